@@ -1,0 +1,295 @@
+import { lstat, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import type { Problem } from './problem.js';
+import { type ParamSpec, type Runbook, type Step, phases } from './runbook-schema.js';
+import { compileSchema, didYouMean, schemaProblems } from './schema-problems.js';
+import { parseTemplate, templateStrings } from './template.js';
+import type { PathSegment, YamlSource } from './yaml-source.js';
+
+/** A built-in action as the runner's registry describes it to the validator. */
+export interface ActionSpec {
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12) of the step's `with:` mapping. */
+  withSchema: object;
+}
+
+export interface CheckContext {
+  source: YamlSource;
+  runbook: Runbook;
+  dir: string;
+  actions: ReadonlyMap<string, ActionSpec>;
+}
+
+/** Checks that JSON Schema cannot express. Runs only on a runbook that passed the schema. */
+export async function checkRunbookSemantics(ctx: CheckContext): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const { source, runbook } = ctx;
+  const at = (p: PathSegment[], which: 'key' | 'value' = 'value') => ({
+    file: source.file,
+    ...source.locate(p, which),
+  });
+  const params = runbook.spec.params ?? {};
+
+  for (const [name, spec] of Object.entries(params)) {
+    problems.push(...checkParam(name, spec, (p, w) => at(['spec', 'params', name, ...p], w)));
+  }
+
+  const firstUse = new Map<string, PathSegment[]>();
+  for (const phase of phases) {
+    const steps = runbook.spec[phase] ?? [];
+    for (const [i, step] of steps.entries()) {
+      const stepPath: PathSegment[] = ['spec', phase, i];
+      const earlier = firstUse.get(step.id);
+      if (earlier) {
+        const first = source.locate([...earlier, 'id']);
+        problems.push({
+          ...at([...stepPath, 'id']),
+          rule: 'duplicate-step-id',
+          message: `step id '${step.id}' is already used at line ${first.line}: step ids must be unique across the runbook`,
+        });
+      } else {
+        firstUse.set(step.id, stepPath);
+      }
+      problems.push(...(await checkStep(ctx, step, stepPath, params)));
+    }
+  }
+  return problems;
+}
+
+function checkParam(
+  name: string,
+  spec: ParamSpec,
+  at: (p: PathSegment[], which?: 'key' | 'value') => { file: string; line: number; col: number },
+): Problem[] {
+  const problems: Problem[] = [];
+  if (spec.pattern !== undefined) {
+    try {
+      new RegExp(spec.pattern, 'u');
+    } catch (e) {
+      problems.push({
+        ...at(['pattern']),
+        rule: 'bad-regex',
+        message: `param '${name}' pattern is not a valid regular expression (${(e as Error).message}): fix the pattern`,
+      });
+      return problems;
+    }
+  }
+  if (spec.minimum !== undefined && spec.maximum !== undefined && spec.minimum > spec.maximum) {
+    problems.push({
+      ...at(['minimum']),
+      rule: 'bad-range',
+      message: `param '${name}' has minimum ${spec.minimum} above maximum ${spec.maximum}: swap or fix them`,
+    });
+  }
+  if (spec.secret && spec.default !== undefined) {
+    problems.push({
+      ...at(['default']),
+      rule: 'secret-default',
+      message: `secret param '${name}' must not have a default: secrets come from the environment or a prompt, never from the runbook`,
+    });
+  }
+  if (spec.default !== undefined && !spec.secret) {
+    const why = paramValueProblem(spec, spec.default);
+    if (why) {
+      problems.push({
+        ...at(['default']),
+        rule: 'bad-default',
+        message: `default of param '${name}' ${why}: change the default or the param's rules`,
+      });
+    }
+  }
+  if (spec.enum) {
+    for (const [i, v] of spec.enum.entries()) {
+      const why = paramValueProblem({ ...spec, enum: undefined }, v);
+      if (why) {
+        problems.push({
+          ...at(['enum', i]),
+          rule: 'bad-enum',
+          message: `enum value of param '${name}' ${why}`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Why `value` does not satisfy the param's own rules, or undefined when it does. The one
+ * definition of a valid param value: used for defaults here and for `--param` at plan time.
+ */
+export function paramValueProblem(spec: ParamSpec, value: unknown): string | undefined {
+  const show = JSON.stringify(value);
+  switch (spec.type) {
+    case 'string':
+      if (typeof value !== 'string') return `is ${show}, not a string`;
+      if (value.includes('\u0000')) return 'contains a NUL byte, which no command can receive';
+      if (spec.minLength !== undefined && value.length < spec.minLength)
+        return `is shorter than ${spec.minLength} characters`;
+      if (spec.maxLength !== undefined && value.length > spec.maxLength)
+        return `is longer than ${spec.maxLength} characters`;
+      if (spec.pattern !== undefined && !new RegExp(spec.pattern, 'u').test(value))
+        return `${show} does not match the pattern ${spec.pattern}`;
+      break;
+    case 'integer':
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return `is ${show}, not a ${spec.type}`;
+      if (spec.type === 'integer' && !Number.isInteger(value)) return `is ${show}, not an integer`;
+      if (spec.minimum !== undefined && value < spec.minimum) return `is ${value}, below the minimum ${spec.minimum}`;
+      if (spec.maximum !== undefined && value > spec.maximum) return `is ${value}, above the maximum ${spec.maximum}`;
+      break;
+    case 'boolean':
+      if (typeof value !== 'boolean') return `is ${show}, not true or false`;
+      break;
+  }
+  if (spec.enum && !spec.enum.includes(value as string | number | boolean))
+    return `is ${show}, not one of ${spec.enum.map((v) => JSON.stringify(v)).join(', ')}`;
+  return undefined;
+}
+
+async function checkStep(
+  ctx: CheckContext,
+  step: Step,
+  stepPath: PathSegment[],
+  params: Record<string, ParamSpec>,
+): Promise<Problem[]> {
+  const { source } = ctx;
+  const problems: Problem[] = [];
+  const at = (p: PathSegment[], which: 'key' | 'value' = 'value') => ({
+    file: source.file,
+    ...source.locate([...stepPath, ...p], which),
+  });
+  const kinds = (['run', 'script', 'uses'] as const).filter((k) => step[k] !== undefined);
+  if (kinds.length !== 1) {
+    problems.push({
+      ...at(kinds.length ? [kinds[1] ?? kinds[0]!] : ['id'], kinds.length ? 'key' : 'value'),
+      rule: 'step-kind',
+      message:
+        kinds.length === 0
+          ? `step '${step.id}' does nothing: give it exactly one of run:, script: or uses:`
+          : `step '${step.id}' has both ${kinds.join(' and ')}: keep exactly one of run:, script: or uses:`,
+    });
+  }
+  if (step.with !== undefined && step.uses === undefined) {
+    problems.push({
+      ...at(['with'], 'key'),
+      rule: 'with-without-uses',
+      message: `step '${step.id}' has with: but no uses: — with: passes inputs to a built-in action only`,
+    });
+  }
+  if (step.args !== undefined && step.script === undefined) {
+    problems.push({
+      ...at(['args'], 'key'),
+      rule: 'args-without-script',
+      message: `step '${step.id}' has args: but no script: — args: are passed to a script only`,
+    });
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const pattern = step.expect?.[stream];
+    if (pattern === undefined) continue;
+    try {
+      new RegExp(pattern, 'u');
+    } catch (e) {
+      problems.push({
+        ...at(['expect', stream]),
+        rule: 'bad-regex',
+        message: `expect.${stream} of step '${step.id}' is not a valid regular expression (${(e as Error).message})`,
+      });
+    }
+  }
+  if (step.run !== undefined) {
+    problems.push(...checkTemplate(step.run, params, at(['run'])));
+  }
+  if (step.with !== undefined) {
+    for (const t of templateStrings(step.with)) {
+      problems.push(...checkTemplate(t.text, params, at(['with', ...t.path])));
+    }
+  }
+  if (step.uses !== undefined) problems.push(...(await checkAction(ctx, step, stepPath)));
+  return problems;
+}
+
+function checkTemplate(
+  text: string,
+  params: Record<string, ParamSpec>,
+  where: { file: string; line: number; col: number },
+): Problem[] {
+  const parsed = parseTemplate(text);
+  const problems: Problem[] = parsed.errors.map((e) => ({ ...where, rule: 'bad-template', message: e.message }));
+  const declared = Object.keys(params);
+  for (const part of parsed.parts) {
+    if (part.kind !== 'ref' || part.ref.kind !== 'param') continue;
+    const name = part.ref.name;
+    if (params[name]) continue;
+    const guess = didYouMean(name, declared);
+    problems.push({
+      ...where,
+      rule: 'undeclared-param',
+      message: `template '${part.raw}' names param '${name}', which is not declared under spec.params: ${guess ? `did you mean '${guess}'?` : 'declare it or fix the name'}`,
+    });
+  }
+  return problems;
+}
+
+async function checkAction(ctx: CheckContext, step: Step, stepPath: PathSegment[]): Promise<Problem[]> {
+  const name = step.uses ?? '';
+  const action = ctx.actions.get(name);
+  const at = ctx.source.locate([...stepPath, 'uses']);
+  if (!action) {
+    const known = [...ctx.actions.keys()];
+    const guess = didYouMean(name, known);
+    return [
+      {
+        file: ctx.source.file,
+        ...at,
+        rule: 'unknown-action',
+        message: `unknown action '${name}': ${guess ? `did you mean '${guess}'?` : known.length ? `known actions: ${known.join(', ')}` : 'this opsbook has no built-in actions yet; use run: or script:'}`,
+      },
+    ];
+  }
+  const validate = await compileSchema(action.withSchema);
+  if (validate(step.with ?? {})) return [];
+  return schemaProblems(ctx.source, validate.errors, [...stepPath, 'with']);
+}
+
+/**
+ * A `script:` must be a regular file inside the runbook folder: not absolute, no `..`, not a
+ * symlink (what the senior approved is the file in the bundle, nothing it points to).
+ */
+export async function checkScripts(ctx: CheckContext): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const root = await realpath(ctx.dir);
+  for (const phase of phases) {
+    for (const [i, step] of (ctx.runbook.spec[phase] ?? []).entries()) {
+      if (step.script === undefined) continue;
+      const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
+      const why = await scriptPathProblem(root, step.script);
+      if (why) problems.push({ ...where, rule: 'bad-script-path', message: `script '${step.script}' ${why}` });
+    }
+  }
+  return problems;
+}
+
+async function scriptPathProblem(root: string, rel: string): Promise<string | undefined> {
+  if (path.isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel))
+    return 'is an absolute path: give a path relative to the runbook folder, e.g. scripts/check.sh';
+  if (rel.includes('\\')) return "uses '\\': separate folders with '/'";
+  const segments = rel.split('/');
+  if (segments.includes('..')) return "leaves the runbook folder ('..'): keep scripts inside the runbook folder";
+  let current = root;
+  for (const seg of segments) {
+    if (seg === '' || seg === '.') continue;
+    current = path.join(current, seg);
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(current);
+    } catch {
+      return 'does not exist in the runbook folder: add the file or fix the path';
+    }
+    if (st.isSymbolicLink())
+      return `is, or is inside, a symlink (${path.relative(root, current)}): replace it with the real file`;
+  }
+  const st = await lstat(current);
+  if (!st.isFile()) return 'is not a regular file';
+  return undefined;
+}

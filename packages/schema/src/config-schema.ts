@@ -1,0 +1,53 @@
+/** The opsbook.yaml format (DESIGN §9). */
+export const configSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://opsbook.dev/schemas/config.json',
+  title: 'opsbook Config',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind'],
+  properties: {
+    apiVersion: { const: 'opsbook/v1' },
+    kind: { const: 'Config' },
+    runbooks: { type: 'string', minLength: 1 },
+    stateDir: { type: 'string', minLength: 1 },
+    inventory: { type: 'string', minLength: 1 },
+    trustStore: { type: 'string', minLength: 1 },
+    knownHosts: { type: 'string', minLength: 1 },
+    tracker: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        kind: { enum: ['local', 'jira'] },
+        jira: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            baseUrl: { type: 'string', pattern: '^https?://' },
+            project: { type: 'string', minLength: 1 },
+            flavour: { enum: ['cloud', 'datacenter'] },
+            email: { type: 'string' },
+            statuses: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                open: { type: 'string' },
+                awaitingApproval: { type: 'string' },
+                approved: { type: 'string' },
+                inProgress: { type: 'string' },
+                review: { type: 'string' },
+                done: { type: 'string' },
+              },
+            },
+          },
+        },
+      },
+    },
+    standing: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
+      additionalProperties: { type: 'string', minLength: 1 },
+    },
+  },
+} as const;
+

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { FromSchema } from 'json-schema-to-ts';
+import { configSchema } from './config-schema.js';
+import { ValidationError } from './errors.js';
+import { validateConfig } from './generated/validators.js';
+import { type Validator, schemaProblems } from './schema-problems.js';
+import { parseYamlSource } from './yaml-source.js';
+
+export const CONFIG_FILE = 'opsbook.yaml';
+
+export { configSchema };
+export type ConfigFile = FromSchema<typeof configSchema>;
+
+/** The configuration with every path resolved against the folder of opsbook.yaml. */
+export interface Config {
+  /** Folder holding opsbook.yaml (the repository root); the cwd when there is none. */
+  root: string;
+  /** The config file, when one was found. */
+  file?: string;
+  runbooksDir: string;
+  stateDir: string;
+  inventory?: string;
+  trustStore: string;
+  knownHosts: string;
+  raw: ConfigFile;
+}
+
+/** Walk up from `start` to the first folder holding opsbook.yaml. */
+export async function findConfigFile(start: string): Promise<string | undefined> {
+  let dir = path.resolve(start);
+  for (;;) {
+    const candidate = path.join(dir, CONFIG_FILE);
+    try {
+      await readFile(candidate);
+      return candidate;
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return undefined;
+      dir = parent;
+    }
+  }
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(homedir(), p.slice(1)) : p;
+}
+
+/** Load opsbook.yaml (explicit `file`, or found by walking up from `cwd`); defaults when none. */
+export async function loadConfig(options: { cwd?: string; file?: string } = {}): Promise<Config> {
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ? path.resolve(cwd, options.file) : await findConfigFile(cwd);
+  let raw: ConfigFile = { apiVersion: 'opsbook/v1', kind: 'Config' };
+  if (file) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (e) {
+      throw ValidationError.single(
+        path.relative(cwd, file) || file,
+        `cannot read the config file (${(e as NodeJS.ErrnoException).code}): check the --config path`,
+        'missing-file',
+      );
+    }
+    const source = parseYamlSource(path.relative(cwd, file) || file, bytes);
+    if (source.problems.length) throw new ValidationError(source.problems);
+    const validate = validateConfig as unknown as Validator<ConfigFile>;
+    if (!validate(source.value)) throw new ValidationError(schemaProblems(source, validate.errors));
+    raw = source.value;
+  }
+  const root = file ? path.dirname(file) : cwd;
+  const at = (p: string) => path.resolve(root, expandHome(p));
+  return {
+    root,
+    file,
+    runbooksDir: at(raw.runbooks ?? 'runbooks'),
+    stateDir: at(raw.stateDir ?? '.opsbook'),
+    inventory: raw.inventory ? at(raw.inventory) : undefined,
+    trustStore: at(raw.trustStore ?? 'approvers.yaml'),
+    knownHosts: at(raw.knownHosts ?? '~/.ssh/known_hosts'),
+    raw,
+  };
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { lstat, readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ValidationError } from './errors.js';
+
+/** Files that document a runbook without changing what it does (DESIGN §3). */
+const EXCLUDED = new Set(['CHANGELOG.md', 'README.md']);
+const FORMAT = 'opsbook-runbook-digest/v1';
+
+export interface DigestedFile {
+  /** Path relative to the runbook folder, '/'-separated. */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface BundleDigest {
+  digest: string;
+  files: DigestedFile[];
+}
+
+/**
+ * The digest of a runbook bundle: `sha256:` over a canonical, byte-sorted list of
+ * (relative path, sha256 of bytes) for every file of the folder except CHANGELOG.md and
+ * README.md at its top, plus the package name and version. Independent of the checkout's
+ * location, file times, modes and directory order; any edited byte, added, removed or renamed
+ * file, or version change gives a new digest.
+ */
+export async function digestRunbook(
+  dir: string,
+  id: { packageName: string; version: string },
+): Promise<BundleDigest> {
+  const files: DigestedFile[] = [];
+  for (const rel of await listFiles(dir, '')) {
+    if (EXCLUDED.has(rel)) continue;
+    const bytes = await readFile(path.join(dir, ...rel.split('/')));
+    files.push({ path: rel, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+  }
+  files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  return { digest: digestOfList(id, files), files };
+}
+
+export function digestOfList(
+  id: { packageName: string; version: string },
+  files: readonly Pick<DigestedFile, 'path' | 'sha256'>[],
+): string {
+  // JSON makes the canonical form unambiguous whatever characters a path holds.
+  const canonical = JSON.stringify({
+    format: FORMAT,
+    package: id.packageName,
+    version: id.version,
+    files: files.map((f) => [f.path, f.sha256]),
+  });
+  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+}
+
+async function listFiles(root: string, rel: string): Promise<string[]> {
+  const abs = rel ? path.join(root, ...rel.split('/')) : root;
+  const names = await readdir(abs, { encoding: 'buffer' });
+  const out: string[] = [];
+  for (const raw of names) {
+    const name = raw.toString('utf8');
+    const child = rel ? `${rel}/${name}` : name;
+    if (!Buffer.from(name, 'utf8').equals(raw)) {
+      throw ValidationError.single(
+        path.join(abs, name),
+        'file name is not valid UTF-8: rename it so that the digest is the same on every machine',
+        'bad-file-name',
+      );
+    }
+    const st = await lstat(path.join(abs, name));
+    if (st.isSymbolicLink()) {
+      throw ValidationError.single(
+        path.join(abs, name),
+        `runbook folder contains a symlink (${child}): a runbook must hold real files only; replace it with the file`,
+        'symlink-in-bundle',
+      );
+    }
+    if (st.isDirectory()) out.push(...(await listFiles(root, child)));
+    else if (st.isFile()) out.push(child);
+  }
+  return out;
+}

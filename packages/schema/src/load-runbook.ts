@@ -1,0 +1,170 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
+import { parseJsonSource } from './json-source.js';
+import type { Problem } from './problem.js';
+import { validateRunbook } from './generated/validators.js';
+import type { Runbook } from './runbook-schema.js';
+import { type Validator, schemaProblems } from './schema-problems.js';
+import { type YamlSource, parseYamlSource } from './yaml-source.js';
+
+export const RUNBOOK_FILE = 'runbook.yaml';
+export const RUNBOOK_SCOPE = '@runbooks/';
+
+/** A runbook folder that loaded and passed every check. */
+export interface RunbookBundle {
+  /** Absolute path of the runbook folder. */
+  dir: string;
+  /** `@runbooks/<name>`. */
+  packageName: string;
+  name: string;
+  version: string;
+  runbook: Runbook;
+  /** Path of runbook.yaml as shown to the user. */
+  file: string;
+  source: YamlSource;
+}
+
+export type LoadResult =
+  | { ok: true; bundle: RunbookBundle; problems: [] }
+  | { ok: false; problems: Problem[]; dir: string };
+
+export interface LoadOptions {
+  /** Built-in actions that `uses:` may name. */
+  actions?: ReadonlyMap<string, ActionSpec>;
+  /** Folder that file names in problems are shown relative to; default: process.cwd(). */
+  cwd?: string;
+}
+
+const runbookValidator = validateRunbook as unknown as Validator<Runbook>;
+
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+/** Load a runbook folder (package.json + runbook.yaml) and report every problem with file:line:col. */
+export async function loadRunbook(dirInput: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const dir = path.resolve(cwd, dirInput);
+  const show = (f: string) => path.relative(cwd, path.join(dir, f)) || f;
+  const fail = (problems: Problem[]): LoadResult => ({ ok: false, problems, dir });
+
+  const pkgFile = show('package.json');
+  const ymlFile = show(RUNBOOK_FILE);
+  const [pkgBytes, ymlBytes] = await Promise.all([
+    readSmall(path.join(dir, 'package.json')),
+    readSmall(path.join(dir, RUNBOOK_FILE)),
+  ]);
+  const problems: Problem[] = [];
+  if (typeof ymlBytes === 'string') problems.push(missing(ymlFile, ymlBytes, 'the runbook definition'));
+  if (typeof pkgBytes === 'string') problems.push(missing(pkgFile, pkgBytes, 'the runbook package manifest'));
+  if (typeof ymlBytes === 'string' || typeof pkgBytes === 'string') return fail(problems);
+
+  const pkg = checkPackageJson(parseJsonSource(pkgFile, pkgBytes));
+  problems.push(...pkg.problems);
+
+  const source = parseYamlSource(ymlFile, ymlBytes);
+  if (source.problems.length) return fail([...problems, ...source.problems]);
+  if (!runbookValidator(source.value)) {
+    return fail([...problems, ...schemaProblems(source, runbookValidator.errors)]);
+  }
+  const runbook = source.value;
+
+  const ctx = { source, runbook, dir, actions: options.actions ?? new Map() };
+  problems.push(...(await checkRunbookSemantics(ctx)), ...(await checkScripts(ctx)));
+
+  if (pkg.name !== undefined && runbook.metadata.name !== pkg.name) {
+    problems.push({
+      file: ymlFile,
+      ...source.locate(['metadata', 'name']),
+      rule: 'name-mismatch',
+      message: `metadata.name is '${runbook.metadata.name}' but the package is '${RUNBOOK_SCOPE}${pkg.name}': they must be equal (rename one)`,
+    });
+  }
+  if (problems.length || pkg.name === undefined || pkg.version === undefined) return fail(problems);
+  return {
+    ok: true,
+    problems: [],
+    bundle: {
+      dir,
+      packageName: `${RUNBOOK_SCOPE}${pkg.name}`,
+      name: pkg.name,
+      version: pkg.version,
+      runbook,
+      file: ymlFile,
+      source,
+    },
+  };
+}
+
+function checkPackageJson(src: YamlSource): { name?: string; version?: string; problems: Problem[] } {
+  if (src.problems.length) return { problems: src.problems };
+  const problems: Problem[] = [];
+  const pkg = src.value as Record<string, unknown>;
+  if (!pkg || typeof pkg !== 'object' || Array.isArray(pkg)) {
+    return {
+      problems: [{ file: src.file, line: 1, col: 1, rule: 'wrong-type', message: 'package.json must hold a JSON object' }],
+    };
+  }
+  let name: string | undefined;
+  if (typeof pkg.name !== 'string' || !pkg.name.startsWith(RUNBOOK_SCOPE)) {
+    problems.push({
+      file: src.file,
+      ...src.locate(['name']),
+      rule: 'package-name',
+      message: `package name must be '${RUNBOOK_SCOPE}<runbook name>', not ${JSON.stringify(pkg.name)}`,
+    });
+  } else {
+    name = pkg.name.slice(RUNBOOK_SCOPE.length);
+  }
+  let version: string | undefined;
+  if (typeof pkg.version !== 'string' || !SEMVER.test(pkg.version)) {
+    problems.push({
+      file: src.file,
+      ...src.locate(['version']),
+      rule: 'bad-version',
+      message: `version must be a semantic version such as 1.2.0, not ${JSON.stringify(pkg.version)}: changesets bumps it for you`,
+    });
+  } else {
+    version = pkg.version;
+  }
+  if (pkg.private !== true) {
+    problems.push({
+      file: src.file,
+      ...src.locate(['private']),
+      rule: 'not-private',
+      message: 'a runbook package must be "private": true so that it is never published to a registry',
+    });
+  }
+  return { name, version, problems };
+}
+
+async function readSmall(file: string): Promise<Buffer | string> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+}
+
+function missing(file: string, code: string, what: string): Problem {
+  const why = code === 'ENOENT' ? 'is missing' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code})`;
+  return { file, line: 0, col: 0, rule: 'missing-file', message: `${file} ${why}: it must hold ${what}` };
+}
+
+/** The runbook folders under `runbooksDir` (every folder that holds a runbook.yaml or package.json). */
+export async function findRunbookDirs(runbooksDir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(runbooksDir);
+  } catch {
+    return [];
+  }
+  const dirs: string[] = [];
+  for (const name of entries.sort()) {
+    if (name.startsWith('.')) continue;
+    const dir = path.join(runbooksDir, name);
+    const st = await stat(dir).catch(() => undefined);
+    if (st?.isDirectory()) dirs.push(dir);
+  }
+  return dirs;
+}

@@ -1,0 +1,249 @@
+import type { ErrorObject } from 'ajv';
+import { closest, distance } from 'fastest-levenshtein';
+import type { Problem } from './problem.js';
+import type { PathSegment, YamlSource } from './yaml-source.js';
+
+/**
+ * One ajv configuration for every opsbook schema, compiled ahead of time or at run time.
+ */
+export const ajvOptions = {
+  allErrors: true,
+  strict: true,
+  allowUnionTypes: true,
+  verbose: true,
+} as const;
+
+/** A validator as ajv produces it, compiled ahead of time or now. */
+export interface Validator<T = unknown> {
+  (data: unknown): data is T;
+  errors?: ErrorObject[] | null;
+}
+
+/** Compile a schema at run time (for schemas not known at build time, e.g. an action's `with:`). */
+export async function compileSchema<T>(schema: object): Promise<Validator<T>> {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  return new Ajv2020(ajvOptions).compile<T>(schema);
+}
+
+/** Suggest the closest allowed word, when one is close enough to be a typo. */
+export function didYouMean(word: string, allowed: readonly string[]): string | undefined {
+  if (allowed.length === 0) return undefined;
+  const best = closest(word, allowed as string[]);
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+}
+
+export function pathSegments(instancePath: string): PathSegment[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export function displayPath(segments: readonly PathSegment[]): string {
+  let out = '';
+  for (const s of segments) {
+    out += typeof s === 'number' ? `[${s}]` : out ? `.${s}` : s;
+  }
+  return out || 'the document';
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+function valueAt(root: unknown, segments: readonly PathSegment[]): unknown {
+  let v: unknown = root;
+  for (const s of segments) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+function typeWords(t: unknown): string {
+  const words: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'true or false',
+    null: 'null',
+  };
+  const list = Array.isArray(t) ? t : [t];
+  return list.map((x) => words[String(x)] ?? String(x)).join(' or ');
+}
+
+/** Field-specific explanations for `pattern` failures, keyed by the schema's pattern. */
+const patternHints: Record<string, string> = {
+  '^[a-z][a-z0-9-]*$': 'use lowercase letters, digits and "-", starting with a letter (e.g. restart-service)',
+  '^[a-z][a-z0-9_]*$': 'use lowercase letters, digits and "_", starting with a letter (e.g. max_age)',
+  '^[1-9][0-9]*(ms|s|m|h)$': 'write a duration such as 500ms, 30s, 5m or 2h',
+  '^[a-z]+(\\.[a-z][a-z0-9-]*)+$': 'name a built-in action such as inspection.disk or backup.files',
+};
+
+/**
+ * Turn ajv's errors into problems placed at the exact line and column of the offending key or
+ * value, each with a sentence that says how to fix it.
+ */
+export function schemaProblems(
+  source: YamlSource,
+  errors: readonly ErrorObject[] | null | undefined,
+  basePath: readonly PathSegment[] = [],
+): Problem[] {
+  if (!errors) return [];
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  // anyOf/oneOf report their branches' errors too; keep only the summary for those paths.
+  const unionPaths = errors
+    .filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
+    .map((e) => e.instancePath);
+  for (const e of errors) {
+    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && unionPaths.some((p) => e.instancePath.startsWith(p)))
+      continue;
+    if (e.keyword === 'propertyNames') continue; // reported through its pattern error below
+    const segs = [...basePath, ...pathSegments(e.instancePath)];
+    const p = describeError(source, e, segs);
+    const key = `${p.line}:${p.col}:${p.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(p);
+  }
+  return problems;
+}
+
+function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]): Problem {
+  const where = displayPath(segs);
+  const value = valueAt(source.value, segs);
+  const at = (path: PathSegment[], which: 'key' | 'value' = 'value') => ({
+    file: source.file,
+    ...source.locate(path, which),
+  });
+  const params = e.params as Record<string, unknown>;
+  const allowedKeys = (): string[] => {
+    const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+    return props ? Object.keys(props) : [];
+  };
+
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const allowed = allowedKeys();
+      const guess = didYouMean(key, allowed);
+      const hint = guess ? `did you mean '${guess}'?` : `allowed keys: ${allowed.join(', ')}`;
+      return {
+        ...at([...segs, key], 'key'),
+        rule: 'unknown-key',
+        message: `unknown key '${key}' in ${where}: ${hint}`,
+      };
+    }
+    case 'required': {
+      const missing = String(params.missingProperty);
+      return {
+        ...at(segs, segs.length ? 'key' : 'value'),
+        rule: 'missing-key',
+        message: `${where} is missing the required key '${missing}': add it`,
+      };
+    }
+    case 'type':
+      return {
+        ...at(segs),
+        rule: 'wrong-type',
+        message: `${where} must be ${typeWords(params.type)}, not ${describeType(value)}`,
+      };
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      const guess = typeof value === 'string' ? didYouMean(value, allowed) : undefined;
+      return {
+        ...at(segs),
+        rule: 'not-allowed-value',
+        message: `${where} must be one of ${allowed.join(', ')}, not ${describeType(value)}${guess ? `: did you mean '${guess}'?` : ''}`,
+      };
+    }
+    case 'const':
+      return {
+        ...at(segs),
+        rule: 'not-allowed-value',
+        message: `${where} must be '${String(params.allowedValue)}', not ${describeType(value)}`,
+      };
+    case 'pattern': {
+      const isName = e.propertyName !== undefined || e.schemaPath.includes('propertyNames');
+      const name = e.propertyName ?? String(segs[segs.length - 1]);
+      const hint = patternHints[String(params.pattern)] ?? `it must match ${String(params.pattern)}`;
+      if (isName) {
+        return {
+          ...at([...segs, name], 'key'),
+          rule: 'bad-name',
+          message: `'${name}' is not a valid name in ${where}: ${hint}`,
+        };
+      }
+      return {
+        ...at(segs),
+        rule: 'bad-format',
+        message: `${where} is ${describeType(value)}: ${hint}`,
+      };
+    }
+    case 'maxLength':
+    case 'minLength':
+    case 'minItems':
+    case 'maxItems':
+    case 'minimum':
+    case 'maximum': {
+      const limit = params.limit as number;
+      const words: Record<string, string> = {
+        maxLength: `at most ${limit} characters long`,
+        minLength: limit === 1 ? 'non-empty' : `at least ${limit} characters long`,
+        minItems: `a list of at least ${limit} item${limit === 1 ? '' : 's'}`,
+        maxItems: `a list of at most ${limit} items`,
+        minimum: `at least ${limit}`,
+        maximum: `at most ${limit}`,
+      };
+      const isName = e.schemaPath.includes('propertyNames');
+      const target = isName && e.propertyName ? at([...segs, e.propertyName], 'key') : at(segs);
+      return {
+        ...target,
+        rule: 'out-of-range',
+        message: `${isName ? `name '${e.propertyName}' in ` : ''}${where} must be ${words[e.keyword]}`,
+      };
+    }
+    case 'anyOf':
+    case 'oneOf':
+      return {
+        ...at(segs),
+        rule: 'wrong-type',
+        message: `${where} has ${describeType(value)}, which fits none of the allowed forms: ${unionHint(e)}`,
+      };
+    default:
+      return {
+        ...at(segs),
+        rule: `schema-${e.keyword}`,
+        message: `${where} ${e.message ?? 'is invalid'}`,
+      };
+  }
+}
+
+function unionHint(e: ErrorObject): string {
+  const branches = (e.schema as Array<{ type?: unknown; items?: { type?: unknown } }>) ?? [];
+  return branches
+    .map((b) => (b.type === 'array' && b.items ? `a list of ${pluralTypeWords(b.items.type)}` : typeWords(b.type)))
+    .join(', or ');
+}
+
+function pluralTypeWords(t: unknown): string {
+  const words: Record<string, string> = {
+    object: 'mappings',
+    array: 'lists',
+    string: 'strings',
+    integer: 'integers',
+    number: 'numbers',
+    boolean: 'booleans',
+  };
+  return (Array.isArray(t) ? t : [t]).map((x) => words[String(x)] ?? String(x)).join(' or ');
+}
