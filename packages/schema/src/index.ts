@@ -32,6 +32,7 @@ export {
   type Step,
   phases,
   runbookSchema,
+  targetDefaults,
 } from './runbook-schema.js';
 export {
   type Validator,

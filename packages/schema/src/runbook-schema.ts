@@ -136,6 +136,9 @@ export type Step = FromSchema<typeof stepSchema>;
 export type ParamSpec = FromSchema<typeof paramSchema>;
 export type ParamValue = string | number | boolean;
 
+/** Defaults of spec.targets when the runbook leaves them out. */
+export const targetDefaults = { concurrency: 10, maxFailures: 0 } as const;
+
 /** The phases of a runbook, in the order the runner executes them. */
 export const phases = ['prechecks', 'steps', 'postchecks', 'rollback', 'evidence'] as const;
 export type Phase = (typeof phases)[number];

@@ -1,0 +1,25 @@
+// Bundles the CLI into dist/ with one chunk per lazily imported command, so that
+// `opsbook --version` loads one small file and each command loads only what it uses.
+// Packages with native parts or their own heavy runtime stay external (real dependencies).
+import { rm } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const dist = new URL('../dist/', import.meta.url);
+await rm(dist, { recursive: true, force: true });
+await build({
+  entryPoints: [new URL('../src/bin.ts', import.meta.url).pathname],
+  outdir: dist.pathname,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  external: ['ssh2', 'cpu-features', 'zx', 'playwright-core'],
+  banner: {
+    // Bundled CommonJS dependencies (ajv) call require(); give them one.
+    js: "import { createRequire as __opsbookCreateRequire } from 'node:module'; const require = __opsbookCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});

@@ -1,0 +1,115 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError, didYouMean } from '@opsbook/schema';
+import type { Output } from './output.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  description: string;
+  /** Shown in help as the value's name, e.g. FILE. */
+  value?: string;
+  default?: string | boolean;
+}
+
+export interface CommandSpec {
+  /** Full name as typed, e.g. `validate` or `approval payload`. */
+  name: string;
+  summary: string;
+  /** Positional arguments as shown in help, e.g. `[path…]` or `<name>`. */
+  args?: string;
+  /** Number of positionals accepted. */
+  positionals?: { min: number; max: number };
+  options?: Record<string, OptionSpec>;
+  /** Further explanation and examples for --help. */
+  details?: string;
+  run(ctx: CommandContext): Promise<number | undefined>;
+}
+
+export interface CommandContext {
+  positionals: string[];
+  options: Record<string, string | boolean | string[] | undefined>;
+  global: GlobalOptions;
+  out: Output;
+}
+
+export interface GlobalOptions {
+  json: boolean;
+  debug: boolean;
+  config?: string;
+}
+
+/** Options every command accepts. */
+export const globalOptions: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print one JSON document on stdout' },
+  config: { type: 'string', value: 'FILE', description: 'use this opsbook.yaml instead of searching upwards' },
+  debug: { type: 'boolean', description: 'show stack traces of unexpected errors' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+export function defineCommand(spec: CommandSpec): CommandSpec {
+  return spec;
+}
+
+/** Parse argv for one command strictly: an unknown option or a missing value is a usage error. */
+export function parseCommandArgs(spec: CommandSpec, argv: string[]): { positionals: string[]; options: CommandContext['options'] } {
+  const all = { ...globalOptions, ...spec.options };
+  const config: ParseArgsConfig = {
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: Object.fromEntries(
+      Object.entries(all).map(([k, o]) => [
+        k,
+        { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+      ]),
+    ),
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(config);
+  } catch (e) {
+    throw new UsageError(explainParseError(spec, e as Error & { code?: string }, Object.keys(all)));
+  }
+  const options = parsed.values as CommandContext['options'];
+  for (const [k, o] of Object.entries(all)) {
+    if (options[k] === undefined && o.default !== undefined) options[k] = o.default;
+  }
+  if (options.help) return { positionals: parsed.positionals, options };
+  const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+  const n = parsed.positionals.length;
+  if (n < min || n > max) {
+    const want = min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min} to ${max}`;
+    const extra = n > max ? `: unexpected '${parsed.positionals[max]}'` : '';
+    throw new UsageError(
+      `opsbook ${spec.name} takes ${want} argument${want === '1' ? '' : 's'} (${spec.args ?? 'none'}), got ${n}${extra}; see opsbook ${spec.name} --help`,
+    );
+  }
+  return { positionals: parsed.positionals, options };
+}
+
+function explainParseError(spec: CommandSpec, e: Error & { code?: string }, known: string[]): string {
+  const help = `see opsbook ${spec.name} --help`;
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(e.message);
+  if (unknown?.[1]) {
+    const guess = didYouMean(unknown[1].replace(/^-+/, ''), known);
+    return `unknown option ${unknown[1]} for opsbook ${spec.name}${guess ? `: did you mean --${guess}?` : ''}; ${help}`;
+  }
+  const missing = /Option '(-[^']+)' argument missing/.exec(e.message) ?? /Option '([^']+)' argument missing/.exec(e.message);
+  if (missing?.[1]) return `option ${missing[1].split(',').pop()?.trim()} needs a value; ${help}`;
+  return `${e.message.split('\n')[0]}; ${help}`;
+}
+
+/** Read a `--name` option that may only be given once. */
+export function stringOption(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.options[name];
+  if (v === undefined || typeof v === 'boolean') return undefined;
+  if (Array.isArray(v)) return v[v.length - 1];
+  return v;
+}
+
+export function listOption(ctx: CommandContext, name: string): string[] {
+  const v = ctx.options[name];
+  if (v === undefined || typeof v === 'boolean') return [];
+  return Array.isArray(v) ? v : [v];
+}

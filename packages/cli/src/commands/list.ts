@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { loadCatalog } from '@opsbook/runner';
+import { defineCommand } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+import { formatTable } from '../output.js';
+
+export default defineCommand({
+  name: 'list',
+  summary: 'list the runbooks of this repository',
+  details: 'Invalid runbooks are left out of the list and named on stderr (exit 2); run opsbook validate for the details.',
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const results = await loadCatalog(config);
+    const good = results.flatMap((r) => (r.ok ? [r.bundle] : []));
+    const bad = results.flatMap((r) => (r.ok ? [] : [path.basename(r.dir)]));
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        runbooks: good.map((b) => ({
+          name: b.name,
+          version: b.version,
+          title: b.runbook.metadata.title,
+          category: b.runbook.metadata.category,
+          grade: b.runbook.metadata.grade,
+          owners: b.runbook.metadata.owners ?? [],
+        })),
+        invalid: bad,
+      });
+    } else if (good.length) {
+      ctx.out.print(
+        formatTable(
+          ['NAME', 'VERSION', 'CATEGORY', 'GRADE', 'TITLE'],
+          good.map((b) => [b.name, b.version, b.runbook.metadata.category, b.runbook.metadata.grade, b.runbook.metadata.title]),
+          ctx.out.style,
+        ),
+      );
+    } else if (!bad.length) {
+      ctx.out.note(`no runbooks in ${path.relative(process.cwd(), config.runbooksDir) || '.'}; create one with pnpm new-runbook NAME`);
+    }
+    if (bad.length) {
+      ctx.out.note(`${bad.length} invalid runbook${bad.length === 1 ? '' : 's'} left out: ${bad.join(', ')} (run opsbook validate)`);
+      return exitCodes.invalid;
+    }
+    return exitCodes.ok;
+  },
+});

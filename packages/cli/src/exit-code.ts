@@ -1,0 +1,37 @@
+import { type ErrorKind, ValidationError, isOpsbookError } from '@opsbook/schema';
+
+/** The CLI contract (DESIGN §7): the one place where kinds of error become exit codes. */
+export const exitCodes: Record<ErrorKind | 'ok' | 'bug', number> = {
+  ok: 0,
+  failed: 1,
+  invalid: 2,
+  refused: 3,
+  unreachable: 4,
+  interrupted: 130,
+  bug: 70,
+};
+
+export interface ReportedError {
+  exitCode: number;
+  text: string;
+  json: { error: { code: string; kind: string; message: string; problems?: unknown } };
+}
+
+/** How an error is shown: a user's mistake in one or a few lines, a bug with a way to report it. */
+export function describeError(e: unknown, debug: boolean): ReportedError {
+  if (isOpsbookError(e)) {
+    const problems = e instanceof ValidationError ? e.problems : undefined;
+    const prefix = e.kind === 'refused' ? `refused (${e.code}): ` : e.kind === 'invalid' && !problems ? 'error: ' : e.kind === 'invalid' ? '' : `error (${e.code}): `;
+    return {
+      exitCode: exitCodes[e.kind],
+      text: `${prefix}${e.message}${debug && e.stack ? `\n${e.stack}` : ''}`,
+      json: { error: { code: e.code, kind: e.kind, message: e.message, ...(problems ? { problems } : {}) } },
+    };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return {
+    exitCode: exitCodes.bug,
+    text: `opsbook hit an unexpected error: ${err.message}\n${debug ? err.stack : 'Run again with --debug for the stack trace, and report it with the command you ran.'}`,
+    json: { error: { code: 'INTERNAL', kind: 'bug', message: err.message } },
+  };
+}

@@ -1,0 +1,68 @@
+import { type CommandContext, parseCommandArgs } from './command.js';
+import { type CommandEntry, commands } from './commands/registry.js';
+import { describeError, exitCodes } from './exit-code.js';
+import { createOutput } from './output.js';
+import { commandHelp, mainHelp } from './usage.js';
+
+/** Find the command named by the leading words of argv (longest match: `trust init` before `trust`). */
+function findCommand(argv: string[]): { entry?: CommandEntry; rest: string[]; group?: string } {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith('-')) break;
+    words.push(a);
+  }
+  for (let n = words.length; n > 0; n--) {
+    const name = words.slice(0, n).join(' ');
+    const entry = commands.find((c) => c.name === name);
+    if (entry) return { entry, rest: argv.filter((_, i) => i >= n) };
+  }
+  const group = words[0] && commands.some((c) => c.name.startsWith(`${words[0]} `)) ? words[0] : undefined;
+  return { rest: argv, group };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  const out = createOutput(wantsJson);
+  try {
+    const { entry, rest, group } = findCommand(argv);
+    if (!entry) {
+      if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+        const topic = argv[0] === 'help' ? argv.slice(1).join(' ') : '';
+        if (topic) return main([...argv.slice(1), '--help']);
+        out.print(mainHelp(commands));
+        return argv.length === 0 ? exitCodes.invalid : exitCodes.ok;
+      }
+      if (group) {
+        const sub = argv[1];
+        if (sub === undefined || sub.startsWith('-')) {
+          out.print(mainHelp(commands, `${group} `));
+          return sub === '--help' || sub === '-h' ? exitCodes.ok : exitCodes.invalid;
+        }
+      }
+      const { didYouMean, UsageError } = await import('@opsbook/schema');
+      const typed = group ? `${group} ${argv[1]}` : (argv[0] ?? '');
+      const guess = didYouMean(typed, commands.map((c) => c.name));
+      throw new UsageError(`unknown command '${typed}'${guess ? `: did you mean 'opsbook ${guess}'?` : ''}; run opsbook --help for the list`);
+    }
+    const spec = await entry.load();
+    const { positionals, options } = parseCommandArgs(spec, rest);
+    if (options.help) {
+      out.print(commandHelp(spec));
+      return exitCodes.ok;
+    }
+    const ctx: CommandContext = {
+      positionals,
+      options,
+      out,
+      global: { json: Boolean(options.json), debug, config: options.config as string | undefined },
+    };
+    return (await spec.run(ctx)) ?? exitCodes.ok;
+  } catch (e) {
+    const reported = describeError(e, debug);
+    if (wantsJson) out.printJson(reported.json);
+    out.note(reported.text);
+    return reported.exitCode;
+  }
+}
+

@@ -1,0 +1,9 @@
+export { builtinActions } from './actions.js';
+export {
+  type VersionEntry,
+  loadCatalog,
+  loadOneRunbook,
+  loadRunbookFor,
+  readVersionHistory,
+  resolveRunbookDir,
+} from './catalog.js';
