@@ -1,0 +1,273 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * A real OpenSSH sshd on loopback for tests (DESIGN §8). Everything it needs (host keys, a client
+ * key, authorized_keys, config, log) lives in one temp dir; it listens on an ephemeral port of a
+ * 127.0.0.x address so that several "hosts" can run side by side.
+ */
+export interface SshdOptions {
+  /** Loopback address to listen on; default 127.0.0.1. */
+  address?: string;
+  /** Reuse this client key (private key path; `<path>.pub` must exist) instead of generating one. */
+  clientKeyPath?: string;
+  /** Host key type; default ed25519. */
+  hostKeyType?: 'ed25519' | 'ecdsa' | 'rsa';
+  /** Extra sshd_config lines appended at the end. */
+  extraConfig?: string[];
+  /** Path of the sshd binary; default /usr/sbin/sshd. */
+  sshdPath?: string;
+}
+
+export interface Sshd {
+  host: string;
+  port: number;
+  user: string;
+  dir: string;
+  clientKeyPath: string;
+  clientPublicKey: string;
+  /** `<type> <base64>` of the current host key. */
+  hostPublicKey: string;
+  /** The known_hosts line for this instance (`[host]:port type base64`). */
+  knownHostsLine: string;
+  pid: number;
+  /** Everything sshd logged on stderr so far (`-e`). */
+  log(): string;
+  /** Number of successful public-key authentications logged so far. */
+  countLogins(): number;
+  /** Kills sshd and every session process it forked (like a host that dies). */
+  kill(): Promise<void>;
+  /** Stops sshd and its sessions; does not remove the temp dir. */
+  stop(): Promise<void>;
+  /** Stops, optionally generates a NEW host key, and starts again on the same address and port. */
+  restart(options?: { newHostKey?: boolean }): Promise<void>;
+  /** Stops and removes the temp dir. */
+  dispose(): Promise<void>;
+}
+
+const READY_ATTEMPTS = 200;
+const READY_POLL_MS = 50;
+
+export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
+  const sshdPath = options.sshdPath ?? '/usr/sbin/sshd';
+  if (!existsSync(sshdPath)) {
+    throw new Error(
+      `OpenSSH sshd not found at ${sshdPath}: install the Debian package openssh-server (apt-get install -y openssh-server)`,
+    );
+  }
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const address = options.address ?? '127.0.0.1';
+  const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-sshd-'));
+  const hostKeyType = options.hostKeyType ?? 'ed25519';
+  const hostKeyPath = path.join(dir, `ssh_host_${hostKeyType}_key`);
+  await generateKey(hostKeyPath, hostKeyType);
+  const clientKeyPath = options.clientKeyPath ?? path.join(dir, 'client_key');
+  if (!options.clientKeyPath) await generateKey(clientKeyPath, 'ed25519');
+  const clientPublicKey = (await readFile(`${clientKeyPath}.pub`, 'utf8')).trim();
+  await writeFile(path.join(dir, 'authorized_keys'), `${clientPublicKey}\n`, { mode: 0o600 });
+
+  const state = { child: undefined as ChildProcess | undefined, log: '', port: 0, hostPublicKey: '' };
+  const launch = async (port: number) => {
+    state.port = port;
+    await writeFile(path.join(dir, 'sshd_config'), sshdConfig(dir, address, port, hostKeyPath, options));
+    state.hostPublicKey = publicKeyOnly(await readFile(`${hostKeyPath}.pub`, 'utf8'));
+    state.child = await launchSshd(sshdPath, dir, address, port, (text) => {
+      state.log += text;
+    });
+  };
+  try {
+    await launchOnFreePort(address, launch);
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+
+  const stop = async () => {
+    if (state.child?.pid) await killTree(state.child.pid, state.child);
+    state.child = undefined;
+  };
+  const sshd: Sshd = {
+    host: address,
+    get port() {
+      return state.port;
+    },
+    user: userInfo().username,
+    dir,
+    clientKeyPath,
+    clientPublicKey,
+    get hostPublicKey() {
+      return state.hostPublicKey;
+    },
+    get knownHostsLine() {
+      return `[${address}]:${state.port} ${state.hostPublicKey}`;
+    },
+    get pid() {
+      return state.child?.pid ?? 0;
+    },
+    log: () => state.log,
+    countLogins: () => state.log.split('\n').filter((l) => l.includes('Accepted publickey')).length,
+    kill: stop,
+    stop,
+    async restart({ newHostKey = false } = {}) {
+      await stop();
+      if (newHostKey) {
+        await rm(hostKeyPath, { force: true });
+        await rm(`${hostKeyPath}.pub`, { force: true });
+        await generateKey(hostKeyPath, hostKeyType);
+      }
+      await launch(state.port);
+    },
+    async dispose() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return sshd;
+}
+
+/** Starts `count` sshd instances on 127.0.0.2, 127.0.0.3, … sharing one client key. */
+export async function startSshdHosts(count: number, options: Omit<SshdOptions, 'address'> = {}): Promise<Sshd[]> {
+  const first = await startSshd({ ...options, address: '127.0.0.2' });
+  const rest = await Promise.all(
+    Array.from({ length: count - 1 }, (_, i) =>
+      startSshd({ ...options, address: `127.0.0.${i + 3}`, clientKeyPath: first.clientKeyPath }),
+    ),
+  );
+  return [first, ...rest];
+}
+
+/** A port that was free a moment ago on `address` (bind to port 0, read it, release it). */
+export async function findFreePort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, address, () => {
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound ? bound.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function launchOnFreePort(address: string, launch: (port: number) => Promise<void>): Promise<void> {
+  // Another process may grab the port between our probe and sshd's bind: try a few ports.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await launch(await findFreePort(address));
+      return;
+    } catch (e) {
+      lastError = e;
+      if (!String(e).includes('Address already in use')) break;
+    }
+  }
+  throw lastError;
+}
+
+async function generateKey(file: string, type: string): Promise<void> {
+  const bits = type === 'rsa' ? ['-b', '3072'] : [];
+  await run('ssh-keygen', ['-q', '-t', type, ...bits, '-N', '', '-C', 'opsbook-test', '-f', file]);
+}
+
+function publicKeyOnly(line: string): string {
+  const [type, blob] = line.trim().split(/\s+/);
+  return `${type} ${blob}`;
+}
+
+function sshdConfig(dir: string, address: string, port: number, hostKey: string, options: SshdOptions): string {
+  return [
+    `ListenAddress ${address}:${port}`,
+    `HostKey ${hostKey}`,
+    `PidFile ${path.join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+    'StrictModes no',
+    'UsePAM no',
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'AllowTcpForwarding yes',
+    'MaxStartups 1000',
+    'MaxSessions 100',
+    'LogLevel INFO',
+    'Subsystem sftp internal-sftp',
+    ...(options.extraConfig ?? []),
+    '',
+  ].join('\n');
+}
+
+async function launchSshd(
+  sshdPath: string,
+  dir: string,
+  address: string,
+  port: number,
+  onLog: (text: string) => void,
+): Promise<ChildProcess> {
+  const child = spawn(sshdPath, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    log += text;
+    onLog(text);
+  });
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  child.once('error', (e) => {
+    exited = `could not be started: ${e.message}`;
+  });
+  for (let i = 0; i < READY_ATTEMPTS; i++) {
+    if (log.includes(`Server listening on ${address} port ${port}`)) return child;
+    if (exited) break;
+    await new Promise((r) => setTimeout(r, READY_POLL_MS));
+  }
+  if (!exited) await killTree(child.pid ?? 0, child);
+  throw new Error(
+    `sshd on ${address}:${port} did not start (${exited ?? 'no "Server listening" line'}); its log:\n${log}`,
+  );
+}
+
+/** Kills a process and all its descendants (sshd forks one session process per connection). */
+async function killTree(pid: number, child: ChildProcess): Promise<void> {
+  if (!pid) return;
+  const pids = [pid, ...(await descendantsOf(pid))];
+  const exited = child.exitCode !== null || child.signalCode !== null;
+  const done = exited ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // Already gone: nothing to stop.
+    }
+  }
+  await done;
+}
+
+async function descendantsOf(root: number): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (after[1]) parents.set(Number(entry), Number(after[1]));
+  }
+  const found: number[] = [];
+  let frontier = [root];
+  for (let depth = 0; depth < 64 && frontier.length > 0; depth++) {
+    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([p]) => p);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}
