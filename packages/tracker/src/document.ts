@@ -1,0 +1,49 @@
+/**
+ * A small document model for ticket descriptions and comments. One model, two renderers:
+ * ADF for Jira Cloud v3 (render-adf.ts) and wiki markup for Data Center v2 (render-wiki.ts);
+ * the local tracker stores the model itself.
+ */
+export type Inline =
+  | { type: 'text'; text: string; bold?: boolean; code?: boolean }
+  | { type: 'link'; text: string; href: string };
+
+export type Block =
+  | { type: 'paragraph'; content: Inline[] }
+  | { type: 'heading'; level: 1 | 2 | 3 | 4 | 5 | 6; text: string }
+  | { type: 'code'; text: string; language?: string }
+  | { type: 'table'; header: string[]; rows: string[][] }
+  | { type: 'list'; items: Inline[][]; ordered?: boolean };
+
+export interface Doc {
+  blocks: Block[];
+}
+
+/** A document of plain paragraphs, one per line group separated by blank lines. */
+export function textDoc(text: string): Doc {
+  const paragraphs = text
+    .split(/\n{2,}/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+  return { blocks: paragraphs.map((p) => ({ type: 'paragraph', content: [{ type: 'text', text: p }] })) };
+}
+
+/** The document as plain text (search, local tracker listings, probes). */
+export function docText(doc: Doc): string {
+  const inline = (parts: Inline[]) => parts.map((p) => p.text).join('');
+  return doc.blocks
+    .map((b) => {
+      switch (b.type) {
+        case 'paragraph':
+          return inline(b.content);
+        case 'heading':
+          return b.text;
+        case 'code':
+          return b.text;
+        case 'table':
+          return [b.header, ...b.rows].map((r) => r.join('\t')).join('\n');
+        case 'list':
+          return b.items.map((i) => `- ${inline(i)}`).join('\n');
+      }
+    })
+    .join('\n\n');
+}

@@ -1,0 +1,291 @@
+import type { Doc } from './document.js';
+import { type JiraConnection, type JiraEnv, type JiraSettings, connectJira } from './jira-connection.js';
+import { transitionUnavailable } from './jira-errors.js';
+import { GRADE_PRIORITY, TICKET_FIELDS, jqlString, sameName, searchWords, ticketFromIssue } from './jira-fields.js';
+import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
+import { renderAdf } from './render-adf.js';
+import { renderWiki } from './render-wiki.js';
+import {
+  type Attachment,
+  DELIVERY_PROPERTY,
+  type DeliveryProbe,
+  type FileToAttach,
+  type NewTicket,
+  type ReadOptions,
+  type RemoteLink,
+  type SearchOptions,
+  type StatusNames,
+  type Ticket,
+  type TicketRef,
+  type Tracker,
+  type Transition,
+  type WriteOptions,
+  resolveStatuses,
+} from './tracker.js';
+
+type Json = Record<string, unknown>;
+const enc = encodeURIComponent;
+
+/**
+ * Jira Cloud (REST v3, ADF bodies) or Data Center (REST v2, wiki-markup strings), over a thin
+ * fetch client. Every write that the outbox may repeat carries a delivery id (see outbox.ts).
+ */
+export class JiraTracker implements Tracker {
+  readonly kind = 'jira' as const;
+  readonly statuses: StatusNames;
+  readonly http: JiraHttp;
+  private readonly settings: JiraSettings;
+
+  constructor(connection: JiraConnection, settings: JiraSettings, options: JiraHttpOptions = {}) {
+    this.http = new JiraHttp(connection, options);
+    this.settings = settings;
+    this.statuses = resolveStatuses(settings.statuses);
+  }
+
+  private get cloud(): boolean {
+    return this.http.connection.flavour === 'cloud';
+  }
+
+  private api(path: string): string {
+    return `/rest/api/${this.cloud ? 3 : 2}${path}`;
+  }
+
+  private issuePath(key: string, rest = ''): string {
+    return this.api(`/issue/${enc(key)}${rest}`);
+  }
+
+  private rich(doc: Doc): unknown {
+    return this.cloud ? renderAdf(doc) : renderWiki(doc);
+  }
+
+  private send(req: Omit<JiraRequest, 'path'> & { path: string }) {
+    return this.http.send(req);
+  }
+
+  async create(ticket: NewTicket, options: WriteOptions = {}): Promise<TicketRef> {
+    const project = this.http.connection.project;
+    const fields: Json = {
+      project: { key: project },
+      issuetype: { name: ticket.issueType ?? this.settings.issueType ?? 'Task' },
+      summary: ticket.summary,
+    };
+    if (ticket.description) fields.description = this.rich(ticket.description);
+    if (ticket.labels?.length) fields.labels = ticket.labels;
+    if (ticket.grade) fields.priority = { name: GRADE_PRIORITY[ticket.grade] };
+    const json: Json = { fields };
+    if (options.deliveryId) json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
+    const res = await this.send({
+      method: 'POST',
+      path: this.api('/issue'),
+      json,
+      signal: options.signal,
+      context: { action: `create a ticket in project ${project}`, permission: 'Create Issues', project },
+    });
+    const key = String((res.body as Json).key);
+    return { key, url: `${this.http.connection.baseUrl}/browse/${key}` };
+  }
+
+  async get(key: string, options: ReadOptions = {}): Promise<Ticket> {
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(key),
+      query: { fields: TICKET_FIELDS },
+      signal: options.signal,
+      context: { action: `read ${key}`, ticket: key, permission: 'Browse Projects' },
+    });
+    return ticketFromIssue(res.body, this.http.connection.flavour);
+  }
+
+  async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {
+    const json: Json = { body: this.rich(body) };
+    if (options.deliveryId) json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
+    const res = await this.send({
+      method: 'POST',
+      path: this.issuePath(key, '/comment'),
+      json,
+      signal: options.signal,
+      context: { action: `comment on ${key}`, ticket: key, permission: 'Add Comments' },
+    });
+    return { id: String((res.body as Json).id) };
+  }
+
+  async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {
+    const form = new FormData();
+    const blob = new Blob([file.bytes], { type: file.contentType ?? 'application/octet-stream' });
+    form.append('file', blob, file.filename);
+    const res = await this.send({
+      method: 'POST',
+      path: this.issuePath(key, '/attachments'),
+      form,
+      signal: options.signal,
+      context: { action: `attach ${file.filename} to ${key}`, ticket: key, permission: 'Create Attachments' },
+    });
+    const first = (Array.isArray(res.body) ? res.body[0] : res.body) as Json | undefined;
+    return { id: String(first?.id ?? ''), filename: String(first?.filename ?? file.filename), size: Number(first?.size ?? file.bytes.byteLength) };
+  }
+
+  async transitions(key: string, options: ReadOptions = {}): Promise<Transition[]> {
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(key, '/transitions'),
+      signal: options.signal,
+      context: { action: `list the transitions of ${key}`, ticket: key, permission: 'Browse Projects' },
+    });
+    const list = Array.isArray((res.body as Json)?.transitions) ? ((res.body as Json).transitions as Json[]) : [];
+    return list.map((t) => ({ id: String(t.id), name: String(t.name), to: String((t.to as Json | undefined)?.name ?? '') }));
+  }
+
+  async transition(key: string, status: string, options: WriteOptions = {}): Promise<void> {
+    // Re-reading first makes the transition idempotent: a retry after a lost answer is a no-op.
+    const current = await this.get(key, options);
+    if (sameName(current.status, status)) return;
+    const offered = await this.transitions(key, options);
+    const chosen = offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
+    const browse = `${this.http.connection.baseUrl}/browse/${key}`;
+    if (!chosen) throw transitionUnavailable(browse, key, current.status, status, offered.map((t) => t.to));
+    const res = await this.send({
+      method: 'POST',
+      path: this.issuePath(key, '/transitions'),
+      json: { transition: { id: chosen.id } },
+      // Data Center answers 500 for a transition id the workflow does not have (CONTRACT §1.6).
+      expect: this.cloud ? [] : [500],
+      signal: options.signal,
+      context: { action: `move ${key} to "${status}"`, ticket: key, permission: 'Transition Issues' },
+    });
+    if (res.status === 500) throw transitionUnavailable(browse, key, current.status, status, offered.map((t) => t.to));
+  }
+
+  async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
+    await this.send({
+      method: 'PUT',
+      path: this.issuePath(key, '/assignee'),
+      json: this.cloud ? { accountId: assignee } : { name: assignee },
+      signal: options.signal,
+      context: { action: `assign ${key} to ${assignee ?? 'nobody'}`, ticket: key, permission: 'Assign Issues' },
+    });
+  }
+
+  async search(jql: string, options: SearchOptions = {}): Promise<Ticket[]> {
+    const limit = options.limit ?? 100;
+    const tickets: Ticket[] = [];
+    const context = { action: `search with JQL ${jql}`, permission: 'Browse Projects' };
+    let token: string | undefined;
+    // Bounded: each page yields at least one ticket or ends the loop.
+    for (let page = 0; tickets.length < limit && page < 1000; page++) {
+      const maxResults = Math.min(100, limit - tickets.length);
+      const query = this.cloud
+        ? { jql, fields: TICKET_FIELDS, maxResults, nextPageToken: token }
+        : { jql, fields: TICKET_FIELDS, maxResults, startAt: tickets.length };
+      const res = await this.send({ method: 'GET', path: this.api(this.cloud ? '/search/jql' : '/search'), query, signal: options.signal, context });
+      const body = (res.body ?? {}) as Json;
+      const issues = Array.isArray(body.issues) ? body.issues : [];
+      tickets.push(...issues.map((i) => ticketFromIssue(i, this.http.connection.flavour)));
+      if (issues.length === 0) break;
+      if (this.cloud) {
+        token = typeof body.nextPageToken === 'string' ? body.nextPageToken : undefined;
+        if (!token || body.isLast === true) break;
+      } else if (tickets.length >= Number(body.total ?? 0)) break;
+    }
+    return tickets.slice(0, limit);
+  }
+
+  async getProperty(key: string, property: string, options: ReadOptions = {}): Promise<unknown | undefined> {
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(key, `/properties/${enc(property)}`),
+      expect: [404],
+      signal: options.signal,
+      context: { action: `read property ${property} of ${key}`, ticket: key, permission: 'Browse Projects' },
+    });
+    if (res.status === 404) {
+      await this.get(key, options); // tells "no such ticket" (throws) from "no such property"
+      return undefined;
+    }
+    return (res.body as Json | undefined)?.value;
+  }
+
+  async setProperty(key: string, property: string, value: unknown, options: WriteOptions = {}): Promise<void> {
+    await this.send({
+      method: 'PUT',
+      path: this.issuePath(key, `/properties/${enc(property)}`),
+      json: value,
+      signal: options.signal,
+      context: { action: `set property ${property} of ${key}`, ticket: key, permission: 'Edit Issues' },
+    });
+  }
+
+  async addRemoteLink(key: string, link: RemoteLink, options: WriteOptions = {}): Promise<void> {
+    const object: Json = { url: link.url, title: link.title };
+    if (link.summary) object.summary = link.summary;
+    await this.send({
+      method: 'POST',
+      path: this.issuePath(key, '/remotelink'),
+      json: { globalId: link.globalId, object },
+      idempotent: true, // upsert by globalId (CONTRACT §1.9)
+      signal: options.signal,
+      context: { action: `link ${link.url} from ${key}`, ticket: key, permission: 'Link Issues' },
+    });
+  }
+
+  async remoteLinks(key: string, options: ReadOptions = {}): Promise<RemoteLink[]> {
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(key, '/remotelink'),
+      signal: options.signal,
+      context: { action: `list the links of ${key}`, ticket: key, permission: 'Browse Projects' },
+    });
+    const list = (Array.isArray(res.body) ? res.body : res.body ? [res.body] : []) as Json[];
+    return list.map((l) => {
+      const o = (l.object ?? {}) as Json;
+      const link: RemoteLink = { globalId: String(l.globalId ?? ''), url: String(o.url ?? ''), title: String(o.title ?? '') };
+      if (typeof o.summary === 'string') link.summary = o.summary;
+      return link;
+    });
+  }
+
+  async findDelivered(probe: DeliveryProbe, options: ReadOptions = {}): Promise<string | undefined> {
+    if (probe.kind === 'create') return this.findCreated(probe.deliveryId, probe.summary, options);
+    if (probe.kind === 'comment') return this.findComment(probe.key, probe.deliveryId, options);
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(probe.key),
+      query: { fields: 'attachment' },
+      signal: options.signal,
+      context: { action: `list the attachments of ${probe.key}`, ticket: probe.key, permission: 'Browse Projects' },
+    });
+    const files = ((res.body as Json)?.fields as Json | undefined)?.attachment;
+    const match = (Array.isArray(files) ? files : []).find((a: Json) => a.filename === probe.filename && Number(a.size) === probe.size);
+    return match ? String(match.id) : undefined;
+  }
+
+  private async findCreated(deliveryId: string, summary: string, options: ReadOptions): Promise<string | undefined> {
+    const project = this.http.connection.project;
+    const words = searchWords(summary);
+    const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -7d ORDER BY created DESC`;
+    for (const candidate of await this.search(jql, { limit: 20, signal: options.signal })) {
+      const mark = (await this.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as Json | undefined;
+      if (mark?.id === deliveryId) return candidate.key;
+    }
+    return undefined;
+  }
+
+  private async findComment(key: string, deliveryId: string, options: ReadOptions): Promise<string | undefined> {
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(key, '/comment'),
+      query: { expand: 'properties', maxResults: 100, orderBy: '-created' },
+      signal: options.signal,
+      context: { action: `list the comments of ${key}`, ticket: key, permission: 'Browse Projects' },
+    });
+    const comments = ((res.body as Json)?.comments ?? []) as Json[];
+    const hit = comments.find((c) =>
+      ((c.properties ?? []) as Json[]).some((p) => p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === deliveryId),
+    );
+    return hit ? String(hit.id) : undefined;
+  }
+}
+
+/** A Jira tracker from `tracker.jira` settings and the environment (the CLI passes process.env). */
+export function createJiraTracker(settings: JiraSettings, env: JiraEnv, options: JiraHttpOptions = {}): JiraTracker {
+  return new JiraTracker(connectJira(settings, env), settings, options);
+}

@@ -1,0 +1,89 @@
+import { UsageError } from '@opsbook/schema';
+import type { StatusNames } from './tracker.js';
+
+export type JiraFlavour = 'cloud' | 'datacenter';
+
+/** `tracker.jira` of opsbook.yaml (DESIGN §9). Secrets are never read from here. */
+export interface JiraSettings {
+  baseUrl?: string;
+  project: string;
+  flavour?: JiraFlavour;
+  email?: string;
+  statuses?: Partial<StatusNames>;
+  issueType?: string;
+}
+
+/** The environment variables the tracker reads; the CLI passes `process.env`. */
+export type JiraEnv = Readonly<Record<string, string | undefined>>;
+
+export interface JiraConnection {
+  /** Base URL without a trailing slash; may carry a path prefix (`/ex/jira/<cloudId>`, `/jira`). */
+  baseUrl: string;
+  flavour: JiraFlavour;
+  project: string;
+  /** Value of the Authorization header. */
+  authorization: string;
+  /** Which credential is in use, to name it in error messages (never its value). */
+  credentialHint: string;
+  /** Strings that must never appear in an error message. */
+  secrets: string[];
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
+function checkBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError('JIRA_BASE_URL (or tracker.jira.baseUrl) is not a URL: set it like https://example.atlassian.net');
+  }
+  if (url.username || url.password) {
+    throw new UsageError(
+      `the Jira base URL ${url.protocol}//${url.host} carries credentials: remove them from the URL and use JIRA_EMAIL + JIRA_API_TOKEN or JIRA_PAT`,
+    );
+  }
+  // A token sent over plain HTTP can be read on the way; only loopback (tests, tunnels) is exempt.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
+    throw new UsageError(`the Jira base URL ${url.origin} is not https: use https:// so the token is not sent in clear`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * The connection from the environment (wins, DESIGN §9) and the config. Cloud: basic auth with
+ * JIRA_EMAIL + JIRA_API_TOKEN. Data Center: bearer JIRA_PAT (or JIRA_API_TOKEN with
+ * JIRA_AUTH_TYPE=bearer, as jira-cli users have it).
+ */
+export function connectJira(settings: JiraSettings, env: JiraEnv): JiraConnection {
+  const rawBase = env.JIRA_BASE_URL || settings.baseUrl;
+  if (!rawBase) throw new UsageError('no Jira URL: set JIRA_BASE_URL or tracker.jira.baseUrl in opsbook.yaml');
+  const baseUrl = checkBaseUrl(rawBase);
+  const pat = env.JIRA_PAT || (env.JIRA_AUTH_TYPE === 'bearer' ? env.JIRA_API_TOKEN : undefined);
+  if (pat) {
+    return {
+      baseUrl,
+      project: settings.project,
+      flavour: settings.flavour ?? 'datacenter',
+      authorization: `Bearer ${pat}`,
+      credentialHint: env.JIRA_PAT ? 'JIRA_PAT' : 'JIRA_API_TOKEN (bearer)',
+      secrets: [pat],
+    };
+  }
+  const token = env.JIRA_API_TOKEN;
+  const email = env.JIRA_EMAIL || settings.email;
+  if (!token || !email) {
+    throw new UsageError(
+      'no Jira credentials: set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center) in the environment',
+    );
+  }
+  const basic = Buffer.from(`${email}:${token}`).toString('base64');
+  return {
+    baseUrl,
+    project: settings.project,
+    flavour: settings.flavour ?? 'cloud',
+    authorization: `Basic ${basic}`,
+    credentialHint: 'JIRA_EMAIL and JIRA_API_TOKEN',
+    secrets: [token, basic],
+  };
+}

@@ -1,0 +1,54 @@
+import type { JiraFlavour } from './jira-connection.js';
+import type { Grade, Person, Ticket } from './tracker.js';
+
+/** Fields asked for whenever a ticket is read, to keep Jira's answers small. */
+export const TICKET_FIELDS = 'summary,status,assignee,labels';
+
+/** Jira's default priority scheme for opsbook grades. */
+export const GRADE_PRIORITY: Record<Grade, string> = { P1: 'Highest', P2: 'High', P3: 'Medium', P4: 'Low' };
+
+type Json = Record<string, unknown>;
+
+function asObject(v: unknown): Json {
+  return v && typeof v === 'object' ? (v as Json) : {};
+}
+
+function person(raw: unknown, flavour: JiraFlavour): Person | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const u = raw as Json;
+  const id = flavour === 'cloud' ? u.accountId : (u.name ?? u.key);
+  if (typeof id !== 'string') return null;
+  return typeof u.displayName === 'string' ? { id, displayName: u.displayName } : { id };
+}
+
+/** An IssueBean (Cloud or DC) as a Ticket; unknown keys are ignored since Jira adds fields over time. */
+export function ticketFromIssue(raw: unknown, flavour: JiraFlavour): Ticket {
+  const issue = asObject(raw);
+  const fields = asObject(issue.fields);
+  const labels = Array.isArray(fields.labels) ? fields.labels.filter((l): l is string => typeof l === 'string') : [];
+  return {
+    key: String(issue.key ?? ''),
+    summary: typeof fields.summary === 'string' ? fields.summary : '',
+    status: String(asObject(fields.status).name ?? ''),
+    assignee: person(fields.assignee, flavour),
+    labels,
+  };
+}
+
+/** A JQL string literal (double-quoted, escaped). */
+export function jqlString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** Words of a summary safe for a JQL text search (Lucene operators dropped). */
+export function searchWords(summary: string): string {
+  return summary
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length > 1)
+    .slice(0, 8)
+    .join(' ');
+}
+
+export function sameName(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}

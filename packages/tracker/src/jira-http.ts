@@ -1,0 +1,127 @@
+import { InterruptedError, type OpsbookError, isOpsbookError } from '@opsbook/schema';
+import { type FailureContext, jiraFailure, networkFailure } from './jira-errors.js';
+import type { JiraConnection } from './jira-connection.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, parseRetryAfter, retryDelay, sleep } from './retry-policy.js';
+
+/** Effects the HTTP layer uses, injectable so tests control time and randomness. */
+export interface HttpEffects {
+  fetch?: typeof fetch;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface JiraHttpOptions {
+  retry?: Partial<RetryPolicy>;
+  /** Per attempt; default 30 s. */
+  timeoutMs?: number;
+  effects?: HttpEffects;
+}
+
+export interface JiraRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Path after the base URL, e.g. `/rest/api/3/issue/OPS-1`. */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  json?: unknown;
+  form?: FormData;
+  /** Safe to send twice. GET and PUT are; a POST only when the caller says so. */
+  idempotent?: boolean;
+  /** Statuses the caller handles itself (e.g. 404 on a property read). */
+  expect?: number[];
+  context: FailureContext;
+  signal?: AbortSignal;
+}
+
+export interface JiraResponse {
+  status: number;
+  body: unknown;
+}
+
+async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Fetch with the one retry policy, per-attempt timeouts and person-readable errors. */
+export class JiraHttp {
+  readonly connection: JiraConnection;
+  private readonly policy: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly fx: Required<HttpEffects>;
+
+  constructor(connection: JiraConnection, options: JiraHttpOptions = {}) {
+    this.connection = connection;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    const fx = options.effects ?? {};
+    this.fx = {
+      fetch: fx.fetch ?? ((input, init) => fetch(input, init)),
+      sleep: fx.sleep ?? sleep,
+      now: fx.now ?? Date.now,
+      random: fx.random ?? Math.random,
+    };
+  }
+
+  url(path: string): string {
+    return `${this.connection.baseUrl}${path}`;
+  }
+
+  private init(req: JiraRequest, signal: AbortSignal): RequestInit {
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: this.connection.authorization };
+    let body: RequestInit['body'];
+    if (req.form) {
+      // Jira blocks multipart uploads without this header (XSRF check); fetch sets the boundary.
+      headers['X-Atlassian-Token'] = 'no-check';
+      body = req.form;
+    } else if (req.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(req.json);
+    }
+    return { method: req.method, headers, body, signal, redirect: 'error' };
+  }
+
+  async send(req: JiraRequest): Promise<JiraResponse> {
+    const target = new URL(this.url(req.path));
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
+    const shownUrl = this.url(req.path);
+    const idempotent = req.idempotent ?? req.method !== 'POST';
+    const facts = { url: shownUrl, attempts: 0, credentialHint: this.connection.credentialHint, secrets: this.connection.secrets };
+    for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
+      facts.attempts = attempt;
+      if (req.signal?.aborted) throw new InterruptedError();
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+      let failure: OpsbookError;
+      let waitMs: number | undefined;
+      try {
+        const res = await this.fx.fetch(target, this.init(req, signal));
+        const body = await readBody(res);
+        if (res.ok || req.expect?.includes(res.status)) return { status: res.status, body };
+        failure = jiraFailure(req.context, { ...facts, status: res.status, body });
+        // 429 means Jira did not process the request, so even a non-idempotent write may be resent.
+        const retryable = res.status === 429 || (res.status >= 500 && idempotent);
+        if (!retryable) throw failure;
+        waitMs = parseRetryAfter(res.headers.get('retry-after'), this.fx.now());
+      } catch (e) {
+        if (isOpsbookError(e)) throw e;
+        if (req.signal?.aborted) throw new InterruptedError();
+        failure = networkFailure(req.context, facts, e, timeout.aborted, this.timeoutMs);
+        // A refused connection never reached Jira; anything else might have been processed.
+        if (!idempotent && !failure.details.connectionRefused) throw failure;
+      }
+      if (attempt === this.policy.maxAttempts) throw failure;
+      const delay = retryDelay(attempt, this.policy, this.fx.random, waitMs);
+      if (delay > this.policy.maxRetryAfterMs) throw failure;
+      await this.fx.sleep(delay, req.signal).catch(() => {
+        throw new InterruptedError();
+      });
+    }
+    throw new Error('unreachable: retry loop exited without a result');
+  }
+}

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, readdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { InterruptedError, UnreachableError, isOpsbookError } from '@opsbook/schema';
+import { createAtomic, writeAtomic } from './atomic-write.js';
+import type { Doc } from './document.js';
+import type { NewTicket, RemoteLink, Tracker } from './tracker.js';
+
+/** A tracker write, stored as data so it can wait on disk until the tracker answers. */
+export type OutboxWrite =
+  | { kind: 'create'; ticket: NewTicket }
+  | { kind: 'comment'; body: Doc }
+  | { kind: 'attach'; filename: string; contentType?: string }
+  | { kind: 'transition'; status: string }
+  | { kind: 'assign'; assignee: string | null }
+  | { kind: 'setProperty'; property: string; value: unknown }
+  | { kind: 'remoteLink'; link: RemoteLink };
+
+export interface OutboxEntry {
+  /** Client-generated delivery id, recorded with the write on the tracker for dedupe. */
+  id: string;
+  seq: number;
+  /** Ticket key, or `outbox:<id>` of a queued create that has no key yet. */
+  ticket: string;
+  write: OutboxWrite;
+  queuedAt: string;
+  /** Attempts started so far (counted before sending, so a crash mid-send is noticed). */
+  attempts: number;
+  state: 'pending' | 'failed';
+  lastError?: { code: string; message: string };
+}
+
+export type Delivery = { entry: OutboxEntry; key: string; result: string | undefined };
+
+export interface FlushReport {
+  delivered: Delivery[];
+  /** Kept on disk; the tracker was unreachable. */
+  pending: OutboxEntry[];
+  /** Refused for good (4xx): reported, not retried until `flush({ retryFailed: true })`. */
+  failed: OutboxEntry[];
+}
+
+export type SendResult =
+  | { delivered: true; key: string; result: string | undefined }
+  | { delivered: false; entry: OutboxEntry; error: Error };
+
+export interface OutboxOptions {
+  stateDir: string;
+  tracker: Tracker;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+const PLACEHOLDER = 'outbox:';
+const NON_IDEMPOTENT = new Set(['create', 'comment', 'attach']);
+
+/**
+ * The persistent outbox (DESIGN §6). Every write is queued on disk first, then sent; entries of
+ * one ticket go out in queue order, and each exactly once: create, comment and attach carry the
+ * entry id as a delivery id, and an entry that was attempted before is probed with
+ * `tracker.findDelivered` before it is sent again. Other writes are idempotent by nature.
+ */
+export class Outbox {
+  private readonly dir: string;
+  private readonly tracker: Tracker;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(options: OutboxOptions) {
+    this.dir = path.join(options.stateDir, 'outbox');
+    this.tracker = options.tracker;
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  private entryFile(e: Pick<OutboxEntry, 'seq' | 'id'>): string {
+    return path.join(this.dir, `${String(e.seq).padStart(10, '0')}-${e.id}.json`);
+  }
+
+  private bytesFile(id: string): string {
+    return path.join(this.dir, `${id}.bin`);
+  }
+
+  /** Queue a write on disk (attach needs `bytes`). Returns the entry; `outbox:<id>` names a queued create. */
+  async enqueue(ticket: string, write: OutboxWrite, bytes?: Uint8Array): Promise<OutboxEntry> {
+    if (write.kind === 'attach' && !bytes) throw new TypeError('an attach write needs its bytes');
+    const id = this.newId();
+    if (bytes) await writeAtomic(this.bytesFile(id), bytes);
+    const base = { id, ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket, write, queuedAt: this.now().toISOString(), attempts: 0, state: 'pending' as const };
+    for (let tries = 0; tries < 1000; tries++) {
+      const seq = (await this.lastSeq()) + 1;
+      const entry: OutboxEntry = { ...base, seq };
+      if (await createAtomic(this.entryFile(entry), JSON.stringify(entry))) return entry;
+    }
+    throw new UnreachableError('OUTBOX_BUSY', `could not queue a write in ${this.dir}: check that no other process is flooding the outbox.`);
+  }
+
+  /** Queue the write and try to deliver the ticket's queue now. */
+  async send(ticket: string, write: OutboxWrite, bytes?: Uint8Array): Promise<SendResult> {
+    const entry = await this.enqueue(ticket, write, bytes);
+    const report = await this.flush({ ticket: entry.ticket });
+    const done = report.delivered.find((d) => d.entry.id === entry.id);
+    if (done) return { delivered: true, key: done.key, result: done.result };
+    const left = [...report.pending, ...report.failed].find((e) => e.id === entry.id) ?? entry;
+    const error = new UnreachableError(left.lastError?.code ?? 'OUTBOX_QUEUED', left.lastError?.message ?? `the write to ${ticket} waits behind earlier ones in the outbox: run opsbook outbox flush.`);
+    return { delivered: false, entry: left, error };
+  }
+
+  async list(): Promise<OutboxEntry[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const entries: OutboxEntry[] = [];
+    for (const name of names.filter((n) => /^\d{10}-.+\.json$/.test(n)).sort()) {
+      entries.push(JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as OutboxEntry);
+    }
+    return entries;
+  }
+
+  private async lastSeq(): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return Math.max(0, ...names.filter((n) => /^\d{10}-/.test(n)).map((n) => Number(n.slice(0, 10))));
+  }
+
+  /** Forget an entry (after a person dealt with a failed write). */
+  async discard(id: string): Promise<void> {
+    const entry = (await this.list()).find((e) => e.id === id);
+    if (!entry) return;
+    await unlink(this.entryFile(entry));
+    await unlink(this.bytesFile(id)).catch(() => undefined);
+  }
+
+  /** Deliver queued writes in order. One flush at a time per Outbox; entries of a blocked ticket wait. */
+  flush(options: { ticket?: string; retryFailed?: boolean; signal?: AbortSignal } = {}): Promise<FlushReport> {
+    const run = this.running.catch(() => undefined).then(() => this.flushNow(options));
+    this.running = run;
+    return run;
+  }
+
+  private async flushNow(options: { ticket?: string; retryFailed?: boolean; signal?: AbortSignal }): Promise<FlushReport> {
+    const report: FlushReport = { delivered: [], pending: [], failed: [] };
+    const keys = await this.readKeys();
+    const blocked = new Set<string>();
+    for (const entry of await this.list()) {
+      const ref = entry.ticket;
+      if (options.ticket && ref !== options.ticket && keys[ref] !== options.ticket) continue;
+      if (entry.state === 'failed' && !options.retryFailed) {
+        report.failed.push(entry);
+        blocked.add(ref);
+        continue;
+      }
+      const key = ref.startsWith(PLACEHOLDER) ? keys[ref] : ref;
+      if (blocked.has(ref) || (entry.write.kind !== 'create' && !key)) {
+        report.pending.push(entry);
+        continue;
+      }
+      if (options.signal?.aborted) throw new InterruptedError();
+      try {
+        const delivery = await this.deliver(entry, key);
+        if (entry.write.kind === 'create') await this.saveKey(keys, ref, delivery.key);
+        await this.remove(entry);
+        report.delivered.push(delivery);
+      } catch (e) {
+        if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
+        blocked.add(ref);
+        const permanent = !isOpsbookError(e) || e.details.retryable === false || e.kind !== 'unreachable';
+        entry.state = permanent ? 'failed' : 'pending';
+        entry.lastError = { code: isOpsbookError(e) ? e.code : 'ERROR', message: (e as Error).message };
+        await writeAtomic(this.entryFile(entry), JSON.stringify(entry));
+        (permanent ? report.failed : report.pending).push(entry);
+      }
+    }
+    return report;
+  }
+
+  private async deliver(entry: OutboxEntry, key: string | undefined): Promise<Delivery> {
+    const { write, id: deliveryId } = entry;
+    const k = key ?? '';
+    if (entry.attempts > 0 && NON_IDEMPOTENT.has(write.kind)) {
+      const earlier = await this.probe(entry, k);
+      if (earlier !== undefined) return { entry, key: write.kind === 'create' ? earlier : k, result: earlier };
+    }
+    // Counted before sending: if we crash after Jira accepted the write, the next flush probes first.
+    entry.attempts++;
+    await writeAtomic(this.entryFile(entry), JSON.stringify(entry));
+    const t = this.tracker;
+    switch (write.kind) {
+      case 'create': {
+        const ref = await t.create(write.ticket, { deliveryId });
+        return { entry, key: ref.key, result: ref.key };
+      }
+      case 'comment':
+        return { entry, key: k, result: (await t.comment(k, write.body, { deliveryId })).id };
+      case 'attach': {
+        const bytes = await readFile(this.bytesFile(entry.id));
+        const file = { filename: write.filename, bytes, ...(write.contentType ? { contentType: write.contentType } : {}) };
+        return { entry, key: k, result: (await t.attach(k, file, { deliveryId })).id };
+      }
+      case 'transition':
+        await t.transition(k, write.status);
+        break;
+      case 'assign':
+        await t.assign(k, write.assignee);
+        break;
+      case 'setProperty':
+        await t.setProperty(k, write.property, write.value);
+        break;
+      case 'remoteLink':
+        await t.addRemoteLink(k, write.link);
+        break;
+    }
+    return { entry, key: k, result: undefined };
+  }
+
+  private async probe(entry: OutboxEntry, key: string): Promise<string | undefined> {
+    const { write, id: deliveryId } = entry;
+    if (write.kind === 'create') return this.tracker.findDelivered({ kind: 'create', deliveryId, summary: write.ticket.summary });
+    if (write.kind === 'comment') return this.tracker.findDelivered({ kind: 'comment', deliveryId, key });
+    if (write.kind !== 'attach') return undefined;
+    const size = (await readFile(this.bytesFile(entry.id))).byteLength;
+    return this.tracker.findDelivered({ kind: 'attach', deliveryId, key, filename: write.filename, size });
+  }
+
+  private async remove(entry: OutboxEntry): Promise<void> {
+    await unlink(this.entryFile(entry));
+    if (entry.write.kind === 'attach') await unlink(this.bytesFile(entry.id)).catch(() => undefined);
+  }
+
+  private async readKeys(): Promise<Record<string, string>> {
+    try {
+      return JSON.parse(await readFile(path.join(this.dir, 'keys.json'), 'utf8')) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  }
+
+  private async saveKey(keys: Record<string, string>, ref: string, key: string): Promise<void> {
+    keys[ref] = key;
+    await writeAtomic(path.join(this.dir, 'keys.json'), JSON.stringify(keys));
+  }
+
+  /** The ticket key a queued create got, once delivered. */
+  async resolve(ref: string): Promise<string | undefined> {
+    return ref.startsWith(PLACEHOLDER) ? (await this.readKeys())[ref] : ref;
+  }
+}

@@ -1,0 +1,49 @@
+import type { Block, Doc, Inline } from './document.js';
+
+// Characters that start wiki markup; escaping them keeps command output and host names literal.
+const WIKI_SPECIAL = /([\\*_+\-^~?{}[\]|!#])/g;
+
+function escapeWiki(text: string): string {
+  return text.replace(WIKI_SPECIAL, '\\$1');
+}
+
+function inline(parts: Inline[]): string {
+  return parts
+    .map((p) => {
+      if (p.type === 'link') return `[${escapeWiki(p.text)}|${p.href.replace(/[|\]]/g, encodeURIComponent)}]`;
+      if (p.code) return `{{${escapeWiki(p.text)}}}`;
+      return p.bold ? `*${escapeWiki(p.text)}*` : escapeWiki(p.text);
+    })
+    .join('');
+}
+
+// A table cell cannot hold a raw newline or pipe in wiki markup.
+function cellText(text: string): string {
+  return escapeWiki(text).replace(/\n/g, ' ') || ' ';
+}
+
+function block(b: Block): string {
+  switch (b.type) {
+    case 'paragraph':
+      return inline(b.content);
+    case 'heading':
+      return `h${b.level}. ${escapeWiki(b.text)}`;
+    case 'code': {
+      // {code} content is literal; only a closing {code} inside it could break out.
+      const body = b.text.replace(/\{code/g, '{ code');
+      return `{code${b.language ? `:${b.language.replace(/[^\w+-]/g, '')}` : ''}}\n${body}\n{code}`;
+    }
+    case 'table':
+      return [
+        `||${b.header.map(cellText).join('||')}||`,
+        ...b.rows.map((r) => `|${r.map(cellText).join('|')}|`),
+      ].join('\n');
+    case 'list':
+      return b.items.map((i) => `${b.ordered ? '#' : '*'} ${inline(i)}`).join('\n');
+  }
+}
+
+/** Render the document model as Jira wiki markup for Data Center REST v2. */
+export function renderWiki(doc: Doc): string {
+  return doc.blocks.map(block).join('\n\n');
+}

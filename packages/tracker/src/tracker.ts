@@ -1,0 +1,142 @@
+import type { Doc } from './document.js';
+
+/** Logical ticket states (DESIGN §1); each maps to a configurable status name. */
+export type StatusRole = 'open' | 'awaitingApproval' | 'approved' | 'inProgress' | 'review' | 'done';
+
+export type StatusNames = Record<StatusRole, string>;
+
+export const DEFAULT_STATUSES: StatusNames = {
+  open: 'Open',
+  awaitingApproval: 'Awaiting Approval',
+  approved: 'Approved',
+  inProgress: 'In Progress',
+  review: 'In Review',
+  done: 'Done',
+};
+
+/** The configured names over the defaults (`tracker.jira.statuses` in opsbook.yaml). */
+export function resolveStatuses(configured: Partial<StatusNames> = {}): StatusNames {
+  const names = { ...DEFAULT_STATUSES };
+  for (const role of Object.keys(names) as StatusRole[]) {
+    const name = configured[role];
+    if (name !== undefined && name.trim() !== '') names[role] = name;
+  }
+  return names;
+}
+
+/** The workflow both the local tracker and the Jira fake implement: role → reachable roles. */
+export const WORKFLOW: Readonly<Record<StatusRole, readonly StatusRole[]>> = {
+  open: ['awaitingApproval'],
+  awaitingApproval: ['approved', 'open'],
+  approved: ['inProgress', 'open'],
+  inProgress: ['review'],
+  review: ['done', 'inProgress'],
+  done: [],
+};
+
+export type Grade = 'P1' | 'P2' | 'P3' | 'P4';
+
+export interface NewTicket {
+  summary: string;
+  description?: Doc;
+  labels?: string[];
+  grade?: Grade;
+  /** Jira issue type; "Task" when absent. */
+  issueType?: string;
+}
+
+export interface TicketRef {
+  key: string;
+  /** Where a person opens the ticket (Jira browse URL, or the local file). */
+  url: string;
+}
+
+export interface Person {
+  /** Cloud accountId, Data Center user name, or the local actor name. */
+  id: string;
+  displayName?: string;
+}
+
+export interface Ticket {
+  key: string;
+  summary: string;
+  status: string;
+  assignee: Person | null;
+  labels: string[];
+}
+
+export interface Transition {
+  id: string;
+  name: string;
+  to: string;
+}
+
+export interface Attachment {
+  id: string;
+  filename: string;
+  size: number;
+}
+
+export interface FileToAttach {
+  filename: string;
+  bytes: Uint8Array;
+  contentType?: string;
+}
+
+export interface RemoteLink {
+  /** Stable id that makes re-sending the same link an update, not a duplicate. */
+  globalId: string;
+  url: string;
+  title: string;
+  summary?: string;
+}
+
+export interface SearchOptions {
+  /** Stop after this many tickets (default 100). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A write the outbox may have sent before without learning the outcome. The `deliveryId` is
+ * recorded with the write itself (issue or comment property, local ticket file) so that
+ * `findDelivered` can tell whether it already happened.
+ */
+export type DeliveryProbe =
+  | { kind: 'create'; deliveryId: string; summary: string }
+  | { kind: 'comment'; deliveryId: string; key: string }
+  | { kind: 'attach'; deliveryId: string; key: string; filename: string; size: number };
+
+export interface WriteOptions {
+  deliveryId?: string;
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
+/** What opsbook needs from a ticket tracker (DESIGN §6). Implemented by Jira and the local tracker. */
+export interface Tracker {
+  readonly kind: 'jira' | 'local';
+  readonly statuses: StatusNames;
+  create(ticket: NewTicket, options?: WriteOptions): Promise<TicketRef>;
+  get(key: string, options?: ReadOptions): Promise<Ticket>;
+  comment(key: string, body: Doc, options?: WriteOptions): Promise<{ id: string }>;
+  attach(key: string, file: FileToAttach, options?: WriteOptions): Promise<Attachment>;
+  transitions(key: string, options?: ReadOptions): Promise<Transition[]>;
+  /** Move the ticket to the status named `status`; a no-op when it is already there. */
+  transition(key: string, status: string, options?: WriteOptions): Promise<void>;
+  /** Assign to a Cloud accountId / DC user name / local name; `null` unassigns. */
+  assign(key: string, assignee: string | null, options?: WriteOptions): Promise<void>;
+  search(jql: string, options?: SearchOptions): Promise<Ticket[]>;
+  getProperty(key: string, property: string, options?: ReadOptions): Promise<unknown | undefined>;
+  setProperty(key: string, property: string, value: unknown, options?: WriteOptions): Promise<void>;
+  addRemoteLink(key: string, link: RemoteLink, options?: WriteOptions): Promise<void>;
+  remoteLinks(key: string, options?: ReadOptions): Promise<RemoteLink[]>;
+  /** The key or id of an earlier delivery of this write, if it reached the tracker. */
+  findDelivered(probe: DeliveryProbe, options?: ReadOptions): Promise<string | undefined>;
+}
+
+/** The property holding a write's delivery id (on issues created, and on comments). */
+export const DELIVERY_PROPERTY = 'opsbook.delivery';
