@@ -133,7 +133,8 @@ export function paramValueProblem(spec: ParamSpec, value: unknown): string | und
       break;
     case 'integer':
     case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return `is ${show}, not a ${spec.type}`;
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        return `is ${show}, not ${spec.type === 'integer' ? 'an integer' : 'a number'}`;
       if (spec.type === 'integer' && !Number.isInteger(value)) return `is ${show}, not an integer`;
       if (spec.minimum !== undefined && value < spec.minimum) return `is ${value}, below the minimum ${spec.minimum}`;
       if (spec.maximum !== undefined && value > spec.maximum) return `is ${value}, above the maximum ${spec.maximum}`;

@@ -148,7 +148,8 @@ async function readSmall(file: string): Promise<Buffer | string> {
 
 function missing(file: string, code: string, what: string): Problem {
   const why = code === 'ENOENT' ? 'is missing' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code})`;
-  return { file, line: 0, col: 0, rule: 'missing-file', message: `${file} ${why}: it must hold ${what}` };
+  const base = path.basename(file);
+  return { file, line: 0, col: 0, rule: 'missing-file', message: `file ${why}: every runbook folder needs ${base} (${what})` };
 }
 
 /** The runbook folders under `runbooksDir` (every folder that holds a runbook.yaml or package.json). */

@@ -47,7 +47,7 @@ export function parseTemplate(template: string): ParsedTemplate {
       break;
     }
     text += template.slice(i, open);
-    const close = template.indexOf('}}', open + 2);
+    const close = template.indexOf('}}', literalEnd(template, open + 2));
     if (close < 0) {
       errors.push({
         offset: open,
@@ -78,6 +78,15 @@ export function parseTemplate(template: string): ParsedTemplate {
   }
   if (text) parts.push({ kind: 'text', text });
   return { parts, errors };
+}
+
+/** Where to look for the closing braces: after a quoted literal, which may itself hold '}}'. */
+function literalEnd(template: string, from: number): number {
+  let j = from;
+  while (template[j] === ' ' || template[j] === '\t') j++;
+  if (template[j] !== '"') return from;
+  const quote = template.indexOf('"', j + 1);
+  return quote < 0 ? from : quote + 1;
 }
 
 function parseRef(expr: string): TemplateRef | undefined {

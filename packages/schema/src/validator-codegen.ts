@@ -15,14 +15,16 @@ export function generateValidatorModule(schemas: Record<string, object>): string
     ajv.addSchema(schema, exportName);
     refs[exportName] = exportName;
   }
-  // ajv's ESM output still require()s its runtime helpers; turn those into imports.
+  // ajv's ESM output still require()s its runtime helpers; turn those into imports. Loaders
+  // disagree on what a default import of a CommonJS module with __esModule is (Node: the
+  // exports object; esbuild and vitest: exports.default), so accept both.
   const imports: string[] = [];
   const code = standaloneCode
     .default(ajv, refs)
-    .replace(/require\("(ajv\/dist\/runtime\/[a-z0-9]+)"\)/g, (_m, mod: string) => {
+    .replace(/require\("(ajv\/dist\/runtime\/[a-z0-9]+)"\)\.default/g, (_m, mod: string) => {
       const local = `ajvRuntime${imports.length}`;
       imports.push(`import ${local} from '${mod}.js';`);
-      return local;
+      return `(${local}.default ?? ${local})`;
     });
   if (/\brequire\(/.test(code)) throw new Error('generated validator still calls require()');
   const names = Object.keys(schemas);

@@ -44,6 +44,11 @@ const yamlErrorMessages: Record<string, string> = {
 };
 
 function describeYamlError(code: string, message: string): string {
+  const flow = /^Flow (map|sequence) in block collection must be sufficiently indented and end with a ([}\]])/.exec(message);
+  if (flow) {
+    const open = flow[2] === '}' ? '{' : '[';
+    return `a '${open}' opened earlier is never closed: add the missing '${flow[2]}' (or indent the continuation)`;
+  }
   const known = yamlErrorMessages[code];
   if (known) return known;
   // The parser's own first line is already specific; drop its ascii-art context.
@@ -143,7 +148,12 @@ export function parseYamlSource(file: string, input: string | Uint8Array): YamlS
     return { line: lp.line, col: lp.col };
   };
 
+  const linesWithError = new Set<number>();
   for (const err of doc.errors) {
+    // One error usually sets off others on the same line; the first says what to fix.
+    const { line } = pos(err.pos[0]);
+    if (linesWithError.has(line)) continue;
+    linesWithError.add(line);
     problems.push({
       file,
       ...pos(err.pos[0]),
