@@ -1,0 +1,133 @@
+import { type Problem, ValidationError } from '@opsbook/schema';
+import type { InventoryHost, SourceLocation } from './inventory.js';
+
+export const CONNECTION_INVALID = 'INVENTORY_INVALID';
+
+/** How to reach one host, from its `ansible_*` connection variables (DESIGN §5). */
+export interface Connection {
+  /** `ansible_host`, else the inventory name. */
+  address: string;
+  /** `ansible_port`, else 22. */
+  port: number;
+  /** `ansible_user`; undefined leaves it to ~/.ssh/config and the local user. */
+  user?: string;
+  /** `ansible_ssh_private_key_file` (or `ansible_private_key_file`). */
+  privateKeyFile?: string;
+  /** `ansible_become`, read with Ansible's boolean rules (yes/no, true/false, 1/0, on/off). */
+  become: boolean;
+  /** `ansible_become_user`, else root. */
+  becomeUser: string;
+  /** `ansible_connection`: `local` runs on this machine; ssh, smart and paramiko go over SSH. */
+  transport: 'ssh' | 'local';
+}
+
+/** Ansible's connection variables and the older spellings it still reads, first found wins. */
+const names = {
+  address: ['ansible_host', 'ansible_ssh_host'],
+  port: ['ansible_port', 'ansible_ssh_port'],
+  user: ['ansible_user', 'ansible_ssh_user'],
+  privateKeyFile: ['ansible_ssh_private_key_file', 'ansible_private_key_file'],
+  become: ['ansible_become'],
+  becomeUser: ['ansible_become_user'],
+  transport: ['ansible_connection'],
+} as const;
+
+const truthy = new Set(['y', 'yes', 'on', '1', 'true', 't', '1.0']);
+const falsy = new Set(['n', 'no', 'off', '0', 'false', 'f', '0.0']);
+const sshTransports = new Set(['ssh', 'smart', 'paramiko', 'paramiko_ssh']);
+
+class ConnectionReader {
+  readonly problems: Problem[] = [];
+  constructor(private readonly host: InventoryHost) {}
+
+  /** The variable's name and value, the first of its spellings that is set. */
+  get(field: keyof typeof names): { key: string; value: unknown } | undefined {
+    for (const key of names[field]) {
+      if (Object.hasOwn(this.host.vars, key)) return { key, value: this.host.vars[key] };
+    }
+    return undefined;
+  }
+
+  fail(key: string, message: string, rule: string): undefined {
+    const at: SourceLocation = this.host.varOrigins[key] ?? this.host.declaredAt;
+    this.problems.push({ ...at, rule, message: `host '${this.host.name}': ${key} ${message}` });
+    return undefined;
+  }
+
+  /** Text that ends up on an ssh command line: no option look-alikes, no control characters. */
+  text(field: 'address' | 'user' | 'privateKeyFile' | 'becomeUser'): string | undefined {
+    const got = this.get(field);
+    if (!got) return undefined;
+    const { key, value } = got;
+    if (typeof value !== 'string' || value.trim() === '') return this.fail(key, `must be a non-empty string, got ${JSON.stringify(value)}`, 'bad-connection-var');
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(value)) return this.fail(key, 'contains a control character (newline, tab, NUL...): remove it', 'bad-connection-var');
+    if (value.startsWith('-')) return this.fail(key, `'${value}' starts with '-', which ssh would read as an option: fix the value`, 'bad-connection-var');
+    if (field !== 'privateKeyFile' && /\s/.test(value)) return this.fail(key, `'${value}' contains whitespace: fix the value`, 'bad-connection-var');
+    if (field === 'user' && value.includes('@')) return this.fail(key, `'${value}' contains '@': give the user alone and the address in ansible_host`, 'bad-connection-var');
+    return value;
+  }
+
+  port(): number {
+    const got = this.get('port');
+    if (!got) return 22;
+    const { key, value } = got;
+    const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+      this.fail(key, `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`, 'bad-port');
+      return 22;
+    }
+    return n;
+  }
+
+  become(): boolean {
+    const got = this.get('become');
+    if (!got) return false;
+    const { key, value } = got;
+    if (typeof value === 'boolean') return value;
+    const word = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+    if (word !== undefined && truthy.has(word)) return true;
+    if (word !== undefined && falsy.has(word)) return false;
+    this.fail(key, `must be a boolean (true/false, yes/no), got ${JSON.stringify(value)}`, 'bad-become');
+    return false;
+  }
+
+  transport(): 'ssh' | 'local' {
+    const got = this.get('transport');
+    if (!got) return 'ssh';
+    const { key, value } = got;
+    if (value === 'local') return 'local';
+    if (typeof value === 'string' && sshTransports.has(value)) return 'ssh';
+    this.fail(key, `'${String(value)}' is not a connection opsbook supports: use ssh or local`, 'bad-connection');
+    return 'ssh';
+  }
+}
+
+/**
+ * Read a host's connection variables, validated. Throws a ValidationError pointing at the
+ * file:line where each bad variable was written.
+ */
+export function connectionOf(host: InventoryHost): Connection {
+  const reader = new ConnectionReader(host);
+  const address = reader.text('address');
+  const connection: Connection = {
+    address: address ?? host.name,
+    port: reader.port(),
+    become: reader.become(),
+    becomeUser: reader.text('becomeUser') ?? 'root',
+    transport: reader.transport(),
+  };
+  const user = reader.text('user');
+  const key = reader.text('privateKeyFile');
+  if (user !== undefined) connection.user = user;
+  if (key !== undefined) connection.privateKeyFile = key;
+  if (address === undefined && !reader.get('address') && host.name.startsWith('-') && connection.transport === 'ssh') {
+    reader.problems.push({
+      ...host.declaredAt,
+      rule: 'bad-connection-var',
+      message: `host '${host.name}' starts with '-', which ssh would read as an option: set ansible_host or rename the host`,
+    });
+  }
+  if (reader.problems.length > 0) throw new ValidationError(reader.problems, CONNECTION_INVALID);
+  return connection;
+}

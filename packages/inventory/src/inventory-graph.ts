@@ -1,0 +1,243 @@
+import type { Problem } from '@opsbook/schema';
+import type { Inventory, InventoryGroup, InventoryHost, SourceLocation, Vars } from './inventory.js';
+
+interface VarLayer {
+  vars: Vars;
+  origins: Record<string, SourceLocation>;
+}
+
+interface GroupNode {
+  name: string;
+  hosts: string[];
+  children: string[];
+  parents: string[];
+  priority: number;
+  /** Vars written in the inventory file, then vars from group_vars/: Ansible ranks them apart. */
+  fileVars: VarLayer;
+  dirVars: VarLayer;
+}
+
+interface HostNode {
+  name: string;
+  groups: string[];
+  declaredAt: SourceLocation;
+  fileVars: VarLayer;
+  dirVars: VarLayer;
+}
+
+const emptyLayer = (): VarLayer => ({ vars: {}, origins: {} });
+
+function problemAt(at: SourceLocation, rule: string, message: string): Problem {
+  return { file: at.file, line: at.line, col: at.col, rule, message };
+}
+
+/**
+ * The groups, hosts and variables declared by an inventory, built the way Ansible's
+ * InventoryData builds them (same implicit `all`/`ungrouped`, same precedence), so that an
+ * inventory means the same thing to opsbook and to `ansible-inventory`.
+ */
+export class InventoryGraph {
+  private readonly groups = new Map<string, GroupNode>();
+  private readonly hosts = new Map<string, HostNode>();
+
+  constructor() {
+    this.addGroup('all');
+    this.addGroup('ungrouped');
+    this.groups.get('all')!.children.push('ungrouped');
+    this.groups.get('ungrouped')!.parents.push('all');
+  }
+
+  hasGroup(name: string): boolean {
+    return this.groups.has(name);
+  }
+
+  hasHost(name: string): boolean {
+    return this.hosts.has(name);
+  }
+
+  groupNames(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  hostNames(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  addGroup(name: string): void {
+    if (this.groups.has(name)) return;
+    this.groups.set(name, {
+      name,
+      hosts: [],
+      children: [],
+      parents: [],
+      priority: 1,
+      fileVars: emptyLayer(),
+      dirVars: emptyLayer(),
+    });
+  }
+
+  /** Declare a host in a group; a port written as `host:port` becomes its first `ansible_port`. */
+  addHost(name: string, group: string, at: SourceLocation, port?: number): void {
+    let host = this.hosts.get(name);
+    if (!host) {
+      host = { name, groups: [], declaredAt: at, fileVars: emptyLayer(), dirVars: emptyLayer() };
+      this.hosts.set(name, host);
+      // As Ansible: the port only counts where the host is first declared.
+      if (port !== undefined) this.setHostVar(name, 'ansible_port', port, at);
+    }
+    const node = this.groups.get(group)!;
+    if (!node.hosts.includes(name)) {
+      node.hosts.push(name);
+      host.groups.push(group);
+    }
+  }
+
+  /** Make `child` a child group of `parent`; refuses a loop. */
+  addChild(parent: string, child: string, at: SourceLocation): Problem | undefined {
+    const p = this.groups.get(parent)!;
+    const c = this.groups.get(child)!;
+    if (child === 'all') {
+      return problemAt(at, 'group-loop', `'all' holds every group and cannot be a child of '${parent}': remove it from the children of '${parent}'`);
+    }
+    if (parent === child || this.ancestorsOf([parent]).has(child)) {
+      return problemAt(
+        at,
+        'group-loop',
+        `group '${child}' cannot be a child of '${parent}': '${parent}' is already inside '${child}', which would make a loop; remove one of the two memberships`,
+      );
+    }
+    if (!p.children.includes(child)) p.children.push(child);
+    if (!c.parents.includes(parent)) c.parents.push(parent);
+    return undefined;
+  }
+
+  setGroupVar(group: string, key: string, value: unknown, at: SourceLocation): Problem | undefined {
+    const node = this.groups.get(group)!;
+    if (key === 'ansible_group_priority') {
+      const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isInteger(n)) {
+        return problemAt(at, 'bad-group-priority', `ansible_group_priority must be an integer, got ${JSON.stringify(value)}`);
+      }
+      node.priority = n;
+      return undefined;
+    }
+    setVar(node.fileVars, key, value, at);
+    return undefined;
+  }
+
+  setHostVar(host: string, key: string, value: unknown, at: SourceLocation): void {
+    setVar(this.hosts.get(host)!.fileVars, key, value, at);
+  }
+
+  /** Vars from a group_vars/ or host_vars/ file, ranked above the inventory file's. */
+  addDirVars(kind: 'group' | 'host', name: string, vars: Vars, origins: Record<string, SourceLocation>): void {
+    const node = kind === 'group' ? this.groups.get(name) : this.hosts.get(name);
+    if (!node) return;
+    for (const [k, v] of Object.entries(vars)) setVar(node.dirVars, k, v, origins[k]!);
+  }
+
+  /** Ansible's reconcile step: parentless groups join `all`; hosts without a group join `ungrouped`. */
+  private reconcile(): void {
+    for (const g of this.groups.values()) {
+      if (g.name !== 'all' && g.parents.length === 0) {
+        g.parents.push('all');
+        this.groups.get('all')!.children.push(g.name);
+      }
+    }
+    const ungrouped = this.groups.get('ungrouped')!;
+    for (const h of this.hosts.values()) {
+      const mine = this.ancestorsOf(h.groups);
+      for (const g of h.groups) mine.add(g);
+      const others = [...mine].filter((g) => g !== 'all' && g !== 'ungrouped');
+      if (mine.has('ungrouped') && others.length > 0) {
+        ungrouped.hosts = ungrouped.hosts.filter((n) => n !== h.name);
+        h.groups = h.groups.filter((g) => g !== 'ungrouped');
+      } else if (!mine.has('ungrouped') && others.length === 0) {
+        ungrouped.hosts.push(h.name);
+        h.groups.push('ungrouped');
+      }
+    }
+  }
+
+  /** Every group above the given ones (not including them unless reachable from another). */
+  private ancestorsOf(groups: readonly string[]): Set<string> {
+    const seen = new Set<string>();
+    const queue = groups.flatMap((g) => this.groups.get(g)?.parents ?? []);
+    // Bounded: each group enters the queue's processing once.
+    while (queue.length > 0) {
+      const g = queue.pop()!;
+      if (seen.has(g)) continue;
+      seen.add(g);
+      queue.push(...(this.groups.get(g)?.parents ?? []));
+    }
+    return seen;
+  }
+
+  /** Longest path from `all`, as Ansible's Group.depth. */
+  private depths(): Map<string, number> {
+    const depth = new Map<string, number>();
+    const visit = (name: string): number => {
+      const known = depth.get(name);
+      if (known !== undefined) return known;
+      const parents = this.groups.get(name)!.parents;
+      const d = parents.length === 0 ? 0 : Math.max(...parents.map(visit)) + 1;
+      depth.set(name, d);
+      return d;
+    };
+    for (const name of this.groups.keys()) visit(name);
+    return depth;
+  }
+
+  /** Resolve every host's variables with Ansible's default precedence and freeze the result. */
+  build(sources: string[]): Inventory {
+    this.reconcile();
+    const depth = this.depths();
+    const rank = (a: GroupNode, b: GroupNode) =>
+      depth.get(a.name)! - depth.get(b.name)! ||
+      a.priority - b.priority ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const groups: InventoryGroup[] = [...this.groups.values()].map((g) => ({
+      name: g.name,
+      hosts: [...g.hosts],
+      children: [...g.children],
+      vars: { ...g.fileVars.vars, ...g.dirVars.vars },
+      depth: depth.get(g.name)!,
+      priority: g.priority,
+    }));
+    const all = this.groups.get('all')!;
+    const hosts: InventoryHost[] = [...this.hosts.values()].map((h) => {
+      const member = this.ancestorsOf(h.groups);
+      for (const g of h.groups) member.add(g);
+      member.delete('all');
+      const ranked = [...member].map((n) => this.groups.get(n)!).sort(rank);
+      // Ansible's default VARIABLE_PRECEDENCE for inventory variables.
+      const layers: VarLayer[] = [
+        all.fileVars,
+        ...ranked.map((g) => g.fileVars),
+        all.dirVars,
+        ...ranked.map((g) => g.dirVars),
+        h.fileVars,
+        h.dirVars,
+      ];
+      const merged = emptyLayer();
+      for (const layer of layers) {
+        for (const [k, v] of Object.entries(layer.vars)) setVar(merged, k, v, layer.origins[k]!);
+      }
+      return {
+        name: h.name,
+        vars: merged.vars,
+        varOrigins: merged.origins,
+        groups: [...member].sort(),
+        declaredAt: h.declaredAt,
+      };
+    });
+    return { sources, hosts, groups };
+  }
+}
+
+/** defineProperty, not assignment: a variable named `__proto__` must stay a variable. */
+function setVar(layer: VarLayer, key: string, value: unknown, at: SourceLocation): void {
+  const own = { value, enumerable: true, writable: true, configurable: true };
+  Object.defineProperty(layer.vars, key, own);
+  Object.defineProperty(layer.origins, key, { ...own, value: at });
+}

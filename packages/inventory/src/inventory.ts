@@ -1,0 +1,48 @@
+/** Where a host, group or variable was written: the file and the 1-based line and column. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** A variable value as Ansible sees it: any JSON-like value. */
+export type VarValue = unknown;
+export type Vars = Record<string, VarValue>;
+
+/** A host with its variables resolved the way Ansible resolves them. */
+export interface InventoryHost {
+  name: string;
+  /** Every variable of the host after Ansible's precedence (all < groups by depth < host). */
+  vars: Vars;
+  /** Where the winning value of each variable in `vars` was written. */
+  varOrigins: Record<string, SourceLocation>;
+  /** Every group the host belongs to, directly or through a child group, sorted; without `all` (Ansible's `group_names`). */
+  groups: string[];
+  /** Where the host was first declared. */
+  declaredAt: SourceLocation;
+}
+
+export interface InventoryGroup {
+  name: string;
+  /** Hosts declared directly in this group, in declaration order. */
+  hosts: string[];
+  /** Child groups, in declaration order. */
+  children: string[];
+  /** The group's own variables from the inventory file and its group_vars files (not inherited). */
+  vars: Vars;
+  /** Longest distance from `all` (0 for `all`); decides variable precedence. */
+  depth: number;
+  /** `ansible_group_priority` (default 1): breaks ties between groups of the same depth. */
+  priority: number;
+}
+
+export interface Inventory {
+  /** The inventory file(s) this was read from. */
+  sources: string[];
+  /** Hosts in inventory order: the order in which they were first declared. */
+  hosts: InventoryHost[];
+  /** Groups in declaration order, starting with `all` and `ungrouped`. */
+  groups: InventoryGroup[];
+}
+
+export type InventoryFormat = 'yaml' | 'ini';

@@ -1,0 +1,230 @@
+/**
+ * Ansible reads every INI value with Python's `ast.literal_eval` and keeps the text when that
+ * fails: `port=22` is the number 22, `x="1"` on a host line is the number 1 (the shell-style
+ * split already ate the quotes), `tags=['a','b']` is a list, `name=web 01` stays text.
+ * This is that evaluation for the literals JSON can hold. Values Python would turn into
+ * something JSON cannot hold (sets, complex numbers, huge integers) are refused, not guessed.
+ */
+export type PythonLiteral =
+  | { kind: 'value'; value: unknown }
+  | { kind: 'text' }
+  | { kind: 'refused'; reason: string };
+
+class NotLiteral extends Error {}
+class Unsupported extends Error {}
+
+const numberRe =
+  /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:[0-9](?:_?[0-9])*)?\.[0-9](?:_?[0-9])*|[0-9](?:_?[0-9])*\.?)(?:[eE][+-]?[0-9](?:_?[0-9])*)?)[jJ]?/;
+const nameRe = /^[A-Za-z_][A-Za-z0-9_]*/;
+const stringStartRe = /^([rRuUbB]|[bB][rR]|[rR][bB])?('''|"""|'|")/;
+const simpleEscapes: Record<string, string> = {
+  '\n': '', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
+};
+
+export function evalPythonLiteral(text: string): PythonLiteral {
+  const parser = new LiteralParser(text.replace(/^[ \t]+/, ''));
+  try {
+    const value = parser.parseTop();
+    return { kind: 'value', value };
+  } catch (e) {
+    if (e instanceof Unsupported) return { kind: 'refused', reason: e.message };
+    if (e instanceof NotLiteral) return { kind: 'text' };
+    throw e;
+  }
+}
+
+class LiteralParser {
+  private pos = 0;
+  constructor(private readonly src: string) {}
+
+  parseTop(): unknown {
+    const first = this.parseValue();
+    this.skip();
+    if (this.pos === this.src.length) return first;
+    // `1, 2` without brackets is a tuple in Python.
+    const items = [first];
+    while (this.eat(',')) {
+      this.skip();
+      if (this.pos === this.src.length) break;
+      items.push(this.parseValue());
+      this.skip();
+    }
+    if (this.pos !== this.src.length) throw new NotLiteral();
+    return items;
+  }
+
+  /** Whitespace and `#` comments, which Python's tokenizer drops. */
+  private skip(): void {
+    while (this.pos < this.src.length) {
+      const c = this.src[this.pos]!;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') this.pos++;
+      else if (c === '#') {
+        const nl = this.src.indexOf('\n', this.pos);
+        this.pos = nl < 0 ? this.src.length : nl;
+      } else break;
+    }
+  }
+
+  private eat(s: string): boolean {
+    this.skip();
+    if (this.src.startsWith(s, this.pos)) {
+      this.pos += s.length;
+      return true;
+    }
+    return false;
+  }
+
+  private parseValue(): unknown {
+    this.skip();
+    const rest = this.src.slice(this.pos);
+    if (rest.startsWith('[')) return this.parseSeq('[', ']');
+    if (rest.startsWith('(')) return this.parseParen();
+    if (rest.startsWith('{')) return this.parseBrace();
+    if (stringStartRe.test(rest)) return this.parseStrings();
+    if (rest.startsWith('-') || rest.startsWith('+')) {
+      this.pos++;
+      this.skip();
+      const n = this.parseNumber();
+      return rest.startsWith('-') ? -n : n;
+    }
+    if (/^[0-9.]/.test(rest)) return this.parseNumber();
+    const name = nameRe.exec(rest)?.[0];
+    if (name === 'True' || name === 'False' || name === 'None') {
+      this.pos += name.length;
+      return name === 'True' ? true : name === 'False' ? false : null;
+    }
+    throw new NotLiteral();
+  }
+
+  private parseNumber(): number {
+    const m = numberRe.exec(this.src.slice(this.pos));
+    if (!m || m[0] === '' || m[0] === '.') throw new NotLiteral();
+    const raw = m[0];
+    this.pos += raw.length;
+    if (nameRe.test(this.src.slice(this.pos))) throw new NotLiteral();
+    if (/[jJ]$/.test(raw)) throw new Unsupported(`'${raw}' is a Python complex number`);
+    const clean = raw.replace(/_/g, '');
+    if (/^0[xXoObB]/.test(clean) || /^[0-9]+$/.test(clean)) {
+      // Python refuses `010`; only zeros may lead.
+      if (/^0[0-9]*[1-9]/.test(clean)) throw new NotLiteral();
+      const big = BigInt(clean.replace(/^0[oO]/, '0o').replace(/^0[bB]/, '0b').replace(/^0[xX]/, '0x'));
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw new Unsupported(`the integer ${raw} is too large to keep exactly`);
+      }
+      return Number(big);
+    }
+    const n = Number(clean);
+    if (!Number.isFinite(n)) throw new Unsupported(`'${raw}' overflows to infinity`);
+    return n;
+  }
+
+  private parseStrings(): string {
+    let out = '';
+    // Adjacent literals concatenate: 'a' "b" is 'ab'.
+    do {
+      out += this.parseString();
+      this.skip();
+    } while (stringStartRe.test(this.src.slice(this.pos)));
+    return out;
+  }
+
+  private parseString(): string {
+    const m = stringStartRe.exec(this.src.slice(this.pos))!;
+    const isRaw = /[rR]/.test(m[1] ?? '');
+    const quote = m[2]!;
+    this.pos += m[0].length;
+    let out = '';
+    while (this.pos < this.src.length) {
+      if (this.src.startsWith(quote, this.pos)) {
+        this.pos += quote.length;
+        return out;
+      }
+      const c = this.src[this.pos]!;
+      if (c === '\n' && quote.length === 1) throw new NotLiteral();
+      if (c === '\\') {
+        out += isRaw ? this.src.slice(this.pos, this.pos + 2) : this.unescape();
+        this.pos += isRaw ? 2 : 0;
+        continue;
+      }
+      out += c;
+      this.pos++;
+    }
+    throw new NotLiteral();
+  }
+
+  private unescape(): string {
+    const next = this.src[this.pos + 1];
+    if (next === undefined) throw new NotLiteral();
+    const simple = simpleEscapes[next];
+    if (simple !== undefined) {
+      this.pos += 2;
+      return simple;
+    }
+    const oct = /^[0-7]{1,3}/.exec(this.src.slice(this.pos + 1));
+    if (oct) {
+      this.pos += 1 + oct[0].length;
+      return String.fromCodePoint(Number.parseInt(oct[0], 8));
+    }
+    const width = next === 'x' ? 2 : next === 'u' ? 4 : next === 'U' ? 8 : 0;
+    if (width > 0) {
+      const hex = this.src.slice(this.pos + 2, this.pos + 2 + width);
+      const cp = Number.parseInt(hex, 16);
+      if (!new RegExp(`^[0-9a-fA-F]{${width}}$`).test(hex) || cp > 0x10ffff) throw new NotLiteral();
+      this.pos += 2 + width;
+      return String.fromCodePoint(cp);
+    }
+    if (next === 'N') throw new Unsupported('named unicode escapes (\\N{...}) are not supported: write the character');
+    // Python keeps an unknown escape as written.
+    this.pos += 2;
+    return `\\${next}`;
+  }
+
+  private parseSeq(open: string, close: string): unknown[] {
+    this.pos += open.length;
+    const items: unknown[] = [];
+    // Bounded by the text: each round consumes at least one character or ends.
+    for (;;) {
+      if (this.eat(close)) return items;
+      items.push(this.parseValue());
+      if (this.eat(close)) return items;
+      if (!this.eat(',')) throw new NotLiteral();
+    }
+  }
+
+  /** `(1)` is 1, `(1,)` and `(1, 2)` are tuples, which JSON holds as lists. */
+  private parseParen(): unknown {
+    this.pos++;
+    if (this.eat(')')) return [];
+    const first = this.parseValue();
+    if (this.eat(')')) return first;
+    if (!this.eat(',')) throw new NotLiteral();
+    const rest = this.parseSeq('', ')');
+    return [first, ...rest];
+  }
+
+  private parseBrace(): unknown {
+    this.pos++;
+    const out: Record<string, unknown> = {};
+    if (this.eat('}')) return out;
+    for (;;) {
+      const key = this.parseValue();
+      if (!this.eat(':')) {
+        throw new Unsupported('a {...} without key: value pairs is a Python set, which has no JSON form');
+      }
+      const name = jsonKey(key);
+      if (Object.hasOwn(out, name)) throw new Unsupported(`the key '${name}' appears twice in the same {...}`);
+      Object.defineProperty(out, name, { value: this.parseValue(), enumerable: true, writable: true, configurable: true });
+      if (this.eat('}')) return out;
+      if (!this.eat(',')) throw new NotLiteral();
+      if (this.eat('}')) return out;
+    }
+  }
+}
+
+/** Dict keys as Python's json.dumps writes them. */
+function jsonKey(key: unknown): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number') return String(key);
+  if (key === true || key === false || key === null) return String(key);
+  throw new Unsupported('a list or tuple cannot be a key of a {...}');
+}

@@ -1,0 +1,134 @@
+import { type PathSegment, type Problem, type YamlSource, didYouMean, parseYamlSource } from '@opsbook/schema';
+import { HostRangeError, expandHostDeclaration } from './host-range.js';
+import type { SourceLocation } from './inventory.js';
+import type { InventoryGraph } from './inventory-graph.js';
+
+const sections = ['hosts', 'children', 'vars'] as const;
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Read an Ansible YAML inventory into the graph, as Ansible's yaml plugin does: every top-level
+ * key is a group with optional `hosts`, `children` and `vars`. Where Ansible only warns and
+ * skips (an unknown key, a group that is not a mapping), opsbook refuses: a skipped line is a
+ * host or a variable that silently is not there.
+ */
+export function readYamlInventory(file: string, text: string, graph: InventoryGraph): Problem[] {
+  const source = parseYamlSource(file, text);
+  if (source.problems.length > 0) {
+    return source.problems.map((p) =>
+      p.rule === 'empty-file' ? { ...p, message: 'inventory file is empty: declare at least one group, e.g. all: {hosts: {web-01: {}}}' } : p,
+    );
+  }
+  const reader = new YamlReader(source, graph);
+  return reader.readRoot();
+}
+
+class YamlReader {
+  private readonly problems: Problem[] = [];
+
+  constructor(
+    private readonly source: YamlSource,
+    private readonly graph: InventoryGraph,
+  ) {}
+
+  private at(path: PathSegment[], where: 'key' | 'value' = 'key'): SourceLocation {
+    return { file: this.source.file, ...this.source.locate(path, where) };
+  }
+
+  private fail(path: PathSegment[], rule: string, message: string, where: 'key' | 'value' = 'key'): void {
+    this.problems.push({ ...this.at(path, where), rule, message });
+  }
+
+  readRoot(): Problem[] {
+    const root = this.source.value;
+    if (!isMapping(root)) {
+      this.fail([], 'yaml-inventory-not-mapping', `a YAML inventory must be a mapping of group names, got ${describe(root)}`, 'value');
+      return this.problems;
+    }
+    if ('plugin' in root) {
+      this.fail(['plugin'], 'yaml-inventory-plugin', 'this is an inventory plugin configuration, not an inventory: opsbook reads static YAML and INI inventories only');
+      return this.problems;
+    }
+    for (const [name, data] of Object.entries(root)) this.readGroup(name, data, [name]);
+    return this.problems;
+  }
+
+  private readGroup(name: string, data: unknown, path: PathSegment[]): boolean {
+    if (name === '') {
+      this.fail(path, 'yaml-bad-group', 'a group name is empty: name the group');
+      return false;
+    }
+    if (data !== null && !isMapping(data)) {
+      this.fail(path, 'yaml-bad-group', `group '${name}' must be a mapping with hosts, children and vars (or empty), got ${describe(data)}`, 'value');
+      return false;
+    }
+    this.graph.addGroup(name);
+    if (data === null) return true;
+    for (const [key, raw] of Object.entries(data)) {
+      const here = [...path, key];
+      if (!(sections as readonly string[]).includes(key)) {
+        const guess = didYouMean(key, sections);
+        this.fail(here, 'yaml-unknown-key', `unknown key '${key}' in group '${name}': only hosts, children and vars are allowed${guess ? ` (did you mean '${guess}'?)` : ''}`);
+        continue;
+      }
+      // As Ansible: a bare string stands for a one-entry mapping (`hosts: web-01`).
+      const value = typeof raw === 'string' ? { [raw]: null } : raw;
+      if (value === null) continue;
+      if (!isMapping(value)) {
+        this.fail(here, 'yaml-bad-section', `'${key}' of group '${name}' must be a mapping, got ${describe(value)}${key === 'hosts' ? ': write each host as a key, e.g. hosts: {web-01: {}}' : ''}`, 'value');
+        continue;
+      }
+      if (key === 'vars') this.readVars(name, value, here);
+      else if (key === 'children') this.readChildren(name, value, here);
+      else this.readHosts(name, value, here);
+    }
+    return true;
+  }
+
+  private readVars(group: string, vars: Record<string, unknown>, path: PathSegment[]): void {
+    for (const [k, v] of Object.entries(vars)) {
+      const problem = this.graph.setGroupVar(group, k, v, this.at([...path, k]));
+      if (problem) this.problems.push(problem);
+    }
+  }
+
+  private readChildren(group: string, children: Record<string, unknown>, path: PathSegment[]): void {
+    for (const [child, data] of Object.entries(children)) {
+      if (!this.readGroup(child, data, [...path, child])) continue;
+      const loop = this.graph.addChild(group, child, this.at([...path, child]));
+      if (loop) this.problems.push(loop);
+    }
+  }
+
+  private readHosts(group: string, hosts: Record<string, unknown>, path: PathSegment[]): void {
+    for (const [declaration, vars] of Object.entries(hosts)) {
+      const here = [...path, declaration];
+      let expanded: { hosts: string[]; port?: number };
+      try {
+        expanded = expandHostDeclaration(declaration);
+      } catch (e) {
+        if (!(e instanceof HostRangeError)) throw e;
+        this.fail(here, 'bad-host-range', e.message);
+        continue;
+      }
+      if (vars !== null && !isMapping(vars)) {
+        this.fail(here, 'yaml-bad-host', `host '${declaration}' in group '${group}' must map to its variables (a mapping) or to nothing, got ${describe(vars)}`, 'value');
+        continue;
+      }
+      const at = this.at(here);
+      for (const host of expanded.hosts) {
+        this.graph.addHost(host, group, at, expanded.port);
+        for (const [k, v] of Object.entries(vars ?? {})) this.graph.setHostVar(host, k, v, this.at([...here, k]));
+      }
+    }
+  }
+}
