@@ -1,0 +1,88 @@
+/**
+ * The trust store `approvers.yaml` (DESIGN §4): who may approve, with which keys, under which
+ * policy, which keys are revoked, and how many seniors must sign its next version.
+ */
+
+const duration = { type: 'string', pattern: '^[1-9][0-9]*(m|h|d)$' } as const;
+const signatures = { type: 'integer', minimum: 1, maximum: 10 } as const;
+const override = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { signatures, maxValidity: duration },
+} as const;
+
+export const approversSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://opsbook.dev/schemas/approvers.json',
+  title: 'opsbook Approvers (trust store)',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'version', 'approvers', 'policy', 'rotation'],
+  properties: {
+    apiVersion: { const: 'opsbook/v1' },
+    kind: { const: 'Approvers' },
+    /** Raised by every change; a lower or equal version than the pinned one is a rollback. */
+    version: { type: 'integer', minimum: 1 },
+    approvers: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'roles', 'keys'],
+        properties: {
+          id: { type: 'string', pattern: '^[a-z][a-z0-9._-]*$', maxLength: 64 },
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          roles: { type: 'array', uniqueItems: true, items: { enum: ['senior', 'expert'] } },
+          keys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 16384 } },
+          jira: { type: 'string', minLength: 1, maxLength: 128 },
+        },
+      },
+    },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['signatures', 'maxValidity'],
+      properties: {
+        signatures,
+        maxValidity: duration,
+        grades: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { P1: override, P2: override, P3: override, P4: override },
+        },
+        categories: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            routine: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { ...override.properties, allowSelectors: { type: 'boolean' } },
+            },
+            incident: override,
+            change: override,
+          },
+        },
+      },
+    },
+    revoked: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['fingerprint'],
+        properties: {
+          fingerprint: { type: 'string', pattern: '^SHA256:[A-Za-z0-9+/]{43}$' },
+          reason: { type: 'string', maxLength: 500 },
+        },
+      },
+    },
+    rotation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['signatures'],
+      properties: { signatures },
+    },
+  },
+} as const;

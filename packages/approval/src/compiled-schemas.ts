@@ -1,0 +1,10 @@
+import { approversSchema } from './approvers-schema.js';
+import { envelopeSchema } from './envelope-schema.js';
+import { approvalStatementSchema } from './statement-schema.js';
+
+/** The schemas of this package that are compiled ahead of time into generated/validators.ts. */
+export const schemasToCompile = {
+  validateApprovalStatement: approvalStatementSchema,
+  validateEnvelope: envelopeSchema,
+  validateApprovers: approversSchema,
+};

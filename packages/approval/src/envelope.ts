@@ -1,0 +1,106 @@
+import { type Validator, type Problem, ValidationError, parseJsonSource, schemaProblems } from '@opsbook/schema';
+import type { FromSchema } from 'json-schema-to-ts';
+import { envelopeSchema } from './envelope-schema.js';
+import { validateEnvelope as generatedValidateEnvelope } from './generated/validators.js';
+import { type ApprovalStatement, statementBytes } from './statement.js';
+import { SshKeyError } from './ssh-key.js';
+import { SshsigFormatError, parseSshsig } from './sshsig.js';
+
+const validateEnvelope = generatedValidateEnvelope as unknown as Validator<Envelope>;
+
+export { envelopeSchema };
+export type Envelope = FromSchema<typeof envelopeSchema>;
+export type EnvelopeSignature = Envelope['signatures'][number];
+
+export const APPROVAL_PAYLOAD_TYPE = 'application/vnd.opsbook.approval+json';
+export const APPROVERS_PAYLOAD_TYPE = 'application/vnd.opsbook.approvers+yaml';
+/** An approval is a few KiB; anything far larger is a mistake or an attack on the parser. */
+export const MAX_ENVELOPE_BYTES = 256 * 1024;
+
+export interface ParsedEnvelope {
+  envelope: Envelope;
+  /** The decoded payload: the exact bytes every signature covers. */
+  payload: Buffer;
+}
+
+function problem(file: string, rule: string, message: string, line = 0, col = 0): Problem {
+  return { file, line, col, rule, message };
+}
+
+/**
+ * Read an envelope strictly: size limit, UTF-8 JSON without duplicate keys, no unknown keys, the
+ * expected payloadType, and canonical base64 (one payload, one encoding, so two readers can never
+ * see different bytes). Returns the problems instead of throwing.
+ */
+export function readEnvelope(
+  input: Uint8Array | string,
+  options: { file?: string; payloadType?: string } = {},
+): { parsed?: ParsedEnvelope; problems: Problem[] } {
+  const file = options.file ?? 'envelope';
+  const expectedType = options.payloadType ?? APPROVAL_PAYLOAD_TYPE;
+  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
+  if (size > MAX_ENVELOPE_BYTES) {
+    return { problems: [problem(file, 'too-large', `file is ${size} bytes; an envelope is at most ${MAX_ENVELOPE_BYTES} bytes: this is not an approval file, check the path`)] };
+  }
+  const source = parseJsonSource(file, input);
+  if (source.problems.length) return { problems: source.problems };
+  if (!validateEnvelope(source.value)) return { problems: schemaProblems(source, validateEnvelope.errors) };
+  const envelope = source.value as Envelope;
+  const at = (path: Array<string | number>) => source.locate(path);
+  if (envelope.payloadType !== expectedType) {
+    const { line, col } = at(['payloadType']);
+    return { problems: [problem(file, 'payload-type', `payloadType '${envelope.payloadType}' is not '${expectedType}': this file is not what the command expects`, line, col)] };
+  }
+  const payload = Buffer.from(envelope.payload, 'base64');
+  if (envelope.payload.length % 4 !== 0 || payload.toString('base64') !== envelope.payload) {
+    const { line, col } = at(['payload']);
+    return { problems: [problem(file, 'bad-base64', 'payload is not canonical base64: the file was edited by hand or damaged; create it again with opsbook', line, col)] };
+  }
+  if (payload.length === 0) return { problems: [problem(file, 'empty-payload', 'payload is empty: create the approval again with opsbook plan')] };
+  return { parsed: { envelope, payload }, problems: [] };
+}
+
+/** As readEnvelope, throwing a ValidationError (exit 2) with every problem. */
+export function parseEnvelope(input: Uint8Array | string, options: { file?: string; payloadType?: string } = {}): ParsedEnvelope {
+  const { parsed, problems } = readEnvelope(input, options);
+  if (!parsed) throw new ValidationError(problems, 'ENVELOPE_INVALID');
+  return parsed;
+}
+
+export function envelopeOf(payloadType: string, payload: Uint8Array): Envelope {
+  return { payloadType, payload: Buffer.from(payload).toString('base64'), signatures: [] };
+}
+
+/** An unsigned approval envelope around the statement's exact bytes. */
+export function createEnvelope(statement: ApprovalStatement): Envelope {
+  return envelopeOf(APPROVAL_PAYLOAD_TYPE, statementBytes(statement));
+}
+
+export function serializeEnvelope(envelope: Envelope): string {
+  return `${JSON.stringify(envelope, null, 2)}\n`;
+}
+
+/** The exact statement bytes to sign, for `opsbook approval payload` and `ssh-keygen -Y sign`. */
+export function payloadBytes(envelope: Envelope | Uint8Array | string, options: { file?: string; payloadType?: string } = {}): Buffer {
+  if (typeof envelope === 'string' || envelope instanceof Uint8Array) return parseEnvelope(envelope, options).payload;
+  return parseEnvelope(serializeEnvelope(envelope), { payloadType: envelope.payloadType, ...options }).payload;
+}
+
+/**
+ * Add an armored SSHSIG (from `ssh-keygen -Y sign` or opsbook) to an envelope. The keyid is the
+ * fingerprint of the key inside the signature; a signature already present is not added twice.
+ * Whether it is valid and trusted is decided by verification, not here.
+ */
+export function attachSignature(envelope: Envelope, armored: string, file = 'signature'): Envelope {
+  const text = armored.replace(/\r\n/g, '\n').trim();
+  let keyid: string;
+  try {
+    keyid = parseSshsig(text).publicKey.fingerprint;
+  } catch (e) {
+    if (!(e instanceof SshsigFormatError || e instanceof SshKeyError)) throw e;
+    throw new ValidationError([problem(file, 'bad-signature-file', `${e.message}: pass the .sig file written by ssh-keygen -Y sign`)], 'SIGNATURE_INVALID');
+  }
+  const sshsig = `${text}\n`;
+  if (envelope.signatures.some((s) => s.sshsig === sshsig)) return envelope;
+  return { ...envelope, signatures: [...envelope.signatures, { keyid, sshsig }] };
+}

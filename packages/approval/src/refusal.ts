@@ -1,0 +1,44 @@
+/** The stable refusal codes of approval verification (DESIGN §4). Tools match on these. */
+export const approvalCodes = [
+  'APPROVAL_MISSING',
+  'ENVELOPE_INVALID',
+  'STATEMENT_INVALID',
+  'SIGNATURE_INVALID',
+  'SIGNER_UNTRUSTED',
+  'SIGNER_NOT_SENIOR',
+  'KEY_REVOKED',
+  'RUNBOOK_MISMATCH',
+  'DIGEST_MISMATCH',
+  'PARAMS_MISMATCH',
+  'TARGETS_OUTSIDE_SCOPE',
+  'SELECTOR_NOT_ALLOWED',
+  'PLAN_MISMATCH',
+  'CATEGORY_MISMATCH',
+  'GRADE_MISMATCH',
+  'EXECUTOR_MISMATCH',
+  'EXPIRED',
+  'NOT_YET_VALID',
+  'VALIDITY_TOO_LONG',
+  'RUNS_EXHAUSTED',
+  'SELF_APPROVAL',
+  'TICKET_MISMATCH',
+  'THRESHOLD_NOT_MET',
+] as const;
+export type ApprovalCode = (typeof approvalCodes)[number];
+
+/** Why an approval was refused: a stable code and a sentence that says what to do next. */
+export interface Refusal {
+  ok: false;
+  code: ApprovalCode;
+  message: string;
+}
+
+export function refuse(code: ApprovalCode, message: string): Refusal {
+  return { ok: false, code, message };
+}
+
+/** A digest short enough to read in a message and long enough to tell two apart. */
+export function shortDigest(digest: string): string {
+  const m = /^(sha256:)?([0-9a-f]+)$/.exec(digest);
+  return m ? `${m[1] ?? ''}${(m[2] ?? '').slice(0, 12)}…` : digest;
+}

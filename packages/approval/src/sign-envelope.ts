@@ -1,0 +1,30 @@
+import { OpsbookError } from '@opsbook/schema';
+import { APPROVAL_PAYLOAD_TYPE, APPROVERS_PAYLOAD_TYPE, type Envelope, attachSignature, payloadBytes } from './envelope.js';
+import { APPROVAL_NAMESPACE, type SshSigner, type SshsigHash, TRUST_NAMESPACE, createSshsig, verifySshsig } from './sshsig.js';
+
+/** The SSHSIG namespace of each payload type: a signature for one never verifies as the other. */
+export function namespaceFor(payloadType: string): string {
+  if (payloadType === APPROVAL_PAYLOAD_TYPE) return APPROVAL_NAMESPACE;
+  if (payloadType === APPROVERS_PAYLOAD_TYPE) return TRUST_NAMESPACE;
+  throw new OpsbookError('invalid', 'ENVELOPE_INVALID', `payloadType '${payloadType}' is not one opsbook signs`);
+}
+
+/**
+ * Sign the envelope's exact payload bytes with `signer` (key file, agent or security key) and
+ * return the envelope with the signature attached. The new signature is checked before it is
+ * returned, so a misbehaving agent or token cannot hand out a signature that will not verify.
+ */
+export async function signEnvelope(
+  envelope: Envelope,
+  signer: SshSigner,
+  options: { hash?: SshsigHash; signal?: AbortSignal } = {},
+): Promise<Envelope> {
+  const namespace = namespaceFor(envelope.payloadType);
+  const payload = payloadBytes(envelope, { payloadType: envelope.payloadType });
+  const armored = await createSshsig(payload, signer, namespace, options);
+  const check = verifySshsig(armored, payload, namespace);
+  if (!check.ok) {
+    throw new OpsbookError('failed', 'SIGNING_FAILED', `the signature made with ${signer.publicKey.fingerprint} does not verify (${check.detail}): check the key or agent and sign again`);
+  }
+  return attachSignature(envelope, armored);
+}

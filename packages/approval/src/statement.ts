@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { type Validator, type Problem, ValidationError, parseJsonSource, schemaProblems } from '@opsbook/schema';
+import type { FromSchema } from 'json-schema-to-ts';
+import { parseDuration } from './duration.js';
+import { validateApprovalStatement as generatedValidateApprovalStatement } from './generated/validators.js';
+import { approvalStatementSchema } from './statement-schema.js';
+
+const validateApprovalStatement = generatedValidateApprovalStatement as unknown as Validator<ApprovalStatement>;
+
+export { approvalStatementSchema };
+export type ApprovalStatement = FromSchema<typeof approvalStatementSchema>;
+export type Category = ApprovalStatement['category'];
+export type Grade = ApprovalStatement['grade'];
+export type Targets = ApprovalStatement['targets'];
+
+export interface StatementInput {
+  ticket: string;
+  runbook: { name: string; version: string; digest: string };
+  /** Resolved values of the non-secret params. */
+  params: Record<string, string | number | boolean>;
+  /** Names of the secret params: their values are never written into an approval. */
+  secretParams?: string[];
+  targets: Targets;
+  category: Category;
+  grade: Grade;
+  /** Digest of the rendered plan (every command per host); required with an explicit host list. */
+  planDigest?: string;
+  /** Start of validity; defaults to `now`. */
+  notBefore?: Date;
+  /** End of validity as an instant, or as a duration such as '24h' from notBefore. */
+  expires?: Date | string;
+  maxRuns?: number;
+  executor?: string;
+  proposer?: string;
+  /** The clock; tests pass a fixed one. */
+  now?: Date;
+}
+
+/** Default validity of a fresh approval: enough for one working day. */
+export const DEFAULT_EXPIRY = '24h';
+
+/** A new random approval id: 128 bits, base64url. */
+export function newApprovalId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Timestamps in approvals are whole seconds in UTC, so that every tool prints them the same. */
+export function formatInstant(d: Date): string {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Build an unsigned statement; throws ValidationError when the result would not be valid. */
+export function createStatement(input: StatementInput): ApprovalStatement {
+  const now = input.now ?? new Date();
+  const notBefore = input.notBefore ?? now;
+  const expires = input.expires ?? DEFAULT_EXPIRY;
+  const expiresAt = typeof expires === 'string' ? new Date(notBefore.getTime() + parseDuration(expires)) : expires;
+  const statement = {
+    apiVersion: 'opsbook/v1' as const,
+    kind: 'Approval' as const,
+    id: newApprovalId(),
+    ticket: input.ticket,
+    runbook: { name: input.runbook.name, version: input.runbook.version, digest: input.runbook.digest },
+    params: sortKeys(input.params),
+    secretParams: [...(input.secretParams ?? [])].sort(),
+    targets: 'hosts' in input.targets ? { hosts: [...input.targets.hosts] } : { selector: input.targets.selector },
+    category: input.category,
+    grade: input.grade,
+    notBefore: formatInstant(notBefore),
+    expiresAt: formatInstant(expiresAt),
+    maxRuns: input.maxRuns ?? 1,
+    ...(input.executor ? { executor: input.executor } : {}),
+    ...(input.proposer ? { proposer: input.proposer } : {}),
+    ...(input.planDigest ? { plan: { digest: input.planDigest } } : {}),
+  };
+  const problems = checkStatement('statement', statement);
+  if (problems.length) throw new ValidationError(problems, 'STATEMENT_INVALID');
+  return statement;
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Schema problems plus the rules a schema cannot say (a real window, a plan for host lists). */
+function checkStatement(file: string, value: unknown): Problem[] {
+  if (!validateApprovalStatement(value)) {
+    const source = parseJsonSource(file, JSON.stringify(value));
+    return schemaProblems(source, validateApprovalStatement.errors);
+  }
+  const s = value as ApprovalStatement;
+  const problems: Problem[] = [];
+  const at = (message: string, rule: string) => problems.push({ file, line: 0, col: 0, message, rule });
+  const from = Date.parse(s.notBefore);
+  const to = Date.parse(s.expiresAt);
+  if (Number.isNaN(from) || Number.isNaN(to)) at('notBefore and expiresAt must be real instants', 'bad-instant');
+  else if (to <= from) at('expiresAt must be later than notBefore', 'empty-window');
+  if ('hosts' in s.targets && !s.plan) at('an approval for an explicit host list must carry the plan digest: create it with opsbook plan', 'plan-missing');
+  return problems;
+}
+
+/**
+ * Parse the exact payload bytes of an envelope into a statement. Strict like every opsbook
+ * reader: duplicate keys, unknown keys and wrong types are problems, never silently resolved.
+ */
+export function parseStatement(bytes: Uint8Array, file = 'approval payload'): { statement?: ApprovalStatement; problems: Problem[] } {
+  const source = parseJsonSource(file, bytes);
+  if (source.problems.length) return { problems: source.problems };
+  if (!validateApprovalStatement(source.value)) {
+    return { problems: schemaProblems(source, validateApprovalStatement.errors) };
+  }
+  const problems = checkStatement(file, source.value);
+  return problems.length ? { problems } : { statement: source.value as ApprovalStatement, problems: [] };
+}
+
+/** The exact bytes a statement is signed as: stable key order, two-space indent, final newline. */
+export function statementBytes(statement: ApprovalStatement): Buffer {
+  return Buffer.from(`${JSON.stringify(statement, null, 2)}\n`, 'utf8');
+}
+
+/**
+ * What `opsbook approve --expires 24h --max-runs 1` changes before signing: the window and the
+ * run count. Returns a new statement (new bytes), so it is only for envelopes not yet signed.
+ */
+export function reviseStatement(
+  statement: ApprovalStatement,
+  changes: { expires?: Date | string; maxRuns?: number; notBefore?: Date },
+): ApprovalStatement {
+  const notBefore = changes.notBefore ?? new Date(statement.notBefore);
+  const expires = changes.expires;
+  const expiresAt =
+    expires === undefined ? new Date(statement.expiresAt) : typeof expires === 'string' ? new Date(notBefore.getTime() + parseDuration(expires)) : expires;
+  const revised = {
+    ...statement,
+    notBefore: formatInstant(notBefore),
+    expiresAt: formatInstant(expiresAt),
+    maxRuns: changes.maxRuns ?? statement.maxRuns,
+  };
+  const problems = checkStatement('statement', revised);
+  if (problems.length) throw new ValidationError(problems, 'STATEMENT_INVALID');
+  return revised;
+}
