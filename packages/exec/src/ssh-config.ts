@@ -1,0 +1,99 @@
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '@opsbook/schema';
+import SSHConfig from 'ssh-config';
+
+/** What opsbook takes from `~/.ssh/config` for one host alias (DESIGN §5). */
+export interface SshHostConfig {
+  alias: string;
+  hostName: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  /** Jump hosts in order (ProxyJump), each resolved through the config again when connecting. */
+  proxyJump: JumpHost[];
+}
+
+export interface JumpHost {
+  user?: string;
+  host: string;
+  port?: number;
+}
+
+export interface SshConfigEnvironment {
+  homeDir: string;
+  localUser: string;
+}
+
+/**
+ * Resolves `alias` the way OpenSSH does: Host/Match sections in file order, the FIRST value of a
+ * keyword wins, IdentityFile accumulates. Parsing and matching are the `ssh-config` package's;
+ * `Match exec` is never run (a config file must not execute commands on our behalf).
+ */
+export function resolveSshConfig(configText: string | undefined, alias: string, env: SshConfigEnvironment): SshHostConfig {
+  const computed = configText ? SSHConfig.parse(configText).compute(alias, { matchExec: false }) : {};
+  const first = (key: string): string | undefined => {
+    const value = computed[key];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const user = first('User') ?? env.localUser;
+  const hostName = expandTokens(first('HostName') ?? alias, { ...env, host: alias, user });
+  const portText = first('Port');
+  const port = portText === undefined ? 22 : parsePort(portText, `Port of Host ${alias}`);
+  const identity = computed.IdentityFile;
+  const identityFiles = (Array.isArray(identity) ? identity : identity ? [identity] : []).map((f) =>
+    expandTokens(f, { ...env, host: hostName, user }),
+  );
+  const jump = first('ProxyJump');
+  return { alias, hostName, port, user, identityFiles, proxyJump: jump ? parseProxyJump(jump) : [] };
+}
+
+/** Reads an ssh config file; a missing file is an empty config, as for OpenSSH. */
+export async function readSshConfigFile(file: string): Promise<string | undefined> {
+  return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+}
+
+/** `[user@]host[:port]` or `ssh://[user@]host[:port]`, comma-separated; `none` means no jump. */
+export function parseProxyJump(value: string): JumpHost[] {
+  if (value.trim().toLowerCase() === 'none') return [];
+  return value.split(',').map((spec) => {
+    const text = spec.trim().replace(/^ssh:\/\//, '');
+    const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d+))?$/.exec(text);
+    if (!match?.[2]) throw new UsageError(`ProxyJump '${spec}' is not [user@]host[:port]: fix the ssh config`);
+    const host = match[2].replace(/^\[(.*)\]$/, '$1');
+    return {
+      ...(match[1] ? { user: match[1] } : {}),
+      host,
+      ...(match[3] ? { port: parsePort(match[3], `ProxyJump ${spec}`) } : {}),
+    };
+  });
+}
+
+function parsePort(text: string, what: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`${what} is '${text}', not a port number (1-65535): fix the ssh config`);
+  }
+  return port;
+}
+
+/** The tokens of ssh_config(5) that matter for HostName and IdentityFile. */
+function expandTokens(value: string, t: SshConfigEnvironment & { host: string; user: string }): string {
+  const withHome = value.startsWith('~/') ? `${t.homeDir}${value.slice(1)}` : value;
+  return withHome.replace(/%([%dhru])/g, (_, token: string) => {
+    switch (token) {
+      case 'd':
+        return t.homeDir;
+      case 'h':
+        return t.host;
+      case 'r':
+        return t.user;
+      case 'u':
+        return t.localUser;
+      default:
+        return '%';
+    }
+  });
+}
