@@ -1,0 +1,248 @@
+import { BeanBuilder } from './fake-beans.js';
+import {
+  FAKE_TRANSITIONS,
+  type FakeIssue,
+  type FakeUser,
+  type StatusRole,
+  jiraDate,
+  matchesJql,
+  parseFakeJql,
+} from './fake-workflow.js';
+import type { Flavour, OpenApiValidator } from './openapi-validator.js';
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HandlerContext {
+  /** Operation path without the API prefix, e.g. `/issue/{issueIdOrKey}/comment`. */
+  op: string;
+  method: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  files: { field: string; name: string; type: string; bytes: Uint8Array }[];
+  caller: FakeUser;
+  /** Records a spec-level problem the OpenAPI schema cannot express (ADF, multipart). */
+  violate: (problem: string) => void;
+}
+
+type Json = Record<string, any>;
+const errors = (status: number, errorMessages: string[], fieldErrors: Record<string, string> = {}): Reply => ({ status, body: { errorMessages, errors: fieldErrors } });
+
+/** The fake's in-memory Jira: issues, workflow and the operations opsbook uses. */
+export class FakeJiraState {
+  readonly issues: FakeIssue[] = [];
+  private nextId = 10000;
+  private nextLink = 1;
+  readonly beans: BeanBuilder;
+
+  constructor(
+    readonly flavour: Flavour,
+    readonly project: string,
+    readonly users: FakeUser[],
+    readonly statusName: (r: StatusRole) => string,
+    private readonly validator: OpenApiValidator,
+    private readonly now: () => Date,
+    base: string,
+  ) {
+    this.beans = new BeanBuilder(flavour, base, statusName);
+  }
+
+  find(idOrKey: string): FakeIssue | undefined {
+    const k = idOrKey.toUpperCase(); // Jira finds keys case-insensitively (CONTRACT §1.2)
+    return this.issues.find((i) => i.key === k || i.id === idOrKey);
+  }
+
+  addIssue(fields: { summary: string; description?: unknown; labels?: string[]; status?: StatusRole; issueType?: string; priority?: string }): FakeIssue {
+    const id = String(this.nextId++);
+    const issue: FakeIssue = {
+      id, key: `${this.project}-${this.issues.length + 1}`, project: this.project, issueType: fields.issueType ?? 'Task',
+      summary: fields.summary, description: fields.description, labels: fields.labels ?? [], status: fields.status ?? 'open',
+      assignee: null, created: this.now(), comments: [], attachments: [], properties: new Map(), remoteLinks: [], history: [],
+    };
+    if (fields.priority) issue.priority = fields.priority;
+    this.issues.push(issue);
+    return issue;
+  }
+
+  handle(c: HandlerContext): Reply {
+    if (c.op === '/myself') return { status: 200, body: this.beans.user(c.caller) };
+    if (c.op === '/issue') return this.create(c);
+    if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
+    const issue = this.find(c.params.issueIdOrKey ?? '');
+    if (!issue) return errors(404, ['Issue does not exist or you do not have permission to see it.']);
+    const route = `${c.method} ${c.op}`;
+    switch (route) {
+      case 'get /issue/{issueIdOrKey}':
+        return { status: 200, body: this.beans.issue(issue, (c.query.get('fields') ?? '').split(',').filter(Boolean)) };
+      case 'get /issue/{issueIdOrKey}/comment': {
+        const withProps = (c.query.get('expand') ?? '').includes('properties');
+        const comments = issue.comments.map((x) => this.beans.comment(issue, x, withProps));
+        return { status: 200, body: { startAt: 0, maxResults: comments.length, total: comments.length, comments } };
+      }
+      case 'post /issue/{issueIdOrKey}/comment':
+        return this.comment(c, issue);
+      case 'post /issue/{issueIdOrKey}/attachments':
+        return this.attach(c, issue);
+      case 'get /issue/{issueIdOrKey}/transitions':
+        return { status: 200, body: { transitions: this.offered(issue).map((t) => this.transitionBean(t)) } };
+      case 'post /issue/{issueIdOrKey}/transitions':
+        return this.transition(c, issue);
+      case 'put /issue/{issueIdOrKey}/assignee':
+        return this.assign(c, issue);
+      case 'get /issue/{issueIdOrKey}/remotelink':
+        return this.links(c, issue);
+      case 'post /issue/{issueIdOrKey}/remotelink':
+        return this.link(c, issue);
+      case 'get /issue/{issueIdOrKey}/properties/{propertyKey}': {
+        const key = c.params.propertyKey ?? '';
+        if (!issue.properties.has(key)) return errors(404, [`The property '${key}' does not exist.`]);
+        return { status: 200, body: { key, value: issue.properties.get(key) } };
+      }
+      case 'put /issue/{issueIdOrKey}/properties/{propertyKey}': {
+        const existed = issue.properties.has(c.params.propertyKey ?? '');
+        issue.properties.set(c.params.propertyKey ?? '', c.body);
+        return { status: existed ? 200 : 201, body: this.flavour === 'cloud' ? {} : undefined };
+      }
+    }
+    return errors(404, [`no handler for ${route}`]);
+  }
+
+  private rich(c: HandlerContext, value: unknown, where: string): string | undefined {
+    if (this.flavour === 'cloud') {
+      const problems = this.validator.validateAdf(value, where);
+      for (const p of problems) c.violate(`ADF: ${p}`);
+      return problems.length ? `${where} must be an Atlassian Document Format document` : undefined;
+    }
+    return typeof value === 'string' ? undefined : `${where} must be a string`;
+  }
+
+  private create(c: HandlerContext): Reply {
+    const fields = ((c.body as Json)?.fields ?? {}) as Json;
+    if (fields.project?.key !== this.project && fields.project?.id !== '10000') return errors(400, [], { project: 'valid project is required' });
+    if (!['Task', 'Bug', 'Incident'].includes(fields.issuetype?.name)) return errors(400, [], { issuetype: 'valid issue type is required' });
+    if (typeof fields.summary !== 'string' || fields.summary.trim() === '') return errors(400, [], { summary: 'You must specify a summary of the issue.' });
+    if (fields.description !== undefined) {
+      const bad = this.rich(c, fields.description, 'description');
+      if (bad) return errors(400, [], { description: bad });
+    }
+    if (fields.priority && !['Highest', 'High', 'Medium', 'Low', 'Lowest'].includes(fields.priority.name)) return errors(400, [], { priority: 'Priority name is not valid' });
+    const issue = this.addIssue({ summary: fields.summary, description: fields.description, labels: fields.labels, issueType: fields.issuetype.name, priority: fields.priority?.name });
+    for (const p of ((c.body as Json).properties ?? []) as Json[]) issue.properties.set(String(p.key), p.value);
+    return { status: 201, body: { id: issue.id, key: issue.key, self: this.beans.issue(issue, []).self } };
+  }
+
+  private comment(c: HandlerContext, issue: FakeIssue): Reply {
+    const body = (c.body as Json)?.body;
+    const bad = this.rich(c, body, 'body');
+    if (bad) return errors(400, [], { comment: bad });
+    const comment = { id: String(this.nextId++), author: c.caller, body, created: jiraDate(this.now()), properties: (((c.body as Json).properties ?? []) as Json[]).map((p) => ({ key: String(p.key), value: p.value })) };
+    issue.comments.push(comment);
+    return { status: 201, body: this.beans.comment(issue, comment, false) };
+  }
+
+  private attach(c: HandlerContext, issue: FakeIssue): Reply {
+    const files = c.files.filter((f) => f.field === 'file');
+    if (files.length === 0 || files.length !== c.files.length) {
+      c.violate('attachments: every multipart part must be named "file" and at least one is required');
+      return errors(400, ['The file part must be named "file".']);
+    }
+    if (files.length > 60) return errors(413, ['Too many files in one request.']);
+    const added = files.map((f) => {
+      const a = { id: String(this.nextId++), filename: f.name, size: f.bytes.byteLength, mimeType: f.type || 'application/octet-stream', created: jiraDate(this.now()), author: c.caller, bytes: f.bytes };
+      issue.attachments.push(a);
+      return this.beans.attachment(a);
+    });
+    return { status: 200, body: added };
+  }
+
+  private offered(issue: FakeIssue) {
+    return FAKE_TRANSITIONS.filter((t) => t.from === issue.status);
+  }
+
+  private transitionBean(t: (typeof FAKE_TRANSITIONS)[number]): Json {
+    const to = this.beans.status(t.to);
+    return this.flavour === 'cloud'
+      ? { id: t.id, name: t.name, to, hasScreen: false, isGlobal: false, isInitial: false, isAvailable: true, isConditional: false }
+      : { id: t.id, name: t.name, description: '', opsbarSequence: Number(t.id), to };
+  }
+
+  private transition(c: HandlerContext, issue: FakeIssue): Reply {
+    const id = String((c.body as Json)?.transition?.id ?? '');
+    const t = this.offered(issue).find((x) => x.id === id);
+    if (!t) {
+      // DC documents 500 for an incorrect transition id (CONTRACT §1.6); Cloud answers 400.
+      return this.flavour === 'cloud' ? errors(400, [`Transition id '${id}' is not valid for this issue.`]) : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
+    }
+    issue.history.push({ from: issue.status, to: t.to, by: c.caller.name });
+    issue.status = t.to;
+    return { status: 204 };
+  }
+
+  private assign(c: HandlerContext, issue: FakeIssue): Reply {
+    const who = this.flavour === 'cloud' ? (c.body as Json)?.accountId : (c.body as Json)?.name;
+    if (who === null || who === '-1') {
+      issue.assignee = null;
+      return { status: 204 };
+    }
+    const user = this.users.find((u) => (this.flavour === 'cloud' ? u.accountId : u.name) === who);
+    if (!user) return errors(400, [], { assignee: `User '${String(who)}' does not exist.` });
+    issue.assignee = user;
+    return { status: 204 };
+  }
+
+  private linkBean(issue: FakeIssue, l: FakeIssue['remoteLinks'][number]): Json {
+    return { id: l.id, self: `${this.beans.issue(issue, []).self}/remotelink/${l.id}`, ...(l.globalId ? { globalId: l.globalId } : {}), object: l.object };
+  }
+
+  private links(c: HandlerContext, issue: FakeIssue): Reply {
+    const globalId = c.query.get('globalId');
+    if (globalId !== null) {
+      const l = issue.remoteLinks.find((x) => x.globalId === globalId);
+      return l ? { status: 200, body: this.linkBean(issue, l) } : errors(404, ['No remote link with that globalId.']);
+    }
+    return { status: 200, body: issue.remoteLinks.map((l) => this.linkBean(issue, l)) };
+  }
+
+  private link(c: HandlerContext, issue: FakeIssue): Reply {
+    const body = c.body as Json;
+    const object = body?.object as Json | undefined;
+    if (!object?.url || !object?.title) return errors(400, [], { title: "'title' is required." });
+    const existing = body.globalId ? issue.remoteLinks.find((l) => l.globalId === body.globalId) : undefined;
+    const value = { url: String(object.url), title: String(object.title), ...(object.summary ? { summary: String(object.summary) } : {}) };
+    if (existing) existing.object = value; // upsert by globalId (CONTRACT §1.9)
+    const link = existing ?? { id: this.nextLink++, ...(body.globalId ? { globalId: String(body.globalId) } : {}), object: value };
+    if (!existing) issue.remoteLinks.push(link);
+    const ids = { id: link.id, self: `${this.beans.issue(issue, []).self}/remotelink/${link.id}` };
+    return { status: this.flavour === 'cloud' && !existing ? 201 : 200, body: ids };
+  }
+
+  private search(c: HandlerContext): Reply {
+    const input = (c.method === 'post' ? c.body : Object.fromEntries(c.query)) as Json;
+    const jql = String(input.jql ?? '');
+    const parsed = parseFakeJql(jql);
+    if (!parsed) return errors(400, [`Error in the JQL Query: cannot parse "${jql}".`]);
+    if (this.flavour === 'cloud' && parsed.clauses.length === 0) {
+      return errors(400, ['Unbounded JQL queries are not allowed here. Please add a search restriction to your query.']);
+    }
+    const fieldsRaw = input.fields ?? '';
+    const fields = Array.isArray(fieldsRaw) ? fieldsRaw.map(String) : String(fieldsRaw).split(',').filter(Boolean);
+    const max = Number(input.maxResults ?? 50);
+    const hits = this.issues.filter((i) => matchesJql(i, parsed.clauses, this.statusName, this.now()));
+    if (parsed.orderDesc) hits.reverse();
+    if (this.flavour === 'cloud') {
+      const start = input.nextPageToken ? Number(Buffer.from(String(input.nextPageToken), 'base64url').toString()) : 0;
+      const page = hits.slice(start, start + max);
+      const isLast = start + max >= hits.length;
+      const body: Json = { issues: page.map((i) => this.beans.issue(i, fields.length ? fields : ['id'])), isLast };
+      if (!isLast) body.nextPageToken = Buffer.from(String(start + max)).toString('base64url');
+      return { status: 200, body };
+    }
+    const startAt = Number(input.startAt ?? 0);
+    const page = hits.slice(startAt, startAt + max);
+    return { status: 200, body: { startAt, maxResults: max, total: hits.length, issues: page.map((i) => this.beans.issue(i, fields)) } };
+  }
+}

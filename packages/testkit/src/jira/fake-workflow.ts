@@ -1,0 +1,152 @@
+/**
+ * The Jira the fake plays: one project, the seed's workflow (DESIGN §1) with configurable
+ * status names, a few users, and a tiny JQL evaluator for the queries opsbook sends.
+ */
+export type StatusRole = 'open' | 'awaitingApproval' | 'approved' | 'inProgress' | 'review' | 'done';
+
+export const FAKE_STATUS_NAMES: Record<StatusRole, string> = {
+  open: 'Open',
+  awaitingApproval: 'Awaiting Approval',
+  approved: 'Approved',
+  inProgress: 'In Progress',
+  review: 'In Review',
+  done: 'Done',
+};
+
+const CATEGORY: Record<StatusRole, { id: number; key: string; name: string; colorName: string }> = {
+  open: { id: 2, key: 'new', name: 'To Do', colorName: 'blue-gray' },
+  awaitingApproval: { id: 2, key: 'new', name: 'To Do', colorName: 'blue-gray' },
+  approved: { id: 4, key: 'indeterminate', name: 'In Progress', colorName: 'yellow' },
+  inProgress: { id: 4, key: 'indeterminate', name: 'In Progress', colorName: 'yellow' },
+  review: { id: 4, key: 'indeterminate', name: 'In Progress', colorName: 'yellow' },
+  done: { id: 3, key: 'done', name: 'Done', colorName: 'green' },
+};
+
+export const STATUS_IDS: Record<StatusRole, string> = {
+  open: '1', awaitingApproval: '10001', approved: '10002', inProgress: '3', review: '10003', done: '10004',
+};
+
+export interface FakeTransition {
+  id: string;
+  name: string;
+  from: StatusRole;
+  to: StatusRole;
+}
+
+export const FAKE_TRANSITIONS: FakeTransition[] = [
+  { id: '11', name: 'Propose', from: 'open', to: 'awaitingApproval' },
+  { id: '21', name: 'Approve', from: 'awaitingApproval', to: 'approved' },
+  { id: '31', name: 'Reject', from: 'awaitingApproval', to: 'open' },
+  { id: '41', name: 'Start', from: 'approved', to: 'inProgress' },
+  { id: '51', name: 'Withdraw', from: 'approved', to: 'open' },
+  { id: '61', name: 'Submit for review', from: 'inProgress', to: 'review' },
+  { id: '71', name: 'Accept', from: 'review', to: 'done' },
+  { id: '81', name: 'Reopen', from: 'review', to: 'inProgress' },
+];
+
+export function statusCategory(role: StatusRole, base: string) {
+  const c = CATEGORY[role];
+  return { self: `${base}/rest/api/2/statuscategory/${c.id}`, id: c.id, key: c.key, name: c.name, colorName: c.colorName };
+}
+
+export interface FakeUser {
+  accountId: string;
+  name: string;
+  displayName: string;
+  emailAddress: string;
+}
+
+export interface FakeComment {
+  id: string;
+  author: FakeUser;
+  body: unknown;
+  created: string;
+  properties: { key: string; value: unknown }[];
+}
+
+export interface FakeAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  mimeType: string;
+  created: string;
+  author: FakeUser;
+  bytes: Uint8Array;
+}
+
+export interface FakeRemoteLink {
+  id: number;
+  globalId?: string;
+  object: { url: string; title: string; summary?: string };
+}
+
+export interface FakeIssue {
+  id: string;
+  key: string;
+  project: string;
+  issueType: string;
+  summary: string;
+  description: unknown;
+  labels: string[];
+  priority?: string;
+  status: StatusRole;
+  assignee: FakeUser | null;
+  created: Date;
+  comments: FakeComment[];
+  attachments: FakeAttachment[];
+  properties: Map<string, unknown>;
+  remoteLinks: FakeRemoteLink[];
+  /** Every status change, so a test can show the ticket's path. */
+  history: { from: StatusRole; to: StatusRole; by: string }[];
+}
+
+/** Jira's date format (`2021-01-17T12:34:00.000+0000`). */
+export function jiraDate(d: Date): string {
+  return d.toISOString().replace('Z', '+0000');
+}
+
+type Clause = { field: string; op: string; value: string };
+
+/**
+ * The JQL opsbook sends: `field op value` clauses joined by AND, then ORDER BY. Fields: project,
+ * key, status, labels, summary (~), text (~), assignee, created (>= -Nd). Returns undefined for
+ * JQL it does not understand, which the fake answers with 400 like Jira does for invalid JQL.
+ */
+export function parseFakeJql(jql: string): { clauses: Clause[]; orderDesc: boolean } | undefined {
+  const [where = '', order = ''] = jql.split(/\border\s+by\b/i);
+  const clauses: Clause[] = [];
+  const re = /\s*(\w+)\s*(!=|>=|<=|=|~)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*(?:\bAND\b|$)/iy;
+  let at = 0;
+  while (at < where.trim().length) {
+    re.lastIndex = at;
+    const m = re.exec(where);
+    if (!m) return undefined;
+    const raw = m[3] ?? '';
+    clauses.push({ field: (m[1] ?? '').toLowerCase(), op: m[2] ?? '=', value: raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw });
+    at = re.lastIndex;
+  }
+  return { clauses, orderDesc: /\bdesc\b/i.test(order) };
+}
+
+export function matchesJql(issue: FakeIssue, clauses: Clause[], statusName: (r: StatusRole) => string, now: Date): boolean {
+  return clauses.every((c) => {
+    const v = c.value.toLowerCase();
+    const text = (s: string) => v.split(/\s+/).every((w) => s.toLowerCase().includes(w));
+    const fields: Record<string, string[]> = {
+      project: [issue.project], key: [issue.key], status: [statusName(issue.status)], labels: issue.labels,
+      assignee: issue.assignee ? [issue.assignee.accountId, issue.assignee.name] : [],
+    };
+    if (c.field === 'created') {
+      const days = /^-(\d+)d$/.exec(c.value);
+      if (!days || c.op !== '>=') return false;
+      return issue.created.getTime() >= now.getTime() - Number(days[1]) * 86_400_000;
+    }
+    if (c.op === '~') {
+      if (c.field === 'summary') return text(issue.summary);
+      if (c.field === 'text') return text(`${issue.summary} ${JSON.stringify(issue.description ?? '')}`);
+      return false;
+    }
+    const values = (fields[c.field] ?? []).map((x) => x.toLowerCase());
+    return c.op === '!=' ? !values.includes(v) : values.includes(v);
+  });
+}

@@ -1,0 +1,242 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeJiraState, type Reply } from './fake-handlers.js';
+import { FAKE_STATUS_NAMES, type FakeIssue, type FakeUser, type StatusRole } from './fake-workflow.js';
+import { type Flavour, OpenApiValidator } from './openapi-validator.js';
+
+export interface JiraFakeOptions {
+  flavour: Flavour;
+  project?: string;
+  /** Path prefix the fake serves under (`/jira`, `/ex/jira/<cloudId>`), so prefixes are exercised. */
+  basePath?: string;
+  statuses?: Partial<Record<StatusRole, string>>;
+  /** Known users; the first one is the caller (`/myself`). */
+  users?: FakeUser[];
+  now?: () => Date;
+}
+
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string }
+  | { kind: 'hang' }
+  | { kind: 'reset' };
+
+export interface FaultRule {
+  fault: Fault;
+  /** How many matching requests get the fault (default 1). */
+  times?: number;
+  method?: string;
+  /** Substring of the path the rule applies to. */
+  path?: string;
+  /** Apply the request first, then fail: the client cannot know the write happened. */
+  afterHandling?: boolean;
+}
+
+export interface Violation {
+  method: string;
+  path: string;
+  kind: 'request' | 'response' | 'route';
+  problems: string[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: string;
+  status: number | 'reset' | 'hang';
+}
+
+export const FAKE_CREDENTIALS = { email: 'ops.engineer@example.com', apiToken: 'fake-cloud-token-7Hq2', pat: 'fake-dc-pat-Xy93kLm' };
+
+const DEFAULT_USERS: FakeUser[] = [
+  { accountId: '5b10ac8d82e05b22cc7d4ef5', name: 'engineer', displayName: 'Eve Engineer', emailAddress: FAKE_CREDENTIALS.email },
+  { accountId: '5b10ac8d82e05b22cc7d4ef6', name: 'senior', displayName: 'Sam Senior', emailAddress: 'senior@example.com' },
+];
+
+/** A running Jira fake on 127.0.0.1 with an ephemeral port. */
+export interface JiraFake {
+  readonly baseUrl: string;
+  readonly flavour: Flavour;
+  /** JIRA_BASE_URL plus the credentials the fake accepts, ready to pass as `env`. */
+  readonly env: Record<string, string>;
+  readonly users: FakeUser[];
+  /** Requests or responses the spec does not allow; assert it is empty after each test. */
+  violations(): Violation[];
+  clearViolations(): void;
+  requests(): RecordedRequest[];
+  inject(rule: FaultRule): void;
+  clearFaults(): void;
+  issue(key: string): FakeIssue | undefined;
+  issues(): FakeIssue[];
+  /** Put an issue in place directly (test setup), bypassing HTTP. */
+  seed(fields: { summary: string; status?: StatusRole; labels?: string[] }): FakeIssue;
+  /** Stop listening (connection refused) until `up()`. */
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake> {
+  const flavour = options.flavour;
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+  const names = { ...FAKE_STATUS_NAMES, ...options.statuses };
+  const users = options.users ?? DEFAULT_USERS;
+  const validator = new OpenApiValidator(flavour);
+  const violations: Violation[] = [];
+  const recorded: RecordedRequest[] = [];
+  const rules: (FaultRule & { left: number })[] = [];
+  const hanging = new Set<ServerResponse>();
+  let port = 0;
+  let server: Server | undefined;
+  const origin = () => `http://127.0.0.1:${port}${basePath}`;
+  const state = { current: undefined as FakeJiraState | undefined };
+  const auth = flavour === 'cloud'
+    ? `Basic ${Buffer.from(`${FAKE_CREDENTIALS.email}:${FAKE_CREDENTIALS.apiToken}`).toString('base64')}`
+    : `Bearer ${FAKE_CREDENTIALS.pat}`;
+
+  const send = (res: ServerResponse, reply: Reply) => {
+    const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    res.writeHead(reply.status, { ...(text ? { 'content-type': 'application/json;charset=UTF-8' } : {}), ...reply.headers });
+    res.end(text);
+  };
+
+  const takeFault = (method: string, path: string) => {
+    const rule = rules.find((r) => r.left > 0 && (!r.method || r.method.toLowerCase() === method) && (!r.path || path.includes(r.path)));
+    if (rule) rule.left--;
+    return rule;
+  };
+
+  const applyFault = (req: IncomingMessage, res: ServerResponse, fault: Fault, entry: RecordedRequest) => {
+    if (fault.kind === 'reset') {
+      entry.status = 'reset';
+      req.socket.destroy();
+    } else if (fault.kind === 'hang') {
+      entry.status = 'hang';
+      hanging.add(res);
+      res.on('close', () => hanging.delete(res));
+    } else {
+      entry.status = fault.status;
+      send(res, { status: fault.status, body: { errorMessages: [`injected ${fault.status}`], errors: {} }, headers: fault.retryAfter ? { 'retry-after': fault.retryAfter } : {} });
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = (req.method ?? 'GET').toLowerCase();
+    const entry: RecordedRequest = { method, path: url.pathname, query: url.search, status: 0 };
+    recorded.push(entry);
+    const violate = (kind: Violation['kind'], problems: string[]) => violations.push({ method, path: url.pathname, kind, problems });
+    const reply = (r: Reply) => {
+      entry.status = r.status;
+      send(res, r);
+    };
+    if (!url.pathname.startsWith(`${basePath}/`)) {
+      violate('route', [`path outside the base ${basePath || '/'}`]);
+      return reply({ status: 404 });
+    }
+    const route = url.pathname.slice(basePath.length);
+    if (req.headers.authorization !== auth) return reply({ status: 401, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } });
+    const matched = validator.match(method, route);
+    if (!matched) {
+      // Cloud's old search API is gone (CONTRACT §1.8): answer as Jira does, and flag the client.
+      if (flavour === 'cloud' && route === '/rest/api/3/search') {
+        violate('route', ['the removed /rest/api/3/search was called; use /rest/api/3/search/jql']);
+        return reply({ status: 410, body: { errorMessages: ['The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.'], errors: {} } });
+      }
+      violate('route', [`${method.toUpperCase()} ${route} is not an operation of the vendored spec`]);
+      return reply({ status: 404, body: { errorMessages: ['Not found'], errors: {} } });
+    }
+    const contentType = req.headers['content-type'];
+    let body: unknown;
+    let files: { field: string; name: string; type: string; bytes: Uint8Array }[] = [];
+    if (raw.length > 0 && contentType?.startsWith('application/json')) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        violate('request', ['the body is not JSON']);
+        return reply({ status: 400, body: { errorMessages: ['Unexpected character in the request body.'], errors: {} } });
+      }
+    } else if (raw.length > 0 && contentType?.startsWith('multipart/form-data')) {
+      if (req.headers['x-atlassian-token'] !== 'no-check') {
+        violate('request', ['attachments need the header X-Atlassian-Token: no-check']);
+        return reply({ status: 403, body: { errorMessages: ['XSRF check failed'], errors: {} } });
+      }
+      const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+      for (const [field, value] of form.entries()) {
+        if (typeof value === 'string') files.push({ field, name: '', type: 'text/plain', bytes: new Uint8Array(Buffer.from(value)) });
+        else files.push({ field, name: value.name, type: value.type, bytes: new Uint8Array(await value.arrayBuffer()) });
+      }
+      body = files;
+    } else if (raw.length > 0) body = raw.toString('utf8');
+    const problems = validator.validateRequest(matched.op, url.searchParams, contentType, body);
+    if (problems.length) {
+      violate('request', problems);
+      return reply({ status: 400, body: { errorMessages: problems, errors: {} } });
+    }
+    const fault = takeFault(method, route);
+    if (fault && !fault.afterHandling) return applyFault(req, res, fault.fault, entry);
+    const op = matched.op.template.replace(/^\/rest\/api\/3|^\/api\/2/, '');
+    const adfProblems: string[] = [];
+    const result = state.current!.handle({ op, method, params: matched.params, query: url.searchParams, body, files, caller: users[0]!, violate: (p) => adfProblems.push(p) });
+    if (adfProblems.length) violate('request', adfProblems);
+    const responseProblems = validator.validateResponse(matched.op, result.status, result.body);
+    if (responseProblems.length) violate('response', responseProblems);
+    if (fault) return applyFault(req, res, fault.fault, entry);
+    reply(result);
+  };
+
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createServer((req, res) => {
+        handle(req, res).catch((e: unknown) => {
+          violations.push({ method: req.method ?? '', path: req.url ?? '', kind: 'response', problems: [`fake crashed: ${(e as Error).stack}`] });
+          if (!res.headersSent) send(res, { status: 500, body: { errorMessages: ['fake crashed'], errors: {} } });
+        });
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        port = (s.address() as AddressInfo).port;
+        server = s;
+        resolve();
+      });
+    });
+
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const s = server;
+      server = undefined;
+      if (!s) return resolve();
+      for (const res of hanging) res.destroy();
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+
+  await listen();
+  state.current = new FakeJiraState(flavour, options.project ?? 'OPS', users, (r) => names[r], validator, options.now ?? (() => new Date()), origin());
+
+  return {
+    baseUrl: origin(),
+    flavour,
+    users,
+    env: flavour === 'cloud'
+      ? { JIRA_BASE_URL: origin(), JIRA_EMAIL: FAKE_CREDENTIALS.email, JIRA_API_TOKEN: FAKE_CREDENTIALS.apiToken }
+      : { JIRA_BASE_URL: origin(), JIRA_PAT: FAKE_CREDENTIALS.pat },
+    violations: () => [...violations],
+    clearViolations: () => void violations.splice(0),
+    requests: () => [...recorded],
+    inject: (rule) => void rules.push({ ...rule, left: rule.times ?? 1 }),
+    clearFaults: () => void rules.splice(0),
+    issue: (key) => state.current!.find(key),
+    issues: () => [...state.current!.issues],
+    seed: (fields) => state.current!.addIssue(fields),
+    down: stop,
+    up: listen,
+    close: stop,
+  };
+}

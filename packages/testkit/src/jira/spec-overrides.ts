@@ -1,0 +1,127 @@
+/**
+ * Narrow, documented corrections of Atlassian's OpenAPI documents (CONTRACT §5), applied to an
+ * in-memory copy when the validator loads the vendored spec. The JSON files are never edited;
+ * each override names the defect it works around. Nothing here loosens a 2xx/4xx check beyond
+ * the one defect it names.
+ */
+import type { Flavour } from './openapi-validator.js';
+
+export interface SchemaOverride {
+  /** JSON pointer inside the spec document. */
+  pointer: string;
+  /** The schema that replaces what the pointer names. */
+  schema: unknown;
+  why: string;
+}
+
+export interface ResponseOverride {
+  method: string;
+  /** Spec path template (`/api/2/...` for DC, `/rest/api/3/...` for Cloud). */
+  path: string;
+  status: string;
+  /** Jira answers an array of what the spec declares as one object. */
+  arrayOfDeclared: true;
+  why: string;
+}
+
+export const SCHEMA_OVERRIDES: Record<Flavour, SchemaOverride[]> = {
+  cloud: [],
+  datacenter: [
+    {
+      pointer: '/components/schemas/IssueBean/properties/fields/additionalProperties',
+      schema: {},
+      why: 'DC declares every issue field value as an object, so a string summary fails (CONTRACT §5.6).',
+    },
+    {
+      pointer: '/components/schemas/IssueUpdateBean/properties/fields/additionalProperties',
+      schema: {},
+      why: 'The same defect on the create/edit body: a string summary or description would be refused.',
+    },
+    {
+      pointer: '/components/schemas/EntityPropertyBean/properties/value',
+      schema: {},
+      why: 'DC declares an entity property value as a string; Jira stores and returns any JSON value.',
+    },
+    {
+      pointer: '/paths/~1api~12~1issue~1{issueIdOrKey}~1properties~1{propertyKey}/put/requestBody/content/application~1json/schema',
+      schema: {},
+      why: 'DC declares the property body as `type: string, format: json`; the body is the JSON value itself.',
+    },
+  ],
+};
+
+export interface QueryOverride {
+  method: string;
+  path: string;
+  name: string;
+  schema: unknown;
+  why: string;
+}
+
+export const QUERY_OVERRIDES: Record<Flavour, QueryOverride[]> = {
+  cloud: [],
+  datacenter: ['fields', 'expand'].map((name) => ({
+    method: 'get',
+    path: '/api/2/search',
+    name,
+    schema: { type: 'string' },
+    why: 'DC types this parameter as the Java wrapper StringList (an object); on the wire it is a comma-separated string.',
+  })),
+};
+
+export const RESPONSE_OVERRIDES: Record<Flavour, ResponseOverride[]> = {
+  cloud: [],
+  datacenter: [
+    {
+      method: 'post',
+      path: '/api/2/issue/{issueIdOrKey}/attachments',
+      status: '200',
+      arrayOfDeclared: true,
+      why: 'DC declares one AttachmentJsonBean; Jira returns an array of them (CONTRACT §1.4).',
+    },
+    {
+      method: 'get',
+      path: '/api/2/issue/{issueIdOrKey}/remotelink',
+      status: '200',
+      arrayOfDeclared: true,
+      why: 'DC declares one RemoteIssueLinkBean; Jira returns the list (CONTRACT §1.9).',
+    },
+  ],
+};
+
+/**
+ * DC request bodies have no `required` anywhere, so the Cloud minimums are asserted in addition
+ * (CONTRACT §5.6): keyed by `METHOD path-template`.
+ */
+export const DC_REQUEST_MINIMUMS: Record<string, unknown> = {
+  'post /api/2/issue': {
+    type: 'object',
+    required: ['fields'],
+    properties: { fields: { type: 'object', required: ['project', 'summary', 'issuetype'] } },
+  },
+  'post /api/2/issue/{issueIdOrKey}/comment': {
+    type: 'object',
+    required: ['body'],
+    properties: { body: { type: 'string', minLength: 1 } },
+  },
+  'post /api/2/issue/{issueIdOrKey}/transitions': {
+    type: 'object',
+    required: ['transition'],
+    properties: { transition: { type: 'object', required: ['id'] } },
+  },
+  'post /api/2/issue/{issueIdOrKey}/remotelink': {
+    type: 'object',
+    required: ['object'],
+    properties: { object: { type: 'object', required: ['url', 'title'] } },
+  },
+  'put /api/2/issue/{issueIdOrKey}/assignee': {
+    type: 'object',
+    required: ['name'],
+  },
+};
+
+/**
+ * Statuses the fake sends on purpose although no vendored operation declares them (CONTRACT
+ * §5.7): rate limiting and outages. Their bodies are not validated; everything else is.
+ */
+export const OUT_OF_SPEC_STATUSES = new Set([429, 500, 502, 503, 504, 410]);

@@ -1,0 +1,124 @@
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Doc, type JiraTracker, createJiraTracker, textDoc } from '../src/index.js';
+
+const report: Doc = {
+  blocks: [
+    { type: 'heading', level: 2, text: 'Run 42 finished' },
+    { type: 'paragraph', content: [{ type: 'text', text: '3/3 hosts ok, see ' }, { type: 'link', text: 'the journal', href: 'https://ops.example/runs/42' }] },
+    { type: 'table', header: ['host', 'result'], rows: [['web-01', 'ok'], ['web-02', 'ok']] },
+    { type: 'code', text: 'df -h /var\n/dev/sda1 91%', language: 'shell' },
+  ],
+};
+
+describe.each([
+  { flavour: 'cloud' as const, basePath: '/ex/jira/cloud-1234' },
+  { flavour: 'datacenter' as const, basePath: '/jira' },
+])('Jira $flavour client against the spec-validated fake', ({ flavour, basePath }) => {
+  let fake: JiraFake;
+  let jira: JiraTracker;
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+  });
+
+  afterEach(async () => {
+    const violations = fake.violations();
+    await fake.close();
+    expect(violations).toEqual([]);
+  });
+
+  it('creates a ticket and reads back its summary, status, labels and assignee', async () => {
+    const ref = await jira.create({ summary: 'Disk 91% on db-3', description: report, labels: ['opsbook', 'disk'], grade: 'P2' });
+    expect(ref).toEqual({ key: 'OPS-1', url: `${fake.baseUrl}/browse/OPS-1` });
+    expect(await jira.get('OPS-1')).toEqual({ key: 'OPS-1', summary: 'Disk 91% on db-3', status: 'Open', assignee: null, labels: ['opsbook', 'disk'] });
+    expect(fake.issue('OPS-1')?.priority).toBe('High');
+  });
+
+  it('posts a comment rendered as ADF on Cloud and as wiki markup on Data Center', async () => {
+    await jira.create({ summary: 'comment target' });
+    const { id } = await jira.comment('OPS-1', report);
+    const stored = fake.issue('OPS-1')?.comments[0];
+    expect(stored?.id).toBe(id);
+    if (flavour === 'cloud') {
+      expect(stored?.body).toMatchObject({ type: 'doc', version: 1 });
+      expect(JSON.stringify(stored?.body)).toContain('"type":"table"');
+    } else {
+      expect(stored?.body).toContain('h2. Run 42 finished');
+      expect(stored?.body).toContain('||host||result||');
+      expect(stored?.body).toContain('{code:shell}');
+    }
+  });
+
+  it('attaches a file as multipart with the file part and the XSRF header', async () => {
+    await jira.create({ summary: 'attach target' });
+    const bytes = new TextEncoder().encode('{"event":"run.finished"}\n');
+    const att = await jira.attach('OPS-1', { filename: 'journal.jsonl', bytes, contentType: 'application/jsonl' });
+    expect(att).toMatchObject({ filename: 'journal.jsonl', size: bytes.byteLength });
+    expect(Buffer.from(fake.issue('OPS-1')!.attachments[0]!.bytes).toString()).toBe('{"event":"run.finished"}\n');
+  });
+
+  it('walks the workflow by status name and treats the current status as done', async () => {
+    await jira.create({ summary: 'workflow' });
+    expect((await jira.transitions('OPS-1')).map((t) => t.to)).toEqual(['Awaiting Approval']);
+    for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done']) await jira.transition('OPS-1', s);
+    await jira.transition('OPS-1', 'done');
+    expect((await jira.get('OPS-1')).status).toBe('Done');
+    expect(fake.issue('OPS-1')?.history.map((h) => h.to)).toEqual(['awaitingApproval', 'approved', 'inProgress', 'review', 'done']);
+  });
+
+  it('refuses a transition the workflow does not offer, naming the URL, the ticket and the fix', async () => {
+    await jira.create({ summary: 'wrong move' });
+    const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'refused', code: 'TICKET_TRANSITION_UNAVAILABLE' });
+    expect((error as Error).message).toBe(
+      `${fake.baseUrl}/browse/OPS-1 offers no transition of OPS-1 from "Open" to "Done" (offered: "Awaiting Approval"): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
+    );
+  });
+
+  it('assigns by account id (Cloud) or user name (Data Center)', async () => {
+    await jira.create({ summary: 'assign' });
+    const senior = fake.users[1]!;
+    await jira.assign('OPS-1', flavour === 'cloud' ? senior.accountId : senior.name);
+    expect((await jira.get('OPS-1')).assignee).toEqual({ id: flavour === 'cloud' ? senior.accountId : senior.name, displayName: 'Sam Senior' });
+  });
+
+  it('searches with JQL across pages until the limit', async () => {
+    for (let i = 1; i <= 130; i++) fake.seed({ summary: `alert ${i}`, labels: i % 2 ? ['odd'] : [] });
+    const found = await jira.search('project = OPS AND labels = odd ORDER BY key', { limit: 60 });
+    expect(found).toHaveLength(60);
+    expect(found[0]).toMatchObject({ key: 'OPS-1', summary: 'alert 1' });
+    expect(found[59]?.key).toBe('OPS-119');
+    const all = await jira.search('project = OPS', { limit: 500 });
+    expect(all).toHaveLength(130);
+    const searchPath = flavour === 'cloud' ? '/rest/api/3/search/jql' : '/rest/api/2/search';
+    expect(fake.requests().filter((r) => r.path.endsWith(searchPath)).length).toBe(3);
+  });
+
+  it('reads and writes issue properties (approval uses across machines)', async () => {
+    await jira.create({ summary: 'properties' });
+    expect(await jira.getProperty('OPS-1', 'opsbook.approval-uses')).toBeUndefined();
+    await jira.setProperty('OPS-1', 'opsbook.approval-uses', { 'sha256:abc': 1 });
+    await jira.setProperty('OPS-1', 'opsbook.approval-uses', { 'sha256:abc': 2 });
+    expect(await jira.getProperty('OPS-1', 'opsbook.approval-uses')).toEqual({ 'sha256:abc': 2 });
+    await expect(jira.getProperty('OPS-9', 'x')).rejects.toMatchObject({ code: 'TRACKER_TICKET_NOT_FOUND' });
+  });
+
+  it('adds remote links idempotently by globalId', async () => {
+    await jira.create({ summary: 'links' });
+    const link = { globalId: 'opsbook:run:42', url: 'https://ops.example/runs/42', title: 'opsbook run 42' };
+    await jira.addRemoteLink('OPS-1', link);
+    await jira.addRemoteLink('OPS-1', { ...link, summary: 'finished: 3/3 ok' });
+    expect(await jira.remoteLinks('OPS-1')).toEqual([{ ...link, summary: 'finished: 3/3 ok' }]);
+  });
+
+  it('finds an earlier delivery of a create and a comment by their delivery ids', async () => {
+    await jira.create({ summary: 'Backup of db-3 failed' }, { deliveryId: 'd-create-1' });
+    await jira.comment('OPS-1', textDoc('backup log attached'), { deliveryId: 'd-comment-1' });
+    expect(await jira.findDelivered({ kind: 'create', deliveryId: 'd-create-1', summary: 'Backup of db-3 failed' })).toBe('OPS-1');
+    expect(await jira.findDelivered({ kind: 'create', deliveryId: 'other', summary: 'Backup of db-3 failed' })).toBeUndefined();
+    expect(await jira.findDelivered({ kind: 'comment', deliveryId: 'd-comment-1', key: 'OPS-1' })).toBeDefined();
+    expect(await jira.findDelivered({ kind: 'comment', deliveryId: 'other', key: 'OPS-1' })).toBeUndefined();
+  });
+});
