@@ -150,6 +150,9 @@ function noMatch(inventory: Inventory, pattern: string, unmatched: string[]): Va
     const guess = didYouMean(u, names);
     return `'${u}' matches no group or host${guess ? ` (did you mean '${guess}'?)` : ''}`;
   });
-  const why = reasons.length > 0 ? reasons.join('; ') : 'its parts leave no host in common';
-  return patternError(pattern, `host pattern '${pattern}' selects no host: ${why}. Known groups: ${groups.join(', ')}`, HOST_PATTERN_NO_MATCH);
+  const why =
+    reasons.length > 0
+      ? `${reasons.join('; ')}; every part of a pattern must match a host, so that a misspelt exclusion cannot widen a run`
+      : 'selects no host: its parts leave no host in common';
+  return patternError(pattern, `${why}. Known groups: ${groups.join(', ')}`, HOST_PATTERN_NO_MATCH);
 }

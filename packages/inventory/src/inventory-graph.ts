@@ -198,7 +198,8 @@ export class InventoryGraph {
       (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     const groups: InventoryGroup[] = [...this.groups.values()].map((g) => ({
       name: g.name,
-      hosts: [...g.hosts],
+      // Every host is in `all`; those declared there directly are listed in `ungrouped`, as Ansible lists them.
+      hosts: g.name === 'all' ? [] : [...g.hosts],
       children: [...g.children],
       vars: { ...g.fileVars.vars, ...g.dirVars.vars },
       depth: depth.get(g.name)!,

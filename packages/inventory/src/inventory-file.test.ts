@@ -1,0 +1,182 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ValidationError } from '@opsbook/schema';
+import { describe, expect, it } from 'vitest';
+import type { Inventory } from './inventory.js';
+import { detectInventoryFormat, loadInventory, parseInventoryText } from './inventory-file.js';
+
+const fixtures = fileURLToPath(new URL('./__fixtures__/', import.meta.url));
+
+/** What must not depend on the file format: hosts in order, their vars and groups, group shape. */
+function meaning(inv: Inventory) {
+  return {
+    hosts: inv.hosts.map((h) => ({ name: h.name, vars: h.vars, groups: h.groups })),
+    groups: [...inv.groups]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((g) => ({ ...g, children: [...g.children].sort() })),
+  };
+}
+
+async function refusal(file: string): Promise<ValidationError> {
+  try {
+    await loadInventory(fixtures + file);
+  } catch (e) {
+    if (e instanceof ValidationError) return e;
+    throw e;
+  }
+  throw new Error(`${file} was accepted`);
+}
+
+describe('the Ansible documentation example inventories', () => {
+  it('mean the same in YAML and INI form', async () => {
+    const ini = await loadInventory(`${fixtures}ansible-docs-example/hosts.ini`);
+    const yaml = await loadInventory(`${fixtures}ansible-docs-example/hosts.yaml`);
+    expect(meaning(yaml)).toEqual(meaning(ini));
+    expect(ini.hosts).toHaveLength(3 + 2 + 50 + 3 + 6 + 3 + 3);
+  });
+
+  it('resolves group, parent-group and host variables', async () => {
+    const inv = await loadInventory(`${fixtures}ansible-docs-example/hosts.ini`);
+    const host = (n: string) => inv.hosts.find((h) => h.name === n)!;
+    expect(host('host2').vars).toEqual({
+      ntp_server: 'ntp.atlanta.example.com',
+      proxy: 'proxy.atlanta.example.com',
+      some_server: 'foo.southeast.example.com',
+      halon_system_timeout: 30,
+      self_destruct_countdown: 60,
+      escape_pods: 2,
+      http_port: 303,
+      maxRequestsPerChild: 909,
+    });
+    expect(host('host2').groups).toEqual(['atlanta', 'raleigh', 'southeast', 'usa']);
+    expect(host('badwolf.example.com').vars.ansible_port).toBe(5309);
+    expect(host('mail.example.com').groups).toEqual(['ungrouped']);
+    expect(inv.groups.find((g) => g.name === 'usa')!.depth).toBe(1);
+    expect(inv.groups.find((g) => g.name === 'atlanta')!.depth).toBe(3);
+  });
+});
+
+describe('variable precedence', () => {
+  it.each(['hosts.yaml', 'hosts.ini'])('follows Ansible: all < parent < child, same depth by name, group_vars/ above the file, host last (%s)', async (file) => {
+    const inv = await loadInventory(`${fixtures}precedence/${file}`);
+    const [web01, web02] = inv.hosts;
+    expect(web01!.vars).toEqual({
+      inline_level: 'host-file',
+      only_all: 'from-all',
+      file_level: 'web-file',
+      ntp: 'ntp.example.com',
+      app_setting: 'override',
+    });
+    // web (depth 2) beats app, zeta (depth 1); api and web share depth 2 and web sorts last.
+    expect(web02!.vars.inline_level).toBe('web-inline');
+    // alpha and zeta share depth 1; ansible_group_priority 10 puts alpha last although 'a' < 'z'.
+    expect(web02!.vars.tier).toBe('alpha-priority');
+    expect(web02!.vars).not.toHaveProperty('ansible_group_priority');
+    expect(web02!.groups).toEqual(['alpha', 'api', 'app', 'web', 'zeta']);
+    expect(web01!.varOrigins.inline_level).toEqual({ file: `${fixtures}precedence/host_vars/web-01.yml`, line: 1, col: 1 });
+    expect(web01!.varOrigins.app_setting!.file).toBe(`${fixtures}precedence/group_vars/app/20-override.yaml`);
+  });
+});
+
+describe('host ranges', () => {
+  it.each(['hosts.ini', 'hosts.yaml'])('expands numeric, padded, stepped, alphabetic and repeated ranges (%s)', async (file) => {
+    const inv = await loadInventory(`${fixtures}ranges/${file}`);
+    expect(inv.hosts.map((h) => h.name)).toEqual([
+      'web01.example.com', 'web02.example.com', 'web03.example.com', 'web04.example.com', 'web05.example.com',
+      'db-a', 'db-b', 'db-c',
+      'node1', 'node3', 'node5', 'node7', 'node9',
+      'app001', 'app002', 'app003',
+      'rack1-nodea', 'rack1-nodeb', 'rack2-nodea', 'rack2-nodeb',
+    ]);
+    expect(inv.hosts.find((h) => h.name === 'app002')!.vars).toEqual({ ansible_port: 2222 });
+  });
+});
+
+describe('INI values', () => {
+  it("reads values with Ansible's shell-split and Python-literal rules", async () => {
+    const inv = await loadInventory(`${fixtures}ini-quoting/hosts.ini`);
+    const [q1, q2, q3] = inv.hosts;
+    const groupVars = {
+      raw: 'v # not a comment in a vars section',
+      quoted: 'a # b',
+      lit: [1, 2],
+      tuple: [1, 2],
+      str_esc: 'tab\there',
+      concat: 'concat',
+    };
+    expect(q1!.vars).toEqual({ ...groupVars, quoted_int: 1, single: 'two words', list: ['a', 'b'], dict: { k: 1, b: true }, bool: true, none: null });
+    expect(q2!.vars).toEqual({ ...groupVars, float: 1.5, hex: 31, neg: -3, path: '/var/log', escaped: 'a b', text: 'hello' });
+    expect(q3!.vars).toEqual({ ...groupVars, spaced: 'value with spaces', empty: '', under: 1000, ip: '10.0.0.1', version: 1.1, nested: { a: [1, [2, 3]] } });
+  });
+});
+
+describe('malformed inventories', () => {
+  it.each([
+    ['bad-ini-line.ini', 3, 1, 'ini-bad-host-var', `expected key=value after the host name, got 'ansible_user': quote values that contain spaces, e.g. key="two words"`],
+    ['bad-range.ini', 2, 1, 'bad-host-range', "host range 'web[05:01].example.com': begin '05' is greater than end '01'"],
+    ['bad-range.yaml', 3, 5, 'bad-host-range', "host range 'web[01:1x]': bounds must both be numbers or both be single letters"],
+    ['unknown-section-type.ini', 4, 1, 'ini-unknown-section-type', "section [web:host] has unknown type 'host': use [web], [web:vars] or [web:children]"],
+    ['invalid-section.ini', 1, 1, 'ini-bad-section', "invalid section '[web servers]': write [group], [group:vars] or [group:children], without spaces"],
+    ['duplicate-key.yaml', 3, 12, 'yaml-duplicate-key', 'duplicate key: each key may appear once in a mapping; remove or rename one of them'],
+    ['non-mapping-group.yaml', 4, 7, 'yaml-bad-group', "group 'web' must be a mapping with hosts, children and vars (or empty), got a list"],
+    ['hosts-as-list.yaml', 2, 10, 'yaml-bad-section', "'hosts' of group 'web' must be a mapping, got a list: write each host as a key, e.g. hosts: {web-01: {}}"],
+    ['unknown-key.yaml', 2, 3, 'yaml-unknown-key', "unknown key 'host' in group 'web': only hosts, children and vars are allowed (did you mean 'hosts'?)"],
+    ['undefined-child.ini', 3, 1, 'ini-undefined-group', "section [prod:children] names group 'db', which is never declared: add a [db] section, or fix the name"],
+    ['vars-for-undefined-group.ini', 1, 1, 'ini-undefined-group', 'section [db:vars] is for a group that is never declared: add a [db] or [db:children] section, or fix the name'],
+    ['unclosed-quote.ini', 2, 1, 'ini-bad-host-line', `cannot read host line 'web-01 motd="unclosed': No closing quotation; close the quote or escape it`],
+    ['group-loop.ini', 5, 1, 'group-loop', "group 'a' cannot be a child of 'b': 'b' is already inside 'a', which would make a loop; remove one of the two memberships"],
+  ])('%s is refused at line %i:%i', async (file, line, col, rule, message) => {
+    const e = await refusal(`malformed/${file}`);
+    expect(e.code).toBe('INVENTORY_INVALID');
+    expect(e.kind).toBe('invalid');
+    expect(e.problems).toEqual([{ file: `${fixtures}malformed/${file}`, line, col, rule, message }]);
+  });
+
+  it('refuses YAML anchors and aliases', async () => {
+    const e = await refusal('malformed/yaml-alias.yaml');
+    expect(e.problems.map((p) => [p.line, p.col, p.rule])).toEqual([
+      [3, 14, 'yaml-anchor'],
+      [4, 12, 'yaml-alias'],
+    ]);
+  });
+
+  it('reports every malformed INI line, not only the first', async () => {
+    const e = await refusal('malformed/many-problems.ini');
+    expect(e.problems.map((p) => [p.line, p.rule])).toEqual([
+      [2, 'ini-bad-host-var'],
+      [3, 'bad-host-range'],
+      [6, 'ini-bad-var-line'],
+      [9, 'ini-bad-child-line'],
+    ]);
+  });
+
+  it('refuses INI group names that Ansible would silently rename', () => {
+    expect(() => parseInventoryText('h.ini', '[web-servers]\nweb-01\n', 'ini')).toThrow(
+      "h.ini:1:1: group name 'web-servers' has characters Ansible rewrites to '_' (it would become 'web_servers'): rename the group to 'web_servers'",
+    );
+  });
+
+  it('refuses a missing file and a folder with exit-2 errors', async () => {
+    expect((await refusal('does-not-exist.ini')).problems[0]!.rule).toBe('inventory-unreadable');
+    expect((await refusal('precedence')).problems[0]!.rule).toBe('inventory-is-folder');
+  });
+
+  it('refuses a range that would expand to more hosts than any inventory needs', () => {
+    expect(() => parseInventoryText('h.ini', 'node[0:99999999]\n', 'ini')).toThrow('expands to more than 100000 hosts');
+  });
+
+  it('refuses INI values with no JSON form instead of guessing', () => {
+    expect(() => parseInventoryText('h.ini', "[all:vars]\ns={'a', 'b'}\n", 'ini')).toThrow('Python set');
+  });
+});
+
+describe('format detection', () => {
+  it('decides by extension, and by content for a name without one', async () => {
+    const yaml = await readFile(`${fixtures}patterns/hosts.yaml`, 'utf8');
+    expect(detectInventoryFormat('hosts.yml', '')).toBe('yaml');
+    expect(detectInventoryFormat('hosts.cfg', yaml)).toBe('ini');
+    expect(detectInventoryFormat('inventory/hosts', yaml)).toBe('yaml');
+    expect(detectInventoryFormat('inventory/hosts', '[web]\nweb-01\n')).toBe('ini');
+    expect(detectInventoryFormat('inventory/hosts', 'mail.example.com\n')).toBe('ini');
+  });
+});
