@@ -22,7 +22,7 @@ function keyProblem(file: string, code: string, message: string): ValidationErro
  */
 export async function loadKeyFileSigner(bytes: Uint8Array, options: KeyFileOptions = {}): Promise<SshSigner> {
   const file = options.file ?? 'private key';
-  const { utils } = await import('ssh2');
+  const utils = await loadSsh2Utils();
   const parsed = utils.parseKey(Buffer.from(bytes), options.passphrase);
   if (parsed instanceof Error) {
     if (/no passphrase given/i.test(parsed.message)) {
@@ -52,4 +52,10 @@ function signWith(type: string, curve: string | undefined, privateKey: KeyObject
   if (type === 'ssh-rsa') return Buffer.concat([sshString('rsa-sha2-512'), sshString(sign('sha512', data, privateKey))]);
   const hash = curve === 'nistp521' ? 'sha512' : curve === 'nistp384' ? 'sha384' : 'sha256';
   return encodeEcdsaSignature(type, sign(hash, data, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+}
+
+/** ssh2 is CommonJS: Node exposes `utils` as a named export, some loaders only under `default`. */
+async function loadSsh2Utils(): Promise<typeof import('ssh2').utils> {
+  const mod = (await import('ssh2')) as typeof import('ssh2') & { default?: typeof import('ssh2') };
+  return mod.utils ?? (mod.default as typeof import('ssh2')).utils;
 }
