@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFile, cp, readFile, rename, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from '@opsbook/testkit/temp';
+import { makeTempDir } from '../test/temp-dir.js';
 import { digestRunbook } from './digest.js';
 import { ValidationError } from './errors.js';
 

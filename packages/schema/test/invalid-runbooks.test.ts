@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from '@opsbook/testkit/temp';
+import { makeTempDir } from './temp-dir.js';
 import { formatProblem, loadRunbook } from '../src/index.js';
 import { invalidRunbooks, validYaml, writeCase } from './invalid-runbooks.js';
 

@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestRunbook } from '@opsbook/schema';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { invalidRunbooks, writeCase } from '../../schema/test/invalid-runbooks.js';
+import { repoRoot, runCli, stackTrace } from './run-cli.js';
+
+let tmp: { dir: string; remove: () => Promise<void> };
+beforeAll(async () => {
+  tmp = await makeTempDir();
+});
+afterAll(() => tmp.remove());
+
+describe('opsbook (no command)', () => {
+  it('prints its version from package.json', async () => {
+    const pkg = JSON.parse(await readFile(path.join(repoRoot, 'packages/cli/package.json'), 'utf8')) as { version: string };
+    const r = await runCli(['--version']);
+    expect(r).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+  });
+
+  it('lists every command with --help and exits 0', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['validate', 'list', 'show', 'digest']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+  });
+
+  it('prints the help and exits 2 when no command is given', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('Commands:');
+  });
+
+  it('names an unknown command and suggests the closest one', async () => {
+    const r = await runCli(['valdate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: unknown command 'valdate': did you mean 'opsbook validate'?; run opsbook --help for the list\n");
+  });
+
+  it('refuses an unknown option with a suggestion', async () => {
+    const r = await runCli(['validate', '--jsn']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: unknown option --jsn for opsbook validate: did you mean --json?; see opsbook validate --help\n');
+  });
+
+  it('has --help on every command', async () => {
+    for (const c of ['validate', 'list', 'show', 'digest']) {
+      const r = await runCli([c, '--help']);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toMatch(new RegExp(`^opsbook ${c}`));
+      expect(r.stdout, c).toContain('--json');
+    }
+  });
+});
+
+describe('opsbook validate', () => {
+  it('accepts every runbook of the repository', async () => {
+    const r = await runCli(['validate']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^✓ \d+ runbooks valid\n$/);
+  });
+
+  it.each(invalidRunbooks.map((c) => [c.name, c] as const))(
+    'exits 2 with the exact problems and no stack trace for %s',
+    async (_name, c) => {
+      const dir = await writeCase(tmp.dir, c);
+      const r = await runCli(['validate', '.'], { cwd: dir });
+      expect(r.code).toBe(2);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines.slice(0, -1)).toEqual(c.expected);
+      expect(lines.at(-1)).toBe(`✗ ${c.expected.length} problem${c.expected.length === 1 ? '' : 's'} in 1 of 1 runbook`);
+      expect(r.stdout + r.stderr).not.toMatch(stackTrace);
+    },
+  );
+
+  it('lists every problem of several runbooks in one --json document', async () => {
+    const dirs = await Promise.all(invalidRunbooks.slice(0, 3).map((c) => writeCase(path.join(tmp.dir, 'json'), c)));
+    const r = await runCli(['validate', '--json', ...dirs]);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; runbooks: Array<{ ok: boolean; problems: unknown[] }> };
+    expect(doc.ok).toBe(false);
+    expect(doc.runbooks).toHaveLength(3);
+    expect(doc.runbooks.map((x) => x.problems.length)).toEqual(invalidRunbooks.slice(0, 3).map((c) => c.expected.length));
+  });
+
+  it('names a runbook that does not exist, with a suggestion', async () => {
+    const r = await runCli(['validate', 'disk-claenup']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: no runbook 'disk-claenup' in runbooks: did you mean 'disk-cleanup'?\n");
+  });
+});
+
+describe('opsbook list, show, digest', () => {
+  it('lists the runbooks as a table and as JSON', async () => {
+    const table = await runCli(['list']);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+VERSION\s+CATEGORY\s+GRADE\s+TITLE$/);
+    expect(table.stdout).toMatch(/^disk-cleanup\s+\d+\.\d+\.\d+\s+incident\s+P3\s+Free disk space/m);
+    const json = await runCli(['list', '--json']);
+    const doc = JSON.parse(json.stdout) as { runbooks: Array<{ name: string; category: string }> };
+    expect(doc.runbooks.map((r) => r.name)).toEqual(['collect-diagnostics', 'config-rollout', 'disk-cleanup', 'service-restart']);
+  });
+
+  it('prints the same digest as the library computes', async () => {
+    const dir = path.join(repoRoot, 'runbooks', 'disk-cleanup');
+    const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const expected = await digestRunbook(dir, { packageName: pkg.name, version: pkg.version });
+    const r = await runCli(['digest', 'disk-cleanup']);
+    expect(r).toMatchObject({ code: 0, stdout: `${expected.digest}\n` });
+    const json = JSON.parse((await runCli(['digest', '--json', '@runbooks/disk-cleanup'])).stdout) as { digest: string };
+    expect(json.digest).toBe(expected.digest);
+  });
+
+  it("shows a runbook's params, targets, steps and versions", async () => {
+    const r = await runCli(['show', 'service-restart']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^service-restart \d+\.\d+\.\d+  Restart a systemd service/);
+    expect(r.stdout).toMatch(/^  unit\s+string\s+—\s+required, pattern/m);
+    expect(r.stdout).toContain('run: systemctl restart -- {{ params.unit }}');
+    expect(r.stdout).toMatch(/^Versions\n  \d+\.\d+\.\d+/m);
+  });
+
+  it('prints no colour codes when NO_COLOR is set, even if colour is forced', async () => {
+    const r = await runCli(['list'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(r.stdout).not.toContain('\u001b[');
+    const coloured = await runCli(['list'], { env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+    expect(coloured.stdout).toContain('\u001b[1m');
+  });
+});
