@@ -23,34 +23,65 @@ describe('connectionOf', () => {
   it('reads the ansible_* variables, with group defaults and Ansible booleans', async () => {
     const inv = await loadInventory(`${fixtures}connection-vars/hosts.ini`);
     expect(inv.hosts.map(connectionOf)).toEqual([
-      { address: '10.0.0.11', port: 2222, user: 'deploy', privateKeyFile: '~/.ssh/deploy_ed25519', become: false, becomeUser: 'root', transport: 'ssh' },
-      { address: 'app-02', port: 2200, user: 'ops', become: true, becomeUser: 'postgres', transport: 'ssh' },
-      { address: '10.0.0.13', port: 22, user: 'ops', become: false, becomeUser: 'root', transport: 'ssh' },
+      {
+        address: '10.0.0.11',
+        port: 2222,
+        user: 'deploy',
+        privateKeyFile: '~/.ssh/deploy_ed25519',
+        become: false,
+        becomeUser: 'root',
+        transport: 'ssh',
+      },
+      {
+        address: 'app-02',
+        port: 2200,
+        user: 'ops',
+        become: true,
+        becomeUser: 'postgres',
+        transport: 'ssh',
+      },
+      {
+        address: '10.0.0.13',
+        port: 22,
+        user: 'ops',
+        become: false,
+        becomeUser: 'root',
+        transport: 'ssh',
+      },
       { address: 'localhost', port: 22, become: false, becomeUser: 'root', transport: 'local' },
     ]);
   });
 
   it('refuses an out-of-range port at the line that set it (INI)', async () => {
     expect(await firstProblem('malformed/bad-port.ini')).toMatchObject({
-      line: 2, rule: 'bad-port', message: "host 'web-01': ansible_port must be a whole number from 1 to 65535, got 70000",
+      line: 2,
+      rule: 'bad-port',
+      message: "host 'web-01': ansible_port must be a whole number from 1 to 65535, got 70000",
     });
   });
 
   it('refuses a port inherited from a group at the line of the group var (YAML)', async () => {
     const p = await firstProblem('malformed/bad-port.yaml');
-    expect(p).toMatchObject({ line: 5, col: 5, message: "host 'web-01': ansible_port must be a whole number from 1 to 65535, got 0" });
+    expect(p).toMatchObject({
+      line: 5,
+      col: 5,
+      message: "host 'web-01': ansible_port must be a whole number from 1 to 65535, got 0",
+    });
     expect(p.file).toMatch(/malformed\/bad-port\.yaml$/);
   });
 
   it('refuses a text port', () => {
     const inv = parseInventoryText('h.ini', 'web-02 ansible_port=ssh\n', 'ini');
-    expect(() => connectionOf(inv.hosts[0]!)).toThrow('h.ini:1:1: host \'web-02\': ansible_port must be a whole number from 1 to 65535, got "ssh"');
+    expect(() => connectionOf(inv.hosts[0]!)).toThrow(
+      'h.ini:1:1: host \'web-02\': ansible_port must be a whole number from 1 to 65535, got "ssh"',
+    );
   });
 
   it('refuses an ansible_host that ssh would read as an option (ProxyCommand injection)', async () => {
     expect(await firstProblem('malformed/option-injection.ini')).toMatchObject({
       line: 2,
-      message: "host 'web-01': ansible_host '-oProxyCommand=touch /tmp/pwned' starts with '-', which ssh would read as an option: fix the value",
+      message:
+        "host 'web-01': ansible_host '-oProxyCommand=touch /tmp/pwned' starts with '-', which ssh would read as an option: fix the value",
     });
   });
 
@@ -58,7 +89,7 @@ describe('connectionOf', () => {
     ['web ansible_user="-oProxyCommand=x"', 'starts with'],
     ["web ansible_user='root evil'", 'contains whitespace'],
     ['web ansible_user=root@other', "contains '@'"],
-    ["web ansible_host=\"'a\\nb'\"", 'contains a control character'],
+    ['web ansible_host="\'a\\nb\'"', 'contains a control character'],
     ['web ansible_become=maybe', 'must be a boolean'],
     ['web ansible_connection=winrm', 'is not a connection opsbook supports'],
     ['-oProxyCommand=x', "starts with '-'"],

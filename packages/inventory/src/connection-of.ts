@@ -59,12 +59,33 @@ class ConnectionReader {
     const got = this.get(field);
     if (!got) return undefined;
     const { key, value } = got;
-    if (typeof value !== 'string' || value.trim() === '') return this.fail(key, `must be a non-empty string, got ${JSON.stringify(value)}`, 'bad-connection-var');
+    if (typeof value !== 'string' || value.trim() === '')
+      return this.fail(
+        key,
+        `must be a non-empty string, got ${JSON.stringify(value)}`,
+        'bad-connection-var',
+      );
     // eslint-disable-next-line no-control-regex
-    if (/[\x00-\x1f\x7f]/.test(value)) return this.fail(key, 'contains a control character (newline, tab, NUL...): remove it', 'bad-connection-var');
-    if (value.startsWith('-')) return this.fail(key, `'${value}' starts with '-', which ssh would read as an option: fix the value`, 'bad-connection-var');
-    if (field !== 'privateKeyFile' && /\s/.test(value)) return this.fail(key, `'${value}' contains whitespace: fix the value`, 'bad-connection-var');
-    if (field === 'user' && value.includes('@')) return this.fail(key, `'${value}' contains '@': give the user alone and the address in ansible_host`, 'bad-connection-var');
+    if (/[\x00-\x1f\x7f]/.test(value))
+      return this.fail(
+        key,
+        'contains a control character (newline, tab, NUL...): remove it',
+        'bad-connection-var',
+      );
+    if (value.startsWith('-'))
+      return this.fail(
+        key,
+        `'${value}' starts with '-', which ssh would read as an option: fix the value`,
+        'bad-connection-var',
+      );
+    if (field !== 'privateKeyFile' && /\s/.test(value))
+      return this.fail(key, `'${value}' contains whitespace: fix the value`, 'bad-connection-var');
+    if (field === 'user' && value.includes('@'))
+      return this.fail(
+        key,
+        `'${value}' contains '@': give the user alone and the address in ansible_host`,
+        'bad-connection-var',
+      );
     return value;
   }
 
@@ -74,7 +95,11 @@ class ConnectionReader {
     const { key, value } = got;
     const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
-      this.fail(key, `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`, 'bad-port');
+      this.fail(
+        key,
+        `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`,
+        'bad-port',
+      );
       return 22;
     }
     return n;
@@ -85,10 +110,19 @@ class ConnectionReader {
     if (!got) return false;
     const { key, value } = got;
     if (typeof value === 'boolean') return value;
-    const word = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+    const word =
+      typeof value === 'number'
+        ? String(value)
+        : typeof value === 'string'
+          ? value.trim().toLowerCase()
+          : undefined;
     if (word !== undefined && truthy.has(word)) return true;
     if (word !== undefined && falsy.has(word)) return false;
-    this.fail(key, `must be a boolean (true/false, yes/no), got ${JSON.stringify(value)}`, 'bad-become');
+    this.fail(
+      key,
+      `must be a boolean (true/false, yes/no), got ${JSON.stringify(value)}`,
+      'bad-become',
+    );
     return false;
   }
 
@@ -98,7 +132,11 @@ class ConnectionReader {
     const { key, value } = got;
     if (value === 'local') return 'local';
     if (typeof value === 'string' && sshTransports.has(value)) return 'ssh';
-    this.fail(key, `'${String(value)}' is not a connection opsbook supports: use ssh or local`, 'bad-connection');
+    this.fail(
+      key,
+      `'${String(value)}' is not a connection opsbook supports: use ssh or local`,
+      'bad-connection',
+    );
     return 'ssh';
   }
 }
@@ -121,7 +159,12 @@ export function connectionOf(host: InventoryHost): Connection {
   const key = reader.text('privateKeyFile');
   if (user !== undefined) connection.user = user;
   if (key !== undefined) connection.privateKeyFile = key;
-  if (address === undefined && !reader.get('address') && host.name.startsWith('-') && connection.transport === 'ssh') {
+  if (
+    address === undefined &&
+    !reader.get('address') &&
+    host.name.startsWith('-') &&
+    connection.transport === 'ssh'
+  ) {
     reader.problems.push({
       ...host.declaredAt,
       rule: 'bad-connection-var',

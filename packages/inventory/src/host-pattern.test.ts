@@ -63,7 +63,9 @@ describe('selectHosts', () => {
 
   it('refuses a misspelt exclusion instead of running on the host it meant to exclude', () => {
     const e = refusal('web:!web-3');
-    expect(e.problems[0]!.message).toMatch(/^'web-3' matches no group or host \(did you mean 'web-03'\?\)/);
+    expect(e.problems[0]!.message).toMatch(
+      /^'web-3' matches no group or host \(did you mean 'web-03'\?\)/,
+    );
   });
 
   it('refuses parts that leave no host in common', () => {

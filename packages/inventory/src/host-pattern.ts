@@ -1,4 +1,4 @@
-import { ValidationError, didYouMean } from '@opsbook/schema';
+import { didYouMean, ValidationError } from '@opsbook/schema';
 import { parseHostAddress } from './host-range.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './inventory.js';
 
@@ -29,7 +29,10 @@ export function orderHostPatterns(parts: readonly string[]): string[] {
 }
 
 function patternError(pattern: string, message: string, code: string): ValidationError {
-  return new ValidationError([{ file: `host pattern '${pattern}'`, line: 0, col: 0, rule: code.toLowerCase(), message }], code);
+  return new ValidationError(
+    [{ file: `host pattern '${pattern}'`, line: 0, col: 0, rule: code.toLowerCase(), message }],
+    code,
+  );
 }
 
 /** Python's fnmatch.translate: `*`, `?`, `[seq]`, `[!seq]`, everything else literal. */
@@ -69,7 +72,11 @@ function compileMatcher(expr: string, whole: string): RegExp {
   try {
     return new RegExp(`^(?:${expr.slice(1)})`);
   } catch (e) {
-    throw patternError(whole, `'${expr}' is not a valid regular expression: ${(e as Error).message}`, HOST_PATTERN_INVALID);
+    throw patternError(
+      whole,
+      `'${expr}' is not a valid regular expression: ${(e as Error).message}`,
+      HOST_PATTERN_INVALID,
+    );
   }
 }
 
@@ -77,7 +84,10 @@ class PatternEvaluator {
   private readonly groups: Map<string, InventoryGroup>;
   private readonly hostNames: string[];
 
-  constructor(private readonly inventory: Inventory, private readonly whole: string) {
+  constructor(
+    inventory: Inventory,
+    private readonly whole: string,
+  ) {
     this.groups = new Map(inventory.groups.map((g) => [g.name, g]));
     this.hostNames = inventory.hosts.map((h) => h.name);
   }
@@ -109,7 +119,11 @@ class PatternEvaluator {
       const idx = Number(sub[2]);
       const host = found.at(idx);
       if (host === undefined || idx >= found.length) {
-        throw patternError(this.whole, `'${bare}' asks for host number ${idx}, but '${expr}' matches only ${found.length} host(s) (numbered from 0)`, HOST_PATTERN_NO_MATCH);
+        throw patternError(
+          this.whole,
+          `'${bare}' asks for host number ${idx}, but '${expr}' matches only ${found.length} host(s) (numbered from 0)`,
+          HOST_PATTERN_NO_MATCH,
+        );
       }
       return [host];
     }
@@ -131,7 +145,12 @@ export function selectHosts(inventory: Inventory, pattern: string): InventoryHos
   const unmatched: string[] = [];
   let selected = new Set<string>();
   const parts = splitHostPattern(pattern);
-  if (parts.length === 0) throw patternError(pattern, 'the host pattern is empty: give a group, a host or a pattern such as web:&prod', HOST_PATTERN_INVALID);
+  if (parts.length === 0)
+    throw patternError(
+      pattern,
+      'the host pattern is empty: give a group, a host or a pattern such as web:&prod',
+      HOST_PATTERN_INVALID,
+    );
   for (const part of orderHostPatterns(parts)) {
     const hits = new Set(byName.has(part) ? [part] : evaluator.matchOne(part));
     if (hits.size === 0) unmatched.push(part.replace(/^[&!]/, ''));
@@ -140,7 +159,9 @@ export function selectHosts(inventory: Inventory, pattern: string): InventoryHos
     else for (const h of hits) selected.add(h);
   }
   if (unmatched.length > 0 || selected.size === 0) throw noMatch(inventory, pattern, unmatched);
-  return [...selected].sort((a, b) => byName.get(a)! - byName.get(b)!).map((n) => inventory.hosts[byName.get(n)!]!);
+  return [...selected]
+    .sort((a, b) => byName.get(a)! - byName.get(b)!)
+    .map((n) => inventory.hosts[byName.get(n)!]!);
 }
 
 function noMatch(inventory: Inventory, pattern: string, unmatched: string[]): ValidationError {

@@ -65,20 +65,26 @@ export function expandHostRange(pattern: string): string[] {
     if (!name.includes('[')) {
       out.push(name);
       if (out.length > MAX_RANGE_HOSTS) {
-        throw new HostRangeError(`host range '${pattern}' expands to more than ${MAX_RANGE_HOSTS} hosts: split it`);
+        throw new HostRangeError(
+          `host range '${pattern}' expands to more than ${MAX_RANGE_HOSTS} hosts: split it`,
+        );
       }
       continue;
     }
     const open = name.indexOf('[');
     const close = name.indexOf(']', open);
     if (close < 0 || name.indexOf(']') < open) {
-      throw new HostRangeError(`host range in '${pattern}' is not closed: write it as [begin:end] or [begin:end:step]`);
+      throw new HostRangeError(
+        `host range in '${pattern}' is not closed: write it as [begin:end] or [begin:end:step]`,
+      );
     }
     const head = name.slice(0, open);
     const tail = name.slice(close + 1);
     const seq = rangeSequence(pattern, name.slice(open + 1, close));
     if (pending.length + out.length + seq.length > MAX_RANGE_HOSTS) {
-      throw new HostRangeError(`host range '${pattern}' expands to more than ${MAX_RANGE_HOSTS} hosts: split it`);
+      throw new HostRangeError(
+        `host range '${pattern}' expands to more than ${MAX_RANGE_HOSTS} hosts: split it`,
+      );
     }
     pending.unshift(...seq.map((s) => head + s + tail));
   }
@@ -113,7 +119,9 @@ function rangeSequence(pattern: string, inner: string): string[] {
   }
   const width = beg.length > 1 && beg.startsWith('0') ? beg.length : 0;
   if (width > 0 && width !== end.length) {
-    throw fail(`begin '${beg}' and end '${end}' must have the same number of digits when zero-padded`);
+    throw fail(
+      `begin '${beg}' and end '${end}' must have the same number of digits when zero-padded`,
+    );
   }
   const from = Number(beg);
   const to = Number(end);

@@ -1,5 +1,5 @@
 import type { Problem } from '@opsbook/schema';
-import { HostRangeError, expandHostDeclaration } from './host-range.js';
+import { expandHostDeclaration, HostRangeError } from './host-range.js';
 import type { SourceLocation } from './inventory.js';
 import type { InventoryGraph } from './inventory-graph.js';
 import { evalPythonLiteral } from './python-literal.js';
@@ -28,7 +28,7 @@ interface Pending {
 export function readIniInventory(file: string, text: string, graph: InventoryGraph): Problem[] {
   const reader = new IniReader(file, graph);
   const lines = text.replace(/^\uFEFF/, '').split(lineBreak);
-  lines.forEach((raw, i) => reader.readLine(raw, i + 1));
+  for (const [i, raw] of lines.entries()) reader.readLine(raw, i + 1);
   return reader.finish();
 }
 
@@ -48,7 +48,7 @@ class IniReader {
     this.problems.push({ ...this.at, rule, message });
   }
 
-  readLine(raw: string, line: number): void {
+  readLine(raw: string, line: number) {
     const text = raw.trim();
     if (!text || text.startsWith('#') || text.startsWith(';')) return;
     this.at = { file: this.file, line, col: raw.length - raw.trimStart().length + 1 };
@@ -66,7 +66,7 @@ class IniReader {
     else this.readChildLine(text);
   }
 
-  private readSection(name: string, type: string | undefined): void {
+  private readSection(name: string, type: string | undefined) {
     const state = type ?? 'hosts';
     if (state !== 'hosts' && state !== 'vars' && state !== 'children') {
       this.state = 'skip';
@@ -114,18 +114,24 @@ class IniReader {
     }
   }
 
-  private readHostLine(text: string): void {
+  private readHostLine(text: string) {
     let tokens: string[];
     try {
       tokens = shlexSplit(text);
     } catch (e) {
       const why = e instanceof ShlexError ? e.message : String(e);
-      return this.fail('ini-bad-host-line', `cannot read host line '${text}': ${why}; close the quote or escape it`);
+      return this.fail(
+        'ini-bad-host-line',
+        `cannot read host line '${text}': ${why}; close the quote or escape it`,
+      );
     }
     const [declaration, ...assignments] = tokens;
     if (!declaration) return this.fail('ini-bad-host-line', `host line '${text}' names no host`);
     if (declaration.trim() === '---') {
-      return this.fail('ini-yaml-as-ini', "'---' is not a host: this looks like a YAML file; name it .yml or .yaml");
+      return this.fail(
+        'ini-yaml-as-ini',
+        "'---' is not a host: this looks like a YAML file; name it .yml or .yaml",
+      );
     }
     let expanded: { hosts: string[]; port?: number };
     try {
@@ -135,7 +141,10 @@ class IniReader {
       throw e;
     }
     if (declaration.trim().endsWith(':') && expanded.port === undefined) {
-      return this.fail('ini-bad-host-line', `host '${declaration}' ends in ':' but has no port: write host:port or drop the ':'`);
+      return this.fail(
+        'ini-bad-host-line',
+        `host '${declaration}' ends in ':' but has no port: write host:port or drop the ':'`,
+      );
     }
     const vars: [string, unknown][] = [];
     for (const token of assignments) {
@@ -156,11 +165,14 @@ class IniReader {
     }
   }
 
-  private readVarLine(text: string): void {
+  private readVarLine(text: string) {
     const eq = text.indexOf('=');
     const key = eq < 0 ? '' : text.slice(0, eq).trim();
     if (!key) {
-      return this.fail('ini-bad-var-line', `expected key=value in [${this.group}:vars], got '${text}'`);
+      return this.fail(
+        'ini-bad-var-line',
+        `expected key=value in [${this.group}:vars], got '${text}'`,
+      );
     }
     const value = this.literal(text.slice(eq + 1).trim());
     if (value === failed) return;
@@ -168,10 +180,13 @@ class IniReader {
     if (problem) this.problems.push(problem);
   }
 
-  private readChildLine(text: string): void {
+  private readChildLine(text: string) {
     const m = groupNameRe.exec(text);
     if (!m) {
-      return this.fail('ini-bad-child-line', `expected a group name in [${this.group}:children], got '${text}'`);
+      return this.fail(
+        'ini-bad-child-line',
+        `expected a group name in [${this.group}:children], got '${text}'`,
+      );
     }
     const child = m[1]!;
     if (this.graph.hasGroup(child)) {
@@ -188,7 +203,10 @@ class IniReader {
     const result = evalPythonLiteral(text);
     if (result.kind === 'value') return result.value;
     if (result.kind === 'text') return text;
-    this.fail('ini-unsupported-value', `value '${text}' is not supported: ${result.reason}; quote it to keep it as text`);
+    this.fail(
+      'ini-unsupported-value',
+      `value '${text}' is not supported: ${result.reason}; quote it to keep it as text`,
+    );
     return failed;
   }
 

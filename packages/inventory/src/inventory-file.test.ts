@@ -57,39 +57,66 @@ describe('the Ansible documentation example inventories', () => {
 });
 
 describe('variable precedence', () => {
-  it.each(['hosts.yaml', 'hosts.ini'])('follows Ansible: all < parent < child, same depth by name, group_vars/ above the file, host last (%s)', async (file) => {
-    const inv = await loadInventory(`${fixtures}precedence/${file}`);
-    const [web01, web02] = inv.hosts;
-    expect(web01!.vars).toEqual({
-      inline_level: 'host-file',
-      only_all: 'from-all',
-      file_level: 'web-file',
-      ntp: 'ntp.example.com',
-      app_setting: 'override',
-    });
-    // web (depth 2) beats app, zeta (depth 1); api and web share depth 2 and web sorts last.
-    expect(web02!.vars.inline_level).toBe('web-inline');
-    // alpha and zeta share depth 1; ansible_group_priority 10 puts alpha last although 'a' < 'z'.
-    expect(web02!.vars.tier).toBe('alpha-priority');
-    expect(web02!.vars).not.toHaveProperty('ansible_group_priority');
-    expect(web02!.groups).toEqual(['alpha', 'api', 'app', 'web', 'zeta']);
-    expect(web01!.varOrigins.inline_level).toEqual({ file: `${fixtures}precedence/host_vars/web-01.yml`, line: 1, col: 1 });
-    expect(web01!.varOrigins.app_setting!.file).toBe(`${fixtures}precedence/group_vars/app/20-override.yaml`);
-  });
+  it.each(['hosts.yaml', 'hosts.ini'])(
+    'follows Ansible: all < parent < child, same depth by name, group_vars/ above the file, host last (%s)',
+    async (file) => {
+      const inv = await loadInventory(`${fixtures}precedence/${file}`);
+      const [web01, web02] = inv.hosts;
+      expect(web01!.vars).toEqual({
+        inline_level: 'host-file',
+        only_all: 'from-all',
+        file_level: 'web-file',
+        ntp: 'ntp.example.com',
+        app_setting: 'override',
+      });
+      // web (depth 2) beats app, zeta (depth 1); api and web share depth 2 and web sorts last.
+      expect(web02!.vars.inline_level).toBe('web-inline');
+      // alpha and zeta share depth 1; ansible_group_priority 10 puts alpha last although 'a' < 'z'.
+      expect(web02!.vars.tier).toBe('alpha-priority');
+      expect(web02!.vars).not.toHaveProperty('ansible_group_priority');
+      expect(web02!.groups).toEqual(['alpha', 'api', 'app', 'web', 'zeta']);
+      expect(web01!.varOrigins.inline_level).toEqual({
+        file: `${fixtures}precedence/host_vars/web-01.yml`,
+        line: 1,
+        col: 1,
+      });
+      expect(web01!.varOrigins.app_setting!.file).toBe(
+        `${fixtures}precedence/group_vars/app/20-override.yaml`,
+      );
+    },
+  );
 });
 
 describe('host ranges', () => {
-  it.each(['hosts.ini', 'hosts.yaml'])('expands numeric, padded, stepped, alphabetic and repeated ranges (%s)', async (file) => {
-    const inv = await loadInventory(`${fixtures}ranges/${file}`);
-    expect(inv.hosts.map((h) => h.name)).toEqual([
-      'web01.example.com', 'web02.example.com', 'web03.example.com', 'web04.example.com', 'web05.example.com',
-      'db-a', 'db-b', 'db-c',
-      'node1', 'node3', 'node5', 'node7', 'node9',
-      'app001', 'app002', 'app003',
-      'rack1-nodea', 'rack1-nodeb', 'rack2-nodea', 'rack2-nodeb',
-    ]);
-    expect(inv.hosts.find((h) => h.name === 'app002')!.vars).toEqual({ ansible_port: 2222 });
-  });
+  it.each(['hosts.ini', 'hosts.yaml'])(
+    'expands numeric, padded, stepped, alphabetic and repeated ranges (%s)',
+    async (file) => {
+      const inv = await loadInventory(`${fixtures}ranges/${file}`);
+      expect(inv.hosts.map((h) => h.name)).toEqual([
+        'web01.example.com',
+        'web02.example.com',
+        'web03.example.com',
+        'web04.example.com',
+        'web05.example.com',
+        'db-a',
+        'db-b',
+        'db-c',
+        'node1',
+        'node3',
+        'node5',
+        'node7',
+        'node9',
+        'app001',
+        'app002',
+        'app003',
+        'rack1-nodea',
+        'rack1-nodeb',
+        'rack2-nodea',
+        'rack2-nodeb',
+      ]);
+      expect(inv.hosts.find((h) => h.name === 'app002')!.vars).toEqual({ ansible_port: 2222 });
+    },
+  );
 });
 
 describe('INI values', () => {
@@ -104,32 +131,136 @@ describe('INI values', () => {
       str_esc: 'tab\there',
       concat: 'concat',
     };
-    expect(q1!.vars).toEqual({ ...groupVars, quoted_int: 1, single: 'two words', list: ['a', 'b'], dict: { k: 1, b: true }, bool: true, none: null });
-    expect(q2!.vars).toEqual({ ...groupVars, float: 1.5, hex: 31, neg: -3, path: '/var/log', escaped: 'a b', text: 'hello' });
-    expect(q3!.vars).toEqual({ ...groupVars, spaced: 'value with spaces', empty: '', under: 1000, ip: '10.0.0.1', version: 1.1, nested: { a: [1, [2, 3]] } });
+    expect(q1!.vars).toEqual({
+      ...groupVars,
+      quoted_int: 1,
+      single: 'two words',
+      list: ['a', 'b'],
+      dict: { k: 1, b: true },
+      bool: true,
+      none: null,
+    });
+    expect(q2!.vars).toEqual({
+      ...groupVars,
+      float: 1.5,
+      hex: 31,
+      neg: -3,
+      path: '/var/log',
+      escaped: 'a b',
+      text: 'hello',
+    });
+    expect(q3!.vars).toEqual({
+      ...groupVars,
+      spaced: 'value with spaces',
+      empty: '',
+      under: 1000,
+      ip: '10.0.0.1',
+      version: 1.1,
+      nested: { a: [1, [2, 3]] },
+    });
   });
 });
 
 describe('malformed inventories', () => {
   it.each([
-    ['bad-ini-line.ini', 3, 1, 'ini-bad-host-var', `expected key=value after the host name, got 'ansible_user': quote values that contain spaces, e.g. key="two words"`],
-    ['bad-range.ini', 2, 1, 'bad-host-range', "host range 'web[05:01].example.com': begin '05' is greater than end '01'"],
-    ['bad-range.yaml', 3, 5, 'bad-host-range', "host range 'web[01:1x]': bounds must both be numbers or both be single letters"],
-    ['unknown-section-type.ini', 4, 1, 'ini-unknown-section-type', "section [web:host] has unknown type 'host': use [web], [web:vars] or [web:children]"],
-    ['invalid-section.ini', 1, 1, 'ini-bad-section', "invalid section '[web servers]': write [group], [group:vars] or [group:children], without spaces"],
-    ['duplicate-key.yaml', 3, 12, 'yaml-duplicate-key', 'duplicate key: each key may appear once in a mapping; remove or rename one of them'],
-    ['non-mapping-group.yaml', 4, 7, 'yaml-bad-group', "group 'web' must be a mapping with hosts, children and vars (or empty), got a list"],
-    ['hosts-as-list.yaml', 2, 10, 'yaml-bad-section', "'hosts' of group 'web' must be a mapping, got a list: write each host as a key, e.g. hosts: {web-01: {}}"],
-    ['unknown-key.yaml', 2, 3, 'yaml-unknown-key', "unknown key 'host' in group 'web': only hosts, children and vars are allowed (did you mean 'hosts'?)"],
-    ['undefined-child.ini', 3, 1, 'ini-undefined-group', "section [prod:children] names group 'db', which is never declared: add a [db] section, or fix the name"],
-    ['vars-for-undefined-group.ini', 1, 1, 'ini-undefined-group', 'section [db:vars] is for a group that is never declared: add a [db] or [db:children] section, or fix the name'],
-    ['unclosed-quote.ini', 2, 1, 'ini-bad-host-line', `cannot read host line 'web-01 motd="unclosed': No closing quotation; close the quote or escape it`],
-    ['group-loop.ini', 5, 1, 'group-loop', "group 'a' cannot be a child of 'b': 'b' is already inside 'a', which would make a loop; remove one of the two memberships"],
+    [
+      'bad-ini-line.ini',
+      3,
+      1,
+      'ini-bad-host-var',
+      `expected key=value after the host name, got 'ansible_user': quote values that contain spaces, e.g. key="two words"`,
+    ],
+    [
+      'bad-range.ini',
+      2,
+      1,
+      'bad-host-range',
+      "host range 'web[05:01].example.com': begin '05' is greater than end '01'",
+    ],
+    [
+      'bad-range.yaml',
+      3,
+      5,
+      'bad-host-range',
+      "host range 'web[01:1x]': bounds must both be numbers or both be single letters",
+    ],
+    [
+      'unknown-section-type.ini',
+      4,
+      1,
+      'ini-unknown-section-type',
+      "section [web:host] has unknown type 'host': use [web], [web:vars] or [web:children]",
+    ],
+    [
+      'invalid-section.ini',
+      1,
+      1,
+      'ini-bad-section',
+      "invalid section '[web servers]': write [group], [group:vars] or [group:children], without spaces",
+    ],
+    [
+      'duplicate-key.yaml',
+      3,
+      12,
+      'yaml-duplicate-key',
+      'duplicate key: each key may appear once in a mapping; remove or rename one of them',
+    ],
+    [
+      'non-mapping-group.yaml',
+      4,
+      7,
+      'yaml-bad-group',
+      "group 'web' must be a mapping with hosts, children and vars (or empty), got a list",
+    ],
+    [
+      'hosts-as-list.yaml',
+      2,
+      10,
+      'yaml-bad-section',
+      "'hosts' of group 'web' must be a mapping, got a list: write each host as a key, e.g. hosts: {web-01: {}}",
+    ],
+    [
+      'unknown-key.yaml',
+      2,
+      3,
+      'yaml-unknown-key',
+      "unknown key 'host' in group 'web': only hosts, children and vars are allowed (did you mean 'hosts'?)",
+    ],
+    [
+      'undefined-child.ini',
+      3,
+      1,
+      'ini-undefined-group',
+      "section [prod:children] names group 'db', which is never declared: add a [db] section, or fix the name",
+    ],
+    [
+      'vars-for-undefined-group.ini',
+      1,
+      1,
+      'ini-undefined-group',
+      'section [db:vars] is for a group that is never declared: add a [db] or [db:children] section, or fix the name',
+    ],
+    [
+      'unclosed-quote.ini',
+      2,
+      1,
+      'ini-bad-host-line',
+      `cannot read host line 'web-01 motd="unclosed': No closing quotation; close the quote or escape it`,
+    ],
+    [
+      'group-loop.ini',
+      5,
+      1,
+      'group-loop',
+      "group 'a' cannot be a child of 'b': 'b' is already inside 'a', which would make a loop; remove one of the two memberships",
+    ],
   ])('%s is refused at line %i:%i', async (file, line, col, rule, message) => {
     const e = await refusal(`malformed/${file}`);
     expect(e.code).toBe('INVENTORY_INVALID');
     expect(e.kind).toBe('invalid');
-    expect(e.problems).toEqual([{ file: `${fixtures}malformed/${file}`, line, col, rule, message }]);
+    expect(e.problems).toEqual([
+      { file: `${fixtures}malformed/${file}`, line, col, rule, message },
+    ]);
   });
 
   it('refuses YAML anchors and aliases', async () => {
@@ -162,11 +293,15 @@ describe('malformed inventories', () => {
   });
 
   it('refuses a range that would expand to more hosts than any inventory needs', () => {
-    expect(() => parseInventoryText('h.ini', 'node[0:99999999]\n', 'ini')).toThrow('expands to more than 100000 hosts');
+    expect(() => parseInventoryText('h.ini', 'node[0:99999999]\n', 'ini')).toThrow(
+      'expands to more than 100000 hosts',
+    );
   });
 
   it('refuses INI values with no JSON form instead of guessing', () => {
-    expect(() => parseInventoryText('h.ini', "[all:vars]\ns={'a', 'b'}\n", 'ini')).toThrow('Python set');
+    expect(() => parseInventoryText('h.ini', "[all:vars]\ns={'a', 'b'}\n", 'ini')).toThrow(
+      'Python set',
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
-import { type Problem, ValidationError, parseYamlSource, sortProblems } from '@opsbook/schema';
+import { type Problem, parseYamlSource, sortProblems, ValidationError } from '@opsbook/schema';
 import { readIniInventory } from './ini-inventory.js';
 import type { Inventory, InventoryFormat } from './inventory.js';
 import { InventoryGraph } from './inventory-graph.js';
@@ -15,7 +15,13 @@ export interface LoadInventoryOptions {
 }
 
 /** YAML problems that show the file is YAML, just not acceptable YAML. */
-const yamlVerdicts = new Set(['yaml-alias', 'yaml-anchor', 'yaml-tag', 'yaml-merge-key', 'yaml-duplicate-key']);
+const yamlVerdicts = new Set([
+  'yaml-alias',
+  'yaml-anchor',
+  'yaml-tag',
+  'yaml-merge-key',
+  'yaml-duplicate-key',
+]);
 
 /**
  * Decide the format as Ansible does: `.yml`/`.yaml`/`.json` is YAML; a name without an
@@ -28,11 +34,20 @@ export function detectInventoryFormat(file: string, text: string): InventoryForm
   const source = parseYamlSource(file, text);
   if (source.problems.some((p) => yamlVerdicts.has(p.rule))) return 'yaml';
   const v = source.value;
-  return source.problems.length === 0 && typeof v === 'object' && v !== null && !Array.isArray(v) ? 'yaml' : 'ini';
+  return source.problems.length === 0 && typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? 'yaml'
+    : 'ini';
 }
 
-function readInto(graph: InventoryGraph, file: string, text: string, format: InventoryFormat): Problem[] {
-  return format === 'yaml' ? readYamlInventory(file, text, graph) : readIniInventory(file, text, graph);
+function readInto(
+  graph: InventoryGraph,
+  file: string,
+  text: string,
+  format: InventoryFormat,
+): Problem[] {
+  return format === 'yaml'
+    ? readYamlInventory(file, text, graph)
+    : readIniInventory(file, text, graph);
 }
 
 function fileProblem(file: string, rule: string, message: string): Problem {
@@ -58,7 +73,10 @@ export function parseInventoryText(file: string, text: string, format: Inventory
  * Load an inventory file and the `group_vars/` and `host_vars/` folders beside it, and resolve
  * every host's variables with Ansible's precedence.
  */
-export async function loadInventory(path: string, options: LoadInventoryOptions = {}): Promise<Inventory> {
+export async function loadInventory(
+  path: string,
+  options: LoadInventoryOptions = {},
+): Promise<Inventory> {
   const text = await readInventoryText(path);
   const format = options.format ?? detectInventoryFormat(path, text);
   const graph = new InventoryGraph();
@@ -85,18 +103,33 @@ async function readInventoryText(path: string): Promise<string> {
   let bytes: Buffer;
   try {
     if ((await stat(path)).isDirectory()) {
-      refuse([fileProblem(path, 'inventory-is-folder', 'this is a folder: give the inventory file itself (e.g. inventory/hosts.yaml)')]);
+      refuse([
+        fileProblem(
+          path,
+          'inventory-is-folder',
+          'this is a folder: give the inventory file itself (e.g. inventory/hosts.yaml)',
+        ),
+      ]);
     }
     bytes = await readFile(path);
   } catch (e) {
     if (e instanceof ValidationError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
-    refuse([fileProblem(path, 'inventory-unreadable', `cannot read the inventory: ${why}; check the path (-i or opsbook.yaml 'inventory')`)]);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
+    refuse([
+      fileProblem(
+        path,
+        'inventory-unreadable',
+        `cannot read the inventory: ${why}; check the path (-i or opsbook.yaml 'inventory')`,
+      ),
+    ]);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    refuse([fileProblem(path, 'not-utf8', 'the inventory is not valid UTF-8 text: save it as UTF-8')]);
+    refuse([
+      fileProblem(path, 'not-utf8', 'the inventory is not valid UTF-8 text: save it as UTF-8'),
+    ]);
   }
 }

@@ -1,5 +1,11 @@
 import type { Problem } from '@opsbook/schema';
-import type { Inventory, InventoryGroup, InventoryHost, SourceLocation, Vars } from './inventory.js';
+import type {
+  Inventory,
+  InventoryGroup,
+  InventoryHost,
+  SourceLocation,
+  Vars,
+} from './inventory.js';
 
 interface VarLayer {
   vars: Vars;
@@ -97,7 +103,11 @@ export class InventoryGraph {
     const p = this.groups.get(parent)!;
     const c = this.groups.get(child)!;
     if (child === 'all') {
-      return problemAt(at, 'group-loop', `'all' holds every group and cannot be a child of '${parent}': remove it from the children of '${parent}'`);
+      return problemAt(
+        at,
+        'group-loop',
+        `'all' holds every group and cannot be a child of '${parent}': remove it from the children of '${parent}'`,
+      );
     }
     if (parent === child || this.ancestorsOf([parent]).has(child)) {
       return problemAt(
@@ -116,7 +126,11 @@ export class InventoryGraph {
     if (key === 'ansible_group_priority') {
       const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n)) {
-        return problemAt(at, 'bad-group-priority', `ansible_group_priority must be an integer, got ${JSON.stringify(value)}`);
+        return problemAt(
+          at,
+          'bad-group-priority',
+          `ansible_group_priority must be an integer, got ${JSON.stringify(value)}`,
+        );
       }
       node.priority = n;
       return undefined;
@@ -130,7 +144,12 @@ export class InventoryGraph {
   }
 
   /** Vars from a group_vars/ or host_vars/ file, ranked above the inventory file's. */
-  addDirVars(kind: 'group' | 'host', name: string, vars: Vars, origins: Record<string, SourceLocation>): void {
+  addDirVars(
+    kind: 'group' | 'host',
+    name: string,
+    vars: Vars,
+    origins: Record<string, SourceLocation>,
+  ): void {
     const node = kind === 'group' ? this.groups.get(name) : this.hosts.get(name);
     if (!node) return;
     for (const [k, v] of Object.entries(vars)) setVar(node.dirVars, k, v, origins[k]!);

@@ -18,7 +18,17 @@ const numberRe =
 const nameRe = /^[A-Za-z_][A-Za-z0-9_]*/;
 const stringStartRe = /^([rRuUbB]|[bB][rR]|[rR][bB])?('''|"""|'|")/;
 const simpleEscapes: Record<string, string> = {
-  '\n': '', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
+  '\n': '',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
 };
 
 export function evalPythonLiteral(text: string): PythonLiteral {
@@ -107,7 +117,12 @@ class LiteralParser {
     if (/^0[xXoObB]/.test(clean) || /^[0-9]+$/.test(clean)) {
       // Python refuses `010`; only zeros may lead.
       if (/^0[0-9]*[1-9]/.test(clean)) throw new NotLiteral();
-      const big = BigInt(clean.replace(/^0[oO]/, '0o').replace(/^0[bB]/, '0b').replace(/^0[xX]/, '0x'));
+      const big = BigInt(
+        clean
+          .replace(/^0[oO]/, '0o')
+          .replace(/^0[bB]/, '0b')
+          .replace(/^0[xX]/, '0x'),
+      );
       if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new Unsupported(`the integer ${raw} is too large to keep exactly`);
       }
@@ -173,7 +188,10 @@ class LiteralParser {
       this.pos += 2 + width;
       return String.fromCodePoint(cp);
     }
-    if (next === 'N') throw new Unsupported('named unicode escapes (\\N{...}) are not supported: write the character');
+    if (next === 'N')
+      throw new Unsupported(
+        'named unicode escapes (\\N{...}) are not supported: write the character',
+      );
     // Python keeps an unknown escape as written.
     this.pos += 2;
     return `\\${next}`;
@@ -209,11 +227,19 @@ class LiteralParser {
     for (;;) {
       const key = this.parseValue();
       if (!this.eat(':')) {
-        throw new Unsupported('a {...} without key: value pairs is a Python set, which has no JSON form');
+        throw new Unsupported(
+          'a {...} without key: value pairs is a Python set, which has no JSON form',
+        );
       }
       const name = jsonKey(key);
-      if (Object.hasOwn(out, name)) throw new Unsupported(`the key '${name}' appears twice in the same {...}`);
-      Object.defineProperty(out, name, { value: this.parseValue(), enumerable: true, writable: true, configurable: true });
+      if (Object.hasOwn(out, name))
+        throw new Unsupported(`the key '${name}' appears twice in the same {...}`);
+      Object.defineProperty(out, name, {
+        value: this.parseValue(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       if (this.eat('}')) return out;
       if (!this.eat(',')) throw new NotLiteral();
       if (this.eat('}')) return out;

@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { type Problem, parseYamlSource } from '@opsbook/schema';
 import type { SourceLocation, Vars } from './inventory.js';
@@ -65,8 +65,12 @@ export async function readVarsFiles(files: string[]): Promise<VarsFileResult> {
     const bytes = await readFile(file);
     if (bytes.subarray(0, 14).toString('latin1') === '$ANSIBLE_VAULT') {
       result.problems.push({
-        file, line: 1, col: 1, rule: 'vault-not-supported',
-        message: 'this vars file is Ansible Vault encrypted, which opsbook cannot read: keep secrets in the environment and plain vars here',
+        file,
+        line: 1,
+        col: 1,
+        rule: 'vault-not-supported',
+        message:
+          'this vars file is Ansible Vault encrypted, which opsbook cannot read: keep secrets in the environment and plain vars here',
       });
       continue;
     }
@@ -79,7 +83,9 @@ export async function readVarsFiles(files: string[]): Promise<VarsFileResult> {
     const value = source.value;
     if (typeof value !== 'object' || Array.isArray(value)) {
       result.problems.push({
-        file, ...source.locate([]), rule: 'vars-file-not-mapping',
+        file,
+        ...source.locate([]),
+        rule: 'vars-file-not-mapping',
         message: 'a vars file must be a mapping of variable names to values',
       });
       continue;
@@ -87,7 +93,10 @@ export async function readVarsFiles(files: string[]): Promise<VarsFileResult> {
     for (const [k, v] of Object.entries(value)) {
       const own = { enumerable: true, writable: true, configurable: true };
       Object.defineProperty(result.vars, k, { ...own, value: v });
-      Object.defineProperty(result.origins, k, { ...own, value: { file, ...source.locate([k], 'key') } });
+      Object.defineProperty(result.origins, k, {
+        ...own,
+        value: { file, ...source.locate([k], 'key') },
+      });
     }
   }
   return result;

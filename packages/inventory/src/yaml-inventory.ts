@@ -1,5 +1,11 @@
-import { type PathSegment, type Problem, type YamlSource, didYouMean, parseYamlSource } from '@opsbook/schema';
-import { HostRangeError, expandHostDeclaration } from './host-range.js';
+import {
+  didYouMean,
+  type PathSegment,
+  type Problem,
+  parseYamlSource,
+  type YamlSource,
+} from '@opsbook/schema';
+import { expandHostDeclaration, HostRangeError } from './host-range.js';
 import type { SourceLocation } from './inventory.js';
 import type { InventoryGraph } from './inventory-graph.js';
 
@@ -25,7 +31,13 @@ export function readYamlInventory(file: string, text: string, graph: InventoryGr
   const source = parseYamlSource(file, text);
   if (source.problems.length > 0) {
     return source.problems.map((p) =>
-      p.rule === 'empty-file' ? { ...p, message: 'inventory file is empty: declare at least one group, e.g. all: {hosts: {web-01: {}}}' } : p,
+      p.rule === 'empty-file'
+        ? {
+            ...p,
+            message:
+              'inventory file is empty: declare at least one group, e.g. all: {hosts: {web-01: {}}}',
+          }
+        : p,
     );
   }
   const reader = new YamlReader(source, graph);
@@ -44,18 +56,32 @@ class YamlReader {
     return { file: this.source.file, ...this.source.locate(path, where) };
   }
 
-  private fail(path: PathSegment[], rule: string, message: string, where: 'key' | 'value' = 'key'): void {
+  private fail(
+    path: PathSegment[],
+    rule: string,
+    message: string,
+    where: 'key' | 'value' = 'key',
+  ): void {
     this.problems.push({ ...this.at(path, where), rule, message });
   }
 
   readRoot(): Problem[] {
     const root = this.source.value;
     if (!isMapping(root)) {
-      this.fail([], 'yaml-inventory-not-mapping', `a YAML inventory must be a mapping of group names, got ${describe(root)}`, 'value');
+      this.fail(
+        [],
+        'yaml-inventory-not-mapping',
+        `a YAML inventory must be a mapping of group names, got ${describe(root)}`,
+        'value',
+      );
       return this.problems;
     }
     if ('plugin' in root) {
-      this.fail(['plugin'], 'yaml-inventory-plugin', 'this is an inventory plugin configuration, not an inventory: opsbook reads static YAML and INI inventories only');
+      this.fail(
+        ['plugin'],
+        'yaml-inventory-plugin',
+        'this is an inventory plugin configuration, not an inventory: opsbook reads static YAML and INI inventories only',
+      );
       return this.problems;
     }
     for (const [name, data] of Object.entries(root)) this.readGroup(name, data, [name]);
@@ -68,7 +94,12 @@ class YamlReader {
       return false;
     }
     if (data !== null && !isMapping(data)) {
-      this.fail(path, 'yaml-bad-group', `group '${name}' must be a mapping with hosts, children and vars (or empty), got ${describe(data)}`, 'value');
+      this.fail(
+        path,
+        'yaml-bad-group',
+        `group '${name}' must be a mapping with hosts, children and vars (or empty), got ${describe(data)}`,
+        'value',
+      );
       return false;
     }
     this.graph.addGroup(name);
@@ -77,14 +108,23 @@ class YamlReader {
       const here = [...path, key];
       if (!(sections as readonly string[]).includes(key)) {
         const guess = didYouMean(key, sections);
-        this.fail(here, 'yaml-unknown-key', `unknown key '${key}' in group '${name}': only hosts, children and vars are allowed${guess ? ` (did you mean '${guess}'?)` : ''}`);
+        this.fail(
+          here,
+          'yaml-unknown-key',
+          `unknown key '${key}' in group '${name}': only hosts, children and vars are allowed${guess ? ` (did you mean '${guess}'?)` : ''}`,
+        );
         continue;
       }
       // As Ansible: a bare string stands for a one-entry mapping (`hosts: web-01`).
       const value = typeof raw === 'string' ? { [raw]: null } : raw;
       if (value === null) continue;
       if (!isMapping(value)) {
-        this.fail(here, 'yaml-bad-section', `'${key}' of group '${name}' must be a mapping, got ${describe(value)}${key === 'hosts' ? ': write each host as a key, e.g. hosts: {web-01: {}}' : ''}`, 'value');
+        this.fail(
+          here,
+          'yaml-bad-section',
+          `'${key}' of group '${name}' must be a mapping, got ${describe(value)}${key === 'hosts' ? ': write each host as a key, e.g. hosts: {web-01: {}}' : ''}`,
+          'value',
+        );
         continue;
       }
       if (key === 'vars') this.readVars(name, value, here);
@@ -101,7 +141,11 @@ class YamlReader {
     }
   }
 
-  private readChildren(group: string, children: Record<string, unknown>, path: PathSegment[]): void {
+  private readChildren(
+    group: string,
+    children: Record<string, unknown>,
+    path: PathSegment[],
+  ): void {
     for (const [child, data] of Object.entries(children)) {
       if (!this.readGroup(child, data, [...path, child])) continue;
       const loop = this.graph.addChild(group, child, this.at([...path, child]));
@@ -121,13 +165,19 @@ class YamlReader {
         continue;
       }
       if (vars !== null && !isMapping(vars)) {
-        this.fail(here, 'yaml-bad-host', `host '${declaration}' in group '${group}' must map to its variables (a mapping) or to nothing, got ${describe(vars)}`, 'value');
+        this.fail(
+          here,
+          'yaml-bad-host',
+          `host '${declaration}' in group '${group}' must map to its variables (a mapping) or to nothing, got ${describe(vars)}`,
+          'value',
+        );
         continue;
       }
       const at = this.at(here);
       for (const host of expanded.hosts) {
         this.graph.addHost(host, group, at, expanded.port);
-        for (const [k, v] of Object.entries(vars ?? {})) this.graph.setHostVar(host, k, v, this.at([...here, k]));
+        for (const [k, v] of Object.entries(vars ?? {}))
+          this.graph.setHostVar(host, k, v, this.at([...here, k]));
       }
     }
   }
