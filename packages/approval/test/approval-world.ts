@@ -151,7 +151,7 @@ export function statementInput(overrides: Partial<StatementInput> = {}): Stateme
   };
 }
 
-export function context(world: World, overrides: Partial<VerifyContext> = {}, expected: Partial<VerifyContext['expected']> = {}): VerifyContext {
+export function context(world: Pick<World, 'store'>, overrides: Partial<VerifyContext> = {}, expected: Partial<VerifyContext['expected']> = {}): VerifyContext {
   return {
     store: world.store,
     now: new Date(NOW.getTime() + 60_000),
