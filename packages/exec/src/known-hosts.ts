@@ -126,6 +126,13 @@ export function checkHostKey(
   return { status: 'unknown', fingerprint, certAuthorityIgnored: forHost.length > 0 };
 }
 
+/** Key types that known_hosts trusts for this host, so that key exchange can prefer them (as OpenSSH does). */
+export function knownKeyTypes(knownHosts: KnownHosts, host: string, port: number): string[] {
+  const name = knownHostsName(host, port);
+  const types = knownHosts.entries.filter((e) => e.marker === undefined && entryMatchesHost(e, name)).map((e) => e.keyType);
+  return [...new Set(types)];
+}
+
 function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
   if (entry.hashed) {
     const digest = createHmac('sha1', entry.hashed.salt).update(name).digest();

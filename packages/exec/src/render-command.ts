@@ -39,7 +39,7 @@ export function renderRunTemplate(template: string, input: RenderInput): string 
       continue;
     }
     const value = lookUp(ref, input);
-    if (value.problem) {
+    if ('problem' in value) {
       problems.push(problemAt(source, part.offset, value.problem, 'template-value'));
       continue;
     }
@@ -75,7 +75,7 @@ export function paramEnv(params: Readonly<Record<string, ParamValue>>): Record<s
 function lookUp(
   ref: { kind: 'param'; name: string } | { kind: 'host-name' } | { kind: 'host-var'; name: string },
   input: RenderInput,
-): { text: string; problem?: undefined } | { text?: undefined; problem: string } {
+): { text: string } | { problem: string } {
   if (ref.kind === 'host-name') return { text: input.host.name };
   if (ref.kind === 'param') {
     if (!Object.hasOwn(input.params, ref.name)) {

@@ -1,0 +1,153 @@
+import { isOpsbookError } from '@opsbook/schema';
+
+/**
+ * Runs one worker per host with bounded concurrency (DESIGN §5). Pure scheduling: what a worker
+ * does (connect, run steps) is the caller's; this decides which host starts when, and reports.
+ */
+export interface FanOutOptions<R> {
+  hosts: readonly string[];
+  /** At most this many hosts run at once (>= 1). */
+  concurrency: number;
+  /** Stop starting new hosts once MORE than this many hosts failed. Default: never stop. */
+  maxFailures?: number;
+  /** Abort = stop starting new hosts; running hosts finish (or time out) and the result says interrupted. */
+  signal?: AbortSignal;
+  /** Classifies a returned value as a failed host (e.g. a step failed). Default: returned = ok. */
+  isFailure?: (value: R) => boolean;
+  onEvent?: (event: FanOutEvent) => void;
+}
+
+export interface HostContext {
+  host: string;
+  /** Aborted by `cancelHost(host)` (not by the run's signal: running hosts are allowed to finish). */
+  signal: AbortSignal;
+  /** Feed command output here; it is split into lines and emitted as `output` events. */
+  output(stream: 'stdout' | 'stderr', chunk: string): void;
+}
+
+export type HostStatus = 'ok' | 'failed' | 'unreachable' | 'cancelled';
+
+export type FanOutEvent =
+  | { type: 'host-start'; host: string }
+  | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'host-end'; host: string; status: HostStatus; error?: unknown };
+
+export interface HostOutcome<R> {
+  host: string;
+  status: HostStatus;
+  value?: R;
+  error?: unknown;
+}
+
+export interface FanOutResult<R> {
+  /** Hosts that ran, in the order they ended. */
+  outcomes: HostOutcome<R>[];
+  /** Hosts never started (abort or maxFailures). */
+  notStarted: string[];
+  interrupted: boolean;
+  stoppedByFailures: boolean;
+  failures: number;
+}
+
+export interface FanOut<R> {
+  done: Promise<FanOutResult<R>>;
+  /** Aborts one running host's signal (or keeps it from starting). */
+  cancelHost(host: string): void;
+}
+
+export function startFanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostContext) => Promise<R>): FanOut<R> {
+  const concurrency = Math.max(1, Math.floor(options.concurrency));
+  const maxFailures = options.maxFailures ?? Number.POSITIVE_INFINITY;
+  const emit = options.onEvent ?? (() => {});
+  const queue = [...options.hosts];
+  const controllers = new Map<string, AbortController>();
+  const cancelled = new Set<string>();
+  const result: FanOutResult<R> = { outcomes: [], notStarted: [], interrupted: false, stoppedByFailures: false, failures: 0 };
+
+  const mayStart = () => {
+    if (options.signal?.aborted) result.interrupted = true;
+    if (result.failures > maxFailures) result.stoppedByFailures = true;
+    return !result.interrupted && !result.stoppedByFailures;
+  };
+
+  const runHost = async (host: string): Promise<void> => {
+    const controller = new AbortController();
+    controllers.set(host, controller);
+    if (cancelled.has(host)) controller.abort();
+    const lines = { stdout: new LineSplitter(), stderr: new LineSplitter() };
+    const output = (stream: 'stdout' | 'stderr', chunk: string) => {
+      for (const line of lines[stream].push(chunk)) emit({ type: 'output', host, stream, line });
+    };
+    emit({ type: 'host-start', host });
+    const outcome = await runWorker(worker, { host, signal: controller.signal, output }, options.isFailure);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const rest = lines[stream].flush();
+      if (rest !== undefined) emit({ type: 'output', host, stream, line: rest });
+    }
+    controllers.delete(host);
+    if (outcome.status !== 'ok' && outcome.status !== 'cancelled') result.failures++;
+    result.outcomes.push(outcome);
+    emit({ type: 'host-end', host, status: outcome.status, ...(outcome.error === undefined ? {} : { error: outcome.error }) });
+  };
+
+  const lane = async (): Promise<void> => {
+    // Each lane takes the next host only while starting is allowed; bounded by the host count.
+    for (let host = queue.shift(); host !== undefined; host = queue.shift()) {
+      if (!mayStart()) {
+        queue.unshift(host);
+        return;
+      }
+      await runHost(host);
+    }
+  };
+
+  const done = Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane)).then(() => {
+    mayStart();
+    result.notStarted = [...queue];
+    return result;
+  });
+  return {
+    done,
+    cancelHost(host) {
+      cancelled.add(host);
+      controllers.get(host)?.abort();
+    },
+  };
+}
+
+/** `startFanOut(...).done`. */
+export function fanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostContext) => Promise<R>): Promise<FanOutResult<R>> {
+  return startFanOut(options, worker).done;
+}
+
+async function runWorker<R>(
+  worker: (ctx: HostContext) => Promise<R>,
+  ctx: HostContext,
+  isFailure: ((value: R) => boolean) | undefined,
+): Promise<HostOutcome<R>> {
+  try {
+    const value = await worker(ctx);
+    return { host: ctx.host, status: isFailure?.(value) ? 'failed' : 'ok', value };
+  } catch (error) {
+    if (ctx.signal.aborted) return { host: ctx.host, status: 'cancelled', error };
+    const status = isOpsbookError(error) && error.kind === 'unreachable' ? 'unreachable' : 'failed';
+    return { host: ctx.host, status, error };
+  }
+}
+
+/** Splits streamed text into lines; the last partial line is kept until more text or `flush`. */
+export class LineSplitter {
+  private partial = '';
+
+  push(chunk: string): string[] {
+    const parts = (this.partial + chunk).split('\n');
+    this.partial = parts.pop() ?? '';
+    return parts.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  }
+
+  flush(): string | undefined {
+    const rest = this.partial;
+    this.partial = '';
+    return rest === '' ? undefined : rest;
+  }
+}

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { copyFile as copyLocalFile, chmod } from 'node:fs/promises';
+import { InterruptedError, UnreachableError } from '@opsbook/schema';
+import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
+import { DEFAULT_MAX_CAPTURED_BYTES, type ExecRequest, type ExecResult, OutputCapture, type Transport } from './transport.js';
+
+export interface LocalTransportOptions {
+  /** Name reported as the host; default `localhost`. */
+  host?: string;
+  /** Working folder of commands; default the current one. */
+  cwd?: string;
+  /** Milliseconds clock for durations; default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * Runs commands on this machine with the same wrapper as over SSH (`shellInvocation`), so local
+ * and remote steps behave alike: env on stdin, `sudo -n`, process-group kill on timeout or abort.
+ * Uses node:child_process directly: zx's `$` quotes for us, and we must own quoting and argv here.
+ */
+export function createLocalTransport(options: LocalTransportOptions = {}): Transport {
+  const now = options.now ?? Date.now;
+  return {
+    host: options.host ?? 'localhost',
+    exec: (request) => execLocal(request, options.cwd, now),
+    async copyFile(localPath, remotePath, copyOptions) {
+      copyOptions?.signal?.throwIfAborted();
+      await copyLocalFile(localPath, remotePath);
+      if (copyOptions?.mode !== undefined) await chmod(remotePath, copyOptions.mode);
+    },
+    async close() {},
+  };
+}
+
+function execLocal(request: ExecRequest, cwd: string | undefined, now: () => number): Promise<ExecResult> {
+  const envBlock = encodeEnvBlock(request.env);
+  if (request.signal?.aborted) return Promise.reject(new InterruptedError('the command was cancelled before it started'));
+  const [file = 'sh', ...args] = shellInvocation(request);
+  const started = now();
+  const limit = request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES;
+  const stdout = new OutputCapture(request.onStdout, limit);
+  const stderr = new OutputCapture(request.onStderr, limit);
+  return new Promise((resolve, reject) => {
+    // detached: the wrapper leads its own process group, so one kill reaches every child.
+    const child = spawn(file, args, { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    let timedOut = false;
+    let aborted = false;
+    const killGroup = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is already gone.
+      }
+    };
+    const timer = request.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, request.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killGroup();
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    child.stdin.on('error', () => {}); // EPIPE when the command exits without reading: harmless
+    child.stdin.write(envBlock);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+      reject(new UnreachableError('LOCAL_SPAWN_FAILED', `could not start ${file}: ${e.message}`, { host: 'localhost' }));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+      child.stdin.destroy();
+      stdout.end();
+      stderr.end();
+      if (aborted) return reject(new InterruptedError('the command was cancelled and killed'));
+      resolve({
+        exitCode: timedOut ? null : code,
+        signal: signal ?? null,
+        timedOut,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        truncated: stdout.truncated || stderr.truncated,
+        durationMs: now() - started,
+      });
+    });
+  });
+}

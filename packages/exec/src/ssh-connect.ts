@@ -1,0 +1,238 @@
+import { readFile } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { InterruptedError, UnreachableError, UsageError } from '@opsbook/schema';
+import type { Client, ConnectConfig } from 'ssh2';
+import {
+  type HostKeyVerdict,
+  appendKnownHostsLine,
+  checkHostKey,
+  formatKnownHostsLine,
+  keyTypeOfBlob,
+  knownHostsName,
+  knownKeyTypes,
+  readKnownHosts,
+} from './known-hosts.js';
+import { type SshHostConfig, parseProxyJump, resolveSshConfig } from './ssh-config.js';
+
+/** One host as the inventory describes it; unset fields come from ~/.ssh/config, then defaults. */
+export interface SshTarget {
+  /** Inventory name: reported in errors and events; also the ssh config alias when `host` is unset. */
+  name: string;
+  /** Address or alias to connect to (`ansible_host`). */
+  host?: string;
+  port?: number;
+  user?: string;
+  /** Private key file (`ansible_ssh_private_key_file`); replaces the config's IdentityFile list. */
+  identityFile?: string;
+  /** `[user@]host[:port],…`; replaces the config's ProxyJump. */
+  proxyJump?: string;
+}
+
+export interface SshConnectOptions {
+  /** OpenSSH known_hosts file; checked strictly for every hop. */
+  knownHostsFile: string;
+  /** Like StrictHostKeyChecking=accept-new: unknown keys are added; changed keys are still refused. */
+  acceptNewHostKeys?: boolean;
+  /** Write added lines hashed (HashKnownHosts yes). */
+  hashKnownHosts?: boolean;
+  /** Text of ~/.ssh/config (read by the caller with `readSshConfigFile`); undefined = none. */
+  sshConfigText?: string;
+  homeDir?: string;
+  localUser?: string;
+  /** ssh-agent socket; pass process.env.SSH_AUTH_SOCK to use the user's agent. */
+  agentSocket?: string;
+  /** Passphrase for encrypted key files (OPSBOOK_KEY_PASSPHRASE). */
+  passphrase?: string;
+  /** TCP connect + handshake + authentication, per hop. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** SSH keepalive (ServerAliveInterval); the connection is declared lost after `keepaliveCountMax` misses. Default 15 s, 3. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  signal?: AbortSignal;
+}
+
+export interface SshConnection {
+  client: Client;
+  /** Jump-host clients, closed with the connection. */
+  hops: Client[];
+  resolved: SshHostConfig;
+}
+
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+/** Opens one authenticated SSH connection to `target`, through its jump hosts, verifying every host key. */
+export async function connectSshHost(target: SshTarget, options: SshConnectOptions): Promise<SshConnection> {
+  const env = { homeDir: options.homeDir ?? homedir(), localUser: options.localUser ?? userInfo().username };
+  const base = resolveSshConfig(options.sshConfigText, target.host ?? target.name, env);
+  const resolved: SshHostConfig = {
+    ...base,
+    port: target.port ?? base.port,
+    user: target.user ?? base.user,
+    identityFiles: target.identityFile ? [target.identityFile] : base.identityFiles,
+    proxyJump: target.proxyJump === undefined ? base.proxyJump : parseProxyJump(target.proxyJump),
+  };
+  const hops: Client[] = [];
+  let sock: Duplex | undefined;
+  try {
+    for (const jump of resolved.proxyJump) {
+      const hop = resolveSshConfig(options.sshConfigText, jump.host, env);
+      const hopConfig = { ...hop, port: jump.port ?? hop.port, user: jump.user ?? hop.user, proxyJump: [] };
+      const client = await connectOne(target.name, hopConfig, sock, options, env.homeDir);
+      hops.push(client);
+      sock = await forward(client, resolvedNext(resolved, hops.length), target.name);
+    }
+    const client = await connectOne(target.name, resolved, sock, options, env.homeDir);
+    return { client, hops, resolved };
+  } catch (e) {
+    for (const hop of hops) hop.end();
+    throw e;
+  }
+}
+
+function resolvedNext(target: SshHostConfig, hopsDone: number): { host: string; port: number } {
+  const next = target.proxyJump[hopsDone];
+  return next ? { host: next.host, port: next.port ?? 22 } : { host: target.hostName, port: target.port };
+}
+
+function forward(client: Client, to: { host: string; port: number }, name: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, to.host, to.port, (err, stream) => {
+      if (err) {
+        reject(new UnreachableError('SSH_JUMP_FAILED', `host ${name}: the jump host could not open a connection to ${to.host} port ${to.port} (${err.message}): check ProxyJump and that the jump host may forward`, { host: name, address: to.host, port: to.port }));
+      } else resolve(stream);
+    });
+  });
+}
+
+async function connectOne(
+  name: string,
+  config: SshHostConfig,
+  sock: Duplex | undefined,
+  options: SshConnectOptions,
+  homeDir: string,
+): Promise<Client> {
+  options.signal?.throwIfAborted();
+  const knownHosts = await readKnownHosts(options.knownHostsFile);
+  const auth = await authMethods(name, config, options, homeDir);
+  const { Client } = await import('ssh2');
+  const client = new Client();
+  const facts = { host: name, address: config.hostName, port: config.port };
+  let verdict: HostKeyVerdict | undefined;
+  let presented: { type: string; blob: Buffer } | undefined;
+  const connectConfig: ConnectConfig = {
+    host: config.hostName,
+    port: config.port,
+    username: config.user,
+    ...(sock ? { sock } : {}),
+    readyTimeout: options.connectTimeoutMs ?? 10_000,
+    keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
+    keepaliveCountMax: options.keepaliveCountMax ?? 3,
+    authHandler: auth,
+    algorithms: { serverHostKey: { prepend: preferredAlgorithms(knownKeyTypes(knownHosts, config.hostName, config.port)) } as never },
+    hostVerifier: (key: Buffer) => {
+      presented = { type: keyTypeOfBlob(key), blob: key };
+      verdict = checkHostKey(knownHosts, config.hostName, config.port, presented.type, key);
+      return verdict.status === 'match' || (verdict.status === 'unknown' && options.acceptNewHostKeys === true);
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      client.destroy();
+      reject(new InterruptedError(`connecting to ${name} was cancelled`));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    client.once('ready', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    // `on`, not `once`: ssh2 may emit a second error while tearing down.
+    client.on('error', (err: Error & { level?: string; code?: string }) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      client.destroy();
+      reject(connectError(err, facts, verdict, options.knownHostsFile));
+    });
+    client.connect(connectConfig);
+  });
+  client.on('error', () => {}); // later errors surface as 'close' to the pending commands
+  if (verdict?.status === 'unknown' && presented) {
+    const line = formatKnownHostsLine(config.hostName, config.port, presented.type, presented.blob, { hash: options.hashKnownHosts ?? false });
+    await appendKnownHostsLine(options.knownHostsFile, line);
+  }
+  return client;
+}
+
+function preferredAlgorithms(keyTypes: string[]): string[] {
+  return keyTypes.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
+}
+
+type AuthMethod = { type: 'publickey'; username: string; key: Buffer; passphrase?: string } | { type: 'agent'; username: string; agent: string };
+
+async function authMethods(name: string, config: SshHostConfig, options: SshConnectOptions, homeDir: string): Promise<AuthMethod[]> {
+  const explicit = config.identityFiles.length > 0;
+  const files = explicit ? config.identityFiles : DEFAULT_IDENTITIES.map((f) => path.join(homeDir, '.ssh', f));
+  const methods: AuthMethod[] = [];
+  for (const file of files) {
+    const key = await readFile(file).catch(() => undefined);
+    if (!key) {
+      if (explicit) throw new UsageError(`host ${name}: identity file ${file} cannot be read: fix IdentityFile or ansible_ssh_private_key_file`);
+      continue;
+    }
+    methods.push({ type: 'publickey', username: config.user, key, ...(options.passphrase ? { passphrase: options.passphrase } : {}) });
+  }
+  if (options.agentSocket) methods.push({ type: 'agent', username: config.user, agent: options.agentSocket });
+  if (methods.length === 0) {
+    throw new UnreachableError('SSH_NO_CREDENTIALS', `host ${name}: no private key file and no ssh-agent to authenticate with: set IdentityFile, ansible_ssh_private_key_file or SSH_AUTH_SOCK`, { host: name });
+  }
+  return methods;
+}
+
+function connectError(
+  err: Error & { level?: string; code?: string },
+  facts: { host: string; address: string; port: number },
+  verdict: HostKeyVerdict | undefined,
+  knownHostsFile: string,
+): UnreachableError {
+  const where = `host ${facts.host} (${facts.address} port ${facts.port})`;
+  if (verdict && verdict.status !== 'match' && verdict.status !== 'unknown') return hostKeyError(where, facts, verdict, knownHostsFile);
+  if (verdict?.status === 'unknown' && /Host denied/.test(err.message)) return hostKeyError(where, facts, verdict, knownHostsFile);
+  if (err.level === 'client-authentication') {
+    return new UnreachableError('SSH_AUTH_REFUSED', `${where} refused every key offered (${err.message}): check the user and that the key is in authorized_keys`, facts);
+  }
+  if (err.code === 'ECONNREFUSED') {
+    return new UnreachableError('SSH_CONNECTION_REFUSED', `${where} refused the connection: is sshd running and is the port right?`, facts);
+  }
+  if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
+    return new UnreachableError('SSH_CONNECT_TIMEOUT', `${where} did not complete the SSH handshake in time: check that the host is up and reachable`, facts);
+  }
+  if (err.level === 'client-dns' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+    return new UnreachableError('SSH_HOST_UNRESOLVED', `${where}: the name does not resolve: fix the inventory or ssh config`, facts);
+  }
+  return new UnreachableError('SSH_CONNECT_FAILED', `${where}: ${err.message}`, facts);
+}
+
+function hostKeyError(
+  where: string,
+  facts: { host: string; address: string; port: number },
+  verdict: Exclude<HostKeyVerdict, { status: 'match' }>,
+  knownHostsFile: string,
+): UnreachableError {
+  const details = { ...facts, fingerprint: verdict.fingerprint, knownHostsFile };
+  const name = knownHostsName(facts.address, facts.port);
+  if (verdict.status === 'changed') {
+    return new UnreachableError(
+      'HOST_KEY_CHANGED',
+      `${where} presented host key ${verdict.fingerprint}, but ${knownHostsFile} line ${verdict.lines.join(', ')} holds ${verdict.knownFingerprints.join(', ')}. Nothing was run. This can be an attack; if the host was reinstalled, verify the new fingerprint out of band, then remove the old entry (ssh-keygen -R '${name}' -f ${knownHostsFile})`,
+      { ...details, knownFingerprints: verdict.knownFingerprints, lines: verdict.lines },
+    );
+  }
+  if (verdict.status === 'revoked') {
+    return new UnreachableError('HOST_KEY_REVOKED', `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} line ${verdict.line} marks @revoked. Nothing was run.`, { ...details, line: verdict.line });
+  }
+  return new UnreachableError(
+    'HOST_KEY_UNKNOWN',
+    `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} does not know${verdict.certAuthorityIgnored ? ' (@cert-authority lines are not supported)' : ''}. Nothing was run. Verify the fingerprint out of band and add it (ssh-keyscan), or run with --accept-new-host-keys to trust new hosts on first use`,
+    details,
+  );
+}

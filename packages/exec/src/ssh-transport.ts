@@ -1,0 +1,140 @@
+import { InterruptedError, UnreachableError } from '@opsbook/schema';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { type SshConnectOptions, type SshConnection, type SshTarget, connectSshHost } from './ssh-connect.js';
+import { encodeEnvBlock, shellInvocationLine } from './shell-invocation.js';
+import { DEFAULT_MAX_CAPTURED_BYTES, type ExecRequest, type ExecResult, OutputCapture, type Transport } from './transport.js';
+
+export interface SshTransportOptions extends SshConnectOptions {
+  /** Milliseconds clock for durations; default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * Connects to one host and returns its transport: ONE SSH connection that every step of the
+ * host reuses (one channel per command). Nothing is executed before the host key is verified.
+ */
+export async function connectSsh(target: SshTarget, options: SshTransportOptions): Promise<Transport> {
+  const connection = await connectSshHost(target, options);
+  return createSshTransport(target.name, connection, options.now ?? Date.now);
+}
+
+function createSshTransport(name: string, connection: SshConnection, now: () => number): Transport {
+  const { client } = connection;
+  const facts = { host: name, address: connection.resolved.hostName, port: connection.resolved.port };
+  const pending = new Set<(error: Error) => void>();
+  let lost: UnreachableError | undefined;
+  client.on('close', () => {
+    lost ??= new UnreachableError('SSH_CONNECTION_LOST', `host ${name}: the SSH connection was lost; the command's outcome is unknown: check the host before running again`, facts);
+    for (const fail of pending) fail(lost);
+    pending.clear();
+  });
+  let sftp: Promise<SFTPWrapper> | undefined;
+  return {
+    host: name,
+    exec(request) {
+      if (lost) return Promise.reject(lost);
+      return execOverSsh(client, request, { name, facts, now, pending });
+    },
+    async copyFile(localPath, remotePath, options) {
+      if (lost) throw lost;
+      options?.signal?.throwIfAborted();
+      sftp ??= new Promise((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+      const session = await sftp;
+      await new Promise<void>((resolve, reject) => {
+        session.fastPut(localPath, remotePath, options?.mode === undefined ? {} : { mode: options.mode }, (err) =>
+          err ? reject(new UnreachableError('SSH_COPY_FAILED', `host ${name}: copying ${localPath} to ${remotePath} failed: ${err.message}`, facts)) : resolve(),
+        );
+      });
+    },
+    async close() {
+      lost ??= new UnreachableError('SSH_CONNECTION_CLOSED', `host ${name}: the transport was closed`, facts);
+      client.end();
+      for (const hop of connection.hops) hop.end();
+    },
+  };
+}
+
+interface ExecContext {
+  name: string;
+  facts: Record<string, unknown>;
+  now: () => number;
+  pending: Set<(error: Error) => void>;
+}
+
+function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Promise<ExecResult> {
+  const envBlock = encodeEnvBlock(request.env);
+  const line = shellInvocationLine(request);
+  if (request.signal?.aborted) return Promise.reject(new InterruptedError('the command was cancelled before it started'));
+  const started = ctx.now();
+  const limit = request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES;
+  const stdout = new OutputCapture(request.onStdout, limit);
+  const stderr = new OutputCapture(request.onStderr, limit);
+  return new Promise((resolve, reject) => {
+    let channel: ClientChannel | undefined;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const exit = { code: null as number | null, signal: null as string | null };
+    const finish = (outcome: { result?: ExecResult; error?: Error }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+      ctx.pending.delete(onLost);
+      if (outcome.error) reject(outcome.error);
+      else if (outcome.result) resolve(outcome.result);
+    };
+    const result = (timedOut: boolean): ExecResult => {
+      stdout.end();
+      stderr.end();
+      return {
+        exitCode: timedOut ? null : exit.code,
+        signal: exit.signal,
+        timedOut,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        truncated: stdout.truncated || stderr.truncated,
+        durationMs: ctx.now() - started,
+      };
+    };
+    // EOF on the command's stdin is its lifeline ending: the remote wrapper kills its process group.
+    const kill = () => {
+      channel?.end();
+      channel?.close();
+    };
+    const onAbort = () => {
+      kill();
+      finish({ error: new InterruptedError(`the command on ${ctx.name} was cancelled and killed`) });
+    };
+    const onLost = (error: Error) => finish({ error });
+    ctx.pending.add(onLost);
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        kill();
+        finish({ result: result(true) });
+      }, request.timeoutMs);
+    }
+    client.exec(line, (err, ch) => {
+      if (err) {
+        finish({ error: new UnreachableError('SSH_CHANNEL_FAILED', `host ${ctx.name}: could not start a command (${err.message})`, ctx.facts) });
+        return;
+      }
+      channel = ch;
+      if (settled) return kill();
+      ch.on('data', (d: Buffer) => stdout.push(d));
+      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+      ch.on('exit', (code: number | null, signal?: string) => {
+        exit.code = code ?? null;
+        exit.signal = signal ? `SIG${signal}` : null;
+      });
+      ch.on('close', () => {
+        // A channel that closes without an exit status lost its connection (or sshd died): the
+        // command's outcome is unknown, which is not the same as a failure.
+        if (exit.code === null && exit.signal === null) {
+          finish({ error: new UnreachableError('SSH_CONNECTION_LOST', `host ${ctx.name}: the connection was lost while a command ran; its outcome is unknown: check the host before running again`, ctx.facts) });
+        } else finish({ result: result(false) });
+      });
+      ch.write(envBlock);
+    });
+  });
+}

@@ -1,0 +1,28 @@
+import type { Transport } from './transport.js';
+
+/** One transport per host, opened on first use and reused by every later step (DESIGN §5). */
+export interface TransportPool {
+  get(host: string): Promise<Transport>;
+  closeAll(): Promise<void>;
+}
+
+export function createTransportPool(open: (host: string) => Promise<Transport>): TransportPool {
+  const open_ = new Map<string, Promise<Transport>>();
+  return {
+    get(host) {
+      let transport = open_.get(host);
+      if (!transport) {
+        transport = open(host);
+        // A failed connection is not cached: a later step may retry it explicitly.
+        transport.catch(() => open_.delete(host));
+        open_.set(host, transport);
+      }
+      return transport;
+    },
+    async closeAll() {
+      const all = [...open_.values()];
+      open_.clear();
+      await Promise.all(all.map((t) => t.then((x) => x.close()).catch(() => {})));
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { type Server, createServer } from 'node:net';
+import path from 'node:path';
+import { type Sshd, findFreePort, startSshd, startSshdHosts } from '@opsbook/testkit/sshd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SshTarget, type Transport, connectSsh, hostKeyFingerprint, paramEnv, renderRunTemplate } from '../src/index.js';
+
+let hosts: Sshd[] = [];
+let knownHosts = '';
+const opened: Transport[] = [];
+
+const target = (h: Sshd, name = h.host): SshTarget => ({ name, host: h.host, port: h.port, user: h.user, identityFile: h.clientKeyPath });
+async function connect(h: Sshd, options: { knownHostsFile?: string; acceptNewHostKeys?: boolean } = {}): Promise<Transport> {
+  const t = await connectSsh(target(h), { knownHostsFile: knownHosts, ...options });
+  opened.push(t);
+  return t;
+}
+function fingerprintOf(h: Sshd): string {
+  return hostKeyFingerprint(Buffer.from(h.hostPublicKey.split(' ')[1] ?? '', 'base64'));
+}
+/** Polls a condition a bounded number of times (no wall-clock assertion: it only waits). */
+async function waitFor(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  hosts = await startSshdHosts(3);
+  knownHosts = path.join(hosts[0]?.dir ?? '', 'known_hosts');
+  await writeFile(knownHosts, hosts.map((h) => `${h.knownHostsLine}\n`).join(''));
+});
+afterAll(async () => {
+  await Promise.all(opened.map((t) => t.close()));
+  await Promise.all(hosts.map((h) => h.dispose()));
+});
+
+describe('SSH transport against real sshd hosts', () => {
+  it('runs commands on several hosts over one reused connection each, streaming output', async () => {
+    for (const h of hosts) {
+      const before = h.countLogins();
+      const t = await connect(h);
+      const chunks: string[] = [];
+      const first = await t.exec({ command: 'echo out; echo err >&2; exit 7', onStdout: (c) => chunks.push(c) });
+      expect(first).toMatchObject({ exitCode: 0 + 7, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+      expect(chunks.join('')).toBe('out\n');
+      const second = await t.exec({ command: renderRunTemplate('printf %s {{ host.name }}', { params: {}, host: { name: h.host, vars: {} } }) });
+      expect(second.stdout).toBe(h.host);
+      await t.exec({ command: 'true' });
+      expect(h.countLogins() - before).toBe(1);
+    }
+  });
+
+  it('refuses a host whose key is unknown, naming host, port and fingerprint; runs nothing', async () => {
+    const h = hosts[0] as Sshd;
+    const empty = path.join(h.dir, 'empty_known_hosts');
+    await writeFile(empty, '');
+    const error = await connect(h, { knownHostsFile: empty }).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'unreachable', code: 'HOST_KEY_UNKNOWN' });
+    expect(error.message).toContain(`${h.host} port ${h.port}`);
+    expect(error.message).toContain(fingerprintOf(h));
+    expect(error.details.fingerprint).toBe(fingerprintOf(h));
+    expect(await readFile(empty, 'utf8')).toBe('');
+  });
+
+  it('with acceptNewHostKeys adds an unknown key (accept-new) and then trusts it strictly', async () => {
+    const h = hosts[1] as Sshd;
+    const file = path.join(h.dir, 'accept_known_hosts');
+    await writeFile(file, '');
+    const t = await connect(h, { knownHostsFile: file, acceptNewHostKeys: true });
+    expect((await t.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
+    expect(await readFile(file, 'utf8')).toBe(`${h.knownHostsLine}\n`);
+    const again = await connect(h, { knownHostsFile: file });
+    expect((await again.exec({ command: 'echo again' })).stdout).toBe('again\n');
+  });
+
+  it('refuses a host whose key changed, even with acceptNewHostKeys, and nothing runs there', async () => {
+    const h = await startSshd({ address: '127.0.0.6' });
+    try {
+      const file = path.join(h.dir, 'kh');
+      await writeFile(file, `${h.knownHostsLine}\n`);
+      const oldFingerprint = fingerprintOf(h);
+      await h.restart({ newHostKey: true });
+      const marker = path.join(h.dir, 'marker');
+      for (const acceptNewHostKeys of [false, true]) {
+        const error = await connectSsh(target(h), { knownHostsFile: file, acceptNewHostKeys })
+          .then((t) => t.exec({ command: `touch ${marker}` }))
+          .catch((e) => e);
+        expect(error).toMatchObject({ kind: 'unreachable', code: 'HOST_KEY_CHANGED' });
+        expect(error.message).toContain(fingerprintOf(h));
+        expect(error.message).toContain(oldFingerprint);
+        expect(error.message).toContain(`port ${h.port}`);
+      }
+      expect(existsSync(marker)).toBe(false);
+      expect(await readFile(file, 'utf8')).not.toContain(h.hostPublicKey);
+    } finally {
+      await h.dispose();
+    }
+  });
+
+  it('reports a host that refuses connections as unreachable', async () => {
+    const port = await findFreePort('127.0.0.7');
+    const error = await connectSsh({ name: 'down', host: '127.0.0.7', port, identityFile: hosts[0]?.clientKeyPath }, { knownHostsFile: knownHosts }).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECTION_REFUSED', details: { host: 'down', port } });
+  });
+
+  it('gives up on a host that accepts TCP but never speaks SSH (connect timeout)', async () => {
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.8', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const error = await connectSsh({ name: 'silent', host: '127.0.0.8', port, identityFile: hosts[0]?.clientKeyPath }, { knownHostsFile: knownHosts, connectTimeoutMs: 300 }).catch((e) => e);
+      expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECT_TIMEOUT' });
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('reports refused authentication with its own code', async () => {
+    const h = hosts[0] as Sshd;
+    const error = await connectSsh({ ...target(h), user: 'nobody' }, { knownHostsFile: knownHosts }).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_AUTH_REFUSED' });
+  });
+
+  it('kills a command that exceeds its timeout, with its children, and the connection stays usable', async () => {
+    const t = await connect(hosts[0] as Sshd);
+    const tag = `opsbook-timeout-${process.pid}`;
+    const result = await t.exec({ command: `sh -c 'sleep 300; echo ${tag}' & sleep 301; echo never`, timeoutMs: 300 });
+    expect(result).toMatchObject({ timedOut: true, exitCode: null, stdout: '' });
+    await waitFor(async () => (await t.exec({ command: `pgrep -f 'sleep 30[01]' || true` })).stdout === '', 'the timed-out command to die');
+  });
+
+  it('cancels a running command through its AbortSignal', async () => {
+    const t = await connect(hosts[1] as Sshd);
+    const controller = new AbortController();
+    const running = t.exec({ command: 'echo started; sleep 302', signal: controller.signal, onStdout: () => controller.abort() });
+    await expect(running).rejects.toMatchObject({ kind: 'interrupted' });
+    await waitFor(async () => (await t.exec({ command: `pgrep -f 'sleep 302' || true` })).stdout === '', 'the cancelled command to die');
+  });
+
+  it('reports a lost connection when sshd is killed mid-command', async () => {
+    const h = await startSshd({ address: '127.0.0.9' });
+    try {
+      const file = path.join(h.dir, 'kh');
+      await writeFile(file, `${h.knownHostsLine}\n`);
+      const t = await connectSsh(target(h), { knownHostsFile: file, keepaliveIntervalMs: 200 });
+      const started = path.join(h.dir, 'started');
+      const running = t.exec({ command: `touch ${started}; sleep 303` });
+      await waitFor(() => existsSync(started), 'the command to start');
+      await h.kill();
+      await expect(running).rejects.toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECTION_LOST' });
+      await expect(t.exec({ command: 'true' })).rejects.toMatchObject({ code: 'SSH_CONNECTION_LOST' });
+    } finally {
+      await h.dispose();
+    }
+  });
+
+  it('runs sudo as sudo -n, and secrets still reach the command', async () => {
+    const t = await connect(hosts[2] as Sshd);
+    const result = await t.exec({ command: 'id -u; printf %s "$SUDO_COMMAND" | head -c 9; echo; printf %s "$OPSBOOK_PARAM_T"', sudo: true, env: paramEnv({ t: "s3cr'et" }) });
+    expect(result.stdout).toBe("0\n/usr/bin/\ns3cr'et");
+  });
+
+  it('keeps a secret off every command line (ps) and out of the output while the command runs', async () => {
+    const h = hosts[2] as Sshd;
+    const t = await connect(h);
+    const secret = `tok-${process.pid}-S3CRET`;
+    const release = path.join(h.dir, 'release');
+    await rm(release, { force: true });
+    const command = renderRunTemplate(
+      `printf %s {{ params.token }} | sha256sum; while [ ! -e ${release} ]; do sleep 0.05; done; echo opsbook-ps-probe`,
+      { params: { token: secret }, secretParams: ['token'], host: { name: h.host, vars: {} } },
+    );
+    expect(command).not.toContain(secret);
+    const running = t.exec({ command, env: paramEnv({ token: secret }) });
+    const observer = await connect(h);
+    let ps = '';
+    await waitFor(async () => {
+      ps = (await observer.exec({ command: 'ps -eo pid,args ww' })).stdout;
+      return ps.includes(`while [ ! -e ${release} ]`);
+    }, 'the command to show up in ps');
+    await writeFile(release, '');
+    const result = await running;
+    expect(ps).not.toContain(secret);
+    expect(result.stdout).toMatch(/^[0-9a-f]{64} {2}-\nopsbook-ps-probe\n$/);
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    const { createHash } = await import('node:crypto');
+    expect(result.stdout.slice(0, 64)).toBe(createHash('sha256').update(secret).digest('hex'));
+  });
+
+  it('copies a script to the host and runs it with params as environment', async () => {
+    const h = hosts[0] as Sshd;
+    const t = await connect(h);
+    const local = path.join(h.dir, 'script.sh');
+    await writeFile(local, '#!/bin/sh\nprintf "%s" "$OPSBOOK_PARAM_PATH"\n');
+    const remote = path.join(h.dir, 'copied-script.sh');
+    await t.copyFile(local, remote, { mode: 0o700 });
+    const result = await t.exec({ command: remote, env: paramEnv({ path: '/var/log/$(id)' }) });
+    expect(result.stdout).toBe('/var/log/$(id)');
+  });
+
+  it('reaches a host through a ProxyJump host, verifying both host keys', async () => {
+    const [jump, dest] = hosts as [Sshd, Sshd];
+    const config = `Host jumphost\n  HostName ${jump.host}\n  Port ${jump.port}\n  User ${jump.user}\n  IdentityFile ${jump.clientKeyPath}\n`;
+    const [jumpBefore, destBefore] = [jump.countLogins(), dest.countLogins()];
+    const t = await connectSsh({ ...target(dest, 'behind-jump'), proxyJump: 'jumphost' }, { knownHostsFile: knownHosts, sshConfigText: config });
+    opened.push(t);
+    expect((await t.exec({ command: 'echo "$SSH_CONNECTION"' })).stdout).toMatch(/ 127\.0\.0\.3 \d+\n$/);
+    expect([jump.countLogins() - jumpBefore, dest.countLogins() - destBefore]).toEqual([1, 1]);
+    const strangerJump = `Host jumphost\n  HostName ${jump.host}\n  Port ${jump.port}\n  IdentityFile ${jump.clientKeyPath}\n`;
+    const onlyDest = path.join(dest.dir, 'only_dest_known_hosts');
+    await writeFile(onlyDest, `${dest.knownHostsLine}\n`);
+    const refused = connectSsh({ ...target(dest), proxyJump: 'jumphost' }, { knownHostsFile: onlyDest, sshConfigText: strangerJump });
+    await expect(refused).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN', details: { address: jump.host } });
+  });
+});
