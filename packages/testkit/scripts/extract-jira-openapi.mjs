@@ -10,7 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const sourceDir = path.resolve(process.argv[2] ?? path.join(here, '../../../../shared/jira-openapi'));
+const sourceDir = path.resolve(
+  process.argv[2] ?? path.join(here, '../../../../shared/jira-openapi'),
+);
 const outDir = path.join(here, '../fixtures/jira-openapi');
 
 const issue = '/issue/{issueIdOrKey}';
@@ -28,8 +30,16 @@ const operations = (prefix, search) => ({
 });
 
 const specs = [
-  { file: 'jira-cloud-platform-v3.openapi.json', out: 'cloud-v3.json', ops: operations('/rest/api/3', '/search/jql') },
-  { file: 'jira-software-dc-10.3.openapi.json', out: 'dc-v2.json', ops: operations('/api/2', '/search') },
+  {
+    file: 'jira-cloud-platform-v3.openapi.json',
+    out: 'cloud-v3.json',
+    ops: operations('/rest/api/3', '/search/jql'),
+  },
+  {
+    file: 'jira-software-dc-10.3.openapi.json',
+    out: 'dc-v2.json',
+    ops: operations('/api/2', '/search'),
+  },
 ];
 
 /** Every `#/components/<kind>/<name>` reachable from `node`, followed transitively. */

@@ -4,7 +4,10 @@ import path from 'node:path';
 
 async function writeTemp(file: string, data: string | Uint8Array): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const handle = await open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(data);

@@ -24,14 +24,16 @@ export function textDoc(text: string): Doc {
     .split(/\n{2,}/)
     .map((p) => p.trim())
     .filter((p) => p.length > 0);
-  return { blocks: paragraphs.map((p) => ({ type: 'paragraph', content: [{ type: 'text', text: p }] })) };
+  return {
+    blocks: paragraphs.map((p) => ({ type: 'paragraph', content: [{ type: 'text', text: p }] })),
+  };
 }
 
 /** The document as plain text (search, local tracker listings, probes). */
 export function docText(doc: Doc): string {
   const inline = (parts: Inline[]) => parts.map((p) => p.text).join('');
   return doc.blocks
-    .map((b) => {
+    .map((b): string => {
       switch (b.type) {
         case 'paragraph':
           return inline(b.content);
@@ -43,6 +45,8 @@ export function docText(doc: Doc): string {
           return [b.header, ...b.rows].map((r) => r.join('\t')).join('\n');
         case 'list':
           return b.items.map((i) => `- ${inline(i)}`).join('\n');
+        default:
+          return '';
       }
     })
     .join('\n\n');

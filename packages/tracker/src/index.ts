@@ -1,6 +1,36 @@
-export { type Block, type Doc, type Inline, docText, textDoc } from './document.js';
+export { type Block, type Doc, docText, type Inline, textDoc } from './document.js';
+export { createJiraTracker, JiraTracker } from './jira-client.js';
+export {
+  connectJira,
+  type JiraConnection,
+  type JiraEnv,
+  type JiraFlavour,
+  type JiraSettings,
+} from './jira-connection.js';
+export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';
+export {
+  type HistoryEntry,
+  type LocalTicket,
+  LocalTracker,
+  type LocalTrackerOptions,
+} from './local-tracker.js';
+export {
+  type Delivery,
+  type FlushReport,
+  Outbox,
+  type OutboxEntry,
+  type OutboxOptions,
+  type OutboxWrite,
+  type SendResult,
+} from './outbox.js';
 export { type AdfNode, renderAdf } from './render-adf.js';
 export { renderWiki } from './render-wiki.js';
+export {
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelay,
+} from './retry-policy.js';
 export {
   type Attachment,
   DEFAULT_STATUSES,
@@ -12,6 +42,7 @@ export {
   type Person,
   type ReadOptions,
   type RemoteLink,
+  resolveStatuses,
   type SearchOptions,
   type StatusNames,
   type StatusRole,
@@ -21,11 +52,4 @@ export {
   type Transition,
   WORKFLOW,
   type WriteOptions,
-  resolveStatuses,
 } from './tracker.js';
-export { type JiraConnection, type JiraEnv, type JiraFlavour, type JiraSettings, connectJira } from './jira-connection.js';
-export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';
-export { JiraTracker, createJiraTracker } from './jira-client.js';
-export { DEFAULT_RETRY_POLICY, type RetryPolicy, parseRetryAfter, retryDelay } from './retry-policy.js';
-export { type HistoryEntry, type LocalTicket, LocalTracker, type LocalTrackerOptions } from './local-tracker.js';
-export { type Delivery, type FlushReport, Outbox, type OutboxEntry, type OutboxOptions, type OutboxWrite, type SendResult } from './outbox.js';

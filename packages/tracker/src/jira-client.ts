@@ -1,7 +1,19 @@
 import type { Doc } from './document.js';
-import { type JiraConnection, type JiraEnv, type JiraSettings, connectJira } from './jira-connection.js';
+import {
+  connectJira,
+  type JiraConnection,
+  type JiraEnv,
+  type JiraSettings,
+} from './jira-connection.js';
 import { transitionUnavailable } from './jira-errors.js';
-import { GRADE_PRIORITY, TICKET_FIELDS, jqlString, sameName, searchWords, ticketFromIssue } from './jira-fields.js';
+import {
+  GRADE_PRIORITY,
+  jqlString,
+  sameName,
+  searchWords,
+  TICKET_FIELDS,
+  ticketFromIssue,
+} from './jira-fields.js';
 import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
 import { renderAdf } from './render-adf.js';
 import { renderWiki } from './render-wiki.js';
@@ -13,6 +25,7 @@ import {
   type NewTicket,
   type ReadOptions,
   type RemoteLink,
+  resolveStatuses,
   type SearchOptions,
   type StatusNames,
   type Ticket,
@@ -20,7 +33,6 @@ import {
   type Tracker,
   type Transition,
   type WriteOptions,
-  resolveStatuses,
 } from './tracker.js';
 
 type Json = Record<string, unknown>;
@@ -73,13 +85,18 @@ export class JiraTracker implements Tracker {
     if (ticket.labels?.length) fields.labels = ticket.labels;
     if (ticket.grade) fields.priority = { name: GRADE_PRIORITY[ticket.grade] };
     const json: Json = { fields };
-    if (options.deliveryId) json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
+    if (options.deliveryId)
+      json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
     const res = await this.send({
       method: 'POST',
       path: this.api('/issue'),
       json,
       signal: options.signal,
-      context: { action: `create a ticket in project ${project}`, permission: 'Create Issues', project },
+      context: {
+        action: `create a ticket in project ${project}`,
+        permission: 'Create Issues',
+        project,
+      },
     });
     const key = String((res.body as Json).key);
     return { key, url: `${this.http.connection.baseUrl}/browse/${key}` };
@@ -98,7 +115,8 @@ export class JiraTracker implements Tracker {
 
   async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {
     const json: Json = { body: this.rich(body) };
-    if (options.deliveryId) json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
+    if (options.deliveryId)
+      json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/comment'),
@@ -118,10 +136,18 @@ export class JiraTracker implements Tracker {
       path: this.issuePath(key, '/attachments'),
       form,
       signal: options.signal,
-      context: { action: `attach ${file.filename} to ${key}`, ticket: key, permission: 'Create Attachments' },
+      context: {
+        action: `attach ${file.filename} to ${key}`,
+        ticket: key,
+        permission: 'Create Attachments',
+      },
     });
     const first = (Array.isArray(res.body) ? res.body[0] : res.body) as Json | undefined;
-    return { id: String(first?.id ?? ''), filename: String(first?.filename ?? file.filename), size: Number(first?.size ?? file.bytes.byteLength) };
+    return {
+      id: String(first?.id ?? ''),
+      filename: String(first?.filename ?? file.filename),
+      size: Number(first?.size ?? file.bytes.byteLength),
+    };
   }
 
   async transitions(key: string, options: ReadOptions = {}): Promise<Transition[]> {
@@ -129,10 +155,20 @@ export class JiraTracker implements Tracker {
       method: 'GET',
       path: this.issuePath(key, '/transitions'),
       signal: options.signal,
-      context: { action: `list the transitions of ${key}`, ticket: key, permission: 'Browse Projects' },
+      context: {
+        action: `list the transitions of ${key}`,
+        ticket: key,
+        permission: 'Browse Projects',
+      },
     });
-    const list = Array.isArray((res.body as Json)?.transitions) ? ((res.body as Json).transitions as Json[]) : [];
-    return list.map((t) => ({ id: String(t.id), name: String(t.name), to: String((t.to as Json | undefined)?.name ?? '') }));
+    const list = Array.isArray((res.body as Json)?.transitions)
+      ? ((res.body as Json).transitions as Json[])
+      : [];
+    return list.map((t) => ({
+      id: String(t.id),
+      name: String(t.name),
+      to: String((t.to as Json | undefined)?.name ?? ''),
+    }));
   }
 
   async transition(key: string, status: string, options: WriteOptions = {}): Promise<void> {
@@ -140,9 +176,17 @@ export class JiraTracker implements Tracker {
     const current = await this.get(key, options);
     if (sameName(current.status, status)) return;
     const offered = await this.transitions(key, options);
-    const chosen = offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
+    const chosen =
+      offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
     const browse = `${this.http.connection.baseUrl}/browse/${key}`;
-    if (!chosen) throw transitionUnavailable(browse, key, current.status, status, offered.map((t) => t.to));
+    if (!chosen)
+      throw transitionUnavailable(
+        browse,
+        key,
+        current.status,
+        status,
+        offered.map((t) => t.to),
+      );
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/transitions'),
@@ -150,9 +194,20 @@ export class JiraTracker implements Tracker {
       // Data Center answers 500 for a transition id the workflow does not have (CONTRACT §1.6).
       expect: this.cloud ? [] : [500],
       signal: options.signal,
-      context: { action: `move ${key} to "${status}"`, ticket: key, permission: 'Transition Issues' },
+      context: {
+        action: `move ${key} to "${status}"`,
+        ticket: key,
+        permission: 'Transition Issues',
+      },
     });
-    if (res.status === 500) throw transitionUnavailable(browse, key, current.status, status, offered.map((t) => t.to));
+    if (res.status === 500)
+      throw transitionUnavailable(
+        browse,
+        key,
+        current.status,
+        status,
+        offered.map((t) => t.to),
+      );
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
@@ -161,7 +216,11 @@ export class JiraTracker implements Tracker {
       path: this.issuePath(key, '/assignee'),
       json: this.cloud ? { accountId: assignee } : { name: assignee },
       signal: options.signal,
-      context: { action: `assign ${key} to ${assignee ?? 'nobody'}`, ticket: key, permission: 'Assign Issues' },
+      context: {
+        action: `assign ${key} to ${assignee ?? 'nobody'}`,
+        ticket: key,
+        permission: 'Assign Issues',
+      },
     });
   }
 
@@ -176,7 +235,13 @@ export class JiraTracker implements Tracker {
       const query = this.cloud
         ? { jql, fields: TICKET_FIELDS, maxResults, nextPageToken: token }
         : { jql, fields: TICKET_FIELDS, maxResults, startAt: tickets.length };
-      const res = await this.send({ method: 'GET', path: this.api(this.cloud ? '/search/jql' : '/search'), query, signal: options.signal, context });
+      const res = await this.send({
+        method: 'GET',
+        path: this.api(this.cloud ? '/search/jql' : '/search'),
+        query,
+        signal: options.signal,
+        context,
+      });
       const body = (res.body ?? {}) as Json;
       const issues = Array.isArray(body.issues) ? body.issues : [];
       tickets.push(...issues.map((i) => ticketFromIssue(i, this.http.connection.flavour)));
@@ -189,13 +254,21 @@ export class JiraTracker implements Tracker {
     return tickets.slice(0, limit);
   }
 
-  async getProperty(key: string, property: string, options: ReadOptions = {}): Promise<unknown | undefined> {
+  async getProperty(
+    key: string,
+    property: string,
+    options: ReadOptions = {},
+  ): Promise<unknown | undefined> {
     const res = await this.send({
       method: 'GET',
       path: this.issuePath(key, `/properties/${enc(property)}`),
       expect: [404],
       signal: options.signal,
-      context: { action: `read property ${property} of ${key}`, ticket: key, permission: 'Browse Projects' },
+      context: {
+        action: `read property ${property} of ${key}`,
+        ticket: key,
+        permission: 'Browse Projects',
+      },
     });
     if (res.status === 404) {
       await this.get(key, options); // tells "no such ticket" (throws) from "no such property"
@@ -204,13 +277,22 @@ export class JiraTracker implements Tracker {
     return (res.body as Json | undefined)?.value;
   }
 
-  async setProperty(key: string, property: string, value: unknown, options: WriteOptions = {}): Promise<void> {
+  async setProperty(
+    key: string,
+    property: string,
+    value: unknown,
+    options: WriteOptions = {},
+  ): Promise<void> {
     await this.send({
       method: 'PUT',
       path: this.issuePath(key, `/properties/${enc(property)}`),
       json: value,
       signal: options.signal,
-      context: { action: `set property ${property} of ${key}`, ticket: key, permission: 'Edit Issues' },
+      context: {
+        action: `set property ${property} of ${key}`,
+        ticket: key,
+        permission: 'Edit Issues',
+      },
     });
   }
 
@@ -237,13 +319,20 @@ export class JiraTracker implements Tracker {
     const list = (Array.isArray(res.body) ? res.body : res.body ? [res.body] : []) as Json[];
     return list.map((l) => {
       const o = (l.object ?? {}) as Json;
-      const link: RemoteLink = { globalId: String(l.globalId ?? ''), url: String(o.url ?? ''), title: String(o.title ?? '') };
+      const link: RemoteLink = {
+        globalId: String(l.globalId ?? ''),
+        url: String(o.url ?? ''),
+        title: String(o.title ?? ''),
+      };
       if (typeof o.summary === 'string') link.summary = o.summary;
       return link;
     });
   }
 
-  async findDelivered(probe: DeliveryProbe, options: ReadOptions = {}): Promise<string | undefined> {
+  async findDelivered(
+    probe: DeliveryProbe,
+    options: ReadOptions = {},
+  ): Promise<string | undefined> {
     if (probe.kind === 'create') return this.findCreated(probe.deliveryId, probe.summary, options);
     if (probe.kind === 'comment') return this.findComment(probe.key, probe.deliveryId, options);
     const res = await this.send({
@@ -251,41 +340,67 @@ export class JiraTracker implements Tracker {
       path: this.issuePath(probe.key),
       query: { fields: 'attachment' },
       signal: options.signal,
-      context: { action: `list the attachments of ${probe.key}`, ticket: probe.key, permission: 'Browse Projects' },
+      context: {
+        action: `list the attachments of ${probe.key}`,
+        ticket: probe.key,
+        permission: 'Browse Projects',
+      },
     });
     const files = ((res.body as Json)?.fields as Json | undefined)?.attachment;
-    const match = (Array.isArray(files) ? files : []).find((a: Json) => a.filename === probe.filename && Number(a.size) === probe.size);
+    const match = (Array.isArray(files) ? files : []).find(
+      (a: Json) => a.filename === probe.filename && Number(a.size) === probe.size,
+    );
     return match ? String(match.id) : undefined;
   }
 
-  private async findCreated(deliveryId: string, summary: string, options: ReadOptions): Promise<string | undefined> {
+  private async findCreated(
+    deliveryId: string,
+    summary: string,
+    options: ReadOptions,
+  ): Promise<string | undefined> {
     const project = this.http.connection.project;
     const words = searchWords(summary);
     const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -7d ORDER BY created DESC`;
     for (const candidate of await this.search(jql, { limit: 20, signal: options.signal })) {
-      const mark = (await this.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as Json | undefined;
+      const mark = (await this.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as
+        | Json
+        | undefined;
       if (mark?.id === deliveryId) return candidate.key;
     }
     return undefined;
   }
 
-  private async findComment(key: string, deliveryId: string, options: ReadOptions): Promise<string | undefined> {
+  private async findComment(
+    key: string,
+    deliveryId: string,
+    options: ReadOptions,
+  ): Promise<string | undefined> {
     const res = await this.send({
       method: 'GET',
       path: this.issuePath(key, '/comment'),
       query: { expand: 'properties', maxResults: 100, orderBy: '-created' },
       signal: options.signal,
-      context: { action: `list the comments of ${key}`, ticket: key, permission: 'Browse Projects' },
+      context: {
+        action: `list the comments of ${key}`,
+        ticket: key,
+        permission: 'Browse Projects',
+      },
     });
     const comments = ((res.body as Json)?.comments ?? []) as Json[];
     const hit = comments.find((c) =>
-      ((c.properties ?? []) as Json[]).some((p) => p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === deliveryId),
+      ((c.properties ?? []) as Json[]).some(
+        (p) => p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === deliveryId,
+      ),
     );
     return hit ? String(hit.id) : undefined;
   }
 }
 
 /** A Jira tracker from `tracker.jira` settings and the environment (the CLI passes process.env). */
-export function createJiraTracker(settings: JiraSettings, env: JiraEnv, options: JiraHttpOptions = {}): JiraTracker {
+export function createJiraTracker(
+  settings: JiraSettings,
+  env: JiraEnv,
+  options: JiraHttpOptions = {},
+): JiraTracker {
   return new JiraTracker(connectJira(settings, env), settings, options);
 }

@@ -36,7 +36,9 @@ function checkBaseUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError('JIRA_BASE_URL (or tracker.jira.baseUrl) is not a URL: set it like https://example.atlassian.net');
+    throw new UsageError(
+      'JIRA_BASE_URL (or tracker.jira.baseUrl) is not a URL: set it like https://example.atlassian.net',
+    );
   }
   if (url.username || url.password) {
     throw new UsageError(
@@ -45,7 +47,9 @@ function checkBaseUrl(raw: string): string {
   }
   // A token sent over plain HTTP can be read on the way; only loopback (tests, tunnels) is exempt.
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
-    throw new UsageError(`the Jira base URL ${url.origin} is not https: use https:// so the token is not sent in clear`);
+    throw new UsageError(
+      `the Jira base URL ${url.origin} is not https: use https:// so the token is not sent in clear`,
+    );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
@@ -57,7 +61,8 @@ function checkBaseUrl(raw: string): string {
  */
 export function connectJira(settings: JiraSettings, env: JiraEnv): JiraConnection {
   const rawBase = env.JIRA_BASE_URL || settings.baseUrl;
-  if (!rawBase) throw new UsageError('no Jira URL: set JIRA_BASE_URL or tracker.jira.baseUrl in opsbook.yaml');
+  if (!rawBase)
+    throw new UsageError('no Jira URL: set JIRA_BASE_URL or tracker.jira.baseUrl in opsbook.yaml');
   const baseUrl = checkBaseUrl(rawBase);
   const pat = env.JIRA_PAT || (env.JIRA_AUTH_TYPE === 'bearer' ? env.JIRA_API_TOKEN : undefined);
   if (pat) {

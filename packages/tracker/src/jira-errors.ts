@@ -26,7 +26,8 @@ export function jiraMessages(body: unknown): string {
   const b = body as { errorMessages?: unknown; errors?: unknown };
   const messages = Array.isArray(b.errorMessages) ? b.errorMessages.map(String) : [];
   if (b.errors && typeof b.errors === 'object') {
-    for (const [field, message] of Object.entries(b.errors)) messages.push(`${field}: ${String(message)}`);
+    for (const [field, message] of Object.entries(b.errors))
+      messages.push(`${field}: ${String(message)}`);
   }
   const text = messages.join('; ');
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
@@ -37,7 +38,8 @@ export function redactSecrets(text: string, secrets: string[]): string {
   let out = text;
   for (const secret of secrets) {
     if (secret.length < 4) continue;
-    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
+    for (const form of new Set([secret, encodeURIComponent(secret)]))
+      out = out.split(form).join('***');
   }
   return out;
 }
@@ -47,7 +49,11 @@ function said(body: unknown): string {
   return m ? ` (Jira says: ${m})` : '';
 }
 
-function build(facts: FailureFacts, ctx: FailureContext, make: (say: string) => OpsbookError): OpsbookError {
+function build(
+  facts: FailureFacts,
+  ctx: FailureContext,
+  make: (say: string) => OpsbookError,
+): OpsbookError {
   const error = make(said(facts.body));
   error.message = redactSecrets(error.message, facts.secrets);
   Object.assign(error.details, { url: facts.url, ticket: ctx.ticket, status: facts.status });
@@ -61,40 +67,101 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
   return build(facts, ctx, (say) => {
     switch (status) {
       case 401:
-        return new UnreachableError('TRACKER_AUTH_REJECTED', `Jira at ${url} rejected the credentials (401) when trying to ${ctx.action}${say}: check ${facts.credentialHint}; a token that expired or was revoked gives this too.`, { retryable: false });
+        return new UnreachableError(
+          'TRACKER_AUTH_REJECTED',
+          `Jira at ${url} rejected the credentials (401) when trying to ${ctx.action}${say}: check ${facts.credentialHint}; a token that expired or was revoked gives this too.`,
+          { retryable: false },
+        );
       case 403:
-        return new UnreachableError('TRACKER_FORBIDDEN', `Jira at ${url} does not let this account ${ctx.action} (403)${say}: ask a Jira admin for the "${ctx.permission}" permission in the project.`, { retryable: false });
+        return new UnreachableError(
+          'TRACKER_FORBIDDEN',
+          `Jira at ${url} does not let this account ${ctx.action} (403)${say}: ask a Jira admin for the "${ctx.permission}" permission in the project.`,
+          { retryable: false },
+        );
       case 404:
         return ctx.ticket
-          ? new UnreachableError('TRACKER_TICKET_NOT_FOUND', `Jira at ${url} has no ticket ${ctx.ticket} visible to this account (404): check the key, or ask a Jira admin for the "Browse Projects" permission.`, { retryable: false })
-          : new UnreachableError('TRACKER_NOT_FOUND', `Jira at ${url} answered 404 when trying to ${ctx.action}${say}: check JIRA_BASE_URL (and its path prefix) and tracker.jira.flavour.`, { retryable: false });
+          ? new UnreachableError(
+              'TRACKER_TICKET_NOT_FOUND',
+              `Jira at ${url} has no ticket ${ctx.ticket} visible to this account (404): check the key, or ask a Jira admin for the "Browse Projects" permission.`,
+              { retryable: false },
+            )
+          : new UnreachableError(
+              'TRACKER_NOT_FOUND',
+              `Jira at ${url} answered 404 when trying to ${ctx.action}${say}: check JIRA_BASE_URL (and its path prefix) and tracker.jira.flavour.`,
+              { retryable: false },
+            );
       case 410:
-        return new UnreachableError('TRACKER_API_REMOVED', `Jira at ${url} has removed this API (410) when trying to ${ctx.action}${say}: check tracker.jira.flavour (cloud or datacenter).`, { retryable: false });
+        return new UnreachableError(
+          'TRACKER_API_REMOVED',
+          `Jira at ${url} has removed this API (410) when trying to ${ctx.action}${say}: check tracker.jira.flavour (cloud or datacenter).`,
+          { retryable: false },
+        );
       case 429:
-        return new UnreachableError('TRACKER_RATE_LIMITED', `Jira at ${url} kept answering 429 Too Many Requests after ${facts.attempts} attempts to ${ctx.action}: try again later; writes wait in the outbox (opsbook outbox flush).`, retryable);
+        return new UnreachableError(
+          'TRACKER_RATE_LIMITED',
+          `Jira at ${url} kept answering 429 Too Many Requests after ${facts.attempts} attempts to ${ctx.action}: try again later; writes wait in the outbox (opsbook outbox flush).`,
+          retryable,
+        );
     }
     if (status !== undefined && status >= 500) {
-      return new UnreachableError('TRACKER_UNAVAILABLE', `Jira at ${url} failed with ${status} after ${facts.attempts} attempt(s) to ${ctx.action}: try again later; writes wait in the outbox (opsbook outbox flush).`, retryable);
+      return new UnreachableError(
+        'TRACKER_UNAVAILABLE',
+        `Jira at ${url} failed with ${status} after ${facts.attempts} attempt(s) to ${ctx.action}: try again later; writes wait in the outbox (opsbook outbox flush).`,
+        retryable,
+      );
     }
-    if (ctx.project && status === 400 && jiraMessages(facts.body).toLowerCase().includes('project')) {
-      return new UnreachableError('TRACKER_PROJECT_UNKNOWN', `Jira at ${url} does not accept project ${ctx.project} when trying to ${ctx.action}${say}: set tracker.jira.project to a project key this account can create issues in.`, { retryable: false });
+    if (
+      ctx.project &&
+      status === 400 &&
+      jiraMessages(facts.body).toLowerCase().includes('project')
+    ) {
+      return new UnreachableError(
+        'TRACKER_PROJECT_UNKNOWN',
+        `Jira at ${url} does not accept project ${ctx.project} when trying to ${ctx.action}${say}: set tracker.jira.project to a project key this account can create issues in.`,
+        { retryable: false },
+      );
     }
-    return new RefusalError('TRACKER_REQUEST_REJECTED', `Jira at ${url} rejected the request to ${ctx.action} (${status})${say}: correct what Jira names, e.g. a field the project requires.`, { retryable: false });
+    return new RefusalError(
+      'TRACKER_REQUEST_REJECTED',
+      `Jira at ${url} rejected the request to ${ctx.action} (${status})${say}: correct what Jira names, e.g. a field the project requires.`,
+      { retryable: false },
+    );
   });
 }
 
 /** The error when no HTTP answer came back (refused, reset, DNS, timeout). */
-export function networkFailure(ctx: FailureContext, facts: FailureFacts, cause: unknown, timedOut: boolean, timeoutMs: number): OpsbookError {
-  const code = (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
+export function networkFailure(
+  ctx: FailureContext,
+  facts: FailureFacts,
+  cause: unknown,
+  timedOut: boolean,
+  timeoutMs: number,
+): OpsbookError {
+  const code =
+    (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
   return build(facts, ctx, () =>
     timedOut
-      ? new UnreachableError('TRACKER_TIMEOUT', `Jira at ${facts.url} did not answer within ${timeoutMs} ms when trying to ${ctx.action} (${facts.attempts} attempt(s)): check that Jira is up, or raise the timeout; writes wait in the outbox (opsbook outbox flush).`, { retryable: true })
-      : new UnreachableError('TRACKER_UNREACHABLE', `Could not reach Jira at ${facts.url} to ${ctx.action}${code ? ` (${code})` : ''} after ${facts.attempts} attempt(s): check JIRA_BASE_URL and the network; writes wait in the outbox (opsbook outbox flush).`, { retryable: true, connectionRefused: code === 'ECONNREFUSED' }),
+      ? new UnreachableError(
+          'TRACKER_TIMEOUT',
+          `Jira at ${facts.url} did not answer within ${timeoutMs} ms when trying to ${ctx.action} (${facts.attempts} attempt(s)): check that Jira is up, or raise the timeout; writes wait in the outbox (opsbook outbox flush).`,
+          { retryable: true },
+        )
+      : new UnreachableError(
+          'TRACKER_UNREACHABLE',
+          `Could not reach Jira at ${facts.url} to ${ctx.action}${code ? ` (${code})` : ''} after ${facts.attempts} attempt(s): check JIRA_BASE_URL and the network; writes wait in the outbox (opsbook outbox flush).`,
+          { retryable: true, connectionRefused: code === 'ECONNREFUSED' },
+        ),
   );
 }
 
 /** A transition the workflow does not offer from the ticket's current status (exit 3). */
-export function transitionUnavailable(url: string, ticket: string, from: string, to: string, offered: string[]): RefusalError {
+export function transitionUnavailable(
+  url: string,
+  ticket: string,
+  from: string,
+  to: string,
+  offered: string[],
+): RefusalError {
   const choices = offered.length ? offered.map((s) => `"${s}"`).join(', ') : 'none';
   return new RefusalError(
     'TICKET_TRANSITION_UNAVAILABLE',

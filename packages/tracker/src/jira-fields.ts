@@ -5,7 +5,12 @@ import type { Grade, Person, Ticket } from './tracker.js';
 export const TICKET_FIELDS = 'summary,status,assignee,labels';
 
 /** Jira's default priority scheme for opsbook grades. */
-export const GRADE_PRIORITY: Record<Grade, string> = { P1: 'Highest', P2: 'High', P3: 'Medium', P4: 'Low' };
+export const GRADE_PRIORITY: Record<Grade, string> = {
+  P1: 'Highest',
+  P2: 'High',
+  P3: 'Medium',
+  P4: 'Low',
+};
 
 type Json = Record<string, unknown>;
 
@@ -25,7 +30,9 @@ function person(raw: unknown, flavour: JiraFlavour): Person | null {
 export function ticketFromIssue(raw: unknown, flavour: JiraFlavour): Ticket {
   const issue = asObject(raw);
   const fields = asObject(issue.fields);
-  const labels = Array.isArray(fields.labels) ? fields.labels.filter((l): l is string => typeof l === 'string') : [];
+  const labels = Array.isArray(fields.labels)
+    ? fields.labels.filter((l): l is string => typeof l === 'string')
+    : [];
   return {
     key: String(issue.key ?? ''),
     summary: typeof fields.summary === 'string' ? fields.summary : '',

@@ -1,7 +1,13 @@
-import { InterruptedError, type OpsbookError, isOpsbookError } from '@opsbook/schema';
-import { type FailureContext, jiraFailure, networkFailure } from './jira-errors.js';
+import { InterruptedError, isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { JiraConnection } from './jira-connection.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, parseRetryAfter, retryDelay, sleep } from './retry-policy.js';
+import { type FailureContext, jiraFailure, networkFailure } from './jira-errors.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelay,
+  sleep,
+} from './retry-policy.js';
 
 /** Effects the HTTP layer uses, injectable so tests control time and randomness. */
 export interface HttpEffects {
@@ -73,7 +79,10 @@ export class JiraHttp {
   }
 
   private init(req: JiraRequest, signal: AbortSignal): RequestInit {
-    const headers: Record<string, string> = { Accept: 'application/json', Authorization: this.connection.authorization };
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      Authorization: this.connection.authorization,
+    };
     let body: RequestInit['body'];
     if (req.form) {
       // Jira blocks multipart uploads without this header (XSRF check); fetch sets the boundary.
@@ -88,10 +97,16 @@ export class JiraHttp {
 
   async send(req: JiraRequest): Promise<JiraResponse> {
     const target = new URL(this.url(req.path));
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(req.query ?? {}))
+      if (v !== undefined) target.searchParams.set(k, String(v));
     const shownUrl = this.url(req.path);
     const idempotent = req.idempotent ?? req.method !== 'POST';
-    const facts = { url: shownUrl, attempts: 0, credentialHint: this.connection.credentialHint, secrets: this.connection.secrets };
+    const facts = {
+      url: shownUrl,
+      attempts: 0,
+      credentialHint: this.connection.credentialHint,
+      secrets: this.connection.secrets,
+    };
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
       facts.attempts = attempt;
       if (req.signal?.aborted) throw new InterruptedError();

@@ -22,14 +22,28 @@ function tokenize(jql: string): string[] {
   while (TOKEN.lastIndex < jql.length) {
     if (/^\s*$/.test(jql.slice(TOKEN.lastIndex))) break;
     const m = TOKEN.exec(jql);
-    if (!m) throw new UsageError(`cannot read the JQL near "${jql.slice(TOKEN.lastIndex, TOKEN.lastIndex + 20)}": the local tracker understands field = "value" joined by AND`);
+    if (!m)
+      throw new UsageError(
+        `cannot read the JQL near "${jql.slice(TOKEN.lastIndex, TOKEN.lastIndex + 20)}": the local tracker understands field = "value" joined by AND`,
+      );
     const quoted = m[1] ?? m[2];
-    tokens.push(quoted !== undefined ? `\u0000${quoted.replace(/\\(.)/g, '$1')}` : (m[3] ?? m[4] ?? ''));
+    tokens.push(
+      quoted !== undefined ? `\u0000${quoted.replace(/\\(.)/g, '$1')}` : (m[3] ?? m[4] ?? ''),
+    );
   }
   return tokens;
 }
 
-const FIELDS = new Set(['project', 'key', 'status', 'summary', 'text', 'labels', 'assignee', 'created']);
+const FIELDS = new Set([
+  'project',
+  'key',
+  'status',
+  'summary',
+  'text',
+  'labels',
+  'assignee',
+  'created',
+]);
 
 /**
  * The part of JQL the local tracker answers: `field op value` clauses joined by AND, with
@@ -41,12 +55,15 @@ export function compileJql(jql: string): (subject: JqlSubject) => boolean {
   const order = tokens.findIndex((t) => t.toLowerCase() === 'order');
   const body = order >= 0 ? tokens.slice(0, order) : tokens;
   const clauses: Clause[] = [];
-  const value = (t: string | undefined) => (t === undefined ? '' : t.startsWith('\u0000') ? t.slice(1) : t);
+  const value = (t: string | undefined) =>
+    t === undefined ? '' : t.startsWith('\u0000') ? t.slice(1) : t;
   for (let i = 0; i < body.length; ) {
     const field = body[i]?.toLowerCase() ?? '';
     const op = body[i + 1]?.toLowerCase() as Clause['op'];
     if (!FIELDS.has(field) || !['=', '!=', '~', 'in'].includes(op)) {
-      throw new UsageError(`the local tracker cannot answer the JQL "${jql}": use ${[...FIELDS].join(', ')} with =, !=, ~ or in, joined by AND`);
+      throw new UsageError(
+        `the local tracker cannot answer the JQL "${jql}": use ${[...FIELDS].join(', ')} with =, !=, ~ or in, joined by AND`,
+      );
     }
     let next = i + 2;
     const values: string[] = [];
@@ -59,7 +76,10 @@ export function compileJql(jql: string): (subject: JqlSubject) => boolean {
       next++;
     } else values.push(value(body[next++]));
     clauses.push({ field: field as keyof JqlSubject, op, values });
-    if (next < body.length && body[next]?.toLowerCase() !== 'and') throw new UsageError(`the local tracker understands only AND between JQL clauses, not "${body[next]}"`);
+    if (next < body.length && body[next]?.toLowerCase() !== 'and')
+      throw new UsageError(
+        `the local tracker understands only AND between JQL clauses, not "${body[next]}"`,
+      );
     i = next + 1;
   }
   return (subject) => clauses.every((c) => matches(subject, c));
@@ -77,6 +97,8 @@ function matches(subject: JqlSubject, c: Clause): boolean {
     case '!=':
       return !wanted.some((w) => lower.includes(w));
     case '~':
-      return wanted.every((w) => w.split(/\s+/).every((word) => lower.some((v) => v.includes(word))));
+      return wanted.every((w) =>
+        w.split(/\s+/).every((word) => lower.some((v) => v.includes(word))),
+      );
   }
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UnreachableError, UsageError } from '@opsbook/schema';
 import { createAtomic, writeAtomic } from './atomic-write.js';
 import { type Doc, docText } from './document.js';
-import { compileJql } from './jql-subset.js';
 import { transitionUnavailable } from './jira-errors.js';
+import { compileJql } from './jql-subset.js';
 import {
   type Attachment,
   type DeliveryProbe,
@@ -13,6 +13,7 @@ import {
   type Grade,
   type NewTicket,
   type RemoteLink,
+  resolveStatuses,
   type SearchOptions,
   type StatusNames,
   type StatusRole,
@@ -22,7 +23,6 @@ import {
   type Transition,
   WORKFLOW,
   type WriteOptions,
-  resolveStatuses,
 } from './tracker.js';
 
 export interface HistoryEntry {
@@ -46,7 +46,12 @@ export interface LocalTicket {
   updated: string;
   deliveryId?: string;
   comments: { id: string; author: string; created: string; body: Doc; deliveryId?: string }[];
-  attachments: (Attachment & { created: string; author: string; file: string; deliveryId?: string })[];
+  attachments: (Attachment & {
+    created: string;
+    author: string;
+    file: string;
+    deliveryId?: string;
+  })[];
   properties: Record<string, unknown>;
   remoteLinks: RemoteLink[];
   history: HistoryEntry[];
@@ -84,7 +89,8 @@ export class LocalTracker implements Tracker {
 
   private file(key: string): string {
     // The key becomes a file name: anything but PROJECT-N could leave the folder.
-    if (!KEY.test(key)) throw new UsageError(`"${key}" is not a ticket key: use the form ${this.project}-12`);
+    if (!KEY.test(key))
+      throw new UsageError(`"${key}" is not a ticket key: use the form ${this.project}-12`);
     return path.join(this.dir, 'tickets', `${key}.json`);
   }
 
@@ -95,22 +101,31 @@ export class LocalTracker implements Tracker {
       text = await readFile(this.file(key), 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      throw new UnreachableError('TRACKER_TICKET_NOT_FOUND', `the local tracker in ${this.dir} has no ticket ${key}: check the key with \`opsbook ticket list\`, or set tracker.kind: jira if the ticket lives in Jira.`, { ticket: key });
+      throw new UnreachableError(
+        'TRACKER_TICKET_NOT_FOUND',
+        `the local tracker in ${this.dir} has no ticket ${key}: check the key with \`opsbook ticket list\`, or set tracker.kind: jira if the ticket lives in Jira.`,
+        { ticket: key },
+      );
     }
     return JSON.parse(text) as LocalTicket;
   }
 
   // Read-modify-write under a per-ticket lock so concurrent writes in one process do not lose changes.
-  private update<T>(key: string, change: (t: LocalTicket, at: string) => T | Promise<T>): Promise<T> {
+  private update<T>(
+    key: string,
+    change: (t: LocalTicket, at: string) => T | Promise<T>,
+  ): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const ticket = await this.read(key);
-      const at = this.now().toISOString();
-      const result = await change(ticket, at);
-      ticket.updated = at;
-      await writeAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`);
-      return result;
-    });
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const ticket = await this.read(key);
+        const at = this.now().toISOString();
+        const result = await change(ticket, at);
+        ticket.updated = at;
+        await writeAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`);
+        return result;
+      });
     this.locks.set(key, run);
     return run;
   }
@@ -122,7 +137,9 @@ export class LocalTracker implements Tracker {
   private async nextNumber(): Promise<number> {
     const names = await readdir(path.join(this.dir, 'tickets')).catch(() => [] as string[]);
     const prefix = `${this.project}-`;
-    const numbers = names.filter((n) => n.startsWith(prefix) && n.endsWith('.json')).map((n) => Number(n.slice(prefix.length, -5)));
+    const numbers = names
+      .filter((n) => n.startsWith(prefix) && n.endsWith('.json'))
+      .map((n) => Number(n.slice(prefix.length, -5)));
     return Math.max(0, ...numbers.filter(Number.isInteger)) + 1;
   }
 
@@ -132,27 +149,53 @@ export class LocalTracker implements Tracker {
     for (let tries = 0; tries < 100; tries++) {
       const key = `${this.project}-${await this.nextNumber()}`;
       const ticket: LocalTicket = {
-        key, summary: input.summary, labels: input.labels ?? [], status: this.statuses.open, assignee: null,
-        created: at, updated: at, comments: [], attachments: [], properties: {}, remoteLinks: [], history: [],
+        key,
+        summary: input.summary,
+        labels: input.labels ?? [],
+        status: this.statuses.open,
+        assignee: null,
+        created: at,
+        updated: at,
+        comments: [],
+        attachments: [],
+        properties: {},
+        remoteLinks: [],
+        history: [],
       };
       if (input.description) ticket.description = input.description;
       if (input.grade) ticket.grade = input.grade;
       if (options.deliveryId) ticket.deliveryId = options.deliveryId;
       this.record(ticket, at, 'status', null, ticket.status);
-      if (await createAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`)) return { key, url: this.file(key) };
+      if (await createAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`))
+        return { key, url: this.file(key) };
     }
-    throw new UnreachableError('TRACKER_BUSY', `could not claim a new ticket number in ${this.dir} after 100 tries: check that no other process is creating tickets in a loop.`);
+    throw new UnreachableError(
+      'TRACKER_BUSY',
+      `could not claim a new ticket number in ${this.dir} after 100 tries: check that no other process is creating tickets in a loop.`,
+    );
   }
 
   async get(key: string): Promise<Ticket> {
     const t = await this.read(key);
-    return { key: t.key, summary: t.summary, status: t.status, assignee: t.assignee ? { id: t.assignee } : null, labels: t.labels };
+    return {
+      key: t.key,
+      summary: t.summary,
+      status: t.status,
+      assignee: t.assignee ? { id: t.assignee } : null,
+      labels: t.labels,
+    };
   }
 
   async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {
     return this.update(key, (t, at) => {
       const id = String(t.comments.length + 1);
-      t.comments.push({ id, author: this.actor, created: at, body, ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}) });
+      t.comments.push({
+        id,
+        author: this.actor,
+        created: at,
+        body,
+        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
+      });
       this.record(t, at, 'comment', null, id);
       return { id };
     });
@@ -162,11 +205,21 @@ export class LocalTracker implements Tracker {
     return this.update(key, async (t, at) => {
       const id = randomUUID();
       // Only the base name, with path and control characters replaced: the name comes from outside.
-      const safe = path.basename(file.filename).replace(/[^\w.+-]/g, '_').replace(/^\.+/, '_') || 'file';
+      const safe =
+        path
+          .basename(file.filename)
+          .replace(/[^\w.+-]/g, '_')
+          .replace(/^\.+/, '_') || 'file';
       const rel = path.join('attachments', key, `${id}-${safe}`);
       await writeAtomic(path.join(this.dir, rel), file.bytes);
       const attachment = { id, filename: file.filename, size: file.bytes.byteLength };
-      t.attachments.push({ ...attachment, created: at, author: this.actor, file: rel, ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}) });
+      t.attachments.push({
+        ...attachment,
+        created: at,
+        author: this.actor,
+        file: rel,
+        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
+      });
       this.record(t, at, 'attachment', null, file.filename);
       return attachment;
     });
@@ -175,7 +228,12 @@ export class LocalTracker implements Tracker {
   /** Bytes of a stored attachment. */
   async readAttachment(key: string, id: string): Promise<Uint8Array> {
     const a = (await this.read(key)).attachments.find((x) => x.id === id);
-    if (!a) throw new UnreachableError('TRACKER_ATTACHMENT_NOT_FOUND', `ticket ${key} has no attachment ${id}: list them with \`opsbook ticket show ${key}\`.`, { ticket: key });
+    if (!a)
+      throw new UnreachableError(
+        'TRACKER_ATTACHMENT_NOT_FOUND',
+        `ticket ${key} has no attachment ${id}: list them with \`opsbook ticket show ${key}\`.`,
+        { ticket: key },
+      );
     return readFile(path.join(this.dir, a.file));
   }
 
@@ -185,7 +243,11 @@ export class LocalTracker implements Tracker {
 
   async transitions(key: string): Promise<Transition[]> {
     const role = this.role((await this.read(key)).status);
-    return (role ? WORKFLOW[role] : []).map((r) => ({ id: r, name: this.statuses[r], to: this.statuses[r] }));
+    return (role ? WORKFLOW[role] : []).map((r) => ({
+      id: r,
+      name: this.statuses[r],
+      to: this.statuses[r],
+    }));
   }
 
   async transition(key: string, status: string): Promise<void> {
@@ -194,7 +256,8 @@ export class LocalTracker implements Tracker {
       const role = this.role(t.status);
       const offered = (role ? WORKFLOW[role] : []).map((r) => this.statuses[r]);
       const target = offered.find((s) => s.toLowerCase() === status.toLowerCase());
-      if (!target) throw transitionUnavailable(`local tracker ${this.dir}`, key, t.status, status, offered);
+      if (!target)
+        throw transitionUnavailable(`local tracker ${this.dir}`, key, t.status, status, offered);
       this.record(t, at, 'status', t.status, target);
       t.status = target;
     });
@@ -214,8 +277,21 @@ export class LocalTracker implements Tracker {
     const found: Ticket[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort(byNumber)) {
       const t = await this.read(name.slice(0, -5));
-      const text = [t.summary, t.description ? docText(t.description) : '', ...t.comments.map((c) => docText(c.body))].join('\n');
-      const subject = { project: this.project, key: t.key, status: t.status, summary: t.summary, text, labels: t.labels, assignee: t.assignee, created: t.created };
+      const text = [
+        t.summary,
+        t.description ? docText(t.description) : '',
+        ...t.comments.map((c) => docText(c.body)),
+      ].join('\n');
+      const subject = {
+        project: this.project,
+        key: t.key,
+        status: t.status,
+        summary: t.summary,
+        text,
+        labels: t.labels,
+        assignee: t.assignee,
+        created: t.created,
+      };
       if (test(subject)) found.push(await this.get(t.key));
       if (found.length >= (options.limit ?? 100)) break;
     }
@@ -237,7 +313,8 @@ export class LocalTracker implements Tracker {
     await this.update(key, (t, at) => {
       const i = t.remoteLinks.findIndex((l) => l.globalId === link.globalId);
       this.record(t, at, 'link', i >= 0 ? t.remoteLinks[i]?.url : null, link.url);
-      if (i >= 0) t.remoteLinks[i] = link; // same globalId: update, as Jira does
+      if (i >= 0)
+        t.remoteLinks[i] = link; // same globalId: update, as Jira does
       else t.remoteLinks.push(link);
     });
   }

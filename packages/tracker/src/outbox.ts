@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, readdir, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { InterruptedError, UnreachableError, isOpsbookError } from '@opsbook/schema';
+import { InterruptedError, isOpsbookError, UnreachableError } from '@opsbook/schema';
 import { createAtomic, writeAtomic } from './atomic-write.js';
 import type { Doc } from './document.js';
 import type { NewTicket, RemoteLink, Tracker } from './tracker.js';
@@ -87,13 +87,23 @@ export class Outbox {
     if (write.kind === 'attach' && !bytes) throw new TypeError('an attach write needs its bytes');
     const id = this.newId();
     if (bytes) await writeAtomic(this.bytesFile(id), bytes);
-    const base = { id, ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket, write, queuedAt: this.now().toISOString(), attempts: 0, state: 'pending' as const };
+    const base = {
+      id,
+      ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket,
+      write,
+      queuedAt: this.now().toISOString(),
+      attempts: 0,
+      state: 'pending' as const,
+    };
     for (let tries = 0; tries < 1000; tries++) {
       const seq = (await this.lastSeq()) + 1;
       const entry: OutboxEntry = { ...base, seq };
       if (await createAtomic(this.entryFile(entry), JSON.stringify(entry))) return entry;
     }
-    throw new UnreachableError('OUTBOX_BUSY', `could not queue a write in ${this.dir}: check that no other process is flooding the outbox.`);
+    throw new UnreachableError(
+      'OUTBOX_BUSY',
+      `could not queue a write in ${this.dir}: check that no other process is flooding the outbox.`,
+    );
   }
 
   /** Queue the write and try to deliver the ticket's queue now. */
@@ -103,7 +113,11 @@ export class Outbox {
     const done = report.delivered.find((d) => d.entry.id === entry.id);
     if (done) return { delivered: true, key: done.key, result: done.result };
     const left = [...report.pending, ...report.failed].find((e) => e.id === entry.id) ?? entry;
-    const error = new UnreachableError(left.lastError?.code ?? 'OUTBOX_QUEUED', left.lastError?.message ?? `the write to ${ticket} waits behind earlier ones in the outbox: run opsbook outbox flush.`);
+    const error = new UnreachableError(
+      left.lastError?.code ?? 'OUTBOX_QUEUED',
+      left.lastError?.message ??
+        `the write to ${ticket} waits behind earlier ones in the outbox: run opsbook outbox flush.`,
+    );
     return { delivered: false, entry: left, error };
   }
 
@@ -118,7 +132,10 @@ export class Outbox {
 
   private async lastSeq(): Promise<number> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    return Math.max(0, ...names.filter((n) => /^\d{10}-/.test(n)).map((n) => Number(n.slice(0, 10))));
+    return Math.max(
+      0,
+      ...names.filter((n) => /^\d{10}-/.test(n)).map((n) => Number(n.slice(0, 10))),
+    );
   }
 
   /** Forget an entry (after a person dealt with a failed write). */
@@ -130,13 +147,19 @@ export class Outbox {
   }
 
   /** Deliver queued writes in order. One flush at a time per Outbox; entries of a blocked ticket wait. */
-  flush(options: { ticket?: string; retryFailed?: boolean; signal?: AbortSignal } = {}): Promise<FlushReport> {
+  flush(
+    options: { ticket?: string; retryFailed?: boolean; signal?: AbortSignal } = {},
+  ): Promise<FlushReport> {
     const run = this.running.catch(() => undefined).then(() => this.flushNow(options));
     this.running = run;
     return run;
   }
 
-  private async flushNow(options: { ticket?: string; retryFailed?: boolean; signal?: AbortSignal }): Promise<FlushReport> {
+  private async flushNow(options: {
+    ticket?: string;
+    retryFailed?: boolean;
+    signal?: AbortSignal;
+  }): Promise<FlushReport> {
     const report: FlushReport = { delivered: [], pending: [], failed: [] };
     const keys = await this.readKeys();
     const blocked = new Set<string>();
@@ -162,9 +185,13 @@ export class Outbox {
       } catch (e) {
         if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
         blocked.add(ref);
-        const permanent = !isOpsbookError(e) || e.details.retryable === false || e.kind !== 'unreachable';
+        const permanent =
+          !isOpsbookError(e) || e.details.retryable === false || e.kind !== 'unreachable';
         entry.state = permanent ? 'failed' : 'pending';
-        entry.lastError = { code: isOpsbookError(e) ? e.code : 'ERROR', message: (e as Error).message };
+        entry.lastError = {
+          code: isOpsbookError(e) ? e.code : 'ERROR',
+          message: (e as Error).message,
+        };
         await writeAtomic(this.entryFile(entry), JSON.stringify(entry));
         (permanent ? report.failed : report.pending).push(entry);
       }
@@ -177,7 +204,8 @@ export class Outbox {
     const k = key ?? '';
     if (entry.attempts > 0 && NON_IDEMPOTENT.has(write.kind)) {
       const earlier = await this.probe(entry, k);
-      if (earlier !== undefined) return { entry, key: write.kind === 'create' ? earlier : k, result: earlier };
+      if (earlier !== undefined)
+        return { entry, key: write.kind === 'create' ? earlier : k, result: earlier };
     }
     // Counted before sending: if we crash after Jira accepted the write, the next flush probes first.
     entry.attempts++;
@@ -192,7 +220,11 @@ export class Outbox {
         return { entry, key: k, result: (await t.comment(k, write.body, { deliveryId })).id };
       case 'attach': {
         const bytes = await readFile(this.bytesFile(entry.id));
-        const file = { filename: write.filename, bytes, ...(write.contentType ? { contentType: write.contentType } : {}) };
+        const file = {
+          filename: write.filename,
+          bytes,
+          ...(write.contentType ? { contentType: write.contentType } : {}),
+        };
         return { entry, key: k, result: (await t.attach(k, file, { deliveryId })).id };
       }
       case 'transition':
@@ -213,21 +245,37 @@ export class Outbox {
 
   private async probe(entry: OutboxEntry, key: string): Promise<string | undefined> {
     const { write, id: deliveryId } = entry;
-    if (write.kind === 'create') return this.tracker.findDelivered({ kind: 'create', deliveryId, summary: write.ticket.summary });
-    if (write.kind === 'comment') return this.tracker.findDelivered({ kind: 'comment', deliveryId, key });
+    if (write.kind === 'create')
+      return this.tracker.findDelivered({
+        kind: 'create',
+        deliveryId,
+        summary: write.ticket.summary,
+      });
+    if (write.kind === 'comment')
+      return this.tracker.findDelivered({ kind: 'comment', deliveryId, key });
     if (write.kind !== 'attach') return undefined;
     const size = (await readFile(this.bytesFile(entry.id))).byteLength;
-    return this.tracker.findDelivered({ kind: 'attach', deliveryId, key, filename: write.filename, size });
+    return this.tracker.findDelivered({
+      kind: 'attach',
+      deliveryId,
+      key,
+      filename: write.filename,
+      size,
+    });
   }
 
   private async remove(entry: OutboxEntry): Promise<void> {
     await unlink(this.entryFile(entry));
-    if (entry.write.kind === 'attach') await unlink(this.bytesFile(entry.id)).catch(() => undefined);
+    if (entry.write.kind === 'attach')
+      await unlink(this.bytesFile(entry.id)).catch(() => undefined);
   }
 
   private async readKeys(): Promise<Record<string, string>> {
     try {
-      return JSON.parse(await readFile(path.join(this.dir, 'keys.json'), 'utf8')) as Record<string, string>;
+      return JSON.parse(await readFile(path.join(this.dir, 'keys.json'), 'utf8')) as Record<
+        string,
+        string
+      >;
     } catch {
       return {};
     }

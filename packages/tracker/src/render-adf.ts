@@ -43,7 +43,11 @@ function block(b: Block): AdfNode {
     case 'paragraph':
       return paragraph(b.content);
     case 'heading':
-      return { type: 'heading', attrs: { level: b.level }, content: textNodes([{ type: 'text', text: b.text }]) };
+      return {
+        type: 'heading',
+        attrs: { level: b.level },
+        content: textNodes([{ type: 'text', text: b.text }]),
+      };
     case 'code': {
       const attrs = b.language ? { language: b.language } : {};
       return b.text === ''

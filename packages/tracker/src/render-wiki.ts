@@ -10,7 +10,8 @@ function escapeWiki(text: string): string {
 function inline(parts: Inline[]): string {
   return parts
     .map((p) => {
-      if (p.type === 'link') return `[${escapeWiki(p.text)}|${p.href.replace(/[|\]]/g, encodeURIComponent)}]`;
+      if (p.type === 'link')
+        return `[${escapeWiki(p.text)}|${p.href.replace(/[|\]]/g, encodeURIComponent)}]`;
       if (p.code) return `{{${escapeWiki(p.text)}}}`;
       return p.bold ? `*${escapeWiki(p.text)}*` : escapeWiki(p.text);
     })

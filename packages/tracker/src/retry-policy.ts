@@ -19,7 +19,10 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 /** Milliseconds to wait according to a `Retry-After` value, or undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  nowMs: number,
+): number | undefined {
   if (value == null) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
@@ -41,7 +44,8 @@ export function retryDelay(
   random: () => number,
   retryAfterMs?: number,
 ): number {
-  if (retryAfterMs !== undefined) return retryAfterMs + Math.floor(random() * Math.min(1000, policy.baseDelayMs));
+  if (retryAfterMs !== undefined)
+    return retryAfterMs + Math.floor(random() * Math.min(1000, policy.baseDelayMs));
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
   return Math.floor(random() * ceiling);
 }

@@ -1,7 +1,13 @@
 import type { Doc } from './document.js';
 
 /** Logical ticket states (DESIGN §1); each maps to a configurable status name. */
-export type StatusRole = 'open' | 'awaitingApproval' | 'approved' | 'inProgress' | 'review' | 'done';
+export type StatusRole =
+  | 'open'
+  | 'awaitingApproval'
+  | 'approved'
+  | 'inProgress'
+  | 'review'
+  | 'done';
 
 export type StatusNames = Record<StatusRole, string>;
 

@@ -1,12 +1,25 @@
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Doc, type JiraTracker, createJiraTracker, textDoc } from '../src/index.js';
+import { createJiraTracker, type Doc, type JiraTracker, textDoc } from '../src/index.js';
 
 const report: Doc = {
   blocks: [
     { type: 'heading', level: 2, text: 'Run 42 finished' },
-    { type: 'paragraph', content: [{ type: 'text', text: '3/3 hosts ok, see ' }, { type: 'link', text: 'the journal', href: 'https://ops.example/runs/42' }] },
-    { type: 'table', header: ['host', 'result'], rows: [['web-01', 'ok'], ['web-02', 'ok']] },
+    {
+      type: 'paragraph',
+      content: [
+        { type: 'text', text: '3/3 hosts ok, see ' },
+        { type: 'link', text: 'the journal', href: 'https://ops.example/runs/42' },
+      ],
+    },
+    {
+      type: 'table',
+      header: ['host', 'result'],
+      rows: [
+        ['web-01', 'ok'],
+        ['web-02', 'ok'],
+      ],
+    },
     { type: 'code', text: 'df -h /var\n/dev/sda1 91%', language: 'shell' },
   ],
 };
@@ -30,9 +43,20 @@ describe.each([
   });
 
   it('creates a ticket and reads back its summary, status, labels and assignee', async () => {
-    const ref = await jira.create({ summary: 'Disk 91% on db-3', description: report, labels: ['opsbook', 'disk'], grade: 'P2' });
+    const ref = await jira.create({
+      summary: 'Disk 91% on db-3',
+      description: report,
+      labels: ['opsbook', 'disk'],
+      grade: 'P2',
+    });
     expect(ref).toEqual({ key: 'OPS-1', url: `${fake.baseUrl}/browse/OPS-1` });
-    expect(await jira.get('OPS-1')).toEqual({ key: 'OPS-1', summary: 'Disk 91% on db-3', status: 'Open', assignee: null, labels: ['opsbook', 'disk'] });
+    expect(await jira.get('OPS-1')).toEqual({
+      key: 'OPS-1',
+      summary: 'Disk 91% on db-3',
+      status: 'Open',
+      assignee: null,
+      labels: ['opsbook', 'disk'],
+    });
     expect(fake.issue('OPS-1')?.priority).toBe('High');
   });
 
@@ -54,18 +78,31 @@ describe.each([
   it('attaches a file as multipart with the file part and the XSRF header', async () => {
     await jira.create({ summary: 'attach target' });
     const bytes = new TextEncoder().encode('{"event":"run.finished"}\n');
-    const att = await jira.attach('OPS-1', { filename: 'journal.jsonl', bytes, contentType: 'application/jsonl' });
+    const att = await jira.attach('OPS-1', {
+      filename: 'journal.jsonl',
+      bytes,
+      contentType: 'application/jsonl',
+    });
     expect(att).toMatchObject({ filename: 'journal.jsonl', size: bytes.byteLength });
-    expect(Buffer.from(fake.issue('OPS-1')!.attachments[0]!.bytes).toString()).toBe('{"event":"run.finished"}\n');
+    expect(Buffer.from(fake.issue('OPS-1')!.attachments[0]!.bytes).toString()).toBe(
+      '{"event":"run.finished"}\n',
+    );
   });
 
   it('walks the workflow by status name and treats the current status as done', async () => {
     await jira.create({ summary: 'workflow' });
     expect((await jira.transitions('OPS-1')).map((t) => t.to)).toEqual(['Awaiting Approval']);
-    for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done']) await jira.transition('OPS-1', s);
+    for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
+      await jira.transition('OPS-1', s);
     await jira.transition('OPS-1', 'done');
     expect((await jira.get('OPS-1')).status).toBe('Done');
-    expect(fake.issue('OPS-1')?.history.map((h) => h.to)).toEqual(['awaitingApproval', 'approved', 'inProgress', 'review', 'done']);
+    expect(fake.issue('OPS-1')?.history.map((h) => h.to)).toEqual([
+      'awaitingApproval',
+      'approved',
+      'inProgress',
+      'review',
+      'done',
+    ]);
   });
 
   it('refuses a transition the workflow does not offer, naming the URL, the ticket and the fix', async () => {
@@ -81,11 +118,15 @@ describe.each([
     await jira.create({ summary: 'assign' });
     const senior = fake.users[1]!;
     await jira.assign('OPS-1', flavour === 'cloud' ? senior.accountId : senior.name);
-    expect((await jira.get('OPS-1')).assignee).toEqual({ id: flavour === 'cloud' ? senior.accountId : senior.name, displayName: 'Sam Senior' });
+    expect((await jira.get('OPS-1')).assignee).toEqual({
+      id: flavour === 'cloud' ? senior.accountId : senior.name,
+      displayName: 'Sam Senior',
+    });
   });
 
   it('searches with JQL across pages until the limit', async () => {
-    for (let i = 1; i <= 130; i++) fake.seed({ summary: `alert ${i}`, labels: i % 2 ? ['odd'] : [] });
+    for (let i = 1; i <= 130; i++)
+      fake.seed({ summary: `alert ${i}`, labels: i % 2 ? ['odd'] : [] });
     const found = await jira.search('project = OPS AND labels = odd ORDER BY key', { limit: 60 });
     expect(found).toHaveLength(60);
     expect(found[0]).toMatchObject({ key: 'OPS-1', summary: 'alert 1' });
@@ -102,12 +143,18 @@ describe.each([
     await jira.setProperty('OPS-1', 'opsbook.approval-uses', { 'sha256:abc': 1 });
     await jira.setProperty('OPS-1', 'opsbook.approval-uses', { 'sha256:abc': 2 });
     expect(await jira.getProperty('OPS-1', 'opsbook.approval-uses')).toEqual({ 'sha256:abc': 2 });
-    await expect(jira.getProperty('OPS-9', 'x')).rejects.toMatchObject({ code: 'TRACKER_TICKET_NOT_FOUND' });
+    await expect(jira.getProperty('OPS-9', 'x')).rejects.toMatchObject({
+      code: 'TRACKER_TICKET_NOT_FOUND',
+    });
   });
 
   it('adds remote links idempotently by globalId', async () => {
     await jira.create({ summary: 'links' });
-    const link = { globalId: 'opsbook:run:42', url: 'https://ops.example/runs/42', title: 'opsbook run 42' };
+    const link = {
+      globalId: 'opsbook:run:42',
+      url: 'https://ops.example/runs/42',
+      title: 'opsbook run 42',
+    };
     await jira.addRemoteLink('OPS-1', link);
     await jira.addRemoteLink('OPS-1', { ...link, summary: 'finished: 3/3 ok' });
     expect(await jira.remoteLinks('OPS-1')).toEqual([{ ...link, summary: 'finished: 3/3 ok' }]);
@@ -116,9 +163,25 @@ describe.each([
   it('finds an earlier delivery of a create and a comment by their delivery ids', async () => {
     await jira.create({ summary: 'Backup of db-3 failed' }, { deliveryId: 'd-create-1' });
     await jira.comment('OPS-1', textDoc('backup log attached'), { deliveryId: 'd-comment-1' });
-    expect(await jira.findDelivered({ kind: 'create', deliveryId: 'd-create-1', summary: 'Backup of db-3 failed' })).toBe('OPS-1');
-    expect(await jira.findDelivered({ kind: 'create', deliveryId: 'other', summary: 'Backup of db-3 failed' })).toBeUndefined();
-    expect(await jira.findDelivered({ kind: 'comment', deliveryId: 'd-comment-1', key: 'OPS-1' })).toBeDefined();
-    expect(await jira.findDelivered({ kind: 'comment', deliveryId: 'other', key: 'OPS-1' })).toBeUndefined();
+    expect(
+      await jira.findDelivered({
+        kind: 'create',
+        deliveryId: 'd-create-1',
+        summary: 'Backup of db-3 failed',
+      }),
+    ).toBe('OPS-1');
+    expect(
+      await jira.findDelivered({
+        kind: 'create',
+        deliveryId: 'other',
+        summary: 'Backup of db-3 failed',
+      }),
+    ).toBeUndefined();
+    expect(
+      await jira.findDelivered({ kind: 'comment', deliveryId: 'd-comment-1', key: 'OPS-1' }),
+    ).toBeDefined();
+    expect(
+      await jira.findDelivered({ kind: 'comment', deliveryId: 'other', key: 'OPS-1' }),
+    ).toBeUndefined();
   });
 });

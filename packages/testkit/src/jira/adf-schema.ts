@@ -19,9 +19,18 @@ const inline = {
       type: 'object',
       required: ['type', 'text'],
       additionalProperties: false,
-      properties: { type: { const: 'text' }, text: { type: 'string', minLength: 1 }, marks: { type: 'array', items: mark } },
+      properties: {
+        type: { const: 'text' },
+        text: { type: 'string', minLength: 1 },
+        marks: { type: 'array', items: mark },
+      },
     },
-    { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { const: 'hardBreak' } } },
+    {
+      type: 'object',
+      required: ['type'],
+      additionalProperties: false,
+      properties: { type: { const: 'hardBreak' } },
+    },
   ],
 };
 
@@ -34,8 +43,19 @@ const node = (type: string, content: unknown, attrs?: unknown, contentRequired =
 
 const inlines = { type: 'array', items: { $ref: '#/$defs/inline' } };
 const paragraph = node('paragraph', inlines);
-const cells = (t: string) => node(t, { type: 'array', minItems: 1, items: { $ref: '#/$defs/paragraph' } }, { type: 'object' }, true);
-const listItem = node('listItem', { type: 'array', minItems: 1, items: { $ref: '#/$defs/paragraph' } }, undefined, true);
+const cells = (t: string) =>
+  node(
+    t,
+    { type: 'array', minItems: 1, items: { $ref: '#/$defs/paragraph' } },
+    { type: 'object' },
+    true,
+  );
+const listItem = node(
+  'listItem',
+  { type: 'array', minItems: 1, items: { $ref: '#/$defs/paragraph' } },
+  undefined,
+  true,
+);
 
 export const adfSubsetSchema = {
   $id: 'opsbook-adf-subset',
@@ -53,17 +73,47 @@ export const adfSubsetSchema = {
     block: {
       oneOf: [
         { $ref: '#/$defs/paragraph' },
-        node('heading', inlines, { type: 'object', required: ['level'], properties: { level: { type: 'integer', minimum: 1, maximum: 6 } } }),
+        node('heading', inlines, {
+          type: 'object',
+          required: ['level'],
+          properties: { level: { type: 'integer', minimum: 1, maximum: 6 } },
+        }),
         node(
           'codeBlock',
-          { type: 'array', items: { type: 'object', required: ['type', 'text'], additionalProperties: false, properties: { type: { const: 'text' }, text: { type: 'string', minLength: 1 } } } },
+          {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['type', 'text'],
+              additionalProperties: false,
+              properties: { type: { const: 'text' }, text: { type: 'string', minLength: 1 } },
+            },
+          },
           { type: 'object', properties: { language: { type: 'string' } } },
         ),
         node('bulletList', { type: 'array', minItems: 1, items: listItem }, undefined, true),
-        node('orderedList', { type: 'array', minItems: 1, items: listItem }, { type: 'object' }, true),
+        node(
+          'orderedList',
+          { type: 'array', minItems: 1, items: listItem },
+          { type: 'object' },
+          true,
+        ),
         node(
           'table',
-          { type: 'array', minItems: 1, items: node('tableRow', { type: 'array', minItems: 1, items: { oneOf: [cells('tableHeader'), cells('tableCell')] } }, undefined, true) },
+          {
+            type: 'array',
+            minItems: 1,
+            items: node(
+              'tableRow',
+              {
+                type: 'array',
+                minItems: 1,
+                items: { oneOf: [cells('tableHeader'), cells('tableCell')] },
+              },
+              undefined,
+              true,
+            ),
+          },
           { type: 'object' },
           true,
         ),

@@ -1,14 +1,14 @@
-import type { Flavour } from './openapi-validator.js';
 import {
   type FakeAttachment,
   type FakeComment,
   type FakeIssue,
   type FakeUser,
+  jiraDate,
   STATUS_IDS,
   type StatusRole,
-  jiraDate,
   statusCategory,
 } from './fake-workflow.js';
+import type { Flavour } from './openapi-validator.js';
 
 /** Builds the response beans of each product, shaped to pass Atlassian's (closed) schemas. */
 export class BeanBuilder {
@@ -24,20 +24,61 @@ export class BeanBuilder {
 
   user(u: FakeUser): Record<string, unknown> {
     return this.flavour === 'cloud'
-      ? { accountId: u.accountId, accountType: 'atlassian', active: true, displayName: u.displayName, emailAddress: u.emailAddress, self: `${this.api}/user?accountId=${u.accountId}`, timeZone: 'UTC', avatarUrls: { '48x48': `${this.base}/avatar/${u.accountId}` } }
-      : { name: u.name, key: u.name, displayName: u.displayName, emailAddress: u.emailAddress, active: true, self: `${this.api}/user?username=${u.name}`, timeZone: 'UTC' };
+      ? {
+          accountId: u.accountId,
+          accountType: 'atlassian',
+          active: true,
+          displayName: u.displayName,
+          emailAddress: u.emailAddress,
+          self: `${this.api}/user?accountId=${u.accountId}`,
+          timeZone: 'UTC',
+          avatarUrls: { '48x48': `${this.base}/avatar/${u.accountId}` },
+        }
+      : {
+          name: u.name,
+          key: u.name,
+          displayName: u.displayName,
+          emailAddress: u.emailAddress,
+          active: true,
+          self: `${this.api}/user?username=${u.name}`,
+          timeZone: 'UTC',
+        };
   }
 
   status(role: StatusRole): Record<string, unknown> {
-    return { self: `${this.api}/status/${STATUS_IDS[role]}`, description: '', iconUrl: `${this.base}/images/status.png`, name: this.statusName(role), id: STATUS_IDS[role], statusCategory: statusCategory(role, this.base) };
+    return {
+      self: `${this.api}/status/${STATUS_IDS[role]}`,
+      description: '',
+      iconUrl: `${this.base}/images/status.png`,
+      name: this.statusName(role),
+      id: STATUS_IDS[role],
+      statusCategory: statusCategory(role, this.base),
+    };
   }
 
   attachment(a: FakeAttachment): Record<string, unknown> {
-    return { id: a.id, self: `${this.api}/attachment/${a.id}`, filename: a.filename, author: this.user(a.author), created: a.created, size: a.size, mimeType: a.mimeType, content: `${this.base}/secure/attachment/${a.id}/${encodeURIComponent(a.filename)}` };
+    return {
+      id: a.id,
+      self: `${this.api}/attachment/${a.id}`,
+      filename: a.filename,
+      author: this.user(a.author),
+      created: a.created,
+      size: a.size,
+      mimeType: a.mimeType,
+      content: `${this.base}/secure/attachment/${a.id}/${encodeURIComponent(a.filename)}`,
+    };
   }
 
   comment(issue: FakeIssue, c: FakeComment, withProperties: boolean): Record<string, unknown> {
-    const bean: Record<string, unknown> = { id: c.id, self: `${this.api}/issue/${issue.id}/comment/${c.id}`, author: this.user(c.author), updateAuthor: this.user(c.author), body: c.body, created: c.created, updated: c.created };
+    const bean: Record<string, unknown> = {
+      id: c.id,
+      self: `${this.api}/issue/${issue.id}/comment/${c.id}`,
+      author: this.user(c.author),
+      updateAuthor: this.user(c.author),
+      body: c.body,
+      created: c.created,
+      updated: c.created,
+    };
     if (withProperties) bean.properties = c.properties;
     return bean;
   }
@@ -59,26 +100,59 @@ export class BeanBuilder {
       case 'created':
         return jiraDate(issue.created);
       case 'project':
-        return { key: issue.project, id: '10000', name: issue.project, self: `${this.api}/project/10000` };
+        return {
+          key: issue.project,
+          id: '10000',
+          name: issue.project,
+          self: `${this.api}/project/10000`,
+        };
       case 'issuetype':
-        return { name: issue.issueType, id: '10001', self: `${this.api}/issuetype/10001`, subtask: false };
+        return {
+          name: issue.issueType,
+          id: '10001',
+          self: `${this.api}/issuetype/10001`,
+          subtask: false,
+        };
       case 'priority':
-        return issue.priority ? { name: issue.priority, id: '3', self: `${this.api}/priority/3` } : null;
+        return issue.priority
+          ? { name: issue.priority, id: '3', self: `${this.api}/priority/3` }
+          : null;
       default:
         return undefined;
     }
   }
 
   issue(issue: FakeIssue, fieldList: string[]): Record<string, unknown> {
-    const all = ['summary', 'status', 'assignee', 'labels', 'description', 'attachment', 'created', 'project', 'issuetype', 'priority'];
-    const wanted = fieldList.length === 0 || fieldList.includes('*all') || fieldList.includes('*navigable') ? all : fieldList;
+    const all = [
+      'summary',
+      'status',
+      'assignee',
+      'labels',
+      'description',
+      'attachment',
+      'created',
+      'project',
+      'issuetype',
+      'priority',
+    ];
+    const wanted =
+      fieldList.length === 0 || fieldList.includes('*all') || fieldList.includes('*navigable')
+        ? all
+        : fieldList;
     const fields: Record<string, unknown> = {};
     for (const name of wanted) {
       const value = this.field(issue, name);
       // DC declares every field value as an object (a spec defect, overridden for strings/arrays);
       // null is not an object, so DC omits unset fields as Jira DC does for absent values.
-      if (value !== undefined && !(value === null && this.flavour === 'datacenter')) fields[name] = value;
+      if (value !== undefined && !(value === null && this.flavour === 'datacenter'))
+        fields[name] = value;
     }
-    return { expand: '', id: issue.id, self: `${this.api}/issue/${issue.id}`, key: issue.key, fields };
+    return {
+      expand: '',
+      id: issue.id,
+      self: `${this.api}/issue/${issue.id}`,
+      key: issue.key,
+      fields,
+    };
   }
 }

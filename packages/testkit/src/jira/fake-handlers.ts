@@ -3,10 +3,10 @@ import {
   FAKE_TRANSITIONS,
   type FakeIssue,
   type FakeUser,
-  type StatusRole,
   jiraDate,
   matchesJql,
   parseFakeJql,
+  type StatusRole,
 } from './fake-workflow.js';
 import type { Flavour, OpenApiValidator } from './openapi-validator.js';
 
@@ -29,8 +29,13 @@ export interface HandlerContext {
   violate: (problem: string) => void;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: request bodies are arbitrary JSON, checked by the OpenAPI validator first
 type Json = Record<string, any>;
-const errors = (status: number, errorMessages: string[], fieldErrors: Record<string, string> = {}): Reply => ({ status, body: { errorMessages, errors: fieldErrors } });
+const errors = (
+  status: number,
+  errorMessages: string[],
+  fieldErrors: Record<string, string> = {},
+): Reply => ({ status, body: { errorMessages, errors: fieldErrors } });
 
 /** The fake's in-memory Jira: issues, workflow and the operations opsbook uses. */
 export class FakeJiraState {
@@ -56,12 +61,31 @@ export class FakeJiraState {
     return this.issues.find((i) => i.key === k || i.id === idOrKey);
   }
 
-  addIssue(fields: { summary: string; description?: unknown; labels?: string[]; status?: StatusRole; issueType?: string; priority?: string }): FakeIssue {
+  addIssue(fields: {
+    summary: string;
+    description?: unknown;
+    labels?: string[];
+    status?: StatusRole;
+    issueType?: string;
+    priority?: string;
+  }): FakeIssue {
     const id = String(this.nextId++);
     const issue: FakeIssue = {
-      id, key: `${this.project}-${this.issues.length + 1}`, project: this.project, issueType: fields.issueType ?? 'Task',
-      summary: fields.summary, description: fields.description, labels: fields.labels ?? [], status: fields.status ?? 'open',
-      assignee: null, created: this.now(), comments: [], attachments: [], properties: new Map(), remoteLinks: [], history: [],
+      id,
+      key: `${this.project}-${this.issues.length + 1}`,
+      project: this.project,
+      issueType: fields.issueType ?? 'Task',
+      summary: fields.summary,
+      description: fields.description,
+      labels: fields.labels ?? [],
+      status: fields.status ?? 'open',
+      assignee: null,
+      created: this.now(),
+      comments: [],
+      attachments: [],
+      properties: new Map(),
+      remoteLinks: [],
+      history: [],
     };
     if (fields.priority) issue.priority = fields.priority;
     this.issues.push(issue);
@@ -73,22 +97,32 @@ export class FakeJiraState {
     if (c.op === '/issue') return this.create(c);
     if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
     const issue = this.find(c.params.issueIdOrKey ?? '');
-    if (!issue) return errors(404, ['Issue does not exist or you do not have permission to see it.']);
+    if (!issue)
+      return errors(404, ['Issue does not exist or you do not have permission to see it.']);
     const route = `${c.method} ${c.op}`;
     switch (route) {
       case 'get /issue/{issueIdOrKey}':
-        return { status: 200, body: this.beans.issue(issue, (c.query.get('fields') ?? '').split(',').filter(Boolean)) };
+        return {
+          status: 200,
+          body: this.beans.issue(issue, (c.query.get('fields') ?? '').split(',').filter(Boolean)),
+        };
       case 'get /issue/{issueIdOrKey}/comment': {
         const withProps = (c.query.get('expand') ?? '').includes('properties');
         const comments = issue.comments.map((x) => this.beans.comment(issue, x, withProps));
-        return { status: 200, body: { startAt: 0, maxResults: comments.length, total: comments.length, comments } };
+        return {
+          status: 200,
+          body: { startAt: 0, maxResults: comments.length, total: comments.length, comments },
+        };
       }
       case 'post /issue/{issueIdOrKey}/comment':
         return this.comment(c, issue);
       case 'post /issue/{issueIdOrKey}/attachments':
         return this.attach(c, issue);
       case 'get /issue/{issueIdOrKey}/transitions':
-        return { status: 200, body: { transitions: this.offered(issue).map((t) => this.transitionBean(t)) } };
+        return {
+          status: 200,
+          body: { transitions: this.offered(issue).map((t) => this.transitionBean(t)) },
+        };
       case 'post /issue/{issueIdOrKey}/transitions':
         return this.transition(c, issue);
       case 'put /issue/{issueIdOrKey}/assignee':
@@ -99,7 +133,8 @@ export class FakeJiraState {
         return this.link(c, issue);
       case 'get /issue/{issueIdOrKey}/properties/{propertyKey}': {
         const key = c.params.propertyKey ?? '';
-        if (!issue.properties.has(key)) return errors(404, [`The property '${key}' does not exist.`]);
+        if (!issue.properties.has(key))
+          return errors(404, [`The property '${key}' does not exist.`]);
         return { status: 200, body: { key, value: issue.properties.get(key) } };
       }
       case 'put /issue/{issueIdOrKey}/properties/{propertyKey}': {
@@ -122,24 +157,50 @@ export class FakeJiraState {
 
   private create(c: HandlerContext): Reply {
     const fields = ((c.body as Json)?.fields ?? {}) as Json;
-    if (fields.project?.key !== this.project && fields.project?.id !== '10000') return errors(400, [], { project: 'valid project is required' });
-    if (!['Task', 'Bug', 'Incident'].includes(fields.issuetype?.name)) return errors(400, [], { issuetype: 'valid issue type is required' });
-    if (typeof fields.summary !== 'string' || fields.summary.trim() === '') return errors(400, [], { summary: 'You must specify a summary of the issue.' });
+    if (fields.project?.key !== this.project && fields.project?.id !== '10000')
+      return errors(400, [], { project: 'valid project is required' });
+    if (!['Task', 'Bug', 'Incident'].includes(fields.issuetype?.name))
+      return errors(400, [], { issuetype: 'valid issue type is required' });
+    if (typeof fields.summary !== 'string' || fields.summary.trim() === '')
+      return errors(400, [], { summary: 'You must specify a summary of the issue.' });
     if (fields.description !== undefined) {
       const bad = this.rich(c, fields.description, 'description');
       if (bad) return errors(400, [], { description: bad });
     }
-    if (fields.priority && !['Highest', 'High', 'Medium', 'Low', 'Lowest'].includes(fields.priority.name)) return errors(400, [], { priority: 'Priority name is not valid' });
-    const issue = this.addIssue({ summary: fields.summary, description: fields.description, labels: fields.labels, issueType: fields.issuetype.name, priority: fields.priority?.name });
-    for (const p of ((c.body as Json).properties ?? []) as Json[]) issue.properties.set(String(p.key), p.value);
-    return { status: 201, body: { id: issue.id, key: issue.key, self: this.beans.issue(issue, []).self } };
+    if (
+      fields.priority &&
+      !['Highest', 'High', 'Medium', 'Low', 'Lowest'].includes(fields.priority.name)
+    )
+      return errors(400, [], { priority: 'Priority name is not valid' });
+    const issue = this.addIssue({
+      summary: fields.summary,
+      description: fields.description,
+      labels: fields.labels,
+      issueType: fields.issuetype.name,
+      priority: fields.priority?.name,
+    });
+    for (const p of ((c.body as Json).properties ?? []) as Json[])
+      issue.properties.set(String(p.key), p.value);
+    return {
+      status: 201,
+      body: { id: issue.id, key: issue.key, self: this.beans.issue(issue, []).self },
+    };
   }
 
   private comment(c: HandlerContext, issue: FakeIssue): Reply {
     const body = (c.body as Json)?.body;
     const bad = this.rich(c, body, 'body');
     if (bad) return errors(400, [], { comment: bad });
-    const comment = { id: String(this.nextId++), author: c.caller, body, created: jiraDate(this.now()), properties: (((c.body as Json).properties ?? []) as Json[]).map((p) => ({ key: String(p.key), value: p.value })) };
+    const comment = {
+      id: String(this.nextId++),
+      author: c.caller,
+      body,
+      created: jiraDate(this.now()),
+      properties: (((c.body as Json).properties ?? []) as Json[]).map((p) => ({
+        key: String(p.key),
+        value: p.value,
+      })),
+    };
     issue.comments.push(comment);
     return { status: 201, body: this.beans.comment(issue, comment, false) };
   }
@@ -147,12 +208,22 @@ export class FakeJiraState {
   private attach(c: HandlerContext, issue: FakeIssue): Reply {
     const files = c.files.filter((f) => f.field === 'file');
     if (files.length === 0 || files.length !== c.files.length) {
-      c.violate('attachments: every multipart part must be named "file" and at least one is required');
+      c.violate(
+        'attachments: every multipart part must be named "file" and at least one is required',
+      );
       return errors(400, ['The file part must be named "file".']);
     }
     if (files.length > 60) return errors(413, ['Too many files in one request.']);
     const added = files.map((f) => {
-      const a = { id: String(this.nextId++), filename: f.name, size: f.bytes.byteLength, mimeType: f.type || 'application/octet-stream', created: jiraDate(this.now()), author: c.caller, bytes: f.bytes };
+      const a = {
+        id: String(this.nextId++),
+        filename: f.name,
+        size: f.bytes.byteLength,
+        mimeType: f.type || 'application/octet-stream',
+        created: jiraDate(this.now()),
+        author: c.caller,
+        bytes: f.bytes,
+      };
       issue.attachments.push(a);
       return this.beans.attachment(a);
     });
@@ -166,7 +237,16 @@ export class FakeJiraState {
   private transitionBean(t: (typeof FAKE_TRANSITIONS)[number]): Json {
     const to = this.beans.status(t.to);
     return this.flavour === 'cloud'
-      ? { id: t.id, name: t.name, to, hasScreen: false, isGlobal: false, isInitial: false, isAvailable: true, isConditional: false }
+      ? {
+          id: t.id,
+          name: t.name,
+          to,
+          hasScreen: false,
+          isGlobal: false,
+          isInitial: false,
+          isAvailable: true,
+          isConditional: false,
+        }
       : { id: t.id, name: t.name, description: '', opsbarSequence: Number(t.id), to };
   }
 
@@ -175,7 +255,9 @@ export class FakeJiraState {
     const t = this.offered(issue).find((x) => x.id === id);
     if (!t) {
       // DC documents 500 for an incorrect transition id (CONTRACT §1.6); Cloud answers 400.
-      return this.flavour === 'cloud' ? errors(400, [`Transition id '${id}' is not valid for this issue.`]) : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
+      return this.flavour === 'cloud'
+        ? errors(400, [`Transition id '${id}' is not valid for this issue.`])
+        : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
     }
     issue.history.push({ from: issue.status, to: t.to, by: c.caller.name });
     issue.status = t.to;
@@ -195,14 +277,21 @@ export class FakeJiraState {
   }
 
   private linkBean(issue: FakeIssue, l: FakeIssue['remoteLinks'][number]): Json {
-    return { id: l.id, self: `${this.beans.issue(issue, []).self}/remotelink/${l.id}`, ...(l.globalId ? { globalId: l.globalId } : {}), object: l.object };
+    return {
+      id: l.id,
+      self: `${this.beans.issue(issue, []).self}/remotelink/${l.id}`,
+      ...(l.globalId ? { globalId: l.globalId } : {}),
+      object: l.object,
+    };
   }
 
   private links(c: HandlerContext, issue: FakeIssue): Reply {
     const globalId = c.query.get('globalId');
     if (globalId !== null) {
       const l = issue.remoteLinks.find((x) => x.globalId === globalId);
-      return l ? { status: 200, body: this.linkBean(issue, l) } : errors(404, ['No remote link with that globalId.']);
+      return l
+        ? { status: 200, body: this.linkBean(issue, l) }
+        : errors(404, ['No remote link with that globalId.']);
     }
     return { status: 200, body: issue.remoteLinks.map((l) => this.linkBean(issue, l)) };
   }
@@ -211,10 +300,20 @@ export class FakeJiraState {
     const body = c.body as Json;
     const object = body?.object as Json | undefined;
     if (!object?.url || !object?.title) return errors(400, [], { title: "'title' is required." });
-    const existing = body.globalId ? issue.remoteLinks.find((l) => l.globalId === body.globalId) : undefined;
-    const value = { url: String(object.url), title: String(object.title), ...(object.summary ? { summary: String(object.summary) } : {}) };
+    const existing = body.globalId
+      ? issue.remoteLinks.find((l) => l.globalId === body.globalId)
+      : undefined;
+    const value = {
+      url: String(object.url),
+      title: String(object.title),
+      ...(object.summary ? { summary: String(object.summary) } : {}),
+    };
     if (existing) existing.object = value; // upsert by globalId (CONTRACT §1.9)
-    const link = existing ?? { id: this.nextLink++, ...(body.globalId ? { globalId: String(body.globalId) } : {}), object: value };
+    const link = existing ?? {
+      id: this.nextLink++,
+      ...(body.globalId ? { globalId: String(body.globalId) } : {}),
+      object: value,
+    };
     if (!existing) issue.remoteLinks.push(link);
     const ids = { id: link.id, self: `${this.beans.issue(issue, []).self}/remotelink/${link.id}` };
     return { status: this.flavour === 'cloud' && !existing ? 201 : 200, body: ids };
@@ -226,23 +325,42 @@ export class FakeJiraState {
     const parsed = parseFakeJql(jql);
     if (!parsed) return errors(400, [`Error in the JQL Query: cannot parse "${jql}".`]);
     if (this.flavour === 'cloud' && parsed.clauses.length === 0) {
-      return errors(400, ['Unbounded JQL queries are not allowed here. Please add a search restriction to your query.']);
+      return errors(400, [
+        'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.',
+      ]);
     }
     const fieldsRaw = input.fields ?? '';
-    const fields = Array.isArray(fieldsRaw) ? fieldsRaw.map(String) : String(fieldsRaw).split(',').filter(Boolean);
+    const fields = Array.isArray(fieldsRaw)
+      ? fieldsRaw.map(String)
+      : String(fieldsRaw).split(',').filter(Boolean);
     const max = Number(input.maxResults ?? 50);
-    const hits = this.issues.filter((i) => matchesJql(i, parsed.clauses, this.statusName, this.now()));
+    const hits = this.issues.filter((i) =>
+      matchesJql(i, parsed.clauses, this.statusName, this.now()),
+    );
     if (parsed.orderDesc) hits.reverse();
     if (this.flavour === 'cloud') {
-      const start = input.nextPageToken ? Number(Buffer.from(String(input.nextPageToken), 'base64url').toString()) : 0;
+      const start = input.nextPageToken
+        ? Number(Buffer.from(String(input.nextPageToken), 'base64url').toString())
+        : 0;
       const page = hits.slice(start, start + max);
       const isLast = start + max >= hits.length;
-      const body: Json = { issues: page.map((i) => this.beans.issue(i, fields.length ? fields : ['id'])), isLast };
+      const body: Json = {
+        issues: page.map((i) => this.beans.issue(i, fields.length ? fields : ['id'])),
+        isLast,
+      };
       if (!isLast) body.nextPageToken = Buffer.from(String(start + max)).toString('base64url');
       return { status: 200, body };
     }
     const startAt = Number(input.startAt ?? 0);
     const page = hits.slice(startAt, startAt + max);
-    return { status: 200, body: { startAt, maxResults: max, total: hits.length, issues: page.map((i) => this.beans.issue(i, fields)) } };
+    return {
+      status: 200,
+      body: {
+        startAt,
+        maxResults: max,
+        total: hits.length,
+        issues: page.map((i) => this.beans.issue(i, fields)),
+      },
+    };
   }
 }

@@ -2,7 +2,13 @@
  * The Jira the fake plays: one project, the seed's workflow (DESIGN §1) with configurable
  * status names, a few users, and a tiny JQL evaluator for the queries opsbook sends.
  */
-export type StatusRole = 'open' | 'awaitingApproval' | 'approved' | 'inProgress' | 'review' | 'done';
+export type StatusRole =
+  | 'open'
+  | 'awaitingApproval'
+  | 'approved'
+  | 'inProgress'
+  | 'review'
+  | 'done';
 
 export const FAKE_STATUS_NAMES: Record<StatusRole, string> = {
   open: 'Open',
@@ -23,7 +29,12 @@ const CATEGORY: Record<StatusRole, { id: number; key: string; name: string; colo
 };
 
 export const STATUS_IDS: Record<StatusRole, string> = {
-  open: '1', awaitingApproval: '10001', approved: '10002', inProgress: '3', review: '10003', done: '10004',
+  open: '1',
+  awaitingApproval: '10001',
+  approved: '10002',
+  inProgress: '3',
+  review: '10003',
+  done: '10004',
 };
 
 export interface FakeTransition {
@@ -46,7 +57,13 @@ export const FAKE_TRANSITIONS: FakeTransition[] = [
 
 export function statusCategory(role: StatusRole, base: string) {
   const c = CATEGORY[role];
-  return { self: `${base}/rest/api/2/statuscategory/${c.id}`, id: c.id, key: c.key, name: c.name, colorName: c.colorName };
+  return {
+    self: `${base}/rest/api/2/statuscategory/${c.id}`,
+    id: c.id,
+    key: c.key,
+    name: c.name,
+    colorName: c.colorName,
+  };
 }
 
 export interface FakeUser {
@@ -122,18 +139,30 @@ export function parseFakeJql(jql: string): { clauses: Clause[]; orderDesc: boole
     const m = re.exec(where);
     if (!m) return undefined;
     const raw = m[3] ?? '';
-    clauses.push({ field: (m[1] ?? '').toLowerCase(), op: m[2] ?? '=', value: raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw });
+    clauses.push({
+      field: (m[1] ?? '').toLowerCase(),
+      op: m[2] ?? '=',
+      value: raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw,
+    });
     at = re.lastIndex;
   }
   return { clauses, orderDesc: /\bdesc\b/i.test(order) };
 }
 
-export function matchesJql(issue: FakeIssue, clauses: Clause[], statusName: (r: StatusRole) => string, now: Date): boolean {
+export function matchesJql(
+  issue: FakeIssue,
+  clauses: Clause[],
+  statusName: (r: StatusRole) => string,
+  now: Date,
+): boolean {
   return clauses.every((c) => {
     const v = c.value.toLowerCase();
     const text = (s: string) => v.split(/\s+/).every((w) => s.toLowerCase().includes(w));
     const fields: Record<string, string[]> = {
-      project: [issue.project], key: [issue.key], status: [statusName(issue.status)], labels: issue.labels,
+      project: [issue.project],
+      key: [issue.key],
+      status: [statusName(issue.status)],
+      labels: issue.labels,
       assignee: issue.assignee ? [issue.assignee.accountId, issue.assignee.name] : [],
     };
     if (c.field === 'created') {
@@ -143,7 +172,8 @@ export function matchesJql(issue: FakeIssue, clauses: Clause[], statusName: (r: 
     }
     if (c.op === '~') {
       if (c.field === 'summary') return text(issue.summary);
-      if (c.field === 'text') return text(`${issue.summary} ${JSON.stringify(issue.description ?? '')}`);
+      if (c.field === 'text')
+        return text(`${issue.summary} ${JSON.stringify(issue.description ?? '')}`);
       return false;
     }
     const values = (fields[c.field] ?? []).map((x) => x.toLowerCase());

@@ -1,13 +1,24 @@
 export {
+  FAKE_STATUS_NAMES,
+  FAKE_TRANSITIONS,
+  type FakeIssue,
+  type FakeUser,
+  type StatusRole,
+} from './fake-workflow.js';
+export {
   FAKE_CREDENTIALS,
   type Fault,
   type FaultRule,
   type JiraFake,
   type JiraFakeOptions,
   type RecordedRequest,
-  type Violation,
   startJiraFake,
+  type Violation,
 } from './jira-fake.js';
-export { FAKE_STATUS_NAMES, FAKE_TRANSITIONS, type FakeIssue, type FakeUser, type StatusRole } from './fake-workflow.js';
 export { type Flavour, OpenApiValidator } from './openapi-validator.js';
-export { DC_REQUEST_MINIMUMS, QUERY_OVERRIDES, RESPONSE_OVERRIDES, SCHEMA_OVERRIDES } from './spec-overrides.js';
+export {
+  DC_REQUEST_MINIMUMS,
+  QUERY_OVERRIDES,
+  RESPONSE_OVERRIDES,
+  SCHEMA_OVERRIDES,
+} from './spec-overrides.js';

@@ -1,7 +1,12 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeJiraState, type Reply } from './fake-handlers.js';
-import { FAKE_STATUS_NAMES, type FakeIssue, type FakeUser, type StatusRole } from './fake-workflow.js';
+import {
+  FAKE_STATUS_NAMES,
+  type FakeIssue,
+  type FakeUser,
+  type StatusRole,
+} from './fake-workflow.js';
 import { type Flavour, OpenApiValidator } from './openapi-validator.js';
 
 export interface JiraFakeOptions {
@@ -45,11 +50,25 @@ export interface RecordedRequest {
   status: number | 'reset' | 'hang';
 }
 
-export const FAKE_CREDENTIALS = { email: 'ops.engineer@example.com', apiToken: 'fake-cloud-token-7Hq2', pat: 'fake-dc-pat-Xy93kLm' };
+export const FAKE_CREDENTIALS = {
+  email: 'ops.engineer@example.com',
+  apiToken: 'fake-cloud-token-7Hq2',
+  pat: 'fake-dc-pat-Xy93kLm',
+};
 
 const DEFAULT_USERS: FakeUser[] = [
-  { accountId: '5b10ac8d82e05b22cc7d4ef5', name: 'engineer', displayName: 'Eve Engineer', emailAddress: FAKE_CREDENTIALS.email },
-  { accountId: '5b10ac8d82e05b22cc7d4ef6', name: 'senior', displayName: 'Sam Senior', emailAddress: 'senior@example.com' },
+  {
+    accountId: '5b10ac8d82e05b22cc7d4ef5',
+    name: 'engineer',
+    displayName: 'Eve Engineer',
+    emailAddress: FAKE_CREDENTIALS.email,
+  },
+  {
+    accountId: '5b10ac8d82e05b22cc7d4ef6',
+    name: 'senior',
+    displayName: 'Sam Senior',
+    emailAddress: 'senior@example.com',
+  },
 ];
 
 /** A running Jira fake on 127.0.0.1 with an ephemeral port. */
@@ -95,23 +114,37 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   let server: Server | undefined;
   const origin = () => `http://127.0.0.1:${port}${basePath}`;
   const state = { current: undefined as FakeJiraState | undefined };
-  const auth = flavour === 'cloud'
-    ? `Basic ${Buffer.from(`${FAKE_CREDENTIALS.email}:${FAKE_CREDENTIALS.apiToken}`).toString('base64')}`
-    : `Bearer ${FAKE_CREDENTIALS.pat}`;
+  const auth =
+    flavour === 'cloud'
+      ? `Basic ${Buffer.from(`${FAKE_CREDENTIALS.email}:${FAKE_CREDENTIALS.apiToken}`).toString('base64')}`
+      : `Bearer ${FAKE_CREDENTIALS.pat}`;
 
   const send = (res: ServerResponse, reply: Reply) => {
     const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
-    res.writeHead(reply.status, { ...(text ? { 'content-type': 'application/json;charset=UTF-8' } : {}), ...reply.headers });
+    res.writeHead(reply.status, {
+      ...(text ? { 'content-type': 'application/json;charset=UTF-8' } : {}),
+      ...reply.headers,
+    });
     res.end(text);
   };
 
   const takeFault = (method: string, path: string) => {
-    const rule = rules.find((r) => r.left > 0 && (!r.method || r.method.toLowerCase() === method) && (!r.path || path.includes(r.path)));
+    const rule = rules.find(
+      (r) =>
+        r.left > 0 &&
+        (!r.method || r.method.toLowerCase() === method) &&
+        (!r.path || path.includes(r.path)),
+    );
     if (rule) rule.left--;
     return rule;
   };
 
-  const applyFault = (req: IncomingMessage, res: ServerResponse, fault: Fault, entry: RecordedRequest) => {
+  const applyFault = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    fault: Fault,
+    entry: RecordedRequest,
+  ) => {
     if (fault.kind === 'reset') {
       entry.status = 'reset';
       req.socket.destroy();
@@ -121,7 +154,11 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       res.on('close', () => hanging.delete(res));
     } else {
       entry.status = fault.status;
-      send(res, { status: fault.status, body: { errorMessages: [`injected ${fault.status}`], errors: {} }, headers: fault.retryAfter ? { 'retry-after': fault.retryAfter } : {} });
+      send(res, {
+        status: fault.status,
+        body: { errorMessages: [`injected ${fault.status}`], errors: {} },
+        headers: fault.retryAfter ? { 'retry-after': fault.retryAfter } : {},
+      });
     }
   };
 
@@ -131,7 +168,8 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     const method = (req.method ?? 'GET').toLowerCase();
     const entry: RecordedRequest = { method, path: url.pathname, query: url.search, status: 0 };
     recorded.push(entry);
-    const violate = (kind: Violation['kind'], problems: string[]) => violations.push({ method, path: url.pathname, kind, problems });
+    const violate = (kind: Violation['kind'], problems: string[]) =>
+      violations.push({ method, path: url.pathname, kind, problems });
     const reply = (r: Reply) => {
       entry.status = r.status;
       send(res, r);
@@ -141,26 +179,48 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       return reply({ status: 404 });
     }
     const route = url.pathname.slice(basePath.length);
-    if (req.headers.authorization !== auth) return reply({ status: 401, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } });
+    if (req.headers.authorization !== auth)
+      return reply({
+        status: 401,
+        body: {
+          errorMessages: [
+            'You are not authenticated. Authentication required to perform this operation.',
+          ],
+          errors: {},
+        },
+      });
     const matched = validator.match(method, route);
     if (!matched) {
       // Cloud's old search API is gone (CONTRACT §1.8): answer as Jira does, and flag the client.
       if (flavour === 'cloud' && route === '/rest/api/3/search') {
         violate('route', ['the removed /rest/api/3/search was called; use /rest/api/3/search/jql']);
-        return reply({ status: 410, body: { errorMessages: ['The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.'], errors: {} } });
+        return reply({
+          status: 410,
+          body: {
+            errorMessages: [
+              'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.',
+            ],
+            errors: {},
+          },
+        });
       }
-      violate('route', [`${method.toUpperCase()} ${route} is not an operation of the vendored spec`]);
+      violate('route', [
+        `${method.toUpperCase()} ${route} is not an operation of the vendored spec`,
+      ]);
       return reply({ status: 404, body: { errorMessages: ['Not found'], errors: {} } });
     }
     const contentType = req.headers['content-type'];
     let body: unknown;
-    let files: { field: string; name: string; type: string; bytes: Uint8Array }[] = [];
+    const files: { field: string; name: string; type: string; bytes: Uint8Array }[] = [];
     if (raw.length > 0 && contentType?.startsWith('application/json')) {
       try {
         body = JSON.parse(raw.toString('utf8'));
       } catch {
         violate('request', ['the body is not JSON']);
-        return reply({ status: 400, body: { errorMessages: ['Unexpected character in the request body.'], errors: {} } });
+        return reply({
+          status: 400,
+          body: { errorMessages: ['Unexpected character in the request body.'], errors: {} },
+        });
       }
     } else if (raw.length > 0 && contentType?.startsWith('multipart/form-data')) {
       if (req.headers['x-atlassian-token'] !== 'no-check') {
@@ -169,8 +229,20 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       }
       const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
       for (const [field, value] of form.entries()) {
-        if (typeof value === 'string') files.push({ field, name: '', type: 'text/plain', bytes: new Uint8Array(Buffer.from(value)) });
-        else files.push({ field, name: value.name, type: value.type, bytes: new Uint8Array(await value.arrayBuffer()) });
+        if (typeof value === 'string')
+          files.push({
+            field,
+            name: '',
+            type: 'text/plain',
+            bytes: new Uint8Array(Buffer.from(value)),
+          });
+        else
+          files.push({
+            field,
+            name: value.name,
+            type: value.type,
+            bytes: new Uint8Array(await value.arrayBuffer()),
+          });
       }
       body = files;
     } else if (raw.length > 0) body = raw.toString('utf8');
@@ -183,7 +255,16 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     if (fault && !fault.afterHandling) return applyFault(req, res, fault.fault, entry);
     const op = matched.op.template.replace(/^\/rest\/api\/3|^\/api\/2/, '');
     const adfProblems: string[] = [];
-    const result = state.current!.handle({ op, method, params: matched.params, query: url.searchParams, body, files, caller: users[0]!, violate: (p) => adfProblems.push(p) });
+    const result = state.current!.handle({
+      op,
+      method,
+      params: matched.params,
+      query: url.searchParams,
+      body,
+      files,
+      caller: users[0]!,
+      violate: (p) => adfProblems.push(p),
+    });
     if (adfProblems.length) violate('request', adfProblems);
     const responseProblems = validator.validateResponse(matched.op, result.status, result.body);
     if (responseProblems.length) violate('response', responseProblems);
@@ -195,8 +276,14 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     new Promise<void>((resolve, reject) => {
       const s = createServer((req, res) => {
         handle(req, res).catch((e: unknown) => {
-          violations.push({ method: req.method ?? '', path: req.url ?? '', kind: 'response', problems: [`fake crashed: ${(e as Error).stack}`] });
-          if (!res.headersSent) send(res, { status: 500, body: { errorMessages: ['fake crashed'], errors: {} } });
+          violations.push({
+            method: req.method ?? '',
+            path: req.url ?? '',
+            kind: 'response',
+            problems: [`fake crashed: ${(e as Error).stack}`],
+          });
+          if (!res.headersSent)
+            send(res, { status: 500, body: { errorMessages: ['fake crashed'], errors: {} } });
         });
       });
       s.once('error', reject);
@@ -218,15 +305,28 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     });
 
   await listen();
-  state.current = new FakeJiraState(flavour, options.project ?? 'OPS', users, (r) => names[r], validator, options.now ?? (() => new Date()), origin());
+  state.current = new FakeJiraState(
+    flavour,
+    options.project ?? 'OPS',
+    users,
+    (r) => names[r],
+    validator,
+    options.now ?? (() => new Date()),
+    origin(),
+  );
 
   return {
     baseUrl: origin(),
     flavour,
     users,
-    env: flavour === 'cloud'
-      ? { JIRA_BASE_URL: origin(), JIRA_EMAIL: FAKE_CREDENTIALS.email, JIRA_API_TOKEN: FAKE_CREDENTIALS.apiToken }
-      : { JIRA_BASE_URL: origin(), JIRA_PAT: FAKE_CREDENTIALS.pat },
+    env:
+      flavour === 'cloud'
+        ? {
+            JIRA_BASE_URL: origin(),
+            JIRA_EMAIL: FAKE_CREDENTIALS.email,
+            JIRA_API_TOKEN: FAKE_CREDENTIALS.apiToken,
+          }
+        : { JIRA_BASE_URL: origin(), JIRA_PAT: FAKE_CREDENTIALS.pat },
     violations: () => [...violations],
     clearViolations: () => void violations.splice(0),
     requests: () => [...recorded],

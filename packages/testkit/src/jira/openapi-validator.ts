@@ -4,15 +4,26 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { adfSubsetSchema } from './adf-schema.js';
-import { DC_REQUEST_MINIMUMS, OUT_OF_SPEC_STATUSES, QUERY_OVERRIDES, RESPONSE_OVERRIDES, SCHEMA_OVERRIDES } from './spec-overrides.js';
+import {
+  DC_REQUEST_MINIMUMS,
+  OUT_OF_SPEC_STATUSES,
+  QUERY_OVERRIDES,
+  RESPONSE_OVERRIDES,
+  SCHEMA_OVERRIDES,
+  UNDECLARED_ERROR_STATUSES,
+} from './spec-overrides.js';
 
 export type Flavour = 'cloud' | 'datacenter';
 
+// biome-ignore lint/suspicious/noExplicitAny: walks arbitrary JSON (Atlassian's OpenAPI documents)
 type Json = Record<string, any>;
 // ajv-formats is CommonJS: under NodeNext its default import is module.exports, whose .default is the plugin.
 const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }).default;
 
-const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/jira-openapi');
+const FIXTURES = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../fixtures/jira-openapi',
+);
 
 export interface Operation {
   method: string;
@@ -31,7 +42,10 @@ export interface Matched {
 }
 
 function pointerSet(doc: Json, pointer: string, value: unknown): void {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const last = parts.pop()!;
   let at: Json = doc;
   for (const p of parts) {
@@ -46,13 +60,20 @@ function makeAjv(forRequests: boolean): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
   addFormats(ajv);
   // OpenAPI formats ajv-formats does not know (CONTRACT §5).
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const f of ['binary', 'json', 'base64', 'byte']) ajv.addFormat(f, true);
   if (forRequests) {
     // readOnly properties may not be sent by a client (CONTRACT §5.2); plain Ajv only annotates.
     ajv.removeKeyword('readOnly');
-    ajv.addKeyword({ keyword: 'readOnly', schemaType: 'boolean', validate: (readOnly: boolean) => !readOnly });
+    ajv.addKeyword({
+      keyword: 'readOnly',
+      schemaType: 'boolean',
+      validate: (readOnly: boolean) => !readOnly,
+    });
   }
   return ajv;
 }
@@ -67,11 +88,19 @@ export class OpenApiValidator {
 
   constructor(flavour: Flavour) {
     this.flavour = flavour;
-    const spec = JSON.parse(readFileSync(path.join(FIXTURES, flavour === 'cloud' ? 'cloud-v3.json' : 'dc-v2.json'), 'utf8')) as Json;
+    const spec = JSON.parse(
+      readFileSync(
+        path.join(FIXTURES, flavour === 'cloud' ? 'cloud-v3.json' : 'dc-v2.json'),
+        'utf8',
+      ),
+    ) as Json;
     for (const o of SCHEMA_OVERRIDES[flavour]) pointerSet(spec, o.pointer, o.schema);
     for (const o of QUERY_OVERRIDES[flavour]) {
-      const param = (spec.paths[o.path]?.[o.method]?.parameters as Json[] | undefined)?.find((p) => p.in === 'query' && p.name === o.name);
-      if (!param) throw new Error(`spec override: no query parameter ${o.name} on ${o.method} ${o.path}`);
+      const param = (spec.paths[o.path]?.[o.method]?.parameters as Json[] | undefined)?.find(
+        (p) => p.in === 'query' && p.name === o.name,
+      );
+      if (!param)
+        throw new Error(`spec override: no query parameter ${o.name} on ${o.method} ${o.path}`);
       param.schema = o.schema;
     }
     const registered = { $id: 'spec', components: spec.components };
@@ -84,7 +113,14 @@ export class OpenApiValidator {
         if (method === 'parameters') continue;
         const route = flavour === 'cloud' ? template : `/rest${template}`;
         const names: string[] = [];
-        const pattern = new RegExp(`^${route.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_m, a, b) => (names.push(a ?? b), '([^/]+)'))}$`);
+        // Spec templates become anchored regexps: literal segments escaped, {name} captured.
+        const source = route.split('/').map((segment) => {
+          const param = /^\{(\w+)\}$/.exec(segment);
+          if (!param) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+          names.push(param[1] ?? '');
+          return '([^/]+)';
+        });
+        const pattern = new RegExp(`^${source.join('/')}$`);
         this.operations.push({ method, template, route, pattern, names, spec: op as Json });
       }
     }
@@ -96,7 +132,7 @@ export class OpenApiValidator {
       const m = op.pattern.exec(routePath);
       if (!m) continue;
       const params: Record<string, string> = {};
-      op.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
+      for (const [i, n] of op.names.entries()) params[n] = decodeURIComponent(m[i + 1] ?? '');
       return { op, params };
     }
     return undefined;
@@ -113,11 +149,20 @@ export class OpenApiValidator {
   }
 
   private problems(fn: ValidateFunction, data: unknown, where: string): string[] {
-    return fn(data) ? [] : (fn.errors ?? []).map((e) => `${where}${e.instancePath || ''} ${e.message ?? 'is invalid'}`);
+    return fn(data)
+      ? []
+      : (fn.errors ?? []).map(
+          (e) => `${where}${e.instancePath || ''} ${e.message ?? 'is invalid'}`,
+        );
   }
 
   /** Problems with the query string and JSON body of a request (multipart bodies are checked by the fake). */
-  validateRequest(op: Operation, query: URLSearchParams, contentType: string | undefined, body: unknown): string[] {
+  validateRequest(
+    op: Operation,
+    query: URLSearchParams,
+    contentType: string | undefined,
+    body: unknown,
+  ): string[] {
     const out: string[] = [];
     const declared = (op.spec.parameters ?? []) as Json[];
     for (const name of new Set(query.keys())) {
@@ -127,10 +172,17 @@ export class OpenApiValidator {
         continue;
       }
       const schema = p.schema?.type === 'array' ? p.schema.items : p.schema;
-      const fn = this.compile(this.requestAjv, `q ${op.method} ${op.template} ${name}`, schema ?? {});
-      for (const raw of query.getAll(name)) out.push(...this.problems(fn, coerce(raw, schema?.type), `query ${name}`));
+      const fn = this.compile(
+        this.requestAjv,
+        `q ${op.method} ${op.template} ${name}`,
+        schema ?? {},
+      );
+      for (const raw of query.getAll(name))
+        out.push(...this.problems(fn, coerce(raw, schema?.type), `query ${name}`));
     }
-    for (const p of declared) if (p.in === 'query' && p.required && !query.has(p.name)) out.push(`query parameter "${p.name}" is required`);
+    for (const p of declared)
+      if (p.in === 'query' && p.required && !query.has(p.name))
+        out.push(`query parameter "${p.name}" is required`);
     const rb = op.spec.requestBody as Json | undefined;
     const type = contentType?.split(';')[0]?.trim().toLowerCase();
     if (body === undefined) {
@@ -139,11 +191,31 @@ export class OpenApiValidator {
     }
     if (!rb) return [...out, 'this operation takes no request body'];
     const media = type ? rb.content?.[type] : undefined;
-    if (!media) return [...out, `content type ${type ?? '(none)'} is not allowed; the spec allows ${Object.keys(rb.content ?? {}).join(', ')}`];
+    if (!media)
+      return [
+        ...out,
+        `content type ${type ?? '(none)'} is not allowed; the spec allows ${Object.keys(rb.content ?? {}).join(', ')}`,
+      ];
     if (type !== 'application/json') return out;
-    out.push(...this.problems(this.compile(this.requestAjv, `b ${op.method} ${op.template}`, media.schema ?? {}), body, 'body'));
-    const minimum = this.flavour === 'datacenter' ? DC_REQUEST_MINIMUMS[`${op.method} ${op.template}`] : undefined;
-    if (minimum) out.push(...this.problems(this.compile(this.requestAjv, `m ${op.method} ${op.template}`, minimum), body, 'body'));
+    out.push(
+      ...this.problems(
+        this.compile(this.requestAjv, `b ${op.method} ${op.template}`, media.schema ?? {}),
+        body,
+        'body',
+      ),
+    );
+    const minimum =
+      this.flavour === 'datacenter'
+        ? DC_REQUEST_MINIMUMS[`${op.method} ${op.template}`]
+        : undefined;
+    if (minimum)
+      out.push(
+        ...this.problems(
+          this.compile(this.requestAjv, `m ${op.method} ${op.template}`, minimum),
+          body,
+          'body',
+        ),
+      );
     return out;
   }
 
@@ -157,13 +229,22 @@ export class OpenApiValidator {
   validateResponse(op: Operation, status: number, body: unknown): string[] {
     const responses = op.spec.responses as Json;
     const declared = responses[String(status)] ?? responses.default;
-    if (!declared) return OUT_OF_SPEC_STATUSES.has(status) ? [] : [`status ${status} is not declared for ${op.method.toUpperCase()} ${op.template}`];
+    if (!declared)
+      return OUT_OF_SPEC_STATUSES.has(status) || UNDECLARED_ERROR_STATUSES[this.flavour].has(status)
+        ? []
+        : [`status ${status} is not declared for ${op.method.toUpperCase()} ${op.template}`];
     const schema = declared.content?.['application/json']?.schema;
     // 204 declared with JSON content has no body in practice (CONTRACT §5.4); undeclared error bodies are Jira's ErrorCollection.
     if (schema === undefined || (status === 204 && body === undefined)) return [];
-    const override = RESPONSE_OVERRIDES[this.flavour].find((o) => o.method === op.method && o.path === op.template && o.status === String(status));
+    const override = RESPONSE_OVERRIDES[this.flavour].find(
+      (o) => o.method === op.method && o.path === op.template && o.status === String(status),
+    );
     const effective = override ? { type: 'array', items: schema } : schema;
-    return this.problems(this.compile(this.responseAjv, `r ${op.method} ${op.template} ${status}`, effective), body, 'response');
+    return this.problems(
+      this.compile(this.responseAjv, `r ${op.method} ${op.template} ${status}`, effective),
+      body,
+      'response',
+    );
   }
 }
 

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type JiraFake, startJiraFake } from './jira-fake.js';
+
+let fake: JiraFake | undefined;
+
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function call(
+  f: JiraFake,
+  method: string,
+  path: string,
+  init: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
+) {
+  const auth =
+    f.flavour === 'cloud'
+      ? `Basic ${Buffer.from(`${f.env.JIRA_EMAIL}:${f.env.JIRA_API_TOKEN}`).toString('base64')}`
+      : `Bearer ${f.env.JIRA_PAT}`;
+  const headers: Record<string, string> = {
+    Authorization: auth,
+    Accept: 'application/json',
+    ...init.headers,
+  };
+  if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${f.baseUrl}${path}`, {
+    method,
+    headers,
+    body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('the Jira fake enforces the OpenAPI contract', () => {
+  it('rejects a Data Center comment whose body is not a string, and records the violation', async () => {
+    fake = await startJiraFake({ flavour: 'datacenter' });
+    fake.seed({ summary: 'x' });
+    const res = await call(fake, 'POST', '/rest/api/2/issue/OPS-1/comment', {
+      json: { body: { type: 'doc' } },
+    });
+    expect(res.status).toBe(400);
+    expect(fake.violations()).toMatchObject([
+      { method: 'post', path: '/rest/api/2/issue/OPS-1/comment', kind: 'request' },
+    ]);
+    expect(fake.violations()[0]?.problems).toContain('body/body must be string');
+  });
+
+  it('rejects a Cloud comment that is not valid ADF although the spec leaves the body untyped', async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    const res = await call(fake, 'POST', '/rest/api/3/issue/OPS-1/comment', {
+      json: {
+        body: {
+          type: 'doc',
+          version: 1,
+          content: [{ type: 'paragraph', content: [{ type: 'text', text: '' }] }],
+        },
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(fake.violations()[0]?.problems.some((p) => p.startsWith('ADF:'))).toBe(true);
+    expect(fake.issue('OPS-1')?.comments).toEqual([]);
+  });
+
+  it('rejects a read-only property sent by a client (Comment.author)', async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    const body = {
+      type: 'doc',
+      version: 1,
+      content: [{ type: 'paragraph', content: [{ type: 'text', text: 'hi' }] }],
+    };
+    const res = await call(fake, 'POST', '/rest/api/3/issue/OPS-1/comment', {
+      json: { body, author: { accountId: 'x' } },
+    });
+    expect(res.status).toBe(400);
+    expect(fake.violations()).toHaveLength(1);
+  });
+
+  it('rejects an attachment upload without X-Atlassian-Token: no-check', async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    const form = new FormData();
+    form.append('file', new Blob(['hi']), 'a.txt');
+    const res = await call(fake, 'POST', '/rest/api/3/issue/OPS-1/attachments', { body: form });
+    expect(res.status).toBe(403);
+    expect(fake.violations()[0]?.problems).toEqual([
+      'attachments need the header X-Atlassian-Token: no-check',
+    ]);
+  });
+
+  it('rejects a query parameter the operation does not declare and a missing required body', async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    expect((await call(fake, 'GET', '/rest/api/3/issue/OPS-1?fieldz=summary')).status).toBe(400);
+    expect((await call(fake, 'POST', '/rest/api/3/issue/OPS-1/transitions')).status).toBe(400);
+    expect(fake.violations().map((v) => v.problems[0])).toEqual([
+      'query parameter "fieldz" is not in the spec',
+      'the request body is required',
+    ]);
+  });
+
+  it("answers Cloud's removed /search with 410 and flags the caller", async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    const res = await call(fake, 'GET', '/rest/api/3/search?jql=project%20%3D%20OPS');
+    expect(res.status).toBe(410);
+    expect(fake.violations()[0]?.kind).toBe('route');
+  });
+
+  it('asserts the Data Center minimums the spec leaves out (transition id)', async () => {
+    fake = await startJiraFake({ flavour: 'datacenter' });
+    fake.seed({ summary: 'x' });
+    const res = await call(fake, 'POST', '/rest/api/2/issue/OPS-1/transitions', {
+      json: { transition: {} },
+    });
+    expect(res.status).toBe(400);
+    expect(fake.violations()[0]?.problems).toEqual([
+      "body/transition must have required property 'id'",
+    ]);
+  });
+
+  it('answers 401 to wrong credentials, since the spec cannot enforce auth', async () => {
+    fake = await startJiraFake({ flavour: 'datacenter' });
+    const res = await fetch(`${fake.baseUrl}/rest/api/2/myself`, {
+      headers: { Authorization: 'Bearer nope' },
+    });
+    expect(res.status).toBe(401);
+    expect(fake.violations()).toEqual([]);
+  });
+
+  it('validates from the vendored JSON, which the overrides leave untouched', () => {
+    const dc = JSON.parse(
+      readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),
+    );
+    expect(dc.components.schemas.IssueBean.properties.fields.additionalProperties).toMatchObject({
+      type: 'object',
+    });
+  });
+});

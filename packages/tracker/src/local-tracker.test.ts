@@ -1,0 +1,154 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { textDoc } from './document.js';
+import { LocalTracker } from './local-tracker.js';
+import { Outbox } from './outbox.js';
+
+describe('local tracker', () => {
+  let stateDir: string;
+  let clock: number;
+  const tracker = (actor = 'eve', statuses = {}) =>
+    new LocalTracker({ stateDir, actor, statuses, now: () => new Date(clock++ * 1000) });
+
+  beforeEach(async () => {
+    stateDir = await mkdtemp(path.join(tmpdir(), 'opsbook-local-'));
+    clock = 1_700_000_000;
+  });
+
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('walks the seed workflow and keeps who moved the ticket, when, from and to', async () => {
+    const eve = tracker('eve');
+    const sam = tracker('sam');
+    const { key } = await eve.create({
+      summary: 'Disk 91% on db-3',
+      grade: 'P3',
+      labels: ['disk'],
+    });
+    expect(key).toBe('OPS-1');
+    await eve.transition(key, 'Awaiting Approval');
+    await sam.transition(key, 'Open'); // need more data
+    await eve.transition(key, 'Awaiting Approval');
+    await sam.transition(key, 'Approved');
+    await eve.transition(key, 'In Progress');
+    await eve.transition(key, 'In Review');
+    await sam.transition(key, 'Done');
+    const t = await eve.read(key);
+    expect(
+      t.history.filter((h) => h.field === 'status').map((h) => `${h.by}: ${h.from} -> ${h.to}`),
+    ).toEqual([
+      'eve: null -> Open',
+      'eve: Open -> Awaiting Approval',
+      'sam: Awaiting Approval -> Open',
+      'eve: Open -> Awaiting Approval',
+      'sam: Awaiting Approval -> Approved',
+      'eve: Approved -> In Progress',
+      'eve: In Progress -> In Review',
+      'sam: In Review -> Done',
+    ]);
+    expect(new Set(t.history.map((h) => h.at)).size).toBe(t.history.length);
+  });
+
+  it('refuses a transition the workflow does not offer', async () => {
+    const eve = tracker();
+    await eve.create({ summary: 'x' });
+    await expect(eve.transition('OPS-1', 'In Progress')).rejects.toMatchObject({
+      kind: 'refused',
+      code: 'TICKET_TRANSITION_UNAVAILABLE',
+      message: expect.stringContaining(
+        'from "Open" to "In Progress" (offered: "Awaiting Approval")',
+      ),
+    });
+    expect((await eve.get('OPS-1')).status).toBe('Open');
+  });
+
+  it('uses configured status names', async () => {
+    const t = tracker('eve', { open: 'To Do', done: 'Closed' });
+    await t.create({ summary: 'x' });
+    expect((await t.get('OPS-1')).status).toBe('To Do');
+    expect((await t.transitions('OPS-1')).map((x) => x.to)).toEqual(['Awaiting Approval']);
+  });
+
+  it('gives distinct keys to concurrent creates', async () => {
+    const keys = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => tracker(`p${i}`).create({ summary: `alert ${i}` })),
+    );
+    expect(new Set(keys.map((k) => k.key)).size).toBe(12);
+    expect(
+      (await readdir(path.join(stateDir, 'tracker', 'tickets'))).filter((n) => n.endsWith('.tmp')),
+    ).toEqual([]);
+  });
+
+  it('refuses a ticket key that would leave the tickets folder', async () => {
+    const t = tracker();
+    await expect(t.get('../../etc/passwd')).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(t.comment('OPS-1/../../x', textDoc('x'))).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('stores an attachment under a safe name whatever the file name says', async () => {
+    const t = tracker();
+    await t.create({ summary: 'x' });
+    const a = await t.attach('OPS-1', {
+      filename: '../../../evil\n.sh',
+      bytes: new TextEncoder().encode('echo hi'),
+    });
+    const stored = (await t.read('OPS-1')).attachments[0]!;
+    expect(stored.file.startsWith(path.join('attachments', 'OPS-1'))).toBe(true);
+    expect(path.basename(stored.file)).toMatch(/^[\w-]+-evil_\.sh$/);
+    expect(Buffer.from(await t.readAttachment('OPS-1', a.id)).toString()).toBe('echo hi');
+  });
+
+  it('answers the JQL subset opsbook uses and refuses the rest', async () => {
+    const t = tracker();
+    await t.create({ summary: 'Disk full on db-3', labels: ['bug'] });
+    await t.create({ summary: 'Backup failed', labels: ['bug'] });
+    await t.create({ summary: 'Disk slow on web-1' });
+    await t.comment('OPS-2', textDoc('known bug: pg_dump timeout'));
+    expect(
+      (await t.search('project = OPS AND labels = bug ORDER BY key')).map((x) => x.key),
+    ).toEqual(['OPS-1', 'OPS-2']);
+    expect((await t.search('summary ~ "disk"')).map((x) => x.key)).toEqual(['OPS-1', 'OPS-3']);
+    expect(
+      (await t.search('text ~ "pg_dump timeout" AND status = Open')).map((x) => x.key),
+    ).toEqual(['OPS-2']);
+    expect((await t.search('key in (OPS-3, OPS-1)')).map((x) => x.key)).toEqual(['OPS-1', 'OPS-3']);
+    await expect(t.search('summary ~ disk OR labels = bug')).rejects.toMatchObject({
+      code: 'USAGE',
+    });
+  });
+
+  it('keeps properties and remote links, upserting links by globalId', async () => {
+    const t = tracker();
+    await t.create({ summary: 'x' });
+    await t.setProperty('OPS-1', 'opsbook.approval-uses', { a: 1 });
+    expect(await t.getProperty('OPS-1', 'opsbook.approval-uses')).toEqual({ a: 1 });
+    expect(await t.getProperty('OPS-1', 'missing')).toBeUndefined();
+    await t.addRemoteLink('OPS-1', { globalId: 'g', url: 'https://a', title: 'A' });
+    await t.addRemoteLink('OPS-1', { globalId: 'g', url: 'https://b', title: 'B' });
+    expect(await t.remoteLinks('OPS-1')).toEqual([{ globalId: 'g', url: 'https://b', title: 'B' }]);
+  });
+
+  it('says which ticket is missing and where it looked', async () => {
+    await expect(tracker().get('OPS-9')).rejects.toMatchObject({
+      code: 'TRACKER_TICKET_NOT_FOUND',
+      message: expect.stringContaining('has no ticket OPS-9'),
+    });
+  });
+
+  it('works behind the outbox, delivering each write once', async () => {
+    const t = tracker();
+    const outbox = new Outbox({ stateDir, tracker: t });
+    const created = await outbox.send('', { kind: 'create', ticket: { summary: 'via outbox' } });
+    expect(created).toMatchObject({ delivered: true, key: 'OPS-1' });
+    await outbox.send('OPS-1', { kind: 'comment', body: textDoc('hello') });
+    const file = JSON.parse(
+      await readFile(path.join(stateDir, 'tracker', 'tickets', 'OPS-1.json'), 'utf8'),
+    );
+    expect(file.comments).toHaveLength(1);
+    expect(await outbox.list()).toEqual([]);
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { Doc } from './document.js';
+import { renderAdf } from './render-adf.js';
+import { renderWiki } from './render-wiki.js';
+
+const doc: Doc = {
+  blocks: [
+    { type: 'heading', level: 3, text: 'Result' },
+    {
+      type: 'paragraph',
+      content: [
+        { type: 'text', text: 'ok ', bold: true },
+        { type: 'link', text: 'journal', href: 'https://ops.example/j/1' },
+      ],
+    },
+    { type: 'list', items: [[{ type: 'text', text: 'web-01' }]] },
+    { type: 'table', header: ['host', 'exit'], rows: [['web-01', '0']] },
+    { type: 'code', text: 'echo done' },
+  ],
+};
+
+describe('document renderers', () => {
+  it('renders ADF with marks, lists, tables and code blocks', () => {
+    const adf = renderAdf(doc);
+    expect(adf.content?.map((n) => n.type)).toEqual([
+      'heading',
+      'paragraph',
+      'bulletList',
+      'table',
+      'codeBlock',
+    ]);
+    expect(adf.content?.[1]?.content).toEqual([
+      { type: 'text', text: 'ok ', marks: [{ type: 'strong' }] },
+      {
+        type: 'text',
+        text: 'journal',
+        marks: [{ type: 'link', attrs: { href: 'https://ops.example/j/1' } }],
+      },
+    ]);
+  });
+
+  it('never emits an empty ADF text node (Jira refuses them)', () => {
+    const adf = renderAdf({
+      blocks: [
+        { type: 'paragraph', content: [{ type: 'text', text: '' }] },
+        { type: 'code', text: '' },
+      ],
+    });
+    expect(JSON.stringify(adf)).not.toContain('"text":""');
+  });
+
+  it('renders wiki markup for Data Center', () => {
+    expect(renderWiki(doc)).toBe(
+      'h3. Result\n\n*ok *[journal|https://ops.example/j/1]\n\n* web\\-01\n\n||host||exit||\n|web\\-01|0|\n\n{code}\necho done\n{code}',
+    );
+  });
+
+  it('keeps command output literal in wiki markup: it cannot close the code block or forge links', () => {
+    const wiki = renderWiki({
+      blocks: [
+        { type: 'code', text: 'x\n{code}\n[evil|javascript:alert(1)]' },
+        {
+          type: 'paragraph',
+          content: [{ type: 'text', text: '[click|http://evil] *bold* |cell|' }],
+        },
+        { type: 'table', header: ['a'], rows: [['x|y\nz']] },
+      ],
+    });
+    expect(wiki.match(/\{code\}/g)).toHaveLength(2);
+    expect(wiki).toContain('\\[click\\|http://evil\\] \\*bold\\* \\|cell\\|');
+    expect(wiki).toContain('|x\\|y z|');
+  });
+});

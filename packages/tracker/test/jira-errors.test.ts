@@ -1,0 +1,140 @@
+import { FAKE_CREDENTIALS, type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createJiraTracker, textDoc } from '../src/index.js';
+
+const secrets = [FAKE_CREDENTIALS.apiToken, FAKE_CREDENTIALS.pat, 'wrong-token-Zz9'];
+
+function expectNoSecret(error: unknown): void {
+  const text = `${(error as Error).message} ${JSON.stringify((error as { details?: unknown }).details ?? {})}`;
+  for (const s of secrets) expect(text).not.toContain(s);
+}
+
+describe.each(['cloud', 'datacenter'] as const)(
+  'Jira %s refusals read as one sentence with the URL, the ticket and the fix',
+  (flavour) => {
+    let fake: JiraFake;
+
+    beforeEach(async () => {
+      fake = await startJiraFake({ flavour });
+    });
+
+    afterEach(async () => {
+      const violations = fake.violations();
+      await fake.close();
+      expect(violations).toEqual([]);
+    });
+
+    it('names the rejected credential without printing the token', async () => {
+      const env =
+        flavour === 'cloud'
+          ? { ...fake.env, JIRA_API_TOKEN: 'wrong-token-Zz9' }
+          : { ...fake.env, JIRA_PAT: 'wrong-token-Zz9' };
+      const error = await createJiraTracker({ project: 'OPS', flavour }, env)
+        .get('OPS-7')
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_AUTH_REJECTED',
+        details: { ticket: 'OPS-7', status: 401 },
+      });
+      const hint = flavour === 'cloud' ? 'JIRA_EMAIL and JIRA_API_TOKEN' : 'JIRA_PAT';
+      const api = flavour === 'cloud' ? 3 : 2;
+      expect((error as Error).message).toBe(
+        `Jira at ${fake.baseUrl}/rest/api/${api}/issue/OPS-7 rejected the credentials (401) when trying to read OPS-7 (Jira says: You are not authenticated. Authentication required to perform this operation.): check ${hint}; a token that expired or was revoked gives this too.`,
+      );
+      expectNoSecret(error);
+    });
+
+    it('says an unknown ticket is unknown and how to fix it', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      const error = await jira.comment('OPS-404', textDoc('hello')).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_TICKET_NOT_FOUND',
+        details: { ticket: 'OPS-404', retryable: false },
+      });
+      expect((error as Error).message).toContain(
+        `has no ticket OPS-404 visible to this account (404): check the key`,
+      );
+      expect((error as Error).message).toContain(fake.baseUrl);
+    });
+
+    it('says an unknown project is unknown and names the config key', async () => {
+      const jira = createJiraTracker({ project: 'NOPE', flavour }, fake.env);
+      const error = await jira.create({ summary: 'x' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'unreachable', code: 'TRACKER_PROJECT_UNKNOWN' });
+      expect((error as Error).message).toContain('does not accept project NOPE');
+      expect((error as Error).message).toContain('set tracker.jira.project');
+    });
+
+    it('names the missing permission on a 403', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({ fault: { kind: 'status', status: 403 }, method: 'post', path: '/comment' });
+      const error = await jira.comment('OPS-1', textDoc('hello')).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_FORBIDDEN',
+        details: { ticket: 'OPS-1' },
+      });
+      expect((error as Error).message).toContain(
+        'ask a Jira admin for the "Add Comments" permission',
+      );
+    });
+  },
+);
+
+describe('Jira connection settings', () => {
+  it('refuses a base URL that carries credentials, without repeating them', () => {
+    const error = (() => {
+      try {
+        createJiraTracker(
+          { project: 'OPS' },
+          {
+            JIRA_BASE_URL: 'https://me:wrong-token-Zz9@example.atlassian.net',
+            JIRA_EMAIL: 'a@b.c',
+            JIRA_API_TOKEN: 't0k3n-abc',
+          },
+        );
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toMatchObject({ code: 'USAGE' });
+    expectNoSecret(error);
+  });
+
+  it('refuses to send a token over plain http to a non-loopback host', () => {
+    expect(() =>
+      createJiraTracker(
+        { project: 'OPS' },
+        { JIRA_BASE_URL: 'http://jira.example.com', JIRA_PAT: 'p4t-123456' },
+      ),
+    ).toThrow(/is not https/);
+  });
+
+  it('says which variables to set when no credentials are given', () => {
+    expect(() =>
+      createJiraTracker({ project: 'OPS', baseUrl: 'https://example.atlassian.net' }, {}),
+    ).toThrow(
+      'no Jira credentials: set JIRA_EMAIL and JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center) in the environment',
+    );
+  });
+
+  it('reads the flavour from the credential when the config does not say', () => {
+    const dc = createJiraTracker(
+      { project: 'OPS' },
+      { JIRA_BASE_URL: 'https://jira.corp.example/jira/', JIRA_PAT: 'p4t-123456' },
+    );
+    expect(dc.http.connection).toMatchObject({
+      flavour: 'datacenter',
+      baseUrl: 'https://jira.corp.example/jira',
+      authorization: 'Bearer p4t-123456',
+    });
+    const cloud = createJiraTracker(
+      { project: 'OPS', email: 'me@example.com' },
+      { JIRA_BASE_URL: 'https://x.atlassian.net', JIRA_API_TOKEN: 'tok-1234' },
+    );
+    expect(cloud.http.connection.flavour).toBe('cloud');
+  });
+});

@@ -1,0 +1,126 @@
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createJiraTracker, type JiraTracker, textDoc } from '../src/index.js';
+
+const NOW = Date.parse('2026-03-02T10:00:00Z');
+
+describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour) => {
+  let fake: JiraFake;
+  let jira: JiraTracker;
+  let waits: number[];
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour });
+    waits = [];
+    // Injected clock and sleep: the test controls time, nothing waits on the wall clock.
+    const effects = {
+      now: () => NOW,
+      random: () => 0.5,
+      sleep: async (ms: number) => void waits.push(ms),
+    };
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { effects, timeoutMs: 2000 });
+    await jira.create({ summary: 'retry target' });
+  });
+
+  afterEach(async () => {
+    const violations = fake.violations();
+    await fake.close();
+    expect(violations).toEqual([]);
+  });
+
+  it('waits the seconds a 429 Retry-After asks for, plus jitter, then succeeds', async () => {
+    fake.inject({ fault: { kind: 'status', status: 429, retryAfter: '7' }, path: '/issue/OPS-1' });
+    expect((await jira.get('OPS-1')).summary).toBe('retry target');
+    expect(waits).toEqual([7000 + 250]);
+  });
+
+  it('honours a Retry-After given as an HTTP-date', async () => {
+    fake.inject({
+      fault: { kind: 'status', status: 429, retryAfter: 'Mon, 02 Mar 2026 10:00:12 GMT' },
+      path: '/issue/OPS-1',
+    });
+    await jira.get('OPS-1');
+    expect(waits).toEqual([12_000 + 250]);
+  });
+
+  it('retries a 503 with Retry-After, even for a comment (429/503 before processing)', async () => {
+    fake.inject({ fault: { kind: 'status', status: 503, retryAfter: '3' }, method: 'get' });
+    await jira.get('OPS-1');
+    expect(waits).toEqual([3250]);
+  });
+
+  it('retries a 429 on a non-idempotent write, since Jira did not process it', async () => {
+    fake.inject({
+      fault: { kind: 'status', status: 429, retryAfter: '1' },
+      method: 'post',
+      path: '/comment',
+    });
+    await jira.comment('OPS-1', textDoc('once'));
+    expect(fake.issue('OPS-1')?.comments).toHaveLength(1);
+    expect(waits).toEqual([1250]);
+  });
+
+  it('backs off exponentially without Retry-After on GETs', async () => {
+    fake.inject({ fault: { kind: 'status', status: 500 }, times: 3, method: 'get' });
+    await jira.get('OPS-1');
+    expect(waits).toEqual([250, 500, 1000]);
+  });
+
+  it('does not resend a comment after a 500: the outcome is unknown', async () => {
+    fake.inject({ fault: { kind: 'status', status: 500 }, method: 'post', path: '/comment' });
+    await expect(jira.comment('OPS-1', textDoc('maybe'))).rejects.toMatchObject({
+      code: 'TRACKER_UNAVAILABLE',
+      details: { retryable: true },
+    });
+    expect(waits).toEqual([]);
+    expect(fake.requests().filter((r) => r.path.endsWith('/comment'))).toHaveLength(1);
+  });
+
+  it('gives up after the last attempt with a sentence that names the outbox', async () => {
+    fake.inject({ fault: { kind: 'status', status: 503 }, times: 10, method: 'get' });
+    const error = await jira.get('OPS-1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNAVAILABLE' });
+    expect((error as Error).message).toContain('failed with 503 after 4 attempt(s) to read OPS-1');
+    expect(waits).toHaveLength(3);
+  });
+
+  it('does not wait for a Retry-After longer than the policy allows', async () => {
+    fake.inject({ fault: { kind: 'status', status: 429, retryAfter: '3600' }, method: 'get' });
+    await expect(jira.get('OPS-1')).rejects.toMatchObject({ code: 'TRACKER_RATE_LIMITED' });
+    expect(waits).toEqual([]);
+  });
+
+  it('retries a GET after a connection reset', async () => {
+    fake.inject({ fault: { kind: 'reset' }, method: 'get' });
+    expect((await jira.get('OPS-1')).key).toBe('OPS-1');
+    expect(waits).toHaveLength(1);
+  });
+
+  it('times out a hanging Jira with an AbortSignal and says so', async () => {
+    fake.inject({ fault: { kind: 'hang' }, times: 10, method: 'get' });
+    const quick = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      timeoutMs: 150,
+      retry: { maxAttempts: 2 },
+      effects: { sleep: async () => undefined },
+    });
+    await expect(quick.get('OPS-1')).rejects.toMatchObject({
+      code: 'TRACKER_TIMEOUT',
+      details: { retryable: true },
+    });
+  });
+
+  it('reports a Jira that is down as unreachable', async () => {
+    await fake.down();
+    const error = await jira.get('OPS-1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNREACHABLE' });
+    expect((error as Error).message).toContain('(ECONNREFUSED)');
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(jira.get('OPS-1', { signal: controller.signal })).rejects.toMatchObject({
+      kind: 'interrupted',
+    });
+  });
+});

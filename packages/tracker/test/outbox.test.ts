@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createJiraTracker, type JiraTracker, Outbox, textDoc } from '../src/index.js';
+
+describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', (flavour) => {
+  let fake: JiraFake;
+  let jira: JiraTracker;
+  let stateDir: string;
+  let outbox: Outbox;
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour });
+    stateDir = await mkdtemp(path.join(tmpdir(), 'opsbook-outbox-'));
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      effects: { sleep: async () => undefined },
+      timeoutMs: 2000,
+    });
+    outbox = new Outbox({ stateDir, tracker: jira });
+  });
+
+  afterEach(async () => {
+    const violations = fake.violations();
+    await fake.close();
+    await rm(stateDir, { recursive: true, force: true });
+    expect(violations).toEqual([]);
+  });
+
+  it('keeps every write while Jira is down and delivers each exactly once, in order, after', async () => {
+    await jira.create({ summary: 'existing' });
+    await fake.down();
+    const results = [
+      await outbox.send('OPS-1', { kind: 'transition', status: 'Awaiting Approval' }),
+      await outbox.send('OPS-1', { kind: 'comment', body: textDoc('plan attached') }),
+      await outbox.send(
+        'OPS-1',
+        { kind: 'attach', filename: 'plan.json' },
+        new TextEncoder().encode('{"plan":1}'),
+      ),
+      await outbox.send('OPS-1', { kind: 'transition', status: 'Approved' }),
+      await outbox.send('', {
+        kind: 'create',
+        ticket: { summary: 'Inspection found disk 93% on db-4' },
+      }),
+    ];
+    expect(results.map((r) => r.delivered)).toEqual([false, false, false, false, false]);
+    expect(results[0]).toMatchObject({ error: { code: 'TRACKER_UNREACHABLE' } });
+    expect((await outbox.list()).map((e) => e.write.kind)).toEqual([
+      'transition',
+      'comment',
+      'attach',
+      'transition',
+      'create',
+    ]);
+
+    await fake.up();
+    const report = await outbox.flush();
+    expect(report.pending).toEqual([]);
+    expect(report.failed).toEqual([]);
+    expect(report.delivered.map((d) => `${d.key} ${d.entry.write.kind}`)).toEqual([
+      'OPS-1 transition',
+      'OPS-1 comment',
+      'OPS-1 attach',
+      'OPS-1 transition',
+      'OPS-2 create',
+    ]);
+    const issue = fake.issue('OPS-1')!;
+    expect(issue.comments).toHaveLength(1);
+    expect(issue.attachments.map((a) => a.filename)).toEqual(['plan.json']);
+    expect(issue.history.map((h) => h.to)).toEqual(['awaitingApproval', 'approved']);
+    expect(await outbox.list()).toEqual([]);
+    expect((await outbox.flush()).delivered).toEqual([]);
+    expect(fake.issues()).toHaveLength(2);
+  });
+
+  it('does not post a comment twice when Jira applied it but the answer was lost', async () => {
+    await jira.create({ summary: 'lost answer' });
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'post',
+      path: '/comment',
+      afterHandling: true,
+    });
+    const first = await outbox.send('OPS-1', { kind: 'comment', body: textDoc('run finished') });
+    expect(first.delivered).toBe(false);
+    expect(fake.issue('OPS-1')?.comments).toHaveLength(1);
+    const report = await outbox.flush();
+    expect(report.delivered).toHaveLength(1);
+    expect(fake.issue('OPS-1')?.comments).toHaveLength(1);
+  });
+
+  it('does not create a ticket twice when Jira created it but answered 500', async () => {
+    fake.inject({
+      fault: { kind: 'status', status: 500 },
+      method: 'post',
+      path: '/rest/api',
+      afterHandling: true,
+    });
+    const first = await outbox.send('', {
+      kind: 'create',
+      ticket: { summary: 'Backup of pg-1 failed twice' },
+    });
+    expect(first.delivered).toBe(false);
+    const report = await outbox.flush();
+    expect(report.delivered.map((d) => d.key)).toEqual(['OPS-1']);
+    expect(fake.issues()).toHaveLength(1);
+    expect(await outbox.resolve(report.delivered[0]!.entry.ticket)).toBe('OPS-1');
+  });
+
+  it('does not attach a file twice when the answer was lost', async () => {
+    await jira.create({ summary: 'attach once' });
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'post',
+      path: '/attachments',
+      afterHandling: true,
+    });
+    await outbox.send(
+      'OPS-1',
+      { kind: 'attach', filename: 'journal.jsonl' },
+      new TextEncoder().encode('{}\n'),
+    );
+    await outbox.flush();
+    expect(fake.issue('OPS-1')?.attachments).toHaveLength(1);
+  });
+
+  it('reports a permanent refusal once and does not retry it on every flush', async () => {
+    const result = await outbox.send('OPS-77', { kind: 'comment', body: textDoc('to nowhere') });
+    expect(result).toMatchObject({
+      delivered: false,
+      entry: { state: 'failed', lastError: { code: 'TRACKER_TICKET_NOT_FOUND' } },
+    });
+    const before = fake.requests().length;
+    const report = await outbox.flush();
+    expect(report.failed.map((e) => e.ticket)).toEqual(['OPS-77']);
+    expect(fake.requests().length).toBe(before);
+  });
+
+  it('holds later writes of a ticket behind an undelivered one, but not other tickets', async () => {
+    await jira.create({ summary: 'a' });
+    await jira.create({ summary: 'b' });
+    // Each send tries the transition's first read 4 times (the retry policy); 8 faults cover both sends.
+    fake.inject({ fault: { kind: 'status', status: 503 }, times: 8, method: 'get', path: 'OPS-1' });
+    const a = await outbox.send('OPS-1', { kind: 'transition', status: 'Awaiting Approval' });
+    const a2 = await outbox.send('OPS-1', { kind: 'comment', body: textDoc('after the move') });
+    const b = await outbox.send('OPS-2', { kind: 'comment', body: textDoc('independent') });
+    expect([a.delivered, a2.delivered, b.delivered]).toEqual([false, false, true]);
+    const report = await outbox.flush();
+    expect(report.delivered.map((d) => d.entry.write.kind)).toEqual(['transition', 'comment']);
+  });
+});
