@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { UsageError, didYouMean } from '@opsbook/schema';
+import { didYouMean, UsageError } from '@opsbook/schema';
 import type { Output } from './output.js';
 
 export interface OptionSpec {
@@ -42,7 +42,11 @@ export interface GlobalOptions {
 /** Options every command accepts. */
 export const globalOptions: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print one JSON document on stdout' },
-  config: { type: 'string', value: 'FILE', description: 'use this opsbook.yaml instead of searching upwards' },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    description: 'use this opsbook.yaml instead of searching upwards',
+  },
   debug: { type: 'boolean', description: 'show stack traces of unexpected errors' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -52,7 +56,10 @@ export function defineCommand(spec: CommandSpec): CommandSpec {
 }
 
 /** Parse argv for one command strictly: an unknown option or a missing value is a usage error. */
-export function parseCommandArgs(spec: CommandSpec, argv: string[]): { positionals: string[]; options: CommandContext['options'] } {
+export function parseCommandArgs(
+  spec: CommandSpec,
+  argv: string[],
+): { positionals: string[]; options: CommandContext['options'] } {
   const all = { ...globalOptions, ...spec.options };
   const config: ParseArgsConfig = {
     args: argv,
@@ -61,7 +68,11 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): { positiona
     options: Object.fromEntries(
       Object.entries(all).map(([k, o]) => [
         k,
-        { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+        {
+          type: o.type,
+          ...(o.short ? { short: o.short } : {}),
+          ...(o.multiple ? { multiple: true } : {}),
+        },
       ]),
     ),
   };
@@ -79,7 +90,12 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): { positiona
   const { min, max } = spec.positionals ?? { min: 0, max: 0 };
   const n = parsed.positionals.length;
   if (n < min || n > max) {
-    const want = min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min} to ${max}`;
+    const want =
+      min === max
+        ? `${min}`
+        : max === Number.POSITIVE_INFINITY
+          ? `at least ${min}`
+          : `${min} to ${max}`;
     const extra = n > max ? `: unexpected '${parsed.positionals[max]}'` : '';
     throw new UsageError(
       `opsbook ${spec.name} takes ${want} argument${want === '1' ? '' : 's'} (${spec.args ?? 'none'}), got ${n}${extra}; see opsbook ${spec.name} --help`,
@@ -88,14 +104,20 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): { positiona
   return { positionals: parsed.positionals, options };
 }
 
-function explainParseError(spec: CommandSpec, e: Error & { code?: string }, known: string[]): string {
+function explainParseError(
+  spec: CommandSpec,
+  e: Error & { code?: string },
+  known: string[],
+): string {
   const help = `see opsbook ${spec.name} --help`;
   const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(e.message);
   if (unknown?.[1]) {
     const guess = didYouMean(unknown[1].replace(/^-+/, ''), known);
     return `unknown option ${unknown[1]} for opsbook ${spec.name}${guess ? `: did you mean --${guess}?` : ''}; ${help}`;
   }
-  const missing = /Option '(-[^']+)' argument missing/.exec(e.message) ?? /Option '([^']+)' argument missing/.exec(e.message);
+  const missing =
+    /Option '(-[^']+)' argument missing/.exec(e.message) ??
+    /Option '([^']+)' argument missing/.exec(e.message);
   if (missing?.[1]) return `option ${missing[1].split(',').pop()?.trim()} needs a value; ${help}`;
   return `${e.message.split('\n')[0]}; ${help}`;
 }

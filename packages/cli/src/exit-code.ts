@@ -1,4 +1,4 @@
-import { type ErrorKind, ValidationError, isOpsbookError } from '@opsbook/schema';
+import { type ErrorKind, isOpsbookError, ValidationError } from '@opsbook/schema';
 
 /** The CLI contract (DESIGN §7): the one place where kinds of error become exit codes. */
 export const exitCodes: Record<ErrorKind | 'ok' | 'bug', number> = {
@@ -21,11 +21,25 @@ export interface ReportedError {
 export function describeError(e: unknown, debug: boolean): ReportedError {
   if (isOpsbookError(e)) {
     const problems = e instanceof ValidationError ? e.problems : undefined;
-    const prefix = e.kind === 'refused' ? `refused (${e.code}): ` : e.kind === 'invalid' && !problems ? 'error: ' : e.kind === 'invalid' ? '' : `error (${e.code}): `;
+    const prefix =
+      e.kind === 'refused'
+        ? `refused (${e.code}): `
+        : e.kind === 'invalid' && !problems
+          ? 'error: '
+          : e.kind === 'invalid'
+            ? ''
+            : `error (${e.code}): `;
     return {
       exitCode: exitCodes[e.kind],
       text: `${prefix}${e.message}${debug && e.stack ? `\n${e.stack}` : ''}`,
-      json: { error: { code: e.code, kind: e.kind, message: e.message, ...(problems ? { problems } : {}) } },
+      json: {
+        error: {
+          code: e.code,
+          kind: e.kind,
+          message: e.message,
+          ...(problems ? { problems } : {}),
+        },
+      },
     };
   }
   const err = e instanceof Error ? e : new Error(String(e));

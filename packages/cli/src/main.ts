@@ -16,7 +16,8 @@ function findCommand(argv: string[]): { entry?: CommandEntry; rest: string[]; gr
     const entry = commands.find((c) => c.name === name);
     if (entry) return { entry, rest: argv.filter((_, i) => i >= n) };
   }
-  const group = words[0] && commands.some((c) => c.name.startsWith(`${words[0]} `)) ? words[0] : undefined;
+  const group =
+    words[0] && commands.some((c) => c.name.startsWith(`${words[0]} `)) ? words[0] : undefined;
   return { rest: argv, group };
 }
 
@@ -42,8 +43,13 @@ export async function main(argv: string[]): Promise<number> {
       }
       const { didYouMean, UsageError } = await import('@opsbook/schema');
       const typed = group ? `${group} ${argv[1]}` : (argv[0] ?? '');
-      const guess = didYouMean(typed, commands.map((c) => c.name));
-      throw new UsageError(`unknown command '${typed}'${guess ? `: did you mean 'opsbook ${guess}'?` : ''}; run opsbook --help for the list`);
+      const guess = didYouMean(
+        typed,
+        commands.map((c) => c.name),
+      );
+      throw new UsageError(
+        `unknown command '${typed}'${guess ? `: did you mean 'opsbook ${guess}'?` : ''}; run opsbook --help for the list`,
+      );
     }
     const spec = await entry.load();
     const { positionals, options } = parseCommandArgs(spec, rest);
@@ -65,4 +71,3 @@ export async function main(argv: string[]): Promise<number> {
     return reported.exitCode;
   }
 }
-

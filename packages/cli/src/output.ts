@@ -22,7 +22,13 @@ export interface Style {
   yellow(s: string): string;
 }
 
-const codes = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39] } as const;
+const codes = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+} as const;
 
 export function makeStyle(enabled: boolean): Style {
   const wrap =
@@ -64,10 +70,16 @@ export function createOutput(json: boolean, env: NodeJS.ProcessEnv = process.env
 
 /** Left-aligned columns, widths from the content; the last column is never padded. */
 export function formatTable(header: string[], rows: string[][], style?: Style): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))),
+  );
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c)))))
+      .map((c, i) =>
+        i === cells.length - 1
+          ? c
+          : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c))),
+      )
       .join('  ')
       .trimEnd();
   const head = line(header);
@@ -75,6 +87,5 @@ export function formatTable(header: string[], rows: string[][], style?: Style): 
 }
 
 function visibleLength(s: string): number {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
   return s.replace(/\u001b\[[0-9;]*m/g, '').length;
 }

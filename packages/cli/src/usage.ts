@@ -1,10 +1,13 @@
-import { type CommandSpec, type OptionSpec, globalOptions } from './command.js';
+import { type CommandSpec, globalOptions, type OptionSpec } from './command.js';
 import type { CommandEntry } from './commands/registry.js';
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
   const rows = Object.entries(options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
-    const extra = [o.multiple ? 'repeatable' : '', o.default !== undefined && o.default !== false ? `default: ${o.default}` : '']
+    const extra = [
+      o.multiple ? 'repeatable' : '',
+      o.default !== undefined && o.default !== false ? `default: ${o.default}` : '',
+    ]
       .filter(Boolean)
       .join('; ');
     return [flag, `${o.description}${extra ? ` (${extra})` : ''}`] as const;
@@ -14,9 +17,14 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 }
 
 export function commandHelp(spec: CommandSpec): string {
-  const lines = [`opsbook ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]`, '', spec.summary];
+  const lines = [
+    `opsbook ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]`,
+    '',
+    spec.summary,
+  ];
   if (spec.details) lines.push('', spec.details.trimEnd());
-  if (spec.options && Object.keys(spec.options).length) lines.push('', 'Options:', ...optionLines(spec.options));
+  if (spec.options && Object.keys(spec.options).length)
+    lines.push('', 'Options:', ...optionLines(spec.options));
   lines.push('', 'Global options:', ...optionLines(globalOptions));
   return lines.join('\n');
 }

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestRunbook } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidRunbooks, writeCase } from '../../schema/test/invalid-runbooks.js';
 import { repoRoot, runCli, stackTrace } from './run-cli.js';
 
@@ -14,7 +14,9 @@ afterAll(() => tmp.remove());
 
 describe('opsbook (no command)', () => {
   it('prints its version from package.json', async () => {
-    const pkg = JSON.parse(await readFile(path.join(repoRoot, 'packages/cli/package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(
+      await readFile(path.join(repoRoot, 'packages/cli/package.json'), 'utf8'),
+    ) as { version: string };
     const r = await runCli(['--version']);
     expect(r).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
   });
@@ -22,7 +24,8 @@ describe('opsbook (no command)', () => {
   it('lists every command with --help and exits 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['validate', 'list', 'show', 'digest']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+    for (const c of ['validate', 'list', 'show', 'digest'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
   });
 
   it('prints the help and exits 2 when no command is given', async () => {
@@ -34,13 +37,17 @@ describe('opsbook (no command)', () => {
   it('names an unknown command and suggests the closest one', async () => {
     const r = await runCli(['valdate']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: unknown command 'valdate': did you mean 'opsbook validate'?; run opsbook --help for the list\n");
+    expect(r.stderr).toBe(
+      "error: unknown command 'valdate': did you mean 'opsbook validate'?; run opsbook --help for the list\n",
+    );
   });
 
   it('refuses an unknown option with a suggestion', async () => {
     const r = await runCli(['validate', '--jsn']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('error: unknown option --jsn for opsbook validate: did you mean --json?; see opsbook validate --help\n');
+    expect(r.stderr).toBe(
+      'error: unknown option --jsn for opsbook validate: did you mean --json?; see opsbook validate --help\n',
+    );
   });
 
   it('has --help on every command', async () => {
@@ -69,25 +76,36 @@ describe('opsbook validate', () => {
       expect(r.code).toBe(2);
       const lines = r.stdout.trimEnd().split('\n');
       expect(lines.slice(0, -1)).toEqual(c.expected);
-      expect(lines.at(-1)).toBe(`✗ ${c.expected.length} problem${c.expected.length === 1 ? '' : 's'} in 1 of 1 runbook`);
+      expect(lines.at(-1)).toBe(
+        `✗ ${c.expected.length} problem${c.expected.length === 1 ? '' : 's'} in 1 of 1 runbook`,
+      );
       expect(r.stdout + r.stderr).not.toMatch(stackTrace);
     },
   );
 
   it('lists every problem of several runbooks in one --json document', async () => {
-    const dirs = await Promise.all(invalidRunbooks.slice(0, 3).map((c) => writeCase(path.join(tmp.dir, 'json'), c)));
+    const dirs = await Promise.all(
+      invalidRunbooks.slice(0, 3).map((c) => writeCase(path.join(tmp.dir, 'json'), c)),
+    );
     const r = await runCli(['validate', '--json', ...dirs]);
     expect(r.code).toBe(2);
-    const doc = JSON.parse(r.stdout) as { ok: boolean; runbooks: Array<{ ok: boolean; problems: unknown[] }> };
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      runbooks: Array<{ ok: boolean; problems: unknown[] }>;
+    };
     expect(doc.ok).toBe(false);
     expect(doc.runbooks).toHaveLength(3);
-    expect(doc.runbooks.map((x) => x.problems.length)).toEqual(invalidRunbooks.slice(0, 3).map((c) => c.expected.length));
+    expect(doc.runbooks.map((x) => x.problems.length)).toEqual(
+      invalidRunbooks.slice(0, 3).map((c) => c.expected.length),
+    );
   });
 
   it('names a runbook that does not exist, with a suggestion', async () => {
     const r = await runCli(['validate', 'disk-claenup']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: no runbook 'disk-claenup' in runbooks: did you mean 'disk-cleanup'?\n");
+    expect(r.stderr).toBe(
+      "error: no runbook 'disk-claenup' in runbooks: did you mean 'disk-cleanup'?\n",
+    );
   });
 });
 
@@ -96,29 +114,41 @@ describe('opsbook list, show, digest', () => {
     const table = await runCli(['list']);
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+VERSION\s+CATEGORY\s+GRADE\s+TITLE$/);
-    expect(table.stdout).toMatch(/^disk-cleanup\s+\d+\.\d+\.\d+\s+incident\s+P3\s+Free disk space/m);
+    expect(table.stdout).toMatch(
+      /^disk-cleanup\s+\d+\.\d+\.\d+\s+incident\s+P3\s+Free disk space/m,
+    );
     const json = await runCli(['list', '--json']);
     const doc = JSON.parse(json.stdout) as { runbooks: Array<{ name: string; category: string }> };
-    expect(doc.runbooks.map((r) => r.name)).toEqual(['collect-diagnostics', 'config-rollout', 'disk-cleanup', 'service-restart']);
+    expect(doc.runbooks.map((r) => r.name)).toEqual([
+      'collect-diagnostics',
+      'config-rollout',
+      'disk-cleanup',
+      'service-restart',
+    ]);
   });
 
   it('prints the same digest as the library computes', async () => {
     const dir = path.join(repoRoot, 'runbooks', 'disk-cleanup');
-    const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+    };
     const expected = await digestRunbook(dir, { packageName: pkg.name, version: pkg.version });
     const r = await runCli(['digest', 'disk-cleanup']);
     expect(r).toMatchObject({ code: 0, stdout: `${expected.digest}\n` });
-    const json = JSON.parse((await runCli(['digest', '--json', '@runbooks/disk-cleanup'])).stdout) as { digest: string };
+    const json = JSON.parse(
+      (await runCli(['digest', '--json', '@runbooks/disk-cleanup'])).stdout,
+    ) as { digest: string };
     expect(json.digest).toBe(expected.digest);
   });
 
   it("shows a runbook's params, targets, steps and versions", async () => {
     const r = await runCli(['show', 'service-restart']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^service-restart \d+\.\d+\.\d+  Restart a systemd service/);
-    expect(r.stdout).toMatch(/^  unit\s+string\s+—\s+required, pattern/m);
+    expect(r.stdout).toMatch(/^service-restart \d+\.\d+\.\d+ {2}Restart a systemd service/);
+    expect(r.stdout).toMatch(/^ {2}unit\s+string\s+—\s+required, pattern/m);
     expect(r.stdout).toContain('run: systemctl restart -- {{ params.unit }}');
-    expect(r.stdout).toMatch(/^Versions\n  \d+\.\d+\.\d+/m);
+    expect(r.stdout).toMatch(/^Versions\n {2}\d+\.\d+\.\d+/m);
   });
 
   it('prints no colour codes when NO_COLOR is set, even if colour is forced', async () => {

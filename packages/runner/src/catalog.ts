@@ -2,14 +2,14 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type Config,
+  didYouMean,
+  findRunbookDirs,
   type LoadResult,
+  loadRunbook,
   RUNBOOK_SCOPE,
   type RunbookBundle,
   UsageError,
   ValidationError,
-  didYouMean,
-  findRunbookDirs,
-  loadRunbook,
 } from '@opsbook/schema';
 import { builtinActions } from './actions.js';
 
@@ -17,7 +17,11 @@ import { builtinActions } from './actions.js';
  * Resolve what the user typed (a runbook name, `@runbooks/name`, a folder, or a runbook.yaml)
  * to a runbook folder.
  */
-export async function resolveRunbookDir(ref: string, config: Config, cwd = process.cwd()): Promise<string> {
+export async function resolveRunbookDir(
+  ref: string,
+  config: Config,
+  cwd = process.cwd(),
+): Promise<string> {
   const asPath = path.resolve(cwd, ref);
   const st = await stat(asPath).catch(() => undefined);
   if (st?.isDirectory()) return asPath;
@@ -32,7 +36,11 @@ export async function resolveRunbookDir(ref: string, config: Config, cwd = proce
   const guess = didYouMean(name, known);
   throw new UsageError(
     `no runbook '${ref}' in ${path.relative(cwd, config.runbooksDir) || config.runbooksDir}: ${
-      guess ? `did you mean '${guess}'?` : known.length ? `known runbooks: ${known.join(', ')}` : 'there are no runbooks yet (pnpm new-runbook NAME)'
+      guess
+        ? `did you mean '${guess}'?`
+        : known.length
+          ? `known runbooks: ${known.join(', ')}`
+          : 'there are no runbooks yet (pnpm new-runbook NAME)'
     }`,
   );
 }
@@ -43,7 +51,11 @@ export function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadRe
 }
 
 /** Load the named runbooks, or every runbook of the repository when `refs` is empty. */
-export async function loadCatalog(config: Config, refs: readonly string[] = [], cwd = process.cwd()): Promise<LoadResult[]> {
+export async function loadCatalog(
+  config: Config,
+  refs: readonly string[] = [],
+  cwd = process.cwd(),
+): Promise<LoadResult[]> {
   const dirs = refs.length
     ? await Promise.all(refs.map((r) => resolveRunbookDir(r, config, cwd)))
     : await findRunbookDirs(config.runbooksDir);
@@ -51,7 +63,11 @@ export async function loadCatalog(config: Config, refs: readonly string[] = [], 
 }
 
 /** Load the runbook the user named; every problem is raised as one ValidationError. */
-export async function loadOneRunbook(ref: string, config: Config, cwd = process.cwd()): Promise<RunbookBundle> {
+export async function loadOneRunbook(
+  ref: string,
+  config: Config,
+  cwd = process.cwd(),
+): Promise<RunbookBundle> {
   const result = await loadRunbookFor(await resolveRunbookDir(ref, config, cwd), cwd);
   if (!result.ok) throw new ValidationError(result.problems);
   return result.bundle;

@@ -1,9 +1,9 @@
 export { builtinActions } from './actions.js';
 export {
-  type VersionEntry,
   loadCatalog,
   loadOneRunbook,
   loadRunbookFor,
   readVersionHistory,
   resolveRunbookDir,
+  type VersionEntry,
 } from './catalog.js';

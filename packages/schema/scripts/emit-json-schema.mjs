@@ -3,5 +3,11 @@
 import { writeFile } from 'node:fs/promises';
 import { configSchema, runbookSchema } from '../dist/index.js';
 
-await writeFile(new URL('../dist/runbook.schema.json', import.meta.url), `${JSON.stringify(runbookSchema, null, 2)}\n`);
-await writeFile(new URL('../dist/config.schema.json', import.meta.url), `${JSON.stringify(configSchema, null, 2)}\n`);
+await writeFile(
+  new URL('../dist/runbook.schema.json', import.meta.url),
+  `${JSON.stringify(runbookSchema, null, 2)}\n`,
+);
+await writeFile(
+  new URL('../dist/config.schema.json', import.meta.url),
+  `${JSON.stringify(configSchema, null, 2)}\n`,
+);

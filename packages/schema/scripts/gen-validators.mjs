@@ -1,7 +1,10 @@
 // Regenerates src/generated/validators.ts (ajv standalone code) from the schemas in dist/.
 // Run through `pnpm gen` (builds first). A test fails when the committed file is stale.
 import { writeFile } from 'node:fs/promises';
-import { generateValidatorModule } from '../dist/validator-codegen.js';
 import { schemasToCompile } from '../dist/compiled-schemas.js';
+import { generateValidatorModule } from '../dist/validator-codegen.js';
 
-await writeFile(new URL('../src/generated/validators.ts', import.meta.url), generateValidatorModule(schemasToCompile));
+await writeFile(
+  new URL('../src/generated/validators.ts', import.meta.url),
+  generateValidatorModule(schemasToCompile),
+);

@@ -1,7 +1,7 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from './problem.js';
-import { type ParamSpec, type Runbook, type Step, phases } from './runbook-schema.js';
+import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schema.js';
 import { compileSchema, didYouMean, schemaProblems } from './schema-problems.js';
 import { parseTemplate, templateStrings } from './template.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -136,8 +136,10 @@ export function paramValueProblem(spec: ParamSpec, value: unknown): string | und
       if (typeof value !== 'number' || !Number.isFinite(value))
         return `is ${show}, not ${spec.type === 'integer' ? 'an integer' : 'a number'}`;
       if (spec.type === 'integer' && !Number.isInteger(value)) return `is ${show}, not an integer`;
-      if (spec.minimum !== undefined && value < spec.minimum) return `is ${value}, below the minimum ${spec.minimum}`;
-      if (spec.maximum !== undefined && value > spec.maximum) return `is ${value}, above the maximum ${spec.maximum}`;
+      if (spec.minimum !== undefined && value < spec.minimum)
+        return `is ${value}, below the minimum ${spec.minimum}`;
+      if (spec.maximum !== undefined && value > spec.maximum)
+        return `is ${value}, above the maximum ${spec.maximum}`;
       break;
     case 'boolean':
       if (typeof value !== 'boolean') return `is ${show}, not true or false`;
@@ -216,7 +218,11 @@ function checkTemplate(
   where: { file: string; line: number; col: number },
 ): Problem[] {
   const parsed = parseTemplate(text);
-  const problems: Problem[] = parsed.errors.map((e) => ({ ...where, rule: 'bad-template', message: e.message }));
+  const problems: Problem[] = parsed.errors.map((e) => ({
+    ...where,
+    rule: 'bad-template',
+    message: e.message,
+  }));
   const declared = Object.keys(params);
   for (const part of parsed.parts) {
     if (part.kind !== 'ref' || part.ref.kind !== 'param') continue;
@@ -232,7 +238,11 @@ function checkTemplate(
   return problems;
 }
 
-async function checkAction(ctx: CheckContext, step: Step, stepPath: PathSegment[]): Promise<Problem[]> {
+async function checkAction(
+  ctx: CheckContext,
+  step: Step,
+  stepPath: PathSegment[],
+): Promise<Problem[]> {
   const name = step.uses ?? '';
   const action = ctx.actions.get(name);
   const at = ctx.source.locate([...stepPath, 'uses']);
@@ -259,13 +269,18 @@ async function checkAction(ctx: CheckContext, step: Step, stepPath: PathSegment[
  */
 export async function checkScripts(ctx: CheckContext): Promise<Problem[]> {
   const problems: Problem[] = [];
-  const root = await realpath(ctx.dir);
+  const root = ctx.dir;
   for (const phase of phases) {
     for (const [i, step] of (ctx.runbook.spec[phase] ?? []).entries()) {
       if (step.script === undefined) continue;
       const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
       const why = await scriptPathProblem(root, step.script);
-      if (why) problems.push({ ...where, rule: 'bad-script-path', message: `script '${step.script}' ${why}` });
+      if (why)
+        problems.push({
+          ...where,
+          rule: 'bad-script-path',
+          message: `script '${step.script}' ${why}`,
+        });
     }
   }
   return problems;
@@ -276,7 +291,8 @@ async function scriptPathProblem(root: string, rel: string): Promise<string | un
     return 'is an absolute path: give a path relative to the runbook folder, e.g. scripts/check.sh';
   if (rel.includes('\\')) return "uses '\\': separate folders with '/'";
   const segments = rel.split('/');
-  if (segments.includes('..')) return "leaves the runbook folder ('..'): keep scripts inside the runbook folder";
+  if (segments.includes('..'))
+    return "leaves the runbook folder ('..'): keep scripts inside the runbook folder";
   let current = root;
   for (const seg of segments) {
     if (seg === '' || seg === '.') continue;

@@ -5,7 +5,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { configSchema } from './config-schema.js';
 import { ValidationError } from './errors.js';
 import { validateConfig } from './generated/validators.js';
-import { type Validator, schemaProblems } from './schema-problems.js';
+import { schemaProblems, type Validator } from './schema-problems.js';
 import { parseYamlSource } from './yaml-source.js';
 
 export const CONFIG_FILE = 'opsbook.yaml';

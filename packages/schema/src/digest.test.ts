@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, cp, readFile, rename, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  cp,
+  readFile,
+  rename,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test/temp-dir.js';
@@ -32,16 +41,30 @@ describe('digestRunbook', () => {
     const da = await digestRunbook(a, id);
     expect(da.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect((await digestRunbook(b, id)).digest).toBe(da.digest);
-    expect(da.files.map((f) => f.path)).toEqual(['package.json', 'runbook.yaml', 'scripts/check-usage.sh']);
+    expect(da.files.map((f) => f.path)).toEqual([
+      'package.json',
+      'runbook.yaml',
+      'scripts/check-usage.sh',
+    ]);
   });
 
   it('is the same in two git clones, one made with core.autocrlf=true', async () => {
     const plain = path.join(tmp.dir, 'clone-plain');
     const crlf = path.join(tmp.dir, 'clone-crlf');
     execFileSync('git', ['clone', '-q', '--no-hardlinks', repoRoot, plain]);
-    execFileSync('git', ['-c', 'core.autocrlf=true', 'clone', '-q', '--no-hardlinks', repoRoot, crlf]);
+    execFileSync('git', [
+      '-c',
+      'core.autocrlf=true',
+      'clone',
+      '-q',
+      '--no-hardlinks',
+      repoRoot,
+      crlf,
+    ]);
     const rel = path.join('runbooks', 'disk-cleanup');
-    const pkg = JSON.parse(await readFile(path.join(plain, rel, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(path.join(plain, rel, 'package.json'), 'utf8')) as {
+      version: string;
+    };
     const cloneId = { packageName: id.packageName, version: pkg.version };
     const a = await digestRunbook(path.join(plain, rel), cloneId);
     const b = await digestRunbook(path.join(crlf, rel), cloneId);
@@ -61,7 +84,10 @@ describe('digestRunbook', () => {
   it('changes when a file is renamed', async () => {
     const a = await copy();
     const before = (await digestRunbook(a, id)).digest;
-    await rename(path.join(a, 'scripts', 'check-usage.sh'), path.join(a, 'scripts', 'check-usage2.sh'));
+    await rename(
+      path.join(a, 'scripts', 'check-usage.sh'),
+      path.join(a, 'scripts', 'check-usage2.sh'),
+    );
     expect((await digestRunbook(a, id)).digest).not.toBe(before);
   });
 

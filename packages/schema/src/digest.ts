@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from './errors.js';
 
@@ -34,7 +34,11 @@ export async function digestRunbook(
   for (const rel of await listFiles(dir, '')) {
     if (EXCLUDED.has(rel)) continue;
     const bytes = await readFile(path.join(dir, ...rel.split('/')));
-    files.push({ path: rel, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+    files.push({
+      path: rel,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.length,
+    });
   }
   files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   return { digest: digestOfList(id, files), files };

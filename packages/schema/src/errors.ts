@@ -1,4 +1,4 @@
-import { type Problem, formatProblem } from './problem.js';
+import { formatProblem, type Problem } from './problem.js';
 
 /**
  * The error vocabulary shared by every opsbook package. Each error has a `kind` that the CLI

@@ -1,52 +1,64 @@
 export { type ActionSpec, paramValueProblem } from './check-runbook.js';
-export { CONFIG_FILE, type Config, type ConfigFile, configSchema, findConfigFile, loadConfig } from './config.js';
+export {
+  CONFIG_FILE,
+  type Config,
+  type ConfigFile,
+  configSchema,
+  findConfigFile,
+  loadConfig,
+} from './config.js';
 export { type BundleDigest, type DigestedFile, digestOfList, digestRunbook } from './digest.js';
 export {
   type ErrorKind,
   InterruptedError,
+  isOpsbookError,
   OpsbookError,
   RefusalError,
   UnreachableError,
   UsageError,
   ValidationError,
   WorkFailedError,
-  isOpsbookError,
 } from './errors.js';
 export { parseJsonSource } from './json-source.js';
 export {
+  findRunbookDirs,
   type LoadOptions,
   type LoadResult,
+  loadRunbook,
   RUNBOOK_FILE,
   RUNBOOK_SCOPE,
   type RunbookBundle,
-  findRunbookDirs,
-  loadRunbook,
 } from './load-runbook.js';
-export { type Problem, formatProblem, sortProblems } from './problem.js';
+export { formatProblem, type Problem, sortProblems } from './problem.js';
 export {
   type ParamSpec,
   type ParamValue,
   type Phase,
+  phases,
   type Runbook,
   type RunbookSpec,
-  type Step,
-  phases,
   runbookSchema,
+  type Step,
   targetDefaults,
 } from './runbook-schema.js';
 export {
-  type Validator,
   ajvOptions,
   compileSchema,
   didYouMean,
   displayPath,
   schemaProblems,
+  type Validator,
 } from './schema-problems.js';
 export {
   type ParsedTemplate,
+  parseTemplate,
   type TemplatePart,
   type TemplateRef,
-  parseTemplate,
   templateStrings,
 } from './template.js';
-export { MAX_SOURCE_BYTES, type PathSegment, type YamlSource, parseYamlSource } from './yaml-source.js';
+export {
+  MAX_SOURCE_BYTES,
+  type PathSegment,
+  parseYamlSource,
+  type YamlSource,
+} from './yaml-source.js';

@@ -1,5 +1,5 @@
 import type { Problem } from './problem.js';
-import { type YamlSource, parseYamlSource } from './yaml-source.js';
+import { parseYamlSource, type YamlSource } from './yaml-source.js';
 
 /**
  * Parse JSON strictly: JSON.parse decides the syntax, and the YAML parser (JSON is YAML 1.2)
@@ -8,7 +8,9 @@ import { type YamlSource, parseYamlSource } from './yaml-source.js';
  */
 export function parseJsonSource(file: string, input: string | Uint8Array): YamlSource {
   const located = parseYamlSource(file, input);
-  if (located.problems.some((p) => ['file-too-large', 'binary-file', 'not-utf8'].includes(p.rule))) {
+  if (
+    located.problems.some((p) => ['file-too-large', 'binary-file', 'not-utf8'].includes(p.rule))
+  ) {
     return located;
   }
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');

@@ -1,12 +1,12 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
+import { validateRunbook } from './generated/validators.js';
 import { parseJsonSource } from './json-source.js';
 import type { Problem } from './problem.js';
-import { validateRunbook } from './generated/validators.js';
 import type { Runbook } from './runbook-schema.js';
-import { type Validator, schemaProblems } from './schema-problems.js';
-import { type YamlSource, parseYamlSource } from './yaml-source.js';
+import { schemaProblems, type Validator } from './schema-problems.js';
+import { parseYamlSource, type YamlSource } from './yaml-source.js';
 
 export const RUNBOOK_FILE = 'runbook.yaml';
 export const RUNBOOK_SCOPE = '@runbooks/';
@@ -42,7 +42,10 @@ const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 /** Load a runbook folder (package.json + runbook.yaml) and report every problem with file:line:col. */
-export async function loadRunbook(dirInput: string, options: LoadOptions = {}): Promise<LoadResult> {
+export async function loadRunbook(
+  dirInput: string,
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd();
   const dir = path.resolve(cwd, dirInput);
   const show = (f: string) => path.relative(cwd, path.join(dir, f)) || f;
@@ -55,8 +58,10 @@ export async function loadRunbook(dirInput: string, options: LoadOptions = {}): 
     readSmall(path.join(dir, RUNBOOK_FILE)),
   ]);
   const problems: Problem[] = [];
-  if (typeof ymlBytes === 'string') problems.push(missing(ymlFile, ymlBytes, 'the runbook definition'));
-  if (typeof pkgBytes === 'string') problems.push(missing(pkgFile, pkgBytes, 'the runbook package manifest'));
+  if (typeof ymlBytes === 'string')
+    problems.push(missing(ymlFile, ymlBytes, 'the runbook definition'));
+  if (typeof pkgBytes === 'string')
+    problems.push(missing(pkgFile, pkgBytes, 'the runbook package manifest'));
   if (typeof ymlBytes === 'string' || typeof pkgBytes === 'string') return fail(problems);
 
   const pkg = checkPackageJson(parseJsonSource(pkgFile, pkgBytes));
@@ -96,13 +101,25 @@ export async function loadRunbook(dirInput: string, options: LoadOptions = {}): 
   };
 }
 
-function checkPackageJson(src: YamlSource): { name?: string; version?: string; problems: Problem[] } {
+function checkPackageJson(src: YamlSource): {
+  name?: string;
+  version?: string;
+  problems: Problem[];
+} {
   if (src.problems.length) return { problems: src.problems };
   const problems: Problem[] = [];
   const pkg = src.value as Record<string, unknown>;
   if (!pkg || typeof pkg !== 'object' || Array.isArray(pkg)) {
     return {
-      problems: [{ file: src.file, line: 1, col: 1, rule: 'wrong-type', message: 'package.json must hold a JSON object' }],
+      problems: [
+        {
+          file: src.file,
+          line: 1,
+          col: 1,
+          rule: 'wrong-type',
+          message: 'package.json must hold a JSON object',
+        },
+      ],
     };
   }
   let name: string | undefined;
@@ -132,7 +149,8 @@ function checkPackageJson(src: YamlSource): { name?: string; version?: string; p
       file: src.file,
       ...src.locate(['private']),
       rule: 'not-private',
-      message: 'a runbook package must be "private": true so that it is never published to a registry',
+      message:
+        'a runbook package must be "private": true so that it is never published to a registry',
     });
   }
   return { name, version, problems };
@@ -147,9 +165,20 @@ async function readSmall(file: string): Promise<Buffer | string> {
 }
 
 function missing(file: string, code: string, what: string): Problem {
-  const why = code === 'ENOENT' ? 'is missing' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code})`;
+  const why =
+    code === 'ENOENT'
+      ? 'is missing'
+      : code === 'EISDIR'
+        ? 'is a folder'
+        : `cannot be read (${code})`;
   const base = path.basename(file);
-  return { file, line: 0, col: 0, rule: 'missing-file', message: `file ${why}: every runbook folder needs ${base} (${what})` };
+  return {
+    file,
+    line: 0,
+    col: 0,
+    rule: 'missing-file',
+    message: `file ${why}: every runbook folder needs ${base} (${what})`,
+  };
 }
 
 /** The runbook folders under `runbooksDir` (every folder that holds a runbook.yaml or package.json). */

@@ -54,7 +54,8 @@ function describeType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'string')
+    return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   return `the ${typeof v} ${String(v)}`;
 }
 
@@ -83,8 +84,10 @@ function typeWords(t: unknown): string {
 
 /** Field-specific explanations for `pattern` failures, keyed by the schema's pattern. */
 const patternHints: Record<string, string> = {
-  '^[a-z][a-z0-9-]*$': 'use lowercase letters, digits and "-", starting with a letter (e.g. restart-service)',
-  '^[a-z][a-z0-9_]*$': 'use lowercase letters, digits and "_", starting with a letter (e.g. max_age)',
+  '^[a-z][a-z0-9-]*$':
+    'use lowercase letters, digits and "-", starting with a letter (e.g. restart-service)',
+  '^[a-z][a-z0-9_]*$':
+    'use lowercase letters, digits and "_", starting with a letter (e.g. max_age)',
   '^[1-9][0-9]*(ms|s|m|h)$': 'write a duration such as 500ms, 30s, 5m or 2h',
   '^[a-z]+(\\.[a-z][a-z0-9-]*)+$': 'name a built-in action such as inspection.disk or backup.files',
 };
@@ -106,7 +109,11 @@ export function schemaProblems(
     .filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
     .map((e) => e.instancePath);
   for (const e of errors) {
-    if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && unionPaths.some((p) => e.instancePath.startsWith(p)))
+    if (
+      e.keyword !== 'anyOf' &&
+      e.keyword !== 'oneOf' &&
+      unionPaths.some((p) => e.instancePath.startsWith(p))
+    )
       continue;
     if (e.keyword === 'propertyNames') continue; // reported through its pattern error below
     const segs = [...basePath, ...pathSegments(e.instancePath)];
@@ -128,7 +135,8 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
   });
   const params = e.params as Record<string, unknown>;
   const allowedKeys = (): string[] => {
-    const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+    const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)
+      ?.properties;
     return props ? Object.keys(props) : [];
   };
 
@@ -176,7 +184,8 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
     case 'pattern': {
       const isName = e.propertyName !== undefined || e.schemaPath.includes('propertyNames');
       const name = e.propertyName ?? String(segs[segs.length - 1]);
-      const hint = patternHints[String(params.pattern)] ?? `it must match ${String(params.pattern)}`;
+      const hint =
+        patternHints[String(params.pattern)] ?? `it must match ${String(params.pattern)}`;
       if (isName) {
         return {
           ...at([...segs, name], 'key'),
@@ -232,7 +241,11 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
 function unionHint(e: ErrorObject): string {
   const branches = (e.schema as Array<{ type?: unknown; items?: { type?: unknown } }>) ?? [];
   return branches
-    .map((b) => (b.type === 'array' && b.items ? `a list of ${pluralTypeWords(b.items.type)}` : typeWords(b.type)))
+    .map((b) =>
+      b.type === 'array' && b.items
+        ? `a list of ${pluralTypeWords(b.items.type)}`
+        : typeWords(b.type),
+    )
     .join(', or ');
 }
 

@@ -11,14 +11,21 @@ describe('parseTemplate', () => {
       { kind: 'text', text: ' on ' },
       { kind: 'ref', ref: { kind: 'host-name' }, raw: '{{host.name}}', offset: 24 },
       { kind: 'text', text: ' port ' },
-      { kind: 'ref', ref: { kind: 'host-var', name: 'app_port' }, raw: '{{  host.vars.app_port }}', offset: 43 },
+      {
+        kind: 'ref',
+        ref: { kind: 'host-var', name: 'app_port' },
+        raw: '{{  host.vars.app_port }}',
+        offset: 43,
+      },
     ]);
   });
 
   it('turns a quoted literal into text, for commands that use braces themselves', () => {
     const t = parseTemplate(`docker inspect --format '{{ "{{" }}.State.Status{{ "}}" }}' web`);
     expect(t.errors).toEqual([]);
-    expect(t.parts).toEqual([{ kind: 'text', text: "docker inspect --format '{{.State.Status}}' web" }]);
+    expect(t.parts).toEqual([
+      { kind: 'text', text: "docker inspect --format '{{.State.Status}}' web" },
+    ]);
   });
 
   it.each([
@@ -40,13 +47,17 @@ describe('parseTemplate', () => {
   });
 
   it('leaves text without placeholders alone', () => {
-    expect(parseTemplate("awk '{print $1}' } }}").parts).toEqual([{ kind: 'text', text: "awk '{print $1}' } }}" }]);
+    expect(parseTemplate("awk '{print $1}' } }}").parts).toEqual([
+      { kind: 'text', text: "awk '{print $1}' } }}" },
+    ]);
   });
 });
 
 describe('templateStrings', () => {
   it('finds templates anywhere in a with: value', () => {
-    expect(templateStrings({ a: 'x', b: ['{{ params.p }}', 3], c: { d: 'y {{ host.name }}' } })).toEqual([
+    expect(
+      templateStrings({ a: 'x', b: ['{{ params.p }}', 3], c: { d: 'y {{ host.name }}' } }),
+    ).toEqual([
       { path: ['b', 0], text: '{{ params.p }}' },
       { path: ['c', 'd'], text: 'y {{ host.name }}' },
     ]);

@@ -1,5 +1,5 @@
-import standaloneCode from 'ajv/dist/standalone/index.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 import { ajvOptions } from './schema-problems.js';
 
 /**

@@ -1,7 +1,5 @@
 import {
   type Document,
-  LineCounter,
-  type Node,
   isAlias,
   isCollection,
   isMap,
@@ -9,6 +7,8 @@ import {
   isPair,
   isScalar,
   isSeq,
+  LineCounter,
+  type Node,
   parseDocument,
   visit,
 } from 'yaml';
@@ -32,19 +32,24 @@ export interface YamlSource {
 }
 
 const yamlErrorMessages: Record<string, string> = {
-  DUPLICATE_KEY: 'duplicate key: each key may appear once in a mapping; remove or rename one of them',
+  DUPLICATE_KEY:
+    'duplicate key: each key may appear once in a mapping; remove or rename one of them',
   MULTIPLE_DOCS: "the file holds more than one YAML document ('---'); keep one document per file",
   BAD_INDENT: 'bad indentation: align this line with its siblings (spaces only, no tabs)',
   TAB_AS_INDENT: 'a tab is used for indentation: YAML indents with spaces only',
   MISSING_CHAR: 'an opening bracket or quote is never closed: add the missing character',
   UNEXPECTED_TOKEN: 'unexpected character here: check quoting and indentation',
-  BLOCK_AS_IMPLICIT_KEY: 'a key spans several lines or a value is missing its key: check indentation',
+  BLOCK_AS_IMPLICIT_KEY:
+    'a key spans several lines or a value is missing its key: check indentation',
   MULTILINE_IMPLICIT_KEY: "a key spans several lines: put the key on one line, followed by ':'",
   BAD_SCALAR_START: 'a plain value cannot start with this character: quote the value',
 };
 
 function describeYamlError(code: string, message: string): string {
-  const flow = /^Flow (map|sequence) in block collection must be sufficiently indented and end with a ([}\]])/.exec(message);
+  const flow =
+    /^Flow (map|sequence) in block collection must be sufficiently indented and end with a ([}\]])/.exec(
+      message,
+    );
   if (flow) {
     const open = flow[2] === '}' ? '{' : '[';
     return `a '${open}' opened earlier is never closed: add the missing '${flow[2]}' (or indent the continuation)`;
@@ -218,14 +223,20 @@ function refuseIndirection(file: string, doc: Document.Parsed, pos: Pos): Proble
           message: `YAML tag '${node.tag}' is not allowed: remove it and write a plain value (quote it to make a string)`,
         });
       }
-      if (isScalar(node) && node.value === '<<' && path.length > 0 && isPair(path[path.length - 1])) {
+      if (
+        isScalar(node) &&
+        node.value === '<<' &&
+        path.length > 0 &&
+        isPair(path[path.length - 1])
+      ) {
         const pair = path[path.length - 1];
         if (isPair(pair) && pair.key === node) {
           problems.push({
             file,
             ...at(node),
             rule: 'yaml-merge-key',
-            message: "YAML merge key '<<' is not allowed: copy the keys into this mapping explicitly",
+            message:
+              "YAML merge key '<<' is not allowed: copy the keys into this mapping explicitly",
           });
         }
       }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from './temp-dir.js';
 import { formatProblem, loadRunbook } from '../src/index.js';
 import { invalidRunbooks, validYaml, writeCase } from './invalid-runbooks.js';
+import { makeTempDir } from './temp-dir.js';
 
 let root: { dir: string; remove: () => Promise<void> };
 beforeAll(async () => {
@@ -22,10 +22,13 @@ describe('the bad-input corpus', () => {
     expect(result.ok).toBe(true);
   });
 
-  it.each(invalidRunbooks.map((c) => [c.name, c] as const))('reports %s at the exact line and column', async (_name, c) => {
-    const dir = await writeCase(root.dir, c);
-    const result = await loadRunbook(dir, { cwd: dir });
-    expect(result.ok).toBe(false);
-    expect(result.problems.map(formatProblem)).toEqual(c.expected);
-  });
+  it.each(invalidRunbooks.map((c) => [c.name, c] as const))(
+    'reports %s at the exact line and column',
+    async (_name, c) => {
+      const dir = await writeCase(root.dir, c);
+      const result = await loadRunbook(dir, { cwd: dir });
+      expect(result.ok).toBe(false);
+      expect(result.problems.map(formatProblem)).toEqual(c.expected);
+    },
+  );
 });

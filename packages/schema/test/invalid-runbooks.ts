@@ -16,7 +16,8 @@ export interface InvalidRunbookCase {
   expected: string[];
 }
 
-export const validPackageJson = '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "private": true\n}\n';
+export const validPackageJson =
+  '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "private": true\n}\n';
 
 /** A valid runbook; each case below changes one thing. Line numbers in comments. */
 export const validYaml = `apiVersion: opsbook/v1
@@ -52,161 +53,342 @@ export function afterLine(n: number, text: string): string {
 const deep = `${'a:\n'}${Array.from({ length: 70 }, (_, i) => `${'  '.repeat(i + 1)}a:`).join('\n')} 1\n`;
 
 export const invalidRunbooks: InvalidRunbookCase[] = [
-  { name: 'unknown-key-typo', yaml: withLine(11, '  stpes:'), expected: [
+  {
+    name: 'unknown-key-typo',
+    yaml: withLine(11, '  stpes:'),
+    expected: [
       "runbook.yaml:8:1: spec is missing the required key 'steps': add it",
       "runbook.yaml:11:3: unknown key 'stpes' in spec: did you mean 'steps'?",
-    ] },
-  { name: 'unknown-key-without-guess', yaml: afterLine(7, '  colour: red'), expected: [
+    ],
+  },
+  {
+    name: 'unknown-key-without-guess',
+    yaml: afterLine(7, '  colour: red'),
+    expected: [
       "runbook.yaml:8:3: unknown key 'colour' in metadata: allowed keys: name, title, description, category, grade, owners, tags",
-    ] },
-  { name: 'grade-wrong-type', yaml: withLine(7, '  grade: 3'), expected: [
-      "runbook.yaml:7:10: metadata.grade must be one of P1, P2, P3, P4, not the number 3",
-    ] },
-  { name: 'owners-not-a-list', yaml: afterLine(7, '  owners: ops'), expected: [
-      "runbook.yaml:8:11: metadata.owners must be a list, not the string \"ops\"",
-    ] },
-  { name: 'missing-title', yaml: withLine(5, ''), expected: [
-      "runbook.yaml:3:1: metadata is missing the required key 'title': add it",
-    ] },
-  { name: 'wrong-api-version', yaml: withLine(1, 'apiVersion: opsbook/v2'), expected: [
-      "runbook.yaml:1:13: apiVersion must be 'opsbook/v1', not the string \"opsbook/v2\"",
-    ] },
-  { name: 'wrong-kind', yaml: withLine(2, 'kind: Playbook'), expected: [
-      "runbook.yaml:2:7: kind must be 'Runbook', not the string \"Playbook\"",
-    ] },
-  { name: 'category-typo', yaml: withLine(6, '  category: incdent'), expected: [
-      "runbook.yaml:6:13: metadata.category must be one of routine, incident, change, not the string \"incdent\": did you mean 'incident'?",
-    ] },
-  { name: 'step-id-uppercase', yaml: withLine(12, '    - id: StepOne'), expected: [
-      "runbook.yaml:12:11: spec.steps[0].id is the string \"StepOne\": use lowercase letters, digits and \"-\", starting with a letter (e.g. restart-service)",
-    ] },
-  { name: 'bad-timeout', yaml: afterLine(14, '      timeout: 10 minutes'), expected: [
-      "runbook.yaml:15:16: spec.steps[0].timeout is the string \"10 minutes\": write a duration such as 500ms, 30s, 5m or 2h",
-    ] },
-  { name: 'duplicate-step-id', yaml: afterLine(14, '    - id: one\n      name: Again\n      run: "true"'), expected: [
+    ],
+  },
+  {
+    name: 'grade-wrong-type',
+    yaml: withLine(7, '  grade: 3'),
+    expected: ['runbook.yaml:7:10: metadata.grade must be one of P1, P2, P3, P4, not the number 3'],
+  },
+  {
+    name: 'owners-not-a-list',
+    yaml: afterLine(7, '  owners: ops'),
+    expected: ['runbook.yaml:8:11: metadata.owners must be a list, not the string "ops"'],
+  },
+  {
+    name: 'missing-title',
+    yaml: withLine(5, ''),
+    expected: ["runbook.yaml:3:1: metadata is missing the required key 'title': add it"],
+  },
+  {
+    name: 'wrong-api-version',
+    yaml: withLine(1, 'apiVersion: opsbook/v2'),
+    expected: ['runbook.yaml:1:13: apiVersion must be \'opsbook/v1\', not the string "opsbook/v2"'],
+  },
+  {
+    name: 'wrong-kind',
+    yaml: withLine(2, 'kind: Playbook'),
+    expected: ['runbook.yaml:2:7: kind must be \'Runbook\', not the string "Playbook"'],
+  },
+  {
+    name: 'category-typo',
+    yaml: withLine(6, '  category: incdent'),
+    expected: [
+      'runbook.yaml:6:13: metadata.category must be one of routine, incident, change, not the string "incdent": did you mean \'incident\'?',
+    ],
+  },
+  {
+    name: 'step-id-uppercase',
+    yaml: withLine(12, '    - id: StepOne'),
+    expected: [
+      'runbook.yaml:12:11: spec.steps[0].id is the string "StepOne": use lowercase letters, digits and "-", starting with a letter (e.g. restart-service)',
+    ],
+  },
+  {
+    name: 'bad-timeout',
+    yaml: afterLine(14, '      timeout: 10 minutes'),
+    expected: [
+      'runbook.yaml:15:16: spec.steps[0].timeout is the string "10 minutes": write a duration such as 500ms, 30s, 5m or 2h',
+    ],
+  },
+  {
+    name: 'duplicate-step-id',
+    yaml: afterLine(14, '    - id: one\n      name: Again\n      run: "true"'),
+    expected: [
       "runbook.yaml:15:11: step id 'one' is already used at line 12: step ids must be unique across the runbook",
-    ] },
-  { name: 'run-and-script', yaml: afterLine(14, '      script: scripts/x.sh'), files: { 'scripts/x.sh': 'true\n' }, expected: [
+    ],
+  },
+  {
+    name: 'run-and-script',
+    yaml: afterLine(14, '      script: scripts/x.sh'),
+    files: { 'scripts/x.sh': 'true\n' },
+    expected: [
       "runbook.yaml:15:7: step 'one' has both run and script: keep exactly one of run:, script: or uses:",
-    ] },
-  { name: 'step-does-nothing', yaml: withLine(14, ''), expected: [
+    ],
+  },
+  {
+    name: 'step-does-nothing',
+    yaml: withLine(14, ''),
+    expected: [
       "runbook.yaml:12:11: step 'one' does nothing: give it exactly one of run:, script: or uses:",
-    ] },
-  { name: 'with-without-uses', yaml: afterLine(14, '      with: {a: 1}'), expected: [
+    ],
+  },
+  {
+    name: 'with-without-uses',
+    yaml: afterLine(14, '      with: {a: 1}'),
+    expected: [
       "runbook.yaml:15:7: step 'one' has with: but no uses: — with: passes inputs to a built-in action only",
-    ] },
-  { name: 'unknown-action', yaml: withLine(14, '      uses: inspection.dsik'), expected: [
+    ],
+  },
+  {
+    name: 'unknown-action',
+    yaml: withLine(14, '      uses: inspection.dsik'),
+    expected: [
       "runbook.yaml:14:13: unknown action 'inspection.dsik': this opsbook has no built-in actions yet; use run: or script:",
-    ] },
-  { name: 'template-undeclared-param', yaml: withLine(14, '      run: ls {{ params.pth }}'), expected: [
+    ],
+  },
+  {
+    name: 'template-undeclared-param',
+    yaml: withLine(14, '      run: ls {{ params.pth }}'),
+    expected: [
       "runbook.yaml:14:12: template '{{ params.pth }}' names param 'pth', which is not declared under spec.params: did you mean 'path'?",
-    ] },
-  { name: 'template-expression', yaml: withLine(14, '      run: ls {{ params.path | upper }}'), expected: [
-      "runbook.yaml:14:12: '{{ params.path | upper }}' is not a template opsbook knows: use {{ params.NAME }}, {{ host.name }} or {{ host.vars.NAME }} (templates hold no expressions; write {{ \"{{\" }} for literal braces)",
-    ] },
-  { name: 'template-unclosed', yaml: withLine(14, '      run: ls {{ params.path'), expected: [
+    ],
+  },
+  {
+    name: 'template-expression',
+    yaml: withLine(14, '      run: ls {{ params.path | upper }}'),
+    expected: [
+      'runbook.yaml:14:12: \'{{ params.path | upper }}\' is not a template opsbook knows: use {{ params.NAME }}, {{ host.name }} or {{ host.vars.NAME }} (templates hold no expressions; write {{ "{{" }} for literal braces)',
+    ],
+  },
+  {
+    name: 'template-unclosed',
+    yaml: withLine(14, '      run: ls {{ params.path'),
+    expected: [
       "runbook.yaml:14:12: '{{' is never closed by '}}': close it, or write {{ \"{{\" }} for literal braces",
-    ] },
-  { name: 'default-violates-pattern', yaml: withLine(10, '    path: {type: string, default: /tmp, pattern: "^/var/log/"}'), expected: [
+    ],
+  },
+  {
+    name: 'default-violates-pattern',
+    yaml: withLine(10, '    path: {type: string, default: /tmp, pattern: "^/var/log/"}'),
+    expected: [
       "runbook.yaml:10:35: default of param 'path' \"/tmp\" does not match the pattern ^/var/log/: change the default or the param's rules",
-    ] },
-  { name: 'default-wrong-type', yaml: afterLine(10, '    days: {type: integer, default: "7"}'), expected: [
+    ],
+  },
+  {
+    name: 'default-wrong-type',
+    yaml: afterLine(10, '    days: {type: integer, default: "7"}'),
+    expected: [
       "runbook.yaml:11:36: default of param 'days' is \"7\", not an integer: change the default or the param's rules",
-    ] },
-  { name: 'default-below-minimum', yaml: afterLine(10, '    days: {type: integer, default: 0, minimum: 1}'), expected: [
+    ],
+  },
+  {
+    name: 'default-below-minimum',
+    yaml: afterLine(10, '    days: {type: integer, default: 0, minimum: 1}'),
+    expected: [
       "runbook.yaml:11:36: default of param 'days' is 0, below the minimum 1: change the default or the param's rules",
-    ] },
-  { name: 'secret-with-default', yaml: afterLine(10, '    token: {type: string, secret: true, default: hunter2}'), expected: [
+    ],
+  },
+  {
+    name: 'secret-with-default',
+    yaml: afterLine(10, '    token: {type: string, secret: true, default: hunter2}'),
+    expected: [
       "runbook.yaml:11:50: secret param 'token' must not have a default: secrets come from the environment or a prompt, never from the runbook",
-    ] },
-  { name: 'param-name-uppercase', yaml: afterLine(10, '    Days: {type: integer}'), expected: [
-      "runbook.yaml:11:5: 'Days' is not a valid name in spec.params: use lowercase letters, digits and \"_\", starting with a letter (e.g. max_age)",
-    ] },
-  { name: 'param-bad-regex', yaml: withLine(10, '    path: {type: string, pattern: "^(unclosed"}'), expected: [
+    ],
+  },
+  {
+    name: 'param-name-uppercase',
+    yaml: afterLine(10, '    Days: {type: integer}'),
+    expected: [
+      'runbook.yaml:11:5: \'Days\' is not a valid name in spec.params: use lowercase letters, digits and "_", starting with a letter (e.g. max_age)',
+    ],
+  },
+  {
+    name: 'param-bad-regex',
+    yaml: withLine(10, '    path: {type: string, pattern: "^(unclosed"}'),
+    expected: [
       "runbook.yaml:10:35: param 'path' pattern is not a valid regular expression (Invalid regular expression: /^(unclosed/u: Unterminated group): fix the pattern",
-    ] },
-  { name: 'param-unknown-type', yaml: withLine(10, '    path: {type: path}'), expected: [
-      "runbook.yaml:10:18: spec.params.path.type must be one of string, integer, number, boolean, not the string \"path\"",
-    ] },
-  { name: 'script-absolute', yaml: withLine(14, '      script: /usr/local/bin/cleanup.sh'), expected: [
+    ],
+  },
+  {
+    name: 'param-unknown-type',
+    yaml: withLine(10, '    path: {type: path}'),
+    expected: [
+      'runbook.yaml:10:18: spec.params.path.type must be one of string, integer, number, boolean, not the string "path"',
+    ],
+  },
+  {
+    name: 'script-absolute',
+    yaml: withLine(14, '      script: /usr/local/bin/cleanup.sh'),
+    expected: [
       "runbook.yaml:14:15: script '/usr/local/bin/cleanup.sh' is an absolute path: give a path relative to the runbook folder, e.g. scripts/check.sh",
-    ] },
-  { name: 'script-escapes-folder', yaml: withLine(14, '      script: ../other/steal.sh'), expected: [
+    ],
+  },
+  {
+    name: 'script-escapes-folder',
+    yaml: withLine(14, '      script: ../other/steal.sh'),
+    expected: [
       "runbook.yaml:14:15: script '../other/steal.sh' leaves the runbook folder ('..'): keep scripts inside the runbook folder",
-    ] },
-  { name: 'script-symlink', yaml: withLine(14, '      script: scripts/link.sh'), files: { 'scripts/link.sh': { symlinkTo: '/etc/passwd' } }, expected: [
+    ],
+  },
+  {
+    name: 'script-symlink',
+    yaml: withLine(14, '      script: scripts/link.sh'),
+    files: { 'scripts/link.sh': { symlinkTo: '/etc/passwd' } },
+    expected: [
       "runbook.yaml:14:15: script 'scripts/link.sh' is, or is inside, a symlink (scripts/link.sh): replace it with the real file",
-    ] },
-  { name: 'script-missing', yaml: withLine(14, '      script: scripts/gone.sh'), expected: [
+    ],
+  },
+  {
+    name: 'script-missing',
+    yaml: withLine(14, '      script: scripts/gone.sh'),
+    expected: [
       "runbook.yaml:14:15: script 'scripts/gone.sh' does not exist in the runbook folder: add the file or fix the path",
-    ] },
-  { name: 'name-differs-from-package', yaml: withLine(4, '  name: other'), expected: [
+    ],
+  },
+  {
+    name: 'name-differs-from-package',
+    yaml: withLine(4, '  name: other'),
+    expected: [
       "runbook.yaml:4:9: metadata.name is 'other' but the package is '@runbooks/demo': they must be equal (rename one)",
-    ] },
-  { name: 'version-not-semver', packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0",\n  "private": true\n}\n', expected: [
-      "package.json:3:14: version must be a semantic version such as 1.2.0, not \"1.0\": changesets bumps it for you",
-    ] },
-  { name: 'package-not-private', packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0"\n}\n', expected: [
-      "package.json:1:1: a runbook package must be \"private\": true so that it is never published to a registry",
-    ] },
-  { name: 'package-json-broken', packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n}\n', expected: [
-      "package.json:4:1: invalid JSON: Expected double-quoted property name",
-    ] },
-  { name: 'package-json-duplicate-key', packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "version": "9.9.9",\n  "private": true\n}\n', expected: [
-      "package.json:4:3: duplicate key: each key may appear once in a mapping; remove or rename one of them",
-    ] },
-  { name: 'yaml-anchor-and-alias', yaml: withLine(10, '    path: &p {type: string}\n    other: *p'), expected: [
+    ],
+  },
+  {
+    name: 'version-not-semver',
+    packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0",\n  "private": true\n}\n',
+    expected: [
+      'package.json:3:14: version must be a semantic version such as 1.2.0, not "1.0": changesets bumps it for you',
+    ],
+  },
+  {
+    name: 'package-not-private',
+    packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0"\n}\n',
+    expected: [
+      'package.json:1:1: a runbook package must be "private": true so that it is never published to a registry',
+    ],
+  },
+  {
+    name: 'package-json-broken',
+    packageJson: '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n}\n',
+    expected: ['package.json:4:1: invalid JSON: Expected double-quoted property name'],
+  },
+  {
+    name: 'package-json-duplicate-key',
+    packageJson:
+      '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "version": "9.9.9",\n  "private": true\n}\n',
+    expected: [
+      'package.json:4:3: duplicate key: each key may appear once in a mapping; remove or rename one of them',
+    ],
+  },
+  {
+    name: 'yaml-anchor-and-alias',
+    yaml: withLine(10, '    path: &p {type: string}\n    other: *p'),
+    expected: [
       "runbook.yaml:10:14: YAML anchor '&p' is not allowed: remove it and write every value out in full",
       "runbook.yaml:11:12: YAML alias '*p' is not allowed: write the value out in full, so that what a reviewer reads is what runs",
-    ] },
-  { name: 'yaml-merge-key', yaml: withLine(10, '    path:\n      <<: {type: string}'), expected: [
+    ],
+  },
+  {
+    name: 'yaml-merge-key',
+    yaml: withLine(10, '    path:\n      <<: {type: string}'),
+    expected: [
       "runbook.yaml:11:7: YAML merge key '<<' is not allowed: copy the keys into this mapping explicitly",
-    ] },
-  { name: 'yaml-custom-tag', yaml: withLine(14, '      run: !include cleanup.sh'), expected: [
+    ],
+  },
+  {
+    name: 'yaml-custom-tag',
+    yaml: withLine(14, '      run: !include cleanup.sh'),
+    expected: [
       "runbook.yaml:14:21: YAML tag '!include' is not allowed: remove it and write a plain value (quote it to make a string)",
-    ] },
-  { name: 'yaml-duplicate-key', yaml: afterLine(5, '  title: Demo again'), expected: [
-      "runbook.yaml:6:3: duplicate key: each key may appear once in a mapping; remove or rename one of them",
-    ] },
-  { name: 'yaml-unclosed-bracket', yaml: withLine(10, '    path: {type: string, default: /var/log/app'), expected: [
+    ],
+  },
+  {
+    name: 'yaml-duplicate-key',
+    yaml: afterLine(5, '  title: Demo again'),
+    expected: [
+      'runbook.yaml:6:3: duplicate key: each key may appear once in a mapping; remove or rename one of them',
+    ],
+  },
+  {
+    name: 'yaml-unclosed-bracket',
+    yaml: withLine(10, '    path: {type: string, default: /var/log/app'),
+    expected: [
       "runbook.yaml:11:3: a '{' opened earlier is never closed: add the missing '}' (or indent the continuation)",
-    ] },
-  { name: 'yaml-tab-indent', yaml: withLine(13, '\t  name: One'), expected: [
-      "runbook.yaml:13:1: a tab is used for indentation: YAML indents with spaces only",
-    ] },
-  { name: 'yaml-two-documents', yaml: `${validYaml}---\nkind: Runbook\n`, expected: [
+    ],
+  },
+  {
+    name: 'yaml-tab-indent',
+    yaml: withLine(13, '\t  name: One'),
+    expected: ['runbook.yaml:13:1: a tab is used for indentation: YAML indents with spaces only'],
+  },
+  {
+    name: 'yaml-two-documents',
+    yaml: `${validYaml}---\nkind: Runbook\n`,
+    expected: [
       "runbook.yaml:15:1: the file holds more than one YAML document ('---'); keep one document per file",
-    ] },
-  { name: 'document-is-a-list', yaml: '- apiVersion: opsbook/v1\n', expected: [
-      "runbook.yaml:1:1: the document must be a mapping, not a list",
-    ] },
-  { name: 'empty-file', yaml: '', expected: [
-      "runbook.yaml: file is empty: it must hold a YAML mapping",
-    ] },
-  { name: 'only-comments', yaml: '# nothing here\n', expected: [
-      "runbook.yaml: file is empty: it must hold a YAML mapping",
-    ] },
-  { name: 'binary-junk', yaml: new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0xff, 0xfe]), expected: [
-      "runbook.yaml: file contains NUL bytes: it is binary, not YAML text; check the path",
-    ] },
-  { name: 'not-utf8', yaml: new Uint8Array([...Buffer.from('apiVersion: opsbook/v1\nkind: R'), 0xe9, 0x0a]), expected: [
-      "runbook.yaml: file is not valid UTF-8 text: save it as UTF-8",
-    ] },
-  { name: 'huge-file', yaml: `${validYaml}#${'x'.repeat(1024 * 1024)}\n`, expected: [
-      "runbook.yaml: file is 1048820 bytes; the limit is 1048576 bytes (1 MiB): split it or remove generated content",
-    ] },
-  { name: 'deep-nesting', yaml: deep, expected: [
-      "runbook.yaml:65:129: nesting is deeper than 64 levels: flatten the structure",
-    ] },
-  { name: 'no-steps', yaml: withLine(11, '  steps: []').split('\n').slice(0, 11).join('\n'), expected: [
-      "runbook.yaml:11:10: spec.steps must be a list of at least 1 item",
-    ] },
-  { name: 'exit-code-wrong-type', yaml: afterLine(14, '      expect: {exitCode: zero}'), expected: [
-      "runbook.yaml:15:26: spec.steps[0].expect.exitCode has the string \"zero\", which fits none of the allowed forms: an integer, or a list of integers",
-    ] },
-  { name: 'missing-runbook-yaml', yaml: undefined, expected: [
-      "runbook.yaml: file is missing: every runbook folder needs runbook.yaml (the runbook definition)",
-    ] },
+    ],
+  },
+  {
+    name: 'document-is-a-list',
+    yaml: '- apiVersion: opsbook/v1\n',
+    expected: ['runbook.yaml:1:1: the document must be a mapping, not a list'],
+  },
+  {
+    name: 'empty-file',
+    yaml: '',
+    expected: ['runbook.yaml: file is empty: it must hold a YAML mapping'],
+  },
+  {
+    name: 'only-comments',
+    yaml: '# nothing here\n',
+    expected: ['runbook.yaml: file is empty: it must hold a YAML mapping'],
+  },
+  {
+    name: 'binary-junk',
+    yaml: new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0xff, 0xfe]),
+    expected: [
+      'runbook.yaml: file contains NUL bytes: it is binary, not YAML text; check the path',
+    ],
+  },
+  {
+    name: 'not-utf8',
+    yaml: new Uint8Array([...Buffer.from('apiVersion: opsbook/v1\nkind: R'), 0xe9, 0x0a]),
+    expected: ['runbook.yaml: file is not valid UTF-8 text: save it as UTF-8'],
+  },
+  {
+    name: 'huge-file',
+    yaml: `${validYaml}#${'x'.repeat(1024 * 1024)}\n`,
+    expected: [
+      'runbook.yaml: file is 1048820 bytes; the limit is 1048576 bytes (1 MiB): split it or remove generated content',
+    ],
+  },
+  {
+    name: 'deep-nesting',
+    yaml: deep,
+    expected: ['runbook.yaml:65:129: nesting is deeper than 64 levels: flatten the structure'],
+  },
+  {
+    name: 'no-steps',
+    yaml: withLine(11, '  steps: []').split('\n').slice(0, 11).join('\n'),
+    expected: ['runbook.yaml:11:10: spec.steps must be a list of at least 1 item'],
+  },
+  {
+    name: 'exit-code-wrong-type',
+    yaml: afterLine(14, '      expect: {exitCode: zero}'),
+    expected: [
+      'runbook.yaml:15:26: spec.steps[0].expect.exitCode has the string "zero", which fits none of the allowed forms: an integer, or a list of integers',
+    ],
+  },
+  {
+    name: 'missing-runbook-yaml',
+    yaml: undefined,
+    expected: [
+      'runbook.yaml: file is missing: every runbook folder needs runbook.yaml (the runbook definition)',
+    ],
+  },
 ];
 
 /** Write a case as a runbook folder `<root>/demo-<name>/`; returns the folder. */

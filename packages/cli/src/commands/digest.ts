@@ -1,5 +1,5 @@
-import { digestRunbook } from '@opsbook/schema';
 import { loadOneRunbook } from '@opsbook/runner';
+import { digestRunbook } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 

@@ -8,7 +8,8 @@ import { formatTable } from '../output.js';
 export default defineCommand({
   name: 'list',
   summary: 'list the runbooks of this repository',
-  details: 'Invalid runbooks are left out of the list and named on stderr (exit 2); run opsbook validate for the details.',
+  details:
+    'Invalid runbooks are left out of the list and named on stderr (exit 2); run opsbook validate for the details.',
   async run(ctx) {
     const config = await configFor(ctx);
     const results = await loadCatalog(config);
@@ -30,15 +31,25 @@ export default defineCommand({
       ctx.out.print(
         formatTable(
           ['NAME', 'VERSION', 'CATEGORY', 'GRADE', 'TITLE'],
-          good.map((b) => [b.name, b.version, b.runbook.metadata.category, b.runbook.metadata.grade, b.runbook.metadata.title]),
+          good.map((b) => [
+            b.name,
+            b.version,
+            b.runbook.metadata.category,
+            b.runbook.metadata.grade,
+            b.runbook.metadata.title,
+          ]),
           ctx.out.style,
         ),
       );
     } else if (!bad.length) {
-      ctx.out.note(`no runbooks in ${path.relative(process.cwd(), config.runbooksDir) || '.'}; create one with pnpm new-runbook NAME`);
+      ctx.out.note(
+        `no runbooks in ${path.relative(process.cwd(), config.runbooksDir) || '.'}; create one with pnpm new-runbook NAME`,
+      );
     }
     if (bad.length) {
-      ctx.out.note(`${bad.length} invalid runbook${bad.length === 1 ? '' : 's'} left out: ${bad.join(', ')} (run opsbook validate)`);
+      ctx.out.note(
+        `${bad.length} invalid runbook${bad.length === 1 ? '' : 's'} left out: ${bad.join(', ')} (run opsbook validate)`,
+      );
       return exitCodes.invalid;
     }
     return exitCodes.ok;

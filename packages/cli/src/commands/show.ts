@@ -1,8 +1,15 @@
-import { type ParamSpec, type Phase, type Step, digestRunbook, phases, targetDefaults } from '@opsbook/schema';
 import { loadOneRunbook, readVersionHistory } from '@opsbook/runner';
+import {
+  digestRunbook,
+  type ParamSpec,
+  type Phase,
+  phases,
+  type Step,
+  targetDefaults,
+} from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
-import { type Style, formatTable } from '../output.js';
+import { formatTable, type Style } from '../output.js';
 
 const phaseTitles: Record<Phase, string> = {
   prechecks: 'Prechecks',
@@ -27,7 +34,8 @@ function rules(p: ParamSpec): string {
 
 function stepAction(s: Step): string {
   if (s.run !== undefined) return `run: ${s.run.trim().split('\n').join('\n      ')}`;
-  if (s.script !== undefined) return `script: ${s.script}${s.args?.length ? ` ${s.args.join(' ')}` : ''}`;
+  if (s.script !== undefined)
+    return `script: ${s.script}${s.args?.length ? ` ${s.args.join(' ')}` : ''}`;
   return `uses: ${s.uses}${s.with ? ` ${JSON.stringify(s.with)}` : ''}`;
 }
 
@@ -60,10 +68,20 @@ export default defineCommand({
   async run(ctx) {
     const config = await configFor(ctx);
     const bundle = await loadOneRunbook(ctx.positionals[0]!, config);
-    const [{ digest }, versions] = await Promise.all([digestRunbook(bundle.dir, bundle), readVersionHistory(bundle.dir)]);
+    const [{ digest }, versions] = await Promise.all([
+      digestRunbook(bundle.dir, bundle),
+      readVersionHistory(bundle.dir),
+    ]);
     const { metadata, spec } = bundle.runbook;
     if (ctx.out.json) {
-      ctx.out.printJson({ name: bundle.name, version: bundle.version, digest, dir: bundle.dir, runbook: bundle.runbook, versions });
+      ctx.out.printJson({
+        name: bundle.name,
+        version: bundle.version,
+        digest,
+        dir: bundle.dir,
+        runbook: bundle.runbook,
+        versions,
+      });
       return 0;
     }
     const { style } = ctx.out;
@@ -79,7 +97,13 @@ export default defineCommand({
       params.length
         ? formatTable(
             ['NAME', 'TYPE', 'DEFAULT', 'RULES', 'DESCRIPTION'],
-            params.map(([n, p]) => [n, p.type, p.secret ? '(from env)' : p.default === undefined ? '—' : JSON.stringify(p.default), rules(p), p.description ?? '']),
+            params.map(([n, p]) => [
+              n,
+              p.type,
+              p.secret ? '(from env)' : p.default === undefined ? '—' : JSON.stringify(p.default),
+              rules(p),
+              p.description ?? '',
+            ]),
           )
             .split('\n')
             .map((l) => `  ${l}`)
@@ -87,10 +111,17 @@ export default defineCommand({
         : '  (none)',
     );
     const t = spec.targets ?? {};
-    lines.push('', style.bold('Targets'), `  default ${t.default ?? '(none: --target required)'}, concurrency ${t.concurrency ?? targetDefaults.concurrency}, maxFailures ${t.maxFailures ?? targetDefaults.maxFailures}`);
-    for (const phase of phases) lines.push(...renderSteps(phaseTitles[phase], spec[phase] ?? [], style));
+    lines.push(
+      '',
+      style.bold('Targets'),
+      `  default ${t.default ?? '(none: --target required)'}, concurrency ${t.concurrency ?? targetDefaults.concurrency}, maxFailures ${t.maxFailures ?? targetDefaults.maxFailures}`,
+    );
+    for (const phase of phases)
+      lines.push(...renderSteps(phaseTitles[phase], spec[phase] ?? [], style));
     lines.push('', style.bold('Versions'));
-    if (versions.length) for (const v of versions.slice(0, 10)) lines.push(`  ${v.version}${v.changes[0] ? `  ${v.changes[0]}` : ''}`);
+    if (versions.length)
+      for (const v of versions.slice(0, 10))
+        lines.push(`  ${v.version}${v.changes[0] ? `  ${v.changes[0]}` : ''}`);
     else lines.push(`  ${bundle.version} (no CHANGELOG.md yet)`);
     ctx.out.print(lines.join('\n'));
     return 0;

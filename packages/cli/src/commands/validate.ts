@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { type Problem, formatProblem, sortProblems } from '@opsbook/schema';
 import { loadCatalog } from '@opsbook/runner';
+import { formatProblem, type Problem, sortProblems } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -26,7 +26,13 @@ Examples:
         ok: problems.length === 0,
         runbooks: results.map((r) =>
           r.ok
-            ? { name: r.bundle.name, version: r.bundle.version, dir: r.bundle.dir, ok: true, problems: [] }
+            ? {
+                name: r.bundle.name,
+                version: r.bundle.version,
+                dir: r.bundle.dir,
+                ok: true,
+                problems: [],
+              }
             : { name: path.basename(r.dir), dir: r.dir, ok: false, problems: r.problems },
         ),
       });
@@ -34,13 +40,19 @@ Examples:
       const { style } = ctx.out;
       for (const p of problems) ctx.out.print(formatProblem(p));
       if (results.length === 0) {
-        ctx.out.note(`no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}`);
+        ctx.out.note(
+          `no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}`,
+        );
       } else if (problems.length) {
         ctx.out.print(
-          style.red(`✗ ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${results.length} runbook${results.length === 1 ? '' : 's'}`),
+          style.red(
+            `✗ ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${results.length} runbook${results.length === 1 ? '' : 's'}`,
+          ),
         );
       } else {
-        ctx.out.print(style.green(`✓ ${results.length} runbook${results.length === 1 ? '' : 's'} valid`));
+        ctx.out.print(
+          style.green(`✓ ${results.length} runbook${results.length === 1 ? '' : 's'} valid`),
+        );
       }
     }
     return problems.length ? exitCodes.invalid : exitCodes.ok;

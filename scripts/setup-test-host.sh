@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a Debian machine with Node 20 and npm: pnpm (through
+# npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
+# ssh-agent), PostgreSQL, Chromium, and the peers the benchmarks compare with (pssh, Ansible).
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; then
+  echo "setup: installing pnpm $PNPM_VERSION through npm"
+  npm install -g "pnpm@$PNPM_VERSION" --no-fund --no-audit
+fi
+
+need=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+command -v ssh-agent >/dev/null 2>&1 || need+=(openssh-client)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v parallel-ssh >/dev/null 2>&1 || need+=(pssh)
+command -v ansible >/dev/null 2>&1 || need+=(ansible)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages ${need[*]}: run this script as root (or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+pnpm install --frozen-lockfile --reporter=append-only
