@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { addApprover, revokeKey } from './trust-edit.js';
+import { parsePublicKeyLine } from './ssh-key.js';
+import { parseTrustStore } from './trust-store.js';
+
+const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH4KeW/IcTJzUVZ8aVrve7gCDY7kuKz5RAk8bsbTKIQ0 a';
+const KEY_B = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEfGFX+O8nHHgL2rcbv6M2yPCcQTOTyrTaDlvmyEBRnf b';
+const TEXT = `# Reviewed by the seniors; changes need two of their signatures.
+apiVersion: opsbook/v1
+kind: Approvers
+version: 7
+approvers:
+  - id: alice   # on call for databases
+    name: Alice
+    roles: [senior]
+    keys: ["${KEY_A}"]
+policy: {signatures: 1, maxValidity: 7d}
+rotation: {signatures: 1}
+`;
+
+describe('trust store edits', () => {
+  it('adds an approver, raises the version and keeps comments', () => {
+    const { text, store } = addApprover(TEXT, { id: 'bob', name: 'Bob', roles: ['senior'], keys: [KEY_B], jira: 'acc-bob' });
+    expect(store.version).toBe(8);
+    expect(text).toContain('# Reviewed by the seniors');
+    expect(text).toContain('# on call for databases');
+    expect(text).toContain('roles: [ senior ]');
+    expect(parseTrustStore(Buffer.from(text)).keys.get(parsePublicKeyLine(KEY_B).fingerprint)?.approver.jira).toBe('acc-bob');
+  });
+
+  it('refuses a duplicate approver, a bad key and a key already listed', () => {
+    expect(() => addApprover(TEXT, { id: 'alice', name: 'A', roles: ['senior'], keys: [KEY_B] })).toThrow(/already exists/);
+    expect(() => addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: ['ssh-ed25519 AAAA'] })).toThrow();
+    expect(() => addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: [KEY_A] })).toThrow(/already listed/);
+  });
+
+  it('revokes a key by fingerprint', () => {
+    const fp = parsePublicKeyLine(KEY_B).fingerprint;
+    const { store } = revokeKey(TEXT, fp, 'laptop lost');
+    expect(store.version).toBe(8);
+    expect(store.revoked.get(fp)).toBe('laptop lost');
+    expect(() => revokeKey(revokeKey(TEXT, fp, 'x').text, fp, 'again')).toThrow(/already revoked/);
+  });
+});
