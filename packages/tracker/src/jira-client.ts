@@ -5,12 +5,11 @@ import {
   type JiraEnv,
   type JiraSettings,
 } from './jira-connection.js';
+import { findJiraDelivery } from './jira-delivery-probe.js';
 import { transitionUnavailable } from './jira-errors.js';
 import {
   GRADE_PRIORITY,
-  jqlString,
   sameName,
-  searchWords,
   TICKET_FIELDS,
   ticketFromIssue,
 } from './jira-fields.js';
@@ -62,7 +61,8 @@ export class JiraTracker implements Tracker {
     return `/rest/api/${this.cloud ? 3 : 2}${path}`;
   }
 
-  private issuePath(key: string, rest = ''): string {
+  /** REST path of an issue (or of `rest` under it) for this flavour. */
+  issuePath(key: string, rest = ''): string {
     return this.api(`/issue/${enc(key)}${rest}`);
   }
 
@@ -329,70 +329,8 @@ export class JiraTracker implements Tracker {
     });
   }
 
-  async findDelivered(
-    probe: DeliveryProbe,
-    options: ReadOptions = {},
-  ): Promise<string | undefined> {
-    if (probe.kind === 'create') return this.findCreated(probe.deliveryId, probe.summary, options);
-    if (probe.kind === 'comment') return this.findComment(probe.key, probe.deliveryId, options);
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(probe.key),
-      query: { fields: 'attachment' },
-      signal: options.signal,
-      context: {
-        action: `list the attachments of ${probe.key}`,
-        ticket: probe.key,
-        permission: 'Browse Projects',
-      },
-    });
-    const files = ((res.body as Json)?.fields as Json | undefined)?.attachment;
-    const match = (Array.isArray(files) ? files : []).find(
-      (a: Json) => a.filename === probe.filename && Number(a.size) === probe.size,
-    );
-    return match ? String(match.id) : undefined;
-  }
-
-  private async findCreated(
-    deliveryId: string,
-    summary: string,
-    options: ReadOptions,
-  ): Promise<string | undefined> {
-    const project = this.http.connection.project;
-    const words = searchWords(summary);
-    const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -7d ORDER BY created DESC`;
-    for (const candidate of await this.search(jql, { limit: 20, signal: options.signal })) {
-      const mark = (await this.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as
-        | Json
-        | undefined;
-      if (mark?.id === deliveryId) return candidate.key;
-    }
-    return undefined;
-  }
-
-  private async findComment(
-    key: string,
-    deliveryId: string,
-    options: ReadOptions,
-  ): Promise<string | undefined> {
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(key, '/comment'),
-      query: { expand: 'properties', maxResults: 100, orderBy: '-created' },
-      signal: options.signal,
-      context: {
-        action: `list the comments of ${key}`,
-        ticket: key,
-        permission: 'Browse Projects',
-      },
-    });
-    const comments = ((res.body as Json)?.comments ?? []) as Json[];
-    const hit = comments.find((c) =>
-      ((c.properties ?? []) as Json[]).some(
-        (p) => p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === deliveryId,
-      ),
-    );
-    return hit ? String(hit.id) : undefined;
+  findDelivered(probe: DeliveryProbe, options: ReadOptions = {}): Promise<string | undefined> {
+    return findJiraDelivery(this, probe, options);
   }
 }
 

@@ -1,0 +1,66 @@
+import type { JiraTracker } from './jira-client.js';
+import { jqlString, searchWords } from './jira-fields.js';
+import { DELIVERY_PROPERTY, type DeliveryProbe, type ReadOptions } from './tracker.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * Did an earlier attempt of this write reach Jira? Creates and comments carry the delivery id
+ * as an entity property set in the same request; attachments cannot, so they match by name and
+ * size (see README, "Exactly once").
+ */
+export async function findJiraDelivery(
+  jira: JiraTracker,
+  probe: DeliveryProbe,
+  options: ReadOptions,
+): Promise<string | undefined> {
+  if (probe.kind === 'create') return findCreated(jira, probe.deliveryId, probe.summary, options);
+  const comments = probe.kind === 'comment';
+  const res = await jira.http.send({
+    method: 'GET',
+    path: jira.issuePath(probe.key, comments ? '/comment' : ''),
+    query: comments
+      ? { expand: 'properties', maxResults: 100, orderBy: '-created' }
+      : { fields: 'attachment' },
+    signal: options.signal,
+    context: {
+      action: `list the ${comments ? 'comments' : 'attachments'} of ${probe.key}`,
+      ticket: probe.key,
+      permission: 'Browse Projects',
+    },
+  });
+  const body = (res.body ?? {}) as Json;
+  if (probe.kind === 'comment') {
+    const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
+    const hit = list.find((c) =>
+      ((c.properties ?? []) as Json[]).some(
+        (p) =>
+          p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === probe.deliveryId,
+      ),
+    );
+    return hit ? String(hit.id) : undefined;
+  }
+  const files = (body.fields as Json | undefined)?.attachment;
+  const match = ((Array.isArray(files) ? files : []) as Json[]).find(
+    (a) => a.filename === probe.filename && Number(a.size) === probe.size,
+  );
+  return match ? String(match.id) : undefined;
+}
+
+async function findCreated(
+  jira: JiraTracker,
+  deliveryId: string,
+  summary: string,
+  options: ReadOptions,
+): Promise<string | undefined> {
+  const project = jira.http.connection.project;
+  const words = searchWords(summary);
+  const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -7d ORDER BY created DESC`;
+  for (const candidate of await jira.search(jql, { limit: 20, signal: options.signal })) {
+    const mark = (await jira.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as
+      | Json
+      | undefined;
+    if (mark?.id === deliveryId) return candidate.key;
+  }
+  return undefined;
+}
