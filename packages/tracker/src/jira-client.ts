@@ -7,12 +7,7 @@ import {
 } from './jira-connection.js';
 import { findJiraDelivery } from './jira-delivery-probe.js';
 import { transitionUnavailable } from './jira-errors.js';
-import {
-  GRADE_PRIORITY,
-  sameName,
-  TICKET_FIELDS,
-  ticketFromIssue,
-} from './jira-fields.js';
+import { GRADE_PRIORITY, sameName, TICKET_FIELDS, ticketFromIssue } from './jira-fields.js';
 import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
 import { renderAdf } from './render-adf.js';
 import { renderWiki } from './render-wiki.js';
