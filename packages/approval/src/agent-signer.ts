@@ -1,8 +1,8 @@
 import { createConnection } from 'node:net';
 import { RefusalError, UnreachableError } from '@opsbook/schema';
-import { type SshPublicKey, SshKeyError, parsePublicKeyBlob } from './ssh-key.js';
-import type { SshSigner } from './sshsig.js';
+import { parsePublicKeyBlob, SshKeyError, type SshPublicKey } from './ssh-key.js';
 import { SshReader, sshString, sshUint32 } from './ssh-wire.js';
+import type { SshSigner } from './sshsig.js';
 
 /*
  * A minimal ssh-agent client (draft-miller-ssh-agent). ssh2's OpenSSHAgent is not used because
@@ -31,19 +31,32 @@ export interface AgentOptions {
 
 function socketOf(options: AgentOptions): string {
   const path = options.socketPath ?? (options.env ?? process.env).SSH_AUTH_SOCK;
-  if (!path) throw new UnreachableError('AGENT_UNAVAILABLE', 'SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key, or sign with --key');
+  if (!path)
+    throw new UnreachableError(
+      'AGENT_UNAVAILABLE',
+      'SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key, or sign with --key',
+    );
   return path;
 }
 
 /** One request, one reply, on a fresh connection. */
-function agentRequest(socketPath: string, type: number, body: Buffer, signal?: AbortSignal): Promise<Buffer> {
+function agentRequest(
+  socketPath: string,
+  type: number,
+  body: Buffer,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const unreachable = (why: string) =>
-      new UnreachableError('AGENT_UNAVAILABLE', `cannot talk to ssh-agent at ${socketPath} (${why}): check SSH_AUTH_SOCK and that the agent runs`);
+      new UnreachableError(
+        'AGENT_UNAVAILABLE',
+        `cannot talk to ssh-agent at ${socketPath} (${why}): check SSH_AUTH_SOCK and that the agent runs`,
+      );
     if (signal?.aborted) return reject(signal.reason);
     const socket = createConnection(socketPath);
     let chunks = Buffer.alloc(0);
-    const onAbort = () => socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const onAbort = () =>
+      socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (err: unknown, value?: Buffer) => {
       signal?.removeEventListener('abort', onAbort);
@@ -51,7 +64,9 @@ function agentRequest(socketPath: string, type: number, body: Buffer, signal?: A
       if (err) reject(err);
       else resolve(value as Buffer);
     };
-    socket.on('connect', () => socket.write(Buffer.concat([sshUint32(body.length + 1), Buffer.from([type]), body])));
+    socket.on('connect', () =>
+      socket.write(Buffer.concat([sshUint32(body.length + 1), Buffer.from([type]), body])),
+    );
     socket.on('data', (chunk: Buffer) => {
       chunks = Buffer.concat([chunks, chunk]);
       if (chunks.length < 4) return;
@@ -66,9 +81,15 @@ function agentRequest(socketPath: string, type: number, body: Buffer, signal?: A
 
 /** The keys the agent holds that opsbook can use; keys of other types are left out. */
 export async function listAgentKeys(options: AgentOptions = {}): Promise<AgentKey[]> {
-  const reply = await agentRequest(socketOf(options), REQUEST_IDENTITIES, Buffer.alloc(0), options.signal);
+  const reply = await agentRequest(
+    socketOf(options),
+    REQUEST_IDENTITIES,
+    Buffer.alloc(0),
+    options.signal,
+  );
   const r = new SshReader(reply);
-  if (r.readByte() !== IDENTITIES_ANSWER) throw new UnreachableError('AGENT_FAILED', 'ssh-agent refused to list its keys');
+  if (r.readByte() !== IDENTITIES_ANSWER)
+    throw new UnreachableError('AGENT_FAILED', 'ssh-agent refused to list its keys');
   const count = r.readUint32();
   const keys: AgentKey[] = [];
   for (let i = 0; i < count && i < 1024; i++) {
@@ -87,18 +108,27 @@ export async function listAgentKeys(options: AgentOptions = {}): Promise<AgentKe
  * A signer backed by ssh-agent: the key named by `fingerprint` (SHA256:…), or the agent's only
  * usable key. The private key never leaves the agent (or the hardware token behind it).
  */
-export async function connectAgentSigner(options: AgentOptions & { fingerprint?: string } = {}): Promise<SshSigner> {
+export async function connectAgentSigner(
+  options: AgentOptions & { fingerprint?: string } = {},
+): Promise<SshSigner> {
   const socketPath = socketOf(options);
   const keys = await listAgentKeys({ ...options, socketPath });
-  const chosen = options.fingerprint ? keys.filter((k) => k.publicKey.fingerprint === options.fingerprint) : keys;
+  const chosen = options.fingerprint
+    ? keys.filter((k) => k.publicKey.fingerprint === options.fingerprint)
+    : keys;
   if (chosen.length !== 1 || !chosen[0]) {
-    const held = keys.map((k) => `${k.publicKey.fingerprint} (${k.comment || k.publicKey.type})`).join(', ') || 'none';
+    const held =
+      keys.map((k) => `${k.publicKey.fingerprint} (${k.comment || k.publicKey.type})`).join(', ') ||
+      'none';
     const why = options.fingerprint
       ? `ssh-agent holds no key ${options.fingerprint}`
       : keys.length === 0
         ? 'ssh-agent holds no usable key'
         : 'ssh-agent holds several keys';
-    throw new RefusalError('AGENT_KEY_NOT_FOUND', `${why}: ssh-add your key, or pick one with --fingerprint (agent keys: ${held})`);
+    throw new RefusalError(
+      'AGENT_KEY_NOT_FOUND',
+      `${why}: ssh-add your key, or pick one with --fingerprint (agent keys: ${held})`,
+    );
   }
   const { publicKey } = chosen[0];
   return {
@@ -109,7 +139,10 @@ export async function connectAgentSigner(options: AgentOptions & { fingerprint?:
       const reply = await agentRequest(socketPath, SIGN_REQUEST, body, signal ?? options.signal);
       const r = new SshReader(reply);
       if (r.readByte() !== SIGN_RESPONSE) {
-        throw new RefusalError('AGENT_SIGN_REFUSED', `ssh-agent refused to sign with ${publicKey.fingerprint}: confirm the request, touch the security key, or check ssh-add -l`);
+        throw new RefusalError(
+          'AGENT_SIGN_REFUSED',
+          `ssh-agent refused to sign with ${publicKey.fingerprint}: confirm the request, touch the security key, or check ssh-add -l`,
+        );
       }
       return r.readString();
     },

@@ -1,6 +1,6 @@
-import type { ApprovalStatement, Category, Grade } from './statement.js';
-import { type Refusal, refuse, shortDigest } from './refusal.js';
 import { formatDuration } from './duration.js';
+import { type Refusal, refuse, shortDigest } from './refusal.js';
+import type { ApprovalStatement, Category, Grade } from './statement.js';
 import type { ResolvedPolicy } from './trust-store.js';
 
 /** What the runner re-derived for the run it is about to start; the approval must match it. */
@@ -22,24 +22,46 @@ export interface ExpectedRun {
 const reapprove = 'ask a senior to re-approve';
 
 /** The checks that tie a statement to one exact run, in the order a user fixes them. */
-export function checkBindings(s: ApprovalStatement, e: ExpectedRun, policy: ResolvedPolicy): Refusal | undefined {
+export function checkBindings(
+  s: ApprovalStatement,
+  e: ExpectedRun,
+  policy: ResolvedPolicy,
+): Refusal | undefined {
   if (s.ticket !== e.ticket) {
-    return refuse('TICKET_MISMATCH', `this approval is for ticket ${s.ticket}, not ${e.ticket}: run it under ${s.ticket}, or get an approval for ${e.ticket}`);
+    return refuse(
+      'TICKET_MISMATCH',
+      `this approval is for ticket ${s.ticket}, not ${e.ticket}: run it under ${s.ticket}, or get an approval for ${e.ticket}`,
+    );
   }
   if (s.runbook.name !== e.runbook.name) {
-    return refuse('RUNBOOK_MISMATCH', `this approval is for runbook ${s.runbook.name}, not ${e.runbook.name}: use the approval made for ${e.runbook.name}`);
+    return refuse(
+      'RUNBOOK_MISMATCH',
+      `this approval is for runbook ${s.runbook.name}, not ${e.runbook.name}: use the approval made for ${e.runbook.name}`,
+    );
   }
   if (s.runbook.version !== e.runbook.version) {
-    return refuse('DIGEST_MISMATCH', `${reapprove}: the runbook changed since approval (version ${s.runbook.version} ≠ ${e.runbook.version})`);
+    return refuse(
+      'DIGEST_MISMATCH',
+      `${reapprove}: the runbook changed since approval (version ${s.runbook.version} ≠ ${e.runbook.version})`,
+    );
   }
   if (s.runbook.digest !== e.runbook.digest) {
-    return refuse('DIGEST_MISMATCH', `${reapprove}: the runbook changed since approval (digest ${shortDigest(s.runbook.digest)} ≠ ${shortDigest(e.runbook.digest)})`);
+    return refuse(
+      'DIGEST_MISMATCH',
+      `${reapprove}: the runbook changed since approval (digest ${shortDigest(s.runbook.digest)} ≠ ${shortDigest(e.runbook.digest)})`,
+    );
   }
   if (s.category !== e.category) {
-    return refuse('CATEGORY_MISMATCH', `${reapprove}: the approval says category ${s.category} but the run is ${e.category}`);
+    return refuse(
+      'CATEGORY_MISMATCH',
+      `${reapprove}: the approval says category ${s.category} but the run is ${e.category}`,
+    );
   }
   if (s.grade !== e.grade) {
-    return refuse('GRADE_MISMATCH', `${reapprove}: the approval was given for grade ${s.grade} but the ticket is ${e.grade}`);
+    return refuse(
+      'GRADE_MISMATCH',
+      `${reapprove}: the approval was given for grade ${s.grade} but the ticket is ${e.grade}`,
+    );
   }
   return checkParams(s, e) ?? checkTargets(s, e, policy);
 }
@@ -51,24 +73,40 @@ function checkParams(s: ApprovalStatement, e: ExpectedRun): Refusal | undefined 
     const actual = e.params[name];
     if (approved !== actual) {
       const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
-      return refuse('PARAMS_MISMATCH', `${reapprove} with the params you want, or run with the approved ones: param ${name} is ${show(actual)} but was approved as ${show(approved)}`);
+      return refuse(
+        'PARAMS_MISMATCH',
+        `${reapprove} with the params you want, or run with the approved ones: param ${name} is ${show(actual)} but was approved as ${show(approved)}`,
+      );
     }
   }
   const approvedSecrets = [...s.secretParams].sort().join(',');
   const actualSecrets = [...(e.secretParams ?? [])].sort().join(',');
   if (approvedSecrets !== actualSecrets) {
-    return refuse('PARAMS_MISMATCH', `${reapprove}: the secret params differ (approved: ${approvedSecrets || 'none'}; run: ${actualSecrets || 'none'})`);
+    return refuse(
+      'PARAMS_MISMATCH',
+      `${reapprove}: the secret params differ (approved: ${approvedSecrets || 'none'}; run: ${actualSecrets || 'none'})`,
+    );
   }
   return undefined;
 }
 
-function checkTargets(s: ApprovalStatement, e: ExpectedRun, policy: ResolvedPolicy): Refusal | undefined {
+function checkTargets(
+  s: ApprovalStatement,
+  e: ExpectedRun,
+  policy: ResolvedPolicy,
+): Refusal | undefined {
   if ('selector' in s.targets) {
     if (!policy.allowSelectors) {
-      return refuse('SELECTOR_NOT_ALLOWED', `a target selector is allowed only in standing approvals of routine runbooks; this is ${s.category}: ${reapprove} for an explicit host list (opsbook plan)`);
+      return refuse(
+        'SELECTOR_NOT_ALLOWED',
+        `a target selector is allowed only in standing approvals of routine runbooks; this is ${s.category}: ${reapprove} for an explicit host list (opsbook plan)`,
+      );
     }
     if (e.targets.selector !== s.targets.selector) {
-      return refuse('TARGETS_OUTSIDE_SCOPE', `the standing approval covers '${s.targets.selector}', not '${e.targets.selector ?? e.targets.hosts.join(',')}': run with --target '${s.targets.selector}'`);
+      return refuse(
+        'TARGETS_OUTSIDE_SCOPE',
+        `the standing approval covers '${s.targets.selector}', not '${e.targets.selector ?? e.targets.hosts.join(',')}': run with --target '${s.targets.selector}'`,
+      );
     }
     // A standing approval cannot bind the plan of hosts that do not exist yet; when it does carry one, it must hold.
     if (s.plan && s.plan.digest !== e.planDigest) return planMismatch(s.plan.digest, e.planDigest);
@@ -77,8 +115,13 @@ function checkTargets(s: ApprovalStatement, e: ExpectedRun, policy: ResolvedPoli
   const approved = new Set(s.targets.hosts);
   const outside = e.targets.hosts.filter((h) => !approved.has(h));
   if (outside.length) {
-    const list = outside.slice(0, 5).join(', ') + (outside.length > 5 ? ` and ${outside.length - 5} more` : '');
-    return refuse('TARGETS_OUTSIDE_SCOPE', `host(s) ${list} are not in the approval: narrow --target to the approved hosts, or ${reapprove} for these hosts`);
+    const list =
+      outside.slice(0, 5).join(', ') +
+      (outside.length > 5 ? ` and ${outside.length - 5} more` : '');
+    return refuse(
+      'TARGETS_OUTSIDE_SCOPE',
+      `host(s) ${list} are not in the approval: narrow --target to the approved hosts, or ${reapprove} for these hosts`,
+    );
   }
   if (!s.plan || s.plan.digest !== e.planDigest) return planMismatch(s.plan?.digest, e.planDigest);
   return undefined;
@@ -92,17 +135,31 @@ function planMismatch(approved: string | undefined, actual: string): Refusal {
 }
 
 /** The validity window against the clock and the policy. */
-export function checkWindow(s: ApprovalStatement, policy: ResolvedPolicy, now: Date, skewMs: number): Refusal | undefined {
+export function checkWindow(
+  s: ApprovalStatement,
+  policy: ResolvedPolicy,
+  now: Date,
+  skewMs: number,
+): Refusal | undefined {
   const from = Date.parse(s.notBefore);
   const to = Date.parse(s.expiresAt);
   if (to - from > policy.maxValidityMs) {
-    return refuse('VALIDITY_TOO_LONG', `the approval is valid for ${formatDuration(to - from)} but policy allows at most ${policy.maxValidity} for ${s.category} ${s.grade}: ${reapprove} with --expires ${policy.maxValidity} or less`);
+    return refuse(
+      'VALIDITY_TOO_LONG',
+      `the approval is valid for ${formatDuration(to - from)} but policy allows at most ${policy.maxValidity} for ${s.category} ${s.grade}: ${reapprove} with --expires ${policy.maxValidity} or less`,
+    );
   }
   if (now.getTime() + skewMs < from) {
-    return refuse('NOT_YET_VALID', `the approval is valid from ${s.notBefore} (now ${now.toISOString()}): wait until then, or check this machine's clock`);
+    return refuse(
+      'NOT_YET_VALID',
+      `the approval is valid from ${s.notBefore} (now ${now.toISOString()}): wait until then, or check this machine's clock`,
+    );
   }
   if (now.getTime() >= to) {
-    return refuse('EXPIRED', `the approval expired at ${s.expiresAt}: ask a senior to approve again`);
+    return refuse(
+      'EXPIRED',
+      `the approval expired at ${s.expiresAt}: ask a senior to approve again`,
+    );
   }
   return undefined;
 }

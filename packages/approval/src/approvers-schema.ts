@@ -34,7 +34,11 @@ export const approversSchema = {
           id: { type: 'string', pattern: '^[a-z][a-z0-9._-]*$', maxLength: 64 },
           name: { type: 'string', minLength: 1, maxLength: 200 },
           roles: { type: 'array', uniqueItems: true, items: { enum: ['senior', 'expert'] } },
-          keys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 16384 } },
+          keys: {
+            type: 'array',
+            minItems: 1,
+            items: { type: 'string', minLength: 1, maxLength: 16384 },
+          },
           jira: { type: 'string', minLength: 1, maxLength: 128 },
         },
       },

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { attachSignature, createEnvelope, parseEnvelope, payloadBytes, readEnvelope, serializeEnvelope } from './envelope.js';
+import {
+  attachSignature,
+  createEnvelope,
+  parseEnvelope,
+  payloadBytes,
+  readEnvelope,
+  serializeEnvelope,
+} from './envelope.js';
 import { createStatement, statementBytes } from './statement.js';
 
 const statement = createStatement({
@@ -20,8 +27,15 @@ describe('envelope', () => {
   });
 
   it('reports problems with their position, and refuses signatures that are not SSHSIG', () => {
-    const text = serializeEnvelope(createEnvelope(statement)).replace('"signatures": []', '"signatures": [], "extra": 1');
-    expect(readEnvelope(text).problems.map((p) => `${p.line} ${p.rule}`)).toEqual(['4 unknown-key']);
-    expect(() => attachSignature(createEnvelope(statement), 'not a signature')).toThrow(expect.objectContaining({ code: 'SIGNATURE_INVALID' }));
+    const text = serializeEnvelope(createEnvelope(statement)).replace(
+      '"signatures": []',
+      '"signatures": [], "extra": 1',
+    );
+    expect(readEnvelope(text).problems.map((p) => `${p.line} ${p.rule}`)).toEqual([
+      '4 unknown-key',
+    ]);
+    expect(() => attachSignature(createEnvelope(statement), 'not a signature')).toThrow(
+      expect.objectContaining({ code: 'SIGNATURE_INVALID' }),
+    );
   });
 });

@@ -1,10 +1,16 @@
-import { type Validator, type Problem, ValidationError, parseJsonSource, schemaProblems } from '@opsbook/schema';
+import {
+  type Problem,
+  parseJsonSource,
+  schemaProblems,
+  ValidationError,
+  type Validator,
+} from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { envelopeSchema } from './envelope-schema.js';
 import { validateEnvelope as generatedValidateEnvelope } from './generated/validators.js';
-import { type ApprovalStatement, statementBytes } from './statement.js';
 import { SshKeyError } from './ssh-key.js';
-import { SshsigFormatError, parseSshsig } from './sshsig.js';
+import { parseSshsig, SshsigFormatError } from './sshsig.js';
+import { type ApprovalStatement, statementBytes } from './statement.js';
 
 const validateEnvelope = generatedValidateEnvelope as unknown as Validator<Envelope>;
 
@@ -40,28 +46,69 @@ export function readEnvelope(
   const expectedType = options.payloadType ?? APPROVAL_PAYLOAD_TYPE;
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
   if (size > MAX_ENVELOPE_BYTES) {
-    return { problems: [problem(file, 'too-large', `file is ${size} bytes; an envelope is at most ${MAX_ENVELOPE_BYTES} bytes: this is not an approval file, check the path`)] };
+    return {
+      problems: [
+        problem(
+          file,
+          'too-large',
+          `file is ${size} bytes; an envelope is at most ${MAX_ENVELOPE_BYTES} bytes: this is not an approval file, check the path`,
+        ),
+      ],
+    };
   }
   const source = parseJsonSource(file, input);
   if (source.problems.length) return { problems: source.problems };
-  if (!validateEnvelope(source.value)) return { problems: schemaProblems(source, validateEnvelope.errors) };
+  if (!validateEnvelope(source.value))
+    return { problems: schemaProblems(source, validateEnvelope.errors) };
   const envelope = source.value as Envelope;
   const at = (path: Array<string | number>) => source.locate(path);
   if (envelope.payloadType !== expectedType) {
     const { line, col } = at(['payloadType']);
-    return { problems: [problem(file, 'payload-type', `payloadType '${envelope.payloadType}' is not '${expectedType}': this file is not what the command expects`, line, col)] };
+    return {
+      problems: [
+        problem(
+          file,
+          'payload-type',
+          `payloadType '${envelope.payloadType}' is not '${expectedType}': this file is not what the command expects`,
+          line,
+          col,
+        ),
+      ],
+    };
   }
   const payload = Buffer.from(envelope.payload, 'base64');
   if (envelope.payload.length % 4 !== 0 || payload.toString('base64') !== envelope.payload) {
     const { line, col } = at(['payload']);
-    return { problems: [problem(file, 'bad-base64', 'payload is not canonical base64: the file was edited by hand or damaged; create it again with opsbook', line, col)] };
+    return {
+      problems: [
+        problem(
+          file,
+          'bad-base64',
+          'payload is not canonical base64: the file was edited by hand or damaged; create it again with opsbook',
+          line,
+          col,
+        ),
+      ],
+    };
   }
-  if (payload.length === 0) return { problems: [problem(file, 'empty-payload', 'payload is empty: create the approval again with opsbook plan')] };
+  if (payload.length === 0)
+    return {
+      problems: [
+        problem(
+          file,
+          'empty-payload',
+          'payload is empty: create the approval again with opsbook plan',
+        ),
+      ],
+    };
   return { parsed: { envelope, payload }, problems: [] };
 }
 
 /** As readEnvelope, throwing a ValidationError (exit 2) with every problem. */
-export function parseEnvelope(input: Uint8Array | string, options: { file?: string; payloadType?: string } = {}): ParsedEnvelope {
+export function parseEnvelope(
+  input: Uint8Array | string,
+  options: { file?: string; payloadType?: string } = {},
+): ParsedEnvelope {
   const { parsed, problems } = readEnvelope(input, options);
   if (!parsed) throw new ValidationError(problems, 'ENVELOPE_INVALID');
   return parsed;
@@ -81,9 +128,16 @@ export function serializeEnvelope(envelope: Envelope): string {
 }
 
 /** The exact statement bytes to sign, for `opsbook approval payload` and `ssh-keygen -Y sign`. */
-export function payloadBytes(envelope: Envelope | Uint8Array | string, options: { file?: string; payloadType?: string } = {}): Buffer {
-  if (typeof envelope === 'string' || envelope instanceof Uint8Array) return parseEnvelope(envelope, options).payload;
-  return parseEnvelope(serializeEnvelope(envelope), { payloadType: envelope.payloadType, ...options }).payload;
+export function payloadBytes(
+  envelope: Envelope | Uint8Array | string,
+  options: { file?: string; payloadType?: string } = {},
+): Buffer {
+  if (typeof envelope === 'string' || envelope instanceof Uint8Array)
+    return parseEnvelope(envelope, options).payload;
+  return parseEnvelope(serializeEnvelope(envelope), {
+    payloadType: envelope.payloadType,
+    ...options,
+  }).payload;
 }
 
 /**
@@ -98,7 +152,16 @@ export function attachSignature(envelope: Envelope, armored: string, file = 'sig
     keyid = parseSshsig(text).publicKey.fingerprint;
   } catch (e) {
     if (!(e instanceof SshsigFormatError || e instanceof SshKeyError)) throw e;
-    throw new ValidationError([problem(file, 'bad-signature-file', `${e.message}: pass the .sig file written by ssh-keygen -Y sign`)], 'SIGNATURE_INVALID');
+    throw new ValidationError(
+      [
+        problem(
+          file,
+          'bad-signature-file',
+          `${e.message}: pass the .sig file written by ssh-keygen -Y sign`,
+        ),
+      ],
+      'SIGNATURE_INVALID',
+    );
   }
   const sshsig = `${text}\n`;
   if (envelope.signatures.some((s) => s.sshsig === sshsig)) return envelope;

@@ -1,12 +1,29 @@
 import { OpsbookError } from '@opsbook/schema';
-import { APPROVAL_PAYLOAD_TYPE, APPROVERS_PAYLOAD_TYPE, type Envelope, attachSignature, payloadBytes } from './envelope.js';
-import { APPROVAL_NAMESPACE, type SshSigner, type SshsigHash, TRUST_NAMESPACE, createSshsig, verifySshsig } from './sshsig.js';
+import {
+  APPROVAL_PAYLOAD_TYPE,
+  APPROVERS_PAYLOAD_TYPE,
+  attachSignature,
+  type Envelope,
+  payloadBytes,
+} from './envelope.js';
+import {
+  APPROVAL_NAMESPACE,
+  createSshsig,
+  type SshSigner,
+  type SshsigHash,
+  TRUST_NAMESPACE,
+  verifySshsig,
+} from './sshsig.js';
 
 /** The SSHSIG namespace of each payload type: a signature for one never verifies as the other. */
 export function namespaceFor(payloadType: string): string {
   if (payloadType === APPROVAL_PAYLOAD_TYPE) return APPROVAL_NAMESPACE;
   if (payloadType === APPROVERS_PAYLOAD_TYPE) return TRUST_NAMESPACE;
-  throw new OpsbookError('invalid', 'ENVELOPE_INVALID', `payloadType '${payloadType}' is not one opsbook signs`);
+  throw new OpsbookError(
+    'invalid',
+    'ENVELOPE_INVALID',
+    `payloadType '${payloadType}' is not one opsbook signs`,
+  );
 }
 
 /**
@@ -24,7 +41,11 @@ export async function signEnvelope(
   const armored = await createSshsig(payload, signer, namespace, options);
   const check = verifySshsig(armored, payload, namespace);
   if (!check.ok) {
-    throw new OpsbookError('failed', 'SIGNING_FAILED', `the signature made with ${signer.publicKey.fingerprint} does not verify (${check.detail}): check the key or agent and sign again`);
+    throw new OpsbookError(
+      'failed',
+      'SIGNING_FAILED',
+      `the signature made with ${signer.publicKey.fingerprint} does not verify (${check.detail}): check the key or agent and sign again`,
+    );
   }
   return attachSignature(envelope, armored);
 }

@@ -1,4 +1,4 @@
-import { type KeyObject, createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { SshReader, SshWireError } from './ssh-wire.js';
 
 /** The OpenSSH public key types opsbook accepts for approvals. DSA is long dead. */
@@ -66,7 +66,12 @@ export function parsePublicKeyBlob(blob: Uint8Array, comment = ''): SshPublicKey
           : `unsupported key type '${type}': use ed25519, ecdsa, rsa (≥ ${MIN_RSA_BITS} bits) or a FIDO sk- key`,
       );
     }
-    const base = { type: type as SshKeyType, blob: bytes, fingerprint: fingerprintOf(bytes), comment };
+    const base = {
+      type: type as SshKeyType,
+      blob: bytes,
+      fingerprint: fingerprintOf(bytes),
+      comment,
+    };
     const parsed = readKeyMaterial(r, base.type);
     r.expectEnd('the public key');
     return { ...base, ...parsed };
@@ -77,19 +82,32 @@ export function parsePublicKeyBlob(blob: Uint8Array, comment = ''): SshPublicKey
   }
 }
 
-function readKeyMaterial(r: SshReader, type: SshKeyType): Omit<SshPublicKey, 'type' | 'blob' | 'fingerprint' | 'comment'> {
+function readKeyMaterial(
+  r: SshReader,
+  type: SshKeyType,
+): Omit<SshPublicKey, 'type' | 'blob' | 'fingerprint' | 'comment'> {
   if (type === 'ssh-ed25519' || type === 'sk-ssh-ed25519@openssh.com') {
     const pk = r.readString();
-    if (pk.length !== 32) throw new SshKeyError(`ed25519 public key must be 32 bytes, not ${pk.length}`);
-    const keyObject = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(pk) }, format: 'jwk' });
+    if (pk.length !== 32)
+      throw new SshKeyError(`ed25519 public key must be 32 bytes, not ${pk.length}`);
+    const keyObject = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: b64url(pk) },
+      format: 'jwk',
+    });
     return type === 'ssh-ed25519' ? { keyObject } : { keyObject, application: readApplication(r) };
   }
   if (type === 'ssh-rsa') {
     const e = r.readPositiveMpint();
     const n = r.readPositiveMpint();
     const bits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0] as number));
-    if (bits < MIN_RSA_BITS) throw new SshKeyError(`RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required: generate an ed25519 key`);
-    const keyObject = createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
+    if (bits < MIN_RSA_BITS)
+      throw new SshKeyError(
+        `RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required: generate an ed25519 key`,
+      );
+    const keyObject = createPublicKey({
+      key: { kty: 'RSA', n: b64url(n), e: b64url(e) },
+      format: 'jwk',
+    });
     return { keyObject, bits };
   }
   const curveName = r.readText();
@@ -97,8 +115,14 @@ function readKeyMaterial(r: SshReader, type: SshKeyType): Omit<SshPublicKey, 'ty
   if (curveName !== expected) throw new SshKeyError(`key type ${type} names curve '${curveName}'`);
   const curve = curves[curveName as keyof typeof curves];
   const q = r.readString();
-  if (q.length !== 1 + 2 * curve.size || q[0] !== 4) throw new SshKeyError('ECDSA public point is not an uncompressed point of its curve');
-  const jwk = { kty: 'EC', crv: curve.jwk, x: b64url(q.subarray(1, 1 + curve.size)), y: b64url(q.subarray(1 + curve.size)) };
+  if (q.length !== 1 + 2 * curve.size || q[0] !== 4)
+    throw new SshKeyError('ECDSA public point is not an uncompressed point of its curve');
+  const jwk = {
+    kty: 'EC',
+    crv: curve.jwk,
+    x: b64url(q.subarray(1, 1 + curve.size)),
+    y: b64url(q.subarray(1 + curve.size)),
+  };
   const keyObject = createPublicKey({ key: jwk, format: 'jwk' });
   const base = { keyObject, curve: curveName as keyof typeof curves };
   return type.startsWith('sk-') ? { ...base, application: readApplication(r) } : base;
@@ -106,7 +130,8 @@ function readKeyMaterial(r: SshReader, type: SshKeyType): Omit<SshPublicKey, 'ty
 
 function readApplication(r: SshReader): string {
   const app = r.readString().toString('utf8');
-  if (!app.startsWith('ssh:')) throw new SshKeyError(`security key application '${app}' does not start with 'ssh:'`);
+  if (!app.startsWith('ssh:'))
+    throw new SshKeyError(`security key application '${app}' does not start with 'ssh:'`);
   return app;
 }
 
@@ -117,13 +142,19 @@ function readApplication(r: SshReader): string {
 export function parsePublicKeyLine(line: string): SshPublicKey {
   const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*?))?\s*$/.exec(line);
   if (!m) {
-    throw new SshKeyError('not an OpenSSH public key line: expected "<type> <base64> [comment]", as in ~/.ssh/id_ed25519.pub');
+    throw new SshKeyError(
+      'not an OpenSSH public key line: expected "<type> <base64> [comment]", as in ~/.ssh/id_ed25519.pub',
+    );
   }
   const [, type, b64, comment] = m as unknown as [string, string, string, string | undefined];
   const blob = Buffer.from(b64, 'base64');
-  if (blob.toString('base64') !== b64) throw new SshKeyError('the key\'s base64 is not canonical: copy the line again from the .pub file');
+  if (blob.toString('base64') !== b64)
+    throw new SshKeyError(
+      "the key's base64 is not canonical: copy the line again from the .pub file",
+    );
   const key = parsePublicKeyBlob(blob, comment ?? '');
-  if (key.type !== type) throw new SshKeyError(`the line says '${type}' but the key inside is '${key.type}'`);
+  if (key.type !== type)
+    throw new SshKeyError(`the line says '${type}' but the key inside is '${key.type}'`);
   return key;
 }
 

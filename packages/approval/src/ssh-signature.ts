@@ -1,5 +1,5 @@
 import { constants, createHash, verify } from 'node:crypto';
-import { type SshPublicKey, curveSize } from './ssh-key.js';
+import { curveSize, type SshPublicKey } from './ssh-key.js';
 import { SshReader, SshWireError, sshMpint, sshString } from './ssh-wire.js';
 
 /** FIDO flag: the user touched the security key. Required, so malware cannot sign silently. */
@@ -29,7 +29,11 @@ const ecdsaHash = { nistp256: 'sha256', nistp384: 'sha384', nistp521: 'sha512' }
  * Verify an SSH wire-format signature (`string algorithm, string blob` and, for security keys,
  * `byte flags, uint32 counter`) made by `key` over `data`.
  */
-export function verifySshSignature(key: SshPublicKey, data: Uint8Array, signature: Uint8Array): SignatureCheck {
+export function verifySshSignature(
+  key: SshPublicKey,
+  data: Uint8Array,
+  signature: Uint8Array,
+): SignatureCheck {
   let algorithm: string;
   let blob: Buffer;
   let flags: number | undefined;
@@ -44,13 +48,25 @@ export function verifySshSignature(key: SshPublicKey, data: Uint8Array, signatur
     }
     r.expectEnd('the signature');
   } catch (e) {
-    return { ok: false, failure: 'malformed', detail: e instanceof SshWireError ? e.message : String(e) };
+    return {
+      ok: false,
+      failure: 'malformed',
+      detail: e instanceof SshWireError ? e.message : String(e),
+    };
   }
   if (algorithm === 'ssh-rsa' && key.type === 'ssh-rsa') {
-    return { ok: false, failure: 'sha1-refused', detail: 'signature uses ssh-rsa (SHA-1), which is refused' };
+    return {
+      ok: false,
+      failure: 'sha1-refused',
+      detail: 'signature uses ssh-rsa (SHA-1), which is refused',
+    };
   }
   if (!allowedAlgorithms(key).includes(algorithm)) {
-    return { ok: false, failure: 'algorithm-mismatch', detail: `signature algorithm ${algorithm} does not fit a ${key.type} key` };
+    return {
+      ok: false,
+      failure: 'algorithm-mismatch',
+      detail: `signature algorithm ${algorithm} does not fit a ${key.type} key`,
+    };
   }
   let valid: boolean;
   try {
@@ -58,14 +74,30 @@ export function verifySshSignature(key: SshPublicKey, data: Uint8Array, signatur
   } catch (e) {
     return { ok: false, failure: 'malformed', detail: e instanceof Error ? e.message : String(e) };
   }
-  if (!valid) return { ok: false, failure: 'bad-signature', detail: 'the signature does not match the key and data' };
+  if (!valid)
+    return {
+      ok: false,
+      failure: 'bad-signature',
+      detail: 'the signature does not match the key and data',
+    };
   if (flags !== undefined && !(flags & SK_USER_PRESENT)) {
-    return { ok: false, failure: 'user-presence-missing', detail: 'the security key did not assert user presence' };
+    return {
+      ok: false,
+      failure: 'user-presence-missing',
+      detail: 'the security key did not assert user presence',
+    };
   }
   return { ok: true, algorithm, ...(flags === undefined ? {} : { flags, counter }) };
 }
 
-function checkMath(key: SshPublicKey, algorithm: string, data: Uint8Array, blob: Buffer, flags?: number, counter?: number): boolean {
+function checkMath(
+  key: SshPublicKey,
+  algorithm: string,
+  data: Uint8Array,
+  blob: Buffer,
+  flags?: number,
+  counter?: number,
+): boolean {
   switch (key.type) {
     case 'ssh-ed25519':
       return blob.length === 64 && verify(null, data, key.keyObject, blob);
@@ -75,10 +107,18 @@ function checkMath(key: SshPublicKey, algorithm: string, data: Uint8Array, blob:
       const size = Math.ceil((key.bits ?? 0) / 8);
       if (blob.length > size) return false;
       const padded = Buffer.concat([Buffer.alloc(size - blob.length), blob]);
-      return verify(hash, data, { key: key.keyObject, padding: constants.RSA_PKCS1_PADDING }, padded);
+      return verify(
+        hash,
+        data,
+        { key: key.keyObject, padding: constants.RSA_PKCS1_PADDING },
+        padded,
+      );
     }
     case 'sk-ssh-ed25519@openssh.com':
-      return blob.length === 64 && verify(null, skSignedData(key, data, flags ?? 0, counter ?? 0), key.keyObject, blob);
+      return (
+        blob.length === 64 &&
+        verify(null, skSignedData(key, data, flags ?? 0, counter ?? 0), key.keyObject, blob)
+      );
     case 'sk-ecdsa-sha2-nistp256@openssh.com':
       return verifyEcdsa(key, 'sha256', skSignedData(key, data, flags ?? 0, counter ?? 0), blob);
     default:
@@ -87,12 +127,19 @@ function checkMath(key: SshPublicKey, algorithm: string, data: Uint8Array, blob:
 }
 
 /** What a FIDO authenticator signs (OpenSSH PROTOCOL.u2f): hashes of the application and data. */
-export function skSignedData(key: SshPublicKey, data: Uint8Array, flags: number, counter: number): Buffer {
+export function skSignedData(
+  key: SshPublicKey,
+  data: Uint8Array,
+  flags: number,
+  counter: number,
+): Buffer {
   const head = Buffer.alloc(5);
   head[0] = flags;
   head.writeUInt32BE(counter >>> 0, 1);
   return Buffer.concat([
-    createHash('sha256').update(key.application ?? '').digest(),
+    createHash('sha256')
+      .update(key.application ?? '')
+      .digest(),
     head,
     createHash('sha256').update(data).digest(),
   ]);
@@ -105,7 +152,12 @@ function verifyEcdsa(key: SshPublicKey, hash: string, data: Uint8Array, blob: Bu
   r.expectEnd('the ECDSA signature');
   const size = curveSize(key.curve ?? 'nistp256');
   if (sigR.length > size || sigS.length > size) return false;
-  const p1363 = Buffer.concat([Buffer.alloc(size - sigR.length), sigR, Buffer.alloc(size - sigS.length), sigS]);
+  const p1363 = Buffer.concat([
+    Buffer.alloc(size - sigR.length),
+    sigR,
+    Buffer.alloc(size - sigS.length),
+    sigS,
+  ]);
   return verify(hash, data, { key: key.keyObject, dsaEncoding: 'ieee-p1363' }, p1363);
 }
 

@@ -16,7 +16,8 @@ export class SshReader {
   }
 
   readBytes(n: number): Buffer {
-    if (n < 0 || n > this.remaining) throw new SshWireError(`needs ${n} bytes, ${this.remaining} left`);
+    if (n < 0 || n > this.remaining)
+      throw new SshWireError(`needs ${n} bytes, ${this.remaining} left`);
     const out = Buffer.from(this.bytes.subarray(this.offset, this.offset + n));
     this.offset += n;
     return out;
@@ -37,7 +38,8 @@ export class SshReader {
   /** A string that must be printable ASCII (algorithm names, namespaces). */
   readText(): string {
     const bytes = this.readString();
-    if (!/^[\x20-\x7e]*$/.test(bytes.toString('latin1'))) throw new SshWireError('name is not printable ASCII');
+    if (!/^[\x20-\x7e]*$/.test(bytes.toString('latin1')))
+      throw new SshWireError('name is not printable ASCII');
     return bytes.toString('latin1');
   }
 
@@ -45,7 +47,8 @@ export class SshReader {
   readPositiveMpint(): Buffer {
     const raw = this.readString();
     if (raw.length > 0 && (raw[0] as number) & 0x80) throw new SshWireError('negative mpint');
-    if (raw.length > 1 && raw[0] === 0 && !((raw[1] as number) & 0x80)) throw new SshWireError('mpint has a needless leading zero');
+    if (raw.length > 1 && raw[0] === 0 && !((raw[1] as number) & 0x80))
+      throw new SshWireError('mpint has a needless leading zero');
     let start = 0;
     while (start < raw.length && raw[start] === 0) start++;
     return raw.subarray(start);
@@ -53,7 +56,8 @@ export class SshReader {
 
   /** Refuse trailing bytes: a blob must say exactly one thing. */
   expectEnd(what: string): void {
-    if (!this.isAtEnd) throw new SshWireError(`${this.remaining} unexpected trailing bytes after ${what}`);
+    if (!this.isAtEnd)
+      throw new SshWireError(`${this.remaining} unexpected trailing bytes after ${what}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type SshPublicKey, SshKeyError, parsePublicKeyBlob } from './ssh-key.js';
+import { parsePublicKeyBlob, SshKeyError, type SshPublicKey } from './ssh-key.js';
 import { type SignatureFailure, verifySshSignature } from './ssh-signature.js';
 import { SshReader, SshWireError, sshString, sshUint32 } from './ssh-wire.js';
 
@@ -88,10 +88,13 @@ export function dearmorSshsig(armored: string): Buffer {
   }
   const body = lines.slice(1, -1).join('');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) {
-    throw new SshsigFormatError('the signature armor holds characters that are not base64, or is truncated');
+    throw new SshsigFormatError(
+      'the signature armor holds characters that are not base64, or is truncated',
+    );
   }
   const blob = Buffer.from(body, 'base64');
-  if (blob.toString('base64') !== body) throw new SshsigFormatError('the signature armor is not canonical base64');
+  if (blob.toString('base64') !== body)
+    throw new SshsigFormatError('the signature armor is not canonical base64');
   return blob;
 }
 
@@ -99,7 +102,8 @@ export function parseSshsig(armored: string): Sshsig {
   const blob = dearmorSshsig(armored);
   try {
     const r = new SshReader(blob);
-    if (!r.readBytes(MAGIC.length).equals(MAGIC)) throw new SshsigFormatError('not an SSHSIG blob (bad magic)');
+    if (!r.readBytes(MAGIC.length).equals(MAGIC))
+      throw new SshsigFormatError('not an SSHSIG blob (bad magic)');
     const version = r.readUint32();
     if (version !== VERSION) throw new SshsigFormatError(`unsupported SSHSIG version ${version}`);
     const publicKey = parsePublicKeyBlob(r.readString());
@@ -111,7 +115,8 @@ export function parseSshsig(armored: string): Sshsig {
     return { publicKey, namespace, hashAlgorithm, signature };
   } catch (e) {
     if (e instanceof SshsigFormatError || e instanceof SshKeyError) throw e;
-    if (e instanceof SshWireError) throw new SshsigFormatError(`malformed SSHSIG blob: ${e.message}`);
+    if (e instanceof SshWireError)
+      throw new SshsigFormatError(`malformed SSHSIG blob: ${e.message}`);
     throw e;
   }
 }
@@ -134,13 +139,27 @@ export function verifySshsig(armored: string, message: Uint8Array, namespace: st
     return { ok: false, failure: 'armor', detail: e instanceof Error ? e.message : String(e) };
   }
   if (sig.namespace !== namespace) {
-    return { ok: false, failure: 'namespace', detail: `signed for namespace '${sig.namespace}', not '${namespace}'`, sig };
+    return {
+      ok: false,
+      failure: 'namespace',
+      detail: `signed for namespace '${sig.namespace}', not '${namespace}'`,
+      sig,
+    };
   }
   if (sig.hashAlgorithm !== 'sha512' && sig.hashAlgorithm !== 'sha256') {
-    return { ok: false, failure: 'hash', detail: `unsupported hash algorithm '${sig.hashAlgorithm}'`, sig };
+    return {
+      ok: false,
+      failure: 'hash',
+      detail: `unsupported hash algorithm '${sig.hashAlgorithm}'`,
+      sig,
+    };
   }
   const signed = sshsigSignedData(namespace, sig.hashAlgorithm, message);
   const check = verifySshSignature(sig.publicKey, signed, sig.signature);
   if (!check.ok) return { ok: false, failure: check.failure, detail: check.detail, sig };
-  return { ok: true, sig, ...(check.flags === undefined ? {} : { flags: check.flags, counter: check.counter }) };
+  return {
+    ok: true,
+    sig,
+    ...(check.flags === undefined ? {} : { flags: check.flags, counter: check.counter }),
+  };
 }

@@ -47,7 +47,11 @@ export const approvalStatementSchema = {
       required: ['name', 'version', 'digest'],
       properties: {
         name: identifier,
-        version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$', maxLength: 64 },
+        version: {
+          type: 'string',
+          pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
+          maxLength: 64,
+        },
         digest: sha256Digest,
       },
     },

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { type Validator, type Problem, ValidationError, parseJsonSource, schemaProblems } from '@opsbook/schema';
+import {
+  type Problem,
+  parseJsonSource,
+  schemaProblems,
+  ValidationError,
+  type Validator,
+} from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { parseDuration } from './duration.js';
 import { validateApprovalStatement as generatedValidateApprovalStatement } from './generated/validators.js';
 import { approvalStatementSchema } from './statement-schema.js';
 
-const validateApprovalStatement = generatedValidateApprovalStatement as unknown as Validator<ApprovalStatement>;
+const validateApprovalStatement =
+  generatedValidateApprovalStatement as unknown as Validator<ApprovalStatement>;
 
 export { approvalStatementSchema };
 export type ApprovalStatement = FromSchema<typeof approvalStatementSchema>;
@@ -54,16 +61,24 @@ export function createStatement(input: StatementInput): ApprovalStatement {
   const now = input.now ?? new Date();
   const notBefore = input.notBefore ?? now;
   const expires = input.expires ?? DEFAULT_EXPIRY;
-  const expiresAt = typeof expires === 'string' ? new Date(notBefore.getTime() + parseDuration(expires)) : expires;
+  const expiresAt =
+    typeof expires === 'string' ? new Date(notBefore.getTime() + parseDuration(expires)) : expires;
   const statement = {
     apiVersion: 'opsbook/v1' as const,
     kind: 'Approval' as const,
     id: newApprovalId(),
     ticket: input.ticket,
-    runbook: { name: input.runbook.name, version: input.runbook.version, digest: input.runbook.digest },
+    runbook: {
+      name: input.runbook.name,
+      version: input.runbook.version,
+      digest: input.runbook.digest,
+    },
     params: sortKeys(input.params),
     secretParams: [...(input.secretParams ?? [])].sort(),
-    targets: 'hosts' in input.targets ? { hosts: [...input.targets.hosts] } : { selector: input.targets.selector },
+    targets:
+      'hosts' in input.targets
+        ? { hosts: [...input.targets.hosts] }
+        : { selector: input.targets.selector },
     category: input.category,
     grade: input.grade,
     notBefore: formatInstant(notBefore),
@@ -79,7 +94,9 @@ export function createStatement(input: StatementInput): ApprovalStatement {
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }
 
 /** Schema problems plus the rules a schema cannot say (a real window, a plan for host lists). */
@@ -90,12 +107,18 @@ function checkStatement(file: string, value: unknown): Problem[] {
   }
   const s = value as ApprovalStatement;
   const problems: Problem[] = [];
-  const at = (message: string, rule: string) => problems.push({ file, line: 0, col: 0, message, rule });
+  const at = (message: string, rule: string) =>
+    problems.push({ file, line: 0, col: 0, message, rule });
   const from = Date.parse(s.notBefore);
   const to = Date.parse(s.expiresAt);
-  if (Number.isNaN(from) || Number.isNaN(to)) at('notBefore and expiresAt must be real instants', 'bad-instant');
+  if (Number.isNaN(from) || Number.isNaN(to))
+    at('notBefore and expiresAt must be real instants', 'bad-instant');
   else if (to <= from) at('expiresAt must be later than notBefore', 'empty-window');
-  if ('hosts' in s.targets && !s.plan) at('an approval for an explicit host list must carry the plan digest: create it with opsbook plan', 'plan-missing');
+  if ('hosts' in s.targets && !s.plan)
+    at(
+      'an approval for an explicit host list must carry the plan digest: create it with opsbook plan',
+      'plan-missing',
+    );
   return problems;
 }
 
@@ -103,14 +126,19 @@ function checkStatement(file: string, value: unknown): Problem[] {
  * Parse the exact payload bytes of an envelope into a statement. Strict like every opsbook
  * reader: duplicate keys, unknown keys and wrong types are problems, never silently resolved.
  */
-export function parseStatement(bytes: Uint8Array, file = 'approval payload'): { statement?: ApprovalStatement; problems: Problem[] } {
+export function parseStatement(
+  bytes: Uint8Array,
+  file = 'approval payload',
+): { statement?: ApprovalStatement; problems: Problem[] } {
   const source = parseJsonSource(file, bytes);
   if (source.problems.length) return { problems: source.problems };
   if (!validateApprovalStatement(source.value)) {
     return { problems: schemaProblems(source, validateApprovalStatement.errors) };
   }
   const problems = checkStatement(file, source.value);
-  return problems.length ? { problems } : { statement: source.value as ApprovalStatement, problems: [] };
+  return problems.length
+    ? { problems }
+    : { statement: source.value as ApprovalStatement, problems: [] };
 }
 
 /** The exact bytes a statement is signed as: stable key order, two-space indent, final newline. */
@@ -129,7 +157,11 @@ export function reviseStatement(
   const notBefore = changes.notBefore ?? new Date(statement.notBefore);
   const expires = changes.expires;
   const expiresAt =
-    expires === undefined ? new Date(statement.expiresAt) : typeof expires === 'string' ? new Date(notBefore.getTime() + parseDuration(expires)) : expires;
+    expires === undefined
+      ? new Date(statement.expiresAt)
+      : typeof expires === 'string'
+        ? new Date(notBefore.getTime() + parseDuration(expires))
+        : expires;
   const revised = {
     ...statement,
     notBefore: formatInstant(notBefore),

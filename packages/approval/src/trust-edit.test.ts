@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addApprover, revokeKey } from './trust-edit.js';
 import { parsePublicKeyLine } from './ssh-key.js';
+import { addApprover, revokeKey } from './trust-edit.js';
 import { parseTrustStore } from './trust-store.js';
 
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH4KeW/IcTJzUVZ8aVrve7gCDY7kuKz5RAk8bsbTKIQ0 a';
@@ -20,18 +20,33 @@ rotation: {signatures: 1}
 
 describe('trust store edits', () => {
   it('adds an approver, raises the version and keeps comments', () => {
-    const { text, store } = addApprover(TEXT, { id: 'bob', name: 'Bob', roles: ['senior'], keys: [KEY_B], jira: 'acc-bob' });
+    const { text, store } = addApprover(TEXT, {
+      id: 'bob',
+      name: 'Bob',
+      roles: ['senior'],
+      keys: [KEY_B],
+      jira: 'acc-bob',
+    });
     expect(store.version).toBe(8);
     expect(text).toContain('# Reviewed by the seniors');
     expect(text).toContain('# on call for databases');
     expect(text).toContain('roles: [ senior ]');
-    expect(parseTrustStore(Buffer.from(text)).keys.get(parsePublicKeyLine(KEY_B).fingerprint)?.approver.jira).toBe('acc-bob');
+    expect(
+      parseTrustStore(Buffer.from(text)).keys.get(parsePublicKeyLine(KEY_B).fingerprint)?.approver
+        .jira,
+    ).toBe('acc-bob');
   });
 
   it('refuses a duplicate approver, a bad key and a key already listed', () => {
-    expect(() => addApprover(TEXT, { id: 'alice', name: 'A', roles: ['senior'], keys: [KEY_B] })).toThrow(/already exists/);
-    expect(() => addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: ['ssh-ed25519 AAAA'] })).toThrow();
-    expect(() => addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: [KEY_A] })).toThrow(/already listed/);
+    expect(() =>
+      addApprover(TEXT, { id: 'alice', name: 'A', roles: ['senior'], keys: [KEY_B] }),
+    ).toThrow(/already exists/);
+    expect(() =>
+      addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: ['ssh-ed25519 AAAA'] }),
+    ).toThrow();
+    expect(() =>
+      addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: [KEY_A] }),
+    ).toThrow(/already listed/);
   });
 
   it('revokes a key by fingerprint', () => {

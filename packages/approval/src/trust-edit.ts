@@ -2,7 +2,7 @@ import { UsageError } from '@opsbook/schema';
 import { type Document, isSeq, parseDocument } from 'yaml';
 import { APPROVERS_PAYLOAD_TYPE, type Envelope, envelopeOf } from './envelope.js';
 import { parsePublicKeyLine } from './ssh-key.js';
-import { type Role, type TrustStore, parseTrustStore } from './trust-store.js';
+import { parseTrustStore, type Role, type TrustStore } from './trust-store.js';
 
 /*
  * Pure edits of approvers.yaml for `opsbook trust add-approver|revoke`: text in, text out,
@@ -20,7 +20,11 @@ export interface NewApprover {
   jira?: string;
 }
 
-function edit(text: string, file: string, change: (doc: Document, store: TrustStore) => void): { text: string; store: TrustStore } {
+function edit(
+  text: string,
+  file: string,
+  change: (doc: Document, store: TrustStore) => void,
+): { text: string; store: TrustStore } {
   const before = parseTrustStore(Buffer.from(text, 'utf8'), file);
   const doc = parseDocument(text);
   change(doc, before);
@@ -29,10 +33,16 @@ function edit(text: string, file: string, change: (doc: Document, store: TrustSt
   return { text: out, store: parseTrustStore(Buffer.from(out, 'utf8'), file) };
 }
 
-export function addApprover(text: string, approver: NewApprover, file = 'approvers.yaml'): { text: string; store: TrustStore } {
+export function addApprover(
+  text: string,
+  approver: NewApprover,
+  file = 'approvers.yaml',
+): { text: string; store: TrustStore } {
   return edit(text, file, (doc, store) => {
     if (store.data.approvers.some((a) => a.id === approver.id)) {
-      throw new UsageError(`approver '${approver.id}' already exists: choose another id, or edit their entry`);
+      throw new UsageError(
+        `approver '${approver.id}' already exists: choose another id, or edit their entry`,
+      );
     }
     for (const line of approver.keys) parsePublicKeyLine(line); // throws SshKeyError with the reason
     const entry = {
@@ -51,9 +61,15 @@ export function addApprover(text: string, approver: NewApprover, file = 'approve
   });
 }
 
-export function revokeKey(text: string, fingerprint: string, reason: string, file = 'approvers.yaml'): { text: string; store: TrustStore } {
+export function revokeKey(
+  text: string,
+  fingerprint: string,
+  reason: string,
+  file = 'approvers.yaml',
+): { text: string; store: TrustStore } {
   return edit(text, file, (doc, store) => {
-    if (store.revoked.has(fingerprint)) throw new UsageError(`key ${fingerprint} is already revoked`);
+    if (store.revoked.has(fingerprint))
+      throw new UsageError(`key ${fingerprint} is already revoked`);
     const entry = { fingerprint, reason };
     const list = doc.get('revoked');
     if (isSeq(list)) list.add(doc.createNode(entry));

@@ -1,9 +1,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RefusalError, ValidationError, formatProblem } from '@opsbook/schema';
+import { formatProblem, RefusalError, ValidationError } from '@opsbook/schema';
 import { APPROVERS_PAYLOAD_TYPE, readEnvelope } from './envelope.js';
 import { TRUST_NAMESPACE, verifySshsig } from './sshsig.js';
-import { type TrustStore, isSenior, parseTrustStore } from './trust-store.js';
+import { isSenior, parseTrustStore, type TrustStore } from './trust-store.js';
 
 /** Rotation signatures live next to the trust store: `approvers.yaml` → `approvers.yaml.sig`. */
 export function signatureFileOf(file: string): string {
@@ -47,7 +47,10 @@ export async function readPinnedStore(stateDir: string): Promise<TrustStore | un
     return parseTrustStore(bytes, file);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new RefusalError('TRUST_PIN_INVALID', `the pinned trust store ${file} is damaged (${e.problems.map(formatProblem).join('; ')}): run opsbook trust init --force after checking approvers.yaml with the seniors`);
+    throw new RefusalError(
+      'TRUST_PIN_INVALID',
+      `the pinned trust store ${file} is damaged (${e.problems.map(formatProblem).join('; ')}): run opsbook trust init --force after checking approvers.yaml with the seniors`,
+    );
   }
 }
 
@@ -56,9 +59,18 @@ export async function readPinnedStore(stateDir: string): Promise<TrustStore | un
  * the same bytes again is a no-op; replacing a different pinned store needs `force`, because that
  * bypasses rotation signatures. The caller shows `store.digest` for out-of-band confirmation.
  */
-export async function initTrust(stateDir: string, file: string, options: { force?: boolean } = {}): Promise<{ store: TrustStore; replaced?: TrustStore }> {
+export async function initTrust(
+  stateDir: string,
+  file: string,
+  options: { force?: boolean } = {},
+): Promise<{ store: TrustStore; replaced?: TrustStore }> {
   const bytes = await readOptional(file);
-  if (!bytes) throw ValidationError.single(file, 'trust store not found: pass the path of approvers.yaml', 'not-found');
+  if (!bytes)
+    throw ValidationError.single(
+      file,
+      'trust store not found: pass the path of approvers.yaml',
+      'not-found',
+    );
   const store = parseTrustStore(bytes, file);
   const previous = await readPinnedStore(stateDir);
   if (previous && !previous.bytes.equals(bytes) && !options.force) {
@@ -85,21 +97,37 @@ export interface TrustLoad {
 export async function loadTrustedStore(stateDir: string, file: string): Promise<TrustLoad> {
   const pinned = await readPinnedStore(stateDir);
   if (!pinned) {
-    throw new RefusalError('TRUST_NOT_INITIALISED', `no trust store is pinned in ${stateDir}: check ${file} with your seniors, then run opsbook trust init`);
+    throw new RefusalError(
+      'TRUST_NOT_INITIALISED',
+      `no trust store is pinned in ${stateDir}: check ${file} with your seniors, then run opsbook trust init`,
+    );
   }
   const bytes = await readOptional(file);
-  if (!bytes) throw new RefusalError('TRUST_STORE_MISSING', `${file} is missing: restore it from the repository (pinned version ${pinned.version})`);
+  if (!bytes)
+    throw new RefusalError(
+      'TRUST_STORE_MISSING',
+      `${file} is missing: restore it from the repository (pinned version ${pinned.version})`,
+    );
   if (bytes.equals(pinned.bytes)) return { store: pinned };
   const candidate = parseTrustStore(bytes, file);
   if (candidate.version < pinned.version) {
-    throw new RefusalError('TRUST_STORE_ROLLBACK', `${file} is version ${candidate.version}, older than the pinned version ${pinned.version}: restore the current approvers.yaml; an older trust store may list revoked keys`);
+    throw new RefusalError(
+      'TRUST_STORE_ROLLBACK',
+      `${file} is version ${candidate.version}, older than the pinned version ${pinned.version}: restore the current approvers.yaml; an older trust store may list revoked keys`,
+    );
   }
   if (candidate.version === pinned.version) {
-    throw new RefusalError('TRUST_STORE_UNSIGNED', `${file} differs from the pinned version ${pinned.version} but has the same version: revert the edit, or raise version and collect rotation signatures (opsbook trust sign)`);
+    throw new RefusalError(
+      'TRUST_STORE_UNSIGNED',
+      `${file} differs from the pinned version ${pinned.version} but has the same version: revert the edit, or raise version and collect rotation signatures (opsbook trust sign)`,
+    );
   }
   const sigBytes = await readOptional(signatureFileOf(file));
   if (!sigBytes) {
-    throw new RefusalError('TRUST_STORE_UNSIGNED', `${file} version ${candidate.version} has no rotation signatures (${signatureFileOf(file)}): ${pinned.data.rotation.signatures} senior(s) of version ${pinned.version} must sign it with opsbook trust sign`);
+    throw new RefusalError(
+      'TRUST_STORE_UNSIGNED',
+      `${file} version ${candidate.version} has no rotation signatures (${signatureFileOf(file)}): ${pinned.data.rotation.signatures} senior(s) of version ${pinned.version} must sign it with opsbook trust sign`,
+    );
   }
   const signers = rotationSigners(sigBytes, bytes, pinned, signatureFileOf(file));
   if (signers.length < pinned.data.rotation.signatures) {
@@ -113,13 +141,27 @@ export async function loadTrustedStore(stateDir: string, file: string): Promise<
 }
 
 /** Distinct seniors of the pinned store with a valid, unrevoked signature over exactly `bytes`. */
-function rotationSigners(sigBytes: Buffer, bytes: Buffer, pinned: TrustStore, sigFile: string): string[] {
-  const { parsed, problems } = readEnvelope(sigBytes, { file: sigFile, payloadType: APPROVERS_PAYLOAD_TYPE });
+function rotationSigners(
+  sigBytes: Buffer,
+  bytes: Buffer,
+  pinned: TrustStore,
+  sigFile: string,
+): string[] {
+  const { parsed, problems } = readEnvelope(sigBytes, {
+    file: sigFile,
+    payloadType: APPROVERS_PAYLOAD_TYPE,
+  });
   if (!parsed) {
-    throw new RefusalError('TRUST_SIGNATURE_INVALID', `${problems.map(formatProblem).join('; ')}: create the signatures again with opsbook trust sign`);
+    throw new RefusalError(
+      'TRUST_SIGNATURE_INVALID',
+      `${problems.map(formatProblem).join('; ')}: create the signatures again with opsbook trust sign`,
+    );
   }
   if (!parsed.payload.equals(bytes)) {
-    throw new RefusalError('TRUST_SIGNATURE_MISMATCH', `${sigFile} signs other bytes than the current approvers.yaml: it was edited after signing; collect the signatures again`);
+    throw new RefusalError(
+      'TRUST_SIGNATURE_MISMATCH',
+      `${sigFile} signs other bytes than the current approvers.yaml: it was edited after signing; collect the signatures again`,
+    );
   }
   const seniors = new Set<string>();
   // Signatures from people the pinned version does not trust (e.g. a senior being added) simply do not count.
@@ -128,7 +170,8 @@ function rotationSigners(sigBytes: Buffer, bytes: Buffer, pinned: TrustStore, si
     if (!check.ok) continue;
     const fp = check.sig.publicKey.fingerprint;
     const trusted = pinned.keys.get(fp);
-    if (trusted && isSenior(trusted.approver) && !pinned.revoked.has(fp)) seniors.add(trusted.approver.id);
+    if (trusted && isSenior(trusted.approver) && !pinned.revoked.has(fp))
+      seniors.add(trusted.approver.id);
   }
   return [...seniors].sort();
 }

@@ -49,7 +49,11 @@ describe('parseTrustStore', () => {
   });
 
   it('reports an unknown key with its line and column', () => {
-    expect(problems(store(POLICY).replace('  signatures: 1\n', '  signatures: 1\n  selfApproval: true\n'))).toEqual(['15:3 unknown-key']);
+    expect(
+      problems(
+        store(POLICY).replace('  signatures: 1\n', '  signatures: 1\n  selfApproval: true\n'),
+      ),
+    ).toEqual(['15:3 unknown-key']);
   });
 
   it('reports a broken key line where it is', () => {
@@ -64,13 +68,28 @@ describe('parseTrustStore', () => {
   });
 
   it('refuses thresholds no set of seniors can meet', () => {
-    expect(problems(store(POLICY.replace('rotation: {signatures: 2}', 'rotation: {signatures: 3}')))).toEqual(['20:24 threshold-unreachable']);
+    expect(
+      problems(store(POLICY.replace('rotation: {signatures: 2}', 'rotation: {signatures: 3}'))),
+    ).toEqual(['20:24 threshold-unreachable']);
   });
 
   it('refuses selectors switched on outside routine, anchors and duplicate keys', () => {
-    expect(problems(store(POLICY.replace('change: {signatures: 2}', 'change: {signatures: 2, allowSelectors: true}')))).toEqual(['19:29 unknown-key']);
-    expect(problems(store(POLICY).replace('roles: [senior]', 'roles: &r [senior]'))).toEqual(['7:15 yaml-anchor']);
-    expect(problems(store(POLICY).replace('version: 3', 'version: 3\nversion: 4'))).toEqual(['4:1 yaml-duplicate-key']);
+    expect(
+      problems(
+        store(
+          POLICY.replace(
+            'change: {signatures: 2}',
+            'change: {signatures: 2, allowSelectors: true}',
+          ),
+        ),
+      ),
+    ).toEqual(['19:29 unknown-key']);
+    expect(problems(store(POLICY).replace('roles: [senior]', 'roles: &r [senior]'))).toEqual([
+      '7:15 yaml-anchor',
+    ]);
+    expect(problems(store(POLICY).replace('version: 3', 'version: 3\nversion: 4'))).toEqual([
+      '4:1 yaml-duplicate-key',
+    ]);
   });
 });
 
@@ -83,12 +102,28 @@ describe('resolvePolicy', () => {
     ['routine', 'P4', 1, '90d', true],
     ['routine', 'P2', 1, '3d', true],
     ['routine', 'P1', 2, '24h', true],
-  ] as const)('%s %s needs %i signature(s), at most %s, selectors %s', (category, grade, signatures, maxValidity, allowSelectors) => {
-    expect(resolvePolicy(s, category, grade)).toMatchObject({ signatures, maxValidity, allowSelectors });
-  });
+  ] as const)(
+    '%s %s needs %i signature(s), at most %s, selectors %s',
+    (category, grade, signatures, maxValidity, allowSelectors) => {
+      expect(resolvePolicy(s, category, grade)).toMatchObject({
+        signatures,
+        maxValidity,
+        allowSelectors,
+      });
+    },
+  );
 
   it('lets routine selectors be switched off', () => {
-    const off = parseTrustStore(Buffer.from(store(POLICY.replace('routine: {maxValidity: 90d}', 'routine: {maxValidity: 90d, allowSelectors: false}'))));
+    const off = parseTrustStore(
+      Buffer.from(
+        store(
+          POLICY.replace(
+            'routine: {maxValidity: 90d}',
+            'routine: {maxValidity: 90d, allowSelectors: false}',
+          ),
+        ),
+      ),
+    );
     expect(resolvePolicy(off, 'routine', 'P4').allowSelectors).toBe(false);
   });
 });

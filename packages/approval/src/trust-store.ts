@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
-import { type Validator, type Problem, ValidationError, type YamlSource, parseYamlSource, schemaProblems } from '@opsbook/schema';
+import {
+  type Problem,
+  parseYamlSource,
+  schemaProblems,
+  ValidationError,
+  type Validator,
+  type YamlSource,
+} from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { approversSchema } from './approvers-schema.js';
 import { parseDuration } from './duration.js';
 import { validateApprovers as generatedValidateApprovers } from './generated/validators.js';
+import { parsePublicKeyLine, SshKeyError, type SshPublicKey } from './ssh-key.js';
 import type { Category, Grade } from './statement.js';
-import { type SshPublicKey, SshKeyError, parsePublicKeyLine } from './ssh-key.js';
 
 const validateApprovers = generatedValidateApprovers as unknown as Validator<ApproversFile>;
 
@@ -56,11 +63,16 @@ export function parseTrustStore(bytes: Uint8Array, file = TRUST_STORE_FILE): Tru
   const source = parseYamlSource(file, bytes);
   if (source.problems.length) throw new ValidationError(source.problems, 'TRUST_STORE_INVALID');
   if (!validateApprovers(source.value)) {
-    throw new ValidationError(schemaProblems(source, validateApprovers.errors), 'TRUST_STORE_INVALID');
+    throw new ValidationError(
+      schemaProblems(source, validateApprovers.errors),
+      'TRUST_STORE_INVALID',
+    );
   }
   const data = source.value as ApproversFile;
   const { keys, problems } = collectKeys(source, data);
-  const revoked = new Map((data.revoked ?? []).map((r) => [r.fingerprint, r.reason ?? 'no reason given'] as const));
+  const revoked = new Map(
+    (data.revoked ?? []).map((r) => [r.fingerprint, r.reason ?? 'no reason given'] as const),
+  );
   problems.push(...checkThresholds(source, data, keys, revoked));
   if (problems.length) throw new ValidationError(problems, 'TRUST_STORE_INVALID');
   return {
@@ -74,21 +86,33 @@ export function parseTrustStore(bytes: Uint8Array, file = TRUST_STORE_FILE): Tru
   };
 }
 
-function collectKeys(source: YamlSource, data: ApproversFile): { keys: Map<string, TrustedKey>; problems: Problem[] } {
+function collectKeys(
+  source: YamlSource,
+  data: ApproversFile,
+): { keys: Map<string, TrustedKey>; problems: Problem[] } {
   const problems: Problem[] = [];
   const keys = new Map<string, TrustedKey>();
   const ids = new Set<string>();
   const at = (path: Array<string | number>, rule: string, message: string) =>
     problems.push({ file: source.file, ...source.locate(path), rule, message });
   data.approvers.forEach((approver, i) => {
-    if (ids.has(approver.id)) at(['approvers', i, 'id'], 'duplicate-approver', `approver id '${approver.id}' appears twice: give each person one entry`);
+    if (ids.has(approver.id))
+      at(
+        ['approvers', i, 'id'],
+        'duplicate-approver',
+        `approver id '${approver.id}' appears twice: give each person one entry`,
+      );
     ids.add(approver.id);
     approver.keys.forEach((line, k) => {
       try {
         const key = parsePublicKeyLine(line);
         const other = keys.get(key.fingerprint);
         if (other) {
-          at(['approvers', i, 'keys', k], 'duplicate-key', `key ${key.fingerprint} is already listed for '${other.approver.id}': a key belongs to one person`);
+          at(
+            ['approvers', i, 'keys', k],
+            'duplicate-key',
+            `key ${key.fingerprint} is already listed for '${other.approver.id}': a key belongs to one person`,
+          );
         } else {
           keys.set(key.fingerprint, { key, approver });
         }
@@ -101,9 +125,16 @@ function collectKeys(source: YamlSource, data: ApproversFile): { keys: Map<strin
   return { keys, problems };
 }
 
-function checkThresholds(source: YamlSource, data: ApproversFile, keys: Map<string, TrustedKey>, revoked: Map<string, string>): Problem[] {
+function checkThresholds(
+  source: YamlSource,
+  data: ApproversFile,
+  keys: Map<string, TrustedKey>,
+  revoked: Map<string, string>,
+): Problem[] {
   const seniors = new Set(
-    [...keys.values()].filter((k) => isSenior(k.approver) && !revoked.has(k.key.fingerprint)).map((k) => k.approver.id),
+    [...keys.values()]
+      .filter((k) => isSenior(k.approver) && !revoked.has(k.key.fingerprint))
+      .map((k) => k.approver.id),
   );
   const problems: Problem[] = [];
   const need = (path: Array<string | number>, n: number, what: string) => {
@@ -118,8 +149,10 @@ function checkThresholds(source: YamlSource, data: ApproversFile, keys: Map<stri
   };
   need(['rotation', 'signatures'], data.rotation.signatures, 'rotation');
   need(['policy', 'signatures'], data.policy.signatures, 'the default policy');
-  for (const [grade, o] of Object.entries(data.policy.grades ?? {})) if (o?.signatures) need(['policy', 'grades', grade, 'signatures'], o.signatures, grade);
-  for (const [cat, o] of Object.entries(data.policy.categories ?? {})) if (o?.signatures) need(['policy', 'categories', cat, 'signatures'], o.signatures, cat);
+  for (const [grade, o] of Object.entries(data.policy.grades ?? {}))
+    if (o?.signatures) need(['policy', 'grades', grade, 'signatures'], o.signatures, grade);
+  for (const [cat, o] of Object.entries(data.policy.categories ?? {}))
+    if (o?.signatures) need(['policy', 'categories', cat, 'signatures'], o.signatures, cat);
   return problems;
 }
 
@@ -134,7 +167,9 @@ export function resolvePolicy(store: TrustStore, category: Category, grade: Grad
   const byGrade = p.grades?.[grade];
   const byCategory = p.categories?.[category];
   const signatures = Math.max(p.signatures, byGrade?.signatures ?? 0, byCategory?.signatures ?? 0);
-  const overrides = [byGrade?.maxValidity, byCategory?.maxValidity].filter((v): v is string => typeof v === 'string');
+  const overrides = [byGrade?.maxValidity, byCategory?.maxValidity].filter(
+    (v): v is string => typeof v === 'string',
+  );
   const candidates = overrides.length ? overrides : [p.maxValidity];
   const maxValidity = candidates.reduce((a, b) => (parseDuration(b) < parseDuration(a) ? b : a));
   const routine = p.categories?.routine;

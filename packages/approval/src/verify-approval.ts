@@ -1,10 +1,16 @@
 import { formatProblem } from '@opsbook/schema';
-import { type ExpectedRun, checkBindings, checkWindow } from './approval-bindings.js';
+import { checkBindings, checkWindow, type ExpectedRun } from './approval-bindings.js';
 import { APPROVAL_PAYLOAD_TYPE, type EnvelopeSignature, readEnvelope } from './envelope.js';
 import { type Refusal, refuse } from './refusal.js';
-import { type ApprovalStatement, parseStatement } from './statement.js';
 import { APPROVAL_NAMESPACE, type SshsigCheck, verifySshsig } from './sshsig.js';
-import { type Approver, type ResolvedPolicy, type TrustStore, isSenior, resolvePolicy } from './trust-store.js';
+import { type ApprovalStatement, parseStatement } from './statement.js';
+import {
+  type Approver,
+  isSenior,
+  type ResolvedPolicy,
+  resolvePolicy,
+  type TrustStore,
+} from './trust-store.js';
 
 export type { ExpectedRun };
 
@@ -52,20 +58,35 @@ export type VerifyResult = Verified | Refusal;
  * match the exact run the runner re-derived, fit the trust store's policy, and carry enough
  * distinct senior signatures. Returns the verified statement, or a refusal with a stable code.
  */
-export function verifyApproval(input: Uint8Array | string | undefined, context: VerifyContext): VerifyResult {
+export function verifyApproval(
+  input: Uint8Array | string | undefined,
+  context: VerifyContext,
+): VerifyResult {
   const file = context.file ?? 'approval';
   if (input === undefined || input.length === 0) {
-    return refuse('APPROVAL_MISSING', `no approval for this run: create one with opsbook plan, then ask a senior to sign it with opsbook approve`);
+    return refuse(
+      'APPROVAL_MISSING',
+      `no approval for this run: create one with opsbook plan, then ask a senior to sign it with opsbook approve`,
+    );
   }
   const { parsed, problems } = readEnvelope(input, { file, payloadType: APPROVAL_PAYLOAD_TYPE });
   if (!parsed) {
-    return refuse('ENVELOPE_INVALID', `${problems.map(formatProblem).join('; ')} (the approval file is malformed: use the file written by opsbook plan/approve, unedited)`);
+    return refuse(
+      'ENVELOPE_INVALID',
+      `${problems.map(formatProblem).join('; ')} (the approval file is malformed: use the file written by opsbook plan/approve, unedited)`,
+    );
   }
   const checked = checkSignatures(parsed.envelope.signatures, parsed.payload, context.store);
   if (!checked.ok) return checked;
-  const { statement, problems: statementProblems } = parseStatement(parsed.payload, `${file} payload`);
+  const { statement, problems: statementProblems } = parseStatement(
+    parsed.payload,
+    `${file} payload`,
+  );
   if (!statement) {
-    return refuse('STATEMENT_INVALID', `the signed statement is not a valid approval (${statementProblems.map(formatProblem).join('; ')}): create it again with opsbook plan`);
+    return refuse(
+      'STATEMENT_INVALID',
+      `the signed statement is not a valid approval (${statementProblems.map(formatProblem).join('; ')}): create it again with opsbook plan`,
+    );
   }
   const policy = resolvePolicy(context.store, statement.category, statement.grade);
   const refusal =
@@ -96,21 +117,40 @@ function checkSignatures(
     if (!check.ok) return refuse('SIGNATURE_INVALID', signatureMessage(which, check));
     const fingerprint = check.sig.publicKey.fingerprint;
     if (fingerprint !== entry.keyid) {
-      return refuse('SIGNATURE_INVALID', `${which} was made by key ${fingerprint}, not the keyid it claims: attach the signature again with opsbook approval attach-signature`);
+      return refuse(
+        'SIGNATURE_INVALID',
+        `${which} was made by key ${fingerprint}, not the keyid it claims: attach the signature again with opsbook approval attach-signature`,
+      );
     }
     const reason = store.revoked.get(fingerprint);
     if (reason !== undefined) {
-      return refuse('KEY_REVOKED', `${which} is by a revoked key (${reason}): ask a senior to approve again with a current key`);
+      return refuse(
+        'KEY_REVOKED',
+        `${which} is by a revoked key (${reason}): ask a senior to approve again with a current key`,
+      );
     }
     const trusted = store.keys.get(fingerprint);
     if (!trusted) {
-      return refuse('SIGNER_UNTRUSTED', `${which} is by a key that is not in the trust store (${store.file} version ${store.version}): ask a listed senior to approve, or add the key with a signed trust store change`);
+      return refuse(
+        'SIGNER_UNTRUSTED',
+        `${which} is by a key that is not in the trust store (${store.file} version ${store.version}): ask a listed senior to approve, or add the key with a signed trust store change`,
+      );
     }
     if (!isSenior(trusted.approver)) {
-      return refuse('SIGNER_NOT_SENIOR', `${which} is by ${trusted.approver.name} (${trusted.approver.id}), who is not a senior: ask a senior to approve`);
+      return refuse(
+        'SIGNER_NOT_SENIOR',
+        `${which} is by ${trusted.approver.name} (${trusted.approver.id}), who is not a senior: ask a senior to approve`,
+      );
     }
     const { approver } = trusted;
-    signers.push({ approver, approverId: approver.id, name: approver.name, fingerprint, keyType: check.sig.publicKey.type, ...(check.flags === undefined ? {} : { flags: check.flags }) });
+    signers.push({
+      approver,
+      approverId: approver.id,
+      name: approver.name,
+      fingerprint,
+      keyType: check.sig.publicKey.type,
+      ...(check.flags === undefined ? {} : { flags: check.flags }),
+    });
   }
   return { ok: true, signers };
 }
@@ -134,21 +174,39 @@ function signatureMessage(which: string, check: Extract<SshsigCheck, { ok: false
 
 function matches(approver: Approver, who: string | undefined, jira?: string): boolean {
   if (!who && !jira) return false;
-  return approver.id === who || (approver.jira !== undefined && (approver.jira === who || approver.jira === jira));
+  return (
+    approver.id === who ||
+    (approver.jira !== undefined && (approver.jira === who || approver.jira === jira))
+  );
 }
 
 function checkExecutor(s: ApprovalStatement, executor: ExecutorIdentity): Refusal | undefined {
-  if (s.executor === undefined || s.executor === executor.id || (executor.jira !== undefined && s.executor === executor.jira)) return undefined;
-  return refuse('EXECUTOR_MISMATCH', `this approval names ${s.executor} as the executor, not ${executor.id}: let ${s.executor} run it, or ask a senior to re-approve for you`);
+  if (
+    s.executor === undefined ||
+    s.executor === executor.id ||
+    (executor.jira !== undefined && s.executor === executor.jira)
+  )
+    return undefined;
+  return refuse(
+    'EXECUTOR_MISMATCH',
+    `this approval names ${s.executor} as the executor, not ${executor.id}: let ${s.executor} run it, or ask a senior to re-approve for you`,
+  );
 }
 
 function checkRuns(s: ApprovalStatement, runsUsed: number): Refusal | undefined {
   if (runsUsed < s.maxRuns) return undefined;
-  return refuse('RUNS_EXHAUSTED', `this approval allowed ${s.maxRuns} run(s) and ${runsUsed} have been made: ask a senior for a new approval`);
+  return refuse(
+    'RUNS_EXHAUSTED',
+    `this approval allowed ${s.maxRuns} run(s) and ${runsUsed} have been made: ask a senior for a new approval`,
+  );
 }
 
 /** Nobody approves their own work: not the executor, not the proposer, not the named executor. */
-function checkSelfApproval(s: ApprovalStatement, signers: SignerOf[], executor: ExecutorIdentity): Refusal | undefined {
+function checkSelfApproval(
+  s: ApprovalStatement,
+  signers: SignerOf[],
+  executor: ExecutorIdentity,
+): Refusal | undefined {
   for (const signer of signers) {
     const role = matches(signer.approver, executor.id, executor.jira)
       ? 'is running it'
@@ -158,7 +216,10 @@ function checkSelfApproval(s: ApprovalStatement, signers: SignerOf[], executor: 
           ? 'is named as its executor'
           : undefined;
     if (role) {
-      return refuse('SELF_APPROVAL', `${signer.name} (${signer.approverId}) signed this approval and ${role}: self-approval is forbidden; ask another senior to approve`);
+      return refuse(
+        'SELF_APPROVAL',
+        `${signer.name} (${signer.approverId}) signed this approval and ${role}: self-approval is forbidden; ask another senior to approve`,
+      );
     }
   }
   return undefined;
@@ -166,12 +227,18 @@ function checkSelfApproval(s: ApprovalStatement, signers: SignerOf[], executor: 
 
 function distinctSigners(signers: SignerOf[]): VerifiedSigner[] {
   const byApprover = new Map<string, VerifiedSigner>();
-  for (const { approver: _a, ...s } of signers) if (!byApprover.has(s.approverId)) byApprover.set(s.approverId, s);
+  for (const { approver: _a, ...s } of signers)
+    if (!byApprover.has(s.approverId)) byApprover.set(s.approverId, s);
   return [...byApprover.values()];
 }
 
 /** Count people, not signatures: a key signing twice, or two keys of one person, count once. */
-function checkThreshold(signers: SignerOf[], policy: ResolvedPolicy, s: ApprovalStatement, store: TrustStore): Refusal | undefined {
+function checkThreshold(
+  signers: SignerOf[],
+  policy: ResolvedPolicy,
+  s: ApprovalStatement,
+  store: TrustStore,
+): Refusal | undefined {
   const people = distinctSigners(signers);
   if (people.length >= policy.signatures) return undefined;
   const have = people.map((p) => p.approverId).join(', ') || 'nobody';

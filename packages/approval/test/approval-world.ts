@@ -5,18 +5,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   type ApprovalStatement,
-  type Envelope,
-  type SshSigner,
-  type StatementInput,
-  type TrustStore,
-  type VerifyContext,
   createEnvelope,
   createStatement,
+  type Envelope,
   loadKeyFileSigner,
   parsePublicKeyLine,
   parseTrustStore,
+  type SshSigner,
+  type StatementInput,
   serializeEnvelope,
   signEnvelope,
+  type TrustStore,
+  type VerifyContext,
 } from '../src/index.js';
 
 /*
@@ -34,22 +34,54 @@ export interface Person {
   signer: SshSigner;
 }
 
-export async function sshKeygen(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function sshKeygen(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const { stdout } = await run('ssh-keygen', args, { env });
   return stdout;
 }
 
-export async function makeKey(dir: string, name: string, type: string, bits?: number, passphrase = ''): Promise<Person> {
+export async function makeKey(
+  dir: string,
+  name: string,
+  type: string,
+  bits?: number,
+  passphrase = '',
+): Promise<Person> {
   const keyFile = path.join(dir, name);
-  await sshKeygen(['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', passphrase, '-C', `${name}@test`, '-f', keyFile]);
+  await sshKeygen([
+    '-q',
+    '-t',
+    type,
+    ...(bits ? ['-b', String(bits)] : []),
+    '-N',
+    passphrase,
+    '-C',
+    `${name}@test`,
+    '-f',
+    keyFile,
+  ]);
   const publicLine = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
-  const signer = await loadKeyFileSigner(await readFile(keyFile), { file: keyFile, ...(passphrase ? { passphrase } : {}) });
-  return { id: name, keyFile, publicLine, fingerprint: parsePublicKeyLine(publicLine).fingerprint, signer };
+  const signer = await loadKeyFileSigner(await readFile(keyFile), {
+    file: keyFile,
+    ...(passphrase ? { passphrase } : {}),
+  });
+  return {
+    id: name,
+    keyFile,
+    publicLine,
+    fingerprint: parsePublicKeyLine(publicLine).fingerprint,
+    signer,
+  };
 }
 
 export interface World {
   dir: string;
-  people: Record<'alice' | 'alice2' | 'bob' | 'carol' | 'dave' | 'erin' | 'frank' | 'mallory', Person>;
+  people: Record<
+    'alice' | 'alice2' | 'bob' | 'carol' | 'dave' | 'erin' | 'frank' | 'mallory',
+    Person
+  >;
   storeText: string;
   store: TrustStore;
   remove(): Promise<void>;
@@ -151,7 +183,11 @@ export function statementInput(overrides: Partial<StatementInput> = {}): Stateme
   };
 }
 
-export function context(world: Pick<World, 'store'>, overrides: Partial<VerifyContext> = {}, expected: Partial<VerifyContext['expected']> = {}): VerifyContext {
+export function context(
+  world: Pick<World, 'store'>,
+  overrides: Partial<VerifyContext> = {},
+  expected: Partial<VerifyContext['expected']> = {},
+): VerifyContext {
   return {
     store: world.store,
     now: new Date(NOW.getTime() + 60_000),
@@ -174,7 +210,10 @@ export function context(world: Pick<World, 'store'>, overrides: Partial<VerifyCo
 }
 
 /** Sign a statement with each signer in turn and return the envelope file's text. */
-export async function signed(statement: ApprovalStatement | Envelope, signers: SshSigner[]): Promise<string> {
+export async function signed(
+  statement: ApprovalStatement | Envelope,
+  signers: SshSigner[],
+): Promise<string> {
   let envelope = 'payloadType' in statement ? statement : createEnvelope(statement);
   for (const s of signers) envelope = await signEnvelope(envelope, s);
   return serializeEnvelope(envelope);
@@ -185,7 +224,14 @@ export function approval(overrides: Partial<StatementInput> = {}): ApprovalState
 }
 
 /** `ssh-keygen -Y sign -n <namespace>` over `bytes`; returns the armored signature. */
-export async function sshKeygenSign(dir: string, keyFile: string, namespace: string, bytes: Uint8Array, extra: string[] = [], env?: NodeJS.ProcessEnv): Promise<string> {
+export async function sshKeygenSign(
+  dir: string,
+  keyFile: string,
+  namespace: string,
+  bytes: Uint8Array,
+  extra: string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<string> {
   const file = path.join(dir, `payload-${Math.random().toString(36).slice(2)}`);
   await writeFile(file, bytes);
   await sshKeygen(['-Y', 'sign', '-f', keyFile, '-n', namespace, ...extra, file], env);

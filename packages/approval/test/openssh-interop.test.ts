@@ -1,13 +1,12 @@
-import { writeFile } from 'node:fs/promises';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPROVAL_NAMESPACE,
-  type Envelope,
   attachSignature,
   createEnvelope,
+  type Envelope,
   loadKeyFileSigner,
   parseTrustStore,
   payloadBytes,
@@ -16,7 +15,16 @@ import {
   verifyApproval,
   verifySshsig,
 } from '../src/index.js';
-import { NOW, type Person, approval, context, makeKey, run, sshKeygen, sshKeygenSign } from './approval-world.js';
+import {
+  approval,
+  context,
+  makeKey,
+  NOW,
+  type Person,
+  run,
+  sshKeygen,
+  sshKeygenSign,
+} from './approval-world.js';
 import { makeSkSigner } from './sk-signer.js';
 
 /*
@@ -58,14 +66,28 @@ rotation: {signatures: 1}
   );
 }
 
-async function sshKeygenVerify(publicLine: string, namespace: string, message: Uint8Array, armored: string, options = ''): Promise<string> {
+async function sshKeygenVerify(
+  publicLine: string,
+  namespace: string,
+  message: Uint8Array,
+  armored: string,
+  options = '',
+): Promise<string> {
   const allowed = path.join(dir, `allowed-${Math.random().toString(36).slice(2)}`);
   const sig = `${allowed}.sig`;
   const msg = `${allowed}.msg`;
   await writeFile(allowed, `senior@example.com ${options ? `${options} ` : ''}${publicLine}\n`);
   await writeFile(sig, armored);
   await writeFile(msg, message);
-  const child = run('bash', ['-c', `ssh-keygen -Y verify -f "$1" -I senior@example.com -n "$2" -s "$3" < "$4"`, 'verify', allowed, namespace, sig, msg]);
+  const child = run('bash', [
+    '-c',
+    `ssh-keygen -Y verify -f "$1" -I senior@example.com -n "$2" -s "$3" < "$4"`,
+    'verify',
+    allowed,
+    namespace,
+    sig,
+    msg,
+  ]);
   try {
     return (await child).stdout;
   } finally {
@@ -79,7 +101,12 @@ describe.each([...kinds.map(([n]) => n), 'encrypted', 'encrypted-rsa'])('%s keys
     const envelope = createEnvelope(approval());
     const payload = payloadBytes(serializeEnvelope(envelope));
     const env = name.startsWith('encrypted')
-      ? { ...process.env, SSH_ASKPASS: await askpass(), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }
+      ? {
+          ...process.env,
+          SSH_ASKPASS: await askpass(),
+          SSH_ASKPASS_REQUIRE: 'force',
+          DISPLAY: ':0',
+        }
       : process.env;
     const armored = await sshKeygenSign(dir, person.keyFile, APPROVAL_NAMESPACE, payload, [], env);
     const attached = serializeEnvelope(attachSignature(envelope, armored));
@@ -95,7 +122,12 @@ describe.each([...kinds.map(([n]) => n), 'encrypted', 'encrypted-rsa'])('%s keys
     const envelope = await signEnvelope(createEnvelope(approval()), signer);
     const sig = envelope.signatures[0] as Envelope['signatures'][number];
     expect(sig.keyid).toBe(person.fingerprint);
-    const out = await sshKeygenVerify(person.publicLine, APPROVAL_NAMESPACE, payloadBytes(envelope), sig.sshsig);
+    const out = await sshKeygenVerify(
+      person.publicLine,
+      APPROVAL_NAMESPACE,
+      payloadBytes(envelope),
+      sig.sshsig,
+    );
     expect(out).toContain('Good "opsbook-approval" signature for senior@example.com');
   });
 });
@@ -110,7 +142,10 @@ describe('ssh-keygen compatibility details', () => {
   it('verifies ssh-keygen signatures made with hashalg=sha256', async () => {
     const person = keys.ed25519 as Person;
     const message = Buffer.from('approval bytes');
-    const armored = await sshKeygenSign(dir, person.keyFile, APPROVAL_NAMESPACE, message, ['-O', 'hashalg=sha256']);
+    const armored = await sshKeygenSign(dir, person.keyFile, APPROVAL_NAMESPACE, message, [
+      '-O',
+      'hashalg=sha256',
+    ]);
     const check = verifySshsig(armored, message, APPROVAL_NAMESPACE);
     expect(check.ok && check.sig.hashAlgorithm).toBe('sha256');
   });
@@ -124,32 +159,49 @@ describe('ssh-keygen compatibility details', () => {
 
   it('refuses an encrypted key without passphrase, and with a wrong one, by code', async () => {
     const bytes = await readFile((keys.encrypted as Person).keyFile);
-    await expect(loadKeyFileSigner(bytes)).rejects.toMatchObject({ code: 'KEY_PASSPHRASE_REQUIRED' });
-    await expect(loadKeyFileSigner(bytes, { passphrase: 'wrong' })).rejects.toMatchObject({ code: 'KEY_PASSPHRASE_WRONG' });
-    await expect(loadKeyFileSigner(Buffer.from((keys.ed25519 as Person).publicLine))).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(loadKeyFileSigner(bytes)).rejects.toMatchObject({
+      code: 'KEY_PASSPHRASE_REQUIRED',
+    });
+    await expect(loadKeyFileSigner(bytes, { passphrase: 'wrong' })).rejects.toMatchObject({
+      code: 'KEY_PASSPHRASE_WRONG',
+    });
+    await expect(
+      loadKeyFileSigner(Buffer.from((keys.ed25519 as Person).publicLine)),
+    ).rejects.toMatchObject({ kind: 'invalid' });
   });
 
   it.each([
     ['sk-ssh-ed25519', 'ed25519'],
     ['sk-ecdsa-sha2-nistp256', 'ecdsa'],
-  ] as const)('makes %s signatures that ssh-keygen verifies, and refuses untouched ones, stricter than ssh-keygen', async (_n, kind) => {
-    const message = Buffer.from(`statement at ${NOW.toISOString()}`);
-    const touched = makeSkSigner(kind, 0x01);
-    const env = await signEnvelope(
-      { payloadType: 'application/vnd.opsbook.approval+json', payload: message.toString('base64'), signatures: [] },
-      touched,
-    );
-    const line = `${touched.publicKey.type} ${touched.publicKey.blob.toString('base64')}`;
-    expect(await sshKeygenVerify(line, APPROVAL_NAMESPACE, message, env.signatures[0]!.sshsig)).toContain('Good');
+  ] as const)(
+    'makes %s signatures that ssh-keygen verifies, and refuses untouched ones, stricter than ssh-keygen',
+    async (_n, kind) => {
+      const message = Buffer.from(`statement at ${NOW.toISOString()}`);
+      const touched = makeSkSigner(kind, 0x01);
+      const env = await signEnvelope(
+        {
+          payloadType: 'application/vnd.opsbook.approval+json',
+          payload: message.toString('base64'),
+          signatures: [],
+        },
+        touched,
+      );
+      const line = `${touched.publicKey.type} ${touched.publicKey.blob.toString('base64')}`;
+      expect(
+        await sshKeygenVerify(line, APPROVAL_NAMESPACE, message, env.signatures[0]!.sshsig),
+      ).toContain('Good');
 
-    const untouched = makeSkSigner(kind, 0x00);
-    const { createSshsig } = await import('../src/index.js');
-    const armored = await createSshsig(message, untouched, APPROVAL_NAMESPACE);
-    const untouchedLine = `${untouched.publicKey.type} ${untouched.publicKey.blob.toString('base64')}`;
-    // The format is right (ssh-keygen 9.2 -Y verify accepts it: it does not check the flag),
-    // but opsbook requires user presence: malware on a laptop must not sign silently.
-    expect(await sshKeygenVerify(untouchedLine, APPROVAL_NAMESPACE, message, armored)).toContain('Good');
-    const check = verifySshsig(armored, message, APPROVAL_NAMESPACE);
-    expect(check.ok ? 'ok' : check.failure).toBe('user-presence-missing');
-  });
+      const untouched = makeSkSigner(kind, 0x00);
+      const { createSshsig } = await import('../src/index.js');
+      const armored = await createSshsig(message, untouched, APPROVAL_NAMESPACE);
+      const untouchedLine = `${untouched.publicKey.type} ${untouched.publicKey.blob.toString('base64')}`;
+      // The format is right (ssh-keygen 9.2 -Y verify accepts it: it does not check the flag),
+      // but opsbook requires user presence: malware on a laptop must not sign silently.
+      expect(await sshKeygenVerify(untouchedLine, APPROVAL_NAMESPACE, message, armored)).toContain(
+        'Good',
+      );
+      const check = verifySshsig(armored, message, APPROVAL_NAMESPACE);
+      expect(check.ok ? 'ok' : check.failure).toBe('user-presence-missing');
+    },
+  );
 });

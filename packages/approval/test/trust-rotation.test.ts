@@ -14,7 +14,14 @@ import {
   signatureFileOf,
   verifyApproval,
 } from '../src/index.js';
-import { type Person, type World, approval, context, createWorld, signed } from './approval-world.js';
+import {
+  approval,
+  context,
+  createWorld,
+  type Person,
+  signed,
+  type World,
+} from './approval-world.js';
 
 let world: World;
 let n = 0;
@@ -37,7 +44,13 @@ beforeEach(async () => {
 async function publish(text: string, signers: Person[]): Promise<void> {
   await writeFile(file, text);
   const env = createTrustEnvelope(Buffer.from(text));
-  await writeFile(signatureFileOf(file), await signed(env, signers.map((p) => p.signer)));
+  await writeFile(
+    signatureFileOf(file),
+    await signed(
+      env,
+      signers.map((p) => p.signer),
+    ),
+  );
 }
 
 async function refusedWith(promise: Promise<unknown>, code: string): Promise<string> {
@@ -50,7 +63,12 @@ async function refusedWith(promise: Promise<unknown>, code: string): Promise<str
 }
 
 function newSenior(text: string, who: Person) {
-  return addApprover(text, { id: `new-${who.id}`, name: 'New Senior', roles: ['senior'], keys: [who.publicLine] });
+  return addApprover(text, {
+    id: `new-${who.id}`,
+    name: 'New Senior',
+    roles: ['senior'],
+    keys: [who.publicLine],
+  });
 }
 
 describe('pinning', () => {
@@ -86,7 +104,13 @@ describe('rotation', () => {
   });
 
   it('refuses a trust store edited in place without rotation signatures', async () => {
-    await writeFile(file, world.storeText.replace('name: Dave Expert\n    roles: [expert]', 'name: Dave Expert\n    roles: [senior]'));
+    await writeFile(
+      file,
+      world.storeText.replace(
+        'name: Dave Expert\n    roles: [expert]',
+        'name: Dave Expert\n    roles: [senior]',
+      ),
+    );
     await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_STORE_UNSIGNED');
   });
 
@@ -102,7 +126,10 @@ describe('rotation', () => {
   });
 
   it('counts two keys of one senior once', async () => {
-    await publish(newSenior(world.storeText, world.people.mallory).text, [world.people.alice, world.people.alice2]);
+    await publish(newSenior(world.storeText, world.people.mallory).text, [
+      world.people.alice,
+      world.people.alice2,
+    ]);
     await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_THRESHOLD_NOT_MET');
   });
 
@@ -137,7 +164,10 @@ describe('rotation', () => {
 
   it('refuses a damaged signature file', async () => {
     await writeFile(file, newSenior(world.storeText, world.people.mallory).text);
-    await writeFile(signatureFileOf(file), '{"payloadType": "application/vnd.opsbook.approvers+yaml", "payloadType": "x"}');
+    await writeFile(
+      signatureFileOf(file),
+      '{"payloadType": "application/vnd.opsbook.approvers+yaml", "payloadType": "x"}',
+    );
     await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_SIGNATURE_INVALID');
   });
 
@@ -157,8 +187,13 @@ describe('rotation', () => {
   it('a revocation accepted by rotation refuses approvals by that key from then on', async () => {
     const bob = world.people.bob;
     const approvalText = await signed(approval(), [bob.signer]);
-    expect(verifyApproval(approvalText, context((await loadTrustedStore(stateDir, file)))).ok).toBe(true);
-    await publish(revokeKey(world.storeText, bob.fingerprint, 'left the company').text, [world.people.alice, world.people.carol]);
+    expect(verifyApproval(approvalText, context(await loadTrustedStore(stateDir, file))).ok).toBe(
+      true,
+    );
+    await publish(revokeKey(world.storeText, bob.fingerprint, 'left the company').text, [
+      world.people.alice,
+      world.people.carol,
+    ]);
     const { store } = await loadTrustedStore(stateDir, file);
     const result = verifyApproval(approvalText, context({ store }));
     expect(result.ok ? 'ok' : result.code).toBe('KEY_REVOKED');
