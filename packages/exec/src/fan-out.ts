@@ -55,14 +55,23 @@ export interface FanOut<R> {
   cancelHost(host: string): void;
 }
 
-export function startFanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostContext) => Promise<R>): FanOut<R> {
+export function startFanOut<R>(
+  options: FanOutOptions<R>,
+  worker: (ctx: HostContext) => Promise<R>,
+): FanOut<R> {
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   const maxFailures = options.maxFailures ?? Number.POSITIVE_INFINITY;
   const emit = options.onEvent ?? (() => {});
   const queue = [...options.hosts];
   const controllers = new Map<string, AbortController>();
   const cancelled = new Set<string>();
-  const result: FanOutResult<R> = { outcomes: [], notStarted: [], interrupted: false, stoppedByFailures: false, failures: 0 };
+  const result: FanOutResult<R> = {
+    outcomes: [],
+    notStarted: [],
+    interrupted: false,
+    stoppedByFailures: false,
+    failures: 0,
+  };
 
   const mayStart = () => {
     if (options.signal?.aborted) result.interrupted = true;
@@ -79,7 +88,11 @@ export function startFanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostCont
       for (const line of lines[stream].push(chunk)) emit({ type: 'output', host, stream, line });
     };
     emit({ type: 'host-start', host });
-    const outcome = await runWorker(worker, { host, signal: controller.signal, output }, options.isFailure);
+    const outcome = await runWorker(
+      worker,
+      { host, signal: controller.signal, output },
+      options.isFailure,
+    );
     for (const stream of ['stdout', 'stderr'] as const) {
       const rest = lines[stream].flush();
       if (rest !== undefined) emit({ type: 'output', host, stream, line: rest });
@@ -87,7 +100,12 @@ export function startFanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostCont
     controllers.delete(host);
     if (outcome.status !== 'ok' && outcome.status !== 'cancelled') result.failures++;
     result.outcomes.push(outcome);
-    emit({ type: 'host-end', host, status: outcome.status, ...(outcome.error === undefined ? {} : { error: outcome.error }) });
+    emit({
+      type: 'host-end',
+      host,
+      status: outcome.status,
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
+    });
   };
 
   const lane = async (): Promise<void> => {
@@ -101,11 +119,13 @@ export function startFanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostCont
     }
   };
 
-  const done = Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane)).then(() => {
-    mayStart();
-    result.notStarted = [...queue];
-    return result;
-  });
+  const done = Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane)).then(
+    () => {
+      mayStart();
+      result.notStarted = [...queue];
+      return result;
+    },
+  );
   return {
     done,
     cancelHost(host) {
@@ -116,7 +136,10 @@ export function startFanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostCont
 }
 
 /** `startFanOut(...).done`. */
-export function fanOut<R>(options: FanOutOptions<R>, worker: (ctx: HostContext) => Promise<R>): Promise<FanOutResult<R>> {
+export function fanOut<R>(
+  options: FanOutOptions<R>,
+  worker: (ctx: HostContext) => Promise<R>,
+): Promise<FanOutResult<R>> {
   return startFanOut(options, worker).done;
 }
 

@@ -1,13 +1,23 @@
-export { quoteShellArg } from './shell-quote.js';
-export { type RenderInput, paramEnv, paramEnvName, renderRunTemplate } from './render-command.js';
 export {
-  type HostKeyVerdict,
-  type KnownHostEntry,
-  type KnownHosts,
+  type FanOut,
+  type FanOutEvent,
+  type FanOutOptions,
+  type FanOutResult,
+  fanOut,
+  type HostContext,
+  type HostOutcome,
+  type HostStatus,
+  LineSplitter,
+  startFanOut,
+} from './fan-out.js';
+export {
   appendKnownHostsLine,
   checkHostKey,
   formatKnownHostsLine,
+  type HostKeyVerdict,
   hostKeyFingerprint,
+  type KnownHostEntry,
+  type KnownHosts,
   keyTypeOfBlob,
   knownHostsName,
   knownKeyTypes,
@@ -15,29 +25,30 @@ export {
   parseKnownHosts,
   readKnownHosts,
 } from './known-hosts.js';
+export { createLocalTransport, type LocalTransportOptions } from './local-transport.js';
+export { paramEnv, paramEnvName, type RenderInput, renderRunTemplate } from './render-command.js';
+export {
+  encodeEnvBlock,
+  type ShellInvocationOptions,
+  shellInvocation,
+  shellInvocationLine,
+} from './shell-invocation.js';
+export { quoteShellArg } from './shell-quote.js';
 export {
   type JumpHost,
-  type SshConfigEnvironment,
-  type SshHostConfig,
   parseProxyJump,
   readSshConfigFile,
   resolveSshConfig,
+  type SshConfigEnvironment,
+  type SshHostConfig,
 } from './ssh-config.js';
-export { DEFAULT_MAX_CAPTURED_BYTES, type ExecRequest, type ExecResult, OutputCapture, type Transport } from './transport.js';
-export { type ShellInvocationOptions, encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
-export { type LocalTransportOptions, createLocalTransport } from './local-transport.js';
-export { type SshConnectOptions, type SshTarget } from './ssh-connect.js';
-export { type SshTransportOptions, connectSsh } from './ssh-transport.js';
-export { type TransportPool, createTransportPool } from './transport-pool.js';
+export type { SshConnectOptions, SshTarget } from './ssh-connect.js';
+export { connectSsh, type SshTransportOptions } from './ssh-transport.js';
 export {
-  type FanOut,
-  type FanOutEvent,
-  type FanOutOptions,
-  type FanOutResult,
-  type HostContext,
-  type HostOutcome,
-  type HostStatus,
-  LineSplitter,
-  fanOut,
-  startFanOut,
-} from './fan-out.js';
+  DEFAULT_MAX_CAPTURED_BYTES,
+  type ExecRequest,
+  type ExecResult,
+  OutputCapture,
+  type Transport,
+} from './transport.js';
+export { createTransportPool, type TransportPool } from './transport-pool.js';

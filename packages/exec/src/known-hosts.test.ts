@@ -35,7 +35,11 @@ async function makeKey(name: string, type: string): Promise<Key> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'opsbook-kh-'));
-  [ed, ed2, rsa] = await Promise.all([makeKey('ed', 'ed25519'), makeKey('ed2', 'ed25519'), makeKey('rsa', 'rsa')]);
+  [ed, ed2, rsa] = await Promise.all([
+    makeKey('ed', 'ed25519'),
+    makeKey('ed2', 'ed25519'),
+    makeKey('rsa', 'rsa'),
+  ]);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -88,7 +92,9 @@ describe('checkHostKey', () => {
   it('refuses a @revoked key even when another line trusts it', () => {
     const text = `web1 ${ed.pub}\n@revoked * ${ed.pub}\n`;
     expect(check(text, 'web1', 22, ed)).toMatchObject({ status: 'revoked', line: 2 });
-    expect(check(`@revoked other ${ed.pub}\nweb1 ${ed.pub}\n`, 'web1', 22, ed).status).toBe('revoked');
+    expect(check(`@revoked other ${ed.pub}\nweb1 ${ed.pub}\n`, 'web1', 22, ed).status).toBe(
+      'revoked',
+    );
   });
 
   it('never trusts @cert-authority lines: the host stays unknown and the line is flagged', () => {
@@ -97,7 +103,9 @@ describe('checkHostKey', () => {
   });
 
   it('reports malformed lines as problems and skips them', () => {
-    const parsed = parseKnownHosts(`web1\n@bogus web1 ${ed.pub}\nweb1 ssh-ed25519 !!!!\nweb1 ssh-rsa ${ed.pub.split(' ')[1]}\n|2|a|b ${ed.pub}\n`);
+    const parsed = parseKnownHosts(
+      `web1\n@bogus web1 ${ed.pub}\nweb1 ssh-ed25519 !!!!\nweb1 ssh-rsa ${ed.pub.split(' ')[1]}\n|2|a|b ${ed.pub}\n`,
+    );
     expect(parsed.entries).toEqual([]);
     expect(parsed.problems.map((p) => [p.line, p.rule])).toEqual([
       [1, 'known-hosts-syntax'],
@@ -119,7 +127,10 @@ describe('formatKnownHostsLine and appendKnownHostsLine', () => {
     const file = path.join(dir, 'written_known_hosts');
     await writeFile(file, `other ${ed2.pub}`); // no final newline: append must repair it
     await appendKnownHostsLine(file, formatKnownHostsLine('127.0.0.2', 2200, ed.type, ed.blob));
-    await appendKnownHostsLine(file, formatKnownHostsLine('web1', 22, rsa.type, rsa.blob, { hash: true }));
+    await appendKnownHostsLine(
+      file,
+      formatKnownHostsLine('web1', 22, rsa.type, rsa.blob, { hash: true }),
+    );
     const text = await readFile(file, 'utf8');
     expect(text.split('\n')).toHaveLength(4);
     expect(text).toContain(`[127.0.0.2]:2200 ${ed.pub}\n`);

@@ -39,7 +39,8 @@ export function parseKnownHosts(text: string, file = 'known_hosts'): KnownHosts 
     const lineText = raw.trim();
     if (lineText === '' || lineText.startsWith('#')) continue;
     const parsed = parseLine(lineText, index + 1);
-    if ('problem' in parsed) problems.push({ file, line: index + 1, col: 1, message: parsed.problem, rule: parsed.rule });
+    if ('problem' in parsed)
+      problems.push({ file, line: index + 1, col: 1, message: parsed.problem, rule: parsed.rule });
     else entries.push(parsed);
   }
   return { file, entries, problems };
@@ -51,24 +52,39 @@ function parseLine(text: string, line: number): KnownHostEntry | { problem: stri
   if (fields[0]?.startsWith('@')) {
     const name = fields.shift();
     if (name !== '@revoked' && name !== '@cert-authority') {
-      return { problem: `unknown marker ${name}: only @revoked and @cert-authority exist`, rule: 'known-hosts-marker' };
+      return {
+        problem: `unknown marker ${name}: only @revoked and @cert-authority exist`,
+        rule: 'known-hosts-marker',
+      };
     }
     marker = name === '@revoked' ? 'revoked' : 'cert-authority';
   }
   const [hosts, keyType, base64] = fields;
   if (!hosts || !keyType || !base64) {
-    return { problem: 'expected "[marker] hosts key-type base64-key [comment]"', rule: 'known-hosts-syntax' };
+    return {
+      problem: 'expected "[marker] hosts key-type base64-key [comment]"',
+      rule: 'known-hosts-syntax',
+    };
   }
   const keyBlob = Buffer.from(base64, 'base64');
   if (keyBlob.length === 0 || keyTypeOfBlob(keyBlob) !== keyType) {
-    return { problem: `the ${keyType} key is not valid base64 of a key of that type`, rule: 'known-hosts-key' };
+    return {
+      problem: `the ${keyType} key is not valid base64 of a key of that type`,
+      rule: 'known-hosts-key',
+    };
   }
   if (hosts.startsWith('|')) {
     const [, magic, salt, hash] = hosts.split('|');
     if (magic !== '1' || !salt || !hash) {
       return { problem: 'hashed host must be |1|salt|hash', rule: 'known-hosts-hash' };
     }
-    return { line, marker, hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') }, keyType, keyBlob };
+    return {
+      line,
+      marker,
+      hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') },
+      keyType,
+      keyBlob,
+    };
   }
   return { line, marker, patterns: hosts.split(','), keyType, keyBlob };
 }
@@ -108,10 +124,14 @@ export function checkHostKey(
   keyBlob: Buffer,
 ): HostKeyVerdict {
   const fingerprint = hostKeyFingerprint(keyBlob);
-  const revoked = knownHosts.entries.find((e) => e.marker === 'revoked' && e.keyBlob.equals(keyBlob));
+  const revoked = knownHosts.entries.find(
+    (e) => e.marker === 'revoked' && e.keyBlob.equals(keyBlob),
+  );
   if (revoked) return { status: 'revoked', fingerprint, line: revoked.line };
   const name = knownHostsName(host, port);
-  const forHost = knownHosts.entries.filter((e) => e.marker !== 'revoked' && entryMatchesHost(e, name));
+  const forHost = knownHosts.entries.filter(
+    (e) => e.marker !== 'revoked' && entryMatchesHost(e, name),
+  );
   const plain = forHost.filter((e) => e.marker === undefined);
   const same = plain.find((e) => e.keyType === keyType && e.keyBlob.equals(keyBlob));
   if (same) return { status: 'match', fingerprint, line: same.line };
@@ -129,7 +149,9 @@ export function checkHostKey(
 /** Key types that known_hosts trusts for this host, so that key exchange can prefer them (as OpenSSH does). */
 export function knownKeyTypes(knownHosts: KnownHosts, host: string, port: number): string[] {
   const name = knownHostsName(host, port);
-  const types = knownHosts.entries.filter((e) => e.marker === undefined && entryMatchesHost(e, name)).map((e) => e.keyType);
+  const types = knownHosts.entries
+    .filter((e) => e.marker === undefined && entryMatchesHost(e, name))
+    .map((e) => e.keyType);
   return [...new Set(types)];
 }
 
@@ -151,7 +173,9 @@ function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
 
 /** OpenSSH's pattern match: `*` any run of characters, `?` exactly one; nothing else is special. */
 export function matchesGlob(text: string, pattern: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
+  const regex = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) =>
+    c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`,
+  );
   return new RegExp(`^${regex}$`, 's').test(text);
 }
 

@@ -1,8 +1,14 @@
 import { spawn } from 'node:child_process';
-import { copyFile as copyLocalFile, chmod } from 'node:fs/promises';
+import { chmod, copyFile as copyLocalFile } from 'node:fs/promises';
 import { InterruptedError, UnreachableError } from '@opsbook/schema';
 import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
-import { DEFAULT_MAX_CAPTURED_BYTES, type ExecRequest, type ExecResult, OutputCapture, type Transport } from './transport.js';
+import {
+  DEFAULT_MAX_CAPTURED_BYTES,
+  type ExecRequest,
+  type ExecResult,
+  OutputCapture,
+  type Transport,
+} from './transport.js';
 
 export interface LocalTransportOptions {
   /** Name reported as the host; default `localhost`. */
@@ -32,9 +38,14 @@ export function createLocalTransport(options: LocalTransportOptions = {}): Trans
   };
 }
 
-function execLocal(request: ExecRequest, cwd: string | undefined, now: () => number): Promise<ExecResult> {
+function execLocal(
+  request: ExecRequest,
+  cwd: string | undefined,
+  now: () => number,
+): Promise<ExecResult> {
   const envBlock = encodeEnvBlock(request.env);
-  if (request.signal?.aborted) return Promise.reject(new InterruptedError('the command was cancelled before it started'));
+  if (request.signal?.aborted)
+    return Promise.reject(new InterruptedError('the command was cancelled before it started'));
   const [file = 'sh', ...args] = shellInvocation(request);
   const started = now();
   const limit = request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES;
@@ -52,10 +63,13 @@ function execLocal(request: ExecRequest, cwd: string | undefined, now: () => num
         // The group is already gone.
       }
     };
-    const timer = request.timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, request.timeoutMs);
+    const timer =
+      request.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            killGroup();
+          }, request.timeoutMs);
     const onAbort = () => {
       aborted = true;
       killGroup();
@@ -68,7 +82,11 @@ function execLocal(request: ExecRequest, cwd: string | undefined, now: () => num
     child.once('error', (e) => {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
-      reject(new UnreachableError('LOCAL_SPAWN_FAILED', `could not start ${file}: ${e.message}`, { host: 'localhost' }));
+      reject(
+        new UnreachableError('LOCAL_SPAWN_FAILED', `could not start ${file}: ${e.message}`, {
+          host: 'localhost',
+        }),
+      );
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { type ParamValue, type Problem, ValidationError, parseTemplate } from '@opsbook/schema';
+import { type ParamValue, type Problem, parseTemplate, ValidationError } from '@opsbook/schema';
 import { quoteShellArg } from './shell-quote.js';
 
 /** What a `run:` template may name (DESIGN §3). */
@@ -25,7 +25,9 @@ export function paramEnvName(name: string): string {
 export function renderRunTemplate(template: string, input: RenderInput): string {
   const source = input.source ?? 'run template';
   const parsed = parseTemplate(template);
-  const problems: Problem[] = parsed.errors.map((e) => problemAt(source, e.offset, e.message, 'template'));
+  const problems: Problem[] = parsed.errors.map((e) =>
+    problemAt(source, e.offset, e.message, 'template'),
+  );
   const secrets = new Set(input.secretParams ?? []);
   let out = '';
   for (const part of parsed.parts) {
@@ -43,7 +45,12 @@ export function renderRunTemplate(template: string, input: RenderInput): string 
       problems.push(problemAt(source, part.offset, value.problem, 'template-value'));
       continue;
     }
-    out += quoteShellArg(value.text, `${source} ${part.raw}`);
+    try {
+      out += quoteShellArg(value.text, `${source} ${part.raw}`);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(...e.problems);
+    }
   }
   if (problems.length > 0) throw new ValidationError(problems, 'TEMPLATE_INVALID');
   return out;
@@ -84,7 +91,9 @@ function lookUp(
     return { text: String(input.params[ref.name]) };
   }
   if (!Object.hasOwn(input.host.vars, ref.name)) {
-    return { problem: `host '${input.host.name}' has no variable '${ref.name}': define it in the inventory` };
+    return {
+      problem: `host '${input.host.name}' has no variable '${ref.name}': define it in the inventory`,
+    };
   }
   const value = input.host.vars[ref.name];
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {

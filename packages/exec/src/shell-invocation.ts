@@ -54,11 +54,16 @@ export function encodeEnvBlock(env: Readonly<Record<string, string>> = {}): stri
   let block = '';
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) {
-      throw ValidationError.single(`environment variable ${name}`, 'is not a valid variable name: use letters, digits and _', 'env-name');
+      throw ValidationError.single(
+        `environment variable ${name}`,
+        'is not a valid variable name: use letters, digits and _',
+        'env-name',
+      );
     }
     quoteShellArg(value, `environment variable ${name}`); // refuses what no environment can hold
     let encoded = '';
-    for (const byte of Buffer.from(value, 'utf8')) encoded += `\\${byte.toString(8).padStart(3, '0')}`;
+    for (const byte of Buffer.from(value, 'utf8'))
+      encoded += `\\${byte.toString(8).padStart(3, '0')}`;
     block += `${name} ${encoded}\n`;
   }
   return `${block}\n`;

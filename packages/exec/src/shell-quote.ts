@@ -19,13 +19,30 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 export function quoteShellArg(value: string, what = 'value'): string {
   if (value.includes('\0')) {
     throw new ValidationError(
-      [{ file: what, line: 0, col: 0, rule: 'nul-byte', message: 'contains a NUL byte, which no shell command or environment variable can receive: remove it' }],
+      [
+        {
+          file: what,
+          line: 0,
+          col: 0,
+          rule: 'nul-byte',
+          message:
+            'contains a NUL byte, which no shell command or environment variable can receive: remove it',
+        },
+      ],
       'SHELL_NUL_BYTE',
     );
   }
   if (LONE_SURROGATE.test(value)) {
     throw new ValidationError(
-      [{ file: what, line: 0, col: 0, rule: 'lone-surrogate', message: 'is not well-formed Unicode (a lone surrogate): fix the value' }],
+      [
+        {
+          file: what,
+          line: 0,
+          col: 0,
+          rule: 'lone-surrogate',
+          message: 'is not well-formed Unicode (a lone surrogate): fix the value',
+        },
+      ],
       'SHELL_BAD_UNICODE',
     );
   }

@@ -30,7 +30,11 @@ describe('resolveSshConfig', () => {
       hostName: '10.0.0.1',
       port: 2222,
       user: 'deploy',
-      identityFiles: ['/home/ops/.ssh/web1_key', '/home/ops/.ssh/web_deploy', '/home/ops/.ssh/id_ed25519'],
+      identityFiles: [
+        '/home/ops/.ssh/web1_key',
+        '/home/ops/.ssh/web_deploy',
+        '/home/ops/.ssh/id_ed25519',
+      ],
       proxyJump: [{ host: 'bastion' }, { user: 'admin', host: 'jump2', port: 2201 }],
     });
   });
@@ -61,7 +65,10 @@ describe('resolveSshConfig', () => {
 
 describe('parseProxyJump', () => {
   it('parses user, host, port, IPv6 and none', () => {
-    expect(parseProxyJump('ssh://u@[::1]:2022,h2')).toEqual([{ user: 'u', host: '::1', port: 2022 }, { host: 'h2' }]);
+    expect(parseProxyJump('ssh://u@[::1]:2022,h2')).toEqual([
+      { user: 'u', host: '::1', port: 2022 },
+      { host: 'h2' },
+    ]);
     expect(parseProxyJump('none')).toEqual([]);
     expect(() => parseProxyJump('a b@')).toThrow(/ProxyJump/);
   });

@@ -29,8 +29,14 @@ export interface SshConfigEnvironment {
  * keyword wins, IdentityFile accumulates. Parsing and matching are the `ssh-config` package's;
  * `Match exec` is never run (a config file must not execute commands on our behalf).
  */
-export function resolveSshConfig(configText: string | undefined, alias: string, env: SshConfigEnvironment): SshHostConfig {
-  const computed = configText ? SSHConfig.parse(configText).compute(alias, { matchExec: false }) : {};
+export function resolveSshConfig(
+  configText: string | undefined,
+  alias: string,
+  env: SshConfigEnvironment,
+): SshHostConfig {
+  const computed = configText
+    ? SSHConfig.parse(configText).compute(alias, { matchExec: false })
+    : {};
   const first = (key: string): string | undefined => {
     const value = computed[key];
     return Array.isArray(value) ? value[0] : value;
@@ -44,7 +50,14 @@ export function resolveSshConfig(configText: string | undefined, alias: string, 
     expandTokens(f, { ...env, host: hostName, user }),
   );
   const jump = first('ProxyJump');
-  return { alias, hostName, port, user, identityFiles, proxyJump: jump ? parseProxyJump(jump) : [] };
+  return {
+    alias,
+    hostName,
+    port,
+    user,
+    identityFiles,
+    proxyJump: jump ? parseProxyJump(jump) : [],
+  };
 }
 
 /** Reads an ssh config file; a missing file is an empty config, as for OpenSSH. */
@@ -61,7 +74,8 @@ export function parseProxyJump(value: string): JumpHost[] {
   return value.split(',').map((spec) => {
     const text = spec.trim().replace(/^ssh:\/\//, '');
     const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d+))?$/.exec(text);
-    if (!match?.[2]) throw new UsageError(`ProxyJump '${spec}' is not [user@]host[:port]: fix the ssh config`);
+    if (!match?.[2])
+      throw new UsageError(`ProxyJump '${spec}' is not [user@]host[:port]: fix the ssh config`);
     const host = match[2].replace(/^\[(.*)\]$/, '$1');
     return {
       ...(match[1] ? { user: match[1] } : {}),
@@ -80,7 +94,10 @@ function parsePort(text: string, what: string): number {
 }
 
 /** The tokens of ssh_config(5) that matter for HostName and IdentityFile. */
-function expandTokens(value: string, t: SshConfigEnvironment & { host: string; user: string }): string {
+function expandTokens(
+  value: string,
+  t: SshConfigEnvironment & { host: string; user: string },
+): string {
   const withHome = value.startsWith('~/') ? `${t.homeDir}${value.slice(1)}` : value;
   return withHome.replace(/%([%dhru])/g, (_, token: string) => {
     switch (token) {

@@ -5,16 +5,16 @@ import type { Duplex } from 'node:stream';
 import { InterruptedError, UnreachableError, UsageError } from '@opsbook/schema';
 import type { Client, ConnectConfig } from 'ssh2';
 import {
-  type HostKeyVerdict,
   appendKnownHostsLine,
   checkHostKey,
   formatKnownHostsLine,
+  type HostKeyVerdict,
   keyTypeOfBlob,
   knownHostsName,
   knownKeyTypes,
   readKnownHosts,
 } from './known-hosts.js';
-import { type SshHostConfig, parseProxyJump, resolveSshConfig } from './ssh-config.js';
+import { parseProxyJump, resolveSshConfig, type SshHostConfig } from './ssh-config.js';
 
 /** One host as the inventory describes it; unset fields come from ~/.ssh/config, then defaults. */
 export interface SshTarget {
@@ -63,8 +63,14 @@ export interface SshConnection {
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 /** Opens one authenticated SSH connection to `target`, through its jump hosts, verifying every host key. */
-export async function connectSshHost(target: SshTarget, options: SshConnectOptions): Promise<SshConnection> {
-  const env = { homeDir: options.homeDir ?? homedir(), localUser: options.localUser ?? userInfo().username };
+export async function connectSshHost(
+  target: SshTarget,
+  options: SshConnectOptions,
+): Promise<SshConnection> {
+  const env = {
+    homeDir: options.homeDir ?? homedir(),
+    localUser: options.localUser ?? userInfo().username,
+  };
   const base = resolveSshConfig(options.sshConfigText, target.host ?? target.name, env);
   const resolved: SshHostConfig = {
     ...base,
@@ -78,7 +84,12 @@ export async function connectSshHost(target: SshTarget, options: SshConnectOptio
   try {
     for (const jump of resolved.proxyJump) {
       const hop = resolveSshConfig(options.sshConfigText, jump.host, env);
-      const hopConfig = { ...hop, port: jump.port ?? hop.port, user: jump.user ?? hop.user, proxyJump: [] };
+      const hopConfig = {
+        ...hop,
+        port: jump.port ?? hop.port,
+        user: jump.user ?? hop.user,
+        proxyJump: [],
+      };
       const client = await connectOne(target.name, hopConfig, sock, options, env.homeDir);
       hops.push(client);
       sock = await forward(client, resolvedNext(resolved, hops.length), target.name);
@@ -93,14 +104,26 @@ export async function connectSshHost(target: SshTarget, options: SshConnectOptio
 
 function resolvedNext(target: SshHostConfig, hopsDone: number): { host: string; port: number } {
   const next = target.proxyJump[hopsDone];
-  return next ? { host: next.host, port: next.port ?? 22 } : { host: target.hostName, port: target.port };
+  return next
+    ? { host: next.host, port: next.port ?? 22 }
+    : { host: target.hostName, port: target.port };
 }
 
-function forward(client: Client, to: { host: string; port: number }, name: string): Promise<Duplex> {
+function forward(
+  client: Client,
+  to: { host: string; port: number },
+  name: string,
+): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     client.forwardOut('127.0.0.1', 0, to.host, to.port, (err, stream) => {
       if (err) {
-        reject(new UnreachableError('SSH_JUMP_FAILED', `host ${name}: the jump host could not open a connection to ${to.host} port ${to.port} (${err.message}): check ProxyJump and that the jump host may forward`, { host: name, address: to.host, port: to.port }));
+        reject(
+          new UnreachableError(
+            'SSH_JUMP_FAILED',
+            `host ${name}: the jump host could not open a connection to ${to.host} port ${to.port} (${err.message}): check ProxyJump and that the jump host may forward`,
+            { host: name, address: to.host, port: to.port },
+          ),
+        );
       } else resolve(stream);
     });
   });
@@ -130,11 +153,18 @@ async function connectOne(
     keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     authHandler: auth,
-    algorithms: { serverHostKey: { prepend: preferredAlgorithms(knownKeyTypes(knownHosts, config.hostName, config.port)) } as never },
+    algorithms: {
+      serverHostKey: {
+        prepend: preferredAlgorithms(knownKeyTypes(knownHosts, config.hostName, config.port)),
+      } as never,
+    },
     hostVerifier: (key: Buffer) => {
       presented = { type: keyTypeOfBlob(key), blob: key };
       verdict = checkHostKey(knownHosts, config.hostName, config.port, presented.type, key);
-      return verdict.status === 'match' || (verdict.status === 'unknown' && options.acceptNewHostKeys === true);
+      return (
+        verdict.status === 'match' ||
+        (verdict.status === 'unknown' && options.acceptNewHostKeys === true)
+      );
     },
   };
   await new Promise<void>((resolve, reject) => {
@@ -157,33 +187,63 @@ async function connectOne(
   });
   client.on('error', () => {}); // later errors surface as 'close' to the pending commands
   if (verdict?.status === 'unknown' && presented) {
-    const line = formatKnownHostsLine(config.hostName, config.port, presented.type, presented.blob, { hash: options.hashKnownHosts ?? false });
+    const line = formatKnownHostsLine(
+      config.hostName,
+      config.port,
+      presented.type,
+      presented.blob,
+      { hash: options.hashKnownHosts ?? false },
+    );
     await appendKnownHostsLine(options.knownHostsFile, line);
   }
   return client;
 }
 
 function preferredAlgorithms(keyTypes: string[]): string[] {
-  return keyTypes.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
+  return keyTypes.flatMap((t) =>
+    t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t],
+  );
 }
 
-type AuthMethod = { type: 'publickey'; username: string; key: Buffer; passphrase?: string } | { type: 'agent'; username: string; agent: string };
+type AuthMethod =
+  | { type: 'publickey'; username: string; key: Buffer; passphrase?: string }
+  | { type: 'agent'; username: string; agent: string };
 
-async function authMethods(name: string, config: SshHostConfig, options: SshConnectOptions, homeDir: string): Promise<AuthMethod[]> {
+async function authMethods(
+  name: string,
+  config: SshHostConfig,
+  options: SshConnectOptions,
+  homeDir: string,
+): Promise<AuthMethod[]> {
   const explicit = config.identityFiles.length > 0;
-  const files = explicit ? config.identityFiles : DEFAULT_IDENTITIES.map((f) => path.join(homeDir, '.ssh', f));
+  const files = explicit
+    ? config.identityFiles
+    : DEFAULT_IDENTITIES.map((f) => path.join(homeDir, '.ssh', f));
   const methods: AuthMethod[] = [];
   for (const file of files) {
     const key = await readFile(file).catch(() => undefined);
     if (!key) {
-      if (explicit) throw new UsageError(`host ${name}: identity file ${file} cannot be read: fix IdentityFile or ansible_ssh_private_key_file`);
+      if (explicit)
+        throw new UsageError(
+          `host ${name}: identity file ${file} cannot be read: fix IdentityFile or ansible_ssh_private_key_file`,
+        );
       continue;
     }
-    methods.push({ type: 'publickey', username: config.user, key, ...(options.passphrase ? { passphrase: options.passphrase } : {}) });
+    methods.push({
+      type: 'publickey',
+      username: config.user,
+      key,
+      ...(options.passphrase ? { passphrase: options.passphrase } : {}),
+    });
   }
-  if (options.agentSocket) methods.push({ type: 'agent', username: config.user, agent: options.agentSocket });
+  if (options.agentSocket)
+    methods.push({ type: 'agent', username: config.user, agent: options.agentSocket });
   if (methods.length === 0) {
-    throw new UnreachableError('SSH_NO_CREDENTIALS', `host ${name}: no private key file and no ssh-agent to authenticate with: set IdentityFile, ansible_ssh_private_key_file or SSH_AUTH_SOCK`, { host: name });
+    throw new UnreachableError(
+      'SSH_NO_CREDENTIALS',
+      `host ${name}: no private key file and no ssh-agent to authenticate with: set IdentityFile, ansible_ssh_private_key_file or SSH_AUTH_SOCK`,
+      { host: name },
+    );
   }
   return methods;
 }
@@ -195,19 +255,37 @@ function connectError(
   knownHostsFile: string,
 ): UnreachableError {
   const where = `host ${facts.host} (${facts.address} port ${facts.port})`;
-  if (verdict && verdict.status !== 'match' && verdict.status !== 'unknown') return hostKeyError(where, facts, verdict, knownHostsFile);
-  if (verdict?.status === 'unknown' && /Host denied/.test(err.message)) return hostKeyError(where, facts, verdict, knownHostsFile);
+  if (verdict && verdict.status !== 'match' && verdict.status !== 'unknown')
+    return hostKeyError(where, facts, verdict, knownHostsFile);
+  if (verdict?.status === 'unknown' && /Host denied/.test(err.message))
+    return hostKeyError(where, facts, verdict, knownHostsFile);
   if (err.level === 'client-authentication') {
-    return new UnreachableError('SSH_AUTH_REFUSED', `${where} refused every key offered (${err.message}): check the user and that the key is in authorized_keys`, facts);
+    return new UnreachableError(
+      'SSH_AUTH_REFUSED',
+      `${where} refused every key offered (${err.message}): check the user and that the key is in authorized_keys`,
+      facts,
+    );
   }
   if (err.code === 'ECONNREFUSED') {
-    return new UnreachableError('SSH_CONNECTION_REFUSED', `${where} refused the connection: is sshd running and is the port right?`, facts);
+    return new UnreachableError(
+      'SSH_CONNECTION_REFUSED',
+      `${where} refused the connection: is sshd running and is the port right?`,
+      facts,
+    );
   }
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
-    return new UnreachableError('SSH_CONNECT_TIMEOUT', `${where} did not complete the SSH handshake in time: check that the host is up and reachable`, facts);
+    return new UnreachableError(
+      'SSH_CONNECT_TIMEOUT',
+      `${where} did not complete the SSH handshake in time: check that the host is up and reachable`,
+      facts,
+    );
   }
   if (err.level === 'client-dns' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-    return new UnreachableError('SSH_HOST_UNRESOLVED', `${where}: the name does not resolve: fix the inventory or ssh config`, facts);
+    return new UnreachableError(
+      'SSH_HOST_UNRESOLVED',
+      `${where}: the name does not resolve: fix the inventory or ssh config`,
+      facts,
+    );
   }
   return new UnreachableError('SSH_CONNECT_FAILED', `${where}: ${err.message}`, facts);
 }
@@ -228,7 +306,11 @@ function hostKeyError(
     );
   }
   if (verdict.status === 'revoked') {
-    return new UnreachableError('HOST_KEY_REVOKED', `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} line ${verdict.line} marks @revoked. Nothing was run.`, { ...details, line: verdict.line });
+    return new UnreachableError(
+      'HOST_KEY_REVOKED',
+      `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} line ${verdict.line} marks @revoked. Nothing was run.`,
+      { ...details, line: verdict.line },
+    );
   }
   return new UnreachableError(
     'HOST_KEY_UNKNOWN',

@@ -1,8 +1,19 @@
 import { InterruptedError, UnreachableError } from '@opsbook/schema';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
-import { type SshConnectOptions, type SshConnection, type SshTarget, connectSshHost } from './ssh-connect.js';
 import { encodeEnvBlock, shellInvocationLine } from './shell-invocation.js';
-import { DEFAULT_MAX_CAPTURED_BYTES, type ExecRequest, type ExecResult, OutputCapture, type Transport } from './transport.js';
+import {
+  connectSshHost,
+  type SshConnection,
+  type SshConnectOptions,
+  type SshTarget,
+} from './ssh-connect.js';
+import {
+  DEFAULT_MAX_CAPTURED_BYTES,
+  type ExecRequest,
+  type ExecResult,
+  OutputCapture,
+  type Transport,
+} from './transport.js';
 
 export interface SshTransportOptions extends SshConnectOptions {
   /** Milliseconds clock for durations; default Date.now. */
@@ -13,18 +24,29 @@ export interface SshTransportOptions extends SshConnectOptions {
  * Connects to one host and returns its transport: ONE SSH connection that every step of the
  * host reuses (one channel per command). Nothing is executed before the host key is verified.
  */
-export async function connectSsh(target: SshTarget, options: SshTransportOptions): Promise<Transport> {
+export async function connectSsh(
+  target: SshTarget,
+  options: SshTransportOptions,
+): Promise<Transport> {
   const connection = await connectSshHost(target, options);
   return createSshTransport(target.name, connection, options.now ?? Date.now);
 }
 
 function createSshTransport(name: string, connection: SshConnection, now: () => number): Transport {
   const { client } = connection;
-  const facts = { host: name, address: connection.resolved.hostName, port: connection.resolved.port };
+  const facts = {
+    host: name,
+    address: connection.resolved.hostName,
+    port: connection.resolved.port,
+  };
   const pending = new Set<(error: Error) => void>();
   let lost: UnreachableError | undefined;
   client.on('close', () => {
-    lost ??= new UnreachableError('SSH_CONNECTION_LOST', `host ${name}: the SSH connection was lost; the command's outcome is unknown: check the host before running again`, facts);
+    lost ??= new UnreachableError(
+      'SSH_CONNECTION_LOST',
+      `host ${name}: the SSH connection was lost; the command's outcome is unknown: check the host before running again`,
+      facts,
+    );
     for (const fail of pending) fail(lost);
     pending.clear();
   });
@@ -38,16 +60,34 @@ function createSshTransport(name: string, connection: SshConnection, now: () => 
     async copyFile(localPath, remotePath, options) {
       if (lost) throw lost;
       options?.signal?.throwIfAborted();
-      sftp ??= new Promise((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+      sftp ??= new Promise((resolve, reject) =>
+        client.sftp((err, s) => (err ? reject(err) : resolve(s))),
+      );
       const session = await sftp;
       await new Promise<void>((resolve, reject) => {
-        session.fastPut(localPath, remotePath, options?.mode === undefined ? {} : { mode: options.mode }, (err) =>
-          err ? reject(new UnreachableError('SSH_COPY_FAILED', `host ${name}: copying ${localPath} to ${remotePath} failed: ${err.message}`, facts)) : resolve(),
+        session.fastPut(
+          localPath,
+          remotePath,
+          options?.mode === undefined ? {} : { mode: options.mode },
+          (err) =>
+            err
+              ? reject(
+                  new UnreachableError(
+                    'SSH_COPY_FAILED',
+                    `host ${name}: copying ${localPath} to ${remotePath} failed: ${err.message}`,
+                    facts,
+                  ),
+                )
+              : resolve(),
         );
       });
     },
     async close() {
-      lost ??= new UnreachableError('SSH_CONNECTION_CLOSED', `host ${name}: the transport was closed`, facts);
+      lost ??= new UnreachableError(
+        'SSH_CONNECTION_CLOSED',
+        `host ${name}: the transport was closed`,
+        facts,
+      );
       client.end();
       for (const hop of connection.hops) hop.end();
     },
@@ -64,7 +104,8 @@ interface ExecContext {
 function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Promise<ExecResult> {
   const envBlock = encodeEnvBlock(request.env);
   const line = shellInvocationLine(request);
-  if (request.signal?.aborted) return Promise.reject(new InterruptedError('the command was cancelled before it started'));
+  if (request.signal?.aborted)
+    return Promise.reject(new InterruptedError('the command was cancelled before it started'));
   const started = ctx.now();
   const limit = request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES;
   const stdout = new OutputCapture(request.onStdout, limit);
@@ -103,7 +144,9 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     };
     const onAbort = () => {
       kill();
-      finish({ error: new InterruptedError(`the command on ${ctx.name} was cancelled and killed`) });
+      finish({
+        error: new InterruptedError(`the command on ${ctx.name} was cancelled and killed`),
+      });
     };
     const onLost = (error: Error) => finish({ error });
     ctx.pending.add(onLost);
@@ -116,7 +159,13 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     }
     client.exec(line, (err, ch) => {
       if (err) {
-        finish({ error: new UnreachableError('SSH_CHANNEL_FAILED', `host ${ctx.name}: could not start a command (${err.message})`, ctx.facts) });
+        finish({
+          error: new UnreachableError(
+            'SSH_CHANNEL_FAILED',
+            `host ${ctx.name}: could not start a command (${err.message})`,
+            ctx.facts,
+          ),
+        });
         return;
       }
       channel = ch;
@@ -131,7 +180,13 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
         // A channel that closes without an exit status lost its connection (or sshd died): the
         // command's outcome is unknown, which is not the same as a failure.
         if (exit.code === null && exit.signal === null) {
-          finish({ error: new UnreachableError('SSH_CONNECTION_LOST', `host ${ctx.name}: the connection was lost while a command ran; its outcome is unknown: check the host before running again`, ctx.facts) });
+          finish({
+            error: new UnreachableError(
+              'SSH_CONNECTION_LOST',
+              `host ${ctx.name}: the connection was lost while a command ran; its outcome is unknown: check the host before running again`,
+              ctx.facts,
+            ),
+          });
         } else finish({ result: result(false) });
       });
       ch.write(envBlock);

@@ -10,7 +10,11 @@ export interface Transport {
   /** Runs shell text; a non-zero exit or a timeout is a result, a lost connection throws. */
   exec(request: ExecRequest): Promise<ExecResult>;
   /** Copies a local file to the host (for `script:` steps). */
-  copyFile(localPath: string, remotePath: string, options?: { mode?: number; signal?: AbortSignal }): Promise<void>;
+  copyFile(
+    localPath: string,
+    remotePath: string,
+    options?: { mode?: number; signal?: AbortSignal },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,17 +1,33 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
-import { type Sshd, findFreePort, startSshd, startSshdHosts } from '@opsbook/testkit/sshd';
+import { findFreePort, type Sshd, startSshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SshTarget, type Transport, connectSsh, hostKeyFingerprint, paramEnv, renderRunTemplate } from '../src/index.js';
+import {
+  connectSsh,
+  hostKeyFingerprint,
+  paramEnv,
+  renderRunTemplate,
+  type SshTarget,
+  type Transport,
+} from '../src/index.js';
 
 let hosts: Sshd[] = [];
 let knownHosts = '';
 const opened: Transport[] = [];
 
-const target = (h: Sshd, name = h.host): SshTarget => ({ name, host: h.host, port: h.port, user: h.user, identityFile: h.clientKeyPath });
-async function connect(h: Sshd, options: { knownHostsFile?: string; acceptNewHostKeys?: boolean } = {}): Promise<Transport> {
+const target = (h: Sshd, name = h.host): SshTarget => ({
+  name,
+  host: h.host,
+  port: h.port,
+  user: h.user,
+  identityFile: h.clientKeyPath,
+});
+async function connect(
+  h: Sshd,
+  options: { knownHostsFile?: string; acceptNewHostKeys?: boolean } = {},
+): Promise<Transport> {
   const t = await connectSsh(target(h), { knownHostsFile: knownHosts, ...options });
   opened.push(t);
   return t;
@@ -44,10 +60,23 @@ describe('SSH transport against real sshd hosts', () => {
       const before = h.countLogins();
       const t = await connect(h);
       const chunks: string[] = [];
-      const first = await t.exec({ command: 'echo out; echo err >&2; exit 7', onStdout: (c) => chunks.push(c) });
-      expect(first).toMatchObject({ exitCode: 0 + 7, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+      const first = await t.exec({
+        command: 'echo out; echo err >&2; exit 7',
+        onStdout: (c) => chunks.push(c),
+      });
+      expect(first).toMatchObject({
+        exitCode: 0 + 7,
+        stdout: 'out\n',
+        stderr: 'err\n',
+        timedOut: false,
+      });
       expect(chunks.join('')).toBe('out\n');
-      const second = await t.exec({ command: renderRunTemplate('printf %s {{ host.name }}', { params: {}, host: { name: h.host, vars: {} } }) });
+      const second = await t.exec({
+        command: renderRunTemplate('printf %s {{ host.name }}', {
+          params: {},
+          host: { name: h.host, vars: {} },
+        }),
+      });
       expect(second.stdout).toBe(h.host);
       await t.exec({ command: 'true' });
       expect(h.countLogins() - before).toBe(1);
@@ -103,8 +132,15 @@ describe('SSH transport against real sshd hosts', () => {
 
   it('reports a host that refuses connections as unreachable', async () => {
     const port = await findFreePort('127.0.0.7');
-    const error = await connectSsh({ name: 'down', host: '127.0.0.7', port, identityFile: hosts[0]?.clientKeyPath }, { knownHostsFile: knownHosts }).catch((e) => e);
-    expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECTION_REFUSED', details: { host: 'down', port } });
+    const error = await connectSsh(
+      { name: 'down', host: '127.0.0.7', port, identityFile: hosts[0]?.clientKeyPath },
+      { knownHostsFile: knownHosts },
+    ).catch((e) => e);
+    expect(error).toMatchObject({
+      kind: 'unreachable',
+      code: 'SSH_CONNECTION_REFUSED',
+      details: { host: 'down', port },
+    });
   });
 
   it('gives up on a host that accepts TCP but never speaks SSH (connect timeout)', async () => {
@@ -112,7 +148,10 @@ describe('SSH transport against real sshd hosts', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.8', () => r()));
     const port = (silent.address() as { port: number }).port;
     try {
-      const error = await connectSsh({ name: 'silent', host: '127.0.0.8', port, identityFile: hosts[0]?.clientKeyPath }, { knownHostsFile: knownHosts, connectTimeoutMs: 300 }).catch((e) => e);
+      const error = await connectSsh(
+        { name: 'silent', host: '127.0.0.8', port, identityFile: hosts[0]?.clientKeyPath },
+        { knownHostsFile: knownHosts, connectTimeoutMs: 300 },
+      ).catch((e) => e);
       expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECT_TIMEOUT' });
     } finally {
       silent.close();
@@ -121,24 +160,40 @@ describe('SSH transport against real sshd hosts', () => {
 
   it('reports refused authentication with its own code', async () => {
     const h = hosts[0] as Sshd;
-    const error = await connectSsh({ ...target(h), user: 'nobody' }, { knownHostsFile: knownHosts }).catch((e) => e);
+    const error = await connectSsh(
+      { ...target(h), user: 'nobody' },
+      { knownHostsFile: knownHosts },
+    ).catch((e) => e);
     expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_AUTH_REFUSED' });
   });
 
   it('kills a command that exceeds its timeout, with its children, and the connection stays usable', async () => {
     const t = await connect(hosts[0] as Sshd);
     const tag = `opsbook-timeout-${process.pid}`;
-    const result = await t.exec({ command: `sh -c 'sleep 300; echo ${tag}' & sleep 301; echo never`, timeoutMs: 300 });
+    const result = await t.exec({
+      command: `sh -c 'sleep 300; echo ${tag}' & sleep 301; echo never`,
+      timeoutMs: 300,
+    });
     expect(result).toMatchObject({ timedOut: true, exitCode: null, stdout: '' });
-    await waitFor(async () => (await t.exec({ command: `pgrep -f 'sleep 30[01]' || true` })).stdout === '', 'the timed-out command to die');
+    await waitFor(
+      async () => (await t.exec({ command: `pgrep -f 'sleep 30[01]' || true` })).stdout === '',
+      'the timed-out command to die',
+    );
   });
 
   it('cancels a running command through its AbortSignal', async () => {
     const t = await connect(hosts[1] as Sshd);
     const controller = new AbortController();
-    const running = t.exec({ command: 'echo started; sleep 302', signal: controller.signal, onStdout: () => controller.abort() });
+    const running = t.exec({
+      command: 'echo started; sleep 302',
+      signal: controller.signal,
+      onStdout: () => controller.abort(),
+    });
     await expect(running).rejects.toMatchObject({ kind: 'interrupted' });
-    await waitFor(async () => (await t.exec({ command: `pgrep -f 'sleep 302' || true` })).stdout === '', 'the cancelled command to die');
+    await waitFor(
+      async () => (await t.exec({ command: `pgrep -f 'sleep 30[2]' || true` })).stdout === '',
+      'the cancelled command to die',
+    );
   });
 
   it('reports a lost connection when sshd is killed mid-command', async () => {
@@ -148,11 +203,14 @@ describe('SSH transport against real sshd hosts', () => {
       await writeFile(file, `${h.knownHostsLine}\n`);
       const t = await connectSsh(target(h), { knownHostsFile: file, keepaliveIntervalMs: 200 });
       const started = path.join(h.dir, 'started');
-      const running = t.exec({ command: `touch ${started}; sleep 303` });
+      // Settled into a value at once: the rejection arrives while we are still killing sshd.
+      const outcome = t.exec({ command: `touch ${started}; sleep 303` }).catch((e: unknown) => e);
       await waitFor(() => existsSync(started), 'the command to start');
       await h.kill();
-      await expect(running).rejects.toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECTION_LOST' });
-      await expect(t.exec({ command: 'true' })).rejects.toMatchObject({ code: 'SSH_CONNECTION_LOST' });
+      expect(await outcome).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECTION_LOST' });
+      await expect(t.exec({ command: 'true' })).rejects.toMatchObject({
+        code: 'SSH_CONNECTION_LOST',
+      });
     } finally {
       await h.dispose();
     }
@@ -160,7 +218,11 @@ describe('SSH transport against real sshd hosts', () => {
 
   it('runs sudo as sudo -n, and secrets still reach the command', async () => {
     const t = await connect(hosts[2] as Sshd);
-    const result = await t.exec({ command: 'id -u; printf %s "$SUDO_COMMAND" | head -c 9; echo; printf %s "$OPSBOOK_PARAM_T"', sudo: true, env: paramEnv({ t: "s3cr'et" }) });
+    const result = await t.exec({
+      command: 'id -u; printf %s "$SUDO_COMMAND" | head -c 9; echo; printf %s "$OPSBOOK_PARAM_T"',
+      sudo: true,
+      env: paramEnv({ t: "s3cr'et" }),
+    });
     expect(result.stdout).toBe("0\n/usr/bin/\ns3cr'et");
   });
 
@@ -206,14 +268,25 @@ describe('SSH transport against real sshd hosts', () => {
     const [jump, dest] = hosts as [Sshd, Sshd];
     const config = `Host jumphost\n  HostName ${jump.host}\n  Port ${jump.port}\n  User ${jump.user}\n  IdentityFile ${jump.clientKeyPath}\n`;
     const [jumpBefore, destBefore] = [jump.countLogins(), dest.countLogins()];
-    const t = await connectSsh({ ...target(dest, 'behind-jump'), proxyJump: 'jumphost' }, { knownHostsFile: knownHosts, sshConfigText: config });
+    const t = await connectSsh(
+      { ...target(dest, 'behind-jump'), proxyJump: 'jumphost' },
+      { knownHostsFile: knownHosts, sshConfigText: config },
+    );
     opened.push(t);
-    expect((await t.exec({ command: 'echo "$SSH_CONNECTION"' })).stdout).toMatch(/ 127\.0\.0\.3 \d+\n$/);
+    expect((await t.exec({ command: 'echo "$SSH_CONNECTION"' })).stdout).toMatch(
+      / 127\.0\.0\.3 \d+\n$/,
+    );
     expect([jump.countLogins() - jumpBefore, dest.countLogins() - destBefore]).toEqual([1, 1]);
     const strangerJump = `Host jumphost\n  HostName ${jump.host}\n  Port ${jump.port}\n  IdentityFile ${jump.clientKeyPath}\n`;
     const onlyDest = path.join(dest.dir, 'only_dest_known_hosts');
     await writeFile(onlyDest, `${dest.knownHostsLine}\n`);
-    const refused = connectSsh({ ...target(dest), proxyJump: 'jumphost' }, { knownHostsFile: onlyDest, sshConfigText: strangerJump });
-    await expect(refused).rejects.toMatchObject({ code: 'HOST_KEY_UNKNOWN', details: { address: jump.host } });
+    const refused = connectSsh(
+      { ...target(dest), proxyJump: 'jumphost' },
+      { knownHostsFile: onlyDest, sshConfigText: strangerJump },
+    );
+    await expect(refused).rejects.toMatchObject({
+      code: 'HOST_KEY_UNKNOWN',
+      details: { address: jump.host },
+    });
   });
 });

@@ -5,15 +5,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sshd, startSshd, startSshdHosts } from './sshd.js';
 
 /** Runs the real OpenSSH client against an instance, with strict host key checking. */
-function ssh(sshd: Sshd, knownHosts: string, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function ssh(
+  sshd: Sshd,
+  knownHosts: string,
+  command: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const args = [
-    '-p', String(sshd.port),
-    '-i', sshd.clientKeyPath,
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'IdentitiesOnly=yes',
+    '-p',
+    String(sshd.port),
+    '-i',
+    sshd.clientKeyPath,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'IdentitiesOnly=yes',
     `${sshd.user}@${sshd.host}`,
     command,
   ];
@@ -77,10 +88,14 @@ describe('startSshd', () => {
   });
 
   it('fails with a clear message when sshd is missing (never skips)', async () => {
-    await expect(startSshd({ sshdPath: '/nonexistent/sshd' })).rejects.toThrow(/install the Debian package openssh-server/);
+    await expect(startSshd({ sshdPath: '/nonexistent/sshd' })).rejects.toThrow(
+      /install the Debian package openssh-server/,
+    );
   });
 
   it('fails with sshd log output when the config is rejected', async () => {
-    await expect(startSshd({ extraConfig: ['NoSuchOption yes'] })).rejects.toThrow(/did not start[\s\S]*NoSuchOption/i);
+    await expect(startSshd({ extraConfig: ['NoSuchOption yes'] })).rejects.toThrow(
+      /did not start[\s\S]*NoSuchOption/i,
+    );
   });
 });

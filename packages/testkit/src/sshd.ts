@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -73,10 +73,18 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const clientPublicKey = (await readFile(`${clientKeyPath}.pub`, 'utf8')).trim();
   await writeFile(path.join(dir, 'authorized_keys'), `${clientPublicKey}\n`, { mode: 0o600 });
 
-  const state = { child: undefined as ChildProcess | undefined, log: '', port: 0, hostPublicKey: '' };
+  const state = {
+    child: undefined as ChildProcess | undefined,
+    log: '',
+    port: 0,
+    hostPublicKey: '',
+  };
   const launch = async (port: number) => {
     state.port = port;
-    await writeFile(path.join(dir, 'sshd_config'), sshdConfig(dir, address, port, hostKeyPath, options));
+    await writeFile(
+      path.join(dir, 'sshd_config'),
+      sshdConfig(dir, address, port, hostKeyPath, options),
+    );
     state.hostPublicKey = publicKeyOnly(await readFile(`${hostKeyPath}.pub`, 'utf8'));
     state.child = await launchSshd(sshdPath, dir, address, port, (text) => {
       state.log += text;
@@ -133,7 +141,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 }
 
 /** Starts `count` sshd instances on 127.0.0.2, 127.0.0.3, … sharing one client key. */
-export async function startSshdHosts(count: number, options: Omit<SshdOptions, 'address'> = {}): Promise<Sshd[]> {
+export async function startSshdHosts(
+  count: number,
+  options: Omit<SshdOptions, 'address'> = {},
+): Promise<Sshd[]> {
   const first = await startSshd({ ...options, address: '127.0.0.2' });
   const rest = await Promise.all(
     Array.from({ length: count - 1 }, (_, i) =>
@@ -156,7 +167,10 @@ export async function findFreePort(address: string): Promise<number> {
   });
 }
 
-async function launchOnFreePort(address: string, launch: (port: number) => Promise<void>): Promise<void> {
+async function launchOnFreePort(
+  address: string,
+  launch: (port: number) => Promise<void>,
+): Promise<void> {
   // Another process may grab the port between our probe and sshd's bind: try a few ports.
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -181,7 +195,13 @@ function publicKeyOnly(line: string): string {
   return `${type} ${blob}`;
 }
 
-function sshdConfig(dir: string, address: string, port: number, hostKey: string, options: SshdOptions): string {
+function sshdConfig(
+  dir: string,
+  address: string,
+  port: number,
+  hostKey: string,
+  options: SshdOptions,
+): string {
   return [
     `ListenAddress ${address}:${port}`,
     `HostKey ${hostKey}`,

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createLocalTransport } from './local-transport.js';
+import { paramEnv } from './render-command.js';
+import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
+
+const pgrep = (pattern: string) => {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' });
+  } catch {
+    return ''; // pgrep exits 1 when nothing matches
+  }
+};
+async function waitForNoProcess(pattern: string): Promise<void> {
+  for (let i = 0; i < 400 && pgrep(pattern) !== ''; i++)
+    await new Promise((r) => setTimeout(r, 25));
+  expect(pgrep(pattern)).toBe('');
+}
+
+describe('local transport', () => {
+  const local = createLocalTransport();
+
+  it('passes env values byte for byte, however hostile, without a command line carrying them', async () => {
+    const values = [
+      '',
+      'a b',
+      "it's",
+      '$(touch /tmp/opsbook-pwned)',
+      '\n\ntrailing\n\n',
+      '\u00e9\u{1F600}',
+      '\\101',
+      '%s%n',
+      '-e',
+    ];
+    for (const value of values) {
+      const env = paramEnv({ v: value });
+      const result = await local.exec({ command: 'printf %s "$OPSBOOK_PARAM_V"', env });
+      expect(result.stdout).toBe(value);
+    }
+    const sentinel = `opsbook-sentinel-${process.pid}`;
+    const argv = shellInvocation({ command: 'printf %s "$OPSBOOK_PARAM_V"' }).join(' ');
+    expect(argv + encodeEnvBlock(paramEnv({ v: sentinel }))).not.toContain(sentinel);
+  });
+
+  it('reports exit codes and streams stdout and stderr', async () => {
+    const out: string[] = [];
+    const result = await local.exec({
+      command: 'echo a; echo b >&2; exit 5',
+      onStdout: (c) => out.push(c),
+      shell: 'bash',
+    });
+    expect(result).toMatchObject({
+      exitCode: 5,
+      stdout: 'a\n',
+      stderr: 'b\n',
+      timedOut: false,
+      truncated: false,
+    });
+    expect(out.join('')).toBe('a\n');
+  });
+
+  it('kills the whole process group on timeout', async () => {
+    const result = await local.exec({ command: "sh -c 'sleep 311' & sleep 312", timeoutMs: 200 });
+    expect(result).toMatchObject({ timedOut: true, exitCode: null });
+    await waitForNoProcess('sleep 31[12]');
+  });
+
+  it('kills the command and rejects with InterruptedError on abort', async () => {
+    const controller = new AbortController();
+    const running = local.exec({
+      command: 'echo go; sleep 313',
+      signal: controller.signal,
+      onStdout: () => controller.abort(),
+    });
+    await expect(running).rejects.toMatchObject({ kind: 'interrupted', code: 'INTERRUPTED' });
+    await waitForNoProcess('sleep 313');
+  });
+
+  it('runs sudo -n as root and keeps the env across sudo', async () => {
+    const result = await local.exec({
+      command: 'id -u; printf %s "$OPSBOOK_PARAM_X"',
+      sudo: true,
+      env: paramEnv({ x: 'y z' }),
+    });
+    expect(result.stdout).toBe('0\ny z');
+    expect(shellInvocation({ command: 'true', sudo: true }).slice(0, 3)).toEqual([
+      'sudo',
+      '-n',
+      '--',
+    ]);
+  });
+
+  it('caps captured output but streams all of it', async () => {
+    let streamed = 0;
+    const result = await local.exec({
+      command: 'head -c 5000 /dev/zero | tr "\\0" x',
+      maxCapturedBytes: 100,
+      onStdout: (c) => {
+        streamed += c.length;
+      },
+    });
+    expect(result.stdout).toHaveLength(100);
+    expect(result.truncated).toBe(true);
+    expect(streamed).toBe(5000);
+  });
+});
+
+describe('encodeEnvBlock', () => {
+  it('refuses invalid names and values no environment can hold', () => {
+    expect(() => encodeEnvBlock({ 'A-B': 'x' })).toThrow(/not a valid variable name/);
+    expect(() => encodeEnvBlock({ A: 'x\0y' })).toThrow(/NUL/);
+    expect(encodeEnvBlock({ A: 'é' })).toBe('A \\303\\251\n\n');
+  });
+});
