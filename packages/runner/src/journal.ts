@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import { ValidationError } from '@opsbook/schema';
+
+/** What the runner records: a `type` from its vocabulary plus any JSON fields. */
+export interface JournalEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** One line of a journal file as written: the event plus its place in the hash chain. */
+export interface JournalLine extends JournalEvent {
+  seq: number;
+  at: string;
+  prev: string;
+  hash: string;
+}
+
+/** How a run ended; the `status` of its `run-end` event. */
+export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'refused';
+export const runStatuses: readonly RunStatus[] = [
+  'ok',
+  'failed',
+  'unreachable',
+  'interrupted',
+  'refused',
+];
+
+export type Masker = (text: string) => string;
+const MASK = '***';
+
+export interface JournalOptions {
+  /** Applied to every string of every event before it is hashed and written. */
+  mask?: Masker;
+  clock?: () => Date;
+}
+
+/** The `prev` of the first event: there is nothing before it. */
+export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
+export const RUNS_DIR = 'runs';
+const RESERVED_FIELDS = ['seq', 'at', 'prev', 'hash'];
+// Run ids become file names: no separators, no leading dot, so `../x` can never escape runs/.
+const SAFE_RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/**
+ * JSON with object keys sorted recursively and no whitespace: the bytes an event's hash is
+ * computed over, so that the hash does not depend on the key order a writer happened to use.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    const record = value as Record<string, unknown>;
+    const parts = keys
+      .filter((k) => record[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
+    return `{${parts.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** `sha256:<hex>` over the canonical JSON of a line without its `hash` field. */
+export function hashOfLine(line: Record<string, unknown>): string {
+  const { hash: _ignored, ...rest } = line;
+  return `sha256:${createHash('sha256').update(canonicalJson(rest)).digest('hex')}`;
+}
+
+export function journalPath(stateDir: string, runId: string): string {
+  return path.join(stateDir, RUNS_DIR, `${runId}.jsonl`);
+}
+
+/**
+ * Replaces every occurrence of every non-empty secret with `***`. Longer secrets go first so
+ * that a secret containing a shorter one is masked whole, not left half visible.
+ */
+export function createMasker(secrets: readonly string[]): Masker {
+  const values = [...new Set(secrets.filter((s) => s.length > 0))].sort(
+    (a, b) => b.length - a.length,
+  );
+  if (values.length === 0) return (text) => text;
+  // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
+  const pattern = new RegExp(values.map(escapeRegExp).join('|'), 'g');
+  // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
+  const passes = values.some((v) => MASK.includes(v)) ? 1 : values.length + 1;
+  return (text) => {
+    let masked = text;
+    // Another pass catches a secret that a replacement itself formed (one containing `*`);
+    // bounded because each pass can only form as many as there are secrets.
+    for (let pass = 0; pass < passes; pass++) {
+      const next = masked.replace(pattern, MASK);
+      if (next === masked) break;
+      masked = next;
+    }
+    return masked;
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+/** Applies `mask` to every string, key and value, at any depth; other values pass through. */
+export function maskFields<T>(value: T, mask: Masker): T {
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskFields(v, mask)) as T;
+  if (value !== null && typeof value === 'object') {
+    // fromEntries defines own properties, so a `__proto__` key stays data.
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [mask(k), maskFields(v, mask)]),
+    ) as T;
+  }
+  return value;
+}
+
+/**
+ * The journal of one run: an append-only JSONL file in which every event carries the hash of
+ * the one before, so an edited, dropped or reordered event breaks the chain (DESIGN §5).
+ * `append` resolves only once the line is fsynced: the runner starts the next step after that,
+ * so a crash can lose at most the event being written, never one whose step already ran.
+ */
+export class Journal {
+  readonly path: string;
+  readonly runId: string;
+  private lastHash = GENESIS_HASH;
+  private written = 0;
+  private hasEnded = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private failure: unknown;
+  private closed = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    file: string,
+    runId: string,
+    private readonly mask: Masker,
+    private readonly clock: () => Date,
+  ) {
+    this.path = file;
+    this.runId = runId;
+  }
+
+  /** Creates `<stateDir>/runs/<runId>.jsonl`; refuses a run id whose journal already exists. */
+  static async create(
+    stateDir: string,
+    runId: string,
+    options: JournalOptions = {},
+  ): Promise<Journal> {
+    const file = journalPath(stateDir, runId);
+    if (!SAFE_RUN_ID.test(runId)) {
+      throw ValidationError.single(
+        file,
+        `run id ${JSON.stringify(runId)} is not a safe file name: use letters, digits, - and _`,
+        'bad-run-id',
+      );
+    }
+    const dir = path.dirname(file);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'ax', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      throw ValidationError.single(
+        file,
+        `a journal for run ${runId} already exists: a run id is used once, never overwritten`,
+        'journal-exists',
+      );
+    }
+    await syncDirectory(dir); // the new file's name must survive a crash too
+    return new Journal(
+      handle,
+      file,
+      runId,
+      options.mask ?? ((t) => t),
+      options.clock ?? (() => new Date()),
+    );
+  }
+
+  /** The hash of the last durable event (GENESIS_HASH before the first). */
+  get head(): string {
+    return this.lastHash;
+  }
+
+  /** How many events are durable. */
+  get count(): number {
+    return this.written;
+  }
+
+  get isEnded(): boolean {
+    return this.hasEnded;
+  }
+
+  /**
+   * Appends one event and resolves once it is on disk. Calls made concurrently (one per host)
+   * are written one at a time in call order, each chained to the one before.
+   */
+  append(event: JournalEvent): Promise<JournalLine> {
+    if (this.closed) {
+      return Promise.reject(ValidationError.single(this.path, 'the journal is closed', 'closed'));
+    }
+    const next = this.queue.then(() => this.write(event));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.handle.close();
+  }
+
+  private async write(event: JournalEvent): Promise<JournalLine> {
+    this.checkWritable(event);
+    const { type, ...fields } = event;
+    const line: Record<string, unknown> = {
+      seq: this.written + 1,
+      at: this.clock().toISOString(),
+      prev: this.lastHash,
+      // `type` is the runner's own vocabulary, never user data; masking it could hide run-end.
+      type,
+      ...maskFields(fields, this.mask),
+    };
+    line.hash = hashOfLine(line);
+    try {
+      await this.handle.appendFile(`${JSON.stringify(line)}\n`, 'utf8');
+      await this.handle.sync();
+    } catch (e) {
+      // A half-written line may now be on disk: chaining more events after it would hide that.
+      this.failure = e;
+      throw e;
+    }
+    this.written += 1;
+    this.lastHash = line.hash as string;
+    if (type === 'run-end') this.hasEnded = true;
+    return line as JournalLine;
+  }
+
+  private checkWritable(event: JournalEvent): void {
+    const refuse = (message: string, rule: string) => {
+      throw ValidationError.single(this.path, message, rule);
+    };
+    if (this.failure !== undefined) {
+      refuse('the journal stopped accepting events after a failed write', 'journal-failed');
+    }
+    if (this.hasEnded) refuse('run-end was written: it must be the last event', 'after-end');
+    if (typeof event.type !== 'string' || event.type === '') {
+      refuse('a journal event needs a non-empty string `type`', 'bad-event');
+    }
+    const reserved = RESERVED_FIELDS.filter((k) => Object.hasOwn(event, k));
+    if (reserved.length > 0) {
+      refuse(`event fields ${reserved.join(', ')} are set by the journal itself`, 'bad-event');
+    }
+  }
+}
+
+/** fsyncs a directory, so that a file just created in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
