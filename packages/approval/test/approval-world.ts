@@ -142,26 +142,32 @@ ${extra}`;
 
 export async function createWorld(): Promise<World> {
   const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-approval-'));
-  const [alice, alice2, bob, carol, dave, erin, frank, mallory] = await Promise.all([
-    makeKey(dir, 'alice', 'ed25519'),
-    makeKey(dir, 'alice2', 'ed25519'),
-    makeKey(dir, 'bob', 'ecdsa', 256),
-    makeKey(dir, 'carol', 'rsa', 3072),
-    makeKey(dir, 'dave', 'ed25519'),
-    makeKey(dir, 'erin', 'ed25519'),
-    makeKey(dir, 'frank', 'ed25519'),
-    makeKey(dir, 'mallory', 'ed25519'),
-  ]);
-  const people = { alice, alice2, bob, carol, dave, erin, frank, mallory } as World['people'];
-  const storeText = storeYaml(people);
-  await writeFile(path.join(dir, 'approvers.yaml'), storeText);
-  return {
-    dir,
-    people,
-    storeText,
-    store: parseTrustStore(Buffer.from(storeText), 'approvers.yaml'),
-    remove: () => rm(dir, { recursive: true, force: true }),
-  };
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    const [alice, alice2, bob, carol, dave, erin, frank, mallory] = await Promise.all([
+      makeKey(dir, 'alice', 'ed25519'),
+      makeKey(dir, 'alice2', 'ed25519'),
+      makeKey(dir, 'bob', 'ecdsa', 256),
+      makeKey(dir, 'carol', 'rsa', 3072),
+      makeKey(dir, 'dave', 'ed25519'),
+      makeKey(dir, 'erin', 'ed25519'),
+      makeKey(dir, 'frank', 'ed25519'),
+      makeKey(dir, 'mallory', 'ed25519'),
+    ]);
+    const people = { alice, alice2, bob, carol, dave, erin, frank, mallory } as World['people'];
+    const storeText = storeYaml(people);
+    await writeFile(path.join(dir, 'approvers.yaml'), storeText);
+    return {
+      dir,
+      people,
+      storeText,
+      store: parseTrustStore(Buffer.from(storeText), 'approvers.yaml'),
+      remove,
+    };
+  } catch (e) {
+    await remove(); // a half-built world must not leave keys behind in /tmp
+    throw e;
+  }
 }
 
 export function statementInput(overrides: Partial<StatementInput> = {}): StatementInput {
