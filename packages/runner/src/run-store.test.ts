@@ -1,0 +1,228 @@
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UsageError } from '@opsbook/schema';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Journal, type JournalEvent, journalPath } from './journal.js';
+import { consumeRun, recordRunEnd } from './ledger.js';
+import { listRuns, newRunId, readRun, resolveRunId, summarizeRun } from './run-store.js';
+
+let root: string;
+let n = 0;
+const freshStateDir = () => path.join(root, `state-${++n}`);
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'opsbook-runs-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const start = (runId: string, hosts = ['web-01', 'web-02']): JournalEvent => ({
+  type: 'run-start',
+  runId,
+  ticket: 'OPS-3',
+  runbook: { name: 'disk-cleanup', version: '1.4.0', digest: `sha256:${'c'.repeat(64)}` },
+  approval: { id: 'apr-3', runsUsed: 1, maxRuns: 5 },
+  hosts,
+});
+
+/** A run as the runner makes it: ledger claim, journal, and (if it ended) the ledger's end. */
+async function makeRun(
+  stateDir: string,
+  runId: string,
+  events: JournalEvent[],
+  at = new Date('2025-05-05T10:00:00Z'),
+): Promise<void> {
+  await consumeRun(stateDir, { approvalId: 'apr-3', maxRuns: 50, runId, ticket: 'OPS-3' });
+  const journal = await Journal.create(stateDir, runId, { clock: () => at });
+  for (const event of events) await journal.append(event);
+  await journal.close();
+  const last = events.at(-1);
+  if (last?.type === 'run-end') {
+    const status = last.status as 'ok';
+    await recordRunEnd(stateDir, { runId, head: journal.head, count: journal.count, status });
+  }
+}
+
+describe('newRunId', () => {
+  it('is YYYYMMDD-HHMMSS-<6 base32> in UTC', () => {
+    const id = newRunId(new Date('2025-02-03T04:05:06.789Z'), () =>
+      Uint8Array.of(0, 1, 31, 32, 63, 200),
+    );
+    expect(id).toBe('20250203-040506-ab7a7i');
+    expect(newRunId(new Date())).toMatch(/^\d{8}-\d{6}-[a-z2-7]{6}$/);
+  });
+
+  it('sorts by start time', () => {
+    const ids = ['2024-12-31T23:59:59Z', '2025-01-01T00:00:00Z', '2025-01-01T00:00:01Z'].map((t) =>
+      newRunId(new Date(t)),
+    );
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('keeps runs started in the same second apart', () => {
+    const at = new Date('2025-01-01T00:00:00Z');
+    const ids = new Set(Array.from({ length: 200 }, () => newRunId(at)));
+    expect(ids.size).toBe(200);
+  });
+});
+
+describe('listRuns', () => {
+  it('lists runs newest first: finished, killed, and one whose journal was deleted', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, '20250101-100000-aaaaaa', [
+      start('20250101-100000-aaaaaa'),
+      { type: 'host-end', host: 'web-01', status: 'ok' },
+      { type: 'run-end', status: 'failed', hosts: { 'web-01': 'ok', 'web-02': 'failed' } },
+    ]);
+    await makeRun(stateDir, '20250102-100000-bbbbbb', [
+      start('20250102-100000-bbbbbb', ['db-01']),
+      { type: 'step-start', host: 'db-01', step: 'vacuum' },
+    ]);
+    await makeRun(stateDir, '20250103-100000-cccccc', [start('20250103-100000-cccccc')]);
+    await unlink(journalPath(stateDir, '20250103-100000-cccccc'));
+
+    expect(await listRuns(stateDir)).toEqual([
+      {
+        runId: '20250103-100000-cccccc',
+        status: 'missing',
+        ticket: 'OPS-3',
+        approvalId: 'apr-3',
+        startedAt: expect.any(String),
+        hosts: { total: 0, byOutcome: {} },
+      },
+      {
+        runId: '20250102-100000-bbbbbb',
+        status: 'incomplete',
+        ticket: 'OPS-3',
+        runbook: 'disk-cleanup',
+        version: '1.4.0',
+        approvalId: 'apr-3',
+        startedAt: '2025-05-05T10:00:00.000Z',
+        hosts: { total: 1, byOutcome: {} },
+      },
+      {
+        runId: '20250101-100000-aaaaaa',
+        status: 'failed',
+        ticket: 'OPS-3',
+        runbook: 'disk-cleanup',
+        version: '1.4.0',
+        approvalId: 'apr-3',
+        startedAt: '2025-05-05T10:00:00.000Z',
+        endedAt: '2025-05-05T10:00:00.000Z',
+        hosts: { total: 2, byOutcome: { ok: 1, failed: 1 } },
+      },
+    ]);
+  });
+
+  it('is empty for a state dir with no runs', async () => {
+    expect(await listRuns(freshStateDir())).toEqual([]);
+  });
+
+  it('tolerates an empty journal, a garbage one and a half-written last line', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, 'r-empty', []);
+    await makeRun(stateDir, 'r-garbage', [{ type: 'not-a-start' }]);
+    await makeRun(stateDir, 'r-cut', [start('r-cut'), { type: 'step-start', host: 'web-01' }]);
+    await writeFile(journalPath(stateDir, 'r-cut'), '{"seq":3,"at":"20', { flag: 'a' });
+    const byId = Object.fromEntries((await listRuns(stateDir)).map((s) => [s.runId, s]));
+    expect(byId['r-empty']?.status).toBe('incomplete');
+    expect(byId['r-garbage']?.status).toBe('unreadable');
+    expect(byId['r-cut']).toMatchObject({ status: 'incomplete', runbook: 'disk-cleanup' });
+  });
+
+  it('reads first and last events of journals larger than one read', async () => {
+    const stateDir = freshStateDir();
+    const big = 'x'.repeat(200_000);
+    await makeRun(stateDir, 'r-big', [
+      { ...start('r-big'), note: big },
+      { type: 'step-end', host: 'web-01', stdout: big },
+      { type: 'run-end', status: 'ok', hosts: { 'web-01': 'ok', 'web-02': 'ok' }, note: big },
+    ]);
+    const [summary] = await listRuns(stateDir);
+    expect(summary).toMatchObject({ status: 'ok', hosts: { total: 2, byOutcome: { ok: 2 } } });
+  });
+});
+
+describe('readRun', () => {
+  it('finds a run by a unique prefix and verifies it against the ledger', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, '20250101-100000-aaaaaa', [
+      start('20250101-100000-aaaaaa'),
+      { type: 'run-end', status: 'ok', hosts: { 'web-01': 'ok', 'web-02': 'ok' } },
+    ]);
+    const run = await readRun(stateDir, '20250101');
+    expect(run.runId).toBe('20250101-100000-aaaaaa');
+    expect(run.summary).toMatchObject({ status: 'ok', hosts: { byOutcome: { ok: 2 } } });
+    expect(run.verification).toMatchObject({ ok: true, status: 'complete', count: 2 });
+    expect(run.ledger).toMatchObject({ expectedCount: 2, status: 'ok' });
+  });
+
+  it('fails verification of a finished run whose journal lost its last event', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, 'r1', [
+      start('r1'),
+      { type: 'step-end', host: 'web-01', exitCode: 1 },
+      { type: 'run-end', status: 'failed', hosts: { 'web-01': 'failed' } },
+    ]);
+    const file = journalPath(stateDir, 'r1');
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    await writeFile(file, `${lines.slice(0, 2).join('\n')}\n`);
+    const run = await readRun(stateDir, 'r1');
+    expect(run.verification.ok).toBe(false);
+    expect(run.verification.problems.map((p) => p.rule)).toEqual(['tail-cut', 'regenerated']);
+    expect(run.summary.status).toBe('incomplete');
+  });
+
+  it('refuses a run whose journal was deleted though the ledger recorded it', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, 'r-gone', [start('r-gone')]);
+    await unlink(journalPath(stateDir, 'r-gone'));
+    await expect(readRun(stateDir, 'r-gone')).rejects.toMatchObject({
+      kind: 'invalid',
+      problems: [expect.objectContaining({ rule: 'journal-missing' })],
+    });
+  });
+
+  it('names the candidates of an ambiguous or unknown id', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, '20250101-100000-aaaaaa', [start('x')]);
+    await makeRun(stateDir, '20250101-110000-bbbbbb', [start('y')]);
+    const ambiguous = await resolveRunId(stateDir, '20250101-1').catch((e) => e);
+    expect(ambiguous).toBeInstanceOf(UsageError);
+    expect(ambiguous.message).toBe(
+      'run id "20250101-1" matches 2 runs (20250101-110000-bbbbbb, 20250101-100000-aaaaaa): give more of the id',
+    );
+    expect(ambiguous.details.candidates).toEqual([
+      '20250101-110000-bbbbbb',
+      '20250101-100000-aaaaaa',
+    ]);
+    const unknown = await readRun(stateDir, '2026').catch((e) => e);
+    expect(unknown).toBeInstanceOf(UsageError);
+    expect(unknown.message).toMatch(/^no run matches "2026"; recent runs: 20250101-110000-bbbbbb/);
+    await expect(resolveRunId(stateDir, '')).rejects.toBeInstanceOf(UsageError);
+    await expect(resolveRunId(freshStateDir(), 'x')).rejects.toThrow(
+      /no run has been recorded yet/,
+    );
+  });
+});
+
+describe('summarizeRun', () => {
+  it('reads flat fields and host counts too', () => {
+    const summary = summarizeRun(
+      'r',
+      { type: 'run-start', runbook: 'backup', version: '2.0.0', approvalId: 'a', hosts: ['h'] },
+      { type: 'run-end', status: 'interrupted', at: 't', hosts: { ok: 3, interrupted: 2 } },
+    );
+    expect(summary).toEqual({
+      runId: 'r',
+      status: 'interrupted',
+      runbook: 'backup',
+      version: '2.0.0',
+      approvalId: 'a',
+      endedAt: 't',
+      hosts: { total: 1, byOutcome: { ok: 3, interrupted: 2 } },
+    });
+  });
+});
