@@ -19,6 +19,8 @@ command -v ssh-agent >/dev/null 2>&1 || need+=(openssh-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v parallel-ssh >/dev/null 2>&1 || need+=(pssh)
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
+command -v ps >/dev/null 2>&1 || need+=(procps)
 command -v ansible >/dev/null 2>&1 || need+=(ansible)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -16,7 +16,7 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['ssh2', 'cpu-features', 'zx', 'playwright-core'],
+  external: ['ssh2', 'cpu-features', 'playwright-core'],
   banner: {
     // Bundled CommonJS dependencies (ajv) call require(); give them one.
     js: "import { createRequire as __opsbookCreateRequire } from 'node:module'; const require = __opsbookCreateRequire(import.meta.url);",

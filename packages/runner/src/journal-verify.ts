@@ -19,7 +19,8 @@ export type JournalRule =
   | 'chain-break'
   | 'after-end'
   | 'tail-cut'
-  | 'regenerated';
+  | 'regenerated'
+  | 'not-in-ledger';
 
 /** Something worth saying that is not tampering: an interrupted write, a run that never ended. */
 export interface JournalNote {

@@ -232,6 +232,14 @@ describe('run ends', () => {
     expect((await ledgerEntryOf(stateDir, 'r1'))?.expectedHead).toBe(HEAD);
   });
 
+  it('records the end of a run whose journal never got an event', async () => {
+    const stateDir = freshStateDir();
+    await consumeRun(stateDir, claim('r0'));
+    const genesis = `sha256:${'0'.repeat(64)}`;
+    await recordRunEnd(stateDir, { runId: 'r0', head: genesis, count: 0, status: 'failed' });
+    expect(await ledgerEntryOf(stateDir, 'r0')).toMatchObject({ expectedCount: 0 });
+  });
+
   it('refuses the end of a run the ledger never saw start, and a bad status', async () => {
     const stateDir = freshStateDir();
     await expect(

@@ -124,7 +124,7 @@ export async function recordRunEnd(
   options: LedgerOptions = {},
 ): Promise<void> {
   const file = ledgerPath(stateDir);
-  if (!runStatuses.includes(end.status) || !Number.isSafeInteger(end.count) || end.count < 1) {
+  if (!runStatuses.includes(end.status) || !Number.isSafeInteger(end.count) || end.count < 0) {
     throw ValidationError.single(file, `bad run-end for run ${end.runId}`, 'bad-run-end');
   }
   await withLedgerLock(stateDir, options.lock, async () => {

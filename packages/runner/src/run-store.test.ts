@@ -206,6 +206,18 @@ describe('readRun', () => {
       /no run has been recorded yet/,
     );
   });
+
+  it('flags a journal the ledger never recorded', async () => {
+    const stateDir = freshStateDir();
+    const journal = await Journal.create(stateDir, 'r-planted');
+    await journal.append(start('r-planted'));
+    await journal.append({ type: 'run-end', status: 'ok', hosts: {} });
+    await journal.close();
+    const run = await readRun(stateDir, 'r-planted');
+    expect(run.verification).toMatchObject({ ok: false, status: 'complete' });
+    expect(run.verification.problems.map((p) => p.rule)).toEqual(['not-in-ledger']);
+    expect(run.ledger).toBeUndefined();
+  });
 });
 
 describe('summarizeRun', () => {

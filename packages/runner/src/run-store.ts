@@ -105,6 +105,15 @@ export async function readRun(stateDir: string, idOrPrefix: string): Promise<Run
     expectedHead: ledger?.expectedHead,
     expectedCount: ledger?.expectedCount,
   });
+  if (!ledger) {
+    // The runner records a run in the ledger before it creates the journal.
+    verification.problems.unshift({
+      line: 0,
+      rule: 'not-in-ledger',
+      message: `the ledger has no record of run ${runId}: this journal was not written by a run started with this state dir, or the ledger was replaced`,
+    });
+    verification.ok = false;
+  }
   const { events } = verification;
   const summary = summarizeRun(runId, events[0], events.at(-1), ledger);
   return { runId, file, summary, verification, ...(ledger ? { ledger } : {}) };

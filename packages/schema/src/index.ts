@@ -1,3 +1,4 @@
+export { canonicalJson, digestOfValue } from './canonical-json.js';
 export { type ActionSpec, paramValueProblem } from './check-runbook.js';
 export {
   CONFIG_FILE,

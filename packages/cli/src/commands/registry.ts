@@ -31,4 +31,76 @@ export const commands: CommandEntry[] = [
     summary: "print a runbook bundle's digest (what an approval is bound to)",
     load: async () => (await import('./digest.js')).default,
   },
+  {
+    name: 'plan',
+    summary:
+      'render a run (runbook + params + hosts) into an unsigned approval for a senior to sign',
+    load: async () => (await import('./plan.js')).default,
+  },
+  {
+    name: 'approve',
+    summary: 'sign an approval with your SSH key or ssh-agent (seniors)',
+    load: async () => (await import('./approve.js')).default,
+  },
+  {
+    name: 'verify',
+    summary: 'check an approval against the trust store and this checkout, without running it',
+    load: async () => (await import('./verify.js')).default,
+  },
+  {
+    name: 'approval payload',
+    summary: "write an approval's exact statement bytes to stdout (for ssh-keygen -Y sign)",
+    load: async () => (await import('./approval-payload.js')).default,
+  },
+  {
+    name: 'approval attach-signature',
+    summary: 'add a signature made with ssh-keygen -Y sign to an approval file',
+    load: async () => (await import('./approval-attach-signature.js')).default,
+  },
+  {
+    name: 'run',
+    summary: 'run an approved runbook: verify, execute exactly what was signed, journal it',
+    load: async () => (await import('./run.js')).default,
+  },
+  {
+    name: 'runs list',
+    summary: 'list the runs journaled on this machine, newest first',
+    load: async () => (await import('./runs.js')).list,
+  },
+  {
+    name: 'runs show',
+    summary: "show one run's hosts, steps and results from its journal",
+    load: async () => (await import('./runs.js')).show,
+  },
+  {
+    name: 'journal verify',
+    summary:
+      'check that run journals are intact (no edited, dropped, reordered or appended events)',
+    load: async () => (await import('./journal-verify.js')).default,
+  },
+  {
+    name: 'trust init',
+    summary: 'pin approvers.yaml as the trust store of this machine (explicit, never silent)',
+    load: async () => (await import('./trust.js')).init,
+  },
+  {
+    name: 'trust show',
+    summary: 'show the pinned trust store: approvers, policy, revoked keys',
+    load: async () => (await import('./trust.js')).show,
+  },
+  {
+    name: 'trust add-approver',
+    summary: 'add an approver to approvers.yaml (needs rotation signatures)',
+    load: async () => (await import('./trust.js')).addApprover,
+  },
+  {
+    name: 'trust revoke',
+    summary: 'revoke a key by fingerprint (needs rotation signatures)',
+    load: async () => (await import('./trust.js')).revoke,
+  },
+  {
+    name: 'trust sign',
+    summary: 'add your rotation signature to approvers.yaml.sig (seniors)',
+    load: async () => (await import('./trust.js')).sign,
+  },
 ];

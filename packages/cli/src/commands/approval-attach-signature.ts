@@ -1,0 +1,20 @@
+import { attachSignatureFile } from '@opsbook/runner';
+import { defineCommand } from '../command.js';
+
+export default defineCommand({
+  name: 'approval attach-signature',
+  summary: 'add a signature made with ssh-keygen -Y sign to an approval file',
+  args: '<file> <sigfile>',
+  positionals: { min: 2, max: 2 },
+  async run(ctx) {
+    const [file, sig] = ctx.positionals as [string, string];
+    const envelope = await attachSignatureFile(file, sig);
+    if (ctx.out.json)
+      ctx.out.printJson({ file, signatures: envelope.signatures.map((s) => s.keyid) });
+    else
+      ctx.out.print(
+        `attached ${envelope.signatures.at(-1)?.keyid} to ${file}; it now carries ${envelope.signatures.length} signature(s). Check it with opsbook verify ${file}`,
+      );
+    return 0;
+  },
+});

@@ -1,0 +1,86 @@
+import { approveFile, chooseSigner } from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import { defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { planText } from '../plan-view.js';
+import { askSecret } from '../prompt.js';
+
+export default defineCommand({
+  name: 'approve',
+  summary: 'sign an approval with your SSH key or ssh-agent (seniors)',
+  args: '<file>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    key: {
+      type: 'string',
+      value: 'PATH',
+      description: 'your private key file (passphrase from OPSBOOK_KEY_PASSPHRASE or a prompt)',
+    },
+    agent: {
+      type: 'boolean',
+      description: 'sign with ssh-agent (SSH_AUTH_SOCK); hardware keys work this way',
+    },
+    fingerprint: {
+      type: 'string',
+      value: 'SHA256:…',
+      description: 'with --agent: which key, when the agent holds several',
+    },
+    expires: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'validity from now, e.g. 24h (before the first signature only)',
+    },
+    'max-runs': {
+      type: 'string',
+      value: 'N',
+      description: 'how many runs it allows (before the first signature only)',
+    },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory used to re-render the plan you are signing',
+    },
+  },
+  details: `Re-renders the plan from this checkout and refuses (exit 3) when it no longer matches the
+file, so you sign what you reviewed. The signature is an OpenSSH SSHSIG (namespace
+opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const file = ctx.positionals[0]!;
+    const maxRunsText = stringOption(ctx, 'max-runs');
+    const maxRuns = maxRunsText === undefined ? undefined : Number(maxRunsText);
+    if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || maxRuns < 1))
+      throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${maxRunsText}'`);
+    const signer = await chooseSigner({
+      ...(stringOption(ctx, 'key') ? { key: stringOption(ctx, 'key') } : {}),
+      agent: Boolean(ctx.options.agent),
+      ...(stringOption(ctx, 'fingerprint')
+        ? { fingerprint: stringOption(ctx, 'fingerprint') }
+        : {}),
+      env: process.env,
+      askPassphrase: (f) => askSecret(`passphrase for ${f}: `),
+    });
+    const result = await approveFile(file, signer, {
+      config,
+      ...(stringOption(ctx, 'inventory') ? { inventoryFile: stringOption(ctx, 'inventory') } : {}),
+      ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),
+      ...(maxRuns !== undefined ? { maxRuns } : {}),
+    });
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        file,
+        signatures: result.envelope.signatures.map((s) => s.keyid),
+        statement: result.statement,
+      });
+      return 0;
+    }
+    ctx.out.print(
+      planText(result.plan, result.statement.plan?.digest ?? '', ctx.out.style, result.statement),
+    );
+    ctx.out.print(
+      `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).`,
+    );
+    return 0;
+  },
+});

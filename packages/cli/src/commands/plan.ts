@@ -1,0 +1,164 @@
+import { access, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  createPlan,
+  currentUser,
+  readApprovalFile,
+  rederivePlan,
+  serializeApproval,
+} from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import { defineCommand, listOption, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { planText } from '../plan-view.js';
+
+export default defineCommand({
+  name: 'plan',
+  summary: 'render a run (runbook + params + hosts) into an unsigned approval for a senior to sign',
+  args: '<runbook> | --show FILE',
+  positionals: { min: 0, max: 1 },
+  options: {
+    ticket: {
+      type: 'string',
+      value: 'KEY',
+      description: 'the ticket this run belongs to (e.g. OPS-123)',
+    },
+    param: {
+      type: 'string',
+      value: 'NAME=VALUE',
+      multiple: true,
+      description: 'a param value (secret params come from the environment at run time)',
+    },
+    target: {
+      type: 'string',
+      value: 'PATTERN',
+      description: "hosts, as an Ansible pattern (default: the runbook's targets)",
+    },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory file (default: opsbook.yaml inventory, else localhost)',
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'FILE',
+      description: 'where to write the approval (default: TICKET.RUNBOOK.approval.json)',
+    },
+    expires: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'validity from now, e.g. 24h or 7d (default 24h)',
+    },
+    'max-runs': {
+      type: 'string',
+      value: 'N',
+      description: 'how many runs the approval allows (default 1)',
+    },
+    executor: { type: 'string', value: 'ID', description: 'only this user may run it' },
+    force: { type: 'boolean', description: 'overwrite the output file' },
+    show: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'print what a reviewer must see of an approval file, re-rendered from this checkout',
+    },
+  },
+  details: `Examples:
+  opsbook plan disk-cleanup --ticket OPS-42 --param days=14 --target 'web:&prod' -i inventory/hosts.yaml
+  opsbook plan --show OPS-42.disk-cleanup.approval.json -i inventory/hosts.yaml
+
+The approval file binds the ticket, the runbook version and digest, the params, the exact hosts
+and the digest of every rendered command. A senior signs it with opsbook approve.`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const inventoryFile = stringOption(ctx, 'inventory');
+    const show = stringOption(ctx, 'show');
+    if (show) {
+      if (ctx.positionals.length)
+        throw new UsageError('give either a runbook to plan or --show FILE, not both');
+      const approval = await readApprovalFile(show);
+      const derived = await rederivePlan(approval.statement, config, inventoryFile);
+      const signed = approval.statement.plan?.digest;
+      const matches = !signed || signed === derived.planDigest;
+      if (ctx.out.json) {
+        ctx.out.printJson({
+          file: show,
+          statement: approval.statement,
+          plan: derived.plan,
+          planDigest: derived.planDigest,
+          matches,
+          signatures: approval.envelope.signatures.map((s) => s.keyid),
+        });
+      } else {
+        ctx.out.print(
+          planText(derived.plan, derived.planDigest, ctx.out.style, approval.statement),
+        );
+        ctx.out.print(
+          `\nsignatures: ${approval.envelope.signatures.map((s) => s.keyid).join(', ') || 'none yet'}`,
+        );
+        if (!matches)
+          ctx.out.print(
+            ctx.out.style.red(
+              `\nthe file's plan digest ${signed} differs from what this checkout renders: do not sign; ask for a new plan`,
+            ),
+          );
+      }
+      return matches ? 0 : 3;
+    }
+    const runbook = ctx.positionals[0];
+    if (!runbook)
+      throw new UsageError(
+        'name the runbook to plan (opsbook list shows them), or give --show FILE',
+      );
+    const ticket = stringOption(ctx, 'ticket');
+    if (!ticket)
+      throw new UsageError(
+        'every run belongs to a ticket: add --ticket KEY (e.g. --ticket OPS-123)',
+      );
+    const maxRunsText = stringOption(ctx, 'max-runs');
+    const maxRuns = maxRunsText === undefined ? undefined : Number(maxRunsText);
+    if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || maxRuns < 1))
+      throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${maxRunsText}'`);
+    const result = await createPlan({
+      config,
+      runbook,
+      ticket,
+      params: listOption(ctx, 'param'),
+      proposer: currentUser(),
+      ...(stringOption(ctx, 'target') ? { target: stringOption(ctx, 'target') } : {}),
+      ...(inventoryFile ? { inventoryFile } : {}),
+      ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),
+      ...(maxRuns ? { maxRuns } : {}),
+      ...(stringOption(ctx, 'executor') ? { executor: stringOption(ctx, 'executor') } : {}),
+    });
+    const file = stringOption(ctx, 'output') ?? `${ticket}.${result.bundle.name}.approval.json`;
+    if (
+      !ctx.options.force &&
+      (await access(file).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      throw new UsageError(
+        `${file} already exists: choose another --output, or --force to replace it (its signatures would be lost)`,
+      );
+    }
+    await writeFile(file, serializeApproval(result.envelope));
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        file: path.resolve(file),
+        statement: result.statement,
+        plan: result.plan,
+        planDigest: result.planDigest,
+      });
+      return 0;
+    }
+    ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style, result.statement));
+    ctx.out.print(
+      `\nwrote ${file} (unsigned). Next: a senior reviews it (opsbook plan --show ${file}) and signs it:\n  opsbook approve ${file} --key ~/.ssh/id_ed25519     (or --agent)`,
+    );
+    return 0;
+  },
+});

@@ -1,0 +1,89 @@
+import { listRuns, readRun } from '@opsbook/runner';
+import { type CommandSpec, defineCommand } from '../command.js';
+import { configFor } from '../context.js';
+import { formatTable } from '../output.js';
+
+export const list: CommandSpec = defineCommand({
+  name: 'runs list',
+  summary: 'list the runs journaled on this machine, newest first',
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const runs = await listRuns(config.stateDir);
+    if (ctx.out.json) {
+      ctx.out.printJson({ runs });
+      return 0;
+    }
+    if (!runs.length) {
+      ctx.out.note(`no runs in ${config.stateDir} yet`);
+      return 0;
+    }
+    ctx.out.print(
+      formatTable(
+        ['RUN', 'STATUS', 'TICKET', 'RUNBOOK', 'HOSTS', 'STARTED'],
+        runs.map((r) => [
+          r.runId,
+          r.status,
+          r.ticket ?? '',
+          r.runbook ? `${r.runbook} ${r.version ?? ''}` : '',
+          Object.entries(r.hosts.byOutcome)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(', ') || `${r.hosts.total}`,
+          r.startedAt ?? '',
+        ]),
+        ctx.out.style,
+      ),
+    );
+    return 0;
+  },
+});
+
+export const show: CommandSpec = defineCommand({
+  name: 'runs show',
+  summary: "show one run's hosts, steps and results from its journal",
+  args: '<run-id>',
+  positionals: { min: 1, max: 1 },
+  options: { output: { type: 'boolean', description: "also print every step's captured output" } },
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const view = await readRun(config.stateDir, ctx.positionals[0]!);
+    if (ctx.out.json) {
+      ctx.out.printJson(view);
+      return view.verification.ok ? 0 : 3;
+    }
+    const s = view.summary;
+    const { style } = ctx.out;
+    const lines = [
+      `run ${view.runId}  ${s.status}  ${s.runbook ?? ''} ${s.version ?? ''}  ticket ${s.ticket ?? '?'}`,
+      `started ${s.startedAt ?? '?'}  ended ${s.endedAt ?? '—'}`,
+      `journal ${view.file}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
+    ];
+    for (const e of view.verification.events) {
+      if (e.type === 'host-start') lines.push('', style.bold(`host ${String(e.host)}`));
+      if (e.type === 'step-end') {
+        const ok = e.status === 'ok';
+        lines.push(
+          `  ${String(e.phase)}/${String(e.step)}  ${ok ? style.green('ok') : style.red(String(e.status))}  exit ${String(e.exitCode ?? '—')}  ${((Number(e.durationMs) || 0) / 1000).toFixed(1)}s${e.reason ? `  ${String(e.reason)}` : ''}`,
+        );
+        if (ctx.options.output) {
+          for (const stream of ['stdout', 'stderr'] as const) {
+            const text = String(e[stream] ?? '').trimEnd();
+            if (text)
+              lines.push(
+                ...text
+                  .split('\n')
+                  .map((l) => style.dim(`    ${stream === 'stderr' ? '!' : '|'} `) + l),
+              );
+          }
+        }
+      }
+      if (e.type === 'host-end')
+        lines.push(
+          `  → ${String(e.status)}${e.rolledBack ? ' (rolled back)' : ''}${e.error ? `: ${String(e.error)}` : ''}`,
+        );
+    }
+    for (const p of view.verification.problems)
+      lines.push(style.red(`journal line ${p.line}: ${p.message}`));
+    ctx.out.print(lines.join('\n'));
+    return view.verification.ok ? 0 : 3;
+  },
+});

@@ -1,0 +1,190 @@
+import { readFile } from 'node:fs/promises';
+import {
+  chooseSigner,
+  trustAddApprover,
+  trustInit,
+  trustRevoke,
+  trustShow,
+  trustSign,
+} from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { askSecret } from '../prompt.js';
+
+const signerOptions = {
+  key: { type: 'string', value: 'PATH', description: 'your private key file' },
+  agent: { type: 'boolean', description: 'sign with ssh-agent (SSH_AUTH_SOCK)' },
+  fingerprint: { type: 'string', value: 'SHA256:…', description: 'with --agent: which key' },
+} as const;
+
+export const init: CommandSpec = defineCommand({
+  name: 'trust init',
+  summary: 'pin approvers.yaml as the trust store of this machine (explicit, never silent)',
+  options: {
+    force: {
+      type: 'boolean',
+      description: 'replace a different pinned store (bypasses rotation signatures)',
+    },
+  },
+  details: 'Check the printed digest with your seniors over another channel before trusting it.',
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const { store, replaced } = await trustInit(config, Boolean(ctx.options.force));
+    if (ctx.out.json)
+      ctx.out.printJson({
+        file: store.file,
+        version: store.version,
+        digest: store.digest,
+        replaced: replaced?.version,
+      });
+    else
+      ctx.out.print(
+        `pinned ${config.trustStore} version ${store.version} (${store.digest})${replaced ? `, replacing version ${replaced.version}` : ''}\nconfirm this digest with your seniors over another channel.`,
+      );
+    return 0;
+  },
+});
+
+export const show: CommandSpec = defineCommand({
+  name: 'trust show',
+  summary: 'show the pinned trust store, its approvers, policy and revoked keys',
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const r = await trustShow(config);
+    const store = r.accepted ?? r.pinned ?? r.file;
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        pinned: r.pinned && { version: r.pinned.version, digest: r.pinned.digest },
+        file: r.file && { version: r.file.version, digest: r.file.digest },
+        data: store?.data,
+        error: r.error instanceof Error ? r.error.message : undefined,
+      });
+      return r.error ? 3 : 0;
+    }
+    if (!store)
+      throw new UsageError(
+        `no trust store: create ${config.trustStore} (README, section Approvals), then opsbook trust init`,
+      );
+    const lines = [
+      `trust store ${store.file} version ${store.version} (${store.digest})`,
+      r.pinned ? `pinned version ${r.pinned.version}` : 'not pinned yet: run opsbook trust init',
+      '',
+      'approvers:',
+    ];
+    for (const a of store.data.approvers)
+      lines.push(
+        `  ${a.id}  ${a.name}  [${a.roles.join(', ')}]${a.jira ? `  jira ${a.jira}` : ''}  ${a.keys.length} key(s)`,
+      );
+    lines.push(
+      '',
+      `policy: ${JSON.stringify(store.data.policy)}`,
+      `rotation: ${store.data.rotation.signatures} senior signature(s)`,
+    );
+    if (store.revoked.size)
+      lines.push('', 'revoked:', ...[...store.revoked].map(([fp, why]) => `  ${fp}  ${why}`));
+    if (r.error instanceof Error)
+      lines.push('', ctx.out.style.red(`not accepted: ${r.error.message}`));
+    ctx.out.print(lines.join('\n'));
+    return r.error ? 3 : 0;
+  },
+});
+
+export const addApprover: CommandSpec = defineCommand({
+  name: 'trust add-approver',
+  summary: 'add an approver to approvers.yaml (raises its version; needs rotation signatures)',
+  options: {
+    id: {
+      type: 'string',
+      value: 'ID',
+      description: 'their user id (matched against OPSBOOK_USER / the OS user)',
+    },
+    name: { type: 'string', value: 'NAME', description: 'their full name' },
+    role: { type: 'string', value: 'ROLE', multiple: true, description: 'senior or expert' },
+    'key-file': {
+      type: 'string',
+      value: 'PUB',
+      multiple: true,
+      description: 'their OpenSSH public key file (.pub)',
+    },
+    jira: { type: 'string', value: 'ACCOUNT', description: 'their Jira account id' },
+  },
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const id = stringOption(ctx, 'id');
+    const name = stringOption(ctx, 'name');
+    const roles = listOption(ctx, 'role');
+    const keyFiles = listOption(ctx, 'key-file');
+    if (!id || !name || !roles.length || !keyFiles.length)
+      throw new UsageError(
+        'give --id, --name, at least one --role (senior|expert) and at least one --key-file',
+      );
+    for (const r of roles)
+      if (r !== 'senior' && r !== 'expert')
+        throw new UsageError(`--role must be senior or expert, not '${r}'`);
+    const keys = await Promise.all(
+      keyFiles.map((f) =>
+        readFile(f, 'utf8').then(
+          (t) => t.trim(),
+          () => {
+            throw new UsageError(`cannot read public key file ${f}`);
+          },
+        ),
+      ),
+    );
+    const store = await trustAddApprover(config, {
+      id,
+      name,
+      roles: roles as Array<'senior' | 'expert'>,
+      keys,
+      ...(stringOption(ctx, 'jira') ? { jira: stringOption(ctx, 'jira') } : {}),
+    });
+    ctx.out.print(
+      `added ${id} to ${config.trustStore}, now version ${store.version}. It takes effect once ${store.data.rotation.signatures} senior(s) of the pinned version sign it: opsbook trust sign --key …`,
+    );
+    return 0;
+  },
+});
+
+export const revoke: CommandSpec = defineCommand({
+  name: 'trust revoke',
+  summary: 'revoke a key by fingerprint (raises the version; needs rotation signatures)',
+  args: '<SHA256:fingerprint>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    reason: { type: 'string', value: 'TEXT', description: 'why (lost laptop, left the team, …)' },
+  },
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const reason = stringOption(ctx, 'reason');
+    if (!reason) throw new UsageError('say why with --reason');
+    const store = await trustRevoke(config, ctx.positionals[0]!, reason);
+    ctx.out.print(
+      `revoked ${ctx.positionals[0]} in ${config.trustStore}, now version ${store.version}. Collect ${store.data.rotation.signatures} rotation signature(s): opsbook trust sign --key …`,
+    );
+    return 0;
+  },
+});
+
+export const sign: CommandSpec = defineCommand({
+  name: 'trust sign',
+  summary: 'add your rotation signature to approvers.yaml.sig (seniors of the pinned version)',
+  options: signerOptions,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const signer = await chooseSigner({
+      ...(stringOption(ctx, 'key') ? { key: stringOption(ctx, 'key') } : {}),
+      agent: Boolean(ctx.options.agent),
+      ...(stringOption(ctx, 'fingerprint')
+        ? { fingerprint: stringOption(ctx, 'fingerprint') }
+        : {}),
+      env: process.env,
+      askPassphrase: (f) => askSecret(`passphrase for ${f}: `),
+    });
+    const { envelope, file } = await trustSign(config, signer);
+    ctx.out.print(
+      `signed ${config.trustStore} as ${signer.publicKey.fingerprint}; ${file} carries ${envelope.signatures.length} signature(s).`,
+    );
+    return 0;
+  },
+});

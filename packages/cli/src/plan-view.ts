@@ -1,0 +1,83 @@
+import type { Plan, PlannedStep } from '@opsbook/runner';
+import type { Style } from './output.js';
+
+interface StatementView {
+  id: string;
+  notBefore: string;
+  expiresAt: string;
+  maxRuns: number;
+  proposer?: string;
+  executor?: string;
+}
+
+function stepLine(step: PlannedStep): string {
+  const flags = [
+    step.where === 'local' ? 'on the runner' : '',
+    step.sudo ? 'sudo' : '',
+    step.continueOnError ? 'continue on error' : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const what =
+    step.kind === 'run'
+      ? `$ ${step.command}`
+      : step.kind === 'script'
+        ? `script ${step.script?.path} (sha256 ${step.script?.sha256.slice(0, 16)}…)${step.args?.length ? ` ${step.args.join(' ')}` : ''}`
+        : `uses ${step.uses} ${JSON.stringify(step.with)}`;
+  return `      ${step.id}${flags ? ` [${flags}]` : ''}\n        ${what.split('\n').join('\n        ')}`;
+}
+
+/** What a reviewer must see before signing: the exact commands per host. */
+export function planText(
+  plan: Plan,
+  digest: string,
+  style: Style,
+  statement?: StatementView,
+): string {
+  const lines = [
+    `${style.bold('runbook')}  ${plan.runbook.name} ${plan.runbook.version}  (${plan.category}, ${plan.grade})`,
+    `${style.bold('digest')}   ${plan.runbook.digest}`,
+    `${style.bold('ticket')}   ${plan.ticket}`,
+    `${style.bold('plan')}     ${digest}`,
+  ];
+  if (statement) {
+    lines.push(
+      `${style.bold('valid')}    ${statement.notBefore} → ${statement.expiresAt}, at most ${statement.maxRuns} run${statement.maxRuns === 1 ? '' : 's'}`,
+    );
+    if (statement.proposer) lines.push(`${style.bold('proposer')} ${statement.proposer}`);
+    if (statement.executor) lines.push(`${style.bold('executor')} ${statement.executor}`);
+  }
+  const params = Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  lines.push(
+    `${style.bold('params')}   ${params.join(' ') || '(none)'}${plan.secretParams.length ? `  secret (from the environment at run time): ${plan.secretParams.join(', ')}` : ''}`,
+  );
+  lines.push(
+    `${style.bold('hosts')}    ${plan.hosts.length}: ${plan.hosts.map((h) => h.name).join(', ')}  (concurrency ${plan.concurrency}, stop after ${plan.maxFailures} failed)`,
+  );
+  // Hosts whose commands are identical are shown once, so a 200-host plan stays readable.
+  const groups = new Map<string, Plan['hosts']>();
+  for (const host of plan.hosts) {
+    const key = JSON.stringify(host.phases);
+    groups.set(key, [...(groups.get(key) ?? []), host]);
+  }
+  for (const hosts of groups.values()) {
+    const host = hosts[0]!;
+    const where = (h: Plan['hosts'][number]) => {
+      const c = h.connection;
+      return c.transport === 'local'
+        ? `${h.name} (local)`
+        : `${h.name} (ssh ${c.user ? `${c.user}@` : ''}${c.address}:${c.port})`;
+    };
+    lines.push(
+      '',
+      style.bold(hosts.length === 1 ? 'host' : `${hosts.length} hosts, same commands:`) +
+        ` ${hosts.map(where).join(', ')}`,
+    );
+    for (const [phase, steps] of Object.entries(host.phases)) {
+      if (!steps.length) continue;
+      lines.push(`  ${phase}`);
+      for (const s of steps) lines.push(stepLine(s));
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,360 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import {
+  type ApprovalStatement,
+  attachSignature,
+  createEnvelope,
+  createStatement,
+  type Envelope,
+  type ExpectedRun,
+  loadTrustedStore,
+  parseStatement,
+  readEnvelope,
+  reviseStatement,
+  type SshSigner,
+  serializeEnvelope,
+  signEnvelope,
+  type Verified,
+  verifyApproval,
+} from '@opsbook/approval';
+import type { Inventory } from '@opsbook/inventory';
+import {
+  type BundleDigest,
+  type Config,
+  digestRunbook,
+  formatProblem,
+  isOpsbookError,
+  RefusalError,
+  type RunbookBundle,
+  ValidationError,
+} from '@opsbook/schema';
+import { loadOneRunbook } from './catalog.js';
+import { runsUsed } from './ledger.js';
+import { parseParamArgs, resolveParams } from './params.js';
+import { type Plan, planDigest, renderPlan } from './plan.js';
+import { hostsByName, loadRunInventory, selectTargets } from './targets.js';
+
+/** Who is acting: OPSBOOK_USER, else the OS user. Matched against approver ids. */
+export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OPSBOOK_USER || userInfo().username;
+}
+
+export interface PlanRequest {
+  config: Config;
+  runbook: string;
+  ticket: string;
+  params: readonly string[];
+  target?: string;
+  inventoryFile?: string;
+  expires?: string;
+  maxRuns?: number;
+  executor?: string;
+  proposer: string;
+  now?: Date;
+}
+
+export interface PlannedRun {
+  bundle: RunbookBundle;
+  digest: BundleDigest;
+  plan: Plan;
+  planDigest: string;
+  inventory: Inventory;
+}
+
+/** `opsbook plan`: resolve params and hosts, render every command, and bind them in an unsigned approval. */
+export async function createPlan(
+  req: PlanRequest,
+): Promise<PlannedRun & { statement: ApprovalStatement; envelope: Envelope }> {
+  if (!/^[A-Z][A-Z0-9_]*-\d+$/.test(req.ticket)) {
+    throw new ValidationError([
+      {
+        file: '--ticket',
+        line: 0,
+        col: 0,
+        rule: 'bad-ticket',
+        message: `'${req.ticket}' is not a ticket key: use the Jira form PROJECT-123`,
+      },
+    ]);
+  }
+  const bundle = await loadOneRunbook(req.runbook, req.config);
+  const { values, secretParams } = resolveParams(bundle.runbook, parseParamArgs(req.params));
+  const inventory = await loadRunInventory(req.config, req.inventoryFile);
+  const hosts = selectTargets(inventory, req.target, bundle.runbook.spec.targets?.default);
+  const digest = await digestRunbook(bundle.dir, bundle);
+  const plan = renderPlan({
+    bundle,
+    digest,
+    ticket: req.ticket,
+    params: values,
+    secretParams,
+    hosts,
+  });
+  const pd = planDigest(plan);
+  const statement = createStatement({
+    ticket: req.ticket,
+    runbook: plan.runbook,
+    params: values,
+    secretParams,
+    targets: { hosts: plan.hosts.map((h) => h.name) },
+    category: plan.category,
+    grade: plan.grade,
+    planDigest: pd,
+    ...(req.expires ? { expires: req.expires } : {}),
+    ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
+    ...(req.executor ? { executor: req.executor } : {}),
+    proposer: req.proposer,
+    ...(req.now ? { now: req.now } : {}),
+  });
+  return {
+    bundle,
+    digest,
+    plan,
+    planDigest: pd,
+    inventory,
+    statement,
+    envelope: createEnvelope(statement),
+  };
+}
+
+export interface ApprovalFile {
+  file: string;
+  bytes: Buffer;
+  envelope: Envelope;
+  /** Parsed from the payload but NOT verified: only for deciding what to re-render and show. */
+  statement: ApprovalStatement;
+}
+
+/** Read an approval file; a malformed one is invalid input (exit 2), with file:line:col. */
+export async function readApprovalFile(file: string): Promise<ApprovalFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw ValidationError.single(
+      file,
+      `cannot read the approval file (${(e as NodeJS.ErrnoException).code}): check the path`,
+      'missing-file',
+    );
+  }
+  const { parsed, problems } = readEnvelope(bytes, { file });
+  if (!parsed) throw new ValidationError(problems, 'ENVELOPE_INVALID');
+  const { statement, problems: sp } = parseStatement(parsed.payload, `${file} payload`);
+  if (!statement) throw new ValidationError(sp, 'STATEMENT_INVALID');
+  return { file, bytes, envelope: parsed.envelope, statement };
+}
+
+/** Write a file atomically (temp + rename): an interrupted write never leaves half an approval. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  await writeFile(tmp, text, { mode: 0o644 });
+  await rename(tmp, file);
+}
+
+/**
+ * Render again, from this checkout, the run an approval describes: its runbook as it is now, its
+ * params, its hosts as the inventory describes them now. What runs is always this re-rendered
+ * plan, and it must have the digest the senior signed.
+ */
+export async function rederivePlan(
+  statement: ApprovalStatement,
+  config: Config,
+  inventoryFile?: string,
+): Promise<PlannedRun> {
+  const bundle = await loadOneRunbook(statement.runbook.name, config);
+  const given = new Map(Object.entries(statement.params).map(([k, v]) => [k, String(v)]));
+  const { values, secretParams } = resolveParams(bundle.runbook, given);
+  const inventory = await loadRunInventory(config, inventoryFile);
+  let hosts: ReturnType<typeof hostsByName>['hosts'];
+  if ('hosts' in statement.targets) {
+    const found = hostsByName(inventory, statement.targets.hosts);
+    if (found.missing.length) {
+      throw new RefusalError(
+        'TARGETS_OUTSIDE_SCOPE',
+        `the approved hosts ${found.missing.join(', ')} are not in the inventory: run with the inventory the plan was made with (-i)`,
+      );
+    }
+    hosts = found.hosts;
+  } else {
+    hosts = selectTargets(inventory, statement.targets.selector, undefined);
+  }
+  const digest = await digestRunbook(bundle.dir, bundle);
+  const plan = renderPlan({
+    bundle,
+    digest,
+    ticket: statement.ticket,
+    params: values,
+    secretParams,
+    hosts,
+  });
+  return { bundle, digest, plan, planDigest: planDigest(plan), inventory };
+}
+
+export interface VerifyOptions {
+  config: Config;
+  inventoryFile?: string;
+  now?: Date;
+  executor?: string;
+}
+
+export interface VerifiedRun extends PlannedRun {
+  approval: ApprovalFile;
+  verified: Verified;
+}
+
+/**
+ * The gate of `opsbook verify` and `opsbook run`: re-render the run, then let verifyApproval
+ * decide. Anything wrong is a RefusalError with a stable code (exit 3), never a usage error, and
+ * signatures are always checked before anything else in the file is believed.
+ */
+export async function verifyApprovalFile(
+  file: string,
+  options: VerifyOptions,
+): Promise<VerifiedRun> {
+  let approval: ApprovalFile;
+  try {
+    approval = await readApprovalFile(file);
+  } catch (e) {
+    if (e instanceof ValidationError && e.code !== 'INVALID_INPUT') {
+      throw new RefusalError(
+        'ENVELOPE_INVALID',
+        `${e.problems.map(formatProblem).join('; ')}: use the approval file written by opsbook plan/approve, unedited`,
+      );
+    }
+    throw e;
+  }
+  const { config } = options;
+  const { store } = await loadTrustedStore(config.stateDir, config.trustStore);
+  let derived: PlannedRun | undefined;
+  let failure: unknown;
+  try {
+    derived = await rederivePlan(approval.statement, config, options.inventoryFile);
+  } catch (e) {
+    failure = e;
+  }
+  const s = approval.statement;
+  const expected: ExpectedRun = derived
+    ? {
+        ticket: s.ticket,
+        runbook: derived.plan.runbook,
+        params: derived.plan.params,
+        secretParams: derived.plan.secretParams,
+        targets: {
+          hosts: derived.plan.hosts.map((h) => h.name),
+          ...('selector' in s.targets ? { selector: s.targets.selector } : {}),
+        },
+        planDigest: derived.planDigest,
+        category: derived.plan.category,
+        grade: derived.plan.grade,
+      }
+    : {
+        // The run cannot be rendered any more; this expectation can never match, so the
+        // refusal below still reports signature and trust problems first.
+        ticket: s.ticket,
+        runbook: { ...s.runbook, digest: 'sha256:unavailable' },
+        params: s.params,
+        secretParams: s.secretParams,
+        targets:
+          'hosts' in s.targets
+            ? { hosts: s.targets.hosts }
+            : { hosts: [], selector: s.targets.selector },
+        planDigest: 'sha256:unavailable',
+        category: s.category,
+        grade: s.grade,
+      };
+  const result = verifyApproval(approval.bytes, {
+    store,
+    now: options.now ?? new Date(),
+    expected,
+    executor: { id: options.executor ?? currentUser() },
+    runsUsed: await runsUsed(config.stateDir, s.id),
+    file,
+  });
+  if (!result.ok) throw new RefusalError(result.code, result.message, { file });
+  if (!derived) {
+    if (isOpsbookError(failure) && failure.kind === 'refused') throw failure;
+    const why = failure instanceof Error ? failure.message : String(failure);
+    throw new RefusalError(
+      'PLAN_MISMATCH',
+      `the approved run cannot be rendered from this checkout (${why}): check out the approved runbook version, or ask for a new approval`,
+    );
+  }
+  return { ...derived, approval, verified: result };
+}
+
+export interface ApproveOptions {
+  config: Config;
+  inventoryFile?: string;
+  expires?: string;
+  maxRuns?: number;
+  now?: Date;
+}
+
+/**
+ * `opsbook approve`: check that the plan still renders to the digest in the file (so the senior
+ * signs what they reviewed), apply --expires/--max-runs before the first signature, then sign.
+ */
+export async function approveFile(
+  file: string,
+  signer: SshSigner,
+  options: ApproveOptions,
+): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan }> {
+  const approval = await readApprovalFile(file);
+  const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
+  const signed = approval.statement.plan?.digest;
+  if (signed && signed !== derived.planDigest) {
+    throw new RefusalError(
+      'PLAN_MISMATCH',
+      `the plan in ${file} (${signed}) no longer matches what this checkout renders (${derived.planDigest}): ask the engineer to plan again`,
+    );
+  }
+  let envelope = approval.envelope;
+  let statement = approval.statement;
+  if (options.expires !== undefined || options.maxRuns !== undefined) {
+    if (envelope.signatures.length > 0) {
+      throw new RefusalError(
+        'ALREADY_SIGNED',
+        `${file} already carries ${envelope.signatures.length} signature(s); --expires and --max-runs would change the signed bytes: sign without them`,
+      );
+    }
+    statement = reviseStatement(statement, {
+      ...(options.expires !== undefined
+        ? { expires: options.expires, notBefore: options.now ?? new Date() }
+        : {}),
+      ...(options.maxRuns !== undefined ? { maxRuns: options.maxRuns } : {}),
+    });
+    envelope = createEnvelope(statement);
+  }
+  envelope = await signEnvelope(envelope, signer);
+  await writeFileAtomic(file, serializeEnvelope(envelope));
+  return { envelope, statement, plan: derived.plan };
+}
+
+/** `opsbook approval attach-signature`: add an `ssh-keygen -Y sign` signature to the file. */
+export async function attachSignatureFile(file: string, signatureFile: string): Promise<Envelope> {
+  const approval = await readApprovalFile(file);
+  let armored: string;
+  try {
+    armored = await readFile(signatureFile, 'utf8');
+  } catch (e) {
+    throw ValidationError.single(
+      signatureFile,
+      `cannot read the signature (${(e as NodeJS.ErrnoException).code}): give the .sig file written by ssh-keygen -Y sign`,
+      'missing-file',
+    );
+  }
+  const envelope = attachSignature(approval.envelope, armored, signatureFile);
+  await writeFileAtomic(file, serializeEnvelope(envelope));
+  return envelope;
+}
+
+/** The bytes of an approval file as opsbook writes them. */
+export function serializeApproval(envelope: Envelope): string {
+  return serializeEnvelope(envelope);
+}
+
+/** `opsbook approval payload`: the exact statement bytes every signature covers. */
+export async function readApprovalPayload(file: string): Promise<Buffer> {
+  const approval = await readApprovalFile(file);
+  return Buffer.from(approval.envelope.payload, 'base64');
+}
