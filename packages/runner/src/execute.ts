@@ -343,6 +343,7 @@ class ScriptStage {
     let dir = this.remoteDirs.get(transport);
     if (!dir) {
       const made = await transport.exec({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run on the host
         command: 'mktemp -d "${TMPDIR:-/tmp}/opsbook.XXXXXXXX"',
         timeoutMs: 30_000,
       });
