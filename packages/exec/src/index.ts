@@ -1,4 +1,11 @@
 export {
+  canExecStream,
+  execStream,
+  type StreamExecRequest,
+  type StreamExecution,
+  type StreamExit,
+} from './exec-stream.js';
+export {
   type FanOut,
   type FanOutEvent,
   type FanOutOptions,

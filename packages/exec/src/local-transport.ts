@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { chmod, copyFile as copyLocalFile } from 'node:fs/promises';
 import { InterruptedError, UnreachableError } from '@opsbook/schema';
+import { execStreamLocal, type StreamingTransport, streamExecKey } from './exec-stream.js';
 import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
 import {
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,
   OutputCapture,
-  type Transport,
 } from './transport.js';
 
 export interface LocalTransportOptions {
@@ -24,10 +24,11 @@ export interface LocalTransportOptions {
  * and remote steps behave alike: env on stdin, `sudo -n`, process-group kill on timeout or abort.
  * Uses node:child_process directly: zx's `$` quotes for us, and we must own quoting and argv here.
  */
-export function createLocalTransport(options: LocalTransportOptions = {}): Transport {
+export function createLocalTransport(options: LocalTransportOptions = {}): StreamingTransport {
   const now = options.now ?? Date.now;
   return {
     host: options.host ?? 'localhost',
+    [streamExecKey]: (request) => execStreamLocal(options.cwd, request),
     exec: (request) => execLocal(request, options.cwd, now),
     async copyFile(localPath, remotePath, copyOptions) {
       copyOptions?.signal?.throwIfAborted();

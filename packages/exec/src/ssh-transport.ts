@@ -1,5 +1,6 @@
 import { InterruptedError, UnreachableError } from '@opsbook/schema';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { execStreamOverSsh, type StreamingTransport, streamExecKey } from './exec-stream.js';
 import { encodeEnvBlock, shellInvocationLine } from './shell-invocation.js';
 import {
   connectSshHost,
@@ -32,7 +33,11 @@ export async function connectSsh(
   return createSshTransport(target.name, connection, options.now ?? Date.now);
 }
 
-function createSshTransport(name: string, connection: SshConnection, now: () => number): Transport {
+function createSshTransport(
+  name: string,
+  connection: SshConnection,
+  now: () => number,
+): StreamingTransport {
   const { client } = connection;
   const facts = {
     host: name,
@@ -53,6 +58,10 @@ function createSshTransport(name: string, connection: SshConnection, now: () => 
   let sftp: Promise<SFTPWrapper> | undefined;
   return {
     host: name,
+    [streamExecKey](request) {
+      if (lost) throw lost;
+      return execStreamOverSsh(client, name, facts, request);
+    },
     exec(request) {
       if (lost) return Promise.reject(lost);
       return execOverSsh(client, request, { name, facts, now, pending });

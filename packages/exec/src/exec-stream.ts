@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { PassThrough, type Readable } from 'node:stream';
+import { InterruptedError, UnreachableError, UsageError } from '@opsbook/schema';
+import type { Client, ClientChannel } from 'ssh2';
+import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
+import { DEFAULT_MAX_CAPTURED_BYTES, OutputCapture, type Transport } from './transport.js';
+
+/**
+ * A command whose stdout is a byte stream (a tar or pg_dump archive) instead of collected text.
+ * It starts exactly like `Transport.exec` (same wrapper: env block on stdin, lifeline, `sudo -n`),
+ * so secrets such as PGPASSWORD still never appear on a command line.
+ */
+export interface StreamExecRequest {
+  command: string;
+  shell?: 'sh' | 'bash';
+  env?: Readonly<Record<string, string>>;
+  sudo?: boolean;
+  /** Aborting kills the command; `done` rejects with InterruptedError and `stdout` is destroyed. */
+  signal?: AbortSignal;
+  onStderr?: (chunk: string) => void;
+  /** stderr kept in the exit record; default 1 MiB. */
+  maxCapturedBytes?: number;
+}
+
+export interface StreamExit {
+  exitCode: number | null;
+  signal: string | null;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface StreamExecution {
+  /** The command's stdout, with backpressure: the command waits while the consumer is slow. */
+  stdout: Readable;
+  /** Settles after the command ended AND stdout was read to its end (or destroyed). */
+  done: Promise<StreamExit>;
+}
+
+export type StreamExecFunction = (request: StreamExecRequest) => StreamExecution;
+
+/** Where a transport made by this package keeps its byte-stream exec (not part of `Transport`). */
+export const streamExecKey: unique symbol = Symbol('opsbook.exec.stream');
+
+type StreamCapable = Transport & { [streamExecKey]?: StreamExecFunction };
+
+/** A transport of this package: `Transport` plus its byte-stream exec. */
+export type StreamingTransport = Transport & { [streamExecKey]: StreamExecFunction };
+
+/** Runs a command on the transport's host and returns its stdout as bytes. */
+export function execStream(transport: Transport, request: StreamExecRequest): StreamExecution {
+  const run = (transport as StreamCapable)[streamExecKey];
+  if (!run) {
+    throw new UsageError(
+      `host ${transport.host}: this transport cannot stream bytes: use one made by connectSsh or createLocalTransport`,
+    );
+  }
+  return run(request);
+}
+
+/** True when `execStream` works on this transport. */
+export function canExecStream(transport: Transport): boolean {
+  return typeof (transport as StreamCapable)[streamExecKey] === 'function';
+}
+
+/** The SSH side, called by the SSH transport with its connection. */
+export function execStreamOverSsh(
+  client: Client,
+  host: string,
+  facts: Record<string, unknown>,
+  request: StreamExecRequest,
+): StreamExecution {
+  const envBlock = encodeEnvBlock(request.env);
+  const line = shellInvocationLine(request);
+  request.signal?.throwIfAborted();
+  const started = Date.now();
+  const stderr = new OutputCapture(
+    request.onStderr,
+    request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES,
+  );
+  const stdout = new PassThrough({ highWaterMark: 1 << 20 });
+  const done = new Promise<StreamExit>((resolve, reject) => {
+    let channel: ClientChannel | undefined;
+    const exit = { code: null as number | null, signal: null as string | null };
+    const onAbort = () => {
+      channel?.end();
+      channel?.close();
+      stdout.destroy(new InterruptedError(`the command on ${host} was cancelled and killed`));
+      reject(new InterruptedError(`the command on ${host} was cancelled and killed`));
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    client.exec(line, (err, ch) => {
+      if (err) {
+        const error = new UnreachableError(
+          'SSH_CHANNEL_FAILED',
+          `host ${host}: could not start a command (${err.message})`,
+          facts,
+        );
+        stdout.destroy(error);
+        return reject(error);
+      }
+      channel = ch;
+      if (request.signal?.aborted) return onAbort();
+      ch.pipe(stdout);
+      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+      ch.on('exit', (code: number | null, signal?: string) => {
+        exit.code = code ?? null;
+        exit.signal = signal ? `SIG${signal}` : null;
+      });
+      ch.on('close', () => {
+        request.signal?.removeEventListener('abort', onAbort);
+        stderr.end();
+        if (exit.code === null && exit.signal === null) {
+          const error = new UnreachableError(
+            'SSH_CONNECTION_LOST',
+            `host ${host}: the connection was lost while a command ran; its outcome is unknown`,
+            facts,
+          );
+          stdout.destroy(error);
+          return reject(error);
+        }
+        resolve({
+          exitCode: exit.code,
+          signal: exit.signal,
+          stderr: stderr.text,
+          durationMs: Date.now() - started,
+        });
+      });
+      ch.write(envBlock);
+    });
+  });
+  done.catch(() => {}); // the caller may only look at stdout's error
+  return { stdout, done };
+}
+
+/** The local side, called by the local transport. */
+export function execStreamLocal(
+  cwd: string | undefined,
+  request: StreamExecRequest,
+): StreamExecution {
+  const envBlock = encodeEnvBlock(request.env);
+  request.signal?.throwIfAborted();
+  const [file = 'sh', ...args] = shellInvocation(request);
+  const started = Date.now();
+  const stderr = new OutputCapture(
+    request.onStderr,
+    request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES,
+  );
+  // detached: the wrapper leads its own process group, so one kill reaches every child.
+  const child = spawn(file, args, { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // The group is already gone.
+    }
+    child.stdout.destroy(new InterruptedError('the command was cancelled and killed'));
+  };
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+  child.stderr.on('data', (d: Buffer) => stderr.push(d));
+  child.stdin.on('error', () => {}); // EPIPE when the command exits without reading: harmless
+  child.stdin.write(envBlock);
+  const done = new Promise<StreamExit>((resolve, reject) => {
+    child.once('error', (e) => {
+      request.signal?.removeEventListener('abort', onAbort);
+      reject(
+        new UnreachableError('LOCAL_SPAWN_FAILED', `could not start ${file}: ${e.message}`, {
+          host: 'localhost',
+        }),
+      );
+    });
+    child.once('close', (code, signal) => {
+      request.signal?.removeEventListener('abort', onAbort);
+      child.stdin.destroy();
+      stderr.end();
+      if (aborted) return reject(new InterruptedError('the command was cancelled and killed'));
+      resolve({
+        exitCode: code,
+        signal: signal ?? null,
+        stderr: stderr.text,
+        durationMs: Date.now() - started,
+      });
+    });
+  });
+  done.catch(() => {});
+  return { stdout: child.stdout, done };
+}

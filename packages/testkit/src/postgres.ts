@@ -1,0 +1,245 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { findFreePort } from './sshd.js';
+
+const run = promisify(execFile);
+
+/**
+ * A real PostgreSQL server for tests (DESIGN §8): `initdb` into a temp dir, started on a
+ * loopback port with its unix socket in the same temp dir. PostgreSQL refuses to run as root, so
+ * under root the server runs as the OS user `postgres` (created by the Debian package).
+ * TCP connections need the password (scram-sha-256), so tests exercise real credentials; the
+ * unix socket trusts the OS user, for setup.
+ */
+export interface PostgresOptions {
+  /** Folder of initdb/postgres; default the newest /usr/lib/postgresql/<n>/bin. */
+  binDir?: string;
+  /** Loopback address; default 127.0.0.1. */
+  address?: string;
+  /** Password of the superuser `postgres` over TCP; default a random one. */
+  password?: string;
+}
+
+export interface Postgres {
+  host: string;
+  port: number;
+  /** Folder holding the unix socket (PGHOST for socket connections). */
+  socketDir: string;
+  user: string;
+  password: string;
+  dataDir: string;
+  pid: number;
+  /** libpq environment for TCP with the password (PGHOST, PGPORT, PGUSER, PGPASSWORD). */
+  env(database?: string): Record<string, string>;
+  /** Runs SQL through psql over the unix socket; returns stdout (unaligned, tuples only). */
+  psql(sql: string, database?: string): Promise<string>;
+  /** Stops the server (fast shutdown) and removes the temp dir. */
+  dispose(): Promise<void>;
+}
+
+const READY_ATTEMPTS = 300;
+const READY_POLL_MS = 100;
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<Postgres> {
+  const binDir = options.binDir ?? defaultBinDir();
+  const address = options.address ?? '127.0.0.1';
+  const password = options.password ?? `pw-${Math.random().toString(36).slice(2)}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-pg-'));
+  const dataDir = path.join(dir, 'data');
+  const socketDir = path.join(dir, 'socket');
+  let child: ChildProcess | undefined;
+  try {
+    await mkdir(socketDir);
+    const asUser = await osUserFor(dir);
+    const pwFile = path.join(dir, 'pwfile');
+    await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (asUser) await chown(pwFile, asUser.uid, asUser.gid);
+    await run(
+      ...withUser(asUser, path.join(binDir, 'initdb'), [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        `--pwfile=${pwFile}`,
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+      ]),
+    );
+    await rm(pwFile);
+    const port = await findFreePort(address);
+    const [file, args] = withUser(asUser, path.join(binDir, 'postgres'), [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-h',
+      address,
+      '-k',
+      socketDir,
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
+    ]);
+    child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const log = collect(child);
+    const psql = (sql: string, database = 'postgres') =>
+      psqlOver(binDir, socketDir, port, sql, database);
+    await waitReady(child, log, () => psql('select 1'));
+    const server = child;
+    return {
+      host: address,
+      port,
+      socketDir,
+      user: 'postgres',
+      password,
+      dataDir,
+      pid: server.pid ?? 0,
+      env: (database = 'postgres') => ({
+        PGHOST: address,
+        PGPORT: String(port),
+        PGUSER: 'postgres',
+        PGPASSWORD: password,
+        PGDATABASE: database,
+      }),
+      psql,
+      async dispose() {
+        await stopServer(server);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    if (child) await stopServer(child);
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function defaultBinDir(): string {
+  for (const version of [17, 16, 15, 14, 13]) {
+    const dir = `/usr/lib/postgresql/${version}/bin`;
+    if (existsSync(path.join(dir, 'postgres'))) return dir;
+  }
+  throw new Error(
+    'PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: install the Debian package postgresql (apt-get install -y postgresql)',
+  );
+}
+
+/** Under root, the OS user that runs the server, owning the temp dir; otherwise undefined. */
+async function osUserFor(dir: string): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const { stdout } = await run('id', ['-u', 'postgres']).catch(() => {
+    throw new Error(
+      'PostgreSQL cannot run as root and there is no OS user postgres: install the Debian package postgresql',
+    );
+  });
+  const uid = Number(stdout.trim());
+  const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+  await chmod(dir, 0o755);
+  for (const d of [dir, path.join(dir, 'socket')]) await chown(d, uid, gid);
+  return { uid, gid };
+}
+
+/** setpriv execs the program itself, so the child's PID is the server's PID. */
+function withUser(
+  asUser: { uid: number; gid: number } | undefined,
+  file: string,
+  args: string[],
+): [string, string[]] {
+  if (!asUser) return [file, args];
+  return [
+    'setpriv',
+    [
+      '--reuid',
+      String(asUser.uid),
+      '--regid',
+      String(asUser.gid),
+      '--clear-groups',
+      '--',
+      file,
+      ...args,
+    ],
+  ];
+}
+
+function collect(child: ChildProcess): () => string {
+  let log = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    log += text;
+  });
+  return () => log;
+}
+
+async function waitReady(
+  child: ChildProcess,
+  log: () => string,
+  probe: () => Promise<unknown>,
+): Promise<void> {
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  for (let i = 0; i < READY_ATTEMPTS && !exited; i++) {
+    if (
+      await probe().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, READY_POLL_MS));
+  }
+  throw new Error(
+    `PostgreSQL did not start (${exited ?? 'never accepted a connection'}); its log:\n${log()}`,
+  );
+}
+
+async function psqlOver(
+  binDir: string,
+  socketDir: string,
+  port: number,
+  sql: string,
+  database: string,
+): Promise<string> {
+  const psqlPath = existsSync(path.join(binDir, 'psql')) ? path.join(binDir, 'psql') : 'psql';
+  const { stdout } = await run(
+    psqlPath,
+    [
+      '-X',
+      '-q',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      socketDir,
+      '-p',
+      String(port),
+      '-U',
+      'postgres',
+      '-d',
+      database,
+      '-c',
+      sql,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
+/** SIGINT is PostgreSQL's fast shutdown: it ends every session and exits cleanly. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  process.kill(child.pid, 'SIGINT');
+  await exited;
+}
