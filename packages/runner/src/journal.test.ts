@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,35 @@ describe('Journal', () => {
     });
     expect(journal.count).toBe(1);
     expect((await lines(journal.path)).map((l) => l.type)).toEqual(['run-end']);
+  });
+
+  it('resolves an append only after its line was fsynced', async () => {
+    const journal = await Journal.create(freshStateDir(), 'run-fsync');
+    // Observe the real file handle's calls (they still run) to see their order.
+    const probe = await open(journal.path, 'r');
+    const proto = Object.getPrototypeOf(probe) as Record<string, (...a: unknown[]) => unknown>;
+    await probe.close();
+    const calls: string[] = [];
+    const originals = { sync: proto.sync, appendFile: proto.appendFile };
+    for (const name of ['sync', 'appendFile'] as const) {
+      const original = originals[name] as (...a: unknown[]) => Promise<unknown>;
+      proto[name] = async function (this: unknown, ...args: unknown[]) {
+        const result = await original.apply(this, args);
+        calls.push(name);
+        return result;
+      };
+    }
+    try {
+      await Promise.all(
+        [1, 2, 3].map((i) =>
+          journal.append({ type: 'step-end', i }).then((l) => calls.push(`resolved ${l.seq}`)),
+        ),
+      );
+    } finally {
+      Object.assign(proto, originals);
+    }
+    await journal.close();
+    expect(calls).toEqual([1, 2, 3].flatMap((seq) => ['appendFile', 'sync', `resolved ${seq}`]));
   });
 
   it('close waits for appends already queued, so none is lost', async () => {

@@ -175,19 +175,29 @@ describe('the ledger lock', () => {
       throw new Error('dist/ledger.js is older than src/ledger.ts: run `pnpm build` first');
     }
     const stateDir = freshStateDir();
-    const runners = Array.from({ length: 20 }, (_, i) => {
-      const child = spawn(process.execPath, [script, stateDir, 'apr-race', '3', `race-${i}`], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+    const children = Array.from({ length: 20 }, (_, i) =>
+      spawn(process.execPath, [script, stateDir, 'apr-race', '3', `race-${i}`], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
+    const outputs = children.map((child) => {
       let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-      });
-      return new Promise<{ started: boolean; code?: string; runsUsed?: number }>((resolve) =>
-        child.on('close', () => resolve(JSON.parse(out))),
+      child.stdout.setEncoding('utf8');
+      const ready = new Promise<void>((resolve) =>
+        child.stdout.on('data', (d: string) => {
+          out += d;
+          if (out.startsWith('ready\n')) resolve();
+        }),
       );
+      const done = new Promise<{ started: boolean; code?: string; runsUsed?: number }>((resolve) =>
+        child.on('close', () => resolve(JSON.parse(out.slice('ready\n'.length)))),
+      );
+      return { ready, done };
     });
-    const results = await Promise.all(runners);
+    // All loaded: release them together so their claims really race.
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const child of children) child.stdin.write('go\n');
+    const results = await Promise.all(outputs.map((o) => o.done));
     const started = results.filter((r) => r.started);
     expect(started).toHaveLength(3);
     expect(started.map((r) => r.runsUsed).sort()).toEqual([1, 2, 3]);
