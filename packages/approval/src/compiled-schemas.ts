@@ -1,3 +1,4 @@
+import { acceptanceStatementSchema } from './acceptance-schema.js';
 import { approversSchema } from './approvers-schema.js';
 import { envelopeSchema } from './envelope-schema.js';
 import { approvalStatementSchema } from './statement-schema.js';
@@ -7,4 +8,5 @@ export const schemasToCompile = {
   validateApprovalStatement: approvalStatementSchema,
   validateEnvelope: envelopeSchema,
   validateApprovers: approversSchema,
+  validateAcceptanceStatement: acceptanceStatementSchema,
 };

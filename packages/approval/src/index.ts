@@ -1,4 +1,16 @@
 export {
+  ACCEPTANCE_NAMESPACE,
+  ACCEPTANCE_PAYLOAD_TYPE,
+  type AcceptanceInput,
+  type AcceptanceStatement,
+  acceptanceStatementSchema,
+  approverOfKey,
+  createAcceptance,
+  createAcceptanceEnvelope,
+  type VerifiedAcceptance,
+  verifyAcceptance,
+} from './acceptance.js';
+export {
   type AgentKey,
   type AgentOptions,
   connectAgentSigner,

@@ -1,4 +1,5 @@
 import { OpsbookError } from '@opsbook/schema';
+import { ACCEPTANCE_NAMESPACE, ACCEPTANCE_PAYLOAD_TYPE } from './acceptance.js';
 import {
   APPROVAL_PAYLOAD_TYPE,
   APPROVERS_PAYLOAD_TYPE,
@@ -19,6 +20,7 @@ import {
 export function namespaceFor(payloadType: string): string {
   if (payloadType === APPROVAL_PAYLOAD_TYPE) return APPROVAL_NAMESPACE;
   if (payloadType === APPROVERS_PAYLOAD_TYPE) return TRUST_NAMESPACE;
+  if (payloadType === ACCEPTANCE_PAYLOAD_TYPE) return ACCEPTANCE_NAMESPACE;
   throw new OpsbookError(
     'invalid',
     'ENVELOPE_INVALID',
