@@ -1,3 +1,4 @@
+export type { FlushReport, OutboxEntry } from '@opsbook/tracker';
 export { builtinActions } from './actions.js';
 export {
   type ApprovalFile,
@@ -47,6 +48,55 @@ export {
 export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './run.js';
 export type { RunEvent, RunStatus } from './run-events.js';
 export { listRuns, newRunId, readRun, resolveRunId } from './run-store.js';
+export {
+  digestJournal,
+  evidenceBundle,
+  type RunDigest,
+  type StepRecord,
+  summarizeRun,
+} from './run-summary.js';
+export {
+  RUNS_PROPERTY,
+  TicketGate,
+  type TicketGateOptions,
+  type TicketReport,
+  type TicketRunRecord,
+} from './run-ticket.js';
 export { chooseSigner, type SignerChoice } from './signer.js';
 export { hostsByName, loadRunInventory, selectTargets } from './targets.js';
+export { type AcceptTicketRequest, acceptTicket } from './ticket-accept.js';
+export {
+  type ApproveTicketRequest,
+  approveTicket,
+  type RejectTicketRequest,
+  rejectTicket,
+} from './ticket-approve.js';
+export {
+  bugsJql,
+  escalateTicket,
+  searchBugs,
+  showTicket,
+  type TicketView,
+} from './ticket-lookup.js';
+export {
+  type OpenedTicket,
+  type OpenTicketRequest,
+  openTicket,
+  standingApprovalFile,
+} from './ticket-open.js';
+export {
+  type Proposal,
+  type ProposeRequest,
+  planComment,
+  proposeTicket,
+} from './ticket-propose.js';
+export {
+  ACCEPTANCE_PROPERTY,
+  APPROVAL_PROPERTY,
+  PROPOSAL_PROPERTY,
+  type TicketApproval,
+  type TicketProposal,
+} from './ticket-record.js';
+export { type RunTicketRequest, runTicket } from './ticket-run.js';
+export { type OpenTrackerOptions, openTracker, type TicketServices } from './ticket-tracker.js';
 export { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from './trust.js';

@@ -15,6 +15,7 @@ import { readSecretParams } from './params.js';
 import type { PlannedHost } from './plan.js';
 import type { RunEvent, RunStatus } from './run-events.js';
 import { newRunId } from './run-store.js';
+import type { TicketGate, TicketReport } from './run-ticket.js';
 
 export interface RunRequest {
   config: Config;
@@ -29,6 +30,8 @@ export interface RunRequest {
   /** Command output lines, secrets masked. */
   onOutput?(host: string, stream: 'stdout' | 'stderr', line: string): void;
   now?: Date;
+  /** The run's ticket (issue 5): checked before anything runs, told how the run went at the end. */
+  ticket?: TicketGate;
 }
 
 export interface RunOutcome {
@@ -37,6 +40,8 @@ export interface RunOutcome {
   verified: VerifiedRun;
   result: ExecuteResult;
   journal: { path: string; head: string; count: number };
+  /** What the ticket was told, and what waits in the outbox. */
+  ticket?: { start: TicketReport; end: TicketReport };
 }
 
 /** How a run ends: interrupted beats failed beats unreachable beats ok. */
@@ -88,6 +93,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const { plan, planDigest, verified: approval } = verified;
   const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
   const mask = createMasker(Object.values(secrets));
+  await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
   const { runsUsed } = await consumeRun(req.config.stateDir, {
     approvalId: approval.statement.id,
@@ -95,6 +101,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     runId,
     ticket: plan.ticket,
   });
+  const ticketStart = await req.ticket?.start(runId, currentUser(req.env));
   const journal = await Journal.create(req.config.stateDir, runId, { mask });
   const record = async (event: RunEvent) => {
     await journal.append(event);
@@ -109,6 +116,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const openTransport = openTransportFor(req, sshConfigText);
   const local = createLocalTransport();
   let result: ExecuteResult | undefined;
+  let ticketEnd: TicketReport | undefined;
   try {
     await record({
       type: 'run-start',
@@ -165,6 +173,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       count: journal.count,
       status,
     });
+    ticketEnd = await req.ticket?.finish(journal.path, runId);
   }
   return {
     runId,
@@ -172,5 +181,6 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     verified,
     result: result!,
     journal: { path: journal.path, head: journal.head, count: journal.count },
+    ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
   };
 }

@@ -1,0 +1,130 @@
+import { type ApprovalStatement, parseStatement, readEnvelope } from '@opsbook/approval';
+import { UsageError } from '@opsbook/schema';
+import { type LocalTicket, LocalTracker, type Ticket } from '@opsbook/tracker';
+import { RUNS_PROPERTY, type TicketReport, type TicketRunRecord } from './run-ticket.js';
+import {
+  ACCEPTANCE_PROPERTY,
+  APPROVAL_PROPERTY,
+  PROPOSAL_PROPERTY,
+  type TicketApproval,
+  type TicketProposal,
+} from './ticket-record.js';
+import type { TicketServices } from './ticket-tracker.js';
+import { deliverWrites } from './ticket-writes.js';
+
+export interface TicketView {
+  ticket: Ticket;
+  proposal?: Omit<TicketProposal, 'envelope'>;
+  approval?: { statement?: ApprovalStatement; signers: string[]; complete: boolean };
+  runs: TicketRunRecord[];
+  acceptance?: { id: string; verifier: string };
+  /** The local tracker keeps everything: history, comments, attachments. */
+  local?: LocalTicket;
+}
+
+/** `opsbook ticket show`: the ticket and every opsbook step recorded on it. */
+export async function showTicket(services: TicketServices, key: string): Promise<TicketView> {
+  const { tracker } = services;
+  const ticket = await tracker.get(key);
+  const proposal = (await tracker.getProperty(key, PROPOSAL_PROPERTY)) as
+    | TicketProposal
+    | undefined;
+  const approval = (await tracker.getProperty(key, APPROVAL_PROPERTY)) as
+    | TicketApproval
+    | undefined;
+  const runs = ((await tracker.getProperty(key, RUNS_PROPERTY)) ?? []) as TicketRunRecord[];
+  const acceptance = (await tracker.getProperty(key, ACCEPTANCE_PROPERTY)) as
+    | { id: string; verifier: string }
+    | undefined;
+  const view: TicketView = { ticket, runs };
+  if (proposal) {
+    const { envelope: _e, ...rest } = proposal;
+    view.proposal = rest;
+  }
+  if (approval) {
+    const parsed = readEnvelope(approval.envelope).parsed;
+    const statement = parsed ? parseStatement(parsed.payload).statement : undefined;
+    view.approval = {
+      ...(statement ? { statement } : {}),
+      signers: approval.signers,
+      complete: approval.complete,
+    };
+  }
+  if (acceptance) view.acceptance = { id: acceptance.id, verifier: acceptance.verifier };
+  if (tracker instanceof LocalTracker) view.local = await tracker.read(key);
+  return view;
+}
+
+function quoteJql(text: string): string {
+  return `"${text.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** The JQL `ticket bugs` sends: known bugs (by label) whose text mentions the words. */
+export function bugsJql(project: string, text: string, label = 'bug'): string {
+  if (text.trim() === '')
+    throw new UsageError('say what to look for: opsbook ticket bugs "disk full on /var"');
+  const labelClause = label === '' ? '' : ` AND labels = ${quoteJql(label)}`;
+  return `project = ${quoteJql(project)}${labelClause} AND text ~ ${quoteJql(text)} ORDER BY created DESC`;
+}
+
+/** `opsbook ticket bugs "text"`: search the tracker for known bugs. */
+export async function searchBugs(
+  services: TicketServices,
+  text: string,
+  options: { label?: string; limit?: number } = {},
+): Promise<{ jql: string; tickets: Ticket[] }> {
+  const jql = bugsJql(services.project, text, options.label);
+  return { jql, tickets: await services.tracker.search(jql, { limit: options.limit ?? 20 }) };
+}
+
+/**
+ * `opsbook ticket escalate KEY --to LEAD`: hand the ticket to the R&D lead with what was
+ * collected: the runs on it (journal ids and heads, results), the plan proposed, and a note.
+ */
+export async function escalateTicket(
+  services: TicketServices,
+  req: { key: string; to: string; by: string; note?: string },
+): Promise<TicketReport> {
+  const view = await showTicket(services, req.key);
+  const blocks: import('@opsbook/tracker').Block[] = [
+    { type: 'heading', level: 3, text: `Escalated to ${req.to} by ${req.by}` },
+  ];
+  if (req.note) blocks.push({ type: 'paragraph', content: [{ type: 'text', text: req.note }] });
+  if (view.proposal)
+    blocks.push({
+      type: 'paragraph',
+      content: [
+        {
+          type: 'text',
+          text: `Proposed: ${view.proposal.runbook} (plan ${view.proposal.planDigest}) by ${view.proposal.proposer}.`,
+        },
+      ],
+    });
+  blocks.push(
+    view.runs.length
+      ? {
+          type: 'table',
+          header: ['run', 'result', 'post-checks', 'journal head', 'by'],
+          rows: view.runs.map((r) => [
+            r.runId,
+            r.status ?? 'running or unreported',
+            r.postchecks ? `${r.postchecks.passed} ok, ${r.postchecks.failed} failed` : '',
+            r.journalHead ?? '',
+            r.by,
+          ]),
+        }
+      : {
+          type: 'paragraph',
+          content: [
+            {
+              type: 'text',
+              text: 'No opsbook run on this ticket yet; the evidence is in its attachments.',
+            },
+          ],
+        },
+  );
+  return deliverWrites(services, req.key, [
+    { write: { kind: 'comment', body: { blocks } } },
+    { write: { kind: 'assign', assignee: req.to } },
+  ]);
+}

@@ -1,0 +1,37 @@
+import { isOpsbookError } from '@opsbook/schema';
+import type { OutboxWrite } from '@opsbook/tracker';
+import type { TicketReport } from './run-ticket.js';
+import type { TicketServices } from './ticket-tracker.js';
+
+export interface QueuedWrite {
+  write: OutboxWrite;
+  bytes?: Uint8Array;
+}
+
+/**
+ * Queue every write on disk first, then deliver the ticket's queue once, in order. A tracker
+ * that does not answer leaves them in the outbox (`opsbook outbox flush` sends them later,
+ * exactly once); the caller reports what is pending instead of failing.
+ */
+export async function deliverWrites(
+  services: TicketServices,
+  key: string,
+  writes: readonly QueuedWrite[],
+): Promise<TicketReport> {
+  const { outbox } = services;
+  const ids = new Set<string>();
+  for (const w of writes) ids.add((await outbox.enqueue(key, w.write, w.bytes)).id);
+  try {
+    const report = await outbox.flush({ ticket: key });
+    return {
+      ticket: key,
+      delivered: report.delivered.filter((d) => ids.has(d.entry.id)).length,
+      pending: report.pending,
+      failed: report.failed,
+    };
+  } catch (e) {
+    if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
+    const left = (await outbox.list()).filter((x) => x.ticket === key);
+    return { ticket: key, delivered: 0, pending: left, failed: [], error: (e as Error).message };
+  }
+}
