@@ -103,4 +103,60 @@ export const commands: CommandEntry[] = [
     summary: 'add your rotation signature to approvers.yaml.sig (seniors)',
     load: async () => (await import('./trust.js')).sign,
   },
+  {
+    name: 'ticket open',
+    summary: 'open a ticket with the symptoms collected by a read-only runbook (standing approval)',
+    load: async () => (await import('./ticket-open.js')).default,
+  },
+  {
+    name: 'ticket propose',
+    summary:
+      'plan the fix on a ticket, post every command, assign the senior (→ Awaiting Approval)',
+    load: async () => (await import('./ticket-review.js')).propose,
+  },
+  {
+    name: 'ticket approve',
+    summary: 'sign the plan proposed on a ticket (seniors; → Approved)',
+    load: async () => (await import('./ticket-review.js')).approve,
+  },
+  {
+    name: 'ticket reject',
+    summary: 'send a proposed plan back with a reason or a request for more data (→ Open)',
+    load: async () => (await import('./ticket-review.js')).reject,
+  },
+  {
+    name: 'ticket run',
+    summary: 'run the approval attached to a ticket; results posted to it (→ In Review)',
+    load: async () => (await import('./ticket-run.js')).default,
+  },
+  {
+    name: 'ticket accept',
+    summary: 'verify the finished work and sign an Acceptance (seniors; → Done)',
+    load: async () => (await import('./ticket-accept.js')).default,
+  },
+  {
+    name: 'ticket bugs',
+    summary: 'search the tracker for known bugs mentioning a text (JQL)',
+    load: async () => (await import('./ticket-lookup.js')).bugs,
+  },
+  {
+    name: 'ticket escalate',
+    summary: 'assign a ticket to the R&D lead with the evidence collected',
+    load: async () => (await import('./ticket-lookup.js')).escalate,
+  },
+  {
+    name: 'ticket show',
+    summary: 'show a ticket and every opsbook step on it',
+    load: async () => (await import('./ticket-lookup.js')).show,
+  },
+  {
+    name: 'outbox list',
+    summary: 'list tracker writes waiting to be delivered',
+    load: async () => (await import('./outbox.js')).list,
+  },
+  {
+    name: 'outbox flush',
+    summary: 'deliver waiting tracker writes now (in order, exactly once)',
+    load: async () => (await import('./outbox.js')).flush,
+  },
 ];

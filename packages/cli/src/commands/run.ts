@@ -1,9 +1,16 @@
-import { type RunEvent, runApproved, verifyApprovalFile } from '@opsbook/runner';
+import {
+  openTracker,
+  type RunEvent,
+  runApproved,
+  TicketGate,
+  verifyApprovalFile,
+} from '@opsbook/runner';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
 import { planText } from '../plan-view.js';
+import { ticketReportText } from '../run-view.js';
 
 const exitFor = {
   ok: exitCodes.ok,
@@ -93,6 +100,12 @@ Ctrl-C stops at once (the journal then ends without run-end and verifies as inco
         env: process.env,
         acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
         signal: controller.signal,
+        // Every run is tied to its ticket (DESIGN §1): checked first, told the results at the end.
+        ticket: new TicketGate({
+          services: openTracker(config, process.env),
+          stateDir: config.stateDir,
+          signal: controller.signal,
+        }),
         onEvent: progress,
         ...(ctx.options.quiet
           ? {}
@@ -105,6 +118,7 @@ Ctrl-C stops at once (the journal then ends without run-end and verifies as inco
           status: outcome.status,
           hosts,
           journal: outcome.journal,
+          ticket: outcome.ticket,
         });
       } else {
         out.print(
@@ -123,6 +137,7 @@ Ctrl-C stops at once (the journal then ends without run-end and verifies as inco
         out.print(
           `\nrun ${outcome.runId} ${outcome.status} in ${((Date.now() - t0) / 1000).toFixed(1)}s; journal ${outcome.journal.path} (${outcome.journal.count} events, head ${outcome.journal.head})`,
         );
+        if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
       }
       return exitFor[outcome.status];
     } finally {

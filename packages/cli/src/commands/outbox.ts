@@ -1,0 +1,81 @@
+import { type OutboxEntry, openTracker } from '@opsbook/runner';
+import { type CommandSpec, defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { formatTable, type Output } from '../output.js';
+
+function entriesTable(out: Output, entries: OutboxEntry[]): string {
+  return formatTable(
+    ['ID', 'TICKET', 'WRITE', 'STATE', 'ATTEMPTS', 'QUEUED', 'LAST ERROR'],
+    entries.map((e) => [
+      e.id.slice(0, 8),
+      e.ticket,
+      e.write.kind === 'transition'
+        ? `transition → ${e.write.status}`
+        : e.write.kind === 'attach'
+          ? `attach ${e.write.filename}`
+          : e.write.kind,
+      e.state,
+      String(e.attempts),
+      e.queuedAt,
+      e.lastError?.code ?? '',
+    ]),
+    out.style,
+  );
+}
+
+export const list: CommandSpec = defineCommand({
+  name: 'outbox list',
+  summary: 'list tracker writes waiting to be delivered (comments, attachments, transitions)',
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const entries = await openTracker(config, process.env).outbox.list();
+    if (ctx.out.json) ctx.out.printJson({ entries });
+    else if (!entries.length) ctx.out.print('the outbox is empty: every write reached the tracker');
+    else ctx.out.print(entriesTable(ctx.out, entries));
+    return 0;
+  },
+});
+
+export const flush: CommandSpec = defineCommand({
+  name: 'outbox flush',
+  summary: 'deliver the waiting tracker writes now: in order per ticket, each exactly once',
+  options: {
+    ticket: { type: 'string', value: 'KEY', description: 'only this ticket' },
+    'retry-failed': {
+      type: 'boolean',
+      description: 'also retry writes the tracker refused before',
+    },
+  },
+  details: `Exit 0 when everything was delivered, 4 when the tracker still does not answer (the writes
+stay queued), 3 when it refused some for good (fix the cause, then --retry-failed).`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const ticket = stringOption(ctx, 'ticket');
+    const report = await openTracker(config, process.env).outbox.flush({
+      ...(ticket ? { ticket } : {}),
+      retryFailed: Boolean(ctx.options['retry-failed']),
+    });
+    const { out } = ctx;
+    if (out.json)
+      out.printJson({
+        delivered: report.delivered.map((d) => ({
+          id: d.entry.id,
+          ticket: d.key,
+          write: d.entry.write.kind,
+          result: d.result,
+        })),
+        pending: report.pending,
+        failed: report.failed,
+      });
+    else {
+      out.print(
+        `delivered ${report.delivered.length} write(s); ${report.pending.length} still waiting; ${report.failed.length} refused`,
+      );
+      const left = [...report.pending, ...report.failed];
+      if (left.length) out.print(entriesTable(out, left));
+      for (const f of report.failed)
+        if (f.lastError) out.note(`${f.ticket}: ${f.lastError.message}`);
+    }
+    return report.failed.length ? 3 : report.pending.length ? 4 : 0;
+  },
+});

@@ -1,0 +1,134 @@
+import { currentUser, escalateTicket, searchBugs, showTicket } from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import { type CommandSpec, defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { formatTable } from '../output.js';
+import { ticketReportText } from '../run-view.js';
+import { trackerFor } from '../tracker-services.js';
+
+export const bugs: CommandSpec = defineCommand({
+  name: 'ticket bugs',
+  summary: 'search the tracker for known bugs mentioning the text (JQL)',
+  args: '<text>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    label: {
+      type: 'string',
+      value: 'LABEL',
+      description: 'label of known bugs (default bug; "" for every ticket)',
+    },
+    limit: { type: 'string', value: 'N', description: 'at most this many (default 20)' },
+  },
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const limitText = stringOption(ctx, 'limit');
+    const limit = limitText === undefined ? 20 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new UsageError(`--limit must be a whole number ≥ 1, not '${limitText}'`);
+    const label = stringOption(ctx, 'label');
+    const found = await searchBugs(trackerFor(config), ctx.positionals[0]!, {
+      limit,
+      ...(label !== undefined ? { label } : {}),
+    });
+    if (ctx.out.json) {
+      ctx.out.printJson(found);
+      return 0;
+    }
+    ctx.out.note(`JQL: ${found.jql}`);
+    if (!found.tickets.length) ctx.out.print('no known bug matches');
+    else
+      ctx.out.print(
+        formatTable(
+          ['KEY', 'STATUS', 'SUMMARY'],
+          found.tickets.map((t) => [t.key, t.status, t.summary]),
+          ctx.out.style,
+        ),
+      );
+    return 0;
+  },
+});
+
+export const escalate: CommandSpec = defineCommand({
+  name: 'ticket escalate',
+  summary: 'assign a ticket to the R&D lead with the evidence collected so far',
+  args: '<KEY>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    to: {
+      type: 'string',
+      value: 'LEAD',
+      description: 'the lead (Cloud accountId, DC user name, local name)',
+    },
+    note: { type: 'string', value: 'TEXT', description: 'what you need from them' },
+  },
+  async run(ctx) {
+    const to = stringOption(ctx, 'to');
+    if (!to) throw new UsageError('name the lead with --to LEAD');
+    const config = await configFor(ctx);
+    const key = ctx.positionals[0]!;
+    const note = stringOption(ctx, 'note');
+    const report = await escalateTicket(trackerFor(config), {
+      key,
+      to,
+      by: currentUser(),
+      ...(note ? { note } : {}),
+    });
+    if (ctx.out.json) ctx.out.printJson({ key, to, report });
+    else ctx.out.print(`escalated ${key} to ${to}; ${ticketReportText(report)}`);
+    return 0;
+  },
+});
+
+export const show: CommandSpec = defineCommand({
+  name: 'ticket show',
+  summary: 'show a ticket and every opsbook step on it (proposal, approval, runs, acceptance)',
+  args: '<KEY>',
+  positionals: { min: 1, max: 1 },
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const view = await showTicket(trackerFor(config), ctx.positionals[0]!);
+    if (ctx.out.json) {
+      ctx.out.printJson(view);
+      return 0;
+    }
+    const { out } = ctx;
+    const t = view.ticket;
+    out.print(
+      `${out.style.bold(t.key)} ${t.summary}\nstatus: ${t.status}; assignee: ${t.assignee?.displayName ?? t.assignee?.id ?? 'nobody'}`,
+    );
+    if (view.proposal)
+      out.print(
+        `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})`,
+      );
+    if (view.approval)
+      out.print(
+        `approval: ${view.approval.statement?.id ?? '?'} signed by ${view.approval.signers.join(', ')}${view.approval.complete ? '' : ' (more signatures needed)'}`,
+      );
+    for (const r of view.runs)
+      out.print(
+        `run ${r.runId} by ${r.by}: ${r.status ?? 'not reported yet'}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
+      );
+    if (view.acceptance)
+      out.print(`accepted by ${view.acceptance.verifier} (${view.acceptance.id})`);
+    if (view.local) {
+      out.print('\nhistory:');
+      out.print(
+        formatTable(
+          ['WHEN', 'WHO', 'WHAT', 'FROM', 'TO'],
+          view.local.history.map((h) => [
+            h.at,
+            h.by,
+            h.field,
+            JSON.stringify(h.from) ?? '',
+            typeof h.to === 'string' ? h.to : JSON.stringify(h.to).slice(0, 60),
+          ]),
+          out.style,
+        ),
+      );
+      out.print(
+        `\nattachments: ${view.local.attachments.map((a) => a.filename).join(', ') || 'none'}; comments: ${view.local.comments.length}`,
+      );
+    }
+    return 0;
+  },
+});

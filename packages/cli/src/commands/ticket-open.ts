@@ -1,0 +1,120 @@
+import { currentUser, openTicket } from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import { defineCommand, listOption, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { interruptible, runProgress, ticketReportText } from '../run-view.js';
+import { trackerFor } from '../tracker-services.js';
+
+const GRADES = ['P1', 'P2', 'P3', 'P4'] as const;
+
+export default defineCommand({
+  name: 'ticket open',
+  summary:
+    'open a ticket with the symptoms, collected by a read-only runbook under a standing approval',
+  positionals: { min: 0, max: 0 },
+  options: {
+    summary: { type: 'string', value: 'TEXT', description: 'one line: what is wrong, where' },
+    description: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'what you saw (the evidence is added below it)',
+    },
+    grade: { type: 'string', value: 'P1..P4', description: 'severity (sets the Jira priority)' },
+    label: {
+      type: 'string',
+      value: 'LABEL',
+      multiple: true,
+      description: 'a label for the ticket',
+    },
+    assignee: {
+      type: 'string',
+      value: 'ID',
+      description: 'assign to (Cloud accountId, DC user name, local name)',
+    },
+    evidence: {
+      type: 'string',
+      value: 'RUNBOOK',
+      description:
+        'collect evidence with this routine runbook under its standing approval (opsbook.yaml standing:)',
+    },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory for the evidence run',
+    },
+    target: {
+      type: 'string',
+      value: 'PATTERN',
+      description: "must equal the standing approval's selector",
+    },
+    quiet: { type: 'boolean', short: 'q', description: 'no command output while collecting' },
+  },
+  details: `Example:
+  opsbook ticket open --summary "db-3: disk 91%" --grade P3 --evidence collect-diagnostics -i inventory/hosts.yaml
+
+The evidence run is an ordinary run of the standing approval (verified, journaled, recorded on
+its recurring ticket); its output is summarised in the new ticket's description and attached in
+full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
+  async run(ctx) {
+    const summary = stringOption(ctx, 'summary');
+    if (!summary) throw new UsageError('a ticket needs --summary "what is wrong, where"');
+    const grade = stringOption(ctx, 'grade');
+    if (grade !== undefined && !GRADES.includes(grade as (typeof GRADES)[number]))
+      throw new UsageError(`--grade must be one of ${GRADES.join(', ')}, not '${grade}'`);
+    const runbook = stringOption(ctx, 'evidence');
+    if (!runbook && (stringOption(ctx, 'target') || stringOption(ctx, 'inventory')))
+      throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
+    const config = await configFor(ctx);
+    const services = trackerFor(config);
+    const { out } = ctx;
+    const stop = interruptible(out);
+    try {
+      const inventoryFile = stringOption(ctx, 'inventory');
+      const target = stringOption(ctx, 'target');
+      const description = stringOption(ctx, 'description');
+      const assignee =
+        stringOption(ctx, 'assignee') ??
+        (services.tracker.kind === 'local' ? currentUser() : undefined);
+      const opened = await openTicket({
+        services,
+        config,
+        env: process.env,
+        signal: stop.signal,
+        summary,
+        labels: listOption(ctx, 'label'),
+        ...(description ? { description } : {}),
+        ...(grade ? { grade: grade as (typeof GRADES)[number] } : {}),
+        ...(assignee ? { assignee } : {}),
+        ...(inventoryFile ? { inventoryFile } : {}),
+        ...(runbook ? { evidence: { runbook, ...(target ? { target } : {}) } } : {}),
+        onEvent: runProgress(out),
+        ...(ctx.options.quiet
+          ? {}
+          : { onOutput: (h, _s, line) => out.note(out.style.dim(`${h} | `) + line) }),
+      });
+      if (out.json) {
+        out.printJson({
+          key: opened.key,
+          evidence: opened.evidence
+            ? { runId: opened.evidence.outcome.runId, status: opened.evidence.outcome.status }
+            : null,
+          report: opened.report,
+        });
+        return 0;
+      }
+      const queued = opened.key.startsWith('outbox:');
+      out.print(
+        queued
+          ? `the tracker did not answer: the ticket waits in the outbox as ${opened.key}; run opsbook outbox flush later`
+          : `opened ${opened.key}${opened.evidence ? ` with evidence from run ${opened.evidence.outcome.runId}` : ''}; ${ticketReportText(opened.report)}`,
+      );
+      out.print(
+        `next: opsbook ticket propose ${queued ? 'KEY' : opened.key} --runbook RUNBOOK --param NAME=VALUE --target PATTERN --senior ID`,
+      );
+      return 0;
+    } finally {
+      stop.done();
+    }
+  },
+});

@@ -1,0 +1,187 @@
+import { approveTicket, currentUser, proposeTicket, rejectTicket } from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { planText } from '../plan-view.js';
+import { ticketReportText } from '../run-view.js';
+import { trackerFor } from '../tracker-services.js';
+import { signerFor, signerOptions } from './ticket-signer.js';
+
+function maxRunsOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${text}'`);
+  return n;
+}
+
+export const propose: CommandSpec = defineCommand({
+  name: 'ticket propose',
+  summary:
+    'plan the fix on a ticket: attach the plan, post every command, assign the senior (→ Awaiting Approval)',
+  args: '<KEY>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    runbook: { type: 'string', value: 'NAME', description: 'the runbook to run (opsbook list)' },
+    param: { type: 'string', value: 'NAME=VALUE', multiple: true, description: 'a param value' },
+    target: {
+      type: 'string',
+      value: 'PATTERN',
+      description: "hosts, as an Ansible pattern (default: the runbook's)",
+    },
+    inventory: { type: 'string', short: 'i', value: 'FILE', description: 'inventory file' },
+    senior: {
+      type: 'string',
+      value: 'ID',
+      description: 'who reviews: Cloud accountId, DC user name or local name',
+    },
+    expires: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'validity once signed, e.g. 24h (default 24h)',
+    },
+    'max-runs': {
+      type: 'string',
+      value: 'N',
+      description: 'how many runs the approval allows (default 1)',
+    },
+  },
+  details: `Example:
+  opsbook ticket propose OPS-42 --runbook disk-cleanup --param days=14 --target 'db-3' -i inventory/hosts.yaml --senior sam
+
+The unsigned approval and the rendered plan are attached; the comment lists every command per
+host and phase, so the senior reviews exactly what will run.`,
+  async run(ctx) {
+    const key = ctx.positionals[0]!;
+    const runbook = stringOption(ctx, 'runbook');
+    const senior = stringOption(ctx, 'senior');
+    if (!runbook)
+      throw new UsageError(
+        'name the runbook to propose with --runbook NAME (opsbook list shows them)',
+      );
+    if (!senior)
+      throw new UsageError('name the senior who reviews with --senior ID (their tracker account)');
+    const config = await configFor(ctx);
+    const maxRuns = maxRunsOf(stringOption(ctx, 'max-runs'));
+    const [target, inventoryFile, expires] = ['target', 'inventory', 'expires'].map((o) =>
+      stringOption(ctx, o),
+    );
+    const result = await proposeTicket({
+      services: trackerFor(config),
+      config,
+      key,
+      runbook,
+      senior,
+      params: listOption(ctx, 'param'),
+      proposer: currentUser(),
+      ...(target ? { target } : {}),
+      ...(inventoryFile ? { inventoryFile } : {}),
+      ...(expires ? { expires } : {}),
+      ...(maxRuns ? { maxRuns } : {}),
+    });
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        key,
+        proposal: { ...result.proposal, envelope: undefined },
+        plan: result.plan,
+        report: result.report,
+      });
+      return 0;
+    }
+    ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style));
+    ctx.out.print(`\nproposed on ${key} for ${senior}; ${ticketReportText(result.report)}`);
+    return 0;
+  },
+});
+
+export const approve: CommandSpec = defineCommand({
+  name: 'ticket approve',
+  summary:
+    'sign the plan proposed on a ticket (seniors): attach the approval, → Approved, assign back',
+  args: '<KEY>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    ...signerOptions,
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory to re-render the plan with',
+    },
+    expires: {
+      type: 'string',
+      value: 'DURATION',
+      description: 'validity from now (first signature only)',
+    },
+    'max-runs': { type: 'string', value: 'N', description: 'runs allowed (first signature only)' },
+  },
+  details: `The plan is re-rendered from your checkout and must have the digest the engineer proposed:
+you sign what you reviewed. The proposer cannot approve. A grade that needs two signatures stays
+Awaiting Approval until the second senior signs.`,
+  async run(ctx) {
+    const key = ctx.positionals[0]!;
+    const config = await configFor(ctx);
+    const maxRuns = maxRunsOf(stringOption(ctx, 'max-runs'));
+    const [inventoryFile, expires] = ['inventory', 'expires'].map((o) => stringOption(ctx, o));
+    const result = await approveTicket({
+      services: trackerFor(config),
+      config,
+      key,
+      signer: await signerFor(ctx),
+      ...(inventoryFile ? { inventoryFile } : {}),
+      ...(expires ? { expires } : {}),
+      ...(maxRuns ? { maxRuns } : {}),
+    });
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        key,
+        approvalId: result.approval.approvalId,
+        signers: result.approval.signers,
+        complete: result.approval.complete,
+        report: result.report,
+      });
+      return 0;
+    }
+    ctx.out.print(
+      `${result.approval.complete ? 'approved' : 'signed (more signatures needed)'} ${key} as ${result.signer.name}; ${ticketReportText(result.report)}`,
+    );
+    return 0;
+  },
+});
+
+export const reject: CommandSpec = defineCommand({
+  name: 'ticket reject',
+  summary: 'send a proposed plan back (→ Open) with a reason, or ask for more data',
+  args: '<KEY>',
+  positionals: { min: 1, max: 1 },
+  options: {
+    reason: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'why the plan is refused (links become links)',
+    },
+    'need-data': {
+      type: 'string',
+      value: 'TEXT',
+      description: 'what evidence is missing before you can decide',
+    },
+  },
+  async run(ctx) {
+    const key = ctx.positionals[0]!;
+    const reason = stringOption(ctx, 'reason');
+    const needData = stringOption(ctx, 'need-data');
+    if ((reason === undefined) === (needData === undefined))
+      throw new UsageError('give exactly one of --reason TEXT or --need-data TEXT');
+    const config = await configFor(ctx);
+    const report = await rejectTicket({
+      services: trackerFor(config),
+      key,
+      by: currentUser(),
+      text: (reason ?? needData)!,
+      needData: needData !== undefined,
+    });
+    if (ctx.out.json) ctx.out.printJson({ key, report });
+    else ctx.out.print(`${key} back to the engineer; ${ticketReportText(report)}`);
+    return 0;
+  },
+});
