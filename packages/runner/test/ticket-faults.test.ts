@@ -1,0 +1,177 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { approveTicket, listRuns, openTicket, proposeTicket, runTicket } from '../src/index.js';
+import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+
+const signal = new AbortController().signal;
+
+describe('a run and its ticket when Jira fails (Cloud fake)', () => {
+  let fake: JiraFake;
+  let world: TicketWorld;
+  let key: string;
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    world = await startTicketWorld(fake);
+    const eve = world.as('eve');
+    key = (
+      await openTicket({
+        services: eve,
+        config: world.config,
+        env: world.env,
+        signal,
+        summary: 'marker missing',
+      })
+    ).key;
+    await proposeTicket({
+      services: eve,
+      config: world.config,
+      key,
+      runbook: 'mark-done',
+      params: [`dir=${world.markerDir}`],
+      proposer: 'eve',
+      senior: world.cast.senior,
+    });
+    await approveTicket({
+      services: world.as('sam'),
+      config: world.config,
+      key,
+      signer: world.sam,
+    });
+  });
+
+  afterEach(async () => {
+    const violations = fake.violations();
+    await fake.close();
+    await world.close();
+    expect(violations).toEqual([]);
+  });
+
+  const marker = () =>
+    access(path.join(world.markerDir, 'marker')).then(
+      () => true,
+      () => false,
+    );
+  const run = () =>
+    runTicket({ services: world.as('eve'), config: world.config, key, env: world.env, signal });
+
+  /** After the outage: one flush delivers everything, a second finds nothing left to send. */
+  async function expectDeliveredOnce(runId: string) {
+    const report = await world.as('eve').outbox.flush();
+    expect(report.pending).toEqual([]);
+    expect(report.failed).toEqual([]);
+    expect((await world.as('eve').outbox.flush()).delivered).toEqual([]);
+    const issue = fake.issue(key)!;
+    expect(issue.status).toBe('review');
+    expect(issue.attachments.filter((a) => a.filename === `${runId}.journal.jsonl`)).toHaveLength(
+      1,
+    );
+    expect(issue.attachments.filter((a) => a.filename === `${runId}.evidence.txt`)).toHaveLength(1);
+    expect(
+      issue.comments.filter((c) => JSON.stringify(c.body).includes(`opsbook run ${runId}`)),
+    ).toHaveLength(1);
+    expect(issue.history.map((h) => h.to).slice(-2)).toEqual(['inProgress', 'review']);
+    expect((issue.properties.get('opsbook.runs') as Array<{ status?: string }>)[0]?.status).toBe(
+      'ok',
+    );
+  }
+
+  it('refuses with exit 4 and runs nothing when Jira is down for the pre-run check', async () => {
+    await fake.down();
+    await expect(run()).rejects.toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNREACHABLE' });
+    await fake.up();
+    expect(await listRuns(world.config.stateDir)).toEqual([]);
+    expect(await marker()).toBe(false);
+  });
+
+  it('refuses with exit 4 and runs nothing when Jira answers 500 to the pre-run status check', async () => {
+    fake.inject({
+      fault: { kind: 'status', status: 500 },
+      method: 'get',
+      path: `/issue/${key}`,
+      times: 100,
+    });
+    await expect(run()).rejects.toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNAVAILABLE' });
+    expect(await listRuns(world.config.stateDir)).toEqual([]);
+    expect(await marker()).toBe(false);
+  });
+
+  it('completes a run while Jira is down after the check, and the outbox delivers everything once', async () => {
+    let going: Promise<void> | undefined;
+    const outcome = await runTicket({
+      services: world.as('eve'),
+      config: world.config,
+      key,
+      env: world.env,
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'run-start') going = fake.down();
+      },
+    });
+    await going;
+    expect(outcome.status).toBe('ok');
+    expect(await marker()).toBe(true);
+    expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
+      'comment',
+      'attach',
+      'attach',
+      'setProperty',
+      'transition',
+    ]);
+    expect(fake.issue(key)!.status).toBe('inProgress');
+    await fake.up();
+    await expectDeliveredOnce(outcome.runId);
+  });
+
+  it('completes a run when every write during it gets 500, and delivers them once later', async () => {
+    fake.inject({
+      fault: { kind: 'status', status: 500 },
+      method: 'put',
+      path: '/properties/opsbook.runs',
+      times: 100,
+    });
+    const outcome = await run();
+    expect(outcome.status).toBe('ok');
+    expect(outcome.ticket?.start.pending.length).toBe(2);
+    expect(outcome.ticket?.end.pending.length).toBe(7);
+    fake.clearFaults();
+    await expectDeliveredOnce(outcome.runId);
+  });
+
+  it('waits out a 429 with Retry-After, and never duplicates an attachment Jira stored before answering 500', async () => {
+    fake.inject({
+      fault: { kind: 'status', status: 429, retryAfter: '7' },
+      method: 'post',
+      path: '/comment',
+    });
+    fake.inject({
+      fault: { kind: 'status', status: 500 },
+      method: 'post',
+      path: '/attachments',
+      afterHandling: true,
+    });
+    const outcome = await run();
+    expect(outcome.status).toBe('ok');
+    expect(world.sleeps.some((ms) => ms >= 7000)).toBe(true);
+    expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
+      'attach',
+      'attach',
+      'setProperty',
+      'transition',
+    ]);
+    await expectDeliveredOnce(outcome.runId);
+  });
+
+  it('times out a hanging Jira without failing the run, and sends the comment once later', async () => {
+    fake.inject({ fault: { kind: 'hang' }, method: 'post', path: '/comment' });
+    const outcome = await run();
+    expect(outcome.status).toBe('ok');
+    expect(outcome.ticket?.end.pending[0]).toMatchObject({
+      write: { kind: 'comment' },
+      lastError: { code: 'TRACKER_TIMEOUT' },
+    });
+    await expectDeliveredOnce(outcome.runId);
+  });
+});

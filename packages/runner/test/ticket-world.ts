@@ -1,0 +1,163 @@
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  createEnvelope,
+  createStatement,
+  formatPublicKeyLine,
+  initTrust,
+  loadKeyFileSigner,
+  type SshSigner,
+  serializeEnvelope,
+  signEnvelope,
+} from '@opsbook/approval';
+import { type Config, digestRunbook, loadConfig } from '@opsbook/schema';
+import type { JiraFake } from '@opsbook/testkit/jira';
+import type { HttpEffects } from '@opsbook/tracker';
+import { loadOneRunbook, openTracker, type TicketServices } from '../src/index.js';
+
+const repoRunbooks = path.resolve(import.meta.dirname, '../../../runbooks');
+const fixture = path.resolve(import.meta.dirname, '../src/__fixtures__/ticket-workflow/mark-done');
+
+/** People of the workflow: their opsbook ids and their ids in the tracker under test. */
+export interface Cast {
+  engineer: string;
+  senior: string;
+  lead: string;
+}
+
+export interface TicketWorld {
+  dir: string;
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  cast: Cast;
+  sam: SshSigner;
+  vic: SshSigner;
+  /** The tracker as the person `user` sees it (local tracker history records who acted). */
+  as(user: string, effects?: HttpEffects): TicketServices;
+  /** Sleeps the Jira client was asked for (Retry-After, backoff), in ms. */
+  sleeps: number[];
+  markerDir: string;
+  close(): Promise<void>;
+}
+
+async function keyOf(dir: string, name: string): Promise<SshSigner> {
+  const file = path.join(dir, `${name}_ed25519`);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  return loadKeyFileSigner(await readFile(file), { file });
+}
+
+/**
+ * A repository with opsbook.yaml, two seniors (sam approves, vic verifies) with real ssh-keygen
+ * keys, a pinned trust store, collect-diagnostics and the mark-done fixture runbook, and a
+ * standing approval for collect-diagnostics on the recurring ticket.
+ */
+export async function startTicketWorld(fake?: JiraFake): Promise<TicketWorld> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-tickets-'));
+  try {
+    const sam = await keyOf(dir, 'sam');
+    const vic = await keyOf(dir, 'vic');
+    await cp(
+      path.join(repoRunbooks, 'collect-diagnostics'),
+      path.join(dir, 'runbooks/collect-diagnostics'),
+      { recursive: true },
+    );
+    await cp(fixture, path.join(dir, 'runbooks/mark-done'), { recursive: true });
+    const markerDir = path.join(dir, 'marker');
+    await mkdir(markerDir);
+    const cloud = fake?.flavour === 'cloud';
+    const ids = fake
+      ? fake.users.map((u) => (cloud ? u.accountId : u.name))
+      : ['eve', 'sam', 'lee'];
+    const cast: Cast = { engineer: ids[0]!, senior: ids[1]!, lead: ids[1]! };
+    await writeFile(
+      path.join(dir, 'approvers.yaml'),
+      `apiVersion: opsbook/v1
+kind: Approvers
+version: 1
+approvers:
+  - {id: sam, name: Sam Senior, roles: [senior], keys: ["${formatPublicKeyLine(sam.publicKey)} sam"], jira: "${cast.senior}"}
+  - {id: vic, name: Vic Verifier, roles: [senior], keys: ["${formatPublicKeyLine(vic.publicKey)} vic"]}
+policy:
+  signatures: 1
+  maxValidity: 7d
+  categories: { routine: { maxValidity: 90d, allowSelectors: true } }
+rotation: {signatures: 1}
+`,
+    );
+    const tracker = fake
+      ? `tracker: {kind: jira, jira: {baseUrl: "${fake.baseUrl}", project: OPS, flavour: ${fake.flavour}}}`
+      : 'tracker: {kind: local}';
+    await writeFile(
+      path.join(dir, 'opsbook.yaml'),
+      `apiVersion: opsbook/v1
+kind: Config
+runbooks: runbooks
+stateDir: state
+trustStore: approvers.yaml
+${tracker}
+standing:
+  collect-diagnostics: approvals/collect-diagnostics.approval.json
+`,
+    );
+    const config = await loadConfig({ file: path.join(dir, 'opsbook.yaml') });
+    await initTrust(config.stateDir, config.trustStore);
+    const env: NodeJS.ProcessEnv = { ...(fake?.env ?? {}), HOME: dir, PATH: process.env.PATH };
+    const sleeps: number[] = [];
+    const as = (user: string, effects: HttpEffects = {}) =>
+      openTracker(
+        config,
+        { ...env, OPSBOOK_USER: user },
+        {
+          http: {
+            timeoutMs: 1500,
+            effects: { sleep: async (ms) => void sleeps.push(ms), ...effects },
+          },
+        },
+      );
+    const world: TicketWorld = {
+      dir,
+      config,
+      env: { ...env, OPSBOOK_USER: 'eve' },
+      cast,
+      sam,
+      vic,
+      as,
+      sleeps,
+      markerDir,
+      close: () => rm(dir, { recursive: true, force: true }),
+    };
+    await writeStandingApproval(world);
+    return world;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The recurring ticket of routine work, Approved, and sam's standing approval for it. */
+async function writeStandingApproval(world: TicketWorld): Promise<void> {
+  const { tracker } = world.as('sam');
+  const { key } = await tracker.create({ summary: 'Routine: diagnostics and daily inspection' });
+  await tracker.transition(key, tracker.statuses.awaitingApproval);
+  await tracker.transition(key, tracker.statuses.approved);
+  const bundle = await loadOneRunbook('collect-diagnostics', world.config);
+  const digest = await digestRunbook(bundle.dir, bundle);
+  const statement = createStatement({
+    ticket: key,
+    runbook: { name: 'collect-diagnostics', version: bundle.version, digest: digest.digest },
+    params: { lines: 20, unit: '' },
+    targets: { selector: 'all' },
+    category: 'routine',
+    grade: 'P4',
+    expires: '30d',
+    maxRuns: 100,
+  });
+  const envelope = await signEnvelope(createEnvelope(statement), world.sam);
+  await mkdir(path.join(world.dir, 'approvals'));
+  await writeFile(
+    path.join(world.dir, 'approvals/collect-diagnostics.approval.json'),
+    serializeEnvelope(envelope),
+  );
+}
