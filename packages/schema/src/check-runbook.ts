@@ -201,25 +201,26 @@ async function checkStep(
     }
   }
   if (step.run !== undefined) {
-    problems.push(...checkTemplate(step.run, params, at(['run'])));
+    problems.push(...checkTemplate(step.run, params, () => at(['run'])));
   }
   if (step.with !== undefined) {
     for (const t of templateStrings(step.with)) {
-      problems.push(...checkTemplate(t.text, params, at(['with', ...t.path])));
+      problems.push(...checkTemplate(t.text, params, () => at(['with', ...t.path])));
     }
   }
   if (step.uses !== undefined) problems.push(...(await checkAction(ctx, step, stepPath)));
   return problems;
 }
 
+/** `where` is called only when there is a problem: positions cost a second, strict parse. */
 function checkTemplate(
   text: string,
   params: Record<string, ParamSpec>,
-  where: { file: string; line: number; col: number },
+  where: () => { file: string; line: number; col: number },
 ): Problem[] {
   const parsed = parseTemplate(text);
   const problems: Problem[] = parsed.errors.map((e) => ({
-    ...where,
+    ...where(),
     rule: 'bad-template',
     message: e.message,
   }));
@@ -230,7 +231,7 @@ function checkTemplate(
     if (params[name]) continue;
     const guess = didYouMean(name, declared);
     problems.push({
-      ...where,
+      ...where(),
       rule: 'undeclared-param',
       message: `template '${part.raw}' names param '${name}', which is not declared under spec.params: ${guess ? `did you mean '${guess}'?` : 'declare it or fix the name'}`,
     });
@@ -245,8 +246,8 @@ async function checkAction(
 ): Promise<Problem[]> {
   const name = step.uses ?? '';
   const action = ctx.actions.get(name);
-  const at = ctx.source.locate([...stepPath, 'uses']);
   if (!action) {
+    const at = ctx.source.locate([...stepPath, 'uses']);
     const known = [...ctx.actions.keys()];
     const guess = didYouMean(name, known);
     return [
@@ -273,14 +274,16 @@ export async function checkScripts(ctx: CheckContext): Promise<Problem[]> {
   for (const phase of phases) {
     for (const [i, step] of (ctx.runbook.spec[phase] ?? []).entries()) {
       if (step.script === undefined) continue;
-      const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
       const why = await scriptPathProblem(root, step.script);
-      if (why)
+      if (why) {
+        // Positions cost a second, strict parse: only when there is a problem.
+        const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
         problems.push({
           ...where,
           rule: 'bad-script-path',
           message: `script '${step.script}' ${why}`,
         });
+      }
     }
   }
   return problems;

@@ -12,6 +12,7 @@ import {
   parseDocument,
   visit,
 } from 'yaml';
+import { tryFastYaml } from './fast-yaml.js';
 import type { Problem } from './problem.js';
 
 /** Larger than any sane runbook, inventory or trust store; protects against memory blow-ups. */
@@ -125,6 +126,32 @@ export function parseYamlSource(file: string, input: string | Uint8Array): YamlS
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
+  const fast = tryFastYaml(text, MAX_DEPTH);
+  if (fast.ok) {
+    // Positions are needed only to report a problem; parse for them on first use.
+    let strict: YamlSource | undefined;
+    return {
+      file,
+      value: fast.value,
+      problems: [],
+      locate: (path, at) => {
+        strict ??= parseStrict(file, text);
+        return strict.locate(path, at);
+      },
+    };
+  }
+  return parseStrict(file, text);
+}
+
+/** The strict, positioned parse: every refusal with its line and column. */
+function parseStrict(file: string, text: string): YamlSource {
+  const problems: Problem[] = [];
+  const failed = (p: Problem): YamlSource => ({
+    file,
+    value: undefined,
+    problems: [p],
+    locate: () => ({ line: p.line, col: p.col }),
+  });
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {

@@ -1,0 +1,61 @@
+import jsyaml from 'js-yaml';
+
+/**
+ * The fast path of strict YAML loading. js-yaml parses several times faster than the `yaml`
+ * package, which opsbook needs for line:col positions and its precise refusals. Most files are
+ * fine, so they are read here; whenever this path sees anything the strict rules could refuse —
+ * an anchor or alias, any explicit tag, a `<<` key, a duplicate key, deep nesting, more than one
+ * document, or any parse error — it declines, and the caller parses again with the strict,
+ * positioned path, which then reports the problem. Declining is always safe.
+ */
+
+// The YAML 1.2 core schema's implicit types under private tag names: an explicit `!!int` or
+// `!!str` then names an unknown tag and makes js-yaml throw, so every explicit tag declines.
+interface BuiltinType {
+  resolve(data: unknown): boolean;
+  construct(data: unknown): unknown;
+}
+// js-yaml exports its built-in types at run time; its type definitions leave them out.
+const builtins = (jsyaml as unknown as { types: Record<string, BuiltinType> }).types;
+const implicit = (['null', 'bool', 'int', 'float'] as const).map((name) => {
+  const base = builtins[name]!;
+  return new jsyaml.Type(`tag:opsbook.dev,2026:${name}`, {
+    kind: 'scalar',
+    resolve: base.resolve,
+    construct: base.construct,
+  });
+});
+const schema = new jsyaml.Schema({ implicit, explicit: [] });
+
+export function tryFastYaml(
+  text: string,
+  maxDepth: number,
+): { ok: true; value: unknown } | { ok: false } {
+  let anchored = false;
+  let value: unknown;
+  try {
+    value = jsyaml.load(text, {
+      schema,
+      json: false, // duplicate keys throw
+      listener(event, state) {
+        if (event === 'close' && (state as { anchor?: string | null }).anchor) anchored = true;
+      },
+    });
+  } catch {
+    return { ok: false };
+  }
+  if (anchored || value === null || typeof value !== 'object' || !isPlain(value, maxDepth, 0))
+    return { ok: false };
+  return { ok: true, value };
+}
+
+/** No `<<` key anywhere, and no deeper than `maxDepth` collections. */
+function isPlain(value: unknown, maxDepth: number, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(value)) return value.every((v) => isPlain(v, maxDepth, depth + 1));
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '<<' || !isPlain(v, maxDepth, depth + 1)) return false;
+  }
+  return true;
+}
