@@ -1,0 +1,80 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
+import { absolutePath, count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+export interface NewestBackup {
+  state: 'found' | 'empty' | 'absent';
+  /** The host's clock when the collector ran, seconds since the epoch. */
+  now: number;
+  /** The newest file, when `state` is `found`. */
+  newest?: { mtime: number; size: number; path: string };
+}
+
+/**
+ * GNU find prints the mtime itself; BusyBox find has no -printf, so stat does it there. Only
+ * the newest file leaves the host, however many backups the folder holds.
+ */
+function collectBackupAge(w: BackupAgeWith): string {
+  const select = `find "$d" -mindepth 1 -maxdepth ${w.max_depth ?? 1} -type f -name ${shellWord(w.name ?? '*', 'name')}`;
+  return [
+    `d=${shellWord(w.path, 'path')}`,
+    'if [ ! -d "$d" ]; then echo "OPSBOOK_ABSENT $d"',
+    `elif find "$d" -maxdepth 0 -printf '' >/dev/null 2>&1; then ${section('find')}`,
+    `${select} -printf '%T@ %s %p\\n' 2>/dev/null | sort -n | tail -n 1`,
+    `else ${section('stat')}`,
+    `${select} -exec stat -c '%Y %s %n' {} + 2>/dev/null | sort -n | tail -n 1`,
+    'fi',
+  ].join('\n');
+}
+
+export function parseBackupAge(output: string): Parsed<NewestBackup> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const now = toInt(firstMarker(out, 'NOW'));
+  if (now === undefined) return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(sectionLines(out))}`);
+  if (firstMarker(out, 'ABSENT') !== undefined) return parsed({ state: 'absent', now });
+  const section = out.sections.has('find') ? 'find' : out.sections.has('stat') ? 'stat' : undefined;
+  if (!section) return unknown(excerpt(sectionLines(out)));
+  const lines = sectionLines(out, section);
+  if (lines.length === 0) return parsed({ state: 'empty', now });
+  const m = /^(\d+(?:\.\d+)?) (\d+) (.*)$/.exec(lines.at(-1) ?? '');
+  const mtime = toNumber(m?.[1]);
+  const size = toInt(m?.[2]);
+  if (mtime === undefined || size === undefined) return unknown(excerpt(lines));
+  return parsed({ state: 'found', now, newest: { mtime: Math.floor(mtime), size, path: m?.[3] ?? '' } });
+}
+
+export const backupAgeWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  required: ['path'],
+  properties: {
+    path: { ...absolutePath, description: 'Folder that holds the backups' },
+    name: { type: 'string', minLength: 1, maxLength: 255, default: '*', description: 'find -name glob of backup files, e.g. *.dump' },
+    max_depth: { type: 'integer', minimum: 1, maximum: 10, default: 1, description: 'How deep to look below the folder' },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_hours: count(26, 'warn when the newest backup is this many hours old or older'),
+        crit_hours: count(50, 'crit when the newest backup is this many hours old or older'),
+      },
+    },
+  },
+} as const;
+
+export type BackupAgeWith = FromSchema<typeof backupAgeWithSchema>;
+
+export const backupAgeCheck = defineCheck<BackupAgeWith>()({
+  name: 'inspection.backup-age',
+  description: 'Age of the newest backup file in a folder',
+  withSchema: backupAgeWithSchema,
+  thresholdPairs: [{ warn: 'warn_hours', crit: 'crit_hours', worse: 'above' }],
+  collect: (w) => buildCollector(NOW_MARKER, collectBackupAge(w)),
+  parse: (output) => parseBackupAge(output),
+  evaluate: () => [],
+});

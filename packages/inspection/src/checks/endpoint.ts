@@ -1,0 +1,130 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, EXIT_MARKER, section, shellWord } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
+import { count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+export interface EndpointProbe {
+  via: 'curl' | 'wget' | 'bash' | 'nc';
+  isReachable: boolean;
+  httpStatus?: number;
+  /** Total time of the request, when the tool reports it (curl). */
+  ms?: number;
+  detail: string;
+}
+
+function collectUrl(url: string, timeout: number): string {
+  const u = shellWord(url, 'url');
+  return [
+    `if command -v curl >/dev/null 2>&1; then ${section('curl')}`,
+    `curl -sS -o /dev/null --max-time ${timeout} -w 'OPSBOOK_HTTP %{http_code} %{time_total}\\n' ${u} 2>&1; ${EXIT_MARKER}`,
+    `elif command -v wget >/dev/null 2>&1; then ${section('wget')}`,
+    // -S prints the response headers (status lines) on stderr, for GNU and BusyBox wget alike.
+    `wget -S -O /dev/null -T ${timeout} ${u} 2>&1; ${EXIT_MARKER}`,
+    "else echo 'OPSBOOK_MISSING curl wget'; fi",
+  ].join('\n');
+}
+
+function collectTcp(host: string, port: number, timeout: number): string {
+  const h = shellWord(host, 'host');
+  const p = shellWord(port, 'port');
+  return [
+    `if command -v bash >/dev/null 2>&1; then ${section('bash')}`,
+    // Host and port reach bash as positional parameters, never as part of its script text.
+    `if command -v timeout >/dev/null 2>&1; then t="timeout ${timeout}"; else t=; fi`,
+    `$t bash -c 'exec 3<>"/dev/tcp/$1/$2"' opsbook-probe ${h} ${p} 2>&1; ${EXIT_MARKER}`,
+    `elif command -v nc >/dev/null 2>&1; then ${section('nc')}`,
+    `nc -z -w ${timeout} ${h} ${p} 2>&1; ${EXIT_MARKER}`,
+    "else echo 'OPSBOOK_MISSING bash nc'; fi",
+  ].join('\n');
+}
+
+export function parseEndpoint(output: string): Parsed<EndpointProbe> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  for (const via of ['curl', 'wget', 'bash', 'nc'] as const) {
+    const lines = out.sections.get(via);
+    if (!lines) continue;
+    const exit = toInt(firstMarker(out, 'EXIT', via));
+    if (exit === undefined) return unknown(`the ${via} probe did not finish (truncated output)`);
+    const text = lines.filter((l) => l.trim() !== '');
+    const detail = exit === 0 ? 'connected' : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
+    if (via === 'curl') {
+      const [code, seconds] = (firstMarker(out, 'HTTP', via) ?? '').split(' ');
+      const httpStatus = toInt(code);
+      const time = toNumber(seconds);
+      const isReachable = exit === 0 && httpStatus !== undefined && httpStatus > 0;
+      return parsed({ via, isReachable, ...(isReachable ? { httpStatus } : {}), ...(time !== undefined ? { ms: Math.round(time * 1000) } : {}), detail });
+    }
+    if (via === 'wget') {
+      const statuses = text.map((l) => /^\s*HTTP\/[\d.]+\s+(\d{3})/.exec(l)?.[1]).filter((s): s is string => s !== undefined);
+      const last = toInt(statuses.at(-1));
+      // wget exits 8 on an HTTP error status yet the server answered: it is reachable.
+      return parsed({ via, isReachable: last !== undefined, ...(last !== undefined ? { httpStatus: last } : {}), detail });
+    }
+    return parsed({ via, isReachable: exit === 0, detail });
+  }
+  return unknown(excerpt(sectionLines(out)));
+}
+
+export const endpointWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    url: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'http(s) URL to request' },
+    host: hostName,
+    port: tcpPort,
+    timeout_s: { type: 'integer', minimum: 1, maximum: 120, default: 5, description: 'Give up after this many seconds' },
+    expect_status: {
+      type: 'array',
+      items: { type: 'integer', minimum: 100, maximum: 599 },
+      uniqueItems: true,
+      description: 'HTTP statuses that count as healthy (default: any 2xx or 3xx)',
+    },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_ms: count(1000, 'warn when the request takes this many milliseconds or more (curl only)'),
+        crit_ms: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
+      },
+    },
+  },
+  oneOf: [{ required: ['url'], properties: { url: true } }, { required: ['host', 'port'], properties: { host: true, port: true } }],
+} as const;
+
+export type EndpointWith = FromSchema<typeof endpointWithSchema>;
+
+export const endpointCheck = defineCheck<EndpointWith>()({
+  name: 'inspection.endpoint',
+  description: 'A URL answers, or a TCP endpoint accepts connections, as seen from the inspected host',
+  withSchema: endpointWithSchema,
+  thresholdPairs: [{ warn: 'warn_ms', crit: 'crit_ms', worse: 'above' }],
+  collect: (w) => {
+    const timeout = w.timeout_s ?? 5;
+    const body = w.url !== undefined ? collectUrl(w.url, timeout) : collectTcp(w.host ?? '', w.port ?? 0, timeout);
+    return buildCollector(body);
+  },
+  parse: (output) => parseEndpoint(output),
+  evaluate: (probe, ctx) => {
+    const subject = ctx.with.url ?? `${ctx.with.host}:${ctx.with.port}`;
+    if (!probe.isReachable) {
+      return [makeFinding(ctx, { subject, status: 'crit', value: false, message: `${subject} is not reachable (${probe.detail})` })];
+    }
+    if (probe.httpStatus !== undefined) {
+      const expected = ctx.with.expect_status;
+      const isHealthy = expected ? expected.includes(probe.httpStatus) : probe.httpStatus >= 200 && probe.httpStatus < 400;
+      if (!isHealthy) {
+        return [makeFinding(ctx, { subject, status: 'crit', value: probe.httpStatus, message: `${subject} answered HTTP ${probe.httpStatus}` })];
+      }
+    }
+    if (probe.ms === undefined) {
+      const what = probe.httpStatus !== undefined ? `HTTP ${probe.httpStatus}` : 'accepts connections';
+      return [makeFinding(ctx, { subject, status: 'ok', value: true, message: `${subject} ${what} (via ${probe.via})` })];
+    }
+    const grade = gradeAbove(probe.ms, limit(ctx, 'warn_ms'), limit(ctx, 'crit_ms'));
+    return [makeFinding(ctx, { subject, ...grade, value: probe.ms, unit: 'ms', message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms` })];
+  },
+});

@@ -1,0 +1,134 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, firstTool } from '../collector-script.js';
+import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
+import { defineCheck, type EvaluateContext, type Finding, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { absolutePath, DRAFT_2020_12, percent } from '../with-schema-fragments.js';
+
+/** One row of `df -P` or `df -Pi`: sizes in KiB (or inodes), `usedPct` as df prints it. */
+export interface DfRow {
+  filesystem: string;
+  mount: string;
+  total: number;
+  used: number;
+  available: number;
+  usedPct: number;
+}
+
+/** Pseudo filesystems whose fill level says nothing about the host's disks. */
+const DEFAULT_EXCLUDED = ['tmpfs', 'devtmpfs', 'udev', 'shm', 'none', 'run', 'cgroup', 'efivarfs'];
+const ROW = /^(.+?)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+%|-)\s+(\/.*)$/;
+
+/**
+ * Parse POSIX `df -P` output (GNU coreutils and BusyBox alike). Rows whose size df reports as
+ * `-` or 0 (filesystems without inodes, pseudo filesystems) are dropped.
+ */
+export function parseDf(output: string): Parsed<DfRow[]> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const lines = sectionLines(out);
+  const header = lines.findIndex((l) => /^Filesystem\s/.test(l));
+  if (header < 0) return unknown(excerpt(lines));
+  const rows: DfRow[] = [];
+  for (const line of lines.slice(header + 1)) {
+    const m = ROW.exec(line);
+    if (!m) continue;
+    const [, filesystem = '', total, used, available, pct, mount = ''] = m;
+    const t = toInt(total);
+    const u = toInt(used);
+    const a = toInt(available);
+    if (t === undefined || u === undefined || a === undefined || t === 0) continue;
+    const printed = toInt(pct?.replace('%', ''));
+    const usedPct = printed ?? (u + a === 0 ? 0 : Math.ceil((u * 100) / (u + a)));
+    rows.push({ filesystem, mount, total: t, used: u, available: a, usedPct });
+  }
+  if (rows.length === 0) return unknown(`df listed no filesystem with a size: ${excerpt(lines)}`);
+  return parsed(rows);
+}
+
+const filesystemWith = (what: string) =>
+  ({
+    $schema: DRAFT_2020_12,
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      mounts: {
+        type: 'array',
+        items: absolutePath,
+        uniqueItems: true,
+        description: 'Only these mount points; each must be mounted (default: every real filesystem)',
+      },
+      exclude_filesystems: {
+        type: 'array',
+        items: { type: 'string', minLength: 1 },
+        uniqueItems: true,
+        description: `Filesystem names (df's first column) to skip; default ${DEFAULT_EXCLUDED.join(', ')}`,
+      },
+      thresholds: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          warn_pct: percent(80, `warn at or above this ${what} use, in percent`),
+          crit_pct: percent(90, `crit at or above this ${what} use, in percent`),
+        },
+      },
+    },
+  }) as const;
+
+function evaluateRows(rows: DfRow[], ctx: EvaluateContext<DiskWith>, what: string): Finding[] {
+  const excluded = new Set(ctx.with.exclude_filesystems ?? DEFAULT_EXCLUDED);
+  const wanted = ctx.with.mounts;
+  const warn = limit(ctx, 'warn_pct');
+  const crit = limit(ctx, 'crit_pct');
+  const findings: Finding[] = [];
+  const selected = wanted
+    ? rows.filter((r) => wanted.includes(r.mount))
+    : rows.filter((r) => !excluded.has(r.filesystem));
+  for (const r of selected) {
+    const grade = gradeAbove(r.usedPct, warn, crit);
+    findings.push(
+      makeFinding(ctx, {
+        subject: r.mount,
+        ...grade,
+        value: r.usedPct,
+        unit: '%',
+        message: `${r.mount} (${r.filesystem}) ${what} ${r.usedPct}% used, ${r.available} ${what === 'space' ? 'KiB' : 'inodes'} free`,
+      }),
+    );
+  }
+  for (const mount of wanted ?? []) {
+    if (selected.some((r) => r.mount === mount)) continue;
+    findings.push(
+      makeFinding(ctx, { subject: mount, status: 'unknown', value: null, message: `${mount} is not a mounted filesystem on the host` }),
+    );
+  }
+  return findings;
+}
+
+export const diskWithSchema = filesystemWith('space');
+
+export type DiskWith = FromSchema<typeof diskWithSchema>;
+
+export const diskCheck = defineCheck<DiskWith>()({
+  name: 'inspection.disk',
+  description: 'Filesystem space use per mount point (df -P)',
+  withSchema: diskWithSchema,
+  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  collect: () => buildCollector(firstTool([['df', 'df -Pk 2>/dev/null']])),
+  parse: (output) => parseDf(output),
+  evaluate: (rows, ctx) => evaluateRows(rows, ctx, 'space'),
+});
+
+export const inodesWithSchema = filesystemWith('inode');
+
+export type InodesWith = FromSchema<typeof inodesWithSchema>;
+
+export const inodesCheck = defineCheck<InodesWith>()({
+  name: 'inspection.inodes',
+  description: 'Filesystem inode use per mount point (df -Pi)',
+  withSchema: inodesWithSchema,
+  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  collect: () => buildCollector(firstTool([['df', 'df -Pi 2>/dev/null']])),
+  parse: (output) => parseDf(output),
+  evaluate: (rows, ctx) => evaluateRows(rows, ctx, 'inode'),
+});

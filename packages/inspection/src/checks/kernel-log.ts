@@ -1,0 +1,114 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, toNumber, unknown } from '../collector-output.js';
+import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { defineCheck, type EvaluateContext, type Finding, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+/** Kernel messages of the inspected window, from the journal or the ring buffer. */
+export interface KernelLog {
+  source: 'journal' | 'dmesg';
+  lines: string[];
+}
+
+/**
+ * The journal when it holds kernel messages (it filters by time itself); otherwise dmesg, whose
+ * `[seconds since boot]` stamps are compared with /proc/uptime to keep the same window.
+ */
+function collectKernelLog(w: OomKillsWith): string {
+  const hours = w.since_hours ?? 24;
+  return buildCollector(
+    [
+      'if command -v journalctl >/dev/null 2>&1 && journalctl -k -q --no-pager -n 1 2>/dev/null | grep -q .; then',
+      `${section('journal')}; journalctl -k -q --no-pager --since '-${hours}h' 2>&1; ${EXIT_MARKER}`,
+      `elif command -v dmesg >/dev/null 2>&1; then ${section('dmesg')}`,
+      'echo "OPSBOOK_UPTIME $(cut -d" " -f1 /proc/uptime 2>/dev/null)"',
+      `dmesg 2>&1; ${EXIT_MARKER}`,
+      "else echo 'OPSBOOK_MISSING journalctl dmesg'; fi",
+    ].join('\n'),
+  );
+}
+
+export function parseKernelLog(output: string, w: OomKillsWith): Parsed<KernelLog> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  for (const source of ['journal', 'dmesg'] as const) {
+    const lines = out.sections.get(source)?.filter((l) => l.trim() !== '');
+    if (!lines) continue;
+    const exit = firstMarker(out, 'EXIT', source);
+    if (exit !== '0') {
+      return unknown(exit === undefined ? `${source} output is truncated` : `${source} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`);
+    }
+    if (source === 'journal') return parsed({ source, lines });
+    const uptime = toNumber(firstMarker(out, 'UPTIME', source));
+    const stamped = lines.filter((l) => /^\[\s*\d+\.\d+\]/.test(l));
+    if (lines.length > 0 && stamped.length === 0) return unknown(`dmesg printed no kernel messages: ${excerpt(lines)}`);
+    const from = uptime === undefined ? 0 : uptime - (w.since_hours ?? 24) * 3600;
+    return parsed({ source, lines: stamped.filter((l) => (toNumber(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1]) ?? 0) >= from) });
+  }
+  return unknown(excerpt([...(out.sections.get('') ?? [])].filter((l) => l.trim() !== '')));
+}
+
+const OOM = /\bKilled process \d+/;
+const DISK_ERRORS = [/\bI\/O error\b/, /EXT4-fs error/, /XFS \([^)]*\): .*(error|[Cc]orruption)/, /Medium Error/i, /\bBTRFS error\b/];
+
+const kernelLogWith = (what: string, warn: number, crit: number) =>
+  ({
+    $schema: DRAFT_2020_12,
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      since_hours: { type: 'integer', minimum: 1, maximum: 8760, default: 24, description: 'Look back this many hours' },
+      thresholds: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          warn_count: count(warn, `warn at or above this many ${what}`),
+          crit_count: count(crit, `crit at or above this many ${what}`),
+        },
+      },
+    },
+  }) as const;
+
+function evaluateMatches(log: KernelLog, ctx: EvaluateContext<OomKillsWith>, what: string, matches: (l: string) => boolean): Finding[] {
+  const hits = log.lines.filter(matches);
+  const grade = gradeAbove(hits.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
+  const last = hits.at(-1);
+  const window = `last ${ctx.with.since_hours ?? 24}h, ${log.source}`;
+  return [
+    makeFinding(ctx, {
+      ...grade,
+      value: hits.length,
+      unit: 'count',
+      message: hits.length === 0 ? `no ${what} (${window})` : `${hits.length} ${what} (${window}); latest: ${last?.trim().slice(0, 200)}`,
+    }),
+  ];
+}
+
+export const oomKillsWithSchema = kernelLogWith('OOM kills', 1, 5);
+
+export type OomKillsWith = FromSchema<typeof oomKillsWithSchema>;
+
+export const oomKillsCheck = defineCheck<OomKillsWith>()({
+  name: 'inspection.oom-kills',
+  description: 'Processes killed by the kernel OOM killer, from the kernel log (journalctl -k or dmesg)',
+  withSchema: oomKillsWithSchema,
+  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  collect: (w) => collectKernelLog(w),
+  parse: (output, w) => parseKernelLog(output, w),
+  evaluate: (log, ctx) => evaluateMatches(log, ctx, 'OOM kills', (l) => OOM.test(l)),
+});
+
+export const diskErrorsWithSchema = kernelLogWith('disk error lines', 1, 10);
+
+export type DiskErrorsWith = FromSchema<typeof diskErrorsWithSchema>;
+
+export const diskErrorsCheck = defineCheck<DiskErrorsWith>()({
+  name: 'inspection.disk-errors',
+  description: 'Disk I/O and filesystem errors in the kernel log (journalctl -k or dmesg)',
+  withSchema: diskErrorsWithSchema,
+  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  collect: (w) => collectKernelLog(w),
+  parse: (output, w) => parseKernelLog(output, w),
+  evaluate: (log, ctx) => evaluateMatches(log, ctx, 'disk error lines', (l) => DISK_ERRORS.some((re) => re.test(l))),
+});

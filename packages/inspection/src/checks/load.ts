@@ -1,0 +1,78 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { DRAFT_2020_12 } from '../with-schema-fragments.js';
+
+export interface LoadInfo {
+  load1: number;
+  load5: number;
+  load15: number;
+  cores: number;
+}
+
+const COLLECTOR = buildCollector(
+  "if [ -r /proc/loadavg ]; then echo \"OPSBOOK_LOADAVG $(cat /proc/loadavg)\"; else echo 'OPSBOOK_MISSING /proc/loadavg'; fi",
+  // nproc counts the CPUs this process may use; getconf and /proc/cpuinfo are the fallbacks
+  // for hosts without coreutils' or BusyBox's nproc.
+  'if command -v nproc >/dev/null 2>&1; then echo "OPSBOOK_CORES $(nproc)"',
+  'elif command -v getconf >/dev/null 2>&1; then echo "OPSBOOK_CORES $(getconf _NPROCESSORS_ONLN)"',
+  'else echo "OPSBOOK_CORES $(grep -c ^processor /proc/cpuinfo 2>/dev/null)"; fi',
+);
+
+export function parseLoad(output: string): Parsed<LoadInfo> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const fields = (firstMarker(out, 'LOADAVG') ?? '').trim().split(/\s+/);
+  const [load1, load5, load15] = fields.slice(0, 3).map(toNumber);
+  const cores = toInt(firstMarker(out, 'CORES'));
+  if (load1 === undefined || load5 === undefined || load15 === undefined) {
+    return unknown(`no load averages in the output: ${excerpt(sectionLines(out))}`);
+  }
+  if (cores === undefined || cores < 1) return unknown('the number of CPU cores could not be read');
+  return parsed({ load1, load5, load15, cores });
+}
+
+export const loadWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    window: { enum: [1, 5, 15], default: 5, description: 'Which load average to judge, in minutes' },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_per_core: { type: 'number', minimum: 0, default: 1, description: 'warn at or above this load per core' },
+        crit_per_core: { type: 'number', minimum: 0, default: 2, description: 'crit at or above this load per core' },
+      },
+    },
+  },
+} as const;
+
+export type LoadWith = FromSchema<typeof loadWithSchema>;
+
+export const loadCheck = defineCheck<LoadWith>()({
+  name: 'inspection.load',
+  description: 'Load average per CPU core (/proc/loadavg divided by nproc)',
+  withSchema: loadWithSchema,
+  thresholdPairs: [{ warn: 'warn_per_core', crit: 'crit_per_core', worse: 'above' }],
+  collect: () => COLLECTOR,
+  parse: (output) => parseLoad(output),
+  evaluate: (l, ctx) => {
+    const window = ctx.with.window ?? 5;
+    const load = window === 1 ? l.load1 : window === 15 ? l.load15 : l.load5;
+    const perCore = Math.round((load / l.cores) * 100) / 100;
+    const grade = gradeAbove(perCore, limit(ctx, 'warn_per_core'), limit(ctx, 'crit_per_core'));
+    return [
+      makeFinding(ctx, {
+        subject: `load${window}`,
+        ...grade,
+        value: perCore,
+        unit: 'per-core',
+        message: `${window}-minute load ${load} on ${l.cores} cores = ${perCore} per core`,
+      }),
+    ];
+  },
+});

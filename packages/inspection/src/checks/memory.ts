@@ -1,0 +1,139 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector } from '../collector-script.js';
+import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { DRAFT_2020_12, percent } from '../with-schema-fragments.js';
+
+/** The /proc/meminfo fields the checks use, in KiB. */
+export interface MemInfo {
+  memTotal: number;
+  /** MemAvailable, or MemFree + Buffers + Cached on kernels before 3.14 that lack it. */
+  memAvailable: number;
+  isAvailableEstimated: boolean;
+  swapTotal: number;
+  swapFree: number;
+}
+
+const MEMINFO_COLLECTOR = buildCollector(
+  "if [ -r /proc/meminfo ]; then cat /proc/meminfo; else echo 'OPSBOOK_MISSING /proc/meminfo'; fi",
+);
+
+export function parseMeminfo(output: string): Parsed<MemInfo> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const lines = sectionLines(out);
+  const kib = new Map<string, number>();
+  for (const line of lines) {
+    const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?: kB)?$/.exec(line.trim());
+    const value = toInt(m?.[2]);
+    if (m?.[1] && value !== undefined) kib.set(m[1], value);
+  }
+  const memTotal = kib.get('MemTotal');
+  const swapTotal = kib.get('SwapTotal');
+  const swapFree = kib.get('SwapFree');
+  if (memTotal === undefined || memTotal === 0 || swapTotal === undefined || swapFree === undefined) {
+    return unknown(`not /proc/meminfo: ${excerpt(lines)}`);
+  }
+  const available = kib.get('MemAvailable');
+  const estimate = (kib.get('MemFree') ?? 0) + (kib.get('Buffers') ?? 0) + (kib.get('Cached') ?? 0);
+  return parsed({
+    memTotal,
+    memAvailable: available ?? estimate,
+    isAvailableEstimated: available === undefined,
+    swapTotal,
+    swapFree,
+  });
+}
+
+/** Used share in percent with one decimal, as `free` users read it. */
+export function usedPercent(total: number, free: number): number {
+  if (total <= 0) return 0;
+  return Math.round(((total - free) * 1000) / total) / 10;
+}
+
+const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
+
+export const memoryWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_pct: percent(85, 'warn at or above this share of memory in use (not available), in percent'),
+        crit_pct: percent(95, 'crit at or above this share of memory in use, in percent'),
+      },
+    },
+  },
+} as const;
+
+export type MemoryWith = FromSchema<typeof memoryWithSchema>;
+
+export const memoryCheck = defineCheck<MemoryWith>()({
+  name: 'inspection.memory',
+  description: 'Memory in use, from MemTotal and MemAvailable in /proc/meminfo',
+  withSchema: memoryWithSchema,
+  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  collect: () => MEMINFO_COLLECTOR,
+  parse: (output) => parseMeminfo(output),
+  evaluate: (m, ctx) => {
+    const used = usedPercent(m.memTotal, m.memAvailable);
+    const grade = gradeAbove(used, limit(ctx, 'warn_pct'), limit(ctx, 'crit_pct'));
+    const how = m.isAvailableEstimated ? ' (estimated: the kernel has no MemAvailable)' : '';
+    return [
+      makeFinding(ctx, {
+        subject: 'memory',
+        ...grade,
+        value: used,
+        unit: '%',
+        message: `memory ${used}% in use, ${mib(m.memAvailable)} of ${mib(m.memTotal)} available${how}`,
+      }),
+    ];
+  },
+});
+
+export const swapWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_pct: percent(50, 'warn at or above this share of swap in use, in percent'),
+        crit_pct: percent(80, 'crit at or above this share of swap in use, in percent'),
+      },
+    },
+  },
+} as const;
+
+export type SwapWith = FromSchema<typeof swapWithSchema>;
+
+export const swapCheck = defineCheck<SwapWith>()({
+  name: 'inspection.swap',
+  description: 'Swap in use, from SwapTotal and SwapFree in /proc/meminfo',
+  withSchema: swapWithSchema,
+  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  collect: () => MEMINFO_COLLECTOR,
+  parse: (output) => parseMeminfo(output),
+  evaluate: (m, ctx) => {
+    if (m.swapTotal === 0) {
+      return [makeFinding(ctx, { subject: 'swap', status: 'ok', value: 0, threshold: limit(ctx, 'warn_pct'), unit: '%', message: 'no swap configured' })];
+    }
+    const used = usedPercent(m.swapTotal, m.swapFree);
+    const grade = gradeAbove(used, limit(ctx, 'warn_pct'), limit(ctx, 'crit_pct'));
+    return [
+      makeFinding(ctx, {
+        subject: 'swap',
+        ...grade,
+        value: used,
+        unit: '%',
+        message: `swap ${used}% in use, ${mib(m.swapTotal - m.swapFree)} of ${mib(m.swapTotal)}`,
+      }),
+    ];
+  },
+});

@@ -1,0 +1,152 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, section, whenTool } from '../collector-script.js';
+import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
+import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+export interface ProcessRow {
+  pid: number;
+  stat: string;
+  /** The kernel's process name (at most 15 characters on Linux). */
+  comm: string;
+  args: string;
+}
+
+/**
+ * `comm` and `args` may both contain spaces, so they come from two listings joined by pid.
+ * The same options work for procps and BusyBox ps; matching happens in the parser, so no
+ * `with:` value ever reaches the host's shell.
+ */
+const PS_COLLECTOR = buildCollector(
+  whenTool(
+    'ps',
+    [section('comm'), 'ps -eo pid=,stat=,comm= 2>/dev/null', section('args'), 'ps -eo pid=,args= 2>/dev/null'].join('\n'),
+  ),
+);
+
+export function parsePs(output: string): Parsed<ProcessRow[]> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const args = new Map<number, string>();
+  for (const line of sectionLines(out, 'args')) {
+    const m = /^\s*(\d+)\s(.*)$/.exec(line);
+    const pid = toInt(m?.[1]);
+    if (pid !== undefined) args.set(pid, (m?.[2] ?? '').trim());
+  }
+  const rows: ProcessRow[] = [];
+  const lines = sectionLines(out, 'comm');
+  for (const line of lines) {
+    const m = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    const pid = toInt(m?.[1]);
+    if (pid === undefined || !m) continue;
+    const comm = (m[3] ?? '').trim();
+    rows.push({ pid, stat: m[2] ?? '', comm, args: args.get(pid) ?? comm });
+  }
+  // A host always runs at least its init and the collector's own shell.
+  if (rows.length === 0) return unknown(`ps listed no process: ${excerpt([...lines, ...sectionLines(out)])}`);
+  return parsed(rows);
+}
+
+function matcher(name: string | undefined, pattern: string | undefined): ((p: ProcessRow) => boolean) | string {
+  if (pattern !== undefined) {
+    try {
+      const re = new RegExp(pattern, 'u');
+      return (p) => re.test(p.args);
+    } catch (e) {
+      return `pattern is not a valid regular expression (${(e as Error).message})`;
+    }
+  }
+  if (name === undefined) return 'give name or pattern';
+  // The kernel truncates comm to 15 bytes; BusyBox shows the same truncation.
+  return (p) => p.comm === name || p.comm === name.slice(0, 15);
+}
+
+export const processWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 255, description: 'Process name as ps comm shows it (e.g. nginx)' },
+    pattern: { type: 'string', minLength: 1, maxLength: 1024, description: 'JavaScript regular expression matched against the full command line' },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        min_count: count(1, 'crit below this many matching processes'),
+        max_count: count(10000, 'warn above this many matching processes'),
+      },
+    },
+  },
+  oneOf: [{ required: ['name'], properties: { name: true } }, { required: ['pattern'], properties: { pattern: true } }],
+} as const;
+
+export type ProcessWith = FromSchema<typeof processWithSchema>;
+
+export const processCheck = defineCheck<ProcessWith>()({
+  name: 'inspection.process',
+  description: 'A process is running: by exact name, or by a regular expression over its command line',
+  withSchema: processWithSchema,
+  collect: () => PS_COLLECTOR,
+  parse: (output) => parsePs(output),
+  evaluate: (rows, ctx) => {
+    const subject = ctx.with.name ?? ctx.with.pattern ?? '';
+    const match = matcher(ctx.with.name, ctx.with.pattern);
+    if (typeof match === 'string') {
+      return [makeFinding(ctx, { subject, status: 'unknown', value: null, message: match })];
+    }
+    const found = rows.filter(match);
+    const min = limit(ctx, 'min_count');
+    const max = limit(ctx, 'max_count');
+    const base = { subject, value: found.length, unit: 'count' };
+    const pids = found.slice(0, 10).map((p) => p.pid).join(', ');
+    if (found.length < min) {
+      return [makeFinding(ctx, { ...base, status: 'crit', threshold: min, message: `${found.length} process(es) match ${subject}, expected at least ${min}` })];
+    }
+    if (found.length > max) {
+      return [makeFinding(ctx, { ...base, status: 'warn', threshold: max, message: `${found.length} processes match ${subject}, more than ${max}` })];
+    }
+    return [makeFinding(ctx, { ...base, status: 'ok', threshold: min, message: `${found.length} process(es) match ${subject} (pid ${pids})` })];
+  },
+});
+
+export const zombiesWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_count: count(5, 'warn at or above this many zombies'),
+        crit_count: count(50, 'crit at or above this many zombies'),
+      },
+    },
+  },
+} as const;
+
+export type ZombiesWith = FromSchema<typeof zombiesWithSchema>;
+
+export const zombiesCheck = defineCheck<ZombiesWith>()({
+  name: 'inspection.zombies',
+  description: 'Zombie (defunct) processes waiting for their parent to reap them',
+  withSchema: zombiesWithSchema,
+  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  collect: () => PS_COLLECTOR,
+  parse: (output) => parsePs(output),
+  evaluate: (rows, ctx) => {
+    const zombies = rows.filter((p) => p.stat.startsWith('Z'));
+    const grade = gradeAbove(zombies.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
+    const which = zombies.slice(0, 10).map((p) => `${p.comm}[${p.pid}]`).join(', ');
+    return [
+      makeFinding(ctx, {
+        ...grade,
+        value: zombies.length,
+        unit: 'count',
+        message: zombies.length === 0 ? 'no zombie processes' : `${zombies.length} zombie process(es): ${which}`,
+      }),
+    ];
+  },
+});
+

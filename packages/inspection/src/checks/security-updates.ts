@@ -1,0 +1,128 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, unknown } from '../collector-output.js';
+import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+export interface PendingUpdates {
+  manager: 'apt' | 'dnf' | 'yum' | 'apk';
+  /** Packages with a pending security update (on apk: every pending update, see below). */
+  packages: string[];
+  /** Advisories by severity, when the package manager classifies them (dnf, yum). */
+  severities: Record<string, number>;
+}
+
+/**
+ * Simulations only, from the host's own package metadata: nothing is refreshed or installed
+ * (apt-get -s without the lock, dnf/yum -C from the cache), so the answer is as fresh as the
+ * host's last metadata refresh.
+ */
+const COLLECTOR = buildCollector(
+  [
+    `if command -v apt-get >/dev/null 2>&1; then ${section('apt')}`,
+    `apt-get -s -o Debug::NoLocking=1 upgrade 2>&1; ${EXIT_MARKER}`,
+    `elif command -v dnf >/dev/null 2>&1; then ${section('dnf')}`,
+    `dnf -q -C updateinfo list --security 2>&1; ${EXIT_MARKER}`,
+    `elif command -v yum >/dev/null 2>&1; then ${section('yum')}`,
+    `yum -q -C updateinfo list security 2>&1; ${EXIT_MARKER}`,
+    `elif command -v apk >/dev/null 2>&1; then ${section('apk')}`,
+    `apk version -l '<' 2>&1; ${EXIT_MARKER}`,
+    "else echo 'OPSBOOK_MISSING apt-get dnf yum apk'; fi",
+  ].join('\n'),
+);
+
+/** `Inst libssl3 [3.0.11-1~deb12u2] (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])` */
+function parseApt(lines: readonly string[]): string[] | undefined {
+  if (!lines.some((l) => /^(Reading package lists|Inst |Calculating upgrade|\d+ upgraded)/.test(l))) return undefined;
+  const packages = new Set<string>();
+  for (const line of lines) {
+    const m = /^Inst (\S+)(?: \[[^\]]*\])? \((.*)\)/.exec(line);
+    if (m?.[1] && /security/i.test(m[2] ?? '')) packages.add(m[1]);
+  }
+  return [...packages];
+}
+
+/** `RHSA-2020:2894 Important/Sec. dbus-1:1.10.24-14.el7_8.x86_64` */
+function parseUpdateinfo(lines: readonly string[]): Omit<PendingUpdates, 'manager'> | undefined {
+  const packages = new Set<string>();
+  const severities: Record<string, number> = {};
+  const advisories = new Set<string>();
+  for (const line of lines) {
+    const m = /^\s*([A-Z][A-Za-z0-9]*-[\w:.-]+)\s+(?:(\w+)\/Sec\.|security)\s+(\S+)\s*$/.exec(line);
+    if (!m?.[1] || !m[3]) continue;
+    packages.add(m[3]);
+    if (!advisories.has(m[1])) {
+      advisories.add(m[1]);
+      const sev = m[2] ?? 'Unknown';
+      severities[sev] = (severities[sev] ?? 0) + 1;
+    }
+  }
+  const isRecognised = packages.size > 0 || lines.every((l) => /^(Loaded plugins|\s*:|Last metadata|updateinfo list done|\s*$)/.test(l));
+  return isRecognised ? { packages: [...packages], severities } : undefined;
+}
+
+/** `busybox-1.36.1-r2            < 1.36.1-r5` */
+function parseApk(lines: readonly string[]): string[] | undefined {
+  const rows = lines.filter((l) => !/^Installed:/.test(l));
+  const packages = rows.map((l) => /^(\S+)\s+<\s+\S+/.exec(l)?.[1]);
+  if (packages.some((p) => p === undefined)) return undefined;
+  return packages.filter((p): p is string => p !== undefined);
+}
+
+export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  for (const manager of ['apt', 'dnf', 'yum', 'apk'] as const) {
+    if (!out.sections.has(manager)) continue;
+    const lines = sectionLines(out, manager);
+    const exit = firstMarker(out, 'EXIT', manager);
+    if (exit !== '0') {
+      return unknown(exit === undefined ? `${manager} output is truncated` : `${manager} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`);
+    }
+    if (manager === 'dnf' || manager === 'yum') {
+      const info = parseUpdateinfo(lines);
+      return info ? parsed({ manager, ...info }) : unknown(excerpt(lines));
+    }
+    const packages = manager === 'apt' ? parseApt(lines) : parseApk(lines);
+    return packages ? parsed({ manager, packages, severities: {} }) : unknown(excerpt(lines));
+  }
+  return unknown(excerpt(sectionLines(out)));
+}
+
+export const securityUpdatesWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_count: count(1, 'warn at or above this many packages with a security update'),
+        crit_count: count(10, 'crit at or above this many packages with a security update'),
+      },
+    },
+  },
+} as const;
+
+export type SecurityUpdatesWith = FromSchema<typeof securityUpdatesWithSchema>;
+
+export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
+  name: 'inspection.security-updates',
+  description: 'Pending security updates (apt-get -s upgrade, dnf/yum updateinfo, apk version on Alpine)',
+  withSchema: securityUpdatesWithSchema,
+  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  collect: () => COLLECTOR,
+  parse: (output) => parseSecurityUpdates(output),
+  evaluate: (u, ctx) => {
+    const n = u.packages.length;
+    const grade = gradeAbove(n, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
+    // Alpine's apk has no security classification: every pending update is counted.
+    const what = u.manager === 'apk' ? 'pending update(s) (apk cannot tell security ones apart)' : 'package(s) with a security update';
+    const sev = Object.entries(u.severities).map(([k, v]) => `${v} ${k}`).join(', ');
+    const list = u.packages.slice(0, 10).join(', ');
+    const message = n === 0 ? `no pending security updates (${u.manager})` : `${n} ${what}${sev ? ` [${sev}]` : ''}: ${list}${n > 10 ? ', …' : ''}`;
+    return [makeFinding(ctx, { subject: u.manager, ...grade, value: n, unit: 'count', message })];
+  },
+});

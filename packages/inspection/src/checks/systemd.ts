@@ -1,0 +1,147 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, EXIT_MARKER, shellWord, whenTool } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, unknown } from '../collector-output.js';
+import { count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
+import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+export interface FailedUnit {
+  unit: string;
+  load: string;
+  active: string;
+  sub: string;
+  description: string;
+}
+
+/** systemctl's own words when it cannot answer (no systemd as PID 1, no bus). */
+function systemctlRefusal(lines: readonly string[], exit: string | undefined): string | undefined {
+  if (exit === undefined) return 'the collector output is truncated (no exit status of systemctl)';
+  if (exit === '0') return undefined;
+  return `systemctl failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`;
+}
+
+export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const lines = sectionLines(out);
+  const refusal = systemctlRefusal(lines, firstMarker(out, 'EXIT'));
+  if (refusal) return unknown(refusal);
+  const units: FailedUnit[] = [];
+  for (const line of lines) {
+    // Older systemd prints a bullet before each failed unit even with --no-legend.
+    const m = /^(?:[●*]\s+)?(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(line.trim());
+    if (!m) return unknown(excerpt([line]));
+    const [, unit = '', load = '', active = '', sub = '', description = ''] = m;
+    units.push({ unit, load, active, sub, description });
+  }
+  return parsed(units);
+}
+
+export const failedUnitsWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ignore: { type: 'array', items: unitName, uniqueItems: true, description: 'Failed units to leave out' },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_count: count(1, 'warn at or above this many failed units'),
+        crit_count: count(3, 'crit at or above this many failed units'),
+      },
+    },
+  },
+} as const;
+
+export type FailedUnitsWith = FromSchema<typeof failedUnitsWithSchema>;
+
+export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
+  name: 'inspection.failed-units',
+  description: 'systemd units in the failed state (systemctl list-units --failed)',
+  withSchema: failedUnitsWithSchema,
+  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  collect: () =>
+    buildCollector(
+      whenTool('systemctl', `systemctl list-units --failed --all --no-legend --plain --no-pager 2>&1\n${EXIT_MARKER}`),
+    ),
+  parse: (output) => parseFailedUnits(output),
+  evaluate: (units, ctx) => {
+    const ignored = new Set(ctx.with.ignore ?? []);
+    const failed = units.filter((u) => !ignored.has(u.unit) && !ignored.has(u.unit.replace(/\.service$/, '')));
+    const grade = gradeAbove(failed.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
+    const names = failed.map((u) => u.unit).join(', ');
+    return [
+      makeFinding(ctx, {
+        ...grade,
+        value: failed.length,
+        unit: 'count',
+        message: failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,
+      }),
+    ];
+  },
+});
+
+export interface UnitState {
+  loadState: string;
+  activeState: string;
+  subState: string;
+}
+
+export function parseUnitState(output: string): Parsed<UnitState> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const lines = sectionLines(out);
+  const refusal = systemctlRefusal(lines, firstMarker(out, 'EXIT'));
+  if (refusal) return unknown(refusal);
+  const props = new Map<string, string>();
+  for (const line of lines) {
+    const eq = line.indexOf('=');
+    if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const loadState = props.get('LoadState');
+  const activeState = props.get('ActiveState');
+  if (!loadState || !activeState) return unknown(excerpt(lines));
+  return parsed({ loadState, activeState, subState: props.get('SubState') ?? '' });
+}
+
+export const unitActiveWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  required: ['unit'],
+  properties: {
+    unit: unitName,
+    expect: { enum: ['active', 'inactive'], default: 'active', description: 'The state the unit should be in' },
+  },
+} as const;
+
+export type UnitActiveWith = FromSchema<typeof unitActiveWithSchema>;
+
+export const unitActiveCheck = defineCheck<UnitActiveWith>()({
+  name: 'inspection.unit-active',
+  description: 'One systemd unit is active (or, with expect: inactive, is not running)',
+  withSchema: unitActiveWithSchema,
+  collect: (w) =>
+    buildCollector(
+      whenTool(
+        'systemctl',
+        `systemctl show --no-pager -p LoadState -p ActiveState -p SubState -- ${shellWord(w.unit, 'unit')} 2>&1\n${EXIT_MARKER}`,
+      ),
+    ),
+  parse: (output) => parseUnitState(output),
+  evaluate: (s, ctx) => {
+    const unit = ctx.with.unit;
+    const state = `${s.activeState}${s.subState ? ` (${s.subState})` : ''}`;
+    const base = { subject: unit, value: s.activeState, threshold: null };
+    if (s.loadState === 'not-found') {
+      return [makeFinding(ctx, { ...base, status: 'crit', message: `unit ${unit} does not exist on the host` })];
+    }
+    const wantActive = (ctx.with.expect ?? 'active') === 'active';
+    const isActive = s.activeState === 'active' || s.activeState === 'reloading';
+    const isTransient = s.activeState === 'activating' || s.activeState === 'deactivating' || s.activeState === 'reloading';
+    const status = isActive === wantActive ? (isTransient ? 'warn' : 'ok') : isTransient ? 'warn' : 'crit';
+    return [makeFinding(ctx, { ...base, status, message: `unit ${unit} is ${state}, expected ${wantActive ? 'active' : 'inactive'}` })];
+  },
+});

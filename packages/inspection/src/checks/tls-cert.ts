@@ -1,0 +1,104 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { buildCollector, NOW_MARKER, shellWord, whenTool } from '../collector-script.js';
+import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
+import { absolutePath, count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import { defineCheck, gradeBelow, limit, makeFinding, type Parsed } from '../inspection-check.js';
+
+export interface CertificateDates {
+  /** Seconds since the epoch, from `notAfter=`. */
+  notAfter: number;
+  /** The host's clock when the collector ran. */
+  now: number;
+  subject: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `Jan  1 00:00:00 2030 GMT`, the only form `openssl x509 -enddate` prints. */
+export function parseOpensslDate(text: string): number | undefined {
+  const m = /^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s+(\d{4})\s+GMT$/.exec(text.trim());
+  if (!m) return undefined;
+  const month = MONTHS.indexOf(m[1] ?? '');
+  if (month < 0) return undefined;
+  const ms = Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
+}
+
+const isIpAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(':');
+
+function collectTls(w: TlsCertWith): string {
+  if (w.file !== undefined) {
+    return whenTool('openssl', `openssl x509 -noout -enddate -subject -in ${shellWord(w.file, 'file')} 2>&1`);
+  }
+  const host = w.host ?? '';
+  const target = shellWord(`${host.includes(':') ? `[${host}]` : host}:${w.port ?? 443}`, 'host');
+  const sni = w.servername ?? (isIpAddress(host) ? undefined : host);
+  const sniArg = sni === undefined ? '' : ` -servername ${shellWord(sni, 'servername')}`;
+  const timeout = w.timeout_s ?? 10;
+  return whenTool(
+    'openssl',
+    [
+      `if command -v timeout >/dev/null 2>&1; then t="timeout ${timeout}"; else t=; fi`,
+      `$t openssl s_client -connect ${target}${sniArg} </dev/null 2>/dev/null | openssl x509 -noout -enddate -subject 2>&1`,
+    ].join('\n'),
+  );
+}
+
+export function parseCertificateDates(output: string): Parsed<CertificateDates> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  const lines = sectionLines(out);
+  const now = toInt(firstMarker(out, 'NOW'));
+  const endLine = lines.find((l) => l.startsWith('notAfter='));
+  if (!endLine) return unknown(`no certificate was read: ${excerpt(lines).replace(/^unrecognised output: /, '')}`);
+  const notAfter = parseOpensslDate(endLine.slice('notAfter='.length));
+  if (notAfter === undefined) return unknown(`unreadable expiry date: ${excerpt([endLine])}`);
+  if (now === undefined) return unknown('the host clock (OPSBOOK_NOW) is missing from the output');
+  const subject = (lines.find((l) => l.startsWith('subject=')) ?? '').slice('subject='.length).trim();
+  return parsed({ notAfter, now, subject });
+}
+
+export const tlsCertWithSchema = {
+  $schema: DRAFT_2020_12,
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: hostName,
+    port: { ...tcpPort, default: 443 },
+    servername: { ...hostName, description: 'SNI name to ask for (default: host, unless it is an IP address)' },
+    file: { ...absolutePath, description: 'PEM certificate file on the host' },
+    timeout_s: { type: 'integer', minimum: 1, maximum: 120, default: 10, description: 'Give up connecting after this many seconds' },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        warn_days: count(30, 'warn when the certificate expires in this many days or fewer'),
+        crit_days: count(7, 'crit when the certificate expires in this many days or fewer'),
+      },
+    },
+  },
+  oneOf: [{ required: ['host'], properties: { host: true } }, { required: ['file'], properties: { file: true } }],
+} as const;
+
+export type TlsCertWith = FromSchema<typeof tlsCertWithSchema>;
+
+export const tlsCertCheck = defineCheck<TlsCertWith>()({
+  name: 'inspection.tls-cert',
+  description: 'Days until a TLS certificate expires: served at host:port (openssl s_client) or in a PEM file',
+  withSchema: tlsCertWithSchema,
+  thresholdPairs: [{ warn: 'warn_days', crit: 'crit_days', worse: 'below' }],
+  collect: (w) => buildCollector(NOW_MARKER, collectTls(w)),
+  parse: (output) => parseCertificateDates(output),
+  evaluate: (c, ctx) => {
+    const subject = ctx.with.file ?? `${ctx.with.host}:${ctx.with.port ?? 443}`;
+    const days = Math.floor((c.notAfter - c.now) / 86400);
+    const expiry = new Date(c.notAfter * 1000).toISOString();
+    const grade = gradeBelow(days, limit(ctx, 'warn_days'), limit(ctx, 'crit_days'));
+    const message =
+      c.notAfter <= c.now
+        ? `certificate ${c.subject} EXPIRED on ${expiry}`
+        : `certificate ${c.subject} expires in ${days} day(s), on ${expiry}`;
+    return [makeFinding(ctx, { subject, ...(c.notAfter <= c.now ? { status: 'crit' as const, threshold: limit(ctx, 'crit_days') } : grade), value: days, unit: 'days', message })];
+  },
+});
