@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a Debian machine with Node 20 and npm: pnpm (through
 # npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
-# ssh-agent), PostgreSQL, Chromium, and the peers the benchmarks compare with (pssh, Ansible).
+# ssh-agent), PostgreSQL, Chromium, the peers the benchmarks compare with (pssh, Ansible), and
+# GNU time (/usr/bin/time), with which scripts/bench/fanout.mjs measures them.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v parallel-ssh >/dev/null 2>&1 || need+=(pssh)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+[ -x /usr/bin/time ] || need+=(time)
 command -v ansible >/dev/null 2>&1 || need+=(ansible)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
