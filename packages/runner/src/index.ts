@@ -47,7 +47,16 @@ export {
 } from './plan.js';
 export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './run.js';
 export type { RunEvent, RunStatus } from './run-events.js';
-export { listRuns, newRunId, readRun, resolveRunId } from './run-store.js';
+export {
+  type HostCounts,
+  type RunRecordView,
+  type RunState,
+  type RunSummary,
+  listRuns,
+  newRunId,
+  readRun,
+  resolveRunId,
+} from './run-store.js';
 export {
   digestJournal,
   evidenceBundle,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError } from '@opsbook/schema';
+import { ValidationError, canonicalJson } from '@opsbook/schema';
 
 /** What the runner records: a `type` from its vocabulary plus any JSON fields. */
 export interface JournalEvent {
@@ -43,24 +43,8 @@ const RESERVED_FIELDS = ['seq', 'at', 'prev', 'hash'];
 // Run ids become file names: no separators, no leading dot, so `../x` can never escape runs/.
 const SAFE_RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-/**
- * JSON with object keys sorted recursively and no whitespace: the bytes an event's hash is
- * computed over, so that the hash does not depend on the key order a writer happened to use.
- */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).sort();
-    const record = value as Record<string, unknown>;
-    const parts = keys
-      .filter((k) => record[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
-    return `{${parts.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
+// The bytes an event's hash is computed over: one canonical JSON for all of opsbook.
+export { canonicalJson };
 
 /** `sha256:<hex>` over the canonical JSON of a line without its `hash` field. */
 export function hashOfLine(line: Record<string, unknown>): string {
