@@ -1,0 +1,64 @@
+export {
+  type BackupAction,
+  type BackupActionContext,
+  type BackupActionResult,
+  backupActions,
+} from './actions.js';
+export { type ArchiveProgress, hashFile } from './archive-writer.js';
+export {
+  type BackupOutcome,
+  type BackupProgress,
+  backupFiles,
+  type Compression,
+  type FileBackupRequest,
+} from './file-backup.js';
+export {
+  type ArchiveEntry,
+  type ArchiveFormat,
+  type Manifest,
+  manifestSchema,
+  parseManifest,
+  type TableStat,
+} from './manifest.js';
+export {
+  backupPostgres,
+  type PostgresBackupRequest,
+  type PostgresTarget,
+  postgresEnv,
+} from './postgres-backup.js';
+export {
+  type BackupEntry,
+  type BrokenEntry,
+  findBackup,
+  listBackups,
+  openRepository,
+  type Repository,
+  type VerificationRecord,
+} from './repository.js';
+export {
+  type BackupSelector,
+  databaseTableStats,
+  type FileRestoreRequest,
+  type PostgresRestoreRequest,
+  type RestoreOutcome,
+  restoreFiles,
+  restorePostgres,
+} from './restore.js';
+export {
+  type PruneOptions,
+  type PruneReport,
+  planRetention,
+  pruneRepository,
+  type RetentionDecision,
+  type RetentionInput,
+  type RetentionPolicy,
+} from './retention.js';
+export { compareTableStats, type TableDifference } from './table-stats.js';
+export {
+  type ArchiveProblem,
+  type ArchiveProblemKind,
+  type BackupVerification,
+  type VerifyOptions,
+  type VerifyReport,
+  verifyRepository,
+} from './verify.js';

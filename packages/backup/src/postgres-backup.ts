@@ -1,0 +1,174 @@
+import { execStream, type Transport } from '@opsbook/exec';
+import { InterruptedError, UsageError, WorkFailedError } from '@opsbook/schema';
+import { linkedController, writeArchive } from './archive-writer.js';
+import type { BackupOutcome, BackupProgress } from './file-backup.js';
+import type { Manifest } from './manifest.js';
+import { probeTools } from './probe-tools.js';
+import {
+  commitBackup,
+  discardStaged,
+  newBackupId,
+  openRepository,
+  stageBackup,
+} from './repository.js';
+import { parseTableStats, TABLE_STATS_SQL } from './table-stats.js';
+
+/** How to reach a database: libpq settings, passed to pg_dump/psql as environment variables. */
+export interface PostgresTarget {
+  database: string;
+  /** Server host or socket folder, as libpq's PGHOST; default libpq's (the local socket). */
+  host?: string;
+  port?: number;
+  user?: string;
+  /** The password: travels in the env block on stdin, never on a command line. */
+  password?: string;
+  /** A .pgpass file on the machine that runs pg_dump (PGPASSFILE). */
+  passFile?: string;
+}
+
+export interface PostgresBackupRequest {
+  /** Where pg_dump runs: the database host's transport, or a local one (runner side). */
+  transport: Transport;
+  /** Inventory name recorded as the backup's host; default the transport's. */
+  host?: string;
+  repository: string;
+  target: PostgresTarget;
+  /** Record each table's row count and checksum in the dump's snapshot. Default true. */
+  tableStats?: boolean;
+  sudo?: boolean;
+  runId?: string;
+  signal?: AbortSignal;
+  onProgress?: (event: BackupProgress) => void;
+  now?: () => Date;
+}
+
+/**
+ * Runs on the host. With table stats, a psql session opens a REPEATABLE READ transaction and
+ * exports its snapshot; pg_dump dumps exactly that snapshot while the same session counts and
+ * checksums every table, so the stats describe the very rows in the dump. Stats are printed on
+ * stderr (stdout is the dump). The script is fixed text: every input arrives as an env variable.
+ */
+const DUMP_WITH_STATS = `d=$(mktemp -d) || exit 70
+trap 'rm -rf "$d"' EXIT
+mkfifo "$d/q" || exit 70
+psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password <"$d/q" >"$d/out" 2>"$d/err" &
+p=$!
+exec 7>"$d/q"
+printf '%s\\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;' "SELECT 'opsbook-snapshot:' || pg_export_snapshot();" >&7
+s=''
+i=0
+while [ "$i" -lt 6000 ]; do
+  s=$(sed -n 's/^opsbook-snapshot://p' "$d/out")
+  [ -n "$s" ] && break
+  kill -0 "$p" 2>/dev/null || break
+  sleep 0.02
+  i=$((i + 1))
+done
+if [ -z "$s" ]; then exec 7>&-; wait "$p"; cat "$d/err" >&2; exit 71; fi
+printf '%s\\n' "$OPSBOOK_TABLE_STATS_SQL" >&7
+pg_dump --format=custom --no-password --snapshot="$s"
+r=$?
+printf '%s\\n' 'COMMIT;' >&7
+exec 7>&-
+wait "$p"
+q=$?
+cat "$d/out" >&2
+if [ "$q" -ne 0 ]; then cat "$d/err" >&2; exit 72; fi
+exit "$r"`;
+
+const DUMP_ONLY = 'pg_dump --format=custom --no-password';
+
+/** Dumps one database with `pg_dump -Fc` into the repository. */
+export async function backupPostgres(request: PostgresBackupRequest): Promise<BackupOutcome> {
+  const { target } = request;
+  const host = request.host ?? request.transport.host;
+  const now = request.now ?? (() => new Date());
+  const repo = await openRepository(request.repository, { create: true });
+  const tools = await probeTools(request.transport, ['pg_dump', 'psql'], request.signal);
+  if (!tools.pg_dump) {
+    throw new WorkFailedError(
+      'BACKUP_PG_DUMP_MISSING',
+      `${request.transport.host} has no pg_dump: install the PostgreSQL client (postgresql-client), or run the dump from the runner (where: runner)`,
+      { host },
+    );
+  }
+  const withStats = request.tableStats !== false;
+  if (withStats && !tools.psql) {
+    throw new WorkFailedError(
+      'BACKUP_PSQL_MISSING',
+      `${request.transport.host} has no psql: install postgresql-client, or set tableStats: false`,
+      { host },
+    );
+  }
+  const startedAt = now();
+  const id = newBackupId('postgres', host, startedAt);
+  const staged = await stageBackup(repo, id);
+  const inner = linkedController(request.signal);
+  try {
+    const run = execStream(request.transport, {
+      command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
+      env: {
+        ...postgresEnv(target),
+        ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: TABLE_STATS_SQL } : {}),
+      },
+      sudo: request.sudo,
+      signal: inner.signal,
+      maxCapturedBytes: 16 * 1024 * 1024,
+    });
+    const written = writeArchive(run.stdout, {
+      dir: staged,
+      name: 'database.dump',
+      format: 'pg_dump-custom',
+      signal: inner.signal,
+      onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
+    });
+    const [archive, exit] = await Promise.all([written, run.done]);
+    if (exit.exitCode !== 0) {
+      const stderr = exit.stderr
+        .split('\n')
+        .filter((l) => l.trim() && !l.includes('opsbook-table:'));
+      throw new WorkFailedError(
+        'BACKUP_PG_DUMP_FAILED',
+        `pg_dump of ${target.database} on ${request.transport.host} failed (${exit.signal ?? `exit ${exit.exitCode}`}): ${stderr.slice(-5).join(' | ') || 'no message'}; nothing was kept`,
+        { host, database: target.database, stderr: stderr.slice(-20) },
+      );
+    }
+    const manifest: Manifest = {
+      format: 'opsbook-backup/v1',
+      id,
+      kind: 'postgres',
+      source: `postgres:${target.database}`,
+      host,
+      database: target.database,
+      startedAt: startedAt.toISOString(),
+      finishedAt: now().toISOString(),
+      runId: request.runId ?? null,
+      archives: [archive],
+      tools,
+      warnings: [],
+      ...(withStats ? { tables: parseTableStats(exit.stderr) } : {}),
+    };
+    const dir = await commitBackup(repo, staged, manifest);
+    return { backup: { id, dir, manifest, verification: undefined }, warnings: [] };
+  } catch (e) {
+    inner.abort();
+    await discardStaged(staged);
+    if (request.signal?.aborted)
+      throw new InterruptedError(`the dump of ${target.database} was cancelled; nothing was kept`);
+    throw e;
+  }
+}
+
+/** libpq environment for a target; the password only ever travels in an env block. */
+export function postgresEnv(target: PostgresTarget): Record<string, string> {
+  if (!target.database) throw new UsageError('a PostgreSQL target needs a database name');
+  return {
+    PGDATABASE: target.database,
+    ...(target.host ? { PGHOST: target.host } : {}),
+    ...(target.port ? { PGPORT: String(target.port) } : {}),
+    ...(target.user ? { PGUSER: target.user } : {}),
+    ...(target.password ? { PGPASSWORD: target.password } : {}),
+    ...(target.passFile ? { PGPASSFILE: target.passFile } : {}),
+    PGCONNECT_TIMEOUT: '15',
+  };
+}
