@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The README's first command ends here: opsbook's whole loop on its embedded defaults, in a
-// temporary folder — a demo senior key and trust store, a plan for collect-diagnostics on this
-// machine (local transport, no SSH server needed), the senior's signature, the run, and its
-// journal. Nothing outside the temporary folder is changed.
+// temporary folder — demo senior keys and a trust store, a ticket in the embedded tracker, a plan
+// for collect-diagnostics on this machine (local transport, no SSH server needed), a senior's
+// signature, the run, a second senior's acceptance, and the journal. Nothing outside the
+// temporary folder is changed.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,8 +18,9 @@ $.quiet = true;
 async function step(title, args, options = {}) {
   echo(`\n${chalk.bold(`$ opsbook ${args.join(' ')}`)}${chalk.dim(`   # ${title}`)}`);
   const r = await $({ cwd: options.cwd ?? root, nothrow: true, env: { ...process.env, ...options.env } })`node ${bin} ${args}`;
-  process.stdout.write(r.stdout);
+  // Progress (stderr) came before the result (stdout) when it ran.
   process.stderr.write(r.stderr);
+  process.stdout.write(r.stdout);
   if (r.exitCode !== 0) {
     echo(chalk.red(`demo stopped: opsbook ${args.join(' ')} exited ${r.exitCode}`));
     process.exit(r.exitCode ?? 1);
@@ -31,24 +33,26 @@ await step('check every runbook against the schema and the rules', ['validate'])
 await step('the runbooks of this repository', ['list']);
 await step('what a reviewer sees of one runbook', ['show', 'collect-diagnostics']);
 
-echo(chalk.bold('\nopsbook demo — part 2: plan, approve, run'));
+echo(chalk.bold('\nopsbook demo — part 2: a ticket from symptoms to Done'));
 const work = await mkdtemp(path.join(tmpdir(), 'opsbook-demo-'));
-// A demo senior key (ECDSA P-256; real seniors use their own SSH keys or ssh-agent).
-const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const keyFile = path.join(work, 'demo-senior.pem');
-await writeFile(keyFile, privateKey.export({ type: 'sec1', format: 'pem' }), { mode: 0o600 });
+// Two demo seniors (ECDSA P-256 keys made here; real seniors use their own SSH keys or ssh-agent):
+// one approves the plan, the other verifies the finished work. Erin is the engineer.
 const { loadKeyFileSigner, formatPublicKeyLine } = await import(path.join(root, 'packages/approval/dist/index.js'));
-const signer = await loadKeyFileSigner(privateKey.export({ type: 'sec1', format: 'pem' }), { file: keyFile });
+const seniors = [];
+for (const [id, name] of [['sam', 'Sam Senior'], ['val', 'Val Verifier']]) {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' });
+  const keyFile = path.join(work, `${id}.pem`);
+  await writeFile(keyFile, pem, { mode: 0o600 });
+  const signer = await loadKeyFileSigner(pem, { file: keyFile });
+  seniors.push({ id, name, keyFile, line: `${formatPublicKeyLine(signer.publicKey)} ${id}@demo` });
+}
 await writeFile(
   path.join(work, 'approvers.yaml'),
   `apiVersion: opsbook/v1
 kind: Approvers
 version: 1
 approvers:
-  - id: demo-senior
-    name: Demo Senior
-    roles: [senior]
-    keys: ["${formatPublicKeyLine(signer.publicKey)} demo-senior"]
+${seniors.map((s) => `  - id: ${s.id}\n    name: ${s.name}\n    roles: [senior]\n    keys: ["${s.line}"]`).join('\n')}
 policy:
   signatures: 1
   maxValidity: 7d
@@ -65,16 +69,15 @@ trustStore: approvers.yaml
 tracker: {kind: local}
 `,
 );
-echo(chalk.dim(`(working in ${work}: a demo senior key, approvers.yaml and opsbook.yaml)`));
-const inWork = { cwd: work };
-await step('pin the trust store (explicit, never silent)', ['trust', 'init'], inWork);
-await step('an engineer plans the run: exact commands for every host', ['plan', 'collect-diagnostics', '--ticket', 'DEMO-1', '--param', 'lines=20', '-o', 'DEMO-1.approval.json'], inWork);
-await step('a senior signs exactly that plan with their SSH key', ['approve', 'DEMO-1.approval.json', '--key', keyFile], inWork);
-await step('anyone can check the approval before running', ['verify', 'DEMO-1.approval.json'], inWork);
-await step('run it: only what was signed, on this machine (local transport)', ['run', 'DEMO-1.approval.json', '--quiet'], inWork);
-await step('the run is journaled, hash-chained', ['runs', 'list'], inWork);
-await step('and the journal verifies', ['journal', 'verify'], inWork);
-echo(chalk.dim('\nrunning the same approval again is refused (maxRuns 1):'));
-const replay = await $({ cwd: work, nothrow: true })`node ${bin} run DEMO-1.approval.json`;
-echo(`${replay.stderr.trim()}  ${chalk.dim(`(exit ${replay.exitCode})`)}`);
+echo(chalk.dim(`(working in ${work}: demo keys for seniors sam and val, approvers.yaml, opsbook.yaml; the embedded local tracker keeps tickets in state/)`));
+const as = (user) => ({ cwd: work, env: { OPSBOOK_USER: user } });
+await step('pin the trust store (explicit, never silent)', ['trust', 'init'], as('erin'));
+const opened = await step('engineer erin opens a ticket', ['ticket', 'open', '--summary', 'demo: health check of this machine', '--grade', 'P4', '--json'], as('erin'));
+const key = JSON.parse(opened.stdout).key ?? JSON.parse(opened.stdout).ticket?.key;
+await step('erin proposes a procedure: every command is posted for review', ['ticket', 'propose', key, '--runbook', 'collect-diagnostics', '--param', 'lines=20', '--senior', 'sam'], as('erin'));
+await step('senior sam signs exactly that plan with his SSH key', ['ticket', 'approve', key, '--key', seniors[0].keyFile], as('sam'));
+await step('erin runs it: only what was signed, here (local transport)', ['ticket', 'run', key, '--quiet'], as('erin'));
+await step('senior val verifies the journal and post-checks and signs the acceptance', ['ticket', 'accept', key, '--key', seniors[1].keyFile], as('val'));
+await step('the ticket shows every step', ['ticket', 'show', key], as('erin'));
+await step('the run is journaled, hash-chained, and verifies', ['journal', 'verify'], as('erin'));
 echo(chalk.green(`\ndemo finished. Its files are in ${work}. Try: pnpm opsbook --help`));

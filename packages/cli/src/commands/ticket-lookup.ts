@@ -119,8 +119,8 @@ export const show: CommandSpec = defineCommand({
             h.at,
             h.by,
             h.field,
-            JSON.stringify(h.from) ?? '',
-            typeof h.to === 'string' ? h.to : JSON.stringify(h.to).slice(0, 60),
+            brief(h.from),
+            brief(h.to),
           ]),
           out.style,
         ),
@@ -132,3 +132,10 @@ export const show: CommandSpec = defineCommand({
     return 0;
   },
 });
+
+/** A history value in a table cell: text as is, anything else as short JSON; long values cut. */
+function brief(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 48 ? `${text.slice(0, 47)}…` : text;
+}
