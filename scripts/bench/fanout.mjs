@@ -437,10 +437,13 @@ const exec = (c) => new Promise((resolve, reject) => c.exec(o.command, (err, ch)
   ch.stderr.resume();
   if (o.stdin) ch.write(o.stdin);
 }));
+let slowest = 0;
 const one = () => new Promise((resolve, reject) => {
   const c = new Client();
+  const started = Date.now();
   c.on('error', reject);
   c.on('ready', async () => {
+    slowest = Math.max(slowest, Date.now() - started);
     let good = true;
     for (let i = 0; i < o.execs; i++) good = (await exec(c).catch(reject)) === 0 && good;
     c.end();
@@ -451,7 +454,7 @@ const one = () => new Promise((resolve, reject) => {
 });
 const lane = async () => { while (next < o.hosts) { next++; await one(); } };
 await Promise.all(Array.from({ length: Math.min(o.concurrency, o.hosts) }, lane));
-console.log('ok', ok);
+console.log('ok', ok, 'slowest handshake', (slowest / 1000).toFixed(2), 's');
 `,
   );
   return file;
@@ -567,7 +570,7 @@ async function measureAll(world) {
       const s = await measure(c, dir);
       c.samples.push(s);
       console.error(
-        `round ${round}/${runs}  ${String(c.n).padStart(4)} hosts  ${c.tool.padEnd(28)} ${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`,
+        `round ${round}/${runs}  ${String(c.n).padStart(4)} hosts  ${c.tool.padEnd(28)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`,
       );
     }
   }
@@ -616,11 +619,12 @@ async function measure(c, dir) {
     },
   );
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.timedOut || !c.ok(r)) {
-    throw new Error(
-      `${c.tool} on ${c.n} hosts ${r.timedOut ? `did not finish in ${commandTimeoutMs / 1000} s` : `failed (exit ${r.code})`}:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
-    );
+  if (r.timedOut) {
+    throw new Error(`${c.tool} on ${c.n} hosts did not finish in ${commandTimeoutMs / 1000} s`);
   }
+  // A failed run is a result too (reported with its reason, left out of the medians); only a
+  // tool that fails without a recognisable reason stops the benchmark.
+  const failure = c.ok(r) ? undefined : failureOf(c, r);
   const [, user, sys, maxKb] = (await readFile(timeFile, 'utf8'))
     .trim()
     .split('\n')
@@ -629,10 +633,25 @@ async function measure(c, dir) {
     .map(Number);
   await waitForIdleSshd();
   const server = (await treeCpuSeconds(sshd.pid)) - serverBefore;
-  const sample = { wall, cpu: user + sys, user, sys, rssMb: maxKb / 1024, server };
+  const sample = { wall, cpu: user + sys, user, sys, rssMb: maxKb / 1024, server, failure };
+  const slowest = r.stdout.match(/slowest handshake ([\d.]+) s/)?.[1];
+  if (slowest) sample.slowestHandshake = Number(slowest);
   if (c.prepare)
     sample.phases = await opsbookPhases(dir, `${r.stdout}${r.stderr}`, startedAt, wall);
   return sample;
+}
+
+/** Why a run failed, in a few words; throws when the output holds no known reason. */
+function failureOf(c, r) {
+  const output = `${r.stdout}\n${r.stderr}`;
+  const handshake = count(output, 'did not complete the SSH handshake in time');
+  if (handshake > 0) {
+    const ok = (output.match(/^host-\d+ +ok /gm) ?? []).length;
+    return `${handshake} of ${c.n} hosts unreachable: SSH handshake not complete within opsbook's 10 s connect timeout (${ok} ok)`;
+  }
+  throw new Error(
+    `${c.tool} on ${c.n} hosts failed (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
+  );
 }
 
 /**
@@ -801,9 +820,11 @@ function median(values) {
 }
 
 function report(world, cases) {
-  const mid = (c, pick) => median(c.samples.map(pick));
+  const good = (c) => c.samples.filter((s) => !s.failure);
+  const mid = (c, pick) => (good(c).length > 0 ? median(good(c).map(pick)) : Number.NaN);
   const rows = cases.map((c) => ({
     ...c,
+    failures: c.samples.filter((s) => s.failure).map((s) => s.failure),
     execs: c.execs ?? 1,
     wall: mid(c, (s) => s.wall),
     cpu: mid(c, (s) => s.cpu),
@@ -820,8 +841,11 @@ function report(world, cases) {
   for (const r of rows) {
     const ops = opsbookFor(r);
     const ratio = ops && !isOpsbook(r) ? `${(ops.wall / r.wall).toFixed(2)}×` : '';
+    const failed = r.failures.length
+      ? ` (${r.failures.length} of ${r.samples.length} runs failed)`
+      : '';
     console.log(
-      `| ${r.n} | ${r.tool} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${((1000 * r.cpu) / r.n).toFixed(1)} | ${r.rss.toFixed(0)} | ${r.server.toFixed(1)} | ${ratio} |`,
+      `| ${r.n} | ${r.tool}${failed} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${((1000 * r.cpu) / r.n).toFixed(1)} | ${r.rss.toFixed(0)} | ${r.server.toFixed(1)} | ${ratio} |`,
     );
   }
   console.log(
@@ -836,6 +860,10 @@ function report(world, cases) {
       const p = (k) => mid(r, (s) => s.phases?.[k] ?? 0).toFixed(2);
       console.log(`| ${r.n} | ${r.tool} | ${p('beforeRun')} | ${p('hosts')} | ${p('afterRun')} |`);
     }
+  }
+  for (const r of rows.filter((x) => x.failures.length > 0)) {
+    console.log(`\n${r.tool} on ${r.n} hosts, failed runs:`);
+    for (const f of r.failures) console.log(`  - ${f}`);
   }
   reportTargets(rows, isOpsbook);
 }
@@ -868,7 +896,7 @@ function reportTargets(rows, isOpsbook) {
   console.log('\ntargets (issue 4):');
   for (const [label, value, limit, unit] of targets) {
     console.log(
-      `  ${value <= limit ? 'met    ' : 'NOT met'}  ${label}: ${value.toFixed(2)}${unit}`,
+      `  ${Number.isNaN(value) ? 'no data' : value <= limit ? 'met    ' : 'NOT met'}  ${label}: ${value.toFixed(2)}${unit}`,
     );
   }
   const five = rows.find((r) => isOpsbook(r) && r.execs === 5);
