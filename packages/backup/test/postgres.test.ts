@@ -48,7 +48,12 @@ afterAll(async () => {
 describe('PostgreSQL backups against a real server', () => {
   it('dumps with pg_dump -Fc, records every table in the dump snapshot, and restores into a fresh database with equal row counts and checksums', async () => {
     const repository = path.join(temp.dir, 'repo-restore');
-    const { backup } = await backupPostgres({ transport: local, repository, target: target('app'), runId: 'run-1' });
+    const { backup } = await backupPostgres({
+      transport: local,
+      repository,
+      target: target('app'),
+      runId: 'run-1',
+    });
     expect(backup.manifest.kind).toBe('postgres');
     expect(backup.manifest.runId).toBe('run-1');
     expect(backup.manifest.tools.pg_dump).toMatch(/pg_dump \(PostgreSQL\) \d+/);
@@ -61,7 +66,12 @@ describe('PostgreSQL backups against a real server', () => {
     expect(backup.manifest.tables).toEqual(source);
 
     await pg.psql('CREATE DATABASE app_restored');
-    const restored = await restorePostgres({ transport: local, repository, backup: { id: 'latest' }, target: target('app_restored') });
+    const restored = await restorePostgres({
+      transport: local,
+      repository,
+      backup: { id: 'latest' },
+      target: target('app_restored'),
+    });
     expect(restored.differences).toEqual([]);
     const after = await databaseTableStats(local, target('app_restored'));
     expect(after).toEqual(source);
@@ -72,7 +82,11 @@ describe('PostgreSQL backups against a real server', () => {
 
   it('verify passes, then fails naming the dump after one byte of it is flipped', async () => {
     const repository = path.join(temp.dir, 'repo-corrupt');
-    const { backup } = await backupPostgres({ transport: local, repository, target: target('app') });
+    const { backup } = await backupPostgres({
+      transport: local,
+      repository,
+      target: target('app'),
+    });
     const ok = await verifyRepository(repository);
     expect(ok.ok).toBe(true);
     const file = path.join(backup.dir, 'database.dump');
@@ -88,7 +102,12 @@ describe('PostgreSQL backups against a real server', () => {
       expect.objectContaining({ file: `backups/${backup.id}/database.dump`, kind: 'altered' }),
     ]);
     await expect(
-      restorePostgres({ transport: local, repository, backup: { id: backup.id }, target: target('app') }),
+      restorePostgres({
+        transport: local,
+        repository,
+        backup: { id: backup.id },
+        target: target('app'),
+      }),
     ).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
   });
 
@@ -112,8 +131,15 @@ describe('PostgreSQL backups against a real server', () => {
   it('fails with the server message for a wrong password and keeps nothing', async () => {
     const repository = path.join(temp.dir, 'repo-denied');
     await expect(
-      backupPostgres({ transport: local, repository, target: { ...target('app'), password: 'wrong-password' } }),
-    ).rejects.toMatchObject({ code: 'BACKUP_PG_DUMP_FAILED', message: expect.stringMatching(/password authentication failed/) });
+      backupPostgres({
+        transport: local,
+        repository,
+        target: { ...target('app'), password: 'wrong-password' },
+      }),
+    ).rejects.toMatchObject({
+      code: 'BACKUP_PG_DUMP_FAILED',
+      message: expect.stringMatching(/password authentication failed/),
+    });
     expect(await readdir(path.join(repository, 'backups'))).toEqual([]);
     expect(await readdir(path.join(repository, 'staging'))).toEqual([]);
   });
@@ -139,7 +165,13 @@ describe('PostgreSQL backups against a real server', () => {
     const result = await action.run({
       transport: local,
       host: 'db-1',
-      with: { database: 'app', dbHost: pg.host, dbPort: pg.port, dbUser: pg.user, passwordParam: 'db_password' },
+      with: {
+        database: 'app',
+        dbHost: pg.host,
+        dbPort: pg.port,
+        dbUser: pg.user,
+        passwordParam: 'db_password',
+      },
       repository,
       runId: 'run-secret',
       secrets: { db_password: secret },
@@ -152,7 +184,10 @@ describe('PostgreSQL backups against a real server', () => {
     expect(seen.join('\n')).not.toContain(secret);
     expect(JSON.stringify(result)).not.toContain(secret);
     const { readFile } = await import('node:fs/promises');
-    const manifest = await readFile(path.join(repository, 'backups', String(result.data.backupId), 'manifest.json'), 'utf8');
+    const manifest = await readFile(
+      path.join(repository, 'backups', String(result.data.backupId), 'manifest.json'),
+      'utf8',
+    );
     expect(manifest).not.toContain(secret);
   });
 });
