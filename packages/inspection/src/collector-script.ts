@@ -46,3 +46,11 @@ export const EXIT_MARKER = 'echo "OPSBOOK_EXIT $?"';
 
 /** The host's own clock, so that ages and expiries are measured where the data lives. */
 export const NOW_MARKER = 'echo "OPSBOOK_NOW $(date +%s)"';
+
+/**
+ * Sets `$t` to a `timeout N` prefix when the host has timeout(1). Used instead of tools' own
+ * timeout options, which differ between implementations (BusyBox 1.35 wget crashes on -T).
+ */
+export function timeoutPrefix(seconds: number): string {
+  return `if command -v timeout >/dev/null 2>&1; then t="timeout ${Math.trunc(seconds)}"; else t=; fi`;
+}

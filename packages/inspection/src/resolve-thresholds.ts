@@ -50,7 +50,8 @@ export function resolveThresholds(check: InspectionCheck, withValue: unknown, ho
       resolved[name] = value;
     }
   }
-  if (problems.length === 0) {
+  const hasThresholds = Object.keys(thresholdDefaults(check)).length > 0;
+  if (problems.length === 0 && hasThresholds) {
     problems.push(...withProblems(check, { ...(withValue as object), thresholds: resolved }, `thresholds of ${check.name} (with: and host vars)`));
   }
   for (const pair of check.thresholdPairs) {

@@ -76,5 +76,15 @@ export const backupAgeCheck = defineCheck<BackupAgeWith>()({
   thresholdPairs: [{ warn: 'warn_hours', crit: 'crit_hours', worse: 'above' }],
   collect: (w) => buildCollector(NOW_MARKER, collectBackupAge(w)),
   parse: (output) => parseBackupAge(output),
-  evaluate: () => [],
+  evaluate: (b, ctx) => {
+    const subject = ctx.with.path;
+    if (!b.newest) {
+      const why = b.state === 'absent' ? `backup folder ${subject} does not exist` : `no file matching ${ctx.with.name ?? '*'} in ${subject}`;
+      return [makeFinding(ctx, { subject, status: 'crit', value: null, threshold: limit(ctx, 'crit_hours'), unit: 'hours', message: why })];
+    }
+    const hours = Math.round(((b.now - b.newest.mtime) / 3600) * 10) / 10;
+    const grade = gradeAbove(hours, limit(ctx, 'warn_hours'), limit(ctx, 'crit_hours'));
+    const mb = Math.round((b.newest.size / 1048576) * 10) / 10;
+    return [makeFinding(ctx, { subject, ...grade, value: hours, unit: 'hours', message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old` })];
+  },
 });

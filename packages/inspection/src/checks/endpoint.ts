@@ -1,5 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { buildCollector, EXIT_MARKER, section, shellWord } from '../collector-script.js';
+import { buildCollector, EXIT_MARKER, section, shellWord, timeoutPrefix } from '../collector-script.js';
 import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
 import { count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
@@ -19,8 +19,10 @@ function collectUrl(url: string, timeout: number): string {
     `if command -v curl >/dev/null 2>&1; then ${section('curl')}`,
     `curl -sS -o /dev/null --max-time ${timeout} -w 'OPSBOOK_HTTP %{http_code} %{time_total}\\n' ${u} 2>&1; ${EXIT_MARKER}`,
     `elif command -v wget >/dev/null 2>&1; then ${section('wget')}`,
-    // -S prints the response headers (status lines) on stderr, for GNU and BusyBox wget alike.
-    `wget -S -O /dev/null -T ${timeout} ${u} 2>&1; ${EXIT_MARKER}`,
+    // -S prints the response headers (status lines) on stderr, for GNU and BusyBox wget alike;
+    // the time limit comes from timeout(1) because BusyBox 1.35 wget crashes on -T.
+    timeoutPrefix(timeout),
+    `$t wget -S -O /dev/null ${u} 2>&1; ${EXIT_MARKER}`,
     "else echo 'OPSBOOK_MISSING curl wget'; fi",
   ].join('\n');
 }
@@ -31,10 +33,11 @@ function collectTcp(host: string, port: number, timeout: number): string {
   return [
     `if command -v bash >/dev/null 2>&1; then ${section('bash')}`,
     // Host and port reach bash as positional parameters, never as part of its script text.
-    `if command -v timeout >/dev/null 2>&1; then t="timeout ${timeout}"; else t=; fi`,
+    timeoutPrefix(timeout),
     `$t bash -c 'exec 3<>"/dev/tcp/$1/$2"' opsbook-probe ${h} ${p} 2>&1; ${EXIT_MARKER}`,
     `elif command -v nc >/dev/null 2>&1; then ${section('nc')}`,
-    `nc -z -w ${timeout} ${h} ${p} 2>&1; ${EXIT_MARKER}`,
+    // BusyBox nc has no -z: there a plain connect with stdin at EOF is the probe.
+    `{ nc -z -w ${timeout} ${h} ${p} 2>/dev/null || nc -w ${timeout} ${h} ${p} </dev/null; } 2>&1; ${EXIT_MARKER}`,
     "else echo 'OPSBOOK_MISSING bash nc'; fi",
   ].join('\n');
 }
@@ -48,6 +51,8 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
     if (!lines) continue;
     const exit = toInt(firstMarker(out, 'EXIT', via));
     if (exit === undefined) return unknown(`the ${via} probe did not finish (truncated output)`);
+    // 124 is timeout(1) giving up (unreachable); above 128 the tool itself died of a signal.
+    if (exit > 128) return unknown(`${via} crashed (exit ${exit}, signal ${exit - 128}) before answering`);
     const text = lines.filter((l) => l.trim() !== '');
     const detail = exit === 0 ? 'connected' : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
     if (via === 'curl') {

@@ -1,5 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { buildCollector, NOW_MARKER, shellWord, whenTool } from '../collector-script.js';
+import { buildCollector, NOW_MARKER, shellWord, timeoutPrefix, whenTool } from '../collector-script.js';
 import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
 import { absolutePath, count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
 import { defineCheck, gradeBelow, limit, makeFinding, type Parsed } from '../inspection-check.js';
@@ -38,7 +38,7 @@ function collectTls(w: TlsCertWith): string {
   return whenTool(
     'openssl',
     [
-      `if command -v timeout >/dev/null 2>&1; then t="timeout ${timeout}"; else t=; fi`,
+      timeoutPrefix(timeout),
       `$t openssl s_client -connect ${target}${sniArg} </dev/null 2>/dev/null | openssl x509 -noout -enddate -subject 2>&1`,
     ].join('\n'),
   );
