@@ -1,4 +1,4 @@
-import { createLocalTransport, type Transport } from '@opsbook/exec';
+import { createLocalTransport, paramEnvName, type Transport } from '@opsbook/exec';
 import { UsageError } from '@opsbook/schema';
 import { type BackupProgress, backupFiles, type Compression } from './file-backup.js';
 import { backupPostgres, type PostgresTarget } from './postgres-backup.js';
@@ -19,7 +19,7 @@ export interface BackupActionContext {
   /** The local repository folder. */
   repository: string;
   runId: string;
-  /** Secret params by name (never logged); `passwordParam` names one of them. */
+  /** Secret params by name, or as OPSBOOK_PARAM_<NAME> variables (never logged); `passwordParam` names one. */
   secrets: Readonly<Record<string, string>>;
   signal: AbortSignal;
   /** Progress for the live display and the journal. */
@@ -86,7 +86,9 @@ const closed = (properties: object, required: string[] = []) => ({
 function targetOf(ctx: BackupActionContext): PostgresTarget {
   const w = ctx.with;
   const param = w.passwordParam as string | undefined;
-  const password = param === undefined ? undefined : ctx.secrets[param];
+  // Secret params by name, or as the runner's OPSBOOK_PARAM_<NAME> variables.
+  const password =
+    param === undefined ? undefined : (ctx.secrets[param] ?? ctx.secrets[paramEnvName(param)]);
   if (param !== undefined && password === undefined) {
     throw new UsageError(
       `passwordParam ${param} names no secret param of this run: declare it with secret: true`,

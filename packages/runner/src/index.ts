@@ -1,6 +1,17 @@
 export type { FlushReport, OutboxEntry } from '@opsbook/tracker';
 export { builtinActions } from './actions.js';
 export {
+  type BackupEntry,
+  type BrokenEntry,
+  listBackups,
+  openRepository,
+  type PruneReport,
+  pruneRepository,
+  type RetentionPolicy,
+  type VerifyReport,
+  verifyRepository,
+} from './backup.js';
+export {
   type ApprovalFile,
   type ApproveOptions,
   approveFile,

@@ -1,0 +1,157 @@
+import path from 'node:path';
+import {
+  listBackups,
+  openRepository,
+  pruneRepository,
+  type RetentionPolicy,
+  verifyRepository,
+} from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
+import {
+  type CommandContext,
+  type CommandSpec,
+  defineCommand,
+  type OptionSpec,
+} from '../command.js';
+import { configFor } from '../context.js';
+import { formatTable } from '../output.js';
+
+const repositoryOption: Record<string, OptionSpec> = {
+  repository: {
+    type: 'string',
+    value: 'DIR',
+    description: 'the backup repository; default <stateDir>/backups',
+  },
+};
+
+async function repositoryOf(ctx: CommandContext): Promise<string> {
+  if (typeof ctx.options.repository === 'string') return path.resolve(ctx.options.repository);
+  const config = await configFor(ctx);
+  return path.join(config.stateDir, 'backups');
+}
+
+export const list: CommandSpec = defineCommand({
+  name: 'backup list',
+  summary: 'list the backups of the repository, oldest first, with their last verification',
+  options: repositoryOption,
+  async run(ctx) {
+    const repo = await openRepository(await repositoryOf(ctx));
+    const { backups, broken } = await listBackups(repo);
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        repository: repo.dir,
+        backups: backups.map((b) => ({ ...b.manifest, verification: b.verification ?? null })),
+        broken,
+      });
+      return broken.length ? 1 : 0;
+    }
+    const { style } = ctx.out;
+    ctx.out.print(
+      formatTable(
+        ['BACKUP', 'HOST', 'SOURCE', 'STARTED', 'SIZE', 'VERIFIED', 'RUN'],
+        backups.map((b) => [
+          b.id,
+          b.manifest.host,
+          b.manifest.source,
+          b.manifest.startedAt,
+          String(b.manifest.archives.reduce((n, a) => n + a.size, 0)),
+          b.verification
+            ? b.verification.ok
+              ? style.green(b.verification.verifiedAt)
+              : style.red('DAMAGED')
+            : 'never',
+          b.manifest.runId ?? '',
+        ]),
+        style,
+      ),
+    );
+    for (const b of broken) ctx.out.print(style.red(`broken ${b.id}: ${b.problem}`));
+    return broken.length ? 1 : 0;
+  },
+});
+
+export const verify: CommandSpec = defineCommand({
+  name: 'backup verify',
+  summary:
+    're-hash archives against their manifests (pg_restore --list for dumps); exit 1 if any is damaged',
+  args: '[backup-id…]',
+  positionals: { min: 0, max: 1000 },
+  options: repositoryOption,
+  async run(ctx) {
+    const report = await verifyRepository(await repositoryOf(ctx), {
+      ...(ctx.positionals.length ? { ids: ctx.positionals } : {}),
+    });
+    if (ctx.out.json) {
+      ctx.out.printJson(report);
+      return report.ok ? 0 : 1;
+    }
+    const { style } = ctx.out;
+    for (const b of report.backups) {
+      ctx.out.print(`${b.ok ? style.green('ok     ') : style.red('DAMAGED')} ${b.backupId}`);
+      for (const p of b.problems) ctx.out.print(style.red(`        ${p.file}: ${p.message}`));
+    }
+    if (!report.backups.length) ctx.out.note(`no backups in ${report.repository}`);
+    return report.ok ? 0 : 1;
+  },
+});
+
+const keepOptions = [
+  'keep-last',
+  'keep-daily',
+  'keep-weekly',
+  'keep-monthly',
+  'keep-yearly',
+] as const;
+
+export const prune: CommandSpec = defineCommand({
+  name: 'backup prune',
+  summary: 'remove backups a retention policy no longer keeps (never the last verified one)',
+  options: {
+    ...repositoryOption,
+    ...Object.fromEntries(
+      keepOptions.map((k) => [
+        k,
+        { type: 'string', value: 'N', description: `${k.replace('-', ' ')} N` },
+      ]),
+    ),
+    host: { type: 'string', value: 'HOST', description: 'only backups of this host' },
+    source: { type: 'string', value: 'SOURCE', description: 'only backups of this source' },
+    'dry-run': { type: 'boolean', description: 'list what would be removed; remove nothing' },
+  },
+  details:
+    'Like restic forget: e.g. --keep-last 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run',
+  async run(ctx) {
+    const policy: RetentionPolicy = {};
+    for (const k of keepOptions) {
+      const text = ctx.options[k];
+      if (typeof text !== 'string') continue;
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+        throw new UsageError(`--${k} must be a whole number ≥ 0, not '${text}'`);
+      const field = k.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof RetentionPolicy;
+      policy[field] = n;
+    }
+    const report = await pruneRepository(await repositoryOf(ctx), {
+      policy,
+      dryRun: ctx.options['dry-run'] === true,
+      ...(typeof ctx.options.host === 'string' ? { host: ctx.options.host } : {}),
+      ...(typeof ctx.options.source === 'string' ? { source: ctx.options.source } : {}),
+    });
+    if (ctx.out.json) {
+      ctx.out.printJson(report);
+      return 0;
+    }
+    const { style } = ctx.out;
+    for (const d of report.decisions) {
+      const verb = d.keep
+        ? style.green('keep  ')
+        : style.red(report.dryRun ? 'would remove' : 'remove');
+      ctx.out.print(
+        `${verb} ${d.id}  ${d.host} ${d.source}${d.reasons.length ? `  (${d.reasons.join(', ')})` : ''}`,
+      );
+    }
+    for (const a of report.abandoned)
+      ctx.out.print(`${report.dryRun ? 'would clear' : 'cleared'} interrupted backup ${a}`);
+    return 0;
+  },
+});
