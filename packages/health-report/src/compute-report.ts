@@ -1,0 +1,200 @@
+import {
+  buildSnapshots,
+  type FindingSnapshots,
+  type HostSnapshot,
+  snapshotAt,
+  sortSamples,
+} from './finding-snapshot.js';
+import { computeHeadroom } from './headroom.js';
+import type { History, ReportedFinding } from './history.js';
+import { describeNotes } from './report-notes.js';
+import { compareSnapshots } from './report-changes.js';
+import type {
+  GroupHealth,
+  HealthReport,
+  HostHealth,
+  ReportFinding,
+  StatusCounts,
+  TopOffender,
+  TrendPoint,
+} from './report-schema.js';
+import { defaultFormula, meanScore, type ScoreFormula, scoreFindings, severityRank } from './score-formula.js';
+import { dayBefore, endOfDay, utcDay } from './utc-day.js';
+
+export interface ReportOptions {
+  range: { since: Date; until: Date };
+  /** When the report is made (its `generatedAt`). */
+  now: Date;
+  /** host → its inventory groups; hosts without an entry belong to no group. */
+  inventory?: Readonly<Record<string, readonly string[]>>;
+  formula?: ScoreFormula;
+  /** When the previous report was made; default the end of the day before the newest data. */
+  previousReportAt?: Date;
+  /** How many hosts `topOffenders` lists; default 10. */
+  topOffenders?: number;
+}
+
+/** The whole report, from history alone: pure, so every number in it can be tested by hand. */
+export function computeReport(history: History, options: ReportOptions): HealthReport {
+  const formula = options.formula ?? defaultFormula;
+  const sorted = sortSamples(history.inspections);
+  const snapshots = buildSnapshots(sorted);
+  const days = [...new Set(sorted.map((s) => utcDay(s.at)))].sort();
+  const hosts = describeHosts(history, snapshots, days, options.inventory ?? {}, formula);
+  const current = [...snapshots.current.values()].flatMap((snap) => [...snap.values()]);
+  const findings = current.map(({ finding, at }) => toRow(finding, at)).sort(worstFirst);
+  const baselineAt = options.previousReportAt?.toISOString() ?? (days.length > 1 ? endOfDay(dayBefore(days.at(-1)!)) : null);
+  const hasBaseline = baselineAt !== null && sorted.length > 0 && sorted[0]!.at <= baselineAt;
+  const changes = hasBaseline
+    ? { baseline: baselineAt, ...compareSnapshots(snapshotAt(sorted, baselineAt), snapshots.current, formula) }
+    : { baseline: null, newCriticals: [], worsened: [], recovered: [], hostsWorsening: [] };
+  const unknownOnly = [...snapshots.onlyUnknown].flatMap(([host, keys]) =>
+    [...keys].filter(([, only]) => only).map(([key]) => {
+      const [check, subject] = key.split('\u0000') as [string, string];
+      return { host, check, ...(subject ? { subject } : {}) };
+    }),
+  );
+  const report: HealthReport = {
+    kind: 'HealthReport',
+    version: 1,
+    generatedAt: options.now.toISOString(),
+    range: { since: options.range.since.toISOString(), until: options.range.until.toISOString() },
+    formula: { ...formula, checkWeights: { ...formula.checkWeights } },
+    days,
+    environment: {
+      score: meanScore(hosts.map((h) => h.score)),
+      hosts: hosts.length,
+      reporting: hosts.filter((h) => h.state === 'reporting').length,
+      unreachable: hosts.filter((h) => h.state === 'unreachable').length,
+      noData: hosts.filter((h) => h.state === 'no-data').length,
+      counts: countStatuses(findings),
+    },
+    groups: describeGroups(hosts, days.length),
+    hosts,
+    trend: describeTrend(snapshots, days, formula),
+    changes,
+    topOffenders: findOffenders(hosts, snapshots.current, options.topOffenders ?? 10),
+    headroom: computeHeadroom(history.inspections, history.facts),
+    findings,
+    unknownOnly,
+    notes: [],
+    problems: history.problems,
+  };
+  report.notes = describeNotes(report);
+  return report;
+}
+
+function describeHosts(
+  history: History,
+  snapshots: FindingSnapshots,
+  days: readonly string[],
+  inventory: Readonly<Record<string, readonly string[]>>,
+  formula: ScoreFormula,
+): HostHealth[] {
+  const names = new Set<string>([...snapshots.current.keys()]);
+  for (const run of history.runs) for (const h of run.hosts) names.add(h);
+  for (const o of history.outcomes) names.add(o.host);
+  const lastOutcome = new Map<string, { at: string; status: string }>();
+  const answered = new Set<string>();
+  for (const o of history.outcomes) {
+    const seen = lastOutcome.get(o.host);
+    if (!seen || o.at >= seen.at) lastOutcome.set(o.host, o);
+    if (o.status !== 'unreachable') answered.add(o.host);
+  }
+  return [...names].sort().map((host): HostHealth => {
+    const snap = snapshots.current.get(host);
+    const rows = snap ? [...snap.values()] : [];
+    const byDay = snapshots.daily.get(host);
+    const state = snap ? 'reporting' : answered.has(host) ? 'no-data' : 'unreachable';
+    const last = lastOutcome.get(host);
+    return {
+      host,
+      groups: [...(inventory[host] ?? [])],
+      state,
+      score: scoreFindings(rows.map((r) => r.finding), formula),
+      lastSeen: rows.reduce<string | null>((m, r) => (m === null || r.at > m ? r.at : m), null),
+      answeredLastRun: last ? last.status !== 'unreachable' : state === 'reporting',
+      counts: countStatuses(rows.map((r) => r.finding)),
+      daily: days.map((d) => {
+        const daySnap = byDay?.get(d);
+        return daySnap ? scoreFindings([...daySnap.values()].map((r) => r.finding), formula) : null;
+      }),
+    };
+  });
+}
+
+function describeGroups(hosts: readonly HostHealth[], dayCount: number): GroupHealth[] {
+  const members = new Map<string, HostHealth[]>();
+  for (const h of hosts) for (const g of h.groups) (members.get(g) ?? members.set(g, []).get(g)!).push(h);
+  return [...members]
+    .map(([group, list]) => ({
+      group,
+      score: meanScore(list.map((h) => h.score)),
+      hosts: list.length,
+      reporting: list.filter((h) => h.state === 'reporting').length,
+      daily: Array.from({ length: dayCount }, (_, i) => meanScore(list.map((h) => h.daily[i] ?? null))),
+    }))
+    .sort((a, b) => (a.score ?? 101) - (b.score ?? 101) || a.group.localeCompare(b.group));
+}
+
+function describeTrend(snapshots: FindingSnapshots, days: readonly string[], formula: ScoreFormula): TrendPoint[] {
+  return days.map((day) => {
+    const scores: Array<number | null> = [];
+    const findings = [];
+    for (const byDay of snapshots.daily.values()) {
+      const snap = byDay.get(day);
+      if (!snap) continue;
+      const list = [...snap.values()].map((r) => r.finding);
+      scores.push(scoreFindings(list, formula));
+      findings.push(...list);
+    }
+    return { day, score: meanScore(scores), reporting: scores.length, counts: countStatuses(findings) };
+  });
+}
+
+function findOffenders(hosts: readonly HostHealth[], current: Map<string, HostSnapshot>, limit: number): TopOffender[] {
+  return hosts
+    .filter((h): h is HostHealth & { score: number } => h.score !== null && h.score < 100)
+    .sort((a, b) => a.score - b.score || b.counts.crit - a.counts.crit || a.host.localeCompare(b.host))
+    .slice(0, limit)
+    .map((h) => ({
+      host: h.host,
+      score: h.score,
+      counts: h.counts,
+      worst: [...(current.get(h.host)?.values() ?? [])]
+        .map((r) => r.finding)
+        .filter((f) => f.status !== 'ok')
+        .sort((a, b) => severityRank[b.status] - severityRank[a.status])
+        .slice(0, 3)
+        .map((f) => `${f.status.toUpperCase()} ${f.check}${f.subject ? ` ${f.subject}` : ''}: ${f.message}`),
+    }));
+}
+
+export function countStatuses(findings: Iterable<{ status: keyof StatusCounts }>): StatusCounts {
+  const counts = { ok: 0, warn: 0, crit: 0, unknown: 0 };
+  for (const f of findings) counts[f.status]++;
+  return counts;
+}
+
+function toRow(f: ReportedFinding, at: string): ReportFinding {
+  return {
+    host: f.host,
+    check: f.check,
+    ...(f.subject !== undefined ? { subject: f.subject } : {}),
+    status: f.status,
+    value: f.value,
+    threshold: typeof f.threshold === 'number' ? f.threshold : null,
+    ...(f.unit !== undefined ? { unit: f.unit } : {}),
+    message: f.message,
+    at,
+  };
+}
+
+function worstFirst(a: ReportFinding, b: ReportFinding): number {
+  return (
+    severityRank[b.status] - severityRank[a.status] ||
+    a.host.localeCompare(b.host) ||
+    a.check.localeCompare(b.check) ||
+    (a.subject ?? '').localeCompare(b.subject ?? '')
+  );
+}

@@ -1,0 +1,94 @@
+import type { FindingChange, HealthReport } from './report-schema.js';
+
+/** Jira Cloud refuses comments past 32 767 characters; stay under it in bytes, to be safe. */
+export const MARKDOWN_LIMIT_BYTES = 32 * 1024;
+
+const LIST = { newCriticals: 20, offenders: 10, changes: 10, headroom: 10, groups: 10 };
+const MESSAGE_CHARS = 160;
+
+/**
+ * A short Markdown summary for a ticket comment: the environment score, then new criticals and
+ * top offenders first (what a senior acts on), then the rest. Every list is capped, and the
+ * whole text is cut at MARKDOWN_LIMIT_BYTES with a line that says so.
+ */
+export function renderMarkdown(report: HealthReport, options: { title?: string } = {}): string {
+  const env = report.environment;
+  const lines: string[] = [
+    `## ${escapeMd(options.title ?? 'Environment health')} — ${report.generatedAt.slice(0, 10)}`,
+    '',
+    `**Score ${fmtScore(env.score)}** · ${env.hosts} hosts (${env.reporting} reporting, ${env.unreachable} unreachable${env.noData ? `, ${env.noData} without inspection` : ''}) · ${env.counts.crit} crit · ${env.counts.warn} warn · ${env.counts.unknown} unknown · ${report.range.since.slice(0, 10)} → ${report.range.until.slice(0, 10)}`,
+  ];
+  if (report.notes.length > 0) lines.push('', ...report.notes.map((n) => `> ${escapeMd(n)}`));
+  const c = report.changes;
+  section(lines, `New criticals (${c.newCriticals.length})`, c.newCriticals, LIST.newCriticals, changeLine);
+  if (report.topOffenders.length > 0) {
+    lines.push('', '### Top offenders', '', '| host | score | crit | warn | worst |', '|---|---:|---:|---:|---|');
+    for (const o of report.topOffenders.slice(0, LIST.offenders)) {
+      lines.push(`| ${code(o.host)} | ${o.score} | ${o.counts.crit} | ${o.counts.warn} | ${escapeMd(clip(o.worst[0] ?? ''))} |`);
+    }
+  }
+  section(lines, `Hosts worsening (${c.hostsWorsening.length})`, c.hostsWorsening, LIST.changes, (h) => `- ${code(h.host)} ${h.from} → ${h.to}`);
+  section(lines, `Worsened findings (${c.worsened.length})`, c.worsened, LIST.changes, changeLine);
+  section(lines, `Recovered (${c.recovered.length})`, c.recovered, LIST.changes, changeLine);
+  const projected = report.headroom.filter((h) => h.status === 'projected');
+  if (projected.length > 0) {
+    lines.push('', '### Headroom (nearest to full)', '', '| host | resource | used | growth/day | full in |', '|---|---|---:|---:|---:|');
+    for (const h of projected.slice(0, LIST.headroom)) {
+      lines.push(`| ${code(h.host)} | ${escapeMd(h.resource)} | ${h.lastPercent}% | +${h.growthPerDay} pp | ${h.daysUntilFull} d |`);
+    }
+  }
+  if (report.groups.length > 0) {
+    lines.push('', '### Groups', '', report.groups.slice(0, LIST.groups).map((g) => `${code(g.group)} ${fmtScore(g.score)}`).join(' · '));
+  }
+  lines.push('', `_Score: 100 × Σ weight·factor / Σ weight per host (factors ok ${f(report, 'ok')}, unknown ${f(report, 'unknown')}, warn ${f(report, 'warn')}, crit ${f(report, 'crit')}); environment = mean of host scores._`);
+  return fitToLimit(lines.join('\n'));
+}
+
+function section<T>(lines: string[], title: string, items: readonly T[], limit: number, line: (item: T) => string): void {
+  if (items.length === 0) return;
+  lines.push('', `### ${title}`, '', ...items.slice(0, limit).map(line));
+  if (items.length > limit) lines.push(`- … and ${items.length - limit} more (see the HTML report)`);
+}
+
+function changeLine(c: FindingChange): string {
+  const what = `${c.check}${c.subject ? ` ${c.subject}` : ''}`;
+  const was = c.from === null ? 'new' : `was ${c.from}`;
+  return `- ${code(c.host)} ${escapeMd(what)} (${was}): ${escapeMd(clip(c.message))}`;
+}
+
+function fitToLimit(text: string): string {
+  if (Buffer.byteLength(text) <= MARKDOWN_LIMIT_BYTES) return text;
+  const tail = '\n\n_(cut to fit a ticket comment: the HTML and JSON reports hold everything)_';
+  const budget = MARKDOWN_LIMIT_BYTES - Buffer.byteLength(tail);
+  const kept: string[] = [];
+  let size = 0;
+  for (const line of text.split('\n')) {
+    const n = Buffer.byteLength(line) + 1;
+    if (size + n > budget) break;
+    kept.push(line);
+    size += n;
+  }
+  return kept.join('\n') + tail;
+}
+
+function f(report: HealthReport, s: 'ok' | 'warn' | 'crit' | 'unknown'): number {
+  return report.formula.severityFactors[s];
+}
+
+function fmtScore(score: number | null): string {
+  return score === null ? 'no data' : `${score}/100`;
+}
+
+function clip(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > MESSAGE_CHARS ? `${one.slice(0, MESSAGE_CHARS - 1)}…` : one;
+}
+
+/** Host-controlled text must not become links, tables or formatting in the ticket. */
+export function escapeMd(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_{}[\]()#+!|<>~]/g, '\\$&');
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/[`\r\n]/g, '')}\``;
+}
