@@ -44,7 +44,12 @@ export interface BackupAction {
 const connection = {
   database: { type: 'string', minLength: 1, description: 'database name' },
   dbHost: { type: 'string', description: 'server host or socket folder (PGHOST); default libpq’s' },
-  dbPort: { type: 'integer', minimum: 1, maximum: 65535 },
+  dbPort: {
+    type: ['integer', 'string'],
+    pattern: '^[0-9]{1,5}$|\\{\\{',
+    minimum: 1,
+    maximum: 65535,
+  },
   dbUser: { type: 'string' },
   passwordParam: { type: 'string', description: 'name of the secret param holding the password' },
   passFile: { type: 'string', description: '.pgpass file on the machine that runs the client' },
@@ -56,11 +61,7 @@ const connection = {
 } as const;
 
 const backupSelector = {
-  backup: {
-    type: 'string',
-    pattern: '^(latest|[A-Za-z0-9][A-Za-z0-9._-]*)$',
-    description: 'backup id or latest',
-  },
+  backup: { type: 'string', minLength: 1, description: 'backup id or latest' },
   fromHost: {
     type: 'string',
     description: 'for latest: the host the backup was taken from; default this host',
@@ -89,15 +90,11 @@ function targetOf(ctx: BackupActionContext): PostgresTarget {
   // Secret params by name, or as the runner's OPSBOOK_PARAM_<NAME> variables.
   const password =
     param === undefined ? undefined : (ctx.secrets[param] ?? ctx.secrets[paramEnvName(param)]);
-  if (param !== undefined && password === undefined) {
-    throw new UsageError(
-      `passwordParam ${param} names no secret param of this run: declare it with secret: true`,
-    );
-  }
+  // No value (or an empty one): libpq falls back to .pgpass or peer authentication.
   return {
     database: w.database as string,
     ...(w.dbHost ? { host: w.dbHost as string } : {}),
-    ...(w.dbPort ? { port: w.dbPort as number } : {}),
+    ...(w.dbPort ? { port: Number(w.dbPort) } : {}),
     ...(w.dbUser ? { user: w.dbUser as string } : {}),
     ...(password ? { password } : {}),
     ...(w.passFile ? { passFile: w.passFile as string } : {}),
@@ -112,7 +109,11 @@ const filesAction: BackupAction = {
   description: 'archive files and folders of the host (tar over SSH) into the backup repository',
   withSchema: closed(
     {
-      paths: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^/' } },
+      paths: {
+        type: 'array',
+        minItems: 1,
+        items: { type: 'string', minLength: 1, description: 'absolute path on the host' },
+      },
       exclude: { type: 'array', items: { type: 'string' } },
       compression: { enum: ['auto', 'zstd', 'gzip', 'none'] },
       onChange: { enum: ['warn', 'fail'] },
@@ -237,7 +238,7 @@ const restoreAction: BackupAction = {
   withSchema: closed(
     {
       ...backupSelector,
-      targetDir: { type: 'string', pattern: '^/' },
+      targetDir: { type: 'string', minLength: 1, description: 'absolute folder on the host' },
       overwrite: { type: 'boolean' },
       ...connection,
       clean: { type: 'boolean' },
