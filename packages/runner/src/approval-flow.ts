@@ -216,8 +216,10 @@ export async function verifyApprovalFile(
     approval = await readApprovalFile(file);
   } catch (e) {
     if (e instanceof ValidationError && e.code !== 'INVALID_INPUT') {
+      // Keep the approval library's code: a well-formed envelope around a bad statement is
+      // STATEMENT_INVALID, as `verifyApproval` itself reports it.
       throw new RefusalError(
-        'ENVELOPE_INVALID',
+        e.code === 'STATEMENT_INVALID' ? 'STATEMENT_INVALID' : 'ENVELOPE_INVALID',
         `${e.problems.map(formatProblem).join('; ')}: use the approval file written by opsbook plan/approve, unedited`,
       );
     }
@@ -248,17 +250,19 @@ export async function verifyApprovalFile(
         grade: derived.plan.grade,
       }
     : {
-        // The run cannot be rendered any more; this expectation can never match, so the
-        // refusal below still reports signature and trust problems first.
+        // The run cannot be rendered any more. This expectation mirrors the statement, so the
+        // refusal below reports only signature, trust and policy problems; when there are none,
+        // the rendering failure itself is thrown after it (a binding refusal here would blame
+        // the wrong thing, e.g. "the runbook changed" for a host missing from the inventory).
         ticket: s.ticket,
-        runbook: { ...s.runbook, digest: 'sha256:unavailable' },
+        runbook: s.runbook,
         params: s.params,
         secretParams: s.secretParams,
         targets:
           'hosts' in s.targets
             ? { hosts: s.targets.hosts }
             : { hosts: [], selector: s.targets.selector },
-        planDigest: 'sha256:unavailable',
+        planDigest: s.plan?.digest ?? 'sha256:unavailable',
         category: s.category,
         grade: s.grade,
       };
