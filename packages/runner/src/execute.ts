@@ -185,7 +185,12 @@ async function runPhase(
       step.where === 'local' ? input.local : transport,
       scripts,
       ctx,
-    );
+    ).catch((e: unknown) => {
+      // The host was lost during this step (runStep rethrows only that): name it in the
+      // report, as the journal's step-end already does.
+      result.failedStep ??= { phase, id: step.id };
+      throw e;
+    });
     result.steps.push(r);
     if (r.status === 'ok' || step.continueOnError || phase === 'evidence') continue;
     if (phase !== 'rollback') {
