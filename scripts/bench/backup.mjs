@@ -5,7 +5,7 @@
 //   openssh   `ssh host tar -C / -cf - <tree> | cat > /dev/null` (OpenSSH client)
 // One real sshd on 127.0.0.2 (testkit), logged into as root. Both sides pay root's login shell
 // (/root/.bashrc runs pyenv): opsbook twice (a tool probe, then tar), OpenSSH once, so the
-// opsbook figure is end to end and slightly pessimistic. BENCH_RUNS rounds (default 2),
+// opsbook figure is end to end and slightly pessimistic. BENCH_RUNS rounds (default 3),
 // interleaved; the median is reported. Needs the packages built (pnpm build).
 //
 //   node scripts/bench/backup.mjs            (BENCH_MIB=1024 by default)
@@ -21,13 +21,15 @@ const { startSshdHosts } = await import(path.join(root, 'packages/testkit/dist/s
 const { makeTempDir } = await import(path.join(root, 'packages/testkit/dist/temp-dir.js'));
 
 const MIB = Number(process.env.BENCH_MIB ?? 1024);
-const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FILES = 8;
 
 const sh = (command) =>
   new Promise((resolve, reject) => {
     const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`)),
+    );
   });
 
 const temp = await makeTempDir('opsbook-bench-backup-');
@@ -36,11 +38,18 @@ let transport;
 try {
   const tree = path.join(temp.dir, 'tree');
   await mkdir(tree);
-  for (let i = 0; i < FILES; i++) await sh(`head -c ${(MIB / FILES) * 1048576} /dev/urandom > ${tree}/part-${i}.bin`);
+  for (let i = 0; i < FILES; i++)
+    await sh(`head -c ${(MIB / FILES) * 1048576} /dev/urandom > ${tree}/part-${i}.bin`);
   const knownHosts = path.join(temp.dir, 'known_hosts');
   await writeFile(knownHosts, `${host.knownHostsLine}\n`);
   transport = await connectSsh(
-    { name: 'bench', host: host.host, port: host.port, user: host.user, identityFile: host.clientKeyPath },
+    {
+      name: 'bench',
+      host: host.host,
+      port: host.port,
+      user: host.user,
+      identityFile: host.clientKeyPath,
+    },
     { knownHostsFile: knownHosts },
   );
   const results = { opsbook: [], openssh: [] };
@@ -56,12 +65,23 @@ try {
     );
     results.openssh.push(MIB / ((performance.now() - t) / 1000));
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
   const opsbook = median(results.opsbook);
   const openssh = median(results.openssh);
   console.log(
     JSON.stringify(
-      { treeMiB: MIB, runs: RUNS, opsbookMiBps: +opsbook.toFixed(1), opensshMiBps: +openssh.toFixed(1), ratio: +(opsbook / openssh).toFixed(2), all: results },
+      {
+        treeMiB: MIB,
+        runs: RUNS,
+        opsbookMiBps: +opsbook.toFixed(1),
+        opensshMiBps: +openssh.toFixed(1),
+        ratio: +(opsbook / openssh).toFixed(2),
+        all: results,
+      },
       null,
       2,
     ),

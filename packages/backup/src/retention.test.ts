@@ -30,12 +30,7 @@ describe('planRetention', () => {
     ];
     const decisions = planRetention(backups, { keepDaily: 2, keepWeekly: 2, keepMonthly: 3 });
     // 2024-12-30 falls in ISO week 2025-W01 with 01-01 and 01-05: weekly keeps 01-05 for it.
-    expect(kept(decisions)).toEqual([
-      '2024-11-15',
-      '2024-12-30',
-      '2025-01-05',
-      '2025-01-06',
-    ]);
+    expect(kept(decisions)).toEqual(['2024-11-15', '2024-12-30', '2025-01-05', '2025-01-06']);
     expect(decisions.find((d) => d.id === '2025-01-06')!.reasons).toEqual([
       'daily 2025-01-06',
       'weekly 2025-W02',
