@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  canExecStream,
+  connectSsh,
+  createLocalTransport,
+  execStream,
+  type Transport,
+} from '../src/index.js';
+
+let sshd: Sshd;
+let ssh: Transport;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  const knownHosts = path.join(sshd.dir, 'known_hosts_stream');
+  await writeFile(knownHosts, `${sshd.knownHostsLine}\n`);
+  ssh = await connectSsh(
+    {
+      name: 'stream-host',
+      host: sshd.host,
+      port: sshd.port,
+      user: sshd.user,
+      identityFile: sshd.clientKeyPath,
+    },
+    { knownHostsFile: knownHosts },
+  );
+});
+afterAll(async () => {
+  await ssh?.close();
+  await sshd?.dispose();
+});
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const transports = () => [['local', createLocalTransport()] as const, ['ssh', ssh] as const];
+
+describe('execStream', () => {
+  it('streams every byte value unchanged and delivers env values from the env block', async () => {
+    for (const [, transport] of transports()) {
+      expect(canExecStream(transport)).toBe(true);
+      // 4 MiB cycling through all 256 byte values, then the secret from the env block
+      const run = execStream(transport, {
+        command: `i=0; while [ "$i" -lt 16384 ]; do printf "$BYTES"; i=$((i+1)); done; printf '%s' "$SECRET"`,
+        env: {
+          BYTES: Array.from({ length: 256 }, (_, b) => `\\${b.toString(8).padStart(3, '0')}`).join(
+            '',
+          ),
+          SECRET: 's3cret value',
+        },
+      });
+      const [bytes, exit] = await Promise.all([collect(run.stdout), run.done]);
+      expect(exit.exitCode).toBe(0);
+      const expected = Buffer.concat([
+        ...Array.from({ length: 16384 }, () =>
+          Buffer.from(Array.from({ length: 256 }, (_, b) => b)),
+        ),
+        Buffer.from('s3cret value'),
+      ]);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+        createHash('sha256').update(expected).digest('hex'),
+      );
+    }
+  });
+
+  it('reports the exit status and stderr of a failing command', async () => {
+    for (const [, transport] of transports()) {
+      const run = execStream(transport, { command: 'echo oops >&2; exit 7' });
+      const [bytes, exit] = await Promise.all([collect(run.stdout), run.done]);
+      expect(bytes.length).toBe(0);
+      expect(exit).toMatchObject({ exitCode: 7, stderr: 'oops\n' });
+    }
+  });
+
+  it('aborting kills the remote command and rejects with InterruptedError', async () => {
+    for (const [, transport] of transports()) {
+      const controller = new AbortController();
+      const run = execStream(transport, { command: 'cat /dev/zero', signal: controller.signal });
+      let seen = 0;
+      await new Promise<void>((resolve) => {
+        run.stdout.on('data', (d: Buffer) => {
+          seen += d.length;
+          if (seen > 1024 * 1024) resolve();
+        });
+      });
+      run.stdout.on('error', () => {});
+      controller.abort();
+      await expect(run.done).rejects.toMatchObject({ kind: 'interrupted' });
+    }
+  });
+
+  it('refuses a transport that cannot stream', () => {
+    const plain: Transport = {
+      host: 'x',
+      exec: async () => {
+        throw new Error('no');
+      },
+      copyFile: async () => {},
+      close: async () => {},
+    };
+    expect(canExecStream(plain)).toBe(false);
+    expect(() => execStream(plain, { command: 'true' })).toThrow(/cannot stream bytes/);
+  });
+});
