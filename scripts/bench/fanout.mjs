@@ -460,14 +460,25 @@ console.log('ok', ok, 'slowest handshake', (slowest / 1000).toFixed(2), 's');
   return file;
 }
 
+function opsbookCase({ world }, n, concurrency, steps = 1) {
+  return {
+    n,
+    concurrency,
+    execs: steps,
+    tool: steps === 1 ? 'opsbook run' : `opsbook run, ${steps} steps`,
+    prepare: () => world.approve({ steps, concurrency, hosts: n }),
+    ok: exitZero,
+  };
+}
+
 /** The bare loop as a measured case: `execs` commands per connection, optionally opsbook's remote wrapper. */
-function floorCase(world, floor, n, { execs = 1, wrapped = false } = {}) {
+function floorCase({ world, floor }, n, concurrency, { execs = 1, wrapped = false } = {}) {
   const options = {
     port: world.port,
     keyFile: world.clientKey,
     hostKey: world.hostBlob,
     hosts: n,
-    concurrency: n,
+    concurrency,
     user: USER,
     command: wrapped ? world.wrapper.line : COMMAND,
     execs,
@@ -479,10 +490,45 @@ function floorCase(world, floor, n, { execs = 1, wrapped = false } = {}) {
   ].filter(Boolean);
   return {
     n,
+    concurrency,
     execs,
     tool: `bare ssh2 loop${label.length ? `, ${label.join(', ')}` : ''}`,
     argv: [process.execPath, floor, JSON.stringify(options)],
     ok: (r) => r.code === 0 && r.stdout.includes(`ok ${n}`),
+  };
+}
+
+function psshCase({ dir }, n, parallel) {
+  const hosts = path.join(dir, `hosts-${n}.txt`);
+  return {
+    n,
+    concurrency: parallel,
+    tool: 'parallel-ssh',
+    argv: [
+      'parallel-ssh',
+      '-p',
+      parallel,
+      '-t',
+      0,
+      '-h',
+      hosts,
+      '-x',
+      `-F ${path.join(dir, 'ssh_config')}`,
+      COMMAND,
+    ],
+    ok: (r) => r.code === 0 && count(r.stdout, '[SUCCESS]') === n,
+  };
+}
+
+function ansibleCase({ dir, ansibleHome }, n) {
+  const inventory = path.join(dir, `inventory-${n}.ini`);
+  return {
+    n,
+    concurrency: ansibleForks,
+    tool: 'ansible -m command, pipelining',
+    argv: ['ansible', 'all', '-i', inventory, '-m', 'command', '-a', COMMAND, '-f', ansibleForks],
+    env: ansibleEnv(dir, ansibleHome),
+    ok: (r) => r.code === 0 && count(r.stdout, '| CHANGED') === n,
   };
 }
 
@@ -491,73 +537,36 @@ async function measureAll(world) {
   const floor = await writeFloorScript(dir);
   const ansibleHome = path.join(dir, 'ansible');
   await mkdir(ansibleHome, { recursive: true });
+  const kit = { world, floor, dir, ansibleHome };
   const cases = [];
   for (const n of sizes) {
-    const inventory = path.join(dir, `inventory-${n}.ini`);
     cases.push(
-      {
-        n,
-        tool: 'opsbook run',
-        prepare: () => world.approve({ steps: 1, concurrency: n, hosts: n }),
-        ok: exitZero,
-      },
-      floorCase(world, floor, n),
-      {
-        n,
-        tool: `parallel-ssh -p ${n}`,
-        argv: [
-          'parallel-ssh',
-          '-p',
-          String(n),
-          '-t',
-          '0',
-          '-h',
-          path.join(dir, `hosts-${n}.txt`),
-          '-x',
-          `-F ${path.join(dir, 'ssh_config')}`,
-          COMMAND,
-        ],
-        ok: (r) => r.code === 0 && count(r.stdout, '[SUCCESS]') === n,
-      },
-      {
-        n,
-        tool: `ansible -f ${ansibleForks}`,
-        argv: [
-          'ansible',
-          'all',
-          '-i',
-          inventory,
-          '-m',
-          'command',
-          '-a',
-          COMMAND,
-          '-f',
-          String(ansibleForks),
-        ],
-        env: ansibleEnv(dir, ansibleHome),
-        ok: (r) => r.code === 0 && count(r.stdout, '| CHANGED') === n,
-      },
+      opsbookCase(kit, n, n),
+      floorCase(kit, n, n),
+      psshCase(kit, n, n),
+      ansibleCase(kit, n),
+    );
+  }
+  // The same hosts at Ansible's parallelism: one sshd on two shared cores cannot complete
+  // `largest` handshakes at once within opsbook's fixed 10 s connect timeout (see BENCHMARKS.md).
+  const even = ansibleForks;
+  if (largest > even) {
+    cases.push(
+      opsbookCase(kit, largest, even),
+      floorCase(kit, largest, even),
+      psshCase(kit, largest, even),
     );
   }
   if (withSteps) {
-    const prepare = () => world.approve({ steps: 5, concurrency: largest, hosts: largest });
     cases.push(
-      { n: largest, tool: 'opsbook run, 5 steps', execs: 5, prepare, ok: exitZero },
+      opsbookCase(kit, largest, even, 5),
       // What 5 commands on one connection cost without a runner, bare and inside opsbook's
       // remote wrapper (env block on stdin, lifeline): the runner's own share is the rest.
-      floorCase(world, floor, largest, { execs: 5 }),
-      floorCase(world, floor, largest, { execs: 5, wrapped: true }),
+      floorCase(kit, largest, even, { execs: 5 }),
+      floorCase(kit, largest, even, { execs: 5, wrapped: true }),
     );
   }
-  if (memoryHosts > 0) {
-    const prepare = () => world.approve({ steps: 1, concurrency: largest, hosts: memoryHosts });
-    cases.push({
-      n: memoryHosts,
-      tool: `opsbook run, concurrency ${largest}`,
-      prepare,
-      ok: exitZero,
-    });
-  }
+  if (memoryHosts > 0) cases.push({ ...opsbookCase(kit, memoryHosts, even), memory: true });
   // BENCH_TOOLS=opsbook,ssh2 (words matched against the tool names) measures only those, for quick iterations.
   const only = process.env.BENCH_TOOLS?.split(',');
   if (only)
@@ -570,7 +579,7 @@ async function measureAll(world) {
       const s = await measure(c, dir);
       c.samples.push(s);
       console.error(
-        `round ${round}/${runs}  ${String(c.n).padStart(4)} hosts  ${c.tool.padEnd(28)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`,
+        `round ${round}/${runs}  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`,
       );
     }
   }
@@ -728,7 +737,11 @@ async function waitForIdleSshd() {
 async function profileOpsbook(world) {
   const profDir = process.env.BENCH_PROFILE_DIR ?? path.join(world.dir, 'profile');
   await mkdir(profDir, { recursive: true });
-  const [node, ...args] = await world.approve({ steps: 1, concurrency: largest, hosts: largest });
+  const [node, ...args] = await world.approve({
+    steps: 1,
+    concurrency: ansibleForks,
+    hosts: largest,
+  });
   await waitForIdleSshd();
   const r = await runGroup([node, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...args], {
     cwd: world.dir,
@@ -779,7 +792,7 @@ function summariseProfile(prof, profDir) {
       );
   };
   console.log(
-    `\nCPU profile of one opsbook run on ${largest} hosts (${(total / 1000).toFixed(0)} ms of wall time sampled; ${profDir}):`,
+    `\nCPU profile of one opsbook run on ${largest} hosts, ${ansibleForks} in parallel (${(total / 1000).toFixed(0)} ms of wall time sampled; ${profDir}):`,
   );
   print('by area (self time):', byArea, 12);
   print(
@@ -832,77 +845,107 @@ function report(world, cases) {
     server: mid(c, (s) => s.server),
   }));
   const isOpsbook = (r) => r.tool.startsWith('opsbook run');
-  // Each row is compared with the opsbook run of the same host count and commands per host.
-  const opsbookFor = (r) => rows.find((o) => isOpsbook(o) && o.n === r.n && o.execs === r.execs);
+  // Each row is compared with the opsbook run of the same hosts, parallelism and commands per host.
+  const opsbookFor = (r) =>
+    rows.find(
+      (o) => isOpsbook(o) && o.n === r.n && o.execs === r.execs && o.concurrency === r.concurrency,
+    );
   console.log(
-    '\n| hosts | tool | wall (s) | client CPU user+sys (s) | client CPU / host (ms) | peak RSS (MB) | sshd CPU (s) | opsbook wall ÷ this |',
+    '\n| hosts | parallel | tool | wall (s) | client CPU user+sys (s) | client CPU / host (ms) | peak RSS (MB) | sshd CPU (s) | opsbook wall ÷ this |',
   );
-  console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---|---:|---:|---:|---:|---:|---:|');
+  const fmt = (x, digits) => (Number.isNaN(x) ? '—' : x.toFixed(digits));
   for (const r of rows) {
     const ops = opsbookFor(r);
-    const ratio = ops && !isOpsbook(r) ? `${(ops.wall / r.wall).toFixed(2)}×` : '';
+    const ratio =
+      ops && !isOpsbook(r) && !Number.isNaN(ops.wall) ? `${fmt(ops.wall / r.wall, 2)}×` : '';
     const failed = r.failures.length
       ? ` (${r.failures.length} of ${r.samples.length} runs failed)`
       : '';
     console.log(
-      `| ${r.n} | ${r.tool}${failed} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${((1000 * r.cpu) / r.n).toFixed(1)} | ${r.rss.toFixed(0)} | ${r.server.toFixed(1)} | ${ratio} |`,
+      `| ${r.n} | ${r.concurrency} | ${r.tool}${failed} | ${fmt(r.wall, 2)} | ${fmt(r.cpu, 2)} | ${fmt((1000 * r.cpu) / r.n, 1)} | ${fmt(r.rss, 0)} | ${fmt(r.server, 1)} | ${ratio} |`,
     );
   }
   console.log(
-    `\nmedian of ${runs} run(s) each; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on 127.0.0.1:${world.port}`,
+    `\nmedian of the successful runs of ${runs} each; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on 127.0.0.1:${world.port}`,
   );
   const phased = rows.filter((r) => r.samples.some((s) => s.phases));
   if (phased.length > 0) {
-    console.log('\nwhere opsbook run spends its wall time (from its journal; medians, s):');
-    console.log('| hosts | run | before run-start | run-start → run-end | after run-end |');
-    console.log('|---:|---|---:|---:|---:|');
+    console.log(
+      '\nwhere opsbook run spends its wall time (from its journal; medians of all runs, s):',
+    );
+    console.log(
+      '| hosts | parallel | run | before run-start | run-start → run-end | after run-end |',
+    );
+    console.log('|---:|---:|---|---:|---:|---:|');
     for (const r of phased) {
-      const p = (k) => mid(r, (s) => s.phases?.[k] ?? 0).toFixed(2);
-      console.log(`| ${r.n} | ${r.tool} | ${p('beforeRun')} | ${p('hosts')} | ${p('afterRun')} |`);
+      const p = (k) => median(r.samples.map((s) => s.phases?.[k] ?? 0)).toFixed(2);
+      console.log(
+        `| ${r.n} | ${r.concurrency} | ${r.tool} | ${p('beforeRun')} | ${p('hosts')} | ${p('afterRun')} |`,
+      );
     }
   }
   for (const r of rows.filter((x) => x.failures.length > 0)) {
-    console.log(`\n${r.tool} on ${r.n} hosts, failed runs:`);
+    console.log(`\n${r.tool} on ${r.n} hosts at ${r.concurrency} in parallel, failed runs:`);
     for (const f of r.failures) console.log(`  - ${f}`);
   }
   reportTargets(rows, isOpsbook);
 }
 
 function reportTargets(rows, isOpsbook) {
-  const ops = rows.find((r) => r.tool === 'opsbook run' && r.n === largest);
-  const targets = [];
-  const versus = (prefix, limit, what) => {
-    const other = rows.find((r) => r.n === largest && r.execs === 1 && r.tool.startsWith(prefix));
-    if (ops && other)
-      targets.push([
-        `wall at ${largest} hosts ≤ ${limit}× ${what}`,
-        ops.wall / other.wall,
-        limit,
-        '×',
-      ]);
-  };
-  versus('bare ssh2 loop', 1.2, 'bare ssh2 loop');
-  versus('parallel-ssh', 0.3, 'parallel-ssh');
-  versus('ansible', 0.5, 'Ansible');
-  if (ops)
-    targets.push([
-      `client CPU ≤ 10 ms/host at ${largest} hosts`,
-      (1000 * ops.cpu) / ops.n,
-      10,
-      ' ms',
-    ]);
-  const mem = rows.find((r) => r.tool.startsWith('opsbook run, concurrency'));
-  if (mem) targets.push([`peak RSS ≤ 150 MB at ${mem.n} hosts`, mem.rss, 150, ' MB']);
   console.log('\ntargets (issue 4):');
-  for (const [label, value, limit, unit] of targets) {
+  const show = (label, value, limit, unit) =>
     console.log(
-      `  ${Number.isNaN(value) ? 'no data' : value <= limit ? 'met    ' : 'NOT met'}  ${label}: ${value.toFixed(2)}${unit}`,
+      `  ${Number.isNaN(value) ? 'no data' : value <= limit ? 'met    ' : 'NOT met'}  ${label}: ${Number.isNaN(value) ? '—' : value.toFixed(2)}${unit}`,
     );
+  const parallels = [...new Set(rows.filter((r) => r.n === largest).map((r) => r.concurrency))];
+  for (const parallel of parallels) {
+    const ops = rows.find(
+      (r) => r.tool === 'opsbook run' && r.n === largest && r.concurrency === parallel,
+    );
+    if (!ops) continue;
+    const other = (prefix) =>
+      rows.find(
+        (r) =>
+          r.n === largest &&
+          r.execs === 1 &&
+          r.tool.startsWith(prefix) &&
+          r.concurrency === parallel,
+      ) ?? rows.find((r) => r.n === largest && r.execs === 1 && r.tool.startsWith(prefix));
+    const at = `${largest} hosts, opsbook at ${parallel} in parallel`;
+    for (const [prefix, limit] of [
+      ['bare ssh2 loop', 1.2],
+      ['parallel-ssh', 0.3],
+      ['ansible', 0.5],
+    ]) {
+      const o = other(prefix);
+      if (o)
+        show(
+          `wall ≤ ${limit}× ${prefix} (${o.concurrency} in parallel), ${at}`,
+          ops.wall / o.wall,
+          limit,
+          '×',
+        );
+    }
+    show(`client CPU ≤ 10 ms/host, ${at}`, (1000 * ops.cpu) / ops.n, 10, ' ms');
   }
+  const mem = rows.find((r) => r.memory);
+  if (mem)
+    show(
+      `peak RSS ≤ 150 MB at ${mem.n} hosts (${mem.concurrency} in parallel)`,
+      mem.rss,
+      150,
+      ' MB',
+    );
   const five = rows.find((r) => isOpsbook(r) && r.execs === 5);
-  if (five && ops) {
+  const one =
+    five &&
+    rows.find(
+      (r) => r.tool === 'opsbook run' && r.n === five.n && r.concurrency === five.concurrency,
+    );
+  if (five && one) {
     console.log(
-      `  5-step vs 1-step at ${largest} hosts: wall ${(five.wall / ops.wall).toFixed(2)}×, client CPU ${(five.cpu / ops.cpu).toFixed(2)}× (+${(((five.wall - ops.wall) * 1000) / 4).toFixed(0)} ms wall per extra step)`,
+      `  5-step vs 1-step at ${five.n} hosts (${five.concurrency} in parallel): wall ${(five.wall / one.wall).toFixed(2)}×, client CPU ${(five.cpu / one.cpu).toFixed(2)}× (+${(((five.wall - one.wall) * 1000) / 4).toFixed(0)} ms wall per extra step)`,
     );
   }
 }
