@@ -1,0 +1,367 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { openTracker } from '@opsbook/runner';
+import { loadConfig } from '@opsbook/schema';
+import { type Sshd, startSshdHosts } from '@opsbook/testkit/sshd';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { binPath, type CliResult, runCli } from './run-cli.js';
+
+/*
+ * A whole opsbook installation for end-to-end tests of the real binary: seniors with keys made
+ * by the real ssh-keygen, a trust store pinned with `opsbook trust init`, runbooks written by the
+ * test, an inventory of real sshd hosts on 127.0.0.2…, and their known_hosts file. Nothing is
+ * mocked: every command goes through `node dist/bin.js` as a user would type it.
+ */
+
+export const execFileAsync = promisify(execFile);
+
+export interface Person {
+  id: string;
+  keyFile: string;
+  publicLine: string;
+  fingerprint: string;
+}
+
+export interface RunbookFixture {
+  yaml: string;
+  version?: string;
+  /** Extra files of the runbook folder (scripts/…), by relative path. */
+  files?: Record<string, string>;
+}
+
+/** One opsbook.yaml with its own runbooks, inventory, trust store and state dir. */
+export interface Site {
+  dir: string;
+  runbooksDir: string;
+  stateDir: string;
+  inventoryFile: string;
+  trustStoreFile: string;
+  /** The environment every command of this site gets (OPSBOOK_USER, an isolated HOME, …). */
+  env: NodeJS.ProcessEnv;
+  opsbook(
+    args: string[],
+    options?: { env?: NodeJS.ProcessEnv; input?: string },
+  ): Promise<CliResult>;
+  /** Starts `opsbook` and returns the process, for tests that signal or kill it. */
+  spawnOpsbook(args: string[], options?: { env?: NodeJS.ProcessEnv }): RunningCli;
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  done: Promise<CliResult>;
+}
+
+export type PersonName = 'alice' | 'bob' | 'dave' | 'erin' | 'mallory';
+
+export interface World extends Site {
+  hosts: Sshd[];
+  /** Inventory names of the sshd hosts: h1 → 127.0.0.2, h2 → 127.0.0.3, … */
+  hostNames: string[];
+  people: Record<PersonName, Person>;
+  knownHostsFile: string;
+  /** Where fixture runbooks leave their marker files (one folder shared by every "host"). */
+  markerDir: string;
+  /** A copy of this site (runbooks, inventory, trust store, state dir) to change without harm. */
+  createSite(name: string): Promise<Site>;
+  /** Writes the inventory again, e.g. with an extra host or changed host vars. */
+  writeInventory(options?: InventoryOptions, file?: string): Promise<void>;
+  writeKnownHosts(lines?: string[]): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export interface InventoryOptions {
+  /** Vars per host name, merged over the defaults (color: blue). */
+  vars?: Record<string, Record<string, string | number>>;
+  /** Extra hosts beyond the sshd ones, with all their vars. */
+  extraHosts?: Record<string, Record<string, string | number>>;
+}
+
+/** The acting engineer of every command unless a test says otherwise: not an approver. */
+export const ENGINEER = 'grace';
+
+export async function makePerson(dir: string, id: string, type = 'ed25519'): Promise<Person> {
+  const keyFile = path.join(dir, `${id}_key`);
+  const bits = type === 'ecdsa' ? ['-b', '256'] : type === 'rsa' ? ['-b', '3072'] : [];
+  await execFileAsync('ssh-keygen', [
+    '-q',
+    '-t',
+    type,
+    ...bits,
+    '-N',
+    '',
+    '-C',
+    `${id}@test`,
+    '-f',
+    keyFile,
+  ]);
+  const publicLine = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
+  const { stdout } = await execFileAsync('ssh-keygen', [
+    '-l',
+    '-E',
+    'sha256',
+    '-f',
+    `${keyFile}.pub`,
+  ]);
+  const fingerprint = stdout.split(/\s+/)[1] ?? '';
+  return { id, keyFile, publicLine, fingerprint };
+}
+
+export function approversYaml(people: Record<PersonName, Person>, version = 1, extra = ''): string {
+  const p = people;
+  return `apiVersion: opsbook/v1
+kind: Approvers
+version: ${version}
+approvers:
+  - id: alice
+    name: Alice Senior
+    roles: [senior]
+    keys: ["${p.alice.publicLine}"]
+  - id: bob
+    name: Bob Senior
+    roles: [senior]
+    keys: ["${p.bob.publicLine}"]
+  - id: dave
+    name: Dave Expert
+    roles: [expert]
+    keys: ["${p.dave.publicLine}"]
+  - id: erin
+    name: Erin Senior
+    roles: [senior]
+    keys: ["${p.erin.publicLine}"]
+policy:
+  signatures: 1
+  maxValidity: 7d
+  grades:
+    P1: {signatures: 2, maxValidity: 24h}
+  categories:
+    routine: {maxValidity: 90d, allowSelectors: true}
+revoked:
+  - fingerprint: ${p.erin.fingerprint}
+    reason: laptop stolen
+rotation:
+  signatures: 2
+${extra}`;
+}
+
+const CONFIG = (knownHosts: string) => `apiVersion: opsbook/v1
+kind: Config
+runbooks: runbooks
+stateDir: state
+inventory: inventory.yaml
+trustStore: approvers.yaml
+knownHosts: ${JSON.stringify(knownHosts)}
+tracker: {kind: local}
+`;
+
+export async function writeRunbook(
+  runbooksDir: string,
+  name: string,
+  fixture: RunbookFixture,
+): Promise<string> {
+  const dir = path.join(runbooksDir, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify({ name: `@runbooks/${name}`, version: fixture.version ?? '1.0.0', private: true }, null, 2)}\n`,
+  );
+  await writeFile(path.join(dir, 'runbook.yaml'), fixture.yaml);
+  for (const [rel, text] of Object.entries(fixture.files ?? {})) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), text, { mode: 0o755 });
+  }
+  return dir;
+}
+
+function siteOf(dir: string, env: NodeJS.ProcessEnv): Site {
+  const siteEnv = { ...env };
+  return {
+    dir,
+    runbooksDir: path.join(dir, 'runbooks'),
+    stateDir: path.join(dir, 'state'),
+    inventoryFile: path.join(dir, 'inventory.yaml'),
+    trustStoreFile: path.join(dir, 'approvers.yaml'),
+    env: siteEnv,
+    opsbook: (args, options = {}) =>
+      runCli(args, {
+        cwd: dir,
+        env: { ...siteEnv, ...options.env },
+        ...(options.input !== undefined ? { input: options.input } : {}),
+      }),
+    spawnOpsbook: (args, options = {}) => spawnCli(args, dir, { ...siteEnv, ...options.env }),
+  };
+}
+
+function spawnCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? -1 : null), stdout, stderr }),
+    );
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+function inventoryYaml(hosts: Sshd[], names: string[], options: InventoryOptions): string {
+  const lines = ['all:', '  hosts:'];
+  const add = (name: string, vars: Record<string, string | number>) => {
+    lines.push(`    ${name}:`);
+    for (const [k, v] of Object.entries(vars)) lines.push(`      ${k}: ${JSON.stringify(v)}`);
+  };
+  hosts.forEach((h, i) => {
+    const name = names[i]!;
+    add(name, {
+      ansible_host: h.host,
+      ansible_port: h.port,
+      ansible_user: 'root',
+      ansible_ssh_private_key_file: h.clientKeyPath,
+      color: 'blue',
+      ...options.vars?.[name],
+    });
+  });
+  for (const [name, vars] of Object.entries(options.extraHosts ?? {})) add(name, vars);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Polls a condition a bounded number of times: it only waits, it never fails a test for being
+ * slow (no wall-clock assertion).
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
+  for (let i = 0; i < 2400; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+export const exists = (file: string): boolean => existsSync(file);
+
+/**
+ * Builds a world: `hostCount` sshd hosts, five people (alice and bob seniors, dave an expert,
+ * erin a senior whose key is revoked, mallory unknown), the runbooks given, `trust init` done.
+ */
+export async function createWorld(options: {
+  hostCount?: number;
+  runbooks: Record<string, RunbookFixture>;
+}): Promise<World> {
+  const tmp = await makeTempDir('opsbook-e2e-');
+  const hosts: Sshd[] = [];
+  try {
+    const { dir } = tmp;
+    const remoteHome = path.join(dir, 'remote-home');
+    const markerDir = path.join(dir, 'markers');
+    await Promise.all([mkdir(remoteHome), mkdir(markerDir), mkdir(path.join(dir, 'keys'))]);
+    // Root's real ~/.bashrc (pyenv init) costs seconds per SSH command: sshd gives sessions an
+    // empty HOME instead, so the commands under test start as fast as on a plain server.
+    hosts.push(
+      ...(await startSshdHosts(options.hostCount ?? 3, {
+        extraConfig: [`SetEnv HOME=${remoteHome}`],
+      })),
+    );
+    const ids: PersonName[] = ['alice', 'bob', 'dave', 'erin', 'mallory'];
+    // bob signs with ECDSA so that both key families go through every path.
+    const made = await Promise.all(
+      ids.map((id) => makePerson(path.join(dir, 'keys'), id, id === 'bob' ? 'ecdsa' : 'ed25519')),
+    );
+    const people = Object.fromEntries(ids.map((id, i) => [id, made[i]!])) as World['people'];
+    const hostNames = hosts.map((_, i) => `h${i + 1}`);
+    const knownHostsFile = path.join(dir, 'known_hosts');
+    const env: NodeJS.ProcessEnv = {
+      OPSBOOK_USER: ENGINEER,
+      HOME: path.join(dir, 'home'),
+      SSH_AUTH_SOCK: '',
+      OPSBOOK_KEY_PASSPHRASE: '',
+    };
+    await mkdir(path.join(dir, 'home'));
+    const site = siteOf(dir, env);
+    const world: World = {
+      ...site,
+      hosts,
+      hostNames,
+      people,
+      knownHostsFile,
+      markerDir,
+      async writeInventory(inv = {}, file = site.inventoryFile) {
+        await writeFile(file, inventoryYaml(hosts, hostNames, inv));
+      },
+      async writeKnownHosts(lines = hosts.map((h) => h.knownHostsLine)) {
+        await writeFile(knownHostsFile, lines.map((l) => `${l}\n`).join(''));
+      },
+      async createSite(name) {
+        const siteDir = path.join(dir, 'sites', name);
+        await mkdir(siteDir, { recursive: true });
+        for (const f of ['opsbook.yaml', 'approvers.yaml', 'inventory.yaml'])
+          await cp(path.join(dir, f), path.join(siteDir, f));
+        // The state dir too: the same pinned trust store, tickets, ledger and journals.
+        for (const d of ['runbooks', 'state'])
+          await cp(path.join(dir, d), path.join(siteDir, d), { recursive: true });
+        return siteOf(siteDir, env);
+      },
+      async remove() {
+        await Promise.all(hosts.map((h) => h.dispose()));
+        await tmp.remove();
+      },
+    };
+    await writeFile(path.join(dir, 'opsbook.yaml'), CONFIG(knownHostsFile));
+    await writeFile(site.trustStoreFile, approversYaml(people));
+    await world.writeInventory();
+    await world.writeKnownHosts();
+    for (const [name, fixture] of Object.entries(options.runbooks))
+      await writeRunbook(site.runbooksDir, name, fixture);
+    await expectOk(site.opsbook(['trust', 'init']), 'trust init');
+    return world;
+  } catch (e) {
+    // A half-built world must not leave daemons or keys behind.
+    await Promise.all(hosts.map((h) => h.dispose()));
+    await tmp.remove();
+    throw e;
+  }
+}
+
+/** The site's tracker (the embedded local one), acting as `user`. */
+export async function trackerOf(site: Site, user = 'alice') {
+  const config = await loadConfig({ file: path.join(site.dir, 'opsbook.yaml') });
+  return openTracker(config, { ...site.env, OPSBOOK_USER: user }).tracker;
+}
+
+/**
+ * A new ticket in the site's local tracker, by default moved to Approved as a senior would after
+ * signing: `opsbook run` only runs an approval whose ticket is Approved or In Progress.
+ */
+export async function createTicket(site: Site, approved = true): Promise<string> {
+  const tracker = await trackerOf(site);
+  const { key } = await tracker.create({ summary: 'end-to-end test run' });
+  if (approved) {
+    await tracker.transition(key, tracker.statuses.awaitingApproval);
+    await tracker.transition(key, tracker.statuses.approved);
+  }
+  return key;
+}
+
+/** Fails loudly (with the CLI's own words) when a setup command does not succeed. */
+export async function expectOk(result: Promise<CliResult>, what: string): Promise<CliResult> {
+  const r = await result;
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
+  return r;
+}

@@ -1,0 +1,127 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile } from './approval-craft.js';
+import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
+import { journalFiles, type RunDoc, readJournal } from './run-outcome.js';
+import { slowRunbook } from './runbook-fixtures.js';
+
+/*
+ * Issue 4, "Done means": SIGINT and SIGKILL of the real `opsbook run` process mid-run, against
+ * real sshd hosts. Ctrl-C lets running commands finish, starts nothing new, exits 130 and
+ * journals the run as interrupted; a killed runner leaves a journal that still verifies, as
+ * incomplete, and nothing running on the hosts.
+ */
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld({ hostCount: 2, runbooks: { slow: slowRunbook } });
+});
+afterAll(async () => {
+  await world?.remove();
+});
+
+/** Starts `opsbook run` of a fresh approval of the slow runbook on h1 and h2. */
+async function startSlowRun(name: string) {
+  const dir = path.join(world.markerDir, name);
+  await mkdir(dir);
+  const file = await approvedFile(world, 'slow', `${name}.json`, [world.people.alice], {
+    params: { dir, seconds: '3' },
+    target: 'h1:h2',
+  });
+  const before = new Set(await journalFiles(world));
+  const running = world.spawnOpsbook(['run', file, '--json']);
+  // Both hosts are inside their first (3 s) command: now is "mid-run".
+  await waitFor(
+    () => exists(path.join(dir, 'h1.started')) && exists(path.join(dir, 'h2.started')),
+    'both hosts to start their first step',
+  );
+  const journal = async () => (await journalFiles(world)).filter((f) => !before.has(f));
+  return { dir, running, journal };
+}
+
+/** Whether any process on this machine has `text` in its command line (bounded /proc scan). */
+async function processesMentioning(text: string): Promise<boolean> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) return true;
+  }
+  return false;
+}
+
+describe('interrupting opsbook run', () => {
+  it('on SIGINT lets the running commands finish, starts no new step, exits 130 and journals it', async () => {
+    const { dir, running } = await startSlowRun('sigint');
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    expect(r.stderr).toContain('interrupted: no new step or host will start');
+    expect(r.code).toBe(130);
+    // The commands running at Ctrl-C ran to their end; the next step never started.
+    expect((await readdir(dir)).sort()).toEqual([
+      'h1.first-done',
+      'h1.started',
+      'h2.first-done',
+      'h2.started',
+    ]);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.status).toBe('interrupted');
+    for (const h of doc.hosts) {
+      expect(h.status).toBe('cancelled');
+      expect(h.steps.map((s) => [s.id, s.status])).toEqual([['first', 'ok']]);
+    }
+    const journal = await readJournal(doc.journal.path);
+    expect(journal.filter((e) => e.type === 'step-start').map((e) => e.step)).toEqual([
+      'first',
+      'first',
+    ]);
+    expect(journal.at(-1)).toMatchObject({
+      type: 'run-end',
+      status: 'interrupted',
+      interrupted: true,
+      hosts: { h1: 'cancelled', h2: 'cancelled' },
+    });
+    const verify = await world.opsbook(['journal', 'verify', doc.runId]);
+    expect(verify.stdout).toContain(`✓ ${doc.runId}  intact (complete, ${journal.length} events`);
+    expect(verify.code).toBe(0);
+    const list = await world.opsbook(['runs', 'list', '--json']);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+      .runs;
+    expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('interrupted');
+  });
+
+  it('after SIGKILL the journal still verifies, as incomplete, and nothing keeps running on the hosts', async () => {
+    const { dir, running, journal } = await startSlowRun('sigkill');
+    running.child.kill('SIGKILL');
+    const r = await running.done;
+    expect(r.code).toBe(-1); // ended by a signal, not by an exit
+    const [file] = await journal();
+    expect(file).toBeDefined();
+    const runId = path.basename(file!, '.jsonl');
+    const events = await readJournal(file!);
+    expect(events[0]).toMatchObject({ type: 'run-start', runId });
+    expect(events.some((e) => e.type === 'run-end')).toBe(false);
+
+    const verify = await world.opsbook(['journal', 'verify', runId]);
+    expect(verify.stdout).toMatch(
+      new RegExp(`^✓ ${runId} {2}intact \\(incomplete, ${events.length} events`, 'm'),
+    );
+    expect(verify.code).toBe(0);
+    const all = await world.opsbook(['journal', 'verify']);
+    expect(all.code).toBe(0);
+    const list = await world.opsbook(['runs', 'list', '--json']);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+      .runs;
+    expect(runs.find((x) => x.runId === runId)?.status).toBe('incomplete');
+    const table = await world.opsbook(['runs', 'list']);
+    expect(table.stdout).toMatch(new RegExp(`^${runId}\\s+incomplete\\s`, 'm'));
+
+    // The dead runner's SSH connections closed, and the hosts killed what it had started there:
+    // the 3 s command never reached its end marker.
+    await waitFor(
+      async () => !(await processesMentioning(`${dir}/`)),
+      'the orphaned commands to die',
+    );
+    expect((await readdir(dir)).sort()).toEqual(['h1.started', 'h2.started']);
+  });
+});

@@ -1,0 +1,120 @@
+import type { RunbookFixture } from './opsbook-world.js';
+
+/*
+ * Small runbooks written by the tests. Each leaves marker files named after the host in the
+ * `dir` param's folder, so a test can tell exactly which command ran where (every sshd "host"
+ * shares this machine's filesystem).
+ */
+
+function header(name: string, category: string, grade: string): string {
+  return `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: ${name}
+  title: Test runbook ${name}
+  category: ${category}
+  grade: ${grade}
+  owners: [ops-test]
+`;
+}
+
+const dirParam = `    dir: {type: string, required: true, pattern: "^/", description: Marker folder}\n`;
+
+/** Touches `<host>.pre` in prechecks and writes the host's color var to `<host>.ran`. */
+export function markerRunbook(name = 'marker', grade = 'P3', category = 'change'): RunbookFixture {
+  return {
+    yaml: `${header(name, category, grade)}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
+  prechecks:
+    - id: mark-pre
+      name: Leave a marker before anything else
+      run: touch {{ params.dir }}/{{ host.name }}.pre
+  steps:
+    - id: mark
+      name: Write the host's color
+      run: printf '%s\\n' {{ host.vars.color }} > {{ params.dir }}/{{ host.name }}.ran
+`,
+  };
+}
+
+/** Step one announces itself, sleeps, then marks that it finished; step two only marks. */
+export const slowRunbook: RunbookFixture = {
+  yaml: `${header('slow', 'change', 'P3')}spec:
+  params:
+${dirParam}    seconds: {type: integer, default: 3, minimum: 1}
+  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: first
+      name: Sleep a while
+      run: touch {{ params.dir }}/{{ host.name }}.started && sleep {{ params.seconds }} && touch {{ params.dir }}/{{ host.name }}.first-done
+    - id: second
+      name: Must not start after an interrupt
+      run: touch {{ params.dir }}/{{ host.name }}.second
+`,
+};
+
+/** A step that outlives its timeout, and a rollback that leaves a marker. */
+export const timeoutRunbook: RunbookFixture = {
+  yaml: `${header('timeout', 'change', 'P3')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: hang
+      name: Hang past the timeout
+      run: touch {{ params.dir }}/{{ host.name }}.started && sleep 60 && touch {{ params.dir }}/{{ host.name }}.not-killed
+      timeout: 1s
+  rollback:
+    - id: undo
+      name: Roll back
+      run: touch {{ params.dir }}/{{ host.name }}.rolled-back
+`,
+};
+
+/**
+ * Writes params x, x1…x{extra}, byte for byte, to `<host>.x`, `<host>.x1`, … with the template
+ * `printf %s {{ params.x }} > …`: one run checks many hostile values at once.
+ */
+export function echoParamRunbook(extra: number): RunbookFixture {
+  const names = ['x', ...Array.from({ length: extra }, (_, i) => `x${i + 1}`)];
+  const params = names.map((n) => `    ${n}: {type: string, required: true}\n`).join('');
+  const steps = names
+    .map(
+      (n) => `    - id: write-${n}
+      name: Write ${n}
+      run: printf %s {{ params.${n} }} > {{ params.dir }}/{{ host.name }}.${n}
+`,
+    )
+    .join('');
+  return {
+    yaml: `${header('echo-param', 'change', 'P3')}spec:
+  params:
+${dirParam}${params}  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+${steps}`,
+  };
+}
+
+/** A secret param used by a script and echoed by a command: it must be masked everywhere. */
+export const secretRunbook: RunbookFixture = {
+  yaml: `${header('secret-token', 'change', 'P3')}spec:
+  params:
+${dirParam}    token: {type: string, secret: true, minLength: 8, description: API token}
+  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+    - id: use-token
+      name: Use the token in a script
+      script: scripts/use-token.sh
+      args: ["--verbose"]
+    - id: echo-token
+      name: A careless command that prints the token
+      run: echo token is {{ params.token }} && echo on stderr {{ params.token }} >&2
+`,
+  files: {
+    'scripts/use-token.sh': `#!/bin/sh
+set -eu
+printf %s "$OPSBOOK_PARAM_TOKEN" | sha256sum | cut -d' ' -f1 > "$OPSBOOK_PARAM_DIR/$OPSBOOK_HOST.token-sha256"
+echo "script got token $OPSBOOK_PARAM_TOKEN with $1"
+`,
+  },
+};
