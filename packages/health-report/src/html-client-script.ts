@@ -8,7 +8,9 @@ export const CLIENT_SCRIPT = String.raw`(function(){
 var dataEl=document.getElementById("report-data");
 var data=dataEl?JSON.parse(dataEl.textContent||"{}"):{};
 function dayTs(d){return Date.parse(d+"T00:00:00Z")/1000;}
-function colorOf(s){if(s===null||s===undefined)return "#e4e7eb";var h=Math.max(0,Math.min(100,s))*1.2;return "hsl("+h+",62%,"+(s>=99.95?"40%":"47%")+")";}
+// Steps, not a gradient: a 70 must look unlike a 95 at a glance. Same steps as the legend.
+var STEPS=[[95,"#1a7f37"],[85,"#7cc36e"],[70,"#e3c13b"],[50,"#f08c2e"],[0,"#c62828"]];
+function colorOf(s){if(s===null||s===undefined)return "#e4e7eb";for(var k=0;k<STEPS.length;k++){if(s>=STEPS[k][0])return STEPS[k][1];}return STEPS[STEPS.length-1][1];}
 function drawTrend(){
   var el=document.getElementById("trend");
   if(!el||!data.days||data.days.length<2||typeof uPlot==="undefined")return;

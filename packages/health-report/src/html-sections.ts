@@ -44,7 +44,7 @@ export function renderHeatmapSection(r: HealthReport): string {
   const more = reporting > shown.length ? ` Showing the ${shown.length} lowest-scoring of ${reporting} reporting hosts; the JSON report has all.` : '';
   return `<section><h2>Hosts by day</h2><p class="sub">Daily score per host, lowest current score first.${more}</p>
 <div id="heatmap-wrap"><canvas id="heatmap" role="img" aria-label="heat map of daily host scores"></canvas><div id="heat-tip"></div></div>
-<div class="legend"><span><i style="background:hsl(120,62%,40%)"></i>100</span><span><i style="background:hsl(96,62%,47%)"></i>80</span><span><i style="background:hsl(72,62%,47%)"></i>60</span><span><i style="background:hsl(36,62%,47%)"></i>30</span><span><i style="background:hsl(0,62%,47%)"></i>0</span><span><i style="background:#e4e7eb"></i>no result</span></div></section>`;
+<div class="legend"><span><i style="background:#1a7f37"></i>95–100</span><span><i style="background:#7cc36e"></i>85–95</span><span><i style="background:#e3c13b"></i>70–85</span><span><i style="background:#f08c2e"></i>50–70</span><span><i style="background:#c62828"></i>below 50</span><span><i style="background:#e4e7eb"></i>no result</span></div></section>`;
 }
 
 export function heatmapHosts(r: HealthReport): HealthReport['hosts'] {

@@ -23,6 +23,8 @@ th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertic
 th{background:var(--bg);font-weight:600;white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 table.sortable th{cursor:pointer;user-select:none}
+#findings td:not(:nth-child(6)){white-space:nowrap}
+td{overflow-wrap:anywhere}
 table.sortable th[aria-sort=ascending]::after{content:" ▲"}
 table.sortable th[aria-sort=descending]::after{content:" ▼"}
 .filter{margin:6px 0 10px;display:flex;gap:10px;align-items:center}

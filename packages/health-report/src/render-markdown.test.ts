@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { computeReport } from './compute-report.js';
+import type { History, InspectionSample } from './history.js';
+import { escapeMd, MARKDOWN_LIMIT_BYTES, renderMarkdown } from './render-markdown.js';
+
+const range = { since: new Date('2025-01-01T00:00:00Z'), until: new Date('2025-01-10T00:00:00Z') };
+
+function history(samples: InspectionSample[]): History {
+  return { runs: [], inspections: samples, facts: [], outcomes: [], problems: [] };
+}
+
+describe('renderMarkdown', () => {
+  it('leads with the score, then new criticals, then top offenders', () => {
+    const sample = (day: string, status: 'ok' | 'crit'): InspectionSample => ({
+      at: `2025-01-0${day}T06:00:00.000Z`, runId: `r${day}`, host: 'db-01', action: 'inspection.disk',
+      findings: [{ host: 'db-01', check: 'inspection.disk', subject: '/', status, value: 97, threshold: 90, unit: '%', message: 'disk / 97% used' }],
+    });
+    const md = renderMarkdown(computeReport(history([sample('1', 'ok'), sample('2', 'crit')]), { range, now: range.until }));
+    expect(md.indexOf('**Score 0/100**')).toBeGreaterThan(0);
+    expect(md.indexOf('### New criticals (1)')).toBeLessThan(md.indexOf('### Top offenders'));
+    expect(md).toContain('- `db-01` inspection.disk / (was ok): disk / 97% used');
+  });
+
+  it('stays under 32 KB for a thousand failing hosts', () => {
+    const samples: InspectionSample[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const host = `host-${String(i).padStart(4, '0')}-${'x'.repeat(60)}`;
+      for (const [day, status] of [['1', 'ok'], ['2', 'crit']] as const) {
+        samples.push({
+          at: `2025-01-0${day}T06:00:00.000Z`, runId: `r${day}`, host, action: 'inspection.disk',
+          findings: [{ host, check: 'inspection.disk', subject: '/', status, value: 99, threshold: 90, unit: '%', message: 'y'.repeat(400) }],
+        });
+      }
+    }
+    const md = renderMarkdown(computeReport(history(samples), { range, now: range.until }));
+    expect(Buffer.byteLength(md)).toBeLessThanOrEqual(MARKDOWN_LIMIT_BYTES);
+    expect(md).toContain('… and 980 more');
+  });
+
+  it('says there is nothing to score when there is no history', () => {
+    const md = renderMarkdown(computeReport(history([]), { range, now: range.until }));
+    expect(md).toContain('**Score no data**');
+    expect(md).toContain('No inspection results between');
+  });
+
+  it('keeps host-controlled text from becoming links or formatting', () => {
+    expect(escapeMd('[click](https://evil.example) **x** | y\nz')).toBe('\\[click\\]\\(https://evil.example\\) \\*\\*x\\*\\* \\| y z');
+  });
+});

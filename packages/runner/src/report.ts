@@ -1,0 +1,15 @@
+// The health report as the CLI reaches it: the cli imports only @opsbook/runner and
+// @opsbook/schema, so what `opsbook report` needs from @opsbook/health-report passes here.
+export {
+  type BuildReportRequest,
+  buildHealthReport,
+  type HealthReport,
+  type HealthReportSummary,
+  healthReportAction,
+  parseSince,
+  renderHtml,
+  renderJson,
+  renderMarkdown,
+  type ReportFormat,
+  summarize,
+} from '@opsbook/health-report';
