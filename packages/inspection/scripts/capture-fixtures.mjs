@@ -13,12 +13,38 @@ const scratch = path.resolve(process.argv[2] ?? '/tmp/opsbook-fixtures');
 mkdirSync(path.join(scratch, 'backups'), { recursive: true });
 mkdirSync(path.join(scratch, 'bin'), { recursive: true });
 const cert = path.join(scratch, 'cert.pem');
-execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '45',
-  '-subj', '/CN=inspection.test', '-keyout', path.join(scratch, 'key.pem'), '-out', cert], { stdio: 'ignore' });
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '45',
+    '-subj',
+    '/CN=inspection.test',
+    '-keyout',
+    path.join(scratch, 'key.pem'),
+    '-out',
+    cert,
+  ],
+  { stdio: 'ignore' },
+);
 const log = path.join(scratch, 'app.log');
-writeFileSync(log, ['INFO started', 'ERROR db timeout', 'WARN slow', 'error: retry failed', 'INFO ok'].join('\n') + '\n');
+writeFileSync(
+  log,
+  ['INFO started', 'ERROR db timeout', 'WARN slow', 'error: retry failed', 'INFO ok'].join('\n') +
+    '\n',
+);
 const hour = 3600;
-for (const [name, age] of [['db-1.dump', 30 * hour], ['db-2.dump', 5 * hour]]) {
+for (const [name, age] of [
+  ['db-1.dump', 30 * hour],
+  ['db-2.dump', 5 * hour],
+]) {
   const file = path.join(scratch, 'backups', name);
   writeFileSync(file, 'x'.repeat(2048));
   const t = Date.now() / 1000 - age;
@@ -26,7 +52,9 @@ for (const [name, age] of [['db-1.dump', 30 * hour], ['db-2.dump', 5 * hour]]) {
 }
 const applets = execFileSync('busybox', ['--list'], { encoding: 'utf8' }).trim().split('\n');
 for (const a of applets) {
-  try { symlinkSync('/usr/bin/busybox', path.join(scratch, 'bin', a)); } catch {}
+  try {
+    symlinkSync('/usr/bin/busybox', path.join(scratch, 'bin', a));
+  } catch {}
 }
 
 const server = http.createServer((_q, r) => r.end('ok'));
@@ -67,4 +95,9 @@ for (const [distro, env] of [
 }
 zombieParent.kill();
 server.close();
-console.log(readFileSync(path.join(here, '..', 'src', '__fixtures__', 'busybox', 'process.txt'), 'utf8').slice(0, 200));
+console.log(
+  readFileSync(
+    path.join(here, '..', 'src', '__fixtures__', 'busybox', 'process.txt'),
+    'utf8',
+  ).slice(0, 200),
+);

@@ -4,4 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { generateValidatorModule } from '@opsbook/schema/codegen';
 import { schemasToCompile } from '../dist/compiled-schemas.js';
 
-await writeFile(new URL('../src/generated/validators.ts', import.meta.url), generateValidatorModule(schemasToCompile));
+await writeFile(
+  new URL('../src/generated/validators.ts', import.meta.url),
+  generateValidatorModule(schemasToCompile),
+);

@@ -1,4 +1,10 @@
-import { parseJsonSource, type Problem, schemaProblems, ValidationError, type Validator } from '@opsbook/schema';
+import {
+  type Problem,
+  parseJsonSource,
+  schemaProblems,
+  ValidationError,
+  type Validator,
+} from '@opsbook/schema';
 import { validatorName } from './compiled-schemas.js';
 import * as generated from './generated/validators.js';
 import type { InspectionCheck } from './inspection-check.js';
@@ -9,9 +15,16 @@ const validators = generated as unknown as Record<string, Validator | undefined>
  * Problems of a `with:` value against the check's schema, through the validators compiled ahead
  * of time (no ajv compiler at run time), worded as `opsbook validate` words them.
  */
-export function withProblems(check: InspectionCheck, withValue: unknown, file = `with: of ${check.name}`): Problem[] {
+export function withProblems(
+  check: InspectionCheck,
+  withValue: unknown,
+  file = `with: of ${check.name}`,
+): Problem[] {
   const validate = validators[validatorName(check.name)];
-  if (!validate) throw new Error(`no generated validator for ${check.name}: run \`pnpm gen\` in packages/inspection`);
+  if (!validate)
+    throw new Error(
+      `no generated validator for ${check.name}: run \`pnpm gen\` in packages/inspection`,
+    );
   if (validate(withValue)) return [];
   const source = parseJsonSource(file, JSON.stringify(withValue, null, 2) ?? 'null');
   return schemaProblems(source, validate.errors).map((p) => explainChoice(check, p));
@@ -23,7 +36,8 @@ export function withProblems(check: InspectionCheck, withValue: unknown, file = 
  */
 function explainChoice(check: InspectionCheck, problem: Problem): Problem {
   const branches = (check.withSchema as { oneOf?: { required?: string[] }[] }).oneOf;
-  if (!branches || problem.rule !== 'wrong-type' || !problem.message.startsWith('the document ')) return problem;
+  if (!branches || problem.rule !== 'wrong-type' || !problem.message.startsWith('the document '))
+    return problem;
   const forms = branches.map((b) => (b.required ?? []).map((k) => `'${k}'`).join(' with '));
   return { ...problem, message: `${check.name} needs exactly one of: ${forms.join(', or ')}` };
 }

@@ -10,15 +10,29 @@ const captureWith = (distro: string): Record<string, object> => {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
 };
 const check = (name: string, distro: string, withValue?: object, file = name): Finding[] =>
-  runCheck(`inspection.${name}`, withValue ?? captureWith(distro)[`inspection.${name}`] ?? {}, fixture(distro, file), 'h1');
-const bySubject = (findings: Finding[], subject: string) => findings.find((f) => f.subject === subject);
+  runCheck(
+    `inspection.${name}`,
+    withValue ?? captureWith(distro)[`inspection.${name}`] ?? {},
+    fixture(distro, file),
+    'h1',
+  );
+const bySubject = (findings: Finding[], subject: string) =>
+  findings.find((f) => f.subject === subject);
 
 describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
   it('reads df -P: the root filesystem with the capacity df printed, pseudo filesystems left out', () => {
     const findings = check('disk', distro);
-    const rootLine = fixture(distro, 'disk').split('\n').find((l) => / \/$/.test(l)) ?? '';
+    const rootLine =
+      fixture(distro, 'disk')
+        .split('\n')
+        .find((l) => / \/$/.test(l)) ?? '';
     const printed = Number(/(\d+)% \/$/.exec(rootLine)?.[1]);
-    expect(bySubject(findings, '/')).toMatchObject({ status: 'ok', value: printed, unit: '%', threshold: 80 });
+    expect(bySubject(findings, '/')).toMatchObject({
+      status: 'ok',
+      value: printed,
+      unit: '%',
+      threshold: 80,
+    });
     expect(findings.some((f) => f.subject === '/dev/shm' || f.subject === '/dev')).toBe(false);
   });
 
@@ -32,7 +46,10 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
     const text = fixture(distro, 'memory');
     const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1]);
     const mem = check('memory', distro)[0];
-    expect(mem?.value).toBeCloseTo(((kib('MemTotal') - kib('MemAvailable')) * 100) / kib('MemTotal'), 1);
+    expect(mem?.value).toBeCloseTo(
+      ((kib('MemTotal') - kib('MemAvailable')) * 100) / kib('MemTotal'),
+      1,
+    );
     const swap = check('swap', distro)[0];
     expect(swap?.status).toBe('ok');
     if (kib('SwapTotal') === 0) expect(swap?.message).toBe('no swap configured');
@@ -49,7 +66,10 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
 
   it('finds running processes by name and counts the zombie the capture left', () => {
     expect(check('process', distro)[0]).toMatchObject({ status: 'ok', subject: 'sleep' });
-    expect(check('process', distro, { name: 'no-such-daemon' })[0]).toMatchObject({ status: 'crit', value: 0 });
+    expect(check('process', distro, { name: 'no-such-daemon' })[0]).toMatchObject({
+      status: 'crit',
+      value: 0,
+    });
     expect(check('process', distro, { pattern: '^/process_api ' })[0]?.status).toBe('ok');
     const zombies = check('zombies', distro)[0];
     expect(zombies?.value).toBeGreaterThanOrEqual(1);
@@ -59,7 +79,10 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
   it('sees the capture server listening (ss or netstat) and a free port as not listening', () => {
     const port = (captureWith(distro)['inspection.port-listening'] as { port: number }).port;
     expect(check('port-listening', distro)[0]).toMatchObject({ status: 'ok', value: true });
-    expect(check('port-listening', distro, { port: port === 1 ? 2 : 1 })[0]).toMatchObject({ status: 'crit', value: false });
+    expect(check('port-listening', distro, { port: port === 1 ? 2 : 1 })[0]).toMatchObject({
+      status: 'crit',
+      value: false,
+    });
   });
 
   it('reads the endpoint probe (curl on Debian, wget on BusyBox) as HTTP 200', () => {
@@ -70,7 +93,10 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
 
   it('counts error lines of the log file in the window', () => {
     expect(check('log-errors', distro)[0]).toMatchObject({ status: 'ok', value: 2, threshold: 10 });
-    expect(check('log-errors', distro, { file: '/x', thresholds: { warn_count: 1, crit_count: 2 } })[0]?.status).toBe('crit');
+    expect(
+      check('log-errors', distro, { file: '/x', thresholds: { warn_count: 1, crit_count: 2 } })[0]
+        ?.status,
+    ).toBe('crit');
   });
 
   it('ages the newest backup with the host clock (GNU find -printf, BusyBox stat)', () => {
@@ -80,7 +106,10 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
     const [f] = check('backup-age', distro);
     expect(f?.value).toBeCloseTo((now - mtime) / 3600, 1);
     expect(f?.status).toBe('ok');
-    expect(check('backup-age', distro, { path: '/b', thresholds: { warn_hours: 1, crit_hours: 2 } })[0]?.status).toBe('crit');
+    expect(
+      check('backup-age', distro, { path: '/b', thresholds: { warn_hours: 1, crit_hours: 2 } })[0]
+        ?.status,
+    ).toBe('crit');
   });
 
   it('finds no OOM kill and no disk error in this machine kernel log', () => {
@@ -92,7 +121,11 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
     for (const name of ['failed-units', 'unit-active', 'time-sync']) {
       const [f] = check(name, distro);
       expect(f).toMatchObject({ status: 'unknown', value: null });
-      expect(f?.message).toMatch(distro === 'busybox' ? /not available on the host/ : /System has not been booted with systemd/);
+      expect(f?.message).toMatch(
+        distro === 'busybox'
+          ? /not available on the host/
+          : /System has not been booted with systemd/,
+      );
     }
   });
 
@@ -104,7 +137,12 @@ describe.each(['debian-12', 'busybox'])('captured %s outputs', (distro) => {
 describe('Debian-only tools', () => {
   it('counts packages with a security update in apt-get -s upgrade', () => {
     const text = fixture('debian-12', 'security-updates');
-    const expected = new Set(text.split('\n').filter((l) => /^Inst /.test(l) && /security/i.test(l)).map((l) => l.split(' ')[1]));
+    const expected = new Set(
+      text
+        .split('\n')
+        .filter((l) => /^Inst /.test(l) && /security/i.test(l))
+        .map((l) => l.split(' ')[1]),
+    );
     const [f] = check('security-updates', 'debian-12');
     expect(f?.value).toBe(expected.size);
     expect(f?.status).toBe(expected.size >= 10 ? 'crit' : expected.size >= 1 ? 'warn' : 'ok');
@@ -139,7 +177,10 @@ describe('RHEL/Rocky and Alpine formats (written from published outputs, see the
   it('reads needs-restarting -r by its exit status', () => {
     expect(check('reboot-required', 'rhel-9')[0]).toMatchObject({ status: 'warn', value: true });
     expect(check('reboot-required', 'rhel-9', { severity: 'crit' })[0]?.status).toBe('crit');
-    expect(check('reboot-required', 'rhel-9', {}, 'reboot-not-required')[0]).toMatchObject({ status: 'ok', value: false });
+    expect(check('reboot-required', 'rhel-9', {}, 'reboot-not-required')[0]).toMatchObject({
+      status: 'ok',
+      value: false,
+    });
   });
 
   it('prefers chronyc tracking and grades the offset in milliseconds', () => {
@@ -150,14 +191,23 @@ describe('RHEL/Rocky and Alpine formats (written from published outputs, see the
 
   it('lists failed units with or without the bullet, minus the ignored ones', () => {
     expect(check('failed-units', 'rhel-9')[0]).toMatchObject({ status: 'warn', value: 2 });
-    expect(check('failed-units', 'rhel-9', {}, 'failed-units-bullet')[0]?.message).toContain('fail-test-unit.service');
+    expect(check('failed-units', 'rhel-9', {}, 'failed-units-bullet')[0]?.message).toContain(
+      'fail-test-unit.service',
+    );
     expect(check('failed-units', 'rhel-9', { ignore: ['fail2ban'] })[0]?.value).toBe(1);
   });
 
   it('grades a unit by its ActiveState and a missing unit as crit', () => {
-    expect(check('unit-active', 'rhel-9', { unit: 'nginx' })[0]).toMatchObject({ status: 'crit', value: 'failed' });
-    expect(check('unit-active', 'rhel-9', { unit: 'nginx', expect: 'inactive' })[0]?.status).toBe('ok');
-    expect(check('unit-active', 'rhel-9', { unit: 'nope' }, 'unit-not-found')[0]?.message).toContain('does not exist');
+    expect(check('unit-active', 'rhel-9', { unit: 'nginx' })[0]).toMatchObject({
+      status: 'crit',
+      value: 'failed',
+    });
+    expect(check('unit-active', 'rhel-9', { unit: 'nginx', expect: 'inactive' })[0]?.status).toBe(
+      'ok',
+    );
+    expect(
+      check('unit-active', 'rhel-9', { unit: 'nope' }, 'unit-not-found')[0]?.message,
+    ).toContain('does not exist');
   });
 
   it('counts OOM kills and disk error lines in journal kernel lines', () => {

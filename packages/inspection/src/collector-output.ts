@@ -47,7 +47,11 @@ function push(map: Map<string, string[]>, key: string, value: string): void {
   else map.set(key, [value]);
 }
 
-export function firstMarker(out: CollectorOutput, key: string, sectionName?: string): string | undefined {
+export function firstMarker(
+  out: CollectorOutput,
+  key: string,
+  sectionName?: string,
+): string | undefined {
   const source = sectionName === undefined ? out.markers : out.sectionMarkers.get(sectionName);
   return source?.get(key)?.[0];
 }
@@ -88,7 +92,10 @@ export function toNumber(text: string | undefined): number | undefined {
 
 /** A short, printable excerpt of unrecognised output for an `unknown` reason. */
 export function excerpt(lines: readonly string[]): string {
-  const text = lines.join(' ').replace(/[^\x20-\x7e]/g, '?').trim();
+  const text = lines
+    .join(' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
   if (text === '') return 'the collector printed nothing';
   return `unrecognised output: "${text.length > 120 ? `${text.slice(0, 120)}…` : text}"`;
 }

@@ -1,4 +1,16 @@
-export { type Finding, type FindingStatus, findingSchema, sortFindings, worstStatus } from './finding.js';
+export { withProblems } from './check-with.js';
+export { type DfRow, parseDf } from './checks/filesystem.js';
+export { type LoadInfo, parseLoad } from './checks/load.js';
+export { type MemInfo, parseMeminfo } from './checks/memory.js';
+export { type ListeningSocket, parseListening } from './checks/port-listening.js';
+export { type ProcessRow, parsePs } from './checks/processes.js';
+export {
+  type Finding,
+  type FindingStatus,
+  findingSchema,
+  sortFindings,
+  worstStatus,
+} from './finding.js';
 export {
   defineCheck,
   type EvaluateContext,
@@ -16,9 +28,3 @@ export {
 } from './inspection-checks.js';
 export { resolveThresholds, thresholdDefaults, thresholdVarName } from './resolve-thresholds.js';
 export { type InspectedHost, requireInspectionCheck, runCheck } from './run-check.js';
-export { withProblems } from './check-with.js';
-export { parseDf, type DfRow } from './checks/filesystem.js';
-export { parseMeminfo, type MemInfo } from './checks/memory.js';
-export { parseLoad, type LoadInfo } from './checks/load.js';
-export { parsePs, type ProcessRow } from './checks/processes.js';
-export { parseListening, type ListeningSocket } from './checks/port-listening.js';

@@ -1,5 +1,6 @@
 import type { JSONSchema } from 'json-schema-to-ts';
 import type { Finding, FindingStatus } from './finding.js';
+
 export type { Finding } from './finding.js';
 
 /** What a parser makes of a collector's output: data to evaluate, or why there is none. */
@@ -28,7 +29,7 @@ export interface ThresholdPair {
  * against thresholds. The runner executes `collect(with)` on the host and hands the output
  * to `runCheck`; nothing here touches a host.
  */
-export interface InspectionCheck<W = any, D = any> {
+export interface InspectionCheck<W = unknown, D = unknown> {
   readonly name: string;
   readonly description: string;
   /** JSON Schema (draft 2020-12) of the step's `with:`; thresholds sit under `thresholds`. */
@@ -41,7 +42,8 @@ export interface InspectionCheck<W = any, D = any> {
 
 /**
  * Declare a check. `W` is the type derived from the check's own `with:` schema
- * (`FromSchema<typeof xWithSchema>`), given explicitly because inferring it through the schema
+ * (`FromSchema<typeof xWithSchema, { keepDefaultedPropertiesOptional: true }>`: validation fills
+ * in no defaults, so a defaulted key may be absent), given explicitly because inferring it through the schema
  * is too deep for the compiler; the data type `D` is inferred from the parser.
  */
 export function defineCheck<W>() {
@@ -81,14 +83,22 @@ export function makeFinding(ctx: EvaluateContext<unknown>, fields: FindingFields
 }
 
 /** Grade a value that gets worse as it grows (usage, counts): crit wins over warn. */
-export function gradeAbove(value: number, warn: number, crit: number): { status: FindingStatus; threshold: number } {
+export function gradeAbove(
+  value: number,
+  warn: number,
+  crit: number,
+): { status: FindingStatus; threshold: number } {
   if (value >= crit) return { status: 'crit', threshold: crit };
   if (value >= warn) return { status: 'warn', threshold: warn };
   return { status: 'ok', threshold: warn };
 }
 
 /** Grade a value that gets worse as it shrinks (days left, processes running). */
-export function gradeBelow(value: number, warn: number, crit: number): { status: FindingStatus; threshold: number } {
+export function gradeBelow(
+  value: number,
+  warn: number,
+  crit: number,
+): { status: FindingStatus; threshold: number } {
   if (value <= crit) return { status: 'crit', threshold: crit };
   if (value <= warn) return { status: 'warn', threshold: warn };
   return { status: 'ok', threshold: warn };

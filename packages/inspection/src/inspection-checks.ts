@@ -45,7 +45,9 @@ export const inspectionCheckNames = Object.keys(inspectionChecks) as InspectionC
 /** A check by its action name (`inspection.disk`) or its short name (`disk`). */
 export function findInspectionCheck(name: string): InspectionCheck | undefined {
   const full = name.startsWith('inspection.') ? name : `inspection.${name}`;
-  return Object.hasOwn(inspectionChecks, full) ? inspectionChecks[full as InspectionCheckName] : undefined;
+  return Object.hasOwn(inspectionChecks, full)
+    ? inspectionChecks[full as InspectionCheckName]
+    : undefined;
 }
 
 /** The checks as the runner's action registry and `opsbook validate` describe actions. */

@@ -36,8 +36,13 @@ function numericVar(value: unknown): number | undefined {
  * Pure; refuses (ValidationError) a var that is not a number, a value the schema rejects, and
  * a warn limit beyond its crit limit.
  */
-export function resolveThresholds(check: InspectionCheck, withValue: unknown, hostVars: Readonly<Record<string, unknown>> = {}): Thresholds {
-  const fromWith = (withValue as { thresholds?: Record<string, number> } | undefined)?.thresholds ?? {};
+export function resolveThresholds(
+  check: InspectionCheck,
+  withValue: unknown,
+  hostVars: Readonly<Record<string, unknown>> = {},
+): Thresholds {
+  const fromWith =
+    (withValue as { thresholds?: Record<string, number> } | undefined)?.thresholds ?? {};
   const resolved: Record<string, number> = { ...thresholdDefaults(check), ...fromWith };
   const problems: Problem[] = [];
   for (const name of Object.keys(thresholdDefaults(check))) {
@@ -45,14 +50,26 @@ export function resolveThresholds(check: InspectionCheck, withValue: unknown, ho
     if (!Object.hasOwn(hostVars, varName)) continue;
     const value = numericVar(hostVars[varName]);
     if (value === undefined) {
-      problems.push({ file: `host var ${varName}`, line: 0, col: 0, rule: 'threshold-not-number', message: `is ${JSON.stringify(hostVars[varName])}, not a number: set it to a number such as ${resolved[name]}` });
+      problems.push({
+        file: `host var ${varName}`,
+        line: 0,
+        col: 0,
+        rule: 'threshold-not-number',
+        message: `is ${JSON.stringify(hostVars[varName])}, not a number: set it to a number such as ${resolved[name]}`,
+      });
     } else {
       resolved[name] = value;
     }
   }
   const hasThresholds = Object.keys(thresholdDefaults(check)).length > 0;
   if (problems.length === 0 && hasThresholds) {
-    problems.push(...withProblems(check, { ...(withValue as object), thresholds: resolved }, `thresholds of ${check.name} (with: and host vars)`));
+    problems.push(
+      ...withProblems(
+        check,
+        { ...(withValue as object), thresholds: resolved },
+        `thresholds of ${check.name} (with: and host vars)`,
+      ),
+    );
   }
   for (const pair of check.thresholdPairs) {
     const warn = resolved[pair.warn];
@@ -61,7 +78,13 @@ export function resolveThresholds(check: InspectionCheck, withValue: unknown, ho
     const isCrossed = pair.worse === 'above' ? warn > crit : warn < crit;
     if (isCrossed) {
       const order = pair.worse === 'above' ? 'at most' : 'at least';
-      problems.push({ file: `thresholds of ${check.name}`, line: 0, col: 0, rule: 'threshold-order', message: `${pair.warn} (${warn}) must be ${order} ${pair.crit} (${crit}): a value reaches the warning before the critical limit` });
+      problems.push({
+        file: `thresholds of ${check.name}`,
+        line: 0,
+        col: 0,
+        rule: 'threshold-order',
+        message: `${pair.warn} (${warn}) must be ${order} ${pair.crit} (${crit}): a value reaches the warning before the critical limit`,
+      });
     }
   }
   if (problems.length > 0) throw new ValidationError(problems, 'INSPECTION_THRESHOLD_INVALID');

@@ -16,8 +16,14 @@ export function requireInspectionCheck(name: string): InspectionCheck {
   const check = findInspectionCheck(name);
   if (check) return check;
   const guess = didYouMean(name, inspectionCheckNames);
-  const hint = guess ? `did you mean '${guess}'?` : `known checks: ${inspectionCheckNames.join(', ')}`;
-  throw ValidationError.single('uses:', `unknown inspection check '${name}': ${hint}`, 'unknown-check');
+  const hint = guess
+    ? `did you mean '${guess}'?`
+    : `known checks: ${inspectionCheckNames.join(', ')}`;
+  throw ValidationError.single(
+    'uses:',
+    `unknown inspection check '${name}': ${hint}`,
+    'unknown-check',
+  );
 }
 
 /**
@@ -26,7 +32,12 @@ export function requireInspectionCheck(name: string): InspectionCheck {
  * tool gives an `unknown` finding with the reason; only a `with:` value or a threshold that the
  * schema refuses throws (ValidationError), since that is the runbook's or the inventory's mistake.
  */
-export function runCheck(name: string, withValue: unknown, output: string | Uint8Array, host: string | InspectedHost): Finding[] {
+export function runCheck(
+  name: string,
+  withValue: unknown,
+  output: string | Uint8Array,
+  host: string | InspectedHost,
+): Finding[] {
   const check = requireInspectionCheck(name);
   const w = withValue ?? {};
   assertWith(check, w);
@@ -36,7 +47,16 @@ export function runCheck(name: string, withValue: unknown, output: string | Uint
   const result = safeParse(check, text, w);
   const ctx = { host: target.name, check: check.name, with: w, thresholds };
   if (!result.ok) {
-    return [{ host: target.name, check: check.name, status: 'unknown', value: null, threshold: null, message: result.reason }];
+    return [
+      {
+        host: target.name,
+        check: check.name,
+        status: 'unknown',
+        value: null,
+        threshold: null,
+        message: result.reason,
+      },
+    ];
   }
   return check.evaluate(result.data, ctx);
 }
@@ -46,6 +66,9 @@ function safeParse(check: InspectionCheck, output: string, w: unknown): Parsed<u
   try {
     return check.parse(output, w);
   } catch (e) {
-    return { ok: false, reason: `the ${check.name} parser failed on this output (${(e as Error).message}); please report it` };
+    return {
+      ok: false,
+      reason: `the ${check.name} parser failed on this output (${(e as Error).message}); please report it`,
+    };
   }
 }

@@ -1,8 +1,18 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  toNumber,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
-import { absolutePath, count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { absolutePath, count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 
 export interface NewestBackup {
   state: 'found' | 'empty' | 'absent';
@@ -34,7 +44,8 @@ export function parseBackupAge(output: string): Parsed<NewestBackup> {
   const missing = missingReason(out);
   if (missing) return unknown(missing);
   const now = toInt(firstMarker(out, 'NOW'));
-  if (now === undefined) return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(sectionLines(out))}`);
+  if (now === undefined)
+    return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(sectionLines(out))}`);
   if (firstMarker(out, 'ABSENT') !== undefined) return parsed({ state: 'absent', now });
   const section = out.sections.has('find') ? 'find' : out.sections.has('stat') ? 'stat' : undefined;
   if (!section) return unknown(excerpt(sectionLines(out)));
@@ -44,7 +55,11 @@ export function parseBackupAge(output: string): Parsed<NewestBackup> {
   const mtime = toNumber(m?.[1]);
   const size = toInt(m?.[2]);
   if (mtime === undefined || size === undefined) return unknown(excerpt(lines));
-  return parsed({ state: 'found', now, newest: { mtime: Math.floor(mtime), size, path: m?.[3] ?? '' } });
+  return parsed({
+    state: 'found',
+    now,
+    newest: { mtime: Math.floor(mtime), size, path: m?.[3] ?? '' },
+  });
 }
 
 export const backupAgeWithSchema = {
@@ -54,8 +69,20 @@ export const backupAgeWithSchema = {
   required: ['path'],
   properties: {
     path: { ...absolutePath, description: 'Folder that holds the backups' },
-    name: { type: 'string', minLength: 1, maxLength: 255, default: '*', description: 'find -name glob of backup files, e.g. *.dump' },
-    max_depth: { type: 'integer', minimum: 1, maximum: 10, default: 1, description: 'How deep to look below the folder' },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      default: '*',
+      description: 'find -name glob of backup files, e.g. *.dump',
+    },
+    max_depth: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10,
+      default: 1,
+      description: 'How deep to look below the folder',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: false,
@@ -67,7 +94,10 @@ export const backupAgeWithSchema = {
   },
 } as const;
 
-export type BackupAgeWith = FromSchema<typeof backupAgeWithSchema>;
+export type BackupAgeWith = FromSchema<
+  typeof backupAgeWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const backupAgeCheck = defineCheck<BackupAgeWith>()({
   name: 'inspection.backup-age',
@@ -79,12 +109,32 @@ export const backupAgeCheck = defineCheck<BackupAgeWith>()({
   evaluate: (b, ctx) => {
     const subject = ctx.with.path;
     if (!b.newest) {
-      const why = b.state === 'absent' ? `backup folder ${subject} does not exist` : `no file matching ${ctx.with.name ?? '*'} in ${subject}`;
-      return [makeFinding(ctx, { subject, status: 'crit', value: null, threshold: limit(ctx, 'crit_hours'), unit: 'hours', message: why })];
+      const why =
+        b.state === 'absent'
+          ? `backup folder ${subject} does not exist`
+          : `no file matching ${ctx.with.name ?? '*'} in ${subject}`;
+      return [
+        makeFinding(ctx, {
+          subject,
+          status: 'crit',
+          value: null,
+          threshold: limit(ctx, 'crit_hours'),
+          unit: 'hours',
+          message: why,
+        }),
+      ];
     }
     const hours = Math.round(((b.now - b.newest.mtime) / 3600) * 10) / 10;
     const grade = gradeAbove(hours, limit(ctx, 'warn_hours'), limit(ctx, 'crit_hours'));
     const mb = Math.round((b.newest.size / 1048576) * 10) / 10;
-    return [makeFinding(ctx, { subject, ...grade, value: hours, unit: 'hours', message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old` })];
+    return [
+      makeFinding(ctx, {
+        subject,
+        ...grade,
+        value: hours,
+        unit: 'hours',
+        message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old`,
+      }),
+    ];
   },
 });

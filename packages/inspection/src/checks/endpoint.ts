@@ -1,8 +1,24 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { buildCollector, EXIT_MARKER, section, shellWord, timeoutPrefix } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
-import { count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  toNumber,
+  unknown,
+} from '../collector-output.js';
+import {
+  buildCollector,
+  EXIT_MARKER,
+  section,
+  shellWord,
+  timeoutPrefix,
+} from '../collector-script.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface EndpointProbe {
   via: 'curl' | 'wget' | 'bash' | 'nc';
@@ -52,21 +68,38 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
     const exit = toInt(firstMarker(out, 'EXIT', via));
     if (exit === undefined) return unknown(`the ${via} probe did not finish (truncated output)`);
     // 124 is timeout(1) giving up (unreachable); above 128 the tool itself died of a signal.
-    if (exit > 128) return unknown(`${via} crashed (exit ${exit}, signal ${exit - 128}) before answering`);
+    if (exit > 128)
+      return unknown(`${via} crashed (exit ${exit}, signal ${exit - 128}) before answering`);
     const text = lines.filter((l) => l.trim() !== '');
-    const detail = exit === 0 ? 'connected' : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
+    const detail =
+      exit === 0
+        ? 'connected'
+        : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
     if (via === 'curl') {
       const [code, seconds] = (firstMarker(out, 'HTTP', via) ?? '').split(' ');
       const httpStatus = toInt(code);
       const time = toNumber(seconds);
       const isReachable = exit === 0 && httpStatus !== undefined && httpStatus > 0;
-      return parsed({ via, isReachable, ...(isReachable ? { httpStatus } : {}), ...(time !== undefined ? { ms: Math.round(time * 1000) } : {}), detail });
+      return parsed({
+        via,
+        isReachable,
+        ...(isReachable ? { httpStatus } : {}),
+        ...(time !== undefined ? { ms: Math.round(time * 1000) } : {}),
+        detail,
+      });
     }
     if (via === 'wget') {
-      const statuses = text.map((l) => /^\s*HTTP\/[\d.]+\s+(\d{3})/.exec(l)?.[1]).filter((s): s is string => s !== undefined);
+      const statuses = text
+        .map((l) => /^\s*HTTP\/[\d.]+\s+(\d{3})/.exec(l)?.[1])
+        .filter((s): s is string => s !== undefined);
       const last = toInt(statuses.at(-1));
       // wget exits 8 on an HTTP error status yet the server answered: it is reachable.
-      return parsed({ via, isReachable: last !== undefined, ...(last !== undefined ? { httpStatus: last } : {}), detail });
+      return parsed({
+        via,
+        isReachable: last !== undefined,
+        ...(last !== undefined ? { httpStatus: last } : {}),
+        detail,
+      });
     }
     return parsed({ via, isReachable: exit === 0, detail });
   }
@@ -78,10 +111,21 @@ export const endpointWithSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    url: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'http(s) URL to request' },
+    url: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      maxLength: 2048,
+      description: 'http(s) URL to request',
+    },
     host: hostName,
     port: tcpPort,
-    timeout_s: { type: 'integer', minimum: 1, maximum: 120, default: 5, description: 'Give up after this many seconds' },
+    timeout_s: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 120,
+      default: 5,
+      description: 'Give up after this many seconds',
+    },
     expect_status: {
       type: 'array',
       items: { type: 'integer', minimum: 100, maximum: 599 },
@@ -92,44 +136,92 @@ export const endpointWithSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        warn_ms: count(1000, 'warn when the request takes this many milliseconds or more (curl only)'),
-        crit_ms: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
+        warn_ms: count(
+          1000,
+          'warn when the request takes this many milliseconds or more (curl only)',
+        ),
+        crit_ms: count(
+          5000,
+          'crit when the request takes this many milliseconds or more (curl only)',
+        ),
       },
     },
   },
-  oneOf: [{ required: ['url'], properties: { url: true } }, { required: ['host', 'port'], properties: { host: true, port: true } }],
+  oneOf: [
+    { required: ['url'], properties: { url: true } },
+    { required: ['host', 'port'], properties: { host: true, port: true } },
+  ],
 } as const;
 
-export type EndpointWith = FromSchema<typeof endpointWithSchema>;
+export type EndpointWith = FromSchema<
+  typeof endpointWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const endpointCheck = defineCheck<EndpointWith>()({
   name: 'inspection.endpoint',
-  description: 'A URL answers, or a TCP endpoint accepts connections, as seen from the inspected host',
+  description:
+    'A URL answers, or a TCP endpoint accepts connections, as seen from the inspected host',
   withSchema: endpointWithSchema,
   thresholdPairs: [{ warn: 'warn_ms', crit: 'crit_ms', worse: 'above' }],
   collect: (w) => {
     const timeout = w.timeout_s ?? 5;
-    const body = w.url !== undefined ? collectUrl(w.url, timeout) : collectTcp(w.host ?? '', w.port ?? 0, timeout);
+    const body =
+      w.url !== undefined
+        ? collectUrl(w.url, timeout)
+        : collectTcp(w.host ?? '', w.port ?? 0, timeout);
     return buildCollector(body);
   },
   parse: (output) => parseEndpoint(output),
   evaluate: (probe, ctx) => {
     const subject = ctx.with.url ?? `${ctx.with.host}:${ctx.with.port}`;
     if (!probe.isReachable) {
-      return [makeFinding(ctx, { subject, status: 'crit', value: false, message: `${subject} is not reachable (${probe.detail})` })];
+      return [
+        makeFinding(ctx, {
+          subject,
+          status: 'crit',
+          value: false,
+          message: `${subject} is not reachable (${probe.detail})`,
+        }),
+      ];
     }
     if (probe.httpStatus !== undefined) {
       const expected = ctx.with.expect_status;
-      const isHealthy = expected ? expected.includes(probe.httpStatus) : probe.httpStatus >= 200 && probe.httpStatus < 400;
+      const isHealthy = expected
+        ? expected.includes(probe.httpStatus)
+        : probe.httpStatus >= 200 && probe.httpStatus < 400;
       if (!isHealthy) {
-        return [makeFinding(ctx, { subject, status: 'crit', value: probe.httpStatus, message: `${subject} answered HTTP ${probe.httpStatus}` })];
+        return [
+          makeFinding(ctx, {
+            subject,
+            status: 'crit',
+            value: probe.httpStatus,
+            message: `${subject} answered HTTP ${probe.httpStatus}`,
+          }),
+        ];
       }
     }
     if (probe.ms === undefined) {
-      const what = probe.httpStatus !== undefined ? `HTTP ${probe.httpStatus}` : 'accepts connections';
-      return [makeFinding(ctx, { subject, status: 'ok', value: true, message: `${subject} ${what} (via ${probe.via})` })];
+      const what =
+        probe.httpStatus !== undefined ? `HTTP ${probe.httpStatus}` : 'accepts connections';
+      return [
+        makeFinding(ctx, {
+          subject,
+          status: 'ok',
+          value: true,
+          message: `${subject} ${what} (via ${probe.via})`,
+        }),
+      ];
     }
     const grade = gradeAbove(probe.ms, limit(ctx, 'warn_ms'), limit(ctx, 'crit_ms'));
-    return [makeFinding(ctx, { subject, ...grade, value: probe.ms, unit: 'ms', message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms` })];
+    return [
+      makeFinding(ctx, {
+        subject,
+        ...grade,
+        value: probe.ms,
+        unit: 'ms',
+        message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms`,
+      }),
+    ];
   },
 });

@@ -1,7 +1,23 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, firstTool } from '../collector-script.js';
-import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
-import { defineCheck, type EvaluateContext, type Finding, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import {
+  defineCheck,
+  type EvaluateContext,
+  type Finding,
+  gradeAbove,
+  limit,
+  makeFinding,
+  type Parsed,
+} from '../inspection-check.js';
 import { absolutePath, DRAFT_2020_12, percent } from '../with-schema-fragments.js';
 
 /** One row of `df -P` or `df -Pi`: sizes in KiB (or inodes), `usedPct` as df prints it. */
@@ -56,7 +72,8 @@ const filesystemWith = (what: string) =>
         type: 'array',
         items: absolutePath,
         uniqueItems: true,
-        description: 'Only these mount points; each must be mounted (default: every real filesystem)',
+        description:
+          'Only these mount points; each must be mounted (default: every real filesystem)',
       },
       exclude_filesystems: {
         type: 'array',
@@ -99,7 +116,12 @@ function evaluateRows(rows: DfRow[], ctx: EvaluateContext<DiskWith>, what: strin
   for (const mount of wanted ?? []) {
     if (selected.some((r) => r.mount === mount)) continue;
     findings.push(
-      makeFinding(ctx, { subject: mount, status: 'unknown', value: null, message: `${mount} is not a mounted filesystem on the host` }),
+      makeFinding(ctx, {
+        subject: mount,
+        status: 'unknown',
+        value: null,
+        message: `${mount} is not a mounted filesystem on the host`,
+      }),
     );
   }
   return findings;
@@ -107,7 +129,7 @@ function evaluateRows(rows: DfRow[], ctx: EvaluateContext<DiskWith>, what: strin
 
 export const diskWithSchema = filesystemWith('space');
 
-export type DiskWith = FromSchema<typeof diskWithSchema>;
+export type DiskWith = FromSchema<typeof diskWithSchema, { keepDefaultedPropertiesOptional: true }>;
 
 export const diskCheck = defineCheck<DiskWith>()({
   name: 'inspection.disk',
@@ -121,7 +143,10 @@ export const diskCheck = defineCheck<DiskWith>()({
 
 export const inodesWithSchema = filesystemWith('inode');
 
-export type InodesWith = FromSchema<typeof inodesWithSchema>;
+export type InodesWith = FromSchema<
+  typeof inodesWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const inodesCheck = defineCheck<InodesWith>()({
   name: 'inspection.inodes',

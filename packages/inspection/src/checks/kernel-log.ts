@@ -1,8 +1,24 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  toNumber,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, toNumber, unknown } from '../collector-output.js';
+import {
+  defineCheck,
+  type EvaluateContext,
+  type Finding,
+  gradeAbove,
+  limit,
+  makeFinding,
+  type Parsed,
+} from '../inspection-check.js';
 import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
-import { defineCheck, type EvaluateContext, type Finding, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
 
 /** Kernel messages of the inspected window, from the journal or the ring buffer. */
 export interface KernelLog {
@@ -37,20 +53,34 @@ export function parseKernelLog(output: string, w: OomKillsWith): Parsed<KernelLo
     if (!lines) continue;
     const exit = firstMarker(out, 'EXIT', source);
     if (exit !== '0') {
-      return unknown(exit === undefined ? `${source} output is truncated` : `${source} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`);
+      return unknown(
+        exit === undefined
+          ? `${source} output is truncated`
+          : `${source} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+      );
     }
     if (source === 'journal') return parsed({ source, lines });
     const uptime = toNumber(firstMarker(out, 'UPTIME', source));
     const stamped = lines.filter((l) => /^\[\s*\d+\.\d+\]/.test(l));
-    if (lines.length > 0 && stamped.length === 0) return unknown(`dmesg printed no kernel messages: ${excerpt(lines)}`);
+    if (lines.length > 0 && stamped.length === 0)
+      return unknown(`dmesg printed no kernel messages: ${excerpt(lines)}`);
     const from = uptime === undefined ? 0 : uptime - (w.since_hours ?? 24) * 3600;
-    return parsed({ source, lines: stamped.filter((l) => (toNumber(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1]) ?? 0) >= from) });
+    return parsed({
+      source,
+      lines: stamped.filter((l) => (toNumber(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1]) ?? 0) >= from),
+    });
   }
   return unknown(excerpt([...(out.sections.get('') ?? [])].filter((l) => l.trim() !== '')));
 }
 
 const OOM = /\bKilled process \d+/;
-const DISK_ERRORS = [/\bI\/O error\b/, /EXT4-fs error/, /XFS \([^)]*\): .*(error|[Cc]orruption)/, /Medium Error/i, /\bBTRFS error\b/];
+const DISK_ERRORS = [
+  /\bI\/O error\b/,
+  /EXT4-fs error/,
+  /XFS \([^)]*\): .*(error|[Cc]orruption)/,
+  /Medium Error/i,
+  /\bBTRFS error\b/,
+];
 
 const kernelLogWith = (what: string, warn: number, crit: number) =>
   ({
@@ -58,7 +88,13 @@ const kernelLogWith = (what: string, warn: number, crit: number) =>
     type: 'object',
     additionalProperties: false,
     properties: {
-      since_hours: { type: 'integer', minimum: 1, maximum: 8760, default: 24, description: 'Look back this many hours' },
+      since_hours: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 8760,
+        default: 24,
+        description: 'Look back this many hours',
+      },
       thresholds: {
         type: 'object',
         additionalProperties: false,
@@ -70,7 +106,12 @@ const kernelLogWith = (what: string, warn: number, crit: number) =>
     },
   }) as const;
 
-function evaluateMatches(log: KernelLog, ctx: EvaluateContext<OomKillsWith>, what: string, matches: (l: string) => boolean): Finding[] {
+function evaluateMatches(
+  log: KernelLog,
+  ctx: EvaluateContext<OomKillsWith>,
+  what: string,
+  matches: (l: string) => boolean,
+): Finding[] {
   const hits = log.lines.filter(matches);
   const grade = gradeAbove(hits.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
   const last = hits.at(-1);
@@ -80,18 +121,25 @@ function evaluateMatches(log: KernelLog, ctx: EvaluateContext<OomKillsWith>, wha
       ...grade,
       value: hits.length,
       unit: 'count',
-      message: hits.length === 0 ? `no ${what} (${window})` : `${hits.length} ${what} (${window}); latest: ${last?.trim().slice(0, 200)}`,
+      message:
+        hits.length === 0
+          ? `no ${what} (${window})`
+          : `${hits.length} ${what} (${window}); latest: ${last?.trim().slice(0, 200)}`,
     }),
   ];
 }
 
 export const oomKillsWithSchema = kernelLogWith('OOM kills', 1, 5);
 
-export type OomKillsWith = FromSchema<typeof oomKillsWithSchema>;
+export type OomKillsWith = FromSchema<
+  typeof oomKillsWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const oomKillsCheck = defineCheck<OomKillsWith>()({
   name: 'inspection.oom-kills',
-  description: 'Processes killed by the kernel OOM killer, from the kernel log (journalctl -k or dmesg)',
+  description:
+    'Processes killed by the kernel OOM killer, from the kernel log (journalctl -k or dmesg)',
   withSchema: oomKillsWithSchema,
   thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
   collect: (w) => collectKernelLog(w),
@@ -101,7 +149,10 @@ export const oomKillsCheck = defineCheck<OomKillsWith>()({
 
 export const diskErrorsWithSchema = kernelLogWith('disk error lines', 1, 10);
 
-export type DiskErrorsWith = FromSchema<typeof diskErrorsWithSchema>;
+export type DiskErrorsWith = FromSchema<
+  typeof diskErrorsWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const diskErrorsCheck = defineCheck<DiskErrorsWith>()({
   name: 'inspection.disk-errors',
@@ -110,5 +161,6 @@ export const diskErrorsCheck = defineCheck<DiskErrorsWith>()({
   thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
   collect: (w) => collectKernelLog(w),
   parse: (output, w) => parseKernelLog(output, w),
-  evaluate: (log, ctx) => evaluateMatches(log, ctx, 'disk error lines', (l) => DISK_ERRORS.some((re) => re.test(l))),
+  evaluate: (log, ctx) =>
+    evaluateMatches(log, ctx, 'disk error lines', (l) => DISK_ERRORS.some((re) => re.test(l))),
 });

@@ -1,6 +1,16 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  toNumber,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, toNumber, unknown } from '../collector-output.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
 import { DRAFT_2020_12 } from '../with-schema-fragments.js';
 
@@ -12,7 +22,7 @@ export interface LoadInfo {
 }
 
 const COLLECTOR = buildCollector(
-  "if [ -r /proc/loadavg ]; then echo \"OPSBOOK_LOADAVG $(cat /proc/loadavg)\"; else echo 'OPSBOOK_MISSING /proc/loadavg'; fi",
+  'if [ -r /proc/loadavg ]; then echo "OPSBOOK_LOADAVG $(cat /proc/loadavg)"; else echo \'OPSBOOK_MISSING /proc/loadavg\'; fi',
   // nproc counts the CPUs this process may use; getconf and /proc/cpuinfo are the fallbacks
   // for hosts without coreutils' or BusyBox's nproc.
   'if command -v nproc >/dev/null 2>&1; then echo "OPSBOOK_CORES $(nproc)"',
@@ -39,19 +49,33 @@ export const loadWithSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    window: { enum: [1, 5, 15], default: 5, description: 'Which load average to judge, in minutes' },
+    window: {
+      enum: [1, 5, 15],
+      default: 5,
+      description: 'Which load average to judge, in minutes',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        warn_per_core: { type: 'number', minimum: 0, default: 1, description: 'warn at or above this load per core' },
-        crit_per_core: { type: 'number', minimum: 0, default: 2, description: 'crit at or above this load per core' },
+        warn_per_core: {
+          type: 'number',
+          minimum: 0,
+          default: 1,
+          description: 'warn at or above this load per core',
+        },
+        crit_per_core: {
+          type: 'number',
+          minimum: 0,
+          default: 2,
+          description: 'crit at or above this load per core',
+        },
       },
     },
   },
 } as const;
 
-export type LoadWith = FromSchema<typeof loadWithSchema>;
+export type LoadWith = FromSchema<typeof loadWithSchema, { keepDefaultedPropertiesOptional: true }>;
 
 export const loadCheck = defineCheck<LoadWith>()({
   name: 'inspection.load',

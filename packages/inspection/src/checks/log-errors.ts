@@ -1,8 +1,17 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
-import { absolutePath, count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { absolutePath, count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
 
 export interface LogErrorCount {
   lines: number;
@@ -25,7 +34,13 @@ function collectLogErrors(w: LogErrorsWith): string {
     ].join('\n');
   }
   const journal = `journalctl -u ${shellWord(w.unit ?? '', 'unit')} --since '-${w.minutes ?? 60}min' -q --no-pager -o cat 2>/dev/null`;
-  return whenTool('journalctl', [`echo "OPSBOOK_LINES $(${journal} | wc -l)"`, `echo "OPSBOOK_MATCHES $(${journal} | ${grep})"`].join('\n'));
+  return whenTool(
+    'journalctl',
+    [
+      `echo "OPSBOOK_LINES $(${journal} | wc -l)"`,
+      `echo "OPSBOOK_MATCHES $(${journal} | ${grep})"`,
+    ].join('\n'),
+  );
 }
 
 export function parseLogErrors(output: string): Parsed<LogErrorCount> {
@@ -35,10 +50,12 @@ export function parseLogErrors(output: string): Parsed<LogErrorCount> {
   const absent = firstMarker(out, 'ABSENT');
   if (absent !== undefined) return unknown(`log file ${absent} does not exist on the host`);
   const unreadable = firstMarker(out, 'UNREADABLE');
-  if (unreadable !== undefined) return unknown(`log file ${unreadable} is not readable (run the step with sudo?)`);
+  if (unreadable !== undefined)
+    return unknown(`log file ${unreadable} is not readable (run the step with sudo?)`);
   const lines = toInt(firstMarker(out, 'LINES'));
   const matches = toInt(firstMarker(out, 'MATCHES'));
-  if (lines === undefined || matches === undefined || matches > lines) return unknown(excerpt(sectionLines(out)));
+  if (lines === undefined || matches === undefined || matches > lines)
+    return unknown(excerpt(sectionLines(out)));
   return parsed({ lines, matches });
 }
 
@@ -49,10 +66,28 @@ export const logErrorsWithSchema = {
   properties: {
     file: { ...absolutePath, description: 'Log file to read' },
     unit: { ...unitName, description: 'systemd unit whose journal to read' },
-    pattern: { type: 'string', minLength: 1, maxLength: 1024, default: DEFAULT_PATTERN, description: 'POSIX extended regular expression (grep -E)' },
+    pattern: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+      default: DEFAULT_PATTERN,
+      description: 'POSIX extended regular expression (grep -E)',
+    },
     case_sensitive: { type: 'boolean', default: false },
-    lines: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 1000, description: 'Read this many last lines (file)' },
-    minutes: { type: 'integer', minimum: 1, maximum: 525_600, default: 60, description: 'Read this many last minutes (unit)' },
+    lines: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10_000_000,
+      default: 1000,
+      description: 'Read this many last lines (file)',
+    },
+    minutes: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 525_600,
+      default: 60,
+      description: 'Read this many last minutes (unit)',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: false,
@@ -62,21 +97,31 @@ export const logErrorsWithSchema = {
       },
     },
   },
-  oneOf: [{ required: ['file'], properties: { file: true } }, { required: ['unit'], properties: { unit: true } }],
+  oneOf: [
+    { required: ['file'], properties: { file: true } },
+    { required: ['unit'], properties: { unit: true } },
+  ],
 } as const;
 
-export type LogErrorsWith = FromSchema<typeof logErrorsWithSchema>;
+export type LogErrorsWith = FromSchema<
+  typeof logErrorsWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const logErrorsCheck = defineCheck<LogErrorsWith>()({
   name: 'inspection.log-errors',
-  description: 'Lines matching an error pattern in the last N lines of a log file, or the last N minutes of a unit',
+  description:
+    'Lines matching an error pattern in the last N lines of a log file, or the last N minutes of a unit',
   withSchema: logErrorsWithSchema,
   thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
   collect: (w) => buildCollector(collectLogErrors(w)),
   parse: (output) => parseLogErrors(output),
   evaluate: (c, ctx) => {
     const subject = ctx.with.file ?? ctx.with.unit ?? '';
-    const window = ctx.with.file !== undefined ? `last ${c.lines} line(s)` : `last ${ctx.with.minutes ?? 60} min, ${c.lines} line(s)`;
+    const window =
+      ctx.with.file !== undefined
+        ? `last ${c.lines} line(s)`
+        : `last ${ctx.with.minutes ?? 60} min, ${c.lines} line(s)`;
     const grade = gradeAbove(c.matches, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     return [
       makeFinding(ctx, {

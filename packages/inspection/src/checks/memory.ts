@@ -1,6 +1,14 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
-import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
 import { DRAFT_2020_12, percent } from '../with-schema-fragments.js';
 
@@ -32,7 +40,12 @@ export function parseMeminfo(output: string): Parsed<MemInfo> {
   const memTotal = kib.get('MemTotal');
   const swapTotal = kib.get('SwapTotal');
   const swapFree = kib.get('SwapFree');
-  if (memTotal === undefined || memTotal === 0 || swapTotal === undefined || swapFree === undefined) {
+  if (
+    memTotal === undefined ||
+    memTotal === 0 ||
+    swapTotal === undefined ||
+    swapFree === undefined
+  ) {
     return unknown(`not /proc/meminfo: ${excerpt(lines)}`);
   }
   const available = kib.get('MemAvailable');
@@ -63,14 +76,20 @@ export const memoryWithSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        warn_pct: percent(85, 'warn at or above this share of memory in use (not available), in percent'),
+        warn_pct: percent(
+          85,
+          'warn at or above this share of memory in use (not available), in percent',
+        ),
         crit_pct: percent(95, 'crit at or above this share of memory in use, in percent'),
       },
     },
   },
 } as const;
 
-export type MemoryWith = FromSchema<typeof memoryWithSchema>;
+export type MemoryWith = FromSchema<
+  typeof memoryWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const memoryCheck = defineCheck<MemoryWith>()({
   name: 'inspection.memory',
@@ -111,7 +130,7 @@ export const swapWithSchema = {
   },
 } as const;
 
-export type SwapWith = FromSchema<typeof swapWithSchema>;
+export type SwapWith = FromSchema<typeof swapWithSchema, { keepDefaultedPropertiesOptional: true }>;
 
 export const swapCheck = defineCheck<SwapWith>()({
   name: 'inspection.swap',
@@ -122,7 +141,16 @@ export const swapCheck = defineCheck<SwapWith>()({
   parse: (output) => parseMeminfo(output),
   evaluate: (m, ctx) => {
     if (m.swapTotal === 0) {
-      return [makeFinding(ctx, { subject: 'swap', status: 'ok', value: 0, threshold: limit(ctx, 'warn_pct'), unit: '%', message: 'no swap configured' })];
+      return [
+        makeFinding(ctx, {
+          subject: 'swap',
+          status: 'ok',
+          value: 0,
+          threshold: limit(ctx, 'warn_pct'),
+          unit: '%',
+          message: 'no swap configured',
+        }),
+      ];
     }
     const used = usedPercent(m.swapTotal, m.swapFree);
     const grade = gradeAbove(used, limit(ctx, 'warn_pct'), limit(ctx, 'crit_pct'));

@@ -1,8 +1,15 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, section } from '../collector-script.js';
-import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, unknown } from '../collector-output.js';
-import { DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface ListeningSocket {
   address: string;
@@ -25,7 +32,10 @@ function splitEndpoint(text: string): ListeningSocket | undefined {
   if (at < 0) return undefined;
   const port = Number(text.slice(at + 1));
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  const address = text.slice(0, at).replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const address = text
+    .slice(0, at)
+    .replace(/^\[|\]$/g, '')
+    .replace(/%.*$/, '');
   return { address: address === '' ? '::' : address, port };
 }
 
@@ -37,7 +47,16 @@ function parseProcNetTcp(lines: readonly string[]): ListeningSocket[] {
     if (!/^\d+:$/.test(f[0] ?? '') || f[3] !== '0A') continue;
     const [hexAddr = '', hexPort = ''] = (f[1] ?? '').split(':');
     const port = Number.parseInt(hexPort, 16);
-    const address = hexAddr.length === 8 ? hexAddr.match(/../g)!.reverse().map((b) => Number.parseInt(b, 16)).join('.') : hexAddr === '0'.repeat(32) ? '::' : hexAddr;
+    const address =
+      hexAddr.length === 8
+        ? hexAddr
+            .match(/../g)!
+            .reverse()
+            .map((b) => Number.parseInt(b, 16))
+            .join('.')
+        : hexAddr === '0'.repeat(32)
+          ? '::'
+          : hexAddr;
     if (port > 0) sockets.push({ address, port });
   }
   return sockets;
@@ -47,7 +66,10 @@ export function parseListening(output: string): Parsed<ListeningSocket[]> {
   const out = readCollectorOutput(output);
   const missing = missingReason(out);
   if (missing) return unknown(missing);
-  for (const [name, column] of [['ss', 3], ['netstat', 3]] as const) {
+  for (const [name, column] of [
+    ['ss', 3],
+    ['netstat', 3],
+  ] as const) {
     const lines = out.sections.get(name);
     if (!lines) continue;
     const headerSeen = lines.some((l) => /^(State|Proto)\s/.test(l));
@@ -63,7 +85,7 @@ export function parseListening(output: string): Parsed<ListeningSocket[]> {
     return parsed(sockets);
   }
   const proc = out.sections.get('proc');
-  if (proc && proc.some((l) => /^\s*sl\s+local_address/.test(l))) return parsed(parseProcNetTcp(proc));
+  if (proc?.some((l) => /^\s*sl\s+local_address/.test(l))) return parsed(parseProcNetTcp(proc));
   return unknown(excerpt(sectionLines(out, out.sections.has('proc') ? 'proc' : '')));
 }
 
@@ -76,11 +98,17 @@ export const portListeningWithSchema = {
   required: ['port'],
   properties: {
     port: tcpPort,
-    address: { ...hostName, description: 'Listening address that must serve the port; a wildcard listener also counts' },
+    address: {
+      ...hostName,
+      description: 'Listening address that must serve the port; a wildcard listener also counts',
+    },
   },
 } as const;
 
-export type PortListeningWith = FromSchema<typeof portListeningWithSchema>;
+export type PortListeningWith = FromSchema<
+  typeof portListeningWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const portListeningCheck = defineCheck<PortListeningWith>()({
   name: 'inspection.port-listening',
@@ -90,7 +118,9 @@ export const portListeningCheck = defineCheck<PortListeningWith>()({
   parse: (output) => parseListening(output),
   evaluate: (sockets, ctx) => {
     const { port, address } = ctx.with;
-    const hits = sockets.filter((s) => s.port === port && (!address || s.address === address || WILDCARDS.has(s.address)));
+    const hits = sockets.filter(
+      (s) => s.port === port && (!address || s.address === address || WILDCARDS.has(s.address)),
+    );
     const where = address ? `${address}:${port}` : `port ${port}`;
     const on = [...new Set(hits.map((s) => s.address))].join(', ');
     return [
@@ -98,7 +128,8 @@ export const portListeningCheck = defineCheck<PortListeningWith>()({
         subject: String(port),
         status: hits.length > 0 ? 'ok' : 'crit',
         value: hits.length > 0,
-        message: hits.length > 0 ? `${where} is listening (on ${on})` : `nothing listens on ${where}`,
+        message:
+          hits.length > 0 ? `${where} is listening (on ${on})` : `nothing listens on ${where}`,
       }),
     ];
   },

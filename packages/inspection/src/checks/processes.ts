@@ -1,8 +1,16 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, section, whenTool } from '../collector-script.js';
-import { excerpt, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 
 export interface ProcessRow {
   pid: number;
@@ -20,7 +28,12 @@ export interface ProcessRow {
 const PS_COLLECTOR = buildCollector(
   whenTool(
     'ps',
-    [section('comm'), 'ps -eo pid=,stat=,comm= 2>/dev/null', section('args'), 'ps -eo pid=,args= 2>/dev/null'].join('\n'),
+    [
+      section('comm'),
+      'ps -eo pid=,stat=,comm= 2>/dev/null',
+      section('args'),
+      'ps -eo pid=,args= 2>/dev/null',
+    ].join('\n'),
   ),
 );
 
@@ -44,11 +57,15 @@ export function parsePs(output: string): Parsed<ProcessRow[]> {
     rows.push({ pid, stat: m[2] ?? '', comm, args: args.get(pid) ?? comm });
   }
   // A host always runs at least its init and the collector's own shell.
-  if (rows.length === 0) return unknown(`ps listed no process: ${excerpt([...lines, ...sectionLines(out)])}`);
+  if (rows.length === 0)
+    return unknown(`ps listed no process: ${excerpt([...lines, ...sectionLines(out)])}`);
   return parsed(rows);
 }
 
-function matcher(name: string | undefined, pattern: string | undefined): ((p: ProcessRow) => boolean) | string {
+function matcher(
+  name: string | undefined,
+  pattern: string | undefined,
+): ((p: ProcessRow) => boolean) | string {
   if (pattern !== undefined) {
     try {
       const re = new RegExp(pattern, 'u');
@@ -67,8 +84,18 @@ export const processWithSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 255, description: 'Process name as ps comm shows it (e.g. nginx)' },
-    pattern: { type: 'string', minLength: 1, maxLength: 1024, description: 'JavaScript regular expression matched against the full command line' },
+    name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description: 'Process name as ps comm shows it (e.g. nginx)',
+    },
+    pattern: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+      description: 'JavaScript regular expression matched against the full command line',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: false,
@@ -78,14 +105,21 @@ export const processWithSchema = {
       },
     },
   },
-  oneOf: [{ required: ['name'], properties: { name: true } }, { required: ['pattern'], properties: { pattern: true } }],
+  oneOf: [
+    { required: ['name'], properties: { name: true } },
+    { required: ['pattern'], properties: { pattern: true } },
+  ],
 } as const;
 
-export type ProcessWith = FromSchema<typeof processWithSchema>;
+export type ProcessWith = FromSchema<
+  typeof processWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const processCheck = defineCheck<ProcessWith>()({
   name: 'inspection.process',
-  description: 'A process is running: by exact name, or by a regular expression over its command line',
+  description:
+    'A process is running: by exact name, or by a regular expression over its command line',
   withSchema: processWithSchema,
   collect: () => PS_COLLECTOR,
   parse: (output) => parsePs(output),
@@ -99,14 +133,38 @@ export const processCheck = defineCheck<ProcessWith>()({
     const min = limit(ctx, 'min_count');
     const max = limit(ctx, 'max_count');
     const base = { subject, value: found.length, unit: 'count' };
-    const pids = found.slice(0, 10).map((p) => p.pid).join(', ');
+    const pids = found
+      .slice(0, 10)
+      .map((p) => p.pid)
+      .join(', ');
     if (found.length < min) {
-      return [makeFinding(ctx, { ...base, status: 'crit', threshold: min, message: `${found.length} process(es) match ${subject}, expected at least ${min}` })];
+      return [
+        makeFinding(ctx, {
+          ...base,
+          status: 'crit',
+          threshold: min,
+          message: `${found.length} process(es) match ${subject}, expected at least ${min}`,
+        }),
+      ];
     }
     if (found.length > max) {
-      return [makeFinding(ctx, { ...base, status: 'warn', threshold: max, message: `${found.length} processes match ${subject}, more than ${max}` })];
+      return [
+        makeFinding(ctx, {
+          ...base,
+          status: 'warn',
+          threshold: max,
+          message: `${found.length} processes match ${subject}, more than ${max}`,
+        }),
+      ];
     }
-    return [makeFinding(ctx, { ...base, status: 'ok', threshold: min, message: `${found.length} process(es) match ${subject} (pid ${pids})` })];
+    return [
+      makeFinding(ctx, {
+        ...base,
+        status: 'ok',
+        threshold: min,
+        message: `${found.length} process(es) match ${subject} (pid ${pids})`,
+      }),
+    ];
   },
 });
 
@@ -126,7 +184,10 @@ export const zombiesWithSchema = {
   },
 } as const;
 
-export type ZombiesWith = FromSchema<typeof zombiesWithSchema>;
+export type ZombiesWith = FromSchema<
+  typeof zombiesWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const zombiesCheck = defineCheck<ZombiesWith>()({
   name: 'inspection.zombies',
@@ -138,15 +199,20 @@ export const zombiesCheck = defineCheck<ZombiesWith>()({
   evaluate: (rows, ctx) => {
     const zombies = rows.filter((p) => p.stat.startsWith('Z'));
     const grade = gradeAbove(zombies.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
-    const which = zombies.slice(0, 10).map((p) => `${p.comm}[${p.pid}]`).join(', ');
+    const which = zombies
+      .slice(0, 10)
+      .map((p) => `${p.comm}[${p.pid}]`)
+      .join(', ');
     return [
       makeFinding(ctx, {
         ...grade,
         value: zombies.length,
         unit: 'count',
-        message: zombies.length === 0 ? 'no zombie processes' : `${zombies.length} zombie process(es): ${which}`,
+        message:
+          zombies.length === 0
+            ? 'no zombie processes'
+            : `${zombies.length} zombie process(es): ${which}`,
       }),
     ];
   },
 });
-

@@ -1,8 +1,15 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { excerpt, firstMarker, parsed, readCollectorOutput, sectionLines, unknown } from '../collector-output.js';
-import { DRAFT_2020_12 } from '../with-schema-fragments.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { DRAFT_2020_12 } from '../with-schema-fragments.js';
 
 export interface RebootState {
   isRequired: boolean;
@@ -33,24 +40,32 @@ export function parseRebootRequired(output: string): Parsed<RebootState> {
     const exit = firstMarker(out, 'EXIT', 'needs-restarting');
     const text = nr.filter((l) => l.trim() !== '');
     const detail = text.join(' ').replace(/\s+/g, ' ').slice(0, 200);
-    if (exit === '1' && text.some((l) => /Reboot is required/i.test(l))) return parsed({ isRequired: true, how: 'needs-restarting', detail });
+    if (exit === '1' && text.some((l) => /Reboot is required/i.test(l)))
+      return parsed({ isRequired: true, how: 'needs-restarting', detail });
     if (exit === '0') return parsed({ isRequired: false, how: 'needs-restarting', detail });
     return unknown(`needs-restarting -r failed (exit ${exit ?? 'missing'}): ${excerpt(text)}`);
   }
   const flag = firstMarker(out, 'FLAG', 'debian');
   if (flag === 'present' || flag === 'absent') {
     const pkgs = out.sectionMarkers.get('debian')?.get('PKG') ?? [];
-    const detail = flag === 'present' ? `/var/run/reboot-required exists${pkgs.length ? ` (for ${[...new Set(pkgs)].join(', ')})` : ''}` : 'no /var/run/reboot-required';
+    const detail =
+      flag === 'present'
+        ? `/var/run/reboot-required exists${pkgs.length ? ` (for ${[...new Set(pkgs)].join(', ')})` : ''}`
+        : 'no /var/run/reboot-required';
     return parsed({ isRequired: flag === 'present', how: 'reboot-required-file', detail });
   }
   const kernel = firstMarker(out, 'KERNEL', 'modules');
   const installed = sectionLines(out, 'modules').map((l) => l.trim());
   if (kernel && installed.length > 0) {
     const isRequired = !installed.includes(kernel);
-    const detail = isRequired ? `running kernel ${kernel} has no modules; installed: ${installed.join(', ')}` : `running kernel ${kernel} is installed`;
+    const detail = isRequired
+      ? `running kernel ${kernel} has no modules; installed: ${installed.join(', ')}`
+      : `running kernel ${kernel} is installed`;
     return parsed({ isRequired, how: 'kernel-modules', detail });
   }
-  return unknown(`no way to tell on this host (no needs-restarting, no Debian flag file, no kernel modules): ${excerpt(sectionLines(out))}`);
+  return unknown(
+    `no way to tell on this host (no needs-restarting, no Debian flag file, no kernel modules): ${excerpt(sectionLines(out))}`,
+  );
 }
 
 export const rebootRequiredWithSchema = {
@@ -58,15 +73,23 @@ export const rebootRequiredWithSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    severity: { enum: ['warn', 'crit'], default: 'warn', description: 'Status of a host that needs a reboot' },
+    severity: {
+      enum: ['warn', 'crit'],
+      default: 'warn',
+      description: 'Status of a host that needs a reboot',
+    },
   },
 } as const;
 
-export type RebootRequiredWith = FromSchema<typeof rebootRequiredWithSchema>;
+export type RebootRequiredWith = FromSchema<
+  typeof rebootRequiredWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const rebootRequiredCheck = defineCheck<RebootRequiredWith>()({
   name: 'inspection.reboot-required',
-  description: 'The host needs a reboot to use updated packages (Debian flag file, needs-restarting -r, kernel modules)',
+  description:
+    'The host needs a reboot to use updated packages (Debian flag file, needs-restarting -r, kernel modules)',
   withSchema: rebootRequiredWithSchema,
   collect: () => COLLECTOR,
   parse: (output) => parseRebootRequired(output),

@@ -1,8 +1,16 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, unknown } from '../collector-output.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 
 export interface PendingUpdates {
   manager: 'apt' | 'dnf' | 'yum' | 'apk';
@@ -33,7 +41,8 @@ const COLLECTOR = buildCollector(
 
 /** `Inst libssl3 [3.0.11-1~deb12u2] (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])` */
 function parseApt(lines: readonly string[]): string[] | undefined {
-  if (!lines.some((l) => /^(Reading package lists|Inst |Calculating upgrade|\d+ upgraded)/.test(l))) return undefined;
+  if (!lines.some((l) => /^(Reading package lists|Inst |Calculating upgrade|\d+ upgraded)/.test(l)))
+    return undefined;
   const packages = new Set<string>();
   for (const line of lines) {
     const m = /^Inst (\S+)(?: \[[^\]]*\])? \((.*)\)/.exec(line);
@@ -57,7 +66,9 @@ function parseUpdateinfo(lines: readonly string[]): Omit<PendingUpdates, 'manage
       severities[sev] = (severities[sev] ?? 0) + 1;
     }
   }
-  const isRecognised = packages.size > 0 || lines.every((l) => /^(Loaded plugins|\s*:|Last metadata|updateinfo list done|\s*$)/.test(l));
+  const isRecognised =
+    packages.size > 0 ||
+    lines.every((l) => /^(Loaded plugins|\s*:|Last metadata|updateinfo list done|\s*$)/.test(l));
   return isRecognised ? { packages: [...packages], severities } : undefined;
 }
 
@@ -78,7 +89,11 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
     const lines = sectionLines(out, manager);
     const exit = firstMarker(out, 'EXIT', manager);
     if (exit !== '0') {
-      return unknown(exit === undefined ? `${manager} output is truncated` : `${manager} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`);
+      return unknown(
+        exit === undefined
+          ? `${manager} output is truncated`
+          : `${manager} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+      );
     }
     if (manager === 'dnf' || manager === 'yum') {
       const info = parseUpdateinfo(lines);
@@ -106,11 +121,15 @@ export const securityUpdatesWithSchema = {
   },
 } as const;
 
-export type SecurityUpdatesWith = FromSchema<typeof securityUpdatesWithSchema>;
+export type SecurityUpdatesWith = FromSchema<
+  typeof securityUpdatesWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
   name: 'inspection.security-updates',
-  description: 'Pending security updates (apt-get -s upgrade, dnf/yum updateinfo, apk version on Alpine)',
+  description:
+    'Pending security updates (apt-get -s upgrade, dnf/yum updateinfo, apk version on Alpine)',
   withSchema: securityUpdatesWithSchema,
   thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
   collect: () => COLLECTOR,
@@ -119,10 +138,18 @@ export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
     const n = u.packages.length;
     const grade = gradeAbove(n, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     // Alpine's apk has no security classification: every pending update is counted.
-    const what = u.manager === 'apk' ? 'pending update(s) (apk cannot tell security ones apart)' : 'package(s) with a security update';
-    const sev = Object.entries(u.severities).map(([k, v]) => `${v} ${k}`).join(', ');
+    const what =
+      u.manager === 'apk'
+        ? 'pending update(s) (apk cannot tell security ones apart)'
+        : 'package(s) with a security update';
+    const sev = Object.entries(u.severities)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
     const list = u.packages.slice(0, 10).join(', ');
-    const message = n === 0 ? `no pending security updates (${u.manager})` : `${n} ${what}${sev ? ` [${sev}]` : ''}: ${list}${n > 10 ? ', …' : ''}`;
+    const message =
+      n === 0
+        ? `no pending security updates (${u.manager})`
+        : `${n} ${what}${sev ? ` [${sev}]` : ''}: ${list}${n > 10 ? ', …' : ''}`;
     return [makeFinding(ctx, { subject: u.manager, ...grade, value: n, unit: 'count', message })];
   },
 });

@@ -1,8 +1,16 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, shellWord, whenTool } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, unknown } from '../collector-output.js';
-import { count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
 
 export interface FailedUnit {
   unit: string;
@@ -42,7 +50,12 @@ export const failedUnitsWithSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    ignore: { type: 'array', items: unitName, uniqueItems: true, description: 'Failed units to leave out' },
+    ignore: {
+      type: 'array',
+      items: unitName,
+      uniqueItems: true,
+      description: 'Failed units to leave out',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: false,
@@ -54,7 +67,10 @@ export const failedUnitsWithSchema = {
   },
 } as const;
 
-export type FailedUnitsWith = FromSchema<typeof failedUnitsWithSchema>;
+export type FailedUnitsWith = FromSchema<
+  typeof failedUnitsWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
   name: 'inspection.failed-units',
@@ -63,12 +79,17 @@ export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
   thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
   collect: () =>
     buildCollector(
-      whenTool('systemctl', `systemctl list-units --failed --all --no-legend --plain --no-pager 2>&1\n${EXIT_MARKER}`),
+      whenTool(
+        'systemctl',
+        `systemctl list-units --failed --all --no-legend --plain --no-pager 2>&1\n${EXIT_MARKER}`,
+      ),
     ),
   parse: (output) => parseFailedUnits(output),
   evaluate: (units, ctx) => {
     const ignored = new Set(ctx.with.ignore ?? []);
-    const failed = units.filter((u) => !ignored.has(u.unit) && !ignored.has(u.unit.replace(/\.service$/, '')));
+    const failed = units.filter(
+      (u) => !ignored.has(u.unit) && !ignored.has(u.unit.replace(/\.service$/, '')),
+    );
     const grade = gradeAbove(failed.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     const names = failed.map((u) => u.unit).join(', ');
     return [
@@ -76,7 +97,8 @@ export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
         ...grade,
         value: failed.length,
         unit: 'count',
-        message: failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,
+        message:
+          failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,
       }),
     ];
   },
@@ -113,11 +135,18 @@ export const unitActiveWithSchema = {
   required: ['unit'],
   properties: {
     unit: unitName,
-    expect: { enum: ['active', 'inactive'], default: 'active', description: 'The state the unit should be in' },
+    expect: {
+      enum: ['active', 'inactive'],
+      default: 'active',
+      description: 'The state the unit should be in',
+    },
   },
 } as const;
 
-export type UnitActiveWith = FromSchema<typeof unitActiveWithSchema>;
+export type UnitActiveWith = FromSchema<
+  typeof unitActiveWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const unitActiveCheck = defineCheck<UnitActiveWith>()({
   name: 'inspection.unit-active',
@@ -136,12 +165,28 @@ export const unitActiveCheck = defineCheck<UnitActiveWith>()({
     const state = `${s.activeState}${s.subState ? ` (${s.subState})` : ''}`;
     const base = { subject: unit, value: s.activeState, threshold: null };
     if (s.loadState === 'not-found') {
-      return [makeFinding(ctx, { ...base, status: 'crit', message: `unit ${unit} does not exist on the host` })];
+      return [
+        makeFinding(ctx, {
+          ...base,
+          status: 'crit',
+          message: `unit ${unit} does not exist on the host`,
+        }),
+      ];
     }
     const wantActive = (ctx.with.expect ?? 'active') === 'active';
     const isActive = s.activeState === 'active' || s.activeState === 'reloading';
-    const isTransient = s.activeState === 'activating' || s.activeState === 'deactivating' || s.activeState === 'reloading';
-    const status = isActive === wantActive ? (isTransient ? 'warn' : 'ok') : isTransient ? 'warn' : 'crit';
-    return [makeFinding(ctx, { ...base, status, message: `unit ${unit} is ${state}, expected ${wantActive ? 'active' : 'inactive'}` })];
+    const isTransient =
+      s.activeState === 'activating' ||
+      s.activeState === 'deactivating' ||
+      s.activeState === 'reloading';
+    const status =
+      isActive === wantActive ? (isTransient ? 'warn' : 'ok') : isTransient ? 'warn' : 'crit';
+    return [
+      makeFinding(ctx, {
+        ...base,
+        status,
+        message: `unit ${unit} is ${state}, expected ${wantActive ? 'active' : 'inactive'}`,
+      }),
+    ];
   },
 });

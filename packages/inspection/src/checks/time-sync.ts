@@ -1,19 +1,32 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  excerpt,
+  firstMarker,
+  parsed,
+  readCollectorOutput,
+  toNumber,
+  unknown,
+} from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { excerpt, firstMarker, parsed, readCollectorOutput, toNumber, unknown } from '../collector-output.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
 
 export type TimeSyncState =
-  | { source: 'chrony'; isSynchronised: boolean; offsetMs: number; leapStatus: string; reference: string }
+  | {
+      source: 'chrony';
+      isSynchronised: boolean;
+      offsetMs: number;
+      leapStatus: string;
+      reference: string;
+    }
   | { source: 'timesyncd'; isSynchronised: boolean; isNtpEnabled: boolean };
 
 const COLLECTOR = buildCollector(
   [
-    "found=",
+    'found=',
     `if command -v chronyc >/dev/null 2>&1; then found=1; ${section('chronyc')}; chronyc tracking 2>&1; ${EXIT_MARKER}; fi`,
     `if command -v timedatectl >/dev/null 2>&1; then found=1; ${section('timedatectl')}; timedatectl show -p NTPSynchronized -p NTP 2>&1; ${EXIT_MARKER}; fi`,
-    "[ -n \"$found\" ] || echo 'OPSBOOK_MISSING chronyc timedatectl'",
+    '[ -n "$found" ] || echo \'OPSBOOK_MISSING chronyc timedatectl\'',
   ].join('\n'),
 );
 
@@ -46,15 +59,23 @@ function parseTimedatectl(lines: readonly string[]): TimeSyncState | undefined {
 export function parseTimeSync(output: string): Parsed<TimeSyncState> {
   const out = readCollectorOutput(output);
   const reasons: string[] = [];
-  for (const [name, parse] of [['chronyc', parseChrony], ['timedatectl', parseTimedatectl]] as const) {
+  for (const [name, parse] of [
+    ['chronyc', parseChrony],
+    ['timedatectl', parseTimedatectl],
+  ] as const) {
     const lines = out.sections.get(name);
     if (!lines) continue;
     const state = firstMarker(out, 'EXIT', name) === '0' ? parse(lines) : undefined;
     if (state) return parsed(state);
-    reasons.push(`${name}: ${excerpt(lines.filter((l) => l.trim() !== '')).replace(/^unrecognised output: /, '')}`);
+    reasons.push(
+      `${name}: ${excerpt(lines.filter((l) => l.trim() !== '')).replace(/^unrecognised output: /, '')}`,
+    );
   }
   const missing = out.markers.get('MISSING');
-  if (missing) return unknown(`not available on the host: ${missing.join(', ')} (no chrony or systemd-timesyncd)`);
+  if (missing)
+    return unknown(
+      `not available on the host: ${missing.join(', ')} (no chrony or systemd-timesyncd)`,
+    );
   return unknown(reasons.length ? reasons.join('; ') : 'the collector printed nothing');
 }
 
@@ -74,24 +95,57 @@ export const timeSyncWithSchema = {
   },
 } as const;
 
-export type TimeSyncWith = FromSchema<typeof timeSyncWithSchema>;
+export type TimeSyncWith = FromSchema<
+  typeof timeSyncWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const timeSyncCheck = defineCheck<TimeSyncWith>()({
   name: 'inspection.time-sync',
-  description: 'The clock is synchronised by NTP: chrony (chronyc tracking) or systemd-timesyncd (timedatectl)',
+  description:
+    'The clock is synchronised by NTP: chrony (chronyc tracking) or systemd-timesyncd (timedatectl)',
   withSchema: timeSyncWithSchema,
   thresholdPairs: [{ warn: 'warn_offset_ms', crit: 'crit_offset_ms', worse: 'above' }],
   collect: () => COLLECTOR,
   parse: (output) => parseTimeSync(output),
   evaluate: (s, ctx) => {
     if (!s.isSynchronised) {
-      const why = s.source === 'chrony' ? `chrony leap status: ${s.leapStatus}` : `timedatectl NTPSynchronized=no${s.isNtpEnabled ? '' : ', NTP disabled'}`;
-      return [makeFinding(ctx, { subject: s.source, status: 'crit', value: false, message: `clock is not synchronised (${why})` })];
+      const why =
+        s.source === 'chrony'
+          ? `chrony leap status: ${s.leapStatus}`
+          : `timedatectl NTPSynchronized=no${s.isNtpEnabled ? '' : ', NTP disabled'}`;
+      return [
+        makeFinding(ctx, {
+          subject: s.source,
+          status: 'crit',
+          value: false,
+          message: `clock is not synchronised (${why})`,
+        }),
+      ];
     }
     if (s.source === 'timesyncd') {
-      return [makeFinding(ctx, { subject: s.source, status: 'ok', value: true, message: 'clock synchronised (systemd-timesyncd)' })];
+      return [
+        makeFinding(ctx, {
+          subject: s.source,
+          status: 'ok',
+          value: true,
+          message: 'clock synchronised (systemd-timesyncd)',
+        }),
+      ];
     }
-    const grade = gradeAbove(s.offsetMs, limit(ctx, 'warn_offset_ms'), limit(ctx, 'crit_offset_ms'));
-    return [makeFinding(ctx, { subject: s.source, ...grade, value: s.offsetMs, unit: 'ms', message: `clock offset ${s.offsetMs} ms from ${s.reference || 'NTP'} (chrony)` })];
+    const grade = gradeAbove(
+      s.offsetMs,
+      limit(ctx, 'warn_offset_ms'),
+      limit(ctx, 'crit_offset_ms'),
+    );
+    return [
+      makeFinding(ctx, {
+        subject: s.source,
+        ...grade,
+        value: s.offsetMs,
+        unit: 'ms',
+        message: `clock offset ${s.offsetMs} ms from ${s.reference || 'NTP'} (chrony)`,
+      }),
+    ];
   },
 });

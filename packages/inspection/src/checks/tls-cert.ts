@@ -1,8 +1,23 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { buildCollector, NOW_MARKER, shellWord, timeoutPrefix, whenTool } from '../collector-script.js';
-import { excerpt, firstMarker, missingReason, parsed, readCollectorOutput, sectionLines, toInt, unknown } from '../collector-output.js';
-import { absolutePath, count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import {
+  excerpt,
+  firstMarker,
+  missingReason,
+  parsed,
+  readCollectorOutput,
+  sectionLines,
+  toInt,
+  unknown,
+} from '../collector-output.js';
+import {
+  buildCollector,
+  NOW_MARKER,
+  shellWord,
+  timeoutPrefix,
+  whenTool,
+} from '../collector-script.js';
 import { defineCheck, gradeBelow, limit, makeFinding, type Parsed } from '../inspection-check.js';
+import { absolutePath, count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface CertificateDates {
   /** Seconds since the epoch, from `notAfter=`. */
@@ -16,7 +31,10 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** `Jan  1 00:00:00 2030 GMT`, the only form `openssl x509 -enddate` prints. */
 export function parseOpensslDate(text: string): number | undefined {
-  const m = /^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s+(\d{4})\s+GMT$/.exec(text.trim());
+  const m =
+    /^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s+(\d{4})\s+GMT$/.exec(
+      text.trim(),
+    );
   if (!m) return undefined;
   const month = MONTHS.indexOf(m[1] ?? '');
   if (month < 0) return undefined;
@@ -28,7 +46,10 @@ const isIpAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(':'
 
 function collectTls(w: TlsCertWith): string {
   if (w.file !== undefined) {
-    return whenTool('openssl', `openssl x509 -noout -enddate -subject -in ${shellWord(w.file, 'file')} 2>&1`);
+    return whenTool(
+      'openssl',
+      `openssl x509 -noout -enddate -subject -in ${shellWord(w.file, 'file')} 2>&1`,
+    );
   }
   const host = w.host ?? '';
   const target = shellWord(`${host.includes(':') ? `[${host}]` : host}:${w.port ?? 443}`, 'host');
@@ -51,11 +72,16 @@ export function parseCertificateDates(output: string): Parsed<CertificateDates> 
   const lines = sectionLines(out);
   const now = toInt(firstMarker(out, 'NOW'));
   const endLine = lines.find((l) => l.startsWith('notAfter='));
-  if (!endLine) return unknown(`no certificate was read: ${excerpt(lines).replace(/^unrecognised output: /, '')}`);
+  if (!endLine)
+    return unknown(
+      `no certificate was read: ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+    );
   const notAfter = parseOpensslDate(endLine.slice('notAfter='.length));
   if (notAfter === undefined) return unknown(`unreadable expiry date: ${excerpt([endLine])}`);
   if (now === undefined) return unknown('the host clock (OPSBOOK_NOW) is missing from the output');
-  const subject = (lines.find((l) => l.startsWith('subject=')) ?? '').slice('subject='.length).trim();
+  const subject = (lines.find((l) => l.startsWith('subject=')) ?? '')
+    .slice('subject='.length)
+    .trim();
   return parsed({ notAfter, now, subject });
 }
 
@@ -66,9 +92,18 @@ export const tlsCertWithSchema = {
   properties: {
     host: hostName,
     port: { ...tcpPort, default: 443 },
-    servername: { ...hostName, description: 'SNI name to ask for (default: host, unless it is an IP address)' },
+    servername: {
+      ...hostName,
+      description: 'SNI name to ask for (default: host, unless it is an IP address)',
+    },
     file: { ...absolutePath, description: 'PEM certificate file on the host' },
-    timeout_s: { type: 'integer', minimum: 1, maximum: 120, default: 10, description: 'Give up connecting after this many seconds' },
+    timeout_s: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 120,
+      default: 10,
+      description: 'Give up connecting after this many seconds',
+    },
     thresholds: {
       type: 'object',
       additionalProperties: false,
@@ -78,14 +113,21 @@ export const tlsCertWithSchema = {
       },
     },
   },
-  oneOf: [{ required: ['host'], properties: { host: true } }, { required: ['file'], properties: { file: true } }],
+  oneOf: [
+    { required: ['host'], properties: { host: true } },
+    { required: ['file'], properties: { file: true } },
+  ],
 } as const;
 
-export type TlsCertWith = FromSchema<typeof tlsCertWithSchema>;
+export type TlsCertWith = FromSchema<
+  typeof tlsCertWithSchema,
+  { keepDefaultedPropertiesOptional: true }
+>;
 
 export const tlsCertCheck = defineCheck<TlsCertWith>()({
   name: 'inspection.tls-cert',
-  description: 'Days until a TLS certificate expires: served at host:port (openssl s_client) or in a PEM file',
+  description:
+    'Days until a TLS certificate expires: served at host:port (openssl s_client) or in a PEM file',
   withSchema: tlsCertWithSchema,
   thresholdPairs: [{ warn: 'warn_days', crit: 'crit_days', worse: 'below' }],
   collect: (w) => buildCollector(NOW_MARKER, collectTls(w)),
@@ -99,6 +141,16 @@ export const tlsCertCheck = defineCheck<TlsCertWith>()({
       c.notAfter <= c.now
         ? `certificate ${c.subject} EXPIRED on ${expiry}`
         : `certificate ${c.subject} expires in ${days} day(s), on ${expiry}`;
-    return [makeFinding(ctx, { subject, ...(c.notAfter <= c.now ? { status: 'crit' as const, threshold: limit(ctx, 'crit_days') } : grade), value: days, unit: 'days', message })];
+    return [
+      makeFinding(ctx, {
+        subject,
+        ...(c.notAfter <= c.now
+          ? { status: 'crit' as const, threshold: limit(ctx, 'crit_days') }
+          : grade),
+        value: days,
+        unit: 'days',
+        message,
+      }),
+    ];
   },
 });
