@@ -1,9 +1,9 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
-import { journalFiles, type RunDoc, readJournal } from './run-outcome.js';
+import { isAnyProcessMentioning, journalFiles, type RunDoc, readJournal } from './run-outcome.js';
 import { slowRunbook } from './runbook-fixtures.js';
 
 /*
@@ -38,16 +38,6 @@ async function startSlowRun(name: string) {
   );
   const journal = async () => (await journalFiles(world)).filter((f) => !before.has(f));
   return { dir, running, journal };
-}
-
-/** Whether any process on this machine has `text` in its command line (bounded /proc scan). */
-async function processesMentioning(text: string): Promise<boolean> {
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(text)) return true;
-  }
-  return false;
 }
 
 describe('interrupting opsbook run', () => {
@@ -119,7 +109,7 @@ describe('interrupting opsbook run', () => {
     // The dead runner's SSH connections closed, and the hosts killed what it had started there:
     // the 3 s command never reached its end marker.
     await waitFor(
-      async () => !(await processesMentioning(`${dir}/`)),
+      async () => !(await isAnyProcessMentioning(`${dir}/`)),
       'the orphaned commands to die',
     );
     expect((await readdir(dir)).sort()).toEqual(['h1.started', 'h2.started']);

@@ -63,3 +63,16 @@ export async function journalFiles(site: Site): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.jsonl')).map((n) => path.join(dir, n));
 }
+
+/**
+ * Whether any process on this machine (the sshd "hosts" included) has `text` in its command
+ * line: how a test sees that a command opsbook started on a host is still running.
+ */
+export async function isAnyProcessMentioning(text: string): Promise<boolean> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) return true;
+  }
+  return false;
+}

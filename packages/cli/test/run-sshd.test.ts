@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
-import { hostOf, readJournal, runApproval } from './run-outcome.js';
+import { hostOf, isAnyProcessMentioning, readJournal, runApproval } from './run-outcome.js';
 import { markerRunbook, slowRunbook, timeoutRunbook } from './runbook-fixtures.js';
 
 /*
@@ -194,7 +194,7 @@ describe('opsbook run over real sshd', () => {
     expect(exists(path.join(dir, 'h1.rolled-back'))).toBe(true);
     // The timed-out command is really gone from the host, not left running behind.
     await waitFor(
-      async () => !(await processesMentioning(`${dir}/`)),
+      async () => !(await isAnyProcessMentioning(`${dir}/`)),
       'the timed-out sleep to die',
     );
   });
@@ -236,14 +236,4 @@ describe('opsbook run over real sshd', () => {
 function fingerprintOf(publicKey: string): string {
   const blob = Buffer.from(publicKey.split(' ')[1] ?? '', 'base64');
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** Whether any process on this machine has `text` in its command line (bounded /proc scan). */
-async function processesMentioning(text: string): Promise<boolean> {
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(text) && !cmdline.includes('vitest')) return true;
-  }
-  return false;
 }
