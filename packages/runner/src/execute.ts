@@ -11,6 +11,7 @@ import {
   type Transport,
 } from '@opsbook/exec';
 import { isOpsbookError, type Phase, WorkFailedError } from '@opsbook/schema';
+import { type ActionOutcome, builtinActions } from './actions.js';
 import type { Plan, PlannedHost, PlannedStep } from './plan.js';
 import type { RunEvent } from './run-events.js';
 
@@ -41,6 +42,8 @@ export interface HostResult {
 export interface ExecuteInput {
   plan: Plan;
   runId: string;
+  /** The state dir of the run (actions keep their own files under it). */
+  stateDir: string;
   bundleDir: string;
   /** Secret param values (never in the plan); masked in all output. */
   secrets: Readonly<Record<string, string>>;
@@ -227,17 +230,27 @@ async function runStep(
   const started = Date.now();
   let exec: ExecResult | undefined;
   let reason: string | undefined;
+  let result: unknown;
+  let actionFailure: string | undefined;
   try {
-    const command = await commandOf(step, transport, scripts);
-    exec = await transport.exec({
-      command,
-      env,
-      sudo: step.sudo && !runsAsRoot(host, step),
-      timeoutMs: step.timeoutMs,
-      signal: ctx.signal,
-      onStdout: (c) => ctx.output('stdout', c),
-      onStderr: (c) => ctx.output('stderr', c),
-    });
+    if (step.kind === 'uses') {
+      const outcome = await runAction(input, host, step, transport, env, ctx);
+      exec = outcome.exec;
+      result = outcome.result;
+      if (outcome.status === 'failed')
+        actionFailure = outcome.reason ?? `action ${step.uses} failed`;
+    } else {
+      const command = await commandOf(step, transport, scripts);
+      exec = await transport.exec({
+        command,
+        env,
+        sudo: step.sudo && !runsAsRoot(host, step),
+        timeoutMs: step.timeoutMs,
+        signal: ctx.signal,
+        onStdout: (c) => ctx.output('stdout', c),
+        onStderr: (c) => ctx.output('stderr', c),
+      });
+    }
   } catch (e) {
     if (isOpsbookError(e) && e.kind === 'unreachable') {
       await input.record({
@@ -253,8 +266,13 @@ async function runStep(
     }
     reason = e instanceof Error ? e.message : String(e);
   }
-  const status: StepStatus = !exec ? 'error' : exec.timedOut ? 'timeout' : judge(step, exec);
-  if (exec && status !== 'ok') reason = explain(step, exec);
+  let status: StepStatus;
+  if (actionFailure) status = 'failed';
+  else if (!exec) status = reason ? 'error' : 'ok';
+  else if (exec.timedOut) status = 'timeout';
+  else status = step.kind === 'uses' ? 'ok' : judge(step, exec);
+  if (actionFailure) reason = actionFailure;
+  else if (exec && status !== 'ok') reason = explain(step, exec);
   const r: StepResult = {
     host: host.name,
     phase,
@@ -277,6 +295,7 @@ async function runStep(
     stderr: input.mask(tail(exec?.stderr ?? '')),
     truncated: exec?.truncated ?? false,
     ...(r.reason ? { reason: r.reason } : {}),
+    ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
   });
   return r;
 }
@@ -320,6 +339,35 @@ async function commandOf(
     'ACTION_UNAVAILABLE',
     `action ${step.uses} is not available in this opsbook`,
   );
+}
+
+async function runAction(
+  input: ExecuteInput,
+  host: PlannedHost,
+  step: PlannedStep,
+  transport: Transport,
+  env: Record<string, string>,
+  ctx: HostContext,
+): Promise<ActionOutcome> {
+  const action = builtinActions().get(step.uses ?? '');
+  if (!action)
+    throw new WorkFailedError(
+      'ACTION_UNAVAILABLE',
+      `action ${step.uses} is not available in this opsbook`,
+    );
+  return action.run({
+    host: host.name,
+    with: step.with,
+    transport,
+    env,
+    sudo: step.sudo && !runsAsRoot(host, step),
+    timeoutMs: step.timeoutMs,
+    signal: ctx.signal,
+    runId: input.runId,
+    stateDir: input.stateDir,
+    onStdout: (c) => ctx.output('stdout', c),
+    onStderr: (c) => ctx.output('stderr', c),
+  });
 }
 
 /**

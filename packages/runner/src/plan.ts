@@ -12,6 +12,7 @@ import {
   targetDefaults,
   ValidationError,
 } from '@opsbook/schema';
+import { builtinActions } from './actions.js';
 
 /** Steps without a timeout are killed after this long, so that no run can hang forever. */
 export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60 * 1000;
@@ -153,12 +154,12 @@ function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHos
       args: step.args ?? [],
     };
   }
-  return {
-    ...base,
-    kind: 'uses',
-    uses: step.uses,
-    with: renderWith(step.with ?? {}, input, host, where),
-  };
+  const rendered = renderWith(step.with ?? {}, input, host, where);
+  const action = builtinActions().get(step.uses ?? '');
+  // Whatever the action will read from the host's vars is bound into the plan here, so that the
+  // senior signs it and a changed var changes the plan digest.
+  const bound = action?.bind ? action.bind(rendered, host.vars) : rendered;
+  return { ...base, kind: 'uses', uses: step.uses, with: bound };
 }
 
 /** Render every step of every phase for every host. Pure: the same input gives the same plan. */

@@ -142,6 +142,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     result = await executePlan({
       plan,
       runId,
+      stateDir: req.config.stateDir,
       bundleDir: verified.bundle.dir,
       secrets,
       transportFor: (h) => pool.get(h.name),

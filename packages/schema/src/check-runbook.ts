@@ -255,7 +255,7 @@ async function checkAction(
         file: ctx.source.file,
         ...at,
         rule: 'unknown-action',
-        message: `unknown action '${name}': ${guess ? `did you mean '${guess}'?` : known.length ? `known actions: ${known.join(', ')}` : 'this opsbook has no built-in actions yet; use run: or script:'}`,
+        message: `unknown action '${name}': ${guess ? `did you mean '${guess}'?` : knownActionsHint(name, known)}`,
       },
     ];
   }
@@ -312,4 +312,16 @@ async function scriptPathProblem(root: string, rel: string): Promise<string | un
   const st = await lstat(current);
   if (!st.isFile()) return 'is not a regular file';
   return undefined;
+}
+
+/** A short hint: the actions of the same family, or the families there are. */
+function knownActionsHint(name: string, known: readonly string[]): string {
+  if (known.length === 0) return 'this opsbook has no built-in actions yet; use run: or script:';
+  const family = name.split('.')[0] ?? '';
+  const same = known.filter((k) => k.startsWith(`${family}.`));
+  if (same.length) return `${family} actions: ${same.join(', ')}`;
+  const families = new Map<string, number>();
+  for (const k of known)
+    families.set(k.split('.')[0] ?? k, (families.get(k.split('.')[0] ?? k) ?? 0) + 1);
+  return `there is no '${family}' action family; known families: ${[...families].map(([f, n]) => `${f}.* (${n})`).join(', ')}`;
 }

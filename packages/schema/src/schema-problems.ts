@@ -1,4 +1,5 @@
 import type { ErrorObject } from 'ajv';
+import type { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
 import { closest, distance } from 'fastest-levenshtein';
 import type { Problem } from './problem.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -21,7 +22,13 @@ export interface Validator<T = unknown> {
 
 /** Compile a schema at run time (for schemas not known at build time, e.g. an action's `with:`). */
 export async function compileSchema<T>(schema: object): Promise<Validator<T>> {
-  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  // A CommonJS module: Node puts its exports on the namespace, bundlers under `default`.
+  const mod = (await import('ajv/dist/2020.js')) as unknown as {
+    Ajv2020?: typeof Ajv;
+    default?: { Ajv2020?: typeof Ajv };
+  };
+  const Ajv2020 = mod.Ajv2020 ?? mod.default?.Ajv2020;
+  if (!Ajv2020) throw new Error('ajv/dist/2020.js has no Ajv2020 export');
   return new Ajv2020(ajvOptions).compile<T>(schema);
 }
 
