@@ -46,6 +46,7 @@ export interface BackupOutcome {
 }
 
 const TAR_EXIT_MARK = 'opsbook-tar-exit:';
+const TAR_VERSION_MARK = 'opsbook-tar-version:';
 
 /**
  * Backs up files and folders of a host: GNU tar runs on the host and writes the archive to
@@ -57,26 +58,20 @@ export async function backupFiles(request: FileBackupRequest): Promise<BackupOut
   if (!paths.length) throw new UsageError('backup.files needs at least one path');
   const now = request.now ?? (() => new Date());
   const repo = await openRepository(request.repository, { create: true });
-  const tools = await probeTools(request.transport, ['tar', 'zstd'], request.signal);
-  if (!tools.tar?.includes('GNU tar')) {
-    throw new WorkFailedError(
-      'BACKUP_TAR_MISSING',
-      `host ${request.transport.host}: GNU tar is needed for file backups (found ${tools.tar ?? 'no tar'}): install it`,
-      { host: request.transport.host },
-    );
-  }
-  const compression = chooseCompression(
-    request.compression ?? 'auto',
-    tools.zstd !== undefined,
-    request.transport.host,
-  );
+  // An explicit gzip/none needs no probe: tar reports its version on stderr in the same command,
+  // which saves a round trip (and a login shell) per backup.
+  const wanted = request.compression ?? 'auto';
+  const probed = wanted === 'auto' || wanted === 'zstd';
+  const tools = probed ? await probeTools(request.transport, ['tar', 'zstd'], request.signal) : {};
+  if (probed) requireGnuTar(tools.tar, request.transport.host);
+  const compression = chooseCompression(wanted, tools.zstd !== undefined, request.transport.host);
   const startedAt = now();
   const id = newBackupId('files', request.transport.host, startedAt);
   const staged = await stageBackup(repo, id);
   // One signal for both ends: a failed write stops tar on the host, and the reverse.
   const inner = linkedController(request.signal);
   try {
-    const command = tarCommand(paths, request.exclude ?? [], compression === 'zstd');
+    const command = tarCommand(paths, request.exclude ?? [], compression === 'zstd', !probed);
     const run = execStream(request.transport, {
       command,
       sudo: request.sudo,
@@ -93,6 +88,11 @@ export async function backupFiles(request: FileBackupRequest): Promise<BackupOut
       onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
     });
     const [archive, exit] = await Promise.all([written, run.done]);
+    if (!probed) {
+      const version = versionReported(exit.stderr);
+      requireGnuTar(version, request.transport.host);
+      tools.tar = version!;
+    }
     const warnings = judgeTar(exit, compression === 'zstd', request.transport.host);
     if (warnings.length && request.onChange === 'fail') {
       throw new WorkFailedError(
@@ -160,7 +160,12 @@ function chooseCompression(
 }
 
 /** The host side: tar relative to /, so archives restore under any target folder. */
-export function tarCommand(paths: string[], exclude: string[], zstd: boolean): string {
+export function tarCommand(
+  paths: string[],
+  exclude: string[],
+  zstd: boolean,
+  reportVersion = false,
+): string {
   const members = paths.map((p) => (p === '/' ? '.' : p.slice(1)));
   const tar = [
     'tar',
@@ -175,9 +180,12 @@ export function tarCommand(paths: string[], exclude: string[], zstd: boolean): s
   ]
     .map((a) => quoteShellArg(a))
     .join(' ');
-  if (!zstd) return tar;
+  const version = reportVersion
+    ? `printf '${TAR_VERSION_MARK}%s\\n' "$(tar --version 2>&1 | head -n 1)" >&2; `
+    : '';
+  if (!zstd) return `${version}${tar}`;
   // The pipeline's status is zstd's; tar's is passed out on stderr, since sh has no pipefail.
-  return `{ ${tar}; echo "${TAR_EXIT_MARK}$?" >&2; } | zstd -q -c`;
+  return `${version}{ ${tar}; echo "${TAR_EXIT_MARK}$?" >&2; } | zstd -q -c`;
 }
 
 /** Turns tar's exit and stderr into warnings, or throws for a failed archive. */
@@ -189,6 +197,7 @@ export function judgeTar(
   let tarExit = exit.exitCode;
   const lines: string[] = [];
   for (const line of exit.stderr.split('\n')) {
+    if (line.startsWith(TAR_VERSION_MARK)) continue;
     if (zstd && line.startsWith(TAR_EXIT_MARK)) tarExit = Number(line.slice(TAR_EXIT_MARK.length));
     else if (line.trim()) lines.push(line);
   }
@@ -206,4 +215,18 @@ export function judgeTar(
 function parseTarWarning(line: string): { path?: string; message: string } {
   const m = /^tar: (.*): ([^:]+)$/.exec(line);
   return m ? { path: `/${m[1]!.replace(/^\/+/, '')}`, message: m[2]! } : { message: line };
+}
+
+function versionReported(stderr: string): string | undefined {
+  const line = stderr.split('\n').find((l) => l.startsWith(TAR_VERSION_MARK));
+  return line?.slice(TAR_VERSION_MARK.length).trim();
+}
+
+function requireGnuTar(version: string | undefined, host: string): void {
+  if (version?.includes('GNU tar')) return;
+  throw new WorkFailedError(
+    'BACKUP_TAR_MISSING',
+    `host ${host}: GNU tar is needed for file backups (found ${version || 'no tar'}): install it`,
+    { host },
+  );
 }

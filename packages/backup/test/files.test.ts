@@ -125,22 +125,28 @@ describe('file backups through the local transport', () => {
 
   it('reports a file that changes while tar reads it, in the result and the manifest', async () => {
     const repository = path.join(temp.dir, 'repo-changing');
-    const file = path.join(big, 'growing.log');
+    const changing = path.join(temp.dir, 'changing');
+    const file = path.join(changing, 'growing.log');
     const stop = path.join(temp.dir, 'stop-writer');
+    // A large file that keeps growing: tar needs a while to read it, and it changes meanwhile.
+    await new Promise((resolve, reject) =>
+      run('sh', ['-c', `mkdir -p ${changing} && head -c 64000000 /dev/urandom > ${file}`]).once(
+        'exit',
+        (c) => (c === 0 ? resolve(c) : reject(new Error(`exit ${c}`))),
+      ),
+    );
     const writer = run('sh', [
       '-c',
-      `i=0; while [ "$i" -lt 2000000 ] && [ ! -e ${stop} ]; do echo "line $i" >> ${file}; i=$((i+1)); done`,
+      `i=0; while [ "$i" -lt 5000000 ] && [ ! -e ${stop} ]; do echo "line $i" >> ${file}; i=$((i+1)); done`,
     ]);
     const ended = new Promise((r) => writer.once('exit', r));
-    await waitFor(
-      async () => ((await stat(file).catch(() => undefined))?.size ?? 0) > 0,
-      'the writer to start',
-    );
+    const start = (await stat(file)).size;
+    await waitFor(async () => (await stat(file)).size > start, 'the writer to start');
     try {
       const { backup, warnings } = await backupFiles({
         transport: local,
         repository,
-        paths: [big],
+        paths: [changing],
         compression: 'none',
       });
       expect(warnings).toEqual(
@@ -151,7 +157,7 @@ describe('file backups through the local transport', () => {
         backupFiles({
           transport: local,
           repository,
-          paths: [big],
+          paths: [changing],
           compression: 'none',
           onChange: 'fail',
         }),
