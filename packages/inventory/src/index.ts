@@ -23,3 +23,47 @@ export {
   loadInventory,
   parseInventoryText,
 } from './inventory-file.js';
+export {
+  type FactName,
+  FACTS_COLLECTOR,
+  factNames,
+  splitFactParts,
+} from './facts/facts-collector.js';
+export {
+  computeFleetStatistics,
+  type FleetStatistics,
+  type FleetStatisticsOptions,
+  type FullFilesystem,
+  type GroupStatistics,
+} from './facts/fleet-statistics.js';
+export { type HostFacts, parseHostFacts } from './facts/host-facts.js';
+export {
+  type InterfaceAddress,
+  type InterfaceFact,
+  parseInterfaces,
+  parseServices,
+  type ServiceFact,
+} from './facts/network-facts.js';
+export {
+  formatKiB,
+  renderFleetStatisticsCsv,
+  renderFleetStatisticsJson,
+  renderFleetStatisticsTable,
+} from './facts/render-fleet-statistics.js';
+export {
+  type BlockDeviceFact,
+  type FilesystemFact,
+  type MemoryFact,
+  parseBlockDevices,
+  parseFilesystems,
+  parseMemory,
+} from './facts/storage-facts.js';
+export {
+  type CpuFact,
+  type KernelFact,
+  type OsFact,
+  parseCpu,
+  parseKernel,
+  parseOsRelease,
+  parseUptime,
+} from './facts/system-facts.js';

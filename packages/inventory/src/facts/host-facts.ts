@@ -1,0 +1,81 @@
+import type { Parsed } from '@opsbook/inspection';
+import { type FactName, factNames, splitFactParts } from './facts-collector.js';
+import {
+  type InterfaceFact,
+  parseInterfaces,
+  parseServices,
+  type ServiceFact,
+} from './network-facts.js';
+import {
+  type BlockDeviceFact,
+  type FilesystemFact,
+  type MemoryFact,
+  parseBlockDevices,
+  parseFilesystems,
+  parseMemory,
+} from './storage-facts.js';
+import {
+  type CpuFact,
+  type KernelFact,
+  type OsFact,
+  parseCpu,
+  parseKernel,
+  parseOsRelease,
+  parseUptime,
+} from './system-facts.js';
+
+/**
+ * Everything the facts collector learnt about one host. A fact the host could not give is null
+ * (or an empty list) and its reason is in `unknown`, so a fleet with a few odd hosts still adds up.
+ */
+export interface HostFacts {
+  host: string;
+  os: OsFact | null;
+  kernel: KernelFact | null;
+  cpu: CpuFact | null;
+  memory: MemoryFact | null;
+  filesystems: FilesystemFact[];
+  blockDevices: BlockDeviceFact[];
+  interfaces: InterfaceFact[];
+  uptimeSeconds: number | null;
+  services: ServiceFact[];
+  unknown: { fact: FactName; reason: string }[];
+}
+
+/** Parse the facts collector's stdout. Never throws: unreadable parts become `unknown` entries. */
+export function parseHostFacts(host: string, output: string | Uint8Array): HostFacts {
+  const text = typeof output === 'string' ? output : Buffer.from(output).toString('utf8');
+  const parts = splitFactParts(text);
+  const unknown: HostFacts['unknown'] = [];
+  const read = <D>(fact: FactName, parse: (t: string) => Parsed<D>): D | null => {
+    const part = parts.get(fact);
+    if (part === undefined) {
+      unknown.push({ fact, reason: 'the collector printed nothing for it (output cut short?)' });
+      return null;
+    }
+    let result: Parsed<D>;
+    try {
+      result = parse(part);
+    } catch (e) {
+      result = { ok: false, reason: `the ${fact} parser failed (${(e as Error).message})` };
+    }
+    if (result.ok) return result.data;
+    unknown.push({ fact, reason: result.reason });
+    return null;
+  };
+  return {
+    host,
+    os: read('os', parseOsRelease),
+    kernel: read('kernel', parseKernel),
+    cpu: read('cpu', parseCpu),
+    memory: read('memory', parseMemory),
+    filesystems: read('filesystems', parseFilesystems) ?? [],
+    blockDevices: read('block-devices', parseBlockDevices) ?? [],
+    interfaces: read('interfaces', parseInterfaces) ?? [],
+    uptimeSeconds: read('uptime', parseUptime),
+    services: read('services', parseServices) ?? [],
+    unknown,
+  };
+}
+
+export { factNames };
