@@ -11,8 +11,13 @@ const dir = path.dirname(pkgFile);
 const { version, license } = JSON.parse(await readFile(pkgFile, 'utf8'));
 const js = await readFile(path.join(dir, 'dist/uPlot.iife.min.js'), 'utf8');
 const css = await readFile(path.join(dir, 'dist/uPlot.min.css'), 'utf8');
-const notice = (await readFile(path.join(dir, 'LICENSE'), 'utf8')).split('\n').slice(0, 3).join(' ').trim();
-if (/<\/(script|style)/i.test(js + css)) throw new Error('uPlot assets contain a closing script/style tag');
+const notice = (await readFile(path.join(dir, 'LICENSE'), 'utf8'))
+  .split('\n')
+  .slice(0, 3)
+  .join(' ')
+  .trim();
+if (/<\/(script|style)/i.test(js + css))
+  throw new Error('uPlot assets contain a closing script/style tag');
 const out = new URL('../src/generated/chart-assets.ts', import.meta.url);
 await mkdir(new URL('.', out), { recursive: true });
 await writeFile(

@@ -2,4 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { healthReportSchema } from '../dist/report-schema.js';
 
-await writeFile(new URL('../dist/report.schema.json', import.meta.url), `${JSON.stringify(healthReportSchema, null, 2)}\n`);
+await writeFile(
+  new URL('../dist/report.schema.json', import.meta.url),
+  `${JSON.stringify(healthReportSchema, null, 2)}\n`,
+);

@@ -7,8 +7,8 @@ import {
 } from './finding-snapshot.js';
 import { computeHeadroom } from './headroom.js';
 import type { History, ReportedFinding } from './history.js';
-import { describeNotes } from './report-notes.js';
 import { compareSnapshots } from './report-changes.js';
+import { describeNotes } from './report-notes.js';
 import type {
   GroupHealth,
   HealthReport,
@@ -18,7 +18,13 @@ import type {
   TopOffender,
   TrendPoint,
 } from './report-schema.js';
-import { defaultFormula, meanScore, type ScoreFormula, scoreFindings, severityRank } from './score-formula.js';
+import {
+  defaultFormula,
+  meanScore,
+  type ScoreFormula,
+  scoreFindings,
+  severityRank,
+} from './score-formula.js';
 import { dayBefore, endOfDay, utcDay } from './utc-day.js';
 
 export interface ReportOptions {
@@ -43,16 +49,23 @@ export function computeReport(history: History, options: ReportOptions): HealthR
   const hosts = describeHosts(history, snapshots, days, options.inventory ?? {}, formula);
   const current = [...snapshots.current.values()].flatMap((snap) => [...snap.values()]);
   const findings = current.map(({ finding, at }) => toRow(finding, at)).sort(worstFirst);
-  const baselineAt = options.previousReportAt?.toISOString() ?? (days.length > 1 ? endOfDay(dayBefore(days.at(-1)!)) : null);
+  const baselineAt =
+    options.previousReportAt?.toISOString() ??
+    (days.length > 1 ? endOfDay(dayBefore(days.at(-1)!)) : null);
   const hasBaseline = baselineAt !== null && sorted.length > 0 && sorted[0]!.at <= baselineAt;
   const changes = hasBaseline
-    ? { baseline: baselineAt, ...compareSnapshots(snapshotAt(sorted, baselineAt), snapshots.current, formula) }
+    ? {
+        baseline: baselineAt,
+        ...compareSnapshots(snapshotAt(sorted, baselineAt), snapshots.current, formula),
+      }
     : { baseline: null, newCriticals: [], worsened: [], recovered: [], hostsWorsening: [] };
   const unknownOnly = [...snapshots.onlyUnknown].flatMap(([host, keys]) =>
-    [...keys].filter(([, only]) => only).map(([key]) => {
-      const [check, subject] = key.split('\u0000') as [string, string];
-      return { host, check, ...(subject ? { subject } : {}) };
-    }),
+    [...keys]
+      .filter(([, only]) => only)
+      .map(([key]) => {
+        const [check, subject] = key.split('\u0000') as [string, string];
+        return { host, check, ...(subject ? { subject } : {}) };
+      }),
   );
   const report: HealthReport = {
     kind: 'HealthReport',
@@ -111,13 +124,21 @@ function describeHosts(
       host,
       groups: [...(inventory[host] ?? [])],
       state,
-      score: scoreFindings(rows.map((r) => r.finding), formula),
+      score: scoreFindings(
+        rows.map((r) => r.finding),
+        formula,
+      ),
       lastSeen: rows.reduce<string | null>((m, r) => (m === null || r.at > m ? r.at : m), null),
       answeredLastRun: last ? last.status !== 'unreachable' : state === 'reporting',
       counts: countStatuses(rows.map((r) => r.finding)),
       daily: days.map((d) => {
         const daySnap = byDay?.get(d);
-        return daySnap ? scoreFindings([...daySnap.values()].map((r) => r.finding), formula) : null;
+        return daySnap
+          ? scoreFindings(
+              [...daySnap.values()].map((r) => r.finding),
+              formula,
+            )
+          : null;
       }),
     };
   });
@@ -125,19 +146,26 @@ function describeHosts(
 
 function describeGroups(hosts: readonly HostHealth[], dayCount: number): GroupHealth[] {
   const members = new Map<string, HostHealth[]>();
-  for (const h of hosts) for (const g of h.groups) (members.get(g) ?? members.set(g, []).get(g)!).push(h);
+  for (const h of hosts)
+    for (const g of h.groups) (members.get(g) ?? members.set(g, []).get(g)!).push(h);
   return [...members]
     .map(([group, list]) => ({
       group,
       score: meanScore(list.map((h) => h.score)),
       hosts: list.length,
       reporting: list.filter((h) => h.state === 'reporting').length,
-      daily: Array.from({ length: dayCount }, (_, i) => meanScore(list.map((h) => h.daily[i] ?? null))),
+      daily: Array.from({ length: dayCount }, (_, i) =>
+        meanScore(list.map((h) => h.daily[i] ?? null)),
+      ),
     }))
     .sort((a, b) => (a.score ?? 101) - (b.score ?? 101) || a.group.localeCompare(b.group));
 }
 
-function describeTrend(snapshots: FindingSnapshots, days: readonly string[], formula: ScoreFormula): TrendPoint[] {
+function describeTrend(
+  snapshots: FindingSnapshots,
+  days: readonly string[],
+  formula: ScoreFormula,
+): TrendPoint[] {
   return days.map((day) => {
     const scores: Array<number | null> = [];
     const findings = [];
@@ -148,14 +176,25 @@ function describeTrend(snapshots: FindingSnapshots, days: readonly string[], for
       scores.push(scoreFindings(list, formula));
       findings.push(...list);
     }
-    return { day, score: meanScore(scores), reporting: scores.length, counts: countStatuses(findings) };
+    return {
+      day,
+      score: meanScore(scores),
+      reporting: scores.length,
+      counts: countStatuses(findings),
+    };
   });
 }
 
-function findOffenders(hosts: readonly HostHealth[], current: Map<string, HostSnapshot>, limit: number): TopOffender[] {
+function findOffenders(
+  hosts: readonly HostHealth[],
+  current: Map<string, HostSnapshot>,
+  limit: number,
+): TopOffender[] {
   return hosts
     .filter((h): h is HostHealth & { score: number } => h.score !== null && h.score < 100)
-    .sort((a, b) => a.score - b.score || b.counts.crit - a.counts.crit || a.host.localeCompare(b.host))
+    .sort(
+      (a, b) => a.score - b.score || b.counts.crit - a.counts.crit || a.host.localeCompare(b.host),
+    )
     .slice(0, limit)
     .map((h) => ({
       host: h.host,
@@ -166,7 +205,10 @@ function findOffenders(hosts: readonly HostHealth[], current: Map<string, HostSn
         .filter((f) => f.status !== 'ok')
         .sort((a, b) => severityRank[b.status] - severityRank[a.status])
         .slice(0, 3)
-        .map((f) => `${f.status.toUpperCase()} ${f.check}${f.subject ? ` ${f.subject}` : ''}: ${f.message}`),
+        .map(
+          (f) =>
+            `${f.status.toUpperCase()} ${f.check}${f.subject ? ` ${f.subject}` : ''}: ${f.message}`,
+        ),
     }));
 }
 

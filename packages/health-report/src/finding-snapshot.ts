@@ -39,7 +39,7 @@ export function buildSnapshots(sorted: readonly InspectionSample[]): FindingSnap
     const unknowns = getOrSet(onlyUnknown, sample.host, () => new Map());
     for (const finding of sample.findings) {
       // The journal's host is authoritative: a finding cannot speak for another host.
-      const stamped = { finding: { ...finding, host: sample.host }, at: sample.at };
+      const stamped = { finding: ownedBy(finding, sample.host), at: sample.at };
       const key = findingKey(finding);
       hostNow.set(key, stamped);
       hostDay.set(key, stamped);
@@ -50,16 +50,23 @@ export function buildSnapshots(sorted: readonly InspectionSample[]): FindingSnap
 }
 
 /** The newest finding per key among the samples at or before `until`. */
-export function snapshotAt(sorted: readonly InspectionSample[], until: string): Map<string, HostSnapshot> {
+export function snapshotAt(
+  sorted: readonly InspectionSample[],
+  until: string,
+): Map<string, HostSnapshot> {
   const snapshot = new Map<string, HostSnapshot>();
   for (const sample of sorted) {
     if (sample.at > until) break;
     const host = getOrSet(snapshot, sample.host, () => new Map());
     for (const finding of sample.findings) {
-      host.set(findingKey(finding), { finding: { ...finding, host: sample.host }, at: sample.at });
+      host.set(findingKey(finding), { finding: ownedBy(finding, sample.host), at: sample.at });
     }
   }
   return snapshot;
+}
+
+function ownedBy(finding: ReportedFinding, host: string): ReportedFinding {
+  return finding.host === host ? finding : { ...finding, host };
 }
 
 export function getOrSet<K, V>(map: Map<K, V>, key: K, make: () => V): V {

@@ -48,20 +48,26 @@ export function computeHeadroom(
   // Later values of a day replace earlier ones: the day's point is its last value.
   const put = (host: string, resource: string, day: string, pct: number) => {
     const id = `${host}\u0000${resource}`;
-    let s = series.get(id);
-    if (!s) series.set(id, (s = { host, resource, byDay: new Map() }));
+    const s = series.get(id) ?? { host, resource, byDay: new Map<string, number>() };
+    series.set(id, s);
     s.byDay.set(day, pct);
   };
   // Facts first, findings after: a finding of the same day replaces the facts' value.
   for (const sample of [...facts].sort(byTime)) {
     const day = utcDay(sample.at);
-    for (const [resource, pct] of usageFromFacts(sample.facts)) put(sample.host, resource, day, pct);
+    for (const [resource, pct] of usageFromFacts(sample.facts))
+      put(sample.host, resource, day, pct);
   }
   for (const sample of [...inspections].sort(byTime)) {
     const day = utcDay(sample.at);
     for (const f of sample.findings) {
       if (typeof f.value !== 'number' || f.unit !== '%' || !Number.isFinite(f.value)) continue;
-      const resource = f.check === 'inspection.disk' ? `filesystem ${f.subject ?? '?'}` : f.check === 'inspection.memory' ? 'memory' : undefined;
+      const resource =
+        f.check === 'inspection.disk'
+          ? `filesystem ${f.subject ?? '?'}`
+          : f.check === 'inspection.memory'
+            ? 'memory'
+            : undefined;
       if (!resource) continue;
       put(sample.host, resource, day, f.value);
     }
@@ -76,14 +82,22 @@ function usageFromFacts(facts: FactsSample['facts']): Array<[string, number]> {
     out.push(['memory', (100 * (m.totalBytes - m.availableBytes)) / m.totalBytes]);
   }
   for (const fs of Array.isArray(facts.filesystems) ? facts.filesystems : []) {
-    if (typeof fs?.mount === 'string' && isPositive(fs.sizeBytes) && typeof fs.usedBytes === 'number') {
+    if (
+      typeof fs?.mount === 'string' &&
+      isPositive(fs.sizeBytes) &&
+      typeof fs.usedBytes === 'number'
+    ) {
       out.push([`filesystem ${fs.mount}`, (100 * fs.usedBytes) / fs.sizeBytes]);
     }
   }
   return out;
 }
 
-export function headroomOf(host: string, resource: string, byDay: Map<string, number>): HeadroomEntry {
+export function headroomOf(
+  host: string,
+  resource: string,
+  byDay: Map<string, number>,
+): HeadroomEntry {
   const points = [...byDay.entries()]
     .map(([day, pct]) => [dayNumber(day), pct] as const)
     .sort((a, b) => a[0] - b[0]);
@@ -95,19 +109,33 @@ export function headroomOf(host: string, resource: string, byDay: Map<string, nu
   const fit = fitLine(points);
   // Float noise on a flat series must not read as growth measured in centuries.
   if (!fit || fit.slope <= 1e-9) {
-    return { ...base, growthPerDay: fit ? round2(fit.slope) : 0, daysUntilFull: null, status: 'not-growing' };
+    return {
+      ...base,
+      growthPerDay: fit ? round2(fit.slope) : 0,
+      daysUntilFull: null,
+      status: 'not-growing',
+    };
   }
   const lastX = points.at(-1)![0];
   const fittedNow = fit.intercept + fit.slope * lastX;
   const days = Math.max(0, (100 - fittedNow) / fit.slope);
-  return { ...base, growthPerDay: round2(fit.slope), daysUntilFull: round1(days), status: 'projected' };
+  return {
+    ...base,
+    growthPerDay: round2(fit.slope),
+    daysUntilFull: round1(days),
+    status: 'projected',
+  };
 }
 
 function byTime(a: { at: string }, b: { at: string }): number {
   return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
 }
 
-const statusOrder: Record<HeadroomEntry['status'], number> = { projected: 0, 'not-growing': 1, 'not-enough-data': 2 };
+const statusOrder: Record<HeadroomEntry['status'], number> = {
+  projected: 0,
+  'not-growing': 1,
+  'not-enough-data': 2,
+};
 
 function byUrgency(a: HeadroomEntry, b: HeadroomEntry): number {
   return (

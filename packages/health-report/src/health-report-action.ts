@@ -17,14 +17,20 @@ export const healthReportWithSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    since: { type: 'string', pattern: SINCE_PATTERN, default: '30d', description: 'how far back to read the journal, in days (e.g. 30d)' },
+    since: {
+      type: 'string',
+      pattern: SINCE_PATTERN,
+      default: '30d',
+      description: 'how far back to read the journal, in days (e.g. 30d)',
+    },
     format: {
       type: 'array',
       items: { enum: FORMATS },
       minItems: 1,
       uniqueItems: true,
       default: FORMATS,
-      description: 'files to write: html (self-contained dashboard), md (ticket comment), json (for tools)',
+      description:
+        'files to write: html (self-contained dashboard), md (ticket comment), json (for tools)',
     },
     title: { type: 'string', minLength: 1, maxLength: 200, description: 'heading of the report' },
   },
@@ -69,7 +75,8 @@ export interface HealthReportOutcome {
  */
 export const healthReportAction = {
   name: 'health.report',
-  description: 'Health scores, trends, changes and headroom from inspection history: HTML dashboard, Markdown, JSON',
+  description:
+    'Health scores, trends, changes and headroom from inspection history: HTML dashboard, Markdown, JSON',
   withSchema: healthReportWithSchema,
   async run(ctx: HealthReportContext): Promise<HealthReportOutcome> {
     const opts = readWith(ctx.with);
@@ -87,7 +94,12 @@ export const healthReportAction = {
     const files: string[] = [];
     for (const format of opts.format) {
       const file = path.resolve(ctx.outputDir, `${REPORT_BASENAME}.${format}`);
-      const text = format === 'html' ? await renderHtml(report, { title: opts.title }) : format === 'md' ? markdown : renderJson(report);
+      const text =
+        format === 'html'
+          ? await renderHtml(report, { title: opts.title })
+          : format === 'md'
+            ? markdown
+            : renderJson(report);
       await writeAtomic(file, text);
       files.push(file);
     }
@@ -116,23 +128,43 @@ function readWith(value: unknown): { since: string; format: ReportFormat[]; titl
   const bad = (message: string) => ValidationError.single('with', message, 'health-report-with');
   if (typeof w !== 'object' || Array.isArray(w)) throw bad('with: must be a mapping');
   const unknown = Object.keys(w).filter((k) => !(k in healthReportWithSchema.properties));
-  if (unknown.length) throw bad(`unknown key(s) ${unknown.join(', ')}: health.report takes since, format, title`);
+  if (unknown.length)
+    throw bad(`unknown key(s) ${unknown.join(', ')}: health.report takes since, format, title`);
   const since = w.since ?? '30d';
-  if (typeof since !== 'string' || !new RegExp(SINCE_PATTERN).test(since)) throw bad('since must be a number of days such as 30d');
+  if (typeof since !== 'string' || !new RegExp(SINCE_PATTERN).test(since))
+    throw bad('since must be a number of days such as 30d');
   const format = w.format ?? FORMATS;
-  if (!Array.isArray(format) || format.length === 0 || format.some((f) => !FORMATS.includes(f)) || new Set(format).size !== format.length) {
+  if (
+    !Array.isArray(format) ||
+    format.length === 0 ||
+    format.some((f) => !FORMATS.includes(f)) ||
+    new Set(format).size !== format.length
+  ) {
     throw bad('format must be a non-empty list of distinct html, md, json');
   }
-  if (w.title !== undefined && (typeof w.title !== 'string' || w.title.length === 0 || w.title.length > 200)) throw bad('title must be 1 to 200 characters');
-  return { since, format: format as ReportFormat[], ...(typeof w.title === 'string' ? { title: w.title } : {}) };
+  if (
+    w.title !== undefined &&
+    (typeof w.title !== 'string' || w.title.length === 0 || w.title.length > 200)
+  )
+    throw bad('title must be 1 to 200 characters');
+  return {
+    since,
+    format: format as ReportFormat[],
+    ...(typeof w.title === 'string' ? { title: w.title } : {}),
+  };
 }
 
 /** The time of the previous report, if an earlier JSON report sits where this one will go. */
 async function previousReportTime(file: string, now: Date): Promise<Date | undefined> {
   try {
-    const old = JSON.parse(await readFile(file, 'utf8')) as { kind?: unknown; generatedAt?: unknown };
+    const old = JSON.parse(await readFile(file, 'utf8')) as {
+      kind?: unknown;
+      generatedAt?: unknown;
+    };
     const at = typeof old.generatedAt === 'string' ? new Date(old.generatedAt) : undefined;
-    return old.kind === 'HealthReport' && at && !Number.isNaN(at.getTime()) && at < now ? at : undefined;
+    return old.kind === 'HealthReport' && at && !Number.isNaN(at.getTime()) && at < now
+      ? at
+      : undefined;
   } catch {
     // No previous report, or one we cannot read: compare with the day before instead.
     return undefined;

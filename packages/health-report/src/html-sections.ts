@@ -13,12 +13,40 @@ export function renderCards(r: HealthReport): string {
   const card = (label: string, value: string, hint: string, cls = '') =>
     `<div class="card"><div class="label">${h(label)}</div><div class="value ${cls}">${value}</div><div class="hint">${hint}</div></div>`;
   return `<section class="cards">${[
-    card('Environment score', e.score === null ? 'no data' : `${e.score}`, 'out of 100', scoreClass(e.score)),
-    card('Hosts', `${e.reporting}/${e.hosts}`, `reporting · ${e.unreachable} unreachable${e.noData ? ` · ${e.noData} no inspection` : ''}`),
-    card('Critical', `${e.counts.crit}`, `${r.changes.newCriticals.length} new since last report`, e.counts.crit ? 's-crit' : ''),
-    card('Warning', `${e.counts.warn}`, `${r.changes.worsened.length} worsened · ${r.changes.recovered.length} recovered`, e.counts.warn ? 's-warn' : ''),
-    card('Unknown', `${e.counts.unknown}`, `${r.unknownOnly.length} check(s) only unknown`, e.counts.unknown ? 's-unknown' : ''),
-    card('Nearest full', nearest ? `${nearest.daysUntilFull} d` : '—', nearest ? h(`${nearest.host} ${nearest.resource}`) : 'nothing growing toward full'),
+    card(
+      'Environment score',
+      e.score === null ? 'no data' : `${e.score}`,
+      'out of 100',
+      scoreClass(e.score),
+    ),
+    card(
+      'Hosts',
+      `${e.reporting}/${e.hosts}`,
+      `reporting · ${e.unreachable} unreachable${e.noData ? ` · ${e.noData} no inspection` : ''}`,
+    ),
+    card(
+      'Critical',
+      `${e.counts.crit}`,
+      `${r.changes.newCriticals.length} new since last report`,
+      e.counts.crit ? 's-crit' : '',
+    ),
+    card(
+      'Warning',
+      `${e.counts.warn}`,
+      `${r.changes.worsened.length} worsened · ${r.changes.recovered.length} recovered`,
+      e.counts.warn ? 's-warn' : '',
+    ),
+    card(
+      'Unknown',
+      `${e.counts.unknown}`,
+      `${r.unknownOnly.length} check(s) only unknown`,
+      e.counts.unknown ? 's-unknown' : '',
+    ),
+    card(
+      'Nearest full',
+      nearest ? `${nearest.daysUntilFull} d` : '—',
+      nearest ? h(`${nearest.host} ${nearest.resource}`) : 'nothing growing toward full',
+    ),
   ].join('')}</section>`;
 }
 
@@ -41,7 +69,10 @@ export function renderHeatmapSection(r: HealthReport): string {
     return '<section><h2>Hosts by day</h2><p class="empty">No host has inspection results in this range: no heat map to draw.</p></section>';
   }
   const reporting = r.hosts.filter((x) => x.state === 'reporting').length;
-  const more = reporting > shown.length ? ` Showing the ${shown.length} lowest-scoring of ${reporting} reporting hosts; the JSON report has all.` : '';
+  const more =
+    reporting > shown.length
+      ? ` Showing the ${shown.length} lowest-scoring of ${reporting} reporting hosts; the JSON report has all.`
+      : '';
   return `<section><h2>Hosts by day</h2><p class="sub">Daily score per host, lowest current score first.${more}</p>
 <div id="heatmap-wrap"><canvas id="heatmap" role="img" aria-label="heat map of daily host scores"></canvas><div id="heat-tip"></div></div>
 <div class="legend"><span><i style="background:#1a7f37"></i>95–100</span><span><i style="background:#7cc36e"></i>85–95</span><span><i style="background:#e3c13b"></i>70–85</span><span><i style="background:#f08c2e"></i>50–70</span><span><i style="background:#c62828"></i>below 50</span><span><i style="background:#e4e7eb"></i>no result</span></div></section>`;
@@ -63,12 +94,24 @@ export function renderChanges(r: HealthReport): string {
     `<div><h3>${h(title)} (${items.length})</h3>${
       items.length === 0
         ? '<p class="empty">none</p>'
-        : table(['Host', 'Check', 'Was', 'Now', 'Message'], items.slice(0, 50).map((x) => [
-            h(x.host), h(check(x)), x.from ? badge(x.from) : 'new', badge(x.to), h(x.message),
-          ]))
+        : table(
+            ['Host', 'Check', 'Was', 'Now', 'Message'],
+            items
+              .slice(0, 50)
+              .map((x) => [
+                h(x.host),
+                h(check(x)),
+                x.from ? badge(x.from) : 'new',
+                badge(x.to),
+                h(x.message),
+              ]),
+          )
     }</div>`;
   const hosts = c.hostsWorsening.length
-    ? table(['Host', 'Score was', 'Score now'], c.hostsWorsening.slice(0, 50).map((x) => [h(x.host), `${x.from}`, `${x.to}`]))
+    ? table(
+        ['Host', 'Score was', 'Score now'],
+        c.hostsWorsening.slice(0, 50).map((x) => [h(x.host), `${x.from}`, `${x.to}`]),
+      )
     : '<p class="empty">no host lost 5 points or more</p>';
   return `<section><h2>What changed since ${h(c.baseline.slice(0, 16).replace('T', ' '))} UTC</h2>
 ${list('New criticals', c.newCriticals)}${list('Worsened', c.worsened)}${list('Recovered', c.recovered)}<h3>Hosts worsening</h3>${hosts}</section>`;
@@ -76,9 +119,16 @@ ${list('New criticals', c.newCriticals)}${list('Worsened', c.worsened)}${list('R
 
 export function renderOffenders(r: HealthReport): string {
   const body = r.topOffenders.length
-    ? table(['Host', 'Score', 'Crit', 'Warn', 'Worst findings'], r.topOffenders.map((o) => [
-        h(o.host), `<span class="${scoreClass(o.score)}">${o.score}</span>`, `${o.counts.crit}`, `${o.counts.warn}`, o.worst.map(h).join('<br>'),
-      ]))
+    ? table(
+        ['Host', 'Score', 'Crit', 'Warn', 'Worst findings'],
+        r.topOffenders.map((o) => [
+          h(o.host),
+          `<span class="${scoreClass(o.score)}">${o.score}</span>`,
+          `${o.counts.crit}`,
+          `${o.counts.warn}`,
+          o.worst.map(h).join('<br>'),
+        ]),
+      )
     : '<p class="empty">Every reporting host scores 100.</p>';
   return `<section><h2>Top offenders</h2>${body}</section>`;
 }
@@ -88,19 +138,36 @@ export function renderHeadroom(r: HealthReport): string {
   const others = r.headroom.length - projected.length;
   const thin = r.headroom.filter((x) => x.status === 'not-enough-data').length;
   const body = projected.length
-    ? table(['Host', 'Resource', 'Used', 'Growth / day', 'Full in'], projected.slice(0, 30).map((x) => [
-        h(x.host), h(x.resource), `${x.lastPercent}%`, `+${x.growthPerDay} pp`, `${x.daysUntilFull} days`,
-      ]))
+    ? table(
+        ['Host', 'Resource', 'Used', 'Growth / day', 'Full in'],
+        projected
+          .slice(0, 30)
+          .map((x) => [
+            h(x.host),
+            h(x.resource),
+            `${x.lastPercent}%`,
+            `+${x.growthPerDay} pp`,
+            `${x.daysUntilFull} days`,
+          ]),
+      )
     : `<p class="empty">${r.headroom.length === 0 ? 'No disk or memory usage was measured in this range.' : 'No disk or memory usage is growing: not enough data or no growth.'}</p>`;
-  const rest = others ? `<p class="sub">${others} other series: ${thin} with not enough data (fewer than 3 days), ${others - thin} not growing.</p>` : '';
+  const rest = others
+    ? `<p class="sub">${others} other series: ${thin} with not enough data (fewer than 3 days), ${others - thin} not growing.</p>`
+    : '';
   return `<section><h2>Resource headroom</h2>${body}${rest}</section>`;
 }
 
 export function renderGroups(r: HealthReport): string {
   if (r.groups.length === 0) return '';
-  return `<section><h2>Groups</h2>${table(['Group', 'Score', 'Hosts', 'Reporting'], r.groups.map((g) => [
-    h(g.group), g.score === null ? 'no data' : `<span class="${scoreClass(g.score)}">${g.score}</span>`, `${g.hosts}`, `${g.reporting}`,
-  ]))}</section>`;
+  return `<section><h2>Groups</h2>${table(
+    ['Group', 'Score', 'Hosts', 'Reporting'],
+    r.groups.map((g) => [
+      h(g.group),
+      g.score === null ? 'no data' : `<span class="${scoreClass(g.score)}">${g.score}</span>`,
+      `${g.hosts}`,
+      `${g.reporting}`,
+    ]),
+  )}</section>`;
 }
 
 export function renderFindings(r: HealthReport): string {
@@ -125,13 +192,21 @@ ${body}
 
 export function renderProblems(r: HealthReport): string {
   if (r.problems.length === 0) return '';
-  return `<section><h2>Unreadable journal parts</h2>${table(['File', 'Line', 'Problem'], r.problems.map((p) => [h(p.file), `${p.line}`, h(p.message)]))}</section>`;
+  return `<section><h2>Unreadable journal parts</h2>${table(
+    ['File', 'Line', 'Problem'],
+    r.problems.map((p) => [h(p.file), `${p.line}`, h(p.message)]),
+  )}</section>`;
 }
 
 function pickRows(findings: readonly ReportFinding[]): readonly ReportFinding[] {
   if (findings.length <= FINDINGS_ROW_LIMIT) return findings;
   const notOk = findings.filter((f) => f.status !== 'ok');
-  return [...notOk, ...findings.filter((f) => f.status === 'ok').slice(0, Math.max(0, FINDINGS_ROW_LIMIT - notOk.length))];
+  return [
+    ...notOk,
+    ...findings
+      .filter((f) => f.status === 'ok')
+      .slice(0, Math.max(0, FINDINGS_ROW_LIMIT - notOk.length)),
+  ];
 }
 
 function table(head: string[], rows: string[][]): string {

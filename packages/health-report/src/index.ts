@@ -1,5 +1,16 @@
+export { type BuildReportRequest, buildHealthReport } from './build-health-report.js';
 export { computeReport, countStatuses, type ReportOptions } from './compute-report.js';
 export { computeHeadroom, fitLine, type LinearFit, MIN_FIT_POINTS } from './headroom.js';
+export {
+  type HealthReportContext,
+  type HealthReportOutcome,
+  type HealthReportSummary,
+  healthReportAction,
+  healthReportWithSchema,
+  REPORT_BASENAME,
+  type ReportFormat,
+  summarize,
+} from './health-report-action.js';
 export type {
   FactsSample,
   History,
@@ -10,6 +21,9 @@ export type {
   RunRef,
 } from './history.js';
 export { readHistory, type TimeRange } from './read-history.js';
+export { renderHtml } from './render-html.js';
+export { renderJson } from './render-json.js';
+export { escapeMd, MARKDOWN_LIMIT_BYTES, renderMarkdown } from './render-markdown.js';
 export { WORSENING_POINTS } from './report-changes.js';
 export {
   type FindingChange,
@@ -25,19 +39,5 @@ export {
   type TopOffender,
   type TrendPoint,
 } from './report-schema.js';
-export { defaultFormula, meanScore, type ScoreFormula, scoreFindings } from './score-formula.js';
-export { type BuildReportRequest, buildHealthReport } from './build-health-report.js';
-export {
-  type HealthReportContext,
-  type HealthReportOutcome,
-  type HealthReportSummary,
-  healthReportAction,
-  healthReportWithSchema,
-  REPORT_BASENAME,
-  type ReportFormat,
-  summarize,
-} from './health-report-action.js';
-export { renderHtml } from './render-html.js';
-export { renderJson } from './render-json.js';
-export { escapeMd, MARKDOWN_LIMIT_BYTES, renderMarkdown } from './render-markdown.js';
 export { MAX_SINCE_DAYS, parseSince } from './report-since.js';
+export { defaultFormula, meanScore, type ScoreFormula, scoreFindings } from './score-formula.js';

@@ -1,11 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  emptyHistory,
-  type History,
-  type HostFacts,
-  type ReportedFinding,
-} from './history.js';
+import { emptyHistory, type History, type HostFacts, type ReportedFinding } from './history.js';
 
 export interface TimeRange {
   since: Date;
@@ -27,7 +22,8 @@ export async function readHistory(stateDir: string, range: TimeRange): Promise<H
     names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') history.problems.push({ file: dir, line: 0, message: `cannot list runs (${code})` });
+    if (code !== 'ENOENT')
+      history.problems.push({ file: dir, line: 0, message: `cannot list runs (${code})` });
     return history;
   }
   for (const name of names) {
@@ -38,7 +34,11 @@ export async function readHistory(stateDir: string, range: TimeRange): Promise<H
       if ((await stat(file)).mtime < range.since) continue;
       text = await readFile(file, 'utf8');
     } catch (e) {
-      history.problems.push({ file, line: 0, message: `unreadable (${(e as NodeJS.ErrnoException).code})` });
+      history.problems.push({
+        file,
+        line: 0,
+        message: `unreadable (${(e as NodeJS.ErrnoException).code})`,
+      });
       continue;
     }
     collectEvents(file, name.slice(0, -'.jsonl'.length), text, range, history);
@@ -64,21 +64,32 @@ export function collectEvents(
     let event: Record<string, unknown>;
     try {
       event = JSON.parse(raw) as Record<string, unknown>;
-      if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new Error('not an object');
+      if (event === null || typeof event !== 'object' || Array.isArray(event))
+        throw new Error('not an object');
     } catch {
       bad++;
       // One problem per bad line would let a garbage file flood the report; the first three say enough.
-      if (bad <= 3) history.problems.push({ file, line: i + 1, message: 'not a JSON event; line skipped' });
+      if (bad <= 3)
+        history.problems.push({ file, line: i + 1, message: 'not a JSON event; line skipped' });
       continue;
     }
     const at = typeof event.at === 'string' ? normalizeTime(event.at) : undefined;
     if (at === undefined || at < since || at > until) continue;
     addEvent(event, at, runId, file, i + 1, history);
   }
-  if (bad > 3) history.problems.push({ file, line: 0, message: `${bad} lines in all were not JSON events and were skipped` });
+  if (bad > 3)
+    history.problems.push({
+      file,
+      line: 0,
+      message: `${bad} lines in all were not JSON events and were skipped`,
+    });
 }
 
+// The journal writes toISOString(); only other spellings need the cost of parsing.
+const CANONICAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function normalizeTime(at: string): string | undefined {
+  if (CANONICAL_TIME.test(at)) return at;
   const t = Date.parse(at);
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
@@ -95,7 +106,9 @@ function addEvent(
   switch (event.type) {
     case 'run-start': {
       const runbook = event.runbook as { name?: unknown } | undefined;
-      const hosts = Array.isArray(event.hosts) ? event.hosts.filter((h): h is string => typeof h === 'string') : [];
+      const hosts = Array.isArray(event.hosts)
+        ? event.hosts.filter((h): h is string => typeof h === 'string')
+        : [];
       history.runs.push({
         runId: typeof event.runId === 'string' ? event.runId : runId,
         startedAt: at,
@@ -105,10 +118,12 @@ function addEvent(
       return;
     }
     case 'host-end':
-      if (host && typeof event.status === 'string') history.outcomes.push({ at, runId, host, status: event.status });
+      if (host && typeof event.status === 'string')
+        history.outcomes.push({ at, runId, host, status: event.status });
       return;
     case 'step-end':
-      if (host && typeof event.uses === 'string') addResult(event, event.uses, host, at, runId, file, line, history);
+      if (host && typeof event.uses === 'string')
+        addResult(event, event.uses, host, at, runId, file, line, history);
       return;
   }
 }
@@ -129,7 +144,11 @@ function addResult(
     if (!Array.isArray(result.findings)) return;
     const findings = result.findings.filter(isFinding);
     if (findings.length < result.findings.length) {
-      history.problems.push({ file, line, message: `${result.findings.length - findings.length} finding(s) of ${action} on ${host} have the wrong shape; skipped` });
+      history.problems.push({
+        file,
+        line,
+        message: `${result.findings.length - findings.length} finding(s) of ${action} on ${host} have the wrong shape; skipped`,
+      });
     }
     history.inspections.push({ at, runId, host, action, findings });
   } else if (action === 'inventory.collect') {

@@ -25,7 +25,10 @@ const TREND_GROUPS = 4;
  * Content-Security-Policy allows those two scripts by hash and nothing from the network, so the
  * page works offline and an injected script in host-controlled text could not run anyway.
  */
-export async function renderHtml(report: HealthReport, options: { title?: string } = {}): Promise<string> {
+export async function renderHtml(
+  report: HealthReport,
+  options: { title?: string } = {},
+): Promise<string> {
   // Loaded here, not at import: the chart library is 50 KB of text only HTML needs.
   const assets = await import('./generated/chart-assets.js');
   const title = options.title ?? 'Environment health';

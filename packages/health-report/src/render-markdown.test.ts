@@ -12,10 +12,26 @@ function history(samples: InspectionSample[]): History {
 describe('renderMarkdown', () => {
   it('leads with the score, then new criticals, then top offenders', () => {
     const sample = (day: string, status: 'ok' | 'crit'): InspectionSample => ({
-      at: `2025-01-0${day}T06:00:00.000Z`, runId: `r${day}`, host: 'db-01', action: 'inspection.disk',
-      findings: [{ host: 'db-01', check: 'inspection.disk', subject: '/', status, value: 97, threshold: 90, unit: '%', message: 'disk / 97% used' }],
+      at: `2025-01-0${day}T06:00:00.000Z`,
+      runId: `r${day}`,
+      host: 'db-01',
+      action: 'inspection.disk',
+      findings: [
+        {
+          host: 'db-01',
+          check: 'inspection.disk',
+          subject: '/',
+          status,
+          value: 97,
+          threshold: 90,
+          unit: '%',
+          message: 'disk / 97% used',
+        },
+      ],
     });
-    const md = renderMarkdown(computeReport(history([sample('1', 'ok'), sample('2', 'crit')]), { range, now: range.until }));
+    const md = renderMarkdown(
+      computeReport(history([sample('1', 'ok'), sample('2', 'crit')]), { range, now: range.until }),
+    );
     expect(md.indexOf('**Score 0/100**')).toBeGreaterThan(0);
     expect(md.indexOf('### New criticals (1)')).toBeLessThan(md.indexOf('### Top offenders'));
     expect(md).toContain('- `db-01` inspection.disk / (was ok): disk / 97% used');
@@ -25,10 +41,27 @@ describe('renderMarkdown', () => {
     const samples: InspectionSample[] = [];
     for (let i = 0; i < 1000; i++) {
       const host = `host-${String(i).padStart(4, '0')}-${'x'.repeat(60)}`;
-      for (const [day, status] of [['1', 'ok'], ['2', 'crit']] as const) {
+      for (const [day, status] of [
+        ['1', 'ok'],
+        ['2', 'crit'],
+      ] as const) {
         samples.push({
-          at: `2025-01-0${day}T06:00:00.000Z`, runId: `r${day}`, host, action: 'inspection.disk',
-          findings: [{ host, check: 'inspection.disk', subject: '/', status, value: 99, threshold: 90, unit: '%', message: 'y'.repeat(400) }],
+          at: `2025-01-0${day}T06:00:00.000Z`,
+          runId: `r${day}`,
+          host,
+          action: 'inspection.disk',
+          findings: [
+            {
+              host,
+              check: 'inspection.disk',
+              subject: '/',
+              status,
+              value: 99,
+              threshold: 90,
+              unit: '%',
+              message: 'y'.repeat(400),
+            },
+          ],
         });
       }
     }
@@ -44,6 +77,8 @@ describe('renderMarkdown', () => {
   });
 
   it('keeps host-controlled text from becoming links or formatting', () => {
-    expect(escapeMd('[click](https://evil.example) **x** | y\nz')).toBe('\\[click\\]\\(https://evil.example\\) \\*\\*x\\*\\* \\| y z');
+    expect(escapeMd('[click](https://evil.example) **x** | y\nz')).toBe(
+      '\\[click\\]\\(https://evil.example\\) \\*\\*x\\*\\* \\| y z',
+    );
   });
 });

@@ -20,34 +20,80 @@ export function renderMarkdown(report: HealthReport, options: { title?: string }
   ];
   if (report.notes.length > 0) lines.push('', ...report.notes.map((n) => `> ${escapeMd(n)}`));
   const c = report.changes;
-  section(lines, `New criticals (${c.newCriticals.length})`, c.newCriticals, LIST.newCriticals, changeLine);
+  section(
+    lines,
+    `New criticals (${c.newCriticals.length})`,
+    c.newCriticals,
+    LIST.newCriticals,
+    changeLine,
+  );
   if (report.topOffenders.length > 0) {
-    lines.push('', '### Top offenders', '', '| host | score | crit | warn | worst |', '|---|---:|---:|---:|---|');
+    lines.push(
+      '',
+      '### Top offenders',
+      '',
+      '| host | score | crit | warn | worst |',
+      '|---|---:|---:|---:|---|',
+    );
     for (const o of report.topOffenders.slice(0, LIST.offenders)) {
-      lines.push(`| ${code(o.host)} | ${o.score} | ${o.counts.crit} | ${o.counts.warn} | ${escapeMd(clip(o.worst[0] ?? ''))} |`);
+      lines.push(
+        `| ${code(o.host)} | ${o.score} | ${o.counts.crit} | ${o.counts.warn} | ${escapeMd(clip(o.worst[0] ?? ''))} |`,
+      );
     }
   }
-  section(lines, `Hosts worsening (${c.hostsWorsening.length})`, c.hostsWorsening, LIST.changes, (h) => `- ${code(h.host)} ${h.from} → ${h.to}`);
+  section(
+    lines,
+    `Hosts worsening (${c.hostsWorsening.length})`,
+    c.hostsWorsening,
+    LIST.changes,
+    (h) => `- ${code(h.host)} ${h.from} → ${h.to}`,
+  );
   section(lines, `Worsened findings (${c.worsened.length})`, c.worsened, LIST.changes, changeLine);
   section(lines, `Recovered (${c.recovered.length})`, c.recovered, LIST.changes, changeLine);
   const projected = report.headroom.filter((h) => h.status === 'projected');
   if (projected.length > 0) {
-    lines.push('', '### Headroom (nearest to full)', '', '| host | resource | used | growth/day | full in |', '|---|---|---:|---:|---:|');
+    lines.push(
+      '',
+      '### Headroom (nearest to full)',
+      '',
+      '| host | resource | used | growth/day | full in |',
+      '|---|---|---:|---:|---:|',
+    );
     for (const h of projected.slice(0, LIST.headroom)) {
-      lines.push(`| ${code(h.host)} | ${escapeMd(h.resource)} | ${h.lastPercent}% | +${h.growthPerDay} pp | ${h.daysUntilFull} d |`);
+      lines.push(
+        `| ${code(h.host)} | ${escapeMd(h.resource)} | ${h.lastPercent}% | +${h.growthPerDay} pp | ${h.daysUntilFull} d |`,
+      );
     }
   }
   if (report.groups.length > 0) {
-    lines.push('', '### Groups', '', report.groups.slice(0, LIST.groups).map((g) => `${code(g.group)} ${fmtScore(g.score)}`).join(' · '));
+    lines.push(
+      '',
+      '### Groups',
+      '',
+      report.groups
+        .slice(0, LIST.groups)
+        .map((g) => `${code(g.group)} ${fmtScore(g.score)}`)
+        .join(' · '),
+    );
   }
-  lines.push('', `_Score: 100 × Σ weight·factor / Σ weight per host (factors ok ${f(report, 'ok')}, unknown ${f(report, 'unknown')}, warn ${f(report, 'warn')}, crit ${f(report, 'crit')}); environment = mean of host scores._`);
+  lines.push(
+    '',
+    `_Score: 100 × Σ weight·factor / Σ weight per host (factors ok ${f(report, 'ok')}, unknown ${f(report, 'unknown')}, warn ${f(report, 'warn')}, crit ${f(report, 'crit')}); environment = mean of host scores._`,
+  );
   return fitToLimit(lines.join('\n'));
 }
 
-function section<T>(lines: string[], title: string, items: readonly T[], limit: number, line: (item: T) => string): void {
+function section<T>(
+  lines: string[],
+  title: string,
+  items: readonly T[],
+  limit: number,
+  line: (item: T) => string,
+): void {
   if (items.length === 0) return;
   lines.push('', `### ${title}`, '', ...items.slice(0, limit).map(line));
-  if (items.length > limit) lines.push(`- … and ${items.length - limit} more (see the HTML report)`);
+  if (items.length > limit)
+    lines.push(`- … and ${items.length - limit} more (see the HTML report)`);
 }
 
 function changeLine(c: FindingChange): string {

@@ -37,12 +37,21 @@ export function compareSnapshots(
       else if (to === 'ok' && (from === 'warn' || from === 'crit')) recovered.push(change);
     }
     if (!before) continue;
-    const was = scoreFindings([...before.values()].map((s) => s.finding), formula);
-    const is = scoreFindings([...now.values()].map((s) => s.finding), formula);
-    if (was !== null && is !== null && was - is >= WORSENING_POINTS) hostsWorsening.push({ host, from: was, to: is });
+    const was = scoreFindings(
+      [...before.values()].map((s) => s.finding),
+      formula,
+    );
+    const is = scoreFindings(
+      [...now.values()].map((s) => s.finding),
+      formula,
+    );
+    if (was !== null && is !== null && was - is >= WORSENING_POINTS)
+      hostsWorsening.push({ host, from: was, to: is });
   }
   const order = (a: FindingChange, b: FindingChange) =>
-    a.host.localeCompare(b.host) || a.check.localeCompare(b.check) || (a.subject ?? '').localeCompare(b.subject ?? '');
+    a.host.localeCompare(b.host) ||
+    a.check.localeCompare(b.check) ||
+    (a.subject ?? '').localeCompare(b.subject ?? '');
   hostsWorsening.sort((a, b) => b.from - b.to - (a.from - a.to) || a.host.localeCompare(b.host));
   return {
     newCriticals: newCriticals.sort(order),

@@ -18,26 +18,42 @@ export function describeNotes(report: HealthReport): string[] {
   }
   const silent = report.hosts.filter((h) => h.state === 'unreachable').map((h) => h.host);
   if (silent.length > 0) {
-    notes.push(`${count(silent.length, 'host')} never answered in this range and ${silent.length === 1 ? 'has' : 'have'} no score: ${listSome(silent)}.`);
+    notes.push(
+      `${count(silent.length, 'host')} never answered in this range and ${silent.length === 1 ? 'has' : 'have'} no score: ${listSome(silent)}.`,
+    );
   }
   const noData = report.hosts.filter((h) => h.state === 'no-data').map((h) => h.host);
   if (noData.length > 0) {
-    notes.push(`${count(noData.length, 'host')} answered but ran no inspection in this range: ${listSome(noData)}.`);
+    notes.push(
+      `${count(noData.length, 'host')} answered but ran no inspection in this range: ${listSome(noData)}.`,
+    );
   }
-  const lost = report.hosts.filter((h) => h.state === 'reporting' && !h.answeredLastRun).map((h) => h.host);
+  const lost = report.hosts
+    .filter((h) => h.state === 'reporting' && !h.answeredLastRun)
+    .map((h) => h.host);
   if (lost.length > 0) {
-    notes.push(`${count(lost.length, 'host')} did not answer the latest run; ${lost.length === 1 ? 'its score is' : 'their scores are'} from older results: ${listSome(lost)}.`);
+    notes.push(
+      `${count(lost.length, 'host')} did not answer the latest run; ${lost.length === 1 ? 'its score is' : 'their scores are'} from older results: ${listSome(lost)}.`,
+    );
   }
   if (report.unknownOnly.length > 0) {
-    const what = report.unknownOnly.map((u) => `${u.check}${u.subject ? ` (${u.subject})` : ''} on ${u.host}`);
-    notes.push(`${count(what.length, 'check')} reported only "unknown" in this range, so nothing was measured: ${listSome(what)}.`);
+    const what = report.unknownOnly.map(
+      (u) => `${u.check}${u.subject ? ` (${u.subject})` : ''} on ${u.host}`,
+    );
+    notes.push(
+      `${count(what.length, 'check')} reported only "unknown" in this range, so nothing was measured: ${listSome(what)}.`,
+    );
   }
   if (report.days.length > 0 && report.changes.baseline === null) {
-    notes.push('There is no earlier state to compare with: "what changed" starts with the next report.');
+    notes.push(
+      'There is no earlier state to compare with: "what changed" starts with the next report.',
+    );
   }
   if (report.problems.length > 0) {
     const files = new Set(report.problems.map((p) => p.file)).size;
-    notes.push(`${count(files, 'journal file')} could not be read in full; the unreadable parts were skipped (see problems). Run opsbook journal verify.`);
+    notes.push(
+      `${count(files, 'journal file')} could not be read in full; the unreadable parts were skipped (see problems). Run opsbook journal verify.`,
+    );
   }
   return notes;
 }

@@ -9,7 +9,9 @@ export function parseSince(since: string, now: Date): Date {
   const m = new RegExp(SINCE_PATTERN).exec(since);
   const days = m ? Number(since.slice(0, -1)) : Number.NaN;
   if (!m || days > MAX_SINCE_DAYS) {
-    throw new UsageError(`--since ${JSON.stringify(since)} is not a range in days: write e.g. 30d (1d to ${MAX_SINCE_DAYS}d)`);
+    throw new UsageError(
+      `--since ${JSON.stringify(since)} is not a range in days: write e.g. 30d (1d to ${MAX_SINCE_DAYS}d)`,
+    );
   }
   return new Date(now.getTime() - days * DAY_MS);
 }

@@ -24,12 +24,20 @@ describe('scoreFindings', () => {
   });
 
   it('weighs an unlisted check with the default weight', () => {
-    expect(scoreFindings([{ check: 'inspection.custom', status: 'warn' }, { check: 'inspection.load', status: 'ok' }])).toBe(80);
+    expect(
+      scoreFindings([
+        { check: 'inspection.custom', status: 'warn' },
+        { check: 'inspection.load', status: 'ok' },
+      ]),
+    ).toBe(80);
   });
 
   it('has no score without findings, and honours a custom formula', () => {
     expect(scoreFindings([])).toBeNull();
-    const strict = { ...defaultFormula, severityFactors: { ok: 1, unknown: 0, warn: 0.5, crit: 0 } };
+    const strict = {
+      ...defaultFormula,
+      severityFactors: { ok: 1, unknown: 0, warn: 0.5, crit: 0 },
+    };
     expect(scoreFindings([{ check: 'inspection.load', status: 'unknown' }], strict)).toBe(0);
   });
 

@@ -54,7 +54,8 @@ export function scoreFindings(
   const worst = new Map<string, FindingStatus>();
   for (const f of findings) {
     const seen = worst.get(f.check);
-    if (seen === undefined || severityRank[f.status] > severityRank[seen]) worst.set(f.check, f.status);
+    if (seen === undefined || severityRank[f.status] > severityRank[seen])
+      worst.set(f.check, f.status);
   }
   let weighted = 0;
   let total = 0;

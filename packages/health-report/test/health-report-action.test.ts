@@ -20,15 +20,35 @@ afterAll(() => temp?.remove());
 describe('the health.report action', () => {
   it('writes the files asked for and returns the Markdown and a summary', async () => {
     const outputDir = path.join(temp.dir, 'out');
-    const out = await healthReportAction.run({ stateDir: path.join(temp.dir, 'state'), now, with: { since: '30d' }, outputDir, inventory: inventoryGroups });
-    expect(out.files).toEqual(['html', 'md', 'json'].map((ext) => path.join(outputDir, `health-report.${ext}`)));
+    const out = await healthReportAction.run({
+      stateDir: path.join(temp.dir, 'state'),
+      now,
+      with: { since: '30d' },
+      outputDir,
+      inventory: inventoryGroups,
+    });
+    expect(out.files).toEqual(
+      ['html', 'md', 'json'].map((ext) => path.join(outputDir, `health-report.${ext}`)),
+    );
     expect(await readFile(out.files[1]!, 'utf8')).toBe(out.markdown);
-    expect(out.summary).toMatchObject({ score: 86.1, hosts: 4, reporting: 3, unreachable: 1, crit: 1, warn: 2, unknown: 1, newCriticals: 1, days: 3 });
+    expect(out.summary).toMatchObject({
+      score: 86.1,
+      hosts: 4,
+      reporting: 3,
+      unreachable: 1,
+      crit: 1,
+      warn: 2,
+      unknown: 1,
+      newCriticals: 1,
+      days: 3,
+    });
     expect(await readFile(out.files[0]!, 'utf8')).toMatch(/^<!doctype html>/);
   });
 
   it('writes JSON that validates against the exported JSON Schema', async () => {
-    const json = JSON.parse(await readFile(path.join(temp.dir, 'out', 'health-report.json'), 'utf8'));
+    const json = JSON.parse(
+      await readFile(path.join(temp.dir, 'out', 'health-report.json'), 'utf8'),
+    );
     const validate = new Ajv2020({ strict: false }).compile(healthReportSchema);
     expect(validate(json), JSON.stringify(validate.errors)).toBe(true);
     expect(json.kind).toBe('HealthReport');
@@ -36,8 +56,18 @@ describe('the health.report action', () => {
 
   it('compares with the previous report found in the output folder', async () => {
     const outputDir = path.join(temp.dir, 'prev');
-    await healthReportAction.run({ stateDir: path.join(temp.dir, 'state'), now: new Date('2025-03-01T12:00:00Z'), with: { format: ['json'] }, outputDir });
-    const out = await healthReportAction.run({ stateDir: path.join(temp.dir, 'state'), now, with: { format: ['json'] }, outputDir });
+    await healthReportAction.run({
+      stateDir: path.join(temp.dir, 'state'),
+      now: new Date('2025-03-01T12:00:00Z'),
+      with: { format: ['json'] },
+      outputDir,
+    });
+    const out = await healthReportAction.run({
+      stateDir: path.join(temp.dir, 'state'),
+      now,
+      with: { format: ['json'] },
+      outputDir,
+    });
     const report = JSON.parse(await readFile(out.files[0]!, 'utf8'));
     expect(report.changes.baseline).toBe('2025-03-01T12:00:00.000Z');
     expect(report.changes.recovered.map((c: { host: string }) => c.host)).toEqual(['db-01']);
@@ -45,14 +75,32 @@ describe('the health.report action', () => {
 
   it('ignores a previous report file that is not one', async () => {
     const outputDir = path.join(temp.dir, 'junk');
-    await healthReportAction.run({ stateDir: path.join(temp.dir, 'state'), now, with: { format: ['md'] }, outputDir });
+    await healthReportAction.run({
+      stateDir: path.join(temp.dir, 'state'),
+      now,
+      with: { format: ['md'] },
+      outputDir,
+    });
     await writeFile(path.join(outputDir, 'health-report.json'), '{"kind":"Other"');
-    const out = await healthReportAction.run({ stateDir: path.join(temp.dir, 'state'), now, with: { format: ['json'] }, outputDir });
-    expect(JSON.parse(await readFile(out.files[0]!, 'utf8')).changes.baseline).toBe('2025-03-02T23:59:59.999Z');
+    const out = await healthReportAction.run({
+      stateDir: path.join(temp.dir, 'state'),
+      now,
+      with: { format: ['json'] },
+      outputDir,
+    });
+    expect(JSON.parse(await readFile(out.files[0]!, 'utf8')).changes.baseline).toBe(
+      '2025-03-02T23:59:59.999Z',
+    );
   });
 
   it('refuses a with: outside its schema', async () => {
-    const run = (w: unknown) => healthReportAction.run({ stateDir: temp.dir, now, with: w, outputDir: path.join(temp.dir, 'x') });
+    const run = (w: unknown) =>
+      healthReportAction.run({
+        stateDir: temp.dir,
+        now,
+        with: w,
+        outputDir: path.join(temp.dir, 'x'),
+      });
     await expect(run({ since: '2w' })).rejects.toThrow(ValidationError);
     await expect(run({ format: ['pdf'] })).rejects.toThrow(/format must be/);
     await expect(run({ format: [] })).rejects.toThrow(ValidationError);

@@ -6,8 +6,8 @@ import { makeTempDir } from '@opsbook/testkit/temp';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHealthReport, type HealthReport, renderHtml } from '../src/index.js';
-import { writeRuns } from './journal-fixture.js';
 import { fleetGroups, fleetRuns } from './fleet-history.js';
+import { writeRuns } from './journal-fixture.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '..', 'test-results');
 const now = new Date('2025-03-15T00:00:00Z');
@@ -25,7 +25,12 @@ beforeAll(async () => {
   temp = await makeTempDir('opsbook-health-html-');
   const stateDir = path.join(temp.dir, 'state');
   await writeRuns(stateDir, fleetRuns());
-  report = await buildHealthReport({ stateDir, since: new Date('2025-02-13T00:00:00Z'), now, inventory: fleetGroups });
+  report = await buildHealthReport({
+    stateDir,
+    since: new Date('2025-02-13T00:00:00Z'),
+    now,
+    inventory: fleetGroups,
+  });
   htmlFile = path.join(temp.dir, 'health-report.html');
   await writeFile(htmlFile, await renderHtml(report, { title: 'Production health' }));
   chromium = await launchChromium();
@@ -55,7 +60,8 @@ function inkedPixels(selector: string): Promise<number> {
     const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     let n = 0;
     for (let i = 0; i < data.length; i += 4) {
-      const isBlank = data[i + 3] === 0 || (data[i]! > 245 && data[i + 1]! > 245 && data[i + 2]! > 245);
+      const isBlank =
+        data[i + 3] === 0 || (data[i]! > 245 && data[i + 1]! > 245 && data[i + 2]! > 245);
       if (!isBlank) n++;
     }
     return n;
@@ -63,7 +69,11 @@ function inkedPixels(selector: string): Promise<number> {
 }
 
 function columnText(col: number): Promise<string[]> {
-  return page.$$eval(`#findings tbody tr`, (rows, c) => rows.map((r) => (r as HTMLTableRowElement).cells[c]!.textContent ?? ''), col);
+  return page.$$eval(
+    `#findings tbody tr`,
+    (rows, c) => rows.map((r) => (r as HTMLTableRowElement).cells[c]!.textContent ?? ''),
+    col,
+  );
 }
 
 describe('the HTML report in headless Chromium', () => {
@@ -91,14 +101,19 @@ describe('the HTML report in headless Chromium', () => {
     const down = await columnText(1);
     expect(down).toEqual([...up].reverse());
     await page.click('#findings th:nth-child(5)');
-    const values = (await columnText(4)).map((v) => Number.parseFloat(v)).filter((v) => !Number.isNaN(v));
+    const values = (await columnText(4))
+      .map((v) => Number.parseFloat(v))
+      .filter((v) => !Number.isNaN(v));
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(values.length).toBeGreaterThan(20);
   });
 
   it('filters the findings table as the user types', async () => {
     await page.fill('#findings-filter', 'postgresql');
-    const visible = await page.$$eval('#findings tbody tr', (rows) => rows.filter((r) => (r as HTMLElement).style.display !== 'none').length);
+    const visible = await page.$$eval(
+      '#findings tbody tr',
+      (rows) => rows.filter((r) => (r as HTMLElement).style.display !== 'none').length,
+    );
     expect(visible).toBe(1);
     expect(await page.textContent('#findings-count')).toBe(`1 of ${report.findings.length} shown`);
     await page.fill('#findings-filter', '');
@@ -106,7 +121,9 @@ describe('the HTML report in headless Chromium', () => {
 
   it('shows host-controlled text as text: an injected script never runs', async () => {
     expect(dialogs).toEqual([]);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(
+      await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned),
+    ).toBeUndefined();
     expect(await page.$$('img[src="x"]')).toEqual([]);
     expect(await page.textContent('body')).toContain('<script>window.__pwned=1');
   });
@@ -124,7 +141,10 @@ describe('the HTML report in headless Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'health-report-top.png') });
     await page.emulateMedia({ media: 'print' });
     expect(await page.isVisible('#findings-filter')).toBe(false);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'health-report-print.png'), fullPage: true });
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'health-report-print.png'),
+      fullPage: true,
+    });
     await page.emulateMedia({ media: 'screen' });
   });
 });

@@ -10,7 +10,12 @@ import type { ReportedFinding } from '../src/index.js';
 export interface HostDay {
   host: string;
   /** Omitted: the host never answered this run. */
-  findings?: Array<Omit<ReportedFinding, 'host' | 'threshold' | 'value'> & { value?: ReportedFinding['value']; threshold?: number | null }>;
+  findings?: Array<
+    Omit<ReportedFinding, 'host' | 'threshold' | 'value'> & {
+      value?: ReportedFinding['value'];
+      threshold?: number | null;
+    }
+  >;
   facts?: Record<string, unknown>;
 }
 
@@ -32,15 +37,33 @@ export function journalText(run: FixtureRun): string {
   const lines: Array<Record<string, unknown>> = [];
   let t = Date.parse(run.at);
   const push = (event: Record<string, unknown>) => {
-    lines.push({ seq: lines.length + 1, at: new Date(t).toISOString(), prev: 'sha256:fixture', ...event, hash: 'sha256:fixture' });
+    lines.push({
+      seq: lines.length + 1,
+      at: new Date(t).toISOString(),
+      prev: 'sha256:fixture',
+      ...event,
+      hash: 'sha256:fixture',
+    });
     t += 1000;
   };
-  push({ type: 'run-start', runId: run.runId, ticket: 'OPS-1', runbook: { name: 'daily-inspection', version: '1.0.0' }, hosts: run.hosts.map((h) => h.host) });
+  push({
+    type: 'run-start',
+    runId: run.runId,
+    ticket: 'OPS-1',
+    runbook: { name: 'daily-inspection', version: '1.0.0' },
+    hosts: run.hosts.map((h) => h.host),
+  });
   const outcome: Record<string, string> = {};
   for (const h of run.hosts) {
     push({ type: 'host-start', host: h.host, connection: { kind: 'ssh' } });
     if (!h.findings && !h.facts) {
-      push({ type: 'host-end', host: h.host, status: 'unreachable', rolledBack: false, error: 'connect ECONNREFUSED' });
+      push({
+        type: 'host-end',
+        host: h.host,
+        status: 'unreachable',
+        rolledBack: false,
+        error: 'connect ECONNREFUSED',
+      });
       outcome[h.host] = 'unreachable';
       continue;
     }
@@ -51,14 +74,39 @@ export function journalText(run: FixtureRun): string {
     }
     for (const [check, findings] of byCheck) {
       push({ type: 'step-start', host: h.host, phase: 'steps', step: check, name: check });
-      push({ type: 'step-end', host: h.host, phase: 'steps', step: check, status: 'ok', exitCode: 0, durationMs: 12, uses: check, result: { findings } });
+      push({
+        type: 'step-end',
+        host: h.host,
+        phase: 'steps',
+        step: check,
+        status: 'ok',
+        exitCode: 0,
+        durationMs: 12,
+        uses: check,
+        result: { findings },
+      });
     }
     if (h.facts) {
-      push({ type: 'step-end', host: h.host, phase: 'steps', step: 'facts', status: 'ok', durationMs: 5, uses: 'inventory.collect', result: { facts: h.facts } });
+      push({
+        type: 'step-end',
+        host: h.host,
+        phase: 'steps',
+        step: 'facts',
+        status: 'ok',
+        durationMs: 5,
+        uses: 'inventory.collect',
+        result: { facts: h.facts },
+      });
     }
     push({ type: 'host-end', host: h.host, status: 'ok', rolledBack: false });
     outcome[h.host] = 'ok';
   }
-  push({ type: 'run-end', status: 'ok', hosts: outcome, interrupted: false, stoppedByFailures: false });
+  push({
+    type: 'run-end',
+    status: 'ok',
+    hosts: outcome,
+    interrupted: false,
+    stoppedByFailures: false,
+  });
   return `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
 }

@@ -11,7 +11,13 @@ let report: HealthReport;
 beforeAll(async () => {
   temp = await makeTempDir('opsbook-health-known-');
   await writeRuns(temp.dir, knownRuns);
-  report = await buildHealthReport({ stateDir: temp.dir, since: knownRange.since, until: knownRange.until, now: knownNow, inventory: inventoryGroups });
+  report = await buildHealthReport({
+    stateDir: temp.dir,
+    since: knownRange.since,
+    until: knownRange.until,
+    now: knownNow,
+    inventory: inventoryGroups,
+  });
 });
 afterAll(() => temp?.remove());
 
@@ -51,45 +57,112 @@ describe('a generated three-day history with hand-computed answers', () => {
   it('tells what changed since the day before: new criticals, worsened, recovered, hosts worsening', () => {
     const c = report.changes;
     expect(c.baseline).toBe('2025-03-02T23:59:59.999Z');
-    expect(c.newCriticals.map((x) => [x.host, x.check, x.from, x.to])).toEqual([['db-01', 'inspection.load', 'ok', 'crit']]);
-    expect(c.worsened.map((x) => [x.host, x.check, x.from, x.to])).toEqual([['web-01', 'inspection.load', 'ok', 'warn']]);
-    expect(c.recovered.map((x) => [x.host, x.check, x.from, x.to])).toEqual([['db-01', 'inspection.disk', 'crit', 'ok']]);
+    expect(c.newCriticals.map((x) => [x.host, x.check, x.from, x.to])).toEqual([
+      ['db-01', 'inspection.load', 'ok', 'crit'],
+    ]);
+    expect(c.worsened.map((x) => [x.host, x.check, x.from, x.to])).toEqual([
+      ['web-01', 'inspection.load', 'ok', 'warn'],
+    ]);
+    expect(c.recovered.map((x) => [x.host, x.check, x.from, x.to])).toEqual([
+      ['db-01', 'inspection.disk', 'crit', 'ok'],
+    ]);
     expect(c.hostsWorsening).toEqual([{ host: 'web-01', from: 100, to: 93.3 }]);
   });
 
   it('compares with the previous report when its time is given', async () => {
-    const r = await buildHealthReport({ stateDir: temp.dir, since: knownRange.since, until: knownRange.until, now: knownNow, previousReportAt: new Date('2025-03-01T12:00:00Z') });
+    const r = await buildHealthReport({
+      stateDir: temp.dir,
+      since: knownRange.since,
+      until: knownRange.until,
+      now: knownNow,
+      previousReportAt: new Date('2025-03-01T12:00:00Z'),
+    });
     // Against day 1: db-01's disk was warn and is ok now; its memory went ok → warn.
-    expect(r.changes.recovered.map((x) => [x.host, x.check])).toEqual([['db-01', 'inspection.disk']]);
-    expect(r.changes.worsened.map((x) => [x.host, x.check])).toEqual([['db-01', 'inspection.memory'], ['web-01', 'inspection.load']]);
-    expect(r.changes.hostsWorsening).toEqual([{ host: 'db-01', from: 80, to: 70 }, { host: 'web-01', from: 100, to: 93.3 }]);
+    expect(r.changes.recovered.map((x) => [x.host, x.check])).toEqual([
+      ['db-01', 'inspection.disk'],
+    ]);
+    expect(r.changes.worsened.map((x) => [x.host, x.check])).toEqual([
+      ['db-01', 'inspection.memory'],
+      ['web-01', 'inspection.load'],
+    ]);
+    expect(r.changes.hostsWorsening).toEqual([
+      { host: 'db-01', from: 80, to: 70 },
+      { host: 'web-01', from: 100, to: 93.3 },
+    ]);
   });
 
   it('ranks top offenders lowest score first, with their worst findings', () => {
-    expect(report.topOffenders.map((o) => [o.host, o.score])).toEqual([['db-01', 70], ['web-01', 93.3], ['web-02', 95]]);
+    expect(report.topOffenders.map((o) => [o.host, o.score])).toEqual([
+      ['db-01', 70],
+      ['web-01', 93.3],
+      ['web-02', 95],
+    ]);
     expect(report.topOffenders[0]!.worst[0]).toBe('CRIT inspection.load load15: load crit');
   });
 
   it('projects days until full by a least-squares line, and says when it cannot', () => {
-    const of = (host: string, resource: string) => report.headroom.find((h) => h.host === host && h.resource === resource);
+    const of = (host: string, resource: string) =>
+      report.headroom.find((h) => h.host === host && h.resource === resource);
     // 50, 55, 60 % over three days: +5 pp/day, (100 - 60) / 5 = 8 days.
-    expect(of('web-01', 'filesystem /')).toEqual({ host: 'web-01', resource: 'filesystem /', points: 3, lastPercent: 60, growthPerDay: 5, daysUntilFull: 8, status: 'projected' });
-    expect(of('web-01', 'memory')).toMatchObject({ growthPerDay: 2, daysUntilFull: 28, status: 'projected' });
+    expect(of('web-01', 'filesystem /')).toEqual({
+      host: 'web-01',
+      resource: 'filesystem /',
+      points: 3,
+      lastPercent: 60,
+      growthPerDay: 5,
+      daysUntilFull: 8,
+      status: 'projected',
+    });
+    expect(of('web-01', 'memory')).toMatchObject({
+      growthPerDay: 2,
+      daysUntilFull: 28,
+      status: 'projected',
+    });
     // 85, 92, 70: the fitted line falls.
-    expect(of('db-01', 'filesystem /')).toMatchObject({ status: 'not-growing', daysUntilFull: null });
+    expect(of('db-01', 'filesystem /')).toMatchObject({
+      status: 'not-growing',
+      daysUntilFull: null,
+    });
     // From inventory facts, two days only.
-    expect(of('db-01', 'filesystem /data')).toMatchObject({ points: 2, lastPercent: 60, growthPerDay: null, daysUntilFull: null, status: 'not-enough-data' });
+    expect(of('db-01', 'filesystem /data')).toMatchObject({
+      points: 2,
+      lastPercent: 60,
+      growthPerDay: null,
+      daysUntilFull: null,
+      status: 'not-enough-data',
+    });
     // 70, 88, 88: slope 9, the line stands at 91 on the last day: (100 - 91) / 9 = 1 day.
-    expect(of('db-01', 'memory')).toMatchObject({ growthPerDay: 9, daysUntilFull: 1, status: 'projected' });
-    expect(report.headroom.slice(0, 3).map((h) => `${h.host} ${h.resource}`)).toEqual(['db-01 memory', 'web-01 filesystem /', 'web-01 memory']);
+    expect(of('db-01', 'memory')).toMatchObject({
+      growthPerDay: 9,
+      daysUntilFull: 1,
+      status: 'projected',
+    });
+    expect(report.headroom.slice(0, 3).map((h) => `${h.host} ${h.resource}`)).toEqual([
+      'db-01 memory',
+      'web-01 filesystem /',
+      'web-01 memory',
+    ]);
   });
 
   it('says plainly which host never answered and which check only reported unknown', () => {
     const db02 = report.hosts.find((h) => h.host === 'db-02')!;
-    expect(db02).toMatchObject({ state: 'unreachable', score: null, lastSeen: null, answeredLastRun: false });
-    expect(report.unknownOnly).toEqual([{ host: 'web-02', check: 'inspection.tls-cert', subject: 'api.example:443' }]);
+    expect(db02).toMatchObject({
+      state: 'unreachable',
+      score: null,
+      lastSeen: null,
+      answeredLastRun: false,
+    });
+    expect(report.unknownOnly).toEqual([
+      { host: 'web-02', check: 'inspection.tls-cert', subject: 'api.example:443' },
+    ]);
     expect(report.notes).toContain('1 host never answered in this range and has no score: db-02.');
-    expect(report.notes.some((n) => n.includes('reported only "unknown"') && n.includes('inspection.tls-cert (api.example:443) on web-02'))).toBe(true);
+    expect(
+      report.notes.some(
+        (n) =>
+          n.includes('reported only "unknown"') &&
+          n.includes('inspection.tls-cert (api.example:443) on web-02'),
+      ),
+    ).toBe(true);
   });
 
   it('lists the newest finding of every check, worst first', () => {
@@ -103,8 +176,15 @@ describe('a generated three-day history with hand-computed answers', () => {
   });
 
   it('leaves out events outside the range', async () => {
-    const r = await buildHealthReport({ stateDir: temp.dir, since: new Date('2025-03-02T00:00:00Z'), until: knownRange.until, now: knownNow });
+    const r = await buildHealthReport({
+      stateDir: temp.dir,
+      since: new Date('2025-03-02T00:00:00Z'),
+      until: knownRange.until,
+      now: knownNow,
+    });
     expect(r.days).toEqual(['2025-03-02', '2025-03-03']);
-    expect(r.headroom.find((h) => h.host === 'web-01' && h.resource === 'filesystem /')).toMatchObject({ points: 2, status: 'not-enough-data' });
+    expect(
+      r.headroom.find((h) => h.host === 'web-01' && h.resource === 'filesystem /'),
+    ).toMatchObject({ points: 2, status: 'not-enough-data' });
   });
 });

@@ -7,9 +7,9 @@ export {
   type HealthReportSummary,
   healthReportAction,
   parseSince,
+  type ReportFormat,
   renderHtml,
   renderJson,
   renderMarkdown,
-  type ReportFormat,
   summarize,
 } from '@opsbook/health-report';

@@ -4,10 +4,10 @@ import {
   buildHealthReport,
   loadRunInventory,
   parseSince,
+  type ReportFormat,
   renderHtml,
   renderJson,
   renderMarkdown,
-  type ReportFormat,
   summarize,
   writeFileAtomic,
 } from '@opsbook/runner';
@@ -19,11 +19,27 @@ const FORMATS: readonly ReportFormat[] = ['html', 'md', 'json'];
 
 export default defineCommand({
   name: 'report',
-  summary: 'environment health from the journal: scores, trends, changes, headroom (HTML, Markdown, JSON)',
+  summary:
+    'environment health from the journal: scores, trends, changes, headroom (HTML, Markdown, JSON)',
   options: {
-    since: { type: 'string', value: 'DAYS', default: '30d', description: 'how far back to read, e.g. 7d or 30d' },
-    format: { type: 'string', value: 'html|md|json', default: 'html', description: 'what to write' },
-    output: { type: 'string', short: 'o', value: 'FILE', description: 'write here instead of the default' },
+    since: {
+      type: 'string',
+      value: 'DAYS',
+      default: '30d',
+      description: 'how far back to read, e.g. 7d or 30d',
+    },
+    format: {
+      type: 'string',
+      value: 'html|md|json',
+      default: 'html',
+      description: 'what to write',
+    },
+    output: {
+      type: 'string',
+      short: 'o',
+      value: 'FILE',
+      description: 'write here instead of the default',
+    },
   },
   details: `Reads the inspection results of every run journaled in the state dir over the range and
 scores each host, group and the environment (formula: see @opsbook/health-report's README).
@@ -38,28 +54,48 @@ Examples:
   async run(ctx) {
     const format = stringOption(ctx, 'format') ?? 'html';
     if (!FORMATS.includes(format as ReportFormat)) {
-      throw new UsageError(`--format ${JSON.stringify(format)} is not one of html, md, json; see opsbook report --help`);
+      throw new UsageError(
+        `--format ${JSON.stringify(format)} is not one of html, md, json; see opsbook report --help`,
+      );
     }
     const now = new Date();
     const since = parseSince(stringOption(ctx, 'since') ?? '30d', now);
     const config = await configFor(ctx);
     const inventory = config.inventory ? await inventoryGroups(config) : undefined;
-    const report = await buildHealthReport({ stateDir: config.stateDir, since, now, ...(inventory ? { inventory } : {}) });
+    const report = await buildHealthReport({
+      stateDir: config.stateDir,
+      since,
+      now,
+      ...(inventory ? { inventory } : {}),
+    });
     const text =
-      format === 'html' ? await renderHtml(report) : format === 'md' ? renderMarkdown(report) : renderJson(report);
+      format === 'html'
+        ? await renderHtml(report)
+        : format === 'md'
+          ? renderMarkdown(report)
+          : renderJson(report);
     const chosen = stringOption(ctx, 'output');
-    const file = chosen ?? (format === 'html' ? `health-report-${now.toISOString().slice(0, 10)}.html` : undefined);
+    const file =
+      chosen ??
+      (format === 'html' ? `health-report-${now.toISOString().slice(0, 10)}.html` : undefined);
     if (file) {
       await mkdir(path.dirname(path.resolve(file)), { recursive: true });
       await writeFileAtomic(path.resolve(file), text);
     }
     if (ctx.out.json) {
-      ctx.out.printJson({ format, file: file ? path.resolve(file) : null, summary: summarize(report), ...(file ? {} : { text }) });
+      ctx.out.printJson({
+        format,
+        file: file ? path.resolve(file) : null,
+        summary: summarize(report),
+        ...(file ? {} : { text }),
+      });
       return 0;
     }
     if (file) {
       const s = summarize(report);
-      ctx.out.note(`score ${s.score ?? 'no data'} · ${s.reporting}/${s.hosts} hosts reporting · ${s.crit} crit · ${s.warn} warn`);
+      ctx.out.note(
+        `score ${s.score ?? 'no data'} · ${s.reporting}/${s.hosts} hosts reporting · ${s.crit} crit · ${s.warn} warn`,
+      );
       for (const note of s.notes) ctx.out.note(note);
       ctx.out.print(path.resolve(file));
     } else {
@@ -70,7 +106,11 @@ Examples:
 });
 
 /** host → groups from the configured inventory, so the report can score groups. */
-async function inventoryGroups(config: Awaited<ReturnType<typeof configFor>>): Promise<Record<string, string[]>> {
+async function inventoryGroups(
+  config: Awaited<ReturnType<typeof configFor>>,
+): Promise<Record<string, string[]>> {
   const inventory = await loadRunInventory(config);
-  return Object.fromEntries(inventory.hosts.map((h) => [h.name, h.groups.filter((g) => g !== 'ungrouped')]));
+  return Object.fromEntries(
+    inventory.hosts.map((h) => [h.name, h.groups.filter((g) => g !== 'ungrouped')]),
+  );
 }
