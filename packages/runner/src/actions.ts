@@ -6,6 +6,7 @@ import {
   runCheck,
 } from '@opsbook/inspection';
 import type { ActionSpec } from '@opsbook/schema';
+import { inventoryCollectAction } from './inventory-action.js';
 
 /** What a built-in action gets when its step runs on a host. */
 export interface ActionContext {
@@ -86,6 +87,7 @@ export function builtinActions(): ReadonlyMap<string, BuiltinAction> {
     const all = new Map<string, BuiltinAction>();
     for (const [name, check] of Object.entries(inspectionChecks))
       all.set(name, inspectionAction(name, check));
+    all.set(inventoryCollectAction.name, inventoryCollectAction);
     registry = all;
   }
   return registry;
