@@ -50,6 +50,8 @@ export interface PlanRequest {
   expires?: string;
   maxRuns?: number;
   executor?: string;
+  /** A standing approval of a routine runbook: targets are the selector, re-resolved at each run. */
+  standing?: boolean;
   proposer: string;
   now?: Date;
 }
@@ -81,6 +83,12 @@ export async function createPlan(
   const { values, secretParams } = resolveParams(bundle.runbook, parseParamArgs(req.params));
   const inventory = await loadRunInventory(req.config, req.inventoryFile);
   const hosts = selectTargets(inventory, req.target, bundle.runbook.spec.targets?.default);
+  const selector = req.target ?? bundle.runbook.spec.targets?.default ?? 'all';
+  if (req.standing && bundle.runbook.metadata.category !== 'routine')
+    throw new RefusalError(
+      'SELECTOR_NOT_ROUTINE',
+      `${bundle.name} is a ${bundle.runbook.metadata.category} runbook: only routine runbooks get a standing approval; plan it for explicit hosts (drop --standing)`,
+    );
   const digest = await digestRunbook(bundle.dir, bundle);
   const plan = renderPlan({
     bundle,
@@ -96,7 +104,7 @@ export async function createPlan(
     runbook: plan.runbook,
     params: values,
     secretParams,
-    targets: { hosts: plan.hosts.map((h) => h.name) },
+    targets: req.standing ? { selector } : { hosts: plan.hosts.map((h) => h.name) },
     category: plan.category,
     grade: plan.grade,
     planDigest: pd,

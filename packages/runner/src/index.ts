@@ -120,3 +120,20 @@ export {
 export { type RunTicketRequest, runTicket } from './ticket-run.js';
 export { type OpenTrackerOptions, openTracker, type TicketServices } from './ticket-tracker.js';
 export { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from './trust.js';
+export {
+  computeFleetStatistics,
+  type FleetStatistics,
+  type HostFacts,
+  renderFleetStatisticsCsv,
+  renderFleetStatisticsJson,
+  renderFleetStatisticsTable,
+} from '@opsbook/inventory';
+export {
+  groupMembers,
+  type RoutineRun,
+  type RoutineRunRequest,
+  requireStandingApproval,
+  routineFleetStatistics,
+  runRoutine,
+  standingSetupHint,
+} from './routine-run.js';

@@ -57,6 +57,11 @@ export default defineCommand({
       description: 'how many runs the approval allows (default 1)',
     },
     executor: { type: 'string', value: 'ID', description: 'only this user may run it' },
+    standing: {
+      type: 'boolean',
+      description:
+        'a standing approval of a routine runbook: approve the --target selector, not today\'s host list',
+    },
     force: { type: 'boolean', description: 'overwrite the output file' },
     show: {
       type: 'string',
@@ -132,6 +137,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),
       ...(maxRuns ? { maxRuns } : {}),
       ...(stringOption(ctx, 'executor') ? { executor: stringOption(ctx, 'executor') } : {}),
+      ...(ctx.options.standing ? { standing: true } : {}),
     });
     const file = stringOption(ctx, 'output') ?? `${ticket}.${result.bundle.name}.approval.json`;
     if (

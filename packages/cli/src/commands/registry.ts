@@ -32,6 +32,17 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./digest.js')).default,
   },
   {
+    name: 'inspect',
+    summary:
+      'run the daily inspection under its standing approval and print the findings, worst first',
+    load: async () => (await import('./inspect.js')).default,
+  },
+  {
+    name: 'inventory',
+    summary: 'collect host facts under the standing approval and print fleet statistics',
+    load: async () => (await import('./inventory.js')).default,
+  },
+  {
     name: 'plan',
     summary:
       'render a run (runbook + params + hosts) into an unsigned approval for a senior to sign',

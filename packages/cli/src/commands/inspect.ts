@@ -1,0 +1,61 @@
+import { UsageError } from '@opsbook/schema';
+import { defineCommand, stringOption } from '../command.js';
+import { formatTable } from '../output.js';
+import { runRoutineCommand } from '../routine-view.js';
+import { exitForRun } from '../run-view.js';
+
+const EXIT_FOR_FINDINGS = { ok: 0, unknown: 0, warn: 0, crit: 1 } as const;
+
+export default defineCommand({
+  name: 'inspect',
+  summary: 'run the daily inspection under its standing approval and print the findings, worst first',
+  options: {
+    target: {
+      type: 'string',
+      value: 'PATTERN',
+      description: "must equal the standing approval's selector (default: that selector)",
+    },
+    inventory: { type: 'string', short: 'i', value: 'FILE', description: 'inventory file' },
+  },
+  details: `Runs the daily-inspection runbook under the standing approval named for it in
+opsbook.yaml (standing: {daily-inspection: FILE}); refuses (exit 3) without one. The run is
+verified, journaled and tied to its ticket like any run. Exit 1 when a finding is crit or the run
+failed. See docs/routine-work.md for creating the standing approval.
+
+Examples:
+  opsbook inspect
+  opsbook inspect --json > findings.json`,
+  async run(ctx) {
+    if (ctx.positionals.length) throw new UsageError('opsbook inspect takes no arguments');
+    const routine = await runRoutineCommand(
+      ctx,
+      'daily-inspection',
+      stringOption(ctx, 'target'),
+      stringOption(ctx, 'inventory'),
+    );
+    const { outcome, findings } = routine;
+    if (ctx.out.json) {
+      ctx.out.printJson({ runId: outcome.runId, status: outcome.status, findings });
+    } else {
+      const { style } = ctx.out;
+      const paint = { crit: style.red, warn: style.yellow, unknown: style.dim, ok: style.green };
+      ctx.out.print(
+        formatTable(
+          ['STATUS', 'HOST', 'CHECK', 'VALUE', 'THRESHOLD', 'MESSAGE'],
+          findings.map((f) => [
+            paint[f.status](f.status.toUpperCase()),
+            f.host,
+            f.subject ? `${f.check} ${f.subject}` : f.check,
+            f.value === null ? '-' : String(f.value),
+            f.threshold === null ? '-' : String(f.threshold),
+            f.message,
+          ]),
+          style,
+        ),
+      );
+      ctx.out.note(`run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.path}`);
+    }
+    const worst = findings[0]?.status ?? 'ok';
+    return Math.max(exitForRun[outcome.status], EXIT_FOR_FINDINGS[worst]);
+  },
+});
