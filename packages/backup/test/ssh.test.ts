@@ -13,6 +13,7 @@ let pg: Postgres;
 let temp: { dir: string; remove: () => Promise<void> };
 let transport: Transport;
 let tree: string;
+let filesRepository: string;
 
 beforeAll(async () => {
   temp = await makeTempDir('opsbook-backup-ssh-');
@@ -32,6 +33,7 @@ beforeAll(async () => {
     { knownHostsFile: knownHosts },
   );
   tree = path.join(temp.dir, 'tree');
+  filesRepository = path.join(temp.dir, 'repo-files');
   await makeAwkwardTree(tree);
   await pg.psql(
     "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 3000) g;",
@@ -61,18 +63,31 @@ const ctx = (
   });
 
 describe('backups over a real sshd', () => {
-  it('streams a file tree as tar over the SSH channel and restores it over SSH byte for byte', async () => {
-    const repository = path.join(temp.dir, 'repo-files');
-    const result = await ctx('backup.files', { paths: [tree] }, repository);
-    expect(result.ok).toBe(true);
-    const verify = await ctx('backup.verify', {}, repository);
+  // Every command over SSH starts root's login shell, whose .bashrc (pyenv) is slow on this
+  // machine, so these tests get a generous guard instead of the shared 2-minute one.
+  it('streams a file tree as tar over the SSH channel into the repository', {
+    timeout: 600_000,
+  }, async () => {
+    const result = await ctx('backup.files', { paths: [tree] }, filesRepository);
+    expect(result).toMatchObject({ ok: true, data: { warnings: [] } });
+    const verify = await ctx('backup.verify', {}, filesRepository);
     expect(verify).toMatchObject({ ok: true, summary: '1 backup(s) verified' });
+  });
+
+  it('restores that backup over SSH byte for byte', { timeout: 600_000 }, async () => {
     const target = path.join(temp.dir, 'restored');
-    await restoreFiles({ transport, repository, backup: { id: 'latest' }, targetDir: target });
+    await restoreFiles({
+      transport,
+      repository: filesRepository,
+      backup: { id: 'latest' },
+      targetDir: target,
+    });
     expect(await snapshotTree(path.join(target, tree))).toEqual(await snapshotTree(tree));
   });
 
-  it('dumps PostgreSQL on the host with the password from a secret param, restores it, and the post-check compares every table', async () => {
+  it('dumps PostgreSQL on the host with the password from a secret param, restores it, and the post-check compares every table', {
+    timeout: 600_000,
+  }, async () => {
     const repository = path.join(temp.dir, 'repo-pg');
     const conn = {
       dbHost: pg.host,
