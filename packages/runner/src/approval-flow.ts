@@ -107,7 +107,9 @@ export async function createPlan(
     targets: req.standing ? { selector } : { hosts: plan.hosts.map((h) => h.name) },
     category: plan.category,
     grade: plan.grade,
-    planDigest: pd,
+    // A standing approval binds the runbook bytes, params and selector, not one rendering of
+    // hosts that come and go; an approval for explicit hosts binds every rendered command.
+    ...(req.standing ? {} : { planDigest: pd }),
     ...(req.expires ? { expires: req.expires } : {}),
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.executor ? { executor: req.executor } : {}),

@@ -1,16 +1,13 @@
+export {
+  computeFleetStatistics,
+  type FleetStatistics,
+  type HostFacts,
+  renderFleetStatisticsCsv,
+  renderFleetStatisticsJson,
+  renderFleetStatisticsTable,
+} from '@opsbook/inventory';
 export type { FlushReport, OutboxEntry } from '@opsbook/tracker';
 export { builtinActions } from './actions.js';
-export {
-  type BackupEntry,
-  type BrokenEntry,
-  listBackups,
-  openRepository,
-  type PruneReport,
-  pruneRepository,
-  type RetentionPolicy,
-  type VerifyReport,
-  verifyRepository,
-} from './backup.js';
 export {
   type ApprovalFile,
   type ApproveOptions,
@@ -29,6 +26,18 @@ export {
   verifyApprovalFile,
   writeFileAtomic,
 } from './approval-flow.js';
+export * from './backup.js';
+export {
+  type BackupEntry,
+  type BrokenEntry,
+  listBackups,
+  openRepository,
+  type PruneReport,
+  pruneRepository,
+  type RetentionPolicy,
+  type VerifyReport,
+  verifyRepository,
+} from './backup.js';
 export {
   loadCatalog,
   loadOneRunbook,
@@ -56,15 +65,25 @@ export {
   planDigest,
   renderPlan,
 } from './plan.js';
+export * from './report.js';
+export {
+  groupMembers,
+  type RoutineRun,
+  type RoutineRunRequest,
+  requireStandingApproval,
+  routineFleetStatistics,
+  runRoutine,
+  standingSetupHint,
+} from './routine-run.js';
 export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './run.js';
 export type { RunEvent, RunStatus } from './run-events.js';
 export {
   type HostCounts,
+  listRuns,
+  newRunId,
   type RunRecordView,
   type RunState,
   type RunSummary,
-  listRuns,
-  newRunId,
   readRun,
   resolveRunId,
 } from './run-store.js';
@@ -120,20 +139,3 @@ export {
 export { type RunTicketRequest, runTicket } from './ticket-run.js';
 export { type OpenTrackerOptions, openTracker, type TicketServices } from './ticket-tracker.js';
 export { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from './trust.js';
-export {
-  computeFleetStatistics,
-  type FleetStatistics,
-  type HostFacts,
-  renderFleetStatisticsCsv,
-  renderFleetStatisticsJson,
-  renderFleetStatisticsTable,
-} from '@opsbook/inventory';
-export {
-  groupMembers,
-  type RoutineRun,
-  type RoutineRunRequest,
-  requireStandingApproval,
-  routineFleetStatistics,
-  runRoutine,
-  standingSetupHint,
-} from './routine-run.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError, canonicalJson } from '@opsbook/schema';
+import { canonicalJson, ValidationError } from '@opsbook/schema';
 
 /** What the runner records: a `type` from its vocabulary plus any JSON fields. */
 export interface JournalEvent {

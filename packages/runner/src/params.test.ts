@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import type { Runbook } from '@opsbook/schema';
+import { describe, expect, it } from 'vitest';
 import { parseParamArgs, readSecretParams, resolveParams } from './params.js';
 
 const runbook = {
@@ -32,11 +32,20 @@ describe('resolveParams', () => {
     [['unit=x', 'days=7.5'], '--param days=7.5: days is an integer'],
     [['unit=x', 'days=0'], '--param days: the value is 0, below the minimum 1'],
     [['unit=x', 'force=yes'], '--param force=yes: force is true or false'],
-    [['unit=x', 'path=/etc/passwd'], '--param path: the value "/etc/passwd" does not match the pattern ^/var/log/'],
+    [
+      ['unit=x', 'path=/etc/passwd'],
+      '--param path: the value "/etc/passwd" does not match the pattern ^/var/log/',
+    ],
     [['unit=x', 'dyas=3'], "demo has no param 'dyas': did you mean 'days'?"],
     [[], 'param unit is required: add --param unit=…'],
-    [['unit=x', 'token=hunter22'], 'param token is secret: do not pass it on the command line; set OPSBOOK_PARAM_TOKEN in the environment of opsbook run'],
-    [['unit=a\u0000b'], '--param unit: the value contains a NUL byte, which no command can receive'],
+    [
+      ['unit=x', 'token=hunter22'],
+      'param token is secret: do not pass it on the command line; set OPSBOOK_PARAM_TOKEN in the environment of opsbook run',
+    ],
+    [
+      ['unit=a\u0000b'],
+      '--param unit: the value contains a NUL byte, which no command can receive',
+    ],
     [['unit'], "--param 'unit' must be name=value, e.g. --param days=7"],
     [['unit=a', 'unit=b'], '--param unit is given twice: give each param once'],
   ])('refuses %j with a sentence that says what to do', (args, message) => {
@@ -46,7 +55,9 @@ describe('resolveParams', () => {
 
 describe('readSecretParams', () => {
   it('reads secrets from OPSBOOK_PARAM_<NAME>', () => {
-    expect(readSecretParams(runbook, ['token'], { OPSBOOK_PARAM_TOKEN: 's3cret-value' })).toEqual({ token: 's3cret-value' });
+    expect(readSecretParams(runbook, ['token'], { OPSBOOK_PARAM_TOKEN: 's3cret-value' })).toEqual({
+      token: 's3cret-value',
+    });
   });
 
   it('names the variable when a secret is missing', () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseInventoryText } from '@opsbook/inventory';
-import { type RunbookBundle, digestRunbook, loadRunbook } from '@opsbook/schema';
+import { digestRunbook, loadRunbook, type RunbookBundle } from '@opsbook/schema';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planDigest, renderPlan } from './plan.js';
 
@@ -20,7 +20,14 @@ beforeAll(async () => {
 async function plan(params: Record<string, string | number | boolean>, inventory = inventoryText) {
   const inv = parseInventoryText('hosts.ini', inventory, 'ini');
   const digest = await digestRunbook(bundle.dir, bundle);
-  return renderPlan({ bundle, digest, ticket: 'OPS-1', params, secretParams: [], hosts: inv.hosts });
+  return renderPlan({
+    bundle,
+    digest,
+    ticket: 'OPS-1',
+    params,
+    secretParams: [],
+    hosts: inv.hosts,
+  });
 }
 
 const params = { path: '/var/log/app', days: 7, keep_days: 30, max_used_percent: 85 };
@@ -32,7 +39,12 @@ describe('renderPlan', () => {
     expect(step?.command).toBe(
       "find '/var/log/it'\\''s here' -xdev -type f -name '*.log' -mtime +'7' -print -exec gzip -9 -- {} +",
     );
-    expect(step).toMatchObject({ kind: 'run', sudo: true, timeoutMs: 30 * 60_000, expect: { exitCodes: [0] } });
+    expect(step).toMatchObject({
+      kind: 'run',
+      sudo: true,
+      timeoutMs: 30 * 60_000,
+      expect: { exitCodes: [0] },
+    });
     expect(p.hosts.map((h) => [h.name, h.connection.address, h.connection.user])).toEqual([
       ['web-01', '10.0.0.1', 'ops'],
       ['web-02', '10.0.0.2', 'ops'],
@@ -43,15 +55,24 @@ describe('renderPlan', () => {
     const p = await plan(params);
     const digest = await digestRunbook(bundle.dir, bundle);
     const file = digest.files.find((f) => f.path === 'scripts/check-usage.sh');
-    expect(p.hosts[0]?.phases.postchecks[0]).toMatchObject({ kind: 'script', script: { path: 'scripts/check-usage.sh', sha256: file?.sha256 } });
+    expect(p.hosts[0]?.phases.postchecks[0]).toMatchObject({
+      kind: 'script',
+      script: { path: 'scripts/check-usage.sh', sha256: file?.sha256 },
+    });
   });
 
   it('has a digest that is stable, and changes with a param, a host or a host variable', async () => {
     const base = planDigest(await plan(params));
     expect(planDigest(await plan({ ...params }))).toBe(base);
     expect(planDigest(await plan({ ...params, days: 8 }))).not.toBe(base);
-    expect(planDigest(await plan(params, inventoryText.replace('10.0.0.2', '10.0.0.3')))).not.toBe(base);
-    expect(planDigest(await plan(params, inventoryText.replace('ansible_user=ops\n', 'ansible_user=root\n')))).not.toBe(base);
+    expect(planDigest(await plan(params, inventoryText.replace('10.0.0.2', '10.0.0.3')))).not.toBe(
+      base,
+    );
+    expect(
+      planDigest(
+        await plan(params, inventoryText.replace('ansible_user=ops\n', 'ansible_user=root\n')),
+      ),
+    ).not.toBe(base);
   });
 });
 
@@ -67,16 +88,35 @@ describe('renderPlan with secrets and host templates', () => {
           ...bundle.runbook.spec,
           params: { ...bundle.runbook.spec.params, token: { type: 'string', secret: true } },
           prechecks: [],
-          steps: [{ id: 'call', name: 'Call', run: 'curl -H "X-Token: {{ params.token }}" https://{{ host.name }}/{{ host.vars.log_root }}' }],
+          steps: [
+            {
+              id: 'call',
+              name: 'Call',
+              run: 'curl -H "X-Token: {{ params.token }}" https://{{ host.name }}/{{ host.vars.log_root }}',
+            },
+          ],
           postchecks: [],
           evidence: [],
         },
       },
     };
-    const inv = parseInventoryText('hosts.ini', inventoryText.replace('ansible_user=ops\n', 'ansible_user=ops log_root=/var/log/one\n'), 'ini');
+    const inv = parseInventoryText(
+      'hosts.ini',
+      inventoryText.replace('ansible_user=ops\n', 'ansible_user=ops log_root=/var/log/one\n'),
+      'ini',
+    );
     const digest = await digestRunbook(dir, bundle);
-    const p = renderPlan({ bundle: secretBundle, digest, ticket: 'OPS-1', params, secretParams: ['token'], hosts: inv.hosts });
-    expect(p.hosts[1]?.phases.steps[0]?.command).toBe(`curl -H "X-Token: "$OPSBOOK_PARAM_TOKEN"" https://'web-02'/'/var/log/other'`);
+    const p = renderPlan({
+      bundle: secretBundle,
+      digest,
+      ticket: 'OPS-1',
+      params,
+      secretParams: ['token'],
+      hosts: inv.hosts,
+    });
+    expect(p.hosts[1]?.phases.steps[0]?.command).toBe(
+      `curl -H "X-Token: "$OPSBOOK_PARAM_TOKEN"" https://'web-02'/'/var/log/other'`,
+    );
     expect(p.secretParams).toEqual(['token']);
   });
 });

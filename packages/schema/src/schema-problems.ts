@@ -246,13 +246,16 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
 }
 
 function unionHint(e: ErrorObject): string {
-  const branches = (e.schema as Array<{ type?: unknown; items?: { type?: unknown } }>) ?? [];
+  const branches =
+    (e.schema as Array<{ type?: unknown; items?: { type?: unknown }; required?: string[] }>) ?? [];
   return branches
-    .map((b) =>
-      b.type === 'array' && b.items
-        ? `a list of ${pluralTypeWords(b.items.type)}`
-        : typeWords(b.type),
-    )
+    .map((b) => {
+      if (b.type === 'array' && b.items) return `a list of ${pluralTypeWords(b.items.type)}`;
+      if (b.type !== undefined) return typeWords(b.type);
+      if (b.required?.length)
+        return `a mapping with ${b.required.map((k) => `'${k}'`).join(' and ')}`;
+      return 'another form';
+    })
     .join(', or ');
 }
 

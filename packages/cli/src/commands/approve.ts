@@ -1,9 +1,9 @@
-import { approveFile, chooseSigner } from '@opsbook/runner';
+import { approveFile } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { planText } from '../plan-view.js';
-import { askSecret } from '../prompt.js';
+import { signerFor, signerOptions } from './ticket-signer.js';
 
 export default defineCommand({
   name: 'approve',
@@ -11,20 +11,7 @@ export default defineCommand({
   args: '<file>',
   positionals: { min: 1, max: 1 },
   options: {
-    key: {
-      type: 'string',
-      value: 'PATH',
-      description: 'your private key file (passphrase from OPSBOOK_KEY_PASSPHRASE or a prompt)',
-    },
-    agent: {
-      type: 'boolean',
-      description: 'sign with ssh-agent (SSH_AUTH_SOCK); hardware keys work this way',
-    },
-    fingerprint: {
-      type: 'string',
-      value: 'SHA256:…',
-      description: 'with --agent: which key, when the agent holds several',
-    },
+    ...signerOptions,
     expires: {
       type: 'string',
       value: 'DURATION',
@@ -52,15 +39,7 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
     const maxRuns = maxRunsText === undefined ? undefined : Number(maxRunsText);
     if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || maxRuns < 1))
       throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${maxRunsText}'`);
-    const signer = await chooseSigner({
-      ...(stringOption(ctx, 'key') ? { key: stringOption(ctx, 'key') } : {}),
-      agent: Boolean(ctx.options.agent),
-      ...(stringOption(ctx, 'fingerprint')
-        ? { fingerprint: stringOption(ctx, 'fingerprint') }
-        : {}),
-      env: process.env,
-      askPassphrase: (f) => askSecret(`passphrase for ${f}: `),
-    });
+    const signer = await signerFor(ctx);
     const result = await approveFile(file, signer, {
       config,
       ...(stringOption(ctx, 'inventory') ? { inventoryFile: stringOption(ctx, 'inventory') } : {}),

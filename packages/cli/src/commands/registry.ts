@@ -170,4 +170,27 @@ export const commands: CommandEntry[] = [
     summary: 'deliver waiting tracker writes now (in order, exactly once)',
     load: async () => (await import('./outbox.js')).flush,
   },
+  {
+    name: 'report',
+    summary:
+      'environment health from the journal: scores, trends, changes, headroom (HTML, Markdown, JSON)',
+    load: async () => (await import('./report.js')).default,
+  },
+  {
+    name: 'backup list',
+    summary: 'list the backups in the local repository, with their verification state',
+    load: async () => (await import('./backup.js')).list,
+  },
+  {
+    name: 'backup verify',
+    summary:
+      're-hash every archive against its manifest; report missing, truncated or altered files',
+    load: async () => (await import('./backup.js')).verify,
+  },
+  {
+    name: 'backup prune',
+    summary:
+      'apply the retention policy (keep-last, daily/weekly/monthly); --dry-run lists what would go',
+    load: async () => (await import('./backup.js')).prune,
+  },
 ];

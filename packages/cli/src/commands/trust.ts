@@ -10,13 +10,7 @@ import {
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
-import { askSecret } from '../prompt.js';
-
-const signerOptions = {
-  key: { type: 'string', value: 'PATH', description: 'your private key file' },
-  agent: { type: 'boolean', description: 'sign with ssh-agent (SSH_AUTH_SOCK)' },
-  fingerprint: { type: 'string', value: 'SHA256:…', description: 'with --agent: which key' },
-} as const;
+import { signerFor, signerOptions } from './ticket-signer.js';
 
 export const init: CommandSpec = defineCommand({
   name: 'trust init',
@@ -172,15 +166,7 @@ export const sign: CommandSpec = defineCommand({
   options: signerOptions,
   async run(ctx) {
     const config = await configFor(ctx);
-    const signer = await chooseSigner({
-      ...(stringOption(ctx, 'key') ? { key: stringOption(ctx, 'key') } : {}),
-      agent: Boolean(ctx.options.agent),
-      ...(stringOption(ctx, 'fingerprint')
-        ? { fingerprint: stringOption(ctx, 'fingerprint') }
-        : {}),
-      env: process.env,
-      askPassphrase: (f) => askSecret(`passphrase for ${f}: `),
-    });
+    const signer = await signerFor(ctx);
     const { envelope, file } = await trustSign(config, signer);
     ctx.out.print(
       `signed ${config.trustStore} as ${signer.publicKey.fingerprint}; ${file} carries ${envelope.signatures.length} signature(s).`,
