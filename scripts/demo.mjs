@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The README's first command ends here: opsbook's whole loop on its embedded defaults, in a
 // temporary folder — demo senior keys and a trust store, a ticket in the embedded tracker, a plan
-// for collect-diagnostics on this machine (local transport, no SSH server needed), a senior's
-// signature, the run, a second senior's acceptance, and the journal. Nothing outside the
-// temporary folder is changed.
+// for daily-inspection on this machine (local transport, no SSH server needed), a senior's
+// signature, the run, a second senior's acceptance, the journal, and the HTML health report.
+// Nothing outside the temporary folder is changed.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,11 @@ $.quiet = true;
 
 async function step(title, args, options = {}) {
   echo(`\n${chalk.bold(`$ opsbook ${args.join(' ')}`)}${chalk.dim(`   # ${title}`)}`);
-  const r = await $({ cwd: options.cwd ?? root, nothrow: true, env: { ...process.env, ...options.env } })`node ${bin} ${args}`;
+  const r = await $({
+    cwd: options.cwd ?? root,
+    nothrow: true,
+    env: { ...process.env, ...options.env },
+  })`node ${bin} ${args}`;
   // Progress (stderr) came before the result (stdout) when it ran.
   process.stderr.write(r.stderr);
   process.stdout.write(r.stdout);
@@ -37,10 +41,18 @@ echo(chalk.bold('\nopsbook demo — part 2: a ticket from symptoms to Done'));
 const work = await mkdtemp(path.join(tmpdir(), 'opsbook-demo-'));
 // Two demo seniors (ECDSA P-256 keys made here; real seniors use their own SSH keys or ssh-agent):
 // one approves the plan, the other verifies the finished work. Erin is the engineer.
-const { loadKeyFileSigner, formatPublicKeyLine } = await import(path.join(root, 'packages/approval/dist/index.js'));
+const { loadKeyFileSigner, formatPublicKeyLine } = await import(
+  path.join(root, 'packages/approval/dist/index.js')
+);
 const seniors = [];
-for (const [id, name] of [['sam', 'Sam Senior'], ['val', 'Val Verifier']]) {
-  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' });
+for (const [id, name] of [
+  ['sam', 'Sam Senior'],
+  ['val', 'Val Verifier'],
+]) {
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: 'sec1',
+    format: 'pem',
+  });
   const keyFile = path.join(work, `${id}.pem`);
   await writeFile(keyFile, pem, { mode: 0o600 });
   const signer = await loadKeyFileSigner(pem, { file: keyFile });
@@ -69,15 +81,57 @@ trustStore: approvers.yaml
 tracker: {kind: local}
 `,
 );
-echo(chalk.dim(`(working in ${work}: demo keys for seniors sam and val, approvers.yaml, opsbook.yaml; the embedded local tracker keeps tickets in state/)`));
+echo(
+  chalk.dim(
+    `(working in ${work}: demo keys for seniors sam and val, approvers.yaml, opsbook.yaml; the embedded local tracker keeps tickets in state/)`,
+  ),
+);
 const as = (user) => ({ cwd: work, env: { OPSBOOK_USER: user } });
 await step('pin the trust store (explicit, never silent)', ['trust', 'init'], as('erin'));
-const opened = await step('engineer erin opens a ticket', ['ticket', 'open', '--summary', 'demo: health check of this machine', '--grade', 'P4', '--json'], as('erin'));
+const opened = await step(
+  'engineer erin opens a ticket',
+  [
+    'ticket',
+    'open',
+    '--summary',
+    'demo: daily health check of this machine',
+    '--grade',
+    'P4',
+    '--json',
+  ],
+  as('erin'),
+);
 const key = JSON.parse(opened.stdout).key ?? JSON.parse(opened.stdout).ticket?.key;
-await step('erin proposes a procedure: every command is posted for review', ['ticket', 'propose', key, '--runbook', 'collect-diagnostics', '--param', 'lines=20', '--senior', 'sam'], as('erin'));
-await step('senior sam signs exactly that plan with his SSH key', ['ticket', 'approve', key, '--key', seniors[0].keyFile], as('sam'));
-await step('erin runs it: only what was signed, here (local transport)', ['ticket', 'run', key, '--quiet'], as('erin'));
-await step('senior val verifies the journal and post-checks and signs the acceptance', ['ticket', 'accept', key, '--key', seniors[1].keyFile], as('val'));
+await step(
+  'erin proposes a procedure: every command is posted for review',
+  ['ticket', 'propose', key, '--runbook', 'daily-inspection', '--senior', 'sam'],
+  as('erin'),
+);
+await step(
+  'senior sam signs exactly that plan with his SSH key',
+  ['ticket', 'approve', key, '--key', seniors[0].keyFile],
+  as('sam'),
+);
+await step(
+  'erin runs it: only what was signed, here (local transport)',
+  ['ticket', 'run', key, '--quiet'],
+  as('erin'),
+);
+await step(
+  'senior val verifies the journal and post-checks and signs the acceptance',
+  ['ticket', 'accept', key, '--key', seniors[1].keyFile],
+  as('val'),
+);
 await step('the ticket shows every step', ['ticket', 'show', key], as('erin'));
 await step('the run is journaled, hash-chained, and verifies', ['journal', 'verify'], as('erin'));
-echo(chalk.green(`\ndemo finished. Its files are in ${work}. Try: pnpm opsbook --help`));
+const reportFile = path.join(work, 'health-report.html');
+await step(
+  'the health report of the inspection, one self-contained HTML file',
+  ['report', '--since', '1d', '--format', 'html', '-o', reportFile],
+  as('erin'),
+);
+echo(
+  chalk.green(
+    `\ndemo finished. The health report: ${reportFile}\nAll demo files are in ${work}. Try: pnpm opsbook --help`,
+  ),
+);

@@ -6,6 +6,8 @@ import {
   runCheck,
 } from '@opsbook/inspection';
 import type { ActionSpec } from '@opsbook/schema';
+import { backupBuiltins } from './backup-action.js';
+import { healthReportBuiltin } from './health-action.js';
 import { inventoryCollectAction } from './inventory-action.js';
 
 /** What a built-in action gets when its step runs on a host. */
@@ -88,6 +90,8 @@ export function builtinActions(): ReadonlyMap<string, BuiltinAction> {
     for (const [name, check] of Object.entries(inspectionChecks))
       all.set(name, inspectionAction(name, check));
     all.set(inventoryCollectAction.name, inventoryCollectAction);
+    all.set(healthReportBuiltin.name, healthReportBuiltin);
+    for (const action of backupBuiltins()) all.set(action.name, action);
     registry = all;
   }
   return registry;

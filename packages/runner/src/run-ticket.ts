@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
 import { RefusalError } from '@opsbook/schema';
-import type { OutboxEntry } from '@opsbook/tracker';
+import { type OutboxEntry, textDoc } from '@opsbook/tracker';
 import { verifyJournalBytes } from './journal-verify.js';
 import { readLedger } from './ledger.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
@@ -145,6 +146,7 @@ export class TicketGate {
               },
             ]
           : []),
+        ...(await reportWrites(bytes)),
         { write: { kind: 'setProperty', property: RUNS_PROPERTY, value: this.runs } },
       ];
       if (!('selector' in s.targets))
@@ -167,4 +169,29 @@ export class TicketGate {
     if (!this.statement) throw new Error('TicketGate.check must pass before the run starts');
     return this.statement;
   }
+}
+
+/**
+ * Reports a run produced (`health.report` steps): their Markdown as a comment, their files
+ * attached. Read from the verified journal and the files the step recorded, never from memory.
+ */
+async function reportWrites(journal: Buffer): Promise<QueuedWrite[]> {
+  const writes: QueuedWrite[] = [];
+  for (const e of verifyJournalBytes(journal).events) {
+    if (e.type !== 'step-end' || e.uses !== 'health.report' || e.status !== 'ok') continue;
+    const result = e.result as { markdown?: string; files?: string[] } | null;
+    if (result?.markdown)
+      writes.push({ write: { kind: 'comment', body: textDoc(result.markdown) } });
+    for (const file of result?.files ?? []) {
+      const bytes = await readFile(file).catch(() => undefined);
+      if (!bytes) continue;
+      const contentType = file.endsWith('.html')
+        ? 'text/html'
+        : file.endsWith('.json')
+          ? 'application/json'
+          : 'text/markdown';
+      writes.push({ write: { kind: 'attach', filename: path.basename(file), contentType }, bytes });
+    }
+  }
+  return writes;
 }
