@@ -8,7 +8,8 @@ const EXIT_FOR_FINDINGS = { ok: 0, unknown: 0, warn: 0, crit: 1 } as const;
 
 export default defineCommand({
   name: 'inspect',
-  summary: 'run the daily inspection under its standing approval and print the findings, worst first',
+  summary:
+    'run the daily inspection under its standing approval and print the findings, worst first',
   options: {
     target: {
       type: 'string',

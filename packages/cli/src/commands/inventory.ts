@@ -16,7 +16,11 @@ export default defineCommand({
   name: 'inventory',
   summary: 'collect host facts under the standing approval and print fleet statistics',
   options: {
-    format: { type: 'string', value: 'table|json|csv', description: 'output format (default table)' },
+    format: {
+      type: 'string',
+      value: 'table|json|csv',
+      description: 'output format (default table)',
+    },
     target: {
       type: 'string',
       value: 'PATTERN',

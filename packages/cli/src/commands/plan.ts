@@ -60,7 +60,7 @@ export default defineCommand({
     standing: {
       type: 'boolean',
       description:
-        'a standing approval of a routine runbook: approve the --target selector, not today\'s host list',
+        "a standing approval of a routine runbook: approve the --target selector, not today's host list",
     },
     force: { type: 'boolean', description: 'overwrite the output file' },
     show: {

@@ -115,13 +115,7 @@ export const show: CommandSpec = defineCommand({
       out.print(
         formatTable(
           ['WHEN', 'WHO', 'WHAT', 'FROM', 'TO'],
-          view.local.history.map((h) => [
-            h.at,
-            h.by,
-            h.field,
-            brief(h.from),
-            brief(h.to),
-          ]),
+          view.local.history.map((h) => [h.at, h.by, h.field, brief(h.from), brief(h.to)]),
           out.style,
         ),
       );
