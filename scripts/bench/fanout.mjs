@@ -4,7 +4,9 @@
 //   bare ssh2 loop     connect + exec + close in Node, same concurrency: the floor for a Node runner
 //   parallel-ssh -p N  one OpenSSH client process per host
 //   ansible -f 50      -m command with pipelining
-// plus a 5-step vs a 1-step runbook at 200 hosts and opsbook's peak RSS at 1,000 hosts.
+// at N in parallel; then at 200 hosts the same at Ansible's parallelism (50, BENCH_ANSIBLE_FORKS),
+// a 5-step vs a 1-step runbook (plus bare 5-exec loops, with and without opsbook's remote
+// wrapper), and opsbook's peak RSS on 1,000 hosts. Results and their reading: BENCHMARKS.md.
 //
 // Every "host" is an alias of ONE real OpenSSH sshd on 127.0.0.1 (ephemeral port, MaxStartups
 // raised, sftp on), logged into as a dedicated user `opsbench` whose shell is /bin/sh, so no
@@ -17,10 +19,11 @@
 // Also recorded: sshd's own CPU (server and clients share the cores), and where opsbook's wall
 // time goes (before run-start, hosts, after run-end, from its journal).
 //
-//   node scripts/bench/fanout.mjs                 full run (~40 min on 2 cores, most of it Ansible)
+//   node scripts/bench/fanout.mjs                 full run (~1 h on 2 busy cores, half of it Ansible)
 //   BENCH_RUNS=1 BENCH_SIZES=50 BENCH_MEMORY_HOSTS=0 BENCH_STEPS=0 node scripts/bench/fanout.mjs
 //   BENCH_TOOLS=opsbook,ssh2 …                    only the tools whose names contain these words
-//   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run at the largest size
+//   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run, summarised
+//   BENCH_TIMEOUT_S=1200 …                        per-command limit (default 600 s)
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
