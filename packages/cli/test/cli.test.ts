@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { digestRunbook } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -75,9 +75,10 @@ describe('opsbook validate', () => {
       const r = await runCli(['validate', '.'], { cwd: dir });
       expect(r.code).toBe(2);
       const lines = r.stdout.trimEnd().split('\n');
-      expect(lines.slice(0, -1)).toEqual(c.expected);
+      const expected = c.expectedByCli ?? c.expected;
+      expect(lines.slice(0, -1)).toEqual(expected);
       expect(lines.at(-1)).toBe(
-        `✗ ${c.expected.length} problem${c.expected.length === 1 ? '' : 's'} in 1 of 1 runbook`,
+        `✗ ${expected.length} problem${expected.length === 1 ? '' : 's'} in 1 of 1 runbook`,
       );
       expect(r.stdout + r.stderr).not.toMatch(stackTrace);
     },
@@ -96,7 +97,7 @@ describe('opsbook validate', () => {
     expect(doc.ok).toBe(false);
     expect(doc.runbooks).toHaveLength(3);
     expect(doc.runbooks.map((x) => x.problems.length)).toEqual(
-      invalidRunbooks.slice(0, 3).map((c) => c.expected.length),
+      invalidRunbooks.slice(0, 3).map((c) => (c.expectedByCli ?? c.expected).length),
     );
   });
 
@@ -119,12 +120,9 @@ describe('opsbook list, show, digest', () => {
     );
     const json = await runCli(['list', '--json']);
     const doc = JSON.parse(json.stdout) as { runbooks: Array<{ name: string; category: string }> };
-    expect(doc.runbooks.map((r) => r.name)).toEqual([
-      'collect-diagnostics',
-      'config-rollout',
-      'disk-cleanup',
-      'service-restart',
-    ]);
+    const folders = (await readdir(path.join(repoRoot, 'runbooks'))).sort();
+    expect(folders.length).toBeGreaterThanOrEqual(4);
+    expect(doc.runbooks.map((r) => r.name)).toEqual(folders);
   });
 
   it('prints the same digest as the library computes', async () => {

@@ -14,6 +14,8 @@ export interface InvalidRunbookCase {
   files?: Record<string, string | { symlinkTo: string }>;
   /** Expected problems as `FILE:line:col: message`, FILE being runbook.yaml or package.json. */
   expected: string[];
+  /** Where the opsbook CLI (which knows the built-in actions) says something else. */
+  expectedByCli?: string[];
 }
 
 export const validPackageJson =
@@ -148,6 +150,9 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     yaml: withLine(14, '      uses: inspection.dsik'),
     expected: [
       "runbook.yaml:14:13: unknown action 'inspection.dsik': this opsbook has no built-in actions yet; use run: or script:",
+    ],
+    expectedByCli: [
+      "runbook.yaml:14:13: unknown action 'inspection.dsik': did you mean 'inspection.disk'?",
     ],
   },
   {
