@@ -103,7 +103,7 @@ export class LocalTracker implements Tracker {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       throw new UnreachableError(
         'TRACKER_TICKET_NOT_FOUND',
-        `the local tracker in ${this.dir} has no ticket ${key}: check the key with \`opsbook ticket list\`, or set tracker.kind: jira if the ticket lives in Jira.`,
+        `the local tracker in ${this.dir} has no ticket ${key}: check the key (the tickets are the files in that folder), or set tracker.kind: jira if the ticket lives in Jira.`,
         { ticket: key },
       );
     }
