@@ -3,6 +3,7 @@
  * heat map on a canvas from the embedded JSON, and makes the findings table sort and filter.
  * Kept as a string because it runs in the browser, not in Node.
  */
+// biome-ignore lint/complexity/noUselessStringRaw: raw keeps any future backslash in the browser code literal
 export const CLIENT_SCRIPT = String.raw`(function(){
 "use strict";
 var dataEl=document.getElementById("report-data");

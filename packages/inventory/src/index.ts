@@ -1,31 +1,7 @@
 export { type Connection, connectionOf } from './connection-of.js';
 export {
-  HOST_PATTERN_INVALID,
-  HOST_PATTERN_NO_MATCH,
-  orderHostPatterns,
-  selectHosts,
-  splitHostPattern,
-} from './host-pattern.js';
-export { expandHostRange, MAX_RANGE_HOSTS } from './host-range.js';
-export type {
-  Inventory,
-  InventoryFormat,
-  InventoryGroup,
-  InventoryHost,
-  SourceLocation,
-  Vars,
-  VarValue,
-} from './inventory.js';
-export {
-  detectInventoryFormat,
-  INVENTORY_INVALID,
-  type LoadInventoryOptions,
-  loadInventory,
-  parseInventoryText,
-} from './inventory-file.js';
-export {
-  type FactName,
   FACTS_COLLECTOR,
+  type FactName,
   factNames,
   splitFactParts,
 } from './facts/facts-collector.js';
@@ -67,3 +43,27 @@ export {
   parseOsRelease,
   parseUptime,
 } from './facts/system-facts.js';
+export {
+  HOST_PATTERN_INVALID,
+  HOST_PATTERN_NO_MATCH,
+  orderHostPatterns,
+  selectHosts,
+  splitHostPattern,
+} from './host-pattern.js';
+export { expandHostRange, MAX_RANGE_HOSTS } from './host-range.js';
+export type {
+  Inventory,
+  InventoryFormat,
+  InventoryGroup,
+  InventoryHost,
+  SourceLocation,
+  Vars,
+  VarValue,
+} from './inventory.js';
+export {
+  detectInventoryFormat,
+  INVENTORY_INVALID,
+  type LoadInventoryOptions,
+  loadInventory,
+  parseInventoryText,
+} from './inventory-file.js';

@@ -104,7 +104,6 @@ function decodeUtf8(file: string, bytes: Uint8Array): string | Problem {
  * problem with its line and column instead of throwing.
  */
 export function parseYamlSource(file: string, input: string | Uint8Array): YamlSource {
-  const problems: Problem[] = [];
   const failed = (p: Problem): YamlSource => ({
     file,
     value: undefined,

@@ -1,12 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  chooseSigner,
-  trustAddApprover,
-  trustInit,
-  trustRevoke,
-  trustShow,
-  trustSign,
-} from '@opsbook/runner';
+import { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';

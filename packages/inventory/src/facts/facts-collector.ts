@@ -24,6 +24,7 @@ const PARTS: readonly string[] = [
   "echo 'OPSBOOK_FACT block-devices'",
   "if command -v lsblk >/dev/null 2>&1; then echo 'OPSBOOK_SECTION lsblk'; lsblk -b -P -o NAME,TYPE,SIZE,RO 2>/dev/null",
   // /sys/block sizes are in 512-byte sectors whatever the device's own sector size.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run on the host
   'elif [ -d /sys/block ]; then echo \'OPSBOOK_SECTION sys\'; for d in /sys/block/*; do [ -r "$d/size" ] && echo "${d##*/} $(cat "$d/size" 2>/dev/null) $(cat "$d/ro" 2>/dev/null)"; done',
   "else echo 'OPSBOOK_MISSING lsblk /sys/block'; fi",
   "echo 'OPSBOOK_FACT interfaces'",
