@@ -9,6 +9,7 @@ import type { ActionSpec } from '@opsbook/schema';
 import { backupBuiltins } from './backup-action.js';
 import { healthReportBuiltin } from './health-action.js';
 import { inventoryCollectAction } from './inventory-action.js';
+import { runCollector } from './run-collector.js';
 
 /** What a built-in action gets when its step runs on a host. */
 export interface ActionContext {
@@ -59,15 +60,7 @@ function inspectionAction(name: string, check: InspectionCheck): BuiltinAction {
       return Object.keys(thresholds).length ? { ...w, thresholds } : w;
     },
     async run(ctx) {
-      const exec = await ctx.transport.exec({
-        command: check.collect(ctx.with),
-        env: ctx.env,
-        sudo: ctx.sudo,
-        timeoutMs: ctx.timeoutMs,
-        signal: ctx.signal,
-        onStdout: ctx.onStdout,
-        onStderr: ctx.onStderr,
-      });
+      const exec = await runCollector(ctx, check.collect(ctx.with));
       if (exec.timedOut)
         return { status: 'failed', exec, reason: `the ${name} collector timed out` };
       // Collectors are read-only and exit 0 even when a tool is missing; the parser turns any

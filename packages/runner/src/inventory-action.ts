@@ -1,5 +1,6 @@
 import { FACTS_COLLECTOR, parseHostFacts } from '@opsbook/inventory';
 import type { BuiltinAction } from './actions.js';
+import { runCollector } from './run-collector.js';
 
 /**
  * `inventory.collect`: run the read-only facts collector on the host and journal its facts as
@@ -16,15 +17,7 @@ export const inventoryCollectAction: BuiltinAction = {
     properties: {},
   },
   async run(ctx) {
-    const exec = await ctx.transport.exec({
-      command: FACTS_COLLECTOR,
-      env: ctx.env,
-      sudo: ctx.sudo,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.signal,
-      onStdout: ctx.onStdout,
-      onStderr: ctx.onStderr,
-    });
+    const exec = await runCollector(ctx, FACTS_COLLECTOR);
     if (exec.timedOut)
       return { status: 'failed', exec, reason: 'the inventory.collect collector timed out' };
     // The collector exits 0 on any host; facts it could not read are listed in `facts.unknown`.
