@@ -15,6 +15,7 @@
 // largest process); BENCH_RUNS rounds (default 3), interleaved, median reported.
 // Needs root (creates the user, starts sshd). Everything it starts is stopped by PID; the temp
 // dir, the authorized_keys it wrote and the user (when it created it) are removed at the end.
+// The world (sshd, user, aliases, trust) is bench-world.mjs, shared with inspect.mjs.
 //
 // Also recorded: sshd's own CPU (server and clients share the cores), and where opsbook's wall
 // time goes (before run-start, hosts, after run-end, from its journal).
@@ -24,28 +25,14 @@
 //   BENCH_TOOLS=opsbook,ssh2 …                    only the tools whose names contain these words
 //   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run, summarised
 //   BENCH_TIMEOUT_S=1200 …                        per-command limit (default 600 s)
-import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import {
-  chown,
-  cp,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
+import { count, describeSample, measure, median, waitForIdleSshd } from './bench-measure.mjs';
+import { cleanEnv, isStopping, runGroup, stopOnSignals } from './bench-processes.mjs';
+import { ansibleEnv, closeBenchWorld, openBenchWorld, USER } from './bench-world.mjs';
 
-const root = path.resolve(import.meta.dirname, '../..');
-/** The CLI of the snapshot taken at start (see snapshotBuild). */
-let build;
-let bin;
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const sizes = (process.env.BENCH_SIZES ?? '50,200').split(',').map(Number);
 const memoryHosts = Number(process.env.BENCH_MEMORY_HOSTS ?? 1000);
@@ -53,323 +40,52 @@ const withSteps = process.env.BENCH_STEPS !== '0';
 const profile = process.env.BENCH_PROFILE === '1';
 const ansibleForks = Number(process.env.BENCH_ANSIBLE_FORKS ?? 50);
 const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
-const USER = 'opsbench';
-const DEFAULT_HOME = '/var/lib/opsbench';
-let userHome = DEFAULT_HOME;
 const COMMAND = 'true';
-const CLOCK_TICKS =
-  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const largest = Math.max(...sizes);
 
-/** Processes started by this script, by PID, so that every exit path can stop them. */
-const live = new Set();
-let sshd;
-let stopping = false;
-let work;
-let createdUser = false;
-let wroteAuthorizedKeys = false;
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    stopping = true;
-    console.error(`\n${signal}: stopping the benchmark`);
-    for (const pid of live) killGroup(pid);
-  });
-}
-
+stopOnSignals();
 try {
-  preflight();
-  work = await mkdtemp(path.join(tmpdir(), 'opsbook-bench-fanout-'));
-  await snapshotBuild(work);
-  await ensureUser();
-  const world = await prepareWorld(work);
+  const world = await openBenchWorld({
+    name: 'fanout',
+    hostCounts: [...sizes, ...(memoryHosts > 0 ? [memoryHosts] : [])],
+    tools: [
+      ['/usr/bin/parallel-ssh', 'pssh'],
+      ['/usr/bin/ansible', 'ansible'],
+    ],
+  });
+  await prepareFanout(world);
   const results = await measureAll(world);
   report(world, results);
 } finally {
-  await cleanUp();
+  await closeBenchWorld();
 }
 
 /**
- * Copies every package's built dist (and its node_modules links) into the temp dir, so that a
- * rebuild of the checkout during the long run cannot swap or delete the code being measured.
+ * The fan-out runbooks' approvals (`approve({steps, concurrency, hosts})`), and the exact command
+ * line and stdin opsbook sends for a step `run: true` (run id, ticket, host).
  */
-async function snapshotBuild(dir) {
-  build = path.join(dir, 'build');
-  for (const pkg of await readdir(path.join(root, 'packages'))) {
-    const from = path.join(root, 'packages', pkg);
-    if (!existsSync(path.join(from, 'dist'))) continue;
-    for (const part of ['package.json', 'dist', 'node_modules']) {
-      if (!existsSync(path.join(from, part))) continue;
-      await cp(path.join(from, part), path.join(build, 'packages', pkg, part), {
-        recursive: true,
-        verbatimSymlinks: true,
-        filter: (f) => !/[/\\]\.(vite|vite-temp)$/.test(f),
-      });
-    }
-  }
-  // pnpm's links are relative (../../../node_modules/.pnpm/…): point them at the checkout's store.
-  await symlink(path.join(root, 'node_modules'), path.join(build, 'node_modules'));
-  bin = path.join(build, 'packages/cli/dist/bin.js');
-}
-
-function preflight() {
-  const missing = [];
-  if (process.getuid?.() !== 0) missing.push('root (to create the opsbench user and start sshd)');
-  for (const [file, pkg] of [
-    ['/usr/sbin/sshd', 'openssh-server'],
-    ['/usr/bin/ssh-keygen', 'openssh-client'],
-    ['/usr/bin/time', 'time'],
-    ['/usr/bin/parallel-ssh', 'pssh'],
-    ['/usr/bin/ansible', 'ansible'],
-  ]) {
-    if (!existsSync(file)) missing.push(`${file} (Debian package ${pkg})`);
-  }
-  const cli = path.join(root, 'packages/cli/dist/bin.js');
-  if (!existsSync(cli)) missing.push(`${cli} (run pnpm build)`);
-  if (missing.length > 0) {
-    throw new Error(
-      `fanout benchmark cannot start, missing: ${missing.join(', ')}. scripts/setup-test-host.sh installs the packages.`,
-    );
-  }
-}
-
-async function ensureUser() {
-  if (spawnSync('id', ['-u', USER]).status !== 0) {
-    // Password '*': none can match, yet the account is not locked ('!'), which sshd without PAM refuses.
-    const args = [
-      '--system',
-      '--password',
-      '*',
-      '--shell',
-      '/bin/sh',
-      '--home-dir',
-      DEFAULT_HOME,
-      '--create-home',
-      USER,
-    ];
-    check(spawnSync('useradd', args, { encoding: 'utf8' }), `useradd ${USER}`);
-    createdUser = true;
-  }
-  const entry = spawnSync('getent', ['passwd', USER], { encoding: 'utf8' })
-    .stdout.trim()
-    .split(':');
-  userHome = entry[5] || DEFAULT_HOME;
-  if (entry[6] !== '/bin/sh')
-    throw new Error(
-      `user ${USER} exists with shell ${entry[6]}: the benchmark needs /bin/sh (no profile to measure)`,
-    );
-}
-
-async function prepareWorld(dir) {
-  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
-  const clientKey = path.join(dir, 'client_key');
-  for (const f of [hostKey, clientKey]) {
-    check(
-      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'opsbook-bench', '-f', f]),
-      'ssh-keygen',
-    );
-  }
-  await installAuthorizedKey(`${(await readFile(`${clientKey}.pub`, 'utf8')).trim()}\n`);
-  const [type, blob] = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/);
-  sshd = await startSshd(dir, hostKey);
-  const port = sshd.port;
-  await writeFile(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${type} ${blob}\n`);
-  const counts = [...new Set([...sizes, ...(memoryHosts > 0 ? [memoryHosts] : [])])];
-  const names = (n) =>
-    Array.from({ length: n }, (_, i) => `host-${String(i + 1).padStart(4, '0')}`);
-  for (const n of counts) {
-    const lines = names(n).map(
-      (h) =>
-        `${h} ansible_host=127.0.0.1 ansible_port=${port} ansible_user=${USER} ansible_ssh_private_key_file=${clientKey} ansible_python_interpreter=/usr/bin/python3`,
-    );
-    await writeFile(path.join(dir, `inventory-${n}.ini`), `[bench]\n${lines.join('\n')}\n`);
-    await writeFile(path.join(dir, `hosts-${n}.txt`), `${names(n).join('\n')}\n`);
-  }
-  await writeFile(
-    path.join(dir, 'ssh_config'),
-    [
-      'Host host-*',
-      '  HostName 127.0.0.1',
-      `  Port ${port}`,
-      `  User ${USER}`,
-      `  IdentityFile ${clientKey}`,
-      '  IdentitiesOnly yes',
-      '  StrictHostKeyChecking yes',
-      `  UserKnownHostsFile ${path.join(dir, 'known_hosts')}`,
-      '  GlobalKnownHostsFile /dev/null',
-      '  BatchMode yes',
-      '  ControlMaster no',
-      '  LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
-  const approve = await prepareOpsbook(dir);
+async function prepareFanout(world) {
+  const approveRunbook = world.approve;
+  world.approve = async ({ steps, concurrency, hosts }) => {
+    const name = `bench-${steps}step-c${concurrency}`;
+    if (!existsSync(path.join(world.dir, 'runbooks', name)))
+      await writeRunbook(world.dir, name, { steps, concurrency });
+    return approveRunbook({
+      runbook: name,
+      hosts,
+      summary: `fan-out benchmark: ${name} on ${hosts} hosts`,
+    });
+  };
   const { shellInvocationLine, encodeEnvBlock } = await import(
-    path.join(build, 'packages/exec/dist/index.js')
+    path.join(world.build, 'packages/exec/dist/index.js')
   );
-  // The exact command line and stdin opsbook sends for a step `run: true` (run id, ticket, host).
-  const wrapper = {
+  world.wrapper = {
     line: shellInvocationLine({ command: COMMAND }),
     stdin: encodeEnvBlock({
       OPSBOOK_RUN_ID: '20260101-000000-bench0',
       OPSBOOK_TICKET: 'OPS-1',
       OPSBOOK_HOST: 'host-0001',
     }),
-  };
-  return { dir, port, clientKey, hostBlob: blob, approve, wrapper };
-}
-
-/** authorized_keys in the user's home: sshd reads it as that user, so a root-only temp dir would not do. */
-async function installAuthorizedKey(line) {
-  const sshDir = path.join(userHome, '.ssh');
-  await mkdir(sshDir, { recursive: true, mode: 0o700 });
-  const { uid, gid } = userIds();
-  await writeFile(path.join(sshDir, 'authorized_keys'), line, { mode: 0o600 });
-  wroteAuthorizedKeys = true;
-  await chown(userHome, uid, gid);
-  await chown(sshDir, uid, gid);
-  await chown(path.join(sshDir, 'authorized_keys'), uid, gid);
-}
-
-function userIds() {
-  const uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout.trim());
-  const gid = Number(spawnSync('id', ['-g', USER], { encoding: 'utf8' }).stdout.trim());
-  return { uid, gid };
-}
-
-async function startSshd(dir, hostKey) {
-  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-  let lastError;
-  // Another process may take the port between the probe and sshd's bind: a few tries.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    await writeFile(
-      path.join(dir, 'sshd_config'),
-      [
-        `ListenAddress 127.0.0.1:${port}`,
-        `HostKey ${hostKey}`,
-        `PidFile ${path.join(dir, 'sshd.pid')}`,
-        'AuthorizedKeysFile .ssh/authorized_keys',
-        `AllowUsers ${USER}`,
-        'UsePAM no',
-        'StrictModes no',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PubkeyAuthentication yes',
-        'MaxStartups 1000:30:1000',
-        'MaxSessions 100',
-        'Subsystem sftp internal-sftp',
-        'PrintMotd no',
-        'UseDNS no',
-        'LogLevel ERROR',
-        '',
-      ].join('\n'),
-    );
-    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    live.add(child.pid);
-    let log = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (t) => {
-      if (log.length < 100_000) log += t;
-    });
-    if (await waitForBanner(port, child)) return { pid: child.pid, port, child, log: () => log };
-    await killTree(child.pid);
-    lastError = new Error(`sshd on 127.0.0.1:${port} did not start; its log:\n${log}`);
-    if (!log.includes('Address already in use')) break;
-  }
-  throw lastError;
-}
-
-async function waitForBanner(port, child) {
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    const banner = await new Promise((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.setTimeout(1000, () => s.destroy());
-      s.once('data', (d) => {
-        s.destroy();
-        resolve(String(d));
-      });
-      s.once('error', () => resolve(''));
-      s.once('close', () => resolve(''));
-    });
-    if (banner.startsWith('SSH-2.0-')) return true;
-    await sleep(50);
-  }
-  return false;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A demo senior key and trust store (as scripts/demo.mjs), runbooks, and one signed approval per case. */
-async function prepareOpsbook(dir) {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pem = privateKey.export({ type: 'sec1', format: 'pem' });
-  const keyFile = path.join(dir, 'bench-senior.pem');
-  await writeFile(keyFile, pem, { mode: 0o600 });
-  const { loadKeyFileSigner, formatPublicKeyLine } = await import(
-    path.join(build, 'packages/approval/dist/index.js')
-  );
-  const signer = await loadKeyFileSigner(pem, { file: keyFile });
-  await writeFile(
-    path.join(dir, 'approvers.yaml'),
-    `apiVersion: opsbook/v1
-kind: Approvers
-version: 1
-approvers:
-  - id: bench-senior
-    name: Bench Senior
-    roles: [senior]
-    keys: ["${formatPublicKeyLine(signer.publicKey)} bench-senior"]
-policy:
-  signatures: 1
-  maxValidity: 7d
-rotation: {signatures: 1}
-`,
-  );
-  await writeFile(
-    path.join(dir, 'opsbook.yaml'),
-    `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-trustStore: approvers.yaml
-knownHosts: ${path.join(dir, 'known_hosts')}
-tracker: {kind: local}
-`,
-  );
-  opsbook(dir, ['trust', 'init']);
-  const { LocalTracker } = await import(path.join(build, 'packages/tracker/dist/index.js'));
-  const tracker = new LocalTracker({ stateDir: path.join(dir, 'state'), actor: 'bench-senior' });
-  /**
-   * A ticket in Approved and a signed approval of `steps` steps at `concurrency` on `hosts` hosts:
-   * a run moves its ticket to In Review, so every measured run gets its own (untimed).
-   */
-  return async function approve({ steps, concurrency, hosts }) {
-    const name = `bench-${steps}step-c${concurrency}`;
-    if (!existsSync(path.join(dir, 'runbooks', name)))
-      await writeRunbook(dir, name, { steps, concurrency });
-    const { key } = await tracker.create({
-      summary: `fan-out benchmark: ${name} on ${hosts} hosts`,
-      grade: 'P4',
-    });
-    await tracker.transition(key, tracker.statuses.awaitingApproval);
-    await tracker.transition(key, tracker.statuses.approved);
-    const file = path.join(dir, `${key}.approval.json`);
-    const inventory = path.join(dir, `inventory-${hosts}.ini`);
-    opsbook(dir, ['plan', name, '--ticket', key, '-i', inventory, '-o', file]);
-    opsbook(dir, ['approve', file, '--key', keyFile, '-i', inventory]);
-    return [process.execPath, bin, 'run', file, '-i', inventory, '--quiet'];
   };
 }
 
@@ -402,23 +118,8 @@ ${steps.join('\n')}
   );
 }
 
-function opsbook(cwd, args) {
-  check(
-    spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: cleanEnv() }),
-    `opsbook ${args.join(' ')}`,
-  );
-}
-
-/** No ssh-agent and no user ssh config for any tool: every client authenticates with the one key file. */
-function cleanEnv(extra = {}) {
-  const env = { ...process.env, ...extra };
-  delete env.SSH_AUTH_SOCK;
-  delete env.SSH_AGENT_PID;
-  return env;
-}
-
 /** The floor: a Node process doing only connect + exec + close with ssh2, `concurrency` at a time. */
-async function writeFloorScript(dir) {
+async function writeFloorScript(dir, build) {
   const file = path.join(dir, 'ssh2-floor.mjs');
   await writeFile(
     file,
@@ -523,24 +224,22 @@ function psshCase({ dir }, n, parallel) {
   };
 }
 
-function ansibleCase({ dir, ansibleHome }, n) {
+function ansibleCase({ world, dir }, n) {
   const inventory = path.join(dir, `inventory-${n}.ini`);
   return {
     n,
     concurrency: ansibleForks,
     tool: 'ansible -m command, pipelining',
     argv: ['ansible', 'all', '-i', inventory, '-m', 'command', '-a', COMMAND, '-f', ansibleForks],
-    env: ansibleEnv(dir, ansibleHome),
+    env: ansibleEnv(world),
     ok: (r) => r.code === 0 && count(r.stdout, '| CHANGED') === n,
   };
 }
 
 async function measureAll(world) {
   const { dir } = world;
-  const floor = await writeFloorScript(dir);
-  const ansibleHome = path.join(dir, 'ansible');
-  await mkdir(ansibleHome, { recursive: true });
-  const kit = { world, floor, dir, ansibleHome };
+  const floor = await writeFloorScript(dir, world.build);
+  const kit = { world, floor, dir };
   const cases = [];
   for (const n of sizes) {
     cases.push(
@@ -578,162 +277,18 @@ async function measureAll(world) {
   // Rounds interleave the tools so that a slow phase of the machine does not land on one tool.
   for (let round = 1; round <= runs; round++) {
     for (const c of cases) {
-      if (stopping) throw new Error('interrupted');
-      const s = await measure(c, dir);
+      if (isStopping()) throw new Error('interrupted');
+      const s = await measure(c, world, commandTimeoutMs);
       c.samples.push(s);
-      console.error(
-        `round ${round}/${runs}  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`,
-      );
+      console.error(describeSample(c, s, round, runs));
     }
   }
   if (profile) await profileOpsbook(world);
   return cases;
 }
 
-function ansibleEnv(dir, ansibleHome) {
-  return {
-    ANSIBLE_HOME: ansibleHome,
-    ANSIBLE_LOCAL_TEMP: path.join(ansibleHome, 'tmp'),
-    ANSIBLE_PIPELINING: '1',
-    ANSIBLE_HOST_KEY_CHECKING: 'True',
-    ANSIBLE_GATHERING: 'explicit',
-    ANSIBLE_RETRY_FILES_ENABLED: '0',
-    ANSIBLE_NOCOLOR: '1',
-    // One connection per host, as the other tools: every alias has the same address, port and
-    // user, so Ansible's default ControlPath (%C) would otherwise multiplex all of them over one
-    // master connection, something no real fleet allows.
-    ANSIBLE_SSH_ARGS: `-o ControlMaster=no -o ControlPersist=no -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${path.join(dir, 'known_hosts')} -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes`,
-  };
-}
-
 function exitZero(r) {
   return r.code === 0;
-}
-
-function count(text, needle) {
-  return text.split(needle).length - 1;
-}
-
-/** Runs one command under /usr/bin/time in its own process group; bounded by commandTimeoutMs. */
-async function measure(c, dir) {
-  const argv = c.prepare ? await c.prepare() : c.argv;
-  await waitForIdleSshd();
-  const timeFile = path.join(dir, 'time.out');
-  await rm(timeFile, { force: true });
-  const serverBefore = await treeCpuSeconds(sshd.pid);
-  const startedAt = Date.now();
-  const started = process.hrtime.bigint();
-  const r = await runGroup(
-    ['/usr/bin/time', '-f', '%e %U %S %M', '-o', timeFile, ...argv.map(String)],
-    {
-      cwd: dir,
-      env: cleanEnv(c.env),
-    },
-  );
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.timedOut) {
-    throw new Error(`${c.tool} on ${c.n} hosts did not finish in ${commandTimeoutMs / 1000} s`);
-  }
-  // A failed run is a result too (reported with its reason, left out of the medians); only a
-  // tool that fails without a recognisable reason stops the benchmark.
-  const failure = c.ok(r) ? undefined : failureOf(c, r);
-  const [, user, sys, maxKb] = (await readFile(timeFile, 'utf8'))
-    .trim()
-    .split('\n')
-    .pop()
-    .split(' ')
-    .map(Number);
-  await waitForIdleSshd();
-  const server = (await treeCpuSeconds(sshd.pid)) - serverBefore;
-  const sample = { wall, cpu: user + sys, user, sys, rssMb: maxKb / 1024, server, failure };
-  const slowest = r.stdout.match(/slowest handshake ([\d.]+) s/)?.[1];
-  if (slowest) sample.slowestHandshake = Number(slowest);
-  if (c.prepare)
-    sample.phases = await opsbookPhases(dir, `${r.stdout}${r.stderr}`, startedAt, wall);
-  return sample;
-}
-
-/** Why a run failed, in a few words; throws when the output holds no known reason. */
-function failureOf(c, r) {
-  const output = `${r.stdout}\n${r.stderr}`;
-  const handshake = count(output, 'did not complete the SSH handshake in time');
-  if (handshake > 0) {
-    const ok = (output.match(/^host-\d+ +ok /gm) ?? []).length;
-    return `${handshake} of ${c.n} hosts unreachable: SSH handshake not complete within opsbook's 10 s connect timeout (${ok} ok)`;
-  }
-  throw new Error(
-    `${c.tool} on ${c.n} hosts failed (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
-  );
-}
-
-/**
- * CPU seconds used by sshd and every session it reaped (utime, stime, cutime, cstime of
- * /proc/PID/stat): the server's share of the two cores the clients also run on.
- */
-async function treeCpuSeconds(pid) {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the comm field: state is fields[0], so utime..cstime (stat fields 14-17) are 11-14.
-  const ticks = fields.slice(11, 15).reduce((a, b) => a + Number(b), 0);
-  return ticks / CLOCK_TICKS;
-}
-
-/** Where an opsbook run's wall time went, from its journal's timestamps. */
-async function opsbookPhases(dir, output, startedAt, wall) {
-  const runId = output.match(/run (\S+) \w+ in /)?.[1];
-  if (!runId) return undefined;
-  const text = await readFile(path.join(dir, 'state', 'runs', `${runId}.jsonl`), 'utf8');
-  const events = text
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-  const at = (e) => Date.parse(e.at);
-  const runStart = at(events[0]);
-  const runEnd = at(events[events.length - 1]);
-  return {
-    beforeRun: (runStart - startedAt) / 1000,
-    hosts: (runEnd - runStart) / 1000,
-    afterRun: wall - (runEnd - startedAt) / 1000,
-  };
-}
-
-function runGroup(argv, options) {
-  return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      ...options,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    live.add(child.pid);
-    const out = { stdout: '', stderr: '' };
-    for (const stream of ['stdout', 'stderr']) {
-      child[stream].setEncoding('utf8');
-      child[stream].on('data', (t) => {
-        if (out[stream].length < 5_000_000) out[stream] += t;
-      });
-    }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child.pid);
-    }, commandTimeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      // The group may hold stragglers (an ssh that outlived pssh): stop them too.
-      killGroup(child.pid);
-      live.delete(child.pid);
-      resolve({ ...out, code, timedOut });
-    });
-  });
-}
-
-/** Waits until sshd has no session processes left, so that one measurement does not pay for the last. */
-async function waitForIdleSshd() {
-  for (let i = 0; i < 200; i++) {
-    if ((await descendantsOf(sshd.pid)).length === 0) return;
-    await sleep(50);
-  }
-  throw new Error('sshd still has sessions 10 s after the last measurement ended');
 }
 
 /** One extra opsbook run at the largest size under `node --cpu-prof`, summarised by self time. */
@@ -745,11 +300,12 @@ async function profileOpsbook(world) {
     concurrency: ansibleForks,
     hosts: largest,
   });
-  await waitForIdleSshd();
-  const r = await runGroup([node, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...args], {
-    cwd: world.dir,
-    env: cleanEnv(),
-  });
+  await waitForIdleSshd(world.sshd);
+  const r = await runGroup(
+    [node, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...args],
+    { cwd: world.dir, env: cleanEnv() },
+    commandTimeoutMs,
+  );
   if (r.code !== 0)
     throw new Error(`profiled opsbook run failed (exit ${r.code}): ${r.stderr.slice(-2000)}`);
   const name = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
@@ -828,11 +384,6 @@ function areaOf(frame) {
   if (pkg) return `@opsbook/${pkg[1]}`;
   if (url.startsWith('node:')) return `node core ${url.slice(5).split('/')[0]}`;
   return url;
-}
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function report(world, cases) {
@@ -951,71 +502,4 @@ function reportTargets(rows, isOpsbook) {
       `  5-step vs 1-step at ${five.n} hosts (${five.concurrency} in parallel): wall ${(five.wall / one.wall).toFixed(2)}×, client CPU ${(five.cpu / one.cpu).toFixed(2)}× (+${(((five.wall - one.wall) * 1000) / 4).toFixed(0)} ms wall per extra step)`,
     );
   }
-}
-
-function check(r, what) {
-  if (r.error || r.status !== 0) {
-    throw new Error(
-      `${what} failed (exit ${r.status}): ${r.error?.message ?? ''}${r.stdout ?? ''}${r.stderr ?? ''}`,
-    );
-  }
-  return r;
-}
-
-function killGroup(pid) {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // The group is already gone.
-  }
-}
-
-async function killTree(pid) {
-  for (const p of [pid, ...(await descendantsOf(pid))]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
-  live.delete(pid);
-}
-
-async function descendantsOf(rootPid) {
-  const parents = new Map();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
-    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (after[1]) parents.set(Number(entry), Number(after[1]));
-  }
-  const found = [];
-  let frontier = [rootPid];
-  for (let depth = 0; depth < 32 && frontier.length > 0; depth++) {
-    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([p]) => p);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
-
-async function cleanUp() {
-  for (const pid of live) killGroup(pid);
-  if (sshd) {
-    await killTree(sshd.pid);
-    await new Promise((r) =>
-      sshd.child.exitCode !== null || sshd.child.signalCode !== null
-        ? r()
-        : sshd.child.once('exit', r),
-    );
-  }
-  if (wroteAuthorizedKeys)
-    await rm(path.join(userHome, '.ssh', 'authorized_keys'), { force: true });
-  if (createdUser) spawnSync('userdel', ['--remove', USER]);
-  if (work) await rm(work, { recursive: true, force: true });
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,0 +1,115 @@
+// Processes the benchmarks start: each tracked by PID in its own process group, bounded in time,
+// and stopped by PID on every exit path (SIGINT, SIGTERM, a failure). Shared by fanout.mjs and
+// inspect.mjs.
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+
+/** Processes (group leaders) started by the benchmark and still running, by PID. */
+export const live = new Set();
+let stopping = false;
+
+/** True once SIGINT or SIGTERM arrived: the measuring loops stop at their next step. */
+export function isStopping() {
+  return stopping;
+}
+
+/** On SIGINT / SIGTERM, stop every process the benchmark started; the caller's finally cleans up. */
+export function stopOnSignals() {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      stopping = true;
+      console.error(`\n${signal}: stopping the benchmark`);
+      for (const pid of live) killGroup(pid);
+    });
+  }
+}
+
+/** Runs argv in its own process group, output captured; killed (whole group) after timeoutMs. */
+export function runGroup(argv, options, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      ...options,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    live.add(child.pid);
+    const out = { stdout: '', stderr: '' };
+    for (const stream of ['stdout', 'stderr']) {
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (t) => {
+        if (out[stream].length < 5_000_000) out[stream] += t;
+      });
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      // The group may hold stragglers (an ssh that outlived pssh): stop them too.
+      killGroup(child.pid);
+      live.delete(child.pid);
+      resolve({ ...out, code, timedOut });
+    });
+  });
+}
+
+/** No ssh-agent and no user ssh config for any tool: every client authenticates with the one key file. */
+export function cleanEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  delete env.SSH_AUTH_SOCK;
+  delete env.SSH_AGENT_PID;
+  return env;
+}
+
+export function check(r, what) {
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `${what} failed (exit ${r.status}): ${r.error?.message ?? ''}${r.stdout ?? ''}${r.stderr ?? ''}`,
+    );
+  }
+  return r;
+}
+
+export function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+}
+
+export async function killTree(pid) {
+  for (const p of [pid, ...(await descendantsOf(pid))]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  live.delete(pid);
+}
+
+export async function descendantsOf(rootPid) {
+  const parents = new Map();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (after[1]) parents.set(Number(entry), Number(after[1]));
+  }
+  const found = [];
+  let frontier = [rootPid];
+  for (let depth = 0; depth < 32 && frontier.length > 0; depth++) {
+    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([p]) => p);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
