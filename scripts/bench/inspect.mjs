@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// Daily inspection cost (issue 6): the full daily-inspection checklist on 50 and 200 hosts, in the
+// same run, for
+//   opsbook run daily-inspection   the runbook as shipped (runbooks/daily-inspection, its 13 checks,
+//                                  concurrency 50); plan + approve first, then ONLY the run is timed;
+//                                  its findings are counted from the run's journal
+//   ansible-playbook -f 50         the same 13 collector commands (generated from @opsbook/inspection's
+//                                  `collect(with)` for the runbook's steps, so the two cannot drift)
+//                                  as `shell` tasks, gather_facts: false, pipelining
+//   ansible -m setup -f 50         Ansible's fact gathering: the target's denominator
+// Target: opsbook's wall ≤ 0.3× `ansible -m setup` for the full checklist. Results: BENCHMARKS.md.
+//
+// The world is fanout.mjs's (bench-world.mjs): every "host" is an alias of ONE real OpenSSH sshd
+// on 127.0.0.1 (MaxStartups raised), logged into as the user `opsbench` (shell /bin/sh), strict
+// known_hosts for every tool, Ansible with pipelining and ControlMaster=no (one connection per
+// host and task, as in a real fleet). Each measurement is a fresh process under /usr/bin/time
+// (wall, user+sys of the process tree, peak RSS of its largest process) plus sshd's CPU (the
+// collectors run under sshd, on the same 2 cores); BENCH_RUNS rounds, interleaved, medians and
+// per-round ratios reported. Needs root and the packages built (pnpm build). Everything it starts
+// is stopped by PID; the temp dir, the authorized_keys it wrote and the user it created are removed.
+//
+//   node scripts/bench/inspect.mjs                 full run: 50 and 200 hosts, 3 rounds
+//   BENCH_RUNS=1 BENCH_SIZES=5 node scripts/bench/inspect.mjs      quick check (~1 min)
+//   BENCH_SIZES=50,200 …                           host counts (default 50,200)
+//   BENCH_RUNS=3 …                                 rounds (default 3)
+//   BENCH_TOOLS=opsbook,setup …                    only the tools whose names contain these words
+//   BENCH_ANSIBLE_FORKS=50 …                       Ansible's -f (default 50, the runbook's concurrency)
+//   BENCH_TIMEOUT_S=1200 …                         per-command limit (default 600 s)
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { count, measure, opsbookRunId, readJournal } from './bench-measure.mjs';
+import { isStopping, stopOnSignals } from './bench-processes.mjs';
+import { ansibleEnv, closeBenchWorld, openBenchWorld, root } from './bench-world.mjs';
+import { describeRound, reportInspection } from './inspect-report.mjs';
+
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const sizes = (process.env.BENCH_SIZES ?? '50,200').split(',').map(Number);
+const ansibleForks = Number(process.env.BENCH_ANSIBLE_FORKS ?? 50);
+const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
+const RUNBOOK = 'daily-inspection';
+
+stopOnSignals();
+try {
+  const world = await openBenchWorld({
+    name: 'inspect',
+    hostCounts: sizes,
+    tools: [
+      ['/usr/bin/ansible', 'ansible'],
+      ['/usr/bin/ansible-playbook', 'ansible'],
+    ],
+  });
+  const checklist = await prepareChecklist(world);
+  const cases = await measureAll(world, checklist);
+  reportInspection({ world, cases, checklist, runs, sizes });
+} finally {
+  await closeBenchWorld();
+}
+
+/**
+ * Copies the shipped runbook into the world and writes the Ansible playbook of the same
+ * collectors: one `shell` task per `inspection.*` step, its text from `collect(with)`.
+ */
+async function prepareChecklist(world) {
+  const from = path.join(root, 'runbooks', RUNBOOK);
+  await cp(from, path.join(world.dir, 'runbooks', RUNBOOK), { recursive: true });
+  const { parseYamlSource } = await import(path.join(world.build, 'packages/schema/dist/index.js'));
+  const { inspectionChecks } = await import(
+    path.join(world.build, 'packages/inspection/dist/index.js')
+  );
+  const file = path.join(from, 'runbook.yaml');
+  const source = parseYamlSource(file, await readFile(file, 'utf8'));
+  if (source.problems.length > 0)
+    throw new Error(`${file}: ${source.problems.map((p) => p.message).join('; ')}`);
+  const steps = source.value.spec.steps;
+  const tasks = steps.map((step) => {
+    const check = inspectionChecks[step.uses];
+    if (!check)
+      throw new Error(`${file}: step ${step.id} uses ${step.uses}, not an inspection check`);
+    const task = {
+      name: step.id,
+      'ansible.builtin.shell': { cmd: check.collect(step.with ?? {}), executable: '/bin/sh' },
+      changed_when: false,
+    };
+    const seconds = timeoutSeconds(step.timeout);
+    if (seconds) task.timeout = seconds;
+    return task;
+  });
+  // JSON is YAML: no quoting of the collectors' shell text to get wrong.
+  const play = [{ name: RUNBOOK, hosts: 'all', gather_facts: false, tasks }];
+  const playbook = path.join(world.dir, 'inspect-playbook.yml');
+  await writeFile(playbook, `${JSON.stringify(play, null, 2)}\n`);
+  return { playbook, checks: steps.length, concurrency: source.value.spec.targets.concurrency };
+}
+
+function timeoutSeconds(text) {
+  const m = /^(\d+)(s|m|h)$/.exec(text ?? '');
+  return m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2]] : undefined;
+}
+
+function opsbookCase(world, checklist, n) {
+  return {
+    n,
+    concurrency: checklist.concurrency,
+    tool: `opsbook run ${RUNBOOK}`,
+    opsbook: true,
+    prepare: () =>
+      world.approve({
+        runbook: RUNBOOK,
+        hosts: n,
+        summary: `inspection benchmark: ${RUNBOOK} on ${n} hosts`,
+      }),
+    ok: (r) => r.code === 0,
+    record: (r, sample) => recordFindings(world, checklist, n, r, sample),
+  };
+}
+
+/** The run's findings by status, and whether every host ended every check (else the run is a failure). */
+async function recordFindings(world, checklist, n, r, sample) {
+  const runId = opsbookRunId(`${r.stdout}${r.stderr}`);
+  if (!runId) return;
+  const events = await readJournal(world.dir, runId);
+  const ends = events.filter((e) => e.type === 'step-end');
+  const findings = ends.flatMap((e) => e.result?.findings ?? []);
+  const byStatus = {};
+  for (const f of findings) byStatus[f.status] = (byStatus[f.status] ?? 0) + 1;
+  sample.findings = { total: findings.length, byStatus, stepEnds: ends.length };
+  const expected = n * checklist.checks;
+  const withFindings = ends.filter((e) => e.result?.findings).length;
+  if (!sample.failure && withFindings !== expected)
+    sample.failure = `${withFindings} of ${expected} checks returned findings`;
+}
+
+function playbookCase(world, checklist, n) {
+  const inventory = path.join(world.dir, `inventory-${n}.ini`);
+  return {
+    n,
+    concurrency: ansibleForks,
+    tool: 'ansible-playbook, same checks',
+    argv: ['ansible-playbook', '-i', inventory, '-f', ansibleForks, checklist.playbook],
+    env: ansibleEnv(world),
+    ok: (r) => r.code === 0 && tasksOk(r.stdout) === n * checklist.checks,
+    record: (r, sample) => {
+      sample.tasksOk = tasksOk(r.stdout);
+    },
+  };
+}
+
+/** Tasks that ended ok on every host, from the PLAY RECAP. */
+function tasksOk(output) {
+  return [...output.matchAll(/^host-\d+\s+:\s+ok=(\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+}
+
+function setupCase(world, n) {
+  const inventory = path.join(world.dir, `inventory-${n}.ini`);
+  return {
+    n,
+    concurrency: ansibleForks,
+    tool: 'ansible -m setup',
+    argv: ['ansible', 'all', '-i', inventory, '-m', 'setup', '-f', ansibleForks],
+    env: ansibleEnv(world),
+    // Exit 0 means every host answered; the facts of 200 hosts may pass the captured 5 MB, so
+    // the per-host count is only checked when the output is whole.
+    ok: (r) => r.code === 0 && (count(r.stdout, '| SUCCESS') === n || r.stdout.length >= 5_000_000),
+  };
+}
+
+async function measureAll(world, checklist) {
+  const cases = sizes.flatMap((n) => [
+    opsbookCase(world, checklist, n),
+    playbookCase(world, checklist, n),
+    setupCase(world, n),
+  ]);
+  const only = process.env.BENCH_TOOLS?.split(',');
+  const chosen = only ? cases.filter((c) => only.some((w) => c.tool.includes(w))) : cases;
+  for (const c of chosen) c.samples = [];
+  // Rounds interleave the tools so that a slow phase of the machine does not land on one tool.
+  for (let round = 1; round <= runs; round++) {
+    for (const c of chosen) {
+      if (isStopping()) throw new Error('interrupted');
+      c.samples.push(await measure(c, world, commandTimeoutMs));
+      console.error(describeRound(c, round, runs));
+    }
+  }
+  return chosen;
+}
