@@ -77,6 +77,36 @@ describe('connectionOf', () => {
     );
   });
 
+  it('reads ansible_timeout (seconds, group default, older ansible_ssh_timeout) as connectTimeoutMs', () => {
+    const inv = parseInventoryText(
+      'h.ini',
+      [
+        'a ansible_timeout=30',
+        'b ansible_ssh_timeout=2.5',
+        'c',
+        '[slow]',
+        'd',
+        '[slow:vars]',
+        'ansible_timeout=45',
+        '',
+      ].join('\n'),
+      'ini',
+    );
+    const timeouts = inv.hosts.map((h) => [h.name, connectionOf(h).connectTimeoutMs]);
+    expect(Object.fromEntries(timeouts)).toEqual({ a: 30_000, b: 2_500, c: undefined, d: 45_000 });
+    // Unset leaves the field out: plans made before it existed keep their digests.
+    expect(Object.hasOwn(connectionOf(inv.hosts[2]!), 'connectTimeoutMs')).toBe(false);
+  });
+
+  it('refuses an ansible_timeout that is not a positive number of seconds, at its line', () => {
+    for (const bad of ['0', '-5', 'ten', '1e9', '100000']) {
+      const inv = parseInventoryText('h.ini', `x\nweb-03 ansible_timeout=${bad}\n`, 'ini');
+      expect(() => connectionOf(inv.hosts[1]!), bad).toThrow(
+        `h.ini:2:1: host 'web-03': ansible_timeout must be a number of seconds above 0 and at most 86400`,
+      );
+    }
+  });
+
   it('refuses an ansible_host that ssh would read as an option (ProxyCommand injection)', async () => {
     expect(await firstProblem('malformed/option-injection.ini')).toMatchObject({
       line: 2,

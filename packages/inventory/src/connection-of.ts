@@ -19,6 +19,11 @@ export interface Connection {
   becomeUser: string;
   /** `ansible_connection`: `local` runs on this machine; ssh, smart and paramiko go over SSH. */
   transport: 'ssh' | 'local';
+  /**
+   * `ansible_timeout` (or `ansible_ssh_timeout`), seconds, as milliseconds: TCP connect, SSH
+   * handshake and authentication. Unset leaves the transport's default (10 s).
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Ansible's connection variables and the older spellings it still reads, first found wins. */
@@ -30,7 +35,11 @@ const names = {
   become: ['ansible_become'],
   becomeUser: ['ansible_become_user'],
   transport: ['ansible_connection'],
+  connectTimeout: ['ansible_timeout', 'ansible_ssh_timeout'],
 } as const;
+
+/** A day: longer is a typo, and a run would wait that long for a host that is down. */
+const MAX_CONNECT_TIMEOUT_S = 86_400;
 
 const truthy = new Set(['y', 'yes', 'on', '1', 'true', 't', '1.0']);
 const falsy = new Set(['n', 'no', 'off', '0', 'false', 'f', '0.0']);
@@ -126,6 +135,22 @@ class ConnectionReader {
     return false;
   }
 
+  connectTimeoutMs(): number | undefined {
+    const got = this.get('connectTimeout');
+    if (!got) return undefined;
+    const { key, value } = got;
+    const n =
+      typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_CONNECT_TIMEOUT_S) {
+      return this.fail(
+        key,
+        `must be a number of seconds above 0 and at most ${MAX_CONNECT_TIMEOUT_S}, got ${JSON.stringify(value)}`,
+        'bad-timeout',
+      );
+    }
+    return Math.round(n * 1000);
+  }
+
   transport(): 'ssh' | 'local' {
     const got = this.get('transport');
     if (!got) return 'ssh';
@@ -159,6 +184,9 @@ export function connectionOf(host: InventoryHost): Connection {
   const key = reader.text('privateKeyFile');
   if (user !== undefined) connection.user = user;
   if (key !== undefined) connection.privateKeyFile = key;
+  // Only when set, so that plans (and their approved digests) without it stay byte-identical.
+  const connectTimeoutMs = reader.connectTimeoutMs();
+  if (connectTimeoutMs !== undefined) connection.connectTimeoutMs = connectTimeoutMs;
   if (
     address === undefined &&
     !reader.get('address') &&

@@ -14,12 +14,32 @@ export {
 } from './facts/fleet-statistics.js';
 export { type HostFacts, parseHostFacts } from './facts/host-facts.js';
 export {
+  blockDeviceFactSchema,
+  cpuFactSchema,
+  filesystemFactSchema,
+  fleetStatisticsSchema,
+  fullFilesystemSchema,
+  groupStatisticsSchema,
+  hostFactsSchema,
+  interfaceFactSchema,
+  kernelFactSchema,
+  memoryFactSchema,
+  osFactSchema,
+  serviceFactSchema,
+} from './facts/host-facts-schema.js';
+export {
   type InterfaceAddress,
   type InterfaceFact,
   parseInterfaces,
   parseServices,
   type ServiceFact,
 } from './facts/network-facts.js';
+export {
+  readFleetStatistics,
+  readHostFacts,
+  validateFleetStatistics,
+  validateHostFacts,
+} from './facts/read-facts-json.js';
 export {
   formatKiB,
   renderFleetStatisticsCsv,

@@ -1,40 +1,18 @@
+import type { FromSchema } from 'json-schema-to-ts';
 import type { HostFacts } from './host-facts.js';
+import type {
+  fleetStatisticsSchema,
+  fullFilesystemSchema,
+  groupStatisticsSchema,
+} from './host-facts-schema.js';
 
 /** One filesystem in a top-N list, with its host. */
-export interface FullFilesystem {
-  host: string;
-  mount: string;
-  sizeKiB: number;
-  usedKiB: number;
-  usedPct: number;
-}
+export type FullFilesystem = FromSchema<typeof fullFilesystemSchema>;
 
 /** Totals of one group of hosts (or of the whole fleet, group `all`). */
-export interface GroupStatistics {
-  group: string;
-  hosts: number;
-  /** Hosts whose facts were incomplete (see each host's `unknown`). */
-  hostsWithUnknownFacts: number;
-  cores: number;
-  memoryTotalKiB: number;
-  memoryUsedKiB: number;
-  memoryUsedPct: number | null;
-  swapTotalKiB: number;
-  swapUsedKiB: number;
-  diskTotalKiB: number;
-  diskUsedKiB: number;
-  diskUsedPct: number | null;
-  /** Host count per `prettyName` (or `unknown`), most common first. */
-  os: { name: string; hosts: number }[];
-  /** Host count per kernel release, most common first. */
-  kernels: { name: string; hosts: number }[];
-  fullestFilesystems: FullFilesystem[];
-}
+export type GroupStatistics = FromSchema<typeof groupStatisticsSchema>;
 
-export interface FleetStatistics {
-  groups: GroupStatistics[];
-  hosts: HostFacts[];
-}
+export type FleetStatistics = FromSchema<typeof fleetStatisticsSchema>;
 
 export interface FleetStatisticsOptions {
   /** Group name → member host names; the fleet as a whole is always added as `all`. */

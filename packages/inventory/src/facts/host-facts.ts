@@ -1,46 +1,16 @@
 import type { Parsed } from '@opsbook/inspection';
+import type { FromSchema } from 'json-schema-to-ts';
 import { type FactName, factNames, splitFactParts } from './facts-collector.js';
-import {
-  type InterfaceFact,
-  parseInterfaces,
-  parseServices,
-  type ServiceFact,
-} from './network-facts.js';
-import {
-  type BlockDeviceFact,
-  type FilesystemFact,
-  type MemoryFact,
-  parseBlockDevices,
-  parseFilesystems,
-  parseMemory,
-} from './storage-facts.js';
-import {
-  type CpuFact,
-  type KernelFact,
-  type OsFact,
-  parseCpu,
-  parseKernel,
-  parseOsRelease,
-  parseUptime,
-} from './system-facts.js';
+import type { hostFactsSchema } from './host-facts-schema.js';
+import { parseInterfaces, parseServices } from './network-facts.js';
+import { parseBlockDevices, parseFilesystems, parseMemory } from './storage-facts.js';
+import { parseCpu, parseKernel, parseOsRelease, parseUptime } from './system-facts.js';
 
 /**
  * Everything the facts collector learnt about one host. A fact the host could not give is null
  * (or an empty list) and its reason is in `unknown`, so a fleet with a few odd hosts still adds up.
  */
-export interface HostFacts {
-  host: string;
-  os: OsFact | null;
-  kernel: KernelFact | null;
-  cpu: CpuFact | null;
-  memory: MemoryFact | null;
-  filesystems: FilesystemFact[];
-  blockDevices: BlockDeviceFact[];
-  interfaces: InterfaceFact[];
-  uptimeSeconds: number | null;
-  services: ServiceFact[];
-  unknown: { fact: FactName; reason: string }[];
-}
+export type HostFacts = FromSchema<typeof hostFactsSchema>;
 
 /** Parse the facts collector's stdout. Never throws: unreadable parts become `unknown` entries. */
 export function parseHostFacts(host: string, output: string | Uint8Array): HostFacts {

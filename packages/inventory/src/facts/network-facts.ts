@@ -1,24 +1,14 @@
 import { isIP } from 'node:net';
 import { type Parsed, parseListening } from '@opsbook/inspection';
+import type { FromSchema } from 'json-schema-to-ts';
 import { describeOutput, factUnknown, factValue, missingTools, readFactPart } from './fact-part.js';
+import type { interfaceFactSchema, serviceFactSchema } from './host-facts-schema.js';
 
-export interface InterfaceAddress {
-  family: 'inet' | 'inet6';
-  address: string;
-  prefix: number;
-}
+export type InterfaceAddress = InterfaceFact['addresses'][number];
 
-export interface InterfaceFact {
-  name: string;
-  addresses: InterfaceAddress[];
-}
+export type InterfaceFact = FromSchema<typeof interfaceFactSchema>;
 
-export interface ServiceFact {
-  address: string;
-  port: number;
-  /** The listening program, when the collector could see it (ss/netstat -p as root). */
-  process: string | null;
-}
+export type ServiceFact = FromSchema<typeof serviceFactSchema>;
 
 /** `ip -o addr show` (iproute2 and BusyBox), or /proc/net/dev (+ if_inet6) when ip is missing. */
 export function parseInterfaces(text: string): Parsed<InterfaceFact[]> {

@@ -1,4 +1,5 @@
 import { type Parsed, parseDf, parseMeminfo } from '@opsbook/inspection';
+import type { FromSchema } from 'json-schema-to-ts';
 import {
   describeOutput,
   factUnknown,
@@ -7,31 +8,17 @@ import {
   readCount,
   readFactPart,
 } from './fact-part.js';
+import type {
+  blockDeviceFactSchema,
+  filesystemFactSchema,
+  memoryFactSchema,
+} from './host-facts-schema.js';
 
-export interface MemoryFact {
-  totalKiB: number;
-  availableKiB: number;
-  swapTotalKiB: number;
-  swapFreeKiB: number;
-}
+export type MemoryFact = FromSchema<typeof memoryFactSchema>;
 
-export interface FilesystemFact {
-  filesystem: string;
-  mount: string;
-  sizeKiB: number;
-  usedKiB: number;
-  availableKiB: number;
-  /** As df prints it (rounded up, relative to used + available). */
-  usedPct: number;
-}
+export type FilesystemFact = FromSchema<typeof filesystemFactSchema>;
 
-export interface BlockDeviceFact {
-  name: string;
-  /** lsblk TYPE (disk, part, lvm, rom, loop, …); null from /sys/block, which lists whole devices. */
-  type: string | null;
-  sizeBytes: number;
-  isReadOnly: boolean;
-}
+export type BlockDeviceFact = FromSchema<typeof blockDeviceFactSchema>;
 
 /** /proc/meminfo, read by the same parser as the memory and swap checks. */
 export function parseMemory(text: string): Parsed<MemoryFact> {

@@ -1,4 +1,5 @@
 import type { Parsed } from '@opsbook/inspection';
+import type { FromSchema } from 'json-schema-to-ts';
 import {
   describeOutput,
   factUnknown,
@@ -7,26 +8,13 @@ import {
   readCount,
   readFactPart,
 } from './fact-part.js';
+import type { cpuFactSchema, kernelFactSchema, osFactSchema } from './host-facts-schema.js';
 
-export interface OsFact {
-  /** os-release `ID` (debian, alpine, rhel, …). */
-  id: string;
-  name: string;
-  versionId: string | null;
-  prettyName: string;
-}
+export type OsFact = FromSchema<typeof osFactSchema>;
 
-export interface KernelFact {
-  name: string;
-  release: string;
-  machine: string;
-}
+export type KernelFact = FromSchema<typeof kernelFactSchema>;
 
-export interface CpuFact {
-  model: string | null;
-  /** Processors this host's processes can use (`nproc`), else the count in /proc/cpuinfo. */
-  cores: number;
-}
+export type CpuFact = FromSchema<typeof cpuFactSchema>;
 
 /** os-release(5): `KEY=value`, values optionally in double or single quotes. */
 export function parseOsRelease(text: string): Parsed<OsFact> {
