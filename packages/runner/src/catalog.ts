@@ -11,7 +11,7 @@ import {
   UsageError,
   ValidationError,
 } from '@opsbook/schema';
-import { builtinActions } from './actions.js';
+import { builtinActionSpecs } from './action-specs.js';
 
 /**
  * Resolve what the user typed (a runbook name, `@runbooks/name`, a folder, or a runbook.yaml)
@@ -47,7 +47,7 @@ export async function resolveRunbookDir(
 
 /** Load one runbook with the built-in actions known to this runner. */
 export function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadResult> {
-  return loadRunbook(dir, { actions: builtinActions(), cwd });
+  return loadRunbook(dir, { actions: builtinActionSpecs(), cwd });
 }
 
 /** Load the named runbooks, or every runbook of the repository when `refs` is empty. */

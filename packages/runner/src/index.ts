@@ -8,6 +8,7 @@ export {
 } from '@opsbook/inventory';
 export type { FlushReport, OutboxEntry } from '@opsbook/tracker';
 export { builtinActions } from './actions.js';
+export { builtinActionSpecs } from './action-specs.js';
 export {
   type ApprovalFile,
   type ApproveOptions,

@@ -1,8 +1,8 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Problem } from './problem.js';
 import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schema.js';
-import { compileSchema, didYouMean, schemaProblems } from './schema-problems.js';
+import { compileSchema, didYouMean, schemaProblems, type Validator } from './schema-problems.js';
 import { parseTemplate, templateStrings } from './template.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
@@ -12,6 +12,23 @@ export interface ActionSpec {
   description: string;
   /** JSON Schema (draft 2020-12) of the step's `with:` mapping. */
   withSchema: object;
+  /**
+   * The validator of `withSchema` compiled ahead of time, when the action has one: validation then
+   * never loads ajv's compiler. Without it the schema is compiled on first use.
+   */
+  loadValidator?: () => Promise<Validator>;
+}
+
+/** One validator per action for the whole process, however many steps and runbooks use it. */
+const actionValidators = new WeakMap<ActionSpec, Promise<Validator>>();
+
+function validatorOf(action: ActionSpec): Promise<Validator> {
+  let validator = actionValidators.get(action);
+  if (!validator) {
+    validator = action.loadValidator?.() ?? compileSchema(action.withSchema);
+    actionValidators.set(action, validator);
+  }
+  return validator;
 }
 
 export interface CheckContext {
@@ -259,7 +276,7 @@ async function checkAction(
       },
     ];
   }
-  const validate = await compileSchema(action.withSchema);
+  const validate = await validatorOf(action);
   if (validate(step.with ?? {})) return [];
   return schemaProblems(ctx.source, validate.errors, [...stepPath, 'with']);
 }
@@ -274,7 +291,7 @@ export async function checkScripts(ctx: CheckContext): Promise<Problem[]> {
   for (const phase of phases) {
     for (const [i, step] of (ctx.runbook.spec[phase] ?? []).entries()) {
       if (step.script === undefined) continue;
-      const why = await scriptPathProblem(root, step.script);
+      const why = scriptPathProblem(root, step.script);
       if (why) {
         // Positions cost a second, strict parse: only when there is a problem.
         const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
@@ -289,28 +306,26 @@ export async function checkScripts(ctx: CheckContext): Promise<Problem[]> {
   return problems;
 }
 
-async function scriptPathProblem(root: string, rel: string): Promise<string | undefined> {
+function scriptPathProblem(root: string, rel: string): string | undefined {
   if (path.isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel))
     return 'is an absolute path: give a path relative to the runbook folder, e.g. scripts/check.sh';
   if (rel.includes('\\')) return "uses '\\': separate folders with '/'";
   const segments = rel.split('/');
   if (segments.includes('..'))
     return "leaves the runbook folder ('..'): keep scripts inside the runbook folder";
+  // lstat, not stat: a symlink anywhere on the way is refused. Synchronous: one cheap syscall per
+  // segment costs less than a promise round trip through the thread pool (measured in validate).
   let current = root;
+  let st: Stats | undefined;
   for (const seg of segments) {
     if (seg === '' || seg === '.') continue;
     current = path.join(current, seg);
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(current);
-    } catch {
-      return 'does not exist in the runbook folder: add the file or fix the path';
-    }
+    st = lstatSync(current, { throwIfNoEntry: false });
+    if (!st) return 'does not exist in the runbook folder: add the file or fix the path';
     if (st.isSymbolicLink())
       return `is, or is inside, a symlink (${path.relative(root, current)}): replace it with the real file`;
   }
-  const st = await lstat(current);
-  if (!st.isFile()) return 'is not a regular file';
+  if (!st?.isFile()) return 'is not a regular file';
   return undefined;
 }
 

@@ -1,19 +1,21 @@
-import {
-  type Document,
-  isAlias,
-  isCollection,
-  isMap,
-  isNode,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-  visit,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node } from 'yaml';
 import { tryFastYaml } from './fast-yaml.js';
 import type { Problem } from './problem.js';
+
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+
+/**
+ * The `yaml` package, loaded on first use. Valid files go through the js-yaml fast path and never
+ * need it; it is the strict parser that gives positions, so only a file with a problem (or a
+ * construct the fast path declines) pays its ~250 KB at start-up. A plain require keeps bundlers
+ * from inlining it into every command's start.
+ */
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
 
 /** Larger than any sane runbook, inventory or trust store; protects against memory blow-ups. */
 export const MAX_SOURCE_BYTES = 1024 * 1024;
@@ -151,6 +153,7 @@ function parseStrict(file: string, text: string): YamlSource {
     problems: [p],
     locate: () => ({ line: p.line, col: p.col }),
   });
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;
   try {
@@ -220,6 +223,7 @@ type Pos = (offset: number) => { line: number; col: number };
 
 /** Anchors, aliases, merge keys and tags make the text say something other than what it reads. */
 function refuseIndirection(file: string, doc: Document.Parsed, pos: Pos): Problem[] {
+  const { isAlias, isCollection, isPair, isScalar, visit } = yaml();
   const problems: Problem[] = [];
   const at = (n: Node) => pos(n.range?.[0] ?? 0);
   visit(doc, {
@@ -287,6 +291,7 @@ function findNode(
   path: readonly PathSegment[],
   at: 'key' | 'value',
 ): Node | undefined {
+  const { isMap, isNode, isScalar, isSeq } = yaml();
   let node: unknown = root;
   let last: Node | undefined = isNode(root) ? root : undefined;
   for (let i = 0; i < path.length; i++) {

@@ -1,4 +1,4 @@
-import { loadOneRunbook } from '@opsbook/runner';
+import { loadOneRunbook } from '@opsbook/runner/catalog';
 import { digestRunbook } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';

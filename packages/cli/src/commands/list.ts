@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadCatalog } from '@opsbook/runner';
+import { loadCatalog } from '@opsbook/runner/catalog';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';

@@ -1,4 +1,4 @@
-import { loadOneRunbook, readVersionHistory } from '@opsbook/runner';
+import { loadOneRunbook, readVersionHistory } from '@opsbook/runner/catalog';
 import {
   digestRunbook,
   type ParamSpec,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadCatalog } from '@opsbook/runner';
+import { loadCatalog } from '@opsbook/runner/catalog';
 import { formatProblem, type Problem, sortProblems } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
