@@ -6,26 +6,36 @@ import { quoteShellArg } from './shell-quote.js';
  *
  *   [sudo -n --] sh -c WRAPPER opsbook-exec SHELL COMMAND      (argv; no secret in it)
  *
- * and on the command's stdin an env block: one line `NAME \ooo\ooo…` per variable (every byte of
- * the value as an octal escape, so any value fits on one line), then an empty line. The WRAPPER
- * (fixed text below) reads the block with the `read` builtin, decodes each value with `printf`
- * and exports it, so secrets reach the command's environment without ever being on a command
- * line (`ps`), in a file, or in the output. `sudo` resets the environment, which is why the block
- * is read by the wrapper AFTER sudo.
+ * and on the command's stdin an env block: ONE line of shell text, `NAME='value'; export NAME; …`,
+ * each value single-quoted by `quoteShellArg` and each newline of a value written as `"$3"`
+ * (outside the quotes), so any value fits on one line. The WRAPPER (fixed text below) sets $3 to
+ * a newline, reads the line with the `read` builtin and `eval`s it. Decoding the whole block
+ * costs no fork: it matters, because every step of every host pays it (BENCHMARKS.md, fan-out).
+ * Secrets reach the command's environment without ever being on a command line (`ps`), in a
+ * file, or in the output. `sudo` resets the environment, which is why the block is read by the
+ * wrapper AFTER sudo.
+ *
+ * Why `eval` is safe here: the line is built only from names matching ENV_NAME, the fixed text
+ * `=`, `; export `, `"$3"`, and values quoted by the one quoting function; inside single quotes
+ * the shell expands nothing. A positional parameter carries the newline because the block cannot
+ * assign one (names never start with a digit), so no value can change how a later one decodes.
+ * After the eval the wrapper uses only positional and special parameters, so a variable of the
+ * block (even one named like a wrapper variable) cannot change what the wrapper does.
  *
  * stdin then stays open as a lifeline: when it reaches EOF before the command ends (timeout,
  * abort, lost connection, killed runner) the wrapper kills its whole process group, because
  * without a pty neither sshd nor the kernel would stop the command's children.
  */
 const WRAPPER = [
-  `while IFS=' ' read -r n e; do [ -z "$n" ] && break; v=$(printf "$e"; printf x); export "$n=\${v%x}"; done`,
+  `set -- "$1" "$2" '\n'`,
+  'IFS= read -r e || exit 125',
+  'eval "$e"',
   'exec 3<&0',
   '{ while read -r _ <&3; do :; done; kill -KILL 0; } >/dev/null 2>&1 &',
-  'l=$!',
   '"$1" -c "$2" "$1" </dev/null 3<&-',
-  'r=$?',
-  'kill "$l" 2>/dev/null',
-  'exit "$r"',
+  'set -- "$?" "$!"',
+  'kill "$2" 2>/dev/null',
+  'exit "$1"',
 ].join('\n');
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -49,9 +59,9 @@ export function shellInvocationLine(options: ShellInvocationOptions): string {
     .join(' ');
 }
 
-/** The env block written to the command's stdin. */
+/** The env block written to the command's stdin: one line of shell text (see above). */
 export function encodeEnvBlock(env: Readonly<Record<string, string>> = {}): string {
-  let block = '';
+  const assignments: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) {
       throw ValidationError.single(
@@ -60,11 +70,12 @@ export function encodeEnvBlock(env: Readonly<Record<string, string>> = {}): stri
         'env-name',
       );
     }
-    quoteShellArg(value, `environment variable ${name}`); // refuses what no environment can hold
-    let encoded = '';
-    for (const byte of Buffer.from(value, 'utf8'))
-      encoded += `\\${byte.toString(8).padStart(3, '0')}`;
-    block += `${name} ${encoded}\n`;
+    // Refuses what no environment can hold; a newline ends up outside the quotes as "$3".
+    const quoted = quoteShellArg(value, `environment variable ${name}`).replaceAll(
+      '\n',
+      `'"$3"'`,
+    );
+    assignments.push(`${name}=${quoted}; export ${name}`);
   }
-  return `${block}\n`;
+  return `${assignments.join('; ')}\n`;
 }

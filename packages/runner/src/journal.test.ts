@@ -155,11 +155,89 @@ describe('Journal', () => {
           journal.append({ type: 'step-end', i }).then((l) => calls.push(`resolved ${l.seq}`)),
         ),
       );
+      await journal
+        .append({ type: 'step-end', i: 4 })
+        .then((l) => calls.push(`resolved ${l.seq}`));
     } finally {
       Object.assign(proto, originals);
     }
+    // Group commit: the three concurrent appends share one write and one fsync, and none
+    // resolves before that fsync.
     await journal.close();
-    expect(calls).toEqual([1, 2, 3].flatMap((seq) => ['appendFile', 'sync', `resolved ${seq}`]));
+    expect(calls).toEqual([
+      'appendFile',
+      'sync',
+      'resolved 1',
+      'resolved 2',
+      'resolved 3',
+      'appendFile',
+      'sync',
+      'resolved 4',
+    ]);
+  });
+
+  it('writes the events appended during a write together, in one write and one fsync', async () => {
+    const journal = await Journal.create(freshStateDir(), 'run-group');
+    const probe = await open(journal.path, 'r');
+    const proto = Object.getPrototypeOf(probe) as Record<string, (...a: unknown[]) => unknown>;
+    await probe.close();
+    const original = proto.sync as (...a: unknown[]) => Promise<unknown>;
+    let syncs = 0;
+    let whileSyncing: Promise<unknown>[] = [];
+    proto.sync = async function (this: unknown, ...args: unknown[]) {
+      syncs += 1;
+      // Appends that arrive while this fsync is in flight (twenty hosts finishing a step).
+      if (syncs === 1) {
+        whileSyncing = Array.from({ length: 20 }, (_, i) =>
+          journal.append({ type: 'step-end', host: `h${i % 4}`, n: i }),
+        );
+      }
+      return original.apply(this, args);
+    };
+    try {
+      await journal.append({ type: 'run-start' });
+      await Promise.all(whileSyncing);
+    } finally {
+      proto.sync = original;
+    }
+    await journal.append({ type: 'run-end', status: 'ok' });
+    await journal.close();
+    expect(syncs).toBe(2); // run-start alone, then the twenty together (run-end came after)
+    const written = await lines(journal.path);
+    for (let h = 0; h < 4; h++) {
+      const ns = written.filter((l) => l.host === `h${h}`).map((l) => l.n);
+      expect(ns).toEqual([0, 1, 2, 3, 4].map((k) => k * 4 + h)); // order within a host kept
+    }
+    expect(await verifyJournal(journal.path)).toMatchObject({ ok: true, count: 22 });
+  });
+
+  it('after a failed write refuses every event queued behind it and every later one', async () => {
+    const journal = await Journal.create(freshStateDir(), 'run-failed-write');
+    await journal.append({ type: 'run-start' });
+    const probe = await open(journal.path, 'r');
+    const proto = Object.getPrototypeOf(probe) as Record<string, (...a: unknown[]) => unknown>;
+    await probe.close();
+    const original = proto.sync as (...a: unknown[]) => Promise<unknown>;
+    let queued: Promise<unknown>[] = [];
+    proto.sync = async function () {
+      queued = [1, 2].map((n) => journal.append({ type: 'step-end', n }));
+      throw Object.assign(new Error('EIO: disk gone'), { code: 'EIO' });
+    };
+    try {
+      await expect(journal.append({ type: 'step-start' })).rejects.toThrow(/EIO/);
+    } finally {
+      proto.sync = original;
+    }
+    for (const p of queued) {
+      await expect(p).rejects.toMatchObject({
+        problems: [expect.objectContaining({ rule: 'journal-failed' })],
+      });
+    }
+    await expect(journal.append({ type: 'run-end' })).rejects.toMatchObject({
+      problems: [expect.objectContaining({ rule: 'journal-failed' })],
+    });
+    expect(journal.count).toBe(1);
+    await journal.close();
   });
 
   it('close waits for appends already queued, so none is lost', async () => {
