@@ -7,7 +7,7 @@ import { openTracker } from '@opsbook/runner';
 import { loadConfig } from '@opsbook/schema';
 import { type Sshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
-import { binPath, type CliResult, runCli } from './run-cli.js';
+import { binPath, type CliResult, runCli, userEnv } from './run-cli.js';
 
 /*
  * A whole opsbook installation for end-to-end tests of the real binary: seniors with keys made
@@ -199,7 +199,7 @@ function siteOf(dir: string, env: NodeJS.ProcessEnv): Site {
 function spawnCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): RunningCli {
   const child = spawn(process.execPath, [binPath, ...args], {
     cwd,
-    env: { ...process.env, NO_COLOR: '1', ...env },
+    env: userEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -10,6 +10,16 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The test process's environment without NODE_PATH: pnpm's bin shims (npx vitest, pnpm test) set
+ * it to the store's hoisted node_modules, which would let the binary load a package the CLI does
+ * not declare, and that a user's install would not have.
+ */
+export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const { NODE_PATH: _hidden, ...env } = process.env;
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
 /** Run the built `opsbook` binary as a user would. */
 export function runCli(
   args: string[],
@@ -18,7 +28,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      env: userEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
