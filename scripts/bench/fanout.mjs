@@ -25,6 +25,9 @@
 //   BENCH_TOOLS=opsbook,ssh2 …                    only the tools whose names contain these words
 //   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run, summarised
 //   BENCH_TIMEOUT_S=1200 …                        per-command limit (default 600 s)
+//   BENCH_CONNECT_TIMEOUT_S=60 …                  ansible_timeout in the inventories (opsbook and
+//                                                 Ansible; default unset = their 10 s). The bare
+//                                                 loop waits up to 60 s for a handshake.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -40,6 +43,7 @@ const withSteps = process.env.BENCH_STEPS !== '0';
 const profile = process.env.BENCH_PROFILE === '1';
 const ansibleForks = Number(process.env.BENCH_ANSIBLE_FORKS ?? 50);
 const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
+const connectTimeoutS = process.env.BENCH_CONNECT_TIMEOUT_S;
 const COMMAND = 'true';
 const largest = Math.max(...sizes);
 
@@ -65,6 +69,14 @@ try {
  * line and stdin opsbook sends for a step `run: true` (run id, ticket, host).
  */
 async function prepareFanout(world) {
+  if (connectTimeoutS !== undefined) {
+    // Before any plan: the timeout is a connection var, so it is part of the approved plan.
+    for (const n of [...sizes, ...(memoryHosts > 0 ? [memoryHosts] : [])]) {
+      const file = path.join(world.dir, `inventory-${n}.ini`);
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, `${text}[bench:vars]\nansible_timeout=${Number(connectTimeoutS)}\n`);
+    }
+  }
   const approveRunbook = world.approve;
   world.approve = async ({ steps, concurrency, hosts }) => {
     const name = `bench-${steps}step-c${concurrency}`;

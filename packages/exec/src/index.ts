@@ -50,6 +50,7 @@ export {
   type SshHostConfig,
 } from './ssh-config.js';
 export type { SshConnectOptions, SshTarget } from './ssh-connect.js';
+export { createSshFileCache, type SshFileCache } from './ssh-file-cache.js';
 export { connectSsh, type SshTransportOptions } from './ssh-transport.js';
 export {
   DEFAULT_MAX_CAPTURED_BYTES,

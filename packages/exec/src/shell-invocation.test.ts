@@ -16,7 +16,7 @@ const HOSTILE = [
   '$(touch CANARY)',
   '`touch CANARY`',
   '"$3"',
-  "'\"$3\"'",
+  '\'"$3"\'',
   '; export X',
   '\ntouch CANARY\n',
   '\n',
@@ -131,11 +131,9 @@ describe('the env block through the real wrapper', () => {
     let every = '';
     for (let c = 1; c < 0x800; c++) every += String.fromCodePoint(c);
     const env = { A: `${every}\n\n`, B: '\n', C: '', e: 'E', l: 'L', r: 'R', _3: '3' };
-    const r = await runWrapped(
-      'printf "<%s>" "$A" "$B" "$C" "$e" "$l" "$r" "$_3"; exit 7',
-      env,
-      { cwd: dir },
-    );
+    const r = await runWrapped('printf "<%s>" "$A" "$B" "$C" "$e" "$l" "$r" "$_3"; exit 7', env, {
+      cwd: dir,
+    });
     expect(r.code).toBe(7); // the command's own exit code, not one a variable could change
     expect(r.stdout.toString()).toBe(`<${every}\n\n><\n><><E><L><R><3>`);
   });

@@ -71,10 +71,7 @@ export function encodeEnvBlock(env: Readonly<Record<string, string>> = {}): stri
       );
     }
     // Refuses what no environment can hold; a newline ends up outside the quotes as "$3".
-    const quoted = quoteShellArg(value, `environment variable ${name}`).replaceAll(
-      '\n',
-      `'"$3"'`,
-    );
+    const quoted = quoteShellArg(value, `environment variable ${name}`).replaceAll('\n', `'"$3"'`);
     assignments.push(`${name}=${quoted}; export ${name}`);
   }
   return `${assignments.join('; ')}\n`;

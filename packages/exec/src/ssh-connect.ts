@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -12,9 +11,9 @@ import {
   keyTypeOfBlob,
   knownHostsName,
   knownKeyTypes,
-  readKnownHosts,
 } from './known-hosts.js';
 import { parseProxyJump, resolveSshConfig, type SshHostConfig } from './ssh-config.js';
+import { type SshFileCache, uncachedSshFiles } from './ssh-file-cache.js';
 
 /** One host as the inventory describes it; unset fields come from ~/.ssh/config, then defaults. */
 export interface SshTarget {
@@ -50,6 +49,8 @@ export interface SshConnectOptions {
   /** SSH keepalive (ServerAliveInterval); the connection is declared lost after `keepaliveCountMax` misses. Default 15 s, 3. */
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /** Identity files and known_hosts read once per run (`createSshFileCache`); default: per connection. */
+  fileCache?: SshFileCache;
   signal?: AbortSignal;
 }
 
@@ -61,6 +62,7 @@ export interface SshConnection {
 }
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Opens one authenticated SSH connection to `target`, through its jump hosts, verifying every host key. */
 export async function connectSshHost(
@@ -137,7 +139,8 @@ async function connectOne(
   homeDir: string,
 ): Promise<Client> {
   options.signal?.throwIfAborted();
-  const knownHosts = await readKnownHosts(options.knownHostsFile);
+  const files = options.fileCache ?? uncachedSshFiles;
+  const knownHosts = await files.knownHosts(options.knownHostsFile);
   const auth = await authMethods(name, config, options, homeDir);
   const { Client } = await import('ssh2');
   const client = new Client();
@@ -149,7 +152,7 @@ async function connectOne(
     port: config.port,
     username: config.user,
     ...(sock ? { sock } : {}),
-    readyTimeout: options.connectTimeoutMs ?? 10_000,
+    readyTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     authHandler: auth,
@@ -181,7 +184,12 @@ async function connectOne(
     client.on('error', (err: Error & { level?: string; code?: string }) => {
       options.signal?.removeEventListener('abort', onAbort);
       client.destroy();
-      reject(connectError(err, facts, verdict, options.knownHostsFile));
+      reject(
+        connectError(err, facts, verdict, {
+          knownHostsFile: options.knownHostsFile,
+          timeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        }),
+      );
     });
     client.connect(connectConfig);
   });
@@ -195,6 +203,7 @@ async function connectOne(
       { hash: options.hashKnownHosts ?? false },
     );
     await appendKnownHostsLine(options.knownHostsFile, line);
+    files.forgetKnownHosts(options.knownHostsFile);
   }
   return client;
 }
@@ -221,7 +230,7 @@ async function authMethods(
     : DEFAULT_IDENTITIES.map((f) => path.join(homeDir, '.ssh', f));
   const methods: AuthMethod[] = [];
   for (const file of files) {
-    const key = await readFile(file).catch(() => undefined);
+    const key = await (options.fileCache ?? uncachedSshFiles).identity(file);
     if (!key) {
       if (explicit)
         throw new UsageError(
@@ -252,7 +261,7 @@ function connectError(
   err: Error & { level?: string; code?: string },
   facts: { host: string; address: string; port: number },
   verdict: HostKeyVerdict | undefined,
-  knownHostsFile: string,
+  { knownHostsFile, timeoutMs }: { knownHostsFile: string; timeoutMs: number },
 ): UnreachableError {
   const where = `host ${facts.host} (${facts.address} port ${facts.port})`;
   if (verdict && verdict.status !== 'match' && verdict.status !== 'unknown')
@@ -276,7 +285,7 @@ function connectError(
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
     return new UnreachableError(
       'SSH_CONNECT_TIMEOUT',
-      `${where} did not complete the SSH handshake in time: check that the host is up and reachable`,
+      `${where} did not complete the SSH handshake within ${timeoutMs / 1000} s: check that the host is up and reachable, or raise ansible_timeout`,
       facts,
     );
   }

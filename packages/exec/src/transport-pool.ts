@@ -3,7 +3,14 @@ import type { Transport } from './transport.js';
 /** One transport per host, opened on first use and reused by every later step (DESIGN §5). */
 export interface TransportPool {
   get(host: string): Promise<Transport>;
+  /**
+   * Closes the host's transport and forgets it, once nothing will run there again: memory and
+   * server sessions then stay bounded by the parallelism, not the number of hosts.
+   */
+  release(host: string): Promise<void>;
   closeAll(): Promise<void>;
+  /** How many transports are open or opening. */
+  readonly size: number;
 }
 
 export function createTransportPool(open: (host: string) => Promise<Transport>): TransportPool {
@@ -18,6 +25,15 @@ export function createTransportPool(open: (host: string) => Promise<Transport>):
         open_.set(host, transport);
       }
       return transport;
+    },
+    async release(host) {
+      const transport = open_.get(host);
+      if (!transport) return;
+      open_.delete(host);
+      await transport.then((t) => t.close()).catch(() => {});
+    },
+    get size() {
+      return open_.size;
     },
     async closeAll() {
       const all = [...open_.values()];

@@ -153,6 +153,7 @@ describe('SSH transport against real sshd hosts', () => {
         { knownHostsFile: knownHosts, connectTimeoutMs: 300 },
       ).catch((e) => e);
       expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECT_TIMEOUT' });
+      expect(error.message).toContain('within 0.3 s'); // the configured timeout, named
     } finally {
       silent.close();
     }

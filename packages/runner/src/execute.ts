@@ -49,6 +49,8 @@ export interface ExecuteInput {
   secrets: Readonly<Record<string, string>>;
   /** One transport per host (pooled by the caller), and the runner machine for `where: local`. */
   transportFor(host: PlannedHost): Promise<Transport>;
+  /** Called once a host has finished every phase: its transport will not be used again. */
+  releaseTransport?(host: PlannedHost): Promise<void>;
   local: Transport;
   /** Record an event durably (journal) before the next step starts. */
   record(event: RunEvent): Promise<void>;
@@ -152,6 +154,7 @@ async function runHost(
   } finally {
     if (transport) await scripts.cleanup(transport).catch(() => {});
     await scripts.dispose();
+    await input.releaseTransport?.(host).catch(() => {});
   }
   await input.record({
     type: 'host-end',

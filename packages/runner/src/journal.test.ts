@@ -155,9 +155,7 @@ describe('Journal', () => {
           journal.append({ type: 'step-end', i }).then((l) => calls.push(`resolved ${l.seq}`)),
         ),
       );
-      await journal
-        .append({ type: 'step-end', i: 4 })
-        .then((l) => calls.push(`resolved ${l.seq}`));
+      await journal.append({ type: 'step-end', i: 4 }).then((l) => calls.push(`resolved ${l.seq}`));
     } finally {
       Object.assign(proto, originals);
     }
@@ -219,7 +217,7 @@ describe('Journal', () => {
     await probe.close();
     const original = proto.sync as (...a: unknown[]) => Promise<unknown>;
     let queued: Promise<unknown>[] = [];
-    proto.sync = async function () {
+    proto.sync = async () => {
       queued = [1, 2].map((n) => journal.append({ type: 'step-end', n }));
       throw Object.assign(new Error('EIO: disk gone'), { code: 'EIO' });
     };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   connectSsh,
   createLocalTransport,
+  createSshFileCache,
   createTransportPool,
   readSshConfigFile,
   type Transport,
@@ -54,7 +55,13 @@ export function runStatusOf(result: ExecuteResult): RunStatus {
   return 'ok';
 }
 
-function openTransportFor(req: RunRequest, sshConfigText: string | undefined) {
+/** Opens a host's transport for a run: one file cache, the host's own connect timeout. */
+export function openTransportFor(
+  req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
+  sshConfigText: string | undefined,
+) {
+  // Identity files and known_hosts are read once for the whole run, not once per host.
+  const fileCache = createSshFileCache();
   return async (host: PlannedHost): Promise<Transport> => {
     const c = host.connection;
     if (c.transport === 'local') return createLocalTransport({ host: host.name });
@@ -69,6 +76,8 @@ function openTransportFor(req: RunRequest, sshConfigText: string | undefined) {
       {
         knownHostsFile: req.config.knownHosts,
         acceptNewHostKeys: req.acceptNewHostKeys ?? false,
+        fileCache,
+        ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
         ...(sshConfigText !== undefined ? { sshConfigText } : {}),
         ...(req.env.SSH_AUTH_SOCK ? { agentSocket: req.env.SSH_AUTH_SOCK } : {}),
         ...(req.env.OPSBOOK_KEY_PASSPHRASE ? { passphrase: req.env.OPSBOOK_KEY_PASSPHRASE } : {}),
@@ -146,6 +155,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       bundleDir: verified.bundle.dir,
       secrets,
       transportFor: (h) => pool.get(h.name),
+      releaseTransport: (h) => pool.release(h.name),
       local,
       record,
       mask,

@@ -1,0 +1,142 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLocalTransport, createTransportPool } from '@opsbook/exec';
+import type { Config } from '@opsbook/schema';
+import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executePlan } from '../src/execute.js';
+import type { Plan, PlannedHost, PlannedStep } from '../src/plan.js';
+import { openTransportFor } from '../src/run.js';
+import type { RunEvent } from '../src/run-events.js';
+
+/*
+ * The run's transports against a real sshd: one connection per host reused by every step, closed
+ * as soon as that host is done (so open connections stay bounded by the parallelism), and the
+ * host's ansible_timeout used as the connect timeout.
+ */
+
+let sshd: Sshd;
+let dir = '';
+let knownHosts = '';
+
+beforeAll(async () => {
+  sshd = await startSshd({ address: '127.0.0.10' });
+  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-pool-'));
+  knownHosts = path.join(dir, 'known_hosts');
+  await writeFile(knownHosts, `${sshd.knownHostsLine}\n`);
+});
+afterAll(async () => {
+  await sshd?.dispose();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const step = (id: string, command: string): PlannedStep => ({
+  id,
+  name: id,
+  kind: 'run',
+  command,
+  where: 'remote',
+  sudo: false,
+  timeoutMs: 60_000,
+  expect: { exitCodes: [0] },
+  continueOnError: false,
+});
+
+function plannedHost(name: string, extra: Partial<PlannedHost['connection']> = {}): PlannedHost {
+  return {
+    name,
+    connection: {
+      address: sshd.host,
+      port: sshd.port,
+      user: sshd.user,
+      privateKeyFile: sshd.clientKeyPath,
+      become: false,
+      becomeUser: 'root',
+      transport: 'ssh',
+      ...extra,
+    },
+    phases: {
+      prechecks: [step('pre', 'true')],
+      steps: [step('one', 'echo "$OPSBOOK_HOST"'), step('two', 'true'), step('three', 'true')],
+      postchecks: [step('post', 'true')],
+      rollback: [],
+      evidence: [step('evidence', 'uname')],
+    },
+  };
+}
+
+function planOf(hosts: PlannedHost[], concurrency: number): Plan {
+  return {
+    apiVersion: 'opsbook/v1',
+    kind: 'Plan',
+    ticket: 'OPS-1',
+    runbook: { name: 'pool-test', version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` },
+    category: 'change',
+    grade: 'P3',
+    params: {},
+    secretParams: [],
+    concurrency,
+    maxFailures: hosts.length,
+    hosts,
+  };
+}
+
+const runRequest = () => ({
+  config: { knownHosts, stateDir: path.join(dir, 'state') } as Config,
+  acceptNewHostKeys: false,
+  env: {},
+  signal: new AbortController().signal,
+});
+
+describe('transports of a run', () => {
+  it('uses one connection per host for every phase and closes it when the host is done', async () => {
+    const hosts = Array.from({ length: 6 }, (_, i) => plannedHost(`host-${i}`));
+    const open = openTransportFor(runRequest(), undefined);
+    const pool = createTransportPool((name) => open(hosts.find((h) => h.name === name)!));
+    const loginsBefore = sshd.countLogins();
+    let mostOpen = 0;
+    const openAtHostEnd: number[] = [];
+    const result = await executePlan({
+      plan: planOf(hosts, 2),
+      runId: 'pool-run',
+      stateDir: path.join(dir, 'state'),
+      bundleDir: dir,
+      secrets: {},
+      transportFor: (h) => pool.get(h.name),
+      releaseTransport: (h) => pool.release(h.name),
+      local: createLocalTransport(),
+      record: async (event: RunEvent) => {
+        mostOpen = Math.max(mostOpen, pool.size);
+        if (event.type === 'host-end') openAtHostEnd.push(pool.size);
+      },
+      mask: (t) => t,
+      signal: new AbortController().signal,
+    });
+    expect(result.hosts.map((h) => [h.host, h.status, h.steps.length])).toEqual(
+      hosts.map((h) => [h.name, 'ok', 6]),
+    );
+    expect(sshd.countLogins() - loginsBefore).toBe(6); // one login per host for its 6 steps
+    expect(mostOpen).toBeLessThanOrEqual(2); // the parallelism, not the 6 hosts
+    // A host's connection is gone before its host-end: at most the other worker's is open.
+    expect(Math.max(...openAtHostEnd)).toBeLessThanOrEqual(1);
+    expect(pool.size).toBe(0);
+  });
+
+  it('gives up on a host after its own ansible_timeout, and the reason names it', async () => {
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.10', () => r()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const open = openTransportFor(runRequest(), undefined);
+      const error = await open(plannedHost('silent', { port, connectTimeoutMs: 400 })).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECT_TIMEOUT' });
+      expect((error as Error).message).toContain('within 0.4 s');
+    } finally {
+      silent.close();
+    }
+  });
+});
