@@ -40,6 +40,19 @@ describe('the JSON Schemas of host facts and fleet statistics', () => {
     expect(committed).toBe(generateValidatorModule(schemasToCompile));
   });
 
+  it('ship as JSON files in dist/ (exports ./host-facts.schema.json, ./fleet-statistics.schema.json)', async () => {
+    for (const [name, schema] of [
+      ['host-facts', hostFactsSchema],
+      ['fleet-statistics', fleetStatisticsSchema],
+    ] as const) {
+      const text = await readFile(
+        new URL(`../../dist/${name}.schema.json`, import.meta.url),
+        'utf8',
+      );
+      expect(JSON.parse(text)).toEqual(schema);
+    }
+  });
+
   it.each(['facts-debian-12', 'facts-busybox'])('accept the facts parsed from %s', (name) => {
     const facts = parseHostFacts('h1', fixture(name));
     expect(validateHostFacts(facts), JSON.stringify(validateHostFacts.errors)).toBe(true);
