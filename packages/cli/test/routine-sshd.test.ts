@@ -158,11 +158,23 @@ describe('opsbook plan --standing', () => {
       ['plan', 'daily-inspection', '--standing', '--ticket', 'OPS-1', '-o', INSPECTION],
       /already exists/,
     ],
+    [
+      'an output path under a file',
+      ['plan', 'daily-inspection', '--standing', '--ticket', 'OPS-1', '-o', 'opsbook.yaml/x.json'],
+      /cannot write opsbook\.yaml\/x\.json \((EEXIST|ENOTDIR)\)/,
+    ],
   ])('is a usage error (exit 2) with %s', async (_what, args, message) => {
     const r = await world.opsbook(args);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(stackTrace);
+  });
+
+  it('creates the folder of -o when it does not exist yet', async () => {
+    const file = 'new-folder/nested/standing.approval.json';
+    const r = await planStanding('daily-inspection', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readEnvelope(path.join(world.dir, file))).signatures).toEqual([]);
   });
 
   it('is signed by a senior with opsbook approve', async () => {

@@ -1,4 +1,4 @@
-import { access, writeFile } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createPlan,
@@ -151,7 +151,15 @@ and the digest of every rendered command. A senior signs it with opsbook approve
         `${file} already exists: choose another --output, or --force to replace it (its signatures would be lost)`,
       );
     }
-    await writeFile(file, serializeApproval(result.envelope));
+    // The folder is created like `git` creates a path for `-o`: approvals/ is where the
+    // standing-approval hint tells seniors to put them, and need not exist yet.
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true })
+      .then(() => writeFile(file, serializeApproval(result.envelope)))
+      .catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(
+          `cannot write ${file} (${e.code ?? e.message}): choose a writable --output path`,
+        );
+      });
     if (ctx.out.json) {
       ctx.out.printJson({
         file: path.resolve(file),
