@@ -49,6 +49,13 @@ describe('computeFleetStatistics', () => {
     top: 2,
   });
 
+  it('computes disk used % as df does: blocks reserved for root are not available', () => {
+    const reserved = host('r', 'Debian 12', '6.1.0', [['/', 1000, 500]]);
+    reserved.filesystems[0]!.availableKiB = 400; // 100 KiB reserved for root, as ext4 keeps 5 %
+    const [all] = computeFleetStatistics([reserved]).groups;
+    expect(all).toMatchObject({ diskTotalKiB: 1000, diskUsedKiB: 500, diskUsedPct: 55.6 });
+  });
+
   it('adds up the whole fleet as group all, then each group in name order', () => {
     expect(stats.groups.map((g) => [g.group, g.hosts])).toEqual([
       ['all', 4],

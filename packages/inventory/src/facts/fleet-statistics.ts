@@ -47,6 +47,7 @@ function summarise(group: string, facts: readonly HostFacts[], top: number): Gro
   let swapU = 0;
   let diskT = 0;
   let diskU = 0;
+  let diskA = 0;
   const filesystems: FullFilesystem[] = [];
   for (const f of facts) {
     cores += f.cpu?.cores ?? 0;
@@ -59,6 +60,7 @@ function summarise(group: string, facts: readonly HostFacts[], top: number): Gro
     for (const fs of f.filesystems) {
       diskT += fs.sizeKiB;
       diskU += fs.usedKiB;
+      diskA += fs.availableKiB;
       const { mount, sizeKiB, usedKiB, usedPct } = fs;
       filesystems.push({ host: f.host, mount, sizeKiB, usedKiB, usedPct });
     }
@@ -79,7 +81,9 @@ function summarise(group: string, facts: readonly HostFacts[], top: number): Gro
     swapUsedKiB: swapU,
     diskTotalKiB: diskT,
     diskUsedKiB: diskU,
-    diskUsedPct: share(diskU, diskT),
+    // As df computes Use%: of the space users can have (used + available), so blocks reserved
+    // for root count as unavailable and a group reads like the df output of its hosts.
+    diskUsedPct: share(diskU, diskU + diskA),
     os: distribution(facts.map((f) => f.os?.prettyName ?? 'unknown')),
     kernels: distribution(facts.map((f) => f.kernel?.release ?? 'unknown')),
     fullestFilesystems: filesystems.slice(0, top),

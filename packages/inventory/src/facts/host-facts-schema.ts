@@ -229,6 +229,7 @@ export const groupStatisticsSchema = {
     swapUsedKiB: count,
     diskTotalKiB: count,
     diskUsedKiB: count,
+    /** used ÷ (used + available), as df computes Use%: space reserved for root is not available. */
     diskUsedPct: nullablePct,
     /** Host count per `prettyName` (or `unknown`), most common first. */
     os: nameCount,
