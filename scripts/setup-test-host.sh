@@ -2,7 +2,8 @@
 # Installs what the test suite needs on a Debian machine with Node 20 and npm: pnpm (through
 # npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
 # ssh-agent), PostgreSQL, Chromium, the peers the benchmarks compare with (pssh, Ansible), and
-# GNU time (/usr/bin/time), with which scripts/bench/fanout.mjs measures them.
+# GNU time (/usr/bin/time), with which scripts/bench/fanout.mjs measures them, and BusyBox,
+# openssl and strace for the inspection and exec tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,11 @@ command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/bin/time ] || need+=(time)
 command -v ansible >/dev/null 2>&1 || need+=(ansible)
+# The inspection and facts tests run a BusyBox-only host (Alpine's userland) and grade a TLS
+# certificate made by openssl; the env-block test counts the wrapper's forks with strace.
+command -v busybox >/dev/null 2>&1 || need+=(busybox)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v strace >/dev/null 2>&1 || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing Debian packages ${need[*]}: run this script as root (or: sudo apt-get install ${need[*]})" >&2
