@@ -3,13 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { approversYaml, makeSshKeyPair } from '@opsbook/testkit/approvers';
 import {
   type ApprovalStatement,
   createEnvelope,
   createStatement,
   type Envelope,
   loadKeyFileSigner,
-  parsePublicKeyLine,
   parseTrustStore,
   type SshSigner,
   type StatementInput,
@@ -45,35 +45,20 @@ export async function sshKeygen(
 export async function makeKey(
   dir: string,
   name: string,
-  type: string,
+  type: 'ed25519' | 'ecdsa' | 'rsa',
   bits?: number,
   passphrase = '',
 ): Promise<Person> {
-  const keyFile = path.join(dir, name);
-  await sshKeygen([
-    '-q',
-    '-t',
+  const pair = await makeSshKeyPair(dir, name, {
     type,
-    ...(bits ? ['-b', String(bits)] : []),
-    '-N',
-    passphrase,
-    '-C',
-    `${name}@test`,
-    '-f',
-    keyFile,
-  ]);
-  const publicLine = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
-  const signer = await loadKeyFileSigner(await readFile(keyFile), {
-    file: keyFile,
+    ...(bits ? { bits } : {}),
     ...(passphrase ? { passphrase } : {}),
   });
-  return {
-    id: name,
-    keyFile,
-    publicLine,
-    fingerprint: parsePublicKeyLine(publicLine).fingerprint,
-    signer,
-  };
+  const signer = await loadKeyFileSigner(await readFile(pair.keyFile), {
+    file: pair.keyFile,
+    ...(passphrase ? { passphrase } : {}),
+  });
+  return { ...pair, signer };
 }
 
 export interface World {
@@ -93,51 +78,27 @@ export const PLAN_DIGEST = `sha256:${'b2'.repeat(32)}`;
 
 export function storeYaml(people: World['people'], version = 1, extra = ''): string {
   const p = people;
-  return `# Who may approve runs (DESIGN §4)
-apiVersion: opsbook/v1
-kind: Approvers
-version: ${version}
-approvers:
-  - id: alice
-    name: Alice Senior
-    roles: [senior]
-    keys:
-      - ${p.alice.publicLine}
-      - ${p.alice2.publicLine}
-    jira: acc-alice
-  - id: bob
-    name: Bob Senior
-    roles: [senior, expert]
-    keys: ["${p.bob.publicLine}"]
-  - id: carol
-    name: Carol Senior
-    roles: [senior]
-    keys: ["${p.carol.publicLine}"]
-  - id: dave
-    name: Dave Expert
-    roles: [expert]
-    keys: ["${p.dave.publicLine}"]
-  - id: erin
-    name: Erin Senior
-    roles: [senior]
-    keys: ["${p.erin.publicLine}"]
-  - id: frank
-    name: Frank Senior On Call
-    roles: [senior]
-    keys: ["${p.frank.publicLine}"]
-policy:
-  signatures: 1
-  maxValidity: 7d
-  grades:
-    P1: {signatures: 2, maxValidity: 24h}
-  categories:
-    routine: {maxValidity: 90d, allowSelectors: true}
-revoked:
-  - fingerprint: ${p.erin.fingerprint}
-    reason: laptop stolen
-rotation:
-  signatures: 2
-${extra}`;
+  const one = (id: keyof World['people'], name: string, roles: string[]) => ({
+    id,
+    name,
+    roles,
+    keys: [p[id].publicLine],
+  });
+  return approversYaml(
+    [
+      {
+        ...one('alice', 'Alice Senior', ['senior']),
+        keys: [p.alice.publicLine, p.alice2.publicLine],
+        jira: 'acc-alice',
+      },
+      one('bob', 'Bob Senior', ['senior', 'expert']),
+      one('carol', 'Carol Senior', ['senior']),
+      one('dave', 'Dave Expert', ['expert']),
+      one('erin', 'Erin Senior', ['senior']),
+      one('frank', 'Frank Senior On Call', ['senior']),
+    ],
+    { version, revoked: [{ fingerprint: p.erin.fingerprint, reason: 'laptop stolen' }], extra },
+  );
 }
 
 export async function createWorld(): Promise<World> {

@@ -1,10 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { openTracker } from '@opsbook/runner';
 import { loadConfig } from '@opsbook/schema';
+import { makeSshKeyPair, approversYaml as storeYaml } from '@opsbook/testkit/approvers';
 import { type Sshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { binPath, type CliResult, runCli, userEnv } from './run-cli.js';
@@ -84,68 +85,35 @@ export interface InventoryOptions {
 /** The acting engineer of every command unless a test says otherwise: not an approver. */
 export const ENGINEER = 'grace';
 
-export async function makePerson(dir: string, id: string, type = 'ed25519'): Promise<Person> {
-  const keyFile = path.join(dir, `${id}_key`);
-  const bits = type === 'ecdsa' ? ['-b', '256'] : type === 'rsa' ? ['-b', '3072'] : [];
-  await execFileAsync('ssh-keygen', [
-    '-q',
-    '-t',
+export async function makePerson(
+  dir: string,
+  id: string,
+  type: 'ed25519' | 'ecdsa' = 'ed25519',
+): Promise<Person> {
+  const { keyFile, publicLine, fingerprint } = await makeSshKeyPair(dir, id, {
     type,
-    ...bits,
-    '-N',
-    '',
-    '-C',
-    `${id}@test`,
-    '-f',
-    keyFile,
-  ]);
-  const publicLine = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
-  const { stdout } = await execFileAsync('ssh-keygen', [
-    '-l',
-    '-E',
-    'sha256',
-    '-f',
-    `${keyFile}.pub`,
-  ]);
-  const fingerprint = stdout.split(/\s+/)[1] ?? '';
+    fileName: `${id}_key`,
+  });
   return { id, keyFile, publicLine, fingerprint };
 }
 
 export function approversYaml(people: Record<PersonName, Person>, version = 1, extra = ''): string {
   const p = people;
-  return `apiVersion: opsbook/v1
-kind: Approvers
-version: ${version}
-approvers:
-  - id: alice
-    name: Alice Senior
-    roles: [senior]
-    keys: ["${p.alice.publicLine}"]
-  - id: bob
-    name: Bob Senior
-    roles: [senior]
-    keys: ["${p.bob.publicLine}"]
-  - id: dave
-    name: Dave Expert
-    roles: [expert]
-    keys: ["${p.dave.publicLine}"]
-  - id: erin
-    name: Erin Senior
-    roles: [senior]
-    keys: ["${p.erin.publicLine}"]
-policy:
-  signatures: 1
-  maxValidity: 7d
-  grades:
-    P1: {signatures: 2, maxValidity: 24h}
-  categories:
-    routine: {maxValidity: 90d, allowSelectors: true}
-revoked:
-  - fingerprint: ${p.erin.fingerprint}
-    reason: laptop stolen
-rotation:
-  signatures: 2
-${extra}`;
+  const one = (id: PersonName, name: string, roles: string[]) => ({
+    id,
+    name,
+    roles,
+    keys: [p[id].publicLine],
+  });
+  return storeYaml(
+    [
+      one('alice', 'Alice Senior', ['senior']),
+      one('bob', 'Bob Senior', ['senior']),
+      one('dave', 'Dave Expert', ['expert']),
+      one('erin', 'Erin Senior', ['senior']),
+    ],
+    { version, revoked: [{ fingerprint: p.erin.fingerprint, reason: 'laptop stolen' }], extra },
+  );
 }
 
 const CONFIG = (knownHosts: string) => `apiVersion: opsbook/v1
