@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { type Dirent, readFileSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
 import { validateRunbook } from './generated/validators.js';
@@ -187,18 +187,22 @@ function missing(file: string, code: string, what: string): Problem {
 
 /** The runbook folders under `runbooksDir` (every folder that holds a runbook.yaml or package.json). */
 export async function findRunbookDirs(runbooksDir: string): Promise<string[]> {
-  let entries: string[];
+  let entries: Dirent[];
   try {
-    entries = await readdir(runbooksDir);
+    entries = await readdir(runbooksDir, { withFileTypes: true });
   } catch {
     return [];
   }
   const dirs: string[] = [];
-  for (const name of entries.sort()) {
-    if (name.startsWith('.')) continue;
-    const dir = path.join(runbooksDir, name);
-    const st = await stat(dir).catch(() => undefined);
-    if (st?.isDirectory()) dirs.push(dir);
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (entry.name.startsWith('.')) continue;
+    const dir = path.join(runbooksDir, entry.name);
+    // The entry's own type, from readdir, saves a stat per folder; a symlink is followed as before.
+    if (
+      entry.isDirectory() ||
+      (entry.isSymbolicLink() && statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    )
+      dirs.push(dir);
   }
   return dirs;
 }
