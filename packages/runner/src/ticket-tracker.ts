@@ -8,6 +8,7 @@ import {
   type Tracker,
 } from '@opsbook/tracker';
 import { currentUser } from './approval-flow.js';
+import { parseDurationMs } from './plan.js';
 
 /** The tracker of this repository and the outbox its writes go through. */
 export interface TicketServices {
@@ -45,7 +46,12 @@ export function openTracker(
       ...(jira?.email ? { email: jira.email } : {}),
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
     };
-    tracker = createJiraTracker(settings, env, options.http ?? {});
+    // A timeout the caller passes (tests) wins over opsbook.yaml's `tracker.jira.timeout`.
+    const http = {
+      ...(jira?.timeout ? { timeoutMs: parseDurationMs(jira.timeout) } : {}),
+      ...options.http,
+    };
+    tracker = createJiraTracker(settings, env, http);
   } else {
     tracker = new LocalTracker({
       stateDir: config.stateDir,

@@ -1,8 +1,16 @@
-import { access } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { approveTicket, listRuns, openTicket, proposeTicket, runTicket } from '../src/index.js';
+import { loadConfig } from '@opsbook/schema';
+import {
+  approveTicket,
+  listRuns,
+  openTicket,
+  openTracker,
+  proposeTicket,
+  runTicket,
+} from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 const signal = new AbortController().signal;
@@ -173,5 +181,23 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       lastError: { code: 'TRACKER_TIMEOUT' },
     });
     await expectDeliveredOnce(outcome.runId);
+  });
+
+  it("waits for a hanging Jira only as long as opsbook.yaml's tracker.jira.timeout", async () => {
+    const file = path.join(world.dir, 'opsbook.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('flavour: cloud}', 'flavour: cloud, timeout: 200ms}'));
+    const config = await loadConfig({ file });
+    fake.inject({ fault: { kind: 'hang' }, method: 'get', path: `/issue/${key}`, times: 10 });
+    // No timeoutMs from the caller: the configured one applies (sleeps between retries skipped).
+    const { tracker } = openTracker(
+      config,
+      { ...world.env, OPSBOOK_USER: 'eve' },
+      { http: { effects: { sleep: async () => {} } } },
+    );
+    await expect(tracker.get(key)).rejects.toMatchObject({
+      code: 'TRACKER_TIMEOUT',
+      message: expect.stringContaining('did not answer within 200 ms'),
+    });
   });
 });

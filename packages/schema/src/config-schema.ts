@@ -27,6 +27,8 @@ export const configSchema = {
             project: { type: 'string', minLength: 1 },
             flavour: { enum: ['cloud', 'datacenter'] },
             email: { type: 'string' },
+            /** How long one request may take before it counts as failed (and is retried). */
+            timeout: { type: 'string', pattern: '^[1-9][0-9]*(ms|s|m|h)$' },
             statuses: {
               type: 'object',
               additionalProperties: false,
