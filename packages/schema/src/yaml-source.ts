@@ -86,9 +86,12 @@ function checkBytes(file: string, bytes: Uint8Array): Problem | undefined {
   return undefined;
 }
 
+/** One decoder for every file: `fatal` makes invalid UTF-8 throw instead of turning into U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodeUtf8(file: string, bytes: Uint8Array): string | Problem {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     return {
       file,
