@@ -14,6 +14,7 @@ import {
   inspectionChecks,
   runCheck,
 } from '../src/index.js';
+import { describeAgreementWithTools } from './tools-agreement.js';
 
 const exec = promisify(execFile);
 let dir = '';
@@ -159,51 +160,4 @@ describe('every collector on this machine, through a real sh', () => {
   });
 });
 
-describe('findings agree with the tools run directly', () => {
-  it('filesystem use equals the Capacity column of df -P for every reported mount point', async () => {
-    const findings = await inspect('inspection.disk');
-    const { stdout } = await exec('df', ['-P']);
-    const capacity = new Map<string, number>();
-    for (const line of stdout.split('\n').slice(1)) {
-      const m = /\s(\d+)%\s+(\/.*)$/.exec(line);
-      if (m) capacity.set(m[2] ?? '', Number(m[1]));
-    }
-    expect(findings.length).toBeGreaterThan(0);
-    for (const f of findings) {
-      // Other processes write meanwhile: allow one percentage point of drift between the runs.
-      expect(
-        Math.abs((f.value as number) - (capacity.get(f.subject ?? '') ?? Number.NaN)),
-        f.subject,
-      ).toBeLessThanOrEqual(1);
-    }
-  });
-
-  it('memory in use matches MemTotal/MemAvailable of /proc/meminfo and the total/available of free -k', async () => {
-    const [mem] = await inspect('inspection.memory');
-    const { stdout } = await exec('free', ['-k']);
-    const cols = (stdout.split('\n').find((l) => l.startsWith('Mem:')) ?? '').trim().split(/\s+/);
-    const total = Number(cols[1]);
-    const available = Number(cols[6]);
-    const meminfo = readFileSync('/proc/meminfo', 'utf8');
-    expect(Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1])).toBe(total);
-    expect(
-      Math.abs((mem?.value as number) - ((total - available) * 100) / total),
-    ).toBeLessThanOrEqual(2);
-    const [swap] = await inspect('inspection.swap');
-    const swapCols = (stdout.split('\n').find((l) => l.startsWith('Swap:')) ?? '')
-      .trim()
-      .split(/\s+/);
-    const swapTotal = Number(swapCols[1]);
-    const expected = swapTotal === 0 ? 0 : (Number(swapCols[2]) * 100) / swapTotal;
-    expect(Math.abs((swap?.value as number) - expected)).toBeLessThanOrEqual(2);
-  });
-
-  it('load per core divides by the cores nproc reports', async () => {
-    const [load] = await inspect('inspection.load');
-    const cores = Number((await exec('nproc')).stdout.trim());
-    expect(load?.message).toContain(`on ${cores} cores`);
-    const load5 = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[1]);
-    // The 5-minute average moves little between the two reads.
-    expect(Math.abs((load?.value as number) - load5 / cores)).toBeLessThanOrEqual(0.5);
-  });
-});
+describeAgreementWithTools('findings agree with the tools run directly', (check) => inspect(check));

@@ -1,7 +1,6 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { connectSsh, type Transport } from '@opsbook/exec';
 import { type Sshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -13,6 +12,7 @@ import {
   inspectionChecks,
   runCheck,
 } from '../src/index.js';
+import { describeAgreementWithTools } from './tools-agreement.js';
 
 /*
  * Issue 6, "Done means": every collector runs over a real OpenSSH sshd (on this same machine, so
@@ -20,7 +20,6 @@ import {
  * the runner uses, and a host without the tools yields `unknown` with the reason, never a crash.
  */
 
-const exec = promisify(execFile);
 const statuses = new Set(['ok', 'warn', 'crit', 'unknown']);
 let tmp: { dir: string; remove: () => Promise<void> };
 let sshd: Sshd;
@@ -203,49 +202,7 @@ describe('every collector over a real sshd', () => {
   });
 });
 
-describe('findings over SSH agree with df, free and nproc run directly on the same machine', () => {
-  it('filesystem use equals the Capacity column of df -P for every reported mount point', async () => {
-    const findings = await inspect('inspection.disk');
-    const { stdout } = await exec('df', ['-P']);
-    const capacity = new Map<string, number>();
-    for (const line of stdout.split('\n').slice(1)) {
-      const m = /\s(\d+)%\s+(\/.*)$/.exec(line);
-      if (m) capacity.set(m[2] ?? '', Number(m[1]));
-    }
-    expect(findings.length).toBeGreaterThan(0);
-    for (const f of findings) {
-      // Other processes write meanwhile: allow one percentage point of drift between the runs.
-      expect(
-        Math.abs((f.value as number) - (capacity.get(f.subject ?? '') ?? Number.NaN)),
-        f.subject,
-      ).toBeLessThanOrEqual(1);
-    }
-  });
-
-  it('memory and swap in use match the total/available/used of free -k', async () => {
-    const [mem] = await inspect('inspection.memory');
-    const [swap] = await inspect('inspection.swap');
-    const { stdout } = await exec('free', ['-k']);
-    const row = (label: string) =>
-      (stdout.split('\n').find((l) => l.startsWith(label)) ?? '').trim().split(/\s+/).map(Number);
-    const memCols = row('Mem:');
-    const total = memCols[1] ?? Number.NaN;
-    const available = memCols[6] ?? Number.NaN;
-    expect(
-      Math.abs((mem?.value as number) - ((total - available) * 100) / total),
-    ).toBeLessThanOrEqual(2);
-    const swapCols = row('Swap:');
-    const swapTotal = swapCols[1] ?? Number.NaN;
-    const expected = swapTotal === 0 ? 0 : ((swapCols[2] ?? Number.NaN) * 100) / swapTotal;
-    expect(Math.abs((swap?.value as number) - expected)).toBeLessThanOrEqual(2);
-  });
-
-  it('load per core divides by the cores nproc reports', async () => {
-    const [load] = await inspect('inspection.load');
-    const cores = Number((await exec('nproc')).stdout.trim());
-    expect(load?.message).toContain(`on ${cores} cores`);
-    const load5 = Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[1]);
-    // The 5-minute average moves little between the two reads.
-    expect(Math.abs((load?.value as number) - load5 / cores)).toBeLessThanOrEqual(0.5);
-  });
-});
+describeAgreementWithTools(
+  'findings over SSH agree with df, free and nproc run directly on the same machine',
+  (check) => inspect(check),
+);
