@@ -10,5 +10,11 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${pkg.version}\n`);
 } else {
   const { main } = await import('./main.js');
-  process.exitCode = await main(argv);
+  const { exitCode, isDone } = await main(argv);
+  process.exitCode = exitCode;
+  // A command that left nothing pending exits now rather than after the runtime's teardown
+  // (~10 ms of a cold validate) — but only once stdout and stderr hold no unwritten bytes: a pipe
+  // to a slow reader can keep part of a large --json queued, and exit() would drop it.
+  if (isDone && process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
+    process.exit();
 }

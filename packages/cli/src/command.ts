@@ -23,6 +23,13 @@ export interface CommandSpec {
   options?: Record<string, OptionSpec>;
   /** Further explanation and examples for --help. */
   details?: string;
+  /**
+   * True when nothing of the command is still pending once `run` resolved: no socket, timer,
+   * child process or file write left for the event loop. The process then exits at once instead
+   * of tearing down the runtime (about 10 ms of a cold `validate`). Output is never lost: stdout
+   * and stderr writes are synchronous on Linux for files, pipes and terminals.
+   */
+  isDoneWhenResolved?: boolean;
   run(ctx: CommandContext): Promise<number | undefined>;
 }
 

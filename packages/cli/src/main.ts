@@ -1,4 +1,4 @@
-import { type CommandContext, parseCommandArgs } from './command.js';
+import { type CommandContext, type CommandSpec, parseCommandArgs } from './command.js';
 import { type CommandEntry, commands } from './commands/registry.js';
 import { describeError, exitCodes } from './exit-code.js';
 import { createOutput } from './output.js';
@@ -21,7 +21,22 @@ function findCommand(argv: string[]): { entry?: CommandEntry; rest: string[]; gr
   return { rest: argv, group };
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** How a command ended: its exit code, and whether the process may exit without draining. */
+export interface Outcome {
+  exitCode: number;
+  /** Nothing is left pending (help, usage errors, and commands marked `isDoneWhenResolved`). */
+  isDone: boolean;
+}
+
+export async function main(argv: string[]): Promise<Outcome> {
+  let isDone = true;
+  const exitCode = await dispatch(argv, (spec) => {
+    isDone = spec.isDoneWhenResolved === true;
+  });
+  return { exitCode, isDone };
+}
+
+async function dispatch(argv: string[], onLoaded: (spec: CommandSpec) => void): Promise<number> {
   const wantsJson = argv.includes('--json');
   const debug = argv.includes('--debug');
   const out = createOutput(wantsJson);
@@ -30,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!entry) {
       if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
         const topic = argv[0] === 'help' ? argv.slice(1).join(' ') : '';
-        if (topic) return main([...argv.slice(1), '--help']);
+        if (topic) return dispatch([...argv.slice(1), '--help'], onLoaded);
         out.print(mainHelp(commands));
         return argv.length === 0 ? exitCodes.invalid : exitCodes.ok;
       }
@@ -52,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     const spec = await entry.load();
+    onLoaded(spec);
     const { positionals, options } = parseCommandArgs(spec, rest);
     if (options.help) {
       out.print(commandHelp(spec));

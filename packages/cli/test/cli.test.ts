@@ -1,10 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { digestRunbook } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidRunbooks, writeCase } from '../../schema/test/invalid-runbooks.js';
-import { repoRoot, runCli, stackTrace } from './run-cli.js';
+import { binPath, repoRoot, runCli, runShell, stackTrace } from './run-cli.js';
 
 let tmp: { dir: string; remove: () => Promise<void> };
 beforeAll(async () => {
@@ -99,6 +99,31 @@ describe('opsbook validate', () => {
     expect(doc.runbooks.map((x) => x.problems.length)).toEqual(
       invalidRunbooks.slice(0, 3).map((c) => (c.expectedByCli ?? c.expected).length),
     );
+  });
+
+  it('writes the whole of a large --json document to a reader that starts late', async () => {
+    // More than a pipe holds (64 KiB): the last part is still queued in the process when
+    // validate is done, and exiting at once must not drop it.
+    const dir = path.join(tmp.dir, 'large', 'runbooks');
+    await mkdir(dir, { recursive: true });
+    const names = (await readdir(path.join(repoRoot, 'runbooks'), { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    for (let i = 0; i < 600; i++) {
+      const name = names[i % names.length]!;
+      await symlink(path.join(repoRoot, 'runbooks', name), path.join(dir, `${name}-${i}`));
+    }
+    const r = await runShell(
+      `"${process.execPath}" "${binPath}" validate --json | { sleep 1; cat; }`,
+      {
+        cwd: path.dirname(dir),
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(64 * 1024);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; runbooks: unknown[] };
+    expect(doc).toMatchObject({ ok: true });
+    expect(doc.runbooks).toHaveLength(600);
   });
 
   it('names a runbook that does not exist, with a suggestion', async () => {

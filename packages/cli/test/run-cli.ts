@@ -25,8 +25,24 @@ export function runCli(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
+  return runProcess(process.execPath, [binPath, ...args], options);
+}
+
+/** Run a `sh -c` command line, for what only a shell shows (a pipe into another program). */
+export function runShell(
+  command: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
+  return runProcess('/bin/sh', ['-c', command], options);
+}
+
+function runProcess(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
+    const child = spawn(file, args, {
       cwd: options.cwd ?? repoRoot,
       env: userEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],

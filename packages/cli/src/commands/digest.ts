@@ -7,6 +7,7 @@ export default defineCommand({
   name: 'digest',
   summary: "print a runbook bundle's digest (what an approval is bound to)",
   args: '<runbook>',
+  isDoneWhenResolved: true,
   positionals: { min: 1, max: 1 },
   options: {
     files: { type: 'boolean', description: 'also list every file with its sha256' },

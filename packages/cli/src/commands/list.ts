@@ -8,6 +8,7 @@ import { formatTable } from '../output.js';
 export default defineCommand({
   name: 'list',
   summary: 'list the runbooks of this repository',
+  isDoneWhenResolved: true,
   details:
     'Invalid runbooks are left out of the list and named on stderr (exit 2); run opsbook validate for the details.',
   async run(ctx) {

@@ -64,6 +64,7 @@ export default defineCommand({
   name: 'show',
   summary: "show a runbook's params, targets, steps and versions",
   args: '<runbook>',
+  isDoneWhenResolved: true,
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const config = await configFor(ctx);

@@ -9,6 +9,7 @@ export default defineCommand({
   name: 'validate',
   summary: 'check runbooks against the schema and the rules; list every problem',
   args: '[runbook…]',
+  isDoneWhenResolved: true,
   positionals: { min: 0, max: Number.POSITIVE_INFINITY },
   details: `Checks every runbook of the repository, or the runbooks named (by name or folder).
 Each problem is printed as file:line:col: message. Exit 2 when any runbook has a problem.
