@@ -21,11 +21,18 @@ export interface ActionSpec {
 
 /** One validator per action for the whole process, however many steps and runbooks use it. */
 const actionValidators = new WeakMap<ActionSpec, Promise<Validator>>();
+/** The same validators once loaded, so that later steps check `with:` without awaiting. */
+const loadedValidators = new WeakMap<ActionSpec, Validator>();
 
-function validatorOf(action: ActionSpec): Promise<Validator> {
+function validatorOf(action: ActionSpec): Validator | Promise<Validator> {
+  const loaded = loadedValidators.get(action);
+  if (loaded) return loaded;
   let validator = actionValidators.get(action);
   if (!validator) {
-    validator = action.loadValidator?.() ?? compileSchema(action.withSchema);
+    validator = (action.loadValidator?.() ?? compileSchema(action.withSchema)).then((v) => {
+      loadedValidators.set(action, v);
+      return v;
+    });
     actionValidators.set(action, validator);
   }
   return validator;
@@ -38,7 +45,11 @@ export interface CheckContext {
   actions: ReadonlyMap<string, ActionSpec>;
 }
 
-/** Checks that JSON Schema cannot express. Runs only on a runbook that passed the schema. */
+/**
+ * Checks that JSON Schema cannot express. Runs only on a runbook that passed the schema.
+ * Index loops and one shared `problems` array on purpose: validate runs this cold for every
+ * runbook of a repository, where each iterator, spread and promise per step shows in start-up.
+ */
 export async function checkRunbookSemantics(ctx: CheckContext): Promise<Problem[]> {
   const problems: Problem[] = [];
   const { source, runbook } = ctx;
@@ -54,8 +65,10 @@ export async function checkRunbookSemantics(ctx: CheckContext): Promise<Problem[
 
   const firstUse = new Map<string, PathSegment[]>();
   for (const phase of phases) {
-    const steps = runbook.spec[phase] ?? [];
-    for (const [i, step] of steps.entries()) {
+    const steps = runbook.spec[phase];
+    if (!steps) continue;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
       const stepPath: PathSegment[] = ['spec', phase, i];
       const earlier = firstUse.get(step.id);
       if (earlier) {
@@ -68,7 +81,15 @@ export async function checkRunbookSemantics(ctx: CheckContext): Promise<Problem[
       } else {
         firstUse.set(step.id, stepPath);
       }
-      problems.push(...(await checkStep(ctx, step, stepPath, params)));
+      checkStep(ctx, step, stepPath, params, problems);
+      if (step.uses !== undefined) {
+        const action = ctx.actions.get(step.uses);
+        if (!action) problems.push(unknownAction(ctx, step.uses, stepPath));
+        else {
+          const v = validatorOf(action);
+          checkWith(ctx, typeof v === 'function' ? v : await v, step, stepPath, problems);
+        }
+      }
     }
   }
   return problems;
@@ -167,20 +188,25 @@ export function paramValueProblem(spec: ParamSpec, value: unknown): string | und
   return undefined;
 }
 
-async function checkStep(
+/** The checks of one step that need no action validator; problems are added to `problems`. */
+function checkStep(
   ctx: CheckContext,
   step: Step,
   stepPath: PathSegment[],
   params: Record<string, ParamSpec>,
-): Promise<Problem[]> {
+  problems: Problem[],
+): void {
   const { source } = ctx;
-  const problems: Problem[] = [];
   const at = (p: PathSegment[], which: 'key' | 'value' = 'value') => ({
     file: source.file,
     ...source.locate([...stepPath, ...p], which),
   });
-  const kinds = (['run', 'script', 'uses'] as const).filter((k) => step[k] !== undefined);
-  if (kinds.length !== 1) {
+  const kindCount =
+    Number(step.run !== undefined) +
+    Number(step.script !== undefined) +
+    Number(step.uses !== undefined);
+  if (kindCount !== 1) {
+    const kinds = (['run', 'script', 'uses'] as const).filter((k) => step[k] !== undefined);
     problems.push({
       ...at(kinds.length ? [kinds[1] ?? kinds[0]!] : ['id'], kinds.length ? 'key' : 'value'),
       rule: 'step-kind',
@@ -204,17 +230,19 @@ async function checkStep(
       message: `step '${step.id}' has args: but no script: — args: are passed to a script only`,
     });
   }
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const pattern = step.expect?.[stream];
-    if (pattern === undefined) continue;
-    try {
-      new RegExp(pattern, 'u');
-    } catch (e) {
-      problems.push({
-        ...at(['expect', stream]),
-        rule: 'bad-regex',
-        message: `expect.${stream} of step '${step.id}' is not a valid regular expression (${(e as Error).message})`,
-      });
+  if (step.expect !== undefined) {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const pattern = step.expect[stream];
+      if (pattern === undefined) continue;
+      try {
+        new RegExp(pattern, 'u');
+      } catch (e) {
+        problems.push({
+          ...at(['expect', stream]),
+          rule: 'bad-regex',
+          message: `expect.${stream} of step '${step.id}' is not a valid regular expression (${(e as Error).message})`,
+        });
+      }
     }
   }
   if (step.run !== undefined) {
@@ -225,8 +253,6 @@ async function checkStep(
       problems.push(...checkTemplate(t.text, params, () => at(['with', ...t.path])));
     }
   }
-  if (step.uses !== undefined) problems.push(...(await checkAction(ctx, step, stepPath)));
-  return problems;
 }
 
 /** `where` is called only when there is a problem: positions cost a second, strict parse. */
@@ -241,12 +267,11 @@ function checkTemplate(
     rule: 'bad-template',
     message: e.message,
   }));
-  const declared = Object.keys(params);
   for (const part of parsed.parts) {
     if (part.kind !== 'ref' || part.ref.kind !== 'param') continue;
     const name = part.ref.name;
     if (params[name]) continue;
-    const guess = didYouMean(name, declared);
+    const guess = didYouMean(name, Object.keys(params));
     problems.push({
       ...where(),
       rule: 'undeclared-param',
@@ -256,49 +281,50 @@ function checkTemplate(
   return problems;
 }
 
-async function checkAction(
+function unknownAction(ctx: CheckContext, name: string, stepPath: PathSegment[]): Problem {
+  const at = ctx.source.locate([...stepPath, 'uses']);
+  const known = [...ctx.actions.keys()];
+  const guess = didYouMean(name, known);
+  return {
+    file: ctx.source.file,
+    ...at,
+    rule: 'unknown-action',
+    message: `unknown action '${name}': ${guess ? `did you mean '${guess}'?` : knownActionsHint(name, known)}`,
+  };
+}
+
+function checkWith(
   ctx: CheckContext,
+  validate: Validator,
   step: Step,
   stepPath: PathSegment[],
-): Promise<Problem[]> {
-  const name = step.uses ?? '';
-  const action = ctx.actions.get(name);
-  if (!action) {
-    const at = ctx.source.locate([...stepPath, 'uses']);
-    const known = [...ctx.actions.keys()];
-    const guess = didYouMean(name, known);
-    return [
-      {
-        file: ctx.source.file,
-        ...at,
-        rule: 'unknown-action',
-        message: `unknown action '${name}': ${guess ? `did you mean '${guess}'?` : knownActionsHint(name, known)}`,
-      },
-    ];
-  }
-  const validate = await validatorOf(action);
-  if (validate(step.with ?? {})) return [];
-  return schemaProblems(ctx.source, validate.errors, [...stepPath, 'with']);
+  problems: Problem[],
+): void {
+  if (validate(step.with ?? {})) return;
+  problems.push(...schemaProblems(ctx.source, validate.errors, [...stepPath, 'with']));
 }
 
 /**
  * A `script:` must be a regular file inside the runbook folder: not absolute, no `..`, not a
  * symlink (what the senior approved is the file in the bundle, nothing it points to).
  */
-export async function checkScripts(ctx: CheckContext): Promise<Problem[]> {
+export function checkScripts(ctx: CheckContext): Problem[] {
   const problems: Problem[] = [];
   const root = ctx.dir;
   for (const phase of phases) {
-    for (const [i, step] of (ctx.runbook.spec[phase] ?? []).entries()) {
-      if (step.script === undefined) continue;
-      const why = scriptPathProblem(root, step.script);
+    const steps = ctx.runbook.spec[phase];
+    if (!steps) continue;
+    for (let i = 0; i < steps.length; i++) {
+      const script = steps[i]!.script;
+      if (script === undefined) continue;
+      const why = scriptPathProblem(root, script);
       if (why) {
         // Positions cost a second, strict parse: only when there is a problem.
         const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
         problems.push({
           ...where,
           rule: 'bad-script-path',
-          message: `script '${step.script}' ${why}`,
+          message: `script '${script}' ${why}`,
         });
       }
     }

@@ -49,13 +49,21 @@ export function tryFastYaml(
   return { ok: true, value };
 }
 
-/** No `<<` key anywhere, and no deeper than `maxDepth` collections. */
+/** No `<<` key anywhere, and no deeper than `maxDepth` collections. Index loops: runs cold. */
 function isPlain(value: unknown, maxDepth: number, depth: number): boolean {
   if (value === null || typeof value !== 'object') return true;
   if (depth >= maxDepth) return false;
-  if (Array.isArray(value)) return value.every((v) => isPlain(v, maxDepth, depth + 1));
-  for (const [k, v] of Object.entries(value)) {
-    if (k === '<<' || !isPlain(v, maxDepth, depth + 1)) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!isPlain(value[i], maxDepth, depth + 1)) return false;
+    }
+    return true;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k === '<<' || !isPlain((value as Record<string, unknown>)[k], maxDepth, depth + 1))
+      return false;
   }
   return true;
 }

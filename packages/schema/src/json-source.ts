@@ -13,7 +13,11 @@ export function parseJsonSource(file: string, input: string | Uint8Array): YamlS
   ) {
     return located;
   }
-  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  // A view of the same bytes: Buffer.from(Uint8Array) would copy them first.
+  const text =
+    typeof input === 'string'
+      ? input
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
   try {
     const value: unknown = JSON.parse(text);
     const dupes = located.problems.filter((p) => p.rule === 'yaml-duplicate-key');

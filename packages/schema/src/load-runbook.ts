@@ -49,7 +49,9 @@ export async function loadRunbook(
 ): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd();
   const dir = path.resolve(cwd, dirInput);
-  const show = (f: string) => path.relative(cwd, path.join(dir, f)) || f;
+  // The folder's relative path once, not a relative() per file: it normalizes both paths anew.
+  const shown = path.relative(cwd, dir);
+  const show = (f: string) => (shown ? `${shown}${path.sep}${f}` : f);
   const fail = (problems: Problem[]): LoadResult => ({ ok: false, problems, dir });
 
   const pkgFile = show('package.json');
@@ -74,7 +76,7 @@ export async function loadRunbook(
   const runbook = source.value;
 
   const ctx = { source, runbook, dir, actions: options.actions ?? new Map() };
-  problems.push(...(await checkRunbookSemantics(ctx)), ...(await checkScripts(ctx)));
+  problems.push(...(await checkRunbookSemantics(ctx)), ...checkScripts(ctx));
 
   if (pkg.name !== undefined && runbook.metadata.name !== pkg.name) {
     problems.push({

@@ -103,10 +103,30 @@ export function templateStrings(
   value: unknown,
   path: Array<string | number> = [],
 ): Array<{ path: Array<string | number>; text: string }> {
-  if (typeof value === 'string') return value.includes('{{') ? [{ path, text: value }] : [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => templateStrings(v, [...path, i]));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([k, v]) => templateStrings(v, [...path, k]));
+  const found: Array<{ path: Array<string | number>; text: string }> = [];
+  collectTemplates(value, path, found);
+  return found;
+}
+
+/** Paths are copied only for the strings that hold a template: most hold none. */
+function collectTemplates(
+  value: unknown,
+  path: Array<string | number>,
+  found: Array<{ path: Array<string | number>; text: string }>,
+): void {
+  if (typeof value === 'string') {
+    if (value.includes('{{')) found.push({ path: [...path], text: value });
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      collectTemplates(value[i], path, found);
+      path.pop();
+    }
+  } else if (value && typeof value === 'object') {
+    for (const k of Object.keys(value)) {
+      path.push(k);
+      collectTemplates((value as Record<string, unknown>)[k], path, found);
+      path.pop();
+    }
   }
-  return [];
 }
