@@ -14,6 +14,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  // Whitespace only: the chunks of `validate` parse about 2 ms faster, and names stay readable
+  // in --debug stack traces (full minification gained ~2 ms more, not worth unreadable traces).
+  minifyWhitespace: true,
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
   external: ['ssh2', 'cpu-features', 'playwright-core'],

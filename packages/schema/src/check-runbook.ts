@@ -157,34 +157,36 @@ function checkParam(
  * definition of a valid param value: used for defaults here and for `--param` at plan time.
  */
 export function paramValueProblem(spec: ParamSpec, value: unknown): string | undefined {
-  const show = JSON.stringify(value);
+  // Only a problem's message shows the value: no JSON text for every valid default.
+  const show = () => JSON.stringify(value);
   switch (spec.type) {
     case 'string':
-      if (typeof value !== 'string') return `is ${show}, not a string`;
+      if (typeof value !== 'string') return `is ${show()}, not a string`;
       if (value.includes('\u0000')) return 'contains a NUL byte, which no command can receive';
       if (spec.minLength !== undefined && value.length < spec.minLength)
         return `is shorter than ${spec.minLength} characters`;
       if (spec.maxLength !== undefined && value.length > spec.maxLength)
         return `is longer than ${spec.maxLength} characters`;
       if (spec.pattern !== undefined && !new RegExp(spec.pattern, 'u').test(value))
-        return `${show} does not match the pattern ${spec.pattern}`;
+        return `${show()} does not match the pattern ${spec.pattern}`;
       break;
     case 'integer':
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value))
-        return `is ${show}, not ${spec.type === 'integer' ? 'an integer' : 'a number'}`;
-      if (spec.type === 'integer' && !Number.isInteger(value)) return `is ${show}, not an integer`;
+        return `is ${show()}, not ${spec.type === 'integer' ? 'an integer' : 'a number'}`;
+      if (spec.type === 'integer' && !Number.isInteger(value))
+        return `is ${show()}, not an integer`;
       if (spec.minimum !== undefined && value < spec.minimum)
         return `is ${value}, below the minimum ${spec.minimum}`;
       if (spec.maximum !== undefined && value > spec.maximum)
         return `is ${value}, above the maximum ${spec.maximum}`;
       break;
     case 'boolean':
-      if (typeof value !== 'boolean') return `is ${show}, not true or false`;
+      if (typeof value !== 'boolean') return `is ${show()}, not true or false`;
       break;
   }
   if (spec.enum && !spec.enum.includes(value as string | number | boolean))
-    return `is ${show}, not one of ${spec.enum.map((v) => JSON.stringify(v)).join(', ')}`;
+    return `is ${show()}, not one of ${spec.enum.map((v) => JSON.stringify(v)).join(', ')}`;
   return undefined;
 }
 
