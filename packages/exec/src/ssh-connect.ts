@@ -191,6 +191,10 @@ async function connectOne(
         }),
       );
     });
+    // Steps are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm and
+    // the peer's delayed ACK hold a channel request back for tens of milliseconds
+    // (BENCHMARKS.md, fan-out). A ProxyJump stream is no socket and has no such option.
+    client.once('connect', () => client.setNoDelay(true));
     client.connect(connectConfig);
   });
   client.on('error', () => {}); // later errors surface as 'close' to the pending commands

@@ -8,6 +8,7 @@ import {
   type SshConnectOptions,
   type SshTarget,
 } from './ssh-connect.js';
+import { type SessionPipes, StepSession, stepSessionLine } from './step-session.js';
 import {
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
@@ -23,7 +24,9 @@ export interface SshTransportOptions extends SshConnectOptions {
 
 /**
  * Connects to one host and returns its transport: ONE SSH connection that every step of the
- * host reuses (one channel per command). Nothing is executed before the host key is verified.
+ * host reuses. Commands run one after another through one step session (one SSH channel, see
+ * `StepSession`); a `sudo` command, a command started while another runs, and streams get a
+ * channel of their own. Nothing is executed before the host key is verified.
  */
 export async function connectSsh(
   target: SshTarget,
@@ -56,15 +59,18 @@ function createSshTransport(
     pending.clear();
   });
   let sftp: Promise<SFTPWrapper> | undefined;
+  const ctx: ExecContext = { name, facts, now, pending };
+  const sessions = hostSessions(client, ctx);
   return {
     host: name,
     [streamExecKey](request) {
       if (lost) throw lost;
       return execStreamOverSsh(client, name, facts, request);
     },
-    exec(request) {
-      if (lost) return Promise.reject(lost);
-      return execOverSsh(client, request, { name, facts, now, pending });
+    async exec(request) {
+      if (lost) throw lost;
+      const ownChannel = () => execOverSsh(client, request, ctx);
+      return request.sudo ? ownChannel() : sessions.run(request, ownChannel);
     },
     async copyFile(localPath, remotePath, options) {
       if (lost) throw lost;
@@ -97,10 +103,73 @@ function createSshTransport(
         `host ${name}: the transport was closed`,
         facts,
       );
+      sessions.close();
       client.end();
       for (const hop of connection.hops) hop.end();
     },
   };
+}
+
+/**
+ * The host's step session, opened on first use and again after one ended (a timeout or an
+ * abort kills it). While it runs a command, or when it cannot be opened, a command gets a
+ * channel of its own (`fallback`). The choice is made synchronously, so two commands started
+ * in the same tick never both take the session.
+ */
+function hostSessions(client: Client, ctx: ExecContext) {
+  let current: StepSession | undefined;
+  let busy = false;
+  const open = () =>
+    new Promise<StepSession | undefined>((resolve) => {
+      client.exec(stepSessionLine(), (err, ch) => {
+        if (err) return resolve(undefined);
+        resolve(
+          new StepSession(channelPipes(ch), {
+            host: ctx.name,
+            now: ctx.now,
+            lostError: () => connectionLostWhileRunning(ctx),
+          }),
+        );
+      });
+    });
+  return {
+    run(request: ExecRequest, fallback: () => Promise<ExecResult>): Promise<ExecResult> {
+      if (busy) return fallback();
+      busy = true;
+      return (async () => {
+        try {
+          if (!current || current.ended) current = await open();
+          return current ? await current.run(request) : await fallback();
+        } finally {
+          busy = false;
+        }
+      })();
+    },
+    close() {
+      current?.close();
+    },
+  };
+}
+
+function channelPipes(ch: ClientChannel): SessionPipes {
+  return {
+    write: (text) => ch.write(text),
+    onStdout: (listener) => ch.on('data', listener),
+    onStderr: (listener) => ch.stderr.on('data', listener),
+    onClose: (listener) => ch.on('close', listener),
+    destroy: () => {
+      ch.end();
+      ch.close();
+    },
+  };
+}
+
+function connectionLostWhileRunning(ctx: ExecContext): UnreachableError {
+  return new UnreachableError(
+    'SSH_CONNECTION_LOST',
+    `host ${ctx.name}: the connection was lost while a command ran; its outcome is unknown: check the host before running again`,
+    ctx.facts,
+  );
 }
 
 interface ExecContext {
@@ -189,13 +258,7 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
         // A channel that closes without an exit status lost its connection (or sshd died): the
         // command's outcome is unknown, which is not the same as a failure.
         if (exit.code === null && exit.signal === null) {
-          finish({
-            error: new UnreachableError(
-              'SSH_CONNECTION_LOST',
-              `host ${ctx.name}: the connection was lost while a command ran; its outcome is unknown: check the host before running again`,
-              ctx.facts,
-            ),
-          });
+          finish({ error: connectionLostWhileRunning(ctx) });
         } else finish({ result: result(false) });
       });
       ch.write(envBlock);

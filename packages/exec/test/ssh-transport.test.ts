@@ -83,6 +83,23 @@ describe('SSH transport against real sshd hosts', () => {
     }
   });
 
+  it('runs consecutive commands through one step session; sudo and overlapping commands get channels of their own', async () => {
+    const t = await connect(hosts[1] as Sshd);
+    // The command's parent is its subshell; the subshell's parent is the session script.
+    const script = 'ps -o ppid= -p $PPID | tr -d " "';
+    const first = (await t.exec({ command: script })).stdout;
+    expect(first).toMatch(/^\d+\n$/);
+    expect((await t.exec({ command: script, env: { X: 'y' } })).stdout).toBe(first);
+    expect((await t.exec({ command: script, sudo: true })).stdout).not.toBe(first);
+    const [slow, quick] = await Promise.all([
+      t.exec({ command: `sleep 0.2; ${script}` }),
+      t.exec({ command: script }),
+    ]);
+    expect(slow.stdout).toBe(first);
+    expect(quick.stdout).toMatch(/^\d+\n$/);
+    expect(quick.stdout).not.toBe(first);
+  });
+
   it('refuses a host whose key is unknown, naming host, port and fingerprint; runs nothing', async () => {
     const h = hosts[0] as Sshd;
     const empty = path.join(h.dir, 'empty_known_hosts');
