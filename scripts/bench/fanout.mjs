@@ -5,8 +5,8 @@
 //   parallel-ssh -p N  one OpenSSH client process per host
 //   ansible -f 50      -m command with pipelining
 // at N in parallel; then at 200 hosts the same at Ansible's parallelism (50, BENCH_ANSIBLE_FORKS),
-// a 5-step vs a 1-step runbook (plus bare 5-exec loops, with and without opsbook's remote
-// wrapper), and opsbook's peak RSS on 1,000 hosts. Results and their reading: BENCHMARKS.md.
+// a 5-step vs a 1-step runbook (plus a bare loop of 5 execs on one connection), and opsbook's
+// peak RSS on 1,000 hosts. Results and their reading: BENCHMARKS.md.
 //
 // Every "host" is an alias of ONE real OpenSSH sshd on 127.0.0.1 (ephemeral port, MaxStartups
 // raised, sftp on), logged into as a dedicated user `opsbench` whose shell is /bin/sh, so no
@@ -64,10 +64,7 @@ try {
   await closeBenchWorld();
 }
 
-/**
- * The fan-out runbooks' approvals (`approve({steps, concurrency, hosts})`), and the exact command
- * line and stdin opsbook sends for a step `run: true` (run id, ticket, host).
- */
+/** The fan-out runbooks' approvals: `approve({steps, concurrency, hosts})`. */
 async function prepareFanout(world) {
   if (connectTimeoutS !== undefined) {
     // Before any plan: the timeout is a connection var, so it is part of the approved plan.
@@ -87,17 +84,6 @@ async function prepareFanout(world) {
       hosts,
       summary: `fan-out benchmark: ${name} on ${hosts} hosts`,
     });
-  };
-  const { shellInvocationLine, encodeEnvBlock } = await import(
-    path.join(world.build, 'packages/exec/dist/index.js')
-  );
-  world.wrapper = {
-    line: shellInvocationLine({ command: COMMAND }),
-    stdin: encodeEnvBlock({
-      OPSBOOK_RUN_ID: '20260101-000000-bench0',
-      OPSBOOK_TICKET: 'OPS-1',
-      OPSBOOK_HOST: 'host-0001',
-    }),
   };
 }
 
@@ -138,7 +124,7 @@ async function writeFloorScript(dir, build) {
     `import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const { Client } = createRequire(${JSON.stringify(path.join(build, 'packages/exec/package.json'))})('ssh2');
-// {port, keyFile, hostKey, hosts, concurrency, user, command, execs, stdin}
+// {port, keyFile, hostKey, hosts, concurrency, user, command, execs}
 const o = JSON.parse(process.argv[2]);
 const key = readFileSync(o.keyFile);
 const expected = Buffer.from(o.hostKey, 'base64');
@@ -151,13 +137,14 @@ const exec = (c) => new Promise((resolve, reject) => c.exec(o.command, (err, ch)
   ch.on('close', () => resolve(code));
   ch.resume();
   ch.stderr.resume();
-  if (o.stdin) ch.write(o.stdin);
 }));
 let slowest = 0;
 const one = () => new Promise((resolve, reject) => {
   const c = new Client();
   const started = Date.now();
   c.on('error', reject);
+  // As opsbook does: small request/response exchanges without Nagle's delay.
+  c.once('connect', () => c.setNoDelay(true));
   c.on('ready', async () => {
     slowest = Math.max(slowest, Date.now() - started);
     let good = true;
@@ -187,8 +174,8 @@ function opsbookCase({ world }, n, concurrency, steps = 1) {
   };
 }
 
-/** The bare loop as a measured case: `execs` commands per connection, optionally opsbook's remote wrapper. */
-function floorCase({ world, floor }, n, concurrency, { execs = 1, wrapped = false } = {}) {
+/** The bare loop as a measured case: `execs` commands per connection. */
+function floorCase({ world, floor }, n, concurrency, { execs = 1 } = {}) {
   const options = {
     port: world.port,
     keyFile: world.clientKey,
@@ -196,19 +183,14 @@ function floorCase({ world, floor }, n, concurrency, { execs = 1, wrapped = fals
     hosts: n,
     concurrency,
     user: USER,
-    command: wrapped ? world.wrapper.line : COMMAND,
+    command: COMMAND,
     execs,
-    ...(wrapped ? { stdin: world.wrapper.stdin } : {}),
   };
-  const label = [
-    execs > 1 ? `${execs} execs` : '',
-    wrapped ? "opsbook's remote wrapper" : '',
-  ].filter(Boolean);
   return {
     n,
     concurrency,
     execs,
-    tool: `bare ssh2 loop${label.length ? `, ${label.join(', ')}` : ''}`,
+    tool: `bare ssh2 loop${execs > 1 ? `, ${execs} execs` : ''}`,
     argv: [process.execPath, floor, JSON.stringify(options)],
     ok: (r) => r.code === 0 && r.stdout.includes(`ok ${n}`),
   };
@@ -274,10 +256,9 @@ async function measureAll(world) {
   if (withSteps) {
     cases.push(
       opsbookCase(kit, largest, even, 5),
-      // What 5 commands on one connection cost without a runner, bare and inside opsbook's
-      // remote wrapper (env block on stdin, lifeline): the runner's own share is the rest.
+      // What 5 commands on one connection cost without a runner, one SSH session each (opsbook
+      // runs its 5 steps through one step session: packages/exec README).
       floorCase(kit, largest, even, { execs: 5 }),
-      floorCase(kit, largest, even, { execs: 5, wrapped: true }),
     );
   }
   if (memoryHosts > 0) cases.push({ ...opsbookCase(kit, memoryHosts, even), memory: true });
