@@ -136,11 +136,16 @@ function hostSessions(client: Client, ctx: ExecContext) {
     run(request: ExecRequest, fallback: () => Promise<ExecResult>): Promise<ExecResult> {
       if (busy) return fallback();
       busy = true;
+      // The connection's own loss (ctx.pending) names it first, as for a command on its own channel.
+      const onLost = (error: Error) => current?.abandon(error);
       return (async () => {
         try {
           if (!current || current.ended) current = await open();
-          return current ? await current.run(request) : await fallback();
+          if (!current) return await fallback();
+          ctx.pending.add(onLost);
+          return await current.run(request);
         } finally {
+          ctx.pending.delete(onLost);
           busy = false;
         }
       })();

@@ -186,6 +186,12 @@ export class StepSession {
     else this.pipes.write('exit 0\n');
   }
 
+  /** The connection under the session is gone: the running command fails with `error`. */
+  abandon(error: Error): void {
+    this.closed = true;
+    this.running?.settle({ error });
+  }
+
   private kill(): void {
     this.closed = true;
     this.pipes.destroy();
