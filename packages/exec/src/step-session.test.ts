@@ -106,6 +106,16 @@ describe('the step session through real shells', () => {
     session.close();
   });
 
+  it('does not end a command on a marker it prints (it cannot know the random one)', async () => {
+    const { session } = startSession();
+    const fake = `OPSBOOK-END-${'0'.repeat(32)} 0`;
+    const r = await session.run({
+      command: `echo '${fake}'; echo '${fake}' >&2; echo more; exit 3`,
+    });
+    expect(r).toMatchObject({ exitCode: 3, stdout: `${fake}\nmore\n`, stderr: `${fake}\n` });
+    session.close();
+  });
+
   it('costs two processes per command (subshell and shell), however many variables', async () => {
     const log = path.join(dir, 'strace.session');
     const prefix = ['strace', '-f', '-qq', '-e', 'trace=fork,vfork,clone,clone3', '-o', log];
