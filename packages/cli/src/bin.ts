@@ -9,6 +9,13 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   };
   process.stdout.write(`${pkg.version}\n`);
 } else {
+  // A reader that stops early (`opsbook … | head`) closes the pipe: the command carries on (a run
+  // must not stop half-way because nobody reads its progress) and nothing more is written.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
   const { main } = await import('./main.js');
   const { exitCode, isDone } = await main(argv);
   process.exitCode = exitCode;

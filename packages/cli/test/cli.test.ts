@@ -101,10 +101,9 @@ describe('opsbook validate', () => {
     );
   });
 
-  it('writes the whole of a large --json document to a reader that starts late', async () => {
-    // More than a pipe holds (64 KiB): the last part is still queued in the process when
-    // validate is done, and exiting at once must not drop it.
-    const dir = path.join(tmp.dir, 'large', 'runbooks');
+  /** 600 runbooks (symlinked copies): their --json is more than a pipe holds (64 KiB). */
+  async function largeCatalog(label: string): Promise<string> {
+    const dir = path.join(tmp.dir, label, 'runbooks');
     await mkdir(dir, { recursive: true });
     const names = (await readdir(path.join(repoRoot, 'runbooks'), { withFileTypes: true }))
       .filter((e) => e.isDirectory())
@@ -113,6 +112,13 @@ describe('opsbook validate', () => {
       const name = names[i % names.length]!;
       await symlink(path.join(repoRoot, 'runbooks', name), path.join(dir, `${name}-${i}`));
     }
+    return dir;
+  }
+
+  it('writes the whole of a large --json document to a reader that starts late', async () => {
+    // The last part is still queued in the process when validate is done, and exiting at once
+    // must not drop it.
+    const dir = await largeCatalog('large');
     const r = await runShell(
       `"${process.execPath}" "${binPath}" validate --json | { sleep 1; cat; }`,
       {
@@ -124,6 +130,16 @@ describe('opsbook validate', () => {
     const doc = JSON.parse(r.stdout) as { ok: boolean; runbooks: unknown[] };
     expect(doc).toMatchObject({ ok: true });
     expect(doc.runbooks).toHaveLength(600);
+  });
+
+  it('stops quietly, with its own exit code, when the reader goes away (| head)', async () => {
+    const dir = await largeCatalog('head');
+    const r = await runShell(
+      `{ "${process.execPath}" "${binPath}" validate --json; echo "opsbook exit $?" >&2; } | head -c 100`,
+      { cwd: path.dirname(dir) },
+    );
+    expect(r.stdout).toHaveLength(100);
+    expect(r.stderr).toBe('opsbook exit 0\n'); // no EPIPE stack trace
   });
 
   it('names a runbook that does not exist, with a suggestion', async () => {
