@@ -23,9 +23,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startSession(options: { scriptShell?: string; prefix?: string[] } = {}) {
+function startSession(options: { scriptShell?: string[]; prefix?: string[] } = {}) {
   const [, ...args] = stepSessionArgv();
-  const argv = [...(options.prefix ?? []), options.scriptShell ?? 'sh', ...args];
+  const argv = [...(options.prefix ?? []), ...(options.scriptShell ?? ['sh']), ...args];
   const child = spawn(argv[0] ?? 'sh', argv.slice(1), {
     cwd: dir,
     detached: true, // the script leads its own process group, as under sshd
@@ -52,8 +52,9 @@ const RUNS = 200; // 200 commands x 50 values = 10,000 values through each scrip
 const envNames = Array.from({ length: BATCH / 2 }, (_, i) => `OPSBOOK_PARAM_V${i}`);
 
 describe('the step session through real shells', () => {
-  for (const scriptShell of ['sh', 'bash']) {
-    it(`${scriptShell} as the session shell delivers 10,000 generated values verbatim, in the command text and its environment, and executes none`, async () => {
+  // dash (Debian's sh), bash (sh on some distributions), BusyBox ash (Alpine's sh).
+  for (const scriptShell of [['sh'], ['bash'], ['busybox', 'sh']]) {
+    it(`${scriptShell.join(' ')} as the session shell delivers 10,000 generated values verbatim, in the command text and its environment, and executes none`, async () => {
       const { session } = startSession({ scriptShell });
       let checked = 0;
       await fc.assert(
