@@ -23,8 +23,8 @@ export interface ExecRequest {
   command: string;
   shell?: 'sh' | 'bash';
   /**
-   * Variables for the command (params, secrets). They travel on the command's stdin, never on a
-   * command line, and are exported by a fixed wrapper: see `shellInvocation`.
+   * Variables for the command (params, secrets). They travel on stdin, never on a command line,
+   * and are exported by fixed shell text: see `shellInvocation` and `StepSession`.
    */
   env?: Readonly<Record<string, string>>;
   /** Run as root through `sudo -n`: fails at once instead of waiting for a password. */
