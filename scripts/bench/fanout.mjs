@@ -25,6 +25,11 @@
 //   BENCH_TOOLS=opsbook,ssh2 …                    only the tools whose names contain these words
 //   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run, summarised
 //   BENCH_TIMEOUT_S=1200 …                        per-command limit (default 600 s)
+//   BENCH_BASELINE_BUILD=/tmp/base …              also runs every opsbook case with an older build
+//                                                 (a copy of packages/*/{package.json,dist,node_modules}
+//                                                 plus a node_modules link, as bench-world snapshots it),
+//                                                 interleaved, for before/after comparisons
+//   BENCH_PARALLEL=50 …                           only the cases at this parallelism
 //   BENCH_CONNECT_TIMEOUT_S=60 …                  ansible_timeout in the inventories (opsbook and
 //                                                 Ansible; default unset = their 10 s). The bare
 //                                                 loop waits up to 60 s for a handshake.
@@ -46,6 +51,8 @@ const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
 const connectTimeoutS = process.env.BENCH_CONNECT_TIMEOUT_S;
 const COMMAND = 'true';
 const largest = Math.max(...sizes);
+const baselineBuild = process.env.BENCH_BASELINE_BUILD;
+const onlyParallel = process.env.BENCH_PARALLEL ? Number(process.env.BENCH_PARALLEL) : undefined;
 
 stopOnSignals();
 try {
@@ -174,6 +181,16 @@ function opsbookCase({ world }, n, concurrency, steps = 1) {
   };
 }
 
+/** The same opsbook case run by the baseline build's CLI (plan and approval made as usual). */
+function baselineCase(c, world) {
+  const bin = path.join(baselineBuild, 'packages/cli/dist/bin.js');
+  return {
+    ...c,
+    tool: `${c.tool} (baseline build)`,
+    prepare: async () => (await c.prepare()).map((a) => (a === world.bin ? bin : a)),
+  };
+}
+
 /** The bare loop as a measured case: `execs` commands per connection. */
 function floorCase({ world, floor }, n, concurrency, { execs = 1 } = {}) {
   const options = {
@@ -266,6 +283,12 @@ async function measureAll(world) {
   const only = process.env.BENCH_TOOLS?.split(',');
   if (only)
     cases.splice(0, cases.length, ...cases.filter((c) => only.some((w) => c.tool.includes(w))));
+  if (onlyParallel !== undefined)
+    cases.splice(0, cases.length, ...cases.filter((c) => c.concurrency === onlyParallel));
+  if (baselineBuild) {
+    for (let i = cases.length - 1; i >= 0; i--)
+      if (cases[i].prepare) cases.splice(i + 1, 0, baselineCase(cases[i], world));
+  }
   for (const c of cases) c.samples = [];
   // Rounds interleave the tools so that a slow phase of the machine does not land on one tool.
   for (let round = 1; round <= runs; round++) {

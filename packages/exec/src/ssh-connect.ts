@@ -2,7 +2,7 @@ import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { InterruptedError, UnreachableError, UsageError } from '@opsbook/schema';
-import type { Client, ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig, ParsedKey } from 'ssh2';
 import {
   appendKnownHostsLine,
   checkHostKey,
@@ -219,7 +219,7 @@ function preferredAlgorithms(keyTypes: string[]): string[] {
 }
 
 type AuthMethod =
-  | { type: 'publickey'; username: string; key: Buffer; passphrase?: string }
+  | { type: 'publickey'; username: string; key: ParsedKey | Buffer; passphrase?: string }
   | { type: 'agent'; username: string; agent: string };
 
 async function authMethods(
@@ -234,7 +234,10 @@ async function authMethods(
     : DEFAULT_IDENTITIES.map((f) => path.join(homeDir, '.ssh', f));
   const methods: AuthMethod[] = [];
   for (const file of files) {
-    const key = await (options.fileCache ?? uncachedSshFiles).identity(file);
+    const key = await (options.fileCache ?? uncachedSshFiles).identityKey(
+      file,
+      options.passphrase,
+    );
     if (!key) {
       if (explicit)
         throw new UsageError(
@@ -242,6 +245,7 @@ async function authMethods(
         );
       continue;
     }
+    // Parsed already (with the passphrase), or bytes ssh2 will fail to parse and skip as before.
     methods.push({
       type: 'publickey',
       username: config.user,

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import type { ParsedKey } from 'ssh2';
 import { type KnownHosts, readKnownHosts } from './known-hosts.js';
+import { parseSshIdentity } from './ssh-identity.js';
 
 /**
  * The files every SSH connection of a run reads: identity keys and known_hosts. Reading and
@@ -15,11 +17,25 @@ export interface SshFileCache {
   forgetKnownHosts(file: string): void;
   /** The bytes of a private key file, or undefined when it cannot be read. */
   identity(file: string): Promise<Buffer | undefined>;
+  /**
+   * The private key of a file, parsed (`parseSshIdentity`: once per run, not per host), or its
+   * bytes when they do not parse; undefined when the file cannot be read.
+   */
+  identityKey(file: string, passphrase?: string): Promise<ParsedKey | Buffer | undefined>;
 }
 
 export function createSshFileCache(): SshFileCache {
   const knownHosts = new Map<string, Promise<KnownHosts>>();
   const identities = new Map<string, Promise<Buffer | undefined>>();
+  const keys = new Map<string, Promise<ParsedKey | Buffer | undefined>>();
+  const identity = (file: string) => {
+    let bytes = identities.get(file);
+    if (!bytes) {
+      bytes = readFile(file).catch(() => undefined);
+      identities.set(file, bytes);
+    }
+    return bytes;
+  };
   return {
     knownHosts(file) {
       let parsed = knownHosts.get(file);
@@ -34,11 +50,14 @@ export function createSshFileCache(): SshFileCache {
     forgetKnownHosts(file) {
       knownHosts.delete(file);
     },
-    identity(file) {
-      let key = identities.get(file);
+    identity,
+    identityKey(file, passphrase) {
+      // Keyed by the passphrase too: the same file read with another one parses differently.
+      const id = `${file}\0${passphrase ?? ''}`;
+      let key = keys.get(id);
       if (!key) {
-        key = readFile(file).catch(() => undefined);
-        identities.set(file, key);
+        key = identity(file).then((bytes) => bytes && parseSshIdentity(bytes, passphrase));
+        keys.set(id, key);
       }
       return key;
     },
@@ -50,4 +69,8 @@ export const uncachedSshFiles: SshFileCache = {
   knownHosts: readKnownHosts,
   forgetKnownHosts() {},
   identity: (file) => readFile(file).catch(() => undefined),
+  identityKey: async (file, passphrase) => {
+    const bytes = await readFile(file).catch(() => undefined);
+    return bytes && parseSshIdentity(bytes, passphrase);
+  },
 };

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
@@ -36,6 +37,27 @@ describe('a run-wide cache of identity files and known_hosts', () => {
     expect((await second.exec({ command: 'echo cached' })).stdout).toBe('cached\n');
     // Without the cache the file is read per connection, so its removal is noticed.
     await expect(connectSsh(target(key), { knownHostsFile })).rejects.toThrow(/cannot be read/);
+  });
+
+  it('decrypts a passphrase-protected key once for the run; a wrong passphrase is still refused', async () => {
+    const key = path.join(h.dir, 'run_key_encrypted');
+    await copyFile(h.clientKeyPath, key);
+    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'open sesame', '-f', key]);
+    const knownHostsFile = path.join(h.dir, 'kh-passphrase');
+    await writeFile(knownHostsFile, `${h.knownHostsLine}\n`);
+    const fileCache = createSshFileCache();
+    const options = { knownHostsFile, fileCache, passphrase: 'open sesame' };
+    for (const word of ['first', 'second']) {
+      const t = await connectSsh(target(key), options);
+      opened.push(t);
+      expect((await t.exec({ command: `echo ${word}` })).stdout).toBe(`${word}\n`);
+    }
+    const wrong = await connectSsh(target(key), {
+      knownHostsFile,
+      fileCache,
+      passphrase: 'not it',
+    }).catch((e) => e);
+    expect(wrong).toMatchObject({ kind: 'unreachable', code: 'SSH_AUTH_REFUSED' });
   });
 
   it('reads known_hosts again after accept-new added a line, then checks strictly', async () => {
