@@ -950,7 +950,7 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
   },
   {
     "name": "inspection.security-updates",
-    "description": "Pending security updates (apt-get -s upgrade, dnf/yum updateinfo, apk version on Alpine)",
+    "description": "Pending security updates (apt: security suites vs installed versions, dnf/yum updateinfo, apk version on Alpine)",
     "withSchema": {
       "$schema": "https://json-schema.org/draft/2020-12/schema",
       "type": "object",
