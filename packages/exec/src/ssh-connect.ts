@@ -234,10 +234,7 @@ async function authMethods(
     : DEFAULT_IDENTITIES.map((f) => path.join(homeDir, '.ssh', f));
   const methods: AuthMethod[] = [];
   for (const file of files) {
-    const key = await (options.fileCache ?? uncachedSshFiles).identityKey(
-      file,
-      options.passphrase,
-    );
+    const key = await (options.fileCache ?? uncachedSshFiles).identityKey(file, options.passphrase);
     if (!key) {
       if (explicit)
         throw new UsageError(

@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject, sign as cryptoSign } from 'node:crypto';
+import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { ParsedKey } from 'ssh2';
 
 /**
