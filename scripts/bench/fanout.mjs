@@ -23,9 +23,9 @@
 //   node scripts/bench/fanout.mjs                 full run (~1 h on 2 busy cores, half of it Ansible)
 //   BENCH_RUNS=1 BENCH_SIZES=50 BENCH_MEMORY_HOSTS=0 BENCH_STEPS=0 node scripts/bench/fanout.mjs
 //   BENCH_TOOLS=opsbook,ssh2 …                    only the tools whose names contain these words
-//   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run, summarised
+//   BENCH_PROFILE=1 …                             adds one `node --cpu-prof` opsbook run and bare loop, summarised
 //   BENCH_TIMEOUT_S=1200 …                        per-command limit (default 600 s)
-//   BENCH_BASELINE_BUILD=/tmp/base …              also runs every opsbook case with an older build
+//   BENCH_BASELINE_BUILD=/tmp/base[,/tmp/b2] …    also runs every opsbook case with older builds
 //                                                 (a copy of packages/*/{package.json,dist,node_modules}
 //                                                 plus a node_modules link, as bench-world snapshots it),
 //                                                 interleaved, for before/after comparisons
@@ -51,7 +51,7 @@ const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
 const connectTimeoutS = process.env.BENCH_CONNECT_TIMEOUT_S;
 const COMMAND = 'true';
 const largest = Math.max(...sizes);
-const baselineBuild = process.env.BENCH_BASELINE_BUILD;
+const baselineBuilds = process.env.BENCH_BASELINE_BUILD?.split(',').filter(Boolean) ?? [];
 const onlyParallel = process.env.BENCH_PARALLEL ? Number(process.env.BENCH_PARALLEL) : undefined;
 
 stopOnSignals();
@@ -181,12 +181,13 @@ function opsbookCase({ world }, n, concurrency, steps = 1) {
   };
 }
 
-/** The same opsbook case run by the baseline build's CLI (plan and approval made as usual). */
-function baselineCase(c, world) {
-  const bin = path.join(baselineBuild, 'packages/cli/dist/bin.js');
+/** The same opsbook case run by a baseline build's CLI (plan and approval made as usual). */
+function baselineCase(c, world, build) {
+  const bin = path.join(build, 'packages/cli/dist/bin.js');
+  const label = baselineBuilds.length > 1 ? path.basename(build) : 'baseline build';
   return {
     ...c,
-    tool: `${c.tool} (baseline build)`,
+    tool: `${c.tool} (${label})`,
     prepare: async () => (await c.prepare()).map((a) => (a === world.bin ? bin : a)),
   };
 }
@@ -285,9 +286,9 @@ async function measureAll(world) {
     cases.splice(0, cases.length, ...cases.filter((c) => only.some((w) => c.tool.includes(w))));
   if (onlyParallel !== undefined)
     cases.splice(0, cases.length, ...cases.filter((c) => c.concurrency === onlyParallel));
-  if (baselineBuild) {
-    for (let i = cases.length - 1; i >= 0; i--)
-      if (cases[i].prepare) cases.splice(i + 1, 0, baselineCase(cases[i], world));
+  for (let i = cases.length - 1; i >= 0; i--) {
+    if (!cases[i].prepare) continue;
+    cases.splice(i + 1, 0, ...baselineBuilds.map((b) => baselineCase(cases[i], world, b)));
   }
   for (const c of cases) c.samples = [];
   // Rounds interleave the tools so that a slow phase of the machine does not land on one tool.
@@ -299,8 +300,32 @@ async function measureAll(world) {
       console.error(describeSample(c, s, round, runs));
     }
   }
-  if (profile) await profileOpsbook(world);
+  if (profile) {
+    await profileOpsbook(world);
+    await profileFloor(world, kit);
+  }
   return cases;
+}
+
+/** The bare loop under `node --cpu-prof` at the same size and parallelism, for comparison. */
+async function profileFloor(world, kit) {
+  const parent = process.env.BENCH_PROFILE_DIR ?? path.join(world.dir, 'profile');
+  const profDir = path.join(parent, 'floor');
+  await mkdir(profDir, { recursive: true });
+  const [node, ...args] = floorCase(kit, largest, ansibleForks).argv;
+  await waitForIdleSshd(world.sshd);
+  const r = await runGroup(
+    [node, '--cpu-prof', `--cpu-prof-dir=${profDir}`, ...args],
+    { cwd: world.dir, env: cleanEnv() },
+    commandTimeoutMs,
+  );
+  if (r.code !== 0) throw new Error(`profiled bare loop failed (exit ${r.code}): ${r.stderr}`);
+  const name = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
+  summariseProfile(
+    JSON.parse(await readFile(path.join(profDir, name), 'utf8')),
+    profDir,
+    'bare ssh2 loop',
+  );
 }
 
 function exitZero(r) {
@@ -329,7 +354,7 @@ async function profileOpsbook(world) {
   summariseProfile(prof, profDir);
 }
 
-function summariseProfile(prof, profDir) {
+function summariseProfile(prof, profDir, what = 'opsbook run') {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const parentOf = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
@@ -367,7 +392,7 @@ function summariseProfile(prof, profDir) {
       );
   };
   console.log(
-    `\nCPU profile of one opsbook run on ${largest} hosts, ${ansibleForks} in parallel (${(total / 1000).toFixed(0)} ms of wall time sampled; ${profDir}):`,
+    `\nCPU profile of one ${what} on ${largest} hosts, ${ansibleForks} in parallel (${(total / 1000).toFixed(0)} ms of wall time sampled; ${profDir}):`,
   );
   print('by area (self time):', byArea, 12);
   print(
