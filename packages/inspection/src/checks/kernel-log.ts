@@ -29,15 +29,21 @@ export interface KernelLog {
 /**
  * The journal when it holds kernel messages (it filters by time itself); otherwise dmesg, whose
  * `[seconds since boot]` stamps are compared with /proc/uptime to keep the same window.
+ * journalctl is asked only when a system journal file is readable: without one it has nothing
+ * to show, and starting it costs ~14 ms of CPU (a quarter of the check) on hosts without a
+ * journal. The uptime is read by the shell itself, without a process.
  */
 function collectKernelLog(w: OomKillsWith): string {
   const hours = w.since_hours ?? 24;
   return buildCollector(
     [
-      'if command -v journalctl >/dev/null 2>&1 && journalctl -k -q --no-pager -n 1 2>/dev/null | grep -q .; then',
+      'j=; for f in /var/log/journal/*/system*.journal /run/log/journal/*/system*.journal; do',
+      '  if [ -r "$f" ]; then j=1; break; fi; done',
+      'if [ -n "$j" ] && command -v journalctl >/dev/null 2>&1 &&',
+      '  [ -n "$(journalctl -k -q --no-pager -n 1 2>/dev/null)" ]; then',
       `${section('journal')}; journalctl -k -q --no-pager --since '-${hours}h' 2>&1; ${EXIT_MARKER}`,
       `elif command -v dmesg >/dev/null 2>&1; then ${section('dmesg')}`,
-      'echo "OPSBOOK_UPTIME $(cut -d" " -f1 /proc/uptime 2>/dev/null)"',
+      'up=; read -r up _ 2>/dev/null </proc/uptime; echo "OPSBOOK_UPTIME $up"',
       `dmesg 2>&1; ${EXIT_MARKER}`,
       "else echo 'OPSBOOK_MISSING journalctl dmesg'; fi",
     ].join('\n'),

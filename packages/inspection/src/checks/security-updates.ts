@@ -28,8 +28,9 @@ export interface PendingUpdates {
  * installed one — Ubuntu update-notifier's rule, which also counts a fix that a later point
  * release superseded. It reads ~3 MB instead of building apt's whole cache (2–3 s of CPU per
  * host), and prints only the packages whose versions differ; the parser decides which is newer.
- * Used when every such list is readable (compressed ones through `apt-helper cat-file`);
- * otherwise, and when no security suite is configured, `apt-get -s upgrade` answers.
+ * Used when every such list is readable (compressed ones by gzip, xz, lz4, zstd or bzip2 when
+ * the host has the tool, else by `apt-helper cat-file`); otherwise, and when no security suite
+ * is configured, `apt-get -s upgrade` answers.
  */
 export function aptListsScript(
   status = '/var/lib/dpkg/status',
@@ -38,16 +39,23 @@ export function aptListsScript(
   const dir = shellWord(listsDir, 'apt lists folder');
   return [
     `set -- ${dir}/*_dists_*-security_*_Packages* ${dir}/*_dists_*_updates_*_Packages*`,
-    'fast=; for f; do case $f in',
+    // $t: the decompressor of list $1 when the host has it; else apt-helper (if it can cat-file).
+    'tool() { case $1 in *.gz) t=gzip ;; *.xz|*.lzma) t=xz ;; *.lz4) t=lz4 ;; *.zst) t=zstd ;;',
+    '  *.bz2) t=bzip2 ;; *) t= ;; esac; command -v "$t" >/dev/null 2>&1 || t=; }',
+    'helper() { if [ -z "$h" ]; then h=0',
+    '  /usr/lib/apt/apt-helper cat-file /dev/null >/dev/null 2>&1 && h=1; fi; [ "$h" = 1 ]; }',
+    'fast=; h=; for f; do case $f in',
     '  *_Packages) if [ -r "$f" ]; then [ "$fast" = 0 ] || fast=1; else fast=0; fi ;;',
     '  *_Packages.gz|*_Packages.xz|*_Packages.lz4|*_Packages.zst|*_Packages.bz2|*_Packages.lzma)',
-    '    if [ -r "$f" ] && /usr/lib/apt/apt-helper cat-file /dev/null >/dev/null 2>&1; then',
+    '    tool "$f"; if [ -r "$f" ] && { [ -n "$t" ] || helper; }; then',
     '      [ "$fast" = 0 ] || fast=1; else fast=0; fi ;;',
     'esac; done',
     `if [ "$fast" = 1 ]; then ${section('apt-lists')}`,
     '{ for f; do case $f in',
     '  *_Packages) cat "$f" || echo "OPSBOOK_UNREADABLE $f" ;;',
-    '  *_Packages.*) /usr/lib/apt/apt-helper cat-file "$f" || echo "OPSBOOK_UNREADABLE $f" ;;',
+    '  *_Packages.*) tool "$f"',
+    '    if [ -n "$t" ]; then "$t" -dc "$f"; else /usr/lib/apt/apt-helper cat-file "$f"; fi ||',
+    '      echo "OPSBOOK_UNREADABLE $f" ;;',
     '  *) continue ;;',
     `esac; echo; done; } | awk ${shellWord(DIFFER_AWK, 'awk program')} ${shellWord(status, 'dpkg status file')} -; ${EXIT_MARKER}`,
     'else',
