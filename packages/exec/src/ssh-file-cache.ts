@@ -15,8 +15,6 @@ export interface SshFileCache {
   knownHosts(file: string): Promise<KnownHosts>;
   /** Forgets the known_hosts file, so the next connection reads it again (after an append). */
   forgetKnownHosts(file: string): void;
-  /** The bytes of a private key file, or undefined when it cannot be read. */
-  identity(file: string): Promise<Buffer | undefined>;
   /**
    * The private key of a file, parsed (`parseSshIdentity`: once per run, not per host), or its
    * bytes when they do not parse; undefined when the file cannot be read.
@@ -28,6 +26,7 @@ export function createSshFileCache(): SshFileCache {
   const knownHosts = new Map<string, Promise<KnownHosts>>();
   const identities = new Map<string, Promise<Buffer | undefined>>();
   const keys = new Map<string, Promise<ParsedKey | Buffer | undefined>>();
+  /** The bytes of a key file, read once even when several passphrases are tried on it. */
   const identity = (file: string) => {
     let bytes = identities.get(file);
     if (!bytes) {
@@ -50,7 +49,6 @@ export function createSshFileCache(): SshFileCache {
     forgetKnownHosts(file) {
       knownHosts.delete(file);
     },
-    identity,
     identityKey(file, passphrase) {
       // Keyed by the passphrase too: the same file read with another one parses differently.
       const id = `${file}\0${passphrase ?? ''}`;
@@ -68,7 +66,6 @@ export function createSshFileCache(): SshFileCache {
 export const uncachedSshFiles: SshFileCache = {
   knownHosts: readKnownHosts,
   forgetKnownHosts() {},
-  identity: (file) => readFile(file).catch(() => undefined),
   identityKey: async (file, passphrase) => {
     const bytes = await readFile(file).catch(() => undefined);
     return bytes && parseSshIdentity(bytes, passphrase);
