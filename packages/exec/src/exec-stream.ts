@@ -132,9 +132,15 @@ export function execStreamOverSsh(
   return { stdout, done };
 }
 
+/** Where and with which inherited environment the local transport starts its commands. */
+export interface LocalSpawnOptions {
+  cwd: string | undefined;
+  env: Readonly<Record<string, string>>;
+}
+
 /** The local side, called by the local transport. */
 export function execStreamLocal(
-  cwd: string | undefined,
+  { cwd, env }: LocalSpawnOptions,
   request: StreamExecRequest,
 ): StreamExecution {
   const envBlock = encodeEnvBlock(request.env);
@@ -146,7 +152,7 @@ export function execStreamLocal(
     request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES,
   );
   // detached: the wrapper leads its own process group, so one kill reaches every child.
-  const child = spawn(file, args, { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   let aborted = false;
   const onAbort = () => {
     aborted = true;

@@ -32,6 +32,7 @@ export {
   parseKnownHosts,
   readKnownHosts,
 } from './known-hosts.js';
+export { inheritedStepEnv } from './inherited-step-env.js';
 export { createLocalTransport, type LocalTransportOptions } from './local-transport.js';
 export { paramEnv, paramEnvName, type RenderInput, renderRunTemplate } from './render-command.js';
 export {

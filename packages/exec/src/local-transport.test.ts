@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { execStream } from './exec-stream.js';
 import { createLocalTransport } from './local-transport.js';
 import { paramEnv } from './render-command.js';
 import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
@@ -102,6 +103,46 @@ describe('local transport', () => {
     expect(result.stdout).toHaveLength(100);
     expect(result.truncated).toBe(true);
     expect(streamed).toBe(5000);
+  });
+});
+
+describe('local transport environment', () => {
+  const runner = {
+    PATH: process.env.PATH,
+    HOME: '/home/opsbook-test',
+    LC_TIME: 'C',
+    TZ: 'UTC',
+    JIRA_API_TOKEN: 'jira-token-planted',
+    OPSBOOK_KEY_PASSPHRASE: 'passphrase-planted',
+    PGPASSWORD: 'pg-planted',
+    OPSBOOK_PARAM_STRAY: 'stray-planted',
+  };
+  const namesOf = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(l)?.[1])
+      .filter((n) => n !== undefined && !['PWD', 'OLDPWD', 'SHLVL', '_'].includes(n))
+      .sort();
+  const expected = ['HOME', 'LC_TIME', 'OPSBOOK_PARAM_MINE', 'PATH', 'TZ'];
+
+  it("gives a command only the allow-listed part of the runner's environment plus its own", async () => {
+    const local = createLocalTransport({ env: runner });
+    const result = await local.exec({ command: 'env', env: paramEnv({ mine: 'step value' }) });
+    expect(result.exitCode).toBe(0);
+    expect(namesOf(result.stdout)).toEqual(expected);
+    expect(result.stdout).toContain('OPSBOOK_PARAM_MINE=step value\n');
+    expect(result.stdout).not.toContain('planted');
+  });
+
+  it('gives a streamed command the same environment', async () => {
+    const local = createLocalTransport({ env: runner });
+    const run = execStream(local, { command: 'env', env: paramEnv({ mine: 'step value' }) });
+    const chunks: Buffer[] = [];
+    for await (const c of run.stdout) chunks.push(c as Buffer);
+    expect((await run.done).exitCode).toBe(0);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(namesOf(text)).toEqual(expected);
+    expect(text).not.toContain('planted');
   });
 });
 

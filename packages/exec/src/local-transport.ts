@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { chmod, copyFile as copyLocalFile } from 'node:fs/promises';
 import { InterruptedError, UnreachableError } from '@opsbook/schema';
-import { execStreamLocal, type StreamingTransport, streamExecKey } from './exec-stream.js';
+import {
+  execStreamLocal,
+  type LocalSpawnOptions,
+  type StreamingTransport,
+  streamExecKey,
+} from './exec-stream.js';
+import { inheritedStepEnv } from './inherited-step-env.js';
 import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
 import {
   DEFAULT_MAX_CAPTURED_BYTES,
@@ -17,19 +23,26 @@ export interface LocalTransportOptions {
   cwd?: string;
   /** Milliseconds clock for durations; default Date.now. */
   now?: () => number;
+  /**
+   * The runner's environment; default process.env. Commands get only its allow-listed part
+   * (PATH, HOME, LANG, LC_*, …: see `inheritedStepEnv`) plus the variables of their request.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
  * Runs commands on this machine with the same wrapper as over SSH (`shellInvocation`), so local
- * and remote steps behave alike: env on stdin, `sudo -n`, process-group kill on timeout or abort.
+ * and remote steps behave alike: env on stdin, `sudo -n`, process-group kill on timeout or abort,
+ * and an explicit environment instead of the runner's own (`inheritedStepEnv`).
  * Uses node:child_process directly: zx's `$` quotes for us, and we must own quoting and argv here.
  */
 export function createLocalTransport(options: LocalTransportOptions = {}): StreamingTransport {
   const now = options.now ?? Date.now;
+  const spawnOptions = { cwd: options.cwd, env: inheritedStepEnv(options.env ?? process.env) };
   return {
     host: options.host ?? 'localhost',
-    [streamExecKey]: (request) => execStreamLocal(options.cwd, request),
-    exec: (request) => execLocal(request, options.cwd, now),
+    [streamExecKey]: (request) => execStreamLocal(spawnOptions, request),
+    exec: (request) => execLocal(request, spawnOptions, now),
     async copyFile(localPath, remotePath, copyOptions) {
       copyOptions?.signal?.throwIfAborted();
       await copyLocalFile(localPath, remotePath);
@@ -41,7 +54,7 @@ export function createLocalTransport(options: LocalTransportOptions = {}): Strea
 
 function execLocal(
   request: ExecRequest,
-  cwd: string | undefined,
+  { cwd, env }: LocalSpawnOptions,
   now: () => number,
 ): Promise<ExecResult> {
   const envBlock = encodeEnvBlock(request.env);
@@ -54,7 +67,7 @@ function execLocal(
   const stderr = new OutputCapture(request.onStderr, limit);
   return new Promise((resolve, reject) => {
     // detached: the wrapper leads its own process group, so one kill reaches every child.
-    const child = spawn(file, args, { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let timedOut = false;
     let aborted = false;
     const killGroup = () => {

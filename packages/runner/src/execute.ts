@@ -14,6 +14,7 @@ import { isOpsbookError, type Phase, WorkFailedError } from '@opsbook/schema';
 import { type ActionOutcome, builtinActions } from './actions.js';
 import type { Plan, PlannedHost, PlannedStep } from './plan.js';
 import type { RunEvent } from './run-events.js';
+import { createSecretMask, type SecretMask } from './secret-mask.js';
 
 export type StepStatus = 'ok' | 'failed' | 'timeout' | 'error';
 
@@ -68,14 +69,18 @@ export interface ExecuteResult {
 
 /** A captured stream kept in the journal: the end is what matters when something fails. */
 const JOURNAL_OUTPUT_BYTES = 64 * 1024;
-function tail(text: string): string {
-  return text.length <= JOURNAL_OUTPUT_BYTES
-    ? text
-    : `…(${text.length - JOURNAL_OUTPUT_BYTES} characters cut)…\n${text.slice(-JOURNAL_OUTPUT_BYTES)}`;
+
+/** ExecuteInput plus what executePlan derives from it once for the whole run. */
+interface RunInput extends ExecuteInput {
+  secretMask: SecretMask;
 }
 
 /** Run every host of the plan: prechecks → steps → postchecks → rollback if needed → evidence. */
-export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
+export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteResult> {
+  const input: RunInput = {
+    ...executeInput,
+    secretMask: createSecretMask(Object.values(executeInput.secrets)),
+  };
   const { plan } = input;
   const byName = new Map(plan.hosts.map((h) => [h.name, h]));
   const results = new Map<string, HostResult>();
@@ -121,11 +126,7 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
   return { hosts, interrupted: outcome.interrupted, stoppedByFailures: outcome.stoppedByFailures };
 }
 
-async function runHost(
-  input: ExecuteInput,
-  host: PlannedHost,
-  ctx: HostContext,
-): Promise<HostResult> {
+async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Promise<HostResult> {
   const result: HostResult = { host: host.name, status: 'ok', steps: [], rolledBack: false };
   await input.record({ type: 'host-start', host: host.name, connection: host.connection });
   let transport: Transport | undefined;
@@ -169,7 +170,7 @@ async function runHost(
 
 /** Runs one phase; false when a step that counts failed (evidence never fails a host). */
 async function runPhase(
-  input: ExecuteInput,
+  input: RunInput,
   host: PlannedHost,
   phase: Phase,
   transport: Transport,
@@ -209,7 +210,7 @@ async function runPhase(
 }
 
 async function runStep(
-  input: ExecuteInput,
+  input: RunInput,
   host: PlannedHost,
   phase: Phase,
   step: PlannedStep,
@@ -235,9 +236,10 @@ async function runStep(
   let reason: string | undefined;
   let result: unknown;
   let actionFailure: string | undefined;
+  const live = liveOutput(ctx, input.secretMask);
   try {
     if (step.kind === 'uses') {
-      const outcome = await runAction(input, host, step, transport, env, ctx);
+      const outcome = await runAction(input, host, step, transport, env, ctx, live);
       exec = outcome.exec;
       result = outcome.result;
       if (outcome.status === 'failed')
@@ -250,8 +252,8 @@ async function runStep(
         sudo: step.sudo && !runsAsRoot(host, step),
         timeoutMs: step.timeoutMs,
         signal: ctx.signal,
-        onStdout: (c) => ctx.output('stdout', c),
-        onStderr: (c) => ctx.output('stderr', c),
+        onStdout: live.onStdout,
+        onStderr: live.onStderr,
       });
     }
   } catch (e) {
@@ -268,6 +270,8 @@ async function runStep(
       throw e;
     }
     reason = e instanceof Error ? e.message : String(e);
+  } finally {
+    live.end();
   }
   let status: StepStatus;
   if (actionFailure) status = 'failed';
@@ -294,13 +298,44 @@ async function runStep(
     exitCode: r.exitCode,
     signal: exec?.signal ?? null,
     durationMs: r.durationMs,
-    stdout: input.mask(tail(exec?.stdout ?? '')),
-    stderr: input.mask(tail(exec?.stderr ?? '')),
+    stdout: journalOutput(input, exec?.stdout ?? '', exec?.truncated ?? false),
+    stderr: journalOutput(input, exec?.stderr ?? '', exec?.truncated ?? false),
     truncated: exec?.truncated ?? false,
     ...(r.reason ? { reason: r.reason } : {}),
     ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
   });
   return r;
+}
+
+/** The journal's copy of a captured stream: masked, then cut, no piece of a secret at a cut. */
+function journalOutput(input: RunInput, text: string, isCutAtEnd: boolean): string {
+  return input.mask(input.secretMask.maskedTail(text, JOURNAL_OUTPUT_BYTES, isCutAtEnd));
+}
+
+interface LiveOutput {
+  onStdout(chunk: string): void;
+  onStderr(chunk: string): void;
+  /** The command ended: let out what was held back. */
+  end(): void;
+}
+
+/**
+ * One command's output on its way to the host's line splitter, masked on the stream: a secret
+ * spread over several lines, or over two chunks, is masked whole before anything splits it.
+ */
+function liveOutput(ctx: HostContext, secretMask: SecretMask): LiveOutput {
+  const streams = { stdout: secretMask.maskStream(), stderr: secretMask.maskStream() };
+  const forward = (stream: 'stdout' | 'stderr', text: string) => {
+    if (text !== '') ctx.output(stream, text);
+  };
+  return {
+    onStdout: (c) => forward('stdout', streams.stdout.push(c)),
+    onStderr: (c) => forward('stderr', streams.stderr.push(c)),
+    end() {
+      forward('stdout', streams.stdout.end());
+      forward('stderr', streams.stderr.end());
+    },
+  };
 }
 
 /** Local steps run as the runner's user; remote ones as the connection's user. */
@@ -345,12 +380,13 @@ async function commandOf(
 }
 
 async function runAction(
-  input: ExecuteInput,
+  input: RunInput,
   host: PlannedHost,
   step: PlannedStep,
   transport: Transport,
   env: Record<string, string>,
   ctx: HostContext,
+  live: LiveOutput,
 ): Promise<ActionOutcome> {
   const action = builtinActions().get(step.uses ?? '');
   if (!action)
@@ -368,8 +404,8 @@ async function runAction(
     signal: ctx.signal,
     runId: input.runId,
     stateDir: input.stateDir,
-    onStdout: (c) => ctx.output('stdout', c),
-    onStderr: (c) => ctx.output('stderr', c),
+    onStdout: live.onStdout,
+    onStderr: live.onStderr,
   });
 }
 

@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, ValidationError } from '@opsbook/schema';
+import type { Masker } from './secret-mask.js';
+
+// Masking lives in secret-mask.ts; journal.ts kept these names before it existed.
+export { createMasker, type Masker } from './secret-mask.js';
 
 /** What the runner records: a `type` from its vocabulary plus any JSON fields. */
 export interface JournalEvent {
@@ -27,9 +31,6 @@ export const runStatuses: readonly RunStatus[] = [
   'refused',
 ];
 
-export type Masker = (text: string) => string;
-const MASK = '***';
-
 export interface JournalOptions {
   /** Applied to every string of every event before it is hashed and written. */
   mask?: Masker;
@@ -54,36 +55,6 @@ export function hashOfLine(line: Record<string, unknown>): string {
 
 export function journalPath(stateDir: string, runId: string): string {
   return path.join(stateDir, RUNS_DIR, `${runId}.jsonl`);
-}
-
-/**
- * Replaces every occurrence of every non-empty secret with `***`. Longer secrets go first so
- * that a secret containing a shorter one is masked whole, not left half visible.
- */
-export function createMasker(secrets: readonly string[]): Masker {
-  const values = [...new Set(secrets.filter((s) => s.length > 0))].sort(
-    (a, b) => b.length - a.length,
-  );
-  if (values.length === 0) return (text) => text;
-  // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
-  const pattern = new RegExp(values.map(escapeRegExp).join('|'), 'g');
-  // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
-  const passes = values.some((v) => MASK.includes(v)) ? 1 : values.length + 1;
-  return (text) => {
-    let masked = text;
-    // Another pass catches a secret that a replacement itself formed (one containing `*`);
-    // bounded because each pass can only form as many as there are secrets.
-    for (let pass = 0; pass < passes; pass++) {
-      const next = masked.replace(pattern, MASK);
-      if (next === masked) break;
-      masked = next;
-    }
-    return masked;
-  };
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 }
 
 /** Applies `mask` to every string, key and value, at any depth; other values pass through. */

@@ -64,7 +64,8 @@ export function openTransportFor(
   const fileCache = createSshFileCache();
   return async (host: PlannedHost): Promise<Transport> => {
     const c = host.connection;
-    if (c.transport === 'local') return createLocalTransport({ host: host.name });
+    // Local commands get the allow-listed part of the runner's environment, never all of it.
+    if (c.transport === 'local') return createLocalTransport({ host: host.name, env: req.env });
     return connectSsh(
       {
         name: host.name,
@@ -123,7 +124,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     openTransport(plan.hosts.find((h) => h.name === name)!),
   );
   const openTransport = openTransportFor(req, sshConfigText);
-  const local = createLocalTransport();
+  const local = createLocalTransport({ env: req.env });
   let result: ExecuteResult | undefined;
   let ticketEnd: TicketReport | undefined;
   try {

@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveAs, planApproval } from './approval-craft.js';
+import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import { readJournal } from './run-outcome.js';
+
+/*
+ * Issue #14, items 4-6, through the real binary over a real sshd: a multi-line secret (a PEM
+ * key) and every line of it stay out of the live output, the journal and the ticket; a secret
+ * that straddles one of the journal's output cuts leaves no fragment behind; a local step gets
+ * an explicit environment, never the runner's own (JIRA_API_TOKEN, PGPASSWORD, …).
+ */
+
+function header(name: string): string {
+  return `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: ${name}
+  title: Test runbook ${name}
+  category: change
+  grade: P3
+  owners: [ops-test]
+`;
+}
+
+const dirParam = `    dir: {type: string, required: true, pattern: "^/", description: Marker folder}\n`;
+
+/** Careless steps that print a multi-line key, one line of it, and a token at the output cuts. */
+const secretOutputRunbook: RunbookFixture = {
+  yaml: `${header('secret-output')}spec:
+  params:
+${dirParam}    key: {type: string, secret: true, minLength: 8, description: SSH private key}
+    token: {type: string, secret: true, minLength: 8, description: API token}
+  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+    - id: print-key
+      name: Print the whole key
+      run: printf 'key follows\\n%s\\nkey done\\n' "$OPSBOOK_PARAM_KEY"
+    - id: print-key-line
+      name: Print one line of the key, on stderr
+      run: printf '%s\\n' "$OPSBOOK_PARAM_KEY" | sed -n 2p >&2
+    - id: print-key-slowly
+      name: Print the key in two writes, cut in the middle of a line
+      run: printf %s "$OPSBOOK_PARAM_KEY" | head -c 50; sleep 0.3; printf %s "$OPSBOOK_PARAM_KEY" | tail -c +51; echo
+    - id: straddle-tail
+      name: The token, then just less than the journal's 64 KiB tail
+      run: printf %s "$OPSBOOK_PARAM_TOKEN"; head -c 65520 /dev/zero | tr '\\0' x; echo
+    - id: straddle-capture
+      name: The token across the 1 MiB capture limit
+      run: head -c 1048566 /dev/zero | tr '\\0' y; printf '%s\\n' "$OPSBOOK_PARAM_TOKEN"
+`,
+};
+
+/** Local steps that print their environment: `where: local` on an SSH host, and a local host. */
+const localEnvRunbook: RunbookFixture = {
+  yaml: `${header('local-env')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+    - id: env-local
+      name: Write the environment of a local step
+      where: local
+      run: env > {{ params.dir }}/{{ host.name }}.local-env && env
+    - id: env-remote
+      name: Write the environment of the same step on the host
+      run: env > {{ params.dir }}/{{ host.name }}.remote-env
+`,
+};
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld({
+    hostCount: 1,
+    runbooks: { 'secret-output': secretOutputRunbook, 'local-env': localEnvRunbook },
+  });
+  await world.writeInventory({
+    extraHosts: { lh: { ansible_connection: 'local', color: 'blue' } },
+  });
+});
+afterAll(async () => {
+  await world?.remove();
+});
+
+const hex = (n: number) => randomBytes(n).toString('hex');
+
+/** Every `size`-character piece of `secret`: none may show anywhere. */
+function fragmentsOf(secret: string, size: number): string[] {
+  return Array.from({ length: secret.length - size + 1 }, (_, i) => secret.slice(i, i + size));
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
+  }
+  return out;
+}
+
+/** Every file of the state dir (journals, ledger, the local tracker's tickets), as text. */
+async function stateText(): Promise<string> {
+  const texts = await Promise.all(
+    (await filesUnder(world.stateDir)).map((f) => readFile(f, 'utf8')),
+  );
+  return texts.join('\n');
+}
+
+/** Runs an approved plan of `runbook` without --json (so the live output is printed). */
+async function planApproveRun(
+  runbook: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  target?: string,
+) {
+  await mkdir(dir, { recursive: true });
+  const file = await planApproval(world, runbook, `${path.basename(dir)}.json`, {
+    params: { dir },
+    env,
+    ...(target ? { target } : {}),
+  });
+  await approveAs(world, file, world.people.alice);
+  const run = await world.opsbook(['run', file], { env });
+  const runId = /run (\S+) ok in/.exec(run.stderr + run.stdout)?.[1];
+  return { run, runId };
+}
+
+describe('secret output is masked on the stream, not line by line', () => {
+  it('never shows a multi-line key, nor any line of it, nor a token cut by the journal, anywhere', async () => {
+    const lines = [
+      '-----BEGIN OPENSSH PRIVATE KEY-----',
+      `b3BlbnNzaC1rZXktdjEAAAAA${hex(20)}`,
+      hex(24),
+      'QQ==',
+      '-----END OPENSSH PRIVATE KEY-----',
+    ];
+    const key = lines.join('\n');
+    const token = `tok-${hex(16)}`;
+    const env = { OPSBOOK_PARAM_KEY: key, OPSBOOK_PARAM_TOKEN: token };
+    const dir = path.join(world.markerDir, 'secret-output');
+    const { run, runId } = await planApproveRun('secret-output', dir, env);
+    expect(run.stderr).not.toMatch(stackTrace);
+    expect(run.code, run.stderr.slice(0, 2000)).toBe(0);
+    expect(runId).toBeDefined();
+    const shown = await world.opsbook(['runs', 'show', runId!, '--output'], { env });
+    expect(shown.code).toBe(0);
+
+    const journal = await readJournal(path.join(world.stateDir, 'runs', `${runId}.jsonl`));
+    const ends = new Map(
+      journal.filter((e) => e.type === 'step-end').map((e) => [String(e.step), e]),
+    );
+    // The steps really printed: the masks stand where the secrets were.
+    expect(run.stderr).toContain('h1 | key follows');
+    expect(run.stderr).toContain('h1 | ***');
+    expect(ends.get('print-key')?.stdout).toBe('key follows\n***\nkey done\n');
+    expect(ends.get('print-key-line')?.stderr).toBe('***\n');
+    // Masked first, then cut: the masked text fits the journal whole.
+    expect(ends.get('straddle-tail')?.stdout).toBe(`***${'x'.repeat(65520)}\n`);
+    // The capture stopped 10 characters into the token: that fragment is masked too.
+    expect(String(ends.get('straddle-capture')?.stdout)).toMatch(/characters cut\)…\ny+\*\*\*$/);
+
+    // The marker: no 8-character piece of the key's random lines or of the token, anywhere.
+    const everything = [run.stdout, run.stderr, shown.stdout, shown.stderr, await stateText()];
+    const pieces = [
+      ...fragmentsOf(lines[1]!.slice(-40), 8),
+      ...fragmentsOf(lines[2]!, 8),
+      ...fragmentsOf(token, 8),
+    ];
+    for (const [i, text] of everything.entries()) {
+      const leaked = pieces.filter((p) => text.includes(p));
+      expect(leaked, `output ${i} shows a piece of a secret`).toEqual([]);
+      for (const line of lines.filter((l) => l.length >= 4))
+        expect(text.includes(line), `output ${i} shows the key line ${line}`).toBe(false);
+    }
+  });
+});
+
+describe('local steps get an explicit environment', () => {
+  it('does not pass the runner environment (JIRA_API_TOKEN, PGPASSWORD, …) to local steps', async () => {
+    const planted = {
+      JIRA_API_TOKEN: `jira-${hex(12)}`,
+      OPSBOOK_KEY_PASSPHRASE: `passphrase-${hex(12)}`,
+      PGPASSWORD: `pg-${hex(12)}`,
+      OPSBOOK_PARAM_STRAY: `stray-${hex(12)}`,
+      AWS_SECRET_ACCESS_KEY: `aws-${hex(12)}`,
+    };
+    const dir = path.join(world.markerDir, 'local-env');
+    const { run, runId } = await planApproveRun('local-env', dir, planted, 'h1:lh');
+    expect(run.stderr).not.toMatch(stackTrace);
+    expect(run.code, run.stderr.slice(0, 2000)).toBe(0);
+    const allowed = new Set([
+      'PATH',
+      'HOME',
+      'LANG',
+      'TERM',
+      'TZ',
+      'USER',
+      'LOGNAME',
+      'SHELL',
+      'TMPDIR',
+      // Set by the shell itself.
+      'PWD',
+      'OLDPWD',
+      'SHLVL',
+      '_',
+      // The step's own variables.
+      'OPSBOOK_RUN_ID',
+      'OPSBOOK_TICKET',
+      'OPSBOOK_HOST',
+      'OPSBOOK_PARAM_DIR',
+    ]);
+    const namesIn = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(l)?.[1])
+        .filter((n): n is string => n !== undefined);
+    for (const host of ['h1', 'lh']) {
+      const env = await readFile(path.join(dir, `${host}.local-env`), 'utf8');
+      expect(env).toContain(`OPSBOOK_HOST=${host}\n`);
+      expect(env).toContain(`OPSBOOK_RUN_ID=${runId}\n`);
+      expect(env).toMatch(/^PATH=/m);
+      const unexpected = namesIn(env).filter((n) => !allowed.has(n) && !n.startsWith('LC_'));
+      expect(unexpected, `${host}: variables beyond the allow-list`).toEqual([]);
+    }
+    // Over SSH the step gets the same variables of its own.
+    const remote = await readFile(path.join(dir, 'h1.remote-env'), 'utf8');
+    expect(remote).toContain('OPSBOOK_HOST=h1\n');
+    // The marker: no planted value in the steps' files, the CLI output or the state dir.
+    const everything = [
+      run.stdout,
+      run.stderr,
+      await stateText(),
+      ...(await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))),
+    ].join('\n');
+    expect(everything).toContain('OPSBOOK_HOST=lh');
+    for (const [name, value] of Object.entries(planted)) {
+      expect(everything.includes(value), `${name}'s value reached a step`).toBe(false);
+      expect(everything.includes(`${name}=`), `${name} reached a step`).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { createSecretMask } from './secret-mask.js';
+
+const pem = [
+  '-----BEGIN OPENSSH PRIVATE KEY-----',
+  'b3BlbnNzaC1rZXktdjEAAAAABG5vbmU',
+  'QQ==',
+  '}',
+  '-----END OPENSSH PRIVATE KEY-----',
+].join('\n');
+
+/** Feeds `text` to a stream masker in pieces of `size` characters; returns all it let out. */
+function streamed(secrets: string[], text: string, size: number): string {
+  const stream = createSecretMask(secrets).maskStream();
+  let out = '';
+  for (let i = 0; i < text.length; i += size) out += stream.push(text.slice(i, i + size));
+  return out + stream.end();
+}
+
+describe('multi-line secrets', () => {
+  it('masks the whole value and each of its lines of 4 characters or more', () => {
+    const { mask } = createSecretMask([pem]);
+    expect(mask(`a\n${pem}\nb`)).toBe('a\n***\nb');
+    expect(mask('line: b3BlbnNzaC1rZXktdjEAAAAABG5vbmU')).toBe('line: ***');
+    expect(mask('QQ==')).toBe('***');
+    expect(mask('  -----END OPENSSH PRIVATE KEY-----')).toBe('  ***');
+    // Lines shorter than 4 characters are everywhere in output: masking them would hide it all.
+    expect(mask('}')).toBe('}');
+  });
+
+  it('masks a line of a CRLF secret, and the line with its indentation trimmed', () => {
+    const { mask } = createSecretMask(['apiVersion: v1\r\n  token: abcdef0123\r\n']);
+    expect(mask('token: abcdef0123')).toBe('***');
+    expect(mask('x apiVersion: v1 y')).toBe('x *** y');
+  });
+});
+
+describe('masking a stream', () => {
+  it('never lets a secret out across chunk boundaries, whatever the chunk size', () => {
+    const text = `key follows\n${pem}\nkey done\nhunter2 and hunter\n`;
+    for (const size of [1, 2, 3, 7, 16, 33, 1000]) {
+      const out = streamed([pem, 'hunter2'], text, size);
+      expect(out, `chunks of ${size}`).toBe('key follows\n***\nkey done\n*** and hunter\n');
+    }
+  });
+
+  it('lets out at once what cannot begin a secret, and holds back only a possible beginning', () => {
+    const stream = createSecretMask(['hunter2']).maskStream();
+    expect(stream.push('progress 10%\n')).toBe('progress 10%\n');
+    expect(stream.push('a hun')).toBe('a ');
+    expect(stream.push('ter')).toBe('');
+    expect(stream.push('2!\n')).toBe('***!\n');
+    expect(stream.push('hunt')).toBe('');
+    expect(stream.end()).toBe('hunt');
+  });
+
+  it('gives the same text as masking the whole output at once', () => {
+    const secrets = ['abcabd', 'bcab', pem];
+    const text = `abcabcabd bcabd abcab${pem.slice(0, 40)} ${pem}abcab bca`;
+    const whole = createSecretMask(secrets).mask(text);
+    for (const size of [1, 2, 5, 9]) expect(streamed(secrets, text, size)).toBe(whole);
+  });
+
+  it('passes text through untouched when there is no secret', () => {
+    const stream = createSecretMask([]).maskStream();
+    expect(stream.push('a')).toBe('a');
+    expect(stream.end()).toBe('');
+  });
+});
+
+describe("the journal's copy of an output", () => {
+  it('masks first, then cuts: a secret straddling the cut leaves no piece behind', () => {
+    const secret = 'tok-0123456789abcdef';
+    const text = `${secret}${'x'.repeat(90)}`;
+    // Cut before masking, the last 100 characters would start with "…456789abcdef".
+    expect(createSecretMask([secret]).maskedTail(text, 100, false)).toBe(`***${'x'.repeat(90)}`);
+    expect(createSecretMask([secret]).maskedTail(`${'y'.repeat(20)}${text}`, 100, false)).toBe(
+      `…(13 characters cut)…\n${'y'.repeat(7)}***${'x'.repeat(90)}`,
+    );
+  });
+
+  it('masks the piece of a secret that a cut left at either edge', () => {
+    const secret = 'tok-0123456789abcdef';
+    const mask = createSecretMask([secret]);
+    // The capture stopped inside the secret: its first characters end the text.
+    expect(mask.maskedTail(`${'y'.repeat(10)}tok-01234`, 100, true)).toBe(`${'y'.repeat(10)}***`);
+    // Text that merely ends like a secret begins is left alone when nothing was cut.
+    expect(mask.maskedTail(`${'y'.repeat(10)}tok-01234`, 100, false)).toBe(
+      `${'y'.repeat(10)}tok-01234`,
+    );
+    // The cut of the tail lands after a secret's beginning in the (masked) text.
+    expect(mask.maskedTail(`6789abcdef${'x'.repeat(100)}`, 100, false)).toBe(
+      `…(10 characters cut)…\n${'x'.repeat(100)}`,
+    );
+    expect(mask.maskedTail(`${'z'.repeat(10)}89abcdef${'x'.repeat(92)}`, 100, false)).toBe(
+      `…(10 characters cut)…\n***${'x'.repeat(92)}`,
+    );
+    // Fewer than 4 characters of a secret are not a piece worth hiding.
+    expect(mask.maskedTail(`${'y'.repeat(10)}tok`, 100, true)).toBe(`${'y'.repeat(10)}tok`);
+  });
+});

@@ -1,0 +1,173 @@
+export type Masker = (text: string) => string;
+export const MASK = '***';
+
+/**
+ * The shortest piece of a secret masked on its own: a line of a multi-line secret, or what a
+ * cut left of one. Shorter pieces (`{`, `}`, `QQ=`, a blank line) are everywhere in ordinary
+ * output; masking them would hide the output, not the secret.
+ */
+export const MIN_SECRET_PIECE = 4;
+
+/** Masks text that is streamed: what `push` returns can be shown at once, never half a secret. */
+export interface StreamMasker {
+  /** Takes the next chunk; returns the text that is now safe to show (maybe ''). */
+  push(chunk: string): string;
+  /** The stream ended: the rest, masked. */
+  end(): string;
+}
+
+/** Everything opsbook does to keep a run's secrets out of what it shows and keeps. */
+export interface SecretMask {
+  /** Replaces every secret, and every line of 4+ characters of a multi-line one, with `***`. */
+  mask: Masker;
+  /** A masker for one output stream, for masking BEFORE the stream is split into lines. */
+  maskStream(): StreamMasker;
+  /**
+   * The last `limit` characters of a captured stream, for the journal: masked first, then cut,
+   * and a piece of a secret left at a cut edge (4+ characters) masked too. `isCutAtEnd` says the
+   * capture itself stopped early (the end of `text` is a cut edge as well).
+   */
+  maskedTail(text: string, limit: number, isCutAtEnd: boolean): string;
+}
+
+/**
+ * Masks secret values in text. A multi-line secret (a PEM key, a kubeconfig, a JSON credential)
+ * is masked whole and also line by line, so that a command printing one line of it (`sed -n 2p`)
+ * shows nothing of it either. Longer targets go first, so that a secret containing a shorter one
+ * is masked whole, not left half visible.
+ */
+export function createSecretMask(secrets: readonly string[]): SecretMask {
+  const targets = maskTargets(secrets);
+  if (targets.length === 0) {
+    const same = (text: string) => text;
+    return {
+      mask: same,
+      maskStream: () => ({ push: same, end: () => '' }),
+      maskedTail: (text, limit) => cutTail(text, limit),
+    };
+  }
+  // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
+  const pattern = new RegExp(targets.map(escapeRegExp).join('|'), 'g');
+  // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
+  const passes = targets.some((v) => MASK.includes(v)) ? 1 : targets.length + 1;
+  const mask: Masker = (text) => {
+    let masked = text;
+    // Another pass catches a secret that a replacement itself formed (one containing `*`);
+    // bounded because each pass can only form as many as there are secrets.
+    for (let pass = 0; pass < passes; pass++) {
+      const next = masked.replace(pattern, MASK);
+      if (next === masked) break;
+      masked = next;
+    }
+    return masked;
+  };
+  return {
+    mask,
+    maskStream: () => streamMasker(targets, pattern, mask),
+    maskedTail(text, limit, isCutAtEnd) {
+      let masked = mask(text);
+      if (isCutAtEnd) masked = maskPieceAtEnd(masked, targets);
+      if (masked.length <= limit) return masked;
+      return cutTail(masked, limit, (kept) => maskPieceAtStart(kept, targets));
+    },
+  };
+}
+
+/** `createSecretMask(secrets).mask`. */
+export function createMasker(secrets: readonly string[]): Masker {
+  return createSecretMask(secrets).mask;
+}
+
+/** The secrets, then each line of 4+ characters of each (as is, and without its indentation). */
+function maskTargets(secrets: readonly string[]): string[] {
+  const whole = secrets.filter((s) => s.length > 0);
+  const lines = whole
+    .flatMap((s) => s.split(/\r\n|\r|\n/))
+    .flatMap((line) => [line, line.trim()])
+    .filter((line) => line.length >= MIN_SECRET_PIECE);
+  return [...new Set([...whole, ...lines])].sort((a, b) => b.length - a.length);
+}
+
+function cutTail(text: string, limit: number, edge: Masker = (t) => t): string {
+  if (text.length <= limit) return text;
+  return `…(${text.length - limit} characters cut)…\n${edge(text.slice(-limit))}`;
+}
+
+/**
+ * Holds back the end of the text received so far only while it could be the beginning of a
+ * secret; everything before is masked and let out. What it lets out, put together, is what
+ * masking the whole output at once gives (for secrets without `*`): no match is split.
+ */
+function streamMasker(targets: readonly string[], pattern: RegExp, mask: Masker): StreamMasker {
+  let pending = '';
+  return {
+    push(chunk) {
+      pending += chunk;
+      const cut = safeCut(pending, targets, pattern);
+      const out = pending.slice(0, cut);
+      pending = pending.slice(cut);
+      return out === '' ? '' : mask(out);
+    },
+    end() {
+      const out = pending;
+      pending = '';
+      return out === '' ? '' : mask(out);
+    },
+  };
+}
+
+/** Where `text` can be cut so that no secret, whole or begun, crosses the cut. */
+function safeCut(text: string, targets: readonly string[], pattern: RegExp): number {
+  let cut = startOfPossibleSecret(text, 0, targets);
+  for (const m of text.matchAll(pattern)) {
+    if (m.index >= cut) break;
+    const end = m.index + m[0].length;
+    // A whole secret crosses the cut: let it out masked, and hold back from after it.
+    if (end > cut) cut = startOfPossibleSecret(text, end, targets);
+  }
+  return cut;
+}
+
+/** The first index >= `from` where the rest of `text` begins some target (text.length if none). */
+function startOfPossibleSecret(text: string, from: number, targets: readonly string[]): number {
+  const longest = targets[0]?.length ?? 0;
+  for (let i = Math.max(from, text.length - longest + 1); i < text.length; i++) {
+    const rest = text.length - i;
+    for (const t of targets) {
+      if (t.length <= rest) break; // sorted longest first: the rest are no longer than `rest`
+      if (isSameAt(text, i, t, 0, rest)) return i;
+    }
+  }
+  return text.length;
+}
+
+/** Masks the longest beginning (4+ characters) of a target that ends `text`. */
+function maskPieceAtEnd(text: string, targets: readonly string[]): string {
+  let longest = MIN_SECRET_PIECE - 1;
+  for (const t of targets) {
+    for (let k = Math.min(t.length - 1, text.length); k > longest; k--)
+      if (isSameAt(text, text.length - k, t, 0, k)) longest = k;
+  }
+  return longest < MIN_SECRET_PIECE ? text : text.slice(0, -longest) + MASK;
+}
+
+/** Masks the longest ending (4+ characters) of a target that begins `text`. */
+function maskPieceAtStart(text: string, targets: readonly string[]): string {
+  let longest = MIN_SECRET_PIECE - 1;
+  for (const t of targets) {
+    for (let k = Math.min(t.length - 1, text.length); k > longest; k--)
+      if (isSameAt(text, 0, t, t.length - k, k)) longest = k;
+  }
+  return longest < MIN_SECRET_PIECE ? text : MASK + text.slice(longest);
+}
+
+/** a[aStart..aStart+length) === b[bStart..bStart+length), without copying either. */
+function isSameAt(a: string, aStart: number, b: string, bStart: number, length: number): boolean {
+  for (let j = 0; j < length; j++)
+    if (a.charCodeAt(aStart + j) !== b.charCodeAt(bStart + j)) return false;
+  return true;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
