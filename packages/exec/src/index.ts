@@ -17,6 +17,7 @@ export {
   LineSplitter,
   startFanOut,
 } from './fan-out.js';
+export { inheritedStepEnv } from './inherited-step-env.js';
 export {
   appendKnownHostsLine,
   checkHostKey,
@@ -32,7 +33,6 @@ export {
   parseKnownHosts,
   readKnownHosts,
 } from './known-hosts.js';
-export { inheritedStepEnv } from './inherited-step-env.js';
 export { createLocalTransport, type LocalTransportOptions } from './local-transport.js';
 export { paramEnv, paramEnvName, type RenderInput, renderRunTemplate } from './render-command.js';
 export {
