@@ -298,8 +298,8 @@ async function runStep(
     exitCode: r.exitCode,
     signal: exec?.signal ?? null,
     durationMs: r.durationMs,
-    stdout: journalOutput(input, exec?.stdout ?? '', exec?.truncated ?? false),
-    stderr: journalOutput(input, exec?.stderr ?? '', exec?.truncated ?? false),
+    stdout: journalOutput(input, exec?.stdout ?? ''),
+    stderr: journalOutput(input, exec?.stderr ?? ''),
     truncated: exec?.truncated ?? false,
     ...(r.reason ? { reason: r.reason } : {}),
     ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
@@ -308,8 +308,8 @@ async function runStep(
 }
 
 /** The journal's copy of a captured stream: masked, then cut, no piece of a secret at a cut. */
-function journalOutput(input: RunInput, text: string, isCutAtEnd: boolean): string {
-  return input.mask(input.secretMask.maskedTail(text, JOURNAL_OUTPUT_BYTES, isCutAtEnd));
+function journalOutput(input: RunInput, text: string): string {
+  return input.mask(input.secretMask.maskedTail(text, JOURNAL_OUTPUT_BYTES));
 }
 
 interface LiveOutput {

@@ -12,7 +12,7 @@ export const MIN_SECRET_PIECE = 4;
 export interface StreamMasker {
   /** Takes the next chunk; returns the text that is now safe to show (maybe ''). */
   push(chunk: string): string;
-  /** The stream ended: the rest, masked. */
+  /** The stream ended: the rest, masked (a beginning of a secret it ends with, too). */
   end(): string;
 }
 
@@ -24,10 +24,10 @@ export interface SecretMask {
   maskStream(): StreamMasker;
   /**
    * The last `limit` characters of a captured stream, for the journal: masked first, then cut,
-   * and a piece of a secret left at a cut edge (4+ characters) masked too. `isCutAtEnd` says the
-   * capture itself stopped early (the end of `text` is a cut edge as well).
+   * and a piece of a secret (4+ characters) left at either edge masked too. The end is an edge as
+   * well: the capture may have stopped at its limit, or the command been killed, mid-secret.
    */
-  maskedTail(text: string, limit: number, isCutAtEnd: boolean): string;
+  maskedTail(text: string, limit: number): string;
 }
 
 /**
@@ -64,9 +64,8 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   return {
     mask,
     maskStream: () => streamMasker(targets, pattern, mask),
-    maskedTail(text, limit, isCutAtEnd) {
-      let masked = mask(text);
-      if (isCutAtEnd) masked = maskPieceAtEnd(masked, targets);
+    maskedTail(text, limit) {
+      const masked = maskPieceAtEnd(mask(text), targets);
       if (masked.length <= limit) return masked;
       return cutTail(masked, limit, (kept) => maskPieceAtStart(kept, targets));
     },
@@ -109,9 +108,10 @@ function streamMasker(targets: readonly string[], pattern: RegExp, mask: Masker)
       return out === '' ? '' : mask(out);
     },
     end() {
+      // What is held back begins a secret: shown whole it would be a piece of one.
       const out = pending;
       pending = '';
-      return out === '' ? '' : mask(out);
+      return out.length >= MIN_SECRET_PIECE ? MASK : out;
     },
   };
 }
