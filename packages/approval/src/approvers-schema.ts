@@ -33,7 +33,11 @@ export const approversSchema = {
         properties: {
           id: { type: 'string', pattern: '^[a-z][a-z0-9._-]*$', maxLength: 64 },
           name: { type: 'string', minLength: 1, maxLength: 200 },
-          roles: { type: 'array', uniqueItems: true, items: { enum: ['senior', 'expert'] } },
+          roles: {
+            type: 'array',
+            uniqueItems: true,
+            items: { enum: ['senior', 'expert', 'engineer'] },
+          },
           keys: {
             type: 'array',
             minItems: 1,

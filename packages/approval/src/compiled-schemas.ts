@@ -1,6 +1,7 @@
 import { acceptanceStatementSchema } from './acceptance-schema.js';
 import { approversSchema } from './approvers-schema.js';
 import { envelopeSchema } from './envelope-schema.js';
+import { runClaimSchema } from './run-claim-schema.js';
 import { approvalStatementSchema } from './statement-schema.js';
 
 /** The schemas of this package that are compiled ahead of time into generated/validators.ts. */
@@ -9,4 +10,5 @@ export const schemasToCompile = {
   validateEnvelope: envelopeSchema,
   validateApprovers: approversSchema,
   validateAcceptanceStatement: acceptanceStatementSchema,
+  validateRunClaim: runClaimSchema,
 };

@@ -26,6 +26,7 @@ export {
   createEnvelope,
   type Envelope,
   type EnvelopeSignature,
+  envelopeOf,
   envelopeSchema,
   MAX_ENVELOPE_BYTES,
   type ParsedEnvelope,
@@ -36,6 +37,18 @@ export {
 } from './envelope.js';
 export { type KeyFileOptions, loadKeyFileSigner } from './key-file-signer.js';
 export { type ApprovalCode, approvalCodes, type Refusal } from './refusal.js';
+export {
+  approvalDigestOf,
+  identifyExecutor,
+  RUN_CLAIM_NAMESPACE,
+  RUN_CLAIM_PAYLOAD_TYPE,
+  type RunClaim,
+  runClaimBytes,
+  runClaimSchema,
+  signRunClaim,
+  type VerifiedRunClaim,
+  verifyRunClaim,
+} from './run-claim.js';
 export { namespaceFor, signEnvelope } from './sign-envelope.js';
 export {
   fingerprintOf,
@@ -69,6 +82,7 @@ export {
   formatInstant,
   type Grade,
   newApprovalId,
+  NOT_CANONICAL,
   parseStatement,
   reviseStatement,
   type StatementInput,
@@ -80,6 +94,7 @@ export {
   initTrust,
   loadTrustedStore,
   pinnedFileOf,
+  pinWeakness,
   readPinnedStore,
   signatureFileOf,
   type TrustLoad,

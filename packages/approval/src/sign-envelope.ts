@@ -7,6 +7,7 @@ import {
   type Envelope,
   payloadBytes,
 } from './envelope.js';
+import { RUN_CLAIM_NAMESPACE, RUN_CLAIM_PAYLOAD_TYPE } from './run-claim-schema.js';
 import {
   APPROVAL_NAMESPACE,
   createSshsig,
@@ -21,6 +22,7 @@ export function namespaceFor(payloadType: string): string {
   if (payloadType === APPROVAL_PAYLOAD_TYPE) return APPROVAL_NAMESPACE;
   if (payloadType === APPROVERS_PAYLOAD_TYPE) return TRUST_NAMESPACE;
   if (payloadType === ACCEPTANCE_PAYLOAD_TYPE) return ACCEPTANCE_NAMESPACE;
+  if (payloadType === RUN_CLAIM_PAYLOAD_TYPE) return RUN_CLAIM_NAMESPACE;
   throw new OpsbookError(
     'invalid',
     'ENVELOPE_INVALID',

@@ -136,14 +136,62 @@ export function parseStatement(
     return { problems: schemaProblems(source, validateApprovalStatement.errors) };
   }
   const problems = checkStatement(file, source.value);
-  return problems.length
-    ? { problems }
-    : { statement: source.value as ApprovalStatement, problems: [] };
+  if (problems.length) return { problems };
+  const statement = source.value as ApprovalStatement;
+  // Whitespace, compact JSON, another key order or number spelling: the same statement with other
+  // bytes (and another hash) is refused, so what was signed is exactly one serialisation.
+  if (!Buffer.from(bytes).equals(statementBytes(statement)))
+    return {
+      problems: [
+        {
+          file,
+          line: 0,
+          col: 0,
+          rule: NOT_CANONICAL,
+          message:
+            'the statement is not in its canonical form (other whitespace, key order or number spelling than opsbook writes): create the approval again with opsbook plan and have it signed unchanged',
+        },
+      ],
+    };
+  return { statement, problems: [] };
 }
 
-/** The exact bytes a statement is signed as: stable key order, two-space indent, final newline. */
+/** The problem rule of a payload whose bytes are not the canonical serialisation of its statement. */
+export const NOT_CANONICAL = 'not-canonical';
+
+/**
+ * The statement with its keys in the one canonical order (the schema's, maps sorted by key), so
+ * that a statement has exactly one byte form whatever order the parsed object had.
+ */
+function canonicalStatement(s: ApprovalStatement): ApprovalStatement {
+  return {
+    apiVersion: s.apiVersion,
+    kind: s.kind,
+    id: s.id,
+    ticket: s.ticket,
+    runbook: { name: s.runbook.name, version: s.runbook.version, digest: s.runbook.digest },
+    params: sortKeys(s.params),
+    secretParams: [...s.secretParams].sort(),
+    targets:
+      'hosts' in s.targets ? { hosts: [...s.targets.hosts] } : { selector: s.targets.selector },
+    category: s.category,
+    grade: s.grade,
+    notBefore: s.notBefore,
+    expiresAt: s.expiresAt,
+    maxRuns: s.maxRuns,
+    ...(s.executor === undefined ? {} : { executor: s.executor }),
+    ...(s.proposer === undefined ? {} : { proposer: s.proposer }),
+    ...(s.plan === undefined ? {} : { plan: { digest: s.plan.digest } }),
+  };
+}
+
+/**
+ * The exact bytes a statement is signed as: canonical key order, two-space indent, final
+ * newline. Readers refuse a payload whose bytes differ from this (parseStatement), so an approval
+ * has one byte form and one hash.
+ */
 export function statementBytes(statement: ApprovalStatement): Buffer {
-  return Buffer.from(`${JSON.stringify(statement, null, 2)}\n`, 'utf8');
+  return Buffer.from(`${JSON.stringify(canonicalStatement(statement), null, 2)}\n`, 'utf8');
 }
 
 /**

@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatProblem, RefusalError, ValidationError } from '@opsbook/schema';
+import { formatProblem, MACHINE_TRUST_DIR, RefusalError, ValidationError } from '@opsbook/schema';
 import { APPROVERS_PAYLOAD_TYPE, readEnvelope } from './envelope.js';
 import { TRUST_NAMESPACE, verifySshsig } from './sshsig.js';
 import { isSenior, parseTrustStore, type TrustStore } from './trust-store.js';
@@ -10,9 +10,61 @@ export function signatureFileOf(file: string): string {
   return `${file}.sig`;
 }
 
-/** Where the last accepted trust store is pinned inside the state dir. */
-export function pinnedFileOf(stateDir: string): string {
-  return path.join(stateDir, 'trust', 'approvers.yaml');
+/** The pinned copy of approvers.yaml inside the pin folder. */
+export function pinnedFileOf(pinDir: string): string {
+  return path.join(pinDir, 'approvers.yaml');
+}
+
+/** The effective user id of this process (undefined where the platform has none). */
+function effectiveUid(): number | undefined {
+  return process.geteuid?.();
+}
+
+/**
+ * Why `target` (the pin or the folder it will go in) could be changed by the user `uid`, or
+ * undefined when it cannot: it and every folder above it must belong to root or to someone else,
+ * and be writable by no group or other (a sticky folder such as /tmp is fine above it, since
+ * others cannot rename what they do not own there). For root everything is changeable anyway:
+ * root is outside the threat model (README, "Who can change what").
+ */
+export async function pinWeakness(
+  target: string,
+  uid: number | undefined = effectiveUid(),
+): Promise<string | undefined> {
+  if (uid === undefined || uid === 0) return undefined;
+  let current = await realpath(target);
+  for (;;) {
+    const st = await lstat(current);
+    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
+    if (st.uid === uid)
+      return `${current} belongs to you (uid ${uid}), so you could rewrite the pin`;
+    if ((st.mode & 0o022) !== 0 && !(sticky && current !== target))
+      return `${current} is writable by its group or by everyone (mode ${(st.mode & 0o7777).toString(8)})`;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    try {
+      await lstat(current);
+      return current;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(current) === current)
+        throw e;
+    }
+  }
+}
+
+async function refuseWeakPin(target: string, what: string): Promise<void> {
+  const weakness = await pinWeakness(target);
+  if (weakness === undefined) return;
+  throw new RefusalError(
+    'TRUST_PIN_UNPROTECTED',
+    `${what}: ${weakness}. A pin that the person who runs can change protects nothing: have root pin the trust store with sudo opsbook trust init (into ${MACHINE_TRUST_DIR}), and unset OPSBOOK_TRUST_DIR`,
+  );
 }
 
 async function readOptional(file: string): Promise<Buffer | undefined> {
@@ -24,43 +76,66 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
   }
 }
 
-/** Write the accepted bytes atomically (rename), in a state dir only its owner can read. */
-async function pin(stateDir: string, bytes: Uint8Array, signature?: Uint8Array): Promise<void> {
-  const target = pinnedFileOf(stateDir);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-  const write = async (file: string, data: Uint8Array) => {
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, data, { mode: 0o600 });
-    await rename(tmp, file);
-  };
-  if (signature) await write(signatureFileOf(target), signature);
-  await write(target, bytes);
+/**
+ * Write the accepted bytes atomically (rename). The pin is readable by everyone (every user of the
+ * machine verifies against it) and writable only by its owner, root.
+ */
+async function pin(pinDir: string, bytes: Uint8Array, signature?: Uint8Array): Promise<void> {
+  const target = pinnedFileOf(pinDir);
+  await refuseWeakPin(await nearestExisting(pinDir), `cannot pin the trust store in ${pinDir}`);
+  try {
+    await mkdir(pinDir, { recursive: true, mode: 0o755 });
+    const write = async (file: string, data: Uint8Array) => {
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, data, { mode: 0o644 });
+      await rename(tmp, file);
+    };
+    if (signature) await write(signatureFileOf(target), signature);
+    await write(target, bytes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
+    throw new RefusalError(
+      'TRUST_PIN_READONLY',
+      `cannot write the trust pin in ${pinDir} (${code}): it belongs to root; pin it as root: sudo opsbook trust init`,
+    );
+  }
 }
 
-/** The pinned trust store, or undefined before `opsbook trust init`. */
-export async function readPinnedStore(stateDir: string): Promise<TrustStore | undefined> {
-  const file = pinnedFileOf(stateDir);
-  const bytes = await readOptional(file);
-  if (!bytes) return undefined;
+/** The pinned trust store, or undefined before `opsbook trust init`. Refused when unprotected. */
+export async function readPinnedStore(pinDir: string): Promise<TrustStore | undefined> {
+  const file = pinnedFileOf(pinDir);
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  // Checked and then read through the resolved path, whose every folder the runner cannot
+  // change: a link swapped between the check and the read cannot lead elsewhere.
+  await refuseWeakPin(real, `the trust pin ${file} is not protected`);
+  const bytes = await readFile(real);
   try {
     return parseTrustStore(bytes, file);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     throw new RefusalError(
       'TRUST_PIN_INVALID',
-      `the pinned trust store ${file} is damaged (${e.problems.map(formatProblem).join('; ')}): run opsbook trust init --force after checking approvers.yaml with the seniors`,
+      `the pinned trust store ${file} is damaged (${e.problems.map(formatProblem).join('; ')}): root must remove it and pin approvers.yaml again after checking it with the seniors`,
     );
   }
 }
 
 /**
  * `opsbook trust init`: pin `file` as the trust store, explicitly (never on first use). Pinning
- * the same bytes again is a no-op; replacing a different pinned store needs `force`, because that
- * bypasses rotation signatures. The caller shows `store.digest` for out-of-band confirmation.
+ * the same bytes again is a no-op. A different pinned store is replaced only with `force` AND the
+ * rotation signatures its seniors put in `file.sig`: nobody without them, not even the person who
+ * runs, can swap the seniors. (Root can delete the pin; root is outside the threat model.) The
+ * caller shows `store.digest` for out-of-band confirmation.
  */
 export async function initTrust(
-  stateDir: string,
+  pinDir: string,
   file: string,
   options: { force?: boolean } = {},
 ): Promise<{ store: TrustStore; replaced?: TrustStore }> {
@@ -72,15 +147,21 @@ export async function initTrust(
       'not-found',
     );
   const store = parseTrustStore(bytes, file);
-  const previous = await readPinnedStore(stateDir);
-  if (previous && !previous.bytes.equals(bytes) && !options.force) {
+  const previous = await readPinnedStore(pinDir);
+  if (previous?.bytes.equals(bytes)) return { store };
+  if (previous && !options.force) {
     throw new RefusalError(
       'TRUST_ALREADY_INITIALISED',
-      `a trust store is already pinned (version ${previous.version}, ${previous.digest}): new versions are accepted with rotation signatures (opsbook trust sign); use --force only to start over`,
+      `a trust store is already pinned in ${pinDir} (version ${previous.version}, ${previous.digest}): a new version is accepted only with rotation signatures of its seniors (opsbook trust sign), then opsbook trust init --force or the next run takes it`,
     );
   }
-  await pin(stateDir, bytes);
-  return previous && !previous.bytes.equals(bytes) ? { store, replaced: previous } : { store };
+  if (previous) {
+    const { store: rotated } = await acceptRotation(previous, bytes, file);
+    await pin(pinDir, bytes, await readOptional(signatureFileOf(file)));
+    return { store: rotated, replaced: previous };
+  }
+  await pin(pinDir, bytes);
+  return { store };
 }
 
 export interface TrustLoad {
@@ -94,12 +175,12 @@ export interface TrustLoad {
  * signatures (`file.sig`) carry the pinned version's threshold of senior signatures; the newer
  * one is then pinned. Anything else is refused with a code, never silently accepted.
  */
-export async function loadTrustedStore(stateDir: string, file: string): Promise<TrustLoad> {
-  const pinned = await readPinnedStore(stateDir);
+export async function loadTrustedStore(pinDir: string, file: string): Promise<TrustLoad> {
+  const pinned = await readPinnedStore(pinDir);
   if (!pinned) {
     throw new RefusalError(
       'TRUST_NOT_INITIALISED',
-      `no trust store is pinned in ${stateDir}: check ${file} with your seniors, then run opsbook trust init`,
+      `no trust store is pinned on this machine (${pinnedFileOf(pinDir)}): check ${file} with your seniors, then pin it as root: sudo opsbook trust init`,
     );
   }
   const bytes = await readOptional(file);
@@ -109,6 +190,21 @@ export async function loadTrustedStore(stateDir: string, file: string): Promise<
       `${file} is missing: restore it from the repository (pinned version ${pinned.version})`,
     );
   if (bytes.equals(pinned.bytes)) return { store: pinned };
+  const accepted = await acceptRotation(pinned, bytes, file);
+  // Move the pin on when this user may (root, or the pin's owner); otherwise the rotation counts
+  // for this run only, and root moves the pin with opsbook trust init --force.
+  await pin(pinDir, bytes, await readOptional(signatureFileOf(file))).catch((e: unknown) => {
+    if (!(e instanceof RefusalError)) throw e;
+  });
+  return accepted;
+}
+
+/**
+ * A newer approvers.yaml (`bytes`) is accepted only with the pinned version's threshold of
+ * senior rotation signatures over exactly these bytes (`file.sig`); anything else is refused
+ * with a code, never silently accepted.
+ */
+async function acceptRotation(pinned: TrustStore, bytes: Buffer, file: string): Promise<TrustLoad> {
   const candidate = parseTrustStore(bytes, file);
   if (candidate.version < pinned.version) {
     throw new RefusalError(
@@ -136,7 +232,6 @@ export async function loadTrustedStore(stateDir: string, file: string): Promise<
       `${file} version ${candidate.version} is signed by ${signers.join(', ') || 'no senior'} of version ${pinned.version}; ${pinned.data.rotation.signatures} are required: ask more seniors to run opsbook trust sign`,
     );
   }
-  await pin(stateDir, bytes, sigBytes);
   return { store: candidate, rotatedFrom: pinned.version };
 }
 

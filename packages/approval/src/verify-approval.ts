@@ -2,8 +2,9 @@ import { formatProblem } from '@opsbook/schema';
 import { checkBindings, checkWindow, type ExpectedRun } from './approval-bindings.js';
 import { APPROVAL_PAYLOAD_TYPE, type EnvelopeSignature, readEnvelope } from './envelope.js';
 import { type Refusal, refuse } from './refusal.js';
+import type { ExecutorIdentity } from './run-claim.js';
 import { APPROVAL_NAMESPACE, type SshsigCheck, verifySshsig } from './sshsig.js';
-import { type ApprovalStatement, parseStatement } from './statement.js';
+import { type ApprovalStatement, NOT_CANONICAL, parseStatement } from './statement.js';
 import {
   type Approver,
   isSenior,
@@ -12,20 +13,18 @@ import {
   type TrustStore,
 } from './trust-store.js';
 
-export type { ExpectedRun };
-
-/** Who is about to run: their opsbook/OS user id (matched against approver ids) and Jira account. */
-export interface ExecutorIdentity {
-  id: string;
-  jira?: string;
-}
+export type { ExecutorIdentity, ExpectedRun };
 
 export interface VerifyContext {
   /** The trust store accepted by loadTrustedStore (never a file read on the side). */
   store: TrustStore;
   now: Date;
   expected: ExpectedRun;
-  executor: ExecutorIdentity;
+  /**
+   * Who is about to run, as proven by their key (identifyExecutor). Absent for a plain check
+   * (`opsbook verify`), where only the approval itself is judged.
+   */
+  executor?: ExecutorIdentity;
   /** Runs already recorded against this approval id in the run ledger. */
   runsUsed: number;
   /** Name of the approval file, for messages. */
@@ -83,6 +82,8 @@ export function verifyApproval(
     `${file} payload`,
   );
   if (!statement) {
+    if (statementProblems[0]?.rule === NOT_CANONICAL)
+      return refuse('PAYLOAD_NOT_CANONICAL', statementProblems[0].message);
     return refuse(
       'STATEMENT_INVALID',
       `the signed statement is not a valid approval (${statementProblems.map(formatProblem).join('; ')}): create it again with opsbook plan`,
@@ -180,9 +181,13 @@ function matches(approver: Approver, who: string | undefined, jira?: string): bo
   );
 }
 
-function checkExecutor(s: ApprovalStatement, executor: ExecutorIdentity): Refusal | undefined {
+function checkExecutor(
+  s: ApprovalStatement,
+  executor: ExecutorIdentity | undefined,
+): Refusal | undefined {
   if (
     s.executor === undefined ||
+    executor === undefined ||
     s.executor === executor.id ||
     (executor.jira !== undefined && s.executor === executor.jira)
   )
@@ -205,16 +210,20 @@ function checkRuns(s: ApprovalStatement, runsUsed: number): Refusal | undefined 
 function checkSelfApproval(
   s: ApprovalStatement,
   signers: SignerOf[],
-  executor: ExecutorIdentity,
+  executor: ExecutorIdentity | undefined,
 ): Refusal | undefined {
   for (const signer of signers) {
-    const role = matches(signer.approver, executor.id, executor.jira)
-      ? 'is running it'
-      : matches(signer.approver, s.proposer)
-        ? 'proposed it'
-        : matches(signer.approver, s.executor)
-          ? 'is named as its executor'
-          : undefined;
+    // The executor is compared by key and by person: their key signed, or one of their keys did.
+    const role =
+      executor &&
+      (signer.fingerprint === executor.fingerprint ||
+        matches(signer.approver, executor.id, executor.jira))
+        ? 'is running it'
+        : matches(signer.approver, s.proposer)
+          ? 'proposed it'
+          : matches(signer.approver, s.executor)
+            ? 'is named as its executor'
+            : undefined;
     if (role) {
       return refuse(
         'SELF_APPROVAL',

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPROVAL_NAMESPACE,
+  APPROVAL_PAYLOAD_TYPE,
   attachSignature,
   createEnvelope,
   createSshsig,
   type Envelope,
+  envelopeOf,
   MAX_ENVELOPE_BYTES,
   parseTrustStore,
   serializeEnvelope,
@@ -267,5 +269,44 @@ describe('refuses signers the trust store does not allow', () => {
 
   it('refuses an unsigned approval', async () => {
     refused(verifyApproval(await signed(approval(), []), context(world)), 'THRESHOLD_NOT_MET');
+  });
+});
+
+describe('refuses a correctly signed payload that is not in canonical form', () => {
+  // Each variant parses to the very statement that verifies, and is signed by a real senior:
+  // only the byte form differs, so an approval must have one byte form and one hash.
+  const variants: Array<[string, (canonical: string) => string]> = [
+    ['leading whitespace', (t) => ` ${t}`],
+    ['trailing whitespace', (t) => `${t}\n\n`],
+    ['compact JSON', (t) => `${JSON.stringify(JSON.parse(t))}\n`],
+    ['CRLF line ends', (t) => t.replace(/\n/g, '\r\n')],
+    [
+      'another key order',
+      (t) => {
+        const { apiVersion, kind, ...rest } = JSON.parse(t) as Record<string, unknown>;
+        return `${JSON.stringify({ kind, apiVersion, ...rest }, null, 2)}\n`;
+      },
+    ],
+    ['a number spelt 1.0', (t) => t.replace('"maxRuns": 1,', '"maxRuns": 1.0,')],
+    ['an escaped letter', (t) => t.replace('"Approval"', '"\\u0041pproval"')],
+  ];
+  for (const [what, change] of variants) {
+    it(`refuses ${what}`, async () => {
+      const canonical = statementBytes(approval()).toString('utf8');
+      const bytes = Buffer.from(change(canonical), 'utf8');
+      expect(bytes.equals(Buffer.from(canonical))).toBe(false);
+      const text = await signed(envelopeOf(APPROVAL_PAYLOAD_TYPE, bytes), [
+        world.people.alice.signer,
+      ]);
+      refused(verifyApproval(text, context(world)), 'PAYLOAD_NOT_CANONICAL');
+    });
+  }
+
+  it('accepts the canonical bytes of the same statement', async () => {
+    const bytes = statementBytes(approval());
+    const text = await signed(envelopeOf(APPROVAL_PAYLOAD_TYPE, bytes), [
+      world.people.alice.signer,
+    ]);
+    expect(verifyApproval(text, context(world)).ok).toBe(true);
   });
 });

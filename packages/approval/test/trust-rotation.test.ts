@@ -1,5 +1,6 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { trustPinDir } from '@opsbook/schema';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   addApprover,
@@ -8,6 +9,7 @@ import {
   initTrust,
   loadTrustedStore,
   pinnedFileOf,
+  pinWeakness,
   readPinnedStore,
   revokeKey,
   serializeEnvelope,
@@ -25,7 +27,7 @@ import {
 
 let world: World;
 let n = 0;
-let stateDir: string;
+let pinDir: string;
 let file: string;
 
 beforeAll(async () => {
@@ -36,7 +38,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   n++;
-  stateDir = path.join(world.dir, `state-${n}`);
+  pinDir = path.join(world.dir, `state-${n}`);
   file = path.join(world.dir, `approvers-${n}.yaml`);
   await writeFile(file, world.storeText);
 });
@@ -73,34 +75,86 @@ function newSenior(text: string, who: Person) {
 
 describe('pinning', () => {
   it('refuses to load anything before an explicit trust init', async () => {
-    const msg = await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_NOT_INITIALISED');
+    const msg = await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_NOT_INITIALISED');
     expect(msg).toContain('opsbook trust init');
   });
 
-  it('pins the exact bytes in a private state dir and loads them back', async () => {
-    const { store } = await initTrust(stateDir, file);
+  it('pins the exact bytes, readable by every user and writable by its owner only', async () => {
+    const { store } = await initTrust(pinDir, file);
     expect(store.version).toBe(1);
     expect(store.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await readFile(pinnedFileOf(stateDir), 'utf8')).toBe(world.storeText);
-    expect((await stat(path.dirname(pinnedFileOf(stateDir)))).mode & 0o777).toBe(0o700);
-    expect((await stat(pinnedFileOf(stateDir))).mode & 0o777).toBe(0o600);
-    expect((await loadTrustedStore(stateDir, file)).store.version).toBe(1);
+    expect(await readFile(pinnedFileOf(pinDir), 'utf8')).toBe(world.storeText);
+    expect((await stat(path.dirname(pinnedFileOf(pinDir)))).mode & 0o777).toBe(0o755);
+    expect((await stat(pinnedFileOf(pinDir))).mode & 0o777).toBe(0o644);
+    expect((await loadTrustedStore(pinDir, file)).store.version).toBe(1);
   });
 
-  it('re-initialising with other bytes needs force', async () => {
-    await initTrust(stateDir, file);
-    expect((await initTrust(stateDir, file)).replaced).toBeUndefined();
+  it('the pin is in /etc/opsbook/trust unless OPSBOOK_TRUST_DIR names another folder', () => {
+    expect(trustPinDir({})).toBe('/etc/opsbook/trust');
+    expect(trustPinDir({ OPSBOOK_TRUST_DIR: '/srv/pin' })).toBe('/srv/pin');
+  });
+
+  it('--force does not replace the pin without the pinned seniors’ rotation signatures', async () => {
+    await initTrust(pinDir, file);
+    expect((await initTrust(pinDir, file)).replaced).toBeUndefined();
+    // The executor's own key added as a senior, version raised: no rotation signatures.
     await writeFile(file, newSenior(world.storeText, world.people.mallory).text);
-    await refusedWith(initTrust(stateDir, file), 'TRUST_ALREADY_INITIALISED');
-    const forced = await initTrust(stateDir, file, { force: true });
+    await refusedWith(initTrust(pinDir, file), 'TRUST_ALREADY_INITIALISED');
+    await refusedWith(initTrust(pinDir, file, { force: true }), 'TRUST_STORE_UNSIGNED');
+    // Signed by mallory herself: not a senior of the pinned version.
+    await publish(newSenior(world.storeText, world.people.mallory).text, [world.people.mallory]);
+    await refusedWith(initTrust(pinDir, file, { force: true }), 'TRUST_THRESHOLD_NOT_MET');
+    expect((await readPinnedStore(pinDir))?.version).toBe(1);
+  });
+
+  it('--force replaces the pin with the rotation signatures of the pinned seniors', async () => {
+    await initTrust(pinDir, file);
+    await publish(newSenior(world.storeText, world.people.mallory).text, [
+      world.people.alice,
+      world.people.bob,
+    ]);
+    const forced = await initTrust(pinDir, file, { force: true });
     expect(forced.replaced?.version).toBe(1);
-    expect((await readPinnedStore(stateDir))?.version).toBe(2);
+    expect((await readPinnedStore(pinDir))?.version).toBe(2);
+  });
+});
+
+describe('a pin the person who runs could change is refused', () => {
+  const nobody = 65534;
+  const someone = 4242;
+  it('refuses a pin in a folder the running user owns', async () => {
+    await initTrust(pinDir, file);
+    await chown(pinDir, nobody, nobody);
+    expect(await pinWeakness(pinnedFileOf(pinDir), nobody)).toMatch(/belongs to you \(uid 65534\)/);
+    // Another user's folder, writable by nobody else: protected for this one.
+    expect(await pinWeakness(pinnedFileOf(pinDir), someone)).toBeUndefined();
+  });
+
+  it('refuses a pin that its group or everyone may write, however deep the folder', async () => {
+    await initTrust(pinDir, file);
+    await chmod(pinDir, 0o775);
+    expect(await pinWeakness(pinnedFileOf(pinDir), someone)).toMatch(/writable by its group/);
+    await chmod(pinDir, 0o755);
+    await chmod(pinnedFileOf(pinDir), 0o666);
+    expect(await pinWeakness(pinnedFileOf(pinDir), someone)).toMatch(/mode 666/);
+  });
+
+  it('follows a link to where the pin really is', async () => {
+    await initTrust(pinDir, file);
+    const mine = path.join(world.dir, `mine-${n}`);
+    await mkdir(mine);
+    await writeFile(path.join(mine, 'approvers.yaml'), world.storeText);
+    await chown(mine, nobody, nobody);
+    const link = path.join(world.dir, `link-${n}`);
+    await symlink(mine, link);
+    expect(await pinWeakness(pinnedFileOf(link), someone)).toBeUndefined();
+    expect(await pinWeakness(pinnedFileOf(link), nobody)).toMatch(/belongs to you/);
   });
 });
 
 describe('rotation', () => {
   beforeEach(async () => {
-    await initTrust(stateDir, file);
+    await initTrust(pinDir, file);
   });
 
   it('refuses a trust store edited in place without rotation signatures', async () => {
@@ -111,18 +165,18 @@ describe('rotation', () => {
         'name: Dave Expert\n    roles: [senior]',
       ),
     );
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_STORE_UNSIGNED');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_STORE_UNSIGNED');
   });
 
   it('refuses a new version without a signature file', async () => {
     await writeFile(file, newSenior(world.storeText, world.people.mallory).text);
-    const msg = await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_STORE_UNSIGNED');
+    const msg = await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_STORE_UNSIGNED');
     expect(msg).toContain('opsbook trust sign');
   });
 
   it('refuses a new version signed by one senior when two are required', async () => {
     await publish(newSenior(world.storeText, world.people.mallory).text, [world.people.alice]);
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_THRESHOLD_NOT_MET');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_THRESHOLD_NOT_MET');
   });
 
   it('counts two keys of one senior once', async () => {
@@ -130,7 +184,7 @@ describe('rotation', () => {
       world.people.alice,
       world.people.alice2,
     ]);
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_THRESHOLD_NOT_MET');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_THRESHOLD_NOT_MET');
   });
 
   it('does not count experts, revoked keys, or the senior being added', async () => {
@@ -140,7 +194,7 @@ describe('rotation', () => {
       world.people.erin,
       world.people.mallory,
     ]);
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_THRESHOLD_NOT_MET');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_THRESHOLD_NOT_MET');
   });
 
   it('does not count approval signatures (another namespace) over the same bytes', async () => {
@@ -152,14 +206,14 @@ describe('rotation', () => {
       env.signatures.push({ keyid: p.fingerprint, sshsig: armored });
     }
     await writeFile(signatureFileOf(file), serializeEnvelope(env));
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_THRESHOLD_NOT_MET');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_THRESHOLD_NOT_MET');
   });
 
   it('refuses signatures over other bytes (edited after signing)', async () => {
     const text = newSenior(world.storeText, world.people.mallory).text;
     await publish(text, [world.people.alice, world.people.bob]);
     await writeFile(file, text.replace('New Senior', 'New Senior (edited)'));
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_SIGNATURE_MISMATCH');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_SIGNATURE_MISMATCH');
   });
 
   it('refuses a damaged signature file', async () => {
@@ -168,33 +222,33 @@ describe('rotation', () => {
       signatureFileOf(file),
       '{"payloadType": "application/vnd.opsbook.approvers+yaml", "payloadType": "x"}',
     );
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_SIGNATURE_INVALID');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_SIGNATURE_INVALID');
   });
 
   it('accepts a version signed by two seniors of the pinned one, pins it, then refuses a rollback', async () => {
     const text = newSenior(world.storeText, world.people.mallory).text;
     await publish(text, [world.people.alice, world.people.bob]);
-    const loaded = await loadTrustedStore(stateDir, file);
+    const loaded = await loadTrustedStore(pinDir, file);
     expect(loaded.rotatedFrom).toBe(1);
     expect(loaded.store.version).toBe(2);
-    expect(await readFile(pinnedFileOf(stateDir), 'utf8')).toBe(text);
-    expect((await loadTrustedStore(stateDir, file)).rotatedFrom).toBeUndefined();
+    expect(await readFile(pinnedFileOf(pinDir), 'utf8')).toBe(text);
+    expect((await loadTrustedStore(pinDir, file)).rotatedFrom).toBeUndefined();
 
     await writeFile(file, world.storeText);
-    await refusedWith(loadTrustedStore(stateDir, file), 'TRUST_STORE_ROLLBACK');
+    await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_STORE_ROLLBACK');
   });
 
   it('a revocation accepted by rotation refuses approvals by that key from then on', async () => {
     const bob = world.people.bob;
     const approvalText = await signed(approval(), [bob.signer]);
-    expect(verifyApproval(approvalText, context(await loadTrustedStore(stateDir, file))).ok).toBe(
+    expect(verifyApproval(approvalText, context(await loadTrustedStore(pinDir, file))).ok).toBe(
       true,
     );
     await publish(revokeKey(world.storeText, bob.fingerprint, 'left the company').text, [
       world.people.alice,
       world.people.carol,
     ]);
-    const { store } = await loadTrustedStore(stateDir, file);
+    const { store } = await loadTrustedStore(pinDir, file);
     const result = verifyApproval(approvalText, context({ store }));
     expect(result.ok ? 'ok' : result.code).toBe('KEY_REVOKED');
   });

@@ -24,7 +24,25 @@ export interface Config {
   inventory?: string;
   trustStore: string;
   knownHosts: string;
+  /**
+   * The machine's trust pin folder. Never read from opsbook.yaml (whoever runs can write that):
+   * /etc/opsbook/trust, or OPSBOOK_TRUST_DIR, and then only if the runner cannot change it.
+   */
+  trustPinDir: string;
   raw: ConfigFile;
+}
+
+/** Where `opsbook trust init` pins approvers.yaml on a machine (DESIGN §10: not in stateDir). */
+export const MACHINE_TRUST_DIR = '/etc/opsbook/trust';
+
+/**
+ * The trust pin folder of this process: OPSBOOK_TRUST_DIR (a container or a test harness that
+ * keeps its pin elsewhere) or /etc/opsbook/trust. The approval package refuses a pin the person
+ * who runs could change, wherever it is, so the variable cannot widen trust.
+ */
+export function trustPinDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.OPSBOOK_TRUST_DIR;
+  return dir ? path.resolve(dir) : MACHINE_TRUST_DIR;
 }
 
 /** Walk up from `start` to the first folder holding opsbook.yaml. */
@@ -48,7 +66,9 @@ function expandHome(p: string): string {
 }
 
 /** Load opsbook.yaml (explicit `file`, or found by walking up from `cwd`); defaults when none. */
-export async function loadConfig(options: { cwd?: string; file?: string } = {}): Promise<Config> {
+export async function loadConfig(
+  options: { cwd?: string; file?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Config> {
   const cwd = options.cwd ?? process.cwd();
   const file = options.file ? path.resolve(cwd, options.file) : await findConfigFile(cwd);
   let raw: ConfigFile = { apiVersion: 'opsbook/v1', kind: 'Config' };
@@ -79,6 +99,7 @@ export async function loadConfig(options: { cwd?: string; file?: string } = {}):
     inventory: raw.inventory ? at(raw.inventory) : undefined,
     trustStore: at(raw.trustStore ?? 'approvers.yaml'),
     knownHosts: at(raw.knownHosts ?? '~/.ssh/known_hosts'),
+    trustPinDir: trustPinDir(options.env),
     raw,
   };
 }
