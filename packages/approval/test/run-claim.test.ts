@@ -62,7 +62,7 @@ describe('who runs is the person whose key signs the run claim', () => {
       approvalDigest: approvalDigestOf(payload()),
       runId: 'run-1',
     });
-    expect(result.ok ? result.executor.id : result.message).toBe("dave");
+    expect(result.ok ? result.executor.id : result.message).toBe('dave');
     expect(codeOf(verifyRunClaim(envelope, world.store, { runId: 'run-2' }))).toBe(
       'EXECUTOR_UNPROVEN',
     );
