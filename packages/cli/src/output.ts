@@ -1,6 +1,9 @@
+import { escapeJsonControls, keepOnly } from './terminal-safe.js';
+
 /**
  * Where the CLI writes. Results go to stdout (one JSON document with --json); progress and
- * errors go to stderr. Colour only on a terminal and never when NO_COLOR is set.
+ * errors go to stderr. Colour only on a terminal and never when NO_COLOR is set. No control
+ * character reaches the terminal but the colour codes of `Style` (see terminal-safe.ts).
  */
 export interface Output {
   json: boolean;
@@ -11,6 +14,8 @@ export interface Output {
   printJson(value: unknown): void;
   /** Progress and notes for a person; never part of the result. */
   note(text: string): void;
+  /** `note` with the text's control characters as they are: only for `run --raw`. */
+  noteRaw(text: string): void;
   style: Style;
 }
 
@@ -50,19 +55,27 @@ export function wantsColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): 
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
+/** The exact sequences `makeStyle` writes: the only ones the Output lets through. */
+const styleCodes = Object.values(codes).flatMap((pair) => pair.map((n) => `\u001b[${n}m`));
+
 export function createOutput(json: boolean, env: NodeJS.ProcessEnv = process.env): Output {
   const color = !json && wantsColor(process.stdout, env);
+  const terminalSafe = keepOnly(styleCodes);
+  const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
   return {
     json,
     color,
     print: (text) => {
-      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      process.stdout.write(terminalSafe(line(text)));
     },
     printJson: (value) => {
-      process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      process.stdout.write(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`);
     },
     note: (text) => {
-      process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+      process.stderr.write(terminalSafe(line(text)));
+    },
+    noteRaw: (text) => {
+      process.stderr.write(line(text));
     },
     style: makeStyle(color),
   };

@@ -1,5 +1,6 @@
 import type { Plan, PlannedStep } from '@opsbook/runner';
 import type { Style } from './output.js';
+import { showControls, showControlsIn } from './terminal-safe.js';
 
 interface StatementView {
   id: string;
@@ -29,11 +30,14 @@ function stepLine(step: PlannedStep): string {
 
 /** What a reviewer must see before signing: the exact commands per host. */
 export function planText(
-  plan: Plan,
+  renderedPlan: Plan,
   digest: string,
   style: Style,
-  statement?: StatementView,
+  signedStatement?: StatementView,
 ): string {
+  // Commands, names, params and hosts come from the runbook, the inventory and the proposer.
+  const plan = showControlsIn(renderedPlan);
+  const statement = showControlsIn(signedStatement);
   const lines = [
     `${style.bold('runbook')}  ${plan.runbook.name} ${plan.runbook.version}  (${plan.category}, ${plan.grade})`,
     `${style.bold('digest')}   ${plan.runbook.digest}`,
@@ -47,7 +51,10 @@ export function planText(
     if (statement.proposer) lines.push(`${style.bold('proposer')} ${statement.proposer}`);
     if (statement.executor) lines.push(`${style.bold('executor')} ${statement.executor}`);
   }
-  const params = Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  // From the plan as rendered: JSON.stringify escapes C0 itself, showControls the rest.
+  const params = Object.entries(renderedPlan.params).map(([k, v]) =>
+    showControls(`${k}=${JSON.stringify(v)}`),
+  );
   lines.push(
     `${style.bold('params')}   ${params.join(' ') || '(none)'}${plan.secretParams.length ? `  secret (from the environment at run time): ${plan.secretParams.join(', ')}` : ''}`,
   );

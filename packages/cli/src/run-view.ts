@@ -1,6 +1,12 @@
-import type { RunEvent, RunOutcome, TicketReport } from '@opsbook/runner';
+import {
+  MAX_LINE_LENGTH,
+  type RunEvent,
+  type RunOutcome,
+  type TicketReport,
+} from '@opsbook/runner';
 import { exitCodes } from './exit-code.js';
 import { formatTable, type Output } from './output.js';
+import { showControls, showControlsIn } from './terminal-safe.js';
 
 export const exitForRun = {
   ok: exitCodes.ok,
@@ -11,7 +17,8 @@ export const exitForRun = {
 
 /** Live progress of a run on stderr: one line per step, hosts that did not end well. */
 export function runProgress(out: Output): (e: RunEvent) => void {
-  return (e) => {
+  return (event) => {
+    const e = showControlsIn(event);
     if (e.type === 'run-start')
       out.note(
         `run ${e.runId}: ${e.runbook.name} ${e.runbook.version} for ${e.ticket} on ${e.hosts.length} host(s), approved by ${e.approval.signers.map((s) => s.approverId).join(', ')}`,
@@ -30,17 +37,34 @@ export function runProgress(out: Output): (e: RunEvent) => void {
   };
 }
 
+/**
+ * The live output of a run on stderr, one line per output line with its host in front: control
+ * characters made visible (as-is with `raw`), a line cut at MAX_LINE_LENGTH marked so.
+ */
+export function hostOutputPrinter(
+  out: Output,
+  options: { raw: boolean },
+): (host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean) => void {
+  const cutMark = out.style.dim(` … [line cut: longer than ${MAX_LINE_LENGTH} characters]`);
+  return (host, _stream, line, cut) => {
+    const text = `${out.style.dim(`${showControls(host)} | `)}${options.raw ? line : showControls(line)}${cut ? cutMark : ''}`;
+    if (options.raw) out.noteRaw(text);
+    else out.note(text);
+  };
+}
+
 /** One line on what the tracker got: delivered, or waiting in the outbox. */
 export function ticketReportText(report: TicketReport): string {
-  const waiting = report.pending.length + report.failed.length;
-  if (waiting === 0 && !report.error)
-    return `${report.ticket} updated (${report.delivered} write(s))`;
-  return `${report.ticket}: ${report.delivered} write(s) delivered, ${waiting} kept in the outbox${report.error ? ` (${report.error})` : ''}; they are sent by opsbook outbox flush`;
+  // The tracker's error text is not ours.
+  const { ticket, delivered, pending, failed, error } = showControlsIn(report);
+  const waiting = pending.length + failed.length;
+  if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))`;
+  return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; they are sent by opsbook outbox flush`;
 }
 
 /** The result table of a run, and the journal line. */
 export function printRunOutcome(out: Output, outcome: RunOutcome, seconds: number): void {
-  const { hosts } = outcome.result;
+  const hosts = showControlsIn(outcome.result.hosts);
   out.print(
     formatTable(
       ['HOST', 'STATUS', 'FAILED STEP', 'ROLLED BACK', 'STEPS'],

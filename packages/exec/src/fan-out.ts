@@ -29,7 +29,14 @@ export type HostStatus = 'ok' | 'failed' | 'unreachable' | 'cancelled';
 
 export type FanOutEvent =
   | { type: 'host-start'; host: string }
-  | { type: 'output'; host: string; stream: 'stdout' | 'stderr'; line: string }
+  | {
+      type: 'output';
+      host: string;
+      stream: 'stdout' | 'stderr';
+      line: string;
+      /** The line was longer than MAX_LINE_LENGTH: this is its start, the rest was dropped. */
+      cut?: true;
+    }
   | { type: 'host-end'; host: string; status: HostStatus; error?: unknown };
 
 export interface HostOutcome<R> {
@@ -85,7 +92,7 @@ export function startFanOut<R>(
     if (cancelled.has(host)) controller.abort();
     const lines = { stdout: new LineSplitter(), stderr: new LineSplitter() };
     const output = (stream: 'stdout' | 'stderr', chunk: string) => {
-      for (const line of lines[stream].push(chunk)) emit({ type: 'output', host, stream, line });
+      for (const line of lines[stream].push(chunk)) emit(outputEvent(host, stream, line));
     };
     emit({ type: 'host-start', host });
     const outcome = await runWorker(
@@ -95,7 +102,7 @@ export function startFanOut<R>(
     );
     for (const stream of ['stdout', 'stderr'] as const) {
       const rest = lines[stream].flush();
-      if (rest !== undefined) emit({ type: 'output', host, stream, line: rest });
+      if (rest !== undefined) emit(outputEvent(host, stream, rest));
     }
     controllers.delete(host);
     if (outcome.status !== 'ok' && outcome.status !== 'cancelled') result.failures++;
@@ -143,6 +150,10 @@ export function fanOut<R>(
   return startFanOut(options, worker).done;
 }
 
+function outputEvent(host: string, stream: 'stdout' | 'stderr', split: SplitLine): FanOutEvent {
+  return { type: 'output', host, stream, line: split.line, ...(split.cut ? { cut: true } : {}) };
+}
+
 async function runWorker<R>(
   worker: (ctx: HostContext) => Promise<R>,
   ctx: HostContext,
@@ -158,19 +169,81 @@ async function runWorker<R>(
   }
 }
 
-/** Splits streamed text into lines; the last partial line is kept until more text or `flush`. */
+/** Longest output line kept, in UTF-16 code units: the rest of a longer line is dropped. */
+export const MAX_LINE_LENGTH = 64 * 1024;
+
+/** One line of output; `cut` when it was longer than the splitter's cap and ends there. */
+export interface SplitLine {
+  line: string;
+  cut: boolean;
+}
+
+/**
+ * Splits streamed text into lines; the last partial line is kept until more text or `flush`.
+ * Linear and bounded: each chunk is scanned once, and at most `maxLength` characters of a line
+ * are kept. A longer line is emitted cut as soon as it passes the cap; what follows, up to its
+ * newline, is consumed without being kept (one host printing 50 MB without a newline must cost
+ * what 50 MB of ordinary lines cost, and no more memory than one line).
+ */
 export class LineSplitter {
-  private partial = '';
+  private pieces: string[] = [];
+  private length = 0;
+  /** The current line was emitted cut: drop everything up to its newline. */
+  private isDropping = false;
 
-  push(chunk: string): string[] {
-    const parts = (this.partial + chunk).split('\n');
-    this.partial = parts.pop() ?? '';
-    return parts.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  constructor(private readonly maxLength = MAX_LINE_LENGTH) {}
+
+  /** Characters of the partial line held until its newline (never more than the cap). */
+  get bufferedLength(): number {
+    return this.length;
   }
 
-  flush(): string | undefined {
-    const rest = this.partial;
-    this.partial = '';
-    return rest === '' ? undefined : rest;
+  push(chunk: string): SplitLine[] {
+    const lines: SplitLine[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf('\n', start);
+      const end = newline < 0 ? chunk.length : newline;
+      this.append(chunk, start, end, lines);
+      if (newline < 0) break;
+      if (this.isDropping) this.isDropping = false;
+      else lines.push(this.take(false));
+      start = newline + 1;
+    }
+    return lines;
   }
+
+  flush(): SplitLine | undefined {
+    const wasDropping = this.isDropping;
+    this.isDropping = false;
+    if (wasDropping || this.length === 0) return undefined;
+    return this.take(false);
+  }
+
+  private append(chunk: string, start: number, end: number, lines: SplitLine[]): void {
+    if (this.isDropping || start === end) return;
+    const room = this.maxLength - this.length;
+    if (end - start <= room) {
+      this.pieces.push(chunk.slice(start, end));
+      this.length += end - start;
+      return;
+    }
+    let cutAt = start + room;
+    // Never keep the first half of a surrogate pair alone at the end of a cut line.
+    if (cutAt > start && isHighSurrogate(chunk.charCodeAt(cutAt - 1))) cutAt--;
+    this.pieces.push(chunk.slice(start, cutAt));
+    lines.push(this.take(true));
+    this.isDropping = true;
+  }
+
+  private take(cut: boolean): SplitLine {
+    const line = this.pieces.join('');
+    this.pieces = [];
+    this.length = 0;
+    return { line: !cut && line.endsWith('\r') ? line.slice(0, -1) : line, cut };
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

@@ -15,6 +15,8 @@ export {
   type HostOutcome,
   type HostStatus,
   LineSplitter,
+  MAX_LINE_LENGTH,
+  type SplitLine,
   startFanOut,
 } from './fan-out.js';
 export { inheritedStepEnv } from './inherited-step-env.js';

@@ -55,8 +55,11 @@ export interface ExecuteInput {
   local: Transport;
   /** Record an event durably (journal) before the next step starts. */
   record(event: RunEvent): Promise<void>;
-  /** Live progress for a person: output lines with a host prefix. Never durable. */
-  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string): void;
+  /**
+   * Live progress for a person: output lines with a host prefix. Never durable. `cut`: the line
+   * was longer than MAX_LINE_LENGTH (@opsbook/exec) and this is its start.
+   */
+  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
   mask(text: string): string;
   signal: AbortSignal;
 }
@@ -92,7 +95,8 @@ export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteRe
       signal: input.signal,
       isFailure: (r) => r.status !== 'ok',
       onEvent: (e) => {
-        if (e.type === 'output') input.onOutput?.(e.host, e.stream, input.mask(e.line));
+        if (e.type === 'output')
+          input.onOutput?.(e.host, e.stream, input.mask(e.line), e.cut === true);
       },
     },
     async (ctx) => {

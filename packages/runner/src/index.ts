@@ -1,3 +1,5 @@
+/** The longest output line shown: a longer one is shown cut (`onOutput`'s `cut`). */
+export { MAX_LINE_LENGTH } from '@opsbook/exec';
 export {
   computeFleetStatistics,
   type FleetStatistics,

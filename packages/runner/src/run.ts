@@ -28,8 +28,8 @@ export interface RunRequest {
   signal: AbortSignal;
   /** Every durable event, for live progress. */
   onEvent?(event: RunEvent): void;
-  /** Command output lines, secrets masked. */
-  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string): void;
+  /** Command output lines, secrets masked; `cut`: a line longer than 64 Ki characters, cut. */
+  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
   now?: Date;
   /** The run's ticket (issue 5): checked before anything runs, told how the run went at the end. */
   ticket?: TicketGate;

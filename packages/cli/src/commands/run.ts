@@ -2,7 +2,13 @@ import { openTracker, runApproved, TicketGate, verifyApprovalFile } from '@opsbo
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { planText } from '../plan-view.js';
-import { exitForRun, interruptible, printRunOutcome, runProgress } from '../run-view.js';
+import {
+  exitForRun,
+  hostOutputPrinter,
+  interruptible,
+  printRunOutcome,
+  runProgress,
+} from '../run-view.js';
 
 export default defineCommand({
   name: 'run',
@@ -23,10 +29,17 @@ export default defineCommand({
       description: 'add unknown host keys to known_hosts (changed keys are still refused)',
     },
     quiet: { type: 'boolean', short: 'q', description: 'no command output, only step results' },
+    raw: {
+      type: 'boolean',
+      description: 'print command output as-is, control characters and escape sequences included',
+    },
   },
   details: `Secret params come from OPSBOOK_PARAM_<NAME> in the environment. Ctrl-C stops new work:
 running commands finish or time out, the run is recorded as interrupted (exit 130); a second
-Ctrl-C stops at once (the journal then ends without run-end and verifies as incomplete).`,
+Ctrl-C stops at once (the journal then ends without run-end and verifies as incomplete).
+Command output shows control characters as text (ESC as \\x1b), so a host cannot retitle, clear
+or write the clipboard of your terminal; --raw passes them. A line longer than 65536 characters
+is shown cut, marked so.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const file = ctx.positionals[0]!;
@@ -69,7 +82,7 @@ Ctrl-C stops at once (the journal then ends without run-end and verifies as inco
         onEvent: runProgress(out),
         ...(ctx.options.quiet
           ? {}
-          : { onOutput: (host, _stream, line) => out.note(out.style.dim(`${host} | `) + line) }),
+          : { onOutput: hostOutputPrinter(out, { raw: Boolean(ctx.options.raw) }) }),
       });
       if (out.json) {
         out.printJson({

@@ -2,6 +2,7 @@ import { listRuns, readRun } from '@opsbook/runner';
 import { type CommandSpec, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { formatTable } from '../output.js';
+import { showControlsIn } from '../terminal-safe.js';
 
 export const list: CommandSpec = defineCommand({
   name: 'runs list',
@@ -20,7 +21,7 @@ export const list: CommandSpec = defineCommand({
     ctx.out.print(
       formatTable(
         ['RUN', 'STATUS', 'TICKET', 'RUNBOOK', 'HOSTS', 'STARTED'],
-        runs.map((r) => [
+        showControlsIn(runs).map((r) => [
           r.runId,
           r.status,
           r.ticket ?? '',
@@ -45,11 +46,13 @@ export const show: CommandSpec = defineCommand({
   options: { output: { type: 'boolean', description: "also print every step's captured output" } },
   async run(ctx) {
     const config = await configFor(ctx);
-    const view = await readRun(config.stateDir, ctx.positionals[0]!);
+    const journalView = await readRun(config.stateDir, ctx.positionals[0]!);
     if (ctx.out.json) {
-      ctx.out.printJson(view);
-      return view.verification.ok ? 0 : 3;
+      ctx.out.printJson(journalView);
+      return journalView.verification.ok ? 0 : 3;
     }
+    // The journal holds what the hosts printed and what the runbook said.
+    const view = showControlsIn(journalView);
     const s = view.summary;
     const { style } = ctx.out;
     const lines = [

@@ -10,6 +10,7 @@ import {
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { formatTable, type Style } from '../output.js';
+import { showControlsIn } from '../terminal-safe.js';
 
 const phaseTitles: Record<Phase, string> = {
   prechecks: 'Prechecks',
@@ -73,7 +74,6 @@ export default defineCommand({
       digestRunbook(bundle.dir, bundle),
       readVersionHistory(bundle.dir),
     ]);
-    const { metadata, spec } = bundle.runbook;
     if (ctx.out.json) {
       ctx.out.printJson({
         name: bundle.name,
@@ -86,6 +86,8 @@ export default defineCommand({
       return 0;
     }
     const { style } = ctx.out;
+    // Every string of the runbook and its changelog is the author's, shown as text.
+    const { metadata, spec } = showControlsIn(bundle.runbook);
     const lines = [
       `${style.bold(bundle.name)} ${bundle.version}  ${metadata.title}`,
       `category ${metadata.category}, grade ${metadata.grade}${metadata.owners?.length ? `, owners ${metadata.owners.join(', ')}` : ''}`,
@@ -121,7 +123,7 @@ export default defineCommand({
       lines.push(...renderSteps(phaseTitles[phase], spec[phase] ?? [], style));
     lines.push('', style.bold('Versions'));
     if (versions.length)
-      for (const v of versions.slice(0, 10))
+      for (const v of showControlsIn(versions.slice(0, 10)))
         lines.push(`  ${v.version}${v.changes[0] ? `  ${v.changes[0]}` : ''}`);
     else lines.push(`  ${bundle.version} (no CHANGELOG.md yet)`);
     ctx.out.print(lines.join('\n'));

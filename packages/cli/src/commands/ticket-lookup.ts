@@ -4,6 +4,7 @@ import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { formatTable } from '../output.js';
 import { ticketReportText } from '../run-view.js';
+import { showControlsIn } from '../terminal-safe.js';
 import { trackerFor } from '../tracker-services.js';
 
 export const bugs: CommandSpec = defineCommand({
@@ -40,7 +41,7 @@ export const bugs: CommandSpec = defineCommand({
       ctx.out.print(
         formatTable(
           ['KEY', 'STATUS', 'SUMMARY'],
-          found.tickets.map((t) => [t.key, t.status, t.summary]),
+          showControlsIn(found.tickets).map((t) => [t.key, t.status, t.summary]),
           ctx.out.style,
         ),
       );
@@ -86,11 +87,13 @@ export const show: CommandSpec = defineCommand({
   positionals: { min: 1, max: 1 },
   async run(ctx) {
     const config = await configFor(ctx);
-    const view = await showTicket(trackerFor(config), ctx.positionals[0]!);
+    const ticketView = await showTicket(trackerFor(config), ctx.positionals[0]!);
     if (ctx.out.json) {
-      ctx.out.printJson(view);
+      ctx.out.printJson(ticketView);
       return 0;
     }
+    // Summary, names, history values: whoever can write to the tracker wrote them.
+    const view = showControlsIn(ticketView);
     const { out } = ctx;
     const t = view.ticket;
     out.print(

@@ -2,7 +2,7 @@ import { currentUser, openTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
-import { interruptible, runProgress, ticketReportText } from '../run-view.js';
+import { hostOutputPrinter, interruptible, runProgress, ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 
 const GRADES = ['P1', 'P2', 'P3', 'P4'] as const;
@@ -89,9 +89,7 @@ full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
         ...(inventoryFile ? { inventoryFile } : {}),
         ...(runbook ? { evidence: { runbook, ...(target ? { target } : {}) } } : {}),
         onEvent: runProgress(out),
-        ...(ctx.options.quiet
-          ? {}
-          : { onOutput: (h, _s, line) => out.note(out.style.dim(`${h} | `) + line) }),
+        ...(ctx.options.quiet ? {} : { onOutput: hostOutputPrinter(out, { raw: false }) }),
       });
       if (out.json) {
         out.printJson({

@@ -1,7 +1,13 @@
 import { runTicket } from '@opsbook/runner';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
-import { exitForRun, interruptible, printRunOutcome, runProgress } from '../run-view.js';
+import {
+  exitForRun,
+  hostOutputPrinter,
+  interruptible,
+  printRunOutcome,
+  runProgress,
+} from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 
 export default defineCommand({
@@ -43,9 +49,7 @@ finished run (opsbook outbox flush sends them later).`,
         acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
         ...(inventoryFile ? { inventoryFile } : {}),
         onEvent: runProgress(out),
-        ...(ctx.options.quiet
-          ? {}
-          : { onOutput: (h, _s, line) => out.note(out.style.dim(`${h} | `) + line) }),
+        ...(ctx.options.quiet ? {} : { onOutput: hostOutputPrinter(out, { raw: false }) }),
       });
       if (out.json)
         out.printJson({

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { escapeJsonControls, keepOnly, showControls, showControlsIn } from './terminal-safe.js';
+
+describe('showControls', () => {
+  it('writes out C0 (but tab and newline), DEL and C1, so a terminal sees no escape sequence', () => {
+    expect(showControls('\u001b]0;title\u0007\u001b[2J\r\u0000\u007f\u009b\u0085')).toBe(
+      String.raw`\x1b]0;title\x07\x1b[2J\x0d\x00\x7f\x9b\x85`,
+    );
+  });
+
+  it('leaves tab, newline and every printable character alone', () => {
+    const text = 'a\tb\nc é ✓ 😀 \u00a0 \\x1b';
+    expect(showControls(text)).toBe(text);
+  });
+});
+
+describe('showControlsIn', () => {
+  it('makes every string of a value visible, keys included, other values kept', () => {
+    expect(
+      showControlsIn({ a: ['x\u001b[2J', { 'k\u0007': 'v\u009b' }], n: 1, b: true, z: null }),
+    ).toEqual({
+      a: [String.raw`x\x1b[2J`, { [String.raw`k\x07`]: String.raw`v\x9b` }],
+      n: 1,
+      b: true,
+      z: null,
+    });
+  });
+
+  it('keeps a __proto__ key as data', () => {
+    const value = showControlsIn(JSON.parse('{"__proto__":{"polluted":"\\u001b"}}')) as object;
+    expect(Object.keys(value)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('keepOnly', () => {
+  it('lets the given sequences through and writes out every other control character', () => {
+    const filter = keepOnly(['\u001b[31m', '\u001b[39m']);
+    expect(filter('\u001b[31mred\u001b[39m \u001b[32mgreen\u001b]0;t\u0007')).toBe(
+      `\u001b[31mred\u001b[39m ${String.raw`\x1b[32mgreen\x1b]0;t\x07`}`,
+    );
+  });
+});
+
+describe('escapeJsonControls', () => {
+  it('escapes DEL and C1, which JSON.stringify leaves raw, keeping the JSON equal', () => {
+    const json = JSON.stringify({ s: 'a\u007fb\u009bc\u001bd' });
+    const escaped = escapeJsonControls(json);
+    expect(escaped).toBe(String.raw`{"s":"a\u007fb\u009bc\u001bd"}`);
+    expect(JSON.parse(escaped)).toEqual(JSON.parse(json));
+  });
+});
