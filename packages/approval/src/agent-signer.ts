@@ -1,5 +1,5 @@
 import { createConnection } from 'node:net';
-import { RefusalError, UnreachableError } from '@opsbook/schema';
+import { OpsbookError, RefusalError } from '@opsbook/schema';
 import { parsePublicKeyBlob, SshKeyError, type SshPublicKey } from './ssh-key.js';
 import { SshReader, sshString, sshUint32 } from './ssh-wire.js';
 import type { SshSigner } from './sshsig.js';
@@ -29,13 +29,21 @@ export interface AgentOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * No agent to talk to: --agent was asked for in an environment without one, a usage problem
+ * (exit 2) the user fixes before running again, not a host or tracker that is down.
+ */
+function agentUnavailable(why: string): OpsbookError {
+  return new OpsbookError(
+    'invalid',
+    'AGENT_UNAVAILABLE',
+    `${why}: start ssh-agent (eval "$(ssh-agent)") and ssh-add your key, or sign with --key PATH instead of --agent`,
+  );
+}
+
 function socketOf(options: AgentOptions): string {
   const path = options.socketPath ?? (options.env ?? process.env).SSH_AUTH_SOCK;
-  if (!path)
-    throw new UnreachableError(
-      'AGENT_UNAVAILABLE',
-      'SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add your key, or sign with --key',
-    );
+  if (!path) throw agentUnavailable('--agent needs ssh-agent, and SSH_AUTH_SOCK is not set');
   return path;
 }
 
@@ -48,10 +56,14 @@ function agentRequest(
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const unreachable = (why: string) =>
-      new UnreachableError(
-        'AGENT_UNAVAILABLE',
-        `cannot talk to ssh-agent at ${socketPath} (${why}): check SSH_AUTH_SOCK and that the agent runs`,
+      agentUnavailable(`cannot talk to ssh-agent at ${socketPath} (SSH_AUTH_SOCK; ${why})`);
+    // Once connected, the agent is there: a reply it botches is its refusal, not a missing agent.
+    const failed = (why: string) =>
+      new RefusalError(
+        'AGENT_FAILED',
+        `ssh-agent at ${socketPath} ${why}: check it with ssh-add -l, or sign with --key PATH`,
       );
+    let isConnected = false;
     if (signal?.aborted) return reject(signal.reason);
     const socket = createConnection(socketPath);
     let chunks = Buffer.alloc(0);
@@ -64,18 +76,27 @@ function agentRequest(
       if (err) reject(err);
       else resolve(value as Buffer);
     };
-    socket.on('connect', () =>
-      socket.write(Buffer.concat([sshUint32(body.length + 1), Buffer.from([type]), body])),
-    );
+    socket.on('connect', () => {
+      isConnected = true;
+      socket.write(Buffer.concat([sshUint32(body.length + 1), Buffer.from([type]), body]));
+    });
     socket.on('data', (chunk: Buffer) => {
       chunks = Buffer.concat([chunks, chunk]);
       if (chunks.length < 4) return;
       const length = chunks.readUInt32BE(0);
-      if (length > MAX_REPLY) return finish(unreachable('reply too large'));
+      if (length > MAX_REPLY) return finish(failed('sent a reply too large to be one'));
       if (chunks.length >= 4 + length) finish(undefined, chunks.subarray(4, 4 + length));
     });
-    socket.on('error', (e) => finish(signal?.aborted ? signal.reason : unreachable(e.message)));
-    socket.on('close', () => finish(unreachable('connection closed before the reply')));
+    socket.on('error', (e) =>
+      finish(
+        signal?.aborted
+          ? signal.reason
+          : isConnected
+            ? failed(`broke the connection (${e.message})`)
+            : unreachable(e.message),
+      ),
+    );
+    socket.on('close', () => finish(failed('closed the connection before its reply')));
   });
 }
 
@@ -89,7 +110,10 @@ export async function listAgentKeys(options: AgentOptions = {}): Promise<AgentKe
   );
   const r = new SshReader(reply);
   if (r.readByte() !== IDENTITIES_ANSWER)
-    throw new UnreachableError('AGENT_FAILED', 'ssh-agent refused to list its keys');
+    throw new RefusalError(
+      'AGENT_FAILED',
+      'ssh-agent refused to list its keys (is it locked? ssh-add -X unlocks it), or sign with --key PATH',
+    );
   const count = r.readUint32();
   const keys: AgentKey[] = [];
   for (let i = 0; i < count && i < 1024; i++) {

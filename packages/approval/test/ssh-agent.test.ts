@@ -94,14 +94,15 @@ async function sshKeygenVerify(
 }
 
 describe('ssh-agent signing', () => {
-  it('refuses clearly when there is no agent', async () => {
+  it('calls a missing agent a usage problem (exit 2) that says how to start one', async () => {
     await expect(connectAgentSigner({ env: {} })).rejects.toMatchObject({
       code: 'AGENT_UNAVAILABLE',
-      kind: 'unreachable',
+      kind: 'invalid',
+      message: expect.stringContaining('start ssh-agent'),
     });
     await expect(
       connectAgentSigner({ socketPath: path.join(dir, 'nope.sock') }),
-    ).rejects.toMatchObject({ code: 'AGENT_UNAVAILABLE' });
+    ).rejects.toMatchObject({ code: 'AGENT_UNAVAILABLE', kind: 'invalid' });
   });
 
   it('refuses an empty agent', async () => {

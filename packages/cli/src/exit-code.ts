@@ -1,4 +1,4 @@
-import { type ErrorKind, isOpsbookError, ValidationError } from '@opsbook/schema';
+import { type ErrorKind, isOpsbookError, storageErrorOf, ValidationError } from '@opsbook/schema';
 
 /** The CLI contract (DESIGN §7): the one place where kinds of error become exit codes. */
 export const exitCodes: Record<ErrorKind | 'ok' | 'bug', number> = {
@@ -17,8 +17,13 @@ export interface ReportedError {
   json: { error: { code: string; kind: string; message: string; problems?: unknown } };
 }
 
-/** How an error is shown: a user's mistake in one or a few lines, a bug with a way to report it. */
+/**
+ * How an error is shown: a user's mistake in one or a few lines, a bug with a way to report it.
+ * The filesystem refusing a file (disk full, read-only…) is the machine's state, not a bug.
+ */
 export function describeError(e: unknown, debug: boolean): ReportedError {
+  const storage = isOpsbookError(e) ? undefined : storageErrorOf(e);
+  if (storage) return describeError(storage, debug);
   if (isOpsbookError(e)) {
     const problems = e instanceof ValidationError ? e.problems : undefined;
     const prefix =

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
-import { RefusalError } from '@opsbook/schema';
+import { isOpsbookError, RefusalError } from '@opsbook/schema';
 import { type OutboxEntry, textDoc } from '@opsbook/tracker';
 import { verifyJournalBytes } from './journal-verify.js';
 import { readLedger } from './ledger.js';
@@ -68,7 +68,14 @@ export class TicketGate {
         { ticket: expected },
       );
     const signal = this.options.signal;
-    const ticket = await tracker.get(key, signal ? { signal } : {});
+    const ticket = await tracker.get(key, signal ? { signal } : {}).catch((e: unknown) => {
+      if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
+      throw new RefusalError(
+        e.code,
+        `nothing was run: the approval is for ${key}, and ${e.message} If ${key} is gone, the run needs a new approval on an existing ticket.`,
+        { ticket: key },
+      );
+    });
     if (ticket.key !== key)
       throw new RefusalError(
         'TICKET_MISMATCH',

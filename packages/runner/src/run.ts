@@ -7,7 +7,7 @@ import {
   readSshConfigFile,
   type Transport,
 } from '@opsbook/exec';
-import type { Config } from '@opsbook/schema';
+import { type Config, type StorageError, storageErrorOf } from '@opsbook/schema';
 import { currentUser, type VerifiedRun, verifyApprovalFile } from './approval-flow.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import { createMasker, Journal } from './journal.js';
@@ -45,14 +45,34 @@ export interface RunOutcome {
   ticket?: { start: TicketReport; end: TicketReport };
 }
 
-/** How a run ends: interrupted beats failed beats unreachable beats ok. */
+/**
+ * How a run ends: interrupted beats failed beats unreachable beats ok. Any failed step (or host
+ * cut short) makes it failed; a run whose only failures are unreachable hosts is unreachable,
+ * whether or not maxFailures then kept the other hosts from starting.
+ */
 export function runStatusOf(result: ExecuteResult): RunStatus {
   if (result.interrupted) return 'interrupted';
   const statuses = result.hosts.map((h) => h.status);
-  if (statuses.some((s) => s === 'failed' || s === 'not-started' || s === 'cancelled'))
-    return 'failed';
+  if (statuses.some((s) => s === 'failed' || s === 'cancelled')) return 'failed';
   if (statuses.some((s) => s === 'unreachable')) return 'unreachable';
+  // Hosts not started without any failure to stop them: nothing explains it, so not a success.
+  if (statuses.some((s) => s === 'not-started')) return 'failed';
   return 'ok';
+}
+
+/** Work on the state dir before any host is touched: a refusing filesystem means nothing ran. */
+async function beforeAnyHost<T>(stateDir: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    throw (
+      storageErrorOf(e, {
+        place: `the state dir ${stateDir}`,
+        outcome: 'Nothing was run',
+        alternative: 'or set stateDir in opsbook.yaml to another place',
+      }) ?? e
+    );
+  }
 }
 
 /** Opens a host's transport for a run: one file cache, the host's own connect timeout. */
@@ -105,16 +125,35 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const mask = createMasker(Object.values(secrets));
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
-  const { runsUsed } = await consumeRun(req.config.stateDir, {
-    approvalId: approval.statement.id,
-    maxRuns: approval.statement.maxRuns,
-    runId,
-    ticket: plan.ticket,
-  });
-  const ticketStart = await req.ticket?.start(runId, currentUser(req.env));
-  const journal = await Journal.create(req.config.stateDir, runId, { mask });
+  const { stateDir } = req.config;
+  const { runsUsed } = await beforeAnyHost(
+    stateDir,
+    consumeRun(stateDir, {
+      approvalId: approval.statement.id,
+      maxRuns: approval.statement.maxRuns,
+      runId,
+      ticket: plan.ticket,
+    }),
+  );
+  const ticketStart = await beforeAnyHost(
+    stateDir,
+    Promise.resolve(req.ticket?.start(runId, currentUser(req.env))),
+  );
+  const journal = await beforeAnyHost(stateDir, Journal.create(stateDir, runId, { mask }));
+  // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([req.signal, stop.signal]);
+  let journalRefused: unknown;
   const record = async (event: RunEvent) => {
-    await journal.append(event);
+    try {
+      await journal.append(event);
+    } catch (e) {
+      if (journalRefused === undefined && storageErrorOf(e)) {
+        journalRefused = e;
+        stop.abort();
+      }
+      throw e;
+    }
     req.onEvent?.(event);
   };
   const sshConfigText = req.env.HOME
@@ -127,6 +166,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const local = createLocalTransport({ env: req.env });
   let result: ExecuteResult | undefined;
   let ticketEnd: TicketReport | undefined;
+  let refused: StorageError | undefined;
   try {
     await record({
       type: 'run-start',
@@ -160,17 +200,20 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       local,
       record,
       mask,
-      signal: req.signal,
+      signal,
       ...(req.onOutput ? { onOutput: req.onOutput } : {}),
     });
+  } catch (e) {
+    // Once the disk refused the journal, that is what the run's end reports (below).
+    if (journalRefused === undefined) throw e;
   } finally {
     await pool.closeAll();
     const final = result ?? {
       hosts: [] as HostResult[],
-      interrupted: req.signal.aborted,
+      interrupted: signal.aborted,
       stoppedByFailures: false,
     };
-    const status = result ? runStatusOf(result) : req.signal.aborted ? 'interrupted' : 'failed';
+    const status = result ? runStatusOf(result) : signal.aborted ? 'interrupted' : 'failed';
     await record({
       type: 'run-end',
       status,
@@ -179,14 +222,22 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       stoppedByFailures: final.stoppedByFailures,
     }).catch(() => {});
     await journal.close();
-    await recordRunEnd(req.config.stateDir, {
+    const ledgerRefused = await recordRunEnd(stateDir, {
       runId,
       head: journal.head,
       count: journal.count,
       status,
-    });
+    }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (!storageErrorOf(e)) throw e;
+        return e;
+      },
+    );
     ticketEnd = await req.ticket?.finish(journal.path, runId);
+    refused = storageRefusal({ journalRefused, ledgerRefused, journal, stateDir, status });
   }
+  if (refused) throw refused;
   return {
     runId,
     status: runStatusOf(result!),
@@ -195,4 +246,36 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     journal: { path: journal.path, head: journal.head, count: journal.count },
     ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
   };
+}
+
+/**
+ * The error for a run whose journal or ledger the disk refused (ENOSPC, EROFS…), saying how far
+ * the run got and what was recorded; undefined when both were written.
+ */
+function storageRefusal(facts: {
+  journalRefused: unknown;
+  ledgerRefused: unknown;
+  journal: Journal;
+  stateDir: string;
+  status: RunStatus;
+}): StorageError | undefined {
+  const { journal, stateDir, status } = facts;
+  const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written`;
+  const alternative = 'or set stateDir in opsbook.yaml to another place';
+  if (facts.journalRefused !== undefined) {
+    const ledger = facts.ledgerRefused
+      ? `the ledger in ${stateDir} could not record its end either`
+      : `the ledger records it as ${status}`;
+    return storageErrorOf(facts.journalRefused, {
+      place: `the journal ${journal.path}`,
+      outcome: `The run stopped there: no step started after it, and ${ledger}; ${verify}`,
+      alternative,
+    });
+  }
+  if (facts.ledgerRefused === undefined) return undefined;
+  return storageErrorOf(facts.ledgerRefused, {
+    place: `the ledger in ${stateDir}`,
+    outcome: `The run ended ${status} and its journal ${journal.path} is complete, but the ledger does not pin it; ${verify}`,
+    alternative,
+  });
 }

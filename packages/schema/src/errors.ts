@@ -78,3 +78,97 @@ export class InterruptedError extends OpsbookError {
 export function isOpsbookError(e: unknown): e is OpsbookError {
   return e instanceof OpsbookError;
 }
+
+/**
+ * The machine's own storage refused opsbook a file (disk full, quota, read-only, permissions):
+ * not the user's input and not a bug. Kind `failed` (exit 1); the message names the path.
+ */
+export class StorageError extends OpsbookError {
+  constructor(
+    code: string,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super('failed', code, message, details, options);
+  }
+}
+
+/** The errno codes that are the storage's refusal, with their stable code and what to do. */
+const storageRefusals: Record<string, { code: string; verb: string; says: string; fix: string }> = {
+  ENOSPC: {
+    code: 'DISK_FULL',
+    verb: 'write',
+    says: 'no space left on the device',
+    fix: 'free space on that filesystem',
+  },
+  EDQUOT: {
+    code: 'QUOTA_EXCEEDED',
+    verb: 'write',
+    says: 'the disk quota is used up',
+    fix: 'free space or have the quota raised',
+  },
+  EROFS: {
+    code: 'READ_ONLY_FILESYSTEM',
+    verb: 'write',
+    says: 'the filesystem is read-only',
+    fix: 'remount it read-write',
+  },
+  EACCES: {
+    code: 'PERMISSION_DENIED',
+    verb: 'use',
+    says: 'permission denied',
+    fix: 'give the user running opsbook access to it',
+  },
+  EPERM: {
+    code: 'PERMISSION_DENIED',
+    verb: 'use',
+    says: 'operation not permitted',
+    fix: 'give the user running opsbook access to it',
+  },
+  ENOTDIR: {
+    code: 'NOT_A_DIRECTORY',
+    verb: 'use',
+    says: 'a part of the path is a file where a folder should be',
+    fix: 'move that file out of the way',
+  },
+  EIO: {
+    code: 'IO_ERROR',
+    verb: 'use',
+    says: 'the device reported an I/O error',
+    fix: 'check the disk (dmesg, smartctl)',
+  },
+};
+
+/** Errno codes that storageErrorOf turns into a StorageError. */
+export const storageErrnos: readonly string[] = Object.keys(storageRefusals);
+
+export interface StorageContext {
+  /** What could not be written ("the journal /x/runs/1.jsonl"): a write on an open file has no path. */
+  place?: string;
+  /** What became of the work meanwhile, as a sentence ("Nothing was run"). */
+  outcome?: string;
+  /** Another way out, after the fix ("or set stateDir in opsbook.yaml to another place"). */
+  alternative?: string;
+}
+
+/**
+ * `e` as a StorageError when the filesystem refused (ENOSPC, EDQUOT, EROFS, EACCES, EPERM,
+ * ENOTDIR, EIO), else undefined: every other error stays what it was.
+ */
+export function storageErrorOf(e: unknown, context: StorageContext = {}): StorageError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const { code: errno, path } = e as Error & { code?: unknown; path?: unknown };
+  const refusal = typeof errno === 'string' ? storageRefusals[errno] : undefined;
+  if (!refusal) return undefined;
+  const where = context.place ?? (typeof path === 'string' ? path : 'a file');
+  const outcome = context.outcome ? ` ${context.outcome}.` : '';
+  const fix = refusal.fix[0]!.toUpperCase() + refusal.fix.slice(1);
+  const alternative = context.alternative ? `, ${context.alternative}` : '';
+  return new StorageError(
+    refusal.code,
+    `cannot ${refusal.verb} ${where}: ${refusal.says} (${errno}).${outcome} ${fix}${alternative}.`,
+    { errno, ...(typeof path === 'string' ? { path } : {}) },
+    { cause: e },
+  );
+}

@@ -80,7 +80,7 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         );
       case 404:
         return ctx.ticket
-          ? new UnreachableError(
+          ? new RefusalError(
               'TRACKER_TICKET_NOT_FOUND',
               `Jira at ${url} has no ticket ${ctx.ticket} visible to this account (404): check the key, or ask a Jira admin for the "Browse Projects" permission.`,
               { retryable: false },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UnreachableError, UsageError } from '@opsbook/schema';
+import { RefusalError, UnreachableError, UsageError } from '@opsbook/schema';
 import { createAtomic, writeAtomic } from './atomic-write.js';
 import { type Doc, docText } from './document.js';
 import { transitionUnavailable } from './jira-errors.js';
@@ -101,7 +101,7 @@ export class LocalTracker implements Tracker {
       text = await readFile(this.file(key), 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      throw new UnreachableError(
+      throw new RefusalError(
         'TRACKER_TICKET_NOT_FOUND',
         `the local tracker in ${this.dir} has no ticket ${key}: check the key (the tickets are the files in that folder), or set tracker.kind: jira if the ticket lives in Jira.`,
         { ticket: key },
@@ -229,7 +229,7 @@ export class LocalTracker implements Tracker {
   async readAttachment(key: string, id: string): Promise<Uint8Array> {
     const a = (await this.read(key)).attachments.find((x) => x.id === id);
     if (!a)
-      throw new UnreachableError(
+      throw new RefusalError(
         'TRACKER_ATTACHMENT_NOT_FOUND',
         `ticket ${key} has no attachment ${id}: list them with \`opsbook ticket show ${key}\`.`,
         { ticket: key },

@@ -49,7 +49,7 @@ describe.each(['cloud', 'datacenter'] as const)(
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
       const error = await jira.comment('OPS-404', textDoc('hello')).catch((e: unknown) => e);
       expect(error).toMatchObject({
-        kind: 'unreachable',
+        kind: 'refused',
         code: 'TRACKER_TICKET_NOT_FOUND',
         details: { ticket: 'OPS-404', retryable: false },
       });

@@ -1,0 +1,259 @@
+import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { findFreePort } from '@opsbook/testkit/sshd';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveAs, approvedFile, planApproval } from './approval-craft.js';
+import {
+  createTicket,
+  createWorld,
+  execFileAsync,
+  exists,
+  type RunbookFixture,
+  type Site,
+  type World,
+} from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import { hostOf, journalFiles, runApproval } from './run-outcome.js';
+
+/*
+ * Issue 14, items 12-14: what `opsbook run` exits with when the failure is not the work's
+ * (a full or read-only state dir), when maxFailures stops a run of unreachable hosts, and when
+ * the ticket or the ssh-agent the user named does not exist. Real sshd hosts, a real full
+ * filesystem (a small tmpfs), the real binary.
+ */
+
+const header = (name: string) => `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: ${name}
+  title: Test runbook ${name}
+  category: change
+  grade: P3
+  owners: [ops-test]
+`;
+const dirParam = `    dir: {type: string, required: true, pattern: "^/", description: Marker folder}\n`;
+
+/** One host at a time, stop after the first failed host; a host whose color is red fails. */
+const stopEarlyRunbook: RunbookFixture = {
+  yaml: `${header('stop-early')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 1, maxFailures: 0}
+  steps:
+    - id: check-color
+      name: Fail on a red host
+      run: touch {{ params.dir }}/{{ host.name }}.ran && test {{ host.vars.color }} != red
+`,
+};
+
+/** The first step fills the filesystem of `fill` and prints 8 KB; the second leaves a marker. */
+const fillDiskRunbook: RunbookFixture = {
+  yaml: `${header('fill-disk')}spec:
+  params:
+${dirParam}    fill: {type: string, required: true, pattern: "^/", description: File that fills its disk}
+  targets: {default: all, concurrency: 1, maxFailures: 5}
+  prechecks:
+    - id: mark-pre
+      name: Leave a marker
+      run: touch {{ params.dir }}/{{ host.name }}.pre
+  steps:
+    - id: fill
+      name: Fill the disk, then print more than a page
+      run: cat /dev/zero > {{ params.fill }} 2>/dev/null; head -c 8000 /dev/zero | tr '\\0' x; echo
+    - id: after
+      name: Must not start once the journal cannot be written
+      run: touch {{ params.dir }}/{{ host.name }}.after
+`,
+};
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld({
+    hostCount: 2,
+    runbooks: { 'stop-early': stopEarlyRunbook, 'fill-disk': fillDiskRunbook },
+  });
+  // Hosts in the inventory where nothing listens: machines that are down.
+  const down = (port: number) => ({
+    ansible_host: '127.0.0.9',
+    ansible_port: port,
+    ansible_user: 'root',
+    ansible_ssh_private_key_file: world.hosts[0]!.clientKeyPath,
+    color: 'blue',
+  });
+  await world.writeInventory({
+    vars: { h2: { color: 'red' } },
+    extraHosts: {
+      down1: down(await findFreePort('127.0.0.9')),
+      down2: down(await findFreePort('127.0.0.9')),
+    },
+  });
+});
+afterAll(async () => {
+  await world?.remove();
+});
+
+let fileCount = 0;
+async function approve(
+  site: Site,
+  runbook: string,
+  target: string,
+  params: Record<string, string>,
+) {
+  fileCount += 1;
+  return approvedFile(site, runbook, `exit-${fileCount}.json`, [world.people.alice], {
+    params,
+    target,
+  });
+}
+
+async function markerDir(name: string): Promise<string> {
+  const dir = path.join(world.markerDir, name);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+describe('the exit code of a run that maxFailures stopped', () => {
+  it('is 4 when every failed host was unreachable, as without the stop', async () => {
+    const dir = await markerDir('stop-unreachable');
+    const file = await approve(world, 'stop-early', 'down1:down2', { dir });
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.doc?.status).toBe('unreachable');
+    expect(hostOf(r.doc, 'down1').status).toBe('unreachable');
+    expect(hostOf(r.doc, 'down2').status).toBe('not-started');
+    expect(r.code).toBe(4);
+  });
+
+  it('is 1 when a step failed, whatever else was unreachable', async () => {
+    const dir = await markerDir('stop-step-failed');
+    // h2 (red) fails its step, down1 is unreachable: maxFailures 0 stops before down2.
+    const file = await approve(world, 'stop-early', 'h2:down1:down2', { dir });
+    const r = await runApproval(world, file);
+    expect(hostOf(r.doc, 'h2').status).toBe('failed');
+    expect(r.doc?.status).toBe('failed');
+    expect(r.code).toBe(1);
+  });
+});
+
+describe('refusals that are not an unreachable host', () => {
+  it('refuses (exit 3) an approval whose ticket does not exist, naming it, and runs nothing', async () => {
+    const dir = await markerDir('no-ticket');
+    const file = await planApproval(world, 'stop-early', 'no-ticket.json', {
+      ticket: 'OPS-9999',
+      params: { dir },
+      target: 'h1',
+    });
+    await approveAs(world, file, world.people.alice);
+    const r = await world.opsbook(['run', file]);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.stderr).toMatch(/^refused \(TRACKER_TICKET_NOT_FOUND\): /);
+    expect(r.stderr).toContain('OPS-9999');
+    expect(r.stderr).toContain('nothing was run');
+    expect(r.code).toBe(3);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('refuses (exit 3) `ticket run` of a ticket that does not exist', async () => {
+    const r = await world.opsbook(['ticket', 'run', 'OPS-9998']);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.stderr).toMatch(/^refused \(TRACKER_TICKET_NOT_FOUND\): /);
+    expect(r.stderr).toContain('OPS-9998');
+    expect(r.code).toBe(3);
+  });
+
+  it('calls --agent without an ssh-agent a usage error (exit 2): start ssh-agent or pass --key', async () => {
+    const dir = await markerDir('no-agent');
+    const file = await planApproval(world, 'stop-early', 'no-agent.json', {
+      params: { dir },
+      target: 'h1',
+    });
+    for (const env of [{ SSH_AUTH_SOCK: '' }, { SSH_AUTH_SOCK: path.join(dir, 'gone.sock') }]) {
+      const r = await world.opsbook(['approve', file, '--agent'], { env });
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.stderr).toContain('start ssh-agent');
+      expect(r.stderr).toContain('--key');
+      expect(r.code).toBe(2);
+    }
+    const key = await createTicket(world, false);
+    const r = await world.opsbook(['ticket', 'approve', key, '--agent']);
+    expect(r.stderr).toContain('start ssh-agent');
+    expect(r.code).toBe(2);
+  });
+});
+
+/**
+ * A copy of the world's site whose state dir is a tmpfs of `sizeKb` (a real filesystem that can
+ * fill up or be made read-only). Mounting needs root, as the test machines run; a test that
+ * cannot mount fails rather than skips.
+ */
+async function siteOnTmpfs(name: string, sizeKb: number) {
+  await mkdir(world.stateDir, { recursive: true }); // createSite copies it
+  const site = await world.createSite(name);
+  const seed = `${site.stateDir}.seed`;
+  await cp(site.stateDir, seed, { recursive: true });
+  await execFileAsync('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    `size=${sizeKb}k,mode=0700`,
+    name,
+    site.stateDir,
+  ]);
+  await cp(seed, site.stateDir, { recursive: true });
+  return {
+    site,
+    remount: (options: string) =>
+      execFileAsync('mount', ['-o', `remount,${options}`, site.stateDir]),
+    unmount: () => execFileAsync('umount', ['-l', site.stateDir]),
+  };
+}
+
+describe('a state dir that cannot be written', () => {
+  it('exits 1 naming the full state dir, starts nothing more, and leaves a journal that verifies', async () => {
+    const dir = await markerDir('disk-full');
+    const tmpfs = await siteOnTmpfs('opsbook-full', 1024);
+    try {
+      const { site } = tmpfs;
+      const fill = path.join(site.stateDir, 'filler');
+      const file = await approve(site, 'fill-disk', 'h1:h2', { dir, fill });
+      const before = new Set(await journalFiles(site));
+      const r = await site.opsbook(['run', file, '--quiet']);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.stderr).not.toContain('unexpected error');
+      expect(r.stderr).toMatch(
+        /^error \(DISK_FULL\): cannot write the journal \S+: no space left on the device \(ENOSPC\)\. The run stopped there: no step started after it/m,
+      );
+      expect(r.stderr).toContain(site.stateDir);
+      expect(r.code).toBe(1);
+      // The step after the failed write never started, nor did the next host.
+      expect((await readdir(dir)).sort()).toEqual(['h1.pre']);
+      // Once there is room again, the journal verifies: intact, as far as it was written.
+      await rm(fill);
+      const [journal] = (await journalFiles(site)).filter((f) => !before.has(f));
+      const runId = path.basename(journal!, '.jsonl');
+      const verify = await site.opsbook(['journal', 'verify', runId]);
+      expect(verify.stdout).toContain(`✓ ${runId}  intact (incomplete`);
+      expect(verify.code).toBe(0);
+    } finally {
+      await tmpfs.unmount();
+    }
+  });
+
+  it('exits 1 naming a read-only state dir, and runs nothing', async () => {
+    const dir = await markerDir('read-only');
+    const tmpfs = await siteOnTmpfs('opsbook-ro', 1024);
+    try {
+      const { site } = tmpfs;
+      const file = await approve(site, 'stop-early', 'h1', { dir });
+      await tmpfs.remount('ro');
+      const r = await site.opsbook(['run', file]);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.stderr).toBe(
+        `error (READ_ONLY_FILESYSTEM): cannot write the state dir ${site.stateDir}: the filesystem is read-only (EROFS). Nothing was run. Remount it read-write, or set stateDir in opsbook.yaml to another place.\n`,
+      );
+      expect(r.code).toBe(1);
+      expect(exists(path.join(dir, 'h1.ran'))).toBe(false);
+    } finally {
+      await tmpfs.unmount();
+    }
+  });
+});
