@@ -38,16 +38,26 @@ await step('the runbooks of this repository', ['list']);
 await step('what a reviewer sees of one runbook', ['show', 'collect-diagnostics']);
 
 echo(chalk.bold('\nopsbook demo — part 2: a ticket from symptoms to Done'));
+if (process.getuid?.() !== 0) {
+  echo(
+    chalk.red(
+      'demo stopped: part 2 pins a trust store the way a team runner does, in a folder only root can change (the person who runs must not be able to swap the seniors). Run it as root: sudo pnpm demo',
+    ),
+  );
+  process.exit(3);
+}
 const work = await mkdtemp(path.join(tmpdir(), 'opsbook-demo-'));
-// Two demo seniors (ECDSA P-256 keys made here; real seniors use their own SSH keys or ssh-agent):
-// one approves the plan, the other verifies the finished work. Erin is the engineer.
+// Two demo seniors and the engineer (ECDSA P-256 keys made here; real people use their own SSH
+// keys or ssh-agent): sam approves the plan, val verifies the finished work, erin runs it and
+// signs the run claim with her key.
 const { loadKeyFileSigner, formatPublicKeyLine } = await import(
   path.join(root, 'packages/approval/dist/index.js')
 );
 const seniors = [];
-for (const [id, name] of [
-  ['sam', 'Sam Senior'],
-  ['val', 'Val Verifier'],
+for (const [id, name, role] of [
+  ['sam', 'Sam Senior', 'senior'],
+  ['val', 'Val Verifier', 'senior'],
+  ['erin', 'Erin Engineer', 'engineer'],
 ]) {
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
     type: 'sec1',
@@ -56,7 +66,13 @@ for (const [id, name] of [
   const keyFile = path.join(work, `${id}.pem`);
   await writeFile(keyFile, pem, { mode: 0o600 });
   const signer = await loadKeyFileSigner(pem, { file: keyFile });
-  seniors.push({ id, name, keyFile, line: `${formatPublicKeyLine(signer.publicKey)} ${id}@demo` });
+  seniors.push({
+    id,
+    name,
+    role,
+    keyFile,
+    line: `${formatPublicKeyLine(signer.publicKey)} ${id}@demo`,
+  });
 }
 await writeFile(
   path.join(work, 'approvers.yaml'),
@@ -64,7 +80,7 @@ await writeFile(
 kind: Approvers
 version: 1
 approvers:
-${seniors.map((s) => `  - id: ${s.id}\n    name: ${s.name}\n    roles: [senior]\n    keys: ["${s.line}"]`).join('\n')}
+${seniors.map((s) => `  - id: ${s.id}\n    name: ${s.name}\n    roles: [${s.role}]\n    keys: ["${s.line}"]`).join('\n')}
 policy:
   signatures: 1
   maxValidity: 7d
@@ -86,7 +102,12 @@ echo(
     `(working in ${work}: demo keys for seniors sam and val, approvers.yaml, opsbook.yaml; the embedded local tracker keeps tickets in state/)`,
   ),
 );
-const as = (user) => ({ cwd: work, env: { OPSBOOK_USER: user } });
+// The machine's trust pin would be /etc/opsbook/trust; the demo keeps its own beside its files
+// (root's, like the real one), so that it changes nothing outside the temporary folder.
+const as = (user) => ({
+  cwd: work,
+  env: { OPSBOOK_USER: user, OPSBOOK_TRUST_DIR: path.join(work, 'trust-pin') },
+});
 await step('pin the trust store (explicit, never silent)', ['trust', 'init'], as('erin'));
 const opened = await step(
   'engineer erin opens a ticket',
@@ -113,8 +134,8 @@ await step(
   as('sam'),
 );
 await step(
-  'erin runs it: only what was signed, here (local transport)',
-  ['ticket', 'run', key, '--quiet'],
+  'erin runs it with her key: only what was signed, here (local transport)',
+  ['ticket', 'run', key, '--quiet', '--key', seniors[2].keyFile],
   as('erin'),
 );
 await step(

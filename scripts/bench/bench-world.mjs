@@ -273,6 +273,14 @@ async function prepareOpsbook(world) {
     path.join(build, 'packages/approval/dist/index.js')
   );
   const signer = await loadKeyFileSigner(pem, { file: keyFile });
+  // The engineer who runs: a run is signed by its executor's listed key (run claim).
+  const runnerPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: 'sec1',
+    format: 'pem',
+  });
+  const runnerKeyFile = path.join(dir, 'bench-engineer.pem');
+  await writeFile(runnerKeyFile, runnerPem, { mode: 0o600 });
+  const runner = await loadKeyFileSigner(runnerPem, { file: runnerKeyFile });
   await writeFile(
     path.join(dir, 'approvers.yaml'),
     `apiVersion: opsbook/v1
@@ -283,6 +291,10 @@ approvers:
     name: Bench Senior
     roles: [senior]
     keys: ["${formatPublicKeyLine(signer.publicKey)} bench-senior"]
+  - id: bench-engineer
+    name: Bench Engineer
+    roles: [engineer]
+    keys: ["${formatPublicKeyLine(runner.publicKey)} bench-engineer"]
 policy:
   signatures: 1
   maxValidity: 7d
@@ -300,6 +312,8 @@ knownHosts: ${path.join(dir, 'known_hosts')}
 tracker: {kind: local}
 `,
   );
+  // The machine pin would be /etc/opsbook/trust; the bench keeps its own in its folder.
+  process.env.OPSBOOK_TRUST_DIR = path.join(dir, 'trust-pin');
   runOpsbook(world, ['trust', 'init']);
   const { LocalTracker } = await import(path.join(build, 'packages/tracker/dist/index.js'));
   const tracker = new LocalTracker({ stateDir: path.join(dir, 'state'), actor: 'bench-senior' });
@@ -312,7 +326,17 @@ tracker: {kind: local}
     const inventory = path.join(dir, `inventory-${hosts}.ini`);
     runOpsbook(world, ['plan', runbook, '--ticket', key, '-i', inventory, '-o', file]);
     runOpsbook(world, ['approve', file, '--key', keyFile, '-i', inventory]);
-    return [process.execPath, world.bin, 'run', file, '-i', inventory, '--quiet'];
+    return [
+      process.execPath,
+      world.bin,
+      'run',
+      file,
+      '-i',
+      inventory,
+      '--quiet',
+      '--key',
+      runnerKeyFile,
+    ];
   };
 }
 

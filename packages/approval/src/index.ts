@@ -36,6 +36,12 @@ export {
   serializeEnvelope,
 } from './envelope.js';
 export { type KeyFileOptions, loadKeyFileSigner } from './key-file-signer.js';
+export {
+  checkProposal,
+  PROPOSAL_NAMESPACE,
+  type ProvenPerson,
+  signProposal,
+} from './proposal.js';
 export { type ApprovalCode, approvalCodes, type Refusal } from './refusal.js';
 export {
   approvalDigestOf,
@@ -84,6 +90,7 @@ export {
   NOT_CANONICAL,
   newApprovalId,
   parseStatement,
+  proposalBytes,
   reviseStatement,
   type StatementInput,
   statementBytes,

@@ -156,6 +156,16 @@ export function parseStatement(
   return { statement, problems: [] };
 }
 
+/**
+ * The bytes a proposer signs: the canonical statement without the window and the run count
+ * (notBefore, expiresAt, maxRuns), which the senior may still set before signing, and with kind
+ * `Proposal`, so that these bytes can never pass as an approval payload.
+ */
+export function proposalBytes(statement: ApprovalStatement): Buffer {
+  const { notBefore: _n, expiresAt: _e, maxRuns: _m, ...rest } = canonicalStatement(statement);
+  return Buffer.from(`${JSON.stringify({ ...rest, kind: 'Proposal' }, null, 2)}\n`, 'utf8');
+}
+
 /** The problem rule of a payload whose bytes are not the canonical serialisation of its statement. */
 export const NOT_CANONICAL = 'not-canonical';
 

@@ -1,6 +1,7 @@
 import { formatProblem } from '@opsbook/schema';
 import { checkBindings, checkWindow, type ExpectedRun } from './approval-bindings.js';
 import { APPROVAL_PAYLOAD_TYPE, type EnvelopeSignature, readEnvelope } from './envelope.js';
+import { checkProposal, type ProvenPerson } from './proposal.js';
 import { type Refusal, refuse } from './refusal.js';
 import type { ExecutorIdentity } from './run-claim.js';
 import { APPROVAL_NAMESPACE, type SshsigCheck, verifySshsig } from './sshsig.js';
@@ -47,6 +48,8 @@ export interface Verified {
   statement: ApprovalStatement;
   signers: VerifiedSigner[];
   policy: ResolvedPolicy;
+  /** Who proposed it, proven by their proposal signature. */
+  proposer: ProvenPerson;
 }
 
 export type VerifyResult = Verified | Refusal;
@@ -90,15 +93,25 @@ export function verifyApproval(
     );
   }
   const policy = resolvePolicy(context.store, statement.category, statement.grade);
-  const refusal =
+  const early =
     checkBindings(statement, context.expected, policy) ??
     checkExecutor(statement, context.executor) ??
     checkWindow(statement, policy, context.now, context.clockSkewMs ?? 0) ??
-    checkRuns(statement, context.runsUsed) ??
-    checkSelfApproval(statement, checked.signers, context.executor) ??
+    checkRuns(statement, context.runsUsed);
+  if (early) return early;
+  const proposal = checkProposal(parsed.envelope, statement, context.store);
+  if (!proposal.ok) return proposal;
+  const refusal =
+    checkSelfApproval(checked.signers, proposal.proposer, statement, context.executor) ??
     checkThreshold(checked.signers, policy, statement, context.store);
   if (refusal) return refusal;
-  return { ok: true, statement, signers: distinctSigners(checked.signers), policy };
+  return {
+    ok: true,
+    statement,
+    signers: distinctSigners(checked.signers),
+    policy,
+    proposer: proposal.proposer,
+  };
 }
 
 interface SignerOf extends VerifiedSigner {
@@ -206,24 +219,28 @@ function checkRuns(s: ApprovalStatement, runsUsed: number): Refusal | undefined 
   );
 }
 
-/** Nobody approves their own work: not the executor, not the proposer, not the named executor. */
+/**
+ * Nobody approves their own work: not the executor, not the proposer, not the named executor.
+ * The proposer and the executor are people proven by their keys; each is compared with every
+ * signer by key and by person (a second key of the same person is the same person).
+ */
 function checkSelfApproval(
-  s: ApprovalStatement,
   signers: SignerOf[],
+  proposer: ProvenPerson,
+  s: ApprovalStatement,
   executor: ExecutorIdentity | undefined,
 ): Refusal | undefined {
+  const is = (signer: SignerOf, who: ProvenPerson | undefined) =>
+    who !== undefined &&
+    (signer.fingerprint === who.fingerprint || matches(signer.approver, who.id, who.jira));
   for (const signer of signers) {
-    // The executor is compared by key and by person: their key signed, or one of their keys did.
-    const role =
-      executor &&
-      (signer.fingerprint === executor.fingerprint ||
-        matches(signer.approver, executor.id, executor.jira))
-        ? 'is running it'
-        : matches(signer.approver, s.proposer)
-          ? 'proposed it'
-          : matches(signer.approver, s.executor)
-            ? 'is named as its executor'
-            : undefined;
+    const role = is(signer, executor)
+      ? 'is running it'
+      : is(signer, proposer)
+        ? 'proposed it'
+        : matches(signer.approver, s.executor)
+          ? 'is named as its executor'
+          : undefined;
     if (role) {
       return refuse(
         'SELF_APPROVAL',

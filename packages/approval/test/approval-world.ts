@@ -15,6 +15,7 @@ import {
   type StatementInput,
   serializeEnvelope,
   signEnvelope,
+  signProposal,
   type TrustStore,
   type VerifyContext,
 } from '../src/index.js';
@@ -64,7 +65,7 @@ export async function makeKey(
 export interface World {
   dir: string;
   people: Record<
-    'alice' | 'alice2' | 'bob' | 'carol' | 'dave' | 'erin' | 'frank' | 'mallory',
+    'alice' | 'alice2' | 'bob' | 'carol' | 'dave' | 'erin' | 'frank' | 'grace' | 'mallory',
     Person
   >;
   storeText: string;
@@ -96,6 +97,7 @@ export function storeYaml(people: World['people'], version = 1, extra = ''): str
       one('dave', 'Dave Expert', ['expert']),
       one('erin', 'Erin Senior', ['senior']),
       one('frank', 'Frank Senior On Call', ['senior']),
+      one('grace', 'Grace Engineer', ['engineer']),
     ],
     { version, revoked: [{ fingerprint: p.erin.fingerprint, reason: 'laptop stolen' }], extra },
   );
@@ -105,7 +107,7 @@ export async function createWorld(): Promise<World> {
   const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-approval-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
-    const [alice, alice2, bob, carol, dave, erin, frank, mallory] = await Promise.all([
+    const [alice, alice2, bob, carol, dave, erin, frank, grace, mallory] = await Promise.all([
       makeKey(dir, 'alice', 'ed25519'),
       makeKey(dir, 'alice2', 'ed25519'),
       makeKey(dir, 'bob', 'ecdsa', 256),
@@ -113,9 +115,21 @@ export async function createWorld(): Promise<World> {
       makeKey(dir, 'dave', 'ed25519'),
       makeKey(dir, 'erin', 'ed25519'),
       makeKey(dir, 'frank', 'ed25519'),
+      makeKey(dir, 'grace', 'ed25519'),
       makeKey(dir, 'mallory', 'ed25519'),
     ]);
-    const people = { alice, alice2, bob, carol, dave, erin, frank, mallory } as World['people'];
+    const people = {
+      alice,
+      alice2,
+      bob,
+      carol,
+      dave,
+      erin,
+      frank,
+      grace,
+      mallory,
+    } as World['people'];
+    for (const [id, person] of Object.entries(people)) proposers.set(id, person.signer);
     const storeText = storeYaml(people);
     await writeFile(path.join(dir, 'approvers.yaml'), storeText);
     return {
@@ -176,12 +190,37 @@ export function context(
   };
 }
 
-/** Sign a statement with each signer in turn and return the envelope file's text. */
+/** An unsigned approval envelope with `proposer`'s proposal signature, as `opsbook plan` writes it. */
+export function proposedEnvelope(
+  statement: ApprovalStatement,
+  proposer: SshSigner,
+): Promise<Envelope> {
+  return signProposal(createEnvelope(statement), statement, proposer);
+}
+
+/** The trust store line of the engineer who proposes in the interop tests. */
+export function graceLine(grace: Person): string {
+  return `  - {id: grace, name: Grace Engineer, roles: [engineer], keys: ["${grace.publicLine}"]}`;
+}
+
+/** Every person's signer by id: a statement is proposed (signProposal) by its `proposer`. */
+const proposers = new Map<string, SshSigner>();
+
+/**
+ * Sign a statement with each signer in turn and return the envelope file's text. A statement
+ * (not a ready envelope) first gets its proposer's proposal signature, as `opsbook plan` gives it.
+ */
 export async function signed(
   statement: ApprovalStatement | Envelope,
   signers: SshSigner[],
 ): Promise<string> {
-  let envelope = 'payloadType' in statement ? statement : createEnvelope(statement);
+  let envelope: Envelope;
+  if ('payloadType' in statement) envelope = statement;
+  else {
+    const proposer = statement.proposer ? proposers.get(statement.proposer) : undefined;
+    envelope = createEnvelope(statement);
+    if (proposer) envelope = await signProposal(envelope, statement, proposer);
+  }
   for (const s of signers) envelope = await signEnvelope(envelope, s);
   return serializeEnvelope(envelope);
 }

@@ -18,9 +18,11 @@ import {
 import {
   approval,
   context,
+  graceLine,
   makeKey,
   NOW,
   type Person,
+  proposedEnvelope,
   run,
   sshKeygen,
   sshKeygenSign,
@@ -33,6 +35,7 @@ import { makeSkSigner } from './sk-signer.js';
  */
 
 let dir: string;
+let grace: Person;
 const keys: Record<string, Person> = {};
 const kinds = [
   ['ed25519', 'ed25519', undefined],
@@ -45,6 +48,7 @@ const PASSPHRASE = 'correct horse battery staple';
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'opsbook-interop-'));
+  grace = await makeKey(dir, 'grace', 'ed25519');
   for (const [name, type, bits] of kinds) keys[name] = await makeKey(dir, name, type, bits);
   keys.encrypted = await makeKey(dir, 'encrypted', 'ed25519', undefined, PASSPHRASE);
   keys['encrypted-rsa'] = await makeKey(dir, 'encrypted-rsa', 'rsa', 3072, PASSPHRASE);
@@ -60,6 +64,7 @@ kind: Approvers
 version: 1
 approvers:
   - {id: senior, name: The Senior, roles: [senior], keys: ["${person.publicLine}"]}
+${graceLine(grace)}
 policy: {signatures: 1, maxValidity: 7d}
 rotation: {signatures: 1}
 `),
@@ -98,7 +103,7 @@ async function sshKeygenVerify(
 describe.each([...kinds.map(([n]) => n), 'encrypted', 'encrypted-rsa'])('%s keys', (name) => {
   it('verifies a signature made by ssh-keygen -Y sign over `opsbook approval payload` output', async () => {
     const person = keys[name] as Person;
-    const envelope = createEnvelope(approval());
+    const envelope = await proposedEnvelope(approval(), grace.signer);
     const payload = payloadBytes(serializeEnvelope(envelope));
     const env = name.startsWith('encrypted')
       ? {
@@ -119,7 +124,7 @@ describe.each([...kinds.map(([n]) => n), 'encrypted', 'encrypted-rsa'])('%s keys
     const signer = name.startsWith('encrypted')
       ? await loadKeyFileSigner(await readFile(person.keyFile), { passphrase: PASSPHRASE })
       : person.signer;
-    const envelope = await signEnvelope(createEnvelope(approval()), signer);
+    const envelope = await signEnvelope(await proposedEnvelope(approval(), grace.signer), signer);
     const sig = envelope.signatures[0] as Envelope['signatures'][number];
     expect(sig.keyid).toBe(person.fingerprint);
     const out = await sshKeygenVerify(

@@ -16,11 +16,21 @@ import {
   signEnvelope,
   verifyApproval,
 } from '../src/index.js';
-import { approval, context, makeKey, type Person, run, sshKeygenSign } from './approval-world.js';
+import {
+  approval,
+  context,
+  graceLine,
+  makeKey,
+  type Person,
+  proposedEnvelope,
+  run,
+  sshKeygenSign,
+} from './approval-world.js';
 
 /* Signing through a real ssh-agent, started here by PID and stopped by PID. */
 
 let dir: string;
+let grace: Person;
 let agent: ChildProcess | undefined;
 let socketPath: string;
 const keys: Record<string, Person> = {};
@@ -49,6 +59,7 @@ beforeAll(async () => {
     if (!ready) await Promise.race([sleep(25), exited]);
   }
   if (!ready) throw new Error('ssh-agent did not create its socket');
+  grace = await makeKey(dir, 'grace', 'ed25519');
   keys.ed25519 = await makeKey(dir, 'ed25519', 'ed25519');
   keys.ecdsa = await makeKey(dir, 'ecdsa', 'ecdsa', 384);
   keys.rsa = await makeKey(dir, 'rsa', 'rsa', 3072);
@@ -67,6 +78,7 @@ afterAll(async () => {
 function storeFor(...people: Person[]) {
   const approvers = people
     .map((p, i) => `  - {id: s${i}, name: Senior ${i}, roles: [senior], keys: ["${p.publicLine}"]}`)
+    .concat(graceLine(grace))
     .join('\n');
   return parseTrustStore(
     Buffer.from(
@@ -116,7 +128,7 @@ describe('ssh-agent signing', () => {
     await sshAdd(person.keyFile);
     const signer = await connectAgentSigner({ env: { SSH_AUTH_SOCK: socketPath } });
     expect(signer.publicKey.fingerprint).toBe(person.fingerprint);
-    const envelope = await signEnvelope(createEnvelope(approval()), signer);
+    const envelope = await signEnvelope(await proposedEnvelope(approval(), grace.signer), signer);
     const result = verifyApproval(
       serializeEnvelope(envelope),
       context({ store: storeFor(person) }),
@@ -144,7 +156,7 @@ describe('ssh-agent signing', () => {
     for (const name of ['ecdsa', 'rsa'] as const) {
       const person = keys[name] as Person;
       const signer = await connectAgentSigner({ socketPath, fingerprint: person.fingerprint });
-      const envelope = await signEnvelope(createEnvelope(approval()), signer);
+      const envelope = await signEnvelope(await proposedEnvelope(approval(), grace.signer), signer);
       expect(
         await sshKeygenVerify(person, payloadBytes(envelope), envelope.signatures[0]!.sshsig),
       ).toContain('Good');
@@ -164,7 +176,7 @@ describe('ssh-agent signing', () => {
       DISPLAY: ':0',
     });
     const signer = await connectAgentSigner({ socketPath, fingerprint: person.fingerprint });
-    const envelope = await signEnvelope(createEnvelope(approval()), signer);
+    const envelope = await signEnvelope(await proposedEnvelope(approval(), grace.signer), signer);
     expect(
       verifyApproval(serializeEnvelope(envelope), context({ store: storeFor(person) })).ok,
     ).toBe(true);
@@ -172,7 +184,7 @@ describe('ssh-agent signing', () => {
 
   it('verifies what ssh-keygen -Y sign makes through the agent (public key file only)', async () => {
     const person = keys.rsa as Person;
-    const envelope = createEnvelope(approval());
+    const envelope = await proposedEnvelope(approval(), grace.signer);
     const armored = await sshKeygenSign(
       dir,
       `${person.keyFile}.pub`,

@@ -10,6 +10,7 @@ import {
   MAX_ENVELOPE_BYTES,
   parseTrustStore,
   serializeEnvelope,
+  signProposal,
   statementBytes,
   type VerifyResult,
   verifyApproval,
@@ -303,10 +304,14 @@ describe('refuses a correctly signed payload that is not in canonical form', () 
   }
 
   it('accepts the canonical bytes of the same statement', async () => {
-    const bytes = statementBytes(approval());
-    const text = await signed(envelopeOf(APPROVAL_PAYLOAD_TYPE, bytes), [
-      world.people.alice.signer,
-    ]);
+    const statement = approval();
+    const bytes = statementBytes(statement);
+    const proposed = await signProposal(
+      envelopeOf(APPROVAL_PAYLOAD_TYPE, bytes),
+      statement,
+      world.people.grace.signer,
+    );
+    const text = await signed(proposed, [world.people.alice.signer]);
     expect(verifyApproval(text, context(world)).ok).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { openTracker, type RoutineRun, runRoutine, TicketGate } from '@opsbook/runner';
 import type { CommandContext } from './command.js';
+import { executorSignerFor } from './commands/ticket-signer.js';
 import { configFor } from './context.js';
 import { interruptible, runProgress } from './run-view.js';
 
@@ -14,11 +15,13 @@ export async function runRoutineCommand(
   inventoryFile: string | undefined,
 ): Promise<RoutineRun> {
   const config = await configFor(ctx);
+  const executorSigner = await executorSignerFor(ctx);
   const { signal, done } = interruptible(ctx.out);
   try {
     return await runRoutine({
       config,
       runbook,
+      executorSigner,
       ...(target ? { target } : {}),
       ...(inventoryFile ? { inventoryFile } : {}),
       env: process.env,

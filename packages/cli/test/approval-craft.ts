@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createTicket, execFileAsync, expectOk, type Person, type Site } from './opsbook-world.js';
+import {
+  createTicket,
+  execFileAsync,
+  expectOk,
+  type Person,
+  peopleById,
+  type Site,
+} from './opsbook-world.js';
 
 /*
  * Approval files as an attacker (or a careless hand) would make them: the envelope is plain
@@ -16,6 +23,18 @@ export interface EnvelopeJson {
   payloadType: string;
   payload: string;
   signatures: Array<{ keyid: string; sshsig: string }>;
+  proposal?: { keyid: string; sshsig: string };
+}
+
+export const PROPOSAL_NAMESPACE = 'opsbook-proposal';
+
+/**
+ * What a proposer signs, as the README says: the statement without notBefore, expiresAt and
+ * maxRuns, with kind "Proposal" (written here from the format, not taken from opsbook).
+ */
+export function proposalOf(statement: Statement): Buffer {
+  const { notBefore: _n, expiresAt: _e, maxRuns: _m, ...rest } = statement;
+  return Buffer.from(`${JSON.stringify({ ...rest, kind: 'Proposal' }, null, 2)}\n`, 'utf8');
 }
 
 export type Statement = Record<string, unknown> & {
@@ -70,6 +89,19 @@ export async function signedEnvelope(
   options: { namespace?: string; payloadType?: string } = {},
 ): Promise<EnvelopeJson> {
   const bytes = Buffer.isBuffer(payload) ? payload : payloadOf(payload);
+  // The statement's proposer signs its proposal, as opsbook plan has them do.
+  const proposer = Buffer.isBuffer(payload)
+    ? undefined
+    : peopleById.get(String(payload.proposer ?? ''));
+  const proposal = proposer && {
+    keyid: proposer.fingerprint,
+    sshsig: await sshKeygenSign(
+      dir,
+      proposer,
+      proposalOf(payload as Statement),
+      PROPOSAL_NAMESPACE,
+    ),
+  };
   const signatures = [];
   for (const p of signers)
     signatures.push({
@@ -80,6 +112,7 @@ export async function signedEnvelope(
     payloadType: options.payloadType ?? APPROVAL_TYPE,
     payload: bytes.toString('base64'),
     signatures,
+    ...(proposal ? { proposal } : {}),
   };
 }
 

@@ -40,6 +40,11 @@ export interface Site {
   stateDir: string;
   inventoryFile: string;
   trustStoreFile: string;
+  /**
+   * This site's machine trust pin (OPSBOOK_TRUST_DIR): a site stands for another machine, so it
+   * has its own, where /etc/opsbook/trust would be on a real one.
+   */
+  trustPinDir: string;
   /** The environment every command of this site gets (OPSBOOK_USER, an isolated HOME, …). */
   env: NodeJS.ProcessEnv;
   opsbook(
@@ -57,7 +62,7 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
-export type PersonName = 'alice' | 'bob' | 'dave' | 'erin' | 'mallory';
+export type PersonName = 'alice' | 'bob' | 'dave' | 'erin' | 'grace' | 'mallory';
 
 export interface World extends Site {
   hosts: Sshd[];
@@ -82,7 +87,10 @@ export interface InventoryOptions {
   extraHosts?: Record<string, Record<string, string | number>>;
 }
 
-/** The acting engineer of every command unless a test says otherwise: not an approver. */
+/** The people of the last world built, by id (crafted approvals are proposed by theirs). */
+export const peopleById = new Map<string, Person>();
+
+/** The acting engineer of every command unless a test says otherwise: listed as an engineer, not a senior. */
 export const ENGINEER = 'grace';
 
 export async function makePerson(
@@ -111,6 +119,7 @@ export function approversYaml(people: Record<PersonName, Person>, version = 1, e
       one('bob', 'Bob Senior', ['senior']),
       one('dave', 'Dave Expert', ['expert']),
       one('erin', 'Erin Senior', ['senior']),
+      one('grace', 'Grace Engineer', ['engineer']),
     ],
     { version, revoked: [{ fingerprint: p.erin.fingerprint, reason: 'laptop stolen' }], extra },
   );
@@ -146,9 +155,11 @@ export async function writeRunbook(
 }
 
 function siteOf(dir: string, env: NodeJS.ProcessEnv): Site {
-  const siteEnv = { ...env };
+  const trustPinDir = path.join(dir, 'trust-pin');
+  const siteEnv = { ...env, OPSBOOK_TRUST_DIR: trustPinDir };
   return {
     dir,
+    trustPinDir,
     runbooksDir: path.join(dir, 'runbooks'),
     stateDir: path.join(dir, 'state'),
     inventoryFile: path.join(dir, 'inventory.yaml'),
@@ -226,8 +237,9 @@ export async function waitFor(
 export const exists = (file: string): boolean => existsSync(file);
 
 /**
- * Builds a world: `hostCount` sshd hosts, five people (alice and bob seniors, dave an expert,
- * erin a senior whose key is revoked, mallory unknown), the runbooks given, `trust init` done.
+ * Builds a world: `hostCount` sshd hosts, six people (alice and bob seniors, dave an expert,
+ * erin a senior whose key is revoked, grace the engineer who runs, with her key in ~/.ssh,
+ * mallory unknown), the runbooks given, `trust init` done.
  */
 export async function createWorld(options: {
   hostCount?: number;
@@ -247,12 +259,13 @@ export async function createWorld(options: {
         extraConfig: [`SetEnv HOME=${remoteHome}`],
       })),
     );
-    const ids: PersonName[] = ['alice', 'bob', 'dave', 'erin', 'mallory'];
+    const ids: PersonName[] = ['alice', 'bob', 'dave', 'erin', 'grace', 'mallory'];
     // bob signs with ECDSA so that both key families go through every path.
     const made = await Promise.all(
       ids.map((id) => makePerson(path.join(dir, 'keys'), id, id === 'bob' ? 'ecdsa' : 'ed25519')),
     );
     const people = Object.fromEntries(ids.map((id, i) => [id, made[i]!])) as World['people'];
+    for (const id of ids) peopleById.set(id, people[id]);
     const hostNames = hosts.map((_, i) => `h${i + 1}`);
     const knownHostsFile = path.join(dir, 'known_hosts');
     const env: NodeJS.ProcessEnv = {
@@ -261,7 +274,10 @@ export async function createWorld(options: {
       SSH_AUTH_SOCK: '',
       OPSBOOK_KEY_PASSPHRASE: '',
     };
-    await mkdir(path.join(dir, 'home'));
+    // Grace, the engineer every command runs as, keeps her key where ssh looks for it: runs sign
+    // their run claim with it by default.
+    await mkdir(path.join(dir, 'home/.ssh'), { recursive: true, mode: 0o700 });
+    await cp(people.grace.keyFile, path.join(dir, 'home/.ssh/id_ed25519'));
     const site = siteOf(dir, env);
     const world: World = {
       ...site,
@@ -281,8 +297,8 @@ export async function createWorld(options: {
         await mkdir(siteDir, { recursive: true });
         for (const f of ['opsbook.yaml', 'approvers.yaml', 'inventory.yaml'])
           await cp(path.join(dir, f), path.join(siteDir, f));
-        // The state dir too: the same pinned trust store, tickets, ledger and journals.
-        for (const d of ['runbooks', 'state'])
+        // The state dir and the pin too: the same pinned trust store, tickets, ledger and journals.
+        for (const d of ['runbooks', 'state', 'trust-pin'])
           await cp(path.join(dir, d), path.join(siteDir, d), { recursive: true });
         return siteOf(siteDir, env);
       },

@@ -23,7 +23,7 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Run the built `opsbook` binary as a user would. */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; uid?: number } = {},
 ): Promise<CliResult> {
   return runProcess(process.execPath, [binPath, ...args], options);
 }
@@ -39,13 +39,15 @@ export function runShell(
 function runProcess(
   file: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string },
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; uid?: number },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd ?? repoRoot,
       env: userEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Another user (the attacker who is not root), with that user's group.
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}),
     });
     let stdout = '';
     let stderr = '';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createPlan } from '@opsbook/runner';
+import { chooseSigner, createPlan } from '@opsbook/runner';
 import { isOpsbookError, loadConfig } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, approvedFile, planApproval } from './approval-craft.js';
@@ -106,7 +106,7 @@ spec:
       runbook: 'echo-param',
       ticket: 'OPS-901',
       params: ['dir=/tmp', ...names.map((n) => `${n}=a\u0000b`)],
-      proposer: 'grace',
+      proposerSigner: await chooseSigner({ key: world.people.grace.keyFile, env: {} }),
     });
     const error = await attempt.then(
       () => undefined,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   approvedFile,
@@ -79,6 +80,26 @@ const cases: TamperCase[] = [
       file: await resigned({ comment: 'also restart the database' }, world.people.alice),
     }),
   ],
+  // One statement, one byte form (issue 14, item 3): the same statement, signed, in other bytes
+  ...(
+    [
+      ['leading whitespace', (t: string) => ` ${t}`],
+      ['trailing whitespace', (t: string) => `${t}  \n`],
+      ['compact JSON', (t: string) => `${JSON.stringify(JSON.parse(t))}\n`],
+    ] as const
+  ).map(
+    ([what, change]): TamperCase => [
+      `a correctly signed statement with ${what} (not canonical)`,
+      'PAYLOAD_NOT_CANONICAL',
+      async () => {
+        const canonical = Buffer.from((await readEnvelope(base)).payload, 'base64').toString();
+        const env = await signedEnvelope(world.dir, Buffer.from(change(canonical)), [
+          world.people.alice,
+        ]);
+        return { file: await write(envelopeText(env)) };
+      },
+    ],
+  ),
   // Signatures
   [
     'one payload byte edited',
@@ -199,9 +220,54 @@ const cases: TamperCase[] = [
     'a senior running their own approval',
     'SELF_APPROVAL',
     async () => ({
-      file: base,
+      args: ['run', base, '--key', world.people.alice.keyFile],
       env: { OPSBOOK_USER: 'alice' },
     }),
+  ],
+  // Who runs is proven by a key, not by OPSBOOK_USER (issue 14, item 2)
+  [
+    "a senior proposing under the engineer's name with his own key, then approving",
+    'SELF_APPROVAL',
+    async () => ({
+      // OPSBOOK_USER says grace; the key that signs the proposal is bob's, so bob proposed it.
+      file: await approvedFile(world, 'marker', 'bob-as-grace.json', [world.people.bob], {
+        params: { dir: tamperDir },
+        target: 'h1:h2',
+        env: { OPSBOOK_USER: 'grace' },
+        extra: ['--key', world.people.bob.keyFile],
+      }),
+    }),
+  ],
+  [
+    "an approval whose proposer's signature was stripped",
+    'PROPOSER_UNPROVEN',
+    async () => {
+      const { proposal: _p, ...stripped } = await readEnvelope(base);
+      return { file: await write(envelopeText(stripped)) };
+    },
+  ],
+  [
+    "a senior running their own approval under the engineer's name",
+    'SELF_APPROVAL',
+    async () => ({
+      args: ['run', base, '--key', world.people.alice.keyFile],
+      env: { OPSBOOK_USER: 'grace' },
+    }),
+  ],
+  [
+    'an executor whose key is not in the trust store',
+    'EXECUTOR_UNTRUSTED',
+    async () => ({ args: ['run', base, '--key', world.people.mallory.keyFile] }),
+  ],
+  [
+    'an executor whose key is revoked',
+    'KEY_REVOKED',
+    async () => ({ args: ['run', base, '--key', world.people.erin.keyFile] }),
+  ],
+  [
+    'an executor with no key at all',
+    'EXECUTOR_UNPROVEN',
+    async () => ({ file: base, env: { HOME: path.join(world.dir, 'no-home') } }),
   ],
   [
     'a senior approving their own proposal',
@@ -210,7 +276,7 @@ const cases: TamperCase[] = [
       file: await approvedFile(world, 'marker', 'own-proposal.json', [world.people.bob], {
         params: { dir: tamperDir },
         target: 'h1:h2',
-        env: { OPSBOOK_USER: 'bob' },
+        extra: ['--key', world.people.bob.keyFile],
       }),
     }),
   ],

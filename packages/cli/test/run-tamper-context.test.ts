@@ -146,10 +146,57 @@ const cases: TamperCase[] = [
     'TRUST_NOT_INITIALISED',
     async () => ({
       file: base,
-      site: await site('not-pinned', (s) =>
-        rm(path.join(s.stateDir, 'trust'), { recursive: true }),
-      ),
+      site: await site('not-pinned', (s) => rm(s.trustPinDir, { recursive: true })),
     }),
+  ],
+  // The pin cannot be moved by the person who runs (issue 14, item 1)
+  [
+    'the executor adds their own key as a senior and re-pins with trust init --force',
+    'TRUST_STORE_UNSIGNED',
+    async () => ({
+      file: await resigned({}, world.people.mallory),
+      site: await site('trust-forced', async (s) => {
+        await writeFile(
+          s.trustStoreFile,
+          approversYaml(world.people, 2).replace(
+            '  - id: dave',
+            `  - id: mallory\n    name: Mallory\n    roles: [senior]\n    keys: ["${world.people.mallory.publicLine}"]\n  - id: dave`,
+          ),
+        );
+        const forced = await s.opsbook(['trust', 'init', '--force']);
+        expect(forced.stderr).toMatch(/^refused \(TRUST_STORE_UNSIGNED\): /);
+        expect(forced.code).toBe(3);
+      }),
+    }),
+  ],
+  [
+    "--config pointing at a state folder and trust store of the executor's own",
+    'TRUST_STORE_UNSIGNED',
+    async () => {
+      // Another folder: its own opsbook.yaml, state dir and approvers.yaml naming mallory a
+      // senior, the same runbooks and inventory. The machine's pin is the one it meets.
+      const own = path.join(world.dir, 'own-config');
+      await mkdir(own, { recursive: true });
+      await writeFile(
+        path.join(own, 'approvers.yaml'),
+        approversYaml(world.people).replace(
+          '  - id: dave',
+          `  - id: mallory\n    name: Mallory\n    roles: [senior]\n    keys: ["${world.people.mallory.publicLine}"]\n  - id: dave`,
+        ),
+      );
+      const config = (await readFile(path.join(world.dir, 'opsbook.yaml'), 'utf8'))
+        .replace('runbooks: runbooks', `runbooks: ${JSON.stringify(world.runbooksDir)}`)
+        .replace('inventory: inventory.yaml', `inventory: ${JSON.stringify(world.inventoryFile)}`)
+        .replace('stateDir: state', 'stateDir: own-state');
+      await writeFile(path.join(own, 'opsbook.yaml'), config);
+      const ownConfig = ['--config', path.join(own, 'opsbook.yaml')];
+      const init = await world.opsbook(['trust', 'init', ...ownConfig]);
+      expect(init.stderr).toMatch(/^refused \(TRUST_ALREADY_INITIALISED\): /);
+      expect(init.code).toBe(3);
+      const forced = await world.opsbook(['trust', 'init', '--force', ...ownConfig]);
+      expect(forced.code).toBe(3);
+      return { args: ['run', await resigned({}, world.people.mallory), ...ownConfig] };
+    },
   ],
   // The ticket
   [

@@ -7,14 +7,19 @@ import {
   createEnvelope,
   createStatement,
   type Envelope,
+  type ExecutorIdentity,
   type ExpectedRun,
+  identifyExecutor,
   loadTrustedStore,
+  NOT_CANONICAL,
   parseStatement,
+  parseTrustStore,
   readEnvelope,
   reviseStatement,
   type SshSigner,
   serializeEnvelope,
   signEnvelope,
+  signProposal,
   type Verified,
   verifyApproval,
 } from '@opsbook/approval';
@@ -52,8 +57,34 @@ export interface PlanRequest {
   executor?: string;
   /** A standing approval of a routine runbook: targets are the selector, re-resolved at each run. */
   standing?: boolean;
-  proposer: string;
+  /**
+   * The proposer's own key: approvers.yaml must list it, its person is the statement's proposer,
+   * and it signs the proposal (never a name from the environment).
+   */
+  proposerSigner: SshSigner;
   now?: Date;
+}
+
+/**
+ * Who proposes: the person this checkout's approvers.yaml lists for the key. (Verification checks
+ * the proposal signature again against the pinned trust store.)
+ */
+async function proposerOf(config: Config, signer: SshSigner): Promise<string> {
+  const bytes = await readFile(config.trustStore).catch(() => undefined);
+  if (!bytes)
+    throw new RefusalError(
+      'PROPOSER_UNPROVEN',
+      `${config.trustStore} is missing: a plan names as proposer the person the trust store lists for the key that signs it`,
+    );
+  const who = identifyExecutor(
+    parseTrustStore(bytes, config.trustStore),
+    signer.publicKey.fingerprint,
+  );
+  if (who.ok) return who.executor.id;
+  throw new RefusalError(
+    who.code === 'EXECUTOR_UNTRUSTED' ? 'PROPOSER_UNPROVEN' : who.code,
+    `${who.message.replace('you run with', 'you plan with')}`,
+  );
 }
 
 export interface PlannedRun {
@@ -113,7 +144,7 @@ export async function createPlan(
     ...(req.expires ? { expires: req.expires } : {}),
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.executor ? { executor: req.executor } : {}),
-    proposer: req.proposer,
+    proposer: await proposerOf(req.config, req.proposerSigner),
     ...(req.now ? { now: req.now } : {}),
   });
   return {
@@ -123,7 +154,7 @@ export async function createPlan(
     planDigest: pd,
     inventory,
     statement,
-    envelope: createEnvelope(statement),
+    envelope: await signProposal(createEnvelope(statement), statement, req.proposerSigner),
   };
 }
 
@@ -150,7 +181,11 @@ export async function readApprovalFile(file: string): Promise<ApprovalFile> {
   const { parsed, problems } = readEnvelope(bytes, { file });
   if (!parsed) throw new ValidationError(problems, 'ENVELOPE_INVALID');
   const { statement, problems: sp } = parseStatement(parsed.payload, `${file} payload`);
-  if (!statement) throw new ValidationError(sp, 'STATEMENT_INVALID');
+  if (!statement)
+    throw new ValidationError(
+      sp,
+      sp[0]?.rule === NOT_CANONICAL ? 'PAYLOAD_NOT_CANONICAL' : 'STATEMENT_INVALID',
+    );
   return { file, bytes, envelope: parsed.envelope, statement };
 }
 
@@ -204,12 +239,18 @@ export interface VerifyOptions {
   config: Config;
   inventoryFile?: string;
   now?: Date;
-  executor?: string;
+  /**
+   * The fingerprint of the key the executor runs with: the trust store must list it, and its
+   * person is who runs (never a name from the environment). Absent for `opsbook verify`.
+   */
+  executorKey?: string;
 }
 
 export interface VerifiedRun extends PlannedRun {
   approval: ApprovalFile;
   verified: Verified;
+  /** Who runs, proven by their key; set when `executorKey` was given. */
+  executor?: ExecutorIdentity;
 }
 
 /**
@@ -229,14 +270,22 @@ export async function verifyApprovalFile(
       // Keep the approval library's code: a well-formed envelope around a bad statement is
       // STATEMENT_INVALID, as `verifyApproval` itself reports it.
       throw new RefusalError(
-        e.code === 'STATEMENT_INVALID' ? 'STATEMENT_INVALID' : 'ENVELOPE_INVALID',
+        e.code === 'STATEMENT_INVALID' || e.code === 'PAYLOAD_NOT_CANONICAL'
+          ? e.code
+          : 'ENVELOPE_INVALID',
         `${e.problems.map(formatProblem).join('; ')}: use the approval file written by opsbook plan/approve, unedited`,
       );
     }
     throw e;
   }
   const { config } = options;
-  const { store } = await loadTrustedStore(config.stateDir, config.trustStore);
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  let executor: ExecutorIdentity | undefined;
+  if (options.executorKey !== undefined) {
+    const who = identifyExecutor(store, options.executorKey);
+    if (!who.ok) throw new RefusalError(who.code, who.message, { file });
+    executor = who.executor;
+  }
   let derived: PlannedRun | undefined;
   let failure: unknown;
   try {
@@ -280,7 +329,7 @@ export async function verifyApprovalFile(
     store,
     now: options.now ?? new Date(),
     expected,
-    executor: { id: options.executor ?? currentUser() },
+    ...(executor ? { executor } : {}),
     runsUsed: await runsUsed(config.stateDir, s.id),
     file,
   });
@@ -293,7 +342,7 @@ export async function verifyApprovalFile(
       `the approved run cannot be rendered from this checkout (${why}): check out the approved runbook version, or ask for a new approval`,
     );
   }
-  return { ...derived, approval, verified: result };
+  return { ...derived, approval, verified: result, ...(executor ? { executor } : {}) };
 }
 
 export interface ApproveOptions {
@@ -337,7 +386,11 @@ export async function approveFile(
         : {}),
       ...(options.maxRuns !== undefined ? { maxRuns: options.maxRuns } : {}),
     });
-    envelope = createEnvelope(statement);
+    // The proposal signature leaves the window and run count out: it still holds.
+    envelope = {
+      ...createEnvelope(statement),
+      ...(envelope.proposal ? { proposal: envelope.proposal } : {}),
+    };
   }
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope));

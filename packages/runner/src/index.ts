@@ -9,8 +9,8 @@ export {
   renderFleetStatisticsTable,
 } from '@opsbook/inventory';
 export type { FlushReport, OutboxEntry } from '@opsbook/tracker';
-export { builtinActions } from './actions.js';
 export { builtinActionSpecs } from './action-specs.js';
+export { builtinActions } from './actions.js';
 export {
   type ApprovalFile,
   type ApproveOptions,
@@ -104,7 +104,12 @@ export {
   type TicketReport,
   type TicketRunRecord,
 } from './run-ticket.js';
-export { chooseSigner, type SignerChoice } from './signer.js';
+export {
+  chooseExecutorSigner,
+  chooseSigner,
+  DEFAULT_IDENTITY_FILES,
+  type SignerChoice,
+} from './signer.js';
 export { hostsByName, loadRunInventory, selectTargets } from './targets.js';
 export { type AcceptTicketRequest, acceptTicket } from './ticket-accept.js';
 export {

@@ -1,3 +1,4 @@
+import type { Envelope } from '@opsbook/approval';
 import type { Connection } from '@opsbook/inventory';
 import type { Phase } from '@opsbook/schema';
 
@@ -19,7 +20,11 @@ export type RunEvent =
         runsUsed: number;
         maxRuns: number;
       };
+      /** Who ran, as the trust store names the key that signed the run claim. */
       executor: string;
+      executorKey: string;
+      /** The executor's signed RunClaim envelope (namespace opsbook-run). */
+      runClaim: Envelope;
       params: Record<string, unknown>;
       secretParams: string[];
       hosts: string[];

@@ -21,6 +21,8 @@ export interface RunDigest {
   runbook: string;
   status: string;
   executor: string;
+  /** The fingerprint of the key that signed the run claim. */
+  executorKey: string;
   hosts: Array<{ host: string; status: string; failedStep?: string; rolledBack: boolean }>;
   steps: StepRecord[];
   journal: { head: string; count: number };
@@ -66,6 +68,7 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
     runbook: `${runbook?.name ?? '?'} ${runbook?.version ?? ''}`.trim(),
     status: end ? String(end.status) : 'incomplete',
     executor: String(start.executor ?? ''),
+    executorKey: String(start.executorKey ?? ''),
     hosts,
     steps,
     journal: { head: last?.hash ?? '', count: events.length },
@@ -91,7 +94,7 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
       content: [
         {
           type: 'text',
-          text: `${run.runbook} run by ${run.executor} on ${run.hosts.length} host(s). Journal `,
+          text: `${run.runbook} run by ${run.executor}${run.executorKey ? ` (run claim signed with ${run.executorKey})` : ''} on ${run.hosts.length} host(s). Journal `,
         },
         { type: 'text', text: run.runId, code: true },
         { type: 'text', text: `, ${run.journal.count} events, head ` },

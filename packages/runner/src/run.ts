@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type SshSigner, signRunClaim } from '@opsbook/approval';
 import {
   connectSsh,
   createLocalTransport,
@@ -8,7 +9,7 @@ import {
   type Transport,
 } from '@opsbook/exec';
 import { type Config, type StorageError, storageErrorOf } from '@opsbook/schema';
-import { currentUser, type VerifiedRun, verifyApprovalFile } from './approval-flow.js';
+import { type VerifiedRun, verifyApprovalFile } from './approval-flow.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import { createMasker, Journal } from './journal.js';
 import { consumeRun, recordRunEnd } from './ledger.js';
@@ -21,6 +22,11 @@ import type { TicketGate, TicketReport } from './run-ticket.js';
 export interface RunRequest {
   config: Config;
   approvalFile: string;
+  /**
+   * The executor's own key (file or agent): it identifies who runs against the trust store and
+   * signs the run claim (approval, run id, hosts) recorded in the journal and on the ticket.
+   */
+  executorSigner: SshSigner;
   inventoryFile?: string;
   env: NodeJS.ProcessEnv;
   /** Like StrictHostKeyChecking=accept-new: unknown host keys are added; changed ones still refused. */
@@ -118,13 +124,27 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     config: req.config,
     ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
     ...(req.now ? { now: req.now } : {}),
-    executor: currentUser(req.env),
+    executorKey: req.executorSigner.publicKey.fingerprint,
   });
   const { plan, planDigest, verified: approval } = verified;
+  const executor = verified.executor!;
   const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
   const mask = createMasker(Object.values(secrets));
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
+  // Signed before any run is consumed or host touched: a key that cannot sign costs nothing.
+  const runClaim = await signRunClaim(
+    {
+      approvalId: approval.statement.id,
+      approvalPayload: Buffer.from(verified.approval.envelope.payload, 'base64'),
+      ticket: plan.ticket,
+      runId,
+      hosts: plan.hosts.map((h) => h.name),
+      executor: executor.id,
+      ...(req.now ? { now: req.now } : {}),
+    },
+    req.executorSigner,
+  );
   const { stateDir } = req.config;
   const { runsUsed } = await beforeAnyHost(
     stateDir,
@@ -137,7 +157,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   );
   const ticketStart = await beforeAnyHost(
     stateDir,
-    Promise.resolve(req.ticket?.start(runId, currentUser(req.env))),
+    Promise.resolve(req.ticket?.start(runId, executor.id)),
   );
   const journal = await beforeAnyHost(stateDir, Journal.create(stateDir, runId, { mask }));
   // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
@@ -184,7 +204,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
         runsUsed,
         maxRuns: approval.statement.maxRuns,
       },
-      executor: currentUser(req.env),
+      executor: executor.id,
+      executorKey: executor.fingerprint!,
+      runClaim,
       params: plan.params,
       secretParams: plan.secretParams,
       hosts: plan.hosts.map((h) => h.name),

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { connectAgentSigner, loadKeyFileSigner, type SshSigner } from '@opsbook/approval';
-import { UsageError, ValidationError } from '@opsbook/schema';
+import { RefusalError, UsageError, ValidationError } from '@opsbook/schema';
 
 export interface SignerChoice {
   /** Private key file (ed25519, ecdsa, rsa; OpenSSH or PEM). */
@@ -54,4 +56,28 @@ export async function chooseSigner(choice: SignerChoice): Promise<SshSigner> {
     if (!asked) throw e;
     return loadKeyFileSigner(bytes, { file, passphrase: asked });
   }
+}
+
+/** The key files `ssh` itself tries first, in its order. */
+export const DEFAULT_IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as const;
+
+/**
+ * The executor's signer: --key or --agent as for a senior, else the first of ~/.ssh/id_ed25519,
+ * id_ecdsa, id_rsa, like ssh. Which file is used widens nothing: the key must be one the trust
+ * store lists, and the run claim proves its holder signed.
+ */
+export async function chooseExecutorSigner(
+  choice: SignerChoice,
+  what: 'run' | 'proposal' = 'run',
+): Promise<SshSigner> {
+  if (choice.key || choice.agent) return chooseSigner(choice);
+  const home = choice.env.HOME;
+  const found = home
+    ? DEFAULT_IDENTITY_FILES.map((f) => path.join(home, '.ssh', f)).find((f) => existsSync(f))
+    : undefined;
+  if (found) return chooseSigner({ ...choice, key: found });
+  throw new RefusalError(
+    what === 'run' ? 'EXECUTOR_UNPROVEN' : 'PROPOSER_UNPROVEN',
+    `a ${what} is signed by the person who makes it: pass --key PATH (your private key, listed in approvers.yaml) or --agent; none of ~/.ssh/id_ed25519, id_ecdsa, id_rsa exists`,
+  );
 }

@@ -4,6 +4,7 @@ import {
   type Approver,
   createAcceptance,
   createAcceptanceEnvelope,
+  type Envelope,
   loadTrustedStore,
   parseStatement,
   readEnvelope,
@@ -12,6 +13,7 @@ import {
   signEnvelope,
   type TrustStore,
   verifyAcceptance,
+  verifyRunClaim,
   verifySshsig,
 } from '@opsbook/approval';
 import { type Config, RefusalError } from '@opsbook/schema';
@@ -58,7 +60,12 @@ function approvalOf(envelopeText: string, store: TrustStore, key: string) {
   return { statement, approvers };
 }
 
-async function verifiedRun(req: AcceptTicketRequest, run: TicketRunRecord, approvalId: string) {
+async function verifiedRun(
+  req: AcceptTicketRequest,
+  run: TicketRunRecord,
+  approvalId: string,
+  store: TrustStore,
+) {
   const { key } = req;
   const refuse = (code: string, why: string) =>
     new RefusalError(code, `${key}: ${why}`, { ticket: key });
@@ -73,7 +80,9 @@ async function verifiedRun(req: AcceptTicketRequest, run: TicketRunRecord, appro
       `the journal ${file} of run ${run.runId} does not verify (${journal.problems.map((p) => p.message).join('; ') || journal.status}): do not accept; investigate with opsbook journal verify`,
     );
   const digest = digestJournal(journal.events);
-  const start = journal.events[0] as { approval?: { id?: string }; ticket?: string } | undefined;
+  const start = journal.events[0] as
+    | { approval?: { id?: string }; ticket?: string; runClaim?: Envelope }
+    | undefined;
   if (start?.ticket !== key || start.approval?.id !== approvalId)
     throw refuse(
       'JOURNAL_MISMATCH',
@@ -91,7 +100,16 @@ async function verifiedRun(req: AcceptTicketRequest, run: TicketRunRecord, appro
       'POSTCHECKS_FAILED',
       `post-checks failed (${failed.map((s) => `${s.host} ${s.step}`).join(', ')}): do not accept`,
     );
-  return { digest, passed: post.length };
+  // Who ran is what the executor's key signed, checked against this machine's trust store.
+  const claim = start.runClaim
+    ? verifyRunClaim(start.runClaim, store, { approvalId, runId: run.runId })
+    : undefined;
+  if (!claim?.ok)
+    throw refuse(
+      'EXECUTOR_UNPROVEN',
+      `the run ${run.runId} carries no valid run claim of its executor (${claim?.message ?? 'none recorded'}): do not accept; the run was not made by a listed person`,
+    );
+  return { digest, passed: post.length, executor: claim.executor };
 }
 
 /**
@@ -111,7 +129,7 @@ export async function acceptTicket(
     [tracker.statuses.review],
     `a ticket is accepted when its run is In Review (opsbook ticket run ${key})`,
   );
-  const { store } = await loadTrustedStore(config.stateDir, config.trustStore);
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const verifier = seniorOf(store, req.signer);
   const ticketApproval = await readTicketApproval(tracker, key);
   const { statement, approvers } = approvalOf(ticketApproval.envelope, store, key);
@@ -133,7 +151,13 @@ export async function acceptTicket(
       `proposer (${proposer}), approver (${approvers.map((a) => a.id).join(', ')}) and verifier (${verifier.id}) of ${key} must be three different people: ask another senior to verify and accept`,
       { ticket: key },
     );
-  const { digest, passed } = await verifiedRun(req, run, statement.id);
+  const { digest, passed, executor } = await verifiedRun(req, run, statement.id, store);
+  if (verifier.id === executor.id || req.signer.publicKey.fingerprint === executor.fingerprint)
+    throw new RefusalError(
+      'SEPARATION_OF_DUTIES',
+      `${verifier.id} ran ${key} (run claim signed with ${executor.fingerprint}) and cannot also verify it: ask another senior to accept`,
+      { ticket: key },
+    );
   const acceptance = createAcceptance({
     ticket: key,
     approvalId: statement.id,
@@ -147,7 +171,7 @@ export async function acceptTicket(
   const envelope = await signEnvelope(createAcceptanceEnvelope(acceptance), req.signer);
   const text = serializeEnvelope(envelope);
   verifyAcceptance(text, store, `${key} acceptance`);
-  const comment = `Accepted by ${verifier.name} (${req.signer.publicKey.fingerprint}): journal of run ${run.runId} verified (${digest.journal.count} events, head ${digest.journal.head}), ${passed} post-check(s) passed. Proposed by ${proposer}, approved by ${approvers.map((a) => a.id).join(', ')}.`;
+  const comment = `Accepted by ${verifier.name} (${req.signer.publicKey.fingerprint}): journal of run ${run.runId} verified (${digest.journal.count} events, head ${digest.journal.head}), ${passed} post-check(s) passed. Proposed by ${proposer}, approved by ${approvers.map((a) => a.id).join(', ')}, run by ${executor.id} (${executor.fingerprint}).`;
   const report = await deliverWrites(services, key, [
     {
       write: {

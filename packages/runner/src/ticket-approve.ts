@@ -80,7 +80,7 @@ export async function approveTicket(
     `ask the engineer to propose a plan (opsbook ticket propose ${key})`,
   );
   const proposal = await readProposal(tracker, key);
-  const { store } = await loadTrustedStore(config.stateDir, config.trustStore);
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const approver = seniorOf(store, req.signer);
   if (isPerson(approver, proposal.proposer))
     throw new RefusalError(

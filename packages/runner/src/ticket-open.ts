@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { SshSigner } from '@opsbook/approval';
 import { type Config, RefusalError, UsageError } from '@opsbook/schema';
 import type { Block, Doc, Grade } from '@opsbook/tracker';
 import { readApprovalFile } from './approval-flow.js';
@@ -9,8 +10,11 @@ import { TicketGate, type TicketReport } from './run-ticket.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
 
-export interface OpenTicketRequest extends Omit<RunRequest, 'approvalFile' | 'ticket'> {
+export interface OpenTicketRequest
+  extends Omit<RunRequest, 'approvalFile' | 'ticket' | 'executorSigner'> {
   services: TicketServices;
+  /** Needed with `evidence` only: collecting evidence is a run, signed by its executor. */
+  executorSigner?: SshSigner;
   summary: string;
   description?: string;
   grade?: Grade;
@@ -61,8 +65,19 @@ async function collectEvidence(req: OpenTicketRequest, runbook: string, target?:
     evidence: _e,
     ...run
   } = req;
+  const { executorSigner, ...rest } = run;
+  if (!executorSigner)
+    throw new RefusalError(
+      'EXECUTOR_UNPROVEN',
+      'collecting evidence is a run, signed by the person who runs it: pass --key PATH or --agent',
+    );
   const gate = new TicketGate({ services, stateDir: req.config.stateDir, signal: req.signal });
-  const outcome = await runApproved({ ...run, approvalFile: file, ticket: gate });
+  const outcome = await runApproved({
+    ...rest,
+    executorSigner,
+    approvalFile: file,
+    ticket: gate,
+  });
   const digest = digestJournal((await verifyJournal(outcome.journal.path)).events);
   return { outcome, digest };
 }

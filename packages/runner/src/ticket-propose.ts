@@ -105,8 +105,8 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     runbook: planned.plan.runbook.name,
     envelope,
     planDigest: planned.planDigest,
-    proposer: req.proposer,
-    returnTo: returnTo || (tracker.kind === 'local' ? req.proposer : null),
+    proposer: planned.statement.proposer!,
+    returnTo: returnTo || (tracker.kind === 'local' ? planned.statement.proposer! : null),
     senior: req.senior,
     proposedAt: (req.now ?? new Date()).toISOString(),
   };

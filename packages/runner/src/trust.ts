@@ -37,18 +37,18 @@ export function trustInit(
   config: Config,
   force = false,
 ): Promise<{ store: TrustStore; replaced?: TrustStore }> {
-  return initTrust(config.stateDir, config.trustStore, { force });
+  return initTrust(config.trustPinDir, config.trustStore, { force });
 }
 
 /** `opsbook trust show`: the pinned store, and the file's state against it. */
 export async function trustShow(
   config: Config,
 ): Promise<{ pinned?: TrustStore; file?: TrustStore; accepted?: TrustStore; error?: unknown }> {
-  const pinned = await readPinnedStore(config.stateDir);
+  const pinned = await readPinnedStore(config.trustPinDir);
   const text = await readFile(config.trustStore).catch(() => undefined);
   const file = text ? parseTrustStore(text, config.trustStore) : undefined;
   try {
-    const { store } = await loadTrustedStore(config.stateDir, config.trustStore);
+    const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
     return { ...(pinned ? { pinned } : {}), ...(file ? { file } : {}), accepted: store };
   } catch (error) {
     return { ...(pinned ? { pinned } : {}), ...(file ? { file } : {}), error };

@@ -43,6 +43,7 @@ describe('health-report runbook on a ticket', () => {
       services: world.as('eve'),
       config,
       env: world.env,
+      executorSigner: world.eve,
       signal,
       summary,
       description: 'daily duty',
@@ -56,7 +57,7 @@ describe('health-report runbook on a ticket', () => {
       key,
       runbook,
       params: [],
-      proposer: 'eve',
+      proposerSigner: world.eve,
       senior: world.cast.senior,
     });
     await approveTicket({ services: world.as('sam'), config, key, signer: world.sam });
@@ -65,6 +66,7 @@ describe('health-report runbook on a ticket', () => {
       config,
       key,
       env: world.env,
+      executorSigner: world.eve,
       signal,
     });
     return { key, outcome };

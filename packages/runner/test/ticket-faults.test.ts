@@ -1,8 +1,8 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadConfig } from '@opsbook/schema';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '@opsbook/schema';
 import {
   approveTicket,
   listRuns,
@@ -29,6 +29,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
         services: eve,
         config: world.config,
         env: world.env,
+        executorSigner: world.eve,
         signal,
         summary: 'marker missing',
       })
@@ -39,7 +40,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       key,
       runbook: 'mark-done',
       params: [`dir=${world.markerDir}`],
-      proposer: 'eve',
+      proposerSigner: world.eve,
       senior: world.cast.senior,
     });
     await approveTicket({
@@ -63,7 +64,14 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       () => false,
     );
   const run = () =>
-    runTicket({ services: world.as('eve'), config: world.config, key, env: world.env, signal });
+    runTicket({
+      services: world.as('eve'),
+      config: world.config,
+      key,
+      env: world.env,
+      executorSigner: world.eve,
+      signal,
+    });
 
   /** After the outage: one flush delivers everything, a second finds nothing left to send. */
   async function expectDeliveredOnce(runId: string) {
@@ -113,6 +121,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       config: world.config,
       key,
       env: world.env,
+      executorSigner: world.eve,
       signal,
       onEvent: (e) => {
         if (e.type === 'run-start') going = fake.down();

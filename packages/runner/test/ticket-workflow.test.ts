@@ -84,6 +84,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       services: eve,
       config,
       env: world.env,
+      executorSigner: world.eve,
       signal,
       summary: 'web-01: marker missing after deploy',
       description: 'The health page says the marker is missing.',
@@ -103,7 +104,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
         key,
         runbook: 'mark-done',
         params: [`dir=${world.markerDir}`],
-        proposer: 'eve',
+        proposerSigner: world.eve,
         senior: cast.senior,
       });
     const first = await propose();
@@ -133,6 +134,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       config,
       key,
       env: world.env,
+      executorSigner: world.eve,
       signal,
     });
     expect(outcome.status).toBe('ok');
@@ -203,11 +205,19 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
     const { config } = world;
     const signal = new AbortController().signal;
     const eve = world.as('eve');
-    const a = await openTicket({ services: eve, config, env: world.env, signal, summary: 'first' });
+    const a = await openTicket({
+      services: eve,
+      config,
+      env: world.env,
+      executorSigner: world.eve,
+      signal,
+      summary: 'first',
+    });
     const b = await openTicket({
       services: eve,
       config,
       env: world.env,
+      executorSigner: world.eve,
       signal,
       summary: 'second',
     });
@@ -217,22 +227,43 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       key: a.key,
       runbook: 'mark-done',
       params: [`dir=${world.markerDir}`],
-      proposer: 'eve',
+      proposerSigner: world.eve,
       senior: world.cast.senior,
     });
     await expect(
-      runTicket({ services: eve, config, key: a.key, env: world.env, signal }),
+      runTicket({
+        services: eve,
+        config,
+        key: a.key,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+      }),
     ).rejects.toMatchObject({ code: 'APPROVAL_MISSING', kind: 'refused' });
     await approveTicket({ services: world.as('sam'), config, key: a.key, signer: world.sam });
     // b carries a's approval (copied by hand): the ticket gate sees the mismatch.
     const approval = await eve.tracker.getProperty(a.key, 'opsbook.approval');
     await eve.tracker.setProperty(b.key, 'opsbook.approval', approval);
     await expect(
-      runTicket({ services: eve, config, key: b.key, env: world.env, signal }),
+      runTicket({
+        services: eve,
+        config,
+        key: b.key,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+      }),
     ).rejects.toMatchObject({ code: 'TICKET_MISMATCH', kind: 'refused' });
     await world.as('sam').tracker.transition(a.key, 'Open');
     await expect(
-      runTicket({ services: eve, config, key: a.key, env: world.env, signal }),
+      runTicket({
+        services: eve,
+        config,
+        key: a.key,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+      }),
     ).rejects.toMatchObject({ code: 'TICKET_NOT_APPROVED', kind: 'refused' });
     expect(await listRuns(config.stateDir)).toEqual([]);
   });
@@ -244,6 +275,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       services: eve,
       config: world.config,
       env: world.env,
+      executorSigner: world.eve,
       signal,
       summary: 'nginx worker leaks memory under http2',
       labels: ['bug'],
@@ -252,6 +284,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       services: eve,
       config: world.config,
       env: world.env,
+      executorSigner: world.eve,
       signal,
       summary: 'nginx config typo',
       labels: ['task'],

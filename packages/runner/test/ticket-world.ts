@@ -11,6 +11,7 @@ import {
   type SshSigner,
   serializeEnvelope,
   signEnvelope,
+  signProposal,
 } from '@opsbook/approval';
 import { type Config, digestRunbook, loadConfig } from '@opsbook/schema';
 import type { JiraFake } from '@opsbook/testkit/jira';
@@ -32,6 +33,8 @@ export interface TicketWorld {
   config: Config;
   env: NodeJS.ProcessEnv;
   cast: Cast;
+  /** The engineer's own key: it signs eve's run claims (listed as an engineer). */
+  eve: SshSigner;
   sam: SshSigner;
   vic: SshSigner;
   /** The tracker as the person `user` sees it (local tracker history records who acted). */
@@ -58,6 +61,7 @@ export async function startTicketWorld(fake?: JiraFake): Promise<TicketWorld> {
   try {
     const sam = await keyOf(dir, 'sam');
     const vic = await keyOf(dir, 'vic');
+    const eve = await keyOf(dir, 'eve');
     await cp(
       path.join(repoRunbooks, 'collect-diagnostics'),
       path.join(dir, 'runbooks/collect-diagnostics'),
@@ -79,6 +83,7 @@ version: 1
 approvers:
   - {id: sam, name: Sam Senior, roles: [senior], keys: ["${formatPublicKeyLine(sam.publicKey)} sam"], jira: "${cast.senior}"}
   - {id: vic, name: Vic Verifier, roles: [senior], keys: ["${formatPublicKeyLine(vic.publicKey)} vic"]}
+  - {id: eve, name: Eve Engineer, roles: [engineer], keys: ["${formatPublicKeyLine(eve.publicKey)} eve"], jira: "${cast.engineer}"}
 policy:
   signatures: 1
   maxValidity: 7d
@@ -101,8 +106,11 @@ standing:
   collect-diagnostics: approvals/collect-diagnostics.approval.json
 `,
     );
-    const config = await loadConfig({ file: path.join(dir, 'opsbook.yaml') });
-    await initTrust(config.stateDir, config.trustStore);
+    const config = await loadConfig({
+      file: path.join(dir, 'opsbook.yaml'),
+      env: { OPSBOOK_TRUST_DIR: path.join(dir, 'trust-pin') },
+    });
+    await initTrust(config.trustPinDir, config.trustStore);
     const env: NodeJS.ProcessEnv = { ...(fake?.env ?? {}), HOME: dir, PATH: process.env.PATH };
     const sleeps: number[] = [];
     const as = (user: string, effects: HttpEffects = {}) =>
@@ -121,6 +129,7 @@ standing:
       config,
       env: { ...env, OPSBOOK_USER: 'eve' },
       cast,
+      eve,
       sam,
       vic,
       as,
@@ -153,8 +162,10 @@ async function writeStandingApproval(world: TicketWorld): Promise<void> {
     grade: 'P4',
     expires: '30d',
     maxRuns: 100,
+    proposer: 'eve',
   });
-  const envelope = await signEnvelope(createEnvelope(statement), world.sam);
+  const proposed = await signProposal(createEnvelope(statement), statement, world.eve);
+  const envelope = await signEnvelope(proposed, world.sam);
   await mkdir(path.join(world.dir, 'approvals'));
   await writeFile(
     path.join(world.dir, 'approvals/collect-diagnostics.approval.json'),

@@ -7,6 +7,8 @@ export {
   configSchema,
   findConfigFile,
   loadConfig,
+  MACHINE_TRUST_DIR,
+  trustPinDir,
 } from './config.js';
 export { type BundleDigest, type DigestedFile, digestOfList, digestRunbook } from './digest.js';
 export {

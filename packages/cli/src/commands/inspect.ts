@@ -3,6 +3,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { formatTable } from '../output.js';
 import { runRoutineCommand } from '../routine-view.js';
 import { exitForRun } from '../run-view.js';
+import { executorOptions } from './ticket-signer.js';
 
 const EXIT_FOR_FINDINGS = { ok: 0, unknown: 0, warn: 0, crit: 1 } as const;
 
@@ -11,6 +12,7 @@ export default defineCommand({
   summary:
     'run the daily inspection under its standing approval and print the findings, worst first',
   options: {
+    ...executorOptions,
     target: {
       type: 'string',
       value: 'PATTERN',

@@ -9,6 +9,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { runRoutineCommand } from '../routine-view.js';
 import { exitForRun } from '../run-view.js';
+import { executorOptions } from './ticket-signer.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 
@@ -16,6 +17,7 @@ export default defineCommand({
   name: 'inventory',
   summary: 'collect host facts under the standing approval and print fleet statistics',
   options: {
+    ...executorOptions,
     format: {
       type: 'string',
       value: 'table|json|csv',

@@ -2,7 +2,6 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createPlan,
-  currentUser,
   readApprovalFile,
   rederivePlan,
   serializeApproval,
@@ -11,6 +10,7 @@ import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { planText } from '../plan-view.js';
+import { executorSignerFor, proposerOptions } from './ticket-signer.js';
 
 export default defineCommand({
   name: 'plan',
@@ -18,6 +18,7 @@ export default defineCommand({
   args: '<runbook> | --show FILE',
   positionals: { min: 0, max: 1 },
   options: {
+    ...proposerOptions,
     ticket: {
       type: 'string',
       value: 'KEY',
@@ -131,7 +132,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       runbook,
       ticket,
       params: listOption(ctx, 'param'),
-      proposer: currentUser(),
+      proposerSigner: await executorSignerFor(ctx, 'proposal'),
       ...(stringOption(ctx, 'target') ? { target: stringOption(ctx, 'target') } : {}),
       ...(inventoryFile ? { inventoryFile } : {}),
       ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),

@@ -9,6 +9,7 @@ import {
   printRunOutcome,
   runProgress,
 } from '../run-view.js';
+import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 export default defineCommand({
   name: 'run',
@@ -17,6 +18,7 @@ export default defineCommand({
   args: '<approval-file>',
   positionals: { min: 1, max: 1 },
   options: {
+    ...executorOptions,
     inventory: {
       type: 'string',
       short: 'i',
@@ -63,12 +65,14 @@ is shown cut, marked so.`,
         );
       return 0;
     }
+    const executorSigner = await executorSignerFor(ctx);
     const { signal, done } = interruptible(out);
     const t0 = Date.now();
     try {
       const outcome = await runApproved({
         config,
         approvalFile: file,
+        executorSigner,
         ...(inventoryFile ? { inventoryFile } : {}),
         env: process.env,
         acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),

@@ -4,6 +4,7 @@ import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { hostOutputPrinter, interruptible, runProgress, ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
+import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 const GRADES = ['P1', 'P2', 'P3', 'P4'] as const;
 
@@ -13,6 +14,7 @@ export default defineCommand({
     'open a ticket with the symptoms, collected by a read-only runbook under a standing approval',
   positionals: { min: 0, max: 0 },
   options: {
+    ...executorOptions,
     summary: { type: 'string', value: 'TEXT', description: 'one line: what is wrong, where' },
     description: {
       type: 'string',
@@ -66,6 +68,8 @@ full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
     if (!runbook && (stringOption(ctx, 'target') || stringOption(ctx, 'inventory')))
       throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
     const config = await configFor(ctx);
+    // Collecting evidence is a run: signed by the person who runs it.
+    const executorSigner = runbook ? await executorSignerFor(ctx) : undefined;
     const services = trackerFor(config);
     const { out } = ctx;
     const stop = interruptible(out);
@@ -79,6 +83,7 @@ full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
       const opened = await openTicket({
         services,
         config,
+        ...(executorSigner ? { executorSigner } : {}),
         env: process.env,
         signal: stop.signal,
         summary,

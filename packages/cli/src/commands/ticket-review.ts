@@ -5,7 +5,7 @@ import { configFor } from '../context.js';
 import { planText } from '../plan-view.js';
 import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
-import { signerFor, signerOptions } from './ticket-signer.js';
+import { executorSignerFor, proposerOptions, signerFor, signerOptions } from './ticket-signer.js';
 
 function maxRunsOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -22,6 +22,7 @@ export const propose: CommandSpec = defineCommand({
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
+    ...proposerOptions,
     runbook: { type: 'string', value: 'NAME', description: 'the runbook to run (opsbook list)' },
     param: { type: 'string', value: 'NAME=VALUE', multiple: true, description: 'a param value' },
     target: {
@@ -73,7 +74,7 @@ host and phase, so the senior reviews exactly what will run.`,
       runbook,
       senior,
       params: listOption(ctx, 'param'),
-      proposer: currentUser(),
+      proposerSigner: await executorSignerFor(ctx, 'proposal'),
       ...(target ? { target } : {}),
       ...(inventoryFile ? { inventoryFile } : {}),
       ...(expires ? { expires } : {}),

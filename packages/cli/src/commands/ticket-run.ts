@@ -9,6 +9,7 @@ import {
   runProgress,
 } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
+import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 export default defineCommand({
   name: 'ticket run',
@@ -17,6 +18,7 @@ export default defineCommand({
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
+    ...executorOptions,
     inventory: {
       type: 'string',
       short: 'i',
@@ -35,6 +37,7 @@ evidence and the move to In Review go through the outbox: a tracker outage never
 finished run (opsbook outbox flush sends them later).`,
   async run(ctx) {
     const config = await configFor(ctx);
+    const executorSigner = await executorSignerFor(ctx);
     const { out } = ctx;
     const stop = interruptible(out);
     const t0 = Date.now();
@@ -44,6 +47,7 @@ finished run (opsbook outbox flush sends them later).`,
         services: trackerFor(config),
         key: ctx.positionals[0]!,
         config,
+        executorSigner,
         env: process.env,
         signal: stop.signal,
         acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
