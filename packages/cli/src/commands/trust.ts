@@ -11,10 +11,13 @@ export const init: CommandSpec = defineCommand({
   options: {
     force: {
       type: 'boolean',
-      description: 'replace a different pinned store (bypasses rotation signatures)',
+      description:
+        "replace a different pinned store: only with the pinned seniors' rotation signatures (approvers.yaml.sig)",
     },
   },
-  details: 'Check the printed digest with your seniors over another channel before trusting it.',
+  details: `Pins into /etc/opsbook/trust (or OPSBOOK_TRUST_DIR): run it as root. The pin is refused when the
+user who runs opsbook could change it. Check the printed digest with your seniors over another
+channel before trusting it.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const { store, replaced } = await trustInit(config, Boolean(ctx.options.force));
@@ -27,7 +30,7 @@ export const init: CommandSpec = defineCommand({
       });
     else
       ctx.out.print(
-        `pinned ${config.trustStore} version ${store.version} (${store.digest})${replaced ? `, replacing version ${replaced.version}` : ''}\nconfirm this digest with your seniors over another channel.`,
+        `pinned ${config.trustStore} version ${store.version} (${store.digest}) in ${config.trustPinDir}${replaced ? `, replacing version ${replaced.version}` : ''}\nconfirm this digest with your seniors over another channel.`,
       );
     return 0;
   },
@@ -55,7 +58,9 @@ export const show: CommandSpec = defineCommand({
       );
     const lines = [
       `trust store ${store.file} version ${store.version} (${store.digest})`,
-      r.pinned ? `pinned version ${r.pinned.version}` : 'not pinned yet: run opsbook trust init',
+      r.pinned
+        ? `pinned version ${r.pinned.version} in ${config.trustPinDir}`
+        : `not pinned yet in ${config.trustPinDir}: run sudo opsbook trust init`,
       '',
       'approvers:',
     ];
@@ -84,10 +89,15 @@ export const addApprover: CommandSpec = defineCommand({
     id: {
       type: 'string',
       value: 'ID',
-      description: 'their user id (matched against OPSBOOK_USER / the OS user)',
+      description: 'their id: the name their keys prove in approvals, run claims and tickets',
     },
     name: { type: 'string', value: 'NAME', description: 'their full name' },
-    role: { type: 'string', value: 'ROLE', multiple: true, description: 'senior or expert' },
+    role: {
+      type: 'string',
+      value: 'ROLE',
+      multiple: true,
+      description: 'senior, expert or engineer (engineers propose and run)',
+    },
     'key-file': {
       type: 'string',
       value: 'PUB',
@@ -104,11 +114,11 @@ export const addApprover: CommandSpec = defineCommand({
     const keyFiles = listOption(ctx, 'key-file');
     if (!id || !name || !roles.length || !keyFiles.length)
       throw new UsageError(
-        'give --id, --name, at least one --role (senior|expert) and at least one --key-file',
+        'give --id, --name, at least one --role (senior|expert|engineer) and at least one --key-file',
       );
     for (const r of roles)
-      if (r !== 'senior' && r !== 'expert')
-        throw new UsageError(`--role must be senior or expert, not '${r}'`);
+      if (r !== 'senior' && r !== 'expert' && r !== 'engineer')
+        throw new UsageError(`--role must be senior, expert or engineer, not '${r}'`);
     const keys = await Promise.all(
       keyFiles.map((f) =>
         readFile(f, 'utf8').then(
@@ -122,7 +132,7 @@ export const addApprover: CommandSpec = defineCommand({
     const store = await trustAddApprover(config, {
       id,
       name,
-      roles: roles as Array<'senior' | 'expert'>,
+      roles: roles as Array<'senior' | 'expert' | 'engineer'>,
       keys,
       ...(stringOption(ctx, 'jira') ? { jira: stringOption(ctx, 'jira') } : {}),
     });
