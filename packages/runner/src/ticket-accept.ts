@@ -2,6 +2,7 @@ import type { AcceptanceStatement } from '@opsbook/approval';
 import {
   APPROVAL_NAMESPACE,
   type Approver,
+  checkProposal,
   createAcceptance,
   createAcceptanceEnvelope,
   type Envelope,
@@ -57,6 +58,9 @@ function approvalOf(envelopeText: string, store: TrustStore, key: string) {
     if (!approvers.some((a) => a.id === approver.id)) approvers.push(approver);
   }
   if (approvers.length === 0) throw refuse('is not signed');
+  // The proposer the acceptance names is the one their own key proved, as for the run.
+  const proposal = checkProposal(parsed.envelope, statement, store);
+  if (!proposal.ok) throw refuse(`names no proven proposer (${proposal.message})`);
   return { statement, approvers };
 }
 
