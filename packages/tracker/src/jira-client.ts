@@ -186,7 +186,8 @@ export class JiraTracker implements Tracker {
       method: 'POST',
       path: this.issuePath(key, '/transitions'),
       json: { transition: { id: chosen.id } },
-      // Data Center answers 500 for a transition id the workflow does not have (CONTRACT §1.6).
+      // Data Center answers 500 for a transition id the workflow does not have: that means "not
+      // offered", not an outage (packages/tracker/README.md, "Retries, timeouts and the outbox").
       expect: this.cloud ? [] : [500],
       signal: options.signal,
       context: {
@@ -298,7 +299,7 @@ export class JiraTracker implements Tracker {
       method: 'POST',
       path: this.issuePath(key, '/remotelink'),
       json: { globalId: link.globalId, object },
-      idempotent: true, // upsert by globalId (CONTRACT §1.9)
+      idempotent: true, // Jira upserts a remote link by globalId: sending it again changes nothing
       signal: options.signal,
       context: { action: `link ${link.url} from ${key}`, ticket: key, permission: 'Link Issues' },
     });

@@ -1,6 +1,7 @@
 /**
- * The one HTTP retry policy of @opsbook/tracker (CONTRACT §4): exponential backoff with full
- * jitter, capped, and `Retry-After` (seconds or HTTP-date) taking precedence when present.
+ * The one HTTP retry policy of @opsbook/tracker (packages/tracker/README.md, "Retries, timeouts
+ * and the outbox"): exponential backoff with full jitter, capped, and `Retry-After` (seconds or
+ * HTTP-date) taking precedence when present.
  */
 export interface RetryPolicy {
   /** Attempts in total, the first included. */

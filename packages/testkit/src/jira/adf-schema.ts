@@ -1,7 +1,8 @@
 /**
- * The ADF subset opsbook writes (CONTRACT §3): `Comment.body` and `description` are untyped in
- * the Cloud spec, so the fake checks them against this. Shapes follow @atlaskit/adf-schema's
- * full.json (doc_node, paragraph_node, text_node, …), reduced to the nodes opsbook renders.
+ * The ADF subset opsbook writes (what @opsbook/tracker's `renderAdf` produces): `Comment.body`
+ * and `description` are untyped in the Cloud spec, so the fake checks them against this. Shapes
+ * follow @atlaskit/adf-schema's full.json (doc_node, paragraph_node, text_node, …), reduced to
+ * the nodes opsbook renders.
  */
 const mark = {
   type: 'object',

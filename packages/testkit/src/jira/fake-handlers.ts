@@ -57,7 +57,7 @@ export class FakeJiraState {
   }
 
   find(idOrKey: string): FakeIssue | undefined {
-    const k = idOrKey.toUpperCase(); // Jira finds keys case-insensitively (CONTRACT §1.2)
+    const k = idOrKey.toUpperCase(); // Jira finds issue keys case-insensitively: ops-1 is OPS-1
     return this.issues.find((i) => i.key === k || i.id === idOrKey);
   }
 
@@ -254,7 +254,7 @@ export class FakeJiraState {
     const id = String((c.body as Json)?.transition?.id ?? '');
     const t = this.offered(issue).find((x) => x.id === id);
     if (!t) {
-      // DC documents 500 for an incorrect transition id (CONTRACT §1.6); Cloud answers 400.
+      // DC's spec documents 500 for an incorrect transition id; Cloud answers 400.
       return this.flavour === 'cloud'
         ? errors(400, [`Transition id '${id}' is not valid for this issue.`])
         : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
@@ -308,7 +308,7 @@ export class FakeJiraState {
       title: String(object.title),
       ...(object.summary ? { summary: String(object.summary) } : {}),
     };
-    if (existing) existing.object = value; // upsert by globalId (CONTRACT §1.9)
+    if (existing) existing.object = value; // Jira upserts by globalId: one link, updated
     const link = existing ?? {
       id: this.nextLink++,
       ...(body.globalId ? { globalId: String(body.globalId) } : {}),

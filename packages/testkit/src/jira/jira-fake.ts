@@ -191,7 +191,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       });
     const matched = validator.match(method, route);
     if (!matched) {
-      // Cloud's old search API is gone (CONTRACT §1.8): answer as Jira does, and flag the client.
+      // Cloud replaced /rest/api/3/search by /search/jql: answer 410 as Jira does, flag the client.
       if (flavour === 'cloud' && route === '/rest/api/3/search') {
         violate('route', ['the removed /rest/api/3/search was called; use /rest/api/3/search/jql']);
         return reply({

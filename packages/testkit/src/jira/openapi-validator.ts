@@ -59,7 +59,8 @@ function pointerSet(doc: Json, pointer: string, value: unknown): void {
 function makeAjv(forRequests: boolean): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
   addFormats(ajv);
-  // OpenAPI formats ajv-formats does not know (CONTRACT §5).
+  // Formats Atlassian's specs use that ajv-formats does not know: integer ranges are checked,
+  // the string formats (binary, json, base64, byte) accept any string.
   ajv.addFormat('int32', {
     type: 'number',
     validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31,
@@ -67,7 +68,7 @@ function makeAjv(forRequests: boolean): Ajv {
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const f of ['binary', 'json', 'base64', 'byte']) ajv.addFormat(f, true);
   if (forRequests) {
-    // readOnly properties may not be sent by a client (CONTRACT §5.2); plain Ajv only annotates.
+    // OpenAPI forbids a client to send a readOnly property; plain Ajv only annotates it.
     ajv.removeKeyword('readOnly');
     ajv.addKeyword({
       keyword: 'readOnly',
@@ -234,7 +235,8 @@ export class OpenApiValidator {
         ? []
         : [`status ${status} is not declared for ${op.method.toUpperCase()} ${op.template}`];
     const schema = declared.content?.['application/json']?.schema;
-    // 204 declared with JSON content has no body in practice (CONTRACT §5.4); undeclared error bodies are Jira's ErrorCollection.
+    // Jira sends no body with a 204 even where the spec declares JSON content; undeclared error
+    // bodies are Jira's ErrorCollection.
     if (schema === undefined || (status === 204 && body === undefined)) return [];
     const override = RESPONSE_OVERRIDES[this.flavour].find(
       (o) => o.method === op.method && o.path === op.template && o.status === String(status),

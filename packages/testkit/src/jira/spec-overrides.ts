@@ -1,8 +1,8 @@
 /**
- * Narrow, documented corrections of Atlassian's OpenAPI documents (CONTRACT §5), applied to an
- * in-memory copy when the validator loads the vendored spec. The JSON files are never edited;
- * each override names the defect it works around. Nothing here loosens a 2xx/4xx check beyond
- * the one defect it names.
+ * Narrow, documented corrections of Atlassian's OpenAPI documents (listed in
+ * packages/testkit/README.md, "The Jira fake"), applied to an in-memory copy when the validator
+ * loads the vendored spec. The JSON files are never edited; each override names the defect it
+ * works around. Nothing here loosens a 2xx/4xx check beyond the one defect it names.
  */
 import type { Flavour } from './openapi-validator.js';
 
@@ -30,7 +30,7 @@ export const SCHEMA_OVERRIDES: Record<Flavour, SchemaOverride[]> = {
     {
       pointer: '/components/schemas/IssueBean/properties/fields/additionalProperties',
       schema: {},
-      why: 'DC declares every issue field value as an object, so a string summary fails (CONTRACT §5.6).',
+      why: 'DC declares every issue field value as an object, so a string summary fails.',
     },
     {
       pointer: '/components/schemas/IssueUpdateBean/properties/fields/additionalProperties',
@@ -78,21 +78,21 @@ export const RESPONSE_OVERRIDES: Record<Flavour, ResponseOverride[]> = {
       path: '/api/2/issue/{issueIdOrKey}/attachments',
       status: '200',
       arrayOfDeclared: true,
-      why: 'DC declares one AttachmentJsonBean; Jira returns an array of them (CONTRACT §1.4).',
+      why: 'DC declares one AttachmentJsonBean; Jira returns an array of them.',
     },
     {
       method: 'get',
       path: '/api/2/issue/{issueIdOrKey}/remotelink',
       status: '200',
       arrayOfDeclared: true,
-      why: 'DC declares one RemoteIssueLinkBean; Jira returns the list (CONTRACT §1.9).',
+      why: 'DC declares one RemoteIssueLinkBean; Jira returns the list.',
     },
   ],
 };
 
 /**
- * DC request bodies have no `required` anywhere, so the Cloud minimums are asserted in addition
- * (CONTRACT §5.6): keyed by `METHOD path-template`.
+ * DC request bodies have no `required` anywhere, so the Cloud minimums are asserted in addition:
+ * keyed by `METHOD path-template`.
  */
 export const DC_REQUEST_MINIMUMS: Record<string, unknown> = {
   'post /api/2/issue': {
@@ -122,8 +122,9 @@ export const DC_REQUEST_MINIMUMS: Record<string, unknown> = {
 };
 
 /**
- * Statuses the fake sends on purpose although no vendored operation declares them (CONTRACT
- * §5.7): rate limiting and outages. Their bodies are not validated; everything else is.
+ * Statuses the fake sends on purpose although no vendored operation declares them: rate limiting
+ * (429), outages (5xx) and Cloud's removed search (410). Their bodies are not validated; everything
+ * else is.
  */
 export const OUT_OF_SPEC_STATUSES = new Set([429, 500, 502, 503, 504, 410]);
 
