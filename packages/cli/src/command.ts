@@ -12,10 +12,12 @@ export interface OptionSpec {
   default?: string | boolean;
 }
 
+/**
+ * What a command's module defines. Its name and one-line summary are not here: they live in the
+ * command table (commands/registry.ts) alone, so `opsbook --help` and `opsbook <cmd> --help`
+ * cannot disagree, and the table lists every command without importing any.
+ */
 export interface CommandSpec {
-  /** Full name as typed, e.g. `validate` or `approval payload`. */
-  name: string;
-  summary: string;
   /** Positional arguments as shown in help, e.g. `[path…]` or `<name>`. */
   args?: string;
   /** Number of positionals accepted. */
@@ -32,6 +34,16 @@ export interface CommandSpec {
   isDoneWhenResolved?: boolean;
   run(ctx: CommandContext): Promise<number | undefined>;
 }
+
+/** The name and one-line summary of a command, as the command table gives them. */
+export interface CommandMeta {
+  /** Full name as typed, e.g. `validate` or `approval payload`. */
+  name: string;
+  summary: string;
+}
+
+/** A loaded command: its table entry's name and summary with its module's spec. */
+export type Command = CommandMeta & CommandSpec;
 
 export interface CommandContext {
   positionals: string[];
@@ -64,7 +76,7 @@ export function defineCommand(spec: CommandSpec): CommandSpec {
 
 /** Parse argv for one command strictly: an unknown option or a missing value is a usage error. */
 export function parseCommandArgs(
-  spec: CommandSpec,
+  spec: Command,
   argv: string[],
 ): { positionals: string[]; options: CommandContext['options'] } {
   const all = { ...globalOptions, ...spec.options };
@@ -111,11 +123,7 @@ export function parseCommandArgs(
   return { positionals: parsed.positionals, options };
 }
 
-function explainParseError(
-  spec: CommandSpec,
-  e: Error & { code?: string },
-  known: string[],
-): string {
+function explainParseError(spec: Command, e: Error & { code?: string }, known: string[]): string {
   const help = `see opsbook ${spec.name} --help`;
   const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(e.message);
   if (unknown?.[1]) {

@@ -1,3 +1,4 @@
+import type { RunStatus } from '@opsbook/runner';
 import { type ErrorKind, isOpsbookError, storageErrorOf, ValidationError } from '@opsbook/schema';
 
 /** The CLI contract (DESIGN §7): the one place where kinds of error become exit codes. */
@@ -10,6 +11,22 @@ export const exitCodes: Record<ErrorKind | 'ok' | 'bug', number> = {
   interrupted: 130,
   bug: 70,
 };
+
+/** How a run ended, as the exit code of the command that ran it. */
+export const exitForRun: Record<RunStatus, number> = {
+  ok: exitCodes.ok,
+  failed: exitCodes.failed,
+  unreachable: exitCodes.unreachable,
+  interrupted: exitCodes.interrupted,
+};
+
+/** The worst finding of an inspection, as an exit code: only a crit one fails the command. */
+export const exitForFindings = {
+  ok: exitCodes.ok,
+  unknown: exitCodes.ok,
+  warn: exitCodes.ok,
+  crit: exitCodes.failed,
+} as const;
 
 export interface ReportedError {
   exitCode: number;

@@ -1,5 +1,5 @@
 import { type CommandContext, type CommandSpec, parseCommandArgs } from './command.js';
-import { type CommandEntry, commands } from './commands/registry.js';
+import { type CommandEntry, commands, loadCommand } from './commands/registry.js';
 import { describeError, exitCodes } from './exit-code.js';
 import { createOutput } from './output.js';
 import { commandHelp, mainHelp } from './usage.js';
@@ -66,7 +66,7 @@ async function dispatch(argv: string[], onLoaded: (spec: CommandSpec) => void): 
         `unknown command '${typed}'${guess ? `: did you mean 'opsbook ${guess}'?` : ''}; run opsbook --help for the list`,
       );
     }
-    const spec = await entry.load();
+    const spec = await loadCommand(entry);
     onLoaded(spec);
     const { positionals, options } = parseCommandArgs(spec, rest);
     if (options.help) {

@@ -8,13 +8,6 @@ import { exitCodes } from './exit-code.js';
 import { formatTable, type Output } from './output.js';
 import { showControls, showControlsIn } from './terminal-safe.js';
 
-export const exitForRun = {
-  ok: exitCodes.ok,
-  failed: exitCodes.failed,
-  unreachable: exitCodes.unreachable,
-  interrupted: exitCodes.interrupted,
-} as const;
-
 /** Live progress of a run on stderr: one line per step, hosts that did not end well. */
 export function runProgress(out: Output): (e: RunEvent) => void {
   return (event) => {

@@ -1,4 +1,4 @@
-import { type CommandSpec, globalOptions, type OptionSpec } from './command.js';
+import { type Command, globalOptions, type OptionSpec } from './command.js';
 import type { CommandEntry } from './commands/registry.js';
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
@@ -16,7 +16,7 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
   return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`);
 }
 
-export function commandHelp(spec: CommandSpec): string {
+export function commandHelp(spec: Command): string {
   const lines = [
     `opsbook ${spec.name}${spec.args ? ` ${spec.args}` : ''} [options]`,
     '',

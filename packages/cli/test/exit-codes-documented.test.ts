@@ -141,6 +141,11 @@ describe('the exit codes are documented', () => {
       expect(table.has(exit), `src/${file} returns ${exit}, which README's table lacks`).toBe(true);
   });
 
+  it('returns exit codes by name (src/exit-code.ts), never as a bare number, from a command', async () => {
+    const bare = [...(await literalExits())].filter(([, file]) => file.startsWith('commands/'));
+    expect(bare.map(([exit, file]) => `src/${file} returns ${exit}`)).toEqual([]);
+  });
+
   it('lists every error code in docs/exit-codes.md under the exit code it gets', async () => {
     const documented = await documentedCodes();
     const missing: string[] = [];

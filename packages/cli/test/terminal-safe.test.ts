@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvedFile } from './approval-craft.js';
-import { createWorld, trackerOf, type World } from './opsbook-world.js';
+import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
+import { createTicket, createWorld, trackerOf, type World } from './opsbook-world.js';
 import type { RunDoc } from './run-outcome.js';
 
 /*
@@ -184,6 +185,36 @@ describe('terminal-safe output', () => {
     expect(journal.stdout).toContain(`${VISIBLE} on stdout`);
 
     const raw = await world.opsbook(['run', await approval('raw'), '--raw']);
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stderr).toContain(`box | ${ATTACK} on stdout`);
+  });
+
+  it('shows the live output of `ticket run` like `run`: control characters visible, --raw passes them', async () => {
+    /** A new ticket carrying a signed approval of `hostile`, as `ticket approve` leaves it. */
+    const approvedTicket = async (name: string) => {
+      const key = await createTicket(world);
+      const file = await approvedFile(world, 'hostile', `${name}.json`, [world.people.alice], {
+        target: 'box',
+        params: { note: `param ${ATTACK} here` },
+        ticket: key,
+      });
+      const tracker = await trackerOf(world);
+      await tracker.setProperty(key, 'opsbook.approval', {
+        approvalId: statementOf(await readEnvelope(file)).id,
+        envelope: await readFile(file, 'utf8'),
+        signers: [world.people.alice.id],
+        complete: true,
+      });
+      return key;
+    };
+    const shown = await world.opsbook(['ticket', 'run', await approvedTicket('ticket-shown')], {
+      env: colour,
+    });
+    expect(shown.code, shown.stderr).toBe(0);
+    expectTerminalSafe(shown.stdout + shown.stderr, 'ticket run');
+    expect(shown.stderr).toContain(`\u001b[2mbox | \u001b[22m${VISIBLE} on stdout`);
+
+    const raw = await world.opsbook(['ticket', 'run', await approvedTicket('ticket-raw'), '--raw']);
     expect(raw.code, raw.stderr).toBe(0);
     expect(raw.stderr).toContain(`box | ${ATTACK} on stdout`);
   });

@@ -1,9 +1,8 @@
 import { attachSignatureFile } from '@opsbook/runner';
 import { defineCommand } from '../command.js';
+import { exitCodes } from '../exit-code.js';
 
 export default defineCommand({
-  name: 'approval attach-signature',
-  summary: 'add a signature made with ssh-keygen -Y sign to an approval file',
   args: '<file> <sigfile>',
   positionals: { min: 2, max: 2 },
   async run(ctx) {
@@ -15,6 +14,6 @@ export default defineCommand({
       ctx.out.print(
         `attached ${envelope.signatures.at(-1)?.keyid} to ${file}; it now carries ${envelope.signatures.length} signature(s). Check it with opsbook verify ${file}`,
       );
-    return 0;
+    return exitCodes.ok;
   },
 });

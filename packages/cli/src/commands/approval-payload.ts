@@ -1,9 +1,8 @@
 import { readApprovalPayload } from '@opsbook/runner';
 import { defineCommand } from '../command.js';
+import { exitCodes } from '../exit-code.js';
 
 export default defineCommand({
-  name: 'approval payload',
-  summary: "write an approval's exact statement bytes to stdout (to sign with ssh-keygen -Y sign)",
   args: '<file>',
   positionals: { min: 1, max: 1 },
   details: `Example, signing with plain OpenSSH:
@@ -12,6 +11,6 @@ export default defineCommand({
   opsbook approval attach-signature OPS-42.disk-cleanup.approval.json payload.json.sig`,
   async run(ctx) {
     process.stdout.write(await readApprovalPayload(ctx.positionals[0]!));
-    return 0;
+    return exitCodes.ok;
   },
 });

@@ -2,12 +2,11 @@ import { approveFile } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { planText } from '../plan-view.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
 export default defineCommand({
-  name: 'approve',
-  summary: 'sign an approval with your SSH key or ssh-agent (seniors)',
   args: '<file>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -52,7 +51,7 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
         signatures: result.envelope.signatures.map((s) => s.keyid),
         statement: result.statement,
       });
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(
       planText(result.plan, result.statement.plan?.digest ?? '', ctx.out.style, result.statement),
@@ -60,6 +59,6 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
     ctx.out.print(
       `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).`,
     );
-    return 0;
+    return exitCodes.ok;
   },
 });

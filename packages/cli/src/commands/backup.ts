@@ -14,6 +14,7 @@ import {
   type OptionSpec,
 } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
 
 const repositoryOption: Record<string, OptionSpec> = {
@@ -31,8 +32,6 @@ async function repositoryOf(ctx: CommandContext): Promise<string> {
 }
 
 export const list: CommandSpec = defineCommand({
-  name: 'backup list',
-  summary: 'list the backups of the repository, oldest first, with their last verification',
   options: repositoryOption,
   async run(ctx) {
     const repo = await openRepository(await repositoryOf(ctx));
@@ -43,7 +42,7 @@ export const list: CommandSpec = defineCommand({
         backups: backups.map((b) => ({ ...b.manifest, verification: b.verification ?? null })),
         broken,
       });
-      return broken.length ? 1 : 0;
+      return broken.length ? exitCodes.failed : exitCodes.ok;
     }
     const { style } = ctx.out;
     ctx.out.print(
@@ -66,14 +65,11 @@ export const list: CommandSpec = defineCommand({
       ),
     );
     for (const b of broken) ctx.out.print(style.red(`broken ${b.id}: ${b.problem}`));
-    return broken.length ? 1 : 0;
+    return broken.length ? exitCodes.failed : exitCodes.ok;
   },
 });
 
 export const verify: CommandSpec = defineCommand({
-  name: 'backup verify',
-  summary:
-    're-hash archives against their manifests (pg_restore --list for dumps); exit 1 if any is damaged',
   args: '[backup-id…]',
   positionals: { min: 0, max: 1000 },
   options: repositoryOption,
@@ -83,7 +79,7 @@ export const verify: CommandSpec = defineCommand({
     });
     if (ctx.out.json) {
       ctx.out.printJson(report);
-      return report.ok ? 0 : 1;
+      return report.ok ? exitCodes.ok : exitCodes.failed;
     }
     const { style } = ctx.out;
     for (const b of report.backups) {
@@ -91,7 +87,7 @@ export const verify: CommandSpec = defineCommand({
       for (const p of b.problems) ctx.out.print(style.red(`        ${p.file}: ${p.message}`));
     }
     if (!report.backups.length) ctx.out.note(`no backups in ${report.repository}`);
-    return report.ok ? 0 : 1;
+    return report.ok ? exitCodes.ok : exitCodes.failed;
   },
 });
 
@@ -104,8 +100,6 @@ const keepOptions = [
 ] as const;
 
 export const prune: CommandSpec = defineCommand({
-  name: 'backup prune',
-  summary: 'remove backups a retention policy no longer keeps (never the last verified one)',
   options: {
     ...repositoryOption,
     ...Object.fromEntries(
@@ -139,7 +133,7 @@ export const prune: CommandSpec = defineCommand({
     });
     if (ctx.out.json) {
       ctx.out.printJson(report);
-      return 0;
+      return exitCodes.ok;
     }
     const { style } = ctx.out;
     for (const d of report.decisions) {
@@ -152,6 +146,6 @@ export const prune: CommandSpec = defineCommand({
     }
     for (const a of report.abandoned)
       ctx.out.print(`${report.dryRun ? 'would clear' : 'cleared'} interrupted backup ${a}`);
-    return 0;
+    return exitCodes.ok;
   },
 });

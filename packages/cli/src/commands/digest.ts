@@ -2,10 +2,9 @@ import { loadOneRunbook } from '@opsbook/runner/catalog';
 import { digestRunbook } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 
 export default defineCommand({
-  name: 'digest',
-  summary: "print a runbook bundle's digest (what an approval is bound to)",
   args: '<runbook>',
   isDoneWhenResolved: true,
   positionals: { min: 1, max: 1 },
@@ -21,10 +20,10 @@ the old one are refused.`,
     const { digest, files } = await digestRunbook(bundle.dir, bundle);
     if (ctx.out.json) {
       ctx.out.printJson({ name: bundle.name, version: bundle.version, digest, files });
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(ctx.options.files ? `${digest}  ${bundle.name}@${bundle.version}` : digest);
     if (ctx.options.files) for (const f of files) ctx.out.print(`  sha256:${f.sha256}  ${f.path}`);
-    return 0;
+    return exitCodes.ok;
   },
 });

@@ -1,16 +1,11 @@
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
+import { exitForFindings, exitForRun } from '../exit-code.js';
 import { formatTable } from '../output.js';
 import { runRoutineCommand } from '../routine-view.js';
-import { exitForRun } from '../run-view.js';
 import { executorOptions } from './ticket-signer.js';
 
-const EXIT_FOR_FINDINGS = { ok: 0, unknown: 0, warn: 0, crit: 1 } as const;
-
 export default defineCommand({
-  name: 'inspect',
-  summary:
-    'run the daily inspection under its standing approval and print the findings, worst first',
   options: {
     ...executorOptions,
     target: {
@@ -59,6 +54,6 @@ Examples:
       ctx.out.note(`run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.path}`);
     }
     const worst = findings[0]?.status ?? 'ok';
-    return Math.max(exitForRun[outcome.status], EXIT_FOR_FINDINGS[worst]);
+    return Math.max(exitForRun[outcome.status], exitForFindings[worst]);
   },
 });

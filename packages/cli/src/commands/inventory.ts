@@ -7,15 +7,13 @@ import {
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitForRun } from '../exit-code.js';
 import { runRoutineCommand } from '../routine-view.js';
-import { exitForRun } from '../run-view.js';
 import { executorOptions } from './ticket-signer.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
 
 export default defineCommand({
-  name: 'inventory',
-  summary: 'collect host facts under the standing approval and print fleet statistics',
   options: {
     ...executorOptions,
     format: {

@@ -1,10 +1,9 @@
 import { listRuns, readRun } from '@opsbook/runner';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 
 export default defineCommand({
-  name: 'journal verify',
-  summary: 'check that run journals are intact (no edited, dropped, reordered or appended events)',
   args: '[run-id]',
   positionals: { min: 0, max: 1 },
   details:
@@ -40,6 +39,6 @@ export default defineCommand({
         for (const n of r.notes) ctx.out.print(`    note: ${n.message}`);
       }
     }
-    return bad.length ? 3 : 0;
+    return bad.length ? exitCodes.refused : exitCodes.ok;
   },
 });

@@ -6,8 +6,6 @@ import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
 
 export default defineCommand({
-  name: 'list',
-  summary: 'list the runbooks of this repository',
   isDoneWhenResolved: true,
   details:
     'Invalid runbooks are left out of the list and named on stderr (exit 2); run opsbook validate for the details.',

@@ -1,6 +1,7 @@
 import { type OutboxEntry, openTracker } from '@opsbook/runner';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { formatTable, type Output } from '../output.js';
 
 function entriesTable(out: Output, entries: OutboxEntry[]): string {
@@ -24,21 +25,17 @@ function entriesTable(out: Output, entries: OutboxEntry[]): string {
 }
 
 export const list: CommandSpec = defineCommand({
-  name: 'outbox list',
-  summary: 'list tracker writes waiting to be delivered (comments, attachments, transitions)',
   async run(ctx) {
     const config = await configFor(ctx);
     const entries = await openTracker(config, process.env).outbox.list();
     if (ctx.out.json) ctx.out.printJson({ entries });
     else if (!entries.length) ctx.out.print('the outbox is empty: every write reached the tracker');
     else ctx.out.print(entriesTable(ctx.out, entries));
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const flush: CommandSpec = defineCommand({
-  name: 'outbox flush',
-  summary: 'deliver the waiting tracker writes now: in order per ticket, each exactly once',
   options: {
     ticket: { type: 'string', value: 'KEY', description: 'only this ticket' },
     'retry-failed': {
@@ -76,6 +73,10 @@ stay queued), 3 when it refused some for good (fix the cause, then --retry-faile
       for (const f of report.failed)
         if (f.lastError) out.note(`${f.ticket}: ${f.lastError.message}`);
     }
-    return report.failed.length ? 3 : report.pending.length ? 4 : 0;
+    return report.failed.length
+      ? exitCodes.refused
+      : report.pending.length
+        ? exitCodes.unreachable
+        : exitCodes.ok;
   },
 });

@@ -1,20 +1,14 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  createPlan,
-  readApprovalFile,
-  rederivePlan,
-  serializeApproval,
-} from '@opsbook/runner';
+import { createPlan, readApprovalFile, rederivePlan, serializeApproval } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { planText } from '../plan-view.js';
 import { executorSignerFor, proposerOptions } from './ticket-signer.js';
 
 export default defineCommand({
-  name: 'plan',
-  summary: 'render a run (runbook + params + hosts) into an unsigned approval for a senior to sign',
   args: '<runbook> | --show FILE',
   positionals: { min: 0, max: 1 },
   options: {
@@ -111,7 +105,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
             ),
           );
       }
-      return matches ? 0 : 3;
+      return matches ? exitCodes.ok : exitCodes.refused;
     }
     const runbook = ctx.positionals[0];
     if (!runbook)
@@ -168,12 +162,12 @@ and the digest of every rendered command. A senior signs it with opsbook approve
         plan: result.plan,
         planDigest: result.planDigest,
       });
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style, result.statement));
     ctx.out.print(
       `\nwrote ${file} (unsigned). Next: a senior reviews it (opsbook plan --show ${file}) and signs it:\n  opsbook approve ${file} --key ~/.ssh/id_ed25519     (or --agent)`,
     );
-    return 0;
+    return exitCodes.ok;
   },
 });

@@ -1,12 +1,11 @@
-import type { CommandSpec } from '../command.js';
+import type { Command, CommandMeta, CommandSpec } from '../command.js';
 
 /**
- * Every command, with its one-line summary (for `opsbook --help`) and a loader that imports the
- * command's module only when it runs, so that start-up stays fast however many commands exist.
+ * Every command: its name and one-line summary, the only place either is written (`opsbook
+ * --help` lists them, `opsbook <cmd> --help` shows them), and a loader that imports the command's
+ * module only when it runs, so that start-up stays fast however many commands exist.
  */
-export interface CommandEntry {
-  name: string;
-  summary: string;
+export interface CommandEntry extends CommandMeta {
   load: () => Promise<CommandSpec>;
 }
 
@@ -60,7 +59,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'approval payload',
-    summary: "write an approval's exact statement bytes to stdout (for ssh-keygen -Y sign)",
+    summary:
+      "write an approval's exact statement bytes to stdout (to sign with ssh-keygen -Y sign)",
     load: async () => (await import('./approval-payload.js')).default,
   },
   {
@@ -70,7 +70,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'run',
-    summary: 'run an approved runbook: verify, execute exactly what was signed, journal it',
+    summary:
+      'run an approved runbook: verify the approval, execute exactly what was signed, journal it',
     load: async () => (await import('./run.js')).default,
   },
   {
@@ -96,78 +97,82 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'trust show',
-    summary: 'show the pinned trust store: approvers, policy, revoked keys',
+    summary: 'show the pinned trust store, its approvers, policy and revoked keys',
     load: async () => (await import('./trust.js')).show,
   },
   {
     name: 'trust add-approver',
-    summary: 'add an approver to approvers.yaml (needs rotation signatures)',
+    summary: 'add an approver to approvers.yaml (raises its version; needs rotation signatures)',
     load: async () => (await import('./trust.js')).addApprover,
   },
   {
     name: 'trust revoke',
-    summary: 'revoke a key by fingerprint (needs rotation signatures)',
+    summary: 'revoke a key by fingerprint (raises the version; needs rotation signatures)',
     load: async () => (await import('./trust.js')).revoke,
   },
   {
     name: 'trust sign',
-    summary: 'add your rotation signature to approvers.yaml.sig (seniors)',
+    summary: 'add your rotation signature to approvers.yaml.sig (seniors of the pinned version)',
     load: async () => (await import('./trust.js')).sign,
   },
   {
     name: 'ticket open',
-    summary: 'open a ticket with the symptoms collected by a read-only runbook (standing approval)',
+    summary:
+      'open a ticket with the symptoms, collected by a read-only runbook under a standing approval',
     load: async () => (await import('./ticket-open.js')).default,
   },
   {
     name: 'ticket propose',
     summary:
-      'plan the fix on a ticket, post every command, assign the senior (→ Awaiting Approval)',
+      'plan the fix on a ticket: attach the plan, post every command, assign the senior (→ Awaiting Approval)',
     load: async () => (await import('./ticket-review.js')).propose,
   },
   {
     name: 'ticket approve',
-    summary: 'sign the plan proposed on a ticket (seniors; → Approved)',
+    summary:
+      'sign the plan proposed on a ticket (seniors): attach the approval, → Approved, assign back',
     load: async () => (await import('./ticket-review.js')).approve,
   },
   {
     name: 'ticket reject',
-    summary: 'send a proposed plan back with a reason or a request for more data (→ Open)',
+    summary: 'send a proposed plan back (→ Open) with a reason, or ask for more data',
     load: async () => (await import('./ticket-review.js')).reject,
   },
   {
     name: 'ticket run',
-    summary: 'run the approval attached to a ticket; results posted to it (→ In Review)',
+    summary:
+      'run the approval attached to a ticket (→ In Progress, then → In Review with the results)',
     load: async () => (await import('./ticket-run.js')).default,
   },
   {
     name: 'ticket accept',
-    summary: 'verify the finished work and sign an Acceptance (seniors; → Done)',
+    summary:
+      'verify the finished work (journal, post-checks) and sign an Acceptance (seniors; → Done)',
     load: async () => (await import('./ticket-accept.js')).default,
   },
   {
     name: 'ticket bugs',
-    summary: 'search the tracker for known bugs mentioning a text (JQL)',
+    summary: 'search the tracker for known bugs mentioning the text (JQL)',
     load: async () => (await import('./ticket-lookup.js')).bugs,
   },
   {
     name: 'ticket escalate',
-    summary: 'assign a ticket to the R&D lead with the evidence collected',
+    summary: 'assign a ticket to the R&D lead with the evidence collected so far',
     load: async () => (await import('./ticket-lookup.js')).escalate,
   },
   {
     name: 'ticket show',
-    summary: 'show a ticket and every opsbook step on it',
+    summary: 'show a ticket and every opsbook step on it (proposal, approval, runs, acceptance)',
     load: async () => (await import('./ticket-lookup.js')).show,
   },
   {
     name: 'outbox list',
-    summary: 'list tracker writes waiting to be delivered',
+    summary: 'list tracker writes waiting to be delivered (comments, attachments, transitions)',
     load: async () => (await import('./outbox.js')).list,
   },
   {
     name: 'outbox flush',
-    summary: 'deliver waiting tracker writes now (in order, exactly once)',
+    summary: 'deliver the waiting tracker writes now: in order per ticket, each exactly once',
     load: async () => (await import('./outbox.js')).flush,
   },
   {
@@ -178,19 +183,23 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'backup list',
-    summary: 'list the backups in the local repository, with their verification state',
+    summary: 'list the backups of the repository, oldest first, with their last verification',
     load: async () => (await import('./backup.js')).list,
   },
   {
     name: 'backup verify',
     summary:
-      're-hash every archive against its manifest; report missing, truncated or altered files',
+      're-hash archives against their manifests (pg_restore --list for dumps); exit 1 if any is damaged',
     load: async () => (await import('./backup.js')).verify,
   },
   {
     name: 'backup prune',
-    summary:
-      'apply the retention policy (keep-last, daily/weekly/monthly); --dry-run lists what would go',
+    summary: 'remove backups a retention policy no longer keeps (never the last verified one)',
     load: async () => (await import('./backup.js')).prune,
   },
 ];
+
+/** Import a command's module and give it its name and summary from the table. */
+export async function loadCommand(entry: CommandEntry): Promise<Command> {
+  return { ...(await entry.load()), name: entry.name, summary: entry.summary };
+}

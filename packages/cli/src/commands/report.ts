@@ -14,13 +14,11 @@ import {
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 
 const FORMATS: readonly ReportFormat[] = ['html', 'md', 'json'];
 
 export default defineCommand({
-  name: 'report',
-  summary:
-    'environment health from the journal: scores, trends, changes, headroom (HTML, Markdown, JSON)',
   options: {
     since: {
       type: 'string',
@@ -89,7 +87,7 @@ Examples:
         summary: summarize(report),
         ...(file ? {} : { text }),
       });
-      return 0;
+      return exitCodes.ok;
     }
     if (file) {
       const s = summarize(report);
@@ -101,7 +99,7 @@ Examples:
     } else {
       ctx.out.print(text.trimEnd());
     }
-    return 0;
+    return exitCodes.ok;
   },
 });
 

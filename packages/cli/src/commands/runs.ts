@@ -1,22 +1,21 @@
 import { listRuns, readRun } from '@opsbook/runner';
 import { type CommandSpec, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
 import { showControlsIn } from '../terminal-safe.js';
 
 export const list: CommandSpec = defineCommand({
-  name: 'runs list',
-  summary: 'list the runs journaled on this machine, newest first',
   async run(ctx) {
     const config = await configFor(ctx);
     const runs = await listRuns(config.stateDir);
     if (ctx.out.json) {
       ctx.out.printJson({ runs });
-      return 0;
+      return exitCodes.ok;
     }
     if (!runs.length) {
       ctx.out.note(`no runs in ${config.stateDir} yet`);
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(
       formatTable(
@@ -34,13 +33,11 @@ export const list: CommandSpec = defineCommand({
         ctx.out.style,
       ),
     );
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const show: CommandSpec = defineCommand({
-  name: 'runs show',
-  summary: "show one run's hosts, steps and results from its journal",
   args: '<run-id>',
   positionals: { min: 1, max: 1 },
   options: { output: { type: 'boolean', description: "also print every step's captured output" } },
@@ -49,7 +46,7 @@ export const show: CommandSpec = defineCommand({
     const journalView = await readRun(config.stateDir, ctx.positionals[0]!);
     if (ctx.out.json) {
       ctx.out.printJson(journalView);
-      return journalView.verification.ok ? 0 : 3;
+      return journalView.verification.ok ? exitCodes.ok : exitCodes.refused;
     }
     // The journal holds what the hosts printed and what the runbook said.
     const view = showControlsIn(journalView);
@@ -87,6 +84,6 @@ export const show: CommandSpec = defineCommand({
     for (const p of view.verification.problems)
       lines.push(style.red(`journal line ${p.line}: ${p.message}`));
     ctx.out.print(lines.join('\n'));
-    return view.verification.ok ? 0 : 3;
+    return view.verification.ok ? exitCodes.ok : exitCodes.refused;
   },
 });

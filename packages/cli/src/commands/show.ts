@@ -9,6 +9,7 @@ import {
 } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { formatTable, type Style } from '../output.js';
 import { showControlsIn } from '../terminal-safe.js';
 
@@ -62,8 +63,6 @@ function renderSteps(title: string, steps: readonly Step[], style: Style): strin
 }
 
 export default defineCommand({
-  name: 'show',
-  summary: "show a runbook's params, targets, steps and versions",
   args: '<runbook>',
   isDoneWhenResolved: true,
   positionals: { min: 1, max: 1 },
@@ -83,7 +82,7 @@ export default defineCommand({
         runbook: bundle.runbook,
         versions,
       });
-      return 0;
+      return exitCodes.ok;
     }
     const { style } = ctx.out;
     // Every string of the runbook and its changelog is the author's, shown as text.
@@ -127,6 +126,6 @@ export default defineCommand({
         lines.push(`  ${v.version}${v.changes[0] ? `  ${v.changes[0]}` : ''}`);
     else lines.push(`  ${bundle.version} (no CHANGELOG.md yet)`);
     ctx.out.print(lines.join('\n'));
-    return 0;
+    return exitCodes.ok;
   },
 });

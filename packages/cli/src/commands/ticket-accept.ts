@@ -1,14 +1,12 @@
 import { acceptTicket } from '@opsbook/runner';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
 export default defineCommand({
-  name: 'ticket accept',
-  summary:
-    'verify the finished work (journal, post-checks) and sign an Acceptance (seniors; → Done)',
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -41,6 +39,6 @@ SSHSIG namespace opsbook-acceptance), attached to the ticket.`,
       ctx.out.print(
         `accepted ${key} (run ${result.acceptance.run.id}, ${result.acceptance.postchecks.passed} post-check(s) passed); ${ticketReportText(result.report)}`,
       );
-    return 0;
+    return exitCodes.ok;
   },
 });

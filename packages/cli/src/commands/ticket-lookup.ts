@@ -2,14 +2,13 @@ import { currentUser, escalateTicket, searchBugs, showTicket } from '@opsbook/ru
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
 import { ticketReportText } from '../run-view.js';
 import { showControlsIn } from '../terminal-safe.js';
 import { trackerFor } from '../tracker-services.js';
 
 export const bugs: CommandSpec = defineCommand({
-  name: 'ticket bugs',
-  summary: 'search the tracker for known bugs mentioning the text (JQL)',
   args: '<text>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -33,7 +32,7 @@ export const bugs: CommandSpec = defineCommand({
     });
     if (ctx.out.json) {
       ctx.out.printJson(found);
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.note(`JQL: ${found.jql}`);
     if (!found.tickets.length) ctx.out.print('no known bug matches');
@@ -45,13 +44,11 @@ export const bugs: CommandSpec = defineCommand({
           ctx.out.style,
         ),
       );
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const escalate: CommandSpec = defineCommand({
-  name: 'ticket escalate',
-  summary: 'assign a ticket to the R&D lead with the evidence collected so far',
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -76,13 +73,11 @@ export const escalate: CommandSpec = defineCommand({
     });
     if (ctx.out.json) ctx.out.printJson({ key, to, report });
     else ctx.out.print(`escalated ${key} to ${to}; ${ticketReportText(report)}`);
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const show: CommandSpec = defineCommand({
-  name: 'ticket show',
-  summary: 'show a ticket and every opsbook step on it (proposal, approval, runs, acceptance)',
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   async run(ctx) {
@@ -90,7 +85,7 @@ export const show: CommandSpec = defineCommand({
     const ticketView = await showTicket(trackerFor(config), ctx.positionals[0]!);
     if (ctx.out.json) {
       ctx.out.printJson(ticketView);
-      return 0;
+      return exitCodes.ok;
     }
     // Summary, names, history values: whoever can write to the tracker wrote them.
     const view = showControlsIn(ticketView);
@@ -126,7 +121,7 @@ export const show: CommandSpec = defineCommand({
         `\nattachments: ${view.local.attachments.map((a) => a.filename).join(', ') || 'none'}; comments: ${view.local.comments.length}`,
       );
     }
-    return 0;
+    return exitCodes.ok;
   },
 });
 

@@ -2,6 +2,7 @@ import { currentUser, openTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { hostOutputPrinter, interruptible, runProgress, ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
@@ -9,9 +10,6 @@ import { executorOptions, executorSignerFor } from './ticket-signer.js';
 const GRADES = ['P1', 'P2', 'P3', 'P4'] as const;
 
 export default defineCommand({
-  name: 'ticket open',
-  summary:
-    'open a ticket with the symptoms, collected by a read-only runbook under a standing approval',
   positionals: { min: 0, max: 0 },
   options: {
     ...executorOptions,
@@ -104,7 +102,7 @@ full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
             : null,
           report: opened.report,
         });
-        return 0;
+        return exitCodes.ok;
       }
       const queued = opened.key.startsWith('outbox:');
       out.print(
@@ -115,7 +113,7 @@ full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
       out.print(
         `next: opsbook ticket propose ${queued ? 'KEY' : opened.key} --runbook RUNBOOK --param NAME=VALUE --target PATTERN --senior ID`,
       );
-      return 0;
+      return exitCodes.ok;
     } finally {
       stop.done();
     }

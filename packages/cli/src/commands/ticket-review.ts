@@ -2,6 +2,7 @@ import { approveTicket, currentUser, proposeTicket, rejectTicket } from '@opsboo
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { planText } from '../plan-view.js';
 import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
@@ -16,9 +17,6 @@ function maxRunsOf(text: string | undefined): number | undefined {
 }
 
 export const propose: CommandSpec = defineCommand({
-  name: 'ticket propose',
-  summary:
-    'plan the fix on a ticket: attach the plan, post every command, assign the senior (→ Awaiting Approval)',
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -87,18 +85,15 @@ host and phase, so the senior reviews exactly what will run.`,
         plan: result.plan,
         report: result.report,
       });
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style));
     ctx.out.print(`\nproposed on ${key} for ${senior}; ${ticketReportText(result.report)}`);
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const approve: CommandSpec = defineCommand({
-  name: 'ticket approve',
-  summary:
-    'sign the plan proposed on a ticket (seniors): attach the approval, → Approved, assign back',
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -141,18 +136,16 @@ Awaiting Approval until the second senior signs.`,
         complete: result.approval.complete,
         report: result.report,
       });
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(
       `${result.approval.complete ? 'approved' : 'signed (more signatures needed)'} ${key} as ${result.signer.name}; ${ticketReportText(result.report)}`,
     );
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const reject: CommandSpec = defineCommand({
-  name: 'ticket reject',
-  summary: 'send a proposed plan back (→ Open) with a reason, or ask for more data',
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -183,6 +176,6 @@ export const reject: CommandSpec = defineCommand({
     });
     if (ctx.out.json) ctx.out.printJson({ key, report });
     else ctx.out.print(`${key} back to the engineer; ${ticketReportText(report)}`);
-    return 0;
+    return exitCodes.ok;
   },
 });

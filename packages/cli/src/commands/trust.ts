@@ -3,11 +3,10 @@ import { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from '
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
 export const init: CommandSpec = defineCommand({
-  name: 'trust init',
-  summary: 'pin approvers.yaml as the trust store of this machine (explicit, never silent)',
   options: {
     force: {
       type: 'boolean',
@@ -32,13 +31,11 @@ channel before trusting it.`,
       ctx.out.print(
         `pinned ${config.trustStore} version ${store.version} (${store.digest}) in ${config.trustPinDir}${replaced ? `, replacing version ${replaced.version}` : ''}\nconfirm this digest with your seniors over another channel.`,
       );
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const show: CommandSpec = defineCommand({
-  name: 'trust show',
-  summary: 'show the pinned trust store, its approvers, policy and revoked keys',
   async run(ctx) {
     const config = await configFor(ctx);
     const r = await trustShow(config);
@@ -50,7 +47,7 @@ export const show: CommandSpec = defineCommand({
         data: store?.data,
         error: r.error instanceof Error ? r.error.message : undefined,
       });
-      return r.error ? 3 : 0;
+      return r.error ? exitCodes.refused : exitCodes.ok;
     }
     if (!store)
       throw new UsageError(
@@ -78,13 +75,11 @@ export const show: CommandSpec = defineCommand({
     if (r.error instanceof Error)
       lines.push('', ctx.out.style.red(`not accepted: ${r.error.message}`));
     ctx.out.print(lines.join('\n'));
-    return r.error ? 3 : 0;
+    return r.error ? exitCodes.refused : exitCodes.ok;
   },
 });
 
 export const addApprover: CommandSpec = defineCommand({
-  name: 'trust add-approver',
-  summary: 'add an approver to approvers.yaml (raises its version; needs rotation signatures)',
   options: {
     id: {
       type: 'string',
@@ -139,13 +134,11 @@ export const addApprover: CommandSpec = defineCommand({
     ctx.out.print(
       `added ${id} to ${config.trustStore}, now version ${store.version}. It takes effect once ${store.data.rotation.signatures} senior(s) of the pinned version sign it: opsbook trust sign --key …`,
     );
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const revoke: CommandSpec = defineCommand({
-  name: 'trust revoke',
-  summary: 'revoke a key by fingerprint (raises the version; needs rotation signatures)',
   args: '<SHA256:fingerprint>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -159,13 +152,11 @@ export const revoke: CommandSpec = defineCommand({
     ctx.out.print(
       `revoked ${ctx.positionals[0]} in ${config.trustStore}, now version ${store.version}. Collect ${store.data.rotation.signatures} rotation signature(s): opsbook trust sign --key …`,
     );
-    return 0;
+    return exitCodes.ok;
   },
 });
 
 export const sign: CommandSpec = defineCommand({
-  name: 'trust sign',
-  summary: 'add your rotation signature to approvers.yaml.sig (seniors of the pinned version)',
   options: signerOptions,
   async run(ctx) {
     const config = await configFor(ctx);
@@ -174,6 +165,6 @@ export const sign: CommandSpec = defineCommand({
     ctx.out.print(
       `signed ${config.trustStore} as ${signer.publicKey.fingerprint}; ${file} carries ${envelope.signatures.length} signature(s).`,
     );
-    return 0;
+    return exitCodes.ok;
   },
 });

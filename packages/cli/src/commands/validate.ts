@@ -6,8 +6,6 @@ import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 
 export default defineCommand({
-  name: 'validate',
-  summary: 'check runbooks against the schema and the rules; list every problem',
   args: '[runbook…]',
   isDoneWhenResolved: true,
   positionals: { min: 0, max: Number.POSITIVE_INFINITY },

@@ -1,10 +1,9 @@
 import { verifyApprovalFile } from '@opsbook/runner';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 
 export default defineCommand({
-  name: 'verify',
-  summary: 'check an approval against the trust store and this checkout, without running it',
   args: '<file>',
   positionals: { min: 1, max: 1 },
   options: {
@@ -32,7 +31,7 @@ export default defineCommand({
         signers: v.verified.signers,
         planDigest: v.planDigest,
       });
-      return 0;
+      return exitCodes.ok;
     }
     ctx.out.print(
       [
@@ -44,6 +43,6 @@ export default defineCommand({
         `  plan ${v.planDigest}`,
       ].join('\n'),
     );
-    return 0;
+    return exitCodes.ok;
   },
 });

@@ -1,0 +1,85 @@
+import type { RunOutcome, RunRequest } from '@opsbook/runner';
+import type { Config } from '@opsbook/schema';
+import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
+import { exitForRun } from '../exit-code.js';
+import { hostOutputPrinter, interruptible, printRunOutcome, runProgress } from '../run-view.js';
+import { executorOptions, executorSignerFor } from './ticket-signer.js';
+
+/*
+ * What `opsbook run FILE` and `opsbook ticket run KEY` share: they differ only in where the
+ * approval comes from (a file, or the ticket) and how its ticket is checked.
+ */
+
+/** The options of every command that runs an approval. */
+export const runOptions: Record<string, OptionSpec> = {
+  ...executorOptions,
+  inventory: {
+    type: 'string',
+    short: 'i',
+    value: 'FILE',
+    description: 'inventory the plan was made with',
+  },
+  'accept-new-host-keys': {
+    type: 'boolean',
+    description: 'add unknown host keys to known_hosts (changed keys are still refused)',
+  },
+  quiet: { type: 'boolean', short: 'q', description: 'no command output, only step results' },
+  raw: {
+    type: 'boolean',
+    description: 'print command output as-is, control characters and escape sequences included',
+  },
+};
+
+/** The --help text on what every run does with secrets, Ctrl-C and command output. */
+export const runDetails = `Secret params come from OPSBOOK_PARAM_<NAME> in the environment. Ctrl-C stops new work:
+running commands finish or time out, the run is recorded as interrupted (exit 130); a second
+Ctrl-C stops at once (the journal then ends without run-end and verifies as incomplete).
+Command output shows control characters as text (ESC as \\x1b), so a host cannot retitle, clear
+or write the clipboard of your terminal; --raw passes them. A line longer than 65536 characters
+is shown cut, marked so.`;
+
+/** Everything a run needs but its approval file and its ticket gate. */
+export type RunStart = Omit<RunRequest, 'approvalFile' | 'ticket'>;
+
+/**
+ * Run an approval with the options of `runOptions`: the executor's key, Ctrl-C, live progress on
+ * stderr, then the result table (or one JSON document); returns the exit code of the run's
+ * status. `start` finds the approval and hands everything to the runner.
+ */
+export async function executeAndReport(
+  ctx: CommandContext,
+  config: Config,
+  start: (run: RunStart) => Promise<RunOutcome>,
+): Promise<number> {
+  const executorSigner = await executorSignerFor(ctx);
+  const { out } = ctx;
+  const { signal, done } = interruptible(out);
+  const t0 = Date.now();
+  try {
+    const inventoryFile = stringOption(ctx, 'inventory');
+    const outcome = await start({
+      config,
+      executorSigner,
+      ...(inventoryFile ? { inventoryFile } : {}),
+      env: process.env,
+      acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
+      signal,
+      onEvent: runProgress(out),
+      ...(ctx.options.quiet
+        ? {}
+        : { onOutput: hostOutputPrinter(out, { raw: Boolean(ctx.options.raw) }) }),
+    });
+    if (out.json)
+      out.printJson({
+        runId: outcome.runId,
+        status: outcome.status,
+        hosts: outcome.result.hosts,
+        journal: outcome.journal,
+        ticket: outcome.ticket,
+      });
+    else printRunOutcome(out, outcome, (Date.now() - t0) / 1000);
+    return exitForRun[outcome.status];
+  } finally {
+    done();
+  }
+}
