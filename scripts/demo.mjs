@@ -11,6 +11,8 @@ import path from 'node:path';
 import { $, chalk, echo } from 'zx';
 
 const root = path.resolve(import.meta.dirname, '..');
+// The built binary, run as a user runs it. A path, not the package name: the root does not depend
+// on @opsbook/cli, since pnpm would warn on a fresh install that its bin (dist/) is not built yet.
 const bin = path.join(root, 'packages/cli/dist/bin.js');
 $.verbose = false;
 $.quiet = true;
@@ -50,9 +52,7 @@ const work = await mkdtemp(path.join(tmpdir(), 'opsbook-demo-'));
 // Two demo seniors and the engineer (ECDSA P-256 keys made here; real people use their own SSH
 // keys or ssh-agent): sam approves the plan, val verifies the finished work, erin runs it and
 // signs the run claim with her key.
-const { loadKeyFileSigner, formatPublicKeyLine } = await import(
-  path.join(root, 'packages/approval/dist/index.js')
-);
+const { loadKeyFileSigner, formatPublicKeyLine } = await import('@opsbook/approval');
 const seniors = [];
 for (const [id, name, role] of [
   ['sam', 'Sam Senior', 'senior'],

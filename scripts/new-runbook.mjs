@@ -33,6 +33,8 @@ if (!/^P[1-4]$/.test(grade)) fail(`--grade must be P1, P2, P3 or P4, not '${grad
 const title = String(argv.title ?? `TODO: say in one line what ${name} does`);
 
 const root = path.resolve(argv.root ?? path.join(import.meta.dirname, '..'));
+// This checkout's built binary, run as a command. A path, not the package name: the root does not
+// depend on @opsbook/cli, since pnpm would warn on a fresh install that its bin is not built yet.
 const cli = path.join(import.meta.dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
 const dir = path.join(root, 'runbooks', name);
 if (await fs.pathExists(dir))

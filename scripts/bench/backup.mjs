@@ -12,13 +12,11 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { connectSsh } = await import(path.join(root, 'packages/exec/dist/index.js'));
-const { backupFiles } = await import(path.join(root, 'packages/backup/dist/index.js'));
-const { startSshdHosts } = await import(path.join(root, 'packages/testkit/dist/sshd.js'));
-const { makeTempDir } = await import(path.join(root, 'packages/testkit/dist/temp-dir.js'));
+const { connectSsh } = await import('@opsbook/exec');
+const { backupFiles } = await import('@opsbook/backup');
+const { startSshdHosts } = await import('@opsbook/testkit/sshd');
+const { makeTempDir } = await import('@opsbook/testkit/temp');
 
 const MIB = Number(process.env.BENCH_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -269,6 +269,8 @@ async function prepareOpsbook(world) {
   const pem = privateKey.export({ type: 'sec1', format: 'pem' });
   const keyFile = path.join(dir, 'bench-senior.pem');
   await writeFile(keyFile, pem, { mode: 0o600 });
+  // From the snapshot, by path (not `@opsbook/approval`, which is the live checkout): the code
+  // that signs is the code being measured, whatever is rebuilt meanwhile.
   const { loadKeyFileSigner, formatPublicKeyLine } = await import(
     path.join(build, 'packages/approval/dist/index.js')
   );
@@ -315,6 +317,7 @@ tracker: {kind: local}
   // The machine pin would be /etc/opsbook/trust; the bench keeps its own in its folder.
   process.env.OPSBOOK_TRUST_DIR = path.join(dir, 'trust-pin');
   runOpsbook(world, ['trust', 'init']);
+  // The snapshot's tracker too, by path for the same reason.
   const { LocalTracker } = await import(path.join(build, 'packages/tracker/dist/index.js'));
   const tracker = new LocalTracker({ stateDir: path.join(dir, 'state'), actor: 'bench-senior' });
   // A run moves its ticket to In Review, so every measured run gets its own ticket (untimed).

@@ -181,7 +181,10 @@ function opsbookCase({ world }, n, concurrency, steps = 1) {
   };
 }
 
-/** The same opsbook case run by a baseline build's CLI (plan and approval made as usual). */
+/**
+ * The same opsbook case run by a baseline build's CLI (plan and approval made as usual). A path:
+ * an older build is a folder (BENCH_BASELINE_BUILD), not a package the workspace resolves.
+ */
 function baselineCase(c, world, build) {
   const bin = path.join(build, 'packages/cli/dist/bin.js');
   const label = baselineBuilds.length > 1 ? path.basename(build) : 'baseline build';

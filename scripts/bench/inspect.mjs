@@ -69,6 +69,8 @@ async function prepareChecklist(world) {
   const from = path.join(root, 'runbooks', RUNBOOK);
   const to = path.join(world.dir, 'runbooks', RUNBOOK);
   await cp(from, to, { recursive: true });
+  // From the world's snapshot of the build, by path (see bench-world.mjs): Ansible's playbook gets
+  // the collectors of the very build opsbook is measured with.
   const { parseYamlSource } = await import(path.join(world.build, 'packages/schema/dist/index.js'));
   const { inspectionChecks } = await import(
     path.join(world.build, 'packages/inspection/dist/index.js')

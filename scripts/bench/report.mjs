@@ -3,15 +3,14 @@
 // run journals in a temp state dir, then read, scored and rendered.
 // Targets: render HTML ≤ 2 s, HTML ≤ 5 MB. Prints each phase; the targets apply to the HTML
 // render of the computed report, the other phases are printed so nothing hides.
-// Needs `pnpm build` first (imports packages/health-report/dist).
+// Needs `pnpm build` first (imports @opsbook/health-report, which is its dist/).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const { computeReport, readHistory, renderHtml, renderJson, renderMarkdown } = await import(
-  path.join(root, 'packages/health-report/dist/index.js')
+  '@opsbook/health-report'
 );
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);

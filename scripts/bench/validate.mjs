@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
+// The built binary, spawned as a user runs it: its cold start is what is measured. A path, as in
+// scripts/demo.mjs: the root does not depend on @opsbook/cli.
 const bin = path.join(root, 'packages/cli/dist/bin.js');
 const runs = Number(process.env.BENCH_RUNS ?? 15);
 const count = Number(process.env.BENCH_RUNBOOKS ?? 200);
