@@ -203,9 +203,10 @@ class IniReader {
     const result = evalPythonLiteral(text);
     if (result.kind === 'value') return result.value;
     if (result.kind === 'text') return text;
+    const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
     this.fail(
       'ini-unsupported-value',
-      `value '${text}' is not supported: ${result.reason}; quote it to keep it as text`,
+      `value '${shown}' is not supported: ${result.reason}; quote it to keep it as text`,
     );
     return failed;
   }

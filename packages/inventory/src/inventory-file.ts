@@ -1,6 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
-import { type Problem, parseYamlSource, sortProblems, ValidationError } from '@opsbook/schema';
+import {
+  decodeSourceText,
+  type Problem,
+  parseYamlSource,
+  sortProblems,
+  ValidationError,
+} from '@opsbook/schema';
 import { readIniInventory } from './ini-inventory.js';
 import type { Inventory, InventoryFormat } from './inventory.js';
 import { InventoryGraph } from './inventory-graph.js';
@@ -125,11 +131,8 @@ async function readInventoryText(path: string): Promise<string> {
       ),
     ]);
   }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    refuse([
-      fileProblem(path, 'not-utf8', 'the inventory is not valid UTF-8 text: save it as UTF-8'),
-    ]);
-  }
+  // The one decoder of every opsbook file: UTF-16, NUL bytes and bad UTF-8 with their position.
+  const decoded = decodeSourceText(path, bytes);
+  if ('problem' in decoded) refuse([decoded.problem]);
+  return decoded.text;
 }

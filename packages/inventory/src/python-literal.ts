@@ -1,3 +1,5 @@
+import { MAX_DEPTH } from '@opsbook/schema';
+
 /**
  * Ansible reads every INI value with Python's `ast.literal_eval` and keeps the text when that
  * fails: `port=22` is the number 22, `x="1"` on a host line is the number 1 (the shell-style
@@ -45,6 +47,8 @@ export function evalPythonLiteral(text: string): PythonLiteral {
 
 class LiteralParser {
   private pos = 0;
+  /** Open brackets: the parser recurses once per level, so depth is bounded before the stack is. */
+  private depth = 0;
   constructor(private readonly src: string) {}
 
   parseTop(): unknown {
@@ -87,9 +91,17 @@ class LiteralParser {
   private parseValue(): unknown {
     this.skip();
     const rest = this.src.slice(this.pos);
-    if (rest.startsWith('[')) return this.parseSeq('[', ']');
-    if (rest.startsWith('(')) return this.parseParen();
-    if (rest.startsWith('{')) return this.parseBrace();
+    if (rest.startsWith('[') || rest.startsWith('(') || rest.startsWith('{')) {
+      if (this.depth >= MAX_DEPTH)
+        throw new Unsupported(`it nests deeper than ${MAX_DEPTH} levels (flatten it)`);
+      this.depth++;
+      try {
+        if (rest.startsWith('[')) return this.parseSeq('[', ']');
+        return rest.startsWith('(') ? this.parseParen() : this.parseBrace();
+      } finally {
+        this.depth--;
+      }
+    }
     if (stringStartRe.test(rest)) return this.parseStrings();
     if (rest.startsWith('-') || rest.startsWith('+')) {
       this.pos++;

@@ -1,4 +1,5 @@
 import jsyaml from 'js-yaml';
+import { nestingBound } from './nesting-depth.js';
 
 /**
  * The fast path of strict YAML loading. js-yaml parses several times faster than the `yaml`
@@ -27,10 +28,20 @@ const implicit = (['null', 'bool', 'int', 'float'] as const).map((name) => {
 });
 const schema = new jsyaml.Schema({ implicit, explicit: [] });
 
+/**
+ * js-yaml recurses once per level and overflows the stack at about 1,800 levels (Node 20); an
+ * overflow deep in a parse can even abort the process (V8 compiling a regular expression with no
+ * stack left). The depth scan refuses deep files first, but it reads the text its own way: js-yaml
+ * runs only when no reading at all could nest it deeper than this, and the strict path, which
+ * measures the syntax tree before recursing, takes the rest.
+ */
+const SAFE_DEPTH = 1000;
+
 export function tryFastYaml(
   text: string,
   maxDepth: number,
 ): { ok: true; value: unknown } | { ok: false } {
+  if (nestingBound(text) > SAFE_DEPTH) return { ok: false };
   let anchored = false;
   let value: unknown;
   try {

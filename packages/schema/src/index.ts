@@ -56,6 +56,7 @@ export {
   schemaProblems,
   type Validator,
 } from './schema-problems.js';
+export { decodeSourceText } from './source-text.js';
 export {
   type ParsedTemplate,
   parseTemplate,
@@ -64,6 +65,7 @@ export {
   templateStrings,
 } from './template.js';
 export {
+  MAX_DEPTH,
   MAX_SOURCE_BYTES,
   type PathSegment,
   parseYamlSource,

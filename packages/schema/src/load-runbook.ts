@@ -2,6 +2,7 @@ import { type Dirent, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
+import { checkRunbookText, packageTextRules, runbookTextRules } from './check-runbook-text.js';
 import { validateRunbook } from './generated/validators.js';
 import { parseJsonSource } from './json-source.js';
 import type { Problem } from './problem.js';
@@ -65,10 +66,15 @@ export async function loadRunbook(
     problems.push(missing(pkgFile, pkgBytes, 'the runbook package manifest'));
   if (typeof ymlBytes === 'string' || typeof pkgBytes === 'string') return fail(problems);
 
-  const pkg = checkPackageJson(parseJsonSource(pkgFile, pkgBytes));
+  const pkgSource = parseJsonSource(pkgFile, pkgBytes);
+  const pkgText = checkRunbookText(pkgSource, packageTextRules);
+  const pkg: PackageInfo = pkgText.length ? { problems: pkgText } : checkPackageJson(pkgSource);
   problems.push(...pkg.problems);
 
   const source = parseYamlSource(ymlFile, ymlBytes);
+  // Control characters first: one can be what made the parse fail.
+  const text = checkRunbookText(source, runbookTextRules);
+  if (text.length) return fail([...problems, ...text]);
   if (source.problems.length) return fail([...problems, ...source.problems]);
   if (!runbookValidator(source.value)) {
     return fail([...problems, ...schemaProblems(source, runbookValidator.errors)]);
@@ -102,11 +108,13 @@ export async function loadRunbook(
   };
 }
 
-function checkPackageJson(src: YamlSource): {
-  name?: string;
-  version?: string;
+interface PackageInfo {
+  name?: string | undefined;
+  version?: string | undefined;
   problems: Problem[];
-} {
+}
+
+function checkPackageJson(src: YamlSource): PackageInfo {
   if (src.problems.length) return { problems: src.problems };
   const problems: Problem[] = [];
   const pkg = src.value as Record<string, unknown>;

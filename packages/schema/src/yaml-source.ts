@@ -1,7 +1,11 @@
 import { createRequire } from 'node:module';
-import type { Document, Node } from 'yaml';
+import type { CST, Document, LineCounter, Node } from 'yaml';
 import { tryFastYaml } from './fast-yaml.js';
+import { findTooDeep } from './nesting-depth.js';
 import type { Problem } from './problem.js';
+import { decodeSourceText, positionAt } from './source-text.js';
+
+export { MAX_SOURCE_BYTES } from './source-text.js';
 
 type YamlModule = typeof import('yaml');
 let yamlModule: YamlModule | undefined;
@@ -17,8 +21,6 @@ function yaml(): YamlModule {
   return yamlModule;
 }
 
-/** Larger than any sane runbook, inventory or trust store; protects against memory blow-ups. */
-export const MAX_SOURCE_BYTES = 1024 * 1024;
 /** Deeper than any opsbook format needs. */
 export const MAX_DEPTH = 64;
 
@@ -27,11 +29,18 @@ export type PathSegment = string | number;
 /** A parsed YAML (or JSON) file that remembers where every value came from. */
 export interface YamlSource {
   file: string;
+  /** The decoded text (no byte order mark); empty when the bytes are not UTF-8 text. */
+  text: string;
   /** The plain JS value, or undefined when the file could not be parsed at all. */
   value: unknown;
   problems: Problem[];
   /** Line and column of the value (or, with `key`, of the key) at `path`; nearest ancestor if absent. */
   locate(path: readonly PathSegment[], at?: 'key' | 'value'): { line: number; col: number };
+  /** Offsets in `text` of the node at `path` exactly (undefined when there is none). */
+  span(
+    path: readonly PathSegment[],
+    at?: 'key' | 'value',
+  ): { start: number; end: number } | undefined;
 }
 
 const yamlErrorMessages: Record<string, string> = {
@@ -64,43 +73,17 @@ function describeYamlError(code: string, message: string): string {
   return `invalid YAML: ${first}`;
 }
 
-function checkBytes(file: string, bytes: Uint8Array): Problem | undefined {
-  if (bytes.length > MAX_SOURCE_BYTES) {
-    return {
-      file,
-      line: 0,
-      col: 0,
-      rule: 'file-too-large',
-      message: `file is ${bytes.length} bytes; the limit is ${MAX_SOURCE_BYTES} bytes (1 MiB): split it or remove generated content`,
-    };
-  }
-  if (bytes.includes(0)) {
-    return {
-      file,
-      line: 0,
-      col: 0,
-      rule: 'binary-file',
-      message: 'file contains NUL bytes: it is binary, not YAML text; check the path',
-    };
-  }
-  return undefined;
-}
+const tooDeep = `nesting is deeper than ${MAX_DEPTH} levels: flatten the structure`;
 
-/** One decoder for every file: `fatal` makes invalid UTF-8 throw instead of turning into U+FFFD. */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function decodeUtf8(file: string, bytes: Uint8Array): string | Problem {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return {
-      file,
-      line: 0,
-      col: 0,
-      rule: 'not-utf8',
-      message: 'file is not valid UTF-8 text: save it as UTF-8',
-    };
-  }
+function failedSource(file: string, text: string, p: Problem): YamlSource {
+  return {
+    file,
+    text,
+    value: undefined,
+    problems: [p],
+    locate: () => ({ line: p.line, col: p.col }),
+    span: () => undefined,
+  };
 }
 
 /**
@@ -109,39 +92,31 @@ function decodeUtf8(file: string, bytes: Uint8Array): string | Problem {
  * problem with its line and column instead of throwing.
  */
 export function parseYamlSource(file: string, input: string | Uint8Array): YamlSource {
-  const failed = (p: Problem): YamlSource => ({
-    file,
-    value: undefined,
-    problems: [p],
-    locate: () => ({ line: p.line, col: p.col }),
-  });
-
-  let text: string;
-  if (typeof input === 'string') {
-    const bad = checkBytes(file, Buffer.from(input, 'utf8'));
-    if (bad) return failed(bad);
-    text = input;
-  } else {
-    const bad = checkBytes(file, input);
-    if (bad) return failed(bad);
-    const decoded = decodeUtf8(file, input);
-    if (typeof decoded !== 'string') return failed(decoded);
-    text = decoded;
+  const decoded = decodeSourceText(file, input);
+  if ('problem' in decoded) return failedSource(file, '', decoded.problem);
+  const { text } = decoded;
+  // Before either parser: both recurse per level, and a deep enough file overflows the stack.
+  const deep = findTooDeep(text, MAX_DEPTH);
+  if (deep !== undefined) {
+    const at = positionAt(text, deep);
+    return failedSource(file, text, { file, ...at, rule: 'too-deep', message: tooDeep });
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
   const fast = tryFastYaml(text, MAX_DEPTH);
   if (fast.ok) {
     // Positions are needed only to report a problem; parse for them on first use.
     let strict: YamlSource | undefined;
+    const positioned = () => {
+      strict ??= parseStrict(file, text);
+      return strict;
+    };
     return {
       file,
+      text,
       value: fast.value,
       problems: [],
-      locate: (path, at) => {
-        strict ??= parseStrict(file, text);
-        return strict.locate(path, at);
-      },
+      locate: (path, at) => positioned().locate(path, at),
+      span: (path, at) => positioned().span(path, at),
     };
   }
   return parseStrict(file, text);
@@ -149,58 +124,30 @@ export function parseYamlSource(file: string, input: string | Uint8Array): YamlS
 
 /** The strict, positioned parse: every refusal with its line and column. */
 function parseStrict(file: string, text: string): YamlSource {
-  const problems: Problem[] = [];
-  const failed = (p: Problem): YamlSource => ({
-    file,
-    value: undefined,
-    problems: [p],
-    locate: () => ({ line: p.line, col: p.col }),
-  });
-  const { LineCounter, parseDocument } = yaml();
+  const { LineCounter } = yaml();
   const lineCounter = new LineCounter();
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, {
-      lineCounter,
-      uniqueKeys: true,
-      merge: false,
-      prettyErrors: false,
-      version: '1.2',
-      schema: 'core',
-    });
-  } catch (e) {
-    if (e instanceof RangeError) {
-      return failed({
-        file,
-        line: 0,
-        col: 0,
-        rule: 'too-deep',
-        message: `nesting is too deep to parse; opsbook files nest at most ${MAX_DEPTH} levels`,
-      });
-    }
-    throw e;
-  }
-  const pos = (offset: number) => {
+  const pos: Pos = (offset) => {
     const lp = lineCounter.linePos(offset);
     return { line: lp.line, col: lp.col };
   };
-
-  const linesWithError = new Set<number>();
-  for (const err of doc.errors) {
-    // One error usually sets off others on the same line; the first says what to fix.
-    const { line } = pos(err.pos[0]);
-    if (linesWithError.has(line)) continue;
-    linesWithError.add(line);
-    problems.push({
-      file,
-      ...pos(err.pos[0]),
-      rule: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
-      message: describeYamlError(err.code, err.message),
-    });
+  const refuse = (p: Problem): YamlSource => failedSource(file, text, p);
+  let doc: Document.Parsed;
+  let problems: Problem[];
+  let value: unknown;
+  try {
+    const parsed = parseYamlDocument(text, lineCounter);
+    if (typeof parsed === 'number')
+      return refuse({ file, ...pos(parsed), rule: 'too-deep', message: tooDeep });
+    doc = parsed;
+    problems = yamlErrorProblems(file, doc, pos);
+    if (problems.length === 0) problems.push(...refuseIndirection(file, doc, pos));
+    value = problems.length === 0 ? doc.toJS({ maxAliasCount: 0 }) : undefined;
+  } catch (e) {
+    // Nothing recursive runs on a tree deeper than MAX_DEPTH; this is the last line of defence.
+    if (e instanceof RangeError)
+      return refuse({ file, line: 0, col: 0, rule: 'too-deep', message: tooDeep });
+    throw e;
   }
-  if (doc.errors.length === 0) problems.push(...refuseIndirection(file, doc, pos));
-
-  const value = problems.length === 0 ? doc.toJS({ maxAliasCount: 0 }) : undefined;
   if (problems.length === 0 && (value === null || value === undefined)) {
     problems.push({
       file,
@@ -213,13 +160,117 @@ function parseStrict(file: string, text: string): YamlSource {
 
   return {
     file,
+    text,
     value,
     problems,
     locate(path, at = 'value') {
       const node = findNode(doc.contents, path, at);
       return node?.range ? pos(node.range[0]) : { line: 1, col: 1 };
     },
+    span(path, at = 'value') {
+      const node = findNode(doc.contents, path, at, true);
+      return node?.range ? { start: node.range[0], end: node.range[1] } : undefined;
+    },
   };
+}
+
+/**
+ * parseDocument in its two steps, with a depth check between them: the parser builds the
+ * syntax tree with a stack of its own, however deep the text nests, but composing it into
+ * nodes recurses per level. So the tree's depth is measured first, and a tree deeper than
+ * MAX_DEPTH (which the depth scan should have refused already) is never composed: its offset
+ * is returned instead. Whatever the text, no recursion goes deeper than MAX_DEPTH.
+ */
+function parseYamlDocument(text: string, lineCounter: LineCounter): Document.Parsed | number {
+  const { Composer, Parser } = yaml();
+  const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
+  const deep = tooDeepInTree(tokens);
+  if (deep !== undefined) return deep;
+  const composer = new Composer({
+    uniqueKeys: true,
+    merge: false,
+    version: '1.2',
+    schema: 'core',
+  });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, text.length)) {
+    if (!doc) doc = next;
+    else {
+      doc.errors.push(
+        new (yaml().YAMLParseError)(
+          [next.range[0], next.range[1]],
+          'MULTIPLE_DOCS',
+          'Source contains multiple documents',
+        ),
+      );
+      break;
+    }
+  }
+  return doc!;
+}
+
+const collectionTypes = new Set(['block-map', 'block-seq', 'flow-collection']);
+
+/** Offset of the first collection of the syntax tree deeper than MAX_DEPTH; without recursion. */
+function tooDeepInTree(tokens: readonly CST.Token[]): number | undefined {
+  const pending: Array<{ token: CST.Token; depth: number }> = tokens.map((token) => ({
+    token,
+    depth: 0,
+  }));
+  let first: number | undefined;
+  const tooDeepAt = (offset: number) => {
+    if (first === undefined || offset < first) first = offset;
+  };
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { token } = next;
+    let depth = next.depth;
+    if (collectionTypes.has(token.type)) {
+      depth++;
+      if (depth > MAX_DEPTH) {
+        tooDeepAt((token as { offset: number }).offset);
+        continue;
+      }
+    }
+    if (token.type === 'document') {
+      if (token.value) pending.push({ token: token.value, depth });
+      continue;
+    }
+    if (!('items' in token)) continue;
+    const inFlowSeq = token.type === 'flow-collection' && token.start.source === '[';
+    for (const item of token.items as CST.CollectionItem[]) {
+      let itemDepth = depth;
+      // `[a: b]`: the pair is a mapping of its own inside the sequence.
+      if (inFlowSeq && item.sep?.some((t) => t.type === 'map-value-ind')) {
+        itemDepth++;
+        if (itemDepth > MAX_DEPTH) {
+          tooDeepAt(item.key?.offset ?? token.offset);
+          continue;
+        }
+      }
+      if (item.key) pending.push({ token: item.key, depth: itemDepth });
+      if (item.value) pending.push({ token: item.value, depth: itemDepth });
+    }
+  }
+  return first;
+}
+
+function yamlErrorProblems(file: string, doc: Document.Parsed, pos: Pos): Problem[] {
+  const problems: Problem[] = [];
+  const linesWithError = new Set<number>();
+  for (const err of doc.errors) {
+    // One error usually sets off others on the same line; the first says what to fix.
+    const { line } = pos(err.pos[0]);
+    if (linesWithError.has(line)) continue;
+    linesWithError.add(line);
+    const overflowed = err.code === 'RESOURCE_EXHAUSTION' || /call stack/i.test(err.message);
+    problems.push({
+      file,
+      ...pos(err.pos[0]),
+      rule: overflowed ? 'too-deep' : `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
+      message: overflowed ? tooDeep : describeYamlError(err.code, err.message),
+    });
+  }
+  return problems;
 }
 
 type Pos = (offset: number) => { line: number; col: number };
@@ -273,7 +324,8 @@ function refuseIndirection(file: string, doc: Document.Parsed, pos: Pos): Proble
           });
         }
       }
-      const depth = path.filter(isCollection).length;
+      // The collection that is one level too deep is reported where it starts.
+      const depth = path.filter(isCollection).length + (isCollection(node) ? 1 : 0);
       if (depth > MAX_DEPTH) {
         problems.push({
           file,
@@ -289,29 +341,32 @@ function refuseIndirection(file: string, doc: Document.Parsed, pos: Pos): Proble
   return problems;
 }
 
+/** The node at `path`; with `exact`, undefined when there is none rather than the nearest ancestor. */
 function findNode(
   root: unknown,
   path: readonly PathSegment[],
   at: 'key' | 'value',
+  exact = false,
 ): Node | undefined {
   const { isMap, isNode, isScalar, isSeq } = yaml();
   let node: unknown = root;
   let last: Node | undefined = isNode(root) ? root : undefined;
+  const missing = () => (exact ? undefined : last);
   for (let i = 0; i < path.length; i++) {
     const seg = path[i];
     const isLast = i === path.length - 1;
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) return last;
+      if (!pair) return missing();
       if (isLast && at === 'key' && isNode(pair.key)) return pair.key;
       node = pair.value;
     } else if (isSeq(node) && typeof seg === 'number') {
       node = node.items[seg];
     } else {
-      return last;
+      return missing();
     }
     if (isNode(node)) last = node;
-    else return last;
+    else return missing();
   }
   return last;
 }

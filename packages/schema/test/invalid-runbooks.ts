@@ -7,9 +7,9 @@ export interface InvalidRunbookCase {
   /** The situation, used as the folder name. */
   name: string;
   /** runbook.yaml as text or bytes; omit to leave the file out. */
-  yaml?: string | Uint8Array;
-  /** package.json text; default: a valid manifest for runbook `demo`. */
-  packageJson?: string;
+  yaml?: string | Uint8Array | undefined;
+  /** package.json as text or bytes; default: a valid manifest for runbook `demo`. */
+  packageJson?: string | Uint8Array;
   /** Extra files (relative path → content); a value of `{ symlinkTo }` makes a symlink. */
   files?: Record<string, string | { symlinkTo: string }>;
   /** Expected problems as `FILE:line:col: message`, FILE being runbook.yaml or package.json. */
@@ -355,13 +355,132 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     name: 'binary-junk',
     yaml: new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00, 0xff, 0xfe]),
     expected: [
-      'runbook.yaml: file contains NUL bytes: it is binary, not YAML text; check the path',
+      'runbook.yaml:1:7: NUL byte: a text file holds none, so this file is binary or UTF-16; check the path, or save it as UTF-8',
     ],
   },
   {
     name: 'not-utf8',
     yaml: new Uint8Array([...Buffer.from('apiVersion: opsbook/v1\nkind: R'), 0xe9, 0x0a]),
-    expected: ['runbook.yaml: file is not valid UTF-8 text: save it as UTF-8'],
+    expected: [
+      'runbook.yaml:2:8: byte 0xE9 is not valid UTF-8 (Latin-1 or Windows-1252 text?): save the file as UTF-8',
+    ],
+  },
+  {
+    name: 'utf16-with-bom',
+    yaml: new Uint8Array([0xff, 0xfe, ...Buffer.from(validYaml, 'utf16le')]),
+    expected: [
+      'runbook.yaml:1:1: the file is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8',
+    ],
+  },
+  {
+    name: 'utf16-without-bom',
+    yaml: new Uint8Array(Buffer.from(validYaml, 'utf16le')),
+    expected: [
+      'runbook.yaml:1:2: NUL byte: a text file holds none, so this file is binary or UTF-16; check the path, or save it as UTF-8',
+    ],
+  },
+  {
+    name: 'nul-in-step-name',
+    yaml: withLine(13, '      name: O\u0000ne'),
+    expected: [
+      'runbook.yaml:13:14: NUL byte: a text file holds none, so this file is binary or UTF-16; check the path, or save it as UTF-8',
+    ],
+  },
+  {
+    name: 'step-name-escape-sequence',
+    yaml: withLine(13, '      name: "One\\e[2J"'),
+    expected: [
+      "runbook.yaml:13:17: spec.steps[0].name holds control character U+001B (ESC), written as '\\e': a terminal acts on it instead of showing it, so a reviewer would not see what runs; remove it",
+    ],
+  },
+  {
+    name: 'step-name-raw-escape',
+    yaml: withLine(13, '      name: One\u001b[2J'),
+    expected: [
+      'runbook.yaml:13:16: control character U+001B (ESC) in the file: a terminal acts on it instead of showing it, so a reviewer would not see what runs; delete it',
+    ],
+  },
+  {
+    name: 'title-c1-control',
+    yaml: withLine(5, '  title: Demo\u009b2J'),
+    expected: [
+      'runbook.yaml:5:14: control character U+009B (CSI) in the file: a terminal acts on it instead of showing it, so a reviewer would not see what runs; delete it',
+    ],
+  },
+  {
+    name: 'owner-delete-character',
+    yaml: afterLine(7, '  owners: [ops\u007f]'),
+    expected: [
+      'runbook.yaml:8:15: control character U+007F (DEL) in the file: a terminal acts on it instead of showing it, so a reviewer would not see what runs; delete it',
+    ],
+  },
+  {
+    name: 'lone-carriage-return',
+    yaml: withLine(13, '      name: One\rTwo'),
+    expected: [
+      'runbook.yaml:13:16: a carriage return (U+000D) that does not end a line: a terminal goes back to the line start and draws over the text before it; delete it, or end lines with LF or CRLF',
+    ],
+  },
+  {
+    name: 'param-key-control-escape',
+    yaml: withLine(10, '    "pa\\u0007th": {type: string, default: /var/log/app}'),
+    expected: [
+      "runbook.yaml:10:8: a key in spec.params holds control character U+0007 (BEL), written as '\\u0007': a terminal acts on it instead of showing it, so a reviewer would not see what runs; remove it",
+    ],
+  },
+  {
+    name: 'step-name-line-break-escape',
+    yaml: withLine(13, '      name: "One\\nTwo"'),
+    expected: [
+      "runbook.yaml:13:17: spec.steps[0].name holds a line break, written as '\\n': write it on one line (only run:, description:, args:, with: and param values may span lines)",
+    ],
+  },
+  {
+    name: 'step-name-block-scalar',
+    yaml: withLine(13, '      name: |\n        One\n        Two'),
+    expected: [
+      'runbook.yaml:13:13: spec.steps[0].name holds a line break: write it on one line (only run:, description:, args:, with: and param values may span lines)',
+    ],
+  },
+  {
+    name: 'title-tab',
+    yaml: withLine(5, '  title: De\tmo'),
+    expected: [
+      'runbook.yaml:5:12: metadata.title holds a tab: use spaces (tabs belong only where line breaks may be)',
+    ],
+  },
+  {
+    name: 'package-json-control-escape',
+    packageJson:
+      '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "private": true,\n  "description": "Demo\\u001b[2J"\n}\n',
+    expected: [
+      "package.json:5:23: description holds control character U+001B (ESC), written as '\\u001b': a terminal acts on it instead of showing it, so a reviewer would not see what runs; remove it",
+    ],
+  },
+  {
+    name: 'package-json-raw-control',
+    packageJson:
+      '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "private": true,\n  "description": "Demo\u0007"\n}\n',
+    expected: [
+      'package.json:5:23: control character U+0007 (BEL) in the file: a terminal acts on it instead of showing it, so a reviewer would not see what runs; delete it',
+    ],
+  },
+  {
+    name: 'package-json-name-line-break',
+    packageJson: '{\n  "name": "@runbooks/demo\\n",\n  "version": "1.0.0",\n  "private": true\n}\n',
+    expected: [
+      "package.json:2:26: name holds a line break, written as '\\n': write it on one line",
+    ],
+  },
+  {
+    name: 'package-json-nested-10000',
+    packageJson: `{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "private": true,\n  "x": ${'['.repeat(10_000)}${']'.repeat(10_000)}\n}\n`,
+    expected: ['package.json:5:71: nesting is deeper than 64 levels: flatten the structure'],
+  },
+  {
+    name: 'flow-nesting-100000',
+    yaml: afterLine(14, `      with: ${'['.repeat(100_000)}${']'.repeat(100_000)}`),
+    expected: ['runbook.yaml:15:73: nesting is deeper than 64 levels: flatten the structure'],
   },
   {
     name: 'huge-file',

@@ -1,0 +1,97 @@
+/*
+ * Control characters: C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F). A terminal acts
+ * on them instead of showing them (ESC starts a sequence that can clear the screen or rewrite a
+ * line, CR returns to the start of the line), so text holding them can show a reviewer something
+ * other than what it says.
+ */
+
+// The names of the C0 and C1 controls (ECMA-48), for messages that never show the character.
+const c0Names =
+  'NUL SOH STX ETX EOT ENQ ACK BEL BS TAB LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US'.split(
+    ' ',
+  );
+const c1Names =
+  'PAD HOP BPH NBH IND NEL SSA ESA HTS HTJ VTS PLD PLU RI SS2 SS3 DCS PU1 PU2 STS CCH MW SPA EPA SOS SGCI SCI CSI ST OSC PM APC'.split(
+    ' ',
+  );
+
+/** `U+001B (ESC)`: the code point and its name, never the character itself. */
+export function describeControl(code: number): string {
+  const name = code < 0x20 ? c0Names[code] : code === 0x7f ? 'DEL' : c1Names[code - 0x80];
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}${name ? ` (${name})` : ''}`;
+}
+
+/**
+ * Control characters a text file may not hold as they are: all but tab and line feed, and a
+ * carriage return only right before a line feed (CRLF line endings).
+ */
+const rawControl = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/g;
+
+/** Offsets of the control characters in `text` that no text file needs; the first of each line. */
+export function findRawControls(text: string): number[] {
+  const found: number[] = [];
+  let lineEnd = -1;
+  rawControl.lastIndex = 0;
+  for (let m = rawControl.exec(text); m; m = rawControl.exec(text)) {
+    if (m.index < lineEnd) continue;
+    found.push(m.index);
+    lineEnd = text.indexOf('\n', m.index);
+    if (lineEnd < 0) break;
+  }
+  return found;
+}
+
+const anyControl = /[\u0000-\u001f\u007f-\u009f]/;
+const controlButLineBreaks = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/** The first control character a string may not hold: any, or any but tab and line feed. */
+export function forbiddenControl(value: string, allowLineBreaks: boolean): number | undefined {
+  const m = (allowLineBreaks ? controlButLineBreaks : anyControl).exec(value);
+  return m ? m[0].charCodeAt(0) : undefined;
+}
+
+const simpleEscapes: Record<string, number> = {
+  '0': 0x00,
+  a: 0x07,
+  b: 0x08,
+  t: 0x09,
+  '\t': 0x09,
+  n: 0x0a,
+  v: 0x0b,
+  f: 0x0c,
+  r: 0x0d,
+  e: 0x1b,
+  N: 0x85,
+};
+const hexLengths: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/**
+ * The first escape in the double-quoted string (YAML or JSON) at `start`..`end` of `text` that
+ * stands for a character `isWanted` accepts: its offset, how it is written and the character's
+ * code. Undefined when the string is not double-quoted or has no such escape.
+ */
+export function findEscape(
+  text: string,
+  start: number,
+  end: number,
+  isWanted: (code: number) => boolean,
+): { offset: number; written: string; code: number } | undefined {
+  if (text.charCodeAt(start) !== 0x22) return undefined;
+  for (let k = start + 1; k < end - 1; k++) {
+    if (text.charCodeAt(k) !== 0x5c) continue;
+    const kind = text[k + 1]!;
+    const hex = hexLengths[kind];
+    let code: number | undefined;
+    let length = 2;
+    if (hex !== undefined) {
+      code = Number.parseInt(text.slice(k + 2, k + 2 + hex), 16);
+      length += hex;
+    } else {
+      code = simpleEscapes[kind];
+    }
+    if (code !== undefined && isWanted(code))
+      return { offset: k, written: text.slice(k, k + length), code };
+    k += length - 1;
+  }
+  return undefined;
+}
