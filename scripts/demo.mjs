@@ -124,8 +124,18 @@ const opened = await step(
 );
 const key = JSON.parse(opened.stdout).key ?? JSON.parse(opened.stdout).ticket?.key;
 await step(
-  'erin proposes a procedure: every command is posted for review',
-  ['ticket', 'propose', key, '--runbook', 'daily-inspection', '--senior', 'sam'],
+  'erin proposes a procedure, signed with her key: every command is posted for review',
+  [
+    'ticket',
+    'propose',
+    key,
+    '--runbook',
+    'daily-inspection',
+    '--senior',
+    'sam',
+    '--key',
+    seniors[2].keyFile,
+  ],
   as('erin'),
 );
 await step(

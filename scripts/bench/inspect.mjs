@@ -149,7 +149,10 @@ async function recordFindings(world, checklist, n, r, sample) {
   sample.findings = { total: findings.length, byStatus, stepEnds: ends.length };
   // Mean time of each check per host: which collectors the wall time goes to.
   const perStep = {};
-  for (const e of ends) (perStep[e.step] ??= []).push(e.durationMs / 1000);
+  for (const e of ends) {
+    perStep[e.step] ??= [];
+    perStep[e.step].push(e.durationMs / 1000);
+  }
   sample.stepSeconds = Object.fromEntries(
     Object.entries(perStep).map(([step, xs]) => [step, xs.reduce((x, y) => x + y, 0) / xs.length]),
   );

@@ -26,7 +26,7 @@ export interface AgentOptions {
   /** Defaults to SSH_AUTH_SOCK of `env`. */
   socketPath?: string;
   env?: Record<string, string | undefined>;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

@@ -87,7 +87,12 @@ export function verifySshSignature(
       detail: 'the security key did not assert user presence',
     };
   }
-  return { ok: true, algorithm, ...(flags === undefined ? {} : { flags, counter }) };
+  return {
+    ok: true,
+    algorithm,
+    ...(flags === undefined ? {} : { flags }),
+    ...(flags === undefined || counter === undefined ? {} : { counter }),
+  };
 }
 
 function checkMath(

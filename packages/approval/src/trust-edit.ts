@@ -17,7 +17,7 @@ export interface NewApprover {
   roles: Role[];
   /** OpenSSH public key lines, e.g. the content of id_ed25519.pub. */
   keys: string[];
-  jira?: string;
+  jira?: string | undefined;
 }
 
 function edit(

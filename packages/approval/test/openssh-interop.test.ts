@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPROVAL_NAMESPACE,
   attachSignature,
-  createEnvelope,
   type Envelope,
   loadKeyFileSigner,
   parseTrustStore,

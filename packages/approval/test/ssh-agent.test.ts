@@ -8,7 +8,6 @@ import {
   APPROVAL_NAMESPACE,
   attachSignature,
   connectAgentSigner,
-  createEnvelope,
   listAgentKeys,
   parseTrustStore,
   payloadBytes,

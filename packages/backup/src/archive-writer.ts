@@ -17,7 +17,7 @@ export interface WriteArchiveOptions {
   format: ArchiveFormat;
   /** Compress with gzip here, in Node (when the host has no zstd). */
   gzip?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (progress: ArchiveProgress) => void;
 }
 

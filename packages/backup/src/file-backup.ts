@@ -28,7 +28,7 @@ export interface FileBackupRequest {
   onChange?: 'warn' | 'fail';
   sudo?: boolean;
   runId?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (event: BackupProgress) => void;
   now?: () => Date;
 }

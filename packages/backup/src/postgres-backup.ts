@@ -37,7 +37,7 @@ export interface PostgresBackupRequest {
   tableStats?: boolean;
   sudo?: boolean;
   runId?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onProgress?: (event: BackupProgress) => void;
   now?: () => Date;
 }

@@ -28,7 +28,7 @@ export interface FileRestoreRequest {
   /** Refuse a non-empty target unless true. */
   overwrite?: boolean;
   sudo?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface RestoreOutcome {
@@ -79,7 +79,7 @@ export interface PostgresRestoreRequest {
   /** Drop objects of the dump that exist in the target first (pg_restore --clean --if-exists). */
   clean?: boolean;
   sudo?: boolean;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -128,7 +128,7 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
 export async function databaseTableStats(
   transport: Transport,
   target: PostgresTarget,
-  options: { sudo?: boolean; signal?: AbortSignal } = {},
+  options: { sudo?: boolean | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<TableStat[]> {
   const result = await transport.exec({
     command:

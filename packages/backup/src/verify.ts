@@ -53,7 +53,7 @@ export interface VerifyOptions {
   /** Record the outcome in each backup's verified.json (retention relies on it). Default true. */
   record?: boolean;
   now?: () => Date;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

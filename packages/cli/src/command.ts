@@ -55,7 +55,7 @@ export interface CommandContext {
 export interface GlobalOptions {
   json: boolean;
   debug: boolean;
-  config?: string;
+  config?: string | undefined;
 }
 
 /** Options every command accepts. */

@@ -5,7 +5,11 @@ import { createOutput } from './output.js';
 import { commandHelp, mainHelp } from './usage.js';
 
 /** Find the command named by the leading words of argv (longest match: `trust init` before `trust`). */
-function findCommand(argv: string[]): { entry?: CommandEntry; rest: string[]; group?: string } {
+function findCommand(argv: string[]): {
+  entry?: CommandEntry;
+  rest: string[];
+  group?: string | undefined;
+} {
   const words: string[] = [];
   for (const a of argv) {
     if (a.startsWith('-')) break;

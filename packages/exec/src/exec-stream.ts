@@ -14,9 +14,9 @@ export interface StreamExecRequest {
   command: string;
   shell?: 'sh' | 'bash';
   env?: Readonly<Record<string, string>>;
-  sudo?: boolean;
+  sudo?: boolean | undefined;
   /** Aborting kills the command; `done` rejects with InterruptedError and `stdout` is destroyed. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onStderr?: (chunk: string) => void;
   /** stderr kept in the exit record; default 1 MiB. */
   maxCapturedBytes?: number;

@@ -11,7 +11,7 @@ export interface FanOutOptions<R> {
   /** Stop starting new hosts once MORE than this many hosts failed. Default: never stop. */
   maxFailures?: number;
   /** Abort = stop starting new hosts; running hosts finish (or time out) and the result says interrupted. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Classifies a returned value as a failed host (e.g. a step failed). Default: returned = ok. */
   isFailure?: (value: R) => boolean;
   onEvent?: (event: FanOutEvent) => void;

@@ -80,13 +80,13 @@ function parseLine(text: string, line: number): KnownHostEntry | { problem: stri
     }
     return {
       line,
-      marker,
+      ...(marker ? { marker } : {}),
       hashed: { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') },
       keyType,
       keyBlob,
     };
   }
-  return { line, marker, patterns: hosts.split(','), keyType, keyBlob };
+  return { line, ...(marker ? { marker } : {}), patterns: hosts.split(','), keyType, keyBlob };
 }
 
 /** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */

@@ -43,7 +43,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface ShellInvocationOptions {
   command: string;
   shell?: 'sh' | 'bash';
-  sudo?: boolean;
+  sudo?: boolean | undefined;
 }
 
 /** The argv that starts a command (see above). */

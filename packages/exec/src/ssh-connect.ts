@@ -24,7 +24,7 @@ export interface SshTarget {
   port?: number;
   user?: string;
   /** Private key file (`ansible_ssh_private_key_file`); replaces the config's IdentityFile list. */
-  identityFile?: string;
+  identityFile?: string | undefined;
   /** `[user@]host[:port],…`; replaces the config's ProxyJump. */
   proxyJump?: string;
 }
@@ -51,7 +51,7 @@ export interface SshConnectOptions {
   keepaliveCountMax?: number;
   /** Identity files and known_hosts read once per run (`createSshFileCache`); default: per connection. */
   fileCache?: SshFileCache;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface SshConnection {

@@ -26,17 +26,17 @@ export interface ExecRequest {
    * Variables for the command (params, secrets). They travel on stdin, never on a command line,
    * and are exported by fixed shell text: see `shellInvocation` and `StepSession`.
    */
-  env?: Readonly<Record<string, string>>;
+  env?: Readonly<Record<string, string>> | undefined;
   /** Run as root through `sudo -n`: fails at once instead of waiting for a password. */
-  sudo?: boolean;
+  sudo?: boolean | undefined;
   /** Kills the command (its whole process group) after this many milliseconds. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Aborting kills the command and rejects with InterruptedError. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
   /** Output kept in the result per stream; the callbacks still see everything. Default 1 MiB. */
-  maxCapturedBytes?: number;
+  maxCapturedBytes?: number | undefined;
 }
 
 export interface ExecResult {

@@ -27,7 +27,7 @@ const TREND_GROUPS = 4;
  */
 export async function renderHtml(
   report: HealthReport,
-  options: { title?: string } = {},
+  options: { title?: string | undefined } = {},
 ): Promise<string> {
   // Loaded here, not at import: the chart library is 50 KB of text only HTML needs.
   const assets = await import('./generated/chart-assets.js');

@@ -11,7 +11,10 @@ const MESSAGE_CHARS = 160;
  * top offenders first (what a senior acts on), then the rest. Every list is capped, and the
  * whole text is cut at MARKDOWN_LIMIT_BYTES with a line that says so.
  */
-export function renderMarkdown(report: HealthReport, options: { title?: string } = {}): string {
+export function renderMarkdown(
+  report: HealthReport,
+  options: { title?: string | undefined } = {},
+): string {
   const env = report.environment;
   const lines: string[] = [
     `## ${escapeMd(options.title ?? 'Environment health')} — ${report.generatedAt.slice(0, 10)}`,

@@ -50,11 +50,11 @@ export interface PlanRequest {
   runbook: string;
   ticket: string;
   params: readonly string[];
-  target?: string;
-  inventoryFile?: string;
-  expires?: string;
-  maxRuns?: number;
-  executor?: string;
+  target?: string | undefined;
+  inventoryFile?: string | undefined;
+  expires?: string | undefined;
+  maxRuns?: number | undefined;
+  executor?: string | undefined;
   /** A standing approval of a routine runbook: targets are the selector, re-resolved at each run. */
   standing?: boolean;
   /**
@@ -347,10 +347,10 @@ export async function verifyApprovalFile(
 
 export interface ApproveOptions {
   config: Config;
-  inventoryFile?: string;
-  expires?: string;
-  maxRuns?: number;
-  now?: Date;
+  inventoryFile?: string | undefined;
+  expires?: string | undefined;
+  maxRuns?: number | undefined;
+  now?: Date | undefined;
 }
 
 /**

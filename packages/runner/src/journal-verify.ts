@@ -44,8 +44,8 @@ export interface JournalVerification {
 
 /** What the ledger recorded when the run ended; a journal that disagrees was cut or rebuilt. */
 export interface JournalExpectation {
-  expectedHead?: string;
-  expectedCount?: number;
+  expectedHead?: string | undefined;
+  expectedCount?: number | undefined;
 }
 
 const HASH = /^sha256:[0-9a-f]{64}$/;
@@ -166,7 +166,7 @@ function walkChain(
   segments: Segment[],
   problems: JournalProblem[],
   notes: JournalNote[],
-): { events: JournalLine[]; endLine?: number } {
+): { events: JournalLine[]; endLine?: number | undefined } {
   const state: ChainState = {
     expectedSeq: 1,
     expectedPrev: GENESIS_HASH,

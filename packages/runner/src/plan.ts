@@ -159,7 +159,7 @@ function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHos
   // Whatever the action will read from the host's vars is bound into the plan here, so that the
   // senior signs it and a changed var changes the plan digest.
   const bound = action?.bind ? action.bind(rendered, host.vars) : rendered;
-  return { ...base, kind: 'uses', uses: step.uses, with: bound };
+  return { ...base, kind: 'uses', uses: step.uses ?? '', with: bound };
 }
 
 /** Render every step of every phase for every host. Pure: the same input gives the same plan. */

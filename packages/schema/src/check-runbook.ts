@@ -139,7 +139,8 @@ function checkParam(
   }
   if (spec.enum) {
     for (const [i, v] of spec.enum.entries()) {
-      const why = paramValueProblem({ ...spec, enum: undefined }, v);
+      const { enum: _all, ...rules } = spec;
+      const why = paramValueProblem(rules, v);
       if (why) {
         problems.push({
           ...at(['enum', i]),

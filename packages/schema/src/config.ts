@@ -18,10 +18,10 @@ export interface Config {
   /** Folder holding opsbook.yaml (the repository root); the cwd when there is none. */
   root: string;
   /** The config file, when one was found. */
-  file?: string;
+  file?: string | undefined;
   runbooksDir: string;
   stateDir: string;
-  inventory?: string;
+  inventory?: string | undefined;
   trustStore: string;
   knownHosts: string;
   /**
@@ -67,7 +67,11 @@ function expandHome(p: string): string {
 
 /** Load opsbook.yaml (explicit `file`, or found by walking up from `cwd`); defaults when none. */
 export async function loadConfig(
-  options: { cwd?: string; file?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    cwd?: string | undefined;
+    file?: string | undefined;
+    env?: NodeJS.ProcessEnv | undefined;
+  } = {},
 ): Promise<Config> {
   const cwd = options.cwd ?? process.cwd();
   const file = options.file ? path.resolve(cwd, options.file) : await findConfigFile(cwd);

@@ -36,7 +36,7 @@ export interface JiraRequest {
   /** Statuses the caller handles itself (e.g. 404 on a property read). */
   expect?: number[];
   context: FailureContext;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface JiraResponse {
@@ -92,7 +92,13 @@ export class JiraHttp {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(req.json);
     }
-    return { method: req.method, headers, body, signal, redirect: 'error' };
+    return {
+      method: req.method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal,
+      redirect: 'error',
+    };
   }
 
   async send(req: JiraRequest): Promise<JiraResponse> {

@@ -158,7 +158,7 @@ export class Outbox {
   private async flushNow(options: {
     ticket?: string;
     retryFailed?: boolean;
-    signal?: AbortSignal;
+    signal?: AbortSignal | undefined;
   }): Promise<FlushReport> {
     const report: FlushReport = { delivered: [], pending: [], failed: [] };
     const keys = await this.readKeys();

@@ -99,8 +99,8 @@ export interface RemoteLink {
 
 export interface SearchOptions {
   /** Stop after this many tickets (default 100). */
-  limit?: number;
-  signal?: AbortSignal;
+  limit?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -115,11 +115,11 @@ export type DeliveryProbe =
 
 export interface WriteOptions {
   deliveryId?: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface ReadOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** What opsbook needs from a ticket tracker (DESIGN §6). Implemented by Jira and the local tracker. */

@@ -25,10 +25,11 @@ async function call(
     ...init.headers,
   };
   if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+  const body = init.json !== undefined ? JSON.stringify(init.json) : init.body;
   const res = await fetch(`${f.baseUrl}${path}`, {
     method,
     headers,
-    body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    ...(body === undefined ? {} : { body }),
   });
   return { status: res.status, text: await res.text() };
 }
