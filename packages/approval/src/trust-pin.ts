@@ -1,6 +1,12 @@
-import { lstat, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { formatProblem, MACHINE_TRUST_DIR, RefusalError, ValidationError } from '@opsbook/schema';
+import {
+  formatProblem,
+  MACHINE_TRUST_DIR,
+  RefusalError,
+  ValidationError,
+  writeFileAtomic,
+} from '@opsbook/schema';
 import { APPROVERS_PAYLOAD_TYPE, readEnvelope } from './envelope.js';
 import { TRUST_NAMESPACE, verifySshsig } from './sshsig.js';
 import { isSenior, parseTrustStore, type TrustStore } from './trust-store.js';
@@ -85,13 +91,8 @@ async function pin(pinDir: string, bytes: Uint8Array, signature?: Uint8Array): P
   await refuseWeakPin(await nearestExisting(pinDir), `cannot pin the trust store in ${pinDir}`);
   try {
     await mkdir(pinDir, { recursive: true, mode: 0o755 });
-    const write = async (file: string, data: Uint8Array) => {
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, data, { mode: 0o644 });
-      await rename(tmp, file);
-    };
-    if (signature) await write(signatureFileOf(target), signature);
-    await write(target, bytes);
+    if (signature) await writeFileAtomic(signatureFileOf(target), signature, { mode: 0o644 });
+    await writeFileAtomic(target, bytes, { mode: 0o644 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, WorkFailedError } from '@opsbook/schema';
+import { UsageError, WorkFailedError, writeFileAtomic } from '@opsbook/schema';
 import { type Manifest, parseManifest } from './manifest.js';
 
 /**
@@ -201,9 +201,7 @@ export async function readVerification(dir: string): Promise<VerificationRecord 
 }
 
 export async function writeVerification(dir: string, record: VerificationRecord): Promise<void> {
-  const tmp = path.join(dir, `.verified.json.${process.pid}.tmp`);
-  await writeDurable(tmp, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(tmp, path.join(dir, 'verified.json'));
+  await writeFileAtomic(path.join(dir, 'verified.json'), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 async function writeDurable(file: string, text: string): Promise<void> {

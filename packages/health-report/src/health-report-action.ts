@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError } from '@opsbook/schema';
+import { ValidationError, writeFileAtomic } from '@opsbook/schema';
 import { buildHealthReport } from './build-health-report.js';
 import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';
@@ -100,7 +100,7 @@ export const healthReportAction = {
           : format === 'md'
             ? markdown
             : renderJson(report);
-      await writeAtomic(file, text);
+      await writeFileAtomic(file, text, { mode: 0o644 });
       files.push(file);
     }
     return { files, markdown, summary: summarize(report) };
@@ -169,10 +169,4 @@ async function previousReportTime(file: string, now: Date): Promise<Date | undef
     // No previous report, or one we cannot read: compare with the day before instead.
     return undefined;
   }
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, file);
 }

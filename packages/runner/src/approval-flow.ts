@@ -1,6 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import path from 'node:path';
 import {
   type ApprovalStatement,
   attachSignature,
@@ -33,12 +32,19 @@ import {
   RefusalError,
   type RunbookBundle,
   ValidationError,
+  writeFileAtomic,
 } from '@opsbook/schema';
 import { loadOneRunbook } from './catalog.js';
 import { runsUsed } from './ledger.js';
 import { parseParamArgs, resolveParams } from './params.js';
 import { type Plan, planDigest, renderPlan } from './plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from './targets.js';
+
+/**
+ * Approval files are written whole (an interrupted write never leaves half an approval) and
+ * readable by all: the senior who signs and the engineer who runs are different users.
+ */
+export const APPROVAL_FILE = { mode: 0o644 } as const;
 
 /** Who is acting: OPSBOOK_USER, else the OS user. Matched against approver ids. */
 export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
@@ -187,13 +193,6 @@ export async function readApprovalFile(file: string): Promise<ApprovalFile> {
       sp[0]?.rule === NOT_CANONICAL ? 'PAYLOAD_NOT_CANONICAL' : 'STATEMENT_INVALID',
     );
   return { file, bytes, envelope: parsed.envelope, statement };
-}
-
-/** Write a file atomically (temp + rename): an interrupted write never leaves half an approval. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, file);
 }
 
 /**
@@ -393,7 +392,7 @@ export async function approveFile(
     };
   }
   envelope = await signEnvelope(envelope, signer);
-  await writeFileAtomic(file, serializeEnvelope(envelope));
+  await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return { envelope, statement, plan: derived.plan };
 }
 
@@ -411,7 +410,7 @@ export async function attachSignatureFile(file: string, signatureFile: string): 
     );
   }
   const envelope = attachSignature(approval.envelope, armored, signatureFile);
-  await writeFileAtomic(file, serializeEnvelope(envelope));
+  await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return envelope;
 }
 

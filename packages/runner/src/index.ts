@@ -27,7 +27,6 @@ export {
   type VerifiedRun,
   type VerifyOptions,
   verifyApprovalFile,
-  writeFileAtomic,
 } from './approval-flow.js';
 export * from './backup.js';
 export {

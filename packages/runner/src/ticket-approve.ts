@@ -8,9 +8,9 @@ import {
   type SshSigner,
   type TrustStore,
 } from '@opsbook/approval';
-import { type Config, RefusalError } from '@opsbook/schema';
+import { type Config, RefusalError, writeFileAtomic } from '@opsbook/schema';
 import type { Block, Inline } from '@opsbook/tracker';
-import { approveFile, serializeApproval, writeFileAtomic } from './approval-flow.js';
+import { APPROVAL_FILE, approveFile, serializeApproval } from './approval-flow.js';
 import type { TicketReport } from './run-ticket.js';
 import {
   APPROVAL_PROPERTY,
@@ -92,7 +92,7 @@ export async function approveTicket(
   const start =
     earlier?.approvalId === proposal.approvalId && !earlier.complete ? earlier : undefined;
   const file = await ticketFile(config, key, `${proposal.approvalId}.approval.json`);
-  await writeFileAtomic(file, start?.envelope ?? proposal.envelope);
+  await writeFileAtomic(file, start?.envelope ?? proposal.envelope, APPROVAL_FILE);
   const signed = await approveFile(file, req.signer, {
     config,
     ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),

@@ -1,4 +1,5 @@
-import { writeFileAtomic } from './approval-flow.js';
+import { writeFileAtomic } from '@opsbook/schema';
+import { APPROVAL_FILE } from './approval-flow.js';
 import { type RunOutcome, type RunRequest, runApproved } from './run.js';
 import { TicketGate } from './run-ticket.js';
 import { ticketFile } from './ticket-approve.js';
@@ -20,7 +21,7 @@ export async function runTicket(req: RunTicketRequest): Promise<RunOutcome> {
   const { services, key, ...run } = req;
   const approval = await readTicketApproval(services.tracker, key);
   const file = await ticketFile(req.config, key, `${approval.approvalId}.approval.json`);
-  await writeFileAtomic(file, approval.envelope);
+  await writeFileAtomic(file, approval.envelope, APPROVAL_FILE);
   const gate = new TicketGate({
     services,
     stateDir: req.config.stateDir,

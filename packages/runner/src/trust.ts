@@ -17,8 +17,7 @@ import {
   signEnvelope,
   type TrustStore,
 } from '@opsbook/approval';
-import { type Config, ValidationError } from '@opsbook/schema';
-import { writeFileAtomic } from './approval-flow.js';
+import { type Config, ValidationError, writeFileAtomic } from '@opsbook/schema';
 
 async function readStoreText(config: Config): Promise<string> {
   try {
@@ -58,7 +57,7 @@ export async function trustShow(
 /** `opsbook trust add-approver`: edit approvers.yaml (version + 1); it then needs rotation signatures. */
 export async function trustAddApprover(config: Config, approver: NewApprover): Promise<TrustStore> {
   const { text, store } = addApprover(await readStoreText(config), approver, config.trustStore);
-  await writeFileAtomic(config.trustStore, text);
+  await writeFileAtomic(config.trustStore, text, { mode: 0o644 });
   return store;
 }
 
@@ -74,7 +73,7 @@ export async function trustRevoke(
     reason,
     config.trustStore,
   );
-  await writeFileAtomic(config.trustStore, text);
+  await writeFileAtomic(config.trustStore, text, { mode: 0o644 });
   return store;
 }
 

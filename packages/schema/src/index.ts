@@ -1,3 +1,4 @@
+export { type AtomicWriteOptions, createFileAtomic, writeFileAtomic } from './atomic-write.js';
 export { canonicalJson, digestOfValue } from './canonical-json.js';
 export { type ActionSpec, paramValueProblem } from './check-runbook.js';
 export {

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RefusalError, UnreachableError, UsageError } from '@opsbook/schema';
-import { createAtomic, writeAtomic } from './atomic-write.js';
+import {
+  createFileAtomic,
+  RefusalError,
+  UnreachableError,
+  UsageError,
+  writeFileAtomic,
+} from '@opsbook/schema';
 import { type Doc, docText } from './document.js';
 import { transitionUnavailable } from './jira-errors.js';
 import { compileJql } from './jql-subset.js';
@@ -67,6 +72,8 @@ export interface LocalTrackerOptions {
   now?: () => Date;
 }
 
+/** Tracker state is private to the person who runs: files 0600, folders 0700. */
+const STATE_FILE = { mode: 0o600, dirMode: 0o700 } as const;
 const KEY = /^[A-Z][A-Z0-9_]{0,31}-[1-9]\d{0,8}$/;
 
 /** The embedded tracker (DESIGN §6): tickets as JSON files in the state dir, the same workflow as Jira. */
@@ -123,7 +130,7 @@ export class LocalTracker implements Tracker {
         const at = this.now().toISOString();
         const result = await change(ticket, at);
         ticket.updated = at;
-        await writeAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`);
+        await writeFileAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`, STATE_FILE);
         return result;
       });
     this.locks.set(key, run);
@@ -166,7 +173,9 @@ export class LocalTracker implements Tracker {
       if (input.grade) ticket.grade = input.grade;
       if (options.deliveryId) ticket.deliveryId = options.deliveryId;
       this.record(ticket, at, 'status', null, ticket.status);
-      if (await createAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`))
+      if (
+        await createFileAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`, STATE_FILE)
+      )
         return { key, url: this.file(key) };
     }
     throw new UnreachableError(
@@ -211,7 +220,7 @@ export class LocalTracker implements Tracker {
           .replace(/[^\w.+-]/g, '_')
           .replace(/^\.+/, '_') || 'file';
       const rel = path.join('attachments', key, `${id}-${safe}`);
-      await writeAtomic(path.join(this.dir, rel), file.bytes);
+      await writeFileAtomic(path.join(this.dir, rel), file.bytes, STATE_FILE);
       const attachment = { id, filename: file.filename, size: file.bytes.byteLength };
       t.attachments.push({
         ...attachment,

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { InterruptedError, isOpsbookError, UnreachableError } from '@opsbook/schema';
-import { createAtomic, writeAtomic } from './atomic-write.js';
+import {
+  createFileAtomic,
+  InterruptedError,
+  isOpsbookError,
+  UnreachableError,
+  writeFileAtomic,
+} from '@opsbook/schema';
 import type { Doc } from './document.js';
 import type { NewTicket, RemoteLink, Tracker } from './tracker.js';
 
@@ -51,6 +56,8 @@ export interface OutboxOptions {
   newId?: () => string;
 }
 
+/** Tracker state is private to the person who runs: files 0600, folders 0700. */
+const STATE_FILE = { mode: 0o600, dirMode: 0o700 } as const;
 const PLACEHOLDER = 'outbox:';
 const NON_IDEMPOTENT = new Set(['create', 'comment', 'attach']);
 
@@ -86,7 +93,7 @@ export class Outbox {
   async enqueue(ticket: string, write: OutboxWrite, bytes?: Uint8Array): Promise<OutboxEntry> {
     if (write.kind === 'attach' && !bytes) throw new TypeError('an attach write needs its bytes');
     const id = this.newId();
-    if (bytes) await writeAtomic(this.bytesFile(id), bytes);
+    if (bytes) await writeFileAtomic(this.bytesFile(id), bytes, STATE_FILE);
     const base = {
       id,
       ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket,
@@ -98,7 +105,8 @@ export class Outbox {
     for (let tries = 0; tries < 1000; tries++) {
       const seq = (await this.lastSeq()) + 1;
       const entry: OutboxEntry = { ...base, seq };
-      if (await createAtomic(this.entryFile(entry), JSON.stringify(entry))) return entry;
+      if (await createFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE))
+        return entry;
     }
     throw new UnreachableError(
       'OUTBOX_BUSY',
@@ -192,7 +200,7 @@ export class Outbox {
           code: isOpsbookError(e) ? e.code : 'ERROR',
           message: (e as Error).message,
         };
-        await writeAtomic(this.entryFile(entry), JSON.stringify(entry));
+        await writeFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE);
         (permanent ? report.failed : report.pending).push(entry);
       }
     }
@@ -209,7 +217,7 @@ export class Outbox {
     }
     // Counted before sending: if we crash after Jira accepted the write, the next flush probes first.
     entry.attempts++;
-    await writeAtomic(this.entryFile(entry), JSON.stringify(entry));
+    await writeFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE);
     const t = this.tracker;
     switch (write.kind) {
       case 'create': {
@@ -283,7 +291,7 @@ export class Outbox {
 
   private async saveKey(keys: Record<string, string>, ref: string, key: string): Promise<void> {
     keys[ref] = key;
-    await writeAtomic(path.join(this.dir, 'keys.json'), JSON.stringify(keys));
+    await writeFileAtomic(path.join(this.dir, 'keys.json'), JSON.stringify(keys), STATE_FILE);
   }
 
   /** The ticket key a queued create got, once delivered. */

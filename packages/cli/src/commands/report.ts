@@ -9,9 +9,8 @@ import {
   renderJson,
   renderMarkdown,
   summarize,
-  writeFileAtomic,
 } from '@opsbook/runner';
-import { UsageError } from '@opsbook/schema';
+import { UsageError, writeFileAtomic } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -78,7 +77,7 @@ Examples:
       (format === 'html' ? `health-report-${now.toISOString().slice(0, 10)}.html` : undefined);
     if (file) {
       await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-      await writeFileAtomic(path.resolve(file), text);
+      await writeFileAtomic(path.resolve(file), text, { mode: 0o644 });
     }
     if (ctx.out.json) {
       ctx.out.printJson({

@@ -1,0 +1,62 @@
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../test/temp-dir.js';
+import { createFileAtomic, writeFileAtomic } from './atomic-write.js';
+
+describe('atomic writes', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  const umask = process.umask();
+
+  beforeEach(async () => {
+    ({ dir, remove } = await makeTempDir());
+  });
+  afterEach(() => remove());
+
+  it('replaces a file whole and leaves no temp file behind', async () => {
+    const file = path.join(dir, 'a.json');
+    await writeFile(file, 'old');
+    await writeFileAtomic(file, 'new');
+    expect(await readFile(file, 'utf8')).toBe('new');
+    expect(await readdir(dir)).toEqual(['a.json']);
+  });
+
+  it('creates the file private unless a mode is given', async () => {
+    await writeFileAtomic(path.join(dir, 'private'), 'x');
+    await writeFileAtomic(path.join(dir, 'shared'), new Uint8Array([1]), { mode: 0o644 });
+    expect((await stat(path.join(dir, 'private'))).mode & 0o777).toBe(0o600 & ~umask);
+    expect((await stat(path.join(dir, 'shared'))).mode & 0o777).toBe(0o644 & ~umask);
+  });
+
+  it('creates missing parent folders only when asked to', async () => {
+    const file = path.join(dir, 'a', 'b', 'c.json');
+    await expect(writeFileAtomic(file, 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    await writeFileAtomic(file, 'x', { dirMode: 0o700 });
+    expect((await stat(path.join(dir, 'a'))).mode & 0o777).toBe(0o700 & ~umask);
+  });
+
+  it('removes its temp file when the rename fails', async () => {
+    const target = path.join(dir, 'taken');
+    await mkdir(path.join(target, 'inside'), { recursive: true });
+    await expect(writeFileAtomic(target, 'x')).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(await readdir(dir)).toEqual(['taken']);
+  });
+
+  it('replaces a symlink rather than writing through it', async () => {
+    const victim = path.join(dir, 'victim');
+    await writeFile(victim, 'keep');
+    await symlink(victim, path.join(dir, 'link'));
+    await writeFileAtomic(path.join(dir, 'link'), 'new');
+    expect(await readFile(victim, 'utf8')).toBe('keep');
+    expect(await readFile(path.join(dir, 'link'), 'utf8')).toBe('new');
+  });
+
+  it('creates a file once: the second writer is told it lost, the first bytes stay', async () => {
+    const file = path.join(dir, 'claim');
+    expect(await createFileAtomic(file, 'first')).toBe(true);
+    expect(await createFileAtomic(file, 'second')).toBe(false);
+    expect(await readFile(file, 'utf8')).toBe('first');
+    expect(await readdir(dir)).toEqual(['claim']);
+  });
+});

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface AtomicWriteOptions {
+  /** Permission bits of the new file (before the umask). Private (0o600) unless the caller says. */
+  mode?: number;
+  /** When set, missing parent folders are created, with these permission bits. */
+  dirMode?: number;
+}
+
+/**
+ * Writes `data` to a fresh temp file beside `file` and fsyncs it: the data is on disk before it
+ * is published, so a crash right after the rename or link cannot leave an empty or torn file.
+ * `wx` with a random name: never follows a planted symlink, never shares a temp with a concurrent
+ * writer.
+ */
+async function writeTemp(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions,
+): Promise<string> {
+  const dir = path.dirname(file);
+  if (options.dirMode !== undefined) await mkdir(dir, { recursive: true, mode: options.dirMode });
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', options.mode ?? 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  await handle.close();
+  return temp;
+}
+
+/** Replaces `file` with `data` so that readers see the old or the new bytes, never a mix. */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const temp = await writeTemp(file, data, options);
+  try {
+    await rename(temp, file);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Creates `file` with `data` only if it does not exist yet; false when another writer got there
+ * first. link(2) fails with EEXIST instead of replacing: a race-free claim.
+ */
+export async function createFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<boolean> {
+  const temp = await writeTemp(file, data, options);
+  try {
+    await link(temp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
