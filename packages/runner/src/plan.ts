@@ -8,6 +8,7 @@ import {
   parseTemplate,
   phases,
   type RunbookBundle,
+  readDuration,
   type Step,
   targetDefaults,
   ValidationError,
@@ -70,8 +71,8 @@ export interface PlanInput {
 }
 
 export function parseDurationMs(text: string): number {
-  const m = /^([1-9][0-9]*)(ms|s|m|h)$/.exec(text);
-  if (!m)
+  const duration = readDuration(text, ['ms', 's', 'm', 'h']);
+  if (!duration)
     throw new ValidationError([
       {
         file: 'runbook.yaml',
@@ -81,8 +82,7 @@ export function parseDurationMs(text: string): number {
         message: `bad duration ${text}`,
       },
     ]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * unit;
+  return duration.ms;
 }
 
 /** Render a `with:` value: templates become plain values (actions get data, not shell text). */

@@ -13,6 +13,14 @@ export {
 } from './config.js';
 export { type BundleDigest, type DigestedFile, digestOfList, digestRunbook } from './digest.js';
 export {
+  DURATION_UNIT_MS,
+  type Duration,
+  type DurationUnit,
+  durationPattern,
+  formatDuration,
+  readDuration,
+} from './duration.js';
+export {
   type ErrorKind,
   InterruptedError,
   isOpsbookError,
