@@ -21,16 +21,6 @@ export interface JournalLine extends JournalEvent {
   hash: string;
 }
 
-/** How a run ended; the `status` of its `run-end` event. */
-export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'refused';
-export const runStatuses: readonly RunStatus[] = [
-  'ok',
-  'failed',
-  'unreachable',
-  'interrupted',
-  'refused',
-];
-
 export interface JournalOptions {
   /** Applied to every string of every event before it is hashed and written. */
   mask?: Masker;

@@ -2,7 +2,8 @@ import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusalError, ValidationError, WorkFailedError } from '@opsbook/schema';
-import { type RunStatus, runStatuses, syncDirectory } from './journal.js';
+import { syncDirectory } from './journal.js';
+import { type RunStatus, runStatuses } from './run-events.js';
 
 /**
  * The run ledger: `<stateDir>/ledger.jsonl`, one record per started and per ended run. It is

@@ -61,4 +61,6 @@ export type RunEvent =
       stoppedByFailures: boolean;
     };
 
+/** How a run ended: the `status` of its `run-end` event and of its ledger run-end record. */
 export type RunStatus = 'ok' | 'failed' | 'unreachable' | 'interrupted';
+export const runStatuses: readonly RunStatus[] = ['ok', 'failed', 'unreachable', 'interrupted'];

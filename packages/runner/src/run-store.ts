@@ -2,15 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, ValidationError } from '@opsbook/schema';
-import {
-  type JournalEvent,
-  journalPath,
-  RUNS_DIR,
-  type RunStatus,
-  runStatuses,
-} from './journal.js';
+import { type JournalEvent, journalPath, RUNS_DIR } from './journal.js';
 import { type JournalVerification, verifyJournal } from './journal-verify.js';
 import { entriesOf, type LedgerEntry, readLedger } from './ledger.js';
+import { type RunStatus, runStatuses } from './run-events.js';
 
 /**
  * Runs as the state dir holds them: journals under `runs/`, cross-checked with the ledger.
