@@ -1,3 +1,4 @@
+import type { SchemaErrorCode } from './error-codes.js';
 import { formatProblem, type Problem } from './problem.js';
 
 /**
@@ -31,7 +32,10 @@ export class OpsbookError extends Error {
 export class ValidationError extends OpsbookError {
   readonly problems: Problem[];
 
-  constructor(problems: Problem[], code = 'INVALID_INPUT') {
+  constructor(
+    problems: Problem[],
+    code: string = 'INVALID_INPUT' satisfies SchemaErrorCode<'invalid'>,
+  ) {
     super('invalid', code, problems.map(formatProblem).join('\n'), { problems });
     this.problems = problems;
   }
@@ -44,7 +48,7 @@ export class ValidationError extends OpsbookError {
 /** A usage mistake on the command line. */
 export class UsageError extends OpsbookError {
   constructor(message: string) {
-    super('invalid', 'USAGE', message);
+    super('invalid', 'USAGE' satisfies SchemaErrorCode<'invalid'>, message);
   }
 }
 
@@ -71,12 +75,67 @@ export class WorkFailedError extends OpsbookError {
 
 export class InterruptedError extends OpsbookError {
   constructor(message = 'interrupted') {
-    super('interrupted', 'INTERRUPTED', message);
+    super('interrupted', 'INTERRUPTED' satisfies SchemaErrorCode<'interrupted'>, message);
   }
 }
 
 export function isOpsbookError(e: unknown): e is OpsbookError {
   return e instanceof OpsbookError;
+}
+
+/**
+ * One stable code of a package: the kind it is thrown as (so its exit code) and what it means,
+ * in one line. Each package keeps its codes in `src/error-codes.ts`, a list of these `as const`;
+ * its README's error table is generated from that list (`pnpm gen:errors`).
+ */
+export interface ErrorCodeEntry {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly meaning: string;
+}
+
+/** The codes of the list `L` that are thrown as kind `K` (any kind by default). */
+export type ErrorCodeOf<
+  L extends readonly ErrorCodeEntry[],
+  K extends ErrorKind = ErrorKind,
+> = Extract<L[number], { readonly kind: K }>['code'];
+
+type Details = Record<string, unknown>;
+
+/** The error classes, each taking only the codes a package lists for its kind. */
+export interface TypedErrors<L extends readonly ErrorCodeEntry[]> {
+  OpsbookError: new <K extends ErrorKind>(
+    kind: K,
+    code: ErrorCodeOf<L, K>,
+    message: string,
+    details?: Details,
+    options?: { cause?: unknown },
+  ) => OpsbookError;
+  ValidationError: new (problems: Problem[], code: ErrorCodeOf<L, 'invalid'>) => ValidationError;
+  RefusalError: new (
+    code: ErrorCodeOf<L, 'refused'>,
+    message: string,
+    details?: Details,
+  ) => RefusalError;
+  UnreachableError: new (
+    code: ErrorCodeOf<L, 'unreachable'>,
+    message: string,
+    details?: Details,
+  ) => UnreachableError;
+  WorkFailedError: new (
+    code: ErrorCodeOf<L, 'failed'>,
+    message: string,
+    details?: Details,
+  ) => WorkFailedError;
+}
+
+/**
+ * The same classes, typed by a package's code list: `new backupErrors.WorkFailedError('CODE', …)`
+ * fails typecheck when 'CODE' is not in the list as a `failed` code, so a typo or an unlisted
+ * code never reaches a user. At run time these are the classes themselves.
+ */
+export function errorsFor<L extends readonly ErrorCodeEntry[]>(_codes: L): TypedErrors<L> {
+  return { OpsbookError, ValidationError, RefusalError, UnreachableError, WorkFailedError };
 }
 
 /**
@@ -95,7 +154,10 @@ export class StorageError extends OpsbookError {
 }
 
 /** The errno codes that are the storage's refusal, with their stable code and what to do. */
-const storageRefusals: Record<string, { code: string; verb: string; says: string; fix: string }> = {
+const storageRefusals: Record<
+  string,
+  { code: SchemaErrorCode<'failed'>; verb: string; says: string; fix: string }
+> = {
   ENOSPC: {
     code: 'DISK_FULL',
     verb: 'write',

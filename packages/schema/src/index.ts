@@ -20,8 +20,12 @@ export {
   formatDuration,
   readDuration,
 } from './duration.js';
+export { type SchemaErrorCode, schemaErrorCodes } from './error-codes.js';
 export {
+  type ErrorCodeEntry,
+  type ErrorCodeOf,
   type ErrorKind,
+  errorsFor,
   InterruptedError,
   isOpsbookError,
   OpsbookError,
@@ -30,6 +34,7 @@ export {
   StorageError,
   storageErrnos,
   storageErrorOf,
+  type TypedErrors,
   UnreachableError,
   UsageError,
   ValidationError,
