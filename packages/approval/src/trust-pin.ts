@@ -27,11 +27,12 @@ function effectiveUid(): number | undefined {
 }
 
 /**
- * Why `target` (the pin or the folder it will go in) could be changed by the user `uid`, or
- * undefined when it cannot: it and every folder above it must belong to root or to someone else,
- * and be writable by no group or other (a sticky folder such as /tmp is fine above it, since
- * others cannot rename what they do not own there). For root everything is changeable anyway:
- * root is outside the threat model (README, "Who can change what").
+ * Why `target` (the pin or the folder it will go in) could be changed by someone other than root,
+ * seen by the user `uid`, or undefined when it cannot: it and every folder above it must belong to
+ * root and be writable by no group or other (a sticky folder such as /tmp is fine above it, since
+ * others cannot rename what they do not own there). Not the user's own, nor another account's
+ * that could be an accomplice's. For root everything is changeable anyway: root is outside the
+ * threat model (README, "Who can change what").
  */
 export async function pinWeakness(
   target: string,
@@ -44,6 +45,7 @@ export async function pinWeakness(
     const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
     if (st.uid === uid)
       return `${current} belongs to you (uid ${uid}), so you could rewrite the pin`;
+    if (st.uid !== 0) return `${current} belongs to uid ${st.uid}, not root`;
     if ((st.mode & 0o022) !== 0 && !(sticky && current !== target))
       return `${current} is writable by its group or by everyone (mode ${(st.mode & 0o7777).toString(8)})`;
     const parent = path.dirname(current);
@@ -62,6 +64,18 @@ async function nearestExisting(dir: string): Promise<string> {
         throw e;
     }
   }
+}
+
+/**
+ * Where the pin is may be chosen (OPSBOOK_TRUST_DIR: a container, a test harness) by root only:
+ * for anyone else an environment variable would pick which seniors count.
+ */
+function refuseChosenPin(pinDir: string, uid: number | undefined = effectiveUid()): void {
+  if (uid === undefined || uid === 0 || path.resolve(pinDir) === MACHINE_TRUST_DIR) return;
+  throw new RefusalError(
+    'TRUST_PIN_UNPROTECTED',
+    `the trust pin is set to ${pinDir} (OPSBOOK_TRUST_DIR), but only root may move it: unset OPSBOOK_TRUST_DIR; this machine's pin is ${MACHINE_TRUST_DIR}`,
+  );
 }
 
 async function refuseWeakPin(target: string, what: string): Promise<void> {
@@ -88,6 +102,7 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
  */
 async function pin(pinDir: string, bytes: Uint8Array, signature?: Uint8Array): Promise<void> {
   const target = pinnedFileOf(pinDir);
+  refuseChosenPin(pinDir);
   await refuseWeakPin(await nearestExisting(pinDir), `cannot pin the trust store in ${pinDir}`);
   try {
     await mkdir(pinDir, { recursive: true, mode: 0o755 });
@@ -105,6 +120,7 @@ async function pin(pinDir: string, bytes: Uint8Array, signature?: Uint8Array): P
 
 /** The pinned trust store, or undefined before `opsbook trust init`. Refused when unprotected. */
 export async function readPinnedStore(pinDir: string): Promise<TrustStore | undefined> {
+  refuseChosenPin(pinDir);
   const file = pinnedFileOf(pinDir);
   let real: string;
   try {

@@ -81,7 +81,7 @@ describe('an engineer who is not root cannot choose the trust pin', () => {
   it('refuses to pin into a folder of their own named by OPSBOOK_TRUST_DIR', async () => {
     const r = await asNobody(['trust', 'init'], { OPSBOOK_TRUST_DIR: ownPin });
     expectRefused(r, 'TRUST_PIN_UNPROTECTED');
-    expect(r.stderr).toContain('belongs to you');
+    expect(r.stderr).toContain('only root may move it');
     expect(exists(path.join(ownPin, 'approvers.yaml'))).toBe(false);
   });
 
@@ -113,6 +113,25 @@ describe('an engineer who is not root cannot choose the trust pin', () => {
     expect(approve.code, approve.stderr).toBe(0); // signing needs no trust store
     const run = await asNobody(['run', 'a.json', '--key', path.join(dir, 'mallory')], {
       OPSBOOK_TRUST_DIR: ownPin,
+    });
+    expectRefused(run, 'TRUST_PIN_UNPROTECTED');
+    expect(exists(path.join(marker, 'ran'))).toBe(false);
+  });
+
+  it('cannot point a run at another pin root made, either', async () => {
+    // A pin that is root's (e.g. another team's): choosing it through the environment would
+    // still let the engineer pick which seniors count.
+    const rootPin = path.join(tmp.dir, 'root-pin');
+    const init = await runCli(['trust', 'init'], {
+      cwd: dir,
+      env: { OPSBOOK_TRUST_DIR: rootPin, HOME: dir },
+    });
+    expect(init.code, init.stderr).toBe(0);
+    const show = await asNobody(['trust', 'show'], { OPSBOOK_TRUST_DIR: rootPin });
+    expect(show.stdout + show.stderr).toMatch(/TRUST_PIN_UNPROTECTED|only root may move it/);
+    expect(show.code).toBe(3);
+    const run = await asNobody(['run', 'a.json', '--key', path.join(dir, 'mallory')], {
+      OPSBOOK_TRUST_DIR: rootPin,
     });
     expectRefused(run, 'TRUST_PIN_UNPROTECTED');
     expect(exists(path.join(marker, 'ran'))).toBe(false);
