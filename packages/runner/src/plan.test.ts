@@ -120,3 +120,60 @@ describe('renderPlan with secrets and host templates', () => {
     expect(p.secretParams).toEqual(['token']);
   });
 });
+
+describe('renderPlan host variables in run: and with:', () => {
+  type RunbookStep = RunbookBundle['runbook']['spec']['steps'][number];
+
+  async function planOne(step: RunbookStep, inventory = inventoryText) {
+    const digest = await digestRunbook(bundle.dir, bundle);
+    const spec = {
+      ...bundle.runbook.spec,
+      prechecks: [],
+      steps: [step],
+      postchecks: [],
+      evidence: [],
+    };
+    return renderPlan({
+      bundle: { ...bundle, runbook: { ...bundle.runbook, spec } },
+      digest,
+      ticket: 'OPS-1',
+      params,
+      secretParams: [],
+      hosts: parseInventoryText('hosts.ini', inventory, 'ini').hosts.slice(0, 1),
+    });
+  }
+
+  it('refuses a with: naming a host variable the host lacks, with the message run: gives', async () => {
+    const template = 'backup of {{ host.vars.data_root }}';
+    const run = await planOne({ id: 'note', name: 'Note', run: template }).catch((e) => e);
+    const uses = await planOne({
+      id: 'note',
+      name: 'Note',
+      uses: 'backup.files',
+      with: { paths: [template] },
+    }).catch((e) => e);
+    const missing =
+      "host 'web-01' has no variable 'data_root': define it in the inventory (at character 11)";
+    expect(run).toMatchObject({ code: 'TEMPLATE_INVALID', problems: [{ message: missing }] });
+    expect(uses).toMatchObject({
+      code: 'TEMPLATE_INVALID',
+      problems: [{ message: missing, file: `${bundle.file} steps.note.with.paths.0` }],
+    });
+  });
+
+  it('substitutes a host variable the host has into with: as plain text, unquoted', async () => {
+    const p = await planOne(
+      {
+        id: 'note',
+        name: 'Note',
+        uses: 'backup.files',
+        with: { paths: ['{{ host.vars.data_root }}/a b'] },
+      },
+      inventoryText.replace('ansible_user=ops\n', 'ansible_user=ops data_root=/srv\n'),
+    );
+    expect(p.hosts[0]?.phases.steps[0]).toMatchObject({
+      kind: 'uses',
+      with: { paths: ['/srv/a b'] },
+    });
+  });
+});

@@ -1,11 +1,10 @@
-import { renderRunTemplate } from '@opsbook/exec';
+import { renderRunTemplate, renderTemplate, type TemplateEncoding } from '@opsbook/exec';
 import { type Connection, connectionOf, type InventoryHost } from '@opsbook/inventory';
 import {
   type BundleDigest,
   digestOfValue,
   type ParamValue,
   type Phase,
-  parseTemplate,
   phases,
   type RunbookBundle,
   readDuration,
@@ -85,33 +84,42 @@ export function parseDurationMs(text: string): number {
   return duration.ms;
 }
 
-/** Render a `with:` value: templates become plain values (actions get data, not shell text). */
-function renderWith(value: unknown, input: PlanInput, host: InventoryHost, where: string): unknown {
-  if (typeof value === 'string') {
-    if (!value.includes('{{')) return value;
-    const parsed = parseTemplate(value);
-    let out = '';
-    for (const part of parsed.parts) {
-      if (part.kind === 'text') out += part.text;
-      else if (part.ref.kind === 'host-name') out += host.name;
-      else if (part.ref.kind === 'host-var') out += String(host.vars[part.ref.name] ?? '');
-      else if (input.secretParams.includes(part.ref.name)) {
-        throw ValidationError.single(
-          input.bundle.file,
-          `${where} names secret param ${part.ref.name}: actions cannot receive secrets through with:`,
-          'secret-in-with',
-        );
-      } else out += String(input.params[part.ref.name] ?? '');
+/**
+ * Render a `with:` value: templates become plain values (actions get data, not shell text), by
+ * the same rules as a `run:` (a missing host var or param is refused, never an empty string).
+ */
+function renderWith(withValue: unknown, input: PlanInput, host: InventoryHost, where: string) {
+  const encoding: TemplateEncoding = {
+    value: (text) => text,
+    secret: (name) => {
+      throw ValidationError.single(
+        input.bundle.file,
+        `${where} names secret param ${name}: actions cannot receive secrets through with:`,
+        'secret-in-with',
+      );
+    },
+  };
+  const render = (value: unknown, path: string): unknown => {
+    if (typeof value === 'string') {
+      if (!value.includes('{{')) return value;
+      const source = `${input.bundle.file} ${path}`;
+      const renderInput = {
+        params: input.params,
+        secretParams: input.secretParams,
+        host: { name: host.name, vars: host.vars },
+        source,
+      };
+      return renderTemplate(value, renderInput, encoding);
     }
-    return out;
-  }
-  if (Array.isArray(value)) return value.map((v) => renderWith(v, input, host, where));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, renderWith(v, input, host, where)]),
-    );
-  }
-  return value;
+    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}.${i}`));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`)]),
+      );
+    }
+    return value;
+  };
+  return render(withValue, `${where}.with`);
 }
 
 function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHost): PlannedStep {

@@ -1,0 +1,100 @@
+import {
+  type ParamValue,
+  type Problem,
+  parseTemplate,
+  type TemplateRef,
+  ValidationError,
+} from '@opsbook/schema';
+
+/** What a template may name (DESIGN §3). */
+export interface RenderInput {
+  params: Readonly<Record<string, ParamValue>>;
+  /** Names of secret params: their values are never substituted (see `TemplateEncoding.secret`). */
+  secretParams?: Iterable<string>;
+  host: { name: string; vars: Readonly<Record<string, unknown>> };
+  /** Where the template comes from (e.g. `runbook.yaml steps.restart.run`), for problems. */
+  source?: string;
+}
+
+/**
+ * How substituted values become text: a `run:` quotes each as one shell word, a `with:` keeps
+ * it as it is (actions get data, not shell text). Looking the values up, and refusing what is
+ * missing, is the same for both: `renderTemplate`.
+ */
+export interface TemplateEncoding {
+  /** The text for a value; throws ValidationError to refuse it (listed with the other problems). */
+  value(text: string, raw: string): string;
+  /** The text for a secret param, whose value is never substituted; a throw stops rendering. */
+  secret(name: string): string;
+}
+
+/**
+ * Renders a template: params, the host name and host vars looked up by one set of rules (a
+ * missing param or host var, or a host var that is not a scalar, is a problem, never an empty
+ * string), every problem listed in one ValidationError TEMPLATE_INVALID.
+ */
+export function renderTemplate(
+  template: string,
+  input: RenderInput,
+  encoding: TemplateEncoding,
+): string {
+  const source = input.source ?? 'template';
+  const parsed = parseTemplate(template);
+  const problems: Problem[] = parsed.errors.map((e) =>
+    problemAt(source, e.offset, e.message, 'template'),
+  );
+  const secrets = new Set(input.secretParams ?? []);
+  let out = '';
+  for (const part of parsed.parts) {
+    if (part.kind === 'text') {
+      out += part.text;
+      continue;
+    }
+    const ref = part.ref;
+    if (ref.kind === 'param' && secrets.has(ref.name)) {
+      out += encoding.secret(ref.name);
+      continue;
+    }
+    const value = lookUp(ref, input);
+    if ('problem' in value) {
+      problems.push(problemAt(source, part.offset, value.problem, 'template-value'));
+      continue;
+    }
+    try {
+      out += encoding.value(value.text, part.raw);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  if (problems.length > 0) throw new ValidationError(problems, 'TEMPLATE_INVALID');
+  return out;
+}
+
+function lookUp(ref: TemplateRef, input: RenderInput): { text: string } | { problem: string } {
+  if (ref.kind === 'host-name') return { text: input.host.name };
+  if (ref.kind === 'param') {
+    if (!Object.hasOwn(input.params, ref.name)) {
+      return { problem: `param '${ref.name}' has no value: declare it with a default or pass it` };
+    }
+    return { text: String(input.params[ref.name]) };
+  }
+  if (!Object.hasOwn(input.host.vars, ref.name)) {
+    return {
+      problem: `host '${input.host.name}' has no variable '${ref.name}': define it in the inventory`,
+    };
+  }
+  const value = input.host.vars[ref.name];
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    return { text: String(value) };
+  }
+  return {
+    problem: `host variable '${ref.name}' of '${input.host.name}' is not a string, number or boolean: templates substitute scalars only`,
+  };
+}
+
+function problemAt(file: string, offset: number, message: string, rule: string): Problem {
+  // Templates come from YAML scalars whose own position the caller knows; the character offset
+  // inside the template is the best location we have here.
+  return { file, line: 0, col: 0, message: `${message} (at character ${offset + 1})`, rule };
+}
