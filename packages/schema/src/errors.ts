@@ -130,8 +130,8 @@ export interface TypedErrors<L extends readonly ErrorCodeEntry[]> {
 }
 
 /**
- * The same classes, typed by a package's code list: `new backupErrors.WorkFailedError('CODE', …)`
- * fails typecheck when 'CODE' is not in the list as a `failed` code, so a typo or an unlisted
+ * The same classes, typed by a package's code list: `new backupErrors.WorkFailedError(code, …)`
+ * fails typecheck when `code` is not in the list as a `failed` code, so a typo or an unlisted
  * code never reaches a user. At run time these are the classes themselves.
  */
 export function errorsFor<L extends readonly ErrorCodeEntry[]>(_codes: L): TypedErrors<L> {
