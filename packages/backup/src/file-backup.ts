@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { execStream, quoteShellArg, type Transport } from '@opsbook/exec';
-import { InterruptedError, UsageError, WorkFailedError } from '@opsbook/schema';
+import { InterruptedError, UsageError } from '@opsbook/schema';
 import { linkedController, writeArchive } from './archive-writer.js';
+import { backupErrors } from './error-codes.js';
 import type { Manifest } from './manifest.js';
 import { probeTools } from './probe-tools.js';
 import {
@@ -95,7 +96,7 @@ export async function backupFiles(request: FileBackupRequest): Promise<BackupOut
     }
     const warnings = judgeTar(exit, compression === 'zstd', request.transport.host);
     if (warnings.length && request.onChange === 'fail') {
-      throw new WorkFailedError(
+      throw new backupErrors.WorkFailedError(
         'BACKUP_SOURCE_CHANGED',
         `host ${request.transport.host}: ${warnings.length} file(s) changed while being backed up (${warnings
           .slice(0, 3)
@@ -150,7 +151,7 @@ function chooseCompression(
 ): Exclude<Compression, 'auto'> {
   if (wanted === 'auto') return hostHasZstd ? 'zstd' : 'gzip';
   if (wanted === 'zstd' && !hostHasZstd) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_ZSTD_MISSING',
       `host ${host} has no zstd: install it, or use compression gzip or auto`,
       { host },
@@ -203,7 +204,7 @@ export function judgeTar(
   }
   if (zstd && exit.exitCode !== 0) tarExit = exit.exitCode ?? tarExit;
   if (tarExit !== 0 && tarExit !== 1) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_SOURCE_FAILED',
       `host ${host}: tar failed (${exit.signal ?? `exit ${tarExit}`}): ${lines.slice(-5).join(' | ') || 'no message'}; nothing was kept`,
       { host, exitCode: tarExit, stderr: lines.slice(-20) },
@@ -224,7 +225,7 @@ function versionReported(stderr: string): string | undefined {
 
 function requireGnuTar(version: string | undefined, host: string): void {
   if (version?.includes('GNU tar')) return;
-  throw new WorkFailedError(
+  throw new backupErrors.WorkFailedError(
     'BACKUP_TAR_MISSING',
     `host ${host}: GNU tar is needed for file backups (found ${version || 'no tar'}): install it`,
     { host },

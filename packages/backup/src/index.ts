@@ -5,6 +5,7 @@ export {
   backupActions,
 } from './actions.js';
 export { type ArchiveProgress, hashFile } from './archive-writer.js';
+export { type BackupErrorCode, backupErrorCodes } from './error-codes.js';
 export {
   type BackupOutcome,
   type BackupProgress,

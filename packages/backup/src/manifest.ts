@@ -1,11 +1,6 @@
-import {
-  compileSchema,
-  parseJsonSource,
-  schemaProblems,
-  ValidationError,
-  type Validator,
-} from '@opsbook/schema';
+import { compileSchema, parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
+import { backupErrors } from './error-codes.js';
 
 /**
  * The manifest of one backup (`backups/<id>/manifest.json`). This schema is the one source of
@@ -95,11 +90,15 @@ let validator: Promise<Validator<Manifest>> | undefined;
 /** Parses and checks a manifest; a malformed one is a ValidationError naming file:line:col. */
 export async function parseManifest(file: string, text: string): Promise<Manifest> {
   const source = parseJsonSource(file, text);
-  if (source.problems.length) throw new ValidationError(source.problems, 'MANIFEST_INVALID');
+  if (source.problems.length)
+    throw new backupErrors.ValidationError(source.problems, 'MANIFEST_INVALID');
   validator ??= compileSchema<Manifest>(manifestSchema);
   const validate = await validator;
   if (!validate(source.value)) {
-    throw new ValidationError(schemaProblems(source, validate.errors), 'MANIFEST_INVALID');
+    throw new backupErrors.ValidationError(
+      schemaProblems(source, validate.errors),
+      'MANIFEST_INVALID',
+    );
   }
   return source.value as Manifest;
 }

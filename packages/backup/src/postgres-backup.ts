@@ -1,6 +1,7 @@
 import { execStream, type Transport } from '@opsbook/exec';
-import { InterruptedError, UsageError, WorkFailedError } from '@opsbook/schema';
+import { InterruptedError, UsageError } from '@opsbook/schema';
 import { linkedController, writeArchive } from './archive-writer.js';
+import { backupErrors } from './error-codes.js';
 import type { BackupOutcome, BackupProgress } from './file-backup.js';
 import type { Manifest } from './manifest.js';
 import { probeTools } from './probe-tools.js';
@@ -86,7 +87,7 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
   const repo = await openRepository(request.repository, { create: true });
   const tools = await probeTools(request.transport, ['pg_dump', 'psql'], request.signal);
   if (!tools.pg_dump) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_PG_DUMP_MISSING',
       `${request.transport.host} has no pg_dump: install the PostgreSQL client (postgresql-client), or run the dump from the runner (where: runner)`,
       { host },
@@ -94,7 +95,7 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
   }
   const withStats = request.tableStats !== false;
   if (withStats && !tools.psql) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_PSQL_MISSING',
       `${request.transport.host} has no psql: install postgresql-client, or set tableStats: false`,
       { host },
@@ -127,7 +128,7 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
       const stderr = exit.stderr
         .split('\n')
         .filter((l) => l.trim() && !l.includes('opsbook-table:'));
-      throw new WorkFailedError(
+      throw new backupErrors.WorkFailedError(
         'BACKUP_PG_DUMP_FAILED',
         `pg_dump of ${target.database} on ${request.transport.host} failed (${exit.signal ?? `exit ${exit.exitCode}`}): ${stderr.slice(-5).join(' | ') || 'no message'}; nothing was kept`,
         { host, database: target.database, stderr: stderr.slice(-20) },

@@ -1,5 +1,5 @@
 import type { Transport } from '@opsbook/exec';
-import { WorkFailedError } from '@opsbook/schema';
+import { backupErrors } from './error-codes.js';
 
 /** The first line of `<tool> --version` for each tool the host has; absent tools are left out. */
 export async function probeTools(
@@ -19,7 +19,7 @@ export async function probeTools(
     ...(signal ? { signal } : {}),
   });
   if (result.exitCode !== 0) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_PROBE_FAILED',
       `host ${transport.host}: could not look for ${tools.join(', ')} (${result.timedOut ? 'timed out' : `exit ${result.exitCode}`}): ${result.stderr.trim()}`,
       { host: transport.host },

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, WorkFailedError, writeFileAtomic } from '@opsbook/schema';
+import { UsageError, writeFileAtomic } from '@opsbook/schema';
+import { backupErrors } from './error-codes.js';
 import { type Manifest, parseManifest } from './manifest.js';
 
 /**
@@ -155,7 +156,7 @@ export async function findBackup(
   );
   const found = matching.at(-1);
   if (!found) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_NOT_FOUND',
       `no backup ${selector.id}${selector.source ? ` of ${selector.source}` : ''}${selector.host ? ` from ${selector.host}` : ''} in ${repo.dir}: list them with opsbook backup list`,
       { repository: repo.dir, ...selector },

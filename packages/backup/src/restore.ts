@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { quoteShellArg, type Transport } from '@opsbook/exec';
-import { UsageError, WorkFailedError } from '@opsbook/schema';
+import { UsageError } from '@opsbook/schema';
 import { hashFile } from './archive-writer.js';
+import { backupErrors } from './error-codes.js';
 import type { ArchiveEntry, TableStat } from './manifest.js';
 import { type PostgresTarget, postgresEnv } from './postgres-backup.js';
 import { type BackupEntry, findBackup, openRepository } from './repository.js';
@@ -61,7 +62,7 @@ export async function restoreFiles(request: FileRestoreRequest): Promise<Restore
       signal: request.signal,
     });
     if (result.exitCode !== 0) {
-      throw new WorkFailedError(
+      throw new backupErrors.WorkFailedError(
         result.exitCode === 3 ? 'RESTORE_TARGET_NOT_EMPTY' : 'RESTORE_FAILED',
         `restoring ${entry.id} into ${request.targetDir} on ${request.transport.host} failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}${result.exitCode === 3 ? ': choose an empty folder or set overwrite' : ''}`,
         { backupId: entry.id, host: request.transport.host },
@@ -104,7 +105,7 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
       signal: request.signal,
     });
     if (result.exitCode !== 0) {
-      throw new WorkFailedError(
+      throw new backupErrors.WorkFailedError(
         'RESTORE_FAILED',
         `pg_restore of ${entry.id} into ${request.target.database} on ${request.transport.host} failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
         { backupId: entry.id, host: request.transport.host },
@@ -139,7 +140,7 @@ export async function databaseTableStats(
     maxCapturedBytes: 16 * 1024 * 1024,
   });
   if (result.exitCode !== 0) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'DATABASE_STATS_FAILED',
       `could not count the tables of ${target.database} on ${transport.host}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
       { host: transport.host, database: target.database },
@@ -163,7 +164,7 @@ async function checkedArchive(entry: BackupEntry): Promise<ArchiveEntry> {
   const file = path.join(entry.dir, archive.name);
   const actual = await hashFile(file).catch(() => undefined);
   if (!actual || actual.sha256 !== archive.sha256 || actual.size !== archive.size) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'BACKUP_CORRUPT',
       `backup ${entry.id}: ${archive.name} ${actual ? 'does not match its manifest' : 'is missing'}; nothing was restored: run opsbook backup verify and restore another backup`,
       { backupId: entry.id, file },
@@ -188,7 +189,7 @@ async function withUploaded(
   });
   const dir = made.stdout.trim();
   if (made.exitCode !== 0 || !dir.startsWith('/')) {
-    throw new WorkFailedError(
+    throw new backupErrors.WorkFailedError(
       'RESTORE_STAGING',
       `could not create a temporary folder on ${transport.host}: ${made.stderr.trim()}`,
       { host: transport.host },
