@@ -36,7 +36,7 @@ import {
 } from '@opsbook/schema';
 import { loadOneRunbook } from './catalog.js';
 import { runsUsed } from './ledger.js';
-import { parseParamArgs, resolveParams } from './params.js';
+import { parseParamArgs, resolveApprovedParams, resolveParams } from './params.js';
 import { type Plan, planDigest, renderPlan } from './plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from './targets.js';
 
@@ -206,8 +206,7 @@ export async function rederivePlan(
   inventoryFile?: string,
 ): Promise<PlannedRun> {
   const bundle = await loadOneRunbook(statement.runbook.name, config);
-  const given = new Map(Object.entries(statement.params).map(([k, v]) => [k, String(v)]));
-  const { values, secretParams } = resolveParams(bundle.runbook, given);
+  const { values, secretParams } = resolveApprovedParams(bundle.runbook, statement.params);
   const inventory = await loadRunInventory(config, inventoryFile);
   let hosts: ReturnType<typeof hostsByName>['hosts'];
   if ('hosts' in statement.targets) {

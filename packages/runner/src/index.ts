@@ -58,7 +58,13 @@ export {
 export { createMasker, Journal } from './journal.js';
 export { verifyJournal } from './journal-verify.js';
 export { consumeRun, ledgerEntryOf, recordRunEnd, runsUsed } from './ledger.js';
-export { parseParamArgs, type ResolvedParams, readSecretParams, resolveParams } from './params.js';
+export {
+  parseParamArgs,
+  type ResolvedParams,
+  readSecretParams,
+  resolveApprovedParams,
+  resolveParams,
+} from './params.js';
 export {
   DEFAULT_STEP_TIMEOUT_MS,
   type Plan,

@@ -1,6 +1,11 @@
 import type { Runbook } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
-import { parseParamArgs, readSecretParams, resolveParams } from './params.js';
+import {
+  parseParamArgs,
+  readSecretParams,
+  resolveApprovedParams,
+  resolveParams,
+} from './params.js';
 
 const runbook = {
   apiVersion: 'opsbook/v1',
@@ -50,6 +55,34 @@ describe('resolveParams', () => {
     [['unit=a', 'unit=b'], '--param unit is given twice: give each param once'],
   ])('refuses %j with a sentence that says what to do', (args, message) => {
     expect(() => resolve(...args)).toThrow(message);
+  });
+});
+
+describe('resolveApprovedParams', () => {
+  it('takes the approved values as they are typed and fills defaults', () => {
+    expect(resolveApprovedParams(runbook, { unit: 'nginx', days: 14 })).toEqual({
+      values: { path: '/var/log/app', days: 14, force: false, unit: 'nginx' },
+      secretParams: ['token'],
+    });
+  });
+
+  it.each([
+    [{ unit: 'x', days: 0 }, "the approval's param days: the value is 0, below the minimum 1"],
+    [{ unit: 'x', days: '7' }, `the approval's param days: the value is "7", not an integer`],
+    [
+      { unit: 'x', force: 'true' },
+      `the approval's param force: the value is "true", not true or false`,
+    ],
+    [{ unit: 'x', dyas: 3 }, "the approval's param 'dyas' is not a param of demo"],
+    [{}, 'the approval has no value for param unit, which is required'],
+    [
+      { unit: 'x', token: 'hunter22' },
+      'the approval gives a value for param token, which is secret',
+    ],
+  ])('refuses %j naming the approval, never a --param', (approved, message) => {
+    const attempt = () => resolveApprovedParams(runbook, approved);
+    expect(attempt).toThrow(message);
+    expect(attempt).not.toThrow('--param');
   });
 });
 

@@ -52,6 +52,42 @@ function typed(name: string, spec: ParamSpec, raw: string): ParamValue {
 }
 
 /**
+ * Where given values come from, and how its errors name them: the command line says `--param`,
+ * an approval says it is the approval's value, so that no error names a flag nobody typed.
+ */
+interface ParamOrigin<V> {
+  /** The value as the param's declared type, or a throw that says what to write. */
+  typed(name: string, spec: ParamSpec, value: V): ParamValue;
+  unknown(runbook: string, name: string, hint: string): string;
+  secret(name: string): string;
+  missing(name: string, spec: ParamSpec): string;
+  refused(name: string, why: string): string;
+}
+
+const commandLine: ParamOrigin<string> = {
+  typed,
+  unknown: (runbook, name, hint) => `${runbook} has no param '${name}'${hint}`,
+  secret: (name) =>
+    `param ${name} is secret: do not pass it on the command line; set OPSBOOK_PARAM_${name.toUpperCase()} in the environment of opsbook run`,
+  missing: (name, spec) =>
+    `param ${name} is required: add --param ${name}=…${spec.description ? ` (${spec.description})` : ''}`,
+  refused: (name, why) => `--param ${name}: the value ${why}`,
+};
+
+const REAPPROVE = 'plan the run again and ask for a new approval';
+
+const approval: ParamOrigin<ParamValue> = {
+  // Approved values are already typed (JSON); the param's rules check the type.
+  typed: (_name, _spec, value) => value,
+  unknown: (runbook, name) =>
+    `the approval's param '${name}' is not a param of ${runbook}: ${REAPPROVE}`,
+  secret: (name) =>
+    `the approval gives a value for param ${name}, which is secret: secrets are never approved by value; ${REAPPROVE}`,
+  missing: (name) => `the approval has no value for param ${name}, which is required: ${REAPPROVE}`,
+  refused: (name, why) => `the approval's param ${name}: the value ${why}; ${REAPPROVE}`,
+};
+
+/**
  * Resolve the params of a run: every given value typed and checked against the param's own
  * rules, defaults filled in, required params present, unknown names refused. Secret params
  * are never accepted here: they come from the environment when the run starts, so that they
@@ -61,13 +97,40 @@ export function resolveParams(
   runbook: Runbook,
   given: ReadonlyMap<string, string>,
 ): ResolvedParams {
+  return resolveFrom(runbook, given, commandLine);
+}
+
+/**
+ * The params of an approved run, from the approval's typed values, by the same rules as
+ * `resolveParams`; errors name the approval's param.
+ */
+export function resolveApprovedParams(
+  runbook: Runbook,
+  approved: Readonly<Record<string, ParamValue>>,
+): ResolvedParams {
+  return resolveFrom(runbook, new Map(Object.entries(approved)), approval);
+}
+
+function resolveFrom<V>(
+  runbook: Runbook,
+  given: ReadonlyMap<string, V>,
+  origin: ParamOrigin<V>,
+): ResolvedParams {
   const specs = runbook.spec.params ?? {};
   const names = Object.keys(specs);
   for (const name of given.keys()) {
     if (!specs[name]) {
       const guess = didYouMean(name, names);
       throw new UsageError(
-        `${runbook.metadata.name} has no param '${name}'${guess ? `: did you mean '${guess}'?` : names.length ? ` (params: ${names.join(', ')})` : ' (it takes no params)'}`,
+        origin.unknown(
+          runbook.metadata.name,
+          name,
+          guess
+            ? `: did you mean '${guess}'?`
+            : names.length
+              ? ` (params: ${names.join(', ')})`
+              : ' (it takes no params)',
+        ),
       );
     }
   }
@@ -75,26 +138,19 @@ export function resolveParams(
   const secretParams: string[] = [];
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.secret) {
-      if (given.has(name)) {
-        throw new UsageError(
-          `param ${name} is secret: do not pass it on the command line; set OPSBOOK_PARAM_${name.toUpperCase()} in the environment of opsbook run`,
-        );
-      }
+      if (given.has(name)) throw new UsageError(origin.secret(name));
       secretParams.push(name);
       continue;
     }
     const raw = given.get(name);
-    const value = raw !== undefined ? typed(name, spec, raw) : spec.default;
+    const value = raw !== undefined ? origin.typed(name, spec, raw) : spec.default;
     if (value === undefined) {
-      if (spec.required || spec.default === undefined) {
-        throw new UsageError(
-          `param ${name} is required: add --param ${name}=…${spec.description ? ` (${spec.description})` : ''}`,
-        );
-      }
+      if (spec.required || spec.default === undefined)
+        throw new UsageError(origin.missing(name, spec));
       continue;
     }
     const why = paramValueProblem(spec, value);
-    if (why) throw new UsageError(`--param ${name}: the value ${why}`);
+    if (why) throw new UsageError(origin.refused(name, why));
     values[name] = value;
   }
   return { values, secretParams: secretParams.sort() };
