@@ -12,6 +12,7 @@ export {
   worstStatus,
 } from './finding.js';
 export {
+  type CheckWith,
   defineCheck,
   type EvaluateContext,
   type InspectionCheck,
@@ -28,3 +29,9 @@ export {
 } from './inspection-checks.js';
 export { resolveThresholds, thresholdDefaults, thresholdVarName } from './resolve-thresholds.js';
 export { type InspectedHost, requireInspectionCheck, runCheck } from './run-check.js';
+export {
+  type MeasuredFields,
+  type WarnCritLimits,
+  type WarnCritSpec,
+  warnCritLimits,
+} from './warn-crit-limits.js';

@@ -1,5 +1,6 @@
-import type { JSONSchema } from 'json-schema-to-ts';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { Finding, FindingStatus } from './finding.js';
+import type { WarnCritLimits } from './warn-crit-limits.js';
 
 export type { Finding } from './finding.js';
 
@@ -41,21 +42,38 @@ export interface InspectionCheck<W = unknown, D = unknown> {
 }
 
 /**
- * Declare a check. `W` is the type derived from the check's own `with:` schema
- * (`FromSchema<typeof xWithSchema, { keepDefaultedPropertiesOptional: true }>`: validation fills
- * in no defaults, so a defaulted key may be absent), given explicitly because inferring it through the schema
- * is too deep for the compiler; the data type `D` is inferred from the parser.
+ * The type of a check's `with:` value, derived from its schema. Validation fills in no defaults,
+ * so a defaulted key may be absent.
+ */
+export type CheckWith<S extends JSONSchema> = FromSchema<
+  S,
+  { keepDefaultedPropertiesOptional: true }
+>;
+
+/**
+ * Declare a check. `W` is `CheckWith<typeof xWithSchema>`, given explicitly because inferring it
+ * through the schema is too deep for the compiler; the data type `D` is inferred from the parser.
+ * A check graded against a warn/crit pair names it in `limits`, whose `schema` its `with:` schema
+ * holds under `thresholds`; other pairs of limits that must not cross go in `thresholdPairs`.
  */
 export function defineCheck<W>() {
-  return <D>(check: {
+  return <D>({
+    limits,
+    thresholdPairs = [],
+    ...check
+  }: {
     name: string;
     description: string;
     withSchema: JSONSchema & object;
+    limits?: Pick<WarnCritLimits, 'pair'>;
     thresholdPairs?: readonly ThresholdPair[];
     collect(withValue: W): string;
     parse(output: string, withValue: W): Parsed<D>;
     evaluate(data: D, ctx: EvaluateContext<W>): Finding[];
-  }): InspectionCheck<W, D> => ({ thresholdPairs: [], ...check });
+  }): InspectionCheck<W, D> => ({
+    thresholdPairs: limits ? [...thresholdPairs, limits.pair] : thresholdPairs,
+    ...check,
+  });
 }
 
 export interface FindingFields {
@@ -80,28 +98,6 @@ export function makeFinding(ctx: EvaluateContext<unknown>, fields: FindingFields
   if (fields.subject !== undefined) finding.subject = fields.subject;
   if (fields.unit !== undefined) finding.unit = fields.unit;
   return finding;
-}
-
-/** Grade a value that gets worse as it grows (usage, counts): crit wins over warn. */
-export function gradeAbove(
-  value: number,
-  warn: number,
-  crit: number,
-): { status: FindingStatus; threshold: number } {
-  if (value >= crit) return { status: 'crit', threshold: crit };
-  if (value >= warn) return { status: 'warn', threshold: warn };
-  return { status: 'ok', threshold: warn };
-}
-
-/** Grade a value that gets worse as it shrinks (days left, processes running). */
-export function gradeBelow(
-  value: number,
-  warn: number,
-  crit: number,
-): { status: FindingStatus; threshold: number } {
-  if (value <= crit) return { status: 'crit', threshold: crit };
-  if (value <= warn) return { status: 'warn', threshold: warn };
-  return { status: 'ok', threshold: warn };
 }
 
 /** Read a resolved threshold that the check's schema declares (resolveThresholds fills all). */

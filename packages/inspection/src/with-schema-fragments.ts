@@ -33,3 +33,14 @@ export const percent = (dflt: number, description: string) =>
 
 export const count = (dflt: number, description: string) =>
   ({ type: 'integer', minimum: 0, default: dflt, description }) as const;
+
+/**
+ * A check's `with:` schema: draft 2020-12 and a closed object, as every check's must be (the
+ * catalogue test holds them to it). `parts` gives `required`, `properties` and `oneOf`, in that order.
+ */
+export const checkWithSchema = <const P extends object>(parts: P) =>
+  ({ $schema: DRAFT_2020_12, type: 'object', additionalProperties: false, ...parts }) as const;
+
+/** The `thresholds` property of a `with:` schema: a closed object of named limits. */
+export const thresholdsSchema = <const P extends object>(properties: P) =>
+  ({ type: 'object', additionalProperties: false, properties }) as const;

@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -11,8 +10,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { absolutePath, count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { absolutePath, checkWithSchema, count } from '../with-schema-fragments.js';
 
 export interface NewestBackup {
   state: 'found' | 'empty' | 'absent';
@@ -62,10 +62,15 @@ export function parseBackupAge(output: string): Parsed<NewestBackup> {
   });
 }
 
-export const backupAgeWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+const backupAgeLimits = warnCritLimits({
+  name: 'hours',
+  worse: 'above',
+  unit: 'hours',
+  warn: count(26, 'warn when the newest backup is this many hours old or older'),
+  crit: count(50, 'crit when the newest backup is this many hours old or older'),
+});
+
+export const backupAgeWithSchema = checkWithSchema({
   required: ['path'],
   properties: {
     path: { ...absolutePath, description: 'Folder that holds the backups' },
@@ -83,27 +88,17 @@ export const backupAgeWithSchema = {
       default: 1,
       description: 'How deep to look below the folder',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_hours: count(26, 'warn when the newest backup is this many hours old or older'),
-        crit_hours: count(50, 'crit when the newest backup is this many hours old or older'),
-      },
-    },
+    thresholds: backupAgeLimits.schema,
   },
-} as const;
+});
 
-export type BackupAgeWith = FromSchema<
-  typeof backupAgeWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type BackupAgeWith = CheckWith<typeof backupAgeWithSchema>;
 
 export const backupAgeCheck = defineCheck<BackupAgeWith>()({
   name: 'inspection.backup-age',
   description: 'Age of the newest backup file in a folder',
   withSchema: backupAgeWithSchema,
-  thresholdPairs: [{ warn: 'warn_hours', crit: 'crit_hours', worse: 'above' }],
+  limits: backupAgeLimits,
   collect: (w) => buildCollector(NOW_MARKER, collectBackupAge(w)),
   parse: (output) => parseBackupAge(output),
   evaluate: (b, ctx) => {
@@ -113,26 +108,14 @@ export const backupAgeCheck = defineCheck<BackupAgeWith>()({
         b.state === 'absent'
           ? `backup folder ${subject} does not exist`
           : `no file matching ${ctx.with.name ?? '*'} in ${subject}`;
-      return [
-        makeFinding(ctx, {
-          subject,
-          status: 'crit',
-          value: null,
-          threshold: limit(ctx, 'crit_hours'),
-          unit: 'hours',
-          message: why,
-        }),
-      ];
+      return [backupAgeLimits.critFinding(ctx, { subject, value: null, message: why })];
     }
     const hours = Math.round(((b.now - b.newest.mtime) / 3600) * 10) / 10;
-    const grade = gradeAbove(hours, limit(ctx, 'warn_hours'), limit(ctx, 'crit_hours'));
     const mb = Math.round((b.newest.size / 1048576) * 10) / 10;
     return [
-      makeFinding(ctx, {
+      backupAgeLimits.finding(ctx, {
         subject,
-        ...grade,
         value: hours,
-        unit: 'hours',
         message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old`,
       }),
     ];

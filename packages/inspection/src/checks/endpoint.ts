@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -17,8 +16,9 @@ import {
   shellWord,
   timeoutPrefix,
 } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface EndpointProbe {
   via: 'curl' | 'wget' | 'bash' | 'nc';
@@ -106,10 +106,15 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
   return unknown(excerpt(sectionLines(out)));
 }
 
-export const endpointWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+const endpointLimits = warnCritLimits({
+  name: 'ms',
+  worse: 'above',
+  unit: 'ms',
+  warn: count(1000, 'warn when the request takes this many milliseconds or more (curl only)'),
+  crit: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
+});
+
+export const endpointWithSchema = checkWithSchema({
   properties: {
     url: {
       type: 'string',
@@ -132,38 +137,22 @@ export const endpointWithSchema = {
       uniqueItems: true,
       description: 'HTTP statuses that count as healthy (default: any 2xx or 3xx)',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_ms: count(
-          1000,
-          'warn when the request takes this many milliseconds or more (curl only)',
-        ),
-        crit_ms: count(
-          5000,
-          'crit when the request takes this many milliseconds or more (curl only)',
-        ),
-      },
-    },
+    thresholds: endpointLimits.schema,
   },
   oneOf: [
     { required: ['url'], properties: { url: true } },
     { required: ['host', 'port'], properties: { host: true, port: true } },
   ],
-} as const;
+});
 
-export type EndpointWith = FromSchema<
-  typeof endpointWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type EndpointWith = CheckWith<typeof endpointWithSchema>;
 
 export const endpointCheck = defineCheck<EndpointWith>()({
   name: 'inspection.endpoint',
   description:
     'A URL answers, or a TCP endpoint accepts connections, as seen from the inspected host',
   withSchema: endpointWithSchema,
-  thresholdPairs: [{ warn: 'warn_ms', crit: 'crit_ms', worse: 'above' }],
+  limits: endpointLimits,
   collect: (w) => {
     const timeout = w.timeout_s ?? 5;
     const body =
@@ -213,13 +202,10 @@ export const endpointCheck = defineCheck<EndpointWith>()({
         }),
       ];
     }
-    const grade = gradeAbove(probe.ms, limit(ctx, 'warn_ms'), limit(ctx, 'crit_ms'));
     return [
-      makeFinding(ctx, {
+      endpointLimits.finding(ctx, {
         subject,
-        ...grade,
         value: probe.ms,
-        unit: 'ms',
         message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms`,
       }),
     ];

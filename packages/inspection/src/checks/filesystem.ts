@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   missingReason,
@@ -10,15 +9,15 @@ import {
 } from '../collector-output.js';
 import { buildCollector, firstTool } from '../collector-script.js';
 import {
+  type CheckWith,
   defineCheck,
   type EvaluateContext,
   type Finding,
-  gradeAbove,
-  limit,
   makeFinding,
   type Parsed,
 } from '../inspection-check.js';
-import { absolutePath, DRAFT_2020_12, percent } from '../with-schema-fragments.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { absolutePath, checkWithSchema, percent } from '../with-schema-fragments.js';
 
 /** One row of `df -P` or `df -Pi`: sizes in KiB (or inodes), `usedPct` as df prints it. */
 export interface DfRow {
@@ -62,11 +61,18 @@ export function parseDf(output: string): Parsed<DfRow[]> {
   return parsed(rows);
 }
 
-const filesystemWith = (what: string) =>
-  ({
-    $schema: DRAFT_2020_12,
-    type: 'object',
-    additionalProperties: false,
+/** Disk space and inodes share a with: schema and an evaluation; only the word differs. */
+const filesystemLimits = (what: string) =>
+  warnCritLimits({
+    name: 'pct',
+    worse: 'above',
+    unit: '%',
+    warn: percent(80, `warn at or above this ${what} use, in percent`),
+    crit: percent(90, `crit at or above this ${what} use, in percent`),
+  });
+
+const filesystemWith = (limits: ReturnType<typeof filesystemLimits>) =>
+  checkWithSchema({
     properties: {
       mounts: {
         type: 'array',
@@ -81,34 +87,27 @@ const filesystemWith = (what: string) =>
         uniqueItems: true,
         description: `Filesystem names (df's first column) to skip; default ${DEFAULT_EXCLUDED.join(', ')}`,
       },
-      thresholds: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          warn_pct: percent(80, `warn at or above this ${what} use, in percent`),
-          crit_pct: percent(90, `crit at or above this ${what} use, in percent`),
-        },
-      },
+      thresholds: limits.schema,
     },
-  }) as const;
+  });
 
-function evaluateRows(rows: DfRow[], ctx: EvaluateContext<DiskWith>, what: string): Finding[] {
+function evaluateRows(
+  rows: DfRow[],
+  ctx: EvaluateContext<DiskWith>,
+  limits: ReturnType<typeof filesystemLimits>,
+  what: string,
+): Finding[] {
   const excluded = new Set(ctx.with.exclude_filesystems ?? DEFAULT_EXCLUDED);
   const wanted = ctx.with.mounts;
-  const warn = limit(ctx, 'warn_pct');
-  const crit = limit(ctx, 'crit_pct');
   const findings: Finding[] = [];
   const selected = wanted
     ? rows.filter((r) => wanted.includes(r.mount))
     : rows.filter((r) => !excluded.has(r.filesystem));
   for (const r of selected) {
-    const grade = gradeAbove(r.usedPct, warn, crit);
     findings.push(
-      makeFinding(ctx, {
+      limits.finding(ctx, {
         subject: r.mount,
-        ...grade,
         value: r.usedPct,
-        unit: '%',
         message: `${r.mount} (${r.filesystem}) ${what} ${r.usedPct}% used, ${r.available} ${what === 'space' ? 'KiB' : 'inodes'} free`,
       }),
     );
@@ -127,33 +126,34 @@ function evaluateRows(rows: DfRow[], ctx: EvaluateContext<DiskWith>, what: strin
   return findings;
 }
 
-export const diskWithSchema = filesystemWith('space');
+const diskLimits = filesystemLimits('space');
 
-export type DiskWith = FromSchema<typeof diskWithSchema, { keepDefaultedPropertiesOptional: true }>;
+export const diskWithSchema = filesystemWith(diskLimits);
+
+export type DiskWith = CheckWith<typeof diskWithSchema>;
 
 export const diskCheck = defineCheck<DiskWith>()({
   name: 'inspection.disk',
   description: 'Filesystem space use per mount point (df -P)',
   withSchema: diskWithSchema,
-  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  limits: diskLimits,
   collect: () => buildCollector(firstTool([['df', 'df -Pk 2>/dev/null']])),
   parse: (output) => parseDf(output),
-  evaluate: (rows, ctx) => evaluateRows(rows, ctx, 'space'),
+  evaluate: (rows, ctx) => evaluateRows(rows, ctx, diskLimits, 'space'),
 });
 
-export const inodesWithSchema = filesystemWith('inode');
+const inodesLimits = filesystemLimits('inode');
 
-export type InodesWith = FromSchema<
-  typeof inodesWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const inodesWithSchema = filesystemWith(inodesLimits);
+
+export type InodesWith = CheckWith<typeof inodesWithSchema>;
 
 export const inodesCheck = defineCheck<InodesWith>()({
   name: 'inspection.inodes',
   description: 'Filesystem inode use per mount point (df -Pi)',
   withSchema: inodesWithSchema,
-  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  limits: inodesLimits,
   collect: () => buildCollector(firstTool([['df', 'df -Pi 2>/dev/null']])),
   parse: (output) => parseDf(output),
-  evaluate: (rows, ctx) => evaluateRows(rows, ctx, 'inode'),
+  evaluate: (rows, ctx) => evaluateRows(rows, ctx, inodesLimits, 'inode'),
 });

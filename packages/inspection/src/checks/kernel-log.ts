@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -10,15 +9,14 @@ import {
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
 import {
+  type CheckWith,
   defineCheck,
   type EvaluateContext,
   type Finding,
-  gradeAbove,
-  limit,
-  makeFinding,
   type Parsed,
 } from '../inspection-check.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count } from '../with-schema-fragments.js';
 
 /** Kernel messages of the inspected window, from the journal or the ring buffer. */
 export interface KernelLog {
@@ -88,11 +86,20 @@ const DISK_ERRORS = [
   /\bBTRFS error\b/,
 ];
 
-const kernelLogWith = (what: string, warn: number, crit: number) =>
-  ({
-    $schema: DRAFT_2020_12,
-    type: 'object',
-    additionalProperties: false,
+/** OOM kills and disk errors: the same log, schema and evaluation; what is counted differs. */
+const kernelLogLimits = (what: string, warn: number, crit: number) =>
+  warnCritLimits({
+    name: 'count',
+    worse: 'above',
+    unit: 'count',
+    warn: count(warn, `warn at or above this many ${what}`),
+    crit: count(crit, `crit at or above this many ${what}`),
+  });
+
+type KernelLogLimits = ReturnType<typeof kernelLogLimits>;
+
+const kernelLogWith = (limits: KernelLogLimits) =>
+  checkWithSchema({
     properties: {
       since_hours: {
         type: 'integer',
@@ -101,32 +108,23 @@ const kernelLogWith = (what: string, warn: number, crit: number) =>
         default: 24,
         description: 'Look back this many hours',
       },
-      thresholds: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          warn_count: count(warn, `warn at or above this many ${what}`),
-          crit_count: count(crit, `crit at or above this many ${what}`),
-        },
-      },
+      thresholds: limits.schema,
     },
-  }) as const;
+  });
 
 function evaluateMatches(
   log: KernelLog,
   ctx: EvaluateContext<OomKillsWith>,
+  limits: KernelLogLimits,
   what: string,
   matches: (l: string) => boolean,
 ): Finding[] {
   const hits = log.lines.filter(matches);
-  const grade = gradeAbove(hits.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
   const last = hits.at(-1);
   const window = `last ${ctx.with.since_hours ?? 24}h, ${log.source}`;
   return [
-    makeFinding(ctx, {
-      ...grade,
+    limits.finding(ctx, {
       value: hits.length,
-      unit: 'count',
       message:
         hits.length === 0
           ? `no ${what} (${window})`
@@ -135,38 +133,39 @@ function evaluateMatches(
   ];
 }
 
-export const oomKillsWithSchema = kernelLogWith('OOM kills', 1, 5);
+const oomKillsLimits = kernelLogLimits('OOM kills', 1, 5);
 
-export type OomKillsWith = FromSchema<
-  typeof oomKillsWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const oomKillsWithSchema = kernelLogWith(oomKillsLimits);
+
+export type OomKillsWith = CheckWith<typeof oomKillsWithSchema>;
 
 export const oomKillsCheck = defineCheck<OomKillsWith>()({
   name: 'inspection.oom-kills',
   description:
     'Processes killed by the kernel OOM killer, from the kernel log (journalctl -k or dmesg)',
   withSchema: oomKillsWithSchema,
-  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  limits: oomKillsLimits,
   collect: (w) => collectKernelLog(w),
   parse: (output, w) => parseKernelLog(output, w),
-  evaluate: (log, ctx) => evaluateMatches(log, ctx, 'OOM kills', (l) => OOM.test(l)),
+  evaluate: (log, ctx) =>
+    evaluateMatches(log, ctx, oomKillsLimits, 'OOM kills', (l) => OOM.test(l)),
 });
 
-export const diskErrorsWithSchema = kernelLogWith('disk error lines', 1, 10);
+const diskErrorsLimits = kernelLogLimits('disk error lines', 1, 10);
 
-export type DiskErrorsWith = FromSchema<
-  typeof diskErrorsWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const diskErrorsWithSchema = kernelLogWith(diskErrorsLimits);
+
+export type DiskErrorsWith = CheckWith<typeof diskErrorsWithSchema>;
 
 export const diskErrorsCheck = defineCheck<DiskErrorsWith>()({
   name: 'inspection.disk-errors',
   description: 'Disk I/O and filesystem errors in the kernel log (journalctl -k or dmesg)',
   withSchema: diskErrorsWithSchema,
-  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  limits: diskErrorsLimits,
   collect: (w) => collectKernelLog(w),
   parse: (output, w) => parseKernelLog(output, w),
   evaluate: (log, ctx) =>
-    evaluateMatches(log, ctx, 'disk error lines', (l) => DISK_ERRORS.some((re) => re.test(l))),
+    evaluateMatches(log, ctx, diskErrorsLimits, 'disk error lines', (l) =>
+      DISK_ERRORS.some((re) => re.test(l)),
+    ),
 });

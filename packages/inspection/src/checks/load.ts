@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -11,8 +10,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema } from '../with-schema-fragments.js';
 
 export interface LoadInfo {
   load1: number;
@@ -44,57 +44,52 @@ export function parseLoad(output: string): Parsed<LoadInfo> {
   return parsed({ load1, load5, load15, cores });
 }
 
-export const loadWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+const loadLimits = warnCritLimits({
+  name: 'per_core',
+  worse: 'above',
+  unit: 'per-core',
+  warn: {
+    type: 'number',
+    minimum: 0,
+    default: 1,
+    description: 'warn at or above this load per core',
+  },
+  crit: {
+    type: 'number',
+    minimum: 0,
+    default: 2,
+    description: 'crit at or above this load per core',
+  },
+});
+
+export const loadWithSchema = checkWithSchema({
   properties: {
     window: {
       enum: [1, 5, 15],
       default: 5,
       description: 'Which load average to judge, in minutes',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_per_core: {
-          type: 'number',
-          minimum: 0,
-          default: 1,
-          description: 'warn at or above this load per core',
-        },
-        crit_per_core: {
-          type: 'number',
-          minimum: 0,
-          default: 2,
-          description: 'crit at or above this load per core',
-        },
-      },
-    },
+    thresholds: loadLimits.schema,
   },
-} as const;
+});
 
-export type LoadWith = FromSchema<typeof loadWithSchema, { keepDefaultedPropertiesOptional: true }>;
+export type LoadWith = CheckWith<typeof loadWithSchema>;
 
 export const loadCheck = defineCheck<LoadWith>()({
   name: 'inspection.load',
   description: 'Load average per CPU core (/proc/loadavg divided by nproc)',
   withSchema: loadWithSchema,
-  thresholdPairs: [{ warn: 'warn_per_core', crit: 'crit_per_core', worse: 'above' }],
+  limits: loadLimits,
   collect: () => COLLECTOR,
   parse: (output) => parseLoad(output),
   evaluate: (l, ctx) => {
     const window = ctx.with.window ?? 5;
     const load = window === 1 ? l.load1 : window === 15 ? l.load15 : l.load5;
     const perCore = Math.round((load / l.cores) * 100) / 100;
-    const grade = gradeAbove(perCore, limit(ctx, 'warn_per_core'), limit(ctx, 'crit_per_core'));
     return [
-      makeFinding(ctx, {
+      loadLimits.finding(ctx, {
         subject: `load${window}`,
-        ...grade,
         value: perCore,
-        unit: 'per-core',
         message: `${window}-minute load ${load} on ${l.cores} cores = ${perCore} per core`,
       }),
     ];

@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -10,8 +9,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { absolutePath, count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { absolutePath, checkWithSchema, count, unitName } from '../with-schema-fragments.js';
 
 export interface LogErrorCount {
   lines: number;
@@ -59,10 +59,15 @@ export function parseLogErrors(output: string): Parsed<LogErrorCount> {
   return parsed({ lines, matches });
 }
 
-export const logErrorsWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+const logErrorsLimits = warnCritLimits({
+  name: 'count',
+  worse: 'above',
+  unit: 'count',
+  warn: count(10, 'warn at or above this many matching lines'),
+  crit: count(100, 'crit at or above this many matching lines'),
+});
+
+export const logErrorsWithSchema = checkWithSchema({
   properties: {
     file: { ...absolutePath, description: 'Log file to read' },
     unit: { ...unitName, description: 'systemd unit whose journal to read' },
@@ -88,32 +93,22 @@ export const logErrorsWithSchema = {
       default: 60,
       description: 'Read this many last minutes (unit)',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_count: count(10, 'warn at or above this many matching lines'),
-        crit_count: count(100, 'crit at or above this many matching lines'),
-      },
-    },
+    thresholds: logErrorsLimits.schema,
   },
   oneOf: [
     { required: ['file'], properties: { file: true } },
     { required: ['unit'], properties: { unit: true } },
   ],
-} as const;
+});
 
-export type LogErrorsWith = FromSchema<
-  typeof logErrorsWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type LogErrorsWith = CheckWith<typeof logErrorsWithSchema>;
 
 export const logErrorsCheck = defineCheck<LogErrorsWith>()({
   name: 'inspection.log-errors',
   description:
     'Lines matching an error pattern in the last N lines of a log file, or the last N minutes of a unit',
   withSchema: logErrorsWithSchema,
-  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  limits: logErrorsLimits,
   collect: (w) => buildCollector(collectLogErrors(w)),
   parse: (output) => parseLogErrors(output),
   evaluate: (c, ctx) => {
@@ -122,13 +117,10 @@ export const logErrorsCheck = defineCheck<LogErrorsWith>()({
       ctx.with.file !== undefined
         ? `last ${c.lines} line(s)`
         : `last ${ctx.with.minutes ?? 60} min, ${c.lines} line(s)`;
-    const grade = gradeAbove(c.matches, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     return [
-      makeFinding(ctx, {
+      logErrorsLimits.finding(ctx, {
         subject,
-        ...grade,
         value: c.matches,
-        unit: 'count',
         message: `${c.matches} line(s) match /${ctx.with.pattern ?? DEFAULT_PATTERN}/ in ${subject} (${window})`,
       }),
     ];

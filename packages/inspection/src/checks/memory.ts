@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   missingReason,
@@ -9,8 +8,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { DRAFT_2020_12, percent } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, percent } from '../with-schema-fragments.js';
 
 /** The /proc/meminfo fields the checks use, in KiB. */
 export interface MemInfo {
@@ -67,76 +67,57 @@ export function usedPercent(total: number, free: number): number {
 
 const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 
-export const memoryWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_pct: percent(
-          85,
-          'warn at or above this share of memory in use (not available), in percent',
-        ),
-        crit_pct: percent(95, 'crit at or above this share of memory in use, in percent'),
-      },
-    },
-  },
-} as const;
+const memoryLimits = warnCritLimits({
+  name: 'pct',
+  worse: 'above',
+  unit: '%',
+  warn: percent(85, 'warn at or above this share of memory in use (not available), in percent'),
+  crit: percent(95, 'crit at or above this share of memory in use, in percent'),
+});
 
-export type MemoryWith = FromSchema<
-  typeof memoryWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const memoryWithSchema = checkWithSchema({
+  properties: { thresholds: memoryLimits.schema },
+});
+
+export type MemoryWith = CheckWith<typeof memoryWithSchema>;
 
 export const memoryCheck = defineCheck<MemoryWith>()({
   name: 'inspection.memory',
   description: 'Memory in use, from MemTotal and MemAvailable in /proc/meminfo',
   withSchema: memoryWithSchema,
-  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  limits: memoryLimits,
   collect: () => MEMINFO_COLLECTOR,
   parse: (output) => parseMeminfo(output),
   evaluate: (m, ctx) => {
     const used = usedPercent(m.memTotal, m.memAvailable);
-    const grade = gradeAbove(used, limit(ctx, 'warn_pct'), limit(ctx, 'crit_pct'));
     const how = m.isAvailableEstimated ? ' (estimated: the kernel has no MemAvailable)' : '';
     return [
-      makeFinding(ctx, {
+      memoryLimits.finding(ctx, {
         subject: 'memory',
-        ...grade,
         value: used,
-        unit: '%',
         message: `memory ${used}% in use, ${mib(m.memAvailable)} of ${mib(m.memTotal)} available${how}`,
       }),
     ];
   },
 });
 
-export const swapWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_pct: percent(50, 'warn at or above this share of swap in use, in percent'),
-        crit_pct: percent(80, 'crit at or above this share of swap in use, in percent'),
-      },
-    },
-  },
-} as const;
+const swapLimits = warnCritLimits({
+  name: 'pct',
+  worse: 'above',
+  unit: '%',
+  warn: percent(50, 'warn at or above this share of swap in use, in percent'),
+  crit: percent(80, 'crit at or above this share of swap in use, in percent'),
+});
 
-export type SwapWith = FromSchema<typeof swapWithSchema, { keepDefaultedPropertiesOptional: true }>;
+export const swapWithSchema = checkWithSchema({ properties: { thresholds: swapLimits.schema } });
+
+export type SwapWith = CheckWith<typeof swapWithSchema>;
 
 export const swapCheck = defineCheck<SwapWith>()({
   name: 'inspection.swap',
   description: 'Swap in use, from SwapTotal and SwapFree in /proc/meminfo',
   withSchema: swapWithSchema,
-  thresholdPairs: [{ warn: 'warn_pct', crit: 'crit_pct', worse: 'above' }],
+  limits: swapLimits,
   collect: () => MEMINFO_COLLECTOR,
   parse: (output) => parseMeminfo(output),
   evaluate: (m, ctx) => {
@@ -146,20 +127,17 @@ export const swapCheck = defineCheck<SwapWith>()({
           subject: 'swap',
           status: 'ok',
           value: 0,
-          threshold: limit(ctx, 'warn_pct'),
+          threshold: swapLimits.warn(ctx),
           unit: '%',
           message: 'no swap configured',
         }),
       ];
     }
     const used = usedPercent(m.swapTotal, m.swapFree);
-    const grade = gradeAbove(used, limit(ctx, 'warn_pct'), limit(ctx, 'crit_pct'));
     return [
-      makeFinding(ctx, {
+      swapLimits.finding(ctx, {
         subject: 'swap',
-        ...grade,
         value: used,
-        unit: '%',
         message: `swap ${used}% in use, ${mib(m.swapTotal - m.swapFree)} of ${mib(m.swapTotal)}`,
       }),
     ];

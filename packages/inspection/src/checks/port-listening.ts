@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   missingReason,
@@ -8,8 +7,8 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, section } from '../collector-script.js';
-import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { checkWithSchema, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface ListeningSocket {
   address: string;
@@ -91,10 +90,7 @@ export function parseListening(output: string): Parsed<ListeningSocket[]> {
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '*']);
 
-export const portListeningWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+export const portListeningWithSchema = checkWithSchema({
   required: ['port'],
   properties: {
     port: tcpPort,
@@ -103,12 +99,9 @@ export const portListeningWithSchema = {
       description: 'Listening address that must serve the port; a wildcard listener also counts',
     },
   },
-} as const;
+});
 
-export type PortListeningWith = FromSchema<
-  typeof portListeningWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type PortListeningWith = CheckWith<typeof portListeningWithSchema>;
 
 export const portListeningCheck = defineCheck<PortListeningWith>()({
   name: 'inspection.port-listening',

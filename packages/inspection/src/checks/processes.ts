@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   missingReason,
@@ -9,8 +8,15 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, section, whenTool } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import {
+  type CheckWith,
+  defineCheck,
+  limit,
+  makeFinding,
+  type Parsed,
+} from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count, thresholdsSchema } from '../with-schema-fragments.js';
 
 export interface ProcessRow {
   pid: number;
@@ -84,10 +90,7 @@ function matcher(
   return (p) => p.comm === name || p.comm === name.slice(0, 15);
 }
 
-export const processWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+export const processWithSchema = checkWithSchema({
   properties: {
     name: {
       type: 'string',
@@ -101,25 +104,18 @@ export const processWithSchema = {
       maxLength: 1024,
       description: 'JavaScript regular expression matched against the full command line',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        min_count: count(1, 'crit below this many matching processes'),
-        max_count: count(10000, 'warn above this many matching processes'),
-      },
-    },
+    thresholds: thresholdsSchema({
+      min_count: count(1, 'crit below this many matching processes'),
+      max_count: count(10000, 'warn above this many matching processes'),
+    }),
   },
   oneOf: [
     { required: ['name'], properties: { name: true } },
     { required: ['pattern'], properties: { pattern: true } },
   ],
-} as const;
+});
 
-export type ProcessWith = FromSchema<
-  typeof processWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type ProcessWith = CheckWith<typeof processWithSchema>;
 
 export const processCheck = defineCheck<ProcessWith>()({
   name: 'inspection.process',
@@ -173,46 +169,36 @@ export const processCheck = defineCheck<ProcessWith>()({
   },
 });
 
-export const zombiesWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_count: count(5, 'warn at or above this many zombies'),
-        crit_count: count(50, 'crit at or above this many zombies'),
-      },
-    },
-  },
-} as const;
+const zombiesLimits = warnCritLimits({
+  name: 'count',
+  worse: 'above',
+  unit: 'count',
+  warn: count(5, 'warn at or above this many zombies'),
+  crit: count(50, 'crit at or above this many zombies'),
+});
 
-export type ZombiesWith = FromSchema<
-  typeof zombiesWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const zombiesWithSchema = checkWithSchema({
+  properties: { thresholds: zombiesLimits.schema },
+});
+
+export type ZombiesWith = CheckWith<typeof zombiesWithSchema>;
 
 export const zombiesCheck = defineCheck<ZombiesWith>()({
   name: 'inspection.zombies',
   description: 'Zombie (defunct) processes waiting for their parent to reap them',
   withSchema: zombiesWithSchema,
-  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  limits: zombiesLimits,
   collect: () => ZOMBIES_COLLECTOR,
   parse: (output) => parsePs(output),
   evaluate: (rows, ctx) => {
     const zombies = rows.filter((p) => p.stat.startsWith('Z'));
-    const grade = gradeAbove(zombies.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     const which = zombies
       .slice(0, 10)
       .map((p) => `${p.comm}[${p.pid}]`)
       .join(', ');
     return [
-      makeFinding(ctx, {
-        ...grade,
+      zombiesLimits.finding(ctx, {
         value: zombies.length,
-        unit: 'count',
         message:
           zombies.length === 0
             ? 'no zombie processes'

@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -8,8 +7,8 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { checkWithSchema } from '../with-schema-fragments.js';
 
 export interface RebootState {
   isRequired: boolean;
@@ -68,10 +67,7 @@ export function parseRebootRequired(output: string): Parsed<RebootState> {
   );
 }
 
-export const rebootRequiredWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+export const rebootRequiredWithSchema = checkWithSchema({
   properties: {
     severity: {
       enum: ['warn', 'crit'],
@@ -79,12 +75,9 @@ export const rebootRequiredWithSchema = {
       description: 'Status of a host that needs a reboot',
     },
   },
-} as const;
+});
 
-export type RebootRequiredWith = FromSchema<
-  typeof rebootRequiredWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type RebootRequiredWith = CheckWith<typeof rebootRequiredWithSchema>;
 
 export const rebootRequiredCheck = defineCheck<RebootRequiredWith>()({
   name: 'inspection.reboot-required',

@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -10,8 +9,9 @@ import {
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section, shellWord } from '../collector-script.js';
 import { compareDebianVersions } from '../compare-debian-versions.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count } from '../with-schema-fragments.js';
 
 export interface PendingUpdates {
   manager: 'apt' | 'dnf' | 'yum' | 'apk';
@@ -195,38 +195,30 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
   return unknown(excerpt(sectionLines(out)));
 }
 
-export const securityUpdatesWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_count: count(1, 'warn at or above this many packages with a security update'),
-        crit_count: count(10, 'crit at or above this many packages with a security update'),
-      },
-    },
-  },
-} as const;
+const securityUpdatesLimits = warnCritLimits({
+  name: 'count',
+  worse: 'above',
+  unit: 'count',
+  warn: count(1, 'warn at or above this many packages with a security update'),
+  crit: count(10, 'crit at or above this many packages with a security update'),
+});
 
-export type SecurityUpdatesWith = FromSchema<
-  typeof securityUpdatesWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const securityUpdatesWithSchema = checkWithSchema({
+  properties: { thresholds: securityUpdatesLimits.schema },
+});
+
+export type SecurityUpdatesWith = CheckWith<typeof securityUpdatesWithSchema>;
 
 export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
   name: 'inspection.security-updates',
   description:
     'Pending security updates (apt: security suites vs installed versions, dnf/yum updateinfo, apk version on Alpine)',
   withSchema: securityUpdatesWithSchema,
-  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  limits: securityUpdatesLimits,
   collect: () => COLLECTOR,
   parse: (output) => parseSecurityUpdates(output),
   evaluate: (u, ctx) => {
     const n = u.packages.length;
-    const grade = gradeAbove(n, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     // Alpine's apk has no security classification: every pending update is counted.
     const what =
       u.manager === 'apk'
@@ -240,6 +232,6 @@ export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
       n === 0
         ? `no pending security updates (${u.manager})`
         : `${n} ${what}${sev ? ` [${sev}]` : ''}: ${list}${n > 10 ? ', …' : ''}`;
-    return [makeFinding(ctx, { subject: u.manager, ...grade, value: n, unit: 'count', message })];
+    return [securityUpdatesLimits.finding(ctx, { subject: u.manager, value: n, message })];
   },
 });

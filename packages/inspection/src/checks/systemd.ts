@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -9,8 +8,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, shellWord, whenTool } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { count, DRAFT_2020_12, unitName } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count, unitName } from '../with-schema-fragments.js';
 
 export interface FailedUnit {
   unit: string;
@@ -45,10 +45,15 @@ export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
   return parsed(units);
 }
 
-export const failedUnitsWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+const failedUnitsLimits = warnCritLimits({
+  name: 'count',
+  worse: 'above',
+  unit: 'count',
+  warn: count(1, 'warn at or above this many failed units'),
+  crit: count(3, 'crit at or above this many failed units'),
+});
+
+export const failedUnitsWithSchema = checkWithSchema({
   properties: {
     ignore: {
       type: 'array',
@@ -56,27 +61,17 @@ export const failedUnitsWithSchema = {
       uniqueItems: true,
       description: 'Failed units to leave out',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_count: count(1, 'warn at or above this many failed units'),
-        crit_count: count(3, 'crit at or above this many failed units'),
-      },
-    },
+    thresholds: failedUnitsLimits.schema,
   },
-} as const;
+});
 
-export type FailedUnitsWith = FromSchema<
-  typeof failedUnitsWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type FailedUnitsWith = CheckWith<typeof failedUnitsWithSchema>;
 
 export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
   name: 'inspection.failed-units',
   description: 'systemd units in the failed state (systemctl list-units --failed)',
   withSchema: failedUnitsWithSchema,
-  thresholdPairs: [{ warn: 'warn_count', crit: 'crit_count', worse: 'above' }],
+  limits: failedUnitsLimits,
   collect: () =>
     buildCollector(
       whenTool(
@@ -90,13 +85,10 @@ export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
     const failed = units.filter(
       (u) => !ignored.has(u.unit) && !ignored.has(u.unit.replace(/\.service$/, '')),
     );
-    const grade = gradeAbove(failed.length, limit(ctx, 'warn_count'), limit(ctx, 'crit_count'));
     const names = failed.map((u) => u.unit).join(', ');
     return [
-      makeFinding(ctx, {
-        ...grade,
+      failedUnitsLimits.finding(ctx, {
         value: failed.length,
-        unit: 'count',
         message:
           failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,
       }),
@@ -128,10 +120,7 @@ export function parseUnitState(output: string): Parsed<UnitState> {
   return parsed({ loadState, activeState, subState: props.get('SubState') ?? '' });
 }
 
-export const unitActiveWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+export const unitActiveWithSchema = checkWithSchema({
   required: ['unit'],
   properties: {
     unit: unitName,
@@ -141,12 +130,9 @@ export const unitActiveWithSchema = {
       description: 'The state the unit should be in',
     },
   },
-} as const;
+});
 
-export type UnitActiveWith = FromSchema<
-  typeof unitActiveWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type UnitActiveWith = CheckWith<typeof unitActiveWithSchema>;
 
 export const unitActiveCheck = defineCheck<UnitActiveWith>()({
   name: 'inspection.unit-active',

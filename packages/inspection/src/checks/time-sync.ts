@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -8,8 +7,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { defineCheck, gradeAbove, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { count, DRAFT_2020_12 } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count } from '../with-schema-fragments.js';
 
 export type TimeSyncState =
   | {
@@ -79,33 +79,26 @@ export function parseTimeSync(output: string): Parsed<TimeSyncState> {
   return unknown(reasons.length ? reasons.join('; ') : 'the collector printed nothing');
 }
 
-export const timeSyncWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_offset_ms: count(100, 'warn at or above this clock offset in milliseconds (chrony)'),
-        crit_offset_ms: count(1000, 'crit at or above this clock offset in milliseconds (chrony)'),
-      },
-    },
-  },
-} as const;
+const timeSyncLimits = warnCritLimits({
+  name: 'offset_ms',
+  worse: 'above',
+  unit: 'ms',
+  warn: count(100, 'warn at or above this clock offset in milliseconds (chrony)'),
+  crit: count(1000, 'crit at or above this clock offset in milliseconds (chrony)'),
+});
 
-export type TimeSyncWith = FromSchema<
-  typeof timeSyncWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export const timeSyncWithSchema = checkWithSchema({
+  properties: { thresholds: timeSyncLimits.schema },
+});
+
+export type TimeSyncWith = CheckWith<typeof timeSyncWithSchema>;
 
 export const timeSyncCheck = defineCheck<TimeSyncWith>()({
   name: 'inspection.time-sync',
   description:
     'The clock is synchronised by NTP: chrony (chronyc tracking) or systemd-timesyncd (timedatectl)',
   withSchema: timeSyncWithSchema,
-  thresholdPairs: [{ warn: 'warn_offset_ms', crit: 'crit_offset_ms', worse: 'above' }],
+  limits: timeSyncLimits,
   collect: () => COLLECTOR,
   parse: (output) => parseTimeSync(output),
   evaluate: (s, ctx) => {
@@ -133,17 +126,10 @@ export const timeSyncCheck = defineCheck<TimeSyncWith>()({
         }),
       ];
     }
-    const grade = gradeAbove(
-      s.offsetMs,
-      limit(ctx, 'warn_offset_ms'),
-      limit(ctx, 'crit_offset_ms'),
-    );
     return [
-      makeFinding(ctx, {
+      timeSyncLimits.finding(ctx, {
         subject: s.source,
-        ...grade,
         value: s.offsetMs,
-        unit: 'ms',
         message: `clock offset ${s.offsetMs} ms from ${s.reference || 'NTP'} (chrony)`,
       }),
     ];

@@ -1,4 +1,3 @@
-import type { FromSchema } from 'json-schema-to-ts';
 import {
   excerpt,
   firstMarker,
@@ -16,8 +15,15 @@ import {
   timeoutPrefix,
   whenTool,
 } from '../collector-script.js';
-import { defineCheck, gradeBelow, limit, makeFinding, type Parsed } from '../inspection-check.js';
-import { absolutePath, count, DRAFT_2020_12, hostName, tcpPort } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { warnCritLimits } from '../warn-crit-limits.js';
+import {
+  absolutePath,
+  checkWithSchema,
+  count,
+  hostName,
+  tcpPort,
+} from '../with-schema-fragments.js';
 
 export interface CertificateDates {
   /** Seconds since the epoch, from `notAfter=`. */
@@ -85,10 +91,15 @@ export function parseCertificateDates(output: string): Parsed<CertificateDates> 
   return parsed({ notAfter, now, subject });
 }
 
-export const tlsCertWithSchema = {
-  $schema: DRAFT_2020_12,
-  type: 'object',
-  additionalProperties: false,
+const tlsCertLimits = warnCritLimits({
+  name: 'days',
+  worse: 'below',
+  unit: 'days',
+  warn: count(30, 'warn when the certificate expires in this many days or fewer'),
+  crit: count(7, 'crit when the certificate expires in this many days or fewer'),
+});
+
+export const tlsCertWithSchema = checkWithSchema({
   properties: {
     host: hostName,
     port: { ...tcpPort, default: 443 },
@@ -104,53 +115,34 @@ export const tlsCertWithSchema = {
       default: 10,
       description: 'Give up connecting after this many seconds',
     },
-    thresholds: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        warn_days: count(30, 'warn when the certificate expires in this many days or fewer'),
-        crit_days: count(7, 'crit when the certificate expires in this many days or fewer'),
-      },
-    },
+    thresholds: tlsCertLimits.schema,
   },
   oneOf: [
     { required: ['host'], properties: { host: true } },
     { required: ['file'], properties: { file: true } },
   ],
-} as const;
+});
 
-export type TlsCertWith = FromSchema<
-  typeof tlsCertWithSchema,
-  { keepDefaultedPropertiesOptional: true }
->;
+export type TlsCertWith = CheckWith<typeof tlsCertWithSchema>;
 
 export const tlsCertCheck = defineCheck<TlsCertWith>()({
   name: 'inspection.tls-cert',
   description:
     'Days until a TLS certificate expires: served at host:port (openssl s_client) or in a PEM file',
   withSchema: tlsCertWithSchema,
-  thresholdPairs: [{ warn: 'warn_days', crit: 'crit_days', worse: 'below' }],
+  limits: tlsCertLimits,
   collect: (w) => buildCollector(NOW_MARKER, collectTls(w)),
   parse: (output) => parseCertificateDates(output),
   evaluate: (c, ctx) => {
     const subject = ctx.with.file ?? `${ctx.with.host}:${ctx.with.port ?? 443}`;
     const days = Math.floor((c.notAfter - c.now) / 86400);
     const expiry = new Date(c.notAfter * 1000).toISOString();
-    const grade = gradeBelow(days, limit(ctx, 'warn_days'), limit(ctx, 'crit_days'));
-    const message =
-      c.notAfter <= c.now
-        ? `certificate ${c.subject} EXPIRED on ${expiry}`
-        : `certificate ${c.subject} expires in ${days} day(s), on ${expiry}`;
-    return [
-      makeFinding(ctx, {
-        subject,
-        ...(c.notAfter <= c.now
-          ? { status: 'crit' as const, threshold: limit(ctx, 'crit_days') }
-          : grade),
-        value: days,
-        unit: 'days',
-        message,
-      }),
-    ];
+    // An expired certificate is crit whatever the limits say.
+    if (c.notAfter <= c.now) {
+      const message = `certificate ${c.subject} EXPIRED on ${expiry}`;
+      return [tlsCertLimits.critFinding(ctx, { subject, value: days, message })];
+    }
+    const message = `certificate ${c.subject} expires in ${days} day(s), on ${expiry}`;
+    return [tlsCertLimits.finding(ctx, { subject, value: days, message })];
   },
 });
