@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import { InterruptedError, UnreachableError, UsageError } from '@opsbook/schema';
+import { InterruptedError, UsageError } from '@opsbook/schema';
 import type { Client, ClientChannel } from 'ssh2';
+import { execErrors } from './error-codes.js';
 import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
 import { DEFAULT_MAX_CAPTURED_BYTES, OutputCapture, type Transport } from './transport.js';
 
@@ -90,7 +91,7 @@ export function execStreamOverSsh(
     request.signal?.addEventListener('abort', onAbort, { once: true });
     client.exec(line, (err, ch) => {
       if (err) {
-        const error = new UnreachableError(
+        const error = new execErrors.UnreachableError(
           'SSH_CHANNEL_FAILED',
           `host ${host}: could not start a command (${err.message})`,
           facts,
@@ -110,7 +111,7 @@ export function execStreamOverSsh(
         request.signal?.removeEventListener('abort', onAbort);
         stderr.end();
         if (exit.code === null && exit.signal === null) {
-          const error = new UnreachableError(
+          const error = new execErrors.UnreachableError(
             'SSH_CONNECTION_LOST',
             `host ${host}: the connection was lost while a command ran; its outcome is unknown`,
             facts,
@@ -171,9 +172,13 @@ export function execStreamLocal(
     child.once('error', (e) => {
       request.signal?.removeEventListener('abort', onAbort);
       reject(
-        new UnreachableError('LOCAL_SPAWN_FAILED', `could not start ${file}: ${e.message}`, {
-          host: 'localhost',
-        }),
+        new execErrors.UnreachableError(
+          'LOCAL_SPAWN_FAILED',
+          `could not start ${file}: ${e.message}`,
+          {
+            host: 'localhost',
+          },
+        ),
       );
     });
     child.once('close', (code, signal) => {

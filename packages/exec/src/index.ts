@@ -1,3 +1,4 @@
+export { type ExecErrorCode, execErrorCodes } from './error-codes.js';
 export {
   canExecStream,
   execStream,

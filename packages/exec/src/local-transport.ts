@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, copyFile as copyLocalFile } from 'node:fs/promises';
-import { InterruptedError, UnreachableError } from '@opsbook/schema';
+import { InterruptedError } from '@opsbook/schema';
+import { execErrors } from './error-codes.js';
 import {
   execStreamLocal,
   type LocalSpawnOptions,
@@ -97,9 +98,13 @@ function execLocal(
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
       reject(
-        new UnreachableError('LOCAL_SPAWN_FAILED', `could not start ${file}: ${e.message}`, {
-          host: 'localhost',
-        }),
+        new execErrors.UnreachableError(
+          'LOCAL_SPAWN_FAILED',
+          `could not start ${file}: ${e.message}`,
+          {
+            host: 'localhost',
+          },
+        ),
       );
     });
     child.once('close', (code, signal) => {

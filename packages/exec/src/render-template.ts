@@ -5,6 +5,7 @@ import {
   type TemplateRef,
   ValidationError,
 } from '@opsbook/schema';
+import { execErrors } from './error-codes.js';
 
 /** What a template may name (DESIGN §3). */
 export interface RenderInput {
@@ -67,7 +68,7 @@ export function renderTemplate(
       problems.push(...e.problems);
     }
   }
-  if (problems.length > 0) throw new ValidationError(problems, 'TEMPLATE_INVALID');
+  if (problems.length > 0) throw new execErrors.ValidationError(problems, 'TEMPLATE_INVALID');
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { ValidationError } from '@opsbook/schema';
+import { execErrors } from './error-codes.js';
 
 /**
  * Quotes one value as a single POSIX shell word (sh, dash, bash, zsh): the shell hands it to the
@@ -18,7 +18,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 export function quoteShellArg(value: string, what = 'value'): string {
   if (value.includes('\0')) {
-    throw new ValidationError(
+    throw new execErrors.ValidationError(
       [
         {
           file: what,
@@ -33,7 +33,7 @@ export function quoteShellArg(value: string, what = 'value'): string {
     );
   }
   if (LONE_SURROGATE.test(value)) {
-    throw new ValidationError(
+    throw new execErrors.ValidationError(
       [
         {
           file: what,

@@ -1,8 +1,9 @@
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { InterruptedError, UnreachableError, UsageError } from '@opsbook/schema';
+import { InterruptedError, type UnreachableError, UsageError } from '@opsbook/schema';
 import type { Client, ConnectConfig, ParsedKey } from 'ssh2';
+import { execErrors } from './error-codes.js';
 import {
   appendKnownHostsLine,
   checkHostKey,
@@ -120,7 +121,7 @@ function forward(
     client.forwardOut('127.0.0.1', 0, to.host, to.port, (err, stream) => {
       if (err) {
         reject(
-          new UnreachableError(
+          new execErrors.UnreachableError(
             'SSH_JUMP_FAILED',
             `host ${name}: the jump host could not open a connection to ${to.host} port ${to.port} (${err.message}): check ProxyJump and that the jump host may forward`,
             { host: name, address: to.host, port: to.port },
@@ -253,7 +254,7 @@ async function authMethods(
   if (options.agentSocket)
     methods.push({ type: 'agent', username: config.user, agent: options.agentSocket });
   if (methods.length === 0) {
-    throw new UnreachableError(
+    throw new execErrors.UnreachableError(
       'SSH_NO_CREDENTIALS',
       `host ${name}: no private key file and no ssh-agent to authenticate with: set IdentityFile, ansible_ssh_private_key_file or SSH_AUTH_SOCK`,
       { host: name },
@@ -274,34 +275,34 @@ function connectError(
   if (verdict?.status === 'unknown' && /Host denied/.test(err.message))
     return hostKeyError(where, facts, verdict, knownHostsFile);
   if (err.level === 'client-authentication') {
-    return new UnreachableError(
+    return new execErrors.UnreachableError(
       'SSH_AUTH_REFUSED',
       `${where} refused every key offered (${err.message}): check the user and that the key is in authorized_keys`,
       facts,
     );
   }
   if (err.code === 'ECONNREFUSED') {
-    return new UnreachableError(
+    return new execErrors.UnreachableError(
       'SSH_CONNECTION_REFUSED',
       `${where} refused the connection: is sshd running and is the port right?`,
       facts,
     );
   }
   if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
-    return new UnreachableError(
+    return new execErrors.UnreachableError(
       'SSH_CONNECT_TIMEOUT',
       `${where} did not complete the SSH handshake within ${timeoutMs / 1000} s: check that the host is up and reachable, or raise ansible_timeout`,
       facts,
     );
   }
   if (err.level === 'client-dns' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-    return new UnreachableError(
+    return new execErrors.UnreachableError(
       'SSH_HOST_UNRESOLVED',
       `${where}: the name does not resolve: fix the inventory or ssh config`,
       facts,
     );
   }
-  return new UnreachableError('SSH_CONNECT_FAILED', `${where}: ${err.message}`, facts);
+  return new execErrors.UnreachableError('SSH_CONNECT_FAILED', `${where}: ${err.message}`, facts);
 }
 
 function hostKeyError(
@@ -313,20 +314,20 @@ function hostKeyError(
   const details = { ...facts, fingerprint: verdict.fingerprint, knownHostsFile };
   const name = knownHostsName(facts.address, facts.port);
   if (verdict.status === 'changed') {
-    return new UnreachableError(
+    return new execErrors.UnreachableError(
       'HOST_KEY_CHANGED',
       `${where} presented host key ${verdict.fingerprint}, but ${knownHostsFile} line ${verdict.lines.join(', ')} holds ${verdict.knownFingerprints.join(', ')}. Nothing was run. This can be an attack; if the host was reinstalled, verify the new fingerprint out of band, then remove the old entry (ssh-keygen -R '${name}' -f ${knownHostsFile})`,
       { ...details, knownFingerprints: verdict.knownFingerprints, lines: verdict.lines },
     );
   }
   if (verdict.status === 'revoked') {
-    return new UnreachableError(
+    return new execErrors.UnreachableError(
       'HOST_KEY_REVOKED',
       `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} line ${verdict.line} marks @revoked. Nothing was run.`,
       { ...details, line: verdict.line },
     );
   }
-  return new UnreachableError(
+  return new execErrors.UnreachableError(
     'HOST_KEY_UNKNOWN',
     `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} does not know${verdict.certAuthorityIgnored ? ' (@cert-authority lines are not supported)' : ''}. Nothing was run. Verify the fingerprint out of band and add it (ssh-keyscan), or run with --accept-new-host-keys to trust new hosts on first use`,
     details,

@@ -1,5 +1,6 @@
-import { InterruptedError, UnreachableError } from '@opsbook/schema';
+import { InterruptedError, type UnreachableError } from '@opsbook/schema';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { execErrors } from './error-codes.js';
 import { execStreamOverSsh, type StreamingTransport, streamExecKey } from './exec-stream.js';
 import { encodeEnvBlock, shellInvocationLine } from './shell-invocation.js';
 import {
@@ -50,7 +51,7 @@ function createSshTransport(
   const pending = new Set<(error: Error) => void>();
   let lost: UnreachableError | undefined;
   client.on('close', () => {
-    lost ??= new UnreachableError(
+    lost ??= new execErrors.UnreachableError(
       'SSH_CONNECTION_LOST',
       `host ${name}: the SSH connection was lost; the command's outcome is unknown: check the host before running again`,
       facts,
@@ -87,7 +88,7 @@ function createSshTransport(
           (err) =>
             err
               ? reject(
-                  new UnreachableError(
+                  new execErrors.UnreachableError(
                     'SSH_COPY_FAILED',
                     `host ${name}: copying ${localPath} to ${remotePath} failed: ${err.message}`,
                     facts,
@@ -98,7 +99,7 @@ function createSshTransport(
       });
     },
     async close() {
-      lost ??= new UnreachableError(
+      lost ??= new execErrors.UnreachableError(
         'SSH_CONNECTION_CLOSED',
         `host ${name}: the transport was closed`,
         facts,
@@ -170,7 +171,7 @@ function channelPipes(ch: ClientChannel): SessionPipes {
 }
 
 function connectionLostWhileRunning(ctx: ExecContext): UnreachableError {
-  return new UnreachableError(
+  return new execErrors.UnreachableError(
     'SSH_CONNECTION_LOST',
     `host ${ctx.name}: the connection was lost while a command ran; its outcome is unknown: check the host before running again`,
     ctx.facts,
@@ -243,7 +244,7 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     client.exec(line, (err, ch) => {
       if (err) {
         finish({
-          error: new UnreachableError(
+          error: new execErrors.UnreachableError(
             'SSH_CHANNEL_FAILED',
             `host ${ctx.name}: could not start a command (${err.message})`,
             ctx.facts,
