@@ -1,4 +1,5 @@
-import { type OpsbookError, RefusalError, UnreachableError } from '@opsbook/schema';
+import type { OpsbookError, RefusalError } from '@opsbook/schema';
+import { trackerErrors } from './error-codes.js';
 
 /** What a request was for, so a failure reads as one sentence a person can act on. */
 export interface FailureContext {
@@ -67,44 +68,44 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
   return build(facts, ctx, (say) => {
     switch (status) {
       case 401:
-        return new UnreachableError(
+        return new trackerErrors.UnreachableError(
           'TRACKER_AUTH_REJECTED',
           `Jira at ${url} rejected the credentials (401) when trying to ${ctx.action}${say}: check ${facts.credentialHint}; a token that expired or was revoked gives this too.`,
           { retryable: false },
         );
       case 403:
-        return new UnreachableError(
+        return new trackerErrors.UnreachableError(
           'TRACKER_FORBIDDEN',
           `Jira at ${url} does not let this account ${ctx.action} (403)${say}: ask a Jira admin for the "${ctx.permission}" permission in the project.`,
           { retryable: false },
         );
       case 404:
         return ctx.ticket
-          ? new RefusalError(
+          ? new trackerErrors.RefusalError(
               'TRACKER_TICKET_NOT_FOUND',
               `Jira at ${url} has no ticket ${ctx.ticket} visible to this account (404): check the key, or ask a Jira admin for the "Browse Projects" permission.`,
               { retryable: false },
             )
-          : new UnreachableError(
+          : new trackerErrors.UnreachableError(
               'TRACKER_NOT_FOUND',
               `Jira at ${url} answered 404 when trying to ${ctx.action}${say}: check JIRA_BASE_URL (and its path prefix) and tracker.jira.flavour.`,
               { retryable: false },
             );
       case 410:
-        return new UnreachableError(
+        return new trackerErrors.UnreachableError(
           'TRACKER_API_REMOVED',
           `Jira at ${url} has removed this API (410) when trying to ${ctx.action}${say}: check tracker.jira.flavour (cloud or datacenter).`,
           { retryable: false },
         );
       case 429:
-        return new UnreachableError(
+        return new trackerErrors.UnreachableError(
           'TRACKER_RATE_LIMITED',
           `Jira at ${url} kept answering 429 Too Many Requests after ${facts.attempts} attempts to ${ctx.action}: try again later; writes wait in the outbox (opsbook outbox flush).`,
           retryable,
         );
     }
     if (status !== undefined && status >= 500) {
-      return new UnreachableError(
+      return new trackerErrors.UnreachableError(
         'TRACKER_UNAVAILABLE',
         `Jira at ${url} failed with ${status} after ${facts.attempts} attempt(s) to ${ctx.action}: try again later; writes wait in the outbox (opsbook outbox flush).`,
         retryable,
@@ -115,13 +116,13 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
       status === 400 &&
       jiraMessages(facts.body).toLowerCase().includes('project')
     ) {
-      return new UnreachableError(
+      return new trackerErrors.UnreachableError(
         'TRACKER_PROJECT_UNKNOWN',
         `Jira at ${url} does not accept project ${ctx.project} when trying to ${ctx.action}${say}: set tracker.jira.project to a project key this account can create issues in.`,
         { retryable: false },
       );
     }
-    return new RefusalError(
+    return new trackerErrors.RefusalError(
       'TRACKER_REQUEST_REJECTED',
       `Jira at ${url} rejected the request to ${ctx.action} (${status})${say}: correct what Jira names, e.g. a field the project requires.`,
       { retryable: false },
@@ -141,12 +142,12 @@ export function networkFailure(
     (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as { code?: string })?.code;
   return build(facts, ctx, () =>
     timedOut
-      ? new UnreachableError(
+      ? new trackerErrors.UnreachableError(
           'TRACKER_TIMEOUT',
           `Jira at ${facts.url} did not answer within ${timeoutMs} ms when trying to ${ctx.action} (${facts.attempts} attempt(s)): check that Jira is up, or raise the timeout; writes wait in the outbox (opsbook outbox flush).`,
           { retryable: true },
         )
-      : new UnreachableError(
+      : new trackerErrors.UnreachableError(
           'TRACKER_UNREACHABLE',
           `Could not reach Jira at ${facts.url} to ${ctx.action}${code ? ` (${code})` : ''} after ${facts.attempts} attempt(s): check JIRA_BASE_URL and the network; writes wait in the outbox (opsbook outbox flush).`,
           { retryable: true, connectionRefused: code === 'ECONNREFUSED' },
@@ -163,7 +164,7 @@ export function transitionUnavailable(
   offered: string[],
 ): RefusalError {
   const choices = offered.length ? offered.map((s) => `"${s}"`).join(', ') : 'none';
-  return new RefusalError(
+  return new trackerErrors.RefusalError(
     'TICKET_TRANSITION_UNAVAILABLE',
     `${url} offers no transition of ${ticket} from "${from}" to "${to}" (offered: ${choices}): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
     { url, ticket, from, to, offered, retryable: false },

@@ -1,14 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  createFileAtomic,
-  RefusalError,
-  UnreachableError,
-  UsageError,
-  writeFileAtomic,
-} from '@opsbook/schema';
+import { createFileAtomic, UsageError, writeFileAtomic } from '@opsbook/schema';
 import { type Doc, docText } from './document.js';
+import { trackerErrors } from './error-codes.js';
 import { transitionUnavailable } from './jira-errors.js';
 import { compileJql } from './jql-subset.js';
 import {
@@ -108,7 +103,7 @@ export class LocalTracker implements Tracker {
       text = await readFile(this.file(key), 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      throw new RefusalError(
+      throw new trackerErrors.RefusalError(
         'TRACKER_TICKET_NOT_FOUND',
         `the local tracker in ${this.dir} has no ticket ${key}: check the key (the tickets are the files in that folder), or set tracker.kind: jira if the ticket lives in Jira.`,
         { ticket: key },
@@ -178,7 +173,7 @@ export class LocalTracker implements Tracker {
       )
         return { key, url: this.file(key) };
     }
-    throw new UnreachableError(
+    throw new trackerErrors.UnreachableError(
       'TRACKER_BUSY',
       `could not claim a new ticket number in ${this.dir} after 100 tries: check that no other process is creating tickets in a loop.`,
     );
@@ -238,7 +233,7 @@ export class LocalTracker implements Tracker {
   async readAttachment(key: string, id: string): Promise<Uint8Array> {
     const a = (await this.read(key)).attachments.find((x) => x.id === id);
     if (!a)
-      throw new RefusalError(
+      throw new trackerErrors.RefusalError(
         'TRACKER_ATTACHMENT_NOT_FOUND',
         `ticket ${key} has no attachment ${id}: list them with \`opsbook ticket show ${key}\`.`,
         { ticket: key },

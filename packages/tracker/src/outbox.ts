@@ -9,6 +9,7 @@ import {
   writeFileAtomic,
 } from '@opsbook/schema';
 import type { Doc } from './document.js';
+import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
 import type { NewTicket, RemoteLink, Tracker } from './tracker.js';
 
 /** A tracker write, stored as data so it can wait on disk until the tracker answers. */
@@ -108,7 +109,7 @@ export class Outbox {
       if (await createFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE))
         return entry;
     }
-    throw new UnreachableError(
+    throw new trackerErrors.UnreachableError(
       'OUTBOX_BUSY',
       `could not queue a write in ${this.dir}: check that no other process is flooding the outbox.`,
     );
@@ -121,8 +122,9 @@ export class Outbox {
     const done = report.delivered.find((d) => d.entry.id === entry.id);
     if (done) return { delivered: true, key: done.key, result: done.result };
     const left = [...report.pending, ...report.failed].find((e) => e.id === entry.id) ?? entry;
+    // The code of the error the entry last met (stored with it), else OUTBOX_QUEUED.
     const error = new UnreachableError(
-      left.lastError?.code ?? 'OUTBOX_QUEUED',
+      left.lastError?.code ?? ('OUTBOX_QUEUED' satisfies TrackerErrorCode<'unreachable'>),
       left.lastError?.message ??
         `the write to ${ticket} waits behind earlier ones in the outbox: run opsbook outbox flush.`,
     );
