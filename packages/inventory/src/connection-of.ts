@@ -1,7 +1,8 @@
-import { type Problem, ValidationError } from '@opsbook/schema';
+import type { Problem } from '@opsbook/schema';
+import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import type { InventoryHost, SourceLocation } from './inventory.js';
 
-export const CONNECTION_INVALID = 'INVENTORY_INVALID';
+export const CONNECTION_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
 /** How to reach one host, from its `ansible_*` connection variables (DESIGN §5). */
 export interface Connection {
@@ -199,6 +200,7 @@ export function connectionOf(host: InventoryHost): Connection {
       message: `host '${host.name}' starts with '-', which ssh would read as an option: set ansible_host or rename the host`,
     });
   }
-  if (reader.problems.length > 0) throw new ValidationError(reader.problems, CONNECTION_INVALID);
+  if (reader.problems.length > 0)
+    throw new inventoryErrors.ValidationError(reader.problems, CONNECTION_INVALID);
   return connection;
 }

@@ -1,9 +1,11 @@
-import { didYouMean, ValidationError } from '@opsbook/schema';
+import { didYouMean, type ValidationError } from '@opsbook/schema';
+import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import { parseHostAddress } from './host-range.js';
 import type { Inventory, InventoryGroup, InventoryHost } from './inventory.js';
 
-export const HOST_PATTERN_NO_MATCH = 'HOST_PATTERN_NO_MATCH';
-export const HOST_PATTERN_INVALID = 'HOST_PATTERN_INVALID';
+export const HOST_PATTERN_NO_MATCH =
+  'HOST_PATTERN_NO_MATCH' satisfies InventoryErrorCode<'invalid'>;
+export const HOST_PATTERN_INVALID = 'HOST_PATTERN_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
 const withSubscript = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$/s;
 const colonSeparated = /(?:[^\s:[\]]|\[[^\]]*\])+/g;
@@ -28,8 +30,12 @@ export function orderHostPatterns(parts: readonly string[]): string[] {
   return [...(regular.length > 0 ? regular : ['all']), ...and, ...not];
 }
 
-function patternError(pattern: string, message: string, code: string): ValidationError {
-  return new ValidationError(
+function patternError(
+  pattern: string,
+  message: string,
+  code: InventoryErrorCode<'invalid'>,
+): ValidationError {
+  return new inventoryErrors.ValidationError(
     [{ file: `host pattern '${pattern}'`, line: 0, col: 0, rule: code.toLowerCase(), message }],
     code,
   );

@@ -1,4 +1,5 @@
 export { type Connection, connectionOf } from './connection-of.js';
+export { type InventoryErrorCode, inventoryErrorCodes } from './error-codes.js';
 export {
   FACTS_COLLECTOR,
   type FactName,

@@ -7,13 +7,14 @@ import {
   sortProblems,
   ValidationError,
 } from '@opsbook/schema';
+import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import { readIniInventory } from './ini-inventory.js';
 import type { Inventory, InventoryFormat } from './inventory.js';
 import { InventoryGraph } from './inventory-graph.js';
 import { findVarsFiles, readVarsFiles } from './vars-files.js';
 import { readYamlInventory } from './yaml-inventory.js';
 
-export const INVENTORY_INVALID = 'INVENTORY_INVALID';
+export const INVENTORY_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
 export interface LoadInventoryOptions {
   /** Force a format instead of deciding from the file name and content. */
@@ -61,7 +62,7 @@ function fileProblem(file: string, rule: string, message: string): Problem {
 }
 
 function refuse(problems: Problem[]): never {
-  throw new ValidationError(sortProblems(problems), INVENTORY_INVALID);
+  throw new inventoryErrors.ValidationError(sortProblems(problems), INVENTORY_INVALID);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { parseJsonSource, schemaProblems, ValidationError, type Validator } from '@opsbook/schema';
+import { parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
+import { inventoryErrors } from '../error-codes.js';
 import {
   validateFleetStatistics as generatedFleetStatistics,
   validateHostFacts as generatedHostFacts,
@@ -29,8 +30,12 @@ export function readFleetStatistics(file: string, input: string | Uint8Array): F
 
 function readChecked<T>(file: string, input: string | Uint8Array, validate: Validator<T>): T {
   const source = parseJsonSource(file, input);
-  if (source.problems.length > 0) throw new ValidationError(source.problems, 'FACTS_INVALID');
+  if (source.problems.length > 0)
+    throw new inventoryErrors.ValidationError(source.problems, 'FACTS_INVALID');
   if (!validate(source.value))
-    throw new ValidationError(schemaProblems(source, validate.errors), 'FACTS_INVALID');
+    throw new inventoryErrors.ValidationError(
+      schemaProblems(source, validate.errors),
+      'FACTS_INVALID',
+    );
   return source.value;
 }
