@@ -30,7 +30,9 @@ export {
 export { resolveThresholds, thresholdDefaults, thresholdVarName } from './resolve-thresholds.js';
 export { type InspectedHost, requireInspectionCheck, runCheck } from './run-check.js';
 export {
+  countLimits,
   type MeasuredFields,
+  percentLimits,
   type WarnCritLimits,
   type WarnCritSpec,
   warnCritLimits,

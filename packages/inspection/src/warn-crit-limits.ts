@@ -5,7 +5,7 @@ import {
   makeFinding,
   type ThresholdPair,
 } from './inspection-check.js';
-import { thresholdsSchema } from './with-schema-fragments.js';
+import { count, percent, thresholdsSchema } from './with-schema-fragments.js';
 
 /** What a graded finding says besides its grade: the unit comes from the limits. */
 export interface MeasuredFields {
@@ -77,6 +77,26 @@ export function warnCritLimits<const N extends string, const F extends object>(
   };
   return limits;
 }
+
+/** Limits on how many of something there are: `warn_count`, `crit_count`, graded at or above. */
+export const countLimits = (what: string, warn: number, crit: number) =>
+  warnCritLimits({
+    name: 'count',
+    worse: 'above',
+    unit: 'count',
+    warn: count(warn, `warn at or above this many ${what}`),
+    crit: count(crit, `crit at or above this many ${what}`),
+  });
+
+/** Limits on a share in use (`space use`): `warn_pct`, `crit_pct`, graded at or above. */
+export const percentLimits = (what: string, warn: number, crit: number) =>
+  warnCritLimits({
+    name: 'pct',
+    worse: 'above',
+    unit: '%',
+    warn: percent(warn, `warn at or above this ${what}, in percent`),
+    crit: percent(crit, `crit at or above this ${what}, in percent`),
+  });
 
 /** Grade a value that gets worse as it grows (usage, counts): crit wins over warn. */
 function gradeAbove(value: number, warn: number, crit: number): Grade {

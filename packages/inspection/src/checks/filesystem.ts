@@ -16,8 +16,8 @@ import {
   makeFinding,
   type Parsed,
 } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
-import { absolutePath, checkWithSchema, percent } from '../with-schema-fragments.js';
+import { percentLimits } from '../warn-crit-limits.js';
+import { absolutePath, checkWithSchema } from '../with-schema-fragments.js';
 
 /** One row of `df -P` or `df -Pi`: sizes in KiB (or inodes), `usedPct` as df prints it. */
 export interface DfRow {
@@ -61,17 +61,9 @@ export function parseDf(output: string): Parsed<DfRow[]> {
   return parsed(rows);
 }
 
-/** Disk space and inodes share a with: schema and an evaluation; only the word differs. */
-const filesystemLimits = (what: string) =>
-  warnCritLimits({
-    name: 'pct',
-    worse: 'above',
-    unit: '%',
-    warn: percent(80, `warn at or above this ${what} use, in percent`),
-    crit: percent(90, `crit at or above this ${what} use, in percent`),
-  });
+type FilesystemLimits = ReturnType<typeof percentLimits>;
 
-const filesystemWith = (limits: ReturnType<typeof filesystemLimits>) =>
+const filesystemWith = (limits: FilesystemLimits) =>
   checkWithSchema({
     properties: {
       mounts: {
@@ -91,11 +83,28 @@ const filesystemWith = (limits: ReturnType<typeof filesystemLimits>) =>
     },
   });
 
+export type FilesystemWith = CheckWith<ReturnType<typeof filesystemWith>>;
+
+/** Disk space and inodes share a with: schema and an evaluation; only the word and df's option differ. */
+function defineFilesystemCheck(name: string, description: string, what: 'space' | 'inode') {
+  const limits = percentLimits(`${what} use`, 80, 90);
+  const df = what === 'space' ? 'df -Pk' : 'df -Pi';
+  return defineCheck<FilesystemWith>()({
+    name,
+    description,
+    withSchema: filesystemWith(limits),
+    limits,
+    collect: () => buildCollector(firstTool([['df', `${df} 2>/dev/null`]])),
+    parse: (output) => parseDf(output),
+    evaluate: (rows, ctx) => evaluateRows(rows, ctx, limits, what),
+  });
+}
+
 function evaluateRows(
   rows: DfRow[],
-  ctx: EvaluateContext<DiskWith>,
-  limits: ReturnType<typeof filesystemLimits>,
-  what: string,
+  ctx: EvaluateContext<FilesystemWith>,
+  limits: FilesystemLimits,
+  what: 'space' | 'inode',
 ): Finding[] {
   const excluded = new Set(ctx.with.exclude_filesystems ?? DEFAULT_EXCLUDED);
   const wanted = ctx.with.mounts;
@@ -126,34 +135,14 @@ function evaluateRows(
   return findings;
 }
 
-const diskLimits = filesystemLimits('space');
+export const diskCheck = defineFilesystemCheck(
+  'inspection.disk',
+  'Filesystem space use per mount point (df -P)',
+  'space',
+);
 
-export const diskWithSchema = filesystemWith(diskLimits);
-
-export type DiskWith = CheckWith<typeof diskWithSchema>;
-
-export const diskCheck = defineCheck<DiskWith>()({
-  name: 'inspection.disk',
-  description: 'Filesystem space use per mount point (df -P)',
-  withSchema: diskWithSchema,
-  limits: diskLimits,
-  collect: () => buildCollector(firstTool([['df', 'df -Pk 2>/dev/null']])),
-  parse: (output) => parseDf(output),
-  evaluate: (rows, ctx) => evaluateRows(rows, ctx, diskLimits, 'space'),
-});
-
-const inodesLimits = filesystemLimits('inode');
-
-export const inodesWithSchema = filesystemWith(inodesLimits);
-
-export type InodesWith = CheckWith<typeof inodesWithSchema>;
-
-export const inodesCheck = defineCheck<InodesWith>()({
-  name: 'inspection.inodes',
-  description: 'Filesystem inode use per mount point (df -Pi)',
-  withSchema: inodesWithSchema,
-  limits: inodesLimits,
-  collect: () => buildCollector(firstTool([['df', 'df -Pi 2>/dev/null']])),
-  parse: (output) => parseDf(output),
-  evaluate: (rows, ctx) => evaluateRows(rows, ctx, inodesLimits, 'inode'),
-});
+export const inodesCheck = defineFilesystemCheck(
+  'inspection.inodes',
+  'Filesystem inode use per mount point (df -Pi)',
+  'inode',
+);

@@ -15,8 +15,8 @@ import {
   type Finding,
   type Parsed,
 } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count } from '../with-schema-fragments.js';
+import { countLimits } from '../warn-crit-limits.js';
+import { checkWithSchema } from '../with-schema-fragments.js';
 
 /** Kernel messages of the inspected window, from the journal or the ring buffer. */
 export interface KernelLog {
@@ -31,7 +31,7 @@ export interface KernelLog {
  * to show, and starting it costs ~14 ms of CPU (a quarter of the check) on hosts without a
  * journal. The uptime is read by the shell itself, without a process.
  */
-function collectKernelLog(w: OomKillsWith): string {
+function collectKernelLog(w: KernelLogWith): string {
   const hours = w.since_hours ?? 24;
   return buildCollector(
     [
@@ -48,7 +48,7 @@ function collectKernelLog(w: OomKillsWith): string {
   );
 }
 
-export function parseKernelLog(output: string, w: OomKillsWith): Parsed<KernelLog> {
+export function parseKernelLog(output: string, w: KernelLogWith): Parsed<KernelLog> {
   const out = readCollectorOutput(output);
   const missing = missingReason(out);
   if (missing) return unknown(missing);
@@ -86,17 +86,7 @@ const DISK_ERRORS = [
   /\bBTRFS error\b/,
 ];
 
-/** OOM kills and disk errors: the same log, schema and evaluation; what is counted differs. */
-const kernelLogLimits = (what: string, warn: number, crit: number) =>
-  warnCritLimits({
-    name: 'count',
-    worse: 'above',
-    unit: 'count',
-    warn: count(warn, `warn at or above this many ${what}`),
-    crit: count(crit, `crit at or above this many ${what}`),
-  });
-
-type KernelLogLimits = ReturnType<typeof kernelLogLimits>;
+type KernelLogLimits = ReturnType<typeof countLimits>;
 
 const kernelLogWith = (limits: KernelLogLimits) =>
   checkWithSchema({
@@ -112,9 +102,42 @@ const kernelLogWith = (limits: KernelLogLimits) =>
     },
   });
 
+export type KernelLogWith = CheckWith<ReturnType<typeof kernelLogWith>>;
+
+interface KernelLogCheckSpec {
+  name: string;
+  description: string;
+  /** What the matching lines are, in findings and in the limits' descriptions. */
+  what: string;
+  warn: number;
+  crit: number;
+  matches: (line: string) => boolean;
+}
+
+/** OOM kills and disk errors: the same log, schema and evaluation; what is counted differs. */
+function defineKernelLogCheck({
+  name,
+  description,
+  what,
+  warn,
+  crit,
+  matches,
+}: KernelLogCheckSpec) {
+  const limits = countLimits(what, warn, crit);
+  return defineCheck<KernelLogWith>()({
+    name,
+    description,
+    withSchema: kernelLogWith(limits),
+    limits,
+    collect: (w) => collectKernelLog(w),
+    parse: (output, w) => parseKernelLog(output, w),
+    evaluate: (log, ctx) => evaluateMatches(log, ctx, limits, what, matches),
+  });
+}
+
 function evaluateMatches(
   log: KernelLog,
-  ctx: EvaluateContext<OomKillsWith>,
+  ctx: EvaluateContext<KernelLogWith>,
   limits: KernelLogLimits,
   what: string,
   matches: (l: string) => boolean,
@@ -133,39 +156,21 @@ function evaluateMatches(
   ];
 }
 
-const oomKillsLimits = kernelLogLimits('OOM kills', 1, 5);
-
-export const oomKillsWithSchema = kernelLogWith(oomKillsLimits);
-
-export type OomKillsWith = CheckWith<typeof oomKillsWithSchema>;
-
-export const oomKillsCheck = defineCheck<OomKillsWith>()({
+export const oomKillsCheck = defineKernelLogCheck({
   name: 'inspection.oom-kills',
   description:
     'Processes killed by the kernel OOM killer, from the kernel log (journalctl -k or dmesg)',
-  withSchema: oomKillsWithSchema,
-  limits: oomKillsLimits,
-  collect: (w) => collectKernelLog(w),
-  parse: (output, w) => parseKernelLog(output, w),
-  evaluate: (log, ctx) =>
-    evaluateMatches(log, ctx, oomKillsLimits, 'OOM kills', (l) => OOM.test(l)),
+  what: 'OOM kills',
+  warn: 1,
+  crit: 5,
+  matches: (l) => OOM.test(l),
 });
 
-const diskErrorsLimits = kernelLogLimits('disk error lines', 1, 10);
-
-export const diskErrorsWithSchema = kernelLogWith(diskErrorsLimits);
-
-export type DiskErrorsWith = CheckWith<typeof diskErrorsWithSchema>;
-
-export const diskErrorsCheck = defineCheck<DiskErrorsWith>()({
+export const diskErrorsCheck = defineKernelLogCheck({
   name: 'inspection.disk-errors',
   description: 'Disk I/O and filesystem errors in the kernel log (journalctl -k or dmesg)',
-  withSchema: diskErrorsWithSchema,
-  limits: diskErrorsLimits,
-  collect: (w) => collectKernelLog(w),
-  parse: (output, w) => parseKernelLog(output, w),
-  evaluate: (log, ctx) =>
-    evaluateMatches(log, ctx, diskErrorsLimits, 'disk error lines', (l) =>
-      DISK_ERRORS.some((re) => re.test(l)),
-    ),
+  what: 'disk error lines',
+  warn: 1,
+  crit: 10,
+  matches: (l) => DISK_ERRORS.some((re) => re.test(l)),
 });

@@ -10,8 +10,8 @@ import {
 } from '../collector-output.js';
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
-import { absolutePath, checkWithSchema, count, unitName } from '../with-schema-fragments.js';
+import { countLimits } from '../warn-crit-limits.js';
+import { absolutePath, checkWithSchema, unitName } from '../with-schema-fragments.js';
 
 export interface LogErrorCount {
   lines: number;
@@ -59,13 +59,7 @@ export function parseLogErrors(output: string): Parsed<LogErrorCount> {
   return parsed({ lines, matches });
 }
 
-const logErrorsLimits = warnCritLimits({
-  name: 'count',
-  worse: 'above',
-  unit: 'count',
-  warn: count(10, 'warn at or above this many matching lines'),
-  crit: count(100, 'crit at or above this many matching lines'),
-});
+const logErrorsLimits = countLimits('matching lines', 10, 100);
 
 export const logErrorsWithSchema = checkWithSchema({
   properties: {

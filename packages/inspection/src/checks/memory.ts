@@ -9,7 +9,7 @@ import {
 } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
 import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { percentLimits, warnCritLimits } from '../warn-crit-limits.js';
 import { checkWithSchema, percent } from '../with-schema-fragments.js';
 
 /** The /proc/meminfo fields the checks use, in KiB. */
@@ -101,13 +101,7 @@ export const memoryCheck = defineCheck<MemoryWith>()({
   },
 });
 
-const swapLimits = warnCritLimits({
-  name: 'pct',
-  worse: 'above',
-  unit: '%',
-  warn: percent(50, 'warn at or above this share of swap in use, in percent'),
-  crit: percent(80, 'crit at or above this share of swap in use, in percent'),
-});
+const swapLimits = percentLimits('share of swap in use', 50, 80);
 
 export const swapWithSchema = checkWithSchema({ properties: { thresholds: swapLimits.schema } });
 

@@ -15,7 +15,7 @@ import {
   makeFinding,
   type Parsed,
 } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { countLimits } from '../warn-crit-limits.js';
 import { checkWithSchema, count, thresholdsSchema } from '../with-schema-fragments.js';
 
 export interface ProcessRow {
@@ -169,13 +169,7 @@ export const processCheck = defineCheck<ProcessWith>()({
   },
 });
 
-const zombiesLimits = warnCritLimits({
-  name: 'count',
-  worse: 'above',
-  unit: 'count',
-  warn: count(5, 'warn at or above this many zombies'),
-  crit: count(50, 'crit at or above this many zombies'),
-});
+const zombiesLimits = countLimits('zombies', 5, 50);
 
 export const zombiesWithSchema = checkWithSchema({
   properties: { thresholds: zombiesLimits.schema },

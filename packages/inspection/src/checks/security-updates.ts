@@ -10,8 +10,8 @@ import {
 import { buildCollector, EXIT_MARKER, section, shellWord } from '../collector-script.js';
 import { compareDebianVersions } from '../compare-debian-versions.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count } from '../with-schema-fragments.js';
+import { countLimits } from '../warn-crit-limits.js';
+import { checkWithSchema } from '../with-schema-fragments.js';
 
 export interface PendingUpdates {
   manager: 'apt' | 'dnf' | 'yum' | 'apk';
@@ -195,13 +195,7 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
   return unknown(excerpt(sectionLines(out)));
 }
 
-const securityUpdatesLimits = warnCritLimits({
-  name: 'count',
-  worse: 'above',
-  unit: 'count',
-  warn: count(1, 'warn at or above this many packages with a security update'),
-  crit: count(10, 'crit at or above this many packages with a security update'),
-});
+const securityUpdatesLimits = countLimits('packages with a security update', 1, 10);
 
 export const securityUpdatesWithSchema = checkWithSchema({
   properties: { thresholds: securityUpdatesLimits.schema },

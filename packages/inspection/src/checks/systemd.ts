@@ -9,8 +9,8 @@ import {
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, shellWord, whenTool } from '../collector-script.js';
 import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count, unitName } from '../with-schema-fragments.js';
+import { countLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, unitName } from '../with-schema-fragments.js';
 
 export interface FailedUnit {
   unit: string;
@@ -20,20 +20,29 @@ export interface FailedUnit {
   description: string;
 }
 
-/** systemctl's own words when it cannot answer (no systemd as PID 1, no bus). */
-function systemctlRefusal(lines: readonly string[], exit: string | undefined): string | undefined {
-  if (exit === undefined) return 'the collector output is truncated (no exit status of systemctl)';
-  if (exit === '0') return undefined;
-  return `systemctl failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`;
-}
-
-export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
+/**
+ * The lines systemctl printed, or why it did not answer: not installed, or in its own words
+ * (no systemd as PID 1, no bus).
+ */
+function readSystemctl(output: string): Parsed<string[]> {
   const out = readCollectorOutput(output);
   const missing = missingReason(out);
   if (missing) return unknown(missing);
   const lines = sectionLines(out);
-  const refusal = systemctlRefusal(lines, firstMarker(out, 'EXIT'));
-  if (refusal) return unknown(refusal);
+  const exit = firstMarker(out, 'EXIT');
+  if (exit === undefined)
+    return unknown('the collector output is truncated (no exit status of systemctl)');
+  if (exit !== '0')
+    return unknown(
+      `systemctl failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+    );
+  return parsed(lines);
+}
+
+export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
+  const read = readSystemctl(output);
+  if (!read.ok) return read;
+  const lines = read.data;
   const units: FailedUnit[] = [];
   for (const line of lines) {
     // Older systemd prints a bullet before each failed unit even with --no-legend.
@@ -45,13 +54,7 @@ export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
   return parsed(units);
 }
 
-const failedUnitsLimits = warnCritLimits({
-  name: 'count',
-  worse: 'above',
-  unit: 'count',
-  warn: count(1, 'warn at or above this many failed units'),
-  crit: count(3, 'crit at or above this many failed units'),
-});
+const failedUnitsLimits = countLimits('failed units', 1, 3);
 
 export const failedUnitsWithSchema = checkWithSchema({
   properties: {
@@ -103,12 +106,9 @@ export interface UnitState {
 }
 
 export function parseUnitState(output: string): Parsed<UnitState> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const lines = sectionLines(out);
-  const refusal = systemctlRefusal(lines, firstMarker(out, 'EXIT'));
-  if (refusal) return unknown(refusal);
+  const read = readSystemctl(output);
+  if (!read.ok) return read;
+  const lines = read.data;
   const props = new Map<string, string>();
   for (const line of lines) {
     const eq = line.indexOf('=');
