@@ -1,11 +1,6 @@
-import {
-  type Problem,
-  parseJsonSource,
-  schemaProblems,
-  ValidationError,
-  type Validator,
-} from '@opsbook/schema';
+import { type Problem, parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
 import { validatorName } from './compiled-schemas.js';
+import { inspectionErrors } from './error-codes.js';
 import * as generated from './generated/validators.js';
 import type { InspectionCheck } from './inspection-check.js';
 
@@ -45,5 +40,6 @@ function explainChoice(check: InspectionCheck, problem: Problem): Problem {
 /** Refuse a `with:` value that its check's schema does not accept (ValidationError, exit 2). */
 export function assertWith(check: InspectionCheck, withValue: unknown): void {
   const problems = withProblems(check, withValue);
-  if (problems.length > 0) throw new ValidationError(problems, 'INSPECTION_WITH_INVALID');
+  if (problems.length > 0)
+    throw new inspectionErrors.ValidationError(problems, 'INSPECTION_WITH_INVALID');
 }

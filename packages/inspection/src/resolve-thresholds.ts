@@ -1,5 +1,6 @@
-import { type Problem, ValidationError } from '@opsbook/schema';
+import type { Problem } from '@opsbook/schema';
 import { withProblems } from './check-with.js';
+import { inspectionErrors } from './error-codes.js';
 import type { InspectionCheck, Thresholds } from './inspection-check.js';
 
 interface ThresholdSchema {
@@ -87,6 +88,7 @@ export function resolveThresholds(
       });
     }
   }
-  if (problems.length > 0) throw new ValidationError(problems, 'INSPECTION_THRESHOLD_INVALID');
+  if (problems.length > 0)
+    throw new inspectionErrors.ValidationError(problems, 'INSPECTION_THRESHOLD_INVALID');
   return resolved;
 }
