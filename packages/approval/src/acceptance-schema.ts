@@ -4,19 +4,19 @@
  * objects, the one source of truth for its shape.
  */
 
-const sha256Digest = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
-const timestamp = {
-  type: 'string',
-  pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z$',
-} as const;
-const person = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\s]+$' } as const;
+import {
+  apiVersion,
+  documentSchema,
+  person,
+  runId,
+  sha256Digest,
+  statementId,
+  ticketKey,
+  timestamp,
+} from './statement-fragments.js';
 
 export const acceptanceStatementSchema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://opsbook.dev/schemas/acceptance-statement.json',
-  title: 'opsbook Acceptance statement',
-  type: 'object',
-  additionalProperties: false,
+  ...documentSchema('acceptance-statement', 'opsbook Acceptance statement'),
   required: [
     'apiVersion',
     'kind',
@@ -31,18 +31,18 @@ export const acceptanceStatementSchema = {
     'acceptedAt',
   ],
   properties: {
-    apiVersion: { const: 'opsbook/v1' },
+    apiVersion,
     kind: { const: 'Acceptance' },
-    id: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' },
-    ticket: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*-[0-9]+$', maxLength: 64 },
+    id: statementId,
+    ticket: ticketKey,
     /** The approval the accepted run was made under. */
-    approvalId: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' },
+    approvalId: statementId,
     run: {
       type: 'object',
       additionalProperties: false,
       required: ['id', 'status', 'journalHead', 'journalEvents'],
       properties: {
-        id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' },
+        id: runId,
         status: { const: 'ok' },
         /** Hash of the journal's last event: the acceptance covers exactly that journal. */
         journalHead: sha256Digest,

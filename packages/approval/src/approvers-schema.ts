@@ -3,6 +3,8 @@
  * policy, which keys are revoked, and how many seniors must sign its next version.
  */
 
+import { apiVersion, documentSchema, keyFingerprint } from './statement-fragments.js';
+
 const duration = { type: 'string', pattern: '^[1-9][0-9]*(m|h|d)$' } as const;
 const signatures = { type: 'integer', minimum: 1, maximum: 10 } as const;
 const override = {
@@ -12,14 +14,10 @@ const override = {
 } as const;
 
 export const approversSchema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://opsbook.dev/schemas/approvers.json',
-  title: 'opsbook Approvers (trust store)',
-  type: 'object',
-  additionalProperties: false,
+  ...documentSchema('approvers', 'opsbook Approvers (trust store)'),
   required: ['apiVersion', 'kind', 'version', 'approvers', 'policy', 'rotation'],
   properties: {
-    apiVersion: { const: 'opsbook/v1' },
+    apiVersion,
     kind: { const: 'Approvers' },
     /** Raised by every change; a lower or equal version than the pinned one is a rollback. */
     version: { type: 'integer', minimum: 1 },
@@ -81,7 +79,7 @@ export const approversSchema = {
         additionalProperties: false,
         required: ['fingerprint'],
         properties: {
-          fingerprint: { type: 'string', pattern: '^SHA256:[A-Za-z0-9+/]{43}$' },
+          fingerprint: keyFingerprint,
           reason: { type: 'string', maxLength: 500 },
         },
       },

@@ -3,22 +3,20 @@
  * bytes. The same shape carries approvals and trust store rotation signatures; the
  * `payloadType` tells them apart and each reader accepts only its own.
  */
+import { documentSchema, keyFingerprint } from './statement-fragments.js';
+
 const signature = {
   type: 'object',
   additionalProperties: false,
   required: ['keyid', 'sshsig'],
   properties: {
-    keyid: { type: 'string', pattern: '^SHA256:[A-Za-z0-9+/]{43}$' },
+    keyid: keyFingerprint,
     sshsig: { type: 'string', minLength: 1, maxLength: 16384 },
   },
 } as const;
 
 export const envelopeSchema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://opsbook.dev/schemas/envelope.json',
-  title: 'opsbook signed envelope',
-  type: 'object',
-  additionalProperties: false,
+  ...documentSchema('envelope', 'opsbook signed envelope'),
   required: ['payloadType', 'payload', 'signatures'],
   properties: {
     payloadType: { type: 'string', minLength: 1, maxLength: 128 },

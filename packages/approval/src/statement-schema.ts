@@ -3,23 +3,22 @@
  * Every object is closed so that nothing a signer did not see can ride along in the payload.
  */
 
+import {
+  apiVersion,
+  documentSchema,
+  hostName,
+  person,
+  sha256Digest,
+  statementId,
+  ticketKey,
+  timestamp,
+} from './statement-fragments.js';
+
 const identifier = { type: 'string', pattern: '^[a-z][a-z0-9-]*$', maxLength: 64 } as const;
-const sha256Digest = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } as const;
-/** RFC 3339 in UTC with a `Z`, so that every reader compares the same instant. */
-const timestamp = {
-  type: 'string',
-  pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z$',
-} as const;
 const paramName = { pattern: '^[a-z][a-z0-9_]*$', maxLength: 64 } as const;
-/** A person as the tracker and the trust store know them: an approver id or a Jira account. */
-const person = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\s]+$' } as const;
 
 export const approvalStatementSchema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://opsbook.dev/schemas/approval-statement.json',
-  title: 'opsbook Approval statement',
-  type: 'object',
-  additionalProperties: false,
+  ...documentSchema('approval-statement', 'opsbook Approval statement'),
   required: [
     'apiVersion',
     'kind',
@@ -36,11 +35,11 @@ export const approvalStatementSchema = {
     'maxRuns',
   ],
   properties: {
-    apiVersion: { const: 'opsbook/v1' },
+    apiVersion,
     kind: { const: 'Approval' },
     /** Random and unique: the run ledger counts runs against maxRuns by this id. */
-    id: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' },
-    ticket: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*-[0-9]+$', maxLength: 64 },
+    id: statementId,
+    ticket: ticketKey,
     runbook: {
       type: 'object',
       additionalProperties: false,
@@ -77,7 +76,7 @@ export const approvalStatementSchema = {
               minItems: 1,
               maxItems: 10000,
               uniqueItems: true,
-              items: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^\\s]+$' },
+              items: hostName,
             },
           },
         },
