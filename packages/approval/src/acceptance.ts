@@ -2,14 +2,14 @@ import {
   formatProblem,
   type Problem,
   parseJsonSource,
-  RefusalError,
+  type RefusalError,
   schemaProblems,
-  ValidationError,
   type Validator,
 } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { acceptanceStatementSchema } from './acceptance-schema.js';
 import { type Envelope, envelopeOf, readEnvelope } from './envelope.js';
+import { type ApprovalErrorCode, approvalErrors } from './error-codes.js';
 import { validateAcceptanceStatement as generatedValidate } from './generated/validators.js';
 import { verifySshsig } from './sshsig.js';
 import { formatInstant, newApprovalId } from './statement.js';
@@ -47,7 +47,7 @@ export function createAcceptance(input: AcceptanceInput): AcceptanceStatement {
       ? input.verifier
       : undefined);
   if (clash !== undefined) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'SEPARATION_OF_DUTIES',
       `${clash} would be more than one of proposer (${input.proposer}), approver (${input.approvers.join(', ')}) and verifier (${input.verifier}) of ${input.ticket}: ask another senior to verify and accept`,
       { ticket: input.ticket },
@@ -67,7 +67,7 @@ export function createAcceptance(input: AcceptanceInput): AcceptanceStatement {
     acceptedAt: formatInstant(input.now ?? new Date()),
   };
   const problems = checkAcceptance('acceptance', JSON.stringify(statement));
-  if (problems.length) throw new ValidationError(problems, 'STATEMENT_INVALID');
+  if (problems.length) throw new approvalErrors.ValidationError(problems, 'STATEMENT_INVALID');
   return statement;
 }
 
@@ -102,7 +102,8 @@ export function verifyAcceptance(
   store: TrustStore,
   file = 'acceptance',
 ): VerifiedAcceptance {
-  const refuse = (code: string, message: string) => new RefusalError(code, message, { file });
+  const refuse = (code: ApprovalErrorCode<'refused'>, message: string) =>
+    new approvalErrors.RefusalError(code, message, { file });
   const { parsed, problems } = readEnvelope(input, { file, payloadType: ACCEPTANCE_PAYLOAD_TYPE });
   if (!parsed)
     throw refuse('ENVELOPE_INVALID', `${problems.map(formatProblem).join('; ')}: sign again`);
@@ -137,7 +138,7 @@ export function verifyAcceptance(
 function signerOf(
   store: TrustStore,
   fingerprint: string,
-  refuse: (code: string, message: string) => RefusalError,
+  refuse: (code: ApprovalErrorCode<'refused'>, message: string) => RefusalError,
 ): Approver {
   const reason = store.revoked.get(fingerprint);
   if (reason !== undefined)

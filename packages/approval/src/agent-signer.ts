@@ -1,5 +1,6 @@
 import { createConnection } from 'node:net';
-import { OpsbookError, RefusalError } from '@opsbook/schema';
+import type { OpsbookError } from '@opsbook/schema';
+import { approvalErrors } from './error-codes.js';
 import { parsePublicKeyBlob, SshKeyError, type SshPublicKey } from './ssh-key.js';
 import { SshReader, sshString, sshUint32 } from './ssh-wire.js';
 import type { SshSigner } from './sshsig.js';
@@ -34,7 +35,7 @@ export interface AgentOptions {
  * (exit 2) the user fixes before running again, not a host or tracker that is down.
  */
 function agentUnavailable(why: string): OpsbookError {
-  return new OpsbookError(
+  return new approvalErrors.OpsbookError(
     'invalid',
     'AGENT_UNAVAILABLE',
     `${why}: start ssh-agent (eval "$(ssh-agent)") and ssh-add your key, or sign with --key PATH instead of --agent`,
@@ -59,7 +60,7 @@ function agentRequest(
       agentUnavailable(`cannot talk to ssh-agent at ${socketPath} (SSH_AUTH_SOCK; ${why})`);
     // Once connected, the agent is there: a reply it botches is its refusal, not a missing agent.
     const failed = (why: string) =>
-      new RefusalError(
+      new approvalErrors.RefusalError(
         'AGENT_FAILED',
         `ssh-agent at ${socketPath} ${why}: check it with ssh-add -l, or sign with --key PATH`,
       );
@@ -110,7 +111,7 @@ export async function listAgentKeys(options: AgentOptions = {}): Promise<AgentKe
   );
   const r = new SshReader(reply);
   if (r.readByte() !== IDENTITIES_ANSWER)
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'AGENT_FAILED',
       'ssh-agent refused to list its keys (is it locked? ssh-add -X unlocks it), or sign with --key PATH',
     );
@@ -149,7 +150,7 @@ export async function connectAgentSigner(
       : keys.length === 0
         ? 'ssh-agent holds no usable key'
         : 'ssh-agent holds several keys';
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'AGENT_KEY_NOT_FOUND',
       `${why}: ssh-add your key, or pick one with --fingerprint (agent keys: ${held})`,
     );
@@ -163,7 +164,7 @@ export async function connectAgentSigner(
       const reply = await agentRequest(socketPath, SIGN_REQUEST, body, signal ?? options.signal);
       const r = new SshReader(reply);
       if (r.readByte() !== SIGN_RESPONSE) {
-        throw new RefusalError(
+        throw new approvalErrors.RefusalError(
           'AGENT_SIGN_REFUSED',
           `ssh-agent refused to sign with ${publicKey.fingerprint}: confirm the request, touch the security key, or check ssh-add -l`,
         );

@@ -1,12 +1,7 @@
-import {
-  type Problem,
-  parseJsonSource,
-  schemaProblems,
-  ValidationError,
-  type Validator,
-} from '@opsbook/schema';
+import { type Problem, parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { envelopeSchema } from './envelope-schema.js';
+import { approvalErrors } from './error-codes.js';
 import { validateEnvelope as generatedValidateEnvelope } from './generated/validators.js';
 import { SshKeyError } from './ssh-key.js';
 import { parseSshsig, SshsigFormatError } from './sshsig.js';
@@ -110,7 +105,7 @@ export function parseEnvelope(
   options: { file?: string; payloadType?: string } = {},
 ): ParsedEnvelope {
   const { parsed, problems } = readEnvelope(input, options);
-  if (!parsed) throw new ValidationError(problems, 'ENVELOPE_INVALID');
+  if (!parsed) throw new approvalErrors.ValidationError(problems, 'ENVELOPE_INVALID');
   return parsed;
 }
 
@@ -152,7 +147,7 @@ export function attachSignature(envelope: Envelope, armored: string, file = 'sig
     keyid = parseSshsig(text).publicKey.fingerprint;
   } catch (e) {
     if (!(e instanceof SshsigFormatError || e instanceof SshKeyError)) throw e;
-    throw new ValidationError(
+    throw new approvalErrors.ValidationError(
       [
         problem(
           file,

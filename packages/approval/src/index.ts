@@ -35,6 +35,7 @@ export {
   readEnvelope,
   serializeEnvelope,
 } from './envelope.js';
+export { type ApprovalErrorCode, approvalErrorCodes } from './error-codes.js';
 export { type KeyFileOptions, loadKeyFileSigner } from './key-file-signer.js';
 export {
   checkProposal,

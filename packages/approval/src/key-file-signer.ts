@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import { ValidationError } from '@opsbook/schema';
+import type { ValidationError } from '@opsbook/schema';
+import { type ApprovalErrorCode, approvalErrors } from './error-codes.js';
 import { parsePublicKeyBlob, SshKeyError } from './ssh-key.js';
 import { encodeEcdsaSignature } from './ssh-signature.js';
 import { sshString } from './ssh-wire.js';
@@ -12,8 +13,12 @@ export interface KeyFileOptions {
   passphrase?: string;
 }
 
-function keyProblem(file: string, code: string, message: string): ValidationError {
-  return new ValidationError(
+function keyProblem(
+  file: string,
+  code: ApprovalErrorCode<'invalid'>,
+  message: string,
+): ValidationError {
+  return new approvalErrors.ValidationError(
     [{ file, line: 0, col: 0, rule: code.toLowerCase().replace(/_/g, '-'), message }],
     code,
   );

@@ -1,5 +1,5 @@
-import { OpsbookError } from '@opsbook/schema';
 import type { Envelope } from './envelope.js';
+import { approvalErrors } from './error-codes.js';
 import { type Refusal, refuse } from './refusal.js';
 import type { ExecutorIdentity } from './run-claim.js';
 import { createSshsig, type SshSigner, verifySshsig } from './sshsig.js';
@@ -25,7 +25,7 @@ export async function signProposal(
   const bytes = proposalBytes(statement);
   const sshsig = await createSshsig(bytes, signer, PROPOSAL_NAMESPACE);
   if (!verifySshsig(sshsig, bytes, PROPOSAL_NAMESPACE).ok)
-    throw new OpsbookError(
+    throw new approvalErrors.OpsbookError(
       'failed',
       'SIGNING_FAILED',
       `the proposal signature made with ${signer.publicKey.fingerprint} does not verify: check the key or agent and plan again`,

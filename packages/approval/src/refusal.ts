@@ -1,4 +1,9 @@
-/** The stable refusal codes of approval verification (DESIGN §4). Tools match on these. */
+import type { ApprovalErrorCode } from './error-codes.js';
+
+/**
+ * The stable refusal codes of approval verification (DESIGN §4). Tools match on these; each is
+ * in approvalErrorCodes as `refused`, since the runner throws it as a RefusalError.
+ */
 export const approvalCodes = [
   'APPROVAL_MISSING',
   'ENVELOPE_INVALID',
@@ -27,7 +32,7 @@ export const approvalCodes = [
   'SELF_APPROVAL',
   'TICKET_MISMATCH',
   'THRESHOLD_NOT_MET',
-] as const;
+] as const satisfies readonly ApprovalErrorCode<'refused'>[];
 export type ApprovalCode = (typeof approvalCodes)[number];
 
 /** Why an approval was refused: a stable code and a sentence that says what to do next. */

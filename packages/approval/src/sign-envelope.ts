@@ -1,4 +1,3 @@
-import { OpsbookError } from '@opsbook/schema';
 import { ACCEPTANCE_NAMESPACE, ACCEPTANCE_PAYLOAD_TYPE } from './acceptance.js';
 import {
   APPROVAL_PAYLOAD_TYPE,
@@ -7,6 +6,7 @@ import {
   type Envelope,
   payloadBytes,
 } from './envelope.js';
+import { approvalErrors } from './error-codes.js';
 import { RUN_CLAIM_NAMESPACE, RUN_CLAIM_PAYLOAD_TYPE } from './run-claim-schema.js';
 import {
   APPROVAL_NAMESPACE,
@@ -23,7 +23,7 @@ export function namespaceFor(payloadType: string): string {
   if (payloadType === APPROVERS_PAYLOAD_TYPE) return TRUST_NAMESPACE;
   if (payloadType === ACCEPTANCE_PAYLOAD_TYPE) return ACCEPTANCE_NAMESPACE;
   if (payloadType === RUN_CLAIM_PAYLOAD_TYPE) return RUN_CLAIM_NAMESPACE;
-  throw new OpsbookError(
+  throw new approvalErrors.OpsbookError(
     'invalid',
     'ENVELOPE_INVALID',
     `payloadType '${payloadType}' is not one opsbook signs`,
@@ -45,7 +45,7 @@ export async function signEnvelope(
   const armored = await createSshsig(payload, signer, namespace, options);
   const check = verifySshsig(armored, payload, namespace);
   if (!check.ok) {
-    throw new OpsbookError(
+    throw new approvalErrors.OpsbookError(
       'failed',
       'SIGNING_FAILED',
       `the signature made with ${signer.publicKey.fingerprint} does not verify (${check.detail}): check the key or agent and sign again`,

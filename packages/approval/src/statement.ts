@@ -1,13 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type Problem,
-  parseJsonSource,
-  schemaProblems,
-  ValidationError,
-  type Validator,
-} from '@opsbook/schema';
+import { type Problem, parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { parseDuration } from './duration.js';
+import { approvalErrors } from './error-codes.js';
 import { validateApprovalStatement as generatedValidateApprovalStatement } from './generated/validators.js';
 import { approvalStatementSchema } from './statement-schema.js';
 
@@ -89,7 +84,7 @@ export function createStatement(input: StatementInput): ApprovalStatement {
     ...(input.planDigest ? { plan: { digest: input.planDigest } } : {}),
   };
   const problems = checkStatement('statement', statement);
-  if (problems.length) throw new ValidationError(problems, 'STATEMENT_INVALID');
+  if (problems.length) throw new approvalErrors.ValidationError(problems, 'STATEMENT_INVALID');
   return statement;
 }
 
@@ -227,6 +222,6 @@ export function reviseStatement(
     maxRuns: changes.maxRuns ?? statement.maxRuns,
   };
   const problems = checkStatement('statement', revised);
-  if (problems.length) throw new ValidationError(problems, 'STATEMENT_INVALID');
+  if (problems.length) throw new approvalErrors.ValidationError(problems, 'STATEMENT_INVALID');
   return revised;
 }

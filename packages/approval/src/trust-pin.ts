@@ -8,6 +8,7 @@ import {
   writeFileAtomic,
 } from '@opsbook/schema';
 import { APPROVERS_PAYLOAD_TYPE, readEnvelope } from './envelope.js';
+import { approvalErrors } from './error-codes.js';
 import { TRUST_NAMESPACE, verifySshsig } from './sshsig.js';
 import { isSenior, parseTrustStore, type TrustStore } from './trust-store.js';
 
@@ -72,7 +73,7 @@ async function nearestExisting(dir: string): Promise<string> {
  */
 function refuseChosenPin(pinDir: string, uid: number | undefined = effectiveUid()): void {
   if (uid === undefined || uid === 0 || path.resolve(pinDir) === MACHINE_TRUST_DIR) return;
-  throw new RefusalError(
+  throw new approvalErrors.RefusalError(
     'TRUST_PIN_UNPROTECTED',
     `the trust pin is set to ${pinDir} (OPSBOOK_TRUST_DIR), but only root may move it: unset OPSBOOK_TRUST_DIR; this machine's pin is ${MACHINE_TRUST_DIR}`,
   );
@@ -81,7 +82,7 @@ function refuseChosenPin(pinDir: string, uid: number | undefined = effectiveUid(
 async function refuseWeakPin(target: string, what: string): Promise<void> {
   const weakness = await pinWeakness(target);
   if (weakness === undefined) return;
-  throw new RefusalError(
+  throw new approvalErrors.RefusalError(
     'TRUST_PIN_UNPROTECTED',
     `${what}: ${weakness}. A pin that the person who runs can change protects nothing: have root pin the trust store with sudo opsbook trust init (into ${MACHINE_TRUST_DIR}), and unset OPSBOOK_TRUST_DIR`,
   );
@@ -111,7 +112,7 @@ async function pin(pinDir: string, bytes: Uint8Array, signature?: Uint8Array): P
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_PIN_READONLY',
       `cannot write the trust pin in ${pinDir} (${code}): it belongs to root; pin it as root: sudo opsbook trust init`,
     );
@@ -137,7 +138,7 @@ export async function readPinnedStore(pinDir: string): Promise<TrustStore | unde
     return parseTrustStore(bytes, file);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_PIN_INVALID',
       `the pinned trust store ${file} is damaged (${e.problems.map(formatProblem).join('; ')}): root must remove it and pin approvers.yaml again after checking it with the seniors`,
     );
@@ -167,7 +168,7 @@ export async function initTrust(
   const previous = await readPinnedStore(pinDir);
   if (previous?.bytes.equals(bytes)) return { store };
   if (previous && !options.force) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_ALREADY_INITIALISED',
       `a trust store is already pinned in ${pinDir} (version ${previous.version}, ${previous.digest}): a new version is accepted only with rotation signatures of its seniors (opsbook trust sign), then opsbook trust init --force or the next run takes it`,
     );
@@ -195,14 +196,14 @@ export interface TrustLoad {
 export async function loadTrustedStore(pinDir: string, file: string): Promise<TrustLoad> {
   const pinned = await readPinnedStore(pinDir);
   if (!pinned) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_NOT_INITIALISED',
       `no trust store is pinned on this machine (${pinnedFileOf(pinDir)}): check ${file} with your seniors, then pin it as root: sudo opsbook trust init`,
     );
   }
   const bytes = await readOptional(file);
   if (!bytes)
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_STORE_MISSING',
       `${file} is missing: restore it from the repository (pinned version ${pinned.version})`,
     );
@@ -224,27 +225,27 @@ export async function loadTrustedStore(pinDir: string, file: string): Promise<Tr
 async function acceptRotation(pinned: TrustStore, bytes: Buffer, file: string): Promise<TrustLoad> {
   const candidate = parseTrustStore(bytes, file);
   if (candidate.version < pinned.version) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_STORE_ROLLBACK',
       `${file} is version ${candidate.version}, older than the pinned version ${pinned.version}: restore the current approvers.yaml; an older trust store may list revoked keys`,
     );
   }
   if (candidate.version === pinned.version) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_STORE_UNSIGNED',
       `${file} differs from the pinned version ${pinned.version} but has the same version: revert the edit, or raise version and collect rotation signatures (opsbook trust sign)`,
     );
   }
   const sigBytes = await readOptional(signatureFileOf(file));
   if (!sigBytes) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_STORE_UNSIGNED',
       `${file} version ${candidate.version} has no rotation signatures (${signatureFileOf(file)}): ${pinned.data.rotation.signatures} senior(s) of version ${pinned.version} must sign it with opsbook trust sign`,
     );
   }
   const signers = rotationSigners(sigBytes, bytes, pinned, signatureFileOf(file));
   if (signers.length < pinned.data.rotation.signatures) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_THRESHOLD_NOT_MET',
       `${file} version ${candidate.version} is signed by ${signers.join(', ') || 'no senior'} of version ${pinned.version}; ${pinned.data.rotation.signatures} are required: ask more seniors to run opsbook trust sign`,
     );
@@ -264,13 +265,13 @@ function rotationSigners(
     payloadType: APPROVERS_PAYLOAD_TYPE,
   });
   if (!parsed) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_SIGNATURE_INVALID',
       `${problems.map(formatProblem).join('; ')}: create the signatures again with opsbook trust sign`,
     );
   }
   if (!parsed.payload.equals(bytes)) {
-    throw new RefusalError(
+    throw new approvalErrors.RefusalError(
       'TRUST_SIGNATURE_MISMATCH',
       `${sigFile} signs other bytes than the current approvers.yaml: it was edited after signing; collect the signatures again`,
     );

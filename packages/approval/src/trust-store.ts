@@ -3,13 +3,13 @@ import {
   type Problem,
   parseYamlSource,
   schemaProblems,
-  ValidationError,
   type Validator,
   type YamlSource,
 } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { approversSchema } from './approvers-schema.js';
 import { parseDuration } from './duration.js';
+import { approvalErrors } from './error-codes.js';
 import { validateApprovers as generatedValidateApprovers } from './generated/validators.js';
 import { parsePublicKeyLine, SshKeyError, type SshPublicKey } from './ssh-key.js';
 import type { Category, Grade } from './statement.js';
@@ -61,9 +61,10 @@ export function isSenior(approver: Approver): boolean {
  */
 export function parseTrustStore(bytes: Uint8Array, file = TRUST_STORE_FILE): TrustStore {
   const source = parseYamlSource(file, bytes);
-  if (source.problems.length) throw new ValidationError(source.problems, 'TRUST_STORE_INVALID');
+  if (source.problems.length)
+    throw new approvalErrors.ValidationError(source.problems, 'TRUST_STORE_INVALID');
   if (!validateApprovers(source.value)) {
-    throw new ValidationError(
+    throw new approvalErrors.ValidationError(
       schemaProblems(source, validateApprovers.errors),
       'TRUST_STORE_INVALID',
     );
@@ -74,7 +75,7 @@ export function parseTrustStore(bytes: Uint8Array, file = TRUST_STORE_FILE): Tru
     (data.revoked ?? []).map((r) => [r.fingerprint, r.reason ?? 'no reason given'] as const),
   );
   problems.push(...checkThresholds(source, data, keys, revoked));
-  if (problems.length) throw new ValidationError(problems, 'TRUST_STORE_INVALID');
+  if (problems.length) throw new approvalErrors.ValidationError(problems, 'TRUST_STORE_INVALID');
   return {
     file,
     bytes: Buffer.from(bytes),
