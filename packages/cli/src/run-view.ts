@@ -1,9 +1,5 @@
-import {
-  MAX_LINE_LENGTH,
-  type RunEvent,
-  type RunOutcome,
-  type TicketReport,
-} from '@opsbook/runner';
+import { MAX_LINE_LENGTH } from '@opsbook/exec';
+import type { RunEvent, RunOutcome, TicketReport } from '@opsbook/runner';
 import { exitCodes } from './exit-code.js';
 import { formatTable, type Output } from './output.js';
 import { showControls, showControlsIn } from './terminal-safe.js';

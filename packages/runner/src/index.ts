@@ -1,14 +1,3 @@
-/** The longest output line shown: a longer one is shown cut (`onOutput`'s `cut`). */
-export { MAX_LINE_LENGTH } from '@opsbook/exec';
-export {
-  computeFleetStatistics,
-  type FleetStatistics,
-  type HostFacts,
-  renderFleetStatisticsCsv,
-  renderFleetStatisticsJson,
-  renderFleetStatisticsTable,
-} from '@opsbook/inventory';
-export type { FlushReport, OutboxEntry } from '@opsbook/tracker';
 export { builtinActionSpecs } from './action-specs.js';
 export { builtinActions } from './actions.js';
 export {
@@ -28,18 +17,6 @@ export {
   type VerifyOptions,
   verifyApprovalFile,
 } from './approval-flow.js';
-export * from './backup.js';
-export {
-  type BackupEntry,
-  type BrokenEntry,
-  listBackups,
-  openRepository,
-  type PruneReport,
-  pruneRepository,
-  type RetentionPolicy,
-  type VerifyReport,
-  verifyRepository,
-} from './backup.js';
 export {
   loadCatalog,
   loadOneRunbook,

@@ -5,7 +5,7 @@ import {
   pruneRepository,
   type RetentionPolicy,
   verifyRepository,
-} from '@opsbook/runner';
+} from '@opsbook/backup';
 import { UsageError } from '@opsbook/schema';
 import {
   type CommandContext,

@@ -2,8 +2,8 @@ import {
   renderFleetStatisticsCsv,
   renderFleetStatisticsJson,
   renderFleetStatisticsTable,
-  routineFleetStatistics,
-} from '@opsbook/runner';
+} from '@opsbook/inventory';
+import { routineFleetStatistics } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';

@@ -1,4 +1,5 @@
-import { type OutboxEntry, openTracker } from '@opsbook/runner';
+import { openTracker } from '@opsbook/runner';
+import type { OutboxEntry } from '@opsbook/tracker';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
