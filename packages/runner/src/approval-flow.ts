@@ -35,6 +35,7 @@ import {
   writeFileAtomic,
 } from '@opsbook/schema';
 import { loadOneRunbook } from './catalog.js';
+import { runnerErrors } from './error-codes.js';
 import { runsUsed } from './ledger.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from './params.js';
 import { type Plan, planDigest, renderPlan } from './plan.js';
@@ -78,7 +79,7 @@ export interface PlanRequest {
 async function proposerOf(config: Config, signer: SshSigner): Promise<string> {
   const bytes = await readFile(config.trustStore).catch(() => undefined);
   if (!bytes)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'PROPOSER_UNPROVEN',
       `${config.trustStore} is missing: a plan names as proposer the person the trust store lists for the key that signs it`,
     );
@@ -122,7 +123,7 @@ export async function createPlan(
   const hosts = selectTargets(inventory, req.target, bundle.runbook.spec.targets?.default);
   const selector = req.target ?? bundle.runbook.spec.targets?.default ?? 'all';
   if (req.standing && bundle.runbook.metadata.category !== 'routine')
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'SELECTOR_NOT_ROUTINE',
       `${bundle.name} is a ${bundle.runbook.metadata.category} runbook: only routine runbooks get a standing approval; plan it for explicit hosts (drop --standing)`,
     );
@@ -185,10 +186,10 @@ export async function readApprovalFile(file: string): Promise<ApprovalFile> {
     );
   }
   const { parsed, problems } = readEnvelope(bytes, { file });
-  if (!parsed) throw new ValidationError(problems, 'ENVELOPE_INVALID');
+  if (!parsed) throw new runnerErrors.ValidationError(problems, 'ENVELOPE_INVALID');
   const { statement, problems: sp } = parseStatement(parsed.payload, `${file} payload`);
   if (!statement)
-    throw new ValidationError(
+    throw new runnerErrors.ValidationError(
       sp,
       sp[0]?.rule === NOT_CANONICAL ? 'PAYLOAD_NOT_CANONICAL' : 'STATEMENT_INVALID',
     );
@@ -212,7 +213,7 @@ export async function rederivePlan(
   if ('hosts' in statement.targets) {
     const found = hostsByName(inventory, statement.targets.hosts);
     if (found.missing.length) {
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'TARGETS_OUTSIDE_SCOPE',
         `the approved hosts ${found.missing.join(', ')} are not in the inventory: run with the inventory the plan was made with (-i)`,
       );
@@ -267,7 +268,7 @@ export async function verifyApprovalFile(
     if (e instanceof ValidationError && e.code !== 'INVALID_INPUT') {
       // Keep the approval library's code: a well-formed envelope around a bad statement is
       // STATEMENT_INVALID, as `verifyApproval` itself reports it.
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         e.code === 'STATEMENT_INVALID' || e.code === 'PAYLOAD_NOT_CANONICAL'
           ? e.code
           : 'ENVELOPE_INVALID',
@@ -335,7 +336,7 @@ export async function verifyApprovalFile(
   if (!derived) {
     if (isOpsbookError(failure) && failure.kind === 'refused') throw failure;
     const why = failure instanceof Error ? failure.message : String(failure);
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'PLAN_MISMATCH',
       `the approved run cannot be rendered from this checkout (${why}): check out the approved runbook version, or ask for a new approval`,
     );
@@ -364,7 +365,7 @@ export async function approveFile(
   const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
   const signed = approval.statement.plan?.digest;
   if (signed && signed !== derived.planDigest) {
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'PLAN_MISMATCH',
       `the plan in ${file} (${signed}) no longer matches what this checkout renders (${derived.planDigest}): ask the engineer to plan again`,
     );
@@ -373,7 +374,7 @@ export async function approveFile(
   let statement = approval.statement;
   if (options.expires !== undefined || options.maxRuns !== undefined) {
     if (envelope.signatures.length > 0) {
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'ALREADY_SIGNED',
         `${file} already carries ${envelope.signatures.length} signature(s); --expires and --max-runs would change the signed bytes: sign without them`,
       );

@@ -10,8 +10,9 @@ import {
   quoteShellArg,
   type Transport,
 } from '@opsbook/exec';
-import { isOpsbookError, type Phase, WorkFailedError } from '@opsbook/schema';
+import { isOpsbookError, type Phase } from '@opsbook/schema';
 import { type ActionOutcome, builtinActions } from './actions.js';
+import { runnerErrors } from './error-codes.js';
 import type { Plan, PlannedHost, PlannedStep } from './plan.js';
 import type { RunEvent } from './run-events.js';
 import { createSecretMask, type SecretMask } from './secret-mask.js';
@@ -377,7 +378,7 @@ async function commandOf(
     const remote = await scripts.stage(transport, step.script!);
     return ['sh', remote, ...(step.args ?? [])].map((a) => quoteShellArg(a)).join(' ');
   }
-  throw new WorkFailedError(
+  throw new runnerErrors.WorkFailedError(
     'ACTION_UNAVAILABLE',
     `action ${step.uses} is not available in this opsbook`,
   );
@@ -394,7 +395,7 @@ async function runAction(
 ): Promise<ActionOutcome> {
   const action = builtinActions().get(step.uses ?? '');
   if (!action)
-    throw new WorkFailedError(
+    throw new runnerErrors.WorkFailedError(
       'ACTION_UNAVAILABLE',
       `action ${step.uses} is not available in this opsbook`,
     );
@@ -428,7 +429,7 @@ class ScriptStage {
     const bytes = await readFile(path.join(this.input.bundleDir, ...script.path.split('/')));
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== script.sha256) {
-      throw new WorkFailedError(
+      throw new runnerErrors.WorkFailedError(
         'SCRIPT_CHANGED',
         `script ${script.path} changed after the approval was verified (sha256 ${actual.slice(0, 12)}… ≠ ${script.sha256.slice(0, 12)}…): nothing was run from it`,
       );
@@ -445,7 +446,7 @@ class ScriptStage {
       });
       dir = made.stdout.trim();
       if (made.exitCode !== 0 || !dir.startsWith('/'))
-        throw new WorkFailedError(
+        throw new runnerErrors.WorkFailedError(
           'SCRIPT_STAGING',
           `could not create a temporary folder on ${transport.host}: ${made.stderr.trim()}`,
         );

@@ -25,6 +25,7 @@ export {
   resolveRunbookDir,
   type VersionEntry,
 } from './catalog.js';
+export { type RunnerErrorCode, runnerErrorCodes } from './error-codes.js';
 export {
   type ExecuteResult,
   executePlan,

@@ -1,7 +1,8 @@
 import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RefusalError, ValidationError, WorkFailedError } from '@opsbook/schema';
+import { ValidationError } from '@opsbook/schema';
+import { runnerErrors } from './error-codes.js';
 import { syncDirectory } from './journal.js';
 import { type RunStatus, runStatuses } from './run-events.js';
 
@@ -95,7 +96,7 @@ export async function consumeRun(
       (r): r is RunRecord => r.type === 'run' && r.approvalId === claim.approvalId,
     );
     if (earlier.length >= claim.maxRuns) {
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'RUNS_EXHAUSTED',
         `approval ${claim.approvalId} allows ${claim.maxRuns} run(s) and ${earlier.length} already ` +
           `started (${earlier.map((r) => r.runId).join(', ')}): ask a senior for a new approval`,
@@ -305,7 +306,7 @@ async function acquireLock(lock: string, options: LockOptions): Promise<void> {
     if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(lock, holder))) continue;
     await sleep(1 + Math.random() * delay);
   }
-  throw new WorkFailedError(
+  throw new runnerErrors.WorkFailedError(
     'LEDGER_LOCKED',
     `the run ledger is locked by ${holder === undefined ? 'an unknown process' : `process ${holder}`} ` +
       `(${lock}); wait for the other opsbook run to finish, or delete the lock file if none is running`,

@@ -6,8 +6,8 @@ import {
   type HostFacts,
   type Inventory,
 } from '@opsbook/inventory';
-import { RefusalError } from '@opsbook/schema';
 import { readApprovalFile } from './approval-flow.js';
+import { runnerErrors } from './error-codes.js';
 import { verifyJournal } from './journal-verify.js';
 import { type RunOutcome, type RunRequest, runApproved } from './run.js';
 import { loadRunInventory } from './targets.js';
@@ -38,7 +38,7 @@ export function standingSetupHint(runbook: string): string {
 export function requireStandingApproval(config: RunRequest['config'], runbook: string): string {
   const file = config.raw.standing?.[runbook];
   if (!file)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'STANDING_APPROVAL_MISSING',
       `opsbook.yaml names no standing approval for ${runbook}: ${standingSetupHint(runbook)}`,
     );
@@ -54,17 +54,17 @@ export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
   const approvalFile = requireStandingApproval(req.config, req.runbook);
   const { statement } = await readApprovalFile(approvalFile);
   if (!('selector' in statement.targets))
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'NOT_STANDING',
       `${approvalFile} approves an explicit host list, not a standing selector: ${standingSetupHint(req.runbook)}`,
     );
   if (statement.runbook.name !== req.runbook)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'RUNBOOK_MISMATCH',
       `${approvalFile} approves ${statement.runbook.name}, not ${req.runbook}: fix the standing: entry in opsbook.yaml`,
     );
   if (req.target !== undefined && req.target !== statement.targets.selector)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'TARGETS_OUTSIDE_SCOPE',
       `the standing approval for ${req.runbook} covers "${statement.targets.selector}", not "${req.target}": omit --target, or ask a senior for a standing approval with that selector`,
     );

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
-import { isOpsbookError, RefusalError } from '@opsbook/schema';
+import { isOpsbookError } from '@opsbook/schema';
 import { type OutboxEntry, textDoc } from '@opsbook/tracker';
+import { runnerErrors } from './error-codes.js';
 import { verifyJournalBytes } from './journal-verify.js';
 import { readLedger } from './ledger.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
@@ -62,7 +63,7 @@ export class TicketGate {
     const key = statement.ticket;
     const expected = this.options.expectedTicket;
     if (expected !== undefined && expected !== key)
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'TICKET_MISMATCH',
         `the approval is for ${key}, not ${expected}: run the approval attached to ${expected}, or ask for one on it`,
         { ticket: expected },
@@ -70,14 +71,14 @@ export class TicketGate {
     const signal = this.options.signal;
     const ticket = await tracker.get(key, signal ? { signal } : {}).catch((e: unknown) => {
       if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         e.code,
         `nothing was run: the approval is for ${key}, and ${e.message} If ${key} is gone, the run needs a new approval on an existing ticket.`,
         { ticket: key },
       );
     });
     if (ticket.key !== key)
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'TICKET_MISMATCH',
         `the tracker answered for ${key} with ${ticket.key} (moved or renamed): ask a senior to approve the run on ${ticket.key}`,
         { ticket: key },
@@ -85,7 +86,7 @@ export class TicketGate {
     const { approved, inProgress } = tracker.statuses;
     const ok = [approved, inProgress].some((s) => s.toLowerCase() === ticket.status.toLowerCase());
     if (!ok)
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'TICKET_NOT_APPROVED',
         `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": nothing was run; get the plan approved on the ticket first (opsbook ticket approve ${key})`,
         { ticket: key },
@@ -98,7 +99,7 @@ export class TicketGate {
     for (const r of await readLedger(this.options.stateDir))
       if (r.type === 'run' && r.approvalId === statement.id) ids.add(r.runId);
     if (ids.size >= statement.maxRuns)
-      throw new RefusalError(
+      throw new runnerErrors.RefusalError(
         'RUNS_EXHAUSTED',
         `this approval allowed ${statement.maxRuns} run(s) and ${key} records ${ids.size}: ask a senior for a new approval`,
         { ticket: key },

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connectAgentSigner, loadKeyFileSigner, type SshSigner } from '@opsbook/approval';
-import { RefusalError, UsageError, ValidationError } from '@opsbook/schema';
+import { UsageError, ValidationError } from '@opsbook/schema';
+import { runnerErrors } from './error-codes.js';
 
 export interface SignerChoice {
   /** Private key file (ed25519, ecdsa, rsa; OpenSSH or PEM). */
@@ -76,7 +77,7 @@ export async function chooseExecutorSigner(
     ? DEFAULT_IDENTITY_FILES.map((f) => path.join(home, '.ssh', f)).find((f) => existsSync(f))
     : undefined;
   if (found) return chooseSigner({ ...choice, key: found });
-  throw new RefusalError(
+  throw new runnerErrors.RefusalError(
     what === 'run' ? 'EXECUTOR_UNPROVEN' : 'PROPOSER_UNPROVEN',
     `a ${what} is signed by the person who makes it: pass --key PATH (your private key, listed in approvers.yaml) or --agent; none of ~/.ssh/id_ed25519, id_ecdsa, id_rsa exists`,
   );

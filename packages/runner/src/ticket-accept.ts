@@ -17,7 +17,8 @@ import {
   verifyRunClaim,
   verifySshsig,
 } from '@opsbook/approval';
-import { type Config, RefusalError } from '@opsbook/schema';
+import type { Config } from '@opsbook/schema';
+import { type RunnerErrorCode, runnerErrors } from './error-codes.js';
 import { journalPath } from './journal.js';
 import { verifyJournal } from './journal-verify.js';
 import { digestJournal } from './run-summary.js';
@@ -40,7 +41,7 @@ export interface AcceptTicketRequest {
 /** The signed approval's statement and its verified signers (never the ticket's say-so). */
 function approvalOf(envelopeText: string, store: TrustStore, key: string) {
   const refuse = (why: string) =>
-    new RefusalError(
+    new runnerErrors.RefusalError(
       'APPROVAL_INVALID',
       `the approval on ${key} ${why}: ask a senior to approve again`,
       { ticket: key },
@@ -71,8 +72,8 @@ async function verifiedRun(
   store: TrustStore,
 ) {
   const { key } = req;
-  const refuse = (code: string, why: string) =>
-    new RefusalError(code, `${key}: ${why}`, { ticket: key });
+  const refuse = (code: RunnerErrorCode<'refused'>, why: string) =>
+    new runnerErrors.RefusalError(code, `${key}: ${why}`, { ticket: key });
   const file = req.journalFile ?? journalPath(req.config.stateDir, run.runId);
   const journal = await verifyJournal(file, {
     ...(run.journalHead ? { expectedHead: run.journalHead } : {}),
@@ -140,7 +141,7 @@ export async function acceptTicket(
   const runs = ((await tracker.getProperty(key, RUNS_PROPERTY)) ?? []) as TicketRunRecord[];
   const run = [...runs].reverse().find((r) => r.approvalId === statement.id && r.status);
   if (!run)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'RUN_MISSING',
       `${key} records no finished run of its approval: run it first (opsbook ticket run ${key})`,
       { ticket: key },
@@ -150,14 +151,14 @@ export async function acceptTicket(
     isPerson(verifier, proposer) ||
     approvers.some((a) => a.id === verifier.id || isPerson(a, proposer))
   )
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'SEPARATION_OF_DUTIES',
       `proposer (${proposer}), approver (${approvers.map((a) => a.id).join(', ')}) and verifier (${verifier.id}) of ${key} must be three different people: ask another senior to verify and accept`,
       { ticket: key },
     );
   const { digest, passed, executor } = await verifiedRun(req, run, statement.id, store);
   if (verifier.id === executor.id || req.signer.publicKey.fingerprint === executor.fingerprint)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'SEPARATION_OF_DUTIES',
       `${verifier.id} ran ${key} (run claim signed with ${executor.fingerprint}) and cannot also verify it: ask another senior to accept`,
       { ticket: key },

@@ -8,9 +8,10 @@ import {
   type SshSigner,
   type TrustStore,
 } from '@opsbook/approval';
-import { type Config, RefusalError, writeFileAtomic } from '@opsbook/schema';
+import { type Config, writeFileAtomic } from '@opsbook/schema';
 import type { Block, Inline } from '@opsbook/tracker';
 import { APPROVAL_FILE, approveFile, serializeApproval } from './approval-flow.js';
+import { runnerErrors } from './error-codes.js';
 import type { TicketReport } from './run-ticket.js';
 import {
   APPROVAL_PROPERTY,
@@ -37,14 +38,17 @@ export function seniorOf(store: TrustStore, signer: SshSigner): Approver {
   const fp = signer.publicKey.fingerprint;
   const approver = store.keys.get(fp)?.approver;
   if (store.revoked.has(fp))
-    throw new RefusalError('KEY_REVOKED', `your key ${fp} is revoked: sign with a current key`);
+    throw new runnerErrors.RefusalError(
+      'KEY_REVOKED',
+      `your key ${fp} is revoked: sign with a current key`,
+    );
   if (!approver)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'SIGNER_UNTRUSTED',
       `your key ${fp} is not in the trust store (${store.file}): a listed senior must sign`,
     );
   if (!isSenior(approver))
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'SIGNER_NOT_SENIOR',
       `${approver.name} (${approver.id}) is not a senior: a senior must sign`,
     );
@@ -83,7 +87,7 @@ export async function approveTicket(
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const approver = seniorOf(store, req.signer);
   if (isPerson(approver, proposal.proposer))
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'SELF_APPROVAL',
       `${approver.name} (${approver.id}) proposed the plan on ${key}: self-approval is forbidden; ask another senior to approve`,
       { ticket: key },

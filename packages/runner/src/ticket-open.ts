@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { SshSigner } from '@opsbook/approval';
-import { type Config, RefusalError, UsageError } from '@opsbook/schema';
+import { type Config, UsageError } from '@opsbook/schema';
 import type { Block, Doc, Grade } from '@opsbook/tracker';
 import { readApprovalFile } from './approval-flow.js';
+import { runnerErrors } from './error-codes.js';
 import { verifyJournal } from './journal-verify.js';
 import { type RunOutcome, type RunRequest, runApproved } from './run.js';
 import { digestJournal, evidenceBundle, type RunDigest } from './run-summary.js';
@@ -46,12 +47,12 @@ async function collectEvidence(req: OpenTicketRequest, runbook: string, target?:
   const file = standingApprovalFile(req.config, runbook);
   const { statement } = await readApprovalFile(file);
   if (!('selector' in statement.targets))
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'NOT_STANDING',
       `${file} approves an explicit host list, not a standing selector: evidence is collected under a routine standing approval`,
     );
   if (target !== undefined && target !== statement.targets.selector)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'TARGETS_OUTSIDE_SCOPE',
       `the standing approval for ${runbook} covers "${statement.targets.selector}", not "${target}": omit --target, or ask a senior for a standing approval with that selector`,
     );
@@ -67,7 +68,7 @@ async function collectEvidence(req: OpenTicketRequest, runbook: string, target?:
   } = req;
   const { executorSigner, ...rest } = run;
   if (!executorSigner)
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'EXECUTOR_UNPROVEN',
       'collecting evidence is a run, signed by the person who runs it: pass --key PATH or --agent',
     );

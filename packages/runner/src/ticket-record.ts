@@ -1,5 +1,5 @@
-import { RefusalError } from '@opsbook/schema';
 import type { Tracker } from '@opsbook/tracker';
+import { runnerErrors } from './error-codes.js';
 
 /** Issue properties opsbook keeps on a ticket: the machine-readable half of every step. */
 export const PROPOSAL_PROPERTY = 'opsbook.proposal';
@@ -31,7 +31,7 @@ export interface TicketApproval {
 export async function readProposal(tracker: Tracker, key: string): Promise<TicketProposal> {
   const value = (await tracker.getProperty(key, PROPOSAL_PROPERTY)) as TicketProposal | undefined;
   if (!value || typeof value.envelope !== 'string')
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'PROPOSAL_MISSING',
       `${key} carries no opsbook proposal: the engineer proposes a plan first (opsbook ticket propose ${key} --runbook …)`,
       { ticket: key },
@@ -42,7 +42,7 @@ export async function readProposal(tracker: Tracker, key: string): Promise<Ticke
 export async function readTicketApproval(tracker: Tracker, key: string): Promise<TicketApproval> {
   const value = (await tracker.getProperty(key, APPROVAL_PROPERTY)) as TicketApproval | undefined;
   if (!value || typeof value.envelope !== 'string')
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'APPROVAL_MISSING',
       `${key} carries no signed approval: a senior approves the proposed plan first (opsbook ticket approve ${key} --key …)`,
       { ticket: key },
@@ -59,7 +59,7 @@ export async function requireStatus(
 ): Promise<string> {
   const ticket = await tracker.get(key);
   if (!allowed.some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
-    throw new RefusalError(
+    throw new runnerErrors.RefusalError(
       'TICKET_WRONG_STATUS',
       `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${next}`,
       { ticket: key },
