@@ -3,13 +3,15 @@ import path from 'node:path';
 import { storageErrnos, storageErrorOf } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/exit-code.js';
+import { errorTableStates, listName, packageErrorCodes } from './error-tables.js';
 import { repoRoot } from './run-cli.js';
 
 /*
  * The exit codes are a contract (DESIGN §7): every code the CLI can return is in the README's
  * exit table with its meaning, and every stable error code is listed in docs/exit-codes.md under
  * the exit code it gets. Read from the sources, so a new code or a new `return N` without its
- * documentation fails here, naming it.
+ * documentation fails here, naming it. Each package lists its codes in src/error-codes.ts, and
+ * its README's error table is generated from that list (`pnpm gen:errors`).
  */
 
 const kindOfClass: Record<string, string> = {
@@ -35,46 +37,61 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return found;
 }
 
-/** Every `code → exit` the packages' sources can throw, as far as a reading of them finds. */
-async function thrownCodes(): Promise<Map<string, Set<number>>> {
-  const codes = new Map<string, Set<number>>();
-  const add = (code: string, kind: string) => {
-    const exit = exitOfKind[kind];
-    if (exit === undefined) throw new Error(`${code}: kind ${kind} has no exit code`);
-    codes.set(code, (codes.get(code) ?? new Set()).add(exit));
-  };
+interface ThrownCode {
+  code: string;
+  kind: string;
+  /** Where, relative to the package folder. */
+  file: string;
+}
+
+/** Every code each package's sources throw, with its kind, as far as a reading of them finds. */
+async function thrownCodes(): Promise<Map<string, ThrownCode[]>> {
   const patterns: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
-    // new RefusalError('CODE', …), new OpsbookError('refused', 'CODE', …)
+    // new RefusalError('CODE', …), new OpsbookError('refused', 'CODE', …), and the same classes
+    // typed by the package's list: new backupErrors.WorkFailedError('CODE', …)
     [
-      /new\s+(RefusalError|UnreachableError|WorkFailedError|StorageError|OpsbookError)\(\s*(?:'(\w+)'\s*,\s*)?'([A-Z][A-Z0-9_]+)'/g,
+      /new\s+(?:\w+\.)?(RefusalError|UnreachableError|WorkFailedError|StorageError|OpsbookError)\(\s*(?:'(\w+)'\s*,\s*)?'([A-Z][A-Z0-9_]+)'/g,
       (m) => m[2] ?? kindOfClass[m[1]!]!,
     ],
     // new ValidationError(problems, 'CODE')
     [
-      /new\s+ValidationError\(\s*[\w.]+(?:\([^()]*\))?\s*,\s*'([A-Z][A-Z0-9_]+)'\s*\)/g,
+      /new\s+(?:\w+\.)?ValidationError\(\s*[\w.]+(?:\([^()]*\))?\s*,\s*'([A-Z][A-Z0-9_]+)'\s*\)/g,
       () => 'invalid',
     ],
     // refuse('CODE', …): the refusal helpers of approval verification and ticket acceptance
     [/\brefuse\(\s*'([A-Z][A-Z0-9_]+)'/g, () => 'refused'],
   ];
   const root = path.join(repoRoot, 'packages');
+  const found = new Map<string, ThrownCode[]>();
   for (const pkg of await readdir(root)) {
     if (pkg === 'testkit') continue;
-    for (const file of await sourceFiles(path.join(root, pkg, 'src')).catch(() => [])) {
+    const codes: ThrownCode[] = [];
+    const dir = path.join(root, pkg);
+    for (const file of await sourceFiles(path.join(dir, 'src')).catch(() => [])) {
       const text = await readFile(file, 'utf8');
       for (const [pattern, kindOf] of patterns)
-        for (const m of text.matchAll(pattern)) add(m[3] ?? m[1]!, kindOf(m));
+        for (const m of text.matchAll(pattern))
+          codes.push({ code: m[3] ?? m[1]!, kind: kindOf(m), file: path.relative(dir, file) });
     }
+    found.set(pkg, codes);
   }
-  // Approval verification's refusals become RefusalErrors by their code.
-  const refusal = await readFile(path.join(root, 'approval/src/refusal.ts'), 'utf8');
-  const list = /approvalCodes = \[([^\]]*)\]/.exec(refusal)?.[1] ?? '';
-  for (const m of list.matchAll(/'([A-Z][A-Z0-9_]+)'/g)) add(m[1]!, 'refused');
+  return found;
+}
+
+/** Every `code → exit`: each package's list, and what a reading of the sources finds. */
+async function allCodes(): Promise<Map<string, Set<number>>> {
+  const codes = new Map<string, Set<number>>();
+  const add = (code: string, kind: string) => {
+    const exit = exitOfKind[kind];
+    if (exit === undefined) throw new Error(`${code}: kind ${kind} has no exit code`);
+    codes.set(code, (codes.get(code) ?? new Set()).add(exit));
+  };
+  for (const { codes: list } of await packageErrorCodes(repoRoot))
+    for (const { code, kind } of list) add(code, kind);
+  for (const thrown of (await thrownCodes()).values())
+    for (const { code, kind } of thrown) add(code, kind);
   for (const errno of storageErrnos)
     add(storageErrorOf(Object.assign(new Error(errno), { code: errno }))!.code, 'failed');
-  add('USAGE', 'invalid');
-  add('INVALID_INPUT', 'invalid');
-  add('INTERRUPTED', 'interrupted');
   return codes;
 }
 
@@ -149,9 +166,31 @@ describe('the exit codes are documented', () => {
   it('lists every error code in docs/exit-codes.md under the exit code it gets', async () => {
     const documented = await documentedCodes();
     const missing: string[] = [];
-    for (const [code, exits] of await thrownCodes())
+    for (const [code, exits] of await allCodes())
       for (const exit of exits)
         if (!documented.get(exit)?.has(code)) missing.push(`${code} under "## ${exit}"`);
     expect(missing, 'add these to docs/exit-codes.md').toEqual([]);
+  });
+
+  it('finds every code a package throws in its src/error-codes.ts, under the kind it is thrown as', async () => {
+    const lists = new Map((await packageErrorCodes(repoRoot)).map((p) => [p.pkg, p.codes]));
+    const shared = lists.get('schema') ?? [];
+    const unlisted: string[] = [];
+    for (const [pkg, thrown] of await thrownCodes())
+      for (const { code, kind, file } of thrown) {
+        const listed = [...(lists.get(pkg) ?? []), ...shared];
+        if (!listed.some((c) => c.code === code && c.kind === kind))
+          unlisted.push(
+            `${code} (${kind}), thrown in packages/${pkg}/${file}: add it to ${listName(pkg)}`,
+          );
+      }
+    expect(unlisted).toEqual([]);
+  });
+
+  it('has in each package README the error table `pnpm gen:errors` writes from its list', async () => {
+    const stale = (await errorTableStates(repoRoot))
+      .filter((s) => s.current !== s.expected)
+      .map((s) => `${s.file}: run pnpm gen:errors`);
+    expect(stale).toEqual([]);
   });
 });
