@@ -4,6 +4,7 @@ export { type LoadInfo, parseLoad } from './checks/load.js';
 export { type MemInfo, parseMeminfo } from './checks/memory.js';
 export { type ListeningSocket, parseListening } from './checks/port-listening.js';
 export { type ProcessRow, parsePs } from './checks/processes.js';
+export { excerpt } from './collector-output.js';
 export { type InspectionErrorCode, inspectionErrorCodes } from './error-codes.js';
 export {
   type Finding,
@@ -33,6 +34,7 @@ export { type InspectedHost, requireInspectionCheck, runCheck } from './run-chec
 export {
   countLimits,
   type MeasuredFields,
+  namedLimits,
   percentLimits,
   type WarnCritLimits,
   type WarnCritSpec,

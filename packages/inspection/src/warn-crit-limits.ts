@@ -98,6 +98,21 @@ export const percentLimits = (what: string, warn: number, crit: number) =>
     crit: percent(crit, `crit at or above this ${what}, in percent`),
   });
 
+/**
+ * Limits that are not a warn/crit pair (a process count's minimum and maximum): the schema's keys
+ * type what the evaluation reads, so the two cannot drift apart.
+ */
+export function namedLimits<const P extends Record<string, object>>(properties: P) {
+  return {
+    schema: thresholdsSchema(properties),
+    read: (ctx: EvaluateContext<unknown>) =>
+      Object.fromEntries(Object.keys(properties).map((name) => [name, limit(ctx, name)])) as Record<
+        keyof P,
+        number
+      >,
+  };
+}
+
 /** Grade a value that gets worse as it grows (usage, counts): crit wins over warn. */
 function gradeAbove(value: number, warn: number, crit: number): Grade {
   if (value >= crit) return { status: 'crit', threshold: crit };

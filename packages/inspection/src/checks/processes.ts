@@ -8,15 +8,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, section, whenTool } from '../collector-script.js';
-import {
-  type CheckWith,
-  defineCheck,
-  limit,
-  makeFinding,
-  type Parsed,
-} from '../inspection-check.js';
-import { countLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count, thresholdsSchema } from '../with-schema-fragments.js';
+import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { countLimits, namedLimits } from '../warn-crit-limits.js';
+import { checkWithSchema, count } from '../with-schema-fragments.js';
 
 export interface ProcessRow {
   pid: number;
@@ -90,6 +84,11 @@ function matcher(
   return (p) => p.comm === name || p.comm === name.slice(0, 15);
 }
 
+const processLimits = namedLimits({
+  min_count: count(1, 'crit below this many matching processes'),
+  max_count: count(10000, 'warn above this many matching processes'),
+});
+
 export const processWithSchema = checkWithSchema({
   properties: {
     name: {
@@ -104,10 +103,7 @@ export const processWithSchema = checkWithSchema({
       maxLength: 1024,
       description: 'JavaScript regular expression matched against the full command line',
     },
-    thresholds: thresholdsSchema({
-      min_count: count(1, 'crit below this many matching processes'),
-      max_count: count(10000, 'warn above this many matching processes'),
-    }),
+    thresholds: processLimits.schema,
   },
   oneOf: [
     { required: ['name'], properties: { name: true } },
@@ -131,8 +127,7 @@ export const processCheck = defineCheck<ProcessWith>()({
       return [makeFinding(ctx, { subject, status: 'unknown', value: null, message: match })];
     }
     const found = rows.filter(match);
-    const min = limit(ctx, 'min_count');
-    const max = limit(ctx, 'max_count');
+    const { min_count: min, max_count: max } = processLimits.read(ctx);
     const base = { subject, value: found.length, unit: 'count' };
     const pids = found
       .slice(0, 10)

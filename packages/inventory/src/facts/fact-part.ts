@@ -1,5 +1,8 @@
 import type { Parsed } from '@opsbook/inspection';
 
+/** A short, printable excerpt of unrecognised output for a reason: the inspection parsers' own. */
+export { excerpt as describeOutput } from '@opsbook/inspection';
+
 /** One part of the facts collector's output: its lines by tool section, and its markers. */
 export interface FactPart {
   /** Lines of each `OPSBOOK_SECTION`; `''` holds the lines before the first one. */
@@ -9,7 +12,16 @@ export interface FactPart {
 
 const MARKER = /^OPSBOOK_([A-Z_]+)(?: (.*))?$/;
 
-export function readFactPart(text: string): FactPart {
+/**
+ * The part's sections and markers, or `unknown` with the reason when the host lacks every tool
+ * for this fact.
+ */
+export function readFactPart(text: string): Parsed<FactPart> {
+  const part = splitFactPart(text);
+  return missingTools(part) ?? factValue(part);
+}
+
+function splitFactPart(text: string): FactPart {
   const sections = new Map<string, string[]>([['', []]]);
   const markers = new Map<string, string>();
   let current = sections.get('') as string[];
@@ -29,7 +41,7 @@ export function readFactPart(text: string): FactPart {
 }
 
 /** `unknown` with the reason when the host lacks every tool for this fact. */
-export function missingTools(part: FactPart): Parsed<never> | undefined {
+function missingTools(part: FactPart): Parsed<never> | undefined {
   const missing = part.markers.get('MISSING');
   return missing === undefined
     ? undefined
@@ -42,16 +54,6 @@ export function factValue<D>(data: D): Parsed<D> {
 
 export function factUnknown<D>(reason: string): Parsed<D> {
   return { ok: false, reason };
-}
-
-/** A short, printable excerpt of unrecognised output for a reason. */
-export function describeOutput(lines: readonly string[]): string {
-  const text = lines
-    .join(' ')
-    .replace(/[^\x20-\x7e]/g, '?')
-    .trim();
-  if (text === '') return 'the collector printed nothing';
-  return `unrecognised output: "${text.length > 120 ? `${text.slice(0, 120)}…` : text}"`;
 }
 
 /** A non-negative safe integer from plain decimal text, else undefined. */

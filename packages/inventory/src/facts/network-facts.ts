@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { type Parsed, parseListening } from '@opsbook/inspection';
 import type { FromSchema } from 'json-schema-to-ts';
-import { describeOutput, factUnknown, factValue, missingTools, readFactPart } from './fact-part.js';
+import { describeOutput, factUnknown, factValue, readFactPart } from './fact-part.js';
 import type { interfaceFactSchema, serviceFactSchema } from './host-facts-schema.js';
 
 export type InterfaceAddress = InterfaceFact['addresses'][number];
@@ -12,9 +12,9 @@ export type ServiceFact = FromSchema<typeof serviceFactSchema>;
 
 /** `ip -o addr show` (iproute2 and BusyBox), or /proc/net/dev (+ if_inet6) when ip is missing. */
 export function parseInterfaces(text: string): Parsed<InterfaceFact[]> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const part = read.data;
   const byName = new Map<string, InterfaceAddress[]>();
   const ip = part.sections.get('ip');
   const proc = part.sections.get('proc');
@@ -62,9 +62,9 @@ function readProcLine(line: string, byName: Map<string, InterfaceAddress[]>): vo
  * name from `ss -p` (`users:(("sshd",pid=1,fd=3))`) or `netstat -p` (`1/sshd`) when present.
  */
 export function parseServices(text: string): Parsed<ServiceFact[]> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const part = read.data;
   const sockets = parseListening(text);
   if (!sockets.ok) return sockets;
   const programs = new Map<string, string>();

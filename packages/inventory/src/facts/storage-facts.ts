@@ -1,13 +1,6 @@
 import { type Parsed, parseDf, parseMeminfo } from '@opsbook/inspection';
 import type { FromSchema } from 'json-schema-to-ts';
-import {
-  describeOutput,
-  factUnknown,
-  factValue,
-  missingTools,
-  readCount,
-  readFactPart,
-} from './fact-part.js';
+import { describeOutput, factUnknown, factValue, readCount, readFactPart } from './fact-part.js';
 import type {
   blockDeviceFactSchema,
   filesystemFactSchema,
@@ -56,9 +49,9 @@ export function parseFilesystems(text: string): Parsed<FilesystemFact[]> {
 
 /** `lsblk -b -P -o NAME,TYPE,SIZE,RO`, or `<name> <512-byte sectors> <ro>` from /sys/block. */
 export function parseBlockDevices(text: string): Parsed<BlockDeviceFact[]> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const part = read.data;
   const lsblk = part.sections.get('lsblk');
   if (lsblk) return readLsblk(lsblk);
   const sys = part.sections.get('sys');

@@ -1,13 +1,6 @@
 import type { Parsed } from '@opsbook/inspection';
 import type { FromSchema } from 'json-schema-to-ts';
-import {
-  describeOutput,
-  factUnknown,
-  factValue,
-  missingTools,
-  readCount,
-  readFactPart,
-} from './fact-part.js';
+import { describeOutput, factUnknown, factValue, readCount, readFactPart } from './fact-part.js';
 import type { cpuFactSchema, kernelFactSchema, osFactSchema } from './host-facts-schema.js';
 
 export type OsFact = FromSchema<typeof osFactSchema>;
@@ -18,10 +11,9 @@ export type CpuFact = FromSchema<typeof cpuFactSchema>;
 
 /** os-release(5): `KEY=value`, values optionally in double or single quotes. */
 export function parseOsRelease(text: string): Parsed<OsFact> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
-  const lines = part.sections.get('') ?? [];
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const lines = read.data.sections.get('') ?? [];
   const fields = new Map<string, string>();
   for (const line of lines) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
@@ -48,10 +40,9 @@ function unquote(value: string): string {
 
 /** `uname -s -r -m`: three words. */
 export function parseKernel(text: string): Parsed<KernelFact> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
-  const lines = part.sections.get('') ?? [];
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const lines = read.data.sections.get('') ?? [];
   const words = (lines[0] ?? '').trim().split(/\s+/);
   const [name, release, machine] = words;
   if (words.length !== 3 || !name || !release || !machine || !/^[0-9]/.test(release)) {
@@ -65,10 +56,9 @@ const MODEL_FIELDS = ['model name', 'cpu model', 'Model', 'Hardware', 'cpu'];
 
 /** /proc/cpuinfo (x86, ARM, MIPS, POWER layouts), with the `nproc` answer when there was one. */
 export function parseCpu(text: string): Parsed<CpuFact> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
-  const lines = part.sections.get('') ?? [];
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const lines = read.data.sections.get('') ?? [];
   const fields = new Map<string, string>();
   let processors = 0;
   for (const line of lines) {
@@ -77,7 +67,7 @@ export function parseCpu(text: string): Parsed<CpuFact> {
     if (m[1] === 'processor' && readCount(m[2]) !== undefined) processors++;
     if (!fields.has(m[1])) fields.set(m[1], (m[2] ?? '').trim());
   }
-  const nproc = readCount(part.markers.get('NPROC'));
+  const nproc = readCount(read.data.markers.get('NPROC'));
   const cores = nproc !== undefined && nproc > 0 ? nproc : processors;
   if (cores === 0) return factUnknown(`not /proc/cpuinfo: ${describeOutput(lines)}`);
   const model = MODEL_FIELDS.map((f) => fields.get(f)).find((v) => v !== undefined && v !== '');
@@ -86,10 +76,9 @@ export function parseCpu(text: string): Parsed<CpuFact> {
 
 /** /proc/uptime: seconds since boot, then idle seconds. */
 export function parseUptime(text: string): Parsed<number> {
-  const part = readFactPart(text);
-  const missing = missingTools(part);
-  if (missing) return missing;
-  const lines = part.sections.get('') ?? [];
+  const read = readFactPart(text);
+  if (!read.ok) return read;
+  const lines = read.data.sections.get('') ?? [];
   const m = /^(\d+)(?:\.\d+)?\s+\d+(?:\.\d+)?$/.exec((lines[0] ?? '').trim());
   const seconds = readCount(m?.[1]);
   if (seconds === undefined) return factUnknown(`not /proc/uptime: ${describeOutput(lines)}`);
