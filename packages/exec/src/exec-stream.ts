@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import { InterruptedError, UsageError } from '@opsbook/schema';
+import { InterruptedError, type UnreachableError, UsageError } from '@opsbook/schema';
 import type { Client, ClientChannel } from 'ssh2';
 import { execErrors } from './error-codes.js';
 import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
@@ -139,6 +139,15 @@ export interface LocalSpawnOptions {
   env: Readonly<Record<string, string>>;
 }
 
+/** The error of a command that could not be started on this machine (exec and streamed exec). */
+export function localSpawnFailed(file: string, e: Error): UnreachableError {
+  return new execErrors.UnreachableError(
+    'LOCAL_SPAWN_FAILED',
+    `could not start ${file}: ${e.message}`,
+    { host: 'localhost' },
+  );
+}
+
 /** The local side, called by the local transport. */
 export function execStreamLocal(
   { cwd, env }: LocalSpawnOptions,
@@ -171,15 +180,7 @@ export function execStreamLocal(
   const done = new Promise<StreamExit>((resolve, reject) => {
     child.once('error', (e) => {
       request.signal?.removeEventListener('abort', onAbort);
-      reject(
-        new execErrors.UnreachableError(
-          'LOCAL_SPAWN_FAILED',
-          `could not start ${file}: ${e.message}`,
-          {
-            host: 'localhost',
-          },
-        ),
-      );
+      reject(localSpawnFailed(file, e));
     });
     child.once('close', (code, signal) => {
       request.signal?.removeEventListener('abort', onAbort);

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { chmod, copyFile as copyLocalFile } from 'node:fs/promises';
 import { InterruptedError } from '@opsbook/schema';
-import { execErrors } from './error-codes.js';
 import {
   execStreamLocal,
   type LocalSpawnOptions,
+  localSpawnFailed,
   type StreamingTransport,
   streamExecKey,
 } from './exec-stream.js';
@@ -97,15 +97,7 @@ function execLocal(
     child.once('error', (e) => {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
-      reject(
-        new execErrors.UnreachableError(
-          'LOCAL_SPAWN_FAILED',
-          `could not start ${file}: ${e.message}`,
-          {
-            host: 'localhost',
-          },
-        ),
-      );
+      reject(localSpawnFailed(file, e));
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
