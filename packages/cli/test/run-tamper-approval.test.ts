@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   approvedFile,
   envelopeText,
+  planApproval,
   readEnvelope,
   type Statement,
   signedEnvelope,
@@ -226,19 +227,6 @@ const cases: TamperCase[] = [
   ],
   // Who runs is proven by a key, not by OPSBOOK_USER (issue 14, item 2)
   [
-    "a senior proposing under the engineer's name with his own key, then approving",
-    'SELF_APPROVAL',
-    async () => ({
-      // OPSBOOK_USER says grace; the key that signs the proposal is bob's, so bob proposed it.
-      file: await approvedFile(world, 'marker', 'bob-as-grace.json', [world.people.bob], {
-        params: { dir: tamperDir },
-        target: 'h1:h2',
-        env: { OPSBOOK_USER: 'grace' },
-        extra: ['--key', world.people.bob.keyFile],
-      }),
-    }),
-  ],
-  [
     "an approval whose proposer's signature was stripped",
     'PROPOSER_UNPROVEN',
     async () => {
@@ -273,11 +261,8 @@ const cases: TamperCase[] = [
     'a senior approving their own proposal',
     'SELF_APPROVAL',
     async () => ({
-      file: await approvedFile(world, 'marker', 'own-proposal.json', [world.people.bob], {
-        params: { dir: tamperDir },
-        target: 'h1:h2',
-        extra: ['--key', world.people.bob.keyFile],
-      }),
+      // Made with ssh-keygen, as opsbook approve itself refuses to sign it (tested below).
+      file: await resigned({ proposer: 'bob' }, world.people.bob),
     }),
   ],
   // The statement's window, runs and executor
@@ -354,5 +339,22 @@ const cases: TamperCase[] = [
 describe('opsbook run refuses approvals tampered with in the file, and touches no host', () => {
   it.each(cases)('%s → exit 3 %s, no command on any host', async (_name, code, attempt) => {
     await expectRefusedUntouched(t, code, await attempt());
+  });
+});
+
+describe('who proposes is the key, not OPSBOOK_USER', () => {
+  it("refuses a senior who plans under the engineer's name with his own key, then approves", async () => {
+    const file = await planApproval(world, 'marker', 'bob-as-grace.json', {
+      params: { dir: tamperDir },
+      target: 'h1:h2',
+      env: { OPSBOOK_USER: 'grace' },
+      extra: ['--key', world.people.bob.keyFile],
+    });
+    // The proposer is the person the key belongs to, whatever the environment said.
+    expect(statementOf(await readEnvelope(file)).proposer).toBe('bob');
+    const r = await world.opsbook(['approve', file, '--key', world.people.bob.keyFile]);
+    expect(r.stderr).toMatch(/^refused \(SELF_APPROVAL\): /);
+    expect(r.code).toBe(3);
+    expect((await readEnvelope(file)).signatures).toEqual([]);
   });
 });

@@ -362,6 +362,12 @@ export async function approveFile(
   options: ApproveOptions,
 ): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan }> {
   const approval = await readApprovalFile(file);
+  // Said now rather than at run time: nobody signs what their own key proposed.
+  if (approval.envelope.proposal?.keyid === signer.publicKey.fingerprint)
+    throw new runnerErrors.RefusalError(
+      'SELF_APPROVAL',
+      `${file} was proposed with the key ${signer.publicKey.fingerprint} you sign with: self-approval is forbidden; ask another senior to approve`,
+    );
   const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
   const signed = approval.statement.plan?.digest;
   if (signed && signed !== derived.planDigest) {
