@@ -104,6 +104,13 @@ function targetOf(ctx: BackupActionContext): PostgresTarget {
 const clientTransport = (ctx: BackupActionContext): Transport =>
   ctx.with.where === 'runner' ? createLocalTransport({ host: ctx.host }) : ctx.transport;
 
+/** What a backup passes on of the run that takes it: its id, its cancellation, its progress. */
+const runOf = (ctx: BackupActionContext) => ({
+  runId: ctx.runId,
+  signal: ctx.signal,
+  ...(ctx.progress ? { onProgress: ctx.progress } : {}),
+});
+
 const filesAction: BackupAction = {
   name: 'backup.files',
   description: 'archive files and folders of the host (tar over SSH) into the backup repository',
@@ -131,9 +138,7 @@ const filesAction: BackupAction = {
       ...(w.compression ? { compression: w.compression as Compression } : {}),
       ...(w.onChange ? { onChange: w.onChange as 'warn' | 'fail' } : {}),
       sudo: w.sudo === true,
-      runId: ctx.runId,
-      signal: ctx.signal,
-      ...(ctx.progress ? { onProgress: ctx.progress } : {}),
+      ...runOf(ctx),
     });
     const a = backup.manifest.archives[0]!;
     return {
@@ -156,9 +161,7 @@ const postgresAction: BackupAction = {
       target: targetOf(ctx),
       tableStats: ctx.with.tableStats !== false,
       sudo: ctx.with.sudo === true,
-      runId: ctx.runId,
-      signal: ctx.signal,
-      ...(ctx.progress ? { onProgress: ctx.progress } : {}),
+      ...runOf(ctx),
     });
     const a = backup.manifest.archives[0]!;
     return {

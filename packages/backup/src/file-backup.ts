@@ -1,18 +1,12 @@
 import path from 'node:path';
 import { execStream, quoteShellArg, type Transport } from '@opsbook/exec';
-import { InterruptedError, UsageError } from '@opsbook/schema';
-import { linkedController, writeArchive } from './archive-writer.js';
+import { UsageError } from '@opsbook/schema';
+import { writeArchive } from './archive-writer.js';
 import { backupErrors } from './error-codes.js';
 import type { Manifest } from './manifest.js';
 import { probeTools } from './probe-tools.js';
-import {
-  type BackupEntry,
-  commitBackup,
-  discardStaged,
-  newBackupId,
-  openRepository,
-  stageBackup,
-} from './repository.js';
+import { type BackupEntry, openRepository } from './repository.js';
+import { takeStagedBackup } from './staged-backup.js';
 
 export type Compression = 'auto' | 'zstd' | 'gzip' | 'none';
 
@@ -67,73 +61,70 @@ export async function backupFiles(request: FileBackupRequest): Promise<BackupOut
   if (probed) requireGnuTar(tools.tar, request.transport.host);
   const compression = chooseCompression(wanted, tools.zstd !== undefined, request.transport.host);
   const startedAt = now();
-  const id = newBackupId('files', request.transport.host, startedAt);
-  const staged = await stageBackup(repo, id);
-  // One signal for both ends: a failed write stops tar on the host, and the reverse.
-  const inner = linkedController(request.signal);
-  try {
-    const command = tarCommand(paths, request.exclude ?? [], compression === 'zstd', !probed);
-    const run = execStream(request.transport, {
-      command,
-      sudo: request.sudo,
-      signal: inner.signal,
-      maxCapturedBytes: 4 * 1024 * 1024,
-    });
-    const name = `files.tar${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}`;
-    const written = writeArchive(run.stdout, {
-      dir: staged,
-      name,
-      format: compression === 'zstd' ? 'tar+zstd' : compression === 'gzip' ? 'tar+gzip' : 'tar',
-      gzip: compression === 'gzip',
-      signal: inner.signal,
-      onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
-    });
-    const [archive, exit] = await Promise.all([written, run.done]);
-    if (!probed) {
-      const version = versionReported(exit.stderr);
-      requireGnuTar(version, request.transport.host);
-      tools.tar = version!;
-    }
-    const warnings = judgeTar(exit, compression === 'zstd', request.transport.host);
-    if (warnings.length && request.onChange === 'fail') {
-      throw new backupErrors.WorkFailedError(
-        'BACKUP_SOURCE_CHANGED',
-        `host ${request.transport.host}: ${warnings.length} file(s) changed while being backed up (${warnings
-          .slice(0, 3)
-          .map((w) => w.path ?? w.message)
-          .join(', ')}): nothing was kept; stop the writer or use onChange: warn`,
-        { host: request.transport.host, warnings },
-      );
-    }
-    const manifest: Manifest = {
-      format: 'opsbook-backup/v1',
-      id,
+  return takeStagedBackup(
+    repo,
+    {
       kind: 'files',
-      source: `files:${paths.join(',')}`,
       host: request.transport.host,
-      paths,
-      startedAt: startedAt.toISOString(),
-      finishedAt: now().toISOString(),
-      runId: request.runId ?? null,
-      archives: [archive],
-      tools: {
-        ...tools,
-        ...(compression === 'gzip' ? { gzip: `node zlib ${process.versions.zlib}` } : {}),
-      },
-      warnings,
-    };
-    if (compression !== 'zstd') delete manifest.tools.zstd;
-    const dir = await commitBackup(repo, staged, manifest);
-    return { backup: { id, dir, manifest, verification: undefined }, warnings };
-  } catch (e) {
-    inner.abort();
-    await discardStaged(staged);
-    if (request.signal?.aborted)
-      throw new InterruptedError(
-        `the backup of ${request.transport.host} was cancelled; nothing was kept`,
-      );
-    throw e;
-  }
+      startedAt,
+      signal: request.signal,
+      cancelledMessage: `the backup of ${request.transport.host} was cancelled; nothing was kept`,
+    },
+    async ({ id, dir, signal }) => {
+      const command = tarCommand(paths, request.exclude ?? [], compression === 'zstd', !probed);
+      const run = execStream(request.transport, {
+        command,
+        sudo: request.sudo,
+        signal,
+        maxCapturedBytes: 4 * 1024 * 1024,
+      });
+      const name = `files.tar${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}`;
+      const written = writeArchive(run.stdout, {
+        dir,
+        name,
+        format: compression === 'zstd' ? 'tar+zstd' : compression === 'gzip' ? 'tar+gzip' : 'tar',
+        gzip: compression === 'gzip',
+        signal,
+        onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
+      });
+      const [archive, exit] = await Promise.all([written, run.done]);
+      if (!probed) {
+        const version = versionReported(exit.stderr);
+        requireGnuTar(version, request.transport.host);
+        tools.tar = version!;
+      }
+      const warnings = judgeTar(exit, compression === 'zstd', request.transport.host);
+      if (warnings.length && request.onChange === 'fail') {
+        throw new backupErrors.WorkFailedError(
+          'BACKUP_SOURCE_CHANGED',
+          `host ${request.transport.host}: ${warnings.length} file(s) changed while being backed up (${warnings
+            .slice(0, 3)
+            .map((w) => w.path ?? w.message)
+            .join(', ')}): nothing was kept; stop the writer or use onChange: warn`,
+          { host: request.transport.host, warnings },
+        );
+      }
+      const manifest: Manifest = {
+        format: 'opsbook-backup/v1',
+        id,
+        kind: 'files',
+        source: `files:${paths.join(',')}`,
+        host: request.transport.host,
+        paths,
+        startedAt: startedAt.toISOString(),
+        finishedAt: now().toISOString(),
+        runId: request.runId ?? null,
+        archives: [archive],
+        tools: {
+          ...tools,
+          ...(compression === 'gzip' ? { gzip: `node zlib ${process.versions.zlib}` } : {}),
+        },
+        warnings,
+      };
+      if (compression !== 'zstd') delete manifest.tools.zstd;
+      return manifest;
+    },
+  );
 }
 
 function checkSourcePath(p: string): string {

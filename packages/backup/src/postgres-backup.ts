@@ -1,17 +1,11 @@
 import { execStream, type Transport } from '@opsbook/exec';
-import { InterruptedError, UsageError } from '@opsbook/schema';
-import { linkedController, writeArchive } from './archive-writer.js';
+import { UsageError } from '@opsbook/schema';
+import { writeArchive } from './archive-writer.js';
 import { backupErrors } from './error-codes.js';
 import type { BackupOutcome, BackupProgress } from './file-backup.js';
-import type { Manifest } from './manifest.js';
 import { probeTools } from './probe-tools.js';
-import {
-  commitBackup,
-  discardStaged,
-  newBackupId,
-  openRepository,
-  stageBackup,
-} from './repository.js';
+import { openRepository } from './repository.js';
+import { takeStagedBackup } from './staged-backup.js';
 import { parseTableStats, TABLE_STATS_SQL } from './table-stats.js';
 
 /** How to reach a database: libpq settings, passed to pg_dump/psql as environment variables. */
@@ -102,62 +96,61 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
     );
   }
   const startedAt = now();
-  const id = newBackupId('postgres', host, startedAt);
-  const staged = await stageBackup(repo, id);
-  const inner = linkedController(request.signal);
-  try {
-    const run = execStream(request.transport, {
-      command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
-      env: {
-        ...postgresEnv(target),
-        ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: TABLE_STATS_SQL } : {}),
-      },
-      sudo: request.sudo,
-      signal: inner.signal,
-      maxCapturedBytes: 16 * 1024 * 1024,
-    });
-    const written = writeArchive(run.stdout, {
-      dir: staged,
-      name: 'database.dump',
-      format: 'pg_dump-custom',
-      signal: inner.signal,
-      onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
-    });
-    const [archive, exit] = await Promise.all([written, run.done]);
-    if (exit.exitCode !== 0) {
-      const stderr = exit.stderr
-        .split('\n')
-        .filter((l) => l.trim() && !l.includes('opsbook-table:'));
-      throw new backupErrors.WorkFailedError(
-        'BACKUP_PG_DUMP_FAILED',
-        `pg_dump of ${target.database} on ${request.transport.host} failed (${exit.signal ?? `exit ${exit.exitCode}`}): ${stderr.slice(-5).join(' | ') || 'no message'}; nothing was kept`,
-        { host, database: target.database, stderr: stderr.slice(-20) },
-      );
-    }
-    const manifest: Manifest = {
-      format: 'opsbook-backup/v1',
-      id,
+  return takeStagedBackup(
+    repo,
+    {
       kind: 'postgres',
-      source: `postgres:${target.database}`,
       host,
-      database: target.database,
-      startedAt: startedAt.toISOString(),
-      finishedAt: now().toISOString(),
-      runId: request.runId ?? null,
-      archives: [archive],
-      tools,
-      warnings: [],
-      ...(withStats ? { tables: parseTableStats(exit.stderr) } : {}),
-    };
-    const dir = await commitBackup(repo, staged, manifest);
-    return { backup: { id, dir, manifest, verification: undefined }, warnings: [] };
-  } catch (e) {
-    inner.abort();
-    await discardStaged(staged);
-    if (request.signal?.aborted)
-      throw new InterruptedError(`the dump of ${target.database} was cancelled; nothing was kept`);
-    throw e;
-  }
+      startedAt,
+      signal: request.signal,
+      cancelledMessage: `the dump of ${target.database} was cancelled; nothing was kept`,
+    },
+    async ({ id, dir, signal }) => {
+      const run = execStream(request.transport, {
+        command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
+        env: {
+          ...postgresEnv(target),
+          ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: TABLE_STATS_SQL } : {}),
+        },
+        sudo: request.sudo,
+        signal,
+        maxCapturedBytes: 16 * 1024 * 1024,
+      });
+      const written = writeArchive(run.stdout, {
+        dir,
+        name: 'database.dump',
+        format: 'pg_dump-custom',
+        signal,
+        onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
+      });
+      const [archive, exit] = await Promise.all([written, run.done]);
+      if (exit.exitCode !== 0) {
+        const stderr = exit.stderr
+          .split('\n')
+          .filter((l) => l.trim() && !l.includes('opsbook-table:'));
+        throw new backupErrors.WorkFailedError(
+          'BACKUP_PG_DUMP_FAILED',
+          `pg_dump of ${target.database} on ${request.transport.host} failed (${exit.signal ?? `exit ${exit.exitCode}`}): ${stderr.slice(-5).join(' | ') || 'no message'}; nothing was kept`,
+          { host, database: target.database, stderr: stderr.slice(-20) },
+        );
+      }
+      return {
+        format: 'opsbook-backup/v1',
+        id,
+        kind: 'postgres',
+        source: `postgres:${target.database}`,
+        host,
+        database: target.database,
+        startedAt: startedAt.toISOString(),
+        finishedAt: now().toISOString(),
+        runId: request.runId ?? null,
+        archives: [archive],
+        tools,
+        warnings: [],
+        ...(withStats ? { tables: parseTableStats(exit.stderr) } : {}),
+      };
+    },
+  );
 }
 
 /** libpq environment for a target; the password only ever travels in an env block. */
