@@ -174,14 +174,15 @@ export class JiraTracker implements Tracker {
     const chosen =
       offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
     const browse = `${this.http.connection.baseUrl}/browse/${key}`;
-    if (!chosen)
-      throw transitionUnavailable(
+    const unavailable = () =>
+      transitionUnavailable(
         browse,
         key,
         current.status,
         status,
         offered.map((t) => t.to),
       );
+    if (!chosen) throw unavailable();
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/transitions'),
@@ -196,14 +197,7 @@ export class JiraTracker implements Tracker {
         permission: 'Transition Issues',
       },
     });
-    if (res.status === 500)
-      throw transitionUnavailable(
-        browse,
-        key,
-        current.status,
-        status,
-        offered.map((t) => t.to),
-      );
+    if (res.status === 500) throw unavailable();
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
