@@ -75,7 +75,7 @@ export function collectEvents(
     }
     const at = typeof event.at === 'string' ? normalizeTime(event.at) : undefined;
     if (at === undefined || at < since || at > until) continue;
-    addEvent(event, at, runId, file, i + 1, history);
+    addEvent(event, { at, runId, file, line: i + 1 }, history);
   }
   if (bad > 3)
     history.problems.push({
@@ -94,14 +94,16 @@ function normalizeTime(at: string): string | undefined {
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
 }
 
-function addEvent(
-  event: Record<string, unknown>,
-  at: string,
-  runId: string,
-  file: string,
-  line: number,
-  history: History,
-): void {
+/** Where an event was read (journal file and line), and its run and time. */
+interface EventOrigin {
+  at: string;
+  runId: string;
+  file: string;
+  line: number;
+}
+
+function addEvent(event: Record<string, unknown>, origin: EventOrigin, history: History): void {
+  const { at, runId } = origin;
   const host = typeof event.host === 'string' ? event.host : undefined;
   switch (event.type) {
     case 'run-start': {
@@ -123,7 +125,7 @@ function addEvent(
       return;
     case 'step-end':
       if (host && typeof event.uses === 'string')
-        addResult(event, event.uses, host, at, runId, file, line, history);
+        addResult(event, event.uses, host, origin, history);
       return;
   }
 }
@@ -132,12 +134,10 @@ function addResult(
   event: Record<string, unknown>,
   action: string,
   host: string,
-  at: string,
-  runId: string,
-  file: string,
-  line: number,
+  origin: EventOrigin,
   history: History,
 ): void {
+  const { at, runId, file, line } = origin;
   const result = event.result as Record<string, unknown> | undefined;
   if (result === null || typeof result !== 'object') return;
   if (action.startsWith('inspection.')) {
