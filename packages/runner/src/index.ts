@@ -1,5 +1,5 @@
-export { builtinActionSpecs } from './action-specs.js';
-export { builtinActions } from './actions.js';
+export { builtinActionSpecs } from './actions/action-specs.js';
+export { builtinActions } from './actions/actions.js';
 export {
   type ApprovalFile,
   type ApproveOptions,
@@ -16,15 +16,20 @@ export {
   type VerifiedRun,
   type VerifyOptions,
   verifyApprovalFile,
-} from './approval-flow.js';
+} from './approval/approval-flow.js';
 export {
-  loadCatalog,
-  loadOneRunbook,
-  loadRunbookFor,
-  readVersionHistory,
-  resolveRunbookDir,
-  type VersionEntry,
-} from './catalog.js';
+  chooseExecutorSigner,
+  chooseSigner,
+  DEFAULT_IDENTITY_FILES,
+  type SignerChoice,
+} from './approval/signer.js';
+export {
+  trustAddApprover,
+  trustInit,
+  trustRevoke,
+  trustShow,
+  trustSign,
+} from './approval/trust.js';
 export { type RunnerErrorCode, runnerErrorCodes } from './error-codes.js';
 export {
   type ExecuteResult,
@@ -32,26 +37,7 @@ export {
   type HostResult,
   type HostStatus,
   type StepResult,
-} from './execute.js';
-export { createMasker, Journal } from './journal.js';
-export { verifyJournal } from './journal-verify.js';
-export { consumeRun, ledgerEntryOf, recordRunEnd, runsUsed } from './ledger.js';
-export {
-  parseParamArgs,
-  type ResolvedParams,
-  readSecretParams,
-  resolveApprovedParams,
-  resolveParams,
-} from './params.js';
-export {
-  DEFAULT_STEP_TIMEOUT_MS,
-  type Plan,
-  type PlannedHost,
-  type PlannedStep,
-  planDigest,
-  renderPlan,
-} from './plan.js';
-export * from './report.js';
+} from './execute/execute.js';
 export {
   groupMembers,
   type RoutineRun,
@@ -60,9 +46,36 @@ export {
   routineFleetStatistics,
   runRoutine,
   standingSetupHint,
-} from './routine-run.js';
-export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './run.js';
-export type { RunEvent, RunStatus } from './run-events.js';
+} from './execute/routine-run.js';
+export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './execute/run.js';
+export type { RunEvent, RunStatus } from './execute/run-events.js';
+export {
+  loadCatalog,
+  loadOneRunbook,
+  loadRunbookFor,
+  readVersionHistory,
+  resolveRunbookDir,
+  type VersionEntry,
+} from './plan/catalog.js';
+export {
+  parseParamArgs,
+  type ResolvedParams,
+  readSecretParams,
+  resolveApprovedParams,
+  resolveParams,
+} from './plan/params.js';
+export {
+  DEFAULT_STEP_TIMEOUT_MS,
+  type Plan,
+  type PlannedHost,
+  type PlannedStep,
+  planDigest,
+  renderPlan,
+} from './plan/plan.js';
+export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
+export { createMasker, Journal } from './state/journal.js';
+export { verifyJournal } from './state/journal-verify.js';
+export { consumeRun, ledgerEntryOf, recordRunEnd, runsUsed } from './state/ledger.js';
 export {
   type HostCounts,
   listRuns,
@@ -72,61 +85,57 @@ export {
   type RunSummary,
   readRun,
   resolveRunId,
-} from './run-store.js';
+} from './state/run-store.js';
 export {
   digestJournal,
   evidenceBundle,
   type RunDigest,
   type StepRecord,
   summarizeRun,
-} from './run-summary.js';
+} from './ticket/run-summary.js';
 export {
   RUNS_PROPERTY,
   TicketGate,
   type TicketGateOptions,
   type TicketReport,
   type TicketRunRecord,
-} from './run-ticket.js';
-export {
-  chooseExecutorSigner,
-  chooseSigner,
-  DEFAULT_IDENTITY_FILES,
-  type SignerChoice,
-} from './signer.js';
-export { hostsByName, loadRunInventory, selectTargets } from './targets.js';
-export { type AcceptTicketRequest, acceptTicket } from './ticket-accept.js';
+} from './ticket/run-ticket.js';
+export { type AcceptTicketRequest, acceptTicket } from './ticket/ticket-accept.js';
 export {
   type ApproveTicketRequest,
   approveTicket,
   type RejectTicketRequest,
   rejectTicket,
-} from './ticket-approve.js';
+} from './ticket/ticket-approve.js';
 export {
   bugsJql,
   escalateTicket,
   searchBugs,
   showTicket,
   type TicketView,
-} from './ticket-lookup.js';
+} from './ticket/ticket-lookup.js';
 export {
   type OpenedTicket,
   type OpenTicketRequest,
   openTicket,
   standingApprovalFile,
-} from './ticket-open.js';
+} from './ticket/ticket-open.js';
 export {
   type Proposal,
   type ProposeRequest,
   planComment,
   proposeTicket,
-} from './ticket-propose.js';
+} from './ticket/ticket-propose.js';
 export {
   ACCEPTANCE_PROPERTY,
   APPROVAL_PROPERTY,
   PROPOSAL_PROPERTY,
   type TicketApproval,
   type TicketProposal,
-} from './ticket-record.js';
-export { type RunTicketRequest, runTicket } from './ticket-run.js';
-export { type OpenTrackerOptions, openTracker, type TicketServices } from './ticket-tracker.js';
-export { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from './trust.js';
+} from './ticket/ticket-record.js';
+export { type RunTicketRequest, runTicket } from './ticket/ticket-run.js';
+export {
+  type OpenTrackerOptions,
+  openTracker,
+  type TicketServices,
+} from './ticket/ticket-tracker.js';

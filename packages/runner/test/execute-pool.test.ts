@@ -6,10 +6,10 @@ import { createLocalTransport, createTransportPool } from '@opsbook/exec';
 import type { Config } from '@opsbook/schema';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executePlan } from '../src/execute.js';
-import type { Plan, PlannedHost, PlannedStep } from '../src/plan.js';
-import { openTransportFor } from '../src/run.js';
-import type { RunEvent } from '../src/run-events.js';
+import { executePlan } from '../src/execute/execute.js';
+import { openTransportFor } from '../src/execute/run.js';
+import type { RunEvent } from '../src/execute/run-events.js';
+import type { Plan, PlannedHost, PlannedStep } from '../src/plan/plan.js';
 
 /*
  * The run's transports against a real sshd: one connection per host reused by every step, closed

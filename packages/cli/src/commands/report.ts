@@ -2,14 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildHealthReport,
-  loadRunInventory,
   parseSince,
   type ReportFormat,
   renderHtml,
   renderJson,
   renderMarkdown,
   summarize,
-} from '@opsbook/runner';
+} from '@opsbook/health-report';
+import { loadRunInventory } from '@opsbook/runner';
 import { UsageError, writeFileAtomic } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';

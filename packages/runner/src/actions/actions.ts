@@ -1,0 +1,91 @@
+import type { ExecResult, Transport } from '@opsbook/exec';
+import {
+  type InspectionCheck,
+  inspectionChecks,
+  resolveThresholds,
+  runCheck,
+} from '@opsbook/inspection';
+import type { ActionSpec } from '@opsbook/schema';
+import { runCollector } from '../execute/run-collector.js';
+import { backupBuiltins } from './backup-action.js';
+import { healthReportBuiltin } from './health-action.js';
+import { inventoryCollectAction } from './inventory-action.js';
+
+/** What a built-in action gets when its step runs on a host. */
+export interface ActionContext {
+  host: string;
+  /** The step's `with:`, as planned (templates rendered, host-specific values bound). */
+  with: unknown;
+  /** The host's transport (one connection, reused). */
+  transport: Transport;
+  /** Params and run facts as OPSBOOK_* variables; secrets are delivered this way too. */
+  env: Readonly<Record<string, string>>;
+  sudo: boolean;
+  timeoutMs: number;
+  signal: AbortSignal;
+  runId: string;
+  stateDir: string;
+  onStdout(chunk: string): void;
+  onStderr(chunk: string): void;
+}
+
+export interface ActionOutcome {
+  status: 'ok' | 'failed';
+  /** The command the action ran on the host, when it ran one. */
+  exec?: ExecResult;
+  /** Why it failed, in one sentence. */
+  reason?: string;
+  /** Structured result, journaled as `result` of the step-end event (e.g. `{findings}`). */
+  result?: unknown;
+}
+
+/**
+ * A built-in action (`uses:` in a runbook). `bind` runs at plan time and puts everything the
+ * action will use from the host's inventory vars into its `with:`, so that the signed plan is
+ * exactly what runs; `run` executes it.
+ */
+export interface BuiltinAction extends ActionSpec {
+  bind?(withValue: unknown, hostVars: Readonly<Record<string, unknown>>): unknown;
+  run(ctx: ActionContext): Promise<ActionOutcome>;
+}
+
+function inspectionAction(name: string, check: InspectionCheck): BuiltinAction {
+  return {
+    name,
+    description: check.description,
+    withSchema: check.withSchema,
+    bind(withValue, hostVars) {
+      const w = (withValue ?? {}) as Record<string, unknown>;
+      const thresholds = resolveThresholds(check, w, hostVars);
+      return Object.keys(thresholds).length ? { ...w, thresholds } : w;
+    },
+    async run(ctx) {
+      const exec = await runCollector(ctx, check.collect(ctx.with));
+      if (exec.timedOut)
+        return { status: 'failed', exec, reason: `the ${name} collector timed out` };
+      // Collectors are read-only and exit 0 even when a tool is missing; the parser turns any
+      // output (or none) into findings, `unknown` with the reason when it cannot measure.
+      const findings = runCheck(name, ctx.with, exec.stdout, ctx.host);
+      return { status: 'ok', exec, result: { findings } };
+    },
+  };
+}
+
+let registry: ReadonlyMap<string, BuiltinAction> | undefined;
+
+/**
+ * The built-in actions that runbook steps may name with `uses:`. Each shared package
+ * contributes its actions here; validation checks a step's `with:` against the action's schema.
+ */
+export function builtinActions(): ReadonlyMap<string, BuiltinAction> {
+  if (!registry) {
+    const all = new Map<string, BuiltinAction>();
+    for (const [name, check] of Object.entries(inspectionChecks))
+      all.set(name, inspectionAction(name, check));
+    all.set(inventoryCollectAction.name, inventoryCollectAction);
+    all.set(healthReportBuiltin.name, healthReportBuiltin);
+    for (const action of backupBuiltins()) all.set(action.name, action);
+    registry = all;
+  }
+  return registry;
+}

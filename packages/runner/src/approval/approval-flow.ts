@@ -1,0 +1,432 @@
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import {
+  type ApprovalStatement,
+  attachSignature,
+  createEnvelope,
+  createStatement,
+  type Envelope,
+  type ExecutorIdentity,
+  type ExpectedRun,
+  identifyExecutor,
+  loadTrustedStore,
+  NOT_CANONICAL,
+  parseStatement,
+  parseTrustStore,
+  readEnvelope,
+  reviseStatement,
+  type SshSigner,
+  serializeEnvelope,
+  signEnvelope,
+  signProposal,
+  type Verified,
+  verifyApproval,
+} from '@opsbook/approval';
+import type { Inventory } from '@opsbook/inventory';
+import {
+  type BundleDigest,
+  type Config,
+  digestRunbook,
+  formatProblem,
+  isOpsbookError,
+  RefusalError,
+  type RunbookBundle,
+  ValidationError,
+  writeFileAtomic,
+} from '@opsbook/schema';
+import { runnerErrors } from '../error-codes.js';
+import { loadOneRunbook } from '../plan/catalog.js';
+import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
+import { type Plan, planDigest, renderPlan } from '../plan/plan.js';
+import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
+import { runsUsed } from '../state/ledger.js';
+
+/**
+ * Approval files are written whole (an interrupted write never leaves half an approval) and
+ * readable by all: the senior who signs and the engineer who runs are different users.
+ */
+export const APPROVAL_FILE = { mode: 0o644 } as const;
+
+/** Who is acting: OPSBOOK_USER, else the OS user. Matched against approver ids. */
+export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OPSBOOK_USER || userInfo().username;
+}
+
+export interface PlanRequest {
+  config: Config;
+  runbook: string;
+  ticket: string;
+  params: readonly string[];
+  target?: string | undefined;
+  inventoryFile?: string | undefined;
+  expires?: string | undefined;
+  maxRuns?: number | undefined;
+  executor?: string | undefined;
+  /** A standing approval of a routine runbook: targets are the selector, re-resolved at each run. */
+  standing?: boolean;
+  /**
+   * The proposer's own key: approvers.yaml must list it, its person is the statement's proposer,
+   * and it signs the proposal (never a name from the environment).
+   */
+  proposerSigner: SshSigner;
+  now?: Date;
+}
+
+/**
+ * Who proposes: the person this checkout's approvers.yaml lists for the key. (Verification checks
+ * the proposal signature again against the pinned trust store.)
+ */
+async function proposerOf(config: Config, signer: SshSigner): Promise<string> {
+  const bytes = await readFile(config.trustStore).catch(() => undefined);
+  if (!bytes)
+    throw new runnerErrors.RefusalError(
+      'PROPOSER_UNPROVEN',
+      `${config.trustStore} is missing: a plan names as proposer the person the trust store lists for the key that signs it`,
+    );
+  const who = identifyExecutor(
+    parseTrustStore(bytes, config.trustStore),
+    signer.publicKey.fingerprint,
+  );
+  if (who.ok) return who.executor.id;
+  throw new RefusalError(
+    who.code === 'EXECUTOR_UNTRUSTED' ? 'PROPOSER_UNPROVEN' : who.code,
+    `${who.message.replace('you run with', 'you plan with')}`,
+  );
+}
+
+export interface PlannedRun {
+  bundle: RunbookBundle;
+  digest: BundleDigest;
+  plan: Plan;
+  planDigest: string;
+  inventory: Inventory;
+}
+
+/** `opsbook plan`: resolve params and hosts, render every command, and bind them in an unsigned approval. */
+export async function createPlan(
+  req: PlanRequest,
+): Promise<PlannedRun & { statement: ApprovalStatement; envelope: Envelope }> {
+  if (!/^[A-Z][A-Z0-9_]*-\d+$/.test(req.ticket)) {
+    throw new ValidationError([
+      {
+        file: '--ticket',
+        line: 0,
+        col: 0,
+        rule: 'bad-ticket',
+        message: `'${req.ticket}' is not a ticket key: use the Jira form PROJECT-123`,
+      },
+    ]);
+  }
+  const bundle = await loadOneRunbook(req.runbook, req.config);
+  const { values, secretParams } = resolveParams(bundle.runbook, parseParamArgs(req.params));
+  const inventory = await loadRunInventory(req.config, req.inventoryFile);
+  const hosts = selectTargets(inventory, req.target, bundle.runbook.spec.targets?.default);
+  const selector = req.target ?? bundle.runbook.spec.targets?.default ?? 'all';
+  if (req.standing && bundle.runbook.metadata.category !== 'routine')
+    throw new runnerErrors.RefusalError(
+      'SELECTOR_NOT_ROUTINE',
+      `${bundle.name} is a ${bundle.runbook.metadata.category} runbook: only routine runbooks get a standing approval; plan it for explicit hosts (drop --standing)`,
+    );
+  const digest = await digestRunbook(bundle.dir, bundle);
+  const plan = renderPlan({
+    bundle,
+    digest,
+    ticket: req.ticket,
+    params: values,
+    secretParams,
+    hosts,
+  });
+  const pd = planDigest(plan);
+  const statement = createStatement({
+    ticket: req.ticket,
+    runbook: plan.runbook,
+    params: values,
+    secretParams,
+    targets: req.standing ? { selector } : { hosts: plan.hosts.map((h) => h.name) },
+    category: plan.category,
+    grade: plan.grade,
+    // A standing approval binds the runbook bytes, params and selector, not one rendering of
+    // hosts that come and go; an approval for explicit hosts binds every rendered command.
+    ...(req.standing ? {} : { planDigest: pd }),
+    ...(req.expires ? { expires: req.expires } : {}),
+    ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
+    ...(req.executor ? { executor: req.executor } : {}),
+    proposer: await proposerOf(req.config, req.proposerSigner),
+    ...(req.now ? { now: req.now } : {}),
+  });
+  return {
+    bundle,
+    digest,
+    plan,
+    planDigest: pd,
+    inventory,
+    statement,
+    envelope: await signProposal(createEnvelope(statement), statement, req.proposerSigner),
+  };
+}
+
+export interface ApprovalFile {
+  file: string;
+  bytes: Buffer;
+  envelope: Envelope;
+  /** Parsed from the payload but NOT verified: only for deciding what to re-render and show. */
+  statement: ApprovalStatement;
+}
+
+/** Read an approval file; a malformed one is invalid input (exit 2), with file:line:col. */
+export async function readApprovalFile(file: string): Promise<ApprovalFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw ValidationError.single(
+      file,
+      `cannot read the approval file (${(e as NodeJS.ErrnoException).code}): check the path`,
+      'missing-file',
+    );
+  }
+  const { parsed, problems } = readEnvelope(bytes, { file });
+  if (!parsed) throw new runnerErrors.ValidationError(problems, 'ENVELOPE_INVALID');
+  const { statement, problems: sp } = parseStatement(parsed.payload, `${file} payload`);
+  if (!statement)
+    throw new runnerErrors.ValidationError(
+      sp,
+      sp[0]?.rule === NOT_CANONICAL ? 'PAYLOAD_NOT_CANONICAL' : 'STATEMENT_INVALID',
+    );
+  return { file, bytes, envelope: parsed.envelope, statement };
+}
+
+/**
+ * Render again, from this checkout, the run an approval describes: its runbook as it is now, its
+ * params, its hosts as the inventory describes them now. What runs is always this re-rendered
+ * plan, and it must have the digest the senior signed.
+ */
+export async function rederivePlan(
+  statement: ApprovalStatement,
+  config: Config,
+  inventoryFile?: string,
+): Promise<PlannedRun> {
+  const bundle = await loadOneRunbook(statement.runbook.name, config);
+  const { values, secretParams } = resolveApprovedParams(bundle.runbook, statement.params);
+  const inventory = await loadRunInventory(config, inventoryFile);
+  let hosts: ReturnType<typeof hostsByName>['hosts'];
+  if ('hosts' in statement.targets) {
+    const found = hostsByName(inventory, statement.targets.hosts);
+    if (found.missing.length) {
+      throw new runnerErrors.RefusalError(
+        'TARGETS_OUTSIDE_SCOPE',
+        `the approved hosts ${found.missing.join(', ')} are not in the inventory: run with the inventory the plan was made with (-i)`,
+      );
+    }
+    hosts = found.hosts;
+  } else {
+    hosts = selectTargets(inventory, statement.targets.selector, undefined);
+  }
+  const digest = await digestRunbook(bundle.dir, bundle);
+  const plan = renderPlan({
+    bundle,
+    digest,
+    ticket: statement.ticket,
+    params: values,
+    secretParams,
+    hosts,
+  });
+  return { bundle, digest, plan, planDigest: planDigest(plan), inventory };
+}
+
+export interface VerifyOptions {
+  config: Config;
+  inventoryFile?: string;
+  now?: Date;
+  /**
+   * The fingerprint of the key the executor runs with: the trust store must list it, and its
+   * person is who runs (never a name from the environment). Absent for `opsbook verify`.
+   */
+  executorKey?: string;
+}
+
+export interface VerifiedRun extends PlannedRun {
+  approval: ApprovalFile;
+  verified: Verified;
+  /** Who runs, proven by their key; set when `executorKey` was given. */
+  executor?: ExecutorIdentity;
+}
+
+/**
+ * The gate of `opsbook verify` and `opsbook run`: re-render the run, then let verifyApproval
+ * decide. Anything wrong is a RefusalError with a stable code (exit 3), never a usage error, and
+ * signatures are always checked before anything else in the file is believed.
+ */
+export async function verifyApprovalFile(
+  file: string,
+  options: VerifyOptions,
+): Promise<VerifiedRun> {
+  let approval: ApprovalFile;
+  try {
+    approval = await readApprovalFile(file);
+  } catch (e) {
+    if (e instanceof ValidationError && e.code !== 'INVALID_INPUT') {
+      // Keep the approval library's code: a well-formed envelope around a bad statement is
+      // STATEMENT_INVALID, as `verifyApproval` itself reports it.
+      throw new runnerErrors.RefusalError(
+        e.code === 'STATEMENT_INVALID' || e.code === 'PAYLOAD_NOT_CANONICAL'
+          ? e.code
+          : 'ENVELOPE_INVALID',
+        `${e.problems.map(formatProblem).join('; ')}: use the approval file written by opsbook plan/approve, unedited`,
+      );
+    }
+    throw e;
+  }
+  const { config } = options;
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  let executor: ExecutorIdentity | undefined;
+  if (options.executorKey !== undefined) {
+    const who = identifyExecutor(store, options.executorKey);
+    if (!who.ok) throw new RefusalError(who.code, who.message, { file });
+    executor = who.executor;
+  }
+  let derived: PlannedRun | undefined;
+  let failure: unknown;
+  try {
+    derived = await rederivePlan(approval.statement, config, options.inventoryFile);
+  } catch (e) {
+    failure = e;
+  }
+  const s = approval.statement;
+  const expected: ExpectedRun = derived
+    ? {
+        ticket: s.ticket,
+        runbook: derived.plan.runbook,
+        params: derived.plan.params,
+        secretParams: derived.plan.secretParams,
+        targets: {
+          hosts: derived.plan.hosts.map((h) => h.name),
+          ...('selector' in s.targets ? { selector: s.targets.selector } : {}),
+        },
+        planDigest: derived.planDigest,
+        category: derived.plan.category,
+        grade: derived.plan.grade,
+      }
+    : {
+        // The run cannot be rendered any more. This expectation mirrors the statement, so the
+        // refusal below reports only signature, trust and policy problems; when there are none,
+        // the rendering failure itself is thrown after it (a binding refusal here would blame
+        // the wrong thing, e.g. "the runbook changed" for a host missing from the inventory).
+        ticket: s.ticket,
+        runbook: s.runbook,
+        params: s.params,
+        secretParams: s.secretParams,
+        targets:
+          'hosts' in s.targets
+            ? { hosts: s.targets.hosts }
+            : { hosts: [], selector: s.targets.selector },
+        planDigest: s.plan?.digest ?? 'sha256:unavailable',
+        category: s.category,
+        grade: s.grade,
+      };
+  const result = verifyApproval(approval.bytes, {
+    store,
+    now: options.now ?? new Date(),
+    expected,
+    ...(executor ? { executor } : {}),
+    runsUsed: await runsUsed(config.stateDir, s.id),
+    file,
+  });
+  if (!result.ok) throw new RefusalError(result.code, result.message, { file });
+  if (!derived) {
+    if (isOpsbookError(failure) && failure.kind === 'refused') throw failure;
+    const why = failure instanceof Error ? failure.message : String(failure);
+    throw new runnerErrors.RefusalError(
+      'PLAN_MISMATCH',
+      `the approved run cannot be rendered from this checkout (${why}): check out the approved runbook version, or ask for a new approval`,
+    );
+  }
+  return { ...derived, approval, verified: result, ...(executor ? { executor } : {}) };
+}
+
+export interface ApproveOptions {
+  config: Config;
+  inventoryFile?: string | undefined;
+  expires?: string | undefined;
+  maxRuns?: number | undefined;
+  now?: Date | undefined;
+}
+
+/**
+ * `opsbook approve`: check that the plan still renders to the digest in the file (so the senior
+ * signs what they reviewed), apply --expires/--max-runs before the first signature, then sign.
+ */
+export async function approveFile(
+  file: string,
+  signer: SshSigner,
+  options: ApproveOptions,
+): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan }> {
+  const approval = await readApprovalFile(file);
+  // Said now rather than at run time: nobody signs what their own key proposed.
+  if (approval.envelope.proposal?.keyid === signer.publicKey.fingerprint)
+    throw new runnerErrors.RefusalError(
+      'SELF_APPROVAL',
+      `${file} was proposed with the key ${signer.publicKey.fingerprint} you sign with: self-approval is forbidden; ask another senior to approve`,
+    );
+  const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
+  const signed = approval.statement.plan?.digest;
+  if (signed && signed !== derived.planDigest) {
+    throw new runnerErrors.RefusalError(
+      'PLAN_MISMATCH',
+      `the plan in ${file} (${signed}) no longer matches what this checkout renders (${derived.planDigest}): ask the engineer to plan again`,
+    );
+  }
+  let envelope = approval.envelope;
+  let statement = approval.statement;
+  if (options.expires !== undefined || options.maxRuns !== undefined) {
+    if (envelope.signatures.length > 0) {
+      throw new runnerErrors.RefusalError(
+        'ALREADY_SIGNED',
+        `${file} already carries ${envelope.signatures.length} signature(s); --expires and --max-runs would change the signed bytes: sign without them`,
+      );
+    }
+    statement = reviseStatement(statement, {
+      ...(options.expires !== undefined
+        ? { expires: options.expires, notBefore: options.now ?? new Date() }
+        : {}),
+      ...(options.maxRuns !== undefined ? { maxRuns: options.maxRuns } : {}),
+    });
+    // The proposal signature leaves the window and run count out: it still holds.
+    envelope = {
+      ...createEnvelope(statement),
+      ...(envelope.proposal ? { proposal: envelope.proposal } : {}),
+    };
+  }
+  envelope = await signEnvelope(envelope, signer);
+  await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
+  return { envelope, statement, plan: derived.plan };
+}
+
+/** `opsbook approval attach-signature`: add an `ssh-keygen -Y sign` signature to the file. */
+export async function attachSignatureFile(file: string, signatureFile: string): Promise<Envelope> {
+  const approval = await readApprovalFile(file);
+  let armored: string;
+  try {
+    armored = await readFile(signatureFile, 'utf8');
+  } catch (e) {
+    throw ValidationError.single(
+      signatureFile,
+      `cannot read the signature (${(e as NodeJS.ErrnoException).code}): give the .sig file written by ssh-keygen -Y sign`,
+      'missing-file',
+    );
+  }
+  const envelope = attachSignature(approval.envelope, armored, signatureFile);
+  await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
+  return envelope;
+}
+
+/** The bytes of an approval file as opsbook writes them. */
+export function serializeApproval(envelope: Envelope): string {
+  return serializeEnvelope(envelope);
+}
+
+/** `opsbook approval payload`: the exact statement bytes every signature covers. */
+export async function readApprovalPayload(file: string): Promise<Buffer> {
+  const approval = await readApprovalFile(file);
+  return Buffer.from(approval.envelope.payload, 'base64');
+}

@@ -1,0 +1,470 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  type ExecResult,
+  fanOut,
+  type HostContext,
+  paramEnv,
+  quoteShellArg,
+  type Transport,
+} from '@opsbook/exec';
+import { isOpsbookError, type Phase } from '@opsbook/schema';
+import { type ActionOutcome, builtinActions } from '../actions/actions.js';
+import { runnerErrors } from '../error-codes.js';
+import type { Plan, PlannedHost, PlannedStep } from '../plan/plan.js';
+import type { RunEvent } from './run-events.js';
+import { createSecretMask, type SecretMask } from './secret-mask.js';
+
+export type StepStatus = 'ok' | 'failed' | 'timeout' | 'error';
+
+export interface StepResult {
+  host: string;
+  phase: Phase;
+  id: string;
+  status: StepStatus;
+  exitCode: number | null;
+  durationMs: number;
+  /** Why it failed, in one sentence (not the output). */
+  reason?: string;
+}
+
+export type HostStatus = 'ok' | 'failed' | 'unreachable' | 'cancelled' | 'not-started';
+
+export interface HostResult {
+  host: string;
+  status: HostStatus;
+  steps: StepResult[];
+  failedStep?: { phase: Phase; id: string };
+  rolledBack: boolean;
+  error?: string;
+}
+
+export interface ExecuteInput {
+  plan: Plan;
+  runId: string;
+  /** The state dir of the run (actions keep their own files under it). */
+  stateDir: string;
+  bundleDir: string;
+  /** Secret param values (never in the plan); masked in all output. */
+  secrets: Readonly<Record<string, string>>;
+  /** One transport per host (pooled by the caller), and the runner machine for `where: local`. */
+  transportFor(host: PlannedHost): Promise<Transport>;
+  /** Called once a host has finished every phase: its transport will not be used again. */
+  releaseTransport?(host: PlannedHost): Promise<void>;
+  local: Transport;
+  /** Record an event durably (journal) before the next step starts. */
+  record(event: RunEvent): Promise<void>;
+  /**
+   * Live progress for a person: output lines with a host prefix. Never durable. `cut`: the line
+   * was longer than MAX_LINE_LENGTH (@opsbook/exec) and this is its start.
+   */
+  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
+  mask(text: string): string;
+  signal: AbortSignal;
+}
+
+export interface ExecuteResult {
+  hosts: HostResult[];
+  interrupted: boolean;
+  stoppedByFailures: boolean;
+}
+
+/** A captured stream kept in the journal: the end is what matters when something fails. */
+const JOURNAL_OUTPUT_BYTES = 64 * 1024;
+
+/** ExecuteInput plus what executePlan derives from it once for the whole run. */
+interface RunInput extends ExecuteInput {
+  secretMask: SecretMask;
+}
+
+/** Run every host of the plan: prechecks → steps → postchecks → rollback if needed → evidence. */
+export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteResult> {
+  const input: RunInput = {
+    ...executeInput,
+    secretMask: createSecretMask(Object.values(executeInput.secrets)),
+  };
+  const { plan } = input;
+  const byName = new Map(plan.hosts.map((h) => [h.name, h]));
+  const results = new Map<string, HostResult>();
+  const outcome = await fanOut<HostResult>(
+    {
+      hosts: plan.hosts.map((h) => h.name),
+      concurrency: plan.concurrency,
+      maxFailures: plan.maxFailures,
+      signal: input.signal,
+      isFailure: (r) => r.status !== 'ok',
+      onEvent: (e) => {
+        if (e.type === 'output')
+          input.onOutput?.(e.host, e.stream, input.mask(e.line), e.cut === true);
+      },
+    },
+    async (ctx) => {
+      const result = await runHost(input, byName.get(ctx.host)!, ctx);
+      results.set(ctx.host, result);
+      return result;
+    },
+  );
+  for (const o of outcome.outcomes) {
+    if (results.has(o.host)) continue;
+    // The worker threw before it could report (cannot happen for opsbook errors, which are
+    // turned into host results); keep the host in the report all the same.
+    const error = o.error instanceof Error ? o.error.message : String(o.error);
+    results.set(o.host, {
+      host: o.host,
+      status: o.status === 'ok' ? 'failed' : o.status,
+      steps: [],
+      rolledBack: false,
+      error: input.mask(error),
+    });
+  }
+  const hosts = plan.hosts.map(
+    (h) =>
+      results.get(h.name) ?? {
+        host: h.name,
+        status: 'not-started' as const,
+        steps: [],
+        rolledBack: false,
+      },
+  );
+  return { hosts, interrupted: outcome.interrupted, stoppedByFailures: outcome.stoppedByFailures };
+}
+
+async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Promise<HostResult> {
+  const result: HostResult = { host: host.name, status: 'ok', steps: [], rolledBack: false };
+  await input.record({ type: 'host-start', host: host.name, connection: host.connection });
+  let transport: Transport | undefined;
+  const scripts = new ScriptStage(input);
+  try {
+    transport = await input.transportFor(host);
+    const run = (phase: Phase) => runPhase(input, host, phase, transport!, scripts, ctx, result);
+    const precheckOk = await run('prechecks');
+    if (precheckOk) {
+      const stepsOk = await run('steps');
+      const postOk = stepsOk && (await run('postchecks'));
+      if ((!stepsOk || !postOk) && result.status === 'failed' && host.phases.rollback.length) {
+        result.rolledBack = true;
+        await run('rollback');
+      }
+    }
+    await run('evidence');
+  } catch (e) {
+    result.status =
+      isOpsbookError(e) && e.kind === 'unreachable'
+        ? 'unreachable'
+        : ctx.signal.aborted
+          ? 'cancelled'
+          : 'failed';
+    result.error = input.mask(e instanceof Error ? e.message : String(e));
+  } finally {
+    if (transport) await scripts.cleanup(transport).catch(() => {});
+    await scripts.dispose();
+    await input.releaseTransport?.(host).catch(() => {});
+  }
+  await input.record({
+    type: 'host-end',
+    host: host.name,
+    status: result.status,
+    ...(result.failedStep ? { failedStep: result.failedStep } : {}),
+    rolledBack: result.rolledBack,
+    ...(result.error ? { error: result.error } : {}),
+  });
+  return result;
+}
+
+/** Runs one phase; false when a step that counts failed (evidence never fails a host). */
+async function runPhase(
+  input: RunInput,
+  host: PlannedHost,
+  phase: Phase,
+  transport: Transport,
+  scripts: ScriptStage,
+  ctx: HostContext,
+  result: HostResult,
+): Promise<boolean> {
+  for (const step of host.phases[phase]) {
+    // After an interrupt the command running now finishes, but no further step starts.
+    if (input.signal.aborted) {
+      if (result.status === 'ok') result.status = 'cancelled';
+      return false;
+    }
+    const r = await runStep(
+      input,
+      host,
+      phase,
+      step,
+      step.where === 'local' ? input.local : transport,
+      scripts,
+      ctx,
+    ).catch((e: unknown) => {
+      // The host was lost during this step (runStep rethrows only that): name it in the
+      // report, as the journal's step-end already does.
+      result.failedStep ??= { phase, id: step.id };
+      throw e;
+    });
+    result.steps.push(r);
+    if (r.status === 'ok' || step.continueOnError || phase === 'evidence') continue;
+    if (phase !== 'rollback') {
+      result.status = 'failed';
+      result.failedStep ??= { phase, id: step.id };
+    }
+    return false;
+  }
+  return true;
+}
+
+async function runStep(
+  input: RunInput,
+  host: PlannedHost,
+  phase: Phase,
+  step: PlannedStep,
+  transport: Transport,
+  scripts: ScriptStage,
+  ctx: HostContext,
+): Promise<StepResult> {
+  await input.record({
+    type: 'step-start',
+    host: host.name,
+    phase,
+    step: step.id,
+    name: step.name,
+  });
+  const env = {
+    ...paramEnv({ ...input.plan.params, ...input.secrets }),
+    OPSBOOK_RUN_ID: input.runId,
+    OPSBOOK_TICKET: input.plan.ticket,
+    OPSBOOK_HOST: host.name,
+  };
+  const started = Date.now();
+  let exec: ExecResult | undefined;
+  let reason: string | undefined;
+  let result: unknown;
+  let actionFailure: string | undefined;
+  const live = liveOutput(ctx, input.secretMask);
+  try {
+    if (step.kind === 'uses') {
+      const outcome = await runAction(input, host, step, transport, env, ctx, live);
+      exec = outcome.exec;
+      result = outcome.result;
+      if (outcome.status === 'failed')
+        actionFailure = outcome.reason ?? `action ${step.uses} failed`;
+    } else {
+      const command = await commandOf(step, transport, scripts);
+      exec = await transport.exec({
+        command,
+        env,
+        sudo: step.sudo && !runsAsRoot(host, step),
+        timeoutMs: step.timeoutMs,
+        signal: ctx.signal,
+        onStdout: live.onStdout,
+        onStderr: live.onStderr,
+      });
+    }
+  } catch (e) {
+    if (isOpsbookError(e) && e.kind === 'unreachable') {
+      await input.record({
+        type: 'step-end',
+        host: host.name,
+        phase,
+        step: step.id,
+        status: 'error',
+        reason: input.mask(e.message),
+        durationMs: Date.now() - started,
+      });
+      throw e;
+    }
+    reason = e instanceof Error ? e.message : String(e);
+  } finally {
+    live.end();
+  }
+  let status: StepStatus;
+  if (actionFailure) status = 'failed';
+  else if (!exec) status = reason ? 'error' : 'ok';
+  else if (exec.timedOut) status = 'timeout';
+  else status = step.kind === 'uses' ? 'ok' : judge(step, exec);
+  if (actionFailure) reason = actionFailure;
+  else if (exec && status !== 'ok') reason = explain(step, exec);
+  const r: StepResult = {
+    host: host.name,
+    phase,
+    id: step.id,
+    status,
+    exitCode: exec?.exitCode ?? null,
+    durationMs: exec?.durationMs ?? Date.now() - started,
+  };
+  if (reason) r.reason = input.mask(reason);
+  await input.record({
+    type: 'step-end',
+    host: host.name,
+    phase,
+    step: step.id,
+    status,
+    exitCode: r.exitCode,
+    signal: exec?.signal ?? null,
+    durationMs: r.durationMs,
+    stdout: journalOutput(input, exec?.stdout ?? ''),
+    stderr: journalOutput(input, exec?.stderr ?? ''),
+    truncated: exec?.truncated ?? false,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
+  });
+  return r;
+}
+
+/** The journal's copy of a captured stream: masked, then cut, no piece of a secret at a cut. */
+function journalOutput(input: RunInput, text: string): string {
+  return input.mask(input.secretMask.maskedTail(text, JOURNAL_OUTPUT_BYTES));
+}
+
+interface LiveOutput {
+  onStdout(chunk: string): void;
+  onStderr(chunk: string): void;
+  /** The command ended: let out what was held back. */
+  end(): void;
+}
+
+/**
+ * One command's output on its way to the host's line splitter, masked on the stream: a secret
+ * spread over several lines, or over two chunks, is masked whole before anything splits it.
+ */
+function liveOutput(ctx: HostContext, secretMask: SecretMask): LiveOutput {
+  const streams = { stdout: secretMask.maskStream(), stderr: secretMask.maskStream() };
+  const forward = (stream: 'stdout' | 'stderr', text: string) => {
+    if (text !== '') ctx.output(stream, text);
+  };
+  return {
+    onStdout: (c) => forward('stdout', streams.stdout.push(c)),
+    onStderr: (c) => forward('stderr', streams.stderr.push(c)),
+    end() {
+      forward('stdout', streams.stdout.end());
+      forward('stderr', streams.stderr.end());
+    },
+  };
+}
+
+/** Local steps run as the runner's user; remote ones as the connection's user. */
+function runsAsRoot(host: PlannedHost, step: PlannedStep): boolean {
+  if (step.where === 'local' || host.connection.transport === 'local')
+    return process.getuid?.() === 0;
+  return host.connection.user === 'root';
+}
+
+function judge(step: PlannedStep, exec: ExecResult): StepStatus {
+  if (exec.exitCode === null || !step.expect.exitCodes.includes(exec.exitCode)) return 'failed';
+  if (step.expect.stdout !== undefined && !new RegExp(step.expect.stdout, 'u').test(exec.stdout))
+    return 'failed';
+  if (step.expect.stderr !== undefined && !new RegExp(step.expect.stderr, 'u').test(exec.stderr))
+    return 'failed';
+  return 'ok';
+}
+
+function explain(step: PlannedStep, exec: ExecResult): string {
+  if (exec.timedOut) return `timed out after ${step.timeoutMs} ms and was killed`;
+  if (exec.exitCode === null) return `ended by signal ${exec.signal ?? 'unknown'}`;
+  if (!step.expect.exitCodes.includes(exec.exitCode))
+    return `exited ${exec.exitCode} (expected ${step.expect.exitCodes.join(' or ')})`;
+  if (step.expect.stdout !== undefined) return `stdout does not match /${step.expect.stdout}/`;
+  return `stderr does not match /${step.expect.stderr}/`;
+}
+
+async function commandOf(
+  step: PlannedStep,
+  transport: Transport,
+  scripts: ScriptStage,
+): Promise<string> {
+  if (step.kind === 'run') return step.command!;
+  if (step.kind === 'script') {
+    const remote = await scripts.stage(transport, step.script!);
+    return ['sh', remote, ...(step.args ?? [])].map((a) => quoteShellArg(a)).join(' ');
+  }
+  throw new runnerErrors.WorkFailedError(
+    'ACTION_UNAVAILABLE',
+    `action ${step.uses} is not available in this opsbook`,
+  );
+}
+
+async function runAction(
+  input: RunInput,
+  host: PlannedHost,
+  step: PlannedStep,
+  transport: Transport,
+  env: Record<string, string>,
+  ctx: HostContext,
+  live: LiveOutput,
+): Promise<ActionOutcome> {
+  const action = builtinActions().get(step.uses ?? '');
+  if (!action)
+    throw new runnerErrors.WorkFailedError(
+      'ACTION_UNAVAILABLE',
+      `action ${step.uses} is not available in this opsbook`,
+    );
+  return action.run({
+    host: host.name,
+    with: step.with,
+    transport,
+    env,
+    sudo: step.sudo && !runsAsRoot(host, step),
+    timeoutMs: step.timeoutMs,
+    signal: ctx.signal,
+    runId: input.runId,
+    stateDir: input.stateDir,
+    onStdout: live.onStdout,
+    onStderr: live.onStderr,
+  });
+}
+
+/**
+ * Copies `script:` files to a private temporary folder on the host. The bytes copied are the
+ * ones whose sha256 the plan holds, read and checked once here, so a script edited after the
+ * approval was verified can never run.
+ */
+class ScriptStage {
+  private remoteDirs = new Map<Transport, string>();
+  private localDir: string | undefined;
+
+  constructor(private readonly input: ExecuteInput) {}
+
+  async stage(transport: Transport, script: { path: string; sha256: string }): Promise<string> {
+    const bytes = await readFile(path.join(this.input.bundleDir, ...script.path.split('/')));
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== script.sha256) {
+      throw new runnerErrors.WorkFailedError(
+        'SCRIPT_CHANGED',
+        `script ${script.path} changed after the approval was verified (sha256 ${actual.slice(0, 12)}… ≠ ${script.sha256.slice(0, 12)}…): nothing was run from it`,
+      );
+    }
+    this.localDir ??= await mkdtemp(path.join(tmpdir(), 'opsbook-script-'));
+    const local = path.join(this.localDir, `${script.sha256}.sh`);
+    await writeFile(local, bytes, { mode: 0o600 });
+    let dir = this.remoteDirs.get(transport);
+    if (!dir) {
+      const made = await transport.exec({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run on the host
+        command: 'mktemp -d "${TMPDIR:-/tmp}/opsbook.XXXXXXXX"',
+        timeoutMs: 30_000,
+      });
+      dir = made.stdout.trim();
+      if (made.exitCode !== 0 || !dir.startsWith('/'))
+        throw new runnerErrors.WorkFailedError(
+          'SCRIPT_STAGING',
+          `could not create a temporary folder on ${transport.host}: ${made.stderr.trim()}`,
+        );
+      this.remoteDirs.set(transport, dir);
+    }
+    const remote = `${dir}/${script.sha256.slice(0, 12)}-${path.posix.basename(script.path)}`;
+    await transport.copyFile(local, remote, { mode: 0o700 });
+    return remote;
+  }
+
+  async cleanup(transport: Transport): Promise<void> {
+    for (const [t, dir] of this.remoteDirs) {
+      if (t !== transport && t !== this.input.local) continue;
+      await t.exec({ command: `rm -rf -- ${quoteShellArg(dir)}`, timeoutMs: 30_000 });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,115 @@
+import path from 'node:path';
+import { type Finding, sortFindings } from '@opsbook/inspection';
+import {
+  computeFleetStatistics,
+  type FleetStatistics,
+  type HostFacts,
+  type Inventory,
+} from '@opsbook/inventory';
+import { readApprovalFile } from '../approval/approval-flow.js';
+import { runnerErrors } from '../error-codes.js';
+import { loadRunInventory } from '../plan/targets.js';
+import { verifyJournal } from '../state/journal-verify.js';
+import { type RunOutcome, type RunRequest, runApproved } from './run.js';
+
+export interface RoutineRunRequest extends Omit<RunRequest, 'approvalFile'> {
+  /** The routine runbook (`daily-inspection`, `resource-inventory`). */
+  runbook: string;
+  /** Must equal the standing approval's selector when given: a signature covers what it names. */
+  target?: string;
+}
+
+export interface RoutineRun {
+  outcome: RunOutcome;
+  approvalFile: string;
+  /** Every finding of the run's `inspection.*` steps, worst first. */
+  findings: Finding[];
+  /** The facts of the run's `inventory.collect` steps, one per host. */
+  facts: HostFacts[];
+}
+
+/** How to get a standing approval, for the refusal message and the docs. */
+export function standingSetupHint(runbook: string): string {
+  const file = `approvals/${runbook}.approval.json`;
+  return `plan one with "opsbook plan ${runbook} --standing --target all --expires 90d --max-runs 1000 --ticket OPS-1 -o ${file}", have a senior sign it with "opsbook approve ${file}", and add "standing: {${runbook}: ${file}}" to opsbook.yaml (see docs/routine-work.md)`;
+}
+
+/** The configured standing approval file of a routine runbook, or a refusal (exit 3) that says how to create one. */
+export function requireStandingApproval(config: RunRequest['config'], runbook: string): string {
+  const file = config.raw.standing?.[runbook];
+  if (!file)
+    throw new runnerErrors.RefusalError(
+      'STANDING_APPROVAL_MISSING',
+      `opsbook.yaml names no standing approval for ${runbook}: ${standingSetupHint(runbook)}`,
+    );
+  return path.resolve(config.root, file);
+}
+
+/**
+ * `opsbook inspect` / `opsbook inventory`: run a routine runbook under its standing approval
+ * (verified like any approval: signature, digest, expiry, selector) and read the findings and
+ * facts back from the run's hash-checked journal, the same record the health report reads.
+ */
+export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
+  const approvalFile = requireStandingApproval(req.config, req.runbook);
+  const { statement } = await readApprovalFile(approvalFile);
+  if (!('selector' in statement.targets))
+    throw new runnerErrors.RefusalError(
+      'NOT_STANDING',
+      `${approvalFile} approves an explicit host list, not a standing selector: ${standingSetupHint(req.runbook)}`,
+    );
+  if (statement.runbook.name !== req.runbook)
+    throw new runnerErrors.RefusalError(
+      'RUNBOOK_MISMATCH',
+      `${approvalFile} approves ${statement.runbook.name}, not ${req.runbook}: fix the standing: entry in opsbook.yaml`,
+    );
+  if (req.target !== undefined && req.target !== statement.targets.selector)
+    throw new runnerErrors.RefusalError(
+      'TARGETS_OUTSIDE_SCOPE',
+      `the standing approval for ${req.runbook} covers "${statement.targets.selector}", not "${req.target}": omit --target, or ask a senior for a standing approval with that selector`,
+    );
+  const { runbook: _r, target: _t, ...run } = req;
+  const outcome = await runApproved({ ...run, approvalFile });
+  const { events } = await verifyJournal(outcome.journal.path);
+  const findings: Finding[] = [];
+  const facts: HostFacts[] = [];
+  for (const e of events as unknown as Record<string, unknown>[]) {
+    if (e.type !== 'step-end' || typeof e.result !== 'object' || e.result === null) continue;
+    const result = e.result as { findings?: Finding[]; facts?: HostFacts };
+    if (Array.isArray(result.findings)) findings.push(...result.findings);
+    if (result.facts) facts.push(result.facts);
+  }
+  return { outcome, approvalFile, findings: sortFindings(findings), facts };
+}
+
+/** Fleet statistics of a routine run's facts, grouped by the inventory's groups. */
+export async function routineFleetStatistics(
+  req: Pick<RunRequest, 'config' | 'inventoryFile'>,
+  facts: readonly HostFacts[],
+  top = 5,
+): Promise<FleetStatistics> {
+  const inventory = await loadRunInventory(req.config, req.inventoryFile);
+  return computeFleetStatistics(facts, { groups: groupMembers(inventory), top });
+}
+
+/** Every group's hosts, including those of its child groups (bounded: each group expands once). */
+export function groupMembers(inventory: Inventory): Record<string, string[]> {
+  const byName = new Map(inventory.groups.map((g) => [g.name, g]));
+  const out: Record<string, string[]> = {};
+  for (const group of inventory.groups) {
+    if (group.name === 'all' || group.name === 'ungrouped') continue;
+    const hosts = new Set<string>();
+    const seen = new Set<string>();
+    const queue = [group.name];
+    while (queue.length > 0 && seen.size <= byName.size) {
+      const name = queue.shift() as string;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const g = byName.get(name);
+      for (const h of g?.hosts ?? []) hosts.add(h);
+      queue.push(...(g?.children ?? []));
+    }
+    out[group.name] = [...hosts];
+  }
+  return out;
+}

@@ -1,0 +1,303 @@
+import { createHash } from 'node:crypto';
+import { type SshSigner, signRunClaim } from '@opsbook/approval';
+import {
+  connectSsh,
+  createLocalTransport,
+  createSshFileCache,
+  createTransportPool,
+  readSshConfigFile,
+  type Transport,
+} from '@opsbook/exec';
+import { type Config, type StorageError, storageErrorOf } from '@opsbook/schema';
+import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
+import { readSecretParams } from '../plan/params.js';
+import type { PlannedHost } from '../plan/plan.js';
+import { createMasker, Journal } from '../state/journal.js';
+import { consumeRun, recordRunEnd } from '../state/ledger.js';
+import { newRunId } from '../state/run-store.js';
+import type { TicketGate, TicketReport } from '../ticket/run-ticket.js';
+import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
+import type { RunEvent, RunStatus } from './run-events.js';
+
+export interface RunRequest {
+  config: Config;
+  approvalFile: string;
+  /**
+   * The executor's own key (file or agent): it identifies who runs against the trust store and
+   * signs the run claim (approval, run id, hosts) recorded in the journal and on the ticket.
+   */
+  executorSigner: SshSigner;
+  inventoryFile?: string;
+  env: NodeJS.ProcessEnv;
+  /** Like StrictHostKeyChecking=accept-new: unknown host keys are added; changed ones still refused. */
+  acceptNewHostKeys?: boolean;
+  signal: AbortSignal;
+  /** Every durable event, for live progress. */
+  onEvent?(event: RunEvent): void;
+  /** Command output lines, secrets masked; `cut`: a line longer than 64 Ki characters, cut. */
+  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
+  now?: Date;
+  /** The run's ticket (issue 5): checked before anything runs, told how the run went at the end. */
+  ticket?: TicketGate;
+}
+
+export interface RunOutcome {
+  runId: string;
+  status: RunStatus;
+  verified: VerifiedRun;
+  result: ExecuteResult;
+  journal: { path: string; head: string; count: number };
+  /** What the ticket was told, and what waits in the outbox. */
+  ticket?: { start: TicketReport; end: TicketReport };
+}
+
+/**
+ * How a run ends: interrupted beats failed beats unreachable beats ok. Any failed step (or host
+ * cut short) makes it failed; a run whose only failures are unreachable hosts is unreachable,
+ * whether or not maxFailures then kept the other hosts from starting.
+ */
+export function runStatusOf(result: ExecuteResult): RunStatus {
+  if (result.interrupted) return 'interrupted';
+  const statuses = result.hosts.map((h) => h.status);
+  if (statuses.some((s) => s === 'failed' || s === 'cancelled')) return 'failed';
+  if (statuses.some((s) => s === 'unreachable')) return 'unreachable';
+  // Hosts not started without any failure to stop them: nothing explains it, so not a success.
+  if (statuses.some((s) => s === 'not-started')) return 'failed';
+  return 'ok';
+}
+
+/** Work on the state dir before any host is touched: a refusing filesystem means nothing ran. */
+async function beforeAnyHost<T>(stateDir: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    throw (
+      storageErrorOf(e, {
+        place: `the state dir ${stateDir}`,
+        outcome: 'Nothing was run',
+        alternative: 'or set stateDir in opsbook.yaml to another place',
+      }) ?? e
+    );
+  }
+}
+
+/** Opens a host's transport for a run: one file cache, the host's own connect timeout. */
+export function openTransportFor(
+  req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
+  sshConfigText: string | undefined,
+) {
+  // Identity files and known_hosts are read once for the whole run, not once per host.
+  const fileCache = createSshFileCache();
+  return async (host: PlannedHost): Promise<Transport> => {
+    const c = host.connection;
+    // Local commands get the allow-listed part of the runner's environment, never all of it.
+    if (c.transport === 'local') return createLocalTransport({ host: host.name, env: req.env });
+    return connectSsh(
+      {
+        name: host.name,
+        host: c.address,
+        port: c.port,
+        ...(c.user ? { user: c.user } : {}),
+        ...(c.privateKeyFile ? { identityFile: c.privateKeyFile } : {}),
+      },
+      {
+        knownHostsFile: req.config.knownHosts,
+        acceptNewHostKeys: req.acceptNewHostKeys ?? false,
+        fileCache,
+        ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
+        ...(sshConfigText !== undefined ? { sshConfigText } : {}),
+        ...(req.env.SSH_AUTH_SOCK ? { agentSocket: req.env.SSH_AUTH_SOCK } : {}),
+        ...(req.env.OPSBOOK_KEY_PASSPHRASE ? { passphrase: req.env.OPSBOOK_KEY_PASSPHRASE } : {}),
+        signal: req.signal,
+      },
+    );
+  };
+}
+
+/**
+ * `opsbook run`: the only way anything touches a host. Verifies the approval against the plan
+ * re-rendered from this checkout, consumes one of its runs in the ledger, then executes exactly
+ * that plan, journaling every event durably before the next step starts.
+ */
+export async function runApproved(req: RunRequest): Promise<RunOutcome> {
+  const verified = await verifyApprovalFile(req.approvalFile, {
+    config: req.config,
+    ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
+    ...(req.now ? { now: req.now } : {}),
+    executorKey: req.executorSigner.publicKey.fingerprint,
+  });
+  const { plan, planDigest, verified: approval } = verified;
+  const executor = verified.executor!;
+  const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
+  const mask = createMasker(Object.values(secrets));
+  await req.ticket?.check(approval.statement);
+  const runId = newRunId(req.now ?? new Date());
+  // Signed before any run is consumed or host touched: a key that cannot sign costs nothing.
+  const runClaim = await signRunClaim(
+    {
+      approvalId: approval.statement.id,
+      approvalPayload: Buffer.from(verified.approval.envelope.payload, 'base64'),
+      ticket: plan.ticket,
+      runId,
+      hosts: plan.hosts.map((h) => h.name),
+      executor: executor.id,
+      ...(req.now ? { now: req.now } : {}),
+    },
+    req.executorSigner,
+  );
+  const { stateDir } = req.config;
+  const { runsUsed } = await beforeAnyHost(
+    stateDir,
+    consumeRun(stateDir, {
+      approvalId: approval.statement.id,
+      maxRuns: approval.statement.maxRuns,
+      runId,
+      ticket: plan.ticket,
+    }),
+  );
+  const ticketStart = await beforeAnyHost(
+    stateDir,
+    Promise.resolve(req.ticket?.start(runId, executor.id)),
+  );
+  const journal = await beforeAnyHost(stateDir, Journal.create(stateDir, runId, { mask }));
+  // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([req.signal, stop.signal]);
+  let journalRefused: unknown;
+  const record = async (event: RunEvent) => {
+    try {
+      await journal.append(event);
+    } catch (e) {
+      if (journalRefused === undefined && storageErrorOf(e)) {
+        journalRefused = e;
+        stop.abort();
+      }
+      throw e;
+    }
+    req.onEvent?.(event);
+  };
+  const sshConfigText = req.env.HOME
+    ? await readSshConfigFile(`${req.env.HOME}/.ssh/config`).catch(() => undefined)
+    : undefined;
+  const pool = createTransportPool(async (name) =>
+    openTransport(plan.hosts.find((h) => h.name === name)!),
+  );
+  const openTransport = openTransportFor(req, sshConfigText);
+  const local = createLocalTransport({ env: req.env });
+  let result: ExecuteResult | undefined;
+  let ticketEnd: TicketReport | undefined;
+  let refused: StorageError | undefined;
+  try {
+    await record({
+      type: 'run-start',
+      runId,
+      ticket: plan.ticket,
+      runbook: plan.runbook,
+      planDigest,
+      approval: {
+        id: approval.statement.id,
+        sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
+        signers: approval.signers.map((s) => ({
+          approverId: s.approverId,
+          fingerprint: s.fingerprint,
+        })),
+        runsUsed,
+        maxRuns: approval.statement.maxRuns,
+      },
+      executor: executor.id,
+      executorKey: executor.fingerprint!,
+      runClaim,
+      params: plan.params,
+      secretParams: plan.secretParams,
+      hosts: plan.hosts.map((h) => h.name),
+    });
+    result = await executePlan({
+      plan,
+      runId,
+      stateDir: req.config.stateDir,
+      bundleDir: verified.bundle.dir,
+      secrets,
+      transportFor: (h) => pool.get(h.name),
+      releaseTransport: (h) => pool.release(h.name),
+      local,
+      record,
+      mask,
+      signal,
+      ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+    });
+  } catch (e) {
+    // Once the disk refused the journal, that is what the run's end reports (below).
+    if (journalRefused === undefined) throw e;
+  } finally {
+    await pool.closeAll();
+    const final = result ?? {
+      hosts: [] as HostResult[],
+      interrupted: signal.aborted,
+      stoppedByFailures: false,
+    };
+    const status = result ? runStatusOf(result) : signal.aborted ? 'interrupted' : 'failed';
+    await record({
+      type: 'run-end',
+      status,
+      hosts: Object.fromEntries(final.hosts.map((h) => [h.host, h.status])),
+      interrupted: final.interrupted,
+      stoppedByFailures: final.stoppedByFailures,
+    }).catch(() => {});
+    await journal.close();
+    const ledgerRefused = await recordRunEnd(stateDir, {
+      runId,
+      head: journal.head,
+      count: journal.count,
+      status,
+    }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (!storageErrorOf(e)) throw e;
+        return e;
+      },
+    );
+    ticketEnd = await req.ticket?.finish(journal.path, runId);
+    refused = storageRefusal({ journalRefused, ledgerRefused, journal, stateDir, status });
+  }
+  if (refused) throw refused;
+  return {
+    runId,
+    status: runStatusOf(result!),
+    verified,
+    result: result!,
+    journal: { path: journal.path, head: journal.head, count: journal.count },
+    ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
+  };
+}
+
+/**
+ * The error for a run whose journal or ledger the disk refused (ENOSPC, EROFS…), saying how far
+ * the run got and what was recorded; undefined when both were written.
+ */
+function storageRefusal(facts: {
+  journalRefused: unknown;
+  ledgerRefused: unknown;
+  journal: Journal;
+  stateDir: string;
+  status: RunStatus;
+}): StorageError | undefined {
+  const { journal, stateDir, status } = facts;
+  const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written`;
+  const alternative = 'or set stateDir in opsbook.yaml to another place';
+  if (facts.journalRefused !== undefined) {
+    const ledger = facts.ledgerRefused
+      ? `the ledger in ${stateDir} could not record its end either`
+      : `the ledger records it as ${status}`;
+    return storageErrorOf(facts.journalRefused, {
+      place: `the journal ${journal.path}`,
+      outcome: `The run stopped there: no step started after it, and ${ledger}; ${verify}`,
+      alternative,
+    });
+  }
+  if (facts.ledgerRefused === undefined) return undefined;
+  return storageErrorOf(facts.ledgerRefused, {
+    place: `the ledger in ${stateDir}`,
+    outcome: `The run ended ${status} and its journal ${journal.path} is complete, but the ledger does not pin it; ${verify}`,
+    alternative,
+  });
+}

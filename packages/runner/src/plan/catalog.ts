@@ -1,0 +1,92 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type Config,
+  didYouMean,
+  findRunbookDirs,
+  type LoadResult,
+  loadRunbook,
+  RUNBOOK_SCOPE,
+  type RunbookBundle,
+  UsageError,
+  ValidationError,
+} from '@opsbook/schema';
+import { builtinActionSpecs } from '../actions/action-specs.js';
+
+/**
+ * Resolve what the user typed (a runbook name, `@runbooks/name`, a folder, or a runbook.yaml)
+ * to a runbook folder.
+ */
+export async function resolveRunbookDir(
+  ref: string,
+  config: Config,
+  cwd = process.cwd(),
+): Promise<string> {
+  const asPath = path.resolve(cwd, ref);
+  const st = await stat(asPath).catch(() => undefined);
+  if (st?.isDirectory()) return asPath;
+  if (st?.isFile() && path.basename(asPath) === 'runbook.yaml') return path.dirname(asPath);
+  if (st?.isFile()) throw new UsageError(`'${ref}' is a file; give a runbook name or its folder`);
+  const name = ref.startsWith(RUNBOOK_SCOPE) ? ref.slice(RUNBOOK_SCOPE.length) : ref;
+  if (!/[\\/]/.test(name)) {
+    const dir = path.join(config.runbooksDir, name);
+    if ((await stat(dir).catch(() => undefined))?.isDirectory()) return dir;
+  }
+  const known = (await findRunbookDirs(config.runbooksDir)).map((d) => path.basename(d));
+  const guess = didYouMean(name, known);
+  throw new UsageError(
+    `no runbook '${ref}' in ${path.relative(cwd, config.runbooksDir) || config.runbooksDir}: ${
+      guess
+        ? `did you mean '${guess}'?`
+        : known.length
+          ? `known runbooks: ${known.join(', ')}`
+          : 'there are no runbooks yet (pnpm new-runbook NAME)'
+    }`,
+  );
+}
+
+/** Load one runbook with the built-in actions known to this runner. */
+export function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadResult> {
+  return loadRunbook(dir, { actions: builtinActionSpecs(), cwd });
+}
+
+/** Load the named runbooks, or every runbook of the repository when `refs` is empty. */
+export async function loadCatalog(
+  config: Config,
+  refs: readonly string[] = [],
+  cwd = process.cwd(),
+): Promise<LoadResult[]> {
+  const dirs = refs.length
+    ? await Promise.all(refs.map((r) => resolveRunbookDir(r, config, cwd)))
+    : await findRunbookDirs(config.runbooksDir);
+  return Promise.all(dirs.map((d) => loadRunbookFor(d, cwd)));
+}
+
+/** Load the runbook the user named; every problem is raised as one ValidationError. */
+export async function loadOneRunbook(
+  ref: string,
+  config: Config,
+  cwd = process.cwd(),
+): Promise<RunbookBundle> {
+  const result = await loadRunbookFor(await resolveRunbookDir(ref, config, cwd), cwd);
+  if (!result.ok) throw new ValidationError(result.problems);
+  return result.bundle;
+}
+
+export interface VersionEntry {
+  version: string;
+  changes: string[];
+}
+
+/** The version history that changesets wrote into the runbook's CHANGELOG.md (newest first). */
+export async function readVersionHistory(dir: string): Promise<VersionEntry[]> {
+  const text = await readFile(path.join(dir, 'CHANGELOG.md'), 'utf8').catch(() => '');
+  const entries: VersionEntry[] = [];
+  for (const line of text.split('\n')) {
+    const heading = /^##\s+v?(\d+\.\d+\.\d+\S*)\s*$/.exec(line);
+    if (heading?.[1]) entries.push({ version: heading[1], changes: [] });
+    const item = /^\s*[-*]\s+(?:[0-9a-f]{7,40}:\s+)?(.+)$/.exec(line);
+    if (item?.[1] && entries.length) entries[entries.length - 1]?.changes.push(item[1].trim());
+  }
+  return entries;
+}

@@ -1,0 +1,179 @@
+import path from 'node:path';
+import { parseInventoryText } from '@opsbook/inventory';
+import { digestRunbook, loadRunbook, type RunbookBundle } from '@opsbook/schema';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { planDigest, renderPlan } from './plan.js';
+
+const repo = path.resolve(import.meta.dirname, '../../../..');
+const inventoryText = `[web]
+web-01 ansible_host=10.0.0.1 ansible_user=ops
+web-02 ansible_host=10.0.0.2 ansible_user=ops log_root=/var/log/other
+`;
+
+let bundle: RunbookBundle;
+beforeAll(async () => {
+  const r = await loadRunbook(path.join(repo, 'runbooks/disk-cleanup'));
+  if (!r.ok) throw new Error(r.problems.map((p) => p.message).join('\n'));
+  bundle = r.bundle;
+});
+
+async function plan(params: Record<string, string | number | boolean>, inventory = inventoryText) {
+  const inv = parseInventoryText('hosts.ini', inventory, 'ini');
+  const digest = await digestRunbook(bundle.dir, bundle);
+  return renderPlan({
+    bundle,
+    digest,
+    ticket: 'OPS-1',
+    params,
+    secretParams: [],
+    hosts: inv.hosts,
+  });
+}
+
+const params = { path: '/var/log/app', days: 7, keep_days: 30, max_used_percent: 85 };
+
+describe('renderPlan', () => {
+  it('renders every command per host with values already shell-quoted', async () => {
+    const p = await plan({ ...params, path: "/var/log/it's here" });
+    const step = p.hosts[0]?.phases.steps[0];
+    expect(step?.command).toBe(
+      "find '/var/log/it'\\''s here' -xdev -type f -name '*.log' -mtime +'7' -print -exec gzip -9 -- {} +",
+    );
+    expect(step).toMatchObject({
+      kind: 'run',
+      sudo: true,
+      timeoutMs: 30 * 60_000,
+      expect: { exitCodes: [0] },
+    });
+    expect(p.hosts.map((h) => [h.name, h.connection.address, h.connection.user])).toEqual([
+      ['web-01', '10.0.0.1', 'ops'],
+      ['web-02', '10.0.0.2', 'ops'],
+    ]);
+  });
+
+  it('binds script steps to the sha256 of the file in the bundle', async () => {
+    const p = await plan(params);
+    const digest = await digestRunbook(bundle.dir, bundle);
+    const file = digest.files.find((f) => f.path === 'scripts/check-usage.sh');
+    expect(p.hosts[0]?.phases.postchecks[0]).toMatchObject({
+      kind: 'script',
+      script: { path: 'scripts/check-usage.sh', sha256: file?.sha256 },
+    });
+  });
+
+  it('has a digest that is stable, and changes with a param, a host or a host variable', async () => {
+    const base = planDigest(await plan(params));
+    expect(planDigest(await plan({ ...params }))).toBe(base);
+    expect(planDigest(await plan({ ...params, days: 8 }))).not.toBe(base);
+    expect(planDigest(await plan(params, inventoryText.replace('10.0.0.2', '10.0.0.3')))).not.toBe(
+      base,
+    );
+    expect(
+      planDigest(
+        await plan(params, inventoryText.replace('ansible_user=ops\n', 'ansible_user=root\n')),
+      ),
+    ).not.toBe(base);
+  });
+});
+
+describe('renderPlan with secrets and host templates', () => {
+  it('renders a secret as its environment variable, never its value', async () => {
+    const dir = path.join(repo, 'runbooks/disk-cleanup');
+    const secretBundle: RunbookBundle = {
+      ...bundle,
+      dir,
+      runbook: {
+        ...bundle.runbook,
+        spec: {
+          ...bundle.runbook.spec,
+          params: { ...bundle.runbook.spec.params, token: { type: 'string', secret: true } },
+          prechecks: [],
+          steps: [
+            {
+              id: 'call',
+              name: 'Call',
+              run: 'curl -H "X-Token: {{ params.token }}" https://{{ host.name }}/{{ host.vars.log_root }}',
+            },
+          ],
+          postchecks: [],
+          evidence: [],
+        },
+      },
+    };
+    const inv = parseInventoryText(
+      'hosts.ini',
+      inventoryText.replace('ansible_user=ops\n', 'ansible_user=ops log_root=/var/log/one\n'),
+      'ini',
+    );
+    const digest = await digestRunbook(dir, bundle);
+    const p = renderPlan({
+      bundle: secretBundle,
+      digest,
+      ticket: 'OPS-1',
+      params,
+      secretParams: ['token'],
+      hosts: inv.hosts,
+    });
+    expect(p.hosts[1]?.phases.steps[0]?.command).toBe(
+      `curl -H "X-Token: "$OPSBOOK_PARAM_TOKEN"" https://'web-02'/'/var/log/other'`,
+    );
+    expect(p.secretParams).toEqual(['token']);
+  });
+});
+
+describe('renderPlan host variables in run: and with:', () => {
+  type RunbookStep = RunbookBundle['runbook']['spec']['steps'][number];
+
+  async function planOne(step: RunbookStep, inventory = inventoryText) {
+    const digest = await digestRunbook(bundle.dir, bundle);
+    const spec = {
+      ...bundle.runbook.spec,
+      prechecks: [],
+      steps: [step],
+      postchecks: [],
+      evidence: [],
+    };
+    return renderPlan({
+      bundle: { ...bundle, runbook: { ...bundle.runbook, spec } },
+      digest,
+      ticket: 'OPS-1',
+      params,
+      secretParams: [],
+      hosts: parseInventoryText('hosts.ini', inventory, 'ini').hosts.slice(0, 1),
+    });
+  }
+
+  it('refuses a with: naming a host variable the host lacks, with the message run: gives', async () => {
+    const template = 'backup of {{ host.vars.data_root }}';
+    const run = await planOne({ id: 'note', name: 'Note', run: template }).catch((e) => e);
+    const uses = await planOne({
+      id: 'note',
+      name: 'Note',
+      uses: 'backup.files',
+      with: { paths: [template] },
+    }).catch((e) => e);
+    const missing =
+      "host 'web-01' has no variable 'data_root': define it in the inventory (at character 11)";
+    expect(run).toMatchObject({ code: 'TEMPLATE_INVALID', problems: [{ message: missing }] });
+    expect(uses).toMatchObject({
+      code: 'TEMPLATE_INVALID',
+      problems: [{ message: missing, file: `${bundle.file} steps.note.with.paths.0` }],
+    });
+  });
+
+  it('substitutes a host variable the host has into with: as plain text, unquoted', async () => {
+    const p = await planOne(
+      {
+        id: 'note',
+        name: 'Note',
+        uses: 'backup.files',
+        with: { paths: ['{{ host.vars.data_root }}/a b'] },
+      },
+      inventoryText.replace('ansible_user=ops\n', 'ansible_user=ops data_root=/srv\n'),
+    );
+    expect(p.hosts[0]?.phases.steps[0]).toMatchObject({
+      kind: 'uses',
+      with: { paths: ['/srv/a b'] },
+    });
+  });
+});

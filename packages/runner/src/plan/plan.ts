@@ -1,0 +1,208 @@
+import { renderRunTemplate, renderTemplate, type TemplateEncoding } from '@opsbook/exec';
+import { type Connection, connectionOf, type InventoryHost } from '@opsbook/inventory';
+import {
+  type BundleDigest,
+  digestOfValue,
+  type ParamValue,
+  type Phase,
+  phases,
+  type RunbookBundle,
+  readDuration,
+  type Step,
+  targetDefaults,
+  ValidationError,
+} from '@opsbook/schema';
+import { builtinActions } from '../actions/actions.js';
+
+/** Steps without a timeout are killed after this long, so that no run can hang forever. */
+export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60 * 1000;
+
+/**
+ * The rendered plan: exactly what will run, on which host, as which user. Pure data computed
+ * from the runbook bundle, the params and the inventory; its digest is what a senior signs, so
+ * any change to runbook bytes, params or host vars that changes a command gives a new digest.
+ */
+export interface Plan {
+  apiVersion: 'opsbook/v1';
+  kind: 'Plan';
+  ticket: string;
+  runbook: { name: string; version: string; digest: string };
+  category: 'routine' | 'incident' | 'change';
+  grade: 'P1' | 'P2' | 'P3' | 'P4';
+  params: Record<string, ParamValue>;
+  secretParams: string[];
+  concurrency: number;
+  maxFailures: number;
+  hosts: PlannedHost[];
+}
+
+export interface PlannedHost {
+  name: string;
+  connection: Connection;
+  phases: Record<Phase, PlannedStep[]>;
+}
+
+export interface PlannedStep {
+  id: string;
+  name: string;
+  kind: 'run' | 'script' | 'uses';
+  /** For `run:` steps: the shell text, every value already quoted. */
+  command?: string;
+  /** For `script:` steps: the file in the bundle and its sha256. */
+  script?: { path: string; sha256: string };
+  args?: string[];
+  uses?: string;
+  with?: unknown;
+  where: 'remote' | 'local';
+  sudo: boolean;
+  timeoutMs: number;
+  expect: { exitCodes: number[]; stdout?: string; stderr?: string };
+  continueOnError: boolean;
+}
+
+export interface PlanInput {
+  bundle: RunbookBundle;
+  digest: BundleDigest;
+  ticket: string;
+  params: Record<string, ParamValue>;
+  secretParams: readonly string[];
+  hosts: readonly InventoryHost[];
+}
+
+export function parseDurationMs(text: string): number {
+  const duration = readDuration(text, ['ms', 's', 'm', 'h']);
+  if (!duration)
+    throw new ValidationError([
+      {
+        file: 'runbook.yaml',
+        line: 0,
+        col: 0,
+        rule: 'bad-format',
+        message: `bad duration ${text}`,
+      },
+    ]);
+  return duration.ms;
+}
+
+/**
+ * Render a `with:` value: templates become plain values (actions get data, not shell text), by
+ * the same rules as a `run:` (a missing host var or param is refused, never an empty string).
+ */
+function renderWith(withValue: unknown, input: PlanInput, host: InventoryHost, where: string) {
+  const encoding: TemplateEncoding = {
+    value: (text) => text,
+    secret: (name) => {
+      throw ValidationError.single(
+        input.bundle.file,
+        `${where} names secret param ${name}: actions cannot receive secrets through with:`,
+        'secret-in-with',
+      );
+    },
+  };
+  const render = (value: unknown, path: string): unknown => {
+    if (typeof value === 'string') {
+      if (!value.includes('{{')) return value;
+      const source = `${input.bundle.file} ${path}`;
+      const renderInput = {
+        params: input.params,
+        secretParams: input.secretParams,
+        host: { name: host.name, vars: host.vars },
+        source,
+      };
+      return renderTemplate(value, renderInput, encoding);
+    }
+    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}.${i}`));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`)]),
+      );
+    }
+    return value;
+  };
+  return render(withValue, `${where}.with`);
+}
+
+function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHost): PlannedStep {
+  const where = `${phase}.${step.id}`;
+  const base = {
+    id: step.id,
+    name: step.name,
+    where: step.where ?? 'remote',
+    sudo: step.sudo ?? false,
+    timeoutMs: step.timeout ? parseDurationMs(step.timeout) : DEFAULT_STEP_TIMEOUT_MS,
+    expect: {
+      exitCodes: step.expect?.exitCode === undefined ? [0] : [step.expect.exitCode].flat(),
+      ...(step.expect?.stdout !== undefined ? { stdout: step.expect.stdout } : {}),
+      ...(step.expect?.stderr !== undefined ? { stderr: step.expect.stderr } : {}),
+    },
+    continueOnError: step.continueOnError ?? false,
+  };
+  if (step.run !== undefined) {
+    const command = renderRunTemplate(step.run, {
+      params: input.params,
+      secretParams: input.secretParams,
+      host: { name: host.name, vars: host.vars },
+      source: `${input.bundle.file} ${where}.run`,
+    });
+    return { ...base, kind: 'run', command };
+  }
+  if (step.script !== undefined) {
+    const rel = step.script.replace(/^\.\//, '');
+    const file = input.digest.files.find((f) => f.path === rel);
+    if (!file)
+      throw ValidationError.single(
+        input.bundle.file,
+        `${where}: script ${step.script} is not in the bundle`,
+        'bad-script-path',
+      );
+    return {
+      ...base,
+      kind: 'script',
+      script: { path: rel, sha256: file.sha256 },
+      args: step.args ?? [],
+    };
+  }
+  const rendered = renderWith(step.with ?? {}, input, host, where);
+  const action = builtinActions().get(step.uses ?? '');
+  // Whatever the action will read from the host's vars is bound into the plan here, so that the
+  // senior signs it and a changed var changes the plan digest.
+  const bound = action?.bind ? action.bind(rendered, host.vars) : rendered;
+  return { ...base, kind: 'uses', uses: step.uses ?? '', with: bound };
+}
+
+/** Render every step of every phase for every host. Pure: the same input gives the same plan. */
+export function renderPlan(input: PlanInput): Plan {
+  const { runbook } = input.bundle;
+  const hosts = input.hosts.map((host) => ({
+    name: host.name,
+    connection: connectionOf(host),
+    phases: Object.fromEntries(
+      phases.map((phase) => [
+        phase,
+        (runbook.spec[phase] ?? []).map((s) => planStep(s, phase, input, host)),
+      ]),
+    ) as Record<Phase, PlannedStep[]>,
+  }));
+  return {
+    apiVersion: 'opsbook/v1',
+    kind: 'Plan',
+    ticket: input.ticket,
+    runbook: {
+      name: input.bundle.name,
+      version: input.bundle.version,
+      digest: input.digest.digest,
+    },
+    category: runbook.metadata.category,
+    grade: runbook.metadata.grade,
+    params: input.params,
+    secretParams: [...input.secretParams].sort(),
+    concurrency: runbook.spec.targets?.concurrency ?? targetDefaults.concurrency,
+    maxFailures: runbook.spec.targets?.maxFailures ?? targetDefaults.maxFailures,
+    hosts,
+  };
+}
+
+/** The digest a senior signs: sha256 over the canonical JSON of the whole plan. */
+export function planDigest(plan: Plan): string {
+  return digestOfValue(plan);
+}

@@ -1,0 +1,268 @@
+import { createHash } from 'node:crypto';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import { canonicalJson, ValidationError } from '@opsbook/schema';
+import type { Masker } from '../execute/secret-mask.js';
+
+// Masking lives in secret-mask.ts; journal.ts kept these names before it existed.
+export { createMasker, type Masker } from '../execute/secret-mask.js';
+
+/** What the runner records: a `type` from its vocabulary plus any JSON fields. */
+export interface JournalEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** One line of a journal file as written: the event plus its place in the hash chain. */
+export interface JournalLine extends JournalEvent {
+  seq: number;
+  at: string;
+  prev: string;
+  hash: string;
+}
+
+export interface JournalOptions {
+  /** Applied to every string of every event before it is hashed and written. */
+  mask?: Masker;
+  clock?: () => Date;
+}
+
+/** The `prev` of the first event: there is nothing before it. */
+export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
+export const RUNS_DIR = 'runs';
+const RESERVED_FIELDS = ['seq', 'at', 'prev', 'hash'];
+// Run ids become file names: no separators, no leading dot, so `../x` can never escape runs/.
+const SAFE_RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+// The bytes an event's hash is computed over: one canonical JSON for all of opsbook.
+export { canonicalJson };
+
+/** `sha256:<hex>` over the canonical JSON of a line without its `hash` field. */
+export function hashOfLine(line: Record<string, unknown>): string {
+  const { hash: _ignored, ...rest } = line;
+  return `sha256:${createHash('sha256').update(canonicalJson(rest)).digest('hex')}`;
+}
+
+export function journalPath(stateDir: string, runId: string): string {
+  return path.join(stateDir, RUNS_DIR, `${runId}.jsonl`);
+}
+
+/** Applies `mask` to every string, key and value, at any depth; other values pass through. */
+export function maskFields<T>(value: T, mask: Masker): T {
+  if (typeof value === 'string') return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskFields(v, mask)) as T;
+  if (value !== null && typeof value === 'object') {
+    // fromEntries defines own properties, so a `__proto__` key stays data.
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [mask(k), maskFields(v, mask)]),
+    ) as T;
+  }
+  return value;
+}
+
+interface PendingLine {
+  text: string;
+  line: JournalLine;
+  resolve: (line: JournalLine) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The journal of one run: an append-only JSONL file in which every event carries the hash of
+ * the one before, so an edited, dropped or reordered event breaks the chain (DESIGN §5).
+ * `append` resolves only once the line is fsynced: the runner starts the next step after that,
+ * so a crash can lose at most events being written, never one whose step already ran.
+ *
+ * Group commit: events appended while a write+fsync is in flight wait for it, then go out
+ * together in one write and one fsync. With one fsync per event and 2 + 2 × steps events a
+ * host, serial fsyncs were a large share of a fan-out run's client time (BENCHMARKS.md).
+ * Each event is chained at `append` time, in call order, so the file order is the call order.
+ */
+export class Journal {
+  readonly path: string;
+  readonly runId: string;
+  /** Durable head: the hash of the last fsynced event. */
+  private lastHash = GENESIS_HASH;
+  /** Chain tip including events still waiting for their write. */
+  private tipHash = GENESIS_HASH;
+  private written = 0;
+  private appended = 0;
+  private hasEnded = false;
+  private endAppended = false;
+  private pending: PendingLine[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: unknown;
+  private closed = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    file: string,
+    runId: string,
+    private readonly mask: Masker,
+    private readonly clock: () => Date,
+  ) {
+    this.path = file;
+    this.runId = runId;
+  }
+
+  /** Creates `<stateDir>/runs/<runId>.jsonl`; refuses a run id whose journal already exists. */
+  static async create(
+    stateDir: string,
+    runId: string,
+    options: JournalOptions = {},
+  ): Promise<Journal> {
+    const file = journalPath(stateDir, runId);
+    if (!SAFE_RUN_ID.test(runId)) {
+      throw ValidationError.single(
+        file,
+        `run id ${JSON.stringify(runId)} is not a safe file name: use letters, digits, - and _`,
+        'bad-run-id',
+      );
+    }
+    const dir = path.dirname(file);
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'ax', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      throw ValidationError.single(
+        file,
+        `a journal for run ${runId} already exists: a run id is used once, never overwritten`,
+        'journal-exists',
+      );
+    }
+    await syncDirectory(dir); // the new file's name must survive a crash too
+    return new Journal(
+      handle,
+      file,
+      runId,
+      options.mask ?? ((t) => t),
+      options.clock ?? (() => new Date()),
+    );
+  }
+
+  /** The hash of the last durable event (GENESIS_HASH before the first). */
+  get head(): string {
+    return this.lastHash;
+  }
+
+  /** How many events are durable. */
+  get count(): number {
+    return this.written;
+  }
+
+  get isEnded(): boolean {
+    return this.hasEnded;
+  }
+
+  /**
+   * Appends one event and resolves once it is on disk. Calls made concurrently (one per host)
+   * are chained and written in call order; those that arrive during a write share the next one.
+   */
+  append(event: JournalEvent): Promise<JournalLine> {
+    let line: JournalLine;
+    try {
+      if (this.closed) {
+        throw ValidationError.single(this.path, 'the journal is closed', 'closed');
+      }
+      this.checkWritable(event);
+      line = this.chain(event);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<JournalLine>((resolve, reject) => {
+      this.pending.push({ text: `${JSON.stringify(line)}\n`, line, resolve, reject });
+      if (this.flushing === undefined) this.flushing = this.flush();
+    });
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flushing;
+    await this.handle.close();
+  }
+
+  /** Builds the next line of the chain (masked, hashed) and makes it the tip. */
+  private chain(event: JournalEvent): JournalLine {
+    const { type, ...fields } = event;
+    const line: Record<string, unknown> = {
+      seq: this.appended + 1,
+      at: this.clock().toISOString(),
+      prev: this.tipHash,
+      // `type` is the runner's own vocabulary, never user data; masking it could hide run-end.
+      type,
+      ...maskFields(fields, this.mask),
+    };
+    line.hash = hashOfLine(line);
+    this.appended += 1;
+    this.tipHash = line.hash as string;
+    if (type === 'run-end') this.endAppended = true;
+    return line as JournalLine;
+  }
+
+  /** Writes batches until nothing is pending; one write and one fsync per batch. */
+  private async flush(): Promise<void> {
+    // Yield once first: appends made in the same tick (one per host) join the first batch, and
+    // `flushing` is always set before this function can clear it.
+    await null;
+    for (let batch = this.pending; batch.length > 0; batch = this.pending) {
+      this.pending = [];
+      if (this.failure !== undefined) {
+        const refusal = ValidationError.single(
+          this.path,
+          'the journal stopped accepting events after a failed write',
+          'journal-failed',
+        );
+        for (const p of batch) p.reject(refusal);
+        continue;
+      }
+      try {
+        await this.handle.appendFile(batch.map((p) => p.text).join(''), 'utf8');
+        await this.handle.sync();
+      } catch (e) {
+        // Half-written lines may now be on disk: chaining more events after them would hide that.
+        this.failure = e;
+        for (const p of batch) p.reject(e);
+        continue;
+      }
+      for (const p of batch) {
+        this.written += 1;
+        this.lastHash = p.line.hash;
+        if (p.line.type === 'run-end') this.hasEnded = true;
+        p.resolve(p.line);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private checkWritable(event: JournalEvent): void {
+    const refuse = (message: string, rule: string) => {
+      throw ValidationError.single(this.path, message, rule);
+    };
+    if (this.failure !== undefined) {
+      refuse('the journal stopped accepting events after a failed write', 'journal-failed');
+    }
+    if (this.endAppended) refuse('run-end was written: it must be the last event', 'after-end');
+    if (typeof event.type !== 'string' || event.type === '') {
+      refuse('a journal event needs a non-empty string `type`', 'bad-event');
+    }
+    const reserved = RESERVED_FIELDS.filter((k) => Object.hasOwn(event, k));
+    if (reserved.length > 0) {
+      refuse(`event fields ${reserved.join(', ')} are set by the journal itself`, 'bad-event');
+    }
+  }
+}
+
+/** fsyncs a directory, so that a file just created in it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

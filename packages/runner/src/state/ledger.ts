@@ -1,0 +1,369 @@
+import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidationError } from '@opsbook/schema';
+import { runnerErrors } from '../error-codes.js';
+import { type RunStatus, runStatuses } from '../execute/run-events.js';
+import { syncDirectory } from './journal.js';
+
+/**
+ * The run ledger: `<stateDir>/ledger.jsonl`, one record per started and per ended run. It is
+ * what makes an approval's `maxRuns` hold (a used approval is refused, not replayed) and what a
+ * journal is checked against when it is verified (its final hash and event count).
+ */
+export const LEDGER_FILE = 'ledger.jsonl';
+export const LEDGER_LOCK = 'ledger.lock';
+
+export interface RunRecord {
+  type: 'run';
+  approvalId: string;
+  runId: string;
+  ticket: string;
+  at: string;
+}
+
+export interface RunEndRecord {
+  type: 'run-end';
+  runId: string;
+  head: string;
+  count: number;
+  status: RunStatus;
+  at: string;
+}
+
+export type LedgerRecord = RunRecord | RunEndRecord;
+
+/** What the ledger knows of one run; `expectedHead`/`expectedCount` feed `verifyJournal`. */
+export interface LedgerEntry {
+  runId: string;
+  approvalId: string;
+  ticket: string;
+  startedAt: string;
+  endedAt?: string;
+  status?: RunStatus;
+  expectedHead?: string;
+  expectedCount?: number;
+}
+
+export interface LockOptions {
+  /** How many more times to try once the lock is found taken (default 600: ~15 s). */
+  retries?: number;
+  /** Upper bound of the random pause between tries (default 50 ms). */
+  retryDelayMs?: number;
+}
+
+export interface LedgerOptions {
+  clock?: () => Date;
+  lock?: LockOptions;
+}
+
+export interface RunClaim {
+  approvalId: string;
+  maxRuns: number;
+  runId: string;
+  ticket: string;
+}
+
+export interface RunEnd {
+  runId: string;
+  head: string;
+  count: number;
+  status: RunStatus;
+}
+
+/**
+ * Counts the runs already made under `approvalId` and records this one, as one step under the
+ * ledger lock, so that N concurrent runners of a `maxRuns: 1` approval start exactly one run.
+ * Throws RefusalError RUNS_EXHAUSTED when the approval's runs are used up.
+ */
+export async function consumeRun(
+  stateDir: string,
+  claim: RunClaim,
+  options: LedgerOptions = {},
+): Promise<{ runsUsed: number }> {
+  const file = ledgerPath(stateDir);
+  checkClaim(file, claim);
+  return withLedgerLock(stateDir, options.lock, async () => {
+    const ledger = await readLedgerFile(file);
+    if (ledger.records.some((r) => r.runId === claim.runId && r.type === 'run')) {
+      throw ValidationError.single(
+        file,
+        `run ${claim.runId} is already in the ledger: every run needs a new run id`,
+        'duplicate-run-id',
+      );
+    }
+    const earlier = ledger.records.filter(
+      (r): r is RunRecord => r.type === 'run' && r.approvalId === claim.approvalId,
+    );
+    if (earlier.length >= claim.maxRuns) {
+      throw new runnerErrors.RefusalError(
+        'RUNS_EXHAUSTED',
+        `approval ${claim.approvalId} allows ${claim.maxRuns} run(s) and ${earlier.length} already ` +
+          `started (${earlier.map((r) => r.runId).join(', ')}): ask a senior for a new approval`,
+        {
+          approvalId: claim.approvalId,
+          maxRuns: claim.maxRuns,
+          runIds: earlier.map((r) => r.runId),
+        },
+      );
+    }
+    const record: RunRecord = {
+      type: 'run',
+      approvalId: claim.approvalId,
+      runId: claim.runId,
+      ticket: claim.ticket,
+      at: (options.clock ?? (() => new Date()))().toISOString(),
+    };
+    await appendRecord(file, ledger, record);
+    return { runsUsed: earlier.length + 1 };
+  });
+}
+
+/** Records how a run ended: the journal's last hash and event count, which pin it from now on. */
+export async function recordRunEnd(
+  stateDir: string,
+  end: RunEnd,
+  options: LedgerOptions = {},
+): Promise<void> {
+  const file = ledgerPath(stateDir);
+  if (!runStatuses.includes(end.status) || !Number.isSafeInteger(end.count) || end.count < 0) {
+    throw ValidationError.single(file, `bad run-end for run ${end.runId}`, 'bad-run-end');
+  }
+  await withLedgerLock(stateDir, options.lock, async () => {
+    const ledger = await readLedgerFile(file);
+    const known = ledger.records.filter((r) => r.runId === end.runId);
+    if (!known.some((r) => r.type === 'run')) {
+      throw ValidationError.single(
+        file,
+        `run ${end.runId} never started: the ledger has no record of it`,
+        'unknown-run',
+      );
+    }
+    // The first run-end is final: a second one could re-pin a regenerated journal.
+    if (known.some((r) => r.type === 'run-end')) {
+      throw ValidationError.single(
+        file,
+        `run ${end.runId} already has its end recorded`,
+        'run-already-ended',
+      );
+    }
+    const at = (options.clock ?? (() => new Date()))().toISOString();
+    await appendRecord(file, ledger, { type: 'run-end', ...pick(end), at });
+  });
+}
+
+function pick({ runId, head, count, status }: RunEnd): Omit<RunEndRecord, 'type' | 'at'> {
+  return { runId, head, count, status };
+}
+
+/** How many runs have started under an approval. */
+export async function runsUsed(stateDir: string, approvalId: string): Promise<number> {
+  const { records } = await readLedgerFile(ledgerPath(stateDir));
+  return records.filter((r) => r.type === 'run' && r.approvalId === approvalId).length;
+}
+
+/** Every record, oldest first. A missing ledger is an empty one. */
+export async function readLedger(stateDir: string): Promise<LedgerRecord[]> {
+  return (await readLedgerFile(ledgerPath(stateDir))).records;
+}
+
+/** What the ledger recorded about one run, or undefined when it has no record of it. */
+export async function ledgerEntryOf(
+  stateDir: string,
+  runId: string,
+): Promise<LedgerEntry | undefined> {
+  return entriesOf(await readLedger(stateDir)).get(runId);
+}
+
+/** Folds the records into one entry per run id; the first start and the first end count. */
+export function entriesOf(records: readonly LedgerRecord[]): Map<string, LedgerEntry> {
+  const entries = new Map<string, LedgerEntry>();
+  for (const r of records) {
+    const entry = entries.get(r.runId);
+    if (r.type === 'run' && !entry) {
+      entries.set(r.runId, {
+        runId: r.runId,
+        approvalId: r.approvalId,
+        ticket: r.ticket,
+        startedAt: r.at,
+      });
+    } else if (r.type === 'run-end' && entry && entry.endedAt === undefined) {
+      Object.assign(entry, {
+        endedAt: r.at,
+        status: r.status,
+        expectedHead: r.head,
+        expectedCount: r.count,
+      });
+    }
+  }
+  return entries;
+}
+
+export function ledgerPath(stateDir: string): string {
+  return path.join(stateDir, LEDGER_FILE);
+}
+
+function checkClaim(file: string, claim: RunClaim): void {
+  const missing = (['approvalId', 'runId', 'ticket'] as const).filter(
+    (k) => typeof claim[k] !== 'string' || claim[k] === '',
+  );
+  if (missing.length > 0 || !Number.isSafeInteger(claim.maxRuns) || claim.maxRuns < 1) {
+    const what =
+      missing.length > 0
+        ? `${missing.join(', ')} missing`
+        : `maxRuns ${claim.maxRuns} is not a positive integer`;
+    throw ValidationError.single(file, `cannot record a run: ${what}`, 'bad-run-claim');
+  }
+}
+
+interface LedgerFile {
+  records: LedgerRecord[];
+  size: number;
+  /** Bytes up to the last complete line; beyond it lies a write that a crash cut short. */
+  cleanLength: number;
+}
+
+async function readLedgerFile(file: string): Promise<LedgerFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      return { records: [], size: 0, cleanLength: 0 };
+    throw e;
+  }
+  const cleanLength = bytes.lastIndexOf(0x0a) + 1;
+  const lines = bytes.subarray(0, cleanLength).toString('utf8').split('\n').slice(0, -1);
+  const records = lines.map((text, i) => parseRecord(file, text, i + 1));
+  return { records, size: bytes.length, cleanLength };
+}
+
+// A ledger line that cannot be read stops everything: counting around it could let a used
+// approval run again.
+function parseRecord(file: string, text: string, line: number): LedgerRecord {
+  let value: Record<string, unknown> | undefined;
+  try {
+    value = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  const isString = (k: string) => typeof value?.[k] === 'string' && value[k] !== '';
+  const isRun = value?.type === 'run' && ['approvalId', 'runId', 'ticket', 'at'].every(isString);
+  const isEnd =
+    value?.type === 'run-end' &&
+    ['runId', 'head', 'at'].every(isString) &&
+    Number.isSafeInteger(value.count) &&
+    runStatuses.includes(value.status as RunStatus);
+  if (!isRun && !isEnd) {
+    throw ValidationError.single(
+      file,
+      'this ledger line is not a run or run-end record: restore the ledger from a backup; runs cannot be counted around it',
+      'bad-ledger-line',
+      line,
+      1,
+    );
+  }
+  return value as unknown as LedgerRecord;
+}
+
+async function appendRecord(file: string, ledger: LedgerFile, record: LedgerRecord): Promise<void> {
+  const handle = await open(file, 'a', 0o600);
+  try {
+    // Under the lock, bytes past the last newline are the remains of a writer that died
+    // mid-append (its run never started); the new record must start on a line of its own.
+    if (ledger.cleanLength < ledger.size) await handle.truncate(ledger.cleanLength);
+    await handle.appendFile(`${JSON.stringify(record)}\n`, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (ledger.size === 0) await syncDirectory(path.dirname(file));
+}
+
+/** Runs `work` holding `<stateDir>/ledger.lock`, a file created with O_EXCL holding our PID. */
+export async function withLedgerLock<T>(
+  stateDir: string,
+  options: LockOptions = {},
+  work: () => Promise<T>,
+): Promise<T> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const lock = path.join(stateDir, LEDGER_LOCK);
+  await acquireLock(lock, options);
+  try {
+    return await work();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
+async function acquireLock(lock: string, options: LockOptions): Promise<void> {
+  const retries = options.retries ?? 600;
+  const delay = options.retryDelayMs ?? 50;
+  let holder: number | undefined;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (await tryCreateLock(lock)) return;
+    holder = await readHolder(lock);
+    if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(lock, holder))) continue;
+    await sleep(1 + Math.random() * delay);
+  }
+  throw new runnerErrors.WorkFailedError(
+    'LEDGER_LOCKED',
+    `the run ledger is locked by ${holder === undefined ? 'an unknown process' : `process ${holder}`} ` +
+      `(${lock}); wait for the other opsbook run to finish, or delete the lock file if none is running`,
+    { lock, holder },
+  );
+}
+
+async function tryCreateLock(lock: string): Promise<boolean> {
+  let handle: FileHandle;
+  try {
+    handle = await open(lock, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    await handle.writeFile(`${process.pid}\n`, 'utf8');
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+async function readHolder(lock: string): Promise<number | undefined> {
+  // Empty while its creator is between open and write, or gone if it was just released.
+  const text = (await readFile(lock, 'utf8').catch(() => '')).trim();
+  const pid = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * Removes a lock whose holder is dead. Two waiters may see the same stale lock; a second lock
+ * file taken with O_EXCL lets only one of them break it, and it re-reads the holder first so
+ * it never removes a lock that a live process has just taken.
+ */
+async function breakStaleLock(lock: string, deadHolder: number): Promise<boolean> {
+  const breaker = `${lock}.break`;
+  if (!(await tryCreateLock(breaker))) {
+    const breakerHolder = await readHolder(breaker);
+    if (breakerHolder !== undefined && !isAlive(breakerHolder)) {
+      await unlink(breaker).catch(() => undefined);
+    }
+    return false;
+  }
+  try {
+    if ((await readHolder(lock)) === deadHolder) await unlink(lock).catch(() => undefined);
+  } finally {
+    await unlink(breaker).catch(() => undefined);
+  }
+  return true;
+}

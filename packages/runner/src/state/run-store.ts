@@ -1,0 +1,271 @@
+import { randomBytes } from 'node:crypto';
+import { open, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError, ValidationError } from '@opsbook/schema';
+import { type RunStatus, runStatuses } from '../execute/run-events.js';
+import { type JournalEvent, journalPath, RUNS_DIR } from './journal.js';
+import { type JournalVerification, verifyJournal } from './journal-verify.js';
+import { entriesOf, type LedgerEntry, readLedger } from './ledger.js';
+
+/**
+ * Runs as the state dir holds them: journals under `runs/`, cross-checked with the ledger.
+ *
+ * A summary is read from a journal's first and last events, which the runner writes as
+ *   run-start: {ticket, runbook: {name, version}, approval: {id}, hosts: string[]}
+ *   run-end:   {status, hosts: {<host>: <outcome>}}
+ * (flat `runbook`/`version`/`approvalId` strings and `hosts: {<outcome>: <count>}` are read too).
+ * Listing does not verify hashes; `readRun` does.
+ */
+
+/** A run's state: how it ended, or why that is not known. */
+export type RunState =
+  | RunStatus
+  /** No run-end: the runner was killed, crashed, or is still running. */
+  | 'incomplete'
+  /** The journal's first line is not a run-start event. */
+  | 'unreadable'
+  /** The ledger recorded the run but its journal is gone. */
+  | 'missing';
+
+export interface HostCounts {
+  /** Hosts named by run-start. */
+  total: number;
+  /** Hosts by outcome, from run-end; empty until the run has ended. */
+  byOutcome: Record<string, number>;
+}
+
+export interface RunSummary {
+  runId: string;
+  status: RunState;
+  ticket?: string;
+  runbook?: string;
+  version?: string;
+  approvalId?: string;
+  startedAt?: string;
+  endedAt?: string;
+  hosts: HostCounts;
+}
+
+export interface RunRecordView {
+  runId: string;
+  file: string;
+  summary: RunSummary;
+  /** Hashes, chain and (when the run ended) the ledger's pinned head and count. */
+  verification: JournalVerification;
+  ledger?: LedgerEntry;
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const RUN_FILE = /^([A-Za-z0-9][A-Za-z0-9_-]{0,127})\.jsonl$/;
+// Large enough for a typical run-start line in one read; longer lines are read in more steps.
+const CHUNK = 64 * 1024;
+
+/** `YYYYMMDD-HHMMSS-xxxxxx` in UTC: ids sort by start time; 30 random bits keep them apart. */
+export function newRunId(now: Date, random: (size: number) => Uint8Array = randomBytes): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const bytes = random(6);
+  let suffix = '';
+  for (let i = 0; i < 6; i++) suffix += BASE32[(bytes[i] ?? 0) & 31];
+  return `${stamp}-${suffix}`;
+}
+
+/** Every run, newest first, including runs the ledger knows whose journal is missing. */
+export async function listRuns(stateDir: string): Promise<RunSummary[]> {
+  const ids = await journalIds(stateDir);
+  const entries = entriesOf(await readLedger(stateDir));
+  const summaries: RunSummary[] = [];
+  for (const runId of ids) {
+    const { first, last } = await readEndLines(journalPath(stateDir, runId));
+    summaries.push(summarizeRun(runId, first, last, entries.get(runId)));
+  }
+  for (const entry of entries.values()) {
+    if (!ids.includes(entry.runId)) summaries.push(missingRun(entry));
+  }
+  return summaries.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
+}
+
+/** One run in full, verified. `idOrPrefix` may be any unique prefix of a run id. */
+export async function readRun(stateDir: string, idOrPrefix: string): Promise<RunRecordView> {
+  const runId = await resolveRunId(stateDir, idOrPrefix);
+  const ledger = (await readLedger(stateDir).then(entriesOf)).get(runId);
+  const file = journalPath(stateDir, runId);
+  if (!(await journalIds(stateDir)).includes(runId)) {
+    throw ValidationError.single(
+      file,
+      `the journal of run ${runId} is missing, though the ledger recorded its start at ${ledger?.startedAt}: it was deleted or moved`,
+      'journal-missing',
+    );
+  }
+  const verification = await verifyJournal(file, {
+    expectedHead: ledger?.expectedHead,
+    expectedCount: ledger?.expectedCount,
+  });
+  if (!ledger) {
+    // The runner records a run in the ledger before it creates the journal.
+    verification.problems.unshift({
+      line: 0,
+      rule: 'not-in-ledger',
+      message: `the ledger has no record of run ${runId}: this journal was not written by a run started with this state dir, or the ledger was replaced`,
+    });
+    verification.ok = false;
+  }
+  const { events } = verification;
+  const summary = summarizeRun(runId, events[0], events.at(-1), ledger);
+  return { runId, file, summary, verification, ...(ledger ? { ledger } : {}) };
+}
+
+/** The full run id for a unique prefix; an unknown or ambiguous prefix is a usage error. */
+export async function resolveRunId(stateDir: string, idOrPrefix: string): Promise<string> {
+  const known = [
+    ...new Set([...(await journalIds(stateDir)), ...entriesOf(await readLedger(stateDir)).keys()]),
+  ].sort((a, b) => (a < b ? 1 : -1));
+  if (known.includes(idOrPrefix)) return idOrPrefix;
+  const matches = idOrPrefix === '' ? [] : known.filter((id) => id.startsWith(idOrPrefix));
+  if (matches.length === 1 && matches[0] !== undefined) return matches[0];
+  const listed = (ids: string[]) => ids.slice(0, 10).join(', ') + (ids.length > 10 ? ', …' : '');
+  const error =
+    matches.length > 1
+      ? new UsageError(
+          `run id ${JSON.stringify(idOrPrefix)} matches ${matches.length} runs (${listed(matches)}): give more of the id`,
+        )
+      : new UsageError(
+          `no run matches ${JSON.stringify(idOrPrefix)}` +
+            (known.length > 0
+              ? `; recent runs: ${listed(known)}`
+              : ': no run has been recorded yet'),
+        );
+  error.details.candidates = matches.length > 1 ? matches : known.slice(0, 10);
+  throw error;
+}
+
+async function journalIds(stateDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(path.join(stateDir, RUNS_DIR));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names.flatMap((name) => {
+    const id = RUN_FILE.exec(name)?.[1];
+    return id ? [id] : [];
+  });
+}
+
+/** A summary from a run's first and last events; either may be missing or unparseable. */
+export function summarizeRun(
+  runId: string,
+  first: unknown,
+  last: unknown,
+  ledger?: LedgerEntry,
+): RunSummary {
+  const start = asEvent(first);
+  const end = asEvent(last);
+  if (start?.type !== 'run-start') {
+    // No complete line at all is a runner killed before its first fsync, not a damaged file.
+    const status = first === undefined ? 'incomplete' : 'unreadable';
+    return { ...missingRun({ ...ledger, runId } as LedgerEntry), status };
+  }
+  const isEnded = end?.type === 'run-end';
+  const endStatus = runStatuses.find((s) => s === end?.status);
+  const runbook = asRecord(start.runbook);
+  return {
+    runId,
+    status: isEnded && endStatus ? endStatus : 'incomplete',
+    ...definedText({
+      ticket: start.ticket,
+      runbook: runbook ? runbook.name : start.runbook,
+      version: runbook ? runbook.version : start.version,
+      approvalId: asRecord(start.approval)?.id ?? start.approvalId,
+      startedAt: start.at,
+      endedAt: isEnded ? end.at : undefined,
+    }),
+    hosts: {
+      total: Array.isArray(start.hosts) ? start.hosts.length : 0,
+      byOutcome: isEnded ? outcomeCounts(end.hosts) : {},
+    },
+  };
+}
+
+function missingRun(entry: LedgerEntry): RunSummary {
+  return {
+    runId: entry.runId,
+    status: 'missing',
+    ...definedText({
+      ticket: entry.ticket,
+      approvalId: entry.approvalId,
+      startedAt: entry.startedAt,
+    }),
+    hosts: { total: 0, byOutcome: {} },
+  };
+}
+
+function asEvent(value: unknown): JournalEvent | undefined {
+  if (typeof value === 'string') {
+    try {
+      return asEvent(JSON.parse(value));
+    } catch {
+      return undefined;
+    }
+  }
+  const record = asRecord(value);
+  return typeof record?.type === 'string' ? (record as JournalEvent) : undefined;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function definedText(fields: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(fields).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+}
+
+/** `{host: outcome}` is counted by outcome; `{outcome: count}` is taken as it is. */
+function outcomeCounts(value: unknown): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [key, v] of Object.entries(asRecord(value) ?? {})) {
+    if (typeof v === 'string') counts[v] = (counts[v] ?? 0) + 1;
+    else if (Number.isSafeInteger(v)) counts[key] = (counts[key] ?? 0) + (v as number);
+  }
+  return counts;
+}
+
+/**
+ * The first line and the last complete line of a file, read from its two ends so that listing
+ * many runs does not read every step's output. An unterminated final line (a write the runner
+ * did not finish) is skipped.
+ */
+async function readEndLines(file: string): Promise<{ first?: string; last?: string }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const read = async (from: number, length: number) => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, from);
+      return buffer.subarray(0, bytesRead);
+    };
+    let head = Buffer.alloc(0);
+    for (let length = CHUNK; head.indexOf(0x0a) === -1 && head.length < size; length *= 2) {
+      head = await read(0, Math.min(length, size));
+    }
+    const firstEnd = head.indexOf(0x0a);
+    if (firstEnd === -1) return {};
+    let tail = Buffer.alloc(0);
+    let lastStart = -1;
+    for (let length = CHUNK; lastStart === -1; length *= 2) {
+      const from = Math.max(0, size - length);
+      tail = await read(from, size - from);
+      const end = tail.lastIndexOf(0x0a);
+      const before = end <= 0 ? -1 : tail.lastIndexOf(0x0a, end - 1);
+      if (before !== -1 || from === 0) lastStart = before + 1;
+      if (lastStart !== -1) tail = tail.subarray(lastStart, end);
+    }
+    return { first: head.subarray(0, firstEnd).toString('utf8'), last: tail.toString('utf8') };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,171 @@
+import type { Block, Doc } from '@opsbook/tracker';
+import type { JournalLine } from '../state/journal.js';
+
+/** One finished step, as the journal recorded it. */
+export interface StepRecord {
+  host: string;
+  phase: string;
+  step: string;
+  name: string;
+  status: string;
+  exitCode?: number | null;
+  stdout?: string;
+  stderr?: string;
+  reason?: string;
+}
+
+/** What a ticket is told about a run: read back from its journal, never from memory. */
+export interface RunDigest {
+  runId: string;
+  ticket: string;
+  runbook: string;
+  status: string;
+  executor: string;
+  /** The fingerprint of the key that signed the run claim. */
+  executorKey: string;
+  hosts: Array<{ host: string; status: string; failedStep?: string; rolledBack: boolean }>;
+  steps: StepRecord[];
+  journal: { head: string; count: number };
+}
+
+/** Fold a journal's events into the facts a ticket comment needs. */
+export function digestJournal(events: readonly JournalLine[]): RunDigest {
+  const start = events.find((e) => e.type === 'run-start') ?? ({} as JournalLine);
+  const end = events.findLast((e) => e.type === 'run-end');
+  const names = new Map<string, string>();
+  const steps: StepRecord[] = [];
+  const hosts: RunDigest['hosts'] = [];
+  for (const e of events) {
+    const key = `${e.host}/${e.phase}/${e.step}`;
+    if (e.type === 'step-start') names.set(key, String(e.name ?? e.step));
+    if (e.type === 'step-end')
+      steps.push({
+        host: String(e.host),
+        phase: String(e.phase),
+        step: String(e.step),
+        name: names.get(key) ?? String(e.step),
+        status: String(e.status),
+        ...(e.exitCode !== undefined ? { exitCode: e.exitCode as number | null } : {}),
+        ...(typeof e.stdout === 'string' ? { stdout: e.stdout } : {}),
+        ...(typeof e.stderr === 'string' ? { stderr: e.stderr } : {}),
+        ...(typeof e.reason === 'string' ? { reason: e.reason } : {}),
+      });
+    if (e.type === 'host-end') {
+      const failed = e.failedStep as { phase: string; id: string } | undefined;
+      hosts.push({
+        host: String(e.host),
+        status: String(e.status),
+        ...(failed ? { failedStep: `${failed.phase}/${failed.id}` } : {}),
+        rolledBack: Boolean(e.rolledBack),
+      });
+    }
+  }
+  const runbook = start.runbook as { name?: string; version?: string } | undefined;
+  const last = events[events.length - 1];
+  return {
+    runId: String(start.runId ?? ''),
+    ticket: String(start.ticket ?? ''),
+    runbook: `${runbook?.name ?? '?'} ${runbook?.version ?? ''}`.trim(),
+    status: end ? String(end.status) : 'incomplete',
+    executor: String(start.executor ?? ''),
+    executorKey: String(start.executorKey ?? ''),
+    hosts,
+    steps,
+    journal: { head: last?.hash ?? '', count: events.length },
+  };
+}
+
+const EXCERPT_LINES = 15;
+function excerpt(text: string | undefined): string {
+  const lines = (text ?? '').trimEnd().split('\n');
+  return lines.length <= EXCERPT_LINES
+    ? lines.join('\n')
+    : `…\n${lines.slice(-EXCERPT_LINES).join('\n')}`;
+}
+
+/** The end-of-run comment: per-host results, failed steps, post-checks, journal id and head. */
+export function summarizeRun(run: RunDigest, attachments: readonly string[]): Doc {
+  const failed = run.steps.filter((s) => s.status !== 'ok');
+  const post = run.steps.filter((s) => s.phase === 'postchecks');
+  const blocks: Block[] = [
+    { type: 'heading', level: 3, text: `opsbook run ${run.runId}: ${run.status}` },
+    {
+      type: 'paragraph',
+      content: [
+        {
+          type: 'text',
+          text: `${run.runbook} run by ${run.executor}${run.executorKey ? ` (run claim signed with ${run.executorKey})` : ''} on ${run.hosts.length} host(s). Journal `,
+        },
+        { type: 'text', text: run.runId, code: true },
+        { type: 'text', text: `, ${run.journal.count} events, head ` },
+        { type: 'text', text: run.journal.head, code: true },
+        { type: 'text', text: '.' },
+      ],
+    },
+    {
+      type: 'table',
+      header: ['host', 'result', 'failed step', 'rolled back', 'steps ok'],
+      rows: run.hosts.map((h) => {
+        const mine = run.steps.filter((s) => s.host === h.host);
+        return [
+          h.host,
+          h.status,
+          h.failedStep ?? '',
+          h.rolledBack ? 'yes' : '',
+          `${mine.filter((s) => s.status === 'ok').length}/${mine.length}`,
+        ];
+      }),
+    },
+    { type: 'heading', level: 4, text: 'Post-checks' },
+    post.length
+      ? {
+          type: 'table',
+          header: ['host', 'check', 'result'],
+          rows: post.map((s) => [s.host, `${s.step} (${s.name})`, s.status]),
+        }
+      : {
+          type: 'paragraph',
+          content: [{ type: 'text', text: 'This runbook has no post-checks.' }],
+        },
+  ];
+  if (failed.length) {
+    blocks.push({ type: 'heading', level: 4, text: 'Failed steps' });
+    for (const s of failed) {
+      const why = s.reason ?? `exit ${s.exitCode ?? '?'}`;
+      blocks.push({
+        type: 'paragraph',
+        content: [
+          {
+            type: 'text',
+            text: `${s.host} ${s.phase}/${s.step}: ${s.status} (${why})`,
+            bold: true,
+          },
+        ],
+      });
+      const out = excerpt(s.stderr || s.stdout);
+      if (out) blocks.push({ type: 'code', text: out });
+    }
+  }
+  if (attachments.length)
+    blocks.push({
+      type: 'paragraph',
+      content: [{ type: 'text', text: `Attached: ${attachments.join(', ')}.` }],
+    });
+  return { blocks };
+}
+
+/** The evidence bundle: full output of the chosen phases' steps, per host, as plain text. */
+export function evidenceBundle(run: RunDigest, phases: readonly string[]): Uint8Array | undefined {
+  const steps = run.steps.filter((s) => phases.includes(s.phase));
+  if (steps.length === 0) return undefined;
+  const parts = [`# evidence of run ${run.runId} (${run.runbook}) for ${run.ticket}\n`];
+  for (const s of steps) {
+    parts.push(
+      `\n## ${s.host} — ${s.phase}/${s.step}: ${s.name} [${s.status}, exit ${s.exitCode ?? '?'}]\n`,
+    );
+    if (s.stdout) parts.push(s.stdout.endsWith('\n') ? s.stdout : `${s.stdout}\n`);
+    if (s.stderr)
+      parts.push(`--- stderr ---\n${s.stderr.endsWith('\n') ? s.stderr : `${s.stderr}\n`}`);
+  }
+  return new TextEncoder().encode(parts.join(''));
+}

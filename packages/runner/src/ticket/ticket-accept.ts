@@ -1,0 +1,205 @@
+import type { AcceptanceStatement } from '@opsbook/approval';
+import {
+  APPROVAL_NAMESPACE,
+  type Approver,
+  checkProposal,
+  createAcceptance,
+  createAcceptanceEnvelope,
+  type Envelope,
+  loadTrustedStore,
+  parseStatement,
+  readEnvelope,
+  type SshSigner,
+  serializeEnvelope,
+  signEnvelope,
+  type TrustStore,
+  verifyAcceptance,
+  verifyRunClaim,
+  verifySshsig,
+} from '@opsbook/approval';
+import type { Config } from '@opsbook/schema';
+import { type RunnerErrorCode, runnerErrors } from '../error-codes.js';
+import { journalPath } from '../state/journal.js';
+import { verifyJournal } from '../state/journal-verify.js';
+import { digestJournal } from './run-summary.js';
+import { RUNS_PROPERTY, type TicketReport, type TicketRunRecord } from './run-ticket.js';
+import { isPerson, seniorOf } from './ticket-approve.js';
+import { ACCEPTANCE_PROPERTY, readTicketApproval, requireStatus } from './ticket-record.js';
+import type { TicketServices } from './ticket-tracker.js';
+import { deliverWrites } from './ticket-writes.js';
+
+export interface AcceptTicketRequest {
+  services: TicketServices;
+  config: Config;
+  key: string;
+  signer: SshSigner;
+  /** The run's journal, when it is not in this machine's state dir (downloaded from the ticket). */
+  journalFile?: string;
+  now?: Date;
+}
+
+/** The signed approval's statement and its verified signers (never the ticket's say-so). */
+function approvalOf(envelopeText: string, store: TrustStore, key: string) {
+  const refuse = (why: string) =>
+    new runnerErrors.RefusalError(
+      'APPROVAL_INVALID',
+      `the approval on ${key} ${why}: ask a senior to approve again`,
+      { ticket: key },
+    );
+  const { parsed } = readEnvelope(envelopeText, { file: `${key} approval` });
+  if (!parsed) throw refuse('is malformed');
+  const { statement } = parseStatement(parsed.payload);
+  if (!statement) throw refuse('holds no valid statement');
+  const approvers: Approver[] = [];
+  for (const sig of parsed.envelope.signatures) {
+    const check = verifySshsig(sig.sshsig, parsed.payload, APPROVAL_NAMESPACE);
+    const approver = store.keys.get(sig.keyid)?.approver;
+    if (!check.ok || check.sig.publicKey.fingerprint !== sig.keyid || !approver)
+      throw refuse(`has a signature by ${sig.keyid} that does not verify against the trust store`);
+    if (!approvers.some((a) => a.id === approver.id)) approvers.push(approver);
+  }
+  if (approvers.length === 0) throw refuse('is not signed');
+  // The proposer the acceptance names is the one their own key proved, as for the run.
+  const proposal = checkProposal(parsed.envelope, statement, store);
+  if (!proposal.ok) throw refuse(`names no proven proposer (${proposal.message})`);
+  return { statement, approvers };
+}
+
+async function verifiedRun(
+  req: AcceptTicketRequest,
+  run: TicketRunRecord,
+  approvalId: string,
+  store: TrustStore,
+) {
+  const { key } = req;
+  const refuse = (code: RunnerErrorCode<'refused'>, why: string) =>
+    new runnerErrors.RefusalError(code, `${key}: ${why}`, { ticket: key });
+  const file = req.journalFile ?? journalPath(req.config.stateDir, run.runId);
+  const journal = await verifyJournal(file, {
+    ...(run.journalHead ? { expectedHead: run.journalHead } : {}),
+    ...(run.journalEvents ? { expectedCount: run.journalEvents } : {}),
+  });
+  if (!journal.ok || journal.status !== 'complete')
+    throw refuse(
+      'JOURNAL_INVALID',
+      `the journal ${file} of run ${run.runId} does not verify (${journal.problems.map((p) => p.message).join('; ') || journal.status}): do not accept; investigate with opsbook journal verify`,
+    );
+  const digest = digestJournal(journal.events);
+  const start = journal.events[0] as
+    | { approval?: { id?: string }; ticket?: string; runClaim?: Envelope }
+    | undefined;
+  if (start?.ticket !== key || start.approval?.id !== approvalId)
+    throw refuse(
+      'JOURNAL_MISMATCH',
+      `the journal ${file} is of another ticket or approval: give the journal attached to ${key} (--journal FILE)`,
+    );
+  if (digest.status !== 'ok')
+    throw refuse(
+      'RUN_NOT_OK',
+      `run ${run.runId} ended "${digest.status}": reject the result, or have the engineer run again after a new approval`,
+    );
+  const post = digest.steps.filter((s) => s.phase === 'postchecks');
+  const failed = post.filter((s) => s.status !== 'ok');
+  if (failed.length)
+    throw refuse(
+      'POSTCHECKS_FAILED',
+      `post-checks failed (${failed.map((s) => `${s.host} ${s.step}`).join(', ')}): do not accept`,
+    );
+  // Who ran is what the executor's key signed, checked against this machine's trust store.
+  const claim = start.runClaim
+    ? verifyRunClaim(start.runClaim, store, { approvalId, runId: run.runId })
+    : undefined;
+  if (!claim?.ok)
+    throw refuse(
+      'EXECUTOR_UNPROVEN',
+      `the run ${run.runId} carries no valid run claim of its executor (${claim?.message ?? 'none recorded'}): do not accept; the run was not made by a listed person`,
+    );
+  return { digest, passed: post.length, executor: claim.executor };
+}
+
+/**
+ * `opsbook ticket accept`: a senior re-verifies the last run's journal (hash chain, the head and
+ * count recorded on the ticket) and its post-checks, signs an Acceptance (same envelope,
+ * namespace opsbook-acceptance), attaches it and closes the ticket. Proposer, approvers and
+ * verifier must be three different people.
+ */
+export async function acceptTicket(
+  req: AcceptTicketRequest,
+): Promise<{ acceptance: AcceptanceStatement; report: TicketReport }> {
+  const { services, key, config } = req;
+  const { tracker } = services;
+  await requireStatus(
+    tracker,
+    key,
+    [tracker.statuses.review],
+    `a ticket is accepted when its run is In Review (opsbook ticket run ${key})`,
+  );
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  const verifier = seniorOf(store, req.signer);
+  const ticketApproval = await readTicketApproval(tracker, key);
+  const { statement, approvers } = approvalOf(ticketApproval.envelope, store, key);
+  const runs = ((await tracker.getProperty(key, RUNS_PROPERTY)) ?? []) as TicketRunRecord[];
+  const run = [...runs].reverse().find((r) => r.approvalId === statement.id && r.status);
+  if (!run)
+    throw new runnerErrors.RefusalError(
+      'RUN_MISSING',
+      `${key} records no finished run of its approval: run it first (opsbook ticket run ${key})`,
+      { ticket: key },
+    );
+  const proposer = statement.proposer ?? '';
+  if (
+    isPerson(verifier, proposer) ||
+    approvers.some((a) => a.id === verifier.id || isPerson(a, proposer))
+  )
+    throw new runnerErrors.RefusalError(
+      'SEPARATION_OF_DUTIES',
+      `proposer (${proposer}), approver (${approvers.map((a) => a.id).join(', ')}) and verifier (${verifier.id}) of ${key} must be three different people: ask another senior to verify and accept`,
+      { ticket: key },
+    );
+  const { digest, passed, executor } = await verifiedRun(req, run, statement.id, store);
+  if (verifier.id === executor.id || req.signer.publicKey.fingerprint === executor.fingerprint)
+    throw new runnerErrors.RefusalError(
+      'SEPARATION_OF_DUTIES',
+      `${verifier.id} ran ${key} (run claim signed with ${executor.fingerprint}) and cannot also verify it: ask another senior to accept`,
+      { ticket: key },
+    );
+  const acceptance = createAcceptance({
+    ticket: key,
+    approvalId: statement.id,
+    run: { id: run.runId, journalHead: digest.journal.head, journalEvents: digest.journal.count },
+    postchecksPassed: passed,
+    proposer,
+    approvers: approvers.map((a) => a.id),
+    verifier: verifier.id,
+    ...(req.now ? { now: req.now } : {}),
+  });
+  const envelope = await signEnvelope(createAcceptanceEnvelope(acceptance), req.signer);
+  const text = serializeEnvelope(envelope);
+  verifyAcceptance(text, store, `${key} acceptance`);
+  const comment = `Accepted by ${verifier.name} (${req.signer.publicKey.fingerprint}): journal of run ${run.runId} verified (${digest.journal.count} events, head ${digest.journal.head}), ${passed} post-check(s) passed. Proposed by ${proposer}, approved by ${approvers.map((a) => a.id).join(', ')}, run by ${executor.id} (${executor.fingerprint}).`;
+  const report = await deliverWrites(services, key, [
+    {
+      write: {
+        kind: 'attach',
+        filename: `${key}.${acceptance.id}.acceptance.json`,
+        contentType: 'application/json',
+      },
+      bytes: new TextEncoder().encode(text),
+    },
+    {
+      write: {
+        kind: 'setProperty',
+        property: ACCEPTANCE_PROPERTY,
+        value: { id: acceptance.id, verifier: verifier.id, envelope: text },
+      },
+    },
+    {
+      write: {
+        kind: 'comment',
+        body: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text: comment }] }] },
+      },
+    },
+    { write: { kind: 'transition', status: tracker.statuses.done } },
+  ]);
+  return { acceptance, report };
+}

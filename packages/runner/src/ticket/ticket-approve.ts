@@ -1,0 +1,201 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type Approver,
+  isSenior,
+  loadTrustedStore,
+  resolvePolicy,
+  type SshSigner,
+  type TrustStore,
+} from '@opsbook/approval';
+import { type Config, writeFileAtomic } from '@opsbook/schema';
+import type { Block, Inline } from '@opsbook/tracker';
+import { APPROVAL_FILE, approveFile, serializeApproval } from '../approval/approval-flow.js';
+import { runnerErrors } from '../error-codes.js';
+import type { TicketReport } from './run-ticket.js';
+import {
+  APPROVAL_PROPERTY,
+  readProposal,
+  requireStatus,
+  type TicketApproval,
+} from './ticket-record.js';
+import type { TicketServices } from './ticket-tracker.js';
+import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
+
+export interface ApproveTicketRequest {
+  services: TicketServices;
+  config: Config;
+  key: string;
+  signer: SshSigner;
+  inventoryFile?: string;
+  expires?: string;
+  maxRuns?: number;
+  now?: Date;
+}
+
+/** The trust-store approver behind a key, refusing anyone who may not sign for the team. */
+export function seniorOf(store: TrustStore, signer: SshSigner): Approver {
+  const fp = signer.publicKey.fingerprint;
+  const approver = store.keys.get(fp)?.approver;
+  if (store.revoked.has(fp))
+    throw new runnerErrors.RefusalError(
+      'KEY_REVOKED',
+      `your key ${fp} is revoked: sign with a current key`,
+    );
+  if (!approver)
+    throw new runnerErrors.RefusalError(
+      'SIGNER_UNTRUSTED',
+      `your key ${fp} is not in the trust store (${store.file}): a listed senior must sign`,
+    );
+  if (!isSenior(approver))
+    throw new runnerErrors.RefusalError(
+      'SIGNER_NOT_SENIOR',
+      `${approver.name} (${approver.id}) is not a senior: a senior must sign`,
+    );
+  return approver;
+}
+
+export function isPerson(approver: Approver, who: string | null | undefined): boolean {
+  return who != null && (approver.id === who || approver.jira === who);
+}
+
+/** Where a ticket's approval is kept on this machine while it is being signed or run. */
+export async function ticketFile(config: Config, key: string, name: string): Promise<string> {
+  const dir = path.join(config.stateDir, 'tickets', key);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, name);
+}
+
+/**
+ * `opsbook ticket approve`: a senior signs the plan proposed on the ticket after it is
+ * re-rendered from their checkout (approveFile refuses a plan that changed), attaches the
+ * approval, and — once the policy's signatures are all there — moves the ticket to Approved and
+ * hands it back to the engineer. The proposer can never approve their own plan.
+ */
+export async function approveTicket(
+  req: ApproveTicketRequest,
+): Promise<{ approval: TicketApproval; signer: Approver; report: TicketReport }> {
+  const { services, key, config } = req;
+  const { tracker } = services;
+  await requireStatus(
+    tracker,
+    key,
+    [tracker.statuses.awaitingApproval],
+    `ask the engineer to propose a plan (opsbook ticket propose ${key})`,
+  );
+  const proposal = await readProposal(tracker, key);
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  const approver = seniorOf(store, req.signer);
+  if (isPerson(approver, proposal.proposer))
+    throw new runnerErrors.RefusalError(
+      'SELF_APPROVAL',
+      `${approver.name} (${approver.id}) proposed the plan on ${key}: self-approval is forbidden; ask another senior to approve`,
+      { ticket: key },
+    );
+  const earlier = (await tracker.getProperty(key, APPROVAL_PROPERTY)) as TicketApproval | undefined;
+  const start =
+    earlier?.approvalId === proposal.approvalId && !earlier.complete ? earlier : undefined;
+  const file = await ticketFile(config, key, `${proposal.approvalId}.approval.json`);
+  await writeFileAtomic(file, start?.envelope ?? proposal.envelope, APPROVAL_FILE);
+  const signed = await approveFile(file, req.signer, {
+    config,
+    ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
+    ...(req.expires ? { expires: req.expires } : {}),
+    ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
+    ...(req.now ? { now: req.now } : {}),
+  });
+  const signers = [...new Set([...(start?.signers ?? []), approver.id])];
+  const needed = resolvePolicy(store, signed.statement.category, signed.statement.grade).signatures;
+  const approval: TicketApproval = {
+    approvalId: signed.statement.id,
+    envelope: serializeApproval(signed.envelope),
+    signers,
+    complete: signers.length >= needed,
+  };
+  const s = signed.statement;
+  const text = approval.complete
+    ? `Approved by ${approver.name} (${req.signer.publicKey.fingerprint}): valid ${s.notBefore} to ${s.expiresAt}, at most ${s.maxRuns} run(s). Run it with: opsbook ticket run ${key}`
+    : `Signed by ${approver.name} (${req.signer.publicKey.fingerprint}): ${signers.length} of ${needed} signatures; another senior signs with opsbook ticket approve ${key}.`;
+  const writes: QueuedWrite[] = [
+    {
+      write: {
+        kind: 'attach',
+        filename: `${key}.${s.id}.approval.json`,
+        contentType: 'application/json',
+      },
+      bytes: await readFile(file),
+    },
+    { write: { kind: 'setProperty', property: APPROVAL_PROPERTY, value: approval } },
+    {
+      write: {
+        kind: 'comment',
+        body: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text }] }] },
+      },
+    },
+  ];
+  if (approval.complete) {
+    writes.push({ write: { kind: 'transition', status: tracker.statuses.approved } });
+    if (proposal.returnTo) writes.push({ write: { kind: 'assign', assignee: proposal.returnTo } });
+  }
+  return { approval, signer: approver, report: await deliverWrites(services, key, writes) };
+}
+
+export interface RejectTicketRequest {
+  services: TicketServices;
+  key: string;
+  by: string;
+  /** Why the plan is refused, or (`needData`) what evidence is missing. URLs become links. */
+  text: string;
+  needData?: boolean;
+}
+
+function withLinks(text: string): Inline[] {
+  const parts: Inline[] = [];
+  const re = /https?:\/\/[^\s<>"')]+/g;
+  let at = 0;
+  for (let m = re.exec(text); m && parts.length < 1000; m = re.exec(text)) {
+    if (m.index > at) parts.push({ type: 'text', text: text.slice(at, m.index) });
+    parts.push({ type: 'link', text: m[0], href: m[0] });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) parts.push({ type: 'text', text: text.slice(at) });
+  return parts;
+}
+
+/**
+ * `opsbook ticket reject --reason` / `--need-data`: back to Open with the senior's guidance,
+ * assigned to the engineer. The old plan's approval stops counting: a new proposal is a new plan.
+ */
+export async function rejectTicket(req: RejectTicketRequest): Promise<TicketReport> {
+  const { services, key } = req;
+  const { tracker } = services;
+  await requireStatus(
+    tracker,
+    key,
+    [tracker.statuses.awaitingApproval, tracker.statuses.approved],
+    'only a proposed or approved plan can be rejected',
+  );
+  const proposal = await readProposal(tracker, key);
+  const heading = req.needData ? `More data needed (${req.by})` : `Plan rejected (${req.by})`;
+  const blocks: Block[] = [
+    { type: 'heading', level: 3, text: heading },
+    { type: 'paragraph', content: withLinks(req.text) },
+    {
+      type: 'paragraph',
+      content: [
+        {
+          type: 'text',
+          text: req.needData
+            ? `Collect it (opsbook ticket open … --evidence, or attach it), then propose again: opsbook ticket propose ${key} …`
+            : `Propose a new plan when ready: opsbook ticket propose ${key} …`,
+        },
+      ],
+    },
+  ];
+  const writes: QueuedWrite[] = [
+    { write: { kind: 'comment', body: { blocks } } },
+    { write: { kind: 'transition', status: tracker.statuses.open } },
+  ];
+  if (proposal.returnTo) writes.push({ write: { kind: 'assign', assignee: proposal.returnTo } });
+  return deliverWrites(services, key, writes);
+}

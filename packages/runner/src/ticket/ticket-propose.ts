@@ -1,0 +1,129 @@
+import { phases } from '@opsbook/schema';
+import type { Block, Doc } from '@opsbook/tracker';
+import { createPlan, type PlanRequest, serializeApproval } from '../approval/approval-flow.js';
+import type { Plan, PlannedStep } from '../plan/plan.js';
+import type { TicketReport } from './run-ticket.js';
+import { PROPOSAL_PROPERTY, requireStatus, type TicketProposal } from './ticket-record.js';
+import type { TicketServices } from './ticket-tracker.js';
+import { deliverWrites } from './ticket-writes.js';
+
+export interface ProposeRequest extends Omit<PlanRequest, 'ticket'> {
+  services: TicketServices;
+  key: string;
+  /** Tracker id (Cloud accountId, DC user name, local name) of the senior who reviews. */
+  senior: string;
+}
+
+export interface Proposal {
+  proposal: TicketProposal;
+  plan: Plan;
+  planDigest: string;
+  report: TicketReport;
+}
+
+function stepText(s: PlannedStep): string {
+  const how =
+    s.command ??
+    (s.script
+      ? `script ${s.script.path} (${s.script.sha256})`
+      : `uses ${s.uses} ${JSON.stringify(s.with ?? {})}`);
+  const flags = [s.where === 'local' ? 'on the runner' : '', s.sudo ? 'sudo' : ''].filter(Boolean);
+  return `# ${s.id}: ${s.name}${flags.length ? ` [${flags.join(', ')}]` : ''}\n${how}`;
+}
+
+/** The comment a senior reviews: every command, per host and phase, exactly as rendered. */
+export function planComment(
+  plan: Plan,
+  planDigest: string,
+  approvalId: string,
+  files: string[],
+): Doc {
+  const params = Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const blocks: Block[] = [
+    {
+      type: 'heading',
+      level: 3,
+      text: `Proposed plan: ${plan.runbook.name} ${plan.runbook.version} on ${plan.hosts.length} host(s)`,
+    },
+    {
+      type: 'list',
+      items: [
+        [{ type: 'text', text: `category ${plan.category}, grade ${plan.grade}` }],
+        [
+          {
+            type: 'text',
+            text: `params: ${params.join(', ') || 'none'}${plan.secretParams.length ? `; secret (from the environment at run time): ${plan.secretParams.join(', ')}` : ''}`,
+          },
+        ],
+        [
+          { type: 'text', text: 'plan digest ' },
+          { type: 'text', text: planDigest, code: true },
+        ],
+        [
+          { type: 'text', text: 'approval id ' },
+          { type: 'text', text: approvalId, code: true },
+        ],
+        [{ type: 'text', text: `attached: ${files.join(', ')}` }],
+      ],
+    },
+  ];
+  for (const host of plan.hosts) {
+    blocks.push({
+      type: 'heading',
+      level: 4,
+      text: `${host.name} (${host.connection.transport === 'local' ? 'this machine' : host.connection.address})`,
+    });
+    const text = phases
+      .filter((p) => host.phases[p].length > 0)
+      .map((p) => `## ${p}\n${host.phases[p].map(stepText).join('\n')}`)
+      .join('\n\n');
+    blocks.push({ type: 'code', text, language: 'bash' });
+  }
+  return { blocks };
+}
+
+/**
+ * `opsbook ticket propose`: plan the run for the ticket, attach the unsigned approval (the plan
+ * a senior signs) and the rendered plan, post every per-host command for review, assign the
+ * senior and move the ticket to Awaiting Approval. A proposal after a rejection is a new plan.
+ */
+export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
+  const { services, key } = req;
+  const { tracker } = services;
+  const returnTo = await requireStatus(
+    tracker,
+    key,
+    [tracker.statuses.open],
+    `a plan is proposed on an open ticket; ask the senior to reject the current proposal first`,
+  );
+  const planned = await createPlan({ ...req, ticket: key });
+  const envelope = serializeApproval(planned.envelope);
+  const id = planned.statement.id;
+  const files = [`${key}.${id}.approval.json`, `${key}.${id}.plan.json`];
+  const proposal: TicketProposal = {
+    approvalId: id,
+    runbook: planned.plan.runbook.name,
+    envelope,
+    planDigest: planned.planDigest,
+    proposer: planned.statement.proposer!,
+    returnTo: returnTo || (tracker.kind === 'local' ? planned.statement.proposer! : null),
+    senior: req.senior,
+    proposedAt: (req.now ?? new Date()).toISOString(),
+  };
+  const enc = new TextEncoder();
+  const report = await deliverWrites(services, key, [
+    {
+      write: { kind: 'attach', filename: files[0]!, contentType: 'application/json' },
+      bytes: enc.encode(envelope),
+    },
+    {
+      write: { kind: 'attach', filename: files[1]!, contentType: 'application/json' },
+      bytes: enc.encode(`${JSON.stringify(planned.plan, null, 2)}\n`),
+    },
+    { write: { kind: 'comment', body: planComment(planned.plan, planned.planDigest, id, files) } },
+    { write: { kind: 'setProperty', property: PROPOSAL_PROPERTY, value: proposal } },
+    { write: { kind: 'assign', assignee: req.senior } },
+    { write: { kind: 'transition', status: tracker.statuses.awaitingApproval } },
+  ]);
+  return { proposal, plan: planned.plan, planDigest: planned.planDigest, report };
+}

@@ -1,0 +1,68 @@
+import type { Tracker } from '@opsbook/tracker';
+import { runnerErrors } from '../error-codes.js';
+
+/** Issue properties opsbook keeps on a ticket: the machine-readable half of every step. */
+export const PROPOSAL_PROPERTY = 'opsbook.proposal';
+export const APPROVAL_PROPERTY = 'opsbook.approval';
+export const ACCEPTANCE_PROPERTY = 'opsbook.acceptance';
+
+/** What `ticket propose` left on the ticket for the senior. */
+export interface TicketProposal {
+  approvalId: string;
+  runbook: string;
+  /** The unsigned approval envelope (JSON text): the plan the senior signs. */
+  envelope: string;
+  planDigest: string;
+  proposer: string;
+  /** Who held the ticket before it went to the senior: it goes back to them. */
+  returnTo: string | null;
+  senior: string;
+  proposedAt: string;
+}
+
+/** What `ticket approve` left: the signed envelope `ticket run` fetches. */
+export interface TicketApproval {
+  approvalId: string;
+  envelope: string;
+  signers: string[];
+  complete: boolean;
+}
+
+export async function readProposal(tracker: Tracker, key: string): Promise<TicketProposal> {
+  const value = (await tracker.getProperty(key, PROPOSAL_PROPERTY)) as TicketProposal | undefined;
+  if (!value || typeof value.envelope !== 'string')
+    throw new runnerErrors.RefusalError(
+      'PROPOSAL_MISSING',
+      `${key} carries no opsbook proposal: the engineer proposes a plan first (opsbook ticket propose ${key} --runbook …)`,
+      { ticket: key },
+    );
+  return value;
+}
+
+export async function readTicketApproval(tracker: Tracker, key: string): Promise<TicketApproval> {
+  const value = (await tracker.getProperty(key, APPROVAL_PROPERTY)) as TicketApproval | undefined;
+  if (!value || typeof value.envelope !== 'string')
+    throw new runnerErrors.RefusalError(
+      'APPROVAL_MISSING',
+      `${key} carries no signed approval: a senior approves the proposed plan first (opsbook ticket approve ${key} --key …)`,
+      { ticket: key },
+    );
+  return value;
+}
+
+/** Refuse unless the ticket is in one of the given statuses (exit 3, the workflow's order). */
+export async function requireStatus(
+  tracker: Tracker,
+  key: string,
+  allowed: readonly string[],
+  next: string,
+): Promise<string> {
+  const ticket = await tracker.get(key);
+  if (!allowed.some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
+    throw new runnerErrors.RefusalError(
+      'TICKET_WRONG_STATUS',
+      `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${next}`,
+      { ticket: key },
+    );
+  return ticket.assignee?.id ?? '';
+}

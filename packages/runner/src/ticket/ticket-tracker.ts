@@ -1,0 +1,70 @@
+import type { Config } from '@opsbook/schema';
+import {
+  createJiraTracker,
+  type JiraHttpOptions,
+  type JiraSettings,
+  LocalTracker,
+  Outbox,
+  type Tracker,
+} from '@opsbook/tracker';
+import { currentUser } from '../approval/approval-flow.js';
+import { parseDurationMs } from '../plan/plan.js';
+
+/** The tracker of this repository and the outbox its writes go through. */
+export interface TicketServices {
+  tracker: Tracker;
+  outbox: Outbox;
+  /** Key prefix of new tickets. */
+  project: string;
+}
+
+export interface OpenTrackerOptions {
+  /** Timeouts, retry policy and effects of the Jira HTTP client (tests shorten them). */
+  http?: JiraHttpOptions;
+  now?: () => Date;
+}
+
+/**
+ * The tracker `opsbook.yaml` names (DESIGN §6, §9): the embedded local tracker in the state dir
+ * by default, or Jira from `tracker.jira` plus the environment (JIRA_BASE_URL, JIRA_EMAIL +
+ * JIRA_API_TOKEN, or JIRA_PAT). The environment is passed in; nothing here reads process.env.
+ */
+export function openTracker(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  options: OpenTrackerOptions = {},
+): TicketServices {
+  const raw = config.raw.tracker;
+  const jira = raw?.jira;
+  const project = jira?.project ?? 'OPS';
+  let tracker: Tracker;
+  if (raw?.kind === 'jira') {
+    const settings: JiraSettings = {
+      project,
+      ...(jira?.baseUrl ? { baseUrl: jira.baseUrl } : {}),
+      ...(jira?.flavour ? { flavour: jira.flavour } : {}),
+      ...(jira?.email ? { email: jira.email } : {}),
+      ...(jira?.statuses ? { statuses: jira.statuses } : {}),
+    };
+    // A timeout the caller passes (tests) wins over opsbook.yaml's `tracker.jira.timeout`.
+    const http = {
+      ...(jira?.timeout ? { timeoutMs: parseDurationMs(jira.timeout) } : {}),
+      ...options.http,
+    };
+    tracker = createJiraTracker(settings, env, http);
+  } else {
+    tracker = new LocalTracker({
+      stateDir: config.stateDir,
+      actor: currentUser(env),
+      project,
+      ...(jira?.statuses ? { statuses: jira.statuses } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+  const outbox = new Outbox({
+    stateDir: config.stateDir,
+    tracker,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return { tracker, outbox, project };
+}
