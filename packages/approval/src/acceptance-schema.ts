@@ -15,22 +15,10 @@ import {
   timestamp,
 } from './statement-fragments.js';
 
-export const acceptanceStatementSchema = {
-  ...documentSchema('acceptance-statement', 'opsbook Acceptance statement'),
-  required: [
-    'apiVersion',
-    'kind',
-    'id',
-    'ticket',
-    'approvalId',
-    'run',
-    'postchecks',
-    'proposer',
-    'approvers',
-    'verifier',
-    'acceptedAt',
-  ],
-  properties: {
+export const acceptanceStatementSchema = documentSchema(
+  'acceptance-statement',
+  'opsbook Acceptance statement',
+  {
     apiVersion,
     kind: { const: 'Acceptance' },
     id: statementId,
@@ -63,4 +51,4 @@ export const acceptanceStatementSchema = {
     verifier: person,
     acceptedAt: timestamp,
   },
-} as const;
+);

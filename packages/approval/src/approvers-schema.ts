@@ -13,10 +13,10 @@ const override = {
   properties: { signatures, maxValidity: duration },
 } as const;
 
-export const approversSchema = {
-  ...documentSchema('approvers', 'opsbook Approvers (trust store)'),
-  required: ['apiVersion', 'kind', 'version', 'approvers', 'policy', 'rotation'],
-  properties: {
+export const approversSchema = documentSchema(
+  'approvers',
+  'opsbook Approvers (trust store)',
+  {
     apiVersion,
     kind: { const: 'Approvers' },
     /** Raised by every change; a lower or equal version than the pinned one is a rollback. */
@@ -91,4 +91,5 @@ export const approversSchema = {
       properties: { signatures },
     },
   },
-} as const;
+  ['revoked'],
+);

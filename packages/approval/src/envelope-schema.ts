@@ -15,10 +15,10 @@ const signature = {
   },
 } as const;
 
-export const envelopeSchema = {
-  ...documentSchema('envelope', 'opsbook signed envelope'),
-  required: ['payloadType', 'payload', 'signatures'],
-  properties: {
+export const envelopeSchema = documentSchema(
+  'envelope',
+  'opsbook signed envelope',
+  {
     payloadType: { type: 'string', minLength: 1, maxLength: 128 },
     payload: { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$' },
     signatures: { type: 'array', maxItems: 32, items: signature },
@@ -28,4 +28,5 @@ export const envelopeSchema = {
      */
     proposal: signature,
   },
-} as const;
+  ['proposal'],
+);

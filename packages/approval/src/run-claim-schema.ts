@@ -25,35 +25,21 @@ const timestamp = {
   pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$',
 } as const;
 
-export const runClaimSchema = {
-  ...documentSchema('run-claim', 'opsbook RunClaim statement'),
-  required: [
-    'apiVersion',
-    'kind',
-    'approvalId',
-    'approvalDigest',
-    'ticket',
-    'runId',
-    'hosts',
-    'executor',
-    'claimedAt',
-  ],
-  properties: {
-    apiVersion,
-    kind: { const: 'RunClaim' },
-    /** The approval statement's id, and the sha256 of its exact payload bytes. */
-    approvalId: statementId,
-    approvalDigest: sha256Digest,
-    ticket: ticketKey,
-    runId,
-    /** The hosts this run touches, in plan order. */
-    hosts: {
-      type: 'array',
-      maxItems: 100000,
-      items: hostName,
-    },
-    /** The trust store id of the person whose key signed the claim. */
-    executor: person,
-    claimedAt: timestamp,
+export const runClaimSchema = documentSchema('run-claim', 'opsbook RunClaim statement', {
+  apiVersion,
+  kind: { const: 'RunClaim' },
+  /** The approval statement's id, and the sha256 of its exact payload bytes. */
+  approvalId: statementId,
+  approvalDigest: sha256Digest,
+  ticket: ticketKey,
+  runId,
+  /** The hosts this run touches, in plan order. */
+  hosts: {
+    type: 'array',
+    maxItems: 100000,
+    items: hostName,
   },
-} as const;
+  /** The trust store id of the person whose key signed the claim. */
+  executor: person,
+  claimedAt: timestamp,
+});

@@ -4,17 +4,27 @@
  */
 
 /**
- * The head of each of this package's document schemas: draft 2020-12, its `$id` and title, and a
- * closed object, so that nothing a signer did not see can ride along.
+ * A document schema of this package: draft 2020-12 with its `$id` and title, a closed object (so
+ * that nothing a signer did not see can ride along) whose properties are all required but the
+ * `optional` ones, in the properties' order.
  */
-export const documentSchema = <const N extends string, const T extends string>(name: N, title: T) =>
-  ({
+export function documentSchema<
+  const N extends string,
+  const T extends string,
+  const P extends Record<string, unknown>,
+  const O extends keyof P & string = never,
+>(name: N, title: T, properties: P, optional: readonly O[] = []) {
+  const required = Object.keys(properties).filter((k) => !optional.includes(k as O));
+  return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: `https://opsbook.dev/schemas/${name}.json`,
     title,
     type: 'object',
     additionalProperties: false,
-  }) as const;
+    required: required as Exclude<keyof P & string, O>[],
+    properties,
+  } as const;
+}
 
 export const apiVersion = { const: 'opsbook/v1' } as const;
 

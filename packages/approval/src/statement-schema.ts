@@ -17,24 +17,10 @@ import {
 const identifier = { type: 'string', pattern: '^[a-z][a-z0-9-]*$', maxLength: 64 } as const;
 const paramName = { pattern: '^[a-z][a-z0-9_]*$', maxLength: 64 } as const;
 
-export const approvalStatementSchema = {
-  ...documentSchema('approval-statement', 'opsbook Approval statement'),
-  required: [
-    'apiVersion',
-    'kind',
-    'id',
-    'ticket',
-    'runbook',
-    'params',
-    'secretParams',
-    'targets',
-    'category',
-    'grade',
-    'notBefore',
-    'expiresAt',
-    'maxRuns',
-  ],
-  properties: {
+export const approvalStatementSchema = documentSchema(
+  'approval-statement',
+  'opsbook Approval statement',
+  {
     apiVersion,
     kind: { const: 'Approval' },
     /** Random and unique: the run ledger counts runs against maxRuns by this id. */
@@ -102,4 +88,5 @@ export const approvalStatementSchema = {
       properties: { digest: sha256Digest },
     },
   },
-} as const;
+  ['executor', 'proposer', 'plan'],
+);
