@@ -1,6 +1,12 @@
 import { approveTicket, currentUser, proposeTicket, rejectTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
-import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
+import {
+  type CommandContext,
+  type CommandSpec,
+  defineCommand,
+  listOption,
+  stringOption,
+} from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { planText } from '../plan-view.js';
@@ -14,6 +20,17 @@ function maxRunsOf(text: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 1)
     throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${text}'`);
   return n;
+}
+
+/** --inventory, --expires and --max-runs: what both the proposer and the senior may set. */
+function approvalOptions(ctx: CommandContext) {
+  const maxRuns = maxRunsOf(stringOption(ctx, 'max-runs'));
+  const [inventoryFile, expires] = ['inventory', 'expires'].map((o) => stringOption(ctx, o));
+  return {
+    ...(inventoryFile ? { inventoryFile } : {}),
+    ...(expires ? { expires } : {}),
+    ...(maxRuns ? { maxRuns } : {}),
+  };
 }
 
 export const propose: CommandSpec = defineCommand({
@@ -61,10 +78,8 @@ host and phase, so the senior reviews exactly what will run.`,
     if (!senior)
       throw new UsageError('name the senior who reviews with --senior ID (their tracker account)');
     const config = await configFor(ctx);
-    const maxRuns = maxRunsOf(stringOption(ctx, 'max-runs'));
-    const [target, inventoryFile, expires] = ['target', 'inventory', 'expires'].map((o) =>
-      stringOption(ctx, o),
-    );
+    const options = approvalOptions(ctx);
+    const target = stringOption(ctx, 'target');
     const result = await proposeTicket({
       services: trackerFor(config),
       config,
@@ -74,9 +89,7 @@ host and phase, so the senior reviews exactly what will run.`,
       params: listOption(ctx, 'param'),
       proposerSigner: await executorSignerFor(ctx, 'proposal'),
       ...(target ? { target } : {}),
-      ...(inventoryFile ? { inventoryFile } : {}),
-      ...(expires ? { expires } : {}),
-      ...(maxRuns ? { maxRuns } : {}),
+      ...options,
     });
     if (ctx.out.json) {
       ctx.out.printJson({
@@ -117,16 +130,13 @@ Awaiting Approval until the second senior signs.`,
   async run(ctx) {
     const key = ctx.positionals[0]!;
     const config = await configFor(ctx);
-    const maxRuns = maxRunsOf(stringOption(ctx, 'max-runs'));
-    const [inventoryFile, expires] = ['inventory', 'expires'].map((o) => stringOption(ctx, o));
+    const options = approvalOptions(ctx);
     const result = await approveTicket({
       services: trackerFor(config),
       config,
       key,
       signer: await signerFor(ctx),
-      ...(inventoryFile ? { inventoryFile } : {}),
-      ...(expires ? { expires } : {}),
-      ...(maxRuns ? { maxRuns } : {}),
+      ...options,
     });
     if (ctx.out.json) {
       ctx.out.printJson({
