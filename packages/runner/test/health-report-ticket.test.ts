@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { LocalTracker } from '@opsbook/tracker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveTicket, openTicket, proposeTicket, runTicket } from '../src/index.js';
+import { journalSchemaProblems } from './journal-schema-problems.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 const repoRunbooks = path.resolve(import.meta.dirname, '../../../runbooks');
@@ -102,5 +103,15 @@ describe('health-report runbook on a ticket', () => {
         ext,
       ).toHaveLength(1);
     expect((await world.as('eve').tracker.get(key)).status).toBe('In Review');
+  });
+
+  it('writes journals whose every event validates against the run event schema', async () => {
+    const inspection = await runOnTicket('quick-inspection', 'Daily inspection of the runner');
+    const report = await runOnTicket('health-report', 'Daily health report');
+    for (const { outcome } of [inspection, report]) {
+      expect(outcome.status).toBe('ok');
+      expect(outcome.journal.count).toBeGreaterThan(4);
+      expect(await journalSchemaProblems(outcome.journal.path)).toEqual([]);
+    }
   });
 });

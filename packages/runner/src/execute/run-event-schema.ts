@@ -1,0 +1,179 @@
+/**
+ * The journal's events (DESIGN §5) as a JSON Schema: the one source of `RunEvent`
+ * (run-events.ts derives it), and what a reader of a journal can check its lines against once
+ * the chain fields (`seq`, `at`, `prev`, `hash`) are taken off.
+ */
+import { envelopeSchema } from '@opsbook/approval';
+import { phases } from '@opsbook/schema';
+
+/** How a run ended: the `status` of its `run-end` event and of its ledger run-end record. */
+export const runStatusValues = ['ok', 'failed', 'unreachable', 'interrupted'] as const;
+
+const phase = { enum: phases } as const;
+const host = { type: 'string' } as const;
+
+/**
+ * How the runner reached a host: inventory's `Connection`, which has no schema of its own;
+ * run-event-schema.test.ts holds the two to each other.
+ */
+export const connectionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'port', 'become', 'becomeUser', 'transport'],
+  properties: {
+    address: { type: 'string' },
+    port: { type: 'integer' },
+    user: { type: 'string' },
+    privateKeyFile: { type: 'string' },
+    become: { type: 'boolean' },
+    becomeUser: { type: 'string' },
+    transport: { enum: ['ssh', 'local'] },
+    connectTimeoutMs: { type: 'number' },
+  },
+} as const;
+
+const runStart = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'type',
+    'runId',
+    'ticket',
+    'runbook',
+    'planDigest',
+    'approval',
+    'executor',
+    'executorKey',
+    'runClaim',
+    'params',
+    'secretParams',
+    'hosts',
+  ],
+  properties: {
+    type: { const: 'run-start' },
+    runId: { type: 'string' },
+    ticket: { type: 'string' },
+    runbook: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'version', 'digest'],
+      properties: {
+        name: { type: 'string' },
+        version: { type: 'string' },
+        digest: { type: 'string' },
+      },
+    },
+    planDigest: { type: 'string' },
+    approval: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id', 'sha256', 'signers', 'runsUsed', 'maxRuns'],
+      properties: {
+        id: { type: 'string' },
+        sha256: { type: 'string' },
+        signers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['approverId', 'fingerprint'],
+            properties: { approverId: { type: 'string' }, fingerprint: { type: 'string' } },
+          },
+        },
+        runsUsed: { type: 'integer' },
+        maxRuns: { type: 'integer' },
+      },
+    },
+    /** Who ran, as the trust store names the key that signed the run claim. */
+    executor: { type: 'string' },
+    executorKey: { type: 'string' },
+    /** The executor's signed RunClaim envelope (namespace opsbook-run). */
+    runClaim: envelopeSchema,
+    params: { type: 'object' },
+    secretParams: { type: 'array', items: { type: 'string' } },
+    hosts: { type: 'array', items: host },
+  },
+} as const;
+
+const hostStart = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host', 'connection'],
+  properties: { type: { const: 'host-start' }, host, connection: connectionSchema },
+} as const;
+
+const stepStart = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host', 'phase', 'step', 'name'],
+  properties: {
+    type: { const: 'step-start' },
+    host,
+    phase,
+    step: { type: 'string' },
+    name: { type: 'string' },
+  },
+} as const;
+
+const stepEnd = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host', 'phase', 'step', 'status', 'durationMs'],
+  properties: {
+    type: { const: 'step-end' },
+    host,
+    phase,
+    step: { type: 'string' },
+    status: { type: 'string' },
+    exitCode: { type: ['integer', 'null'] },
+    signal: { type: ['string', 'null'] },
+    durationMs: { type: 'number' },
+    stdout: { type: 'string' },
+    stderr: { type: 'string' },
+    truncated: { type: 'boolean' },
+    reason: { type: 'string' },
+    /** A `uses:` step: the action it ran and what the action returned (null for nothing). */
+    uses: { type: 'string' },
+    result: {},
+  },
+} as const;
+
+const hostEnd = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host', 'status', 'rolledBack'],
+  properties: {
+    type: { const: 'host-end' },
+    host,
+    status: { type: 'string' },
+    failedStep: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['phase', 'id'],
+      properties: { phase, id: { type: 'string' } },
+    },
+    rolledBack: { type: 'boolean' },
+    error: { type: 'string' },
+  },
+} as const;
+
+const runEnd = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'status', 'hosts', 'interrupted', 'stoppedByFailures'],
+  properties: {
+    type: { const: 'run-end' },
+    status: { enum: runStatusValues },
+    hosts: { type: 'object', additionalProperties: { type: 'string' } },
+    interrupted: { type: 'boolean' },
+    stoppedByFailures: { type: 'boolean' },
+  },
+} as const;
+
+/** One event of a run's journal, told apart by its `type`. */
+export const runEventSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://opsbook.dev/schemas/run-event.json',
+  title: 'opsbook run journal event',
+  oneOf: [runStart, hostStart, stepStart, stepEnd, hostEnd, runEnd],
+} as const;
