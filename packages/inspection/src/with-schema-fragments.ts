@@ -44,3 +44,18 @@ export const checkWithSchema = <const P extends object>(parts: P) =>
 /** The `thresholds` property of a `with:` schema: a closed object of named limits. */
 export const thresholdsSchema = <const P extends object>(properties: P) =>
   ({ type: 'object', additionalProperties: false, properties }) as const;
+
+/**
+ * `with:` that takes exactly one of several forms (`url`, or `host` with `port`): `oneOf` over
+ * `required`, the shape `withProblems` turns into "needs exactly one of: …".
+ */
+export const exactlyOneOf = <const F extends readonly (readonly string[])[]>(...forms: F) =>
+  forms.map((keys) => ({
+    required: keys,
+    properties: Object.fromEntries(keys.map((k) => [k, true])),
+  })) as unknown as {
+    readonly [I in keyof F]: {
+      readonly required: F[I];
+      readonly properties: { readonly [K in F[I][number]]: true };
+    };
+  };

@@ -18,7 +18,13 @@ import {
 } from '../collector-script.js';
 import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count, hostName, tcpPort } from '../with-schema-fragments.js';
+import {
+  checkWithSchema,
+  count,
+  exactlyOneOf,
+  hostName,
+  tcpPort,
+} from '../with-schema-fragments.js';
 
 export interface EndpointProbe {
   via: 'curl' | 'wget' | 'bash' | 'nc';
@@ -139,10 +145,7 @@ export const endpointWithSchema = checkWithSchema({
     },
     thresholds: endpointLimits.schema,
   },
-  oneOf: [
-    { required: ['url'], properties: { url: true } },
-    { required: ['host', 'port'], properties: { host: true, port: true } },
-  ],
+  oneOf: exactlyOneOf(['url'], ['host', 'port']),
 });
 
 export type EndpointWith = CheckWith<typeof endpointWithSchema>;

@@ -11,7 +11,7 @@ import {
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
-import { absolutePath, checkWithSchema, unitName } from '../with-schema-fragments.js';
+import { absolutePath, checkWithSchema, exactlyOneOf, unitName } from '../with-schema-fragments.js';
 
 export interface LogErrorCount {
   lines: number;
@@ -89,10 +89,7 @@ export const logErrorsWithSchema = checkWithSchema({
     },
     thresholds: logErrorsLimits.schema,
   },
-  oneOf: [
-    { required: ['file'], properties: { file: true } },
-    { required: ['unit'], properties: { unit: true } },
-  ],
+  oneOf: exactlyOneOf(['file'], ['unit']),
 });
 
 export type LogErrorsWith = CheckWith<typeof logErrorsWithSchema>;

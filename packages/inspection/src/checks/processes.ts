@@ -10,7 +10,7 @@ import {
 import { buildCollector, section, whenTool } from '../collector-script.js';
 import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { countLimits, namedLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count } from '../with-schema-fragments.js';
+import { checkWithSchema, count, exactlyOneOf } from '../with-schema-fragments.js';
 
 export interface ProcessRow {
   pid: number;
@@ -105,10 +105,7 @@ export const processWithSchema = checkWithSchema({
     },
     thresholds: processLimits.schema,
   },
-  oneOf: [
-    { required: ['name'], properties: { name: true } },
-    { required: ['pattern'], properties: { pattern: true } },
-  ],
+  oneOf: exactlyOneOf(['name'], ['pattern']),
 });
 
 export type ProcessWith = CheckWith<typeof processWithSchema>;

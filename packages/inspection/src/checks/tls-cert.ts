@@ -21,6 +21,7 @@ import {
   absolutePath,
   checkWithSchema,
   count,
+  exactlyOneOf,
   hostName,
   tcpPort,
 } from '../with-schema-fragments.js';
@@ -117,10 +118,7 @@ export const tlsCertWithSchema = checkWithSchema({
     },
     thresholds: tlsCertLimits.schema,
   },
-  oneOf: [
-    { required: ['host'], properties: { host: true } },
-    { required: ['file'], properties: { file: true } },
-  ],
+  oneOf: exactlyOneOf(['host'], ['file']),
 });
 
 export type TlsCertWith = CheckWith<typeof tlsCertWithSchema>;
