@@ -5,32 +5,13 @@
  */
 import { envelopeSchema } from '@opsbook/approval';
 import { phases } from '@opsbook/schema';
+import { connectionSchema } from '../plan/plan-schema.js';
 
 /** How a run ended: the `status` of its `run-end` event and of its ledger run-end record. */
 export const runStatusValues = ['ok', 'failed', 'unreachable', 'interrupted'] as const;
 
 const phase = { enum: phases } as const;
 const host = { type: 'string' } as const;
-
-/**
- * How the runner reached a host: inventory's `Connection`, which has no schema of its own;
- * run-event-schema.test.ts holds the two to each other.
- */
-export const connectionSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['address', 'port', 'become', 'becomeUser', 'transport'],
-  properties: {
-    address: { type: 'string' },
-    port: { type: 'integer' },
-    user: { type: 'string' },
-    privateKeyFile: { type: 'string' },
-    become: { type: 'boolean' },
-    becomeUser: { type: 'string' },
-    transport: { enum: ['ssh', 'local'] },
-    connectTimeoutMs: { type: 'number' },
-  },
-} as const;
 
 const runStart = {
   type: 'object',

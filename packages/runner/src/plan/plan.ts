@@ -1,5 +1,5 @@
 import { renderRunTemplate, renderTemplate, type TemplateEncoding } from '@opsbook/exec';
-import { type Connection, connectionOf, type InventoryHost } from '@opsbook/inventory';
+import { connectionOf, type InventoryHost } from '@opsbook/inventory';
 import {
   type BundleDigest,
   digestOfValue,
@@ -12,7 +12,9 @@ import {
   targetDefaults,
   ValidationError,
 } from '@opsbook/schema';
+import type { FromSchema } from 'json-schema-to-ts';
 import { builtinActions } from '../actions/actions.js';
+import { type plannedHostSchema, type plannedStepSchema, planSchema } from './plan-schema.js';
 
 /** Steps without a timeout are killed after this long, so that no run can hang forever. */
 export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60 * 1000;
@@ -22,43 +24,10 @@ export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60 * 1000;
  * from the runbook bundle, the params and the inventory; its digest is what a senior signs, so
  * any change to runbook bytes, params or host vars that changes a command gives a new digest.
  */
-export interface Plan {
-  apiVersion: 'opsbook/v1';
-  kind: 'Plan';
-  ticket: string;
-  runbook: { name: string; version: string; digest: string };
-  category: 'routine' | 'incident' | 'change';
-  grade: 'P1' | 'P2' | 'P3' | 'P4';
-  params: Record<string, ParamValue>;
-  secretParams: string[];
-  concurrency: number;
-  maxFailures: number;
-  hosts: PlannedHost[];
-}
-
-export interface PlannedHost {
-  name: string;
-  connection: Connection;
-  phases: Record<Phase, PlannedStep[]>;
-}
-
-export interface PlannedStep {
-  id: string;
-  name: string;
-  kind: 'run' | 'script' | 'uses';
-  /** For `run:` steps: the shell text, every value already quoted. */
-  command?: string;
-  /** For `script:` steps: the file in the bundle and its sha256. */
-  script?: { path: string; sha256: string };
-  args?: string[];
-  uses?: string;
-  with?: unknown;
-  where: 'remote' | 'local';
-  sudo: boolean;
-  timeoutMs: number;
-  expect: { exitCodes: number[]; stdout?: string; stderr?: string };
-  continueOnError: boolean;
-}
+export type Plan = FromSchema<typeof planSchema>;
+export type PlannedHost = FromSchema<typeof plannedHostSchema>;
+export type PlannedStep = FromSchema<typeof plannedStepSchema>;
+export { planSchema };
 
 export interface PlanInput {
   bundle: RunbookBundle;
