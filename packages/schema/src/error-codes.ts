@@ -1,56 +1,27 @@
-import type { ErrorCodeEntry, ErrorCodeOf, ErrorKind } from './errors.js';
+import { type ErrorCodeOf, type ErrorKind, errorCodeList } from './errors.js';
 
 /**
  * The codes of the shared vocabulary itself: the fixed codes of ValidationError, UsageError and
  * InterruptedError, and StorageError's, one per way the filesystem refuses. Tools match on them.
  */
-export const schemaErrorCodes = [
-  {
-    code: 'INVALID_INPUT',
-    kind: 'invalid',
-    meaning: 'a runbook, config, inventory or params file is malformed or invalid (file:line:col)',
+export const schemaErrorCodes = errorCodeList({
+  invalid: {
+    INVALID_INPUT:
+      'a runbook, config, inventory or params file is malformed or invalid (file:line:col)',
+    USAGE: 'an unknown command or option, a missing argument or a value of the wrong form',
   },
-  {
-    code: 'USAGE',
-    kind: 'invalid',
-    meaning: 'an unknown command or option, a missing argument or a value of the wrong form',
+  failed: {
+    DISK_FULL: 'ENOSPC: free space, or set `stateDir` to another filesystem',
+    QUOTA_EXCEEDED: 'EDQUOT: free space or have the quota raised',
+    READ_ONLY_FILESYSTEM: 'EROFS: remount read-write, or set `stateDir` elsewhere',
+    PERMISSION_DENIED: 'EACCES, EPERM: give the user running opsbook access to the path',
+    NOT_A_DIRECTORY: 'ENOTDIR: a file sits where a folder (e.g. the state dir) should',
+    IO_ERROR: 'EIO: the disk reported an I/O error, check it',
   },
-  {
-    code: 'DISK_FULL',
-    kind: 'failed',
-    meaning: 'ENOSPC: free space, or set `stateDir` to another filesystem',
+  interrupted: {
+    INTERRUPTED: 'an operation (a connection, a dump, a command) was cancelled',
   },
-  {
-    code: 'QUOTA_EXCEEDED',
-    kind: 'failed',
-    meaning: 'EDQUOT: free space or have the quota raised',
-  },
-  {
-    code: 'READ_ONLY_FILESYSTEM',
-    kind: 'failed',
-    meaning: 'EROFS: remount read-write, or set `stateDir` elsewhere',
-  },
-  {
-    code: 'PERMISSION_DENIED',
-    kind: 'failed',
-    meaning: 'EACCES, EPERM: give the user running opsbook access to the path',
-  },
-  {
-    code: 'NOT_A_DIRECTORY',
-    kind: 'failed',
-    meaning: 'ENOTDIR: a file sits where a folder (e.g. the state dir) should',
-  },
-  {
-    code: 'IO_ERROR',
-    kind: 'failed',
-    meaning: 'EIO: the disk reported an I/O error, check it',
-  },
-  {
-    code: 'INTERRUPTED',
-    kind: 'interrupted',
-    meaning: 'an operation (a connection, a dump, a command) was cancelled',
-  },
-] as const satisfies readonly ErrorCodeEntry[];
+});
 
 export type SchemaErrorCode<K extends ErrorKind = ErrorKind> = ErrorCodeOf<
   typeof schemaErrorCodes,

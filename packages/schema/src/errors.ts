@@ -85,13 +85,39 @@ export function isOpsbookError(e: unknown): e is OpsbookError {
 
 /**
  * One stable code of a package: the kind it is thrown as (so its exit code) and what it means,
- * in one line. Each package keeps its codes in `src/error-codes.ts`, a list of these `as const`;
- * its README's error table is generated from that list (`pnpm gen:errors`).
+ * in one line. Each package keeps its codes in `src/error-codes.ts`, a list of these built by
+ * `errorCodeList`; its README's error table is generated from that list (`pnpm gen:errors`).
  */
 export interface ErrorCodeEntry {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly meaning: string;
+}
+
+/**
+ * A package's codes as written in its `src/error-codes.ts`: grouped by the kind they are thrown
+ * as, each code with its meaning, `{ refused: { KEY_REVOKED: 'the key is revoked', … }, … }`.
+ * A code thrown as two kinds stands in both groups.
+ */
+export type ErrorCodeGroups = { readonly [K in ErrorKind]?: Readonly<Record<string, string>> };
+
+/** The entries of `G`: one per code of each kind, keeping the code and kind as literal types. */
+export type ErrorCodeEntriesOf<G extends ErrorCodeGroups> = {
+  [K in keyof G & ErrorKind]: {
+    [C in keyof G[K] & string]: { readonly code: C; readonly kind: K; readonly meaning: string };
+  }[keyof G[K] & string];
+}[keyof G & ErrorKind];
+
+/**
+ * The list of entries of `groups`, in the order written (kind by kind): what `errorsFor` types
+ * the classes with and `pnpm gen:errors` writes the README table from.
+ */
+export function errorCodeList<const G extends ErrorCodeGroups>(
+  groups: G,
+): readonly ErrorCodeEntriesOf<G>[] {
+  return Object.entries(groups).flatMap(([kind, meanings]) =>
+    Object.entries(meanings ?? {}).map(([code, meaning]) => ({ code, kind, meaning })),
+  ) as ErrorCodeEntriesOf<G>[];
 }
 
 /** The codes of the list `L` that are thrown as kind `K` (any kind by default). */

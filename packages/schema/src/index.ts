@@ -9,6 +9,8 @@ export {
   findConfigFile,
   loadConfig,
   MACHINE_TRUST_DIR,
+  type StateConfig,
+  stateConfigOf,
   trustPinDir,
 } from './config.js';
 export { type BundleDigest, type DigestedFile, digestOfList, digestRunbook } from './digest.js';
@@ -22,9 +24,12 @@ export {
 } from './duration.js';
 export { type SchemaErrorCode, schemaErrorCodes } from './error-codes.js';
 export {
+  type ErrorCodeEntriesOf,
   type ErrorCodeEntry,
+  type ErrorCodeGroups,
   type ErrorCodeOf,
   type ErrorKind,
+  errorCodeList,
   errorsFor,
   InterruptedError,
   isOpsbookError,
