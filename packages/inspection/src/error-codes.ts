@@ -1,18 +1,14 @@
-import { type ErrorCodeEntry, type ErrorCodeOf, type ErrorKind, errorsFor } from '@opsbook/schema';
+import { type ErrorCodeOf, type ErrorKind, errorCodeList, errorsFor } from '@opsbook/schema';
 
 /** The stable codes of inspection checks (tools match on them): only the runbook's mistakes. */
-export const inspectionErrorCodes = [
-  {
-    code: 'INSPECTION_WITH_INVALID',
-    kind: 'invalid',
-    meaning: "a `with:` value the check's schema refuses (unknown key, wrong type, …)",
+export const inspectionErrorCodes = errorCodeList({
+  invalid: {
+    INSPECTION_WITH_INVALID:
+      "a `with:` value the check's schema refuses (unknown key, wrong type, …)",
+    INSPECTION_THRESHOLD_INVALID:
+      'a host var that is not a number, a threshold out of range, a warn beyond its crit',
   },
-  {
-    code: 'INSPECTION_THRESHOLD_INVALID',
-    kind: 'invalid',
-    meaning: 'a host var that is not a number, a threshold out of range, a warn beyond its crit',
-  },
-] as const satisfies readonly ErrorCodeEntry[];
+});
 
 export type InspectionErrorCode<K extends ErrorKind = ErrorKind> = ErrorCodeOf<
   typeof inspectionErrorCodes,
