@@ -1,28 +1,15 @@
-import { type ErrorCodeEntry, type ErrorCodeOf, type ErrorKind, errorsFor } from '@opsbook/schema';
+import { type ErrorCodeOf, type ErrorKind, errorCodeList, errorsFor } from '@opsbook/schema';
 
 /** The stable codes of inventories, host patterns and facts (tools match on them). */
-export const inventoryErrorCodes = [
-  {
-    code: 'INVENTORY_INVALID',
-    kind: 'invalid',
-    meaning: "the inventory, or a host's connection variables, cannot be used (below)",
+export const inventoryErrorCodes = errorCodeList({
+  invalid: {
+    INVENTORY_INVALID: "the inventory, or a host's connection variables, cannot be used (below)",
+    HOST_PATTERN_NO_MATCH: 'the pattern, or any part of it, matches no host',
+    HOST_PATTERN_INVALID: 'an empty pattern, an invalid `~regex`',
+    FACTS_INVALID:
+      'facts or fleet statistics that are not strict JSON or not valid against the schema',
   },
-  {
-    code: 'HOST_PATTERN_NO_MATCH',
-    kind: 'invalid',
-    meaning: 'the pattern, or any part of it, matches no host',
-  },
-  {
-    code: 'HOST_PATTERN_INVALID',
-    kind: 'invalid',
-    meaning: 'an empty pattern, an invalid `~regex`',
-  },
-  {
-    code: 'FACTS_INVALID',
-    kind: 'invalid',
-    meaning: 'facts or fleet statistics that are not strict JSON or not valid against the schema',
-  },
-] as const satisfies readonly ErrorCodeEntry[];
+});
 
 export type InventoryErrorCode<K extends ErrorKind = ErrorKind> = ErrorCodeOf<
   typeof inventoryErrorCodes,
