@@ -69,6 +69,20 @@ export function missingReason(out: CollectorOutput): string | undefined {
   return `not available on the host: ${tools} (install it or drop this check for the host)`;
 }
 
+/**
+ * A parser's frame: `parse` reads the collector's output, unless the collector reported a tool
+ * missing on the host, which makes the result `unknown` with the reason before any parsing.
+ */
+export function parseToolOutput<D>(
+  output: string,
+  parse: (out: CollectorOutput) => Parsed<D>,
+): Parsed<D> {
+  const out = readCollectorOutput(output);
+  const missing = missingReason(out);
+  if (missing) return unknown(missing);
+  return parse(out);
+}
+
 export function unknown<D>(reason: string): Parsed<D> {
   return { ok: false, reason };
 }

@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   toNumber,
@@ -40,25 +39,28 @@ function collectBackupAge(w: BackupAgeWith): string {
 }
 
 export function parseBackupAge(output: string): Parsed<NewestBackup> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const now = toInt(firstMarker(out, 'NOW'));
-  if (now === undefined)
-    return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(sectionLines(out))}`);
-  if (firstMarker(out, 'ABSENT') !== undefined) return parsed({ state: 'absent', now });
-  const section = out.sections.has('find') ? 'find' : out.sections.has('stat') ? 'stat' : undefined;
-  if (!section) return unknown(excerpt(sectionLines(out)));
-  const lines = sectionLines(out, section);
-  if (lines.length === 0) return parsed({ state: 'empty', now });
-  const m = /^(\d+(?:\.\d+)?) (\d+) (.*)$/.exec(lines.at(-1) ?? '');
-  const mtime = toNumber(m?.[1]);
-  const size = toInt(m?.[2]);
-  if (mtime === undefined || size === undefined) return unknown(excerpt(lines));
-  return parsed({
-    state: 'found',
-    now,
-    newest: { mtime: Math.floor(mtime), size, path: m?.[3] ?? '' },
+  return parseToolOutput(output, (out) => {
+    const now = toInt(firstMarker(out, 'NOW'));
+    if (now === undefined)
+      return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(sectionLines(out))}`);
+    if (firstMarker(out, 'ABSENT') !== undefined) return parsed({ state: 'absent', now });
+    const section = out.sections.has('find')
+      ? 'find'
+      : out.sections.has('stat')
+        ? 'stat'
+        : undefined;
+    if (!section) return unknown(excerpt(sectionLines(out)));
+    const lines = sectionLines(out, section);
+    if (lines.length === 0) return parsed({ state: 'empty', now });
+    const m = /^(\d+(?:\.\d+)?) (\d+) (.*)$/.exec(lines.at(-1) ?? '');
+    const mtime = toNumber(m?.[1]);
+    const size = toInt(m?.[2]);
+    if (mtime === undefined || size === undefined) return unknown(excerpt(lines));
+    return parsed({
+      state: 'found',
+      now,
+      newest: { mtime: Math.floor(mtime), size, path: m?.[3] ?? '' },
+    });
   });
 }
 

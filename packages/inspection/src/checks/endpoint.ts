@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   toNumber,
@@ -65,51 +64,50 @@ function collectTcp(host: string, port: number, timeout: number): string {
 }
 
 export function parseEndpoint(output: string): Parsed<EndpointProbe> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  for (const via of ['curl', 'wget', 'bash', 'nc'] as const) {
-    const lines = out.sections.get(via);
-    if (!lines) continue;
-    const exit = toInt(firstMarker(out, 'EXIT', via));
-    if (exit === undefined) return unknown(`the ${via} probe did not finish (truncated output)`);
-    // 124 is timeout(1) giving up (unreachable); above 128 the tool itself died of a signal.
-    if (exit > 128)
-      return unknown(`${via} crashed (exit ${exit}, signal ${exit - 128}) before answering`);
-    const text = lines.filter((l) => l.trim() !== '');
-    const detail =
-      exit === 0
-        ? 'connected'
-        : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
-    if (via === 'curl') {
-      const [code, seconds] = (firstMarker(out, 'HTTP', via) ?? '').split(' ');
-      const httpStatus = toInt(code);
-      const time = toNumber(seconds);
-      const isReachable = exit === 0 && httpStatus !== undefined && httpStatus > 0;
-      return parsed({
-        via,
-        isReachable,
-        ...(isReachable ? { httpStatus } : {}),
-        ...(time !== undefined ? { ms: Math.round(time * 1000) } : {}),
-        detail,
-      });
+  return parseToolOutput(output, (out) => {
+    for (const via of ['curl', 'wget', 'bash', 'nc'] as const) {
+      const lines = out.sections.get(via);
+      if (!lines) continue;
+      const exit = toInt(firstMarker(out, 'EXIT', via));
+      if (exit === undefined) return unknown(`the ${via} probe did not finish (truncated output)`);
+      // 124 is timeout(1) giving up (unreachable); above 128 the tool itself died of a signal.
+      if (exit > 128)
+        return unknown(`${via} crashed (exit ${exit}, signal ${exit - 128}) before answering`);
+      const text = lines.filter((l) => l.trim() !== '');
+      const detail =
+        exit === 0
+          ? 'connected'
+          : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
+      if (via === 'curl') {
+        const [code, seconds] = (firstMarker(out, 'HTTP', via) ?? '').split(' ');
+        const httpStatus = toInt(code);
+        const time = toNumber(seconds);
+        const isReachable = exit === 0 && httpStatus !== undefined && httpStatus > 0;
+        return parsed({
+          via,
+          isReachable,
+          ...(isReachable ? { httpStatus } : {}),
+          ...(time !== undefined ? { ms: Math.round(time * 1000) } : {}),
+          detail,
+        });
+      }
+      if (via === 'wget') {
+        const statuses = text
+          .map((l) => /^\s*HTTP\/[\d.]+\s+(\d{3})/.exec(l)?.[1])
+          .filter((s): s is string => s !== undefined);
+        const last = toInt(statuses.at(-1));
+        // wget exits 8 on an HTTP error status yet the server answered: it is reachable.
+        return parsed({
+          via,
+          isReachable: last !== undefined,
+          ...(last !== undefined ? { httpStatus: last } : {}),
+          detail,
+        });
+      }
+      return parsed({ via, isReachable: exit === 0, detail });
     }
-    if (via === 'wget') {
-      const statuses = text
-        .map((l) => /^\s*HTTP\/[\d.]+\s+(\d{3})/.exec(l)?.[1])
-        .filter((s): s is string => s !== undefined);
-      const last = toInt(statuses.at(-1));
-      // wget exits 8 on an HTTP error status yet the server answered: it is reachable.
-      return parsed({
-        via,
-        isReachable: last !== undefined,
-        ...(last !== undefined ? { httpStatus: last } : {}),
-        detail,
-      });
-    }
-    return parsed({ via, isReachable: exit === 0, detail });
-  }
-  return unknown(excerpt(sectionLines(out)));
+    return unknown(excerpt(sectionLines(out)));
+  });
 }
 
 const endpointLimits = warnCritLimits({

@@ -1,8 +1,7 @@
 import {
   excerpt,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   unknown,
@@ -38,27 +37,26 @@ const ROW = /^(.+?)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+%|-)\s+(\/.*)$/;
  * `-` or 0 (filesystems without inodes, pseudo filesystems) are dropped.
  */
 export function parseDf(output: string): Parsed<DfRow[]> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const lines = sectionLines(out);
-  const header = lines.findIndex((l) => /^Filesystem\s/.test(l));
-  if (header < 0) return unknown(excerpt(lines));
-  const rows: DfRow[] = [];
-  for (const line of lines.slice(header + 1)) {
-    const m = ROW.exec(line);
-    if (!m) continue;
-    const [, filesystem = '', total, used, available, pct, mount = ''] = m;
-    const t = toInt(total);
-    const u = toInt(used);
-    const a = toInt(available);
-    if (t === undefined || u === undefined || a === undefined || t === 0) continue;
-    const printed = toInt(pct?.replace('%', ''));
-    const usedPct = printed ?? (u + a === 0 ? 0 : Math.ceil((u * 100) / (u + a)));
-    rows.push({ filesystem, mount, total: t, used: u, available: a, usedPct });
-  }
-  if (rows.length === 0) return unknown(`df listed no filesystem with a size: ${excerpt(lines)}`);
-  return parsed(rows);
+  return parseToolOutput(output, (out) => {
+    const lines = sectionLines(out);
+    const header = lines.findIndex((l) => /^Filesystem\s/.test(l));
+    if (header < 0) return unknown(excerpt(lines));
+    const rows: DfRow[] = [];
+    for (const line of lines.slice(header + 1)) {
+      const m = ROW.exec(line);
+      if (!m) continue;
+      const [, filesystem = '', total, used, available, pct, mount = ''] = m;
+      const t = toInt(total);
+      const u = toInt(used);
+      const a = toInt(available);
+      if (t === undefined || u === undefined || a === undefined || t === 0) continue;
+      const printed = toInt(pct?.replace('%', ''));
+      const usedPct = printed ?? (u + a === 0 ? 0 : Math.ceil((u * 100) / (u + a)));
+      rows.push({ filesystem, mount, total: t, used: u, available: a, usedPct });
+    }
+    if (rows.length === 0) return unknown(`df listed no filesystem with a size: ${excerpt(lines)}`);
+    return parsed(rows);
+  });
 }
 
 type FilesystemLimits = ReturnType<typeof percentLimits>;

@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   toNumber,
   unknown,
 } from '../collector-output.js';
@@ -49,32 +48,31 @@ function collectKernelLog(w: KernelLogWith): string {
 }
 
 export function parseKernelLog(output: string, w: KernelLogWith): Parsed<KernelLog> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  for (const source of ['journal', 'dmesg'] as const) {
-    const lines = out.sections.get(source)?.filter((l) => l.trim() !== '');
-    if (!lines) continue;
-    const exit = firstMarker(out, 'EXIT', source);
-    if (exit !== '0') {
-      return unknown(
-        exit === undefined
-          ? `${source} output is truncated`
-          : `${source} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-      );
+  return parseToolOutput(output, (out) => {
+    for (const source of ['journal', 'dmesg'] as const) {
+      const lines = out.sections.get(source)?.filter((l) => l.trim() !== '');
+      if (!lines) continue;
+      const exit = firstMarker(out, 'EXIT', source);
+      if (exit !== '0') {
+        return unknown(
+          exit === undefined
+            ? `${source} output is truncated`
+            : `${source} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+        );
+      }
+      if (source === 'journal') return parsed({ source, lines });
+      const uptime = toNumber(firstMarker(out, 'UPTIME', source));
+      const stamped = lines.filter((l) => /^\[\s*\d+\.\d+\]/.test(l));
+      if (lines.length > 0 && stamped.length === 0)
+        return unknown(`dmesg printed no kernel messages: ${excerpt(lines)}`);
+      const from = uptime === undefined ? 0 : uptime - (w.since_hours ?? 24) * 3600;
+      return parsed({
+        source,
+        lines: stamped.filter((l) => (toNumber(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1]) ?? 0) >= from),
+      });
     }
-    if (source === 'journal') return parsed({ source, lines });
-    const uptime = toNumber(firstMarker(out, 'UPTIME', source));
-    const stamped = lines.filter((l) => /^\[\s*\d+\.\d+\]/.test(l));
-    if (lines.length > 0 && stamped.length === 0)
-      return unknown(`dmesg printed no kernel messages: ${excerpt(lines)}`);
-    const from = uptime === undefined ? 0 : uptime - (w.since_hours ?? 24) * 3600;
-    return parsed({
-      source,
-      lines: stamped.filter((l) => (toNumber(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1]) ?? 0) >= from),
-    });
-  }
-  return unknown(excerpt([...(out.sections.get('') ?? [])].filter((l) => l.trim() !== '')));
+    return unknown(excerpt([...(out.sections.get('') ?? [])].filter((l) => l.trim() !== '')));
+  });
 }
 
 const OOM = /\bKilled process \d+/;

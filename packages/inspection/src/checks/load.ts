@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   toNumber,
@@ -31,17 +30,17 @@ const COLLECTOR = buildCollector(
 );
 
 export function parseLoad(output: string): Parsed<LoadInfo> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const fields = (firstMarker(out, 'LOADAVG') ?? '').trim().split(/\s+/);
-  const [load1, load5, load15] = fields.slice(0, 3).map(toNumber);
-  const cores = toInt(firstMarker(out, 'CORES'));
-  if (load1 === undefined || load5 === undefined || load15 === undefined) {
-    return unknown(`no load averages in the output: ${excerpt(sectionLines(out))}`);
-  }
-  if (cores === undefined || cores < 1) return unknown('the number of CPU cores could not be read');
-  return parsed({ load1, load5, load15, cores });
+  return parseToolOutput(output, (out) => {
+    const fields = (firstMarker(out, 'LOADAVG') ?? '').trim().split(/\s+/);
+    const [load1, load5, load15] = fields.slice(0, 3).map(toNumber);
+    const cores = toInt(firstMarker(out, 'CORES'));
+    if (load1 === undefined || load5 === undefined || load15 === undefined) {
+      return unknown(`no load averages in the output: ${excerpt(sectionLines(out))}`);
+    }
+    if (cores === undefined || cores < 1)
+      return unknown('the number of CPU cores could not be read');
+    return parsed({ load1, load5, load15, cores });
+  });
 }
 
 const loadLimits = warnCritLimits({

@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   unknown,
@@ -44,19 +43,18 @@ function collectLogErrors(w: LogErrorsWith): string {
 }
 
 export function parseLogErrors(output: string): Parsed<LogErrorCount> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const absent = firstMarker(out, 'ABSENT');
-  if (absent !== undefined) return unknown(`log file ${absent} does not exist on the host`);
-  const unreadable = firstMarker(out, 'UNREADABLE');
-  if (unreadable !== undefined)
-    return unknown(`log file ${unreadable} is not readable (run the step with sudo?)`);
-  const lines = toInt(firstMarker(out, 'LINES'));
-  const matches = toInt(firstMarker(out, 'MATCHES'));
-  if (lines === undefined || matches === undefined || matches > lines)
-    return unknown(excerpt(sectionLines(out)));
-  return parsed({ lines, matches });
+  return parseToolOutput(output, (out) => {
+    const absent = firstMarker(out, 'ABSENT');
+    if (absent !== undefined) return unknown(`log file ${absent} does not exist on the host`);
+    const unreadable = firstMarker(out, 'UNREADABLE');
+    if (unreadable !== undefined)
+      return unknown(`log file ${unreadable} is not readable (run the step with sudo?)`);
+    const lines = toInt(firstMarker(out, 'LINES'));
+    const matches = toInt(firstMarker(out, 'MATCHES'));
+    if (lines === undefined || matches === undefined || matches > lines)
+      return unknown(excerpt(sectionLines(out)));
+    return parsed({ lines, matches });
+  });
 }
 
 const logErrorsLimits = countLimits('matching lines', 10, 100);

@@ -1,8 +1,7 @@
 import {
   excerpt,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   unknown,
@@ -27,35 +26,35 @@ const MEMINFO_COLLECTOR = buildCollector(
 );
 
 export function parseMeminfo(output: string): Parsed<MemInfo> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const lines = sectionLines(out);
-  const kib = new Map<string, number>();
-  for (const line of lines) {
-    const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?: kB)?$/.exec(line.trim());
-    const value = toInt(m?.[2]);
-    if (m?.[1] && value !== undefined) kib.set(m[1], value);
-  }
-  const memTotal = kib.get('MemTotal');
-  const swapTotal = kib.get('SwapTotal');
-  const swapFree = kib.get('SwapFree');
-  if (
-    memTotal === undefined ||
-    memTotal === 0 ||
-    swapTotal === undefined ||
-    swapFree === undefined
-  ) {
-    return unknown(`not /proc/meminfo: ${excerpt(lines)}`);
-  }
-  const available = kib.get('MemAvailable');
-  const estimate = (kib.get('MemFree') ?? 0) + (kib.get('Buffers') ?? 0) + (kib.get('Cached') ?? 0);
-  return parsed({
-    memTotal,
-    memAvailable: available ?? estimate,
-    isAvailableEstimated: available === undefined,
-    swapTotal,
-    swapFree,
+  return parseToolOutput(output, (out) => {
+    const lines = sectionLines(out);
+    const kib = new Map<string, number>();
+    for (const line of lines) {
+      const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?: kB)?$/.exec(line.trim());
+      const value = toInt(m?.[2]);
+      if (m?.[1] && value !== undefined) kib.set(m[1], value);
+    }
+    const memTotal = kib.get('MemTotal');
+    const swapTotal = kib.get('SwapTotal');
+    const swapFree = kib.get('SwapFree');
+    if (
+      memTotal === undefined ||
+      memTotal === 0 ||
+      swapTotal === undefined ||
+      swapFree === undefined
+    ) {
+      return unknown(`not /proc/meminfo: ${excerpt(lines)}`);
+    }
+    const available = kib.get('MemAvailable');
+    const estimate =
+      (kib.get('MemFree') ?? 0) + (kib.get('Buffers') ?? 0) + (kib.get('Cached') ?? 0);
+    return parsed({
+      memTotal,
+      memAvailable: available ?? estimate,
+      isAvailableEstimated: available === undefined,
+      swapTotal,
+      swapFree,
+    });
   });
 }
 

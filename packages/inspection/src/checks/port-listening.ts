@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  missingReason,
-  parsed,
-  readCollectorOutput,
-  sectionLines,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, sectionLines, unknown } from '../collector-output.js';
 import { buildCollector, section } from '../collector-script.js';
 import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { checkWithSchema, hostName, tcpPort } from '../with-schema-fragments.js';
@@ -62,30 +55,29 @@ function parseProcNetTcp(lines: readonly string[]): ListeningSocket[] {
 }
 
 export function parseListening(output: string): Parsed<ListeningSocket[]> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  for (const [name, column] of [
-    ['ss', 3],
-    ['netstat', 3],
-  ] as const) {
-    const lines = out.sections.get(name);
-    if (!lines) continue;
-    const headerSeen = lines.some((l) => /^(State|Proto)\s/.test(l));
-    if (!headerSeen) return unknown(`${name} printed no socket table: ${excerpt(lines)}`);
-    const sockets: ListeningSocket[] = [];
-    for (const line of lines) {
-      const f = line.trim().split(/\s+/);
-      if (name === 'netstat' && !/^tcp/.test(f[0] ?? '')) continue;
-      if (name === 'ss' && f[0] !== 'LISTEN') continue;
-      const endpoint = splitEndpoint(f[column] ?? '');
-      if (endpoint) sockets.push(endpoint);
+  return parseToolOutput(output, (out) => {
+    for (const [name, column] of [
+      ['ss', 3],
+      ['netstat', 3],
+    ] as const) {
+      const lines = out.sections.get(name);
+      if (!lines) continue;
+      const headerSeen = lines.some((l) => /^(State|Proto)\s/.test(l));
+      if (!headerSeen) return unknown(`${name} printed no socket table: ${excerpt(lines)}`);
+      const sockets: ListeningSocket[] = [];
+      for (const line of lines) {
+        const f = line.trim().split(/\s+/);
+        if (name === 'netstat' && !/^tcp/.test(f[0] ?? '')) continue;
+        if (name === 'ss' && f[0] !== 'LISTEN') continue;
+        const endpoint = splitEndpoint(f[column] ?? '');
+        if (endpoint) sockets.push(endpoint);
+      }
+      return parsed(sockets);
     }
-    return parsed(sockets);
-  }
-  const proc = out.sections.get('proc');
-  if (proc?.some((l) => /^\s*sl\s+local_address/.test(l))) return parsed(parseProcNetTcp(proc));
-  return unknown(excerpt(sectionLines(out, out.sections.has('proc') ? 'proc' : '')));
+    const proc = out.sections.get('proc');
+    if (proc?.some((l) => /^\s*sl\s+local_address/.test(l))) return parsed(parseProcNetTcp(proc));
+    return unknown(excerpt(sectionLines(out, out.sections.has('proc') ? 'proc' : '')));
+  });
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '*']);

@@ -1,8 +1,7 @@
 import {
   excerpt,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   unknown,
@@ -43,28 +42,27 @@ const ZOMBIES_COLLECTOR = buildCollector(
 );
 
 export function parsePs(output: string): Parsed<ProcessRow[]> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const args = new Map<number, string>();
-  for (const line of sectionLines(out, 'args')) {
-    const m = /^\s*(\d+)\s(.*)$/.exec(line);
-    const pid = toInt(m?.[1]);
-    if (pid !== undefined) args.set(pid, (m?.[2] ?? '').trim());
-  }
-  const rows: ProcessRow[] = [];
-  const lines = sectionLines(out, 'comm');
-  for (const line of lines) {
-    const m = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
-    const pid = toInt(m?.[1]);
-    if (pid === undefined || !m) continue;
-    const comm = (m[3] ?? '').trim();
-    rows.push({ pid, stat: m[2] ?? '', comm, args: args.get(pid) ?? comm });
-  }
-  // A host always runs at least its init and the collector's own shell.
-  if (rows.length === 0)
-    return unknown(`ps listed no process: ${excerpt([...lines, ...sectionLines(out)])}`);
-  return parsed(rows);
+  return parseToolOutput(output, (out) => {
+    const args = new Map<number, string>();
+    for (const line of sectionLines(out, 'args')) {
+      const m = /^\s*(\d+)\s(.*)$/.exec(line);
+      const pid = toInt(m?.[1]);
+      if (pid !== undefined) args.set(pid, (m?.[2] ?? '').trim());
+    }
+    const rows: ProcessRow[] = [];
+    const lines = sectionLines(out, 'comm');
+    for (const line of lines) {
+      const m = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+      const pid = toInt(m?.[1]);
+      if (pid === undefined || !m) continue;
+      const comm = (m[3] ?? '').trim();
+      rows.push({ pid, stat: m[2] ?? '', comm, args: args.get(pid) ?? comm });
+    }
+    // A host always runs at least its init and the collector's own shell.
+    if (rows.length === 0)
+      return unknown(`ps listed no process: ${excerpt([...lines, ...sectionLines(out)])}`);
+    return parsed(rows);
+  });
 }
 
 function matcher(

@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   unknown,
 } from '../collector-output.js';
@@ -163,36 +162,35 @@ function parseApk(lines: readonly string[]): string[] | undefined {
 }
 
 export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const unreadable = out.markers.get('UNREADABLE');
-  if (unreadable) return unknown(`cannot read the apt list ${unreadable.join(', ')}`);
-  for (const part of ['apt-lists', 'apt', 'dnf', 'yum', 'apk'] as const) {
-    if (!out.sections.has(part)) continue;
-    const manager = part === 'apt-lists' ? 'apt' : part;
-    const lines = sectionLines(out, part);
-    const exit = firstMarker(out, 'EXIT', part);
-    if (exit !== '0') {
-      return unknown(
-        exit === undefined
-          ? `${manager} output is truncated`
-          : `${manager} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-      );
+  return parseToolOutput(output, (out) => {
+    const unreadable = out.markers.get('UNREADABLE');
+    if (unreadable) return unknown(`cannot read the apt list ${unreadable.join(', ')}`);
+    for (const part of ['apt-lists', 'apt', 'dnf', 'yum', 'apk'] as const) {
+      if (!out.sections.has(part)) continue;
+      const manager = part === 'apt-lists' ? 'apt' : part;
+      const lines = sectionLines(out, part);
+      const exit = firstMarker(out, 'EXIT', part);
+      if (exit !== '0') {
+        return unknown(
+          exit === undefined
+            ? `${manager} output is truncated`
+            : `${manager} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+        );
+      }
+      if (manager === 'dnf' || manager === 'yum') {
+        const info = parseUpdateinfo(lines);
+        return info ? parsed({ manager, ...info }) : unknown(excerpt(lines));
+      }
+      const packages =
+        part === 'apt-lists'
+          ? parseAptLists(lines)
+          : part === 'apt'
+            ? parseApt(lines)
+            : parseApk(lines);
+      return packages ? parsed({ manager, packages, severities: {} }) : unknown(excerpt(lines));
     }
-    if (manager === 'dnf' || manager === 'yum') {
-      const info = parseUpdateinfo(lines);
-      return info ? parsed({ manager, ...info }) : unknown(excerpt(lines));
-    }
-    const packages =
-      part === 'apt-lists'
-        ? parseAptLists(lines)
-        : part === 'apt'
-          ? parseApt(lines)
-          : parseApk(lines);
-    return packages ? parsed({ manager, packages, severities: {} }) : unknown(excerpt(lines));
-  }
-  return unknown(excerpt(sectionLines(out)));
+    return unknown(excerpt(sectionLines(out)));
+  });
 }
 
 const securityUpdatesLimits = countLimits('packages with a security update', 1, 10);

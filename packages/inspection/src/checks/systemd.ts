@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   unknown,
 } from '../collector-output.js';
@@ -25,18 +24,17 @@ export interface FailedUnit {
  * (no systemd as PID 1, no bus).
  */
 function readSystemctl(output: string): Parsed<string[]> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const lines = sectionLines(out);
-  const exit = firstMarker(out, 'EXIT');
-  if (exit === undefined)
-    return unknown('the collector output is truncated (no exit status of systemctl)');
-  if (exit !== '0')
-    return unknown(
-      `systemctl failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-    );
-  return parsed(lines);
+  return parseToolOutput(output, (out) => {
+    const lines = sectionLines(out);
+    const exit = firstMarker(out, 'EXIT');
+    if (exit === undefined)
+      return unknown('the collector output is truncated (no exit status of systemctl)');
+    if (exit !== '0')
+      return unknown(
+        `systemctl failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+      );
+    return parsed(lines);
+  });
 }
 
 export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {

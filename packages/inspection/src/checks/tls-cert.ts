@@ -1,9 +1,8 @@
 import {
   excerpt,
   firstMarker,
-  missingReason,
   parsed,
-  readCollectorOutput,
+  parseToolOutput,
   sectionLines,
   toInt,
   unknown,
@@ -73,23 +72,23 @@ function collectTls(w: TlsCertWith): string {
 }
 
 export function parseCertificateDates(output: string): Parsed<CertificateDates> {
-  const out = readCollectorOutput(output);
-  const missing = missingReason(out);
-  if (missing) return unknown(missing);
-  const lines = sectionLines(out);
-  const now = toInt(firstMarker(out, 'NOW'));
-  const endLine = lines.find((l) => l.startsWith('notAfter='));
-  if (!endLine)
-    return unknown(
-      `no certificate was read: ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-    );
-  const notAfter = parseOpensslDate(endLine.slice('notAfter='.length));
-  if (notAfter === undefined) return unknown(`unreadable expiry date: ${excerpt([endLine])}`);
-  if (now === undefined) return unknown('the host clock (OPSBOOK_NOW) is missing from the output');
-  const subject = (lines.find((l) => l.startsWith('subject=')) ?? '')
-    .slice('subject='.length)
-    .trim();
-  return parsed({ notAfter, now, subject });
+  return parseToolOutput(output, (out) => {
+    const lines = sectionLines(out);
+    const now = toInt(firstMarker(out, 'NOW'));
+    const endLine = lines.find((l) => l.startsWith('notAfter='));
+    if (!endLine)
+      return unknown(
+        `no certificate was read: ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
+      );
+    const notAfter = parseOpensslDate(endLine.slice('notAfter='.length));
+    if (notAfter === undefined) return unknown(`unreadable expiry date: ${excerpt([endLine])}`);
+    if (now === undefined)
+      return unknown('the host clock (OPSBOOK_NOW) is missing from the output');
+    const subject = (lines.find((l) => l.startsWith('subject=')) ?? '')
+      .slice('subject='.length)
+      .trim();
+    return parsed({ notAfter, now, subject });
+  });
 }
 
 const tlsCertLimits = warnCritLimits({
