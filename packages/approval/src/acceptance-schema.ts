@@ -1,7 +1,7 @@
 /**
- * The Acceptance statement (DESIGN §1, issue 5): a senior's signed word that a finished run was
- * re-verified (intact journal, post-checks passed) and the ticket may close. Draft 2020-12, closed
- * objects, the one source of truth for its shape.
+ * The Acceptance statement (issue 5; docs/working-with-jira.md, For seniors): a senior's signed
+ * word that a finished run was re-verified (intact journal, post-checks passed) and the ticket may
+ * close. Draft 2020-12, closed objects, the one source of truth for its shape.
  */
 
 import {

@@ -1,5 +1,5 @@
 /**
- * The trust store `approvers.yaml` (DESIGN §4): who may approve, with which keys, under which
+ * The trust store `approvers.yaml` (README: Formats): who may approve, with which keys, under which
  * policy, which keys are revoked, and how many seniors must sign its next version.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The DSSE-style envelope (DESIGN §4) holding a payload and SSHSIG signatures over its exact
+ * The DSSE-style envelope (README: Formats) holding a payload and SSHSIG signatures over its exact
  * bytes. The same shape carries approvals and trust store rotation signatures; the
  * `payloadType` tells them apart and each reader accepts only its own.
  */

@@ -1,7 +1,7 @@
 import type { ApprovalErrorCode } from './error-codes.js';
 
 /**
- * The stable refusal codes of approval verification (DESIGN §4). Tools match on these; each is
+ * The stable refusal codes of approval verification (README: Errors). Tools match on these; each is
  * in approvalErrorCodes as `refused`, since the runner throws it as a RefusalError.
  */
 export const approvalCodes = [

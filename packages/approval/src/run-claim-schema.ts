@@ -1,7 +1,7 @@
 /**
- * The RunClaim statement (DESIGN §11, issue 14 item 2): the executor's own signed word that they
- * start this run of this approval on these hosts. Draft 2020-12, closed objects, the one source of
- * truth for its shape.
+ * The RunClaim statement (README: Run claims; issue 14 item 2): the executor's own signed word that
+ * they start this run of this approval on these hosts. Draft 2020-12, closed objects, the one
+ * source of truth for its shape.
  */
 
 import {

@@ -1,5 +1,5 @@
 /**
- * The Approval statement (DESIGN §4), draft 2020-12: the one source of truth for its shape.
+ * The Approval statement (README: Formats), draft 2020-12: the one source of truth for its shape.
  * Every object is closed so that nothing a signer did not see can ride along in the payload.
  */
 
