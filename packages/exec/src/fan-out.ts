@@ -1,8 +1,9 @@
 import { isOpsbookError } from '@opsbook/schema';
 
 /**
- * Runs one worker per host with bounded concurrency (DESIGN §5). Pure scheduling: what a worker
- * does (connect, run steps) is the caller's; this decides which host starts when, and reports.
+ * Runs one worker per host with bounded concurrency (`targets.concurrency`). Pure scheduling: what
+ * a worker does (connect, run steps) is the caller's; this decides which host starts when, and
+ * reports.
  */
 export interface FanOutOptions<R> {
   hosts: readonly string[];

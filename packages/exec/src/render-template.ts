@@ -7,7 +7,7 @@ import {
 } from '@opsbook/schema';
 import { execErrors } from './error-codes.js';
 
-/** What a template may name (DESIGN §3). */
+/** What a template may name (root README, Writing a runbook: templates are values, never code). */
 export interface RenderInput {
   params: Readonly<Record<string, ParamValue>>;
   /** Names of secret params: their values are never substituted (see `TemplateEncoding.secret`). */

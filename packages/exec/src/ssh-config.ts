@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { UsageError } from '@opsbook/schema';
 import SSHConfig from 'ssh-config';
 
-/** What opsbook takes from `~/.ssh/config` for one host alias (DESIGN §5). */
+/**
+ * What opsbook takes from `~/.ssh/config` for one host alias (root README, Inventory and
+ * configuration).
+ */
 export interface SshHostConfig {
   alias: string;
   hostName: string;

@@ -1,6 +1,9 @@
 import type { Transport } from './transport.js';
 
-/** One transport per host, opened on first use and reused by every later step (DESIGN §5). */
+/**
+ * One transport per host, opened on first use and reused by every later step (README: One step
+ * session per host).
+ */
 export interface TransportPool {
   get(host: string): Promise<Transport>;
   /**

@@ -2,7 +2,8 @@ import { StringDecoder } from 'node:string_decoder';
 
 /**
  * A place where commands run: the local machine or one SSH connection. The runner opens one
- * transport per host and runs every step of that host through it (DESIGN §5).
+ * transport per host and runs every step of that host through it (README: One step session per
+ * host).
  */
 export interface Transport {
   /** The inventory name of the host. */
