@@ -4,7 +4,7 @@ import type { InventoryHost, SourceLocation } from './inventory.js';
 
 export const CONNECTION_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
-/** How to reach one host, from its `ansible_*` connection variables (DESIGN §5). */
+/** How to reach one host, from its `ansible_*` connection variables (README: What it reads). */
 export interface Connection {
   /** `ansible_host`, else the inventory name. */
   address: string;
