@@ -54,7 +54,7 @@ const terminalRisk =
   'a terminal acts on it instead of showing it, so a reviewer would not see what runs';
 
 /**
- * Control characters in a runbook file (DESIGN §3: what a reviewer reads must be what runs):
+ * Control characters in a runbook file (what a reviewer reads must be what runs):
  * first those in the text itself, comments included, then those that escapes put into strings
  * and keys, and tabs and line breaks in strings meant to be one line. Each problem is at the
  * character, or the escape that stands for it.

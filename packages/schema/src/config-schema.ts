@@ -1,4 +1,4 @@
-/** The opsbook.yaml format (DESIGN §9). */
+/** The opsbook.yaml format (root README, Inventory and configuration). */
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://opsbook.dev/schemas/config.json',

@@ -32,7 +32,10 @@ export interface Config {
   raw: ConfigFile;
 }
 
-/** Where `opsbook trust init` pins approvers.yaml on a machine (DESIGN §10: not in stateDir). */
+/**
+ * Where `opsbook trust init` pins approvers.yaml on a machine (not in stateDir, which the engineer
+ * controls: root README, threat model).
+ */
 export const MACHINE_TRUST_DIR = '/etc/opsbook/trust';
 
 /**

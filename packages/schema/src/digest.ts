@@ -3,7 +3,10 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from './errors.js';
 
-/** Files that document a runbook without changing what it does (DESIGN §3). */
+/**
+ * Files that document a runbook without changing what it does, so editing them needs no new
+ * approval.
+ */
 const EXCLUDED = new Set(['CHANGELOG.md', 'README.md']);
 const FORMAT = 'opsbook-runbook-digest/v1';
 

@@ -2,8 +2,8 @@ import type { SchemaErrorCode } from './error-codes.js';
 import { formatProblem, type Problem } from './problem.js';
 
 /**
- * The error vocabulary shared by every opsbook package. Each error has a `kind` that the CLI
- * maps to an exit code in one place (DESIGN §7), a stable `code`, and a message that tells the
+ * The error vocabulary shared by every opsbook package. Each error has a `kind` that the CLI maps
+ * to an exit code in one place (docs/exit-codes.md), a stable `code`, and a message that tells the
  * user what to do. Packages throw these; they never print.
  */
 export type ErrorKind = 'invalid' | 'refused' | 'failed' | 'unreachable' | 'interrupted';
@@ -52,7 +52,7 @@ export class UsageError extends OpsbookError {
   }
 }
 
-/** Refused by approval, policy or ticket state. `code` is one of DESIGN §4's stable codes. */
+/** Refused by approval, policy or ticket state. `code` is a stable code of its package's list. */
 export class RefusalError extends OpsbookError {
   constructor(code: string, message: string, details: Record<string, unknown> = {}) {
     super('refused', code, message, details);

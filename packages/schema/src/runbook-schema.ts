@@ -1,9 +1,9 @@
 import type { FromSchema } from 'json-schema-to-ts';
 
 /**
- * The Runbook format (DESIGN §3), draft 2020-12. This object is the one source of truth:
- * the `Runbook` type below is derived from it, ajv compiles it, and the build writes it to
- * `dist/runbook.schema.json` for editors. Every object is closed (`additionalProperties: false`)
+ * The Runbook format (root README, Writing a runbook), draft 2020-12. This object is the one source
+ * of truth: the `Runbook` type below is derived from it, ajv compiles it, and the build writes it
+ * to `dist/runbook.schema.json` for editors. Every object is closed (`additionalProperties: false`)
  * so that a typo is an error, never a silently ignored key.
  */
 

@@ -1,6 +1,6 @@
 /**
- * Runbook templates (DESIGN §3). Deliberately tiny: a template is text with `{{ ... }}`
- * placeholders that name a value, never an expression or code. The allowed forms are
+ * Runbook templates (root README, Writing a runbook). Deliberately tiny: a template is text with
+ * `{{ ... }}` placeholders that name a value, never an expression or code. The allowed forms are
  *
  *   {{ params.NAME }}      a declared runbook parameter
  *   {{ host.name }}        the inventory name of the host
