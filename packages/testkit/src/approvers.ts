@@ -5,8 +5,8 @@ import { promisify } from 'node:util';
 
 /*
  * The people of a test world: SSH keys made by the real ssh-keygen, and the trust store
- * (approvers.yaml, DESIGN §4) that lists them. Shared by the approval tests and the CLI's
- * end-to-end tests so that both exercise the same store shape and policy.
+ * (approvers.yaml, @opsbook/approval's README) that lists them. Shared by the approval tests and
+ * the CLI's end-to-end tests so that both exercise the same store shape and policy.
  */
 
 const run = promisify(execFile);
@@ -99,7 +99,7 @@ export function approversYaml(
       ]
     : [];
   return `${[
-    '# Who may approve runs (DESIGN §4)',
+    '# Who may approve runs',
     'apiVersion: opsbook/v1',
     'kind: Approvers',
     `version: ${options.version ?? 1}`,

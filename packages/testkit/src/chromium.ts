@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 
 /**
- * A real headless Chromium for tests (DESIGN §8): Debian's `chromium`, driven by playwright-core,
- * with a fresh profile per launch and every background service that could reach the network off,
- * so a test that counts requests sees only the page's own.
+ * A real headless Chromium for tests (real parts, not fakes: see testkit README): Debian's
+ * `chromium`, driven by playwright-core, with a fresh profile per launch and every background
+ * service that could reach the network off, so a test that counts requests sees only the page's
+ * own.
  */
 export interface ChromiumOptions {
   /** Default `/usr/bin/chromium` (Debian package `chromium`). */

@@ -9,11 +9,11 @@ import { findFreePort } from './sshd.js';
 const run = promisify(execFile);
 
 /**
- * A real PostgreSQL server for tests (DESIGN §8): `initdb` into a temp dir, started on a
- * loopback port with its unix socket in the same temp dir. PostgreSQL refuses to run as root, so
- * under root the server runs as the OS user `postgres` (created by the Debian package).
- * TCP connections need the password (scram-sha-256), so tests exercise real credentials; the
- * unix socket trusts the OS user, for setup.
+ * A real PostgreSQL server for tests (real parts, not fakes: see testkit README): `initdb` into a
+ * temp dir, started on a loopback port with its unix socket in the same temp dir. PostgreSQL
+ * refuses to run as root, so under root the server runs as the OS user `postgres` (created by the
+ * Debian package). TCP connections need the password (scram-sha-256), so tests exercise real
+ * credentials; the unix socket trusts the OS user, for setup.
  */
 export interface PostgresOptions {
   /** Folder of initdb/postgres; default the newest /usr/lib/postgresql/<n>/bin. */
@@ -37,6 +37,11 @@ export interface Postgres {
   env(database?: string): Record<string, string>;
   /** Runs SQL through psql over the unix socket; returns stdout (unaligned, tuples only). */
   psql(sql: string, database?: string): Promise<string>;
+  /**
+   * Stops the server (fast shutdown: every session ends), waits `downMs`, and starts it again on
+   * the same data dir and port: what a client sees of a database restart.
+   */
+  restart(options?: { downMs?: number }): Promise<void>;
   /** Stops the server (fast shutdown) and removes the temp dir. */
   dispose(): Promise<void>;
 }
@@ -89,12 +94,15 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       '-c',
       'full_page_writes=off',
     ]);
-    child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const log = collect(child);
     const psql = (sql: string, database = 'postgres') =>
       psqlOver(binDir, socketDir, port, sql, database);
-    await waitReady(child, log, () => psql('select 1'));
-    const server = child;
+    const startServer = async () => {
+      const started = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = started;
+      await waitReady(started, collect(started), () => psql('select 1'));
+      return started;
+    };
+    let server = await startServer();
     return {
       host: address,
       port,
@@ -102,7 +110,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       user: 'postgres',
       password,
       dataDir,
-      pid: server.pid ?? 0,
+      get pid() {
+        return server.pid ?? 0;
+      },
       env: (database = 'postgres') => ({
         PGHOST: address,
         PGPORT: String(port),
@@ -111,6 +121,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         PGDATABASE: database,
       }),
       psql,
+      async restart({ downMs = 0 } = {}) {
+        await stopServer(server);
+        await new Promise((r) => setTimeout(r, downMs));
+        server = await startServer();
+      },
       async dispose() {
         await stopServer(server);
         await rm(dir, { recursive: true, force: true });

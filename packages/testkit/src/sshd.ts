@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * A real OpenSSH sshd on loopback for tests (DESIGN §8). Everything it needs (host keys, a client
- * key, authorized_keys, config, log) lives in one temp dir; it listens on an ephemeral port of a
- * 127.0.0.x address so that several "hosts" can run side by side.
+ * A real OpenSSH sshd on loopback for tests (real parts, not fakes: see testkit README). Everything
+ * it needs (host keys, a client key, authorized_keys, config, log) lives in one temp dir; it
+ * listens on an ephemeral port of a 127.0.0.x address so that several "hosts" can run side by side.
  */
 export interface SshdOptions {
   /** Loopback address to listen on; default 127.0.0.1. */

@@ -1,6 +1,6 @@
 /**
- * The Jira the fake plays: one project, the seed's workflow (DESIGN §1) with configurable
- * status names, a few users, and a tiny JQL evaluator for the queries opsbook sends.
+ * The Jira the fake plays: one project, the seed's workflow (docs/working-with-jira.md) with
+ * configurable status names, a few users, and a tiny JQL evaluator for the queries opsbook sends.
  */
 export type StatusRole =
   | 'open'
