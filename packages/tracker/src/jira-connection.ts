@@ -3,7 +3,7 @@ import type { StatusNames } from './tracker.js';
 
 export type JiraFlavour = 'cloud' | 'datacenter';
 
-/** `tracker.jira` of opsbook.yaml (DESIGN §9). Secrets are never read from here. */
+/** `tracker.jira` of opsbook.yaml (docs/working-with-jira.md). Secrets are never read from here. */
 export interface JiraSettings {
   baseUrl?: string;
   project: string;
@@ -55,9 +55,9 @@ function checkBaseUrl(raw: string): string {
 }
 
 /**
- * The connection from the environment (wins, DESIGN §9) and the config. Cloud: basic auth with
- * JIRA_EMAIL + JIRA_API_TOKEN. Data Center: bearer JIRA_PAT (or JIRA_API_TOKEN with
- * JIRA_AUTH_TYPE=bearer, as jira-cli users have it).
+ * The connection from the environment (wins: secrets never live in opsbook.yaml) and the config.
+ * Cloud: basic auth with JIRA_EMAIL + JIRA_API_TOKEN. Data Center: bearer JIRA_PAT (or
+ * JIRA_API_TOKEN with JIRA_AUTH_TYPE=bearer, as jira-cli users have it).
  */
 export function connectJira(settings: JiraSettings, env: JiraEnv): JiraConnection {
   const rawBase = env.JIRA_BASE_URL || settings.baseUrl;

@@ -71,7 +71,7 @@ export interface LocalTrackerOptions {
 const STATE_FILE = { mode: 0o600, dirMode: 0o700 } as const;
 const KEY = /^[A-Z][A-Z0-9_]{0,31}-[1-9]\d{0,8}$/;
 
-/** The embedded tracker (DESIGN §6): tickets as JSON files in the state dir, the same workflow as Jira. */
+/** The embedded tracker: tickets as JSON files in the state dir, the same workflow as Jira. */
 export class LocalTracker implements Tracker {
   readonly kind = 'local' as const;
   readonly statuses: StatusNames;

@@ -63,10 +63,11 @@ const PLACEHOLDER = 'outbox:';
 const NON_IDEMPOTENT = new Set(['create', 'comment', 'attach']);
 
 /**
- * The persistent outbox (DESIGN §6). Every write is queued on disk first, then sent; entries of
- * one ticket go out in queue order, and each exactly once: create, comment and attach carry the
- * entry id as a delivery id, and an entry that was attempted before is probed with
- * `tracker.findDelivered` before it is sent again. Other writes are idempotent by nature.
+ * The persistent outbox (README: Retries, timeouts and the outbox). Every write is queued on disk
+ * first, then sent; entries of one ticket go out in queue order, and each exactly once: create,
+ * comment and attach carry the entry id as a delivery id, and an entry that was attempted before is
+ * probed with `tracker.findDelivered` before it is sent again. Other writes are idempotent by
+ * nature.
  */
 export class Outbox {
   private readonly dir: string;

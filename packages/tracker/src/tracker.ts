@@ -1,6 +1,9 @@
 import type { Doc } from './document.js';
 
-/** Logical ticket states (DESIGN §1); each maps to a configurable status name. */
+/**
+ * Logical ticket states (README: For seniors: the workflow); each maps to a configurable status
+ * name.
+ */
 export type StatusRole =
   | 'open'
   | 'awaitingApproval'
@@ -122,7 +125,7 @@ export interface ReadOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** What opsbook needs from a ticket tracker (DESIGN §6). Implemented by Jira and the local tracker. */
+/** What opsbook needs from a ticket tracker. Implemented by Jira and the local tracker. */
 export interface Tracker {
   readonly kind: 'jira' | 'local';
   readonly statuses: StatusNames;
