@@ -1,0 +1,156 @@
+import { userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OpsbookError } from '@opsbook/schema';
+import { stateErrors } from '../error-codes.js';
+
+/** Where a PostgreSQL state store is, as far as messages may say: never its password. */
+export interface ConnectionTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** `postgres://user@host:port/database`. */
+  location: string;
+}
+
+/**
+ * The server, database and user a connection url (or, absent, libpq's PG* variables) names,
+ * read the way libpq reads them, so that messages name what the driver really connects to.
+ */
+export function connectionTargetOf(
+  url: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectionTarget {
+  let parsed: URL | undefined;
+  if (url) {
+    try {
+      parsed = new URL(url);
+    } catch {
+      // reported by the driver when it connects; the location falls back to the environment
+    }
+  }
+  const query = (name: string) => parsed?.searchParams.get(name) || undefined;
+  const decoded = (text: string | undefined) => (text ? decodeURIComponent(text) : undefined);
+  const user = decoded(parsed?.username) ?? query('user') ?? env.PGUSER ?? osUser();
+  const host = decoded(parsed?.hostname) ?? query('host') ?? env.PGHOST ?? 'localhost';
+  const port = Number(parsed?.port || query('port') || env.PGPORT || 5432);
+  const database = decoded(parsed?.pathname.slice(1)) ?? env.PGDATABASE ?? user;
+  return {
+    host,
+    port,
+    database,
+    user,
+    location: `postgres://${encodeURIComponent(user)}@${host}:${port}/${encodeURIComponent(database)}`,
+  };
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'postgres';
+  }
+}
+
+interface DriverError {
+  code?: string;
+  message?: string;
+}
+
+// Server-side codes (SQLSTATE) and socket errors that mean the server went away or is not
+// there yet: work that met them may succeed once it is back.
+const SERVER_GONE = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+const SOCKET_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOENT', // a unix socket that is not there while the server restarts
+]);
+const LOST_CONNECTION =
+  /Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed/i;
+
+/** True when `e` is the connection failing (the server down or restarting), not the SQL. */
+export function isConnectionLoss(e: unknown): boolean {
+  const { code, message } = (e ?? {}) as DriverError;
+  if (code && (SERVER_GONE.has(code) || SOCKET_ERRORS.has(code))) return true;
+  return !code && LOST_CONNECTION.test(message ?? '');
+}
+
+/** Login refused: bad password, no such role, no matching pg_hba line, no password given. */
+function isLoginRefused(e: unknown): boolean {
+  const { code, message } = (e ?? {}) as DriverError;
+  return (
+    code === '28P01' ||
+    code === '28000' ||
+    (!code && /^SASL: |password must be a string|password authentication/i.test(message ?? ''))
+  );
+}
+
+/**
+ * STATE_DB_UNREACHABLE for a connection failure, naming the server and database and what to do
+ * (never the password: the driver's messages do not carry it and the url is not repeated);
+ * undefined for any other error.
+ */
+export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookError | undefined {
+  const { code, message } = (e ?? {}) as DriverError;
+  const where = `${target.host}:${target.port}/${target.database}`;
+  const details = { host: target.host, port: target.port, database: target.database, cause: code };
+  let text: string | undefined;
+  if (isLoginRefused(e)) {
+    text =
+      `the PostgreSQL state store at ${where} refused the login of user ${target.user} (${message}): ` +
+      'check the user and its password (PGPASSWORD, ~/.pgpass or the url in OPSBOOK_DATABASE_URL)';
+  } else if (code === '3D000') {
+    text =
+      `the PostgreSQL server at ${target.host}:${target.port} has no database ${target.database}: ` +
+      'create it (createdb) or fix state.url / OPSBOOK_DATABASE_URL, then run opsbook db migrate';
+  } else if (isConnectionLoss(e)) {
+    text =
+      `cannot reach the PostgreSQL state store at ${where} (${code ?? message}): check that the ` +
+      'server runs and that state.url in opsbook.yaml (or OPSBOOK_DATABASE_URL, or PGHOST/PGPORT) names it';
+  }
+  return text === undefined
+    ? undefined
+    : new stateErrors.WorkFailedError('STATE_DB_UNREACHABLE', text, details);
+}
+
+export interface RetryOptions {
+  /** How long to keep trying after the first failure (default 30 s). */
+  forMs?: number;
+}
+
+/**
+ * Runs `work`, and runs it again while it fails because the server is down or restarting, for up
+ * to `forMs` with backoff: a run outlives a PostgreSQL restart. `work` must be idempotent: its
+ * first attempt may have committed before the connection broke.
+ */
+export async function retryWhileDown<T>(
+  work: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.forMs ?? 30_000);
+  let pause = 50;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (e) {
+      if (!isConnectionLoss(e) || Date.now() + pause > deadline) throw e;
+    }
+    await sleep(pause);
+    pause = Math.min(pause * 2, 1000);
+  }
+}

@@ -1,0 +1,97 @@
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { type ConnectionTarget, connectionTargetOf, unreachableError } from './connection.js';
+import { checkSchemaVersion } from './migrate.js';
+
+/** The store's way into its database: queries and transactions on a schema checked once. */
+export interface Database {
+  readonly target: ConnectionTarget;
+  query<R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs `work` in one transaction on one pooled connection; rolls back if it throws. */
+  transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work`, turning a connection failure into STATE_DB_UNREACHABLE (naming the server,
+   * never the password); other errors pass through.
+   */
+  guard<T>(work: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A pool on `url` (absent: libpq's PG* variables and ~/.pgpass, as the driver reads them),
+ * made on first use, whose connections never keep the process alive once idle.
+ */
+export function openDatabase(url: string | undefined): Database {
+  const target = connectionTargetOf(url);
+  let pool: Promise<Pool> | undefined;
+  let schemaChecked: Promise<void> | undefined;
+
+  const poolOf = (): Promise<Pool> => {
+    pool ??= import('pg').then(({ default: pg }) => {
+      const created = new pg.Pool({
+        ...(url ? { connectionString: url } : {}),
+        allowExitOnIdle: true,
+        connectionTimeoutMillis: 10_000,
+      });
+      // An idle connection the server closes (a restart) is dropped by the pool and replaced on
+      // the next query; without a listener the pool's 'error' event would end the process.
+      created.on('error', () => undefined);
+      return created;
+    });
+    return pool;
+  };
+
+  const ready = async (): Promise<Pool> => {
+    const p = await poolOf();
+    schemaChecked ??= (async () => {
+      const client = await p.connect();
+      try {
+        await checkSchemaVersion(client, target);
+      } finally {
+        client.release();
+      }
+    })().catch((e) => {
+      schemaChecked = undefined; // checked again next time: `opsbook db migrate` may have run
+      throw e;
+    });
+    await schemaChecked;
+    return p;
+  };
+
+  return {
+    target,
+    async query<R extends QueryResultRow>(sql: string, params: unknown[] = []) {
+      return (await (await ready()).query<R>(sql, params)).rows;
+    },
+    async transaction(work) {
+      const client = await (await ready()).connect();
+      let broken: unknown;
+      try {
+        await client.query('begin');
+        const result = await work(client);
+        await client.query('commit');
+        return result;
+      } catch (e) {
+        await client.query('rollback').catch((rollbackError) => {
+          broken = rollbackError;
+        });
+        throw e;
+      } finally {
+        // A connection that failed mid-transaction is not given to the next caller.
+        client.release(broken instanceof Error ? broken : undefined);
+      }
+    },
+    async guard(work) {
+      try {
+        return await work();
+      } catch (e) {
+        throw unreachableError(e, target) ?? e;
+      }
+    },
+    async close() {
+      const p = pool;
+      pool = undefined;
+      schemaChecked = undefined;
+      if (p) await (await p).end();
+    },
+  };
+}

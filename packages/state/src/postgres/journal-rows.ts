@@ -1,0 +1,137 @@
+import { ValidationError } from '@opsbook/schema';
+import { Journal, type JournalLine, type JournalOptions, type JournalSink } from '../journal.js';
+import { retryWhileDown } from './connection.js';
+import type { Database } from './database.js';
+
+/** Where a run's journal is, for messages: the store and the run. */
+export function journalLocationIn(db: Database, runId: string): string {
+  return `${db.target.location} run ${runId}`;
+}
+
+/**
+ * Starts the journal of a claimed run: marks it started (once: a second journal for the run is
+ * refused, even from another machine at the same moment), then writes lines as rows.
+ */
+export async function createJournalIn(
+  db: Database,
+  runId: string,
+  options: JournalOptions = {},
+): Promise<Journal> {
+  const location = journalLocationIn(db, runId);
+  // Checks the run id before anything is written.
+  const journal = Journal.over(rowSink(db, runId, location), runId, options);
+  const started = await db.query(
+    `update opsbook_runs set journal_started_at = now()
+     where run_id = $1 and journal_started_at is null
+       and not exists (select 1 from opsbook_journal_lines where run_id = $1)
+     returning run_id`,
+    [runId],
+  );
+  if (started.length === 0) {
+    const known = await db.query('select 1 from opsbook_runs where run_id = $1', [runId]);
+    throw known.length === 0
+      ? ValidationError.single(
+          location,
+          `run ${runId} was never claimed: a journal is written only for a run the store recorded`,
+          'unknown-run',
+        )
+      : ValidationError.single(
+          location,
+          `a journal for run ${runId} already exists: a run id is used once, never overwritten`,
+          'journal-exists',
+        );
+  }
+  return journal;
+}
+
+/**
+ * The PostgreSQL store's journal sink: each batch is one INSERT of all its lines, durable when
+ * it commits. While the server is down or restarting the batch is retried (up to 30 s); a retry
+ * whose lines are already there (the first attempt committed but its answer was lost) checks
+ * that the stored lines are exactly ours, so a restart neither loses nor doubles an event.
+ */
+function rowSink(db: Database, runId: string, location: string): JournalSink {
+  return {
+    location,
+    write: (lines, texts) =>
+      db.guard(() =>
+        retryWhileDown(async () => {
+          const inserted = await db.query<{ seq: number }>(
+            `insert into opsbook_journal_lines (run_id, seq, line, hash)
+             select $1, * from unnest($2::int[], $3::text[], $4::text[])
+             on conflict (run_id, seq) do nothing
+             returning seq`,
+            [
+              runId,
+              lines.map((l) => l.seq),
+              texts.map((t) => t.slice(0, -1)), // without the newline the files store ends it with
+              lines.map((l) => l.hash),
+            ],
+          );
+          if (inserted.length < lines.length) {
+            await checkStored(db, runId, location, lines, new Set(inserted.map((r) => r.seq)));
+          }
+        }),
+      ),
+    close: async () => {},
+  };
+}
+
+async function checkStored(
+  db: Database,
+  runId: string,
+  location: string,
+  lines: readonly JournalLine[],
+  inserted: Set<number>,
+): Promise<void> {
+  const missing = lines.filter((l) => !inserted.has(l.seq));
+  const rows = await db.query<{ seq: number; hash: string }>(
+    'select seq, hash from opsbook_journal_lines where run_id = $1 and seq = any($2::int[])',
+    [runId, missing.map((l) => l.seq)],
+  );
+  const stored = new Map(rows.map((r) => [r.seq, r.hash]));
+  const other = missing.find((l) => stored.get(l.seq) !== l.hash);
+  if (other) {
+    throw ValidationError.single(
+      location,
+      `event seq ${other.seq} of run ${runId} is already stored with another hash: another writer wrote this journal`,
+      'journal-conflict',
+    );
+  }
+}
+
+/** The first and last lines of a run's journal, as text. */
+export async function journalEndsIn(
+  db: Database,
+  runId: string,
+): Promise<{ first?: string; last?: string }> {
+  const [row] = await db.query<{ first: string | null; last: string | null }>(
+    `select
+       (select line from opsbook_journal_lines where run_id = $1 order by seq limit 1) as first,
+       (select line from opsbook_journal_lines where run_id = $1 order by seq desc limit 1) as last`,
+    [runId],
+  );
+  return {
+    ...(row?.first != null ? { first: row.first } : {}),
+    ...(row?.last != null ? { last: row.last } : {}),
+  };
+}
+
+/**
+ * A journal as the JSONL bytes the files store would hold, for `verifyJournalBytes`: undefined
+ * when the run has no journal, empty when it was created and nothing written yet.
+ */
+export async function readJournalIn(db: Database, runId: string): Promise<Buffer | undefined> {
+  const [run] = await db.query<{ has_journal: boolean }>(
+    `select journal_started_at is not null or exists
+       (select 1 from opsbook_journal_lines where run_id = $1) as has_journal
+     from opsbook_runs where run_id = $1`,
+    [runId],
+  );
+  if (!run?.has_journal) return undefined;
+  const rows = await db.query<{ line: string }>(
+    'select line from opsbook_journal_lines where run_id = $1 order by seq',
+    [runId],
+  );
+  return Buffer.from(rows.map((r) => `${r.line}\n`).join(''), 'utf8');
+}

@@ -1,0 +1,133 @@
+import type { ClientBase } from 'pg';
+import { stateErrors } from '../error-codes.js';
+import { type ConnectionTarget, connectionTargetOf, unreachableError } from './connection.js';
+import { LATEST_VERSION, MIGRATIONS_TABLE, type Migration, migrations } from './migrations.js';
+
+export interface MigrateOptions {
+  /** Told of each migration as it is applied (e.g. `applying 1 runs and journals`). */
+  onProgress?: (message: string) => void;
+}
+
+export interface MigrationResult {
+  /** The migrations this call applied, in order; empty when the store was up to date. */
+  applied: { version: number; name: string }[];
+  /** The store's schema version now. */
+  version: number;
+  /** Where the store is (never its password). */
+  location: string;
+}
+
+// Any fixed 64-bit number of our own: every migrate in the database queues on it.
+const MIGRATE_LOCK = 0x6f70_7362_6f6f_6bn; // "opsbook"
+
+/**
+ * Brings the PostgreSQL state store at `url` (absent: libpq's PG* variables) up to this
+ * opsbook's schema. Each migration runs in its own transaction holding an advisory lock, so two
+ * concurrent migrates apply each step once; a second migrate applies nothing.
+ */
+export async function migrateStateStore(
+  url: string | undefined,
+  options: MigrateOptions = {},
+): Promise<MigrationResult> {
+  const target = connectionTargetOf(url);
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(url ? { connectionString: url } : {});
+  try {
+    await client.connect();
+    const applied: Migration[] = [];
+    let version = 0;
+    for (const migration of migrations) {
+      version = await applyOnce(client, migration, target, () => {
+        options.onProgress?.(`applying ${migration.version} ${migration.name}`);
+        applied.push(migration);
+      });
+    }
+    return {
+      applied: applied.map(({ version: v, name }) => ({ version: v, name })),
+      version,
+      location: target.location,
+    };
+  } catch (e) {
+    throw unreachableError(e, target) ?? e;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Applies one migration unless the store has it; returns the store's version after it. */
+async function applyOnce(
+  client: ClientBase,
+  migration: Migration,
+  target: ConnectionTarget,
+  onApply: () => void,
+): Promise<number> {
+  await client.query('begin');
+  try {
+    await client.query('select pg_advisory_xact_lock($1)', [MIGRATE_LOCK.toString()]);
+    await client.query(
+      `create table if not exists ${MIGRATIONS_TABLE} (
+         version int primary key, name text not null, applied_at timestamptz not null default now())`,
+    );
+    const current = await versionIn(client);
+    if (current > LATEST_VERSION) throw tooNew(current, target);
+    const { rowCount } = await client.query(
+      `select 1 from ${MIGRATIONS_TABLE} where version = $1`,
+      [migration.version],
+    );
+    if (rowCount === 0) {
+      onApply();
+      await client.query(migration.sql);
+      await client.query(`insert into ${MIGRATIONS_TABLE} (version, name) values ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+    }
+    await client.query('commit');
+    return Math.max(current, migration.version);
+  } catch (e) {
+    await client.query('rollback').catch(() => undefined);
+    throw e;
+  }
+}
+
+async function versionIn(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ version: number | null }>(
+    `select max(version) as version from ${MIGRATIONS_TABLE}`,
+  );
+  return rows[0]?.version ?? 0;
+}
+
+function tooNew(version: number, target: ConnectionTarget) {
+  return new stateErrors.WorkFailedError(
+    'STATE_DB_TOO_NEW',
+    `the PostgreSQL state store at ${target.location} is at schema version ${version}, newer than ` +
+      `the ${LATEST_VERSION} this opsbook knows: a newer opsbook migrated it; upgrade opsbook`,
+    { location: target.location, version, known: LATEST_VERSION },
+  );
+}
+
+/**
+ * Refuses a store whose schema this opsbook cannot use: not migrated (or not far enough), or
+ * migrated by a newer opsbook. Run once per store and process, on first use.
+ */
+export async function checkSchemaVersion(
+  client: ClientBase,
+  target: ConnectionTarget,
+): Promise<void> {
+  let version: number;
+  try {
+    version = await versionIn(client);
+  } catch (e) {
+    if ((e as { code?: string }).code !== '42P01') throw e; // 42P01: undefined_table
+    version = 0;
+  }
+  if (version > LATEST_VERSION) throw tooNew(version, target);
+  if (version < LATEST_VERSION) {
+    throw new stateErrors.WorkFailedError(
+      'STATE_DB_NOT_MIGRATED',
+      `the PostgreSQL state store at ${target.location} is at schema version ${version} and this ` +
+        `opsbook needs ${LATEST_VERSION}: run opsbook db migrate`,
+      { location: target.location, version, needed: LATEST_VERSION },
+    );
+  }
+}

@@ -1,0 +1,55 @@
+import { type RunSource, readRun, resolveRunId } from '../run-store.js';
+import type { StateStore } from '../store.js';
+import { openDatabase } from './database.js';
+import {
+  createJournalIn,
+  journalEndsIn,
+  journalLocationIn,
+  readJournalIn,
+} from './journal-rows.js';
+import {
+  claimRunIn,
+  journalIdsIn,
+  listRunsIn,
+  readLedgerIn,
+  recordRunEndIn,
+  runsUsedIn,
+} from './run-rows.js';
+
+export interface PostgresStoreOptions {
+  /** libpq connection url; absent, the PG* environment variables (and ~/.pgpass) decide. */
+  url?: string;
+  /** The time a claim and a run end are recorded with (default the system clock). */
+  clock?: () => Date;
+}
+
+/**
+ * The PostgreSQL backend: one database a team shares (see README.md for its tables). Nothing
+ * connects until the first call; the first call checks the schema version once, and refuses a
+ * database `opsbook db migrate` has not brought to this opsbook's version.
+ */
+export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
+  const db = openDatabase(options.url);
+  const clock = options.clock ?? (() => new Date());
+  const source: RunSource = {
+    journalIds: () => db.guard(() => journalIdsIn(db)),
+    journalEnds: (runId) => db.guard(() => journalEndsIn(db, runId)),
+    readJournal: (runId) => db.guard(() => readJournalIn(db, runId)),
+    journalLocation: (runId) => journalLocationIn(db, runId),
+    readLedger: () => db.guard(() => readLedgerIn(db)),
+  };
+  return {
+    kind: 'postgres',
+    location: db.target.location,
+    ...source,
+    claimRun: (claim) => db.guard(() => claimRunIn(db, claim, clock())),
+    runsUsed: (approvalId) => db.guard(() => runsUsedIn(db, approvalId)),
+    createJournal: (runId, journalOptions) =>
+      db.guard(() => createJournalIn(db, runId, journalOptions)),
+    recordRunEnd: (end) => db.guard(() => recordRunEndIn(db, end, clock())),
+    listRuns: () => db.guard(() => listRunsIn(db)),
+    readRun: (idOrPrefix) => readRun(source, idOrPrefix),
+    resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
+    close: () => db.close(),
+  };
+}

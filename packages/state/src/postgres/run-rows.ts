@@ -1,0 +1,222 @@
+import { ValidationError } from '@opsbook/schema';
+import {
+  checkClaim,
+  checkRunEnd,
+  type LedgerEntry,
+  type LedgerRecord,
+  type RunClaim,
+  type RunEnd,
+  runsExhausted,
+} from '../ledger.js';
+import type { RunStatus } from '../run-status.js';
+import { type RunSummary, summarizeRun } from '../run-store.js';
+import { retryWhileDown } from './connection.js';
+import type { Database } from './database.js';
+
+/** opsbook_runs: what the files store keeps in its ledger, one row per run. */
+interface RunRow {
+  run_id: string;
+  approval_id: string;
+  ticket: string;
+  started_at: Date;
+  journal_started_at: Date | null;
+  ended_at: Date | null;
+  status: RunStatus | null;
+  head: string | null;
+  event_count: number | null;
+}
+
+const RUN_COLUMNS =
+  'run_id, approval_id, ticket, started_at, journal_started_at, ended_at, status, head, event_count';
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * Claims a run of an approval in one transaction: the approval's advisory lock serialises its
+ * claims from every machine, so counting and inserting cannot interleave; the unique
+ * (approval_id, run_number) is the backstop should anything write without the lock.
+ */
+export async function claimRunIn(
+  db: Database,
+  claim: RunClaim,
+  now: Date,
+): Promise<{ runsUsed: number }> {
+  const where = db.target.location;
+  checkClaim(where, claim);
+  const duplicate = () =>
+    ValidationError.single(
+      where,
+      `run ${claim.runId} is already recorded: every run needs a new run id`,
+      'duplicate-run-id',
+    );
+  try {
+    return await db.transaction(async (client) => {
+      await client.query(
+        `select pg_advisory_xact_lock(('x' || left(md5($1), 16))::bit(64)::bigint)`,
+        [`opsbook approval ${claim.approvalId}`],
+      );
+      const known = await client.query('select 1 from opsbook_runs where run_id = $1', [
+        claim.runId,
+      ]);
+      if (known.rowCount) throw duplicate();
+      const earlier = await runIdsOf(claim.approvalId, (sql, params) => client.query(sql, params));
+      if (earlier.length >= claim.maxRuns) throw runsExhausted(claim, earlier);
+      await client.query(
+        `insert into opsbook_runs (run_id, approval_id, run_number, ticket, started_at)
+         values ($1, $2, $3, $4, $5)`,
+        [claim.runId, claim.approvalId, earlier.length + 1, claim.ticket, now],
+      );
+      return { runsUsed: earlier.length + 1 };
+    });
+  } catch (e) {
+    const { code, constraint } = e as { code?: string; constraint?: string };
+    if (code !== UNIQUE_VIOLATION) throw e;
+    if (constraint === 'opsbook_runs_pkey') throw duplicate();
+    const earlier = await runIdsOf(claim.approvalId, (sql, params) =>
+      db.query<{ run_id: string }>(sql, params).then((rows) => ({ rows })),
+    );
+    throw runsExhausted(claim, earlier);
+  }
+}
+
+async function runIdsOf(
+  approvalId: string,
+  query: (sql: string, params: unknown[]) => Promise<{ rows: { run_id: string }[] }>,
+): Promise<string[]> {
+  const { rows } = await query(
+    'select run_id from opsbook_runs where approval_id = $1 order by run_number',
+    [approvalId],
+  );
+  return rows.map((r) => r.run_id);
+}
+
+export async function runsUsedIn(db: Database, approvalId: string): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    'select count(*)::int as n from opsbook_runs where approval_id = $1',
+    [approvalId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Records a run's end once. Retried while the server is down; a retry that finds the very end
+ * it was writing already stored (the first attempt committed, its answer was lost) succeeds.
+ */
+export async function recordRunEndIn(db: Database, end: RunEnd, now: Date): Promise<void> {
+  const where = db.target.location;
+  checkRunEnd(where, end);
+  await retryWhileDown(async (attempt) => {
+    const updated = await db.query(
+      `update opsbook_runs set ended_at = $2, status = $3, head = $4, event_count = $5
+       where run_id = $1 and ended_at is null returning run_id`,
+      [end.runId, now, end.status, end.head, end.count],
+    );
+    if (updated.length > 0) return;
+    const [row] = await db.query<RunRow>(
+      `select ${RUN_COLUMNS} from opsbook_runs where run_id = $1`,
+      [end.runId],
+    );
+    if (!row) {
+      throw ValidationError.single(
+        where,
+        `run ${end.runId} never started: the store has no record of it`,
+        'unknown-run',
+      );
+    }
+    const isOurs =
+      row.head === end.head && row.event_count === end.count && row.status === end.status;
+    if (attempt > 0 && isOurs) return;
+    // The first run-end is final: a second one could re-pin a regenerated journal.
+    throw ValidationError.single(
+      where,
+      `run ${end.runId} already has its end recorded`,
+      'run-already-ended',
+    );
+  });
+}
+
+/** The ledger the files store would hold: a run record per row, a run-end once it ended. */
+export async function readLedgerIn(db: Database): Promise<LedgerRecord[]> {
+  const rows = await db.query<RunRow>(
+    `select ${RUN_COLUMNS} from opsbook_runs order by started_at, run_number`,
+  );
+  const keyed: { at: string; record: LedgerRecord }[] = [];
+  for (const row of rows) {
+    const entry = entryOf(row);
+    keyed.push({
+      at: entry.startedAt,
+      record: {
+        type: 'run',
+        approvalId: entry.approvalId,
+        runId: entry.runId,
+        ticket: entry.ticket,
+        at: entry.startedAt,
+      },
+    });
+    if (entry.endedAt === undefined) continue;
+    keyed.push({
+      // Never before its start, whatever the clocks said: an end before its run is ignored.
+      at: [entry.startedAt, entry.endedAt].sort()[1] as string,
+      record: {
+        type: 'run-end',
+        runId: entry.runId,
+        head: entry.expectedHead as string,
+        count: entry.expectedCount as number,
+        status: entry.status as RunStatus,
+        at: entry.endedAt,
+      },
+    });
+  }
+  // Stable: on equal times a run's start stays before its end.
+  return keyed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).map((k) => k.record);
+}
+
+/** Run ids that have a journal (created, possibly still without a line). */
+export async function journalIdsIn(db: Database): Promise<string[]> {
+  const rows = await db.query<{ run_id: string }>(
+    `select run_id from opsbook_runs r where journal_started_at is not null
+       or exists (select 1 from opsbook_journal_lines l where l.run_id = r.run_id)`,
+  );
+  return rows.map((r) => r.run_id);
+}
+
+/**
+ * Every run, newest first, in one query: the generic listing (run-store.ts) asks for each
+ * journal's first and last lines one run at a time.
+ */
+export async function listRunsIn(db: Database): Promise<RunSummary[]> {
+  const rows = await db.query<RunRow & { first: string | null; last: string | null }>(
+    `select ${RUN_COLUMNS},
+       (select line from opsbook_journal_lines l where l.run_id = r.run_id order by seq limit 1) as first,
+       (select line from opsbook_journal_lines l where l.run_id = r.run_id order by seq desc limit 1) as last
+     from opsbook_runs r`,
+  );
+  return rows
+    .map((row) => {
+      const entry = entryOf(row);
+      if (row.journal_started_at === null && row.first === null) {
+        return {
+          ...summarizeRun(row.run_id, undefined, undefined, entry),
+          status: 'missing' as const,
+        };
+      }
+      return summarizeRun(row.run_id, row.first ?? undefined, row.last ?? undefined, entry);
+    })
+    .sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
+}
+
+function entryOf(row: RunRow): LedgerEntry {
+  return {
+    runId: row.run_id,
+    approvalId: row.approval_id,
+    ticket: row.ticket,
+    startedAt: row.started_at.toISOString(),
+    ...(row.ended_at !== null
+      ? {
+          endedAt: row.ended_at.toISOString(),
+          status: row.status as RunStatus,
+          expectedHead: row.head as string,
+          expectedCount: row.event_count as number,
+        }
+      : {}),
+  };
+}
