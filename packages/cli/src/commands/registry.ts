@@ -85,6 +85,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./runs.js')).show,
   },
   {
+    name: 'db migrate',
+    summary:
+      "bring the team's PostgreSQL state store to this opsbook's schema (nothing to do for files)",
+    load: async () => (await import('./db.js')).migrate,
+  },
+  {
     name: 'journal verify',
     summary:
       'check that run journals are intact (no edited, dropped, reordered or appended events)',

@@ -1,0 +1,35 @@
+import { migrateStateStore } from '@opsbook/state';
+import { type CommandSpec, defineCommand } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+
+export const migrate: CommandSpec = defineCommand({
+  details: `Uses the state store of opsbook.yaml (state: {kind: postgres, url: …}), or the url in
+OPSBOOK_DATABASE_URL; without a url, libpq's PGHOST, PGPORT, PGUSER, PGDATABASE. Keep the
+password out of opsbook.yaml: PGPASSWORD or ~/.pgpass supply it.
+Each migration runs in its own transaction under a lock, so two people migrating at once is
+safe; migrating a store that is up to date does nothing. The files store needs no migration.`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const { out } = ctx;
+    if (config.state.kind !== 'postgres') {
+      if (out.json) out.printJson({ kind: 'files', location: config.stateDir, applied: [] });
+      else
+        out.print(
+          `the state store is the files in ${config.stateDir}: there is nothing to migrate (only a PostgreSQL store has a schema)`,
+        );
+      return exitCodes.ok;
+    }
+    const result = await migrateStateStore(config.state.url, { onProgress: (m) => out.note(m) });
+    if (out.json) {
+      out.printJson({ kind: 'postgres', ...result });
+      return exitCodes.ok;
+    }
+    out.print(
+      result.applied.length > 0
+        ? `applied ${result.applied.length} migration(s): ${result.applied.map((m) => `${m.version} ${m.name}`).join(', ')}; the store is at version ${result.version}`
+        : `already at version ${result.version}: nothing to do`,
+    );
+    return exitCodes.ok;
+  },
+});

@@ -1,0 +1,105 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stackTrace } from './run-cli.js';
+
+let pg: Postgres;
+let root: string;
+let databases = 0;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  root = await mkdtemp(path.join(tmpdir(), 'opsbook-db-migrate-'));
+});
+afterAll(async () => {
+  await pg?.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A working copy whose opsbook.yaml names a new database (the password stays out of it). */
+async function workingCopy(): Promise<{ dir: string; database: string }> {
+  const database = `cli_db_${++databases}`;
+  await pg.psql(`create database ${database}`);
+  const dir = await mkdtemp(path.join(root, 'copy-'));
+  await writeFile(
+    path.join(dir, 'opsbook.yaml'),
+    `apiVersion: opsbook/v1\nkind: Config\nstate:\n  kind: postgres\n  url: postgres://${pg.user}@${pg.host}:${pg.port}/${database}\n`,
+  );
+  return { dir, database };
+}
+
+const clean = { OPSBOOK_DATABASE_URL: '', PGPASSWORD: '' };
+
+describe('opsbook db migrate', () => {
+  it('applies the migrations once, then says there is nothing to do', async () => {
+    const { dir, database } = await workingCopy();
+    const env = { ...clean, PGPASSWORD: pg.password };
+    const first = await runCli(['db', 'migrate'], { cwd: dir, env });
+    expect(first).toMatchObject({ code: 0, stderr: 'applying 1 runs and journals\n' });
+    expect(first.stdout).toBe(
+      'applied 1 migration(s): 1 runs and journals; the store is at version 1\n',
+    );
+    const second = await runCli(['db', 'migrate'], { cwd: dir, env });
+    expect(second).toMatchObject({ code: 0, stdout: 'already at version 1: nothing to do\n' });
+    const json = await runCli(['db', 'migrate', '--json'], { cwd: dir, env });
+    expect(JSON.parse(json.stdout)).toEqual({
+      kind: 'postgres',
+      applied: [],
+      version: 1,
+      location: `postgres://postgres@127.0.0.1:${pg.port}/${database}`,
+    });
+    expect(await pg.psql('select version from opsbook_schema_migrations', database)).toBe('1\n');
+  });
+
+  it('migrates the database OPSBOOK_DATABASE_URL names, over opsbook.yaml', async () => {
+    const { database } = await workingCopy();
+    const dir = await mkdtemp(path.join(root, 'files-'));
+    const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${database}`;
+    const result = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: { ...clean, OPSBOOK_DATABASE_URL: url },
+    });
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toMatch(/^applied 1 migration\(s\)/);
+  });
+
+  it('says a files store has nothing to migrate', async () => {
+    const dir = await mkdtemp(path.join(root, 'files-'));
+    const result = await runCli(['db', 'migrate'], { cwd: dir, env: clean });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^the state store is the files in .*: there is nothing to migrate/,
+    );
+  });
+
+  it('fails with STATE_DB_UNREACHABLE on a wrong password, without showing it', async () => {
+    const { dir } = await workingCopy();
+    const secret = 'wrong-pass-w0rd';
+    const result = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: { ...clean, PGPASSWORD: secret },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error \(STATE_DB_UNREACHABLE\): the PostgreSQL state store at 127\.0\.0\.1:\d+\/cli_db_\d+ refused the login of user postgres/,
+    );
+    expect(result.stderr).not.toMatch(stackTrace);
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    const json = await runCli(['db', 'migrate', '--json'], {
+      cwd: dir,
+      env: { ...clean, PGPASSWORD: secret },
+    });
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: 'STATE_DB_UNREACHABLE',
+      kind: 'failed',
+    });
+  });
+
+  it('shows the db commands with opsbook db --help', async () => {
+    const result = await runCli(['db', '--help'], { env: clean });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/db migrate {2}bring the team's PostgreSQL state store/);
+  });
+});
