@@ -1,4 +1,5 @@
 import { openTracker, type RoutineRun, runRoutine, TicketGate } from '@opsbook/runner';
+import { stateStoreOf } from '@opsbook/state';
 import type { CommandContext } from './command.js';
 import { executorSignerFor } from './commands/ticket-signer.js';
 import { configFor } from './context.js';
@@ -28,7 +29,7 @@ export async function runRoutineCommand(
       signal,
       ticket: new TicketGate({
         services: openTracker(config, process.env),
-        stateDir: config.stateDir,
+        store: stateStoreOf(config),
         signal,
       }),
       onEvent: runProgress(ctx.out),

@@ -68,7 +68,7 @@ export function printRunOutcome(out: Output, outcome: RunOutcome, seconds: numbe
     ),
   );
   out.print(
-    `\nrun ${outcome.runId} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.path} (${outcome.journal.count} events, head ${outcome.journal.head})`,
+    `\nrun ${outcome.runId} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
   );
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
 }

@@ -22,11 +22,6 @@ export const runnerErrorCodes = [
     meaning: "no temporary folder could be made on the host for the step's script",
   },
   {
-    code: 'LEDGER_LOCKED',
-    kind: 'failed',
-    meaning: "another opsbook run holds the run ledger's lock: wait for it",
-  },
-  {
     code: 'ENVELOPE_INVALID',
     kind: 'invalid',
     meaning: 'an approval file given to read (show, sign) is not a well-formed envelope',

@@ -49,6 +49,7 @@ export {
 } from './execute/routine-run.js';
 export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './execute/run.js';
 export type { RunEvent, RunStatus } from './execute/run-events.js';
+export { createMasker } from './execute/secret-mask.js';
 export {
   loadCatalog,
   loadOneRunbook,
@@ -73,19 +74,6 @@ export {
   renderPlan,
 } from './plan/plan.js';
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
-export { createMasker, Journal } from './state/journal.js';
-export { verifyJournal } from './state/journal-verify.js';
-export { consumeRun, ledgerEntryOf, recordRunEnd, runsUsed } from './state/ledger.js';
-export {
-  type HostCounts,
-  listRuns,
-  newRunId,
-  type RunRecordView,
-  type RunState,
-  type RunSummary,
-  readRun,
-  resolveRunId,
-} from './state/run-store.js';
 export {
   digestJournal,
   evidenceBundle,

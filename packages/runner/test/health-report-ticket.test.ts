@@ -111,7 +111,7 @@ describe('health-report runbook on a ticket', () => {
     for (const { outcome } of [inspection, report]) {
       expect(outcome.status).toBe('ok');
       expect(outcome.journal.count).toBeGreaterThan(4);
-      expect(await journalSchemaProblems(outcome.journal.path)).toEqual([]);
+      expect(await journalSchemaProblems(outcome.journal.location)).toEqual([]);
     }
   });
 });

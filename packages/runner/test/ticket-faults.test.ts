@@ -1,16 +1,10 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  approveTicket,
-  listRuns,
-  openTicket,
-  openTracker,
-  proposeTicket,
-  runTicket,
-} from '../src/index.js';
+import { approveTicket, openTicket, openTracker, proposeTicket, runTicket } from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 const signal = new AbortController().signal;
@@ -98,7 +92,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
     await fake.down();
     await expect(run()).rejects.toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNREACHABLE' });
     await fake.up();
-    expect(await listRuns(world.config.stateDir)).toEqual([]);
+    expect(await stateStoreOf(world.config).listRuns()).toEqual([]);
     expect(await marker()).toBe(false);
   });
 
@@ -110,7 +104,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       times: 100,
     });
     await expect(run()).rejects.toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNAVAILABLE' });
-    expect(await listRuns(world.config.stateDir)).toEqual([]);
+    expect(await stateStoreOf(world.config).listRuns()).toEqual([]);
     expect(await marker()).toBe(false);
   });
 

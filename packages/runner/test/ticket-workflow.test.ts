@@ -1,3 +1,4 @@
+import { stateStoreOf } from '@opsbook/state';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import type { LocalTracker } from '@opsbook/tracker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -5,7 +6,6 @@ import {
   acceptTicket,
   approveTicket,
   escalateTicket,
-  listRuns,
   openTicket,
   proposeTicket,
   rejectTicket,
@@ -265,7 +265,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
         signal,
       }),
     ).rejects.toMatchObject({ code: 'TICKET_NOT_APPROVED', kind: 'refused' });
-    expect(await listRuns(config.stateDir)).toEqual([]);
+    expect(await stateStoreOf(config).listRuns()).toEqual([]);
   });
 
   it('finds known bugs by text and escalates with the evidence', async () => {

@@ -14,6 +14,20 @@ export const configSchema = {
     inventory: { type: 'string', minLength: 1 },
     trustStore: { type: 'string', minLength: 1 },
     knownHosts: { type: 'string', minLength: 1 },
+    /**
+     * Where runs, journals and findings live: `files` (stateDir, the default) or one PostgreSQL
+     * database a team shares. Keep the password out of the url: libpq's PGPASSWORD or
+     * ~/.pgpass supply it, or OPSBOOK_DATABASE_URL sets the whole url.
+     */
+    state: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind'],
+      properties: {
+        kind: { enum: ['files', 'postgres'] },
+        url: { type: 'string', pattern: '^postgres(ql)?://' },
+      },
+    },
     tracker: {
       type: 'object',
       additionalProperties: false,

@@ -29,7 +29,25 @@ export interface Config {
    * /etc/opsbook/trust, or OPSBOOK_TRUST_DIR, and then only if the runner cannot change it.
    */
   trustPinDir: string;
+  /** Where runs live: the files under stateDir, or a PostgreSQL database the team shares. */
+  state: StateConfig;
   raw: ConfigFile;
+}
+
+export type StateConfig =
+  | { kind: 'files' }
+  /** `url` is a libpq connection url; absent, libpq's PG* variables decide. */
+  | { kind: 'postgres'; url?: string | undefined };
+
+/**
+ * The state backend: OPSBOOK_DATABASE_URL (a PostgreSQL url) wins, then opsbook.yaml's `state`,
+ * then the files under stateDir.
+ */
+export function stateConfigOf(raw: ConfigFile, env: NodeJS.ProcessEnv): StateConfig {
+  const url = env.OPSBOOK_DATABASE_URL;
+  if (url) return { kind: 'postgres', url };
+  if (raw.state?.kind === 'postgres') return { kind: 'postgres', url: raw.state.url };
+  return { kind: 'files' };
 }
 
 /**
@@ -107,6 +125,7 @@ export async function loadConfig(
     trustStore: at(raw.trustStore ?? 'approvers.yaml'),
     knownHosts: at(raw.knownHosts ?? '~/.ssh/known_hosts'),
     trustPinDir: trustPinDir(options.env),
+    state: stateConfigOf(raw, options.env ?? process.env),
     raw,
   };
 }

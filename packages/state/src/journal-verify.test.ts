@@ -31,8 +31,8 @@ async function writeRun(events = runEvents): Promise<{ file: string; lines: stri
   const journal = await Journal.create(path.join(root, `s${++n}`), `run-${n}`, { clock });
   for (const event of events) await journal.append(event);
   await journal.close();
-  const text = await readFile(journal.path, 'utf8');
-  return { file: journal.path, lines: text.split('\n').slice(0, -1) };
+  const text = await readFile(journal.location, 'utf8');
+  return { file: journal.location, lines: text.split('\n').slice(0, -1) };
 }
 
 const verifyLines = (lines: string[], options = {}) =>

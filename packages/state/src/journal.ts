@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, ValidationError } from '@opsbook/schema';
-import type { Masker } from '../execute/secret-mask.js';
 
-// Masking lives in secret-mask.ts; journal.ts kept these names before it existed.
-export { createMasker, type Masker } from '../execute/secret-mask.js';
+/** Hides secrets in a string (the runner's secret masker); applied before hashing and writing. */
+export type Masker = (text: string) => string;
 
 /** What the runner records: a `type` from its vocabulary plus any JSON fields. */
 export interface JournalEvent {
@@ -78,10 +77,23 @@ interface PendingLine {
  * host, serial fsyncs were a large share of a fan-out run's client time (BENCHMARKS.md).
  * Each event is chained at `append` time, in call order, so the file order is the call order.
  */
+/**
+ * Where a journal's lines go: a file (the files store) or rows (the PostgreSQL store). `write`
+ * makes the given lines durable, in order, and resolves only once they are; a write that fails
+ * may have stored some of them, and the journal then takes no more.
+ */
+export interface JournalSink {
+  /** Where the journal is kept, for messages: a file path, or the database and run. */
+  readonly location: string;
+  write(lines: readonly JournalLine[], texts: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export class Journal {
-  readonly path: string;
+  /** Where the journal is kept (a file path for the files store). */
+  readonly location: string;
   readonly runId: string;
-  /** Durable head: the hash of the last fsynced event. */
+  /** Durable head: the hash of the last durable event. */
   private lastHash = GENESIS_HASH;
   /** Chain tip including events still waiting for their write. */
   private tipHash = GENESIS_HASH;
@@ -95,14 +107,24 @@ export class Journal {
   private closed = false;
 
   private constructor(
-    private readonly handle: FileHandle,
-    file: string,
+    private readonly sink: JournalSink,
     runId: string,
     private readonly mask: Masker,
     private readonly clock: () => Date,
   ) {
-    this.path = file;
+    this.location = sink.location;
     this.runId = runId;
+  }
+
+  /** A journal whose lines go to `sink` (a store's own); the run id must be a safe name. */
+  static over(sink: JournalSink, runId: string, options: JournalOptions = {}): Journal {
+    checkRunId(sink.location, runId);
+    return new Journal(
+      sink,
+      runId,
+      options.mask ?? ((t) => t),
+      options.clock ?? (() => new Date()),
+    );
   }
 
   /** Creates `<stateDir>/runs/<runId>.jsonl`; refuses a run id whose journal already exists. */
@@ -112,13 +134,7 @@ export class Journal {
     options: JournalOptions = {},
   ): Promise<Journal> {
     const file = journalPath(stateDir, runId);
-    if (!SAFE_RUN_ID.test(runId)) {
-      throw ValidationError.single(
-        file,
-        `run id ${JSON.stringify(runId)} is not a safe file name: use letters, digits, - and _`,
-        'bad-run-id',
-      );
-    }
+    checkRunId(file, runId);
     const dir = path.dirname(file);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -134,13 +150,7 @@ export class Journal {
       );
     }
     await syncDirectory(dir); // the new file's name must survive a crash too
-    return new Journal(
-      handle,
-      file,
-      runId,
-      options.mask ?? ((t) => t),
-      options.clock ?? (() => new Date()),
-    );
+    return Journal.over(fileSink(handle, file), runId, options);
   }
 
   /** The hash of the last durable event (GENESIS_HASH before the first). */
@@ -165,7 +175,7 @@ export class Journal {
     let line: JournalLine;
     try {
       if (this.closed) {
-        throw ValidationError.single(this.path, 'the journal is closed', 'closed');
+        throw ValidationError.single(this.location, 'the journal is closed', 'closed');
       }
       this.checkWritable(event);
       line = this.chain(event);
@@ -183,7 +193,7 @@ export class Journal {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
-    await this.handle.close();
+    await this.sink.close();
   }
 
   /** Builds the next line of the chain (masked, hashed) and makes it the tip. */
@@ -213,7 +223,7 @@ export class Journal {
       this.pending = [];
       if (this.failure !== undefined) {
         const refusal = ValidationError.single(
-          this.path,
+          this.location,
           'the journal stopped accepting events after a failed write',
           'journal-failed',
         );
@@ -221,8 +231,10 @@ export class Journal {
         continue;
       }
       try {
-        await this.handle.appendFile(batch.map((p) => p.text).join(''), 'utf8');
-        await this.handle.sync();
+        await this.sink.write(
+          batch.map((p) => p.line),
+          batch.map((p) => p.text),
+        );
       } catch (e) {
         // Half-written lines may now be on disk: chaining more events after them would hide that.
         this.failure = e;
@@ -241,7 +253,7 @@ export class Journal {
 
   private checkWritable(event: JournalEvent): void {
     const refuse = (message: string, rule: string) => {
-      throw ValidationError.single(this.path, message, rule);
+      throw ValidationError.single(this.location, message, rule);
     };
     if (this.failure !== undefined) {
       refuse('the journal stopped accepting events after a failed write', 'journal-failed');
@@ -255,6 +267,28 @@ export class Journal {
       refuse(`event fields ${reserved.join(', ')} are set by the journal itself`, 'bad-event');
     }
   }
+}
+
+function checkRunId(where: string, runId: string): void {
+  if (!SAFE_RUN_ID.test(runId)) {
+    throw ValidationError.single(
+      where,
+      `run id ${JSON.stringify(runId)} is not a safe file name: use letters, digits, - and _`,
+      'bad-run-id',
+    );
+  }
+}
+
+/** The files store's sink: one append and one fsync per batch of lines. */
+function fileSink(handle: FileHandle, file: string): JournalSink {
+  return {
+    location: file,
+    async write(_lines, texts) {
+      await handle.appendFile(texts.join(''), 'utf8');
+      await handle.sync();
+    },
+    close: () => handle.close(),
+  };
 }
 
 /** fsyncs a directory, so that a file just created in it survives a crash. */

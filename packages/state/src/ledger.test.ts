@@ -168,9 +168,9 @@ describe('the ledger lock', () => {
   it('lets exactly maxRuns of 20 runners started at once in separate processes run', async () => {
     const script = path.resolve(
       import.meta.dirname,
-      '../__fixtures__/journal-ledger-race/consume-run.mjs',
+      './__fixtures__/journal-ledger-race/consume-run.mjs',
     );
-    const built = await stat(path.resolve(import.meta.dirname, '../../dist/state/ledger.js'));
+    const built = await stat(path.resolve(import.meta.dirname, '../dist/ledger.js'));
     if (built.mtimeMs < (await stat(path.resolve(import.meta.dirname, 'ledger.ts'))).mtimeMs) {
       throw new Error('dist/ledger.js is older than src/ledger.ts: run `pnpm build` first');
     }

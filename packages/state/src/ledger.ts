@@ -2,9 +2,9 @@ import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '@opsbook/schema';
-import { runnerErrors } from '../error-codes.js';
-import { type RunStatus, runStatuses } from '../execute/run-events.js';
+import { stateErrors } from './error-codes.js';
 import { syncDirectory } from './journal.js';
+import { type RunStatus, runStatuses } from './run-status.js';
 
 /**
  * The run ledger: `<stateDir>/ledger.jsonl`, one record per started and per ended run. It is
@@ -96,15 +96,9 @@ export async function consumeRun(
       (r): r is RunRecord => r.type === 'run' && r.approvalId === claim.approvalId,
     );
     if (earlier.length >= claim.maxRuns) {
-      throw new runnerErrors.RefusalError(
-        'RUNS_EXHAUSTED',
-        `approval ${claim.approvalId} allows ${claim.maxRuns} run(s) and ${earlier.length} already ` +
-          `started (${earlier.map((r) => r.runId).join(', ')}): ask a senior for a new approval`,
-        {
-          approvalId: claim.approvalId,
-          maxRuns: claim.maxRuns,
-          runIds: earlier.map((r) => r.runId),
-        },
+      throw runsExhausted(
+        claim,
+        earlier.map((r) => r.runId),
       );
     }
     const record: RunRecord = {
@@ -126,9 +120,7 @@ export async function recordRunEnd(
   options: LedgerOptions = {},
 ): Promise<void> {
   const file = ledgerPath(stateDir);
-  if (!runStatuses.includes(end.status) || !Number.isSafeInteger(end.count) || end.count < 0) {
-    throw ValidationError.single(file, `bad run-end for run ${end.runId}`, 'bad-run-end');
-  }
+  checkRunEnd(file, end);
   await withLedgerLock(stateDir, options.lock, async () => {
     const ledger = await readLedgerFile(file);
     const known = ledger.records.filter((r) => r.runId === end.runId);
@@ -203,7 +195,23 @@ export function ledgerPath(stateDir: string): string {
   return path.join(stateDir, LEDGER_FILE);
 }
 
-function checkClaim(file: string, claim: RunClaim): void {
+/** The refusal of a claim past the approval's `maxRuns`, naming the runs already made. */
+export function runsExhausted(claim: RunClaim, runIds: readonly string[]) {
+  return new stateErrors.RefusalError(
+    'RUNS_EXHAUSTED',
+    `approval ${claim.approvalId} allows ${claim.maxRuns} run(s) and ${runIds.length} already ` +
+      `started (${runIds.join(', ')}): ask a senior for a new approval`,
+    { approvalId: claim.approvalId, maxRuns: claim.maxRuns, runIds: [...runIds] },
+  );
+}
+
+export function checkRunEnd(where: string, end: RunEnd): void {
+  if (!runStatuses.includes(end.status) || !Number.isSafeInteger(end.count) || end.count < 0) {
+    throw ValidationError.single(where, `bad run-end for run ${end.runId}`, 'bad-run-end');
+  }
+}
+
+export function checkClaim(file: string, claim: RunClaim): void {
   const missing = (['approvalId', 'runId', 'ticket'] as const).filter(
     (k) => typeof claim[k] !== 'string' || claim[k] === '',
   );
@@ -306,7 +314,7 @@ async function acquireLock(lock: string, options: LockOptions): Promise<void> {
     if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(lock, holder))) continue;
     await sleep(1 + Math.random() * delay);
   }
-  throw new runnerErrors.WorkFailedError(
+  throw new stateErrors.WorkFailedError(
     'LEDGER_LOCKED',
     `the run ledger is locked by ${holder === undefined ? 'an unknown process' : `process ${holder}`} ` +
       `(${lock}); wait for the other opsbook run to finish, or delete the lock file if none is running`,

@@ -5,7 +5,8 @@ import { UsageError } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal, type JournalEvent, journalPath } from './journal.js';
 import { consumeRun, recordRunEnd } from './ledger.js';
-import { listRuns, newRunId, readRun, resolveRunId, summarizeRun } from './run-store.js';
+import { newRunId, summarizeRun } from './run-store.js';
+import { filesStore } from './store.js';
 
 let root: string;
 let n = 0;
@@ -83,7 +84,7 @@ describe('listRuns', () => {
     await makeRun(stateDir, '20250103-100000-cccccc', [start('20250103-100000-cccccc')]);
     await unlink(journalPath(stateDir, '20250103-100000-cccccc'));
 
-    expect(await listRuns(stateDir)).toEqual([
+    expect(await filesStore(stateDir).listRuns()).toEqual([
       {
         runId: '20250103-100000-cccccc',
         status: 'missing',
@@ -117,7 +118,7 @@ describe('listRuns', () => {
   });
 
   it('is empty for a state dir with no runs', async () => {
-    expect(await listRuns(freshStateDir())).toEqual([]);
+    expect(await filesStore(freshStateDir()).listRuns()).toEqual([]);
   });
 
   it('tolerates an empty journal, a garbage one and a half-written last line', async () => {
@@ -126,7 +127,9 @@ describe('listRuns', () => {
     await makeRun(stateDir, 'r-garbage', [{ type: 'not-a-start' }]);
     await makeRun(stateDir, 'r-cut', [start('r-cut'), { type: 'step-start', host: 'web-01' }]);
     await writeFile(journalPath(stateDir, 'r-cut'), '{"seq":3,"at":"20', { flag: 'a' });
-    const byId = Object.fromEntries((await listRuns(stateDir)).map((s) => [s.runId, s]));
+    const byId = Object.fromEntries(
+      (await filesStore(stateDir).listRuns()).map((s) => [s.runId, s]),
+    );
     expect(byId['r-empty']?.status).toBe('incomplete');
     expect(byId['r-garbage']?.status).toBe('unreadable');
     expect(byId['r-cut']).toMatchObject({ status: 'incomplete', runbook: 'disk-cleanup' });
@@ -140,7 +143,7 @@ describe('listRuns', () => {
       { type: 'step-end', host: 'web-01', stdout: big },
       { type: 'run-end', status: 'ok', hosts: { 'web-01': 'ok', 'web-02': 'ok' }, note: big },
     ]);
-    const [summary] = await listRuns(stateDir);
+    const [summary] = await filesStore(stateDir).listRuns();
     expect(summary).toMatchObject({ status: 'ok', hosts: { total: 2, byOutcome: { ok: 2 } } });
   });
 });
@@ -152,7 +155,7 @@ describe('readRun', () => {
       start('20250101-100000-aaaaaa'),
       { type: 'run-end', status: 'ok', hosts: { 'web-01': 'ok', 'web-02': 'ok' } },
     ]);
-    const run = await readRun(stateDir, '20250101');
+    const run = await filesStore(stateDir).readRun('20250101');
     expect(run.runId).toBe('20250101-100000-aaaaaa');
     expect(run.summary).toMatchObject({ status: 'ok', hosts: { byOutcome: { ok: 2 } } });
     expect(run.verification).toMatchObject({ ok: true, status: 'complete', count: 2 });
@@ -169,7 +172,7 @@ describe('readRun', () => {
     const file = journalPath(stateDir, 'r1');
     const lines = (await readFile(file, 'utf8')).split('\n');
     await writeFile(file, `${lines.slice(0, 2).join('\n')}\n`);
-    const run = await readRun(stateDir, 'r1');
+    const run = await filesStore(stateDir).readRun('r1');
     expect(run.verification.ok).toBe(false);
     expect(run.verification.problems.map((p) => p.rule)).toEqual(['tail-cut', 'regenerated']);
     expect(run.summary.status).toBe('incomplete');
@@ -179,7 +182,7 @@ describe('readRun', () => {
     const stateDir = freshStateDir();
     await makeRun(stateDir, 'r-gone', [start('r-gone')]);
     await unlink(journalPath(stateDir, 'r-gone'));
-    await expect(readRun(stateDir, 'r-gone')).rejects.toMatchObject({
+    await expect(filesStore(stateDir).readRun('r-gone')).rejects.toMatchObject({
       kind: 'invalid',
       problems: [expect.objectContaining({ rule: 'journal-missing' })],
     });
@@ -189,7 +192,9 @@ describe('readRun', () => {
     const stateDir = freshStateDir();
     await makeRun(stateDir, '20250101-100000-aaaaaa', [start('x')]);
     await makeRun(stateDir, '20250101-110000-bbbbbb', [start('y')]);
-    const ambiguous = await resolveRunId(stateDir, '20250101-1').catch((e) => e);
+    const ambiguous = await filesStore(stateDir)
+      .resolveRunId('20250101-1')
+      .catch((e) => e);
     expect(ambiguous).toBeInstanceOf(UsageError);
     expect(ambiguous.message).toBe(
       'run id "20250101-1" matches 2 runs (20250101-110000-bbbbbb, 20250101-100000-aaaaaa): give more of the id',
@@ -198,11 +203,13 @@ describe('readRun', () => {
       '20250101-110000-bbbbbb',
       '20250101-100000-aaaaaa',
     ]);
-    const unknown = await readRun(stateDir, '2026').catch((e) => e);
+    const unknown = await filesStore(stateDir)
+      .readRun('2026')
+      .catch((e) => e);
     expect(unknown).toBeInstanceOf(UsageError);
     expect(unknown.message).toMatch(/^no run matches "2026"; recent runs: 20250101-110000-bbbbbb/);
-    await expect(resolveRunId(stateDir, '')).rejects.toBeInstanceOf(UsageError);
-    await expect(resolveRunId(freshStateDir(), 'x')).rejects.toThrow(
+    await expect(filesStore(stateDir).resolveRunId('')).rejects.toBeInstanceOf(UsageError);
+    await expect(filesStore(freshStateDir()).resolveRunId('x')).rejects.toThrow(
       /no run has been recorded yet/,
     );
   });
@@ -213,7 +220,7 @@ describe('readRun', () => {
     await journal.append(start('r-planted'));
     await journal.append({ type: 'run-end', status: 'ok', hosts: {} });
     await journal.close();
-    const run = await readRun(stateDir, 'r-planted');
+    const run = await filesStore(stateDir).readRun('r-planted');
     expect(run.verification).toMatchObject({ ok: false, status: 'complete' });
     expect(run.verification.problems.map((p) => p.rule)).toEqual(['not-in-ledger']);
     expect(run.ledger).toBeUndefined();

@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, ValidationError } from '@opsbook/schema';
-import { type RunStatus, runStatuses } from '../execute/run-events.js';
-import { type JournalEvent, journalPath, RUNS_DIR } from './journal.js';
-import { type JournalVerification, verifyJournal } from './journal-verify.js';
-import { entriesOf, type LedgerEntry, readLedger } from './ledger.js';
+import { type JournalEvent, RUNS_DIR } from './journal.js';
+import {
+  type JournalExpectation,
+  type JournalVerification,
+  verifyJournalBytes,
+} from './journal-verify.js';
+import { entriesOf, type LedgerEntry, type LedgerRecord } from './ledger.js';
+import { type RunStatus, runStatuses } from './run-status.js';
 
 /**
- * Runs as the state dir holds them: journals under `runs/`, cross-checked with the ledger.
+ * Runs as a state store holds them: journals, cross-checked with the ledger.
  *
  * A summary is read from a journal's first and last events, which the runner writes as
  *   run-start: {ticket, runbook: {name, version}, approval: {id}, hosts: string[]}
@@ -48,7 +52,8 @@ export interface RunSummary {
 
 export interface RunRecordView {
   runId: string;
-  file: string;
+  /** Where the journal is kept: its file, or the database and run. */
+  location: string;
   summary: RunSummary;
   /** Hashes, chain and (when the run ended) the ledger's pinned head and count. */
   verification: JournalVerification;
@@ -69,34 +74,69 @@ export function newRunId(now: Date, random: (size: number) => Uint8Array = rando
   return `${stamp}-${suffix}`;
 }
 
+/**
+ * What the run views need of a store's backend: its run ids, the first and last lines of a
+ * journal, a journal's bytes, and the ledger. The files and PostgreSQL backends each provide it.
+ */
+export interface RunSource {
+  /** Ids of the runs that have a journal, in any order. */
+  journalIds(): Promise<string[]>;
+  /** The first and the last complete line of a run's journal (text, not parsed). */
+  journalEnds(runId: string): Promise<{ first?: string; last?: string }>;
+  /** A journal's bytes as JSONL, or undefined when the run has none. */
+  readJournal(runId: string): Promise<Buffer | undefined>;
+  /** Where a run's journal is kept, for messages. */
+  journalLocation(runId: string): string;
+  readLedger(): Promise<LedgerRecord[]>;
+}
+
 /** Every run, newest first, including runs the ledger knows whose journal is missing. */
-export async function listRuns(stateDir: string): Promise<RunSummary[]> {
-  const ids = await journalIds(stateDir);
-  const entries = entriesOf(await readLedger(stateDir));
+export async function listRuns(source: RunSource): Promise<RunSummary[]> {
+  const ids = await source.journalIds();
+  const entries = entriesOf(await source.readLedger());
   const summaries: RunSummary[] = [];
   for (const runId of ids) {
-    const { first, last } = await readEndLines(journalPath(stateDir, runId));
+    const { first, last } = await source.journalEnds(runId);
     summaries.push(summarizeRun(runId, first, last, entries.get(runId)));
   }
+  const known = new Set(ids);
   for (const entry of entries.values()) {
-    if (!ids.includes(entry.runId)) summaries.push(missingRun(entry));
+    if (!known.has(entry.runId)) summaries.push(missingRun(entry));
   }
   return summaries.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
 }
 
-/** One run in full, verified. `idOrPrefix` may be any unique prefix of a run id. */
-export async function readRun(stateDir: string, idOrPrefix: string): Promise<RunRecordView> {
-  const runId = await resolveRunId(stateDir, idOrPrefix);
-  const ledger = (await readLedger(stateDir).then(entriesOf)).get(runId);
-  const file = journalPath(stateDir, runId);
-  if (!(await journalIds(stateDir)).includes(runId)) {
+/** A run's journal from the store, verified (against `expectation` when given). */
+export async function verifyStoredJournal(
+  source: RunSource,
+  runId: string,
+  expectation: JournalExpectation = {},
+): Promise<JournalVerification> {
+  const bytes = await source.readJournal(runId);
+  if (bytes === undefined) {
     throw ValidationError.single(
-      file,
+      source.journalLocation(runId),
+      `there is no journal of run ${runId} in this state store`,
+      'journal-missing',
+    );
+  }
+  return verifyJournalBytes(bytes, expectation);
+}
+
+/** One run in full, verified. `idOrPrefix` may be any unique prefix of a run id. */
+export async function readRun(source: RunSource, idOrPrefix: string): Promise<RunRecordView> {
+  const runId = await resolveRunId(source, idOrPrefix);
+  const ledger = (await source.readLedger().then(entriesOf)).get(runId);
+  const location = source.journalLocation(runId);
+  const bytes = await source.readJournal(runId);
+  if (bytes === undefined) {
+    throw ValidationError.single(
+      location,
       `the journal of run ${runId} is missing, though the ledger recorded its start at ${ledger?.startedAt}: it was deleted or moved`,
       'journal-missing',
     );
   }
-  const verification = await verifyJournal(file, {
+  const verification = verifyJournalBytes(bytes, {
     expectedHead: ledger?.expectedHead,
     expectedCount: ledger?.expectedCount,
   });
@@ -105,19 +145,19 @@ export async function readRun(stateDir: string, idOrPrefix: string): Promise<Run
     verification.problems.unshift({
       line: 0,
       rule: 'not-in-ledger',
-      message: `the ledger has no record of run ${runId}: this journal was not written by a run started with this state dir, or the ledger was replaced`,
+      message: `the ledger has no record of run ${runId}: this journal was not written by a run started with this state store, or the ledger was replaced`,
     });
     verification.ok = false;
   }
   const { events } = verification;
   const summary = summarizeRun(runId, events[0], events.at(-1), ledger);
-  return { runId, file, summary, verification, ...(ledger ? { ledger } : {}) };
+  return { runId, location, summary, verification, ...(ledger ? { ledger } : {}) };
 }
 
 /** The full run id for a unique prefix; an unknown or ambiguous prefix is a usage error. */
-export async function resolveRunId(stateDir: string, idOrPrefix: string): Promise<string> {
+export async function resolveRunId(source: RunSource, idOrPrefix: string): Promise<string> {
   const known = [
-    ...new Set([...(await journalIds(stateDir)), ...entriesOf(await readLedger(stateDir)).keys()]),
+    ...new Set([...(await source.journalIds()), ...entriesOf(await source.readLedger()).keys()]),
   ].sort((a, b) => (a < b ? 1 : -1));
   if (known.includes(idOrPrefix)) return idOrPrefix;
   const matches = idOrPrefix === '' ? [] : known.filter((id) => id.startsWith(idOrPrefix));
@@ -138,7 +178,8 @@ export async function resolveRunId(stateDir: string, idOrPrefix: string): Promis
   throw error;
 }
 
-async function journalIds(stateDir: string): Promise<string[]> {
+/** Ids of the journals in `<stateDir>/runs/` (the files backend's `journalIds`). */
+export async function journalIdsIn(stateDir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(path.join(stateDir, RUNS_DIR));
@@ -239,7 +280,7 @@ function outcomeCounts(value: unknown): Record<string, number> {
  * many runs does not read every step's output. An unterminated final line (a write the runner
  * did not finish) is skipped.
  */
-async function readEndLines(file: string): Promise<{ first?: string; last?: string }> {
+export async function readEndLines(file: string): Promise<{ first?: string; last?: string }> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();

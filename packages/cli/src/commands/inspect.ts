@@ -51,7 +51,7 @@ Examples:
           style,
         ),
       );
-      ctx.out.note(`run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.path}`);
+      ctx.out.note(`run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.location}`);
     }
     const worst = findings[0]?.status ?? 'ok';
     return Math.max(exitForRun[outcome.status], exitForFindings[worst]);

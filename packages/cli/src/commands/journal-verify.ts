@@ -1,4 +1,4 @@
-import { listRuns, readRun } from '@opsbook/runner';
+import { stateStoreOf } from '@opsbook/state';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -12,13 +12,13 @@ export default defineCommand({
     const config = await configFor(ctx);
     const ids = ctx.positionals.length
       ? [ctx.positionals[0]!]
-      : (await listRuns(config.stateDir)).map((r) => r.runId);
+      : (await stateStoreOf(config).listRuns()).map((r) => r.runId);
     const results = [];
     for (const id of ids) {
-      const view = await readRun(config.stateDir, id);
+      const view = await stateStoreOf(config).readRun(id);
       results.push({
         runId: view.runId,
-        file: view.file,
+        file: view.location,
         ok: view.verification.ok,
         status: view.verification.status,
         count: view.verification.count,
@@ -30,7 +30,7 @@ export default defineCommand({
     const bad = results.filter((r) => !r.ok);
     if (ctx.out.json) ctx.out.printJson({ ok: bad.length === 0, journals: results });
     else {
-      if (!results.length) ctx.out.note(`no journals in ${config.stateDir}`);
+      if (!results.length) ctx.out.note(`no journals in ${stateStoreOf(config).location}`);
       for (const r of results) {
         ctx.out.print(
           `${r.ok ? ctx.out.style.green('✓') : ctx.out.style.red('✗')} ${r.runId}  ${r.ok ? 'intact' : 'TAMPERED'} (${r.status}, ${r.count} events, head ${r.head})`,

@@ -1,5 +1,6 @@
 import { openTracker, runApproved, TicketGate, verifyApprovalFile } from '@opsbook/runner';
 import type { Config } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -25,7 +26,7 @@ export default defineCommand({
         // Every run is tied to its ticket (DESIGN §1): checked first, told the results at the end.
         ticket: new TicketGate({
           services: openTracker(config, process.env),
-          stateDir: config.stateDir,
+          store: stateStoreOf(config),
           signal: run.signal,
         }),
       }),

@@ -1,4 +1,4 @@
-import { listRuns, readRun } from '@opsbook/runner';
+import { stateStoreOf } from '@opsbook/state';
 import { type CommandSpec, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -8,13 +8,13 @@ import { showControlsIn } from '../terminal-safe.js';
 export const list: CommandSpec = defineCommand({
   async run(ctx) {
     const config = await configFor(ctx);
-    const runs = await listRuns(config.stateDir);
+    const runs = await stateStoreOf(config).listRuns();
     if (ctx.out.json) {
       ctx.out.printJson({ runs });
       return exitCodes.ok;
     }
     if (!runs.length) {
-      ctx.out.note(`no runs in ${config.stateDir} yet`);
+      ctx.out.note(`no runs in ${stateStoreOf(config).location} yet`);
       return exitCodes.ok;
     }
     ctx.out.print(
@@ -43,7 +43,7 @@ export const show: CommandSpec = defineCommand({
   options: { output: { type: 'boolean', description: "also print every step's captured output" } },
   async run(ctx) {
     const config = await configFor(ctx);
-    const journalView = await readRun(config.stateDir, ctx.positionals[0]!);
+    const journalView = await stateStoreOf(config).readRun(ctx.positionals[0]!);
     if (ctx.out.json) {
       ctx.out.printJson(journalView);
       return journalView.verification.ok ? exitCodes.ok : exitCodes.refused;
@@ -55,7 +55,7 @@ export const show: CommandSpec = defineCommand({
     const lines = [
       `run ${view.runId}  ${s.status}  ${s.runbook ?? ''} ${s.version ?? ''}  ticket ${s.ticket ?? '?'}`,
       `started ${s.startedAt ?? '?'}  ended ${s.endedAt ?? '—'}`,
-      `journal ${view.file}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
+      `journal ${view.location}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
     ];
     for (const e of view.verification.events) {
       if (e.type === 'host-start') lines.push('', style.bold(`host ${String(e.host)}`));

@@ -34,12 +34,12 @@ import {
   ValidationError,
   writeFileAtomic,
 } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { loadOneRunbook } from '../plan/catalog.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
 import { type Plan, planDigest, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
-import { runsUsed } from '../state/ledger.js';
 
 /**
  * Approval files are written whole (an interrupted write never leaves half an approval) and
@@ -329,7 +329,7 @@ export async function verifyApprovalFile(
     now: options.now ?? new Date(),
     expected,
     ...(executor ? { executor } : {}),
-    runsUsed: await runsUsed(config.stateDir, s.id),
+    runsUsed: await stateStoreOf(config).runsUsed(s.id),
     file,
   });
   if (!result.ok) throw new RefusalError(result.code, result.message, { file });

@@ -6,10 +6,10 @@ import {
   type HostFacts,
   type Inventory,
 } from '@opsbook/inventory';
+import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
 import { readApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import { loadRunInventory } from '../plan/targets.js';
-import { verifyJournal } from '../state/journal-verify.js';
 import { type RunOutcome, type RunRequest, runApproved } from './run.js';
 
 export interface RoutineRunRequest extends Omit<RunRequest, 'approvalFile'> {
@@ -70,7 +70,7 @@ export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
     );
   const { runbook: _r, target: _t, ...run } = req;
   const outcome = await runApproved({ ...run, approvalFile });
-  const { events } = await verifyJournal(outcome.journal.path);
+  const { events } = await verifyStoredJournal(stateStoreOf(req.config), outcome.runId);
   const findings: Finding[] = [];
   const facts: HostFacts[] = [];
   for (const e of events as unknown as Record<string, unknown>[]) {

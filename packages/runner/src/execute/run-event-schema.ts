@@ -5,10 +5,11 @@
  */
 import { envelopeSchema } from '@opsbook/approval';
 import { phases } from '@opsbook/schema';
+import { runStatusValues } from '@opsbook/state';
 import { connectionSchema } from '../plan/plan-schema.js';
 
-/** How a run ended: the `status` of its `run-end` event and of its ledger run-end record. */
-export const runStatusValues = ['ok', 'failed', 'unreachable', 'interrupted'] as const;
+// How a run ended: the `status` of its `run-end` event and of the store's run end.
+export { runStatusValues };
 
 const phase = { enum: phases } as const;
 const host = { type: 'string' } as const;

@@ -8,16 +8,15 @@ import {
   readSshConfigFile,
   type Transport,
 } from '@opsbook/exec';
-import { type Config, type StorageError, storageErrorOf } from '@opsbook/schema';
+import { type Config, storageErrorOf } from '@opsbook/schema';
+import { type Journal, newRunId, type StateStore, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { readSecretParams } from '../plan/params.js';
 import type { PlannedHost } from '../plan/plan.js';
-import { createMasker, Journal } from '../state/journal.js';
-import { consumeRun, recordRunEnd } from '../state/ledger.js';
-import { newRunId } from '../state/run-store.js';
 import type { TicketGate, TicketReport } from '../ticket/run-ticket.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import type { RunEvent, RunStatus } from './run-events.js';
+import { createMasker } from './secret-mask.js';
 
 export interface RunRequest {
   config: Config;
@@ -46,7 +45,11 @@ export interface RunOutcome {
   status: RunStatus;
   verified: VerifiedRun;
   result: ExecuteResult;
-  journal: { path: string; head: string; count: number };
+  /**
+   * `location`: the journal's file, or the database and run, for messages; `path`: its file,
+   * with the files store only.
+   */
+  journal: { location: string; path?: string; head: string; count: number };
   /** What the ticket was told, and what waits in the outbox. */
   ticket?: { start: TicketReport; end: TicketReport };
 }
@@ -66,14 +69,14 @@ export function runStatusOf(result: ExecuteResult): RunStatus {
   return 'ok';
 }
 
-/** Work on the state dir before any host is touched: a refusing filesystem means nothing ran. */
-async function beforeAnyHost<T>(stateDir: string, work: Promise<T>): Promise<T> {
+/** Work on the state store before any host is touched: a refusing store means nothing ran. */
+async function beforeAnyHost<T>(store: StateStore, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (e) {
     throw (
       storageErrorOf(e, {
-        place: `the state dir ${stateDir}`,
+        place: `the state dir ${store.location}`,
         outcome: 'Nothing was run',
         alternative: 'or set stateDir in opsbook.yaml to another place',
       }) ?? e
@@ -145,10 +148,10 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     },
     req.executorSigner,
   );
-  const { stateDir } = req.config;
+  const store = stateStoreOf(req.config);
   const { runsUsed } = await beforeAnyHost(
-    stateDir,
-    consumeRun(stateDir, {
+    store,
+    store.claimRun({
       approvalId: approval.statement.id,
       maxRuns: approval.statement.maxRuns,
       runId,
@@ -156,10 +159,10 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     }),
   );
   const ticketStart = await beforeAnyHost(
-    stateDir,
+    store,
     Promise.resolve(req.ticket?.start(runId, executor.id)),
   );
-  const journal = await beforeAnyHost(stateDir, Journal.create(stateDir, runId, { mask }));
+  const journal = await beforeAnyHost(store, store.createJournal(runId, { mask }));
   // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
   const stop = new AbortController();
   const signal = AbortSignal.any([req.signal, stop.signal]);
@@ -168,7 +171,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     try {
       await journal.append(event);
     } catch (e) {
-      if (journalRefused === undefined && storageErrorOf(e)) {
+      // Any store refusal (a full disk, a database gone for longer than its retries) stops it.
+      if (journalRefused === undefined) {
         journalRefused = e;
         stop.abort();
       }
@@ -186,7 +190,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const local = createLocalTransport({ env: req.env });
   let result: ExecuteResult | undefined;
   let ticketEnd: TicketReport | undefined;
-  let refused: StorageError | undefined;
+  let refused: Error | undefined;
   try {
     await record({
       type: 'run-start',
@@ -244,20 +248,19 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       stoppedByFailures: final.stoppedByFailures,
     }).catch(() => {});
     await journal.close();
-    const ledgerRefused = await recordRunEnd(stateDir, {
-      runId,
-      head: journal.head,
-      count: journal.count,
-      status,
-    }).then(
-      () => undefined,
-      (e: unknown) => {
-        if (!storageErrorOf(e)) throw e;
-        return e;
-      },
-    );
-    ticketEnd = await req.ticket?.finish(journal.path, runId);
-    refused = storageRefusal({ journalRefused, ledgerRefused, journal, stateDir, status });
+    const ledgerRefused = await store
+      .recordRunEnd({
+        runId,
+        head: journal.head,
+        count: journal.count,
+        status,
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    ticketEnd = await req.ticket?.finish(store, runId);
+    refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }
   if (refused) throw refused;
   return {
@@ -265,7 +268,12 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     status: runStatusOf(result!),
     verified,
     result: result!,
-    journal: { path: journal.path, head: journal.head, count: journal.count },
+    journal: {
+      location: journal.location,
+      ...(store.kind === 'files' ? { path: journal.location } : {}),
+      head: journal.head,
+      count: journal.count,
+    },
     ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
   };
 }
@@ -278,26 +286,30 @@ function storageRefusal(facts: {
   journalRefused: unknown;
   ledgerRefused: unknown;
   journal: Journal;
-  stateDir: string;
+  store: StateStore;
   status: RunStatus;
-}): StorageError | undefined {
-  const { journal, stateDir, status } = facts;
+}): Error | undefined {
+  const { journal, store, status } = facts;
   const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written`;
-  const alternative = 'or set stateDir in opsbook.yaml to another place';
+  const alternative =
+    store.kind === 'files' ? 'or set stateDir in opsbook.yaml to another place' : undefined;
+  const described = (error: unknown, place: string, outcome: string): Error =>
+    storageErrorOf(error, { place, outcome, ...(alternative ? { alternative } : {}) }) ??
+    (error instanceof Error ? error : new Error(String(error)));
   if (facts.journalRefused !== undefined) {
     const ledger = facts.ledgerRefused
-      ? `the ledger in ${stateDir} could not record its end either`
-      : `the ledger records it as ${status}`;
-    return storageErrorOf(facts.journalRefused, {
-      place: `the journal ${journal.path}`,
-      outcome: `The run stopped there: no step started after it, and ${ledger}; ${verify}`,
-      alternative,
-    });
+      ? `the store ${store.location} could not record its end either`
+      : `the store records it as ${status}`;
+    return described(
+      facts.journalRefused,
+      `the journal ${journal.location}`,
+      `The run stopped there: no step started after it, and ${ledger}; ${verify}`,
+    );
   }
   if (facts.ledgerRefused === undefined) return undefined;
-  return storageErrorOf(facts.ledgerRefused, {
-    place: `the ledger in ${stateDir}`,
-    outcome: `The run ended ${status} and its journal ${journal.path} is complete, but the ledger does not pin it; ${verify}`,
-    alternative,
-  });
+  return described(
+    facts.ledgerRefused,
+    `the run ledger in ${store.location}`,
+    `The run ended ${status} and its journal ${journal.location} is complete, but the store does not pin it; ${verify}`,
+  );
 }

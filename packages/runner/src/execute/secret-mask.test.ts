@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSecretMask } from './secret-mask.js';
+import { createMasker, createSecretMask } from './secret-mask.js';
 
 const pem = [
   '-----BEGIN OPENSSH PRIVATE KEY-----',
@@ -96,5 +96,28 @@ describe("the journal's copy of an output", () => {
     );
     // Fewer than 4 characters of a secret are not a piece worth hiding.
     expect(mask.maskedTail(`${'y'.repeat(10)}tok`, 100)).toBe(`${'y'.repeat(10)}tok`);
+  });
+});
+
+describe('createMasker', () => {
+  it('masks every occurrence of every secret, longer secrets first', () => {
+    const mask = createMasker(['hunter2', 'hunter2-admin', '']);
+    expect(mask('a hunter2-admin b hunter2 c hunter2hunter2')).toBe('a *** b *** c ******');
+  });
+
+  it('treats regular-expression characters in a secret literally', () => {
+    const mask = createMasker(['a.b*c', '$(x)', 'p|q', '\\d+']);
+    expect(mask('a.b*c axbbc $(x) p|q p \\d+ 42')).toBe('*** axbbc *** *** p *** 42');
+  });
+
+  it('leaves text alone when there is no secret, and masks even a one-character secret', () => {
+    expect(createMasker([])('plain')).toBe('plain');
+    expect(createMasker(['', 'z'])('pizza')).toBe('pi******a');
+    expect(createMasker(['*'])('a*b')).toBe('a***b');
+  });
+
+  it('does not let a replacement re-form a secret', () => {
+    const mask = createMasker(['ab', 'x***']);
+    expect(mask('xab')).not.toContain('x***');
   });
 });

@@ -1,5 +1,5 @@
+import type { JournalLine } from '@opsbook/state';
 import type { Block, Doc } from '@opsbook/tracker';
-import type { JournalLine } from '../state/journal.js';
 
 /** One finished step, as the journal recorded it. */
 export interface StepRecord {

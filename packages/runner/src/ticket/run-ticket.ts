@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
 import { isOpsbookError } from '@opsbook/schema';
+import { type StateStore, verifyJournalBytes } from '@opsbook/state';
 import { type OutboxEntry, textDoc } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
-import { verifyJournalBytes } from '../state/journal-verify.js';
-import { readLedger } from '../state/ledger.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
@@ -36,7 +35,8 @@ export interface TicketReport {
 
 export interface TicketGateOptions {
   services: TicketServices;
-  stateDir: string;
+  /** The runs this machine (or, with PostgreSQL, the team) has made. */
+  store: StateStore;
   /** The ticket the user named (`opsbook ticket run KEY`); must be the approval's ticket. */
   expectedTicket?: string;
   now?: () => Date;
@@ -94,9 +94,9 @@ export class TicketGate {
     const recorded = await tracker.getProperty(key, RUNS_PROPERTY, signal ? { signal } : {});
     this.runs = Array.isArray(recorded) ? (recorded as TicketRunRecord[]) : [];
     this.statement = statement;
-    // Runs seen by the tracker and by this machine's ledger, each counted once.
+    // Runs seen by the tracker and by the state store's ledger, each counted once.
     const ids = new Set(this.runs.filter((r) => r.approvalId === statement.id).map((r) => r.runId));
-    for (const r of await readLedger(this.options.stateDir))
+    for (const r of await this.options.store.readLedger())
       if (r.type === 'run' && r.approvalId === statement.id) ids.add(r.runId);
     if (ids.size >= statement.maxRuns)
       throw new runnerErrors.RefusalError(
@@ -120,10 +120,11 @@ export class TicketGate {
    * Summary comment, journal and evidence attachments, the run's record, and In Review (a
    * standing approval's recurring ticket stays In Progress). Never throws.
    */
-  async finish(journalFile: string, runId: string): Promise<TicketReport> {
+  async finish(store: StateStore, runId: string): Promise<TicketReport> {
     const s = this.required();
     try {
-      const bytes = await readFile(journalFile);
+      const bytes = await store.readJournal(runId);
+      if (!bytes) throw new Error(`the journal of run ${runId} is missing from ${store.location}`);
       const run = digestJournal(verifyJournalBytes(bytes).events);
       const evidence = evidenceBundle(run, ['evidence']);
       const files = [`${runId}.journal.jsonl`, ...(evidence ? [`${runId}.evidence.txt`] : [])];

@@ -18,9 +18,8 @@ import {
   verifySshsig,
 } from '@opsbook/approval';
 import type { Config } from '@opsbook/schema';
+import { stateStoreOf, verifyJournal, verifyStoredJournal } from '@opsbook/state';
 import { type RunnerErrorCode, runnerErrors } from '../error-codes.js';
-import { journalPath } from '../state/journal.js';
-import { verifyJournal } from '../state/journal-verify.js';
 import { digestJournal } from './run-summary.js';
 import { RUNS_PROPERTY, type TicketReport, type TicketRunRecord } from './run-ticket.js';
 import { isPerson, seniorOf } from './ticket-approve.js';
@@ -74,11 +73,15 @@ async function verifiedRun(
   const { key } = req;
   const refuse = (code: RunnerErrorCode<'refused'>, why: string) =>
     new runnerErrors.RefusalError(code, `${key}: ${why}`, { ticket: key });
-  const file = req.journalFile ?? journalPath(req.config.stateDir, run.runId);
-  const journal = await verifyJournal(file, {
+  const expectation = {
     ...(run.journalHead ? { expectedHead: run.journalHead } : {}),
     ...(run.journalEvents ? { expectedCount: run.journalEvents } : {}),
-  });
+  };
+  const runs = stateStoreOf(req.config);
+  const file = req.journalFile ?? runs.journalLocation(run.runId);
+  const journal = req.journalFile
+    ? await verifyJournal(req.journalFile, expectation)
+    : await verifyStoredJournal(runs, run.runId, expectation);
   if (!journal.ok || journal.status !== 'complete')
     throw refuse(
       'JOURNAL_INVALID',

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { SshSigner } from '@opsbook/approval';
 import { type Config, UsageError } from '@opsbook/schema';
+import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
 import type { Block, Doc, Grade } from '@opsbook/tracker';
 import { readApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
-import { verifyJournal } from '../state/journal-verify.js';
 import { digestJournal, evidenceBundle, type RunDigest } from './run-summary.js';
 import { TicketGate, type TicketReport } from './run-ticket.js';
 import type { TicketServices } from './ticket-tracker.js';
@@ -72,14 +72,15 @@ async function collectEvidence(req: OpenTicketRequest, runbook: string, target?:
       'EXECUTOR_UNPROVEN',
       'collecting evidence is a run, signed by the person who runs it: pass --key PATH or --agent',
     );
-  const gate = new TicketGate({ services, stateDir: req.config.stateDir, signal: req.signal });
+  const store = stateStoreOf(req.config);
+  const gate = new TicketGate({ services, store, signal: req.signal });
   const outcome = await runApproved({
     ...rest,
     executorSigner,
     approvalFile: file,
     ticket: gate,
   });
-  const digest = digestJournal((await verifyJournal(outcome.journal.path)).events);
+  const digest = digestJournal((await verifyStoredJournal(store, outcome.runId)).events);
   return { outcome, digest };
 }
 

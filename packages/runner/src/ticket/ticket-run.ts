@@ -1,4 +1,5 @@
 import { writeFileAtomic } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
 import { APPROVAL_FILE } from '../approval/approval-flow.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
 import { TicketGate } from './run-ticket.js';
@@ -24,7 +25,7 @@ export async function runTicket(req: RunTicketRequest): Promise<RunOutcome> {
   await writeFileAtomic(file, approval.envelope, APPROVAL_FILE);
   const gate = new TicketGate({
     services,
-    stateDir: req.config.stateDir,
+    store: stateStoreOf(req.config),
     expectedTicket: key,
     signal: req.signal,
   });

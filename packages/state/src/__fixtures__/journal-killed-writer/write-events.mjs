@@ -1,6 +1,6 @@
 // A runner stand-in that journals events until it is killed. After each append resolves (the
 // event is fsynced) it prints the event's seq and hash: everything printed must survive SIGKILL.
-import { Journal } from '../../../dist/state/journal.js';
+import { Journal } from '../../../dist/journal.js';
 
 const [stateDir, runId] = process.argv.slice(2);
 const journal = await Journal.create(stateDir, runId);

@@ -1,7 +1,7 @@
 // One of many runners with the same approval. It loads everything, says "ready", and claims a
 // run only when told "go", so that all of them hit the ledger at the same moment.
 import { once } from 'node:events';
-import { consumeRun } from '../../../dist/state/ledger.js';
+import { consumeRun } from '../../../dist/ledger.js';
 
 const [stateDir, approvalId, maxRuns, runId] = process.argv.slice(2);
 process.stdout.write('ready\n');

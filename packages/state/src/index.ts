@@ -1,0 +1,54 @@
+export { type StateErrorCode, stateErrorCodes, stateErrors } from './error-codes.js';
+export {
+  GENESIS_HASH,
+  hashOfLine,
+  Journal,
+  type JournalEvent,
+  type JournalLine,
+  type JournalOptions,
+  type JournalSink,
+  journalPath,
+  type Masker,
+  maskFields,
+  RUNS_DIR,
+} from './journal.js';
+export {
+  type JournalExpectation,
+  type JournalNote,
+  type JournalProblem,
+  type JournalRule,
+  type JournalVerification,
+  verifyJournal,
+  verifyJournalBytes,
+} from './journal-verify.js';
+export {
+  entriesOf,
+  type LedgerEntry,
+  type LedgerOptions,
+  type LedgerRecord,
+  type LockOptions,
+  type RunClaim,
+  type RunEnd,
+  type RunEndRecord,
+  type RunRecord,
+} from './ledger.js';
+export { closeStateStores, stateStoreOf } from './open-store.js';
+export {
+  type MigrateOptions,
+  type MigrationResult,
+  migrateStateStore,
+} from './postgres/migrate.js';
+export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './postgres/migrations.js';
+export { type PostgresStoreOptions, postgresStore } from './postgres/postgres-store.js';
+export { type RunStatus, runStatuses, runStatusValues } from './run-status.js';
+export {
+  type HostCounts,
+  newRunId,
+  type RunRecordView,
+  type RunSource,
+  type RunState,
+  type RunSummary,
+  summarizeRun,
+  verifyStoredJournal,
+} from './run-store.js';
+export { filesStore, type StateStore } from './store.js';

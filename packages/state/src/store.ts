@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { Journal, type JournalOptions, journalPath } from './journal.js';
+import {
+  consumeRun,
+  type LedgerOptions,
+  type LedgerRecord,
+  type RunClaim,
+  type RunEnd,
+  readLedger,
+  recordRunEnd,
+  runsUsed,
+} from './ledger.js';
+import {
+  journalIdsIn,
+  listRuns,
+  type RunRecordView,
+  type RunSource,
+  type RunSummary,
+  readEndLines,
+  readRun,
+  resolveRunId,
+} from './run-store.js';
+
+/**
+ * Where a team's runs live: each run's claim on its approval (what makes `maxRuns` hold), its
+ * hash-chained journal, and how it ended. Two backends keep the same promises:
+ *
+ * - `files`: `<stateDir>/ledger.jsonl` and `<stateDir>/runs/<id>.jsonl`, the embedded default
+ *   (one engineer, one machine; needs nothing else);
+ * - `postgres`: one database the whole team shares, so single use holds across machines and
+ *   every run is in one history.
+ */
+export interface StateStore extends RunSource {
+  readonly kind: 'files' | 'postgres';
+  /** Where the state is, for messages: the state dir, or the database (never its password). */
+  readonly location: string;
+  /**
+   * Counts the runs already made under the approval and records this one, as one atomic step:
+   * N concurrent claims of a `maxRuns: 1` approval start exactly one run. Throws RefusalError
+   * RUNS_EXHAUSTED when the approval's runs are used up.
+   */
+  claimRun(claim: RunClaim): Promise<{ runsUsed: number }>;
+  /** How many runs have started under an approval. */
+  runsUsed(approvalId: string): Promise<number>;
+  /** Starts the journal of a claimed run; refuses a run id that already has one. */
+  createJournal(runId: string, options?: JournalOptions): Promise<Journal>;
+  /** Records how a run ended: the journal's last hash and count pin it from now on. */
+  recordRunEnd(end: RunEnd): Promise<void>;
+  listRuns(): Promise<RunSummary[]>;
+  /** One run in full, its journal verified against what the store pinned at its end. */
+  readRun(idOrPrefix: string): Promise<RunRecordView>;
+  resolveRunId(idOrPrefix: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The files backend over `stateDir`: today's `.opsbook/` folder. */
+export function filesStore(stateDir: string, options: LedgerOptions = {}): StateStore {
+  const source: RunSource = {
+    journalIds: () => journalIdsIn(stateDir),
+    journalEnds: async (runId) => {
+      try {
+        return await readEndLines(journalPath(stateDir, runId));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+        throw e;
+      }
+    },
+    readJournal: async (runId) => {
+      try {
+        return await readFile(journalPath(stateDir, runId));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    },
+    journalLocation: (runId) => journalPath(stateDir, runId),
+    readLedger: () => readLedger(stateDir),
+  };
+  return {
+    kind: 'files',
+    location: stateDir,
+    ...source,
+    claimRun: (claim) => consumeRun(stateDir, claim, options),
+    runsUsed: (approvalId) => runsUsed(stateDir, approvalId),
+    createJournal: (runId, journalOptions) => Journal.create(stateDir, runId, journalOptions),
+    recordRunEnd: (end) => recordRunEnd(stateDir, end, options),
+    listRuns: () => listRuns(source),
+    readRun: (idOrPrefix) => readRun(source, idOrPrefix),
+    resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
+    close: async () => {},
+  };
+}
+
+export type { LedgerRecord };
