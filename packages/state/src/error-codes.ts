@@ -23,6 +23,12 @@ export const stateErrorCodes = [
     meaning: 'the PostgreSQL state store lacks tables this opsbook needs: run opsbook db migrate',
   },
   {
+    code: 'LEASE_LOST',
+    kind: 'failed',
+    meaning:
+      "a distributed run's shard was taken over (its worker was presumed dead): nothing more is written for it",
+  },
+  {
     code: 'STATE_DB_TOO_NEW',
     kind: 'failed',
     meaning: 'the PostgreSQL state store was migrated by a newer opsbook than this one',

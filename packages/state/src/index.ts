@@ -1,5 +1,21 @@
 export { type StateErrorCode, stateErrorCodes, stateErrors } from './error-codes.js';
 export {
+  type FactsRow,
+  type FindingRow,
+  type FindingStatus,
+  type FindingsProblem,
+  type FindingsQuery,
+  findingStatuses,
+  findingsOfEvents,
+  findingsOfJournalText,
+  type HostOutcomeRow,
+  type RunFindings,
+  selectFindings,
+} from './findings.js';
+export { FINDINGS_DIR, findingsPath } from './findings-files.js';
+export {
+  chainLine,
+  checkEvent,
   GENESIS_HASH,
   hashOfLine,
   Journal,
@@ -40,6 +56,11 @@ export {
 } from './postgres/migrate.js';
 export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './postgres/migrations.js';
 export { type PostgresStoreOptions, postgresStore } from './postgres/postgres-store.js';
+export {
+  SharedJournal,
+  type SharedJournalOptions,
+  type SharedRun,
+} from './postgres/shared-journal.js';
 export { type RunStatus, runStatuses, runStatusValues } from './run-status.js';
 export {
   type HostCounts,
@@ -51,4 +72,12 @@ export {
   summarizeRun,
   verifyStoredJournal,
 } from './run-store.js';
+export type {
+  KnownSchedule,
+  ScheduleEntry,
+  ScheduleLog,
+  ScheduleSlot,
+  SlotEnd,
+  SlotOutcome,
+} from './schedule-log.js';
 export { filesStore, type StateStore } from './store.js';

@@ -198,20 +198,15 @@ export class Journal {
 
   /** Builds the next line of the chain (masked, hashed) and makes it the tip. */
   private chain(event: JournalEvent): JournalLine {
-    const { type, ...fields } = event;
-    const line: Record<string, unknown> = {
-      seq: this.appended + 1,
-      at: this.clock().toISOString(),
-      prev: this.tipHash,
-      // `type` is the runner's own vocabulary, never user data; masking it could hide run-end.
-      type,
-      ...maskFields(fields, this.mask),
-    };
-    line.hash = hashOfLine(line);
+    const line = chainLine(
+      event,
+      { seq: this.appended + 1, at: this.clock(), prev: this.tipHash },
+      this.mask,
+    );
     this.appended += 1;
-    this.tipHash = line.hash as string;
-    if (type === 'run-end') this.endAppended = true;
-    return line as JournalLine;
+    this.tipHash = line.hash;
+    if (event.type === 'run-end') this.endAppended = true;
+    return line;
   }
 
   /** Writes batches until nothing is pending; one write and one fsync per batch. */
@@ -259,14 +254,49 @@ export class Journal {
       refuse('the journal stopped accepting events after a failed write', 'journal-failed');
     }
     if (this.endAppended) refuse('run-end was written: it must be the last event', 'after-end');
-    if (typeof event.type !== 'string' || event.type === '') {
-      refuse('a journal event needs a non-empty string `type`', 'bad-event');
-    }
-    const reserved = RESERVED_FIELDS.filter((k) => Object.hasOwn(event, k));
-    if (reserved.length > 0) {
-      refuse(`event fields ${reserved.join(', ')} are set by the journal itself`, 'bad-event');
-    }
+    checkEvent(this.location, event);
   }
+}
+
+/** Refuses an event without a `type`, or one that sets a field the journal sets itself. */
+export function checkEvent(location: string, event: JournalEvent): void {
+  if (typeof event.type !== 'string' || event.type === '') {
+    throw ValidationError.single(
+      location,
+      'a journal event needs a non-empty string `type`',
+      'bad-event',
+    );
+  }
+  const reserved = RESERVED_FIELDS.filter((k) => Object.hasOwn(event, k));
+  if (reserved.length > 0) {
+    throw ValidationError.single(
+      location,
+      `event fields ${reserved.join(', ')} are set by the journal itself`,
+      'bad-event',
+    );
+  }
+}
+
+/**
+ * One line of a journal: the event at its place in the chain, every string of its fields masked,
+ * hashed. The one line format of every store and writer, so `verifyJournal` reads them all.
+ */
+export function chainLine(
+  event: JournalEvent,
+  place: { seq: number; at: Date; prev: string },
+  mask: Masker,
+): JournalLine {
+  const { type, ...fields } = event;
+  const line: Record<string, unknown> = {
+    seq: place.seq,
+    at: place.at.toISOString(),
+    prev: place.prev,
+    // `type` is the runner's own vocabulary, never user data; masking it could hide run-end.
+    type,
+    ...maskFields(fields, mask),
+  };
+  line.hash = hashOfLine(line);
+  return line as JournalLine;
 }
 
 function checkRunId(where: string, runId: string): void {

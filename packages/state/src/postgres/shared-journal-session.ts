@@ -1,0 +1,123 @@
+import type { Client, QueryResultRow } from 'pg';
+import { stateErrors } from '../error-codes.js';
+import {
+  type ConnectionTarget,
+  connectionTargetOf,
+  isConnectionLoss,
+  retryWhileDown,
+  unreachableError,
+} from './connection.js';
+import { checkSchemaVersion } from './migrate.js';
+
+/**
+ * One dedicated connection of a shared journal, made again after the server drops it (a
+ * restart). With a lease (a session advisory lock named by the caller) it is the fence of a
+ * distributed run: the lock lives exactly as long as the session, so whoever holds the lease may
+ * append, and after a reconnection the lease must be taken again before anything else is done.
+ * If someone else took it meanwhile (the submitter declaring this worker dead) the session is
+ * fenced out for good: LEASE_LOST, never retried.
+ */
+export interface JournalSession {
+  readonly target: ConnectionTarget;
+  /** Runs `work` on the connection, again while the server is down (up to retryForMs). */
+  run<T>(work: (client: Client, attempt: number) => Promise<T>): Promise<T>;
+  query<R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  url?: string | undefined;
+  lease?: string | undefined;
+  retryForMs?: number | undefined;
+}
+
+/** The bigint an advisory lock name maps to (the same mapping as the approval claims'). */
+export const LOCK_KEY_SQL = `('x' || left(md5($1), 16))::bit(64)::bigint`;
+
+export function openJournalSession(options: SessionOptions): JournalSession {
+  const target = connectionTargetOf(options.url);
+  let current: Promise<Client> | undefined;
+  let fenced: Error | undefined;
+  let closed = false;
+
+  const connect = async (): Promise<Client> => {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({
+      ...(options.url ? { connectionString: options.url } : {}),
+      connectionTimeoutMillis: 10_000,
+    });
+    // A dropped connection is made again on next use; without a listener 'error' would crash.
+    client.on('error', () => {
+      if (current === made) current = undefined;
+    });
+    client.on('end', () => {
+      if (current === made) current = undefined;
+    });
+    const made = (async () => {
+      await client.connect();
+      await checkSchemaVersion(client, target);
+      if (options.lease !== undefined) {
+        const { rows } = await client.query<{ ok: boolean }>(
+          `select pg_try_advisory_lock(${LOCK_KEY_SQL}) as ok`,
+          [options.lease],
+        );
+        if (!rows[0]?.ok) {
+          await client.end().catch(() => undefined);
+          fenced = new stateErrors.WorkFailedError(
+            'LEASE_LOST',
+            `${options.lease} is held by another process: this process no longer owns it and writes nothing more under it`,
+            { lease: options.lease },
+          );
+          throw fenced;
+        }
+      }
+      return client;
+    })();
+    return made;
+  };
+
+  const clientOf = async (): Promise<Client> => {
+    if (fenced) throw fenced;
+    if (closed) throw new Error('the journal session is closed');
+    current ??= connect().catch((e) => {
+      current = undefined;
+      throw e;
+    });
+    return current;
+  };
+
+  const run = async <T>(work: (client: Client, attempt: number) => Promise<T>): Promise<T> => {
+    try {
+      return await retryWhileDown(
+        async (attempt) => {
+          const client = await clientOf();
+          try {
+            return await work(client, attempt);
+          } catch (e) {
+            if (isConnectionLoss(e)) {
+              current = undefined;
+              await client.end().catch(() => undefined);
+            }
+            throw e;
+          }
+        },
+        options.retryForMs !== undefined ? { forMs: options.retryForMs } : {},
+      );
+    } catch (e) {
+      throw unreachableError(e, target) ?? e;
+    }
+  };
+
+  return {
+    target,
+    run,
+    query: (sql, params = []) => run(async (client) => (await client.query(sql, params)).rows),
+    async close() {
+      closed = true;
+      const c = current;
+      current = undefined;
+      // Ending the session releases its lease.
+      if (c) await (await c.catch(() => undefined))?.end().catch(() => undefined);
+    },
+  };
+}

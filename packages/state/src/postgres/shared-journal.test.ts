@@ -1,0 +1,104 @@
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../__fixtures__/fresh-database.js';
+import type { JournalLine } from '../journal.js';
+import { postgresStore } from './postgres-store.js';
+import { SharedJournal } from './shared-journal.js';
+
+let pg: Postgres;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  await pg?.dispose();
+});
+
+async function claimedRun(url: string, runId = 'r1') {
+  const store = postgresStore({ url });
+  await store.claimRun({ approvalId: 'apr-1', maxRuns: 2, runId, ticket: 'OPS-7' });
+  return store;
+}
+
+describe('a journal several processes append to', () => {
+  it('chains the appends of three writers into one journal that verifies', async () => {
+    const { url } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['a', 'b'] });
+    const workers = await Promise.all(
+      ['shard 0', 'shard 1'].map((lease) => SharedJournal.join({ url, runId: 'r1', lease })),
+    );
+    expect(workers[0]?.run).toMatchObject({ approvalId: 'apr-1', runNumber: 1, isEnded: false });
+    await Promise.all(
+      workers.flatMap((w, i) =>
+        Array.from({ length: 30 }, (_, n) =>
+          w.append({ type: 'step-end', host: `h${i}`, step: `s${n}`, status: 'ok' }),
+        ),
+      ),
+    );
+    const end = await submitter.append({ type: 'run-end', status: 'ok', hosts: {} });
+    expect(end.seq).toBe(62);
+    await store.recordRunEnd({ runId: 'r1', head: end.hash, count: end.seq, status: 'ok' });
+    await expect(
+      workers[0]?.append({ type: 'step-end', host: 'h0', step: 'late', status: 'ok' }),
+    ).rejects.toMatchObject({ problems: [expect.objectContaining({ rule: 'after-end' })] });
+    const { verification } = await store.readRun('r1');
+    expect(verification).toMatchObject({ ok: true, status: 'complete', count: 62 });
+    for (const j of [submitter, ...workers]) await j.close();
+    await store.close();
+  });
+
+  it('lets one process hold a lease; a second is refused with LEASE_LOST until the first ends', async () => {
+    const { url } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    const first = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    expect(await submitter.isLeaseHeld('run r1 shard 0')).toBe(true);
+    await expect(
+      SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' }),
+    ).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await first.close();
+    expect(await submitter.isLeaseHeld('run r1 shard 0')).toBe(false);
+    const second = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    await second.append({ type: 'host-start', host: 'web-1', connection: {} });
+    expect(await submitter.hostsSeen(['web-1', 'web-2'])).toEqual(['web-1']);
+    await second.close();
+    await submitter.close();
+    await store.close();
+  });
+
+  it('keeps every append across a server restart, and takes the lease again after it', async () => {
+    const { url } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    const worker = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    let appending = true;
+    const appends: Promise<JournalLine>[] = [];
+    const appender = (async () => {
+      for (let i = 0; appending; i++) {
+        appends.push(worker.append({ type: 'step-end', host: 'h', step: `s${i}`, status: 'ok' }));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    await pg.restart({ downMs: 1500 });
+    await new Promise((r) => setTimeout(r, 300));
+    appending = false;
+    await appender;
+    const lines = await Promise.all(appends);
+    expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 2));
+    expect(await submitter.isLeaseHeld('run r1 shard 0')).toBe(true);
+    const end = await submitter.append({ type: 'run-end', status: 'ok', hosts: {} });
+    await store.recordRunEnd({ runId: 'r1', head: end.hash, count: end.seq, status: 'ok' });
+    expect((await store.readRun('r1')).verification).toMatchObject({
+      ok: true,
+      count: appends.length + 2,
+    });
+    await worker.close();
+    await submitter.close();
+    await store.close();
+  });
+});
