@@ -83,6 +83,7 @@ export {
 } from './ticket/run-summary.js';
 export {
   RUNS_PROPERTY,
+  readTicketRuns,
   TicketGate,
   type TicketGateOptions,
   type TicketReport,

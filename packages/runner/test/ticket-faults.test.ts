@@ -4,7 +4,14 @@ import { loadConfig } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { approveTicket, openTicket, openTracker, proposeTicket, runTicket } from '../src/index.js';
+import {
+  approveTicket,
+  openTicket,
+  openTracker,
+  proposeTicket,
+  type RunEvent,
+  runTicket,
+} from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 const signal = new AbortController().signal;
@@ -57,7 +64,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       () => true,
       () => false,
     );
-  const run = () =>
+  const run = (onEvent?: (e: RunEvent) => void) =>
     runTicket({
       services: world.as('eve'),
       config: world.config,
@@ -65,6 +72,7 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       env: world.env,
       executorSigner: world.eve,
       signal,
+      ...(onEvent ? { onEvent } : {}),
     });
 
   /** After the outage: one flush delivers everything, a second finds nothing left to send. */
@@ -83,9 +91,8 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       issue.comments.filter((c) => JSON.stringify(c.body).includes(`opsbook run ${runId}`)),
     ).toHaveLength(1);
     expect(issue.history.map((h) => h.to).slice(-2)).toEqual(['inProgress', 'review']);
-    expect((issue.properties.get('opsbook.runs') as Array<{ status?: string }>)[0]?.status).toBe(
-      'ok',
-    );
+    // The run's own record (opsbook.run.<runId>), written by it alone.
+    expect((issue.properties.get(`opsbook.run.${runId}`) as { status?: string }).status).toBe('ok');
   }
 
   it('refuses with exit 4 and runs nothing when Jira is down for the pre-run check', async () => {
@@ -136,19 +143,39 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
     await expectDeliveredOnce(outcome.runId);
   });
 
-  it('completes a run when every write during it gets 500, and delivers them once later', async () => {
+  it('completes a run whose record on the ticket gets 500 at its end, and delivers it once later', async () => {
+    // From run-start on: the claim before it must reach the ticket, or nothing runs (below).
+    const outcome = await run((e) => {
+      if (e.type === 'run-start')
+        fake.inject({
+          fault: { kind: 'status', status: 500 },
+          method: 'put',
+          path: '/properties/opsbook.run.',
+          times: 100,
+        });
+    });
+    expect(outcome.status).toBe('ok');
+    // The claim and the start (In Progress) went through before run-start; the run's record at
+    // its end met the 500s, and the transition queued behind it waits too.
+    expect(outcome.ticket?.start.pending.length).toBe(0);
+    expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
+      'setProperty',
+      'transition',
+    ]);
+    fake.clearFaults();
+    await expectDeliveredOnce(outcome.runId);
+  });
+
+  it('refuses with exit 4 and runs nothing when the claim of the run cannot be written to the ticket', async () => {
     fake.inject({
       fault: { kind: 'status', status: 500 },
       method: 'put',
-      path: '/properties/opsbook.runs',
+      path: '/properties/opsbook.run.',
       times: 100,
     });
-    const outcome = await run();
-    expect(outcome.status).toBe('ok');
-    expect(outcome.ticket?.start.pending.length).toBe(2);
-    expect(outcome.ticket?.end.pending.length).toBe(7);
-    fake.clearFaults();
-    await expectDeliveredOnce(outcome.runId);
+    await expect(run()).rejects.toMatchObject({ kind: 'unreachable', code: 'TRACKER_UNAVAILABLE' });
+    expect(await stateStoreOf(world.config).listRuns()).toEqual([]);
+    expect(await marker()).toBe(false);
   });
 
   it('waits out a 429 with Retry-After, and never duplicates an attachment Jira stored before answering 500', async () => {

@@ -24,7 +24,8 @@ const operations = (prefix, search) => ({
   [`${prefix}${issue}/transitions`]: ['get', 'post'],
   [`${prefix}${issue}/assignee`]: ['put'],
   [`${prefix}${issue}/remotelink`]: ['get', 'post'],
-  [`${prefix}${issue}/properties/{propertyKey}`]: ['get', 'put'],
+  [`${prefix}${issue}/properties`]: ['get'],
+  [`${prefix}${issue}/properties/{propertyKey}`]: ['get', 'put', 'delete'],
   [`${prefix}${search}`]: ['get', 'post'],
   [`${prefix}/myself`]: ['get'],
 });

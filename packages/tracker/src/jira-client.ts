@@ -1,3 +1,4 @@
+import { isOpsbookError } from '@opsbook/schema';
 import type { Doc } from './document.js';
 import {
   connectJira,
@@ -170,6 +171,13 @@ export class JiraTracker implements Tracker {
     // Re-reading first makes the transition idempotent: a retry after a lost answer is a no-op.
     const current = await this.get(key, options);
     if (sameName(current.status, status)) return;
+    // Another writer may move the ticket between our read and our POST (two runners starting
+    // runs of one approval both move it to In Progress): refused then, it is where we wanted it.
+    const arrived = async (e: unknown) => {
+      const now = await this.get(key, options).catch(() => undefined);
+      if (now && sameName(now.status, status)) return;
+      throw e;
+    };
     const offered = await this.transitions(key, options);
     const chosen =
       offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
@@ -182,7 +190,7 @@ export class JiraTracker implements Tracker {
         status,
         offered.map((t) => t.to),
       );
-    if (!chosen) throw unavailable();
+    if (!chosen) return arrived(unavailable());
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/transitions'),
@@ -196,8 +204,12 @@ export class JiraTracker implements Tracker {
         ticket: key,
         permission: 'Transition Issues',
       },
+    }).catch(async (e: unknown) => {
+      if (isOpsbookError(e) && e.code === 'TRACKER_REQUEST_REJECTED') await arrived(e);
+      else throw e;
+      return undefined;
     });
-    if (res.status === 500) throw unavailable();
+    if (res?.status === 500) await arrived(unavailable());
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
@@ -280,6 +292,37 @@ export class JiraTracker implements Tracker {
       signal: options.signal,
       context: {
         action: `set property ${property} of ${key}`,
+        ticket: key,
+        permission: 'Edit Issues',
+      },
+    });
+  }
+
+  async propertyKeys(key: string, options: ReadOptions = {}): Promise<string[]> {
+    const res = await this.send({
+      method: 'GET',
+      path: this.issuePath(key, '/properties'),
+      signal: options.signal,
+      context: {
+        action: `list the properties of ${key}`,
+        ticket: key,
+        permission: 'Browse Projects',
+      },
+    });
+    const keys = (res.body as Json | undefined)?.keys;
+    return Array.isArray(keys)
+      ? keys.flatMap((k: Json) => (typeof k?.key === 'string' ? [k.key as string] : []))
+      : [];
+  }
+
+  async deleteProperty(key: string, property: string, options: WriteOptions = {}): Promise<void> {
+    await this.send({
+      method: 'DELETE',
+      path: this.issuePath(key, `/properties/${enc(property)}`),
+      expect: [404],
+      signal: options.signal,
+      context: {
+        action: `delete property ${property} of ${key}`,
         ticket: key,
         permission: 'Edit Issues',
       },

@@ -25,7 +25,7 @@ export interface JiraHttpOptions {
 }
 
 export interface JiraRequest {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path after the base URL, e.g. `/rest/api/3/issue/OPS-1`. */
   path: string;
   query?: Record<string, string | number | undefined>;

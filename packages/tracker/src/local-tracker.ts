@@ -313,6 +313,18 @@ export class LocalTracker implements Tracker {
     });
   }
 
+  async propertyKeys(key: string): Promise<string[]> {
+    return Object.keys((await this.read(key)).properties);
+  }
+
+  async deleteProperty(key: string, property: string): Promise<void> {
+    await this.update(key, (t, at) => {
+      if (!Object.hasOwn(t.properties, property)) return;
+      this.record(t, at, `property:${property}`, t.properties[property], null);
+      delete t.properties[property];
+    });
+  }
+
   async addRemoteLink(key: string, link: RemoteLink): Promise<void> {
     await this.update(key, (t, at) => {
       const i = t.remoteLinks.findIndex((l) => l.globalId === link.globalId);

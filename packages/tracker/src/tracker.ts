@@ -141,6 +141,10 @@ export interface Tracker {
   search(jql: string, options?: SearchOptions): Promise<Ticket[]>;
   getProperty(key: string, property: string, options?: ReadOptions): Promise<unknown | undefined>;
   setProperty(key: string, property: string, value: unknown, options?: WriteOptions): Promise<void>;
+  /** The keys of the ticket's properties (Jira: GET …/properties). */
+  propertyKeys(key: string, options?: ReadOptions): Promise<string[]>;
+  /** Removes a property; a no-op when there is none. */
+  deleteProperty(key: string, property: string, options?: WriteOptions): Promise<void>;
   addRemoteLink(key: string, link: RemoteLink, options?: WriteOptions): Promise<void>;
   remoteLinks(key: string, options?: ReadOptions): Promise<RemoteLink[]>;
   /** The key or id of an earlier delivery of this write, if it reached the tracker. */

@@ -149,6 +149,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     req.executorSigner,
   );
   const store = stateStoreOf(req.config);
+  // The ticket's claim first: it is what holds maxRuns across machines that share no store.
+  await req.ticket?.claim(runId, executor.id);
   const { runsUsed } = await beforeAnyHost(
     store,
     store.claimRun({
@@ -157,7 +159,10 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       runId,
       ticket: plan.ticket,
     }),
-  );
+  ).catch(async (e: unknown) => {
+    await req.ticket?.withdraw();
+    throw e;
+  });
   const ticketStart = await beforeAnyHost(
     store,
     Promise.resolve(req.ticket?.start(runId, executor.id)),

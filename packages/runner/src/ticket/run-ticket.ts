@@ -9,8 +9,36 @@ import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
 
-/** Issue property listing every run made on the ticket: how maxRuns holds across machines. */
+/**
+ * Issue properties recording the runs made on the ticket, one property per run
+ * (`opsbook.run.<runId>`): each runner writes only its own, so two runners never overwrite each
+ * other's record (a single list, read-modified-written by both, kept only the last writer's).
+ * `opsbook.runs`, the list earlier versions wrote, is still read.
+ */
+export const RUN_PROPERTY_PREFIX = 'opsbook.run.';
 export const RUNS_PROPERTY = 'opsbook.runs';
+
+/** Every run recorded on the ticket, oldest first: per-run properties and the old list. */
+export async function readTicketRuns(
+  tracker: TicketServices['tracker'],
+  key: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<TicketRunRecord[]> {
+  const read = options.signal ? { signal: options.signal } : {};
+  const legacy = await tracker.getProperty(key, RUNS_PROPERTY, read);
+  const byId = new Map<string, TicketRunRecord>();
+  for (const r of Array.isArray(legacy) ? (legacy as TicketRunRecord[]) : []) byId.set(r.runId, r);
+  const keys = (await tracker.propertyKeys(key, read)).filter((k) =>
+    k.startsWith(RUN_PROPERTY_PREFIX),
+  );
+  for (const k of keys) {
+    const r = (await tracker.getProperty(key, k, read)) as TicketRunRecord | undefined;
+    if (r && typeof r.runId === 'string' && !r.withdrawn) byId.set(r.runId, r);
+  }
+  return [...byId.values()].sort((a, b) =>
+    a.startedAt === b.startedAt ? (a.runId < b.runId ? -1 : 1) : a.startedAt < b.startedAt ? -1 : 1,
+  );
+}
 
 export interface TicketRunRecord {
   runId: string;
@@ -21,6 +49,8 @@ export interface TicketRunRecord {
   journalHead?: string;
   journalEvents?: number;
   postchecks?: { passed: number; failed: number };
+  /** A claim its runner took back (it lost the race for the approval's last run). */
+  withdrawn?: boolean;
 }
 
 /** What became of the end-of-run writes: delivered now, or kept in the outbox for later. */
@@ -50,7 +80,7 @@ export interface TicketGateOptions {
  * a tracker outage never fails or loses a finished run.
  */
 export class TicketGate {
-  private runs: TicketRunRecord[] = [];
+  private own: TicketRunRecord | undefined;
   private statement: ApprovalStatement | undefined;
   constructor(private readonly options: TicketGateOptions) {}
 
@@ -91,13 +121,8 @@ export class TicketGate {
         `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": nothing was run; get the plan approved on the ticket first (opsbook ticket approve ${key})`,
         { ticket: key },
       );
-    const recorded = await tracker.getProperty(key, RUNS_PROPERTY, signal ? { signal } : {});
-    this.runs = Array.isArray(recorded) ? (recorded as TicketRunRecord[]) : [];
     this.statement = statement;
-    // Runs seen by the tracker and by the state store's ledger, each counted once.
-    const ids = new Set(this.runs.filter((r) => r.approvalId === statement.id).map((r) => r.runId));
-    for (const r of await this.options.store.readLedger())
-      if (r.type === 'run' && r.approvalId === statement.id) ids.add(r.runId);
+    const ids = await this.runsOf(statement);
     if (ids.size >= statement.maxRuns)
       throw new runnerErrors.RefusalError(
         'RUNS_EXHAUSTED',
@@ -106,12 +131,67 @@ export class TicketGate {
       );
   }
 
+  /** Runs of the approval seen by the tracker and by the state store, each counted once. */
+  private async runsOf(statement: ApprovalStatement): Promise<Set<string>> {
+    const signal = this.options.signal;
+    const runs = await readTicketRuns(this.options.services.tracker, statement.ticket, { signal });
+    const ids = new Set(runs.filter((r) => r.approvalId === statement.id).map((r) => r.runId));
+    for (const r of await this.options.store.readLedger())
+      if (r.type === 'run' && r.approvalId === statement.id) ids.add(r.runId);
+    return ids;
+  }
+
+  /**
+   * Claims one of the approval's runs on the ticket, so that runners on machines that share no
+   * state store cannot run it more often than it allows: write this run's own record first, then
+   * read every record back, and go on only if no more than maxRuns are there. Of N + 1 runners
+   * racing for N runs, the one that reads last sees all N + 1 records and backs off, so at most N
+   * go on (the tracker must show a write to every read that starts after it, as Jira does). Two
+   * racing runners may both back off; neither ran, and either can simply run again. Synchronous,
+   * not through the outbox: with the tracker unreachable, nothing runs.
+   */
+  async claim(runId: string, by: string): Promise<void> {
+    const s = this.required();
+    const { tracker } = this.options.services;
+    const signal = this.options.signal;
+    const property = `${RUN_PROPERTY_PREFIX}${runId}`;
+    this.own = { runId, approvalId: s.id, by, startedAt: this.now.toISOString() };
+    await tracker.setProperty(s.ticket, property, this.own, signal ? { signal } : {});
+    const ids = await this.runsOf(s);
+    ids.add(runId);
+    if (ids.size <= s.maxRuns) return;
+    await this.withdraw();
+    throw new runnerErrors.RefusalError(
+      'RUNS_EXHAUSTED',
+      `this approval allows ${s.maxRuns} run(s) and ${ids.size} were claimed on ${s.ticket} at the same moment (${[...ids].join(', ')}): nothing was run; if no run of it went ahead, run it again`,
+      { ticket: s.ticket },
+    );
+  }
+
+  /** Takes back this run's claim (its run will not happen); best effort, never throws. */
+  async withdraw(): Promise<void> {
+    const own = this.own;
+    if (!own || !this.statement) return;
+    this.own = undefined;
+    const signal = this.options.signal;
+    await this.options.services.tracker
+      .setProperty(
+        this.statement.ticket,
+        `${RUN_PROPERTY_PREFIX}${own.runId}`,
+        { ...own, withdrawn: true },
+        signal ? { signal } : {},
+      )
+      .catch(() => undefined);
+  }
+
   /** Record the approval's use on the ticket and move it to In Progress (through the outbox). */
   async start(runId: string, by: string): Promise<TicketReport> {
     const s = this.required();
-    this.runs = [...this.runs, { runId, approvalId: s.id, by, startedAt: this.now.toISOString() }];
+    this.own ??= { runId, approvalId: s.id, by, startedAt: this.now.toISOString() };
     return deliverWrites(this.options.services, s.ticket, [
-      { write: { kind: 'setProperty', property: RUNS_PROPERTY, value: this.runs } },
+      {
+        write: { kind: 'setProperty', property: `${RUN_PROPERTY_PREFIX}${runId}`, value: this.own },
+      },
       { write: { kind: 'transition', status: this.options.services.tracker.statuses.inProgress } },
     ]);
   }
@@ -130,17 +210,13 @@ export class TicketGate {
       const files = [`${runId}.journal.jsonl`, ...(evidence ? [`${runId}.evidence.txt`] : [])];
       const post = run.steps.filter((x) => x.phase === 'postchecks');
       const passed = post.filter((x) => x.status === 'ok').length;
-      this.runs = this.runs.map((r) =>
-        r.runId === runId
-          ? {
-              ...r,
-              status: run.status,
-              journalHead: run.journal.head,
-              journalEvents: run.journal.count,
-              postchecks: { passed, failed: post.length - passed },
-            }
-          : r,
-      );
+      const record: TicketRunRecord = {
+        ...(this.own ?? { runId, approvalId: s.id, by: '', startedAt: this.now.toISOString() }),
+        status: run.status,
+        journalHead: run.journal.head,
+        journalEvents: run.journal.count,
+        postchecks: { passed, failed: post.length - passed },
+      };
       const writes: QueuedWrite[] = [
         { write: { kind: 'comment', body: summarizeRun(run, files) } },
         {
@@ -156,7 +232,9 @@ export class TicketGate {
             ]
           : []),
         ...(await reportWrites(bytes)),
-        { write: { kind: 'setProperty', property: RUNS_PROPERTY, value: this.runs } },
+        {
+          write: { kind: 'setProperty', property: `${RUN_PROPERTY_PREFIX}${runId}`, value: record },
+        },
       ];
       if (!('selector' in s.targets))
         writes.push({

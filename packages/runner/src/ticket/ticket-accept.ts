@@ -21,7 +21,7 @@ import type { Config } from '@opsbook/schema';
 import { stateStoreOf, verifyJournal, verifyStoredJournal } from '@opsbook/state';
 import { type RunnerErrorCode, runnerErrors } from '../error-codes.js';
 import { digestJournal } from './run-summary.js';
-import { RUNS_PROPERTY, type TicketReport, type TicketRunRecord } from './run-ticket.js';
+import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
 import { isPerson, seniorOf } from './ticket-approve.js';
 import { ACCEPTANCE_PROPERTY, readTicketApproval, requireStatus } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
@@ -141,7 +141,7 @@ export async function acceptTicket(
   const verifier = seniorOf(store, req.signer);
   const ticketApproval = await readTicketApproval(tracker, key);
   const { statement, approvers } = approvalOf(ticketApproval.envelope, store, key);
-  const runs = ((await tracker.getProperty(key, RUNS_PROPERTY)) ?? []) as TicketRunRecord[];
+  const runs = await readTicketRuns(tracker, key);
   const run = [...runs].reverse().find((r) => r.approvalId === statement.id && r.status);
   if (!run)
     throw new runnerErrors.RefusalError(

@@ -1,7 +1,7 @@
 import { type ApprovalStatement, parseStatement, readEnvelope } from '@opsbook/approval';
 import { UsageError } from '@opsbook/schema';
 import { type LocalTicket, LocalTracker, type Ticket } from '@opsbook/tracker';
-import { RUNS_PROPERTY, type TicketReport, type TicketRunRecord } from './run-ticket.js';
+import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
 import {
   ACCEPTANCE_PROPERTY,
   APPROVAL_PROPERTY,
@@ -32,7 +32,7 @@ export async function showTicket(services: TicketServices, key: string): Promise
   const approval = (await tracker.getProperty(key, APPROVAL_PROPERTY)) as
     | TicketApproval
     | undefined;
-  const runs = ((await tracker.getProperty(key, RUNS_PROPERTY)) ?? []) as TicketRunRecord[];
+  const runs = await readTicketRuns(tracker, key);
   const acceptance = (await tracker.getProperty(key, ACCEPTANCE_PROPERTY)) as
     | { id: string; verifier: string }
     | undefined;

@@ -51,7 +51,7 @@ export class FakeJiraState {
     readonly statusName: (r: StatusRole) => string,
     private readonly validator: OpenApiValidator,
     private readonly now: () => Date,
-    base: string,
+    private readonly base: string,
   ) {
     this.beans = new BeanBuilder(flavour, base, statusName);
   }
@@ -136,6 +136,20 @@ export class FakeJiraState {
         if (!issue.properties.has(key))
           return errors(404, [`The property '${key}' does not exist.`]);
         return { status: 200, body: { key, value: issue.properties.get(key) } };
+      }
+      case 'get /issue/{issueIdOrKey}/properties': {
+        const self = (k: string) =>
+          `${this.base}/rest/api/${this.flavour === 'cloud' ? 3 : 2}/issue/${issue.key}/properties/${encodeURIComponent(k)}`;
+        return {
+          status: 200,
+          body: { keys: [...issue.properties.keys()].map((key) => ({ key, self: self(key) })) },
+        };
+      }
+      case 'delete /issue/{issueIdOrKey}/properties/{propertyKey}': {
+        const key = c.params.propertyKey ?? '';
+        if (!issue.properties.delete(key))
+          return errors(404, [`The property '${key}' does not exist.`]);
+        return { status: 204, body: undefined };
       }
       case 'put /issue/{issueIdOrKey}/properties/{propertyKey}': {
         const existed = issue.properties.has(c.params.propertyKey ?? '');

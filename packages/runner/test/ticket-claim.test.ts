@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { stateStoreOf } from '@opsbook/state';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  approveTicket,
+  openTicket,
+  openTracker,
+  proposeTicket,
+  type RunOutcome,
+  readTicketRuns,
+  runTicket,
+} from '../src/index.js';
+import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+
+/**
+ * Working copies on different machines share no state store: each has its own state dir, so
+ * only the ticket can keep an approval's maxRuns. Before, two copies starting a `maxRuns: 1`
+ * approval at once both ran, and the ticket's run list kept only the last writer's run.
+ */
+describe.each([['cloud'], ['datacenter']] as const)(
+  'claiming a run through a %s ticket, from working copies that share no state',
+  (flavour) => {
+    let fake: JiraFake;
+    let world: TicketWorld;
+
+    beforeEach(async () => {
+      fake = await startJiraFake({ flavour });
+      world = await startTicketWorld(fake);
+    });
+
+    afterEach(async () => {
+      const violations = fake.violations();
+      await fake.close();
+      await world.close();
+      expect(violations).toEqual([]);
+    });
+
+    async function approvedTicket(maxRuns: number): Promise<string> {
+      const signal = new AbortController().signal;
+      const eve = world.as('eve');
+      const { key } = await openTicket({
+        services: eve,
+        config: world.config,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+        summary: `race for ${maxRuns}`,
+      });
+      await proposeTicket({
+        services: eve,
+        config: world.config,
+        key,
+        runbook: 'mark-done',
+        params: [`dir=${world.markerDir}`],
+        proposerSigner: world.eve,
+        senior: world.cast.senior,
+      });
+      await approveTicket({
+        services: world.as('sam'),
+        config: world.config,
+        key,
+        signer: world.sam,
+        maxRuns,
+      });
+      return key;
+    }
+
+    /** `n` runs started in the same instant, each from its own working copy's state dir. */
+    async function race(key: string, n: number) {
+      const copies = Array.from({ length: n }, (_, i) => ({
+        ...world.config,
+        stateDir: path.join(world.dir, `copy-${i}`, '.opsbook'),
+      }));
+      const results = await Promise.allSettled(
+        copies.map((config) =>
+          runTicket({
+            // Each machine has its own outbox, as its own state dir.
+            services: openTracker(config, { ...world.env, OPSBOOK_USER: 'eve' }),
+            config,
+            key,
+            env: world.env,
+            executorSigner: world.eve,
+            signal: new AbortController().signal,
+          }),
+        ),
+      );
+      const ran = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+      const started = (
+        await Promise.all(copies.map(async (c) => stateStoreOf(c).listRuns()))
+      ).flat();
+      return { ran, refused, started };
+    }
+
+    it('lets at most one of 20 copies run a maxRuns: 1 approval; the others are refused before any host', async () => {
+      const key = await approvedTicket(1);
+      const { ran, refused, started } = await race(key, 20);
+      expect(ran.length).toBeLessThanOrEqual(1);
+      expect(ran.length + refused.length).toBe(20);
+      for (const e of refused) expect(e).toMatchObject({ code: 'RUNS_EXHAUSTED', kind: 'refused' });
+      // A refused copy journaled nothing: every run any copy started is one that ran.
+      expect(started.map((s) => s.runId).sort()).toEqual(ran.map((r) => r.runId).sort());
+      // And once the race is over, the approval is used up for everyone.
+      if (ran.length === 1) {
+        const { refused: later } = await race(key, 1);
+        expect(later[0]).toMatchObject({ kind: 'refused' });
+      }
+    });
+
+    it('records every run of a maxRuns: 3 approval on the ticket, none lost to another writer', async () => {
+      const key = await approvedTicket(3);
+      const { ran, refused } = await race(key, 3);
+      // Three copies for three runs: a claim only backs off when it sees more claims than runs.
+      expect(refused).toEqual([]);
+      expect(ran.map((r: RunOutcome) => r.status)).toEqual(['ok', 'ok', 'ok']);
+      const recorded = await readTicketRuns(world.as('sam').tracker, key);
+      expect(recorded.map((r) => r.runId).sort()).toEqual(ran.map((r) => r.runId).sort());
+      expect(recorded.map((r) => [r.status, r.journalEvents! > 0])).toEqual([
+        ['ok', true],
+        ['ok', true],
+        ['ok', true],
+      ]);
+      expect(ran.map((r) => r.ticket?.end.pending)).toEqual([[], [], []]);
+    });
+  },
+);
