@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import type { FindingsQuery, RunFindings } from './findings.js';
+import { readFindingsIn, recordFindingsIn } from './findings-files.js';
 import { Journal, type JournalOptions, journalPath } from './journal.js';
 import {
   consumeRun,
@@ -50,6 +52,18 @@ export interface StateStore extends RunSource {
   /** One run in full, its journal verified against what the store pinned at its end. */
   readRun(idOrPrefix: string): Promise<RunRecordView>;
   resolveRunId(idOrPrefix: string): Promise<string>;
+  /**
+   * Derives an ended run's findings (inspection findings, facts, host outcomes) from its
+   * verified journal and keeps them for reports; refuses a journal that does not verify.
+   * Idempotent. The runner calls it once the run's end is recorded.
+   */
+  recordFindings(runId: string): Promise<RunFindings>;
+  /**
+   * The findings of every run in [since, until] (of `hosts`), in run id order, each run with
+   * only its rows in range. A run whose findings were not recorded (older, still running, or
+   * a summary older than its journal) is read from its journal, and recorded once ended.
+   */
+  readFindings(query: FindingsQuery): AsyncIterable<RunFindings>;
   close(): Promise<void>;
 }
 
@@ -87,6 +101,8 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     listRuns: () => listRuns(source),
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
+    recordFindings: (runId) => recordFindingsIn(stateDir, source, runId),
+    readFindings: (query) => readFindingsIn(stateDir, query),
     close: async () => {},
   };
 }

@@ -49,6 +49,74 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'findings',
+    sql: `
+      -- A run's findings, derived from its journal when the run ends (findings.ts): what
+      -- opsbook report reads instead of parsing every journal. The journal stays the source of
+      -- truth; a run without a row here is read from its journal lines.
+      create table opsbook_run_findings (
+        run_id text primary key references opsbook_runs (run_id),
+        recorded_at timestamptz not null,
+        -- run-start: when, which runbook, the hosts the run was for
+        started_at timestamptz,
+        runbook text,
+        hosts text[] not null,
+        -- the times of the journal's first and last events
+        first_at timestamptz,
+        last_at timestamptz,
+        -- lines findings could not be read from: [{line, message}]
+        problems jsonb not null
+      );
+      create index opsbook_run_findings_span on opsbook_run_findings (last_at, first_at);
+
+      -- One row per finding of an inspection.* step; seq is the step-end's place in the journal.
+      create table opsbook_findings (
+        run_id text not null references opsbook_run_findings (run_id),
+        seq int not null,
+        idx int not null,
+        at timestamptz not null,
+        host text not null,
+        action text not null,
+        check_name text not null,
+        subject text,
+        status text not null check (status in ('ok', 'warn', 'crit', 'unknown')),
+        -- a number, string or boolean; SQL null for a null value
+        value jsonb,
+        threshold double precision,
+        unit text,
+        message text not null,
+        primary key (run_id, seq, idx)
+      );
+      create index opsbook_findings_at on opsbook_findings (at);
+      create index opsbook_findings_host_at on opsbook_findings (host, at);
+
+      -- One row per inventory.collect step: the facts it gathered on its host.
+      create table opsbook_host_facts (
+        run_id text not null references opsbook_run_findings (run_id),
+        seq int not null,
+        at timestamptz not null,
+        host text not null,
+        facts jsonb not null,
+        primary key (run_id, seq)
+      );
+      create index opsbook_host_facts_at on opsbook_host_facts (at);
+      create index opsbook_host_facts_host_at on opsbook_host_facts (host, at);
+
+      -- One row per host-end: how the host's part of the run ended (unreachable: never answered).
+      create table opsbook_host_outcomes (
+        run_id text not null references opsbook_run_findings (run_id),
+        seq int not null,
+        at timestamptz not null,
+        host text not null,
+        status text not null,
+        primary key (run_id, seq)
+      );
+      create index opsbook_host_outcomes_at on opsbook_host_outcomes (at);
+      create index opsbook_host_outcomes_host_at on opsbook_host_outcomes (host, at);
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */

@@ -1,6 +1,7 @@
 import { type RunSource, readRun, resolveRunId } from '../run-store.js';
 import type { StateStore } from '../store.js';
 import { openDatabase } from './database.js';
+import { readFindingsIn, recordFindingsIn } from './findings-rows.js';
 import {
   createJournalIn,
   journalEndsIn,
@@ -50,6 +51,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     listRuns: () => db.guard(() => listRunsIn(db)),
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
+    recordFindings: (runId) => db.guard(() => recordFindingsIn(db, source, runId)),
+    readFindings: (query) => readFindingsIn(db, source, query),
     close: () => db.close(),
   };
 }
