@@ -264,6 +264,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
         () => undefined,
         (e: unknown) => e,
       );
+    // Findings for reports, derived from the verified journal. Derived data: if this fails, a
+    // report reads the run from its journal instead, so the run's outcome does not depend on it.
+    if (ledgerRefused === undefined) await store.recordFindings(runId).catch(() => undefined);
     ticketEnd = await req.ticket?.finish(store, runId);
     refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }
