@@ -19,7 +19,9 @@ await build({
   minifyWhitespace: true,
   sourcemap: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  external: ['ssh2', 'cpu-features', 'playwright-core'],
+  // graphile-worker (the scheduler's job queue) is CommonJS with a config loader that would pull
+  // TypeScript into the bundle: it stays a real dependency, imported by `schedule run` only.
+  external: ['ssh2', 'cpu-features', 'playwright-core', 'graphile-worker'],
   banner: {
     // Bundled CommonJS dependencies (ajv) call require(); give them one.
     js: "import { createRequire as __opsbookCreateRequire } from 'node:module'; const require = __opsbookCreateRequire(import.meta.url);",

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { STATE_SCHEMA_VERSION } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackTrace } from './run-cli.js';
@@ -37,20 +38,28 @@ describe('opsbook db migrate', () => {
     const { dir, database } = await workingCopy();
     const env = { ...clean, PGPASSWORD: pg.password };
     const first = await runCli(['db', 'migrate'], { cwd: dir, env });
-    expect(first).toMatchObject({ code: 0, stderr: 'applying 1 runs and journals\n' });
-    expect(first.stdout).toBe(
-      'applied 1 migration(s): 1 runs and journals; the store is at version 1\n',
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stderr).toMatch(/^applying 1 runs and journals\napplying 2 schedules\n/);
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `^applied ${STATE_SCHEMA_VERSION} migration\\(s\\): 1 runs and journals, 2 schedules.*; the store is at version ${STATE_SCHEMA_VERSION}\n$`,
+      ),
     );
     const second = await runCli(['db', 'migrate'], { cwd: dir, env });
-    expect(second).toMatchObject({ code: 0, stdout: 'already at version 1: nothing to do\n' });
+    expect(second).toMatchObject({
+      code: 0,
+      stdout: `already at version ${STATE_SCHEMA_VERSION}: nothing to do\n`,
+    });
     const json = await runCli(['db', 'migrate', '--json'], { cwd: dir, env });
     expect(JSON.parse(json.stdout)).toEqual({
       kind: 'postgres',
       applied: [],
-      version: 1,
+      version: STATE_SCHEMA_VERSION,
       location: `postgres://postgres@127.0.0.1:${pg.port}/${database}`,
     });
-    expect(await pg.psql('select version from opsbook_schema_migrations', database)).toBe('1\n');
+    expect(await pg.psql('select max(version) from opsbook_schema_migrations', database)).toBe(
+      `${STATE_SCHEMA_VERSION}\n`,
+    );
   });
 
   it('migrates the database OPSBOOK_DATABASE_URL names, over opsbook.yaml', async () => {
@@ -62,7 +71,7 @@ describe('opsbook db migrate', () => {
       env: { ...clean, OPSBOOK_DATABASE_URL: url },
     });
     expect(result).toMatchObject({ code: 0 });
-    expect(result.stdout).toMatch(/^applied 1 migration\(s\)/);
+    expect(result.stdout).toMatch(/^applied \d+ migration\(s\): 1 runs and journals, 2 schedules/);
   });
 
   it('says a files store has nothing to migrate', async () => {
@@ -81,7 +90,7 @@ describe('opsbook db migrate', () => {
       cwd: dir,
       env: { ...clean, PGPASSWORD: secret },
     });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.stderr).toMatch(
       /^error \(STATE_DB_UNREACHABLE\): the PostgreSQL state store at 127\.0\.0\.1:\d+\/cli_db_\d+ refused the login of user postgres/,
     );

@@ -118,6 +118,11 @@ export const runnerErrorCodes = [
     kind: 'refused',
     meaning: 'no standing approval for the routine runbook',
   },
+  {
+    code: 'SCHEDULE_UNKNOWN',
+    kind: 'refused',
+    meaning: "a scheduled slot's schedule is no longer in opsbook.yaml: nothing ran",
+  },
   { code: 'TICKET_MISMATCH', kind: 'refused', meaning: 'the approval is for another ticket' },
   {
     code: 'TICKET_NOT_APPROVED',

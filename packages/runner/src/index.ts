@@ -74,6 +74,7 @@ export {
   renderPlan,
 } from './plan/plan.js';
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
+export * from './schedule/index.js';
 export {
   digestJournal,
   evidenceBundle,

@@ -1,3 +1,5 @@
+import { CRON_PATTERN } from './cron-pattern.js';
+
 /** The opsbook.yaml format (root README, Inventory and configuration). */
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -63,6 +65,30 @@ export const configSchema = {
       type: 'object',
       propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
       additionalProperties: { type: 'string', minLength: 1 },
+    },
+    /**
+     * Routine runs the scheduler (`opsbook schedule run`) starts by itself, each under the
+     * standing approval `standing:` names for its runbook, verified at every run as a typed
+     * command would be: a schedule widens nothing. Needs the PostgreSQL state store.
+     */
+    schedules: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['runbook', 'cron'],
+        properties: {
+          /** The routine runbook; its standing approval is `standing.<runbook>`. */
+          runbook: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
+          /** When, in UTC: minute hour day-of-month month day-of-week (graphile-worker's crontab). */
+          cron: { type: 'string', pattern: CRON_PATTERN },
+          /** Must equal the standing approval's selector when given, as `--target` must. */
+          target: { type: 'string', minLength: 1 },
+          /** Slots this far back that no scheduler ran are run late when one starts (default none). */
+          backfill: { type: 'string', pattern: '^[1-9][0-9]*(m|h|d)$' },
+        },
+      },
     },
   },
 } as const;

@@ -22,6 +22,7 @@ import {
   readRun,
   resolveRunId,
 } from './run-store.js';
+import type { ScheduleLog } from './schedule-log.js';
 
 /**
  * Where a team's runs live: each run's claim on its approval (what makes `maxRuns` hold), its
@@ -52,6 +53,8 @@ export interface StateStore extends RunSource {
   /** One run in full, its journal verified against what the store pinned at its end. */
   readRun(idOrPrefix: string): Promise<RunRecordView>;
   resolveRunId(idOrPrefix: string): Promise<string>;
+  /** The scheduler's schedules and slots: the PostgreSQL store only (see `opsbook schedule`). */
+  readonly schedules?: ScheduleLog;
   /**
    * Derives an ended run's findings (inspection findings, facts, host outcomes) from its
    * verified journal and keeps them for reports; refuses a journal that does not verify.

@@ -91,6 +91,18 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./db.js')).migrate,
   },
   {
+    name: 'schedule run',
+    summary:
+      'run the schedules of opsbook.yaml: each slot runs its routine under its standing approval',
+    load: async () => (await import('./schedule.js')).run,
+  },
+  {
+    name: 'schedule list',
+    summary:
+      'each schedule: next slot, last run, missed slots (exit 1 when one was missed; for alerts)',
+    load: async () => (await import('./schedule.js')).list,
+  },
+  {
     name: 'journal verify',
     summary:
       'check that run journals are intact (no edited, dropped, reordered or appended events)',

@@ -3,7 +3,7 @@ import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../__fixtures__/fresh-database.js';
 import { migrateStateStore } from './migrate.js';
-import { LATEST_VERSION } from './migrations.js';
+import { LATEST_VERSION, migrations } from './migrations.js';
 import { postgresStore } from './postgres-store.js';
 
 let pg: Postgres;
@@ -23,23 +23,27 @@ describe('migrateStateStore', () => {
     const progress: string[] = [];
     const first = await migrateStateStore(url, { onProgress: (m) => progress.push(m) });
     expect(first).toEqual({
-      applied: [{ version: 1, name: 'runs and journals' }],
+      applied: migrations.map(({ version, name: n }) => ({ version, name: n })),
       version: LATEST_VERSION,
       location: `postgres://postgres@127.0.0.1:${pg.port}/${name}`,
     });
-    expect(progress).toEqual(['applying 1 runs and journals']);
+    expect(progress).toEqual(migrations.map((m) => `applying ${m.version} ${m.name}`));
     const second = await migrateStateStore(url);
     expect(second).toMatchObject({ applied: [], version: LATEST_VERSION });
-    expect(await pg.psql('select version, name from opsbook_schema_migrations', name)).toBe(
-      '1|runs and journals\n',
-    );
+    expect(
+      await pg.psql('select version, name from opsbook_schema_migrations order by version', name),
+    ).toBe(migrations.map((m) => `${m.version}|${m.name}\n`).join(''));
   });
 
   it('applies each migration once when two migrates run at the same moment', async () => {
     const { url, name } = await freshDatabase(pg, { migrated: false });
     const results = await Promise.all(Array.from({ length: 4 }, () => migrateStateStore(url)));
-    expect(results.flatMap((r) => r.applied)).toEqual([{ version: 1, name: 'runs and journals' }]);
-    expect(await pg.psql('select count(*) from opsbook_schema_migrations', name)).toBe('1\n');
+    expect(results.flatMap((r) => r.applied)).toEqual(
+      migrations.map(({ version, name: n }) => ({ version, name: n })),
+    );
+    expect(await pg.psql('select count(*) from opsbook_schema_migrations', name)).toBe(
+      `${migrations.length}\n`,
+    );
   });
 
   it('reads libpq PG* variables when given no url', async () => {
@@ -47,7 +51,7 @@ describe('migrateStateStore', () => {
     const saved = { ...process.env };
     Object.assign(process.env, pg.env(name));
     try {
-      expect((await migrateStateStore(undefined)).applied).toHaveLength(1);
+      expect((await migrateStateStore(undefined)).applied).toHaveLength(migrations.length);
       const store = postgresStore({});
       expect(store.location).toBe(`postgres://postgres@127.0.0.1:${pg.port}/${name}`);
       expect(await store.claimRun(claim)).toEqual({ runsUsed: 1 });
@@ -67,7 +71,9 @@ describe('the store checks the database on first use', () => {
     expect(error).toBeInstanceOf(WorkFailedError);
     expect(error.code).toBe('STATE_DB_NOT_MIGRATED');
     expect(error.message).toMatch(
-      /schema version 0 and this opsbook needs 1: run opsbook db migrate$/,
+      new RegExp(
+        `schema version 0 and this opsbook needs ${LATEST_VERSION}: run opsbook db migrate$`,
+      ),
     );
     await migrateStateStore(url);
     expect(await store.claimRun(claim)).toEqual({ runsUsed: 1 });
@@ -83,7 +89,9 @@ describe('the store checks the database on first use', () => {
     const store = postgresStore({ url });
     await expect(store.listRuns()).rejects.toMatchObject({
       code: 'STATE_DB_TOO_NEW',
-      message: expect.stringMatching(/schema version 99, newer than the 1 this opsbook knows/),
+      message: expect.stringMatching(
+        new RegExp(`schema version 99, newer than the ${LATEST_VERSION} this opsbook knows`),
+      ),
     });
     await store.close();
     await expect(migrateStateStore(url)).rejects.toMatchObject({ code: 'STATE_DB_TOO_NEW' });
@@ -96,7 +104,7 @@ describe('the store checks the database on first use', () => {
     const store = postgresStore({ url });
     expect(store.location).toBe(`postgres://postgres@127.0.0.1:${pg.port}/${name}`);
     const error = await store.claimRun(claim).catch((e) => e);
-    expect(error).toMatchObject({ code: 'STATE_DB_UNREACHABLE', kind: 'failed' });
+    expect(error).toMatchObject({ code: 'STATE_DB_UNREACHABLE', kind: 'unreachable' });
     expect(error.message).toContain(
       `127.0.0.1:${pg.port}/${name} refused the login of user postgres`,
     );

@@ -50,6 +50,39 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 2,
+    name: 'schedules',
+    sql: `
+      -- One row per schedule of opsbook.yaml a scheduler has run: slots are expected from
+      -- known_since on (reset when the cron expression changes), so a slot no scheduler took is
+      -- reported as missed.
+      create table opsbook_schedules (
+        name text primary key,
+        runbook text not null,
+        cron text not null,
+        known_since timestamptz not null
+      );
+
+      -- One row per tick a scheduler took: the run it started, or why it started none. The
+      -- primary key makes a slot run once however many schedulers share the database.
+      create table opsbook_schedule_slots (
+        schedule text not null,
+        slot timestamptz not null,
+        backfilled boolean not null,
+        started_at timestamptz not null,
+        ended_at timestamptz,
+        outcome text check (outcome in ('ran', 'refused', 'error')),
+        run_id text,
+        run_status text check (run_status in ('ok', 'failed', 'unreachable', 'interrupted')),
+        code text,
+        message text,
+        primary key (schedule, slot),
+        check ((ended_at is null) = (outcome is null)),
+        check ((outcome = 'ran') = (run_id is not null))
+      );
+    `,
+  },
+  {
     version: 3,
     name: 'findings',
     sql: `

@@ -16,6 +16,7 @@ import {
   recordRunEndIn,
   runsUsedIn,
 } from './run-rows.js';
+import { scheduleLogIn } from './schedule-rows.js';
 
 export interface PostgresStoreOptions {
   /** libpq connection url; absent, the PG* environment variables (and ~/.pgpass) decide. */
@@ -53,6 +54,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId) => db.guard(() => recordFindingsIn(db, source, runId)),
     readFindings: (query) => readFindingsIn(db, source, query),
+    schedules: scheduleLogIn(db, clock),
     close: () => db.close(),
   };
 }

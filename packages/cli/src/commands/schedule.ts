@@ -1,0 +1,169 @@
+import {
+  readScheduleReport,
+  type ScheduleEvent,
+  type ScheduleStatus,
+  startScheduler,
+} from '@opsbook/runner';
+import { readDuration, UsageError } from '@opsbook/schema';
+import { type CommandSpec, defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+import { formatTable } from '../output.js';
+import { showControlsIn } from '../terminal-safe.js';
+import { executorOptions, executorSignerFor } from './ticket-signer.js';
+
+const SETUP = `Schedules are in opsbook.yaml, each naming a routine runbook whose standing approval
+standing: names, and a cron in UTC (minute hour day-of-month month day-of-week):
+
+  schedules:
+    daily-inspection: {runbook: daily-inspection, cron: "0 6 * * *", backfill: 6h}
+
+They need the PostgreSQL state store (state: {kind: postgres, url: …} or OPSBOOK_DATABASE_URL,
+then opsbook db migrate). See docs/schedules.md.`;
+
+function describeEvent(e: ScheduleEvent): string {
+  switch (e.type) {
+    case 'slot-start':
+      return `${e.slot} ${e.schedule}: starting${e.backfilled ? ' (backfilled: the scheduler was down at the slot)' : ''}`;
+    case 'slot-end':
+      return e.outcome === 'ran'
+        ? `${e.slot} ${e.schedule}: run ${e.runId} ${e.runStatus}`
+        : `${e.slot} ${e.schedule}: ${e.outcome === 'refused' ? 'refused' : 'not run'} (${e.code}): ${e.message}`;
+    case 'slot-taken':
+      return `${e.slot} ${e.schedule}: taken by another scheduler`;
+    case 'queue':
+      return `job queue ${e.level}: ${e.message}`;
+  }
+}
+
+export const run: CommandSpec = defineCommand({
+  options: executorOptions,
+  details: `Runs until stopped (SIGTERM or Ctrl-C), queueing each schedule's slots with
+graphile-worker's cron on the state store's database and running each slot as "opsbook inspect"
+would: the standing approval is verified at every slot (signature, digest, expiry, selector,
+ticket, runs left), and the run claim is signed with this machine's executor key (--key, --agent,
+or ~/.ssh/id_ed25519), which approvers.yaml must list. Every slot is recorded: the run it
+started, or the refusal that kept it from starting ("opsbook schedule list" reports those as
+missed). Several schedulers may share one database: each slot runs once. A slot in the last
+"backfill" (per schedule) that no scheduler took runs when one starts.
+One line per slot on stdout (--json: one JSON document per slot event).
+
+${SETUP}`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const executorSigner = await executorSignerFor(ctx);
+    const controller = new AbortController();
+    const scheduler = await startScheduler({
+      config,
+      executorSigner,
+      env: process.env,
+      signal: controller.signal,
+      onEvent: (e) =>
+        ctx.out.json ? ctx.out.printJson(e) : ctx.out.print(describeEvent(showControlsIn(e))),
+    });
+    ctx.out.note(
+      `scheduler started for ${Object.keys(config.raw.schedules ?? {}).join(', ')}; stop with Ctrl-C or SIGTERM`,
+    );
+    let stoppedBy: NodeJS.Signals | undefined;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stoppedBy) return;
+      stoppedBy = signal;
+      ctx.out.note(`${signal}: stopping; a run going on is interrupted and recorded so`);
+      controller.abort();
+      void scheduler.stop();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      await scheduler.done;
+    } finally {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    }
+    return stoppedBy === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
+  },
+});
+
+function lastText(s: ScheduleStatus): string {
+  if (!s.last) return '-';
+  return `${s.last.slot} ${s.last.runId ? `${s.last.runId} ` : ''}${s.last.status}${s.last.code ? ` (${s.last.code})` : ''}`;
+}
+
+export const list: CommandSpec = defineCommand({
+  options: {
+    since: {
+      type: 'string',
+      value: 'DURATION',
+      default: '7d',
+      description: 'how far back to look for missed slots, e.g. 24h or 7d',
+    },
+  },
+  details: `For each schedule of opsbook.yaml: its next slot (UTC), its last slot (the run and its
+status, or why it ran nothing) and every slot since --since that ran nothing: no scheduler took
+it (down, and its backfill did not cover it), or its run was refused (an expired or missing
+standing approval, a ticket not Approved, runs used up) or could not start. A slot is given 2
+minutes to start before it counts. Exit 1 when a slot was missed or no scheduler has run a
+schedule, so that a monitoring check can alert on it.
+
+${SETUP}`,
+  async run(ctx) {
+    const sinceText = stringOption(ctx, 'since') ?? '7d';
+    const window = readDuration(sinceText, ['h', 'd']);
+    if (!window)
+      throw new UsageError(`--since must be a duration such as 24h or 7d, not '${sinceText}'`);
+    const config = await configFor(ctx);
+    const now = new Date();
+    const report = await readScheduleReport(config, {
+      now,
+      since: new Date(now.getTime() - window.ms),
+    });
+    const code = report.hasMissed ? exitCodes.failed : exitCodes.ok;
+    if (ctx.out.json) {
+      ctx.out.printJson(report);
+      return code;
+    }
+    if (!report.schedules.length) {
+      ctx.out.note(`opsbook.yaml has no schedules\n\n${SETUP}`);
+      return code;
+    }
+    const { style } = ctx.out;
+    const view = showControlsIn(report.schedules);
+    ctx.out.print(
+      formatTable(
+        ['SCHEDULE', 'RUNBOOK', 'CRON (UTC)', 'NEXT', 'LAST', 'MISSED'],
+        view.map((s) => [
+          s.name,
+          s.runbook,
+          s.cron,
+          s.next ?? '-',
+          lastText(s),
+          s.state === 'unscheduled'
+            ? style.red('no scheduler has run it')
+            : s.missed.count
+              ? style.red(String(s.missed.count))
+              : style.green('0'),
+        ]),
+        style,
+      ),
+    );
+    for (const s of view) {
+      if (s.state === 'unscheduled')
+        ctx.out.print(
+          style.red(
+            `${s.name}: no scheduler has run this schedule (with this cron): start opsbook schedule run`,
+          ),
+        );
+      for (const m of s.missed.slots)
+        ctx.out.print(
+          style.red(
+            `${s.name} missed ${m.slot}: ${m.reason === 'no-run' ? 'no scheduler took it' : `${m.reason} (${m.code}): ${m.message}`}`,
+          ),
+        );
+      if (s.missed.count > s.missed.slots.length)
+        ctx.out.print(
+          style.red(`${s.name}: ${s.missed.count - s.missed.slots.length} older missed slots`),
+        );
+    }
+    return code;
+  },
+});

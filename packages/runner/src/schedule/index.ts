@@ -1,0 +1,30 @@
+export { readScheduleReport, type ScheduleReport } from './schedule-report.js';
+export {
+  type LastSlot,
+  type MissedSlot,
+  type MissReason,
+  type ScheduleStatus,
+  SLOT_GRACE_MS,
+  scheduleStatus,
+} from './schedule-status.js';
+export {
+  runScheduledSlot,
+  type ScheduleEvent,
+  type SlotPayload,
+  type SlotRunOptions,
+} from './scheduled-run.js';
+export {
+  type Scheduler,
+  type SchedulerOptions,
+  type ScheduleTasks,
+  scheduleTasks,
+  startScheduler,
+} from './scheduler.js';
+export {
+  cronIdentifier,
+  parseScheduleCron,
+  SCHEDULE_TASK,
+  type Schedule,
+  scheduleLogOf,
+  schedulesOf,
+} from './schedules.js';

@@ -1,0 +1,87 @@
+import type { SshSigner } from '@opsbook/approval';
+import { type Config, isOpsbookError, loadConfig } from '@opsbook/schema';
+import { type SlotEnd, stateStoreOf } from '@opsbook/state';
+import { runnerErrors } from '../error-codes.js';
+import { runRoutine } from '../execute/routine-run.js';
+import { TicketGate } from '../ticket/run-ticket.js';
+import { openTracker } from '../ticket/ticket-tracker.js';
+import { scheduleLogOf, schedulesOf } from './schedules.js';
+
+/** What a scheduler tells of its slots, for the CLI to print (packages never print). */
+export type ScheduleEvent =
+  | { type: 'slot-start'; schedule: string; slot: string; backfilled: boolean }
+  | ({ type: 'slot-end'; slot: string } & Omit<SlotEnd, 'slot'>)
+  /** Another scheduler sharing the database took the slot first. */
+  | { type: 'slot-taken'; schedule: string; slot: string }
+  /** A warning or error of the job queue itself. */
+  | { type: 'queue'; level: 'warning' | 'error'; message: string };
+
+export interface SlotRunOptions {
+  /** The configuration the scheduler started with: its store records the slot. */
+  config: Config;
+  /** The machine's executor key: it signs every run claim, and must be listed in approvers.yaml. */
+  executorSigner: SshSigner;
+  env: NodeJS.ProcessEnv;
+  /** Aborted when the scheduler stops: a run going on is interrupted and recorded so. */
+  signal: AbortSignal;
+  onEvent?(event: ScheduleEvent): void;
+}
+
+/** The payload graphile-worker's cron gives a schedule's job. */
+export interface SlotPayload {
+  schedule: string;
+  _cron: { ts: string; backfilled?: boolean };
+}
+
+/**
+ * One tick of a schedule: take the slot (once across every scheduler on the database), then run
+ * the routine exactly as `opsbook inspect` would (opsbook.yaml read again, the standing approval
+ * verified now: signature, digest, expiry, selector, ticket, runs left), and record the run, or
+ * the refusal or error that kept it from starting. Throws only when the slot cannot be recorded.
+ */
+export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPayload) {
+  const log = scheduleLogOf(options.config, 'a schedule');
+  const schedule = payload.schedule;
+  const slot = new Date(payload._cron.ts);
+  const backfilled = payload._cron.backfilled === true;
+  const at = { schedule, slot: slot.toISOString() };
+  if (!(await log.beginSlot({ schedule, slot, backfilled }))) {
+    options.onEvent?.({ type: 'slot-taken', ...at });
+    return;
+  }
+  options.onEvent?.({ type: 'slot-start', ...at, backfilled });
+  let end: Omit<SlotEnd, 'schedule' | 'slot'>;
+  try {
+    const config = await loadConfig({ file: options.config.file, env: options.env });
+    const found = schedulesOf(config).find((s) => s.name === schedule);
+    if (!found)
+      throw new runnerErrors.RefusalError(
+        'SCHEDULE_UNKNOWN',
+        `opsbook.yaml no longer has the schedule ${schedule}: nothing ran; restart opsbook schedule run so that it stops queueing it`,
+      );
+    const store = stateStoreOf(config);
+    const { outcome } = await runRoutine({
+      config,
+      runbook: found.runbook,
+      ...(found.target !== undefined ? { target: found.target } : {}),
+      executorSigner: options.executorSigner,
+      env: options.env,
+      signal: options.signal,
+      ticket: new TicketGate({
+        services: openTracker(config, options.env),
+        store,
+        signal: options.signal,
+      }),
+    });
+    end = { outcome: 'ran', runId: outcome.runId, runStatus: outcome.status };
+  } catch (e) {
+    const known = isOpsbookError(e);
+    end = {
+      outcome: known && e.kind === 'refused' ? 'refused' : 'error',
+      code: known ? e.code : 'INTERNAL',
+      message: e instanceof Error ? e.message : String(e),
+    };
+  }
+  await log.endSlot({ schedule, slot, ...end });
+  options.onEvent?.({ type: 'slot-end', ...at, ...end });
+}

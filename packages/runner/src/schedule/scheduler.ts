@@ -1,0 +1,92 @@
+import type { Config } from '@opsbook/schema';
+import { UsageError } from '@opsbook/schema';
+import type { ParsedCronItem, Runner, TaskList } from 'graphile-worker';
+import { runScheduledSlot, type SlotPayload, type SlotRunOptions } from './scheduled-run.js';
+import { parseScheduleCron, SCHEDULE_TASK, scheduleLogOf, schedulesOf } from './schedules.js';
+
+export type SchedulerOptions = SlotRunOptions;
+
+/** What a graphile-worker runner needs to run the schedules: merge both into its own options. */
+export interface ScheduleTasks {
+  taskList: TaskList;
+  parsedCronItems: ParsedCronItem[];
+}
+
+/**
+ * The schedules of opsbook.yaml as graphile-worker cron items, and the task their jobs run
+ * (`opsbook_schedule`), with the schedules registered in the store so that from now on a slot
+ * no scheduler takes is reported as missed. For `opsbook schedule run`, and for a worker that
+ * runs the schedules beside its other tasks.
+ */
+export async function scheduleTasks(options: SchedulerOptions): Promise<ScheduleTasks> {
+  const { config } = options;
+  const log = scheduleLogOf(config, 'opsbook schedule run');
+  const schedules = schedulesOf(config);
+  if (!schedules.length)
+    throw new UsageError(
+      `${config.file ?? 'opsbook.yaml'} has no schedules: add e.g. schedules: {daily-inspection: {runbook: daily-inspection, cron: "0 6 * * *"}} (see docs/schedules.md)`,
+    );
+  const parsed = await parseScheduleCron(config);
+  await log.register(schedules.map(({ name, runbook, cron }) => ({ name, runbook, cron })));
+  return {
+    taskList: {
+      [SCHEDULE_TASK]: (payload) => runScheduledSlot(options, payload as SlotPayload),
+    },
+    parsedCronItems: parsed.map((p) => p.item),
+  };
+}
+
+export interface Scheduler {
+  /** Settles when the scheduler has stopped (after `stop`, or when the queue failed). */
+  done: Promise<void>;
+  /** Stops taking slots and waits for the runs going on (abort `signal` to interrupt them). */
+  stop(): Promise<void>;
+}
+
+/**
+ * `opsbook schedule run`: a graphile-worker runner on the state store's database that queues
+ * each schedule's slots with its cron (backfilling `backfill` on start) and runs them.
+ */
+export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const { taskList, parsedCronItems } = await scheduleTasks(options);
+  const { run, Logger } = await import('graphile-worker');
+  const { default: pg } = await import('pg');
+  const pgPool = new pg.Pool({
+    ...(urlOf(options.config) ? { connectionString: urlOf(options.config) } : {}),
+    max: parsedCronItems.length + 4,
+  });
+  // A connection the server drops is replaced by the pool; graphile-worker reconnects itself.
+  pgPool.on('error', () => undefined);
+  pgPool.on('connect', (client) => client.on('error', () => undefined));
+  const logger = new Logger(() => (level, message) => {
+    if (level === 'error' || level === 'warning')
+      options.onEvent?.({ type: 'queue', level, message });
+  });
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool,
+      taskList,
+      parsedCronItems,
+      // Every schedule may run at once; one schedule's slots wait for each other (its queue).
+      concurrency: parsedCronItems.length,
+      noHandleSignals: true,
+      logger,
+    });
+  } catch (e) {
+    await pgPool.end();
+    throw e;
+  }
+  const done = runner.promise.finally(() => pgPool.end());
+  return {
+    done,
+    async stop() {
+      await runner.stop();
+      await done;
+    },
+  };
+}
+
+function urlOf(config: Config): string | undefined {
+  return config.state.kind === 'postgres' ? config.state.url : undefined;
+}

@@ -1,0 +1,178 @@
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Config, loadConfig } from '@opsbook/schema';
+import { closeStateStores, migrateStateStore, stateStoreOf } from '@opsbook/state';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  readScheduleReport,
+  type ScheduleEvent,
+  type Scheduler,
+  startScheduler,
+} from '../src/index.js';
+import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+
+/*
+ * Issue #16 item 6 against a real PostgreSQL and graphile-worker's real cron: a schedule's slot
+ * runs its routine under the standing approval (the run is in the store's history), a slot
+ * whose standing approval is missing is refused and reported as missed, and slots no
+ * scheduler took are reported as missed. No real minute is waited for: the test moves
+ * graphile-worker's record of the last slot it queued back, so that the scheduler's start
+ * backfills the current minute at once, as it does after real downtime.
+ */
+
+let pg: Postgres;
+let world: TicketWorld;
+let config: Config;
+let env: NodeJS.ProcessEnv;
+const events: ScheduleEvent[] = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  await pg.psql('create database schedules');
+  world = await startTicketWorld();
+  await appendFile(
+    path.join(world.dir, 'opsbook.yaml'),
+    `schedules:
+  diagnostics: {runbook: collect-diagnostics, cron: "* * * * *", backfill: 10m}
+  inventory: {runbook: resource-inventory, cron: "* * * * *", backfill: 10m}
+`,
+  );
+  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/schedules`;
+  env = { ...world.env, OPSBOOK_DATABASE_URL: url, OPSBOOK_TRUST_DIR: world.config.trustPinDir };
+  config = await loadConfig({ file: path.join(world.dir, 'opsbook.yaml'), env });
+  await migrateStateStore(url);
+}, 60_000);
+
+afterAll(async () => {
+  await closeStateStores();
+  await world?.close();
+  await pg?.dispose();
+});
+
+function start(): Promise<Scheduler> {
+  return startScheduler({
+    config,
+    executorSigner: world.eve,
+    env,
+    signal: new AbortController().signal,
+    onEvent: (e) => events.push(e),
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+const sql = (text: string) => pg.psql(text, 'schedules');
+
+describe('opsbook schedule run', () => {
+  it('runs a slot under the standing approval: the run is in the history; a missing approval is refused and nothing runs', async () => {
+    // First start: graphile-worker learns the schedules (no backfill for what it did not know).
+    const first = await start();
+    await waitFor(
+      async () =>
+        (await sql('select count(*) from graphile_worker._private_known_crontabs')).trim() === '2',
+      'graphile-worker to register the schedules',
+    );
+    await first.stop();
+    // The scheduler was down since the minute before this one: its next start backfills.
+    await sql(`update graphile_worker._private_known_crontabs
+      set known_since = now() - interval '1 hour',
+          last_execution = date_trunc('minute', now()) - interval '1 minute'`);
+    const second = await start();
+    await waitFor(
+      async () =>
+        (
+          await sql(
+            "select count(*) from opsbook_schedule_slots where outcome is not null and schedule in ('diagnostics', 'inventory')",
+          )
+        ).trim() >= '2',
+      'both schedules to take a slot',
+    );
+    await second.stop();
+
+    const slots = await stateStoreOf(config).schedules!.slotsSince(new Date(0));
+    const diagnostics = slots.filter((s) => s.schedule === 'diagnostics');
+    const inventory = slots.filter((s) => s.schedule === 'inventory');
+    expect(diagnostics.length).toBeGreaterThanOrEqual(1);
+    expect(diagnostics[0]).toMatchObject({ outcome: 'ran', runStatus: 'ok', backfilled: true });
+    const runs = await stateStoreOf(config).listRuns();
+    for (const slot of diagnostics)
+      expect(runs.find((r) => r.runId === slot.runId)).toMatchObject({
+        runbook: 'collect-diagnostics',
+        status: 'ok',
+      });
+    // Every run in the history is a diagnostics slot's: the refused schedule ran nothing.
+    expect(runs.map((r) => r.runId).sort()).toEqual(diagnostics.map((s) => s.runId).sort());
+    expect(inventory[0]).toMatchObject({
+      outcome: 'refused',
+      code: 'STANDING_APPROVAL_MISSING',
+      message: expect.stringContaining('resource-inventory'),
+    });
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'slot-end', schedule: 'inventory', outcome: 'refused' }),
+    );
+
+    const report = await readScheduleReport(config, {
+      now: new Date(),
+      since: new Date(Date.now() - 86_400_000),
+    });
+    expect(report.hasMissed).toBe(true);
+    const byName = Object.fromEntries(report.schedules.map((s) => [s.name, s]));
+    expect(byName.diagnostics).toMatchObject({
+      last: { status: 'ok', runId: diagnostics.at(-1)?.runId, backfilled: true },
+    });
+    expect(byName.diagnostics?.missed.slots.filter((m) => m.reason !== 'no-run')).toEqual([]);
+    expect(byName.inventory).toMatchObject({ state: 'missed', last: { status: 'refused' } });
+    expect(byName.inventory?.missed.slots[0]).toMatchObject({
+      reason: 'refused',
+      code: 'STANDING_APPROVAL_MISSING',
+    });
+  }, 120_000);
+
+  it('reports the slots no scheduler took while it was down', async () => {
+    // The scheduler first ran the schedules ten minutes ago, and has been down since then
+    // but for the slots the first test took.
+    await sql(
+      "update opsbook_schedules set known_since = date_trunc('minute', now()) - interval '10 minutes'",
+    );
+    const report = await readScheduleReport(config, {
+      now: new Date(),
+      since: new Date(Date.now() - 86_400_000),
+    });
+    const diagnostics = report.schedules.find((s) => s.name === 'diagnostics');
+    expect(diagnostics?.state).toBe('missed');
+    const noRun = diagnostics?.missed.slots.filter((m) => m.reason === 'no-run') ?? [];
+    // Ten minutes back, less the grace and the slots the scheduler did take.
+    expect(noRun.length).toBeGreaterThanOrEqual(6);
+    const taken = new Set(
+      (await stateStoreOf(config).schedules!.slotsSince(new Date(0))).map((s) =>
+        s.slot.toISOString(),
+      ),
+    );
+    for (const m of noRun) expect(taken.has(m.slot)).toBe(false);
+  });
+
+  it('refuses to start on the files store, naming what to set', async () => {
+    const files = await loadConfig({
+      file: path.join(world.dir, 'opsbook.yaml'),
+      env: { OPSBOOK_TRUST_DIR: world.config.trustPinDir },
+    });
+    await expect(
+      startScheduler({
+        config: files,
+        executorSigner: world.eve,
+        env: world.env,
+        signal: new AbortController().signal,
+      }),
+    ).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('OPSBOOK_DATABASE_URL'),
+    });
+  });
+});
