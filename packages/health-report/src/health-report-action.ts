@@ -2,6 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError, writeFileAtomic } from '@opsbook/schema';
 import { buildHealthReport } from './build-health-report.js';
+import type { HistorySource } from './read-history.js';
 import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';
 import { renderMarkdown } from './render-markdown.js';
@@ -38,6 +39,8 @@ export const healthReportWithSchema = {
 
 export interface HealthReportContext {
   stateDir: string;
+  /** The run's state store; default the files store of `stateDir`. */
+  store?: HistorySource;
   now: Date;
   /** The step's `with:` (already checked against withSchema by the runner; checked again here). */
   with: unknown;
@@ -84,7 +87,7 @@ export const healthReportAction = {
     const jsonFile = path.join(ctx.outputDir, `${REPORT_BASENAME}.json`);
     const previous = await previousReportTime(jsonFile, ctx.now);
     const report = await buildHealthReport({
-      stateDir: ctx.stateDir,
+      ...(ctx.store ? { store: ctx.store } : { stateDir: ctx.stateDir }),
       since: parseSince(opts.since, ctx.now),
       now: ctx.now,
       ...(ctx.inventory ? { inventory: ctx.inventory } : {}),

@@ -20,7 +20,13 @@ export type {
   ReportedFinding,
   RunRef,
 } from './history.js';
-export { readHistory, type TimeRange } from './read-history.js';
+export {
+  addRun,
+  type HistoryFilter,
+  type HistorySource,
+  readHistory,
+  type TimeRange,
+} from './read-history.js';
 export { renderHtml } from './render-html.js';
 export { renderJson } from './render-json.js';
 export { escapeMd, MARKDOWN_LIMIT_BYTES, renderMarkdown } from './render-markdown.js';
@@ -39,5 +45,5 @@ export {
   type TopOffender,
   type TrendPoint,
 } from './report-schema.js';
-export { MAX_SINCE_DAYS, parseSince } from './report-since.js';
+export { MAX_SINCE_DAYS, parseReportTime, parseSince } from './report-since.js';
 export { defaultFormula, meanScore, type ScoreFormula, scoreFindings } from './score-formula.js';
