@@ -14,7 +14,7 @@ export const stateErrorCodes = [
   },
   {
     code: 'STATE_DB_UNREACHABLE',
-    kind: 'failed',
+    kind: 'unreachable',
     meaning: 'the PostgreSQL state store cannot be reached or refused the login',
   },
   {

@@ -125,7 +125,7 @@ export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookE
   }
   return text === undefined
     ? undefined
-    : new stateErrors.WorkFailedError('STATE_DB_UNREACHABLE', text, details);
+    : new stateErrors.UnreachableError('STATE_DB_UNREACHABLE', text, details);
 }
 
 export interface RetryOptions {
