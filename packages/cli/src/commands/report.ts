@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildHealthReport,
-  parseSince,
+  parseReportTime,
   type ReportFormat,
   renderHtml,
   renderJson,
@@ -11,7 +11,8 @@ import {
 } from '@opsbook/health-report';
 import { loadRunInventory } from '@opsbook/runner';
 import { UsageError, writeFileAtomic } from '@opsbook/schema';
-import { defineCommand, stringOption } from '../command.js';
+import { stateStoreOf } from '@opsbook/state';
+import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 
@@ -21,9 +22,26 @@ export default defineCommand({
   options: {
     since: {
       type: 'string',
-      value: 'DAYS',
+      value: 'WHEN',
       default: '30d',
-      description: 'how far back to read, e.g. 7d or 30d',
+      description: 'start of the range: days back (7d, 30d), a UTC day or an ISO time',
+    },
+    until: {
+      type: 'string',
+      value: 'WHEN',
+      description: 'end of the range (default now): days back, a UTC day (its end) or an ISO time',
+    },
+    host: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      description: 'only this host (repeat, or a comma-separated list)',
+    },
+    group: {
+      type: 'string',
+      multiple: true,
+      value: 'GROUP',
+      description: "only the inventory group's hosts (repeat, or a comma-separated list)",
     },
     format: {
       type: 'string',
@@ -38,8 +56,10 @@ export default defineCommand({
       description: 'write here instead of the default',
     },
   },
-  details: `Reads the inspection results of every run journaled in the state dir over the range and
-scores each host, group and the environment (formula: see @opsbook/health-report's README).
+  details: `Reads the inspection results of every run in the state store (the state dir, or the
+team's PostgreSQL database) over the range and scores each host, group and the environment
+(formula: see @opsbook/health-report's README). --host and --group (hosts of the inventory's
+groups) narrow it to those hosts; given both, the report covers either.
 HTML is one self-contained file (charts inlined, nothing fetched when viewed); without -o it is
 written to ./health-report-<date>.html. Markdown (short enough for a Jira comment) and JSON go
 to stdout without -o.
@@ -47,6 +67,7 @@ to stdout without -o.
 Examples:
   opsbook report
   opsbook report --since 7d --format md
+  opsbook report --group db --since 2025-03-01 --until 2025-03-31
   opsbook report --format json -o report.json`,
   async run(ctx) {
     const format = stringOption(ctx, 'format') ?? 'html';
@@ -56,13 +77,23 @@ Examples:
       );
     }
     const now = new Date();
-    const since = parseSince(stringOption(ctx, 'since') ?? '30d', now);
+    const since = parseReportTime(stringOption(ctx, 'since') ?? '30d', now, '--since');
+    const untilOption = stringOption(ctx, 'until');
+    const until = untilOption ? parseReportTime(untilOption, now, '--until') : now;
+    if (until < since) {
+      throw new UsageError(
+        `--until ${until.toISOString()} is before --since ${since.toISOString()}: nothing to report`,
+      );
+    }
     const config = await configFor(ctx);
     const inventory = config.inventory ? await inventoryGroups(config) : undefined;
+    const hosts = hostsAsked(ctx, inventory);
     const report = await buildHealthReport({
-      stateDir: config.stateDir,
+      store: stateStoreOf(config),
       since,
+      until,
       now,
+      ...(hosts ? { hosts } : {}),
       ...(inventory ? { inventory } : {}),
     });
     const text =
@@ -101,6 +132,38 @@ Examples:
     return exitCodes.ok;
   },
 });
+
+/** The hosts --host and --group ask for; undefined when neither is given (every host). */
+function hostsAsked(
+  ctx: CommandContext,
+  inventory: Record<string, string[]> | undefined,
+): string[] | undefined {
+  const split = (name: string) =>
+    listOption(ctx, name)
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  const hosts = split('host');
+  const groups = split('group');
+  if (hosts.length === 0 && groups.length === 0) return undefined;
+  if (groups.length > 0) {
+    if (!inventory) {
+      throw new UsageError(
+        '--group needs an inventory: set inventory in opsbook.yaml, or name hosts with --host',
+      );
+    }
+    const known = new Set(Object.values(inventory).flat());
+    const unknown = groups.filter((g) => !known.has(g));
+    if (unknown.length > 0) {
+      throw new UsageError(
+        `no group ${unknown.map((g) => JSON.stringify(g)).join(', ')} in the inventory; its groups: ${[...known].sort().join(', ') || 'none'}`,
+      );
+    }
+    for (const [host, of] of Object.entries(inventory))
+      if (of.some((g) => groups.includes(g))) hosts.push(host);
+  }
+  return [...new Set(hosts)];
+}
 
 /** host → groups from the configured inventory, so the report can score groups. */
 async function inventoryGroups(
