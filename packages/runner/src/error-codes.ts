@@ -67,6 +67,12 @@ export const runnerErrorCodes = [
     meaning: 'approved hosts missing from the inventory, or hosts outside a standing approval',
   },
   {
+    code: 'SHARD_REFUSED',
+    kind: 'refused',
+    meaning:
+      "a worker's shard job does not match its approval, run or journal: the worker touched no host",
+  },
+  {
     code: 'RUNBOOK_MISMATCH',
     kind: 'refused',
     meaning: 'the standing approval is for another runbook',

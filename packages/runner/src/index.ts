@@ -30,6 +30,7 @@ export {
   trustShow,
   trustSign,
 } from './approval/trust.js';
+export * from './distribute/index.js';
 export { type RunnerErrorCode, runnerErrorCodes } from './error-codes.js';
 export {
   type ExecuteResult,

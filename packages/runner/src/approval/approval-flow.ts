@@ -173,11 +173,14 @@ export interface ApprovalFile {
   statement: ApprovalStatement;
 }
 
-/** Read an approval file; a malformed one is invalid input (exit 2), with file:line:col. */
-export async function readApprovalFile(file: string): Promise<ApprovalFile> {
+/**
+ * Read an approval file (or its `bytes`, already read); a malformed one is invalid input (exit 2),
+ * with file:line:col.
+ */
+export async function readApprovalFile(file: string, given?: Uint8Array): Promise<ApprovalFile> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = given ? Buffer.from(given) : await readFile(file);
   } catch (e) {
     throw ValidationError.single(
       file,
@@ -243,6 +246,13 @@ export interface VerifyOptions {
    * person is who runs (never a name from the environment). Absent for `opsbook verify`.
    */
   executorKey?: string;
+  /** The approval's bytes, when they do not come from `file` (a worker gets them in its job). */
+  approvalBytes?: Uint8Array;
+  /**
+   * The runs made under the approval before this one, for a run the store has already claimed
+   * (a worker of a distributed run); absent, every run the store records counts.
+   */
+  runsBefore?: number;
 }
 
 export interface VerifiedRun extends PlannedRun {
@@ -263,7 +273,7 @@ export async function verifyApprovalFile(
 ): Promise<VerifiedRun> {
   let approval: ApprovalFile;
   try {
-    approval = await readApprovalFile(file);
+    approval = await readApprovalFile(file, options.approvalBytes);
   } catch (e) {
     if (e instanceof ValidationError && e.code !== 'INVALID_INPUT') {
       // Keep the approval library's code: a well-formed envelope around a bad statement is
@@ -329,7 +339,7 @@ export async function verifyApprovalFile(
     now: options.now ?? new Date(),
     expected,
     ...(executor ? { executor } : {}),
-    runsUsed: await stateStoreOf(config).runsUsed(s.id),
+    runsUsed: options.runsBefore ?? (await stateStoreOf(config).runsUsed(s.id)),
     file,
   });
   if (!result.ok) throw new RefusalError(result.code, result.message, { file });

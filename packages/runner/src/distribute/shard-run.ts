@@ -1,0 +1,115 @@
+import { createLocalTransport, createTransportPool, readSshConfigFile } from '@opsbook/exec';
+import { type Config, UsageError, ValidationError } from '@opsbook/schema';
+import { SharedJournal } from '@opsbook/state';
+import { runnerErrors } from '../error-codes.js';
+import { type ExecuteResult, executePlan } from '../execute/execute.js';
+import { openTransportFor } from '../execute/run.js';
+import type { RunEvent } from '../execute/run-events.js';
+import { createMasker } from '../execute/secret-mask.js';
+import { readSecretParams } from '../plan/params.js';
+import { readShardJob, type ShardJob } from './shard-job.js';
+import { verifyShard } from './shard-verify.js';
+import { shardLease } from './shards.js';
+
+export interface ShardRequest {
+  config: Config;
+  inventoryFile?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  acceptNewHostKeys?: boolean;
+  /** Aborted: no new step or host starts; running commands finish (as Ctrl-C of a run). */
+  signal: AbortSignal;
+  now?: Date;
+  onEvent?(event: RunEvent): void;
+  onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
+}
+
+export interface ShardOutcome {
+  job: ShardJob;
+  executor: string;
+  result: ExecuteResult;
+}
+
+/** The database of a PostgreSQL state store; a worker has no other. */
+export function databaseUrlOf(config: Config, what: string): string | undefined {
+  if (config.state.kind !== 'postgres')
+    throw new UsageError(
+      `${what} needs the team's PostgreSQL state store: set state: {kind: postgres, url: …} in opsbook.yaml or OPSBOOK_DATABASE_URL, then run opsbook db migrate`,
+    );
+  return config.state.url;
+}
+
+/**
+ * One shard of a distributed run, as a worker runs it: hold the shard's lease, verify everything
+ * itself (verifyShard), then execute the approved plan's steps on the shard's hosts only,
+ * appending each event to the run's journal. A refusal throws SHARD_REFUSED before any host.
+ */
+export async function runShard(payload: unknown, req: ShardRequest): Promise<ShardOutcome> {
+  const job = readShardJob(payload);
+  const url = databaseUrlOf(req.config, 'a worker');
+  // Secrets are known only once the approval is verified; the journal masks with them from then.
+  let mask = (text: string) => text;
+  let journal: SharedJournal;
+  try {
+    journal = await SharedJournal.join({
+      url,
+      runId: job.runId,
+      lease: shardLease(job.runId, job.shard),
+      mask: (text) => mask(text),
+    });
+  } catch (e) {
+    if (e instanceof ValidationError)
+      throw new runnerErrors.RefusalError(
+        'SHARD_REFUSED',
+        `shard ${job.shard} of run ${job.runId} refused: ${e.problems.map((p) => p.message).join('; ')}; no host was touched`,
+      );
+    throw e;
+  }
+  try {
+    const shard = await verifyShard(job, journal, req);
+    const { plan, verified } = shard;
+    const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
+    mask = createMasker(Object.values(secrets));
+    // A journal that refuses an event (a lost lease, the database gone too long) stops the
+    // shard like Ctrl-C: no step may run unrecorded.
+    const stop = new AbortController();
+    const signal = AbortSignal.any([req.signal, stop.signal]);
+    const record = async (event: RunEvent) => {
+      try {
+        await journal.append(event);
+      } catch (e) {
+        stop.abort();
+        throw e;
+      }
+      req.onEvent?.(event);
+    };
+    const sshConfigText = req.env.HOME
+      ? await readSshConfigFile(`${req.env.HOME}/.ssh/config`).catch(() => undefined)
+      : undefined;
+    const openTransport = openTransportFor({ ...req, signal }, sshConfigText);
+    const pool = createTransportPool(async (name) =>
+      openTransport(plan.hosts.find((h) => h.name === name)!),
+    );
+    try {
+      const result = await executePlan({
+        plan,
+        runId: job.runId,
+        stateDir: req.config.stateDir,
+        bundleDir: verified.bundle.dir,
+        secrets,
+        transportFor: (h) => pool.get(h.name),
+        releaseTransport: (h) => pool.release(h.name),
+        local: createLocalTransport({ env: req.env }),
+        record,
+        mask,
+        signal,
+        ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+      });
+      return { job, executor: shard.executor, result };
+    } finally {
+      await pool.closeAll();
+    }
+  } finally {
+    // Ends the session, and with it the lease: the shard's hosts are all ended by now.
+    await journal.close();
+  }
+}

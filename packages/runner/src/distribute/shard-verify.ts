@@ -1,0 +1,83 @@
+import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
+import { type Config, isOpsbookError } from '@opsbook/schema';
+import type { SharedJournal } from '@opsbook/state';
+import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
+import { runnerErrors } from '../error-codes.js';
+import type { Plan } from '../plan/plan.js';
+import type { ShardJob } from './shard-job.js';
+
+export interface VerifiedShard {
+  verified: VerifiedRun;
+  /** The approved plan cut down to the shard's hosts: all this worker may run. */
+  plan: Plan;
+  /** Who claimed the run, proven by the run claim's signature. */
+  executor: string;
+}
+
+const refuse = (job: ShardJob, why: string) =>
+  new runnerErrors.RefusalError(
+    'SHARD_REFUSED',
+    `shard ${job.shard} of run ${job.runId} refused: ${why}; no host was touched`,
+    { runId: job.runId, shard: job.shard },
+  );
+
+/**
+ * A worker's own checks before it touches a host; the queue is never believed. The run's
+ * journal must start with a run claim signed by a person this machine's pinned trust store
+ * lists, for this run and the approval the store claimed it under; the approval is verified from
+ * its bytes against this checkout and trust pin exactly as `opsbook run` verifies it (with the
+ * runs made before this one); the shard's hosts must be approved hosts, named in the claim, and
+ * not started yet by anyone.
+ */
+export async function verifyShard(
+  job: ShardJob,
+  journal: SharedJournal,
+  options: { config: Config; inventoryFile?: string | undefined; now?: Date | undefined },
+): Promise<VerifiedShard> {
+  const { config } = options;
+  const [first] = await journal.linesAfter(0, 1);
+  if (first?.type !== 'run-start' || first.runId !== job.runId)
+    throw refuse(job, 'the run has no run-start in its journal');
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  const claim = verifyRunClaim(first.runClaim as never, store, {
+    approvalId: journal.run.approvalId,
+    runId: job.runId,
+  });
+  if (!claim.ok) throw refuse(job, `the run claim does not verify (${claim.message})`);
+  let verified: VerifiedRun;
+  try {
+    verified = await verifyApprovalFile(`the approval of run ${job.runId}`, {
+      config,
+      ...(options.inventoryFile ? { inventoryFile: options.inventoryFile } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      approvalBytes: Buffer.from(job.approval, 'base64'),
+      executorKey: claim.executor.fingerprint!,
+      runsBefore: journal.run.runNumber - 1,
+    });
+  } catch (e) {
+    const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
+    throw refuse(job, `the approval does not verify on this worker (${why})`);
+  }
+  const payload = Buffer.from(verified.approval.envelope.payload, 'base64');
+  if (verified.verified.statement.id !== journal.run.approvalId)
+    throw refuse(
+      job,
+      `the approval is ${verified.verified.statement.id}, not the run's ${journal.run.approvalId}`,
+    );
+  if (approvalDigestOf(payload) !== claim.claim.approvalDigest)
+    throw refuse(job, 'the approval is not the one the run claim names');
+  const approved = new Set(verified.plan.hosts.map((h) => h.name));
+  const claimed = new Set(claim.claim.hosts);
+  const outside = job.hosts.filter((h) => !approved.has(h) || !claimed.has(h));
+  if (outside.length > 0)
+    throw refuse(job, `hosts ${outside.join(', ')} are not hosts of the approved run`);
+  const seen = await journal.hostsSeen(job.hosts);
+  if (seen.length > 0)
+    throw refuse(job, `hosts ${seen.join(', ')} already started in this run: a host runs once`);
+  const mine = new Set(job.hosts);
+  return {
+    verified,
+    plan: { ...verified.plan, hosts: verified.plan.hosts.filter((h) => mine.has(h.name)) },
+    executor: claim.executor.id,
+  };
+}

@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { signRunClaim } from '@opsbook/approval';
+import { newRunId, SharedJournal, stateStoreOf } from '@opsbook/state';
+import { verifyApprovalFile } from '../approval/approval-flow.js';
+import { type RunOutcome, type RunRequest, runStatusOf } from '../execute/run.js';
+import type { TicketReport } from '../ticket/run-ticket.js';
+import { followShards, type ShardNotice } from './follow.js';
+import { openQueue, type QueueLog } from './queue.js';
+import type { ShardJob } from './shard-job.js';
+import { databaseUrlOf } from './shard-run.js';
+import { DEFAULT_SHARD_SIZE, splitIntoShards, zoneOf } from './shards.js';
+
+export interface DistributedRunRequest extends RunRequest {
+  /** Hosts per shard at most (default DEFAULT_SHARD_SIZE). */
+  shardSize?: number;
+  /** How long a taken shard's lease may stay free before its worker is presumed dead (10 s). */
+  deadAfterMs?: number;
+  /** How often the journal is read for progress (250 ms). */
+  pollMs?: number;
+  onShard?(notice: ShardNotice): void;
+  onQueueLog?: QueueLog;
+}
+
+/**
+ * `opsbook run --distribute`: the approval is verified and the run claimed, signed and started
+ * exactly as by `opsbook run`; then, instead of running the hosts, the plan's hosts are cut into
+ * shards by zone (`opsbook_zone`) and size and queued for the workers of each zone, which verify
+ * everything again themselves and append to this run's journal. This follows the journal until
+ * every host has ended (a dead worker's hosts are taken over: see followShards), then journals
+ * run-end and records the run's end. Needs the PostgreSQL state store (USAGE otherwise).
+ */
+export async function runDistributed(req: DistributedRunRequest): Promise<RunOutcome> {
+  const url = databaseUrlOf(req.config, 'opsbook run --distribute');
+  const verified = await verifyApprovalFile(req.approvalFile, {
+    config: req.config,
+    ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
+    ...(req.now ? { now: req.now } : {}),
+    executorKey: req.executorSigner.publicKey.fingerprint,
+  });
+  const { plan, planDigest, verified: approval } = verified;
+  const executor = verified.executor!;
+  const zones = new Map(verified.inventory.hosts.map((h) => [h.name, zoneOf(h)]));
+  const shards = splitIntoShards(
+    plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? 'default' })),
+    req.shardSize ?? DEFAULT_SHARD_SIZE,
+  );
+  await req.ticket?.check(approval.statement);
+  const runId = newRunId(req.now ?? new Date());
+  const hosts = plan.hosts.map((h) => h.name);
+  const runClaim = await signRunClaim(
+    {
+      approvalId: approval.statement.id,
+      approvalPayload: Buffer.from(verified.approval.envelope.payload, 'base64'),
+      ticket: plan.ticket,
+      runId,
+      hosts,
+      executor: executor.id,
+      ...(req.now ? { now: req.now } : {}),
+    },
+    req.executorSigner,
+  );
+  // The queue is reachable and migrated before the run is claimed: a run is not used up for nothing.
+  const queue = await openQueue(url, req.onQueueLog);
+  const store = stateStoreOf(req.config);
+  let journal: SharedJournal | undefined;
+  try {
+    const { runsUsed } = await store.claimRun({
+      approvalId: approval.statement.id,
+      maxRuns: approval.statement.maxRuns,
+      runId,
+      ticket: plan.ticket,
+    });
+    const ticketStart = await req.ticket?.start(runId, executor.id);
+    journal = await SharedJournal.create({ url, runId });
+    const start = {
+      type: 'run-start',
+      runId,
+      ticket: plan.ticket,
+      runbook: plan.runbook,
+      planDigest,
+      approval: {
+        id: approval.statement.id,
+        sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
+        signers: approval.signers.map((s) => ({
+          approverId: s.approverId,
+          fingerprint: s.fingerprint,
+        })),
+        runsUsed,
+        maxRuns: approval.statement.maxRuns,
+      },
+      executor: executor.id,
+      executorKey: executor.fingerprint!,
+      runClaim,
+      params: plan.params,
+      secretParams: plan.secretParams,
+      hosts,
+    } as const;
+    await journal.append(start);
+    req.onEvent?.(start as never);
+    const approvalBytes = verified.approval.bytes.toString('base64');
+    await queue.add(
+      shards.map(
+        (s): ShardJob => ({
+          version: 1,
+          runId,
+          shard: s.index,
+          zone: s.zone,
+          hosts: s.hosts,
+          approval: approvalBytes,
+        }),
+      ),
+    );
+    const followed = await followShards({
+      url,
+      runId,
+      journal,
+      queue,
+      shards,
+      signal: req.signal,
+      deadAfterMs: req.deadAfterMs ?? 10_000,
+      pollMs: req.pollMs ?? 250,
+      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      ...(req.onShard ? { onShard: req.onShard } : {}),
+    });
+    const result = {
+      hosts: followed.results.inOrder(hosts),
+      interrupted: followed.interrupted,
+      stoppedByFailures: false,
+    };
+    const status = runStatusOf(result);
+    const end = {
+      type: 'run-end',
+      status,
+      hosts: Object.fromEntries(result.hosts.map((h) => [h.host, h.status])),
+      interrupted: result.interrupted,
+      stoppedByFailures: false,
+    } as const;
+    const last = await journal.append(end);
+    req.onEvent?.(end as never);
+    await store.recordRunEnd({ runId, head: last.hash, count: last.seq, status });
+    for (const lease of followed.takenOver) await lease.close();
+    const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId);
+    return {
+      runId,
+      status,
+      verified,
+      result,
+      journal: { location: journal.location, head: last.hash, count: last.seq },
+      ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
+    };
+  } finally {
+    await journal?.close();
+    await queue.close();
+  }
+}

@@ -1,0 +1,80 @@
+import type { Task } from 'graphile-worker';
+import type { HostResult } from '../execute/execute.js';
+import { startQueueWorker } from './queue.js';
+import { databaseUrlOf, runShard, type ShardRequest } from './shard-run.js';
+import { checkZone, shardTask } from './shards.js';
+
+/** What a worker tells its command about the shards it takes. */
+export type WorkerNotice =
+  | { type: 'ready'; zones: string[]; tasks: string[] }
+  | { type: 'shard-start'; jobId: string; runId?: string; shard?: number; hosts?: string[] }
+  | {
+      type: 'shard-end';
+      jobId: string;
+      runId: string;
+      shard: number;
+      executor: string;
+      hosts: HostResult[];
+    }
+  | { type: 'shard-refused'; jobId: string; error: unknown };
+
+export interface WorkerRequest extends Omit<ShardRequest, 'onEvent'> {
+  /** The zones whose shards this worker takes (`opsbook_zone` of the hosts, or `default`). */
+  zones: readonly string[];
+  /** Shards run at the same time by this worker (default 1; each fans out to its hosts). */
+  concurrency?: number;
+  onNotice?(notice: WorkerNotice): void;
+  /** graphile-worker's own log lines. */
+  onLog?(level: string, message: string): void;
+}
+
+/**
+ * `opsbook worker`: takes the shards of distributed runs for its zones from the job queue and
+ * runs each (runShard), until `signal` is aborted; then no new shard or step starts, running
+ * commands finish, and it resolves. A refused shard fails its job (never retried) and the worker
+ * goes on with the next.
+ */
+export async function runWorker(req: WorkerRequest): Promise<void> {
+  const url = databaseUrlOf(req.config, 'opsbook worker');
+  const zones = req.zones.map((z) => checkZone(z, '--zone'));
+  const task: Task = async (payload, helpers) => {
+    const jobId = helpers.job.id;
+    const p = (payload ?? {}) as { runId?: unknown; shard?: unknown; hosts?: unknown };
+    req.onNotice?.({
+      type: 'shard-start',
+      jobId,
+      ...(typeof p.runId === 'string' ? { runId: p.runId } : {}),
+      ...(typeof p.shard === 'number' ? { shard: p.shard } : {}),
+      ...(Array.isArray(p.hosts) ? { hosts: p.hosts.map(String) } : {}),
+    });
+    try {
+      const outcome = await runShard(payload, req);
+      req.onNotice?.({
+        type: 'shard-end',
+        jobId,
+        runId: outcome.job.runId,
+        shard: outcome.job.shard,
+        executor: outcome.executor,
+        hosts: outcome.result.hosts,
+      });
+    } catch (error) {
+      req.onNotice?.({ type: 'shard-refused', jobId, error });
+      throw error;
+    }
+  };
+  const runner = await startQueueWorker({
+    url,
+    taskList: Object.fromEntries(zones.map((z) => [shardTask(z), task])),
+    concurrency: req.concurrency ?? 1,
+    ...(req.onLog ? { log: req.onLog } : {}),
+  });
+  req.onNotice?.({ type: 'ready', zones, tasks: zones.map(shardTask) });
+  const stop = () => void runner.stop().catch(() => undefined);
+  if (req.signal.aborted) stop();
+  else req.signal.addEventListener('abort', stop, { once: true });
+  try {
+    await runner.promise;
+  } finally {
+    req.signal.removeEventListener('abort', stop);
+  }
+}
