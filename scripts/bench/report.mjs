@@ -1,218 +1,237 @@
 #!/usr/bin/env node
-// Health report at scale (issue 8): 1,000 hosts × 30 days of daily inspections, written as
-// run journals in a temp state dir, then read, scored and rendered.
-// Targets: render HTML ≤ 2 s, HTML ≤ 5 MB. Prints each phase; the targets apply to the HTML
-// render of the computed report, the other phases are printed so nothing hides.
-// Needs `pnpm build` first (imports @opsbook/health-report, which is its dist/).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+// `opsbook report` end to end (issue #16 item 4): 1,000 hosts × 30 days of daily inspections,
+// timed as the user waits for it, from process spawn to exit of `opsbook report` (HTML written
+// to a file, the command's default), on the files store and on the PostgreSQL store, against
+// floors measured in the same run: `node -e 0` (a node process that does nothing) and, for
+// PostgreSQL, `psql -c 'select count(*) from opsbook_findings'` (a client that connects, asks
+// one question of the findings table and exits).
+//
+// "cold" is the first report of a store holding journals but no findings (an old state dir, a
+// database migrated after its runs): it derives them from the journals and keeps them; "warm"
+// is every report after. Target: warm ≤ 2 s. Needs `pnpm build` first (runs
+// packages/cli/dist/bin.js; starts PostgreSQL with @opsbook/testkit).
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { writeHistory } from './bench-history.mjs';
+import { median } from './bench-measure.mjs';
+import { cleanEnv, runGroup, stopOnSignals } from './bench-processes.mjs';
 
-const { computeReport, readHistory, renderHtml, renderJson, renderMarkdown } = await import(
-  '@opsbook/health-report'
+const { computeReport, readHistory, renderHtml } = await import('@opsbook/health-report');
+// Not a dependency of the repository root: imported from its build, as the CLI bundles it.
+const { closeStateStores, filesStore, migrateStateStore, postgresStore } = await import(
+  '../../packages/state/dist/index.js'
 );
+const { startPostgres } = await import('@opsbook/testkit/postgres');
+
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 2);
+const TARGET_MS = 2000;
 const start = Date.parse('2025-03-01T06:00:00Z');
-const now = new Date(start + DAYS * 86_400_000);
+const since = new Date(start - 86_400_000);
+const until = new Date(start + DAYS * 86_400_000);
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(repo, 'packages/cli/dist/bin.js');
+const execFileP = promisify(execFile);
 
-// A seeded generator: every run of the bench measures the same history.
-let seed = 42;
-const rand = () => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
-const grade = (v, warn, crit) => (v >= crit ? 'crit' : v >= warn ? 'warn' : 'ok');
+stopOnSignals();
 
-function hostFindings(host, i, d) {
-  const disk = Math.min(100, Math.round(30 + (i % 50) + d * (i % 4) * 0.5 + rand() * 3));
-  const data = Math.min(100, Math.round(20 + (i % 30) + d * (i % 3) + rand() * 2));
-  const mem = Math.round(40 + rand() * 55);
-  const f = (check, subject, status, value, threshold, unit, message) => ({
-    host,
-    check,
-    subject,
-    status,
-    value,
-    threshold,
-    unit,
-    message,
-  });
-  return {
-    'inspection.disk': [
-      f('inspection.disk', '/', grade(disk, 80, 90), disk, 80, '%', `/ is ${disk}% full`),
-      f('inspection.disk', '/data', grade(data, 80, 90), data, 80, '%', `/data is ${data}% full`),
-    ],
-    'inspection.memory': [
-      f('inspection.memory', 'memory', grade(mem, 85, 95), mem, 85, '%', `memory ${mem}% in use`),
-    ],
-    'inspection.load': [
-      f(
-        'inspection.load',
-        'load15',
-        rand() < 0.03 ? 'warn' : 'ok',
-        0.4,
-        1.5,
-        'per-core',
-        'load per core 0.4',
-      ),
-    ],
-    'inspection.failed-units': [
-      f(
-        'inspection.failed-units',
-        undefined,
-        rand() < 0.01 ? 'crit' : 'ok',
-        0,
-        1,
-        'count',
-        'no failed units',
-      ),
-    ],
-    'inspection.time-sync': [
-      f(
-        'inspection.time-sync',
-        'chrony',
-        i % 97 === 0 ? 'unknown' : 'ok',
-        i % 97 === 0 ? null : 3,
-        100,
-        'ms',
-        'clock offset 3 ms',
-      ),
-    ],
-  };
-}
-
-async function writeHistory(stateDir) {
-  await mkdir(path.join(stateDir, 'runs'), { recursive: true });
-  let bytes = 0;
-  for (let d = 0; d < DAYS; d++) {
-    let t = start + d * 86_400_000;
-    const lines = [];
-    const push = (e) => {
-      t += 50;
-      lines.push(
-        JSON.stringify({
-          seq: lines.length + 1,
-          at: new Date(t).toISOString(),
-          prev: 'sha256:bench',
-          ...e,
-          hash: 'sha256:bench',
-        }),
-      );
-    };
-    const hosts = Array.from(
-      { length: HOSTS },
-      (_, i) => `host-${String(i).padStart(4, '0')}.prod.example`,
-    );
-    push({
-      type: 'run-start',
-      runId: `daily-${d}`,
-      ticket: 'OPS-1',
-      runbook: { name: 'daily-inspection', version: '1.0.0' },
-      hosts,
-    });
-    hosts.forEach((host, i) => {
-      push({ type: 'host-start', host });
-      if (i % 500 === 499) {
-        push({ type: 'host-end', host, status: 'unreachable', rolledBack: false });
-        return;
-      }
-      for (const [check, findings] of Object.entries(hostFindings(host, i, d))) {
-        push({
-          type: 'step-end',
-          host,
-          phase: 'steps',
-          step: check,
-          status: 'ok',
-          exitCode: 0,
-          durationMs: 20,
-          uses: check,
-          result: { findings },
-        });
-      }
-      push({ type: 'host-end', host, status: 'ok', rolledBack: false });
-    });
-    push({
-      type: 'run-end',
-      status: 'ok',
-      hosts: {},
-      interrupted: false,
-      stoppedByFailures: false,
-    });
-    const text = `${lines.join('\n')}\n`;
-    bytes += Buffer.byteLength(text);
-    await writeFile(path.join(stateDir, 'runs', `daily-${d}.jsonl`), text);
-  }
-  return bytes;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function time(fn) {
+/** Wall time (ms) of one process from spawn to exit; throws when it fails. */
+async function wall(argv, options) {
   const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
+  const r = await runGroup(
+    argv,
+    { ...(options.dir ? { cwd: options.dir } : {}), env: cleanEnv(options.env) },
+    120_000,
+  );
+  const ms = performance.now() - t0;
+  if (r.code !== 0 || r.timedOut)
+    throw new Error(`${argv.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+const reportArgv = (out, format = 'html') => [
+  process.execPath,
+  bin,
+  'report',
+  '--since',
+  since.toISOString(),
+  '--until',
+  until.toISOString(),
+  '--format',
+  format,
+  '-o',
+  out,
+];
+
+async function samples(n, fn) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push((await fn()).ms);
+  return out;
+}
+
+/** The JSON report of a working copy without its generation time, to compare the two stores. */
+async function reportJson(copy) {
+  const file = path.join(copy.dir, 'report.json');
+  await wall(reportArgv(file, 'json'), copy);
+  const { generatedAt: _, ...report } = JSON.parse(await readFile(file, 'utf8'));
+  return JSON.stringify(report);
+}
+
+/** Read, compute and render in this process: where the time of a warm report goes. */
+async function phases(store) {
+  const t0 = performance.now();
+  const history = await readHistory(store, { since, until });
+  const t1 = performance.now();
+  const report = computeReport(history, { range: { since, until }, now: until });
+  const t2 = performance.now();
+  await renderHtml(report);
+  const t3 = performance.now();
+  const findings = history.inspections.reduce((n, s) => n + s.findings.length, 0);
+  return { read: t1 - t0, compute: t2 - t1, render: t3 - t2, findings };
+}
+
+/** Loads the generated runs into the database as the PostgreSQL store holds them. */
+async function loadDatabase(pg, database, runs, dir) {
+  const csv = (v) => (v === null ? '' : `"${String(v).replaceAll('"', '""')}"`);
+  const runRows = runs.map((r, i) =>
+    [r.runId, 'apr-bench', i + 1, 'OPS-1', r.startedAt, r.startedAt, r.endedAt, 'ok']
+      .concat(['sha256:bench', r.lines.length])
+      .map(csv)
+      .join(','),
+  );
+  const lineRows = runs.flatMap((r) =>
+    r.lines.map((line, i) => [r.runId, i + 1, line, 'sha256:bench'].map(csv).join(',')),
+  );
+  await writeFile(path.join(dir, 'runs.csv'), `${runRows.join('\n')}\n`);
+  await writeFile(path.join(dir, 'lines.csv'), `${lineRows.join('\n')}\n`);
+  const psql = (command) =>
+    execFileP('psql', ['-v', 'ON_ERROR_STOP=1', '-qAt', '-c', command], {
+      env: { ...process.env, ...pg.env(database) },
+      maxBuffer: 1 << 20,
+    });
+  await psql(
+    `\\copy opsbook_runs (run_id, approval_id, run_number, ticket, started_at, journal_started_at, ended_at, status, head, event_count) from '${path.join(dir, 'runs.csv')}' with (format csv)`,
+  );
+  await psql(
+    `\\copy opsbook_journal_lines (run_id, seq, line, hash) from '${path.join(dir, 'lines.csv')}' with (format csv)`,
+  );
+  await psql('vacuum analyze');
+  return psql;
 }
 
 const work = await mkdtemp(path.join(tmpdir(), 'opsbook-bench-report-'));
+let pg;
 try {
-  const stateDir = path.join(work, 'state');
-  const journalBytes = await writeHistory(stateDir);
-  const range = { since: new Date(start - 86_400_000), until: now };
-  const reads = [],
-    computes = [],
-    htmls = [],
-    mds = [],
-    jsons = [];
-  let html = '',
-    md = '',
-    json = '',
-    report;
-  for (let r = 0; r < RUNS; r++) {
-    const read = await time(() => readHistory(stateDir, range));
-    const computed = await time(() => computeReport(read.value, { range, now }));
-    const h = await time(() => renderHtml(computed.value));
-    const m = await time(() => renderMarkdown(computed.value));
-    const j = await time(() => renderJson(computed.value));
-    reads.push(read.ms);
-    computes.push(computed.ms);
-    htmls.push(h.ms);
-    mds.push(m.ms);
-    jsons.push(j.ms);
-    ({ value: report } = computed);
-    html = h.value;
-    md = m.value;
-    json = j.value;
+  const config = (extra = '') =>
+    `apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n${extra}`.trimEnd().concat('\n');
+  const files = { dir: path.join(work, 'files'), env: { OPSBOOK_DATABASE_URL: '' } };
+  await mkdir(files.dir, { recursive: true });
+  await writeFile(path.join(files.dir, 'opsbook.yaml'), config());
+  const { runs, bytes } = await writeHistory(path.join(files.dir, 'state'), {
+    hosts: HOSTS,
+    days: DAYS,
+    start,
+  });
+  const events = runs.reduce((n, r) => n + r.lines.length, 0);
+
+  pg = await startPostgres();
+  const database = 'opsbook_bench';
+  await pg.psql(`create database ${database}`);
+  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${database}`;
+  await migrateStateStore(url);
+  const psql = await loadDatabase(pg, database, runs, work);
+  const postgres = { dir: path.join(work, 'pg'), env: { OPSBOOK_DATABASE_URL: url } };
+  await mkdir(postgres.dir, { recursive: true });
+  await writeFile(path.join(postgres.dir, 'opsbook.yaml'), config());
+
+  const html = (copy) => path.join(copy.dir, 'health-report.html');
+  const forgetFiles = () => rm(path.join(files.dir, 'state', 'findings'), { recursive: true });
+  const forgetRows = () =>
+    psql(
+      'truncate opsbook_findings, opsbook_host_facts, opsbook_host_outcomes, opsbook_run_findings',
+    );
+
+  const nodeFloor = await samples(RUNS, () => wall([process.execPath, '-e', '0'], files));
+  const psqlFloor = await samples(RUNS, () =>
+    wall(['psql', '-qAt', '-c', 'select count(*) from opsbook_findings'], {
+      env: pg.env(database),
+    }),
+  );
+  const coldFiles = await samples(COLD_RUNS, async () => {
+    await forgetFiles().catch(() => undefined);
+    return wall(reportArgv(html(files)), files);
+  });
+  const warmFiles = await samples(RUNS, () => wall(reportArgv(html(files)), files));
+  const coldPg = await samples(COLD_RUNS, async () => {
+    await forgetRows();
+    return wall(reportArgv(html(postgres)), postgres);
+  });
+  const warmPg = await samples(RUNS, () => wall(reportArgv(html(postgres)), postgres));
+  const findingRows = Number((await psql('select count(*) from opsbook_findings')).stdout);
+  const [fromFiles, fromPg] = [await reportJson(files), await reportJson(postgres)];
+  const same = fromFiles === fromPg;
+  if (!same) {
+    const at = [...fromFiles].findIndex((c, i) => c !== fromPg[i]);
+    console.log(
+      `reports differ at ${at}:\n${fromFiles.slice(at - 150, at + 150)}\n${fromPg.slice(at - 150, at + 150)}`,
+    );
   }
-  const mb = (n) => (n / 1024 / 1024).toFixed(2);
-  const total = median(reads) + median(computes) + median(htmls);
+  const inFiles = await phases(filesStore(path.join(files.dir, 'state')));
+  const pgStore = postgresStore({ url });
+  const inPg = await phases(pgStore);
+  await pgStore.close();
+  await closeStateStores();
+
+  const f = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const range = (xs) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  const floorNode = median(nodeFloor);
+  const floorPsql = median(psqlFloor);
   const rows = [
-    [
-      'history',
-      `${HOSTS} hosts × ${DAYS} days, ${report.findings.length} current findings, journals ${mb(journalBytes)} MB in ${DAYS} files`,
-    ],
-    ['read journals (median)', `${median(reads).toFixed(0)} ms`],
-    ['compute report (median)', `${median(computes).toFixed(0)} ms`],
-    ['render HTML (median)', `${median(htmls).toFixed(0)} ms  (target ≤ 2000 ms)`],
-    ['read + compute + render HTML', `${total.toFixed(0)} ms`],
-    [
-      'render Markdown / JSON (median)',
-      `${median(mds).toFixed(1)} ms / ${median(jsons).toFixed(0)} ms`,
-    ],
-    ['HTML size', `${mb(Buffer.byteLength(html))} MB  (target ≤ 5 MB)`],
-    ['Markdown size', `${(Buffer.byteLength(md) / 1024).toFixed(1)} KB  (limit 32 KB)`],
-    ['JSON size', `${mb(Buffer.byteLength(json))} MB`],
+    ['floor: node -e 0', nodeFloor, floorNode],
+    ["floor: psql -c 'select count(*) from opsbook_findings'", psqlFloor, floorNode],
+    ['files, cold (summaries derived from the journals)', coldFiles, floorNode],
+    ['files, warm', warmFiles, floorNode],
+    ['postgres, cold (rows derived from journal lines)', coldPg, floorPsql],
+    ['postgres, warm', warmPg, floorPsql],
   ];
-  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(34)} ${v}\n`);
-  const ok =
-    median(htmls) <= 2000 &&
-    Buffer.byteLength(html) <= 5 * 1024 * 1024 &&
-    Buffer.byteLength(md) <= 32 * 1024;
-  process.stdout.write(
-    `${ok ? 'PASS' : 'FAIL'}: HTML render ≤ 2 s and ≤ 5 MB, Markdown ≤ 32 KB (node ${process.version}, ${RUNS} runs, load average ${loadavg()[0].toFixed(1)})\n`,
+  console.log(
+    `\n${HOSTS} hosts × ${DAYS} days: ${events} journal events, ${(bytes / 2 ** 20).toFixed(1)} MB of journals in ${runs.length} runs, ${findingRows} finding rows; opsbook report --format html -o FILE\n`,
+  );
+  console.log('| case | median | min–max | runs | ÷ floor |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [name, xs, floor] of rows) {
+    console.log(
+      `| ${name} | ${f(median(xs))} | ${range(xs)} | ${xs.length} | ${(median(xs) / floor).toFixed(1)}× |`,
+    );
+  }
+  console.log('\nin one process, warm (read findings → History / compute / render HTML):');
+  for (const [name, p] of [
+    ['files', inFiles],
+    ['postgres', inPg],
+  ]) {
+    console.log(
+      `  ${name.padEnd(9)} read ${p.read.toFixed(0)} ms, compute ${p.compute.toFixed(0)} ms, render ${p.render.toFixed(0)} ms (${p.findings} findings)`,
+    );
+  }
+  console.log(`\nJSON reports of the two stores identical (but generatedAt): ${same}`);
+  console.log(
+    `node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  const ok = same && median(warmFiles) <= TARGET_MS && median(warmPg) <= TARGET_MS;
+  console.log(
+    `${ok ? 'PASS' : 'FAIL'}: warm opsbook report ≤ ${TARGET_MS / 1000} s end to end on both stores, same report from both`,
   );
   process.exitCode = ok ? 0 : 1;
 } finally {
+  await pg?.dispose();
   await rm(work, { recursive: true, force: true });
 }
