@@ -63,8 +63,10 @@ export {
 } from './postgres/shared-journal.js';
 export { type RunStatus, runStatuses, runStatusValues } from './run-status.js';
 export {
+  filterRuns,
   type HostCounts,
   newRunId,
+  type RunFilter,
   type RunRecordView,
   type RunSource,
   type RunState,

@@ -5,7 +5,7 @@ import { UsageError } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal, type JournalEvent, journalPath } from './journal.js';
 import { consumeRun, recordRunEnd } from './ledger.js';
-import { newRunId, summarizeRun } from './run-store.js';
+import { filterRuns, newRunId, type RunSummary, summarizeRun } from './run-store.js';
 import { filesStore } from './store.js';
 
 let root: string;
@@ -102,6 +102,7 @@ describe('listRuns', () => {
         approvalId: 'apr-3',
         startedAt: '2025-05-05T10:00:00.000Z',
         hosts: { total: 1, byOutcome: {} },
+        hostNames: ['db-01'],
       },
       {
         runId: '20250101-100000-aaaaaa',
@@ -113,6 +114,7 @@ describe('listRuns', () => {
         startedAt: '2025-05-05T10:00:00.000Z',
         endedAt: '2025-05-05T10:00:00.000Z',
         hosts: { total: 2, byOutcome: { ok: 1, failed: 1 } },
+        hostNames: ['web-01', 'web-02'],
       },
     ]);
   });
@@ -242,6 +244,57 @@ describe('summarizeRun', () => {
       approvalId: 'a',
       endedAt: 't',
       hosts: { total: 1, byOutcome: { ok: 3, interrupted: 2 } },
+      hostNames: ['h'],
     });
+  });
+});
+
+describe('filterRuns', () => {
+  const run = (runId: string, fields: Partial<RunSummary>): RunSummary => ({
+    runId,
+    status: 'ok',
+    hosts: { total: 0, byOutcome: {} },
+    ...fields,
+  });
+  const runs = [
+    run('c', {
+      ticket: 'OPS-2',
+      runbook: 'backup',
+      startedAt: '2025-03-03T00:00:00.000Z',
+      hostNames: ['db-1'],
+    }),
+    run('b', {
+      ticket: 'OPS-1',
+      runbook: 'inspect',
+      status: 'failed',
+      startedAt: '2025-03-02T00:00:00.000Z',
+      hostNames: ['web-1', 'web-2'],
+    }),
+    run('a', {
+      ticket: 'OPS-1',
+      runbook: 'inspect',
+      startedAt: '2025-03-01T00:00:00.000Z',
+      hostNames: ['web-2'],
+    }),
+    run('m', { status: 'missing' }),
+  ];
+  const ids = (filter: Parameters<typeof filterRuns>[1]) =>
+    filterRuns(runs, filter).map((r) => r.runId);
+
+  it('keeps every run with no criterion, and the runs that meet every criterion given', () => {
+    expect(ids({})).toEqual(['c', 'b', 'a', 'm']);
+    expect(ids({ ticket: 'OPS-1' })).toEqual(['b', 'a']);
+    expect(ids({ ticket: 'OPS-1', status: 'ok' })).toEqual(['a']);
+    expect(ids({ runbook: 'backup' })).toEqual(['c']);
+    expect(ids({ hosts: ['web-2', 'nope'] })).toEqual(['b', 'a']);
+    expect(ids({ hosts: [] })).toEqual([]);
+  });
+
+  it('takes since as inclusive and until as exclusive; a run with no start time matches neither', () => {
+    expect(ids({ since: new Date('2025-03-02T00:00:00Z') })).toEqual(['c', 'b']);
+    expect(ids({ until: new Date('2025-03-02T00:00:00Z') })).toEqual(['a']);
+    expect(
+      ids({ since: new Date('2025-03-01T12:00:00Z'), until: new Date('2025-03-03T00:00:00Z') }),
+    ).toEqual(['b']);
   });
 });

@@ -48,6 +48,36 @@ export interface RunSummary {
   startedAt?: string;
   endedAt?: string;
   hosts: HostCounts;
+  /** The hosts run-start names (what `runs list --host/--group` match). */
+  hostNames?: string[];
+}
+
+/** What `runs list` narrows the history to; every given criterion must hold. */
+export interface RunFilter {
+  ticket?: string | undefined;
+  runbook?: string | undefined;
+  status?: RunState | undefined;
+  /** Runs that name at least one of these hosts. */
+  hosts?: readonly string[] | undefined;
+  /** Runs started at or after / before these times. */
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+/** The runs of `runs` the filter keeps, in the same order. */
+export function filterRuns(runs: readonly RunSummary[], filter: RunFilter): RunSummary[] {
+  const since = filter.since?.toISOString();
+  const until = filter.until?.toISOString();
+  const hosts = filter.hosts ? new Set(filter.hosts) : undefined;
+  return runs.filter(
+    (r) =>
+      (filter.ticket === undefined || r.ticket === filter.ticket) &&
+      (filter.runbook === undefined || r.runbook === filter.runbook) &&
+      (filter.status === undefined || r.status === filter.status) &&
+      (hosts === undefined || (r.hostNames ?? []).some((h) => hosts.has(h))) &&
+      (since === undefined || (r.startedAt !== undefined && r.startedAt >= since)) &&
+      (until === undefined || (r.startedAt !== undefined && r.startedAt < until)),
+  );
 }
 
 export interface RunRecordView {
@@ -225,6 +255,9 @@ export function summarizeRun(
       total: Array.isArray(start.hosts) ? start.hosts.length : 0,
       byOutcome: isEnded ? outcomeCounts(end.hosts) : {},
     },
+    ...(Array.isArray(start.hosts)
+      ? { hostNames: start.hosts.filter((h): h is string => typeof h === 'string') }
+      : {}),
   };
 }
 

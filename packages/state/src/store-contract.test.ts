@@ -181,6 +181,7 @@ describe.each(backends)('the $name state store', ({ open }) => {
       startedAt: '2025-06-01T12:00:02.000Z',
       endedAt: '2025-06-01T12:00:05.000Z',
       hosts: { total: 2, byOutcome: { ok: 2 } },
+      hostNames: ['web-1', 'web-2'],
     });
     expect(view.location).toBe(store.journalLocation('20250601-120000-aaaaaa'));
   });
@@ -229,6 +230,7 @@ describe.each(backends)('the $name state store', ({ open }) => {
         approvalId: 'apr-1',
         startedAt: '2025-06-01T12:00:08.000Z',
         hosts: { total: 1, byOutcome: {} },
+        hostNames: ['db-1'],
       },
       {
         runId: '20250601-120000-aaaaaa',
@@ -240,6 +242,7 @@ describe.each(backends)('the $name state store', ({ open }) => {
         startedAt: '2025-06-01T12:00:02.000Z',
         endedAt: '2025-06-01T12:00:05.000Z',
         hosts: { total: 2, byOutcome: { ok: 2 } },
+        hostNames: ['web-1', 'web-2'],
       },
     ]);
     const running = await store.readRun('20250601-130000-bbbbbb');

@@ -1,20 +1,79 @@
-import { stateStoreOf } from '@opsbook/state';
-import { type CommandSpec, defineCommand } from '../command.js';
+import { parseReportTime } from '@opsbook/health-report';
+import { UsageError } from '@opsbook/schema';
+import { filterRuns, type RunFilter, type RunState, stateStoreOf } from '@opsbook/state';
+import {
+  type CommandContext,
+  type CommandSpec,
+  defineCommand,
+  listOption,
+  stringOption,
+} from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { hostSelectionOptions, hostsAsked, inventoryGroups } from '../host-selection.js';
 import { formatTable } from '../output.js';
 import { showControlsIn } from '../terminal-safe.js';
 
+const RUN_STATES: readonly RunState[] = [
+  'ok',
+  'failed',
+  'unreachable',
+  'interrupted',
+  'incomplete',
+  'unreadable',
+  'missing',
+];
+
 export const list: CommandSpec = defineCommand({
+  options: {
+    ticket: { type: 'string', value: 'KEY', description: 'only the runs of this ticket' },
+    runbook: { type: 'string', value: 'NAME', description: 'only the runs of this runbook' },
+    status: {
+      type: 'string',
+      value: 'STATE',
+      description: `only the runs in this state (${RUN_STATES.join(', ')})`,
+    },
+    ...hostSelectionOptions,
+    since: {
+      type: 'string',
+      value: 'WHEN',
+      description: 'only runs started since: days back (7d), a UTC day or an ISO time',
+    },
+    until: {
+      type: 'string',
+      value: 'WHEN',
+      description: 'only runs started before: days back, a UTC day (its end) or an ISO time',
+    },
+    limit: { type: 'string', value: 'N', description: 'at most the N newest runs' },
+  },
+  details: `Lists the runs of the state store, newest first: the files under stateDir, or with
+the PostgreSQL store (state: in opsbook.yaml, OPSBOOK_DATABASE_URL) every run of the team.
+--host and --group keep the runs that touched one of those hosts (of the inventory's groups).
+
+Examples:
+  opsbook runs list --ticket OPS-42
+  opsbook runs list --group db --since 7d --status failed
+  opsbook runs list --limit 20 --json`,
   async run(ctx) {
+    const filter = runFilterOf(ctx, new Date());
     const config = await configFor(ctx);
-    const runs = await stateStoreOf(config).listRuns();
+    const hosts =
+      listOption(ctx, 'host').length + listOption(ctx, 'group').length > 0
+        ? hostsAsked(ctx, config.inventory ? await inventoryGroups(config) : undefined)
+        : undefined;
+    const limit = limitOf(ctx);
+    const all = await stateStoreOf(config).listRuns();
+    const runs = filterRuns(all, { ...filter, ...(hosts ? { hosts } : {}) }).slice(0, limit);
     if (ctx.out.json) {
       ctx.out.printJson({ runs });
       return exitCodes.ok;
     }
     if (!runs.length) {
-      ctx.out.note(`no runs in ${stateStoreOf(config).location} yet`);
+      ctx.out.note(
+        all.length === 0
+          ? `no runs in ${stateStoreOf(config).location} yet`
+          : `none of the ${all.length} run(s) in ${stateStoreOf(config).location} match`,
+      );
       return exitCodes.ok;
     }
     ctx.out.print(
@@ -87,3 +146,34 @@ export const show: CommandSpec = defineCommand({
     return view.verification.ok ? exitCodes.ok : exitCodes.refused;
   },
 });
+
+function runFilterOf(ctx: CommandContext, now: Date): RunFilter {
+  const status = stringOption(ctx, 'status');
+  if (status !== undefined && !RUN_STATES.includes(status as RunState))
+    throw new UsageError(
+      `--status ${JSON.stringify(status)} is not one of ${RUN_STATES.join(', ')}`,
+    );
+  const sinceOption = stringOption(ctx, 'since');
+  const untilOption = stringOption(ctx, 'until');
+  const since = sinceOption ? parseReportTime(sinceOption, now, '--since') : undefined;
+  const until = untilOption ? parseReportTime(untilOption, now, '--until') : undefined;
+  if (since && until && until < since)
+    throw new UsageError(
+      `--until ${until.toISOString()} is before --since ${since.toISOString()}: no run can match`,
+    );
+  return {
+    ticket: stringOption(ctx, 'ticket'),
+    runbook: stringOption(ctx, 'runbook'),
+    status: status as RunState | undefined,
+    since,
+    until,
+  };
+}
+
+function limitOf(ctx: CommandContext): number | undefined {
+  const text = stringOption(ctx, 'limit');
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(text))
+    throw new UsageError(`--limit ${JSON.stringify(text)} is not a positive whole number`);
+  return Number(text);
+}
