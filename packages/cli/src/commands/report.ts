@@ -9,12 +9,12 @@ import {
   renderMarkdown,
   summarize,
 } from '@opsbook/health-report';
-import { loadRunInventory } from '@opsbook/runner';
 import { UsageError, writeFileAtomic } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
-import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
+import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { hostSelectionOptions, hostsAsked, inventoryGroups } from '../host-selection.js';
 
 const FORMATS: readonly ReportFormat[] = ['html', 'md', 'json'];
 
@@ -31,18 +31,7 @@ export default defineCommand({
       value: 'WHEN',
       description: 'end of the range (default now): days back, a UTC day (its end) or an ISO time',
     },
-    host: {
-      type: 'string',
-      multiple: true,
-      value: 'NAME',
-      description: 'only this host (repeat, or a comma-separated list)',
-    },
-    group: {
-      type: 'string',
-      multiple: true,
-      value: 'GROUP',
-      description: "only the inventory group's hosts (repeat, or a comma-separated list)",
-    },
+    ...hostSelectionOptions,
     format: {
       type: 'string',
       value: 'html|md|json',
@@ -132,45 +121,3 @@ Examples:
     return exitCodes.ok;
   },
 });
-
-/** The hosts --host and --group ask for; undefined when neither is given (every host). */
-function hostsAsked(
-  ctx: CommandContext,
-  inventory: Record<string, string[]> | undefined,
-): string[] | undefined {
-  const split = (name: string) =>
-    listOption(ctx, name)
-      .flatMap((v) => v.split(','))
-      .map((v) => v.trim())
-      .filter((v) => v !== '');
-  const hosts = split('host');
-  const groups = split('group');
-  if (hosts.length === 0 && groups.length === 0) return undefined;
-  if (groups.length > 0) {
-    if (!inventory) {
-      throw new UsageError(
-        '--group needs an inventory: set inventory in opsbook.yaml, or name hosts with --host',
-      );
-    }
-    const known = new Set(Object.values(inventory).flat());
-    const unknown = groups.filter((g) => !known.has(g));
-    if (unknown.length > 0) {
-      throw new UsageError(
-        `no group ${unknown.map((g) => JSON.stringify(g)).join(', ')} in the inventory; its groups: ${[...known].sort().join(', ') || 'none'}`,
-      );
-    }
-    for (const [host, of] of Object.entries(inventory))
-      if (of.some((g) => groups.includes(g))) hosts.push(host);
-  }
-  return [...new Set(hosts)];
-}
-
-/** host → groups from the configured inventory, so the report can score groups. */
-async function inventoryGroups(
-  config: Awaited<ReturnType<typeof configFor>>,
-): Promise<Record<string, string[]>> {
-  const inventory = await loadRunInventory(config);
-  return Object.fromEntries(
-    inventory.hosts.map((h) => [h.name, h.groups.filter((g) => g !== 'ungrouped')]),
-  );
-}
