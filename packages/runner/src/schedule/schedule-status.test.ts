@@ -22,17 +22,26 @@ const known = (since: string, cron = '0 6 * * *'): KnownSchedule => ({
   cron,
   knownSince: at(since),
 });
-const ran = (slot: string, extra: Partial<ScheduleSlot> = {}): ScheduleSlot => ({
-  schedule: 'daily',
-  slot: at(slot),
-  backfilled: false,
-  startedAt: at(slot),
-  endedAt: at(slot),
-  outcome: 'ran',
-  runId: `run-${slot}`,
-  runStatus: 'ok',
-  ...extra,
-});
+/** A slot that ran ok; `extra` overrides fields, and a field given as undefined is left out. */
+const ran = (
+  slot: string,
+  extra: { [K in keyof ScheduleSlot]?: ScheduleSlot[K] | undefined } = {},
+): ScheduleSlot => {
+  const merged: Record<string, unknown> = {
+    schedule: 'daily',
+    slot: at(slot),
+    backfilled: false,
+    startedAt: at(slot),
+    endedAt: at(slot),
+    outcome: 'ran',
+    runId: `run-${slot}`,
+    runStatus: 'ok',
+    ...extra,
+  };
+  return Object.fromEntries(
+    Object.entries(merged).filter(([, v]) => v !== undefined),
+  ) as unknown as ScheduleSlot;
+};
 
 describe('scheduleStatus', () => {
   it('gives the next slot in UTC and the last run, and nothing missed when every slot ran', async () => {
@@ -83,7 +92,7 @@ describe('scheduleStatus', () => {
           message: 'expired',
           runId: undefined,
           runStatus: undefined,
-        } as Partial<ScheduleSlot>),
+        }),
       ],
       now: at('2025-03-01T07:00:00Z'),
       since: at('2025-02-24T00:00:00Z'),
