@@ -1,7 +1,7 @@
 import type { RunStatus } from '@opsbook/runner';
 import { type ErrorKind, isOpsbookError, storageErrorOf, ValidationError } from '@opsbook/schema';
 
-/** The CLI contract (DESIGN §7): the one place where kinds of error become exit codes. */
+/** The CLI contract (README's exit-code table, docs/exit-codes.md): the one place where kinds of error become exit codes. */
 export const exitCodes: Record<ErrorKind | 'ok' | 'bug', number> = {
   ok: 0,
   failed: 1,

@@ -7,7 +7,7 @@ import { errorTableStates, listName, packageErrorCodes } from './error-tables.js
 import { repoRoot } from './run-cli.js';
 
 /*
- * The exit codes are a contract (DESIGN §7): every code the CLI can return is in the README's
+ * The exit codes are a contract: every code the CLI can return is in the README's
  * exit table with its meaning, and every stable error code is listed in docs/exit-codes.md under
  * the exit code it gets. Read from the sources, so a new code or a new `return N` without its
  * documentation fails here, naming it. Each package lists its codes in src/error-codes.ts, and

@@ -68,7 +68,7 @@ interface PendingLine {
 
 /**
  * The journal of one run: an append-only JSONL file in which every event carries the hash of
- * the one before, so an edited, dropped or reordered event breaks the chain (DESIGN §5).
+ * the one before, so an edited, dropped or reordered event breaks the chain (README.md of this package).
  * `append` resolves only once the line is fsynced: the runner starts the next step after that,
  * so a crash can lose at most events being written, never one whose step already ran.
  *

@@ -1,5 +1,5 @@
 /**
- * The journal's events (DESIGN §5) as a JSON Schema: the one source of `RunEvent`
+ * The journal's events (README, _What `run` does_: the journal) as a JSON Schema: the one source of `RunEvent`
  * (run-events.ts derives it), and what a reader of a journal can check its lines against once
  * the chain fields (`seq`, `at`, `prev`, `hash`) are taken off.
  */

@@ -4,7 +4,7 @@ import { runEventSchema, runStatusValues } from './run-event-schema.js';
 export { runEventSchema };
 
 /**
- * What a run records, in order, in its journal (DESIGN §5) and what the CLI renders as progress.
+ * What a run records, in order, in its journal (packages/state/README.md) and what the CLI renders as progress.
  * Every event is durable (fsynced) before the runner starts the next step.
  */
 export type RunEvent = FromSchema<typeof runEventSchema>;

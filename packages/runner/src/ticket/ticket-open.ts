@@ -33,7 +33,7 @@ export interface OpenedTicket {
   report: TicketReport;
 }
 
-/** The standing approval file configured for a routine runbook (DESIGN §9 `standing:`). */
+/** The standing approval file configured for a routine runbook (opsbook.yaml `standing:`, README _Inventory and configuration_). */
 export function standingApprovalFile(config: Config, runbook: string): string {
   const file = config.raw.standing?.[runbook];
   if (!file)

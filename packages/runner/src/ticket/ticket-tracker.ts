@@ -25,7 +25,7 @@ export interface OpenTrackerOptions {
 }
 
 /**
- * The tracker `opsbook.yaml` names (DESIGN §6, §9): the embedded local tracker in the state dir
+ * The tracker `opsbook.yaml` names (docs/working-with-jira.md; README, _Inventory and configuration_): the embedded local tracker in the state dir
  * by default, or Jira from `tracker.jira` plus the environment (JIRA_BASE_URL, JIRA_EMAIL +
  * JIRA_API_TOKEN, or JIRA_PAT). The environment is passed in; nothing here reads process.env.
  */
