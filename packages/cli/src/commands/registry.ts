@@ -75,6 +75,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./run.js')).default,
   },
   {
+    name: 'worker',
+    summary:
+      "run the shards of distributed runs for a zone from the team's PostgreSQL job queue, verifying each itself",
+    load: async () => (await import('./worker.js')).default,
+  },
+  {
     name: 'runs list',
     summary:
       "list the runs in the state store (this machine's, or the team's database), newest first",

@@ -1,0 +1,109 @@
+import { runWorker, type WorkerNotice } from '@opsbook/runner';
+import { isOpsbookError, UsageError } from '@opsbook/schema';
+import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+import { showControls as terminalSafe } from '../terminal-safe.js';
+
+export default defineCommand({
+  options: {
+    zone: {
+      type: 'string',
+      multiple: true,
+      value: 'ZONE',
+      description: 'take the shards of this zone (opsbook_zone of the hosts)',
+    },
+    concurrency: {
+      type: 'string',
+      value: 'N',
+      description: 'shards run at the same time (default 1; each fans out to its hosts)',
+    },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory the runs were planned with',
+    },
+    'accept-new-host-keys': {
+      type: 'boolean',
+      description: 'add unknown host keys to known_hosts (changed keys are still refused)',
+    },
+  },
+  details: `Needs the PostgreSQL state store (opsbook.yaml state, or OPSBOOK_DATABASE_URL) and this
+machine's own checkout, trust pin, inventory and known_hosts: every shard's approval is verified
+here again, its hosts must be approved ones, and its run must be the one the store claimed, before
+any host is touched. Secret params come from OPSBOOK_PARAM_<NAME> in this worker's environment.
+A shard is tried once: if this worker dies, its hosts are reported, never run again.
+Ctrl-C (or SIGTERM) takes no new shard; running commands finish, then it exits.`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const zones = listOption(ctx, 'zone');
+    if (zones.length === 0)
+      throw new UsageError('give the zones this worker serves: --zone dc1 (or --zone default)');
+    const controller = new AbortController();
+    const stop = () => {
+      ctx.out.note('stopping: no new shard or step starts; running commands finish');
+      controller.abort();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const inventoryFile = stringOption(ctx, 'inventory');
+    try {
+      await runWorker({
+        config,
+        zones,
+        concurrency: concurrencyOf(ctx),
+        env: process.env,
+        acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
+        ...(inventoryFile ? { inventoryFile } : {}),
+        signal: controller.signal,
+        onNotice: workerNotes(ctx),
+        onLog: (level, message) => {
+          if (level === 'error' || level === 'warning')
+            ctx.out.note(`queue ${level}: ${terminalSafe(message)}`);
+        },
+      });
+    } finally {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+    }
+    return exitCodes.ok;
+  },
+});
+
+function concurrencyOf(ctx: CommandContext): number {
+  const text = stringOption(ctx, 'concurrency') ?? '1';
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1)
+    throw new UsageError(`--concurrency ${text} is not a positive whole number`);
+  return Number(text);
+}
+
+/** One line per shard on stderr: taken, ended (with its hosts' statuses), refused. */
+function workerNotes(ctx: CommandContext): (notice: WorkerNotice) => void {
+  const { out } = ctx;
+  return (n) => {
+    if (n.type === 'ready') out.note(`worker ready for zone(s) ${n.zones.join(', ')}`);
+    else if (n.type === 'shard-start')
+      out.note(
+        terminalSafe(
+          `job ${n.jobId}: shard ${n.shard ?? '?'} of run ${n.runId ?? '?'} (${n.hosts?.length ?? 0} host(s)): verifying`,
+        ),
+      );
+    else if (n.type === 'shard-end') {
+      const hosts = n.hosts.map((h) => `${h.host} ${h.status}`).join(', ');
+      out.note(
+        terminalSafe(
+          `job ${n.jobId}: shard ${n.shard} of run ${n.runId} (run by ${n.executor}) ended: ${hosts}`,
+        ),
+      );
+    } else {
+      const e = n.error;
+      const why = isOpsbookError(e)
+        ? `${e.code}: ${e.message}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+      out.note(terminalSafe(`job ${n.jobId} refused: ${why}`));
+    }
+  };
+}

@@ -1,0 +1,293 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile } from './approval-craft.js';
+import {
+  createWorld,
+  exists,
+  expectOk,
+  type RunbookFixture,
+  type RunningCli,
+  type Site,
+  type World,
+  waitFor,
+} from './opsbook-world.js';
+import type { CliResult } from './run-cli.js';
+import type { RunDoc } from './run-outcome.js';
+
+/*
+ * Issue #16 item 5, "Done means": `opsbook run --distribute` against a real PostgreSQL (state
+ * store and graphile-worker's queue), two `opsbook worker` processes in zones dc1 and dc2, each
+ * with its own working copy and trust pin, and real sshd hosts. A worker killed mid-shard, the
+ * database restarted mid-run, and a job tampered with in the queue table.
+ */
+
+/** Appends a line per run to `<host>.runs`: a host that ran twice has two lines. */
+const countedRunbook: RunbookFixture = {
+  yaml: `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: counted
+  title: Count the runs on each host
+  category: change
+  grade: P3
+  owners: [ops-test]
+spec:
+  params:
+    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
+    seconds: {type: integer, default: 0, minimum: 0}
+  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: count
+      name: Count this run and take a while
+      run: echo ran >> {{ params.dir }}/{{ host.name }}.runs && sleep {{ params.seconds }} && touch {{ params.dir }}/{{ host.name }}.slept
+    - id: after
+      name: After the wait
+      run: touch {{ params.dir }}/{{ host.name }}.after
+`,
+};
+
+let pg: Postgres;
+let world: World;
+let dbEnv: NodeJS.ProcessEnv;
+let databases = 0;
+const workers: RunningCli[] = [];
+const sites: Record<string, Site> = {};
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  world = await createWorld({ hostCount: 4, runbooks: { counted: countedRunbook } });
+  // h1, h2 in dc1; h3, h4 in dc2.
+  await world.writeInventory({
+    vars: {
+      h1: { opsbook_zone: 'dc1' },
+      h2: { opsbook_zone: 'dc1' },
+      h3: { opsbook_zone: 'dc2' },
+      h4: { opsbook_zone: 'dc2' },
+    },
+  });
+  await mkdir(world.stateDir, { recursive: true });
+  // Each worker is another machine: its own working copy, trust pin and state dir.
+  for (const zone of ['dc1', 'dc2']) sites[zone] = await world.createSite(`worker-${zone}`);
+});
+afterAll(async () => {
+  await world?.remove();
+  await pg?.dispose();
+});
+afterEach(async () => {
+  for (const w of workers.splice(0)) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.done;
+  }
+});
+
+/** A new migrated database; every command of the test uses it through OPSBOOK_DATABASE_URL. */
+async function freshDatabase(): Promise<string> {
+  const name = `distribute_${++databases}`;
+  await pg.psql(`create database ${name}`);
+  dbEnv = {
+    OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${name}`,
+  };
+  await expectOk(world.opsbook(['db', 'migrate'], { env: dbEnv }), 'opsbook db migrate');
+  return name;
+}
+
+async function startWorker(zone: 'dc1' | 'dc2'): Promise<RunningCli> {
+  const worker = sites[zone]!.spawnOpsbook(['worker', '--zone', zone], { env: dbEnv });
+  workers.push(worker);
+  await waitFor(() => worker.stderr().includes('worker ready'), `the ${zone} worker`);
+  return worker;
+}
+
+/**
+ * The submitting command's result; if it has not ended after 90 s, fails with what it and every
+ * worker said (a hang should explain itself).
+ */
+async function finished(run: RunningCli): Promise<CliResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const said = workers.map((w, i) => `--- process ${i}:\n${w.stderr()}`).join('\n');
+      reject(new Error(`opsbook run --distribute did not end in 90 s:\n${said}`));
+    }, 90_000);
+  });
+  try {
+    return await Promise.race([run.done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function markerDir(name: string): Promise<string> {
+  const dir = path.join(world.markerDir, name);
+  await mkdir(dir);
+  return dir;
+}
+
+async function runsOf(dir: string, host: string): Promise<number> {
+  const file = path.join(dir, `${host}.runs`);
+  if (!exists(file)) return 0;
+  return (await readFile(file, 'utf8')).split('\n').filter(Boolean).length;
+}
+
+async function approved(name: string, dir: string, seconds: number, target = 'all') {
+  return approvedFile(world, 'counted', `${name}.json`, [world.people.alice], {
+    params: { dir, seconds: String(seconds) },
+    target,
+    env: dbEnv,
+  });
+}
+
+describe('opsbook run --distribute', () => {
+  it('runs each host once, on the worker of its zone, in one journal that verifies', async () => {
+    await freshDatabase();
+    const dc1 = await startWorker('dc1');
+    const dc2 = await startWorker('dc2');
+    const dir = await markerDir('two-zones');
+    const file = await approved('two-zones', dir, 0);
+    const r = await world.opsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
+      env: dbEnv,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.status).toBe('ok');
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h2', 'ok'],
+      ['h3', 'ok'],
+      ['h4', 'ok'],
+    ]);
+    for (const h of world.hostNames) expect(await runsOf(dir, h)).toBe(1);
+    // Each worker ran the hosts of its own zone, and only those.
+    for (const h of ['h1', 'h2']) {
+      expect(dc1.stderr()).toContain(`${h} ok`);
+      expect(dc2.stderr()).not.toContain(`${h} ok`);
+    }
+    for (const h of ['h3', 'h4']) {
+      expect(dc2.stderr()).toContain(`${h} ok`);
+      expect(dc1.stderr()).not.toContain(`${h} ok`);
+    }
+    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: dbEnv });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toContain(`✓ ${doc.runId}  intact (complete`);
+    const list = await world.opsbook(['runs', 'list', '--json'], { env: dbEnv });
+    const runs = (JSON.parse(list.stdout) as { runs: { runId: string; status: string }[] }).runs;
+    expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('ok');
+  });
+
+  it('reports the hosts of a worker killed mid-shard as unreachable, never runs them again, and exits non-zero', async () => {
+    await freshDatabase();
+    const dc1 = await startWorker('dc1');
+    await startWorker('dc2');
+    const dir = await markerDir('killed');
+    const file = await approved('killed', dir, 20, 'h1:h3');
+    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
+    workers.push(run);
+    await waitFor(
+      () => exists(path.join(dir, 'h1.runs')) && exists(path.join(dir, 'h3.runs')),
+      'h1 and h3 to start',
+    );
+    dc1.child.kill('SIGKILL');
+    const r = await finished(run);
+    expect(r.stderr).toContain('its worker stopped mid-shard');
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(r.code).toBe(4);
+    expect(doc.status).toBe('unreachable');
+    const h1 = doc.hosts.find((h) => h.host === 'h1');
+    expect(h1).toMatchObject({ status: 'unreachable' });
+    expect(h1?.error).toMatch(/state is unknown, and opsbook did not run it again/);
+    expect(doc.hosts.find((h) => h.host === 'h3')).toMatchObject({ status: 'ok' });
+    // A new dc1 worker finds nothing to do: the shard is never tried again.
+    const again = await startWorker('dc1');
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(again.stderr()).not.toContain('job ');
+    expect(await runsOf(dir, 'h1')).toBe(1);
+    expect(await runsOf(dir, 'h3')).toBe(1);
+    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: dbEnv });
+    expect(verify.code, verify.stdout).toBe(0);
+    const list = await world.opsbook(['runs', 'list', '--json'], { env: dbEnv });
+    const runs = (JSON.parse(list.stdout) as { runs: { runId: string; status: string }[] }).runs;
+    expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('unreachable');
+  });
+
+  it('completes a run while PostgreSQL restarts, nothing lost or doubled', async () => {
+    await freshDatabase();
+    await startWorker('dc1');
+    await startWorker('dc2');
+    const dir = await markerDir('restart');
+    const file = await approved('restart', dir, 4);
+    const run = world.spawnOpsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
+      env: dbEnv,
+    });
+    workers.push(run);
+    await waitFor(
+      async () => (await readdir(dir)).filter((f) => f.endsWith('.runs')).length === 4,
+      'every host to start',
+    );
+    await pg.restart({ downMs: 2000 });
+    const r = await finished(run);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.status).toBe('ok');
+    for (const h of world.hostNames) {
+      expect(await runsOf(dir, h)).toBe(1);
+      expect(exists(path.join(dir, `${h}.after`))).toBe(true);
+    }
+    const verify = await world.opsbook(['journal', 'verify', doc.runId, '--json'], { env: dbEnv });
+    expect(verify.code, verify.stdout).toBe(0);
+    const show = await world.opsbook(['runs', 'show', doc.runId, '--json'], { env: dbEnv });
+    const shown = JSON.parse(show.stdout) as { events?: { type: string }[] };
+    if (shown.events) expect(shown.events.filter((e) => e.type === 'host-end')).toHaveLength(4);
+  });
+
+  it('refuses a job whose hosts were changed in the queue table, touching no host', async () => {
+    const database = await freshDatabase();
+    await startWorker('dc1');
+    const dir = await markerDir('tampered');
+    // Approved for h1 (dc1) and h3 (dc2); h4 is in the inventory but not approved.
+    const file = await approved('tampered', dir, 0, 'h1:h3');
+    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
+    workers.push(run);
+    let shardKey = '';
+    await waitFor(async () => {
+      shardKey = (
+        await pg.psql(
+          "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
+          database,
+        )
+      ).trim();
+      return shardKey !== '';
+    }, 'the dc2 shard to be queued');
+    await pg.psql(
+      `update graphile_worker._private_jobs set payload = jsonb_set(payload::jsonb, '{hosts}', '["h4"]')::json where key = '${shardKey}'`,
+      database,
+    );
+    const dc2 = await startWorker('dc2');
+    const r = await finished(run);
+    expect(dc2.stderr()).toMatch(
+      /refused: SHARD_REFUSED: .*hosts h4 are not hosts of the approved run/,
+    );
+    expect(r.stderr).toContain('was refused by its worker');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h3', 'not-started'],
+    ]);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+    expect(await runsOf(dir, 'h3')).toBe(0);
+    expect(await runsOf(dir, 'h4')).toBe(0);
+  });
+
+  it('is a usage error without a PostgreSQL state store', async () => {
+    const dir = await markerDir('files-store');
+    const file = await approvedFile(world, 'counted', 'files.json', [world.people.alice], {
+      params: { dir },
+    });
+    const r = await world.opsbook(['run', file, '--distribute']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--distribute needs the team's PostgreSQL state store: set state:/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
