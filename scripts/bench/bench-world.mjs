@@ -327,7 +327,19 @@ tracker: {kind: local}
     await tracker.transition(key, tracker.statuses.approved);
     const file = path.join(dir, `${key}.approval.json`);
     const inventory = path.join(dir, `inventory-${hosts}.ini`);
-    runOpsbook(world, ['plan', runbook, '--ticket', key, '-i', inventory, '-o', file]);
+    // The engineer proposes (a plan is signed by its proposer's listed key), the senior approves.
+    runOpsbook(world, [
+      'plan',
+      runbook,
+      '--ticket',
+      key,
+      '-i',
+      inventory,
+      '-o',
+      file,
+      '--key',
+      runnerKeyFile,
+    ]);
     runOpsbook(world, ['approve', file, '--key', keyFile, '-i', inventory]);
     return [
       process.execPath,
