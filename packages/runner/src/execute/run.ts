@@ -150,7 +150,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   );
   const store = stateStoreOf(req.config);
   // The ticket's claim first: it is what holds maxRuns across machines that share no store.
-  await req.ticket?.claim(runId, executor.id);
+  await beforeAnyHost(store, Promise.resolve(req.ticket?.claim(runId, executor.id)));
   const { runsUsed } = await beforeAnyHost(
     store,
     store.claimRun({
