@@ -151,7 +151,11 @@ export async function followShards(input: FollowInput): Promise<Followed> {
   while (results.size < hostCount) {
     await readNew();
     if (results.size >= hostCount) break;
-    if (Date.now() - lastCheck >= Math.max(input.pollMs, 1000) || input.signal.aborted) {
+    // Ctrl-C is acted on at once (queued shards withdrawn), the rest once a second.
+    if (
+      Date.now() - lastCheck >= Math.max(input.pollMs, 1000) ||
+      (input.signal.aborted && !withdrawn)
+    ) {
       lastCheck = Date.now();
       try {
         await checkShards();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { signRunClaim } from '@opsbook/approval';
-import { newRunId, SharedJournal, stateStoreOf } from '@opsbook/state';
+import { newRunId, SharedJournal, type StateStore, stateStoreOf } from '@opsbook/state';
 import { verifyApprovalFile } from '../approval/approval-flow.js';
 import { type RunOutcome, type RunRequest, runStatusOf } from '../execute/run.js';
 import type { TicketReport } from '../ticket/run-ticket.js';
@@ -98,16 +98,18 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     await journal.append(start);
     req.onEvent?.(start as never);
     const approvalBytes = verified.approval.bytes.toString('base64');
-    await queue.add(
-      shards.map(
-        (s): ShardJob => ({
-          version: 1,
-          runId,
-          shard: s.index,
-          zone: s.zone,
-          hosts: s.hosts,
-          approval: approvalBytes,
-        }),
+    await enqueue(journal, store, hosts, () =>
+      queue.add(
+        shards.map(
+          (s): ShardJob => ({
+            version: 1,
+            runId,
+            shard: s.index,
+            zone: s.zone,
+            hosts: s.hosts,
+            approval: approvalBytes,
+          }),
+        ),
       ),
     );
     const followed = await followShards({
@@ -151,5 +153,40 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
   } finally {
     await journal?.close();
     await queue.close();
+  }
+}
+
+/**
+ * Queues the shards; if the queue refuses, the run is ended there (every host not-started, the
+ * run failed) rather than left open, and the error is passed on.
+ */
+async function enqueue(
+  journal: SharedJournal,
+  store: StateStore,
+  hosts: readonly string[],
+  add: () => Promise<void>,
+): Promise<void> {
+  try {
+    await add();
+  } catch (e) {
+    const end = await journal
+      .append({
+        type: 'run-end',
+        status: 'failed',
+        hosts: Object.fromEntries(hosts.map((h) => [h, 'not-started'])),
+        interrupted: false,
+        stoppedByFailures: false,
+      })
+      .catch(() => undefined);
+    if (end)
+      await store
+        .recordRunEnd({
+          runId: journal.run.runId,
+          head: end.hash,
+          count: end.seq,
+          status: 'failed',
+        })
+        .catch(() => undefined);
+    throw e;
   }
 }
