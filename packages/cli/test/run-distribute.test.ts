@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
@@ -15,6 +16,7 @@ import {
 } from './opsbook-world.js';
 import type { CliResult } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
+import { secretRunbook } from './runbook-fixtures.js';
 
 /*
  * Issue #16 item 5, "Done means": `opsbook run --distribute` against a real PostgreSQL (state
@@ -57,7 +59,10 @@ const sites: Record<string, Site> = {};
 
 beforeAll(async () => {
   pg = await startPostgres();
-  world = await createWorld({ hostCount: 4, runbooks: { counted: countedRunbook } });
+  world = await createWorld({
+    hostCount: 4,
+    runbooks: { counted: countedRunbook, 'secret-token': secretRunbook },
+  });
   // h1, h2 in dc1; h3, h4 in dc2.
   await world.writeInventory({
     vars: {
@@ -93,8 +98,10 @@ async function freshDatabase(): Promise<string> {
   return name;
 }
 
-async function startWorker(zone: 'dc1' | 'dc2'): Promise<RunningCli> {
-  const worker = sites[zone]!.spawnOpsbook(['worker', '--zone', zone], { env: dbEnv });
+async function startWorker(zone: 'dc1' | 'dc2', env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
+  const worker = sites[zone]!.spawnOpsbook(['worker', '--zone', zone], {
+    env: { ...dbEnv, ...env },
+  });
   workers.push(worker);
   await waitFor(() => worker.stderr().includes('worker ready'), `the ${zone} worker`);
   return worker;
@@ -278,6 +285,91 @@ describe('opsbook run --distribute', () => {
     expect(await runsOf(dir, 'h1')).toBe(1);
     expect(await runsOf(dir, 'h3')).toBe(0);
     expect(await runsOf(dir, 'h4')).toBe(0);
+  });
+
+  it('refuses a job whose approval was swapped in the queue for another valid one, touching no host', async () => {
+    const database = await freshDatabase();
+    await startWorker('dc1');
+    const dir = await markerDir('swapped');
+    const file = await approved('swapped', dir, 0, 'h1:h3');
+    // A valid approval of the same runbook, for h4 only: it must not ride on this run's claim.
+    const other = await approved('swapped-other', dir, 0, 'h4');
+    const otherBytes = (await readFile(other)).toString('base64');
+    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
+    workers.push(run);
+    let shardKey = '';
+    await waitFor(async () => {
+      shardKey = (
+        await pg.psql(
+          "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
+          database,
+        )
+      ).trim();
+      return shardKey !== '';
+    }, 'the dc2 shard to be queued');
+    await pg.psql(
+      `update graphile_worker._private_jobs set payload = jsonb_set(jsonb_set(payload::jsonb, '{hosts}', '["h4"]'), '{approval}', '"${otherBytes}"')::json where key = '${shardKey}'`,
+      database,
+    );
+    const dc2 = await startWorker('dc2');
+    const r = await finished(run);
+    expect(dc2.stderr()).toMatch(/refused: SHARD_REFUSED: .*the approval is \S+, not the run's/);
+    expect(r.code).toBe(1);
+    expect(await runsOf(dir, 'h3')).toBe(0);
+    expect(await runsOf(dir, 'h4')).toBe(0);
+  });
+
+  it('on Ctrl-C withdraws the shards no worker took (not-started, never run later) and exits 130', async () => {
+    await freshDatabase();
+    await startWorker('dc1');
+    const dir = await markerDir('interrupted');
+    const file = await approved('interrupted', dir, 0, 'h1:h3');
+    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
+    workers.push(run);
+    await waitFor(() => exists(path.join(dir, 'h1.after')), 'h1 to run on the dc1 worker');
+    run.child.kill('SIGINT');
+    const r = await finished(run);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('withdrawn: no worker had taken it');
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.status).toBe('interrupted');
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h3', 'not-started'],
+    ]);
+    const late = await startWorker('dc2');
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(late.stderr()).not.toContain('job ');
+    expect(await runsOf(dir, 'h3')).toBe(0);
+  });
+
+  it("takes secret params from each worker's own environment, never from the queue, and masks them", async () => {
+    const database = await freshDatabase();
+    const token = `tok-${randomBytes(8).toString('hex')}`;
+    await startWorker('dc1', { OPSBOOK_PARAM_TOKEN: token });
+    await startWorker('dc2', { OPSBOOK_PARAM_TOKEN: token });
+    const dir = await markerDir('secret');
+    const file = await approvedFile(world, 'secret-token', 'secret.json', [world.people.alice], {
+      params: { dir },
+      target: 'h1:h3',
+      env: { ...dbEnv, OPSBOOK_PARAM_TOKEN: 'placeholder-token' },
+    });
+    // The submitter has no token at all: it never needs one, and so can never queue one.
+    const r = await finished(
+      (() => {
+        const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
+        workers.push(run);
+        return run;
+      })(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const sha = createHash('sha256').update(token).digest('hex');
+    for (const h of ['h1', 'h3'])
+      expect((await readFile(path.join(dir, `${h}.token-sha256`), 'utf8')).trim()).toBe(sha);
+    const stored = await pg.psql('select line from opsbook_journal_lines', database);
+    expect(stored).toContain('token is ***');
+    expect(stored).not.toContain(token);
+    expect(r.stdout + r.stderr).not.toContain(token);
   });
 
   it('is a usage error without a PostgreSQL state store', async () => {
