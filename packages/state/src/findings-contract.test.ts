@@ -233,6 +233,21 @@ describe.each(backends)('findings in the $name state store', ({ name, open }) =>
     expect(await read(range)).toEqual(derived);
   });
 
+  if (name === 'postgres') {
+    it('reads a run recorded before migration 4 (rows, no summary) from its journal, and records its summary', async () => {
+      await openStore();
+      await inspect('day-1', '2025-03-01T06:00:00.000Z');
+      const range = { since: '2025-03-01T00:00:00Z', until: '2025-03-02T00:00:00Z' };
+      const recorded = await read(range);
+      await pg.psql('update opsbook_run_findings set summary = null', database);
+      expect(await read(range)).toEqual(recorded);
+      const summaries = 'select count(summary) from opsbook_run_findings';
+      expect(await pg.psql(summaries, database)).toBe('1\n');
+      // The rows stay for SQL users, written with the summary in the same transaction.
+      expect(await pg.psql('select count(*) from opsbook_findings', database)).toBe('4\n');
+    });
+  }
+
   it('refuses to record the findings of a journal that does not verify', async () => {
     await openStore();
     await inspect('day-1', '2025-03-01T06:00:00.000Z', { record: false });

@@ -2,16 +2,18 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError, writeFileAtomic } from '@opsbook/schema';
 import {
-  type FactsRow,
-  type FindingRow,
-  type FindingStatus,
   type FindingsQuery,
   findingsOfEvents,
   findingsOfJournalText,
-  type HostOutcomeRow,
   type RunFindings,
   selectFindings,
 } from './findings.js';
+import {
+  COMPACT_FINDINGS_VERSION,
+  type CompactFindings,
+  compactFindings,
+  expandFindings,
+} from './findings-compact.js';
 import { journalPath } from './journal.js';
 import { journalIdsIn, type RunSource, readRun } from './run-store.js';
 
@@ -22,12 +24,11 @@ import { journalIdsIn, type RunSource, readRun } from './run-store.js';
  * is derived again from the journal (and written, once the run has ended), so state dirs from
  * before summaries existed report as before, only once slower.
  *
- * Rows are stored as arrays, not objects: a month of a thousand hosts is 210,000 findings, and
- * parsing arrays is what keeps `opsbook report` under two seconds.
+ * The summary is the compact form both backends keep (findings-compact.ts), stamped with its
+ * kind, run id and journal.
  */
 export const FINDINGS_DIR = 'findings';
 const SUMMARY_KIND = 'RunFindings';
-const SUMMARY_VERSION = 1;
 
 export function findingsPath(stateDir: string, runId: string): string {
   return path.join(stateDir, FINDINGS_DIR, `${runId}.json`);
@@ -118,61 +119,18 @@ interface JournalStamp {
   mtimeMs: number;
 }
 
-type OutcomeTuple = [number, string, string, string];
-type FindingTuple = [
-  number,
-  string,
-  string,
-  string,
-  string,
-  string | null,
-  FindingStatus,
-  FindingRow['value'],
-  number | null,
-  string | null,
-  string,
-];
-type FactsTuple = [number, string, string, Record<string, unknown>];
-
-interface Summary {
+interface Summary extends CompactFindings {
   kind: typeof SUMMARY_KIND;
-  version: typeof SUMMARY_VERSION;
   runId: string;
   journal: JournalStamp;
-  isComplete: boolean;
-  span: RunFindings['span'] | null;
-  start: RunFindings['start'] | null;
-  outcomes: OutcomeTuple[];
-  findings: FindingTuple[];
-  facts: FactsTuple[];
-  problems: Array<[number, string]>;
 }
 
 async function writeSummary(stateDir: string, run: RunFindings, journal: JournalStamp) {
   const summary: Summary = {
     kind: SUMMARY_KIND,
-    version: SUMMARY_VERSION,
+    ...compactFindings(run),
     runId: run.runId,
     journal: { size: journal.size, mtimeMs: journal.mtimeMs },
-    isComplete: run.isComplete,
-    span: run.span ?? null,
-    start: run.start ?? null,
-    outcomes: run.outcomes.map((o) => [o.seq, o.at, o.host, o.status]),
-    findings: run.findings.map((f) => [
-      f.seq,
-      f.at,
-      f.host,
-      f.action,
-      f.check,
-      f.subject ?? null,
-      f.status,
-      f.value,
-      f.threshold,
-      f.unit ?? null,
-      f.message,
-    ]),
-    facts: run.facts.map((f) => [f.seq, f.at, f.host, f.facts]),
-    problems: run.problems.map((p) => [p.line, p.message]),
   };
   await writeFileAtomic(findingsPath(stateDir, run.runId), JSON.stringify(summary), {
     mode: 0o600,
@@ -195,39 +153,11 @@ async function readSummary(
   }
   if (
     summary?.kind !== SUMMARY_KIND ||
-    summary.version !== SUMMARY_VERSION ||
+    summary.version !== COMPACT_FINDINGS_VERSION ||
     summary.runId !== runId ||
     summary.journal?.size !== journal.size ||
     summary.journal?.mtimeMs !== journal.mtimeMs
   )
     return undefined;
-  return {
-    runId,
-    ...(summary.start ? { start: summary.start } : {}),
-    outcomes: summary.outcomes.map(
-      ([seq, at, host, status]): HostOutcomeRow => ({ seq, at, host, status }),
-    ),
-    findings: summary.findings.map(findingOf),
-    facts: summary.facts.map(([seq, at, host, facts]): FactsRow => ({ seq, at, host, facts })),
-    problems: summary.problems.map(([line, message]) => ({ line, message })),
-    ...(summary.span ? { span: summary.span } : {}),
-    isComplete: summary.isComplete,
-  };
-}
-
-function findingOf(t: FindingTuple): FindingRow {
-  const [seq, at, host, action, check, subject, status, value, threshold, unit, message] = t;
-  return {
-    seq,
-    at,
-    host,
-    action,
-    check,
-    ...(subject !== null ? { subject } : {}),
-    status,
-    value,
-    threshold,
-    ...(unit !== null ? { unit } : {}),
-    message,
-  };
+  return expandFindings(runId, summary);
 }

@@ -1,24 +1,29 @@
 import { ValidationError } from '@opsbook/schema';
-import type { PoolClient, QueryResultRow } from 'pg';
+import type { PoolClient } from 'pg';
 import {
-  emptyRunFindings,
-  type FactsRow,
   type FindingRow,
   type FindingsQuery,
   findingsOfEvents,
   findingsOfJournalText,
-  type HostOutcomeRow,
   type RunFindings,
   selectFindings,
 } from '../findings.js';
+import {
+  COMPACT_FINDINGS_VERSION,
+  type CompactFindings,
+  compactFindings,
+  expandFindings,
+} from '../findings-compact.js';
 import { type RunSource, readRun } from '../run-store.js';
 import type { Database } from './database.js';
 
 /**
- * The PostgreSQL store's findings (migration 2): opsbook_run_findings (one row per run whose
- * findings are recorded), opsbook_findings, opsbook_host_facts and opsbook_host_outcomes. They
- * are derived from the journal; a run without a recorded row (journaled before migration 2, or
- * still running) is read from its journal lines, and recorded once it has ended.
+ * The PostgreSQL store's findings (migrations 3 and 4): opsbook_run_findings (one row per run
+ * whose findings are recorded, with their compact summary, which reports read),
+ * opsbook_findings, opsbook_host_facts and opsbook_host_outcomes (the same rows, for SQL). They
+ * are derived from the journal; a run without a summary (journaled before migration 3, recorded
+ * before migration 4, or still running) is read from its journal lines, and recorded once it
+ * has ended.
  */
 
 // Rows per INSERT: a thousand hosts' inspection is 7,000 findings, so one statement in practice.
@@ -56,8 +61,8 @@ async function storeFindings(db: Database, run: RunFindings): Promise<void> {
     await client.query('delete from opsbook_run_findings where run_id = $1', [run.runId]);
     await client.query(
       `insert into opsbook_run_findings
-         (run_id, recorded_at, started_at, runbook, hosts, first_at, last_at, problems)
-       values ($1, now(), $2, $3, $4, $5, $6, $7)`,
+         (run_id, recorded_at, started_at, runbook, hosts, first_at, last_at, problems, summary)
+       values ($1, now(), $2, $3, $4, $5, $6, $7, $8)`,
       [
         run.runId,
         run.start?.at ?? null,
@@ -66,6 +71,7 @@ async function storeFindings(db: Database, run: RunFindings): Promise<void> {
         run.span?.from ?? null,
         run.span?.to ?? null,
         JSON.stringify(run.problems),
+        JSON.stringify(compactFindings(run)),
       ],
     );
     await insertFindings(client, run.runId, run.findings);
@@ -145,159 +151,44 @@ async function insertRows<T>(
 }
 
 /**
- * The runs' findings in the query's range, in run id order: recorded rows through their time
- * (and host) indexes, each table aggregated per run into one JSON text (parsing 200,000 rows
- * as JSON is several times faster than as result rows); runs not recorded yet from their
- * journal lines.
+ * The runs' findings in the query's range, in run id order, in one statement (one snapshot): the
+ * summaries of recorded runs overlapping the range, cut to it here as the files store does
+ * (parsing one compact text per run is several times faster than 180,000 result rows or their
+ * json_agg), and the ids of runs with a journal that may overlap the range but no summary yet,
+ * which are read from their journal lines.
  */
 export async function* readFindingsIn(
   db: Database,
   source: RunSource,
   query: FindingsQuery,
 ): AsyncGenerator<RunFindings> {
-  // One snapshot: a run recorded while we read is either recorded or not, never both or half.
-  const [recorded, unrecorded] = await db.transaction(async (client) => {
-    await client.query('set transaction isolation level repeatable read, read only');
-    return [await readRecorded(client, query), await unrecordedRunIds(client, query)] as const;
-  });
+  const rows = await db.query<{ run_id: string; summary: string | null }>(
+    `select run_id, summary from opsbook_run_findings
+     where summary is not null and (first_at is null or (last_at >= $1 and first_at <= $2))
+     union all
+     select run_id, null from opsbook_runs r
+     where journal_started_at is not null and started_at <= $2
+       and (ended_at is null or ended_at >= $1)
+       and not exists (
+         select 1 from opsbook_run_findings f where f.run_id = r.run_id and f.summary is not null)`,
+    [query.since, query.until],
+  );
+  const recorded: RunFindings[] = [];
+  const unrecorded: string[] = [];
+  for (const { run_id: runId, summary } of rows) {
+    const run = summary === null ? undefined : runOfSummary(runId, summary);
+    if (!run) unrecorded.push(runId);
+    else recorded.push(run);
+  }
   const derived = await Promise.all(unrecorded.map((runId) => deriveFindings(db, source, runId)));
-  const all = [...recorded, ...derived.flatMap((run) => selectFindings(run, query) ?? [])];
+  const all = [...recorded, ...derived].flatMap((run) => selectFindings(run, query) ?? []);
   yield* all.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
 }
 
-interface HeaderRow {
-  run_id: string;
-  started_ms: number | null;
-  runbook: string | null;
-  hosts: string[];
-  first_ms: number | null;
-  last_ms: number | null;
-  problems: RunFindings['problems'];
-}
-
-/** One run's rows of a table, as a JSON array of arrays. */
-interface AggregateRow {
-  run_id: string;
-  rows: string;
-}
-
-const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
-const iso = (t: number) => new Date(t).toISOString();
-
-async function readRecorded(client: PoolClient, query: FindingsQuery): Promise<RunFindings[]> {
-  const select = async <R extends QueryResultRow>(sql: string, params: unknown[]) =>
-    (await client.query<R>(sql, params)).rows;
-  const inRange = 'at >= $1 and at <= $2';
-  const params: unknown[] = [query.since, query.until];
-  let ofHosts = '';
-  if (query.hosts) {
-    params.push([...query.hosts]);
-    ofHosts = ' and host = any($3::text[])';
-  }
-  const aggregate = (table: string, columns: string, order: string) =>
-    select<AggregateRow>(
-      `select run_id, json_agg(json_build_array(${columns}) order by ${order})::text as rows
-       from ${table} where ${inRange}${ofHosts} group by run_id`,
-      params,
-    );
-  // One connection runs one query at a time: these follow each other in the snapshot.
-  const headers = await select<HeaderRow>(
-    `select run_id, ${ms('started_at')} as started_ms, runbook, hosts,
-       ${ms('first_at')} as first_ms, ${ms('last_at')} as last_ms, problems
-     from opsbook_run_findings
-     where first_at is null or (last_at >= $1 and first_at <= $2)`,
-    [query.since, query.until],
-  );
-  const findings = await aggregate(
-    'opsbook_findings',
-    `seq, ${ms('at')}, host, action, check_name, subject, status, value, threshold, unit, message`,
-    'seq, idx',
-  );
-  const facts = await aggregate('opsbook_host_facts', `seq, ${ms('at')}, host, facts`, 'seq');
-  const outcomes = await aggregate(
-    'opsbook_host_outcomes',
-    `seq, ${ms('at')}, host, status`,
-    'seq',
-  );
-  const runs = new Map<string, RunFindings>();
-  const only = query.hosts ? new Set(query.hosts) : undefined;
-  for (const h of headers) {
-    const run = emptyRunFindings(h.run_id);
-    // Recorded at the run's end: complete, as far as the journal went.
-    run.isComplete = true;
-    run.problems = h.problems;
-    if (h.first_ms !== null && h.last_ms !== null)
-      run.span = { from: iso(h.first_ms), to: iso(h.last_ms) };
-    if (h.started_ms !== null) {
-      const at = iso(h.started_ms);
-      if (at >= query.since.toISOString() && at <= query.until.toISOString()) {
-        run.start = {
-          at,
-          ...(h.runbook !== null ? { runbook: h.runbook } : {}),
-          hosts: only ? h.hosts.filter((host) => only.has(host)) : h.hosts,
-        };
-      }
-    }
-    runs.set(h.run_id, run);
-  }
-  const each = <T>(rows: AggregateRow[], add: (run: RunFindings, tuple: T) => void) => {
-    for (const r of rows) {
-      const run = runs.get(r.run_id);
-      if (!run) continue;
-      for (const tuple of JSON.parse(r.rows) as T[]) add(run, tuple);
-    }
-  };
-  each<FindingTuple>(findings, (run, t) => run.findings.push(findingOf(t)));
-  each<[number, number, string, Record<string, unknown>]>(facts, (run, [seq, at, host, f]) =>
-    run.facts.push({ seq, at: iso(at), host, facts: f } satisfies FactsRow),
-  );
-  each<[number, number, string, string]>(outcomes, (run, [seq, at, host, status]) =>
-    run.outcomes.push({ seq, at: iso(at), host, status } satisfies HostOutcomeRow),
-  );
-  return [...runs.values()];
-}
-
-type FindingTuple = [
-  number,
-  number,
-  string,
-  string,
-  string,
-  string | null,
-  FindingRow['status'],
-  FindingRow['value'],
-  number | null,
-  string | null,
-  string,
-];
-
-function findingOf(t: FindingTuple): FindingRow {
-  const [seq, at, host, action, check, subject, status, value, threshold, unit, message] = t;
-  return {
-    seq,
-    at: iso(at),
-    host,
-    action,
-    check,
-    ...(subject !== null ? { subject } : {}),
-    status,
-    value,
-    threshold,
-    ...(unit !== null ? { unit } : {}),
-    message,
-  };
-}
-
-/** Runs with a journal that may overlap the range and have no recorded findings. */
-async function unrecordedRunIds(client: PoolClient, query: FindingsQuery): Promise<string[]> {
-  const { rows } = await client.query<{ run_id: string }>(
-    `select run_id from opsbook_runs r
-     where journal_started_at is not null and started_at <= $2
-       and (ended_at is null or ended_at >= $1)
-       and not exists (select 1 from opsbook_run_findings f where f.run_id = r.run_id)`,
-    [query.since, query.until],
-  );
-  return rows.map((r) => r.run_id);
+/** The run's findings from its summary; undefined when another opsbook wrote another form. */
+function runOfSummary(runId: string, summary: string): RunFindings | undefined {
+  const compact = JSON.parse(summary) as CompactFindings;
+  return compact.version === COMPACT_FINDINGS_VERSION ? expandFindings(runId, compact) : undefined;
 }
 
 async function deriveFindings(db: Database, source: RunSource, runId: string) {

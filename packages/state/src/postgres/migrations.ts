@@ -150,6 +150,18 @@ export const migrations: readonly Migration[] = [
       create index opsbook_host_outcomes_host_at on opsbook_host_outcomes (host, at);
     `,
   },
+  {
+    version: 4,
+    name: 'findings summary',
+    sql: `
+      -- The run's findings in the compact JSON form the files store keeps per run (rows as
+      -- arrays; @opsbook/state findings-compact.ts), written with the rows above in one
+      -- transaction: a report reads one text per run instead of aggregating 180,000 rows. The
+      -- rows stay for SQL. Null for runs recorded before this step: reports read those from
+      -- their journal lines once more and record them again, summary included.
+      alter table opsbook_run_findings add column summary text;
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */
