@@ -2,7 +2,6 @@ import {
   buildSnapshots,
   type FindingSnapshots,
   type HostSnapshot,
-  snapshotAt,
   sortSamples,
 } from './finding-snapshot.js';
 import { computeHeadroom } from './headroom.js';
@@ -44,21 +43,23 @@ export interface ReportOptions {
 export function computeReport(history: History, options: ReportOptions): HealthReport {
   const formula = options.formula ?? defaultFormula;
   const sorted = sortSamples(history.inspections);
-  const snapshots = buildSnapshots(sorted);
   const days = [...new Set(sorted.map((s) => utcDay(s.at)))].sort();
-  const hosts = describeHosts(history, snapshots, days, options.inventory ?? {}, formula);
-  const current = [...snapshots.current.values()].flatMap((snap) => [...snap.values()]);
-  const findings = current.map(({ finding, at }) => toRow(finding, at)).sort(worstFirst);
   const baselineAt =
     options.previousReportAt?.toISOString() ??
     (days.length > 1 ? endOfDay(dayBefore(days.at(-1)!)) : null);
   const hasBaseline = baselineAt !== null && sorted.length > 0 && sorted[0]!.at <= baselineAt;
-  const changes = hasBaseline
-    ? {
-        baseline: baselineAt,
-        ...compareSnapshots(snapshotAt(sorted, baselineAt), snapshots.current, formula),
-      }
-    : { baseline: null, newCriticals: [], worsened: [], recovered: [], hostsWorsening: [] };
+  const snapshots = buildSnapshots(sorted, hasBaseline ? baselineAt : undefined);
+  const daily = scoreDays(snapshots, days, formula);
+  const hosts = describeHosts(history, snapshots, days, daily, options.inventory ?? {}, formula);
+  const current = [...snapshots.current.values()].flatMap((snap) => [...snap.values()]);
+  const findings = current.map(({ finding, at }) => toRow(finding, at)).sort(worstFirst);
+  const changes =
+    hasBaseline && snapshots.baseline
+      ? {
+          baseline: baselineAt,
+          ...compareSnapshots(snapshots.baseline, snapshots.current, formula),
+        }
+      : { baseline: null, newCriticals: [], worsened: [], recovered: [], hostsWorsening: [] };
   const unknownOnly = [...snapshots.onlyUnknown].flatMap(([host, keys]) =>
     [...keys]
       .filter(([, only]) => only)
@@ -84,7 +85,7 @@ export function computeReport(history: History, options: ReportOptions): HealthR
     },
     groups: describeGroups(hosts, days.length),
     hosts,
-    trend: describeTrend(snapshots, days, formula),
+    trend: describeTrend(daily, days),
     changes,
     topOffenders: findOffenders(hosts, snapshots.current, options.topOffenders ?? 10),
     headroom: computeHeadroom(history.inspections, history.facts),
@@ -101,6 +102,7 @@ function describeHosts(
   history: History,
   snapshots: FindingSnapshots,
   days: readonly string[],
+  daily: DailyScores,
   inventory: Readonly<Record<string, readonly string[]>>,
   formula: ScoreFormula,
 ): HostHealth[] {
@@ -117,7 +119,7 @@ function describeHosts(
   return [...names].sort().map((host): HostHealth => {
     const snap = snapshots.current.get(host);
     const rows = snap ? [...snap.values()] : [];
-    const byDay = snapshots.daily.get(host);
+    const byDay = daily.get(host);
     const state = snap ? 'reporting' : answered.has(host) ? 'no-data' : 'unreachable';
     const last = lastOutcome.get(host);
     return {
@@ -131,15 +133,7 @@ function describeHosts(
       lastSeen: rows.reduce<string | null>((m, r) => (m === null || r.at > m ? r.at : m), null),
       answeredLastRun: last ? last.status !== 'unreachable' : state === 'reporting',
       counts: countStatuses(rows.map((r) => r.finding)),
-      daily: days.map((d) => {
-        const daySnap = byDay?.get(d);
-        return daySnap
-          ? scoreFindings(
-              [...daySnap.values()].map((r) => r.finding),
-              formula,
-            )
-          : null;
-      }),
+      daily: byDay ? byDay.map((d) => d?.score ?? null) : days.map(() => null),
     };
   });
 }
@@ -161,27 +155,48 @@ function describeGroups(hosts: readonly HostHealth[], dayCount: number): GroupHe
     .sort((a, b) => (a.score ?? 101) - (b.score ?? 101) || a.group.localeCompare(b.group));
 }
 
-function describeTrend(
+/** Per host, per day of the report: the score and counts of its snapshot that day, if any. */
+type DailyScores = Map<string, Array<DayScore | undefined>>;
+interface DayScore {
+  score: number | null;
+  counts: StatusCounts;
+}
+
+/** Each host's daily snapshots scored once, for its daily scores and for the trend. */
+function scoreDays(
   snapshots: FindingSnapshots,
   days: readonly string[],
   formula: ScoreFormula,
-): TrendPoint[] {
-  return days.map((day) => {
+): DailyScores {
+  const scores = new Map<string, Array<DayScore | undefined>>();
+  for (const [host, byDay] of snapshots.daily) {
+    scores.set(
+      host,
+      days.map((day) => {
+        const snap = byDay.get(day);
+        if (!snap) return undefined;
+        const list = [...snap.values()];
+        return { score: scoreFindings(list, formula), counts: countStatuses(list) };
+      }),
+    );
+  }
+  return scores;
+}
+
+function describeTrend(daily: DailyScores, days: readonly string[]): TrendPoint[] {
+  return days.map((day, i) => {
     const scores: Array<number | null> = [];
-    const findings = [];
-    for (const byDay of snapshots.daily.values()) {
-      const snap = byDay.get(day);
-      if (!snap) continue;
-      const list = [...snap.values()].map((r) => r.finding);
-      scores.push(scoreFindings(list, formula));
-      findings.push(...list);
+    const counts = { ok: 0, warn: 0, crit: 0, unknown: 0 };
+    for (const byDay of daily.values()) {
+      const d = byDay[i];
+      if (!d) continue;
+      scores.push(d.score);
+      counts.ok += d.counts.ok;
+      counts.warn += d.counts.warn;
+      counts.crit += d.counts.crit;
+      counts.unknown += d.counts.unknown;
     }
-    return {
-      day,
-      score: meanScore(scores),
-      reporting: scores.length,
-      counts: countStatuses(findings),
-    };
+    return { day, score: meanScore(scores), reporting: scores.length, counts };
   });
 }
 

@@ -1,3 +1,4 @@
+import { getOrSet } from './finding-snapshot.js';
 import type { FactsSample, InspectionSample } from './history.js';
 import type { HeadroomEntry } from './report-schema.js';
 import { round1 } from './score-formula.js';
@@ -44,13 +45,11 @@ export function computeHeadroom(
   inspections: readonly InspectionSample[],
   facts: readonly FactsSample[],
 ): HeadroomEntry[] {
-  const series = new Map<string, { host: string; resource: string; byDay: Map<string, number> }>();
+  const series = new Map<string, Map<string, Series>>();
   // Later values of a day replace earlier ones: the day's point is its last value.
   const put = (host: string, resource: string, day: string, pct: number) => {
-    const id = `${host}\u0000${resource}`;
-    const s = series.get(id) ?? { host, resource, byDay: new Map<string, number>() };
-    series.set(id, s);
-    s.byDay.set(day, pct);
+    const ofHost = getOrSet(series, host, () => new Map<string, Series>());
+    getOrSet(ofHost, resource, () => ({ host, resource, byDay: new Map() })).byDay.set(day, pct);
   };
   // Facts first, findings after: a finding of the same day replaces the facts' value.
   for (const sample of [...facts].sort(byTime)) {
@@ -58,13 +57,14 @@ export function computeHeadroom(
     for (const [resource, pct] of usageFromFacts(sample.facts))
       put(sample.host, resource, day, pct);
   }
+  const filesystems = new Map<string, string>();
   for (const sample of [...inspections].sort(byTime)) {
     const day = utcDay(sample.at);
     for (const f of sample.findings) {
       if (typeof f.value !== 'number' || f.unit !== '%' || !Number.isFinite(f.value)) continue;
       const resource =
         f.check === 'inspection.disk'
-          ? `filesystem ${f.subject ?? '?'}`
+          ? getOrSet(filesystems, f.subject ?? '?', (mount) => `filesystem ${mount}`)
           : f.check === 'inspection.memory'
             ? 'memory'
             : undefined;
@@ -72,7 +72,20 @@ export function computeHeadroom(
       put(sample.host, resource, day, f.value);
     }
   }
-  return [...series.values()].map((s) => headroomOf(s.host, s.resource, s.byDay)).sort(byUrgency);
+  // A thousand hosts' series share the same thirty days: parse each day once.
+  const dayNumbers = new Map<string, number>();
+  const dayX = (day: string) => getOrSet(dayNumbers, day, () => dayNumber(day));
+  return [...series.values()]
+    .flatMap((ofHost) => [...ofHost.values()])
+    .map((s) => headroomOf(s.host, s.resource, s.byDay, dayX))
+    .sort(byUrgency);
+}
+
+interface Series {
+  host: string;
+  resource: string;
+  /** UTC day → usage percent. */
+  byDay: Map<string, number>;
 }
 
 function usageFromFacts(facts: FactsSample['facts']): Array<[string, number]> {
@@ -97,9 +110,10 @@ export function headroomOf(
   host: string,
   resource: string,
   byDay: Map<string, number>,
+  dayX: (day: string) => number = dayNumber,
 ): HeadroomEntry {
   const points = [...byDay.entries()]
-    .map(([day, pct]) => [dayNumber(day), pct] as const)
+    .map(([day, pct]) => [dayX(day), pct] as const)
     .sort((a, b) => a[0] - b[0]);
   const last = points.at(-1)?.[1] ?? 0;
   const base = { host, resource, points: points.length, lastPercent: round1(last) };

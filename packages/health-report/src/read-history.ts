@@ -1,5 +1,10 @@
-import { filesStore, type RunFindings, type StateStore } from '@opsbook/state';
-import { emptyHistory, type History, type InspectionSample } from './history.js';
+import { type FindingRow, filesStore, type RunFindings, type StateStore } from '@opsbook/state';
+import {
+  emptyHistory,
+  type History,
+  type InspectionSample,
+  type ReportedFinding,
+} from './history.js';
 
 export interface TimeRange {
   since: Date;
@@ -58,17 +63,23 @@ export function addRun(history: History, run: RunFindings, file: string): void {
       sample = { at: f.at, runId, host: f.host, action: f.action, findings: [] };
       history.inspections.push(sample);
     }
-    sample.findings.push({
-      host: f.host,
-      check: f.check,
-      ...(f.subject !== undefined ? { subject: f.subject } : {}),
-      status: f.status,
-      value: f.value,
-      threshold: f.threshold,
-      ...(f.unit !== undefined ? { unit: f.unit } : {}),
-      message: f.message,
-    });
+    sample.findings.push(reportedFinding(f));
   }
   for (const f of run.facts) history.facts.push({ at: f.at, runId, host: f.host, facts: f.facts });
   for (const p of run.problems) history.problems.push({ file, line: p.line, message: p.message });
+}
+
+/** Built field by field, not with spreads: this runs once per finding of every report. */
+function reportedFinding(f: FindingRow): ReportedFinding {
+  const finding: ReportedFinding = {
+    host: f.host,
+    check: f.check,
+    status: f.status,
+    value: f.value,
+    threshold: f.threshold,
+    message: f.message,
+  };
+  if (f.subject !== undefined) finding.subject = f.subject;
+  if (f.unit !== undefined) finding.unit = f.unit;
+  return finding;
 }
