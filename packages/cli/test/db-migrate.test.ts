@@ -102,7 +102,7 @@ describe('opsbook db migrate', () => {
     });
     expect(JSON.parse(json.stdout).error).toMatchObject({
       code: 'STATE_DB_UNREACHABLE',
-      kind: 'failed',
+      kind: 'unreachable',
     });
   });
 
