@@ -6,6 +6,7 @@ import {
   runCheck,
 } from '@opsbook/inspection';
 import type { ActionSpec } from '@opsbook/schema';
+import type { StateStore } from '@opsbook/state';
 import { runCollector } from '../execute/run-collector.js';
 import { backupBuiltins } from './backup-action.js';
 import { healthReportBuiltin } from './health-action.js';
@@ -25,6 +26,8 @@ export interface ActionContext {
   signal: AbortSignal;
   runId: string;
   stateDir: string;
+  /** The run's state store (health.report reads its findings); absent: the files in stateDir. */
+  store?: StateStore;
   onStdout(chunk: string): void;
   onStderr(chunk: string): void;
 }

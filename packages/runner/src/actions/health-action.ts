@@ -3,7 +3,7 @@ import { healthReportAction } from '@opsbook/health-report';
 import type { BuiltinAction } from './actions.js';
 
 /**
- * `health.report`: build the health report from this runner's journals (HTML, Markdown, JSON)
+ * `health.report`: build the health report from the run's state store (HTML, Markdown, JSON)
  * into `<stateDir>/reports/<runId>/`. The step's result carries the files and the Markdown, which
  * the ticket gate posts to the run's (recurring) ticket and attaches at the end of the run.
  */
@@ -15,6 +15,8 @@ export const healthReportBuiltin: BuiltinAction = {
     const outputDir = path.join(ctx.stateDir, 'reports', ctx.runId);
     const out = await healthReportAction.run({
       stateDir: ctx.stateDir,
+      // The configured store (PostgreSQL in team mode), not always the files in stateDir.
+      ...(ctx.store ? { store: ctx.store } : {}),
       now: new Date(),
       with: ctx.with,
       outputDir,

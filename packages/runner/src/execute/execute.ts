@@ -11,6 +11,7 @@ import {
   type Transport,
 } from '@opsbook/exec';
 import { isOpsbookError, type Phase } from '@opsbook/schema';
+import type { StateStore } from '@opsbook/state';
 import { type ActionOutcome, builtinActions } from '../actions/actions.js';
 import { runnerErrors } from '../error-codes.js';
 import type { Plan, PlannedHost, PlannedStep } from '../plan/plan.js';
@@ -46,6 +47,8 @@ export interface ExecuteInput {
   runId: string;
   /** The state dir of the run (actions keep their own files under it). */
   stateDir: string;
+  /** The run's state store, for actions that read it (health.report); default stateDir's files. */
+  store?: StateStore;
   bundleDir: string;
   /** Secret param values (never in the plan); masked in all output. */
   secrets: Readonly<Record<string, string>>;
@@ -409,6 +412,7 @@ async function runAction(
     signal: ctx.signal,
     runId: input.runId,
     stateDir: input.stateDir,
+    ...(input.store ? { store: input.store } : {}),
     onStdout: live.onStdout,
     onStderr: live.onStderr,
   });

@@ -224,6 +224,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       plan,
       runId,
       stateDir: req.config.stateDir,
+      store,
       bundleDir: verified.bundle.dir,
       secrets,
       transportFor: (h) => pool.get(h.name),
