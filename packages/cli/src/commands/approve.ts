@@ -3,6 +3,7 @@ import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { commandHint, inventoryWords } from '../hint.js';
 import { planText } from '../plan-view.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
@@ -56,8 +57,11 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
     ctx.out.print(
       planText(result.plan, result.statement.plan?.digest ?? '', ctx.out.style, result.statement),
     );
+    const inventory = inventoryWords(stringOption(ctx, 'inventory'));
     ctx.out.print(
-      `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).`,
+      `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).\n` +
+        `Check it: ${commandHint(ctx, 'verify', file, ...inventory)}\n` +
+        `Run it (the engineer, with their own key): ${commandHint(ctx, 'run', file, ...inventory, '--key', '~/.ssh/id_ed25519')}`,
     );
     return exitCodes.ok;
   },

@@ -5,6 +5,7 @@ import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { commandHint, inventoryWords } from '../hint.js';
 import { planText } from '../plan-view.js';
 import { executorSignerFor, proposerOptions } from './ticket-signer.js';
 
@@ -165,8 +166,9 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       return exitCodes.ok;
     }
     ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style, result.statement));
+    const inventory = inventoryWords(inventoryFile);
     ctx.out.print(
-      `\nwrote ${file} (unsigned). Next: a senior reviews it (opsbook plan --show ${file}) and signs it:\n  opsbook approve ${file} --key ~/.ssh/id_ed25519     (or --agent)`,
+      `\nwrote ${file} (unsigned). Next: a senior reviews it (${commandHint(ctx, 'plan', '--show', file, ...inventory)}) and signs it:\n  ${commandHint(ctx, 'approve', file, ...inventory, '--key', '~/.ssh/id_ed25519')}     (or --agent instead of --key)`,
     );
     return exitCodes.ok;
   },

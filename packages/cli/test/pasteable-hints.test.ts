@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTicket, createWorld, type World } from './opsbook-world.js';
+import { binPath } from './run-cli.js';
+import { markerRunbook } from './runbook-fixtures.js';
+
+const sh = promisify(execFile);
+let world: World;
+
+beforeAll(async () => {
+  world = await createWorld({ hostCount: 2, runbooks: { marker: markerRunbook() } });
+});
+afterAll(async () => {
+  await world?.remove();
+});
+
+/** Runs a hint as a person pasting it would: through sh, `opsbook` being the built binary. */
+async function paste(hint: string, home: string): Promise<{ code: number; out: string }> {
+  const command = hint.replace(/^opsbook /, `${JSON.stringify(process.execPath)} ${binPath} `);
+  try {
+    const { stdout, stderr } = await sh('sh', ['-c', command], {
+      cwd: world.dir,
+      env: { ...world.env, HOME: home, NO_COLOR: '1' },
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout + err.stderr };
+  }
+}
+
+describe('the hints plan and approve print', () => {
+  it('are commands that work when pasted: they keep -i and quote what needs it', async () => {
+    // An inventory other than opsbook.yaml's (only h1), in a folder with a space in its name:
+    // a hint that dropped -i would re-render h1 and h2 and see a different plan.
+    const other = path.join(world.dir, 'other inv');
+    await mkdir(other, { recursive: true });
+    const full = await readFile(world.inventoryFile, 'utf8');
+    const onlyH1 = full.split(/\n(?= {4}h2:)/)[0]!;
+    await writeFile(path.join(other, 'only h1.yaml'), `${onlyH1.trimEnd()}\n`);
+    const inventory = path.join(other, 'only h1.yaml');
+    const file = path.join(other, 'OPS plan.approval.json');
+    const marker = path.join(world.markerDir, 'hints');
+    await mkdir(marker, { recursive: true });
+    const planned = await world.opsbook([
+      'plan',
+      'marker',
+      '--ticket',
+      await createTicket(world),
+      '--param',
+      `dir=${marker}`,
+      '-i',
+      inventory,
+      '-o',
+      file,
+    ]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const show = /reviews it \((opsbook plan --show .+)\) and signs it/.exec(planned.stdout)?.[1];
+    const approve = /^\s+(opsbook approve .+?)\s{2,}\(or --agent/m.exec(planned.stdout)?.[1];
+    expect(show).toContain(`-i '${inventory}'`);
+    expect(approve).toContain(`-i '${inventory}'`);
+    const shown = await paste(show!, world.env.HOME!);
+    expect(shown.code, shown.out).toBe(0);
+    // The senior pastes the approve hint in their own home, where ~/.ssh/id_ed25519 is their key.
+    const aliceHome = path.join(world.dir, 'home-alice');
+    await mkdir(path.join(aliceHome, '.ssh'), { recursive: true });
+    await copyFile(world.people.alice.keyFile, path.join(aliceHome, '.ssh', 'id_ed25519'));
+    const approved = await paste(approve!, aliceHome);
+    expect(approved.code, approved.out).toBe(0);
+    const verify = /Check it: (opsbook verify .+)$/m.exec(approved.out)?.[1];
+    expect(verify).toContain(`-i '${inventory}'`);
+    const verified = await paste(verify!, world.env.HOME!);
+    expect(verified.code, verified.out).toBe(0);
+  });
+});
