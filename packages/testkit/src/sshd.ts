@@ -24,6 +24,11 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** Path of the sshd binary; default /usr/sbin/sshd. */
   sshdPath?: string;
+  /**
+   * Sign the host key with this CA (`ssh-keygen -s caKeyPath -h`) and serve the certificate
+   * (`HostCertificate`), as a host of a site with an SSH CA does; the plain key is still served.
+   */
+  hostCertificate?: { caKeyPath: string; principals: string[]; validity?: string };
 }
 
 export interface Sshd {
@@ -35,6 +40,8 @@ export interface Sshd {
   clientPublicKey: string;
   /** `<type> <base64>` of the current host key. */
   hostPublicKey: string;
+  /** The host certificate file when `hostCertificate` was given. */
+  hostCertificatePath?: string;
   /** The known_hosts line for this instance (`[host]:port type base64`). */
   knownHostsLine: string;
   pid: number;
@@ -81,6 +88,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   };
   const launch = async (port: number) => {
     state.port = port;
+    if (options.hostCertificate) await signHostKey(hostKeyPath, options.hostCertificate);
     await writeFile(
       path.join(dir, 'sshd_config'),
       sshdConfig(dir, address, port, hostKeyPath, options),
@@ -113,6 +121,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     get hostPublicKey() {
       return state.hostPublicKey;
     },
+    ...(options.hostCertificate ? { hostCertificatePath: `${hostKeyPath}-cert.pub` } : {}),
     get knownHostsLine() {
       return `[${address}]:${state.port} ${state.hostPublicKey}`;
     },
@@ -190,6 +199,17 @@ async function generateKey(file: string, type: string): Promise<void> {
   await run('ssh-keygen', ['-q', '-t', type, ...bits, '-N', '', '-C', 'opsbook-test', '-f', file]);
 }
 
+async function signHostKey(
+  hostKeyPath: string,
+  cert: NonNullable<SshdOptions['hostCertificate']>,
+): Promise<void> {
+  const validity = cert.validity ? ['-V', cert.validity] : [];
+  await run('ssh-keygen', [
+    ...['-q', '-s', cert.caKeyPath, '-h', '-I', 'opsbook-test-host'],
+    ...['-n', cert.principals.join(','), ...validity, `${hostKeyPath}.pub`],
+  ]);
+}
+
 function publicKeyOnly(line: string): string {
   const [type, blob] = line.trim().split(/\s+/);
   return `${type} ${blob}`;
@@ -205,6 +225,7 @@ function sshdConfig(
   return [
     `ListenAddress ${address}:${port}`,
     `HostKey ${hostKey}`,
+    ...(options.hostCertificate ? [`HostCertificate ${hostKey}-cert.pub`] : []),
     `PidFile ${path.join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
     'StrictModes no',
