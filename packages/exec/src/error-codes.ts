@@ -8,6 +8,8 @@ export const execErrorCodes = errorCodeList({
     HOST_KEY_CHANGED:
       'known_hosts holds another key for the host (always refused); nothing was run',
     HOST_KEY_REVOKED: 'the host key is listed under `@revoked`; nothing was run',
+    HOST_CERT_UNSUPPORTED:
+      'known_hosts trusts only a `@cert-authority` for the host, and host certificates are not supported (ssh2); nothing was run',
     SSH_CONNECTION_REFUSED: 'the host refused the connection (sshd down, wrong port)',
     SSH_CONNECT_TIMEOUT: 'no SSH handshake within the timeout (`ansible_timeout`)',
     SSH_HOST_UNRESOLVED: 'the host name does not resolve',

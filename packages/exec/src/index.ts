@@ -49,11 +49,17 @@ export { quoteShellArg } from './shell-quote.js';
 export {
   type JumpHost,
   parseProxyJump,
-  readSshConfigFile,
   resolveSshConfig,
   type SshConfigEnvironment,
   type SshHostConfig,
 } from './ssh-config.js';
+export {
+  loadSshConfig,
+  MAX_INCLUDE_DEPTH,
+  type ReadSshConfigOptions,
+  readSshConfigFile,
+  type SshConfigSource,
+} from './ssh-config-source.js';
 export type { SshConnectOptions, SshTarget } from './ssh-connect.js';
 export { createSshFileCache, type SshFileCache } from './ssh-file-cache.js';
 export { connectSsh, type SshTransportOptions } from './ssh-transport.js';

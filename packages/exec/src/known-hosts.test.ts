@@ -97,9 +97,9 @@ describe('checkHostKey', () => {
     );
   });
 
-  it('never trusts @cert-authority lines: the host stays unknown and the line is flagged', () => {
+  it('never trusts a key on a @cert-authority line alone: the verdict names the CA lines', () => {
     const verdict = check(`@cert-authority *.example ${ed.pub}\n`, 'web.example', 22, ed);
-    expect(verdict).toMatchObject({ status: 'unknown', certAuthorityIgnored: true });
+    expect(verdict).toMatchObject({ status: 'cert-authority', lines: [1] });
   });
 
   it('reports malformed lines as problems and skips them', () => {

@@ -28,7 +28,13 @@ export interface KnownHosts {
 
 export type HostKeyVerdict =
   | { status: 'match'; fingerprint: string; line: number }
-  | { status: 'unknown'; fingerprint: string; certAuthorityIgnored: boolean }
+  | { status: 'unknown'; fingerprint: string }
+  /**
+   * No plain entry names the host but `@cert-authority` lines do: the host should prove itself
+   * with a certificate, which ssh2 cannot ask for (it offers no `*-cert-v01@openssh.com` host key
+   * algorithm), so the plain key it got can be neither trusted nor added.
+   */
+  | { status: 'cert-authority'; fingerprint: string; lines: number[] }
   | { status: 'changed'; fingerprint: string; knownFingerprints: string[]; lines: number[] }
   | { status: 'revoked'; fingerprint: string; line: number };
 
@@ -114,7 +120,8 @@ export function keyTypeOfBlob(keyBlob: Buffer): string {
  * - match: a plain or hashed entry for this host holds exactly this key;
  * - changed: entries for this host exist but none holds this key (of any type: a server that
  *   suddenly offers another key type is treated as changed, not as new);
- * - unknown: no entry names this host. @cert-authority lines are not supported and never trusted.
+ * - cert-authority: only @cert-authority lines name this host (see HostKeyVerdict);
+ * - unknown: no entry names this host.
  */
 export function checkHostKey(
   knownHosts: KnownHosts,
@@ -143,7 +150,10 @@ export function checkHostKey(
       lines: plain.map((e) => e.line),
     };
   }
-  return { status: 'unknown', fingerprint, certAuthorityIgnored: forHost.length > 0 };
+  const authorities = forHost.filter((e) => e.marker === 'cert-authority');
+  if (authorities.length > 0)
+    return { status: 'cert-authority', fingerprint, lines: authorities.map((e) => e.line) };
+  return { status: 'unknown', fingerprint };
 }
 
 /** Key types that known_hosts trusts for this host, so that key exchange can prefer them (as OpenSSH does). */

@@ -63,6 +63,19 @@ describe('resolveSshConfig', () => {
   });
 });
 
+describe('precedence: inventory, then ssh config, then defaults', () => {
+  it('leaves Port to the config when nothing sets it; 22 only when the config has none', () => {
+    const cfg = 'Host web1\n  Port 2222\n';
+    expect(resolveSshConfig(cfg, 'web1', env).port).toBe(2222);
+    expect(resolveSshConfig(cfg, 'db1', env).port).toBe(22);
+  });
+
+  it('applies a Match block after earlier lines set HostName (Match host sees it)', () => {
+    const cfg = 'Host app\n  HostName 10.1.2.3\nMatch host 10.1.*\n  Port 2202\n  User ops2\n';
+    expect(resolveSshConfig(cfg, 'app', env)).toMatchObject({ port: 2202, user: 'ops2' });
+  });
+});
+
 describe('parseProxyJump', () => {
   it('parses user, host, port, IPv6 and none', () => {
     expect(parseProxyJump('ssh://u@[::1]:2022,h2')).toEqual([

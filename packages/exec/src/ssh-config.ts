@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { UsageError } from '@opsbook/schema';
-import SSHConfig from 'ssh-config';
+import { flattenIncludes } from './ssh-config-include.js';
+import type { SshConfigSource } from './ssh-config-source.js';
 
 /**
  * What opsbook takes from `~/.ssh/config` for one host alias (root README, Inventory and
@@ -29,16 +29,22 @@ export interface SshConfigEnvironment {
 
 /**
  * Resolves `alias` the way OpenSSH does: Host/Match sections in file order, the FIRST value of a
- * keyword wins, IdentityFile accumulates. Parsing and matching are the `ssh-config` package's;
- * `Match exec` is never run (a config file must not execute commands on our behalf).
+ * keyword wins, IdentityFile accumulates, Include splices its files in where it stands (inside a
+ * Host/Match block only when that block applies). Parsing and matching are the `ssh-config`
+ * package's; `Match exec` is never run (a config file must not execute commands on our behalf).
+ * Text given as a string has no included files loaded (`loadSshConfig` reads them): an Include
+ * in it is refused.
  */
 export function resolveSshConfig(
-  configText: string | undefined,
+  config: string | SshConfigSource | undefined,
   alias: string,
   env: SshConfigEnvironment,
 ): SshHostConfig {
-  const computed = configText
-    ? SSHConfig.parse(configText).compute(alias, { matchExec: false })
+  const source =
+    typeof config === 'string' ? { file: '(text)', text: config, includes: {} } : config;
+  if (source?.problem) throw new UsageError(source.problem);
+  const computed = source
+    ? flattenIncludes(source, alias).compute(alias, { matchExec: false })
     : {};
   const first = (key: string): string | undefined => {
     const value = computed[key];
@@ -61,14 +67,6 @@ export function resolveSshConfig(
     identityFiles,
     proxyJump: jump ? parseProxyJump(jump) : [],
   };
-}
-
-/** Reads an ssh config file; a missing file is an empty config, as for OpenSSH. */
-export async function readSshConfigFile(file: string): Promise<string | undefined> {
-  return readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
 }
 
 /** `[user@]host[:port]` or `ssh://[user@]host[:port]`, comma-separated; `none` means no jump. */

@@ -14,14 +14,20 @@ import {
   knownKeyTypes,
 } from './known-hosts.js';
 import { parseProxyJump, resolveSshConfig, type SshHostConfig } from './ssh-config.js';
+import type { SshConfigSource } from './ssh-config-source.js';
 import { type SshFileCache, uncachedSshFiles } from './ssh-file-cache.js';
 
-/** One host as the inventory describes it; unset fields come from ~/.ssh/config, then defaults. */
+/**
+ * One host as the inventory describes it. OpenSSH's precedence: a field set here wins, an unset
+ * one comes from ~/.ssh/config (Port, User, IdentityFile, ProxyJump; HostName for the alias),
+ * then the defaults (port 22, the local user, ~/.ssh/id_*).
+ */
 export interface SshTarget {
   /** Inventory name: reported in errors and events; also the ssh config alias when `host` is unset. */
   name: string;
   /** Address or alias to connect to (`ansible_host`). */
   host?: string;
+  /** `ansible_port`; unset leaves it to the config's Port, then 22. */
   port?: number;
   user?: string;
   /** Private key file (`ansible_ssh_private_key_file`); replaces the config's IdentityFile list. */
@@ -37,8 +43,11 @@ export interface SshConnectOptions {
   acceptNewHostKeys?: boolean;
   /** Write added lines hashed (HashKnownHosts yes). */
   hashKnownHosts?: boolean;
-  /** Text of ~/.ssh/config (read by the caller with `readSshConfigFile`); undefined = none. */
-  sshConfigText?: string;
+  /**
+   * ~/.ssh/config with its Include files, read by the caller with `loadSshConfig`; undefined =
+   * none. Its plain text (`readSshConfigFile`) is accepted too, but an Include in it is refused.
+   */
+  sshConfigText?: SshConfigSource | string;
   homeDir?: string;
   localUser?: string;
   /** ssh-agent socket; pass process.env.SSH_AUTH_SOCK to use the user's agent. */
@@ -82,20 +91,19 @@ export async function connectSshHost(
     identityFiles: target.identityFile ? [target.identityFile] : base.identityFiles,
     proxyJump: target.proxyJump === undefined ? base.proxyJump : parseProxyJump(target.proxyJump),
   };
+  // Each jump host through the config as well (its HostName, Port, User), the same precedence.
+  const jumps: SshHostConfig[] = resolved.proxyJump.map((jump) => {
+    const hop = resolveSshConfig(options.sshConfigText, jump.host, env);
+    return { ...hop, port: jump.port ?? hop.port, user: jump.user ?? hop.user, proxyJump: [] };
+  });
   const hops: Client[] = [];
   let sock: Duplex | undefined;
   try {
-    for (const jump of resolved.proxyJump) {
-      const hop = resolveSshConfig(options.sshConfigText, jump.host, env);
-      const hopConfig = {
-        ...hop,
-        port: jump.port ?? hop.port,
-        user: jump.user ?? hop.user,
-        proxyJump: [],
-      };
+    for (const [i, hopConfig] of jumps.entries()) {
       const client = await connectOne(target.name, hopConfig, sock, options, env.homeDir);
       hops.push(client);
-      sock = await forward(client, resolvedNext(resolved, hops.length), target.name);
+      const next = jumps[i + 1] ?? resolved;
+      sock = await forward(client, { host: next.hostName, port: next.port }, target.name);
     }
     const client = await connectOne(target.name, resolved, sock, options, env.homeDir);
     return { client, hops, resolved };
@@ -103,13 +111,6 @@ export async function connectSshHost(
     for (const hop of hops) hop.end();
     throw e;
   }
-}
-
-function resolvedNext(target: SshHostConfig, hopsDone: number): { host: string; port: number } {
-  const next = target.proxyJump[hopsDone];
-  return next
-    ? { host: next.host, port: next.port ?? 22 }
-    : { host: target.hostName, port: target.port };
 }
 
 function forward(
@@ -327,9 +328,16 @@ function hostKeyError(
       { ...details, line: verdict.line },
     );
   }
+  if (verdict.status === 'cert-authority') {
+    return new execErrors.UnreachableError(
+      'HOST_CERT_UNSUPPORTED',
+      `${where}: ${knownHostsFile} line ${verdict.lines.join(', ')} trusts a @cert-authority for this host, but opsbook's SSH library (ssh2) cannot ask a host for its certificate, so the host showed its plain key ${verdict.fingerprint}, which is neither trusted nor added. Nothing was run. Verify that fingerprint out of band and add a plain known_hosts line for '${name}' (ssh-keyscan -p ${facts.port} ${facts.address})`,
+      { ...details, lines: verdict.lines },
+    );
+  }
   return new execErrors.UnreachableError(
     'HOST_KEY_UNKNOWN',
-    `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} does not know${verdict.certAuthorityIgnored ? ' (@cert-authority lines are not supported)' : ''}. Nothing was run. Verify the fingerprint out of band and add it (ssh-keyscan), or run with --accept-new-host-keys to trust new hosts on first use`,
+    `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} does not know. Nothing was run. Verify the fingerprint out of band and add it (ssh-keyscan), or run with --accept-new-host-keys to trust new hosts on first use`,
     details,
   );
 }
