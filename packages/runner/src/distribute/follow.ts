@@ -41,46 +41,151 @@ export interface Followed {
  * `not-started` for one that did not. Nothing is ever run again.
  */
 export async function followShards(input: FollowInput): Promise<Followed> {
-  const results = new HostResults();
-  const hostCount = input.shards.reduce((n, s) => n + s.hosts.length, 0);
-  const takenOver: SharedJournal[] = [];
-  const freeSince = new Map<number, number>();
-  const started = Date.now();
-  let lastSeq = 0;
-  let interrupted = false;
-  let withdrawn = false;
+  const follower = new ShardFollower(input);
+  let failingSince: number | undefined;
   let lastCheck = 0;
-  const warned = new Set<number>();
+  while (!follower.isDone) {
+    await follower.readNew();
+    if (follower.isDone) break;
+    // Ctrl-C is acted on at once (queued shards withdrawn), the rest once a second.
+    const now = Date.now();
+    if (now - lastCheck >= Math.max(input.pollMs, 1000) || follower.isInterruptPending) {
+      lastCheck = now;
+      try {
+        await follower.checkShards();
+        failingSince = undefined;
+      } catch (e) {
+        // The queue's database restarting: check again on the next round, for a while.
+        failingSince ??= now;
+        if (now - failingSince > 60_000) throw e;
+      }
+    }
+    await sleep(input.pollMs);
+  }
+  return follower.followed;
+}
 
-  const readNew = async () => {
+/** What the submitter knows of its run while it follows it. */
+class ShardFollower {
+  private readonly results = new HostResults();
+  private readonly hostCount: number;
+  private readonly takenOver: SharedJournal[] = [];
+  /** Since when each taken shard's lease has been seen free. */
+  private readonly freeSince = new Map<number, number>();
+  private readonly warned = new Set<number>();
+  private readonly started = Date.now();
+  private lastSeq = 0;
+  private withdrawn = false;
+
+  constructor(private readonly input: FollowInput) {
+    this.hostCount = input.shards.reduce((n, s) => n + s.hosts.length, 0);
+  }
+
+  get isDone(): boolean {
+    return this.results.size >= this.hostCount;
+  }
+
+  get isInterruptPending(): boolean {
+    return this.input.signal.aborted && !this.withdrawn;
+  }
+
+  get followed(): Followed {
+    return { results: this.results, interrupted: this.withdrawn, takenOver: this.takenOver };
+  }
+
+  /** Passes on the journal's new events and records the hosts that ended. */
+  async readNew(): Promise<void> {
     for (;;) {
-      const lines = await input.journal.linesAfter(lastSeq);
+      const lines = await this.input.journal.linesAfter(this.lastSeq);
       for (const line of lines) {
-        lastSeq = line.seq;
+        this.lastSeq = line.seq;
         const event = eventOf(line);
         if (event.type === 'run-start' || event.type === 'run-end') continue;
-        results.add(event);
-        input.onEvent?.(event);
+        this.results.add(event);
+        this.input.onEvent?.(event);
       }
       if (lines.length < 5000) return;
     }
-  };
+  }
 
-  const takeOver = async (shard: Shard, why: (started: boolean) => string) => {
+  /** Looks at each open shard's job and lease; takes over those whose worker is gone. */
+  async checkShards(): Promise<void> {
+    const { input } = this;
+    const open = input.shards.filter((s) => s.hosts.some((h) => !this.results.has(h)));
+    if (open.length === 0) return;
+    if (this.isInterruptPending) await this.withdraw(open);
+    const states = await input.queue.states(
+      input.runId,
+      open.map((s) => s.index),
+    );
+    for (const shard of open) await this.checkShard(shard, states.get(shard.index) as JobState);
+  }
+
+  private async withdraw(open: readonly Shard[]): Promise<void> {
+    this.withdrawn = true;
+    const gone = await this.input.queue.withdraw(
+      this.input.runId,
+      open.map((s) => s.index),
+      WITHDRAWN,
+    );
+    for (const s of open.filter((o) => gone.includes(o.index)))
+      this.input.onShard?.({ type: 'withdrawn', shard: s });
+  }
+
+  private async checkShard(shard: Shard, state: JobState): Promise<void> {
+    const { input } = this;
+    if (state.state === 'queued') {
+      if (!this.warned.has(shard.index) && Date.now() - this.started > 10_000) {
+        this.warned.add(shard.index);
+        input.onShard?.({ type: 'waiting', shard, forMs: Date.now() - this.started });
+      }
+      return;
+    }
+    if (await input.journal.isLeaseHeld(shardLease(input.runId, shard.index))) {
+      this.freeSince.delete(shard.index);
+      return;
+    }
+    const since = this.freeSince.get(shard.index) ?? Date.now();
+    this.freeSince.set(shard.index, since);
+    const zone = `shard ${shard.index} (zone ${shard.zone})`;
+    if (state.state === 'failed') {
+      const isWithdrawn = state.error.includes(WITHDRAWN);
+      if (!isWithdrawn) input.onShard?.({ type: 'refused', shard, error: state.error });
+      await this.takeOver(shard, () =>
+        isWithdrawn
+          ? `never started: the run was interrupted before a worker took ${zone}`
+          : `never started: its worker refused ${zone}: ${state.error}`,
+      );
+    } else if (state.state === 'done' || Date.now() - since >= input.deadAfterMs) {
+      const hosts = shard.hosts.filter((h) => !this.results.has(h));
+      input.onShard?.({ type: 'presumed-dead', shard, hosts });
+      await this.takeOver(shard, (hostStarted) =>
+        hostStarted
+          ? `the worker running ${zone} stopped mid-shard: this host's state is unknown, and opsbook did not run it again`
+          : `never started: the worker that took ${zone} stopped before it`,
+      );
+    }
+  }
+
+  /**
+   * Takes the shard's lease (its worker can write nothing more), then journals a host-end for
+   * each host of it still open. A worker that took its lease back meanwhile is left alone.
+   */
+  private async takeOver(shard: Shard, why: (hostStarted: boolean) => string): Promise<void> {
     let lease: SharedJournal;
     try {
       lease = await SharedJournal.join({
-        url: input.url,
-        runId: input.runId,
-        lease: shardLease(input.runId, shard.index),
+        url: this.input.url,
+        runId: this.input.runId,
+        lease: shardLease(this.input.runId, shard.index),
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'LEASE_LOST') return; // its worker is back
       throw e;
     }
-    takenOver.push(lease);
-    await readNew(); // every line its worker committed is in before the lease was free
-    const open = shard.hosts.filter((h) => !results.has(h));
+    this.takenOver.push(lease);
+    await this.readNew(); // every line its worker committed is in before the lease was free
+    const open = shard.hosts.filter((h) => !this.results.has(h));
     const seen = new Set(await lease.hostsSeen(open));
     for (const host of open)
       await lease.append({
@@ -90,86 +195,12 @@ export async function followShards(input: FollowInput): Promise<Followed> {
         rolledBack: false,
         error: why(seen.has(host)),
       });
-    await readNew();
-  };
-
-  const checkShards = async () => {
-    const open = input.shards.filter((s) => s.hosts.some((h) => !results.has(h)));
-    if (open.length === 0) return;
-    if (input.signal.aborted && !withdrawn) {
-      withdrawn = true;
-      interrupted = true;
-      const gone = await input.queue.withdraw(
-        input.runId,
-        open.map((s) => s.index),
-        'the submitting opsbook run was interrupted',
-      );
-      for (const s of open.filter((o) => gone.includes(o.index)))
-        input.onShard?.({ type: 'withdrawn', shard: s });
-    }
-    const states = await input.queue.states(
-      input.runId,
-      open.map((s) => s.index),
-    );
-    for (const shard of open) {
-      const state = states.get(shard.index) as JobState;
-      if (state.state === 'queued') {
-        if (!warned.has(shard.index) && Date.now() - started > 10_000) {
-          warned.add(shard.index);
-          input.onShard?.({ type: 'waiting', shard, forMs: Date.now() - started });
-        }
-        continue;
-      }
-      if (await input.journal.isLeaseHeld(shardLease(input.runId, shard.index))) {
-        freeSince.delete(shard.index);
-        continue;
-      }
-      const since = freeSince.get(shard.index) ?? Date.now();
-      freeSince.set(shard.index, since);
-      const zone = `shard ${shard.index} (zone ${shard.zone})`;
-      if (state.state === 'failed') {
-        const withdrawnByUs = withdrawn && state.error.includes('interrupted');
-        if (!withdrawnByUs) input.onShard?.({ type: 'refused', shard, error: state.error });
-        await takeOver(shard, () =>
-          withdrawnByUs
-            ? `never started: the run was interrupted before a worker took ${zone}`
-            : `never started: its worker refused ${zone}: ${state.error}`,
-        );
-      } else if (state.state === 'done' || Date.now() - since >= input.deadAfterMs) {
-        const open = shard.hosts.filter((h) => !results.has(h));
-        input.onShard?.({ type: 'presumed-dead', shard, hosts: open });
-        await takeOver(shard, (hostStarted) =>
-          hostStarted
-            ? `the worker running ${zone} stopped mid-shard: this host's state is unknown, and opsbook did not run it again`
-            : `never started: the worker that took ${zone} stopped before it`,
-        );
-      }
-    }
-  };
-
-  let failingSince: number | undefined;
-  while (results.size < hostCount) {
-    await readNew();
-    if (results.size >= hostCount) break;
-    // Ctrl-C is acted on at once (queued shards withdrawn), the rest once a second.
-    if (
-      Date.now() - lastCheck >= Math.max(input.pollMs, 1000) ||
-      (input.signal.aborted && !withdrawn)
-    ) {
-      lastCheck = Date.now();
-      try {
-        await checkShards();
-        failingSince = undefined;
-      } catch (e) {
-        // The queue's database restarting: check again on the next round, for a while.
-        failingSince ??= Date.now();
-        if (Date.now() - failingSince > 60_000) throw e;
-      }
-    }
-    await sleep(input.pollMs);
+    await this.readNew();
   }
-  return { results, interrupted, takenOver };
 }
+
+/** The reason a withdrawn job is failed with, so that it is told apart from a refusal. */
+const WITHDRAWN = 'withdrawn: the submitting opsbook run was interrupted';
 
 function eventOf(line: JournalLine): RunEvent {
   const { seq: _s, at: _a, prev: _p, hash: _h, ...event } = line;

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { signRunClaim } from '@opsbook/approval';
+import { type Envelope, signRunClaim } from '@opsbook/approval';
 import { newRunId, SharedJournal, type StateStore, stateStoreOf } from '@opsbook/state';
-import { verifyApprovalFile } from '../approval/approval-flow.js';
+import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { type RunOutcome, type RunRequest, runStatusOf } from '../execute/run.js';
+import type { RunEvent } from '../execute/run-events.js';
 import type { TicketReport } from '../ticket/run-ticket.js';
 import { followShards, type ShardNotice } from './follow.js';
 import { openQueue, type QueueLog } from './queue.js';
 import type { ShardJob } from './shard-job.js';
 import { databaseUrlOf } from './shard-run.js';
-import { DEFAULT_SHARD_SIZE, splitIntoShards, zoneOf } from './shards.js';
+import { DEFAULT_SHARD_SIZE, DEFAULT_ZONE, type Shard, splitIntoShards, zoneOf } from './shards.js';
 
 export interface DistributedRunRequest extends RunRequest {
   /** Hosts per shard at most (default DEFAULT_SHARD_SIZE). */
@@ -37,13 +38,8 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     ...(req.now ? { now: req.now } : {}),
     executorKey: req.executorSigner.publicKey.fingerprint,
   });
-  const { plan, planDigest, verified: approval } = verified;
-  const executor = verified.executor!;
-  const zones = new Map(verified.inventory.hosts.map((h) => [h.name, zoneOf(h)]));
-  const shards = splitIntoShards(
-    plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? 'default' })),
-    req.shardSize ?? DEFAULT_SHARD_SIZE,
-  );
+  const { plan, verified: approval } = verified;
+  const shards = shardsOf(verified, req.shardSize ?? DEFAULT_SHARD_SIZE);
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
   const hosts = plan.hosts.map((h) => h.name);
@@ -54,7 +50,7 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       ticket: plan.ticket,
       runId,
       hosts,
-      executor: executor.id,
+      executor: verified.executor!.id,
       ...(req.now ? { now: req.now } : {}),
     },
     req.executorSigner,
@@ -63,6 +59,7 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
   const queue = await openQueue(url, req.onQueueLog);
   const store = stateStoreOf(req.config);
   let journal: SharedJournal | undefined;
+  const takenOver: SharedJournal[] = [];
   try {
     const { runsUsed } = await store.claimRun({
       approvalId: approval.statement.id,
@@ -70,48 +67,23 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       runId,
       ticket: plan.ticket,
     });
-    const ticketStart = await req.ticket?.start(runId, executor.id);
+    const ticketStart = await req.ticket?.start(runId, verified.executor!.id);
     journal = await SharedJournal.create({ url, runId });
-    const start = {
-      type: 'run-start',
-      runId,
-      ticket: plan.ticket,
-      runbook: plan.runbook,
-      planDigest,
-      approval: {
-        id: approval.statement.id,
-        sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
-        signers: approval.signers.map((s) => ({
-          approverId: s.approverId,
-          fingerprint: s.fingerprint,
-        })),
-        runsUsed,
-        maxRuns: approval.statement.maxRuns,
-      },
-      executor: executor.id,
-      executorKey: executor.fingerprint!,
-      runClaim,
-      params: plan.params,
-      secretParams: plan.secretParams,
-      hosts,
-    } as const;
+    const start = runStartOf(verified, { runId, runClaim, runsUsed });
     await journal.append(start);
-    req.onEvent?.(start as never);
+    req.onEvent?.(start);
     const approvalBytes = verified.approval.bytes.toString('base64');
-    await enqueue(journal, store, hosts, () =>
-      queue.add(
-        shards.map(
-          (s): ShardJob => ({
-            version: 1,
-            runId,
-            shard: s.index,
-            zone: s.zone,
-            hosts: s.hosts,
-            approval: approvalBytes,
-          }),
-        ),
-      ),
+    const jobs = shards.map(
+      (s): ShardJob => ({
+        version: 1,
+        runId,
+        shard: s.index,
+        zone: s.zone,
+        hosts: s.hosts,
+        approval: approvalBytes,
+      }),
     );
+    await enqueue(journal, store, hosts, () => queue.add(jobs));
     const followed = await followShards({
       url,
       runId,
@@ -124,6 +96,7 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       ...(req.onEvent ? { onEvent: req.onEvent } : {}),
       ...(req.onShard ? { onShard: req.onShard } : {}),
     });
+    takenOver.push(...followed.takenOver);
     const result = {
       hosts: followed.results.inOrder(hosts),
       interrupted: followed.interrupted,
@@ -131,16 +104,15 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     };
     const status = runStatusOf(result);
     const end = {
-      type: 'run-end',
+      type: 'run-end' as const,
       status,
       hosts: Object.fromEntries(result.hosts.map((h) => [h.host, h.status])),
       interrupted: result.interrupted,
       stoppedByFailures: false,
-    } as const;
+    };
     const last = await journal.append(end);
-    req.onEvent?.(end as never);
+    req.onEvent?.(end);
     await store.recordRunEnd({ runId, head: last.hash, count: last.seq, status });
-    for (const lease of followed.takenOver) await lease.close();
     const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId);
     return {
       runId,
@@ -151,9 +123,52 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
     };
   } finally {
+    // A dead worker's lease is held until the run has ended: no late worker appends to it.
+    for (const lease of takenOver) await lease.close();
     await journal?.close();
     await queue.close();
   }
+}
+
+/** The plan's hosts cut into shards by their inventory zone and `size`. */
+function shardsOf(verified: VerifiedRun, size: number): Shard[] {
+  const zones = new Map(verified.inventory.hosts.map((h) => [h.name, zoneOf(h)]));
+  return splitIntoShards(
+    verified.plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? DEFAULT_ZONE })),
+    size,
+  );
+}
+
+/** The run-start event, the same fields as `runApproved` journals. */
+function runStartOf(
+  verified: VerifiedRun,
+  run: { runId: string; runClaim: Envelope; runsUsed: number },
+): RunEvent {
+  const { plan, planDigest, verified: approval } = verified;
+  const executor = verified.executor!;
+  return {
+    type: 'run-start',
+    runId: run.runId,
+    ticket: plan.ticket,
+    runbook: plan.runbook,
+    planDigest,
+    approval: {
+      id: approval.statement.id,
+      sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
+      signers: approval.signers.map((s) => ({
+        approverId: s.approverId,
+        fingerprint: s.fingerprint,
+      })),
+      runsUsed: run.runsUsed,
+      maxRuns: approval.statement.maxRuns,
+    },
+    executor: executor.id,
+    executorKey: executor.fingerprint!,
+    runClaim: run.runClaim,
+    params: plan.params,
+    secretParams: plan.secretParams,
+    hosts: plan.hosts.map((h) => h.name),
+  } as RunEvent;
 }
 
 /**
