@@ -69,6 +69,34 @@ describe('a journal several processes append to', () => {
     await store.close();
   });
 
+  it('fences out a writer whose session died while another took its lease: its next append is LEASE_LOST, nothing written', async () => {
+    const { url, name } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    const worker = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    await worker.append({ type: 'host-start', host: 'web-1', connection: {} });
+    // The worker's session ends (a network cut); the submitter takes the shard over.
+    await pg.psql(
+      "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted",
+      name,
+    );
+    const takeover = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    await takeover.append({
+      type: 'host-end',
+      host: 'web-1',
+      status: 'unreachable',
+      rolledBack: false,
+    });
+    await expect(
+      worker.append({ type: 'step-start', host: 'web-1', phase: 'steps', step: 's1', name: 'x' }),
+    ).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    const lines = await submitter.linesAfter(0);
+    expect(lines.map((l) => l.type)).toEqual(['run-start', 'host-start', 'host-end']);
+    for (const j of [worker, takeover, submitter]) await j.close();
+    await store.close();
+  });
+
   it('keeps every append across a server restart, and takes the lease again after it', async () => {
     const { url } = await freshDatabase(pg);
     const store = await claimedRun(url);
