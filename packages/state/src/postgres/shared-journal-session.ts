@@ -31,6 +31,9 @@ export interface SessionOptions {
   retryForMs?: number | undefined;
 }
 
+/** How often a session holding a lease checks that it still has its connection. */
+const HEARTBEAT_MS = 1000;
+
 /** The bigint an advisory lock name maps to (the same mapping as the approval claims'). */
 export const LOCK_KEY_SQL = `('x' || left(md5($1), 16))::bit(64)::bigint`;
 
@@ -108,12 +111,30 @@ export function openJournalSession(options: SessionOptions): JournalSession {
     }
   };
 
+  // A lease must be taken back soon after a restart, not only at the holder's next append (a
+  // step may run for minutes): a heartbeat reconnects, and with it re-takes the lease.
+  let beating = false;
+  const heartbeat =
+    options.lease === undefined
+      ? undefined
+      : setInterval(() => {
+          if (beating || fenced || closed) return;
+          beating = true;
+          void run((client) => client.query('select 1'))
+            .catch(() => undefined)
+            .finally(() => {
+              beating = false;
+            });
+        }, HEARTBEAT_MS);
+  heartbeat?.unref();
+
   return {
     target,
     run,
     query: (sql, params = []) => run(async (client) => (await client.query(sql, params)).rows),
     async close() {
       closed = true;
+      if (heartbeat) clearInterval(heartbeat);
       const c = current;
       current = undefined;
       // Ending the session releases its lease.

@@ -97,6 +97,25 @@ describe('a journal several processes append to', () => {
     await store.close();
   });
 
+  it('takes its lease back soon after a server restart, without waiting for its next append', async () => {
+    const { url } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    const worker = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    await pg.restart({ downMs: 1000 });
+    // The worker appends nothing (a long step); its heartbeat reconnects and re-takes the lease.
+    let held = false;
+    for (let i = 0; i < 100 && !held; i++) {
+      held = await submitter.isLeaseHeld('run r1 shard 0');
+      if (!held) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(held).toBe(true);
+    await worker.append({ type: 'host-start', host: 'web-1', connection: {} });
+    for (const j of [worker, submitter]) await j.close();
+    await store.close();
+  });
+
   it('keeps every append across a server restart, and takes the lease again after it', async () => {
     const { url } = await freshDatabase(pg);
     const store = await claimedRun(url);
