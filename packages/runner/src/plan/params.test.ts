@@ -97,6 +97,26 @@ describe('readSecretParams', () => {
     expect(() => readSecretParams(runbook, ['token'], {})).toThrow('export OPSBOOK_PARAM_TOKEN');
   });
 
+  it('gives an empty string for a secret declared required: false that is unset or empty', () => {
+    const optional = {
+      ...runbook,
+      spec: {
+        ...runbook.spec,
+        params: {
+          ...runbook.spec.params,
+          token: { type: 'string', secret: true, required: false },
+        },
+      },
+    } as typeof runbook;
+    expect(readSecretParams(optional, ['token'], {})).toEqual({ token: '' });
+    expect(readSecretParams(optional, ['token'], { OPSBOOK_PARAM_TOKEN: '' })).toEqual({
+      token: '',
+    });
+    expect(readSecretParams(optional, ['token'], { OPSBOOK_PARAM_TOKEN: 'given' })).toEqual({
+      token: 'given',
+    });
+  });
+
   it('never repeats the value of a secret that breaks its rules', () => {
     let message = '';
     try {

@@ -158,7 +158,9 @@ function resolveFrom<V>(
 
 /**
  * The values of the secret params, read from `OPSBOOK_PARAM_<NAME>` when the run starts and
- * checked against the param's rules. Missing ones are an error naming the variable.
+ * checked against the param's rules. Missing ones are an error naming the variable, except for a
+ * param declared `required: false`: unset or empty, it is the empty string (a database password
+ * left empty on purpose, so that the client falls back to .pgpass or peer authentication).
  */
 export function readSecretParams(
   runbook: Runbook,
@@ -169,12 +171,16 @@ export function readSecretParams(
   for (const name of names) {
     const variable = `OPSBOOK_PARAM_${name.toUpperCase()}`;
     const value = env[variable];
+    const spec = runbook.spec.params?.[name];
     if (value === undefined || value === '') {
+      if (spec?.required === false) {
+        out[name] = '';
+        continue;
+      }
       throw new UsageError(
         `secret param ${name} is not set: export ${variable} in the environment of opsbook run`,
       );
     }
-    const spec = runbook.spec.params?.[name];
     const why = spec ? paramValueProblem({ ...spec, secret: false }, value) : undefined;
     // Never repeat a secret's value, not even in an error.
     if (why)
