@@ -1,45 +1,22 @@
 import { createLocalTransport, paramEnvName, type Transport } from '@opsbook/exec';
 import { UsageError } from '@opsbook/schema';
-import { type BackupProgress, backupFiles, type Compression } from './file-backup.js';
+import {
+  type BackupAction,
+  type BackupActionContext,
+  closed,
+  countSchema,
+  flagSchema,
+  isSet,
+} from './action-context.js';
+import { copyAction } from './copy-action.js';
+import { backupFiles, type Compression } from './file-backup.js';
 import { backupPostgres, type PostgresTarget } from './postgres-backup.js';
-import { findBackup, openRepository } from './repository.js';
+import { findBackup, listBackups, openRepository } from './repository.js';
 import { databaseTableStats, restoreFiles, restorePostgres } from './restore.js';
+import { compareRestoredFiles, restoreTargetState } from './restore-check.js';
 import { pruneRepository, type RetentionPolicy } from './retention.js';
 import { compareTableStats } from './table-stats.js';
 import { verifyRepository } from './verify.js';
-
-/** What the runner gives an action for one host. */
-export interface BackupActionContext {
-  /** The host's transport (one SSH connection, or local). */
-  transport: Transport;
-  /** Inventory name of the host. */
-  host: string;
-  /** The step's `with:`, already rendered and validated against the action's `withSchema`. */
-  with: Record<string, unknown>;
-  /** The local repository folder. */
-  repository: string;
-  runId: string;
-  /** Secret params by name, or as OPSBOOK_PARAM_<NAME> variables (never logged); `passwordParam` names one. */
-  secrets: Readonly<Record<string, string>>;
-  signal: AbortSignal;
-  /** Progress for the live display and the journal. */
-  progress?: (event: BackupProgress) => void;
-}
-
-/** What an action returns, for the journal: `ok` decides the step's status. */
-export interface BackupActionResult {
-  ok: boolean;
-  summary: string;
-  data: Record<string, unknown>;
-}
-
-export interface BackupAction {
-  name: string;
-  description: string;
-  /** JSON Schema (2020-12) of `with:`; closed. */
-  withSchema: object;
-  run(ctx: BackupActionContext): Promise<BackupActionResult>;
-}
 
 const connection = {
   database: { type: 'string', minLength: 1, description: 'database name' },
@@ -69,20 +46,12 @@ const backupSelector = {
 } as const;
 
 const retention = {
-  keepLast: { type: 'integer', minimum: 0 },
-  keepDaily: { type: 'integer', minimum: 0 },
-  keepWeekly: { type: 'integer', minimum: 0 },
-  keepMonthly: { type: 'integer', minimum: 0 },
-  keepYearly: { type: 'integer', minimum: 0 },
+  keepLast: countSchema,
+  keepDaily: countSchema,
+  keepWeekly: countSchema,
+  keepMonthly: countSchema,
+  keepYearly: countSchema,
 } as const;
-
-const closed = (properties: object, required: string[] = []) => ({
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  type: 'object',
-  additionalProperties: false,
-  required,
-  properties,
-});
 
 function targetOf(ctx: BackupActionContext): PostgresTarget {
   const w = ctx.with;
@@ -182,10 +151,26 @@ const verifyAction: BackupAction = {
     're-hash the backups of this host against their manifests (pg_restore --list for dumps)',
   withSchema: closed({
     all: { type: 'boolean', description: 'every backup, not only this host’s' },
+    ...backupSelector,
+    kind: { enum: ['files', 'postgres'], description: 'with backup: latest, of this kind' },
   }),
   async run(ctx) {
     const repo = await openRepository(ctx.repository, { create: true });
-    const ids = ctx.with.all === true ? undefined : await idsOfHost(repo.dir, ctx.host);
+    const w = ctx.with;
+    const ids =
+      typeof w.backup === 'string'
+        ? [
+            (
+              await findBackup(repo, {
+                id: w.backup,
+                host: hostOf(ctx),
+                ...(typeof w.kind === 'string' ? { kind: w.kind } : {}),
+              })
+            ).id,
+          ]
+        : w.all === true
+          ? undefined
+          : await idsOfHost(repo.dir, ctx.host);
     const report = await verifyRepository(repo.dir, {
       ...(ids ? { ids } : {}),
       signal: ctx.signal,
@@ -201,8 +186,11 @@ const verifyAction: BackupAction = {
   },
 };
 
+/** The host a `backup`/`fromHost` selector names: fromHost, or this host. */
+const hostOf = (ctx: BackupActionContext): string =>
+  (ctx.with.fromHost as string | undefined) || ctx.host;
+
 async function idsOfHost(repository: string, host: string): Promise<string[]> {
-  const { listBackups } = await import('./repository.js');
   const { backups } = await listBackups(await openRepository(repository));
   return backups.filter((b) => b.manifest.host === host).map((b) => b.id);
 }
@@ -211,18 +199,20 @@ const pruneAction: BackupAction = {
   name: 'backup.prune',
   description:
     'remove this host’s backups that a retention policy no longer keeps (never the last verified one)',
-  withSchema: closed({ ...retention, dryRun: { type: 'boolean' }, source: { type: 'string' } }),
+  withSchema: closed({ ...retention, dryRun: flagSchema, source: { type: 'string' } }),
   async run(ctx) {
     const w = ctx.with;
     const policy: RetentionPolicy = Object.fromEntries(
       Object.keys(retention)
         .filter((k) => w[k] !== undefined)
-        .map((k) => [k, w[k]]),
+        .map((k) => [k, Number(w[k])]),
     );
     const report = await pruneRepository(ctx.repository, {
       policy,
-      dryRun: w.dryRun === true,
+      dryRun: isSet(w.dryRun),
       host: ctx.host,
+      // What this run just made is never removed, whatever dates the repository holds.
+      keepRunId: ctx.runId,
       ...(w.source ? { source: w.source as string } : {}),
     });
     const doomed = report.decisions.filter((d) => !d.keep).map((d) => d.id);
@@ -242,7 +232,7 @@ const restoreAction: BackupAction = {
     {
       ...backupSelector,
       targetDir: { type: 'string', minLength: 1, description: 'absolute folder on the host' },
-      overwrite: { type: 'boolean' },
+      overwrite: flagSchema,
       ...connection,
       clean: { type: 'boolean' },
     },
@@ -250,7 +240,7 @@ const restoreAction: BackupAction = {
   ),
   async run(ctx) {
     const w = ctx.with;
-    const backup = { id: w.backup as string, host: (w.fromHost as string | undefined) ?? ctx.host };
+    const backup = { id: w.backup as string, host: hostOf(ctx) };
     if (w.database === undefined) {
       if (typeof w.targetDir !== 'string')
         throw new UsageError('backup.restore needs targetDir (files) or database (PostgreSQL)');
@@ -259,7 +249,7 @@ const restoreAction: BackupAction = {
         repository: ctx.repository,
         backup,
         targetDir: w.targetDir,
-        overwrite: w.overwrite === true,
+        overwrite: isSet(w.overwrite),
         sudo: w.sudo === true,
         signal: ctx.signal,
       });
@@ -289,12 +279,21 @@ const compareAction: BackupAction = {
   name: 'backup.compare',
   description:
     'check a database against a backup: empty (pre-check of a restore target) or matching its row counts and checksums',
-  withSchema: closed({ ...backupSelector, ...connection, expect: { enum: ['empty', 'backup'] } }, [
-    'database',
-    'expect',
-  ]),
+  withSchema: closed(
+    {
+      ...backupSelector,
+      ...connection,
+      targetDir: { type: 'string', minLength: 1, description: 'a restored folder on the host' },
+      overwrite: flagSchema,
+      expect: { enum: ['empty', 'backup'] },
+    },
+    ['expect'],
+  ),
   async run(ctx) {
     const w = ctx.with;
+    if (typeof w.targetDir === 'string') return compareFolder(ctx, w.targetDir);
+    if (typeof w.database !== 'string')
+      throw new UsageError('backup.compare needs targetDir (files) or database (PostgreSQL)');
     const tables = await databaseTableStats(clientTransport(ctx), targetOf(ctx), {
       sudo: w.sudo === true,
       signal: ctx.signal,
@@ -312,7 +311,7 @@ const compareAction: BackupAction = {
     const repo = await openRepository(ctx.repository);
     const entry = await findBackup(repo, {
       id: (w.backup as string | undefined) ?? 'latest',
-      host: (w.fromHost as string | undefined) ?? ctx.host,
+      host: hostOf(ctx),
       kind: 'postgres',
     });
     const differences = compareTableStats(entry.manifest.tables ?? [], tables);
@@ -327,9 +326,50 @@ const compareAction: BackupAction = {
   },
 };
 
+/** `backup.compare` of a folder: empty before a restore, equal to the backup's files after. */
+async function compareFolder(ctx: BackupActionContext, targetDir: string) {
+  const w = ctx.with;
+  const options = { sudo: w.sudo === true, signal: ctx.signal };
+  if (w.expect === 'empty') {
+    const state = await restoreTargetState(ctx.transport, targetDir, options);
+    const empty = state.entries === 0;
+    const ok = empty || isSet(w.overwrite);
+    return {
+      ok,
+      summary: empty
+        ? `${targetDir} is ${state.exists ? 'empty' : 'absent'}: safe to restore into`
+        : ok
+          ? `${targetDir} holds ${state.entries} entries; overwrite was asked: the backup's files will replace theirs`
+          : `${targetDir} is not empty (${state.entries} entries): RESTORE_TARGET_NOT_EMPTY, choose an empty folder or set overwrite`,
+      data: { ...state },
+    };
+  }
+  const check = await compareRestoredFiles({
+    transport: ctx.transport,
+    repository: ctx.repository,
+    backup: { id: (w.backup as string | undefined) ?? 'latest', host: hostOf(ctx) },
+    targetDir,
+    ...options,
+  });
+  const ok = check.differences.length === 0;
+  return {
+    ok,
+    summary: ok
+      ? `${targetDir} holds exactly the files of backup ${check.backupId} (tar --compare, archive sha256 checked)`
+      : `${check.differences.length} difference(s) with backup ${check.backupId}: ${check.differences.slice(0, 5).join('; ')}`,
+    data: { ...check },
+  };
+}
+
 /** The backup actions a runbook step may name with `uses:`. */
 export const backupActions: ReadonlyMap<string, BackupAction> = new Map(
-  [filesAction, postgresAction, verifyAction, pruneAction, restoreAction, compareAction].map(
-    (a) => [a.name, a],
-  ),
+  [
+    filesAction,
+    postgresAction,
+    verifyAction,
+    pruneAction,
+    restoreAction,
+    compareAction,
+    copyAction,
+  ].map((a) => [a.name, a]),
 );

@@ -20,6 +20,8 @@ export const backupErrorCodes = errorCodeList({
     RESTORE_FAILED: 'tar or pg_restore failed on the host',
     RESTORE_STAGING: 'no temporary folder could be made on the host for the restore',
     DATABASE_STATS_FAILED: "counting the database's tables failed",
+    BACKUP_COPY_FAILED:
+      'the off-host copy could not be made or hashed (SSH, folder, disk); the local backup is kept',
   },
   invalid: {
     MANIFEST_INVALID: 'a manifest that does not match `manifestSchema` (file:line:col)',

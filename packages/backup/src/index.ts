@@ -1,9 +1,9 @@
-export {
-  type BackupAction,
-  type BackupActionContext,
-  type BackupActionResult,
-  backupActions,
-} from './actions.js';
+export type {
+  BackupAction,
+  BackupActionContext,
+  BackupActionResult,
+} from './action-context.js';
+export { backupActions } from './actions.js';
 export { type ArchiveProgress, hashFile } from './archive-writer.js';
 export { type BackupErrorCode, backupErrorCodes } from './error-codes.js';
 export {
@@ -21,6 +21,15 @@ export {
   parseManifest,
   type TableStat,
 } from './manifest.js';
+export {
+  type CopyCheck,
+  type CopyDestination,
+  type CopyTarget,
+  copyOffHost,
+  type OffHostCopyReport,
+  type OffHostCopyRequest,
+  parseCopyTarget,
+} from './off-host-copy.js';
 export {
   backupPostgres,
   type PostgresBackupRequest,
@@ -45,6 +54,12 @@ export {
   restoreFiles,
   restorePostgres,
 } from './restore.js';
+export {
+  compareRestoredFiles,
+  type RestoredFilesCheck,
+  restoreTargetState,
+  type TargetState,
+} from './restore-check.js';
 export {
   type PruneOptions,
   type PruneReport,

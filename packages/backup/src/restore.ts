@@ -149,7 +149,7 @@ export async function databaseTableStats(
   return parseTableStats(result.stdout);
 }
 
-async function pickBackup(
+export async function pickBackup(
   repository: string,
   selector: BackupSelector,
   kind: 'files' | 'postgres',
@@ -159,7 +159,7 @@ async function pickBackup(
 }
 
 /** The backup's archive, after checking its bytes still match the manifest. */
-async function checkedArchive(entry: BackupEntry): Promise<ArchiveEntry> {
+export async function checkedArchive(entry: BackupEntry): Promise<ArchiveEntry> {
   const archive = entry.manifest.archives[0]!;
   const file = path.join(entry.dir, archive.name);
   const actual = await hashFile(file).catch(() => undefined);
@@ -174,7 +174,7 @@ async function checkedArchive(entry: BackupEntry): Promise<ArchiveEntry> {
 }
 
 /** Copies the archive to a private temp folder on the host, runs `use`, and removes the folder. */
-async function withUploaded(
+export async function withUploaded(
   transport: Transport,
   entry: BackupEntry,
   archive: ArchiveEntry,

@@ -55,6 +55,17 @@ describe('planRetention', () => {
     expect(kept(planRetention(backups, { keepLast: 1 }))).toEqual(['db-1', 'etc-2']);
   });
 
+  it('keeps a pinned backup (the one this run made) even when it is older than the ones the rules keep', () => {
+    const backups = [
+      { ...day('2025-01-01', 'this-run'), pinned: 'made by this run' },
+      day('2025-01-02'),
+      day('2025-01-03'),
+    ];
+    const decisions = planRetention(backups, { keepDaily: 1 });
+    expect(kept(decisions)).toEqual(['this-run', '2025-01-03']);
+    expect(decisions.find((d) => d.id === 'this-run')!.reasons).toEqual(['made by this run']);
+  });
+
   it('refuses a policy that would remove everything', () => {
     expect(() => planRetention([day('2025-01-01')], {})).toThrow(/at least one keep rule/);
     expect(() => planRetention([day('2025-01-01')], { keepLast: 0 })).toThrow(

@@ -34,6 +34,8 @@ export interface RetentionInput {
   host: string;
   startedAt: string;
   verified: boolean;
+  /** Kept whatever the rules say, for this reason (e.g. `made by this run`). */
+  pinned?: string;
 }
 
 const RULES = [
@@ -77,7 +79,7 @@ function planGroup(group: RetentionInput[], policy: RetentionPolicy): RetentionD
   const newest = [...group].sort(
     (a, b) => b.startedAt.localeCompare(a.startedAt) || b.id.localeCompare(a.id),
   );
-  const reasons = new Map<string, string[]>(newest.map((b) => [b.id, []]));
+  const reasons = new Map<string, string[]>(newest.map((b) => [b.id, b.pinned ? [b.pinned] : []]));
   const keepLast = policy.keepLast ?? 0;
   for (const [i, b] of newest.slice(0, keepLast).entries()) {
     reasons.get(b.id)!.push(`last ${i + 1}/${keepLast}`);
@@ -126,6 +128,8 @@ export interface PruneOptions {
   /** Only backups of this host / source. */
   host?: string;
   source?: string;
+  /** Backups made by this run are kept whatever the rules say (`made by this run`). */
+  keepRunId?: string;
 }
 
 export interface PruneReport {
@@ -146,7 +150,15 @@ export async function pruneRepository(dir: string, options: PruneOptions): Promi
       (options.host === undefined || b.manifest.host === options.host) &&
       (options.source === undefined || b.manifest.source === options.source),
   );
-  const decisions = planRetention(scoped.map(retentionInputOf), options.policy);
+  const decisions = planRetention(
+    scoped.map((b) => ({
+      ...retentionInputOf(b),
+      ...(options.keepRunId !== undefined && b.manifest.runId === options.keepRunId
+        ? { pinned: 'made by this run' }
+        : {}),
+    })),
+    options.policy,
+  );
   const abandoned = await listAbandoned(repo);
   const removed: string[] = [];
   if (!options.dryRun) {
