@@ -1,4 +1,4 @@
-import type { ExecResult, Transport } from '@opsbook/exec';
+import type { ExecResult, SshTarget, Transport } from '@opsbook/exec';
 import {
   type InspectionCheck,
   inspectionChecks,
@@ -19,6 +19,8 @@ export interface ActionContext {
   with: unknown;
   /** The host's transport (one connection, reused). */
   transport: Transport;
+  /** Opens SSH connections to machines outside the plan, as the run's hosts (backup.copy). */
+  connect?(target: SshTarget): Promise<Transport>;
   /** Params and run facts as OPSBOOK_* variables; secrets are delivered this way too. */
   env: Readonly<Record<string, string>>;
   sudo: boolean;

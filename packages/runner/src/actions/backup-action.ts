@@ -23,6 +23,7 @@ function adapt(action: BackupAction): BuiltinAction {
         secrets: ctx.env,
         signal: ctx.signal,
         progress: (event) => ctx.onStdout(`${JSON.stringify(event)}\n`),
+        ...(ctx.connect ? { connect: ctx.connect } : {}),
       });
       ctx.onStdout(`${out.summary}\n`);
       return {

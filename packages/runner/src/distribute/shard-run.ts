@@ -3,7 +3,7 @@ import { type Config, UsageError, ValidationError } from '@opsbook/schema';
 import { SharedJournal } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { type ExecuteResult, executePlan } from '../execute/execute.js';
-import { openTransportFor } from '../execute/run.js';
+import { connectorFor, openTransportFor } from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { createMasker } from '../execute/secret-mask.js';
 import { readSecretParams } from '../plan/params.js';
@@ -103,6 +103,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         mask,
         signal,
         ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+        connect: connectorFor({ ...req, signal }, sshConfigText),
       });
       return { job, executor: shard.executor, result };
     } finally {

@@ -8,6 +8,7 @@ import {
   type HostContext,
   paramEnv,
   quoteShellArg,
+  type SshTarget,
   type Transport,
 } from '@opsbook/exec';
 import { isOpsbookError, type Phase } from '@opsbook/schema';
@@ -57,6 +58,8 @@ export interface ExecuteInput {
   /** Called once a host has finished every phase: its transport will not be used again. */
   releaseTransport?(host: PlannedHost): Promise<void>;
   local: Transport;
+  /** Opens SSH connections to machines outside the plan (an off-host backup copy's destination). */
+  connect?(target: SshTarget): Promise<Transport>;
   /** Record an event durably (journal) before the next step starts. */
   record(event: RunEvent): Promise<void>;
   /**
@@ -403,6 +406,7 @@ async function runAction(
       `action ${step.uses} is not available in this opsbook`,
     );
   return action.run({
+    ...(input.connect ? { connect: input.connect } : {}),
     host: host.name,
     with: step.with,
     transport,

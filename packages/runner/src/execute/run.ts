@@ -6,6 +6,9 @@ import {
   createSshFileCache,
   createTransportPool,
   readSshConfigFile,
+  type SshFileCache,
+  type SshTarget,
+  type SshTransportOptions,
   type Transport,
 } from '@opsbook/exec';
 import { type Config, storageErrorOf } from '@opsbook/schema';
@@ -104,16 +107,39 @@ export function openTransportFor(
         ...(c.privateKeyFile ? { identityFile: c.privateKeyFile } : {}),
       },
       {
-        knownHostsFile: req.config.knownHosts,
-        acceptNewHostKeys: req.acceptNewHostKeys ?? false,
-        fileCache,
+        ...sshOptionsOf(req, sshConfigText, fileCache),
         ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
-        ...(sshConfigText !== undefined ? { sshConfigText } : {}),
-        ...(req.env.SSH_AUTH_SOCK ? { agentSocket: req.env.SSH_AUTH_SOCK } : {}),
-        ...(req.env.OPSBOOK_KEY_PASSPHRASE ? { passphrase: req.env.OPSBOOK_KEY_PASSPHRASE } : {}),
-        signal: req.signal,
       },
     );
+  };
+}
+
+/**
+ * Opens SSH connections to machines that are not hosts of the plan (an off-host backup copy's
+ * destination, named in the approved params), with the same known_hosts, keys and ~/.ssh/config
+ * as the run's hosts: host keys are checked as strictly.
+ */
+export function connectorFor(
+  req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
+  sshConfigText: string | undefined,
+): (target: SshTarget) => Promise<Transport> {
+  const fileCache = createSshFileCache();
+  return (target) => connectSsh(target, sshOptionsOf(req, sshConfigText, fileCache));
+}
+
+function sshOptionsOf(
+  req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
+  sshConfigText: string | undefined,
+  fileCache: SshFileCache,
+): SshTransportOptions {
+  return {
+    knownHostsFile: req.config.knownHosts,
+    acceptNewHostKeys: req.acceptNewHostKeys ?? false,
+    fileCache,
+    ...(sshConfigText !== undefined ? { sshConfigText } : {}),
+    ...(req.env.SSH_AUTH_SOCK ? { agentSocket: req.env.SSH_AUTH_SOCK } : {}),
+    ...(req.env.OPSBOOK_KEY_PASSPHRASE ? { passphrase: req.env.OPSBOOK_KEY_PASSPHRASE } : {}),
+    signal: req.signal,
   };
 }
 
@@ -234,6 +260,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       mask,
       signal,
       ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+      connect: connectorFor(req, sshConfigText),
     });
   } catch (e) {
     // Once the disk refused the journal, that is what the run's end reports (below).

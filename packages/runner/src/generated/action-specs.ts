@@ -16,7 +16,6 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
       "type": "object",
       "additionalProperties": false,
       "required": [
-        "database",
         "expect"
       ],
       "properties": {
@@ -68,11 +67,54 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
         "sudo": {
           "type": "boolean"
         },
+        "targetDir": {
+          "type": "string",
+          "minLength": 1,
+          "description": "a restored folder on the host"
+        },
+        "overwrite": {
+          "type": [
+            "boolean",
+            "string"
+          ],
+          "pattern": "^(true|false)$|\\{\\{"
+        },
         "expect": {
           "enum": [
             "empty",
             "backup"
           ]
+        }
+      }
+    }
+  },
+  {
+    "name": "backup.copy",
+    "description": "copy the backups this run made of the host to another machine over SSH, and check every copy’s sha256 there",
+    "withSchema": {
+      "$schema": "https://json-schema.org/draft/2020-12/schema",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "to",
+        "path"
+      ],
+      "properties": {
+        "to": {
+          "type": "string",
+          "description": "[user@]host[:port] or a ~/.ssh/config alias; empty: no off-host copy (the step says so)"
+        },
+        "path": {
+          "type": "string",
+          "description": "absolute folder on the destination"
+        },
+        "recheck": {
+          "type": [
+            "boolean",
+            "string"
+          ],
+          "pattern": "^(true|false)$|\\{\\{",
+          "description": "re-hash the earlier copies of this host’s backups (default true)"
         }
       }
     }
@@ -189,27 +231,51 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
       "required": [],
       "properties": {
         "keepLast": {
-          "type": "integer",
+          "type": [
+            "integer",
+            "string"
+          ],
+          "pattern": "^[0-9]{1,9}$|\\{\\{",
           "minimum": 0
         },
         "keepDaily": {
-          "type": "integer",
+          "type": [
+            "integer",
+            "string"
+          ],
+          "pattern": "^[0-9]{1,9}$|\\{\\{",
           "minimum": 0
         },
         "keepWeekly": {
-          "type": "integer",
+          "type": [
+            "integer",
+            "string"
+          ],
+          "pattern": "^[0-9]{1,9}$|\\{\\{",
           "minimum": 0
         },
         "keepMonthly": {
-          "type": "integer",
+          "type": [
+            "integer",
+            "string"
+          ],
+          "pattern": "^[0-9]{1,9}$|\\{\\{",
           "minimum": 0
         },
         "keepYearly": {
-          "type": "integer",
+          "type": [
+            "integer",
+            "string"
+          ],
+          "pattern": "^[0-9]{1,9}$|\\{\\{",
           "minimum": 0
         },
         "dryRun": {
-          "type": "boolean"
+          "type": [
+            "boolean",
+            "string"
+          ],
+          "pattern": "^(true|false)$|\\{\\{"
         },
         "source": {
           "type": "string"
@@ -243,7 +309,11 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
           "description": "absolute folder on the host"
         },
         "overwrite": {
-          "type": "boolean"
+          "type": [
+            "boolean",
+            "string"
+          ],
+          "pattern": "^(true|false)$|\\{\\{"
         },
         "database": {
           "type": "string",
@@ -302,6 +372,22 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
         "all": {
           "type": "boolean",
           "description": "every backup, not only this host’s"
+        },
+        "backup": {
+          "type": "string",
+          "minLength": 1,
+          "description": "backup id or latest"
+        },
+        "fromHost": {
+          "type": "string",
+          "description": "for latest: the host the backup was taken from; default this host"
+        },
+        "kind": {
+          "enum": [
+            "files",
+            "postgres"
+          ],
+          "description": "with backup: latest, of this kind"
         }
       }
     }
