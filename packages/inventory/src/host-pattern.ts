@@ -142,7 +142,7 @@ class PatternEvaluator {
 
 /**
  * The hosts an Ansible host pattern selects (`all`, `*`, `web:db`, `web:&prod`, `web:!web-03`,
- * `web-*`, `~web-0[12]`, `web[0]`, `web[1:3]`), in inventory order. Every part of the pattern
+ * `web-*`, `~web-0[12]`, `web[0]`, `web[1:3]`), in Ansible's order (as `ansible --list-hosts`). Every part of the pattern
  * must match at least one host: a misspelt exclusion must not widen a run.
  */
 export function selectHosts(inventory: Inventory, pattern: string): InventoryHost[] {
@@ -165,9 +165,10 @@ export function selectHosts(inventory: Inventory, pattern: string): InventoryHos
     else for (const h of hits) selected.add(h);
   }
   if (unmatched.length > 0 || selected.size === 0) throw noMatch(inventory, pattern, unmatched);
-  return [...selected]
-    .sort((a, b) => byName.get(a)! - byName.get(b)!)
-    .map((n) => inventory.hosts[byName.get(n)!]!);
+  // Ansible's order: each part's hosts in the order it enumerates them (a group's own hosts,
+  // then its children's, level by level), unions appended. So `all` lists hosts reached only
+  // through :children after the others, and a plan's order is ansible-playbook's order.
+  return [...selected].map((n) => inventory.hosts[byName.get(n)!]!);
 }
 
 function noMatch(inventory: Inventory, pattern: string, unmatched: string[]): ValidationError {

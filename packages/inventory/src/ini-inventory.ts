@@ -7,8 +7,6 @@ import { ShlexError, shlexSplit } from './shlex-split.js';
 
 const sectionRe = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/u;
 const groupNameRe = /^([^:\]\s]+)\s*(?:#.*)?$/u;
-/** Ansible silently rewrites these characters of an INI group name to `_`. */
-const unsafeGroupChars = /^[\d\W]|[^\w]/gu;
 /** Python's str.splitlines() boundaries, so that line numbers agree with Ansible's. */
 const lineBreak = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
 
@@ -75,15 +73,10 @@ class IniReader {
         `section [${name}:${state}] has unknown type '${state}': use [${name}], [${name}:vars] or [${name}:children]`,
       );
     }
-    const safe = name.replace(unsafeGroupChars, '_');
-    this.state = safe === name ? state : 'skip';
+    // Names such as web-servers are kept as written: Ansible only warns about them
+    // (TRANSFORM_INVALID_GROUP_CHARS defaults to 'never'), and so does `ansible-inventory`.
+    this.state = state;
     this.group = name;
-    if (safe !== name) {
-      return this.fail(
-        'ini-bad-group-name',
-        `group name '${name}' has characters Ansible rewrites to '_' (it would become '${safe}'): rename the group to '${safe}'`,
-      );
-    }
     if (!this.graph.hasGroup(name)) {
       if (state === 'vars' && !this.pending.has(name)) {
         this.pending.set(name, { at: this.at, state, parents: [] });

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
@@ -281,15 +283,24 @@ describe('malformed inventories', () => {
     ]);
   });
 
-  it('refuses INI group names that Ansible would silently rename', () => {
-    expect(() => parseInventoryText('h.ini', '[web-servers]\nweb-01\n', 'ini')).toThrow(
-      "h.ini:1:1: group name 'web-servers' has characters Ansible rewrites to '_' (it would become 'web_servers'): rename the group to 'web_servers'",
-    );
+  it('keeps INI group names with dashes as written, as Ansible does (it only warns)', () => {
+    const inv = parseInventoryText('h.ini', '[web-servers]\nweb-01\n', 'ini');
+    expect(inv.hosts[0]!.groups).toEqual(['web-servers']);
   });
 
-  it('refuses a missing file and a folder with exit-2 errors', async () => {
+  it('refuses a missing file and a folder without inventory files with exit-2 errors', async () => {
     expect((await refusal('does-not-exist.ini')).problems[0]!.rule).toBe('inventory-unreadable');
-    expect((await refusal('precedence')).problems[0]!.rule).toBe('inventory-is-folder');
+    // Only what Ansible skips in a folder: a README and a .ini file.
+    const empty = await mkdtemp(join(tmpdir(), 'opsbook-empty-inventory-'));
+    await writeFile(join(empty, 'README.md'), '# hosts\n');
+    await writeFile(join(empty, 'old.ini'), '[web]\nweb-01\n');
+    try {
+      const e = await loadInventory(empty).catch((x) => x);
+      expect(e).toBeInstanceOf(ValidationError);
+      expect(e.problems[0].rule).toBe('inventory-folder-empty');
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 
   it('refuses a range that would expand to more hosts than any inventory needs', () => {

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import {
   decodeSourceText,
@@ -7,18 +7,27 @@ import {
   sortProblems,
   ValidationError,
 } from '@opsbook/schema';
+import { decryptVault, isVaultText, VaultError, vaultPasswordOf } from './ansible-vault.js';
 import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import { readIniInventory } from './ini-inventory.js';
 import type { Inventory, InventoryFormat } from './inventory.js';
 import { InventoryGraph } from './inventory-graph.js';
 import { findVarsFiles, readVarsFiles } from './vars-files.js';
+import { HOW_TO_GIVE_VAULT_PASSWORD, type VaultKey, vaultProblem } from './vault-values.js';
 import { readYamlInventory } from './yaml-inventory.js';
 
 export const INVENTORY_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
 export interface LoadInventoryOptions {
-  /** Force a format instead of deciding from the file name and content. */
+  /** Force a format instead of deciding from the file name and content (each file of a folder). */
   format?: InventoryFormat;
+  /**
+   * The file holding the Ansible Vault password (first line, surrounding whitespace stripped).
+   * Default: the environment's ANSIBLE_VAULT_PASSWORD_FILE, as ansible reads it.
+   */
+  vaultPasswordFile?: string;
+  /** Where ANSIBLE_VAULT_PASSWORD_FILE is looked up; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** YAML problems that show the file is YAML, just not acceptable YAML. */
@@ -51,9 +60,10 @@ function readInto(
   file: string,
   text: string,
   format: InventoryFormat,
+  key: VaultKey = {},
 ): Problem[] {
   return format === 'yaml'
-    ? readYamlInventory(file, text, graph)
+    ? readYamlInventory(file, text, graph, key)
     : readIniInventory(file, text, graph);
 }
 
@@ -77,50 +87,140 @@ export function parseInventoryText(file: string, text: string, format: Inventory
 }
 
 /**
- * Load an inventory file and the `group_vars/` and `host_vars/` folders beside it, and resolve
- * every host's variables with Ansible's precedence.
+ * Load an inventory file, or a folder of them (read in name order, as Ansible does), and the
+ * `group_vars/` and `host_vars/` folders beside the file (inside the folder), and resolve every
+ * host's variables with Ansible's precedence. Vault-encrypted files and `!vault` values are
+ * opened with the vault password; without one they stay unread until something needs them.
  */
 export async function loadInventory(
   path: string,
   options: LoadInventoryOptions = {},
 ): Promise<Inventory> {
-  const text = await readInventoryText(path);
-  const format = options.format ?? detectInventoryFormat(path, text);
+  const key = await readVaultKey(options);
+  const isFolder = await isDirectory(path);
+  const files = isFolder ? await listInventoryFolder(path) : [path];
+  if (isFolder && files.length === 0) {
+    refuse([
+      fileProblem(
+        path,
+        'inventory-folder-empty',
+        'this inventory folder holds no inventory file (hidden files, group_vars/, host_vars/ and .ini/.cfg/.md/~ files are skipped, as Ansible skips them)',
+      ),
+    ]);
+  }
   const graph = new InventoryGraph();
-  const problems = readInto(graph, path, text, format);
+  const problems: Problem[] = [];
+  for (const file of files) {
+    const text = await readInventoryText(file, key);
+    const format = options.format ?? detectInventoryFormat(file, text);
+    problems.push(...readInto(graph, file, text, format, key));
+  }
   if (problems.length > 0) refuse(problems);
-  const base = dirname(path);
+  const base = isFolder ? path : dirname(path);
   for (const [kind, names] of [
     ['group', graph.groupNames()],
     ['host', graph.hostNames()],
   ] as const) {
     for (const name of names) {
-      const files = await findVarsFiles(join(base, `${kind}_vars`), name);
-      if (files.length === 0) continue;
-      const read = await readVarsFiles(files);
+      const varsFiles = await findVarsFiles(join(base, `${kind}_vars`), name);
+      if (varsFiles.length === 0) continue;
+      const read = await readVarsFiles(varsFiles, key);
       problems.push(...read.problems);
-      graph.addDirVars(kind, name, read.vars, read.origins);
+      graph.addDirVars(kind, name, read.vars, read.origins, read.unreadVaultFiles);
     }
   }
   if (problems.length > 0) refuse(problems);
-  return graph.build([path]);
+  return graph.build(files);
 }
 
-async function readInventoryText(path: string): Promise<string> {
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function readVaultKey(options: LoadInventoryOptions): Promise<VaultKey> {
+  const env = options.env ?? process.env;
+  const file = options.vaultPasswordFile ?? (env.ANSIBLE_VAULT_PASSWORD_FILE || undefined);
+  if (!file) return {};
+  const source =
+    options.vaultPasswordFile !== undefined
+      ? `the vault password file ${file}`
+      : `ANSIBLE_VAULT_PASSWORD_FILE (${file})`;
   let bytes: Buffer;
   try {
-    if ((await stat(path)).isDirectory()) {
+    const s = await stat(file);
+    // Ansible runs an executable password file as a script; opsbook runs no inventory code.
+    if (s.isFile() && (s.mode & 0o111) !== 0) {
       refuse([
         fileProblem(
-          path,
-          'inventory-is-folder',
-          'this is a folder: give the inventory file itself (e.g. inventory/hosts.yaml)',
+          file,
+          'vault-password-script',
+          `${source} is executable, so ansible would run it as a script and opsbook does not run scripts: write the password into a plain file (chmod -x) and name that`,
         ),
       ]);
     }
-    bytes = await readFile(path);
+    bytes = await readFile(file);
   } catch (e) {
     if (e instanceof ValidationError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    refuse([
+      fileProblem(file, 'vault-password-unreadable', `cannot read ${source}: ${code ?? String(e)}`),
+    ]);
+  }
+  const password = vaultPasswordOf(bytes);
+  if (password.length === 0) {
+    refuse([
+      fileProblem(
+        file,
+        'vault-password-empty',
+        `${source} is empty: write the vault password in it`,
+      ),
+    ]);
+  }
+  return { password, source };
+}
+
+/**
+ * The files Ansible reads from an inventory folder: entries in name order, sub-folders
+ * recursively, skipping hidden names, group_vars/, host_vars/, vars_plugins/ and the names
+ * INVENTORY_IGNORE_EXTS skips by default (.ini included: Ansible skips it inside a folder).
+ */
+const ignoredInFolder =
+  /^\.|^host_vars$|^group_vars$|^vars_plugins$|(?:\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.ini|\.cfg|\.retry)$/;
+const MAX_FOLDER_DEPTH = 16;
+
+async function listInventoryFolder(dir: string, depth = 0): Promise<string[]> {
+  if (depth > MAX_FOLDER_DEPTH) return [];
+  const found: string[] = [];
+  for (const entry of (await readdir(dir)).sort()) {
+    if (ignoredInFolder.test(entry)) continue;
+    const full = join(dir, entry);
+    const s = await stat(full);
+    if (s.isDirectory()) found.push(...(await listInventoryFolder(full, depth + 1)));
+    else if (s.isFile()) {
+      if ((s.mode & 0o111) !== 0) {
+        refuse([
+          fileProblem(
+            full,
+            'inventory-script',
+            'this file in the inventory folder is executable, so ansible would run it as an inventory script; opsbook runs no inventory code: make it a plain file (chmod -x) or move it out',
+          ),
+        ]);
+      }
+      found.push(full);
+    }
+  }
+  return found;
+}
+
+async function readInventoryText(path: string, key: VaultKey): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
@@ -132,8 +232,28 @@ async function readInventoryText(path: string): Promise<string> {
       ),
     ]);
   }
+  if (isVaultText(bytes)) bytes = openVaultFile(path, bytes, key);
   // The one decoder of every opsbook file: UTF-16, NUL bytes and bad UTF-8 with their position.
   const decoded = decodeSourceText(path, bytes);
   if ('problem' in decoded) refuse([decoded.problem]);
   return decoded.text;
+}
+
+/** A whole inventory file encrypted with ansible-vault: nothing of it is usable without the password. */
+function openVaultFile(path: string, bytes: Buffer, key: VaultKey): Buffer {
+  if (!key.password) {
+    refuse([
+      fileProblem(
+        path,
+        'vault-password-needed',
+        `this inventory file is Ansible Vault encrypted and no vault password was given: ${HOW_TO_GIVE_VAULT_PASSWORD}`,
+      ),
+    ]);
+  }
+  try {
+    return decryptVault(bytes.toString('latin1'), key.password);
+  } catch (e) {
+    if (e instanceof VaultError) refuse([vaultProblem({ file: path, line: 1, col: 1 }, e, key)]);
+    throw e;
+  }
 }

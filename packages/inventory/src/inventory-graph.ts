@@ -6,10 +6,13 @@ import type {
   SourceLocation,
   Vars,
 } from './inventory.js';
+import { resolveHostVars } from './resolve-host-vars.js';
 
 interface VarLayer {
   vars: Vars;
   origins: Record<string, SourceLocation>;
+  /** Vault files of this layer left unread (no password). */
+  unread?: string[];
 }
 
 interface GroupNode {
@@ -149,10 +152,14 @@ export class InventoryGraph {
     name: string,
     vars: Vars,
     origins: Record<string, SourceLocation>,
+    unreadVaultFiles: string[] = [],
   ): void {
     const node = kind === 'group' ? this.groups.get(name) : this.hosts.get(name);
     if (!node) return;
     for (const [k, v] of Object.entries(vars)) setVar(node.dirVars, k, v, origins[k]!);
+    if (unreadVaultFiles.length > 0) {
+      node.dirVars.unread = [...(node.dirVars.unread ?? []), ...unreadVaultFiles];
+    }
   }
 
   /** Ansible's reconcile step: parentless groups join `all`; hosts without a group join `ungrouped`. */
@@ -243,12 +250,21 @@ export class InventoryGraph {
       for (const layer of layers) {
         for (const [k, v] of Object.entries(layer.vars)) setVar(merged, k, v, layer.origins[k]!);
       }
+      const groupNames = [...member].sort();
+      const resolved = resolveHostVars({
+        host: h.name,
+        groups: groupNames,
+        vars: merged.vars,
+        origins: merged.origins,
+      });
+      const unread = layers.flatMap((l) => l.unread ?? []);
       return {
         name: h.name,
-        vars: merged.vars,
-        varOrigins: merged.origins,
-        groups: [...member].sort(),
+        vars: resolved.vars,
+        varOrigins: resolved.origins,
+        groups: groupNames,
         declaredAt: h.declaredAt,
+        ...(unread.length > 0 ? { unreadVaultFiles: [...new Set(unread)] } : {}),
       };
     });
     return { sources, hosts, groups };

@@ -3,6 +3,8 @@ export interface SourceLocation {
   file: string;
   line: number;
   col: number;
+  /** The value was Ansible Vault encrypted: messages never show it. */
+  isVaulted?: true;
 }
 
 /** A variable value as Ansible sees it: any JSON-like value. */
@@ -20,6 +22,11 @@ export interface InventoryHost {
   groups: string[];
   /** Where the host was first declared. */
   declaredAt: SourceLocation;
+  /**
+   * Vault-encrypted vars files that apply to this host and were not read (no vault password):
+   * their variables are missing from `vars`.
+   */
+  unreadVaultFiles?: string[];
 }
 
 export interface InventoryGroup {

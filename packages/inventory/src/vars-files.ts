@@ -1,7 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { type Problem, parseYamlSource } from '@opsbook/schema';
+import { decryptVault, isVaultText, VaultError } from './ansible-vault.js';
 import type { SourceLocation, Vars } from './inventory.js';
+import { blankVaultTags, openInlineVaults, type VaultKey, vaultProblem } from './vault-values.js';
+import { withYaml11Booleans } from './yaml-booleans.js';
 
 /** Ansible's YAML_FILENAME_EXTENSIONS, tried in this order after the bare name. */
 const extensions = ['.yml', '.yaml', '.json'];
@@ -11,6 +14,8 @@ export interface VarsFileResult {
   origins: Record<string, SourceLocation>;
   problems: Problem[];
   files: string[];
+  /** Vault-encrypted files left unread for want of a password. */
+  unreadVaultFiles: string[];
 }
 
 async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
@@ -59,45 +64,76 @@ async function listVarsDir(dir: string, depth: number): Promise<string[]> {
 }
 
 /** Read and merge vars files in order; later files win, as in Ansible. Empty files are allowed. */
-export async function readVarsFiles(files: string[]): Promise<VarsFileResult> {
-  const result: VarsFileResult = { vars: {}, origins: {}, problems: [], files };
+export async function readVarsFiles(files: string[], key: VaultKey = {}): Promise<VarsFileResult> {
+  const result: VarsFileResult = {
+    vars: {},
+    origins: {},
+    problems: [],
+    files,
+    unreadVaultFiles: [],
+  };
   for (const file of files) {
-    const bytes = await readFile(file);
-    if (bytes.subarray(0, 14).toString('latin1') === '$ANSIBLE_VAULT') {
-      result.problems.push({
-        file,
-        line: 1,
-        col: 1,
-        rule: 'vault-not-supported',
-        message:
-          'this vars file is Ansible Vault encrypted, which opsbook cannot read: keep secrets in the environment and plain vars here',
-      });
-      continue;
+    let bytes: Uint8Array = await readFile(file);
+    const isVaultFile = isVaultText(bytes);
+    if (isVaultFile) {
+      if (!key.password) {
+        result.unreadVaultFiles.push(file);
+        continue;
+      }
+      try {
+        bytes = decryptVault(Buffer.from(bytes).toString('latin1'), key.password);
+      } catch (e) {
+        if (!(e instanceof VaultError)) throw e;
+        result.problems.push(vaultProblem({ file, line: 1, col: 1 }, e, key));
+        continue;
+      }
     }
-    const source = parseYamlSource(file, bytes);
-    const problems = source.problems.filter((p) => p.rule !== 'empty-file');
-    if (problems.length > 0 || source.value === undefined || source.value === null) {
-      result.problems.push(...problems);
-      continue;
-    }
-    const value = source.value;
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      result.problems.push({
-        file,
-        ...source.locate([]),
-        rule: 'vars-file-not-mapping',
-        message: 'a vars file must be a mapping of variable names to values',
-      });
-      continue;
-    }
-    for (const [k, v] of Object.entries(value)) {
-      const own = { enumerable: true, writable: true, configurable: true };
-      Object.defineProperty(result.vars, k, { ...own, value: v });
-      Object.defineProperty(result.origins, k, {
-        ...own,
-        value: { file, ...source.locate([k], 'key') },
-      });
-    }
+    readVarsText(file, bytes, isVaultFile, key, result);
   }
   return result;
+}
+
+function readVarsText(
+  file: string,
+  bytes: Uint8Array,
+  isVaultFile: boolean,
+  key: VaultKey,
+  result: VarsFileResult,
+): void {
+  const tags = blankVaultTags(Buffer.from(bytes).toString('utf8'));
+  const source = parseYamlSource(file, tags.lines.size > 0 ? tags.text : bytes);
+  // A decrypted file's problems keep their position but never quote its text.
+  const problems = source.problems
+    .filter((p) => p.rule !== 'empty-file')
+    .map((p) =>
+      isVaultFile
+        ? { ...p, message: `the decrypted vault file is not valid YAML here (${p.rule})` }
+        : p,
+    );
+  if (problems.length > 0 || source.value === undefined || source.value === null) {
+    result.problems.push(...problems);
+    return;
+  }
+  if (typeof source.value !== 'object' || Array.isArray(source.value)) {
+    result.problems.push({
+      file,
+      ...source.locate([]),
+      rule: 'vars-file-not-mapping',
+      message: 'a vars file must be a mapping of variable names to values',
+    });
+    return;
+  }
+  const vaulted = new Map<string, SourceLocation>();
+  const value = withYaml11Booleans(source, source.value);
+  const opened = openInlineVaults(value, source, tags.lines, key, vaulted);
+  result.problems.push(...opened.problems);
+  for (const [k, v] of Object.entries(opened.value as Record<string, unknown>)) {
+    const own = { enumerable: true, writable: true, configurable: true };
+    const at: SourceLocation = { file, ...source.locate([k], 'key') };
+    if (isVaultFile || [...vaulted.keys()].some((p) => p === k || p.startsWith(`${k}.`))) {
+      at.isVaulted = true;
+    }
+    Object.defineProperty(result.vars, k, { ...own, value: v });
+    Object.defineProperty(result.origins, k, { ...own, value: at });
+  }
 }

@@ -8,6 +8,8 @@ import {
 import { expandHostDeclaration, HostRangeError } from './host-range.js';
 import type { SourceLocation } from './inventory.js';
 import type { InventoryGraph } from './inventory-graph.js';
+import { blankVaultTags, openInlineVaults, type VaultKey } from './vault-values.js';
+import { withYaml11Booleans } from './yaml-booleans.js';
 
 const sections = ['hosts', 'children', 'vars'] as const;
 
@@ -27,8 +29,14 @@ function describe(v: unknown): string {
  * skips (an unknown key, a group that is not a mapping), opsbook refuses: a skipped line is a
  * host or a variable that silently is not there.
  */
-export function readYamlInventory(file: string, text: string, graph: InventoryGraph): Problem[] {
-  const source = parseYamlSource(file, text);
+export function readYamlInventory(
+  file: string,
+  text: string,
+  graph: InventoryGraph,
+  key: VaultKey = {},
+): Problem[] {
+  const tags = blankVaultTags(text);
+  const source = parseYamlSource(file, tags.text);
   if (source.problems.length > 0) {
     return source.problems.map((p) =>
       p.rule === 'empty-file'
@@ -40,8 +48,16 @@ export function readYamlInventory(file: string, text: string, graph: InventoryGr
         : p,
     );
   }
-  const reader = new YamlReader(source, graph);
-  return reader.readRoot();
+  // As Ansible reads it: YAML 1.1 booleans, `!vault` values decrypted (or kept unread).
+  const opened = openInlineVaults(
+    withYaml11Booleans(source, source.value),
+    source,
+    tags.lines,
+    key,
+    new Map(),
+  );
+  const reader = new YamlReader({ ...source, value: opened.value }, graph);
+  return [...opened.problems, ...reader.readRoot()];
 }
 
 class YamlReader {

@@ -1,0 +1,174 @@
+import type { ValidationError } from '@opsbook/schema';
+import { inventoryErrors } from './error-codes.js';
+import type { SourceLocation, Vars } from './inventory.js';
+import {
+  isTemplate,
+  renderVarTemplate,
+  TemplateRefused,
+  TemplateUndefined,
+} from './var-templates.js';
+import { VaultedValue, vaultLockedError } from './vault-values.js';
+
+interface HostVarsInput {
+  host: string;
+  groups: string[];
+  vars: Vars;
+  origins: Record<string, SourceLocation>;
+}
+
+/** Thrown inside resolution; becomes the variable's error when it is read. */
+class Locked extends Error {
+  constructor(readonly error: ValidationError) {
+    super(error.message);
+  }
+}
+
+function hasLockedOrTemplate(value: unknown): boolean {
+  if (value instanceof VaultedValue) return true;
+  if (typeof value === 'string') return isTemplate(value);
+  if (Array.isArray(value)) return value.some(hasLockedOrTemplate);
+  if (value && typeof value === 'object') return Object.values(value).some(hasLockedOrTemplate);
+  return false;
+}
+
+/**
+ * A host's variables as Ansible would use them: templates (the subset of var-templates.ts)
+ * rendered, vaulted values opened. A variable that cannot be given (a vaulted value without a
+ * password, a template beyond the subset or naming an undefined variable) stays a property
+ * whose reading throws the error that names it, its file and the fix: the inventory stays
+ * usable, and only what needs that variable fails, as in Ansible.
+ */
+export function resolveHostVars({ host, groups, vars, origins }: HostVarsInput): {
+  vars: Vars;
+  origins: Record<string, SourceLocation>;
+} {
+  const outVars: Vars = {};
+  const outOrigins: Record<string, SourceLocation> = {};
+  const done = new Map<string, { value: unknown } | { error: ValidationError }>();
+  const inProgress = new Set<string>();
+  const vaultedReads = new Set<string>();
+  const magic: Record<string, unknown> = {
+    inventory_hostname: host,
+    inventory_hostname_short: host.split('.')[0],
+    group_names: groups,
+  };
+
+  const templateError = (name: string, message: string): ValidationError => {
+    const at = origins[name]!;
+    const { file, line, col } = at;
+    return new inventoryErrors.ValidationError(
+      [
+        {
+          file,
+          line,
+          col,
+          rule: 'unsupported-template',
+          message: `host '${host}': variable '${name}' ${message}`,
+        },
+      ],
+      'INVENTORY_INVALID',
+    );
+  };
+
+  const resolve = (name: string): unknown => {
+    const known = done.get(name);
+    if (known) {
+      if ('error' in known) throw new Locked(known.error);
+      return known.value;
+    }
+    if (!Object.hasOwn(vars, name)) return Object.hasOwn(magic, name) ? magic[name] : undefined;
+    if (inProgress.has(name)) {
+      throw new Locked(
+        templateError(name, 'refers to itself through its template: break the loop'),
+      );
+    }
+    inProgress.add(name);
+    try {
+      const value = render(name, vars[name]);
+      done.set(name, { value });
+      return value;
+    } catch (e) {
+      if (!(e instanceof Locked)) throw e;
+      done.set(name, { error: e.error });
+      throw e;
+    } finally {
+      inProgress.delete(name);
+    }
+  };
+
+  const render = (name: string, value: unknown): unknown => {
+    if (value instanceof VaultedValue) throw new Locked(vaultLockedError(host, name, value.at));
+    if (typeof value === 'string') {
+      if (!isTemplate(value)) return value;
+      try {
+        return renderVarTemplate(value, (ref) => {
+          const v = resolve(ref);
+          if (v !== undefined && origins[ref]?.isVaulted) vaultedReads.add(name);
+          return v;
+        });
+      } catch (e) {
+        if (e instanceof TemplateUndefined) {
+          throw new Locked(
+            templateError(
+              name,
+              `has a template that names '${e.variable}', which is not defined for this host: define it or add | default(...)`,
+            ),
+          );
+        }
+        if (e instanceof TemplateRefused) {
+          throw new Locked(
+            templateError(
+              name,
+              `has a template opsbook cannot evaluate: ${e.message}; write the value out`,
+            ),
+          );
+        }
+        throw e;
+      }
+    }
+    if (Array.isArray(value)) return value.map((v) => render(name, v));
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        Object.defineProperty(out, k, {
+          value: render(name, v),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    }
+    return value;
+  };
+
+  for (const name of Object.keys(vars)) {
+    const own = { enumerable: true, configurable: true };
+    const at = origins[name]!;
+    if (!hasLockedOrTemplate(vars[name])) {
+      Object.defineProperty(outVars, name, { ...own, writable: true, value: vars[name] });
+      Object.defineProperty(outOrigins, name, { ...own, writable: true, value: at });
+      continue;
+    }
+    try {
+      const value = resolve(name);
+      Object.defineProperty(outVars, name, { ...own, writable: true, value });
+    } catch (e) {
+      if (!(e instanceof Locked)) throw e;
+      const error = e.error;
+      Object.defineProperty(outVars, name, {
+        ...own,
+        get() {
+          throw error;
+        },
+      });
+    }
+    const vaulted = at.isVaulted || vaultedReads.has(name);
+    Object.defineProperty(outOrigins, name, {
+      ...own,
+      writable: true,
+      value: vaulted ? { ...at, isVaulted: true } : at,
+    });
+  }
+  return { vars: outVars, origins: outOrigins };
+}

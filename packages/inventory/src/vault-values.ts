@@ -1,0 +1,119 @@
+import type { Problem, ValidationError, YamlSource } from '@opsbook/schema';
+import { decryptVault, VAULT_HEADER, VaultError } from './ansible-vault.js';
+import { inventoryErrors } from './error-codes.js';
+import type { SourceLocation } from './inventory.js';
+
+/** The vault password of a load, if one was given, and where it came from (for messages). */
+export interface VaultKey {
+  password?: Buffer;
+  /** e.g. `--vault-password-file /etc/opsbook/vault.pw` or `ANSIBLE_VAULT_PASSWORD_FILE`. */
+  source?: string;
+}
+
+export const HOW_TO_GIVE_VAULT_PASSWORD =
+  'give the vault password in a file named by ANSIBLE_VAULT_PASSWORD_FILE (as for ansible)';
+
+/**
+ * A vaulted value read without a password: kept, unread, until something needs it. The host's
+ * vars expose it as a property that throws (vaultLockedError) when read.
+ */
+export class VaultedValue {
+  constructor(readonly at: SourceLocation) {}
+}
+
+/**
+ * Ansible's `!vault` tag is the one YAML tag an inventory may carry: blank it (same length, so
+ * positions stay) and remember its lines, so the strict loader reads the vault text as a string
+ * and only strings that were tagged are decrypted.
+ */
+export function blankVaultTags(text: string): { text: string; lines: Set<number> } {
+  const lines = new Set<number>();
+  const out = text
+    .split('\n')
+    .map((line, i) => {
+      const m = /^(\s*(?:-\s+)?(?:[^#'"\s][^#'"]*?:\s+|-\s+))!vault(?=\s|$)/.exec(line);
+      if (!m) return line;
+      lines.add(i + 1);
+      return `${m[1]}      ${line.slice(m[0].length)}`;
+    })
+    .join('\n');
+  return { text: out, lines };
+}
+
+/**
+ * Replace every `!vault` string of a parsed value: decrypted when there is a password, else a
+ * VaultedValue. Returns the problems (wrong password, malformed vault text), without the value.
+ */
+export function openInlineVaults(
+  value: unknown,
+  source: YamlSource,
+  tagLines: Set<number>,
+  key: VaultKey,
+  vaulted: Map<string, SourceLocation>,
+): { value: unknown; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const walk = (v: unknown, path: (string | number)[]): unknown => {
+    if (typeof v === 'string') {
+      if (!v.startsWith(VAULT_HEADER)) return v;
+      if (!tagLines.has(source.locate(path, 'value').line)) return v;
+      // Reported where the variable is named, the line a reader looks for.
+      const at = { file: source.file, ...source.locate(path, 'key') };
+      vaulted.set(path.join('.'), at);
+      if (!key.password) return new VaultedValue(at);
+      try {
+        return decryptVault(v, key.password).toString('utf8');
+      } catch (e) {
+        if (!(e instanceof VaultError)) throw e;
+        problems.push(vaultProblem(at, e, key));
+        return new VaultedValue(at);
+      }
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        Object.defineProperty(out, k, {
+          value: walk(x, [...path, k]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    }
+    return v;
+  };
+  if (tagLines.size === 0) return { value, problems };
+  return { value: walk(value, []), problems };
+}
+
+export function vaultProblem(at: SourceLocation, e: VaultError, key: VaultKey): Problem {
+  const fix =
+    e.reason === 'wrong-password'
+      ? `check the password in ${key.source ?? 'the vault password file'}`
+      : 're-encrypt it with ansible-vault encrypt (or encrypt_string)';
+  return {
+    file: at.file,
+    line: at.line,
+    col: at.col,
+    rule: 'vault-cannot-open',
+    message: `cannot decrypt this Ansible Vault text: ${e.message}; ${fix}`,
+  };
+}
+
+/** The error for a variable whose value is vaulted and no password was given. */
+export function vaultLockedError(host: string, name: string, at: SourceLocation): ValidationError {
+  const { file, line, col } = at;
+  return new inventoryErrors.ValidationError(
+    [
+      {
+        file,
+        line,
+        col,
+        rule: 'vault-password-needed',
+        message: `host '${host}': variable '${name}' is Ansible Vault encrypted and no vault password was given: ${HOW_TO_GIVE_VAULT_PASSWORD}`,
+      },
+    ],
+    'VAULT_PASSWORD_NEEDED',
+  );
+}
