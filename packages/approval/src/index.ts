@@ -120,6 +120,7 @@ export {
   type TrustStore,
 } from './trust-store.js';
 export {
+  checkSigning,
   type ExecutorIdentity,
   type Verified,
   type VerifiedSigner,

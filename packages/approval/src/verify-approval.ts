@@ -274,3 +274,36 @@ function checkThreshold(
     `${s.category} ${s.grade} needs ${policy.signatures} distinct senior signature(s) (trust store version ${store.version}); signed by ${have}: ask ${more} more senior(s) to run opsbook approve on this file`,
   );
 }
+
+/**
+ * What `opsbook run` would refuse about a signature before it is made: the signing key revoked,
+ * not in the trust store, or not a senior's; the statement's window longer than the policy allows
+ * for its category and grade, or already over. `approve` asks this first, so that a senior never
+ * signs (exit 0) with a key that can never count, or a window no run will accept.
+ */
+export function checkSigning(
+  store: TrustStore,
+  statement: ApprovalStatement,
+  fingerprint: string,
+  now: Date,
+): Refusal | undefined {
+  const reason = store.revoked.get(fingerprint);
+  if (reason !== undefined)
+    return refuse(
+      'KEY_REVOKED',
+      `the key ${fingerprint} is revoked (${reason}): sign with a current key`,
+    );
+  const trusted = store.keys.get(fingerprint);
+  if (!trusted)
+    return refuse(
+      'SIGNER_UNTRUSTED',
+      `the key ${fingerprint} is not in the trust store (${store.file} version ${store.version}), so its signature would never count: sign with your listed key, or add it with a signed trust store change`,
+    );
+  if (!isSenior(trusted.approver))
+    return refuse(
+      'SIGNER_NOT_SENIOR',
+      `${trusted.approver.name} (${trusted.approver.id}) is not a senior, so the signature would never count: ask a senior to approve`,
+    );
+  const policy = resolvePolicy(store, statement.category, statement.grade);
+  return checkWindow(statement, policy, now, 0);
+}

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import {
   type ApprovalStatement,
   attachSignature,
+  checkSigning,
   createEnvelope,
   createStatement,
   type Envelope,
@@ -407,6 +408,16 @@ export async function approveFile(
       ...(envelope.proposal ? { proposal: envelope.proposal } : {}),
     };
   }
+  // What run would refuse about this signature, said before it is made (issue #17 item 9).
+  const { store } = await loadTrustedStore(options.config.trustPinDir, options.config.trustStore);
+  const cannot = checkSigning(
+    store,
+    statement,
+    signer.publicKey.fingerprint,
+    options.now ?? new Date(),
+  );
+  if (cannot)
+    throw new RefusalError(cannot.code, `${file}: nothing was signed: ${cannot.message}`, { file });
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return { envelope, statement, plan: derived.plan };

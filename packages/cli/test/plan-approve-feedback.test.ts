@@ -76,3 +76,47 @@ describe('the hints plan and approve print', () => {
     expect(verified.code, verified.out).toBe(0);
   });
 });
+
+describe('opsbook approve says before signing what run would refuse', () => {
+  it('refuses (exit 3, nothing signed) a key that is unknown, not a senior, or revoked, and a window the policy forbids', async () => {
+    const marker = path.join(world.markerDir, 'approve-checks');
+    await mkdir(marker, { recursive: true });
+    const file = path.join(world.dir, 'approve-checks.approval.json');
+    const planned = await world.opsbook([
+      'plan',
+      'marker',
+      '--ticket',
+      await createTicket(world),
+      '--param',
+      `dir=${marker}`,
+      '-o',
+      file,
+    ]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const before = await readFile(file, 'utf8');
+    for (const [who, code] of [
+      ['mallory', 'SIGNER_UNTRUSTED'],
+      ['dave', 'SIGNER_NOT_SENIOR'],
+      ['erin', 'KEY_REVOKED'],
+    ] as const) {
+      const r = await world.opsbook(['approve', file, '--key', world.people[who].keyFile]);
+      expect(r.code, `${who}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toContain(`refused (${code})`);
+      expect(r.stderr).toContain('nothing was signed');
+      expect(await readFile(file, 'utf8')).toBe(before);
+    }
+    const long = await world.opsbook([
+      'approve',
+      file,
+      '--key',
+      world.people.alice.keyFile,
+      '--expires',
+      '3650d',
+    ]);
+    expect(long.code, long.stderr).toBe(3);
+    expect(long.stderr).toContain('refused (VALIDITY_TOO_LONG)');
+    expect(await readFile(file, 'utf8')).toBe(before);
+    const ok = await world.opsbook(['approve', file, '--key', world.people.alice.keyFile]);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
