@@ -1,0 +1,354 @@
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile } from './approval-craft.js';
+import { createWorld, execFileAsync, type World } from './opsbook-world.js';
+import { repoRoot, stackTrace } from './run-cli.js';
+import { hostOf, readJournal, runApproval } from './run-outcome.js';
+
+/*
+ * Issue #17 item 13, end to end through the binary: the shipped data-backup and file-restore
+ * runbooks against real sshd hosts and a real PostgreSQL on a non-default port. h1 is the host
+ * backed up; h2 is the off-host copy's destination (reached through an alias of the runner's
+ * ~/.ssh/config, its key checked in known_hosts) and the restore target.
+ */
+
+let world: World;
+let pg: Postgres;
+let srcDir = '';
+let vaultDir = '';
+let fileCount = 0;
+
+async function shipped(name: string) {
+  const dir = path.join(repoRoot, 'runbooks', name);
+  const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return { yaml: await readFile(path.join(dir, 'runbook.yaml'), 'utf8'), version: pkg.version };
+}
+
+/** An approval signed by alice for `runbook` on `target`, with these params. */
+async function approve(runbook: string, target: string, params: Record<string, string>) {
+  fileCount += 1;
+  return approvedFile(
+    world,
+    runbook,
+    `approvals/${runbook}-${fileCount}.json`,
+    [world.people.alice],
+    { params, target },
+  );
+}
+
+const backupParams = (extra: Record<string, string> = {}) => ({
+  path: srcDir,
+  database: 'app',
+  db_host: pg.host,
+  db_port: String(pg.port),
+  copy_to: 'vault',
+  copy_path: vaultDir,
+  ...extra,
+});
+
+interface ListedBackup {
+  id: string;
+  kind: string;
+  host: string;
+  runId: string | null;
+  startedAt: string;
+  archives: Array<{ name: string; sha256: string }>;
+  verification: { ok: boolean } | null;
+}
+
+async function listBackups(): Promise<ListedBackup[]> {
+  const r = await world.opsbook(['backup', 'list', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { backups: ListedBackup[] }).backups;
+}
+
+const repository = () => path.join(world.stateDir, 'backups', 'backups');
+
+beforeAll(async () => {
+  world = await createWorld({
+    hostCount: 2,
+    runbooks: {
+      'data-backup': await shipped('data-backup'),
+      'file-restore': await shipped('file-restore'),
+    },
+  });
+  pg = await startPostgres();
+  await pg.psql('CREATE DATABASE app');
+  await pg.psql(
+    "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g;",
+    'app',
+  );
+  // The sshd sessions' HOME: libpq reads .pgpass there when no password is given.
+  await writeFile(
+    path.join(world.dir, 'remote-home', '.pgpass'),
+    `${pg.host}:${pg.port}:app:${pg.user}:${pg.password}\n`,
+    { mode: 0o600 },
+  );
+  srcDir = path.join(world.dir, 'srv', 'app-data');
+  await mkdir(path.join(srcDir, 'conf'), { recursive: true });
+  await writeFile(path.join(srcDir, 'conf', 'app.ini'), '[app]\nport = 8080\n');
+  await writeFile(path.join(srcDir, 'data.bin'), Buffer.alloc(300_000, 7));
+  vaultDir = path.join(world.dir, 'vault');
+  // The copy destination, as the runner's ssh config names it.
+  const h2 = world.hosts[1]!;
+  await writeFile(
+    path.join(world.dir, 'home', '.ssh', 'config'),
+    `Host vault\n  HostName ${h2.host}\n  Port ${h2.port}\n  User root\n  IdentityFile ${h2.clientKeyPath}\n`,
+  );
+}, 120_000);
+afterAll(async () => {
+  await pg?.dispose();
+  await world?.remove();
+});
+
+let firstRun: { files: ListedBackup; postgres: ListedBackup } | undefined;
+
+describe('data-backup through opsbook run', () => {
+  it('dumps through db_port, with an empty db_password (.pgpass), and copies both backups to the vault, hashed there', async () => {
+    const file = await approve('data-backup', 'h1', backupParams());
+    // No OPSBOOK_PARAM_DB_PASSWORD at all: the runbook says empty means .pgpass.
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const h1 = hostOf(r.doc, 'h1');
+    expect(h1.steps.map((s) => [s.id, s.status])).toEqual([
+      ['files', 'ok'],
+      ['database', 'ok'],
+      ['verify', 'ok'],
+      ['copy', 'ok'],
+      ['retention', 'ok'],
+    ]);
+    const mine = (await listBackups()).filter((b) => b.runId === r.doc!.runId);
+    const files = mine.find((b) => b.kind === 'files')!;
+    const postgres = mine.find((b) => b.kind === 'postgres')!;
+    expect(postgres).toBeDefined();
+    firstRun = { files, postgres };
+    // The off-host copies: laid out like a repository, byte for byte the local archives.
+    for (const b of [files, postgres]) {
+      const copyDir = path.join(vaultDir, 'backups', b.id);
+      expect((await readdir(copyDir)).sort()).toEqual(
+        [...b.archives.map((a) => a.name), 'manifest.json'].sort(),
+      );
+      for (const a of b.archives)
+        expect(await readFile(path.join(copyDir, a.name))).toEqual(
+          await readFile(path.join(repository(), b.id, a.name)),
+        );
+    }
+    expect(await readdir(path.join(vaultDir, 'staging'))).toEqual([]);
+    const journal = await readJournal(r.doc!.journal.path);
+    const copyEnd = journal.find((e) => e.type === 'step-end' && e.step === 'copy');
+    expect(copyEnd?.result).toMatchObject({
+      ok: true,
+      checks: [
+        { backupId: files.id, action: 'copied', ok: true },
+        { backupId: postgres.id, action: 'copied', ok: true },
+      ],
+    });
+  });
+
+  it('detects a corrupted off-host copy on the next run: the copy step fails naming it, the new local backups stay', async () => {
+    const { files } = firstRun!;
+    const archive = path.join(vaultDir, 'backups', files.id, files.archives[0]!.name);
+    const bytes = await readFile(archive);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await writeFile(archive, bytes);
+    const file = await approve('data-backup', 'h1', backupParams());
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code).toBe(1);
+    const h1 = hostOf(r.doc, 'h1');
+    const copy = h1.steps.find((s) => s.id === 'copy')!;
+    expect(copy.status).toBe('failed');
+    expect(copy.reason).toContain(`${files.id} (${files.archives[0]!.name})`);
+    expect(copy.reason).toContain('do not match the manifest');
+    expect(copy.reason).toContain('the local backups are kept');
+    // Retention did not run after the failed copy, and this run's backups are intact locally.
+    expect(h1.steps.map((s) => s.id)).not.toContain('retention');
+    const mine = (await listBackups()).filter((b) => b.runId === r.doc!.runId);
+    expect(mine.map((b) => b.kind).sort()).toEqual(['files', 'postgres']);
+    const verify = await world.opsbook(['backup', 'verify', ...mine.map((b) => b.id)]);
+    expect(verify.code, verify.stdout).toBe(0);
+    // This run's own copies were made and matched; only the old one is bad.
+    for (const b of mine) expect(await readdir(path.join(vaultDir, 'backups', b.id))).toBeTruthy();
+    await rm(path.join(vaultDir, 'backups', files.id), { recursive: true });
+  });
+
+  it('fails the copy step clearly when the destination cannot be reached, and keeps the local backups', async () => {
+    const file = await approve('data-backup', 'h1', backupParams({ copy_to: 'root@127.0.0.9:1' }));
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code).toBe(1);
+    const copy = hostOf(r.doc, 'h1').steps.find((s) => s.id === 'copy')!;
+    expect(copy.status).toBe('error');
+    expect(copy.reason).toContain('could not reach the copy destination root@127.0.0.9:1');
+    expect(copy.reason).toContain('the local backups are kept');
+    const mine = (await listBackups()).filter((b) => b.runId === r.doc!.runId);
+    expect(mine).toHaveLength(2);
+  });
+
+  it('applies keep_daily and keep_weekly to dated backups, never removing the one this run made', async () => {
+    // Dated backups of h1's folder, as earlier days' runs would have left them: real copies of a
+    // real backup, with their manifest's id, dates and run id changed.
+    const { files } = firstRun!;
+    const now = new Date();
+    const monday = new Date(
+      Date.UTC(
+        now.getUTCFullYear(),
+        now.getUTCMonth(),
+        now.getUTCDate() - ((now.getUTCDay() + 6) % 7),
+      ),
+    );
+    const at = (daysFromMonday: number, hour = 10) =>
+      new Date(monday.getTime() + daysFromMonday * 86_400_000 + hour * 3_600_000);
+    const endOfToday = new Date(
+      Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 23, 59, 59),
+    );
+    const planted = {
+      lastSunday: at(-1),
+      lastSaturday: at(-2),
+      twoWeeksAgo: at(-8),
+      twoWeeksAgoEarlier: at(-9),
+      // A later backup of today (a clock ahead, another runner): the rules prefer it to this run's.
+      laterToday: endOfToday,
+    };
+    const ids: Record<string, string> = {};
+    for (const [name, date] of Object.entries(planted)) {
+      const stamp = date
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+      const id = `${stamp}-files-h1-${name.toLowerCase()}`;
+      ids[name] = id;
+      const dir = path.join(repository(), id);
+      await cp(path.join(repository(), files.id), dir, { recursive: true });
+      await rm(path.join(dir, 'verified.json'), { force: true });
+      const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+      Object.assign(manifest, {
+        id,
+        runId: 'planted',
+        startedAt: date.toISOString(),
+        finishedAt: date.toISOString(),
+      });
+      await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    }
+    const before = (await listBackups()).filter((b) => b.kind === 'files').map((b) => b.id);
+    const file = await approve(
+      'data-backup',
+      'h1',
+      backupParams({ copy_to: '', keep_daily: '2', keep_weekly: '2' }),
+    );
+    const r = await runApproval(world, file, [], { OPSBOOK_PARAM_DB_PASSWORD: '' });
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const journal = await readJournal(r.doc!.journal.path);
+    const prune = journal.find((e) => e.type === 'step-end' && e.step === 'retention')?.result as {
+      decisions: Array<{ id: string; keep: boolean; reasons: string[]; source: string }>;
+    };
+    const copy = journal.find((e) => e.type === 'step-end' && e.step === 'copy')?.result;
+    expect(copy).toEqual({ copied: [] });
+    const after = await listBackups();
+    const made = after.filter((b) => b.runId === r.doc!.runId && b.kind === 'files');
+    expect(made).toHaveLength(1);
+    const madeId = made[0]!.id;
+    const filesLeft = after.filter((b) => b.kind === 'files').map((b) => b.id);
+    // Daily: today (the later backup) and the most recent other day (last Sunday); weekly: this
+    // week and last week (the same two). This run's backup stays only because this run made it.
+    expect(filesLeft.sort()).toEqual([ids.lastSunday!, ids.laterToday!, madeId].sort());
+    const decision = (id: string) => prune.decisions.find((d) => d.id === id)!;
+    expect(decision(madeId).reasons).toEqual(['made by this run']);
+    expect(decision(ids.laterToday!).reasons).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^daily /), expect.stringMatching(/^weekly /)]),
+    );
+    for (const gone of ['lastSaturday', 'twoWeeksAgo', 'twoWeeksAgoEarlier'])
+      expect(decision(ids[gone]!).keep).toBe(false);
+    // Earlier runs' backups of the same sources, from today, are removed too.
+    expect(before.filter((id) => !filesLeft.includes(id))).toContain(firstRun!.files.id);
+    const postgresLeft = after.filter((b) => b.kind === 'postgres');
+    expect(postgresLeft.map((b) => b.runId)).toEqual([r.doc!.runId]);
+  });
+});
+
+describe('file-restore through opsbook run', () => {
+  let hostname = '';
+  beforeAll(async () => {
+    hostname = (await execFileAsync('hostname')).stdout.trim();
+  });
+
+  const restoreParams = (target: string, extra: Record<string, string> = {}) => ({
+    backup: 'latest',
+    from_host: 'h1',
+    target_hostname: hostname,
+    target_dir: target,
+    ...extra,
+  });
+
+  it('restores the latest file backup of h1 onto h2 and proves every file matches', async () => {
+    const target = path.join(world.dir, 'restore-1');
+    const file = await approve('file-restore', 'h2', restoreParams(target));
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    expect(hostOf(r.doc, 'h2').steps.map((s) => [s.id, s.status])).toEqual([
+      ['right-host', 'ok'],
+      ['backup-intact', 'ok'],
+      ['empty-target', 'ok'],
+      ['restore', 'ok'],
+      ['files-match', 'ok'],
+    ]);
+    const restored = path.join(target, srcDir);
+    expect(await readFile(path.join(restored, 'conf', 'app.ini'), 'utf8')).toBe(
+      '[app]\nport = 8080\n',
+    );
+    expect(await readFile(path.join(restored, 'data.bin'))).toEqual(Buffer.alloc(300_000, 7));
+  });
+
+  it('refuses a non-empty target folder before touching it (RESTORE_TARGET_NOT_EMPTY), and restores over it with overwrite=true', async () => {
+    const target = path.join(world.dir, 'restore-busy');
+    await mkdir(target);
+    await writeFile(path.join(target, 'live.txt'), 'live data\n');
+    const refused = await runApproval(
+      world,
+      await approve('file-restore', 'h2', restoreParams(target)),
+    );
+    expect(refused.code).toBe(1);
+    const step = hostOf(refused.doc, 'h2').steps.find((s) => s.id === 'empty-target')!;
+    expect(step.status).toBe('failed');
+    expect(step.reason).toContain('RESTORE_TARGET_NOT_EMPTY');
+    expect(hostOf(refused.doc, 'h2').steps.map((s) => s.id)).not.toContain('restore');
+    expect(await readdir(target)).toEqual(['live.txt']);
+
+    const forced = await runApproval(
+      world,
+      await approve('file-restore', 'h2', restoreParams(target, { overwrite: 'true' })),
+    );
+    expect(forced.code, `${forced.stderr}\n${forced.stdout}`).toBe(0);
+    expect((await readdir(target)).sort()).toEqual(['live.txt', srcDir.split('/')[1]!].sort());
+  });
+
+  it('restores from the off-host copy brought back into the repository (the README procedure)', async () => {
+    // The runner's disk is lost: only the vault's copies remain.
+    const copies = await readdir(path.join(vaultDir, 'backups'));
+    const filesCopy = copies
+      .filter((id) => id.includes('-files-'))
+      .sort()
+      .at(-1)!;
+    await rm(path.join(world.stateDir, 'backups'), { recursive: true });
+    await mkdir(repository(), { recursive: true });
+    await cp(path.join(vaultDir, 'backups', filesCopy), path.join(repository(), filesCopy), {
+      recursive: true,
+    });
+    const verify = await world.opsbook(['backup', 'verify', filesCopy]);
+    expect(verify.code, verify.stdout).toBe(0);
+    const target = path.join(world.dir, 'restore-from-copy');
+    const r = await runApproval(
+      world,
+      await approve('file-restore', 'h2', restoreParams(target, { backup: filesCopy })),
+    );
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    expect(await readFile(path.join(target, srcDir, 'data.bin'))).toEqual(Buffer.alloc(300_000, 7));
+  });
+});
