@@ -128,3 +128,51 @@ describe('connectionOf', () => {
     expect(() => connectionOf(inv.hosts[0]!)).toThrow(why);
   });
 });
+
+describe('connectionOf: the route to a host is never ignored (issue #17 item 5)', () => {
+  const file = `${fixtures}connection-routes/hosts.ini`;
+  const hostOf = async (name: string) =>
+    (await loadInventory(file)).hosts.find((h) => h.name === name)!;
+
+  it('takes ProxyJump from ansible_ssh_common_args (-o ProxyJump=, -J), the first one given', async () => {
+    expect(connectionOf(await hostOf('app-01')).proxyJump).toBe('ops@bastion.example.com:2222');
+    // common args come before extra args on ansible's ssh command line; ssh takes the first.
+    expect(connectionOf(await hostOf('app-02')).proxyJump).toBe('bastion');
+  });
+
+  it.each([
+    [
+      'app-03',
+      7,
+      "host 'app-03': ansible_ssh_common_args has ProxyCommand, which opsbook does not run: use -o ProxyJump=[user@]bastion[:port]",
+    ],
+    [
+      'app-04',
+      8,
+      "host 'app-04': ansible_become_method is 'su', but opsbook becomes another user with sudo only (sudo -n)",
+    ],
+    ['app-05', 9, "host 'app-05': ansible_ssh_extra_args has '-p', which opsbook does not apply"],
+  ])('refuses %s naming the host, the variable and its file:line', async (name, line, message) => {
+    const host = await hostOf(name);
+    const e = (() => {
+      try {
+        connectionOf(host);
+      } catch (x) {
+        return x as ValidationError;
+      }
+      throw new Error(`${name} was accepted`);
+    })();
+    expect(e.code).toBe('INVENTORY_INVALID');
+    expect(e.problems[0]).toMatchObject({ file, line });
+    expect(e.problems[0]!.message).toContain(message);
+  });
+
+  it('redacts a vaulted value in a connection error', () => {
+    const inv = parseInventoryText('h.ini', "web ansible_user='root evil'\n", 'ini');
+    const host = inv.hosts[0]!;
+    host.varOrigins.ansible_user = { ...host.varOrigins.ansible_user!, isVaulted: true };
+    expect(() => connectionOf(host)).toThrow(
+      "host 'web': ansible_user (a vaulted value) contains whitespace",
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import type { Problem } from '@opsbook/schema';
 import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import type { InventoryHost, SourceLocation } from './inventory.js';
+import { readSshArgs } from './ssh-args.js';
 
 export const CONNECTION_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
@@ -25,6 +26,11 @@ export interface Connection {
    * handshake and authentication. Unset leaves the transport's default (10 s).
    */
   connectTimeoutMs?: number;
+  /**
+   * `[user@]host[:port],…` from `-J`/`-o ProxyJump=` in `ansible_ssh_args`,
+   * `ansible_ssh_common_args` or `ansible_ssh_extra_args` (first given wins, as in ssh).
+   */
+  proxyJump?: string;
 }
 
 /** Ansible's connection variables and the older spellings it still reads, first found wins. */
@@ -37,7 +43,11 @@ const names = {
   becomeUser: ['ansible_become_user'],
   transport: ['ansible_connection'],
   connectTimeout: ['ansible_timeout', 'ansible_ssh_timeout'],
+  becomeMethod: ['ansible_become_method'],
 } as const;
+
+/** Read in this order, as Ansible puts them on the ssh command line. */
+const sshArgsNames = ['ansible_ssh_args', 'ansible_ssh_common_args', 'ansible_ssh_extra_args'];
 
 /** A day: longer is a typo, and a run would wait that long for a host that is down. */
 const MAX_CONNECT_TIMEOUT_S = 86_400;
@@ -72,7 +82,7 @@ class ConnectionReader {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(
         key,
-        `must be a non-empty string, got ${JSON.stringify(value)}`,
+        `must be a non-empty string, got ${this.host.varOrigins[key]?.isVaulted ? '(a vaulted value)' : JSON.stringify(value)}`,
         'bad-connection-var',
       );
     // eslint-disable-next-line no-control-regex
@@ -85,15 +95,19 @@ class ConnectionReader {
     if (value.startsWith('-'))
       return this.fail(
         key,
-        `'${value}' starts with '-', which ssh would read as an option: fix the value`,
+        `${this.shown(key, value)} starts with '-', which ssh would read as an option: fix the value`,
         'bad-connection-var',
       );
     if (field !== 'privateKeyFile' && /\s/.test(value))
-      return this.fail(key, `'${value}' contains whitespace: fix the value`, 'bad-connection-var');
+      return this.fail(
+        key,
+        `${this.shown(key, value)} contains whitespace: fix the value`,
+        'bad-connection-var',
+      );
     if (field === 'user' && value.includes('@'))
       return this.fail(
         key,
-        `'${value}' contains '@': give the user alone and the address in ansible_host`,
+        `${this.shown(key, value)} contains '@': give the user alone and the address in ansible_host`,
         'bad-connection-var',
       );
     return value;
@@ -152,6 +166,43 @@ class ConnectionReader {
     return Math.round(n * 1000);
   }
 
+  /** ProxyJump from the ssh argument variables; every other route-changing option is refused. */
+  proxyJump(): string | undefined {
+    let jump: string | undefined;
+    for (const key of sshArgsNames) {
+      if (!Object.hasOwn(this.host.vars, key)) continue;
+      const value = this.host.vars[key];
+      if (typeof value !== 'string') {
+        this.fail(
+          key,
+          `must be a string of ssh arguments, got ${this.shown(key, value)}`,
+          'bad-ssh-args',
+        );
+        continue;
+      }
+      const reading = readSshArgs(value);
+      if ('refused' in reading) this.fail(key, reading.refused, 'unsupported-ssh-args');
+      else jump ??= reading.proxyJump;
+    }
+    return jump;
+  }
+
+  /** opsbook becomes another user with `sudo -n` only: any other method is refused, never replaced. */
+  becomeMethod(): void {
+    const got = this.get('becomeMethod');
+    if (!got || got.value === 'sudo') return;
+    this.fail(
+      got.key,
+      `is ${this.shown(got.key, got.value)}, but opsbook becomes another user with sudo only (sudo -n): set it to sudo and allow the user passwordless sudo, or leave this host out`,
+      'unsupported-become-method',
+    );
+  }
+
+  /** A value for a message: never a vaulted one. */
+  shown(key: string, value: unknown): string {
+    return this.host.varOrigins[key]?.isVaulted ? '(a vaulted value)' : `'${String(value)}'`;
+  }
+
   transport(): 'ssh' | 'local' {
     const got = this.get('transport');
     if (!got) return 'ssh';
@@ -188,6 +239,9 @@ export function connectionOf(host: InventoryHost): Connection {
   // Only when set, so that plans (and their approved digests) without it stay byte-identical.
   const connectTimeoutMs = reader.connectTimeoutMs();
   if (connectTimeoutMs !== undefined) connection.connectTimeoutMs = connectTimeoutMs;
+  const proxyJump = connection.transport === 'ssh' ? reader.proxyJump() : undefined;
+  if (proxyJump !== undefined) connection.proxyJump = proxyJump;
+  reader.becomeMethod();
   if (
     address === undefined &&
     !reader.get('address') &&

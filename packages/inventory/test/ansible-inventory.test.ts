@@ -77,6 +77,8 @@ describe('ansible-inventory agrees', () => {
     'ini-quoting/hosts.ini',
     'patterns/hosts.yaml',
     'connection-vars/hosts.ini',
+    'connection-routes/hosts.ini',
+    'order-of-all/hosts.ini',
   ])('on %s: same groups, members and resolved host variables', async (file) => {
     const path = fixtures + file;
     const [ours, theirs] = await Promise.all([loadInventory(path), ansibleList(path)]);

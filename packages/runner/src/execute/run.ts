@@ -105,6 +105,8 @@ export function openTransportFor(
         port: c.port,
         ...(c.user ? { user: c.user } : {}),
         ...(c.privateKeyFile ? { identityFile: c.privateKeyFile } : {}),
+        // The inventory's ProxyJump (ansible_ssh_common_args): never connect around the bastion.
+        ...(c.proxyJump ? { proxyJump: c.proxyJump } : {}),
       },
       {
         ...sshOptionsOf(req, sshConfigText, fileCache),

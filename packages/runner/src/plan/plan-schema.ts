@@ -20,6 +20,7 @@ export const connectionSchema = {
     becomeUser: { type: 'string' },
     transport: { enum: ['ssh', 'local'] },
     connectTimeoutMs: { type: 'number' },
+    proxyJump: { type: 'string' },
   },
 } as const;
 
