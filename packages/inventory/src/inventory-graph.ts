@@ -7,6 +7,7 @@ import type {
   Vars,
 } from './inventory.js';
 import { resolveHostVars } from './resolve-host-vars.js';
+import { guardUnreadVaultFiles } from './vault-values.js';
 
 interface VarLayer {
   vars: Vars;
@@ -257,14 +258,15 @@ export class InventoryGraph {
         vars: merged.vars,
         origins: merged.origins,
       });
-      const unread = layers.flatMap((l) => l.unread ?? []);
+      const unread = [...new Set(layers.flatMap((l) => l.unread ?? []))];
       return {
         name: h.name,
-        vars: resolved.vars,
+        vars:
+          unread.length > 0 ? guardUnreadVaultFiles(h.name, resolved.vars, unread) : resolved.vars,
         varOrigins: resolved.origins,
         groups: groupNames,
         declaredAt: h.declaredAt,
-        ...(unread.length > 0 ? { unreadVaultFiles: [...new Set(unread)] } : {}),
+        ...(unread.length > 0 ? { unreadVaultFiles: unread } : {}),
       };
     });
     return { sources, hosts, groups };

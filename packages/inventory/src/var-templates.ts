@@ -37,7 +37,7 @@ function tokenize(expr: string): Token[] {
     if (/^\s*$/.test(expr.slice(at))) break;
     tokenRe.lastIndex = at;
     const m = tokenRe.exec(expr);
-    if (!m) throw new TemplateRefused(`'${expr.trim()}' is beyond the Jinja opsbook reads`);
+    if (!m) throw new TemplateRefused(beyondSubset(expr));
     at = tokenRe.lastIndex;
     if (m[1] !== undefined) {
       const word = m[1];
@@ -55,6 +55,10 @@ function tokenize(expr: string): Token[] {
 
 const UNDEFINED = Symbol('undefined');
 
+function beyondSubset(expr: string): string {
+  return `'{{ ${expr.trim()} }}' is beyond the Jinja opsbook reads (a variable, a literal, | default(...))`;
+}
+
 class ExprEvaluator {
   private i = 0;
   constructor(
@@ -64,9 +68,7 @@ class ExprEvaluator {
   ) {}
 
   private refuse(): never {
-    throw new TemplateRefused(
-      `'{{ ${this.expr.trim()} }}' is beyond the Jinja opsbook reads (a variable, a literal, | default(...))`,
-    );
+    throw new TemplateRefused(beyondSubset(this.expr));
   }
 
   private peek(): Token | undefined {

@@ -1,7 +1,7 @@
 import type { Problem, ValidationError, YamlSource } from '@opsbook/schema';
 import { decryptVault, VAULT_HEADER, VaultError } from './ansible-vault.js';
 import { inventoryErrors } from './error-codes.js';
-import type { SourceLocation } from './inventory.js';
+import type { SourceLocation, Vars } from './inventory.js';
 
 /** The vault password of a load, if one was given, and where it came from (for messages). */
 export interface VaultKey {
@@ -116,4 +116,34 @@ export function vaultLockedError(host: string, name: string, at: SourceLocation)
     ],
     'VAULT_PASSWORD_NEEDED',
   );
+}
+
+/** Names opsbook itself looks up when present (connection and opsbook settings): never guarded. */
+const optionalNames = /^(?:ansible|opsbook)_/;
+
+/**
+ * A host's vars when vault files that apply to it were left unread: asking whether the host
+ * has a variable that is not there (as a template does) throws VAULT_PASSWORD_NEEDED naming
+ * the unread files, since the variable may well be in one of them. Reading what is there, and
+ * the optional ansible_* and opsbook_* settings, work as usual.
+ */
+export function guardUnreadVaultFiles(host: string, vars: Vars, files: readonly string[]): Vars {
+  return new Proxy(vars, {
+    getOwnPropertyDescriptor(target, key) {
+      const own = Reflect.getOwnPropertyDescriptor(target, key);
+      if (own || typeof key !== 'string' || optionalNames.test(key)) return own;
+      throw new inventoryErrors.ValidationError(
+        [
+          {
+            file: files[0]!,
+            line: 1,
+            col: 1,
+            rule: 'vault-password-needed',
+            message: `host '${host}': variable '${key}' is not in what opsbook could read, and ${files.join(', ')} ${files.length > 1 ? 'are' : 'is'} Ansible Vault encrypted and unread: ${HOW_TO_GIVE_VAULT_PASSWORD}; if the variable is not there, define it in the inventory`,
+          },
+        ],
+        'VAULT_PASSWORD_NEEDED',
+      );
+    },
+  });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { renderRunTemplate } from '@opsbook/exec';
 import { ValidationError } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptVault, VaultError } from '../src/ansible-vault.js';
@@ -156,8 +157,17 @@ describe.concurrent('an inventory folder with Vault, as ansible reads it', () =>
     const db01 = inventory.hosts.find((h) => h.name === 'db-01')!;
     expect(db01.vars.role).toBe('primary');
     expect(db01.vars.ntp_server).toBe('ntp.example.com');
-    expect(Object.hasOwn(db01.vars, 'db_password')).toBe(false);
     expect(db01.unreadVaultFiles).toEqual([`${folder}/group_vars/all/vault.yml`]);
+    expect(Object.hasOwn(db01.vars, 'opsbook_zone')).toBe(false);
+    // A command template naming a variable that may be in the unread vault file.
+    const render = () =>
+      renderRunTemplate('psql -U {{ host.vars.db_user }} -W {{ host.vars.db_password }}', {
+        params: {},
+        host: { name: db01.name, vars: db01.vars },
+      });
+    expect(render).toThrow(
+      `${folder}/group_vars/all/vault.yml:1:1: host 'db-01': variable 'db_password' is not in what opsbook could read, and ${folder}/group_vars/all/vault.yml is Ansible Vault encrypted and unread: give the vault password`,
+    );
     let error: unknown;
     try {
       void db01.vars.api_token;
