@@ -103,7 +103,11 @@ async function startWorker(zone: 'dc1' | 'dc2', env: NodeJS.ProcessEnv = {}): Pr
     env: { ...dbEnv, ...env },
   });
   workers.push(worker);
-  await waitFor(() => worker.stderr().includes('worker ready'), `the ${zone} worker`);
+  await waitFor(() => {
+    if (worker.child.exitCode !== null)
+      throw new Error(`the ${zone} worker exited ${worker.child.exitCode}:\n${worker.stderr()}`);
+    return worker.stderr().includes('worker ready');
+  }, `the ${zone} worker`);
   return worker;
 }
 
@@ -153,9 +157,11 @@ describe('opsbook run --distribute', () => {
     const dc2 = await startWorker('dc2');
     const dir = await markerDir('two-zones');
     const file = await approved('two-zones', dir, 0);
-    const r = await world.opsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
+    const run = world.spawnOpsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
       env: dbEnv,
     });
+    workers.push(run);
+    const r = await finished(run);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as RunDoc;
     expect(doc.status).toBe('ok');
@@ -223,7 +229,9 @@ describe('opsbook run --distribute', () => {
     await startWorker('dc1');
     await startWorker('dc2');
     const dir = await markerDir('restart');
-    const file = await approved('restart', dir, 4);
+    // A step longer than the 10 s after which a free lease means a dead worker: the workers
+    // must take their leases back as soon as the server is back, not at their next event.
+    const file = await approved('restart', dir, 14);
     const run = world.spawnOpsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
       env: dbEnv,
     });
