@@ -248,8 +248,12 @@ export class InventoryGraph {
         h.dirVars,
       ];
       const merged = emptyLayer();
-      for (const layer of layers) {
-        for (const [k, v] of Object.entries(layer.vars)) setVar(merged, k, v, layer.origins[k]!);
+      const winner = new Map<string, number>();
+      for (const [i, layer] of layers.entries()) {
+        for (const [k, v] of Object.entries(layer.vars)) {
+          setVar(merged, k, v, layer.origins[k]!);
+          winner.set(k, i);
+        }
       }
       const groupNames = [...member].sort();
       const resolved = resolveHostVars({
@@ -257,6 +261,8 @@ export class InventoryGraph {
         groups: groupNames,
         vars: merged.vars,
         origins: merged.origins,
+        shadowed: shadowedByUnreadVault(layers, winner, merged.origins),
+        unread: [...new Set(layers.flatMap((l) => l.unread ?? []))],
       });
       const unread = [...new Set(layers.flatMap((l) => l.unread ?? []))];
       return {
@@ -271,6 +277,26 @@ export class InventoryGraph {
     });
     return { sources, hosts, groups };
   }
+}
+
+/**
+ * Variables whose value an unread vault file could override (it ranks above the file that set
+ * them, or comes after it in the same folder): their value is not known without the password.
+ */
+function shadowedByUnreadVault(
+  layers: VarLayer[],
+  winner: Map<string, number>,
+  origins: Record<string, SourceLocation>,
+): Map<string, string[]> {
+  const shadowed = new Map<string, string[]>();
+  if (!layers.some((l) => l.unread?.length)) return shadowed;
+  for (const [name, at] of winner) {
+    const files = layers.flatMap((l, i) =>
+      (l.unread ?? []).filter((f) => i > at || (i === at && f > origins[name]!.file)),
+    );
+    if (files.length > 0) shadowed.set(name, files);
+  }
+  return shadowed;
 }
 
 /** defineProperty, not assignment: a variable named `__proto__` must stay a variable. */

@@ -7,13 +7,17 @@ import {
   TemplateRefused,
   TemplateUndefined,
 } from './var-templates.js';
-import { VaultedValue, vaultLockedError } from './vault-values.js';
+import { unreadVaultError, VaultedValue, vaultLockedError } from './vault-values.js';
 
 interface HostVarsInput {
   host: string;
   groups: string[];
   vars: Vars;
   origins: Record<string, SourceLocation>;
+  /** Variables an unread vault file could override, with those files. */
+  shadowed?: Map<string, string[]>;
+  /** Vault files of the host left unread: a name not found may be in them. */
+  unread?: string[];
 }
 
 /** Thrown inside resolution; becomes the variable's error when it is read. */
@@ -38,7 +42,14 @@ function hasLockedOrTemplate(value: unknown): boolean {
  * whose reading throws the error that names it, its file and the fix: the inventory stays
  * usable, and only what needs that variable fails, as in Ansible.
  */
-export function resolveHostVars({ host, groups, vars, origins }: HostVarsInput): {
+export function resolveHostVars({
+  host,
+  groups,
+  vars,
+  origins,
+  shadowed = new Map(),
+  unread = [],
+}: HostVarsInput): {
   vars: Vars;
   origins: Record<string, SourceLocation>;
 } {
@@ -76,7 +87,13 @@ export function resolveHostVars({ host, groups, vars, origins }: HostVarsInput):
       if ('error' in known) throw new Locked(known.error);
       return known.value;
     }
-    if (!Object.hasOwn(vars, name)) return Object.hasOwn(magic, name) ? magic[name] : undefined;
+    if (!Object.hasOwn(vars, name)) {
+      if (Object.hasOwn(magic, name)) return magic[name];
+      if (unread.length > 0) throw new Locked(unreadVaultError(host, name, unread));
+      return undefined;
+    }
+    const vaults = shadowed.get(name);
+    if (vaults) throw new Locked(unreadVaultError(host, name, vaults, origins[name]));
     if (inProgress.has(name)) {
       throw new Locked(
         templateError(name, 'refers to itself through its template: break the loop'),
@@ -145,7 +162,7 @@ export function resolveHostVars({ host, groups, vars, origins }: HostVarsInput):
   for (const name of Object.keys(vars)) {
     const own = { enumerable: true, configurable: true };
     const at = origins[name]!;
-    if (!hasLockedOrTemplate(vars[name])) {
+    if (!hasLockedOrTemplate(vars[name]) && !shadowed.has(name)) {
       Object.defineProperty(outVars, name, { ...own, writable: true, value: vars[name] });
       Object.defineProperty(outOrigins, name, { ...own, writable: true, value: at });
       continue;

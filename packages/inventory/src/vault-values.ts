@@ -132,18 +132,27 @@ export function guardUnreadVaultFiles(host: string, vars: Vars, files: readonly 
     getOwnPropertyDescriptor(target, key) {
       const own = Reflect.getOwnPropertyDescriptor(target, key);
       if (own || typeof key !== 'string' || optionalNames.test(key)) return own;
-      throw new inventoryErrors.ValidationError(
-        [
-          {
-            file: files[0]!,
-            line: 1,
-            col: 1,
-            rule: 'vault-password-needed',
-            message: `host '${host}': variable '${key}' is not in what opsbook could read, and ${files.join(', ')} ${files.length > 1 ? 'are' : 'is'} Ansible Vault encrypted and unread: ${HOW_TO_GIVE_VAULT_PASSWORD}; if the variable is not there, define it in the inventory`,
-          },
-        ],
-        'VAULT_PASSWORD_NEEDED',
-      );
+      throw unreadVaultError(host, key, files);
     },
   });
+}
+
+/**
+ * The error for a variable that may be in a vault file left unread: missing (`at` undefined), or
+ * set where such a file would override it.
+ */
+export function unreadVaultError(
+  host: string,
+  name: string,
+  files: readonly string[],
+  at?: SourceLocation,
+): ValidationError {
+  const where = `${files.join(', ')} ${files.length > 1 ? 'are' : 'is'} Ansible Vault encrypted and unread`;
+  const message = at
+    ? `host '${host}': variable '${name}' (set at ${at.file}:${at.line}) may be overridden by a vault file: ${where}: ${HOW_TO_GIVE_VAULT_PASSWORD}`
+    : `host '${host}': variable '${name}' is not in what opsbook could read, and ${where}: ${HOW_TO_GIVE_VAULT_PASSWORD}; if the variable is not there, define it in the inventory`;
+  return new inventoryErrors.ValidationError(
+    [{ file: files[0]!, line: 1, col: 1, rule: 'vault-password-needed', message }],
+    'VAULT_PASSWORD_NEEDED',
+  );
 }

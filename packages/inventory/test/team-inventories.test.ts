@@ -156,12 +156,17 @@ describe.concurrent('an inventory folder with Vault, as ansible reads it', () =>
     const inventory = await loadInventory(folder, { env: {} });
     const db01 = inventory.hosts.find((h) => h.name === 'db-01')!;
     expect(db01.vars.role).toBe('primary');
-    expect(db01.vars.ntp_server).toBe('ntp.example.com');
+    expect(db01.vars.pg_version).toBe(15); // group_vars/db-servers.yml ranks above all/vault.yml
+    // Set in group_vars/all/main.yml, but vault.yml beside it is read after it and sets it too:
+    // without the password its value is unknown, never silently the plain one.
+    expect(() => db01.vars.ntp_server).toThrow(
+      `host 'db-01': variable 'ntp_server' (set at ${folder}/group_vars/all/main.yml:1) may be overridden by a vault file: ${folder}/group_vars/all/vault.yml is Ansible Vault encrypted and unread: give the vault password`,
+    );
     expect(db01.unreadVaultFiles).toEqual([`${folder}/group_vars/all/vault.yml`]);
     expect(Object.hasOwn(db01.vars, 'opsbook_zone')).toBe(false);
     // A command template naming a variable that may be in the unread vault file.
     const render = () =>
-      renderRunTemplate('psql -U {{ host.vars.db_user }} -W {{ host.vars.db_password }}', {
+      renderRunTemplate('psql -h {{ host.vars.role }} -W {{ host.vars.db_password }}', {
         params: {},
         host: { name: db01.name, vars: db01.vars },
       });
