@@ -74,6 +74,7 @@ beforeAll(async () => {
     runbooks: {
       'data-backup': await shipped('data-backup'),
       'file-restore': await shipped('file-restore'),
+      'data-restore': await shipped('data-restore'),
     },
   });
   pg = await startPostgres();
@@ -85,7 +86,7 @@ beforeAll(async () => {
   // The sshd sessions' HOME: libpq reads .pgpass there when no password is given.
   await writeFile(
     path.join(world.dir, 'remote-home', '.pgpass'),
-    `${pg.host}:${pg.port}:app:${pg.user}:${pg.password}\n`,
+    `${pg.host}:${pg.port}:*:${pg.user}:${pg.password}\n`,
     { mode: 0o600 },
   );
   srcDir = path.join(world.dir, 'srv', 'app-data');
@@ -272,12 +273,36 @@ describe('data-backup through opsbook run', () => {
   });
 });
 
-describe('file-restore through opsbook run', () => {
-  let hostname = '';
-  beforeAll(async () => {
-    hostname = (await execFileAsync('hostname')).stdout.trim();
-  });
+let hostname = '';
+beforeAll(async () => {
+  hostname = (await execFileAsync('hostname')).stdout.trim();
+});
 
+describe('data-restore through opsbook run', () => {
+  it('restores the latest dump of h1 into an empty database through db_port, with no db_password (.pgpass)', async () => {
+    await pg.psql('CREATE DATABASE app_restored');
+    const file = await approve('data-restore', 'h2', {
+      backup: 'latest',
+      from_host: 'h1',
+      target_hostname: hostname,
+      database: 'app_restored',
+      db_host: pg.host,
+      db_port: String(pg.port),
+    });
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    expect(hostOf(r.doc, 'h2').steps.map((s) => [s.id, s.status])).toEqual([
+      ['right-host', 'ok'],
+      ['empty-target', 'ok'],
+      ['restore', 'ok'],
+      ['tables-match', 'ok'],
+    ]);
+    expect((await pg.psql('SELECT count(*) FROM items', 'app_restored')).trim()).toBe('500');
+  });
+});
+
+describe('file-restore through opsbook run', () => {
   const restoreParams = (target: string, extra: Record<string, string> = {}) => ({
     backup: 'latest',
     from_host: 'h1',
