@@ -42,18 +42,23 @@ const execFileP = promisify(execFile);
 
 stopOnSignals();
 
-/** Wall time (ms) of one process from spawn to exit; throws when it fails. */
+/**
+ * Wall time (ms) of one process from spawn to exit, and the CPU time (user + sys, ms) it spent,
+ * which a machine busy with other work inflates far less than the wall; throws when it fails.
+ */
 async function wall(argv, options) {
+  const timeFile = path.join(work, 'time.out');
   const t0 = performance.now();
   const r = await runGroup(
-    argv,
+    ['/usr/bin/time', '-f', '%U %S', '-o', timeFile, ...argv],
     { ...(options.dir ? { cwd: options.dir } : {}), env: cleanEnv(options.env) },
     120_000,
   );
   const ms = performance.now() - t0;
   if (r.code !== 0 || r.timedOut)
     throw new Error(`${argv.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return { ms, stdout: r.stdout };
+  const [user, sys] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).slice(-2).map(Number);
+  return { ms, cpu: (user + sys) * 1000, stdout: r.stdout };
 }
 
 const reportArgv = (out, format = 'html') => [
@@ -70,9 +75,15 @@ const reportArgv = (out, format = 'html') => [
   out,
 ];
 
+/** n runs of fn: their wall times, with their CPU times as `cpu`. */
 async function samples(n, fn) {
   const out = [];
-  for (let i = 0; i < n; i++) out.push((await fn()).ms);
+  out.cpu = [];
+  for (let i = 0; i < n; i++) {
+    const { ms, cpu } = await fn();
+    out.push(ms);
+    out.cpu.push(cpu);
+  }
   return out;
 }
 
@@ -126,6 +137,7 @@ async function loadDatabase(pg, database, runs, dir) {
   return psql;
 }
 
+const loadBefore = loadavg();
 const work = await mkdtemp(path.join(tmpdir(), 'opsbook-bench-report-'));
 let pg;
 try {
@@ -198,17 +210,17 @@ try {
     ["floor: psql -c 'select count(*) from opsbook_findings'", psqlFloor, floorNode],
     ['files, cold (summaries derived from the journals)', coldFiles, floorNode],
     ['files, warm', warmFiles, floorNode],
-    ['postgres, cold (rows derived from journal lines)', coldPg, floorPsql],
+    ['postgres, cold (findings derived from journal lines)', coldPg, floorPsql],
     ['postgres, warm', warmPg, floorPsql],
   ];
   console.log(
     `\n${HOSTS} hosts × ${DAYS} days: ${events} journal events, ${(bytes / 2 ** 20).toFixed(1)} MB of journals in ${runs.length} runs, ${findingRows} finding rows; opsbook report --format html -o FILE\n`,
   );
-  console.log('| case | median | min–max | runs | ÷ floor |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| case | median | min–max | runs | ÷ floor | CPU (user+sys) median |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const [name, xs, floor] of rows) {
     console.log(
-      `| ${name} | ${f(median(xs))} | ${range(xs)} | ${xs.length} | ${(median(xs) / floor).toFixed(1)}× |`,
+      `| ${name} | ${f(median(xs))} | ${range(xs)} | ${xs.length} | ${(median(xs) / floor).toFixed(1)}× | ${f(median(xs.cpu))} |`,
     );
   }
   console.log('\nin one process, warm (read findings → History / compute / render HTML):');
@@ -222,9 +234,12 @@ try {
   }
   console.log(`\nJSON reports of the two stores identical (but generatedAt): ${same}`);
   console.log(
-    `node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
+    `node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average (1, 5, 15 min) ${[
+      loadBefore,
+      loadavg(),
+    ]
+      .map((ls) => ls.map((l) => l.toFixed(1)).join(' '))
+      .join(' before, ')} after`,
   );
   const ok = same && median(warmFiles) <= TARGET_MS && median(warmPg) <= TARGET_MS;
   console.log(
