@@ -155,7 +155,8 @@ describe('data-backup through opsbook run', () => {
     const { files } = firstRun!;
     const archive = path.join(vaultDir, 'backups', files.id, files.archives[0]!.name);
     const bytes = await readFile(archive);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const middle = bytes.length >> 1;
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
     await writeFile(archive, bytes);
     const file = await approve('data-backup', 'h1', backupParams());
     const r = await runApproval(world, file);
