@@ -97,6 +97,36 @@ describe('a journal several processes append to', () => {
     await store.close();
   });
 
+  it('starts a host once per run: a second host-start of it, from any writer, is refused', async () => {
+    const { url } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    const [a, b, c] = await Promise.all(
+      ['shard 0', 'shard 1', 'shard 2'].map((lease) =>
+        SharedJournal.join({ url, runId: 'r1', lease }),
+      ),
+    );
+    await a?.append({ type: 'host-start', host: 'web_1', connection: {} });
+    await expect(
+      b?.append({ type: 'host-start', host: 'web_1', connection: {} }),
+    ).rejects.toMatchObject({
+      problems: [expect.objectContaining({ rule: 'host-started-twice' })],
+    });
+    // Only that exact name: LIKE's wildcards in a host name match themselves.
+    await c?.append({ type: 'host-start', host: 'webX1', connection: {} });
+    await c?.append({ type: 'host-start', host: 'web_10', connection: {} });
+    const lines = await submitter.linesAfter(0);
+    expect(lines.map((l) => [l.type, l.host])).toEqual([
+      ['run-start', undefined],
+      ['host-start', 'web_1'],
+      ['host-start', 'webX1'],
+      ['host-start', 'web_10'],
+    ]);
+    for (const j of [a, b, c, submitter]) await j?.close();
+    await store.close();
+  });
+
   it('takes its lease back soon after a server restart, without waiting for its next append', async () => {
     const { url } = await freshDatabase(pg);
     const store = await claimedRun(url);

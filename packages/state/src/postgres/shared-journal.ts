@@ -302,11 +302,43 @@ export class SharedJournal {
         'run-end was written: it must be the last event',
         'after-end',
       );
-    return events.map((event) => {
+    const lines = events.map((event) => {
       const line = chainLine(event, { seq: ++seq, at, prev }, this.mask);
       prev = line.hash;
       return line;
     });
+    await this.checkStartsOnce(client, lines);
+    return lines;
+  }
+
+  /**
+   * A host starts once per run: a batch that starts a host this run's journal already started
+   * or ended is refused, under the run's row lock, whoever wrote the earlier line; so two
+   * workers handed the same host (a forged queue entry) cannot both start it.
+   */
+  private async checkStartsOnce(client: Client, lines: readonly JournalLine[]): Promise<void> {
+    const starting = lines.filter((l) => l.type === 'host-start').map((l) => String(l.host));
+    if (starting.length === 0) return;
+    let twice = starting.find((h, i) => starting.indexOf(h) !== i);
+    if (twice === undefined) {
+      // The line format puts `host` right after `type` in both events (chainLine, execute.ts).
+      const patterns = starting.flatMap((h) =>
+        ['host-start', 'host-end'].map(
+          (type) => `%${likeEscaped(`"type":"${type}","host":${JSON.stringify(h)},`)}%`,
+        ),
+      );
+      const { rows } = await client.query<{ line: string }>(
+        'select line from opsbook_journal_lines where run_id = $1 and line like any($2::text[]) limit 1',
+        [this.run.runId, patterns],
+      );
+      if (!rows[0]) return;
+      twice = String((JSON.parse(rows[0].line) as JournalLine).host);
+    }
+    throw ValidationError.single(
+      this.location,
+      `host ${twice} already started in run ${this.run.runId}: a host runs once per run`,
+      'host-started-twice',
+    );
   }
 
   /**
@@ -332,6 +364,11 @@ export class SharedJournal {
     );
     return stored.rows.map((r) => JSON.parse(r.line) as JournalLine);
   }
+}
+
+/** `text` matched literally by LIKE (whose escape character is the backslash). */
+function likeEscaped(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** A line without its place in the chain: what an event said, and when. */
