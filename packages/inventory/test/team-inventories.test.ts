@@ -127,6 +127,11 @@ describe.concurrent('an inventory folder with Vault, as ansible reads it', () =>
     ]);
     expect(structureOf(ours)).toEqual(theirs.structure);
     expect(varsOf(ours)).toEqual(theirs.vars);
+    // --host shows a host's variables untemplated, vault files opened: db-02 has no template.
+    const host = await ansible('ansible-inventory', [
+      ...['-i', folder, '--host', 'db-02', '--vault-password-file', passwordFile],
+    ]);
+    expect(varsOf(ours)['db-02']).toEqual(JSON.parse(host));
     // Files in name order, sub-folders recursively; .ini and .md files skipped as Ansible skips them.
     expect(ours.sources.map((s) => s.slice(folder.length + 1))).toEqual([
       '01-web.yaml',
