@@ -138,20 +138,22 @@ describe('connectionOf: the route to a host is never ignored (issue #17 item 5)'
     expect(connectionOf(await hostOf('app-01')).proxyJump).toBe('ops@bastion.example.com:2222');
     // common args come before extra args on ansible's ssh command line; ssh takes the first.
     expect(connectionOf(await hostOf('app-02')).proxyJump).toBe('bastion');
+    // ProxyCommand 'ssh -W %h:%p …' is a ProxyJump written the old way.
+    expect(connectionOf(await hostOf('app-06')).proxyJump).toBe('ops@bastion.example.com:2222');
   });
 
   it.each([
     [
       'app-03',
-      7,
-      "host 'app-03': ansible_ssh_common_args has ProxyCommand, which opsbook does not run: use -o ProxyJump=[user@]bastion[:port]",
+      8,
+      "host 'app-03': ansible_ssh_common_args has ProxyCommand, which opsbook does not run (only 'ssh -W %h:%p [-q] [-p port] [-l user] [user@]host' is read, as a ProxyJump): use -o ProxyJump=[user@]bastion[:port]",
     ],
     [
       'app-04',
-      8,
+      9,
       "host 'app-04': ansible_become_method is 'su', but opsbook becomes another user with sudo only (sudo -n)",
     ],
-    ['app-05', 9, "host 'app-05': ansible_ssh_extra_args has '-p', which opsbook does not apply"],
+    ['app-05', 10, "host 'app-05': ansible_ssh_extra_args has '-p', which opsbook does not apply"],
   ])('refuses %s naming the host, the variable and its file:line', async (name, line, message) => {
     const host = await hostOf(name);
     const e = (() => {

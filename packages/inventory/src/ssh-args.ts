@@ -84,7 +84,13 @@ export function readSshArgs(text: string): SshArgsReading {
       return undefined;
     }
     if (lower === 'proxycommand') {
-      return `has ProxyCommand, which opsbook does not run: use -o ProxyJump=[user@]bastion[:port] (or ansible_ssh_common_args='-J bastion')`;
+      // `ssh -W %h:%p bastion` is what ProxyJump does: taken as one; any other command refused.
+      const jump = jumpOfProxyCommand(value);
+      if (jump === undefined) {
+        return `has ProxyCommand, which opsbook does not run (only 'ssh -W %h:%p [-q] [-p port] [-l user] [user@]host' is read, as a ProxyJump): use -o ProxyJump=[user@]bastion[:port] (or ansible_ssh_common_args='-J bastion')`;
+      }
+      proxyJump ??= jump;
+      return undefined;
     }
     if (notApplied.has(lower)) return undefined;
     return `has ssh option ${name}, which opsbook does not apply: remove it, or use the matching ansible_* variable (ansible_port, ansible_user, ansible_ssh_private_key_file)`;
@@ -104,4 +110,34 @@ export function readSshArgs(text: string): SshArgsReading {
     if (why) return { refused: why };
   }
   return proxyJump === undefined ? {} : { proxyJump };
+}
+
+/** The jump host of `ssh -W %h:%p [-q] [-p PORT] [-l USER] [USER@]HOST`; undefined for any other command. */
+function jumpOfProxyCommand(command: string): string | undefined {
+  let words: string[];
+  try {
+    words = shlexSplit(command);
+  } catch {
+    return undefined;
+  }
+  if (words[0] !== 'ssh' && words[0] !== '/usr/bin/ssh') return undefined;
+  let forwards = false;
+  let port: string | undefined;
+  let user: string | undefined;
+  let host: string | undefined;
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-W' && words[i + 1] === '%h:%p') {
+      forwards = true;
+      i++;
+    } else if (w === '-q') continue;
+    else if (w === '-p' && /^\d{1,5}$/.test(words[i + 1] ?? '')) port = words[++i];
+    else if (w === '-l' && /^[\w.-]+$/.test(words[i + 1] ?? '')) user = words[++i];
+    else if (!w.startsWith('-') && host === undefined) host = w;
+    else return undefined;
+  }
+  if (!forwards || host === undefined) return undefined;
+  if (user !== undefined && host.includes('@')) return undefined;
+  const jump = `${user !== undefined ? `${user}@` : ''}${host}${port !== undefined ? `:${port}` : ''}`;
+  return proxyJumpRe.test(jump) && !jump.includes(',') ? jump : undefined;
 }
