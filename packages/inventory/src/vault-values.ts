@@ -31,6 +31,7 @@ export function blankVaultTags(text: string): { text: string; lines: Set<number>
   const out = text
     .split('\n')
     .map((line, i) => {
+      if (!line.includes('!vault')) return line;
       const m = /^(\s*(?:-\s+)?(?:[^#'"\s][^#'"]*?:\s+|-\s+))!vault(?=\s|$)/.exec(line);
       if (!m) return line;
       lines.add(i + 1);
