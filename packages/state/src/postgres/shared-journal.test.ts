@@ -113,7 +113,7 @@ describe('a journal several processes append to', () => {
     ).rejects.toMatchObject({
       problems: [expect.objectContaining({ rule: 'host-started-twice' })],
     });
-    // Only that exact name: LIKE's wildcards in a host name match themselves.
+    // Only that exact name (an underscore is not a wildcard here)
     await c?.append({ type: 'host-start', host: 'webX1', connection: {} });
     await c?.append({ type: 'host-start', host: 'web_10', connection: {} });
     const lines = await submitter.linesAfter(0);

@@ -58,6 +58,9 @@ export class SharedJournal {
   private flushing: Promise<void> | undefined;
   private failure: unknown;
   private closed = false;
+  /** Hosts with a host-start or host-end line among the lines up to hostsSeenUpTo. */
+  private readonly startedHosts = new Set<string>();
+  private hostsSeenUpTo = 0;
 
   private constructor(
     private readonly session: JournalSession,
@@ -307,33 +310,35 @@ export class SharedJournal {
       prev = line.hash;
       return line;
     });
-    await this.checkStartsOnce(client, lines);
+    await this.checkStartsOnce(client, lines, tail.rows[0]?.seq ?? 0);
     return lines;
   }
 
   /**
    * A host starts once per run: a batch that starts a host this run's journal already started
    * or ended is refused, under the run's row lock, whoever wrote the earlier line; so two
-   * workers handed the same host (a forged queue entry) cannot both start it.
+   * workers handed the same host (a forged queue entry) cannot both start it. The hosts seen
+   * are kept between batches: each batch reads only the lines written since the last one.
    */
-  private async checkStartsOnce(client: Client, lines: readonly JournalLine[]): Promise<void> {
+  private async checkStartsOnce(
+    client: Client,
+    lines: readonly JournalLine[],
+    tailSeq: number,
+  ): Promise<void> {
     const starting = lines.filter((l) => l.type === 'host-start').map((l) => String(l.host));
     if (starting.length === 0) return;
-    let twice = starting.find((h, i) => starting.indexOf(h) !== i);
-    if (twice === undefined) {
+    if (tailSeq > this.hostsSeenUpTo) {
       // The line format puts `host` right after `type` in both events (chainLine, execute.ts).
-      const patterns = starting.flatMap((h) =>
-        ['host-start', 'host-end'].map(
-          (type) => `%${likeEscaped(`"type":"${type}","host":${JSON.stringify(h)},`)}%`,
-        ),
-      );
       const { rows } = await client.query<{ line: string }>(
-        'select line from opsbook_journal_lines where run_id = $1 and line like any($2::text[]) limit 1',
-        [this.run.runId, patterns],
+        `select line from opsbook_journal_lines where run_id = $1 and seq > $2 and seq <= $3
+           and (line like '%"type":"host-start","host":%' or line like '%"type":"host-end","host":%')`,
+        [this.run.runId, this.hostsSeenUpTo, tailSeq],
       );
-      if (!rows[0]) return;
-      twice = String((JSON.parse(rows[0].line) as JournalLine).host);
+      for (const r of rows) this.startedHosts.add(String((JSON.parse(r.line) as JournalLine).host));
+      this.hostsSeenUpTo = tailSeq;
     }
+    const twice = starting.find((h, i) => starting.indexOf(h) !== i || this.startedHosts.has(h));
+    if (twice === undefined) return;
     throw ValidationError.single(
       this.location,
       `host ${twice} already started in run ${this.run.runId}: a host runs once per run`,
@@ -364,11 +369,6 @@ export class SharedJournal {
     );
     return stored.rows.map((r) => JSON.parse(r.line) as JournalLine);
   }
-}
-
-/** `text` matched literally by LIKE (whose escape character is the backslash). */
-function likeEscaped(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** A line without its place in the chain: what an event said, and when. */
