@@ -408,16 +408,19 @@ export async function approveFile(
       ...(envelope.proposal ? { proposal: envelope.proposal } : {}),
     };
   }
-  // What run would refuse about this signature, said before it is made (issue #17 item 9).
-  const { store } = await loadTrustedStore(options.config.trustPinDir, options.config.trustStore);
-  const cannot = checkSigning(
-    store,
-    statement,
-    signer.publicKey.fingerprint,
-    options.now ?? new Date(),
-  );
-  if (cannot)
-    throw new RefusalError(cannot.code, `${file}: nothing was signed: ${cannot.message}`, { file });
+  // What run would refuse about this signature, said before it is made. Early feedback from
+  // this checkout's approvers.yaml, so that a senior can sign on a machine with no trust pin;
+  // `run` checks again against the pinned store, and that check is the one that counts.
+  const trustBytes = await readFile(options.config.trustStore).catch(() => undefined);
+  if (trustBytes) {
+    const store = parseTrustStore(trustBytes, options.config.trustStore);
+    const now = options.now ?? new Date();
+    const cannot = checkSigning(store, statement, signer.publicKey.fingerprint, now);
+    if (cannot)
+      throw new RefusalError(cannot.code, `${file}: nothing was signed: ${cannot.message}`, {
+        file,
+      });
+  }
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return { envelope, statement, plan: derived.plan };
