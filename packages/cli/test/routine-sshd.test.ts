@@ -100,7 +100,7 @@ afterAll(async () => {
 });
 
 describe('opsbook plan --standing', () => {
-  it('writes an unsigned selector approval for a routine runbook, without a plan digest', async () => {
+  it('writes an unsigned selector approval for a routine runbook, binding its rendered plan', async () => {
     const r = await planStanding('daily-inspection', INSPECTION);
     expect(r.stderr).not.toMatch(stackTrace);
     expect(r.code, r.stderr).toBe(0);
@@ -112,7 +112,7 @@ describe('opsbook plan --standing', () => {
     expect(statement.maxRuns).toBe(1000);
     expect(statement.category).toBe('routine');
     expect(statement.runbook).toMatchObject({ name: 'daily-inspection' });
-    expect(statement).not.toHaveProperty('plan');
+    expect(statement.plan?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const days = (Date.parse(statement.expiresAt) - Date.parse(statement.notBefore)) / 86_400_000;
     expect(Math.round(days)).toBe(90);
   });
@@ -331,5 +331,24 @@ describe('opsbook inventory over two sshd hosts, under the standing approval', (
     expect((await journalFiles(world)).length).toBeGreaterThanOrEqual(4);
     const verify = await world.opsbook(['journal', 'verify']);
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+  });
+
+  it('refuses, before any host, once a host var or the hosts the selector matches changed since the signature', async () => {
+    const signed = await readFile(world.inventoryFile, 'utf8');
+    try {
+      // A threshold the checks read from a host var, changed on the runner's inventory.
+      await writeFile(world.inventoryFile, signed.replace('h2: {', 'h2: {opsbook_threshold_disk_crit_pct: 97, '));
+      await expectRefusedBeforeAnyHost(['inspect'], 'PLAN_MISMATCH');
+      // A host added to the fleet the selector `all` covers.
+      await writeFile(
+        world.inventoryFile,
+        signed.replace(/(\n {4}db:\n {6}hosts:\n)/, '$1        h9: {ansible_host: 127.0.0.9}\n'),
+      );
+      await expectRefusedBeforeAnyHost(['inspect'], 'PLAN_MISMATCH');
+    } finally {
+      await writeFile(world.inventoryFile, signed);
+    }
+    const again = await world.opsbook(['inspect', '--json']);
+    expect([0, 1], again.stderr).toContain(again.code);
   });
 });

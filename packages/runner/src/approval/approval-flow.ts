@@ -146,9 +146,10 @@ export async function createPlan(
     targets: req.standing ? { selector } : { hosts: plan.hosts.map((h) => h.name) },
     category: plan.category,
     grade: plan.grade,
-    // A standing approval binds the runbook bytes, params and selector, not one rendering of
-    // hosts that come and go; an approval for explicit hosts binds every rendered command.
-    ...(req.standing ? {} : { planDigest: pd }),
+    // Every approval binds every rendered command, a standing one too: its thresholds (params,
+    // host vars) and the hosts its selector matches today. A changed fleet or threshold is
+    // refused until a senior signs the new plan (docs/routine-work.md).
+    planDigest: pd,
     ...(req.expires ? { expires: req.expires } : {}),
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.executor ? { executor: req.executor } : {}),
