@@ -80,7 +80,7 @@ or not-started, never run twice. Secret params come from each worker's environme
         ...(shardSize !== undefined ? { shardSize } : {}),
         ...(distribute ? { onShard: shardNotes(ctx) } : {}),
         approvalFile: file,
-        // Every run is tied to its ticket (DESIGN §1): checked first, told the results at the end.
+        // Every run is tied to its ticket: checked first, told the results at the end.
         ticket: new TicketGate({
           services: openTracker(config, process.env),
           store: stateStoreOf(config),

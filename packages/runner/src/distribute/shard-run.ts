@@ -1,6 +1,6 @@
 import { createLocalTransport, createTransportPool, readSshConfigFile } from '@opsbook/exec';
 import { type Config, UsageError, ValidationError } from '@opsbook/schema';
-import { SharedJournal } from '@opsbook/state';
+import { SharedJournal, stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { type ExecuteResult, executePlan } from '../execute/execute.js';
 import { connectorFor, openTransportFor } from '../execute/run.js';
@@ -104,6 +104,8 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         signal,
         ...(req.onOutput ? { onOutput: req.onOutput } : {}),
         connect: connectorFor({ ...req, signal }, sshConfigText),
+        // health.report reads the team's store, not this worker's state dir.
+        store: stateStoreOf(req.config),
       });
       return { job, executor: shard.executor, result };
     } finally {
