@@ -2,7 +2,61 @@ import { MAX_LINE_LENGTH } from '@opsbook/exec';
 import type { RunEvent, RunOutcome, TicketReport } from '@opsbook/runner';
 import { exitCodes } from './exit-code.js';
 import { formatTable, type Output } from './output.js';
+import type { LiveStatus } from './progress/live-status.js';
+import { startTally, tallyEvent } from './progress/run-tally.js';
+import { statusText } from './progress/status-text.js';
 import { showControls, showControlsIn } from './terminal-safe.js';
+
+/** How a run is shown while it runs: the event and output handlers, and the Output for notes. */
+export interface RunView {
+  /** Where notes go during the run (on a terminal: above the live status). */
+  out: Output;
+  onEvent(event: RunEvent): void;
+  onOutput?: (host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean) => void;
+  /** Ends the live status, leaving its last state on screen: call before the outcome prints. */
+  close(): void;
+}
+
+/**
+ * The view of a run: on a terminal, a status block redrawn in place (hosts done, failed, running
+ * and waiting, the steps they are in, elapsed, ETA) with step results and command output written
+ * above it; elsewhere, with --json, or with --raw (whose escape sequences could move the cursor
+ * under the block), the plain lines of `runProgress` and `hostOutputPrinter`.
+ */
+export async function openRunView(
+  out: Output,
+  options: { raw: boolean; quiet: boolean },
+): Promise<RunView> {
+  const isLive =
+    !out.json && !options.raw && Boolean(process.stderr.isTTY) && process.env.TERM !== 'dumb';
+  const printerOf = (o: Output) =>
+    options.quiet ? {} : { onOutput: hostOutputPrinter(o, { raw: options.raw }) };
+  if (!isLive) return { out, onEvent: runProgress(out), ...printerOf(out), close: () => {} };
+  // Loaded only on a terminal: a piped or --json run never imports the terminal code.
+  const { startLiveStatus } = await import('./progress/live-status.js');
+  let tally = startTally(Date.now());
+  // Drawn from run-start on: a run refused before it starts shows its error alone.
+  let status: LiveStatus | undefined;
+  const liveOut: Output = {
+    ...out,
+    note: (text) => (status ? status.above(() => out.note(text)) : out.note(text)),
+    noteRaw: (text) => (status ? status.above(() => out.noteRaw(text)) : out.noteRaw(text)),
+  };
+  const printLines = runProgress(liveOut);
+  return {
+    out: liveOut,
+    onEvent(event) {
+      tally = tallyEvent(tally, event, Date.now());
+      status ??= startLiveStatus(process.stderr, (columns) =>
+        statusText(tally, Date.now(), out.style, columns),
+      );
+      printLines(event);
+      status.redraw();
+    },
+    ...printerOf(liveOut),
+    close: () => status?.stop(),
+  };
+}
 
 /** Live progress of a run on stderr: one line per step, hosts that did not end well. */
 export function runProgress(out: Output): (e: RunEvent) => void {
@@ -51,24 +105,38 @@ export function ticketReportText(report: TicketReport): string {
   return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; they are sent by opsbook outbox flush`;
 }
 
-/** The result table of a run, and the journal line. */
-export function printRunOutcome(out: Output, outcome: RunOutcome, seconds: number): void {
-  const hosts = showControlsIn(outcome.result.hosts);
+/**
+ * The result of a run: a table of the hosts that did not end ok (every host with `verbose`), a
+ * line on how many did, and the journal line. Fifty hosts of which one failed show that one.
+ */
+export function printRunOutcome(
+  out: Output,
+  outcome: RunOutcome,
+  seconds: number,
+  options: { verbose: boolean } = { verbose: false },
+): void {
+  const all = showControlsIn(outcome.result.hosts);
+  const hosts = options.verbose ? all : all.filter((h) => h.status !== 'ok');
+  const okCount = all.filter((h) => h.status === 'ok').length;
+  if (hosts.length)
+    out.print(
+      formatTable(
+        ['HOST', 'STATUS', 'FAILED STEP', 'ROLLED BACK', 'STEPS'],
+        hosts.map((h) => [
+          h.host,
+          h.status,
+          h.failedStep ? `${h.failedStep.phase}/${h.failedStep.id}` : '',
+          h.rolledBack ? 'yes' : '',
+          String(h.steps.length),
+        ]),
+        out.style,
+      ),
+    );
   out.print(
-    formatTable(
-      ['HOST', 'STATUS', 'FAILED STEP', 'ROLLED BACK', 'STEPS'],
-      hosts.map((h) => [
-        h.host,
-        h.status,
-        h.failedStep ? `${h.failedStep.phase}/${h.failedStep.id}` : '',
-        h.rolledBack ? 'yes' : '',
-        String(h.steps.length),
-      ]),
-      out.style,
-    ),
+    `${hosts.length ? '\n' : ''}${okCount} of ${all.length} host(s) ok${okCount && !options.verbose ? ' (--verbose lists them too)' : ''}`,
   );
   out.print(
-    `\nrun ${outcome.runId} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
+    `run ${outcome.runId} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
   );
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
 }

@@ -2,7 +2,7 @@ import type { RunOutcome, RunRequest } from '@opsbook/runner';
 import type { Config } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
-import { hostOutputPrinter, interruptible, printRunOutcome, runProgress } from '../run-view.js';
+import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 /*
@@ -28,6 +28,7 @@ export const runOptions: Record<string, OptionSpec> = {
     type: 'boolean',
     description: 'print command output as-is, control characters and escape sequences included',
   },
+  verbose: { type: 'boolean', description: 'list every host in the summary, not only failed ones' },
 };
 
 /** The --help text on what every run does with secrets, Ctrl-C and command output. */
@@ -53,7 +54,11 @@ export async function executeAndReport(
 ): Promise<number> {
   const executorSigner = await executorSignerFor(ctx);
   const { out } = ctx;
-  const { signal, done } = interruptible(out);
+  const view = await openRunView(out, {
+    raw: Boolean(ctx.options.raw),
+    quiet: Boolean(ctx.options.quiet),
+  });
+  const { signal, done } = interruptible(view.out);
   const t0 = Date.now();
   try {
     const inventoryFile = stringOption(ctx, 'inventory');
@@ -64,11 +69,10 @@ export async function executeAndReport(
       env: process.env,
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,
-      onEvent: runProgress(out),
-      ...(ctx.options.quiet
-        ? {}
-        : { onOutput: hostOutputPrinter(out, { raw: Boolean(ctx.options.raw) }) }),
+      onEvent: view.onEvent,
+      ...(view.onOutput ? { onOutput: view.onOutput } : {}),
     });
+    view.close();
     if (out.json)
       out.printJson({
         runId: outcome.runId,
@@ -77,9 +81,13 @@ export async function executeAndReport(
         journal: outcome.journal,
         ticket: outcome.ticket,
       });
-    else printRunOutcome(out, outcome, (Date.now() - t0) / 1000);
+    else
+      printRunOutcome(out, outcome, (Date.now() - t0) / 1000, {
+        verbose: Boolean(ctx.options.verbose),
+      });
     return exitForRun[outcome.status];
   } finally {
+    view.close();
     done();
   }
 }

@@ -1,0 +1,50 @@
+import { createLogUpdate } from 'log-update';
+
+/**
+ * A block redrawn in place at the bottom of a terminal, with lines written above it. log-update
+ * does the cursor work; every line above goes through `write`, which must end it with a newline.
+ */
+export interface LiveStatus {
+  /** Writes lines above the block: the block is erased, `write` runs, the block comes back. */
+  above(write: () => void): void;
+  /** Draws the block again (the events changed it, or the clock moved). */
+  redraw(): void;
+  /** Draws the block a last time and leaves it in the scrollback; no more redraws. */
+  stop(): void;
+}
+
+/**
+ * Starts drawing `render()` on `stream` and redraws it every `everyMs` so the elapsed time moves
+ * while a slow step runs (the timer does not keep the process alive).
+ */
+export function startLiveStatus(
+  stream: NodeJS.WriteStream,
+  render: (columns: number) => string,
+  everyMs = 1000,
+): LiveStatus {
+  const log = createLogUpdate(stream);
+  const columns = () => stream.columns || 80;
+  let isStopped = false;
+  const redraw = () => {
+    if (!isStopped) log(render(columns()));
+  };
+  const timer = setInterval(redraw, everyMs);
+  timer.unref();
+  redraw();
+  return {
+    above(write) {
+      if (isStopped) return write();
+      log.clear();
+      write();
+      log(render(columns()));
+    },
+    redraw,
+    stop() {
+      if (isStopped) return;
+      clearInterval(timer);
+      log(render(columns()));
+      isStopped = true;
+      log.done();
+    },
+  };
+}
