@@ -41,11 +41,14 @@ spec:
 `,
 };
 
-/** A tmux server of this test alone (its own socket), and one pane in it. */
+/**
+ * A tmux server of this test alone, and one pane in it. Its socket is a file of the test's world
+ * folder, so removing the world removes it too (a killed server leaves its socket file behind).
+ */
 class Pane {
-  readonly socket = `opsbook-progress-${process.pid}`;
+  socket = '';
   tmux(args: string[]) {
-    return execFileAsync('tmux', ['-L', this.socket, ...args]);
+    return execFileAsync('tmux', ['-S', this.socket, ...args]);
   }
   /** Starts `command` (shell text) in a 120×40 pane that stays after the command ended. */
   async start(command: string) {
@@ -76,6 +79,7 @@ class Pane {
     return last;
   }
   async stop() {
+    if (!this.socket) return;
     await this.tmux(['kill-server']).catch(() => {});
   }
 }
@@ -84,6 +88,7 @@ let world: World;
 const pane = new Pane();
 beforeAll(async () => {
   world = await createWorld({ hostCount: 3, runbooks: { gate: gateRunbook } });
+  pane.socket = path.join(world.dir, 'tmux.sock');
   const downPort = await findFreePort('127.0.0.9');
   await world.writeInventory({
     vars: { h2: { color: 'green' }, h3: { color: 'green' } },
