@@ -112,7 +112,9 @@ describe('opsbook plan --standing', () => {
     expect(statement.maxRuns).toBe(1000);
     expect(statement.category).toBe('routine');
     expect(statement.runbook).toMatchObject({ name: 'daily-inspection' });
-    expect(statement.plan?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((statement.plan as { digest?: string } | undefined)?.digest).toMatch(
+      /^sha256:[0-9a-f]{64}$/,
+    );
     const days = (Date.parse(statement.expiresAt) - Date.parse(statement.notBefore)) / 86_400_000;
     expect(Math.round(days)).toBe(90);
   });
@@ -337,7 +339,10 @@ describe('opsbook inventory over two sshd hosts, under the standing approval', (
     const signed = await readFile(world.inventoryFile, 'utf8');
     try {
       // A threshold the checks read from a host var, changed on the runner's inventory.
-      await writeFile(world.inventoryFile, signed.replace('h2: {', 'h2: {opsbook_threshold_disk_crit_pct: 97, '));
+      await writeFile(
+        world.inventoryFile,
+        signed.replace('h2: {', 'h2: {opsbook_threshold_disk_crit_pct: 97, '),
+      );
       await expectRefusedBeforeAnyHost(['inspect'], 'PLAN_MISMATCH');
       // A host added to the fleet the selector `all` covers.
       await writeFile(
