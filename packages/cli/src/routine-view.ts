@@ -3,7 +3,7 @@ import { stateStoreOf } from '@opsbook/state';
 import type { CommandContext } from './command.js';
 import { executorSignerFor } from './commands/ticket-signer.js';
 import { configFor } from './context.js';
-import { interruptible, runProgress } from './run-view.js';
+import { interruptible, openRunView } from './run-view.js';
 
 /**
  * Run a routine runbook under its standing approval for `opsbook inspect` / `opsbook inventory`:
@@ -17,7 +17,9 @@ export async function runRoutineCommand(
 ): Promise<RoutineRun> {
   const config = await configFor(ctx);
   const executorSigner = await executorSignerFor(ctx);
-  const { signal, done } = interruptible(ctx.out);
+  // On a terminal, the same live status as opsbook run; host output stays in the journal.
+  const view = await openRunView(ctx.out, { raw: false, quiet: true });
+  const { signal, done } = interruptible(view.out);
   try {
     return await runRoutine({
       config,
@@ -32,9 +34,10 @@ export async function runRoutineCommand(
         store: stateStoreOf(config),
         signal,
       }),
-      onEvent: runProgress(ctx.out),
+      onEvent: view.onEvent,
     });
   } finally {
+    view.close();
     done();
   }
 }
