@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { type Envelope, signRunClaim } from '@opsbook/approval';
+import { signRunClaim } from '@opsbook/approval';
 import { newRunId, SharedJournal, type StateStore, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
-import { type RunOutcome, type RunRequest, runStatusOf } from '../execute/run.js';
-import type { RunEvent } from '../execute/run-events.js';
+import { type RunOutcome, type RunRequest, runStartOf, runStatusOf } from '../execute/run.js';
 import type { TicketReport } from '../ticket/run-ticket.js';
 import { followShards, type ShardNotice } from './follow.js';
 import { openQueue, type QueueLog } from './queue.js';
@@ -137,38 +135,6 @@ function shardsOf(verified: VerifiedRun, size: number): Shard[] {
     verified.plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? DEFAULT_ZONE })),
     size,
   );
-}
-
-/** The run-start event, the same fields as `runApproved` journals. */
-function runStartOf(
-  verified: VerifiedRun,
-  run: { runId: string; runClaim: Envelope; runsUsed: number },
-): RunEvent {
-  const { plan, planDigest, verified: approval } = verified;
-  const executor = verified.executor!;
-  return {
-    type: 'run-start',
-    runId: run.runId,
-    ticket: plan.ticket,
-    runbook: plan.runbook,
-    planDigest,
-    approval: {
-      id: approval.statement.id,
-      sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
-      signers: approval.signers.map((s) => ({
-        approverId: s.approverId,
-        fingerprint: s.fingerprint,
-      })),
-      runsUsed: run.runsUsed,
-      maxRuns: approval.statement.maxRuns,
-    },
-    executor: executor.id,
-    executorKey: executor.fingerprint!,
-    runClaim: run.runClaim,
-    params: plan.params,
-    secretParams: plan.secretParams,
-    hosts: plan.hosts.map((h) => h.name),
-  } as RunEvent;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type SshSigner, signRunClaim } from '@opsbook/approval';
+import { type Envelope, type SshSigner, signRunClaim } from '@opsbook/approval';
 import {
   connectSsh,
   createLocalTransport,
@@ -157,7 +157,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     ...(req.now ? { now: req.now } : {}),
     executorKey: req.executorSigner.publicKey.fingerprint,
   });
-  const { plan, planDigest, verified: approval } = verified;
+  const { plan, verified: approval } = verified;
   const executor = verified.executor!;
   const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
   const mask = createMasker(Object.values(secrets));
@@ -225,29 +225,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   let ticketEnd: TicketReport | undefined;
   let refused: Error | undefined;
   try {
-    await record({
-      type: 'run-start',
-      runId,
-      ticket: plan.ticket,
-      runbook: plan.runbook,
-      planDigest,
-      approval: {
-        id: approval.statement.id,
-        sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
-        signers: approval.signers.map((s) => ({
-          approverId: s.approverId,
-          fingerprint: s.fingerprint,
-        })),
-        runsUsed,
-        maxRuns: approval.statement.maxRuns,
-      },
-      executor: executor.id,
-      executorKey: executor.fingerprint!,
-      runClaim,
-      params: plan.params,
-      secretParams: plan.secretParams,
-      hosts: plan.hosts.map((h) => h.name),
-    });
+    await record(runStartOf(verified, { runId, runClaim, runsUsed }));
     result = await executePlan({
       plan,
       runId,
@@ -350,4 +328,36 @@ function storageRefusal(facts: {
     `the run ledger in ${store.location}`,
     `The run ended ${status} and its journal ${journal.location} is complete, but the store does not pin it; ${verify}`,
   );
+}
+
+/** The run-start event of a verified, claimed run (`runApproved` and a distributed run's submitter). */
+export function runStartOf(
+  verified: VerifiedRun,
+  run: { runId: string; runClaim: Envelope; runsUsed: number },
+): RunEvent {
+  const { plan, planDigest, verified: approval } = verified;
+  const executor = verified.executor!;
+  return {
+    type: 'run-start',
+    runId: run.runId,
+    ticket: plan.ticket,
+    runbook: plan.runbook,
+    planDigest,
+    approval: {
+      id: approval.statement.id,
+      sha256: `sha256:${createHash('sha256').update(verified.approval.bytes).digest('hex')}`,
+      signers: approval.signers.map((s) => ({
+        approverId: s.approverId,
+        fingerprint: s.fingerprint,
+      })),
+      runsUsed: run.runsUsed,
+      maxRuns: approval.statement.maxRuns,
+    },
+    executor: executor.id,
+    executorKey: executor.fingerprint!,
+    runClaim: run.runClaim,
+    params: plan.params,
+    secretParams: plan.secretParams,
+    hosts: plan.hosts.map((h) => h.name),
+  } as RunEvent;
 }
