@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { FromSchema } from 'json-schema-to-ts';
 import { configSchema } from './config-schema.js';
-import { ValidationError } from './errors.js';
+import { UsageError, ValidationError } from './errors.js';
 import { validateConfig } from './generated/validators.js';
 import { schemaProblems, type Validator } from './schema-problems.js';
 import { parseYamlSource } from './yaml-source.js';
@@ -45,7 +45,15 @@ export type StateConfig =
  */
 export function stateConfigOf(raw: ConfigFile, env: NodeJS.ProcessEnv): StateConfig {
   const url = env.OPSBOOK_DATABASE_URL;
-  if (url) return { kind: 'postgres', url };
+  if (url) {
+    // Checked like state.url in opsbook.yaml: anything else would reach libpq's defaults
+    // (localhost:5432) and fail with a message about a server nobody named.
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new UsageError(
+        'OPSBOOK_DATABASE_URL is not a PostgreSQL url: write postgres://user@host:5432/database (the password in PGPASSWORD or ~/.pgpass), or unset it to use the files under stateDir',
+      );
+    return { kind: 'postgres', url };
+  }
   if (raw.state?.kind === 'postgres') return { kind: 'postgres', url: raw.state.url };
   return { kind: 'files' };
 }
