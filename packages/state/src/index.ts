@@ -1,3 +1,4 @@
+export { type ApprovalRun, isRunUnused } from './approval-use.js';
 export { type StateErrorCode, stateErrorCodes, stateErrors } from './error-codes.js';
 export {
   type FactsRow,

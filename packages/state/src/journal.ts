@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, ValidationError } from '@opsbook/schema';
 
@@ -44,6 +44,19 @@ export function hashOfLine(line: Record<string, unknown>): string {
 
 export function journalPath(stateDir: string, runId: string): string {
   return path.join(stateDir, RUNS_DIR, `${runId}.jsonl`);
+}
+
+/** A run's journal file's bytes, or undefined when it has none. */
+export async function readJournalFile(
+  stateDir: string,
+  runId: string,
+): Promise<Buffer | undefined> {
+  try {
+    return await readFile(journalPath(stateDir, runId));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /** Applies `mask` to every string, key and value, at any depth; other values pass through. */

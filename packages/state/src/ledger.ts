@@ -2,8 +2,9 @@ import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '@opsbook/schema';
+import { type ApprovalRun, approvalRunsIn, isRunUnused, usedRunIds } from './approval-use.js';
 import { stateErrors } from './error-codes.js';
-import { syncDirectory } from './journal.js';
+import { readJournalFile, syncDirectory } from './journal.js';
 import { type RunStatus, runStatuses } from './run-status.js';
 
 /**
@@ -29,6 +30,11 @@ export interface RunEndRecord {
   count: number;
   status: RunStatus;
   at: string;
+  /**
+   * `false` when the run's journal ended with no step started (no host reached): the run does
+   * not use its approval (approval-use.ts, which checks the journal again whenever it counts).
+   */
+  reached?: boolean;
 }
 
 export type LedgerRecord = RunRecord | RunEndRecord;
@@ -43,6 +49,8 @@ export interface LedgerEntry {
   status?: RunStatus;
   expectedHead?: string;
   expectedCount?: number;
+  /** `false`: its end was recorded as reaching no host (to be checked against the journal). */
+  reached?: boolean;
 }
 
 export interface LockOptions {
@@ -92,15 +100,8 @@ export async function consumeRun(
         'duplicate-run-id',
       );
     }
-    const earlier = ledger.records.filter(
-      (r): r is RunRecord => r.type === 'run' && r.approvalId === claim.approvalId,
-    );
-    if (earlier.length >= claim.maxRuns) {
-      throw runsExhausted(
-        claim,
-        earlier.map((r) => r.runId),
-      );
-    }
+    const earlier = usedRunIds(await runsOfApproval(stateDir, ledger.records, claim.approvalId));
+    if (earlier.length >= claim.maxRuns) throw runsExhausted(claim, earlier);
     const record: RunRecord = {
       type: 'run',
       approvalId: claim.approvalId,
@@ -113,7 +114,10 @@ export async function consumeRun(
   });
 }
 
-/** Records how a run ended: the journal's last hash and event count, which pin it from now on. */
+/**
+ * Records how a run ended: the journal's last hash and event count, which pin it from now on,
+ * and `reached: false` when that journal shows no step started (the run used no approval).
+ */
 export async function recordRunEnd(
   stateDir: string,
   end: RunEnd,
@@ -140,7 +144,19 @@ export async function recordRunEnd(
       );
     }
     const at = (options.clock ?? (() => new Date()))().toISOString();
-    await appendRecord(file, ledger, { type: 'run-end', ...pick(end), at });
+    // An ok run ran its steps: only another end can have touched nothing.
+    const isUnused =
+      end.status !== 'ok' &&
+      isRunUnused(await readJournalFile(stateDir, end.runId), {
+        expectedHead: end.head,
+        expectedCount: end.count,
+      });
+    await appendRecord(file, ledger, {
+      type: 'run-end',
+      ...pick(end),
+      at,
+      ...(isUnused ? { reached: false } : {}),
+    });
   });
 }
 
@@ -148,10 +164,25 @@ function pick({ runId, head, count, status }: RunEnd): Omit<RunEndRecord, 'type'
   return { runId, head, count, status };
 }
 
-/** How many runs have started under an approval. */
+/** How many runs of an approval count against its `maxRuns` (approval-use.ts). */
 export async function runsUsed(stateDir: string, approvalId: string): Promise<number> {
+  return usedRunIds(await approvalRuns(stateDir, approvalId)).length;
+}
+
+/** Every run claimed under an approval, in claim order, and whether it used the approval. */
+export async function approvalRuns(stateDir: string, approvalId: string): Promise<ApprovalRun[]> {
   const { records } = await readLedgerFile(ledgerPath(stateDir));
-  return records.filter((r) => r.type === 'run' && r.approvalId === approvalId).length;
+  return runsOfApproval(stateDir, records, approvalId);
+}
+
+function runsOfApproval(
+  stateDir: string,
+  records: readonly LedgerRecord[],
+  approvalId: string,
+): Promise<ApprovalRun[]> {
+  return approvalRunsIn(entriesOf(records).values(), approvalId, (runId) =>
+    readJournalFile(stateDir, runId),
+  );
 }
 
 /** Every record, oldest first. A missing ledger is an empty one. */
@@ -185,6 +216,7 @@ export function entriesOf(records: readonly LedgerRecord[]): Map<string, LedgerE
         status: r.status,
         expectedHead: r.head,
         expectedCount: r.count,
+        ...(r.reached === false ? { reached: false } : {}),
       });
     }
   }
@@ -261,7 +293,8 @@ function parseRecord(file: string, text: string, line: number): LedgerRecord {
     value?.type === 'run-end' &&
     ['runId', 'head', 'at'].every(isString) &&
     Number.isSafeInteger(value.count) &&
-    runStatuses.includes(value.status as RunStatus);
+    runStatuses.includes(value.status as RunStatus) &&
+    (value.reached === undefined || typeof value.reached === 'boolean');
   if (!isRun && !isEnd) {
     throw ValidationError.single(
       file,

@@ -252,6 +252,62 @@ describe.each(backends)('the $name state store', ({ open }) => {
     });
   });
 
+  /** A run as the runner journals it when `stepOn` (if any) started a step and the rest were unreachable. */
+  async function journalUnreached(runId: string, stepOn?: string) {
+    const hosts = ['web-1', 'web-2'];
+    const journal = await store.createJournal(runId, { clock });
+    await journal.append({ type: 'run-start', approval: { id: 'apr-1' }, hosts });
+    for (const host of hosts) {
+      await journal.append({ type: 'host-start', host });
+      if (host === stepOn) await journal.append({ type: 'step-start', host, step: 'restart' });
+      await journal.append({ type: 'host-end', host, status: 'unreachable' });
+    }
+    await journal.append({
+      type: 'run-end',
+      status: 'unreachable',
+      hosts: Object.fromEntries(hosts.map((h) => [h, 'unreachable'])),
+    });
+    const end = { runId, head: journal.head, count: journal.count, status: 'unreachable' as const };
+    await store.recordRunEnd(end);
+    await journal.close();
+    return end;
+  }
+
+  it('frees the claim of a run whose journal ended with no step started: the approval is not used', async () => {
+    await openStore();
+    await store.claimRun(claim('r1', 1));
+    expect(await store.runsUsed('apr-1')).toBe(1);
+    await journalUnreached('r1');
+    expect(await store.runsUsed('apr-1')).toBe(0);
+    expect(await store.approvalRuns('apr-1')).toEqual([{ runId: 'r1', used: false }]);
+    expect((await store.readLedger()).at(-1)).toMatchObject({ runId: 'r1', reached: false });
+    expect((await store.readRun('r1')).ledger).toMatchObject({ reached: false });
+    // Its place goes to the next run, which is counted like any other.
+    expect(await store.claimRun(claim('r2', 1))).toEqual({ runsUsed: 1 });
+    await expect(store.claimRun(claim('r3', 1))).rejects.toMatchObject({
+      code: 'RUNS_EXHAUSTED',
+      details: { runIds: ['r2'] },
+    });
+    expect(await store.approvalRuns('apr-1')).toEqual([
+      { runId: 'r1', used: false },
+      { runId: 'r2', used: true },
+    ]);
+  });
+
+  it('counts a run in which any step started, however it ended, and a run not ended yet', async () => {
+    await openStore();
+    await store.claimRun(claim('r1', 2));
+    await journalUnreached('r1', 'web-2');
+    await store.claimRun(claim('r2', 2));
+    expect(await store.runsUsed('apr-1')).toBe(2);
+    expect((await store.readLedger()).find((r) => r.type === 'run-end')).not.toHaveProperty(
+      'reached',
+    );
+    await expect(store.claimRun(claim('r3', 2))).rejects.toMatchObject({
+      code: 'RUNS_EXHAUSTED',
+    });
+  });
+
   it('resolves a unique prefix of a run id; an ambiguous or unknown one is a usage error', async () => {
     await openStore();
     for (const id of ['20250601-120000-aaaaaa', '20250601-120000-aabbbb', '20250602-090000-cccccc'])

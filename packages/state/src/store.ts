@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import type { ApprovalRun } from './approval-use.js';
 import type { FindingsQuery, RunFindings } from './findings.js';
 import { readFindingsIn, recordFindingsIn } from './findings-files.js';
-import { Journal, type JournalOptions, journalPath } from './journal.js';
+import { Journal, type JournalOptions, journalPath, readJournalFile } from './journal.js';
 import {
+  approvalRuns,
   consumeRun,
   type LedgerOptions,
   type LedgerRecord,
@@ -43,11 +44,19 @@ export interface StateStore extends RunSource {
    * RUNS_EXHAUSTED when the approval's runs are used up.
    */
   claimRun(claim: RunClaim): Promise<{ runsUsed: number }>;
-  /** How many runs have started under an approval. */
+  /**
+   * How many runs count against the approval's `maxRuns`: every run claimed under it but those
+   * whose journal ended with no step started (no host reached; approval-use.ts).
+   */
   runsUsed(approvalId: string): Promise<number>;
+  /** Every run claimed under the approval, in claim order, and whether it used the approval. */
+  approvalRuns(approvalId: string): Promise<ApprovalRun[]>;
   /** Starts the journal of a claimed run; refuses a run id that already has one. */
   createJournal(runId: string, options?: JournalOptions): Promise<Journal>;
-  /** Records how a run ended: the journal's last hash and count pin it from now on. */
+  /**
+   * Records how a run ended: the journal's last hash and count pin it from now on. A journal
+   * that ended with no step started frees the run's claim, in the same step.
+   */
   recordRunEnd(end: RunEnd): Promise<void>;
   listRuns(): Promise<RunSummary[]>;
   /** One run in full, its journal verified against what the store pinned at its end. */
@@ -82,14 +91,7 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
         throw e;
       }
     },
-    readJournal: async (runId) => {
-      try {
-        return await readFile(journalPath(stateDir, runId));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw e;
-      }
-    },
+    readJournal: (runId) => readJournalFile(stateDir, runId),
     journalLocation: (runId) => journalPath(stateDir, runId),
     readLedger: () => readLedger(stateDir),
   };
@@ -99,6 +101,7 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     ...source,
     claimRun: (claim) => consumeRun(stateDir, claim, options),
     runsUsed: (approvalId) => runsUsed(stateDir, approvalId),
+    approvalRuns: (approvalId) => approvalRuns(stateDir, approvalId),
     createJournal: (runId, journalOptions) => Journal.create(stateDir, runId, journalOptions),
     recordRunEnd: (end) => recordRunEnd(stateDir, end, options),
     listRuns: () => listRuns(source),

@@ -162,6 +162,17 @@ export const migrations: readonly Migration[] = [
       alter table opsbook_run_findings add column summary text;
     `,
   },
+  {
+    version: 5,
+    name: 'runs that reached no host',
+    sql: `
+      -- Set with a run's end, from its journal lines: false when no step-start is among them
+      -- (no host was reached), and such a run does not count against its approval's maxRuns.
+      -- Null while the run is going and for runs that ended before this step: they count.
+      alter table opsbook_runs add column reached boolean;
+      alter table opsbook_runs add check (reached is null or ended_at is not null);
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */

@@ -9,6 +9,7 @@ import {
   readJournalIn,
 } from './journal-rows.js';
 import {
+  approvalRunsIn,
   claimRunIn,
   journalIdsIn,
   listRunsIn,
@@ -46,6 +47,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     ...source,
     claimRun: (claim) => db.guard(() => claimRunIn(db, claim, clock())),
     runsUsed: (approvalId) => db.guard(() => runsUsedIn(db, approvalId)),
+    approvalRuns: (approvalId) => db.guard(() => approvalRunsIn(db, approvalId)),
     createJournal: (runId, journalOptions) =>
       db.guard(() => createJournalIn(db, runId, journalOptions)),
     recordRunEnd: (end) => db.guard(() => recordRunEndIn(db, end, clock())),

@@ -1,4 +1,5 @@
 import { ValidationError } from '@opsbook/schema';
+import type { ApprovalRun } from '../approval-use.js';
 import {
   checkClaim,
   checkRunEnd,
@@ -24,16 +25,18 @@ interface RunRow {
   status: RunStatus | null;
   head: string | null;
   event_count: number | null;
+  reached: boolean | null;
 }
 
 const RUN_COLUMNS =
-  'run_id, approval_id, ticket, started_at, journal_started_at, ended_at, status, head, event_count';
+  'run_id, approval_id, ticket, started_at, journal_started_at, ended_at, status, head, event_count, reached';
 const UNIQUE_VIOLATION = '23505';
 
 /**
  * Claims a run of an approval in one transaction: the approval's advisory lock serialises its
  * claims from every machine, so counting and inserting cannot interleave; the unique
- * (approval_id, run_number) is the backstop should anything write without the lock.
+ * (approval_id, run_number) is the backstop should anything write without the lock. Runs that
+ * reached no host are not counted, but keep their number: run_number goes on from the highest.
  */
 export async function claimRunIn(
   db: Database,
@@ -62,8 +65,9 @@ export async function claimRunIn(
       if (earlier.length >= claim.maxRuns) throw runsExhausted(claim, earlier);
       await client.query(
         `insert into opsbook_runs (run_id, approval_id, run_number, ticket, started_at)
-         values ($1, $2, $3, $4, $5)`,
-        [claim.runId, claim.approvalId, earlier.length + 1, claim.ticket, now],
+         select $1, $2, coalesce(max(run_number), 0) + 1, $3, $4
+         from opsbook_runs where approval_id = $2`,
+        [claim.runId, claim.approvalId, claim.ticket, now],
       );
       return { runsUsed: earlier.length + 1 };
     });
@@ -78,12 +82,14 @@ export async function claimRunIn(
   }
 }
 
+/** The runs that count against the approval, in claim order. */
 async function runIdsOf(
   approvalId: string,
   query: (sql: string, params: unknown[]) => Promise<{ rows: { run_id: string }[] }>,
 ): Promise<string[]> {
   const { rows } = await query(
-    'select run_id from opsbook_runs where approval_id = $1 order by run_number',
+    `select run_id from opsbook_runs where approval_id = $1 and reached is not false
+     order by run_number`,
     [approvalId],
   );
   return rows.map((r) => r.run_id);
@@ -91,22 +97,46 @@ async function runIdsOf(
 
 export async function runsUsedIn(db: Database, approvalId: string): Promise<number> {
   const rows = await db.query<{ n: number }>(
-    'select count(*)::int as n from opsbook_runs where approval_id = $1',
+    'select count(*)::int as n from opsbook_runs where approval_id = $1 and reached is not false',
     [approvalId],
   );
   return rows[0]?.n ?? 0;
 }
 
+export async function approvalRunsIn(db: Database, approvalId: string): Promise<ApprovalRun[]> {
+  const rows = await db.query<{ run_id: string; reached: boolean | null }>(
+    'select run_id, reached from opsbook_runs where approval_id = $1 order by run_number',
+    [approvalId],
+  );
+  return rows.map((r) => ({ runId: r.run_id, used: r.reached !== false }));
+}
+
 /**
- * Records a run's end once. Retried while the server is down; a retry that finds the very end
- * it was writing already stored (the first attempt committed, its answer was lost) succeeds.
+ * Whether a run ending with (status $3, head $4, count $5) reached a host: it did unless its
+ * journal lines are exactly the pinned ones, end with run-end, and hold no step-start (as
+ * isRunUnused decides for the files store). An ok run ran its steps: its lines are not read.
+ */
+const REACHED = `case when $3::text = 'ok' then true else not (
+    (select count(*) from opsbook_journal_lines l where l.run_id = $1) = $5::int
+    and exists (select 1 from opsbook_journal_lines l
+      where l.run_id = $1 and l.seq = $5::int and l.hash = $4::text
+        and (l.line::jsonb)->>'type' = 'run-end')
+    and not exists (select 1 from opsbook_journal_lines l
+      where l.run_id = $1 and (l.line::jsonb)->>'type' = 'step-start')
+  ) end`;
+
+/**
+ * Records a run's end once, and in the same statement whether it reached a host (REACHED).
+ * Retried while the server is down; a retry that finds the very end it was writing already
+ * stored (the first attempt committed, its answer was lost) succeeds.
  */
 export async function recordRunEndIn(db: Database, end: RunEnd, now: Date): Promise<void> {
   const where = db.target.location;
   checkRunEnd(where, end);
   await retryWhileDown(async (attempt) => {
     const updated = await db.query(
-      `update opsbook_runs set ended_at = $2, status = $3, head = $4, event_count = $5
+      `update opsbook_runs set ended_at = $2, status = $3, head = $4, event_count = $5,
+         reached = ${REACHED}
        where run_id = $1 and ended_at is null returning run_id`,
       [end.runId, now, end.status, end.head, end.count],
     );
@@ -163,6 +193,7 @@ export async function readLedgerIn(db: Database): Promise<LedgerRecord[]> {
         count: entry.expectedCount as number,
         status: entry.status as RunStatus,
         at: entry.endedAt,
+        ...(entry.reached === false ? { reached: false } : {}),
       },
     });
   }
@@ -216,6 +247,7 @@ function entryOf(row: RunRow): LedgerEntry {
           status: row.status as RunStatus,
           expectedHead: row.head as string,
           expectedCount: row.event_count as number,
+          ...(row.reached === false ? { reached: false } : {}),
         }
       : {}),
   };
