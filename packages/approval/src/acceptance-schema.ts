@@ -4,9 +4,8 @@
  * close. Draft 2020-12, closed objects, the one source of truth for its shape.
  */
 
+import { apiVersion, closedObject, documentSchema } from '@opsbook/schema';
 import {
-  apiVersion,
-  documentSchema,
   person,
   runId,
   sha256Digest,
@@ -25,27 +24,14 @@ export const acceptanceStatementSchema = documentSchema(
     ticket: ticketKey,
     /** The approval the accepted run was made under. */
     approvalId: statementId,
-    run: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['id', 'status', 'journalHead', 'journalEvents'],
-      properties: {
-        id: runId,
-        status: { const: 'ok' },
-        /** Hash of the journal's last event: the acceptance covers exactly that journal. */
-        journalHead: sha256Digest,
-        journalEvents: { type: 'integer', minimum: 1 },
-      },
-    },
-    postchecks: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['passed', 'failed'],
-      properties: {
-        passed: { type: 'integer', minimum: 0 },
-        failed: { const: 0 },
-      },
-    },
+    run: closedObject({
+      id: runId,
+      status: { const: 'ok' },
+      /** Hash of the journal's last event: the acceptance covers exactly that journal. */
+      journalHead: sha256Digest,
+      journalEvents: { type: 'integer', minimum: 1 },
+    }),
+    postchecks: closedObject({ passed: { type: 'integer', minimum: 0 }, failed: { const: 0 } }),
     proposer: person,
     approvers: { type: 'array', minItems: 1, uniqueItems: true, items: person },
     verifier: person,

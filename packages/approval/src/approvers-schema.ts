@@ -3,7 +3,8 @@
  * policy, which keys are revoked, and how many seniors must sign its next version.
  */
 
-import { apiVersion, documentSchema, keyFingerprint } from './statement-fragments.js';
+import { apiVersion, closedObject, documentSchema } from '@opsbook/schema';
+import { keyFingerprint } from './statement-fragments.js';
 
 const duration = { type: 'string', pattern: '^[1-9][0-9]*(m|h|d)$' } as const;
 const signatures = { type: 'integer', minimum: 1, maximum: 10 } as const;
@@ -24,11 +25,8 @@ export const approversSchema = documentSchema(
     approvers: {
       type: 'array',
       minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'name', 'roles', 'keys'],
-        properties: {
+      items: closedObject(
+        {
           id: { type: 'string', pattern: '^[a-z][a-z0-9._-]*$', maxLength: 64 },
           name: { type: 'string', minLength: 1, maxLength: 200 },
           roles: {
@@ -43,13 +41,11 @@ export const approversSchema = documentSchema(
           },
           jira: { type: 'string', minLength: 1, maxLength: 128 },
         },
-      },
+        ['jira'],
+      ),
     },
-    policy: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['signatures', 'maxValidity'],
-      properties: {
+    policy: closedObject(
+      {
         signatures,
         maxValidity: duration,
         grades: {
@@ -71,25 +67,16 @@ export const approversSchema = documentSchema(
           },
         },
       },
-    },
+      ['grades', 'categories'],
+    ),
     revoked: {
       type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['fingerprint'],
-        properties: {
-          fingerprint: keyFingerprint,
-          reason: { type: 'string', maxLength: 500 },
-        },
-      },
+      items: closedObject(
+        { fingerprint: keyFingerprint, reason: { type: 'string', maxLength: 500 } },
+        ['reason'],
+      ),
     },
-    rotation: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['signatures'],
-      properties: { signatures },
-    },
+    rotation: closedObject({ signatures }),
   },
   ['revoked'],
 );

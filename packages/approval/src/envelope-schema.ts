@@ -3,17 +3,13 @@
  * bytes. The same shape carries approvals and trust store rotation signatures; the
  * `payloadType` tells them apart and each reader accepts only its own.
  */
-import { documentSchema, keyFingerprint } from './statement-fragments.js';
+import { closedObject, documentSchema } from '@opsbook/schema';
+import { keyFingerprint } from './statement-fragments.js';
 
-const signature = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['keyid', 'sshsig'],
-  properties: {
-    keyid: keyFingerprint,
-    sshsig: { type: 'string', minLength: 1, maxLength: 16384 },
-  },
-} as const;
+const signature = closedObject({
+  keyid: keyFingerprint,
+  sshsig: { type: 'string', minLength: 1, maxLength: 16384 },
+});
 
 export const envelopeSchema = documentSchema(
   'envelope',

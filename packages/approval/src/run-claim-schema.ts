@@ -4,9 +4,8 @@
  * source of truth for its shape.
  */
 
+import { apiVersion, documentSchema } from '@opsbook/schema';
 import {
-  apiVersion,
-  documentSchema,
   hostName,
   person,
   runId,

@@ -3,31 +3,6 @@
  * files around them: an id, a ticket, a digest or a person means the same in each of them.
  */
 
-/**
- * A document schema of this package: draft 2020-12 with its `$id` and title, a closed object (so
- * that nothing a signer did not see can ride along) whose properties are all required but the
- * `optional` ones, in the properties' order.
- */
-export function documentSchema<
-  const N extends string,
-  const T extends string,
-  const P extends Record<string, unknown>,
-  const O extends keyof P & string = never,
->(name: N, title: T, properties: P, optional: readonly O[] = []) {
-  const required = Object.keys(properties).filter((k) => !optional.includes(k as O));
-  return {
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: `https://opsbook.dev/schemas/${name}.json`,
-    title,
-    type: 'object',
-    additionalProperties: false,
-    required: required as Exclude<keyof P & string, O>[],
-    properties,
-  } as const;
-}
-
-export const apiVersion = { const: 'opsbook/v1' } as const;
-
 /** An approval's or an acceptance's id: random, and what the run ledger counts runs by. */
 export const statementId = { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } as const;
 

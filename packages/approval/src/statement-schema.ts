@@ -5,7 +5,13 @@
 
 import {
   apiVersion,
+  closedObject,
   documentSchema,
+  identifier,
+  runbookCategory,
+  runbookGrade,
+} from '@opsbook/schema';
+import {
   hostName,
   person,
   sha256Digest,
@@ -14,7 +20,6 @@ import {
   timestamp,
 } from './statement-fragments.js';
 
-const identifier = { type: 'string', pattern: '^[a-z][a-z0-9-]*$', maxLength: 64 } as const;
 const paramName = { pattern: '^[a-z][a-z0-9_]*$', maxLength: 64 } as const;
 
 export const approvalStatementSchema = documentSchema(
@@ -26,20 +31,15 @@ export const approvalStatementSchema = documentSchema(
     /** Random and unique: the run ledger counts runs against maxRuns by this id. */
     id: statementId,
     ticket: ticketKey,
-    runbook: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'version', 'digest'],
-      properties: {
-        name: identifier,
-        version: {
-          type: 'string',
-          pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
-          maxLength: 64,
-        },
-        digest: sha256Digest,
+    runbook: closedObject({
+      name: identifier,
+      version: {
+        type: 'string',
+        pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
+        maxLength: 64,
       },
-    },
+      digest: sha256Digest,
+    }),
     params: {
       type: 'object',
       propertyNames: paramName,
@@ -52,41 +52,26 @@ export const approvalStatementSchema = documentSchema(
     },
     targets: {
       oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['hosts'],
-          properties: {
-            hosts: {
-              type: 'array',
-              minItems: 1,
-              maxItems: 10000,
-              uniqueItems: true,
-              items: hostName,
-            },
+        closedObject({
+          hosts: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 10000,
+            uniqueItems: true,
+            items: hostName,
           },
-        },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['selector'],
-          properties: { selector: { type: 'string', minLength: 1, maxLength: 1024 } },
-        },
+        }),
+        closedObject({ selector: { type: 'string', minLength: 1, maxLength: 1024 } }),
       ],
     },
-    category: { enum: ['routine', 'incident', 'change'] },
-    grade: { enum: ['P1', 'P2', 'P3', 'P4'] },
+    category: runbookCategory,
+    grade: runbookGrade,
     notBefore: timestamp,
     expiresAt: timestamp,
     maxRuns: { type: 'integer', minimum: 1, maximum: 100000 },
     executor: person,
     proposer: person,
-    plan: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['digest'],
-      properties: { digest: sha256Digest },
-    },
+    plan: closedObject({ digest: sha256Digest }),
   },
   ['executor', 'proposer', 'plan'],
 );

@@ -1,4 +1,5 @@
 import { CRON_PATTERN } from './cron-pattern.js';
+import { apiVersion, closedObject, timeoutDuration } from './schema-fragments.js';
 
 /** The opsbook.yaml format (root README, Inventory and configuration). */
 export const configSchema = {
@@ -9,7 +10,7 @@ export const configSchema = {
   additionalProperties: false,
   required: ['apiVersion', 'kind'],
   properties: {
-    apiVersion: { const: 'opsbook/v1' },
+    apiVersion,
     kind: { const: 'Config' },
     runbooks: { type: 'string', minLength: 1 },
     stateDir: { type: 'string', minLength: 1 },
@@ -21,15 +22,13 @@ export const configSchema = {
      * database a team shares. Keep the password out of the url: libpq's PGPASSWORD or
      * ~/.pgpass supply it, or OPSBOOK_DATABASE_URL sets the whole url.
      */
-    state: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['kind'],
-      properties: {
+    state: closedObject(
+      {
         kind: { enum: ['files', 'postgres'] },
         url: { type: 'string', pattern: '^postgres(ql)?://' },
       },
-    },
+      ['url'],
+    ),
     tracker: {
       type: 'object',
       additionalProperties: false,
@@ -44,7 +43,7 @@ export const configSchema = {
             flavour: { enum: ['cloud', 'datacenter'] },
             email: { type: 'string' },
             /** How long one request may take before it counts as failed (and is retried). */
-            timeout: { type: 'string', pattern: '^[1-9][0-9]*(ms|s|m|h)$' },
+            timeout: timeoutDuration,
             statuses: {
               type: 'object',
               additionalProperties: false,
@@ -74,11 +73,8 @@ export const configSchema = {
     schedules: {
       type: 'object',
       propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['runbook', 'cron'],
-        properties: {
+      additionalProperties: closedObject(
+        {
           /** The routine runbook; its standing approval is `standing.<runbook>`. */
           runbook: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' },
           /** When, in UTC: minute hour day-of-month month day-of-week (graphile-worker's crontab). */
@@ -88,7 +84,8 @@ export const configSchema = {
           /** Slots this far back that no scheduler ran are run late when one starts (default none). */
           backfill: { type: 'string', pattern: '^[1-9][0-9]*(m|h|d)$' },
         },
-      },
+        ['target', 'backfill'],
+      ),
     },
   },
 } as const;

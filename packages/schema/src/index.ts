@@ -68,6 +68,15 @@ export {
   targetDefaults,
 } from './runbook-schema.js';
 export {
+  apiVersion,
+  closedObject,
+  documentSchema,
+  identifier,
+  runbookCategory,
+  runbookGrade,
+  timeoutDuration,
+} from './schema-fragments.js';
+export {
   ajvOptions,
   compileSchema,
   didYouMean,

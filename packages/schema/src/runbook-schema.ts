@@ -1,4 +1,12 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import {
+  apiVersion,
+  closedObject,
+  identifier,
+  runbookCategory,
+  runbookGrade,
+  timeoutDuration,
+} from './schema-fragments.js';
 
 /**
  * The Runbook format (root README, Writing a runbook), draft 2020-12. This object is the one source
@@ -6,12 +14,6 @@ import type { FromSchema } from 'json-schema-to-ts';
  * to `dist/runbook.schema.json` for editors. Every object is closed (`additionalProperties: false`)
  * so that a typo is an error, never a silently ignored key.
  */
-
-const identifier = {
-  type: 'string',
-  pattern: '^[a-z][a-z0-9-]*$',
-  maxLength: 64,
-} as const;
 
 const paramSchema = {
   type: 'object',
@@ -32,11 +34,6 @@ const paramSchema = {
   },
 } as const;
 
-const duration = {
-  type: 'string',
-  pattern: '^[1-9][0-9]*(ms|s|m|h)$',
-} as const;
-
 const stepSchema = {
   type: 'object',
   additionalProperties: false,
@@ -51,7 +48,7 @@ const stepSchema = {
     args: { type: 'array', items: { type: 'string' } },
     where: { enum: ['remote', 'local'] },
     sudo: { type: 'boolean' },
-    timeout: duration,
+    timeout: timeoutDuration,
     continueOnError: { type: 'boolean' },
     expect: {
       type: 'object',
@@ -81,26 +78,21 @@ export const runbookSchema = {
   $id: 'https://opsbook.dev/schemas/runbook.json',
   title: 'opsbook Runbook',
   $defs: { step: stepSchema },
-  type: 'object',
-  additionalProperties: false,
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'opsbook/v1' },
+  ...closedObject({
+    apiVersion,
     kind: { const: 'Runbook' },
-    metadata: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'title', 'category', 'grade'],
-      properties: {
+    metadata: closedObject(
+      {
         name: identifier,
         title: { type: 'string', minLength: 1, maxLength: 200 },
         description: { type: 'string' },
-        category: { enum: ['routine', 'incident', 'change'] },
-        grade: { enum: ['P1', 'P2', 'P3', 'P4'] },
+        category: runbookCategory,
+        grade: runbookGrade,
         owners: { type: 'array', items: { type: 'string', minLength: 1 } },
         tags: { type: 'array', items: { type: 'string', minLength: 1 } },
       },
-    },
+      ['description', 'owners', 'tags'],
+    ),
     spec: {
       type: 'object',
       additionalProperties: false,
@@ -127,7 +119,7 @@ export const runbookSchema = {
         evidence: stepList,
       },
     },
-  },
+  }),
 } as const;
 
 export type Runbook = FromSchema<typeof runbookSchema>;
