@@ -274,6 +274,100 @@ describe('data-backup through opsbook run', () => {
   });
 });
 
+interface HistoryBackup {
+  backupId: string;
+  kind: string;
+  host: string;
+  runId: string;
+  executor?: string;
+  copies: string[];
+}
+
+async function history(args: string[] = [], env?: NodeJS.ProcessEnv) {
+  const r = await world.opsbook(['backup', 'list', '--json', ...args], env ? { env } : {});
+  expect(r.stderr).not.toMatch(stackTrace);
+  const doc = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+  return { ...r, doc, backups: (doc?.backups ?? []) as HistoryBackup[] };
+}
+
+describe('backup list --history (issue #16 item 3: backups read from the run history)', () => {
+  it('lists every backup the runs made, with its run, executor and off-host copies as last checked', async () => {
+    const { files, postgres } = firstRun!;
+    const r = await history(['--history']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.problems).toEqual([]);
+    const byId = new Map(r.backups.map((b) => [b.backupId, b]));
+    // The first run's copy of the files backup was found damaged by the second run: dropped;
+    // its dump's copy was re-checked and matched.
+    expect(byId.get(files.id)).toMatchObject({
+      kind: 'files',
+      host: 'h1',
+      runId: files.runId,
+      copies: [],
+    });
+    expect(byId.get(postgres.id)).toMatchObject({
+      kind: 'postgres',
+      host: 'h1',
+      runId: postgres.runId,
+      copies: [`vault:${vaultDir}`],
+    });
+    expect(byId.get(files.id)?.executor).toMatch(/\S/);
+    // Every backup a run made is listed, including those retention has since removed locally.
+    const made = (await listBackups()).filter((b) => b.runId && b.runId !== 'planted');
+    for (const b of made) expect(byId.get(b.id)?.runId).toBe(b.runId);
+    expect(r.backups.length).toBeGreaterThan(made.length);
+  });
+
+  it('narrows by host and time, and names the options that need --history', async () => {
+    expect((await history(['--history', '--host', 'h2'])).backups).toEqual([]);
+    expect((await history(['--history', '--host', 'h1'])).backups.length).toBeGreaterThan(0);
+    expect((await history(['--history', '--until', '2001-01-01'])).backups).toEqual([]);
+    const usage = await world.opsbook(['backup', 'list', '--host', 'h1']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--host selects from the run history: add --history');
+  });
+
+  it('does not list the backups of a run whose journal was edited, and says so', async () => {
+    const runId = firstRun!.files.runId!;
+    const journal = path.join(world.stateDir, 'runs', `${runId}.jsonl`);
+    const original = await readFile(journal, 'utf8');
+    try {
+      await writeFile(journal, original.replace('"status":"ok"', '"status":"OK"'));
+      const r = await history(['--history']);
+      expect(r.code).toBe(3);
+      expect(r.doc.problems.map((p: { runId: string }) => p.runId)).toEqual([runId]);
+      expect(r.backups.map((b) => b.runId)).not.toContain(runId);
+      const text = await world.opsbook(['backup', 'list', '--history']);
+      expect(text.stdout).toContain(`run ${runId}: journal does not verify`);
+    } finally {
+      await writeFile(journal, original);
+    }
+  });
+
+  it('with the PostgreSQL store, lists the team history by default, and one repository when asked', async () => {
+    await pg.psql('CREATE DATABASE opsbook_team');
+    const env = {
+      OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/opsbook_team`,
+    };
+    const migrate = await world.opsbook(['db', 'migrate'], { env });
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const r = await runApproval(world, await approve('data-backup', 'h1', backupParams()), [], env);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const team = await history([], env);
+    expect(team.code, team.stderr).toBe(0);
+    expect(team.doc.store).toContain('opsbook_team');
+    expect(team.backups.map((b) => [b.runId, b.kind, b.copies]).sort()).toEqual([
+      [r.doc!.runId, 'files', [`vault:${vaultDir}`]],
+      [r.doc!.runId, 'postgres', [`vault:${vaultDir}`]],
+    ]);
+    // The files store's runs are not the team's: none of them is listed.
+    const local = await history(['--repository', repository().replace(/\/backups$/, '')], env);
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.doc.repository).toBeDefined();
+    expect(local.doc.backups.map((b: { runId: string }) => b.runId)).toContain(r.doc!.runId);
+  });
+});
+
 let hostname = '';
 beforeAll(async () => {
   hostname = (await execFileAsync('hostname')).stdout.trim();

@@ -1,5 +1,6 @@
 export { builtinActionSpecs } from './actions/action-specs.js';
 export { builtinActions } from './actions/actions.js';
+export { type BackupHistory, type BackupRecord, backupHistory } from './actions/backup-history.js';
 export {
   type ApprovalFile,
   type ApproveOptions,

@@ -6,7 +6,9 @@ import {
   type RetentionPolicy,
   verifyRepository,
 } from '@opsbook/backup';
+import { backupHistory } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
+import { filterRuns, stateStoreOf } from '@opsbook/state';
 import {
   type CommandContext,
   type CommandSpec,
@@ -15,7 +17,10 @@ import {
 } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { hostSelectionOptions } from '../host-selection.js';
 import { formatTable } from '../output.js';
+import { runFilterOf, runTimeOptions } from '../run-filter.js';
+import { showControlsIn } from '../terminal-safe.js';
 
 const repositoryOption: Record<string, OptionSpec> = {
   repository: {
@@ -32,42 +37,138 @@ async function repositoryOf(ctx: CommandContext): Promise<string> {
 }
 
 export const list: CommandSpec = defineCommand({
-  options: repositoryOption,
+  options: {
+    ...repositoryOption,
+    history: {
+      type: 'boolean',
+      description:
+        "list the backups the state store's runs made (the team's, with PostgreSQL) instead of one repository",
+    },
+    ...hostSelectionOptions,
+    ...runTimeOptions,
+    runbook: {
+      type: 'string',
+      value: 'NAME',
+      description: 'with --history: only runs of this runbook',
+    },
+  },
+  details: `Without --history: the backups of one repository (--repository, or this machine's
+<stateDir>/backups), oldest first, with their last verification (opsbook backup verify).
+
+With --history (the default when the state store is PostgreSQL and no --repository is given):
+the backups that the runs in the state store made, read from their verified journals: with the
+team's PostgreSQL store, every runner's backups, each with the run and executor that made it
+(whose repository holds it) and the off-host copies (backup.copy) that were checked to match.
+--host/--group, --since/--until (when the run started; default 30d) and --runbook narrow it.
+
+Examples:
+  opsbook backup list
+  opsbook backup list --history --host db1 --since 7d
+  opsbook backup list --repository /srv/opsbook-backups --json`,
   async run(ctx) {
-    const repo = await openRepository(await repositoryOf(ctx));
-    const { backups, broken } = await listBackups(repo);
-    if (ctx.out.json) {
-      ctx.out.printJson({
-        repository: repo.dir,
-        backups: backups.map((b) => ({ ...b.manifest, verification: b.verification ?? null })),
-        broken,
-      });
-      return broken.length ? exitCodes.failed : exitCodes.ok;
+    const config = await configFor(ctx);
+    const history =
+      ctx.options.history === true ||
+      (config.state.kind === 'postgres' && typeof ctx.options.repository !== 'string');
+    if (!history) {
+      const historyOnly = ['host', 'group', 'since', 'until', 'runbook'].filter(
+        (o) => ctx.options[o] !== undefined,
+      );
+      if (historyOnly.length)
+        throw new UsageError(
+          `--${historyOnly[0]} selects from the run history: add --history (a repository is listed whole)`,
+        );
+      return listRepository(ctx);
     }
-    const { style } = ctx.out;
+    if (typeof ctx.options.repository === 'string')
+      throw new UsageError('--history lists the state store, not a repository: drop --repository');
+    return listHistory(ctx, config);
+  },
+});
+
+/** `backup list --history`: the backups the store's runs made, from their journals. */
+async function listHistory(
+  ctx: CommandContext,
+  config: Awaited<ReturnType<typeof configFor>>,
+): Promise<number> {
+  const now = new Date();
+  const filter = await runFilterOf(ctx, config, now);
+  filter.since ??= new Date(now.getTime() - 30 * 86_400_000);
+  const store = stateStoreOf(config);
+  const runs = filterRuns(await store.listRuns(), filter);
+  const { backups, problems } = await backupHistory(store, runs);
+  const wanted = filter.hosts ? new Set(filter.hosts) : undefined;
+  const shown = wanted ? backups.filter((b) => wanted.has(b.host)) : backups;
+  if (ctx.out.json) {
+    ctx.out.printJson({
+      store: store.location,
+      since: filter.since.toISOString(),
+      backups: shown,
+      problems,
+    });
+    return problems.length ? exitCodes.refused : exitCodes.ok;
+  }
+  const { style } = ctx.out;
+  if (!shown.length)
+    ctx.out.note(
+      `no backups in the ${runs.length} run(s) of ${store.location} since ${filter.since.toISOString()}`,
+    );
+  else
     ctx.out.print(
       formatTable(
-        ['BACKUP', 'HOST', 'SOURCE', 'STARTED', 'SIZE', 'VERIFIED', 'RUN'],
-        backups.map((b) => [
-          b.id,
-          b.manifest.host,
-          b.manifest.source,
-          b.manifest.startedAt,
-          String(b.manifest.archives.reduce((n, a) => n + a.size, 0)),
-          b.verification
-            ? b.verification.ok
-              ? style.green(b.verification.verifiedAt)
-              : style.red('DAMAGED')
-            : 'never',
-          b.manifest.runId ?? '',
+        ['BACKUP', 'HOST', 'KIND', 'MADE', 'SIZE', 'RUN', 'BY', 'OFF-HOST COPIES'],
+        showControlsIn(shown).map((b) => [
+          b.backupId,
+          b.host,
+          b.kind,
+          b.at,
+          String(b.size),
+          b.runId,
+          b.executor ?? '',
+          b.copies.length ? b.copies.join(', ') : style.yellow('none'),
         ]),
         style,
       ),
     );
-    for (const b of broken) ctx.out.print(style.red(`broken ${b.id}: ${b.problem}`));
+  for (const p of problems) ctx.out.print(style.red(`run ${p.runId}: ${p.message}`));
+  return problems.length ? exitCodes.refused : exitCodes.ok;
+}
+
+/** `backup list` of one repository: its manifests, with their last verification. */
+async function listRepository(ctx: CommandContext): Promise<number> {
+  const repo = await openRepository(await repositoryOf(ctx));
+  const { backups, broken } = await listBackups(repo);
+  if (ctx.out.json) {
+    ctx.out.printJson({
+      repository: repo.dir,
+      backups: backups.map((b) => ({ ...b.manifest, verification: b.verification ?? null })),
+      broken,
+    });
     return broken.length ? exitCodes.failed : exitCodes.ok;
-  },
-});
+  }
+  const { style } = ctx.out;
+  ctx.out.print(
+    formatTable(
+      ['BACKUP', 'HOST', 'SOURCE', 'STARTED', 'SIZE', 'VERIFIED', 'RUN'],
+      backups.map((b) => [
+        b.id,
+        b.manifest.host,
+        b.manifest.source,
+        b.manifest.startedAt,
+        String(b.manifest.archives.reduce((n, a) => n + a.size, 0)),
+        b.verification
+          ? b.verification.ok
+            ? style.green(b.verification.verifiedAt)
+            : style.red('DAMAGED')
+          : 'never',
+        b.manifest.runId ?? '',
+      ]),
+      style,
+    ),
+  );
+  for (const b of broken) ctx.out.print(style.red(`broken ${b.id}: ${b.problem}`));
+  return broken.length ? exitCodes.failed : exitCodes.ok;
+}
 
 export const verify: CommandSpec = defineCommand({
   args: '[backup-id…]',

@@ -1,28 +1,12 @@
-import { parseReportTime } from '@opsbook/health-report';
 import { UsageError } from '@opsbook/schema';
-import { filterRuns, type RunFilter, type RunState, stateStoreOf } from '@opsbook/state';
-import {
-  type CommandContext,
-  type CommandSpec,
-  defineCommand,
-  listOption,
-  stringOption,
-} from '../command.js';
+import { filterRuns, stateStoreOf } from '@opsbook/state';
+import { type CommandContext, type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { hostSelectionOptions, hostsAsked, inventoryGroups } from '../host-selection.js';
+import { hostSelectionOptions } from '../host-selection.js';
 import { formatTable } from '../output.js';
+import { RUN_STATES, runFilterOf, runTimeOptions } from '../run-filter.js';
 import { showControlsIn } from '../terminal-safe.js';
-
-const RUN_STATES: readonly RunState[] = [
-  'ok',
-  'failed',
-  'unreachable',
-  'interrupted',
-  'incomplete',
-  'unreadable',
-  'missing',
-];
 
 export const list: CommandSpec = defineCommand({
   options: {
@@ -34,16 +18,7 @@ export const list: CommandSpec = defineCommand({
       description: `only the runs in this state (${RUN_STATES.join(', ')})`,
     },
     ...hostSelectionOptions,
-    since: {
-      type: 'string',
-      value: 'WHEN',
-      description: 'only runs started since: days back (7d), a UTC day or an ISO time',
-    },
-    until: {
-      type: 'string',
-      value: 'WHEN',
-      description: 'only runs started before: days back, a UTC day (its end) or an ISO time',
-    },
+    ...runTimeOptions,
     limit: { type: 'string', value: 'N', description: 'at most the N newest runs' },
   },
   details: `Lists the runs of the state store, newest first: the files under stateDir, or with
@@ -55,15 +30,11 @@ Examples:
   opsbook runs list --group db --since 7d --status failed
   opsbook runs list --limit 20 --json`,
   async run(ctx) {
-    const filter = runFilterOf(ctx, new Date());
     const config = await configFor(ctx);
-    const hosts =
-      listOption(ctx, 'host').length + listOption(ctx, 'group').length > 0
-        ? hostsAsked(ctx, config.inventory ? await inventoryGroups(config) : undefined)
-        : undefined;
+    const filter = await runFilterOf(ctx, config, new Date());
     const limit = limitOf(ctx);
     const all = await stateStoreOf(config).listRuns();
-    const runs = filterRuns(all, { ...filter, ...(hosts ? { hosts } : {}) }).slice(0, limit);
+    const runs = filterRuns(all, filter).slice(0, limit);
     if (ctx.out.json) {
       ctx.out.printJson({ runs });
       return exitCodes.ok;
@@ -146,29 +117,6 @@ export const show: CommandSpec = defineCommand({
     return view.verification.ok ? exitCodes.ok : exitCodes.refused;
   },
 });
-
-function runFilterOf(ctx: CommandContext, now: Date): RunFilter {
-  const status = stringOption(ctx, 'status');
-  if (status !== undefined && !RUN_STATES.includes(status as RunState))
-    throw new UsageError(
-      `--status ${JSON.stringify(status)} is not one of ${RUN_STATES.join(', ')}`,
-    );
-  const sinceOption = stringOption(ctx, 'since');
-  const untilOption = stringOption(ctx, 'until');
-  const since = sinceOption ? parseReportTime(sinceOption, now, '--since') : undefined;
-  const until = untilOption ? parseReportTime(untilOption, now, '--until') : undefined;
-  if (since && until && until < since)
-    throw new UsageError(
-      `--until ${until.toISOString()} is before --since ${since.toISOString()}: no run can match`,
-    );
-  return {
-    ticket: stringOption(ctx, 'ticket'),
-    runbook: stringOption(ctx, 'runbook'),
-    status: status as RunState | undefined,
-    since,
-    until,
-  };
-}
 
 function limitOf(ctx: CommandContext): number | undefined {
   const text = stringOption(ctx, 'limit');
