@@ -4,9 +4,9 @@
  * the chain fields (`seq`, `at`, `prev`, `hash`) are taken off.
  */
 import { envelopeSchema } from '@opsbook/approval';
-import { phases } from '@opsbook/schema';
+import { closedObject, phases } from '@opsbook/schema';
 import { runStatusValues } from '@opsbook/state';
-import { connectionSchema } from '../plan/plan-schema.js';
+import { connectionSchema, runbookRefSchema } from '../plan/plan-schema.js';
 
 // How a run ended: the `status` of its `run-end` event and of the store's run end.
 export { runStatusValues };
@@ -14,94 +14,48 @@ export { runStatusValues };
 const phase = { enum: phases } as const;
 const host = { type: 'string' } as const;
 
-const runStart = {
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'type',
-    'runId',
-    'ticket',
-    'runbook',
-    'planDigest',
-    'approval',
-    'executor',
-    'executorKey',
-    'runClaim',
-    'params',
-    'secretParams',
-    'hosts',
-  ],
-  properties: {
-    type: { const: 'run-start' },
-    runId: { type: 'string' },
-    ticket: { type: 'string' },
-    runbook: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name', 'version', 'digest'],
-      properties: {
-        name: { type: 'string' },
-        version: { type: 'string' },
-        digest: { type: 'string' },
-      },
+const runStart = closedObject({
+  type: { const: 'run-start' },
+  runId: { type: 'string' },
+  ticket: { type: 'string' },
+  runbook: runbookRefSchema,
+  planDigest: { type: 'string' },
+  approval: closedObject({
+    id: { type: 'string' },
+    sha256: { type: 'string' },
+    signers: {
+      type: 'array',
+      items: closedObject({ approverId: { type: 'string' }, fingerprint: { type: 'string' } }),
     },
-    planDigest: { type: 'string' },
-    approval: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['id', 'sha256', 'signers', 'runsUsed', 'maxRuns'],
-      properties: {
-        id: { type: 'string' },
-        sha256: { type: 'string' },
-        signers: {
-          type: 'array',
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['approverId', 'fingerprint'],
-            properties: { approverId: { type: 'string' }, fingerprint: { type: 'string' } },
-          },
-        },
-        runsUsed: { type: 'integer' },
-        maxRuns: { type: 'integer' },
-      },
-    },
-    /** Who ran, as the trust store names the key that signed the run claim. */
-    executor: { type: 'string' },
-    executorKey: { type: 'string' },
-    /** The executor's signed RunClaim envelope (namespace opsbook-run). */
-    runClaim: envelopeSchema,
-    params: { type: 'object' },
-    secretParams: { type: 'array', items: { type: 'string' } },
-    hosts: { type: 'array', items: host },
-  },
-} as const;
+    runsUsed: { type: 'integer' },
+    maxRuns: { type: 'integer' },
+  }),
+  /** Who ran, as the trust store names the key that signed the run claim. */
+  executor: { type: 'string' },
+  executorKey: { type: 'string' },
+  /** The executor's signed RunClaim envelope (namespace opsbook-run). */
+  runClaim: envelopeSchema,
+  params: { type: 'object' },
+  secretParams: { type: 'array', items: { type: 'string' } },
+  hosts: { type: 'array', items: host },
+});
 
-const hostStart = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'host', 'connection'],
-  properties: { type: { const: 'host-start' }, host, connection: connectionSchema },
-} as const;
+const hostStart = closedObject({
+  type: { const: 'host-start' },
+  host,
+  connection: connectionSchema,
+});
 
-const stepStart = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'host', 'phase', 'step', 'name'],
-  properties: {
-    type: { const: 'step-start' },
-    host,
-    phase,
-    step: { type: 'string' },
-    name: { type: 'string' },
-  },
-} as const;
+const stepStart = closedObject({
+  type: { const: 'step-start' },
+  host,
+  phase,
+  step: { type: 'string' },
+  name: { type: 'string' },
+});
 
-const stepEnd = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'host', 'phase', 'step', 'status', 'durationMs'],
-  properties: {
+const stepEnd = closedObject(
+  {
     type: { const: 'step-end' },
     host,
     phase,
@@ -118,39 +72,28 @@ const stepEnd = {
     uses: { type: 'string' },
     result: {},
   },
-} as const;
+  ['exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'reason', 'uses', 'result'],
+);
 
-const hostEnd = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'host', 'status', 'rolledBack'],
-  properties: {
+const hostEnd = closedObject(
+  {
     type: { const: 'host-end' },
     host,
     status: { type: 'string' },
-    failedStep: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['phase', 'id'],
-      properties: { phase, id: { type: 'string' } },
-    },
+    failedStep: closedObject({ phase, id: { type: 'string' } }),
     rolledBack: { type: 'boolean' },
     error: { type: 'string' },
   },
-} as const;
+  ['failedStep', 'error'],
+);
 
-const runEnd = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'status', 'hosts', 'interrupted', 'stoppedByFailures'],
-  properties: {
-    type: { const: 'run-end' },
-    status: { enum: runStatusValues },
-    hosts: { type: 'object', additionalProperties: { type: 'string' } },
-    interrupted: { type: 'boolean' },
-    stoppedByFailures: { type: 'boolean' },
-  },
-} as const;
+const runEnd = closedObject({
+  type: { const: 'run-end' },
+  status: { enum: runStatusValues },
+  hosts: { type: 'object', additionalProperties: { type: 'string' } },
+  interrupted: { type: 'boolean' },
+  stoppedByFailures: { type: 'boolean' },
+});
 
 /** One event of a run's journal, told apart by its `type`. */
 export const runEventSchema = {
