@@ -8,33 +8,37 @@ export {
 } from './facts/facts-collector.js';
 export {
   computeFleetStatistics,
-  type FleetStatistics,
   type FleetStatisticsOptions,
-  type FullFilesystem,
-  type GroupStatistics,
 } from './facts/fleet-statistics.js';
-export { type HostFacts, parseHostFacts } from './facts/host-facts.js';
+export { parseHostFacts } from './facts/host-facts.js';
 export {
+  type BlockDeviceFact,
   blockDeviceFactSchema,
+  type CpuFact,
   cpuFactSchema,
+  type FilesystemFact,
+  type FleetStatistics,
+  type FullFilesystem,
   filesystemFactSchema,
   fleetStatisticsSchema,
   fullFilesystemSchema,
+  type GroupStatistics,
   groupStatisticsSchema,
+  type HostFacts,
   hostFactsSchema,
-  interfaceFactSchema,
-  kernelFactSchema,
-  memoryFactSchema,
-  osFactSchema,
-  serviceFactSchema,
-} from './facts/host-facts-schema.js';
-export {
   type InterfaceAddress,
   type InterfaceFact,
-  parseInterfaces,
-  parseServices,
+  interfaceFactSchema,
+  type KernelFact,
+  kernelFactSchema,
+  type MemoryFact,
+  memoryFactSchema,
+  type OsFact,
+  osFactSchema,
   type ServiceFact,
-} from './facts/network-facts.js';
+  serviceFactSchema,
+} from './facts/host-facts-schema.js';
+export { parseInterfaces, parseServices } from './facts/network-facts.js';
 export {
   readFleetStatistics,
   readHostFacts,
@@ -47,23 +51,8 @@ export {
   renderFleetStatisticsJson,
   renderFleetStatisticsTable,
 } from './facts/render-fleet-statistics.js';
-export {
-  type BlockDeviceFact,
-  type FilesystemFact,
-  type MemoryFact,
-  parseBlockDevices,
-  parseFilesystems,
-  parseMemory,
-} from './facts/storage-facts.js';
-export {
-  type CpuFact,
-  type KernelFact,
-  type OsFact,
-  parseCpu,
-  parseKernel,
-  parseOsRelease,
-  parseUptime,
-} from './facts/system-facts.js';
+export { parseBlockDevices, parseFilesystems, parseMemory } from './facts/storage-facts.js';
+export { parseCpu, parseKernel, parseOsRelease, parseUptime } from './facts/system-facts.js';
 export {
   HOST_PATTERN_INVALID,
   HOST_PATTERN_NO_MATCH,

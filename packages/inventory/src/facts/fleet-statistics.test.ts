@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeFleetStatistics } from './fleet-statistics.js';
-import type { HostFacts } from './host-facts.js';
+import type { HostFacts } from './host-facts-schema.js';
 import { renderFleetStatisticsCsv, renderFleetStatisticsTable } from './render-fleet-statistics.js';
 
 function host(name: string, os: string, kernel: string, fs: [string, number, number][]): HostFacts {

@@ -1,18 +1,9 @@
-import type { FromSchema } from 'json-schema-to-ts';
-import type { HostFacts } from './host-facts.js';
 import type {
-  fleetStatisticsSchema,
-  fullFilesystemSchema,
-  groupStatisticsSchema,
+  FleetStatistics,
+  FullFilesystem,
+  GroupStatistics,
+  HostFacts,
 } from './host-facts-schema.js';
-
-/** One filesystem in a top-N list, with its host. */
-export type FullFilesystem = FromSchema<typeof fullFilesystemSchema>;
-
-/** Totals of one group of hosts (or of the whole fleet, group `all`). */
-export type GroupStatistics = FromSchema<typeof groupStatisticsSchema>;
-
-export type FleetStatistics = FromSchema<typeof fleetStatisticsSchema>;
 
 export interface FleetStatisticsOptions {
   /** Group name → member host names; the fleet as a whole is always added as `all`. */

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { schemasToCompile } from '../compiled-schemas.js';
 import { FACTS_COLLECTOR } from './facts-collector.js';
 import { computeFleetStatistics } from './fleet-statistics.js';
-import { type HostFacts, parseHostFacts } from './host-facts.js';
-import { fleetStatisticsSchema, hostFactsSchema } from './host-facts-schema.js';
+import { parseHostFacts } from './host-facts.js';
+import { fleetStatisticsSchema, type HostFacts, hostFactsSchema } from './host-facts-schema.js';
 import {
   readFleetStatistics,
   readHostFacts,

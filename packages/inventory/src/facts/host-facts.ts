@@ -1,16 +1,9 @@
 import type { Parsed } from '@opsbook/inspection';
-import type { FromSchema } from 'json-schema-to-ts';
 import { type FactName, factNames, splitFactParts } from './facts-collector.js';
-import type { hostFactsSchema } from './host-facts-schema.js';
+import type { HostFacts } from './host-facts-schema.js';
 import { parseInterfaces, parseServices } from './network-facts.js';
 import { parseBlockDevices, parseFilesystems, parseMemory } from './storage-facts.js';
 import { parseCpu, parseKernel, parseOsRelease, parseUptime } from './system-facts.js';
-
-/**
- * Everything the facts collector learnt about one host. A fact the host could not give is null
- * (or an empty list) and its reason is in `unknown`, so a fleet with a few odd hosts still adds up.
- */
-export type HostFacts = FromSchema<typeof hostFactsSchema>;
 
 /** Parse the facts collector's stdout. Never throws: unreadable parts become `unknown` entries. */
 export function parseHostFacts(host: string, output: string | Uint8Array): HostFacts {

@@ -1,14 +1,7 @@
 import { isIP } from 'node:net';
 import { type Parsed, parseListening } from '@opsbook/inspection';
-import type { FromSchema } from 'json-schema-to-ts';
 import { describeOutput, factUnknown, factValue, readFactPart } from './fact-part.js';
-import type { interfaceFactSchema, serviceFactSchema } from './host-facts-schema.js';
-
-export type InterfaceAddress = InterfaceFact['addresses'][number];
-
-export type InterfaceFact = FromSchema<typeof interfaceFactSchema>;
-
-export type ServiceFact = FromSchema<typeof serviceFactSchema>;
+import type { InterfaceAddress, InterfaceFact, ServiceFact } from './host-facts-schema.js';
 
 /** `ip -o addr show` (iproute2 and BusyBox), or /proc/net/dev (+ if_inet6) when ip is missing. */
 export function parseInterfaces(text: string): Parsed<InterfaceFact[]> {

@@ -4,8 +4,7 @@ import {
   validateFleetStatistics as generatedFleetStatistics,
   validateHostFacts as generatedHostFacts,
 } from '../generated/validators.js';
-import type { FleetStatistics } from './fleet-statistics.js';
-import type { HostFacts } from './host-facts.js';
+import type { FleetStatistics, HostFacts } from './host-facts-schema.js';
 
 /** Checks a value against hostFactsSchema (compiled ahead of time); ajv's errors on `.errors`. */
 export const validateHostFacts = generatedHostFacts as unknown as Validator<HostFacts>;

@@ -1,4 +1,4 @@
-import type { FleetStatistics, GroupStatistics } from './fleet-statistics.js';
+import type { FleetStatistics, GroupStatistics } from './host-facts-schema.js';
 
 /** One JSON document: the statistics and the facts of every host. */
 export function renderFleetStatisticsJson(stats: FleetStatistics): string {

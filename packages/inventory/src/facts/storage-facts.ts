@@ -1,17 +1,6 @@
 import { type Parsed, parseDf, parseMeminfo } from '@opsbook/inspection';
-import type { FromSchema } from 'json-schema-to-ts';
 import { describeOutput, factUnknown, factValue, readCount, readFactPart } from './fact-part.js';
-import type {
-  blockDeviceFactSchema,
-  filesystemFactSchema,
-  memoryFactSchema,
-} from './host-facts-schema.js';
-
-export type MemoryFact = FromSchema<typeof memoryFactSchema>;
-
-export type FilesystemFact = FromSchema<typeof filesystemFactSchema>;
-
-export type BlockDeviceFact = FromSchema<typeof blockDeviceFactSchema>;
+import type { BlockDeviceFact, FilesystemFact, MemoryFact } from './host-facts-schema.js';
 
 /** /proc/meminfo, read by the same parser as the memory and swap checks. */
 export function parseMemory(text: string): Parsed<MemoryFact> {

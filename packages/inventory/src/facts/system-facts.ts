@@ -1,13 +1,6 @@
 import type { Parsed } from '@opsbook/inspection';
-import type { FromSchema } from 'json-schema-to-ts';
 import { describeOutput, factUnknown, factValue, readCount, readFactPart } from './fact-part.js';
-import type { cpuFactSchema, kernelFactSchema, osFactSchema } from './host-facts-schema.js';
-
-export type OsFact = FromSchema<typeof osFactSchema>;
-
-export type KernelFact = FromSchema<typeof kernelFactSchema>;
-
-export type CpuFact = FromSchema<typeof cpuFactSchema>;
+import type { CpuFact, KernelFact, OsFact } from './host-facts-schema.js';
 
 /** os-release(5): `KEY=value`, values optionally in double or single quotes. */
 export function parseOsRelease(text: string): Parsed<OsFact> {
