@@ -21,6 +21,7 @@ export {
   type Parsed,
   type ThresholdPair,
   type Thresholds,
+  type WithSchemaOf,
 } from './inspection-check.js';
 export {
   findInspectionCheck,

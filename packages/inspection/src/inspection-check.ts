@@ -1,6 +1,6 @@
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { Finding, FindingStatus } from './finding.js';
-import type { WarnCritLimits } from './warn-crit-limits.js';
+import { checkWithSchema } from './with-schema-fragments.js';
 
 export type { Finding } from './finding.js';
 
@@ -45,35 +45,83 @@ export interface InspectionCheck<W = unknown, D = unknown> {
  * The type of a check's `with:` value, derived from its schema. Validation fills in no defaults,
  * so a defaulted key may be absent.
  */
-export type CheckWith<S extends JSONSchema> = FromSchema<
-  S,
-  { keepDefaultedPropertiesOptional: true }
+export type CheckWith<S> = S extends JSONSchema
+  ? FromSchema<S, { keepDefaultedPropertiesOptional: true }>
+  : never;
+
+/** A check's own `with:` keys: `required`, `properties` and `oneOf`, as its schema lists them. */
+export interface WithParts {
+  readonly required?: readonly string[];
+  readonly properties?: { readonly [key: string]: JSONSchema };
+  readonly oneOf?: readonly JSONSchema[];
+}
+
+/** Limits a check is graded against: the schema of its `thresholds`, a pair that must not cross. */
+export interface CheckLimits {
+  readonly schema: JSONSchema & object;
+  readonly pair?: ThresholdPair;
+}
+
+type Flat<T> = { [K in keyof T]: T[K] };
+type ThresholdsOf<L> = L extends { readonly schema: infer S }
+  ? { readonly thresholds: S }
+  : Record<never, never>;
+
+/** The `with:` schema of a check: its own keys, and `thresholds` from its limits. */
+export type WithSchemaOf<P extends WithParts, L> = Flat<
+  ReturnType<
+    typeof checkWithSchema<
+      Flat<Omit<P, 'properties'> & { readonly properties: Flat<P['properties'] & ThresholdsOf<L>> }>
+    >
+  >
 >;
 
+/** What a check is: its name, its description, its own `with:` keys and its limits. */
+export interface CheckDeclaration<P extends WithParts, L extends CheckLimits | undefined> {
+  name: string;
+  description: string;
+  /** The check's own `with:` keys; `thresholds` comes from `limits`. */
+  with?: P;
+  /** What the evaluation grades against (warnCritLimits, namedLimits): each limit named once. */
+  limits?: L;
+}
+
+/** What a check does with its `with:` value `W`. Most checks find one thing: one finding will do. */
+export interface CheckBehaviour<W, D> {
+  collect(withValue: W): string;
+  parse(output: string, withValue: W): Parsed<D>;
+  evaluate(data: D, ctx: EvaluateContext<W>): Finding | Finding[];
+}
+
+/** A declared check, waiting for its behaviour; its `withSchema` types the `with:` value. */
+export interface DeclaredCheck<S> {
+  readonly withSchema: S;
+  <D>(behaviour: CheckBehaviour<CheckWith<S>, D>): InspectionCheck<CheckWith<S>, D>;
+}
+
 /**
- * Declare a check. `W` is `CheckWith<typeof xWithSchema>`, given explicitly because inferring it
- * through the schema is too deep for the compiler; the data type `D` is inferred from the parser.
- * A check graded against a warn/crit pair names it in `limits`, whose `schema` its `with:` schema
- * holds under `thresholds`; other pairs of limits that must not cross go in `thresholdPairs`.
+ * Declare a check, then give it its behaviour: `defineCheck({name, description, with, limits})`
+ * `({collect, parse, evaluate})`. The `with:` schema is the check's own keys and the `thresholds`
+ * of its limits, and the `with:` value's type is derived from that schema, so a limit is named
+ * once: in `limits`, from where it reaches the schema, the refusal of crossed limits and the
+ * grading. (The type is fixed by the first call: inferring it in one call is too deep for the
+ * compiler.)
  */
-export function defineCheck<W>() {
-  return <D>({
-    limits,
-    thresholdPairs = [],
-    ...check
-  }: {
-    name: string;
-    description: string;
-    withSchema: JSONSchema & object;
-    limits?: Pick<WarnCritLimits, 'pair'>;
-    thresholdPairs?: readonly ThresholdPair[];
-    collect(withValue: W): string;
-    parse(output: string, withValue: W): Parsed<D>;
-    evaluate(data: D, ctx: EvaluateContext<W>): Finding[];
-  }): InspectionCheck<W, D> => ({
-    thresholdPairs: limits ? [...thresholdPairs, limits.pair] : thresholdPairs,
-    ...check,
+export function defineCheck<
+  const P extends WithParts = Record<never, never>,
+  const L extends CheckLimits | undefined = undefined,
+>({ with: parts, limits, ...declared }: CheckDeclaration<P, L>): DeclaredCheck<WithSchemaOf<P, L>> {
+  const properties = { ...parts?.properties, ...(limits && { thresholds: limits.schema }) };
+  const withSchema = checkWithSchema({ ...parts, properties });
+  const thresholdPairs = limits?.pair ? [limits.pair] : [];
+  const define = (behaviour: CheckBehaviour<never, unknown>): InspectionCheck<never, unknown> => ({
+    ...declared,
+    withSchema,
+    thresholdPairs,
+    ...behaviour,
+    evaluate: (data, ctx) => [behaviour.evaluate(data, ctx)].flat(),
   });
+  return Object.assign(define, { withSchema }) as unknown as DeclaredCheck<WithSchemaOf<P, L>>;
 }
 
 export interface FindingFields {

@@ -11,7 +11,7 @@ import {
 import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
-import { absolutePath, checkWithSchema, count } from '../with-schema-fragments.js';
+import { absolutePath, count } from '../with-schema-fragments.js';
 
 export interface NewestBackup {
   state: 'found' | 'empty' | 'absent';
@@ -72,37 +72,37 @@ const backupAgeLimits = warnCritLimits({
   crit: count(50, 'crit when the newest backup is this many hours old or older'),
 });
 
-export const backupAgeWithSchema = checkWithSchema({
-  required: ['path'],
-  properties: {
-    path: { ...absolutePath, description: 'Folder that holds the backups' },
-    name: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 255,
-      default: '*',
-      description: 'find -name glob of backup files, e.g. *.dump',
-    },
-    max_depth: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 10,
-      default: 1,
-      description: 'How deep to look below the folder',
-    },
-    thresholds: backupAgeLimits.schema,
-  },
-});
-
-export type BackupAgeWith = CheckWith<typeof backupAgeWithSchema>;
-
-export const backupAgeCheck = defineCheck<BackupAgeWith>()({
+const backupAge = defineCheck({
   name: 'inspection.backup-age',
   description: 'Age of the newest backup file in a folder',
-  withSchema: backupAgeWithSchema,
+  with: {
+    required: ['path'],
+    properties: {
+      path: { ...absolutePath, description: 'Folder that holds the backups' },
+      name: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 255,
+        default: '*',
+        description: 'find -name glob of backup files, e.g. *.dump',
+      },
+      max_depth: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 10,
+        default: 1,
+        description: 'How deep to look below the folder',
+      },
+    },
+  },
   limits: backupAgeLimits,
+});
+
+export type BackupAgeWith = CheckWith<typeof backupAge.withSchema>;
+
+export const backupAgeCheck = backupAge({
   collect: (w) => buildCollector(NOW_MARKER, collectBackupAge(w)),
-  parse: (output) => parseBackupAge(output),
+  parse: parseBackupAge,
   evaluate: (b, ctx) => {
     const subject = ctx.with.path;
     if (!b.newest) {
@@ -110,16 +110,14 @@ export const backupAgeCheck = defineCheck<BackupAgeWith>()({
         b.state === 'absent'
           ? `backup folder ${subject} does not exist`
           : `no file matching ${ctx.with.name ?? '*'} in ${subject}`;
-      return [backupAgeLimits.critFinding(ctx, { subject, value: null, message: why })];
+      return backupAgeLimits.critFinding(ctx, { subject, value: null, message: why });
     }
     const hours = Math.round(((b.now - b.newest.mtime) / 3600) * 10) / 10;
     const mb = Math.round((b.newest.size / 1048576) * 10) / 10;
-    return [
-      backupAgeLimits.finding(ctx, {
-        subject,
-        value: hours,
-        message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old`,
-      }),
-    ];
+    return backupAgeLimits.finding(ctx, {
+      subject,
+      value: hours,
+      message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old`,
+    });
   },
 });

@@ -15,15 +15,9 @@ import {
   shellWord,
   timeoutPrefix,
 } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
-import {
-  checkWithSchema,
-  count,
-  exactlyOneOf,
-  hostName,
-  tcpPort,
-} from '../with-schema-fragments.js';
+import { count, exactlyOneOf, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface EndpointProbe {
   via: 'curl' | 'wget' | 'bash' | 'nc';
@@ -118,42 +112,38 @@ const endpointLimits = warnCritLimits({
   crit: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
 });
 
-export const endpointWithSchema = checkWithSchema({
-  properties: {
-    url: {
-      type: 'string',
-      pattern: '^https?://[^\\s]+$',
-      maxLength: 2048,
-      description: 'http(s) URL to request',
-    },
-    host: hostName,
-    port: tcpPort,
-    timeout_s: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 120,
-      default: 5,
-      description: 'Give up after this many seconds',
-    },
-    expect_status: {
-      type: 'array',
-      items: { type: 'integer', minimum: 100, maximum: 599 },
-      uniqueItems: true,
-      description: 'HTTP statuses that count as healthy (default: any 2xx or 3xx)',
-    },
-    thresholds: endpointLimits.schema,
-  },
-  oneOf: exactlyOneOf(['url'], ['host', 'port']),
-});
-
-export type EndpointWith = CheckWith<typeof endpointWithSchema>;
-
-export const endpointCheck = defineCheck<EndpointWith>()({
+export const endpointCheck = defineCheck({
   name: 'inspection.endpoint',
   description:
     'A URL answers, or a TCP endpoint accepts connections, as seen from the inspected host',
-  withSchema: endpointWithSchema,
+  with: {
+    properties: {
+      url: {
+        type: 'string',
+        pattern: '^https?://[^\\s]+$',
+        maxLength: 2048,
+        description: 'http(s) URL to request',
+      },
+      host: hostName,
+      port: tcpPort,
+      timeout_s: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 120,
+        default: 5,
+        description: 'Give up after this many seconds',
+      },
+      expect_status: {
+        type: 'array',
+        items: { type: 'integer', minimum: 100, maximum: 599 },
+        uniqueItems: true,
+        description: 'HTTP statuses that count as healthy (default: any 2xx or 3xx)',
+      },
+    },
+    oneOf: exactlyOneOf(['url'], ['host', 'port']),
+  },
   limits: endpointLimits,
+})({
   collect: (w) => {
     const timeout = w.timeout_s ?? 5;
     const body =
@@ -162,7 +152,7 @@ export const endpointCheck = defineCheck<EndpointWith>()({
         : collectTcp(w.host ?? '', w.port ?? 0, timeout);
     return buildCollector(body);
   },
-  parse: (output) => parseEndpoint(output),
+  parse: parseEndpoint,
   evaluate: (probe, ctx) => {
     const subject = ctx.with.url ?? `${ctx.with.host}:${ctx.with.port}`;
     if (!probe.isReachable) {

@@ -14,9 +14,10 @@ import {
   type Finding,
   makeFinding,
   type Parsed,
+  type WithSchemaOf,
 } from '../inspection-check.js';
 import { percentLimits } from '../warn-crit-limits.js';
-import { absolutePath, checkWithSchema } from '../with-schema-fragments.js';
+import { absolutePath } from '../with-schema-fragments.js';
 
 /** One row of `df -P` or `df -Pi`: sizes in KiB (or inodes), `usedPct` as df prints it. */
 export interface DfRow {
@@ -61,39 +62,32 @@ export function parseDf(output: string): Parsed<DfRow[]> {
 
 type FilesystemLimits = ReturnType<typeof percentLimits>;
 
-const filesystemWith = (limits: FilesystemLimits) =>
-  checkWithSchema({
-    properties: {
-      mounts: {
-        type: 'array',
-        items: absolutePath,
-        uniqueItems: true,
-        description:
-          'Only these mount points; each must be mounted (default: every real filesystem)',
-      },
-      exclude_filesystems: {
-        type: 'array',
-        items: { type: 'string', minLength: 1 },
-        uniqueItems: true,
-        description: `Filesystem names (df's first column) to skip; default ${DEFAULT_EXCLUDED.join(', ')}`,
-      },
-      thresholds: limits.schema,
+const FILESYSTEM_WITH = {
+  properties: {
+    mounts: {
+      type: 'array',
+      items: absolutePath,
+      uniqueItems: true,
+      description: 'Only these mount points; each must be mounted (default: every real filesystem)',
     },
-  });
+    exclude_filesystems: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      uniqueItems: true,
+      description: `Filesystem names (df's first column) to skip; default ${DEFAULT_EXCLUDED.join(', ')}`,
+    },
+  },
+} as const;
 
-export type FilesystemWith = CheckWith<ReturnType<typeof filesystemWith>>;
+export type FilesystemWith = CheckWith<WithSchemaOf<typeof FILESYSTEM_WITH, FilesystemLimits>>;
 
 /** Disk space and inodes share a with: schema and an evaluation; only the word and df's option differ. */
 function defineFilesystemCheck(name: string, description: string, what: 'space' | 'inode') {
   const limits = percentLimits(`${what} use`, 80, 90);
   const df = what === 'space' ? 'df -Pk' : 'df -Pi';
-  return defineCheck<FilesystemWith>()({
-    name,
-    description,
-    withSchema: filesystemWith(limits),
-    limits,
+  return defineCheck({ name, description, with: FILESYSTEM_WITH, limits })({
     collect: () => buildCollector(firstTool([['df', `${df} 2>/dev/null`]])),
-    parse: (output) => parseDf(output),
+    parse: parseDf,
     evaluate: (rows, ctx) => evaluateRows(rows, ctx, limits, what),
   });
 }

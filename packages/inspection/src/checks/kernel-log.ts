@@ -13,9 +13,9 @@ import {
   type EvaluateContext,
   type Finding,
   type Parsed,
+  type WithSchemaOf,
 } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
-import { checkWithSchema } from '../with-schema-fragments.js';
 
 /** Kernel messages of the inspected window, from the journal or the ring buffer. */
 export interface KernelLog {
@@ -86,21 +86,19 @@ const DISK_ERRORS = [
 
 type KernelLogLimits = ReturnType<typeof countLimits>;
 
-const kernelLogWith = (limits: KernelLogLimits) =>
-  checkWithSchema({
-    properties: {
-      since_hours: {
-        type: 'integer',
-        minimum: 1,
-        maximum: 8760,
-        default: 24,
-        description: 'Look back this many hours',
-      },
-      thresholds: limits.schema,
+const KERNEL_LOG_WITH = {
+  properties: {
+    since_hours: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 8760,
+      default: 24,
+      description: 'Look back this many hours',
     },
-  });
+  },
+} as const;
 
-export type KernelLogWith = CheckWith<ReturnType<typeof kernelLogWith>>;
+export type KernelLogWith = CheckWith<WithSchemaOf<typeof KERNEL_LOG_WITH, KernelLogLimits>>;
 
 interface KernelLogCheckSpec {
   name: string;
@@ -122,13 +120,9 @@ function defineKernelLogCheck({
   matches,
 }: KernelLogCheckSpec) {
   const limits = countLimits(what, warn, crit);
-  return defineCheck<KernelLogWith>()({
-    name,
-    description,
-    withSchema: kernelLogWith(limits),
-    limits,
-    collect: (w) => collectKernelLog(w),
-    parse: (output, w) => parseKernelLog(output, w),
+  return defineCheck({ name, description, with: KERNEL_LOG_WITH, limits })({
+    collect: collectKernelLog,
+    parse: parseKernelLog,
     evaluate: (log, ctx) => evaluateMatches(log, ctx, limits, what, matches),
   });
 }

@@ -9,9 +9,8 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
-import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema } from '../with-schema-fragments.js';
 
 export interface LoadInfo {
   load1: number;
@@ -61,36 +60,30 @@ const loadLimits = warnCritLimits({
   },
 });
 
-export const loadWithSchema = checkWithSchema({
-  properties: {
-    window: {
-      enum: [1, 5, 15],
-      default: 5,
-      description: 'Which load average to judge, in minutes',
-    },
-    thresholds: loadLimits.schema,
-  },
-});
-
-export type LoadWith = CheckWith<typeof loadWithSchema>;
-
-export const loadCheck = defineCheck<LoadWith>()({
+export const loadCheck = defineCheck({
   name: 'inspection.load',
   description: 'Load average per CPU core (/proc/loadavg divided by nproc)',
-  withSchema: loadWithSchema,
+  with: {
+    properties: {
+      window: {
+        enum: [1, 5, 15],
+        default: 5,
+        description: 'Which load average to judge, in minutes',
+      },
+    },
+  },
   limits: loadLimits,
+})({
   collect: () => COLLECTOR,
-  parse: (output) => parseLoad(output),
+  parse: parseLoad,
   evaluate: (l, ctx) => {
     const window = ctx.with.window ?? 5;
     const load = window === 1 ? l.load1 : window === 15 ? l.load15 : l.load5;
     const perCore = Math.round((load / l.cores) * 100) / 100;
-    return [
-      loadLimits.finding(ctx, {
-        subject: `load${window}`,
-        value: perCore,
-        message: `${window}-minute load ${load} on ${l.cores} cores = ${perCore} per core`,
-      }),
-    ];
+    return loadLimits.finding(ctx, {
+      subject: `load${window}`,
+      value: perCore,
+      message: `${window}-minute load ${load} on ${l.cores} cores = ${perCore} per core`,
+    });
   },
 });

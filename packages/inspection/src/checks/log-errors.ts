@@ -10,7 +10,7 @@ import {
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
-import { absolutePath, checkWithSchema, exactlyOneOf, unitName } from '../with-schema-fragments.js';
+import { absolutePath, exactlyOneOf, unitName } from '../with-schema-fragments.js';
 
 export interface LogErrorCount {
   lines: number;
@@ -59,59 +59,57 @@ export function parseLogErrors(output: string): Parsed<LogErrorCount> {
 
 const logErrorsLimits = countLimits('matching lines', 10, 100);
 
-export const logErrorsWithSchema = checkWithSchema({
-  properties: {
-    file: { ...absolutePath, description: 'Log file to read' },
-    unit: { ...unitName, description: 'systemd unit whose journal to read' },
-    pattern: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 1024,
-      default: DEFAULT_PATTERN,
-      description: 'POSIX extended regular expression (grep -E)',
-    },
-    case_sensitive: { type: 'boolean', default: false },
-    lines: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 10_000_000,
-      default: 1000,
-      description: 'Read this many last lines (file)',
-    },
-    minutes: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 525_600,
-      default: 60,
-      description: 'Read this many last minutes (unit)',
-    },
-    thresholds: logErrorsLimits.schema,
-  },
-  oneOf: exactlyOneOf(['file'], ['unit']),
-});
-
-export type LogErrorsWith = CheckWith<typeof logErrorsWithSchema>;
-
-export const logErrorsCheck = defineCheck<LogErrorsWith>()({
+const logErrors = defineCheck({
   name: 'inspection.log-errors',
   description:
     'Lines matching an error pattern in the last N lines of a log file, or the last N minutes of a unit',
-  withSchema: logErrorsWithSchema,
+  with: {
+    properties: {
+      file: { ...absolutePath, description: 'Log file to read' },
+      unit: { ...unitName, description: 'systemd unit whose journal to read' },
+      pattern: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 1024,
+        default: DEFAULT_PATTERN,
+        description: 'POSIX extended regular expression (grep -E)',
+      },
+      case_sensitive: { type: 'boolean', default: false },
+      lines: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 10_000_000,
+        default: 1000,
+        description: 'Read this many last lines (file)',
+      },
+      minutes: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 525_600,
+        default: 60,
+        description: 'Read this many last minutes (unit)',
+      },
+    },
+    oneOf: exactlyOneOf(['file'], ['unit']),
+  },
   limits: logErrorsLimits,
+});
+
+export type LogErrorsWith = CheckWith<typeof logErrors.withSchema>;
+
+export const logErrorsCheck = logErrors({
   collect: (w) => buildCollector(collectLogErrors(w)),
-  parse: (output) => parseLogErrors(output),
+  parse: parseLogErrors,
   evaluate: (c, ctx) => {
     const subject = ctx.with.file ?? ctx.with.unit ?? '';
     const window =
       ctx.with.file !== undefined
         ? `last ${c.lines} line(s)`
         : `last ${ctx.with.minutes ?? 60} min, ${c.lines} line(s)`;
-    return [
-      logErrorsLimits.finding(ctx, {
-        subject,
-        value: c.matches,
-        message: `${c.matches} line(s) match /${ctx.with.pattern ?? DEFAULT_PATTERN}/ in ${subject} (${window})`,
-      }),
-    ];
+    return logErrorsLimits.finding(ctx, {
+      subject,
+      value: c.matches,
+      message: `${c.matches} line(s) match /${ctx.with.pattern ?? DEFAULT_PATTERN}/ in ${subject} (${window})`,
+    });
   },
 });

@@ -7,9 +7,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { percentLimits, warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, percent } from '../with-schema-fragments.js';
+import { percent } from '../with-schema-fragments.js';
 
 /** The /proc/meminfo fields the checks use, in KiB. */
 export interface MemInfo {
@@ -74,65 +74,50 @@ const memoryLimits = warnCritLimits({
   crit: percent(95, 'crit at or above this share of memory in use, in percent'),
 });
 
-export const memoryWithSchema = checkWithSchema({
-  properties: { thresholds: memoryLimits.schema },
-});
-
-export type MemoryWith = CheckWith<typeof memoryWithSchema>;
-
-export const memoryCheck = defineCheck<MemoryWith>()({
+export const memoryCheck = defineCheck({
   name: 'inspection.memory',
   description: 'Memory in use, from MemTotal and MemAvailable in /proc/meminfo',
-  withSchema: memoryWithSchema,
   limits: memoryLimits,
+})({
   collect: () => MEMINFO_COLLECTOR,
-  parse: (output) => parseMeminfo(output),
+  parse: parseMeminfo,
   evaluate: (m, ctx) => {
     const used = usedPercent(m.memTotal, m.memAvailable);
     const how = m.isAvailableEstimated ? ' (estimated: the kernel has no MemAvailable)' : '';
-    return [
-      memoryLimits.finding(ctx, {
-        subject: 'memory',
-        value: used,
-        message: `memory ${used}% in use, ${mib(m.memAvailable)} of ${mib(m.memTotal)} available${how}`,
-      }),
-    ];
+    return memoryLimits.finding(ctx, {
+      subject: 'memory',
+      value: used,
+      message: `memory ${used}% in use, ${mib(m.memAvailable)} of ${mib(m.memTotal)} available${how}`,
+    });
   },
 });
 
 const swapLimits = percentLimits('share of swap in use', 50, 80);
 
-export const swapWithSchema = checkWithSchema({ properties: { thresholds: swapLimits.schema } });
-
-export type SwapWith = CheckWith<typeof swapWithSchema>;
-
-export const swapCheck = defineCheck<SwapWith>()({
+export const swapCheck = defineCheck({
   name: 'inspection.swap',
   description: 'Swap in use, from SwapTotal and SwapFree in /proc/meminfo',
-  withSchema: swapWithSchema,
   limits: swapLimits,
+})({
   collect: () => MEMINFO_COLLECTOR,
-  parse: (output) => parseMeminfo(output),
+  parse: parseMeminfo,
   evaluate: (m, ctx) => {
     if (m.swapTotal === 0) {
-      return [
-        makeFinding(ctx, {
-          subject: 'swap',
-          status: 'ok',
-          value: 0,
-          threshold: swapLimits.warn(ctx),
-          unit: '%',
-          message: 'no swap configured',
-        }),
-      ];
+      const message = 'no swap configured';
+      return makeFinding(ctx, {
+        subject: 'swap',
+        status: 'ok',
+        value: 0,
+        threshold: swapLimits.warn(ctx),
+        unit: '%',
+        message,
+      });
     }
     const used = usedPercent(m.swapTotal, m.swapFree);
-    return [
-      swapLimits.finding(ctx, {
-        subject: 'swap',
-        value: used,
-        message: `swap ${used}% in use, ${mib(m.swapTotal - m.swapFree)} of ${mib(m.swapTotal)}`,
-      }),
-    ];
+    return swapLimits.finding(ctx, {
+      subject: 'swap',
+      value: used,
+      message: `swap ${used}% in use, ${mib(m.swapTotal - m.swapFree)} of ${mib(m.swapTotal)}`,
+    });
   },
 });

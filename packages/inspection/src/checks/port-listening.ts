@@ -1,7 +1,7 @@
 import { excerpt, parsed, parseToolOutput, sectionLines, unknown } from '../collector-output.js';
 import { buildCollector, section } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { checkWithSchema, hostName, tcpPort } from '../with-schema-fragments.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface ListeningSocket {
   address: string;
@@ -82,25 +82,22 @@ export function parseListening(output: string): Parsed<ListeningSocket[]> {
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '*']);
 
-export const portListeningWithSchema = checkWithSchema({
-  required: ['port'],
-  properties: {
-    port: tcpPort,
-    address: {
-      ...hostName,
-      description: 'Listening address that must serve the port; a wildcard listener also counts',
-    },
-  },
-});
-
-export type PortListeningWith = CheckWith<typeof portListeningWithSchema>;
-
-export const portListeningCheck = defineCheck<PortListeningWith>()({
+export const portListeningCheck = defineCheck({
   name: 'inspection.port-listening',
   description: 'A TCP port is listening on the host (ss -ltn, netstat -ltn or /proc/net/tcp)',
-  withSchema: portListeningWithSchema,
+  with: {
+    required: ['port'],
+    properties: {
+      port: tcpPort,
+      address: {
+        ...hostName,
+        description: 'Listening address that must serve the port; a wildcard listener also counts',
+      },
+    },
+  },
+})({
   collect: () => COLLECTOR,
-  parse: (output) => parseListening(output),
+  parse: parseListening,
   evaluate: (sockets, ctx) => {
     const { port, address } = ctx.with;
     const hits = sockets.filter(
@@ -108,14 +105,11 @@ export const portListeningCheck = defineCheck<PortListeningWith>()({
     );
     const where = address ? `${address}:${port}` : `port ${port}`;
     const on = [...new Set(hits.map((s) => s.address))].join(', ');
-    return [
-      makeFinding(ctx, {
-        subject: String(port),
-        status: hits.length > 0 ? 'ok' : 'crit',
-        value: hits.length > 0,
-        message:
-          hits.length > 0 ? `${where} is listening (on ${on})` : `nothing listens on ${where}`,
-      }),
-    ];
+    return makeFinding(ctx, {
+      subject: String(port),
+      status: hits.length > 0 ? 'ok' : 'crit',
+      value: hits.length > 0,
+      message: hits.length > 0 ? `${where} is listening (on ${on})` : `nothing listens on ${where}`,
+    });
   },
 });

@@ -7,9 +7,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, section, whenTool } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { countLimits, namedLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count, exactlyOneOf } from '../with-schema-fragments.js';
+import { count, exactlyOneOf } from '../with-schema-fragments.js';
 
 export interface ProcessRow {
   pid: number;
@@ -87,34 +87,31 @@ const processLimits = namedLimits({
   max_count: count(10000, 'warn above this many matching processes'),
 });
 
-export const processWithSchema = checkWithSchema({
-  properties: {
-    name: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 255,
-      description: 'Process name as ps comm shows it (e.g. nginx)',
-    },
-    pattern: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 1024,
-      description: 'JavaScript regular expression matched against the full command line',
-    },
-    thresholds: processLimits.schema,
-  },
-  oneOf: exactlyOneOf(['name'], ['pattern']),
-});
-
-export type ProcessWith = CheckWith<typeof processWithSchema>;
-
-export const processCheck = defineCheck<ProcessWith>()({
+export const processCheck = defineCheck({
   name: 'inspection.process',
   description:
     'A process is running: by exact name, or by a regular expression over its command line',
-  withSchema: processWithSchema,
+  with: {
+    properties: {
+      name: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 255,
+        description: 'Process name as ps comm shows it (e.g. nginx)',
+      },
+      pattern: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 1024,
+        description: 'JavaScript regular expression matched against the full command line',
+      },
+    },
+    oneOf: exactlyOneOf(['name'], ['pattern']),
+  },
+  limits: processLimits,
+})({
   collect: () => PS_COLLECTOR,
-  parse: (output) => parsePs(output),
+  parse: parsePs,
   evaluate: (rows, ctx) => {
     const subject = ctx.with.name ?? ctx.with.pattern ?? '';
     const match = matcher(ctx.with.name, ctx.with.pattern);
@@ -161,33 +158,25 @@ export const processCheck = defineCheck<ProcessWith>()({
 
 const zombiesLimits = countLimits('zombies', 5, 50);
 
-export const zombiesWithSchema = checkWithSchema({
-  properties: { thresholds: zombiesLimits.schema },
-});
-
-export type ZombiesWith = CheckWith<typeof zombiesWithSchema>;
-
-export const zombiesCheck = defineCheck<ZombiesWith>()({
+export const zombiesCheck = defineCheck({
   name: 'inspection.zombies',
   description: 'Zombie (defunct) processes waiting for their parent to reap them',
-  withSchema: zombiesWithSchema,
   limits: zombiesLimits,
+})({
   collect: () => ZOMBIES_COLLECTOR,
-  parse: (output) => parsePs(output),
+  parse: parsePs,
   evaluate: (rows, ctx) => {
     const zombies = rows.filter((p) => p.stat.startsWith('Z'));
     const which = zombies
       .slice(0, 10)
       .map((p) => `${p.comm}[${p.pid}]`)
       .join(', ');
-    return [
-      zombiesLimits.finding(ctx, {
-        value: zombies.length,
-        message:
-          zombies.length === 0
-            ? 'no zombie processes'
-            : `${zombies.length} zombie process(es): ${which}`,
-      }),
-    ];
+    return zombiesLimits.finding(ctx, {
+      value: zombies.length,
+      message:
+        zombies.length === 0
+          ? 'no zombie processes'
+          : `${zombies.length} zombie process(es): ${which}`,
+    });
   },
 });

@@ -7,8 +7,7 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { checkWithSchema } from '../with-schema-fragments.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 
 export interface RebootState {
   isRequired: boolean;
@@ -67,30 +66,26 @@ export function parseRebootRequired(output: string): Parsed<RebootState> {
   );
 }
 
-export const rebootRequiredWithSchema = checkWithSchema({
-  properties: {
-    severity: {
-      enum: ['warn', 'crit'],
-      default: 'warn',
-      description: 'Status of a host that needs a reboot',
-    },
-  },
-});
-
-export type RebootRequiredWith = CheckWith<typeof rebootRequiredWithSchema>;
-
-export const rebootRequiredCheck = defineCheck<RebootRequiredWith>()({
+export const rebootRequiredCheck = defineCheck({
   name: 'inspection.reboot-required',
   description:
     'The host needs a reboot to use updated packages (Debian flag file, needs-restarting -r, kernel modules)',
-  withSchema: rebootRequiredWithSchema,
+  with: {
+    properties: {
+      severity: {
+        enum: ['warn', 'crit'],
+        default: 'warn',
+        description: 'Status of a host that needs a reboot',
+      },
+    },
+  },
+})({
   collect: () => COLLECTOR,
-  parse: (output) => parseRebootRequired(output),
-  evaluate: (r, ctx) => [
+  parse: parseRebootRequired,
+  evaluate: (r, ctx) =>
     makeFinding(ctx, {
       status: r.isRequired ? (ctx.with.severity ?? 'warn') : 'ok',
       value: r.isRequired,
       message: `${r.isRequired ? 'reboot required' : 'no reboot required'}: ${r.detail} (${r.how})`,
     }),
-  ],
 });

@@ -8,9 +8,8 @@ import {
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section, shellWord } from '../collector-script.js';
 import { compareDebianVersions } from '../compare-debian-versions.js';
-import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { defineCheck, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
-import { checkWithSchema } from '../with-schema-fragments.js';
 
 export interface PendingUpdates {
   manager: 'apt' | 'dnf' | 'yum' | 'apk';
@@ -195,20 +194,14 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
 
 const securityUpdatesLimits = countLimits('packages with a security update', 1, 10);
 
-export const securityUpdatesWithSchema = checkWithSchema({
-  properties: { thresholds: securityUpdatesLimits.schema },
-});
-
-export type SecurityUpdatesWith = CheckWith<typeof securityUpdatesWithSchema>;
-
-export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
+export const securityUpdatesCheck = defineCheck({
   name: 'inspection.security-updates',
   description:
     'Pending security updates (apt: security suites vs installed versions, dnf/yum updateinfo, apk version on Alpine)',
-  withSchema: securityUpdatesWithSchema,
   limits: securityUpdatesLimits,
+})({
   collect: () => COLLECTOR,
-  parse: (output) => parseSecurityUpdates(output),
+  parse: parseSecurityUpdates,
   evaluate: (u, ctx) => {
     const n = u.packages.length;
     // Alpine's apk has no security classification: every pending update is counted.
@@ -224,6 +217,6 @@ export const securityUpdatesCheck = defineCheck<SecurityUpdatesWith>()({
       n === 0
         ? `no pending security updates (${u.manager})`
         : `${n} ${what}${sev ? ` [${sev}]` : ''}: ${list}${n > 10 ? ', …' : ''}`;
-    return [securityUpdatesLimits.finding(ctx, { subject: u.manager, value: n, message })];
+    return securityUpdatesLimits.finding(ctx, { subject: u.manager, value: n, message });
   },
 });

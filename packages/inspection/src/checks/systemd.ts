@@ -7,9 +7,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, shellWord, whenTool } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, unitName } from '../with-schema-fragments.js';
+import { unitName } from '../with-schema-fragments.js';
 
 export interface FailedUnit {
   unit: string;
@@ -54,25 +54,21 @@ export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
 
 const failedUnitsLimits = countLimits('failed units', 1, 3);
 
-export const failedUnitsWithSchema = checkWithSchema({
-  properties: {
-    ignore: {
-      type: 'array',
-      items: unitName,
-      uniqueItems: true,
-      description: 'Failed units to leave out',
-    },
-    thresholds: failedUnitsLimits.schema,
-  },
-});
-
-export type FailedUnitsWith = CheckWith<typeof failedUnitsWithSchema>;
-
-export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
+export const failedUnitsCheck = defineCheck({
   name: 'inspection.failed-units',
   description: 'systemd units in the failed state (systemctl list-units --failed)',
-  withSchema: failedUnitsWithSchema,
+  with: {
+    properties: {
+      ignore: {
+        type: 'array',
+        items: unitName,
+        uniqueItems: true,
+        description: 'Failed units to leave out',
+      },
+    },
+  },
   limits: failedUnitsLimits,
+})({
   collect: () =>
     buildCollector(
       whenTool(
@@ -80,20 +76,18 @@ export const failedUnitsCheck = defineCheck<FailedUnitsWith>()({
         `systemctl list-units --failed --all --no-legend --plain --no-pager 2>&1\n${EXIT_MARKER}`,
       ),
     ),
-  parse: (output) => parseFailedUnits(output),
+  parse: parseFailedUnits,
   evaluate: (units, ctx) => {
     const ignored = new Set(ctx.with.ignore ?? []);
     const failed = units.filter(
       (u) => !ignored.has(u.unit) && !ignored.has(u.unit.replace(/\.service$/, '')),
     );
     const names = failed.map((u) => u.unit).join(', ');
-    return [
-      failedUnitsLimits.finding(ctx, {
-        value: failed.length,
-        message:
-          failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,
-      }),
-    ];
+    return failedUnitsLimits.finding(ctx, {
+      value: failed.length,
+      message:
+        failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,
+    });
   },
 });
 
@@ -118,24 +112,21 @@ export function parseUnitState(output: string): Parsed<UnitState> {
   return parsed({ loadState, activeState, subState: props.get('SubState') ?? '' });
 }
 
-export const unitActiveWithSchema = checkWithSchema({
-  required: ['unit'],
-  properties: {
-    unit: unitName,
-    expect: {
-      enum: ['active', 'inactive'],
-      default: 'active',
-      description: 'The state the unit should be in',
-    },
-  },
-});
-
-export type UnitActiveWith = CheckWith<typeof unitActiveWithSchema>;
-
-export const unitActiveCheck = defineCheck<UnitActiveWith>()({
+export const unitActiveCheck = defineCheck({
   name: 'inspection.unit-active',
   description: 'One systemd unit is active (or, with expect: inactive, is not running)',
-  withSchema: unitActiveWithSchema,
+  with: {
+    required: ['unit'],
+    properties: {
+      unit: unitName,
+      expect: {
+        enum: ['active', 'inactive'],
+        default: 'active',
+        description: 'The state the unit should be in',
+      },
+    },
+  },
+})({
   collect: (w) =>
     buildCollector(
       whenTool(
@@ -143,7 +134,7 @@ export const unitActiveCheck = defineCheck<UnitActiveWith>()({
         `systemctl show --no-pager -p LoadState -p ActiveState -p SubState -- ${shellWord(w.unit, 'unit')} 2>&1\n${EXIT_MARKER}`,
       ),
     ),
-  parse: (output) => parseUnitState(output),
+  parse: parseUnitState,
   evaluate: (s, ctx) => {
     const unit = ctx.with.unit;
     const state = `${s.activeState}${s.subState ? ` (${s.subState})` : ''}`;

@@ -7,9 +7,9 @@ import {
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
-import { type CheckWith, defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
+import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
-import { checkWithSchema, count } from '../with-schema-fragments.js';
+import { count } from '../with-schema-fragments.js';
 
 export type TimeSyncState =
   | {
@@ -87,20 +87,14 @@ const timeSyncLimits = warnCritLimits({
   crit: count(1000, 'crit at or above this clock offset in milliseconds (chrony)'),
 });
 
-export const timeSyncWithSchema = checkWithSchema({
-  properties: { thresholds: timeSyncLimits.schema },
-});
-
-export type TimeSyncWith = CheckWith<typeof timeSyncWithSchema>;
-
-export const timeSyncCheck = defineCheck<TimeSyncWith>()({
+export const timeSyncCheck = defineCheck({
   name: 'inspection.time-sync',
   description:
     'The clock is synchronised by NTP: chrony (chronyc tracking) or systemd-timesyncd (timedatectl)',
-  withSchema: timeSyncWithSchema,
   limits: timeSyncLimits,
+})({
   collect: () => COLLECTOR,
-  parse: (output) => parseTimeSync(output),
+  parse: parseTimeSync,
   evaluate: (s, ctx) => {
     if (!s.isSynchronised) {
       const why =

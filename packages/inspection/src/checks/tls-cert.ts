@@ -16,14 +16,7 @@ import {
 } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
-import {
-  absolutePath,
-  checkWithSchema,
-  count,
-  exactlyOneOf,
-  hostName,
-  tcpPort,
-} from '../with-schema-fragments.js';
+import { absolutePath, count, exactlyOneOf, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface CertificateDates {
   /** Seconds since the epoch, from `notAfter=`. */
@@ -99,37 +92,37 @@ const tlsCertLimits = warnCritLimits({
   crit: count(7, 'crit when the certificate expires in this many days or fewer'),
 });
 
-export const tlsCertWithSchema = checkWithSchema({
-  properties: {
-    host: hostName,
-    port: { ...tcpPort, default: 443 },
-    servername: {
-      ...hostName,
-      description: 'SNI name to ask for (default: host, unless it is an IP address)',
-    },
-    file: { ...absolutePath, description: 'PEM certificate file on the host' },
-    timeout_s: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 120,
-      default: 10,
-      description: 'Give up connecting after this many seconds',
-    },
-    thresholds: tlsCertLimits.schema,
-  },
-  oneOf: exactlyOneOf(['host'], ['file']),
-});
-
-export type TlsCertWith = CheckWith<typeof tlsCertWithSchema>;
-
-export const tlsCertCheck = defineCheck<TlsCertWith>()({
+const tlsCert = defineCheck({
   name: 'inspection.tls-cert',
   description:
     'Days until a TLS certificate expires: served at host:port (openssl s_client) or in a PEM file',
-  withSchema: tlsCertWithSchema,
+  with: {
+    properties: {
+      host: hostName,
+      port: { ...tcpPort, default: 443 },
+      servername: {
+        ...hostName,
+        description: 'SNI name to ask for (default: host, unless it is an IP address)',
+      },
+      file: { ...absolutePath, description: 'PEM certificate file on the host' },
+      timeout_s: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 120,
+        default: 10,
+        description: 'Give up connecting after this many seconds',
+      },
+    },
+    oneOf: exactlyOneOf(['host'], ['file']),
+  },
   limits: tlsCertLimits,
+});
+
+export type TlsCertWith = CheckWith<typeof tlsCert.withSchema>;
+
+export const tlsCertCheck = tlsCert({
   collect: (w) => buildCollector(NOW_MARKER, collectTls(w)),
-  parse: (output) => parseCertificateDates(output),
+  parse: parseCertificateDates,
   evaluate: (c, ctx) => {
     const subject = ctx.with.file ?? `${ctx.with.host}:${ctx.with.port ?? 443}`;
     const days = Math.floor((c.notAfter - c.now) / 86400);
@@ -137,9 +130,9 @@ export const tlsCertCheck = defineCheck<TlsCertWith>()({
     // An expired certificate is crit whatever the limits say.
     if (c.notAfter <= c.now) {
       const message = `certificate ${c.subject} EXPIRED on ${expiry}`;
-      return [tlsCertLimits.critFinding(ctx, { subject, value: days, message })];
+      return tlsCertLimits.critFinding(ctx, { subject, value: days, message });
     }
     const message = `certificate ${c.subject} expires in ${days} day(s), on ${expiry}`;
-    return [tlsCertLimits.finding(ctx, { subject, value: days, message })];
+    return tlsCertLimits.finding(ctx, { subject, value: days, message });
   },
 });
