@@ -1,5 +1,4 @@
 import type { ValidationError } from '@opsbook/schema';
-import { inventoryErrors } from './error-codes.js';
 import type { SourceLocation, Vars } from './inventory.js';
 import {
   isTemplate,
@@ -7,7 +6,12 @@ import {
   TemplateRefused,
   TemplateUndefined,
 } from './var-templates.js';
-import { unreadVaultError, VaultedValue, vaultLockedError } from './vault-values.js';
+import {
+  hostVariableError,
+  unreadVaultError,
+  VaultedValue,
+  vaultLockedError,
+} from './vault-values.js';
 
 interface HostVarsInput {
   host: string;
@@ -64,22 +68,15 @@ export function resolveHostVars({
     group_names: groups,
   };
 
-  const templateError = (name: string, message: string): ValidationError => {
-    const at = origins[name]!;
-    const { file, line, col } = at;
-    return new inventoryErrors.ValidationError(
-      [
-        {
-          file,
-          line,
-          col,
-          rule: 'unsupported-template',
-          message: `host '${host}': variable '${name}' ${message}`,
-        },
-      ],
+  const templateError = (name: string, message: string): ValidationError =>
+    hostVariableError(
+      host,
+      name,
+      origins[name]!,
+      'unsupported-template',
+      message,
       'INVENTORY_INVALID',
     );
-  };
 
   const resolve = (name: string): unknown => {
     const known = done.get(name);

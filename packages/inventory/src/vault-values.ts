@@ -1,7 +1,8 @@
 import type { Problem, ValidationError, YamlSource } from '@opsbook/schema';
 import { decryptVault, VAULT_HEADER, VaultError } from './ansible-vault.js';
-import { inventoryErrors } from './error-codes.js';
+import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import type { SourceLocation, Vars } from './inventory.js';
+import { mapYamlStrings } from './map-yaml-strings.js';
 
 /** The vault password of a load, if one was given, and where it came from (for messages). */
 export interface VaultKey {
@@ -53,39 +54,23 @@ export function openInlineVaults(
   vaulted: Map<string, SourceLocation>,
 ): { value: unknown; problems: Problem[] } {
   const problems: Problem[] = [];
-  const walk = (v: unknown, path: (string | number)[]): unknown => {
-    if (typeof v === 'string') {
-      if (!v.startsWith(VAULT_HEADER)) return v;
-      if (!tagLines.has(source.locate(path, 'value').line)) return v;
-      // Reported where the variable is named, the line a reader looks for.
-      const at = { file: source.file, ...source.locate(path, 'key') };
-      vaulted.set(path.join('.'), at);
-      if (!key.password) return new VaultedValue(at);
-      try {
-        return decryptVault(v, key.password).toString('utf8');
-      } catch (e) {
-        if (!(e instanceof VaultError)) throw e;
-        problems.push(vaultProblem(at, e, key));
-        return new VaultedValue(at);
-      }
-    }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) {
-        Object.defineProperty(out, k, {
-          value: walk(x, [...path, k]),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      return out;
-    }
-    return v;
-  };
   if (tagLines.size === 0) return { value, problems };
-  return { value: walk(value, []), problems };
+  const opened = mapYamlStrings(value, (v, path) => {
+    if (!v.startsWith(VAULT_HEADER)) return v;
+    if (!tagLines.has(source.locate(path, 'value').line)) return v;
+    // Reported where the variable is named, the line a reader looks for.
+    const at = { file: source.file, ...source.locate(path, 'key') };
+    vaulted.set(path.join('.'), at);
+    if (!key.password) return new VaultedValue(at);
+    try {
+      return decryptVault(v, key.password).toString('utf8');
+    } catch (e) {
+      if (!(e instanceof VaultError)) throw e;
+      problems.push(vaultProblem(at, e, key));
+      return new VaultedValue(at);
+    }
+  });
+  return { value: opened, problems };
 }
 
 export function vaultProblem(at: SourceLocation, e: VaultError, key: VaultKey): Problem {
@@ -104,18 +89,29 @@ export function vaultProblem(at: SourceLocation, e: VaultError, key: VaultKey): 
 
 /** The error for a variable whose value is vaulted and no password was given. */
 export function vaultLockedError(host: string, name: string, at: SourceLocation): ValidationError {
+  return hostVariableError(
+    host,
+    name,
+    at,
+    'vault-password-needed',
+    `is Ansible Vault encrypted and no vault password was given: ${HOW_TO_GIVE_VAULT_PASSWORD}`,
+    'VAULT_PASSWORD_NEEDED',
+  );
+}
+
+/** The error for one variable of a host, at the place that sets it: `host 'h': variable 'v' …`. */
+export function hostVariableError(
+  host: string,
+  name: string,
+  at: SourceLocation,
+  rule: string,
+  message: string,
+  code: InventoryErrorCode<'invalid'>,
+): ValidationError {
   const { file, line, col } = at;
   return new inventoryErrors.ValidationError(
-    [
-      {
-        file,
-        line,
-        col,
-        rule: 'vault-password-needed',
-        message: `host '${host}': variable '${name}' is Ansible Vault encrypted and no vault password was given: ${HOW_TO_GIVE_VAULT_PASSWORD}`,
-      },
-    ],
-    'VAULT_PASSWORD_NEEDED',
+    [{ file, line, col, rule, message: `host '${host}': variable '${name}' ${message}` }],
+    code,
   );
 }
 

@@ -1,4 +1,5 @@
-import type { PathSegment, YamlSource } from '@opsbook/schema';
+import type { YamlSource } from '@opsbook/schema';
+import { mapYamlStrings } from './map-yaml-strings.js';
 
 /**
  * The plain scalars YAML 1.1 (PyYAML, which Ansible uses) reads as booleans and opsbook's YAML
@@ -24,27 +25,10 @@ const yaml11Booleans: Record<string, boolean> = {
  * become booleans (a quoted `'yes'` stays a string). Keys are left alone.
  */
 export function withYaml11Booleans(source: YamlSource, value: unknown): unknown {
-  const walk = (v: unknown, path: PathSegment[]): unknown => {
-    if (typeof v === 'string') {
-      if (!Object.hasOwn(yaml11Booleans, v)) return v;
-      const span = source.span(path, 'value');
-      const raw = span ? source.text.slice(span.start, span.end).trim() : '';
-      return raw === v ? yaml11Booleans[v] : v;
-    }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) {
-        Object.defineProperty(out, k, {
-          value: walk(x, [...path, k]),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      return out;
-    }
-    return v;
-  };
-  return walk(value, []);
+  return mapYamlStrings(value, (v, path) => {
+    if (!Object.hasOwn(yaml11Booleans, v)) return v;
+    const span = source.span(path, 'value');
+    const raw = span ? source.text.slice(span.start, span.end).trim() : '';
+    return raw === v ? yaml11Booleans[v] : v;
+  });
 }
