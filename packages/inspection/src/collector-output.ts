@@ -8,6 +8,10 @@ export interface CollectorOutput {
   markers: ReadonlyMap<string, readonly string[]>;
   /** Markers by section, for collectors that record an exit status per part. */
   sectionMarkers: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+  /** The first value of a marker: in one section, or anywhere when no section is named. */
+  marker(key: string, sectionName?: string): string | undefined;
+  /** Lines of a section without blank lines; `''` (the default) is before the first section. */
+  lines(sectionName?: string): string[];
 }
 
 /** Bound the work on an absurd output: far more than any collector prints. */
@@ -38,27 +42,20 @@ export function readCollectorOutput(output: string): CollectorOutput {
     const own = sectionMarkers.get(current);
     if (own) push(own, key, value);
   }
-  return { sections, markers, sectionMarkers };
+  return {
+    sections,
+    markers,
+    sectionMarkers,
+    marker: (key, sectionName) =>
+      (sectionName === undefined ? markers : sectionMarkers.get(sectionName))?.get(key)?.[0],
+    lines: (name = '') => (sections.get(name) ?? []).filter((l) => l.trim() !== ''),
+  };
 }
 
 function push(map: Map<string, string[]>, key: string, value: string): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-export function firstMarker(
-  out: CollectorOutput,
-  key: string,
-  sectionName?: string,
-): string | undefined {
-  const source = sectionName === undefined ? out.markers : out.sectionMarkers.get(sectionName);
-  return source?.get(key)?.[0];
-}
-
-/** Lines of a section without blank lines. */
-export function sectionLines(out: CollectorOutput, name = ''): string[] {
-  return (out.sections.get(name) ?? []).filter((l) => l.trim() !== '');
 }
 
 /** Why there is nothing to parse: the tool is missing on the host. */
@@ -106,10 +103,32 @@ export function toNumber(text: string | undefined): number | undefined {
 
 /** A short, printable excerpt of unrecognised output for an `unknown` reason. */
 export function excerpt(lines: readonly string[]): string {
+  const quoted = quoteOutput(lines);
+  return quoted === NOTHING ? quoted : `unrecognised output: ${quoted}`;
+}
+
+const NOTHING = 'the collector printed nothing';
+
+/** What a tool printed, short, printable and quoted, to say why it failed. */
+export function quoteOutput(lines: readonly string[]): string {
   const text = lines
     .join(' ')
     .replace(/[^\x20-\x7e]/g, '?')
     .trim();
-  if (text === '') return 'the collector printed nothing';
-  return `unrecognised output: "${text.length > 120 ? `${text.slice(0, 120)}…` : text}"`;
+  if (text === '') return NOTHING;
+  return `"${text.length > 120 ? `${text.slice(0, 120)}…` : text}"`;
+}
+
+/**
+ * Why a tool's part of the output cannot be read, from the exit status its collector recorded:
+ * none (the output was cut), or not 0 (with what the tool said); `undefined` when it succeeded.
+ */
+export function toolFailure(
+  tool: string,
+  exit: string | undefined,
+  lines: readonly string[],
+): string | undefined {
+  if (exit === '0') return undefined;
+  if (exit === undefined) return `${tool} output is truncated`;
+  return `${tool} failed (exit ${exit}): ${quoteOutput(lines)}`;
 }

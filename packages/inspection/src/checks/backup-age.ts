@@ -1,13 +1,4 @@
-import {
-  excerpt,
-  firstMarker,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  toInt,
-  toNumber,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toInt, toNumber, unknown } from '../collector-output.js';
 import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
@@ -40,17 +31,17 @@ function collectBackupAge(w: BackupAgeWith): string {
 
 export function parseBackupAge(output: string): Parsed<NewestBackup> {
   return parseToolOutput(output, (out) => {
-    const now = toInt(firstMarker(out, 'NOW'));
+    const now = toInt(out.marker('NOW'));
     if (now === undefined)
-      return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(sectionLines(out))}`);
-    if (firstMarker(out, 'ABSENT') !== undefined) return parsed({ state: 'absent', now });
+      return unknown(`the host clock (OPSBOOK_NOW) is missing: ${excerpt(out.lines())}`);
+    if (out.marker('ABSENT') !== undefined) return parsed({ state: 'absent', now });
     const section = out.sections.has('find')
       ? 'find'
       : out.sections.has('stat')
         ? 'stat'
         : undefined;
-    if (!section) return unknown(excerpt(sectionLines(out)));
-    const lines = sectionLines(out, section);
+    if (!section) return unknown(excerpt(out.lines()));
+    const lines = out.lines(section);
     if (lines.length === 0) return parsed({ state: 'empty', now });
     const m = /^(\d+(?:\.\d+)?) (\d+) (.*)$/.exec(lines.at(-1) ?? '');
     const mtime = toNumber(m?.[1]);

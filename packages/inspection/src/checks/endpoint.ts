@@ -1,9 +1,8 @@
 import {
   excerpt,
-  firstMarker,
   parsed,
   parseToolOutput,
-  sectionLines,
+  quoteOutput,
   toInt,
   toNumber,
   unknown,
@@ -62,7 +61,7 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
     for (const via of ['curl', 'wget', 'bash', 'nc'] as const) {
       const lines = out.sections.get(via);
       if (!lines) continue;
-      const exit = toInt(firstMarker(out, 'EXIT', via));
+      const exit = toInt(out.marker('EXIT', via));
       if (exit === undefined) return unknown(`the ${via} probe did not finish (truncated output)`);
       // 124 is timeout(1) giving up (unreachable); above 128 the tool itself died of a signal.
       if (exit > 128)
@@ -71,9 +70,9 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
       const detail =
         exit === 0
           ? 'connected'
-          : `${via} exit ${exit}${text.length ? `: ${excerpt(text).replace(/^unrecognised output: /, '')}` : ''}`;
+          : `${via} exit ${exit}${text.length ? `: ${quoteOutput(text)}` : ''}`;
       if (via === 'curl') {
-        const [code, seconds] = (firstMarker(out, 'HTTP', via) ?? '').split(' ');
+        const [code, seconds] = (out.marker('HTTP', via) ?? '').split(' ');
         const httpStatus = toInt(code);
         const time = toNumber(seconds);
         const isReachable = exit === 0 && httpStatus !== undefined && httpStatus > 0;
@@ -100,7 +99,7 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
       }
       return parsed({ via, isReachable: exit === 0, detail });
     }
-    return unknown(excerpt(sectionLines(out)));
+    return unknown(excerpt(out.lines()));
   });
 }
 

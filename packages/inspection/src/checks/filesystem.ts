@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  toInt,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toInt, unknown } from '../collector-output.js';
 import { buildCollector, firstTool } from '../collector-script.js';
 import {
   type CheckWith,
@@ -39,7 +32,7 @@ const ROW = /^(.+?)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+%|-)\s+(\/.*)$/;
  */
 export function parseDf(output: string): Parsed<DfRow[]> {
   return parseToolOutput(output, (out) => {
-    const lines = sectionLines(out);
+    const lines = out.lines();
     const header = lines.findIndex((l) => /^Filesystem\s/.test(l));
     if (header < 0) return unknown(excerpt(lines));
     const rows: DfRow[] = [];

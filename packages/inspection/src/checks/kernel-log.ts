@@ -1,9 +1,9 @@
 import {
   excerpt,
-  firstMarker,
   parsed,
   parseToolOutput,
   toNumber,
+  toolFailure,
   unknown,
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
@@ -50,18 +50,12 @@ function collectKernelLog(w: KernelLogWith): string {
 export function parseKernelLog(output: string, w: KernelLogWith): Parsed<KernelLog> {
   return parseToolOutput(output, (out) => {
     for (const source of ['journal', 'dmesg'] as const) {
-      const lines = out.sections.get(source)?.filter((l) => l.trim() !== '');
-      if (!lines) continue;
-      const exit = firstMarker(out, 'EXIT', source);
-      if (exit !== '0') {
-        return unknown(
-          exit === undefined
-            ? `${source} output is truncated`
-            : `${source} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-        );
-      }
+      if (!out.sections.has(source)) continue;
+      const lines = out.lines(source);
+      const failure = toolFailure(source, out.marker('EXIT', source), lines);
+      if (failure) return unknown(failure);
       if (source === 'journal') return parsed({ source, lines });
-      const uptime = toNumber(firstMarker(out, 'UPTIME', source));
+      const uptime = toNumber(out.marker('UPTIME', source));
       const stamped = lines.filter((l) => /^\[\s*\d+\.\d+\]/.test(l));
       if (lines.length > 0 && stamped.length === 0)
         return unknown(`dmesg printed no kernel messages: ${excerpt(lines)}`);
@@ -71,7 +65,7 @@ export function parseKernelLog(output: string, w: KernelLogWith): Parsed<KernelL
         lines: stamped.filter((l) => (toNumber(/^\[\s*(\d+\.\d+)\]/.exec(l)?.[1]) ?? 0) >= from),
       });
     }
-    return unknown(excerpt([...(out.sections.get('') ?? [])].filter((l) => l.trim() !== '')));
+    return unknown(excerpt(out.lines()));
   });
 }
 

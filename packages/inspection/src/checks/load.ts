@@ -1,13 +1,4 @@
-import {
-  excerpt,
-  firstMarker,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  toInt,
-  toNumber,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toInt, toNumber, unknown } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
 import { defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
@@ -30,11 +21,11 @@ const COLLECTOR = buildCollector(
 
 export function parseLoad(output: string): Parsed<LoadInfo> {
   return parseToolOutput(output, (out) => {
-    const fields = (firstMarker(out, 'LOADAVG') ?? '').trim().split(/\s+/);
+    const fields = (out.marker('LOADAVG') ?? '').trim().split(/\s+/);
     const [load1, load5, load15] = fields.slice(0, 3).map(toNumber);
-    const cores = toInt(firstMarker(out, 'CORES'));
+    const cores = toInt(out.marker('CORES'));
     if (load1 === undefined || load5 === undefined || load15 === undefined) {
-      return unknown(`no load averages in the output: ${excerpt(sectionLines(out))}`);
+      return unknown(`no load averages in the output: ${excerpt(out.lines())}`);
     }
     if (cores === undefined || cores < 1)
       return unknown('the number of CPU cores could not be read');

@@ -1,12 +1,4 @@
-import {
-  excerpt,
-  firstMarker,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  toInt,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toInt, unknown } from '../collector-output.js';
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
 import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
@@ -44,15 +36,15 @@ function collectLogErrors(w: LogErrorsWith): string {
 
 export function parseLogErrors(output: string): Parsed<LogErrorCount> {
   return parseToolOutput(output, (out) => {
-    const absent = firstMarker(out, 'ABSENT');
+    const absent = out.marker('ABSENT');
     if (absent !== undefined) return unknown(`log file ${absent} does not exist on the host`);
-    const unreadable = firstMarker(out, 'UNREADABLE');
+    const unreadable = out.marker('UNREADABLE');
     if (unreadable !== undefined)
       return unknown(`log file ${unreadable} is not readable (run the step with sudo?)`);
-    const lines = toInt(firstMarker(out, 'LINES'));
-    const matches = toInt(firstMarker(out, 'MATCHES'));
+    const lines = toInt(out.marker('LINES'));
+    const matches = toInt(out.marker('MATCHES'));
     if (lines === undefined || matches === undefined || matches > lines)
-      return unknown(excerpt(sectionLines(out)));
+      return unknown(excerpt(out.lines()));
     return parsed({ lines, matches });
   });
 }

@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  toInt,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toInt, unknown } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { percentLimits, warnCritLimits } from '../warn-crit-limits.js';
@@ -27,7 +20,7 @@ const MEMINFO_COLLECTOR = buildCollector(
 
 export function parseMeminfo(output: string): Parsed<MemInfo> {
   return parseToolOutput(output, (out) => {
-    const lines = sectionLines(out);
+    const lines = out.lines();
     const kib = new Map<string, number>();
     for (const line of lines) {
       const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?: kB)?$/.exec(line.trim());

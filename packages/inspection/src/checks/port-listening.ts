@@ -1,4 +1,4 @@
-import { excerpt, parsed, parseToolOutput, sectionLines, unknown } from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, unknown } from '../collector-output.js';
 import { buildCollector, section } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { hostName, tcpPort } from '../with-schema-fragments.js';
@@ -76,7 +76,7 @@ export function parseListening(output: string): Parsed<ListeningSocket[]> {
     }
     const proc = out.sections.get('proc');
     if (proc?.some((l) => /^\s*sl\s+local_address/.test(l))) return parsed(parseProcNetTcp(proc));
-    return unknown(excerpt(sectionLines(out, out.sections.has('proc') ? 'proc' : '')));
+    return unknown(excerpt(out.lines(out.sections.has('proc') ? 'proc' : '')));
   });
 }
 

@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  toInt,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toInt, unknown } from '../collector-output.js';
 import { buildCollector, section, whenTool } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { countLimits, namedLimits } from '../warn-crit-limits.js';
@@ -44,13 +37,13 @@ const ZOMBIES_COLLECTOR = buildCollector(
 export function parsePs(output: string): Parsed<ProcessRow[]> {
   return parseToolOutput(output, (out) => {
     const args = new Map<number, string>();
-    for (const line of sectionLines(out, 'args')) {
+    for (const line of out.lines('args')) {
       const m = /^\s*(\d+)\s(.*)$/.exec(line);
       const pid = toInt(m?.[1]);
       if (pid !== undefined) args.set(pid, (m?.[2] ?? '').trim());
     }
     const rows: ProcessRow[] = [];
-    const lines = sectionLines(out, 'comm');
+    const lines = out.lines('comm');
     for (const line of lines) {
       const m = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
       const pid = toInt(m?.[1]);
@@ -60,7 +53,7 @@ export function parsePs(output: string): Parsed<ProcessRow[]> {
     }
     // A host always runs at least its init and the collector's own shell.
     if (rows.length === 0)
-      return unknown(`ps listed no process: ${excerpt([...lines, ...sectionLines(out)])}`);
+      return unknown(`ps listed no process: ${excerpt([...lines, ...out.lines()])}`);
     return parsed(rows);
   });
 }

@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  firstMarker,
-  parsed,
-  readCollectorOutput,
-  sectionLines,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, readCollectorOutput, unknown } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 
@@ -33,17 +26,16 @@ const COLLECTOR = buildCollector(
 
 export function parseRebootRequired(output: string): Parsed<RebootState> {
   const out = readCollectorOutput(output);
-  const nr = out.sections.get('needs-restarting');
-  if (nr) {
-    const exit = firstMarker(out, 'EXIT', 'needs-restarting');
-    const text = nr.filter((l) => l.trim() !== '');
+  if (out.sections.has('needs-restarting')) {
+    const exit = out.marker('EXIT', 'needs-restarting');
+    const text = out.lines('needs-restarting');
     const detail = text.join(' ').replace(/\s+/g, ' ').slice(0, 200);
     if (exit === '1' && text.some((l) => /Reboot is required/i.test(l)))
       return parsed({ isRequired: true, how: 'needs-restarting', detail });
     if (exit === '0') return parsed({ isRequired: false, how: 'needs-restarting', detail });
     return unknown(`needs-restarting -r failed (exit ${exit ?? 'missing'}): ${excerpt(text)}`);
   }
-  const flag = firstMarker(out, 'FLAG', 'debian');
+  const flag = out.marker('FLAG', 'debian');
   if (flag === 'present' || flag === 'absent') {
     const pkgs = out.sectionMarkers.get('debian')?.get('PKG') ?? [];
     const detail =
@@ -52,8 +44,8 @@ export function parseRebootRequired(output: string): Parsed<RebootState> {
         : 'no /var/run/reboot-required';
     return parsed({ isRequired: flag === 'present', how: 'reboot-required-file', detail });
   }
-  const kernel = firstMarker(out, 'KERNEL', 'modules');
-  const installed = sectionLines(out, 'modules').map((l) => l.trim());
+  const kernel = out.marker('KERNEL', 'modules');
+  const installed = out.lines('modules').map((l) => l.trim());
   if (kernel && installed.length > 0) {
     const isRequired = !installed.includes(kernel);
     const detail = isRequired
@@ -62,7 +54,7 @@ export function parseRebootRequired(output: string): Parsed<RebootState> {
     return parsed({ isRequired, how: 'kernel-modules', detail });
   }
   return unknown(
-    `no way to tell on this host (no needs-restarting, no Debian flag file, no kernel modules): ${excerpt(sectionLines(out))}`,
+    `no way to tell on this host (no needs-restarting, no Debian flag file, no kernel modules): ${excerpt(out.lines())}`,
   );
 }
 

@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  firstMarker,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, toolFailure, unknown } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section, shellWord } from '../collector-script.js';
 import { compareDebianVersions } from '../compare-debian-versions.js';
 import { defineCheck, type Parsed } from '../inspection-check.js';
@@ -167,15 +160,9 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
     for (const part of ['apt-lists', 'apt', 'dnf', 'yum', 'apk'] as const) {
       if (!out.sections.has(part)) continue;
       const manager = part === 'apt-lists' ? 'apt' : part;
-      const lines = sectionLines(out, part);
-      const exit = firstMarker(out, 'EXIT', part);
-      if (exit !== '0') {
-        return unknown(
-          exit === undefined
-            ? `${manager} output is truncated`
-            : `${manager} failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-        );
-      }
+      const lines = out.lines(part);
+      const failure = toolFailure(manager, out.marker('EXIT', part), lines);
+      if (failure) return unknown(failure);
       if (manager === 'dnf' || manager === 'yum') {
         const info = parseUpdateinfo(lines);
         return info ? parsed({ manager, ...info }) : unknown(excerpt(lines));
@@ -188,7 +175,7 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
             : parseApk(lines);
       return packages ? parsed({ manager, packages, severities: {} }) : unknown(excerpt(lines));
     }
-    return unknown(excerpt(sectionLines(out)));
+    return unknown(excerpt(out.lines()));
   });
 }
 

@@ -1,11 +1,4 @@
-import {
-  excerpt,
-  firstMarker,
-  parsed,
-  parseToolOutput,
-  sectionLines,
-  unknown,
-} from '../collector-output.js';
+import { excerpt, parsed, parseToolOutput, quoteOutput, unknown } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, shellWord, whenTool } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
@@ -25,14 +18,11 @@ export interface FailedUnit {
  */
 function readSystemctl(output: string): Parsed<string[]> {
   return parseToolOutput(output, (out) => {
-    const lines = sectionLines(out);
-    const exit = firstMarker(out, 'EXIT');
+    const lines = out.lines();
+    const exit = out.marker('EXIT');
     if (exit === undefined)
       return unknown('the collector output is truncated (no exit status of systemctl)');
-    if (exit !== '0')
-      return unknown(
-        `systemctl failed (exit ${exit}): ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-      );
+    if (exit !== '0') return unknown(`systemctl failed (exit ${exit}): ${quoteOutput(lines)}`);
     return parsed(lines);
   });
 }

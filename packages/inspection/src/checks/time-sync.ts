@@ -1,7 +1,6 @@
 import {
-  excerpt,
-  firstMarker,
   parsed,
+  quoteOutput,
   readCollectorOutput,
   toNumber,
   unknown,
@@ -65,11 +64,9 @@ export function parseTimeSync(output: string): Parsed<TimeSyncState> {
   ] as const) {
     const lines = out.sections.get(name);
     if (!lines) continue;
-    const state = firstMarker(out, 'EXIT', name) === '0' ? parse(lines) : undefined;
+    const state = out.marker('EXIT', name) === '0' ? parse(lines) : undefined;
     if (state) return parsed(state);
-    reasons.push(
-      `${name}: ${excerpt(lines.filter((l) => l.trim() !== '')).replace(/^unrecognised output: /, '')}`,
-    );
+    reasons.push(`${name}: ${quoteOutput(out.lines(name))}`);
   }
   const missing = out.markers.get('MISSING');
   if (missing)

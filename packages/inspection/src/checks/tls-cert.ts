@@ -1,9 +1,8 @@
 import {
   excerpt,
-  firstMarker,
   parsed,
   parseToolOutput,
-  sectionLines,
+  quoteOutput,
   toInt,
   unknown,
 } from '../collector-output.js';
@@ -66,13 +65,10 @@ function collectTls(w: TlsCertWith): string {
 
 export function parseCertificateDates(output: string): Parsed<CertificateDates> {
   return parseToolOutput(output, (out) => {
-    const lines = sectionLines(out);
-    const now = toInt(firstMarker(out, 'NOW'));
+    const lines = out.lines();
+    const now = toInt(out.marker('NOW'));
     const endLine = lines.find((l) => l.startsWith('notAfter='));
-    if (!endLine)
-      return unknown(
-        `no certificate was read: ${excerpt(lines).replace(/^unrecognised output: /, '')}`,
-      );
+    if (!endLine) return unknown(`no certificate was read: ${quoteOutput(lines)}`);
     const notAfter = parseOpensslDate(endLine.slice('notAfter='.length));
     if (notAfter === undefined) return unknown(`unreadable expiry date: ${excerpt([endLine])}`);
     if (now === undefined)
