@@ -1,4 +1,10 @@
-import { compileSchema, parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
+import {
+  closedObject,
+  compileSchema,
+  parseJsonSource,
+  schemaProblems,
+  type Validator,
+} from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { backupErrors } from './error-codes.js';
 
@@ -10,74 +16,47 @@ import { backupErrors } from './error-codes.js';
  */
 export const manifestSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'format',
-    'id',
-    'kind',
-    'source',
-    'host',
-    'startedAt',
-    'finishedAt',
-    'runId',
-    'archives',
-    'tools',
-    'warnings',
-  ],
-  properties: {
-    format: { const: 'opsbook-backup/v1' },
-    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    kind: { enum: ['files', 'postgres'] },
-    /** What was backed up, as retention groups it: `files:/etc,/srv` or `postgres:appdb`. */
-    source: { type: 'string', minLength: 1 },
-    host: { type: 'string', minLength: 1 },
-    paths: { type: 'array', items: { type: 'string' } },
-    database: { type: 'string' },
-    startedAt: { type: 'string' },
-    finishedAt: { type: 'string' },
-    runId: { type: ['string', 'null'] },
-    archives: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'size', 'sha256', 'format'],
-        properties: {
+  ...closedObject(
+    {
+      format: { const: 'opsbook-backup/v1' },
+      id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+      kind: { enum: ['files', 'postgres'] },
+      /** What was backed up, as retention groups it: `files:/etc,/srv` or `postgres:appdb`. */
+      source: { type: 'string', minLength: 1 },
+      host: { type: 'string', minLength: 1 },
+      paths: { type: 'array', items: { type: 'string' } },
+      database: { type: 'string' },
+      startedAt: { type: 'string' },
+      finishedAt: { type: 'string' },
+      runId: { type: ['string', 'null'] },
+      archives: {
+        type: 'array',
+        minItems: 1,
+        items: closedObject({
           name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
           size: { type: 'integer', minimum: 0 },
           sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           format: { enum: ['tar', 'tar+gzip', 'tar+zstd', 'pg_dump-custom'] },
-        },
+        }),
       },
-    },
-    tools: { type: 'object', additionalProperties: { type: 'string' } },
-    /** Files that changed or vanished while tar read them: the archive may hold a torn copy. */
-    warnings: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['message'],
-        properties: { path: { type: 'string' }, message: { type: 'string' } },
+      tools: { type: 'object', additionalProperties: { type: 'string' } },
+      /** Files that changed or vanished while tar read them: the archive may hold a torn copy. */
+      warnings: {
+        type: 'array',
+        items: closedObject({ path: { type: 'string' }, message: { type: 'string' } }, ['path']),
       },
-    },
-    /** Row count and order-independent checksum of every table, taken in the dump's snapshot. */
-    tables: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'rows', 'checksum'],
-        properties: {
+      /** Row count and order-independent checksum of every table, taken in the dump's snapshot. */
+      tables: {
+        type: 'array',
+        items: closedObject({
           name: { type: 'string' },
           rows: { type: 'integer', minimum: 0 },
           checksum: { type: 'string' },
-        },
+        }),
       },
     },
-  },
+    ['paths', 'database', 'tables'],
+  ),
 } as const;
 
 export type Manifest = FromSchema<typeof manifestSchema>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, writeFileAtomic } from '@opsbook/schema';
+import { syncDirectory, UsageError, writeFileAtomic } from '@opsbook/schema';
 import { backupErrors } from './error-codes.js';
 import { type Manifest, parseManifest } from './manifest.js';
 
@@ -99,10 +99,10 @@ export async function commitBackup(
     path.join(stagedDir, 'manifest.json'),
     `${JSON.stringify(manifest, null, 2)}\n`,
   );
-  await syncPath(stagedDir);
+  await syncDirectory(stagedDir);
   const final = path.join(repo.backupsDir, manifest.id);
   await rename(stagedDir, final);
-  await syncPath(repo.backupsDir);
+  await syncDirectory(repo.backupsDir);
   return final;
 }
 
@@ -173,7 +173,7 @@ export async function removeBackup(repo: Repository, entry: { id: string }): Pro
   );
   await mkdir(repo.stagingDir, { recursive: true, mode: 0o700 });
   await rename(path.join(repo.backupsDir, entry.id), doomed);
-  await syncPath(repo.backupsDir);
+  await syncDirectory(repo.backupsDir);
   await rm(doomed, { recursive: true, force: true });
 }
 
@@ -209,15 +209,6 @@ async function writeDurable(file: string, text: string): Promise<void> {
   const handle = await open(file, 'w', 0o600);
   try {
     await writeFile(handle, text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function syncPath(target: string): Promise<void> {
-  const handle = await open(target, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();

@@ -71,3 +71,13 @@ export async function createFileAtomic(
     await unlink(temp).catch(() => undefined);
   }
 }
+
+/** fsyncs a folder, so that the names just created or renamed in it survive a crash too. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

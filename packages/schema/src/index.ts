@@ -1,4 +1,9 @@
-export { type AtomicWriteOptions, createFileAtomic, writeFileAtomic } from './atomic-write.js';
+export {
+  type AtomicWriteOptions,
+  createFileAtomic,
+  syncDirectory,
+  writeFileAtomic,
+} from './atomic-write.js';
 export { canonicalJson, digestOfValue } from './canonical-json.js';
 export { type ActionSpec, paramValueProblem } from './check-runbook.js';
 export {

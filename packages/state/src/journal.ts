@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson, ValidationError } from '@opsbook/schema';
+import { canonicalJson, syncDirectory, ValidationError } from '@opsbook/schema';
 
 /** Hides secrets in a string (the runner's secret masker); applied before hashing and writing. */
 export type Masker = (text: string) => string;
@@ -332,14 +332,4 @@ function fileSink(handle: FileHandle, file: string): JournalSink {
     },
     close: () => handle.close(),
   };
-}
-
-/** fsyncs a directory, so that a file just created in it survives a crash. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

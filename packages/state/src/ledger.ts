@@ -1,10 +1,10 @@
 import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ValidationError } from '@opsbook/schema';
+import { syncDirectory, ValidationError } from '@opsbook/schema';
 import { type ApprovalRun, approvalRunsIn, isRunUnused, usedRunIds } from './approval-use.js';
 import { stateErrors } from './error-codes.js';
-import { readJournalFile, syncDirectory } from './journal.js';
+import { readJournalFile } from './journal.js';
 import { type RunStatus, runStatuses } from './run-status.js';
 
 /**
