@@ -76,18 +76,21 @@ function valueAt(root: unknown, segments: readonly PathSegment[]): unknown {
   return v;
 }
 
-function typeWords(t: unknown): string {
-  const words: Record<string, string> = {
-    object: 'a mapping',
-    array: 'a list',
-    string: 'a string',
-    integer: 'an integer',
-    number: 'a number',
-    boolean: 'true or false',
-    null: 'null',
-  };
+/** How a message names a JSON Schema type: one value of it, and many. */
+const typeNames: Record<string, readonly [one: string, many: string]> = {
+  object: ['a mapping', 'mappings'],
+  array: ['a list', 'lists'],
+  string: ['a string', 'strings'],
+  integer: ['an integer', 'integers'],
+  number: ['a number', 'numbers'],
+  boolean: ['true or false', 'booleans'],
+  null: ['null', 'null'],
+};
+
+/** `t` (a type or a list of them) in words, e.g. `a string or null`, or `strings` when plural. */
+function typeWords(t: unknown, plural = false): string {
   const list = Array.isArray(t) ? t : [t];
-  return list.map((x) => words[String(x)] ?? String(x)).join(' or ');
+  return list.map((x) => typeNames[String(x)]?.[plural ? 1 : 0] ?? String(x)).join(' or ');
 }
 
 /** Field-specific explanations for `pattern` failures, keyed by the schema's pattern. */
@@ -253,23 +256,11 @@ function unionHint(e: ErrorObject): string {
     (e.schema as Array<{ type?: unknown; items?: { type?: unknown }; required?: string[] }>) ?? [];
   return branches
     .map((b) => {
-      if (b.type === 'array' && b.items) return `a list of ${pluralTypeWords(b.items.type)}`;
+      if (b.type === 'array' && b.items) return `a list of ${typeWords(b.items.type, true)}`;
       if (b.type !== undefined) return typeWords(b.type);
       if (b.required?.length)
         return `a mapping with ${b.required.map((k) => `'${k}'`).join(' and ')}`;
       return 'another form';
     })
     .join(', or ');
-}
-
-function pluralTypeWords(t: unknown): string {
-  const words: Record<string, string> = {
-    object: 'mappings',
-    array: 'lists',
-    string: 'strings',
-    integer: 'integers',
-    number: 'numbers',
-    boolean: 'booleans',
-  };
-  return (Array.isArray(t) ? t : [t]).map((x) => words[String(x)] ?? String(x)).join(' or ');
 }
