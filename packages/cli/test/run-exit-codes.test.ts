@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,21 +135,66 @@ describe('the exit code of a run that maxFailures stopped', () => {
 });
 
 describe('refusals that are not an unreachable host', () => {
-  it('refuses (exit 3) an approval whose ticket does not exist, naming it, and runs nothing', async () => {
+  it('plan refuses (exit 2) a ticket that does not exist, writing nothing', async () => {
+    const r = await world.opsbook([
+      'plan',
+      'stop-early',
+      '--ticket',
+      'OPS-9999',
+      '--target',
+      'h1',
+      '--param',
+      `dir=${await markerDir('no-ticket-plan')}`,
+      '-o',
+      'approvals/no-ticket-plan.json',
+    ]);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('OPS-9999 does not exist in the local tracker');
+    expect(r.stderr).toContain('opsbook ticket open');
+    expect(exists(path.join(world.dir, 'approvals', 'no-ticket-plan.json'))).toBe(false);
+  });
+
+  it('approve refuses (exit 3) to sign for a ticket deleted since the plan, and run refuses one deleted since the approval', async () => {
     const dir = await markerDir('no-ticket');
-    const file = await planApproval(world, 'stop-early', 'no-ticket.json', {
-      ticket: 'OPS-9999',
+    const ticket = await createTicket(world);
+    const ticketFile = path.join(world.stateDir, 'tracker', 'tickets', `${ticket}.json`);
+    const signed = await planApproval(world, 'stop-early', 'no-ticket.json', {
+      ticket,
       params: { dir },
       target: 'h1',
     });
-    await approveAs(world, file, world.people.alice);
-    const r = await world.opsbook(['run', file]);
-    expect(r.stderr).not.toMatch(stackTrace);
-    expect(r.stderr).toMatch(/^refused \(TRACKER_TICKET_NOT_FOUND\): /);
-    expect(r.stderr).toContain('OPS-9999');
-    expect(r.stderr).toContain('nothing was run');
-    expect(r.code).toBe(3);
-    expect(await readdir(dir)).toEqual([]);
+    await approveAs(world, signed, world.people.alice);
+    const unsigned = await planApproval(world, 'stop-early', 'no-ticket-unsigned.json', {
+      ticket,
+      params: { dir },
+      target: 'h1',
+    });
+    const before = await readFile(unsigned, 'utf8');
+    const kept = await readFile(ticketFile);
+    await rm(ticketFile);
+    try {
+      const approve = await world.opsbook([
+        'approve',
+        unsigned,
+        '--key',
+        world.people.alice.keyFile,
+      ]);
+      expect(approve.stderr).not.toMatch(stackTrace);
+      expect(approve.stderr).toMatch(/^refused \(TRACKER_TICKET_NOT_FOUND\): not signed: /);
+      expect(approve.code).toBe(3);
+      expect(await readFile(unsigned, 'utf8')).toBe(before);
+
+      const r = await world.opsbook(['run', signed]);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.stderr).toMatch(/^refused \(TRACKER_TICKET_NOT_FOUND\): /);
+      expect(r.stderr).toContain(ticket);
+      expect(r.stderr).toContain('nothing was run');
+      expect(r.code).toBe(3);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await writeFile(ticketFile, kept);
+    }
   });
 
   it('refuses (exit 3) `ticket run` of a ticket that does not exist', async () => {

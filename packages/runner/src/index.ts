@@ -100,6 +100,11 @@ export {
   rejectTicket,
 } from './ticket/ticket-approve.js';
 export {
+  checkTicketExists,
+  refuseMissingTicket,
+  type TicketCheck,
+} from './ticket/ticket-exists.js';
+export {
   bugsJql,
   escalateTicket,
   searchBugs,

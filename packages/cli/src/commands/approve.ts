@@ -1,10 +1,11 @@
-import { approveFile } from '@opsbook/runner';
+import { approveFile, readApprovalFile, refuseMissingTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { commandHint, inventoryWords } from '../hint.js';
 import { planText } from '../plan-view.js';
+import { trackerFor } from '../tracker-services.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
 export default defineCommand({
@@ -40,6 +41,10 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
     if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || maxRuns < 1))
       throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${maxRunsText}'`);
     const signer = await signerFor(ctx);
+    // What run would refuse for good is refused before the signature is spent on it.
+    const { statement } = await readApprovalFile(file);
+    const ticketCheck = await refuseMissingTicket(trackerFor(config), statement.ticket);
+    if (!ticketCheck.found) ctx.out.note(`warning: ${ticketCheck.message}`);
     const result = await approveFile(file, signer, {
       config,
       ...(stringOption(ctx, 'inventory') ? { inventoryFile: stringOption(ctx, 'inventory') } : {}),

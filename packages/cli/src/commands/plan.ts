@@ -1,12 +1,19 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createPlan, readApprovalFile, rederivePlan, serializeApproval } from '@opsbook/runner';
+import {
+  checkTicketExists,
+  createPlan,
+  readApprovalFile,
+  rederivePlan,
+  serializeApproval,
+} from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { commandHint, inventoryWords } from '../hint.js';
 import { planText } from '../plan-view.js';
+import { trackerFor } from '../tracker-services.js';
 import { executorSignerFor, proposerOptions } from './ticket-signer.js';
 
 export default defineCommand({
@@ -135,6 +142,15 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       ...(stringOption(ctx, 'executor') ? { executor: stringOption(ctx, 'executor') } : {}),
       ...(ctx.options.standing ? { standing: true } : {}),
     });
+    // Checked once the plan renders, so that a mistake in the command is reported first.
+    const ticketCheck = await checkTicketExists(trackerFor(config), ticket);
+    if (!ticketCheck.found) {
+      if (ticketCheck.missing)
+        throw new UsageError(
+          `${ticketCheck.message}: open it first (opsbook ticket open), or name an existing one with --ticket`,
+        );
+      ctx.out.note(`warning: ${ticketCheck.message}`);
+    }
     const file = stringOption(ctx, 'output') ?? `${ticket}.${result.bundle.name}.approval.json`;
     if (
       !ctx.options.force &&
