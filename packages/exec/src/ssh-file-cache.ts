@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ParsedKey } from 'ssh2';
 import { type KnownHosts, readKnownHosts } from './known-hosts.js';
+import { cachedUnlessRejected } from './promise-cache.js';
 import { parseSshIdentity } from './ssh-identity.js';
 
 /**
@@ -27,24 +28,12 @@ export function createSshFileCache(): SshFileCache {
   const identities = new Map<string, Promise<Buffer | undefined>>();
   const keys = new Map<string, Promise<ParsedKey | Buffer | undefined>>();
   /** The bytes of a key file, read once even when several passphrases are tried on it. */
-  const identity = (file: string) => {
-    let bytes = identities.get(file);
-    if (!bytes) {
-      bytes = readFile(file).catch(() => undefined);
-      identities.set(file, bytes);
-    }
-    return bytes;
-  };
+  const identity = (file: string) =>
+    cachedUnlessRejected(identities, file, () => readFile(file).catch(() => undefined));
   return {
     knownHosts(file) {
-      let parsed = knownHosts.get(file);
-      if (!parsed) {
-        parsed = readKnownHosts(file);
-        // A failed read (unreadable file) is not kept: the next connection reports it again.
-        parsed.catch(() => knownHosts.delete(file));
-        knownHosts.set(file, parsed);
-      }
-      return parsed;
+      // A failed read (unreadable file) is not kept: the next connection reports it again.
+      return cachedUnlessRejected(knownHosts, file, readKnownHosts);
     },
     forgetKnownHosts(file) {
       knownHosts.delete(file);

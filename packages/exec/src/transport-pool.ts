@@ -1,3 +1,4 @@
+import { cachedUnlessRejected } from './promise-cache.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -20,14 +21,8 @@ export function createTransportPool(open: (host: string) => Promise<Transport>):
   const open_ = new Map<string, Promise<Transport>>();
   return {
     get(host) {
-      let transport = open_.get(host);
-      if (!transport) {
-        transport = open(host);
-        // A failed connection is not cached: a later step may retry it explicitly.
-        transport.catch(() => open_.delete(host));
-        open_.set(host, transport);
-      }
-      return transport;
+      // A failed connection is not cached: a later step may retry it explicitly.
+      return cachedUnlessRejected(open_, host, open);
     },
     async release(host) {
       const transport = open_.get(host);
