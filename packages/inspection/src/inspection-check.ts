@@ -86,42 +86,50 @@ export interface CheckDeclaration<P extends WithParts, L extends CheckLimits | u
   limits?: L;
 }
 
-/** What a check does with its `with:` value `W`. Most checks find one thing: one finding will do. */
-export interface CheckBehaviour<W, D> {
+/**
+ * What a check does with its `with:` value `W`: the evaluation is handed the declared limits `L`
+ * to grade with. Most checks find one thing: one finding will do.
+ */
+export interface CheckBehaviour<W, D, L> {
   collect(withValue: W): string;
   parse(output: string, withValue: W): Parsed<D>;
-  evaluate(data: D, ctx: EvaluateContext<W>): Finding | Finding[];
+  evaluate(data: D, ctx: EvaluateContext<W>, limits: L): Finding | Finding[];
 }
 
-/** A declared check, waiting for its behaviour; its `withSchema` types the `with:` value. */
-export interface DeclaredCheck<S> {
-  readonly withSchema: S;
-  <D>(behaviour: CheckBehaviour<CheckWith<S>, D>): InspectionCheck<CheckWith<S>, D>;
-}
+/** A declared check, waiting for its behaviour; its `with:` schema `S` types the `with:` value. */
+export type DeclaredCheck<S, L> = <D>(
+  behaviour: CheckBehaviour<CheckWith<S>, D, L>,
+) => InspectionCheck<CheckWith<S>, D>;
 
 /**
  * Declare a check, then give it its behaviour: `defineCheck({name, description, with, limits})`
  * `({collect, parse, evaluate})`. The `with:` schema is the check's own keys and the `thresholds`
  * of its limits, and the `with:` value's type is derived from that schema, so a limit is named
  * once: in `limits`, from where it reaches the schema, the refusal of crossed limits and the
- * grading. (The type is fixed by the first call: inferring it in one call is too deep for the
- * compiler.)
+ * grading (`evaluate` is handed the limits). The type is fixed by the first call: inferring it
+ * in the same call as the behaviour is too deep for the compiler.
  */
 export function defineCheck<
   const P extends WithParts = Record<never, never>,
   const L extends CheckLimits | undefined = undefined,
->({ with: parts, limits, ...declared }: CheckDeclaration<P, L>): DeclaredCheck<WithSchemaOf<P, L>> {
+>({
+  with: parts,
+  limits,
+  ...declared
+}: CheckDeclaration<P, L>): DeclaredCheck<WithSchemaOf<P, L>, L> {
   const properties = { ...parts?.properties, ...(limits && { thresholds: limits.schema }) };
   const withSchema = checkWithSchema({ ...parts, properties });
   const thresholdPairs = limits?.pair ? [limits.pair] : [];
-  const define = (behaviour: CheckBehaviour<never, unknown>): InspectionCheck<never, unknown> => ({
+  const define = (
+    behaviour: CheckBehaviour<never, unknown, L>,
+  ): InspectionCheck<never, unknown> => ({
     ...declared,
     withSchema,
     thresholdPairs,
     ...behaviour,
-    evaluate: (data, ctx) => [behaviour.evaluate(data, ctx)].flat(),
+    evaluate: (data, ctx) => [behaviour.evaluate(data, ctx, limits as L)].flat(),
   });
-  return Object.assign(define, { withSchema }) as unknown as DeclaredCheck<WithSchemaOf<P, L>>;
+  return define as unknown as DeclaredCheck<WithSchemaOf<P, L>, L>;
 }
 
 export interface FindingFields {

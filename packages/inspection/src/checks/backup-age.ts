@@ -1,6 +1,6 @@
 import { excerpt, parsed, parseToolOutput, toInt, toNumber, unknown } from '../collector-output.js';
 import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
-import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
 import { absolutePath, count } from '../with-schema-fragments.js';
 
@@ -16,10 +16,10 @@ export interface NewestBackup {
  * GNU find prints the mtime itself; BusyBox find has no -printf, so stat does it there. Only
  * the newest file leaves the host, however many backups the folder holds.
  */
-function collectBackupAge(w: BackupAgeWith): string {
-  const select = `find "$d" -mindepth 1 -maxdepth ${w.max_depth ?? 1} -type f -name ${shellWord(w.name ?? '*', 'name')}`;
+function collectNewestFile(folder: string, name: string, maxDepth: number): string {
+  const select = `find "$d" -mindepth 1 -maxdepth ${maxDepth} -type f -name ${shellWord(name, 'name')}`;
   return [
-    `d=${shellWord(w.path, 'path')}`,
+    `d=${shellWord(folder, 'path')}`,
     'if [ ! -d "$d" ]; then echo "OPSBOOK_ABSENT $d"',
     `elif find "$d" -maxdepth 0 -printf '' >/dev/null 2>&1; then ${section('find')}`,
     `${select} -printf '%T@ %s %p\\n' 2>/dev/null | sort -n | tail -n 1`,
@@ -55,15 +55,7 @@ export function parseBackupAge(output: string): Parsed<NewestBackup> {
   });
 }
 
-const backupAgeLimits = warnCritLimits({
-  name: 'hours',
-  worse: 'above',
-  unit: 'hours',
-  warn: count(26, 'warn when the newest backup is this many hours old or older'),
-  crit: count(50, 'crit when the newest backup is this many hours old or older'),
-});
-
-const backupAge = defineCheck({
+export const backupAgeCheck = defineCheck({
   name: 'inspection.backup-age',
   description: 'Age of the newest backup file in a folder',
   with: {
@@ -86,26 +78,29 @@ const backupAge = defineCheck({
       },
     },
   },
-  limits: backupAgeLimits,
-});
-
-export type BackupAgeWith = CheckWith<typeof backupAge.withSchema>;
-
-export const backupAgeCheck = backupAge({
-  collect: (w) => buildCollector(NOW_MARKER, collectBackupAge(w)),
+  limits: warnCritLimits({
+    name: 'hours',
+    worse: 'above',
+    unit: 'hours',
+    warn: count(26, 'warn when the newest backup is this many hours old or older'),
+    crit: count(50, 'crit when the newest backup is this many hours old or older'),
+  }),
+})({
+  collect: (w) =>
+    buildCollector(NOW_MARKER, collectNewestFile(w.path, w.name ?? '*', w.max_depth ?? 1)),
   parse: parseBackupAge,
-  evaluate: (b, ctx) => {
+  evaluate: (b, ctx, limits) => {
     const subject = ctx.with.path;
     if (!b.newest) {
       const why =
         b.state === 'absent'
           ? `backup folder ${subject} does not exist`
           : `no file matching ${ctx.with.name ?? '*'} in ${subject}`;
-      return backupAgeLimits.critFinding(ctx, { subject, value: null, message: why });
+      return limits.critFinding(ctx, { subject, value: null, message: why });
     }
     const hours = Math.round(((b.now - b.newest.mtime) / 3600) * 10) / 10;
     const mb = Math.round((b.newest.size / 1048576) * 10) / 10;
-    return backupAgeLimits.finding(ctx, {
+    return limits.finding(ctx, {
       subject,
       value: hours,
       message: `newest backup ${b.newest.path} (${mb} MiB) is ${hours} h old`,

@@ -103,14 +103,6 @@ export function parseEndpoint(output: string): Parsed<EndpointProbe> {
   });
 }
 
-const endpointLimits = warnCritLimits({
-  name: 'ms',
-  worse: 'above',
-  unit: 'ms',
-  warn: count(1000, 'warn when the request takes this many milliseconds or more (curl only)'),
-  crit: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
-});
-
 export const endpointCheck = defineCheck({
   name: 'inspection.endpoint',
   description:
@@ -141,7 +133,13 @@ export const endpointCheck = defineCheck({
     },
     oneOf: exactlyOneOf(['url'], ['host', 'port']),
   },
-  limits: endpointLimits,
+  limits: warnCritLimits({
+    name: 'ms',
+    worse: 'above',
+    unit: 'ms',
+    warn: count(1000, 'warn when the request takes this many milliseconds or more (curl only)'),
+    crit: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
+  }),
 })({
   collect: (w) => {
     const timeout = w.timeout_s ?? 5;
@@ -152,7 +150,7 @@ export const endpointCheck = defineCheck({
     return buildCollector(body);
   },
   parse: parseEndpoint,
-  evaluate: (probe, ctx) => {
+  evaluate: (probe, ctx, limits) => {
     const subject = ctx.with.url ?? `${ctx.with.host}:${ctx.with.port}`;
     if (!probe.isReachable) {
       return [
@@ -193,7 +191,7 @@ export const endpointCheck = defineCheck({
       ];
     }
     return [
-      endpointLimits.finding(ctx, {
+      limits.finding(ctx, {
         subject,
         value: probe.ms,
         message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms`,

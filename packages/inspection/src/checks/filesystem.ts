@@ -76,12 +76,16 @@ export type FilesystemWith = CheckWith<WithSchemaOf<typeof FILESYSTEM_WITH, File
 
 /** Disk space and inodes share a with: schema and an evaluation; only the word and df's option differ. */
 function defineFilesystemCheck(name: string, description: string, what: 'space' | 'inode') {
-  const limits = percentLimits(`${what} use`, 80, 90);
   const df = what === 'space' ? 'df -Pk' : 'df -Pi';
-  return defineCheck({ name, description, with: FILESYSTEM_WITH, limits })({
+  return defineCheck({
+    name,
+    description,
+    with: FILESYSTEM_WITH,
+    limits: percentLimits(`${what} use`, 80, 90),
+  })({
     collect: () => buildCollector(firstTool([['df', `${df} 2>/dev/null`]])),
     parse: parseDf,
-    evaluate: (rows, ctx) => evaluateRows(rows, ctx, limits, what),
+    evaluate: (rows, ctx, limits) => evaluateRows(rows, ctx, limits, what),
   });
 }
 

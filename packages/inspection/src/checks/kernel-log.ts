@@ -113,11 +113,15 @@ function defineKernelLogCheck({
   crit,
   matches,
 }: KernelLogCheckSpec) {
-  const limits = countLimits(what, warn, crit);
-  return defineCheck({ name, description, with: KERNEL_LOG_WITH, limits })({
+  return defineCheck({
+    name,
+    description,
+    with: KERNEL_LOG_WITH,
+    limits: countLimits(what, warn, crit),
+  })({
     collect: collectKernelLog,
     parse: parseKernelLog,
-    evaluate: (log, ctx) => evaluateMatches(log, ctx, limits, what, matches),
+    evaluate: (log, ctx, limits) => evaluateMatches(log, ctx, limits, what, matches),
   });
 }
 

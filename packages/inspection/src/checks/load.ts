@@ -33,24 +33,6 @@ export function parseLoad(output: string): Parsed<LoadInfo> {
   });
 }
 
-const loadLimits = warnCritLimits({
-  name: 'per_core',
-  worse: 'above',
-  unit: 'per-core',
-  warn: {
-    type: 'number',
-    minimum: 0,
-    default: 1,
-    description: 'warn at or above this load per core',
-  },
-  crit: {
-    type: 'number',
-    minimum: 0,
-    default: 2,
-    description: 'crit at or above this load per core',
-  },
-});
-
 export const loadCheck = defineCheck({
   name: 'inspection.load',
   description: 'Load average per CPU core (/proc/loadavg divided by nproc)',
@@ -63,15 +45,31 @@ export const loadCheck = defineCheck({
       },
     },
   },
-  limits: loadLimits,
+  limits: warnCritLimits({
+    name: 'per_core',
+    worse: 'above',
+    unit: 'per-core',
+    warn: {
+      type: 'number',
+      minimum: 0,
+      default: 1,
+      description: 'warn at or above this load per core',
+    },
+    crit: {
+      type: 'number',
+      minimum: 0,
+      default: 2,
+      description: 'crit at or above this load per core',
+    },
+  }),
 })({
   collect: () => COLLECTOR,
   parse: parseLoad,
-  evaluate: (l, ctx) => {
+  evaluate: (l, ctx, limits) => {
     const window = ctx.with.window ?? 5;
     const load = window === 1 ? l.load1 : window === 15 ? l.load15 : l.load5;
     const perCore = Math.round((load / l.cores) * 100) / 100;
-    return loadLimits.finding(ctx, {
+    return limits.finding(ctx, {
       subject: `load${window}`,
       value: perCore,
       message: `${window}-minute load ${load} on ${l.cores} cores = ${perCore} per core`,

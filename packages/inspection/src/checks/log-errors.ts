@@ -1,6 +1,6 @@
 import { excerpt, parsed, parseToolOutput, toInt, unknown } from '../collector-output.js';
 import { buildCollector, shellWord, whenTool } from '../collector-script.js';
-import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { defineCheck, type Parsed } from '../inspection-check.js';
 import { countLimits } from '../warn-crit-limits.js';
 import { absolutePath, exactlyOneOf, unitName } from '../with-schema-fragments.js';
 
@@ -11,20 +11,25 @@ export interface LogErrorCount {
 
 const DEFAULT_PATTERN = 'error|fatal|critical|panic';
 
-/** Both counts come from the same window; grep -c prints 0 (and exits 1) when nothing matches. */
-function collectLogErrors(w: LogErrorsWith): string {
-  const grep = `grep -c -E${w.case_sensitive ? '' : ' -i'} -e ${shellWord(w.pattern ?? DEFAULT_PATTERN, 'pattern')}`;
-  if (w.file !== undefined) {
-    const tail = `tail -n ${w.lines ?? 1000} "$f"`;
-    return [
-      `f=${shellWord(w.file, 'file')}`,
-      'if [ ! -e "$f" ]; then echo "OPSBOOK_ABSENT $f"; elif [ ! -r "$f" ]; then echo "OPSBOOK_UNREADABLE $f"; else',
-      `echo "OPSBOOK_LINES $(${tail} | wc -l)"`,
-      `echo "OPSBOOK_MATCHES $(${tail} | ${grep})"`,
-      'fi',
-    ].join('\n');
-  }
-  const journal = `journalctl -u ${shellWord(w.unit ?? '', 'unit')} --since '-${w.minutes ?? 60}min' -q --no-pager -o cat 2>/dev/null`;
+/** grep -c prints 0 (and exits 1) when nothing matches. */
+const countMatches = (pattern: string, isCaseSensitive: boolean) =>
+  `grep -c -E${isCaseSensitive ? '' : ' -i'} -e ${shellWord(pattern, 'pattern')}`;
+
+/** Both counts come from the same window: the last lines of a file. */
+function collectFileWindow(file: string, lines: number, grep: string): string {
+  const tail = `tail -n ${lines} "$f"`;
+  return [
+    `f=${shellWord(file, 'file')}`,
+    'if [ ! -e "$f" ]; then echo "OPSBOOK_ABSENT $f"; elif [ ! -r "$f" ]; then echo "OPSBOOK_UNREADABLE $f"; else',
+    `echo "OPSBOOK_LINES $(${tail} | wc -l)"`,
+    `echo "OPSBOOK_MATCHES $(${tail} | ${grep})"`,
+    'fi',
+  ].join('\n');
+}
+
+/** Both counts come from the same window: the last minutes of a unit's journal. */
+function collectUnitWindow(unit: string, minutes: number, grep: string): string {
+  const journal = `journalctl -u ${shellWord(unit, 'unit')} --since '-${minutes}min' -q --no-pager -o cat 2>/dev/null`;
   return whenTool(
     'journalctl',
     [
@@ -49,9 +54,7 @@ export function parseLogErrors(output: string): Parsed<LogErrorCount> {
   });
 }
 
-const logErrorsLimits = countLimits('matching lines', 10, 100);
-
-const logErrors = defineCheck({
+export const logErrorsCheck = defineCheck({
   name: 'inspection.log-errors',
   description:
     'Lines matching an error pattern in the last N lines of a log file, or the last N minutes of a unit',
@@ -84,21 +87,24 @@ const logErrors = defineCheck({
     },
     oneOf: exactlyOneOf(['file'], ['unit']),
   },
-  limits: logErrorsLimits,
-});
-
-export type LogErrorsWith = CheckWith<typeof logErrors.withSchema>;
-
-export const logErrorsCheck = logErrors({
-  collect: (w) => buildCollector(collectLogErrors(w)),
+  limits: countLimits('matching lines', 10, 100),
+})({
+  collect: (w) => {
+    const grep = countMatches(w.pattern ?? DEFAULT_PATTERN, w.case_sensitive ?? false);
+    return buildCollector(
+      w.file !== undefined
+        ? collectFileWindow(w.file, w.lines ?? 1000, grep)
+        : collectUnitWindow(w.unit ?? '', w.minutes ?? 60, grep),
+    );
+  },
   parse: parseLogErrors,
-  evaluate: (c, ctx) => {
+  evaluate: (c, ctx, limits) => {
     const subject = ctx.with.file ?? ctx.with.unit ?? '';
     const window =
       ctx.with.file !== undefined
         ? `last ${c.lines} line(s)`
         : `last ${ctx.with.minutes ?? 60} min, ${c.lines} line(s)`;
-    return logErrorsLimits.finding(ctx, {
+    return limits.finding(ctx, {
       subject,
       value: c.matches,
       message: `${c.matches} line(s) match /${ctx.with.pattern ?? DEFAULT_PATTERN}/ in ${subject} (${window})`,

@@ -59,25 +59,25 @@ export function usedPercent(total: number, free: number): number {
 
 const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 
-const memoryLimits = warnCritLimits({
-  name: 'pct',
-  worse: 'above',
-  unit: '%',
-  warn: percent(85, 'warn at or above this share of memory in use (not available), in percent'),
-  crit: percent(95, 'crit at or above this share of memory in use, in percent'),
-});
+/** Memory and swap read the same file, the same way. */
+const meminfo = { collect: () => MEMINFO_COLLECTOR, parse: parseMeminfo };
 
 export const memoryCheck = defineCheck({
   name: 'inspection.memory',
   description: 'Memory in use, from MemTotal and MemAvailable in /proc/meminfo',
-  limits: memoryLimits,
+  limits: warnCritLimits({
+    name: 'pct',
+    worse: 'above',
+    unit: '%',
+    warn: percent(85, 'warn at or above this share of memory in use (not available), in percent'),
+    crit: percent(95, 'crit at or above this share of memory in use, in percent'),
+  }),
 })({
-  collect: () => MEMINFO_COLLECTOR,
-  parse: parseMeminfo,
-  evaluate: (m, ctx) => {
+  ...meminfo,
+  evaluate: (m, ctx, limits) => {
     const used = usedPercent(m.memTotal, m.memAvailable);
     const how = m.isAvailableEstimated ? ' (estimated: the kernel has no MemAvailable)' : '';
-    return memoryLimits.finding(ctx, {
+    return limits.finding(ctx, {
       subject: 'memory',
       value: used,
       message: `memory ${used}% in use, ${mib(m.memAvailable)} of ${mib(m.memTotal)} available${how}`,
@@ -85,29 +85,26 @@ export const memoryCheck = defineCheck({
   },
 });
 
-const swapLimits = percentLimits('share of swap in use', 50, 80);
-
 export const swapCheck = defineCheck({
   name: 'inspection.swap',
   description: 'Swap in use, from SwapTotal and SwapFree in /proc/meminfo',
-  limits: swapLimits,
+  limits: percentLimits('share of swap in use', 50, 80),
 })({
-  collect: () => MEMINFO_COLLECTOR,
-  parse: parseMeminfo,
-  evaluate: (m, ctx) => {
+  ...meminfo,
+  evaluate: (m, ctx, limits) => {
     if (m.swapTotal === 0) {
       const message = 'no swap configured';
       return makeFinding(ctx, {
         subject: 'swap',
         status: 'ok',
         value: 0,
-        threshold: swapLimits.warn(ctx),
+        threshold: limits.warn(ctx),
         unit: '%',
         message,
       });
     }
     const used = usedPercent(m.swapTotal, m.swapFree);
-    return swapLimits.finding(ctx, {
+    return limits.finding(ctx, {
       subject: 'swap',
       value: used,
       message: `swap ${used}% in use, ${mib(m.swapTotal - m.swapFree)} of ${mib(m.swapTotal)}`,

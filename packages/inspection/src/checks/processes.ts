@@ -75,11 +75,6 @@ function matcher(
   return (p) => p.comm === name || p.comm === name.slice(0, 15);
 }
 
-const processLimits = namedLimits({
-  min_count: count(1, 'crit below this many matching processes'),
-  max_count: count(10000, 'warn above this many matching processes'),
-});
-
 export const processCheck = defineCheck({
   name: 'inspection.process',
   description:
@@ -101,18 +96,21 @@ export const processCheck = defineCheck({
     },
     oneOf: exactlyOneOf(['name'], ['pattern']),
   },
-  limits: processLimits,
+  limits: namedLimits({
+    min_count: count(1, 'crit below this many matching processes'),
+    max_count: count(10000, 'warn above this many matching processes'),
+  }),
 })({
   collect: () => PS_COLLECTOR,
   parse: parsePs,
-  evaluate: (rows, ctx) => {
+  evaluate: (rows, ctx, limits) => {
     const subject = ctx.with.name ?? ctx.with.pattern ?? '';
     const match = matcher(ctx.with.name, ctx.with.pattern);
     if (typeof match === 'string') {
       return [makeFinding(ctx, { subject, status: 'unknown', value: null, message: match })];
     }
     const found = rows.filter(match);
-    const { min_count: min, max_count: max } = processLimits.read(ctx);
+    const { min_count: min, max_count: max } = limits.read(ctx);
     const base = { subject, value: found.length, unit: 'count' };
     const pids = found
       .slice(0, 10)
@@ -149,22 +147,20 @@ export const processCheck = defineCheck({
   },
 });
 
-const zombiesLimits = countLimits('zombies', 5, 50);
-
 export const zombiesCheck = defineCheck({
   name: 'inspection.zombies',
   description: 'Zombie (defunct) processes waiting for their parent to reap them',
-  limits: zombiesLimits,
+  limits: countLimits('zombies', 5, 50),
 })({
   collect: () => ZOMBIES_COLLECTOR,
   parse: parsePs,
-  evaluate: (rows, ctx) => {
+  evaluate: (rows, ctx, limits) => {
     const zombies = rows.filter((p) => p.stat.startsWith('Z'));
     const which = zombies
       .slice(0, 10)
       .map((p) => `${p.comm}[${p.pid}]`)
       .join(', ');
-    return zombiesLimits.finding(ctx, {
+    return limits.finding(ctx, {
       value: zombies.length,
       message:
         zombies.length === 0

@@ -179,17 +179,15 @@ export function parseSecurityUpdates(output: string): Parsed<PendingUpdates> {
   });
 }
 
-const securityUpdatesLimits = countLimits('packages with a security update', 1, 10);
-
 export const securityUpdatesCheck = defineCheck({
   name: 'inspection.security-updates',
   description:
     'Pending security updates (apt: security suites vs installed versions, dnf/yum updateinfo, apk version on Alpine)',
-  limits: securityUpdatesLimits,
+  limits: countLimits('packages with a security update', 1, 10),
 })({
   collect: () => COLLECTOR,
   parse: parseSecurityUpdates,
-  evaluate: (u, ctx) => {
+  evaluate: (u, ctx, limits) => {
     const n = u.packages.length;
     // Alpine's apk has no security classification: every pending update is counted.
     const what =
@@ -204,6 +202,6 @@ export const securityUpdatesCheck = defineCheck({
       n === 0
         ? `no pending security updates (${u.manager})`
         : `${n} ${what}${sev ? ` [${sev}]` : ''}: ${list}${n > 10 ? ', …' : ''}`;
-    return securityUpdatesLimits.finding(ctx, { subject: u.manager, value: n, message });
+    return limits.finding(ctx, { subject: u.manager, value: n, message });
   },
 });

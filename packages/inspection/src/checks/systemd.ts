@@ -42,8 +42,6 @@ export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
   return parsed(units);
 }
 
-const failedUnitsLimits = countLimits('failed units', 1, 3);
-
 export const failedUnitsCheck = defineCheck({
   name: 'inspection.failed-units',
   description: 'systemd units in the failed state (systemctl list-units --failed)',
@@ -57,7 +55,7 @@ export const failedUnitsCheck = defineCheck({
       },
     },
   },
-  limits: failedUnitsLimits,
+  limits: countLimits('failed units', 1, 3),
 })({
   collect: () =>
     buildCollector(
@@ -67,13 +65,13 @@ export const failedUnitsCheck = defineCheck({
       ),
     ),
   parse: parseFailedUnits,
-  evaluate: (units, ctx) => {
+  evaluate: (units, ctx, limits) => {
     const ignored = new Set(ctx.with.ignore ?? []);
     const failed = units.filter(
       (u) => !ignored.has(u.unit) && !ignored.has(u.unit.replace(/\.service$/, '')),
     );
     const names = failed.map((u) => u.unit).join(', ');
-    return failedUnitsLimits.finding(ctx, {
+    return limits.finding(ctx, {
       value: failed.length,
       message:
         failed.length === 0 ? 'no failed units' : `${failed.length} failed unit(s): ${names}`,

@@ -76,23 +76,21 @@ export function parseTimeSync(output: string): Parsed<TimeSyncState> {
   return unknown(reasons.length ? reasons.join('; ') : 'the collector printed nothing');
 }
 
-const timeSyncLimits = warnCritLimits({
-  name: 'offset_ms',
-  worse: 'above',
-  unit: 'ms',
-  warn: count(100, 'warn at or above this clock offset in milliseconds (chrony)'),
-  crit: count(1000, 'crit at or above this clock offset in milliseconds (chrony)'),
-});
-
 export const timeSyncCheck = defineCheck({
   name: 'inspection.time-sync',
   description:
     'The clock is synchronised by NTP: chrony (chronyc tracking) or systemd-timesyncd (timedatectl)',
-  limits: timeSyncLimits,
+  limits: warnCritLimits({
+    name: 'offset_ms',
+    worse: 'above',
+    unit: 'ms',
+    warn: count(100, 'warn at or above this clock offset in milliseconds (chrony)'),
+    crit: count(1000, 'crit at or above this clock offset in milliseconds (chrony)'),
+  }),
 })({
   collect: () => COLLECTOR,
   parse: parseTimeSync,
-  evaluate: (s, ctx) => {
+  evaluate: (s, ctx, limits) => {
     if (!s.isSynchronised) {
       const why =
         s.source === 'chrony'
@@ -118,7 +116,7 @@ export const timeSyncCheck = defineCheck({
       ];
     }
     return [
-      timeSyncLimits.finding(ctx, {
+      limits.finding(ctx, {
         subject: s.source,
         value: s.offsetMs,
         message: `clock offset ${s.offsetMs} ms from ${s.reference || 'NTP'} (chrony)`,

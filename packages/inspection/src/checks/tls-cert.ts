@@ -13,7 +13,7 @@ import {
   timeoutPrefix,
   whenTool,
 } from '../collector-script.js';
-import { type CheckWith, defineCheck, type Parsed } from '../inspection-check.js';
+import { defineCheck, type Parsed } from '../inspection-check.js';
 import { warnCritLimits } from '../warn-crit-limits.js';
 import { absolutePath, count, exactlyOneOf, hostName, tcpPort } from '../with-schema-fragments.js';
 
@@ -42,18 +42,23 @@ export function parseOpensslDate(text: string): number | undefined {
 
 const isIpAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(':');
 
-function collectTls(w: TlsCertWith): string {
-  if (w.file !== undefined) {
-    return whenTool(
-      'openssl',
-      `openssl x509 -noout -enddate -subject -in ${shellWord(w.file, 'file')} 2>&1`,
-    );
-  }
-  const host = w.host ?? '';
-  const target = shellWord(`${host.includes(':') ? `[${host}]` : host}:${w.port ?? 443}`, 'host');
-  const sni = w.servername ?? (isIpAddress(host) ? undefined : host);
+function collectFile(file: string): string {
+  return whenTool(
+    'openssl',
+    `openssl x509 -noout -enddate -subject -in ${shellWord(file, 'file')} 2>&1`,
+  );
+}
+
+/** The certificate a server presents; SNI asks for `servername`, else for a host that is a name. */
+function collectServed(
+  host: string,
+  port: number,
+  servername: string | undefined,
+  timeout: number,
+): string {
+  const target = shellWord(`${host.includes(':') ? `[${host}]` : host}:${port}`, 'host');
+  const sni = servername ?? (isIpAddress(host) ? undefined : host);
   const sniArg = sni === undefined ? '' : ` -servername ${shellWord(sni, 'servername')}`;
-  const timeout = w.timeout_s ?? 10;
   return whenTool(
     'openssl',
     [
@@ -80,15 +85,7 @@ export function parseCertificateDates(output: string): Parsed<CertificateDates> 
   });
 }
 
-const tlsCertLimits = warnCritLimits({
-  name: 'days',
-  worse: 'below',
-  unit: 'days',
-  warn: count(30, 'warn when the certificate expires in this many days or fewer'),
-  crit: count(7, 'crit when the certificate expires in this many days or fewer'),
-});
-
-const tlsCert = defineCheck({
+export const tlsCertCheck = defineCheck({
   name: 'inspection.tls-cert',
   description:
     'Days until a TLS certificate expires: served at host:port (openssl s_client) or in a PEM file',
@@ -111,24 +108,32 @@ const tlsCert = defineCheck({
     },
     oneOf: exactlyOneOf(['host'], ['file']),
   },
-  limits: tlsCertLimits,
-});
-
-export type TlsCertWith = CheckWith<typeof tlsCert.withSchema>;
-
-export const tlsCertCheck = tlsCert({
-  collect: (w) => buildCollector(NOW_MARKER, collectTls(w)),
+  limits: warnCritLimits({
+    name: 'days',
+    worse: 'below',
+    unit: 'days',
+    warn: count(30, 'warn when the certificate expires in this many days or fewer'),
+    crit: count(7, 'crit when the certificate expires in this many days or fewer'),
+  }),
+})({
+  collect: (w) =>
+    buildCollector(
+      NOW_MARKER,
+      w.file !== undefined
+        ? collectFile(w.file)
+        : collectServed(w.host ?? '', w.port ?? 443, w.servername, w.timeout_s ?? 10),
+    ),
   parse: parseCertificateDates,
-  evaluate: (c, ctx) => {
+  evaluate: (c, ctx, limits) => {
     const subject = ctx.with.file ?? `${ctx.with.host}:${ctx.with.port ?? 443}`;
     const days = Math.floor((c.notAfter - c.now) / 86400);
     const expiry = new Date(c.notAfter * 1000).toISOString();
     // An expired certificate is crit whatever the limits say.
     if (c.notAfter <= c.now) {
       const message = `certificate ${c.subject} EXPIRED on ${expiry}`;
-      return tlsCertLimits.critFinding(ctx, { subject, value: days, message });
+      return limits.critFinding(ctx, { subject, value: days, message });
     }
     const message = `certificate ${c.subject} expires in ${days} day(s), on ${expiry}`;
-    return tlsCertLimits.finding(ctx, { subject, value: days, message });
+    return limits.finding(ctx, { subject, value: days, message });
   },
 });
