@@ -70,6 +70,23 @@ export class JiraTracker implements Tracker {
     return this.http.send(req);
   }
 
+  /** GETs an issue, or `rest` under it: reading needs Browse Projects; `action` says what failed. */
+  private readIssue(
+    key: string,
+    rest: string,
+    action: string,
+    options: ReadOptions,
+    request: Pick<JiraRequest, 'query' | 'expect'> = {},
+  ) {
+    return this.send({
+      method: 'GET',
+      path: this.issuePath(key, rest),
+      ...request,
+      signal: options.signal,
+      context: { action, ticket: key, permission: 'Browse Projects' },
+    });
+  }
+
   async create(ticket: NewTicket, options: WriteOptions = {}): Promise<TicketRef> {
     const project = this.http.connection.project;
     const fields: Json = {
@@ -99,12 +116,8 @@ export class JiraTracker implements Tracker {
   }
 
   async get(key: string, options: ReadOptions = {}): Promise<Ticket> {
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(key),
+    const res = await this.readIssue(key, '', `read ${key}`, options, {
       query: { fields: TICKET_FIELDS },
-      signal: options.signal,
-      context: { action: `read ${key}`, ticket: key, permission: 'Browse Projects' },
     });
     return ticketFromIssue(res.body, this.http.connection.flavour);
   }
@@ -147,16 +160,12 @@ export class JiraTracker implements Tracker {
   }
 
   async transitions(key: string, options: ReadOptions = {}): Promise<Transition[]> {
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(key, '/transitions'),
-      signal: options.signal,
-      context: {
-        action: `list the transitions of ${key}`,
-        ticket: key,
-        permission: 'Browse Projects',
-      },
-    });
+    const res = await this.readIssue(
+      key,
+      '/transitions',
+      `list the transitions of ${key}`,
+      options,
+    );
     const list = Array.isArray((res.body as Json)?.transitions)
       ? ((res.body as Json).transitions as Json[])
       : [];
@@ -261,17 +270,13 @@ export class JiraTracker implements Tracker {
     property: string,
     options: ReadOptions = {},
   ): Promise<unknown | undefined> {
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(key, `/properties/${enc(property)}`),
-      expect: [404],
-      signal: options.signal,
-      context: {
-        action: `read property ${property} of ${key}`,
-        ticket: key,
-        permission: 'Browse Projects',
-      },
-    });
+    const res = await this.readIssue(
+      key,
+      `/properties/${enc(property)}`,
+      `read property ${property} of ${key}`,
+      options,
+      { expect: [404] },
+    );
     if (res.status === 404) {
       await this.get(key, options); // tells "no such ticket" (throws) from "no such property"
       return undefined;
@@ -299,16 +304,7 @@ export class JiraTracker implements Tracker {
   }
 
   async propertyKeys(key: string, options: ReadOptions = {}): Promise<string[]> {
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(key, '/properties'),
-      signal: options.signal,
-      context: {
-        action: `list the properties of ${key}`,
-        ticket: key,
-        permission: 'Browse Projects',
-      },
-    });
+    const res = await this.readIssue(key, '/properties', `list the properties of ${key}`, options);
     const keys = (res.body as Json | undefined)?.keys;
     return Array.isArray(keys)
       ? keys.flatMap((k: Json) => (typeof k?.key === 'string' ? [k.key as string] : []))
@@ -343,12 +339,7 @@ export class JiraTracker implements Tracker {
   }
 
   async remoteLinks(key: string, options: ReadOptions = {}): Promise<RemoteLink[]> {
-    const res = await this.send({
-      method: 'GET',
-      path: this.issuePath(key, '/remotelink'),
-      signal: options.signal,
-      context: { action: `list the links of ${key}`, ticket: key, permission: 'Browse Projects' },
-    });
+    const res = await this.readIssue(key, '/remotelink', `list the links of ${key}`, options);
     const list = (Array.isArray(res.body) ? res.body : res.body ? [res.body] : []) as Json[];
     return list.map((l) => {
       const o = (l.object ?? {}) as Json;
