@@ -23,10 +23,10 @@ const CHECK_TIMEOUT_MS = 15_000;
 export async function checkTicketExists(
   services: Pick<TicketServices, 'tracker'>,
   key: string,
-  signal: AbortSignal = AbortSignal.timeout(CHECK_TIMEOUT_MS),
+  signal: AbortSignal | undefined = AbortSignal.timeout(CHECK_TIMEOUT_MS),
 ): Promise<TicketCheck> {
   try {
-    await services.tracker.get(key, { signal });
+    await services.tracker.get(key, { signal: signal ?? AbortSignal.timeout(CHECK_TIMEOUT_MS) });
     return { found: true };
   } catch (e) {
     if (isOpsbookError(e) && e.code === 'TRACKER_TICKET_NOT_FOUND')
@@ -43,17 +43,26 @@ export async function checkTicketExists(
   }
 }
 
-/** `approve`: refuses to sign an approval whose ticket the tracker says does not exist. */
+/**
+ * `approve`: refuses to sign an approval whose ticket the team's tracker (Jira) says does not
+ * exist. A local tracker is this machine's own: a senior signing a file planned on another
+ * machine has not got its tickets, so there it is a warning, and run checks on its machine.
+ */
 export async function refuseMissingTicket(
   services: Pick<TicketServices, 'tracker'>,
   key: string,
+  signal?: AbortSignal,
 ): Promise<TicketCheck> {
-  const check = await checkTicketExists(services, key);
-  if (!check.found && check.missing)
-    throw new runnerErrors.RefusalError(
-      'TRACKER_TICKET_NOT_FOUND',
-      `not signed: ${check.message}; ask for a plan on an existing ticket`,
-      { ticket: key },
-    );
-  return check;
+  const check = await checkTicketExists(services, key, signal);
+  if (check.found || !check.missing) return check;
+  if (services.tracker.kind === 'local')
+    return {
+      ...check,
+      message: `${key} is not in this machine's local tracker: if it was planned on another machine, opsbook run checks it there; if not, run will refuse this approval`,
+    };
+  throw new runnerErrors.RefusalError(
+    'TRACKER_TICKET_NOT_FOUND',
+    `not signed: ${check.message}; ask for a plan on an existing ticket`,
+    { ticket: key },
+  );
 }

@@ -1,0 +1,73 @@
+import { isOpsbookError } from '@opsbook/schema';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkTicketExists, refuseMissingTicket } from '../src/index.js';
+import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+
+/**
+ * Issue #17 item 9: plan and approve ask the tracker first whether the ticket exists, because
+ * run refuses an approval whose ticket does not (TRACKER_TICKET_NOT_FOUND) after a senior's
+ * signature was spent on it.
+ */
+let fake: JiraFake | undefined;
+let world: TicketWorld | undefined;
+
+afterEach(async () => {
+  const violations = fake?.violations() ?? [];
+  await fake?.close();
+  await world?.close();
+  fake = undefined;
+  world = undefined;
+  expect(violations).toEqual([]);
+});
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (isOpsbookError(e)) return { code: e.code, message: e.message };
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe.each([['cloud'], ['datacenter']] as const)('with a %s Jira', (flavour) => {
+  it('finds an existing ticket, and refuses to sign for one Jira does not have', async () => {
+    fake = await startJiraFake({ flavour });
+    world = await startTicketWorld(fake);
+    const services = world.as('sam');
+    const { key } = await services.tracker.create({ summary: 'disk full on db-3' });
+    expect(await checkTicketExists(services, key)).toEqual({ found: true });
+    expect(await refuseMissingTicket(services, key)).toEqual({ found: true });
+
+    const missing = await checkTicketExists(services, 'OPS-9999');
+    expect(missing).toMatchObject({ found: false, missing: true });
+    const r = await refusal(refuseMissingTicket(services, 'OPS-9999'));
+    expect(r.code).toBe('TRACKER_TICKET_NOT_FOUND');
+    expect(r.message).toMatch(/^not signed: OPS-9999 does not exist in the tracker/);
+  });
+
+  it('only warns when Jira does not answer: run checks the ticket again', async () => {
+    fake = await startJiraFake({ flavour });
+    world = await startTicketWorld(fake);
+    const services = world.as('sam');
+    await fake.close();
+    const check = await refuseMissingTicket(services, 'OPS-1');
+    expect(check).toMatchObject({ found: false, missing: false });
+    expect(!check.found && check.message).toContain('could not check that OPS-1 exists');
+    expect(!check.found && check.message).toContain('opsbook run checks it again');
+    fake = undefined;
+  });
+});
+
+describe('with the local tracker', () => {
+  it("warns instead of refusing to sign: it is this machine's, and the plan may come from another", async () => {
+    world = await startTicketWorld();
+    const services = world.as('sam');
+    const check = await refuseMissingTicket(services, 'OPS-77');
+    expect(check).toMatchObject({ found: false, missing: true });
+    expect(!check.found && check.message).toContain(
+      "OPS-77 is not in this machine's local tracker: if it was planned on another machine, opsbook run checks it there",
+    );
+  });
+});
