@@ -39,5 +39,6 @@ export {
   percentLimits,
   type WarnCritLimits,
   type WarnCritSpec,
+  warnAndCrit,
   warnCritLimits,
 } from './warn-crit-limits.js';

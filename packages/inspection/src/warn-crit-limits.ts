@@ -78,14 +78,24 @@ export function warnCritLimits<const N extends string, const F extends object>(
   return limits;
 }
 
+/**
+ * The schemas of a warn and a crit limit that mean the same but for the level: `warn <means>`
+ * and `crit <means>`, each with its default. `fragment` is `count`, `percent`, `nonNegative`, ….
+ */
+export const warnAndCrit = <F>(
+  fragment: (dflt: number, description: string) => F,
+  warn: number,
+  crit: number,
+  means: string,
+) => ({ warn: fragment(warn, `warn ${means}`), crit: fragment(crit, `crit ${means}`) });
+
 /** Limits on how many of something there are: `warn_count`, `crit_count`, graded at or above. */
 export const countLimits = (what: string, warn: number, crit: number) =>
   warnCritLimits({
     name: 'count',
     worse: 'above',
     unit: 'count',
-    warn: count(warn, `warn at or above this many ${what}`),
-    crit: count(crit, `crit at or above this many ${what}`),
+    ...warnAndCrit(count, warn, crit, `at or above this many ${what}`),
   });
 
 /** Limits on a share in use (`space use`): `warn_pct`, `crit_pct`, graded at or above. */
@@ -94,8 +104,7 @@ export const percentLimits = (what: string, warn: number, crit: number) =>
     name: 'pct',
     worse: 'above',
     unit: '%',
-    warn: percent(warn, `warn at or above this ${what}, in percent`),
-    crit: percent(crit, `crit at or above this ${what}, in percent`),
+    ...warnAndCrit(percent, warn, crit, `at or above this ${what}, in percent`),
   });
 
 /**

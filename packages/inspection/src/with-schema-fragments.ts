@@ -34,6 +34,10 @@ export const percent = (dflt: number, description: string) =>
 export const count = (dflt: number, description: string) =>
   ({ type: 'integer', minimum: 0, default: dflt, description }) as const;
 
+/** A number of zero or more that need not be whole (a load per core). */
+export const nonNegative = (dflt: number, description: string) =>
+  ({ type: 'number', minimum: 0, default: dflt, description }) as const;
+
 /**
  * A check's `with:` schema: draft 2020-12 and a closed object, as every check's must be (the
  * catalogue test holds them to it). `parts` gives `required`, `properties` and `oneOf`, in that order.

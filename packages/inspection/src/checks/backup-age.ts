@@ -1,7 +1,7 @@
 import { excerpt, parsed, parseToolOutput, toInt, toNumber, unknown } from '../collector-output.js';
 import { buildCollector, NOW_MARKER, section, shellWord } from '../collector-script.js';
 import { defineCheck, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { warnAndCrit, warnCritLimits } from '../warn-crit-limits.js';
 import { absolutePath, count } from '../with-schema-fragments.js';
 
 export interface NewestBackup {
@@ -82,8 +82,7 @@ export const backupAgeCheck = defineCheck({
     name: 'hours',
     worse: 'above',
     unit: 'hours',
-    warn: count(26, 'warn when the newest backup is this many hours old or older'),
-    crit: count(50, 'crit when the newest backup is this many hours old or older'),
+    ...warnAndCrit(count, 26, 50, 'when the newest backup is this many hours old or older'),
   }),
 })({
   collect: (w) =>

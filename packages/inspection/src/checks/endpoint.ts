@@ -15,7 +15,7 @@ import {
   timeoutPrefix,
 } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { warnAndCrit, warnCritLimits } from '../warn-crit-limits.js';
 import { count, exactlyOneOf, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface EndpointProbe {
@@ -137,8 +137,12 @@ export const endpointCheck = defineCheck({
     name: 'ms',
     worse: 'above',
     unit: 'ms',
-    warn: count(1000, 'warn when the request takes this many milliseconds or more (curl only)'),
-    crit: count(5000, 'crit when the request takes this many milliseconds or more (curl only)'),
+    ...warnAndCrit(
+      count,
+      1000,
+      5000,
+      'when the request takes this many milliseconds or more (curl only)',
+    ),
   }),
 })({
   collect: (w) => {

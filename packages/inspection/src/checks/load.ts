@@ -1,7 +1,8 @@
 import { excerpt, parsed, parseToolOutput, toInt, toNumber, unknown } from '../collector-output.js';
 import { buildCollector } from '../collector-script.js';
 import { defineCheck, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { warnAndCrit, warnCritLimits } from '../warn-crit-limits.js';
+import { nonNegative } from '../with-schema-fragments.js';
 
 export interface LoadInfo {
   load1: number;
@@ -49,18 +50,7 @@ export const loadCheck = defineCheck({
     name: 'per_core',
     worse: 'above',
     unit: 'per-core',
-    warn: {
-      type: 'number',
-      minimum: 0,
-      default: 1,
-      description: 'warn at or above this load per core',
-    },
-    crit: {
-      type: 'number',
-      minimum: 0,
-      default: 2,
-      description: 'crit at or above this load per core',
-    },
+    ...warnAndCrit(nonNegative, 1, 2, 'at or above this load per core'),
   }),
 })({
   collect: () => COLLECTOR,

@@ -7,7 +7,7 @@ import {
 } from '../collector-output.js';
 import { buildCollector, EXIT_MARKER, section } from '../collector-script.js';
 import { defineCheck, makeFinding, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { warnAndCrit, warnCritLimits } from '../warn-crit-limits.js';
 import { count } from '../with-schema-fragments.js';
 
 export type TimeSyncState =
@@ -84,8 +84,7 @@ export const timeSyncCheck = defineCheck({
     name: 'offset_ms',
     worse: 'above',
     unit: 'ms',
-    warn: count(100, 'warn at or above this clock offset in milliseconds (chrony)'),
-    crit: count(1000, 'crit at or above this clock offset in milliseconds (chrony)'),
+    ...warnAndCrit(count, 100, 1000, 'at or above this clock offset in milliseconds (chrony)'),
   }),
 })({
   collect: () => COLLECTOR,

@@ -14,7 +14,7 @@ import {
   whenTool,
 } from '../collector-script.js';
 import { defineCheck, type Parsed } from '../inspection-check.js';
-import { warnCritLimits } from '../warn-crit-limits.js';
+import { warnAndCrit, warnCritLimits } from '../warn-crit-limits.js';
 import { absolutePath, count, exactlyOneOf, hostName, tcpPort } from '../with-schema-fragments.js';
 
 export interface CertificateDates {
@@ -112,8 +112,7 @@ export const tlsCertCheck = defineCheck({
     name: 'days',
     worse: 'below',
     unit: 'days',
-    warn: count(30, 'warn when the certificate expires in this many days or fewer'),
-    crit: count(7, 'crit when the certificate expires in this many days or fewer'),
+    ...warnAndCrit(count, 30, 7, 'when the certificate expires in this many days or fewer'),
   }),
 })({
   collect: (w) =>
