@@ -15,6 +15,7 @@ export const runnerErrorCodes = errorCodeList({
     ENVELOPE_INVALID: 'an approval file given to read (show, sign) is not a well-formed envelope',
     STATEMENT_INVALID: "an approval file's payload given to read is not a valid statement",
     PAYLOAD_NOT_CANONICAL: "an approval file's payload given to read is not in canonical form",
+    NOTHING_TO_RETRY: '`run --retry-failed`: every host of the run named ended ok',
   },
   refused: {
     ENVELOPE_INVALID: 'the approval file given to verify or run is not a well-formed envelope',
@@ -30,6 +31,8 @@ export const runnerErrorCodes = errorCodeList({
       "a worker's shard job does not match its approval, run or journal: the worker touched no host",
     RUNBOOK_MISMATCH: 'the standing approval is for another runbook',
     RUNS_EXHAUSTED: 'the ledger or the ticket already records the approved number of runs',
+    RETRY_REFUSED:
+      '`run --retry-failed`: the run named is of another approval, has not ended, or its journal does not verify',
     PROPOSER_UNPROVEN: 'the person planning cannot be identified by their key in the trust store',
     EXECUTOR_UNPROVEN: 'no key to sign the run claim or proposal, or acceptance of an unproven run',
     SIGNER_UNTRUSTED: 'the approving key is not in the trust store',

@@ -50,6 +50,8 @@ export interface RunSummary {
   hosts: HostCounts;
   /** The hosts run-start names (what `runs list --host/--group` match). */
   hostNames?: string[];
+  /** The run whose hosts that did not end ok this run retried (`run --retry-failed`). */
+  retryOf?: string;
 }
 
 /** What `runs list` narrows the history to; every given criterion must hold. */
@@ -250,6 +252,7 @@ export function summarizeRun(
       approvalId: asRecord(start.approval)?.id ?? start.approvalId,
       startedAt: start.at,
       endedAt: isEnded ? end.at : undefined,
+      retryOf: start.retryOf,
     }),
     hosts: {
       total: Array.isArray(start.hosts) ? start.hosts.length : 0,

@@ -1,6 +1,6 @@
 import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
 import { type Config, isOpsbookError } from '@opsbook/schema';
-import type { SharedJournal } from '@opsbook/state';
+import { type SharedJournal, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import type { Plan } from '../plan/plan.js';
@@ -52,7 +52,7 @@ export async function verifyShard(
       ...(options.now ? { now: options.now } : {}),
       approvalBytes: Buffer.from(job.approval, 'base64'),
       executorKey: claim.executor.fingerprint!,
-      runsBefore: journal.run.runNumber - 1,
+      runsBefore: await runsBefore(config, journal.run.approvalId, job.runId),
     });
   } catch (e) {
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
@@ -80,4 +80,14 @@ export async function verifyShard(
     plan: { ...verified.plan, hosts: verified.plan.hosts.filter((h) => mine.has(h.name)) },
     executor: claim.executor.id,
   };
+}
+
+/**
+ * The runs of the approval that count and were claimed before this one: a run that reached no
+ * host keeps its place in the order but does not count (@opsbook/state approvalRuns).
+ */
+async function runsBefore(config: Config, approvalId: string, runId: string): Promise<number> {
+  const runs = await stateStoreOf(config).approvalRuns(approvalId);
+  const mine = runs.findIndex((r) => r.runId === runId);
+  return runs.slice(0, mine === -1 ? runs.length : mine).filter((r) => r.used).length;
 }

@@ -1,7 +1,15 @@
 import { signRunClaim } from '@opsbook/approval';
 import { newRunId, SharedJournal, type StateStore, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
-import { type RunOutcome, type RunRequest, runStartOf, runStatusOf } from '../execute/run.js';
+import { retryPlanOf } from '../execute/retry.js';
+import {
+  approvalUseOf,
+  type RunOutcome,
+  type RunRequest,
+  runStartOf,
+  runStatusOf,
+} from '../execute/run.js';
+import type { Plan } from '../plan/plan.js';
 import type { TicketReport } from '../ticket/run-ticket.js';
 import { followShards, type ShardNotice } from './follow.js';
 import { openQueue, type QueueLog } from './queue.js';
@@ -36,8 +44,13 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     ...(req.now ? { now: req.now } : {}),
     executorKey: req.executorSigner.publicKey.fingerprint,
   });
-  const { plan, verified: approval } = verified;
-  const shards = shardsOf(verified, req.shardSize ?? DEFAULT_SHARD_SIZE);
+  const { verified: approval } = verified;
+  const store = stateStoreOf(req.config);
+  const retry = req.retryOf
+    ? await retryPlanOf(store, verified.plan, approval.statement.id, req.retryOf)
+    : undefined;
+  const plan = retry?.plan ?? verified.plan;
+  const shards = shardsOf(verified, plan, req.shardSize ?? DEFAULT_SHARD_SIZE);
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
   const hosts = plan.hosts.map((h) => h.name);
@@ -55,7 +68,6 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
   );
   // The queue is reachable and migrated before the run is claimed: a run is not used up for nothing.
   const queue = await openQueue(url, req.onQueueLog);
-  const store = stateStoreOf(req.config);
   let journal: SharedJournal | undefined;
   const takenOver: SharedJournal[] = [];
   try {
@@ -67,7 +79,7 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     });
     const ticketStart = await req.ticket?.start(runId, verified.executor!.id);
     journal = await SharedJournal.create({ url, runId });
-    const start = runStartOf(verified, { runId, runClaim, runsUsed });
+    const start = runStartOf(verified, { runId, runClaim, runsUsed, plan, retry });
     await journal.append(start);
     req.onEvent?.(start);
     const approvalBytes = verified.approval.bytes.toString('base64');
@@ -111,6 +123,7 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     const last = await journal.append(end);
     req.onEvent?.(end);
     await store.recordRunEnd({ runId, head: last.hash, count: last.seq, status });
+    const approvalUse = await approvalUseOf(store, approval.statement, runId);
     const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId);
     return {
       runId,
@@ -119,6 +132,8 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       result,
       journal: { location: journal.location, head: last.hash, count: last.seq },
       ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
+      ...(retry ? { retryOf: retry.retryOf } : {}),
+      approvalUse,
     };
   } finally {
     // A dead worker's lease is held until the run has ended: no late worker appends to it.
@@ -129,10 +144,10 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
 }
 
 /** The plan's hosts cut into shards by their inventory zone and `size`. */
-function shardsOf(verified: VerifiedRun, size: number): Shard[] {
+function shardsOf(verified: VerifiedRun, plan: Plan, size: number): Shard[] {
   const zones = new Map(verified.inventory.hosts.map((h) => [h.name, zoneOf(h)]));
   return splitIntoShards(
-    verified.plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? DEFAULT_ZONE })),
+    plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? DEFAULT_ZONE })),
     size,
   );
 }

@@ -14,31 +14,36 @@ export { runStatusValues };
 const phase = { enum: phases } as const;
 const host = { type: 'string' } as const;
 
-const runStart = closedObject({
-  type: { const: 'run-start' },
-  runId: { type: 'string' },
-  ticket: { type: 'string' },
-  runbook: runbookRefSchema,
-  planDigest: { type: 'string' },
-  approval: closedObject({
-    id: { type: 'string' },
-    sha256: { type: 'string' },
-    signers: {
-      type: 'array',
-      items: closedObject({ approverId: { type: 'string' }, fingerprint: { type: 'string' } }),
-    },
-    runsUsed: { type: 'integer' },
-    maxRuns: { type: 'integer' },
-  }),
-  /** Who ran, as the trust store names the key that signed the run claim. */
-  executor: { type: 'string' },
-  executorKey: { type: 'string' },
-  /** The executor's signed RunClaim envelope (namespace opsbook-run). */
-  runClaim: envelopeSchema,
-  params: { type: 'object' },
-  secretParams: { type: 'array', items: { type: 'string' } },
-  hosts: { type: 'array', items: host },
-});
+const runStart = closedObject(
+  {
+    type: { const: 'run-start' },
+    runId: { type: 'string' },
+    ticket: { type: 'string' },
+    runbook: runbookRefSchema,
+    planDigest: { type: 'string' },
+    approval: closedObject({
+      id: { type: 'string' },
+      sha256: { type: 'string' },
+      signers: {
+        type: 'array',
+        items: closedObject({ approverId: { type: 'string' }, fingerprint: { type: 'string' } }),
+      },
+      runsUsed: { type: 'integer' },
+      maxRuns: { type: 'integer' },
+    }),
+    /** Who ran, as the trust store names the key that signed the run claim. */
+    executor: { type: 'string' },
+    executorKey: { type: 'string' },
+    /** The executor's signed RunClaim envelope (namespace opsbook-run). */
+    runClaim: envelopeSchema,
+    params: { type: 'object' },
+    secretParams: { type: 'array', items: { type: 'string' } },
+    hosts: { type: 'array', items: host },
+    /** `run --retry-failed`: the run whose hosts that did not end ok this one runs again. */
+    retryOf: { type: 'string' },
+  },
+  ['retryOf'],
+);
 
 const hostStart = closedObject({
   type: { const: 'host-start' },

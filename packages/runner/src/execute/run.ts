@@ -15,9 +15,10 @@ import { type Config, storageErrorOf } from '@opsbook/schema';
 import { type Journal, newRunId, type StateStore, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { readSecretParams } from '../plan/params.js';
-import type { PlannedHost } from '../plan/plan.js';
+import type { Plan, PlannedHost } from '../plan/plan.js';
 import type { TicketGate, TicketReport } from '../ticket/run-ticket.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
+import { retryPlanOf } from './retry.js';
 import type { RunEvent, RunStatus } from './run-events.js';
 import { createMasker } from './secret-mask.js';
 
@@ -41,6 +42,11 @@ export interface RunRequest {
   now?: Date;
   /** The run's ticket (issue 5): checked before anything runs, told how the run went at the end. */
   ticket?: TicketGate;
+  /**
+   * `--retry-failed RUN_ID`: run only the hosts that did not end ok in that run of the same
+   * approval (retry.ts); a run like any other, journaled with `retryOf`.
+   */
+  retryOf?: string;
 }
 
 export interface RunOutcome {
@@ -55,6 +61,31 @@ export interface RunOutcome {
   journal: { location: string; path?: string; head: string; count: number };
   /** What the ticket was told, and what waits in the outbox. */
   ticket?: { start: TicketReport; end: TicketReport };
+  /** The run this one retried (`--retry-failed`). */
+  retryOf?: string;
+  /**
+   * Whether this run used one of the approval's runs (a run that reached no host did not), and
+   * how many the store leaves.
+   */
+  approvalUse: ApprovalUse;
+}
+
+export interface ApprovalUse {
+  used: boolean;
+  runsLeft: number;
+}
+
+/** What the store says of a run's use of its approval once its end is recorded. */
+export async function approvalUseOf(
+  store: StateStore,
+  approval: { id: string; maxRuns: number },
+  runId: string,
+): Promise<ApprovalUse> {
+  const runs = await store.approvalRuns(approval.id);
+  return {
+    used: runs.find((r) => r.runId === runId)?.used !== false,
+    runsLeft: Math.max(0, approval.maxRuns - runs.filter((r) => r.used).length),
+  };
 }
 
 /**
@@ -157,8 +188,13 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     ...(req.now ? { now: req.now } : {}),
     executorKey: req.executorSigner.publicKey.fingerprint,
   });
-  const { plan, verified: approval } = verified;
+  const { verified: approval } = verified;
   const executor = verified.executor!;
+  const store = stateStoreOf(req.config);
+  const retry = req.retryOf
+    ? await retryPlanOf(store, verified.plan, approval.statement.id, req.retryOf)
+    : undefined;
+  const plan = retry?.plan ?? verified.plan;
   const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
   const mask = createMasker(Object.values(secrets));
   await req.ticket?.check(approval.statement);
@@ -176,7 +212,6 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     },
     req.executorSigner,
   );
-  const store = stateStoreOf(req.config);
   // The ticket's claim first: it is what holds maxRuns across machines that share no store.
   await beforeAnyHost(store, Promise.resolve(req.ticket?.claim(runId, executor.id)));
   const { runsUsed } = await beforeAnyHost(
@@ -224,8 +259,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   let result: ExecuteResult | undefined;
   let ticketEnd: TicketReport | undefined;
   let refused: Error | undefined;
+  let approvalUse: ApprovalUse = { used: true, runsLeft: 0 };
   try {
-    await record(runStartOf(verified, { runId, runClaim, runsUsed }));
+    await record(runStartOf(verified, { runId, runClaim, runsUsed, plan, retry }));
     result = await executePlan({
       plan,
       runId,
@@ -275,6 +311,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     // Findings for reports, derived from the verified journal. Derived data: if this fails, a
     // report reads the run from its journal instead, so the run's outcome does not depend on it.
     if (ledgerRefused === undefined) await store.recordFindings(runId).catch(() => undefined);
+    if (ledgerRefused === undefined)
+      approvalUse = await approvalUseOf(store, approval.statement, runId).catch(() => approvalUse);
     ticketEnd = await req.ticket?.finish(store, runId);
     refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }
@@ -291,6 +329,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       count: journal.count,
     },
     ...(ticketStart && ticketEnd ? { ticket: { start: ticketStart, end: ticketEnd } } : {}),
+    ...(retry ? { retryOf: retry.retryOf } : {}),
+    approvalUse,
   };
 }
 
@@ -330,12 +370,22 @@ function storageRefusal(facts: {
   );
 }
 
-/** The run-start event of a verified, claimed run (`runApproved` and a distributed run's submitter). */
+/**
+ * The run-start event of a verified, claimed run (`runApproved` and a distributed run's
+ * submitter). `plan`: the hosts it runs, when a retry runs fewer than the approved plan.
+ */
 export function runStartOf(
   verified: VerifiedRun,
-  run: { runId: string; runClaim: Envelope; runsUsed: number },
+  run: {
+    runId: string;
+    runClaim: Envelope;
+    runsUsed: number;
+    plan?: Plan;
+    retry?: { retryOf: string } | undefined;
+  },
 ): RunEvent {
-  const { plan, planDigest, verified: approval } = verified;
+  const { planDigest, verified: approval } = verified;
+  const plan = run.plan ?? verified.plan;
   const executor = verified.executor!;
   return {
     type: 'run-start',
@@ -359,5 +409,6 @@ export function runStartOf(
     params: plan.params,
     secretParams: plan.secretParams,
     hosts: plan.hosts.map((h) => h.name),
+    ...(run.retry ? { retryOf: run.retry.retryOf } : {}),
   } as RunEvent;
 }

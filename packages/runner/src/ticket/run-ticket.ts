@@ -51,6 +51,11 @@ export interface TicketRunRecord {
   postchecks?: { passed: number; failed: number };
   /** A claim its runner took back (it lost the race for the approval's last run). */
   withdrawn?: boolean;
+  /**
+   * `false`: the run ended with no step started on any host, so it did not use the approval
+   * (decided by the state store from the journal, @opsbook/state approvalRuns).
+   */
+  reached?: boolean;
 }
 
 /** What became of the end-of-run writes: delivered now, or kept in the outbox for later. */
@@ -82,6 +87,8 @@ export interface TicketGateOptions {
 export class TicketGate {
   private own: TicketRunRecord | undefined;
   private statement: ApprovalStatement | undefined;
+  /** The runs of the approval the ticket and the store counted when this run was claimed. */
+  private claimed = new Set<string>();
   constructor(private readonly options: TicketGateOptions) {}
 
   private get now(): Date {
@@ -131,13 +138,19 @@ export class TicketGate {
       );
   }
 
-  /** Runs of the approval seen by the tracker and by the state store, each counted once. */
+  /**
+   * Runs that used the approval, as the tracker or the state store sees them, each counted once:
+   * a run either of them counts is counted (so a run's own end, still in the outbox, counts it
+   * until it is delivered).
+   */
   private async runsOf(statement: ApprovalStatement): Promise<Set<string>> {
     const signal = this.options.signal;
     const runs = await readTicketRuns(this.options.services.tracker, statement.ticket, { signal });
-    const ids = new Set(runs.filter((r) => r.approvalId === statement.id).map((r) => r.runId));
-    for (const r of await this.options.store.readLedger())
-      if (r.type === 'run' && r.approvalId === statement.id) ids.add(r.runId);
+    const ids = new Set(
+      runs.filter((r) => r.approvalId === statement.id && r.reached !== false).map((r) => r.runId),
+    );
+    for (const r of await this.options.store.approvalRuns(statement.id))
+      if (r.used) ids.add(r.runId);
     return ids;
   }
 
@@ -159,6 +172,7 @@ export class TicketGate {
     await tracker.setProperty(s.ticket, property, this.own, signal ? { signal } : {});
     const ids = await this.runsOf(s);
     ids.add(runId);
+    this.claimed = ids;
     if (ids.size <= s.maxRuns) return;
     await this.withdraw();
     throw new runnerErrors.RefusalError(
@@ -197,12 +211,20 @@ export class TicketGate {
   }
 
   /**
-   * Summary comment, journal and evidence attachments, the run's record, and In Review (a
-   * standing approval's recurring ticket stays In Progress). Never throws.
+   * Summary comment, journal and evidence attachments, the run's record, and In Review. The
+   * ticket stays In Progress when more runs may follow: a standing approval's recurring ticket,
+   * a run that reached no host (it did not use the approval), and a run that did not end ok
+   * while the approval has runs left (`--retry-failed`). Never throws.
    */
   async finish(store: StateStore, runId: string): Promise<TicketReport> {
     const s = this.required();
     try {
+      // Counted without asking the tracker again: a tracker down now must not lose the report.
+      const runs = await store.approvalRuns(s.id);
+      const used = runs.find((r) => r.runId === runId)?.used !== false;
+      const counted = new Set([...this.claimed, ...runs.filter((r) => r.used).map((r) => r.runId)]);
+      if (!used) counted.delete(runId);
+      const runsLeft = Math.max(0, s.maxRuns - counted.size);
       const bytes = await store.readJournal(runId);
       if (!bytes) throw new Error(`the journal of run ${runId} is missing from ${store.location}`);
       const run = digestJournal(verifyJournalBytes(bytes).events);
@@ -216,9 +238,19 @@ export class TicketGate {
         journalHead: run.journal.head,
         journalEvents: run.journal.count,
         postchecks: { passed, failed: post.length - passed },
+        ...(used ? {} : { reached: false }),
       };
+      const isStanding = 'selector' in s.targets;
+      const staysInProgress = isStanding || !used || (run.status !== 'ok' && runsLeft > 0);
+      const summary = summarizeRun(run, files);
+      const why = isStanding ? undefined : whyInProgress(run, { used, runsLeft, staysInProgress });
       const writes: QueuedWrite[] = [
-        { write: { kind: 'comment', body: summarizeRun(run, files) } },
+        {
+          write: {
+            kind: 'comment',
+            body: why ? { blocks: [...summary.blocks, ...textDoc(why).blocks] } : summary,
+          },
+        },
         {
           write: { kind: 'attach', filename: files[0]!, contentType: 'application/x-ndjson' },
           bytes,
@@ -236,7 +268,7 @@ export class TicketGate {
           write: { kind: 'setProperty', property: `${RUN_PROPERTY_PREFIX}${runId}`, value: record },
         },
       ];
-      if (!('selector' in s.targets))
+      if (!staysInProgress)
         writes.push({
           write: { kind: 'transition', status: this.options.services.tracker.statuses.review },
         });
@@ -256,6 +288,18 @@ export class TicketGate {
     if (!this.statement) throw new Error('TicketGate.check must pass before the run starts');
     return this.statement;
   }
+}
+
+/** What the end-of-run comment says about the ticket staying In Progress, and what to do. */
+function whyInProgress(
+  run: { runId: string; ticket: string },
+  facts: { used: boolean; runsLeft: number; staysInProgress: boolean },
+): string | undefined {
+  const left = `${facts.runsLeft} run(s) of the approval left`;
+  if (!facts.used)
+    return `No host was reached (no step started), so this run did not use the approval (${left}). The ticket stays In Progress: run it again once the hosts can be reached.`;
+  if (!facts.staysInProgress) return undefined;
+  return `Not every host ended ok, and the approval allows more runs (${left}). The ticket stays In Progress: retry the hosts that did not end ok with opsbook ticket run ${run.ticket} --retry-failed ${run.runId} (or opsbook run APPROVAL --retry-failed ${run.runId}); the run that ends ok, or uses the last run, moves it to In Review.`;
 }
 
 /**
