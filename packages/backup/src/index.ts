@@ -63,8 +63,10 @@ export {
 export {
   type PruneOptions,
   type PruneReport,
+  parseRetentionPolicy,
   planRetention,
   pruneRepository,
+  RETENTION_RULES,
   type RetentionDecision,
   type RetentionInput,
   type RetentionPolicy,

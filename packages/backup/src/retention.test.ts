@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planRetention, type RetentionInput } from './retention.js';
+import { parseRetentionPolicy, planRetention, type RetentionInput } from './retention.js';
 
 const day = (iso: string, id = iso, verified = false, source = 'files:/etc'): RetentionInput => ({
   id,
@@ -71,5 +71,26 @@ describe('planRetention', () => {
     expect(() => planRetention([day('2025-01-01')], { keepLast: 0 })).toThrow(
       /at least one keep rule/,
     );
+  });
+});
+
+describe('parseRetentionPolicy (backup prune --keep-*)', () => {
+  it('reads each --keep-* option into its rule, leaving out the absent ones', () => {
+    expect(
+      parseRetentionPolicy({
+        'keep-last': '3',
+        'keep-weekly': '0',
+        'keep-yearly': '10',
+        host: 'x',
+      }),
+    ).toEqual({ keepLast: 3, keepWeekly: 0, keepYearly: 10 });
+    expect(parseRetentionPolicy({})).toEqual({});
+  });
+
+  it('refuses a value that is not a whole number, naming the option', () => {
+    for (const bad of ['-1', '1.5', 'seven', '', '99999999999999999999'])
+      expect(() => parseRetentionPolicy({ 'keep-daily': bad })).toThrow(
+        `--keep-daily must be a whole number ≥ 0, not '${bad}'`,
+      );
   });
 });

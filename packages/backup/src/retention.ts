@@ -17,6 +17,32 @@ export interface RetentionPolicy {
   keepYearly?: number;
 }
 
+/** The policy's rules in the order restic names them, with their option names (`keep-last`). */
+export const RETENTION_RULES = [
+  ['keepLast', 'keep-last'],
+  ['keepDaily', 'keep-daily'],
+  ['keepWeekly', 'keep-weekly'],
+  ['keepMonthly', 'keep-monthly'],
+  ['keepYearly', 'keep-yearly'],
+] as const satisfies ReadonlyArray<readonly [keyof RetentionPolicy, string]>;
+
+/**
+ * A policy from the text of `--keep-last 3 --keep-daily 7 …` (option name → text; absent rules
+ * are left out). A value that is not a whole number ≥ 0 is a usage error naming its option.
+ */
+export function parseRetentionPolicy(texts: Readonly<Record<string, unknown>>): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const [field, option] of RETENTION_RULES) {
+    const text = texts[option];
+    if (typeof text !== 'string') continue;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+      throw new UsageError(`--${option} must be a whole number ≥ 0, not '${text}'`);
+    policy[field] = n;
+  }
+  return policy;
+}
+
 export interface RetentionDecision {
   id: string;
   source: string;

@@ -2,8 +2,9 @@ import path from 'node:path';
 import {
   listBackups,
   openRepository,
+  parseRetentionPolicy,
   pruneRepository,
-  type RetentionPolicy,
+  RETENTION_RULES,
   verifyRepository,
 } from '@opsbook/backup';
 import { backupHistory } from '@opsbook/runner';
@@ -192,21 +193,13 @@ export const verify: CommandSpec = defineCommand({
   },
 });
 
-const keepOptions = [
-  'keep-last',
-  'keep-daily',
-  'keep-weekly',
-  'keep-monthly',
-  'keep-yearly',
-] as const;
-
 export const prune: CommandSpec = defineCommand({
   options: {
     ...repositoryOption,
     ...Object.fromEntries(
-      keepOptions.map((k) => [
-        k,
-        { type: 'string', value: 'N', description: `${k.replace('-', ' ')} N` },
+      RETENTION_RULES.map(([, option]) => [
+        option,
+        { type: 'string', value: 'N', description: `${option.replace('-', ' ')} N` },
       ]),
     ),
     host: { type: 'string', value: 'HOST', description: 'only backups of this host' },
@@ -216,18 +209,8 @@ export const prune: CommandSpec = defineCommand({
   details:
     'Like restic forget: e.g. --keep-last 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run',
   async run(ctx) {
-    const policy: RetentionPolicy = {};
-    for (const k of keepOptions) {
-      const text = ctx.options[k];
-      if (typeof text !== 'string') continue;
-      const n = Number(text);
-      if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
-        throw new UsageError(`--${k} must be a whole number ≥ 0, not '${text}'`);
-      const field = k.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof RetentionPolicy;
-      policy[field] = n;
-    }
     const report = await pruneRepository(await repositoryOf(ctx), {
-      policy,
+      policy: parseRetentionPolicy(ctx.options),
       dryRun: ctx.options['dry-run'] === true,
       ...(typeof ctx.options.host === 'string' ? { host: ctx.options.host } : {}),
       ...(typeof ctx.options.source === 'string' ? { source: ctx.options.source } : {}),
