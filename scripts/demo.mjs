@@ -4,11 +4,11 @@
 // for daily-inspection on this machine (local transport, no SSH server needed), a senior's
 // signature, the run, a second senior's acceptance, the journal, and the HTML health report.
 // Nothing outside the temporary folder is changed.
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { $, chalk, echo } from 'zx';
+import { makeDemoPeople, writeDemoWorkspace } from './demo-workspace.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 // The built binary, run as a user runs it. A path, not the package name: the root does not depend
@@ -52,51 +52,17 @@ const work = await mkdtemp(path.join(tmpdir(), 'opsbook-demo-'));
 // Two demo seniors and the engineer (ECDSA P-256 keys made here; real people use their own SSH
 // keys or ssh-agent): sam approves the plan, val verifies the finished work, erin runs it and
 // signs the run claim with her key.
-const { loadKeyFileSigner, formatPublicKeyLine } = await import('@opsbook/approval');
-const seniors = [];
-for (const [id, name, role] of [
-  ['sam', 'Sam Senior', 'senior'],
-  ['val', 'Val Verifier', 'senior'],
-  ['erin', 'Erin Engineer', 'engineer'],
-]) {
-  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
-    type: 'sec1',
-    format: 'pem',
-  });
-  const keyFile = path.join(work, `${id}.pem`);
-  await writeFile(keyFile, pem, { mode: 0o600 });
-  const signer = await loadKeyFileSigner(pem, { file: keyFile });
-  seniors.push({
-    id,
-    name,
-    role,
-    keyFile,
-    line: `${formatPublicKeyLine(signer.publicKey)} ${id}@demo`,
-  });
-}
-await writeFile(
-  path.join(work, 'approvers.yaml'),
-  `apiVersion: opsbook/v1
-kind: Approvers
-version: 1
-approvers:
-${seniors.map((s) => `  - id: ${s.id}\n    name: ${s.name}\n    roles: [${s.role}]\n    keys: ["${s.line}"]`).join('\n')}
-policy:
-  signatures: 1
-  maxValidity: 7d
-rotation: {signatures: 1}
-`,
+const seniors = await makeDemoPeople(
+  work,
+  await import('@opsbook/approval'),
+  [
+    ['sam', 'Sam Senior', 'senior'],
+    ['val', 'Val Verifier', 'senior'],
+    ['erin', 'Erin Engineer', 'engineer'],
+  ],
+  (id) => `${id}@demo`,
 );
-await writeFile(
-  path.join(work, 'opsbook.yaml'),
-  `apiVersion: opsbook/v1
-kind: Config
-runbooks: ${JSON.stringify(path.join(root, 'runbooks'))}
-stateDir: state
-trustStore: approvers.yaml
-tracker: {kind: local}
-`,
-);
+await writeDemoWorkspace(work, seniors, { runbooks: JSON.stringify(path.join(root, 'runbooks')) });
 echo(
   chalk.dim(
     `(working in ${work}: demo keys for seniors sam and val, approvers.yaml, opsbook.yaml; the embedded local tracker keeps tickets in state/)`,

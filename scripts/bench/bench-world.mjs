@@ -7,7 +7,6 @@
 // closeBenchWorld stops what it started by PID and removes the temp dir, the authorized_keys it
 // wrote and the user (when it created it).
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
   chown,
@@ -23,6 +22,7 @@ import {
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { makeDemoPeople, writeDemoWorkspace } from '../demo-workspace.mjs';
 import { check, cleanEnv, killGroup, killTree, live, sleep } from './bench-processes.mjs';
 
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -265,55 +265,23 @@ async function writeHostLists(dir, port, clientKey, counts) {
  */
 async function prepareOpsbook(world) {
   const { dir, build } = world;
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pem = privateKey.export({ type: 'sec1', format: 'pem' });
-  const keyFile = path.join(dir, 'bench-senior.pem');
-  await writeFile(keyFile, pem, { mode: 0o600 });
   // From the snapshot, by path (not `@opsbook/approval`, which is the live checkout): the code
-  // that signs is the code being measured, whatever is rebuilt meanwhile.
-  const { loadKeyFileSigner, formatPublicKeyLine } = await import(
-    path.join(build, 'packages/approval/dist/index.js')
+  // that signs is the code being measured, whatever is rebuilt meanwhile. The engineer who runs:
+  // a run is signed by its executor's listed key (run claim).
+  const [senior, engineer] = await makeDemoPeople(
+    dir,
+    await import(path.join(build, 'packages/approval/dist/index.js')),
+    [
+      ['bench-senior', 'Bench Senior', 'senior'],
+      ['bench-engineer', 'Bench Engineer', 'engineer'],
+    ],
   );
-  const signer = await loadKeyFileSigner(pem, { file: keyFile });
-  // The engineer who runs: a run is signed by its executor's listed key (run claim).
-  const runnerPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
-    type: 'sec1',
-    format: 'pem',
+  const keyFile = senior.keyFile;
+  const runnerKeyFile = engineer.keyFile;
+  await writeDemoWorkspace(dir, [senior, engineer], {
+    runbooks: 'runbooks',
+    knownHosts: path.join(dir, 'known_hosts'),
   });
-  const runnerKeyFile = path.join(dir, 'bench-engineer.pem');
-  await writeFile(runnerKeyFile, runnerPem, { mode: 0o600 });
-  const runner = await loadKeyFileSigner(runnerPem, { file: runnerKeyFile });
-  await writeFile(
-    path.join(dir, 'approvers.yaml'),
-    `apiVersion: opsbook/v1
-kind: Approvers
-version: 1
-approvers:
-  - id: bench-senior
-    name: Bench Senior
-    roles: [senior]
-    keys: ["${formatPublicKeyLine(signer.publicKey)} bench-senior"]
-  - id: bench-engineer
-    name: Bench Engineer
-    roles: [engineer]
-    keys: ["${formatPublicKeyLine(runner.publicKey)} bench-engineer"]
-policy:
-  signatures: 1
-  maxValidity: 7d
-rotation: {signatures: 1}
-`,
-  );
-  await writeFile(
-    path.join(dir, 'opsbook.yaml'),
-    `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-trustStore: approvers.yaml
-knownHosts: ${path.join(dir, 'known_hosts')}
-tracker: {kind: local}
-`,
-  );
   // The machine pin would be /etc/opsbook/trust; the bench keeps its own in its folder.
   process.env.OPSBOOK_TRUST_DIR = path.join(dir, 'trust-pin');
   runOpsbook(world, ['trust', 'init']);
@@ -363,6 +331,39 @@ function runOpsbook(world, args) {
       env: cleanEnv(),
     }),
     `opsbook ${args.join(' ')}`,
+  );
+}
+
+/**
+ * The fan-out benchmarks' runbook `<dir>/runbooks/<name>`: `steps` steps that each run `command`
+ * on every host, at `concurrency`.
+ */
+export async function writeFanoutRunbook(dir, name, { steps, concurrency, command }) {
+  const folder = path.join(dir, 'runbooks', name);
+  await mkdir(folder, { recursive: true });
+  await writeFile(
+    path.join(folder, 'package.json'),
+    JSON.stringify({ name: `@runbooks/${name}`, version: '1.0.0', private: true }),
+  );
+  const stepLines = Array.from(
+    { length: steps },
+    (_, i) => `    - id: s${i + 1}\n      name: step ${i + 1}\n      run: "${command}"`,
+  );
+  await writeFile(
+    path.join(folder, 'runbook.yaml'),
+    `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: ${name}
+  title: Fan-out benchmark, ${steps} step(s) at concurrency ${concurrency}
+  category: routine
+  grade: P4
+  owners: [bench]
+spec:
+  targets: {default: all, concurrency: ${concurrency}, maxFailures: 0}
+  steps:
+${stepLines.join('\n')}
+`,
   );
 }
 

@@ -15,12 +15,11 @@
 //   node scripts/bench/fanout-workers.mjs
 //   BENCH_HOSTS=200 BENCH_RUNS=1 BENCH_CONCURRENCY=50 node scripts/bench/fanout-workers.mjs
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import path from 'node:path';
 import { describeSample, measure, median } from './bench-measure.mjs';
 import { cleanEnv, isStopping, killGroup, live, sleep, stopOnSignals } from './bench-processes.mjs';
-import { closeBenchWorld, openBenchWorld } from './bench-world.mjs';
+import { closeBenchWorld, openBenchWorld, writeFanoutRunbook } from './bench-world.mjs';
 
 const hosts = Number(process.env.BENCH_HOSTS ?? 1000);
 const runs = Number(process.env.BENCH_RUNS ?? 2);
@@ -38,39 +37,12 @@ try {
   process.env.OPSBOOK_DATABASE_URL = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/opsbook_bench`;
   const world = await openBenchWorld({ name: 'fanout-workers', hostCounts: [hosts] });
   world.opsbook(['db', 'migrate']);
-  await writeRunbook(world.dir);
+  await writeFanoutRunbook(world.dir, RUNBOOK, { steps: 1, concurrency, command: 'true' });
   const results = await measureAll(world);
   report(results);
 } finally {
   await closeBenchWorld();
   await pg.dispose();
-}
-
-async function writeRunbook(dir) {
-  const folder = path.join(dir, 'runbooks', RUNBOOK);
-  await mkdir(folder, { recursive: true });
-  await writeFile(
-    path.join(folder, 'package.json'),
-    JSON.stringify({ name: `@runbooks/${RUNBOOK}`, version: '1.0.0', private: true }),
-  );
-  await writeFile(
-    path.join(folder, 'runbook.yaml'),
-    `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: ${RUNBOOK}
-  title: Fan-out benchmark, 1 step at concurrency ${concurrency}
-  category: routine
-  grade: P4
-  owners: [bench]
-spec:
-  targets: {default: all, concurrency: ${concurrency}, maxFailures: 0}
-  steps:
-    - id: s1
-      name: step 1
-      run: "true"
-`,
-  );
 }
 
 async function measureAll(world) {

@@ -39,7 +39,13 @@ import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { count, describeSample, measure, median, waitForIdleSshd } from './bench-measure.mjs';
 import { cleanEnv, isStopping, runGroup, stopOnSignals } from './bench-processes.mjs';
-import { ansibleEnv, closeBenchWorld, openBenchWorld, USER } from './bench-world.mjs';
+import {
+  ansibleEnv,
+  closeBenchWorld,
+  openBenchWorld,
+  USER,
+  writeFanoutRunbook,
+} from './bench-world.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const sizes = (process.env.BENCH_SIZES ?? '50,200').split(',').map(Number);
@@ -85,42 +91,13 @@ async function prepareFanout(world) {
   world.approve = async ({ steps, concurrency, hosts }) => {
     const name = `bench-${steps}step-c${concurrency}`;
     if (!existsSync(path.join(world.dir, 'runbooks', name)))
-      await writeRunbook(world.dir, name, { steps, concurrency });
+      await writeFanoutRunbook(world.dir, name, { steps, concurrency, command: COMMAND });
     return approveRunbook({
       runbook: name,
       hosts,
       summary: `fan-out benchmark: ${name} on ${hosts} hosts`,
     });
   };
-}
-
-async function writeRunbook(dir, name, c) {
-  const folder = path.join(dir, 'runbooks', name);
-  await mkdir(folder, { recursive: true });
-  await writeFile(
-    path.join(folder, 'package.json'),
-    JSON.stringify({ name: `@runbooks/${name}`, version: '1.0.0', private: true }),
-  );
-  const steps = Array.from(
-    { length: c.steps },
-    (_, i) => `    - id: s${i + 1}\n      name: step ${i + 1}\n      run: "${COMMAND}"`,
-  );
-  await writeFile(
-    path.join(folder, 'runbook.yaml'),
-    `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: ${name}
-  title: Fan-out benchmark, ${c.steps} step(s) at concurrency ${c.concurrency}
-  category: routine
-  grade: P4
-  owners: [bench]
-spec:
-  targets: {default: all, concurrency: ${c.concurrency}, maxFailures: 0}
-  steps:
-${steps.join('\n')}
-`,
-  );
 }
 
 /** The floor: a Node process doing only connect + exec + close with ssh2, `concurrency` at a time. */
