@@ -11,6 +11,7 @@ import { factNames } from './facts-collector.js';
 
 const count = { type: 'integer', minimum: 0 } as const;
 const nullableText = { type: ['string', 'null'] } as const;
+const percent = { type: 'number', minimum: 0, maximum: 100 } as const;
 
 export const osFactSchema = closedObject({
   /** os-release `ID` (debian, alpine, rhel, …). */
@@ -46,7 +47,7 @@ export const filesystemFactSchema = closedObject({
   usedKiB: count,
   availableKiB: count,
   /** As df prints it (rounded up, relative to used + available). */
-  usedPct: { type: 'number', minimum: 0, maximum: 100 },
+  usedPct: percent,
 });
 
 export const blockDeviceFactSchema = closedObject({
@@ -108,7 +109,7 @@ const nameCount = {
   type: 'array',
   items: closedObject({ name: { type: 'string' }, hosts: { type: 'integer', minimum: 1 } }),
 } as const;
-const nullablePct = { type: ['number', 'null'], minimum: 0, maximum: 100 } as const;
+const nullablePct = { ...percent, type: ['number', 'null'] } as const;
 
 /** One filesystem in a top-N list, with its host. */
 export const fullFilesystemSchema = closedObject({
@@ -116,7 +117,7 @@ export const fullFilesystemSchema = closedObject({
   mount: { type: 'string' },
   sizeKiB: count,
   usedKiB: count,
-  usedPct: { type: 'number', minimum: 0, maximum: 100 },
+  usedPct: percent,
 });
 
 /** Totals of one group of hosts (or of the whole fleet, group `all`). */
