@@ -10,7 +10,7 @@ export interface BuildReportRequest extends Omit<ReportOptions, 'range'> {
   since: Date;
   /** Default `now`. */
   until?: Date;
-  /** Only these hosts (default every host in the history). */
+  /** Only these hosts (default `selection.hosts`, else every host in the history). */
   hosts?: readonly string[];
 }
 
@@ -19,6 +19,7 @@ export async function buildHealthReport(request: BuildReportRequest): Promise<He
   const { store, stateDir, since, until = request.now, hosts, ...options } = request;
   const source = store ?? stateDir;
   if (source === undefined) throw new TypeError('buildHealthReport needs a store or a stateDir');
-  const history = await readHistory(source, { since, until }, hosts ? { hosts } : {});
+  const only = hosts ?? options.selection?.hosts;
+  const history = await readHistory(source, { since, until }, only ? { hosts: only } : {});
   return computeReport(history, { ...options, range: { since, until } });
 }

@@ -4,9 +4,10 @@ import {
   type HostSnapshot,
   sortSamples,
 } from './finding-snapshot.js';
-import { computeHeadroom } from './headroom.js';
+import { defaultFitRule, type FitRule, headroomOfSeries } from './headroom.js';
 import type { History, ReportedFinding } from './history.js';
 import { compareSnapshots } from './report-changes.js';
+import { describeHeadline, URGENT_DAYS } from './report-headline.js';
 import { describeNotes } from './report-notes.js';
 import type {
   GroupHealth,
@@ -17,6 +18,7 @@ import type {
   TopOffender,
   TrendPoint,
 } from './report-schema.js';
+import { describeCharts } from './resource-charts.js';
 import {
   defaultFormula,
   meanScore,
@@ -24,6 +26,7 @@ import {
   scoreFindings,
   severityRank,
 } from './score-formula.js';
+import { collectUsageSeries } from './usage-series.js';
 import { dayBefore, endOfDay, utcDay } from './utc-day.js';
 
 export interface ReportOptions {
@@ -37,6 +40,16 @@ export interface ReportOptions {
   previousReportAt?: Date;
   /** How many hosts `topOffenders` lists; default 10. */
   topOffenders?: number;
+  /** A resource predicted full in fewer days than this makes the report urgent; default 14. */
+  urgentDays?: number;
+  /** When a headroom fit is meaningful enough to project; default `defaultFitRule`. */
+  fitRule?: FitRule;
+  /**
+   * The hosts the report was asked for and how they were chosen (an inventory, a pattern):
+   * `hosts` with no run in the range are named in `scope.noRuns`. Without it every host in the
+   * history is reported.
+   */
+  selection?: { description: string; hosts: readonly string[] };
 }
 
 /** The whole report, from history alone: pure, so every number in it can be tested by hand. */
@@ -68,11 +81,20 @@ export function computeReport(history: History, options: ReportOptions): HealthR
         return { host, check, ...(subject ? { subject } : {}) };
       }),
   );
+  const usage = collectUsageSeries(history.inspections, history.facts);
+  const fitRule = options.fitRule ?? defaultFitRule;
   const report: HealthReport = {
     kind: 'HealthReport',
-    version: 1,
+    version: 2,
     generatedAt: options.now.toISOString(),
+    headline: {
+      status: 'no-data',
+      text: '',
+      urgentDays: options.urgentDays ?? URGENT_DAYS,
+      urgent: [],
+    },
     range: { since: options.range.since.toISOString(), until: options.range.until.toISOString() },
+    scope: describeScope(history, hosts, options.selection),
     formula: { ...formula, checkWeights: { ...formula.checkWeights } },
     days,
     environment: {
@@ -88,14 +110,31 @@ export function computeReport(history: History, options: ReportOptions): HealthR
     trend: describeTrend(daily, days),
     changes,
     topOffenders: findOffenders(hosts, snapshots.current, options.topOffenders ?? 10),
-    headroom: computeHeadroom(history.inspections, history.facts),
+    fitRule: { ...fitRule },
+    headroom: headroomOfSeries(usage, fitRule),
+    charts: { rule: '', candidates: 0, hosts: [] },
     findings,
     unknownOnly,
     notes: [],
     problems: history.problems,
   };
+  report.headline = describeHeadline(report, report.headline.urgentDays);
+  report.charts = describeCharts(report, usage);
   report.notes = describeNotes(report);
   return report;
+}
+
+function describeScope(
+  history: History,
+  hosts: readonly HostHealth[],
+  selection: ReportOptions['selection'],
+): HealthReport['scope'] {
+  const seen = new Set(hosts.map((h) => h.host));
+  return {
+    selection: selection?.description ?? null,
+    leftOut: [...(history.leftOut ?? [])].sort(),
+    noRuns: selection ? selection.hosts.filter((h) => !seen.has(h)).sort() : [],
+  };
 }
 
 function describeHosts(

@@ -51,6 +51,10 @@ export interface HealthReportContext {
 }
 
 export interface HealthReportSummary {
+  /** urgent (crit now or full soon) | attention | healthy | no-data: see the report's headline. */
+  status: HealthReport['headline']['status'];
+  /** The headline sentence: for urgent, the hosts, resources and days. */
+  headline: string;
   score: number | null;
   hosts: number;
   reporting: number;
@@ -113,6 +117,8 @@ export const healthReportAction = {
 export function summarize(report: HealthReport): HealthReportSummary {
   const e = report.environment;
   return {
+    status: report.headline.status,
+    headline: report.headline.text,
     score: e.score,
     hosts: e.hosts,
     reporting: e.reporting,

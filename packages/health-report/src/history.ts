@@ -12,6 +12,8 @@ export interface History {
   outcomes: HostOutcome[];
   /** Files or lines that could not be read; reported, never fatal. */
   problems: JournalProblem[];
+  /** Hosts with results in the range that a host filter left out (see `readHistory`). */
+  leftOut?: string[];
 }
 
 export interface RunRef {

@@ -1,3 +1,4 @@
+import { countUnprojected, describeFitRule } from './headroom.js';
 import { escapeHtml as h } from './html-escape.js';
 import type { FindingChange, HealthReport, ReportFinding } from './report-schema.js';
 import { severityRank } from './score-formula.js';
@@ -6,18 +7,44 @@ import { severityRank } from './score-formula.js';
 export const FINDINGS_ROW_LIMIT = 5000;
 /** The heat map shows this many hosts, the lowest-scoring first. */
 export const HEATMAP_HOSTS = 100;
+/** The headline lists this many urgent items. */
+const URGENT_LISTED = 20;
+/** The headroom tables list this many series each. */
+const HEADROOM_ROWS = 30;
+
+/** Above everything: the status and, when urgent, what is urgent (crit now, or full soon). */
+export function renderHeadline(r: HealthReport): string {
+  const { status, text, urgent, urgentDays } = r.headline;
+  const items = urgent
+    .slice(0, URGENT_LISTED)
+    .map(
+      (u) =>
+        `<li><b>${h(u.host)}</b> ${h(u.what)}: ${u.reason === 'crit' ? '<span class="badge crit">crit</span>' : `full in <b>${u.days}</b> days`} — ${h(u.message)}</li>`,
+    );
+  const more =
+    urgent.length > URGENT_LISTED
+      ? `<li>… and ${urgent.length - URGENT_LISTED} more (the JSON report lists all)</li>`
+      : '';
+  const list = items.length
+    ? `<ul>${items.join('')}${more}</ul><p class="sub">Urgent: a crit finding in a host's latest results, or disk or memory predicted full within ${urgentDays} days.</p>`
+    : '';
+  return `<section class="headline ${status}" id="headline" data-status="${status}"><p class="headline-text">${h(text)}</p>${list}</section>`;
+}
 
 export function renderCards(r: HealthReport): string {
   const e = r.environment;
+  // An average must not look green beside an urgent item.
+  const scoreCls =
+    r.headline.status === 'urgent' && scoreClass(e.score) === 's-ok' ? '' : scoreClass(e.score);
   const nearest = r.headroom.find((x) => x.status === 'projected');
   const card = (label: string, value: string, hint: string, cls = '') =>
     `<div class="card"><div class="label">${h(label)}</div><div class="value ${cls}">${value}</div><div class="hint">${hint}</div></div>`;
   return `<section class="cards">${[
     card(
-      'Environment score',
+      'Average score',
       e.score === null ? 'no data' : `${e.score}`,
-      'out of 100',
-      scoreClass(e.score),
+      r.headline.status === 'urgent' ? 'out of 100 · urgent items above' : 'out of 100',
+      scoreCls,
     ),
     card(
       'Hosts',
@@ -135,26 +162,42 @@ export function renderOffenders(r: HealthReport): string {
 
 export function renderHeadroom(r: HealthReport): string {
   const projected = r.headroom.filter((x) => x.status === 'projected');
-  const others = r.headroom.length - projected.length;
-  const thin = r.headroom.filter((x) => x.status === 'not-enough-data').length;
+  const rest = r.headroom
+    .filter((x) => x.status !== 'projected')
+    .sort((a, b) => b.lastPercent - a.lastPercent || a.host.localeCompare(b.host));
+  if (r.headroom.length === 0) {
+    return '<section id="headroom"><h2>Resource headroom</h2><p class="empty">No disk or memory usage was measured in this range.</p></section>';
+  }
   const body = projected.length
     ? table(
-        ['Host', 'Resource', 'Used', 'Growth / day', 'Full in'],
+        ['Host', 'Resource', 'Used', 'Growth / day', 'R²', 'Full in'],
         projected
-          .slice(0, 30)
+          .slice(0, HEADROOM_ROWS)
           .map((x) => [
             h(x.host),
             h(x.resource),
             `${x.lastPercent}%`,
             `+${x.growthPerDay} pp`,
-            `${x.daysUntilFull} days`,
+            `${x.r2}`,
+            `${x.daysUntilFull} days (~${h(x.fullOn ?? '')})`,
           ]),
       )
-    : `<p class="empty">${r.headroom.length === 0 ? 'No disk or memory usage was measured in this range.' : 'No disk or memory usage is growing: not enough data or no growth.'}</p>`;
-  const rest = others
-    ? `<p class="sub">${others} other series: ${thin} with not enough data (fewer than 3 days), ${others - thin} not growing.</p>`
+    : '<p class="empty">No disk or memory usage is projected to fill up: see below why.</p>';
+  const unprojected = rest.length
+    ? `<h3>Not projected (${rest.length}: ${h(countUnprojected(rest))})</h3><p class="sub">A projection needs ${h(describeFitRule(r.fitRule))}; the fullest first${rest.length > HEADROOM_ROWS ? `, ${HEADROOM_ROWS} of ${rest.length} (the JSON report has all)` : ''}.</p>${table(
+        ['Host', 'Resource', 'Used', 'Points', 'Why not'],
+        rest
+          .slice(0, HEADROOM_ROWS)
+          .map((x) => [
+            h(x.host),
+            h(x.resource),
+            `${x.lastPercent}%`,
+            `${x.points}`,
+            h(x.reason ?? ''),
+          ]),
+      )}`
     : '';
-  return `<section><h2>Resource headroom</h2>${body}${rest}</section>`;
+  return `<section id="headroom"><h2>Resource headroom</h2>${body}${unprojected}</section>`;
 }
 
 export function renderGroups(r: HealthReport): string {

@@ -36,6 +36,23 @@ table.sortable th[aria-sort=descending]::after{content:" ▼"}
 #heat-tip{position:absolute;pointer-events:none;background:#1f2328;color:#fff;font-size:12px;padding:3px 6px;border-radius:4px;display:none;white-space:nowrap}
 .legend{display:flex;gap:14px;align-items:center;color:var(--muted);font-size:12px;margin-top:6px}
 .legend i{display:inline-block;width:14px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}
+.headline{border-radius:8px;padding:12px 16px;margin:14px 0;border:1px solid var(--line);background:var(--bg)}
+.headline .headline-text{font-size:17px;font-weight:600;margin:0}
+.headline ul{margin:8px 0 4px;padding-left:20px}
+.headline.urgent{background:#fdecea;border-color:#e8a5a0}.headline.urgent .headline-text{color:var(--crit)}
+.headline.attention{background:#fff4e5;border-color:#f0c088}.headline.attention .headline-text{color:var(--warn)}
+.headline.healthy{background:#eaf6ec;border-color:#9fd3a8}.headline.healthy .headline-text{color:var(--ok)}
+.host-chart{margin:12px 0 18px;break-inside:avoid}
+.host-chart figcaption{margin-bottom:4px}
+.panels{display:flex;flex-wrap:wrap;gap:14px}
+.panel{width:340px}
+.panel-title{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+svg.usage{display:block;max-width:100%;height:auto}
+svg.usage .tick{font:10px system-ui,sans-serif;fill:var(--muted)}
+svg.usage .crossing-label{fill:var(--crit);font-weight:600}
+.series-legend{list-style:none;margin:2px 0 0;padding:0;font-size:12px}
+.series-legend i{display:inline-block;width:12px;height:3px;margin-right:5px;vertical-align:middle}
+.series-legend .fit{color:var(--muted)}
 footer{margin-top:36px;color:var(--muted);font-size:12px}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 @media (max-width:800px){.two{grid-template-columns:1fr}}
@@ -44,7 +61,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
   body{font-size:11px}
   main{max-width:none;padding:0}
   .filter,.no-print{display:none}
-  .card,.chart,tr,.notes{break-inside:avoid}
+  .card,.chart,tr,.notes,.headline,.panel{break-inside:avoid}
   h2{break-after:avoid}
   .two{grid-template-columns:1fr 1fr}
   #heatmap-wrap{overflow:visible}

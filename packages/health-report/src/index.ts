@@ -1,6 +1,14 @@
 export { type BuildReportRequest, buildHealthReport } from './build-health-report.js';
 export { computeReport, countStatuses, type ReportOptions } from './compute-report.js';
-export { computeHeadroom, fitLine, type LinearFit, MIN_FIT_POINTS } from './headroom.js';
+export {
+  computeHeadroom,
+  defaultFitRule,
+  type FitRule,
+  fitLine,
+  headroomOf,
+  type LinearFit,
+  MIN_FIT_POINTS,
+} from './headroom.js';
 export {
   type HealthReportContext,
   type HealthReportOutcome,
@@ -31,6 +39,7 @@ export { renderHtml } from './render-html.js';
 export { renderJson } from './render-json.js';
 export { escapeMd, MARKDOWN_LIMIT_BYTES, renderMarkdown } from './render-markdown.js';
 export { WORSENING_POINTS } from './report-changes.js';
+export { describeHeadline, HEALTHY_SCORE, URGENT_DAYS } from './report-headline.js';
 export {
   type FindingChange,
   type FindingStatus,
@@ -41,9 +50,14 @@ export {
   healthReportSchema,
   type JournalProblem,
   type ReportFinding,
+  type ReportHeadline,
+  type ReportScope,
+  type ResourceCharts,
   type StatusCounts,
   type TopOffender,
   type TrendPoint,
+  type UrgentItem,
 } from './report-schema.js';
 export { MAX_SINCE_DAYS, parseReportTime, parseSince } from './report-since.js';
+export { CHART_HOSTS, CHART_URGENT_HOSTS } from './resource-charts.js';
 export { defaultFormula, meanScore, type ScoreFormula, scoreFindings } from './score-formula.js';

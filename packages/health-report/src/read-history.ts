@@ -15,7 +15,7 @@ export interface TimeRange {
 export type HistorySource = Pick<StateStore, 'readFindings' | 'journalLocation'>;
 
 export interface HistoryFilter {
-  /** Only these hosts (default every host). */
+  /** Only these hosts (default every host); the others with results are named in `leftOut`. */
   hosts?: readonly string[];
 }
 
@@ -32,13 +32,47 @@ export async function readHistory(
 ): Promise<History> {
   const source = typeof from === 'string' ? filesStore(from) : from;
   const history = emptyHistory();
-  for await (const run of source.readFindings({
-    ...range,
-    ...(filter.hosts ? { hosts: filter.hosts } : {}),
-  })) {
-    addRun(history, run, source.journalLocation(run.runId));
+  const only = filter.hosts ? new Set(filter.hosts) : undefined;
+  const leftOut = new Set<string>();
+  // Every host is read, so that the report can say which ones the filter left out (stores
+  // filter hosts in-process too: asking them to would save nothing).
+  for await (const run of source.readFindings(range)) {
+    const kept = only ? keepHosts(run, only, leftOut) : run;
+    addRun(history, kept, source.journalLocation(run.runId));
   }
+  if (only) history.leftOut = [...leftOut].sort();
   return history;
+}
+
+/** The run cut to the hosts in `only`; the hosts it had besides are added to `leftOut`. */
+function keepHosts(run: RunFindings, only: ReadonlySet<string>, leftOut: Set<string>): RunFindings {
+  let isCut = false;
+  const check = (host: string) => {
+    if (only.has(host)) return;
+    isCut = true;
+    leftOut.add(host);
+  };
+  for (const h of run.start?.hosts ?? []) check(h);
+  // Rows come host by host: look a host up when it changes, not per row.
+  for (const rows of [run.outcomes, run.findings, run.facts]) {
+    let last: string | undefined;
+    for (const r of rows) {
+      if (r.host === last) continue;
+      last = r.host;
+      check(r.host);
+    }
+  }
+  if (!isCut) return run;
+  const keep = (r: { host: string }) => only.has(r.host);
+  return {
+    ...run,
+    ...(run.start
+      ? { start: { ...run.start, hosts: run.start.hosts.filter((h) => only.has(h)) } }
+      : {}),
+    outcomes: run.outcomes.filter(keep),
+    findings: run.findings.filter(keep),
+    facts: run.facts.filter(keep),
+  };
 }
 
 /** Adds one run's findings to `history`. Pure; exported for tests. */

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { CLIENT_SCRIPT } from './html-client-script.js';
 import { escapeHtml as h, jsonForScript } from './html-escape.js';
+import { renderResourceCharts } from './html-resource-charts.js';
 import {
   heatmapHosts,
   renderCards,
   renderChanges,
   renderFindings,
   renderGroups,
+  renderHeadline,
   renderHeadroom,
   renderHeatmapSection,
   renderNotes,
@@ -53,8 +55,10 @@ export async function renderHtml(
 </head><body><main>
 <h1>${h(title)}</h1>
 <p class="sub">Generated ${h(report.generatedAt.replace('T', ' ').slice(0, 16))} UTC · results from ${h(report.range.since.slice(0, 10))} to ${h(report.range.until.slice(0, 10))} · ${report.days.length} day(s) with results</p>
+${renderHeadline(report)}
 ${renderNotes(report)}
 ${renderCards(report)}
+${renderResourceCharts(report)}
 <div class="two">${renderTrendSection(report)}${renderOffenders(report)}</div>
 ${renderHeatmapSection(report)}
 ${renderChanges(report)}

@@ -10,7 +10,7 @@ function history(samples: InspectionSample[]): History {
 }
 
 describe('renderMarkdown', () => {
-  it('leads with the score, then new criticals, then top offenders', () => {
+  it('leads with the headline (urgency over the average), then urgent items, new criticals, top offenders', () => {
     const sample = (day: string, status: 'ok' | 'crit'): InspectionSample => ({
       at: `2025-01-0${day}T06:00:00.000Z`,
       runId: `r${day}`,
@@ -32,8 +32,19 @@ describe('renderMarkdown', () => {
     const md = renderMarkdown(
       computeReport(history([sample('1', 'ok'), sample('2', 'crit')]), { range, now: range.until }),
     );
-    expect(md.indexOf('**Score 0/100**')).toBeGreaterThan(0);
-    expect(md.indexOf('### New criticals (1)')).toBeLessThan(md.indexOf('### Top offenders'));
+    const headline =
+      '**URGENT: db-01 inspection.disk / is critical: disk / 97% used. The average score 0/100 does not show this.**';
+    expect(md.split('\n')[2]).toBe(headline);
+    expect(md).toContain('Average score 0/100 · 1 hosts');
+    const order = [
+      headline,
+      '### Urgent (1): crit now, or full within 14 days',
+      '- `db-01` inspection.disk / — crit: disk / 97% used',
+      '### New criticals (1)',
+      '### Top offenders',
+    ].map((s) => md.indexOf(s));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(md).toContain('- `db-01` inspection.disk / (was ok): disk / 97% used');
   });
 
@@ -72,7 +83,8 @@ describe('renderMarkdown', () => {
 
   it('says there is nothing to score when there is no history', () => {
     const md = renderMarkdown(computeReport(history([]), { range, now: range.until }));
-    expect(md).toContain('**Score no data**');
+    expect(md).toContain('**No data: no host has inspection results in this range.**');
+    expect(md).toContain('Average score no data');
     expect(md).toContain('No inspection results between');
   });
 

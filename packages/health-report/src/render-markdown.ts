@@ -1,14 +1,16 @@
+import { countUnprojected, describeFitRule } from './headroom.js';
 import type { FindingChange, HealthReport } from './report-schema.js';
 
 /** Jira Cloud refuses comments past 32 767 characters; stay under it in bytes, to be safe. */
 export const MARKDOWN_LIMIT_BYTES = 32 * 1024;
 
-const LIST = { newCriticals: 20, offenders: 10, changes: 10, headroom: 10, groups: 10 };
+const LIST = { urgent: 20, newCriticals: 20, offenders: 10, changes: 10, headroom: 10, groups: 10 };
 const MESSAGE_CHARS = 160;
 
 /**
- * A short Markdown summary for a ticket comment: the environment score, then new criticals and
- * top offenders first (what a senior acts on), then the rest. Every list is capped, and the
+ * A short Markdown summary for a ticket comment: the headline (urgency before the average
+ * score), the urgent items, then new criticals and top offenders (what a senior acts on), then
+ * the rest. Every list is capped, and the
  * whole text is cut at MARKDOWN_LIMIT_BYTES with a line that says so.
  */
 export function renderMarkdown(
@@ -19,9 +21,20 @@ export function renderMarkdown(
   const lines: string[] = [
     `## ${escapeMd(options.title ?? 'Environment health')} — ${report.generatedAt.slice(0, 10)}`,
     '',
-    `**Score ${fmtScore(env.score)}** · ${env.hosts} hosts (${env.reporting} reporting, ${env.unreachable} unreachable${env.noData ? `, ${env.noData} without inspection` : ''}) · ${env.counts.crit} crit · ${env.counts.warn} warn · ${env.counts.unknown} unknown · ${report.range.since.slice(0, 10)} → ${report.range.until.slice(0, 10)}`,
+    `**${escapeMd(report.headline.text)}**`,
+    '',
+    `Average score ${fmtScore(env.score)} · ${env.hosts} hosts (${env.reporting} reporting, ${env.unreachable} unreachable${env.noData ? `, ${env.noData} without inspection` : ''}) · ${env.counts.crit} crit · ${env.counts.warn} warn · ${env.counts.unknown} unknown · ${report.range.since.slice(0, 10)} → ${report.range.until.slice(0, 10)}`,
   ];
   if (report.notes.length > 0) lines.push('', ...report.notes.map((n) => `> ${escapeMd(n)}`));
+  const { urgent, urgentDays } = report.headline;
+  section(
+    lines,
+    `Urgent (${urgent.length}): crit now, or full within ${urgentDays} days`,
+    urgent,
+    LIST.urgent,
+    (u) =>
+      `- ${code(u.host)} ${escapeMd(u.what)} — ${u.reason === 'crit' ? 'crit' : `full in ${u.days} days`}: ${escapeMd(clip(u.message))}`,
+  );
   const c = report.changes;
   section(
     lines,
@@ -53,21 +66,7 @@ export function renderMarkdown(
   );
   section(lines, `Worsened findings (${c.worsened.length})`, c.worsened, LIST.changes, changeLine);
   section(lines, `Recovered (${c.recovered.length})`, c.recovered, LIST.changes, changeLine);
-  const projected = report.headroom.filter((h) => h.status === 'projected');
-  if (projected.length > 0) {
-    lines.push(
-      '',
-      '### Headroom (nearest to full)',
-      '',
-      '| host | resource | used | growth/day | full in |',
-      '|---|---|---:|---:|---:|',
-    );
-    for (const h of projected.slice(0, LIST.headroom)) {
-      lines.push(
-        `| ${code(h.host)} | ${escapeMd(h.resource)} | ${h.lastPercent}% | +${h.growthPerDay} pp | ${h.daysUntilFull} d |`,
-      );
-    }
-  }
+  headroomSection(lines, report);
   if (report.groups.length > 0) {
     lines.push(
       '',
@@ -84,6 +83,41 @@ export function renderMarkdown(
     `_Score: 100 × Σ weight·factor / Σ weight per host (factors ok ${f(report, 'ok')}, unknown ${f(report, 'unknown')}, warn ${f(report, 'warn')}, crit ${f(report, 'crit')}); environment = mean of host scores._`,
   );
   return fitToLimit(lines.join('\n'));
+}
+
+function headroomSection(lines: string[], report: HealthReport): void {
+  const { headroom } = report;
+  if (headroom.length === 0) return;
+  const projected = headroom.filter((h) => h.status === 'projected');
+  lines.push('', '### Headroom (nearest to full)', '');
+  if (projected.length > 0) {
+    lines.push(
+      '| host | resource | used | growth/day | R² | full in |',
+      '|---|---|---:|---:|---:|---:|',
+      ...projected
+        .slice(0, LIST.headroom)
+        .map(
+          (h) =>
+            `| ${code(h.host)} | ${escapeMd(h.resource)} | ${h.lastPercent}% | +${h.growthPerDay} pp | ${h.r2} | ${h.daysUntilFull} d (~${h.fullOn}) |`,
+        ),
+    );
+    if (projected.length > LIST.headroom)
+      lines.push('', `… and ${projected.length - LIST.headroom} more (see the HTML report)`);
+  } else {
+    lines.push('No disk or memory use is projected to fill up.');
+  }
+  const rest = headroom.filter((h) => h.status !== 'projected');
+  if (rest.length === 0) return;
+  const fullest = [...rest].sort((a, b) => b.lastPercent - a.lastPercent).slice(0, 5);
+  lines.push(
+    '',
+    `Not projected (${rest.length}: ${countUnprojected(rest)}); a projection needs ${describeFitRule(report.fitRule)}. Fullest first:`,
+    '',
+    ...fullest.map(
+      (h) =>
+        `- ${code(h.host)} ${escapeMd(h.resource)} ${h.lastPercent}%: ${escapeMd(h.reason ?? '')}`,
+    ),
+  );
 }
 
 function section<T>(

@@ -16,6 +16,17 @@ export function describeNotes(report: HealthReport): string[] {
   } else if (report.days.length === 1) {
     notes.push(`Only one day (${report.days[0]}) has inspection results: there is no trend yet.`);
   }
+  const { scope } = report;
+  if (scope.leftOut.length > 0) {
+    notes.push(
+      `${count(scope.leftOut.length, 'host')} with results in this range ${scope.leftOut.length === 1 ? 'is' : 'are'} left out, not being in ${scope.selection ?? 'the hosts asked for'}: ${listSome(scope.leftOut)}.`,
+    );
+  }
+  if (scope.noRuns.length > 0) {
+    notes.push(
+      `${count(scope.noRuns.length, 'host')} of ${scope.selection ?? 'the hosts asked for'} ${scope.noRuns.length === 1 ? 'was' : 'were'} in no run in this range, so ${scope.noRuns.length === 1 ? 'it is' : 'they are'} not scored: ${listSome(scope.noRuns)}.`,
+    );
+  }
   const silent = report.hosts.filter((h) => h.state === 'unreachable').map((h) => h.host);
   if (silent.length > 0) {
     notes.push(

@@ -18,3 +18,8 @@ export function endOfDay(day: string): string {
 export function dayBefore(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
 }
+
+/** The UTC day (`YYYY-MM-DD`) a whole or fractional `dayNumber` falls on. */
+export function dayOfNumber(n: number): string {
+  return new Date(Math.floor(n) * DAY_MS).toISOString().slice(0, 10);
+}

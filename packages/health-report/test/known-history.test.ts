@@ -1,6 +1,6 @@
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHealthReport, type HealthReport } from '../src/index.js';
+import { type BuildReportRequest, buildHealthReport, type HealthReport } from '../src/index.js';
 import { writeRuns } from './journal-fixture.js';
 import { inventoryGroups, knownNow, knownRange, knownRuns } from './known-history.js';
 
@@ -11,14 +11,19 @@ let report: HealthReport;
 beforeAll(async () => {
   temp = await makeTempDir('opsbook-health-known-');
   await writeRuns(temp.dir, knownRuns);
-  report = await buildHealthReport({
+  report = await build({ inventory: inventoryGroups });
+});
+
+/** The report of the known history with `options` besides the state dir, range and time. */
+function build(options: Partial<BuildReportRequest> = {}): Promise<HealthReport> {
+  return buildHealthReport({
     stateDir: temp.dir,
     since: knownRange.since,
     until: knownRange.until,
     now: knownNow,
-    inventory: inventoryGroups,
+    ...options,
   });
-});
+}
 afterAll(() => temp?.remove());
 
 describe('a generated three-day history with hand-computed answers', () => {
@@ -100,28 +105,51 @@ describe('a generated three-day history with hand-computed answers', () => {
     expect(report.topOffenders[0]!.worst[0]).toBe('CRIT inspection.load load15: load crit');
   });
 
-  it('projects days until full by a least-squares line, and says when it cannot', () => {
+  it('projects no headroom from three days, and says so for each series', () => {
+    expect(report.fitRule).toEqual({ minPoints: 5, minSpanDays: 7, minR2: 0.5 });
+    expect(report.headroom.filter((h) => h.status === 'projected')).toEqual([]);
+    const web01 = report.headroom.find((h) => h.host === 'web-01' && h.resource === 'filesystem /');
+    expect(web01).toMatchObject({
+      points: 3,
+      spanDays: 2,
+      status: 'not-enough-data',
+      reason: 'too few points (3 < 5)',
+    });
+  });
+
+  it('projects days until full by a least-squares line, and says when it cannot', async () => {
+    // A rule loose enough for three days, so the line's answers can be worked out by hand.
+    const loose = await build({
+      inventory: inventoryGroups,
+      fitRule: { minPoints: 3, minSpanDays: 2, minR2: 0.5 },
+    });
     const of = (host: string, resource: string) =>
-      report.headroom.find((h) => h.host === host && h.resource === resource);
-    // 50, 55, 60 % over three days: +5 pp/day, (100 - 60) / 5 = 8 days.
+      loose.headroom.find((h) => h.host === host && h.resource === resource);
+    // 50, 55, 60 % over three days: +5 pp/day, (100 - 60) / 5 = 8 days; every point on the line.
     expect(of('web-01', 'filesystem /')).toEqual({
       host: 'web-01',
       resource: 'filesystem /',
       points: 3,
+      spanDays: 2,
       lastPercent: 60,
       growthPerDay: 5,
+      r2: 1,
       daysUntilFull: 8,
+      fullOn: '2025-03-11',
       status: 'projected',
+      reason: null,
     });
     expect(of('web-01', 'memory')).toMatchObject({
       growthPerDay: 2,
       daysUntilFull: 28,
       status: 'projected',
     });
-    // 85, 92, 70: the fitted line falls.
+    // 85, 92, 70: the line explains little (R² = 0.45 < 0.5), so no day is projected.
     expect(of('db-01', 'filesystem /')).toMatchObject({
-      status: 'not-growing',
+      status: 'no-trend',
+      r2: 0.45,
       daysUntilFull: null,
+      reason: 'no trend (R² 0.45 < 0.5)',
     });
     // From inventory facts, two days only.
     expect(of('db-01', 'filesystem /data')).toMatchObject({
@@ -130,14 +158,16 @@ describe('a generated three-day history with hand-computed answers', () => {
       growthPerDay: null,
       daysUntilFull: null,
       status: 'not-enough-data',
+      reason: 'too few points (2 < 3)',
     });
-    // 70, 88, 88: slope 9, the line stands at 91 on the last day: (100 - 91) / 9 = 1 day.
+    // 70, 88, 88: slope 9, R² 0.75, the line stands at 91 on the last day: (100 - 91) / 9 = 1 day.
     expect(of('db-01', 'memory')).toMatchObject({
       growthPerDay: 9,
+      r2: 0.75,
       daysUntilFull: 1,
       status: 'projected',
     });
-    expect(report.headroom.slice(0, 3).map((h) => `${h.host} ${h.resource}`)).toEqual([
+    expect(loose.headroom.slice(0, 3).map((h) => `${h.host} ${h.resource}`)).toEqual([
       'db-01 memory',
       'web-01 filesystem /',
       'web-01 memory',
@@ -175,6 +205,28 @@ describe('a generated three-day history with hand-computed answers', () => {
     expect(report.findings).toHaveLength(10);
   });
 
+  it('reports only the selected hosts, and names those it left out and those never run', async () => {
+    const r = await build({
+      selection: { description: 'inventory web.yaml', hosts: ['web-01', 'web-02', 'web-03'] },
+    });
+    expect(r.hosts.map((h) => h.host)).toEqual(['web-01', 'web-02']);
+    expect(r.scope).toEqual({
+      selection: 'inventory web.yaml',
+      leftOut: ['db-01', 'db-02'],
+      noRuns: ['web-03'],
+    });
+    // db-01's crit load is not in the selection's findings, nor in its score.
+    expect(r.findings.map((f) => f.host)).not.toContain('db-01');
+    expect(r.environment.score).toBe(94.2); // (93.3 + 95) / 2
+    expect(r.notes).toContain(
+      '2 hosts with results in this range are left out, not being in inventory web.yaml: db-01, db-02.',
+    );
+    expect(r.notes).toContain(
+      '1 host of inventory web.yaml was in no run in this range, so it is not scored: web-03.',
+    );
+    expect(report.scope).toEqual({ selection: null, leftOut: [], noRuns: [] });
+  });
+
   it('leaves out events outside the range', async () => {
     const r = await buildHealthReport({
       stateDir: temp.dir,
@@ -185,6 +237,6 @@ describe('a generated three-day history with hand-computed answers', () => {
     expect(r.days).toEqual(['2025-03-02', '2025-03-03']);
     expect(
       r.headroom.find((h) => h.host === 'web-01' && h.resource === 'filesystem /'),
-    ).toMatchObject({ points: 2, status: 'not-enough-data' });
+    ).toMatchObject({ points: 2, status: 'not-enough-data', reason: 'too few points (2 < 5)' });
   });
 });
