@@ -4,6 +4,7 @@ import path from 'node:path';
 import { filesStore, migrateStateStore, postgresStore, type StateStore } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectRun } from './inspection-history.js';
 import { runCli, stackTrace, userEnv } from './run-cli.js';
 
 /*
@@ -41,40 +42,11 @@ const disk = (host: string, pct: number) => ({
 /** Three daily inspections: web-1 filling its disk, web-2 steady, db-1 unreachable on day 2. */
 async function inspectDays(store: StateStore): Promise<void> {
   for (const d of [1, 2, 3]) {
-    const runId = `2025030${d}-060000-day${d}`;
-    let t = Date.parse(`2025-03-0${d}T06:00:00Z`) - 1000;
-    const clock = () => {
-      t += 1000;
-      return new Date(t);
-    };
-    await store.claimRun({ approvalId: `apr-${runId}`, maxRuns: 1, runId, ticket: 'OPS-1' });
-    const journal = await store.createJournal(runId, { clock });
-    const hosts = ['web-1', 'web-2', 'db-1'];
-    await journal.append({
-      type: 'run-start',
-      runbook: { name: 'daily-inspection', version: '1.0.0' },
-      hosts,
+    await inspectRun(store, `2025030${d}-060000-day${d}`, `2025-03-0${d}T06:00:00Z`, {
+      'web-1': [disk('web-1', 70 + 10 * d)],
+      'web-2': [disk('web-2', 40)],
+      'db-1': d === 2 ? 'unreachable' : [disk('db-1', 55)],
     });
-    for (const host of hosts) {
-      if (host === 'db-1' && d === 2) {
-        await journal.append({ type: 'host-end', host, status: 'unreachable' });
-        continue;
-      }
-      const pct = host === 'web-1' ? 70 + 10 * d : host === 'web-2' ? 40 : 55;
-      await journal.append({
-        type: 'step-end',
-        host,
-        step: 'disk',
-        status: 'ok',
-        uses: 'inspection.disk',
-        result: { findings: [disk(host, pct)] },
-      });
-      await journal.append({ type: 'host-end', host, status: 'ok' });
-    }
-    await journal.append({ type: 'run-end', status: 'ok', hosts: {} });
-    await journal.close();
-    await store.recordRunEnd({ runId, head: journal.head, count: journal.count, status: 'ok' });
-    await store.recordFindings(runId);
   }
 }
 
@@ -164,7 +136,10 @@ describe('opsbook report', () => {
     const html = await report(files, [...range, '-o', out]);
     expect(html.code).toBe(0);
     expect(html.stdout.trim()).toBe(out);
-    expect(html.stderr).toMatch(/^score \d/);
+    // The headline first (web-1's disk is crit), then the numbers.
+    expect(html.stderr).toMatch(
+      /^URGENT: web-1 inspection\.disk \/ is critical: \/ is 100% full\.[^\n]*\nscore \d/,
+    );
     expect(await readFile(out, 'utf8')).toMatch(/^<!doctype html>/i);
   });
 

@@ -2,19 +2,22 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildHealthReport,
+  CHART_HOSTS,
+  defaultFitRule,
   parseReportTime,
   type ReportFormat,
   renderHtml,
   renderJson,
   renderMarkdown,
   summarize,
+  URGENT_DAYS,
 } from '@opsbook/health-report';
 import { UsageError, writeFileAtomic } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
-import { defineCommand, stringOption } from '../command.js';
+import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { hostSelectionOptions, hostsAsked, inventoryGroups } from '../host-selection.js';
+import { hostSelectionOptions, inventoryScope, inventoryScopeOptions } from '../host-selection.js';
 
 const FORMATS: readonly ReportFormat[] = ['html', 'md', 'json'];
 
@@ -31,7 +34,14 @@ export default defineCommand({
       value: 'WHEN',
       description: 'end of the range (default now): days back, a UTC day (its end) or an ISO time',
     },
+    ...inventoryScopeOptions,
     ...hostSelectionOptions,
+    'urgent-days': {
+      type: 'string',
+      value: 'N',
+      default: String(URGENT_DAYS),
+      description: 'urgent when a disk or memory is predicted full in fewer days than this',
+    },
     format: {
       type: 'string',
       value: 'html|md|json',
@@ -47,15 +57,27 @@ export default defineCommand({
   },
   details: `Reads the inspection results of every run in the state store (the state dir, or the
 team's PostgreSQL database) over the range and scores each host, group and the environment
-(formula: see @opsbook/health-report's README). --host and --group (hosts of the inventory's
-groups) narrow it to those hosts; given both, the report covers either.
-HTML is one self-contained file (charts inlined, nothing fetched when viewed); without -o it is
-written to ./health-report-<date>.html. Markdown (short enough for a Jira comment) and JSON go
-to stdout without -o.
+(formula: see @opsbook/health-report's README).
+
+Which hosts: those of the inventory (-i FILE, else the inventory of opsbook.yaml, as run and
+inspect choose it); hosts with results but not in it (removed hosts, test runs) are left out and
+the report says how many. Without any inventory, every host in the history. --limit narrows to
+the hosts an Ansible pattern selects (as a plan's --target); --host and --group narrow further
+(a host named or in a group named); --all-hosts drops the inventory's bound.
+
+The headline puts urgency before the average score: a crit finding in a host's latest results,
+or a disk or memory predicted full in fewer than --urgent-days days, makes it URGENT (naming host,
+resource and days) whatever the score. A prediction needs a meaningful fit (${defaultFitRule.minPoints} daily points
+over ${defaultFitRule.minSpanDays} days, R² ≥ ${defaultFitRule.minR2}, growing); otherwise the report says why not.
+HTML is one self-contained file (charts inlined, nothing fetched when viewed): disk, memory and
+load over time of the urgent and lowest-scoring hosts (${CHART_HOSTS} at most), with the predicted crossing
+of 100 %. Without -o it is written to ./health-report-<date>.html. Markdown (short enough for a
+Jira comment) and JSON go to stdout without -o. The exit code does not depend on the findings.
 
 Examples:
   opsbook report
   opsbook report --since 7d --format md
+  opsbook report -i inventory/prod.yaml --limit 'db:&prod' --urgent-days 21
   opsbook report --group db --since 2025-03-01 --until 2025-03-31
   opsbook report --format json -o report.json`,
   async run(ctx) {
@@ -74,16 +96,17 @@ Examples:
         `--until ${until.toISOString()} is before --since ${since.toISOString()}: nothing to report`,
       );
     }
+    const urgentDays = urgentDaysOf(ctx);
     const config = await configFor(ctx);
-    const inventory = config.inventory ? await inventoryGroups(config) : undefined;
-    const hosts = hostsAsked(ctx, inventory);
+    const scope = await inventoryScope(ctx, config);
     const report = await buildHealthReport({
       store: stateStoreOf(config),
       since,
       until,
       now,
-      ...(hosts ? { hosts } : {}),
-      ...(inventory ? { inventory } : {}),
+      urgentDays,
+      ...(scope.selection ? { selection: scope.selection } : {}),
+      ...(scope.groups ? { inventory: scope.groups } : {}),
     });
     const text =
       format === 'html'
@@ -110,6 +133,7 @@ Examples:
     }
     if (file) {
       const s = summarize(report);
+      ctx.out.note(s.headline);
       ctx.out.note(
         `score ${s.score ?? 'no data'} · ${s.reporting}/${s.hosts} hosts reporting · ${s.crit} crit · ${s.warn} warn`,
       );
@@ -121,3 +145,14 @@ Examples:
     return exitCodes.ok;
   },
 });
+
+function urgentDaysOf(ctx: CommandContext): number {
+  const text = stringOption(ctx, 'urgent-days') ?? String(URGENT_DAYS);
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n < 1 || n > 366) {
+    throw new UsageError(
+      `--urgent-days ${JSON.stringify(text)} is not a whole number of days from 1 to 366`,
+    );
+  }
+  return n;
+}
