@@ -11,7 +11,7 @@
 // is every report after. Target: warm ≤ 2 s. Needs `pnpm build` first (runs
 // packages/cli/dist/bin.js; starts PostgreSQL with @opsbook/testkit).
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -233,6 +233,11 @@ try {
     );
   }
   console.log(`\nJSON reports of the two stores identical (but generatedAt): ${same}`);
+  const htmlKiB = (await stat(html(files))).size / 1024;
+  const { headline, charts } = JSON.parse(fromFiles);
+  console.log(
+    `HTML report ${htmlKiB.toFixed(0)} KiB; headline ${headline?.status ?? '(none)'} with ${headline?.urgent?.length ?? 0} urgent item(s); ${charts?.hosts?.length ?? 0} host(s) charted`,
+  );
   console.log(
     `node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average (1, 5, 15 min) ${[
       loadBefore,
