@@ -47,6 +47,8 @@ export function planText(
   if (statement) {
     lines.push(
       `${style.bold('valid')}    ${statement.notBefore} → ${statement.expiresAt}, at most ${statement.maxRuns} run${statement.maxRuns === 1 ? '' : 's'}`,
+      // What the senior allows beyond the first run, said where they decide maxRuns.
+      `${style.bold('failure')}  hosts not reached do not use a run; failed hosts can be retried with --retry-failed while runs remain (maxRuns ${statement.maxRuns})`,
     );
     if (statement.proposer) lines.push(`${style.bold('proposer')} ${statement.proposer}`);
     if (statement.executor) lines.push(`${style.bold('executor')} ${statement.executor}`);
@@ -73,7 +75,7 @@ export function planText(
       const c = h.connection;
       return c.transport === 'local'
         ? `${h.name} (local)`
-        : `${h.name} (ssh ${c.user ? `${c.user}@` : ''}${c.address}:${c.port})`;
+        : `${h.name} (ssh ${c.user ? `${c.user}@` : ''}${c.address}${c.port !== undefined ? `:${c.port}` : ', port from ~/.ssh/config or 22'})`;
     };
     lines.push(
       '',

@@ -64,7 +64,7 @@ export function runProgress(out: Output): (e: RunEvent) => void {
     const e = showControlsIn(event);
     if (e.type === 'run-start')
       out.note(
-        `run ${e.runId}: ${e.runbook.name} ${e.runbook.version} for ${e.ticket} on ${e.hosts.length} host(s), approved by ${e.approval.signers.map((s) => s.approverId).join(', ')}`,
+        `run ${e.runId}${e.retryOf ? ` (retry of ${e.retryOf})` : ''}: ${e.runbook.name} ${e.runbook.version} for ${e.ticket} on ${e.hosts.length} host(s), approved by ${e.approval.signers.map((s) => s.approverId).join(', ')}`,
       );
     else if (e.type === 'step-end') {
       const mark = e.status === 'ok' ? out.style.green('ok') : out.style.red(e.status);
@@ -136,9 +136,21 @@ export function printRunOutcome(
     `${hosts.length ? '\n' : ''}${okCount} of ${all.length} host(s) ok${okCount && !options.verbose ? ' (--verbose lists them too)' : ''}`,
   );
   out.print(
-    `run ${outcome.runId} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
+    `run ${outcome.runId}${outcome.retryOf ? ` (retry of ${outcome.retryOf})` : ''} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
   );
+  const use = approvalUseText(outcome);
+  if (use) out.print(use);
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
+}
+
+/** What the run did to its approval's runs, when there is something to say. */
+function approvalUseText(outcome: RunOutcome): string | undefined {
+  const { used, runsLeft } = outcome.approvalUse;
+  const left = `${runsLeft} run(s) of the approval left`;
+  if (!used)
+    return `no host was reached (no step started): this run did not use the approval (${left}); run it again once the hosts can be reached`;
+  if (outcome.status === 'ok' || runsLeft === 0) return undefined;
+  return `${left}: retry the hosts that did not end ok with --retry-failed ${outcome.runId}`;
 }
 
 /** SIGINT stops new work; a second one exits at once. Returns the signal and a cleanup. */

@@ -29,6 +29,12 @@ export const runOptions: Record<string, OptionSpec> = {
     description: 'print command output as-is, control characters and escape sequences included',
   },
   verbose: { type: 'boolean', description: 'list every host in the summary, not only failed ones' },
+  'retry-failed': {
+    type: 'string',
+    value: 'RUN_ID',
+    description:
+      'run only the hosts that did not end ok in that run of the same approval (uses a run like any other)',
+  },
 };
 
 /** The --help text on what every run does with secrets, Ctrl-C and command output. */
@@ -37,7 +43,15 @@ running commands finish or time out, the run is recorded as interrupted (exit 13
 Ctrl-C stops at once (the journal then ends without run-end and verifies as incomplete).
 Command output shows control characters as text (ESC as \\x1b), so a host cannot retitle, clear
 or write the clipboard of your terminal; --raw passes them. A line longer than 65536 characters
-is shown cut, marked so.`;
+is shown cut, marked so.
+
+A run that reached no host (every host unreachable or refusing its host key, no step started
+anywhere) does not use the approval, and its ticket stays In Progress: run it again once the
+hosts can be reached. A run that started any step uses one of the approval's maxRuns, however it
+ended. --retry-failed RUN_ID runs only the hosts that did not end ok (failed, unreachable,
+cancelled, not started) in RUN_ID, an ended run of the same approval whose journal verifies;
+it needs a run left like any run. While runs are left, a run that did not end ok leaves the
+ticket In Progress for it.`;
 
 /** Everything a run needs but its approval file and its ticket gate. */
 export type RunStart = Omit<RunRequest, 'approvalFile' | 'ticket'>;
@@ -62,10 +76,12 @@ export async function executeAndReport(
   const t0 = Date.now();
   try {
     const inventoryFile = stringOption(ctx, 'inventory');
+    const retryOf = stringOption(ctx, 'retry-failed');
     const outcome = await start({
       config,
       executorSigner,
       ...(inventoryFile ? { inventoryFile } : {}),
+      ...(retryOf !== undefined ? { retryOf } : {}),
       env: process.env,
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,
@@ -80,6 +96,8 @@ export async function executeAndReport(
         hosts: outcome.result.hosts,
         journal: outcome.journal,
         ticket: outcome.ticket,
+        ...(outcome.retryOf ? { retryOf: outcome.retryOf } : {}),
+        approvalUse: outcome.approvalUse,
       });
     else
       printRunOutcome(out, outcome, (Date.now() - t0) / 1000, {

@@ -65,7 +65,11 @@ or not-started, never run twice. Secret params come from each worker's environme
   async run(ctx) {
     const config = await configFor(ctx);
     const file = ctx.positionals[0]!;
-    if (ctx.options['dry-run']) return dryRun(ctx, config, file);
+    if (ctx.options['dry-run']) {
+      if (stringOption(ctx, 'retry-failed') !== undefined)
+        throw new UsageError('--retry-failed runs hosts: it does not go with --dry-run');
+      return dryRun(ctx, config, file);
+    }
     const distribute = Boolean(ctx.options.distribute);
     const shardSize = shardSizeOf(ctx);
     if (shardSize !== undefined && !distribute)

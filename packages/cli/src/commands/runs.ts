@@ -73,9 +73,18 @@ export const show: CommandSpec = defineCommand({
   options: { output: { type: 'boolean', description: "also print every step's captured output" } },
   async run(ctx) {
     const config = await configFor(ctx);
-    const journalView = await stateStoreOf(config).readRun(ctx.positionals[0]!);
+    const store = stateStoreOf(config);
+    const journalView = await store.readRun(ctx.positionals[0]!);
+    const { approvalId } = journalView.summary;
+    // Whether it used its approval is the store's decision (from the journal), not the view's.
+    const usedApproval = approvalId
+      ? (await store.approvalRuns(approvalId)).find((r) => r.runId === journalView.runId)?.used
+      : undefined;
     if (ctx.out.json) {
-      ctx.out.printJson(journalView);
+      ctx.out.printJson({
+        ...journalView,
+        ...(usedApproval !== undefined ? { usedApproval } : {}),
+      });
       return journalView.verification.ok ? exitCodes.ok : exitCodes.refused;
     }
     // The journal holds what the hosts printed and what the runbook said.
@@ -85,6 +94,10 @@ export const show: CommandSpec = defineCommand({
     const lines = [
       `run ${view.runId}  ${s.status}  ${s.runbook ?? ''} ${s.version ?? ''}  ticket ${s.ticket ?? '?'}`,
       `started ${s.startedAt ?? '?'}  ended ${s.endedAt ?? '—'}`,
+      ...(s.retryOf ? [`retry of run ${s.retryOf}: only its hosts that did not end ok`] : []),
+      ...(usedApproval === false
+        ? [`approval ${s.approvalId}: not used by this run (no host was reached, no step started)`]
+        : []),
       `journal ${view.location}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
     ];
     for (const e of view.verification.events) {
