@@ -39,63 +39,36 @@ export function readEnvelope(
 ): { parsed?: ParsedEnvelope; problems: Problem[] } {
   const file = options.file ?? 'envelope';
   const expectedType = options.payloadType ?? APPROVAL_PAYLOAD_TYPE;
+  /** The read refused: one problem, at `at` in the file (its start when not given). */
+  const refuse = (rule: string, message: string, at = { line: 0, col: 0 }) => ({
+    problems: [problem(file, rule, message, at.line, at.col)],
+  });
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
-  if (size > MAX_ENVELOPE_BYTES) {
-    return {
-      problems: [
-        problem(
-          file,
-          'too-large',
-          `file is ${size} bytes; an envelope is at most ${MAX_ENVELOPE_BYTES} bytes: this is not an approval file, check the path`,
-        ),
-      ],
-    };
-  }
+  if (size > MAX_ENVELOPE_BYTES)
+    return refuse(
+      'too-large',
+      `file is ${size} bytes; an envelope is at most ${MAX_ENVELOPE_BYTES} bytes: this is not an approval file, check the path`,
+    );
   const source = parseJsonSource(file, input);
   if (source.problems.length) return { problems: source.problems };
   if (!validateEnvelope(source.value))
     return { problems: schemaProblems(source, validateEnvelope.errors) };
   const envelope = source.value as Envelope;
-  const at = (path: Array<string | number>) => source.locate(path);
-  if (envelope.payloadType !== expectedType) {
-    const { line, col } = at(['payloadType']);
-    return {
-      problems: [
-        problem(
-          file,
-          'payload-type',
-          `payloadType '${envelope.payloadType}' is not '${expectedType}': this file is not what the command expects`,
-          line,
-          col,
-        ),
-      ],
-    };
-  }
+  if (envelope.payloadType !== expectedType)
+    return refuse(
+      'payload-type',
+      `payloadType '${envelope.payloadType}' is not '${expectedType}': this file is not what the command expects`,
+      source.locate(['payloadType']),
+    );
   const payload = Buffer.from(envelope.payload, 'base64');
-  if (envelope.payload.length % 4 !== 0 || payload.toString('base64') !== envelope.payload) {
-    const { line, col } = at(['payload']);
-    return {
-      problems: [
-        problem(
-          file,
-          'bad-base64',
-          'payload is not canonical base64: the file was edited by hand or damaged; create it again with opsbook',
-          line,
-          col,
-        ),
-      ],
-    };
-  }
+  if (envelope.payload.length % 4 !== 0 || payload.toString('base64') !== envelope.payload)
+    return refuse(
+      'bad-base64',
+      'payload is not canonical base64: the file was edited by hand or damaged; create it again with opsbook',
+      source.locate(['payload']),
+    );
   if (payload.length === 0)
-    return {
-      problems: [
-        problem(
-          file,
-          'empty-payload',
-          'payload is empty: create the approval again with opsbook plan',
-        ),
-      ],
-    };
+    return refuse('empty-payload', 'payload is empty: create the approval again with opsbook plan');
   return { parsed: { envelope, payload }, problems: [] };
 }
 
