@@ -157,14 +157,12 @@ export const endpointCheck = defineCheck({
   evaluate: (probe, ctx, limits) => {
     const subject = ctx.with.url ?? `${ctx.with.host}:${ctx.with.port}`;
     if (!probe.isReachable) {
-      return [
-        makeFinding(ctx, {
-          subject,
-          status: 'crit',
-          value: false,
-          message: `${subject} is not reachable (${probe.detail})`,
-        }),
-      ];
+      return makeFinding(ctx, {
+        subject,
+        status: 'crit',
+        value: false,
+        message: `${subject} is not reachable (${probe.detail})`,
+      });
     }
     if (probe.httpStatus !== undefined) {
       const expected = ctx.with.expect_status;
@@ -172,34 +170,28 @@ export const endpointCheck = defineCheck({
         ? expected.includes(probe.httpStatus)
         : probe.httpStatus >= 200 && probe.httpStatus < 400;
       if (!isHealthy) {
-        return [
-          makeFinding(ctx, {
-            subject,
-            status: 'crit',
-            value: probe.httpStatus,
-            message: `${subject} answered HTTP ${probe.httpStatus}`,
-          }),
-        ];
+        return makeFinding(ctx, {
+          subject,
+          status: 'crit',
+          value: probe.httpStatus,
+          message: `${subject} answered HTTP ${probe.httpStatus}`,
+        });
       }
     }
     if (probe.ms === undefined) {
       const what =
         probe.httpStatus !== undefined ? `HTTP ${probe.httpStatus}` : 'accepts connections';
-      return [
-        makeFinding(ctx, {
-          subject,
-          status: 'ok',
-          value: true,
-          message: `${subject} ${what} (via ${probe.via})`,
-        }),
-      ];
-    }
-    return [
-      limits.finding(ctx, {
+      return makeFinding(ctx, {
         subject,
-        value: probe.ms,
-        message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms`,
-      }),
-    ];
+        status: 'ok',
+        value: true,
+        message: `${subject} ${what} (via ${probe.via})`,
+      });
+    }
+    return limits.finding(ctx, {
+      subject,
+      value: probe.ms,
+      message: `${subject} answered HTTP ${probe.httpStatus} in ${probe.ms} ms`,
+    });
   },
 });

@@ -107,7 +107,7 @@ export const processCheck = defineCheck({
     const subject = ctx.with.name ?? ctx.with.pattern ?? '';
     const match = matcher(ctx.with.name, ctx.with.pattern);
     if (typeof match === 'string') {
-      return [makeFinding(ctx, { subject, status: 'unknown', value: null, message: match })];
+      return makeFinding(ctx, { subject, status: 'unknown', value: null, message: match });
     }
     const found = rows.filter(match);
     const { min_count: min, max_count: max } = limits.read(ctx);
@@ -117,33 +117,27 @@ export const processCheck = defineCheck({
       .map((p) => p.pid)
       .join(', ');
     if (found.length < min) {
-      return [
-        makeFinding(ctx, {
-          ...base,
-          status: 'crit',
-          threshold: min,
-          message: `${found.length} process(es) match ${subject}, expected at least ${min}`,
-        }),
-      ];
+      return makeFinding(ctx, {
+        ...base,
+        status: 'crit',
+        threshold: min,
+        message: `${found.length} process(es) match ${subject}, expected at least ${min}`,
+      });
     }
     if (found.length > max) {
-      return [
-        makeFinding(ctx, {
-          ...base,
-          status: 'warn',
-          threshold: max,
-          message: `${found.length} processes match ${subject}, more than ${max}`,
-        }),
-      ];
-    }
-    return [
-      makeFinding(ctx, {
+      return makeFinding(ctx, {
         ...base,
-        status: 'ok',
-        threshold: min,
-        message: `${found.length} process(es) match ${subject} (pid ${pids})`,
-      }),
-    ];
+        status: 'warn',
+        threshold: max,
+        message: `${found.length} processes match ${subject}, more than ${max}`,
+      });
+    }
+    return makeFinding(ctx, {
+      ...base,
+      status: 'ok',
+      threshold: min,
+      message: `${found.length} process(es) match ${subject} (pid ${pids})`,
+    });
   },
 });
 

@@ -128,13 +128,11 @@ export const unitActiveCheck = defineCheck({
     const state = `${s.activeState}${s.subState ? ` (${s.subState})` : ''}`;
     const base = { subject: unit, value: s.activeState, threshold: null };
     if (s.loadState === 'not-found') {
-      return [
-        makeFinding(ctx, {
-          ...base,
-          status: 'crit',
-          message: `unit ${unit} does not exist on the host`,
-        }),
-      ];
+      return makeFinding(ctx, {
+        ...base,
+        status: 'crit',
+        message: `unit ${unit} does not exist on the host`,
+      });
     }
     const wantActive = (ctx.with.expect ?? 'active') === 'active';
     const isActive = s.activeState === 'active' || s.activeState === 'reloading';
@@ -144,12 +142,10 @@ export const unitActiveCheck = defineCheck({
       s.activeState === 'reloading';
     const status =
       isActive === wantActive ? (isTransient ? 'warn' : 'ok') : isTransient ? 'warn' : 'crit';
-    return [
-      makeFinding(ctx, {
-        ...base,
-        status,
-        message: `unit ${unit} is ${state}, expected ${wantActive ? 'active' : 'inactive'}`,
-      }),
-    ];
+    return makeFinding(ctx, {
+      ...base,
+      status,
+      message: `unit ${unit} is ${state}, expected ${wantActive ? 'active' : 'inactive'}`,
+    });
   },
 });

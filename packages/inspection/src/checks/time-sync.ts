@@ -95,31 +95,25 @@ export const timeSyncCheck = defineCheck({
         s.source === 'chrony'
           ? `chrony leap status: ${s.leapStatus}`
           : `timedatectl NTPSynchronized=no${s.isNtpEnabled ? '' : ', NTP disabled'}`;
-      return [
-        makeFinding(ctx, {
-          subject: s.source,
-          status: 'crit',
-          value: false,
-          message: `clock is not synchronised (${why})`,
-        }),
-      ];
+      return makeFinding(ctx, {
+        subject: s.source,
+        status: 'crit',
+        value: false,
+        message: `clock is not synchronised (${why})`,
+      });
     }
     if (s.source === 'timesyncd') {
-      return [
-        makeFinding(ctx, {
-          subject: s.source,
-          status: 'ok',
-          value: true,
-          message: 'clock synchronised (systemd-timesyncd)',
-        }),
-      ];
-    }
-    return [
-      limits.finding(ctx, {
+      return makeFinding(ctx, {
         subject: s.source,
-        value: s.offsetMs,
-        message: `clock offset ${s.offsetMs} ms from ${s.reference || 'NTP'} (chrony)`,
-      }),
-    ];
+        status: 'ok',
+        value: true,
+        message: 'clock synchronised (systemd-timesyncd)',
+      });
+    }
+    return limits.finding(ctx, {
+      subject: s.source,
+      value: s.offsetMs,
+      message: `clock offset ${s.offsetMs} ms from ${s.reference || 'NTP'} (chrony)`,
+    });
   },
 });
