@@ -36,7 +36,8 @@ const UNIQUE_VIOLATION = '23505';
  * Claims a run of an approval in one transaction: the approval's advisory lock serialises its
  * claims from every machine, so counting and inserting cannot interleave; the unique
  * (approval_id, run_number) is the backstop should anything write without the lock. Runs that
- * reached no host are not counted, but keep their number: run_number goes on from the highest.
+ * reached no host do not count against maxRuns, but keep their number: run_number numbers
+ * every claim of the approval.
  */
 export async function claimRunIn(
   db: Database,
@@ -65,8 +66,7 @@ export async function claimRunIn(
       if (earlier.length >= claim.maxRuns) throw runsExhausted(claim, earlier);
       await client.query(
         `insert into opsbook_runs (run_id, approval_id, run_number, ticket, started_at)
-         select $1, $2, coalesce(max(run_number), 0) + 1, $3, $4
-         from opsbook_runs where approval_id = $2`,
+         select $1, $2, count(*) + 1, $3, $4 from opsbook_runs where approval_id = $2`,
         [claim.runId, claim.approvalId, claim.ticket, now],
       );
       return { runsUsed: earlier.length + 1 };
