@@ -40,15 +40,15 @@ describe('connectionOf', () => {
         becomeUser: 'postgres',
         transport: 'ssh',
       },
+      // No ansible_port: left to ~/.ssh/config's Port, then 22, when the run connects.
       {
         address: '10.0.0.13',
-        port: 22,
         user: 'ops',
         become: false,
         becomeUser: 'root',
         transport: 'ssh',
       },
-      { address: 'localhost', port: 22, become: false, becomeUser: 'root', transport: 'local' },
+      { address: 'localhost', become: false, becomeUser: 'root', transport: 'local' },
     ]);
   });
 

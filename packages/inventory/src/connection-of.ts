@@ -9,8 +9,11 @@ export const CONNECTION_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCo
 export interface Connection {
   /** `ansible_host`, else the inventory name. */
   address: string;
-  /** `ansible_port`, else 22. */
-  port: number;
+  /**
+   * `ansible_port`. Unset leaves it to the Port of ~/.ssh/config for the host, then 22, as ssh
+   * does (explicit inventory values, then ssh_config, then defaults).
+   */
+  port?: number;
   /** `ansible_user`; undefined leaves it to ~/.ssh/config and the local user. */
   user?: string;
   /** `ansible_ssh_private_key_file` (or `ansible_private_key_file`). */
@@ -113,9 +116,9 @@ class ConnectionReader {
     return value;
   }
 
-  port(): number {
+  port(): number | undefined {
     const got = this.get('port');
-    if (!got) return 22;
+    if (!got) return undefined;
     const { key, value } = got;
     const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
@@ -124,7 +127,7 @@ class ConnectionReader {
         `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`,
         'bad-port',
       );
-      return 22;
+      return undefined;
     }
     return n;
   }
@@ -227,11 +230,12 @@ export function connectionOf(host: InventoryHost): Connection {
   const address = reader.text('address');
   const connection: Connection = {
     address: address ?? host.name,
-    port: reader.port(),
     become: reader.become(),
     becomeUser: reader.text('becomeUser') ?? 'root',
     transport: reader.transport(),
   };
+  const port = reader.port();
+  if (port !== undefined) connection.port = port;
   const user = reader.text('user');
   const key = reader.text('privateKeyFile');
   if (user !== undefined) connection.user = user;

@@ -1,9 +1,9 @@
-import { createLocalTransport, createTransportPool, readSshConfigFile } from '@opsbook/exec';
+import { createLocalTransport, createTransportPool } from '@opsbook/exec';
 import { type Config, UsageError, ValidationError } from '@opsbook/schema';
 import { SharedJournal, stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { type ExecuteResult, executePlan } from '../execute/execute.js';
-import { connectorFor, openTransportFor } from '../execute/run.js';
+import { connectorFor, openTransportFor, runnerSshConfig } from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { createMasker } from '../execute/secret-mask.js';
 import { readSecretParams } from '../plan/params.js';
@@ -82,10 +82,8 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
       }
       req.onEvent?.(event);
     };
-    const sshConfigText = req.env.HOME
-      ? await readSshConfigFile(`${req.env.HOME}/.ssh/config`).catch(() => undefined)
-      : undefined;
-    const openTransport = openTransportFor({ ...req, signal }, sshConfigText);
+    const sshConfig = await runnerSshConfig(req.env);
+    const openTransport = openTransportFor({ ...req, signal }, sshConfig);
     const pool = createTransportPool(async (name) =>
       openTransport(plan.hosts.find((h) => h.name === name)!),
     );
@@ -103,7 +101,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         mask,
         signal,
         ...(req.onOutput ? { onOutput: req.onOutput } : {}),
-        connect: connectorFor({ ...req, signal }, sshConfigText),
+        connect: connectorFor({ ...req, signal }, sshConfig),
         // health.report reads the team's store, not this worker's state dir.
         store: stateStoreOf(req.config),
       });

@@ -5,7 +5,8 @@ import {
   createLocalTransport,
   createSshFileCache,
   createTransportPool,
-  readSshConfigFile,
+  loadSshConfig,
+  type SshConfigSource,
   type SshFileCache,
   type SshTarget,
   type SshTransportOptions,
@@ -118,10 +119,19 @@ async function beforeAnyHost<T>(store: StateStore, work: Promise<T>): Promise<T>
   }
 }
 
+/** The runner's ~/.ssh/config with the files it Includes, as ssh reads them; none without HOME. */
+export type RunnerSshConfig = SshConfigSource | undefined;
+
+export async function runnerSshConfig(env: NodeJS.ProcessEnv): Promise<RunnerSshConfig> {
+  if (!env.HOME) return undefined;
+  // An unreadable config is as none: ssh_config only fills what the inventory leaves unset.
+  return loadSshConfig(`${env.HOME}/.ssh/config`, { homeDir: env.HOME }).catch(() => undefined);
+}
+
 /** Opens a host's transport for a run: one file cache, the host's own connect timeout. */
 export function openTransportFor(
   req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
-  sshConfigText: string | undefined,
+  sshConfig: RunnerSshConfig,
 ) {
   // Identity files and known_hosts are read once for the whole run, not once per host.
   const fileCache = createSshFileCache();
@@ -133,14 +143,15 @@ export function openTransportFor(
       {
         name: host.name,
         host: c.address,
-        port: c.port,
+        // Unset in the inventory: ~/.ssh/config's Port for the host, then 22, as ssh does.
+        ...(c.port !== undefined ? { port: c.port } : {}),
         ...(c.user ? { user: c.user } : {}),
         ...(c.privateKeyFile ? { identityFile: c.privateKeyFile } : {}),
         // The inventory's ProxyJump (ansible_ssh_common_args): never connect around the bastion.
         ...(c.proxyJump ? { proxyJump: c.proxyJump } : {}),
       },
       {
-        ...sshOptionsOf(req, sshConfigText, fileCache),
+        ...sshOptionsOf(req, sshConfig, fileCache),
         ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
       },
     );
@@ -154,22 +165,22 @@ export function openTransportFor(
  */
 export function connectorFor(
   req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
-  sshConfigText: string | undefined,
+  sshConfig: RunnerSshConfig,
 ): (target: SshTarget) => Promise<Transport> {
   const fileCache = createSshFileCache();
-  return (target) => connectSsh(target, sshOptionsOf(req, sshConfigText, fileCache));
+  return (target) => connectSsh(target, sshOptionsOf(req, sshConfig, fileCache));
 }
 
 function sshOptionsOf(
   req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
-  sshConfigText: string | undefined,
+  sshConfig: RunnerSshConfig,
   fileCache: SshFileCache,
 ): SshTransportOptions {
   return {
     knownHostsFile: req.config.knownHosts,
     acceptNewHostKeys: req.acceptNewHostKeys ?? false,
     fileCache,
-    ...(sshConfigText !== undefined ? { sshConfigText } : {}),
+    ...(sshConfig !== undefined ? { sshConfigText: sshConfig } : {}),
     ...(req.env.SSH_AUTH_SOCK ? { agentSocket: req.env.SSH_AUTH_SOCK } : {}),
     ...(req.env.OPSBOOK_KEY_PASSPHRASE ? { passphrase: req.env.OPSBOOK_KEY_PASSPHRASE } : {}),
     signal: req.signal,
@@ -248,13 +259,11 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     }
     req.onEvent?.(event);
   };
-  const sshConfigText = req.env.HOME
-    ? await readSshConfigFile(`${req.env.HOME}/.ssh/config`).catch(() => undefined)
-    : undefined;
+  const sshConfig = await runnerSshConfig(req.env);
   const pool = createTransportPool(async (name) =>
     openTransport(plan.hosts.find((h) => h.name === name)!),
   );
-  const openTransport = openTransportFor(req, sshConfigText);
+  const openTransport = openTransportFor(req, sshConfig);
   const local = createLocalTransport({ env: req.env });
   let result: ExecuteResult | undefined;
   let ticketEnd: TicketReport | undefined;
@@ -276,7 +285,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       mask,
       signal,
       ...(req.onOutput ? { onOutput: req.onOutput } : {}),
-      connect: connectorFor(req, sshConfigText),
+      connect: connectorFor(req, sshConfig),
     });
   } catch (e) {
     // Once the disk refused the journal, that is what the run's end reports (below).

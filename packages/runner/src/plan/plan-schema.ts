@@ -26,7 +26,7 @@ export const connectionSchema = closedObject(
     connectTimeoutMs: { type: 'number' },
     proxyJump: { type: 'string' },
   },
-  ['user', 'privateKeyFile', 'connectTimeoutMs', 'proxyJump'],
+  ['port', 'user', 'privateKeyFile', 'connectTimeoutMs', 'proxyJump'],
 );
 
 /** The runbook a plan was rendered from, as the journal's run-start records it too. */
