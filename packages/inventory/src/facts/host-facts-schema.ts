@@ -111,13 +111,15 @@ const nameCount = {
 } as const;
 const nullablePct = { ...percent, type: ['number', 'null'] } as const;
 
-/** One filesystem in a top-N list, with its host. */
+const { sizeKiB, usedKiB, usedPct } = filesystemFactSchema.properties;
+
+/** One filesystem in a top-N list, with its host and the sizes of its fact. */
 export const fullFilesystemSchema = closedObject({
   host: { type: 'string' },
   mount: { type: 'string' },
-  sizeKiB: count,
-  usedKiB: count,
-  usedPct: percent,
+  sizeKiB,
+  usedKiB,
+  usedPct,
 });
 
 /** Totals of one group of hosts (or of the whole fleet, group `all`). */
