@@ -81,7 +81,7 @@ export function computeReport(history: History, options: ReportOptions): HealthR
         return { host, check, ...(subject ? { subject } : {}) };
       }),
   );
-  const usage = collectUsageSeries(history.inspections, history.facts);
+  const usage = collectUsageSeries(sorted, history.facts);
   const fitRule = options.fitRule ?? defaultFitRule;
   const report: HealthReport = {
     kind: 'HealthReport',

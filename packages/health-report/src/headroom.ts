@@ -1,4 +1,4 @@
-import { getOrSet } from './finding-snapshot.js';
+import { getOrSet, sortSamples } from './finding-snapshot.js';
 import type { FactsSample, InspectionSample } from './history.js';
 import type { HeadroomEntry } from './report-schema.js';
 import { round1 } from './score-formula.js';
@@ -68,7 +68,7 @@ export function computeHeadroom(
   facts: readonly FactsSample[],
   rule: FitRule = defaultFitRule,
 ): HeadroomEntry[] {
-  return headroomOfSeries(collectUsageSeries(inspections, facts), rule);
+  return headroomOfSeries(collectUsageSeries(sortSamples(inspections), facts), rule);
 }
 
 export function headroomOfSeries(

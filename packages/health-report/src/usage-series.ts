@@ -24,56 +24,62 @@ export type UsageByHost = Map<string, Map<string, UsageSeries>>;
  * The daily usage series of every host: disk and memory percent from `inspection.disk` /
  * `inspection.memory` findings, and from `inventory.collect` facts on days without such a
  * finding; load per core from `inspection.load`. Headroom fits the percent series; the
- * report's charts draw all three.
+ * report's charts draw all three. `sorted` are the inspection samples oldest first
+ * (`sortSamples`), so that a day's last value wins.
  */
 export function collectUsageSeries(
-  inspections: readonly InspectionSample[],
+  sorted: readonly InspectionSample[],
   facts: readonly FactsSample[],
 ): UsageByHost {
   const series: UsageByHost = new Map();
-  // Later values of a day replace earlier ones: the day's point is its last value.
+  // Samples come host by host: look the host's map up when the host changes, not per finding.
+  let host: string | undefined;
+  let ofHost!: Map<string, UsageSeries>;
   const put = (
-    host: string,
     resource: string,
     metric: UsageMetric,
     day: string,
     value: number,
     threshold: number | null,
   ) => {
-    const ofHost = getOrSet(series, host, () => new Map<string, UsageSeries>());
-    const s = getOrSet(ofHost, resource, () => ({
-      host,
-      resource,
-      metric,
-      threshold: null,
-      byDay: new Map(),
-    }));
+    let s = ofHost.get(resource);
+    if (s === undefined) {
+      s = { host: host!, resource, metric, threshold: null, byDay: new Map() };
+      ofHost.set(resource, s);
+    }
     s.byDay.set(day, value);
     if (threshold !== null) s.threshold = threshold;
   };
+  const enter = (name: string) => {
+    if (name === host) return;
+    host = name;
+    ofHost = getOrSet(series, name, () => new Map<string, UsageSeries>());
+  };
   // Facts first, findings after: a finding of the same day replaces the facts' value.
   for (const sample of [...facts].sort(byTime)) {
+    enter(sample.host);
     const day = utcDay(sample.at);
     for (const [resource, metric, pct] of usageFromFacts(sample.facts))
-      put(sample.host, resource, metric, day, pct, null);
+      put(resource, metric, day, pct, null);
   }
   const filesystems = new Map<string, string>();
-  for (const sample of [...inspections].sort(byTime)) {
+  for (const sample of sorted) {
     const day = utcDay(sample.at);
     for (const f of sample.findings) {
       if (typeof f.value !== 'number' || !Number.isFinite(f.value)) continue;
       const threshold = typeof f.threshold === 'number' ? f.threshold : null;
       if (f.check === 'inspection.load') {
-        put(sample.host, f.subject ?? 'load', 'load', day, f.value, threshold);
+        enter(sample.host);
+        put(f.subject ?? 'load', 'load', day, f.value, threshold);
         continue;
       }
-      if (f.unit !== '%') continue;
-      if (f.check === 'inspection.disk') {
+      const isDisk = f.check === 'inspection.disk';
+      if (f.unit !== '%' || (!isDisk && f.check !== 'inspection.memory')) continue;
+      enter(sample.host);
+      if (isDisk) {
         const resource = getOrSet(filesystems, f.subject ?? '?', (mount) => `filesystem ${mount}`);
-        put(sample.host, resource, 'disk', day, f.value, threshold);
-      } else if (f.check === 'inspection.memory') {
-        put(sample.host, 'memory', 'memory', day, f.value, threshold);
-      }
+        put(resource, 'disk', day, f.value, threshold);
+      } else put('memory', 'memory', day, f.value, threshold);
     }
   }
   return series;
