@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, syncDirectory, ValidationError } from '@opsbook/schema';
+import { GroupCommit } from './group-commit.js';
 
 /** Hides secrets in a string (the runner's secret masker); applied before hashing and writing. */
 export type Masker = (text: string) => string;
@@ -72,13 +73,6 @@ export function maskFields<T>(value: T, mask: Masker): T {
   return value;
 }
 
-interface PendingLine {
-  text: string;
-  line: JournalLine;
-  resolve: (line: JournalLine) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * The journal of one run: an append-only JSONL file in which every event carries the hash of
  * the one before, so an edited, dropped or reordered event breaks the chain (README.md of this package).
@@ -114,9 +108,7 @@ export class Journal {
   private appended = 0;
   private hasEnded = false;
   private endAppended = false;
-  private pending: PendingLine[] = [];
-  private flushing: Promise<void> | undefined;
-  private failure: unknown;
+  private readonly commits: GroupCommit<{ line: JournalLine; text: string }, JournalLine>;
   private closed = false;
 
   private constructor(
@@ -127,6 +119,19 @@ export class Journal {
   ) {
     this.location = sink.location;
     this.runId = runId;
+    // One write and one fsync per batch.
+    this.commits = new GroupCommit(sink.location, async (batch) => {
+      await this.sink.write(
+        batch.map((p) => p.line),
+        batch.map((p) => p.text),
+      );
+      for (const { line } of batch) {
+        this.written += 1;
+        this.lastHash = line.hash;
+        if (line.type === 'run-end') this.hasEnded = true;
+      }
+      return batch.map((p) => p.line);
+    });
   }
 
   /** A journal whose lines go to `sink` (a store's own); the run id must be a safe name. */
@@ -195,17 +200,14 @@ export class Journal {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<JournalLine>((resolve, reject) => {
-      this.pending.push({ text: `${JSON.stringify(line)}\n`, line, resolve, reject });
-      if (this.flushing === undefined) this.flushing = this.flush();
-    });
+    return this.commits.push({ line, text: `${JSON.stringify(line)}\n` });
   }
 
   /** Waits for pending appends, then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flushing;
+    await this.commits.drained();
     await this.sink.close();
   }
 
@@ -222,50 +224,11 @@ export class Journal {
     return line;
   }
 
-  /** Writes batches until nothing is pending; one write and one fsync per batch. */
-  private async flush(): Promise<void> {
-    // Yield once first: appends made in the same tick (one per host) join the first batch, and
-    // `flushing` is always set before this function can clear it.
-    await null;
-    for (let batch = this.pending; batch.length > 0; batch = this.pending) {
-      this.pending = [];
-      if (this.failure !== undefined) {
-        const refusal = ValidationError.single(
-          this.location,
-          'the journal stopped accepting events after a failed write',
-          'journal-failed',
-        );
-        for (const p of batch) p.reject(refusal);
-        continue;
-      }
-      try {
-        await this.sink.write(
-          batch.map((p) => p.line),
-          batch.map((p) => p.text),
-        );
-      } catch (e) {
-        // Half-written lines may now be on disk: chaining more events after them would hide that.
-        this.failure = e;
-        for (const p of batch) p.reject(e);
-        continue;
-      }
-      for (const p of batch) {
-        this.written += 1;
-        this.lastHash = p.line.hash;
-        if (p.line.type === 'run-end') this.hasEnded = true;
-        p.resolve(p.line);
-      }
-    }
-    this.flushing = undefined;
-  }
-
   private checkWritable(event: JournalEvent): void {
     const refuse = (message: string, rule: string) => {
       throw ValidationError.single(this.location, message, rule);
     };
-    if (this.failure !== undefined) {
-      refuse('the journal stopped accepting events after a failed write', 'journal-failed');
-    }
+    if (this.commits.hasFailed) throw this.commits.refusal();
     if (this.endAppended) refuse('run-end was written: it must be the last event', 'after-end');
     checkEvent(this.location, event);
   }

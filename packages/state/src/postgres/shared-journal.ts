@@ -1,5 +1,6 @@
 import { canonicalJson, ValidationError } from '@opsbook/schema';
 import type { Client } from 'pg';
+import { GroupCommit } from '../group-commit.js';
 import {
   chainLine,
   checkEvent,
@@ -36,12 +37,6 @@ export interface SharedRun {
   isEnded: boolean;
 }
 
-interface PendingEvent {
-  event: JournalEvent;
-  resolve: (line: JournalLine) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * The journal of one run that several processes append to: the submitter of a distributed run
  * and its workers. The chain is made in the database: each batch, in one transaction, locks the
@@ -54,9 +49,7 @@ interface PendingEvent {
  */
 export class SharedJournal {
   readonly location: string;
-  private pending: PendingEvent[] = [];
-  private flushing: Promise<void> | undefined;
-  private failure: unknown;
+  private readonly commits: GroupCommit<JournalEvent, JournalLine>;
   private closed = false;
   /** Hosts with a host-start or host-end line among the lines up to hostsSeenUpTo. */
   private readonly startedHosts = new Set<string>();
@@ -69,6 +62,8 @@ export class SharedJournal {
     private readonly clock: () => Date,
   ) {
     this.location = journalLocationOf(session, run.runId);
+    // One transaction per batch.
+    this.commits = new GroupCommit(this.location, (events) => this.writeBatch(events));
   }
 
   /**
@@ -160,20 +155,12 @@ export class SharedJournal {
     try {
       if (this.closed)
         throw ValidationError.single(this.location, 'the journal is closed', 'closed');
-      if (this.failure !== undefined)
-        throw ValidationError.single(
-          this.location,
-          'the journal stopped accepting events after a failed write',
-          'journal-failed',
-        );
+      if (this.commits.hasFailed) throw this.commits.refusal();
       checkEvent(this.location, event);
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<JournalLine>((resolve, reject) => {
-      this.pending.push({ event, resolve, reject });
-      this.flushing ??= this.flush();
-    });
+    return this.commits.push(event);
   }
 
   /** Lines after `seq`, in order (what a follower has not seen yet), at most `limit`. */
@@ -215,35 +202,8 @@ export class SharedJournal {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flushing;
+    await this.commits.drained();
     await this.session.close();
-  }
-
-  private async flush(): Promise<void> {
-    // Appends made in the same tick join the first batch.
-    await null;
-    for (let batch = this.pending; batch.length > 0; batch = this.pending) {
-      this.pending = [];
-      if (this.failure !== undefined) {
-        const refusal = ValidationError.single(
-          this.location,
-          'the journal stopped accepting events after a failed write',
-          'journal-failed',
-        );
-        for (const p of batch) p.reject(refusal);
-        continue;
-      }
-      try {
-        const lines = await this.writeBatch(batch.map((p) => p.event));
-        batch.forEach((p, i) => {
-          p.resolve(lines[i]!);
-        });
-      } catch (e) {
-        this.failure = e;
-        for (const p of batch) p.reject(e);
-      }
-    }
-    this.flushing = undefined;
   }
 
   private writeBatch(events: readonly JournalEvent[]): Promise<JournalLine[]> {
