@@ -3,14 +3,16 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { approvedFile } from './approval-craft.js';
+import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import {
+  createTicket,
   createWorld,
   exists,
   expectOk,
   type RunbookFixture,
   type RunningCli,
   type Site,
+  trackerOf,
   type World,
   waitFor,
 } from './opsbook-world.js';
@@ -380,6 +382,44 @@ describe('opsbook run --distribute', () => {
     expect(r.stdout + r.stderr).not.toContain(token);
   });
 
+  it('runs the approval a ticket carries on the workers as well (ticket run --distribute), and moves the ticket to In Review', async () => {
+    await freshDatabase();
+    const dc1 = await startWorker('dc1');
+    const dc2 = await startWorker('dc2');
+    const dir = await markerDir('ticket-run');
+    const key = await createTicket(world);
+    const file = await approvedFile(world, 'counted', 'ticket-run.json', [world.people.alice], {
+      params: { dir, seconds: '0' },
+      ticket: key,
+      env: dbEnv,
+    });
+    const tracker = await trackerOf(world);
+    await tracker.setProperty(key, 'opsbook.approval', {
+      approvalId: statementOf(await readEnvelope(file)).id,
+      envelope: await readFile(file, 'utf8'),
+      signers: [world.people.alice.id],
+      complete: true,
+    });
+    const run = world.spawnOpsbook(
+      ['ticket', 'run', key, '--distribute', '--shard-size', '2', '--json'],
+      { env: dbEnv },
+    );
+    workers.push(run);
+    const r = await finished(run);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h2', 'ok'],
+      ['h3', 'ok'],
+      ['h4', 'ok'],
+    ]);
+    for (const h of world.hostNames) expect(await runsOf(dir, h)).toBe(1);
+    expect(dc1.stderr()).toContain(`run ${doc.runId}`);
+    expect(dc2.stderr()).toContain(`run ${doc.runId}`);
+    expect((await tracker.get(key)).status).toBe(tracker.statuses.review);
+  });
+
   it('is a usage error without a PostgreSQL state store', async () => {
     const dir = await markerDir('files-store');
     const file = await approvedFile(world, 'counted', 'files.json', [world.people.alice], {
@@ -389,5 +429,11 @@ describe('opsbook run --distribute', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--distribute needs the team's PostgreSQL state store: set state:/);
     expect(await readdir(dir)).toEqual([]);
+    const ticket = await world.opsbook(['ticket', 'run', 'OPS-1', '--distribute']);
+    expect(ticket.code).toBe(2);
+    expect(ticket.stderr).toMatch(/--distribute needs the team's PostgreSQL state store/);
+    const size = await world.opsbook(['ticket', 'run', 'OPS-1', '--shard-size', '3']);
+    expect(size.code).toBe(2);
+    expect(size.stderr).toContain('--shard-size goes with --distribute');
   });
 });

@@ -1,5 +1,11 @@
-import type { RunOutcome, RunRequest } from '@opsbook/runner';
-import type { Config } from '@opsbook/schema';
+import {
+  DEFAULT_SHARD_SIZE,
+  type DistributedRunRequest,
+  type RunOutcome,
+  type RunRequest,
+  type ShardNotice,
+} from '@opsbook/runner';
+import { type Config, UsageError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
@@ -35,6 +41,16 @@ export const runOptions: Record<string, OptionSpec> = {
     description:
       'run only the hosts that did not end ok in that run of the same approval (uses a run like any other)',
   },
+  distribute: {
+    type: 'boolean',
+    description:
+      'queue the hosts in shards for opsbook worker processes (by opsbook_zone), follow the run, exit with its code',
+  },
+  'shard-size': {
+    type: 'string',
+    value: 'N',
+    description: `hosts per shard with --distribute (default ${DEFAULT_SHARD_SIZE})`,
+  },
 };
 
 /** The --help text on what every run does with secrets, Ctrl-C and command output. */
@@ -51,10 +67,56 @@ hosts can be reached. A run that started any step uses one of the approval's max
 ended. --retry-failed RUN_ID runs only the hosts that did not end ok (failed, unreachable,
 cancelled, not started) in RUN_ID, an ended run of the same approval whose journal verifies;
 it needs a run left like any run. While runs are left, a run that did not end ok leaves the
-ticket In Progress for it.`;
+ticket In Progress for it.
 
-/** Everything a run needs but its approval file and its ticket gate. */
-export type RunStart = Omit<RunRequest, 'approvalFile' | 'ticket'>;
+With --distribute (PostgreSQL state store only) the run is verified, claimed and journaled here,
+and its hosts run on the workers of their zone (opsbook worker --zone Z; the inventory variable
+opsbook_zone, else zone default); each worker verifies the approval again with its own checkout
+and trust pin. A worker that dies mid-shard: its hosts are reported unreachable (state unknown)
+or not-started, never run twice. Secret params come from each worker's environment.`;
+
+/** How a distributed run is cut and followed (`--distribute`, `--shard-size`). */
+export type Distribution = Pick<DistributedRunRequest, 'shardSize' | 'onShard'>;
+
+/**
+ * Everything a run needs but its approval file and its ticket gate; `distribute` when the hosts
+ * go to workers (runDistributed) instead of running here (runApproved).
+ */
+export type RunStart = Omit<RunRequest, 'approvalFile' | 'ticket'> & { distribute?: Distribution };
+
+/** --distribute and --shard-size, checked: undefined when the run is not distributed. */
+function distributionOf(ctx: CommandContext, config: Config): Distribution | undefined {
+  const distribute = Boolean(ctx.options.distribute);
+  const text = stringOption(ctx, 'shard-size');
+  if (text !== undefined && !distribute)
+    throw new UsageError('--shard-size goes with --distribute');
+  if (!distribute) return undefined;
+  if (config.state.kind !== 'postgres')
+    throw new UsageError(
+      "--distribute needs the team's PostgreSQL state store: set state: {kind: postgres, url: …} in opsbook.yaml or OPSBOOK_DATABASE_URL (then opsbook db migrate), and start opsbook worker --zone … processes",
+    );
+  if (text !== undefined && (!/^[0-9]+$/.test(text) || Number(text) < 1))
+    throw new UsageError(`--shard-size ${text} is not a positive whole number of hosts`);
+  return {
+    ...(text !== undefined ? { shardSize: Number(text) } : {}),
+    onShard: shardNotes(ctx),
+  };
+}
+
+/** What the submitter says about its shards while it waits (stderr, never the result). */
+function shardNotes(ctx: CommandContext): (notice: ShardNotice) => void {
+  return (n) => {
+    const shard = `shard ${n.shard.index} (zone ${n.shard.zone}, ${n.shard.hosts.length} host(s))`;
+    if (n.type === 'waiting')
+      ctx.out.note(`${shard} waits for a worker: start opsbook worker --zone ${n.shard.zone}`);
+    else if (n.type === 'refused') ctx.out.note(`${shard} was refused by its worker: ${n.error}`);
+    else if (n.type === 'withdrawn') ctx.out.note(`${shard} withdrawn: no worker had taken it`);
+    else
+      ctx.out.note(
+        `${shard}: its worker stopped mid-shard; ${n.hosts.length} host(s) reported unreachable or not started, never run again`,
+      );
+  };
+}
 
 /**
  * Run an approval with the options of `runOptions`: the executor's key, Ctrl-C, live progress on
@@ -66,6 +128,7 @@ export async function executeAndReport(
   config: Config,
   start: (run: RunStart) => Promise<RunOutcome>,
 ): Promise<number> {
+  const distribute = distributionOf(ctx, config);
   const executorSigner = await executorSignerFor(ctx);
   const { out } = ctx;
   const view = await openRunView(out, {
@@ -82,6 +145,7 @@ export async function executeAndReport(
       executorSigner,
       ...(inventoryFile ? { inventoryFile } : {}),
       ...(retryOf !== undefined ? { retryOf } : {}),
+      ...(distribute ? { distribute } : {}),
       env: process.env,
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,

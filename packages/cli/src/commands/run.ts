@@ -1,9 +1,7 @@
 import {
-  DEFAULT_SHARD_SIZE,
   openTracker,
   runApproved,
   runDistributed,
-  type ShardNotice,
   TicketGate,
   verifyApprovalFile,
 } from '@opsbook/runner';
@@ -15,53 +13,14 @@ import { exitCodes } from '../exit-code.js';
 import { planText } from '../plan-view.js';
 import { executeAndReport, runDetails, runOptions } from './execute-and-report.js';
 
-function shardSizeOf(ctx: CommandContext): number | undefined {
-  const text = stringOption(ctx, 'shard-size');
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^[0-9]+$/.test(text) || n < 1)
-    throw new UsageError(`--shard-size ${text} is not a positive whole number of hosts`);
-  return n;
-}
-
-/** What the submitter says about its shards while it waits (stderr, never the result). */
-function shardNotes(ctx: CommandContext): (notice: ShardNotice) => void {
-  return (n) => {
-    const shard = `shard ${n.shard.index} (zone ${n.shard.zone}, ${n.shard.hosts.length} host(s))`;
-    if (n.type === 'waiting')
-      ctx.out.note(`${shard} waits for a worker: start opsbook worker --zone ${n.shard.zone}`);
-    else if (n.type === 'refused') ctx.out.note(`${shard} was refused by its worker: ${n.error}`);
-    else if (n.type === 'withdrawn') ctx.out.note(`${shard} withdrawn: no worker had taken it`);
-    else
-      ctx.out.note(
-        `${shard}: its worker stopped mid-shard; ${n.hosts.length} host(s) reported unreachable or not started, never run again`,
-      );
-  };
-}
-
 export default defineCommand({
   args: '<approval-file>',
   positionals: { min: 1, max: 1 },
   options: {
     ...runOptions,
     'dry-run': { type: 'boolean', description: 'verify and print the plan, touch nothing' },
-    distribute: {
-      type: 'boolean',
-      description:
-        'queue the hosts in shards for opsbook worker processes (by opsbook_zone), follow the run, exit with its code',
-    },
-    'shard-size': {
-      type: 'string',
-      value: 'N',
-      description: `hosts per shard with --distribute (default ${DEFAULT_SHARD_SIZE})`,
-    },
   },
-  details: `${runDetails}
-With --distribute (PostgreSQL state store only) the run is verified, claimed and journaled here,
-and its hosts run on the workers of their zone (opsbook worker --zone Z; the inventory variable
-opsbook_zone, else zone default); each worker verifies the approval again with its own checkout
-and trust pin. A worker that dies mid-shard: its hosts are reported unreachable (state unknown)
-or not-started, never run twice. Secret params come from each worker's environment.`,
+  details: runDetails,
   async run(ctx) {
     const config = await configFor(ctx);
     const file = ctx.positionals[0]!;
@@ -70,19 +29,10 @@ or not-started, never run twice. Secret params come from each worker's environme
         throw new UsageError('--retry-failed runs hosts: it does not go with --dry-run');
       return dryRun(ctx, config, file);
     }
-    const distribute = Boolean(ctx.options.distribute);
-    const shardSize = shardSizeOf(ctx);
-    if (shardSize !== undefined && !distribute)
-      throw new UsageError('--shard-size goes with --distribute');
-    if (distribute && config.state.kind !== 'postgres')
-      throw new UsageError(
-        "--distribute needs the team's PostgreSQL state store: set state: {kind: postgres, url: …} in opsbook.yaml or OPSBOOK_DATABASE_URL (then opsbook db migrate), and start opsbook worker --zone … processes",
-      );
-    return executeAndReport(ctx, config, (run) =>
+    return executeAndReport(ctx, config, ({ distribute, ...run }) =>
       (distribute ? runDistributed : runApproved)({
         ...run,
-        ...(shardSize !== undefined ? { shardSize } : {}),
-        ...(distribute ? { onShard: shardNotes(ctx) } : {}),
+        ...distribute,
         approvalFile: file,
         // Every run is tied to its ticket: checked first, told the results at the end.
         ticket: new TicketGate({

@@ -1,6 +1,8 @@
 import { writeFileAtomic } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import { APPROVAL_FILE } from '../approval/approval-flow.js';
+import type { DistributedRunRequest } from '../distribute/submit.js';
+import { runDistributed } from '../distribute/submit.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
 import { TicketGate } from './run-ticket.js';
 import { ticketFile } from './ticket-approve.js';
@@ -10,6 +12,8 @@ import type { TicketServices } from './ticket-tracker.js';
 export interface RunTicketRequest extends Omit<RunRequest, 'approvalFile' | 'ticket'> {
   services: TicketServices;
   key: string;
+  /** Run the hosts on the workers of their zone (`ticket run --distribute`), not here. */
+  distribute?: Pick<DistributedRunRequest, 'shardSize' | 'onShard'>;
 }
 
 /**
@@ -19,7 +23,7 @@ export interface RunTicketRequest extends Omit<RunRequest, 'approvalFile' | 'tic
  * came from grants nothing.
  */
 export async function runTicket(req: RunTicketRequest): Promise<RunOutcome> {
-  const { services, key, ...run } = req;
+  const { services, key, distribute, ...run } = req;
   const approval = await readTicketApproval(services.tracker, key);
   const file = await ticketFile(req.config, key, `${approval.approvalId}.approval.json`);
   await writeFileAtomic(file, approval.envelope, APPROVAL_FILE);
@@ -29,5 +33,6 @@ export async function runTicket(req: RunTicketRequest): Promise<RunOutcome> {
     expectedTicket: key,
     signal: req.signal,
   });
-  return runApproved({ ...run, approvalFile: file, ticket: gate });
+  const request = { ...run, approvalFile: file, ticket: gate };
+  return distribute ? runDistributed({ ...request, ...distribute }) : runApproved(request);
 }
