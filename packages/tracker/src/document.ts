@@ -5,7 +5,12 @@
  */
 export type Inline =
   | { type: 'text'; text: string; bold?: boolean; code?: boolean }
-  | { type: 'link'; text: string; href: string };
+  | { type: 'link'; text: string; href: string }
+  /**
+   * A person the tracker notifies: `id` is their Cloud accountId, Data Center user name or local
+   * name; `text` is how to show them where the tracker cannot (plain text, the local tracker).
+   */
+  | { type: 'mention'; id: string; text: string };
 
 export type Block =
   | { type: 'paragraph'; content: Inline[] }
@@ -31,7 +36,8 @@ export function textDoc(text: string): Doc {
 
 /** The document as plain text (search, local tracker listings, probes). */
 export function docText(doc: Doc): string {
-  const inline = (parts: Inline[]) => parts.map((p) => p.text).join('');
+  const inline = (parts: Inline[]) =>
+    parts.map((p) => (p.type === 'mention' ? `@${p.text}` : p.text)).join('');
   return doc.blocks
     .map((b): string => {
       switch (b.type) {

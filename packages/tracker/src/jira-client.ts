@@ -88,6 +88,21 @@ export class JiraTracker implements Tracker {
   }
 
   async create(ticket: NewTicket, options: WriteOptions = {}): Promise<TicketRef> {
+    if (ticket.reporter === undefined) return this.createIssue(ticket, options);
+    try {
+      return await this.createIssue(ticket, options);
+    } catch (e) {
+      // Setting the reporter needs Modify Reporter (and the field on the create screen); without
+      // it Jira refuses the whole create naming the field. A 400 created nothing: send it again
+      // without, and let the caller name the person some other way.
+      const fields = isOpsbookError(e) ? e.details.fields : undefined;
+      if (!Array.isArray(fields) || !fields.includes('reporter')) throw e;
+      const { reporter: _r, ...rest } = ticket;
+      return { ...(await this.createIssue(rest, options)), reporterSet: false };
+    }
+  }
+
+  private async createIssue(ticket: NewTicket, options: WriteOptions): Promise<TicketRef> {
     const project = this.http.connection.project;
     const fields: Json = {
       project: { key: project },
@@ -97,6 +112,8 @@ export class JiraTracker implements Tracker {
     if (ticket.description) fields.description = this.rich(ticket.description);
     if (ticket.labels?.length) fields.labels = ticket.labels;
     if (ticket.grade) fields.priority = { name: GRADE_PRIORITY[ticket.grade] };
+    if (ticket.reporter !== undefined)
+      fields.reporter = this.cloud ? { accountId: ticket.reporter } : { name: ticket.reporter };
     const json: Json = { fields };
     if (options.deliveryId)
       json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
@@ -112,7 +129,11 @@ export class JiraTracker implements Tracker {
       },
     });
     const key = String((res.body as Json).key);
-    return { key, url: `${this.http.connection.baseUrl}/browse/${key}` };
+    return {
+      key,
+      url: `${this.http.connection.baseUrl}/browse/${key}`,
+      ...(ticket.reporter !== undefined ? { reporterSet: true } : {}),
+    };
   }
 
   async get(key: string, options: ReadOptions = {}): Promise<Ticket> {

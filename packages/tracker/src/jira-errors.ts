@@ -45,6 +45,12 @@ export function redactSecrets(text: string, secrets: string[]): string {
   return out;
 }
 
+/** The fields an ErrorCollection names (`errors: {reporter: "…"}`), so callers can react to one. */
+function fieldsNamed(body: unknown): string[] {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return errors && typeof errors === 'object' ? Object.keys(errors) : [];
+}
+
 function said(body: unknown): string {
   const m = jiraMessages(body);
   return m ? ` (Jira says: ${m})` : '';
@@ -58,6 +64,8 @@ function build(
   const error = make(said(facts.body));
   error.message = redactSecrets(error.message, facts.secrets);
   Object.assign(error.details, { url: facts.url, ticket: ctx.ticket, status: facts.status });
+  const fields = fieldsNamed(facts.body);
+  if (fields.length) error.details.fields = fields;
   return error;
 }
 

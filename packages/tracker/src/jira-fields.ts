@@ -2,7 +2,7 @@ import type { JiraFlavour } from './jira-connection.js';
 import type { Grade, Person, Ticket } from './tracker.js';
 
 /** Fields asked for whenever a ticket is read, to keep Jira's answers small. */
-export const TICKET_FIELDS = 'summary,status,assignee,labels';
+export const TICKET_FIELDS = 'summary,status,assignee,reporter,labels';
 
 /** Jira's default priority scheme for opsbook grades. */
 export const GRADE_PRIORITY: Record<Grade, string> = {
@@ -38,6 +38,7 @@ export function ticketFromIssue(raw: unknown, flavour: JiraFlavour): Ticket {
     summary: typeof fields.summary === 'string' ? fields.summary : '',
     status: String(asObject(fields.status).name ?? ''),
     assignee: person(fields.assignee, flavour),
+    reporter: person(fields.reporter, flavour),
     labels,
   };
 }

@@ -53,6 +53,15 @@ describe('local tracker', () => {
     expect(new Set(t.history.map((h) => h.at)).size).toBe(t.history.length);
   });
 
+  it('records the reporter asked for, else the actor who created the ticket', async () => {
+    const bot = tracker('opsbook-bot');
+    const asked = await bot.create({ summary: 'by eve', reporter: 'eve' });
+    const plain = await bot.create({ summary: 'by the bot' });
+    expect(asked.reporterSet).toBe(true);
+    expect((await bot.get(asked.key)).reporter).toEqual({ id: 'eve' });
+    expect((await bot.get(plain.key)).reporter).toEqual({ id: 'opsbook-bot' });
+  });
+
   it('refuses a transition the workflow does not offer', async () => {
     const eve = tracker();
     await eve.create({ summary: 'x' });

@@ -42,6 +42,8 @@ export interface LocalTicket {
   grade?: Grade;
   status: string;
   assignee: string | null;
+  /** Who opened it: `NewTicket.reporter`, else the actor who created it. */
+  reporter?: string;
   created: string;
   updated: string;
   deliveryId?: string;
@@ -156,6 +158,7 @@ export class LocalTracker implements Tracker {
         labels: input.labels ?? [],
         status: this.statuses.open,
         assignee: null,
+        reporter: input.reporter ?? this.actor,
         created: at,
         updated: at,
         comments: [],
@@ -171,7 +174,11 @@ export class LocalTracker implements Tracker {
       if (
         await createFileAtomic(this.file(key), `${JSON.stringify(ticket, null, 2)}\n`, STATE_FILE)
       )
-        return { key, url: this.file(key) };
+        return {
+          key,
+          url: this.file(key),
+          ...(input.reporter !== undefined ? { reporterSet: true } : {}),
+        };
     }
     throw new trackerErrors.UnreachableError(
       'TRACKER_BUSY',
@@ -186,6 +193,7 @@ export class LocalTracker implements Tracker {
       summary: t.summary,
       status: t.status,
       assignee: t.assignee ? { id: t.assignee } : null,
+      reporter: t.reporter ? { id: t.reporter } : null,
       labels: t.labels,
     };
   }

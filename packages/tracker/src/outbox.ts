@@ -3,6 +3,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   createFileAtomic,
+  type ErrorKind,
   InterruptedError,
   isOpsbookError,
   UnreachableError,
@@ -33,7 +34,8 @@ export interface OutboxEntry {
   /** Attempts started so far (counted before sending, so a crash mid-send is noticed). */
   attempts: number;
   state: 'pending' | 'failed';
-  lastError?: { code: string; message: string };
+  /** The error the last attempt met; `kind` says what it was (a refusal is not an outage). */
+  lastError?: { code: string; message: string; kind?: ErrorKind };
 }
 
 export type Delivery = { entry: OutboxEntry; key: string; result: string | undefined };
@@ -202,6 +204,7 @@ export class Outbox {
         entry.lastError = {
           code: isOpsbookError(e) ? e.code : 'ERROR',
           message: (e as Error).message,
+          ...(isOpsbookError(e) ? { kind: e.kind } : {}),
         };
         await writeFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE);
         (permanent ? report.failed : report.pending).push(entry);

@@ -14,6 +14,11 @@ export interface AdfNode {
 function textNodes(parts: Inline[]): AdfNode[] {
   const nodes: AdfNode[] = [];
   for (const part of parts) {
+    if (part.type === 'mention') {
+      // Jira shows the person's current name and notifies them; `text` is the fallback label.
+      nodes.push({ type: 'mention', attrs: { id: part.id, text: `@${part.text}` } });
+      continue;
+    }
     if (part.text === '') continue;
     const lines = part.text.split('\n');
     lines.forEach((line, i) => {

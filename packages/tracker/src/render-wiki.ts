@@ -10,6 +10,8 @@ function escapeWiki(text: string): string {
 function inline(parts: Inline[]): string {
   return parts
     .map((p) => {
+      // [~name] is Data Center's mention: it shows the user and notifies them.
+      if (p.type === 'mention') return `[~${p.id.replace(/[\]\s|]/g, '')}]`;
       if (p.type === 'link')
         return `[${escapeWiki(p.text)}|${p.href.replace(/[|\]]/g, encodeURIComponent)}]`;
       if (p.code) return `{{${escapeWiki(p.text)}}}`;

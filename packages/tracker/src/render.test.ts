@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Doc } from './document.js';
+import { type Doc, docText } from './document.js';
 import { renderAdf } from './render-adf.js';
 import { renderWiki } from './render-wiki.js';
 
@@ -47,6 +47,26 @@ describe('document renderers', () => {
       ],
     });
     expect(JSON.stringify(adf)).not.toContain('"text":""');
+  });
+
+  it('renders a mention as an ADF mention node, [~name] in wiki markup, @name as text', () => {
+    const mention: Doc = {
+      blocks: [
+        {
+          type: 'paragraph',
+          content: [
+            { type: 'text', text: 'to ' },
+            { type: 'mention', id: 'lee]x', text: 'Lee Lead' },
+          ],
+        },
+      ],
+    };
+    expect(renderAdf(mention).content?.[0]?.content).toEqual([
+      { type: 'text', text: 'to ' },
+      { type: 'mention', attrs: { id: 'lee]x', text: '@Lee Lead' } },
+    ]);
+    expect(renderWiki(mention)).toBe('to [~leex]');
+    expect(docText(mention)).toBe('to @Lee Lead');
   });
 
   it('renders wiki markup for Data Center', () => {

@@ -52,12 +52,20 @@ export interface NewTicket {
   grade?: Grade;
   /** Jira issue type; "Task" when absent. */
   issueType?: string;
+  /**
+   * Who reports it (Cloud accountId, DC user name, local name) when that is not the account that
+   * writes. Jira needs the Modify Reporter permission for it: without, the ticket is created with
+   * the writing account as reporter (see `TicketRef.reporterSet`).
+   */
+  reporter?: string;
 }
 
 export interface TicketRef {
   key: string;
   /** Where a person opens the ticket (Jira browse URL, or the local file). */
   url: string;
+  /** `false` when Jira refused the `reporter` asked for and the ticket was created without it. */
+  reporterSet?: boolean;
 }
 
 export interface Person {
@@ -71,6 +79,8 @@ export interface Ticket {
   summary: string;
   status: string;
   assignee: Person | null;
+  /** Who opened it, as the tracker records it (the writing account unless `NewTicket.reporter`). */
+  reporter?: Person | null;
   labels: string[];
 }
 

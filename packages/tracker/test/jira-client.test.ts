@@ -50,11 +50,16 @@ describe.each([
       grade: 'P2',
     });
     expect(ref).toEqual({ key: 'OPS-1', url: `${fake.baseUrl}/browse/OPS-1` });
+    const bot = fake.users[0]!;
     expect(await jira.get('OPS-1')).toEqual({
       key: 'OPS-1',
       summary: 'Disk 91% on db-3',
       status: 'Open',
       assignee: null,
+      reporter: {
+        id: flavour === 'cloud' ? bot.accountId : bot.name,
+        displayName: bot.displayName,
+      },
       labels: ['opsbook', 'disk'],
     });
     expect(fake.issue('OPS-1')?.priority).toBe('High');
@@ -112,6 +117,73 @@ describe.each([
     expect((error as Error).message).toBe(
       `${fake.baseUrl}/browse/OPS-1 offers no transition of OPS-1 from "Open" to "Done" (offered: "Awaiting Approval"): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
     );
+  });
+
+  it('sets the reporter by account id (Cloud) or user name (Data Center)', async () => {
+    const senior = fake.users[1]!;
+    const id = flavour === 'cloud' ? senior.accountId : senior.name;
+    const ref = await jira.create({ summary: 'reported by the senior', reporter: id });
+    expect(ref.reporterSet).toBe(true);
+    expect(fake.issue(ref.key)?.reporter?.name).toBe(senior.name);
+    expect((await jira.get(ref.key)).reporter).toEqual({ id, displayName: 'Sam Senior' });
+  });
+
+  it('creates the ticket without the reporter when Jira refuses the field (no Modify Reporter)', async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, canSetReporter: false });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const senior = fake.users[1]!;
+    const ref = await jira.create(
+      {
+        summary: 'reporter refused',
+        reporter: flavour === 'cloud' ? senior.accountId : senior.name,
+      },
+      { deliveryId: 'd-reporter' },
+    );
+    expect(ref.reporterSet).toBe(false);
+    expect(fake.issues()).toHaveLength(1);
+    expect(fake.issue(ref.key)?.reporter?.name).toBe(fake.users[0]!.name);
+    const creates = fake.requests().filter((r) => r.method === 'post' && r.path.endsWith('/issue'));
+    expect(creates.map((r) => r.status)).toEqual([400, 201]);
+  });
+
+  it('mentions a person as an ADF mention node (Cloud) or [~name] (Data Center)', async () => {
+    await jira.create({ summary: 'mention' });
+    const senior = fake.users[1]!;
+    const id = flavour === 'cloud' ? senior.accountId : senior.name;
+    await jira.comment('OPS-1', {
+      blocks: [
+        {
+          type: 'paragraph',
+          content: [
+            { type: 'mention', id, text: 'Sam Senior' },
+            { type: 'text', text: ' please look' },
+          ],
+        },
+      ],
+    });
+    const body = fake.issue('OPS-1')?.comments[0]?.body;
+    if (flavour === 'cloud')
+      expect(body).toMatchObject({
+        content: [
+          {
+            type: 'paragraph',
+            content: [{ type: 'mention', attrs: { id, text: '@Sam Senior' } }, { type: 'text' }],
+          },
+        ],
+      });
+    else expect(body).toBe('[~senior] please look');
+  });
+
+  it('flags a mention of someone the Jira does not know', async () => {
+    await jira.create({ summary: 'mention nobody' });
+    await jira.comment('OPS-1', {
+      blocks: [{ type: 'paragraph', content: [{ type: 'mention', id: 'nobody', text: 'N' }] }],
+    });
+    expect(fake.violations().map((v) => v.problems.join())).toEqual([
+      'body mentions nobody, who is not a user of this Jira',
+    ]);
+    fake.clearViolations();
   });
 
   it('assigns by account id (Cloud) or user name (Data Center)', async () => {

@@ -32,6 +32,27 @@ const inline = {
       additionalProperties: false,
       properties: { type: { const: 'hardBreak' } },
     },
+    {
+      // mention_node: Jira shows the user `id` names (a Cloud accountId) and notifies them.
+      type: 'object',
+      required: ['type', 'attrs'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'mention' },
+        attrs: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: {
+            id: { type: 'string', minLength: 1 },
+            text: { type: 'string' },
+            accessLevel: { type: 'string' },
+            userType: { enum: ['DEFAULT', 'SPECIAL', 'APP'] },
+            localId: { type: 'string' },
+          },
+        },
+      },
+    },
   ],
 };
 

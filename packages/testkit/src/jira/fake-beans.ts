@@ -91,6 +91,8 @@ export class BeanBuilder {
         return this.status(issue.status);
       case 'assignee':
         return issue.assignee ? this.user(issue.assignee) : null;
+      case 'reporter':
+        return issue.reporter ? this.user(issue.reporter) : null;
       case 'labels':
         return issue.labels;
       case 'description':
@@ -127,6 +129,7 @@ export class BeanBuilder {
       'summary',
       'status',
       'assignee',
+      'reporter',
       'labels',
       'description',
       'attachment',

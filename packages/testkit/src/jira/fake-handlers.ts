@@ -40,6 +40,8 @@ const errors = (
 /** The fake's in-memory Jira: issues, workflow and the operations opsbook uses. */
 export class FakeJiraState {
   readonly issues: FakeIssue[] = [];
+  /** Whether the caller has Modify Reporter (and the field is on the create screen). */
+  canSetReporter = true;
   private nextId = 10000;
   private nextLink = 1;
   readonly beans: BeanBuilder;
@@ -68,6 +70,7 @@ export class FakeJiraState {
     status?: StatusRole;
     issueType?: string;
     priority?: string;
+    reporter?: FakeUser | null;
   }): FakeIssue {
     const id = String(this.nextId++);
     const issue: FakeIssue = {
@@ -80,6 +83,7 @@ export class FakeJiraState {
       labels: fields.labels ?? [],
       status: fields.status ?? 'open',
       assignee: null,
+      reporter: fields.reporter ?? null,
       created: this.now(),
       comments: [],
       attachments: [],
@@ -164,9 +168,31 @@ export class FakeJiraState {
     if (this.flavour === 'cloud') {
       const problems = this.validator.validateAdf(value, where);
       for (const p of problems) c.violate(`ADF: ${p}`);
-      return problems.length ? `${where} must be an Atlassian Document Format document` : undefined;
-    }
-    return typeof value === 'string' ? undefined : `${where} must be a string`;
+      if (problems.length) return `${where} must be an Atlassian Document Format document`;
+    } else if (typeof value !== 'string') return `${where} must be a string`;
+    for (const id of this.mentioned(value))
+      if (!this.userById(id)) c.violate(`${where} mentions ${id}, who is not a user of this Jira`);
+    return undefined;
+  }
+
+  /** The people a body mentions: ADF mention nodes (Cloud), `[~name]` (Data Center). */
+  private mentioned(value: unknown): string[] {
+    if (typeof value === 'string')
+      return [...value.matchAll(/\[~([^\]]+)\]/g)].map((m) => m[1] ?? '');
+    const ids: string[] = [];
+    const walk = (n: unknown) => {
+      if (!n || typeof n !== 'object') return;
+      const node = n as Json;
+      if (node.type === 'mention') ids.push(String(node.attrs?.id ?? ''));
+      if (Array.isArray(node.content)) node.content.forEach(walk);
+    };
+    walk(value);
+    return ids;
+  }
+
+  /** A user by Cloud accountId or Data Center user name, as this flavour names people. */
+  userById(id: unknown): FakeUser | undefined {
+    return this.users.find((u) => (this.flavour === 'cloud' ? u.accountId : u.name) === id);
   }
 
   private create(c: HandlerContext): Reply {
@@ -186,7 +212,21 @@ export class FakeJiraState {
       !['Highest', 'High', 'Medium', 'Low', 'Lowest'].includes(fields.priority.name)
     )
       return errors(400, [], { priority: 'Priority name is not valid' });
+    let reporter: FakeUser | undefined = c.caller;
+    if (fields.reporter !== undefined) {
+      // Jira's answers when the caller lacks Modify Reporter, or names nobody it knows.
+      if (!this.canSetReporter)
+        return errors(400, [], {
+          reporter:
+            "Field 'reporter' cannot be set. It is not on the appropriate screen, or unknown.",
+        });
+      reporter = this.userById(
+        this.flavour === 'cloud' ? fields.reporter?.accountId : fields.reporter?.name,
+      );
+      if (!reporter) return errors(400, [], { reporter: 'Specified reporter is not a user.' });
+    }
     const issue = this.addIssue({
+      reporter,
       summary: fields.summary,
       description: fields.description,
       labels: fields.labels,
@@ -284,7 +324,7 @@ export class FakeJiraState {
       issue.assignee = null;
       return { status: 204 };
     }
-    const user = this.users.find((u) => (this.flavour === 'cloud' ? u.accountId : u.name) === who);
+    const user = this.userById(who);
     if (!user) return errors(400, [], { assignee: `User '${String(who)}' does not exist.` });
     issue.assignee = user;
     return { status: 204 };

@@ -108,6 +108,8 @@ export interface FakeIssue {
   priority?: string;
   status: StatusRole;
   assignee: FakeUser | null;
+  /** Who the issue says opened it: the caller, or the `reporter` field of the create. */
+  reporter: FakeUser | null;
   created: Date;
   comments: FakeComment[];
   attachments: FakeAttachment[];

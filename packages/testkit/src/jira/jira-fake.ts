@@ -17,6 +17,8 @@ export interface JiraFakeOptions {
   statuses?: Partial<Record<StatusRole, string>>;
   /** Known users; the first one is the caller (`/myself`). */
   users?: FakeUser[];
+  /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
+  canSetReporter?: boolean;
   now?: () => Date;
 }
 
@@ -314,6 +316,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     options.now ?? (() => new Date()),
     origin(),
   );
+  state.current.canSetReporter = options.canSetReporter ?? true;
 
   return {
     baseUrl: origin(),
