@@ -1,6 +1,9 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { computeReport } from './compute-report.js';
 import type { History, InspectionSample, ReportedFinding } from './history.js';
+import { renderJson } from './render-json.js';
+import { healthReportSchema } from './report-schema.js';
 import { CHART_HOSTS, CHART_URGENT_HOSTS } from './resource-charts.js';
 
 const range = { since: new Date('2025-01-01T00:00:00Z'), until: new Date('2025-01-11T00:00:00Z') };
@@ -74,6 +77,9 @@ describe('the resource charts', () => {
     for (const host of rest)
       expect(r.charts.hosts.find((c) => c.host === host)!.why).toMatch(/^score /);
     expect(r.charts.candidates).toBe(40);
+    // Headline, charts with projections, headroom with reasons: all as the schema says.
+    const validate = new Ajv2020({ strict: false }).compile(healthReportSchema);
+    expect(validate(JSON.parse(renderJson(r))), JSON.stringify(validate.errors)).toBe(true);
     expect(r.charts.rule).toBe(
       `Showing ${CHART_HOSTS} of 40 hosts with disk, memory or load values: ${CHART_URGENT_HOSTS} of the ${new Set(urgent).size} urgent hosts, most urgent first, then the ${CHART_HOSTS - CHART_URGENT_HOSTS} lowest-scoring; at most ${CHART_HOSTS}. The JSON report lists the headroom of every disk and memory.`,
     );
