@@ -10,6 +10,7 @@ import {
   formatKnownHostsLine,
   hostKeyFingerprint,
   knownHostsName,
+  knownKeyTypes,
   parseKnownHosts,
 } from './known-hosts.js';
 
@@ -87,6 +88,21 @@ describe('checkHostKey', () => {
       lines: [1],
     });
     expect(check(`web1 ${ed.pub}\n`, 'web1', 22, rsa).status).toBe('changed');
+  });
+
+  it('finds a host named by plain, wildcard and hashed lines alike, in file order, whichever is asked first', async () => {
+    const hashed = formatKnownHostsLine('web1', 22, ed.type, ed.blob, { hash: true });
+    const text = `web? ${rsa.pub}\nWEB1,web2 ${ed2.pub}\n${hashed}\nweb1 ${ed.pub}\n`;
+    const known = parseKnownHosts(text);
+    expect(knownKeyTypes(known, 'web1', 22)).toEqual(
+      [rsa.type, ed2.type, ed.type].filter((t, i, all) => all.indexOf(t) === i),
+    );
+    // A key none of the four lines holds: every line naming web1, in file order.
+    const other = checkHostKey(known, 'web1', 22, 'ssh-ed25519', Buffer.from(ed.blob).fill(1, 30));
+    expect(other).toMatchObject({ status: 'changed', lines: [1, 2, 3, 4] });
+    expect(checkHostKey(known, 'web1', 22, ed.type, ed.blob)).toMatchObject({ line: 3 });
+    expect(checkHostKey(known, 'web2', 22, ed2.type, ed2.blob)).toMatchObject({ line: 2 });
+    expect(checkHostKey(known, 'web3', 22, rsa.type, rsa.blob)).toMatchObject({ line: 1 });
   });
 
   it('refuses a @revoked key even when another line trusts it', () => {

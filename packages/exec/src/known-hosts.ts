@@ -135,9 +135,8 @@ export function checkHostKey(
     (e) => e.marker === 'revoked' && e.keyBlob.equals(keyBlob),
   );
   if (revoked) return { status: 'revoked', fingerprint, line: revoked.line };
-  const name = knownHostsName(host, port);
-  const forHost = knownHosts.entries.filter(
-    (e) => e.marker !== 'revoked' && entryMatchesHost(e, name),
+  const forHost = entriesNaming(knownHosts, knownHostsName(host, port)).filter(
+    (e) => e.marker !== 'revoked',
   );
   const plain = forHost.filter((e) => e.marker === undefined);
   const same = plain.find((e) => e.keyType === keyType && e.keyBlob.equals(keyBlob));
@@ -158,11 +157,54 @@ export function checkHostKey(
 
 /** Key types that known_hosts trusts for this host, so that key exchange can prefer them (as OpenSSH does). */
 export function knownKeyTypes(knownHosts: KnownHosts, host: string, port: number): string[] {
-  const name = knownHostsName(host, port);
-  const types = knownHosts.entries
-    .filter((e) => e.marker === undefined && entryMatchesHost(e, name))
+  const types = entriesNaming(knownHosts, knownHostsName(host, port))
+    .filter((e) => e.marker === undefined)
     .map((e) => e.keyType);
   return [...new Set(types)];
+}
+
+// A run asks twice per host (key types to prefer, then the verdict), with one parsed file for
+// every host: entries whose patterns are plain names are found through an index, the others
+// (hashed, globs, negations) are tried one by one, and each name is looked up once per file.
+interface NamingIndex {
+  literal: Map<string, KnownHostEntry[]>;
+  others: KnownHostEntry[];
+  byName: Map<string, KnownHostEntry[]>;
+}
+const namingCache = new WeakMap<KnownHosts, NamingIndex>();
+
+function namingIndexOf(knownHosts: KnownHosts): NamingIndex {
+  let index = namingCache.get(knownHosts);
+  if (index) return index;
+  index = { literal: new Map(), others: [], byName: new Map() };
+  for (const entry of knownHosts.entries) {
+    const patterns = entry.patterns;
+    if (!patterns || patterns.some((p) => /[*?!]/.test(p))) {
+      index.others.push(entry);
+      continue;
+    }
+    for (const name of new Set(patterns.map((p) => p.toLowerCase()))) {
+      const list = index.literal.get(name);
+      if (list) list.push(entry);
+      else index.literal.set(name, [entry]);
+    }
+  }
+  namingCache.set(knownHosts, index);
+  return index;
+}
+
+/** The entries whose patterns (or hash) name `name`, in file order. */
+function entriesNaming(knownHosts: KnownHosts, name: string): KnownHostEntry[] {
+  const index = namingIndexOf(knownHosts);
+  let found = index.byName.get(name);
+  if (!found) {
+    found = [
+      ...(index.literal.get(name) ?? []),
+      ...index.others.filter((e) => entryMatchesHost(e, name)),
+    ].sort((a, b) => a.line - b.line);
+    index.byName.set(name, found);
+  }
+  return found;
 }
 
 function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
@@ -183,11 +225,20 @@ function entryMatchesHost(entry: KnownHostEntry, name: string): boolean {
 
 /** OpenSSH's pattern match: `*` any run of characters, `?` exactly one; nothing else is special. */
 export function matchesGlob(text: string, pattern: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) =>
-    c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`,
-  );
-  return new RegExp(`^${regex}$`, 's').test(text);
+  // Most patterns are plain names: no expression to build for them.
+  if (!/[*?]/.test(pattern)) return text === pattern;
+  let regex = globCache.get(pattern);
+  if (!regex) {
+    const source = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) =>
+      c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`,
+    );
+    regex = new RegExp(`^${source}$`, 's');
+    globCache.set(pattern, regex);
+  }
+  return regex.test(text);
 }
+
+const globCache = new Map<string, RegExp>();
 
 /** One known_hosts line for a host key; `hash: true` writes it like HashKnownHosts yes. */
 export function formatKnownHostsLine(

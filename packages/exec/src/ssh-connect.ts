@@ -74,6 +74,13 @@ export interface SshConnection {
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+let localUser: string | undefined;
+/** This process's user (ssh's default remote user), asked of the system once, not per host. */
+function localUserName(): string {
+  localUser ??= userInfo().username;
+  return localUser;
+}
+
 /** Opens one authenticated SSH connection to `target`, through its jump hosts, verifying every host key. */
 export async function connectSshHost(
   target: SshTarget,
@@ -81,7 +88,7 @@ export async function connectSshHost(
 ): Promise<SshConnection> {
   const env = {
     homeDir: options.homeDir ?? homedir(),
-    localUser: options.localUser ?? userInfo().username,
+    localUser: options.localUser ?? localUserName(),
   };
   const base = resolveSshConfig(options.sshConfigText, target.host ?? target.name, env);
   const resolved: SshHostConfig = {
