@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -324,5 +324,29 @@ describe('format detection', () => {
     expect(detectInventoryFormat('inventory/hosts', yaml)).toBe('yaml');
     expect(detectInventoryFormat('inventory/hosts', '[web]\nweb-01\n')).toBe('ini');
     expect(detectInventoryFormat('inventory/hosts', 'mail.example.com\n')).toBe('ini');
+  });
+});
+
+describe('group_vars/ and host_vars/ folders', () => {
+  it('reads each folder once for all its hosts, and refuses one it cannot read rather than go without its vars', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'opsbook-vars-'));
+    try {
+      await writeFile(join(dir, 'hosts.ini'), '[web]\nweb-01\nweb-02\n');
+      await mkdir(join(dir, 'host_vars'));
+      await writeFile(join(dir, 'host_vars', 'web-02.yml'), 'color: red\n');
+      // A listing without the host is enough to skip it: no stat of web-01, web-01.yml, ….
+      const inv = await loadInventory(join(dir, 'hosts.ini'));
+      expect(inv.hosts.map((h) => [h.name, h.vars.color])).toEqual([
+        ['web-01', undefined],
+        ['web-02', 'red'],
+      ]);
+      // A group_vars that loops onto itself cannot be listed: a clear refusal naming it.
+      await symlink(join(dir, 'group_vars'), join(dir, 'group_vars'));
+      await expect(loadInventory(join(dir, 'hosts.ini'))).rejects.toThrow(
+        `cannot read ${join(dir, 'group_vars')} (ELOOP): make it readable, or move it away`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

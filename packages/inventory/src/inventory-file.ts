@@ -12,7 +12,7 @@ import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import { readIniInventory } from './ini-inventory.js';
 import type { Inventory, InventoryFormat } from './inventory.js';
 import { InventoryGraph } from './inventory-graph.js';
-import { findVarsFiles, readVarsFiles } from './vars-files.js';
+import { findVarsFiles, readVarsFiles, varsDirNames } from './vars-files.js';
 import { HOW_TO_GIVE_VAULT_PASSWORD, type VaultKey, vaultProblem } from './vault-values.js';
 import { readYamlInventory } from './yaml-inventory.js';
 
@@ -121,8 +121,10 @@ export async function loadInventory(
     ['group', graph.groupNames()],
     ['host', graph.hostNames()],
   ] as const) {
+    const dir = join(base, `${kind}_vars`);
+    const listing = await varsDirNames(dir);
     for (const name of names) {
-      const varsFiles = await findVarsFiles(join(base, `${kind}_vars`), name);
+      const varsFiles = await findVarsFiles(dir, name, listing);
       if (varsFiles.length === 0) continue;
       const read = await readVarsFiles(varsFiles, key);
       problems.push(...read.problems);

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { type Problem, parseYamlSource } from '@opsbook/schema';
+import { type Problem, parseYamlSource, UsageError } from '@opsbook/schema';
 import { decryptVault, isVaultText, VaultError } from './ansible-vault.js';
 import type { SourceLocation, Vars } from './inventory.js';
 import { blankVaultTags, openInlineVaults, type VaultKey, vaultProblem } from './vault-values.js';
@@ -31,18 +31,36 @@ async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
  * The vars files Ansible's host_group_vars plugin reads for one group or host under
  * `group_vars/` or `host_vars/`: the first of `NAME` (file or folder), `NAME.yml`,
  * `NAME.yaml`, `NAME.json`; a folder is read recursively in sorted order, skipping hidden
- * files and `~` backups.
+ * files and `~` backups. `names` is the folder's listing (`varsDirNames`), read once for all
+ * the hosts or groups of an inventory: a name it does not hold costs no file system call.
  */
-export async function findVarsFiles(dir: string, name: string): Promise<string[]> {
+export async function findVarsFiles(
+  dir: string,
+  name: string,
+  names?: ReadonlySet<string>,
+): Promise<string[]> {
   // A name with a path separator would read files outside the folder; Ansible skips such names too.
   if (name.includes('/') || name.includes('\\') || name === '.' || name === '..') return [];
   for (const ext of ['', ...extensions]) {
+    if (names && !names.has(name + ext)) continue;
     const candidate = join(dir, name + ext);
     const kind = await kindOf(candidate);
     if (kind === 'file') return [candidate];
     if (kind === 'dir') return listVarsDir(candidate, 0);
   }
   return [];
+}
+
+/** The names in a `group_vars/` or `host_vars/` folder; empty when there is none. */
+export async function varsDirNames(dir: string): Promise<ReadonlySet<string>> {
+  try {
+    return new Set(await readdir(dir));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new Set();
+    // Never read the inventory without its vars: a host's connection could differ.
+    throw new UsageError(`cannot read ${dir} (${code}): make it readable, or move it away`);
+  }
 }
 
 /** Deeper than any real vars folder; stops a symlink loop. */
