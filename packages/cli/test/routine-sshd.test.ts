@@ -4,10 +4,10 @@ import { type Finding, findingSchema } from '@opsbook/inspection';
 import { type FleetStatistics, validateFleetStatistics } from '@opsbook/inventory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, readEnvelope, statementOf } from './approval-craft.js';
-import { createTicket, createWorld, type RunbookFixture, type World } from './opsbook-world.js';
-import { repoRoot, stackTrace } from './run-cli.js';
+import { createTicket, createWorld, type World } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
 import { journalFiles } from './run-outcome.js';
-import { markerRunbook } from './runbook-fixtures.js';
+import { markerRunbook, shippedRunbook } from './runbook-fixtures.js';
 
 /*
  * Issue 6, "Done means": `opsbook inspect` and `opsbook inventory` against two real OpenSSH sshd
@@ -15,15 +15,6 @@ import { markerRunbook } from './runbook-fixtures.js';
  * and signed with `opsbook approve`; and the refusals (exit 3, nothing ran) without one, with one
  * for another runbook, or for another selector.
  */
-
-/** The routine runbooks as shipped in runbooks/, byte for byte. */
-async function shippedRunbook(name: string): Promise<RunbookFixture> {
-  const dir = path.join(repoRoot, 'runbooks', name);
-  const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  return { yaml: await readFile(path.join(dir, 'runbook.yaml'), 'utf8'), version: pkg.version };
-}
 
 let world: World;
 let baseConfig = '';
@@ -191,7 +182,10 @@ describe('refusals: nothing touches a host', () => {
   it('without a standing approval in opsbook.yaml, inspect and inventory refuse and say how to get one', async () => {
     await configureStanding({});
     const stderr = await expectRefusedBeforeAnyHost(['inspect'], 'STANDING_APPROVAL_MISSING');
-    expect(stderr).toContain('opsbook plan daily-inspection --standing');
+    expect(stderr).toContain('opsbook ticket propose KEY --runbook daily-inspection --standing');
+    expect(stderr).toContain(
+      'opsbook ticket approval KEY -o approvals/daily-inspection.approval.json',
+    );
     await expectRefusedBeforeAnyHost(['inventory'], 'STANDING_APPROVAL_MISSING');
     await expectRefusedBeforeAnyHost(['inventory', '--json'], 'STANDING_APPROVAL_MISSING');
   });

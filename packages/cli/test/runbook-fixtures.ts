@@ -1,4 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { RunbookFixture } from './opsbook-world.js';
+import { repoRoot } from './run-cli.js';
+
+/** A runbook as shipped in runbooks/, byte for byte. */
+export async function shippedRunbook(name: string): Promise<RunbookFixture> {
+  const dir = path.join(repoRoot, 'runbooks', name);
+  const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return { yaml: await readFile(path.join(dir, 'runbook.yaml'), 'utf8'), version: pkg.version };
+}
 
 /*
  * Small runbooks written by the tests. Each leaves marker files named after the host in the

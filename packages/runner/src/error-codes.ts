@@ -50,6 +50,8 @@ export const runnerErrorCodes = errorCodeList({
     TRACKER_TICKET_NOT_FOUND: 'the ticket the approval is for does not exist: nothing was run',
     PROPOSAL_MISSING: 'the ticket carries no opsbook proposal',
     APPROVAL_MISSING: 'the ticket carries no signed approval',
+    APPROVAL_INCOMPLETE:
+      "`ticket approval`: the ticket's approval lacks signatures its policy needs",
     APPROVAL_INVALID: "`ticket accept`: the ticket's approval is malformed, unsigned or unverified",
     RUN_MISSING: '`ticket accept`: the ticket records no run',
     RUN_NOT_OK: '`ticket accept`: the run did not succeed',

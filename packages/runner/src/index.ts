@@ -132,6 +132,11 @@ export {
 } from './ticket/ticket-record.js';
 export { type RunTicketRequest, runTicket } from './ticket/ticket-run.js';
 export {
+  type SaveApprovalRequest,
+  type SavedApproval,
+  saveTicketApproval,
+} from './ticket/ticket-save-approval.js';
+export {
   type OpenTrackerOptions,
   openTracker,
   type TicketServices,

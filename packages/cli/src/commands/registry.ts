@@ -159,6 +159,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./ticket-review.js')).approve,
   },
   {
+    name: 'ticket approval',
+    summary:
+      "write a ticket's signed approval to a file (a standing one where opsbook.yaml's standing: names it)",
+    load: async () => (await import('./ticket-approval.js')).default,
+  },
+  {
     name: 'ticket reject',
     summary: 'send a proposed plan back (→ Open) with a reason, or ask for more data',
     load: async () => (await import('./ticket-review.js')).reject,

@@ -61,12 +61,20 @@ export const propose: CommandSpec = defineCommand({
       value: 'N',
       description: 'how many runs the approval allows (default 1)',
     },
+    standing: {
+      type: 'boolean',
+      description:
+        "a standing approval of a routine runbook for a recurring ticket: approve the --target selector, not today's host list (as plan --standing)",
+    },
   },
-  details: `Example:
+  details: `Examples:
   opsbook ticket propose OPS-42 --runbook disk-cleanup --param days=14 --target 'db-3' -i inventory/hosts.yaml --senior sam
+  opsbook ticket propose OPS-1 --runbook daily-inspection --standing --target all --expires 90d --max-runs 1000 --senior sam
 
 The unsigned approval and the rendered plan are attached; the comment lists every command per
-host and phase, so the senior reviews exactly what will run.`,
+host and phase, so the senior reviews exactly what will run. Once approved, a standing approval
+is saved where opsbook.yaml's standing: names it with opsbook ticket approval KEY
+(docs/routine-work.md).`,
   async run(ctx) {
     const key = ctx.positionals[0]!;
     const runbook = stringOption(ctx, 'runbook');
@@ -89,6 +97,7 @@ host and phase, so the senior reviews exactly what will run.`,
       params: listOption(ctx, 'param'),
       proposerSigner: await executorSignerFor(ctx, 'proposal'),
       ...(target ? { target } : {}),
+      ...(ctx.options.standing ? { standing: true } : {}),
       ...options,
     });
     if (ctx.out.json) {
@@ -151,6 +160,10 @@ Awaiting Approval until the second senior signs.`,
     ctx.out.print(
       `${result.approval.complete ? 'approved' : 'signed (more signatures needed)'} ${key} as ${result.signer.name}; ${ticketReportText(result.report)}`,
     );
+    if (result.approval.complete && 'selector' in result.statement.targets)
+      ctx.out.print(
+        `Next, the engineer saves this standing approval where opsbook.yaml's standing: names it: opsbook ticket approval ${key}`,
+      );
     return exitCodes.ok;
   },
 });

@@ -31,7 +31,7 @@ export interface RoutineRun {
 /** How to get a standing approval, for the refusal message and the docs. */
 export function standingSetupHint(runbook: string): string {
   const file = `approvals/${runbook}.approval.json`;
-  return `plan one with "opsbook plan ${runbook} --standing --target all --expires 90d --max-runs 1000 --ticket OPS-1 -o ${file}", have a senior sign it with "opsbook approve ${file}", and add "standing: {${runbook}: ${file}}" to opsbook.yaml (see docs/routine-work.md)`;
+  return `on a recurring ticket (opsbook ticket open --summary "Routine: ${runbook}"), propose one with "opsbook ticket propose KEY --runbook ${runbook} --standing --target all --expires 90d --max-runs 1000 --senior ID", have a senior approve it with "opsbook ticket approve KEY", save it with "opsbook ticket approval KEY -o ${file}", and add "standing: {${runbook}: ${file}}" to opsbook.yaml (see docs/routine-work.md)`;
 }
 
 /** The configured standing approval file of a routine runbook, or a refusal (exit 3) that says how to create one. */

@@ -243,7 +243,9 @@ export class TicketGate {
       const isStanding = 'selector' in s.targets;
       const staysInProgress = isStanding || !used || (run.status !== 'ok' && runsLeft > 0);
       const summary = summarizeRun(run, files);
-      const why = isStanding ? undefined : whyInProgress(run, { used, runsLeft, staysInProgress });
+      const why = isStanding
+        ? standingNote(s, runsLeft)
+        : whyInProgress(run, { used, runsLeft, staysInProgress });
       const writes: QueuedWrite[] = [
         {
           write: {
@@ -288,6 +290,11 @@ export class TicketGate {
     if (!this.statement) throw new Error('TicketGate.check must pass before the run starts');
     return this.statement;
   }
+}
+
+/** A routine run's line on its recurring ticket: why it stays In Progress, and for how long. */
+function standingNote(s: ApprovalStatement, runsLeft: number): string {
+  return `A routine run under the standing approval ${s.id}: ${s.ticket} stays In Progress for the next run (${runsLeft} run(s) left, valid until ${s.expiresAt}).`;
 }
 
 /** What the end-of-run comment says about the ticket staying In Progress, and what to do. */

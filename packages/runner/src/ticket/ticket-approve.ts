@@ -1,6 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  type ApprovalStatement,
   type Approver,
   isSenior,
   loadTrustedStore,
@@ -66,15 +67,24 @@ export async function ticketFile(config: Config, key: string, name: string): Pro
   return path.join(dir, name);
 }
 
+/** What the engineer does with a complete approval: run it, or save a standing one for the routine runs. */
+function nextStep(s: ApprovalStatement): string {
+  if (!('selector' in s.targets)) return `Run it with: opsbook ticket run ${s.ticket}`;
+  return `A standing approval of ${s.runbook.name} for the selector "${s.targets.selector}": save it where opsbook.yaml's standing: names it with opsbook ticket approval ${s.ticket}; routine runs (opsbook inspect, opsbook inventory, schedules) then run under it and keep ${s.ticket} In Progress.`;
+}
+
 /**
  * `opsbook ticket approve`: a senior signs the plan proposed on the ticket after it is
  * re-rendered from their checkout (approveFile refuses a plan that changed), attaches the
  * approval, and — once the policy's signatures are all there — moves the ticket to Approved and
  * hands it back to the engineer. The proposer can never approve their own plan.
  */
-export async function approveTicket(
-  req: ApproveTicketRequest,
-): Promise<{ approval: TicketApproval; signer: Approver; report: TicketReport }> {
+export async function approveTicket(req: ApproveTicketRequest): Promise<{
+  approval: TicketApproval;
+  statement: ApprovalStatement;
+  signer: Approver;
+  report: TicketReport;
+}> {
   const { services, key, config } = req;
   const { tracker } = services;
   await requireStatus(
@@ -114,7 +124,7 @@ export async function approveTicket(
   };
   const s = signed.statement;
   const text = approval.complete
-    ? `Approved by ${approver.name} (${req.signer.publicKey.fingerprint}): valid ${s.notBefore} to ${s.expiresAt}, at most ${s.maxRuns} run(s). Run it with: opsbook ticket run ${key}`
+    ? `Approved by ${approver.name} (${req.signer.publicKey.fingerprint}): valid ${s.notBefore} to ${s.expiresAt}, at most ${s.maxRuns} run(s). ${nextStep(s)}`
     : `Signed by ${approver.name} (${req.signer.publicKey.fingerprint}): ${signers.length} of ${needed} signatures; another senior signs with opsbook ticket approve ${key}.`;
   const writes: QueuedWrite[] = [
     {
@@ -137,7 +147,8 @@ export async function approveTicket(
     writes.push({ write: { kind: 'transition', status: tracker.statuses.approved } });
     if (proposal.returnTo) writes.push({ write: { kind: 'assign', assignee: proposal.returnTo } });
   }
-  return { approval, signer: approver, report: await deliverWrites(services, key, writes) };
+  const report = await deliverWrites(services, key, writes);
+  return { approval, statement: s, signer: approver, report };
 }
 
 export interface RejectTicketRequest {

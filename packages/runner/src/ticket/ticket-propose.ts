@@ -1,3 +1,4 @@
+import type { ApprovalStatement } from '@opsbook/approval';
 import { phases } from '@opsbook/schema';
 import type { Block, Doc } from '@opsbook/tracker';
 import { createPlan, type PlanRequest, serializeApproval } from '../approval/approval-flow.js';
@@ -31,14 +32,25 @@ function stepText(s: PlannedStep): string {
   return `# ${s.id}: ${s.name}${flags.length ? ` [${flags.join(', ')}]` : ''}\n${how}`;
 }
 
+/** What a senior signs beyond the commands when the proposal is a standing approval. */
+function standingText(selector: string, plan: Plan, statement: ApprovalStatement): string {
+  return `standing approval of the selector "${selector}" (${plan.hosts.length} host(s) today): routine runs (opsbook inspect, opsbook inventory, schedules) reuse it until ${statement.expiresAt} or ${statement.maxRuns} run(s), keeping the ticket In Progress; it binds these hosts and thresholds, so a changed fleet or threshold needs a new signature`;
+}
+
 /** The comment a senior reviews: every command, per host and phase, exactly as rendered. */
 export function planComment(
   plan: Plan,
   planDigest: string,
   approvalId: string,
   files: string[],
+  statement?: ApprovalStatement,
 ): Doc {
   const params = Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const targets = statement?.targets;
+  const standing =
+    statement && targets && 'selector' in targets
+      ? [[{ type: 'text' as const, text: standingText(targets.selector, plan, statement) }]]
+      : [];
   const blocks: Block[] = [
     {
       type: 'heading',
@@ -64,6 +76,7 @@ export function planComment(
           { type: 'text', text: approvalId, code: true },
         ],
         [{ type: 'text', text: `attached: ${files.join(', ')}` }],
+        ...standing,
       ],
     },
   ];
@@ -86,6 +99,8 @@ export function planComment(
  * `opsbook ticket propose`: plan the run for the ticket, attach the unsigned approval (the plan
  * a senior signs) and the rendered plan, post every per-host command for review, assign the
  * senior and move the ticket to Awaiting Approval. A proposal after a rejection is a new plan.
+ * With `standing`, it is a standing approval of a routine runbook for a recurring ticket, as
+ * `opsbook plan --standing` makes one (docs/routine-work.md).
  */
 export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
   const { services, key } = req;
@@ -120,7 +135,12 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
       write: { kind: 'attach', filename: files[1]!, contentType: 'application/json' },
       bytes: enc.encode(`${JSON.stringify(planned.plan, null, 2)}\n`),
     },
-    { write: { kind: 'comment', body: planComment(planned.plan, planned.planDigest, id, files) } },
+    {
+      write: {
+        kind: 'comment',
+        body: planComment(planned.plan, planned.planDigest, id, files, planned.statement),
+      },
+    },
     { write: { kind: 'setProperty', property: PROPOSAL_PROPERTY, value: proposal } },
     { write: { kind: 'assign', assignee: req.senior } },
     { write: { kind: 'transition', status: tracker.statuses.awaitingApproval } },
