@@ -1,7 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError, writeFileAtomic } from '@opsbook/schema';
+import { writeFileAtomic } from '@opsbook/schema';
 import { buildHealthReport } from './build-health-report.js';
+import { healthReportErrors } from './error-codes.js';
 import type { HistorySource } from './read-history.js';
 import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';
@@ -134,7 +135,11 @@ export function summarize(report: HealthReport): HealthReportSummary {
 
 function readWith(value: unknown): { since: string; format: ReportFormat[]; title?: string } {
   const w = (value ?? {}) as Record<string, unknown>;
-  const bad = (message: string) => ValidationError.single('with', message, 'health-report-with');
+  const bad = (message: string) =>
+    new healthReportErrors.ValidationError(
+      [{ file: 'with', line: 0, col: 0, message, rule: 'health-report-with' }],
+      'REPORT_WITH_INVALID',
+    );
   if (typeof w !== 'object' || Array.isArray(w)) throw bad('with: must be a mapping');
   const unknown = Object.keys(w).filter((k) => !(k in healthReportWithSchema.properties));
   if (unknown.length)

@@ -1,6 +1,11 @@
 export { type BuildReportRequest, buildHealthReport } from './build-health-report.js';
 export { computeReport, countStatuses, type ReportOptions } from './compute-report.js';
 export {
+  type HealthReportErrorCode,
+  healthReportErrorCodes,
+  healthReportErrors,
+} from './error-codes.js';
+export {
   computeHeadroom,
   defaultFitRule,
   type FitRule,

@@ -1,4 +1,3 @@
-import { UsageError } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
 import { parseReportTime, parseSince } from './report-since.js';
 
@@ -9,7 +8,9 @@ describe('parseSince', () => {
   });
   it('refuses anything but a day count, with the fix in the message', () => {
     for (const bad of ['30', '0d', '2w', '-1d', '999d', '30d; rm -rf /', '']) {
-      expect(() => parseSince(bad, now)).toThrow(UsageError);
+      expect(() => parseSince(bad, now)).toThrow(
+        expect.objectContaining({ kind: 'invalid', code: 'REPORT_TIME_INVALID' }),
+      );
     }
     expect(() => parseSince('2w', now)).toThrow(/write e\.g\. 30d/);
   });

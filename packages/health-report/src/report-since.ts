@@ -1,4 +1,9 @@
-import { readDuration, UsageError } from '@opsbook/schema';
+import { readDuration } from '@opsbook/schema';
+import { healthReportErrors } from './error-codes.js';
+
+/** A range bound the report cannot read: a usage mistake (exit 2) with its own code. */
+const timeInvalid = (message: string) =>
+  new healthReportErrors.OpsbookError('invalid', 'REPORT_TIME_INVALID', message);
 
 export const MAX_SINCE_DAYS = 366;
 export const SINCE_PATTERN = '^[1-9][0-9]{0,2}d$';
@@ -7,7 +12,7 @@ export const SINCE_PATTERN = '^[1-9][0-9]{0,2}d$';
 export function parseSince(since: string, now: Date): Date {
   const range = readDuration(since, ['d']);
   if (!range || range.amount > MAX_SINCE_DAYS) {
-    throw new UsageError(
+    throw timeInvalid(
       `--since ${JSON.stringify(since)} is not a range in days: write e.g. 30d (1d to ${MAX_SINCE_DAYS}d)`,
     );
   }
@@ -29,7 +34,7 @@ export function parseReportTime(value: string, now: Date, option: '--since' | '-
       : Date.parse(value);
     if (!Number.isNaN(at)) return new Date(at);
   }
-  throw new UsageError(
+  throw timeInvalid(
     `${option} ${JSON.stringify(value)} is not a time: write a number of days (30d), a UTC day (2025-03-01) or an ISO time with its zone (2025-03-01T06:00:00Z)`,
   );
 }
