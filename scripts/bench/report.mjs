@@ -22,9 +22,8 @@ import { median } from './bench-measure.mjs';
 import { cleanEnv, runGroup, stopOnSignals } from './bench-processes.mjs';
 
 const { computeReport, readHistory, renderHtml } = await import('@opsbook/health-report');
-// Not a dependency of the repository root: imported from its build, as the CLI bundles it.
 const { closeStateStores, filesStore, migrateStateStore, postgresStore } = await import(
-  '../../packages/state/dist/index.js'
+  '@opsbook/state'
 );
 const { startPostgres } = await import('@opsbook/testkit/postgres');
 
