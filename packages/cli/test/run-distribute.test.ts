@@ -420,6 +420,54 @@ describe('opsbook run --distribute', () => {
     expect((await tracker.get(key)).status).toBe(tracker.statuses.review);
   });
 
+  it('retries only the hosts that did not end ok (--retry-failed); a run that reached no host uses no run, on the workers too', async () => {
+    await freshDatabase();
+    await startWorker('dc2');
+    const dir = await markerDir('retry');
+    const file = await approvedFile(world, 'counted', 'retry.json', [world.people.alice], {
+      params: { dir, seconds: '0' },
+      target: 'h3:h4',
+      extra: ['--max-runs', '2'],
+      env: dbEnv,
+    });
+    const [h3, h4] = [world.hosts[2]!, world.hosts[3]!];
+    const distributed = async (...extra: string[]) => {
+      const run = world.spawnOpsbook(['run', file, '--distribute', '--json', ...extra], {
+        env: dbEnv,
+      });
+      workers.push(run);
+      const r = await finished(run);
+      return { ...r, doc: JSON.parse(r.stdout) as RunDoc & Record<string, unknown> };
+    };
+    await h3.stop();
+    await h4.stop();
+    try {
+      // Both hosts down: no step started, so this run does not use one of the two.
+      const none = await distributed();
+      expect(none.code, none.stderr).toBe(4);
+      expect(none.doc.approvalUse).toEqual({ used: false, runsLeft: 2 });
+      await h3.restart();
+      const some = await distributed('--retry-failed', none.doc.runId);
+      expect(some.doc.hosts.map((h) => [h.host, h.status])).toEqual([
+        ['h3', 'ok'],
+        ['h4', 'unreachable'],
+      ]);
+      expect(some.doc).toMatchObject({
+        retryOf: none.doc.runId,
+        approvalUse: { used: true, runsLeft: 1 },
+      });
+      await h4.restart();
+      // The worker counts one run before this one (the unreached run is not one): it runs h4.
+      const last = await distributed('--retry-failed', some.doc.runId);
+      expect(last.code, last.stderr).toBe(0);
+      expect(last.doc.hosts.map((h) => [h.host, h.status])).toEqual([['h4', 'ok']]);
+      expect(last.doc.approvalUse).toEqual({ used: true, runsLeft: 0 });
+      expect([await runsOf(dir, 'h3'), await runsOf(dir, 'h4')]).toEqual([1, 1]);
+    } finally {
+      for (const h of [h3, h4]) if (!h.pid) await h.restart();
+    }
+  });
+
   it('is a usage error without a PostgreSQL state store', async () => {
     const dir = await markerDir('files-store');
     const file = await approvedFile(world, 'counted', 'files.json', [world.people.alice], {
