@@ -3,7 +3,8 @@
 # npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
 # ssh-agent), PostgreSQL, Chromium, the peers the benchmarks compare with (pssh, Ansible), and
 # GNU time (/usr/bin/time), with which scripts/bench/fanout.mjs measures them, and BusyBox,
-# openssl and strace for the inspection and exec tests, and tmux for the live progress test.
+# openssl and strace for the inspection and exec tests, tmux for the live progress test, and
+# ShellCheck for opsbook lint.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v strace >/dev/null 2>&1 || need+=(strace)
 # The live progress test runs `opsbook run` in a tmux pane and reads what a person would see.
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+# opsbook lint runs every script and run: block through ShellCheck; its tests need the real one.
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: missing Debian packages ${need[*]}: run this script as root (or: sudo apt-get install ${need[*]})" >&2
