@@ -28,7 +28,8 @@ export async function inventoryGroups(config: Config): Promise<Record<string, st
   return groupsOf(await loadRunInventory(config));
 }
 
-function groupsOf(inventory: Inventory): Record<string, string[]> {
+/** host → its groups (but `ungrouped`) in `inventory`. */
+export function groupsOf(inventory: Inventory): Record<string, string[]> {
   return Object.fromEntries(
     inventory.hosts.map((h) => [h.name, h.groups.filter((g) => g !== 'ungrouped')]),
   );

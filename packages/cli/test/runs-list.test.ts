@@ -122,12 +122,31 @@ describe('opsbook runs list filters the history', () => {
     expect((await list('--limit', '1')).ids).toEqual(['20250303-000000-cccccc']);
   });
 
+  it('by the hosts of another inventory (-i) or of an Ansible pattern over it (--target)', async () => {
+    await writeFile(
+      path.join(dir, 'db-only.yaml'),
+      'all:\n  children:\n    db: {hosts: {db-1: {ansible_host: 127.0.0.4}}}\n',
+    );
+    expect((await list('-i', 'db-only.yaml')).ids).toEqual(['20250302-000000-bbbbbb']);
+    expect((await list('--target', 'web:!web-2')).ids).toEqual(['20250301-000000-aaaaaa']);
+    expect((await list('--target', 'web', '--status', 'failed')).ids).toEqual([
+      '20250303-000000-cccccc',
+    ]);
+    // --group then names the groups of that inventory; --host narrows within it.
+    expect((await list('-i', 'db-only.yaml', '--group', 'db')).ids).toEqual([
+      '20250302-000000-bbbbbb',
+    ]);
+    expect((await list('-i', 'db-only.yaml', '--host', 'web-1')).ids).toEqual([]);
+  });
+
   it('says which option is wrong, exit 2, without a stack trace', async () => {
     for (const [args, says] of [
       [['--status', 'done'], /--status "done" is not one of ok, failed/],
       [['--limit', '0'], /--limit "0" is not a positive whole number/],
       [['--group', 'nope'], /no group "nope" in the inventory; its groups: db, web/],
       [['--since', 'yesterday'], /--since/],
+      [['--target', 'nosuch'], /nosuch/],
+      [['-i', 'missing.yaml'], /missing\.yaml/],
     ] as const) {
       const r = await list(...args);
       expect(r.code, args.join(' ')).toBe(2);

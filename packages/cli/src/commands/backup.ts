@@ -20,7 +20,7 @@ import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions } from '../host-selection.js';
 import { formatTable } from '../output.js';
-import { runFilterOf, runTimeOptions } from '../run-filter.js';
+import { runFilterOf, runInventoryOptions, runTimeOptions } from '../run-filter.js';
 import { showControlsIn } from '../terminal-safe.js';
 
 const repositoryOption: Record<string, OptionSpec> = {
@@ -46,6 +46,7 @@ export const list: CommandSpec = defineCommand({
         "list the backups the state store's runs made (the team's, with PostgreSQL) instead of one repository",
     },
     ...hostSelectionOptions,
+    ...runInventoryOptions,
     ...runTimeOptions,
     runbook: {
       type: 'string',
@@ -60,7 +61,8 @@ With --history (the default when the state store is PostgreSQL and no --reposito
 the backups that the runs in the state store made, read from their verified journals: with the
 team's PostgreSQL store, every runner's backups, each with the run and executor that made it
 (whose repository holds it) and the off-host copies (backup.copy) that were checked to match.
---host/--group, --since/--until (when the run started; default 30d) and --runbook narrow it.
+--host/--group, -i/--target (the hosts of an inventory, or of an Ansible pattern over it),
+--since/--until (when the run started; default 30d) and --runbook narrow it.
 
 Examples:
   opsbook backup list
@@ -72,9 +74,15 @@ Examples:
       ctx.options.history === true ||
       (config.state.kind === 'postgres' && typeof ctx.options.repository !== 'string');
     if (!history) {
-      const historyOnly = ['host', 'group', 'since', 'until', 'runbook'].filter(
-        (o) => ctx.options[o] !== undefined,
-      );
+      const historyOnly = [
+        'host',
+        'group',
+        'inventory',
+        'limit',
+        'since',
+        'until',
+        'runbook',
+      ].filter((o) => ctx.options[o] !== undefined);
       if (historyOnly.length)
         throw new UsageError(
           `--${historyOnly[0]} selects from the run history: add --history (a repository is listed whole)`,

@@ -5,7 +5,7 @@ import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions } from '../host-selection.js';
 import { formatTable } from '../output.js';
-import { RUN_STATES, runFilterOf, runTimeOptions } from '../run-filter.js';
+import { RUN_STATES, runFilterOf, runInventoryOptions, runTimeOptions } from '../run-filter.js';
 import { showControlsIn } from '../terminal-safe.js';
 
 export const list: CommandSpec = defineCommand({
@@ -18,6 +18,7 @@ export const list: CommandSpec = defineCommand({
       description: `only the runs in this state (${RUN_STATES.join(', ')})`,
     },
     ...hostSelectionOptions,
+    ...runInventoryOptions,
     ...runTimeOptions,
     limit: { type: 'string', value: 'N', description: 'at most the N newest runs' },
   },
