@@ -11,7 +11,8 @@ export const execErrorCodes = errorCodeList({
     HOST_CERT_UNSUPPORTED:
       'known_hosts trusts only a `@cert-authority` for the host, and host certificates are not supported (ssh2); nothing was run',
     SSH_CONNECTION_REFUSED: 'the host refused the connection (sshd down, wrong port)',
-    SSH_CONNECT_TIMEOUT: 'no SSH handshake within the timeout (`ansible_timeout`)',
+    SSH_CONNECT_TIMEOUT:
+      'no TCP connection and SSH banner within `ansible_timeout`, or no key exchange and authentication within the handshake timeout after it',
     SSH_HOST_UNRESOLVED: 'the host name does not resolve',
     SSH_CONNECT_FAILED: 'the connection failed otherwise',
     SSH_AUTH_REFUSED: 'the host accepted no key offered',

@@ -1,3 +1,4 @@
+import { connect as connectTcp, type Socket } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -54,8 +55,14 @@ export interface SshConnectOptions {
   agentSocket?: string;
   /** Passphrase for encrypted key files (OPSBOOK_KEY_PASSPHRASE). */
   passphrase?: string;
-  /** TCP connect + handshake + authentication, per hop. Default 10 s. */
+  /**
+   * OpenSSH's ConnectTimeout (and Ansible's `timeout`): the TCP connect and the server's SSH
+   * banner, per hop. Default 10 s. Key exchange and authentication, which a busy runner or
+   * host slows down without anything being wrong, get `handshakeTimeoutMs` after that.
+   */
   connectTimeoutMs?: number;
+  /** Key exchange and authentication once the banner came. Default 6 × connectTimeoutMs, at least 60 s. */
+  handshakeTimeoutMs?: number;
   /** SSH keepalive (ServerAliveInterval); the connection is declared lost after `keepaliveCountMax` misses. Default 15 s, 3. */
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
@@ -73,6 +80,39 @@ export interface SshConnection {
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const MIN_HANDSHAKE_TIMEOUT_MS = 60_000;
+
+/** The two timeouts of one hop: connect + banner, then key exchange + authentication. */
+function timeoutsOf(options: SshConnectOptions): { connectMs: number; handshakeMs: number } {
+  const connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const handshakeMs =
+    options.handshakeTimeoutMs ?? Math.max(MIN_HANDSHAKE_TIMEOUT_MS, 6 * connectMs);
+  return { connectMs, handshakeMs };
+}
+
+/**
+ * A TCP connection to the host whose first `connectMs` are OpenSSH's ConnectTimeout: unless the
+ * server has sent its first bytes (the SSH banner) by then, the socket is destroyed with an
+ * ETIMEDOUT error, which ssh2 reports as the client's error.
+ */
+function bannerTimedSocket(host: string, port: number, connectMs: number): Socket {
+  const socket = connectTcp({ host, port });
+  // Steps are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm and
+  // the peer's delayed ACK hold a channel request back for tens of milliseconds
+  // (BENCHMARKS.md, fan-out).
+  socket.setNoDelay(true);
+  // No listener of our own: ssh2 reads the socket from its 'connect' on, and a 'data' listener
+  // here would switch it to flowing mode before that. Whether the banner came is in bytesRead.
+  const timer = setTimeout(() => {
+    if (socket.bytesRead > 0 || socket.destroyed) return;
+    socket.destroy(
+      Object.assign(new Error(`no SSH banner within ${connectMs} ms`), { code: 'ETIMEDOUT' }),
+    );
+  }, connectMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  return socket;
+}
 
 let localUser: string | undefined;
 /** This process's user (ssh's default remote user), asked of the system once, not per host. */
@@ -156,12 +196,14 @@ async function connectOne(
   const facts = { host: name, address: config.hostName, port: config.port };
   let verdict: HostKeyVerdict | undefined;
   let presented: { type: string; blob: Buffer } | undefined;
+  const { connectMs, handshakeMs } = timeoutsOf(options);
   const connectConfig: ConnectConfig = {
     host: config.hostName,
     port: config.port,
     username: config.user,
-    ...(sock ? { sock } : {}),
-    readyTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    // A jump host's stream has no TCP connect of its own: the whole hop gets connectMs.
+    sock: sock ?? bannerTimedSocket(config.hostName, config.port, connectMs),
+    readyTimeout: sock ? connectMs : connectMs + handshakeMs,
     keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
     authHandler: auth,
@@ -196,14 +238,11 @@ async function connectOne(
       reject(
         connectError(err, facts, verdict, {
           knownHostsFile: options.knownHostsFile,
-          timeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          timeoutMs: connectMs,
+          handshakeMs: sock ? undefined : handshakeMs,
         }),
       );
     });
-    // Steps are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm and
-    // the peer's delayed ACK hold a channel request back for tens of milliseconds
-    // (BENCHMARKS.md, fan-out). A ProxyJump stream is no socket and has no such option.
-    client.once('connect', () => client.setNoDelay(true));
     client.connect(connectConfig);
   });
   client.on('error', () => {}); // later errors surface as 'close' to the pending commands
@@ -275,7 +314,11 @@ function connectError(
   err: Error & { level?: string; code?: string },
   facts: { host: string; address: string; port: number },
   verdict: HostKeyVerdict | undefined,
-  { knownHostsFile, timeoutMs }: { knownHostsFile: string; timeoutMs: number },
+  {
+    knownHostsFile,
+    timeoutMs,
+    handshakeMs,
+  }: { knownHostsFile: string; timeoutMs: number; handshakeMs?: number | undefined },
 ): UnreachableError {
   const where = `host ${facts.host} (${facts.address} port ${facts.port})`;
   if (verdict && verdict.status !== 'match' && verdict.status !== 'unknown')
@@ -296,10 +339,17 @@ function connectError(
       facts,
     );
   }
-  if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
+  if (err.code === 'ETIMEDOUT' || (err.level === 'client-timeout' && handshakeMs === undefined)) {
     return new execErrors.UnreachableError(
       'SSH_CONNECT_TIMEOUT',
-      `${where} did not complete the SSH handshake within ${timeoutMs / 1000} s: check that the host is up and reachable, or raise ansible_timeout`,
+      `${where} did not connect and send its SSH banner within ${timeoutMs / 1000} s: check that the host is up and reachable, or raise ansible_timeout`,
+      facts,
+    );
+  }
+  if (err.level === 'client-timeout') {
+    return new execErrors.UnreachableError(
+      'SSH_CONNECT_TIMEOUT',
+      `${where} answered but did not complete the SSH key exchange and authentication within ${(handshakeMs ?? 0) / 1000} s more: check the host's load and sshd, or raise ansible_timeout`,
       facts,
     );
   }

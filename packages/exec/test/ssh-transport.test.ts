@@ -176,6 +176,34 @@ describe('SSH transport against real sshd hosts', () => {
     }
   });
 
+  it("gives a host that answered its banner in time the rest of the handshake beyond the connect timeout (OpenSSH's ConnectTimeout)", async () => {
+    // A host slow after its banner, as a busy machine is during key exchange: a proxy in front
+    // of a real sshd passes the banner at once and holds every later answer 400 ms.
+    const h = hosts[1] as Sshd;
+    const proxy = await slowAfterBannerProxy(h, 400);
+    const known = path.join(h.dir, 'proxy_known_hosts');
+    await writeFile(known, `[127.0.0.1]:${proxy.port} ${h.hostPublicKey}\n`);
+    try {
+      const t = await connectSsh(
+        { ...target(h), host: '127.0.0.1', port: proxy.port },
+        { knownHostsFile: known, connectTimeoutMs: 300 },
+      );
+      opened.push(t);
+      expect((await t.exec({ command: 'echo through' })).stdout).toBe('through\n');
+      // The same host with a handshake guard shorter than its key exchange: refused, and said so.
+      const error = await connectSsh(
+        { ...target(h), host: '127.0.0.1', port: proxy.port },
+        { knownHostsFile: known, connectTimeoutMs: 300, handshakeTimeoutMs: 500 },
+      ).catch((e) => e);
+      expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_CONNECT_TIMEOUT' });
+      expect(error.message).toContain(
+        'answered but did not complete the SSH key exchange and authentication within 0.5 s more',
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('reports refused authentication with its own code', async () => {
     const h = hosts[0] as Sshd;
     const error = await connectSsh(
@@ -308,3 +336,37 @@ describe('SSH transport against real sshd hosts', () => {
     });
   });
 });
+
+/**
+ * A TCP proxy to `h` that forwards the server's first chunk (its SSH banner) at once and every
+ * later chunk `delayMs` after it arrived, in order.
+ */
+async function slowAfterBannerProxy(h: Sshd, delayMs: number) {
+  const { connect } = await import('node:net');
+  const server = createServer((client) => {
+    const upstream = connect({ host: h.host, port: h.port });
+    let first = true;
+    let chain = Promise.resolve();
+    upstream.on('data', (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        client.write(chunk);
+        return;
+      }
+      chain = chain
+        .then(() => new Promise((r) => setTimeout(r, delayMs)))
+        .then(() => {
+          if (!client.destroyed) client.write(chunk);
+        });
+    });
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
