@@ -84,6 +84,8 @@ const opened = await step(
     'demo: daily health check of this machine',
     '--grade',
     'P4',
+    '--key',
+    seniors[2].keyFile,
     '--json',
   ],
   as('erin'),

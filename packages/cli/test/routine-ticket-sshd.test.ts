@@ -165,7 +165,8 @@ describe('refusals on the way', () => {
     expect(r.stderr).toContain('only routine runbooks get a standing approval');
     const t = await show(key);
     expect(t.ticket.status).toBe('Open');
-    expect(t.local.comments).toHaveLength(0);
+    // The one comment is ticket open's ("Opened by …"): the refused proposal wrote nothing.
+    expect(commentsOf(t)).toEqual([expect.stringContaining('Opened by')]);
   });
 
   it('ticket approval refuses a ticket that carries no signed approval (exit 3), writing nothing', async () => {

@@ -95,7 +95,14 @@ describe('an engineer who is not root cannot choose the trust pin', () => {
     expect(init.code, init.stderr).toBe(0);
     await chown(ownPin, NOBODY, NOBODY);
     // The ticket the plan is for: plan refuses one that does not exist.
-    const ticket = await asNobody(['ticket', 'open', '--summary', 'leave a marker']);
+    const ticket = await asNobody([
+      'ticket',
+      'open',
+      '--summary',
+      'leave a marker',
+      '--key',
+      path.join(dir, 'accomplice'),
+    ]);
     expect(ticket.code, ticket.stderr).toBe(0);
     expect(ticket.stdout).toContain('OPS-1');
     const plan = await asNobody([

@@ -34,11 +34,14 @@ export const runnerErrorCodes = errorCodeList({
     RETRY_REFUSED:
       '`run --retry-failed`: the run named is of another approval, has not ended, or its journal does not verify',
     PROPOSER_UNPROVEN: 'the person planning cannot be identified by their key in the trust store',
+    PERSON_UNPROVEN:
+      'the person opening or escalating a ticket cannot be identified by their key in the trust store',
     EXECUTOR_UNPROVEN: 'no key to sign the run claim or proposal, or acceptance of an unproven run',
     SIGNER_UNTRUSTED: 'the approving key is not in the trust store',
     SIGNER_NOT_SENIOR: "the approving key is not a senior's",
     KEY_REVOKED: 'the approving key is revoked',
     SELF_APPROVAL: 'the senior approving proposed the plan',
+    REVIEWER_NOT_SENIOR: '`ticket approve --reviewer`: the reviewer named is not a senior',
     SEPARATION_OF_DUTIES: 'the person accepting proposed, approved or ran the work',
     SELECTOR_NOT_ROUTINE: 'a standing approval planned for a runbook that is not routine',
     NOT_STANDING: 'an approval of an explicit host list where a standing selector is needed',

@@ -105,18 +105,33 @@ export {
   type TicketCheck,
 } from './ticket/ticket-exists.js';
 export {
+  HISTORY_PROPERTY,
+  readHistory,
+  type TicketStep,
+  type TicketStepKind,
+} from './ticket/ticket-history.js';
+export {
   bugsJql,
+  type EscalateRequest,
   escalateTicket,
   searchBugs,
   showTicket,
   type TicketView,
 } from './ticket/ticket-lookup.js';
 export {
+  DEFAULT_EVIDENCE_RUNBOOK,
+  defaultEvidenceRunbook,
   type OpenedTicket,
   type OpenTicketRequest,
   openTicket,
   standingApprovalFile,
 } from './ticket/ticket-open.js';
+export {
+  isProvenStep,
+  type StepProof,
+  TICKET_STEP_NAMESPACE,
+  type TicketPerson,
+} from './ticket/ticket-people.js';
 export {
   type Proposal,
   type ProposeRequest,

@@ -90,6 +90,14 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
     expect(
       issue.comments.filter((c) => JSON.stringify(c.body).includes(`opsbook run ${runId}`)),
     ).toHaveLength(1);
+    // Its start said who ran it, and at In Review the approver was told and given the ticket.
+    expect(
+      issue.comments.filter((c) => JSON.stringify(c.body).includes(`Run ${runId} started by`)),
+    ).toHaveLength(1);
+    expect(
+      issue.comments.filter((c) => JSON.stringify(c.body).includes('Ready for review')),
+    ).toHaveLength(1);
+    expect(issue.assignee?.accountId).toBe(world.cast.senior);
     expect(issue.history.map((h) => h.to).slice(-2)).toEqual(['inProgress', 'review']);
     // The run's own record (opsbook.run.<runId>), written by it alone.
     expect((issue.properties.get(`opsbook.run.${runId}`) as { status?: string }).status).toBe('ok');
@@ -137,6 +145,8 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       'attach',
       'setProperty',
       'transition',
+      'comment',
+      'assign',
     ]);
     expect(fake.issue(key)!.status).toBe('inProgress');
     await fake.up();
@@ -161,6 +171,8 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
     expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
       'setProperty',
       'transition',
+      'comment',
+      'assign',
     ]);
     fake.clearFaults();
     await expectDeliveredOnce(outcome.runId);
@@ -179,18 +191,21 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
   });
 
   it('waits out a 429 with Retry-After, and never duplicates an attachment Jira stored before answering 500', async () => {
-    fake.inject({
-      fault: { kind: 'status', status: 429, retryAfter: '7' },
-      method: 'post',
-      path: '/comment',
+    // From run-start on: the end-of-run comment meets the 429, its journal the 500.
+    const outcome = await run((e) => {
+      if (e.type !== 'run-start') return;
+      fake.inject({
+        fault: { kind: 'status', status: 429, retryAfter: '7' },
+        method: 'post',
+        path: '/comment',
+      });
+      fake.inject({
+        fault: { kind: 'status', status: 500 },
+        method: 'post',
+        path: '/attachments',
+        afterHandling: true,
+      });
     });
-    fake.inject({
-      fault: { kind: 'status', status: 500 },
-      method: 'post',
-      path: '/attachments',
-      afterHandling: true,
-    });
-    const outcome = await run();
     expect(outcome.status).toBe('ok');
     expect(world.sleeps.some((ms) => ms >= 7000)).toBe(true);
     expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
@@ -198,13 +213,17 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       'attach',
       'setProperty',
       'transition',
+      'comment',
+      'assign',
     ]);
     await expectDeliveredOnce(outcome.runId);
   });
 
   it('times out a hanging Jira without failing the run, and sends the comment once later', async () => {
-    fake.inject({ fault: { kind: 'hang' }, method: 'post', path: '/comment' });
-    const outcome = await run();
+    const outcome = await run((e) => {
+      if (e.type === 'run-start')
+        fake.inject({ fault: { kind: 'hang' }, method: 'post', path: '/comment' });
+    });
     expect(outcome.status).toBe('ok');
     expect(outcome.ticket?.end.pending[0]).toMatchObject({
       write: { kind: 'comment' },

@@ -1,155 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import { parseTrustStore } from '@opsbook/approval';
 import { stateStoreOf } from '@opsbook/state';
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
-import type { LocalTracker } from '@opsbook/tracker';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acceptTicket,
   approveTicket,
   escalateTicket,
+  isProvenStep,
   openTicket,
   proposeTicket,
+  readHistory,
   rejectTicket,
   runTicket,
   searchBugs,
   showTicket,
 } from '../src/index.js';
-import { startTicketWorld, type TicketWorld } from './ticket-world.js';
-
-/** What a ticket shows, whichever tracker holds it: path of statuses, comments, attachments. */
-interface Trail {
-  statuses: string[];
-  comments: string[];
-  attachments: string[];
-  assignee: string | null;
-}
-
-async function trailOf(
-  world: TicketWorld,
-  fake: JiraFake | undefined,
-  key: string,
-): Promise<Trail> {
-  if (fake) {
-    const issue = fake.issue(key)!;
-    const names = {
-      open: 'Open',
-      awaitingApproval: 'Awaiting Approval',
-      approved: 'Approved',
-      inProgress: 'In Progress',
-      review: 'In Review',
-      done: 'Done',
-    };
-    return {
-      statuses: ['Open', ...issue.history.map((h) => names[h.to])],
-      comments: issue.comments.map((c) => JSON.stringify(c.body)),
-      attachments: issue.attachments.map((a) => a.filename),
-      assignee: issue.assignee
-        ? fake.flavour === 'cloud'
-          ? issue.assignee.accountId
-          : issue.assignee.name
-        : null,
-    };
-  }
-  const t = await (world.as('eve').tracker as LocalTracker).read(key);
-  return {
-    statuses: t.history.filter((h) => h.field === 'status').map((h) => String(h.to)),
-    comments: t.comments.map((c) => JSON.stringify(c.body)),
-    attachments: t.attachments.map((a) => a.filename),
-    assignee: t.assignee,
-  };
-}
+import { mentionsIn, plainText, textNodesOf, trailOf } from './ticket-trail.js';
+import { proposeMarkDone, useTicketWorld } from './ticket-world.js';
 
 const trackers = [['local'], ['cloud'], ['datacenter']] as const;
 
-describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
-  let fake: JiraFake | undefined;
-  let world: TicketWorld;
+describe.each(trackers)('the workflow on the %s tracker', (kind) => {
+  const current = useTicketWorld(kind);
 
-  beforeEach(async () => {
-    fake = kind === 'local' ? undefined : await startJiraFake({ flavour: kind });
-    world = await startTicketWorld(fake);
-  });
-
-  afterEach(async () => {
-    const violations = fake?.violations() ?? [];
-    await fake?.close();
-    await world.close();
-    expect(violations).toEqual([]);
-  });
-
-  it('open with evidence → propose → need data → propose → approve → run → In Review → accept → Done', async () => {
+  it('shows every step on the ticket, by the person whose key did it: open → propose → need data → propose → reject → propose → approve → run → In Review → accept → Done', async () => {
+    const { fake, world } = current;
     const { cast, config } = world;
     const signal = new AbortController().signal;
-    const eve = world.as('eve');
+    // OPSBOOK_USER names someone else: no name on the ticket may come from it.
+    const bot = () => world.as('mallory');
+    const env = { ...world.env, OPSBOOK_USER: 'mallory' };
+    const fp = {
+      eve: world.eve.publicKey.fingerprint,
+      sam: world.sam.publicKey.fingerprint,
+    };
     const opened = await openTicket({
-      services: eve,
+      services: bot(),
       config,
-      env: world.env,
+      env,
       executorSigner: world.eve,
       signal,
       summary: 'web-01: marker missing after deploy',
       description: 'The health page says the marker is missing.',
       grade: 'P3',
       labels: ['marker'],
-      assignee: cast.engineer,
       evidence: { runbook: 'collect-diagnostics' },
     });
     const key = opened.key;
     expect(key).toMatch(/^OPS-\d+$/);
     expect(opened.evidence?.outcome.status).toBe('ok');
+    const { tracker } = bot();
+    // 1. Who opened it: the reporter is the engineer, the first comment names them by key.
+    expect((await tracker.get(key)).reporter?.id).toBe(cast.engineer);
+    expect((await tracker.get(key)).assignee?.id).toBe(cast.engineer);
+    let trail = await trailOf(world, fake, key);
+    expect(trail.comments[0]).toContain(`Opened by Eve Engineer (eve, key ${fp.eve})`);
+    expect(trail.comments[0]).toContain(
+      `run ${opened.evidence?.outcome.runId} of collect-diagnostics`,
+    );
+    expect(trail.attachments).toEqual([`${opened.evidence?.outcome.runId}.evidence.txt`]);
 
-    const propose = () =>
-      proposeTicket({
-        services: world.as('eve'),
-        config,
-        key,
-        runbook: 'mark-done',
-        params: [`dir=${world.markerDir}`],
-        proposerSigner: world.eve,
-        senior: cast.senior,
-      });
+    const propose = () => proposeMarkDone(world, bot(), key);
     const first = await propose();
     expect(first.report.pending).toEqual([]);
+    expect((await tracker.get(key)).assignee?.id).toBe(cast.senior);
+    // 3. Only a senior decides; the decision is named by the senior's key.
+    await expect(
+      rejectTicket({ services: bot(), config, key, signer: world.eve, text: 'no' }),
+    ).rejects.toMatchObject({ code: 'SIGNER_NOT_SENIOR' });
     await rejectTicket({
-      services: world.as('sam'),
-      key,
-      by: 'sam',
-      text: 'Attach df -i output too, see https://wiki.example.com/runbooks/disk',
-      needData: true,
-    });
-    expect((await eve.tracker.get(key)).status).toBe('Open');
-    const second = await propose();
-    expect(second.proposal.approvalId).not.toBe(first.proposal.approvalId);
-
-    const approved = await approveTicket({
-      services: world.as('sam'),
+      services: bot(),
       config,
       key,
       signer: world.sam,
+      text: 'Attach df -i output too, see https://wiki.example.com/runbooks/disk',
+      needData: true,
     });
-    expect(approved.approval.complete).toBe(true);
-    expect((await eve.tracker.get(key)).status).toBe('Approved');
-
-    const outcome = await runTicket({
-      services: world.as('eve'),
+    expect((await tracker.get(key)).status).toBe('Open');
+    expect((await tracker.get(key)).assignee?.id).toBe(cast.engineer);
+    const second = await propose();
+    expect(second.proposal.approvalId).not.toBe(first.proposal.approvalId);
+    await rejectTicket({
+      services: bot(),
       config,
       key,
-      env: world.env,
+      signer: world.sam,
+      text: 'Rotate the logs instead of deleting them: https://wiki.example.com/runbooks/logrotate',
+    });
+    const third = await propose();
+    const approved = await approveTicket({ services: bot(), config, key, signer: world.sam });
+    expect(approved.approval.complete).toBe(true);
+    expect((await tracker.get(key)).status).toBe('Approved');
+
+    const outcome = await runTicket({
+      services: bot(),
+      config,
+      key,
+      env,
       executorSigner: world.eve,
       signal,
     });
     expect(outcome.status).toBe('ok');
     expect(outcome.ticket?.end.pending).toEqual([]);
-    expect((await eve.tracker.get(key)).status).toBe('In Review');
+    // 5. In Review: handed to the reviewing senior (the approver by default).
+    expect((await tracker.get(key)).status).toBe('In Review');
+    expect((await tracker.get(key)).assignee?.id).toBe(cast.senior);
 
     await expect(
-      acceptTicket({ services: world.as('sam'), config, key, signer: world.sam }),
+      acceptTicket({ services: bot(), config, key, signer: world.sam }),
     ).rejects.toMatchObject({ code: 'SEPARATION_OF_DUTIES' });
-    const accepted = await acceptTicket({
-      services: world.as('vic'),
-      config,
-      key,
-      signer: world.vic,
-    });
+    const accepted = await acceptTicket({ services: bot(), config, key, signer: world.vic });
     expect(accepted.acceptance).toMatchObject({
       kind: 'Acceptance',
       proposer: 'eve',
@@ -157,8 +117,10 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       verifier: 'vic',
     });
 
-    const trail = await trailOf(world, fake, key);
+    trail = await trailOf(world, fake, key);
     expect(trail.statuses).toEqual([
+      'Open',
+      'Awaiting Approval',
       'Open',
       'Awaiting Approval',
       'Open',
@@ -168,28 +130,108 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
       'In Review',
       'Done',
     ]);
+    // Re-assigned on accept: the Done ticket is the verifier's.
+    expect(trail.assignee).toBe(cast.verifier ?? 'vic');
     const files = trail.attachments.map((f) =>
       f.replace(/^OPS-\d+\.[\w-]+\./, 'KEY.ID.').replace(/^\d{8}-\d{6}-\w+\./, 'RUN.'),
     );
     expect(files).toEqual([
       'RUN.evidence.txt',
-      'KEY.ID.approval.json',
-      'KEY.ID.plan.json',
-      'KEY.ID.approval.json',
-      'KEY.ID.plan.json',
+      ...[1, 2, 3].flatMap(() => ['KEY.ID.approval.json', 'KEY.ID.plan.json']),
       'KEY.ID.approval.json',
       'RUN.journal.jsonl',
       'RUN.evidence.txt',
       'KEY.ID.acceptance.json',
     ]);
-    expect(trail.comments).toHaveLength(6); // plan, need-data, plan, approved, run summary, accepted
-    expect(trail.comments[1]).toContain('More data needed');
-    expect(trail.comments[2]).toContain(`echo fixed >`);
-    expect(trail.comments[4]).toContain(outcome.journal.head);
-    expect(trail.comments[4]).toMatch(/Post\\*-checks/);
-    expect(trail.assignee).toBe(cast.engineer);
+    const [
+      openedC,
+      plan1,
+      needData,
+      plan2,
+      rejected,
+      plan3,
+      approvedC,
+      started,
+      summary,
+      handover,
+      acceptedC,
+      ...more
+    ] = trail.comments.map(String);
+    expect(more).toEqual([]);
+    expect(openedC).toContain('Opened by Eve Engineer');
+    // 2. The proposal comment names the proposer by key, and mentions the senior asked.
+    for (const [i, plan] of [plan1, plan2, plan3].entries()) {
+      expect(plan).toContain(`Proposed by Eve Engineer (eve, key ${fp.eve})`);
+      expect(plan).toContain(`echo fixed >`);
+      expect(trail.mentions[[1, 3, 5][i]!]).toEqual([cast.senior]);
+    }
+    // 3. Each decision is its own comment: which plan, who, why, and the links they gave.
+    expect(needData).toContain('More data needed before a decision');
+    expect(needData).toContain(`Asked by Sam Senior (sam, key ${fp.sam})`);
+    expect(needData).toContain(first.planDigest);
+    expect(needData).toContain(first.proposal.approvalId);
+    expect(needData).toContain('Attach df -i output too');
+    expect(rejected).toContain('Plan rejected, with guidance');
+    expect(rejected).toContain(`Rejected by Sam Senior (sam, key ${fp.sam})`);
+    expect(rejected).toContain(second.planDigest);
+    expect(rejected).not.toContain('More data needed');
+    expect(needData).not.toContain('Plan rejected');
+    expect(JSON.stringify(trail.raw[4])).toContain(
+      fake?.flavour === 'datacenter'
+        ? '[https://wiki.example.com/runbooks/logrotate|https://wiki.example.com/runbooks/logrotate]'
+        : '"href":"https://wiki.example.com/runbooks/logrotate"',
+    );
+    expect((await tracker.remoteLinks(key)).map((l) => l.url)).toEqual([
+      'https://wiki.example.com/runbooks/disk',
+      'https://wiki.example.com/runbooks/logrotate',
+    ]);
+    expect(approvedC).toContain(`Approved by Sam Senior (${fp.sam})`);
+    expect(approvedC).toContain(third.planDigest);
+    // 4. The run said who runs what, where, before it touched a host.
+    expect(started).toContain(`Run ${outcome.runId} started by Eve Engineer (eve, key ${fp.eve})`);
+    expect(started).toContain(third.proposal.approvalId);
+    expect(started).toContain(third.planDigest);
+    expect(started).toContain('signed by Sam Senior (sam)');
+    expect(started).toContain(
+      `${outcome.verified.plan.hosts.length} host(s): ${outcome.verified.plan.hosts.map((h) => h.name).join(', ')}`,
+    );
+    expect(started).toContain(outcome.journal.location);
+    expect(summary).toContain(outcome.journal.head);
+    expect(summary).toMatch(/Post-checks/);
+    // 5. The hand-over mentions the reviewing senior, and says an approver does not accept.
+    expect(handover).toContain('Ready for review');
+    expect(handover).toContain('As an approver they cannot accept it themselves');
+    expect(trail.mentions[9]).toEqual([cast.senior]);
+    expect(acceptedC).toContain('Accepted by Vic Verifier');
+    // 8. Nobody is named from OPSBOOK_USER.
+    for (const c of trail.comments) expect(c).not.toContain('mallory');
 
-    const view = await showTicket(eve, key);
+    // 3. The whole history of proposals and decisions, each decision signed by its senior.
+    const history = await readHistory(tracker, key);
+    expect(history.map((h) => `${h.step} by ${h.by.id}`)).toEqual([
+      'opened by eve',
+      'proposed by eve',
+      'need-data by sam',
+      'proposed by eve',
+      'rejected by sam',
+      'proposed by eve',
+      'approved by sam',
+    ]);
+    expect(history.map((h) => h.approvalId)).toEqual([
+      undefined,
+      ...[first, second, third].flatMap((p) => [p.proposal.approvalId, p.proposal.approvalId]),
+    ]);
+    expect(history[2]).toMatchObject({
+      planDigest: first.planDigest,
+      links: ['https://wiki.example.com/runbooks/disk'],
+    });
+    expect(history[4]?.reason).toContain('Rotate the logs');
+    const trust = parseTrustStore(await readFile(config.trustStore), config.trustStore);
+    for (const i of [0, 2, 4]) expect(isProvenStep(history[i]!, trust)).toBe(true);
+    expect(isProvenStep({ ...history[4]!, reason: 'approve anything' }, trust)).toBe(false);
+    expect((await showTicket(bot(), key)).history).toEqual(history);
+
+    const view = await showTicket(bot(), key);
     expect(view.runs).toMatchObject([
       {
         runId: outcome.runId,
@@ -202,6 +244,7 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
   });
 
   it('refuses to run a ticket that is not Approved, or with the approval of another ticket, and runs nothing', async () => {
+    const { world } = current;
     const { config } = world;
     const signal = new AbortController().signal;
     const eve = world.as('eve');
@@ -268,36 +311,51 @@ describe.each(trackers)('the seed workflow on the %s tracker', (kind) => {
     expect(await stateStoreOf(config).listRuns()).toEqual([]);
   });
 
-  it('finds known bugs by text and escalates with the evidence', async () => {
-    const eve = world.as('eve');
+  it('finds known bugs by text and escalates to the lead, mentioned (not a raw id), with the evidence', async () => {
+    const { fake, world } = current;
+    const eve = world.as('mallory');
     const signal = new AbortController().signal;
-    const bug = await openTicket({
-      services: eve,
-      config: world.config,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      summary: 'nginx worker leaks memory under http2',
-      labels: ['bug'],
-    });
-    await openTicket({
-      services: eve,
-      config: world.config,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      summary: 'nginx config typo',
-      labels: ['task'],
-    });
+    const open = (summary: string, labels: string[]) =>
+      openTicket({
+        services: eve,
+        config: world.config,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+        summary,
+        labels,
+      });
+    const bug = await open('nginx worker leaks memory under http2', ['bug']);
+    await open('nginx config typo', ['task']);
     const found = await searchBugs(eve, 'nginx memory');
     expect(found.tickets.map((t) => t.key)).toEqual([bug.key]);
     const report = await escalateTicket(eve, {
       key: bug.key,
-      to: world.cast.lead,
-      by: 'eve',
+      to: 'lee',
+      signer: world.eve,
+      config: world.config,
       note: 'looks like upstream bug',
     });
     expect(report.pending).toEqual([]);
     expect((await eve.tracker.get(bug.key)).assignee?.id).toBe(world.cast.lead);
+    const trail = await trailOf(world, fake, bug.key);
+    const body = trail.raw.at(-1);
+    // 6. A mention node (Cloud), [~lee] (Data Center): Jira shows and notifies the lead.
+    expect(mentionsIn(body)).toEqual([world.cast.lead]);
+    if (kind === 'cloud') expect(textNodesOf(body)).not.toContain(world.cast.lead);
+    if (kind === 'datacenter') expect(body).toContain('[~lee]');
+    expect(plainText(body)).toMatch(/^Escalated to (@Lee Lead|\[~lee\]) by /);
+    expect(plainText(body)).toContain(
+      `by Eve Engineer (eve, key ${world.eve.publicKey.fingerprint})`,
+    );
+    expect(plainText(body)).toContain('looks like upstream bug');
+    const history = await readHistory(eve.tracker, bug.key);
+    expect(history.at(-1)).toMatchObject({
+      step: 'escalated',
+      by: { id: 'eve' },
+      to: world.cast.lead,
+    });
+    const trust = parseTrustStore(await readFile(world.config.trustStore), world.config.trustStore);
+    expect(isProvenStep(history.at(-1)!, trust)).toBe(true);
   });
 });

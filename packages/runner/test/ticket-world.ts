@@ -14,19 +14,44 @@ import {
   signProposal,
 } from '@opsbook/approval';
 import { type Config, digestRunbook, loadConfig } from '@opsbook/schema';
-import type { JiraFake } from '@opsbook/testkit/jira';
+import {
+  FAKE_CREDENTIALS,
+  type FakeUser,
+  type JiraFake,
+  startJiraFake,
+} from '@opsbook/testkit/jira';
 import type { HttpEffects } from '@opsbook/tracker';
-import { loadOneRunbook, openTracker, type TicketServices } from '../src/index.js';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { loadOneRunbook, openTracker, proposeTicket, type TicketServices } from '../src/index.js';
 
 const repoRunbooks = path.resolve(import.meta.dirname, '../../../runbooks');
 const fixture = path.resolve(import.meta.dirname, '../src/__fixtures__/ticket-workflow/mark-done');
 
-/** People of the workflow: their opsbook ids and their ids in the tracker under test. */
+/** People of the workflow: their ids in the tracker under test. */
 export interface Cast {
   engineer: string;
   senior: string;
+  /** vic, the second senior, when the tracker knows him. */
+  verifier?: string;
   lead: string;
 }
+
+/**
+ * A Jira team where the account opsbook writes with is a bot of its own, so that a ticket's
+ * reporter, assignee and comments show whether they name the person or the bot.
+ */
+export const TEAM: FakeUser[] = [
+  ['opsbook-bot', 'opsbook bot', FAKE_CREDENTIALS.email],
+  ['eve', 'Eve Engineer', 'eve@example.com'],
+  ['sam', 'Sam Senior', 'sam@example.com'],
+  ['vic', 'Vic Verifier', 'vic@example.com'],
+  ['lee', 'Lee Lead', 'lee@example.com'],
+].map(([name, displayName, emailAddress], i) => ({
+  accountId: `5b10ac8d82e05b22cc7d4f0${i}`,
+  name: name!,
+  displayName: displayName!,
+  emailAddress: emailAddress!,
+}));
 
 export interface TicketWorld {
   dir: string;
@@ -71,10 +96,18 @@ export async function startTicketWorld(fake?: JiraFake): Promise<TicketWorld> {
     const markerDir = path.join(dir, 'marker');
     await mkdir(markerDir);
     const cloud = fake?.flavour === 'cloud';
-    const ids = fake
-      ? fake.users.map((u) => (cloud ? u.accountId : u.name))
-      : ['eve', 'sam', 'lee'];
-    const cast: Cast = { engineer: ids[0]!, senior: ids[1]!, lead: ids[1]! };
+    // By name in TEAM; the fake's default users are an engineer (the caller) and a senior.
+    const idOf = (name: string, fallback?: number) => {
+      const u = fake?.users.find((x) => x.name === name) ?? fake?.users[fallback ?? -1];
+      return fake ? u && (cloud ? u.accountId : u.name) : name;
+    };
+    const cast: Cast = {
+      engineer: idOf('eve', 0)!,
+      senior: idOf('sam', 1)!,
+      lead: idOf('lee', 1)!,
+      ...(idOf('vic') ? { verifier: idOf('vic')! } : {}),
+    };
+    const lee = await keyOf(dir, 'lee');
     await writeFile(
       path.join(dir, 'approvers.yaml'),
       `apiVersion: opsbook/v1
@@ -82,8 +115,9 @@ kind: Approvers
 version: 1
 approvers:
   - {id: sam, name: Sam Senior, roles: [senior], keys: ["${formatPublicKeyLine(sam.publicKey)} sam"], jira: "${cast.senior}"}
-  - {id: vic, name: Vic Verifier, roles: [senior], keys: ["${formatPublicKeyLine(vic.publicKey)} vic"]}
+  - {id: vic, name: Vic Verifier, roles: [senior], keys: ["${formatPublicKeyLine(vic.publicKey)} vic"]${cast.verifier ? `, jira: "${cast.verifier}"` : ''}}
   - {id: eve, name: Eve Engineer, roles: [engineer], keys: ["${formatPublicKeyLine(eve.publicKey)} eve"], jira: "${cast.engineer}"}
+  - {id: lee, name: Lee Lead, roles: [expert], keys: ["${formatPublicKeyLine(lee.publicKey)} lee"], jira: "${cast.lead}"}
 policy:
   signatures: 1
   maxValidity: 7d
@@ -171,4 +205,40 @@ async function writeStandingApproval(world: TicketWorld): Promise<void> {
     path.join(world.dir, 'approvals/collect-diagnostics.approval.json'),
     serializeEnvelope(envelope),
   );
+}
+
+/**
+ * For each test: the tracker of `kind` (a Jira fake with the TEAM, or the local tracker), a world
+ * on it, and at the end no request or response out of Atlassian's spec.
+ */
+export function useTicketWorld(kind: 'local' | 'cloud' | 'datacenter'): {
+  fake: JiraFake | undefined;
+  world: TicketWorld;
+} {
+  const current = {} as { fake: JiraFake | undefined; world: TicketWorld };
+  beforeEach(async () => {
+    current.fake =
+      kind === 'local' ? undefined : await startJiraFake({ flavour: kind, users: TEAM });
+    current.world = await startTicketWorld(current.fake);
+  });
+  afterEach(async () => {
+    const violations = current.fake?.violations() ?? [];
+    await current.fake?.close();
+    await current.world.close();
+    expect(violations).toEqual([]);
+  });
+  return current;
+}
+
+/** eve proposes the mark-done fix on `key`, for sam to review. */
+export function proposeMarkDone(world: TicketWorld, services: TicketServices, key: string) {
+  return proposeTicket({
+    services,
+    config: world.config,
+    key,
+    runbook: 'mark-done',
+    params: [`dir=${world.markerDir}`],
+    proposerSigner: world.eve,
+    senior: 'sam',
+  });
 }

@@ -1,4 +1,4 @@
-import { currentUser, escalateTicket, searchBugs, showTicket } from '@opsbook/runner';
+import { escalateTicket, searchBugs, showTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -7,6 +7,7 @@ import { formatTable } from '../output.js';
 import { ticketReportText } from '../run-view.js';
 import { showControlsIn } from '../terminal-safe.js';
 import { trackerFor } from '../tracker-services.js';
+import { executorSignerFor, ownKeyOptions } from './ticket-signer.js';
 
 export const bugs: CommandSpec = defineCommand({
   args: '<text>',
@@ -52,10 +53,12 @@ export const escalate: CommandSpec = defineCommand({
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
+    ...ownKeyOptions('the escalation'),
     to: {
       type: 'string',
       value: 'LEAD',
-      description: 'the lead (Cloud accountId, DC user name, local name)',
+      description:
+        'the lead: their approvers.yaml id, or Cloud accountId / DC user name / local name',
     },
     note: { type: 'string', value: 'TEXT', description: 'what you need from them' },
   },
@@ -68,7 +71,8 @@ export const escalate: CommandSpec = defineCommand({
     const report = await escalateTicket(trackerFor(config), {
       key,
       to,
-      by: currentUser(),
+      signer: await executorSignerFor(ctx),
+      config,
       ...(note ? { note } : {}),
     });
     if (ctx.out.json) ctx.out.printJson({ key, to, report });
@@ -108,6 +112,10 @@ export const show: CommandSpec = defineCommand({
       );
     if (view.acceptance)
       out.print(`accepted by ${view.acceptance.verifier} (${view.acceptance.id})`);
+    for (const h of view.history)
+      out.print(
+        `${h.at} ${h.step} by ${h.by.name} (${h.by.id})${h.planDigest ? ` plan ${h.planDigest}` : ''}${h.reason ? `: ${h.reason}` : ''}`,
+      );
     if (view.local) {
       out.print('\nhistory:');
       out.print(

@@ -1,4 +1,4 @@
-import { currentUser, openTicket } from '@opsbook/runner';
+import { DEFAULT_EVIDENCE_RUNBOOK, defaultEvidenceRunbook, openTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -29,14 +29,14 @@ export default defineCommand({
     assignee: {
       type: 'string',
       value: 'ID',
-      description: 'assign to (Cloud accountId, DC user name, local name)',
+      description: 'assign to (Cloud accountId, DC user name, local name; default: you)',
     },
     evidence: {
       type: 'string',
       value: 'RUNBOOK',
-      description:
-        'collect evidence with this routine runbook under its standing approval (opsbook.yaml standing:)',
+      description: `collect the symptoms with this routine runbook under its standing approval (default: ${DEFAULT_EVIDENCE_RUNBOOK} when opsbook.yaml's standing: has it)`,
     },
+    'no-evidence': { type: 'boolean', description: 'open it without collecting the symptoms' },
     inventory: {
       type: 'string',
       short: 'i',
@@ -53,21 +53,30 @@ export default defineCommand({
   details: `Example:
   opsbook ticket open --summary "db-3: disk 91%" --grade P3 --evidence collect-diagnostics -i inventory/hosts.yaml
 
-The evidence run is an ordinary run of the standing approval (verified, journaled, recorded on
-its recurring ticket); its output is summarised in the new ticket's description and attached in
-full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
+You open it with your own key (--key, --agent, or ~/.ssh/id_*), listed in approvers.yaml: the
+ticket's reporter (where Jira lets the account set it) and its first comment name you, and it is
+assigned to you. The symptoms are collected by default with ${DEFAULT_EVIDENCE_RUNBOOK} when
+opsbook.yaml's standing: has it; the evidence run is an ordinary run of the standing approval
+(verified, journaled, recorded on its recurring ticket), summarised in the new ticket's
+description and attached in full. With Jira down, the ticket waits in the outbox (opsbook outbox
+flush); Jira refusing the credentials or the permission (401, 403) fails at once (exit 4) and
+queues nothing.`,
   async run(ctx) {
     const summary = stringOption(ctx, 'summary');
     if (!summary) throw new UsageError('a ticket needs --summary "what is wrong, where"');
     const grade = stringOption(ctx, 'grade');
     if (grade !== undefined && !GRADES.includes(grade as (typeof GRADES)[number]))
       throw new UsageError(`--grade must be one of ${GRADES.join(', ')}, not '${grade}'`);
-    const runbook = stringOption(ctx, 'evidence');
+    const asked = stringOption(ctx, 'evidence');
+    const noEvidence = Boolean(ctx.options['no-evidence']);
+    if (asked && noEvidence)
+      throw new UsageError('give --evidence RUNBOOK or --no-evidence, not both');
+    const config = await configFor(ctx);
+    const runbook = noEvidence ? undefined : (asked ?? defaultEvidenceRunbook(config));
     if (!runbook && (stringOption(ctx, 'target') || stringOption(ctx, 'inventory')))
       throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
-    const config = await configFor(ctx);
-    // Collecting evidence is a run: signed by the person who runs it.
-    const executorSigner = runbook ? await executorSignerFor(ctx) : undefined;
+    // Your key names you on the ticket, and signs the evidence run's claim.
+    const executorSigner = await executorSignerFor(ctx);
     const services = trackerFor(config);
     const { out } = ctx;
     const stop = interruptible(out);
@@ -75,13 +84,11 @@ full. With Jira down, the ticket waits in the outbox (opsbook outbox flush).`,
       const inventoryFile = stringOption(ctx, 'inventory');
       const target = stringOption(ctx, 'target');
       const description = stringOption(ctx, 'description');
-      const assignee =
-        stringOption(ctx, 'assignee') ??
-        (services.tracker.kind === 'local' ? currentUser() : undefined);
+      const assignee = stringOption(ctx, 'assignee');
       const opened = await openTicket({
         services,
         config,
-        ...(executorSigner ? { executorSigner } : {}),
+        executorSigner,
         env: process.env,
         signal: stop.signal,
         summary,

@@ -1,4 +1,4 @@
-import { approveTicket, currentUser, proposeTicket, rejectTicket } from '@opsbook/runner';
+import { approveTicket, proposeTicket, rejectTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import {
   type CommandContext,
@@ -49,7 +49,8 @@ export const propose: CommandSpec = defineCommand({
     senior: {
       type: 'string',
       value: 'ID',
-      description: 'who reviews: Cloud accountId, DC user name or local name',
+      description:
+        'who reviews: their approvers.yaml id, or Cloud accountId / DC user name / local name',
     },
     expires: {
       type: 'string',
@@ -132,6 +133,12 @@ export const approve: CommandSpec = defineCommand({
       description: 'validity from now (first signature only)',
     },
     'max-runs': { type: 'string', value: 'N', description: 'runs allowed (first signature only)' },
+    reviewer: {
+      type: 'string',
+      value: 'ID',
+      description:
+        'the senior (approvers.yaml id) the ticket goes to at In Review (default: you; the acceptance needs a senior who neither proposed, approved nor ran it)',
+    },
   },
   details: `The plan is re-rendered from your checkout and must have the digest the engineer proposed:
 you sign what you reviewed. The proposer cannot approve. A grade that needs two signatures stays
@@ -140,12 +147,14 @@ Awaiting Approval until the second senior signs.`,
     const key = ctx.positionals[0]!;
     const config = await configFor(ctx);
     const options = approvalOptions(ctx);
+    const reviewer = stringOption(ctx, 'reviewer');
     const result = await approveTicket({
       services: trackerFor(config),
       config,
       key,
       signer: await signerFor(ctx),
       ...options,
+      ...(reviewer ? { reviewer } : {}),
     });
     if (ctx.out.json) {
       ctx.out.printJson({
@@ -172,6 +181,7 @@ export const reject: CommandSpec = defineCommand({
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
   options: {
+    ...signerOptions,
     reason: {
       type: 'string',
       value: 'TEXT',
@@ -192,8 +202,9 @@ export const reject: CommandSpec = defineCommand({
     const config = await configFor(ctx);
     const report = await rejectTicket({
       services: trackerFor(config),
+      config,
       key,
-      by: currentUser(),
+      signer: await signerFor(ctx),
       text: (reason ?? needData)!,
       needData: needData !== undefined,
     });

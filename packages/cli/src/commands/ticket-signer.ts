@@ -22,7 +22,7 @@ export const signerOptions: Record<string, OptionSpec> = {
 };
 
 /** --key / --agent / --fingerprint for a listed person's own key, doing `what` (the default: ssh's). */
-function ownKeyOptions(what: string): Record<string, OptionSpec> {
+export function ownKeyOptions(what: string): Record<string, OptionSpec> {
   return {
     key: {
       type: 'string',

@@ -20,6 +20,7 @@ import {
   serializeEnvelope,
   signEnvelope,
   signProposal,
+  type TrustStore,
   type Verified,
   verifyApproval,
 } from '@opsbook/approval';
@@ -260,6 +261,8 @@ export interface VerifyOptions {
 export interface VerifiedRun extends PlannedRun {
   approval: ApprovalFile;
   verified: Verified;
+  /** The pinned trust store it was verified against (who the signers are). */
+  trust: TrustStore;
   /** Who runs, proven by their key; set when `executorKey` was given. */
   executor?: ExecutorIdentity;
 }
@@ -353,7 +356,13 @@ export async function verifyApprovalFile(
       `the approved run cannot be rendered from this checkout (${why}): check out the approved runbook version, or ask for a new approval`,
     );
   }
-  return { ...derived, approval, verified: result, ...(executor ? { executor } : {}) };
+  return {
+    ...derived,
+    approval,
+    verified: result,
+    trust: store,
+    ...(executor ? { executor } : {}),
+  };
 }
 
 export interface ApproveOptions {

@@ -77,7 +77,11 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       runId,
       ticket: plan.ticket,
     });
-    const ticketStart = await req.ticket?.start(runId, verified.executor!.id);
+    const ticketStart = await req.ticket?.start(runId, verified.executor!.id, {
+      verified,
+      hosts: plan.hosts.map((h) => h.name),
+      retryOf: req.retryOf,
+    });
     journal = await SharedJournal.create({ url, runId });
     const start = runStartOf(verified, { runId, runClaim, runsUsed, plan, retry });
     await journal.append(start);

@@ -239,7 +239,13 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   });
   const ticketStart = await beforeAnyHost(
     store,
-    Promise.resolve(req.ticket?.start(runId, executor.id)),
+    Promise.resolve(
+      req.ticket?.start(runId, executor.id, {
+        verified,
+        hosts: plan.hosts.map((h) => h.name),
+        retryOf: req.retryOf,
+      }),
+    ),
   );
   const journal = await beforeAnyHost(store, store.createJournal(runId, { mask }));
   // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.

@@ -6,8 +6,17 @@ import { type StateStore, verifyJournalBytes } from '@opsbook/state';
 import { type OutboxEntry, textDoc } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
+import {
+  approversOf,
+  handoverBlocks,
+  type RunStart,
+  reviewerOf,
+  runStartComment,
+} from './ticket-handover.js';
+import { accountOf, personOf, type TicketPerson } from './ticket-people.js';
+import { APPROVAL_PROPERTY, type TicketApproval } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
-import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
+import { assignTo, deliverWrites, type QueuedWrite } from './ticket-writes.js';
 
 /**
  * Issue properties recording the runs made on the ticket, one property per run
@@ -89,6 +98,10 @@ export class TicketGate {
   private statement: ApprovalStatement | undefined;
   /** The runs of the approval the ticket and the store counted when this run was claimed. */
   private claimed = new Set<string>();
+  /** The senior named at approval to review (`ticket approve --reviewer`), read by `check`. */
+  private reviewerNamed: string | undefined;
+  /** Who the ticket goes to at In Review, and the approvers, known once the run started. */
+  private handover: { reviewer: TicketPerson; approvers: TicketPerson[] } | undefined;
   constructor(private readonly options: TicketGateOptions) {}
 
   private get now(): Date {
@@ -129,6 +142,14 @@ export class TicketGate {
         { ticket: key },
       );
     this.statement = statement;
+    if (!('selector' in statement.targets)) {
+      const approval = (await tracker.getProperty(
+        key,
+        APPROVAL_PROPERTY,
+        signal ? { signal } : {},
+      )) as TicketApproval | undefined;
+      if (approval?.approvalId === statement.id) this.reviewerNamed = approval.reviewer;
+    }
     const ids = await this.runsOf(statement);
     if (ids.size >= statement.maxRuns)
       throw new runnerErrors.RefusalError(
@@ -198,16 +219,35 @@ export class TicketGate {
       .catch(() => undefined);
   }
 
-  /** Record the approval's use on the ticket and move it to In Progress (through the outbox). */
-  async start(runId: string, by: string): Promise<TicketReport> {
+  /**
+   * Record the approval's use on the ticket, say who runs what where (`run`: the verified run,
+   * its hosts), and move the ticket to In Progress (through the outbox).
+   */
+  async start(runId: string, by: string, run?: RunStart): Promise<TicketReport> {
     const s = this.required();
     this.own ??= { runId, approvalId: s.id, by, startedAt: this.now.toISOString() };
-    return deliverWrites(this.options.services, s.ticket, [
+    const writes: QueuedWrite[] = [
       {
         write: { kind: 'setProperty', property: `${RUN_PROPERTY_PREFIX}${runId}`, value: this.own },
       },
-      { write: { kind: 'transition', status: this.options.services.tracker.statuses.inProgress } },
-    ]);
+    ];
+    if (run) {
+      const executor = personOf(
+        run.verified.executor ?? { id: by },
+        run.verified.executor?.fingerprint ?? '',
+      );
+      const journal = this.options.store.journalLocation(runId);
+      writes.push({
+        write: { kind: 'comment', body: runStartComment(s, { runId, executor, journal }, run) },
+      });
+      const approvers = approversOf(run);
+      const reviewer = reviewerOf(run.verified.trust, approvers, this.reviewerNamed);
+      if (reviewer) this.handover = { reviewer, approvers };
+    }
+    writes.push({
+      write: { kind: 'transition', status: this.options.services.tracker.statuses.inProgress },
+    });
+    return deliverWrites(this.options.services, s.ticket, writes);
   }
 
   /**
@@ -270,10 +310,22 @@ export class TicketGate {
           write: { kind: 'setProperty', property: `${RUN_PROPERTY_PREFIX}${runId}`, value: record },
         },
       ];
-      if (!staysInProgress)
-        writes.push({
-          write: { kind: 'transition', status: this.options.services.tracker.statuses.review },
-        });
+      if (!staysInProgress) {
+        const { tracker } = this.options.services;
+        writes.push({ write: { kind: 'transition', status: tracker.statuses.review } });
+        // Hand-over: the reviewing senior is told (mentioned) and given the ticket.
+        const h = this.handover;
+        if (h)
+          writes.push(
+            {
+              write: {
+                kind: 'comment',
+                body: { blocks: handoverBlocks(s.ticket, h.reviewer, h.approvers, tracker) },
+              },
+            },
+            ...assignTo(accountOf(h.reviewer, tracker)),
+          );
+      }
       return await deliverWrites(this.options.services, s.ticket, writes);
     } catch (e) {
       return {

@@ -23,9 +23,10 @@ import { type RunnerErrorCode, runnerErrors } from '../error-codes.js';
 import { digestJournal } from './run-summary.js';
 import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
 import { isPerson, seniorOf } from './ticket-approve.js';
+import { accountOf } from './ticket-people.js';
 import { ACCEPTANCE_PROPERTY, readTicketApproval, requireStatus } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
-import { deliverWrites } from './ticket-writes.js';
+import { assignTo, deliverWrites } from './ticket-writes.js';
 
 export interface AcceptTicketRequest {
   services: TicketServices;
@@ -203,6 +204,8 @@ export async function acceptTicket(
       },
     },
     { write: { kind: 'transition', status: tracker.statuses.done } },
+    // Done, it is the verifier's: the ticket shows who accepted the work, whoever reviewed it.
+    ...assignTo(accountOf(verifier, tracker)),
   ]);
   return { acceptance, report };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -14,11 +15,14 @@ import type { Block, Inline } from '@opsbook/tracker';
 import { APPROVAL_FILE, approveFile, serializeApproval } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import type { TicketReport } from './run-ticket.js';
+import { historyWrite, reasonOf, type TicketStep } from './ticket-history.js';
+import { personOf, personText, signStep } from './ticket-people.js';
 import {
   APPROVAL_PROPERTY,
   readProposal,
   requireStatus,
   type TicketApproval,
+  type TicketProposal,
 } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
@@ -31,6 +35,8 @@ export interface ApproveTicketRequest {
   inventoryFile?: string;
   expires?: string;
   maxRuns?: number;
+  /** The senior who reviews the run's result at In Review (an approvers.yaml id); default the approver. */
+  reviewer?: string;
   now?: Date;
 }
 
@@ -54,6 +60,38 @@ export function seniorOf(store: TrustStore, signer: SshSigner): Approver {
       `${approver.name} (${approver.id}) is not a senior: a senior must sign`,
     );
   return approver;
+}
+
+/** The senior named to review a run's result, who must be a listed senior. */
+function reviewerNamed(store: TrustStore, id: string): string {
+  const approver = store.data.approvers.find((a) => a.id === id);
+  if (!approver || !isSenior(approver))
+    throw new runnerErrors.RefusalError(
+      'REVIEWER_NOT_SENIOR',
+      `--reviewer ${id} is not a senior in the trust store (${store.file}): name a senior's approvers.yaml id`,
+    );
+  return approver.id;
+}
+
+function withReviewer(reviewer: string | undefined): { reviewer?: string } {
+  return reviewer ? { reviewer } : {};
+}
+
+/** The line every decision comment carries: which plan, whose proposal, and who reviews. */
+function decisionLine(proposal: TicketProposal, reviewer?: string): Block {
+  return {
+    type: 'paragraph',
+    content: [
+      { type: 'text', text: 'Plan ' },
+      { type: 'text', text: proposal.planDigest, code: true },
+      { type: 'text', text: ' (approval ' },
+      { type: 'text', text: proposal.approvalId, code: true },
+      {
+        type: 'text',
+        text: `, ${proposal.runbook}), proposed by ${proposal.proposer}${reviewer ? `; the run's result goes to ${reviewer} for review` : ''}.`,
+      },
+    ],
+  };
 }
 
 export function isPerson(approver: Approver, who: string | null | undefined): boolean {
@@ -96,6 +134,7 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
   const proposal = await readProposal(tracker, key);
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const approver = seniorOf(store, req.signer);
+  const reviewer = req.reviewer === undefined ? undefined : reviewerNamed(store, req.reviewer);
   if (isPerson(approver, proposal.proposer))
     throw new runnerErrors.RefusalError(
       'SELF_APPROVAL',
@@ -121,6 +160,7 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     envelope: serializeApproval(signed.envelope),
     signers,
     complete: signers.length >= needed,
+    ...withReviewer(reviewer ?? start?.reviewer),
   };
   const s = signed.statement;
   const text = approval.complete
@@ -139,9 +179,22 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     {
       write: {
         kind: 'comment',
-        body: { blocks: [{ type: 'paragraph', content: [{ type: 'text', text }] }] },
+        body: {
+          blocks: [
+            { type: 'paragraph', content: [{ type: 'text', text }] },
+            decisionLine(proposal, approval.reviewer),
+          ],
+        },
       },
     },
+    await historyWrite(tracker, key, {
+      step: approval.complete ? 'approved' : 'signed',
+      at: (req.now ?? new Date()).toISOString(),
+      by: personOf(approver, req.signer.publicKey.fingerprint),
+      approvalId: proposal.approvalId,
+      planDigest: proposal.planDigest,
+      runbook: proposal.runbook,
+    }),
   ];
   if (approval.complete) {
     writes.push({ write: { kind: 'transition', status: tracker.statuses.approved } });
@@ -153,16 +206,26 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
 
 export interface RejectTicketRequest {
   services: TicketServices;
+  config: Config;
   key: string;
-  by: string;
+  /** The senior's own key: it names them on the ticket and signs the decision's record. */
+  signer: SshSigner;
   /** Why the plan is refused, or (`needData`) what evidence is missing. URLs become links. */
   text: string;
   needData?: boolean;
+  now?: Date;
+}
+
+const URL_IN_TEXT = /https?:\/\/[^\s<>"')]+/g;
+
+/** The distinct URLs a senior wrote, in order (at most 20). */
+function linksIn(text: string): string[] {
+  return [...new Set(text.match(URL_IN_TEXT) ?? [])].slice(0, 20);
 }
 
 function withLinks(text: string): Inline[] {
   const parts: Inline[] = [];
-  const re = /https?:\/\/[^\s<>"')]+/g;
+  const re = new RegExp(URL_IN_TEXT);
   let at = 0;
   for (let m = re.exec(text); m && parts.length < 1000; m = re.exec(text)) {
     if (m.index > at) parts.push({ type: 'text', text: text.slice(at, m.index) });
@@ -176,9 +239,11 @@ function withLinks(text: string): Inline[] {
 /**
  * `opsbook ticket reject --reason` / `--need-data`: back to Open with the senior's guidance,
  * assigned to the engineer. The old plan's approval stops counting: a new proposal is a new plan.
+ * The decision is its own comment naming the plan, the senior (by their key) and why, is kept in
+ * `opsbook.history` signed by the senior, and the links they gave are added to the ticket.
  */
 export async function rejectTicket(req: RejectTicketRequest): Promise<TicketReport> {
-  const { services, key } = req;
+  const { services, key, config } = req;
   const { tracker } = services;
   await requireStatus(
     tracker,
@@ -187,9 +252,33 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
     'only a proposed or approved plan can be rejected',
   );
   const proposal = await readProposal(tracker, key);
-  const heading = req.needData ? `More data needed (${req.by})` : `Plan rejected (${req.by})`;
+  const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  const by = personOf(seniorOf(store, req.signer), req.signer.publicKey.fingerprint);
+  const links = linksIn(req.text);
+  const step: TicketStep = {
+    step: req.needData ? 'need-data' : 'rejected',
+    at: (req.now ?? new Date()).toISOString(),
+    by,
+    approvalId: proposal.approvalId,
+    planDigest: proposal.planDigest,
+    runbook: proposal.runbook,
+    reason: reasonOf(req.text),
+    ...(links.length ? { links } : {}),
+  };
+  const proof = await signStep(req.signer, step);
+  const heading = req.needData
+    ? 'More data needed before a decision'
+    : 'Plan rejected, with guidance';
   const blocks: Block[] = [
     { type: 'heading', level: 3, text: heading },
+    {
+      type: 'paragraph',
+      content: [
+        { type: 'text', text: req.needData ? 'Asked by ' : 'Rejected by ' },
+        { type: 'text', text: personText(by), bold: true },
+      ],
+    },
+    decisionLine(proposal),
     { type: 'paragraph', content: withLinks(req.text) },
     {
       type: 'paragraph',
@@ -205,6 +294,18 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
   ];
   const writes: QueuedWrite[] = [
     { write: { kind: 'comment', body: { blocks } } },
+    await historyWrite(tracker, key, { ...step, proof }),
+    ...links.map((url) => ({
+      write: {
+        kind: 'remoteLink' as const,
+        link: {
+          globalId: `opsbook:guidance:${createHash('sha256').update(url).digest('hex').slice(0, 32)}`,
+          url,
+          title: `Guidance from ${by.name}: ${url}`,
+          summary: `${req.needData ? 'more data needed' : 'plan rejected'} for plan ${proposal.planDigest}`,
+        },
+      },
+    })),
     { write: { kind: 'transition', status: tracker.statuses.open } },
   ];
   if (proposal.returnTo) writes.push({ write: { kind: 'assign', assignee: proposal.returnTo } });

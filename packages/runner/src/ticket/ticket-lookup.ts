@@ -1,7 +1,21 @@
-import { type ApprovalStatement, parseStatement, readEnvelope } from '@opsbook/approval';
-import { UsageError } from '@opsbook/schema';
-import { type LocalTicket, LocalTracker, type Ticket } from '@opsbook/tracker';
+import {
+  type ApprovalStatement,
+  parseStatement,
+  readEnvelope,
+  type SshSigner,
+} from '@opsbook/approval';
+import { type Config, UsageError } from '@opsbook/schema';
+import { type Block, type LocalTicket, LocalTracker, type Ticket } from '@opsbook/tracker';
 import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
+import { historyWrite, readHistory, reasonOf, type TicketStep } from './ticket-history.js';
+import {
+  accountOf,
+  checkoutTrust,
+  listedPerson,
+  mentionOf,
+  personText,
+  signStep,
+} from './ticket-people.js';
 import {
   ACCEPTANCE_PROPERTY,
   APPROVAL_PROPERTY,
@@ -17,6 +31,8 @@ export interface TicketView {
   proposal?: Omit<TicketProposal, 'envelope'>;
   approval?: { statement?: ApprovalStatement; signers: string[]; complete: boolean };
   runs: TicketRunRecord[];
+  /** Every proposal and decision, oldest first (`opsbook.history`). */
+  history: TicketStep[];
   acceptance?: { id: string; verifier: string };
   /** The local tracker keeps everything: history, comments, attachments. */
   local?: LocalTicket;
@@ -36,7 +52,7 @@ export async function showTicket(services: TicketServices, key: string): Promise
   const acceptance = (await tracker.getProperty(key, ACCEPTANCE_PROPERTY)) as
     | { id: string; verifier: string }
     | undefined;
-  const view: TicketView = { ticket, runs };
+  const view: TicketView = { ticket, runs, history: await readHistory(tracker, key) };
   if (proposal) {
     const { envelope: _e, ...rest } = proposal;
     view.proposal = rest;
@@ -77,17 +93,55 @@ export async function searchBugs(
   return { jql, tickets: await services.tracker.search(jql, { limit: options.limit ?? 20 }) };
 }
 
+export interface EscalateRequest {
+  key: string;
+  /** The lead: an approvers.yaml id, or their tracker account (Cloud accountId, DC user name). */
+  to: string;
+  /** Whoever escalates, named by their own key (approvers.yaml). */
+  signer: SshSigner;
+  config: Config;
+  note?: string;
+  now?: Date;
+}
+
 /**
  * `opsbook ticket escalate KEY --to LEAD`: hand the ticket to the R&D lead with what was
- * collected: the runs on it (journal ids and heads, results), the plan proposed, and a note.
+ * collected: the runs on it (journal ids and heads, results), the plan proposed, and a note. The
+ * lead is mentioned (Cloud ADF mention, Data Center `[~name]`), so Jira shows and notifies them.
  */
 export async function escalateTicket(
   services: TicketServices,
-  req: { key: string; to: string; by: string; note?: string },
+  req: EscalateRequest,
 ): Promise<TicketReport> {
+  const { tracker } = services;
+  const trust = await checkoutTrust(req.config, 'escalating a ticket');
+  const by = listedPerson(trust, req.signer, 'escalate a ticket');
+  const listed = trust.data.approvers.find((a) => a.id === req.to || a.jira === req.to);
+  const account = listed ? accountOf(listed, tracker) : req.to;
+  if (!account)
+    throw new UsageError(
+      `${req.to} has no tracker account in ${trust.file}: give their Jira account with --to, or add jira: to their entry`,
+    );
+  const lead = { id: listed?.id ?? req.to, name: listed?.name ?? req.to, jira: account };
   const view = await showTicket(services, req.key);
-  const blocks: import('@opsbook/tracker').Block[] = [
-    { type: 'heading', level: 3, text: `Escalated to ${req.to} by ${req.by}` },
+  const step: TicketStep = {
+    step: 'escalated',
+    at: (req.now ?? new Date()).toISOString(),
+    by,
+    to: account,
+    ...(req.note ? { reason: reasonOf(req.note) } : {}),
+  };
+  const proof = await signStep(req.signer, step);
+  const blocks: Block[] = [
+    {
+      type: 'paragraph',
+      content: [
+        { type: 'text', text: 'Escalated to ', bold: true },
+        mentionOf(lead, tracker),
+        { type: 'text', text: ' by ' },
+        { type: 'text', text: personText(by), bold: true },
+      ],
+    },
   ];
   if (req.note) blocks.push({ type: 'paragraph', content: [{ type: 'text', text: req.note }] });
   if (view.proposal)
@@ -125,6 +179,7 @@ export async function escalateTicket(
   );
   return deliverWrites(services, req.key, [
     { write: { kind: 'comment', body: { blocks } } },
-    { write: { kind: 'assign', assignee: req.to } },
+    await historyWrite(tracker, req.key, { ...step, proof }),
+    { write: { kind: 'assign', assignee: account } },
   ]);
 }

@@ -1,26 +1,28 @@
 import path from 'node:path';
-import type { SshSigner } from '@opsbook/approval';
-import { type Config, UsageError } from '@opsbook/schema';
+import { type Config, RefusalError, UnreachableError, UsageError } from '@opsbook/schema';
 import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
-import type { Block, Doc, Grade } from '@opsbook/tracker';
+import type { Block, Doc, Grade, OutboxEntry } from '@opsbook/tracker';
 import { readApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
 import { digestJournal, evidenceBundle, type RunDigest } from './run-summary.js';
 import { TicketGate, type TicketReport } from './run-ticket.js';
+import { historyWrite, type TicketStep } from './ticket-history.js';
+import { accountOf, engineerOf, personText, signStep, type TicketPerson } from './ticket-people.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
 
-export interface OpenTicketRequest
-  extends Omit<RunRequest, 'approvalFile' | 'ticket' | 'executorSigner'> {
+/**
+ * `executorSigner` is the engineer's own key: it names them on the ticket (reporter, first
+ * comment, `opsbook.history`) and signs the run claim of the evidence run.
+ */
+export interface OpenTicketRequest extends Omit<RunRequest, 'approvalFile' | 'ticket'> {
   services: TicketServices;
-  /** Needed with `evidence` only: collecting evidence is a run, signed by its executor. */
-  executorSigner?: SshSigner;
   summary: string;
   description?: string;
   grade?: Grade;
   labels?: string[];
-  /** Tracker id the new ticket is assigned to (usually the engineer opening it). */
+  /** Tracker id the new ticket is assigned to; default the engineer opening it. */
   assignee?: string;
   /** Collect symptoms with this read-only runbook under its standing approval (config `standing:`). */
   evidence?: { runbook: string; target?: string };
@@ -31,6 +33,17 @@ export interface OpenedTicket {
   key: string;
   evidence?: { outcome: RunOutcome; digest: RunDigest };
   report: TicketReport;
+}
+
+/** The read-only runbook `ticket open` collects the symptoms with unless told otherwise. */
+export const DEFAULT_EVIDENCE_RUNBOOK = 'collect-diagnostics';
+
+/**
+ * What `ticket open` collects by default: the symptoms, with collect-diagnostics, when
+ * opsbook.yaml gives it a standing approval; otherwise nothing (the ticket says so).
+ */
+export function defaultEvidenceRunbook(config: Config): string | undefined {
+  return config.raw.standing?.[DEFAULT_EVIDENCE_RUNBOOK] ? DEFAULT_EVIDENCE_RUNBOOK : undefined;
 }
 
 /** The standing approval file configured for a routine runbook (opsbook.yaml `standing:`, README _Inventory and configuration_). */
@@ -66,20 +79,9 @@ async function collectEvidence(req: OpenTicketRequest, runbook: string, target?:
     evidence: _e,
     ...run
   } = req;
-  const { executorSigner, ...rest } = run;
-  if (!executorSigner)
-    throw new runnerErrors.RefusalError(
-      'EXECUTOR_UNPROVEN',
-      'collecting evidence is a run, signed by the person who runs it: pass --key PATH or --agent',
-    );
   const store = stateStoreOf(req.config);
   const gate = new TicketGate({ services, store, signal: req.signal });
-  const outcome = await runApproved({
-    ...rest,
-    executorSigner,
-    approvalFile: file,
-    ticket: gate,
-  });
+  const outcome = await runApproved({ ...run, approvalFile: file, ticket: gate });
   const digest = digestJournal((await verifyStoredJournal(store, outcome.runId)).events);
   return { outcome, digest };
 }
@@ -121,17 +123,65 @@ function description(req: OpenTicketRequest, digest?: RunDigest): Doc {
   return { blocks };
 }
 
+/** The first comment: who opened the ticket, proven by their key, and where the symptoms are. */
+function openedComment(by: TicketPerson, digest: RunDigest | undefined): Doc {
+  const symptoms = digest
+    ? `Symptoms: run ${digest.runId} of ${digest.runbook} (${digest.status}) on ${digest.hosts.length} host(s), summarised in the description, full output attached as ${digest.runId}.evidence.txt.`
+    : 'No symptoms were collected with it (opsbook ticket open --evidence RUNBOOK collects them).';
+  return {
+    blocks: [
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'Opened by ' },
+          { type: 'text', text: personText(by), bold: true },
+          { type: 'text', text: `. ${symptoms}` },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * A create the tracker refused for good (credentials, permission, project): not an outage, so
+ * nothing stays queued for it and the caller fails now (exit 4, or 3 for a refusal).
+ */
+async function refusedCreate(
+  services: TicketServices,
+  created: OutboxEntry,
+  report: TicketReport,
+): Promise<Error | undefined> {
+  const failed = report.failed.find((e) => e.id === created.id);
+  if (!failed?.lastError) return undefined;
+  for (const e of await services.outbox.list())
+    if (e.ticket === created.ticket) await services.outbox.discard(e.id);
+  const { code, message, kind } = failed.lastError;
+  const text = `${message} Nothing was created or queued: fix that and open the ticket again.`;
+  return kind === 'refused' ? new RefusalError(code, text) : new UnreachableError(code, text);
+}
+
 /**
  * `opsbook ticket open`: collect the symptoms (current state, logs, tool output) with a
  * read-only runbook under its standing approval, then create the ticket with them summarised in
- * the description and attached in full. Through the outbox: with the tracker down, the ticket
- * and its attachments are created later, in order, exactly once.
+ * the description and attached in full, reported by the engineer whose key opens it (named in
+ * the first comment too, and recorded in `opsbook.history`). Through the outbox: with the tracker
+ * down, the ticket and its attachments are created later, in order, exactly once; a tracker that
+ * refuses the create (401, 403, an unknown project) fails at once and leaves nothing queued.
  */
 export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> {
   const { services } = req;
+  const opener = await engineerOf(req.config, req.executorSigner, 'open a ticket');
   const evidence = req.evidence
     ? await collectEvidence(req, req.evidence.runbook, req.evidence.target)
     : undefined;
+  const step: TicketStep = {
+    step: 'opened',
+    at: (req.now ?? new Date()).toISOString(),
+    by: opener,
+    ...(evidence ? { evidenceRun: evidence.outcome.runId } : {}),
+  };
+  const proof = await signStep(req.executorSigner, step);
+  const reporter = accountOf(opener, services.tracker);
   const created = await services.outbox.enqueue('', {
     kind: 'create',
     ticket: {
@@ -139,6 +189,7 @@ export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> 
       description: description(req, evidence?.digest),
       ...(req.grade ? { grade: req.grade } : {}),
       labels: [...(req.labels ?? []), ...(evidence ? ['opsbook-evidence'] : [])],
+      ...(reporter ? { reporter } : {}),
     },
   });
   const writes: QueuedWrite[] = [];
@@ -154,8 +205,15 @@ export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> 
       },
       bytes: bundle,
     });
-  if (req.assignee) writes.push({ write: { kind: 'assign', assignee: req.assignee } });
+  writes.push(
+    { write: { kind: 'comment', body: openedComment(opener, evidence?.digest) } },
+    await historyWrite(services.tracker, undefined, { ...step, proof }),
+  );
+  const assignee = req.assignee ?? reporter;
+  if (assignee) writes.push({ write: { kind: 'assign', assignee } });
   const report = await deliverWrites(services, created.ticket, writes);
+  const refused = await refusedCreate(services, created, report);
+  if (refused) throw refused;
   const key = (await services.outbox.resolve(created.ticket)) ?? created.ticket;
   return { key, ...(evidence ? { evidence } : {}), report: { ...report, ticket: key } };
 }

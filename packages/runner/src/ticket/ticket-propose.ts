@@ -4,6 +4,9 @@ import type { Block, Doc } from '@opsbook/tracker';
 import { createPlan, type PlanRequest, serializeApproval } from '../approval/approval-flow.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import type { TicketReport } from './run-ticket.js';
+import { proposedBy, seniorNamed } from './ticket-handover.js';
+import { historyWrite, type TicketStep } from './ticket-history.js';
+import { checkoutTrust, listedPerson } from './ticket-people.js';
 import { PROPOSAL_PROPERTY, requireStatus, type TicketProposal } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites } from './ticket-writes.js';
@@ -11,7 +14,10 @@ import { deliverWrites } from './ticket-writes.js';
 export interface ProposeRequest extends Omit<PlanRequest, 'ticket'> {
   services: TicketServices;
   key: string;
-  /** Tracker id (Cloud accountId, DC user name, local name) of the senior who reviews. */
+  /**
+   * The senior who reviews: an approvers.yaml id, or their tracker account (Cloud accountId, DC
+   * user name, local name).
+   */
   senior: string;
 }
 
@@ -112,6 +118,9 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     `a plan is proposed on an open ticket; ask the senior to reject the current proposal first`,
   );
   const planned = await createPlan({ ...req, ticket: key });
+  const trust = await checkoutTrust(req.config, 'proposing a plan');
+  const proposer = listedPerson(trust, req.proposerSigner, 'propose a plan');
+  const senior = seniorNamed(trust, req.senior, tracker);
   const envelope = serializeApproval(planned.envelope);
   const id = planned.statement.id;
   const files = [`${key}.${id}.approval.json`, `${key}.${id}.plan.json`];
@@ -122,8 +131,17 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     planDigest: planned.planDigest,
     proposer: planned.statement.proposer!,
     returnTo: returnTo || (tracker.kind === 'local' ? planned.statement.proposer! : null),
-    senior: req.senior,
+    senior: senior.jira,
     proposedAt: (req.now ?? new Date()).toISOString(),
+  };
+  const step: TicketStep = {
+    step: 'proposed',
+    at: proposal.proposedAt,
+    by: proposer,
+    approvalId: id,
+    planDigest: planned.planDigest,
+    runbook: proposal.runbook,
+    to: senior.jira,
   };
   const enc = new TextEncoder();
   const report = await deliverWrites(services, key, [
@@ -138,11 +156,17 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     {
       write: {
         kind: 'comment',
-        body: planComment(planned.plan, planned.planDigest, id, files, planned.statement),
+        body: proposedBy(
+          planComment(planned.plan, planned.planDigest, id, files, planned.statement),
+          proposer,
+          senior,
+          tracker,
+        ),
       },
     },
     { write: { kind: 'setProperty', property: PROPOSAL_PROPERTY, value: proposal } },
-    { write: { kind: 'assign', assignee: req.senior } },
+    await historyWrite(tracker, key, step),
+    { write: { kind: 'assign', assignee: senior.jira } },
     { write: { kind: 'transition', status: tracker.statuses.awaitingApproval } },
   ]);
   return { proposal, plan: planned.plan, planDigest: planned.planDigest, report };

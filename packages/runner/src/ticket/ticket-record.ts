@@ -26,6 +26,8 @@ export interface TicketApproval {
   envelope: string;
   signers: string[];
   complete: boolean;
+  /** The senior who reviews the run's result (`ticket approve --reviewer`); else the approver. */
+  reviewer?: string;
 }
 
 export async function readProposal(tracker: Tracker, key: string): Promise<TicketProposal> {

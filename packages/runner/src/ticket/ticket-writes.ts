@@ -8,6 +8,11 @@ export interface QueuedWrite {
   bytes?: Uint8Array;
 }
 
+/** The assignment to `account`, or none when the person has no account in this tracker. */
+export function assignTo(account: string | undefined): QueuedWrite[] {
+  return account ? [{ write: { kind: 'assign', assignee: account } }] : [];
+}
+
 /**
  * Queue every write on disk first, then deliver the ticket's queue once, in order. A tracker
  * that does not answer leaves them in the outbox (`opsbook outbox flush` sends them later,

@@ -1,0 +1,150 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type Approver,
+  createSshsig,
+  type ProvenPerson,
+  parseTrustStore,
+  type SshSigner,
+  type TrustStore,
+  verifySshsig,
+} from '@opsbook/approval';
+import { type Config, canonicalJson } from '@opsbook/schema';
+import type { Inline, Tracker } from '@opsbook/tracker';
+import { runnerErrors } from '../error-codes.js';
+
+/**
+ * A person a ticket names: the approvers.yaml entry of the key they signed the step with, never
+ * a name from the environment (every write is made by the tracker's bot account).
+ */
+export interface TicketPerson {
+  id: string;
+  name: string;
+  /** SHA256 fingerprint of the key that proved them. */
+  fingerprint: string;
+  /** Their tracker account (approvers.yaml `jira`), to assign and mention them. */
+  jira?: string;
+}
+
+/** The SSHSIG namespace of a ticket step's record: it never passes as an approval, or back. */
+export const TICKET_STEP_NAMESPACE = 'opsbook-ticket';
+
+/** A step's signature: the key, and its SSHSIG over the step's canonical JSON without `proof`. */
+export interface StepProof {
+  keyid: string;
+  sshsig: string;
+}
+
+export function personOf(
+  who: Approver | ProvenPerson | { id: string; name?: string; jira?: string },
+  fingerprint: string,
+): TicketPerson {
+  return {
+    id: who.id,
+    name: who.name ?? who.id,
+    fingerprint,
+    ...(who.jira ? { jira: who.jira } : {}),
+  };
+}
+
+/**
+ * The person `store` lists for `signer`'s key, refusing a revoked or unlisted key: whoever opens,
+ * asks, proposes or escalates on a ticket is named by their key, as the proposer of a plan is.
+ */
+export function listedPerson(store: TrustStore, signer: SshSigner, doing: string): TicketPerson {
+  const fp = signer.publicKey.fingerprint;
+  const reason = store.revoked.get(fp);
+  if (reason !== undefined)
+    throw new runnerErrors.RefusalError(
+      'KEY_REVOKED',
+      `your key ${fp} is revoked (${reason}): ${doing} with a current key listed in the trust store`,
+    );
+  const approver = store.keys.get(fp)?.approver;
+  if (!approver)
+    throw new runnerErrors.RefusalError(
+      'PERSON_UNPROVEN',
+      `the key ${fp} is not in the trust store (${store.file}): ${doing} with your own listed key (--key or --agent), or ask the seniors to add you (opsbook trust add-approver --role engineer)`,
+    );
+  return personOf(approver, fp);
+}
+
+/**
+ * The engineer behind `signer` as this checkout's approvers.yaml lists them, as `plan` names its
+ * proposer (the step's signature can be checked against the pinned trust store later).
+ */
+export async function engineerOf(
+  config: Config,
+  signer: SshSigner,
+  doing: string,
+): Promise<TicketPerson> {
+  return listedPerson(await checkoutTrust(config, doing), signer, doing);
+}
+
+/** This checkout's approvers.yaml (who is who; the pinned copy decides what may run). */
+export async function checkoutTrust(config: Config, doing: string): Promise<TrustStore> {
+  const bytes = await readFile(config.trustStore).catch(() => undefined);
+  if (!bytes)
+    throw new runnerErrors.RefusalError(
+      'PERSON_UNPROVEN',
+      `${config.trustStore} is missing: the ticket names the person the trust store lists for your key, so ${doing} needs it`,
+    );
+  return parseTrustStore(bytes, config.trustStore);
+}
+
+/** Signs a step's record with the person's key (checked at once: an agent cannot hand out a bad one). */
+export async function signStep(signer: SshSigner, step: object): Promise<StepProof> {
+  const bytes = new TextEncoder().encode(canonicalJson(step));
+  const sshsig = await createSshsig(bytes, signer, TICKET_STEP_NAMESPACE);
+  if (!verifySshsig(sshsig, bytes, TICKET_STEP_NAMESPACE).ok)
+    throw new runnerErrors.RefusalError(
+      'PERSON_UNPROVEN',
+      `the signature made with ${signer.publicKey.fingerprint} does not verify: check the key or agent and try again`,
+    );
+  return { keyid: signer.publicKey.fingerprint, sshsig };
+}
+
+/**
+ * Whether a recorded step was signed by the person it names, as `store` lists them: its proof
+ * verifies over the step and is by a key of that person that is not revoked.
+ */
+export function isProvenStep<T extends { by: { id: string }; proof?: StepProof }>(
+  step: T,
+  store: TrustStore,
+): boolean {
+  const { proof, ...rest } = step;
+  if (!proof) return false;
+  const bytes = new TextEncoder().encode(canonicalJson(rest));
+  const check = verifySshsig(proof.sshsig, bytes, TICKET_STEP_NAMESPACE);
+  return (
+    check.ok &&
+    check.sig.publicKey.fingerprint === proof.keyid &&
+    !store.revoked.has(proof.keyid) &&
+    store.keys.get(proof.keyid)?.approver.id === step.by.id
+  );
+}
+
+/** Their tracker account: approvers.yaml `jira`, or on the local tracker their id. */
+export function accountOf(
+  person: { id: string; jira?: string | undefined },
+  tracker: Pick<Tracker, 'kind'>,
+): string | undefined {
+  return person.jira ?? (tracker.kind === 'local' ? person.id : undefined);
+}
+
+/** "Eve Engineer (eve, key SHA256:…)": how a comment names who did a step. */
+export function personText(p: TicketPerson): string {
+  return `${p.name} (${p.id}, key ${p.fingerprint})`;
+}
+
+/**
+ * The person as a mention (the tracker shows and notifies them) when their account is known,
+ * else their name and id as text.
+ */
+export function mentionOf(
+  person: { id: string; name: string; jira?: string | undefined },
+  tracker: Pick<Tracker, 'kind'>,
+): Inline {
+  const account = accountOf(person, tracker);
+  return account
+    ? { type: 'mention', id: account, text: person.name }
+    : { type: 'text', text: `${person.name} (${person.id})` };
+}
