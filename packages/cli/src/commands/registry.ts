@@ -16,6 +16,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./validate.js')).default,
   },
   {
+    name: 'lint',
+    summary:
+      "check run: blocks and scripts with ShellCheck and opsbook's rules (secrets, sudo, rollback…)",
+    load: async () => (await import('./lint.js')).default,
+  },
+  {
     name: 'list',
     summary: 'list the runbooks of this repository',
     load: async () => (await import('./list.js')).default,

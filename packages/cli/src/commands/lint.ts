@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { type LintFinding, lintRules, lintRunbooks, renderSarif } from '@opsbook/curation';
+import { loadCatalog } from '@opsbook/runner/catalog';
+import {
+  formatProblem,
+  type Problem,
+  type RunbookBundle,
+  sortProblems,
+  UsageError,
+} from '@opsbook/schema';
+import { defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+
+const FORMATS = ['text', 'json', 'sarif'] as const;
+type Format = (typeof FORMATS)[number];
+
+const ruleList = [...lintRules.values()]
+  .map((r) => `  ${r.id.padEnd(26)} ${r.severity.padEnd(8)} ${r.summary}`)
+  .join('\n');
+
+export default defineCommand({
+  args: '[runbook…]',
+  positionals: { min: 0, max: Number.POSITIVE_INFINITY },
+  options: {
+    format: {
+      type: 'string',
+      value: 'text|json|sarif',
+      default: 'text',
+      description: 'text (file:line:col), one JSON document, or SARIF 2.1.0 for CI code scanning',
+    },
+  },
+  details: `Checks every runbook of the repository, or the runbooks named, for what the schema
+cannot see. Every run: block and every script goes through ShellCheck (the shellcheck program;
+OPSBOOK_SHELLCHECK names another) as sh, which is how the runner runs them; a {{ … }}
+placeholder is checked as the quoted word it becomes. Findings point at runbook.yaml or the
+script, file:line:col. Then opsbook's own rules:
+
+${ruleList}
+
+sudo-unneeded is a heuristic: it speaks only when every command of the step is one it knows
+needs no root (echo, df, uptime, systemctl is-active/status, grep or sort reading a pipe, …)
+and nothing is written to a file; it says nothing about anything else.
+
+Suppress a finding with a comment that gives the reason:
+  sudo: true  # opsbook-lint disable=sudo-unneeded reads /root/.pgpass
+At the end of a line it covers that line; on a line of its own, the next line, or the whole
+step when that line is in a step (a shell comment inside a run: block works too); before
+anything else of the file, the whole file. ShellCheck codes work as well (disable=SC2086), and
+so do ShellCheck's own # shellcheck disable= comments inside scripts and run: blocks.
+
+Exit 1 when there is an error (warnings and info do not fail), 2 when a runbook does not load
+(its problems are printed as by opsbook validate), 0 otherwise. --json (or --format json)
+prints one JSON document, suppressed findings included; --format sarif prints SARIF 2.1.0.
+
+Examples:
+  opsbook lint
+  opsbook lint disk-cleanup --json
+  opsbook lint --format sarif > opsbook-lint.sarif`,
+  async run(ctx) {
+    const format = formatOf(stringOption(ctx, 'format'), ctx.out.json);
+    const config = await configFor(ctx);
+    const results = await loadCatalog(config, ctx.positionals);
+    const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
+    const bundles = results.flatMap((r): RunbookBundle[] => (r.ok ? [r.bundle] : []));
+    const report = await lintRunbooks(bundles, {
+      ...(process.env.OPSBOOK_SHELLCHECK ? { shellcheck: process.env.OPSBOOK_SHELLCHECK } : {}),
+    });
+    const exit = problems.length
+      ? exitCodes.invalid
+      : report.counts.error > 0
+        ? exitCodes.failed
+        : exitCodes.ok;
+    if (format === 'sarif') {
+      ctx.out.printJson(renderSarif(report, { root: config.root, cwd: process.cwd() }));
+      for (const p of problems) ctx.out.note(formatProblem(p));
+      return exit;
+    }
+    if (format === 'json') {
+      ctx.out.printJson({
+        ok: exit === exitCodes.ok,
+        shellcheck: report.shellcheck,
+        counts: report.counts,
+        runbooks: [
+          ...report.runbooks.map((r) => ({ ...r, ok: true, problems: [] })),
+          ...results.flatMap((r) =>
+            r.ok ? [] : [{ name: path.basename(r.dir), ok: false, problems: r.problems }],
+          ),
+        ],
+      });
+      return exit;
+    }
+    const { style } = ctx.out;
+    for (const p of problems) ctx.out.print(formatProblem(p));
+    const shown = report.runbooks.flatMap((r) => r.findings.filter((f) => !f.suppressed));
+    for (const f of shown) ctx.out.print(formatFinding(f, style));
+    const { error, warning, info, suppressed } = report.counts;
+    const counted = [
+      plural(error, 'error'),
+      plural(warning, 'warning'),
+      `${info} info`,
+      ...(suppressed ? [`${suppressed} suppressed`] : []),
+    ].join(', ');
+    const of = `${plural(bundles.length, 'runbook')} (ShellCheck ${report.shellcheck.version})`;
+    if (problems.length)
+      ctx.out.print(
+        style.red(
+          `✗ ${plural(results.length - bundles.length, 'runbook')} did not load (opsbook validate); ${counted} in ${of}`,
+        ),
+      );
+    else if (error) ctx.out.print(style.red(`✗ ${counted} in ${of}`));
+    else ctx.out.print(style.green(`✓ no errors in ${of}: ${counted}`));
+    return exit;
+  },
+});
+
+function formatOf(option: string | undefined, json: boolean): Format {
+  const format = option ?? 'text';
+  if (!FORMATS.includes(format as Format))
+    throw new UsageError(
+      `--format ${JSON.stringify(format)} is not one of ${FORMATS.join(', ')}; see opsbook lint --help`,
+    );
+  if (json && format === 'sarif')
+    throw new UsageError('--json and --format sarif ask for two documents: give one of them');
+  return json ? 'json' : (format as Format);
+}
+
+function formatFinding(
+  f: LintFinding,
+  style: { red(s: string): string; yellow(s: string): string; dim(s: string): string },
+): string {
+  const paint =
+    f.severity === 'error' ? style.red : f.severity === 'warning' ? style.yellow : style.dim;
+  return `${f.file}:${f.line}:${f.col}: ${paint(f.severity)} ${f.rule}: ${f.message}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,19 @@
+export { type CurationErrorCode, curationErrorCodes, curationErrors } from './error-codes.js';
+export { compareFindings, type LintFinding, type SourceRange } from './lint/lint-finding.js';
+export {
+  isKnownRule,
+  type LintRule,
+  type LintSeverity,
+  lintRules,
+  type OwnRuleId,
+  shellCheckHelpUri,
+} from './lint/lint-rules.js';
+export {
+  countFindings,
+  type LintCounts,
+  type LintOptions,
+  type LintReport,
+  lintRunbooks,
+  type RunbookLint,
+} from './lint/lint-runbooks.js';
+export { renderSarif, SARIF_SCHEMA_URI, type SarifOptions } from './lint/sarif.js';

@@ -1,0 +1,86 @@
+/**
+ * opsbook's own lint rules: the one list of their ids, severities and what each one asks for.
+ * The README's rule table, `opsbook lint --help`, the SARIF rule metadata and the suppression
+ * check (`# opsbook-lint disable=ID`) all read it. ShellCheck's findings keep ShellCheck's codes
+ * (`SC2086`) and its levels.
+ */
+
+export type LintSeverity = 'error' | 'warning' | 'info';
+
+export interface LintRule {
+  readonly id: string;
+  readonly severity: LintSeverity;
+  /** One line: what the rule finds. */
+  readonly summary: string;
+}
+
+const rules = {
+  'change-without-postcheck': {
+    severity: 'error',
+    summary: 'a change runbook has no postchecks: nothing proves the change worked',
+  },
+  'change-without-rollback': {
+    severity: 'warning',
+    summary: 'a change runbook has no rollback: a failed host is left half changed',
+  },
+  'timeout-missing': {
+    severity: 'warning',
+    summary:
+      "a step or rollback step of a change runbook has no timeout: it runs until the runner's default kills it",
+  },
+  'secret-in-command': {
+    severity: 'error',
+    summary:
+      'a secret param is used in a run: command, so its value becomes a process argument that every user of the host can read',
+  },
+  'template-quoting': {
+    severity: 'error',
+    summary:
+      'a {{ … }} placeholder sits inside quotes, a here-document or $(( )): the value, substituted already quoted, is not what the command gets',
+  },
+  'unpinned-download': {
+    severity: 'error',
+    summary:
+      'code downloaded and run unchecked (curl … | sh, wget -O- | bash, sh -c "$(curl …)"): what runs is not what was approved',
+  },
+  'sudo-unneeded': {
+    severity: 'warning',
+    summary: 'sudo: true on a step whose every command works without root (heuristic)',
+  },
+  'script-not-sh': {
+    severity: 'error',
+    summary: "a script's #! names another interpreter, but the runner runs every script with sh",
+  },
+  'description-missing': {
+    severity: 'warning',
+    summary: 'the runbook or one of its params has no description',
+  },
+  'suppression-invalid': {
+    severity: 'error',
+    summary: '# opsbook-lint disable= without a reason, or naming a rule that does not exist',
+  },
+  'suppression-unused': {
+    severity: 'warning',
+    summary: '# opsbook-lint disable= that suppresses nothing: remove it',
+  },
+} as const satisfies Record<string, Omit<LintRule, 'id'>>;
+
+export type OwnRuleId = keyof typeof rules;
+
+/** opsbook's rules by id. */
+export const lintRules: ReadonlyMap<OwnRuleId, LintRule> = new Map(
+  Object.entries(rules).map(([id, rule]) => [id as OwnRuleId, { id, ...rule }]),
+);
+
+/** A ShellCheck code as findings and suppressions write it: `SC` and four digits. */
+export const SHELLCHECK_CODE = /^SC\d{4}$/;
+
+/** Whether `id` names a rule a suppression may name: one of opsbook's, or a ShellCheck code. */
+export function isKnownRule(id: string): boolean {
+  return lintRules.has(id as OwnRuleId) || SHELLCHECK_CODE.test(id);
+}
+
+/** ShellCheck's wiki page of a code: what the finding means and how to fix it. */
+export function shellCheckHelpUri(code: string): string {
+  return `https://www.shellcheck.net/wiki/${code}`;
+}

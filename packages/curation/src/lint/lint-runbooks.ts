@@ -1,0 +1,144 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RunbookBundle } from '@opsbook/schema';
+import { compareFindings, type LintFinding } from './lint-finding.js';
+import type { LintSeverity } from './lint-rules.js';
+import { ownRuleFindings } from './own-rules.js';
+import { locatedSteps, type ShellText, shellTexts } from './shell-texts.js';
+import { runShellCheck, type ShellCheckComment, shellCheckVersion } from './shellcheck.js';
+import { applySuppressions, type Directive, readDirectives } from './suppressions.js';
+
+export interface LintOptions {
+  /** The ShellCheck program: a name on PATH or a path (default `shellcheck`). */
+  shellcheck?: string;
+  signal?: AbortSignal;
+}
+
+export interface RunbookLint {
+  name: string;
+  version: string;
+  /** runbook.yaml as shown to the user. */
+  file: string;
+  /** Every finding, suppressed ones included (they carry `suppressed`), in file order. */
+  findings: LintFinding[];
+}
+
+export interface LintCounts {
+  error: number;
+  warning: number;
+  info: number;
+  /** Findings a directive suppressed (not in the three counts above). */
+  suppressed: number;
+}
+
+export interface LintReport {
+  shellcheck: { program: string; version: string };
+  runbooks: RunbookLint[];
+  counts: LintCounts;
+}
+
+const levelOf: Record<ShellCheckComment['level'], LintSeverity> = {
+  error: 'error',
+  warning: 'warning',
+  info: 'info',
+  style: 'info',
+};
+
+/**
+ * Lints runbooks that loaded: every run: block and script through ShellCheck, opsbook's own
+ * rules, then the `# opsbook-lint disable=` directives. Throws SHELLCHECK_MISSING when ShellCheck
+ * cannot be run, even with nothing for it to check: lint without it would pass what it never read.
+ */
+export async function lintRunbooks(
+  bundles: readonly RunbookBundle[],
+  options: LintOptions = {},
+): Promise<LintReport> {
+  const program = options.shellcheck ?? 'shellcheck';
+  const prepared = bundles.map((bundle) => {
+    const steps = locatedSteps(bundle);
+    return { bundle, steps, texts: shellTexts(bundle, steps) };
+  });
+  const all = prepared.flatMap((p) => p.texts);
+  const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-lint-'));
+  try {
+    // ShellCheck names each finding's file as it was given: that path leads back to its text.
+    const byPath = new Map<string, ShellText>();
+    await Promise.all(
+      all.map(async (text, k) => {
+        const file = text.path ?? path.join(dir, `${k}-${text.runbook}-${text.step.id}.sh`);
+        if (!text.path) await writeFile(file, text.text);
+        byPath.set(file, text);
+      }),
+    );
+    const [version, comments] = await Promise.all([
+      shellCheckVersion(program, options.signal),
+      runShellCheck(program, [...byPath.keys()], options.signal),
+    ]);
+    const runbooks = prepared.map(({ bundle, steps, texts }) => {
+      const own = new Set(texts);
+      const found = comments.flatMap((c) => {
+        const text = byPath.get(c.file);
+        return text && own.has(text) ? [findingOf(c, text, steps)] : [];
+      });
+      found.push(...ownRuleFindings(bundle, steps, texts));
+      const yaml = readDirectives(
+        bundle.source.text,
+        bundle.file,
+        bundle.name,
+        steps.map((s) => s.lines),
+      );
+      const directives: Directive[] = [...yaml.directives];
+      found.push(...yaml.problems);
+      for (const t of texts.filter((t) => t.kind === 'script')) {
+        const d = readDirectives(t.text, t.file, bundle.name);
+        directives.push(...d.directives);
+        found.push(...d.problems);
+      }
+      return {
+        name: bundle.name,
+        version: bundle.version,
+        file: bundle.file,
+        findings: applySuppressions(found, directives, bundle.name).sort(compareFindings),
+      };
+    });
+    return { shellcheck: { program, version }, runbooks, counts: countFindings(runbooks) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function findingOf(
+  c: ShellCheckComment,
+  text: ShellText,
+  steps: ReturnType<typeof locatedSteps>,
+): LintFinding {
+  const start = text.locate(c.line, c.column);
+  // json1's end column is exclusive; a finding's is inclusive.
+  const end = text.locate(c.endLine, Math.max(c.column, c.endColumn - 1));
+  const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
+  return {
+    rule: `SC${c.code}`,
+    source: 'shellcheck',
+    severity: levelOf[c.level] ?? 'warning',
+    file: text.file,
+    line: start.line,
+    col: start.col,
+    endLine: end.line,
+    endCol: end.col,
+    message: c.message,
+    runbook: text.runbook,
+    // A script's findings are the script's, whichever steps use it.
+    ...(text.kind === 'run' && step ? { step: { phase: step.phase, id: step.step.id } } : {}),
+  };
+}
+
+export function countFindings(runbooks: readonly RunbookLint[]): LintCounts {
+  const counts: LintCounts = { error: 0, warning: 0, info: 0, suppressed: 0 };
+  for (const r of runbooks)
+    for (const f of r.findings) {
+      if (f.suppressed) counts.suppressed++;
+      else counts[f.severity]++;
+    }
+  return counts;
+}

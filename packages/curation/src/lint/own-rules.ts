@@ -1,0 +1,158 @@
+import type { PathSegment, RunbookBundle } from '@opsbook/schema';
+import { lineIndex } from './line-index.js';
+import type { LintFinding } from './lint-finding.js';
+import { lintRules, type OwnRuleId } from './lint-rules.js';
+import type { Placeholder } from './run-block.js';
+import { unpinnedDownloads, unprivilegedCommands } from './shell-commands.js';
+import { type LocatedStep, positionOf, type ShellText } from './shell-texts.js';
+
+/** opsbook's own rules (lint-rules.ts) over one runbook: pure, given its steps and shell texts. */
+export function ownRuleFindings(
+  bundle: RunbookBundle,
+  steps: readonly LocatedStep[],
+  texts: readonly ShellText[],
+): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const { runbook } = bundle;
+  const add = (
+    rule: OwnRuleId,
+    at: { file: string; line: number; col: number; endLine?: number; endCol?: number },
+    message: string,
+    step?: LocatedStep,
+  ) =>
+    findings.push({
+      rule,
+      source: 'opsbook',
+      severity: lintRules.get(rule)!.severity,
+      file: at.file,
+      line: at.line,
+      col: at.col,
+      endLine: at.endLine ?? at.line,
+      endCol: at.endCol ?? at.col,
+      message,
+      runbook: bundle.name,
+      ...(step ? { step: { phase: step.phase, id: step.step.id } } : {}),
+    });
+  const lines = lineIndex(bundle.source.text);
+  const inYaml = (p: PathSegment[], which: 'key' | 'value' = 'value') => {
+    const start = bundle.source.locate(p, which);
+    const span = bundle.source.span(p, which);
+    const end = span ? lines.position(Math.max(span.start, span.end - 1)) : start;
+    // A whole mapping's end is many lines on: a finding about it marks its first line.
+    const endOn = end.line === start.line ? end : { line: start.line, col: start.col };
+    return { file: bundle.file, ...start, endLine: endOn.line, endCol: endOn.col };
+  };
+
+  const isChange = runbook.metadata.category === 'change';
+  if (isChange && !runbook.spec.postchecks?.length)
+    add(
+      'change-without-postcheck',
+      inYaml(['metadata', 'category']),
+      'a change runbook needs postchecks: add spec.postchecks that prove the change took effect (the service answers, the file has the approved sha256)',
+    );
+  if (isChange && !runbook.spec.rollback?.length)
+    add(
+      'change-without-rollback',
+      inYaml(['metadata', 'category']),
+      'a change runbook has no rollback: add spec.rollback steps that undo the change on a host where a step failed, or suppress with the reason there is nothing to undo',
+    );
+  if (!runbook.metadata.description?.trim())
+    add(
+      'description-missing',
+      inYaml(['metadata'], 'key'),
+      'the runbook has no metadata.description: say when to use it and what it changes (engineers and seniors read it in opsbook show and the plan)',
+    );
+  for (const [name, spec] of Object.entries(runbook.spec.params ?? {}))
+    if (!spec.description?.trim())
+      add(
+        'description-missing',
+        inYaml(['spec', 'params', name], 'key'),
+        `param '${name}' has no description: say what the value is and its unit (shown by opsbook show and plan)`,
+      );
+
+  for (const located of steps) {
+    const { step, phase, index } = located;
+    const stepPath: PathSegment[] = ['spec', phase, index];
+    if (isChange && (phase === 'steps' || phase === 'rollback') && step.timeout === undefined)
+      add(
+        'timeout-missing',
+        inYaml([...stepPath, 'id']),
+        `${phase === 'rollback' ? 'rollback step' : 'step'} '${step.id}' of a change runbook has no timeout: the runner kills it only after its default (15m); set timeout: to what it needs (e.g. timeout: 2m)`,
+        located,
+      );
+    if (step.sudo === true && step.uses === undefined) {
+      const text = texts.find(
+        (t) =>
+          t.step.phase === phase &&
+          (step.run !== undefined ? t.step.index === index : t.path?.endsWith(step.script ?? '')),
+      );
+      const commands = text ? unprivilegedCommands(text.text) : undefined;
+      if (commands)
+        add(
+          'sudo-unneeded',
+          inYaml([...stepPath, 'sudo']),
+          `sudo: true, but every command of step '${step.id}' (${commands.join(', ')}) works without root: remove sudo: true so that it runs with the least privilege`,
+          located,
+        );
+    }
+  }
+
+  for (const text of texts) {
+    const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
+    for (const offset of unpinnedDownloads(text.text))
+      add(
+        'unpinned-download',
+        { file: text.file, ...positionOf(text, offset) },
+        'this downloads code and runs it unchecked: what runs is whatever the server sends that day, not what was approved; put the script in the runbook folder (script:), or download it to a file, check its sha256 (sha256sum -c) and run that',
+        step,
+      );
+    for (const p of text.placeholders) {
+      const at = placeholderRange(text, p);
+      if (p.isSecret && p.ref.kind === 'param')
+        add(
+          'secret-in-command',
+          at,
+          `secret param '${p.ref.name}' is used in a command: its value becomes an argument of the process, which every user of the host can read in ps and /proc; hand it over in the environment the program reads (e.g. PGPASSWORD="$OPSBOOK_PARAM_${p.ref.name.toUpperCase()}") or on stdin, or use a script: step`,
+          step,
+        );
+      const why = contextProblem[p.context];
+      if (why) add('template-quoting', at, `${p.raw} ${why}`, step);
+    }
+    if (text.kind === 'script') {
+      const interpreter = shebangInterpreter(text.text);
+      if (interpreter && !/^(?:sh|dash|ash|posix)$/.test(interpreter))
+        add(
+          'script-not-sh',
+          { file: text.file, line: 1, col: 1, endLine: 1, endCol: text.text.indexOf('\n') },
+          `the runner runs scripts with sh (sh FILE), so this #! (${interpreter}) is ignored: write the script for POSIX sh (lint checks it as sh) and start it with #!/bin/sh`,
+          step,
+        );
+    }
+  }
+  return findings;
+}
+
+const contextProblem: Partial<Record<Placeholder['context'], string>> = {
+  double:
+    "is inside double quotes: opsbook substitutes it already quoted ('…'), so the quotes become part of the text and a $( ) in the value would run; remove the quotes around it",
+  single:
+    'is inside single quotes: the quotes opsbook puts around the value end yours, so the value is unquoted there; remove the quotes around it',
+  heredoc:
+    'is in a here-document: the value lands with its quotes, and $ or ` in it expand; pass it as an argument, or through the environment of a script: step',
+  arithmetic:
+    'is inside $(( )): the value, substituted as a quoted word, is not a number there; assign it first (n={{ … }}) and compute with $((n + 1))',
+};
+
+function placeholderRange(text: ShellText, p: Placeholder) {
+  const start = positionOf(text, p.renderedStart);
+  const end = positionOf(text, p.renderedStart + p.raw.length - 1);
+  return { file: text.file, ...start, endLine: end.line, endCol: end.col };
+}
+
+/** The program a `#!` line names (`/usr/bin/env bash` → bash), or undefined without one. */
+export function shebangInterpreter(script: string): string | undefined {
+  const m = /^#!\s*(\S+)(?:[ \t]+(\S+))?/.exec(script);
+  if (!m) return undefined;
+  const program = m[1]!.split('/').pop()!;
+  return program === 'env' && m[2] ? m[2].split('/').pop() : program;
+}

@@ -1,0 +1,164 @@
+import { shellContexts } from './shell-context.js';
+
+/**
+ * Reading commands out of shell text for two rules. Heuristics over a lexer, not a parser; each
+ * errs towards saying nothing (a rule that cries wolf gets suppressed everywhere).
+ */
+
+/** A simple command: its name, first operand, whether it reads a pipe, and if it writes a file. */
+export interface SimpleCommand {
+  name: string;
+  /** The first word after the name that is not an option (systemctl's subcommand). */
+  operand?: string;
+  isPiped: boolean;
+  writesFile: boolean;
+}
+
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'while',
+  'until',
+  'case',
+  'esac',
+  '!',
+  'time',
+]);
+
+/**
+ * The simple commands of `text`, quoted text and comments blanked out. Undefined when the text
+ * holds something the heuristic does not follow (a function, a loop header, a command that is a
+ * variable): callers then say nothing.
+ */
+export function simpleCommands(text: string): SimpleCommand[] | undefined {
+  const contexts = shellContexts(text);
+  let code = '';
+  for (let i = 0; i < text.length; i++) {
+    const kind = contexts.contextAt(i);
+    const c = text[i]!;
+    code += kind === 'code' ? c : kind === 'comment' || c === '\n' ? ' ' : 'Q';
+  }
+  code = code.replace(/\\\n/g, '  ');
+  const commands: SimpleCommand[] = [];
+  // Split on what ends or starts a command; remember which piece follows a single `|`.
+  const pieces = code.split(/(\|\||&&|;;|[;&|\n(){}`]|\$\()/);
+  let isPiped = false;
+  for (let k = 0; k < pieces.length; k += 2) {
+    const words = pieces[k]!.trim().split(/\s+/).filter(Boolean);
+    const separator = pieces[k + 1];
+    let w = 0;
+    while (w < words.length && (KEYWORDS.has(words[w]!) || /^[A-Za-z_]\w*=/.test(words[w]!))) w++;
+    if (w < words.length) {
+      const name = words[w]!;
+      if (name === 'for' || name === 'function' || name.endsWith('()') || /[$Q]/.test(name))
+        return undefined;
+      const rest = words.slice(w + 1);
+      const operand = rest.find((x) => !x.startsWith('-'));
+      commands.push({
+        name,
+        ...(operand !== undefined ? { operand } : {}),
+        isPiped,
+        writesFile: rest.some((x) => /^\d*>>?(?!&)/.test(x) && !/^\d*>>?\s*\/dev\/null$/.test(x)),
+      });
+    }
+    isPiped = separator === '|';
+  }
+  // `cmd > file` with a space: the word after a bare `>` is the file.
+  for (const m of code.matchAll(/(?<![<>&\d])\d*>>?\s+(\S+)/g))
+    if (m[1] !== '/dev/null' && commands.length) commands[commands.length - 1]!.writesFile = true;
+  return commands;
+}
+
+/** Commands that need no root for anything they do (they read what every user may read). */
+const UNPRIVILEGED = new Set([
+  'echo',
+  'printf',
+  'true',
+  'false',
+  'test',
+  '[',
+  ':',
+  'uptime',
+  'hostname',
+  'date',
+  'uname',
+  'whoami',
+  'id',
+  'nproc',
+  'free',
+  'df',
+  'sleep',
+  'pwd',
+  'basename',
+  'dirname',
+  'expr',
+  'seq',
+  'ps',
+  'lsblk',
+]);
+/** Filters that need no root when they read a pipe, not files. */
+const FILTERS = new Set([
+  'grep',
+  'sort',
+  'uniq',
+  'head',
+  'tail',
+  'wc',
+  'cut',
+  'tr',
+  'awk',
+  'sed',
+  'column',
+]);
+/** systemctl's read-only subcommands. */
+const SYSTEMCTL_QUERIES = new Set([
+  'is-active',
+  'is-enabled',
+  'is-failed',
+  'status',
+  'show',
+  'cat',
+  'list-units',
+  'list-unit-files',
+  'list-timers',
+]);
+
+/** The commands of `text` when every one of them works without root; undefined otherwise. */
+export function unprivilegedCommands(text: string): string[] | undefined {
+  const commands = simpleCommands(text);
+  if (!commands?.length) return undefined;
+  const isUnprivileged = (c: SimpleCommand) =>
+    !c.writesFile &&
+    (UNPRIVILEGED.has(c.name) ||
+      (c.isPiped && FILTERS.has(c.name)) ||
+      (c.name === 'systemctl' && c.operand !== undefined && SYSTEMCTL_QUERIES.has(c.operand)));
+  return commands.every(isUnprivileged) ? [...new Set(commands.map((c) => c.name))] : undefined;
+}
+
+/**
+ * Code fetched and run in one go, unchecked: `curl … | sh`, `wget -O- … | sudo bash`,
+ * `sh <(curl …)`, `sh -c "$(curl …)"`, `eval "$(wget …)"`, `. <(curl …)`. Returns the offset of
+ * each match in `text`.
+ */
+export function unpinnedDownloads(text: string): number[] {
+  const fetcher = String.raw`\b(?:curl|wget|fetch)\b`;
+  const runner = String.raw`(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S*\s+)*)?(?:\S*\/)?(?:ba|da|z|k|a)?sh\b|(?:\S*\/)?(?:python[0-9.]*|perl|ruby|node)\b`;
+  // Comments say nothing; `||` is not a pipe: blank both (same length, offsets hold).
+  const contexts = shellContexts(text);
+  let flat = '';
+  for (let i = 0; i < text.length; i++) flat += contexts.contextAt(i) === 'comment' ? ' ' : text[i];
+  flat = flat.replace(/\|\|/g, '  ').replace(/\\\n/g, '  ');
+  const patterns = [
+    new RegExp(`${fetcher}[^;&\\n]*\\|\\s*(?:${runner})`, 'g'),
+    new RegExp(`(?:${runner}|\\bsource|(?:^|\\s)\\.)\\s+<\\(\\s*${fetcher}`, 'g'),
+    new RegExp(`(?:(?:${runner})\\s+-c|\\beval)\\s+["']?\\$\\(\\s*${fetcher}`, 'g'),
+  ];
+  const found = new Set<number>();
+  for (const p of patterns) for (const m of flat.matchAll(p)) found.add(m.index);
+  return [...found].sort((a, b) => a - b);
+}
