@@ -96,7 +96,7 @@ export const show: CommandSpec = defineCommand({
     const { out } = ctx;
     const t = view.ticket;
     out.print(
-      `${out.style.bold(t.key)} ${t.summary}\nstatus: ${t.status}; assignee: ${t.assignee?.displayName ?? t.assignee?.id ?? 'nobody'}`,
+      `${out.style.bold(t.key)} ${t.summary}\nstatus: ${t.status}; assignee: ${t.assignee?.displayName ?? t.assignee?.id ?? 'nobody'}${t.reporter ? `; reporter: ${t.reporter.displayName ?? t.reporter.id}` : ''}`,
     );
     if (view.proposal)
       out.print(
