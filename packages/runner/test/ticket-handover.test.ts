@@ -1,12 +1,6 @@
 import { startJiraFake } from '@opsbook/testkit/jira';
 import { describe, expect, it } from 'vitest';
-import {
-  acceptTicket,
-  approveTicket,
-  openTicket,
-  openTracker,
-  runTicket,
-} from '../src/index.js';
+import { acceptTicket, approveTicket, openTicket, openTracker, runTicket } from '../src/index.js';
 import { trailOf } from './ticket-trail.js';
 import { proposeMarkDone, startTicketWorld, TEAM, useTicketWorld } from './ticket-world.js';
 
