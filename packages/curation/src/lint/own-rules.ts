@@ -90,7 +90,7 @@ export function ownRuleFindings(
       if (commands)
         add(
           'sudo-unneeded',
-          inYaml([...stepPath, 'sudo']),
+          inYaml([...stepPath, 'sudo'], 'key'),
           `sudo: true, but every command of step '${step.id}' (${commands.join(', ')}) works without root: remove sudo: true so that it runs with the least privilege`,
           located,
         );
@@ -138,7 +138,7 @@ const contextProblem: Partial<Record<Placeholder['context'], string>> = {
   single:
     'is inside single quotes: the quotes opsbook puts around the value end yours, so the value is unquoted there; remove the quotes around it',
   heredoc:
-    'is in a here-document: the value lands with its quotes, and $ or ` in it expand; pass it as an argument, or through the environment of a script: step',
+    'is in a here-document: the value lands there with its quotes, and unless the delimiter is quoted a $ or ` in it expands; pass it as an argument, or through the environment of a script: step',
   arithmetic:
     'is inside $(( )): the value, substituted as a quoted word, is not a number there; assign it first (n={{ … }}) and compute with $((n + 1))',
 };

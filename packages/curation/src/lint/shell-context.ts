@@ -33,7 +33,6 @@ interface Frame {
 
 interface PendingHeredoc {
   delimiter: string;
-  isQuoted: boolean;
   stripsTabs: boolean;
 }
 
@@ -172,7 +171,6 @@ function readHeredocOperator(
   return {
     heredoc: {
       delimiter: word.replace(/['"\\]/g, ''),
-      isQuoted: /['"\\]/.test(word),
       stripsTabs,
     },
     end: j,
@@ -193,7 +191,7 @@ function readHeredocBodies(
       const end = nl < 0 ? text.length : nl;
       const line = text.slice(i, end);
       const isEnd = (h.stripsTabs ? line.replace(/^\t+/, '') : line) === h.delimiter;
-      mark(i, end, isEnd ? CODE : h.isQuoted ? SINGLE : HEREDOC);
+      mark(i, end, isEnd ? CODE : HEREDOC);
       i = end + 1;
       if (isEnd) break;
     }

@@ -1,0 +1,319 @@
+import { describe, expect, it } from 'vitest';
+import { lintFixture } from './lint-fixture.js';
+
+/*
+ * Each rule of opsbook lint on a runbook that breaks it and on one that keeps it, with the real
+ * ShellCheck. A finding is checked where it points (line:col in runbook.yaml or the script), so
+ * a wrong mapping fails as surely as a missing finding.
+ */
+
+const pathParam = '    path: {type: string, default: /var/log/app, description: Log folder}';
+const step = (id: string, body: string) =>
+  `    - id: ${id}\n      name: Step ${id}\n${body.replace(/^/gm, '      ')}`;
+const steps = (...list: string[]) => `  steps:\n${list.join('\n')}`;
+
+describe('ShellCheck on run: blocks', () => {
+  it('reports findings at their runbook.yaml line and column, in a literal block', async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      phases: steps(
+        step('loop', 'run: |\n  for f in $(ls {{ params.path }}); do\n    echo $f\n  done'),
+      ),
+    });
+    expect(r.of('SC2045')).toEqual([r.at('$(ls {{')]);
+    expect(r.of('SC2086')).toEqual([r.at('$f\n')]);
+    const sc = r.findings.find((f) => f.rule === 'SC2045')!;
+    expect(sc).toMatchObject({
+      source: 'shellcheck',
+      severity: 'error',
+      runbook: 'fx',
+      step: { phase: 'steps', id: 'loop' },
+    });
+  });
+
+  it('maps through folded, plain and double-quoted scalars', async () => {
+    const r = await lintFixture({
+      params: `${pathParam}\n    days: {type: integer, default: 7, description: Days}`,
+      phases: steps(
+        step(
+          'folded',
+          'run: >-\n  find {{ params.path }} -type f\n  -mtime +{{ params.days }} -print && echo $folded_var',
+        ),
+        step('plain', 'run: test -d {{ params.path }} && echo $plain_var'),
+        step('quoted', 'run: "test -d {{ params.path }} && echo \\"x\\" $quoted_var"'),
+      ),
+    });
+    expect(r.of('SC2154')).toEqual([r.at('$folded_var'), r.at('$plain_var'), r.at('$quoted_var')]);
+  });
+
+  it('reads a placeholder as the quoted word it becomes: no finding about it', async () => {
+    const r = await lintFixture({
+      params: `${pathParam}\n    unit: {type: string, default: "", description: Unit}`,
+      phases: steps(
+        step('z', 'run: test -z {{ params.unit }} || systemctl is-active -- {{ params.unit }}'),
+        step('find', "run: find {{ params.path }} -name '*.log' -print"),
+        step('subst', 'run: test -d "$(dirname -- {{ params.path }})"'),
+        step('host', 'run: echo {{ host.name }} {{ host.vars.color }}'),
+      ),
+    });
+    expect(r.findings).toEqual([]);
+  });
+
+  it('checks scripts as sh and points into the script', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/check.sh')),
+      files: { 'scripts/check.sh': '#!/bin/sh\nset -eu\n[[ -n "$1" ]] && echo $1\n' },
+    });
+    expect(r.of('SC3010')).toEqual([r.at('[[', 'scripts/check.sh')]);
+    expect(r.of('SC2086')).toEqual([r.at('$1\n', 'scripts/check.sh')]);
+  });
+
+  it('finds nothing in a clean script', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/check.sh')),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, in the script
+      files: { 'scripts/check.sh': '#!/bin/sh\nset -eu\n[ -n "${1:-}" ] && echo "$1"\n' },
+    });
+    expect(r.findings).toEqual([]);
+  });
+});
+
+describe('change-without-postcheck and change-without-rollback', () => {
+  const change = steps(step('do', 'run: touch /tmp/x\ntimeout: 1m'));
+  it('fails a change runbook with neither, at its category', async () => {
+    const r = await lintFixture({ category: 'change', phases: change });
+    expect(r.of('change-without-postcheck')).toEqual([r.at('change')]);
+    expect(r.of('change-without-rollback')).toEqual([r.at('change')]);
+    expect(r.findings.find((f) => f.rule === 'change-without-postcheck')?.severity).toBe('error');
+    expect(r.findings.find((f) => f.rule === 'change-without-rollback')?.severity).toBe('warning');
+  });
+
+  it('passes a change runbook with postchecks and rollback, and an incident without', async () => {
+    const guarded = await lintFixture({
+      category: 'change',
+      phases: `${change}
+  postchecks:
+${step('check', 'run: test -e /tmp/x')}
+  rollback:
+${step('undo', 'run: rm -f /tmp/x\ntimeout: 1m')}`,
+    });
+    expect(guarded.findings).toEqual([]);
+    expect((await lintFixture({ category: 'incident', phases: change })).findings).toEqual([]);
+  });
+});
+
+describe('timeout-missing', () => {
+  it('fails a change step and a rollback step without timeout, at their id', async () => {
+    const r = await lintFixture({
+      category: 'change',
+      phases: `${steps(step('do', 'run: touch /tmp/x'))}
+  postchecks:
+${step('check', 'run: test -e /tmp/x')}
+  rollback:
+${step('undo', 'run: rm -f /tmp/x')}`,
+    });
+    expect(r.of('timeout-missing')).toEqual([r.at('do\n'), r.at('undo\n')]);
+  });
+
+  it('passes steps with timeouts, and prechecks and postchecks without', async () => {
+    const r = await lintFixture({
+      category: 'change',
+      phases: `  prechecks:
+${step('pre', 'run: test -d /tmp')}
+${steps(step('do', 'run: touch /tmp/x\ntimeout: 30s'))}
+  postchecks:
+${step('check', 'run: test -e /tmp/x')}
+  rollback:
+${step('undo', 'run: rm -f /tmp/x\ntimeout: 1m')}`,
+    });
+    expect(r.of('timeout-missing')).toEqual([]);
+  });
+});
+
+describe('secret-in-command', () => {
+  const params =
+    '    token: {type: string, secret: true, description: API token}\n    user: {type: string, default: ops, description: User}';
+  it('fails a secret param in a run: command, at the placeholder', async () => {
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('call', 'run: curl -fsS -u {{ params.user }}:{{ params.token }} https://x.example'),
+      ),
+    });
+    expect(r.of('secret-in-command')).toEqual([r.at('{{ params.token }}')]);
+    expect(r.findings.find((f) => f.rule === 'secret-in-command')!.message).toMatch(
+      /OPSBOOK_PARAM_TOKEN/,
+    );
+  });
+
+  it('passes a secret read from the environment by a script, and a plain param in a command', async () => {
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('call', 'script: scripts/call.sh'),
+        step('who', 'run: id -- {{ params.user }}'),
+      ),
+      files: {
+        'scripts/call.sh':
+          '#!/bin/sh\nset -eu\nprintf \'user = "%s:%s"\\n\' "$OPSBOOK_PARAM_USER" "$OPSBOOK_PARAM_TOKEN" | curl -fsS -K - https://x.example\n',
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([]);
+    expect(r.findings).toEqual([]);
+  });
+});
+
+describe('template-quoting', () => {
+  it('fails a placeholder in double quotes, single quotes, a here-document and $(( ))', async () => {
+    const r = await lintFixture({
+      params: `${pathParam}\n    n: {type: integer, default: 3, description: Count}`,
+      phases: steps(
+        step('double', 'run: echo "cleaning {{ params.path }} now"'),
+        step('single', "run: echo 'cleaning {{ params.path }}'"),
+        step('heredoc', 'run: |\n  cat <<EOF\n  path={{ params.path }}\n  EOF'),
+        step('arith', 'run: echo $(( {{ params.n }} + 1 ))'),
+      ),
+    });
+    const lines = r.yaml.split('\n');
+    const where = (prefix: string) => {
+      const line = lines.findIndex((l) => l.includes(prefix)) + 1;
+      return `${line}:${lines[line - 1]!.indexOf('{{') + 1}`;
+    };
+    expect(r.of('template-quoting')).toEqual([
+      where('"cleaning'),
+      where("'cleaning"),
+      where('path={{'),
+      where('$(('),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'template-quoting').map((f) => f.message);
+    expect(messages[0]).toMatch(/inside double quotes/);
+    expect(messages[1]).toMatch(/inside single quotes/);
+    expect(messages[2]).toMatch(/here-document/);
+    expect(messages[3]).toMatch(/\$\(\( \)\)/);
+  });
+
+  it('passes a placeholder in $( ) inside double quotes, in a heredoc line of code, and literal braces', async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      phases: steps(
+        step('subst', 'run: test -d "$(dirname -- {{ params.path }})"'),
+        step('var', 'run: dir={{ params.path }} && echo "cleaning $dir"'),
+        step(
+          'heredoc',
+          "run: |\n  cat <<'EOF' > {{ params.path }}/note\n  written by opsbook\n  EOF",
+        ),
+        step('literal', `run: docker inspect --format '{{ "{{" }}.State.Status{{ "}}" }}' web`),
+      ),
+    });
+    expect(r.findings).toEqual([]);
+  });
+});
+
+describe('unpinned-download', () => {
+  it('fails curl | sh, wget -O- | sudo bash and sh -c "$(curl …)", where each starts', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('a', 'run: curl -fsSL https://get.example.com | sh'),
+        step('b', 'run: wget -qO- https://get.example.com/install | sudo bash -s -- --yes'),
+        step('c', 'run: sh -c "$(curl -fsSL https://get.example.com)"'),
+      ),
+    });
+    expect(r.of('unpinned-download')).toEqual([
+      r.at('curl -fsSL https://get.example.com |'),
+      r.at('wget'),
+      r.at('sh -c'),
+    ]);
+  });
+
+  it('fails it in a script, not in its comments', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/get.sh')),
+      files: {
+        'scripts/get.sh':
+          '#!/bin/sh\n# never: curl https://x | sh\nset -eu\ncurl -fsSL https://get.example.com | sh -s\n',
+      },
+    });
+    expect(r.of('unpinned-download')).toEqual([r.at('curl -fsSL', 'scripts/get.sh')]);
+  });
+
+  it('passes a download checked against its sha256, a fallback after ||, and a pipe into grep', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step(
+          'pinned',
+          "run: |\n  curl -fsSLo /tmp/i.sh https://get.example.com/v1.2.3/i.sh\n  echo '0123  /tmp/i.sh' | sha256sum -c -\n  sh /tmp/i.sh",
+        ),
+        step('fallback', 'run: curl -fsS https://x.example/health || sh -c "exit 1"'),
+        step('grep', 'run: curl -fsS https://x.example/version | grep -q sha'),
+      ),
+    });
+    expect(r.of('unpinned-download')).toEqual([]);
+  });
+});
+
+describe('sudo-unneeded', () => {
+  it('fails sudo on a step whose commands all work without root, at sudo', async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      phases: steps(
+        step('usage', 'run: df -hP {{ params.path }} | grep -v tmpfs\nsudo: true'),
+        step('active', 'run: systemctl is-active --quiet nginx\nsudo: true'),
+      ),
+    });
+    expect(r.of('sudo-unneeded')).toEqual(r.all('sudo: true'));
+  });
+
+  it('passes sudo where a command needs root or may, and for a script that writes', async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      phases: steps(
+        step('restart', 'run: systemctl restart nginx\nsudo: true'),
+        step('read', 'run: du -xa {{ params.path }} | sort -rn | head -n 20\nsudo: true'),
+        step('shadow', 'run: cat /etc/shadow | wc -l\nsudo: true'),
+        step('write', 'run: echo 1 > /proc/sys/vm/drop_caches\nsudo: true'),
+        step('script', 'script: scripts/w.sh\nsudo: true'),
+      ),
+      files: { 'scripts/w.sh': '#!/bin/sh\necho ok > /etc/motd\n' },
+    });
+    expect(r.of('sudo-unneeded')).toEqual([]);
+  });
+});
+
+describe('script-not-sh', () => {
+  it('fails a script whose #! is bash, and ShellCheck reads it as sh', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/b.sh')),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell array reference, in the script
+      files: { 'scripts/b.sh': '#!/usr/bin/env bash\narr=(a b)\necho "${arr[0]}"\n' },
+    });
+    expect(r.of('script-not-sh')).toEqual(['scripts/b.sh:1:1']);
+    expect(r.of('SC3030')).toEqual([r.at('(a b)', 'scripts/b.sh')]);
+  });
+
+  it('passes #!/bin/sh and a script without #!', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/a.sh'), step('t', 'script: scripts/b.sh')),
+      files: { 'scripts/a.sh': '#!/bin/sh\necho a\n', 'scripts/b.sh': 'echo b\n' },
+    });
+    expect(r.findings).toEqual([]);
+  });
+});
+
+describe('description-missing', () => {
+  it('fails a runbook without description and a param without one', async () => {
+    const r = await lintFixture({
+      description: null,
+      params: '    days: {type: integer, default: 7}',
+      phases: steps(step('s', 'run: echo {{ params.days }}')),
+    });
+    expect(r.of('description-missing')).toEqual([r.at('metadata'), r.at('days')]);
+  });
+
+  it('passes a described runbook and params', async () => {
+    const r = await lintFixture({
+      params: '    days: {type: integer, default: 7, description: Days to keep}',
+      phases: steps(step('s', 'run: echo {{ params.days }}')),
+    });
+    expect(r.findings).toEqual([]);
+  });
+});
