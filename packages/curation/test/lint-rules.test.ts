@@ -192,6 +192,17 @@ describe('template-quoting', () => {
     expect(messages[3]).toMatch(/\$\(\( \)\)/);
   });
 
+  it('explains a secret in double quotes by what it becomes: an unquoted variable', async () => {
+    const r = await lintFixture({
+      params: '    token: {type: string, secret: true, description: Token}',
+      phases: steps(step('auth', 'run: curl -H "X-Token:{{ params.token }}" https://x.example')),
+    });
+    expect(r.of('template-quoting')).toEqual([r.at('{{ params.token }}')]);
+    expect(r.findings.find((f) => f.rule === 'template-quoting')!.message).toMatch(
+      /becomes "\$OPSBOOK_PARAM_…" there, whose quotes end yours/,
+    );
+  });
+
   it('passes a placeholder in $( ) inside double quotes, in a heredoc line of code, and literal braces', async () => {
     const r = await lintFixture({
       params: pathParam,

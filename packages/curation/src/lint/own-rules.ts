@@ -115,7 +115,7 @@ export function ownRuleFindings(
           `secret param '${p.ref.name}' is used in a command: its value becomes an argument of the process, which every user of the host can read in ps and /proc; hand it over in the environment the program reads (e.g. PGPASSWORD="$OPSBOOK_PARAM_${p.ref.name.toUpperCase()}") or on stdin, or use a script: step`,
           step,
         );
-      const why = contextProblem[p.context];
+      const why = (p.isSecret ? secretContextProblem : contextProblem)[p.context];
       if (why) add('template-quoting', at, `${p.raw} ${why}`, step);
     }
     if (text.kind === 'script') {
@@ -141,6 +141,18 @@ const contextProblem: Partial<Record<Placeholder['context'], string>> = {
     'is in a here-document: the value lands there with its quotes, and unless the delimiter is quoted a $ or ` in it expands; pass it as an argument, or through the environment of a script: step',
   arithmetic:
     'is inside $(( )): the value, substituted as a quoted word, is not a number there; assign it first (n={{ … }}) and compute with $((n + 1))',
+};
+
+/** A secret is not substituted: it becomes `"$OPSBOOK_PARAM_NAME"`, whose quotes meet yours. */
+const secretContextProblem: Partial<Record<Placeholder['context'], string>> = {
+  double:
+    'is inside double quotes: a secret param becomes "$OPSBOOK_PARAM_…" there, whose quotes end yours and leave the variable unquoted (split on spaces, globbed); remove the quotes around it',
+  single:
+    'is inside single quotes: a secret param becomes "$OPSBOOK_PARAM_…", which single quotes keep as literal text; the secret is never used',
+  heredoc:
+    'is in a here-document: a secret param lands there as "$OPSBOOK_PARAM_…" with its quotes; use the variable itself',
+  arithmetic:
+    'is inside $(( )): a secret param becomes "$OPSBOOK_PARAM_…", a quoted word, not a number',
 };
 
 function placeholderRange(text: ShellText, p: Placeholder) {
