@@ -17,3 +17,18 @@ export {
   type RunbookLint,
 } from './lint/lint-runbooks.js';
 export { renderSarif, SARIF_SCHEMA_URI, type SarifOptions } from './lint/sarif.js';
+export { elapsed, renderStatsMarkdown } from './stats/render-stats-markdown.js';
+export {
+  buildRunbookStats,
+  compareVersions,
+  computeVersionStats,
+  type FailedStep,
+  type IdleRunbook,
+  percentile,
+  type RunbookStats,
+  type RunbookVersionStats,
+  type RunFacts,
+  type RunOutcomes,
+  STEPS_SHOWN,
+  type StatsRequest,
+} from './stats/runbook-stats.js';

@@ -219,6 +219,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./report.js')).default,
   },
   {
+    name: 'stats',
+    summary:
+      'usage of the runbooks from the run history: runs, failure rate, durations, rollbacks, failing steps, unused ones',
+    load: async () => (await import('./stats.js')).default,
+  },
+  {
     name: 'backup list',
     summary: 'list the backups of the repository, oldest first, with their last verification',
     load: async () => (await import('./backup.js')).list,
