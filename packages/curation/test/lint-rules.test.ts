@@ -274,6 +274,17 @@ describe('sudo-unneeded', () => {
     expect(r.of('sudo-unneeded')).toEqual(r.all('sudo: true'));
   });
 
+  it('judges a script by its text, in whichever step uses it with sudo', async () => {
+    const r = await lintFixture({
+      phases: `${steps(step('usage', 'script: scripts/usage.sh'))}
+  evidence:
+${step('usage-again', 'script: scripts/usage.sh\nsudo: true')}`,
+      files: { 'scripts/usage.sh': '#!/bin/sh\ndf -hP /\nuptime\n' },
+    });
+    expect(r.of('sudo-unneeded')).toEqual([r.at('sudo: true')]);
+    expect(r.findings.find((f) => f.rule === 'sudo-unneeded')!.message).toMatch(/\(df, uptime\)/);
+  });
+
   it('passes sudo where a command needs root or may, and for a script that writes', async () => {
     const r = await lintFixture({
       params: pathParam,

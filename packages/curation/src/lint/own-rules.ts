@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { PathSegment, RunbookBundle } from '@opsbook/schema';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
@@ -81,10 +82,10 @@ export function ownRuleFindings(
         located,
       );
     if (step.sudo === true && step.uses === undefined) {
-      const text = texts.find(
-        (t) =>
-          t.step.phase === phase &&
-          (step.run !== undefined ? t.step.index === index : t.path?.endsWith(step.script ?? '')),
+      // A script is read once, under the first step that uses it: find it by its path.
+      const script = step.script && path.join(bundle.dir, step.script.replace(/^\.\//, ''));
+      const text = texts.find((t) =>
+        script ? t.path === script : t.step.phase === phase && t.step.index === index,
       );
       const commands = text ? unprivilegedCommands(text.text) : undefined;
       if (commands)
@@ -108,7 +109,8 @@ export function ownRuleFindings(
       );
     for (const p of text.placeholders) {
       const at = placeholderRange(text, p);
-      if (p.isSecret && p.ref.kind === 'param')
+      // In a comment it runs nowhere.
+      if (p.isSecret && p.ref.kind === 'param' && p.context !== 'comment')
         add(
           'secret-in-command',
           at,
