@@ -13,6 +13,7 @@ import {
   statementOf,
 } from './approval-craft.js';
 import {
+  createTicket,
   createWorld,
   execFileAsync,
   exists,
@@ -228,8 +229,9 @@ describe('opsbook verify refuses tampered approvals (exit 3 with the code)', () 
 
 describe('opsbook plan --show', () => {
   it('prints the runbook, ticket, params, hosts and the exact command per host', async () => {
+    const ticket = await createTicket(world);
     const file = await planApproval(world, 'marker', 'show.json', {
-      ticket: 'OPS-77',
+      ticket,
       params: { dir: `${world.markerDir}/with space` },
     });
     const r = await world.opsbook(['plan', '--show', file]);
@@ -245,7 +247,7 @@ describe('opsbook plan --show', () => {
     expect(r.stdout).toContain('marker 1.0.0');
     expect(r.stdout).toContain(json.plan.runbook.digest);
     expect(r.stdout).toContain(json.planDigest);
-    expect(r.stdout).toContain('OPS-77');
+    expect(r.stdout).toContain(ticket);
     expect(r.stdout).toContain('signatures: none yet');
     // Each host's section lists that host's own commands, quoted exactly as they will run.
     const sections = r.stdout.split(/^host /m).slice(1);
