@@ -226,7 +226,7 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'backup list',
-    summary: 'list the backups of the repository, oldest first, with their last verification',
+    summary: 'list backups: a repository's with their last verification, or (--history) those the runs in the state store made',
     load: async () => (await import('./backup.js')).list,
   },
   {
