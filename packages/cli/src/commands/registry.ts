@@ -226,7 +226,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'backup list',
-    summary: 'list backups: a repository's with their last verification, or (--history) those the runs in the state store made',
+    summary:
+      'list backups: one repository (with their last verification), or with --history those the runs in the state store made',
     load: async () => (await import('./backup.js')).list,
   },
   {
