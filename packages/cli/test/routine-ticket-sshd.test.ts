@@ -52,6 +52,7 @@ beforeAll(async () => {
     hostCount: 2,
     runbooks: {
       'daily-inspection': await shippedRunbook('daily-inspection'),
+      'collect-diagnostics': await shippedRunbook('collect-diagnostics'),
       marker: markerRunbook(),
     },
   });
@@ -204,5 +205,44 @@ describe('refusals on the way', () => {
     expect((JSON.parse(run.stdout) as { status: string }).status, run.stderr).toBe('ok');
     expect((await journalFiles(world)).length).toBe(journals + 1);
     expect((await show(key)).ticket.status).toBe('In Progress');
+  });
+});
+
+describe('ticket open collects the symptoms by default (issue #21 item 1)', () => {
+  const EVIDENCE = 'approvals/collect-diagnostics.approval.json';
+
+  it('runs collect-diagnostics under its standing approval when opsbook.yaml names one, and not with --no-evidence', async () => {
+    // The standing approval of the evidence runbook, made the same way as the inspection's.
+    const recurring = await openTicket('Routine: diagnostics for new tickets');
+    await ok([
+      ...['ticket', 'propose', recurring, '--runbook', 'collect-diagnostics', '--standing'],
+      ...['--target', 'all', '--expires', '30d', '--max-runs', '100', '--senior', 'alice'],
+    ]);
+    await ok(['ticket', 'approve', recurring, '--key', world.people.alice.keyFile], asAlice);
+    await ok(['ticket', 'approval', recurring, '-o', EVIDENCE]);
+    await writeFile(
+      path.join(world.dir, 'opsbook.yaml'),
+      `${baseConfig}standing:\n  daily-inspection: ${FILE}\n  collect-diagnostics: ${EVIDENCE}\n`,
+    );
+
+    const r = await ok(['ticket', 'open', '--summary', 'h1: web answers 502', '--json']);
+    const opened = JSON.parse(r.stdout) as {
+      key: string;
+      evidence: { runId: string; status: string } | null;
+    };
+    expect(opened.evidence?.status).toBe('ok');
+    const t = await show(opened.key);
+    // The evidence is on the new ticket: the symptoms in full, beside the "Opened by" comment.
+    expect(t.local.attachments.length).toBeGreaterThan(0);
+    expect(commentsOf(t).some((c) => c.includes('Opened by'))).toBe(true);
+    // The evidence run is an ordinary run of the standing approval, on the recurring ticket.
+    expect((await show(recurring)).runs.map((x) => x.runId)).toContain(opened.evidence?.runId);
+
+    const bare = await ok([
+      ...['ticket', 'open', '--summary', 'h2: nothing to collect', '--no-evidence', '--json'],
+    ]);
+    const plain = JSON.parse(bare.stdout) as { key: string; evidence: unknown };
+    expect(plain.evidence).toBeNull();
+    expect((await show(plain.key)).local.attachments).toEqual([]);
   });
 });

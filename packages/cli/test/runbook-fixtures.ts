@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunbookFixture } from './opsbook-world.js';
 import { repoRoot } from './run-cli.js';
@@ -9,7 +9,16 @@ export async function shippedRunbook(name: string): Promise<RunbookFixture> {
   const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
     version: string;
   };
-  return { yaml: await readFile(path.join(dir, 'runbook.yaml'), 'utf8'), version: pkg.version };
+  // Its scripts/ too: a runbook whose steps run scripts is not valid without them.
+  const files: Record<string, string> = {};
+  const scripts = await readdir(path.join(dir, 'scripts')).catch(() => [] as string[]);
+  for (const name of scripts)
+    files[`scripts/${name}`] = await readFile(path.join(dir, 'scripts', name), 'utf8');
+  return {
+    yaml: await readFile(path.join(dir, 'runbook.yaml'), 'utf8'),
+    version: pkg.version,
+    ...(scripts.length ? { files } : {}),
+  };
 }
 
 /*
