@@ -91,6 +91,12 @@ Examples:
       return exit;
     }
     const { style } = ctx.out;
+    if (results.length === 0) {
+      ctx.out.note(
+        `no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}: nothing to lint (create one with pnpm new-runbook NAME)`,
+      );
+      return exit;
+    }
     for (const p of problems) ctx.out.print(formatProblem(p));
     const shown = report.runbooks.flatMap((r) => r.findings.filter((f) => !f.suppressed));
     for (const f of shown) ctx.out.print(formatFinding(f, style));
