@@ -181,6 +181,16 @@ describe('opsbook lint without ShellCheck', () => {
     }
   });
 
+  it('refuses --since outside a git repository, or naming no commit, as a usage error', async () => {
+    const outside = await runCli(['lint', '--since', 'HEAD'], { cwd: site });
+    expect(outside.stderr).not.toMatch(stackTrace);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain('--since needs a git repository');
+    const unknown = await runCli(['lint', '--since', 'no-such-branch-of-opsbook']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--since no-such-branch-of-opsbook is not a commit of');
+  });
+
   it('refuses an unknown --format as a usage error', async () => {
     const r = await runCli(['lint', '--format', 'xml']);
     expect(r.code).toBe(2);

@@ -17,6 +17,13 @@ export {
   type RunbookLint,
 } from './lint/lint-runbooks.js';
 export { renderSarif, SARIF_SCHEMA_URI, type SarifOptions } from './lint/sarif.js';
+export {
+  pendingChangesets,
+  type SinceRevision,
+  type VersionBaseline,
+  versionBaseline,
+  versionFindings,
+} from './lint/version-rules.js';
 export { elapsed, renderStatsMarkdown } from './stats/render-stats-markdown.js';
 export {
   buildRunbookStats,

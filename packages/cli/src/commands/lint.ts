@@ -29,6 +29,12 @@ export default defineCommand({
       default: 'text',
       description: 'text (file:line:col), one JSON document, or SARIF 2.1.0 for CI code scanning',
     },
+    since: {
+      type: 'string',
+      value: 'REV',
+      description:
+        'also check that every runbook changed since this git revision (e.g. origin/main) has a new version or a changeset',
+    },
   },
   details: `Checks every runbook of the repository, or the runbooks named, for what the schema
 cannot see. Every run: block and every script goes through ShellCheck (the shellcheck program;
@@ -53,8 +59,14 @@ Exit 1 when there is an error (warnings and info do not fail), 2 when a runbook 
 (its problems are printed as by opsbook validate), 0 otherwise. --json (or --format json)
 prints one JSON document, suppressed findings included; --format sarif prints SARIF 2.1.0.
 
+With --since REV (in CI: --since origin/main) the version rule runs too: a runbook whose files
+changed since REV (CHANGELOG.md and README.md aside) must have a new version in its
+package.json, or a changeset in .changeset/ that names its package (pnpm changeset), so that
+pnpm version-packages gives it a new version and a CHANGELOG entry.
+
 Examples:
   opsbook lint
+  opsbook lint --since origin/main
   opsbook lint disk-cleanup --json
   opsbook lint --format sarif > opsbook-lint.sarif`,
   async run(ctx) {
@@ -63,8 +75,10 @@ Examples:
     const results = await loadCatalog(config, ctx.positionals);
     const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
     const bundles = results.flatMap((r): RunbookBundle[] => (r.ok ? [r.bundle] : []));
+    const since = stringOption(ctx, 'since');
     const report = await lintRunbooks(bundles, {
       ...(process.env.OPSBOOK_SHELLCHECK ? { shellcheck: process.env.OPSBOOK_SHELLCHECK } : {}),
+      ...(since !== undefined ? { since: { rev: since, cwd: config.root } } : {}),
     });
     const exit = problems.length
       ? exitCodes.invalid

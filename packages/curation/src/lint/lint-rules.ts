@@ -63,6 +63,11 @@ const rules = {
     severity: 'warning',
     summary: '# opsbook-lint disable= that suppresses nothing: remove it',
   },
+  'version-unchanged': {
+    severity: 'error',
+    summary:
+      'with --since REV: the runbook changed since REV, but neither its version nor a pending changeset says so',
+  },
 } as const satisfies Record<string, Omit<LintRule, 'id'>>;
 
 export type OwnRuleId = keyof typeof rules;

@@ -8,10 +8,13 @@ import { ownRuleFindings } from './own-rules.js';
 import { locatedSteps, type ShellText, shellTexts } from './shell-texts.js';
 import { runShellCheck, type ShellCheckComment, shellCheckVersion } from './shellcheck.js';
 import { applySuppressions, type Directive, readDirectives } from './suppressions.js';
+import { type SinceRevision, versionBaseline, versionFindings } from './version-rules.js';
 
 export interface LintOptions {
   /** The ShellCheck program: a name on PATH or a path (default `shellcheck`). */
   shellcheck?: string;
+  /** Also check the version rule against this git revision (`opsbook lint --since REV`). */
+  since?: SinceRevision;
   signal?: AbortSignal;
 }
 
@@ -75,6 +78,11 @@ export async function lintRunbooks(
       shellCheckVersion(program, options.signal),
       runShellCheck(program, [...byPath.keys()], options.signal),
     ]);
+    const baseline = options.since ? await versionBaseline(options.since) : undefined;
+    const versions = new Map<RunbookBundle, LintFinding[]>();
+    if (baseline)
+      for (const { bundle } of prepared)
+        versions.set(bundle, await versionFindings(bundle, baseline));
     const runbooks = prepared.map(({ bundle, steps, texts }) => {
       const own = new Set(texts);
       const found = comments.flatMap((c) => {
@@ -82,6 +90,7 @@ export async function lintRunbooks(
         return text && own.has(text) ? [findingOf(c, text, steps)] : [];
       });
       found.push(...ownRuleFindings(bundle, steps, texts));
+      found.push(...(versions.get(bundle) ?? []));
       const yaml = readDirectives(
         bundle.source.text,
         bundle.file,

@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { type RunbookBundle, UsageError } from '@opsbook/schema';
+import type { LintFinding } from './lint-finding.js';
+
+/*
+ * The version rule (issue #20 item 2): a runbook whose bundle changed since a revision (the last
+ * release, e.g. origin/main) must say so in its version, or in a changeset still to be applied,
+ * so that `pnpm version-packages` gives it a new version and a CHANGELOG entry. Files compared
+ * as git compares them (blob ids), but CHANGELOG.md and README.md at the top of the folder,
+ * which the bundle digest leaves out too.
+ */
+
+const run = promisify(execFile);
+const UNDIGESTED = new Set(['CHANGELOG.md', 'README.md']);
+
+/** `opsbook lint --since REV`: the revision, and the folder inside the git repository. */
+export interface SinceRevision {
+  rev: string;
+  /** Any folder inside the repository (the opsbook.yaml folder). */
+  cwd: string;
+}
+
+/** What the version rule reads once for every runbook. */
+export interface VersionBaseline {
+  rev: string;
+  commit: string;
+  repoRoot: string;
+  /** Package names a pending `.changeset/*.md` bumps. */
+  pending: ReadonlySet<string>;
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  const { stdout } = await run('git', ['-C', cwd, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Resolves the revision and reads the pending changesets; a usage error when git cannot. */
+export async function versionBaseline(since: SinceRevision): Promise<VersionBaseline> {
+  let repoRoot: string;
+  try {
+    repoRoot = (await git(since.cwd, ['rev-parse', '--show-toplevel'])).trim();
+  } catch {
+    throw new UsageError(
+      `--since needs a git repository: ${since.cwd} is not in one (or git is not installed)`,
+    );
+  }
+  let commit: string;
+  try {
+    commit = (
+      await git(repoRoot, ['rev-parse', '--verify', '--quiet', `${since.rev}^{commit}`])
+    ).trim();
+  } catch {
+    throw new UsageError(
+      `--since ${since.rev} is not a commit of ${repoRoot}: give a branch, tag or commit (e.g. origin/main, after git fetch)`,
+    );
+  }
+  return { rev: since.rev, commit, repoRoot, pending: await pendingChangesets(repoRoot) };
+}
+
+/** Package names the changesets in `<repoRoot>/.changeset/` bump (their front matter keys). */
+export async function pendingChangesets(repoRoot: string): Promise<Set<string>> {
+  const dir = path.join(repoRoot, '.changeset');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const pending = new Set<string>();
+  for (const name of names) {
+    if (!name.endsWith('.md') || name === 'README.md') continue;
+    const text = await readFile(path.join(dir, name), 'utf8');
+    const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text)?.[1] ?? '';
+    for (const m of front.matchAll(/^\s*["']?([^"':\s]+)["']?\s*:\s*(major|minor|patch)\s*$/gm))
+      pending.add(m[1]!);
+  }
+  return pending;
+}
+
+/** The version rule's finding for one runbook, if it changed without a version or changeset. */
+export async function versionFindings(
+  bundle: RunbookBundle,
+  base: VersionBaseline,
+): Promise<LintFinding[]> {
+  const rel = path.relative(base.repoRoot, bundle.dir).split(path.sep).join('/');
+  const before = await blobsAt(base, rel);
+  const now = await blobsIn(bundle.dir);
+  const changed = [...new Set([...before.keys(), ...now.keys()])]
+    .filter((f) => !UNDIGESTED.has(f) && before.get(f) !== now.get(f))
+    .sort();
+  if (changed.length === 0) return [];
+  const versionBefore = before.has('package.json')
+    ? (
+        JSON.parse(await git(base.repoRoot, ['show', `${base.commit}:${rel}/package.json`])) as {
+          version?: string;
+        }
+      ).version
+    : undefined;
+  if (versionBefore !== undefined && versionBefore !== bundle.version) return [];
+  if (base.pending.has(bundle.packageName)) return [];
+  const what =
+    before.size === 0
+      ? `is new since ${base.rev}`
+      : `changed since ${base.rev} (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? `, ${changed.length - 3} more` : ''})`;
+  return [
+    {
+      rule: 'version-unchanged',
+      source: 'opsbook',
+      severity: 'error',
+      file: bundle.file,
+      line: 1,
+      col: 1,
+      endLine: 1,
+      endCol: 1,
+      runbook: bundle.name,
+      message: `${bundle.name} ${what}, but its version is still ${bundle.version} and no changeset in .changeset/ names ${bundle.packageName}: run pnpm changeset and pick ${bundle.packageName} (or raise the version in its package.json)`,
+    },
+  ];
+}
+
+/** The git blob id of every file under `rel` at the baseline commit, by path inside `rel`. */
+async function blobsAt(base: VersionBaseline, rel: string): Promise<Map<string, string>> {
+  const out = await git(base.repoRoot, [
+    'ls-tree',
+    '-r',
+    '-z',
+    '--full-tree',
+    base.commit,
+    '--',
+    rel,
+  ]);
+  const blobs = new Map<string, string>();
+  for (const entry of out.split('\0')) {
+    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+    if (m?.[2]?.startsWith(`${rel}/`)) blobs.set(m[2].slice(rel.length + 1), m[1]!);
+  }
+  return blobs;
+}
+
+/** The git blob id of every file in `dir` as it is now (what `git hash-object` gives). */
+async function blobsIn(dir: string, prefix = ''): Promise<Map<string, string>> {
+  const blobs = new Map<string, string>();
+  for (const name of await readdir(path.join(dir, prefix))) {
+    const rel = prefix ? `${prefix}/${name}` : name;
+    const info = await lstat(path.join(dir, rel));
+    if (info.isDirectory()) {
+      for (const [k, v] of await blobsIn(dir, rel)) blobs.set(k, v);
+    } else if (info.isFile()) {
+      const bytes = await readFile(path.join(dir, rel));
+      blobs.set(
+        rel,
+        createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex'),
+      );
+    }
+  }
+  return blobs;
+}
