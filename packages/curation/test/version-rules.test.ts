@@ -123,6 +123,10 @@ describe('the version rule (lint --since REV)', () => {
     expect((await versionFindings())[0]?.message).toMatch(
       /^fx is new since HEAD, but its version is still 1\.0\.0 and no changeset/,
     );
+    // Never handed to git as one of its options.
+    await expect(versionFindings('--output=/tmp/x')).rejects.toThrow(
+      '--since "--output=/tmp/x" is not a revision',
+    );
     await expect(versionFindings('no-such-branch')).rejects.toThrow(
       /--since no-such-branch is not a commit of .*: give a branch, tag or commit/,
     );

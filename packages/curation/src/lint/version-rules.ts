@@ -40,6 +40,11 @@ async function git(cwd: string, args: string[]): Promise<string> {
 
 /** Resolves the revision and reads the pending changesets; a usage error when git cannot. */
 export async function versionBaseline(since: SinceRevision): Promise<VersionBaseline> {
+  // Given to git as an argument: a leading '-' would be read as one of its options.
+  if (since.rev === '' || since.rev.startsWith('-'))
+    throw new UsageError(
+      `--since ${JSON.stringify(since.rev)} is not a revision: give a branch, tag or commit (e.g. origin/main)`,
+    );
   let repoRoot: string;
   try {
     repoRoot = (await git(since.cwd, ['rev-parse', '--show-toplevel'])).trim();

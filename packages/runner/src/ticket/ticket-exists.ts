@@ -23,7 +23,7 @@ const CHECK_TIMEOUT_MS = 15_000;
 export async function checkTicketExists(
   services: Pick<TicketServices, 'tracker'>,
   key: string,
-  signal: AbortSignal | undefined = AbortSignal.timeout(CHECK_TIMEOUT_MS),
+  signal?: AbortSignal,
 ): Promise<TicketCheck> {
   try {
     await services.tracker.get(key, { signal: signal ?? AbortSignal.timeout(CHECK_TIMEOUT_MS) });
