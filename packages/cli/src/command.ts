@@ -134,6 +134,11 @@ function explainParseError(spec: Command, e: Error & { code?: string }, known: s
     /Option '(-[^']+)' argument missing/.exec(e.message) ??
     /Option '([^']+)' argument missing/.exec(e.message);
   if (missing?.[1]) return `option ${missing[1].split(',').pop()?.trim()} needs a value; ${help}`;
+  const dashed = /Option '(-[^']+)' argument is ambiguous/.exec(e.message);
+  if (dashed?.[1]) {
+    const name = dashed[1].split(',').pop()?.trim() ?? dashed[1];
+    return `option ${name} got a value that begins with '-': write ${name}=VALUE if that is the value you mean, or give ${name} a value; ${help}`;
+  }
   return `${e.message.split('\n')[0]}; ${help}`;
 }
 

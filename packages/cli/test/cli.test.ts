@@ -50,6 +50,17 @@ describe('opsbook (no command)', () => {
     );
   });
 
+  it('explains an option value that begins with a dash instead of calling it ambiguous', async () => {
+    const r = await runCli(['runs', 'list', '--limit', '-1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "error: option --limit got a value that begins with '-': write --limit=VALUE if that is the value you mean, or give --limit a value; see opsbook runs list --help\n",
+    );
+    const eq = await runCli(['runs', 'list', '--limit=-1']);
+    expect(eq.code).toBe(2);
+    expect(eq.stderr).toContain('--limit "-1" is not a positive whole number');
+  });
+
   it('has --help on every command', async () => {
     for (const c of ['validate', 'list', 'show', 'digest']) {
       const r = await runCli([c, '--help']);
