@@ -22,6 +22,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./lint.js')).default,
   },
   {
+    name: 'promote',
+    summary:
+      'turn an ad-hoc shell script into a runbook package: params from its arguments and environment, valid at once',
+    load: async () => (await import('./promote.js')).default,
+  },
+  {
     name: 'list',
     summary: 'list the runbooks of this repository',
     load: async () => (await import('./list.js')).default,
@@ -223,6 +229,12 @@ export const commands: CommandEntry[] = [
     summary:
       'usage of the runbooks from the run history: runs, failure rate, durations, rollbacks, failing steps, unused ones',
     load: async () => (await import('./stats.js')).default,
+  },
+  {
+    name: 'catalog',
+    summary:
+      'write a searchable HTML catalog and a Markdown one of every runbook: params, steps, versions, approvals and runs',
+    load: async () => (await import('./catalog.js')).default,
   },
   {
     name: 'backup list',
