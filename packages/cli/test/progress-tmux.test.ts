@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World, waitFor } from './opsbook-world.js';
 import { binPath, userEnv } from './run-cli.js';
+import { dirParam, header } from './runbook-fixtures.js';
 
 /*
  * Issue 17 item 12: what a person sees of `opsbook run` on a terminal. The real binary runs in a
@@ -22,18 +23,9 @@ const execFileAsync = promisify(execFile);
  * whose color is blue goes straight through: the test decides when the run goes on.
  */
 const gateRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: gate
-  title: Test runbook gate
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('gate', 'change', 'P3')}spec:
   params:
-    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
-  targets: {default: all, concurrency: 10, maxFailures: 5}
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
   steps:
     - id: wait
       name: Wait for the gate
@@ -46,13 +38,20 @@ spec:
  * folder, so removing the world removes it too (a killed server leaves its socket file behind).
  */
 class Pane {
+  folder = '';
   socket = '';
+  private started = 0;
   tmux(args: string[]) {
     return execFileAsync('tmux', ['-S', this.socket, ...args]);
   }
-  /** Starts `command` (shell text) in a 120×40 pane that stays after the command ended. */
+  /**
+   * Starts `command` (shell text) in a 120×40 pane that stays after the command ended. Each
+   * start gets a server of its own: `kill-server` returns before the old server has gone, and a
+   * new session on its socket could reach the dying server ("server exited unexpectedly").
+   */
   async start(command: string) {
     await this.stop();
+    this.socket = path.join(this.folder, `tmux-${++this.started}.sock`);
     await this.tmux([
       'new-session',
       '-d',
@@ -88,7 +87,7 @@ let world: World;
 const pane = new Pane();
 beforeAll(async () => {
   world = await createWorld({ hostCount: 3, runbooks: { gate: gateRunbook } });
-  pane.socket = path.join(world.dir, 'tmux.sock');
+  pane.folder = world.dir;
   const downPort = await findFreePort('127.0.0.9');
   await world.writeInventory({
     vars: { h2: { color: 'green' }, h3: { color: 'green' } },

@@ -18,7 +18,7 @@ import {
 } from './opsbook-world.js';
 import type { CliResult } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
-import { secretRunbook } from './runbook-fixtures.js';
+import { dirParam, header, secretRunbook } from './runbook-fixtures.js';
 
 /*
  * Issue #16 item 5, "Done means": `opsbook run --distribute` against a real PostgreSQL (state
@@ -29,18 +29,9 @@ import { secretRunbook } from './runbook-fixtures.js';
 
 /** Appends a line per run to `<host>.runs`: a host that ran twice has two lines. */
 const countedRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: counted
-  title: Count the runs on each host
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('counted', 'change', 'P3', { title: 'Count the runs on each host' })}spec:
   params:
-    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
-    seconds: {type: integer, default: 0, minimum: 0}
+${dirParam}    seconds: {type: integer, default: 0, minimum: 0}
   targets: {default: all, concurrency: 10, maxFailures: 5}
   steps:
     - id: count

@@ -13,6 +13,7 @@ import {
 } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { hostOf, readJournal, runApproval } from './run-outcome.js';
+import { dirParam, header } from './runbook-fixtures.js';
 
 /*
  * Issue #17 item 8, "Done means": approvals are not wasted. Through the real binary, real sshd
@@ -24,18 +25,9 @@ import { hostOf, readJournal, runApproval } from './run-outcome.js';
 
 /** Counts every attempt on a host, and fails unless `<host>.allow` exists in the folder. */
 const attemptRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: attempt
-  title: Count attempts, succeed where allowed
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('attempt', 'change', 'P3', { title: 'Count attempts, succeed where allowed' })}spec:
   params:
-    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
-  targets: {default: all, concurrency: 3, maxFailures: 5}
+${dirParam}  targets: {default: all, concurrency: 3, maxFailures: 5}
   steps:
     - id: attempt
       name: Count the attempt, succeed only where allowed

@@ -27,19 +27,26 @@ export async function shippedRunbook(name: string): Promise<RunbookFixture> {
  * shares this machine's filesystem).
  */
 
-function header(name: string, category: string, grade: string): string {
+/** The lines before `spec:` of a test runbook; `title` and `description` default to none given. */
+export function header(
+  name: string,
+  category: string,
+  grade: string,
+  more: { title?: string; description?: string } = {},
+): string {
   return `apiVersion: opsbook/v1
 kind: Runbook
 metadata:
   name: ${name}
-  title: Test runbook ${name}
-  category: ${category}
+  title: ${more.title ?? `Test runbook ${name}`}
+${more.description ? `  description: ${more.description}\n` : ''}  category: ${category}
   grade: ${grade}
   owners: [ops-test]
 `;
 }
 
-const dirParam = `    dir: {type: string, required: true, pattern: "^/", description: Marker folder}\n`;
+/** The `dir` param every marker-writing runbook declares (one line of `spec.params`). */
+export const dirParam = `    dir: {type: string, required: true, pattern: "^/", description: Marker folder}\n`;
 
 /** Touches `<host>.pre` in prechecks and writes the host's color var to `<host>.ran`. */
 export function markerRunbook(name = 'marker', grade = 'P3', category = 'change'): RunbookFixture {

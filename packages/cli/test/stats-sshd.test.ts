@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { runApproval } from './run-outcome.js';
+import { dirParam, header } from './runbook-fixtures.js';
 
 /*
  * opsbook stats over journals the runner itself wrote: a change runbook run for real over sshd,
@@ -12,19 +13,9 @@ import { runApproval } from './run-outcome.js';
 
 const colorCheck: RunbookFixture = {
   version: '2.1.0',
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: color-check
-  title: Refuse red hosts, undo on them
-  description: Fails on a host whose color is red, which then rolls back.
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('color-check', 'change', 'P3', { title: 'Refuse red hosts, undo on them', description: 'Fails on a host whose color is red, which then rolls back.' })}spec:
   params:
-    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
-  targets: {default: all, concurrency: 2, maxFailures: 5}
+${dirParam}  targets: {default: all, concurrency: 2, maxFailures: 5}
   steps:
     - id: check-color
       name: Fail on a red host
