@@ -3,8 +3,8 @@
 # npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
 # ssh-agent), PostgreSQL, Chromium, the peers the benchmarks compare with (pssh, Ansible), and
 # GNU time (/usr/bin/time), with which scripts/bench/fanout.mjs measures them, and BusyBox,
-# openssl and strace for the inspection and exec tests, tmux for the live progress test, and
-# ShellCheck for opsbook lint.
+# openssl and strace for the inspection and exec tests, tmux for the live progress test,
+# ShellCheck for opsbook lint, and Prometheus with Alertmanager for the alerts tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,15 +35,35 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # opsbook lint runs every script and run: block through ShellCheck; its tests need the real one.
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
-if [ ${#need[@]} -gt 0 ]; then
+# The alerts tests drive a real Prometheus and Alertmanager, which the testkit starts on free
+# loopback ports; the packages' own services (ports 9090, 9093, 9094) are not wanted.
+quiet=()
+[ -x /usr/bin/prometheus ] || quiet+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] || quiet+=(prometheus-alertmanager)
+if [ $((${#need[@]} + ${#quiet[@]})) -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: missing Debian packages ${need[*]}: run this script as root (or: sudo apt-get install ${need[*]})" >&2
+    echo "setup: missing Debian packages ${need[*]} ${quiet[*]}: run this script as root (or: sudo apt-get install ${need[*]} ${quiet[*]})" >&2
     exit 1
   fi
-  echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ${#quiet[@]} -gt 0 ]; then
+  # Their postinst starts the service (invoke-rc.d without systemd, deb-systemd-invoke with it),
+  # and fails the install when it cannot. Both ask policy-rc.d first: while these two install,
+  # one that answers 101 (action forbidden) keeps the services stopped, unless the host has its own.
+  echo "setup: installing ${quiet[*]} (their services not started)"
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  apt-get install -y -qq --no-install-recommends "${quiet[@]}" >/dev/null
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only
