@@ -14,6 +14,7 @@ export {
   selectFindings,
 } from './findings.js';
 export { FINDINGS_DIR, findingsPath } from './findings-files.js';
+export { GroupCommit } from './group-commit.js';
 export {
   chainLine,
   checkEvent,
@@ -49,7 +50,10 @@ export {
   type RunEndRecord,
   type RunRecord,
 } from './ledger.js';
+export { withLockFile } from './lock-file.js';
 export { closeStateStores, stateStoreOf } from './open-store.js';
+export { isConnectionLoss, retryWhileDown } from './postgres/connection.js';
+export { type Database, openDatabase } from './postgres/database.js';
 export {
   type MigrateOptions,
   type MigrationResult,

@@ -173,6 +173,51 @@ export const migrations: readonly Migration[] = [
       alter table opsbook_runs add check (reached is null or ended_at is not null);
     `,
   },
+  {
+    version: 6,
+    name: 'alerts and incidents',
+    sql: `
+      -- Every alert Alertmanager delivered (opsbook alerts serve / ingest), once per fingerprint,
+      -- startsAt and status: a retry of the same alert is the same row (on conflict do nothing).
+      -- starts_at is the text Alertmanager sent, the dedupe key; alert is the stored record.
+      -- converged is set by the pass that put the alert into an incident (@opsbook/alerts).
+      create table opsbook_alerts (
+        seq bigserial primary key,
+        fingerprint text not null,
+        starts_at text not null,
+        status text not null check (status in ('firing', 'resolved')),
+        received_at timestamptz not null,
+        alert jsonb not null,
+        converged boolean not null default false,
+        unique (fingerprint, starts_at, status)
+      );
+      create index opsbook_alerts_received_at on opsbook_alerts (received_at);
+      create index opsbook_alerts_unconverged on opsbook_alerts (seq) where not converged;
+
+      -- One row per incident: alerts converged into one graded ticket. incident is the whole
+      -- record (alerts, grade and re-grades, assignee, dispatch state); the columns are for SQL.
+      create table opsbook_alert_incidents (
+        id text primary key,
+        opened_at timestamptz not null,
+        updated_at timestamptz not null,
+        open boolean not null,
+        grade text not null check (grade in ('P1', 'P2', 'P3', 'P4')),
+        ticket text,
+        incident jsonb not null
+      );
+      create index opsbook_alert_incidents_open on opsbook_alert_incidents (id) where open;
+      create index opsbook_alert_incidents_opened_at on opsbook_alert_incidents (opened_at);
+
+      -- The convergence's counters (next incident number, round-robin positions): one row,
+      -- locked by every pass, so that passes of several receivers take turns.
+      create table opsbook_alert_progress (
+        id int primary key check (id = 1),
+        next_incident int not null check (next_incident >= 1),
+        counters jsonb not null
+      );
+      insert into opsbook_alert_progress (id, next_incident, counters) values (1, 1, '{}');
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */
