@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { alertFingerprint } from './alert-burst.js';
 import { type AlertingStack, startAlertingStack, startPrometheus } from './alertmanager.js';
 import { fakeHosts, type MetricsExporter, startMetricsExporter } from './metrics-exporter.js';
 
@@ -135,6 +136,8 @@ describe('startAlertingStack', () => {
       endsAt: '0001-01-01T00:00:00Z',
     });
     expect(first.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    // makeAlertBurst's fingerprints are the real Alertmanager's.
+    expect(alertFingerprint(first.labels)).toBe(first.fingerprint);
     expect(Number.isNaN(Date.parse(first.startsAt))).toBe(false);
     expect(first.generatorURL.startsWith(`${stack.prometheus.url}/graph?`)).toBe(true);
     expect(
