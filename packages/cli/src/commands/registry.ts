@@ -219,6 +219,18 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./outbox.js')).flush,
   },
   {
+    name: 'alerts serve',
+    summary:
+      "receive Alertmanager's webhook: store every alert durably, converge, grade and dispatch tickets (seniors)",
+    load: async () => (await import('./alerts-serve.js')).serve,
+  },
+  {
+    name: 'alerts ingest',
+    summary:
+      'store the alerts of saved Alertmanager webhook bodies (files or stdin), as serve would',
+    load: async () => (await import('./alerts.js')).ingest,
+  },
+  {
     name: 'report',
     summary:
       'environment health from the journal: scores, trends, changes, headroom (HTML, Markdown, JSON)',

@@ -1,0 +1,106 @@
+import { parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
+import type { FromSchema } from 'json-schema-to-ts';
+import { alertsErrors } from './error-codes.js';
+import { validateWebhook as generatedValidateWebhook } from './generated/validators.js';
+import type { webhookSchema } from './webhook-schema.js';
+
+export type WebhookPayload = FromSchema<typeof webhookSchema>;
+type WebhookAlert = WebhookPayload['alerts'][number];
+
+const validateWebhook = generatedValidateWebhook as unknown as Validator<WebhookPayload>;
+
+/**
+ * One alert as opsbook stores it: what Alertmanager sent for it, and when it arrived. The same
+ * alert sent again (a retry, a repeat while it fires) has the same fingerprint, startsAt and
+ * status, and is stored once (`alertKey`).
+ */
+export interface AlertRecord {
+  fingerprint: string;
+  /** As Alertmanager sent it (RFC 3339, up to nanoseconds): part of the dedupe key. */
+  startsAt: string;
+  status: 'firing' | 'resolved';
+  /** When it resolved (resolved alerts only; Alertmanager's zero time is dropped). */
+  endsAt?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  generatorURL?: string;
+  /** ISO time opsbook received it. */
+  receivedAt: string;
+  /** The Alertmanager receiver it came through. */
+  receiver?: string;
+}
+
+/** What makes two deliveries the same alert: a retry of either is stored once. */
+export function alertKey(a: Pick<AlertRecord, 'fingerprint' | 'startsAt' | 'status'>): string {
+  return `${a.fingerprint}|${a.startsAt}|${a.status}`;
+}
+
+/** The alertname label, or a stand-in that says it had none. */
+export function alertName(a: Pick<AlertRecord, 'labels'>): string {
+  return a.labels.alertname ?? '(no alertname)';
+}
+
+/** Go's zero time, which Alertmanager sends as endsAt of a firing alert. */
+const ZERO_TIME = /^0001-01-01T/;
+
+function recordOf(alert: WebhookAlert, receivedAt: string, receiver?: string): AlertRecord {
+  const record: AlertRecord = {
+    fingerprint: alert.fingerprint,
+    startsAt: alert.startsAt,
+    status: alert.status,
+    labels: alert.labels,
+    annotations: alert.annotations ?? {},
+    receivedAt,
+  };
+  if (alert.status === 'resolved' && alert.endsAt && !ZERO_TIME.test(alert.endsAt))
+    record.endsAt = alert.endsAt;
+  if (alert.generatorURL) record.generatorURL = alert.generatorURL;
+  if (receiver) record.receiver = receiver;
+  return record;
+}
+
+/**
+ * The alerts of one webhook body (Alertmanager version 4), or ALERT_PAYLOAD_INVALID naming
+ * each problem at its line and column in the body (`source` names the body in messages: the
+ * file given to `opsbook alerts ingest`, or `request from ADDRESS`). JSON.parse and the
+ * generated validator take a valid body; only a refused one is parsed again for positions.
+ */
+export function parseWebhookBody(
+  body: Uint8Array | string,
+  receivedAt: Date,
+  source: string,
+): AlertRecord[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (value === undefined || !validateWebhook(value)) throw invalidBody(body, source);
+  const at = receivedAt.toISOString();
+  return value.alerts.map((a) => recordOf(a, at, value.receiver));
+}
+
+function invalidBody(body: Uint8Array | string, source: string) {
+  const located = parseJsonSource(source, body);
+  const problems =
+    located.problems.length || located.value === undefined
+      ? located.problems
+      : validateWebhook(located.value)
+        ? []
+        : schemaProblems(located, validateWebhook.errors);
+  return new alertsErrors.ValidationError(
+    problems.length
+      ? problems
+      : [
+          {
+            file: source,
+            line: 0,
+            col: 0,
+            rule: 'bad-json',
+            message: 'not a JSON document: Alertmanager sends a JSON object with version "4"',
+          },
+        ],
+    'ALERT_PAYLOAD_INVALID',
+  );
+}

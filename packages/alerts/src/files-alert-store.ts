@@ -1,0 +1,229 @@
+import { type FileHandle, mkdir, open, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { syncDirectory, writeFileAtomic } from '@opsbook/schema';
+import { type LockOptions, withLockFile } from '@opsbook/state';
+import { type AlertRecord, alertKey } from './alert.js';
+import type { AlertDay, AlertState, AlertStore, StateChange } from './alert-store.js';
+import { utcDay } from './alert-store.js';
+import { alertsErrors } from './error-codes.js';
+import type { Incident } from './incident.js';
+import { matchesQuery } from './incident-query.js';
+import { type IntakeCursor, readIntakeAfter, readIntakeLines } from './intake-files.js';
+
+export const ALERTS_DIR = 'alerts';
+const PRIVATE = { mode: 0o600, dirMode: 0o700 } as const;
+
+interface StateFile {
+  version: 1;
+  cursor: IntakeCursor;
+  nextIncident: number;
+  counters: Record<string, number>;
+  incidents: Incident[];
+}
+
+const EMPTY: StateFile = {
+  version: 1,
+  cursor: { offsets: {}, doneBefore: '' },
+  nextIncident: 1,
+  counters: {},
+  incidents: [],
+};
+
+/**
+ * The files backend, under `<stateDir>/alerts/` (one engineer or one receiver machine):
+ *
+ * - `intake/YYYY-MM-DD.jsonl`: every alert received that UTC day, one JSON line each, appended
+ *   and fsynced before the webhook is answered;
+ * - `state.json`: the open incidents, the counters and how far each intake file is converged,
+ *   replaced atomically by each pass under `state.lock`;
+ * - `incidents/INC-<n>.json`: incidents that closed (quiet), kept for list, show and reports.
+ */
+export function filesAlertStore(
+  stateDir: string,
+  options: { lock?: LockOptions } = {},
+): AlertStore {
+  const dir = path.join(stateDir, ALERTS_DIR);
+  const intakeDir = path.join(dir, 'intake');
+  const stateFile = path.join(dir, 'state.json');
+  const archiveDir = path.join(dir, 'incidents');
+  const handles = new Map<string, Promise<FileHandle>>();
+  let appending: Promise<unknown> = Promise.resolve();
+
+  const handleFor = (day: string): Promise<FileHandle> => {
+    let handle = handles.get(day);
+    if (!handle) {
+      handle = openForAppend(intakeDir, day);
+      handles.set(day, handle);
+      handle.catch(() => handles.delete(day));
+    }
+    return handle;
+  };
+
+  const appendNow = async (records: readonly AlertRecord[]): Promise<boolean[]> => {
+    const byDay = new Map<string, string[]>();
+    for (const r of records) {
+      const day = utcDay(r.receivedAt);
+      let lines = byDay.get(day);
+      if (!lines) byDay.set(day, (lines = []));
+      lines.push(`${JSON.stringify(r)}\n`);
+    }
+    for (const [day, lines] of byDay) {
+      const handle = await handleFor(day);
+      await handle.write(lines.join(''));
+      await handle.datasync();
+    }
+    return records.map(() => true);
+  };
+
+  const readState = async (): Promise<StateFile> => {
+    try {
+      return JSON.parse(await readFile(stateFile, 'utf8')) as StateFile;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(EMPTY);
+      throw e;
+    }
+  };
+
+  const readArchived = async (): Promise<Incident[]> => {
+    const names = await readdir(archiveDir).catch(() => [] as string[]);
+    const found: Incident[] = [];
+    for (const name of names.filter((n) => /^INC-\d+\.json$/.test(n)))
+      found.push(JSON.parse(await readFile(path.join(archiveDir, name), 'utf8')) as Incident);
+    return found;
+  };
+
+  const exclusive = <T>(work: () => Promise<T>) =>
+    withLockFile(path.join(dir, 'state.lock'), options.lock ?? {}, work, (holder) => {
+      return new alertsErrors.WorkFailedError(
+        'ALERTS_LOCKED',
+        `the alert state in ${dir} is locked by ${holder === undefined ? 'another process' : `process ${holder}`}: ` +
+          'wait for it (a long dispatch to a slow tracker), or delete state.lock if no opsbook alerts command runs',
+        { lock: path.join(dir, 'state.lock'), holder },
+      );
+    });
+
+  const save = async (state: StateFile, change: StateChange): Promise<void> => {
+    if (change.nextIncident !== undefined) state.nextIncident = change.nextIncident;
+    if (change.counters) state.counters = change.counters;
+    const byId = new Map(state.incidents.map((i) => [i.id, i]));
+    for (const incident of change.incidents ?? []) {
+      if (incident.open) {
+        byId.set(incident.id, incident);
+      } else {
+        // Archived first: a crash before state.json is replaced leaves it in both, never lost.
+        await writeFileAtomic(
+          path.join(archiveDir, `${incident.id}.json`),
+          JSON.stringify(incident),
+          PRIVATE,
+        );
+        byId.delete(incident.id);
+      }
+    }
+    state.incidents = [...byId.values()];
+    await writeFileAtomic(stateFile, JSON.stringify(state), PRIVATE);
+  };
+
+  return {
+    kind: 'files',
+    location: dir,
+    append(records) {
+      const next = appending.catch(() => undefined).then(() => appendNow(records));
+      appending = next;
+      return next;
+    },
+    async recentKeys(since) {
+      const keys: string[] = [];
+      const from = since.toISOString();
+      for await (const r of readIntakeLines(intakeDir, utcDay(from), '9999-12-31'))
+        if (r.receivedAt >= from) keys.push(alertKey(r));
+      return keys;
+    },
+    async transact(take, work) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      return exclusive(async () => {
+        const state = await readState();
+        const { alerts, cursor } =
+          take > 0
+            ? await readIntakeAfter(intakeDir, state.cursor, take)
+            : { alerts: [], cursor: state.cursor };
+        const view: AlertState = {
+          nextIncident: state.nextIncident,
+          counters: { ...state.counters },
+          incidents: structuredClone(state.incidents),
+        };
+        const { change, result } = await work(view, alerts);
+        state.cursor = cursor;
+        await save(state, change);
+        return result;
+      });
+    },
+    async incidents(query = {}) {
+      const open = (await readState()).incidents;
+      const all = query.open ? open : [...open, ...(await readArchived())];
+      return all.filter((i) => matchesQuery(i, query)).sort(newestFirst);
+    },
+    async incident(idOrTicket) {
+      const open = (await readState()).incidents;
+      const hit = open.find((i) => i.id === idOrTicket || i.ticket.key === idOrTicket);
+      if (hit) return hit;
+      if (/^INC-\d+$/.test(idOrTicket)) {
+        const archived = await readFile(path.join(archiveDir, `${idOrTicket}.json`), 'utf8').catch(
+          () => undefined,
+        );
+        if (archived) return JSON.parse(archived) as Incident;
+      }
+      return (await readArchived()).find((i) => i.ticket.key === idOrTicket);
+    },
+    async alertDays(since, until) {
+      const from = since.toISOString();
+      const to = until.toISOString();
+      const days = new Map<string, { keys: Set<string>; day: AlertDay }>();
+      for await (const r of readIntakeLines(intakeDir, utcDay(from), utcDay(to))) {
+        if (r.receivedAt < from || r.receivedAt > to) continue;
+        const day = utcDay(r.receivedAt);
+        let entry = days.get(day);
+        if (!entry)
+          days.set(day, (entry = { keys: new Set(), day: { day, firing: 0, resolved: 0 } }));
+        const key = alertKey(r);
+        if (entry.keys.has(key)) continue;
+        entry.keys.add(key);
+        entry.day[r.status]++;
+      }
+      return [...days.values()].map((d) => d.day).sort((a, b) => a.day.localeCompare(b.day));
+    },
+    async close() {
+      await appending.catch(() => undefined);
+      const open = [...handles.values()];
+      handles.clear();
+      await Promise.all(open.map(async (h) => (await h).close().catch(() => undefined)));
+    },
+  };
+}
+
+function newestFirst(a: Incident, b: Incident): number {
+  return b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id, 'en', { numeric: true });
+}
+
+/**
+ * Opens the day's intake file for appending. A line a crashed writer left without its newline
+ * (never acknowledged: its fsync did not return) is ended first, so the next line stands alone.
+ */
+async function openForAppend(intakeDir: string, day: string): Promise<FileHandle> {
+  await mkdir(intakeDir, { recursive: true, mode: 0o700 });
+  const file = path.join(intakeDir, `${day}.jsonl`);
+  const handle = await open(file, 'a+', 0o600);
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) {
+      await syncDirectory(intakeDir);
+    } else {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) await handle.write('\n');
+    }
+    return handle;
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,130 @@
+import type { Doc } from '@opsbook/tracker';
+
+export type Grade = 'P1' | 'P2' | 'P3' | 'P4';
+export const grades: readonly Grade[] = ['P1', 'P2', 'P3', 'P4'];
+
+/** One alert of an incident (by fingerprint), as the ticket shows it. */
+export interface IncidentAlert {
+  fingerprint: string;
+  alertname: string;
+  labels: Record<string, string>;
+  /** The `summary` annotation, else `description`. */
+  summary?: string;
+  severity?: string;
+  /** The inventory host (or the host label's value when the inventory does not know it). */
+  host?: string;
+  service?: string;
+  status: 'firing' | 'resolved';
+  /** startsAt of its latest firing. */
+  startsAt: string;
+  endsAt?: string;
+  generatorURL?: string;
+  /** When opsbook first received it, and when it last changed. */
+  firstSeen: string;
+  lastChange: string;
+  /** How many times it fired (more than once: it flaps; it never opened another incident). */
+  fired: number;
+  /** What the ticket last said of it; absent while the ticket has not shown it. */
+  reported?: { status: 'firing' | 'resolved'; fired: number };
+}
+
+/** A person a senior's key proved (approvers.yaml), as the re-grade records them. */
+export interface ProvenPerson {
+  id: string;
+  name: string;
+  fingerprint: string;
+  jira?: string;
+}
+
+/** A grade and why: by the rules of alerts.yaml, or by a senior (signed with their key). */
+export interface GradeDecision {
+  grade: Grade;
+  reason: string;
+  at: string;
+  /** The senior who re-graded; absent when the rules graded. */
+  by?: ProvenPerson;
+  /** The senior's SSHSIG over the decision without `proof` (namespace opsbook-ticket). */
+  proof?: { keyid: string; sshsig: string };
+}
+
+/** The ticket of an incident, as far as it was made: what makes its dispatch happen once. */
+export interface TicketDispatch {
+  /** Recorded with the create on the tracker: a create that may have happened is found by it. */
+  deliveryId: string;
+  /** A create was sent (its outcome may be unknown): probe before sending again. */
+  attempted: boolean;
+  key?: string;
+  url?: string;
+  createdAt?: string;
+  /** The assignee was set on the ticket. */
+  assigned?: boolean;
+}
+
+/** A comment for the ticket: new alerts or changes of one batch, or a re-grade. */
+export interface CommentBatch {
+  n: number;
+  kind: 'alerts' | 'regrade';
+  deliveryId: string;
+  body: Doc;
+  queuedAt: string;
+  /** Sent at least once (the outcome may be unknown): probe before sending again. */
+  attempted: boolean;
+  /** The tracker's comment id once it is known to be there. */
+  commentId?: string;
+}
+
+/** Alerts converged into one problem: one graded ticket, assigned to one engineer. */
+export interface Incident {
+  /** `INC-<n>`, numbered by the store. */
+  id: string;
+  /** The correlation rule that opened it (`fallback` when none matched). */
+  rule: string;
+  /** What its alerts have in common (`cluster=eu-1`, `group:db`, `host:db-3`, …). */
+  keys: string[];
+  /** alerts.yaml's version when it opened. */
+  rulesVersion: number;
+  openedAt: string;
+  updatedAt: string;
+  /** Earliest and latest startsAt of its alerts: the time window counts from these. */
+  firstStartsAt: string;
+  lastStartsAt: string;
+  /** When an alert last arrived or changed. */
+  lastActivity: string;
+  /** Takes new alerts; false once quiet (all resolved for alerts.yaml's `quiet`). */
+  open: boolean;
+  alerts: IncidentAlert[];
+  /** The grade in force: the rules', or the last re-grade's. */
+  grade: GradeDecision;
+  /** What the rules say now (a re-grade keeps its grade; the rules' grade is still shown). */
+  ruleGrade: { grade: Grade; reason: string };
+  regrades: GradeDecision[];
+  /** Runbooks alerts.yaml suggests for its alerts, and which alert label suggested each. */
+  runbooks: { runbook: string; because: string }[];
+  /** The tracker account it is assigned to, and by which ownership rule. */
+  assignee?: string;
+  assignedBy?: string;
+  ticket: TicketDispatch;
+  comments: CommentBatch[];
+}
+
+/** The inventory hosts (or host label values) of an incident's alerts, sorted. */
+export function incidentHosts(incident: Pick<Incident, 'alerts'>): string[] {
+  return [...new Set(incident.alerts.flatMap((a) => (a.host ? [a.host] : [])))].sort();
+}
+
+/** The services of an incident's alerts, sorted. */
+export function incidentServices(incident: Pick<Incident, 'alerts'>): string[] {
+  return [...new Set(incident.alerts.flatMap((a) => (a.service ? [a.service] : [])))].sort();
+}
+
+/** How many of its alerts fire now. */
+export function firingCount(incident: Pick<Incident, 'alerts'>): number {
+  return incident.alerts.filter((a) => a.status === 'firing').length;
+}
+
+/** Its alerts whose state the ticket does not show yet. */
+export function unreported(incident: Pick<Incident, 'alerts'>): IncidentAlert[] {
+  return incident.alerts.filter(
+    (a) => a.reported?.status !== a.status || a.reported.fired !== a.fired,
+  );
+}

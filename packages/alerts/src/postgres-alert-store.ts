@@ -1,0 +1,171 @@
+import { type Database, openDatabase, retryWhileDown } from '@opsbook/state';
+import type { PoolClient } from 'pg';
+import { type AlertRecord, alertKey } from './alert.js';
+import type { AlertDay, AlertState, AlertStore, StateChange } from './alert-store.js';
+import type { Incident } from './incident.js';
+
+/**
+ * The PostgreSQL backend: the team's state store (migration 6 of @opsbook/state). An alert is a
+ * row of `opsbook_alerts`, unique per fingerprint, startsAt and status, so a retry from any
+ * receiver is stored once; a pass locks `opsbook_alert_progress`, so passes of several
+ * receivers take turns, and takes the alerts not converged yet in the same transaction.
+ */
+export function postgresAlertStore(options: { url?: string | undefined } = {}): AlertStore {
+  const db = openDatabase(options.url);
+  return {
+    kind: 'postgres',
+    location: db.target.location,
+    append: (records) => db.guard(() => retryWhileDown(() => insertAlerts(db, records))),
+    recentKeys: (since) =>
+      db.guard(async () => {
+        const rows = await db.query<{ fingerprint: string; starts_at: string; status: string }>(
+          'select fingerprint, starts_at, status from opsbook_alerts where received_at >= $1',
+          [since.toISOString()],
+        );
+        return rows.map((r) =>
+          alertKey({
+            fingerprint: r.fingerprint,
+            startsAt: r.starts_at,
+            status: r.status as AlertRecord['status'],
+          }),
+        );
+      }),
+    transact: (take, work) =>
+      db.guard(() =>
+        db.transaction(async (client) => {
+          const state = await readState(client);
+          const taken =
+            take > 0
+              ? (
+                  await client.query<{ seq: string; alert: AlertRecord }>(
+                    'select seq, alert from opsbook_alerts where not converged order by seq limit $1',
+                    [take],
+                  )
+                ).rows
+              : [];
+          const { change, result } = await work(
+            state,
+            taken.map((r) => r.alert),
+          );
+          await saveChange(client, change);
+          if (taken.length)
+            await client.query(
+              'update opsbook_alerts set converged = true where seq = any($1::bigint[])',
+              [taken.map((r) => r.seq)],
+            );
+          return result;
+        }),
+      ),
+    incidents: (query = {}) =>
+      db.guard(async () => {
+        const rows = await db.query<{ incident: Incident }>(
+          `select incident from opsbook_alert_incidents
+            where ($1::boolean is not true or open)
+              and ($2::timestamptz is null or opened_at >= $2)
+              and ($3::timestamptz is null or opened_at <= $3)
+            order by opened_at desc, length(id) desc, id desc`,
+          [
+            query.open ?? null,
+            query.since?.toISOString() ?? null,
+            query.until?.toISOString() ?? null,
+          ],
+        );
+        return rows.map((r) => r.incident);
+      }),
+    incident: (idOrTicket) =>
+      db.guard(async () => {
+        const rows = await db.query<{ incident: Incident }>(
+          `select incident from opsbook_alert_incidents where id = $1 or ticket = $1
+            order by (id = $1) desc limit 1`,
+          [idOrTicket],
+        );
+        return rows[0]?.incident;
+      }),
+    alertDays: (since, until) =>
+      db.guard(async () => {
+        const rows = await db.query<{ day: string; status: string; n: string }>(
+          `select to_char(received_at at time zone 'UTC', 'YYYY-MM-DD') as day, status, count(*) as n
+             from opsbook_alerts where received_at between $1 and $2 group by 1, 2 order by 1`,
+          [since.toISOString(), until.toISOString()],
+        );
+        const days = new Map<string, AlertDay>();
+        for (const r of rows) {
+          let day = days.get(r.day);
+          if (!day) days.set(r.day, (day = { day: r.day, firing: 0, resolved: 0 }));
+          day[r.status as 'firing' | 'resolved'] = Number(r.n);
+        }
+        return [...days.values()];
+      }),
+    close: () => db.close(),
+  };
+}
+
+async function insertAlerts(db: Database, records: readonly AlertRecord[]): Promise<boolean[]> {
+  if (records.length === 0) return [];
+  const rows = await db.query<{ fingerprint: string; starts_at: string; status: string }>(
+    `insert into opsbook_alerts (fingerprint, starts_at, status, received_at, alert)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
+     on conflict do nothing
+     returning fingerprint, starts_at, status`,
+    [
+      records.map((r) => r.fingerprint),
+      records.map((r) => r.startsAt),
+      records.map((r) => r.status),
+      records.map((r) => r.receivedAt),
+      records.map((r) => JSON.stringify(r)),
+    ],
+  );
+  const stored = new Set(
+    rows.map((r) =>
+      alertKey({
+        fingerprint: r.fingerprint,
+        startsAt: r.starts_at,
+        status: r.status as AlertRecord['status'],
+      }),
+    ),
+  );
+  // A key repeated inside one batch is stored once: the first of them.
+  return records.map((r) => stored.delete(alertKey(r)));
+}
+
+async function readState(client: PoolClient): Promise<AlertState> {
+  const progress = await client.query<{
+    next_incident: number;
+    counters: Record<string, number>;
+  }>('select next_incident, counters from opsbook_alert_progress where id = 1 for update');
+  const open = await client.query<{ incident: Incident }>(
+    'select incident from opsbook_alert_incidents where open order by opened_at, id',
+  );
+  return {
+    nextIncident: progress.rows[0]?.next_incident ?? 1,
+    counters: progress.rows[0]?.counters ?? {},
+    incidents: open.rows.map((r) => r.incident),
+  };
+}
+
+async function saveChange(client: PoolClient, change: StateChange): Promise<void> {
+  if (change.nextIncident !== undefined || change.counters)
+    await client.query(
+      `update opsbook_alert_progress set next_incident = coalesce($1, next_incident),
+         counters = coalesce($2::jsonb, counters) where id = 1`,
+      [change.nextIncident ?? null, change.counters ? JSON.stringify(change.counters) : null],
+    );
+  const incidents = change.incidents ?? [];
+  if (incidents.length === 0) return;
+  await client.query(
+    `insert into opsbook_alert_incidents (id, opened_at, updated_at, open, grade, ticket, incident)
+     select * from unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::boolean[],
+                          $5::text[], $6::text[], $7::jsonb[])
+     on conflict (id) do update set updated_at = excluded.updated_at, open = excluded.open,
+       grade = excluded.grade, ticket = excluded.ticket, incident = excluded.incident`,
+    [
+      incidents.map((i) => i.id),
+      incidents.map((i) => i.openedAt),
+      incidents.map((i) => i.updatedAt),
+      incidents.map((i) => i.open),
+      incidents.map((i) => i.grade.grade),
+      incidents.map((i) => i.ticket.key ?? null),
+      incidents.map((i) => JSON.stringify(i)),
+    ],
+  );
+}

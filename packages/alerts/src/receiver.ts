@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { isOpsbookError, ValidationError } from '@opsbook/schema';
+import { parseWebhookBody } from './alert.js';
+import { AlertIntake, type IntakeResult } from './alert-intake.js';
+import type { AlertStore } from './alert-store.js';
+import { challengeOf, isAuthorized, type ReceiverAuth } from './receiver-auth.js';
+
+/** What the receiver did with one request, for the log (never a header or a body). */
+export type ReceiverEvent =
+  | { type: 'accepted'; from: string; alerts: number; accepted: number; duplicates: number }
+  | { type: 'refused'; from: string; status: number; reason: string }
+  | { type: 'store-failed'; from: string; message: string };
+
+export interface AlertReceiverOptions {
+  store: AlertStore;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port; 0 (the default) picks a free one: read it from `url`. */
+  port?: number;
+  auth?: ReceiverAuth;
+  /** Largest body accepted (default 8 MiB); larger ones get 413. */
+  maxBodyBytes?: number;
+  /** Told of every request's outcome. */
+  onEvent?: (event: ReceiverEvent) => void;
+  /** Called after alerts were stored (to start a convergence pass). */
+  onStored?: (result: IntakeResult) => void;
+  /** Alerts received this long ago are remembered for dedupe at start (default 24h). */
+  warmMs?: number;
+  now?: () => Date;
+}
+
+export interface AlertReceiver {
+  /** `http://HOST:PORT/`: Alertmanager's webhook_configs url. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops taking connections, lets requests in flight finish (their alerts stored), and resolves. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** The paths Alertmanager may post to: `url: http://HOST:PORT/` or `…/alerts`. */
+const WEBHOOK_PATHS = new Set(['/', '/alerts']);
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Alertmanager's webhook receiver (`opsbook alerts serve`, and in-process for benchmarks):
+ * every accepted alert is durable in `store` before the 200; a body that is not a version 4
+ * payload gets 400, one past `maxBodyBytes` 413, wrong credentials 401, and a store that fails
+ * 503 (Alertmanager retries 5xx, and the retry is deduplicated). Nothing a client sends ends it.
+ */
+export async function startAlertReceiver(options: AlertReceiverOptions): Promise<AlertReceiver> {
+  const intake = new AlertIntake(options.store);
+  await intake.warm(
+    new Date((options.now?.() ?? new Date()).getTime() - (options.warmMs ?? 86_400_000)),
+  );
+  const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const now = options.now ?? (() => new Date());
+  const emit = options.onEvent ?? (() => undefined);
+  const inFlight = new Set<Promise<void>>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const from = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const refuse = (status: number, reason: string, headers: Record<string, string> = {}) => {
+      emit({ type: 'refused', from, status, reason });
+      reply(res, status, { error: reason }, headers);
+    };
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && path === '/healthz') {
+      reply(res, 200, { ok: true });
+      return;
+    }
+    if (!WEBHOOK_PATHS.has(path)) return refuse(404, `no such path ${path}: post to / or /alerts`);
+    if (req.method !== 'POST')
+      return refuse(405, `${req.method} is not allowed: Alertmanager posts`, { allow: 'POST' });
+    if (!isAuthorized(req.headers.authorization, options.auth))
+      return refuse(401, 'missing or wrong credentials', {
+        'www-authenticate': challengeOf(options.auth!),
+      });
+    let body: Buffer;
+    try {
+      body = await readBody(req, max);
+    } catch (e) {
+      if (e instanceof BodyTooLarge)
+        return refuse(413, `body larger than ${max} bytes`, { connection: 'close' });
+      throw e;
+    }
+    let result: IntakeResult;
+    let alerts: number;
+    try {
+      const records = parseWebhookBody(body, now(), `request from ${from}`);
+      alerts = records.length;
+      result = await intake.accept(records);
+    } catch (e) {
+      if (e instanceof ValidationError) {
+        const first = e.problems[0];
+        return refuse(400, first ? first.message : e.message);
+      }
+      const message = isOpsbookError(e) || e instanceof Error ? e.message : String(e);
+      emit({ type: 'store-failed', from, message });
+      reply(res, 503, { error: 'the alerts could not be stored; retry' }, { 'retry-after': '5' });
+      return;
+    }
+    emit({ type: 'accepted', from, alerts, ...result });
+    reply(res, 200, result);
+    if (result.accepted > 0) options.onStored?.(result);
+  };
+
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, (req, res) => {
+    const done = handle(req, res)
+      .catch((e: unknown) => {
+        // A bug, not the client's doing: answered, logged, and the receiver goes on.
+        const message = e instanceof Error ? e.message : String(e);
+        emit({ type: 'store-failed', from: req.socket.remoteAddress ?? '?', message });
+        if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+        else res.destroy();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  });
+  server.keepAliveTimeout = 65_000; // longer than Alertmanager's idle connections
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shown}:${address.port}/`,
+    host: address.address,
+    port: address.port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.all([...inFlight]);
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}

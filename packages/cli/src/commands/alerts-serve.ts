@@ -1,0 +1,192 @@
+import { readFile } from 'node:fs/promises';
+import {
+  alertStoreOf,
+  isLoopback,
+  type ReceiverAuth,
+  type ReceiverEvent,
+  startAlertReceiver,
+} from '@opsbook/alerts';
+import { UsageError, ValidationError } from '@opsbook/schema';
+import { type CommandContext, defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+import type { Output } from '../output.js';
+import { showControls as terminalSafe } from '../terminal-safe.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:9097';
+
+/** `HOST:PORT`, `[::1]:PORT` or `:PORT` (loopback); port 0 picks a free one. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65_535)
+    throw new UsageError(
+      `--listen ${text} is not HOST:PORT: write e.g. 127.0.0.1:9097, [::1]:9097, or 127.0.0.1:0 for a free port`,
+    );
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+async function secretFrom(
+  file: string | undefined,
+  env: string | undefined,
+  what: string,
+  envName: string,
+): Promise<string | undefined> {
+  let value = env;
+  if (file) {
+    try {
+      value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+    } catch (e) {
+      throw ValidationError.single(
+        file,
+        `cannot read the ${what} file (${(e as NodeJS.ErrnoException).code}): give a file holding only the ${what}`,
+        'missing-file',
+      );
+    }
+  }
+  if (value === undefined) return undefined;
+  if (value.trim() === '')
+    throw new UsageError(
+      `the ${what} is empty: put it in ${file ?? envName} (never on the command line)`,
+    );
+  return value;
+}
+
+/** Bearer token or basic auth from the environment or files; never from argv. */
+export async function receiverAuthOf(ctx: CommandContext): Promise<ReceiverAuth | undefined> {
+  const token = await secretFrom(
+    stringOption(ctx, 'token-file'),
+    process.env.OPSBOOK_ALERTS_TOKEN,
+    'bearer token',
+    'OPSBOOK_ALERTS_TOKEN',
+  );
+  const username = stringOption(ctx, 'basic-user');
+  if (token && username)
+    throw new UsageError(
+      'give a bearer token (--token-file or OPSBOOK_ALERTS_TOKEN) or --basic-user, not both: Alertmanager sends one of them',
+    );
+  if (token) return { kind: 'bearer', token };
+  if (!username) {
+    if (stringOption(ctx, 'password-file'))
+      throw new UsageError('--password-file needs --basic-user NAME');
+    return undefined;
+  }
+  const password = await secretFrom(
+    stringOption(ctx, 'password-file'),
+    process.env.OPSBOOK_ALERTS_PASSWORD,
+    'basic auth password',
+    'OPSBOOK_ALERTS_PASSWORD',
+  );
+  if (!password)
+    throw new UsageError(
+      `--basic-user ${username} needs its password in OPSBOOK_ALERTS_PASSWORD or --password-file FILE`,
+    );
+  return { kind: 'basic', username, password };
+}
+
+function maxBodyOf(ctx: CommandContext): number | undefined {
+  const text = stringOption(ctx, 'max-body');
+  if (text === undefined) return undefined;
+  const m = /^([1-9][0-9]*)(k|m)?$/i.exec(text);
+  if (!m)
+    throw new UsageError(`--max-body ${text} is not a size: write bytes, or e.g. 512k or 16m`);
+  const unit = m[2]?.toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : 1);
+}
+
+function logEvent(out: Output, verbose: boolean) {
+  return (e: ReceiverEvent) => {
+    if (e.type === 'accepted') {
+      if (verbose)
+        out.note(
+          `accepted ${e.alerts} alert(s) from ${e.from}: ${e.accepted} stored, ${e.duplicates} already stored`,
+        );
+    } else if (e.type === 'refused') {
+      out.note(`refused ${e.status} from ${e.from}: ${terminalSafe(e.reason)}`);
+    } else {
+      out.note(`could not store alerts from ${e.from} (answered 503): ${terminalSafe(e.message)}`);
+    }
+  };
+}
+
+export const serve = defineCommand({
+  options: {
+    listen: {
+      type: 'string',
+      value: 'HOST:PORT',
+      description: `where to listen (default ${DEFAULT_LISTEN}; port 0 picks a free one)`,
+    },
+    'token-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'require this bearer token (else OPSBOOK_ALERTS_TOKEN, if set)',
+    },
+    'basic-user': {
+      type: 'string',
+      value: 'NAME',
+      description: 'require basic auth as NAME; the password from OPSBOOK_ALERTS_PASSWORD',
+    },
+    'password-file': {
+      type: 'string',
+      value: 'FILE',
+      description: "with --basic-user: the password's file instead of the environment",
+    },
+    'max-body': {
+      type: 'string',
+      value: 'SIZE',
+      description: 'largest request accepted, e.g. 16m (default 8m); larger ones get 413',
+    },
+    verbose: { type: 'boolean', description: 'log every accepted request on stderr' },
+  },
+  details: `Point Alertmanager at it (docs/alerts.md):
+  receivers:
+    - name: opsbook
+      webhook_configs:
+        - url: http://127.0.0.1:9097/alerts
+          http_config: {authorization: {credentials_file: /etc/alertmanager/opsbook.token}}
+
+The first line on stdout is the address it listens on (listening on http://HOST:PORT/). Each
+accepted alert is stored (fsync, or a committed transaction in the team's PostgreSQL) before
+the answer; a retry of the same alert (fingerprint and startsAt) is stored once. A body that is
+not an Alertmanager version 4 payload gets 400, one larger than --max-body 413, wrong
+credentials 401; each refusal is logged on stderr. Listening beyond loopback needs a bearer
+token or basic auth. SIGTERM or Ctrl-C stops taking connections, lets requests in flight
+finish, and exits.`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const { host, port } = parseListen(stringOption(ctx, 'listen') ?? DEFAULT_LISTEN);
+    const auth = await receiverAuthOf(ctx);
+    if (!auth && !isLoopback(host))
+      throw new UsageError(
+        `--listen ${host} is reachable from other machines: require credentials (--token-file FILE or OPSBOOK_ALERTS_TOKEN, or --basic-user NAME) or listen on 127.0.0.1`,
+      );
+    const maxBodyBytes = maxBodyOf(ctx);
+    const store = alertStoreOf(config);
+    let stopped: (signal: NodeJS.Signals) => void = () => undefined;
+    const stopping = new Promise<NodeJS.Signals>((resolve) => {
+      stopped = resolve;
+    });
+    process.once('SIGTERM', stopped);
+    process.once('SIGINT', stopped);
+    try {
+      const receiver = await startAlertReceiver({
+        store,
+        host,
+        port,
+        ...(auth ? { auth } : {}),
+        ...(maxBodyBytes ? { maxBodyBytes } : {}),
+        onEvent: logEvent(ctx.out, Boolean(ctx.options.verbose)),
+      });
+      ctx.out.print(`listening on ${receiver.url}`);
+      ctx.out.note(`storing alerts in ${store.location}`);
+      const signal = await stopping;
+      ctx.out.note(`${signal}: finishing the requests in flight, then stopping`);
+      await receiver.close();
+      return signal === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
+    } finally {
+      process.removeListener('SIGTERM', stopped);
+      process.removeListener('SIGINT', stopped);
+      await store.close();
+    }
+  },
+});
