@@ -41,7 +41,10 @@ export class AlertIntake {
       async (calls) => {
         const stored = await this.store.append(calls.flat());
         let at = 0;
-        return calls.map((c) => stored.slice(at, (at += c.length)));
+        return calls.map((c) => {
+          at += c.length;
+          return stored.slice(at - c.length, at);
+        });
       },
     );
   }

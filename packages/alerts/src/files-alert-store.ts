@@ -63,8 +63,8 @@ export function filesAlertStore(
     const byDay = new Map<string, string[]>();
     for (const r of records) {
       const day = utcDay(r.receivedAt);
-      let lines = byDay.get(day);
-      if (!lines) byDay.set(day, (lines = []));
+      const lines = byDay.get(day) ?? [];
+      if (lines.length === 0) byDay.set(day, lines);
       lines.push(`${JSON.stringify(r)}\n`);
     }
     for (const [day, lines] of byDay) {
@@ -181,9 +181,8 @@ export function filesAlertStore(
       for await (const r of readIntakeLines(intakeDir, utcDay(from), utcDay(to))) {
         if (r.receivedAt < from || r.receivedAt > to) continue;
         const day = utcDay(r.receivedAt);
-        let entry = days.get(day);
-        if (!entry)
-          days.set(day, (entry = { keys: new Set(), day: { day, firing: 0, resolved: 0 } }));
+        const entry = days.get(day) ?? { keys: new Set(), day: { day, firing: 0, resolved: 0 } };
+        days.set(day, entry);
         const key = alertKey(r);
         if (entry.keys.has(key)) continue;
         entry.keys.add(key);

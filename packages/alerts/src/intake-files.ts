@@ -73,15 +73,11 @@ export async function readIntakeAfter(
     }
   }
   const newest = days.at(-1);
-  const doneBefore = newest ? dayBefore(newest, FOLLOWED_DAYS) : cursor.doneBefore;
+  const followedFrom = newest ? dayBefore(newest, FOLLOWED_DAYS) : '';
+  // Never back: a day once read through stays read through.
+  const doneBefore = [followedFrom, cursor.doneBefore].sort().at(-1) ?? '';
   for (const day of Object.keys(offsets)) if (day < doneBefore) delete offsets[day];
-  return {
-    alerts,
-    cursor: {
-      offsets,
-      doneBefore: doneBefore > cursor.doneBefore ? doneBefore : cursor.doneBefore,
-    },
-  };
+  return { alerts, cursor: { offsets, doneBefore } };
 }
 
 function dayBefore(day: string, n: number): string {

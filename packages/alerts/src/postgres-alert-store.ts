@@ -90,8 +90,8 @@ export function postgresAlertStore(options: { url?: string | undefined } = {}): 
         );
         const days = new Map<string, AlertDay>();
         for (const r of rows) {
-          let day = days.get(r.day);
-          if (!day) days.set(r.day, (day = { day: r.day, firing: 0, resolved: 0 }));
+          const day = days.get(r.day) ?? { day: r.day, firing: 0, resolved: 0 };
+          days.set(r.day, day);
           day[r.status as 'firing' | 'resolved'] = Number(r.n);
         }
         return [...days.values()];

@@ -1,0 +1,85 @@
+import { ValidationError } from '@opsbook/schema';
+import { describe, expect, it } from 'vitest';
+import { webhookPayload } from './__fixtures__/webhook.js';
+import { alertKey, parseWebhookBody } from './alert.js';
+
+const at = new Date('2024-05-01T10:00:05Z');
+
+function refusal(body: string): ValidationError {
+  try {
+    parseWebhookBody(body, at, 'body.json');
+  } catch (e) {
+    if (e instanceof ValidationError) return e;
+    throw e;
+  }
+  throw new Error('the body was accepted');
+}
+
+describe('parseWebhookBody', () => {
+  it("keeps what opsbook needs of each alert and drops Alertmanager's zero endsAt", () => {
+    const body = webhookPayload([
+      { labels: { alertname: 'DiskFull', instance: 'web-01:9100' }, annotations: { summary: 'x' } },
+      {
+        status: 'resolved',
+        labels: { alertname: 'DiskFull', instance: 'web-02:9100' },
+        endsAt: '2024-05-01T10:05:00Z',
+      },
+    ]);
+    const records = parseWebhookBody(JSON.stringify(body), at, 'body.json');
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({
+      status: 'firing',
+      startsAt: '2024-05-01T10:00:00.123456789Z',
+      labels: { alertname: 'DiskFull', instance: 'web-01:9100' },
+      annotations: { summary: 'x' },
+      receivedAt: '2024-05-01T10:00:05.000Z',
+      receiver: 'opsbook',
+    });
+    expect(records[0]).not.toHaveProperty('endsAt');
+    expect(records[1]).toMatchObject({ status: 'resolved', endsAt: '2024-05-01T10:05:00Z' });
+    expect(alertKey(records[0]!)).not.toBe(alertKey(records[1]!));
+  });
+
+  it('accepts fields a newer Alertmanager may add, at the top and in alerts', () => {
+    const body = webhookPayload([{ labels: { alertname: 'Up' } }]) as Record<string, unknown>;
+    body.newField = { anything: true };
+    (body.alerts as Record<string, unknown>[])[0]!.silencedBy = [];
+    expect(parseWebhookBody(JSON.stringify(body), at, 'body.json')).toHaveLength(1);
+  });
+
+  it('refuses a body that is not JSON, saying so', () => {
+    const e = refusal('{"version": "4",\n  "alerts": [}');
+    expect(e.code).toBe('ALERT_PAYLOAD_INVALID');
+    expect(e.problems[0]).toMatchObject({ file: 'body.json', rule: 'bad-json' });
+    expect(e.problems[0]?.message).toMatch(/^invalid JSON/);
+  });
+
+  it('refuses another version, a bad status and a label that is not a string, each at its place', () => {
+    const body = webhookPayload([{ labels: { alertname: 'Up' } }]) as Record<string, unknown>;
+    body.version = '3';
+    const alert = (body.alerts as Record<string, unknown>[])[0]!;
+    alert.status = 'pending';
+    alert.labels = { alertname: 7 };
+    const e = refusal(JSON.stringify(body, null, 2));
+    const messages = e.problems.map((p) => `${p.line}:${p.message}`).join('\n');
+    expect(e.problems.length).toBeGreaterThanOrEqual(3);
+    expect(messages).toMatch(/^2:version must be '4'/m);
+    expect(messages).toMatch(/firing, resolved/);
+    expect(e.problems.every((p) => p.line > 0)).toBe(true);
+  });
+
+  it('refuses a missing fingerprint and a startsAt that is not RFC 3339', () => {
+    const body = webhookPayload([{ labels: { alertname: 'Up' } }]) as Record<string, unknown>;
+    const alert = (body.alerts as Record<string, unknown>[])[0]!;
+    delete alert.fingerprint;
+    alert.startsAt = 'yesterday';
+    const e = refusal(JSON.stringify(body));
+    expect(e.problems.map((p) => p.message).join('\n')).toMatch(/fingerprint/);
+    expect(e.problems.map((p) => p.message).join('\n')).toMatch(/startsAt|pattern/);
+  });
+
+  it('refuses an empty body and a JSON value that is not an object', () => {
+    expect(refusal('').code).toBe('ALERT_PAYLOAD_INVALID');
+    expect(refusal('[1,2]').code).toBe('ALERT_PAYLOAD_INVALID');
+  });
+});

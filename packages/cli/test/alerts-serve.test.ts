@@ -1,0 +1,147 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ServeProcess, startServe } from './alerts-server.js';
+import { runCli, stackTrace } from './run-cli.js';
+
+const CONFIG = 'apiVersion: opsbook/v1\nkind: Config\nstateDir: .opsbook\n';
+
+async function storedAlerts(dir: string): Promise<Array<Record<string, unknown>>> {
+  const intake = path.join(dir, '.opsbook', 'alerts', 'intake');
+  const lines: Array<Record<string, unknown>> = [];
+  for (const name of await readdir(intake).catch(() => [] as string[]))
+    for (const line of (await readFile(path.join(intake, name), 'utf8')).split('\n'))
+      if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+  return lines;
+}
+
+describe('opsbook alerts serve (the binary, over loopback HTTP)', () => {
+  let temp: { dir: string; remove: () => Promise<void> };
+  let serve: ServeProcess | undefined;
+
+  beforeEach(async () => {
+    temp = await makeTempDir('opsbook-alerts-serve-');
+    await writeFile(path.join(temp.dir, 'opsbook.yaml'), CONFIG);
+  });
+  afterEach(async () => {
+    if (serve && serve.child.exitCode === null) await serve.stop('SIGKILL');
+    serve = undefined;
+    await temp.remove();
+  });
+
+  it('prints the bound address first, stores real v4 payloads once, and exits 0 on SIGTERM', async () => {
+    serve = await startServe(['--listen', '127.0.0.1:0'], { cwd: temp.dir });
+    expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const [first, second] = makeAlertBurst({ alerts: 20, hosts: 2 });
+    const res = await serve.post(first!);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: 10, duplicates: 0 });
+    // Alertmanager retrying the same notification, and the next group at the root path.
+    expect(await (await serve.post(first!)).json()).toEqual({ accepted: 0, duplicates: 10 });
+    expect((await serve.post(second!, {}, '')).status).toBe(200);
+    const stored = await storedAlerts(temp.dir);
+    expect(stored).toHaveLength(20);
+    expect(new Set(stored.map((a) => a.fingerprint)).size).toBe(20);
+    expect(await serve.stop('SIGTERM')).toBe(0);
+    expect(serve.stdout().split('\n')[0]).toBe(`listening on ${serve.url}`);
+  });
+
+  it('answers 400 to a malformed body and 413 to an oversized one, logs both, and keeps serving', async () => {
+    serve = await startServe(['--listen', '127.0.0.1:0', '--max-body', '4k'], { cwd: temp.dir });
+    const bad = await serve.post('{"version": "4", "status": "firing", "alerts": [{}]}');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/must have|required/);
+    expect((await serve.post('not json')).status).toBe(400);
+    const big = makeAlertBurst({ alerts: 40, hosts: 1 })[0]!;
+    expect(JSON.stringify(big).length).toBeGreaterThan(4096);
+    expect((await serve.post(big)).status).toBe(413);
+    expect((await serve.post(makeAlertBurst({ alerts: 2, hosts: 1 })[0]!)).status).toBe(200);
+    expect(await storedAlerts(temp.dir)).toHaveLength(2);
+    expect(await serve.stop()).toBe(0);
+    expect(serve.stderr()).toMatch(/refused 400 from 127\.0\.0\.1:\d+/);
+    expect(serve.stderr()).toMatch(
+      /refused 413 from 127\.0\.0\.1:\d+: body larger than 4096 bytes/,
+    );
+    expect(serve.stderr()).not.toMatch(stackTrace);
+  });
+
+  it('with a bearer token from a file: 401 without it or with another, 200 with it; the token is never logged', async () => {
+    const token = 'tok-3f9a1c7e2b';
+    await writeFile(path.join(temp.dir, 'token'), `${token}\n`, { mode: 0o600 });
+    serve = await startServe(['--listen', '127.0.0.1:0', '--token-file', 'token'], {
+      cwd: temp.dir,
+    });
+    const payload = makeAlertBurst({ alerts: 1, hosts: 1 })[0]!;
+    const none = await serve.post(payload);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await serve.post(payload, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await serve.post(payload, { authorization: `Bearer ${token}` })).status).toBe(200);
+    await serve.stop();
+    expect(`${serve.stdout()}${serve.stderr()}`).not.toContain(token);
+    expect(await storedAlerts(temp.dir)).toHaveLength(1);
+  });
+
+  it('with basic auth (password from the environment), as http_config basic_auth sends it', async () => {
+    serve = await startServe(['--listen', '127.0.0.1:0', '--basic-user', 'alertmanager'], {
+      cwd: temp.dir,
+      env: { OPSBOOK_ALERTS_PASSWORD: 'pw-81d2' },
+    });
+    const payload = makeAlertBurst({ alerts: 1, hosts: 1 })[0]!;
+    const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+    expect((await serve.post(payload, { authorization: basic('alertmanager', 'no') })).status).toBe(
+      401,
+    );
+    expect(
+      (await serve.post(payload, { authorization: basic('alertmanager', 'pw-81d2') })).status,
+    ).toBe(200);
+    await serve.stop();
+  });
+
+  it('refuses to listen beyond loopback without credentials, and a bad --listen, with exit 2', async () => {
+    const open = await runCli(['alerts', 'serve', '--listen', '0.0.0.0:0'], { cwd: temp.dir });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/reachable from other machines: require credentials/);
+    const bad = await runCli(['alerts', 'serve', '--listen', 'nowhere'], { cwd: temp.dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/is not HOST:PORT/);
+    expect(`${open.stderr}${bad.stderr}`).not.toMatch(stackTrace);
+  });
+});
+
+describe('opsbook alerts ingest', () => {
+  let temp: { dir: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    temp = await makeTempDir('opsbook-alerts-ingest-');
+    await writeFile(path.join(temp.dir, 'opsbook.yaml'), CONFIG);
+  });
+  afterEach(() => temp.remove());
+
+  it('stores the alerts of a saved body and of stdin, a second time as duplicates', async () => {
+    const [a, b] = makeAlertBurst({ alerts: 6, hosts: 2 });
+    await writeFile(path.join(temp.dir, 'a.json'), JSON.stringify(a));
+    const first = await runCli(['alerts', 'ingest', 'a.json'], { cwd: temp.dir });
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stdout).toMatch(/^stored 3 alert\(s\) in /);
+    const again = await runCli(['alerts', 'ingest', 'a.json', '-', '--json'], {
+      cwd: temp.dir,
+      input: JSON.stringify(b),
+    });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 3, duplicates: 3 });
+    expect(await storedAlerts(temp.dir)).toHaveLength(6);
+  });
+
+  it('stores nothing when one body is invalid, naming the file and the problem (exit 2)', async () => {
+    const [a] = makeAlertBurst({ alerts: 2, hosts: 1 });
+    await writeFile(path.join(temp.dir, 'a.json'), JSON.stringify(a));
+    await writeFile(path.join(temp.dir, 'b.json'), '{\n  "version": "3",\n  "alerts": []\n}\n');
+    const r = await runCli(['alerts', 'ingest', 'a.json', 'b.json'], { cwd: temp.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^b\.json:2:\d+: .*version/m);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(await storedAlerts(temp.dir)).toHaveLength(0);
+  });
+});

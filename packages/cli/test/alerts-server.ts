@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { binPath, userEnv } from './run-cli.js';
+
+/** `opsbook alerts serve` running as a user starts it, and what it wrote so far. */
+export interface ServeProcess {
+  /** The address it printed on its first line. */
+  url: string;
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  post(body: string | object, headers?: Record<string, string>, path?: string): Promise<Response>;
+}
+
+/** Starts the built binary with `args` after `alerts serve` and waits for its address line. */
+export function startServe(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [binPath, 'alerts', 'serve', ...args], {
+    cwd: options.cwd,
+    env: userEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return new Promise((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const first = /^listening on (http:\/\/\S+)\n/.exec(stdout);
+      if (!first) return;
+      const url = first[1]!;
+      resolve({
+        url,
+        child,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        stop: async (signal = 'SIGTERM') => {
+          child.kill(signal);
+          return exited;
+        },
+        post: (body, headers = {}, path = 'alerts') =>
+          fetch(`${url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+          }),
+      });
+    });
+    exited.then((code) =>
+      reject(new Error(`opsbook alerts serve exited ${code} before listening:\n${stderr}`)),
+    );
+  });
+}
