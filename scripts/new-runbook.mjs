@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 // Scaffolds a runbook package that validates: `pnpm new-runbook NAME [--category C] [--title T]`.
 // Writes runbooks/NAME/{package.json,runbook.yaml} and a changeset for its first version, then
-// runs `opsbook validate` on it so that what it made is proven valid.
+// runs `opsbook validate` on it so that what it made is proven valid. The name rule, package.json,
+// the changeset and the YAML writer are @opsbook/curation's, which `opsbook promote` uses too.
+import {
+  checkRunbookName,
+  firstVersionChangeset,
+  RUNBOOK_NAME_RULE,
+  renderYaml,
+  runbookPackageJson,
+  scaffoldChoices,
+} from '@opsbook/curation';
 import { $, argv, echo, fs, path } from 'zx';
 
 const usage = `usage: pnpm new-runbook NAME [--category routine|incident|change] [--title "…"] [--grade P1..P4] [--root DIR]
 
-NAME: lowercase letters, digits and "-", starting with a letter (e.g. rotate-certs).
+NAME: ${RUNBOOK_NAME_RULE}.
 --root: the repository to create it in (default: this one).`;
 
 const fail = (message) => {
@@ -23,13 +32,14 @@ const unknown = Object.keys(argv).filter((k) => !known.has(k));
 if (unknown.length) fail(`unknown option --${unknown[0]}\n${usage}`);
 const [name, ...extra] = argv._.map(String);
 if (!name || extra.length) fail(`give exactly one runbook name\n${usage}`);
-if (!/^[a-z][a-z0-9-]*$/.test(name) || name.length > 64)
-  fail(`'${name}' is not a valid runbook name\n${usage}`);
-const category = argv.category ?? 'incident';
-if (!['routine', 'incident', 'change'].includes(category))
-  fail(`--category must be routine, incident or change, not '${category}'`);
-const grade = argv.grade ?? (category === 'routine' ? 'P4' : 'P3');
-if (!/^P[1-4]$/.test(grade)) fail(`--grade must be P1, P2, P3 or P4, not '${grade}'`);
+let choices;
+try {
+  // The rules opsbook promote applies too (@opsbook/curation's scaffold).
+  checkRunbookName(name);
+  choices = scaffoldChoices(argv.category, argv.grade);
+} catch (e) {
+  fail(`${e.message}\n${usage}`);
+}
 const title = String(argv.title ?? `TODO: say in one line what ${name} does`);
 
 const root = path.resolve(argv.root ?? path.join(import.meta.dirname, '..'));
@@ -40,52 +50,52 @@ const dir = path.join(root, 'runbooks', name);
 if (await fs.pathExists(dir))
   fail(`runbooks/${name} already exists; choose another name or edit that runbook`);
 
-const yamlString = (s) => JSON.stringify(s);
-const runbook = `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: ${name}
-  title: ${yamlString(title)}
-  description: |
-    TODO: when to use this runbook, what it changes, and how to tell it worked.
-  category: ${category}
-  grade: ${grade}
-  owners: [ops-platform]
-spec:
-  params:
-    path:
-      type: string
-      default: /var/log
-      pattern: "^/"
-      description: TODO replace with the runbook's own parameters
-  targets:
-    default: all
-    concurrency: 10
-    maxFailures: 0
-  prechecks:
-    - id: state-before
-      name: Record the state before the change
-      run: ls -la {{ params.path }}
-  steps:
-    - id: do-the-work
-      name: TODO the change itself
-      run: echo would act on {{ params.path }} of {{ host.name }}
-  postchecks:
-    - id: state-after
-      name: Check the result
-      run: test -d {{ params.path }}
-`;
+const runbook = renderYaml({
+  apiVersion: 'opsbook/v1',
+  kind: 'Runbook',
+  metadata: {
+    name,
+    title,
+    description: 'TODO: when to use this runbook, what it changes, and how to tell it worked.\n',
+    category: choices.category,
+    grade: choices.grade,
+    owners: ['ops-platform'],
+  },
+  spec: {
+    params: {
+      path: {
+        type: 'string',
+        default: '/var/log',
+        pattern: '^/',
+        description: "TODO replace with the runbook's own parameters",
+      },
+    },
+    targets: { default: 'all', concurrency: 10, maxFailures: 0 },
+    prechecks: [
+      {
+        id: 'state-before',
+        name: 'Record the state before the change',
+        run: 'ls -la {{ params.path }}',
+      },
+    ],
+    steps: [
+      {
+        id: 'do-the-work',
+        name: 'TODO the change itself',
+        run: 'echo would act on {{ params.path }} of {{ host.name }}',
+      },
+    ],
+    postchecks: [{ id: 'state-after', name: 'Check the result', run: 'test -d {{ params.path }}' }],
+  },
+});
 
-const pkg = { name: `@runbooks/${name}`, version: '0.0.0', private: true, description: title };
+const changeset = firstVersionChangeset(name, `First version of the ${name} runbook.`);
 await fs.ensureDir(dir);
 await fs.ensureDir(path.join(root, '.changeset'));
-await fs.writeFile(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+await fs.writeFile(path.join(dir, 'package.json'), runbookPackageJson(name, title));
 await fs.writeFile(path.join(dir, 'runbook.yaml'), runbook);
-await fs.writeFile(
-  path.join(root, '.changeset', `new-runbook-${name}.md`),
-  `---\n"@runbooks/${name}": minor\n---\n\nFirst version of the ${name} runbook.\n`,
-);
-echo(`created runbooks/${name} and .changeset/new-runbook-${name}.md`);
+await fs.writeFile(path.join(root, changeset.path), changeset.text);
+echo(`created runbooks/${name} and ${changeset.path}`);
 
 if (!(await fs.pathExists(cli))) {
   echo('opsbook is not built yet: run pnpm build, then opsbook validate ' + name);

@@ -24,6 +24,32 @@ export {
   versionBaseline,
   versionFindings,
 } from './lint/version-rules.js';
+export {
+  type PromoteOptions,
+  type PromoteResult,
+  promoteScript,
+} from './promote/promote-script.js';
+export {
+  type DetectedParam,
+  detectScriptInterface,
+  type ParamSource,
+  type ParamType,
+  type ScriptInterface,
+} from './promote/script-interface.js';
+export {
+  checkRunbookName,
+  firstVersionChangeset,
+  isRunbookName,
+  RUNBOOK_CATEGORIES,
+  RUNBOOK_GRADES,
+  RUNBOOK_NAME_RULE,
+  type RunbookCategory,
+  type RunbookGrade,
+  runbookPackageJson,
+  type ScaffoldChoices,
+  scaffoldChoices,
+} from './scaffold/runbook-package.js';
+export { renderYaml, type YamlValue, yamlScalar } from './scaffold/runbook-yaml.js';
 export { elapsed, renderStatsMarkdown } from './stats/render-stats-markdown.js';
 export {
   buildRunbookStats,

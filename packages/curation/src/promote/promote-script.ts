@@ -1,0 +1,289 @@
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createFileAtomic, decodeSourceText, type LoadResult, type Problem } from '@opsbook/schema';
+import { curationErrors } from '../error-codes.js';
+import type { LintFinding } from '../lint/lint-finding.js';
+import { lintRunbooks } from '../lint/lint-runbooks.js';
+import { checkRunbookName, scaffoldChoices } from '../scaffold/runbook-package.js';
+import {
+  isShellInterpreter,
+  type Promotion,
+  planPromotion,
+  readShebang,
+} from './promote-runbook.js';
+import type { DetectedParam } from './script-interface.js';
+
+/**
+ * `opsbook promote SCRIPT --name NAME`: makes a runbook package of an ad-hoc script and proves
+ * it valid before anything is written where it stays. The runbook is made in a temporary folder,
+ * loaded (the caller's loader: the runner's, which knows the built-in actions) and linted with
+ * the real ShellCheck; only a runbook that loads and has no lint error is copied into the
+ * runbooks folder, with its changeset. What ShellCheck finds in the script points at the
+ * script's own lines.
+ */
+
+export interface PromoteOptions {
+  /** The script, as the user named it. */
+  script: string;
+  name: string;
+  title?: string;
+  description?: string;
+  category?: string;
+  grade?: string;
+  /** Where runbook folders live (`--out`, default the repository's runbooks/). */
+  runbooksDir: string;
+  /** The repository root: the changeset goes to its .changeset/. */
+  root: string;
+  load: (dir: string) => Promise<LoadResult>;
+  shellcheck?: string;
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+export interface PromoteResult {
+  name: string;
+  /** The runbook folder made. */
+  dir: string;
+  /** Every file written, absolute. */
+  files: string[];
+  changeset: string;
+  params: DetectedParam[];
+  notes: string[];
+  /** Lint's warnings and info on the new runbook (there is no error: it would not be written). */
+  findings: LintFinding[];
+  shellcheck: string;
+}
+
+export async function promoteScript(options: PromoteOptions): Promise<PromoteResult> {
+  const cwd = options.cwd ?? process.cwd();
+  checkRunbookName(options.name);
+  const choices = scaffoldChoices(options.category, options.grade);
+  const scriptPath = path.resolve(cwd, options.script);
+  const scriptText = await readScript(options.script, scriptPath);
+  const dir = path.join(options.runbooksDir, options.name);
+  const changesetFile = path.join(options.root, '.changeset', `new-runbook-${options.name}.md`);
+  await refuseExisting(options.name, dir, changesetFile, cwd);
+
+  const promotion = planPromotion({
+    name: options.name,
+    scriptName: path.basename(scriptPath),
+    scriptText,
+    ...choices,
+    ...(options.title !== undefined ? { title: options.title } : {}),
+    ...(options.description !== undefined ? { description: options.description } : {}),
+  });
+  const stage = await mkdtemp(path.join(tmpdir(), 'opsbook-promote-'));
+  try {
+    await writePromotion(stage, promotion);
+    const findings = await proveValid(stage, promotion, options);
+    const files = await placePromotion(stage, dir, promotion, options.name, cwd);
+    await mkdir(path.dirname(changesetFile), { recursive: true });
+    if (!(await createFileAtomic(changesetFile, promotion.changeset.text))) {
+      await rm(dir, { recursive: true, force: true });
+      throw existsError(options.name, changesetFile, cwd);
+    }
+    // Kept executable when it was, so that it still runs by hand from the runbook folder.
+    if ((await stat(scriptPath)).mode & 0o111)
+      await chmod(path.join(dir, ...promotion.script.split('/')), 0o755);
+    return {
+      name: options.name,
+      dir,
+      files: [...files, changesetFile],
+      changeset: changesetFile,
+      params: promotion.params,
+      notes: promotion.notes,
+      findings,
+      shellcheck: options.shellcheck ?? 'shellcheck',
+    };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+async function readScript(shown: string, file: string): Promise<string> {
+  const info = await stat(file).catch((e: NodeJS.ErrnoException) => e);
+  if (info instanceof Error) {
+    const code = info.code ?? 'EIO';
+    throw new curationErrors.ValidationError(
+      [
+        problem(
+          shown,
+          'script-missing',
+          code === 'ENOENT' || code === 'ENOTDIR'
+            ? 'there is no such script: give the path of the shell script to promote'
+            : `the script cannot be read (${code})`,
+        ),
+      ],
+      'SCRIPT_MISSING',
+    );
+  }
+  if (!info.isFile())
+    throw new curationErrors.ValidationError(
+      [
+        problem(
+          shown,
+          'script-not-file',
+          `is ${info.isDirectory() ? 'a folder' : 'not a regular file'}: give the shell script itself`,
+        ),
+      ],
+      'SCRIPT_NOT_FILE',
+    );
+  const decoded = decodeSourceText(shown, await readFile(file));
+  if ('problem' in decoded)
+    throw new curationErrors.ValidationError(
+      [
+        {
+          ...decoded.problem,
+          message: `${decoded.problem.message} — this is not a shell script opsbook can promote`,
+        },
+      ],
+      'SCRIPT_NOT_TEXT',
+    );
+  const text = decoded.text;
+  const shebang = readShebang(text);
+  if (shebang && !isShellInterpreter(shebang.interpreter))
+    throw new curationErrors.ValidationError(
+      [
+        {
+          file: shown,
+          line: 1,
+          col: 1,
+          rule: 'script-not-shell',
+          message: `its #! names ${shebang.interpreter || 'no program'}, not a shell: opsbook runs scripts with sh; wrap the program in a shell script (e.g. exec python3 …) and promote that`,
+        },
+      ],
+      'SCRIPT_NOT_SHELL',
+    );
+  if (!text.split('\n').some((l) => !/^\s*(?:#.*)?$/.test(l)))
+    throw new curationErrors.ValidationError(
+      [problem(shown, 'script-empty', 'holds no command (only comments or blank lines)')],
+      'SCRIPT_NOT_SHELL',
+    );
+  return text;
+}
+
+function problem(file: string, rule: string, message: string): Problem {
+  return { file, line: 0, col: 0, rule, message };
+}
+
+function existsError(name: string, where: string, cwd: string) {
+  return new curationErrors.OpsbookError(
+    'invalid',
+    'RUNBOOK_EXISTS',
+    `${path.relative(cwd, where) || where} already exists: a runbook named ${name} is there or being made; choose another --name, or edit that runbook`,
+    { name },
+  );
+}
+
+async function refuseExisting(
+  name: string,
+  dir: string,
+  changeset: string,
+  cwd: string,
+): Promise<void> {
+  for (const where of [dir, changeset])
+    if (
+      await stat(where).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw existsError(name, where, cwd);
+}
+
+async function writePromotion(dir: string, promotion: Promotion): Promise<void> {
+  for (const f of promotion.files) {
+    const file = path.join(dir, ...f.path.split('/'));
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, f.text);
+  }
+}
+
+/** Loads and lints the staged runbook: its warnings, or PROMOTED_RUNBOOK_INVALID. */
+async function proveValid(
+  stage: string,
+  promotion: Promotion,
+  options: PromoteOptions,
+): Promise<LintFinding[]> {
+  const loaded = await options.load(stage);
+  if (!loaded.ok)
+    throw new curationErrors.ValidationError(
+      loaded.problems.map((p) => ({
+        ...p,
+        message: `the runbook promote made does not validate (a bug of opsbook promote; please report it): ${p.message}`,
+      })),
+      'PROMOTED_RUNBOOK_INVALID',
+    );
+  const report = await lintRunbooks([loaded.bundle], {
+    ...(options.shellcheck ? { shellcheck: options.shellcheck } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const findings = (report.runbooks[0]?.findings ?? [])
+    .filter((f) => !f.suppressed)
+    .map((f) => inOriginal(f, stage, promotion, options.script));
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length)
+    throw new curationErrors.ValidationError(
+      [
+        ...errors.map((f) => ({
+          file: f.file,
+          line: f.line,
+          col: f.col,
+          rule: f.rule,
+          message: `${f.rule}: ${f.message}`,
+        })),
+        problem(
+          options.script,
+          'promote-refused',
+          `opsbook lint would fail on the runbook made from it (${errors.length} error${errors.length === 1 ? '' : 's'} above): fix the script and promote it again; nothing was written`,
+        ),
+      ],
+      'PROMOTED_RUNBOOK_INVALID',
+    );
+  return findings;
+}
+
+/** A finding in the promoted script, moved to the line of the script the user gave. */
+function inOriginal(
+  f: LintFinding,
+  stage: string,
+  promotion: Promotion,
+  script: string,
+): LintFinding {
+  // Findings name files as the loader showed them (relative to its cwd): the staging folder's
+  // unique name tells the promoted script from anything else.
+  const promoted = path.join(path.basename(stage), ...promotion.script.split('/'));
+  if (!f.file.endsWith(promoted)) return { ...f, file: path.basename(f.file) };
+  const line = promotion.originalLine(f.line);
+  const endLine = promotion.originalLine(f.endLine);
+  if (line === undefined)
+    return { ...f, file: script, message: `${f.message} (in the lines opsbook promote added)` };
+  return { ...f, file: script, line, endLine: endLine ?? line };
+}
+
+/** Copies the staged runbook into `dir`, made here so that two promotions cannot share it. */
+async function placePromotion(
+  stage: string,
+  dir: string,
+  promotion: Promotion,
+  name: string,
+  cwd: string,
+): Promise<string[]> {
+  await mkdir(path.dirname(dir), { recursive: true });
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw existsError(name, dir, cwd);
+    throw e;
+  }
+  const written: string[] = [];
+  for (const f of promotion.files) {
+    const to = path.join(dir, ...f.path.split('/'));
+    await mkdir(path.dirname(to), { recursive: true });
+    await copyFile(path.join(stage, ...f.path.split('/')), to, constants.COPYFILE_EXCL);
+    written.push(to);
+  }
+  return written;
+}

@@ -1,0 +1,246 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadRunbook, type OpsbookError, parseYamlSource, type Runbook } from '@opsbook/schema';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PromoteOptions, promoteScript } from '../src/index.js';
+
+/*
+ * opsbook promote, issue #20 item 4: an ad-hoc script becomes a runbook that loads and lints
+ * (the real ShellCheck) at once, and the lines promote adds hand each param over exactly as the
+ * script read it: the promoted scripts are run here with the real sh, their params in the
+ * environment as the runner gives them (OPSBOOK_PARAM_<NAME>), values a shell would misread
+ * included.
+ */
+
+let temp: { dir: string; remove: () => Promise<void> };
+let root: string;
+
+beforeAll(async () => {
+  temp = await makeTempDir('opsbook-promote-');
+  root = temp.dir;
+  await mkdir(path.join(root, 'runbooks'));
+});
+afterAll(() => temp?.remove());
+
+async function script(name: string, text: string, mode = 0o644): Promise<string> {
+  const file = path.join(root, 'adhoc', name);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, text, { mode });
+  return file;
+}
+
+function promote(file: string, name: string, extra: Partial<PromoteOptions> = {}) {
+  return promoteScript({
+    script: file,
+    name,
+    runbooksDir: path.join(root, 'runbooks'),
+    root,
+    load: (dir) => loadRunbook(dir),
+    cwd: root,
+    ...extra,
+  });
+}
+
+async function runbookOf(name: string): Promise<Runbook> {
+  const file = path.join(root, 'runbooks', name, 'runbook.yaml');
+  return parseYamlSource(file, await readFile(file)).value as Runbook;
+}
+
+/** Runs the promoted script as the runner does (`sh FILE`), params in the environment. */
+async function runPromoted(name: string, params: Record<string, string>): Promise<string> {
+  const rb = await runbookOf(name);
+  const file = path.join(root, 'runbooks', name, rb.spec.steps[0]!.script!);
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+  for (const [k, v] of Object.entries(params)) env[`OPSBOOK_PARAM_${k.toUpperCase()}`] = v;
+  const { stdout } = await promisify(execFile)('sh', [file], { env, cwd: root });
+  return stdout;
+}
+
+const nasty = `it's a "value" with $(touch pwned) \`id\` * and ; rm -rf x`;
+
+describe('promoteScript', () => {
+  it('makes a runbook that loads and lints, with a param for each argument and variable the script reads', async () => {
+    const file = await script(
+      'pg-dump.sh',
+      `#!/bin/sh
+# Dump one database to the backup folder.
+set -eu
+db=$1
+port="\${2:-5432}"
+: "\${BACKUP_DIR:=/var/backups}"
+printf 'db=%s\\n' "$db"
+printf 'port=%s\\n' "$port"
+printf 'dir=%s\\n' "$BACKUP_DIR"
+printf 'pass=%s\\n' "\${PGPASSWORD_FILE:-none}"
+`,
+      0o755,
+    );
+    const result = await promote(file, 'pg-dump');
+    expect(result.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(result.params.map((p) => [p.name, p.type, p.default, p.required, p.secret])).toEqual([
+      ['db', 'string', undefined, true, false],
+      ['port', 'integer', 5432, false, false],
+      ['backup_dir', 'string', '/var/backups', false, false],
+      ['pgpassword_file', 'string', undefined, false, true],
+    ]);
+    const rb = await runbookOf('pg-dump');
+    expect(rb.metadata).toMatchObject({
+      name: 'pg-dump',
+      title: 'Dump one database to the backup folder.',
+      category: 'incident',
+      grade: 'P3',
+    });
+    expect(rb.metadata.description).toMatch(/^TODO: when to use this runbook/);
+    expect(rb.spec.params?.db).toEqual({
+      type: 'string',
+      required: true,
+      description: expect.stringMatching(
+        /^TODO: say what this is\. It is the script's argument \$1/,
+      ),
+    });
+    expect(rb.spec.steps).toEqual([
+      { id: 'run-pg-dump', name: 'Run pg-dump.sh', script: 'scripts/pg-dump.sh' },
+    ]);
+    expect(await readFile(path.join(root, '.changeset', 'new-runbook-pg-dump.md'), 'utf8')).toBe(
+      '---\n"@runbooks/pg-dump": minor\n---\n\nFirst version of the pg-dump runbook, promoted from the ad-hoc script pg-dump.sh.\n',
+    );
+    const pkg = JSON.parse(
+      await readFile(path.join(root, 'runbooks/pg-dump/package.json'), 'utf8'),
+    );
+    expect(pkg).toMatchObject({ name: '@runbooks/pg-dump', version: '0.0.0', private: true });
+    expect((await stat(path.join(root, 'runbooks/pg-dump/scripts/pg-dump.sh'))).mode & 0o777).toBe(
+      0o755,
+    );
+    expect(result.files.map((f) => path.relative(root, f)).sort()).toEqual([
+      '.changeset/new-runbook-pg-dump.md',
+      'runbooks/pg-dump/package.json',
+      'runbooks/pg-dump/runbook.yaml',
+      'runbooks/pg-dump/scripts/pg-dump.sh',
+    ]);
+  });
+
+  it('hands each param to the script as one word, never as code', async () => {
+    const out = await runPromoted('pg-dump', { db: nasty, port: '6432', backup_dir: '/srv/b k' });
+    expect(out).toBe(`db=${nasty}\nport=6432\ndir=/srv/b k\npass=none\n`);
+    await expect(stat(path.join(root, 'pwned'))).rejects.toThrow();
+    // A param not given leaves the script's own default in force.
+    expect(await runPromoted('pg-dump', { db: 'app', port: '5432' })).toContain(
+      'dir=/var/backups\n',
+    );
+  });
+
+  it('maps a getopts loop to options and flags, operands after --', async () => {
+    const file = await script(
+      'restart.sh',
+      `#!/usr/bin/env bash
+TIMEOUT=30
+while getopts "t:fh" opt; do
+  case "$opt" in
+    t) TIMEOUT=$OPTARG ;;
+    f) FORCE=yes ;;
+    h) echo "usage: restart.sh [-f] [-t SECONDS] SERVICE..."; exit 0 ;;
+    *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+printf 'timeout=%s force=%s\\n' "$TIMEOUT" "\${FORCE:-no}"
+printf 'service=%s\\n' "$1" "$@"
+`,
+    );
+    const result = await promote(file, 'restart-services', { category: 'change' });
+    expect(result.params.map((p) => [p.name, p.type, p.default])).toEqual([
+      ['timeout', 'integer', 30],
+      ['force', 'boolean', false],
+      ['arg1', 'string', undefined],
+      ['args', 'string', ''],
+    ]);
+    expect(result.notes.join('\n')).toMatch(/#! named bash/);
+    expect(result.notes.join('\n')).toMatch(/option -h is not a param/);
+    const rb = await runbookOf('restart-services');
+    // A change runbook: a timeout on its step and a postcheck that fails until it is written.
+    expect(rb.spec.steps[0]?.timeout).toBe('15m');
+    expect(rb.spec.postchecks?.[0]?.run).toMatch(/exit 1$/);
+    const out = await runPromoted('restart-services', {
+      timeout: '45',
+      force: 'true',
+      arg1: '-x nginx',
+      args: 'php-fpm   redis',
+    });
+    expect(out).toBe(
+      'timeout=45 force=yes\nservice=-x nginx\nservice=-x nginx\nservice=php-fpm\nservice=redis\n',
+    );
+    expect(
+      await runPromoted('restart-services', { timeout: '30', force: 'false', arg1: 'a' }),
+    ).toBe('timeout=30 force=no\nservice=a\nservice=a\n');
+  });
+
+  it('keeps a script that reads nothing byte for byte', async () => {
+    const text = '#!/bin/sh\n# Show the load.\nuptime\n';
+    const file = await script('load.sh', text);
+    const result = await promote(file, 'show-load', { title: 'Show the load average' });
+    expect(result.params).toEqual([]);
+    expect(await readFile(path.join(root, 'runbooks/show-load/scripts/load.sh'), 'utf8')).toBe(
+      text,
+    );
+    expect((await runbookOf('show-load')).metadata.title).toBe('Show the load average');
+  });
+
+  it('refuses, and writes nothing, for each way the input can be wrong', async () => {
+    const before = await readdir(path.join(root, 'runbooks'));
+    const ok = await script('ok.sh', 'echo ok\n');
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: OpsbookError) => ({ code: e.code, kind: e.kind, message: e.message }),
+      );
+    expect(await refusal(promote(ok, 'pg-dump'))).toMatchObject({
+      code: 'RUNBOOK_EXISTS',
+      kind: 'invalid',
+      message: expect.stringMatching(/runbooks\/pg-dump already exists/),
+    });
+    await writeFile(path.join(root, '.changeset', 'new-runbook-leftover.md'), 'x');
+    expect(await refusal(promote(ok, 'leftover'))).toMatchObject({ code: 'RUNBOOK_EXISTS' });
+    expect(await refusal(promote(ok, 'Bad_Name'))).toMatchObject({
+      code: 'RUNBOOK_NAME_INVALID',
+      message: expect.stringMatching(/"Bad_Name" is not a valid runbook name/),
+    });
+    expect(await refusal(promote(ok, 'x', { category: 'urgent' }))).toMatchObject({
+      code: 'RUNBOOK_OPTION_INVALID',
+    });
+    expect(await refusal(promote(path.join(root, 'nope.sh'), 'x'))).toMatchObject({
+      code: 'SCRIPT_MISSING',
+      message: expect.stringMatching(/there is no such script/),
+    });
+    expect(await refusal(promote(path.join(root, 'adhoc'), 'x'))).toMatchObject({
+      code: 'SCRIPT_NOT_FILE',
+      message: expect.stringMatching(/is a folder/),
+    });
+    const binary = path.join(root, 'adhoc', 'tool');
+    await writeFile(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x00]));
+    expect(await refusal(promote(binary, 'x'))).toMatchObject({
+      code: 'SCRIPT_NOT_TEXT',
+      message: expect.stringMatching(/NUL byte.*not a shell script opsbook can promote/),
+    });
+    const python = await script('tool.py', '#!/usr/bin/env python3\nprint("hi")\n');
+    expect(await refusal(promote(python, 'x'))).toMatchObject({
+      code: 'SCRIPT_NOT_SHELL',
+      message: expect.stringMatching(/names python3, not a shell/),
+    });
+    const empty = await script('empty.sh', '#!/bin/sh\n# nothing yet\n');
+    expect(await refusal(promote(empty, 'x'))).toMatchObject({ code: 'SCRIPT_NOT_SHELL' });
+    // ShellCheck's error is shown at the line of the script the user gave, not the promoted one.
+    const broken = await script(
+      'broken.sh',
+      '#!/bin/sh\nexport A="$1"\nif [ -n "$A" ]; then\n  echo hi\n',
+    );
+    expect(await refusal(promote(broken, 'x'))).toMatchObject({
+      code: 'PROMOTED_RUNBOOK_INVALID',
+      message: expect.stringMatching(/broken\.sh:3:1: SC\d+: .*'fi'/),
+    });
+    expect(await readdir(path.join(root, 'runbooks'))).toEqual(before);
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-x.md');
+  });
+});
