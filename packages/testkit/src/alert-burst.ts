@@ -148,7 +148,12 @@ export type PostOutcome = { status: number; body: string } | { error: string };
 export async function postWebhooks(
   url: string,
   bodies: ReadonlyArray<string>,
-  options: { concurrency?: number; headers?: Record<string, string> } = {},
+  options: {
+    concurrency?: number;
+    headers?: Record<string, string>;
+    /** Told of each post's outcome as it comes (to kill the receiver mid-burst, say). */
+    onOutcome?: (index: number, outcome: PostOutcome) => void;
+  } = {},
 ): Promise<PostOutcome[]> {
   const concurrency = options.concurrency ?? 8;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -157,7 +162,9 @@ export async function postWebhooks(
   const worker = async () => {
     while (next < bodies.length) {
       const i = next++;
-      outcomes[i] = await postOne(url, bodies[i]!, agent, options.headers ?? {});
+      const outcome = await postOne(url, bodies[i]!, agent, options.headers ?? {});
+      outcomes[i] = outcome;
+      options.onOutcome?.(i, outcome);
     }
   };
   try {
