@@ -21,6 +21,14 @@ export interface StreamExecRequest {
   onStderr?: (chunk: string) => void;
   /** stderr kept in the exit record; default 1 MiB. */
   maxCapturedBytes?: number;
+  /**
+   * Bytes for the command's stdin, after the env block (an archive to restore), streamed with
+   * backpressure; their end is the command's EOF. Such a command has no lifeline (see
+   * shell-invocation.ts): an abort, a lost connection or an error of this stream ends its stdin
+   * early, so it must treat a short input as a failure. After an error of this stream, `done`
+   * rejects with it once the command ended.
+   */
+  stdin?: Readable | undefined;
 }
 
 export interface StreamExit {
@@ -71,7 +79,7 @@ export function execStreamOverSsh(
   request: StreamExecRequest,
 ): StreamExecution {
   const envBlock = encodeEnvBlock(request.env);
-  const line = shellInvocationLine(request);
+  const line = shellInvocationLine({ ...request, input: request.stdin !== undefined });
   request.signal?.throwIfAborted();
   const started = Date.now();
   const stderr = new OutputCapture(
@@ -81,6 +89,7 @@ export function execStreamOverSsh(
   const stdout = new PassThrough({ highWaterMark: 1 << 20 });
   const done = new Promise<StreamExit>((resolve, reject) => {
     let channel: ClientChannel | undefined;
+    let inputError: Error | undefined;
     const exit = { code: null as number | null, signal: null as string | null };
     const onAbort = () => {
       channel?.end();
@@ -109,7 +118,12 @@ export function execStreamOverSsh(
       });
       ch.on('close', () => {
         request.signal?.removeEventListener('abort', onAbort);
+        request.stdin?.destroy();
         stderr.end();
+        if (inputError) {
+          stdout.destroy(inputError);
+          return reject(inputError);
+        }
         if (exit.code === null && exit.signal === null) {
           const error = new execErrors.UnreachableError(
             'SSH_CONNECTION_LOST',
@@ -127,6 +141,15 @@ export function execStreamOverSsh(
         });
       });
       ch.write(envBlock);
+      const input = request.stdin;
+      if (input) {
+        // The input failed: its EOF comes early, and the command ends as on a short input.
+        input.once('error', (e) => {
+          inputError = e;
+          ch.end();
+        });
+        input.pipe(ch);
+      }
     });
   });
   done.catch(() => {}); // the caller may only look at stdout's error
@@ -155,7 +178,10 @@ export function execStreamLocal(
 ): StreamExecution {
   const envBlock = encodeEnvBlock(request.env);
   request.signal?.throwIfAborted();
-  const [file = 'sh', ...args] = shellInvocation(request);
+  const [file = 'sh', ...args] = shellInvocation({
+    ...request,
+    input: request.stdin !== undefined,
+  });
   const started = Date.now();
   const stderr = new OutputCapture(
     request.onStderr,
@@ -177,6 +203,15 @@ export function execStreamLocal(
   child.stderr.on('data', (d: Buffer) => stderr.push(d));
   child.stdin.on('error', () => {}); // EPIPE when the command exits without reading: harmless
   child.stdin.write(envBlock);
+  let inputError: Error | undefined;
+  const input = request.stdin;
+  if (input) {
+    input.once('error', (e) => {
+      inputError = e;
+      child.stdin.end();
+    });
+    input.pipe(child.stdin);
+  }
   const done = new Promise<StreamExit>((resolve, reject) => {
     child.once('error', (e) => {
       request.signal?.removeEventListener('abort', onAbort);
@@ -185,7 +220,9 @@ export function execStreamLocal(
     child.once('close', (code, signal) => {
       request.signal?.removeEventListener('abort', onAbort);
       child.stdin.destroy();
+      input?.destroy();
       stderr.end();
+      if (inputError) return reject(inputError);
       if (aborted) return reject(new InterruptedError('the command was cancelled and killed'));
       resolve({
         exitCode: code,

@@ -25,6 +25,13 @@ import { quoteShellArg } from './shell-quote.js';
  * stdin then stays open as a lifeline: when it reaches EOF before the command ends (timeout,
  * abort, lost connection, killed runner) the wrapper kills its whole process group, because
  * without a pty neither sshd nor the kernel would stop the command's children.
+ *
+ * A command given `input` (a byte stream: an archive to extract or restore) gets the rest of
+ * stdin after the env block as its own stdin instead (INPUT_WRAPPER): `read` takes the block one
+ * byte at a time, so not a byte of the input is consumed. It has no lifeline: the end of its
+ * input, an abort or a lost connection is the EOF of its stdin, which such a command must treat
+ * as a failure unless its input said otherwise (the restores of @opsbook/backup end theirs with a
+ * verdict line).
  */
 const WRAPPER = [
   `set -- "$1" "$2" '\n'`,
@@ -38,17 +45,27 @@ const WRAPPER = [
   'exit "$1"',
 ].join('\n');
 
+const INPUT_WRAPPER = [
+  `set -- "$1" "$2" '\n'`,
+  'IFS= read -r e || exit 125',
+  'eval "$e"',
+  'exec "$1" -c "$2" "$1"',
+].join('\n');
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface ShellInvocationOptions {
   command: string;
   shell?: 'sh' | 'bash';
   sudo?: boolean | undefined;
+  /** The command reads the bytes after the env block as its stdin (no lifeline). */
+  input?: boolean | undefined;
 }
 
 /** The argv that starts a command (see above). */
 export function shellInvocation(options: ShellInvocationOptions): string[] {
-  const argv = ['sh', '-c', WRAPPER, 'opsbook-exec', options.shell ?? 'sh', options.command];
+  const wrapper = options.input ? INPUT_WRAPPER : WRAPPER;
+  const argv = ['sh', '-c', wrapper, 'opsbook-exec', options.shell ?? 'sh', options.command];
   return options.sudo ? ['sudo', '-n', '--', ...argv] : argv;
 }
 

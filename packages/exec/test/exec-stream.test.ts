@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -93,6 +94,45 @@ describe('execStream', () => {
       run.stdout.on('error', () => {});
       controller.abort();
       await expect(run.done).rejects.toMatchObject({ kind: 'interrupted' });
+    }
+  });
+
+  it('feeds an input stream to the command after the env block, every byte, with backpressure', async () => {
+    for (const [, transport] of transports()) {
+      // 24 MiB of every byte value (more than any pipe or SSH window holds), hashed on the host.
+      const block = Buffer.from(Array.from({ length: 65536 }, (_, i) => i % 256));
+      const input = Readable.from(
+        (function* () {
+          for (let i = 0; i < 384; i++) yield block;
+        })(),
+      );
+      const run = execStream(transport, {
+        command: 'printf "%s " "$SECRET"; sha256sum | cut -d" " -f1',
+        env: { SECRET: "it's\nsecret" },
+        stdin: input,
+      });
+      const [out, exit] = await Promise.all([collect(run.stdout), run.done]);
+      expect(exit.exitCode).toBe(0);
+      const expected = createHash('sha256');
+      for (let i = 0; i < 384; i++) expected.update(block);
+      expect(out.toString()).toBe(`it's\nsecret ${expected.digest('hex')}\n`);
+    }
+  });
+
+  it('ends the stdin of the command and rejects with the error of the input when it fails', async () => {
+    for (const [, transport] of transports()) {
+      const input = Readable.from(
+        (async function* () {
+          yield Buffer.alloc(1024 * 1024, 1);
+          throw new Error('the archive could not be read');
+        })(),
+      );
+      const run = execStream(transport, {
+        command: 'n=$(wc -c); echo "got $n bytes" >&2',
+        stdin: input,
+      });
+      run.stdout.on('error', () => {});
+      await expect(run.done).rejects.toThrow('the archive could not be read');
     }
   });
 
