@@ -42,7 +42,7 @@ function patternError(
 }
 
 /** Python's fnmatch.translate: `*`, `?`, `[seq]`, `[!seq]`, everything else literal. */
-function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): RegExp {
   let out = '';
   let i = 0;
   while (i < glob.length) {

@@ -54,6 +54,7 @@ export {
 export { parseBlockDevices, parseFilesystems, parseMemory } from './facts/storage-facts.js';
 export { parseCpu, parseKernel, parseOsRelease, parseUptime } from './facts/system-facts.js';
 export {
+  globToRegExp,
   HOST_PATTERN_INVALID,
   HOST_PATTERN_NO_MATCH,
   orderHostPatterns,

@@ -1,0 +1,94 @@
+import { ValidationError } from '@opsbook/schema';
+import { describe, expect, it } from 'vitest';
+import { rulesOf } from './__fixtures__/rules.js';
+
+const HEAD = 'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 2\n';
+
+async function problemsOf(
+  yaml: string,
+  files: Record<string, string> = {},
+  runbooks?: string[],
+): Promise<{ code: string; lines: string[] }> {
+  try {
+    await rulesOf(yaml, files, runbooks ? { runbookNames: new Set(runbooks) } : {});
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    return {
+      code: e.code,
+      lines: e.problems.map((p) => `${p.file.split('/').pop()}:${p.line}:${p.col}: ${p.message}`),
+    };
+  }
+  throw new Error('the rules loaded');
+}
+
+describe('loadAlertRules', () => {
+  it('fills in the defaults of a minimal file', async () => {
+    const rules = await rulesOf(HEAD);
+    expect(rules).toMatchObject({
+      version: 2,
+      severities: ['critical', 'warning', 'info'],
+      windowMs: 15 * 60_000,
+      quietMs: 6 * 3_600_000,
+      hostLabels: ['host', 'instance'],
+      fallback: ['alertname'],
+      correlate: [],
+      ownership: [],
+    });
+    expect(rules.grading.rules.map((r) => r.grade)).toEqual(['P2', 'P3']);
+  });
+
+  it('refuses an unknown key and a wrong type at their line and column, with the fix', async () => {
+    const { code, lines } = await problemsOf(
+      `${HEAD}windw: 10m\ncorrelate:\n  - name: c\n    by: {labels: cluster}\n`,
+    );
+    expect(code).toBe('ALERT_RULES_INVALID');
+    expect(lines.join('\n')).toMatch(/^alerts\.yaml:4:1: .*windw.*window/m);
+    expect(lines.join('\n')).toMatch(/^alerts\.yaml:7:\d+: /m);
+  });
+
+  it('refuses a repeated rule name, a severity not listed and a runbook the repository lacks', async () => {
+    const { lines } = await problemsOf(
+      `${HEAD}correlate:
+  - {name: c, by: {labels: [cluster]}}
+  - {name: c, by: {host: true}}
+grading:
+  rules:
+    - {grade: P1, when: {minSeverity: page}}
+runbooks:
+  - {match: {alertname: DiskFull}, runbook: disk-clean}
+`,
+      {},
+      ['disk-cleanup'],
+    );
+    expect(lines).toEqual([
+      "alerts.yaml:6:12: the correlation rule 'c' is already rule 1: give each rule its own name (incidents name the rule that opened them)",
+      "alerts.yaml:9:39: 'page' is not one of the severities (critical, warning, info): use one of them, or list it under severities:",
+      "alerts.yaml:11:45: there is no runbook 'disk-clean' in this repository (opsbook list shows them): fix the name, or add the runbook first",
+    ]);
+  });
+
+  it('refuses YAML anchors, as every opsbook file does', async () => {
+    const { lines } = await problemsOf(`${HEAD}fallback: &f [alertname]\nhostLabels: *f\n`);
+    expect(lines.join('\n')).toMatch(/alerts\.yaml:\d+:\d+: .*(anchor|alias)/i);
+  });
+
+  it('reads the on-call file an ownership rule names, and places its problems in that file', async () => {
+    const { lines } = await problemsOf(`${HEAD}ownership:\n  default: {onCall: oncall.yaml}\n`, {
+      'oncall.yaml':
+        'apiVersion: opsbook/v1\nkind: OnCall\nshifts:\n  - {from: tomorrow, person: olga}\n',
+    });
+    expect(lines.join('\n')).toMatch(/^oncall\.yaml:4:\d+: .*from/m);
+    const missing = await problemsOf(`${HEAD}ownership:\n  default: {onCall: nowhere.yaml}\n`);
+    expect(missing.lines.join('\n')).toMatch(
+      /^alerts\.yaml:5:\d+: cannot read the on-call file .*nowhere\.yaml \(ENOENT\): the path is relative to alerts\.yaml/m,
+    );
+  });
+
+  it('says ALERT_RULES_MISSING, and how to start, when there is no file', async () => {
+    const { loadAlertRules } = await import('./rules.js');
+    const e = await loadAlertRules('/nonexistent/alerts.yaml').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).code).toBe('ALERT_RULES_MISSING');
+    expect((e as ValidationError).message).toMatch(/docs\/alerts\.md/);
+  });
+});
