@@ -161,6 +161,23 @@ describe('INI values', () => {
       nested: { a: [1, [2, 3]] },
     });
   });
+
+  it('keeps variables named __proto__ and constructor as variables, in host and group vars', () => {
+    const inv = parseInventoryText(
+      'hosts.ini',
+      '[web]\nweb-01 __proto__=host constructor=1\n[web:vars]\n__proto__=group\nx=2\n',
+      'ini',
+    );
+    const { vars } = inv.hosts[0]!;
+    expect(Object.getPrototypeOf(vars)).toBe(Object.prototype);
+    expect(Object.keys(vars)).toEqual(['__proto__', 'x', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(vars, '__proto__')?.value).toBe('host');
+    expect(vars.constructor).toBe(1);
+    expect(vars.x).toBe(2);
+    expect(
+      Object.getOwnPropertyDescriptor(inv.hosts[0]!.varOrigins, '__proto__')?.value,
+    ).toMatchObject({ line: 2 });
+  });
 });
 
 describe('malformed inventories', () => {

@@ -7,6 +7,7 @@ import type {
   Vars,
 } from './inventory.js';
 import { resolveHostVars } from './resolve-host-vars.js';
+import { setOwn } from './set-own.js';
 import { guardUnreadVaultFiles } from './vault-values.js';
 
 interface VarLayer {
@@ -299,9 +300,8 @@ function shadowedByUnreadVault(
   return shadowed;
 }
 
-/** defineProperty, not assignment: a variable named `__proto__` must stay a variable. */
+/** `setOwn`, not plain assignment: a variable named `__proto__` must stay a variable. */
 function setVar(layer: VarLayer, key: string, value: unknown, at: SourceLocation): void {
-  const own = { value, enumerable: true, writable: true, configurable: true };
-  Object.defineProperty(layer.vars, key, own);
-  Object.defineProperty(layer.origins, key, { ...own, value: at });
+  setOwn(layer.vars, key, value);
+  setOwn(layer.origins, key, at);
 }

@@ -12,7 +12,12 @@ export type PythonLiteral =
   | { kind: 'text' }
   | { kind: 'refused'; reason: string };
 
-class NotLiteral extends Error {}
+/**
+ * "Not a literal: the text stays text". The common answer (host names, paths, addresses), so it
+ * is one object thrown as is: an Error made per value would capture a stack trace each time, the
+ * largest cost of reading a big INI inventory.
+ */
+const NOT_LITERAL = Object.freeze({ notLiteral: true });
 class Unsupported extends Error {}
 
 const numberRe =
@@ -34,21 +39,40 @@ const simpleEscapes: Record<string, string> = {
 };
 
 export function evalPythonLiteral(text: string): PythonLiteral {
-  const parser = new LiteralParser(text.replace(/^[ \t]+/, ''));
+  const src = text.replace(/^[ \t]+/, '');
+  if (isPlainText(src)) return { kind: 'text' };
+  const parser = new LiteralParser(src);
   try {
     const value = parser.parseTop();
     return { kind: 'value', value };
   } catch (e) {
     if (e instanceof Unsupported) return { kind: 'refused', reason: e.message };
-    if (e instanceof NotLiteral) return { kind: 'text' };
+    if (e === NOT_LITERAL) return { kind: 'text' };
     throw e;
   }
+}
+
+/** What may start a literal: a bracket, a quote, a sign, a digit or `.`, whitespace or a comment. */
+const literalStartRe = /^[[({'"+\-.0-9 \t\n\r\f#]/;
+
+/**
+ * Text the parser would refuse at its first token, decided without running it: a value that
+ * starts with neither a literal's first character nor a string prefix (`r'`, `b"`…), nor with
+ * True, False or None (`/etc/x`, `web01.example`, `~/.ssh/id`, `opsbench`). Exactly the texts
+ * whose `parseValue` throws NOT_LITERAL before consuming anything.
+ */
+function isPlainText(src: string): boolean {
+  if (src === '' || literalStartRe.test(src) || stringStartRe.test(src)) return false;
+  const name = nameRe.exec(src)?.[0];
+  return name !== 'True' && name !== 'False' && name !== 'None';
 }
 
 class LiteralParser {
   private pos = 0;
   /** Open brackets: the parser recurses once per level, so depth is bounded before the stack is. */
   private depth = 0;
+  /** Whether the number parseNumber read last was an integer (not a float). */
+  private wasInteger = false;
   constructor(private readonly src: string) {}
 
   parseTop(): unknown {
@@ -63,7 +87,7 @@ class LiteralParser {
       items.push(this.parseValue());
       this.skip();
     }
-    if (this.pos !== this.src.length) throw new NotLiteral();
+    if (this.pos !== this.src.length) throw NOT_LITERAL;
     return items;
   }
 
@@ -107,7 +131,8 @@ class LiteralParser {
       this.pos++;
       this.skip();
       const n = this.parseNumber();
-      return rest.startsWith('-') ? -n : n;
+      // Python has no integer -0: `-0` is 0 (a float -0.0 stays -0.0).
+      return rest.startsWith('-') ? (this.wasInteger && n === 0 ? 0 : -n) : n;
     }
     if (/^[0-9.]/.test(rest)) return this.parseNumber();
     const name = nameRe.exec(rest)?.[0];
@@ -115,20 +140,20 @@ class LiteralParser {
       this.pos += name.length;
       return name === 'True' ? true : name === 'False' ? false : null;
     }
-    throw new NotLiteral();
+    throw NOT_LITERAL;
   }
 
   private parseNumber(): number {
     const m = numberRe.exec(this.src.slice(this.pos));
-    if (!m || m[0] === '' || m[0] === '.') throw new NotLiteral();
+    if (!m || m[0] === '' || m[0] === '.') throw NOT_LITERAL;
     const raw = m[0];
     this.pos += raw.length;
-    if (nameRe.test(this.src.slice(this.pos))) throw new NotLiteral();
+    if (nameRe.test(this.src.slice(this.pos))) throw NOT_LITERAL;
     if (/[jJ]$/.test(raw)) throw new Unsupported(`'${raw}' is a Python complex number`);
     const clean = raw.replace(/_/g, '');
     if (/^0[xXoObB]/.test(clean) || /^[0-9]+$/.test(clean)) {
       // Python refuses `010`; only zeros may lead.
-      if (/^0[0-9]*[1-9]/.test(clean)) throw new NotLiteral();
+      if (/^0[0-9]*[1-9]/.test(clean)) throw NOT_LITERAL;
       const big = BigInt(
         clean
           .replace(/^0[oO]/, '0o')
@@ -138,9 +163,11 @@ class LiteralParser {
       if (big > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new Unsupported(`the integer ${raw} is too large to keep exactly`);
       }
+      this.wasInteger = true;
       return Number(big);
     }
     const n = Number(clean);
+    this.wasInteger = false;
     if (!Number.isFinite(n)) throw new Unsupported(`'${raw}' overflows to infinity`);
     return n;
   }
@@ -167,7 +194,7 @@ class LiteralParser {
         return out;
       }
       const c = this.src[this.pos]!;
-      if (c === '\n' && quote.length === 1) throw new NotLiteral();
+      if (c === '\n' && quote.length === 1) throw NOT_LITERAL;
       if (c === '\\') {
         out += isRaw ? this.src.slice(this.pos, this.pos + 2) : this.unescape();
         this.pos += isRaw ? 2 : 0;
@@ -176,12 +203,12 @@ class LiteralParser {
       out += c;
       this.pos++;
     }
-    throw new NotLiteral();
+    throw NOT_LITERAL;
   }
 
   private unescape(): string {
     const next = this.src[this.pos + 1];
-    if (next === undefined) throw new NotLiteral();
+    if (next === undefined) throw NOT_LITERAL;
     const simple = simpleEscapes[next];
     if (simple !== undefined) {
       this.pos += 2;
@@ -196,7 +223,7 @@ class LiteralParser {
     if (width > 0) {
       const hex = this.src.slice(this.pos + 2, this.pos + 2 + width);
       const cp = Number.parseInt(hex, 16);
-      if (!new RegExp(`^[0-9a-fA-F]{${width}}$`).test(hex) || cp > 0x10ffff) throw new NotLiteral();
+      if (!new RegExp(`^[0-9a-fA-F]{${width}}$`).test(hex) || cp > 0x10ffff) throw NOT_LITERAL;
       this.pos += 2 + width;
       return String.fromCodePoint(cp);
     }
@@ -217,7 +244,7 @@ class LiteralParser {
       if (this.eat(close)) return items;
       items.push(this.parseValue());
       if (this.eat(close)) return items;
-      if (!this.eat(',')) throw new NotLiteral();
+      if (!this.eat(',')) throw NOT_LITERAL;
     }
   }
 
@@ -227,7 +254,7 @@ class LiteralParser {
     if (this.eat(')')) return [];
     const first = this.parseValue();
     if (this.eat(')')) return first;
-    if (!this.eat(',')) throw new NotLiteral();
+    if (!this.eat(',')) throw NOT_LITERAL;
     const rest = this.parseSeq('', ')');
     return [first, ...rest];
   }
@@ -236,9 +263,12 @@ class LiteralParser {
     this.pos++;
     const out: Record<string, unknown> = {};
     if (this.eat('}')) return out;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const key = this.parseValue();
       if (!this.eat(':')) {
+        // Only `{a, b}` is a set; any other `{` without a colon is not Python at all.
+        if (!first || (!this.eat('}') && (!this.eat(',') || !this.parseSeq('', '}'))))
+          throw NOT_LITERAL;
         throw new Unsupported(
           'a {...} without key: value pairs is a Python set, which has no JSON form',
         );
@@ -253,7 +283,7 @@ class LiteralParser {
         configurable: true,
       });
       if (this.eat('}')) return out;
-      if (!this.eat(',')) throw new NotLiteral();
+      if (!this.eat(',')) throw NOT_LITERAL;
       if (this.eat('}')) return out;
     }
   }

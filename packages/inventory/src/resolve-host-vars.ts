@@ -1,5 +1,6 @@
 import type { ValidationError } from '@opsbook/schema';
 import type { SourceLocation, Vars } from './inventory.js';
+import { setOwn } from './set-own.js';
 import {
   isTemplate,
   renderVarTemplate,
@@ -160,13 +161,12 @@ export function resolveHostVars({
     const own = { enumerable: true, configurable: true };
     const at = origins[name]!;
     if (!hasLockedOrTemplate(vars[name]) && !shadowed.has(name)) {
-      Object.defineProperty(outVars, name, { ...own, writable: true, value: vars[name] });
-      Object.defineProperty(outOrigins, name, { ...own, writable: true, value: at });
+      setOwn(outVars, name, vars[name]);
+      setOwn(outOrigins, name, at);
       continue;
     }
     try {
-      const value = resolve(name);
-      Object.defineProperty(outVars, name, { ...own, writable: true, value });
+      setOwn(outVars, name, resolve(name));
     } catch (e) {
       if (!(e instanceof Locked)) throw e;
       const error = e.error;
@@ -178,11 +178,7 @@ export function resolveHostVars({
       });
     }
     const vaulted = at.isVaulted || vaultedReads.has(name);
-    Object.defineProperty(outOrigins, name, {
-      ...own,
-      writable: true,
-      value: vaulted ? { ...at, isVaulted: true } : at,
-    });
+    setOwn(outOrigins, name, vaulted ? { ...at, isVaulted: true } : at);
   }
   return { vars: outVars, origins: outOrigins };
 }

@@ -7,7 +7,12 @@ export class ShlexError extends Error {}
 
 const whitespace = ' \t\r\n';
 
+/** A line without quotes, backslashes or comments: its words are the runs between whitespace. */
+const plainLineRe = /^[^'"\\#]*$/;
+
 export function shlexSplit(line: string): string[] {
+  // The common host line (`web01 ansible_host=10.0.0.1 ansible_user=deploy`), split at once.
+  if (plainLineRe.test(line)) return line.split(/[ \t\r\n]+/).filter((w) => w !== '');
   const tokens: string[] = [];
   let token = '';
   let quoted = false;

@@ -78,13 +78,75 @@ const samples = [
   '1abc',
 ];
 
+/**
+ * Generated texts around the shortcuts taken for plain values and plain host lines (the common
+ * case of a big inventory): first characters that may or may not start a literal, names near
+ * True/False/None and the string prefixes, blanks, quotes, escapes, comments, sets. No line
+ * breaks: the INI reader splits lines on all of them (\r \n \v \f …) before any value is read.
+ */
+function generatedSamples(count: number): string[] {
+  const pieces = [
+    'a',
+    'T',
+    'True',
+    'False',
+    'None',
+    'Nonex',
+    'r',
+    'b',
+    'u',
+    'rb',
+    'Br',
+    'U',
+    '_',
+    'é',
+    '/',
+    '~',
+    ':',
+    '@',
+    '$',
+    '.',
+    '0',
+    '7',
+    '-',
+    '+',
+    '[',
+    ']',
+    '(',
+    ')',
+    '{',
+    '}',
+    ',',
+    "'",
+    '"',
+    '\\',
+    '#',
+    ' ',
+    '  ',
+    '\t',
+    '=',
+    'x=1',
+    'host-01',
+    '10.0.0.1',
+  ];
+  let seed = 20261203;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed;
+  };
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + (next() % 6) }, () => pieces[next() % pieces.length]).join(''),
+  );
+}
+
 describe('python3 agrees on INI value rules', () => {
   it('splits and evaluates every sample as shlex.split and ast.literal_eval do', async () => {
-    const child = run('python3', ['-c', script], { maxBuffer: 4 * 1024 * 1024 });
-    child.child.stdin!.end(JSON.stringify(samples));
+    const all = [...samples, ...generatedSamples(3000)];
+    const child = run('python3', ['-c', script], { maxBuffer: 16 * 1024 * 1024 });
+    child.child.stdin!.end(JSON.stringify(all));
     const theirs = JSON.parse((await child).stdout) as { words: string[] | null; value: unknown }[];
-    expect(theirs).toHaveLength(samples.length);
-    samples.forEach((s, i) => {
+    expect(theirs).toHaveLength(all.length);
+    all.forEach((s, i) => {
       let words: string[] | null;
       try {
         words = shlexSplit(s);
