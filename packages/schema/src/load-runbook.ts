@@ -57,21 +57,20 @@ export async function loadRunbook(
 
   const pkgFile = show('package.json');
   const ymlFile = show(RUNBOOK_FILE);
-  const pkgBytes = readSmall(path.join(dir, 'package.json'));
-  const ymlBytes = readSmall(path.join(dir, RUNBOOK_FILE));
+  const pkgRead = readSmall(path.join(dir, 'package.json'));
+  const ymlRead = readSmall(path.join(dir, RUNBOOK_FILE));
   const problems: Problem[] = [];
-  if (typeof ymlBytes === 'string')
-    problems.push(missing(ymlFile, ymlBytes, 'the runbook definition'));
-  if (typeof pkgBytes === 'string')
-    problems.push(missing(pkgFile, pkgBytes, 'the runbook package manifest'));
-  if (typeof ymlBytes === 'string' || typeof pkgBytes === 'string') return fail(problems);
+  if ('code' in ymlRead) problems.push(missing(ymlFile, ymlRead.code, 'the runbook definition'));
+  if ('code' in pkgRead)
+    problems.push(missing(pkgFile, pkgRead.code, 'the runbook package manifest'));
+  if ('code' in ymlRead || 'code' in pkgRead) return fail(problems);
 
-  const pkgSource = parseJsonSource(pkgFile, pkgBytes);
+  const pkgSource = parseJsonSource(pkgFile, pkgRead.input);
   const pkgText = checkRunbookText(pkgSource, packageTextRules);
   const pkg: PackageInfo = pkgText.length ? { problems: pkgText } : checkPackageJson(pkgSource);
   problems.push(...pkg.problems);
 
-  const source = parseYamlSource(ymlFile, ymlBytes);
+  const source = parseYamlSource(ymlFile, ymlRead.input);
   // Control characters first: one can be what made the parse fail.
   const text = checkRunbookText(source, runbookTextRules);
   if (text.length) return fail([...problems, ...text]);
@@ -168,13 +167,22 @@ function checkPackageJson(src: YamlSource): PackageInfo {
 /**
  * Read a runbook file. Synchronously on purpose: these are small local files, and a promise per
  * read through libuv's thread pool cost validate more than the reads themselves (measured with
- * 200 runbooks: 32 ms of promise machinery for 400 reads).
+ * 200 runbooks: 32 ms of promise machinery for 400 reads). As text first, in one call that also
+ * decodes. V8 turns each byte that is not UTF-8 into U+FFFD, so a text holding one (or a read
+ * that fails) is read again as bytes, as before: decodeSourceText then gives the exact problem,
+ * and a failure its error code.
  */
-function readSmall(file: string): Buffer | string {
+function readSmall(file: string): { input: string | Buffer } | { code: string } {
   try {
-    return readFileSync(file);
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes('\ufffd')) return { input: text };
+  } catch {
+    // The read as bytes below says what is wrong.
+  }
+  try {
+    return { input: readFileSync(file) };
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? 'EIO';
+    return { code: (e as NodeJS.ErrnoException).code ?? 'EIO' };
   }
 }
 

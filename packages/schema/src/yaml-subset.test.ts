@@ -66,6 +66,8 @@ const plains = [
   'x}',
   'ü € 😀',
   'a, b',
+  'no-break\u00a0',
+  '\u00a0lead',
 ];
 const trickyPlains = [
   'a: b',

@@ -23,8 +23,6 @@ const DECLINE = Symbol('decline');
 // Anything the reader leaves to the other parsers: tabs, CR, control characters, NEL, LS, PS,
 // a byte order mark inside the text, the non-characters U+FFFE and U+FFFF.
 const unreadable = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
-// A line that starts or ends a document or holds a directive.
-const documentMarker = /^(?:---|\.\.\.|%)/m;
 // A plain key: what `key:` needs no quotes for, and never a flow or block indicator.
 const plainKey = /[A-Za-z0-9_][A-Za-z0-9_./-]*/y;
 
@@ -75,7 +73,10 @@ export type SubsetResult = { ok: true; value: Record<string, unknown> } | { ok: 
 
 /** Read `text` if it is a mapping written in the plain subset; `{ok: false}` otherwise. */
 export function readYamlSubset(text: string): SubsetResult {
-  if (unreadable.test(text) || documentMarker.test(text)) return { ok: false };
+  // A line that starts or ends a document (`---`, `...`) or holds a directive (`%`) needs no
+  // test of its own: at the first column, where these are markers, the reader takes nothing but
+  // a key (a line inside a block scalar is indented), and none of them starts one.
+  if (unreadable.test(text)) return { ok: false };
   try {
     return { ok: true, value: new SubsetReader(text).document() };
   } catch (e) {
@@ -85,15 +86,44 @@ export function readYamlSubset(text: string): SubsetResult {
 }
 
 /**
- * A plain scalar's value under the YAML 1.2 core schema, tested in the strict parser's order
- * (null, bool, octal, decimal and hexadecimal int, .inf/.nan, float) and resolved as it does.
+ * A plain scalar's value under the YAML 1.2 core schema: the strict parser's tests (null, bool,
+ * octal, decimal and hexadecimal int, .inf/.nan, float, in that order) and its resolutions.
  */
 export function resolvePlainScalar(s: string): unknown {
-  const c = s.charCodeAt(0);
-  // Only these characters start anything but a string.
-  if (!((c >= 0x30 && c <= 0x39) || '+-.~nNtTfF'.includes(s[0]!))) return s;
-  if (/^(?:~|[Nn]ull|NULL)$/.test(s)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return c === 0x74 || c === 0x54;
+  // By its first character a scalar can be only one kind of value, if any: each kind is tested
+  // only where it can match (most scalars and keys start with a letter, and stay strings).
+  switch (s[0]) {
+    case 'n':
+    case 'N':
+      return s === 'null' || s === 'Null' || s === 'NULL' ? null : s;
+    case '~':
+      return s === '~' ? null : s;
+    case 't':
+    case 'T':
+      return s === 'true' || s === 'True' || s === 'TRUE' ? true : s;
+    case 'f':
+    case 'F':
+      return s === 'false' || s === 'False' || s === 'FALSE' ? false : s;
+    case '+':
+    case '-':
+    case '.':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
+      return resolveNumber(s);
+    default:
+      return s;
+  }
+}
+
+function resolveNumber(s: string): unknown {
   if (/^0o[0-7]+$/.test(s)) return Number.parseInt(s.substring(2), 8);
   if (/^[-+]?[0-9]+$/.test(s)) return Number.parseInt(s, 10);
   if (/^0x[0-9a-fA-F]+$/.test(s)) return Number.parseInt(s.substring(2), 16);
@@ -281,22 +311,16 @@ class SubsetReader {
     if (indicators.has(c)) throw DECLINE;
     if ((c === DASH || c === QUESTION || c === COLON) && (i + 1 === eol || isSpace(text, i + 1)))
       throw DECLINE;
-    let end = eol;
-    for (let j = i + 1; j < eol; j++) {
-      const ch = text.charCodeAt(j);
-      if (ch === SPACE) {
-        if (j + 1 < eol && text.charCodeAt(j + 1) === HASH) {
-          end = j;
-          break;
-        }
-      } else if (ch === COLON && (j + 1 === eol || text.charCodeAt(j + 1) === SPACE)) {
-        // `a: b: c` or `a: b:` would be a mapping where a scalar stands.
-        throw DECLINE;
-      }
-    }
-    while (end > i && text.charCodeAt(end - 1) === SPACE) end--;
-    this.at = end;
-    return resolvePlainScalar(text.slice(i, end));
+    let s = text.slice(i, eol);
+    const comment = s.indexOf(' #');
+    let end = comment >= 0 ? comment : s.length;
+    // Spaces only: trimEnd() would also take a no-break space, which YAML keeps.
+    while (end > 0 && s.charCodeAt(end - 1) === SPACE) end--;
+    if (end < s.length) s = s.slice(0, end);
+    // `a: b: c` or `a: b:` would be a mapping where a scalar stands.
+    if (s.includes(': ') || s.charCodeAt(s.length - 1) === COLON) throw DECLINE;
+    this.at = i + s.length;
+    return resolvePlainScalar(s);
   }
 
   /** A double-quoted scalar that closes on its line. */
