@@ -56,6 +56,11 @@ export interface AlertStore {
       alerts: readonly AlertRecord[],
     ) => Promise<{ change: StateChange; result: T }> | { change: StateChange; result: T },
   ): Promise<T>;
+  /**
+   * Runs `work` holding the dispatch lock (one dispatcher across processes, so that two never
+   * create the same ticket); undefined, without running it, when another process holds it.
+   */
+  dispatchLock<T>(work: () => Promise<T>): Promise<T | undefined>;
   /** Incidents, newest first: the open ones, or those opened in [since, until]. */
   incidents(query?: { open?: boolean; since?: Date; until?: Date }): Promise<Incident[]>;
   /** One incident by id (`INC-7`) or by its ticket's key. */

@@ -47,6 +47,14 @@ class World {
   get open() {
     return this.state.incidents;
   }
+
+  /** As if dispatch had put everything on the tickets. */
+  markDispatched() {
+    for (const i of this.state.incidents) {
+      i.ticket = { ...i.ticket, key: `OPS-${i.id.slice(4)}`, reportedGrade: i.grade.grade };
+      for (const a of i.alerts) a.reported = { status: a.status, fired: a.fired };
+    }
+  }
 }
 
 describe('convergeAlerts', () => {
@@ -110,6 +118,10 @@ describe('convergeAlerts', () => {
       '2024-05-01T10:30:00Z',
     );
     expect(world.open.map((i) => i.open)).toEqual([true]);
+    // Not before its ticket shows everything (dispatch works on open incidents) …
+    expect(world.pass([], '2024-05-01T11:10:01Z').closed).toEqual([]);
+    world.markDispatched();
+    // … then quiet for an hour since its last alert: closed.
     const quiet = world.pass([], '2024-05-01T11:10:01Z');
     expect(quiet.closed).toEqual(['INC-1']);
     const later = world.pass(

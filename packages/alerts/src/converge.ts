@@ -2,7 +2,7 @@ import { type AlertRecord, alertName } from './alert.js';
 import { type AlertState, incidentId, type StateChange } from './alert-store.js';
 import { assignOwner, inGroups } from './assign.js';
 import { gradeIncident, matchesLabels, suggestRunbooks } from './grade.js';
-import { firingCount, type Incident, type IncidentAlert } from './incident.js';
+import { firingCount, type Incident, type IncidentAlert, needsDispatch } from './incident.js';
 import type { AlertRules, CorrelateRule } from './rules.js';
 import type { Topology } from './topology.js';
 
@@ -223,7 +223,8 @@ export function convergeAlerts(input: ConvergeInput): ConvergeResult {
   for (const incident of changed) regrade(incident, rules, at);
   const closed: string[] = [];
   for (const incident of incidents) {
-    if (!incident.open || firingCount(incident) > 0) continue;
+    // Closed only once the ticket shows everything: dispatch works on open incidents.
+    if (!incident.open || firingCount(incident) > 0 || needsDispatch(incident)) continue;
     if (now.getTime() - Date.parse(incident.lastActivity) < rules.quietMs) continue;
     incident.open = false;
     incident.updatedAt = at;

@@ -157,6 +157,21 @@ export function filesAlertStore(
         return result;
       });
     },
+    async dispatchLock(work) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const busy = new Error('dispatch lock taken');
+      try {
+        return await withLockFile(
+          path.join(dir, 'dispatch.lock'),
+          { retries: 0 },
+          work,
+          () => busy,
+        );
+      } catch (e) {
+        if (e === busy) return undefined;
+        throw e;
+      }
+    },
     async incidents(query = {}) {
       const open = (await readState()).incidents;
       const all = query.open ? open : [...open, ...(await readArchived())];

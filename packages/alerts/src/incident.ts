@@ -56,8 +56,16 @@ export interface TicketDispatch {
   key?: string;
   url?: string;
   createdAt?: string;
+  /** The summary the create was sent with: the probe for an earlier create searches by it. */
+  summary?: string;
   /** The assignee was set on the ticket. */
   assigned?: boolean;
+  /** Why the tracker refused the assignee (not retried: fix ownership in alerts.yaml). */
+  assignError?: string;
+  /** The grade the ticket last showed (its priority, or a comment since). */
+  reportedGrade?: Grade;
+  /** The last refusal of a write for this incident (retried on later passes). */
+  lastError?: { code: string; message: string; at: string };
 }
 
 /** A comment for the ticket: new alerts or changes of one batch, or a re-grade. */
@@ -126,5 +134,17 @@ export function firingCount(incident: Pick<Incident, 'alerts'>): number {
 export function unreported(incident: Pick<Incident, 'alerts'>): IncidentAlert[] {
   return incident.alerts.filter(
     (a) => a.reported?.status !== a.status || a.reported.fired !== a.fired,
+  );
+}
+
+/** Whether the tracker still lacks something of the incident: its ticket, assignee or a comment. */
+export function needsDispatch(incident: Incident): boolean {
+  const t = incident.ticket;
+  return (
+    !t.key ||
+    (incident.assignee !== undefined && !t.assigned && t.assignError === undefined) ||
+    t.reportedGrade !== incident.grade.grade ||
+    incident.comments.some((c) => c.commentId === undefined) ||
+    unreported(incident).length > 0
   );
 }

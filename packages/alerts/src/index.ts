@@ -13,11 +13,25 @@ export {
   incidentId,
   type StateChange,
 } from './alert-store.js';
+export { assignOwner, onCallAt } from './assign.js';
+export { type ConvergeInput, type ConvergeResult, convergeAlerts } from './converge.js';
+export { type DispatchOptions, type DispatchReport, dispatchIncidents } from './dispatch.js';
 export { type AlertsErrorCode, alertsErrorCodes } from './error-codes.js';
 export { ALERTS_DIR, filesAlertStore } from './files-alert-store.js';
+export { gradeIncident, matchesLabels, suggestRunbooks, worstSeverity } from './grade.js';
 export * from './incident.js';
+export { unknownIncident } from './incident-query.js';
 export { alertStoreOf } from './open-alert-store.js';
 export { postgresAlertStore } from './postgres-alert-store.js';
+export {
+  type AlertPipeline,
+  AlertProcessor,
+  type AlertProcessorOptions,
+  type ConvergeSummary,
+  convergeStored,
+  type ProcessorEvent,
+  processAlerts,
+} from './process-alerts.js';
 export {
   type AlertReceiver,
   type AlertReceiverOptions,
@@ -26,4 +40,14 @@ export {
   startAlertReceiver,
 } from './receiver.js';
 export { isLoopback, type ReceiverAuth } from './receiver-auth.js';
+export { regradeIncident } from './regrade.js';
+export {
+  ALERT_RULES_FILE,
+  type AlertRules,
+  type LoadRulesOptions,
+  loadAlertRules,
+} from './rules.js';
+export { alertRulesSchema, onCallSchema } from './rules-schema.js';
+export { alertsComment, incidentTicket, ticketSummary } from './ticket-doc.js';
+export { type Topology, topologyOf, withoutPort } from './topology.js';
 export { MAX_ALERTS_PER_PAYLOAD, webhookSchema } from './webhook-schema.js';

@@ -4,6 +4,9 @@ import { type AlertRecord, alertKey } from './alert.js';
 import type { AlertDay, AlertState, AlertStore, StateChange } from './alert-store.js';
 import type { Incident } from './incident.js';
 
+// Any fixed 64-bit number of our own: one dispatcher at a time across the team's receivers.
+const DISPATCH_LOCK = (0x6f70_7362_6f6f_6bn + 19n).toString();
+
 /**
  * The PostgreSQL backend: the team's state store (migration 6 of @opsbook/state). An alert is a
  * row of `opsbook_alerts`, unique per fingerprint, startsAt and status, so a retry from any
@@ -54,6 +57,16 @@ export function postgresAlertStore(options: { url?: string | undefined } = {}): 
               [taken.map((r) => r.seq)],
             );
           return result;
+        }),
+      ),
+    dispatchLock: (work) =>
+      db.guard(() =>
+        db.transaction(async (client) => {
+          const { rows } = await client.query<{ ok: boolean }>(
+            'select pg_try_advisory_xact_lock($1) as ok',
+            [DISPATCH_LOCK],
+          );
+          return rows[0]?.ok ? work() : undefined;
         }),
       ),
     incidents: (query = {}) =>

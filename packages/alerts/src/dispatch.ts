@@ -1,0 +1,222 @@
+import { isOpsbookError } from '@opsbook/schema';
+import type { Tracker } from '@opsbook/tracker';
+import type { AlertStore } from './alert-store.js';
+import { type Incident, needsDispatch, unreported } from './incident.js';
+import { unknownIncident } from './incident-query.js';
+import { alertsComment, incidentTicket } from './ticket-doc.js';
+
+export interface DispatchOptions {
+  store: AlertStore;
+  tracker: Tracker;
+  /** Only these incidents (ids), open or closed; default every open incident. */
+  only?: readonly string[];
+  now?: () => Date;
+}
+
+export interface DispatchReport {
+  /** Tickets made (or found made by an earlier attempt) in this pass. */
+  created: { incident: string; key: string }[];
+  comments: number;
+  /** Incidents with writes left for a later pass (the tracker is down, or refused one). */
+  waiting: string[];
+  /** Writes the tracker refused (not an outage), by incident. */
+  refused: { incident: string; code: string; message: string }[];
+  /** Another process holds the dispatch lock: it dispatches. */
+  busy: boolean;
+  /** The tracker could not be reached: DISPATCH_PENDING's message. */
+  unreachable?: string;
+}
+
+interface Pass {
+  store: AlertStore;
+  tracker: Tracker;
+  now: () => Date;
+  report: DispatchReport;
+}
+
+/** Applies `change` to the incident as stored now, in one exclusive step, and returns it. */
+async function mutate(
+  store: AlertStore,
+  id: string,
+  change: (incident: Incident) => void,
+): Promise<Incident> {
+  return store.transact(0, async (state) => {
+    const incident = state.incidents.find((i) => i.id === id) ?? (await store.incident(id));
+    if (!incident) throw unknownIncident(id);
+    change(incident);
+    return { change: { incidents: [incident] }, result: incident };
+  });
+}
+
+const reportedState = (i: Incident) => {
+  for (const a of i.alerts) a.reported = { status: a.status, fired: a.fired };
+  i.ticket.reportedGrade = i.grade.grade;
+};
+
+/**
+ * The incident's ticket, made once: the create carries the incident's delivery id and is
+ * recorded as attempted before it is sent, so after a crash or a timeout the tracker is asked
+ * first (`findDelivered`) whether it already has it.
+ */
+async function ensureTicket(pass: Pass, incident: Incident): Promise<Incident> {
+  const { store, tracker, now } = pass;
+  const { deliveryId } = incident.ticket;
+  if (incident.ticket.attempted && incident.ticket.summary) {
+    const key = await tracker.findDelivered({
+      kind: 'create',
+      deliveryId,
+      summary: incident.ticket.summary,
+    });
+    if (key) {
+      pass.report.created.push({ incident: incident.id, key });
+      return mutate(store, incident.id, (i) => {
+        i.ticket.key = key;
+        i.ticket.createdAt = now().toISOString();
+      });
+    }
+  }
+  const sending = await mutate(store, incident.id, (i) => {
+    i.ticket.attempted = true;
+    i.ticket.summary = incidentTicket(i).summary;
+    reportedState(i);
+  });
+  const ref = await tracker.create(incidentTicket(sending), { deliveryId });
+  pass.report.created.push({ incident: incident.id, key: ref.key });
+  return mutate(store, incident.id, (i) => {
+    i.ticket.key = ref.key;
+    i.ticket.url = ref.url;
+    i.ticket.createdAt = now().toISOString();
+  });
+}
+
+async function assignTicket(pass: Pass, incident: Incident, key: string): Promise<Incident> {
+  try {
+    await pass.tracker.assign(key, incident.assignee!);
+  } catch (e) {
+    if (!isOpsbookError(e) || e.kind !== 'refused') throw e;
+    // An account the tracker does not know: said once on the incident, not retried forever.
+    return mutate(pass.store, incident.id, (i) => {
+      i.ticket.assignError = e.message;
+    });
+  }
+  return mutate(pass.store, incident.id, (i) => {
+    i.ticket.assigned = true;
+  });
+}
+
+/** Queues one comment for everything the ticket does not show yet (new, resolved, re-fired). */
+async function queueBatch(pass: Pass, incident: Incident): Promise<Incident> {
+  if (unreported(incident).length === 0 && incident.ticket.reportedGrade === incident.grade.grade)
+    return incident;
+  return mutate(pass.store, incident.id, (i) => {
+    const changes = unreported(i);
+    const gradeChanged = i.ticket.reportedGrade !== i.grade.grade;
+    if (changes.length === 0 && !gradeChanged) return;
+    const n = i.comments.length + 1;
+    i.comments.push({
+      n,
+      kind: 'alerts',
+      deliveryId: `${i.ticket.deliveryId}-${n}`,
+      body: alertsComment(i, changes, gradeChanged),
+      queuedAt: pass.now().toISOString(),
+      attempted: false,
+    });
+    reportedState(i);
+  });
+}
+
+/** Sends a queued comment exactly once: attempted comments are looked for on the ticket first. */
+async function sendComment(
+  pass: Pass,
+  incident: Incident,
+  key: string,
+  n: number,
+): Promise<Incident> {
+  const batch = incident.comments.find((c) => c.n === n)!;
+  const record = (commentId: string) =>
+    mutate(pass.store, incident.id, (i) => {
+      const b = i.comments.find((c) => c.n === n);
+      if (b) b.commentId = commentId;
+    });
+  if (batch.attempted) {
+    const found = await pass.tracker.findDelivered({
+      kind: 'comment',
+      deliveryId: batch.deliveryId,
+      key,
+    });
+    if (found) return record(found);
+  }
+  await mutate(pass.store, incident.id, (i) => {
+    const b = i.comments.find((c) => c.n === n);
+    if (b) b.attempted = true;
+  });
+  const { id } = await pass.tracker.comment(key, batch.body, { deliveryId: batch.deliveryId });
+  pass.report.comments++;
+  return record(id);
+}
+
+async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
+  let incident = start.ticket.key ? start : await ensureTicket(pass, start);
+  const key = incident.ticket.key!;
+  if (incident.assignee && !incident.ticket.assigned && incident.ticket.assignError === undefined)
+    incident = await assignTicket(pass, incident, key);
+  incident = await queueBatch(pass, incident);
+  for (const batch of incident.comments.filter((c) => c.commentId === undefined))
+    incident = await sendComment(pass, incident, key, batch.n);
+}
+
+function oldestFirst(a: Incident, b: Incident): number {
+  return a.openedAt.localeCompare(b.openedAt) || a.id.localeCompare(b.id, 'en', { numeric: true });
+}
+
+/**
+ * Brings the tracker up to date with the incidents: one ticket per incident (summary, grade as
+ * priority, the alerts as a table, sources, hosts, suggested runbooks, assignee), then one
+ * comment per batch of alerts the ticket does not show yet, and each senior's re-grade. Every
+ * write is recorded in the store before and after it is sent, and carries a delivery id, so a
+ * crash or restart never doubles a ticket or a comment. One dispatcher runs at a time (the
+ * store's dispatch lock); a tracker outage stops the pass and leaves the rest for the next one.
+ */
+export async function dispatchIncidents(options: DispatchOptions): Promise<DispatchReport> {
+  const report: DispatchReport = {
+    created: [],
+    comments: 0,
+    waiting: [],
+    refused: [],
+    busy: false,
+  };
+  const pass: Pass = {
+    store: options.store,
+    tracker: options.tracker,
+    now: options.now ?? (() => new Date()),
+    report,
+  };
+  const done = await options.store.dispatchLock(async () => {
+    const candidates = options.only
+      ? (await Promise.all(options.only.map((id) => options.store.incident(id)))).filter(
+          (i): i is Incident => i !== undefined,
+        )
+      : await options.store.incidents({ open: true });
+    const todo = candidates.filter(needsDispatch).sort(oldestFirst);
+    for (const [n, incident] of todo.entries()) {
+      try {
+        await dispatchOne(pass, incident);
+      } catch (e) {
+        if (isOpsbookError(e) && e.kind === 'unreachable') {
+          report.unreachable = e.message;
+          report.waiting.push(...todo.slice(n).map((i) => i.id));
+          return true;
+        }
+        if (!isOpsbookError(e)) throw e;
+        report.refused.push({ incident: incident.id, code: e.code, message: e.message });
+        report.waiting.push(incident.id);
+        await mutate(options.store, incident.id, (i) => {
+          i.ticket.lastError = { code: e.code, message: e.message, at: pass.now().toISOString() };
+        });
+      }
+    }
+    return true;
+  });
+  report.busy = done === undefined;
+  return report;
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { Tracker } from '@opsbook/tracker';
+import type { AlertStore } from './alert-store.js';
+import { convergeAlerts } from './converge.js';
+import { type DispatchReport, dispatchIncidents } from './dispatch.js';
+import type { AlertRules } from './rules.js';
+import type { Topology } from './topology.js';
+
+/** What converges and dispatches: a store, the rules and the inventory, and the tracker. */
+export interface AlertPipeline {
+  store: AlertStore;
+  rules: AlertRules;
+  topology: Topology;
+  /** Absent: incidents are made and graded, no ticket is (`--no-dispatch`). */
+  tracker?: Tracker;
+  now?: () => Date;
+  newDeliveryId?: () => string;
+}
+
+export interface ConvergeSummary {
+  alerts: number;
+  opened: string[];
+  updated: string[];
+  closed: string[];
+  /** Resolutions of alerts no open incident holds. */
+  skipped: number;
+}
+
+/** Alerts taken per pass: a pass is one exclusive step of the store. */
+const PASS_SIZE = 5000;
+
+/** Converges every stored alert not converged yet, pass after pass, and closes quiet incidents. */
+export async function convergeStored(pipeline: AlertPipeline): Promise<ConvergeSummary> {
+  const now = pipeline.now ?? (() => new Date());
+  const newDeliveryId = pipeline.newDeliveryId ?? randomUUID;
+  const summary: ConvergeSummary = { alerts: 0, opened: [], updated: [], closed: [], skipped: 0 };
+  for (;;) {
+    const taken = await pipeline.store.transact(PASS_SIZE, (state, alerts) => {
+      const result = convergeAlerts({
+        rules: pipeline.rules,
+        topology: pipeline.topology,
+        state,
+        alerts,
+        now: now(),
+        newDeliveryId,
+      });
+      summary.alerts += alerts.length;
+      summary.opened.push(...result.opened);
+      summary.closed.push(...result.closed);
+      summary.skipped += result.skipped;
+      for (const id of result.updated)
+        if (!summary.updated.includes(id) && !summary.opened.includes(id)) summary.updated.push(id);
+      return { change: result.change, result: alerts.length };
+    });
+    if (taken < PASS_SIZE) return summary;
+  }
+}
+
+/** One convergence of what is stored, then one dispatch of what the tracker lacks. */
+export async function processAlerts(
+  pipeline: AlertPipeline,
+): Promise<{ converged: ConvergeSummary; dispatched?: DispatchReport }> {
+  const converged = await convergeStored(pipeline);
+  if (!pipeline.tracker) return { converged };
+  const dispatched = await dispatchIncidents({
+    store: pipeline.store,
+    tracker: pipeline.tracker,
+    ...(pipeline.now ? { now: pipeline.now } : {}),
+  });
+  return { converged, dispatched };
+}
+
+export type ProcessorEvent =
+  | { type: 'processed'; converged: ConvergeSummary; dispatched?: DispatchReport }
+  | { type: 'failed'; message: string };
+
+export interface AlertProcessorOptions {
+  /** Waits this long after new alerts before a pass, to take a burst in one (default 200 ms). */
+  debounceMs?: number;
+  /** While the tracker lacks something, tries again this often at first (default 5 s, doubling to 5 min). */
+  retryMs?: number;
+  onEvent?: (event: ProcessorEvent) => void;
+}
+
+/**
+ * Runs `processAlerts` in the background of a receiver: soon after alerts are stored
+ * (`schedule`), one pass at a time, and again later while dispatch is waiting on the tracker.
+ */
+export class AlertProcessor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private retryMs: number;
+
+  constructor(
+    private readonly pipeline: AlertPipeline,
+    private readonly options: AlertProcessorOptions = {},
+  ) {
+    this.retryMs = options.retryMs ?? 5000;
+  }
+
+  /** Asks for a pass soon (one pass covers everything stored by the time it starts). */
+  schedule(delayMs = this.options.debounceMs ?? 200): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.run().finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule(0);
+        }
+      });
+    }, delayMs);
+  }
+
+  private async run(): Promise<void> {
+    try {
+      const result = await processAlerts(this.pipeline);
+      this.options.onEvent?.({ type: 'processed', ...result });
+      const d = result.dispatched;
+      if (d && (d.waiting.length > 0 || d.busy)) this.retryLater();
+      else this.retryMs = this.options.retryMs ?? 5000;
+    } catch (e) {
+      this.options.onEvent?.({
+        type: 'failed',
+        message: e instanceof Error ? e.message : String(e),
+      });
+      this.retryLater();
+    }
+  }
+
+  private retryLater(): void {
+    if (this.closed || this.timer) return;
+    const delay = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, 300_000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule(0);
+    }, delay);
+    this.timer.unref();
+  }
+
+  /**
+   * Stops: waits for the pass in progress, then converges what is stored (quick, local). What
+   * the tracker still lacks is sent by the first pass of the next start.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+    await convergeStored(this.pipeline).catch((e: unknown) => {
+      this.options.onEvent?.({
+        type: 'failed',
+        message: e instanceof Error ? e.message : String(e),
+      });
+    });
+  }
+}

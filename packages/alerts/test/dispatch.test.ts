@@ -1,0 +1,263 @@
+import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { createJiraTracker, docText, LocalTracker, type Tracker } from '@opsbook/tracker';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rulesOf } from '../src/__fixtures__/rules.js';
+import { type FixtureAlert, webhookPayload } from '../src/__fixtures__/webhook.js';
+import {
+  AlertIntake,
+  type AlertPipeline,
+  type AlertStore,
+  filesAlertStore,
+  parseWebhookBody,
+  processAlerts,
+  regradeIncident,
+  topologyOf,
+} from '../src/index.js';
+
+/** alerts.yaml of these tests: one incident per cluster, DiskFull suggests disk-cleanup. */
+function rulesYaml(owners: string[]): string {
+  return `apiVersion: opsbook/v1
+kind: AlertRules
+version: 4
+correlate:
+  - {name: cluster, by: {labels: [cluster]}}
+grading:
+  rules:
+    - {grade: P1, when: {minSeverity: critical, minHosts: 2}}
+    - {grade: P3, when: {minSeverity: warning}}
+runbooks:
+  - {match: {alertname: DiskFull}, runbook: disk-cleanup}
+ownership:
+  default: {roundRobin: [${owners.join(', ')}]}
+`;
+}
+
+/** A field's text whatever the flavour: Data Center's wiki markup escapes '-' and friends. */
+const plain = (value: unknown) => JSON.stringify(value).replaceAll('\\\\', '');
+
+async function deliver(store: AlertStore, bodies: object[], at: string): Promise<void> {
+  const intake = new AlertIntake(store);
+  for (const body of bodies)
+    await intake.accept(parseWebhookBody(JSON.stringify(body), new Date(at), 'test'));
+}
+
+const burst = (alerts: number, hosts: number) =>
+  makeAlertBurst({ alerts, hosts, clusters: 2, startsAt: new Date('2024-05-01T10:00:00Z') });
+
+describe.each([
+  { flavour: 'cloud' as const, basePath: '/ex/jira/cloud-1234' },
+  { flavour: 'datacenter' as const, basePath: '/jira' },
+])('dispatch into Jira $flavour (the spec-validating fake)', ({ flavour, basePath }) => {
+  let fake: JiraFake;
+  let jira: Tracker;
+  let temp: { dir: string; remove: () => Promise<void> };
+  let store: AlertStore;
+  let pipeline: AlertPipeline;
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      effects: { sleep: async () => undefined },
+      timeoutMs: 2000,
+    });
+    temp = await makeTempDir('opsbook-dispatch-');
+    store = filesAlertStore(temp.dir);
+    const owners = fake.users.map((u) => (flavour === 'cloud' ? u.accountId : u.name));
+    pipeline = {
+      store,
+      rules: await rulesOf(rulesYaml(owners)),
+      topology: topologyOf(undefined, 'services'),
+      tracker: jira,
+      now: () => new Date('2024-05-01T10:01:00Z'),
+    };
+  });
+
+  afterEach(async () => {
+    const violations = fake.violations();
+    await fake.close();
+    await store.close();
+    await temp.remove();
+    expect(violations).toEqual([]);
+  });
+
+  it('opens one graded, assigned ticket per incident with the alerts as a table, sources, hosts and runbooks', async () => {
+    await deliver(store, burst(20, 4), '2024-05-01T10:00:05Z');
+    const { converged, dispatched } = await processAlerts(pipeline);
+    expect(converged.opened).toEqual(['INC-1', 'INC-2']);
+    expect(dispatched).toMatchObject({
+      created: [{ key: 'OPS-1' }, { key: 'OPS-2' }],
+      waiting: [],
+    });
+    const issue = fake.issue('OPS-1')!;
+    expect(issue.summary).toMatch(
+      /^\[P1\] DiskFull, HighLoad, MemoryPressure \+2 on 2 hosts \(cluster=cluster-1\) — INC-1$/,
+    );
+    expect(issue.priority).toBe('Highest');
+    expect(issue.labels).toEqual(['opsbook', 'alerts', 'inc-1']);
+    expect(issue.assignee?.displayName).toBe(fake.users[0]!.displayName);
+    expect(fake.issue('OPS-2')!.assignee?.displayName).toBe(fake.users[1]!.displayName);
+    const text = plain(issue.description);
+    expect(text).toContain(
+      'P1 by grading rule 1: severity critical (at least critical), 2 hosts (at least 2)',
+    );
+    expect(text).toContain('host-001');
+    expect(text).toContain('http://127.0.0.1:9090/graph?g0.expr=DiskFull');
+    expect(text).toContain('disk-cleanup');
+    expect(issue.status).toBe('open');
+    // Nothing new: a second pass writes nothing.
+    const before = fake.requests().length;
+    expect(await processAlerts(pipeline)).toMatchObject({
+      dispatched: { created: [], comments: 0 },
+    });
+    expect(fake.requests().filter((r) => r.method !== 'GET').length).toBe(
+      fake
+        .requests()
+        .slice(0, before)
+        .filter((r) => r.method !== 'GET').length,
+    );
+  });
+
+  it('adds the new alerts of an open incident as one comment per batch, and resolutions never close the ticket', async () => {
+    await deliver(store, burst(4, 2), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    const more: FixtureAlert[] = ['host-009', 'host-011', 'host-013'].map((host) => ({
+      labels: { alertname: 'NodeDown', cluster: 'cluster-1', host, severity: 'critical' },
+      startsAt: '2024-05-01T10:02:00Z',
+    }));
+    await deliver(store, [webhookPayload(more)], '2024-05-01T10:02:05Z');
+    const { dispatched } = await processAlerts(pipeline);
+    expect(dispatched).toMatchObject({ created: [], comments: 1 });
+    const comments = fake.issue('OPS-1')!.comments;
+    expect(comments).toHaveLength(1);
+    for (const host of ['host-009', 'host-011', 'host-013'])
+      expect(plain(comments[0])).toContain(host);
+
+    const [first] = burst(4, 2);
+    const resolved = {
+      ...first,
+      status: 'resolved',
+      alerts: (first as { alerts: object[] }).alerts.map((a) => ({
+        ...a,
+        status: 'resolved',
+        endsAt: '2024-05-01T10:05:00Z',
+      })),
+    };
+    await deliver(store, [resolved], '2024-05-01T10:05:05Z');
+    await processAlerts(pipeline);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(2);
+    expect(plain(fake.issue('OPS-1')!.comments[1])).toContain('2 resolved');
+    expect(fake.issue('OPS-1')!.status).toBe('open');
+  });
+
+  it('never doubles a ticket or a comment when Jira applied the write but the answer was lost', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/issue', afterHandling: true });
+    const lost = await processAlerts(pipeline);
+    expect(lost.dispatched).toMatchObject({ created: [], waiting: ['INC-1'] });
+    expect(lost.dispatched?.unreachable).toBeDefined();
+    expect(fake.issues()).toHaveLength(1);
+    const found = await processAlerts(pipeline);
+    expect(found.dispatched).toMatchObject({ created: [{ incident: 'INC-1', key: 'OPS-1' }] });
+    expect(fake.issues()).toHaveLength(1);
+
+    await deliver(
+      store,
+      [webhookPayload([{ labels: { alertname: 'X', cluster: 'cluster-1', host: 'host-003' } }])],
+      '2024-05-01T10:03:00Z',
+    );
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'post',
+      path: '/comment',
+      afterHandling: true,
+    });
+    expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
+    expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual([]);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
+  });
+
+  it('keeps the writes while Jira is down and sends them when it is back', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    await fake.down();
+    const down = await processAlerts(pipeline);
+    expect(down.dispatched).toMatchObject({ created: [], waiting: ['INC-1'] });
+    await fake.up();
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+      created: [{ key: 'OPS-1' }],
+      waiting: [],
+    });
+  });
+
+  it("records a senior's re-grade on the incident and as one comment on the ticket", async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    const by = { id: 'sam', name: 'Sam Senior', fingerprint: 'SHA256:abc' };
+    const { from } = await regradeIncident(store, 'OPS-1', {
+      grade: 'P2',
+      reason: 'one host, redundant',
+      at: '2024-05-01T10:10:00Z',
+      by,
+    });
+    expect(from).toBe('P3');
+    await processAlerts(pipeline);
+    const comments = fake.issue('OPS-1')!.comments;
+    expect(comments).toHaveLength(1);
+    expect(plain(comments[0])).toContain('Re-graded P3 → P2');
+    expect(JSON.stringify(comments[0])).toContain('Sam Senior (sam, key SHA256:abc)');
+    const incident = await store.incident('INC-1');
+    expect(incident?.grade).toMatchObject({ grade: 'P2', by });
+    expect(incident?.regrades).toHaveLength(1);
+    // More alerts later: the rules do not override the senior's grade, and no grade comment repeats.
+    await deliver(
+      store,
+      [
+        webhookPayload([
+          { labels: { alertname: 'Y', cluster: 'cluster-1', host: 'h2', severity: 'critical' } },
+        ]),
+      ],
+      '2024-05-01T10:12:00Z',
+    );
+    await processAlerts(pipeline);
+    expect((await store.incident('INC-1'))?.grade.grade).toBe('P2');
+    expect(JSON.stringify(fake.issue('OPS-1')!.comments[1])).not.toContain('Grade P');
+  });
+});
+
+describe('dispatch into the embedded local tracker', () => {
+  it('opens the ticket and comments in the state dir, each once', async () => {
+    const temp = await makeTempDir('opsbook-dispatch-local-');
+    const store = filesAlertStore(temp.dir);
+    const tracker = new LocalTracker({ stateDir: temp.dir, actor: 'alerts', project: 'OPS' });
+    try {
+      const pipeline: AlertPipeline = {
+        store,
+        rules: await rulesOf(rulesYaml(['eve', 'sam'])),
+        topology: topologyOf(undefined, 'services'),
+        tracker,
+      };
+      await deliver(store, burst(6, 2), '2024-05-01T10:00:05Z');
+      expect((await processAlerts(pipeline)).dispatched?.created.map((c) => c.key)).toEqual([
+        'OPS-1',
+        'OPS-2',
+      ]);
+      const ticket = await tracker.get('OPS-1');
+      expect(ticket).toMatchObject({ assignee: { id: 'eve' }, status: 'Open' });
+      expect(ticket.summary).toMatch(/— INC-1$/);
+      await deliver(
+        store,
+        [webhookPayload([{ labels: { alertname: 'Z', cluster: 'cluster-2', host: 'host-002' } }])],
+        '2024-05-01T10:01:00Z',
+      );
+      await processAlerts(pipeline);
+      await processAlerts(pipeline);
+      const local = await tracker.read('OPS-2');
+      expect(local.comments).toHaveLength(1);
+      expect(docText(local.comments[0]!.body)).toMatch(/1 new alert/);
+    } finally {
+      await store.close();
+      await temp.remove();
+    }
+  });
+});
