@@ -1,5 +1,7 @@
 import { lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { checkComposeStep } from './check-compose-step.js';
+import { parseComposeRef } from './compose-ref.js';
 import type { Problem } from './problem.js';
 import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schema.js';
 import { compileSchema, didYouMean, schemaProblems, type Validator } from './schema-problems.js';
@@ -82,7 +84,9 @@ export async function checkRunbookSemantics(ctx: CheckContext): Promise<Problem[
         firstUse.set(step.id, stepPath);
       }
       checkStep(ctx, step, stepPath, params, problems);
-      if (step.uses !== undefined) {
+      const composed = parseComposeRef(step.uses);
+      if (composed) checkComposeStep(ctx, step, composed, phase, stepPath, problems);
+      else if (step.uses !== undefined) {
         const action = ctx.actions.get(step.uses);
         if (!action) problems.push(unknownAction(ctx, step.uses, stepPath));
         else {
@@ -223,7 +227,7 @@ function checkStep(
     problems.push({
       ...at(['with'], 'key'),
       rule: 'with-without-uses',
-      message: `step '${step.id}' has with: but no uses: — with: passes inputs to a built-in action only`,
+      message: `step '${step.id}' has with: but no uses: — with: passes inputs to a built-in action or a composed runbook only`,
     });
   }
   if (step.args !== undefined && step.script === undefined) {

@@ -7,6 +7,12 @@ export {
 export { canonicalJson, digestOfValue } from './canonical-json.js';
 export { type ActionSpec, paramValueProblem } from './check-runbook.js';
 export {
+  COMPOSE_PREFIX,
+  type ComposeRef,
+  parseComposeRef,
+  USES_PATTERN,
+} from './compose-ref.js';
+export {
   CONFIG_FILE,
   type Config,
   type ConfigFile,

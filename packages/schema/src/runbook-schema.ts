@@ -1,4 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import { USES_PATTERN } from './compose-ref.js';
 import {
   apiVersion,
   closedObject,
@@ -43,7 +44,7 @@ const stepSchema = {
     name: { type: 'string', minLength: 1 },
     run: { type: 'string', minLength: 1 },
     script: { type: 'string', minLength: 1 },
-    uses: { type: 'string', pattern: '^[a-z]+(\\.[a-z][a-z0-9-]*)+$' },
+    uses: { type: 'string', pattern: USES_PATTERN },
     with: { type: 'object' },
     args: { type: 'array', items: { type: 'string' } },
     where: { enum: ['remote', 'local'] },

@@ -1,6 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import type { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
 import { closest, distance } from 'fastest-levenshtein';
+import { USES_PATTERN } from './compose-ref.js';
 import { CRON_HINT, CRON_PATTERN } from './cron-pattern.js';
 import type { Problem } from './problem.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -102,7 +103,8 @@ const patternHints: Record<string, string> = {
   '^[1-9][0-9]*(ms|s|m|h)$': 'write a duration such as 500ms, 30s, 5m or 2h',
   '^[1-9][0-9]*(m|h|d)$': 'write a duration such as 30m, 6h or 2d',
   [CRON_PATTERN]: CRON_HINT,
-  '^[a-z]+(\\.[a-z][a-z0-9-]*)+$': 'name a built-in action such as inspection.disk or backup.files',
+  [USES_PATTERN]:
+    'name a built-in action such as inspection.disk, or a runbook and a version range such as runbook:disk-cleanup@^1.2.0',
 };
 
 /**

@@ -142,7 +142,7 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     name: 'with-without-uses',
     yaml: afterLine(14, '      with: {a: 1}'),
     expected: [
-      "runbook.yaml:15:7: step 'one' has with: but no uses: — with: passes inputs to a built-in action only",
+      "runbook.yaml:15:7: step 'one' has with: but no uses: — with: passes inputs to a built-in action or a composed runbook only",
     ],
   },
   {
@@ -153,6 +153,45 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
     expectedByCli: [
       "runbook.yaml:14:13: unknown action 'inspection.dsik': did you mean 'inspection.disk'?",
+    ],
+  },
+  {
+    name: 'compose-bad-reference',
+    yaml: withLine(14, '      uses: runbook:Disk-Cleanup@1'),
+    expected: [
+      'runbook.yaml:14:13: spec.steps[0].uses is the string "runbook:Disk-Cleanup@1": name a built-in action such as inspection.disk, or a runbook and a version range such as runbook:disk-cleanup@^1.2.0',
+    ],
+  },
+  {
+    name: 'compose-in-evidence',
+    yaml: `${validYaml}  evidence:\n    - id: more\n      name: More\n      uses: runbook:other@^1.0.0\n`,
+    expected: [
+      "runbook.yaml:18:13: step 'more' composes runbook other under evidence, which only collects, read-only: compose it under prechecks, steps, postchecks or rollback",
+    ],
+  },
+  {
+    name: 'compose-step-option',
+    yaml: withLine(14, '      uses: runbook:other@^1.0.0\n      sudo: true\n      timeout: 5m'),
+    expected: [
+      "runbook.yaml:15:7: step 'one' composes runbook other, whose own steps say whether they need root: remove sudo: here (set it on the steps of other)",
+      "runbook.yaml:16:7: step 'one' composes runbook other, whose own steps say how long they may take: remove timeout: here (set it on the steps of other)",
+    ],
+  },
+  {
+    name: 'compose-with-host-template',
+    yaml: withLine(
+      14,
+      '      uses: runbook:other@^1.0.0\n      with:\n        path: "{{ params.path }}/{{ host.name }}"',
+    ),
+    expected: [
+      'runbook.yaml:16:15: with.path names {{ host.name }}: the params of a composed runbook have one value for the whole run, the same on every host; use {{ host.name }} in the steps of other instead',
+    ],
+  },
+  {
+    name: 'compose-with-mapping',
+    yaml: withLine(14, '      uses: runbook:other@^1.0.0\n      with: {path: {nested: 1}}'),
+    expected: [
+      'runbook.yaml:15:20: with.path is a mapping: the params of a composed runbook are strings, numbers or booleans',
     ],
   },
   {
