@@ -1,12 +1,14 @@
 import { formatDuration } from './duration.js';
 import { type Refusal, refuse, shortDigest } from './refusal.js';
-import type { ApprovalStatement, Category, Grade } from './statement.js';
+import type { ApprovalStatement, Category, ComposedRunbook, Grade } from './statement.js';
 import type { ResolvedPolicy } from './trust-store.js';
 
 /** What the runner re-derived for the run it is about to start; the approval must match it. */
 export interface ExpectedRun {
   ticket: string;
   runbook: { name: string; version: string; digest: string };
+  /** The runbooks it composes as they resolve now, recursively (absent or empty: none). */
+  composed?: readonly ComposedRunbook[];
   /** Resolved non-secret param values. */
   params: Record<string, string | number | boolean>;
   /** Names of the secret params the run uses. */
@@ -51,6 +53,8 @@ export function checkBindings(
       `${reapprove}: the runbook changed since approval (digest ${shortDigest(s.runbook.digest)} ≠ ${shortDigest(e.runbook.digest)})`,
     );
   }
+  const composed = checkComposed(s.composed ?? [], e.composed ?? []);
+  if (composed) return composed;
   if (s.category !== e.category) {
     return refuse(
       'CATEGORY_MISMATCH',
@@ -64,6 +68,45 @@ export function checkBindings(
     );
   }
   return checkParams(s, e) ?? checkTargets(s, e, policy);
+}
+
+/**
+ * Each runbook the run composes must be the one approved at that step: same name, version and
+ * bundle digest, none added and none dropped. A changed file of a composed runbook, or its range
+ * resolving to another version, is refused here by name, before the plan digest says it again.
+ */
+function checkComposed(
+  approved: readonly ComposedRunbook[],
+  actual: readonly ComposedRunbook[],
+): Refusal | undefined {
+  const byStep = new Map(approved.map((c) => [c.step, c]));
+  const show = (c: ComposedRunbook) => `${c.name} ${c.version}`;
+  for (const c of actual) {
+    const a = byStep.get(c.step);
+    if (!a)
+      return refuse(
+        'COMPOSED_MISMATCH',
+        `${reapprove}: step '${c.step}' composes ${show(c)}, which the approval does not cover`,
+      );
+    byStep.delete(c.step);
+    if (a.name !== c.name || a.version !== c.version)
+      return refuse(
+        'COMPOSED_MISMATCH',
+        `${reapprove}: step '${c.step}' composed ${show(a)} when approved, but resolves to ${show(c)} now`,
+      );
+    if (a.digest !== c.digest)
+      return refuse(
+        'COMPOSED_MISMATCH',
+        `${reapprove}: the runbook ${show(c)} that step '${c.step}' composes changed since approval (digest ${shortDigest(a.digest)} ≠ ${shortDigest(c.digest)})`,
+      );
+  }
+  const [gone] = byStep.values();
+  if (gone)
+    return refuse(
+      'COMPOSED_MISMATCH',
+      `${reapprove}: the approval covers ${show(gone)} at step '${gone.step}', which the runbook no longer composes there`,
+    );
+  return undefined;
 }
 
 function checkParams(s: ApprovalStatement, e: ExpectedRun): Refusal | undefined {

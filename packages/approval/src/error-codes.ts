@@ -20,6 +20,8 @@ export const approvalErrorCodes = errorCodeList({
     KEY_REVOKED: 'the key is revoked',
     RUNBOOK_MISMATCH: 'the approval is for another runbook',
     DIGEST_MISMATCH: "the runbook's version or bytes differ from those approved",
+    COMPOSED_MISMATCH:
+      'a composed runbook resolves to another version or bytes than approved, or is not covered',
     PARAMS_MISMATCH: 'other params than those approved',
     TARGETS_OUTSIDE_SCOPE: 'hosts outside the approval',
     SELECTOR_NOT_ALLOWED: 'a selector outside routine standing approvals',

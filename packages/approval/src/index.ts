@@ -84,6 +84,7 @@ export {
   type ApprovalStatement,
   approvalStatementSchema,
   type Category,
+  type ComposedRunbook,
   createStatement,
   DEFAULT_EXPIRY,
   formatInstant,

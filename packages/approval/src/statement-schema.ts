@@ -22,6 +22,28 @@ import {
 
 const paramName = { pattern: '^[a-z][a-z0-9_]*$', maxLength: 64 } as const;
 
+const runbookVersion = {
+  type: 'string',
+  pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
+  maxLength: 64,
+} as const;
+
+/**
+ * A runbook another one composes (`uses: runbook:NAME@RANGE`), at the version its range resolved
+ * to when the plan was made: `step` is the path of composing step ids from the approved runbook
+ * (`tidy`, `tidy/rotate`), so that each bundle is bound to the place it runs in.
+ */
+const composedRunbook = closedObject({
+  step: {
+    type: 'string',
+    pattern: '^[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)*$',
+    maxLength: 512,
+  },
+  name: identifier,
+  version: runbookVersion,
+  digest: sha256Digest,
+});
+
 export const approvalStatementSchema = documentSchema(
   'approval-statement',
   'opsbook Approval statement',
@@ -31,15 +53,9 @@ export const approvalStatementSchema = documentSchema(
     /** Random and unique: the run ledger counts runs against maxRuns by this id. */
     id: statementId,
     ticket: ticketKey,
-    runbook: closedObject({
-      name: identifier,
-      version: {
-        type: 'string',
-        pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
-        maxLength: 64,
-      },
-      digest: sha256Digest,
-    }),
+    runbook: closedObject({ name: identifier, version: runbookVersion, digest: sha256Digest }),
+    /** Every runbook the approved one composes, recursively, in the order they run. */
+    composed: { type: 'array', minItems: 1, maxItems: 256, items: composedRunbook },
     params: {
       type: 'object',
       propertyNames: paramName,
@@ -73,5 +89,5 @@ export const approvalStatementSchema = documentSchema(
     proposer: person,
     plan: closedObject({ digest: sha256Digest }),
   },
-  ['executor', 'proposer', 'plan'],
+  ['composed', 'executor', 'proposer', 'plan'],
 );

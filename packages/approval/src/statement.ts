@@ -14,10 +14,13 @@ export type ApprovalStatement = FromSchema<typeof approvalStatementSchema>;
 export type Category = ApprovalStatement['category'];
 export type Grade = ApprovalStatement['grade'];
 export type Targets = ApprovalStatement['targets'];
+export type ComposedRunbook = NonNullable<ApprovalStatement['composed']>[number];
 
 export interface StatementInput {
   ticket: string;
   runbook: { name: string; version: string; digest: string };
+  /** The runbooks it composes, recursively (none: the field is left out). */
+  composed?: readonly ComposedRunbook[];
   /** Resolved values of the non-secret params. */
   params: Record<string, string | number | boolean>;
   /** Names of the secret params: their values are never written into an approval. */
@@ -68,6 +71,7 @@ export function createStatement(input: StatementInput): ApprovalStatement {
       version: input.runbook.version,
       digest: input.runbook.digest,
     },
+    ...(input.composed?.length ? { composed: input.composed.map(composedOf) } : {}),
     params: sortKeys(input.params),
     secretParams: [...(input.secretParams ?? [])].sort(),
     targets:
@@ -86,6 +90,11 @@ export function createStatement(input: StatementInput): ApprovalStatement {
   const problems = checkStatement('statement', statement);
   if (problems.length) throw new approvalErrors.ValidationError(problems, 'STATEMENT_INVALID');
   return statement;
+}
+
+/** A composed runbook with its keys in the one canonical order. */
+function composedOf(c: ComposedRunbook): ComposedRunbook {
+  return { step: c.step, name: c.name, version: c.version, digest: c.digest };
 }
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
@@ -175,6 +184,7 @@ function canonicalStatement(s: ApprovalStatement): ApprovalStatement {
     id: s.id,
     ticket: s.ticket,
     runbook: { name: s.runbook.name, version: s.runbook.version, digest: s.runbook.digest },
+    ...(s.composed === undefined ? {} : { composed: s.composed.map(composedOf) }),
     params: sortKeys(s.params),
     secretParams: [...s.secretParams].sort(),
     targets:

@@ -216,6 +216,82 @@ describe('refuses approvals for another run', () => {
   });
 });
 
+describe('binds the runbooks a composite composes', () => {
+  const tidy = {
+    step: 'tidy',
+    name: 'log-tidy',
+    version: '1.2.0',
+    digest: `sha256:${'c3'.repeat(32)}`,
+  };
+  const rotate = { ...tidy, step: 'tidy/rotate', name: 'log-rotate', version: '2.0.1' };
+  const composite = () => approval({ composed: [tidy, rotate] });
+
+  it('accepts the composed runbooks it was approved with, and writes them in canonical order', async () => {
+    const s = composite();
+    expect(s.composed).toEqual([tidy, rotate]);
+    expect(statementBytes(s).toString()).toContain(
+      `"composed": [\n    {\n      "step": "tidy",\n      "name": "log-tidy",`,
+    );
+    const ok = verifyApproval(
+      await signed(s, [world.people.alice.signer]),
+      context(world, {}, { composed: [tidy, rotate] }),
+    );
+    expect(ok.ok ? 'ok' : ok.message).toBe('ok');
+  });
+
+  it('leaves the field out for a runbook that composes none (older approvals stay valid)', () => {
+    expect(statementBytes(approval({ composed: [] })).toString()).not.toContain('composed');
+  });
+
+  it.each([
+    [
+      'a changed bundle',
+      [tidy, { ...rotate, digest: `sha256:${'d4'.repeat(32)}` }],
+      /changed since approval \(digest sha256:c3c3/,
+    ],
+    [
+      'another resolved version',
+      [{ ...tidy, version: '1.3.0' }, rotate],
+      /composed log-tidy 1\.2\.0 when approved, but resolves to log-tidy 1\.3\.0 now/,
+    ],
+    [
+      'another runbook at the step',
+      [{ ...tidy, name: 'log-wipe' }, rotate],
+      /resolves to log-wipe 1\.2\.0/,
+    ],
+    [
+      'a composed runbook added',
+      [tidy, rotate, { ...tidy, step: 'again' }],
+      /step 'again' composes log-tidy 1\.2\.0, which the approval does not cover/,
+    ],
+    [
+      'a composed runbook dropped',
+      [tidy],
+      /covers log-rotate 2\.0\.1 at step 'tidy\/rotate', which the runbook no longer composes there/,
+    ],
+  ] as const)('refuses %s (COMPOSED_MISMATCH)', async (_what, composed, message) => {
+    const msg = refused(
+      verifyApproval(
+        await signed(composite(), [world.people.alice.signer]),
+        context(world, {}, { composed }),
+      ),
+      'COMPOSED_MISMATCH',
+    );
+    expect(msg).toMatch(message);
+  });
+
+  it('refuses a composite whose approval covers none of its composed runbooks', async () => {
+    const msg = refused(
+      verifyApproval(
+        await signed(approval(), [world.people.alice.signer]),
+        context(world, {}, { composed: [tidy] }),
+      ),
+      'COMPOSED_MISMATCH',
+    );
+    expect(msg).toContain('does not cover');
+  });
+});
+
 describe('refuses approvals outside their window or runs', () => {
   it('refuses an expired approval', async () => {
     const text = await signed(approval(), [world.people.alice.signer]);
