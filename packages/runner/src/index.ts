@@ -53,6 +53,8 @@ export { type RunOutcome, type RunRequest, runApproved, runStatusOf } from './ex
 export type { RunEvent, RunStatus } from './execute/run-events.js';
 export { createMasker } from './execute/secret-mask.js';
 export {
+  composedRefs,
+  compositionsOf,
   loadCatalog,
   loadOneRunbook,
   loadRunbookFor,
@@ -60,6 +62,14 @@ export {
   resolveRunbookDir,
   type VersionEntry,
 } from './plan/catalog.js';
+export {
+  type Composition,
+  composedDirsOf,
+  flattenCompositions,
+  MAX_COMPOSE_DEPTH,
+  type ResolveOptions,
+  resolveCompositions,
+} from './plan/compose.js';
 export {
   parseParamArgs,
   type ResolvedParams,

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import {
   type ApprovalStatement,
   attachSignature,
+  type ComposedRunbook,
   checkSigning,
   createEnvelope,
   createStatement,
@@ -38,7 +39,8 @@ import {
 } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
-import { loadOneRunbook } from '../plan/catalog.js';
+import { compositionsOf, loadOneRunbook } from '../plan/catalog.js';
+import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
 import { type Plan, planDigest, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
@@ -99,6 +101,8 @@ async function proposerOf(config: Config, signer: SshSigner): Promise<string> {
 export interface PlannedRun {
   bundle: RunbookBundle;
   digest: BundleDigest;
+  /** The runbooks it composes, as they resolve in this checkout (none: it composes none). */
+  compositions: Composition[];
   plan: Plan;
   planDigest: string;
   inventory: Inventory;
@@ -129,7 +133,10 @@ export async function createPlan(
       'SELECTOR_NOT_ROUTINE',
       `${bundle.name} is a ${bundle.runbook.metadata.category} runbook: only routine runbooks get a standing approval; plan it for explicit hosts (drop --standing)`,
     );
-  const digest = await digestRunbook(bundle.dir, bundle);
+  const [digest, compositions] = await Promise.all([
+    digestRunbook(bundle.dir, bundle),
+    compositionsOf(bundle),
+  ]);
   const plan = renderPlan({
     bundle,
     digest,
@@ -137,11 +144,13 @@ export async function createPlan(
     params: values,
     secretParams,
     hosts,
+    compositions,
   });
   const pd = planDigest(plan);
   const statement = createStatement({
     ticket: req.ticket,
     runbook: plan.runbook,
+    composed: composedOf(plan),
     params: values,
     secretParams,
     targets: req.standing ? { selector } : { hosts: plan.hosts.map((h) => h.name) },
@@ -160,12 +169,18 @@ export async function createPlan(
   return {
     bundle,
     digest,
+    compositions,
     plan,
     planDigest: pd,
     inventory,
     statement,
     envelope: await signProposal(createEnvelope(statement), statement, req.proposerSigner),
   };
+}
+
+/** What an approval binds of the runbooks a plan composes: each bundle at its step. */
+export function composedOf(plan: Plan): ComposedRunbook[] {
+  return (plan.composed ?? []).map((c) => ({ step: c.step, ...c.runbook }));
 }
 
 export interface ApprovalFile {
@@ -228,7 +243,10 @@ export async function rederivePlan(
   } else {
     hosts = selectTargets(inventory, statement.targets.selector, undefined);
   }
-  const digest = await digestRunbook(bundle.dir, bundle);
+  const [digest, compositions] = await Promise.all([
+    digestRunbook(bundle.dir, bundle),
+    compositionsOf(bundle),
+  ]);
   const plan = renderPlan({
     bundle,
     digest,
@@ -236,8 +254,9 @@ export async function rederivePlan(
     params: values,
     secretParams,
     hosts,
+    compositions,
   });
-  return { bundle, digest, plan, planDigest: planDigest(plan), inventory };
+  return { bundle, digest, compositions, plan, planDigest: planDigest(plan), inventory };
 }
 
 export interface VerifyOptions {
@@ -312,6 +331,7 @@ export async function verifyApprovalFile(
     ? {
         ticket: s.ticket,
         runbook: derived.plan.runbook,
+        composed: composedOf(derived.plan),
         params: derived.plan.params,
         secretParams: derived.plan.secretParams,
         targets: {
@@ -329,6 +349,7 @@ export async function verifyApprovalFile(
         // the wrong thing, e.g. "the runbook changed" for a host missing from the inventory).
         ticket: s.ticket,
         runbook: s.runbook,
+        ...(s.composed ? { composed: s.composed } : {}),
         params: s.params,
         secretParams: s.secretParams,
         targets:

@@ -6,6 +6,7 @@ import { type ExecuteResult, executePlan } from '../execute/execute.js';
 import { connectorFor, openTransportFor, runnerSshConfig } from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { createMasker } from '../execute/secret-mask.js';
+import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import { readShardJob, type ShardJob } from './shard-job.js';
 import { verifyShard } from './shard-verify.js';
@@ -93,6 +94,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         runId: job.runId,
         stateDir: req.config.stateDir,
         bundleDir: verified.bundle.dir,
+        composedDirs: composedDirsOf(verified.compositions),
         secrets,
         transportFor: (h) => pool.get(h.name),
         releaseTransport: (h) => pool.release(h.name),

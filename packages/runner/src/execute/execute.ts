@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   type ExecResult,
   fanOut,
@@ -17,6 +13,7 @@ import { type ActionOutcome, builtinActions } from '../actions/actions.js';
 import { runnerErrors } from '../error-codes.js';
 import type { Plan, PlannedHost, PlannedStep } from '../plan/plan.js';
 import type { RunEvent } from './run-events.js';
+import { ScriptStage } from './script-stage.js';
 import { createSecretMask, type SecretMask } from './secret-mask.js';
 
 export type StepStatus = 'ok' | 'failed' | 'timeout' | 'error';
@@ -51,6 +48,11 @@ export interface ExecuteInput {
   /** The run's state store, for actions that read it (health.report); default stateDir's files. */
   store?: StateStore;
   bundleDir: string;
+  /**
+   * The folder of each runbook the plan composes, by its path (compose.ts composedDirsOf): where
+   * its scripts are read from.
+   */
+  composedDirs?: Readonly<Record<string, string>>;
   /** Secret param values (never in the plan); masked in all output. */
   secrets: Readonly<Record<string, string>>;
   /** One transport per host (pooled by the caller), and the runner machine for `where: local`. */
@@ -83,6 +85,25 @@ const JOURNAL_OUTPUT_BYTES = 64 * 1024;
 /** ExecuteInput plus what executePlan derives from it once for the whole run. */
 interface RunInput extends ExecuteInput {
   secretMask: SecretMask;
+}
+
+/**
+ * One runbook of the plan as it runs on a host: the planned runbook, or one a step composes. Its
+ * steps get its own params in their environment, and its scripts come from its own folder.
+ */
+interface RunUnit {
+  phases: PlannedHost['phases'];
+  params: Record<string, string>;
+  bundleDir: string;
+}
+
+/** What runs on one host: its transport, the scripts staged on it, the fan-out's context. */
+interface HostRun {
+  host: PlannedHost;
+  transport: Transport;
+  scripts: ScriptStage;
+  ctx: HostContext;
+  result: HostResult;
 }
 
 /** Run every host of the plan: prechecks → steps → postchecks → rollback if needed → evidence. */
@@ -141,20 +162,16 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
   const result: HostResult = { host: host.name, status: 'ok', steps: [], rolledBack: false };
   await input.record({ type: 'host-start', host: host.name, connection: host.connection });
   let transport: Transport | undefined;
-  const scripts = new ScriptStage(input);
+  const scripts = new ScriptStage(input.local);
   try {
     transport = await input.transportFor(host);
-    const run = (phase: Phase) => runPhase(input, host, phase, transport!, scripts, ctx, result);
-    const precheckOk = await run('prechecks');
-    if (precheckOk) {
-      const stepsOk = await run('steps');
-      const postOk = stepsOk && (await run('postchecks'));
-      if ((!stepsOk || !postOk) && result.status === 'failed' && host.phases.rollback.length) {
-        result.rolledBack = true;
-        await run('rollback');
-      }
-    }
-    await run('evidence');
+    const root: RunUnit = {
+      phases: host.phases,
+      params: paramEnv({ ...input.plan.params, ...input.secrets }),
+      bundleDir: input.bundleDir,
+    };
+    const ok = await runUnit(input, { host, transport, scripts, ctx, result }, root);
+    result.rolledBack = ok.rolledBack;
   } catch (e) {
     result.status =
       isOpsbookError(e) && e.kind === 'unreachable'
@@ -179,30 +196,48 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
   return result;
 }
 
+/**
+ * Runs one runbook's phases on the host: prechecks → steps → postchecks → its rollback if its
+ * steps or postchecks failed → evidence. The planned runbook runs so, and so does each runbook a
+ * step composes, in place of that step (docs/composition.md). ok: no step that counts failed.
+ */
+async function runUnit(
+  input: RunInput,
+  run: HostRun,
+  unit: RunUnit,
+): Promise<{ ok: boolean; rolledBack: boolean }> {
+  const phase = (p: Phase) => runPhase(input, run, unit, p);
+  let ok = await phase('prechecks');
+  let rolledBack = false;
+  if (ok) {
+    const stepsOk = await phase('steps');
+    ok = stepsOk && (await phase('postchecks'));
+    if (!ok && run.result.status === 'failed' && unit.phases.rollback.length) {
+      rolledBack = true;
+      await phase('rollback');
+    }
+  }
+  await phase('evidence');
+  return { ok, rolledBack };
+}
+
 /** Runs one phase; false when a step that counts failed (evidence never fails a host). */
 async function runPhase(
   input: RunInput,
-  host: PlannedHost,
+  run: HostRun,
+  unit: RunUnit,
   phase: Phase,
-  transport: Transport,
-  scripts: ScriptStage,
-  ctx: HostContext,
-  result: HostResult,
 ): Promise<boolean> {
-  for (const step of host.phases[phase]) {
+  const { result } = run;
+  for (const step of unit.phases[phase]) {
     // After an interrupt the command running now finishes, but no further step starts.
     if (input.signal.aborted) {
       if (result.status === 'ok') result.status = 'cancelled';
       return false;
     }
-    const r = await runStep(
-      input,
-      host,
-      phase,
-      step,
-      step.where === 'local' ? input.local : transport,
-      scripts,
-      ctx,
+    const r = await (step.kind === 'runbook'
+      ? runComposed(input, run, phase, step)
+      : runStep(input, run, unit, phase, step)
     ).catch((e: unknown) => {
       // The host was lost during this step (runStep rethrows only that): name it in the
       // report, as the journal's step-end already does.
@@ -211,6 +246,8 @@ async function runPhase(
     });
     result.steps.push(r);
     if (r.status === 'ok' || step.continueOnError || phase === 'evidence') continue;
+    // A composed runbook cut short by an interrupt: the host is cancelled, not failed.
+    if (result.status === 'cancelled') return false;
     if (phase !== 'rollback') {
       result.status = 'failed';
       result.failedStep ??= { phase, id: step.id };
@@ -220,24 +257,91 @@ async function runPhase(
   return true;
 }
 
-async function runStep(
+/**
+ * A step that composes a runbook: that runbook's phases run here, on the same host and
+ * connection, with its own params; the step is ok when they all are. Journaled as a step around
+ * the composed steps, whose ids are their paths (`tidy/label`).
+ */
+async function runComposed(
   input: RunInput,
-  host: PlannedHost,
+  run: HostRun,
   phase: Phase,
   step: PlannedStep,
-  transport: Transport,
-  scripts: ScriptStage,
-  ctx: HostContext,
 ): Promise<StepResult> {
+  const { host } = run;
+  const composed = input.plan.composed?.find((c) => c.step === step.id);
+  const phases = host.composed?.[step.id];
+  const bundleDir = input.composedDirs?.[step.id];
+  if (!composed || !phases || !bundleDir)
+    throw new runnerErrors.WorkFailedError(
+      'ACTION_UNAVAILABLE',
+      `step ${step.id} composes ${step.uses}, which the plan does not hold: plan the run again`,
+    );
+  await recordStart(input, host, phase, step);
+  const started = Date.now();
+  const secrets = Object.fromEntries(
+    Object.entries(composed.secrets).map(([name, from]) => [
+      name,
+      from === null ? '' : (input.secrets[from] ?? ''),
+    ]),
+  );
+  const failedBefore = run.result.failedStep;
+  const { ok } = await runUnit(input, run, {
+    phases,
+    params: paramEnv({ ...composed.params, ...secrets }),
+    bundleDir,
+  }).catch(async (e: unknown) => {
+    // The host was lost inside: the composing step ends as the step that lost it did.
+    await input.record({
+      type: 'step-end',
+      host: host.name,
+      phase,
+      step: step.id,
+      status: 'error',
+      reason: input.mask(e instanceof Error ? e.message : String(e)),
+      durationMs: Date.now() - started,
+    });
+    throw e;
+  });
+  const failed = run.result.failedStep !== failedBefore ? run.result.failedStep : undefined;
+  const runbook = `runbook ${composed.runbook.name} ${composed.runbook.version}`;
+  const r: StepResult = {
+    host: host.name,
+    phase,
+    id: step.id,
+    status: ok ? 'ok' : 'failed',
+    exitCode: null,
+    durationMs: Date.now() - started,
+  };
+  if (!ok)
+    r.reason =
+      run.result.status === 'cancelled'
+        ? `${runbook} was interrupted`
+        : `${runbook} failed${failed ? ` at ${failed.phase} ${failed.id}` : ''}`;
   await input.record({
-    type: 'step-start',
+    type: 'step-end',
     host: host.name,
     phase,
     step: step.id,
-    name: step.name,
+    status: r.status,
+    durationMs: r.durationMs,
+    ...(r.reason ? { reason: r.reason } : {}),
   });
+  return r;
+}
+
+async function runStep(
+  input: RunInput,
+  run: HostRun,
+  unit: RunUnit,
+  phase: Phase,
+  step: PlannedStep,
+): Promise<StepResult> {
+  const { host, scripts, ctx } = run;
+  const transport = step.where === 'local' ? input.local : run.transport;
+  await recordStart(input, host, phase, step);
   const env = {
-    ...paramEnv({ ...input.plan.params, ...input.secrets }),
+    ...unit.params,
     OPSBOOK_RUN_ID: input.runId,
     OPSBOOK_TICKET: input.plan.ticket,
     OPSBOOK_HOST: host.name,
@@ -256,7 +360,7 @@ async function runStep(
       if (outcome.status === 'failed')
         actionFailure = outcome.reason ?? `action ${step.uses} failed`;
     } else {
-      const command = await commandOf(step, transport, scripts);
+      const command = await commandOf(step, transport, scripts, unit.bundleDir);
       exec = await transport.exec({
         command,
         env,
@@ -316,6 +420,16 @@ async function runStep(
     ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
   });
   return r;
+}
+
+function recordStart(input: RunInput, host: PlannedHost, phase: Phase, step: PlannedStep) {
+  return input.record({
+    type: 'step-start',
+    host: host.name,
+    phase,
+    step: step.id,
+    name: step.name,
+  });
 }
 
 /** The journal's copy of a captured stream: masked, then cut, no piece of a secret at a cut. */
@@ -378,10 +492,11 @@ async function commandOf(
   step: PlannedStep,
   transport: Transport,
   scripts: ScriptStage,
+  bundleDir: string,
 ): Promise<string> {
   if (step.kind === 'run') return step.command!;
   if (step.kind === 'script') {
-    const remote = await scripts.stage(transport, step.script!);
+    const remote = await scripts.stage(transport, step.script!, bundleDir);
     return ['sh', remote, ...(step.args ?? [])].map((a) => quoteShellArg(a)).join(' ');
   }
   throw new runnerErrors.WorkFailedError(
@@ -420,59 +535,4 @@ async function runAction(
     onStdout: live.onStdout,
     onStderr: live.onStderr,
   });
-}
-
-/**
- * Copies `script:` files to a private temporary folder on the host. The bytes copied are the
- * ones whose sha256 the plan holds, read and checked once here, so a script edited after the
- * approval was verified can never run.
- */
-class ScriptStage {
-  private remoteDirs = new Map<Transport, string>();
-  private localDir: string | undefined;
-
-  constructor(private readonly input: ExecuteInput) {}
-
-  async stage(transport: Transport, script: { path: string; sha256: string }): Promise<string> {
-    const bytes = await readFile(path.join(this.input.bundleDir, ...script.path.split('/')));
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== script.sha256) {
-      throw new runnerErrors.WorkFailedError(
-        'SCRIPT_CHANGED',
-        `script ${script.path} changed after the approval was verified (sha256 ${actual.slice(0, 12)}… ≠ ${script.sha256.slice(0, 12)}…): nothing was run from it`,
-      );
-    }
-    this.localDir ??= await mkdtemp(path.join(tmpdir(), 'opsbook-script-'));
-    const local = path.join(this.localDir, `${script.sha256}.sh`);
-    await writeFile(local, bytes, { mode: 0o600 });
-    let dir = this.remoteDirs.get(transport);
-    if (!dir) {
-      const made = await transport.exec({
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run on the host
-        command: 'mktemp -d "${TMPDIR:-/tmp}/opsbook.XXXXXXXX"',
-        timeoutMs: 30_000,
-      });
-      dir = made.stdout.trim();
-      if (made.exitCode !== 0 || !dir.startsWith('/'))
-        throw new runnerErrors.WorkFailedError(
-          'SCRIPT_STAGING',
-          `could not create a temporary folder on ${transport.host}: ${made.stderr.trim()}`,
-        );
-      this.remoteDirs.set(transport, dir);
-    }
-    const remote = `${dir}/${script.sha256.slice(0, 12)}-${path.posix.basename(script.path)}`;
-    await transport.copyFile(local, remote, { mode: 0o700 });
-    return remote;
-  }
-
-  async cleanup(transport: Transport): Promise<void> {
-    for (const [t, dir] of this.remoteDirs) {
-      if (t !== transport && t !== this.input.local) continue;
-      await t.exec({ command: `rm -rf -- ${quoteShellArg(dir)}`, timeoutMs: 30_000 });
-    }
-  }
-
-  async dispose(): Promise<void> {
-    if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
-  }
 }

@@ -20,6 +20,16 @@ const runStart = closedObject(
     runId: { type: 'string' },
     ticket: { type: 'string' },
     runbook: runbookRefSchema,
+    /** The runbooks it composes, as the approval binds them (step path, name, version, digest). */
+    composed: {
+      type: 'array',
+      items: closedObject({
+        step: { type: 'string' },
+        name: { type: 'string' },
+        version: { type: 'string' },
+        digest: { type: 'string' },
+      }),
+    },
     planDigest: { type: 'string' },
     approval: closedObject({
       id: { type: 'string' },
@@ -42,7 +52,7 @@ const runStart = closedObject(
     /** `run --retry-failed`: the run whose hosts that did not end ok this one runs again. */
     retryOf: { type: 'string' },
   },
-  ['retryOf'],
+  ['composed', 'retryOf'],
 );
 
 const hostStart = closedObject({

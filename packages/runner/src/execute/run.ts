@@ -14,7 +14,8 @@ import {
 } from '@opsbook/exec';
 import { type Config, storageErrorOf } from '@opsbook/schema';
 import { type Journal, newRunId, type StateStore, stateStoreOf } from '@opsbook/state';
-import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
+import { composedOf, type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
+import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import type { Plan, PlannedHost } from '../plan/plan.js';
 import type { TicketGate, TicketReport } from '../ticket/run-ticket.js';
@@ -283,6 +284,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       stateDir: req.config.stateDir,
       store,
       bundleDir: verified.bundle.dir,
+      composedDirs: composedDirsOf(verified.compositions),
       secrets,
       transportFor: (h) => pool.get(h.name),
       releaseTransport: (h) => pool.release(h.name),
@@ -407,6 +409,7 @@ export function runStartOf(
     runId: run.runId,
     ticket: plan.ticket,
     runbook: plan.runbook,
+    ...(plan.composed ? { composed: composedOf(plan) } : {}),
     planDigest,
     approval: {
       id: approval.statement.id,

@@ -12,6 +12,12 @@ import {
   ValidationError,
 } from '@opsbook/schema';
 import { builtinActionSpecs } from '../actions/action-specs.js';
+import {
+  type Composition,
+  composesRunbooks,
+  flattenCompositions,
+  resolveCompositions,
+} from './compose.js';
 
 /**
  * Resolve what the user typed (a runbook name, `@runbooks/name`, a folder, or a runbook.yaml)
@@ -45,10 +51,57 @@ export async function resolveRunbookDir(
   );
 }
 
-/** Load one runbook with the built-in actions known to this runner. */
-export function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadResult> {
-  return loadRunbook(dir, { actions: builtinActionSpecs(), cwd });
+/** The compositions of each runbook loaded ok, resolved while loading it. */
+const resolvedCompositions = new WeakMap<RunbookBundle, Composition[]>();
+
+function loaderFor(cwd: string) {
+  return (dir: string) => loadRunbook(dir, { actions: builtinActionSpecs(), cwd });
 }
+
+/**
+ * Load one runbook with the built-in actions known to this runner. A runbook that composes others
+ * (`uses: runbook:NAME@RANGE`) is valid only when each resolves in its library folder and takes
+ * the params its step gives (compose.ts): those problems are the runbook's own.
+ */
+export async function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadResult> {
+  const result = await loaderFor(cwd)(dir);
+  if (!result.ok || !composesRunbooks(result.bundle)) return result;
+  const resolved = await resolveCompositions(result.bundle, { load: loaderFor(cwd), cwd });
+  if (resolved.problems.length)
+    return { ok: false, problems: resolved.problems, dir: result.bundle.dir };
+  resolvedCompositions.set(result.bundle, resolved.compositions);
+  return result;
+}
+
+/**
+ * The runbooks a runbook composes, resolved in its library folder now (or when loadRunbookFor
+ * loaded it): none for one that composes none; a ValidationError when one does not resolve.
+ */
+export async function compositionsOf(
+  bundle: RunbookBundle,
+  cwd = process.cwd(),
+): Promise<Composition[]> {
+  const known = resolvedCompositions.get(bundle);
+  if (known) return known;
+  if (!composesRunbooks(bundle)) return [];
+  const resolved = await resolveCompositions(bundle, { load: loaderFor(cwd), cwd });
+  if (resolved.problems.length) throw new ValidationError(resolved.problems);
+  resolvedCompositions.set(bundle, resolved.compositions);
+  return resolved.compositions;
+}
+
+/** The composed runbooks as a reader sees them: where, which, the range asked, the bundle's digest. */
+export function composedRefs(compositions: readonly Composition[]) {
+  return flattenCompositions(compositions).map((c) => ({
+    step: c.path,
+    name: c.bundle.name,
+    version: c.bundle.version,
+    range: c.range,
+    digest: c.digest.digest,
+  }));
+}
+
+export type { Composition };
 
 /** Load the named runbooks, or every runbook of the repository when `refs` is empty. */
 export async function loadCatalog(

@@ -111,6 +111,32 @@ export function resolveApprovedParams(
   return resolveFrom(runbook, new Map(Object.entries(approved)), approval);
 }
 
+/** Values a composing step's `with:` gives: errors name the step, and with: as the place to fix. */
+function composition(step: string): ParamOrigin<ParamValue> {
+  const fix = `fix with: of step '${step}'`;
+  return {
+    typed: (_name, _spec, value) => value,
+    unknown: (runbook, name, hint) =>
+      `step '${step}' gives ${runbook} a param '${name}' it does not have${hint}: ${fix}`,
+    secret: (name) =>
+      `step '${step}' gives secret param ${name} a plain value: map it from a secret param; ${fix}`,
+    missing: (name) => `step '${step}' gives no value to param ${name}, which is required: ${fix}`,
+    refused: (name, why) => `step '${step}' gives param ${name} a value that ${why}: ${fix}`,
+  };
+}
+
+/**
+ * The params of a composed runbook, from the values its composing step gives (`step`: the path of
+ * that step), by the same rules as `resolveParams`.
+ */
+export function resolveComposedParams(
+  runbook: Runbook,
+  given: ReadonlyMap<string, ParamValue>,
+  step: string,
+): ResolvedParams {
+  return resolveFrom(runbook, given, composition(step));
+}
+
 function resolveFrom<V>(
   runbook: Runbook,
   given: ReadonlyMap<string, V>,

@@ -43,7 +43,7 @@ describe('plan schema', () => {
 
   it('derives a step list for every phase and the step kinds from the schema', () => {
     expectTypeOf<keyof Plan['hosts'][number]['phases']>().toEqualTypeOf<Phase>();
-    expectTypeOf<PlannedStep['kind']>().toEqualTypeOf<'run' | 'script' | 'uses'>();
+    expectTypeOf<PlannedStep['kind']>().toEqualTypeOf<'run' | 'script' | 'uses' | 'runbook'>();
   });
 
   it('validates what renderPlan renders for run, script and uses steps', async () => {

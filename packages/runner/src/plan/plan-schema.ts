@@ -40,7 +40,8 @@ export const plannedStepSchema = closedObject(
   {
     id: { type: 'string' },
     name: { type: 'string' },
-    kind: { enum: ['run', 'script', 'uses'] },
+    /** `runbook`: a step that composes another runbook, whose phases are the host's `composed`. */
+    kind: { enum: ['run', 'script', 'uses', 'runbook'] },
     /** For `run:` steps: the shell text, every value already quoted. */
     command: { type: 'string' },
     /** For `script:` steps: the file in the bundle and its sha256. */
@@ -48,6 +49,8 @@ export const plannedStepSchema = closedObject(
     args: { type: 'array', items: { type: 'string' } },
     uses: { type: 'string' },
     with: {},
+    /** For `runbook` steps: the runbook the step's range resolved to. */
+    runbook: runbookRefSchema,
     where: { enum: ['remote', 'local'] },
     sudo: { type: 'boolean' },
     timeoutMs: { type: 'integer' },
@@ -61,37 +64,71 @@ export const plannedStepSchema = closedObject(
     ),
     continueOnError: { type: 'boolean' },
   },
-  ['command', 'script', 'args', 'uses', 'with'],
+  ['command', 'script', 'args', 'uses', 'with', 'runbook'],
 );
 
 const steps = { type: 'array', items: plannedStepSchema } as const;
 
-export const plannedHostSchema = closedObject({
-  name: { type: 'string' },
-  connection: connectionSchema,
-  /** Every phase of the runbook, in the order phases lists them, empty when it has no steps. */
-  phases: closedObject({
-    prechecks: steps,
-    steps,
-    postchecks: steps,
-    rollback: steps,
-    evidence: steps,
-  }),
+const paramValues = {
+  type: 'object',
+  additionalProperties: { type: ['string', 'number', 'boolean'] },
+} as const;
+
+/** Every phase of a runbook, in the order phases lists them, empty when it has no steps. */
+const plannedPhasesSchema = closedObject({
+  prechecks: steps,
+  steps,
+  postchecks: steps,
+  rollback: steps,
+  evidence: steps,
 });
 
-export const planSchema = documentSchema('plan', 'opsbook rendered plan', {
-  apiVersion,
-  kind: { const: 'Plan' },
-  ticket: { type: 'string' },
-  runbook: runbookRefSchema,
-  category: runbookCategory,
-  grade: runbookGrade,
-  params: {
-    type: 'object',
-    additionalProperties: { type: ['string', 'number', 'boolean'] },
+export const plannedHostSchema = closedObject(
+  {
+    name: { type: 'string' },
+    connection: connectionSchema,
+    phases: plannedPhasesSchema,
+    /**
+     * The phases of each composed runbook on this host, by the path of its composing step (the
+     * `runbook` step's id): only in the plan of a runbook that composes others.
+     */
+    composed: { type: 'object', additionalProperties: plannedPhasesSchema },
   },
-  secretParams: { type: 'array', items: { type: 'string' } },
-  concurrency: { type: 'integer' },
-  maxFailures: { type: 'integer' },
-  hosts: { type: 'array', items: plannedHostSchema },
+  ['composed'],
+);
+
+/** A runbook the planned one composes, and the params it runs with (docs/composition.md). */
+export const composedRunbookSchema = closedObject({
+  /** The path of its composing step: `tidy`, or `tidy/rotate` for one `tidy`'s runbook composes. */
+  step: { type: 'string' },
+  runbook: runbookRefSchema,
+  /** The range the composing step asked for; `runbook` is what it resolved to. */
+  range: { type: 'string' },
+  params: paramValues,
+  /**
+   * Its secret params, each with the planned runbook's secret param whose value it gets at run
+   * time (null: an optional secret nobody gives, the empty string). Never a value.
+   */
+  secrets: { type: 'object', additionalProperties: { type: ['string', 'null'] } },
 });
+
+export const planSchema = documentSchema(
+  'plan',
+  'opsbook rendered plan',
+  {
+    apiVersion,
+    kind: { const: 'Plan' },
+    ticket: { type: 'string' },
+    runbook: runbookRefSchema,
+    category: runbookCategory,
+    grade: runbookGrade,
+    params: paramValues,
+    secretParams: { type: 'array', items: { type: 'string' } },
+    /** The runbooks it composes, depth first: only in the plan of a runbook that composes others. */
+    composed: { type: 'array', items: composedRunbookSchema },
+    concurrency: { type: 'integer' },
+    maxFailures: { type: 'integer' },
+    hosts: { type: 'array', items: plannedHostSchema },
+  },
+  ['composed'],
+);

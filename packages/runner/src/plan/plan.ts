@@ -14,6 +14,8 @@ import {
 } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { builtinActions } from '../actions/actions.js';
+import type { Composition } from './compose.js';
+import { type BoundComposition, bindCompositions } from './compose-params.js';
 import { type plannedHostSchema, type plannedStepSchema, planSchema } from './plan-schema.js';
 
 /** Steps without a timeout are killed after this long, so that no run can hang forever. */
@@ -36,6 +38,22 @@ export interface PlanInput {
   params: Record<string, ParamValue>;
   secretParams: readonly string[];
   hosts: readonly InventoryHost[];
+  /** The runbooks it composes, resolved (compose.ts); none when it composes none. */
+  compositions?: readonly Composition[];
+}
+
+/**
+ * One runbook of the plan as its steps render: the planned runbook, or one it composes, with its
+ * own bundle and params. `prefix` makes a composed step's id its path (`tidy/label`).
+ */
+interface PlanUnit {
+  bundle: RunbookBundle;
+  digest: BundleDigest;
+  params: Record<string, ParamValue>;
+  secretParams: readonly string[];
+  prefix: string;
+  /** The runbooks its steps compose, by step id. */
+  composes: ReadonlyMap<string, BoundComposition>;
 }
 
 export function parseDurationMs(text: string): number {
@@ -57,7 +75,7 @@ export function parseDurationMs(text: string): number {
  * Render a `with:` value: templates become plain values (actions get data, not shell text), by
  * the same rules as a `run:` (a missing host var or param is refused, never an empty string).
  */
-function renderWith(withValue: unknown, input: PlanInput, host: InventoryHost, where: string) {
+function renderWith(withValue: unknown, input: PlanUnit, host: InventoryHost, where: string) {
   const encoding: TemplateEncoding = {
     value: (text) => text,
     secret: (name) => {
@@ -91,10 +109,10 @@ function renderWith(withValue: unknown, input: PlanInput, host: InventoryHost, w
   return render(withValue, `${where}.with`);
 }
 
-function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHost): PlannedStep {
+function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost): PlannedStep {
   const where = `${phase}.${step.id}`;
   const base = {
-    id: step.id,
+    id: `${input.prefix}${step.id}`,
     name: step.name,
     where: step.where ?? 'remote',
     sudo: step.sudo ?? false,
@@ -131,6 +149,16 @@ function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHos
       args: step.args ?? [],
     };
   }
+  const composed = input.composes.get(step.id);
+  if (composed) {
+    const { bundle, digest } = composed.composition;
+    return {
+      ...base,
+      kind: 'runbook',
+      uses: step.uses ?? '',
+      runbook: { name: bundle.name, version: bundle.version, digest: digest.digest },
+    };
+  }
   const rendered = renderWith(step.with ?? {}, input, host, where);
   const action = builtinActions().get(step.uses ?? '');
   // Whatever the action will read from the host's vars is bound into the plan here, so that the
@@ -142,15 +170,31 @@ function planStep(step: Step, phase: Phase, input: PlanInput, host: InventoryHos
 /** Render every step of every phase for every host. Pure: the same input gives the same plan. */
 export function renderPlan(input: PlanInput): Plan {
   const { runbook } = input.bundle;
+  const bound = bindCompositions(input.compositions ?? [], {
+    values: input.params,
+    secrets: Object.fromEntries(input.secretParams.map((n) => [n, n])),
+  });
+  const root = unitOf(input, input.params, input.secretParams, '', bound);
+  const composed = flattenBound(bound);
+  const units = composed.map((b) => ({
+    path: b.composition.path,
+    unit: unitOf(
+      b.composition,
+      b.values,
+      Object.keys(b.secrets),
+      `${b.composition.path}/`,
+      b.children,
+    ),
+  }));
   const hosts = input.hosts.map((host) => ({
     name: host.name,
     connection: connectionOf(host),
-    phases: Object.fromEntries(
-      phases.map((phase) => [
-        phase,
-        (runbook.spec[phase] ?? []).map((s) => planStep(s, phase, input, host)),
-      ]),
-    ) as Record<Phase, PlannedStep[]>,
+    phases: renderPhases(root, host),
+    ...(units.length
+      ? {
+          composed: Object.fromEntries(units.map((u) => [u.path, renderPhases(u.unit, host)])),
+        }
+      : {}),
   }));
   return {
     apiVersion: 'opsbook/v1',
@@ -165,10 +209,55 @@ export function renderPlan(input: PlanInput): Plan {
     grade: runbook.metadata.grade,
     params: input.params,
     secretParams: [...input.secretParams].sort(),
+    ...(composed.length
+      ? {
+          composed: composed.map((b) => ({
+            step: b.composition.path,
+            runbook: {
+              name: b.composition.bundle.name,
+              version: b.composition.bundle.version,
+              digest: b.composition.digest.digest,
+            },
+            range: b.composition.range,
+            params: b.values,
+            secrets: b.secrets,
+          })),
+        }
+      : {}),
     concurrency: runbook.spec.targets?.concurrency ?? targetDefaults.concurrency,
     maxFailures: runbook.spec.targets?.maxFailures ?? targetDefaults.maxFailures,
     hosts,
   };
+}
+
+function unitOf(
+  source: { bundle: RunbookBundle; digest: BundleDigest },
+  params: Record<string, ParamValue>,
+  secretParams: readonly string[],
+  prefix: string,
+  composes: readonly BoundComposition[],
+): PlanUnit {
+  return {
+    bundle: source.bundle,
+    digest: source.digest,
+    params,
+    secretParams,
+    prefix,
+    composes: new Map(composes.map((c) => [c.composition.step.id, c])),
+  };
+}
+
+function renderPhases(unit: PlanUnit, host: InventoryHost): Record<Phase, PlannedStep[]> {
+  return Object.fromEntries(
+    phases.map((phase) => [
+      phase,
+      (unit.bundle.runbook.spec[phase] ?? []).map((s) => planStep(s, phase, unit, host)),
+    ]),
+  ) as Record<Phase, PlannedStep[]>;
+}
+
+function flattenBound(bound: readonly BoundComposition[]): BoundComposition[] {
+  return bound.flatMap((b) => [b, ...flattenBound(b.children)]);
 }
 
 /** The digest a senior signs: sha256 over the canonical JSON of the whole plan. */

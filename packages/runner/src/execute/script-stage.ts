@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { quoteShellArg, type Transport } from '@opsbook/exec';
+import { runnerErrors } from '../error-codes.js';
+
+/**
+ * Copies `script:` files to a private temporary folder on the host. The bytes copied are the
+ * ones whose sha256 the plan holds, read and checked once here, so a script edited after the
+ * approval was verified can never run.
+ */
+export class ScriptStage {
+  private remoteDirs = new Map<Transport, string>();
+  private localDir: string | undefined;
+
+  /** `local`: the runner machine's transport, whose folder is removed with any host's. */
+  constructor(private readonly local: Transport) {}
+
+  async stage(
+    transport: Transport,
+    script: { path: string; sha256: string },
+    bundleDir: string,
+  ): Promise<string> {
+    const bytes = await readFile(path.join(bundleDir, ...script.path.split('/')));
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== script.sha256) {
+      throw new runnerErrors.WorkFailedError(
+        'SCRIPT_CHANGED',
+        `script ${script.path} changed after the approval was verified (sha256 ${actual.slice(0, 12)}… ≠ ${script.sha256.slice(0, 12)}…): nothing was run from it`,
+      );
+    }
+    this.localDir ??= await mkdtemp(path.join(tmpdir(), 'opsbook-script-'));
+    const local = path.join(this.localDir, `${script.sha256}.sh`);
+    await writeFile(local, bytes, { mode: 0o600 });
+    let dir = this.remoteDirs.get(transport);
+    if (!dir) {
+      const made = await transport.exec({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run on the host
+        command: 'mktemp -d "${TMPDIR:-/tmp}/opsbook.XXXXXXXX"',
+        timeoutMs: 30_000,
+      });
+      dir = made.stdout.trim();
+      if (made.exitCode !== 0 || !dir.startsWith('/'))
+        throw new runnerErrors.WorkFailedError(
+          'SCRIPT_STAGING',
+          `could not create a temporary folder on ${transport.host}: ${made.stderr.trim()}`,
+        );
+      this.remoteDirs.set(transport, dir);
+    }
+    const remote = `${dir}/${script.sha256.slice(0, 12)}-${path.posix.basename(script.path)}`;
+    await transport.copyFile(local, remote, { mode: 0o700 });
+    return remote;
+  }
+
+  async cleanup(transport: Transport): Promise<void> {
+    for (const [t, dir] of this.remoteDirs) {
+      if (t !== transport && t !== this.local) continue;
+      await t.exec({ command: `rm -rf -- ${quoteShellArg(dir)}`, timeoutMs: 30_000 });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
+  }
+}

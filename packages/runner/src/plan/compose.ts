@@ -1,0 +1,291 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  type BundleDigest,
+  didYouMean,
+  digestRunbook,
+  findRunbookDirs,
+  formatProblem,
+  type LoadResult,
+  type PathSegment,
+  type Phase,
+  type Problem,
+  parseComposeRef,
+  phases,
+  RUNBOOK_SCOPE,
+  type RunbookBundle,
+  type Step,
+} from '@opsbook/schema';
+import semver from 'semver';
+import { checkComposedParams } from './compose-params.js';
+
+/**
+ * How deep runbooks may compose each other: a composite, what it composes, and so on, four levels
+ * below the runbook that is planned. A reviewer reads every level in one plan; deeper nesting is
+ * a design to flatten, not to review.
+ */
+export const MAX_COMPOSE_DEPTH = 4;
+
+/** A runbook a step composes (`uses: runbook:NAME@RANGE`), resolved in the library. */
+export interface Composition {
+  /** The composing step ids from the planned runbook, joined by '/': `tidy`, `tidy/rotate`. */
+  path: string;
+  /** The composing step, in the runbook that composes. */
+  step: Step;
+  phase: Phase;
+  /** The semver range the step asks for. */
+  range: string;
+  /** The runbook the range resolved to: the highest version of that name in the library. */
+  bundle: RunbookBundle;
+  digest: BundleDigest;
+  /** What this runbook composes in turn. */
+  children: Composition[];
+}
+
+export interface ResolveOptions {
+  /** Loads one runbook folder (its own checks; composition is resolved here). */
+  load(dir: string): Promise<LoadResult>;
+  /** The folder of the library; default: the folder that holds the composing runbook. */
+  libraryDir?: string;
+  /** Folder that file names in problems are shown relative to; default: process.cwd(). */
+  cwd?: string;
+}
+
+export interface Resolved {
+  compositions: Composition[];
+  /** Each at the composing step in the runbook resolved, with file:line:col and the fix. */
+  problems: Problem[];
+}
+
+/** Whether any step of the runbook composes another one. */
+export function composesRunbooks(bundle: RunbookBundle): boolean {
+  return phases.some((p) => bundle.runbook.spec[p]?.some((s) => parseComposeRef(s.uses)));
+}
+
+/**
+ * Resolve every `uses: runbook:NAME@RANGE` of a runbook, recursively: the range to the highest
+ * version of NAME in the library that satisfies it, each composed runbook loaded and checked,
+ * its params against the composing step's `with:`, no cycles, at most MAX_COMPOSE_DEPTH levels.
+ * A problem deeper down is reported at the composing step of this runbook, naming where it is.
+ */
+export function resolveCompositions(
+  bundle: RunbookBundle,
+  options: ResolveOptions,
+): Promise<Resolved> {
+  const library = new Library(
+    options.libraryDir ?? path.dirname(bundle.dir),
+    options.cwd ?? process.cwd(),
+    options.load,
+  );
+  return resolveIn(bundle, [], '', library);
+}
+
+/** The composed runbooks depth first, each before those it composes: the order they are listed in. */
+export function flattenCompositions(compositions: readonly Composition[]): Composition[] {
+  return compositions.flatMap((c) => [c, ...flattenCompositions(c.children)]);
+}
+
+/** The folder of each composed runbook by its path: where its scripts are read from at run time. */
+export function composedDirsOf(compositions: readonly Composition[]): Record<string, string> {
+  return Object.fromEntries(flattenCompositions(compositions).map((c) => [c.path, c.bundle.dir]));
+}
+
+async function resolveIn(
+  bundle: RunbookBundle,
+  chain: readonly string[],
+  prefix: string,
+  library: Library,
+): Promise<Resolved> {
+  const compositions: Composition[] = [];
+  const problems: Problem[] = [];
+  for (const phase of phases) {
+    const steps = bundle.runbook.spec[phase] ?? [];
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      const ref = parseComposeRef(step.uses);
+      if (!ref) continue;
+      const stepPath: PathSegment[] = ['spec', phase, i];
+      const found = await resolveStep(bundle, step, ref, chain, library);
+      if ('problem' in found) {
+        problems.push({
+          file: bundle.file,
+          ...bundle.source.locate([...stepPath, 'uses']),
+          ...found.problem,
+        });
+        continue;
+      }
+      problems.push(...checkComposedParams(bundle, step, stepPath, found.bundle));
+      const below = await resolveIn(
+        found.bundle,
+        [...chain, bundle.name],
+        `${prefix}${step.id}/`,
+        library,
+      );
+      if (below.problems.length) {
+        problems.push({
+          file: bundle.file,
+          ...bundle.source.locate([...stepPath, 'uses']),
+          rule: 'compose-invalid',
+          message: `${step.uses} (${found.bundle.name} ${found.bundle.version}) cannot be composed: ${listed(below.problems, found.bundle.name)}`,
+        });
+        continue;
+      }
+      compositions.push({
+        path: `${prefix}${step.id}`,
+        step,
+        phase,
+        range: ref.range,
+        bundle: found.bundle,
+        digest: await library.digest(found.bundle),
+        children: below.compositions,
+      });
+    }
+  }
+  return { compositions, problems };
+}
+
+type StepProblem = { problem: { rule: string; message: string } };
+
+/** The runbook one composing step resolves to, or why it does not. */
+async function resolveStep(
+  bundle: RunbookBundle,
+  step: Step,
+  ref: { name: string; range: string },
+  chain: readonly string[],
+  library: Library,
+): Promise<{ bundle: RunbookBundle } | StepProblem> {
+  const fail = (rule: string, message: string): StepProblem => ({ problem: { rule, message } });
+  const trail = [...chain, bundle.name, ref.name].join(' → ');
+  if (ref.name === bundle.name || chain.includes(ref.name))
+    return fail(
+      'compose-cycle',
+      `${step.uses} closes a cycle (${trail}): a runbook cannot run itself, directly or through the runbooks it composes; remove this step, or the one that composes ${bundle.name}`,
+    );
+  if (chain.length + 1 > MAX_COMPOSE_DEPTH)
+    return fail(
+      'compose-too-deep',
+      `${step.uses} would compose ${chain.length + 1} levels deep (${trail}), more than ${MAX_COMPOSE_DEPTH}: a reviewer must read every level in one plan; run the steps of ${ref.name} here instead of composing it`,
+    );
+  if (!semver.validRange(ref.range))
+    return fail(
+      'compose-bad-range',
+      `'${ref.range}' is not a version range: write one such as ^1.2.0 (same major), ~1.2.0 (same minor) or 1.2.0 (exactly)`,
+    );
+  const entries = await library.entriesOf(ref.name);
+  if (!entries.length) {
+    const known = await library.names();
+    const guess = didYouMean(ref.name, known);
+    return fail(
+      'unknown-runbook',
+      `no runbook '${ref.name}' in ${library.shown}: ${guess ? `did you mean '${guess}'?` : known.length ? `known runbooks: ${known.join(', ')}` : 'the library has no other runbook'}`,
+    );
+  }
+  const versions = entries.map((e) => e.version).sort(semver.compare);
+  const chosen = semver.maxSatisfying(versions, ref.range);
+  if (!chosen)
+    return fail(
+      'compose-range-unresolved',
+      `${step.uses} matches no version of ${ref.name} in ${library.shown} (there ${versions.length === 1 ? 'is' : 'are'} ${versions.join(', ')}): change the range, e.g. to ^${versions.at(-1)}`,
+    );
+  const same = entries.filter((e) => e.version === chosen);
+  if (same.length > 1)
+    return fail(
+      'compose-ambiguous',
+      `${ref.name} ${chosen} is in ${same.length} folders (${same.map((e) => library.show(e.dir)).join(', ')}): keep one, so that the range resolves to one bundle`,
+    );
+  const loaded = await library.load(same[0]!.dir);
+  if (!loaded.ok)
+    return fail(
+      'compose-invalid',
+      `${step.uses} resolves to ${ref.name} ${chosen}, which is not valid: ${listed(loaded.problems, ref.name)}`,
+    );
+  return { bundle: loaded.bundle };
+}
+
+/** The first problem with its place, and how many more: the composed runbook's own validate says all. */
+function listed(problems: readonly Problem[], name: string): string {
+  const more = problems.length - 1;
+  return `${formatProblem(problems[0]!)}${more ? ` (and ${more} more: opsbook validate ${name})` : ''}`;
+}
+
+interface LibraryEntry {
+  name: string;
+  version: string;
+  dir: string;
+}
+
+/**
+ * The runbooks a composite may compose: every folder of the library whose package.json names a
+ * runbook and a version. Read once per resolution, and only when a runbook composes another.
+ */
+class Library {
+  private entries: Promise<LibraryEntry[]> | undefined;
+  private readonly loads = new Map<string, Promise<LoadResult>>();
+  private readonly digests = new Map<string, Promise<BundleDigest>>();
+  readonly shown: string;
+
+  constructor(
+    readonly dir: string,
+    private readonly cwd: string,
+    private readonly loadDir: (dir: string) => Promise<LoadResult>,
+  ) {
+    this.shown = this.show(dir);
+  }
+
+  show(dir: string): string {
+    return path.relative(this.cwd, dir) || '.';
+  }
+
+  async entriesOf(name: string): Promise<LibraryEntry[]> {
+    return (await this.all()).filter((e) => e.name === name);
+  }
+
+  async names(): Promise<string[]> {
+    return [...new Set((await this.all()).map((e) => e.name))].sort();
+  }
+
+  load(dir: string): Promise<LoadResult> {
+    let loaded = this.loads.get(dir);
+    if (!loaded) {
+      loaded = this.loadDir(dir);
+      this.loads.set(dir, loaded);
+    }
+    return loaded;
+  }
+
+  digest(bundle: RunbookBundle): Promise<BundleDigest> {
+    let digest = this.digests.get(bundle.dir);
+    if (!digest) {
+      digest = digestRunbook(bundle.dir, bundle);
+      this.digests.set(bundle.dir, digest);
+    }
+    return digest;
+  }
+
+  private all(): Promise<LibraryEntry[]> {
+    this.entries ??= findRunbookDirs(this.dir).then((dirs) =>
+      dirs.flatMap((dir) => {
+        const entry = packageOf(dir);
+        return entry ? [entry] : [];
+      }),
+    );
+    return this.entries;
+  }
+}
+
+/**
+ * The runbook name and version a folder's package.json declares; undefined for one that does
+ * not (its own validation says why).
+ */
+function packageOf(dir: string): LibraryEntry | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as unknown;
+    if (!pkg || typeof pkg !== 'object') return undefined;
+    const { name, version } = pkg as { name?: unknown; version?: unknown };
+    if (typeof name !== 'string' || !name.startsWith(RUNBOOK_SCOPE)) return undefined;
+    if (typeof version !== 'string' || !semver.valid(version)) return undefined;
+    return { name: name.slice(RUNBOOK_SCOPE.length), version, dir };
+  } catch {
+    return undefined;
+  }
+}
