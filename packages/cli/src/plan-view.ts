@@ -11,7 +11,7 @@ interface StatementView {
   executor?: string;
 }
 
-function stepLine(step: PlannedStep): string {
+function stepLine(step: PlannedStep, indent: string): string {
   const flags = [
     step.where === 'local' ? 'on the runner' : '',
     step.sudo ? 'sudo' : '',
@@ -19,13 +19,39 @@ function stepLine(step: PlannedStep): string {
   ]
     .filter(Boolean)
     .join(', ');
+  if (step.kind === 'runbook')
+    return `${indent}${step.id}  runbook ${step.runbook?.name}@${step.runbook?.version}`;
   const what =
     step.kind === 'run'
       ? `$ ${step.command}`
       : step.kind === 'script'
         ? `script ${step.script?.path} (sha256 ${step.script?.sha256.slice(0, 16)}…)${step.args?.length ? ` ${step.args.join(' ')}` : ''}`
         : `uses ${step.uses} ${JSON.stringify(step.with)}`;
-  return `      ${step.id}${flags ? ` [${flags}]` : ''}\n        ${what.split('\n').join('\n        ')}`;
+  return `${indent}${step.id}${flags ? ` [${flags}]` : ''}\n${indent}  ${what.split('\n').join(`\n${indent}  `)}`;
+}
+
+type PlannedPhases = Plan['hosts'][number]['phases'];
+
+/**
+ * The phases of one runbook on a host, each step under its phase; a step that composes a runbook
+ * has that runbook's phases indented under it, its steps named by their path (`tidy/label`).
+ */
+function phaseLines(
+  phases: PlannedPhases,
+  composed: Plan['hosts'][number]['composed'],
+  indent: string,
+): string[] {
+  const lines: string[] = [];
+  for (const [phase, steps] of Object.entries(phases)) {
+    if (!steps.length) continue;
+    lines.push(`${indent}${phase}`);
+    for (const s of steps) {
+      lines.push(stepLine(s, `${indent}    `));
+      const inner = s.kind === 'runbook' ? composed?.[s.id] : undefined;
+      if (inner) lines.push(...phaseLines(inner, composed, `${indent}      `));
+    }
+  }
+  return lines;
 }
 
 /** What a reviewer must see before signing: the exact commands per host. */
@@ -60,13 +86,24 @@ export function planText(
   lines.push(
     `${style.bold('params')}   ${params.join(' ') || '(none)'}${plan.secretParams.length ? `  secret (from the environment at run time): ${plan.secretParams.join(', ')}` : ''}`,
   );
+  // Each composed runbook, with the bundle the approval binds and the params it runs with.
+  for (const [i, c] of (plan.composed ?? []).entries()) {
+    const given = Object.entries(renderedPlan.composed?.[i]?.params ?? {}).map(([k, v]) =>
+      showControls(`${k}=${JSON.stringify(v)}`),
+    );
+    const secrets = Object.entries(c.secrets).map(([k, from]) => `${k} ← ${from ?? '(none)'}`);
+    lines.push(
+      `${style.bold('composed')} ${c.step}: ${c.runbook.name} ${c.runbook.version} (${c.range}) ${c.runbook.digest}`,
+      `         params ${given.join(' ') || '(none)'}${secrets.length ? `  secret: ${secrets.join(', ')}` : ''}`,
+    );
+  }
   lines.push(
     `${style.bold('hosts')}    ${plan.hosts.length}: ${plan.hosts.map((h) => h.name).join(', ')}  (concurrency ${plan.concurrency}, stop after ${plan.maxFailures} failed)`,
   );
   // Hosts whose commands are identical are shown once, so a 200-host plan stays readable.
   const groups = new Map<string, Plan['hosts']>();
   for (const host of plan.hosts) {
-    const key = JSON.stringify(host.phases);
+    const key = JSON.stringify([host.phases, host.composed]);
     groups.set(key, [...(groups.get(key) ?? []), host]);
   }
   for (const hosts of groups.values()) {
@@ -82,11 +119,7 @@ export function planText(
       style.bold(hosts.length === 1 ? 'host' : `${hosts.length} hosts, same commands:`) +
         ` ${hosts.map(where).join(', ')}`,
     );
-    for (const [phase, steps] of Object.entries(host.phases)) {
-      if (!steps.length) continue;
-      lines.push(`  ${phase}`);
-      for (const s of steps) lines.push(stepLine(s));
-    }
+    lines.push(...phaseLines(host.phases, host.composed, '  '));
   }
   return lines.join('\n');
 }

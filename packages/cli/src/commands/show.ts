@@ -1,4 +1,10 @@
-import { loadOneRunbook, readVersionHistory } from '@opsbook/runner/catalog';
+import {
+  type Composition,
+  composedRefs,
+  compositionsOf,
+  loadOneRunbook,
+  readVersionHistory,
+} from '@opsbook/runner/catalog';
 import {
   digestRunbook,
   type ParamSpec,
@@ -34,11 +40,12 @@ function rules(p: ParamSpec): string {
   return r.join(', ');
 }
 
-function stepAction(s: Step): string {
+function stepAction(s: Step, composed: Composition | undefined): string {
   if (s.run !== undefined) return `run: ${s.run.trim().split('\n').join('\n      ')}`;
   if (s.script !== undefined)
     return `script: ${s.script}${s.args?.length ? ` ${s.args.join(' ')}` : ''}`;
-  return `uses: ${s.uses}${s.with ? ` ${JSON.stringify(s.with)}` : ''}`;
+  const resolved = composed ? ` → ${composed.bundle.name} ${composed.bundle.version}` : '';
+  return `uses: ${s.uses}${resolved}${s.with ? ` ${JSON.stringify(s.with)}` : ''}`;
 }
 
 function stepFlags(s: Step): string {
@@ -52,13 +59,39 @@ function stepFlags(s: Step): string {
   return f.length ? ` [${f.join(', ')}]` : '';
 }
 
-function renderSteps(title: string, steps: readonly Step[], style: Style): string[] {
+function renderSteps(
+  title: string,
+  steps: readonly Step[],
+  composes: readonly Composition[],
+  style: Style,
+): string[] {
   if (!steps.length) return [];
   const lines = ['', style.bold(title)];
   steps.forEach((s, i) => {
+    const composed = composes.find((c) => c.step.id === s.id);
     lines.push(`  ${i + 1}. ${s.id} — ${s.name}${stepFlags(s)}`);
-    lines.push(`      ${stepAction(s)}`);
+    lines.push(`      ${stepAction(s, composed)}`);
+    if (composed) lines.push(...composedLines(composed, '        '));
   });
+  return lines;
+}
+
+/** A composed runbook's phases under its composing step, and what it composes in turn. */
+function composedLines(composed: Composition, indent: string): string[] {
+  // The composed runbook's strings are its author's, shown as text like the composite's.
+  const { spec } = showControlsIn(composed.bundle.runbook);
+  const lines: string[] = [];
+  for (const phase of phases) {
+    const steps = spec[phase] ?? [];
+    if (!steps.length) continue;
+    lines.push(`${indent}${phase}`);
+    for (const s of steps) {
+      const inner = composed.children.find((c) => c.step.id === s.id);
+      lines.push(`${indent}  ${s.id} — ${s.name}${stepFlags(s)}`);
+      lines.push(`${indent}    ${stepAction(s, inner).split('\n').join(`\n${indent}`)}`);
+      if (inner) lines.push(...composedLines(inner, `${indent}      `));
+    }
+  }
   return lines;
 }
 
@@ -69,15 +102,17 @@ export default defineCommand({
   async run(ctx) {
     const config = await configFor(ctx);
     const bundle = await loadOneRunbook(ctx.positionals[0]!, config);
-    const [{ digest }, versions] = await Promise.all([
+    const [{ digest }, versions, composes] = await Promise.all([
       digestRunbook(bundle.dir, bundle),
       readVersionHistory(bundle.dir),
+      compositionsOf(bundle),
     ]);
     if (ctx.out.json) {
       ctx.out.printJson({
         name: bundle.name,
         version: bundle.version,
         digest,
+        ...(composes.length ? { composed: composedRefs(composes) } : {}),
         dir: bundle.dir,
         runbook: bundle.runbook,
         versions,
@@ -119,7 +154,7 @@ export default defineCommand({
       `  default ${t.default ?? '(none: --target required)'}, concurrency ${t.concurrency ?? targetDefaults.concurrency}, maxFailures ${t.maxFailures ?? targetDefaults.maxFailures}`,
     );
     for (const phase of phases)
-      lines.push(...renderSteps(phaseTitles[phase], spec[phase] ?? [], style));
+      lines.push(...renderSteps(phaseTitles[phase], spec[phase] ?? [], composes, style));
     lines.push('', style.bold('Versions'));
     if (versions.length)
       for (const v of showControlsIn(versions.slice(0, 10)))
