@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseInventoryText } from '@opsbook/inventory';
 import { digestRunbook, formatProblem, type ParamValue } from '@opsbook/schema';
@@ -135,6 +135,30 @@ describe('resolving runbook:NAME@RANGE', () => {
     expect(await problemsOf(dir, 'top')).toEqual([
       "top/runbook.yaml:14:13: runbook:tidy@^1.0.0 resolves to tidy 1.2.0, which is not valid: tidy/runbook.yaml:15:12: template '{{ params.dri }}' names param 'dri', which is not declared under spec.params: did you mean 'dir'?",
     ]);
+  });
+});
+
+describe('categories', () => {
+  it("refuses to compose a runbook of another category than the composite's, routine ones aside", async () => {
+    const dir = await library({
+      top: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: /x\n')],
+      tidy: ['1.2.0', leaf],
+    });
+    const set = async (folder: string, category: string) => {
+      const file = path.join(dir, folder, 'runbook.yaml');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace(/category: \w+/, `category: ${category}`));
+    };
+    await set('top', 'routine');
+    expect(await problemsOf(dir, 'top')).toEqual([
+      "top/runbook.yaml:14:13: top is a routine runbook but tidy is a change one: one approval covers both, under routine's policy (a standing approval); compose routine runbooks only, or make top a change runbook",
+    ]);
+    await set('top', 'incident');
+    expect((await problemsOf(dir, 'top'))[0]).toContain(
+      "top is an incident runbook but tidy is a change one: one approval covers both, under incident's policy; compose incident or routine runbooks, or make top a change runbook",
+    );
+    await set('tidy', 'routine');
+    expect(await problemsOf(dir, 'top')).toEqual([]);
   });
 });
 

@@ -199,6 +199,17 @@ async function resolveStep(
       'compose-invalid',
       `${step.uses} resolves to ${ref.name} ${chosen}, which is not valid: ${listed(loaded.problems, ref.name)}`,
     );
+  // One approval covers the composite and what it composes, under the composite's category and
+  // its policy: a composed runbook may not need a stricter one (routine work fits under any).
+  const mine = bundle.runbook.metadata.category;
+  const theirs = loaded.bundle.runbook.metadata.category;
+  if (theirs !== mine && theirs !== 'routine') {
+    const a = (c: string) => (c === 'incident' ? 'an' : 'a');
+    return fail(
+      'compose-category',
+      `${bundle.name} is ${a(mine)} ${mine} runbook but ${ref.name} is ${a(theirs)} ${theirs} one: one approval covers both, under ${mine}'s policy${mine === 'routine' ? ' (a standing approval)' : ''}; compose ${mine === 'routine' ? 'routine runbooks only' : `${mine} or routine runbooks`}, or make ${bundle.name} ${a(theirs)} ${theirs} runbook`,
+    );
+  }
   return { bundle: loaded.bundle };
 }
 
