@@ -102,6 +102,7 @@ export {
   type TicketReport,
   type TicketRunRecord,
 } from './ticket/run-ticket.js';
+export { signSeniorDecision } from './ticket/senior-decision.js';
 export { type AcceptTicketRequest, acceptTicket } from './ticket/ticket-accept.js';
 export {
   type ApproveTicketRequest,

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import {
+  AlertProcessor,
   alertStoreOf,
   isLoopback,
+  type ProcessorEvent,
   type ReceiverAuth,
   type ReceiverEvent,
   startAlertReceiver,
@@ -12,6 +14,13 @@ import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import type { Output } from '../output.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
+import {
+  pipelineFor,
+  pipelineOptions,
+  processedText,
+  rulesFileOf,
+  rulesFor,
+} from './alerts-pipeline.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9097';
 
@@ -109,8 +118,17 @@ function logEvent(out: Output, verbose: boolean) {
   };
 }
 
+function logProcessed(out: Output) {
+  return (e: ProcessorEvent) => {
+    if (e.type === 'failed')
+      out.note(`alert processing failed, retrying later: ${terminalSafe(e.message)}`);
+    else for (const line of processedText(e.converged, e.dispatched)) out.note(terminalSafe(line));
+  };
+}
+
 export const serve = defineCommand({
   options: {
+    ...pipelineOptions,
     listen: {
       type: 'string',
       value: 'HOST:PORT',
@@ -145,6 +163,8 @@ export const serve = defineCommand({
         - url: http://127.0.0.1:9097/alerts
           http_config: {authorization: {credentials_file: /etc/alertmanager/opsbook.token}}
 
+With alerts.yaml (--rules), the alerts are converged into incidents, graded, and dispatched as
+one ticket per incident soon after they are stored; without it they are only stored.
 The first line on stdout is the address it listens on (listening on http://HOST:PORT/). Each
 accepted alert is stored (fsync, or a committed transaction in the team's PostgreSQL) before
 the answer; a retry of the same alert (fingerprint and startsAt) is stored once. A body that is
@@ -161,6 +181,7 @@ finish, and exits.`,
         `--listen ${host} is reachable from other machines: require credentials (--token-file FILE or OPSBOOK_ALERTS_TOKEN, or --basic-user NAME) or listen on 127.0.0.1`,
       );
     const maxBodyBytes = maxBodyOf(ctx);
+    const rules = await rulesFor(ctx, config, true);
     const store = alertStoreOf(config);
     let stopped: (signal: NodeJS.Signals) => void = () => undefined;
     const stopping = new Promise<NodeJS.Signals>((resolve) => {
@@ -168,7 +189,12 @@ finish, and exits.`,
     });
     process.once('SIGTERM', stopped);
     process.once('SIGINT', stopped);
+    let processor: AlertProcessor | undefined;
     try {
+      if (rules)
+        processor = new AlertProcessor(await pipelineFor(ctx, config, store, rules), {
+          onEvent: logProcessed(ctx.out),
+        });
       const receiver = await startAlertReceiver({
         store,
         host,
@@ -176,12 +202,20 @@ finish, and exits.`,
         ...(auth ? { auth } : {}),
         ...(maxBodyBytes ? { maxBodyBytes } : {}),
         onEvent: logEvent(ctx.out, Boolean(ctx.options.verbose)),
+        onStored: () => processor?.schedule(),
       });
       ctx.out.print(`listening on ${receiver.url}`);
       ctx.out.note(`storing alerts in ${store.location}`);
+      if (processor)
+        processor.schedule(0); // what an earlier run left to converge or dispatch
+      else
+        ctx.out.note(
+          `no ${rulesFileOf(ctx, config)}: alerts are stored, not converged into tickets (docs/alerts.md)`,
+        );
       const signal = await stopping;
       ctx.out.note(`${signal}: finishing the requests in flight, then stopping`);
       await receiver.close();
+      await processor?.close();
       return signal === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
     } finally {
       process.removeListener('SIGTERM', stopped);

@@ -231,6 +231,29 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./alerts.js')).ingest,
   },
   {
+    name: 'alerts list',
+    summary:
+      'list the incidents alerts converged into: grade, alerts firing, hosts, ticket, assignee',
+    load: async () => (await import('./alerts.js')).list,
+  },
+  {
+    name: 'alerts show',
+    summary: 'show one incident (INC-n or its ticket): rule, grade and why, re-grades, every alert',
+    load: async () => (await import('./alerts.js')).show,
+  },
+  {
+    name: 'alerts grade',
+    summary:
+      're-grade an incident P1-P4 with a reason, signed with your key (seniors); the ticket says so',
+    load: async () => (await import('./alerts.js')).grade,
+  },
+  {
+    name: 'alerts dispatch',
+    summary:
+      'converge stored alerts and send what the tracker lacks (tickets, comments), when serve does not run',
+    load: async () => (await import('./alerts.js')).dispatch,
+  },
+  {
     name: 'report',
     summary:
       'environment health from the journal: scores, trends, changes, headroom (HTML, Markdown, JSON)',

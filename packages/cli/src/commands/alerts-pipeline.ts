@@ -1,0 +1,110 @@
+import path from 'node:path';
+import {
+  ALERT_RULES_FILE,
+  type AlertPipeline,
+  type AlertRules,
+  type AlertStore,
+  type ConvergeSummary,
+  type DispatchReport,
+  loadAlertRules,
+  topologyOf,
+} from '@opsbook/alerts';
+import { loadInventory } from '@opsbook/inventory';
+import { type Config, findRunbookDirs, ValidationError } from '@opsbook/schema';
+import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
+import { trackerFor } from '../tracker-services.js';
+
+/** The options of every alerts command that converges and dispatches. */
+export const pipelineOptions: Record<string, OptionSpec> = {
+  rules: {
+    type: 'string',
+    value: 'FILE',
+    description: `the convergence rules (default ${ALERT_RULES_FILE} beside opsbook.yaml)`,
+  },
+  inventory: {
+    type: 'string',
+    short: 'i',
+    value: 'FILE',
+    description: "inventory for topology (groups, zones, services; default opsbook.yaml's)",
+  },
+  'no-dispatch': {
+    type: 'boolean',
+    description: 'converge and grade, but open no ticket and post no comment',
+  },
+};
+
+export function rulesFileOf(ctx: CommandContext, config: Config): string {
+  const given = stringOption(ctx, 'rules');
+  return given ? path.resolve(given) : path.join(config.root, ALERT_RULES_FILE);
+}
+
+/**
+ * alerts.yaml, checked against this repository's runbooks; undefined when there is none and
+ * `optional` (serve and ingest then only store).
+ */
+export async function rulesFor(
+  ctx: CommandContext,
+  config: Config,
+  optional: boolean,
+): Promise<AlertRules | undefined> {
+  const file = rulesFileOf(ctx, config);
+  const runbookNames = new Set(
+    (await findRunbookDirs(config.runbooksDir)).map((d) => path.basename(d)),
+  );
+  try {
+    // Suggestions are checked against the runbooks when the repository has some.
+    return await loadAlertRules(
+      path.relative(process.cwd(), file) || file,
+      runbookNames.size ? { runbookNames } : {},
+    );
+  } catch (e) {
+    if (optional && e instanceof ValidationError && e.code === 'ALERT_RULES_MISSING')
+      return undefined;
+    throw e;
+  }
+}
+
+/** The store, rules, inventory topology and (unless --no-dispatch) tracker of a command. */
+export async function pipelineFor(
+  ctx: CommandContext,
+  config: Config,
+  store: AlertStore,
+  rules: AlertRules,
+): Promise<AlertPipeline> {
+  const inventoryFile = stringOption(ctx, 'inventory') ?? config.inventory;
+  const inventory = inventoryFile ? await loadInventory(inventoryFile) : undefined;
+  return {
+    store,
+    rules,
+    topology: topologyOf(inventory, rules.servicesVar),
+    ...(ctx.options['no-dispatch'] ? {} : { tracker: trackerFor(config).tracker }),
+  };
+}
+
+/** What a convergence and dispatch did, in a line or two for a person. */
+export function processedText(converged: ConvergeSummary, dispatched?: DispatchReport): string[] {
+  const lines: string[] = [];
+  const parts = [
+    converged.opened.length ? `opened ${converged.opened.join(', ')}` : '',
+    converged.updated.length ? `updated ${converged.updated.join(', ')}` : '',
+    converged.closed.length ? `closed ${converged.closed.join(', ')} (quiet)` : '',
+  ].filter(Boolean);
+  if (converged.alerts || parts.length)
+    lines.push(
+      `converged ${converged.alerts} alert(s)${parts.length ? `: ${parts.join('; ')}` : ''}`,
+    );
+  if (!dispatched) return lines;
+  if (dispatched.created.length)
+    lines.push(
+      `tickets: ${dispatched.created.map((c) => `${c.key} for ${c.incident}`).join(', ')}`,
+    );
+  if (dispatched.comments) lines.push(`${dispatched.comments} comment(s) posted`);
+  for (const r of dispatched.refused)
+    lines.push(`the tracker refused a write for ${r.incident} (${r.code}): ${r.message}`);
+  if (dispatched.unreachable)
+    lines.push(
+      `the tracker could not be reached (${dispatched.unreachable}): ${dispatched.waiting.join(', ')} wait in the alert store for the next pass`,
+    );
+  if (dispatched.busy) lines.push('another opsbook process is dispatching: it sends the tickets');
+  return lines;
+}
