@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLocalTransport, createTransportPool } from '@opsbook/exec';
+import { createLocalTransport } from '@opsbook/exec';
 import type { Config } from '@opsbook/schema';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../src/execute/execute.js';
-import { openTransportFor } from '../src/execute/run.js';
+import { hostTransportPool, openTransportFor } from '../src/execute/run.js';
 import type { RunEvent } from '../src/execute/run-events.js';
 import type { Plan, PlannedHost, PlannedStep } from '../src/plan/plan.js';
 
@@ -93,8 +93,7 @@ const runRequest = () => ({
 describe('transports of a run', () => {
   it('uses one connection per host for every phase and closes it when the host is done', async () => {
     const hosts = Array.from({ length: 6 }, (_, i) => plannedHost(`host-${i}`));
-    const open = openTransportFor(runRequest(), undefined);
-    const pool = createTransportPool((name) => open(hosts.find((h) => h.name === name)!));
+    const pool = hostTransportPool(hosts, openTransportFor(runRequest(), undefined));
     const loginsBefore = sshd.countLogins();
     let mostOpen = 0;
     const openAtHostEnd: number[] = [];

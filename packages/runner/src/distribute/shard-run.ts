@@ -1,9 +1,14 @@
-import { createLocalTransport, createTransportPool } from '@opsbook/exec';
+import { createLocalTransport } from '@opsbook/exec';
 import { type Config, UsageError, ValidationError } from '@opsbook/schema';
 import { SharedJournal, stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { type ExecuteResult, executePlan } from '../execute/execute.js';
-import { connectorFor, openTransportFor, runnerSshConfig } from '../execute/run.js';
+import {
+  connectorFor,
+  hostTransportPool,
+  openTransportFor,
+  runnerSshConfig,
+} from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { createMasker } from '../execute/secret-mask.js';
 import { composedDirsOf } from '../plan/compose.js';
@@ -84,10 +89,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
       req.onEvent?.(event);
     };
     const sshConfig = await runnerSshConfig(req.env);
-    const openTransport = openTransportFor({ ...req, signal }, sshConfig);
-    const pool = createTransportPool(async (name) =>
-      openTransport(plan.hosts.find((h) => h.name === name)!),
-    );
+    const pool = hostTransportPool(plan.hosts, openTransportFor({ ...req, signal }, sshConfig));
     try {
       const result = await executePlan({
         plan,
