@@ -1,0 +1,188 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
+import { approversYaml, type KeyPair, makeSshKeyPair } from '@opsbook/testkit/approvers';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, runCli, stackTrace } from './run-cli.js';
+
+/*
+ * A senior's day with the binary: saved Alertmanager bodies ingested with alerts.yaml into the
+ * embedded tracker, then list, show, and a re-grade signed with the senior's own key (who
+ * re-graded is the key's person in the pinned trust store, never OPSBOOK_USER).
+ */
+
+const RULES = `apiVersion: opsbook/v1
+kind: AlertRules
+version: 7
+correlate:
+  - {name: cluster, by: {labels: [cluster]}}
+grading:
+  rules:
+    - {grade: P1, when: {minSeverity: critical, minHosts: 3}}
+    - {grade: P3, when: {minSeverity: warning}}
+ownership:
+  default: {roundRobin: [eve, sam]}
+`;
+
+describe('opsbook alerts list, show, grade', () => {
+  let temp: { dir: string; remove: () => Promise<void> };
+  let keys: Record<'sam' | 'bob' | 'eve' | 'mallory', KeyPair>;
+  let env: NodeJS.ProcessEnv;
+  const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+    runCli(args, { cwd: temp.dir, env: { ...env, ...extra } });
+
+  beforeAll(async () => {
+    temp = await makeTempDir('opsbook-alerts-senior-');
+    const keyDir = path.join(temp.dir, 'keys');
+    await mkdir(keyDir);
+    const [sam, bob, eve, mallory] = await Promise.all(
+      ['sam', 'bob', 'eve', 'mallory'].map((id) => makeSshKeyPair(keyDir, id)),
+    );
+    keys = { sam: sam!, bob: bob!, eve: eve!, mallory: mallory! };
+    env = {
+      OPSBOOK_TRUST_DIR: path.join(temp.dir, 'trust-pin'),
+      HOME: path.join(temp.dir, 'home'),
+      SSH_AUTH_SOCK: '',
+      OPSBOOK_KEY_PASSPHRASE: '',
+    };
+    await writeFile(
+      path.join(temp.dir, 'opsbook.yaml'),
+      'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\ntrustStore: approvers.yaml\ntracker: {kind: local}\n',
+    );
+    await writeFile(
+      path.join(temp.dir, 'approvers.yaml'),
+      approversYaml([
+        { id: 'sam', name: 'Sam Senior', roles: ['senior'], keys: [keys.sam.publicLine] },
+        { id: 'bob', name: 'Bob Senior', roles: ['senior'], keys: [keys.bob.publicLine] },
+        { id: 'eve', name: 'Eve Engineer', roles: ['engineer'], keys: [keys.eve.publicLine] },
+      ]),
+    );
+    await writeFile(path.join(temp.dir, 'alerts.yaml'), RULES);
+    expect(await cli(['trust', 'init'])).toMatchObject({ code: 0 });
+    const bodies = makeAlertBurst({ alerts: 24, hosts: 8, clusters: 2 });
+    for (const [i, b] of bodies.entries())
+      await writeFile(path.join(temp.dir, `body-${i}.json`), JSON.stringify(b));
+    const ingest = await cli(['alerts', 'ingest', ...bodies.map((_, i) => `body-${i}.json`)]);
+    expect(ingest.stderr).toBe('');
+    expect(ingest.code).toBe(0);
+    expect(ingest.stdout).toMatch(
+      /^stored 24 alert\(s\) in .*\nconverged 24 alert\(s\): opened INC-1, INC-2\ntickets: OPS-1 for INC-1, OPS-2 for INC-2\n$/,
+    );
+  });
+  afterAll(() => temp.remove());
+
+  it('lists the open incidents with grade, alerts, hosts, ticket and assignee', async () => {
+    const r = await cli(['alerts', 'list']);
+    expect(r.code).toBe(0);
+    expect(
+      r.stdout
+        .split('\n')
+        .slice(0, 3)
+        .map((l) => l.split(/\s+/).slice(0, 6)),
+    ).toEqual([
+      ['incident', 'grade', 'alerts', 'hosts', 'ticket', 'assignee'],
+      ['INC-2', 'P1', '12/12', '4', 'OPS-2', 'sam'],
+      ['INC-1', 'P1', '12/12', '4', 'OPS-1', 'eve'],
+    ]);
+    const json = JSON.parse((await cli(['alerts', 'list', '--json'])).stdout) as {
+      incidents: Array<{ id: string; hosts: string[]; keys: string[] }>;
+    };
+    expect(json.incidents.map((i) => [i.id, i.keys])).toEqual([
+      ['INC-2', ['cluster=cluster-2']],
+      ['INC-1', ['cluster=cluster-1']],
+    ]);
+  });
+
+  it('shows an incident by its id or its ticket, with the reason of its grade and every alert', async () => {
+    const byId = await cli(['alerts', 'show', 'INC-1']);
+    expect(byId.code).toBe(0);
+    expect(byId.stdout).toMatch(/^INC-1 {2}P1 {2}open {2}ticket OPS-1 /);
+    expect(byId.stdout).toContain(
+      'grade P1: P1 by grading rule 1: severity critical (at least critical), 4 hosts (at least 3)',
+    );
+    expect(byId.stdout).toContain('alerts (12, 12 firing):');
+    expect(byId.stdout.match(/^DiskFull +host-00\d/gm)).toHaveLength(4);
+    expect((await cli(['alerts', 'show', 'OPS-1'])).stdout).toBe(byId.stdout);
+    const unknown = await cli(['alerts', 'show', 'INC-99']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no incident has the id or ticket INC-99: opsbook alerts list/);
+  });
+
+  it('re-grades as the senior its key proves, records it, and comments on the ticket once', async () => {
+    // OPSBOOK_USER says nothing: eve's key is an engineer's, whatever the environment claims.
+    const asEve = await cli(
+      ['alerts', 'grade', 'INC-1', 'P3', '--reason', 'lab cluster', '--key', keys.eve.keyFile],
+      { OPSBOOK_USER: 'sam' },
+    );
+    expect(asEve.code).toBe(3);
+    expect(asEve.stderr).toMatch(/SIGNER_NOT_SENIOR/);
+    const unknown = await cli([
+      'alerts',
+      'grade',
+      'INC-1',
+      'P3',
+      '--reason',
+      'x',
+      '--key',
+      keys.mallory.keyFile,
+    ]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/SIGNER_UNTRUSTED/);
+
+    const r = await cli([
+      'alerts',
+      'grade',
+      'OPS-1',
+      'P3',
+      '--reason',
+      'lab cluster, no users',
+      '--key',
+      keys.sam.keyFile,
+    ]);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `INC-1 re-graded P1 → P3 by Sam Senior (sam, key ${keys.sam.fingerprint})\n`,
+    );
+    const show = (await cli(['alerts', 'show', 'INC-1'])).stdout;
+    expect(show).toMatch(/^INC-1 {2}P3 /);
+    expect(show).toContain(
+      `re-graded P3: lab cluster, no users — by Sam Senior (sam, key ${keys.sam.fingerprint})`,
+    );
+    expect(show).toContain('the rules say: P1 by grading rule 1');
+    const ticket = JSON.parse(
+      await readFile(path.join(temp.dir, 'state/tracker/tickets/OPS-1.json'), 'utf8'),
+    ) as { comments: Array<{ body: unknown }> };
+    expect(ticket.comments).toHaveLength(1);
+    expect(JSON.stringify(ticket.comments[0])).toContain('Re-graded P1 → P3');
+    // Dispatching again sends nothing more.
+    const again = await cli(['alerts', 'dispatch']);
+    expect(again).toMatchObject({ code: 0, stdout: 'nothing to converge or send\n' });
+    const json = JSON.parse((await cli(['alerts', 'show', 'INC-1', '--json'])).stdout) as {
+      incident: { regrades: Array<{ by: { id: string }; proof: { keyid: string } }> };
+    };
+    expect(json.incident.regrades[0]).toMatchObject({
+      by: { id: 'sam' },
+      proof: { keyid: keys.sam.fingerprint },
+    });
+  });
+
+  it('refuses a grade outside P1-P4 and a re-grade without a reason, with exit 2', async () => {
+    const bad = await cli([
+      'alerts',
+      'grade',
+      'INC-2',
+      'P5',
+      '--reason',
+      'x',
+      '--key',
+      keys.sam.keyFile,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/grade P5 is not one of P1, P2, P3, P4/);
+    const noReason = await cli(['alerts', 'grade', 'INC-2', 'P2', '--key', keys.sam.keyFile]);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/--reason/);
+  });
+});
