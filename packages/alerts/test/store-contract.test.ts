@@ -1,0 +1,223 @@
+import { migrateStateStore } from '@opsbook/state';
+import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { LocalTracker } from '@opsbook/tracker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rulesOf } from '../src/__fixtures__/rules.js';
+import {
+  AlertIntake,
+  type AlertRecord,
+  type AlertStore,
+  filesAlertStore,
+  type Incident,
+  parseWebhookBody,
+  postgresAlertStore,
+  processAlerts,
+  topologyOf,
+} from '../src/index.js';
+
+/*
+ * The promises both alert stores keep (alert-store.ts), checked on the files under a temp
+ * state dir and on a real PostgreSQL migrated by `opsbook db migrate`'s code.
+ */
+
+let pg: Postgres;
+let databases = 0;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await pg?.dispose();
+});
+
+async function freshPostgres(): Promise<AlertStore> {
+  const name = `opsbook_alerts_${process.pid}_${++databases}`;
+  await pg.psql(`create database ${name}`);
+  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${name}`;
+  await migrateStateStore(url);
+  const store = postgresAlertStore({ url });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+async function freshFiles(): Promise<AlertStore> {
+  const temp = await makeTempDir('opsbook-alert-store-');
+  const store = filesAlertStore(temp.dir);
+  cleanups.push(async () => {
+    await store.close();
+    await temp.remove();
+  });
+  return store;
+}
+
+function burstRecords(at: string, alerts = 40, hosts = 8): AlertRecord[] {
+  return makeAlertBurst({ alerts, hosts, clusters: 2 }).flatMap((p) =>
+    parseWebhookBody(JSON.stringify(p), new Date(at), 'burst'),
+  );
+}
+
+const incidentOf = (id: string, openedAt: string, open = true): Incident =>
+  ({
+    id,
+    rule: 'r',
+    keys: [],
+    rulesVersion: 1,
+    openedAt,
+    updatedAt: openedAt,
+    firstStartsAt: openedAt,
+    lastStartsAt: openedAt,
+    lastActivity: openedAt,
+    open,
+    alerts: [],
+    grade: { grade: 'P3', reason: 'test', at: openedAt },
+    ruleGrade: { grade: 'P3', reason: 'test' },
+    regrades: [],
+    runbooks: [],
+    ticket: { deliveryId: `d-${id}`, attempted: false, ...(open ? {} : { key: `OPS-${id}` }) },
+    comments: [],
+  }) as Incident;
+
+describe.each([
+  { kind: 'files', fresh: freshFiles },
+  { kind: 'postgres', fresh: freshPostgres },
+])('the $kind alert store', ({ fresh }) => {
+  it('gives each stored alert to exactly one pass, in order, and remembers its key', async () => {
+    const store = await fresh();
+    const records = burstRecords('2024-05-01T10:00:05Z');
+    await store.append(records.slice(0, 25));
+    await store.append(records.slice(25));
+    const first = await store.transact(30, (_s, alerts) => ({
+      change: {},
+      result: alerts.map((a) => a.fingerprint),
+    }));
+    const rest = await store.transact(30, (_s, alerts) => ({
+      change: {},
+      result: alerts.map((a) => a.fingerprint),
+    }));
+    const none = await store.transact(30, (_s, alerts) => ({ change: {}, result: alerts.length }));
+    expect([...first, ...rest]).toEqual(records.map((r) => r.fingerprint));
+    expect(first).toHaveLength(30);
+    expect(none).toBe(0);
+    expect((await store.recentKeys(new Date('2024-05-01T00:00:00Z'))).length).toBe(40);
+    expect(await store.recentKeys(new Date('2024-05-02T00:00:00Z'))).toEqual([]);
+  });
+
+  it('saves nothing of a pass that throws: its alerts are given again', async () => {
+    const store = await fresh();
+    await store.append(burstRecords('2024-05-01T10:00:05Z', 4, 2));
+    await expect(
+      store.transact(10, () => {
+        throw new Error('convergence bug');
+      }),
+    ).rejects.toThrow('convergence bug');
+    const again = await store.transact(10, (_s, alerts) => ({
+      change: { incidents: [incidentOf('INC-1', '2024-05-01T10:00:05Z')], nextIncident: 2 },
+      result: alerts.length,
+    }));
+    expect(again).toBe(4);
+    const state = await store.transact(0, (s) => ({ change: {}, result: s }));
+    expect(state).toMatchObject({ nextIncident: 2, incidents: [{ id: 'INC-1' }] });
+  });
+
+  it('keeps closed incidents out of the open set but finds them by id, ticket and time', async () => {
+    const store = await fresh();
+    await store.transact(0, () => ({
+      change: {
+        incidents: [
+          incidentOf('INC-1', '2024-05-01T10:00:00Z'),
+          incidentOf('INC-2', '2024-05-02T10:00:00Z', false),
+          incidentOf('INC-10', '2024-05-03T10:00:00Z'),
+        ],
+        counters: { 'ownership.default': 3 },
+      },
+      result: undefined,
+    }));
+    expect((await store.incidents({ open: true })).map((i) => i.id)).toEqual(['INC-10', 'INC-1']);
+    expect((await store.incidents()).map((i) => i.id)).toEqual(['INC-10', 'INC-2', 'INC-1']);
+    expect(
+      (
+        await store.incidents({
+          since: new Date('2024-05-01T12:00:00Z'),
+          until: new Date('2024-05-02T12:00:00Z'),
+        })
+      ).map((i) => i.id),
+    ).toEqual(['INC-2']);
+    expect((await store.incident('INC-2'))?.open).toBe(false);
+    expect((await store.incident('OPS-INC-2'))?.id).toBe('INC-2');
+    expect(await store.incident('INC-3')).toBeUndefined();
+    const state = await store.transact(0, (s) => ({ change: {}, result: s }));
+    expect(state.counters).toEqual({ 'ownership.default': 3 });
+  });
+
+  it('counts the alerts received per UTC day, each alert once', async () => {
+    const store = await fresh();
+    const intake = new AlertIntake(store);
+    await intake.accept(burstRecords('2024-05-01T23:59:00Z', 10, 2));
+    await store.append(burstRecords('2024-05-01T23:59:00Z', 10, 2)); // a repeat the intake would skip
+    const resolved = burstRecords('2024-05-02T00:10:00Z', 4, 2).map((r) => ({
+      ...r,
+      status: 'resolved' as const,
+    }));
+    await intake.accept(resolved);
+    expect(
+      await store.alertDays(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-03T00:00:00Z')),
+    ).toEqual([
+      { day: '2024-05-01', firing: 10, resolved: 0 },
+      { day: '2024-05-02', firing: 0, resolved: 4 },
+    ]);
+  });
+
+  it('lets one dispatcher at a time hold the dispatch lock', async () => {
+    const store = await fresh();
+    let release: () => void = () => undefined;
+    const held = store.dispatchLock(
+      () =>
+        new Promise<string>((resolve) => {
+          release = () => resolve('first');
+        }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await store.dispatchLock(async () => 'second')).toBeUndefined();
+    release();
+    expect(await held).toBe('first');
+    expect(await store.dispatchLock(async () => 'third')).toBe('third');
+  });
+
+  it('converges a burst into incidents and dispatches them once, whoever runs the passes', async () => {
+    const store = await fresh();
+    const temp = await makeTempDir('opsbook-alert-tracker-');
+    cleanups.push(temp.remove);
+    const pipeline = {
+      store,
+      rules: await rulesOf(
+        'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 1\ncorrelate:\n  - {name: c, by: {labels: [cluster]}}\n',
+      ),
+      topology: topologyOf(undefined, 'services'),
+      tracker: new LocalTracker({ stateDir: temp.dir, actor: 'alerts', project: 'OPS' }),
+    };
+    const intake = new AlertIntake(store);
+    const records = makeAlertBurst({ alerts: 400, hosts: 40, clusters: 4 }).flatMap((p) =>
+      parseWebhookBody(JSON.stringify(p), new Date('2024-05-01T10:00:05Z'), 'burst'),
+    );
+    await Promise.all([intake.accept(records.slice(0, 200)), processAlerts(pipeline)]);
+    await Promise.all([
+      intake.accept(records.slice(200)),
+      processAlerts(pipeline),
+      processAlerts(pipeline),
+    ]);
+    await processAlerts(pipeline);
+    const incidents = await store.incidents();
+    expect(incidents.map((i) => [i.id, i.alerts.length, i.ticket.key]).sort()).toEqual([
+      ['INC-1', 100, 'OPS-1'],
+      ['INC-2', 100, 'OPS-2'],
+      ['INC-3', 100, 'OPS-3'],
+      ['INC-4', 100, 'OPS-4'],
+    ]);
+    const tickets = await pipeline.tracker.search('project = OPS');
+    expect(tickets).toHaveLength(4);
+  });
+});
