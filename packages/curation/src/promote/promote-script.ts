@@ -80,7 +80,7 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
     const findings = await proveValid(stage, promotion, options);
     const files = await placePromotion(stage, dir, promotion, options.name, cwd);
     await mkdir(path.dirname(changesetFile), { recursive: true });
-    if (!(await createFileAtomic(changesetFile, promotion.changeset.text))) {
+    if (!(await createFileAtomic(changesetFile, promotion.changeset.text, { mode: 0o644 }))) {
       await rm(dir, { recursive: true, force: true });
       throw existsError(options.name, changesetFile, cwd);
     }
