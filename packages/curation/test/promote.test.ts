@@ -107,6 +107,9 @@ printf 'pass=%s\\n' "\${PGPASSWORD_FILE:-none}"
     expect(await readFile(path.join(root, '.changeset', 'new-runbook-pg-dump.md'), 'utf8')).toBe(
       '---\n"@runbooks/pg-dump": minor\n---\n\nFirst version of the pg-dump runbook, promoted from the ad-hoc script pg-dump.sh.\n',
     );
+    // Readable by all, as any file of the repository (not the 0600 of opsbook's private state).
+    const changeset = path.join(root, '.changeset', 'new-runbook-pg-dump.md');
+    expect((await stat(changeset)).mode & 0o777).toBe(0o644);
     const pkg = JSON.parse(
       await readFile(path.join(root, 'runbooks/pg-dump/package.json'), 'utf8'),
     );
