@@ -1,11 +1,17 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { filesStore, migrateStateStore, postgresStore, type StateStore } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, stackTrace, userEnv } from './run-cli.js';
-import { daysAgo as daysBefore, type JournaledRun, journalRun, runIdAt } from './stats-history.js';
+import { runCli, stackTrace, userEnv } from './run-cli.js';
+import {
+  daysAgo as daysBefore,
+  historySites,
+  type JournaledRun,
+  journalRun,
+  runIdAt,
+  workingCopy,
+} from './stats-history.js';
 
 /** One "now" for the whole history, so that a time the test expects is the one it journaled. */
 const NOW = Date.now();
@@ -106,39 +112,23 @@ function history(): JournaledRun[] {
   ];
 }
 
-async function workingCopy(name: string, config: string): Promise<string> {
-  const dir = path.join(root, name);
-  await mkdir(path.join(dir, 'runbooks'), { recursive: true });
-  await writeFile(
-    path.join(dir, 'opsbook.yaml'),
-    `apiVersion: opsbook/v1\nkind: Config\n${config}`,
-  );
-  // The catalog: four shipped runbooks, one of which (data-restore) never ran.
-  for (const r of ['config-rollout', 'disk-cleanup', 'service-restart', 'data-restore'])
-    await cp(path.join(repoRoot, 'runbooks', r), path.join(dir, 'runbooks', r), {
-      recursive: true,
-    });
-  return dir;
-}
-
-async function journalAll(store: StateStore): Promise<void> {
-  for (const run of history()) await journalRun(store, run);
-}
-
 const tamperedId = runIdAt(daysAgo(3), 'tamper');
+/** The catalog: four shipped runbooks, one of which (data-restore) never ran. */
+const RUNBOOKS = ['config-rollout', 'disk-cleanup', 'service-restart', 'data-restore'];
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'opsbook-stats-'));
   pg = await startPostgres();
-  await pg.psql('create database cli_stats');
-  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/cli_stats`;
-  await migrateStateStore(url);
-
-  files = await workingCopy('files', '');
-  const local = filesStore(path.join(files, '.opsbook'));
-  await journalAll(local);
+  const sites = await historySites({
+    root,
+    pg,
+    db: 'cli_stats',
+    runbooks: RUNBOOKS,
+    runs: history(),
+  });
+  ({ files, team } = sites);
   // One more run whose journal is edited afterwards: it must be left out, and named.
-  await journalRun(local, {
+  await journalRun(sites.local, {
     runId: tamperedId,
     runbook: 'disk-cleanup',
     version: '1.0.0',
@@ -152,14 +142,6 @@ beforeAll(async () => {
     journal,
     (await readFile(journal, 'utf8')).replace('"status":"failed"', '"status":"ok"'),
   );
-
-  team = await workingCopy(
-    'team',
-    `state:\n  kind: postgres\n  url: postgres://${pg.user}@${pg.host}:${pg.port}/cli_stats\n`,
-  );
-  const shared = postgresStore({ url });
-  await journalAll(shared);
-  await shared.close();
 });
 
 afterAll(async () => {
@@ -273,7 +255,7 @@ describe('opsbook stats', () => {
   });
 
   it('says there is nothing yet in an empty state store', async () => {
-    const empty = await workingCopy('empty', '');
+    const empty = await workingCopy(path.join(root, 'empty'), RUNBOOKS);
     const r = await runCli(['stats'], { cwd: empty, env: env() });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('No run in these 90 days (files store).');

@@ -1,4 +1,29 @@
+export {
+  type CatalogHistory,
+  type CatalogRunFact,
+  readCatalogHistory,
+} from './catalog/catalog-history.js';
+export { RUNS_SHOWN, renderCatalogHtml } from './catalog/render-catalog-html.js';
+export { renderCatalogMarkdown } from './catalog/render-catalog-markdown.js';
+export {
+  buildCatalog,
+  type Catalog,
+  type CatalogApproval,
+  type CatalogBroken,
+  type CatalogParam,
+  type CatalogRun,
+  type CatalogRunbook,
+  type CatalogSource,
+  type CatalogStep,
+  type CatalogVersion,
+} from './catalog/runbook-catalog.js';
 export { type CurationErrorCode, curationErrorCodes, curationErrors } from './error-codes.js';
+export {
+  type HistoryStore,
+  type LeftOutRun,
+  readVerifiedRuns,
+  type VerifiedRuns,
+} from './history/verified-runs.js';
 export { compareFindings, type LintFinding, type SourceRange } from './lint/lint-finding.js';
 export {
   isKnownRule,

@@ -1,3 +1,10 @@
+export {
+  type AlertActivity,
+  type AlertsSection,
+  alertsSectionSchema,
+  computeAlertsSection,
+  formatMinutes,
+} from './alerts-section.js';
 export { type BuildReportRequest, buildHealthReport } from './build-health-report.js';
 export { computeReport, countStatuses, type ReportOptions } from './compute-report.js';
 export {
@@ -33,6 +40,7 @@ export type {
   ReportedFinding,
   RunRef,
 } from './history.js';
+export { escapeHtml, jsonForScript } from './html-escape.js';
 export {
   addRun,
   type HistoryFilter,

@@ -1,9 +1,100 @@
-import { UsageError } from '@opsbook/schema';
-import { defineCommand } from '../command.js';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  buildCatalog,
+  type CatalogBroken,
+  type CatalogSource,
+  readCatalogHistory,
+  renderCatalogHtml,
+  renderCatalogMarkdown,
+} from '@opsbook/curation';
+import { loadCatalog, readVersionHistory } from '@opsbook/runner/catalog';
+import { digestRunbook, formatProblem, UsageError, writeFileAtomic } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
+import { defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
 
-// Being built (issue #20 item 5): registered first so that the command table changes once.
 export default defineCommand({
-  async run() {
-    throw new UsageError('opsbook catalog is not finished yet (issue #20 item 5)');
+  options: {
+    out: {
+      type: 'string',
+      value: 'DIR',
+      default: 'catalog',
+      description: 'the folder to write index.html and catalog.md into (made if missing)',
+    },
+    title: {
+      type: 'string',
+      value: 'TEXT',
+      description: 'the heading of the page (default: Runbook catalog)',
+    },
+  },
+  details: `Writes the catalog of every runbook of this repository into --out:
+  index.html   one self-contained page: search box (filters as you type, every word must match
+               a runbook's name, title, description, owners, tags, params or steps), each
+               runbook's details on a click; no file or network besides itself, works from
+               file:// (its Content-Security-Policy allows only its own inline script and style)
+  catalog.md   the same as Markdown, for a wiki or the repository's docs
+
+For each runbook: title, description, category, grade, owners, tags, params (type, default,
+secret, description, rules), targets, its steps by phase (prechecks, steps, postchecks, rollback,
+evidence: run: commands, script: files, uses: actions with their with:, composed runbooks as
+links), the runbooks it composes and that compose it, its digest, and its versions: each with
+its CHANGELOG.md entry and the approvals (id, tickets, signers, runs of maxRuns) and runs
+(ticket, status, start, hosts, executor) that used it, from the run history in the state store
+(the state dir, or the team's PostgreSQL database). Every journal is verified; a run whose
+journal does not verify is left out and named. Every text is escaped: a description holding
+HTML shows as text. A runbook that does not load is named (opsbook validate says why).
+
+Examples:
+  opsbook catalog
+  opsbook catalog --out public/runbooks --title "Ops runbooks"
+  opsbook catalog --json > catalog.json`,
+  async run(ctx) {
+    const out = path.resolve(stringOption(ctx, 'out') ?? 'catalog');
+    const title = stringOption(ctx, 'title');
+    if (title !== undefined && !title.trim())
+      throw new UsageError('--title is empty: give the heading, or leave --title out');
+    const config = await configFor(ctx);
+    const results = await loadCatalog(config);
+    const sources: CatalogSource[] = [];
+    const broken: CatalogBroken[] = [];
+    for (const r of results) {
+      if (!r.ok) {
+        broken.push({ name: path.basename(r.dir), problems: r.problems.map(formatProblem) });
+        continue;
+      }
+      const [{ digest }, changelog] = await Promise.all([
+        digestRunbook(r.bundle.dir, r.bundle),
+        readVersionHistory(r.bundle.dir),
+      ]);
+      sources.push({ bundle: r.bundle, digest, changelog });
+    }
+    const history = await readCatalogHistory(stateStoreOf(config));
+    const catalog = buildCatalog(sources, history, { broken });
+    await mkdir(out, { recursive: true });
+    const files = [path.join(out, 'index.html'), path.join(out, 'catalog.md')];
+    // For publishing (a wiki, a static site): readable by all, as any file of the repository.
+    const mode = 0o644;
+    await writeFileAtomic(files[0]!, renderCatalogHtml(catalog, title ? { title } : {}), { mode });
+    await writeFileAtomic(files[1]!, renderCatalogMarkdown(catalog), { mode });
+    if (ctx.out.json) {
+      ctx.out.printJson({ files, catalog });
+      return exitCodes.ok;
+    }
+    const shown = (f: string) => path.relative(process.cwd(), f) || f;
+    const runs = catalog.runbooks.reduce((n, r) => n + r.runs, 0);
+    for (const b of broken)
+      ctx.out.note(`${b.name} does not load and is named only: opsbook validate ${b.name}`);
+    for (const l of catalog.leftOut) ctx.out.note(`run ${l.runId} left out: ${l.reason}`);
+    ctx.out.print(
+      [
+        ctx.out.style.green(
+          `✓ ${catalog.runbooks.length} runbook${catalog.runbooks.length === 1 ? '' : 's'}, ${runs} run${runs === 1 ? '' : 's'} from the ${history.store.kind} state store`,
+        ),
+        ...files.map((f) => `  ${shown(f)}`),
+      ].join('\n'),
+    );
+    return exitCodes.ok;
   },
 });

@@ -1,11 +1,5 @@
-import {
-  entriesOf,
-  type LedgerEntry,
-  type RunSource,
-  type RunSummary,
-  type StateStore,
-  verifyStoredJournal,
-} from '@opsbook/state';
+import type { JournalLine, RunSummary } from '@opsbook/state';
+import { type HistoryStore, type LeftOutRun, readVerifiedRuns } from '../history/verified-runs.js';
 
 /**
  * Usage statistics of the runbook library from the run history: per runbook and version, how
@@ -73,11 +67,11 @@ export interface RunbookStats {
   runbooks: RunbookVersionStats[];
   idle: IdleRunbook[];
   /** Runs left out: their journal is missing, unreadable or does not verify. */
-  leftOut: Array<{ runId: string; reason: string }>;
+  leftOut: LeftOutRun[];
 }
 
 export interface StatsRequest {
-  store: Pick<StateStore, 'kind' | 'location' | 'listRuns'> & RunSource;
+  store: HistoryStore;
   since: Date;
   until: Date;
   /** Only this runbook. */
@@ -89,8 +83,6 @@ export interface StatsRequest {
 }
 
 export const STEPS_SHOWN = 5;
-/** Journals read side by side (a PostgreSQL store answers each in a round trip). */
-const READ_CONCURRENCY = 8;
 
 /** A run as the statistics read it: its summary and the events they need of its journal. */
 export interface RunFacts {
@@ -111,19 +103,7 @@ export async function buildRunbookStats(request: StatsRequest): Promise<RunbookS
       r.startedAt <= until &&
       (request.runbook === undefined || r.runbook === request.runbook),
   );
-  const ledger = entriesOf(await store.readLedger());
-  const facts: RunFacts[] = [];
-  const leftOut: RunbookStats['leftOut'] = [];
-  let next = 0;
-  const read = async () => {
-    for (let k = next++; k < inRange.length; k = next++) {
-      const summary = inRange[k]!;
-      const result = await readRunFacts(store, summary, ledger.get(summary.runId));
-      if ('reason' in result) leftOut.push({ runId: summary.runId, reason: result.reason });
-      else facts.push(result);
-    }
-  };
-  await Promise.all(Array.from({ length: READ_CONCURRENCY }, read));
+  const { runs: facts, leftOut } = await readVerifiedRuns(store, inRange, runFactsOf);
   const runbooks = computeVersionStats(facts);
   return {
     kind: 'RunbookStats',
@@ -140,29 +120,15 @@ export async function buildRunbookStats(request: StatsRequest): Promise<RunbookS
     },
     runbooks,
     idle: idleRunbooks(all, request),
-    leftOut: leftOut.sort((a, b) => (a.runId < b.runId ? -1 : 1)),
+    leftOut,
   };
 }
 
-async function readRunFacts(
-  store: StatsRequest['store'],
-  summary: RunSummary,
-  ledger: LedgerEntry | undefined,
-): Promise<RunFacts | { reason: string }> {
-  if (summary.status === 'missing') return { reason: 'its journal is missing' };
-  if (summary.status === 'unreadable' || !summary.runbook)
-    return { reason: 'its journal does not start with run-start' };
-  const verification = await verifyStoredJournal(store, summary.runId, {
-    expectedHead: ledger?.expectedHead,
-    expectedCount: ledger?.expectedCount,
-  });
-  if (!verification.ok)
-    return {
-      reason: `its journal does not verify (${verification.problems[0]?.message ?? 'opsbook journal verify'})`,
-    };
+/** What the statistics need of a verified journal: its step-ends and rolled-back hosts. */
+function runFactsOf(summary: RunSummary, events: readonly JournalLine[]): RunFacts {
   const steps: RunFacts['steps'] = [];
   let rolledBackHosts = 0;
-  for (const e of verification.events as Array<Record<string, unknown>>) {
+  for (const e of events as ReadonlyArray<Record<string, unknown>>) {
     if (e.type === 'step-end' && typeof e.step === 'string')
       steps.push({ phase: String(e.phase ?? ''), step: e.step, status: String(e.status ?? '') });
     else if (e.type === 'host-end' && e.rolledBack === true) rolledBackHosts++;
