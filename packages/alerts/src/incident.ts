@@ -148,3 +148,14 @@ export function needsDispatch(incident: Incident): boolean {
     unreported(incident).length > 0
   );
 }
+
+/** When the incident's alerts had all resolved (the last one's end); undefined while one fires. */
+export function resolvedAt(incident: Pick<Incident, 'alerts'>): string | undefined {
+  if (incident.alerts.length === 0 || firingCount(incident) > 0) return undefined;
+  let last = '';
+  for (const a of incident.alerts) {
+    const end = a.endsAt ?? a.lastChange;
+    if (Date.parse(end) > Date.parse(last || end) || !last) last = end;
+  }
+  return last || undefined;
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
 import { approversYaml, type KeyPair, makeSshKeyPair } from '@opsbook/testkit/approvers';
 import { makeTempDir } from '@opsbook/testkit/temp';
+import { LocalTracker } from '@opsbook/tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, runCli, stackTrace } from './run-cli.js';
 
@@ -11,6 +12,10 @@ import { type CliResult, runCli, stackTrace } from './run-cli.js';
  * embedded tracker, then list, show, and a re-grade signed with the senior's own key (who
  * re-graded is the key's person in the pinned trust store, never OPSBOOK_USER).
  */
+
+async function readLocal(dir: string, key: string): Promise<{ created: string }> {
+  return JSON.parse(await readFile(path.join(dir, 'state/tracker/tickets', `${key}.json`), 'utf8'));
+}
 
 const RULES = `apiVersion: opsbook/v1
 kind: AlertRules
@@ -168,6 +173,41 @@ describe('opsbook alerts list, show, grade', () => {
     });
   });
 
+  it('adds an alerts section to the health report: alerts per day, incidents, time to acknowledge', async () => {
+    // What opsbook ticket propose records on a ticket: its history's 'proposed' step.
+    const tracker = new LocalTracker({
+      stateDir: path.join(temp.dir, 'state'),
+      actor: 'eve',
+      project: 'OPS',
+    });
+    const assigned = (await readLocal(temp.dir, 'OPS-2')).created;
+    const proposed = new Date(Date.parse(assigned) + 45 * 60_000).toISOString();
+    await tracker.setProperty('OPS-2', 'opsbook.history', [
+      {
+        step: 'proposed',
+        at: proposed,
+        by: { id: 'eve', name: 'Eve', fingerprint: keys.eve.fingerprint },
+      },
+    ]);
+    const r = await cli(['report', '--format', 'json', '--since', '1d']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { alerts?: Record<string, unknown> };
+    expect(report.alerts).toMatchObject({
+      firing: 24,
+      resolved: 0,
+      incidents: { opened: 2, open: 2 },
+      acknowledge: { count: 1, pending: 1 },
+      resolve: { count: 0, pending: 2 },
+      waiting: [{ incident: 'INC-1', ticket: 'OPS-1', grade: 'P3' }],
+    });
+    expect(
+      (report.alerts as { acknowledge: { medianMinutes: number } }).acknowledge.medianMinutes,
+    ).toBeCloseTo(45, 0);
+    const md = await cli(['report', '--format', 'md', '--since', '1d']);
+    expect(md.stdout).toContain('### Alerts and incidents');
+    expect(md.stdout).toContain('24 alert(s) fired and 0 resolved');
+  });
+
   it('refuses a grade outside P1-P4 and a re-grade without a reason, with exit 2', async () => {
     const bad = await cli([
       'alerts',
@@ -184,5 +224,25 @@ describe('opsbook alerts list, show, grade', () => {
     const noReason = await cli(['alerts', 'grade', 'INC-2', 'P2', '--key', keys.sam.keyFile]);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/--reason/);
+  });
+});
+
+describe('the health report without alerts', () => {
+  it('has no alerts section', async () => {
+    const temp = await makeTempDir('opsbook-report-no-alerts-');
+    try {
+      await writeFile(
+        path.join(temp.dir, 'opsbook.yaml'),
+        'apiVersion: opsbook/v1\nkind: Config\n',
+      );
+      const r = await runCli(['report', '--format', 'json'], { cwd: temp.dir });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).not.toHaveProperty('alerts');
+      expect((await runCli(['report', '--format', 'md'], { cwd: temp.dir })).stdout).not.toContain(
+        'Alerts and incidents',
+      );
+    } finally {
+      await temp.remove();
+    }
   });
 });

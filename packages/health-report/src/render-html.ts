@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { alertsHtml } from './alerts-section.js';
 import { CLIENT_SCRIPT } from './html-client-script.js';
 import { escapeHtml as h, jsonForScript } from './html-escape.js';
 import { renderResourceCharts } from './html-resource-charts.js';
@@ -62,6 +63,7 @@ ${renderResourceCharts(report)}
 <div class="two">${renderTrendSection(report)}${renderOffenders(report)}</div>
 ${renderHeatmapSection(report)}
 ${renderChanges(report)}
+${alertsHtml(report.alerts)}
 ${renderHeadroom(report)}
 ${renderGroups(report)}
 ${renderFindings(report)}

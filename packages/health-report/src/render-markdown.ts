@@ -1,3 +1,4 @@
+import { alertsMarkdown } from './alerts-section.js';
 import { countUnprojected, describeFitRule } from './headroom.js';
 import type { FindingChange, HealthReport } from './report-schema.js';
 
@@ -78,6 +79,7 @@ export function renderMarkdown(
         .join(' · '),
     );
   }
+  if (report.alerts) lines.push(...alertsMarkdown(report.alerts));
   lines.push(
     '',
     `_Score: 100 × Σ weight·factor / Σ weight per host (factors ok ${f(report, 'ok')}, unknown ${f(report, 'unknown')}, warn ${f(report, 'warn')}, crit ${f(report, 'crit')}); environment = mean of host scores._`,

@@ -1,5 +1,6 @@
 import { closedObject, documentSchema } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
+import { alertsSectionSchema } from './alerts-section.js';
 
 /**
  * The JSON report, as other tools read it. This schema is the one source of truth: the
@@ -143,123 +144,130 @@ const charts = closedObject({
   },
 });
 
-export const healthReportSchema = documentSchema('health-report.schema', 'opsbook health report', {
-  kind: { const: 'HealthReport' },
-  version: { const: 2 },
-  generatedAt: { type: 'string' },
-  /** What to read first: urgency dominates the average score. */
-  headline,
-  range: closedObject({ since: { type: 'string' }, until: { type: 'string' } }),
-  scope,
-  formula: closedObject({
-    severityFactors: perStatus({ type: 'number' }),
-    checkWeights: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
-    defaultWeight: { type: 'number', minimum: 0 },
-  }),
-  /** The UTC days of the range that hold any inspection result, oldest first. */
-  days: { type: 'array', items: day },
-  environment: closedObject({
-    score,
-    hosts: count,
-    reporting: count,
-    unreachable: count,
-    noData: count,
-    counts,
-  }),
-  groups: {
-    type: 'array',
-    items: closedObject({
-      group: { type: 'string' },
+export const healthReportSchema = documentSchema(
+  'health-report.schema',
+  'opsbook health report',
+  {
+    kind: { const: 'HealthReport' },
+    version: { const: 2 },
+    generatedAt: { type: 'string' },
+    /** What to read first: urgency dominates the average score. */
+    headline,
+    range: closedObject({ since: { type: 'string' }, until: { type: 'string' } }),
+    scope,
+    formula: closedObject({
+      severityFactors: perStatus({ type: 'number' }),
+      checkWeights: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
+      defaultWeight: { type: 'number', minimum: 0 },
+    }),
+    /** The UTC days of the range that hold any inspection result, oldest first. */
+    days: { type: 'array', items: day },
+    environment: closedObject({
       score,
       hosts: count,
       reporting: count,
-      daily: { type: 'array', items: score },
+      unreachable: count,
+      noData: count,
+      counts,
     }),
-  },
-  hosts: { type: 'array', items: hostEntry },
-  trend: {
-    type: 'array',
-    items: closedObject({ day, score, reporting: count, counts }),
-  },
-  changes: closedObject({
-    /** The moment compared with (ISO 8601); null when there was nothing before. */
-    baseline: { type: ['string', 'null'] },
-    newCriticals: { type: 'array', items: findingChange },
-    worsened: { type: 'array', items: findingChange },
-    recovered: { type: 'array', items: findingChange },
-    hostsWorsening: {
+    groups: {
+      type: 'array',
+      items: closedObject({
+        group: { type: 'string' },
+        score,
+        hosts: count,
+        reporting: count,
+        daily: { type: 'array', items: score },
+      }),
+    },
+    hosts: { type: 'array', items: hostEntry },
+    trend: {
+      type: 'array',
+      items: closedObject({ day, score, reporting: count, counts }),
+    },
+    changes: closedObject({
+      /** The moment compared with (ISO 8601); null when there was nothing before. */
+      baseline: { type: ['string', 'null'] },
+      newCriticals: { type: 'array', items: findingChange },
+      worsened: { type: 'array', items: findingChange },
+      recovered: { type: 'array', items: findingChange },
+      hostsWorsening: {
+        type: 'array',
+        items: closedObject({
+          host: { type: 'string' },
+          from: { type: 'number' },
+          to: { type: 'number' },
+        }),
+      },
+    }),
+    topOffenders: {
       type: 'array',
       items: closedObject({
         host: { type: 'string' },
-        from: { type: 'number' },
-        to: { type: 'number' },
+        score: { type: 'number' },
+        counts,
+        /** Messages of its worst current findings. */
+        worst: strings,
       }),
     },
-  }),
-  topOffenders: {
-    type: 'array',
-    items: closedObject({
-      host: { type: 'string' },
-      score: { type: 'number' },
-      counts,
-      /** Messages of its worst current findings. */
-      worst: strings,
+    /** When a headroom fit is meaningful enough to project a day; below it, `reason` says why. */
+    fitRule: closedObject({
+      minPoints: { type: 'integer', minimum: 2 },
+      minSpanDays: count,
+      minR2: { type: 'number', minimum: 0, maximum: 1 },
     }),
+    headroom: {
+      type: 'array',
+      items: closedObject({
+        host: { type: 'string' },
+        /** `memory` or `filesystem <mount>`. */
+        resource: { type: 'string' },
+        /** Daily points (each day's last value). */
+        points: count,
+        /** Days between the first and the last point. */
+        spanDays: count,
+        lastPercent: { type: 'number' },
+        /** Percentage points per day, by least squares; null when too little data to fit. */
+        growthPerDay: { type: ['number', 'null'] },
+        /** Share of the variation the line explains (0–1); null when too little data to fit. */
+        r2: { type: ['number', 'null'] },
+        /** Only when `projected`. */
+        daysUntilFull: { type: ['number', 'null'] },
+        /** The UTC day the line reaches 100 %; only when `projected`. */
+        fullOn: { anyOf: [day, { type: 'null' }] },
+        /**
+         * projected: a meaningful fit that grows; not-enough-data: too few points or too
+         * short a span; no-trend: R² below the rule; not-growing: flat or falling.
+         */
+        status: { enum: ['projected', 'not-enough-data', 'no-trend', 'not-growing'] },
+        /** Why there is no projection, e.g. "too few points (3 < 5)"; null when projected. */
+        reason: { type: ['string', 'null'] },
+      }),
+    },
+    /** Disk, memory and load over time of the hosts that matter most (not every host). */
+    charts,
+    /** The newest finding of every (host, check, subject) in the range, worst first. */
+    findings: { type: 'array', items: findingRow },
+    /** Checks whose every result in the range was `unknown`: nothing was measured. */
+    unknownOnly: {
+      type: 'array',
+      items: closedObject(
+        { host: { type: 'string' }, check: { type: 'string' }, subject: { type: 'string' } },
+        ['subject'],
+      ),
+    },
+    /** Plain sentences for what the numbers cannot say: no history, silent hosts, unread files. */
+    notes: strings,
+    /** Journal files or lines that could not be read. */
+    problems: {
+      type: 'array',
+      items: closedObject({ file: { type: 'string' }, line: count, message: { type: 'string' } }),
+    },
+    /** Alerts and incidents of the range (opsbook alerts); absent when there were none. */
+    alerts: alertsSectionSchema,
   },
-  /** When a headroom fit is meaningful enough to project a day; below it, `reason` says why. */
-  fitRule: closedObject({
-    minPoints: { type: 'integer', minimum: 2 },
-    minSpanDays: count,
-    minR2: { type: 'number', minimum: 0, maximum: 1 },
-  }),
-  headroom: {
-    type: 'array',
-    items: closedObject({
-      host: { type: 'string' },
-      /** `memory` or `filesystem <mount>`. */
-      resource: { type: 'string' },
-      /** Daily points (each day's last value). */
-      points: count,
-      /** Days between the first and the last point. */
-      spanDays: count,
-      lastPercent: { type: 'number' },
-      /** Percentage points per day, by least squares; null when too little data to fit. */
-      growthPerDay: { type: ['number', 'null'] },
-      /** Share of the variation the line explains (0–1); null when too little data to fit. */
-      r2: { type: ['number', 'null'] },
-      /** Only when `projected`. */
-      daysUntilFull: { type: ['number', 'null'] },
-      /** The UTC day the line reaches 100 %; only when `projected`. */
-      fullOn: { anyOf: [day, { type: 'null' }] },
-      /**
-       * projected: a meaningful fit that grows; not-enough-data: too few points or too
-       * short a span; no-trend: R² below the rule; not-growing: flat or falling.
-       */
-      status: { enum: ['projected', 'not-enough-data', 'no-trend', 'not-growing'] },
-      /** Why there is no projection, e.g. "too few points (3 < 5)"; null when projected. */
-      reason: { type: ['string', 'null'] },
-    }),
-  },
-  /** Disk, memory and load over time of the hosts that matter most (not every host). */
-  charts,
-  /** The newest finding of every (host, check, subject) in the range, worst first. */
-  findings: { type: 'array', items: findingRow },
-  /** Checks whose every result in the range was `unknown`: nothing was measured. */
-  unknownOnly: {
-    type: 'array',
-    items: closedObject(
-      { host: { type: 'string' }, check: { type: 'string' }, subject: { type: 'string' } },
-      ['subject'],
-    ),
-  },
-  /** Plain sentences for what the numbers cannot say: no history, silent hosts, unread files. */
-  notes: strings,
-  /** Journal files or lines that could not be read. */
-  problems: {
-    type: 'array',
-    items: closedObject({ file: { type: 'string' }, line: count, message: { type: 'string' } }),
-  },
-});
+  ['alerts'],
+);
 
 export type HealthReport = FromSchema<typeof healthReportSchema>;
 export type ReportFinding = FromSchema<typeof findingRow>;

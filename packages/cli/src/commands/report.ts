@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   buildHealthReport,
   CHART_HOSTS,
+  computeAlertsSection,
   defaultFitRule,
   parseReportTime,
   type ReportFormat,
@@ -18,6 +19,7 @@ import { type CommandContext, defineCommand, stringOption } from '../command.js'
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions, inventoryScope, inventoryScopeOptions } from '../host-selection.js';
+import { alertActivityOf } from './alerts-report.js';
 
 const FORMATS: readonly ReportFormat[] = ['html', 'md', 'json'];
 
@@ -108,6 +110,9 @@ Examples:
       ...(scope.selection ? { selection: scope.selection } : {}),
       ...(scope.groups ? { inventory: scope.groups } : {}),
     });
+    const activity = await alertActivityOf(config, since, until, report.notes);
+    const alerts = activity ? computeAlertsSection(activity, until) : undefined;
+    if (alerts) report.alerts = alerts;
     const text =
       format === 'html'
         ? await renderHtml(report)
