@@ -11,6 +11,7 @@ import {
   statementOf,
 } from './approval-craft.js';
 import {
+  createTicket,
   createWorld,
   type RunbookFixture,
   type Site,
@@ -266,7 +267,7 @@ describe('a composed runbook over real sshd', () => {
       'plan',
       'maintenance',
       '--ticket',
-      'OPS-1',
+      await createTicket(world),
       '--param',
       `dir=${dir}`,
       '--target',
@@ -287,6 +288,12 @@ describe('a composed runbook over real sshd', () => {
     expect(r.stdout).toContain(`tidy/label\n              $ printf %s 'note: routine' > `);
     expect(r.stdout).toMatch(/\n {8}rollback\n {12}tidy\/undo\n/);
     expect(r.stdout).toMatch(/\n {6}after\n/);
+    // What the senior reviews before signing shows the same, from the file, re-rendered.
+    const show = await world.opsbook(['plan', '--show', path.join(world.dir, 'planned.json')]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain(`composed tidy: log-tidy 1.2.0 (^1.2.0) ${tidyDigest}`);
+    expect(show.stdout).toContain('params dir="');
+    expect(show.stdout).toMatch(/\n {6}tidy {2}runbook log-tidy@1\.2\.0\n {8}prechecks\n/);
   });
 
   it('shows and digests the composite with its composed runbook', async () => {
