@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { nodeCrypto } from './lazy-crypto.js';
 
 export interface AtomicWriteOptions {
   /** Permission bits of the new file (before the umask). Private (0o600) unless the caller says. */
@@ -22,7 +22,10 @@ async function writeTemp(
 ): Promise<string> {
   const dir = path.dirname(file);
   if (options.dirMode !== undefined) await mkdir(dir, { recursive: true, mode: options.dirMode });
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(file)}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`,
+  );
   const handle = await open(temp, 'wx', options.mode ?? 0o600);
   try {
     await handle.writeFile(data);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './lazy-crypto.js';
 
 /**
  * JSON with object keys sorted (recursively) and no whitespace: the same value always gives the
@@ -23,5 +23,5 @@ function sortDeep(value: unknown): unknown {
 
 /** `sha256:<hex>` of the canonical JSON of a value. */
 export function digestOfValue(value: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
+  return `sha256:${nodeCrypto().createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
 }

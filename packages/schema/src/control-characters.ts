@@ -27,9 +27,14 @@ export function describeControl(code: number): string {
  */
 const rawControl = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/g;
 
+// Any of them, CR included: a plain character class, which the regular expression engine scans
+// for far faster than the alternation above. Most texts hold none.
+const anyRawControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
 /** Offsets of the control characters in `text` that no text file needs; the first of each line. */
 export function findRawControls(text: string): number[] {
   const found: number[] = [];
+  if (!anyRawControl.test(text)) return found;
   let lineEnd = -1;
   rawControl.lastIndex = 0;
   for (let m = rawControl.exec(text); m; m = rawControl.exec(text)) {

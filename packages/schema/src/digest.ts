@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from './errors.js';
+import { nodeCrypto } from './lazy-crypto.js';
 
 /**
  * Files that document a runbook without changing what it does, so editing them needs no new
@@ -39,7 +39,7 @@ export async function digestRunbook(
     const bytes = await readFile(path.join(dir, ...rel.split('/')));
     files.push({
       path: rel,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
+      sha256: nodeCrypto().createHash('sha256').update(bytes).digest('hex'),
       size: bytes.length,
     });
   }
@@ -58,7 +58,7 @@ export function digestOfList(
     version: id.version,
     files: files.map((f) => [f.path, f.sha256]),
   });
-  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+  return `sha256:${nodeCrypto().createHash('sha256').update(canonical).digest('hex')}`;
 }
 
 async function listFiles(root: string, rel: string): Promise<string[]> {

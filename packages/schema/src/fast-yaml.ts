@@ -1,13 +1,13 @@
-import jsyaml from 'js-yaml';
+import { createRequire } from 'node:module';
 import { nestingBound } from './nesting-depth.js';
 
 /**
- * The fast path of strict YAML loading. js-yaml parses several times faster than the `yaml`
- * package, which opsbook needs for line:col positions and its precise refusals. Most files are
- * fine, so they are read here; whenever this path sees anything the strict rules could refuse —
- * an anchor or alias, any explicit tag, a `<<` key, a duplicate key, deep nesting, more than one
- * document, or any parse error — it declines, and the caller parses again with the strict,
- * positioned path, which then reports the problem. Declining is always safe.
+ * The second path of strict YAML loading, for files the plain subset reader (yaml-subset.ts)
+ * declines. js-yaml parses several times faster than the `yaml` package, which opsbook needs for
+ * line:col positions and its precise refusals. Whenever this path sees anything the strict rules
+ * could refuse — an anchor or alias, any explicit tag, a `<<` key, a duplicate key, deep nesting,
+ * more than one document, or any parse error — it declines, and the caller parses again with the
+ * strict, positioned path, which then reports the problem. Declining is always safe.
  */
 
 // The YAML 1.2 core schema's implicit types under private tag names: an explicit `!!int` or
@@ -16,17 +16,30 @@ interface BuiltinType {
   resolve(data: unknown): boolean;
   construct(data: unknown): unknown;
 }
-// js-yaml exports its built-in types at run time; its type definitions leave them out.
-const builtins = (jsyaml as unknown as { types: Record<string, BuiltinType> }).types;
-const implicit = (['null', 'bool', 'int', 'float'] as const).map((name) => {
-  const base = builtins[name]!;
-  return new jsyaml.Type(`tag:opsbook.dev,2026:${name}`, {
-    kind: 'scalar',
-    resolve: base.resolve,
-    construct: base.construct,
+type JsYaml = typeof import('js-yaml');
+let loaded: { jsyaml: JsYaml; schema: import('js-yaml').Schema } | undefined;
+
+/**
+ * js-yaml and its schema, on first use: building its schemas at import took a command's start-up
+ * several milliseconds, and most files never get here. A plain require keeps bundlers from
+ * inlining it into every command's start.
+ */
+function jsYaml(): { jsyaml: JsYaml; schema: import('js-yaml').Schema } {
+  if (loaded) return loaded;
+  const jsyaml = createRequire(import.meta.url)('js-yaml') as JsYaml;
+  // js-yaml exports its built-in types at run time; its type definitions leave them out.
+  const builtins = (jsyaml as unknown as { types: Record<string, BuiltinType> }).types;
+  const implicit = (['null', 'bool', 'int', 'float'] as const).map((name) => {
+    const base = builtins[name]!;
+    return new jsyaml.Type(`tag:opsbook.dev,2026:${name}`, {
+      kind: 'scalar',
+      resolve: base.resolve,
+      construct: base.construct,
+    });
   });
-});
-const schema = new jsyaml.Schema({ implicit, explicit: [] });
+  loaded = { jsyaml, schema: new jsyaml.Schema({ implicit, explicit: [] }) };
+  return loaded;
+}
 
 /**
  * js-yaml recurses once per level and overflows the stack at about 1,800 levels (Node 20); an
@@ -44,6 +57,7 @@ export function tryFastYaml(
   if (nestingBound(text) > SAFE_DEPTH) return { ok: false };
   let anchored = false;
   let value: unknown;
+  const { jsyaml, schema } = jsYaml();
   try {
     value = jsyaml.load(text, {
       schema,

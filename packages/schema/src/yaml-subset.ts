@@ -123,19 +123,23 @@ export function resolvePlainScalar(s: string): unknown {
   }
 }
 
+// The core schema's number tests, in its order (resolveNumber); created once, not per call.
+const octalInt = /^0o[0-7]+$/;
+const decimalInt = /^[-+]?[0-9]+$/;
+const hexInt = /^0x[0-9a-fA-F]+$/;
+const infOrNaN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+const expFloat = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
+const plainFloat = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
+
 function resolveNumber(s: string): unknown {
-  if (/^0o[0-7]+$/.test(s)) return Number.parseInt(s.substring(2), 8);
-  if (/^[-+]?[0-9]+$/.test(s)) return Number.parseInt(s, 10);
-  if (/^0x[0-9a-fA-F]+$/.test(s)) return Number.parseInt(s.substring(2), 16);
-  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
+  if (octalInt.test(s)) return Number.parseInt(s.substring(2), 8);
+  if (decimalInt.test(s)) return Number.parseInt(s, 10);
+  if (hexInt.test(s)) return Number.parseInt(s.substring(2), 16);
+  if (infOrNaN.test(s)) {
     if (s.slice(-3).toLowerCase() === 'nan') return Number.NaN;
     return s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   }
-  if (
-    /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s) ||
-    /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)
-  )
-    return Number.parseFloat(s);
+  if (expFloat.test(s) || plainFloat.test(s)) return Number.parseFloat(s);
   return s;
 }
 
@@ -152,6 +156,9 @@ class SubsetReader {
   private indent = -1;
   /** Where the scalar or flow collection read last ends. */
   private at = 0;
+  /** The last offsets nextComment and nextPairColon found. */
+  private commentAt = -1;
+  private pairColonAt = -1;
 
   constructor(private readonly text: string) {}
 
@@ -311,16 +318,35 @@ class SubsetReader {
     if (indicators.has(c)) throw DECLINE;
     if ((c === DASH || c === QUESTION || c === COLON) && (i + 1 === eol || isSpace(text, i + 1)))
       throw DECLINE;
-    let s = text.slice(i, eol);
-    const comment = s.indexOf(' #');
-    let end = comment >= 0 ? comment : s.length;
-    // Spaces only: trimEnd() would also take a no-break space, which YAML keeps.
-    while (end > 0 && s.charCodeAt(end - 1) === SPACE) end--;
-    if (end < s.length) s = s.slice(0, end);
+    const comment = this.nextComment(i);
+    let end = Math.min(comment, eol);
+    while (text.charCodeAt(end - 1) === SPACE) end--;
     // `a: b: c` or `a: b:` would be a mapping where a scalar stands.
-    if (s.includes(': ') || s.charCodeAt(s.length - 1) === COLON) throw DECLINE;
-    this.at = i + s.length;
-    return resolvePlainScalar(s);
+    if (this.nextPairColon(i) < end || text.charCodeAt(end - 1) === COLON) throw DECLINE;
+    this.at = end;
+    return resolvePlainScalar(text.slice(i, end));
+  }
+
+  /**
+   * Offset of the first ` #` at or after `i` (the text's length when there is none). Plain
+   * scalars are read at increasing offsets, so one search serves every line up to the match:
+   * no search runs to the end of the text for each line.
+   */
+  private nextComment(i: number): number {
+    if (this.commentAt < i) {
+      const k = this.text.indexOf(' #', i);
+      this.commentAt = k < 0 ? this.text.length : k;
+    }
+    return this.commentAt;
+  }
+
+  /** Offset of the first `: ` at or after `i`, found as nextComment finds ` #`. */
+  private nextPairColon(i: number): number {
+    if (this.pairColonAt < i) {
+      const k = this.text.indexOf(': ', i);
+      this.pairColonAt = k < 0 ? this.text.length : k;
+    }
+    return this.pairColonAt;
   }
 
   /** A double-quoted scalar that closes on its line. */
