@@ -111,6 +111,82 @@ describe('opsbook alerts serve (the binary, over loopback HTTP)', () => {
   });
 });
 
+describe('opsbook alerts serve with alerts.yaml', () => {
+  let temp: { dir: string; remove: () => Promise<void> };
+  let serve: ServeProcess | undefined;
+  beforeEach(async () => {
+    temp = await makeTempDir('opsbook-alerts-serve-rules-');
+    await writeFile(path.join(temp.dir, 'opsbook.yaml'), CONFIG);
+    await writeFile(
+      path.join(temp.dir, 'alerts.yaml'),
+      'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 1\ncorrelate:\n  - {name: cluster, by: {labels: [cluster]}}\nownership:\n  default: {roundRobin: [eve]}\n',
+    );
+  });
+  afterEach(async () => {
+    if (serve && serve.child.exitCode === null) await serve.stop('SIGKILL');
+    serve = undefined;
+    await temp.remove();
+  });
+
+  async function tickets(): Promise<Array<{ key: string; comments: unknown[] }>> {
+    const dir = path.join(temp.dir, '.opsbook', 'tracker', 'tickets');
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) =>
+      n.endsWith('.json'),
+    );
+    return Promise.all(
+      names.map(async (n) => JSON.parse(await readFile(path.join(dir, n), 'utf8'))),
+    );
+  }
+
+  async function until<T>(what: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+    for (;;) {
+      const v = await what();
+      if (done(v)) return v;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('converges a burst into one ticket per cluster, and a restart after SIGKILL doubles nothing', async () => {
+    serve = await startServe(['--listen', '127.0.0.1:0'], { cwd: temp.dir });
+    const burst = makeAlertBurst({ alerts: 200, hosts: 20, clusters: 4 });
+    for (const body of burst) expect((await serve.post(body)).status).toBe(200);
+    // Settled: all 200 alerts converged, and the tracker lacks nothing of any incident.
+    const settled = (alerts: number) =>
+      until(
+        async () =>
+          JSON.parse((await runCli(['alerts', 'list', '--json'], { cwd: temp.dir })).stdout) as {
+            incidents: Array<{ alerts: number; ticket: string | null; waiting: boolean }>;
+          },
+        ({ incidents }) =>
+          incidents.reduce((n, i) => n + i.alerts, 0) >= alerts &&
+          incidents.every((i) => i.ticket && !i.waiting),
+      );
+    await settled(200);
+    const before = await tickets();
+    expect(before.map((t) => t.key).sort()).toEqual(['OPS-1', 'OPS-2', 'OPS-3', 'OPS-4']);
+    const comments = (list: typeof before) =>
+      Object.fromEntries(list.map((t) => [t.key, t.comments.length]));
+    expect(await serve.stop('SIGKILL')).toBe(null);
+    // Started again, Alertmanager re-sending the same notifications and one new alert.
+    serve = await startServe(['--listen', '127.0.0.1:0'], { cwd: temp.dir });
+    for (const body of burst) expect((await serve.post(body)).status).toBe(200);
+    const more = makeAlertBurst({ alerts: 200, hosts: 20, clusters: 4 })[0]!;
+    (more.alerts[0]!.labels as Record<string, string>).alertname = 'Brand new';
+    (more.alerts[0] as { fingerprint: string }).fingerprint = '00000000000000aa';
+    expect((await serve.post(more)).status).toBe(200);
+    await settled(201);
+    const after = await tickets();
+    expect(after).toHaveLength(4);
+    expect(comments(after)).toEqual({
+      ...comments(before),
+      'OPS-1': comments(before)['OPS-1']! + 1,
+    });
+    expect(await serve.stop()).toBe(0);
+    expect(serve.stderr()).toMatch(/^1 comment\(s\) posted$/m);
+    expect(serve.stderr()).not.toMatch(/tickets:/);
+  });
+});
+
 describe('opsbook alerts ingest', () => {
   let temp: { dir: string; remove: () => Promise<void> };
   beforeEach(async () => {

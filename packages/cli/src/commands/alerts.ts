@@ -146,6 +146,8 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
             alerts: i.alerts.length,
             hosts: incidentHosts(i),
             ticket: i.ticket.key ?? null,
+            /** The tracker lacks something of it yet (its ticket, a comment, the assignee). */
+            waiting: needsDispatch(i),
             assignee: i.assignee ?? null,
             openedAt: i.openedAt,
             rule: i.rule,
