@@ -248,6 +248,22 @@ describe.each(backends)('findings in the $name state store', ({ name, open }) =>
     });
   }
 
+  it('records from the run it is given (readRun of that run) what it records reading the run itself', async () => {
+    await openStore();
+    await inspect('day-1', '2025-03-01T06:00:00.000Z');
+    await inspect('day-2', '2025-03-02T06:00:00.000Z', { record: false });
+    const day1 = await store.readRun('day-1');
+    // A view of another run is not taken for this one: day-2 is read.
+    const fromDay2 = await store.recordFindings('day-2', day1);
+    const given = await store.recordFindings('day-1', day1);
+    expect(given).toEqual(await store.recordFindings('day-1'));
+    expect(fromDay2.runId).toBe('day-2');
+    expect(fromDay2.findings.length).toBe(given.findings.length);
+    expect(day1.bytes.toString('utf8').split('\n').filter(Boolean)).toHaveLength(
+      day1.verification.count,
+    );
+  });
+
   it('refuses to record the findings of a journal that does not verify', async () => {
     await openStore();
     await inspect('day-1', '2025-03-01T06:00:00.000Z', { record: false });
@@ -265,5 +281,11 @@ describe.each(backends)('findings in the $name state store', ({ name, open }) =>
     await expect(store.recordFindings('day-1')).rejects.toMatchObject({
       problems: [expect.objectContaining({ rule: 'journal-unverified' })],
     });
+    // Given the run as read (which says it does not verify), the same refusal.
+    await expect(store.recordFindings('day-1', await store.readRun('day-1'))).rejects.toMatchObject(
+      {
+        problems: [expect.objectContaining({ rule: 'journal-unverified' })],
+      },
+    );
   });
 });

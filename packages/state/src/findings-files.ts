@@ -15,7 +15,13 @@ import {
   expandFindings,
 } from './findings-compact.js';
 import { journalPath } from './journal.js';
-import { journalIdsIn, type RunSource, readRun } from './run-store.js';
+import {
+  journalIdsIn,
+  type RunRecordView,
+  type RunSource,
+  readRun,
+  verifiedRun,
+} from './run-store.js';
 
 /**
  * The files backend's findings: one summary per run, `<stateDir>/findings/<runId>.json`, written
@@ -34,17 +40,18 @@ export function findingsPath(stateDir: string, runId: string): string {
   return path.join(stateDir, FINDINGS_DIR, `${runId}.json`);
 }
 
-/** Derives a run's findings from its verified journal and writes its summary. */
+/** Derives a run's findings from its verified journal (`run`, or read now) and writes its summary. */
 export async function recordFindingsIn(
   stateDir: string,
   source: RunSource,
   runId: string,
+  run?: RunRecordView,
 ): Promise<RunFindings> {
-  const { verification, location } = await readRun(source, runId);
+  const { verification, location } = verifiedRun(run, runId) ?? (await readRun(source, runId));
   if (!verification.ok) throw unverified(location, runId, verification.problems[0]?.message);
-  const run = findingsOfEvents(runId, verification.events);
-  await writeSummary(stateDir, run, await stat(journalPath(stateDir, runId)));
-  return run;
+  const findings = findingsOfEvents(runId, verification.events);
+  await writeSummary(stateDir, findings, await stat(journalPath(stateDir, runId)));
+  return findings;
 }
 
 /** The runs' findings in the query's range, in run id order. */

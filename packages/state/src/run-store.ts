@@ -90,6 +90,8 @@ export interface RunRecordView {
   /** Hashes, chain and (when the run ended) the ledger's pinned head and count. */
   verification: JournalVerification;
   ledger?: LedgerEntry;
+  /** The journal's bytes, as verified (what a ticket gets attached). */
+  bytes: Buffer;
 }
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -183,7 +185,19 @@ export async function readRun(source: RunSource, idOrPrefix: string): Promise<Ru
   }
   const { events } = verification;
   const summary = summarizeRun(runId, events[0], events.at(-1), ledger);
-  return { runId, location, summary, verification, ...(ledger ? { ledger } : {}) };
+  return { runId, location, summary, verification, ...(ledger ? { ledger } : {}), bytes };
+}
+
+/**
+ * `run` when it is readRun's view of `runId`, which a caller that has already read the run passes
+ * on (the runner at a run's end) so that its journal is not read and verified again; else
+ * undefined, and the run is read.
+ */
+export function verifiedRun(
+  run: RunRecordView | undefined,
+  runId: string,
+): RunRecordView | undefined {
+  return run?.runId === runId ? run : undefined;
 }
 
 /** The full run id for a unique prefix; an unknown or ambiguous prefix is a usage error. */

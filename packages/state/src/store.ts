@@ -67,9 +67,11 @@ export interface StateStore extends RunSource {
   /**
    * Derives an ended run's findings (inspection findings, facts, host outcomes) from its
    * verified journal and keeps them for reports; refuses a journal that does not verify.
-   * Idempotent. The runner calls it once the run's end is recorded.
+   * Idempotent. The runner calls it once the run's end is recorded. `run`: what this store's
+   * `readRun(runId)` returned, when the caller has it (the runner reads and verifies a run's
+   * journal once at its end, for the findings and the ticket), instead of reading it again.
    */
-  recordFindings(runId: string): Promise<RunFindings>;
+  recordFindings(runId: string, run?: RunRecordView): Promise<RunFindings>;
   /**
    * The findings of every run in [since, until] (of `hosts`), in run id order, each run with
    * only its rows in range. A run whose findings were not recorded (older, still running, or
@@ -107,7 +109,7 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     listRuns: () => listRuns(source),
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
-    recordFindings: (runId) => recordFindingsIn(stateDir, source, runId),
+    recordFindings: (runId, run) => recordFindingsIn(stateDir, source, runId, run),
     readFindings: (query) => readFindingsIn(stateDir, query),
     close: async () => {},
   };

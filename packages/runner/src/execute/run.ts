@@ -335,12 +335,17 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
         () => undefined,
         (e: unknown) => e,
       );
+    // The journal read and verified once (against the ledger's end) for the findings and the
+    // ticket: three readings of a 5,000-host journal cost 1.2 s and ~100 MB (BENCHMARKS.md).
+    const stored =
+      ledgerRefused === undefined ? await store.readRun(runId).catch(() => undefined) : undefined;
     // Findings for reports, derived from the verified journal. Derived data: if this fails, a
     // report reads the run from its journal instead, so the run's outcome does not depend on it.
-    if (ledgerRefused === undefined) await store.recordFindings(runId).catch(() => undefined);
+    if (ledgerRefused === undefined)
+      await store.recordFindings(runId, stored).catch(() => undefined);
     if (ledgerRefused === undefined)
       approvalUse = await approvalUseOf(store, approval.statement, runId).catch(() => approvalUse);
-    ticketEnd = await req.ticket?.finish(store, runId);
+    ticketEnd = await req.ticket?.finish(store, runId, stored);
     refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }
   if (refused) throw refused;

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
 import { isOpsbookError } from '@opsbook/schema';
-import { type StateStore, verifyJournalBytes } from '@opsbook/state';
+import {
+  type JournalLine,
+  type RunRecordView,
+  type StateStore,
+  verifyJournalBytes,
+} from '@opsbook/state';
 import { type OutboxEntry, textDoc } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
@@ -254,9 +259,10 @@ export class TicketGate {
    * Summary comment, journal and evidence attachments, the run's record, and In Review. The
    * ticket stays In Progress when more runs may follow: a standing approval's recurring ticket,
    * a run that reached no host (it did not use the approval), and a run that did not end ok
-   * while the approval has runs left (`--retry-failed`). Never throws.
+   * while the approval has runs left (`--retry-failed`). Never throws. `stored`: the store's
+   * `readRun(runId)`, when the caller has read the run already (its journal verified once).
    */
-  async finish(store: StateStore, runId: string): Promise<TicketReport> {
+  async finish(store: StateStore, runId: string, stored?: RunRecordView): Promise<TicketReport> {
     const s = this.required();
     try {
       // Counted without asking the tracker again: a tracker down now must not lose the report.
@@ -265,9 +271,8 @@ export class TicketGate {
       const counted = new Set([...this.claimed, ...runs.filter((r) => r.used).map((r) => r.runId)]);
       if (!used) counted.delete(runId);
       const runsLeft = Math.max(0, s.maxRuns - counted.size);
-      const bytes = await store.readJournal(runId);
-      if (!bytes) throw new Error(`the journal of run ${runId} is missing from ${store.location}`);
-      const run = digestJournal(verifyJournalBytes(bytes).events);
+      const { bytes, events } = await verifiedJournal(store, runId, stored);
+      const run = digestJournal(events);
       const evidence = evidenceBundle(run, ['evidence']);
       const files = [`${runId}.journal.jsonl`, ...(evidence ? [`${runId}.evidence.txt`] : [])];
       const post = run.steps.filter((x) => x.phase === 'postchecks');
@@ -305,7 +310,7 @@ export class TicketGate {
               },
             ]
           : []),
-        ...(await reportWrites(bytes)),
+        ...(await reportWrites(events)),
         {
           write: { kind: 'setProperty', property: `${RUN_PROPERTY_PREFIX}${runId}`, value: record },
         },
@@ -361,13 +366,25 @@ function whyInProgress(
   return `Not every host ended ok, and the approval allows more runs (${left}). The ticket stays In Progress: retry the hosts that did not end ok with opsbook ticket run ${run.ticket} --retry-failed ${run.runId} (or opsbook run APPROVAL --retry-failed ${run.runId}); the run that ends ok, or uses the last run, moves it to In Review.`;
 }
 
+/** A run's journal bytes and verified events: the given view of it, or read and verified now. */
+async function verifiedJournal(
+  store: StateStore,
+  runId: string,
+  run: RunRecordView | undefined,
+): Promise<{ bytes: Buffer; events: JournalLine[] }> {
+  if (run?.runId === runId) return { bytes: run.bytes, events: run.verification.events };
+  const bytes = await store.readJournal(runId);
+  if (!bytes) throw new Error(`the journal of run ${runId} is missing from ${store.location}`);
+  return { bytes, events: verifyJournalBytes(bytes).events };
+}
+
 /**
  * Reports a run produced (`health.report` steps): their Markdown as a comment, their files
  * attached. Read from the verified journal and the files the step recorded, never from memory.
  */
-async function reportWrites(journal: Buffer): Promise<QueuedWrite[]> {
+async function reportWrites(events: readonly JournalLine[]): Promise<QueuedWrite[]> {
   const writes: QueuedWrite[] = [];
-  for (const e of verifyJournalBytes(journal).events) {
+  for (const e of events) {
     if (e.type !== 'step-end' || e.uses !== 'health.report' || e.status !== 'ok') continue;
     const result = e.result as { markdown?: string; files?: string[] } | null;
     if (result?.markdown)

@@ -14,7 +14,7 @@ import {
   compactFindings,
   expandFindings,
 } from '../findings-compact.js';
-import { type RunSource, readRun } from '../run-store.js';
+import { type RunRecordView, type RunSource, readRun, verifiedRun } from '../run-store.js';
 import type { Database } from './database.js';
 
 /**
@@ -34,8 +34,9 @@ export async function recordFindingsIn(
   db: Database,
   source: RunSource,
   runId: string,
+  given?: RunRecordView,
 ): Promise<RunFindings> {
-  const { verification, location } = await readRun(source, runId);
+  const { verification, location } = verifiedRun(given, runId) ?? (await readRun(source, runId));
   if (!verification.ok) {
     throw ValidationError.single(
       location,

@@ -54,7 +54,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     listRuns: () => db.guard(() => listRunsIn(db)),
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
-    recordFindings: (runId) => db.guard(() => recordFindingsIn(db, source, runId)),
+    recordFindings: (runId, run) => db.guard(() => recordFindingsIn(db, source, runId, run)),
     readFindings: (query) => readFindingsIn(db, source, query),
     schedules: scheduleLogIn(db, clock),
     close: () => db.close(),
