@@ -128,6 +128,18 @@ ${step('undo', 'run: rm -f /tmp/x\ntimeout: 1m')}`,
     });
     expect(r.of('timeout-missing')).toEqual([]);
   });
+
+  it('passes a step that composes a runbook, which may not carry a timeout of its own', async () => {
+    const r = await lintFixture({
+      category: 'change',
+      phases: `${steps(step('tidy', 'uses: runbook:disk-cleanup@^1.0.0'))}
+  postchecks:
+${step('check', 'run: test -e /tmp/x')}
+  rollback:
+${step('undo', 'run: rm -f /tmp/x\ntimeout: 1m')}`,
+    });
+    expect(r.findings).toEqual([]);
+  });
 });
 
 describe('secret-in-command', () => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { PathSegment, RunbookBundle } from '@opsbook/schema';
+import { type PathSegment, parseComposeRef, type RunbookBundle } from '@opsbook/schema';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
@@ -74,7 +74,13 @@ export function ownRuleFindings(
   for (const located of steps) {
     const { step, phase, index } = located;
     const stepPath: PathSegment[] = ['spec', phase, index];
-    if (isChange && (phase === 'steps' || phase === 'rollback') && step.timeout === undefined)
+    // A step that composes a runbook may not carry timeout: (its composed steps carry theirs).
+    if (
+      isChange &&
+      (phase === 'steps' || phase === 'rollback') &&
+      step.timeout === undefined &&
+      !parseComposeRef(step.uses)
+    )
       add(
         'timeout-missing',
         inYaml([...stepPath, 'id']),
