@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // Alert intake throughput (issue #19): Alertmanager webhook posts (version 4, one post of ten
 // alerts per host, made by @opsbook/testkit's makeAlertBurst) into `opsbook alerts serve` (the
-// built binary, files store in a fresh state dir: every alert fsynced before its 200) against a
-// bare node HTTP handler that only reads and JSON.parses the body and answers 200. Same payloads,
-// same client (testkit's postWebhooks, keep-alive, BENCH_CONCURRENCY posts in flight), each server
-// its own process started fresh for each measurement, the two sides' order alternated per round.
+// built binary, files store in a fresh state dir: every alert fsynced before its 200), alone and
+// with an alerts.yaml beside it (converging, grading and dispatching into the local tracker in
+// the background while it takes the burst), against a bare node HTTP handler that only reads and
+// JSON.parses the body and answers 200. Same payloads, same client (testkit's postWebhooks,
+// keep-alive, BENCH_CONCURRENCY posts in flight), each server its own process started fresh for
+// each measurement, the order of the sides rotated and reversed from round to round.
 //
 // Per side and size: alerts/s from the first post to the last 200 (median of the rounds), the
 // server's CPU seconds in that time (/proc/PID/stat), and its peak RSS (VmHWM); the receiver's
-// alerts are counted in its intake files after it stopped (each stored once, all of them).
-// Goal: the receiver accepts and stores ≥ 2,000 alerts/s. The ratio is receiver ÷ bare.
+// alerts are counted in its intake files after it stopped (each stored once, all of them); with
+// alerts.yaml, also when its log said every alert was converged and the tickets made.
+// Goal: the receiver accepts and stores ≥ 2,000 alerts/s. The ratio is receiver ÷ bare, per round.
 //   BENCH_SIZES=2000,20000  BENCH_ROUNDS=5  BENCH_CONCURRENCY=8  BENCH_DIR=(os.tmpdir())
 // Needs `pnpm build` first (packages/cli/dist/bin.js and the testkit's dist).
 import { spawn } from 'node:child_process';
@@ -103,15 +106,47 @@ async function countStored(stateDir) {
   return { lines, keys: keys.size };
 }
 
-async function measure(side, bodies, alerts, work) {
-  const dir = await mkdtemp(path.join(work, `${side}-`));
-  try {
-    await writeFile(
-      path.join(dir, 'opsbook.yaml'),
-      'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\ntracker: {kind: local}\n',
+const CONFIG = 'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\ntracker: {kind: local}\n';
+// One incident per cluster (makeAlertBurst's four), graded, with a runbook and an owner.
+const RULES = `apiVersion: opsbook/v1
+kind: AlertRules
+version: 1
+correlate:
+  - {name: cluster, by: {labels: [cluster]}}
+grading:
+  rules:
+    - {grade: P1, when: {minSeverity: critical, minHosts: 10}}
+runbooks:
+  - {match: {alertname: DiskFull}, runbook: disk-cleanup}
+ownership:
+  default: {roundRobin: [alice, bob]}
+`;
+
+/** Seconds since `started` until serve's log says every alert was converged (bounded). */
+async function untilConverged(server, alerts, started) {
+  for (let i = 0; i < 6000; i++) {
+    const converged = [...server.stderr().matchAll(/converged (\d+) alert/g)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
     );
+    if (converged >= alerts && /tickets: /.test(server.stderr()))
+      return Number(process.hrtime.bigint() - started) / 1e9;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`serve+rules never converged ${alerts} alerts:\n${server.stderr()}`);
+}
+
+/**
+ * One measurement of one side: `bare`, `serve` (the intake alone) or `serve+rules` (alerts.yaml
+ * beside it: converging, grading and dispatching into the local tracker behind the intake).
+ */
+async function measure(side, bodies, alerts, work) {
+  const dir = await mkdtemp(path.join(work, `${side.replace('+', '-')}-`));
+  try {
+    await writeFile(path.join(dir, 'opsbook.yaml'), CONFIG);
+    if (side === 'serve+rules') await writeFile(path.join(dir, 'alerts.yaml'), RULES);
     const argv =
-      side === 'receiver' ? [bin, 'alerts', 'serve', '--listen', '127.0.0.1:0'] : ['-e', BARE];
+      side === 'bare' ? ['-e', BARE] : [bin, 'alerts', 'serve', '--listen', '127.0.0.1:0'];
     const server = await startServer(argv, dir);
     const load = loadavg()[0];
     const cpuBefore = await cpuSeconds(server.child.pid);
@@ -119,6 +154,8 @@ async function measure(side, bodies, alerts, work) {
     const outcomes = await postWebhooks(server.url, bodies, { concurrency: CONCURRENCY });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = (await cpuSeconds(server.child.pid)) - cpuBefore;
+    const converged =
+      side === 'serve+rules' ? await untilConverged(server, alerts, started) : undefined;
     const rss = await peakRssMb(server.child.pid);
     server.child.kill('SIGTERM');
     const how = await server.exited;
@@ -130,14 +167,14 @@ async function measure(side, bodies, alerts, work) {
     const accepted = outcomes.reduce((n, o) => n + JSON.parse(o.body).accepted, 0);
     if (accepted !== alerts) throw new Error(`${side}: accepted ${accepted} of ${alerts}`);
     if (how !== 0) throw new Error(`${side} exited ${how} on SIGTERM:\n${server.stderr()}`);
-    if (side === 'receiver') {
+    if (side !== 'bare') {
       const stored = await countStored(path.join(dir, 'state'));
       if (stored.lines !== alerts || stored.keys !== alerts)
         throw new Error(
-          `receiver stored ${stored.lines} lines, ${stored.keys} alerts, of ${alerts}`,
+          `${side} stored ${stored.lines} lines, ${stored.keys} alerts, of ${alerts}`,
         );
     }
-    return { rate: alerts / seconds, seconds, cpu, rss, load };
+    return { rate: alerts / seconds, seconds, cpu, rss, load, converged };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -168,52 +205,61 @@ console.log(
 console.log(
   `${ROUNDS} rounds, ${CONCURRENCY} posts in flight, ${ALERTS_PER_HOST} alerts a post, state in ${work}\n`,
 );
+const SIDES = ['serve', 'bare', 'serve+rules'];
 const rows = [];
 try {
   for (const alerts of SIZES) {
     const payloads = makeAlertBurst({ alerts, hosts: Math.ceil(alerts / ALERTS_PER_HOST) });
     const bodies = payloads.map((p) => JSON.stringify(p));
-    const samples = { receiver: [], bare: [] };
+    const samples = Object.fromEntries(SIDES.map((side) => [side, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['receiver', 'bare'] : ['bare', 'receiver'];
+      // Each round starts with another side, and runs them in the other direction every other round.
+      const rotated = SIDES.map((_, k) => SIDES[(k + round) % SIDES.length]);
+      const order = round % 2 === 0 ? rotated : rotated.reverse();
       for (const side of order) {
         const s = await measure(side, bodies, alerts, work);
         samples[side].push(s);
         console.log(
-          `  ${fmt(alerts)} alerts, round ${round + 1}, ${side.padEnd(8)}: ${fmt(s.rate)} alerts/s (${s.seconds.toFixed(2)} s, server CPU ${s.cpu.toFixed(2)} s, peak RSS ${fmt(s.rss)} MB, load ${s.load.toFixed(2)})`,
+          `  ${fmt(alerts)} alerts, round ${round + 1}, ${side.padEnd(11)}: ${fmt(s.rate)} alerts/s (${s.seconds.toFixed(2)} s, server CPU ${s.cpu.toFixed(2)} s, peak RSS ${fmt(s.rss)} MB${s.converged ? `, all converged and ticketed at ${s.converged.toFixed(2)} s` : ''}, load ${s.load.toFixed(2)})`,
         );
       }
     }
-    const row = { alerts, bytes: bodies.reduce((n, b) => n + b.length, 0) };
-    for (const side of ['receiver', 'bare']) {
+    const stats = {};
+    for (const side of SIDES) {
       const xs = samples[side];
-      row[side] = {
+      stats[side] = {
         rate: median(xs.map((s) => s.rate)),
         min: Math.min(...xs.map((s) => s.rate)),
         max: Math.max(...xs.map((s) => s.rate)),
         cpuMsPerK: (median(xs.map((s) => s.cpu)) / alerts) * 1e6,
         perCpuSecond: median(xs.map((s) => alerts / s.cpu)),
         rss: median(xs.map((s) => s.rss)),
+        load: median(xs.map((s) => s.load)),
+        converged: xs[0].converged ? median(xs.map((s) => s.converged)) : undefined,
       };
     }
-    row.ratio = median(samples.receiver.map((s, i) => s.rate / samples.bare[i].rate));
-    row.load = median([...samples.receiver, ...samples.bare].map((s) => s.load));
-    rows.push(row);
+    for (const side of ['serve', 'serve+rules']) {
+      // The ratio of each round's pair, measured minutes apart at most.
+      const ratio = median(samples[side].map((s, i) => s.rate / samples.bare[i].rate));
+      rows.push({ alerts, side, ratio, receiver: stats[side], bare: stats.bare });
+    }
   }
 } finally {
   await rm(work, { recursive: true, force: true });
 }
 
+const range = (x) => `${fmt(x.rate)} (${fmt(x.min)}–${fmt(x.max)})`;
 console.log(
-  '\n| alerts | receiver alerts/s (min–max) | bare alerts/s (min–max) | ratio | server CPU ms / 1,000 alerts (receiver / bare) | alerts per server CPU second (receiver / bare) | peak RSS MB (receiver / bare) | load | goal ≥ 2,000/s |',
+  '\n| alerts | receiver | receiver alerts/s (min–max) | bare alerts/s (min–max) | ratio | server CPU ms / 1,000 alerts (receiver / bare) | alerts per server CPU second (receiver / bare) | peak RSS MB (receiver / bare) | all converged and ticketed | load | goal ≥ 2,000/s |',
 );
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
 let failed = false;
 for (const r of rows) {
   const pass = r.receiver.rate >= GOAL;
   failed ||= !pass;
+  const x = r.receiver;
   console.log(
-    `| ${fmt(r.alerts)} | ${fmt(r.receiver.rate)} (${fmt(r.receiver.min)}–${fmt(r.receiver.max)}) | ${fmt(r.bare.rate)} (${fmt(r.bare.min)}–${fmt(r.bare.max)}) | ${r.ratio.toFixed(2)} | ${fmt(r.receiver.cpuMsPerK)} / ${fmt(r.bare.cpuMsPerK)} | ${fmt(r.receiver.perCpuSecond)} / ${fmt(r.bare.perCpuSecond)} | ${fmt(r.receiver.rss)} / ${fmt(r.bare.rss)} | ${r.load.toFixed(2)} | ${pass ? 'PASS' : 'FAIL'} |`,
+    `| ${fmt(r.alerts)} | ${r.side === 'serve' ? 'serve' : 'serve + alerts.yaml'} | ${range(x)} | ${range(r.bare)} | ${r.ratio.toFixed(2)} | ${fmt(x.cpuMsPerK)} / ${fmt(r.bare.cpuMsPerK)} | ${fmt(x.perCpuSecond)} / ${fmt(r.bare.perCpuSecond)} | ${fmt(x.rss)} / ${fmt(r.bare.rss)} | ${x.converged ? `${x.converged.toFixed(2)} s` : '—'} | ${x.load.toFixed(2)} | ${pass ? 'PASS' : 'FAIL'} |`,
   );
 }
 console.log(
