@@ -15,7 +15,7 @@ import { findBackup, listBackups, openRepository } from './repository.js';
 import { databaseTableStats, restoreFiles, restorePostgres } from './restore.js';
 import { compareRestoredFiles, restoreTargetState } from './restore-check.js';
 import { pruneRepository, type RetentionPolicy } from './retention.js';
-import { compareTableStats } from './table-stats.js';
+import { checksumOf, compareTableStats, type TableChecksum } from './table-stats.js';
 import { verifyRepository } from './verify.js';
 
 const connection = {
@@ -294,11 +294,14 @@ const compareAction: BackupAction = {
     if (typeof w.targetDir === 'string') return compareFolder(ctx, w.targetDir);
     if (typeof w.database !== 'string')
       throw new UsageError('backup.compare needs targetDir (files) or database (PostgreSQL)');
-    const tables = await databaseTableStats(clientTransport(ctx), targetOf(ctx), {
-      sudo: w.sudo === true,
-      signal: ctx.signal,
-    });
+    const stats = (checksum?: TableChecksum) =>
+      databaseTableStats(clientTransport(ctx), targetOf(ctx), {
+        sudo: w.sudo === true,
+        signal: ctx.signal,
+        checksum,
+      });
     if (w.expect === 'empty') {
+      const tables = await stats();
       const ok = tables.length === 0;
       return {
         ok,
@@ -314,6 +317,7 @@ const compareAction: BackupAction = {
       host: hostOf(ctx),
       kind: 'postgres',
     });
+    const tables = await stats(checksumOf(entry.manifest.tables));
     const differences = compareTableStats(entry.manifest.tables ?? [], tables);
     const ok = entry.manifest.tables !== undefined && differences.length === 0;
     return {

@@ -12,13 +12,12 @@ export const backupErrorCodes = errorCodeList({
     BACKUP_ZSTD_MISSING: 'zstd compression asked, the host has no zstd',
     BACKUP_PG_DUMP_MISSING: 'the host has no pg_dump',
     BACKUP_PSQL_MISSING: 'the host has no psql to count the tables',
-    BACKUP_PROBE_FAILED: 'looking for the tools on the host failed or timed out',
     BACKUP_NOT_FOUND: 'no such backup in the repository',
     BACKUP_CORRUPT: 'an archive is missing or does not match its manifest; nothing was restored',
     RESTORE_TARGET_NOT_EMPTY:
       'the restore folder is not empty: choose an empty one or set overwrite',
-    RESTORE_FAILED: 'tar or pg_restore failed on the host',
-    RESTORE_STAGING: 'no temporary folder could be made on the host for the restore',
+    RESTORE_FAILED: 'tar or pg_restore failed on the host; the message says what the target holds',
+    RESTORE_STAGING: 'the restore target or a staging folder in it could not be made on the host',
     DATABASE_STATS_FAILED: "counting the database's tables failed",
     BACKUP_COPY_FAILED:
       'the off-host copy could not be made or hashed (SSH, folder, disk); the local backup is kept',

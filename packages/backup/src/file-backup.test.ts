@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +22,7 @@ afterAll(async () => {
 describe('tarCommand', () => {
   it('quotes every path, so a hostile path name reaches tar as one argument and never runs', async () => {
     const hostile = [`/srv/x'; touch ${dir}/pwned; '`, '/srv/$(touch pwned2)', '/srv/a b'];
-    const command = tarCommand(hostile, ['*.tmp'], false);
+    const command = tarCommand(hostile, ['*.tmp'], 'none');
     const { stdout } = await run('sh', ['-c', command], {
       env: { PATH: `${dir}:/usr/bin:/bin` },
       cwd: dir,
@@ -41,9 +41,32 @@ describe('tarCommand', () => {
   });
 
   it('passes tar’s own exit status out on stderr when zstd compresses on the host', () => {
-    expect(tarCommand(['/etc'], [], true)).toMatch(
-      /^\{ 'tar' .*; echo "opsbook-tar-exit:\$\?" >&2; \} \| zstd -q -c$/,
+    expect(tarCommand(['/etc'], [], 'auto')).toMatch(
+      /^\{ 'tar' .*; echo "opsbook-tar-exit:\$\?" >&2; \} \| zstd -q -c$/m,
     );
+  });
+
+  it('says on the first line of stdout whether the host compresses (auto), and exits 83 for zstd without zstd', async () => {
+    const sh = (command: string, pathVar: string) =>
+      run('/bin/sh', ['-c', command], { env: { PATH: pathVar }, cwd: dir }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    // A host with zstd (this machine's /usr/bin), and one with only tar (the stand-in) and head.
+    const withZstd = await sh(tarCommand(['/etc'], [], 'auto'), `${dir}:/usr/bin:/bin`);
+    expect(withZstd.stdout.split('\n')[0]).toBe('zstd');
+    expect(withZstd.stderr).toMatch(/^opsbook-zstd-version:\*\*\* Zstandard/m);
+    const bare = await mkdtemp(path.join(tmpdir(), 'opsbook-no-zstd-'));
+    try {
+      await symlink(path.join(dir, 'tar'), path.join(bare, 'tar'));
+      await symlink('/usr/bin/head', path.join(bare, 'head'));
+      const auto = await sh(tarCommand(['/etc'], [], 'auto'), bare);
+      expect(auto.stdout.split('\n').slice(0, 3)).toEqual(['none', '-C', '/']);
+      expect(auto.stderr).toMatch(/^opsbook-tar-version:--version$/m);
+      expect((await sh(tarCommand(['/etc'], [], 'zstd'), bare)).code).toBe(83);
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
   });
 });
 

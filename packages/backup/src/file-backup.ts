@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { execStream, quoteShellArg, type Transport } from '@opsbook/exec';
+import type { Readable } from 'node:stream';
+import { execStream, quoteShellArg, type StreamExecution, type Transport } from '@opsbook/exec';
 import { UsageError } from '@opsbook/schema';
 import { writeArchive } from './archive-writer.js';
 import { backupErrors } from './error-codes.js';
 import type { Manifest } from './manifest.js';
-import { probeTools } from './probe-tools.js';
 import { type BackupEntry, openRepository } from './repository.js';
 import { takeStagedBackup } from './staged-backup.js';
 
@@ -42,42 +42,44 @@ export interface BackupOutcome {
 
 const TAR_EXIT_MARK = 'opsbook-tar-exit:';
 const TAR_VERSION_MARK = 'opsbook-tar-version:';
+const ZSTD_VERSION_MARK = 'opsbook-zstd-version:';
+/** The host has no zstd and `compression: zstd` was asked. */
+const ZSTD_MISSING = 83;
 
 /**
  * Backs up files and folders of a host: GNU tar runs on the host and writes the archive to
- * stdout, which streams over the SSH channel into the repository's staging folder. Nothing
- * lands in `backups/` unless tar ended with 0 (or 1: files changed, reported in the manifest).
+ * stdout, which streams over the SSH channel into the repository's staging folder. One command
+ * does it all, with one login on the host: it reports tar's version on stderr and, for
+ * compression `auto` or `zstd`, whether it compresses with zstd, as the first line of stdout
+ * (`zstd` or `none`: then gzip here, for `auto`). Nothing lands in `backups/` unless tar ended
+ * with 0 (or 1: files changed, reported in the manifest).
  */
 export async function backupFiles(request: FileBackupRequest): Promise<BackupOutcome> {
   const paths = request.paths.map(checkSourcePath);
   if (!paths.length) throw new UsageError('backup.files needs at least one path');
   const now = request.now ?? (() => new Date());
   const repo = await openRepository(request.repository, { create: true });
-  // An explicit gzip/none needs no probe: tar reports its version on stderr in the same command,
-  // which saves a round trip (and a login shell) per backup.
   const wanted = request.compression ?? 'auto';
-  const probed = wanted === 'auto' || wanted === 'zstd';
-  const tools = probed ? await probeTools(request.transport, ['tar', 'zstd'], request.signal) : {};
-  if (probed) requireGnuTar(tools.tar, request.transport.host);
-  const compression = chooseCompression(wanted, tools.zstd !== undefined, request.transport.host);
+  const host = request.transport.host;
   const startedAt = now();
   return takeStagedBackup(
     repo,
     {
       kind: 'files',
-      host: request.transport.host,
+      host,
       startedAt,
       signal: request.signal,
-      cancelledMessage: `the backup of ${request.transport.host} was cancelled; nothing was kept`,
+      cancelledMessage: `the backup of ${host} was cancelled; nothing was kept`,
     },
     async ({ id, dir, signal }) => {
-      const command = tarCommand(paths, request.exclude ?? [], compression === 'zstd', !probed);
       const run = execStream(request.transport, {
-        command,
+        command: tarCommand(paths, request.exclude ?? [], wanted),
         sudo: request.sudo,
         signal,
         maxCapturedBytes: 4 * 1024 * 1024,
       });
+      const compression =
+        wanted === 'auto' || wanted === 'zstd' ? await hostCompression(run, wanted, host) : wanted;
       const name = `files.tar${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}`;
       const written = writeArchive(run.stdout, {
         dir,
@@ -88,43 +90,100 @@ export async function backupFiles(request: FileBackupRequest): Promise<BackupOut
         onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
       });
       const [archive, exit] = await Promise.all([written, run.done]);
-      if (!probed) {
-        const version = versionReported(exit.stderr);
-        requireGnuTar(version, request.transport.host);
-        tools.tar = version!;
-      }
-      const warnings = judgeTar(exit, compression === 'zstd', request.transport.host);
+      const tar = reported(exit.stderr, TAR_VERSION_MARK);
+      requireGnuTar(tar, host);
+      const warnings = judgeTar(exit, compression === 'zstd', host);
       if (warnings.length && request.onChange === 'fail') {
         throw new backupErrors.WorkFailedError(
           'BACKUP_SOURCE_CHANGED',
-          `host ${request.transport.host}: ${warnings.length} file(s) changed while being backed up (${warnings
+          `host ${host}: ${warnings.length} file(s) changed while being backed up (${warnings
             .slice(0, 3)
             .map((w) => w.path ?? w.message)
             .join(', ')}): nothing was kept; stop the writer or use onChange: warn`,
-          { host: request.transport.host, warnings },
+          { host, warnings },
         );
       }
-      const manifest: Manifest = {
+      const zstd = reported(exit.stderr, ZSTD_VERSION_MARK);
+      return {
         format: 'opsbook-backup/v1',
         id,
         kind: 'files',
         source: `files:${paths.join(',')}`,
-        host: request.transport.host,
+        host,
         paths,
         startedAt: startedAt.toISOString(),
         finishedAt: now().toISOString(),
         runId: request.runId ?? null,
         archives: [archive],
         tools: {
-          ...tools,
+          tar: tar!,
+          ...(compression === 'zstd' && zstd ? { zstd } : {}),
           ...(compression === 'gzip' ? { gzip: `node zlib ${process.versions.zlib}` } : {}),
         },
         warnings,
       };
-      if (compression !== 'zstd') delete manifest.tools.zstd;
-      return manifest;
     },
   );
+}
+
+/**
+ * For `auto` and `zstd`: the first line of the command's stdout, `zstd` or `none`, taken off the
+ * stream before the archive. `none` is gzip here for `auto`; for `zstd` the command exits
+ * ZSTD_MISSING instead.
+ */
+async function hostCompression(
+  run: StreamExecution,
+  wanted: 'auto' | 'zstd',
+  host: string,
+): Promise<Exclude<Compression, 'auto'>> {
+  const line = await takeFirstLine(run.stdout);
+  if (line === 'zstd') return 'zstd';
+  if (line === 'none' && wanted === 'auto') return 'gzip';
+  run.stdout.resume();
+  const exit = await run.done;
+  if (exit.exitCode === ZSTD_MISSING)
+    throw new backupErrors.WorkFailedError(
+      'BACKUP_ZSTD_MISSING',
+      `host ${host} has no zstd: install it, or use compression gzip or auto`,
+      { host },
+    );
+  requireGnuTar(reported(exit.stderr, TAR_VERSION_MARK), host);
+  judgeTar(exit, false, host);
+  throw new backupErrors.WorkFailedError(
+    'BACKUP_SOURCE_FAILED',
+    `host ${host}: the backup command ended without an archive (${exit.signal ?? `exit ${exit.exitCode}`}): ${exit.stderr.trim().split('\n').slice(-3).join(' | ') || 'no message'}; nothing was kept`,
+    { host },
+  );
+}
+
+/** The first line of a byte stream (at most 64 bytes), the rest left in the stream. */
+async function takeFirstLine(stream: Readable): Promise<string | undefined> {
+  let head = Buffer.alloc(0);
+  for (;;) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk === null) {
+      if (stream.readableEnded || stream.destroyed) return undefined;
+      await new Promise<void>((resolve) => {
+        const events = ['readable', 'end', 'error', 'close'] as const;
+        const done = () => {
+          for (const e of events) stream.off(e, done);
+          resolve();
+        };
+        for (const e of events) stream.on(e, done);
+      });
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    const newline = head.indexOf(10);
+    if (newline >= 0) {
+      if (newline + 1 < head.length) stream.unshift(head.subarray(newline + 1));
+      return head.subarray(0, newline).toString('utf8');
+    }
+    if (head.length > 64) {
+      stream.unshift(head);
+      return undefined;
+    }
+  }
 }
 
 function checkSourcePath(p: string): string {
@@ -135,29 +194,11 @@ function checkSourcePath(p: string): string {
   return normal.length > 1 ? normal.replace(/\/$/, '') : normal;
 }
 
-function chooseCompression(
-  wanted: Compression,
-  hostHasZstd: boolean,
-  host: string,
-): Exclude<Compression, 'auto'> {
-  if (wanted === 'auto') return hostHasZstd ? 'zstd' : 'gzip';
-  if (wanted === 'zstd' && !hostHasZstd) {
-    throw new backupErrors.WorkFailedError(
-      'BACKUP_ZSTD_MISSING',
-      `host ${host} has no zstd: install it, or use compression gzip or auto`,
-      { host },
-    );
-  }
-  return wanted;
-}
-
-/** The host side: tar relative to /, so archives restore under any target folder. */
-export function tarCommand(
-  paths: string[],
-  exclude: string[],
-  zstd: boolean,
-  reportVersion = false,
-): string {
+/**
+ * The host side: tar relative to /, so archives restore under any target folder; tar's version
+ * on stderr; with `auto`/`zstd`, the compression chosen as the first line of stdout.
+ */
+export function tarCommand(paths: string[], exclude: string[], compression: Compression): string {
   const members = paths.map((p) => (p === '/' ? '.' : p.slice(1)));
   const tar = [
     'tar',
@@ -172,12 +213,16 @@ export function tarCommand(
   ]
     .map((a) => quoteShellArg(a))
     .join(' ');
-  const version = reportVersion
-    ? `printf '${TAR_VERSION_MARK}%s\\n' "$(tar --version 2>&1 | head -n 1)" >&2; `
-    : '';
-  if (!zstd) return `${version}${tar}`;
+  const version = `printf '${TAR_VERSION_MARK}%s\\n' "$(tar --version 2>&1 | head -n 1)" >&2`;
+  if (compression === 'gzip' || compression === 'none') return `${version}\n${tar}`;
   // The pipeline's status is zstd's; tar's is passed out on stderr, since sh has no pipefail.
-  return `${version}{ ${tar}; echo "${TAR_EXIT_MARK}$?" >&2; } | zstd -q -c`;
+  const zstd = [
+    `printf '${ZSTD_VERSION_MARK}%s\\n' "$(zstd --version 2>&1 | head -n 1)" >&2`,
+    "printf 'zstd\\n'",
+    `{ ${tar}; echo "${TAR_EXIT_MARK}$?" >&2; } | zstd -q -c`,
+  ].join('\n');
+  const without = compression === 'zstd' ? `exit ${ZSTD_MISSING}` : `printf 'none\\n'\n${tar}`;
+  return `${version}\nif command -v zstd >/dev/null 2>&1; then\n${zstd}\nelse\n${without}\nfi`;
 }
 
 /** Turns tar's exit and stderr into warnings, or throws for a failed archive. */
@@ -189,7 +234,7 @@ export function judgeTar(
   let tarExit = exit.exitCode;
   const lines: string[] = [];
   for (const line of exit.stderr.split('\n')) {
-    if (line.startsWith(TAR_VERSION_MARK)) continue;
+    if (line.startsWith(TAR_VERSION_MARK) || line.startsWith(ZSTD_VERSION_MARK)) continue;
     if (zstd && line.startsWith(TAR_EXIT_MARK)) tarExit = Number(line.slice(TAR_EXIT_MARK.length));
     else if (line.trim()) lines.push(line);
   }
@@ -209,9 +254,10 @@ function parseTarWarning(line: string): { path?: string; message: string } {
   return m ? { path: `/${m[1]!.replace(/^\/+/, '')}`, message: m[2]! } : { message: line };
 }
 
-function versionReported(stderr: string): string | undefined {
-  const line = stderr.split('\n').find((l) => l.startsWith(TAR_VERSION_MARK));
-  return line?.slice(TAR_VERSION_MARK.length).trim();
+/** The value of a `MARK<value>` line of stderr. */
+function reported(stderr: string, mark: string): string | undefined {
+  const line = stderr.split('\n').find((l) => l.startsWith(mark));
+  return line?.slice(mark.length).trim();
 }
 
 function requireGnuTar(version: string | undefined, host: string): void {

@@ -3,10 +3,9 @@ import { UsageError } from '@opsbook/schema';
 import { writeArchive } from './archive-writer.js';
 import { backupErrors } from './error-codes.js';
 import type { BackupOutcome, BackupProgress } from './file-backup.js';
-import { probeTools } from './probe-tools.js';
 import { openRepository } from './repository.js';
 import { takeStagedBackup } from './staged-backup.js';
-import { parseTableStats, TABLE_STATS_SQL } from './table-stats.js';
+import { parseTableStats, tableStatsSql } from './table-stats.js';
 
 /** How to reach a database: libpq settings, passed to pg_dump/psql as environment variables. */
 export interface PostgresTarget {
@@ -73,28 +72,45 @@ exit "$r"`;
 
 const DUMP_ONLY = 'pg_dump --format=custom --no-password';
 
+const TOOL_MARK = 'opsbook-tool:';
+const PG_DUMP_MISSING = 81;
+const PSQL_MISSING = 82;
+
+/**
+ * Before the dump, in the same command (one login on the host, not two): the first line of
+ * `--version` of each tool the host has, on stderr, and a distinct exit when one is missing.
+ */
+function withToolCheck(tools: readonly string[], dump: string): string {
+  const found = tools
+    .map(
+      (t) =>
+        `if command -v ${t} >/dev/null 2>&1; then printf '${TOOL_MARK}%s\\t%s\\n' ${t} "$(${t} --version 2>&1 | head -n 1)" >&2; fi`,
+    )
+    .join('\n');
+  const required = [`command -v pg_dump >/dev/null 2>&1 || exit ${PG_DUMP_MISSING}`];
+  if (tools.includes('psql'))
+    required.push(`command -v psql >/dev/null 2>&1 || exit ${PSQL_MISSING}`);
+  return `${found}\n${required.join('\n')}\n${dump}`;
+}
+
+/** The tools a command of withToolCheck reported, by name. */
+function toolsReported(stderr: string): Record<string, string> {
+  const tools: Record<string, string> = {};
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith(TOOL_MARK)) continue;
+    const [name, version] = line.slice(TOOL_MARK.length).split('\t');
+    if (name && version !== undefined) tools[name] = version.trim();
+  }
+  return tools;
+}
+
 /** Dumps one database with `pg_dump -Fc` into the repository. */
 export async function backupPostgres(request: PostgresBackupRequest): Promise<BackupOutcome> {
   const { target } = request;
   const host = request.host ?? request.transport.host;
   const now = request.now ?? (() => new Date());
   const repo = await openRepository(request.repository, { create: true });
-  const tools = await probeTools(request.transport, ['pg_dump', 'psql'], request.signal);
-  if (!tools.pg_dump) {
-    throw new backupErrors.WorkFailedError(
-      'BACKUP_PG_DUMP_MISSING',
-      `${request.transport.host} has no pg_dump: install the PostgreSQL client (postgresql-client), or run the dump from the runner (where: runner)`,
-      { host },
-    );
-  }
   const withStats = request.tableStats !== false;
-  if (withStats && !tools.psql) {
-    throw new backupErrors.WorkFailedError(
-      'BACKUP_PSQL_MISSING',
-      `${request.transport.host} has no psql: install postgresql-client, or set tableStats: false`,
-      { host },
-    );
-  }
   const startedAt = now();
   return takeStagedBackup(
     repo,
@@ -107,10 +123,12 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
     },
     async ({ id, dir, signal }) => {
       const run = execStream(request.transport, {
-        command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
+        command: withStats
+          ? withToolCheck(['pg_dump', 'psql'], DUMP_WITH_STATS)
+          : withToolCheck(['pg_dump'], DUMP_ONLY),
         env: {
           ...postgresEnv(target),
-          ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: TABLE_STATS_SQL } : {}),
+          ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: tableStatsSql('rowhash') } : {}),
         },
         sudo: request.sudo,
         signal,
@@ -124,10 +142,23 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
         onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
       });
       const [archive, exit] = await Promise.all([written, run.done]);
+      const tools = toolsReported(exit.stderr);
+      if (exit.exitCode === PG_DUMP_MISSING && !tools.pg_dump)
+        throw new backupErrors.WorkFailedError(
+          'BACKUP_PG_DUMP_MISSING',
+          `${request.transport.host} has no pg_dump: install the PostgreSQL client (postgresql-client), or run the dump from the runner (where: runner)`,
+          { host },
+        );
+      if (exit.exitCode === PSQL_MISSING && !tools.psql)
+        throw new backupErrors.WorkFailedError(
+          'BACKUP_PSQL_MISSING',
+          `${request.transport.host} has no psql: install postgresql-client, or set tableStats: false`,
+          { host },
+        );
       if (exit.exitCode !== 0) {
         const stderr = exit.stderr
           .split('\n')
-          .filter((l) => l.trim() && !l.includes('opsbook-table:'));
+          .filter((l) => l.trim() && !l.includes('opsbook-table:') && !l.startsWith(TOOL_MARK));
         throw new backupErrors.WorkFailedError(
           'BACKUP_PG_DUMP_FAILED',
           `pg_dump of ${target.database} on ${request.transport.host} failed (${exit.signal ?? `exit ${exit.exitCode}`}): ${stderr.slice(-5).join(' | ') || 'no message'}; nothing was kept`,

@@ -1,14 +1,22 @@
 import { quoteShellArg, type Transport } from '@opsbook/exec';
-import { UsageError } from '@opsbook/schema';
+import { openArchiveSource } from './archive-source.js';
 import { backupErrors } from './error-codes.js';
-import { type BackupSelector, checkedArchive, pickBackup, withUploaded } from './restore.js';
+import {
+  type BackupSelector,
+  checkTarget,
+  decompressFlag,
+  lastLines,
+  pickBackup,
+  streamIntoHost,
+} from './restore.js';
 
 /**
  * The checks around a file restore, for a runbook's pre- and post-checks: is the target folder
  * empty (so a restore never lands over live files unasked), and does the restored tree hold
  * exactly the backup's bytes. The second is `tar --compare` on the host against the archive,
- * whose sha256 is checked against the manifest first: every file's contents, size, mode, owner
- * and mtime are compared with the archive, so the chain manifest → archive → files is checked.
+ * whose sha256 is checked against the manifest as it streams: every file's contents, size, mode,
+ * owner and mtime are compared with the archive, so the chain manifest → archive → files is
+ * checked.
  */
 
 export interface TargetState {
@@ -54,7 +62,11 @@ export interface RestoredFilesCheck {
   differences: string[];
 }
 
-/** Compares a restored folder with the backup's archive (`tar --compare` on the host). */
+/**
+ * Compares a restored folder with the backup's archive: the archive streams into `tar --compare`
+ * on the host while the runner hashes it; an archive that does not match its manifest is
+ * BACKUP_CORRUPT, whatever tar said.
+ */
 export async function compareRestoredFiles(request: {
   transport: Transport;
   repository: string;
@@ -65,35 +77,32 @@ export async function compareRestoredFiles(request: {
 }): Promise<RestoredFilesCheck> {
   checkTarget(request.targetDir);
   const entry = await pickBackup(request.repository, request.backup, 'files');
-  const archive = await checkedArchive(entry);
-  const decompress =
-    archive.format === 'tar+zstd' ? ' --zstd' : archive.format === 'tar+gzip' ? ' --gzip' : '';
-  let differences: string[] = [];
-  await withUploaded(request.transport, entry, archive, request.signal, async (remote) => {
-    const result = await request.transport.exec({
-      command: `tar -C ${quoteShellArg(request.targetDir)} --compare --file=${quoteShellArg(remote)}${decompress}`,
-      sudo: request.sudo,
-      signal: request.signal,
-      maxCapturedBytes: 16 * 1024 * 1024,
-    });
-    // tar exits 1 when files differ (listed on stdout), 2 on trouble (unreadable archive, …).
-    if (result.exitCode !== 0 && result.exitCode !== 1)
-      throw new backupErrors.WorkFailedError(
-        'RESTORE_FAILED',
-        `tar --compare of ${entry.id} with ${request.targetDir} on ${request.transport.host} failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
-        { backupId: entry.id, host: request.transport.host },
-      );
-    differences = `${result.stdout}\n${result.stderr}`
-      .split('\n')
-      .map((l) => l.replace(/^tar: /, '').trim())
-      .filter((l) => l.length > 0 && !/^Exiting with failure status/.test(l));
-    if (result.exitCode === 1 && !differences.length)
-      differences = ['tar --compare reported a difference without naming it'];
+  const source = await openArchiveSource(entry);
+  const stdout: Buffer[] = [];
+  const result = await streamIntoHost(request.transport, source, {
+    command: `tar -C "$OPSBOOK_RESTORE_TARGET" --compare --file=- $OPSBOOK_TAR_DECOMPRESS`,
+    env: {
+      OPSBOOK_RESTORE_TARGET: request.targetDir,
+      OPSBOOK_TAR_DECOMPRESS: decompressFlag(source.archive),
+    },
+    sudo: request.sudo,
+    signal: request.signal,
+    stdout,
   });
+  const corrupt = source.verdict() === 'match' ? undefined : await source.corruption();
+  if (corrupt) throw corrupt;
+  // tar exits 1 when files differ (listed on stdout), 2 on trouble (unreadable archive, …).
+  if (result.exitCode !== 0 && result.exitCode !== 1)
+    throw new backupErrors.WorkFailedError(
+      'RESTORE_FAILED',
+      `tar --compare of ${entry.id} with ${request.targetDir} on ${request.transport.host} failed: ${lastLines(result.stderr)}`,
+      { backupId: entry.id, host: request.transport.host },
+    );
+  let differences = `${Buffer.concat(stdout).toString('utf8')}\n${result.stderr}`
+    .split('\n')
+    .map((l) => l.replace(/^tar: /, '').trim())
+    .filter((l) => l.length > 0 && !/^Exiting with failure status/.test(l));
+  if (result.exitCode === 1 && !differences.length)
+    differences = ['tar --compare reported a difference without naming it'];
   return { backupId: entry.id, target: request.targetDir, differences };
-}
-
-function checkTarget(targetDir: string): void {
-  if (!targetDir.startsWith('/') || targetDir.split('/').includes('..'))
-    throw new UsageError(`restore target ${targetDir} must be an absolute folder without '..'`);
 }

@@ -1,16 +1,17 @@
-import path from 'node:path';
-import { quoteShellArg, type Transport } from '@opsbook/exec';
+import { execStream, type StreamExit, type Transport } from '@opsbook/exec';
 import { UsageError } from '@opsbook/schema';
-import { hashFile } from './archive-writer.js';
+import { type ArchiveSource, openArchiveSource } from './archive-source.js';
 import { backupErrors } from './error-codes.js';
 import type { ArchiveEntry, TableStat } from './manifest.js';
 import { type PostgresTarget, postgresEnv } from './postgres-backup.js';
 import { type BackupEntry, findBackup, openRepository } from './repository.js';
 import {
+  checksumOf,
   compareTableStats,
   parseTableStats,
-  TABLE_STATS_SQL,
+  type TableChecksum,
   type TableDifference,
+  tableStatsSql,
 } from './table-stats.js';
 
 export interface BackupSelector {
@@ -40,36 +41,106 @@ export interface RestoreOutcome {
   differences?: TableDifference[];
 }
 
-/** Extracts a file backup into a folder of a host. The archive is re-hashed first: an altered one is refused. */
+/**
+ * Extracts a file backup into a folder of a host, streamed (see FILE_RESTORE_SCRIPT): the archive
+ * is hashed while it flows into `tar -x` in a staging folder inside the target, and the staging
+ * folder is published only once the whole archive arrived and matched its manifest; a damaged
+ * archive is refused (BACKUP_CORRUPT) and the target is left as it was.
+ */
 export async function restoreFiles(request: FileRestoreRequest): Promise<RestoreOutcome> {
-  if (!request.targetDir.startsWith('/') || request.targetDir.split('/').includes('..')) {
-    throw new UsageError(
-      `restore target ${request.targetDir} must be an absolute folder without '..'`,
-    );
-  }
+  checkTarget(request.targetDir);
   const entry = await pickBackup(request.repository, { ...request.backup }, 'files');
-  const archive = await checkedArchive(entry);
-  const target = quoteShellArg(request.targetDir);
-  const decompress =
-    archive.format === 'tar+zstd' ? ' --zstd' : archive.format === 'tar+gzip' ? ' --gzip' : '';
-  await withUploaded(request.transport, entry, archive, request.signal, async (remote) => {
-    const guard = request.overwrite
-      ? ''
-      : `if [ -n "$(ls -A ${target} 2>/dev/null)" ]; then echo "target is not empty" >&2; exit 3; fi\n`;
-    const result = await request.transport.exec({
-      command: `${guard}mkdir -p ${target} && tar -C ${target} --extract --file=${quoteShellArg(remote)}${decompress}`,
-      sudo: request.sudo,
-      signal: request.signal,
-    });
-    if (result.exitCode !== 0) {
-      throw new backupErrors.WorkFailedError(
-        result.exitCode === 3 ? 'RESTORE_TARGET_NOT_EMPTY' : 'RESTORE_FAILED',
-        `restoring ${entry.id} into ${request.targetDir} on ${request.transport.host} failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}${result.exitCode === 3 ? ': choose an empty folder or set overwrite' : ''}`,
-        { backupId: entry.id, host: request.transport.host },
-      );
-    }
+  const source = await openArchiveSource(entry, { trailer: `${COMMIT}\n` });
+  const exit = await streamIntoHost(request.transport, source, {
+    command: FILE_RESTORE_SCRIPT,
+    env: {
+      OPSBOOK_RESTORE_TARGET: request.targetDir,
+      OPSBOOK_RESTORE_OVERWRITE: request.overwrite ? '1' : '0',
+      OPSBOOK_RESTORE_ROOT: entry.manifest.paths?.includes('/') ? '1' : '0',
+      OPSBOOK_ARCHIVE_SIZE: String(source.archive.size),
+      OPSBOOK_TAR_DECOMPRESS: decompressFlag(source.archive),
+    },
+    sudo: request.sudo,
+    signal: request.signal,
   });
+  if (exit.exitCode !== 0)
+    throw (await source.corruption()) ?? fileRestoreFailure(entry, request, exit);
   return { backupId: entry.id, host: request.transport.host, target: request.targetDir };
+}
+
+const COMMIT = 'opsbook-commit';
+
+/**
+ * The host side of a file restore (fixed text; every input is an env variable). The target must
+ * be absent or empty unless OVERWRITE; the archive (exactly SIZE bytes on stdin) is extracted
+ * into a staging folder made inside the target, so that publishing it is rename(2) on one
+ * filesystem; then one line follows: the runner sends `opsbook-commit` only when every byte it
+ * sent matched the manifest's sha256. Without it (a damaged archive, a runner or a connection
+ * that died, tar failing) the staging folder is removed and the target is as it was. Publishing
+ * moves each entry of the staging folder into the empty target (one rename each); with OVERWRITE
+ * it hard-links the staged tree over the existing one (`cp -al --remove-destination`), replacing
+ * the files the backup holds as tar would. The exit codes tell the runner what happened.
+ */
+const FILE_RESTORE_SCRIPT = `t=$OPSBOOK_RESTORE_TARGET
+if [ "$OPSBOOK_RESTORE_OVERWRITE" != 1 ] && [ -n "$(ls -A "$t" 2>/dev/null)" ]; then
+  printf '%s holds %s\n' "$t" "$(ls -A "$t" | head -n 3 | tr '\n' ' ')" >&2
+  exit 3
+fi
+mkdir -p "$t" && s=$(mktemp -d "$t/.opsbook-restore.XXXXXXXX") || exit 4
+trap 'rm -rf "$s"' EXIT
+head -c "$OPSBOOK_ARCHIVE_SIZE" | tar -C "$s" --extract --file=- $OPSBOOK_TAR_DECOMPRESS
+r=$?
+IFS= read -r v || v=
+[ "$r" -eq 0 ] || exit 5
+[ "$v" = ${COMMIT} ] || exit 6
+cd "$s" || exit 7
+# A backup of / holds "./": its mode, owner and mtime are the target's own, set once it is full.
+if [ "$OPSBOOK_RESTORE_ROOT" = 1 ]; then m=$(stat -c '%a %u:%g' .) && f=$(mktemp) && touch -r . "$f" || exit 7; fi
+for e in * .[!.]* ..?*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  if [ "$OPSBOOK_RESTORE_OVERWRITE" = 1 ]; then cp -a --link --remove-destination -- "$e" "$t/" || exit 7
+  else mv -- "$e" "$t/" || exit 7; fi
+done
+cd / && rm -rf "$s" || exit 7
+if [ "$OPSBOOK_RESTORE_ROOT" = 1 ]; then
+  chmod "\${m% *}" "$t" && chown "\${m#* }" "$t" && touch -r "$f" "$t" && rm -f "$f" || exit 7
+fi`;
+
+function fileRestoreFailure(
+  entry: BackupEntry,
+  request: FileRestoreRequest,
+  exit: StreamExit,
+): Error {
+  const host = request.transport.host;
+  const facts = { backupId: entry.id, host, exitCode: exit.exitCode };
+  const said = lastLines(exit.stderr);
+  const where = `${request.targetDir} on ${host}`;
+  switch (exit.exitCode) {
+    case 3:
+      return new backupErrors.WorkFailedError(
+        'RESTORE_TARGET_NOT_EMPTY',
+        `restoring ${entry.id}: ${said}: choose an empty folder or set overwrite; nothing was restored`,
+        facts,
+      );
+    case 4:
+      return new backupErrors.WorkFailedError(
+        'RESTORE_STAGING',
+        `restoring ${entry.id}: could not make ${where} or a staging folder in it: ${said}`,
+        facts,
+      );
+    case 7:
+      return new backupErrors.WorkFailedError(
+        'RESTORE_FAILED',
+        `restoring ${entry.id}: the archive was verified and extracted, but moving it into ${where} failed: ${said}; ${request.overwrite ? 'the target may hold part of the backup over its old files' : 'the target may hold part of the backup'}: look at it before restoring again`,
+        facts,
+      );
+    default:
+      return new backupErrors.WorkFailedError(
+        'RESTORE_FAILED',
+        `restoring ${entry.id} into ${where} failed (${exit.signal ?? `exit ${exit.exitCode}`}${exit.exitCode === 6 ? ': the archive did not arrive whole' : ''}): ${said}; nothing was restored`,
+        facts,
+      );
+  }
 }
 
 export interface PostgresRestoreRequest {
@@ -84,57 +155,82 @@ export interface PostgresRestoreRequest {
 }
 
 /**
- * Restores a dump into an existing database with pg_restore, then counts and checksums every
- * table and compares them with the stats recorded at backup time (`differences`).
+ * Restores a dump into an existing database, streamed into `pg_restore --single-transaction`
+ * (no copy on the host) while the runner hashes it: the end of the dump is sent only when the
+ * dump matches its manifest, so pg_restore commits nothing of a damaged one (BACKUP_CORRUPT). In
+ * the same command every table is then counted and checksummed, and compared with the stats
+ * recorded at backup time (`differences`).
  */
 export async function restorePostgres(request: PostgresRestoreRequest): Promise<RestoreOutcome> {
   const entry = await pickBackup(request.repository, request.backup, 'postgres');
-  const archive = await checkedArchive(entry);
-  const env = postgresEnv(request.target);
-  await withUploaded(request.transport, entry, archive, request.signal, async (remote) => {
-    const flags = [
-      '--no-password',
-      '--exit-on-error',
-      '--no-owner',
-      ...(request.clean ? ['--clean', '--if-exists'] : []),
-    ];
-    const result = await request.transport.exec({
-      command: `pg_restore ${flags.join(' ')} --dbname="$PGDATABASE" ${quoteShellArg(remote)}`,
-      env,
-      sudo: request.sudo,
-      signal: request.signal,
-    });
-    if (result.exitCode !== 0) {
-      throw new backupErrors.WorkFailedError(
-        'RESTORE_FAILED',
-        `pg_restore of ${entry.id} into ${request.target.database} on ${request.transport.host} failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
-        { backupId: entry.id, host: request.transport.host },
-      );
-    }
+  const source = await openArchiveSource(entry);
+  const flags = [
+    '--no-password',
+    '--exit-on-error',
+    '--single-transaction',
+    '--no-owner',
+    ...(request.clean ? ['--clean', '--if-exists'] : []),
+  ];
+  const stdout: Buffer[] = [];
+  const exit = await streamIntoHost(request.transport, source, {
+    command: `pg_restore ${flags.join(' ')} --dbname="$PGDATABASE" || exit 3\n${TABLE_STATS_COMMAND} || exit 4`,
+    env: {
+      ...postgresEnv(request.target),
+      // Counted as the backup's stats were, so old backups (md5) still compare.
+      OPSBOOK_TABLE_STATS_SQL: tableStatsSql(checksumOf(entry.manifest.tables)),
+    },
+    sudo: request.sudo,
+    signal: request.signal,
+    stdout,
   });
-  const tables = await databaseTableStats(request.transport, request.target, request);
+  const host = request.transport.host;
+  if (exit.exitCode !== 0) {
+    const corrupt = await source.corruption();
+    if (corrupt) throw corrupt;
+    const restored = exit.exitCode === 4;
+    throw new backupErrors.WorkFailedError(
+      restored ? 'DATABASE_STATS_FAILED' : 'RESTORE_FAILED',
+      restored
+        ? `restored ${entry.id} into ${request.target.database} on ${host}, but could not count its tables: ${lastLines(exit.stderr)}`
+        : `pg_restore of ${entry.id} into ${request.target.database} on ${host} failed (${exit.signal ?? `exit ${exit.exitCode}`}): ${lastLines(exit.stderr)}; nothing was restored (one transaction)`,
+      { backupId: entry.id, host, database: request.target.database },
+    );
+  }
+  const tables = parseTableStats(Buffer.concat(stdout).toString('utf8'));
   const differences = entry.manifest.tables
     ? compareTableStats(entry.manifest.tables, tables)
     : undefined;
   return {
     backupId: entry.id,
-    host: request.transport.host,
+    host,
     target: request.target.database,
     tables,
     ...(differences ? { differences } : {}),
   };
 }
 
-/** Row count and checksum of every table of a database, as TABLE_STATS_SQL computes them. */
+const TABLE_STATS_COMMAND =
+  'printf "%s\\n" "$OPSBOOK_TABLE_STATS_SQL" | psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password';
+
+/**
+ * Row count and checksum of every table of a database (see tableStatsSql); `checksum` as the
+ * backup to compare with was taken (`checksumOf(manifest.tables)`), default `rowhash`.
+ */
 export async function databaseTableStats(
   transport: Transport,
   target: PostgresTarget,
-  options: { sudo?: boolean | undefined; signal?: AbortSignal | undefined } = {},
+  options: {
+    sudo?: boolean | undefined;
+    signal?: AbortSignal | undefined;
+    checksum?: TableChecksum | undefined;
+  } = {},
 ): Promise<TableStat[]> {
   const result = await transport.exec({
-    command:
-      'printf "%s\\n" "$OPSBOOK_TABLE_STATS_SQL" | psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password',
-    env: { ...postgresEnv(target), OPSBOOK_TABLE_STATS_SQL: TABLE_STATS_SQL },
+    command: TABLE_STATS_COMMAND,
+    env: {
+      ...postgresEnv(target),
+      OPSBOOK_TABLE_STATS_SQL: tableStatsSql(options.checksum ?? 'rowhash'),
+    },
     sudo: options.sudo,
     signal: options.signal,
     maxCapturedBytes: 16 * 1024 * 1024,
@@ -158,53 +254,50 @@ export async function pickBackup(
   return findBackup(repo, { ...selector, kind });
 }
 
-/** The backup's archive, after checking its bytes still match the manifest. */
-export async function checkedArchive(entry: BackupEntry): Promise<ArchiveEntry> {
-  const archive = entry.manifest.archives[0]!;
-  const file = path.join(entry.dir, archive.name);
-  const actual = await hashFile(file).catch(() => undefined);
-  if (!actual || actual.sha256 !== archive.sha256 || actual.size !== archive.size) {
-    throw new backupErrors.WorkFailedError(
-      'BACKUP_CORRUPT',
-      `backup ${entry.id}: ${archive.name} ${actual ? 'does not match its manifest' : 'is missing'}; nothing was restored: run opsbook backup verify and restore another backup`,
-      { backupId: entry.id, file },
-    );
-  }
-  return archive;
+/**
+ * Streams an archive source into a host command's stdin (see archive-source.ts) and waits for
+ * the command; its stdout is kept in `stdout` when given (a few lines: table stats), else dropped.
+ */
+export async function streamIntoHost(
+  transport: Transport,
+  source: ArchiveSource,
+  request: {
+    command: string;
+    env: Record<string, string>;
+    sudo?: boolean | undefined;
+    signal?: AbortSignal | undefined;
+    stdout?: Buffer[];
+  },
+): Promise<StreamExit> {
+  const run = execStream(transport, {
+    command: request.command,
+    env: request.env,
+    sudo: request.sudo,
+    signal: request.signal,
+    stdin: source.stream,
+    maxCapturedBytes: 4 * 1024 * 1024,
+  });
+  run.stdout.on('data', (chunk: Buffer) => request.stdout?.push(chunk));
+  run.stdout.on('error', () => {}); // `done` carries the failure
+  return run.done;
 }
 
-/** Copies the archive to a private temp folder on the host, runs `use`, and removes the folder. */
-export async function withUploaded(
-  transport: Transport,
-  entry: BackupEntry,
-  archive: ArchiveEntry,
-  signal: AbortSignal | undefined,
-  use: (remotePath: string) => Promise<void>,
-): Promise<void> {
-  const made = await transport.exec({
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, run on the host
-    command: 'mktemp -d "${TMPDIR:-/tmp}/opsbook-restore.XXXXXXXX"',
-    timeoutMs: 30_000,
-    signal,
-  });
-  const dir = made.stdout.trim();
-  if (made.exitCode !== 0 || !dir.startsWith('/')) {
-    throw new backupErrors.WorkFailedError(
-      'RESTORE_STAGING',
-      `could not create a temporary folder on ${transport.host}: ${made.stderr.trim()}`,
-      { host: transport.host },
-    );
-  }
-  try {
-    const remote = `${dir}/${archive.name}`;
-    await transport.copyFile(path.join(entry.dir, archive.name), remote, {
-      mode: 0o600,
-      ...(signal ? { signal } : {}),
-    });
-    await use(remote);
-  } finally {
-    await transport
-      .exec({ command: `rm -rf ${quoteShellArg(dir)}`, timeoutMs: 60_000 })
-      .catch(() => undefined);
-  }
+/** The tar flag that reads an archive of this format. */
+export function decompressFlag(archive: ArchiveEntry): string {
+  return archive.format === 'tar+zstd' ? '--zstd' : archive.format === 'tar+gzip' ? '--gzip' : '';
+}
+
+/**
+ * What a command's stderr says, for a message: its lines naming an error (pg_restore follows
+ * its `error:` line with the whole failed statement), else its last lines.
+ */
+export function lastLines(stderr: string, count = 3): string {
+  const lines = stderr.split('\n').filter((l) => l.trim());
+  const errors = lines.filter((l) => /\berror\b|\bfatal\b/i.test(l));
+  return (errors.length ? errors : lines).slice(-count).join(' | ') || 'no message';
+}
+
+export function checkTarget(targetDir: string): void {
+  if (!targetDir.startsWith('/') || targetDir.split('/').includes('..'))
+    throw new UsageError(`restore target ${targetDir} must be an absolute folder without '..'`);
 }

@@ -1,4 +1,4 @@
-import { open, readdir } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalTransport } from '@opsbook/exec';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
@@ -11,18 +11,13 @@ import {
   restorePostgres,
   verifyRepository,
 } from '../src/index.js';
+import { pgTarget } from './test-hosts.js';
 
 let pg: Postgres;
 let temp: { dir: string; remove: () => Promise<void> };
 const local = createLocalTransport({ host: 'db-1' });
 
-const target = (database: string) => ({
-  database,
-  host: pg.host,
-  port: pg.port,
-  user: pg.user,
-  password: pg.password,
-});
+const target = (database: string) => pgTarget(pg, database);
 
 beforeAll(async () => {
   pg = await startPostgres();
@@ -140,6 +135,143 @@ describe('PostgreSQL backups against a real server', () => {
       code: 'BACKUP_PG_DUMP_FAILED',
       message: expect.stringMatching(/password authentication failed/),
     });
+    expect(await readdir(path.join(repository, 'backups'))).toEqual([]);
+    expect(await readdir(path.join(repository, 'staging'))).toEqual([]);
+  });
+
+  it('checksums every column type by its hash or its text, so a changed value of any type is found, whatever the TimeZone', async () => {
+    await pg.psql('CREATE DATABASE typed');
+    await pg.psql(
+      [
+        'CREATE DOMAIN positive AS int CHECK (VALUE > 0);',
+        "CREATE COLLATION anycase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);",
+        `CREATE TABLE "odd ""name""" (id int PRIMARY KEY, "the value" numeric, f float8, at timestamptz, tags text[], doc jsonb, raw bytea, d positive, ok bool, u uuid, label text COLLATE anycase);`,
+        `INSERT INTO "odd ""name""" SELECT g, g * 1.5, g / 3.0, timestamptz '2026-01-01 00:00+00' + g * interval '1 hour', ARRAY['a' || g, 'b'], jsonb_build_object('g', g), decode(md5(g::text), 'hex'), g, g % 2 = 0, md5(g::text)::uuid, 'Label ' || g FROM generate_series(1, 500) g;`,
+        'CREATE TABLE nothing ();',
+        'INSERT INTO nothing DEFAULT VALUES;',
+      ].join('\n'),
+      'typed',
+    );
+    const repository = path.join(temp.dir, 'repo-typed');
+    const { backup } = await backupPostgres({
+      transport: local,
+      repository,
+      target: target('typed'),
+    });
+    const tables = backup.manifest.tables!;
+    expect(tables.map((t) => [t.name, t.rows])).toEqual([
+      ['public.nothing', 1],
+      ['public.odd "name"', 500],
+    ]);
+    for (const t of tables) expect(t.checksum).toMatch(/^rowhash:-?\d+$/);
+    await pg.psql('CREATE DATABASE typed_restored');
+    const restored = await restorePostgres({
+      transport: local,
+      repository,
+      backup: { id: backup.id },
+      target: target('typed_restored'),
+    });
+    expect(restored.differences).toEqual([]);
+    // Another session TimeZone changes the text of a timestamptz, not its hash.
+    const elsewhere = await databaseTableStats(
+      createLocalTransport({ host: 'db-1', env: { ...process.env, PGTZ: 'Asia/Tokyo' } }),
+      target('typed_restored'),
+    );
+    expect(elsewhere).toEqual(tables);
+    const seen = new Set([tables[1]!.checksum]);
+    for (const change of [
+      `"the value" = 1.50 WHERE id = 1`, // was 1.5: the same number, written otherwise
+      'f = f + 1e-12 WHERE id = 2',
+      `at = at + interval '1 microsecond' WHERE id = 3`,
+      `tags = ARRAY['b', 'a4'] WHERE id = 4`,
+      `doc = '{"g": 5.0}' WHERE id = 5`,
+      'd = 7 WHERE id = 6',
+      `label = 'label 7' WHERE id = 7`, // equal to 'Label 7' in its collation, not the same text
+    ]) {
+      await pg.psql(`UPDATE "odd ""name""" SET ${change}`, 'typed_restored');
+      const now = await databaseTableStats(local, target('typed_restored'));
+      const checksum = now.find((t) => t.name === 'public.odd "name"')!.checksum;
+      expect(seen.has(checksum), change).toBe(false);
+      seen.add(checksum);
+    }
+  });
+
+  it('compares an older backup, whose table checksums are md5 sums, with md5 sums', async () => {
+    const repository = path.join(temp.dir, 'repo-md5');
+    const { backup } = await backupPostgres({
+      transport: local,
+      repository,
+      target: target('app'),
+    });
+    // A manifest as backups taken before rowhash have it: plain md5 sums.
+    const md5 = await databaseTableStats(local, target('app'), { checksum: 'md5' });
+    for (const t of md5) expect(t.checksum).toMatch(/^\d+$/);
+    const file = path.join(backup.dir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(file, 'utf8'));
+    manifest.tables = md5;
+    await writeFile(file, JSON.stringify(manifest, null, 2));
+    await pg.psql('CREATE DATABASE app_from_md5');
+    const restored = await restorePostgres({
+      transport: local,
+      repository,
+      backup: { id: backup.id },
+      target: target('app_from_md5'),
+    });
+    expect(restored.differences).toEqual([]);
+    expect(restored.tables).toEqual(md5);
+    await pg.psql('UPDATE billing.invoices SET note = $$changed$$ WHERE id = 7', 'app_from_md5');
+    const action = await backupActions.get('backup.compare')!.run({
+      transport: local,
+      host: 'db-1',
+      with: {
+        expect: 'backup',
+        backup: backup.id,
+        database: 'app_from_md5',
+        dbHost: pg.host,
+        dbPort: pg.port,
+        dbUser: pg.user,
+        passwordParam: 'pw',
+      },
+      repository,
+      runId: 'run-md5',
+      secrets: { pw: pg.password },
+      signal: new AbortController().signal,
+    });
+    expect(action).toMatchObject({
+      ok: false,
+      data: { differences: [{ table: 'billing.invoices', problem: 'checksum' }] },
+    });
+    const [difference] = (action.data as { differences: Array<{ expected: string }> }).differences;
+    expect(difference!.expected).toMatch(/^\d+$/);
+  });
+
+  it('names a missing pg_dump or psql, found by the dump command itself, and keeps nothing', async () => {
+    const repository = path.join(temp.dir, 'repo-tools');
+    const tools = [
+      'sh',
+      'head',
+      'mktemp',
+      'mkfifo',
+      'rm',
+      'sed',
+      'cat',
+      'sleep',
+      'pg_dump',
+      'psql',
+    ];
+    for (const [missing, code] of [
+      ['pg_dump', 'BACKUP_PG_DUMP_MISSING'],
+      ['psql', 'BACKUP_PSQL_MISSING'],
+    ] as const) {
+      const bin = path.join(temp.dir, `bin-without-${missing}`);
+      await mkdir(bin);
+      for (const tool of tools.filter((t) => t !== missing))
+        await symlink(`/usr/bin/${tool}`, path.join(bin, tool));
+      const host = createLocalTransport({ host: 'db-1', env: { ...process.env, PATH: bin } });
+      await expect(
+        backupPostgres({ transport: host, repository, target: target('app') }),
+      ).rejects.toMatchObject({ code, message: expect.stringContaining(`has no ${missing}`) });
+    }
     expect(await readdir(path.join(repository, 'backups'))).toEqual([]);
     expect(await readdir(path.join(repository, 'staging'))).toEqual([]);
   });

@@ -1,12 +1,12 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { connectSsh, type Transport } from '@opsbook/exec';
+import type { Transport } from '@opsbook/exec';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { type Sshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupActions, restoreFiles, verifyRepository } from '../src/index.js';
 import { makeAwkwardTree, snapshotTree } from './file-tree.js';
+import { connectTestHost } from './test-hosts.js';
 
 let hosts: Sshd[] = [];
 let pg: Postgres;
@@ -19,19 +19,7 @@ beforeAll(async () => {
   temp = await makeTempDir('opsbook-backup-ssh-');
   hosts = await startSshdHosts(1);
   pg = await startPostgres();
-  const host = hosts[0]!;
-  const knownHosts = path.join(temp.dir, 'known_hosts');
-  await writeFile(knownHosts, `${host.knownHostsLine}\n`);
-  transport = await connectSsh(
-    {
-      name: 'web-1',
-      host: host.host,
-      port: host.port,
-      user: host.user,
-      identityFile: host.clientKeyPath,
-    },
-    { knownHostsFile: knownHosts },
-  );
+  transport = await connectTestHost(hosts[0]!, temp.dir);
   tree = path.join(temp.dir, 'tree');
   filesRepository = path.join(temp.dir, 'repo-files');
   await makeAwkwardTree(tree);
@@ -70,6 +58,10 @@ describe('backups over a real sshd', () => {
   }, async () => {
     const result = await ctx('backup.files', { paths: [tree] }, filesRepository);
     expect(result).toMatchObject({ ok: true, data: { warnings: [] } });
+    // compression auto: the host has zstd, and said so on the first line of the stream.
+    expect(result.data.archives).toEqual([
+      expect.objectContaining({ name: 'files.tar.zst', format: 'tar+zstd' }),
+    ]);
     const verify = await ctx('backup.verify', {}, filesRepository);
     expect(verify).toMatchObject({ ok: true, summary: '1 backup(s) verified' });
   });
