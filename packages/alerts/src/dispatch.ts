@@ -1,6 +1,7 @@
-import { isOpsbookError } from '@opsbook/schema';
+import { isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
+import { alertsErrors } from './error-codes.js';
 import { type Incident, needsDispatch, unreported } from './incident.js';
 import { unknownIncident } from './incident-query.js';
 import { alertsComment, incidentTicket } from './ticket-doc.js';
@@ -219,4 +220,14 @@ export async function dispatchIncidents(options: DispatchOptions): Promise<Dispa
   });
   report.busy = done === undefined;
   return report;
+}
+
+/** DISPATCH_PENDING when the pass could not reach the tracker (what waits, and what to do). */
+export function dispatchPending(report: DispatchReport): OpsbookError | undefined {
+  if (report.unreachable === undefined) return undefined;
+  return new alertsErrors.UnreachableError(
+    'DISPATCH_PENDING',
+    `the tracker could not be reached (${report.unreachable}): ${report.waiting.join(', ')} wait in the alert store; run opsbook alerts dispatch again later`,
+    { waiting: report.waiting },
+  );
 }

@@ -12,8 +12,6 @@ export const alertsErrorCodes = errorCodeList({
   failed: {
     ALERTS_LOCKED:
       'another opsbook process holds the alert state lock (files store): wait for it, or delete the lock if none runs',
-    ALERT_STORE_FAILED:
-      'the alert store could not write: the intake answers 503 so that Alertmanager retries',
   },
   unreachable: {
     DISPATCH_PENDING:

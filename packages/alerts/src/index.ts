@@ -15,7 +15,12 @@ export {
 } from './alert-store.js';
 export { assignOwner, onCallAt } from './assign.js';
 export { type ConvergeInput, type ConvergeResult, convergeAlerts } from './converge.js';
-export { type DispatchOptions, type DispatchReport, dispatchIncidents } from './dispatch.js';
+export {
+  type DispatchOptions,
+  type DispatchReport,
+  dispatchIncidents,
+  dispatchPending,
+} from './dispatch.js';
 export { type AlertsErrorCode, alertsErrorCodes } from './error-codes.js';
 export { ALERTS_DIR, filesAlertStore } from './files-alert-store.js';
 export { gradeIncident, matchesLabels, suggestRunbooks, worstSeverity } from './grade.js';

@@ -220,4 +220,31 @@ describe('opsbook alerts ingest', () => {
     expect(r.stderr).not.toMatch(stackTrace);
     expect(await storedAlerts(temp.dir)).toHaveLength(0);
   });
+
+  it('alerts dispatch exits 4 (DISPATCH_PENDING) while Jira cannot be reached, keeping the incidents for later', async () => {
+    await writeFile(
+      path.join(temp.dir, 'opsbook.yaml'),
+      `${CONFIG}tracker: {kind: jira, jira: {baseUrl: "http://127.0.0.1:9", project: OPS, flavour: cloud, timeout: 1s}}\n`,
+    );
+    await writeFile(
+      path.join(temp.dir, 'alerts.yaml'),
+      'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 1\n',
+    );
+    await writeFile(
+      path.join(temp.dir, 'a.json'),
+      JSON.stringify(makeAlertBurst({ alerts: 2, hosts: 1 })[0]),
+    );
+    const env = { JIRA_EMAIL: 'ops@example.com', JIRA_API_TOKEN: 'x' };
+    const stored = await runCli(['alerts', 'ingest', 'a.json', '--no-dispatch'], {
+      cwd: temp.dir,
+      env,
+    });
+    expect(stored.stdout).toMatch(/opened INC-1, INC-2/);
+    const r = await runCli(['alerts', 'dispatch'], { cwd: temp.dir, env });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(
+      /DISPATCH_PENDING.*INC-1, INC-2 wait in the alert store; run opsbook alerts dispatch again later/,
+    );
+    expect(r.stderr).not.toMatch(stackTrace);
+  });
 });

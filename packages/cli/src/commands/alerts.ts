@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import {
   AlertIntake,
   type AlertRecord,
-  type AlertsErrorCode,
   alertStoreOf,
   dispatchIncidents,
+  dispatchPending,
   firingCount,
   type Grade,
   type GradeDecision,
@@ -19,7 +19,7 @@ import {
 } from '@opsbook/alerts';
 import { parseReportTime } from '@opsbook/health-report';
 import { signSeniorDecision } from '@opsbook/runner';
-import { UnreachableError, UsageError, ValidationError } from '@opsbook/schema';
+import { UsageError, ValidationError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -325,11 +325,8 @@ after each delivery, for when it does not run, or the tracker was down. Exits 4
         const lines = processedText(converged, dispatched);
         ctx.out.print(lines.length ? lines.join('\n') : 'nothing to converge or send');
       }
-      if (dispatched?.unreachable)
-        throw new UnreachableError(
-          'DISPATCH_PENDING' satisfies AlertsErrorCode<'unreachable'>,
-          `the tracker could not be reached (${dispatched.unreachable}): ${dispatched.waiting.join(', ')} wait in the alert store; run opsbook alerts dispatch again later`,
-        );
+      const pending = dispatched && dispatchPending(dispatched);
+      if (pending) throw pending;
       return exitCodes.ok;
     } finally {
       await store.close();
