@@ -27,6 +27,8 @@ export interface ArchiveSource {
    * to its end here if the host stopped reading first), else undefined.
    */
   corruption(): Promise<InstanceType<typeof backupErrors.WorkFailedError> | undefined>;
+  /** BACKUP_CORRUPT when reading the archive failed mid-stream (a disk error), else undefined. */
+  unreadable(): InstanceType<typeof backupErrors.WorkFailedError> | undefined;
 }
 
 /** Opens the backup's archive; a missing one, or one of the wrong size, is refused at once. */
@@ -47,15 +49,21 @@ export async function openArchiveSource(
   if (info.size !== archive.size)
     throw corrupt(`has ${info.size} bytes, the manifest says ${archive.size}`);
   let verdict: 'match' | 'mismatch' | 'unread' = 'unread';
+  let readError: Error | undefined;
   async function* read() {
     const hash = createHash('sha256');
     let size = 0;
     let held: Buffer | undefined;
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (held) yield held;
-      held = chunk as Buffer;
+    try {
+      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (held) yield held;
+        held = chunk as Buffer;
+      }
+    } catch (e) {
+      readError = e as Error;
+      throw e;
     }
     verdict = size === archive.size && hash.digest('hex') === archive.sha256 ? 'match' : 'mismatch';
     if (verdict === 'mismatch') return;
@@ -74,5 +82,6 @@ export async function openArchiveSource(
       }
       return verdict === 'mismatch' ? corrupt('does not match its manifest') : undefined;
     },
+    unreadable: () => (readError ? corrupt(`could not be read (${readError.message})`) : undefined),
   };
 }

@@ -63,6 +63,8 @@ export async function restoreFiles(request: FileRestoreRequest): Promise<Restore
     sudo: request.sudo,
     signal: request.signal,
   });
+  // Exits 3 and 4 come before the host read a byte: the archive's digest does not matter then.
+  if (exit.exitCode === 3 || exit.exitCode === 4) throw fileRestoreFailure(entry, request, exit);
   if (exit.exitCode !== 0)
     throw (await source.corruption()) ?? fileRestoreFailure(entry, request, exit);
   return { backupId: entry.id, host: request.transport.host, target: request.targetDir };
@@ -87,11 +89,10 @@ if [ "$OPSBOOK_RESTORE_OVERWRITE" != 1 ] && [ -n "$(ls -A "$t" 2>/dev/null)" ]; 
   exit 3
 fi
 mkdir -p "$t" && s=$(mktemp -d "$t/.opsbook-restore.XXXXXXXX") || exit 4
-trap 'rm -rf "$s"' EXIT
-head -c "$OPSBOOK_ARCHIVE_SIZE" | tar -C "$s" --extract --file=- $OPSBOOK_TAR_DECOMPRESS
-r=$?
+f=
+trap 'rm -rf "$s" "$f"' EXIT
+head -c "$OPSBOOK_ARCHIVE_SIZE" | tar -C "$s" --extract --file=- $OPSBOOK_TAR_DECOMPRESS || exit 5
 IFS= read -r v || v=
-[ "$r" -eq 0 ] || exit 5
 [ "$v" = ${COMMIT} ] || exit 6
 cd "$s" || exit 7
 # A backup of / holds "./": its mode, owner and mtime are the target's own, set once it is full.
@@ -279,7 +280,11 @@ export async function streamIntoHost(
   });
   run.stdout.on('data', (chunk: Buffer) => request.stdout?.push(chunk));
   run.stdout.on('error', () => {}); // `done` carries the failure
-  return run.done;
+  try {
+    return await run.done;
+  } catch (e) {
+    throw source.unreadable() ?? e;
+  }
 }
 
 /** The tar flag that reads an archive of this format. */
