@@ -56,6 +56,15 @@ describe('verifyJournal', () => {
     expect(result.head).toBe(result.events[5]?.hash);
   });
 
+  it('verifies bytes given as a Uint8Array view into a larger buffer, reading only the view', async () => {
+    const { lines } = await writeRun();
+    const text = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+    const larger = new Uint8Array(text.length + 10).fill(0x41);
+    larger.set(text, 5);
+    const result = verifyJournalBytes(new Uint8Array(larger.buffer, 5, text.length));
+    expect(result).toMatchObject({ ok: true, status: 'complete', count: 6, problems: [] });
+  });
+
   it('names the line of an edited event', async () => {
     const { lines } = await writeRun();
     lines[3] = (lines[3] ?? '').replace('rotated 3 files', 'rotated 0 files');
