@@ -1,14 +1,63 @@
 #!/usr/bin/env node
-// Kept tiny: `--version` answers without loading anything else.
+// The `opsbook` command. Built as CommonJS (scripts/bundle.mjs), and kept tiny: `--version`
+// answers without loading anything else, not even Node's ES module loader. The commands that only
+// read runbooks (validate, list, show, digest) start from one CommonJS bundle, dist/fast.js,
+// compiled with the V8 code cache made for it at build time; every other command imports the ES
+// module build, dist/main.mjs, whose chunks load only what the command uses.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
+import type { Outcome } from './main.js';
 
-const argv = process.argv.slice(2);
-if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  process.stdout.write(`${pkg.version}\n`);
-} else {
+/** Set by scripts/bundle.mjs: the package's version, and the commands that dist/fast.js holds. */
+declare const OPSBOOK_VERSION: string;
+declare const OPSBOOK_FAST_COMMANDS: readonly string[];
+
+/** Beside this file in dist/; not a path TypeScript or the bundler should follow. */
+const esModuleBuild = './main.mjs';
+
+interface Cli {
+  main(argv: string[]): Promise<Outcome>;
+}
+
+/**
+ * Runs dist/fast.js as Node runs a CommonJS file, but through vm.Script, which takes V8's code
+ * cache: its functions are then deserialized instead of parsed and compiled, the larger part of a
+ * short command's start-up. A cache that does not fit (another Node version, other V8 flags, a
+ * changed bundle) is rejected by V8 itself, and the bundle is compiled as usual. `codeCache`
+ * serializes what is compiled so far: scripts/bundle.mjs calls it after a run to write the cache.
+ */
+export function loadFastBundle(dir: string): { cli: Cli; codeCache: () => Buffer } {
+  const file = path.join(dir, 'fast.js');
+  const source = readFileSync(file, 'utf8');
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(`${file}.cache`);
+  } catch {
+    // No cache: compiled as usual.
+  }
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+    {
+      filename: file,
+      ...(cachedData ? { cachedData } : {}),
+      // The bundle imports nothing at run time, but a dynamic import() must not fail if it did.
+      ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER
+        ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }
+        : {}),
+    },
+  );
+  const module = { exports: {} as Cli };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dir);
+  return { cli: module.exports, codeCache: () => script.createCachedData() };
+}
+
+function run(argv: string[]): void {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${OPSBOOK_VERSION}\n`);
+    return;
+  }
   // A reader that stops early (`opsbook … | head`) closes the pipe: the command carries on (a run
   // must not stop half-way because nobody reads its progress) and nothing more is written.
   for (const stream of [process.stdout, process.stderr]) {
@@ -16,12 +65,21 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
       if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
     });
   }
-  const { main } = await import('./main.js');
-  const { exitCode, isDone } = await main(argv);
-  process.exitCode = exitCode;
-  // A command that left nothing pending exits now rather than after the runtime's teardown
-  // (~10 ms of a cold validate) — but only once stdout and stderr hold no unwritten bytes: a pipe
-  // to a slow reader can keep part of a large --json queued, and exit() would drop it.
-  if (isDone && process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
-    process.exit();
+  // The same test as main's: the command is named by the leading words, and these are one word.
+  const cli: Promise<Cli> = OPSBOOK_FAST_COMMANDS.includes(argv[0] ?? '')
+    ? Promise.resolve(loadFastBundle(__dirname).cli)
+    : import(esModuleBuild);
+  cli
+    .then((m) => m.main(argv))
+    .then(({ exitCode, isDone }) => {
+      process.exitCode = exitCode;
+      // A command that left nothing pending exits now rather than after the runtime's teardown
+      // (~10 ms of a cold validate) — but only once stdout and stderr hold no unwritten bytes: a
+      // pipe to a slow reader can keep part of a large --json queued, and exit() would drop it.
+      if (isDone && process.stdout.writableLength === 0 && process.stderr.writableLength === 0)
+        process.exit();
+    });
 }
+
+// Run as the command; required (by scripts/bundle.mjs, to make the code cache), it only exports.
+if (require.main === module) run(process.argv.slice(2));
