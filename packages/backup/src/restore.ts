@@ -91,7 +91,13 @@ fi
 mkdir -p "$t" && s=$(mktemp -d "$t/.opsbook-restore.XXXXXXXX") || exit 4
 f=
 trap 'rm -rf "$s" "$f"' EXIT
-head -c "$OPSBOOK_ARCHIVE_SIZE" | tar -C "$s" --extract --file=- $OPSBOOK_TAR_DECOMPRESS || exit 5
+# Exactly the archive's bytes, no more: GNU dd in 1 MiB reads (head -c reads 8 KiB at a time).
+if dd --version 2>/dev/null | grep -q coreutils; then
+  take() { dd bs=1M iflag=fullblock,count_bytes count="$1" status=none; }
+else
+  take() { head -c "$1"; }
+fi
+take "$OPSBOOK_ARCHIVE_SIZE" | tar -C "$s" --extract --file=- $OPSBOOK_TAR_DECOMPRESS || exit 5
 IFS= read -r v || v=
 [ "$v" = ${COMMIT} ] || exit 6
 cd "$s" || exit 7

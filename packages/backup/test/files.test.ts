@@ -97,6 +97,31 @@ describe('file backups through the local transport', () => {
     });
   }
 
+  it('restores on a host without GNU dd, reading the archive with head -c', async () => {
+    const repository = path.join(temp.dir, 'repo-no-dd');
+    const { backup } = await backupFiles({
+      transport: local,
+      repository,
+      paths: [path.join(tree, 'etc')],
+      compression: 'zstd',
+    });
+    const bin = path.join(temp.dir, 'bin-without-dd');
+    const { mkdir, symlink } = await import('node:fs/promises');
+    await mkdir(bin);
+    const tools = ['sh', 'head', 'tar', 'zstd', 'ls', 'tr', 'mkdir', 'mktemp', 'rm', 'mv', 'grep'];
+    for (const tool of tools) await symlink(`/usr/bin/${tool}`, path.join(bin, tool));
+    const target = path.join(temp.dir, 'restored-no-dd');
+    await restoreFiles({
+      transport: createLocalTransport({ host: 'web-1', env: { ...process.env, PATH: bin } }),
+      repository,
+      backup: { id: backup.id },
+      targetDir: target,
+    });
+    expect(await snapshotTree(path.join(target, tree, 'etc'))).toEqual(
+      await snapshotTree(path.join(tree, 'etc')),
+    );
+  });
+
   it('refuses to restore into a non-empty folder unless told to overwrite', async () => {
     const repository = path.join(temp.dir, 'repo-nonempty');
     const { backup } = await backupFiles({
