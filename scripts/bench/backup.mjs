@@ -1,91 +1,384 @@
 #!/usr/bin/env node
-// Throughput of a file backup (issue 7): a 1 GiB tree streamed over loopback SSH, in the same run,
-//   opsbook   backupFiles(): tar on the host, bytes over ONE ssh2 channel, sha256 + fsync into the
-//             repository (compression none, so both sides move the same bytes)
-//   openssh   `ssh host tar -C / -cf - <tree> | cat > /dev/null` (OpenSSH client)
-// One real sshd on 127.0.0.2 (testkit), logged into as root. Both sides pay root's login shell
-// (/root/.bashrc runs pyenv): opsbook twice (a tool probe, then tar), OpenSSH once, so the
-// opsbook figure is end to end and slightly pessimistic. BENCH_RUNS rounds (default 3),
-// interleaved; the median is reported. Needs the packages built (pnpm build).
+// Backups and restores, opsbook against the OpenSSH pipeline that does the same job, in the same
+// run (issue 18). What is timed for opsbook is what its user waits for: `opsbook run` of a
+// one-step runbook (backup.postgres, backup.files, backup.restore with the `with:` keys of the
+// shipped data-backup / data-restore / file-restore runbooks and the actions' defaults), from
+// process spawn to exit: Node start, approval check, SSH handshake, the step, the journal. The
+// plan and approval are made first, untimed.
 //
-//   node scripts/bench/backup.mjs            (BENCH_MIB=1024 by default)
-import { spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+//   pg-backup      opsbook: pg_dump -Fc on the host, per-table stats in the dump's snapshot, into
+//                  the repository (sha256, fsync, manifest)
+//                  OpenSSH: ssh host pg_dump -Fc > FILE && sync FILE
+//   pg-restore     opsbook: the repository's dump restored into an empty database, then every
+//                  table compared with the manifest
+//                  OpenSSH: ssh host pg_restore --dbname=DB < FILE (streamed)
+//   files-backup   opsbook: tar on the host, compression auto (zstd on this host), into the repository
+//                  OpenSSH: ssh host 'tar -c TREE | zstd -q -c' > FILE && sync FILE (same compression)
+//   files-restore  opsbook: the repository's archive extracted into an absent folder
+//                  OpenSSH: ssh host 'mkdir -p DIR && tar -x --zstd -C DIR' < FILE (streamed)
+//   floor          opsbook: one `run: true` step; OpenSSH: ssh host true (what a run costs before
+//                  any data moves: Node, approval check, handshake, login shell, journal)
+//   file-restore-runbook, data-restore-runbook (not run by default): the shipped runbooks end to
+//                  end (their pre- and post-checks included) against the same OpenSSH pipelines
+//
+// Every OpenSSH command is a fresh `ssh` (it pays its handshake) with the cipher ssh2 negotiates
+// (the same cipher; the ratio is against it) and, as a second column, OpenSSH's default cipher.
+// Both sides write a file (the OpenSSH side fsyncs it with `sync FILE`, as opsbook fsyncs its
+// archive). The order of the sides alternates per round; each size gets its ratio and PASS/FAIL
+// (ratio = OpenSSH time ÷ opsbook time, i.e. opsbook's throughput relative to OpenSSH's;
+// target ≥ 0.8). The load average is printed with every row: on a shared machine compare the
+// ratios of one run, not seconds across runs. Needs root and the packages built (pnpm build).
+//
+//   node scripts/bench/backup.mjs
+//   BENCH_SIZES=64,512,1024 BENCH_RUNS=3 BENCH_OPS=pg-backup,pg-restore node scripts/bench/backup.mjs
+//   BENCH_CLI=/path/to/other/build/dist/bin.js …   (another build of the CLI)
+//   BENCH_DEFAULT_CIPHER=0 …   (skip the OpenSSH default-cipher column)
+//   BENCH_JSON=out.json …      (every sample, as JSON)
+import { execFileSync } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { makeDatabase, makeTree, openBackupWorld } from './backup-world.mjs';
+import { runGroup, stopOnSignals } from './bench-processes.mjs';
 
-const { connectSsh } = await import('@opsbook/exec');
-const { backupFiles } = await import('@opsbook/backup');
-const { startSshdHosts } = await import('@opsbook/testkit/sshd');
-const { makeTempDir } = await import('@opsbook/testkit/temp');
-
-const MIB = Number(process.env.BENCH_MIB ?? 1024);
+const SIZES = (process.env.BENCH_SIZES ?? '64,512').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const FILES = 8;
+const OPS = (
+  process.env.BENCH_OPS ?? 'floor,pg-backup,pg-restore,files-backup,files-restore'
+).split(',');
+const DEFAULT_CIPHER = process.env.BENCH_DEFAULT_CIPHER !== '0';
+const TARGET = 0.8;
+const TIMEOUT_MS = 3 * 3600_000;
 
-const sh = (command) =>
-  new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command}: exit ${code}`)),
-    );
-  });
+const loadNow = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
-const temp = await makeTempDir('opsbook-bench-backup-');
-const [host] = await startSshdHosts(1);
-let transport;
-try {
-  const tree = path.join(temp.dir, 'tree');
-  await mkdir(tree);
-  for (let i = 0; i < FILES; i++)
-    await sh(`head -c ${(MIB / FILES) * 1048576} /dev/urandom > ${tree}/part-${i}.bin`);
-  const knownHosts = path.join(temp.dir, 'known_hosts');
-  await writeFile(knownHosts, `${host.knownHostsLine}\n`);
-  transport = await connectSsh(
-    {
-      name: 'bench',
-      host: host.host,
-      port: host.port,
-      user: host.user,
-      identityFile: host.clientKeyPath,
-    },
-    { knownHostsFile: knownHosts },
+/** Runs argv under /usr/bin/time in its own process group; wall and client CPU (s). */
+async function timed(world, argv, what) {
+  const timeFile = path.join(world.dir, 'time.out');
+  await rm(timeFile, { force: true });
+  const load = os.loadavg()[0];
+  const started = process.hrtime.bigint();
+  const r = await runGroup(
+    ['/usr/bin/time', '-f', '%e %U %S', '-o', timeFile, ...argv],
+    { cwd: world.dir, env: world.env },
+    TIMEOUT_MS,
   );
-  const results = { opsbook: [], openssh: [] };
-  for (let round = 0; round < RUNS; round++) {
-    const repository = path.join(temp.dir, `repo-${round}`);
-    let t = performance.now();
-    await backupFiles({ transport, repository, paths: [tree], compression: 'none' });
-    results.opsbook.push(MIB / ((performance.now() - t) / 1000));
-    await rm(repository, { recursive: true, force: true });
-    t = performance.now();
-    await sh(
-      `ssh -i ${host.clientKeyPath} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -p ${host.port} ${host.user}@${host.host} tar -C / -cf - ${tree.slice(1)} | cat > /dev/null`,
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.timedOut || r.code !== 0)
+    throw new Error(
+      `${what} failed (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`,
     );
-    results.openssh.push(MIB / ((performance.now() - t) / 1000));
-  }
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  };
-  const opsbook = median(results.opsbook);
-  const openssh = median(results.openssh);
-  console.log(
-    JSON.stringify(
-      {
-        treeMiB: MIB,
-        runs: RUNS,
-        opsbookMiBps: +opsbook.toFixed(1),
-        opensshMiBps: +openssh.toFixed(1),
-        ratio: +(opsbook / openssh).toFixed(2),
-        all: results,
-      },
-      null,
-      2,
-    ),
-  );
-} finally {
-  await transport?.close();
-  await host.dispose();
-  await temp.remove();
+  const [, user, sys] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop().split(' ');
+  return { wall, cpu: Number(user) + Number(sys), load, stdout: r.stdout };
 }
+
+/** `opsbook run` of an approval: its wall, and its step's duration and result from the journal. */
+async function runOpsbook(world, runbook, params) {
+  const argv = await world.approve(runbook, params);
+  const sample = await timed(world, argv, `opsbook run ${runbook}`);
+  const doc = JSON.parse(sample.stdout);
+  if (doc.status !== 'ok') throw new Error(`${runbook} ended ${doc.status}: ${sample.stdout}`);
+  const journal = (await readFile(doc.journal.path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const ends = journal.filter((e) => e.type === 'step-end');
+  const main = ends.find((e) => ['restore', 'dump', 'files', 'noop'].includes(e.step));
+  return {
+    wall: sample.wall,
+    cpu: sample.cpu,
+    load: sample.load,
+    step: main ? main.durationMs / 1000 : undefined,
+    steps: Object.fromEntries(ends.map((e) => [e.step, e.durationMs / 1000])),
+    result: main?.result,
+  };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  if (!s.length) return undefined;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** The backups of the world's repository (ids and manifests), newest last. */
+async function backupsOf(world) {
+  const r = world.opsbook(['backup', 'list', '--json']);
+  return JSON.parse(r.stdout).backups;
+}
+
+const repository = (world) => path.join(world.dir, 'state', 'backups', 'backups');
+
+/** The cases of one operation at one size: `opsbook` and one OpenSSH case per cipher. */
+function casesOf(op, world, size, fixtures) {
+  const { pg } = world;
+  const pgEnv = (db) =>
+    `PGHOST=${pg.host} PGPORT=${pg.port} PGUSER=${pg.user} PGPASSWORD=${pg.password} PGDATABASE=${db}`;
+  const pgParams = { db_host: pg.host, db_port: pg.port };
+  const out = path.join(world.dir, 'openssh.out');
+  const ciphers = [world.cipher, ...(DEFAULT_CIPHER ? [undefined] : [])];
+  const hostname = os.hostname();
+  let n = 0;
+  const fresh = (prefix) => `${prefix}_${size}_${++n}`;
+  const dropAfter = async (db) => pg.psql(`DROP DATABASE IF EXISTS ${db}`);
+  const openssh = (build) =>
+    ciphers.map((cipher) => ({
+      side: cipher ? `openssh ${cipher}` : 'openssh default cipher',
+      cipher: cipher ?? 'default',
+      async run() {
+        const { command, after } = await build(world.ssh(cipher));
+        try {
+          return await timed(world, ['sh', '-c', command], command);
+        } finally {
+          await after?.();
+        }
+      },
+    }));
+  const opsbook = (runbook, build) => ({
+    side: 'opsbook',
+    async run() {
+      const { params, after } = await build();
+      try {
+        return await runOpsbook(world, runbook, params);
+      } finally {
+        await after?.();
+      }
+    },
+  });
+  const removeBackupAfter = (sample) =>
+    sample?.result?.backupId &&
+    rm(path.join(repository(world), sample.result.backupId), { recursive: true, force: true });
+
+  const pgRestore = (runbook, extra) => [
+    opsbook(runbook, async () => {
+      const db = fresh('r_opsbook');
+      await pg.psql(`CREATE DATABASE ${db}`);
+      return {
+        params: { backup: fixtures.pgBackup.id, database: db, ...pgParams, ...extra },
+        after: () => dropAfter(db),
+      };
+    }),
+    ...openssh(async (ssh) => {
+      const db = fresh('r_openssh');
+      await pg.psql(`CREATE DATABASE ${db}`);
+      return {
+        command: `${ssh} "${pgEnv(db)} pg_restore --no-password --exit-on-error --no-owner --dbname=${db}" < ${fixtures.pgBackup.file}`,
+        after: () => dropAfter(db),
+      };
+    }),
+  ];
+  const filesRestore = (runbook, extra) => [
+    opsbook(runbook, async () => {
+      const target = path.join(world.dir, 'restore', fresh('opsbook'));
+      return {
+        params: { backup: fixtures.filesBackup.id, target_dir: target, ...extra },
+        after: () => rm(target, { recursive: true, force: true }),
+      };
+    }),
+    ...openssh(async (ssh) => {
+      const target = path.join(world.dir, 'restore', fresh('openssh'));
+      return {
+        command: `${ssh} "mkdir -p ${target} && tar -C ${target} --extract --file=-${fixtures.filesBackup.tarFlag}" < ${fixtures.filesBackup.file}`,
+        after: () => rm(target, { recursive: true, force: true }),
+      };
+    }),
+  ];
+  switch (op) {
+    case 'floor':
+      return [
+        opsbook('bench-floor', async () => ({ params: {} })),
+        ...openssh(async (ssh) => ({ command: `${ssh} true` })),
+      ];
+    case 'pg-backup':
+      return [
+        {
+          ...opsbook('bench-pg-backup', async () => ({
+            params: { database: fixtures.db, ...pgParams },
+          })),
+          cleanup: removeBackupAfter,
+        },
+        ...openssh(async (ssh) => ({
+          command: `${ssh} "${pgEnv(fixtures.db)} pg_dump --format=custom --no-password" > ${out} && sync ${out}`,
+          after: () => rm(out, { force: true }),
+        })),
+      ];
+    case 'files-backup':
+      return [
+        {
+          ...opsbook('bench-files-backup', async () => ({ params: { path: fixtures.tree } })),
+          cleanup: removeBackupAfter,
+        },
+        ...openssh(async (ssh) => ({
+          command: `${ssh} "tar -C / --create --file=- --sparse -- ${fixtures.tree.slice(1)}${fixtures.filesBackup.compressor}" > ${out} && sync ${out}`,
+          after: () => rm(out, { force: true }),
+        })),
+      ];
+    case 'pg-restore':
+      return pgRestore('bench-pg-restore', {});
+    case 'data-restore-runbook':
+      return pgRestore('data-restore', { from_host: 'h1', target_hostname: hostname });
+    case 'files-restore':
+      return filesRestore('bench-files-restore', {});
+    case 'file-restore-runbook':
+      return filesRestore('file-restore', { from_host: 'h1', target_hostname: hostname });
+    default:
+      throw new Error(`unknown operation ${op}`);
+  }
+}
+
+/**
+ * The data of one size, and one opsbook backup of each (untimed; it also warms the page cache
+ * and the server for both sides): the archives the restores read.
+ */
+async function prepareSize(world, size) {
+  const tree = path.join(world.dir, 'data', `tree-${size}`);
+  await makeTree(tree, size);
+  const db = `app_${size}`;
+  const dbBytes = await makeDatabase(world.pg, db, size);
+  const pgParams = { db_host: world.pg.host, db_port: world.pg.port };
+  await runOpsbook(world, 'bench-pg-backup', { database: db, ...pgParams });
+  await runOpsbook(world, 'bench-files-backup', { path: tree });
+  const backups = await backupsOf(world);
+  const latest = (kind) => backups.filter((b) => b.kind === kind).at(-1);
+  const pgB = latest('postgres');
+  const filesB = latest('files');
+  const archive = (b) => path.join(repository(world), b.id, b.archives[0].name);
+  const format = filesB.archives[0].format;
+  const treeBytes = Number(execFileSync('du', ['-sb', tree], { encoding: 'utf8' }).split('\t')[0]);
+  return {
+    tree,
+    treeBytes,
+    db,
+    dbBytes,
+    pgBackup: { id: pgB.id, file: archive(pgB), bytes: pgB.archives[0].size },
+    filesBackup: {
+      id: filesB.id,
+      file: archive(filesB),
+      bytes: filesB.archives[0].size,
+      format,
+      tarFlag: format === 'tar+zstd' ? ' --zstd' : format === 'tar+gzip' ? ' --gzip' : '',
+      compressor:
+        format === 'tar+zstd' ? ' | zstd -q -c' : format === 'tar+gzip' ? ' | gzip -6' : '',
+    },
+  };
+}
+
+const mib = (bytes) => (bytes / 1048576).toFixed(0);
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('run as root (the testkit sshd logs in as root)');
+  stopOnSignals();
+  const world = await openBackupWorld();
+  const rows = [];
+  const all = [];
+  try {
+    console.error(
+      `backup bench: sizes ${SIZES.join(', ')} MiB, ${RUNS} rounds, ops ${OPS.join(', ')}; ssh2 negotiates ${world.cipher}; load ${loadNow()}`,
+    );
+    for (const size of SIZES) {
+      const fixtures = await prepareSize(world, size);
+      console.error(
+        `size ${size}: tree ${mib(fixtures.treeBytes)} MiB (archive ${mib(fixtures.filesBackup.bytes)} MiB, ${fixtures.filesBackup.format}), database ${mib(fixtures.dbBytes)} MiB (dump ${mib(fixtures.pgBackup.bytes)} MiB)`,
+      );
+      for (const op of OPS) {
+        if (op === 'floor' && size !== SIZES[0]) continue; // no data: once is enough
+        const cases = casesOf(op, world, size, fixtures);
+        const samples = new Map(cases.map((c) => [c.side, []]));
+        const loadStart = loadNow();
+        for (let round = 0; round < RUNS; round++) {
+          const order = round % 2 === 0 ? cases : [...cases].reverse();
+          for (const c of order) {
+            const s = await c.run();
+            await c.cleanup?.(s);
+            s.round = round;
+            samples.get(c.side).push(s);
+            all.push({ size, op, side: c.side, ...s, result: undefined });
+            console.error(
+              `  ${op} ${size} round ${round + 1} ${c.side}: ${s.wall.toFixed(2)} s${s.step !== undefined ? ` (step ${s.step.toFixed(2)} s)` : ''}, CPU ${s.cpu.toFixed(2)} s, load ${s.load.toFixed(1)}`,
+            );
+          }
+        }
+        rows.push(rowOf(op, size, fixtures, cases, samples, loadStart));
+        printRow(rows.at(-1));
+      }
+    }
+  } finally {
+    await world.close();
+  }
+  printTable(rows);
+  if (process.env.BENCH_JSON)
+    await writeFile(process.env.BENCH_JSON, JSON.stringify({ rows, samples: all }, null, 2));
+  if (rows.some((r) => !r.pass)) process.exitCode = 1;
+}
+
+function rowOf(op, size, fixtures, cases, samples, loadStart) {
+  const ours = samples.get('opsbook');
+  const same = samples.get(cases[1].side);
+  const ratios = ours.map((o, i) => same[i].wall / o.wall);
+  const ratio = median(ratios);
+  const isPg = op.startsWith('pg') || op.startsWith('data');
+  const data = op === 'floor' ? 0 : isPg ? fixtures.dbBytes : fixtures.treeBytes;
+  return {
+    op,
+    size,
+    dataMiB: Number(mib(data)),
+    archiveMiB:
+      op === 'floor' ? 0 : Number(mib(isPg ? fixtures.pgBackup.bytes : fixtures.filesBackup.bytes)),
+    opsbook: median(ours.map((s) => s.wall)),
+    step: median(ours.map((s) => s.step)),
+    opsbookCpu: median(ours.map((s) => s.cpu)),
+    openssh: Object.fromEntries(
+      cases.slice(1).map((c) => [c.side, median(samples.get(c.side).map((s) => s.wall))]),
+    ),
+    ratios,
+    ratio,
+    pass: ratio >= TARGET,
+    load: `${loadStart} → ${loadNow()}`,
+  };
+}
+
+function printRow(r) {
+  const others = Object.entries(r.openssh)
+    .map(([side, t]) => `${side} ${t.toFixed(2)} s`)
+    .join(', ');
+  console.error(
+    `${r.op} ${r.size} MiB: opsbook ${r.opsbook.toFixed(2)} s (step ${r.step?.toFixed(2) ?? '-'} s), ${others}; ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) ${r.pass ? 'PASS' : 'FAIL'} (≥ ${TARGET}); load ${r.load}`,
+  );
+}
+
+function printTable(rows) {
+  const sides = [...new Set(rows.flatMap((r) => Object.keys(r.openssh)))];
+  const head = [
+    'operation',
+    'size',
+    'data MiB',
+    'archive MiB',
+    'opsbook s [step s]',
+    ...sides.map((s) => `${s} s`),
+    'ratio (rounds)',
+    'target ≥ 0.8',
+    'load (1 min avg, start → end)',
+  ];
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`| ${head.map(() => '---').join(' | ')} |`);
+  for (const r of rows)
+    console.log(
+      `| ${[
+        r.op,
+        r.size,
+        r.dataMiB,
+        r.archiveMiB,
+        `${r.opsbook.toFixed(2)} [${r.step?.toFixed(2) ?? '-'}]`,
+        ...sides.map((s) => r.openssh[s]?.toFixed(2) ?? ''),
+        `**${r.ratio.toFixed(2)}** (${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+        r.pass ? 'PASS' : 'FAIL',
+        r.load,
+      ].join(' | ')} |`,
+    );
+}
+
+await main();
