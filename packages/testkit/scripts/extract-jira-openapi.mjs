@@ -18,7 +18,7 @@ const outDir = path.join(here, '../fixtures/jira-openapi');
 const issue = '/issue/{issueIdOrKey}';
 const operations = (prefix, search) => ({
   [`${prefix}/issue`]: ['post'],
-  [`${prefix}${issue}`]: ['get'],
+  [`${prefix}${issue}`]: ['get', 'put'],
   [`${prefix}${issue}/comment`]: ['get', 'post'],
   [`${prefix}${issue}/attachments`]: ['post'],
   [`${prefix}${issue}/transitions`]: ['get', 'post'],

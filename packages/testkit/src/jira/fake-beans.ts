@@ -16,6 +16,7 @@ export class BeanBuilder {
     private readonly flavour: Flavour,
     private readonly base: string,
     private readonly statusName: (r: StatusRole) => string,
+    private readonly priorities: () => readonly string[],
   ) {}
 
   private get api(): string {
@@ -83,6 +84,11 @@ export class BeanBuilder {
     return bean;
   }
 
+  private priority(name: string): Record<string, unknown> {
+    const id = String(this.priorities().indexOf(name) + 1);
+    return { name, id, self: `${this.api}/priority/${id}` };
+  }
+
   private field(issue: FakeIssue, name: string): unknown {
     switch (name) {
       case 'summary':
@@ -116,9 +122,7 @@ export class BeanBuilder {
           subtask: false,
         };
       case 'priority':
-        return issue.priority
-          ? { name: issue.priority, id: '3', self: `${this.api}/priority/3` }
-          : null;
+        return issue.priority ? this.priority(issue.priority) : null;
       default:
         return undefined;
     }

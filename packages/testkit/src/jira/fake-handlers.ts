@@ -1,4 +1,5 @@
 import { BeanBuilder } from './fake-beans.js';
+import { DEFAULT_PRIORITIES, planEdit, schemePriority } from './fake-edit.js';
 import {
   FAKE_TRANSITIONS,
   type FakeIssue,
@@ -42,6 +43,8 @@ export class FakeJiraState {
   readonly issues: FakeIssue[] = [];
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
+  /** The project's priority scheme, highest first. */
+  priorities: readonly string[] = DEFAULT_PRIORITIES;
   private nextId = 10000;
   private nextLink = 1;
   readonly beans: BeanBuilder;
@@ -55,7 +58,7 @@ export class FakeJiraState {
     private readonly now: () => Date,
     private readonly base: string,
   ) {
-    this.beans = new BeanBuilder(flavour, base, statusName);
+    this.beans = new BeanBuilder(flavour, base, statusName, () => this.priorities);
   }
 
   find(idOrKey: string): FakeIssue | undefined {
@@ -110,6 +113,8 @@ export class FakeJiraState {
           status: 200,
           body: this.beans.issue(issue, (c.query.get('fields') ?? '').split(',').filter(Boolean)),
         };
+      case 'put /issue/{issueIdOrKey}':
+        return this.edit(c, issue);
       case 'get /issue/{issueIdOrKey}/comment': {
         const withProps = (c.query.get('expand') ?? '').includes('properties');
         const comments = issue.comments.map((x) => this.beans.comment(issue, x, withProps));
@@ -207,11 +212,8 @@ export class FakeJiraState {
       const bad = this.rich(c, fields.description, 'description');
       if (bad) return errors(400, [], { description: bad });
     }
-    if (
-      fields.priority &&
-      !['Highest', 'High', 'Medium', 'Low', 'Lowest'].includes(fields.priority.name)
-    )
-      return errors(400, [], { priority: 'Priority name is not valid' });
+    const priority = fields.priority ? schemePriority(fields.priority, this.priorities) : undefined;
+    if (priority && 'error' in priority) return errors(400, [], { priority: priority.error });
     let reporter: FakeUser | undefined = c.caller;
     if (fields.reporter !== undefined) {
       // Jira's answers when the caller lacks Modify Reporter, or names nobody it knows.
@@ -231,7 +233,7 @@ export class FakeJiraState {
       description: fields.description,
       labels: fields.labels,
       issueType: fields.issuetype.name,
-      priority: fields.priority?.name,
+      ...(priority && 'name' in priority ? { priority: priority.name } : {}),
     });
     for (const p of ((c.body as Json).properties ?? []) as Json[])
       issue.properties.set(String(p.key), p.value);
@@ -239,6 +241,16 @@ export class FakeJiraState {
       status: 201,
       body: { id: issue.id, key: issue.key, self: this.beans.issue(issue, []).self },
     };
+  }
+
+  /** Edit issue: 204 with the fields applied (200 with the issue for `returnIssue=true`). */
+  private edit(c: HandlerContext, issue: FakeIssue): Reply {
+    const outcome = planEdit(c.body as Json | undefined, this.priorities);
+    if ('errors' in outcome) return errors(400, [], outcome.errors);
+    outcome.apply(issue);
+    return c.query.get('returnIssue') === 'true'
+      ? { status: 200, body: this.beans.issue(issue, []) }
+      : { status: 204 };
   }
 
   private comment(c: HandlerContext, issue: FakeIssue): Reply {

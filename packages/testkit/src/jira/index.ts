@@ -1,3 +1,4 @@
+export { DEFAULT_PRIORITIES } from './fake-edit.js';
 export {
   FAKE_STATUS_NAMES,
   FAKE_TRANSITIONS,

@@ -131,6 +131,62 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     expect(fake.violations()).toEqual([]);
   });
 
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'edits an issue on $flavour: 204 without a body, the priority applied',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour });
+      fake.seed({ summary: 'x' });
+      const res = await call(fake, 'PUT', `${api}/issue/OPS-1`, {
+        json: { fields: { priority: { name: 'High' } } },
+      });
+      expect(res).toEqual({ status: 204, text: '' });
+      expect(fake.issue('OPS-1')?.priority).toBe('High');
+      const read = await call(fake, 'GET', `${api}/issue/OPS-1?fields=priority`);
+      expect(JSON.parse(read.text).fields.priority).toMatchObject({ name: 'High', id: '2' });
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'refuses on $flavour a priority the scheme lacks and a field not on the edit screen, changing nothing',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour, priorities: ['Critical', 'Major', 'Minor'] });
+      fake.seed({ summary: 'x' });
+      const bad = await call(fake, 'PUT', `${api}/issue/OPS-1`, {
+        json: { fields: { priority: { name: 'High' }, summary: 'y' } },
+      });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.text)).toEqual({
+        errorMessages: [],
+        errors: { priority: 'The priority selected is invalid.' },
+      });
+      const hidden = await call(fake, 'PUT', `${api}/issue/OPS-1`, {
+        json: { fields: { environment: 'prod' } },
+      });
+      expect(JSON.parse(hidden.text).errors).toEqual({
+        environment:
+          "Field 'environment' cannot be set. It is not on the appropriate screen, or unknown.",
+      });
+      expect(fake.issue('OPS-1')).toMatchObject({ summary: 'x' });
+      expect(fake.issue('OPS-1')?.priority).toBeUndefined();
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
+  it('records an edit body the spec does not allow (fields not an object)', async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    const res = await call(fake, 'PUT', '/rest/api/3/issue/OPS-1', { json: { fields: 'High' } });
+    expect(res.status).toBe(400);
+    expect(fake.violations()[0]?.problems).toEqual(['body/fields must be object']);
+  });
+
   it('validates from the vendored JSON, which the overrides leave untouched', () => {
     const dc = JSON.parse(
       readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),

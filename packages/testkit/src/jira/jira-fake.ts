@@ -19,6 +19,8 @@ export interface JiraFakeOptions {
   users?: FakeUser[];
   /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
   canSetReporter?: boolean;
+  /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
+  priorities?: string[];
   now?: () => Date;
 }
 
@@ -317,6 +319,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     origin(),
   );
   state.current.canSetReporter = options.canSetReporter ?? true;
+  if (options.priorities) state.current.priorities = options.priorities;
 
   return {
     baseUrl: origin(),

@@ -1,0 +1,61 @@
+import type { FakeIssue } from './fake-workflow.js';
+
+/** Jira's default priority scheme, highest first; a priority's id is its place (1-based). */
+export const DEFAULT_PRIORITIES: readonly string[] = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
+
+/** The fields an edit (PUT …/issue/{key}) may set in the fake's edit screen. */
+const EDITABLE = new Set(['summary', 'labels', 'priority']);
+
+// biome-ignore lint/suspicious/noExplicitAny: request bodies are arbitrary JSON, checked by the OpenAPI validator first
+type Json = Record<string, any>;
+
+/** Field errors as Jira's ErrorCollection names them, or the changes to apply. */
+export type EditOutcome =
+  | { errors: Record<string, string> }
+  | { apply: (issue: FakeIssue) => void };
+
+/**
+ * The priority named by `{name}` or `{id}` in the scheme, or Jira's error for it (Cloud says
+ * "The priority selected is invalid." for a name or id the project's scheme lacks).
+ */
+export function schemePriority(
+  value: Json | undefined,
+  priorities: readonly string[],
+): { name: string } | { error: string } {
+  const byName = typeof value?.name === 'string' ? value.name : undefined;
+  const byId = typeof value?.id === 'string' ? priorities[Number(value.id) - 1] : undefined;
+  const name = byName !== undefined ? priorities.find((p) => p === byName) : byId;
+  return name ? { name } : { error: 'The priority selected is invalid.' };
+}
+
+/**
+ * What an edit's `fields` do: summary, labels and priority are on the fake's edit screen; any
+ * other field, and `update` operations (not modelled), are refused naming the field, as Jira
+ * refuses a field that is not on the screen. Nothing is applied unless every field is valid.
+ */
+export function planEdit(body: Json | undefined, priorities: readonly string[]): EditOutcome {
+  const fields = (body?.fields ?? {}) as Json;
+  const errors: Record<string, string> = {};
+  for (const name of [...Object.keys(fields), ...Object.keys(body?.update ?? {})])
+    if (!EDITABLE.has(name) || body?.update?.[name] !== undefined)
+      errors[name] =
+        `Field '${name}' cannot be set. It is not on the appropriate screen, or unknown.`;
+  if (
+    fields.summary !== undefined &&
+    (typeof fields.summary !== 'string' || !fields.summary.trim())
+  )
+    errors.summary = 'You must specify a summary of the issue.';
+  if (fields.labels !== undefined && !Array.isArray(fields.labels))
+    errors.labels = 'Labels must be a list of strings.';
+  const priority =
+    fields.priority !== undefined ? schemePriority(fields.priority, priorities) : undefined;
+  if (priority && 'error' in priority) errors.priority = priority.error;
+  if (Object.keys(errors).length) return { errors };
+  return {
+    apply: (issue) => {
+      if (fields.summary !== undefined) issue.summary = fields.summary;
+      if (fields.labels !== undefined) issue.labels = fields.labels.map(String);
+      if (priority && 'name' in priority) issue.priority = priority.name;
+    },
+  };
+}
