@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
@@ -65,35 +65,6 @@ function history(): JournaledRun[] {
 
 const tamperedId = rolloutAt(5, 'tamper');
 
-/** A composite (docs/composition.md's example): two shipped runbooks, run by uses: runbook:. */
-const composite = `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: disk-full-recovery
-  title: Free disk space, then restart the service that filled it
-  description: Cleans the logs up, then restarts the unit.
-  category: incident
-  grade: P3
-spec:
-  params:
-    log_dir: {type: string, default: /var/log/app, description: Application logs}
-    days: {type: integer, default: 14, minimum: 1, description: Days of logs to keep plain}
-    unit: {type: string, description: The service to restart}
-  steps:
-    - id: cleanup
-      name: Free disk space
-      uses: runbook:disk-cleanup@^1.0.0
-      with:
-        path: "{{ params.log_dir }}"
-        days: "{{ params.days }}"
-        keep_days: 30
-    - id: restart
-      name: Restart the service
-      uses: runbook:service-restart@^1.0.0
-      with:
-        unit: "{{ params.unit }}"
-`;
-
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'opsbook-catalog-'));
   pg = await startPostgres();
@@ -101,19 +72,17 @@ beforeAll(async () => {
     root,
     pg,
     db: 'cli_catalog',
-    runbooks: ['config-rollout', 'disk-cleanup', 'daily-inspection', 'service-restart'],
+    // disk-full-recovery composes disk-cleanup and service-restart (docs/composition.md).
+    runbooks: [
+      'config-rollout',
+      'disk-cleanup',
+      'daily-inspection',
+      'disk-full-recovery',
+      'service-restart',
+    ],
     runs: history(),
   });
   ({ files, team } = sites);
-  for (const site of [files, team]) {
-    const dir = path.join(site, 'runbooks', 'disk-full-recovery');
-    await mkdir(dir);
-    await writeFile(path.join(dir, 'runbook.yaml'), composite);
-    await writeFile(
-      path.join(dir, 'package.json'),
-      '{"name": "@runbooks/disk-full-recovery", "version": "1.0.0", "private": true}\n',
-    );
-  }
   await journalRun(sites.local, { ...history()[3]!, runId: tamperedId, at: daysAgo(5) });
   const journal = path.join(files, '.opsbook', 'runs', `${tamperedId}.jsonl`);
   await writeFile(journal, (await readFile(journal, 'utf8')).replace('"carol"', '"mallory"'));
