@@ -51,7 +51,11 @@ const check = (text: string, host: string, port: number, key: Key) =>
 
 describe('checkHostKey', () => {
   it('matches a plain entry, using [host]:port for non-default ports as OpenSSH does', () => {
-    expect(check(`web1 ${ed.pub}\n`, 'web1', 22, ed)).toMatchObject({ status: 'match', line: 1 });
+    expect(check(`web1 ${ed.pub}\n`, 'web1', 22, ed)).toMatchObject({
+      status: 'match',
+      line: 1,
+      fingerprint: hostKeyFingerprint(ed.blob),
+    });
     expect(check(`web1 ${ed.pub}\n`, 'web1', 2222, ed).status).toBe('unknown');
     expect(check(`[web1]:2222 ${ed.pub}\n`, 'web1', 2222, ed).status).toBe('match');
     expect(check(`[WEB1]:2222 ${ed.pub}\n`, 'Web1', 2222, ed).status).toBe('match');

@@ -130,17 +130,27 @@ export function checkHostKey(
   keyType: string,
   keyBlob: Buffer,
 ): HostKeyVerdict {
-  const fingerprint = hostKeyFingerprint(keyBlob);
-  const revoked = knownHosts.entries.find(
-    (e) => e.marker === 'revoked' && e.keyBlob.equals(keyBlob),
-  );
-  if (revoked) return { status: 'revoked', fingerprint, line: revoked.line };
+  const revoked = namingIndexOf(knownHosts).revoked.find((e) => e.keyBlob.equals(keyBlob));
+  if (revoked)
+    return { status: 'revoked', fingerprint: hostKeyFingerprint(keyBlob), line: revoked.line };
   const forHost = entriesNaming(knownHosts, knownHostsName(host, port)).filter(
     (e) => e.marker !== 'revoked',
   );
   const plain = forHost.filter((e) => e.marker === undefined);
   const same = plain.find((e) => e.keyType === keyType && e.keyBlob.equals(keyBlob));
-  if (same) return { status: 'match', fingerprint, line: same.line };
+  if (same) {
+    // The fingerprint is for messages: every host of a run matches, and none prints it.
+    let fingerprint: string | undefined;
+    return {
+      status: 'match',
+      line: same.line,
+      get fingerprint() {
+        fingerprint ??= hostKeyFingerprint(keyBlob);
+        return fingerprint;
+      },
+    };
+  }
+  const fingerprint = hostKeyFingerprint(keyBlob);
   if (plain.length > 0) {
     return {
       status: 'changed',
@@ -170,13 +180,20 @@ interface NamingIndex {
   literal: Map<string, KnownHostEntry[]>;
   others: KnownHostEntry[];
   byName: Map<string, KnownHostEntry[]>;
+  /** The @revoked lines, checked for every host whatever they name. */
+  revoked: KnownHostEntry[];
 }
 const namingCache = new WeakMap<KnownHosts, NamingIndex>();
 
 function namingIndexOf(knownHosts: KnownHosts): NamingIndex {
   let index = namingCache.get(knownHosts);
   if (index) return index;
-  index = { literal: new Map(), others: [], byName: new Map() };
+  index = {
+    literal: new Map(),
+    others: [],
+    byName: new Map(),
+    revoked: knownHosts.entries.filter((e) => e.marker === 'revoked'),
+  };
   for (const entry of knownHosts.entries) {
     const patterns = entry.patterns;
     if (!patterns || patterns.some((p) => /[*?!]/.test(p))) {

@@ -49,14 +49,28 @@ function createSshTransport(
     port: connection.resolved.port,
   };
   const pending = new Set<(error: Error) => void>();
+  // Why the connection is over, and the error a later command gets: made only when one asks
+  // (an Error captures a stack; every host of a run is closed, and nothing runs after that).
+  let ended: 'lost' | 'closed' | undefined;
   let lost: UnreachableError | undefined;
+  const lostError = (): UnreachableError => {
+    lost ??=
+      ended === 'closed'
+        ? new execErrors.UnreachableError(
+            'SSH_CONNECTION_CLOSED',
+            `host ${name}: the transport was closed`,
+            facts,
+          )
+        : new execErrors.UnreachableError(
+            'SSH_CONNECTION_LOST',
+            `host ${name}: the SSH connection was lost; the command's outcome is unknown: check the host before running again`,
+            facts,
+          );
+    return lost;
+  };
   client.on('close', () => {
-    lost ??= new execErrors.UnreachableError(
-      'SSH_CONNECTION_LOST',
-      `host ${name}: the SSH connection was lost; the command's outcome is unknown: check the host before running again`,
-      facts,
-    );
-    for (const fail of pending) fail(lost);
+    ended ??= 'lost';
+    for (const fail of pending) fail(lostError());
     pending.clear();
   });
   let sftp: Promise<SFTPWrapper> | undefined;
@@ -65,16 +79,16 @@ function createSshTransport(
   return {
     host: name,
     [streamExecKey](request) {
-      if (lost) throw lost;
+      if (ended) throw lostError();
       return execStreamOverSsh(client, name, facts, request);
     },
     async exec(request) {
-      if (lost) throw lost;
+      if (ended) throw lostError();
       const ownChannel = () => execOverSsh(client, request, ctx);
       return request.sudo ? ownChannel() : sessions.run(request, ownChannel);
     },
     async copyFile(localPath, remotePath, options) {
-      if (lost) throw lost;
+      if (ended) throw lostError();
       options?.signal?.throwIfAborted();
       sftp ??= new Promise((resolve, reject) =>
         client.sftp((err, s) => (err ? reject(err) : resolve(s))),
@@ -99,11 +113,7 @@ function createSshTransport(
       });
     },
     async close() {
-      lost ??= new execErrors.UnreachableError(
-        'SSH_CONNECTION_CLOSED',
-        `host ${name}: the transport was closed`,
-        facts,
-      );
+      ended ??= 'closed';
       sessions.close();
       client.end();
       for (const hop of connection.hops) hop.end();

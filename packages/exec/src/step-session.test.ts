@@ -200,6 +200,29 @@ describe('the step session through real shells', () => {
     session.close();
   });
 
+  it('gives every session its own random 128-bit end marker, more sessions than one draw serves', () => {
+    const markers = new Set<string>();
+    for (let i = 0; i < 600; i++) {
+      let first = '';
+      const session = new StepSession(
+        {
+          write: (text) => {
+            first ||= text.split('\n')[0]!;
+          },
+          onStdout: () => {},
+          onStderr: () => {},
+          onClose: () => {},
+          destroy: () => {},
+        },
+        { host: 'local', lostError: () => new Error('session lost') },
+      );
+      session.close(); // an unused session sends its marker in front of `exit 0`
+      expect(first).toMatch(/^OPSBOOK-END-[0-9a-f]{32}$/);
+      markers.add(first);
+    }
+    expect(markers.size).toBe(600);
+  });
+
   it('reports the command lost when the session dies under it', async () => {
     const { session, child } = startSession();
     const running = session.run({ command: 'echo started; sleep 315', onStdout: () => {} });

@@ -90,8 +90,23 @@ interface Running {
   started: number;
 }
 
+/** Random bytes for end markers, drawn from the system 4 KiB at a time; each 16 used once. */
+let markerPool = Buffer.alloc(0);
+let markerAt = 0;
+
+/** A new end marker: 128 random bits, never used before in this process. */
+function newMarker(): string {
+  if (markerAt + 16 > markerPool.length) {
+    // One system call per 256 sessions instead of one each (BENCHMARKS.md, fan-out).
+    markerPool = randomBytes(4096);
+    markerAt = 0;
+  }
+  markerAt += 16;
+  return `OPSBOOK-END-${markerPool.toString('hex', markerAt - 16, markerAt)}`;
+}
+
 export class StepSession {
-  private readonly marker = `OPSBOOK-END-${randomBytes(16).toString('hex')}`;
+  private readonly marker = newMarker();
   private readonly scanners: Record<StreamName, EndMarkerScanner>;
   /** Output that arrived while no command ran: it goes to the next command. */
   private readonly stray: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };

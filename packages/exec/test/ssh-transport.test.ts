@@ -262,6 +262,20 @@ describe('SSH transport against real sshd hosts', () => {
     }
   });
 
+  it('refuses a command after close as closed, not lost, also once the connection has gone', async () => {
+    const t = await connect(hosts[1] as Sshd);
+    expect((await t.exec({ command: 'echo before' })).stdout).toBe('before\n');
+    await t.close();
+    await expect(t.exec({ command: 'true' })).rejects.toMatchObject({
+      kind: 'unreachable',
+      code: 'SSH_CONNECTION_CLOSED',
+    });
+    await new Promise((r) => setTimeout(r, 200)); // the socket's close arrives meanwhile
+    await expect(t.exec({ command: 'true' })).rejects.toMatchObject({
+      code: 'SSH_CONNECTION_CLOSED',
+    });
+  });
+
   it('runs sudo as sudo -n, and secrets still reach the command', async () => {
     const t = await connect(hosts[2] as Sshd);
     const result = await t.exec({
