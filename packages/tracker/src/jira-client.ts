@@ -17,6 +17,7 @@ import {
   DELIVERY_PROPERTY,
   type DeliveryProbe,
   type FileToAttach,
+  type Grade,
   type NewTicket,
   type ReadOptions,
   type RemoteLink,
@@ -252,6 +253,21 @@ export class JiraTracker implements Tracker {
         action: `assign ${key} to ${assignee ?? 'nobody'}`,
         ticket: key,
         permission: 'Assign Issues',
+      },
+    });
+  }
+
+  async setPriority(key: string, grade: Grade, options: WriteOptions = {}): Promise<void> {
+    const name = GRADE_PRIORITY[grade];
+    await this.send({
+      method: 'PUT',
+      path: this.issuePath(key),
+      json: { fields: { priority: { name } } },
+      signal: options.signal,
+      context: {
+        action: `set the priority of ${key} to ${name} (${grade})`,
+        ticket: key,
+        permission: 'Edit Issues',
       },
     });
   }

@@ -141,6 +141,21 @@ describe('local tracker', () => {
     expect(await t.remoteLinks('OPS-1')).toEqual([{ globalId: 'g', url: 'https://b', title: 'B' }]);
   });
 
+  it('sets the priority by grade, records the change once, and repeats it harmlessly', async () => {
+    const t = tracker();
+    await t.create({ summary: 'disk', grade: 'P3' });
+    await t.setPriority('OPS-1', 'P1');
+    await t.setPriority('OPS-1', 'P1');
+    const stored = await t.read('OPS-1');
+    expect(stored.grade).toBe('P1');
+    expect(stored.history.filter((h) => h.field === 'grade')).toMatchObject([
+      { field: 'grade', from: 'P3', to: 'P1' },
+    ]);
+    await expect(t.setPriority('OPS-9', 'P2')).rejects.toMatchObject({
+      code: 'TRACKER_TICKET_NOT_FOUND',
+    });
+  });
+
   it('says which ticket is missing and where it looked', async () => {
     await expect(tracker().get('OPS-9')).rejects.toMatchObject({
       code: 'TRACKER_TICKET_NOT_FOUND',
@@ -154,10 +169,12 @@ describe('local tracker', () => {
     const created = await outbox.send('', { kind: 'create', ticket: { summary: 'via outbox' } });
     expect(created).toMatchObject({ delivered: true, key: 'OPS-1' });
     await outbox.send('OPS-1', { kind: 'comment', body: textDoc('hello') });
+    await outbox.send('OPS-1', { kind: 'priority', grade: 'P2' });
     const file = JSON.parse(
       await readFile(path.join(stateDir, 'tracker', 'tickets', 'OPS-1.json'), 'utf8'),
     );
     expect(file.comments).toHaveLength(1);
+    expect(file.grade).toBe('P2');
     expect(await outbox.list()).toEqual([]);
   });
 });

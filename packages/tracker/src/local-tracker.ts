@@ -283,6 +283,14 @@ export class LocalTracker implements Tracker {
     });
   }
 
+  async setPriority(key: string, grade: Grade): Promise<void> {
+    await this.update(key, (t, at) => {
+      if (t.grade === grade) return;
+      this.record(t, at, 'grade', t.grade ?? null, grade);
+      t.grade = grade;
+    });
+  }
+
   async search(jql: string, options: SearchOptions = {}): Promise<Ticket[]> {
     const test = compileJql(jql);
     const names = await readdir(path.join(this.dir, 'tickets')).catch(() => [] as string[]);

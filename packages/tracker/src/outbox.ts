@@ -11,7 +11,7 @@ import {
 } from '@opsbook/schema';
 import type { Doc } from './document.js';
 import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
-import type { NewTicket, RemoteLink, Tracker } from './tracker.js';
+import type { Grade, NewTicket, RemoteLink, Tracker } from './tracker.js';
 
 /** A tracker write, stored as data so it can wait on disk until the tracker answers. */
 export type OutboxWrite =
@@ -20,6 +20,7 @@ export type OutboxWrite =
   | { kind: 'attach'; filename: string; contentType?: string }
   | { kind: 'transition'; status: string }
   | { kind: 'assign'; assignee: string | null }
+  | { kind: 'priority'; grade: Grade }
   | { kind: 'setProperty'; property: string; value: unknown }
   | { kind: 'remoteLink'; link: RemoteLink };
 
@@ -246,6 +247,9 @@ export class Outbox {
         break;
       case 'assign':
         await t.assign(k, write.assignee);
+        break;
+      case 'priority':
+        await t.setPriority(k, write.grade);
         break;
       case 'setProperty':
         await t.setProperty(k, write.property, write.value);

@@ -146,6 +146,14 @@ export interface Tracker {
   transitions(key: string, options?: ReadOptions): Promise<Transition[]>;
   /** Move the ticket to the status named `status`; a no-op when it is already there. */
   transition(key: string, status: string, options?: WriteOptions): Promise<void>;
+  /**
+   * Sets the ticket's priority to the one `grade` maps to, as `NewTicket.grade` does at create
+   * (Jira: the default scheme's name, Highest/High/Medium/Low; local: the grade). Setting the
+   * priority it has is harmless, so a repeat after a lost answer changes nothing. Jira refuses a
+   * name the project's priority scheme lacks: TRACKER_REQUEST_REJECTED, `details.fields` naming
+   * `priority`.
+   */
+  setPriority(key: string, grade: Grade, options?: WriteOptions): Promise<void>;
   /** Assign to a Cloud accountId / DC user name / local name; `null` unassigns. */
   assign(key: string, assignee: string | null, options?: WriteOptions): Promise<void>;
   search(jql: string, options?: SearchOptions): Promise<Ticket[]>;

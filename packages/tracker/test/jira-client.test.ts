@@ -65,6 +65,57 @@ describe.each([
     expect(fake.issue('OPS-1')?.priority).toBe('High');
   });
 
+  it('sets the priority a grade maps to with an edit, harmlessly twice', async () => {
+    await jira.create({ summary: 're-graded', grade: 'P3' });
+    await jira.setPriority('OPS-1', 'P1');
+    await jira.setPriority('OPS-1', 'P1');
+    expect(fake.issue('OPS-1')?.priority).toBe('Highest');
+    const edits = fake.requests().filter((r) => r.method === 'put');
+    expect(edits.map((r) => [r.path, r.status])).toEqual([
+      [`${basePath}${jira.issuePath('OPS-1')}`, 204],
+      [`${basePath}${jira.issuePath('OPS-1')}`, 204],
+    ]);
+  });
+
+  it("names the field when the project's priority scheme lacks the grade's priority", async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorities: ['Critical', 'Major', 'Minor'] });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    fake.seed({ summary: 'custom scheme' });
+    const error = await jira.setPriority('OPS-1', 'P2').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'refused',
+      code: 'TRACKER_REQUEST_REJECTED',
+      details: { fields: ['priority'], ticket: 'OPS-1', status: 400 },
+    });
+    expect((error as Error).message).toContain(
+      'to set the priority of OPS-1 to High (P2) (400) (Jira says: priority: The priority selected is invalid.)',
+    );
+    expect(fake.issue('OPS-1')?.priority).toBeUndefined();
+    expect(fake.requests().filter((r) => r.method === 'put')).toHaveLength(1);
+  });
+
+  it('retries a priority edit whose answer was lost: the edit applies once, the client succeeds', async () => {
+    await jira.create({ summary: 'lost answer' });
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'put',
+      path: '/issue/OPS-1',
+      afterHandling: true,
+    });
+    const quick = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    await quick.setPriority('OPS-1', 'P4');
+    expect(fake.issue('OPS-1')?.priority).toBe('Low');
+    expect(
+      fake
+        .requests()
+        .filter((r) => r.method === 'put')
+        .map((r) => r.status),
+    ).toEqual(['reset', 204]);
+  });
+
   it('posts a comment rendered as ADF on Cloud and as wiki markup on Data Center', async () => {
     await jira.create({ summary: 'comment target' });
     const { id } = await jira.comment('OPS-1', report);
