@@ -51,7 +51,12 @@ class World {
   /** As if dispatch had put everything on the tickets. */
   markDispatched() {
     for (const i of this.state.incidents) {
-      i.ticket = { ...i.ticket, key: `OPS-${i.id.slice(4)}`, reportedGrade: i.grade.grade };
+      i.ticket = {
+        ...i.ticket,
+        key: `OPS-${i.id.slice(4)}`,
+        reportedGrade: i.grade.grade,
+        priority: i.grade.grade,
+      };
       for (const a of i.alerts) a.reported = { status: a.status, fired: a.fired };
     }
   }

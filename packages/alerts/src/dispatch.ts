@@ -2,9 +2,9 @@ import { isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
 import { alertsErrors } from './error-codes.js';
-import { type Incident, needsDispatch, unreported } from './incident.js';
+import { type Incident, needsDispatch, priorityBehind, unreported } from './incident.js';
 import { unknownIncident } from './incident-query.js';
-import { alertsComment, incidentTicket } from './ticket-doc.js';
+import { alertsComment, incidentTicket, priorityRefused } from './ticket-doc.js';
 
 export interface DispatchOptions {
   store: AlertStore;
@@ -18,6 +18,8 @@ export interface DispatchReport {
   /** Tickets made (or found made by an earlier attempt) in this pass. */
   created: { incident: string; key: string }[];
   comments: number;
+  /** Tickets whose priority was set to a changed grade in this pass. */
+  priorities: number;
   /** Incidents with writes left for a later pass (the tracker is down, or refused one). */
   waiting: string[];
   /** Writes the tracker refused (not an outage), by incident. */
@@ -79,6 +81,7 @@ async function ensureTicket(pass: Pass, incident: Incident): Promise<Incident> {
   const sending = await mutate(store, incident.id, (i) => {
     i.ticket.attempted = true;
     i.ticket.summary = incidentTicket(i).summary;
+    i.ticket.priority = i.grade.grade; // the create carries the grade as the priority
     reportedState(i);
   });
   const ref = await tracker.create(incidentTicket(sending), { deliveryId });
@@ -102,6 +105,37 @@ async function assignTicket(pass: Pass, incident: Incident, key: string): Promis
   }
   return mutate(pass.store, incident.id, (i) => {
     i.ticket.assigned = true;
+  });
+}
+
+/**
+ * Sets the ticket's priority to the grade in force, before the comment that announces the grade
+ * goes: a crash between the two leaves the comment queued (sent once later), and setting the
+ * priority again is harmless. A refusal (the project's priority scheme lacks the name) is kept on
+ * the incident and said in the senior's re-grade comment, which still goes; a grade changed by
+ * the rules says it in its alerts comment (alertsComment).
+ */
+async function syncPriority(pass: Pass, incident: Incident, key: string): Promise<Incident> {
+  const { grade } = incident.grade;
+  try {
+    await pass.tracker.setPriority(key, grade);
+  } catch (e) {
+    if (!isOpsbookError(e) || e.kind !== 'refused') throw e;
+    const refusal = { grade, message: e.message, at: pass.now().toISOString() };
+    return mutate(pass.store, incident.id, (i) => {
+      i.ticket.priorityError = refusal;
+      // The senior's re-grade comment (a re-grade stays in force once made: the rules no longer
+      // change the grade), unless a send of it may have happened already.
+      const comment = i.regrades.length
+        ? i.comments.findLast((c) => c.kind === 'regrade' && c.commentId === undefined)
+        : undefined;
+      if (comment && !comment.attempted) comment.body.blocks.push(priorityRefused(refusal));
+    });
+  }
+  pass.report.priorities++;
+  return mutate(pass.store, incident.id, (i) => {
+    i.ticket.priority = grade;
+    delete i.ticket.priorityError;
   });
 }
 
@@ -161,6 +195,7 @@ async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
   const key = incident.ticket.key!;
   if (incident.assignee && !incident.ticket.assigned && incident.ticket.assignError === undefined)
     incident = await assignTicket(pass, incident, key);
+  if (priorityBehind(incident)) incident = await syncPriority(pass, incident, key);
   incident = await queueBatch(pass, incident);
   for (const batch of incident.comments.filter((c) => c.commentId === undefined))
     incident = await sendComment(pass, incident, key, batch.n);
@@ -172,8 +207,9 @@ function oldestFirst(a: Incident, b: Incident): number {
 
 /**
  * Brings the tracker up to date with the incidents: one ticket per incident (summary, grade as
- * priority, the alerts as a table, sources, hosts, suggested runbooks, assignee), then one
- * comment per batch of alerts the ticket does not show yet, and each senior's re-grade. Every
+ * priority, the alerts as a table, sources, hosts, suggested runbooks, assignee), the priority
+ * of a grade changed since, then one comment per batch of alerts the ticket does not show yet,
+ * and each senior's re-grade. Every
  * write is recorded in the store before and after it is sent, and carries a delivery id, so a
  * crash or restart never doubles a ticket or a comment. One dispatcher runs at a time (the
  * store's dispatch lock); a tracker outage stops the pass and leaves the rest for the next one.
@@ -182,6 +218,7 @@ export async function dispatchIncidents(options: DispatchOptions): Promise<Dispa
   const report: DispatchReport = {
     created: [],
     comments: 0,
+    priorities: 0,
     waiting: [],
     refused: [],
     busy: false,

@@ -64,6 +64,13 @@ export interface TicketDispatch {
   assignError?: string;
   /** The grade the ticket last showed (its priority, or a comment since). */
   reportedGrade?: Grade;
+  /** The grade the ticket's priority field is known to show (sent with the create, then set). */
+  priority?: Grade;
+  /**
+   * Why the tracker refused the priority of this grade (e.g. the project's priority scheme lacks
+   * the name): said on the ticket with the comment, not retried for this grade.
+   */
+  priorityError?: { grade: Grade; message: string; at: string };
   /** The last refusal of a write for this incident (retried on later passes). */
   lastError?: { code: string; message: string; at: string };
 }
@@ -137,11 +144,22 @@ export function unreported(incident: Pick<Incident, 'alerts'>): IncidentAlert[] 
   );
 }
 
-/** Whether the tracker still lacks something of the incident: its ticket, assignee or a comment. */
+/** Whether the ticket's priority is not the grade in force yet (and was not refused for it). */
+export function priorityBehind(incident: Pick<Incident, 'grade' | 'ticket'>): boolean {
+  const { grade } = incident.grade;
+  const t = incident.ticket;
+  return t.key !== undefined && t.priority !== grade && t.priorityError?.grade !== grade;
+}
+
+/**
+ * Whether the tracker still lacks something of the incident: its ticket, assignee, priority or
+ * a comment.
+ */
 export function needsDispatch(incident: Incident): boolean {
   const t = incident.ticket;
   return (
     !t.key ||
+    priorityBehind(incident) ||
     (incident.assignee !== undefined && !t.assigned && t.assignError === undefined) ||
     t.reportedGrade !== incident.grade.grade ||
     incident.comments.some((c) => c.commentId === undefined) ||

@@ -180,6 +180,9 @@ export function alertsComment(
     ...sourceLinks(changes.filter((a) => !a.reported)),
   ];
   if (gradeChanged) blocks.push(...gradeBlocks(incident.grade));
+  const refusal = incident.ticket.priorityError;
+  if (gradeChanged && refusal?.grade === incident.grade.grade)
+    blocks.push(priorityRefused(refusal));
   blocks.push(
     para(
       text(
@@ -188,6 +191,15 @@ export function alertsComment(
     ),
   );
   return { blocks };
+}
+
+/** Said with the grade when the tracker refused to set the ticket's priority to match it. */
+export function priorityRefused(refusal: { grade: string; message: string }): Block {
+  return para(
+    text(
+      `The ticket's priority still shows the earlier grade: the tracker refused to set it for ${refusal.grade} (${refusal.message}). The grade ${refusal.grade} stands in opsbook; set the priority by hand, or add it to the project's priority scheme.`,
+    ),
+  );
 }
 
 /** The comment recording a senior's re-grade. */

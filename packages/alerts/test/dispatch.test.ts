@@ -201,7 +201,20 @@ describe.each([
       by,
     });
     expect(from).toBe('P3');
-    await processAlerts(pipeline);
+    expect(fake.issue('OPS-1')!.priority).toBe('Medium');
+    const sent = fake.requests().length;
+    const pass = await processAlerts(pipeline);
+    expect(pass.dispatched).toMatchObject({ priorities: 1, comments: 1, waiting: [] });
+    expect(fake.issue('OPS-1')!.priority).toBe('High');
+    // The priority first, then the comment that says so.
+    expect(
+      fake
+        .requests()
+        .slice(sent)
+        .filter((r) => r.method !== 'get')
+        .map((r) => `${r.method} ${r.path.slice(basePath.length).replace(/^\/rest\/api\/\d/, '')}`),
+    ).toEqual(['put /issue/OPS-1', 'post /issue/OPS-1/comment']);
+    expect((await store.incident('INC-1'))?.ticket).toMatchObject({ priority: 'P2' });
     const comments = fake.issue('OPS-1')!.comments;
     expect(comments).toHaveLength(1);
     expect(plain(comments[0])).toContain('Re-graded P3 → P2');
@@ -222,6 +235,81 @@ describe.each([
     await processAlerts(pipeline);
     expect((await store.incident('INC-1'))?.grade.grade).toBe('P2');
     expect(JSON.stringify(fake.issue('OPS-1')!.comments[1])).not.toContain('Grade P');
+  });
+
+  it('sets the priority and posts the re-grade comment once when answers are lost or the pass dies between them', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    await regradeIncident(store, 'INC-1', { grade: 'P1', reason: 'customer-facing', at: 'now' });
+    // Jira applies the edit but the answer is lost, four times: the pass stops before the comment.
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'put',
+      path: '/issue/OPS-1',
+      afterHandling: true,
+      times: 4,
+    });
+    const lost = await processAlerts(pipeline);
+    expect(lost.dispatched).toMatchObject({ comments: 0, waiting: ['INC-1'] });
+    expect(fake.issue('OPS-1')!.priority).toBe('Highest');
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
+    // Next pass: the edit again (harmless), then the comment; its answer is lost too.
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'post',
+      path: '/comment',
+      afterHandling: true,
+    });
+    expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({ comments: 0, waiting: [] });
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
+    expect(plain(fake.issue('OPS-1')!.comments[0])).toContain('Re-graded P3 → P1');
+    expect(fake.issue('OPS-1')!.priority).toBe('Highest');
+    // Nothing left: no more writes.
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+      priorities: 0,
+      comments: 0,
+    });
+  });
+
+  it("still posts the re-grade comment, saying so, when the project's priority scheme lacks the name", async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorities: ['Highest', 'Medium', 'Low'] });
+    pipeline.tracker = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      effects: { sleep: async () => undefined },
+    });
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    await regradeIncident(store, 'INC-1', { grade: 'P2', reason: 'one host', at: 'now' });
+    const pass = await processAlerts(pipeline);
+    expect(pass.dispatched).toMatchObject({ priorities: 0, comments: 1, waiting: [], refused: [] });
+    expect(fake.issue('OPS-1')!.priority).toBe('Medium');
+    const comments = fake.issue('OPS-1')!.comments;
+    expect(comments).toHaveLength(1);
+    expect(plain(comments[0])).toContain('Re-graded P3 → P2');
+    expect(plain(comments[0])).toContain(
+      "The ticket's priority still shows the earlier grade: the tracker refused to set it for P2",
+    );
+    expect(plain(comments[0])).toContain('The priority selected is invalid.');
+    const incident = await store.incident('INC-1');
+    expect(incident?.grade.grade).toBe('P2');
+    expect(incident?.ticket).toMatchObject({
+      priority: 'P3',
+      priorityError: { grade: 'P2', message: expect.stringContaining('(400)') },
+    });
+    // Not retried for that grade: the next pass writes nothing.
+    const writes = fake.requests().filter((r) => r.method !== 'get').length;
+    await processAlerts(pipeline);
+    expect(fake.requests().filter((r) => r.method !== 'get')).toHaveLength(writes);
+    // A later re-grade to a priority the scheme has is set, and the refusal is forgotten.
+    await regradeIncident(store, 'INC-1', { grade: 'P1', reason: 'spreading', at: 'now' });
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+      priorities: 1,
+      comments: 1,
+    });
+    expect(fake.issue('OPS-1')!.priority).toBe('Highest');
+    expect(plain(fake.issue('OPS-1')!.comments[1])).not.toContain('refused');
+    expect((await store.incident('INC-1'))?.ticket.priorityError).toBeUndefined();
   });
 });
 
@@ -255,6 +343,16 @@ describe('dispatch into the embedded local tracker', () => {
       const local = await tracker.read('OPS-2');
       expect(local.comments).toHaveLength(1);
       expect(docText(local.comments[0]!.body)).toMatch(/1 new alert/);
+      await regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'paging', at: 'now' });
+      await processAlerts(pipeline);
+      await processAlerts(pipeline);
+      const regraded = await tracker.read('OPS-2');
+      expect(regraded.grade).toBe('P1');
+      expect(regraded.comments).toHaveLength(2);
+      expect(docText(regraded.comments[1]!.body)).toMatch(/Re-graded P3 → P1/);
+      expect(regraded.history.filter((h) => h.field === 'grade')).toMatchObject([
+        { from: 'P3', to: 'P1' },
+      ]);
     } finally {
       await store.close();
       await temp.remove();
