@@ -192,6 +192,9 @@ function showText(i: Incident): string {
     `assigned to ${i.assignee ? `${i.assignee} (${i.assignedBy ?? ''})` : 'nobody'}${i.ticket.assignError ? ` — the tracker refused: ${i.ticket.assignError}` : ''}`,
     `grade ${i.grade.grade}: ${decisionText(i.grade)}`,
   ];
+  const refusal = i.ticket.priorityError;
+  if (refusal?.grade === i.grade.grade)
+    lines.push(`priority for ${refusal.grade} refused by the tracker: ${refusal.message}`);
   if (i.regrades.length) lines.push(`the rules say: ${i.ruleGrade.reason}`);
   for (const r of i.regrades) lines.push(`re-graded ${r.grade}: ${decisionText(r)}`);
   if (i.runbooks.length)
