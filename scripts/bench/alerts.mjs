@@ -13,7 +13,7 @@
 // alerts are counted in its intake files after it stopped (each stored once, all of them); with
 // alerts.yaml, also when its log said every alert was converged and the tickets made.
 // Goal: the receiver accepts and stores ≥ 2,000 alerts/s. The ratio is receiver ÷ bare, per round.
-//   BENCH_SIZES=2000,20000  BENCH_ROUNDS=5  BENCH_CONCURRENCY=8  BENCH_DIR=(os.tmpdir())
+//   BENCH_SIZES=2000,20000  BENCH_ROUNDS=5  BENCH_CONCURRENCY=8  BENCH_DIR=(os.tmpdir())  BENCH_BIN
 // Needs `pnpm build` first (packages/cli/dist/bin.js and the testkit's dist).
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,9 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const ALERTS_PER_HOST = 10;
 const GOAL = 2000;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.join(repo, 'packages/cli/dist/bin.js');
+// BENCH_BIN: a copy of the built CLI, so that a rebuild of packages/cli/dist during the run
+// (another engineer's) cannot change what is measured.
+const bin = process.env.BENCH_BIN ?? path.join(repo, 'packages/cli/dist/bin.js');
 const CLOCK_TICKS = 100;
 
 // The whole of the bare side: read, parse, answer. It prints its address as serve does.
