@@ -74,6 +74,10 @@ describe.each([
     };
   });
 
+  /** Jira applies the next `times` matching writes, but their answers are lost (reset). */
+  const loseAnswers = (method: string, path: string, times = 1) =>
+    fake.inject({ fault: { kind: 'reset' }, method, path, afterHandling: true, times });
+
   afterEach(async () => {
     const violations = fake.violations();
     await fake.close();
@@ -153,7 +157,7 @@ describe.each([
 
   it('never doubles a ticket or a comment when Jira applied the write but the answer was lost', async () => {
     await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
-    fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/issue', afterHandling: true });
+    loseAnswers('post', '/issue');
     const lost = await processAlerts(pipeline);
     expect(lost.dispatched).toMatchObject({ created: [], waiting: ['INC-1'] });
     expect(lost.dispatched?.unreachable).toBeDefined();
@@ -167,12 +171,7 @@ describe.each([
       [webhookPayload([{ labels: { alertname: 'X', cluster: 'cluster-1', host: 'host-003' } }])],
       '2024-05-01T10:03:00Z',
     );
-    fake.inject({
-      fault: { kind: 'reset' },
-      method: 'post',
-      path: '/comment',
-      afterHandling: true,
-    });
+    loseAnswers('post', '/comment');
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual([]);
     expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
@@ -242,24 +241,13 @@ describe.each([
     await processAlerts(pipeline);
     await regradeIncident(store, 'INC-1', { grade: 'P1', reason: 'customer-facing', at: 'now' });
     // Jira applies the edit but the answer is lost, four times: the pass stops before the comment.
-    fake.inject({
-      fault: { kind: 'reset' },
-      method: 'put',
-      path: '/issue/OPS-1',
-      afterHandling: true,
-      times: 4,
-    });
+    loseAnswers('put', '/issue/OPS-1', 4);
     const lost = await processAlerts(pipeline);
     expect(lost.dispatched).toMatchObject({ comments: 0, waiting: ['INC-1'] });
     expect(fake.issue('OPS-1')!.priority).toBe('Highest');
     expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
     // Next pass: the edit again (harmless), then the comment; its answer is lost too.
-    fake.inject({
-      fault: { kind: 'reset' },
-      method: 'post',
-      path: '/comment',
-      afterHandling: true,
-    });
+    loseAnswers('post', '/comment');
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
     expect((await processAlerts(pipeline)).dispatched).toMatchObject({ comments: 0, waiting: [] });
     expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
