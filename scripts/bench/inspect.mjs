@@ -16,7 +16,8 @@
 // host and task, as in a real fleet). Each measurement is a fresh process under /usr/bin/time
 // (wall, user+sys of the process tree, peak RSS of its largest process) plus sshd's CPU (the
 // collectors run under sshd, on the same 2 cores); BENCH_RUNS rounds, interleaved, medians and
-// per-round ratios reported. Needs root and the packages built (pnpm build). Everything it starts
+// per-round ratios reported, with the load average each run started at and PASS/FAIL at every
+// size. Needs root and the packages built (pnpm build). Everything it starts
 // is stopped by PID; the temp dir, the authorized_keys it wrote and the user it created are removed.
 //
 //   node scripts/bench/inspect.mjs                 full run: 50 and 200 hosts, 3 rounds
@@ -31,6 +32,7 @@
 //   BENCH_ANSIBLE_FORKS=50 …                       Ansible's -f (default 50, the runbook's concurrency)
 //   BENCH_TIMEOUT_S=1200 …                         per-command limit (default 600 s)
 import { cp, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { count, measure, opsbookRunId, readJournal } from './bench-measure.mjs';
 import { isStopping, stopOnSignals } from './bench-processes.mjs';
@@ -212,11 +214,15 @@ async function measureAll(world, checklist) {
   const only = process.env.BENCH_TOOLS?.split(',');
   const chosen = only ? cases.filter((c) => only.some((w) => c.tool.includes(w))) : cases;
   for (const c of chosen) c.samples = [];
-  // Rounds interleave the tools so that a slow phase of the machine does not land on one tool.
+  // Rounds interleave the tools, in the opposite order every other round, so that a slow phase
+  // of the machine does not land on one tool; each sample keeps the load average it started at.
   for (let round = 1; round <= runs; round++) {
-    for (const c of chosen) {
+    for (const c of round % 2 ? chosen : [...chosen].reverse()) {
       if (isStopping()) throw new Error('interrupted');
-      c.samples.push(await measure(c, world, commandTimeoutMs));
+      const load = loadavg()[0];
+      const sample = await measure(c, world, commandTimeoutMs);
+      sample.load ??= load;
+      c.samples.push(sample);
       console.error(describeRound(c, round, runs));
     }
   }
