@@ -21,7 +21,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const { makeAlertBurst, postWebhooks } = await import('@opsbook/testkit/alert-burst');
+const { clusterAlertRules, makeAlertBurst, postWebhooks } = await import(
+  '@opsbook/testkit/alert-burst'
+);
 
 const SIZES = (process.env.BENCH_SIZES ?? '2000,20000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -110,19 +112,7 @@ async function countStored(stateDir) {
 
 const CONFIG = 'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\ntracker: {kind: local}\n';
 // One incident per cluster (makeAlertBurst's four), graded, with a runbook and an owner.
-const RULES = `apiVersion: opsbook/v1
-kind: AlertRules
-version: 1
-correlate:
-  - {name: cluster, by: {labels: [cluster]}}
-grading:
-  rules:
-    - {grade: P1, when: {minSeverity: critical, minHosts: 10}}
-runbooks:
-  - {match: {alertname: DiskFull}, runbook: disk-cleanup}
-ownership:
-  default: {roundRobin: [alice, bob]}
-`;
+const RULES = clusterAlertRules({ owners: ['alice', 'bob'], p1MinHosts: 10 });
 
 /** Seconds since `started` until serve's log says every alert was converged (bounded). */
 async function untilConverged(server, alerts, started) {

@@ -1,6 +1,11 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { makeAlertBurst, type PostOutcome, postWebhooks } from '@opsbook/testkit/alert-burst';
+import {
+  clusterAlertRules,
+  makeAlertBurst,
+  type PostOutcome,
+  postWebhooks,
+} from '@opsbook/testkit/alert-burst';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -156,19 +161,7 @@ describe('opsbook alerts serve killed mid-burst', () => {
       );
       await writeFile(
         path.join(temp.dir, 'alerts.yaml'),
-        `apiVersion: opsbook/v1
-kind: AlertRules
-version: 1
-correlate:
-  - {name: cluster, by: {labels: [cluster]}}
-grading:
-  rules:
-    - {grade: P1, when: {minSeverity: critical, minHosts: 10}}
-runbooks:
-  - {match: {alertname: DiskFull}, runbook: disk-cleanup}
-ownership:
-  default: {roundRobin: [${jira.users.map((u) => u.name).join(', ')}]}
-`,
+        clusterAlertRules({ owners: jira.users.map((u) => u.name), p1MinHosts: 10 }),
       );
       const { bodies, keys } = burst();
       // The kill comes once tickets exist and more alerts are on their way to them as comments.

@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { alertFingerprint } from '@opsbook/testkit/alert-burst';
+import type { AlertRecord } from '@opsbook/alerts';
+import { alertFingerprint, clusterAlertRules } from '@opsbook/testkit/alert-burst';
 import { type AlertingStack, startAlertingStack } from '@opsbook/testkit/alertmanager';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import {
@@ -22,36 +23,7 @@ import { runCli } from './run-cli.js';
  * the spec-validating Jira fake (Cloud).
  */
 
-interface Stored {
-  fingerprint: string;
-  startsAt: string;
-  status: 'firing' | 'resolved';
-  endsAt?: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  generatorURL?: string;
-  receiver?: string;
-}
-
 const TOKEN = 'e2e-token-4f7c';
-
-/** One incident per cluster; critical on two hosts or more is P1, a warning P3. */
-function alertsYaml(owners: string[]): string {
-  return `apiVersion: opsbook/v1
-kind: AlertRules
-version: 3
-correlate:
-  - {name: cluster, by: {labels: [cluster]}}
-grading:
-  rules:
-    - {grade: P1, when: {minSeverity: critical, minHosts: 2}}
-    - {grade: P3, when: {minSeverity: warning}}
-runbooks:
-  - {match: {alertname: DiskFull}, runbook: disk-cleanup}
-ownership:
-  default: {roundRobin: [${owners.join(', ')}]}
-`;
-}
 
 /** A Jira field's text, whatever its form (ADF on Cloud). */
 const plain = (value: unknown) => JSON.stringify(value).replaceAll('\\\\', '');
@@ -64,12 +36,12 @@ describe('Prometheus -> Alertmanager -> opsbook alerts serve -> Jira', () => {
   let stack: AlertingStack;
   let hosts: FakeHost[];
 
-  async function stored(): Promise<Stored[]> {
+  async function stored(): Promise<AlertRecord[]> {
     const dir = path.join(temp.dir, 'state', 'alerts', 'intake');
-    const records: Stored[] = [];
+    const records: AlertRecord[] = [];
     for (const name of await readdir(dir).catch(() => [] as string[]))
       for (const line of (await readFile(path.join(dir, name), 'utf8')).split('\n'))
-        if (line) records.push(JSON.parse(line) as Stored);
+        if (line) records.push(JSON.parse(line) as AlertRecord);
     return records;
   }
 
@@ -97,7 +69,13 @@ describe('Prometheus -> Alertmanager -> opsbook alerts serve -> Jira', () => {
     );
     await writeFile(
       path.join(temp.dir, 'alerts.yaml'),
-      alertsYaml(jira.users.map((u) => u.accountId)),
+      // One incident per cluster; critical on two hosts or more is P1, a warning P3.
+      clusterAlertRules({
+        owners: jira.users.map((u) => u.accountId),
+        p1MinHosts: 2,
+        warningsP3: true,
+        version: 3,
+      }),
     );
     serve = await startServe(['--listen', '127.0.0.1:0', '--verbose'], {
       cwd: temp.dir,

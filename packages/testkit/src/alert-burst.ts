@@ -112,6 +112,35 @@ export function makeAlertBurst(options: AlertBurstOptions): WebhookPayload[] {
   return payloads;
 }
 
+/**
+ * An alerts.yaml (kind AlertRules) for a burst's world: one incident per `cluster` label,
+ * critical on at least `p1MinHosts` hosts graded P1 (and, with `warningsP3`, any warning P3),
+ * DiskFull suggesting the runbook disk-cleanup, owners taken round robin.
+ */
+export function clusterAlertRules(options: {
+  owners: readonly string[];
+  p1MinHosts: number;
+  warningsP3?: boolean;
+  version?: number;
+}): string {
+  return [
+    'apiVersion: opsbook/v1',
+    'kind: AlertRules',
+    `version: ${options.version ?? 1}`,
+    'correlate:',
+    '  - {name: cluster, by: {labels: [cluster]}}',
+    'grading:',
+    '  rules:',
+    `    - {grade: P1, when: {minSeverity: critical, minHosts: ${options.p1MinHosts}}}`,
+    ...(options.warningsP3 ? ['    - {grade: P3, when: {minSeverity: warning}}'] : []),
+    'runbooks:',
+    '  - {match: {alertname: DiskFull}, runbook: disk-cleanup}',
+    'ownership:',
+    `  default: {roundRobin: [${options.owners.join(', ')}]}`,
+    '',
+  ].join('\n');
+}
+
 /** Alertmanager's fingerprint of a label set: FNV-1a 64 over name 0xff value 0xff, names sorted. */
 export function alertFingerprint(labels: Readonly<Record<string, string>>): string {
   const prime = 1099511628211n;
