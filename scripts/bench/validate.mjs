@@ -16,8 +16,12 @@
 //                                            checkout's packages/cli/dist/bin.js)
 //   BENCH_SOURCES=disk-cleanup,…             the runbooks to copy (default: all of runbooks/; an
 //                                            older build may not read a newer kind of runbook)
+//   BENCH_CALLGRIND=1                        also count each row's instructions once under valgrind
+//                                            (callgrind): all threads, and the main thread alone. A
+//                                            count does not depend on the machine's load, as wall
+//                                            times do; it leaves out waits (I/O, page faults).
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -138,6 +142,52 @@ try {
   );
   console.log(failed ? `${failed} row(s) FAIL` : 'every row PASS');
   process.exitCode = failed ? 1 : 0;
+  if (process.env.BENCH_CALLGRIND) await countInstructions(rows, work);
 } finally {
   await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * Each row's instructions, counted once under callgrind: the sum over every thread (V8 compiles
+ * and collects garbage on helper threads) and the main thread's alone (what a free second core
+ * takes off the wall time), each with its ratio to the floor's.
+ */
+async function countInstructions(rows, dir) {
+  const counts = [];
+  for (const row of rows) {
+    const out = path.join(dir, 'callgrind');
+    await rm(out, { recursive: true, force: true });
+    await mkdir(out);
+    const r = spawnSync(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--separate-threads=yes',
+        '--smc-check=all',
+        `--callgrind-out-file=${path.join(out, 'cg.out')}`,
+        process.execPath,
+        ...row.args,
+      ],
+      { cwd: row.cwd, encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`valgrind ${row.label} failed: ${r.stderr.slice(-2000)}`);
+    const perThread = [];
+    for (const f of (await readdir(out)).sort()) {
+      const m = /^summary: (\d+)$/m.exec(await readFile(path.join(out, f), 'utf8'));
+      if (m) perThread.push(Number(m[1]));
+    }
+    counts.push({ row, all: perThread.reduce((a, b) => a + b, 0), main: perThread[0] });
+  }
+  const [floor] = counts;
+  const g = (n) => `${(n / 1e6).toFixed(0)} M`;
+  console.log(`\ninstructions (valgrind --tool=callgrind, one run each):`);
+  const width = Math.max(...rows.map((r) => r.label.length)) + 2;
+  console.log(
+    `${'command'.padEnd(width)}${'all threads'.padStart(13)}${'÷ floor'.padStart(9)}${'main thread'.padStart(13)}${'÷ floor'.padStart(9)}`,
+  );
+  for (const c of counts) {
+    console.log(
+      `${c.row.label.padEnd(width)}${g(c.all).padStart(13)}${`${(c.all / floor.all).toFixed(2)}×`.padStart(9)}${g(c.main).padStart(13)}${`${(c.main / floor.main).toFixed(2)}×`.padStart(9)}`,
+    );
+  }
 }
