@@ -27,6 +27,9 @@ export async function withLockFile<T>(
   }
 }
 
+/** Stale locks broken without counting them as tries, per acquisition. */
+const MAX_FREE_BREAKS = 10;
+
 async function acquireLock(
   lock: string,
   options: LockOptions,
@@ -35,11 +38,22 @@ async function acquireLock(
   const retries = options.retries ?? 600;
   const delay = options.retryDelayMs ?? 50;
   let holder: number | undefined;
-  for (let attempt = 0; attempt <= retries; attempt++) {
+  let breaks = 0;
+  for (let attempt = 0; attempt <= retries; ) {
     if (await tryCreateLock(lock)) return;
     holder = await readHolder(lock);
-    if (holder !== undefined && !isAlive(holder) && (await breakStaleLock(lock, holder))) continue;
-    await sleep(1 + Math.random() * delay);
+    // Breaking a dead holder's lock is not a try: with `retries: 0` the lock a killed process
+    // left is taken at once. Bounded, so that a lock broken again and again still ends.
+    if (
+      holder !== undefined &&
+      !isAlive(holder) &&
+      breaks < MAX_FREE_BREAKS &&
+      (await breakStaleLock(lock, holder))
+    ) {
+      breaks++;
+      continue;
+    }
+    if (++attempt <= retries) await sleep(1 + Math.random() * delay);
   }
   throw busy(holder);
 }
