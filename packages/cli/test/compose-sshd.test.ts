@@ -19,8 +19,15 @@ import {
   writeRunbook,
 } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
-import { hostOf, readJournal, runApproval } from './run-outcome.js';
-import { dirParam, header } from './runbook-fixtures.js';
+import { hostOf, readJournal, runApproval, stepEndsOf } from './run-outcome.js';
+import {
+  dirParam,
+  header,
+  logTidy,
+  maintenance,
+  maintenanceStepsOk,
+  TIDY_SCRIPT,
+} from './runbook-fixtures.js';
 
 /*
  * Issue 20 item 3: a runbook step `uses: runbook:NAME@RANGE` runs another runbook's phases inside
@@ -29,82 +36,6 @@ import { dirParam, header } from './runbook-fixtures.js';
  * digests the approval names) is refused before any host is touched. Then a composed run over
  * real sshd, through the binary, with its plan showing the composed steps.
  */
-
-/** The composed runbook: every phase leaves a marker; `fail` makes its main step fail. */
-function logTidy(version: string, tidyScript = TIDY_SCRIPT): RunbookFixture {
-  return {
-    version,
-    yaml: `${header('log-tidy', 'change', 'P3')}spec:
-  params:
-${dirParam}    keep: {type: integer, default: 7, minimum: 1, description: Days to keep}
-    label: {type: string, default: none, description: A label written as it is}
-    fail: {type: boolean, default: false, description: Fail the tidy step}
-  targets: {default: all, concurrency: 10, maxFailures: 5}
-  prechecks:
-    - id: pre
-      name: Leave a marker first
-      run: touch {{ params.dir }}/{{ host.name }}.tidy-pre
-  steps:
-    - id: tidy
-      name: Keep the days, by script
-      script: scripts/tidy.sh
-    - id: label
-      name: Write the label byte for byte
-      run: printf %s {{ params.label }} > {{ params.dir }}/{{ host.name }}.label
-    - id: maybe-fail
-      name: Fail when asked
-      run: test {{ params.fail }} = false
-  postchecks:
-    - id: check
-      name: The script ran
-      run: test -f {{ params.dir }}/{{ host.name }}.tidy-keep
-  rollback:
-    - id: undo
-      name: Undo the tidy
-      run: touch {{ params.dir }}/{{ host.name }}.tidy-undo
-  evidence:
-    - id: list
-      name: What is there
-      run: ls {{ params.dir }}
-`,
-    files: { 'scripts/tidy.sh': tidyScript },
-  };
-}
-
-const TIDY_SCRIPT = `#!/bin/sh
-set -eu
-printf '%s\\n' "$OPSBOOK_PARAM_KEEP" > "$OPSBOOK_PARAM_DIR/$OPSBOOK_HOST.tidy-keep"
-`;
-
-/** The composite: a step of its own, the composed runbook, another step; and its own rollback. */
-const maintenance: RunbookFixture = {
-  yaml: `${header('maintenance', 'change', 'P3')}spec:
-  params:
-${dirParam}    days: {type: integer, default: 14, minimum: 1, description: Days of logs to keep}
-    note: {type: string, default: routine, description: A note for the label}
-    fail: {type: boolean, default: false, description: Make the tidy fail}
-  targets: {default: all, concurrency: 10, maxFailures: 5}
-  steps:
-    - id: before
-      name: Before the tidy
-      run: touch {{ params.dir }}/{{ host.name }}.before
-    - id: tidy
-      name: Tidy the logs
-      uses: runbook:log-tidy@^1.2.0
-      with:
-        dir: "{{ params.dir }}"
-        keep: "{{ params.days }}"
-        label: "note: {{ params.note }}"
-        fail: "{{ params.fail }}"
-    - id: after
-      name: After the tidy
-      run: touch {{ params.dir }}/{{ host.name }}.after
-  rollback:
-    - id: undo-all
-      name: The composite's own rollback
-      run: touch {{ params.dir }}/{{ host.name }}.maintenance-undo
-`,
-};
 
 /** A composed runbook with a secret param, and a composite that hands it its own secret. */
 const pushToken: RunbookFixture = {
@@ -332,21 +263,7 @@ describe('a composed runbook over real sshd', () => {
       ),
     );
     const journal = await readJournal(r.doc!.journal.path);
-    const h1 = journal
-      .filter((e) => e.type === 'step-end' && e.host === 'h1')
-      .map((e) => `${e.phase}:${e.step}:${e.status}`);
-    expect(h1).toEqual([
-      'steps:before:ok',
-      'prechecks:tidy/pre:ok',
-      'steps:tidy/tidy:ok',
-      'steps:tidy/label:ok',
-      'steps:tidy/maybe-fail:ok',
-      'postchecks:tidy/check:ok',
-      'evidence:tidy/list:ok',
-      // The composing step ends after its runbook: ok, since every composed phase was.
-      'steps:tidy:ok',
-      'steps:after:ok',
-    ]);
+    expect(stepEndsOf(journal, 'h1')).toEqual(maintenanceStepsOk);
     const start = journal.find((e) => e.type === 'run-start');
     expect(start?.composed).toEqual([
       expect.objectContaining({ step: 'tidy', name: 'log-tidy', version: '1.2.0' }),
@@ -376,10 +293,7 @@ describe('a composed runbook over real sshd', () => {
       'h1.tidy-undo',
     ]);
     const journal = await readJournal(r.doc!.journal.path);
-    const steps = journal
-      .filter((e) => e.type === 'step-end' && e.host === 'h1')
-      .map((e) => `${e.phase}:${e.step}:${e.status}`);
-    expect(steps).toEqual([
+    expect(stepEndsOf(journal, 'h1')).toEqual([
       'steps:before:ok',
       'prechecks:tidy/pre:ok',
       'steps:tidy/tidy:ok',

@@ -1,22 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import type { Postgres } from '@opsbook/testkit/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
+import { DistributedTeam, type Zone } from './distributed-team.js';
 import {
   createTicket,
-  createWorld,
   exists,
-  expectOk,
   type RunbookFixture,
   type RunningCli,
-  type Site,
   trackerOf,
   type World,
   waitFor,
 } from './opsbook-world.js';
-import type { CliResult } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
 import { dirParam, header, secretRunbook } from './runbook-fixtures.js';
 
@@ -43,85 +40,24 @@ ${dirParam}    seconds: {type: integer, default: 0, minimum: 0}
 `,
 };
 
+let team: DistributedTeam;
 let pg: Postgres;
 let world: World;
-let dbEnv: NodeJS.ProcessEnv;
-let databases = 0;
-const workers: RunningCli[] = [];
-const sites: Record<string, Site> = {};
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  world = await createWorld({
-    hostCount: 4,
-    runbooks: { counted: countedRunbook, 'secret-token': secretRunbook },
-  });
-  // h1, h2 in dc1; h3, h4 in dc2.
-  await world.writeInventory({
-    vars: {
-      h1: { opsbook_zone: 'dc1' },
-      h2: { opsbook_zone: 'dc1' },
-      h3: { opsbook_zone: 'dc2' },
-      h4: { opsbook_zone: 'dc2' },
-    },
-  });
-  await mkdir(world.stateDir, { recursive: true });
-  // Each worker is another machine: its own working copy, trust pin and state dir.
-  for (const zone of ['dc1', 'dc2']) sites[zone] = await world.createSite(`worker-${zone}`);
+  team = await DistributedTeam.start({ counted: countedRunbook, 'secret-token': secretRunbook });
+  ({ pg, world } = team);
 });
 afterAll(async () => {
-  await world?.remove();
-  await pg?.dispose();
+  await team?.remove();
 });
 afterEach(async () => {
-  for (const w of workers.splice(0)) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.done;
-  }
+  await team?.stopAll();
 });
 
-/** A new migrated database; every command of the test uses it through OPSBOOK_DATABASE_URL. */
-async function freshDatabase(): Promise<string> {
-  const name = `distribute_${++databases}`;
-  await pg.psql(`create database ${name}`);
-  dbEnv = {
-    OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${name}`,
-  };
-  await expectOk(world.opsbook(['db', 'migrate'], { env: dbEnv }), 'opsbook db migrate');
-  return name;
-}
-
-async function startWorker(zone: 'dc1' | 'dc2', env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
-  const worker = sites[zone]!.spawnOpsbook(['worker', '--zone', zone], {
-    env: { ...dbEnv, ...env },
-  });
-  workers.push(worker);
-  await waitFor(() => {
-    if (worker.child.exitCode !== null)
-      throw new Error(`the ${zone} worker exited ${worker.child.exitCode}:\n${worker.stderr()}`);
-    return worker.stderr().includes('worker ready');
-  }, `the ${zone} worker`);
-  return worker;
-}
-
-/**
- * The submitting command's result; if it has not ended after 90 s, fails with what it and every
- * worker said (a hang should explain itself).
- */
-async function finished(run: RunningCli): Promise<CliResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const said = workers.map((w, i) => `--- process ${i}:\n${w.stderr()}`).join('\n');
-      reject(new Error(`opsbook run --distribute did not end in 90 s:\n${said}`));
-    }, 90_000);
-  });
-  try {
-    return await Promise.race([run.done, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const freshDatabase = () => team.freshDatabase();
+const startWorker = (zone: Zone, env: NodeJS.ProcessEnv = {}) => team.startWorker(zone, { env });
+const finished = (run: RunningCli) => team.finished(run);
 
 async function markerDir(name: string): Promise<string> {
   const dir = path.join(world.markerDir, name);
@@ -139,7 +75,7 @@ async function approved(name: string, dir: string, seconds: number, target = 'al
   return approvedFile(world, 'counted', `${name}.json`, [world.people.alice], {
     params: { dir, seconds: String(seconds) },
     target,
-    env: dbEnv,
+    env: team.dbEnv,
   });
 }
 
@@ -150,10 +86,7 @@ describe('opsbook run --distribute', () => {
     const dc2 = await startWorker('dc2');
     const dir = await markerDir('two-zones');
     const file = await approved('two-zones', dir, 0);
-    const run = world.spawnOpsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
-      env: dbEnv,
-    });
-    workers.push(run);
+    const run = team.submit(['run', file, '--distribute', '--shard-size', '1', '--json']);
     const r = await finished(run);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as RunDoc;
@@ -174,10 +107,10 @@ describe('opsbook run --distribute', () => {
       expect(dc2.stderr()).toContain(`${h} ok`);
       expect(dc1.stderr()).not.toContain(`${h} ok`);
     }
-    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: dbEnv });
+    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: team.dbEnv });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toContain(`✓ ${doc.runId}  intact (complete`);
-    const list = await world.opsbook(['runs', 'list', '--json'], { env: dbEnv });
+    const list = await world.opsbook(['runs', 'list', '--json'], { env: team.dbEnv });
     const runs = (JSON.parse(list.stdout) as { runs: { runId: string; status: string }[] }).runs;
     expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('ok');
   });
@@ -188,8 +121,7 @@ describe('opsbook run --distribute', () => {
     await startWorker('dc2');
     const dir = await markerDir('killed');
     const file = await approved('killed', dir, 20, 'h1:h3');
-    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
-    workers.push(run);
+    const run = team.submit(['run', file, '--distribute', '--json']);
     await waitFor(
       () => exists(path.join(dir, 'h1.runs')) && exists(path.join(dir, 'h3.runs')),
       'h1 and h3 to start',
@@ -210,9 +142,9 @@ describe('opsbook run --distribute', () => {
     expect(again.stderr()).not.toContain('job ');
     expect(await runsOf(dir, 'h1')).toBe(1);
     expect(await runsOf(dir, 'h3')).toBe(1);
-    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: dbEnv });
+    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: team.dbEnv });
     expect(verify.code, verify.stdout).toBe(0);
-    const list = await world.opsbook(['runs', 'list', '--json'], { env: dbEnv });
+    const list = await world.opsbook(['runs', 'list', '--json'], { env: team.dbEnv });
     const runs = (JSON.parse(list.stdout) as { runs: { runId: string; status: string }[] }).runs;
     expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('unreachable');
   });
@@ -225,10 +157,7 @@ describe('opsbook run --distribute', () => {
     // A step longer than the 10 s after which a free lease means a dead worker: the workers
     // must take their leases back as soon as the server is back, not at their next event.
     const file = await approved('restart', dir, 14);
-    const run = world.spawnOpsbook(['run', file, '--distribute', '--shard-size', '1', '--json'], {
-      env: dbEnv,
-    });
-    workers.push(run);
+    const run = team.submit(['run', file, '--distribute', '--shard-size', '1', '--json']);
     await waitFor(
       async () => (await readdir(dir)).filter((f) => f.endsWith('.runs')).length === 4,
       'every host to start',
@@ -242,9 +171,11 @@ describe('opsbook run --distribute', () => {
       expect(await runsOf(dir, h)).toBe(1);
       expect(exists(path.join(dir, `${h}.after`))).toBe(true);
     }
-    const verify = await world.opsbook(['journal', 'verify', doc.runId, '--json'], { env: dbEnv });
+    const verify = await world.opsbook(['journal', 'verify', doc.runId, '--json'], {
+      env: team.dbEnv,
+    });
     expect(verify.code, verify.stdout).toBe(0);
-    const show = await world.opsbook(['runs', 'show', doc.runId, '--json'], { env: dbEnv });
+    const show = await world.opsbook(['runs', 'show', doc.runId, '--json'], { env: team.dbEnv });
     const shown = JSON.parse(show.stdout) as { events?: { type: string }[] };
     if (shown.events) expect(shown.events.filter((e) => e.type === 'host-end')).toHaveLength(4);
   });
@@ -255,8 +186,7 @@ describe('opsbook run --distribute', () => {
     const dir = await markerDir('tampered');
     // Approved for h1 (dc1) and h3 (dc2); h4 is in the inventory but not approved.
     const file = await approved('tampered', dir, 0, 'h1:h3');
-    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
-    workers.push(run);
+    const run = team.submit(['run', file, '--distribute', '--json']);
     let shardKey = '';
     await waitFor(async () => {
       shardKey = (
@@ -296,8 +226,7 @@ describe('opsbook run --distribute', () => {
     // A valid approval of the same runbook, for h4 only: it must not ride on this run's claim.
     const other = await approved('swapped-other', dir, 0, 'h4');
     const otherBytes = (await readFile(other)).toString('base64');
-    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
-    workers.push(run);
+    const run = team.submit(['run', file, '--distribute', '--json']);
     let shardKey = '';
     await waitFor(async () => {
       shardKey = (
@@ -325,8 +254,7 @@ describe('opsbook run --distribute', () => {
     await startWorker('dc1');
     const dir = await markerDir('interrupted');
     const file = await approved('interrupted', dir, 0, 'h1:h3');
-    const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
-    workers.push(run);
+    const run = team.submit(['run', file, '--distribute', '--json']);
     await waitFor(() => exists(path.join(dir, 'h1.after')), 'h1 to run on the dc1 worker');
     run.child.kill('SIGINT');
     const r = await finished(run);
@@ -353,16 +281,10 @@ describe('opsbook run --distribute', () => {
     const file = await approvedFile(world, 'secret-token', 'secret.json', [world.people.alice], {
       params: { dir },
       target: 'h1:h3',
-      env: { ...dbEnv, OPSBOOK_PARAM_TOKEN: 'placeholder-token' },
+      env: { ...team.dbEnv, OPSBOOK_PARAM_TOKEN: 'placeholder-token' },
     });
     // The submitter has no token at all: it never needs one, and so can never queue one.
-    const r = await finished(
-      (() => {
-        const run = world.spawnOpsbook(['run', file, '--distribute', '--json'], { env: dbEnv });
-        workers.push(run);
-        return run;
-      })(),
-    );
+    const r = await finished(team.submit(['run', file, '--distribute', '--json']));
     expect(r.code, r.stderr).toBe(0);
     const sha = createHash('sha256').update(token).digest('hex');
     for (const h of ['h1', 'h3'])
@@ -382,7 +304,7 @@ describe('opsbook run --distribute', () => {
     const file = await approvedFile(world, 'counted', 'ticket-run.json', [world.people.alice], {
       params: { dir, seconds: '0' },
       ticket: key,
-      env: dbEnv,
+      env: team.dbEnv,
     });
     const tracker = await trackerOf(world);
     await tracker.setProperty(key, 'opsbook.approval', {
@@ -391,11 +313,7 @@ describe('opsbook run --distribute', () => {
       signers: [world.people.alice.id],
       complete: true,
     });
-    const run = world.spawnOpsbook(
-      ['ticket', 'run', key, '--distribute', '--shard-size', '2', '--json'],
-      { env: dbEnv },
-    );
-    workers.push(run);
+    const run = team.submit(['ticket', 'run', key, '--distribute', '--shard-size', '2', '--json']);
     const r = await finished(run);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as RunDoc;
@@ -419,14 +337,11 @@ describe('opsbook run --distribute', () => {
       params: { dir, seconds: '0' },
       target: 'h3:h4',
       extra: ['--max-runs', '2'],
-      env: dbEnv,
+      env: team.dbEnv,
     });
     const [h3, h4] = [world.hosts[2]!, world.hosts[3]!];
     const distributed = async (...extra: string[]) => {
-      const run = world.spawnOpsbook(['run', file, '--distribute', '--json', ...extra], {
-        env: dbEnv,
-      });
-      workers.push(run);
+      const run = team.submit(['run', file, '--distribute', '--json', ...extra]);
       const r = await finished(run);
       return { ...r, doc: JSON.parse(r.stdout) as RunDoc & Record<string, unknown> };
     };

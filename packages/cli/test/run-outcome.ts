@@ -57,6 +57,13 @@ export async function readJournal(file: string): Promise<JournalLine[]> {
     .map((l) => JSON.parse(l) as JournalLine);
 }
 
+/** The step-end events of `host`, in order, as `phase:step:status`. */
+export function stepEndsOf(journal: readonly JournalLine[], host: string): string[] {
+  return journal
+    .filter((e) => e.type === 'step-end' && e.host === host)
+    .map((e) => `${e.phase}:${e.step}:${e.status}`);
+}
+
 /** Every journal file of a site's state dir. */
 export async function journalFiles(site: Site): Promise<string[]> {
   const dir = path.join(site.stateDir, 'runs');

@@ -146,3 +146,98 @@ echo "script got token $OPSBOOK_PARAM_TOKEN with $1"
 `,
   },
 };
+
+/*
+ * Composition (docs/composition.md): `maintenance` composes `log-tidy@^1.2.0` between two steps of
+ * its own, handing it its params through `with:`.
+ */
+
+/** The composed runbook: every phase leaves a marker; `fail` makes its main step fail. */
+export function logTidy(version: string, tidyScript = TIDY_SCRIPT): RunbookFixture {
+  return {
+    version,
+    yaml: `${header('log-tidy', 'change', 'P3')}spec:
+  params:
+${dirParam}    keep: {type: integer, default: 7, minimum: 1, description: Days to keep}
+    label: {type: string, default: none, description: A label written as it is}
+    fail: {type: boolean, default: false, description: Fail the tidy step}
+  targets: {default: all, concurrency: 10, maxFailures: 5}
+  prechecks:
+    - id: pre
+      name: Leave a marker first
+      run: touch {{ params.dir }}/{{ host.name }}.tidy-pre
+  steps:
+    - id: tidy
+      name: Keep the days, by script
+      script: scripts/tidy.sh
+    - id: label
+      name: Write the label byte for byte
+      run: printf %s {{ params.label }} > {{ params.dir }}/{{ host.name }}.label
+    - id: maybe-fail
+      name: Fail when asked
+      run: test {{ params.fail }} = false
+  postchecks:
+    - id: check
+      name: The script ran
+      run: test -f {{ params.dir }}/{{ host.name }}.tidy-keep
+  rollback:
+    - id: undo
+      name: Undo the tidy
+      run: touch {{ params.dir }}/{{ host.name }}.tidy-undo
+  evidence:
+    - id: list
+      name: What is there
+      run: ls {{ params.dir }}
+`,
+    files: { 'scripts/tidy.sh': tidyScript },
+  };
+}
+
+export const TIDY_SCRIPT = `#!/bin/sh
+set -eu
+printf '%s\\n' "$OPSBOOK_PARAM_KEEP" > "$OPSBOOK_PARAM_DIR/$OPSBOOK_HOST.tidy-keep"
+`;
+
+/** The composite: a step of its own, the composed runbook, another step; and its own rollback. */
+export const maintenance: RunbookFixture = {
+  yaml: `${header('maintenance', 'change', 'P3')}spec:
+  params:
+${dirParam}    days: {type: integer, default: 14, minimum: 1, description: Days of logs to keep}
+    note: {type: string, default: routine, description: A note for the label}
+    fail: {type: boolean, default: false, description: Make the tidy fail}
+  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: before
+      name: Before the tidy
+      run: touch {{ params.dir }}/{{ host.name }}.before
+    - id: tidy
+      name: Tidy the logs
+      uses: runbook:log-tidy@^1.2.0
+      with:
+        dir: "{{ params.dir }}"
+        keep: "{{ params.days }}"
+        label: "note: {{ params.note }}"
+        fail: "{{ params.fail }}"
+    - id: after
+      name: After the tidy
+      run: touch {{ params.dir }}/{{ host.name }}.after
+  rollback:
+    - id: undo-all
+      name: The composite's own rollback
+      run: touch {{ params.dir }}/{{ host.name }}.maintenance-undo
+`,
+};
+
+/** The step-end events (stepEndsOf) of a host where `maintenance` ran ok. */
+export const maintenanceStepsOk = [
+  'steps:before:ok',
+  'prechecks:tidy/pre:ok',
+  'steps:tidy/tidy:ok',
+  'steps:tidy/label:ok',
+  'steps:tidy/maybe-fail:ok',
+  'postchecks:tidy/check:ok',
+  'evidence:tidy/list:ok',
+  // The composing step ends after its runbook: ok, since every composed phase was.
+  'steps:tidy:ok',
+  'steps:after:ok',
+];
