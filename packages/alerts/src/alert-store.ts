@@ -42,7 +42,10 @@ export interface AlertStore {
    * had it (PostgreSQL knows; the files store leaves repeats to the readers, which skip them).
    */
   append(records: readonly AlertRecord[]): Promise<boolean[]>;
-  /** The keys (`alertKey`) of the alerts received since `since`: the intake's dedupe at start. */
+  /**
+   * The keys (`alertKey`) of the alerts received since `since`: the intake's dedupe at start.
+   * Each is durable when returned (the files store syncs what a killed process wrote unsynced).
+   */
   recentKeys(since: Date): Promise<string[]>;
   /**
    * Runs `work` alone (no other pass or update of any process runs meanwhile) on the state and

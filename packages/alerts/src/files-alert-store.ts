@@ -8,7 +8,12 @@ import { utcDay } from './alert-store.js';
 import { alertsErrors } from './error-codes.js';
 import type { Incident } from './incident.js';
 import { matchesQuery } from './incident-query.js';
-import { type IntakeCursor, readIntakeAfter, readIntakeLines } from './intake-files.js';
+import {
+  type IntakeCursor,
+  readIntakeAfter,
+  readIntakeLines,
+  syncIntakeFiles,
+} from './intake-files.js';
 
 export const ALERTS_DIR = 'alerts';
 const PRIVATE = { mode: 0o600, dirMode: 0o700 } as const;
@@ -134,6 +139,7 @@ export function filesAlertStore(
     async recentKeys(since) {
       const keys: string[] = [];
       const from = since.toISOString();
+      await syncIntakeFiles(intakeDir, utcDay(from));
       for await (const r of readIntakeLines(intakeDir, utcDay(from), '9999-12-31'))
         if (r.receivedAt >= from) keys.push(alertKey(r));
       return keys;

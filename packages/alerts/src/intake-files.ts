@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { syncDirectory } from '@opsbook/schema';
 import type { AlertRecord } from './alert.js';
 
 /**
@@ -33,6 +34,24 @@ function recordOf(line: string): AlertRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Makes the day files from `fromDay` on, and the folder's entries, durable. A process killed
+ * between its write and its fsync leaves lines in the page cache only: whoever reads them as
+ * stored (a restarted receiver answers their retries 200 as duplicates) syncs them first.
+ */
+export async function syncIntakeFiles(intakeDir: string, fromDay: string): Promise<void> {
+  const days = (await dayFiles(intakeDir)).filter((d) => d >= fromDay);
+  for (const day of days) {
+    const handle = await open(path.join(intakeDir, `${day}.jsonl`), 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+  if (days.length) await syncDirectory(intakeDir);
 }
 
 /** Up to `take` alerts after `cursor`, oldest file first, and the cursor past them. */
