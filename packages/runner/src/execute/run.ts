@@ -261,7 +261,12 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       }),
     ),
   );
-  const journal = await beforeAnyHost(store, store.createJournal(runId, { mask }));
+  // Without a secret there is nothing to mask: the journal need not copy each event to mask it.
+  const hasSecrets = Object.values(secrets).some((s) => s !== '');
+  const journal = await beforeAnyHost(
+    store,
+    store.createJournal(runId, hasSecrets ? { mask } : {}),
+  );
   // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
   const stop = new AbortController();
   const signal = AbortSignal.any([req.signal, stop.signal]);
