@@ -64,8 +64,6 @@ export function checkRunbookText(source: YamlSource, rules: TextRules): Problem[
   if (raw.length || source.value === undefined) return raw;
   const problems: Problem[] = [];
   walkStrings(source.value, [], (path, text, isKey) => {
-    // Most strings hold no control character at all: the policy is asked only for the rest.
-    if (forbiddenControl(text, false) === undefined) return;
     const code = forbiddenControl(text, !isKey && rules.mayBreakLines(path));
     if (code !== undefined) problems.push(stringProblem(source, rules, [...path], isKey, code));
   });
@@ -126,25 +124,29 @@ function stringProblem(
 }
 
 /**
- * Calls `visit` with every key and string of a parsed file (at most 64 levels deep). `path` is
- * one array, changed as the walk goes: copy it to keep it.
+ * Calls `visit` with every key and string of a parsed file (at most 64 levels deep) that holds a
+ * control character: most hold none, and the policy is asked only for the rest. `path` is one
+ * array, changed as the walk goes: copy it to keep it. Index loops: it runs cold, on every string.
  */
 function walkStrings(
   value: unknown,
   path: PathSegment[],
   visit: (path: readonly PathSegment[], text: string, isKey: boolean) => void,
 ): void {
-  if (typeof value === 'string') visit(path, value, false);
-  else if (Array.isArray(value)) {
+  if (typeof value === 'string') {
+    if (forbiddenControl(value, false) !== undefined) visit(path, value, false);
+  } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       path.push(i);
       walkStrings(value[i], path, visit);
       path.pop();
     }
   } else if (value !== null && typeof value === 'object') {
-    for (const key of Object.keys(value)) {
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       path.push(key);
-      visit(path, key, true);
+      if (forbiddenControl(key, false) !== undefined) visit(path, key, true);
       walkStrings((value as Record<string, unknown>)[key], path, visit);
       path.pop();
     }
