@@ -61,6 +61,12 @@ export async function openRunView(
 /** Live progress of a run on stderr: one line per step, hosts that did not end well. */
 export function runProgress(out: Output): (e: RunEvent) => void {
   return (event) => {
+    // Only what is printed is made terminal-safe: not the 2 + 2 × steps events of every host.
+    const shown =
+      event.type === 'run-start' ||
+      event.type === 'step-end' ||
+      (event.type === 'host-end' && event.status !== 'ok');
+    if (!shown) return;
     const e = showControlsIn(event);
     if (e.type === 'run-start')
       out.note(
