@@ -18,7 +18,7 @@ import {
   type World,
   writeRunbook,
 } from './opsbook-world.js';
-import { stackTrace } from './run-cli.js';
+import { repoRoot, stackTrace } from './run-cli.js';
 import { hostOf, readJournal, runApproval, stepEndsOf } from './run-outcome.js';
 import {
   dirParam,
@@ -26,6 +26,7 @@ import {
   logTidy,
   maintenance,
   maintenanceStepsOk,
+  shippedRunbook,
   TIDY_SCRIPT,
 } from './runbook-fixtures.js';
 
@@ -75,11 +76,22 @@ ${dirParam}    token: {type: string, secret: true, description: The release toke
 `,
 };
 
+/** The composite shipped in runbooks/ (docs/composition.md's example) and what it composes. */
+const SHIPPED = ['disk-full-recovery', 'disk-cleanup', 'service-restart'];
+
 let world: World;
 beforeAll(async () => {
   world = await createWorld({
     hostCount: 2,
-    runbooks: { maintenance, 'log-tidy': logTidy('1.2.0'), 'push-token': pushToken, release },
+    runbooks: {
+      maintenance,
+      'log-tidy': logTidy('1.2.0'),
+      'push-token': pushToken,
+      release,
+      ...Object.fromEntries(
+        await Promise.all(SHIPPED.map(async (name) => [name, await shippedRunbook(name)])),
+      ),
+    },
   });
 });
 afterAll(async () => {
@@ -348,5 +360,58 @@ describe('composition problems through the binary', () => {
     const gone = await site.opsbook(['plan', 'maintenance', '--ticket', 'OPS-1']);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain("no runbook 'log-tidy' in runbooks");
+  });
+});
+
+describe('the shipped composite, disk-full-recovery', () => {
+  it('is the example docs/composition.md shows, byte for byte', async () => {
+    const doc = await readFile(path.join(repoRoot, 'docs/composition.md'), 'utf8');
+    const example = /```yaml\n# runbooks\/disk-full-recovery\/runbook\.yaml\n([\s\S]*?)```/.exec(
+      doc,
+    );
+    expect(example?.[1]).toBe((await shippedRunbook('disk-full-recovery')).yaml);
+  });
+
+  it('plans disk-cleanup, then service-restart, as docs/composition.md shows, quoting the with: values', async () => {
+    const file = path.join(world.dir, 'disk-full-recovery.json');
+    const r = await world.opsbook([
+      'plan',
+      'disk-full-recovery',
+      '--ticket',
+      await createTicket(world),
+      '--param',
+      'unit=app.service',
+      '--target',
+      'h1',
+      '-o',
+      file,
+    ]);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code).toBe(0);
+    const digestOf = async (name: string) => (await world.opsbook(['digest', name])).stdout.trim();
+    expect(r.stdout).toContain(
+      `composed cleanup: disk-cleanup 1.0.0 (^1.0.0) ${await digestOf('disk-cleanup')}\n         params path="/var/log/app" days=14 keep_days=30 max_used_percent=85\n`,
+    );
+    expect(r.stdout).toContain(
+      `composed restart: service-restart 1.0.0 (^1.0.0) ${await digestOf('service-restart')}\n`,
+    );
+    expect(r.stdout).toMatch(
+      /\n {6}cleanup {2}runbook disk-cleanup@1\.0\.0\n {8}prechecks\n {12}cleanup\/path-is-folder\n/,
+    );
+    expect(r.stdout).toMatch(
+      /\n {12}cleanup\/compress-old-logs \[sudo\]\n {14}\$ find '\/var\/log\/app' -xdev -type f -name '\*\.log' -mtime \+'14' /,
+    );
+    expect(r.stdout).toMatch(/\n {6}restart {2}runbook service-restart@1\.0\.0\n/);
+    expect(r.stdout).toContain(
+      "restart/restart [sudo]\n              $ systemctl restart -- 'app.service'\n",
+    );
+    const statement = statementOf(await readEnvelope(file));
+    expect(statement).toMatchObject({ category: 'incident', grade: 'P2' });
+    expect((statement.composed as ComposedEntry[]).map((c) => [c.step, c.name, c.version])).toEqual(
+      [
+        ['cleanup', 'disk-cleanup', '1.0.0'],
+        ['restart', 'service-restart', '1.0.0'],
+      ],
+    );
   });
 });
