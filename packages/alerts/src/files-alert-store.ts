@@ -3,44 +3,25 @@ import path from 'node:path';
 import { syncDirectory, writeFileAtomic } from '@opsbook/schema';
 import { type LockOptions, withLockFile } from '@opsbook/state';
 import { type AlertRecord, alertKey } from './alert.js';
-import type { AlertDay, AlertState, AlertStore, StateChange } from './alert-store.js';
+import type { AlertDay, AlertState, AlertStore } from './alert-store.js';
 import { utcDay } from './alert-store.js';
 import { alertsErrors } from './error-codes.js';
 import type { Incident } from './incident.js';
+import { IncidentJournal } from './incident-journal.js';
 import { matchesQuery } from './incident-query.js';
-import {
-  type IntakeCursor,
-  readIntakeAfter,
-  readIntakeLines,
-  syncIntakeFiles,
-} from './intake-files.js';
+import { readIntakeAfter, readIntakeLines, syncIntakeFiles } from './intake-files.js';
 
 export const ALERTS_DIR = 'alerts';
 const PRIVATE = { mode: 0o600, dirMode: 0o700 } as const;
-
-interface StateFile {
-  version: 1;
-  cursor: IntakeCursor;
-  nextIncident: number;
-  counters: Record<string, number>;
-  incidents: Incident[];
-}
-
-const EMPTY: StateFile = {
-  version: 1,
-  cursor: { offsets: {}, doneBefore: '' },
-  nextIncident: 1,
-  counters: {},
-  incidents: [],
-};
 
 /**
  * The files backend, under `<stateDir>/alerts/` (one engineer or one receiver machine):
  *
  * - `intake/YYYY-MM-DD.jsonl`: every alert received that UTC day, one JSON line each, appended
  *   and fsynced before the webhook is answered;
- * - `state.json`: the open incidents, the counters and how far each intake file is converged,
- *   replaced atomically by each pass under `state.lock`;
+ * - `state.json` and `incidents-<n>.log`: the open incidents, the counters and how far each
+ *   intake file is converged, a snapshot and one line per step since (IncidentJournal), under
+ *   `state.lock`;
  * - `incidents/INC-<n>.json`: incidents that closed (quiet), kept for list, show and reports.
  */
 export function filesAlertStore(
@@ -49,7 +30,9 @@ export function filesAlertStore(
 ): AlertStore {
   const dir = path.join(stateDir, ALERTS_DIR);
   const intakeDir = path.join(dir, 'intake');
-  const stateFile = path.join(dir, 'state.json');
+  const journal = new IncidentJournal(dir);
+  /** A step of this process is under way: its objects are not for readers. */
+  let stepping = false;
   const archiveDir = path.join(dir, 'incidents');
   const handles = new Map<string, Promise<FileHandle>>();
   let appending: Promise<unknown> = Promise.resolve();
@@ -80,14 +63,8 @@ export function filesAlertStore(
     return records.map(() => true);
   };
 
-  const readState = async (): Promise<StateFile> => {
-    try {
-      return JSON.parse(await readFile(stateFile, 'utf8')) as StateFile;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return structuredClone(EMPTY);
-      throw e;
-    }
-  };
+  const openIncidents = async (): Promise<Incident[]> =>
+    stepping ? (await new IncidentJournal(dir).read()).incidents : (await journal.read()).incidents;
 
   const readArchived = async (): Promise<Incident[]> => {
     const names = await readdir(archiveDir).catch(() => [] as string[]);
@@ -107,26 +84,12 @@ export function filesAlertStore(
       );
     });
 
-  const save = async (state: StateFile, change: StateChange): Promise<void> => {
-    if (change.nextIncident !== undefined) state.nextIncident = change.nextIncident;
-    if (change.counters) state.counters = change.counters;
-    const byId = new Map(state.incidents.map((i) => [i.id, i]));
-    for (const incident of change.incidents ?? []) {
-      if (incident.open) {
-        byId.set(incident.id, incident);
-      } else {
-        // Archived first: a crash before state.json is replaced leaves it in both, never lost.
-        await writeFileAtomic(
-          path.join(archiveDir, `${incident.id}.json`),
-          JSON.stringify(incident),
-          PRIVATE,
-        );
-        byId.delete(incident.id);
-      }
-    }
-    state.incidents = [...byId.values()];
-    await writeFileAtomic(stateFile, JSON.stringify(state), PRIVATE);
-  };
+  const archive = (incident: Incident) =>
+    writeFileAtomic(
+      path.join(archiveDir, `${incident.id}.json`),
+      JSON.stringify(incident),
+      PRIVATE,
+    );
 
   return {
     kind: 'files',
@@ -147,20 +110,29 @@ export function filesAlertStore(
     async transact(take, work) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       return exclusive(async () => {
-        const state = await readState();
-        const { alerts, cursor } =
-          take > 0
-            ? await readIntakeAfter(intakeDir, state.cursor, take)
-            : { alerts: [], cursor: state.cursor };
-        const view: AlertState = {
-          nextIncident: state.nextIncident,
-          counters: { ...state.counters },
-          incidents: structuredClone(state.incidents),
-        };
-        const { change, result } = await work(view, alerts);
-        state.cursor = cursor;
-        await save(state, change);
-        return result;
+        stepping = true;
+        try {
+          const state = await journal.forStep();
+          const { alerts, cursor } =
+            take > 0
+              ? await readIntakeAfter(intakeDir, state.cursor, take)
+              : { alerts: [], cursor: state.cursor };
+          // The state itself, not a copy (the store is its only writer while it holds the lock):
+          // a step that fails midway is forgotten, and the next one reads the files again.
+          const view: AlertState = {
+            nextIncident: state.nextIncident,
+            counters: { ...state.counters },
+            incidents: [...state.incidents],
+          };
+          const { change, result } = await work(view, alerts);
+          await journal.commit(change, cursor, archive);
+          return result;
+        } catch (e) {
+          journal.forget();
+          throw e;
+        } finally {
+          stepping = false;
+        }
       });
     },
     async dispatchLock(work) {
@@ -179,12 +151,12 @@ export function filesAlertStore(
       }
     },
     async incidents(query = {}) {
-      const open = (await readState()).incidents;
+      const open = await openIncidents();
       const all = query.open ? open : [...open, ...(await readArchived())];
       return all.filter((i) => matchesQuery(i, query)).sort(newestFirst);
     },
     async incident(idOrTicket) {
-      const open = (await readState()).incidents;
+      const open = await openIncidents();
       const hit = open.find((i) => i.id === idOrTicket || i.ticket.key === idOrTicket);
       if (hit) return hit;
       if (/^INC-\d+$/.test(idOrTicket)) {
@@ -216,6 +188,7 @@ export function filesAlertStore(
       const open = [...handles.values()];
       handles.clear();
       await Promise.all(open.map(async (h) => (await h).close().catch(() => undefined)));
+      await journal.close();
     },
   };
 }

@@ -113,8 +113,10 @@ export class AlertProcessor {
       this.running = this.run().finally(() => {
         this.running = undefined;
         if (this.again) {
+          // Alerts came during the pass: the next one waits the debounce too, so that a burst
+          // is taken in a few large passes and the receiver keeps the event loop meanwhile.
           this.again = false;
-          this.schedule(0);
+          this.schedule();
         }
       });
     }, delayMs);
