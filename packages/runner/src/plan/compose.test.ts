@@ -162,6 +162,28 @@ describe('categories', () => {
   });
 });
 
+describe('grades', () => {
+  it('refuses to compose a runbook more urgent than the composite, routine ones aside', async () => {
+    const dir = await library({
+      top: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: /x\n')],
+      tidy: ['1.2.0', leaf],
+    });
+    const set = async (folder: string, from: RegExp, to: string) => {
+      const file = path.join(dir, folder, 'runbook.yaml');
+      await writeFile(file, (await readFile(file, 'utf8')).replace(from, to));
+    };
+    await set('tidy', /grade: P3/, 'grade: P1');
+    expect(await problemsOf(dir, 'top')).toEqual([
+      "top/runbook.yaml:14:13: top is graded P3 but tidy is P1: one approval covers both, under P3's policy; grade top P1 (or more urgent), or compose a runbook graded P3 or less urgent",
+    ]);
+    await set('top', /grade: P3/, 'grade: P1');
+    expect(await problemsOf(dir, 'top')).toEqual([]);
+    await set('top', /grade: P1/, 'grade: P4');
+    await set('tidy', /category: change/, 'category: routine');
+    expect(await problemsOf(dir, 'top')).toEqual([]);
+  });
+});
+
 describe('cycles and depth', () => {
   it('refuses a runbook that composes itself', async () => {
     const dir = await library({ top: ['1.0.0', composing('runbook:top@^1.0.0')] });

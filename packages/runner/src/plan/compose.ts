@@ -210,6 +210,15 @@ async function resolveStep(
       `${bundle.name} is ${a(mine)} ${mine} runbook but ${ref.name} is ${a(theirs)} ${theirs} one: one approval covers both, under ${mine}'s policy${mine === 'routine' ? ' (a standing approval)' : ''}; compose ${mine === 'routine' ? 'routine runbooks only' : `${mine} or routine runbooks`}, or make ${bundle.name} ${a(theirs)} ${theirs} runbook`,
     );
   }
+  // The grade too: P1 is the most urgent, and a team's policy may ask more signatures of it. A
+  // composite of a less urgent grade would bring P1 work under a P3 approval.
+  const myGrade = bundle.runbook.metadata.grade;
+  const theirGrade = loaded.bundle.runbook.metadata.grade;
+  if (theirs !== 'routine' && theirGrade < myGrade)
+    return fail(
+      'compose-grade',
+      `${bundle.name} is graded ${myGrade} but ${ref.name} is ${theirGrade}: one approval covers both, under ${myGrade}'s policy; grade ${bundle.name} ${theirGrade} (or more urgent), or compose a runbook graded ${myGrade} or less urgent`,
+    );
   return { bundle: loaded.bundle };
 }
 
