@@ -123,6 +123,70 @@ describe('transports of a run', () => {
     expect(pool.size).toBe(0);
   });
 
+  it('logs in while host-start is written, but starts no step before it is durable', async () => {
+    const hosts = [plannedHost('early-0'), plannedHost('early-1')];
+    const pool = hostTransportPool(hosts, openTransportFor(runRequest(), undefined));
+    const loginsBefore = sshd.countLogins();
+    const events: string[] = [];
+    // host-start stays unwritten until both hosts have logged in: the run must not wait for it
+    // to connect, nor start a step before it.
+    let release = () => {};
+    const written = new Promise<void>((r) => {
+      release = r;
+    });
+    const record = async (event: RunEvent) => {
+      events.push(event.type === 'host-start' ? `host-start ${event.host}` : event.type);
+      if (event.type === 'host-start') await written;
+    };
+    const run = executePlan({
+      plan: planOf(hosts, 2),
+      runId: 'early-run',
+      stateDir: path.join(dir, 'state'),
+      bundleDir: dir,
+      secrets: {},
+      transportFor: (h) => pool.get(h.name),
+      releaseTransport: (h) => pool.release(h.name),
+      local: createLocalTransport(),
+      record,
+      mask: (t) => t,
+      signal: new AbortController().signal,
+    });
+    // Both log in with their host-start still unwritten (a regression would wait here forever).
+    while (sshd.countLogins() - loginsBefore < 2) await new Promise((r) => setTimeout(r, 50));
+    expect(sshd.countLogins() - loginsBefore).toBe(2);
+    expect(events).toEqual(['host-start early-0', 'host-start early-1']);
+    release();
+    const result = await run;
+    expect(result.hosts.map((h) => h.status)).toEqual(['ok', 'ok']);
+    expect(events.filter((e) => e === 'step-start')).toHaveLength(12);
+  });
+
+  it('runs nothing on a host whose host-start the journal refuses, and closes its connection', async () => {
+    const hosts = [plannedHost('refused-0')];
+    const pool = hostTransportPool(hosts, openTransportFor(runRequest(), undefined));
+    const events: string[] = [];
+    const result = await executePlan({
+      plan: planOf(hosts, 1),
+      runId: 'refused-run',
+      stateDir: path.join(dir, 'state'),
+      bundleDir: dir,
+      secrets: {},
+      transportFor: (h) => pool.get(h.name),
+      releaseTransport: (h) => pool.release(h.name),
+      local: createLocalTransport(),
+      record: async (event: RunEvent) => {
+        events.push(event.type);
+        if (event.type === 'host-start') throw new Error('host-started-twice');
+      },
+      mask: (t) => t,
+      signal: new AbortController().signal,
+    });
+    expect(result.hosts).toMatchObject([{ host: 'refused-0', status: 'failed', steps: [] }]);
+    expect(result.hosts[0]?.error).toContain('host-started-twice');
+    expect(events).toEqual(['host-start', 'host-end']);
+    expect(pool.size).toBe(0);
+  });
+
   it('gives up on a host after its own ansible_timeout, and the reason names it', async () => {
     const silent: Server = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.10', () => r()));

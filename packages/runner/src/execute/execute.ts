@@ -160,11 +160,21 @@ export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteRe
 
 async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Promise<HostResult> {
   const result: HostResult = { host: host.name, status: 'ok', steps: [], rolledBack: false };
-  await input.record({ type: 'host-start', host: host.name, connection: host.connection });
+  // The connection is opened while host-start is written (an fsync, or a transaction a worker's
+  // duplicate shard would fail): it only logs in, and no step starts before host-start is durable.
+  const started = input.record({
+    type: 'host-start',
+    host: host.name,
+    connection: host.connection,
+  });
   let transport: Transport | undefined;
   const scripts = new ScriptStage(input.local);
   try {
-    transport = await input.transportFor(host);
+    const connecting = input.transportFor(host);
+    // Either may fail first; the other's outcome must not go unobserved.
+    connecting.catch(() => {});
+    await started;
+    transport = await connecting;
     const root: RunUnit = {
       phases: host.phases,
       params: paramEnv({ ...input.plan.params, ...input.secrets }),
