@@ -3,63 +3,126 @@
 // process group, plus the CPU the shared sshd spent meanwhile; and the medians of the rounds.
 import { spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { cleanEnv, descendantsOf, runGroup, sleep } from './bench-processes.mjs';
 
 const CLOCK_TICKS =
   Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/** Preloaded by `c.probe` cases: when the process made its first TCP connection. */
+const PROBE = path.join(import.meta.dirname, 'first-connect-probe.mjs');
+
 /**
- * Runs case `c` once: `c.prepare()` (untimed, returns argv) or `c.argv`, with `c.env`; `c.ok(r)`
- * decides success. Opsbook cases (those with `prepare`) also get the phases of their wall time.
+ * Runs case `c` once: `c.prepare()` (untimed, returns argv, or `{argv, stateDir}` for a run in a
+ * state folder of its own) or `c.argv`, with `c.env`; `c.ok(r, sample)` decides success. Opsbook
+ * cases (those with `prepare`) also get the phases of their wall time. `c.probe`: a Node process
+ * that preloads first-connect-probe.mjs (`sample.firstConnect`, s from the spawn). Every sample
+ * has the 1-minute load average at its start and the listen-queue overflows of its run.
  * `c.record(r, sample)` may add case-specific figures to the sample.
  */
 export async function measure(c, world, timeoutMs) {
   const { dir, sshd } = world;
-  const argv = c.prepare ? await c.prepare() : c.argv;
+  const prepared = c.prepare ? await c.prepare() : c.argv;
+  const { argv, stateDir = path.join(dir, 'state') } = Array.isArray(prepared)
+    ? { argv: prepared }
+    : prepared;
   await waitForIdleSshd(sshd);
   const timeFile = path.join(dir, 'time.out');
+  const probeFile = path.join(dir, 'probe.json');
   await rm(timeFile, { force: true });
+  await rm(probeFile, { force: true });
+  const env = c.probe
+    ? {
+        ...c.env,
+        NODE_OPTIONS: `--import=${PROBE}`,
+        BENCH_PROBE_FILE: probeFile,
+        ...(c.probeSsh2 ? { BENCH_PROBE_SSH2: c.probeSsh2 } : {}),
+      }
+    : c.env;
+  const load = loadavg()[0];
+  const overflowsBefore = await listenOverflows();
+  const machineBefore = await machineTicks();
   const serverBefore = await treeCpuSeconds(sshd.pid);
   const startedAt = Date.now();
   const started = process.hrtime.bigint();
   const r = await runGroup(
     ['/usr/bin/time', '-f', '%e %U %S %M', '-o', timeFile, ...argv.map(String)],
-    { cwd: dir, env: cleanEnv(c.env) },
+    { cwd: dir, env: cleanEnv(env) },
     timeoutMs,
   );
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const probe = c.probe ? JSON.parse(await readFile(probeFile, 'utf8').catch(() => '{}')) : {};
   if (r.timedOut) {
     throw new Error(`${c.tool} on ${c.n} hosts did not finish in ${timeoutMs / 1000} s`);
   }
-  // A failed run is a result too (reported with its reason, left out of the medians); only a
-  // tool that fails without a recognisable reason stops the benchmark.
-  const failure = c.ok(r) ? undefined : failureOf(c, r);
   const [, user, sys, maxKb] = (await readFile(timeFile, 'utf8'))
     .trim()
     .split('\n')
     .pop()
     .split(' ')
     .map(Number);
+  const machineAfter = await machineTicks();
   await waitForIdleSshd(sshd);
   const server = (await treeCpuSeconds(sshd.pid)) - serverBefore;
-  const sample = { wall, cpu: user + sys, user, sys, rssMb: maxKb / 1024, server, failure };
+  const sample = {
+    wall,
+    cpu: user + sys,
+    user,
+    sys,
+    rssMb: maxKb / 1024,
+    server,
+    load,
+    listenOverflows: (await listenOverflows()) - overflowsBefore,
+    // Cores busy on the whole machine during the run (this run, sshd and everyone else's work).
+    machineBusy:
+      (machineAfter.busy - machineBefore.busy) /
+      ((machineAfter.total - machineBefore.total) / machineAfter.cores),
+    stateDir,
+  };
+  if (probe.firstConnectAt) sample.firstConnect = (probe.firstConnectAt - startedAt) / 1000;
+  if (probe.algorithms) sample.algorithms = probe.algorithms;
   const slowest = r.stdout.match(/slowest handshake ([\d.]+) s/)?.[1];
   if (slowest) sample.slowestHandshake = Number(slowest);
   if (c.prepare)
-    sample.phases = await opsbookPhases(dir, `${r.stdout}${r.stderr}`, startedAt, wall);
+    sample.phases = await opsbookPhases(stateDir, `${r.stdout}${r.stderr}`, startedAt, wall);
   if (c.record) await c.record(r, sample);
+  // A failed run is a result too (reported with its reason, left out of the medians); only a
+  // tool that fails without a recognisable reason stops the benchmark.
+  if (!c.ok(r, sample)) sample.failure ??= failureOf(c, r, sample);
   return sample;
 }
 
+/** The machine's CPU ticks from /proc/stat: busy (all but idle and iowait), total, cores. */
+async function machineTicks() {
+  const lines = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const ticks = lines[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const cores = lines.filter((l) => /^cpu\d/.test(l)).length;
+  return { busy: total - ticks[3] - ticks[4], total, cores };
+}
+
+/** The kernel's count of connections a full listen queue dropped (TcpExt ListenOverflows). */
+async function listenOverflows() {
+  const lines = (await readFile('/proc/net/netstat', 'utf8')).split('\n');
+  const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+  const names = lines[i].split(' ');
+  return Number(lines[i + 1].split(' ')[names.indexOf('ListenOverflows')]);
+}
+
 /** Why a run failed, in a few words; throws when the output holds no known reason. */
-function failureOf(c, r) {
+function failureOf(c, r, sample) {
   const output = `${r.stdout}\n${r.stderr}`;
-  const handshake = count(output, 'did not complete the SSH handshake in time');
-  if (handshake > 0) {
-    const ok = (output.match(/^host-\d+ +ok /gm) ?? []).length;
-    return `${handshake} of ${c.n} hosts unreachable: SSH handshake not complete within opsbook's 10 s connect timeout (${ok} ok)`;
+  if (c.failureOf) {
+    const reason = c.failureOf(r, sample);
+    if (reason) return reason;
   }
+  const timeouts = (
+    output.match(
+      /SSH_CONNECT_TIMEOUT|did not connect and send its SSH banner|did not complete the SSH key exchange/g,
+    ) ?? []
+  ).length;
+  if (timeouts > 0) return `${timeouts} SSH connect or handshake timeout(s) on ${c.n} hosts`;
   throw new Error(
     `${c.tool} on ${c.n} hosts failed (exit ${r.code}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`,
   );
@@ -82,9 +145,9 @@ export function opsbookRunId(output) {
   return output.match(/run (\S+) \w+ in /)?.[1];
 }
 
-/** The events of an opsbook run's journal, in order. */
-export async function readJournal(dir, runId) {
-  const text = await readFile(path.join(dir, 'state', 'runs', `${runId}.jsonl`), 'utf8');
+/** The events of an opsbook run's journal, in order; `stateDir` default: <dir>/state. */
+export async function readJournal(dir, runId, stateDir = path.join(dir, 'state')) {
+  const text = await readFile(path.join(stateDir, 'runs', `${runId}.jsonl`), 'utf8');
   return text
     .trim()
     .split('\n')
@@ -92,10 +155,10 @@ export async function readJournal(dir, runId) {
 }
 
 /** Where an opsbook run's wall time went, from its journal's timestamps. */
-async function opsbookPhases(dir, output, startedAt, wall) {
+async function opsbookPhases(stateDir, output, startedAt, wall) {
   const runId = opsbookRunId(output);
   if (!runId) return undefined;
-  const events = await readJournal(dir, runId);
+  const events = await readJournal(undefined, runId, stateDir);
   const at = (e) => Date.parse(e.at);
   const runStart = at(events[0]);
   const runEnd = at(events[events.length - 1]);
@@ -126,5 +189,5 @@ export function count(text, needle) {
 
 /** One progress line of a sample, on stderr while the rounds run. */
 export function describeSample(c, s, round, runs) {
-  return `round ${round}/${runs}  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
+  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
 }

@@ -1,5 +1,7 @@
 // The world the SSH benchmarks run in (fanout.mjs, inspect.mjs): ONE real OpenSSH sshd on
-// 127.0.0.1 (ephemeral port, MaxStartups raised, sftp on) behind host aliases host-0001…, logged
+// 127.0.0.1 (ephemeral port, MaxStartups raised, sftp on) behind host aliases host-0001…, or on
+// `addresses` loopback addresses 127.0.0.1…127.0.0.N (one listen queue and known_hosts line
+// each, host i on address i mod N, as a fleet has many servers), logged
 // into as a dedicated user `opsbench` whose shell is /bin/sh (root's .bashrc runs `pyenv init`,
 // ~3 s, which no tool should be measured paying); strict known_hosts for every tool; inventories
 // and an ssh_config for the aliases; Ansible settings (pipelining, ControlMaster=no); and
@@ -37,7 +39,12 @@ const opened = { work: undefined, sshd: undefined, createdUser: false, authorize
  * an inventory and a host list per count in `hostCounts`, an ssh_config and opsbook's trust.
  * `tools` are extra [file, Debian package] pairs the benchmark needs.
  */
-export async function openBenchWorld({ name, hostCounts, tools = [] }) {
+export async function openBenchWorld({ name, hostCounts, tools = [], addresses: count = 1 }) {
+  // sshd listens on at most 16 addresses (MAX_LISTEN_SOCKS).
+  const addresses = Array.from(
+    { length: Math.min(16, Math.max(1, count)) },
+    (_, i) => `127.0.0.${i + 1}`,
+  );
   preflight(name, tools);
   const dir = await mkdtemp(path.join(tmpdir(), `opsbook-bench-${name}-`));
   opened.work = dir;
@@ -53,16 +60,19 @@ export async function openBenchWorld({ name, hostCounts, tools = [] }) {
   }
   await installAuthorizedKey(userHome, `${(await readFile(`${clientKey}.pub`, 'utf8')).trim()}\n`);
   const [type, hostBlob] = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/);
-  const sshd = await startSshd(dir, hostKey);
+  const sshd = await startSshd(dir, hostKey, addresses);
   opened.sshd = sshd;
   const { port } = sshd;
-  await writeFile(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${type} ${hostBlob}\n`);
-  await writeHostLists(dir, port, clientKey, [...new Set(hostCounts)]);
+  await writeFile(
+    path.join(dir, 'known_hosts'),
+    addresses.map((a) => `[${a}]:${port} ${type} ${hostBlob}\n`).join(''),
+  );
+  await writeHostLists(dir, { port, clientKey, addresses }, [...new Set(hostCounts)]);
   const ansibleHome = path.join(dir, 'ansible');
   await mkdir(ansibleHome, { recursive: true });
-  const world = { dir, build, bin, port, clientKey, hostBlob, sshd, ansibleHome };
+  const world = { dir, build, bin, port, addresses, clientKey, hostBlob, sshd, ansibleHome };
   world.opsbook = (args) => runOpsbook(world, args);
-  world.approve = await prepareOpsbook(world);
+  Object.assign(world, await prepareOpsbook(world));
   return world;
 }
 
@@ -151,13 +161,13 @@ async function installAuthorizedKey(userHome, line) {
   await chown(file, uid, gid);
 }
 
-async function startSshd(dir, hostKey) {
+async function startSshd(dir, hostKey, addresses) {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   let lastError;
   // Another process may take the port between the probe and sshd's bind: a few tries.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    await writeFile(path.join(dir, 'sshd_config'), sshdConfig(dir, hostKey, port));
+    await writeFile(path.join(dir, 'sshd_config'), sshdConfig(dir, hostKey, port, addresses));
     const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -167,17 +177,20 @@ async function startSshd(dir, hostKey) {
     child.stderr.on('data', (t) => {
       if (log.length < 100_000) log += t;
     });
-    if (await waitForBanner(port, child)) return { pid: child.pid, port, child, log: () => log };
+    if (await waitForBanner(addresses.at(-1), port, child))
+      return { pid: child.pid, port, child, log: () => log };
     await killTree(child.pid);
-    lastError = new Error(`sshd on 127.0.0.1:${port} did not start; its log:\n${log}`);
+    lastError = new Error(
+      `sshd on ${addresses.join(', ')} port ${port} did not start; its log:\n${log}`,
+    );
     if (!log.includes('Address already in use')) break;
   }
   throw lastError;
 }
 
-function sshdConfig(dir, hostKey, port) {
+function sshdConfig(dir, hostKey, port, addresses) {
   return [
-    `ListenAddress 127.0.0.1:${port}`,
+    ...addresses.map((a) => `ListenAddress ${a}:${port}`),
     `HostKey ${hostKey}`,
     `PidFile ${path.join(dir, 'sshd.pid')}`,
     'AuthorizedKeysFile .ssh/authorized_keys',
@@ -197,10 +210,10 @@ function sshdConfig(dir, hostKey, port) {
   ].join('\n');
 }
 
-async function waitForBanner(port, child) {
+async function waitForBanner(address, port, child) {
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
     const banner = await new Promise((resolve) => {
-      const s = connect(port, '127.0.0.1');
+      const s = connect(port, address);
       s.setTimeout(1000, () => s.destroy());
       s.once('data', (d) => {
         s.destroy();
@@ -226,23 +239,34 @@ function freePort() {
   });
 }
 
-/** inventory-N.ini (Ansible and opsbook), hosts-N.txt (parallel-ssh) and one ssh_config for all aliases. */
-async function writeHostLists(dir, port, clientKey, counts) {
+/**
+ * inventory-N.ini (Ansible and opsbook), hosts-N.txt (parallel-ssh) and one ssh_config for all
+ * aliases; host i (from 0) is on address i mod the address count.
+ */
+async function writeHostLists(dir, { port, clientKey, addresses }, counts) {
+  const width = Math.max(4, String(Math.max(...counts)).length);
   const names = (n) =>
-    Array.from({ length: n }, (_, i) => `host-${String(i + 1).padStart(4, '0')}`);
+    Array.from({ length: n }, (_, i) => `host-${String(i + 1).padStart(width, '0')}`);
+  const addressOf = (i) => addresses[i % addresses.length];
   for (const n of counts) {
     const lines = names(n).map(
-      (h) =>
-        `${h} ansible_host=127.0.0.1 ansible_port=${port} ansible_user=${USER} ansible_ssh_private_key_file=${clientKey} ansible_python_interpreter=/usr/bin/python3`,
+      (h, i) =>
+        `${h} ansible_host=${addressOf(i)} ansible_port=${port} ansible_user=${USER} ansible_ssh_private_key_file=${clientKey} ansible_python_interpreter=/usr/bin/python3`,
     );
     await writeFile(path.join(dir, `inventory-${n}.ini`), `[bench]\n${lines.join('\n')}\n`);
+    // parallel-ssh names its hosts by the ssh_config aliases below.
     await writeFile(path.join(dir, `hosts-${n}.txt`), `${names(n).join('\n')}\n`);
   }
+  const largest = names(Math.max(...counts));
+  const perHost =
+    addresses.length === 1
+      ? ['Host host-*', `  HostName ${addresses[0]}`]
+      : largest.flatMap((h, i) => [`Host ${h}`, `  HostName ${addressOf(i)}`]);
   await writeFile(
     path.join(dir, 'ssh_config'),
     [
+      ...perHost,
       'Host host-*',
-      '  HostName 127.0.0.1',
       `  Port ${port}`,
       `  User ${USER}`,
       `  IdentityFile ${clientKey}`,
@@ -261,7 +285,10 @@ async function writeHostLists(dir, port, clientKey, counts) {
 /**
  * A demo senior key and trust store (as scripts/demo.mjs) and a local tracker; returns
  * `approve({runbook, hosts, summary})`, which signs one approval of a runbook under
- * <dir>/runbooks on inventory-<hosts>.ini and returns the argv of its `opsbook run`.
+ * <dir>/runbooks on inventory-<hosts>.ini and returns the argv of its `opsbook run --quiet`,
+ * and `approveInFreshState({runbook, hosts, summary})`, the same in a state folder of its own
+ * (ledger, tracker, journal: a run on an empty state), returning `{argv, stateDir}` of a plain
+ * `opsbook run` (what a user types: step results printed, no --quiet).
  */
 async function prepareOpsbook(world) {
   const { dir, build } = world;
@@ -289,15 +316,16 @@ async function prepareOpsbook(world) {
   const { LocalTracker } = await import(path.join(build, 'packages/tracker/dist/index.js'));
   const tracker = new LocalTracker({ stateDir: path.join(dir, 'state'), actor: 'bench-senior' });
   // A run moves its ticket to In Review, so every measured run gets its own ticket (untimed).
-  return async function approve({ runbook, hosts, summary }) {
+  const approveIn = async (tracker, folder, { runbook, hosts, summary }, config = []) => {
     const { key } = await tracker.create({ summary, grade: 'P4' });
     await tracker.transition(key, tracker.statuses.awaitingApproval);
     await tracker.transition(key, tracker.statuses.approved);
-    const file = path.join(dir, `${key}.approval.json`);
+    const file = path.join(folder, `${key}.approval.json`);
     const inventory = path.join(dir, `inventory-${hosts}.ini`);
     // The engineer proposes (a plan is signed by its proposer's listed key), the senior approves.
     runOpsbook(world, [
       'plan',
+      ...config,
       runbook,
       '--ticket',
       key,
@@ -308,18 +336,44 @@ async function prepareOpsbook(world) {
       '--key',
       runnerKeyFile,
     ]);
-    runOpsbook(world, ['approve', file, '--key', keyFile, '-i', inventory]);
+    runOpsbook(world, ['approve', ...config, file, '--key', keyFile, '-i', inventory]);
     return [
       process.execPath,
       world.bin,
       'run',
+      ...config,
       file,
       '-i',
       inventory,
-      '--quiet',
       '--key',
       runnerKeyFile,
     ];
+  };
+  let fresh = 0;
+  return {
+    approve: async (what) => [...(await approveIn(tracker, dir, what)), '--quiet'],
+    async approveInFreshState(what) {
+      const folder = path.join(dir, 'fresh-states', String(++fresh));
+      await mkdir(folder, { recursive: true });
+      const config = path.join(folder, 'opsbook.yaml');
+      await writeFile(
+        config,
+        [
+          'apiVersion: opsbook/v1',
+          'kind: Config',
+          `runbooks: ${path.join(dir, 'runbooks')}`,
+          'stateDir: state',
+          `trustStore: ${path.join(dir, 'approvers.yaml')}`,
+          `knownHosts: ${path.join(dir, 'known_hosts')}`,
+          'tracker: {kind: local}',
+          '',
+        ].join('\n'),
+      );
+      const stateDir = path.join(folder, 'state');
+      const own = new LocalTracker({ stateDir, actor: 'bench-senior' });
+      const argv = await approveIn(own, folder, what, ['--config', config]);
+      return { argv, stateDir, folder };
+    },
   };
 }
 
@@ -398,5 +452,7 @@ export async function closeBenchWorld() {
   }
   if (opened.authorizedKeys) await rm(opened.authorizedKeys, { force: true });
   if (opened.createdUser) spawnSync('userdel', ['--remove', USER]);
-  if (opened.work) await rm(opened.work, { recursive: true, force: true });
+  // BENCH_KEEP_DIR=1 keeps the temp dir (inventories, approvals, keys) for a look afterwards.
+  if (opened.work && process.env.BENCH_KEEP_DIR === '1') console.error(`kept ${opened.work}`);
+  else if (opened.work) await rm(opened.work, { recursive: true, force: true });
 }
