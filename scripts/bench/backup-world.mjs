@@ -23,7 +23,11 @@ export async function openBackupWorld() {
   const dir = temp.dir;
   const opened = { temp };
   try {
-    const bin = await snapshotCli(dir, process.env.BENCH_CLI);
+    const bin = await snapshotCli(dir, 'cli', process.env.BENCH_CLI);
+    // Another build, measured in the same run (rounds alternate between all sides).
+    const before = process.env.BENCH_CLI_BEFORE
+      ? await snapshotCli(dir, 'cli-before', process.env.BENCH_CLI_BEFORE)
+      : undefined;
     const [host] = await startSshdHosts(1);
     opened.host = host;
     const pg = await startPostgres();
@@ -35,12 +39,16 @@ export async function openBackupWorld() {
       inventory,
       `[db]\nh1 ansible_host=${host.host} ansible_port=${host.port} ansible_user=${host.user} ansible_ssh_private_key_file=${host.clientKeyPath}\n`,
     );
-    const world = { dir, bin, host, pg, knownHosts, inventory, env: cleanEnv() };
+    const builds = [
+      { side: 'opsbook', bin },
+      ...(before ? [{ side: 'opsbook before', bin: before }] : []),
+    ];
+    const world = { dir, bin, builds, host, pg, knownHosts, inventory, env: cleanEnv() };
     world.env.OPSBOOK_TRUST_DIR = path.join(dir, 'trust-pin');
     world.env.OPSBOOK_PARAM_DB_PASSWORD = pg.password;
-    world.opsbook = (args) =>
+    world.opsbook = (args, cli = bin) =>
       check(
-        spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: world.env }),
+        spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', env: world.env }),
         `opsbook ${args.join(' ')}`,
       );
     await writeRunbooks(dir);
@@ -70,10 +78,10 @@ async function closeWorld({ temp, host, pg }) {
   await temp.remove();
 }
 
-/** packages/cli/dist (or the folder holding BENCH_CLI's bin.js) copied into the world. */
-async function snapshotCli(dir, given) {
+/** packages/cli/dist (or the folder holding a given bin.js) copied into the world's `name`. */
+async function snapshotCli(dir, name, given) {
   const from = given ? path.dirname(path.resolve(given)) : path.join(root, 'packages/cli/dist');
-  const to = path.join(dir, 'cli');
+  const to = path.join(dir, name);
   await cp(from, path.join(to, 'dist'), { recursive: true });
   await cp(path.join(root, 'packages/cli/package.json'), path.join(to, 'package.json'));
   await symlink(path.join(root, 'packages/cli/node_modules'), path.join(to, 'node_modules'));
@@ -186,8 +194,8 @@ async function writeRunbooks(dir) {
 }
 
 /**
- * Keys, trust store and tracker (untimed); returns `approve(runbook, params)`, which opens a
- * ticket, plans and approves one run and returns the argv of its `opsbook run`.
+ * Keys, trust store and tracker (untimed); returns `approve(runbook, params, bin)`, which opens
+ * a ticket, plans and approves one run with that build and returns the argv of its `opsbook run`.
  */
 async function prepareApprovals(world) {
   const { dir } = world;
@@ -204,21 +212,24 @@ async function prepareApprovals(world) {
   const { LocalTracker } = await import(path.join(pkg('tracker'), 'index.js'));
   const tracker = new LocalTracker({ stateDir: path.join(dir, 'state'), actor: 'bench-senior' });
   let n = 0;
-  return async (runbook, params) => {
+  return async (runbook, params, bin = world.bin) => {
     const { key } = await tracker.create({ summary: `bench ${runbook}`, grade: 'P4' });
     await tracker.transition(key, tracker.statuses.awaitingApproval);
     await tracker.transition(key, tracker.statuses.approved);
     n += 1;
     const file = path.join(dir, `approval-${n}.json`);
-    world.opsbook([
-      ...['plan', runbook, '--ticket', key, '--target', 'h1', '-i', world.inventory, '-o', file],
-      ...['--key', engineer.keyFile],
-      ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
-    ]);
-    world.opsbook(['approve', file, '--key', senior.keyFile, '-i', world.inventory]);
+    world.opsbook(
+      [
+        ...['plan', runbook, '--ticket', key, '--target', 'h1', '-i', world.inventory, '-o', file],
+        ...['--key', engineer.keyFile],
+        ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+      ],
+      bin,
+    );
+    world.opsbook(['approve', file, '--key', senior.keyFile, '-i', world.inventory], bin);
     return [
       process.execPath,
-      world.bin,
+      bin,
       ...['run', file, '-i', world.inventory, '--json', '--key', engineer.keyFile],
     ];
   };

@@ -32,13 +32,18 @@
 //   node scripts/bench/backup.mjs
 //   BENCH_SIZES=64,512,1024 BENCH_RUNS=3 BENCH_OPS=pg-backup,pg-restore node scripts/bench/backup.mjs
 //   BENCH_CLI=/path/to/other/build/dist/bin.js …   (another build of the CLI)
+//   BENCH_CLI_BEFORE=/path/to/old/dist/bin.js …  (a second build, as one more side of every
+//                               round: its ratio is "ratio before"; each build restores its own
+//                               backups)
 //   BENCH_DEFAULT_CIPHER=0 …   (skip the OpenSSH default-cipher column)
 //   BENCH_JSON=out.json …      (every sample, as JSON)
+//   BENCH_PROFILE=0 …          (skip the table-stats profile: md5, rowhash and COPY timed on the
+//                               server, with this checkout's @opsbook/backup)
 import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { makeDatabase, makeTree, openBackupWorld } from './backup-world.mjs';
+import { makeDatabase, makeTree, openBackupWorld, root } from './backup-world.mjs';
 import { runGroup, stopOnSignals } from './bench-processes.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '64,512').split(',').map(Number);
@@ -47,6 +52,7 @@ const OPS = (
   process.env.BENCH_OPS ?? 'floor,pg-backup,pg-restore,files-backup,files-restore'
 ).split(',');
 const DEFAULT_CIPHER = process.env.BENCH_DEFAULT_CIPHER !== '0';
+const PROFILE = process.env.BENCH_PROFILE !== '0';
 const TARGET = 0.8;
 const TIMEOUT_MS = 3 * 3600_000;
 
@@ -77,8 +83,8 @@ async function timed(world, argv, what) {
 }
 
 /** `opsbook run` of an approval: its wall, and its step's duration and result from the journal. */
-async function runOpsbook(world, runbook, params) {
-  const argv = await world.approve(runbook, params);
+async function runOpsbook(world, runbook, params, bin = world.bin) {
+  const argv = await world.approve(runbook, params, bin);
   const sample = await timed(world, argv, `opsbook run ${runbook}`);
   const doc = JSON.parse(sample.stdout);
   if (doc.status !== 'ok') throw new Error(`${runbook} ended ${doc.status}: ${sample.stdout}`);
@@ -104,12 +110,6 @@ const median = (xs) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-/** The backups of the world's repository (ids and manifests), newest last. */
-async function backupsOf(world) {
-  const r = world.opsbook(['backup', 'list', '--json']);
-  return JSON.parse(r.stdout).backups;
-}
 
 const repository = (world) => path.join(world.dir, 'state', 'backups', 'backups');
 
@@ -138,27 +138,31 @@ function casesOf(op, world, size, fixtures) {
         }
       },
     }));
-  const opsbook = (runbook, build) => ({
-    side: 'opsbook',
-    async run() {
-      const { params, after } = await build();
-      try {
-        return await runOpsbook(world, runbook, params);
-      } finally {
-        await after?.();
-      }
-    },
-  });
+  // One case per build of opsbook (BENCH_CLI_BEFORE adds the second); `build(side)` its inputs.
+  const opsbook = (runbook, build, extra = {}) =>
+    world.builds.map(({ side, bin }) => ({
+      side,
+      ...extra,
+      async run() {
+        const { params, after } = await build(side);
+        try {
+          return await runOpsbook(world, runbook, params, bin);
+        } finally {
+          await after?.();
+        }
+      },
+    }));
   const removeBackupAfter = (sample) =>
     sample?.result?.backupId &&
     rm(path.join(repository(world), sample.result.backupId), { recursive: true, force: true });
 
   const pgRestore = (runbook, extra) => [
-    opsbook(runbook, async () => {
+    ...opsbook(runbook, async (side) => {
       const db = fresh('r_opsbook');
       await pg.psql(`CREATE DATABASE ${db}`);
       return {
-        params: { backup: fixtures.pgBackup.id, database: db, ...pgParams, ...extra },
+        // Each build restores a backup it made (a build before rowhash counts with md5).
+        params: { backup: fixtures.made[side].pgBackup.id, database: db, ...pgParams, ...extra },
         after: () => dropAfter(db),
       };
     }),
@@ -172,10 +176,10 @@ function casesOf(op, world, size, fixtures) {
     }),
   ];
   const filesRestore = (runbook, extra) => [
-    opsbook(runbook, async () => {
+    ...opsbook(runbook, async (side) => {
       const target = path.join(world.dir, 'restore', fresh('opsbook'));
       return {
-        params: { backup: fixtures.filesBackup.id, target_dir: target, ...extra },
+        params: { backup: fixtures.made[side].filesBackup.id, target_dir: target, ...extra },
         after: () => rm(target, { recursive: true, force: true }),
       };
     }),
@@ -190,17 +194,16 @@ function casesOf(op, world, size, fixtures) {
   switch (op) {
     case 'floor':
       return [
-        opsbook('bench-floor', async () => ({ params: {} })),
+        ...opsbook('bench-floor', async () => ({ params: {} })),
         ...openssh(async (ssh) => ({ command: `${ssh} true` })),
       ];
     case 'pg-backup':
       return [
-        {
-          ...opsbook('bench-pg-backup', async () => ({
-            params: { database: fixtures.db, ...pgParams },
-          })),
-          cleanup: removeBackupAfter,
-        },
+        ...opsbook(
+          'bench-pg-backup',
+          async () => ({ params: { database: fixtures.db, ...pgParams } }),
+          { cleanup: removeBackupAfter },
+        ),
         ...openssh(async (ssh) => ({
           command: `${ssh} "${pgEnv(fixtures.db)} pg_dump --format=custom --no-password" > ${out} && sync ${out}`,
           after: () => rm(out, { force: true }),
@@ -208,10 +211,9 @@ function casesOf(op, world, size, fixtures) {
       ];
     case 'files-backup':
       return [
-        {
-          ...opsbook('bench-files-backup', async () => ({ params: { path: fixtures.tree } })),
+        ...opsbook('bench-files-backup', async () => ({ params: { path: fixtures.tree } }), {
           cleanup: removeBackupAfter,
-        },
+        }),
         ...openssh(async (ssh) => ({
           command: `${ssh} "tar -C / --create --file=- --sparse -- ${fixtures.tree.slice(1)}${fixtures.filesBackup.compressor}" > ${out} && sync ${out}`,
           after: () => rm(out, { force: true }),
@@ -231,8 +233,9 @@ function casesOf(op, world, size, fixtures) {
 }
 
 /**
- * The data of one size, and one opsbook backup of each (untimed; it also warms the page cache
- * and the server for both sides): the archives the restores read.
+ * The data of one size, and one opsbook backup of each kind per build (untimed; it also warms
+ * the page cache and the server for every side): the archives the restores read. The OpenSSH
+ * restores read the archives of the first build.
  */
 async function prepareSize(world, size) {
   const tree = path.join(world.dir, 'data', `tree-${size}`);
@@ -240,26 +243,38 @@ async function prepareSize(world, size) {
   const db = `app_${size}`;
   const dbBytes = await makeDatabase(world.pg, db, size);
   const pgParams = { db_host: world.pg.host, db_port: world.pg.port };
-  await runOpsbook(world, 'bench-pg-backup', { database: db, ...pgParams });
-  await runOpsbook(world, 'bench-files-backup', { path: tree });
-  const backups = await backupsOf(world);
-  const latest = (kind) => backups.filter((b) => b.kind === kind).at(-1);
-  const pgB = latest('postgres');
-  const filesB = latest('files');
-  const archive = (b) => path.join(repository(world), b.id, b.archives[0].name);
-  const format = filesB.archives[0].format;
+  const backups = async (made) => {
+    const { backups } = JSON.parse(world.opsbook(['backup', 'list', '--json']).stdout);
+    return backups.find((b) => b.id === made.result.backupId);
+  };
+  const archive = (b) => ({
+    id: b.id,
+    file: path.join(repository(world), b.id, b.archives[0].name),
+    bytes: b.archives[0].size,
+    format: b.archives[0].format,
+  });
+  const made = {};
+  for (const { side, bin } of world.builds) {
+    const pgB = await backups(
+      await runOpsbook(world, 'bench-pg-backup', { database: db, ...pgParams }, bin),
+    );
+    const filesB = await backups(
+      await runOpsbook(world, 'bench-files-backup', { path: tree }, bin),
+    );
+    made[side] = { pgBackup: archive(pgB), filesBackup: archive(filesB) };
+  }
+  const { pgBackup, filesBackup } = made[world.builds[0].side];
+  const { format } = filesBackup;
   const treeBytes = Number(execFileSync('du', ['-sb', tree], { encoding: 'utf8' }).split('\t')[0]);
   return {
     tree,
     treeBytes,
     db,
     dbBytes,
-    pgBackup: { id: pgB.id, file: archive(pgB), bytes: pgB.archives[0].size },
+    made,
+    pgBackup,
     filesBackup: {
-      id: filesB.id,
-      file: archive(filesB),
-      bytes: filesB.archives[0].size,
-      format,
+      ...filesBackup,
       tarFlag: format === 'tar+zstd' ? ' --zstd' : format === 'tar+gzip' ? ' --gzip' : '',
       compressor:
         format === 'tar+zstd' ? ' | zstd -q -c' : format === 'tar+gzip' ? ' | gzip -6' : '',
@@ -275,6 +290,7 @@ async function main() {
   const world = await openBackupWorld();
   const rows = [];
   const all = [];
+  const profiles = [];
   try {
     console.error(
       `backup bench: sizes ${SIZES.join(', ')} MiB, ${RUNS} rounds, ops ${OPS.join(', ')}; ssh2 negotiates ${world.cipher}; load ${loadNow()}`,
@@ -298,28 +314,88 @@ async function main() {
             samples.get(c.side).push(s);
             all.push({ size, op, side: c.side, ...s, result: undefined });
             console.error(
-              `  ${op} ${size} round ${round + 1} ${c.side}: ${s.wall.toFixed(2)} s${s.step !== undefined ? ` (step ${s.step.toFixed(2)} s)` : ''}, CPU ${s.cpu.toFixed(2)} s, load ${s.load.toFixed(1)}`,
+              `  ${op} ${size} round ${round + 1} ${c.side}: ${s.wall.toFixed(2)} s${s.step !== undefined ? ` (journal: step ${s.step.toFixed(2)} s)` : ''}, CPU ${s.cpu.toFixed(2)} s, load ${s.load.toFixed(1)}`,
             );
           }
         }
         rows.push(rowOf(op, size, fixtures, cases, samples, loadStart));
         printRow(rows.at(-1));
       }
+      if (PROFILE) profiles.push(await profileStats(world, size, fixtures));
     }
   } finally {
     await world.close();
   }
   printTable(rows);
+  printProfiles(profiles);
   if (process.env.BENCH_JSON)
-    await writeFile(process.env.BENCH_JSON, JSON.stringify({ rows, samples: all }, null, 2));
+    await writeFile(
+      process.env.BENCH_JSON,
+      JSON.stringify({ rows, profiles, samples: all }, null, 2),
+    );
   if (rows.some((r) => !r.pass)) process.exitCode = 1;
+}
+
+/**
+ * Where a backup's extra time goes on the server: the table stats of the size's database with
+ * each checksum (databaseTableStats of this checkout, psql on this machine), against COPY of
+ * every table to /dev/null (what the server does for pg_dump); alternating, median of RUNS.
+ */
+async function profileStats(world, size, fixtures) {
+  const { createLocalTransport } = await import(path.join(root, 'packages/exec/dist/index.js'));
+  const { databaseTableStats } = await import(path.join(root, 'packages/backup/dist/index.js'));
+  const { pg } = world;
+  const target = {
+    database: fixtures.db,
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    password: pg.password,
+  };
+  const local = createLocalTransport({ host: 'bench' });
+  const cases = {
+    'COPY every table': () =>
+      pg
+        .psql("\\copy events to '/dev/null'", fixtures.db)
+        .then(() => pg.psql("\\copy users to '/dev/null'", fixtures.db)),
+    'stats, md5 (before)': () => databaseTableStats(local, target, { checksum: 'md5' }),
+    'stats, rowhash': () => databaseTableStats(local, target, { checksum: 'rowhash' }),
+  };
+  const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let round = 0; round < RUNS; round++) {
+    const names = Object.keys(cases);
+    for (const name of round % 2 ? names.reverse() : names) {
+      const t = process.hrtime.bigint();
+      await cases[name]();
+      times[name].push(Number(process.hrtime.bigint() - t) / 1e9);
+    }
+  }
+  const profile = { size, load: loadNow() };
+  for (const [name, xs] of Object.entries(times)) profile[name] = median(xs);
+  console.error(`stats profile ${size}: ${JSON.stringify(profile)}`);
+  return profile;
+}
+
+function printProfiles(profiles) {
+  if (!profiles.length) return;
+  console.log(
+    '\n| size | COPY every table s | stats md5 (before) s | stats rowhash s | rowhash ÷ md5 | load |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const p of profiles)
+    console.log(
+      `| ${p.size} | ${p['COPY every table'].toFixed(2)} | ${p['stats, md5 (before)'].toFixed(2)} | ${p['stats, rowhash'].toFixed(2)} | ${(p['stats, rowhash'] / p['stats, md5 (before)']).toFixed(2)} | ${p.load} |`,
+    );
 }
 
 function rowOf(op, size, fixtures, cases, samples, loadStart) {
   const ours = samples.get('opsbook');
-  const same = samples.get(cases[1].side);
+  const sameSide = cases.find((c) => c.cipher && c.cipher !== 'default').side;
+  const same = samples.get(sameSide);
   const ratios = ours.map((o, i) => same[i].wall / o.wall);
   const ratio = median(ratios);
+  const before = samples.get('opsbook before');
+  const ratiosBefore = before?.map((o, i) => same[i].wall / o.wall);
   const isPg = op.startsWith('pg') || op.startsWith('data');
   const data = op === 'floor' ? 0 : isPg ? fixtures.dbBytes : fixtures.treeBytes;
   return {
@@ -332,10 +408,19 @@ function rowOf(op, size, fixtures, cases, samples, loadStart) {
     step: median(ours.map((s) => s.step)),
     opsbookCpu: median(ours.map((s) => s.cpu)),
     openssh: Object.fromEntries(
-      cases.slice(1).map((c) => [c.side, median(samples.get(c.side).map((s) => s.wall))]),
+      cases
+        .filter((c) => c.cipher)
+        .map((c) => [c.side, median(samples.get(c.side).map((s) => s.wall))]),
     ),
     ratios,
     ratio,
+    ...(before
+      ? {
+          opsbookBefore: median(before.map((s) => s.wall)),
+          ratiosBefore,
+          ratioBefore: median(ratiosBefore),
+        }
+      : {}),
     pass: ratio >= TARGET,
     load: `${loadStart} → ${loadNow()}`,
   };
@@ -346,20 +431,23 @@ function printRow(r) {
     .map(([side, t]) => `${side} ${t.toFixed(2)} s`)
     .join(', ');
   console.error(
-    `${r.op} ${r.size} MiB: opsbook ${r.opsbook.toFixed(2)} s (step ${r.step?.toFixed(2) ?? '-'} s), ${others}; ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) ${r.pass ? 'PASS' : 'FAIL'} (≥ ${TARGET}); load ${r.load}`,
+    `${r.op} ${r.size} MiB: opsbook ${r.opsbook.toFixed(2)} s (journal: step ${r.step?.toFixed(2) ?? '-'} s), ${others}; ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) ${r.pass ? 'PASS' : 'FAIL'} (≥ ${TARGET}); load ${r.load}`,
   );
 }
 
 function printTable(rows) {
   const sides = [...new Set(rows.flatMap((r) => Object.keys(r.openssh)))];
+  const withBefore = rows.some((r) => r.ratioBefore !== undefined);
   const head = [
     'operation',
     'size',
     'data MiB',
     'archive MiB',
-    'opsbook s [step s]',
+    'opsbook s',
+    ...(withBefore ? ['opsbook before s'] : []),
     ...sides.map((s) => `${s} s`),
     'ratio (rounds)',
+    ...(withBefore ? ['ratio before (rounds)'] : []),
     'target ≥ 0.8',
     'load (1 min avg, start → end)',
   ];
@@ -372,9 +460,13 @@ function printTable(rows) {
         r.size,
         r.dataMiB,
         r.archiveMiB,
-        `${r.opsbook.toFixed(2)} [${r.step?.toFixed(2) ?? '-'}]`,
+        r.opsbook.toFixed(2),
+        ...(withBefore ? [r.opsbookBefore.toFixed(2)] : []),
         ...sides.map((s) => r.openssh[s]?.toFixed(2) ?? ''),
         `**${r.ratio.toFixed(2)}** (${r.ratios.map((x) => x.toFixed(2)).join(', ')})`,
+        ...(withBefore
+          ? [`${r.ratioBefore.toFixed(2)} (${r.ratiosBefore.map((x) => x.toFixed(2)).join(', ')})`]
+          : []),
         r.pass ? 'PASS' : 'FAIL',
         r.load,
       ].join(' | ')} |`,
