@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { invalidRunbooks } from '../test/invalid-runbooks.js';
 import { seededRandom } from '../test/seeded-random.js';
 import { findTooDeep } from './nesting-depth.js';
+import { resolvePlainScalar } from './yaml-core-scalar.js';
 import { parseYamlStrict } from './yaml-source.js';
-import { readYamlSubset, resolvePlainScalar } from './yaml-subset.js';
+import { readYamlSubset } from './yaml-subset.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 

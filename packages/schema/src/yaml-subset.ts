@@ -11,6 +11,8 @@
  * slower ways (fast-yaml.ts, then the strict parser), so declining is always safe.
  */
 
+import { doubleQuotedEscapes, resolvePlainScalar } from './yaml-core-scalar.js';
+
 /**
  * Deepest nesting read here; a deeper text is declined. Half the strict limit (64), so that an
  * accepted text is never one that the depth rule refuses.
@@ -25,6 +27,7 @@ const DECLINE = Symbol('decline');
 const unreadable = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
 // A plain key: what `key:` needs no quotes for, and never a flow or block indicator.
 const plainKey = /[A-Za-z0-9_][A-Za-z0-9_./-]*/y;
+const hexDigits = /^[0-9a-fA-F]+$/;
 
 const SPACE = 0x20;
 const HASH = 0x23;
@@ -45,30 +48,6 @@ const GT = 0x3e;
 /** Characters no plain scalar may start with (each is an indicator, or reserved). */
 const indicators = new Set([...'#&*!|>\'"%@`,[]{}'].map((c) => c.charCodeAt(0)));
 
-/** Double-quoted escapes with a fixed meaning (YAML 1.2 §5.7), as the strict parser reads them. */
-const escapes = new Map(
-  Object.entries({
-    '0': '\0',
-    a: '\x07',
-    b: '\b',
-    e: '\x1b',
-    f: '\f',
-    n: '\n',
-    r: '\r',
-    t: '\t',
-    v: '\v',
-    N: '\u0085',
-    _: '\u00a0',
-    L: '\u2028',
-    P: '\u2029',
-    ' ': ' ',
-    '"': '"',
-    '/': '/',
-    '\\': '\\',
-  }),
-);
-const hexDigits = /^[0-9a-fA-F]+$/;
-
 export type SubsetResult = { ok: true; value: Record<string, unknown> } | { ok: false };
 
 /** Read `text` if it is a mapping written in the plain subset; `{ok: false}` otherwise. */
@@ -83,64 +62,6 @@ export function readYamlSubset(text: string): SubsetResult {
     if (e === DECLINE) return { ok: false };
     throw e;
   }
-}
-
-/**
- * A plain scalar's value under the YAML 1.2 core schema: the strict parser's tests (null, bool,
- * octal, decimal and hexadecimal int, .inf/.nan, float, in that order) and its resolutions.
- */
-export function resolvePlainScalar(s: string): unknown {
-  // By its first character a scalar can be only one kind of value, if any: each kind is tested
-  // only where it can match (most scalars and keys start with a letter, and stay strings).
-  switch (s[0]) {
-    case 'n':
-    case 'N':
-      return s === 'null' || s === 'Null' || s === 'NULL' ? null : s;
-    case '~':
-      return s === '~' ? null : s;
-    case 't':
-    case 'T':
-      return s === 'true' || s === 'True' || s === 'TRUE' ? true : s;
-    case 'f':
-    case 'F':
-      return s === 'false' || s === 'False' || s === 'FALSE' ? false : s;
-    case '+':
-    case '-':
-    case '.':
-    case '0':
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7':
-    case '8':
-    case '9':
-      return resolveNumber(s);
-    default:
-      return s;
-  }
-}
-
-// The core schema's number tests, in its order (resolveNumber); created once, not per call.
-const octalInt = /^0o[0-7]+$/;
-const decimalInt = /^[-+]?[0-9]+$/;
-const hexInt = /^0x[0-9a-fA-F]+$/;
-const infOrNaN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-const expFloat = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
-const plainFloat = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
-
-function resolveNumber(s: string): unknown {
-  if (octalInt.test(s)) return Number.parseInt(s.substring(2), 8);
-  if (decimalInt.test(s)) return Number.parseInt(s, 10);
-  if (hexInt.test(s)) return Number.parseInt(s.substring(2), 16);
-  if (infOrNaN.test(s)) {
-    if (s.slice(-3).toLowerCase() === 'nan') return Number.NaN;
-    return s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  }
-  if (expFloat.test(s) || plainFloat.test(s)) return Number.parseFloat(s);
-  return s;
 }
 
 /**
@@ -366,7 +287,7 @@ class SubsetReader {
       out += text.slice(from, j);
       const e = text[j + 1];
       if (j + 1 >= eol || e === undefined) throw DECLINE;
-      const fixed = escapes.get(e);
+      const fixed = doubleQuotedEscapes.get(e);
       if (fixed !== undefined) {
         out += fixed;
         j += 2;
