@@ -12,8 +12,9 @@
 // in the machine's load hits every row alike; the load average is printed with the results.
 //
 //   BENCH_RUNS=15 (rounds)   BENCH_SIZES=10,50,200
-//   BENCH_BINS=a/dist/bin.js,b/dist/bin.js   builds to compare in the same rounds (default: this
-//                                            checkout's packages/cli/dist/bin.js)
+//   BENCH_BINS=before=a/dist/bin.js,after=b/dist/bin.js   builds to compare in the same rounds,
+//                                            each optionally named (default: this checkout's
+//                                            packages/cli/dist/bin.js)
 //   BENCH_SOURCES=disk-cleanup,…             the runbooks to copy (default: all of runbooks/; an
 //                                            older build may not read a newer kind of runbook)
 //   BENCH_CALLGRIND=1                        also count each row's instructions once under valgrind
@@ -30,7 +31,10 @@ const runs = Number(process.env.BENCH_RUNS ?? 15);
 const sizes = (process.env.BENCH_SIZES ?? '10,50,200').split(',').map(Number);
 const bins = (process.env.BENCH_BINS ?? path.join(root, 'packages/cli/dist/bin.js'))
   .split(',')
-  .map((b) => path.resolve(b));
+  .map((b) => {
+    const [name, file] = b.includes('=') ? b.split('=') : [undefined, b];
+    return { name, file: path.resolve(file) };
+  });
 const targets = { validate: 2.5, version: 1.1 };
 
 /** A folder holding a runbooks/ of `count` runbooks: each source once, then renamed copies. */
@@ -76,12 +80,13 @@ try {
   for (const size of sizes)
     await makeCatalog(path.join(work, String(size)), sources.slice(0, size), size);
 
-  const label = (bin) => (bins.length > 1 ? ` [${path.relative(process.cwd(), bin)}]` : '');
+  const label = (bin) =>
+    bins.length > 1 ? ` [${bin.name ?? path.relative(process.cwd(), bin.file)}]` : '';
   const rows = [{ label: 'node -e 0 (floor)', args: ['-e', '0'], cwd: work }];
   for (const bin of bins) {
     rows.push({
       label: `opsbook --version${label(bin)}`,
-      args: [bin, '--version'],
+      args: [bin.file, '--version'],
       cwd: work,
       expect: /^\d+\.\d+\.\d+/,
       target: targets.version,
@@ -89,7 +94,7 @@ try {
     for (const size of sizes) {
       rows.push({
         label: `opsbook validate, ${size} runbooks${label(bin)}`,
-        args: [bin, 'validate'],
+        args: [bin.file, 'validate'],
         cwd: path.join(work, String(size)),
         expect: new RegExp(`✓ ${size} runbooks valid`),
         target: targets.validate,
