@@ -4,10 +4,6 @@
 // read runbooks (validate, list, show, digest) start from one CommonJS bundle, dist/fast.js,
 // compiled with the V8 code cache made for it at build time; every other command imports the ES
 // module build, dist/main.mjs, whose chunks load only what the command uses.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import vm from 'node:vm';
 import type { Outcome } from './main.js';
 
 /** Set by scripts/bundle.mjs: the package's version, and the commands that dist/fast.js holds. */
@@ -29,6 +25,12 @@ interface Cli {
  * serializes what is compiled so far: scripts/bundle.mjs calls it after a run to write the cache.
  */
 export function loadFastBundle(dir: string): { cli: Cli; codeCache: () => Buffer } {
+  // Required here, not imported at the top (which the CommonJS build would hoist): `--version`
+  // then loads neither node:vm nor node:module, which bring Node's ES module loader with them.
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const { createRequire } = require('node:module') as typeof import('node:module');
+  const path = require('node:path') as typeof import('node:path');
+  const vm = require('node:vm') as typeof import('node:vm');
   const file = path.join(dir, 'fast.js');
   const source = readFileSync(file, 'utf8');
   let cachedData: Buffer | undefined;
