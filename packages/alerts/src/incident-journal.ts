@@ -60,7 +60,9 @@ function alertChange(a: IncidentAlert): AlertChange {
   const { labels: _labels, ...rest } = a;
   return rest;
 }
-const alertMark = (a: IncidentAlert) => JSON.stringify(alertChange(a));
+/** Every field of the alert but its labels, cheaply (a step marks every alert it holds). */
+const alertMark = (a: IncidentAlert) =>
+  `${a.status}\0${a.startsAt}\0${a.endsAt}\0${a.lastChange}\0${a.fired}\0${a.reported?.status}\0${a.reported?.fired}\0${a.summary}\0${a.alertname}\0${a.severity}\0${a.host}\0${a.service}\0${a.generatorURL}\0${a.firstSeen}`;
 const commentMark = (c: CommentBatch) =>
   `${c.attempted}|${c.commentId ?? ''}|${c.body.blocks.length}|${c.deliveryId}`;
 
@@ -109,14 +111,17 @@ export class IncidentJournal {
     return this.state!;
   }
 
-  /** The state as stored now, for a reader without the lock (a copy it may keep). */
+  /**
+   * The state as stored now, for a reader without the lock: the one in memory while it is
+   * current (not a copy: for reading only, never changed outside a step), else read anew.
+   */
   async read(): Promise<StoredState> {
     if (!this.state || !(await this.isCurrent())) {
       const reader = new IncidentJournal(this.dir, this.compactMinBytes);
       await reader.load(false);
       return reader.state!;
     }
-    return structuredClone(this.state);
+    return this.state;
   }
 
   /** Forgets the state in memory (a step failed midway: its objects may be half changed). */
