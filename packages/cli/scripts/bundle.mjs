@@ -109,6 +109,7 @@ const made = spawnSync(
      await cli.main(['list']);
      writeFileSync(dist + 'fast.js.cache', codeCache());`,
   ],
-  { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] },
+  { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
 );
-if (made.status !== 0) throw new Error(`making dist/fast.js.cache failed (exit ${made.status})`);
+if (made.status !== 0)
+  throw new Error(`making dist/fast.js.cache failed (exit ${made.status}):\n${made.stderr}`);
