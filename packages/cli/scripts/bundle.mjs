@@ -113,3 +113,14 @@ const made = spawnSync(
 );
 if (made.status !== 0)
   throw new Error(`making dist/fast.js.cache failed (exit ${made.status}):\n${made.stderr}`);
+// A cache V8 rejects would only cost a read: make sure this one is taken.
+const taken = spawnSync(
+  process.execPath,
+  [
+    '--eval',
+    `const { loadFastBundle } = require(${JSON.stringify(`${dist.pathname}bin.js`)});
+     process.exitCode = loadFastBundle(${JSON.stringify(dist.pathname)}).isCached ? 0 : 1;`,
+  ],
+  { stdio: 'inherit' },
+);
+if (taken.status !== 0) throw new Error('V8 rejects dist/fast.js.cache');

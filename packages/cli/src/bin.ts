@@ -22,9 +22,15 @@ interface Cli {
  * cache: its functions are then deserialized instead of parsed and compiled, the larger part of a
  * short command's start-up. A cache that does not fit (another Node version, other V8 flags, a
  * changed bundle) is rejected by V8 itself, and the bundle is compiled as usual. `codeCache`
- * serializes what is compiled so far: scripts/bundle.mjs calls it after a run to write the cache.
+ * serializes what is compiled so far: scripts/bundle.mjs calls it after a run to write the cache,
+ * and checks `isCached` in a fresh process.
  */
-export function loadFastBundle(dir: string): { cli: Cli; codeCache: () => Buffer } {
+export function loadFastBundle(dir: string): {
+  cli: Cli;
+  codeCache: () => Buffer;
+  /** The cache was there and V8 took it. */
+  isCached: boolean;
+} {
   // Required here, not imported at the top (which the CommonJS build would hoist): `--version`
   // then loads neither node:vm nor node:module, which bring Node's ES module loader with them.
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
@@ -52,7 +58,11 @@ export function loadFastBundle(dir: string): { cli: Cli; codeCache: () => Buffer
   );
   const module = { exports: {} as Cli };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dir);
-  return { cli: module.exports, codeCache: () => script.createCachedData() };
+  return {
+    cli: module.exports,
+    codeCache: () => script.createCachedData(),
+    isCached: cachedData !== undefined && !script.cachedDataRejected,
+  };
 }
 
 function run(argv: string[]): void {
