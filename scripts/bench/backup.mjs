@@ -44,7 +44,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { makeDatabase, makeTree, openBackupWorld, root } from './backup-world.mjs';
-import { runGroup, stopOnSignals } from './bench-processes.mjs';
+import { descendantsOf, isStopping, runGroup, sleep, stopOnSignals } from './bench-processes.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '64,512').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -62,11 +62,32 @@ const loadNow = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-/** Runs argv under /usr/bin/time in its own process group; wall and client CPU (s). */
+const CLOCK_TICKS =
+  Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds of a process and the children it reaped (utime, stime, cutime, cstime). */
+async function reapedCpu(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.slice(11, 15).reduce((a, b) => a + Number(b), 0) / CLOCK_TICKS;
+}
+
+/** The CPU of the servers: sshd with its ended sessions (the host's commands), PostgreSQL's ended backends. */
+async function serverCpu(world) {
+  // A session ends a moment after its client: wait (bounded) until sshd has none left.
+  for (let i = 0; i < 500 && (await descendantsOf(world.host.pid)).length > 0; i++) await sleep(10);
+  return (await reapedCpu(world.host.pid)) + (await reapedCpu(world.pg.pid));
+}
+
+/**
+ * Runs argv under /usr/bin/time in its own process group: wall, client CPU, and all CPU (the
+ * client's, plus what sshd's sessions and PostgreSQL's backends used meanwhile), in seconds.
+ */
 async function timed(world, argv, what) {
   const timeFile = path.join(world.dir, 'time.out');
   await rm(timeFile, { force: true });
   const load = os.loadavg()[0];
+  const server = await serverCpu(world);
   const started = process.hrtime.bigint();
   const r = await runGroup(
     ['/usr/bin/time', '-f', '%e %U %S', '-o', timeFile, ...argv],
@@ -74,12 +95,15 @@ async function timed(world, argv, what) {
     TIMEOUT_MS,
   );
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  if (isStopping()) throw new Error('stopped');
   if (r.timedOut || r.code !== 0)
     throw new Error(
       `${what} failed (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`,
     );
   const [, user, sys] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop().split(' ');
-  return { wall, cpu: Number(user) + Number(sys), load, stdout: r.stdout };
+  const cpu = Number(user) + Number(sys);
+  const allCpu = cpu + (await serverCpu(world)) - server;
+  return { wall, cpu, allCpu, load, stdout: r.stdout };
 }
 
 /** `opsbook run` of an approval: its wall, and its step's duration and result from the journal. */
@@ -97,6 +121,7 @@ async function runOpsbook(world, runbook, params, bin = world.bin) {
   return {
     wall: sample.wall,
     cpu: sample.cpu,
+    allCpu: sample.allCpu,
     load: sample.load,
     step: main ? main.durationMs / 1000 : undefined,
     steps: Object.fromEntries(ends.map((e) => [e.step, e.durationMs / 1000])),
@@ -305,7 +330,7 @@ async function main() {
         const cases = casesOf(op, world, size, fixtures);
         const samples = new Map(cases.map((c) => [c.side, []]));
         const loadStart = loadNow();
-        for (let round = 0; round < RUNS; round++) {
+        for (let round = 0; round < RUNS && !isStopping(); round++) {
           const order = round % 2 === 0 ? cases : [...cases].reverse();
           for (const c of order) {
             const s = await c.run();
@@ -314,7 +339,7 @@ async function main() {
             samples.get(c.side).push(s);
             all.push({ size, op, side: c.side, ...s, result: undefined });
             console.error(
-              `  ${op} ${size} round ${round + 1} ${c.side}: ${s.wall.toFixed(2)} s${s.step !== undefined ? ` (journal: step ${s.step.toFixed(2)} s)` : ''}, CPU ${s.cpu.toFixed(2)} s, load ${s.load.toFixed(1)}`,
+              `  ${op} ${size} round ${round + 1} ${c.side}: ${s.wall.toFixed(2)} s${s.step !== undefined ? ` (journal: step ${s.step.toFixed(2)} s)` : ''}, CPU ${s.cpu.toFixed(2)} s (all ${s.allCpu.toFixed(2)} s), load ${s.load.toFixed(1)}`,
             );
           }
         }
@@ -414,6 +439,11 @@ function rowOf(op, size, fixtures, cases, samples, loadStart) {
     ),
     ratios,
     ratio,
+    // All the CPU a run cost (client, sshd's sessions, PostgreSQL's backends): what decides the
+    // wall time when the machine's cores are busy.
+    allCpu: median(ours.map((s) => s.allCpu)),
+    allCpuOpenssh: median(same.map((s) => s.allCpu)),
+    ...(before ? { allCpuBefore: median(before.map((s) => s.allCpu)) } : {}),
     ...(before
       ? {
           opsbookBefore: median(before.map((s) => s.wall)),
@@ -449,6 +479,7 @@ function printTable(rows) {
     'ratio (rounds)',
     ...(withBefore ? ['ratio before (rounds)'] : []),
     'target ≥ 0.8',
+    `all CPU s: opsbook${withBefore ? ' / before' : ''} / OpenSSH`,
     'load (1 min avg, start → end)',
   ];
   console.log(`| ${head.join(' | ')} |`);
@@ -468,6 +499,9 @@ function printTable(rows) {
           ? [`${r.ratioBefore.toFixed(2)} (${r.ratiosBefore.map((x) => x.toFixed(2)).join(', ')})`]
           : []),
         r.pass ? 'PASS' : 'FAIL',
+        [r.allCpu, ...(withBefore ? [r.allCpuBefore] : []), r.allCpuOpenssh]
+          .map((x) => x.toFixed(1))
+          .join(' / '),
         r.load,
       ].join(' | ')} |`,
     );
