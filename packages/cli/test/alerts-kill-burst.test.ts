@@ -9,7 +9,7 @@ import {
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ServeProcess, startServe } from './alerts-server.js';
+import { startServe } from './alerts-server.js';
 import { runCli } from './run-cli.js';
 
 /*
