@@ -6,8 +6,9 @@ import { median } from './bench-measure.mjs';
 /** Issue 18's limits. */
 export const LIMITS = { wall: 1.1, cpu: 1.1, firstConnectS: 0.3, memoryMb: 200 };
 
-export function reportFanout({ world, groups, runs }) {
+export function reportFanout({ world, groups, runs, algorithms }) {
   console.log(`\n${machineLine(world)}`);
+  console.log(`both sides negotiated the same SSH algorithms: ${algorithms}`);
   printRows(groups);
   printTargets(groups.filter((g) => !g.memory));
   const memory = groups.find((g) => g.memory);
@@ -25,12 +26,19 @@ export function reportFanout({ world, groups, runs }) {
   );
 }
 
-function machineLine(world) {
-  let commit = 'unknown';
+/** The checkout's commit when the benchmark started (its build was copied then). */
+const STARTED_AT = { time: new Date().toISOString(), commit: headCommit() };
+
+function headCommit() {
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {}
-  return `${new Date().toISOString()}; checkout at ${commit}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on ${world.addresses.length} address(es) ${world.addresses[0]}…, port ${world.port}`;
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function machineLine(world) {
+  return `${STARTED_AT.time} to ${new Date().toISOString()}; build of the working tree at ${STARTED_AT.commit}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on ${world.addresses.length} address(es) ${world.addresses[0]}…, port ${world.port}`;
 }
 
 const good = (c) => c.samples.filter((s) => !s.failure);

@@ -80,7 +80,7 @@ try {
   });
   const ssh2 = await realpath(path.join(world.build, 'packages/exec/node_modules/ssh2'));
   const kit = { world, ssh2 };
-  await checkAlgorithms(kit);
+  const algorithms = await checkAlgorithms(kit);
   const groups = sizes.flatMap((s) => [
     casesAt(kit, s, 1),
     ...(steps > 1 ? [casesAt(kit, s, steps)] : []),
@@ -93,7 +93,12 @@ try {
     await profileOpsbook(world, await prepareRunbook(world, largest, 1), largest, commandTimeoutMs);
     await profileFloor(world, floorCase(kit, largest).argv, largest, commandTimeoutMs);
   }
-  reportFanout({ world, groups: [...groups, ...(memoryGroup ? [memoryGroup] : [])], runs });
+  reportFanout({
+    world,
+    groups: [...groups, ...(memoryGroup ? [memoryGroup] : [])],
+    runs,
+    algorithms,
+  });
 } finally {
   await closeBenchWorld();
 }
@@ -284,7 +289,7 @@ async function checkAlgorithms(kit) {
     if (!s.algorithms) throw new Error(`${c.tool}: no negotiated algorithms noted`);
     seen.push([c.tool, JSON.stringify(s.algorithms)]);
   }
-  console.error(`negotiated algorithms:\n${seen.map(([t, a]) => `  ${t}: ${a}`).join('\n')}`);
   if (seen[0][1] !== seen[1][1])
-    throw new Error('opsbook and the bare loop negotiated different SSH algorithms');
+    throw new Error(`opsbook and the bare loop negotiated different SSH algorithms: ${seen}`);
+  return seen[0][1];
 }
