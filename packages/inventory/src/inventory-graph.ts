@@ -97,7 +97,9 @@ export class InventoryGraph {
       if (port !== undefined) this.setHostVar(name, 'ansible_port', port, at);
     }
     const node = this.groups.get(group)!;
-    if (!node.hosts.includes(name)) {
+    // The host's few groups, not the group's hosts (a search of 5,000 names per host): the two
+    // lists are kept in step, here and in reconcile.
+    if (!host.groups.includes(group)) {
       node.hosts.push(name);
       host.groups.push(group);
     }
@@ -173,18 +175,33 @@ export class InventoryGraph {
       }
     }
     const ungrouped = this.groups.get('ungrouped')!;
+    const leaving = new Set<string>();
+    // Hosts in the same groups are placed alike: decided once per set of groups.
+    const placement = new Map<string, 'leave' | 'join' | 'stay'>();
     for (const h of this.hosts.values()) {
-      const mine = this.ancestorsOf(h.groups);
-      for (const g of h.groups) mine.add(g);
-      const others = [...mine].filter((g) => g !== 'all' && g !== 'ungrouped');
-      if (mine.has('ungrouped') && others.length > 0) {
-        ungrouped.hosts = ungrouped.hosts.filter((n) => n !== h.name);
+      const key = h.groups.join('\0');
+      let place = placement.get(key);
+      if (!place) {
+        const mine = this.ancestorsOf(h.groups);
+        for (const g of h.groups) mine.add(g);
+        const others = [...mine].filter((g) => g !== 'all' && g !== 'ungrouped');
+        place =
+          mine.has('ungrouped') && others.length > 0
+            ? 'leave'
+            : !mine.has('ungrouped') && others.length === 0
+              ? 'join'
+              : 'stay';
+        placement.set(key, place);
+      }
+      if (place === 'leave') {
+        leaving.add(h.name);
         h.groups = h.groups.filter((g) => g !== 'ungrouped');
-      } else if (!mine.has('ungrouped') && others.length === 0) {
+      } else if (place === 'join') {
         ungrouped.hosts.push(h.name);
         h.groups.push('ungrouped');
       }
     }
+    if (leaving.size > 0) ungrouped.hosts = ungrouped.hosts.filter((n) => !leaving.has(n));
   }
 
   /** Every group above the given ones (not including them unless reachable from another). */
@@ -234,11 +251,25 @@ export class InventoryGraph {
       priority: g.priority,
     }));
     const all = this.groups.get('all')!;
+    // Hosts in the same groups have the same ranked groups and group names: found once.
+    const memberships = new Map<string, { ranked: GroupNode[]; groupNames: string[] }>();
+    const membershipOf = (h: HostNode) => {
+      const key = h.groups.join('\0');
+      let found = memberships.get(key);
+      if (!found) {
+        const member = this.ancestorsOf(h.groups);
+        for (const g of h.groups) member.add(g);
+        member.delete('all');
+        found = {
+          ranked: [...member].map((n) => this.groups.get(n)!).sort(rank),
+          groupNames: [...member].sort(),
+        };
+        memberships.set(key, found);
+      }
+      return found;
+    };
     const hosts: InventoryHost[] = [...this.hosts.values()].map((h) => {
-      const member = this.ancestorsOf(h.groups);
-      for (const g of h.groups) member.add(g);
-      member.delete('all');
-      const ranked = [...member].map((n) => this.groups.get(n)!).sort(rank);
+      const { ranked, groupNames: names } = membershipOf(h);
       // Ansible's default VARIABLE_PRECEDENCE for inventory variables.
       const layers: VarLayer[] = [
         all.fileVars,
@@ -256,16 +287,16 @@ export class InventoryGraph {
           winner.set(k, i);
         }
       }
-      const groupNames = [...member].sort();
+      const groupNames = [...names];
+      const unread = [...new Set(layers.flatMap((l) => l.unread ?? []))];
       const resolved = resolveHostVars({
         host: h.name,
         groups: groupNames,
         vars: merged.vars,
         origins: merged.origins,
         shadowed: shadowedByUnreadVault(layers, winner, merged.origins),
-        unread: [...new Set(layers.flatMap((l) => l.unread ?? []))],
+        unread,
       });
-      const unread = [...new Set(layers.flatMap((l) => l.unread ?? []))];
       return {
         name: h.name,
         vars:

@@ -18,7 +18,10 @@ export class TemplateUndefined extends Error {
 }
 
 export function isTemplate(value: string): boolean {
-  return value.includes('{{') || value.includes('{%') || value.includes('{#');
+  // One scan for the common value without any `{` (every variable of every host is asked).
+  const brace = value.indexOf('{');
+  if (brace < 0) return false;
+  return value.includes('{{', brace) || value.includes('{%', brace) || value.includes('{#', brace);
 }
 
 type Token =

@@ -79,6 +79,7 @@ describe('ansible-inventory agrees', () => {
     'connection-vars/hosts.ini',
     'connection-routes/hosts.ini',
     'order-of-all/hosts.ini',
+    'shared-memberships/hosts.ini',
   ])('on %s: same groups, members and resolved host variables', async (file) => {
     const path = fixtures + file;
     const [ours, theirs] = await Promise.all([loadInventory(path), ansibleList(path)]);
