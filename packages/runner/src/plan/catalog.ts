@@ -16,6 +16,7 @@ import {
   type Composition,
   composesRunbooks,
   flattenCompositions,
+  type Library,
   resolveCompositions,
 } from './compose.js';
 
@@ -63,10 +64,18 @@ function loaderFor(cwd: string) {
  * (`uses: runbook:NAME@RANGE`) is valid only when each resolves in its library folder and takes
  * the params its step gives (compose.ts): those problems are the runbook's own.
  */
-export async function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadResult> {
+export async function loadRunbookFor(
+  dir: string,
+  cwd = process.cwd(),
+  libraries?: Map<string, Library>,
+): Promise<LoadResult> {
   const result = await loaderFor(cwd)(dir);
   if (!result.ok || !composesRunbooks(result.bundle)) return result;
-  const resolved = await resolveCompositions(result.bundle, { load: loaderFor(cwd), cwd });
+  const resolved = await resolveCompositions(result.bundle, {
+    load: loaderFor(cwd),
+    cwd,
+    ...(libraries ? { libraries } : {}),
+  });
   if (resolved.problems.length)
     return { ok: false, problems: resolved.problems, dir: result.bundle.dir };
   resolvedCompositions.set(result.bundle, resolved.compositions);
@@ -112,7 +121,9 @@ export async function loadCatalog(
   const dirs = refs.length
     ? await Promise.all(refs.map((r) => resolveRunbookDir(r, config, cwd)))
     : await findRunbookDirs(config.runbooksDir);
-  return Promise.all(dirs.map((d) => loadRunbookFor(d, cwd)));
+  // One reading of each library for every composite of the catalog, not one per composite.
+  const libraries = new Map<string, Library>();
+  return Promise.all(dirs.map((d) => loadRunbookFor(d, cwd, libraries)));
 }
 
 /** Load the runbook the user named; every problem is raised as one ValidationError. */

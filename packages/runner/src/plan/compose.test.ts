@@ -4,7 +4,7 @@ import { parseInventoryText } from '@opsbook/inventory';
 import { digestRunbook, formatProblem, type ParamValue } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compositionsOf, loadRunbookFor } from './catalog.js';
+import { compositionsOf, loadCatalog, loadRunbookFor } from './catalog.js';
 import { flattenCompositions, MAX_COMPOSE_DEPTH } from './compose.js';
 import { renderPlan } from './plan.js';
 
@@ -135,6 +135,29 @@ describe('resolving runbook:NAME@RANGE', () => {
     expect(await problemsOf(dir, 'top')).toEqual([
       "top/runbook.yaml:14:13: runbook:tidy@^1.0.0 resolves to tidy 1.2.0, which is not valid: tidy/runbook.yaml:15:12: template '{{ params.dri }}' names param 'dri', which is not declared under spec.params: did you mean 'dir'?",
     ]);
+  });
+});
+
+describe('a catalog of several composites', () => {
+  it('reads the library once for all of them and gives each the problems it has alone', async () => {
+    const dir = await library({
+      a: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: "{{ params.dir }}"\n')],
+      b: ['1.0.0', composing('runbook:tidy@^2.0.0', '        dir: "{{ params.dir }}"\n')],
+      c: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: relative\n')],
+      d: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: "{{ params.dir }}"\n')],
+      tidy: ['1.2.0', leaf],
+    });
+    const config = { runbooksDir: dir } as Parameters<typeof loadCatalog>[0];
+    const catalog = await loadCatalog(config, [], dir);
+    const alone = await Promise.all(['a', 'b', 'c', 'd', 'tidy'].map((f) => problemsOf(dir, f)));
+    expect(catalog.map((r) => r.problems.map(formatProblem))).toEqual(alone);
+    expect(alone.map((p) => p.length)).toEqual([0, 1, 1, 0, 0]);
+    // The composed runbook is the same one, loaded once, for every composite that resolved it.
+    const [a, , , d] = catalog;
+    if (!a?.ok || !d?.ok) throw new Error('a and d should load');
+    const [fromA] = await compositionsOf(a.bundle, dir);
+    const [fromD] = await compositionsOf(d.bundle, dir);
+    expect(fromA?.bundle).toBe(fromD?.bundle);
   });
 });
 

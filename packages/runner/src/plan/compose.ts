@@ -49,6 +49,12 @@ export interface ResolveOptions {
   libraryDir?: string;
   /** Folder that file names in problems are shown relative to; default: process.cwd(). */
   cwd?: string;
+  /**
+   * Libraries read so far, by folder: give the same map when resolving every runbook of one
+   * catalog, and each library is listed, and each composed runbook loaded and digested, once for
+   * all of them instead of once per composite (`load` and `cwd` must then be the same for all).
+   */
+  libraries?: Map<string, Library>;
 }
 
 export interface Resolved {
@@ -72,11 +78,12 @@ export function resolveCompositions(
   bundle: RunbookBundle,
   options: ResolveOptions,
 ): Promise<Resolved> {
-  const library = new Library(
-    options.libraryDir ?? path.dirname(bundle.dir),
-    options.cwd ?? process.cwd(),
-    options.load,
-  );
+  const dir = options.libraryDir ?? path.dirname(bundle.dir);
+  let library = options.libraries?.get(dir);
+  if (!library) {
+    library = new Library(dir, options.cwd ?? process.cwd(), options.load);
+    options.libraries?.set(dir, library);
+  }
   return resolveIn(bundle, [], '', library);
 }
 
@@ -236,9 +243,10 @@ interface LibraryEntry {
 
 /**
  * The runbooks a composite may compose: every folder of the library whose package.json names a
- * runbook and a version. Read once per resolution, and only when a runbook composes another.
+ * runbook and a version. Read once per resolution (or per catalog, through
+ * ResolveOptions.libraries), and only when a runbook composes another.
  */
-class Library {
+export class Library {
   private entries: Promise<LibraryEntry[]> | undefined;
   private readonly loads = new Map<string, Promise<LoadResult>>();
   private readonly digests = new Map<string, Promise<BundleDigest>>();
