@@ -148,10 +148,12 @@ describe('opsbook catalog', () => {
     const rollout = doc.catalog.runbooks[0]!;
     expect(rollout.runs).toBe(4);
     expect(rollout.versions.map((v) => [v.version, v.isCurrent, v.runs.length])).toEqual([
-      ['1.0.0', true, 3],
+      ['1.0.1', true, 0],
+      ['1.0.0', false, 3],
       ['0.9.0', false, 1],
     ]);
-    const [current, old] = rollout.versions;
+    // The shipped runbook is at 1.0.1 now; the history's runs used 1.0.0 and 0.9.0.
+    const [, current, old] = rollout.versions;
     expect(current!.changes).toEqual(['First version of the config-rollout runbook.']);
     expect(current!.approvals).toEqual([
       { id: 'apr-0003', tickets: ['OPS-3'], signers: ['alice', 'bob'], maxRuns: 5, runs: 1 },
