@@ -65,9 +65,26 @@ export function loadFastBundle(dir: string): {
   };
 }
 
+/**
+ * One write to file descriptor 1: Node then sets up no stream for stdout, which for a pipe loads
+ * its network module (a few percent of a process that does nothing else).
+ */
+function printVersion(): void {
+  const { writeSync } = require('node:fs') as typeof import('node:fs');
+  const text = `${OPSBOOK_VERSION}\n`;
+  try {
+    writeSync(1, text);
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    // A pipe that would block: the stream queues it. A reader gone away: nothing to say.
+    if (code === 'EAGAIN') process.stdout.write(text);
+    else if (code !== 'EPIPE') throw error;
+  }
+}
+
 function run(argv: string[]): void {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    process.stdout.write(`${OPSBOOK_VERSION}\n`);
+    printVersion();
     return;
   }
   // A reader that stops early (`opsbook … | head`) closes the pipe: the command carries on (a run
