@@ -9,9 +9,10 @@
 // others are left out first), then renamed copies round-robin, so that steps with `uses:` have
 // their `with:` checked against the built-in actions' schemas.
 // Each round runs every row once, in the opposite order from the round before, so that a change
-// in the machine's load hits every row alike; the load average is printed with the results.
+// in the machine's load hits every row alike; the load average is printed with the results. The
+// target is on the ratio of medians; the ratio of the fastest runs is printed beside it.
 //
-//   BENCH_RUNS=15 (rounds)   BENCH_SIZES=10,50,200
+//   BENCH_RUNS=21 (rounds)   BENCH_SIZES=10,50,200
 //   BENCH_BINS=before=a/dist/bin.js,after=b/dist/bin.js   builds to compare in the same rounds,
 //                                            each optionally named (default: this checkout's
 //                                            packages/cli/dist/bin.js)
@@ -27,7 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const runs = Number(process.env.BENCH_RUNS ?? 15);
+const runs = Number(process.env.BENCH_RUNS ?? 21);
 const sizes = (process.env.BENCH_SIZES ?? '10,50,200').split(',').map(Number);
 const bins = (process.env.BENCH_BINS ?? path.join(root, 'packages/cli/dist/bin.js'))
   .split(',')
@@ -121,7 +122,7 @@ try {
   const floor = median(rows[0].samples);
   const width = Math.max(...rows.map((r) => r.label.length)) + 2;
   console.log(
-    `${'command'.padEnd(width)}${'median'.padStart(10)}${'min'.padStart(10)}${'max'.padStart(10)}${'÷ floor'.padStart(9)}${'target'.padStart(8)}  result`,
+    `${'command'.padEnd(width)}${'median'.padStart(10)}${'min'.padStart(10)}${'max'.padStart(10)}${'÷ floor'.padStart(9)}${'min ÷ min'.padStart(11)}${'target'.padStart(8)}  result`,
   );
   let failed = 0;
   for (const r of rows) {
@@ -135,6 +136,8 @@ try {
         fmt(Math.min(...r.samples)).padStart(10),
         fmt(Math.max(...r.samples)).padStart(10),
         `${ratio.toFixed(2)}×`.padStart(9),
+        // The ratio of the fastest runs: less moved by a neighbour's load than the medians.
+        `${(Math.min(...r.samples) / Math.min(...rows[0].samples)).toFixed(2)}×`.padStart(11),
         (r.target === undefined ? '' : `≤${r.target}×`).padStart(8),
         `  ${verdict}`,
       ].join(''),
