@@ -27,38 +27,39 @@ export const doubleQuotedEscapes = new Map(
   }),
 );
 
+const STRING = 0;
+const NULL = 1;
+const TRUE = 2;
+const FALSE = 3;
+const NUMBER = 4;
+/** What a plain scalar starting with each ASCII character may be besides a string. */
+const firstCharKind = new Uint8Array(0x80);
+for (const [chars, kind] of [
+  ['nN~', NULL],
+  ['tT', TRUE],
+  ['fF', FALSE],
+  ['+-.0123456789', NUMBER],
+] as const) {
+  for (const ch of chars) firstCharKind[ch.charCodeAt(0)] = kind;
+}
+
 /**
  * A plain scalar's value under the YAML 1.2 core schema: the strict parser's tests (null, bool,
  * octal, decimal and hexadecimal int, .inf/.nan, float, in that order) and its resolutions.
  */
 export function resolvePlainScalar(s: string): unknown {
   // By its first character a scalar can be only one kind of value, if any: each kind is tested
-  // only where it can match (most scalars and keys start with a letter, and stay strings).
-  switch (s[0]) {
-    case 'n':
-    case 'N':
-      return s === 'null' || s === 'Null' || s === 'NULL' ? null : s;
-    case '~':
-      return s === '~' ? null : s;
-    case 't':
-    case 'T':
+  // only where it can match. One table lookup sends the rest, most scalars and keys (they start
+  // with another letter), straight back as strings: a switch over string cases compared each.
+  const c = s.charCodeAt(0);
+  switch (c < 0x80 ? firstCharKind[c] : STRING) {
+    case NULL:
+      return s === 'null' || s === 'Null' || s === 'NULL' || s === '~' ? null : s;
+    case TRUE:
       return s === 'true' || s === 'True' || s === 'TRUE' ? true : s;
-    case 'f':
-    case 'F':
+    case FALSE:
       return s === 'false' || s === 'False' || s === 'FALSE' ? false : s;
-    case '+':
-    case '-':
-    case '.':
-    case '0':
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7':
-    case '8':
-    case '9':
+    case NUMBER:
       return resolveNumber(s);
     default:
       return s;

@@ -136,14 +136,12 @@ class SubsetReader {
     return colon;
   }
 
-  /** Adds `key` to `map`; a key the strict parser would read otherwise, or twice, declines. */
+  /**
+   * Adds `key` to `map`; a key the strict parser would read otherwise declines. A key given twice
+   * is caught once the mapping is read (withoutDuplicates): one count instead of a lookup a key.
+   */
   private setKey(map: Record<string, unknown>, key: string, value: unknown): void {
-    if (
-      key.length > 1000 ||
-      key === '__proto__' ||
-      Object.hasOwn(map, key) ||
-      typeof resolvePlainScalar(key) !== 'string'
-    )
+    if (key.length > 1000 || key === '__proto__' || typeof resolvePlainScalar(key) !== 'string')
       throw DECLINE;
     map[key] = value;
   }
@@ -156,12 +154,12 @@ class SubsetReader {
   private mapping(indent: number, keyAt: number, depth: number): Record<string, unknown> {
     if (depth > MAX_SUBSET_DEPTH) throw DECLINE;
     const map: Record<string, unknown> = {};
-    for (;;) {
+    for (let entries = 1; ; entries++) {
       const colon = this.keyColon(keyAt);
       if (colon < 0) throw DECLINE;
       const key = this.text.slice(keyAt, colon);
       this.setKey(map, key, this.valueAfter(colon + 1, indent, depth, true));
-      if (this.indent < indent) return map;
+      if (this.indent < indent) return withoutDuplicates(map, entries);
       if (this.indent > indent) throw DECLINE;
       keyAt = this.pos + indent;
     }
@@ -335,7 +333,7 @@ class SubsetReader {
       this.at = j + 1;
       return isSeq ? items : map;
     }
-    for (;;) {
+    for (let entries = 1; ; entries++) {
       if (isSeq) items.push(this.flowValue(j, depth));
       else {
         const colon = this.keyColon(j);
@@ -348,7 +346,7 @@ class SubsetReader {
       const ch = j < eol ? text.charCodeAt(j) : -1;
       if (ch === close) {
         this.at = j + 1;
-        return isSeq ? items : map;
+        return isSeq ? items : withoutDuplicates(map, entries);
       }
       if (ch !== COMMA) throw DECLINE;
       j = this.skipSpaces(j + 1);
@@ -433,6 +431,12 @@ class SubsetReader {
     this.skipBlankLines();
     return strip ? value : `${value}\n`;
   }
+}
+
+/** `map` when it holds `entries` keys: a key given twice, which the later value replaced, declines. */
+function withoutDuplicates(map: Record<string, unknown>, entries: number): Record<string, unknown> {
+  if (Object.keys(map).length !== entries) throw DECLINE;
+  return map;
 }
 
 const spaces = / */y;
