@@ -3,6 +3,7 @@ import {
   findEscape,
   findRawControls,
   forbiddenControl,
+  hasControl,
 } from './control-characters.js';
 import type { Problem } from './problem.js';
 import { phases } from './runbook-schema.js';
@@ -126,7 +127,9 @@ function stringProblem(
 /**
  * Calls `visit` with every key and string of a parsed file (at most 64 levels deep) that holds a
  * control character: most hold none, and the policy is asked only for the rest. `path` is one
- * array, changed as the walk goes: copy it to keep it. Index loops: it runs cold, on every string.
+ * array, changed as the walk goes: copy it to keep it. It runs cold, on every string of every
+ * runbook: index loops, strings tested where they are found, and the path grown only to visit
+ * one or to go down into a collection.
  */
 function walkStrings(
   value: unknown,
@@ -134,21 +137,33 @@ function walkStrings(
   visit: (path: readonly PathSegment[], text: string, isKey: boolean) => void,
 ): void {
   if (typeof value === 'string') {
-    if (forbiddenControl(value, false) !== undefined) visit(path, value, false);
+    if (hasControl(value)) visit(path, value, false);
   } else if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      path.push(i);
-      walkStrings(value[i], path, visit);
-      path.pop();
-    }
+    for (let i = 0; i < value.length; i++) walkEntry(value[i], i, path, visit);
   } else if (value !== null && typeof value === 'object') {
     const keys = Object.keys(value);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
-      path.push(key);
-      if (forbiddenControl(key, false) !== undefined) visit(path, key, true);
-      walkStrings((value as Record<string, unknown>)[key], path, visit);
-      path.pop();
+      if (hasControl(key)) {
+        path.push(key);
+        visit(path, key, true);
+        path.pop();
+      }
+      walkEntry((value as Record<string, unknown>)[key], key, path, visit);
     }
   }
+}
+
+/** One entry of a collection, at `at` in it. */
+function walkEntry(
+  value: unknown,
+  at: PathSegment,
+  path: PathSegment[],
+  visit: (path: readonly PathSegment[], text: string, isKey: boolean) => void,
+): void {
+  if (typeof value === 'string' ? !hasControl(value) : value === null || typeof value !== 'object')
+    return;
+  path.push(at);
+  walkStrings(value, path, visit);
+  path.pop();
 }

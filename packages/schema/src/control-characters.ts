@@ -49,6 +49,11 @@ export function findRawControls(text: string): number[] {
 const anyControl = /[\u0000-\u001f\u007f-\u009f]/;
 const controlButLineBreaks = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
+/** Whether a string holds any control character (a test: no match to build, as exec would). */
+export function hasControl(value: string): boolean {
+  return anyControl.test(value);
+}
+
 /** The first control character a string may not hold: any, or any but tab and line feed. */
 export function forbiddenControl(value: string, allowLineBreaks: boolean): number | undefined {
   const m = (allowLineBreaks ? controlButLineBreaks : anyControl).exec(value);
