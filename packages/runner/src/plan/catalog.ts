@@ -12,13 +12,12 @@ import {
   ValidationError,
 } from '@opsbook/schema';
 import { builtinActionSpecs } from '../actions/action-specs.js';
-import {
-  type Composition,
-  composesRunbooks,
-  flattenCompositions,
-  type Library,
-  resolveCompositions,
-} from './compose.js';
+import type { Composition, Library } from './compose.js';
+import { composesRunbooks, flattenCompositions } from './composition-tree.js';
+
+/** compose.ts, loaded for the first runbook that composes others: most catalogs have none. */
+const resolveCompositions: typeof import('./compose.js').resolveCompositions = async (...args) =>
+  (await import('./compose.js')).resolveCompositions(...args);
 
 /**
  * Resolve what the user typed (a runbook name, `@runbooks/name`, a folder, or a runbook.yaml)

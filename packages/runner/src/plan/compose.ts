@@ -18,6 +18,10 @@ import {
 } from '@opsbook/schema';
 import semver from 'semver';
 import { checkComposedParams } from './compose-params.js';
+import { flattenCompositions } from './composition-tree.js';
+
+// Here too for the importers of this module; light enough for loadCatalog to import alone.
+export { composesRunbooks, flattenCompositions } from './composition-tree.js';
 
 /**
  * How deep runbooks may compose each other: a composite, what it composes, and so on, four levels
@@ -63,11 +67,6 @@ export interface Resolved {
   problems: Problem[];
 }
 
-/** Whether any step of the runbook composes another one. */
-export function composesRunbooks(bundle: RunbookBundle): boolean {
-  return phases.some((p) => bundle.runbook.spec[p]?.some((s) => parseComposeRef(s.uses)));
-}
-
 /**
  * Resolve every `uses: runbook:NAME@RANGE` of a runbook, recursively: the range to the highest
  * version of NAME in the library that satisfies it, each composed runbook loaded and checked,
@@ -85,11 +84,6 @@ export function resolveCompositions(
     options.libraries?.set(dir, library);
   }
   return resolveIn(bundle, [], '', library);
-}
-
-/** The composed runbooks depth first, each before those it composes: the order they are listed in. */
-export function flattenCompositions(compositions: readonly Composition[]): Composition[] {
-  return compositions.flatMap((c) => [c, ...flattenCompositions(c.children)]);
 }
 
 /** The folder of each composed runbook by its path: where its scripts are read from at run time. */
