@@ -152,6 +152,50 @@ describe('IncidentJournal', () => {
     expect(await new IncidentJournal(dir).read()).toEqual(await writer.forStep());
   });
 
+  it('removes the old log a crash left behind after a compaction, replaying nothing twice', async () => {
+    // The first step of twoSteps, logged without a compaction: the old log as it was folded.
+    const before = await freshDir();
+    const uncompacted = new IncidentJournal(before);
+    await uncompacted.forStep();
+    await uncompacted.commit(
+      { incidents: [incidentOf('INC-1', [1, 2, 3].map(alertOf))], nextIncident: 2 },
+      cursor(100),
+      archive,
+    );
+    const oldLog = await readFile(path.join(before, 'incidents-1.log'));
+    // The same steps compacted after the first one: state.json names incidents-2.log. A crash
+    // before the old log's removal leaves incidents-1.log beside it, as it was.
+    const dir = await freshDir();
+    const writer = new IncidentJournal(dir, 1);
+    await twoSteps(writer);
+    const expected = structuredClone(await writer.forStep());
+    await writer.close();
+    await writeFile(path.join(dir, 'incidents-1.log'), oldLog);
+    const logs = async () => (await readdir(dir)).filter((n) => n.endsWith('.log')).sort();
+    expect(await logs()).toEqual(['incidents-1.log', 'incidents-2.log']);
+    // A reader (no lock) leaves the files alone; the next writer removes the stale log.
+    expect(await new IncidentJournal(dir).read()).toEqual(expected);
+    expect(await logs()).toEqual(['incidents-1.log', 'incidents-2.log']);
+    const next = new IncidentJournal(dir, 1);
+    const state = await next.forStep();
+    expect(await logs()).toEqual(['incidents-2.log']);
+    expect(state).toEqual(expected);
+    expect(state.incidents).toHaveLength(1);
+    expect(state.incidents[0]!.alerts.map((a) => a.fingerprint)).toEqual([
+      'fp1',
+      'fp2',
+      'fp3',
+      'fp4',
+    ]);
+    expect(state.incidents[0]!.comments.map((c) => c.n)).toEqual([1]);
+    expect(state).toMatchObject({ nextIncident: 2, cursor: cursor(200) });
+    // It goes on logging where the snapshot says.
+    state.incidents[0]!.ticket.assigned = true;
+    await next.commit({ incidents: [state.incidents[0]!] }, cursor(300), archive);
+    expect(await logs()).toEqual(['incidents-2.log']);
+    expect(await new IncidentJournal(dir).read()).toMatchObject({ cursor: cursor(300) });
+  });
+
   it('reads the state.json of version 1 (every step rewrote it) and logs the steps after it', async () => {
     const dir = await freshDir();
     const v1 = {

@@ -1,4 +1,4 @@
-import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { syncDirectory, writeFileAtomic } from '@opsbook/schema';
 import type { StateChange } from './alert-store.js';
@@ -8,6 +8,7 @@ import type { IntakeCursor } from './intake-files.js';
 const PRIVATE = { mode: 0o600, dirMode: 0o700 } as const;
 /** The log is folded into a new snapshot once it is this large and larger than the snapshot. */
 const COMPACT_MIN_BYTES = 32 * 1024 * 1024;
+const LOG_NAME = /^incidents-\d+\.log$/;
 
 /** What the convergence keeps between passes, with how far each intake file is converged. */
 export interface StoredState {
@@ -94,6 +95,8 @@ export class IncidentJournal {
   private log = '';
   private snapshotBytes = 0;
   private logHandle: FileHandle | undefined;
+  /** Logs a compaction's crash left behind were looked for (once, by the first writer's load). */
+  private staleLogsChecked = false;
 
   constructor(
     private readonly dir: string,
@@ -162,6 +165,10 @@ export class IncidentJournal {
           };
       this.snapshotBytes = text.length;
       this.log = snapshot.log ?? 'incidents-1.log';
+      if (repair && text && !this.staleLogsChecked) {
+        await this.removeStaleLogs();
+        this.staleLogsChecked = true;
+      }
       const state: StoredState = {
         cursor: snapshot.cursor,
         nextIncident: snapshot.nextIncident,
@@ -193,6 +200,28 @@ export class IncidentJournal {
       this.seen = await this.identity();
       return;
     }
+  }
+
+  /**
+   * Removes the logs the snapshot does not name: a crash between a compaction's snapshot and the
+   * old log's removal leaves that log behind, folded into the snapshot already and never read
+   * again. The snapshot (and its name in the folder) is made durable first, so that no crash can
+   * bring back an older snapshot naming a log that is gone. Called with the lock held.
+   */
+  private async removeStaleLogs(): Promise<void> {
+    const stale = (await readdir(this.dir)).filter((n) => LOG_NAME.test(n) && n !== this.log);
+    if (stale.length === 0) return;
+    const handle = await open(this.snapshotFile, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await syncDirectory(this.dir);
+    for (const name of stale)
+      await unlink(path.join(this.dir, name)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
   }
 
   /**
