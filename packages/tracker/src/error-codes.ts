@@ -23,6 +23,8 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_ATTACHMENT_NOT_FOUND: 'the local ticket has no such attachment',
     TICKET_TRANSITION_UNAVAILABLE:
       "the workflow does not offer the move from the ticket's current status",
+    TRACKER_PRIORITY_UNKNOWN:
+      "the project's priority scheme lacks the priority of the grade: set tracker.jira.priorities",
     TRACKER_REQUEST_REJECTED: "Jira rejected the request with another 4xx, in Jira's own words",
   },
 });

@@ -6,6 +6,7 @@ export {
   type JiraConnection,
   type JiraEnv,
   type JiraFlavour,
+  type JiraPriority,
   type JiraSettings,
 } from './jira-connection.js';
 export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';

@@ -4,11 +4,19 @@ import {
   connectJira,
   type JiraConnection,
   type JiraEnv,
+  type JiraPriority,
   type JiraSettings,
 } from './jira-connection.js';
 import { findJiraDelivery } from './jira-delivery-probe.js';
 import { transitionUnavailable } from './jira-errors.js';
-import { GRADE_PRIORITY, sameName, TICKET_FIELDS, ticketFromIssue } from './jira-fields.js';
+import {
+  priorityField,
+  priorityLabel,
+  resolvePriorities,
+  sameName,
+  TICKET_FIELDS,
+  ticketFromIssue,
+} from './jira-fields.js';
 import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
 import { renderAdf } from './render-adf.js';
 import { renderWiki } from './render-wiki.js';
@@ -42,12 +50,15 @@ export class JiraTracker implements Tracker {
   readonly kind = 'jira' as const;
   readonly statuses: StatusNames;
   readonly http: JiraHttp;
+  /** The priority of each grade (`tracker.jira.priorities` over Jira's default names). */
+  readonly priorities: Record<Grade, JiraPriority>;
   private readonly settings: JiraSettings;
 
   constructor(connection: JiraConnection, settings: JiraSettings, options: JiraHttpOptions = {}) {
     this.http = new JiraHttp(connection, options);
     this.settings = settings;
     this.statuses = resolveStatuses(settings.statuses);
+    this.priorities = resolvePriorities(settings.priorities);
   }
 
   private get cloud(): boolean {
@@ -88,18 +99,32 @@ export class JiraTracker implements Tracker {
     });
   }
 
+  /**
+   * Creates the ticket; what Jira refuses of the reporter or the priority does not lose it. Setting
+   * the reporter needs Modify Reporter (and the field on the create screen), the priority a name
+   * or id of the project's priority scheme: without, Jira refuses the whole create naming the
+   * field. A 400 created nothing, so the create goes again without the fields it names (with the
+   * same delivery id: a retry of the whole still finds one ticket), and the ref says what was left
+   * out (`reporterSet: false`, `priorityRefused`).
+   */
   async create(ticket: NewTicket, options: WriteOptions = {}): Promise<TicketRef> {
-    if (ticket.reporter === undefined) return this.createIssue(ticket, options);
-    try {
-      return await this.createIssue(ticket, options);
-    } catch (e) {
-      // Setting the reporter needs Modify Reporter (and the field on the create screen); without
-      // it Jira refuses the whole create naming the field. A 400 created nothing: send it again
-      // without, and let the caller name the person some other way.
-      const fields = isOpsbookError(e) ? e.details.fields : undefined;
-      if (!Array.isArray(fields) || !fields.includes('reporter')) throw e;
-      const { reporter: _r, ...rest } = ticket;
-      return { ...(await this.createIssue(rest, options)), reporterSet: false };
+    let sending = ticket;
+    let priorityRefused: string | undefined;
+    // Bounded: each refusal taken leaves out one field or two of the two.
+    for (;;) {
+      try {
+        const ref = await this.createIssue(sending, options);
+        return {
+          ...ref,
+          ...(ticket.reporter !== undefined ? { reporterSet: sending.reporter !== undefined } : {}),
+          ...(priorityRefused ? { priorityRefused } : {}),
+        };
+      } catch (e) {
+        const without = isOpsbookError(e) ? withoutRefused(sending, e.details.fields) : undefined;
+        if (!without) throw e;
+        if (sending.grade && !without.grade) priorityRefused = (e as Error).message;
+        sending = without;
+      }
     }
   }
 
@@ -112,7 +137,8 @@ export class JiraTracker implements Tracker {
     };
     if (ticket.description) fields.description = this.rich(ticket.description);
     if (ticket.labels?.length) fields.labels = ticket.labels;
-    if (ticket.grade) fields.priority = { name: GRADE_PRIORITY[ticket.grade] };
+    const priority = ticket.grade && this.priorities[ticket.grade];
+    if (priority) fields.priority = priorityField(priority);
     if (ticket.reporter !== undefined)
       fields.reporter = this.cloud ? { accountId: ticket.reporter } : { name: ticket.reporter };
     const json: Json = { fields };
@@ -127,14 +153,13 @@ export class JiraTracker implements Tracker {
         action: `create a ticket in project ${project}`,
         permission: 'Create Issues',
         project,
+        ...(ticket.grade && priority
+          ? { priority: { grade: ticket.grade, label: priorityLabel(priority) } }
+          : {}),
       },
     });
     const key = String((res.body as Json).key);
-    return {
-      key,
-      url: `${this.http.connection.baseUrl}/browse/${key}`,
-      ...(ticket.reporter !== undefined ? { reporterSet: true } : {}),
-    };
+    return { key, url: `${this.http.connection.baseUrl}/browse/${key}` };
   }
 
   async get(key: string, options: ReadOptions = {}): Promise<Ticket> {
@@ -258,16 +283,18 @@ export class JiraTracker implements Tracker {
   }
 
   async setPriority(key: string, grade: Grade, options: WriteOptions = {}): Promise<void> {
-    const name = GRADE_PRIORITY[grade];
+    const priority = this.priorities[grade];
+    const label = priorityLabel(priority);
     await this.send({
       method: 'PUT',
       path: this.issuePath(key),
-      json: { fields: { priority: { name } } },
+      json: { fields: { priority: priorityField(priority) } },
       signal: options.signal,
       context: {
-        action: `set the priority of ${key} to ${name} (${grade})`,
+        action: `set the priority of ${key} to ${label} (${grade})`,
         ticket: key,
         permission: 'Edit Issues',
+        priority: { grade, label },
       },
     });
   }
@@ -393,6 +420,24 @@ export class JiraTracker implements Tracker {
   findDelivered(probe: DeliveryProbe, options: ReadOptions = {}): Promise<string | undefined> {
     return findJiraDelivery(this, probe, options);
   }
+}
+
+/**
+ * The ticket without the fields a 400 named, when every field it named is one the ticket can go
+ * without (the reporter, the priority of its grade); undefined when it named another.
+ */
+function withoutRefused(ticket: NewTicket, named: unknown): NewTicket | undefined {
+  if (!Array.isArray(named) || named.length === 0) return undefined;
+  const sent = (f: unknown) =>
+    (f === 'reporter' && ticket.reporter !== undefined) ||
+    (f === 'priority' && ticket.grade !== undefined);
+  if (!named.every(sent)) return undefined;
+  const { reporter, grade, ...rest } = ticket;
+  return {
+    ...rest,
+    ...(reporter !== undefined && !named.includes('reporter') ? { reporter } : {}),
+    ...(grade !== undefined && !named.includes('priority') ? { grade } : {}),
+  };
 }
 
 /** A Jira tracker from `tracker.jira` settings and the environment (the CLI passes process.env). */

@@ -1,7 +1,10 @@
 import { UsageError } from '@opsbook/schema';
-import type { StatusNames } from './tracker.js';
+import type { Grade, StatusNames } from './tracker.js';
 
 export type JiraFlavour = 'cloud' | 'datacenter';
+
+/** A priority of the project's scheme: its name, or its id (Jira's ids are numbers in strings). */
+export type JiraPriority = string | { id: string };
 
 /** `tracker.jira` of opsbook.yaml (docs/working-with-jira.md). Secrets are never read from here. */
 export interface JiraSettings {
@@ -11,6 +14,8 @@ export interface JiraSettings {
   email?: string;
   statuses?: Partial<StatusNames>;
   issueType?: string;
+  /** The priority of each grade where the scheme lacks Jira's default (Highest, High, Medium, Low). */
+  priorities?: Partial<Record<Grade, JiraPriority>>;
 }
 
 /** The environment variables the tracker reads; the CLI passes `process.env`. */

@@ -10,6 +10,8 @@ export interface FailureContext {
   permission: string;
   /** Field in a 400 answer that means "no such project" (create only). */
   project?: string;
+  /** The priority sent for a grade: a 400 naming the field means the scheme lacks it. */
+  priority?: { grade: string; label: string };
 }
 
 export interface FailureFacts {
@@ -128,6 +130,14 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         'TRACKER_PROJECT_UNKNOWN',
         `Jira at ${url} does not accept project ${ctx.project} when trying to ${ctx.action}${say}: set tracker.jira.project to a project key this account can create issues in.`,
         { retryable: false },
+      );
+    }
+    if (ctx.priority && status === 400 && fieldsNamed(facts.body).includes('priority')) {
+      const { grade, label } = ctx.priority;
+      return new trackerErrors.RefusalError(
+        'TRACKER_PRIORITY_UNKNOWN',
+        `Jira at ${url} refused the priority ${label} for ${grade} when trying to ${ctx.action} (400)${say}: the project's priority scheme lacks it; set tracker.jira.priorities.${grade} in opsbook.yaml to a priority of the scheme (its name, or {id: …}).`,
+        { retryable: false, grade },
       );
     }
     return new trackerErrors.RefusalError(

@@ -1,4 +1,4 @@
-import type { JiraFlavour } from './jira-connection.js';
+import type { JiraFlavour, JiraPriority } from './jira-connection.js';
 import type { Grade, Person, Ticket } from './tracker.js';
 
 /** Fields asked for whenever a ticket is read, to keep Jira's answers small. */
@@ -11,6 +11,28 @@ export const GRADE_PRIORITY: Record<Grade, string> = {
   P3: 'Medium',
   P4: 'Low',
 };
+
+/** The configured priorities (`tracker.jira.priorities`) over Jira's default names. */
+export function resolvePriorities(
+  configured: Partial<Record<Grade, JiraPriority>> = {},
+): Record<Grade, JiraPriority> {
+  const priorities: Record<Grade, JiraPriority> = { ...GRADE_PRIORITY };
+  for (const grade of Object.keys(priorities) as Grade[]) {
+    const p = configured[grade];
+    if (typeof p === 'string' ? p.trim() !== '' : p?.id) priorities[grade] = p!;
+  }
+  return priorities;
+}
+
+/** The `priority` field of an issue create or edit. */
+export function priorityField(priority: JiraPriority): { name: string } | { id: string } {
+  return typeof priority === 'string' ? { name: priority } : { id: priority.id };
+}
+
+/** A priority as a message names it: `"High"`, or `id 10001`. */
+export function priorityLabel(priority: JiraPriority): string {
+  return typeof priority === 'string' ? `"${priority}"` : `id ${priority.id}`;
+}
 
 type Json = Record<string, unknown>;
 

@@ -66,6 +66,11 @@ export interface TicketRef {
   url: string;
   /** `false` when Jira refused the `reporter` asked for and the ticket was created without it. */
   reporterSet?: boolean;
+  /**
+   * Jira's refusal of the priority of `NewTicket.grade` (TRACKER_PRIORITY_UNKNOWN's message, naming
+   * the priority and `tracker.jira.priorities.<grade>`) when the ticket was created without one.
+   */
+  priorityRefused?: string;
 }
 
 export interface Person {
@@ -148,10 +153,11 @@ export interface Tracker {
   transition(key: string, status: string, options?: WriteOptions): Promise<void>;
   /**
    * Sets the ticket's priority to the one `grade` maps to, as `NewTicket.grade` does at create
-   * (Jira: the default scheme's name, Highest/High/Medium/Low; local: the grade). Setting the
-   * priority it has is harmless, so a repeat after a lost answer changes nothing. Jira refuses a
-   * name the project's priority scheme lacks: TRACKER_REQUEST_REJECTED, `details.fields` naming
-   * `priority`.
+   * (Jira: `tracker.jira.priorities`, by default Highest/High/Medium/Low; local: the grade).
+   * Setting the priority it has is harmless, so a repeat after a lost answer changes nothing. Jira
+   * refuses a priority the project's scheme lacks: TRACKER_PRIORITY_UNKNOWN (refused),
+   * `details.fields` naming `priority`. (A create goes without the priority instead:
+   * `TicketRef.priorityRefused`.)
    */
   setPriority(key: string, grade: Grade, options?: WriteOptions): Promise<void>;
   /** Assign to a Cloud accountId / DC user name / local name; `null` unassigns. */

@@ -85,14 +85,95 @@ describe.each([
     const error = await jira.setPriority('OPS-1', 'P2').catch((e: unknown) => e);
     expect(error).toMatchObject({
       kind: 'refused',
-      code: 'TRACKER_REQUEST_REJECTED',
-      details: { fields: ['priority'], ticket: 'OPS-1', status: 400 },
+      code: 'TRACKER_PRIORITY_UNKNOWN',
+      details: { fields: ['priority'], ticket: 'OPS-1', status: 400, grade: 'P2' },
     });
-    expect((error as Error).message).toContain(
-      'to set the priority of OPS-1 to High (P2) (400) (Jira says: priority: The priority selected is invalid.)',
+    expect((error as Error).message).toBe(
+      `Jira at ${fake.baseUrl}${jira.issuePath('OPS-1')} refused the priority "High" for P2 when trying to set the priority of OPS-1 to "High" (P2) (400) (Jira says: priority: The priority selected is invalid.): the project's priority scheme lacks it; set tracker.jira.priorities.P2 in opsbook.yaml to a priority of the scheme (its name, or {id: …}).`,
     );
     expect(fake.issue('OPS-1')?.priority).toBeUndefined();
     expect(fake.requests().filter((r) => r.method === 'put')).toHaveLength(1);
+  });
+
+  it("maps grades to the project's priorities as tracker.jira.priorities says, by name or id", async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorities: ['Critical', 'Major', 'Minor'] });
+    jira = createJiraTracker(
+      { project: 'OPS', flavour, priorities: { P1: 'Critical', P2: { id: '2' }, P3: 'Minor' } },
+      fake.env,
+    );
+    const ref = await jira.create({ summary: 'custom scheme', grade: 'P2' });
+    expect(ref.priorityRefused).toBeUndefined();
+    expect(fake.issue(ref.key)?.priority).toBe('Major');
+    await jira.setPriority(ref.key, 'P1');
+    expect(fake.issue(ref.key)?.priority).toBe('Critical');
+    await jira.setPriority(ref.key, 'P3');
+    expect(fake.issue(ref.key)?.priority).toBe('Minor');
+    // P4 is left at Jira's default name, which this scheme lacks.
+    await expect(jira.setPriority(ref.key, 'P4')).rejects.toMatchObject({
+      code: 'TRACKER_PRIORITY_UNKNOWN',
+      message: expect.stringContaining('set tracker.jira.priorities.P4 in opsbook.yaml'),
+    });
+    expect(fake.issue(ref.key)?.priority).toBe('Minor');
+  });
+
+  it("creates the ticket without a priority, once, when the project's scheme lacks the grade's", async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorities: ['Critical', 'Major', 'Minor'] });
+    jira = createJiraTracker(
+      { project: 'OPS', flavour, priorities: { P1: { id: '9' } } },
+      fake.env,
+    );
+    const ref = await jira.create(
+      { summary: '[P1] disk full', labels: ['opsbook'], grade: 'P1' },
+      { deliveryId: 'd-priority' },
+    );
+    expect(ref.key).toBe('OPS-1');
+    expect(ref.priorityRefused).toBe(
+      `Jira at ${fake.baseUrl}/rest/api/${flavour === 'cloud' ? 3 : 2}/issue refused the priority id 9 for P1 when trying to create a ticket in project OPS (400) (Jira says: priority: The priority selected is invalid.): the project's priority scheme lacks it; set tracker.jira.priorities.P1 in opsbook.yaml to a priority of the scheme (its name, or {id: …}).`,
+    );
+    expect(fake.issues()).toHaveLength(1);
+    const issue = fake.issue('OPS-1')!;
+    expect(issue).toMatchObject({ summary: '[P1] disk full', labels: ['opsbook'] });
+    expect(issue.priority).toBeUndefined();
+    // The create that went through carries the delivery id: a retry of the whole finds it.
+    expect(
+      await jira.findDelivered({
+        kind: 'create',
+        deliveryId: 'd-priority',
+        summary: '[P1] disk full',
+      }),
+    ).toBe('OPS-1');
+    const creates = fake.requests().filter((r) => r.method === 'post' && r.path.endsWith('/issue'));
+    expect(creates.map((r) => r.status)).toEqual([400, 201]);
+  });
+
+  it('leaves out the reporter and the priority both when Jira refuses each, and nothing else', async () => {
+    await fake.close();
+    fake = await startJiraFake({
+      flavour,
+      basePath,
+      priorities: ['Critical', 'Major', 'Minor'],
+      canSetReporter: false,
+    });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const senior = fake.users[1]!;
+    const ref = await jira.create({
+      summary: 'both refused',
+      grade: 'P3',
+      reporter: flavour === 'cloud' ? senior.accountId : senior.name,
+    });
+    expect(ref).toMatchObject({ key: 'OPS-1', reporterSet: false });
+    expect(ref.priorityRefused).toContain('set tracker.jira.priorities.P3');
+    expect(fake.issue('OPS-1')?.reporter?.name).toBe(fake.users[0]!.name);
+    // A refusal naming a field the ticket cannot go without fails the create as a whole.
+    await expect(jira.create({ summary: ' ', grade: 'P3' })).rejects.toMatchObject({
+      code: 'TRACKER_REQUEST_REJECTED',
+      details: { fields: ['summary'] },
+    });
+    expect(fake.issues()).toHaveLength(1);
+    const creates = fake.requests().filter((r) => r.method === 'post' && r.path.endsWith('/issue'));
+    expect(creates.map((r) => r.status)).toEqual([400, 400, 201, 400]);
   });
 
   it('retries a priority edit whose answer was lost: the edit applies once, the client succeeds', async () => {
