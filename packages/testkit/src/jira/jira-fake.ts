@@ -33,6 +33,8 @@ export interface FaultRule {
   fault: Fault;
   /** How many matching requests get the fault (default 1). */
   times?: number;
+  /** How many matching requests go through untouched before the fault applies (default 0). */
+  skip?: number;
   method?: string;
   /** Substring of the path the rule applies to. */
   path?: string;
@@ -112,7 +114,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   const validator = new OpenApiValidator(flavour);
   const violations: Violation[] = [];
   const recorded: RecordedRequest[] = [];
-  const rules: (FaultRule & { left: number })[] = [];
+  const rules: (FaultRule & { left: number; passes: number })[] = [];
   const hanging = new Set<ServerResponse>();
   let port = 0;
   let server: Server | undefined;
@@ -139,6 +141,10 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
         (!r.method || r.method.toLowerCase() === method) &&
         (!r.path || path.includes(r.path)),
     );
+    if (rule && rule.passes > 0) {
+      rule.passes--;
+      return undefined;
+    }
     if (rule) rule.left--;
     return rule;
   };
@@ -336,7 +342,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     violations: () => [...violations],
     clearViolations: () => void violations.splice(0),
     requests: () => [...recorded],
-    inject: (rule) => void rules.push({ ...rule, left: rule.times ?? 1 }),
+    inject: (rule) => void rules.push({ ...rule, left: rule.times ?? 1, passes: rule.skip ?? 0 }),
     clearFaults: () => void rules.splice(0),
     issue: (key) => state.current!.find(key),
     issues: () => [...state.current!.issues],
