@@ -1,6 +1,18 @@
 import { CRON_PATTERN } from './cron-pattern.js';
 import { apiVersion, closedObject, timeoutDuration } from './schema-fragments.js';
 
+/**
+ * A priority of a Jira project's scheme: its name, or `{id: 10001}` (docs/working-with-jira.md).
+ * One schema of two types, not an anyOf, so that a wrong key is named as such.
+ */
+const jiraPriority = {
+  type: ['string', 'object'],
+  minLength: 1,
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: ['string', 'integer'], pattern: '^[0-9]+$', minimum: 1 } },
+} as const;
+
 /** The opsbook.yaml format (root README, Inventory and configuration). */
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -54,6 +66,17 @@ export const configSchema = {
                 inProgress: { type: 'string' },
                 review: { type: 'string' },
                 done: { type: 'string' },
+              },
+            },
+            /** The priority each grade sets, where the scheme lacks Highest/High/Medium/Low. */
+            priorities: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                P1: jiraPriority,
+                P2: jiraPriority,
+                P3: jiraPriority,
+                P4: jiraPriority,
               },
             },
           },

@@ -1,7 +1,9 @@
 import type { Config } from '@opsbook/schema';
 import {
   createJiraTracker,
+  type Grade,
   type JiraHttpOptions,
+  type JiraPriority,
   type JiraSettings,
   LocalTracker,
   Outbox,
@@ -22,6 +24,19 @@ export interface OpenTrackerOptions {
   /** Timeouts, retry policy and effects of the Jira HTTP client (tests shorten them). */
   http?: JiraHttpOptions;
   now?: () => Date;
+}
+
+/** `tracker.jira.priorities` as the tracker takes it: an id written as a YAML number is a string. */
+function jiraPriorities(
+  configured: Partial<Record<Grade, string | { id: string | number }>>,
+): Partial<Record<Grade, JiraPriority>> {
+  const out: Partial<Record<Grade, JiraPriority>> = {};
+  for (const [grade, p] of Object.entries(configured) as [
+    Grade,
+    string | { id: string | number },
+  ][])
+    out[grade] = typeof p === 'string' ? p : { id: String(p.id) };
+  return out;
 }
 
 /**
@@ -45,6 +60,7 @@ export function openTracker(
       ...(jira?.flavour ? { flavour: jira.flavour } : {}),
       ...(jira?.email ? { email: jira.email } : {}),
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
+      ...(jira?.priorities ? { priorities: jiraPriorities(jira.priorities) } : {}),
     };
     // A timeout the caller passes (tests) wins over opsbook.yaml's `tracker.jira.timeout`.
     const http = {
