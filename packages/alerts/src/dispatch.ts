@@ -1,5 +1,5 @@
 import { isOpsbookError, type OpsbookError } from '@opsbook/schema';
-import type { Tracker } from '@opsbook/tracker';
+import type { Grade, Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
 import { alertsErrors } from './error-codes.js';
 import { type Incident, needsDispatch, priorityBehind, unreported } from './incident.js';
@@ -24,10 +24,24 @@ export interface DispatchReport {
   waiting: string[];
   /** Writes the tracker refused (not an outage), by incident. */
   refused: { incident: string; code: string; message: string }[];
+  /**
+   * Tickets whose priority the tracker refused in this pass (the project's priority scheme lacks
+   * the grade's): created without one (`created`), or left at the earlier grade's. The message
+   * names the priority and the setting to change (Jira: `tracker.jira.priorities.<grade>`).
+   */
+  priorityRefused: PriorityRefusal[];
   /** Another process holds the dispatch lock: it dispatches. */
   busy: boolean;
   /** The tracker could not be reached: DISPATCH_PENDING's message. */
   unreachable?: string;
+}
+
+export interface PriorityRefusal {
+  incident: string;
+  key: string;
+  grade: Grade;
+  created: boolean;
+  message: string;
 }
 
 interface Pass {
@@ -81,15 +95,31 @@ async function ensureTicket(pass: Pass, incident: Incident): Promise<Incident> {
   const sending = await mutate(store, incident.id, (i) => {
     i.ticket.attempted = true;
     i.ticket.summary = incidentTicket(i).summary;
-    i.ticket.priority = i.grade.grade; // the create carries the grade as the priority
     reportedState(i);
   });
   const ref = await tracker.create(incidentTicket(sending), { deliveryId });
   pass.report.created.push({ incident: incident.id, key: ref.key });
+  // The create carries the grade as the priority, unless the tracker refused it: the ticket is
+  // made without (its summary and description give the grade) and the refusal is kept. A ticket
+  // found made by an earlier attempt has its priority set next (syncPriority), to know which.
+  const { grade } = sending.grade;
+  const refusal = ref.priorityRefused
+    ? { grade, message: ref.priorityRefused, at: now().toISOString() }
+    : undefined;
+  if (refusal)
+    pass.report.priorityRefused.push({
+      incident: incident.id,
+      key: ref.key,
+      grade,
+      created: true,
+      message: refusal.message,
+    });
   return mutate(store, incident.id, (i) => {
     i.ticket.key = ref.key;
     i.ticket.url = ref.url;
     i.ticket.createdAt = now().toISOString();
+    if (refusal) i.ticket.priorityError = refusal;
+    else i.ticket.priority = grade;
   });
 }
 
@@ -122,6 +152,13 @@ async function syncPriority(pass: Pass, incident: Incident, key: string): Promis
   } catch (e) {
     if (!isOpsbookError(e) || e.kind !== 'refused') throw e;
     const refusal = { grade, message: e.message, at: pass.now().toISOString() };
+    pass.report.priorityRefused.push({
+      incident: incident.id,
+      key,
+      grade,
+      created: false,
+      message: e.message,
+    });
     return mutate(pass.store, incident.id, (i) => {
       i.ticket.priorityError = refusal;
       // The senior's re-grade comment (a re-grade stays in force once made: the rules no longer
@@ -221,6 +258,7 @@ export async function dispatchIncidents(options: DispatchOptions): Promise<Dispa
     priorities: 0,
     waiting: [],
     refused: [],
+    priorityRefused: [],
     busy: false,
   };
   const pass: Pass = {

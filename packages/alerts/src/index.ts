@@ -20,6 +20,7 @@ export {
   type DispatchReport,
   dispatchIncidents,
   dispatchPending,
+  type PriorityRefusal,
 } from './dispatch.js';
 export { type AlertsErrorCode, alertsErrorCodes } from './error-codes.js';
 export { ALERTS_DIR, filesAlertStore } from './files-alert-store.js';

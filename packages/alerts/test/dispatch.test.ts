@@ -1,7 +1,13 @@
 import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
-import { createJiraTracker, docText, LocalTracker, type Tracker } from '@opsbook/tracker';
+import {
+  createJiraTracker,
+  docText,
+  type JiraSettings,
+  LocalTracker,
+  type Tracker,
+} from '@opsbook/tracker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rulesOf } from '../src/__fixtures__/rules.js';
 import { type FixtureAlert, webhookPayload } from '../src/__fixtures__/webhook.js';
@@ -258,6 +264,109 @@ describe.each([
       priorities: 0,
       comments: 0,
     });
+  });
+
+  /** Jira whose project's priority scheme lacks Jira's default names (Highest, High, Medium, Low). */
+  const customScheme = async (priorities?: JiraSettings['priorities']) => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorities: ['Critical', 'Major', 'Minor'] });
+    pipeline.tracker = createJiraTracker(
+      { project: 'OPS', flavour, ...(priorities ? { priorities } : {}) },
+      fake.env,
+      { effects: { sleep: async () => undefined } },
+    );
+  };
+  const creates = () =>
+    fake
+      .requests()
+      .filter((r) => r.method === 'post' && r.path.endsWith('/issue'))
+      .map((r) => r.status);
+
+  it("opens the ticket without a priority when the scheme lacks the grade's, and says which setting maps it", async () => {
+    await customScheme();
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    const pass = await processAlerts(pipeline);
+    expect(pass.dispatched).toMatchObject({
+      created: [{ incident: 'INC-1', key: 'OPS-1' }],
+      waiting: [],
+      refused: [],
+      priorityRefused: [{ incident: 'INC-1', key: 'OPS-1', grade: 'P3', created: true }],
+    });
+    const message = pass.dispatched!.priorityRefused[0]!.message;
+    expect(message).toContain('refused the priority "Medium" for P3');
+    expect(message).toContain('set tracker.jira.priorities.P3 in opsbook.yaml');
+    expect(creates()).toEqual([400, 201]);
+    expect(fake.issues()).toHaveLength(1);
+    // The grade shows in the ticket's text all the same.
+    const issue = fake.issue('OPS-1')!;
+    expect(issue.priority).toBeUndefined();
+    expect(issue.summary).toMatch(/^\[P3\] /);
+    expect(plain(issue.description)).toContain('Grade P3');
+    expect(issue.comments).toHaveLength(0);
+    expect((await store.incident('INC-1'))?.ticket).toMatchObject({
+      key: 'OPS-1',
+      priorityError: { grade: 'P3', message },
+    });
+    expect((await store.incident('INC-1'))?.ticket.priority).toBeUndefined();
+    // Not retried for that grade: the next pass writes nothing.
+    const writes = fake.requests().filter((r) => r.method !== 'get').length;
+    expect((await processAlerts(pipeline)).dispatched?.priorityRefused).toEqual([]);
+    expect(fake.requests().filter((r) => r.method !== 'get')).toHaveLength(writes);
+    // Once tracker.jira.priorities maps the grades, a re-grade sets the mapped priority.
+    pipeline.tracker = createJiraTracker(
+      { project: 'OPS', flavour, priorities: { P1: 'Critical', P2: { id: '2' }, P3: 'Minor' } },
+      fake.env,
+    );
+    await regradeIncident(store, 'INC-1', { grade: 'P2', reason: 'two replicas left', at: 'now' });
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+      priorities: 1,
+      comments: 1,
+      priorityRefused: [],
+    });
+    expect(fake.issue('OPS-1')!.priority).toBe('Major');
+    expect((await store.incident('INC-1'))?.ticket).toMatchObject({ priority: 'P2' });
+    expect((await store.incident('INC-1'))?.ticket.priorityError).toBeUndefined();
+  });
+
+  it('finds the ticket made without a priority when that answer was lost, and opens no second one', async () => {
+    await customScheme({ P1: 'Critical' });
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    // The create with the priority is refused; the one without is applied but its answer lost.
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'post',
+      path: '/issue',
+      skip: 1,
+      afterHandling: true,
+    });
+    const lost = await processAlerts(pipeline);
+    expect(lost.dispatched).toMatchObject({ created: [], waiting: ['INC-1'] });
+    expect(creates()).toEqual([400, 'reset']);
+    expect(fake.issues()).toHaveLength(1);
+    // The next pass finds it by its delivery id, then learns by setting it that the priority
+    // is refused.
+    const found = await processAlerts(pipeline);
+    expect(found.dispatched).toMatchObject({
+      created: [{ incident: 'INC-1', key: 'OPS-1' }],
+      waiting: [],
+      priorityRefused: [{ incident: 'INC-1', key: 'OPS-1', grade: 'P3', created: false }],
+    });
+    expect(found.dispatched!.priorityRefused[0]!.message).toContain(
+      'set tracker.jira.priorities.P3',
+    );
+    expect(creates()).toEqual([400, 'reset']);
+    expect(fake.issues()).toHaveLength(1);
+    expect(fake.issue('OPS-1')!.priority).toBeUndefined();
+    expect((await store.incident('INC-1'))?.ticket).toMatchObject({
+      key: 'OPS-1',
+      priorityError: { grade: 'P3' },
+    });
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+      created: [],
+      priorities: 0,
+      priorityRefused: [],
+    });
+    expect(fake.issues()).toHaveLength(1);
   });
 
   it("still posts the re-grade comment, saying so, when the project's priority scheme lacks the name", async () => {

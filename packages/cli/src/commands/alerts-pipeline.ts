@@ -99,6 +99,12 @@ export function processedText(converged: ConvergeSummary, dispatched?: DispatchR
       `tickets: ${dispatched.created.map((c) => `${c.key} for ${c.incident}`).join(', ')}`,
     );
   if (dispatched.comments) lines.push(`${dispatched.comments} comment(s) posted`);
+  for (const p of dispatched.priorityRefused)
+    lines.push(
+      p.created
+        ? `warning: ${p.key} (${p.incident}) was created without a priority; its summary and description say ${p.grade}: ${p.message}`
+        : `warning: the priority of ${p.key} (${p.incident}) still shows the earlier grade, not ${p.grade}: ${p.message}`,
+    );
   for (const r of dispatched.refused)
     lines.push(`the tracker refused a write for ${r.incident} (${r.code}): ${r.message}`);
   if (dispatched.unreachable)
