@@ -105,10 +105,11 @@ export function hostOutputPrinter(
 /** One line on what the tracker got: delivered, or waiting in the outbox. */
 export function ticketReportText(report: TicketReport): string {
   // The tracker's error text is not ours.
-  const { ticket, delivered, pending, failed, error } = showControlsIn(report);
+  const { ticket, delivered, pending, failed, error, warnings } = showControlsIn(report);
   const waiting = pending.length + failed.length;
-  if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))`;
-  return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; they are sent by opsbook outbox flush`;
+  const warned = (warnings ?? []).map((w) => `\nwarning: ${w}`).join('');
+  if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))${warned}`;
+  return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; they are sent by opsbook outbox flush${warned}`;
 }
 
 /**

@@ -39,7 +39,13 @@ export interface OutboxEntry {
   lastError?: { code: string; message: string; kind?: ErrorKind };
 }
 
-export type Delivery = { entry: OutboxEntry; key: string; result: string | undefined };
+export type Delivery = {
+  entry: OutboxEntry;
+  key: string;
+  result: string | undefined;
+  /** What the tracker left out of a create (the grade's priority it refused), for the caller to show. */
+  warning?: string;
+};
 
 export interface FlushReport {
   delivered: Delivery[];
@@ -229,7 +235,10 @@ export class Outbox {
     switch (write.kind) {
       case 'create': {
         const ref = await t.create(write.ticket, { deliveryId });
-        return { entry, key: ref.key, result: ref.key };
+        const warning = ref.priorityRefused
+          ? `${ref.key} was created without a priority: ${ref.priorityRefused}`
+          : undefined;
+        return { entry, key: ref.key, result: ref.key, ...(warning ? { warning } : {}) };
       }
       case 'comment':
         return { entry, key: k, result: (await t.comment(k, write.body, { deliveryId })).id };

@@ -4,6 +4,7 @@ import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable, type Output } from '../output.js';
+import { showControls } from '../terminal-safe.js';
 
 function entriesTable(out: Output, entries: OutboxEntry[]): string {
   return formatTable(
@@ -61,6 +62,7 @@ stay queued), 3 when it refused some for good (fix the cause, then --retry-faile
           ticket: d.key,
           write: d.entry.write.kind,
           result: d.result,
+          ...(d.warning ? { warning: d.warning } : {}),
         })),
         pending: report.pending,
         failed: report.failed,
@@ -73,6 +75,9 @@ stay queued), 3 when it refused some for good (fix the cause, then --retry-faile
       if (left.length) out.print(entriesTable(out, left));
       for (const f of report.failed)
         if (f.lastError) out.note(`${f.ticket}: ${f.lastError.message}`);
+      // Jira's words are not ours.
+      for (const d of report.delivered)
+        if (d.warning) out.note(`warning: ${showControls(d.warning)}`);
     }
     return report.failed.length
       ? exitCodes.refused

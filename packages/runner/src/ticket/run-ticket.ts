@@ -80,6 +80,8 @@ export interface TicketReport {
   failed: OutboxEntry[];
   /** Set when the report could not even be queued (disk full…); the run itself still stands. */
   error?: string;
+  /** What the tracker left out of a write it took (a create without the grade's priority). */
+  warnings?: string[];
 }
 
 export interface TicketGateOptions {

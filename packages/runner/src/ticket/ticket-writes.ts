@@ -28,11 +28,13 @@ export async function deliverWrites(
   for (const w of writes) ids.add((await outbox.enqueue(key, w.write, w.bytes)).id);
   try {
     const report = await outbox.flush({ ticket: key });
+    const warnings = report.delivered.flatMap((d) => (d.warning ? [d.warning] : []));
     return {
       ticket: key,
       delivered: report.delivered.filter((d) => ids.has(d.entry.id)).length,
       pending: report.pending,
       failed: report.failed,
+      ...(warnings.length ? { warnings } : {}),
     };
   } catch (e) {
     if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
