@@ -27,7 +27,8 @@ command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/bin/time ] || need+=(time)
 command -v ansible >/dev/null 2>&1 || need+=(ansible)
 # The inspection and facts tests run a BusyBox-only host (Alpine's userland) and grade a TLS
-# certificate made by openssl; the env-block test counts the wrapper's forks with strace.
+# certificate made by openssl; the env-block test counts the wrapper's forks with strace, and
+# the alerts serve test sees with it that the intake is fsynced before the receiver listens.
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v strace >/dev/null 2>&1 || need+=(strace)

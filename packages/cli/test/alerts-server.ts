@@ -13,12 +13,23 @@ export interface ServeProcess {
   post(body: string | object, headers?: Record<string, string>, path?: string): Promise<Response>;
 }
 
-/** Starts the built binary with `args` after `alerts serve` and waits for its address line. */
+/**
+ * Starts the built binary with `args` after `alerts serve` and waits for its address line;
+ * `prefix` runs it under another program (strace), which then is the child.
+ */
 export function startServe(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; prefix?: string[] },
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [binPath, 'alerts', 'serve', ...args], {
+  const [command, ...rest] = [
+    ...(options.prefix ?? []),
+    process.execPath,
+    binPath,
+    'alerts',
+    'serve',
+    ...args,
+  ];
+  const child = spawn(command!, rest, {
     cwd: options.cwd,
     env: userEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
