@@ -62,7 +62,7 @@ describe('opsbook alerts serve at start (under strace)', () => {
     expect(folder, lines.join('\n')).toBeGreaterThanOrEqual(0);
     expect(dayFile).toBeLessThan(listen);
     expect(folder).toBeLessThan(listen);
-    process.kill(nodePid, 'SIGTERM');
+    process.kill(nodePid!, 'SIGTERM');
     expect(await serve.stop('SIGTERM')).toBe(0);
   });
 });
