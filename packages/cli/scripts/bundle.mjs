@@ -1,20 +1,26 @@
-// Bundles the CLI into dist/, in three parts (src/bin.ts says how they are used):
+// Bundles the CLI into dist/, in four parts (src/bin.ts says how they are used):
 // - dist/main.mjs and dist/chunks/: the ES module build, one chunk per lazily imported command,
 //   so that each command loads only what it uses;
 // - dist/fast.js: the commands that only read runbooks (validate, list, show, digest) in one
 //   CommonJS file, with dist/fast.js.cache, V8's code cache for it, made by running them here;
-// - dist/bin.js: the command itself, CommonJS, which picks one of the two.
+// - dist/run.js: `run` in one CommonJS file, with dist/run.js.cache, made by a run of a
+//   throwaway approval on this machine (run-warmup.mjs);
+// - dist/bin.js: the command itself, CommonJS, which picks one of them.
 // Packages with native parts or their own heavy runtime stay external (real dependencies).
 import { spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { prepareRunWarmup } from './run-warmup.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const src = (file) => new URL(`../src/${file}`, import.meta.url).pathname;
 const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 
-/** The commands dist/fast.js holds: each a one-word command whose module is commands/<name>.js. */
-const fastCommands = ['validate', 'list', 'show', 'digest'];
+/**
+ * The one-file CommonJS bundles bin.js compiles with their V8 code cache, and the commands each
+ * holds: one-word commands whose module is commands/<name>.js.
+ */
+const cachedBundles = { 'fast.js': ['validate', 'list', 'show', 'digest'], 'run.js': ['run'] };
 
 const common = {
   bundle: true,
@@ -45,38 +51,53 @@ await build({
   },
 });
 
-// Every other command's module is replaced by one that says it is not here: bin.js never sends
-// them to this file. Each fast command must be found, so that a renamed module fails the build.
-const kept = new Set();
-await build({
-  ...common,
-  entryPoints: [src('main.ts')],
-  outfile: new URL('fast.js', dist).pathname,
-  format: 'cjs',
-  define: { 'import.meta.url': '__opsbookFileUrl' },
-  banner: { js: "const __opsbookFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [
-    {
-      name: 'fast-commands-only',
-      setup(b) {
-        b.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) => {
-          if (!args.importer.endsWith('/commands/registry.ts')) return undefined;
-          const name = args.path.slice(2, -3);
-          if (fastCommands.includes(name)) {
-            kept.add(name);
-            return undefined;
-          }
-          return { path: name, namespace: 'not-fast' };
-        });
-        b.onLoad({ filter: /.*/, namespace: 'not-fast' }, (args) => ({
-          contents: `throw new Error('internal error: ${args.path} is not in dist/fast.js (dist/bin.js sends it to dist/main.mjs)');`,
-        }));
-      },
+/**
+ * One CommonJS bundle of main.ts holding only `commands`: every other command's module is
+ * replaced by one that says it is not here (bin.js never sends them to this file). Each of
+ * `commands` must be found, so that a renamed module fails the build. Dynamic imports are inlined
+ * (those of external packages become require(): ssh2 then loads as Node loads CommonJS, without
+ * the ES module loader's scan of its exports).
+ */
+async function buildCachedBundle(file, commands) {
+  const kept = new Set();
+  await build({
+    ...common,
+    entryPoints: [src('main.ts')],
+    outfile: new URL(file, dist).pathname,
+    format: 'cjs',
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__opsbookFileUrl' },
+    // The file is the CommonJS wrapper function itself (bin.js calls it): V8 compiles the file's
+    // text as it is, with no wrapped copy of a 2 MB string to make and then collect.
+    banner: {
+      js: "(function (exports, require, module, __filename, __dirname) {const __opsbookFileUrl = require('node:url').pathToFileURL(__filename).href;",
     },
-  ],
-});
-const missing = fastCommands.filter((c) => !kept.has(c));
-if (missing.length) throw new Error(`commands/registry.ts imports no ./${missing[0]}.js`);
+    footer: { js: '})' },
+    plugins: [
+      {
+        name: 'listed-commands-only',
+        setup(b) {
+          b.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) => {
+            if (!args.importer.endsWith('/commands/registry.ts')) return undefined;
+            const name = args.path.slice(2, -3);
+            if (commands.includes(name)) {
+              kept.add(name);
+              return undefined;
+            }
+            return { path: name, namespace: 'not-here' };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'not-here' }, (args) => ({
+            contents: `throw new Error('internal error: ${args.path} is not in dist/${file} (dist/bin.js sends it to dist/main.mjs)');`,
+          }));
+        },
+      },
+    ],
+  });
+  const missing = commands.filter((c) => !kept.has(c));
+  if (missing.length) throw new Error(`commands/registry.ts imports no ./${missing[0]}.js`);
+}
+for (const [file, commands] of Object.entries(cachedBundles))
+  await buildCachedBundle(file, commands);
 
 await build({
   ...common,
@@ -85,42 +106,58 @@ await build({
   format: 'cjs',
   define: {
     OPSBOOK_VERSION: JSON.stringify(version),
-    OPSBOOK_FAST_COMMANDS: JSON.stringify(fastCommands),
+    OPSBOOK_CACHED_BUNDLES: JSON.stringify(cachedBundles),
   },
 });
-// dist/ is CommonJS (bin.js, fast.js) but for the .mjs files; the package is "type": "module".
+// dist/ is CommonJS (bin.js, fast.js, run.js) but for the .mjs files; the package is "type": "module".
 await writeFile(new URL('package.json', dist), '{ "type": "commonjs" }\n');
 
-// The code cache: the fast commands run once on the repository's runbooks in a process that
-// loaded dist/fast.js as bin.js does, then V8 serializes every function compiled by then. Their
-// exit codes do not matter (a runbook being edited may not validate); a crash fails the build.
+/**
+ * Makes `<file>.cache`: in a process that loaded dist/<file> as bin.js does, `argvs` run one after
+ * the other (their exit codes do not matter: a runbook being edited may not validate), then V8
+ * serializes every function compiled by then. A crash fails the build; so does a cache that V8
+ * rejects in a fresh process (it would only cost a read).
+ */
+function makeCodeCache(file, argvs, { cwd, env }) {
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '--eval',
+      `import { createRequire } from 'node:module';
+       import { writeFileSync } from 'node:fs';
+       const dist = ${JSON.stringify(dist.pathname)};
+       const { loadFastBundle } = createRequire(import.meta.url)(dist + 'bin.js');
+       const { cli, codeCache } = loadFastBundle(dist, ${JSON.stringify(file)});
+       for (const argv of ${JSON.stringify(argvs)}) await cli.main(argv);
+       writeFileSync(dist + ${JSON.stringify(`${file}.cache`)}, codeCache());`,
+    ],
+    { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+  );
+  if (made.status !== 0)
+    throw new Error(`making dist/${file}.cache failed (exit ${made.status}):\n${made.stderr}`);
+  const taken = spawnSync(
+    process.execPath,
+    [
+      '--eval',
+      `const { loadFastBundle } = require(${JSON.stringify(`${dist.pathname}bin.js`)});
+       process.exitCode = loadFastBundle(${JSON.stringify(dist.pathname)}, ${JSON.stringify(file)}).isCached ? 0 : 1;`,
+    ],
+    { stdio: 'inherit' },
+  );
+  if (taken.status !== 0) throw new Error(`V8 rejects dist/${file}.cache`);
+}
+
+// The fast commands on the repository's runbooks.
 const repo = new URL('../../../', import.meta.url).pathname;
-const made = spawnSync(
-  process.execPath,
-  [
-    '--input-type=module',
-    '--eval',
-    `import { createRequire } from 'node:module';
-     import { writeFileSync } from 'node:fs';
-     const dist = ${JSON.stringify(dist.pathname)};
-     const { loadFastBundle } = createRequire(import.meta.url)(dist + 'bin.js');
-     const { cli, codeCache } = loadFastBundle(dist);
-     await cli.main(['validate']);
-     await cli.main(['list']);
-     writeFileSync(dist + 'fast.js.cache', codeCache());`,
-  ],
-  { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
-);
-if (made.status !== 0)
-  throw new Error(`making dist/fast.js.cache failed (exit ${made.status}):\n${made.stderr}`);
-// A cache V8 rejects would only cost a read: make sure this one is taken.
-const taken = spawnSync(
-  process.execPath,
-  [
-    '--eval',
-    `const { loadFastBundle } = require(${JSON.stringify(`${dist.pathname}bin.js`)});
-     process.exitCode = loadFastBundle(${JSON.stringify(dist.pathname)}).isCached ? 0 : 1;`,
-  ],
-  { stdio: 'inherit' },
-);
-if (taken.status !== 0) throw new Error('V8 rejects dist/fast.js.cache');
+makeCodeCache('fast.js', [['validate'], ['list']], { cwd: repo, env: process.env });
+// `run` of a throwaway approval (a local host and an unreachable SSH one): what a run compiles
+// from start to exit. Where that cannot be set up (the trust pin needs root), the cache holds
+// what compiles on the way to the refusal, and run.js is still taken.
+const warmup = await prepareRunWarmup(new URL('bin.js', dist).pathname);
+if (warmup.note) console.warn(`dist/run.js.cache is made from a run refused early: ${warmup.note}`);
+try {
+  makeCodeCache('run.js', [warmup.argv], warmup);
+} finally {
+  await warmup.remove();
+}

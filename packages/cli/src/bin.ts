@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // The `opsbook` command. Built as CommonJS (scripts/bundle.mjs), and kept tiny: `--version`
 // answers without loading anything else, not even Node's ES module loader. The commands that only
-// read runbooks (validate, list, show, digest) start from one CommonJS bundle, dist/fast.js,
-// compiled with the V8 code cache made for it at build time; every other command imports the ES
-// module build, dist/main.mjs, whose chunks load only what the command uses.
+// read runbooks (validate, list, show, digest) start from one CommonJS bundle, dist/fast.js, and
+// `run` from another, dist/run.js, each compiled with the V8 code cache made for it at build time;
+// every other command imports the ES module build, dist/main.mjs, whose chunks load only what the
+// command uses.
 import type { Outcome } from './main.js';
 
-/** Set by scripts/bundle.mjs: the package's version, and the commands that dist/fast.js holds. */
+/**
+ * Set by scripts/bundle.mjs: the package's version, and the CommonJS bundles beside this file
+ * (fast.js, run.js) with the commands each holds.
+ */
 declare const OPSBOOK_VERSION: string;
-declare const OPSBOOK_FAST_COMMANDS: readonly string[];
+declare const OPSBOOK_CACHED_BUNDLES: Readonly<Record<string, readonly string[]>>;
 
 /** Beside this file in dist/; not a path TypeScript or the bundler should follow. */
 const esModuleBuild = './main.mjs';
@@ -18,14 +22,17 @@ interface Cli {
 }
 
 /**
- * Runs dist/fast.js as Node runs a CommonJS file, but through vm.Script, which takes V8's code
- * cache: its functions are then deserialized instead of parsed and compiled, the larger part of a
- * short command's start-up. A cache that does not fit (another Node version, other V8 flags, a
- * changed bundle) is rejected by V8 itself, and the bundle is compiled as usual. `codeCache`
- * serializes what is compiled so far: scripts/bundle.mjs calls it after a run to write the cache,
- * and checks `isCached` in a fresh process.
+ * Runs dist/fast.js (or `file`, another of the cached bundles) as Node runs a CommonJS file, but
+ * through vm.Script, which takes V8's code cache: its functions are then deserialized instead of
+ * parsed and compiled, the larger part of a short command's start-up. A cache that does not fit
+ * (another Node version, other V8 flags, a changed bundle) is rejected by V8 itself, and the
+ * bundle is compiled as usual. `codeCache` serializes what is compiled so far: scripts/bundle.mjs
+ * calls it after a run to write the cache, and checks `isCached` in a fresh process.
  */
-export function loadFastBundle(dir: string): {
+export function loadFastBundle(
+  dir: string,
+  file = 'fast.js',
+): {
   cli: Cli;
   codeCache: () => Buffer;
   /** The cache was there and V8 took it. */
@@ -37,27 +44,25 @@ export function loadFastBundle(dir: string): {
   const { createRequire } = require('node:module') as typeof import('node:module');
   const path = require('node:path') as typeof import('node:path');
   const vm = require('node:vm') as typeof import('node:vm');
-  const file = path.join(dir, 'fast.js');
-  const source = readFileSync(file, 'utf8');
+  const bundle = path.join(dir, file);
+  const source = readFileSync(bundle, 'utf8');
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(`${file}.cache`);
+    cachedData = readFileSync(`${bundle}.cache`);
   } catch {
     // No cache: compiled as usual.
   }
-  const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-    {
-      filename: file,
-      ...(cachedData ? { cachedData } : {}),
-      // The bundle imports nothing at run time, but a dynamic import() must not fail if it did.
-      ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER
-        ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }
-        : {}),
-    },
-  );
+  // The file is `(function (exports, require, module, __filename, __dirname) {…})`.
+  const script = new vm.Script(source, {
+    filename: bundle,
+    ...(cachedData ? { cachedData } : {}),
+    // The bundle imports nothing at run time, but a dynamic import() must not fail if it did.
+    ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER
+      ? { importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER }
+      : {}),
+  });
   const module = { exports: {} as Cli };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dir);
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dir);
   return {
     cli: module.exports,
     codeCache: () => script.createCachedData(),
@@ -95,8 +100,11 @@ function run(argv: string[]): void {
     });
   }
   // The same test as main's: the command is named by the leading words, and these are one word.
-  const cli: Promise<Cli> = OPSBOOK_FAST_COMMANDS.includes(argv[0] ?? '')
-    ? Promise.resolve(loadFastBundle(__dirname).cli)
+  const cached = Object.keys(OPSBOOK_CACHED_BUNDLES).find((file) =>
+    OPSBOOK_CACHED_BUNDLES[file]!.includes(argv[0] ?? ''),
+  );
+  const cli: Promise<Cli> = cached
+    ? Promise.resolve(loadFastBundle(__dirname, cached).cli)
     : import(esModuleBuild);
   cli
     .then((m) => m.main(argv))
