@@ -14,6 +14,7 @@ export {
   readApprovalPayload,
   rederivePlan,
   serializeApproval,
+  type VerifiedPlan,
   type VerifiedRun,
   type VerifyOptions,
   verifyApprovalFile,

@@ -287,6 +287,18 @@ export interface VerifiedRun extends PlannedRun {
 }
 
 /**
+ * A verified run as `opsbook run` keeps it while its hosts run: without the inventory it was
+ * rendered from. The plan holds all that runs; a fleet's inventory (every host's variables and
+ * where they were set) would otherwise stay in memory until the run ends.
+ */
+export type VerifiedPlan = Omit<VerifiedRun, 'inventory'>;
+
+/** The verified run without its inventory (`VerifiedPlan`). */
+export function withoutInventory({ inventory: _inventory, ...run }: VerifiedRun): VerifiedPlan {
+  return run;
+}
+
+/**
  * The gate of `opsbook verify` and `opsbook run`: re-render the run, then let verifyApproval
  * decide. Anything wrong is a RefusalError with a stable code (exit 3), never a usage error, and
  * signatures are always checked before anything else in the file is believed.

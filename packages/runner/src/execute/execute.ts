@@ -85,6 +85,11 @@ const JOURNAL_OUTPUT_BYTES = 64 * 1024;
 /** ExecuteInput plus what executePlan derives from it once for the whole run. */
 interface RunInput extends ExecuteInput {
   secretMask: SecretMask;
+  /**
+   * The planned runbook's params and secrets as step environment, made once for every host
+   * (params that collide as variables fail each host, as they did when each host made them).
+   */
+  rootParams(): Record<string, string>;
 }
 
 /**
@@ -108,9 +113,14 @@ interface HostRun {
 
 /** Run every host of the plan: prechecks → steps → postchecks → rollback if needed → evidence. */
 export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteResult> {
+  let rootParams: Record<string, string> | undefined;
   const input: RunInput = {
     ...executeInput,
     secretMask: createSecretMask(Object.values(executeInput.secrets)),
+    rootParams: () => {
+      rootParams ??= paramEnv({ ...executeInput.plan.params, ...executeInput.secrets });
+      return rootParams;
+    },
   };
   const { plan } = input;
   const byName = new Map(plan.hosts.map((h) => [h.name, h]));
@@ -177,7 +187,7 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     transport = await connecting;
     const root: RunUnit = {
       phases: host.phases,
-      params: paramEnv({ ...input.plan.params, ...input.secrets }),
+      params: input.rootParams(),
       bundleDir: input.bundleDir,
     };
     const ok = await runUnit(input, { host, transport, scripts, ctx, result }, root);

@@ -15,7 +15,12 @@ import {
 } from '@opsbook/exec';
 import { type Config, storageErrorOf } from '@opsbook/schema';
 import { type Journal, newRunId, type StateStore, stateStoreOf } from '@opsbook/state';
-import { composedOf, type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
+import {
+  composedOf,
+  type VerifiedPlan,
+  verifyApprovalFile,
+  withoutInventory,
+} from '../approval/approval-flow.js';
 import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import type { Plan, PlannedHost } from '../plan/plan.js';
@@ -55,7 +60,7 @@ export interface RunRequest {
 export interface RunOutcome {
   runId: string;
   status: RunStatus;
-  verified: VerifiedRun;
+  verified: VerifiedPlan;
   result: ExecuteResult;
   /**
    * `location`: the journal's file, or the database and run, for messages; `path`: its file,
@@ -207,12 +212,14 @@ function sshOptionsOf(
  * that plan, journaling every event durably before the next step starts.
  */
 export async function runApproved(req: RunRequest): Promise<RunOutcome> {
-  const verified = await verifyApprovalFile(req.approvalFile, {
-    config: req.config,
-    ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
-    ...(req.now ? { now: req.now } : {}),
-    executorKey: req.executorSigner.publicKey.fingerprint,
-  });
+  const verified = withoutInventory(
+    await verifyApprovalFile(req.approvalFile, {
+      config: req.config,
+      ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
+      ...(req.now ? { now: req.now } : {}),
+      executorKey: req.executorSigner.publicKey.fingerprint,
+    }),
+  );
   const { verified: approval } = verified;
   const executor = verified.executor!;
   const store = stateStoreOf(req.config);
@@ -412,7 +419,7 @@ function storageRefusal(facts: {
  * submitter). `plan`: the hosts it runs, when a retry runs fewer than the approved plan.
  */
 export function runStartOf(
-  verified: VerifiedRun,
+  verified: VerifiedPlan,
   run: {
     runId: string;
     runClaim: Envelope;

@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import type { ApprovalStatement, TrustStore } from '@opsbook/approval';
 import type { Block, Doc, Inline, Tracker } from '@opsbook/tracker';
-import type { VerifiedRun } from '../approval/approval-flow.js';
+import type { VerifiedPlan } from '../approval/approval-flow.js';
 import { accountOf, mentionOf, personOf, personText, type TicketPerson } from './ticket-people.js';
 
 /** What a run's start tells its ticket: passed by runApproved once the run is claimed. */
 export interface RunStart {
-  verified: VerifiedRun;
+  verified: VerifiedPlan;
   /** The hosts this run goes to (a retry's are fewer than the approval's). */
   hosts: string[];
   retryOf?: string | undefined;
