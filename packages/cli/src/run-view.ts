@@ -67,22 +67,32 @@ export function runProgress(out: Output): (e: RunEvent) => void {
       event.type === 'step-end' ||
       (event.type === 'host-end' && event.status !== 'ok');
     if (!shown) return;
-    const e = showControlsIn(event);
-    if (e.type === 'run-start')
+    // And of those, only the fields printed: a step-end carries up to 64 KiB of each stream.
+    if (event.type === 'run-start') {
+      const e = showControlsIn(event);
       out.note(
         `run ${e.runId}${e.retryOf ? ` (retry of ${e.retryOf})` : ''}: ${e.runbook.name} ${e.runbook.version} for ${e.ticket} on ${e.hosts.length} host(s), approved by ${e.approval.signers.map((s) => s.approverId).join(', ')}`,
       );
-    else if (e.type === 'step-end') {
+    } else if (event.type === 'step-end') {
+      const e = showControlsIn({
+        host: event.host,
+        phase: event.phase,
+        step: event.step,
+        status: event.status,
+        reason: event.reason,
+      });
       const mark = e.status === 'ok' ? out.style.green('ok') : out.style.red(e.status);
       out.note(
-        `[${e.host}] ${e.phase}/${e.step} ${mark} (${(e.durationMs / 1000).toFixed(1)}s)${e.reason ? ` — ${e.reason}` : ''}`,
+        `[${e.host}] ${e.phase}/${e.step} ${mark} (${(event.durationMs / 1000).toFixed(1)}s)${e.reason ? ` — ${e.reason}` : ''}`,
       );
-    } else if (e.type === 'host-end' && e.status !== 'ok')
+    } else if (event.type === 'host-end' && event.status !== 'ok') {
+      const e = showControlsIn({ host: event.host, status: event.status, error: event.error });
       out.note(
         out.style.red(
-          `[${e.host}] ${e.status}${e.error ? `: ${e.error}` : ''}${e.rolledBack ? ' (rolled back)' : ''}`,
+          `[${e.host}] ${e.status}${e.error ? `: ${e.error}` : ''}${event.rolledBack ? ' (rolled back)' : ''}`,
         ),
       );
+    }
   };
 }
 

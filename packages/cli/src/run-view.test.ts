@@ -1,0 +1,59 @@
+import type { RunEvent } from '@opsbook/runner';
+import { describe, expect, it } from 'vitest';
+import { makeStyle, type Output } from './output.js';
+import { runProgress } from './run-view.js';
+
+/** An Output that keeps its notes, colours on: what runProgress writes, before any filter. */
+function notesOutput(): Output & { notes: string[] } {
+  const notes: string[] = [];
+  const keep = (text: string) => {
+    notes.push(text);
+  };
+  return {
+    json: false,
+    color: true,
+    print: keep,
+    printJson: keep,
+    note: keep,
+    noteRaw: keep,
+    style: makeStyle(true),
+    notes,
+  };
+}
+
+describe('runProgress', () => {
+  it("prints a step's end with the control characters of its host and reason made visible, and none of its output", () => {
+    const out = notesOutput();
+    runProgress(out)({
+      type: 'step-end',
+      host: 'web\u001b]0;owned\u0007',
+      phase: 'steps',
+      step: 's1',
+      status: 'failed',
+      exitCode: 1,
+      signal: null,
+      durationMs: 1500,
+      stdout: 'output \u001b[2J',
+      stderr: '',
+      truncated: false,
+      reason: 'exited 1 \u009b31m',
+    } as RunEvent);
+    expect(out.notes).toEqual([
+      `[web\\x1b]0;owned\\x07] steps/s1 ${makeStyle(true).red('failed')} (1.5s) — exited 1 \\x9b31m`,
+    ]);
+  });
+
+  it('prints a host that did not end ok with its error made visible, and nothing for one that did', () => {
+    const out = notesOutput();
+    const progress = runProgress(out);
+    progress({ type: 'host-end', host: 'db1', status: 'ok', rolledBack: false } as RunEvent);
+    progress({
+      type: 'host-end',
+      host: 'db2',
+      status: 'failed',
+      rolledBack: true,
+      error: 'lost \u001b[1m',
+    } as RunEvent);
+    expect(out.notes).toEqual([makeStyle(true).red('[db2] failed: lost \\x1b[1m (rolled back)')]);
+  });
+});
