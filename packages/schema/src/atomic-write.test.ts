@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test/temp-dir.js';
-import { createFileAtomic, writeFileAtomic } from './atomic-write.js';
+import { createFileAtomic, createFilesAtomic, writeFileAtomic } from './atomic-write.js';
 
 describe('atomic writes', () => {
   let dir: string;
@@ -58,5 +58,26 @@ describe('atomic writes', () => {
     expect(await createFileAtomic(file, 'second')).toBe(false);
     expect(await readFile(file, 'utf8')).toBe('first');
     expect(await readdir(dir)).toEqual(['claim']);
+  });
+
+  it('creates several files in order and stops at the first one taken, leaving no temp file', async () => {
+    const at = (name: string) => path.join(dir, name);
+    await writeFile(at('3'), 'theirs');
+    const files = ['1', '2', '3', '4'].map((n) => ({ file: at(n), data: `mine ${n}` }));
+    expect(await createFilesAtomic(files)).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(['1', '2', '3']);
+    expect(await readFile(at('2'), 'utf8')).toBe('mine 2');
+    expect(await readFile(at('3'), 'utf8')).toBe('theirs');
+    expect(await createFilesAtomic([{ file: at('4'), data: 'mine 4' }])).toBe(1);
+    expect(await createFilesAtomic([])).toBe(0);
+  });
+
+  it('publishes none of the files when one of them cannot be written', async () => {
+    const files = [
+      { file: path.join(dir, 'a'), data: 'x' },
+      { file: path.join(dir, 'missing', 'b'), data: 'y' },
+    ];
+    await expect(createFilesAtomic(files)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 export {
   type AtomicWriteOptions,
   createFileAtomic,
+  createFilesAtomic,
   syncDirectory,
   writeFileAtomic,
 } from './atomic-write.js';

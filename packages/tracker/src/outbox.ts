@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  createFileAtomic,
+  createFilesAtomic,
   type ErrorKind,
   InterruptedError,
   isOpsbookError,
@@ -32,7 +32,10 @@ export interface OutboxEntry {
   ticket: string;
   write: OutboxWrite;
   queuedAt: string;
-  /** Attempts started so far (counted before sending, so a crash mid-send is noticed). */
+  /**
+   * Attempts started so far: for create, comment and attach counted on disk before sending, so a
+   * crash mid-send is noticed; for the idempotent writes written with a failed attempt's error.
+   */
   attempts: number;
   state: 'pending' | 'failed';
   /** The error the last attempt met; `kind` says what it was (a refusal is not an outage). */
@@ -102,23 +105,50 @@ export class Outbox {
 
   /** Queue a write on disk (attach needs `bytes`). Returns the entry; `outbox:<id>` names a queued create. */
   async enqueue(ticket: string, write: OutboxWrite, bytes?: Uint8Array): Promise<OutboxEntry> {
-    if (write.kind === 'attach' && !bytes) throw new TypeError('an attach write needs its bytes');
-    const id = this.newId();
-    if (bytes) await writeFileAtomic(this.bytesFile(id), bytes, STATE_FILE);
-    const base = {
-      id,
-      ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket,
-      write,
-      queuedAt: this.now().toISOString(),
-      attempts: 0,
-      state: 'pending' as const,
-    };
-    for (let tries = 0; tries < 1000; tries++) {
-      const seq = (await this.lastSeq()) + 1;
-      const entry: OutboxEntry = { ...base, seq };
-      if (await createFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE))
-        return entry;
+    return (await this.enqueueAll(ticket, [{ write, ...(bytes ? { bytes } : {}) }]))[0]!;
+  }
+
+  /**
+   * Queue writes of one ticket on disk, in order, as `enqueue` one after the other would, but
+   * with one wait for the disk for all their files (attached bytes first, then the entries)
+   * instead of one per write. A crash part-way leaves the first ones queued, never a later one
+   * without an earlier one.
+   */
+  async enqueueAll(
+    ticket: string,
+    writes: readonly { write: OutboxWrite; bytes?: Uint8Array | undefined }[],
+  ): Promise<OutboxEntry[]> {
+    if (writes.some((w) => w.write.kind === 'attach' && !w.bytes))
+      throw new TypeError('an attach write needs its bytes');
+    const queuedAt = this.now().toISOString();
+    const bases = writes.map(({ write }) => {
+      const id = this.newId();
+      return {
+        id,
+        ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket,
+        write,
+        queuedAt,
+        attempts: 0,
+        state: 'pending' as const,
+      };
+    });
+    await Promise.all(
+      writes.map((w, i) =>
+        w.bytes ? writeFileAtomic(this.bytesFile(bases[i]!.id), w.bytes, STATE_FILE) : undefined,
+      ),
+    );
+    const queued: OutboxEntry[] = [];
+    for (let tries = 0; tries < 1000 && queued.length < bases.length; tries++) {
+      // Another process may take the next numbers meanwhile: the rest get numbers after its.
+      const first = (await this.lastSeq()) + 1;
+      const batch = bases.slice(queued.length).map((b, i) => ({ ...b, seq: first + i }));
+      const created = await createFilesAtomic(
+        batch.map((e) => ({ file: this.entryFile(e), data: JSON.stringify(e) })),
+        STATE_FILE,
+      );
+      queued.push(...batch.slice(0, created));
     }
+    if (queued.length === bases.length) return queued;
     throw new trackerErrors.UnreachableError(
       'OUTBOX_BUSY',
       `could not queue a write in ${this.dir}: check that no other process is flooding the outbox.`,
@@ -228,9 +258,13 @@ export class Outbox {
       if (earlier !== undefined)
         return { entry, key: write.kind === 'create' ? earlier : k, result: earlier };
     }
-    // Counted before sending: if we crash after Jira accepted the write, the next flush probes first.
     entry.attempts++;
-    await writeFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE);
+    // A write that must go once is counted on disk before it is sent: if we crash after Jira
+    // accepted it, the next flush probes first. The others are idempotent, so a crash mid-send
+    // only sends them again; their count is written with the error when an attempt fails (one
+    // fsync less per write, on the way to a run's first host and after its last).
+    if (NON_IDEMPOTENT.has(write.kind))
+      await writeFileAtomic(this.entryFile(entry), JSON.stringify(entry), STATE_FILE);
     const t = this.tracker;
     switch (write.kind) {
       case 'create': {

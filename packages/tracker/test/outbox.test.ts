@@ -75,6 +75,51 @@ describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', 
     expect(fake.issues()).toHaveLength(2);
   });
 
+  it('queues writes given together in their order, beside another writer queuing at the same time', async () => {
+    await jira.create({ summary: 'together' });
+    const other = new Outbox({ stateDir, tracker: jira });
+    const ours = [
+      { write: { kind: 'comment' as const, body: textDoc('run summary') } },
+      {
+        write: { kind: 'attach' as const, filename: 'journal.jsonl' },
+        bytes: new TextEncoder().encode('{}\n'),
+      },
+      { write: { kind: 'transition' as const, status: 'Awaiting Approval' } },
+    ];
+    const theirs = ours.map(() => ({
+      write: { kind: 'setProperty' as const, property: 'other', value: 1 },
+    }));
+    await Promise.all([outbox.enqueueAll('OPS-1', ours), other.enqueueAll('OPS-1', theirs)]);
+    const queued = await outbox.list();
+    expect(queued).toHaveLength(6);
+    expect(queued.filter((e) => e.write.kind !== 'setProperty').map((e) => e.write.kind)).toEqual([
+      'comment',
+      'attach',
+      'transition',
+    ]);
+    const report = await outbox.flush();
+    expect(report.delivered).toHaveLength(6);
+    expect(fake.issue('OPS-1')!.attachments.map((a) => a.filename)).toEqual(['journal.jsonl']);
+  });
+
+  it('keeps the count of failed attempts of every write, idempotent ones included', async () => {
+    await jira.create({ summary: 'attempts' });
+    await jira.create({ summary: 'attempts too' });
+    await fake.down();
+    await outbox.send('OPS-1', { kind: 'transition', status: 'Awaiting Approval' });
+    await outbox.send('OPS-2', { kind: 'comment', body: textDoc('evidence') });
+    await outbox.flush();
+    expect((await outbox.list()).map((e) => [e.write.kind, e.attempts, e.lastError?.code])).toEqual(
+      [
+        ['transition', 2, 'TRACKER_UNREACHABLE'],
+        // Attempted once: the flush's probe (was it delivered before?) found Jira down first.
+        ['comment', 1, 'TRACKER_UNREACHABLE'],
+      ],
+    );
+    await fake.up();
+    expect((await outbox.flush()).delivered.map((d) => d.entry.attempts)).toEqual([3, 2]);
+  });
+
   it('does not post a comment twice when Jira applied it but the answer was lost', async () => {
     await jira.create({ summary: 'lost answer' });
     fake.inject({

@@ -14,9 +14,9 @@ export function assignTo(account: string | undefined): QueuedWrite[] {
 }
 
 /**
- * Queue every write on disk first, then deliver the ticket's queue once, in order. A tracker
- * that does not answer leaves them in the outbox (`opsbook outbox flush` sends them later,
- * exactly once); the caller reports what is pending instead of failing.
+ * Queue every write on disk first (together: one wait for the disk), then deliver the ticket's
+ * queue once, in order. A tracker that does not answer leaves them in the outbox (`opsbook outbox
+ * flush` sends them later, exactly once); the caller reports what is pending instead of failing.
  */
 export async function deliverWrites(
   services: TicketServices,
@@ -24,8 +24,7 @@ export async function deliverWrites(
   writes: readonly QueuedWrite[],
 ): Promise<TicketReport> {
   const { outbox } = services;
-  const ids = new Set<string>();
-  for (const w of writes) ids.add((await outbox.enqueue(key, w.write, w.bytes)).id);
+  const ids = new Set((await outbox.enqueueAll(key, writes)).map((e) => e.id));
   try {
     const report = await outbox.flush({ ticket: key });
     const warnings = report.delivered.flatMap((d) => (d.warning ? [d.warning] : []));
