@@ -114,6 +114,13 @@ function bannerTimedSocket(host: string, port: number, connectMs: number): Socke
   return socket;
 }
 
+let ssh2Module: Promise<typeof import('ssh2')> | undefined;
+/** ssh2, imported when the first connection is made (not with this package), and only once. */
+function loadSsh2(): Promise<typeof import('ssh2')> {
+  ssh2Module ??= import('ssh2');
+  return ssh2Module;
+}
+
 let localUser: string | undefined;
 /** This process's user (ssh's default remote user), asked of the system once, not per host. */
 function localUserName(): string {
@@ -191,7 +198,7 @@ async function connectOne(
   const files = options.fileCache ?? uncachedSshFiles;
   const knownHosts = await files.knownHosts(options.knownHostsFile);
   const auth = await authMethods(name, config, options, homeDir);
-  const { Client } = await import('ssh2');
+  const { Client } = await loadSsh2();
   const client = new Client();
   const facts = { host: name, address: config.hostName, port: config.port };
   let verdict: HostKeyVerdict | undefined;

@@ -49,11 +49,14 @@ export function stepSessionArgv(): string[] {
   return ['sh', '-c', SCRIPT, 'opsbook-session'];
 }
 
-/** The same argv as one line of shell text, for an SSH exec request. */
+let sessionLine: string | undefined;
+
+/** The same argv as one line of shell text, for an SSH exec request (quoted once, not per host). */
 export function stepSessionLine(): string {
-  return stepSessionArgv()
+  sessionLine ??= stepSessionArgv()
     .map((arg) => quoteShellArg(arg, 'command'))
     .join(' ');
+  return sessionLine;
 }
 
 /** The two request lines of one command (see above). */
@@ -259,9 +262,12 @@ export class StepSession {
  * Finds `MARKER STATUS\n` in one stream. Everything before the marker is output; bytes that
  * could be the start of a marker are held back until the next chunk tells.
  */
+/** No bytes: one empty Buffer for every scanner (an empty Buffer cannot be changed). */
+const NO_BYTES = Buffer.alloc(0);
+
 export class EndMarkerScanner {
   private readonly marker: Buffer;
-  private held: Buffer = Buffer.alloc(0);
+  private held: Buffer = NO_BYTES;
 
   constructor(marker: string) {
     this.marker = Buffer.from(`${marker} `);
@@ -272,15 +278,15 @@ export class EndMarkerScanner {
     const at = data.indexOf(this.marker);
     if (at < 0) {
       const keep = this.heldPrefix(data);
-      this.held = Buffer.from(data.subarray(data.length - keep));
-      return { output: data.subarray(0, data.length - keep), rest: Buffer.alloc(0) };
+      this.held = keep === 0 ? NO_BYTES : Buffer.from(data.subarray(data.length - keep));
+      return { output: data.subarray(0, data.length - keep), rest: NO_BYTES };
     }
     const end = data.indexOf(0x0a, at + this.marker.length);
     if (end < 0) {
       this.held = Buffer.from(data.subarray(at));
-      return { output: data.subarray(0, at), rest: Buffer.alloc(0) };
+      return { output: data.subarray(0, at), rest: NO_BYTES };
     }
-    this.held = Buffer.alloc(0);
+    this.held = NO_BYTES;
     const status = Number(data.subarray(at + this.marker.length, end).toString('latin1'));
     return { output: data.subarray(0, at), status, rest: data.subarray(end + 1) };
   }
