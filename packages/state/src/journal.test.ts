@@ -56,6 +56,23 @@ describe('Journal', () => {
     expect(journal.location).toBe(journalPath(stateDir, 'run-1'));
   });
 
+  it('writes type right after prev, then the other fields in the order of the event, with a masker or without', async () => {
+    const texts: string[] = [];
+    for (const mask of [undefined, (t: string) => t.replaceAll('s3cret', '***')]) {
+      const journal = await Journal.create(freshStateDir(), 'run-order', {
+        clock: fixedClock,
+        ...(mask ? { mask } : {}),
+      });
+      await journal.append({ host: 'web-1', type: 'step-end', status: 'ok', exitCode: 0 });
+      await journal.close();
+      texts.push((await readFile(journal.location, 'utf8')).split('\n')[0] ?? '');
+    }
+    expect(texts[0]).toMatch(
+      /^\{"seq":1,"at":"2025-03-04T05:06:07\.890Z","prev":"sha256:0{64}","type":"step-end","host":"web-1","status":"ok","exitCode":0,"hash":"sha256:[0-9a-f]{64}"\}$/,
+    );
+    expect(texts[1]).toBe(texts[0]);
+  });
+
   it('creates the state dir with mode 0700 and the journal with mode 0600', async () => {
     const stateDir = freshStateDir();
     const journal = await Journal.create(stateDir, 'run-modes');

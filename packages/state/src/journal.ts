@@ -271,16 +271,19 @@ export function chainLine(
   place: { seq: number; at: Date; prev: string },
   mask?: Masker,
 ): JournalLine {
-  const { type, ...fields } = event;
-  const line: Record<string, unknown> = {
-    seq: place.seq,
-    at: place.at.toISOString(),
-    prev: place.prev,
+  const seq = place.seq;
+  const at = place.at.toISOString();
+  const prev = place.prev;
+  let line: Record<string, unknown>;
+  if (mask) {
+    const { type, ...fields } = event;
     // `type` is the runner's own vocabulary, never user data; masking it could hide run-end.
-    type,
-    // Without a masker (no secret to hide) the fields are taken as they are, not copied.
-    ...(mask ? maskFields(fields, mask) : fields),
-  };
+    line = { seq, at, prev, type, ...maskFields(fields, mask) };
+  } else {
+    // Without a masker (no secret to hide) the fields are taken as they are, in one copy of the
+    // event: its own `type` keeps the place given to it here, after `prev`, as in a masked line.
+    line = { seq, at, prev, type: event.type, ...(event as object) };
+  }
   // The line has no `hash` yet: its canonical JSON is what hashOfLine would hash.
   line.hash = `sha256:${sha256Hex(canonicalJson(line))}`;
   return line as JournalLine;
