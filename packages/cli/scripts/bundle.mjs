@@ -95,6 +95,14 @@ async function buildCachedBundle(file, commands) {
   });
   const missing = commands.filter((c) => !kept.has(c));
   if (missing.length) throw new Error(`commands/registry.ts imports no ./${missing[0]}.js`);
+  // bin.js reads an ASCII bundle as Latin-1, without decoding UTF-8. esbuild escapes what it can;
+  // a regular expression or a String.raw template keeps its characters: write those as \u escapes.
+  const text = await readFile(new URL(file, dist), 'utf8');
+  const beyond = /[^\x00-\x7f]/.exec(text);
+  if (beyond)
+    throw new Error(
+      `dist/${file} is not ASCII: U+${beyond[0].codePointAt(0).toString(16).padStart(4, '0')} in "${text.slice(Math.max(0, beyond.index - 60), beyond.index + 20)}"; write it as a \\u escape in its source`,
+    );
 }
 for (const [file, commands] of Object.entries(cachedBundles))
   await buildCachedBundle(file, commands);
@@ -126,10 +134,14 @@ function makeCodeCache(file, argvs, { cwd, env }) {
       '--eval',
       `import { createRequire } from 'node:module';
        import { writeFileSync } from 'node:fs';
+       import { setFlagsFromString } from 'node:v8';
        const dist = ${JSON.stringify(dist.pathname)};
        const { loadFastBundle } = createRequire(import.meta.url)(dist + 'bin.js');
        const { cli, codeCache } = loadFastBundle(dist, ${JSON.stringify(file)});
        for (const argv of ${JSON.stringify(argvs)}) await cli.main(argv);
+       // A command may set V8 flags as it runs (run may cap the heap's growth): V8 hashes the
+       // flags into the cache, and a process without them would reject it.
+       setFlagsFromString('--heap-growing-percent=0');
        writeFileSync(dist + ${JSON.stringify(`${file}.cache`)}, codeCache());`,
     ],
     { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },

@@ -1,9 +1,10 @@
 /**
  * The report page's own script (plain ES2017, no imports): draws the trend with uPlot and the
  * heat map on a canvas from the embedded JSON, and makes the findings table sort and filter.
- * Kept as a string because it runs in the browser, not in Node.
+ * Kept as a string because it runs in the browser, not in Node. Characters beyond ASCII are
+ * written as \u escapes inside its string literals, so that the CLI's bundles stay ASCII (read
+ * without decoding UTF-8).
  */
-// biome-ignore lint/complexity/noUselessStringRaw: raw keeps any future backslash in the browser code literal
 export const CLIENT_SCRIPT = String.raw`(function(){
 "use strict";
 var dataEl=document.getElementById("report-data");
@@ -45,7 +46,7 @@ function drawHeatmap(){
   for(var d=0;d<data.days.length;d+=step){g.fillText(data.days[d].slice(5),labelW+d*colW,12);}
   for(var i=0;i<heat.hosts.length;i++){
     var y=top+i*rowH;g.fillStyle="#1f2328";
-    var name=heat.hosts[i];if(name.length>24)name=name.slice(0,23)+"…";
+    var name=heat.hosts[i];if(name.length>24)name=name.slice(0,23)+"\u2026";
     g.fillText(name,2,y+rowH/2);
     var row=heat.scores[i];
     for(var j=0;j<data.days.length;j++){g.fillStyle=colorOf(row[j]);g.fillRect(labelW+j*colW+1,y+1,colW-2,rowH-2);}
@@ -56,7 +57,7 @@ function drawHeatmap(){
     var i=Math.floor((y-top)/rowH),j=Math.floor((x-labelW)/colW);
     if(i<0||j<0||i>=heat.hosts.length||j>=data.days.length){tip.style.display="none";return;}
     var s=heat.scores[i][j];
-    tip.textContent=heat.hosts[i]+" · "+data.days[j]+" · "+(s===null?"no result":s);
+    tip.textContent=heat.hosts[i]+" \u00b7 "+data.days[j]+" \u00b7 "+(s===null?"no result":s);
     tip.style.left=(x+12)+"px";tip.style.top=(y+12)+"px";tip.style.display="block";
   });
   canvas.addEventListener("mouseleave",function(){tip.style.display="none";});

@@ -33,8 +33,9 @@ export function parseFailedUnits(output: string): Parsed<FailedUnit[]> {
   const lines = read.data;
   const units: FailedUnit[] = [];
   for (const line of lines) {
-    // Older systemd prints a bullet before each failed unit even with --no-legend.
-    const m = /^(?:[●*]\s+)?(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(line.trim());
+    // Older systemd prints a bullet (U+25CF) before each failed unit even with --no-legend; escaped,
+    // so that the CLI's bundles stay ASCII (read without decoding UTF-8).
+    const m = /^(?:[\u25cf*]\s+)?(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(line.trim());
     if (!m) return unknown(excerpt([line]));
     const [, unit = '', load = '', active = '', sub = '', description = ''] = m;
     units.push({ unit, load, active, sub, description });
