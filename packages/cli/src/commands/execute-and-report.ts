@@ -8,6 +8,7 @@ import {
 import { type Config, UsageError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
+import { capRunHeapGrowth } from '../heap-growth.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
@@ -129,6 +130,7 @@ export async function executeAndReport(
   start: (run: RunStart) => Promise<RunOutcome>,
 ): Promise<number> {
   const distribute = distributionOf(ctx, config);
+  capRunHeapGrowth();
   const executorSigner = await executorSignerFor(ctx);
   const { out } = ctx;
   const view = await openRunView(out, {

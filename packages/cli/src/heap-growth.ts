@@ -1,0 +1,18 @@
+import { setFlagsFromString } from 'node:v8';
+
+/** A run lets the old generation grow to 1.5× what a full collection left alive. */
+export const RUN_HEAP_FLAGS = '--heap-growing-percent=50';
+
+/**
+ * Caps how far V8 lets the heap grow between full collections, for a run's process. V8 sets the
+ * next collection's limit to live × a factor of 1.1–4 that it derives from how fast the old
+ * generation grew just before; a run allocates its inventory, plan and first connections in a
+ * burst, and a collection that falls in that burst gets 4×: at 5,000 hosts the heap then grew to
+ * ~100 MB (from ~26 MB alive) before the next one, ~40 MB more peak memory than a run whose
+ * collection came a few seconds later, by chance of timing. A steady fan-out gets ~1.5× anyway,
+ * so this costs it no collections (BENCHMARKS.md, fan-out).
+ */
+export function capRunHeapGrowth(): void {
+  // Read by V8 each time it sets a limit; Node keeps V8's flags writable after start for this API.
+  setFlagsFromString(RUN_HEAP_FLAGS);
+}
