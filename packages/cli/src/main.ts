@@ -2,6 +2,7 @@ import { type CommandContext, type CommandSpec, parseCommandArgs } from './comma
 import { type CommandEntry, commands, loadCommand } from './commands/registry.js';
 import { describeError, exitCodes } from './exit-code.js';
 import { createOutput } from './output.js';
+import { directStdio, type Stdio, streamStdio } from './stdio.js';
 import { commandHelp, mainHelp } from './usage.js';
 
 /** Find the command named by the leading words of argv (longest match: `trust init` before `trust`). */
@@ -28,28 +29,41 @@ function findCommand(argv: string[]): {
 /** How a command ended: its exit code, and whether the process may exit without draining. */
 export interface Outcome {
   exitCode: number;
-  /** Nothing is left pending (help, usage errors, and commands marked `isDoneWhenResolved`). */
+  /**
+   * Nothing is left pending (help, usage errors, and commands marked `isDoneWhenResolved`), and
+   * no output is still queued in the process.
+   */
   isDone: boolean;
 }
 
-export async function main(argv: string[]): Promise<Outcome> {
-  let isDone = true;
-  const exitCode = await dispatch(argv, (spec) => {
-    isDone = spec.isDoneWhenResolved === true;
-  });
-  return { exitCode, isDone };
+export interface MainOptions {
+  /** Write to file descriptors 1 and 2 directly (stdio.ts), not through process.stdout/stderr. */
+  directStdio?: boolean;
 }
 
-async function dispatch(argv: string[], onLoaded: (spec: CommandSpec) => void): Promise<number> {
+export async function main(argv: string[], options: MainOptions = {}): Promise<Outcome> {
+  const stdio = options.directStdio ? directStdio() : streamStdio;
+  let isDone = true;
+  const exitCode = await dispatch(argv, stdio, (spec) => {
+    isDone = spec.isDoneWhenResolved === true;
+  });
+  return { exitCode, isDone: isDone && !stdio.isPending() };
+}
+
+async function dispatch(
+  argv: string[],
+  stdio: Stdio,
+  onLoaded: (spec: CommandSpec) => void,
+): Promise<number> {
   const wantsJson = argv.includes('--json');
   const debug = argv.includes('--debug');
-  const out = createOutput(wantsJson);
+  const out = createOutput(wantsJson, process.env, stdio);
   try {
     const { entry, rest, group } = findCommand(argv);
     if (!entry) {
       if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
         const topic = argv[0] === 'help' ? argv.slice(1).join(' ') : '';
-        if (topic) return dispatch([...argv.slice(1), '--help'], onLoaded);
+        if (topic) return dispatch([...argv.slice(1), '--help'], stdio, onLoaded);
         out.print(mainHelp(commands));
         return argv.length === 0 ? exitCodes.invalid : exitCodes.ok;
       }

@@ -1,3 +1,4 @@
+import { type Stdio, streamStdio } from './stdio.js';
 import { escapeJsonControls, keepOnly } from './terminal-safe.js';
 
 /**
@@ -49,33 +50,37 @@ export function makeStyle(enabled: boolean): Style {
   };
 }
 
-export function wantsColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
+export function wantsColor(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
-  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
+  return isTTY && env.TERM !== 'dumb';
 }
 
 /** The exact sequences `makeStyle` writes: the only ones the Output lets through. */
 const styleCodes = Object.values(codes).flatMap((pair) => pair.map((n) => `\u001b[${n}m`));
 
-export function createOutput(json: boolean, env: NodeJS.ProcessEnv = process.env): Output {
-  const color = !json && wantsColor(process.stdout, env);
+export function createOutput(
+  json: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  stdio: Stdio = streamStdio,
+): Output {
+  const color = !json && wantsColor(stdio.isStdoutTTY(), env);
   const terminalSafe = keepOnly(styleCodes);
   const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
   return {
     json,
     color,
     print: (text) => {
-      process.stdout.write(terminalSafe(line(text)));
+      stdio.out(terminalSafe(line(text)));
     },
     printJson: (value) => {
-      process.stdout.write(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`);
+      stdio.out(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`);
     },
     note: (text) => {
-      process.stderr.write(terminalSafe(line(text)));
+      stdio.err(terminalSafe(line(text)));
     },
     noteRaw: (text) => {
-      process.stderr.write(line(text));
+      stdio.err(line(text));
     },
     style: makeStyle(color),
   };

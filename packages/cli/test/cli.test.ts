@@ -152,6 +152,24 @@ describe('opsbook validate', () => {
     expect(doc.runbooks).toHaveLength(600);
   });
 
+  it('writes the whole of a large --json document through a non-blocking pipe to a late reader', async () => {
+    // validate writes to file descriptor 1 itself; a descriptor its parent made non-blocking
+    // (perl here, a Node parent that shares its stdout in practice) takes 64 KiB, then refuses
+    // the rest (EAGAIN), which must still arrive, in order. The reader takes one byte, so the
+    // writing has begun, then waits.
+    const dir = await largeCatalog('non-blocking');
+    const nonBlocking = `perl -MFcntl -e 'fcntl(STDOUT, F_SETFL, fcntl(STDOUT, F_GETFL, 0) | O_NONBLOCK) or die "fcntl: $!"'`;
+    const r = await runShell(
+      `{ ${nonBlocking} && "${process.execPath}" "${binPath}" validate --json; echo "opsbook exit $?" >&2; } | { dd bs=1 count=1 2>/dev/null; sleep 1; cat; }`,
+      { cwd: path.dirname(dir) },
+    );
+    expect(r.stderr).toBe('opsbook exit 0\n');
+    expect(r.stdout.length).toBeGreaterThan(64 * 1024);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; runbooks: unknown[] };
+    expect(doc).toMatchObject({ ok: true });
+    expect(doc.runbooks).toHaveLength(600);
+  });
+
   it('stops quietly, with its own exit code, when the reader goes away (| head)', async () => {
     const dir = await largeCatalog('head');
     const r = await runShell(
