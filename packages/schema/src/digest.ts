@@ -33,18 +33,30 @@ export async function digestRunbook(
   dir: string,
   id: { packageName: string; version: string },
 ): Promise<BundleDigest> {
-  const files: DigestedFile[] = [];
-  for (const rel of await listFiles(dir, '')) {
-    if (EXCLUDED.has(rel)) continue;
-    const bytes = await readFile(path.join(dir, ...rel.split('/')));
-    files.push({
-      path: rel,
-      sha256: nodeCrypto().createHash('sha256').update(bytes).digest('hex'),
-      size: bytes.length,
-    });
-  }
+  const files: DigestedFile[] = (await readBundleFiles(dir)).map((file) => ({
+    path: file.path,
+    sha256: nodeCrypto().createHash('sha256').update(file.bytes).digest('hex'),
+    size: file.bytes.length,
+  }));
   files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   return { digest: digestOfList(id, files), files };
+}
+
+/**
+ * The files of a runbook bundle that its digest covers, read, in folder order: what
+ * `digestRunbook` hashes, with the same refusals (a symlink, a name that is not UTF-8, a file that
+ * cannot be read). Alone, for a check that wants those refusals without the hashing (and
+ * node:crypto): validate of a runbook that composes this one.
+ */
+export async function readBundleFiles(
+  dir: string,
+): Promise<Array<{ path: string; bytes: Buffer }>> {
+  const files: Array<{ path: string; bytes: Buffer }> = [];
+  for (const rel of await listFiles(dir, '')) {
+    if (EXCLUDED.has(rel)) continue;
+    files.push({ path: rel, bytes: await readFile(path.join(dir, ...rel.split('/'))) });
+  }
+  return files;
 }
 
 export function digestOfList(

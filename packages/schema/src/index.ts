@@ -25,7 +25,13 @@ export {
   stateConfigOf,
   trustPinDir,
 } from './config.js';
-export { type BundleDigest, type DigestedFile, digestOfList, digestRunbook } from './digest.js';
+export {
+  type BundleDigest,
+  type DigestedFile,
+  digestOfList,
+  digestRunbook,
+  readBundleFiles,
+} from './digest.js';
 export {
   DURATION_UNIT_MS,
   type Duration,

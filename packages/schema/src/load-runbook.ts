@@ -36,6 +36,12 @@ export interface LoadOptions {
   actions?: ReadonlyMap<string, ActionSpec>;
   /** Folder that file names in problems are shown relative to; default: process.cwd(). */
   cwd?: string;
+  /**
+   * Where to keep the text of each file read, by path: give one map to all the loads of a
+   * catalog, and another reader of the same files (the library that composed runbooks are
+   * resolved in) need not read them again.
+   */
+  texts?: Map<string, string>;
 }
 
 const runbookValidator = validateRunbook as unknown as Validator<Runbook>;
@@ -57,8 +63,8 @@ export async function loadRunbook(
 
   const pkgFile = show('package.json');
   const ymlFile = show(RUNBOOK_FILE);
-  const pkgRead = readSmall(path.join(dir, 'package.json'));
-  const ymlRead = readSmall(path.join(dir, RUNBOOK_FILE));
+  const pkgRead = readSmall(path.join(dir, 'package.json'), options.texts);
+  const ymlRead = readSmall(path.join(dir, RUNBOOK_FILE), options.texts);
   const problems: Problem[] = [];
   if ('code' in ymlRead) problems.push(missing(ymlFile, ymlRead.code, 'the runbook definition'));
   if ('code' in pkgRead)
@@ -170,11 +176,15 @@ function checkPackageJson(src: YamlSource): PackageInfo {
  * 200 runbooks: 32 ms of promise machinery for 400 reads). As text first, in one call that also
  * decodes. V8 turns each byte that is not UTF-8 into U+FFFD, so a text holding one (or a read
  * that fails) is read again as bytes, as before: decodeSourceText then gives the exact problem,
- * and a failure its error code.
+ * and a failure its error code. The text goes into `texts` as read, U+FFFD and all.
  */
-function readSmall(file: string): { input: string | Buffer } | { code: string } {
+function readSmall(
+  file: string,
+  texts: Map<string, string> | undefined,
+): { input: string | Buffer } | { code: string } {
   try {
     const text = readFileSync(file, 'utf8');
+    texts?.set(file, text);
     if (!text.includes('\ufffd')) return { input: text };
   } catch {
     // The read as bytes below says what is wrong.

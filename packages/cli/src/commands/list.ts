@@ -11,7 +11,8 @@ export default defineCommand({
     'Invalid runbooks are left out of the list and named on stderr (exit 2); run opsbook validate for the details.',
   async run(ctx) {
     const config = await configFor(ctx);
-    const results = await loadCatalog(config);
+    // Only which runbooks are valid matters here: composed runbooks are checked, not digested.
+    const results = await loadCatalog(config, [], process.cwd(), { checkOnly: true });
     const good = results.flatMap((r) => (r.ok ? [r.bundle] : []));
     const bad = results.flatMap((r) => (r.ok ? [] : [path.basename(r.dir)]));
     if (ctx.out.json) {

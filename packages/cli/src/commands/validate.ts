@@ -17,7 +17,8 @@ Examples:
   opsbook validate disk-cleanup runbooks/service-restart`,
   async run(ctx) {
     const config = await configFor(ctx);
-    const results = await loadCatalog(config, ctx.positionals);
+    // Only the problems matter here: composed runbooks are checked, not digested.
+    const results = await loadCatalog(config, ctx.positionals, process.cwd(), { checkOnly: true });
     const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
     const bad = results.filter((r) => !r.ok).length;
     if (ctx.out.json) {

@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from '@opsbook/schema';
 import { builtinActionSpecs } from '../actions/action-specs.js';
-import type { Composition, Library } from './compose.js';
+import type { Composition, Library, ResolveOptions } from './compose.js';
 import { composesRunbooks, flattenCompositions } from './composition-tree.js';
 
 /** compose.ts, loaded for the first runbook that composes others: most catalogs have none. */
@@ -54,8 +54,9 @@ export async function resolveRunbookDir(
 /** The compositions of each runbook loaded ok, resolved while loading it. */
 const resolvedCompositions = new WeakMap<RunbookBundle, Composition[]>();
 
-function loaderFor(cwd: string) {
-  return (dir: string) => loadRunbook(dir, { actions: builtinActionSpecs(), cwd });
+function loaderFor(cwd: string, texts?: Map<string, string>) {
+  return (dir: string) =>
+    loadRunbook(dir, { actions: builtinActionSpecs(), cwd, ...(texts ? { texts } : {}) });
 }
 
 /**
@@ -63,21 +64,18 @@ function loaderFor(cwd: string) {
  * (`uses: runbook:NAME@RANGE`) is valid only when each resolves in its library folder and takes
  * the params its step gives (compose.ts): those problems are the runbook's own.
  */
-export async function loadRunbookFor(
-  dir: string,
-  cwd = process.cwd(),
-  libraries?: Map<string, Library>,
-): Promise<LoadResult> {
-  const result = await loaderFor(cwd)(dir);
+export async function loadRunbookFor(dir: string, cwd = process.cwd()): Promise<LoadResult> {
+  const load = loaderFor(cwd);
+  return withCompositions(await load(dir), { load, cwd });
+}
+
+/** A loaded runbook, failed when a runbook it composes does not resolve (compose.ts). */
+async function withCompositions(result: LoadResult, options: ResolveOptions): Promise<LoadResult> {
   if (!result.ok || !composesRunbooks(result.bundle)) return result;
-  const resolved = await resolveCompositions(result.bundle, {
-    load: loaderFor(cwd),
-    cwd,
-    ...(libraries ? { libraries } : {}),
-  });
+  const resolved = await resolveCompositions(result.bundle, options);
   if (resolved.problems.length)
     return { ok: false, problems: resolved.problems, dir: result.bundle.dir };
-  resolvedCompositions.set(result.bundle, resolved.compositions);
+  if (!options.checkOnly) resolvedCompositions.set(result.bundle, resolved.compositions);
   return result;
 }
 
@@ -111,18 +109,45 @@ export function composedRefs(compositions: readonly Composition[]) {
 
 export type { Composition };
 
+export interface CatalogOptions {
+  /**
+   * Only the runbooks' problems are wanted (validate, list): the runbooks composed are checked as
+   * ever, but not digested, and compositionsOf resolves a composite's again when asked.
+   */
+  checkOnly?: boolean;
+}
+
 /** Load the named runbooks, or every runbook of the repository when `refs` is empty. */
 export async function loadCatalog(
   config: Config,
   refs: readonly string[] = [],
   cwd = process.cwd(),
+  options: CatalogOptions = {},
 ): Promise<LoadResult[]> {
   const dirs = refs.length
     ? await Promise.all(refs.map((r) => resolveRunbookDir(r, config, cwd)))
     : await findRunbookDirs(config.runbooksDir);
-  // One reading of each library for every composite of the catalog, not one per composite.
-  const libraries = new Map<string, Library>();
-  return Promise.all(dirs.map((d) => loadRunbookFor(d, cwd, libraries)));
+  // Each file is read, each runbook loaded and each library listed once for the whole catalog:
+  // a composite's library is usually the catalog's own folder, loaded here anyway.
+  const texts = new Map<string, string>();
+  const loadDir = loaderFor(cwd, texts);
+  const loads = new Map<string, Promise<LoadResult>>();
+  const load = (dir: string) => {
+    let loaded = loads.get(dir);
+    if (!loaded) {
+      loaded = loadDir(dir);
+      loads.set(dir, loaded);
+    }
+    return loaded;
+  };
+  const resolve: ResolveOptions = {
+    load,
+    cwd,
+    libraries: new Map<string, Library>(),
+    texts,
+    checkOnly: options.checkOnly === true,
+  };
+  return Promise.all(dirs.map(async (d) => withCompositions(await load(d), resolve)));
 }
 
 /** Load the runbook the user named; every problem is raised as one ValidationError. */

@@ -1,7 +1,7 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseInventoryText } from '@opsbook/inventory';
-import { digestRunbook, formatProblem, type ParamValue } from '@opsbook/schema';
+import { digestRunbook, formatProblem, type LoadResult, type ParamValue } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compositionsOf, loadCatalog, loadRunbookFor } from './catalog.js';
@@ -158,6 +158,32 @@ describe('a catalog of several composites', () => {
     const [fromA] = await compositionsOf(a.bundle, dir);
     const [fromD] = await compositionsOf(d.bundle, dir);
     expect(fromA?.bundle).toBe(fromD?.bundle);
+  });
+
+  it('gives each the same problems when only problems are wanted, and refuses what a digest refuses', async () => {
+    const dir = await library({
+      a: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: "{{ params.dir }}"\n')],
+      b: ['1.0.0', composing('runbook:tidy@^2.0.0', '        dir: "{{ params.dir }}"\n')],
+      c: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: relative\n')],
+      tidy: ['1.2.0', leaf],
+    });
+    const config = { runbooksDir: dir } as Parameters<typeof loadCatalog>[0];
+    const problems = (rs: LoadResult[]) => rs.map((r) => r.problems.map(formatProblem));
+    const checked = await loadCatalog(config, [], dir, { checkOnly: true });
+    expect(problems(checked)).toEqual(problems(await loadCatalog(config, [], dir)));
+    expect(checked.map((r) => r.ok)).toEqual([true, false, false, true]);
+    // No composition kept: compositionsOf resolves it again, digest included.
+    const [a] = checked;
+    if (!a?.ok) throw new Error('a should load');
+    const [composed] = await compositionsOf(a.bundle, dir);
+    expect(composed?.digest.digest).toBe(
+      (await digestRunbook(path.join(dir, 'tidy'), composed!.bundle)).digest,
+    );
+    // The composed runbook's files are read as its digest reads them, though not hashed.
+    await symlink(path.join(dir, 'tidy', 'runbook.yaml'), path.join(dir, 'tidy', 'copy.yaml'));
+    const refusal = /runbook folder contains a symlink \(copy\.yaml\)/;
+    await expect(loadCatalog(config, [], dir)).rejects.toThrow(refusal);
+    await expect(loadCatalog(config, [], dir, { checkOnly: true })).rejects.toThrow(refusal);
   });
 });
 

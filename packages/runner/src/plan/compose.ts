@@ -14,9 +14,14 @@ import {
   phases,
   RUNBOOK_SCOPE,
   type RunbookBundle,
+  readBundleFiles,
   type Step,
 } from '@opsbook/schema';
-import semver from 'semver';
+// semver's parts, not its index: that one loads every function and range of the package.
+import compareVersions from 'semver/functions/compare.js';
+import validVersion from 'semver/functions/valid.js';
+import maxSatisfying from 'semver/ranges/max-satisfying.js';
+import validRange from 'semver/ranges/valid.js';
 import { checkComposedParams } from './compose-params.js';
 import { flattenCompositions } from './composition-tree.js';
 
@@ -59,6 +64,17 @@ export interface ResolveOptions {
    * all of them instead of once per composite (`load` and `cwd` must then be the same for all).
    */
   libraries?: Map<string, Library>;
+  /**
+   * Only the problems are wanted (validate): each composed runbook's files are read and refused
+   * as its digest would read them (symlinks, names that are not UTF-8, unreadable files), but not
+   * hashed, and no composition is returned. The same for every resolution that shares `libraries`.
+   */
+  checkOnly?: boolean;
+  /**
+   * Texts of the files read so far, by path (LoadOptions.texts): the library's package.json files
+   * among them are not read again.
+   */
+  texts?: ReadonlyMap<string, string>;
 }
 
 export interface Resolved {
@@ -80,7 +96,7 @@ export function resolveCompositions(
   const dir = options.libraryDir ?? path.dirname(bundle.dir);
   let library = options.libraries?.get(dir);
   if (!library) {
-    library = new Library(dir, options.cwd ?? process.cwd(), options.load);
+    library = new Library(dir, options.cwd ?? process.cwd(), options.load, options);
     options.libraries?.set(dir, library);
   }
   return resolveIn(bundle, [], '', library);
@@ -131,6 +147,10 @@ async function resolveIn(
         });
         continue;
       }
+      if (library.checkOnly) {
+        await library.readFiles(found.bundle);
+        continue;
+      }
       compositions.push({
         path: `${prefix}${step.id}`,
         step,
@@ -167,7 +187,7 @@ async function resolveStep(
       'compose-too-deep',
       `${step.uses} would compose ${chain.length + 1} levels deep (${trail}), more than ${MAX_COMPOSE_DEPTH}: a reviewer must read every level in one plan; run the steps of ${ref.name} here instead of composing it`,
     );
-  if (!semver.validRange(ref.range))
+  if (!validRange(ref.range))
     return fail(
       'compose-bad-range',
       `'${ref.range}' is not a version range: write one such as ^1.2.0 (same major), ~1.2.0 (same minor) or 1.2.0 (exactly)`,
@@ -181,8 +201,8 @@ async function resolveStep(
       `no runbook '${ref.name}' in ${library.shown}: ${guess ? `did you mean '${guess}'?` : known.length ? `known runbooks: ${known.join(', ')}` : 'the library has no other runbook'}`,
     );
   }
-  const versions = entries.map((e) => e.version).sort(semver.compare);
-  const chosen = semver.maxSatisfying(versions, ref.range);
+  const versions = entries.map((e) => e.version).sort(compareVersions);
+  const chosen = maxSatisfying(versions, ref.range);
   if (!chosen)
     return fail(
       'compose-range-unresolved',
@@ -244,14 +264,20 @@ export class Library {
   private entries: Promise<LibraryEntry[]> | undefined;
   private readonly loads = new Map<string, Promise<LoadResult>>();
   private readonly digests = new Map<string, Promise<BundleDigest>>();
+  private readonly reads = new Map<string, Promise<unknown>>();
   readonly shown: string;
+  readonly checkOnly: boolean;
+  private readonly texts: ReadonlyMap<string, string> | undefined;
 
   constructor(
     readonly dir: string,
     private readonly cwd: string,
     private readonly loadDir: (dir: string) => Promise<LoadResult>,
+    options: Pick<ResolveOptions, 'checkOnly' | 'texts'> = {},
   ) {
     this.shown = this.show(dir);
+    this.checkOnly = options.checkOnly === true;
+    this.texts = options.texts;
   }
 
   show(dir: string): string {
@@ -284,28 +310,53 @@ export class Library {
     return digest;
   }
 
+  /** The files `digest` would hash, read and checked once per folder (ResolveOptions.checkOnly). */
+  readFiles(bundle: RunbookBundle): Promise<unknown> {
+    let read = this.reads.get(bundle.dir);
+    if (!read) {
+      read = readBundleFiles(bundle.dir);
+      this.reads.set(bundle.dir, read);
+    }
+    return read;
+  }
+
   private all(): Promise<LibraryEntry[]> {
-    this.entries ??= findRunbookDirs(this.dir).then((dirs) =>
-      dirs.flatMap((dir) => {
-        const entry = packageOf(dir);
+    this.entries ??= findRunbookDirs(this.dir).then((dirs) => {
+      // Most runbooks of a library share a few versions: each is parsed once.
+      const validity = new Map<string, boolean>();
+      const isValid = (version: string) => {
+        let valid = validity.get(version);
+        if (valid === undefined) {
+          valid = validVersion(version) !== null;
+          validity.set(version, valid);
+        }
+        return valid;
+      };
+      return dirs.flatMap((dir) => {
+        const entry = packageOf(dir, this.texts, isValid);
         return entry ? [entry] : [];
-      }),
-    );
+      });
+    });
     return this.entries;
   }
 }
 
 /**
  * The runbook name and version a folder's package.json declares; undefined for one that does
- * not (its own validation says why).
+ * not (its own validation says why). Its text from `texts` when the catalog read it already.
  */
-function packageOf(dir: string): LibraryEntry | undefined {
+function packageOf(
+  dir: string,
+  texts: ReadonlyMap<string, string> | undefined,
+  isValid: (version: string) => boolean,
+): LibraryEntry | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as unknown;
+    const file = path.join(dir, 'package.json');
+    const pkg = JSON.parse(texts?.get(file) ?? readFileSync(file, 'utf8')) as unknown;
     if (!pkg || typeof pkg !== 'object') return undefined;
     const { name, version } = pkg as { name?: unknown; version?: unknown };
     if (typeof name !== 'string' || !name.startsWith(RUNBOOK_SCOPE)) return undefined;
-    if (typeof version !== 'string' || !semver.valid(version)) return undefined;
+    if (typeof version !== 'string' || !isValid(version)) return undefined;
     return { name: name.slice(RUNBOOK_SCOPE.length), version, dir };
   } catch {
     return undefined;
