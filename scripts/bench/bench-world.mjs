@@ -58,9 +58,16 @@ export async function openBenchWorld({ name, hostCounts, tools = [], addresses: 
       'ssh-keygen',
     );
   }
-  await installAuthorizedKey(userHome, `${(await readFile(`${clientKey}.pub`, 'utf8')).trim()}\n`);
+  // A key file of this world's own (named after its temp dir), which only its sshd reads: two
+  // benchmarks run at once by different people must not replace or remove each other's key.
+  const keysName = `authorized_keys.${path.basename(dir)}`;
+  await installAuthorizedKey(
+    userHome,
+    keysName,
+    `${(await readFile(`${clientKey}.pub`, 'utf8')).trim()}\n`,
+  );
   const [type, hostBlob] = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/);
-  const sshd = await startSshd(dir, hostKey, addresses);
+  const sshd = await startSshd(dir, hostKey, addresses, keysName);
   opened.sshd = sshd;
   const { port } = sshd;
   await writeFile(
@@ -148,12 +155,12 @@ async function ensureUser() {
 }
 
 /** authorized_keys in the user's home: sshd reads it as that user, so a root-only temp dir would not do. */
-async function installAuthorizedKey(userHome, line) {
+async function installAuthorizedKey(userHome, name, line) {
   const sshDir = path.join(userHome, '.ssh');
   await mkdir(sshDir, { recursive: true, mode: 0o700 });
   const uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', USER], { encoding: 'utf8' }).stdout.trim());
-  const file = path.join(sshDir, 'authorized_keys');
+  const file = path.join(sshDir, name);
   await writeFile(file, line, { mode: 0o600 });
   opened.authorizedKeys = file;
   await chown(userHome, uid, gid);
@@ -161,13 +168,16 @@ async function installAuthorizedKey(userHome, line) {
   await chown(file, uid, gid);
 }
 
-async function startSshd(dir, hostKey, addresses) {
+async function startSshd(dir, hostKey, addresses, keysName) {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   let lastError;
   // Another process may take the port between the probe and sshd's bind: a few tries.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    await writeFile(path.join(dir, 'sshd_config'), sshdConfig(dir, hostKey, port, addresses));
+    await writeFile(
+      path.join(dir, 'sshd_config'),
+      sshdConfig(dir, hostKey, port, addresses, keysName),
+    );
     const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -188,12 +198,12 @@ async function startSshd(dir, hostKey, addresses) {
   throw lastError;
 }
 
-function sshdConfig(dir, hostKey, port, addresses) {
+function sshdConfig(dir, hostKey, port, addresses, keysName) {
   return [
     ...addresses.map((a) => `ListenAddress ${a}:${port}`),
     `HostKey ${hostKey}`,
     `PidFile ${path.join(dir, 'sshd.pid')}`,
-    'AuthorizedKeysFile .ssh/authorized_keys',
+    `AuthorizedKeysFile .ssh/${keysName}`,
     `AllowUsers ${USER}`,
     'UsePAM no',
     'StrictModes no',
@@ -451,8 +461,17 @@ export async function closeBenchWorld() {
     );
   }
   if (opened.authorizedKeys) await rm(opened.authorizedKeys, { force: true });
-  if (opened.createdUser) spawnSync('userdel', ['--remove', USER]);
+  // The user goes only when no other benchmark still has a key file in its home.
+  if (opened.createdUser && !(await othersKeys(opened.authorizedKeys)))
+    spawnSync('userdel', ['--remove', USER]);
   // BENCH_KEEP_DIR=1 keeps the temp dir (inventories, approvals, keys) for a look afterwards.
   if (opened.work && process.env.BENCH_KEEP_DIR === '1') console.error(`kept ${opened.work}`);
   else if (opened.work) await rm(opened.work, { recursive: true, force: true });
+}
+
+/** Whether another world's key file is in the folder of `ours` (a benchmark still running). */
+async function othersKeys(ours) {
+  if (!ours) return false;
+  const names = await readdir(path.dirname(ours)).catch(() => []);
+  return names.some((n) => n.startsWith('authorized_keys.'));
 }
