@@ -258,22 +258,30 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     await req.ticket?.withdraw();
     throw e;
   });
-  const ticketStart = await beforeAnyHost(
-    store,
-    Promise.resolve(
-      req.ticket?.start(runId, executor.id, {
-        verified,
-        hosts: plan.hosts.map((h) => h.name),
-        retryOf: req.retryOf,
-      }),
-    ),
-  );
   // Without a secret there is nothing to mask: the journal need not copy each event to mask it.
   const hasSecrets = Object.values(secrets).some((s) => s !== '');
-  const journal = await beforeAnyHost(
-    store,
-    store.createJournal(runId, hasSecrets ? { mask } : {}),
-  );
+  // The ticket's start writes and the journal's creation do not wait for each other, only
+  // run-start waits for both: made at once, one wait for the disk less before the first host.
+  const [started, created] = await Promise.allSettled([
+    beforeAnyHost(
+      store,
+      Promise.resolve(
+        req.ticket?.start(runId, executor.id, {
+          verified,
+          hosts: plan.hosts.map((h) => h.name),
+          retryOf: req.retryOf,
+        }),
+      ),
+    ),
+    beforeAnyHost(store, store.createJournal(runId, hasSecrets ? { mask } : {})),
+  ]);
+  if (started.status === 'rejected') {
+    if (created.status === 'fulfilled') await created.value.close().catch(() => undefined);
+    throw started.reason;
+  }
+  if (created.status === 'rejected') throw created.reason;
+  const ticketStart = started.value;
+  const journal = created.value;
   // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
   const stop = new AbortController();
   const signal = AbortSignal.any([req.signal, stop.signal]);
