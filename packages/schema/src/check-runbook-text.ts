@@ -64,10 +64,15 @@ export function checkRunbookText(source: YamlSource, rules: TextRules): Problem[
   const raw = findRawControls(source.text).map((offset) => rawProblem(source, offset));
   if (raw.length || source.value === undefined) return raw;
   const problems: Problem[] = [];
-  walkStrings(source.value, [], (path, text, isKey) => {
+  const visit = (path: readonly PathSegment[], text: string, isKey: boolean) => {
     const code = forbiddenControl(text, !isKey && rules.mayBreakLines(path));
     if (code !== undefined) problems.push(stringProblem(source, rules, [...path], isKey, code));
-  });
+  };
+  // The reader's list of the strings that hold one, when it kept it: the same visits, in the
+  // same order, as the walk of the whole value.
+  const known = source.controlStrings;
+  if (known) for (let i = 0; i < known.length; i++) visit(known[i]!.path, known[i]!.text, false);
+  else walkStrings(source.value, [], visit);
   return problems;
 }
 

@@ -41,7 +41,9 @@ function readPlainJson(file: string, input: string | Uint8Array): YamlSource | u
   } catch {
     return undefined;
   }
-  return isPlainJson(text) ? lazilyPositioned(file, text, value) : undefined;
+  // A JSON string holds a control character only through an escape (a raw one is invalid JSON).
+  const controlStrings = text.includes('\\') ? undefined : [];
+  return isPlainJson(text) ? lazilyPositioned(file, text, value, controlStrings) : undefined;
 }
 
 const jsonToken = /"(?:[^"\\]|\\.)*"|[{}[\],:]/g;

@@ -4,7 +4,7 @@ import { tryFastYaml } from './fast-yaml.js';
 import { findTooDeep } from './nesting-depth.js';
 import type { Problem } from './problem.js';
 import { decodeSourceText, positionAt } from './source-text.js';
-import { readYamlSubset } from './yaml-subset.js';
+import { type ControlString, readYamlSubset } from './yaml-subset.js';
 
 export { MAX_SOURCE_BYTES } from './source-text.js';
 
@@ -42,6 +42,11 @@ export interface YamlSource {
     path: readonly PathSegment[],
     at?: 'key' | 'value',
   ): { start: number; end: number } | undefined;
+  /**
+   * Every string and key of `value` that holds a control character, with its path, in the order
+   * of the text, when the reader could tell (check-runbook-text.ts then walks no value).
+   */
+  controlStrings?: readonly ControlString[];
 }
 
 const yamlErrorMessages: Record<string, string> = {
@@ -99,7 +104,7 @@ export function parseYamlSource(file: string, input: string | Uint8Array): YamlS
   // The plain subset first: most files are written in it, and it reads them several times faster
   // than js-yaml, with no depth scan (it declines any text nested deeper than half the limit).
   const plain = readYamlSubset(text);
-  if (plain.ok) return lazilyPositioned(file, text, plain.value);
+  if (plain.ok) return lazilyPositioned(file, text, plain.value, plain.controlStrings);
   // Before either parser: both recurse per level, and a deep enough file overflows the stack.
   const deep = findTooDeep(text, MAX_DEPTH);
   if (deep !== undefined) {
@@ -116,7 +121,12 @@ export function parseYamlSource(file: string, input: string | Uint8Array): YamlS
  * A value read by a fast path. Positions are needed only to report a problem: the strict parse for
  * them runs on first use.
  */
-export function lazilyPositioned(file: string, text: string, value: unknown): YamlSource {
+export function lazilyPositioned(
+  file: string,
+  text: string,
+  value: unknown,
+  controlStrings?: readonly ControlString[],
+): YamlSource {
   let strict: YamlSource | undefined;
   const positioned = () => {
     strict ??= parseYamlStrict(file, text);
@@ -129,6 +139,7 @@ export function lazilyPositioned(file: string, text: string, value: unknown): Ya
     problems: [],
     locate: (path, at) => positioned().locate(path, at),
     span: (path, at) => positioned().span(path, at),
+    ...(controlStrings ? { controlStrings } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { invalidRunbooks } from '../test/invalid-runbooks.js';
 import { seededRandom } from '../test/seeded-random.js';
+import { hasControl } from './control-characters.js';
 import { findTooDeep } from './nesting-depth.js';
 import { resolvePlainScalar } from './yaml-core-scalar.js';
 import { parseYamlStrict } from './yaml-source.js';
@@ -24,7 +25,23 @@ function disagreement(text: string): string | undefined {
   if (!isDeepStrictEqual(subset.value, strict.value))
     return `accepted with another value: ${JSON.stringify(subset.value)} vs ${JSON.stringify(strict.value)}`;
   if (findTooDeep(text, 64) !== undefined) return 'accepted, but too deep';
+  const controls = controlStringsOf(strict.value);
+  if (!isDeepStrictEqual(subset.controlStrings, controls))
+    return `control strings ${JSON.stringify(subset.controlStrings)}, but the value holds ${JSON.stringify(controls)}`;
   return undefined;
+}
+
+/** Every key and string of `value` that holds a control character, depth first, in key order. */
+function controlStringsOf(
+  value: unknown,
+  path: Array<string | number> = [],
+): Array<{ path: Array<string | number>; text: string }> {
+  if (typeof value === 'string') return hasControl(value) ? [{ path, text: value }] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => [
+    ...(hasControl(key) ? [{ path: [...path, 'key:', key], text: key }] : []),
+    ...controlStringsOf(v, [...path, Array.isArray(value) ? Number(key) : key]),
+  ]);
 }
 
 const keys = ['a', 'b', 'key-1', 'x.y', 'p/q', '_k', 'y', 'on'];
@@ -309,6 +326,7 @@ describe('the plain YAML subset reader', () => {
       value: {
         a: [1, 'x', true, null, 1.5, null, 31, 15, '2024-01-01', 'q', 'yes', Infinity, 1000],
       },
+      controlStrings: [],
     });
     expect(disagreement(text)).toBeUndefined();
     expect(resolvePlainScalar('-0')).toBe(-0);
@@ -343,6 +361,13 @@ describe('the plain YAML subset reader', () => {
         b: 'folded line\n\nnext',
         c: ['\nafter a blank\n', { d: 'x\n', e: 1 }],
       },
+      // The strings that hold a control character, where they are: what the text check visits.
+      controlStrings: [
+        { path: ['a'], text: 'one\n\ntwo\n' },
+        { path: ['b'], text: 'folded line\n\nnext' },
+        { path: ['c', 0], text: '\nafter a blank\n' },
+        { path: ['c', 1, 'd'], text: 'x\n' },
+      ],
     });
     expect(disagreement(text)).toBeUndefined();
   });

@@ -11,7 +11,9 @@
  * slower ways (fast-yaml.ts, then the strict parser), so declining is always safe.
  */
 
+import { hasControl } from './control-characters.js';
 import { doubleQuotedEscapes, resolvePlainScalar } from './yaml-core-scalar.js';
+import type { PathSegment } from './yaml-source.js';
 
 /**
  * Deepest nesting read here; a deeper text is declined. Half the strict limit (64), so that an
@@ -48,7 +50,23 @@ const GT = 0x3e;
 /** Characters no plain scalar may start with (each is an indicator, or reserved). */
 const indicators = new Set([...'#&*!|>\'"%@`,[]{}'].map((c) => c.charCodeAt(0)));
 
-export type SubsetResult = { ok: true; value: Record<string, unknown> } | { ok: false };
+/** A string of the value that holds a control character, and where it is. */
+export interface ControlString {
+  path: PathSegment[];
+  text: string;
+}
+
+export type SubsetResult =
+  | {
+      ok: true;
+      value: Record<string, unknown>;
+      /**
+       * Every string of `value` that holds a control character, in the order of the text: only
+       * block scalars (line feeds) and double-quoted escapes can, and no key can (plain only).
+       */
+      controlStrings: ControlString[];
+    }
+  | { ok: false };
 
 /** Read `text` if it is a mapping written in the plain subset; `{ok: false}` otherwise. */
 export function readYamlSubset(text: string): SubsetResult {
@@ -57,7 +75,8 @@ export function readYamlSubset(text: string): SubsetResult {
   // a key (a line inside a block scalar is indented), and none of them starts one.
   if (unreadable.test(text)) return { ok: false };
   try {
-    return { ok: true, value: new SubsetReader(text).document() };
+    const reader = new SubsetReader(text);
+    return { ok: true, value: reader.document(), controlStrings: reader.controlStrings };
   } catch (e) {
     if (e === DECLINE) return { ok: false };
     throw e;
@@ -80,6 +99,9 @@ class SubsetReader {
   /** The last offsets nextComment and nextPairColon found. */
   private commentAt = -1;
   private pairColonAt = -1;
+  /** Where the value being read is: one array, grown and shrunk as the reading goes. */
+  private readonly path: PathSegment[] = [];
+  readonly controlStrings: ControlString[] = [];
 
   constructor(private readonly text: string) {}
 
@@ -158,7 +180,9 @@ class SubsetReader {
       const colon = this.keyColon(keyAt);
       if (colon < 0) throw DECLINE;
       const key = this.text.slice(keyAt, colon);
+      this.path.push(key);
       this.setKey(map, key, this.valueAfter(colon + 1, indent, depth, true));
+      this.path.pop();
       if (this.indent < indent) return withoutDuplicates(map, entries);
       if (this.indent > indent) throw DECLINE;
       keyAt = this.pos + indent;
@@ -173,12 +197,14 @@ class SubsetReader {
       const dash = this.pos + indent;
       const p = this.skipSpaces(dash + 1);
       if (p < this.eol && this.isSeqItem(p)) throw DECLINE; // `- - x`: left to the others
+      this.path.push(items.length);
       if (p < this.eol && this.keyColon(p) >= 0) {
         // `- key: value`: a mapping whose entries start at the key's column.
         items.push(this.mapping(p - this.pos, p, depth + 1));
       } else {
         items.push(this.valueAfter(dash + 1, indent, depth, false));
       }
+      this.path.pop();
       if (this.indent < indent) return items;
       if (this.indent > indent) throw DECLINE;
       // A key at the sequence's column ends it: valid only when the sequence is that mapping's
@@ -276,7 +302,8 @@ class SubsetReader {
       const ch = text.charCodeAt(j);
       if (ch === DQUOTE) {
         this.at = j + 1;
-        return out + text.slice(from, j);
+        // An escape is the only way a control character gets into a one-line scalar.
+        return from === i + 1 ? text.slice(from, j) : this.noted(out + text.slice(from, j));
       }
       if (ch !== BACKSLASH) {
         j++;
@@ -334,14 +361,18 @@ class SubsetReader {
       return isSeq ? items : map;
     }
     for (let entries = 1; ; entries++) {
-      if (isSeq) items.push(this.flowValue(j, depth));
-      else {
+      if (isSeq) {
+        this.path.push(items.length);
+        items.push(this.flowValue(j, depth));
+      } else {
         const colon = this.keyColon(j);
         // `{a:b}` is one plain scalar in YAML, and `{a: }` a null: both left to the others.
         if (colon < 0 || colon + 1 >= eol) throw DECLINE;
         const key = text.slice(j, colon);
+        this.path.push(key);
         this.setKey(map, key, this.flowValue(this.skipSpaces(colon + 1), depth));
       }
+      this.path.pop();
       j = this.skipSpaces(this.at);
       const ch = j < eol ? text.charCodeAt(j) : -1;
       if (ch === close) {
@@ -429,7 +460,13 @@ class SubsetReader {
     if (textIndent < 0) throw DECLINE;
     this.pos = pos;
     this.skipBlankLines();
-    return strip ? value : `${value}\n`;
+    return this.noted(strip ? value : `${value}\n`);
+  }
+
+  /** `text`, noted with its path in controlStrings when it holds a control character. */
+  private noted(text: string): string {
+    if (hasControl(text)) this.controlStrings.push({ path: this.path.slice(), text });
+    return text;
   }
 }
 
