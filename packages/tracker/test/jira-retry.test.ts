@@ -18,7 +18,7 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour
       random: () => 0.5,
       sleep: async (ms: number) => void waits.push(ms),
     };
-    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { effects, timeoutMs: 2000 });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { effects, timeoutMs: 30_000 });
     await jira.create({ summary: 'retry target' });
   });
 
