@@ -1,4 +1,5 @@
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+// fs/promises through `promises`, on first use: a command that writes nothing does not load it.
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { nodeCrypto } from './lazy-crypto.js';
 
@@ -21,18 +22,19 @@ async function writeTemp(
   options: AtomicWriteOptions,
 ): Promise<string> {
   const dir = path.dirname(file);
-  if (options.dirMode !== undefined) await mkdir(dir, { recursive: true, mode: options.dirMode });
+  if (options.dirMode !== undefined)
+    await fs.mkdir(dir, { recursive: true, mode: options.dirMode });
   const temp = path.join(
     dir,
     `.${path.basename(file)}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`,
   );
-  const handle = await open(temp, 'wx', options.mode ?? 0o600);
+  const handle = await fs.open(temp, 'wx', options.mode ?? 0o600);
   try {
     await handle.writeFile(data);
     await handle.sync();
   } catch (e) {
     await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
     throw e;
   }
   await handle.close();
@@ -47,9 +49,9 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const temp = await writeTemp(file, data, options);
   try {
-    await rename(temp, file);
+    await fs.rename(temp, file);
   } catch (e) {
-    await unlink(temp).catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
     throw e;
   }
 }
@@ -65,13 +67,13 @@ export async function createFileAtomic(
 ): Promise<boolean> {
   const temp = await writeTemp(file, data, options);
   try {
-    await link(temp, file);
+    await fs.link(temp, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   } finally {
-    await unlink(temp).catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
   }
 }
 
@@ -93,7 +95,7 @@ export async function createFilesAtomic(
     let created = 0;
     for (const [i, { file }] of files.entries()) {
       try {
-        await link(temps[i]!, file);
+        await fs.link(temps[i]!, file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') break;
         throw e;
@@ -102,13 +104,13 @@ export async function createFilesAtomic(
     }
     return created;
   } finally {
-    await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
+    await Promise.all(temps.map((t) => fs.unlink(t).catch(() => undefined)));
   }
 }
 
 /** fsyncs a folder, so that the names just created or renamed in it survive a crash too. */
 export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();
   } finally {

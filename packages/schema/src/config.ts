@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { FromSchema } from 'json-schema-to-ts';
@@ -80,7 +80,9 @@ export async function findConfigFile(start: string): Promise<string | undefined>
   for (;;) {
     const candidate = path.join(dir, CONFIG_FILE);
     try {
-      await readFile(candidate);
+      // Read, not stat: an unreadable opsbook.yaml is passed over. Synchronously, at a command's
+      // start: no fs/promises for a command that needs nothing else of it.
+      readFileSync(candidate);
       return candidate;
     } catch {
       const parent = path.dirname(dir);
@@ -108,7 +110,7 @@ export async function loadConfig(
   if (file) {
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = readFileSync(file);
     } catch (e) {
       throw ValidationError.single(
         path.relative(cwd, file) || file,

@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from './errors.js';
 import { nodeCrypto } from './lazy-crypto.js';
@@ -46,15 +46,16 @@ export async function digestRunbook(
  * The files of a runbook bundle that its digest covers, read, in folder order: what
  * `digestRunbook` hashes, with the same refusals (a symlink, a name that is not UTF-8, a file that
  * cannot be read). Alone, for a check that wants those refusals without the hashing (and
- * node:crypto): validate of a runbook that composes this one.
+ * node:crypto): validate of a runbook that composes this one. Read synchronously, as loadRunbook
+ * reads: a few small local files, and no fs/promises for a command that needs nothing else of it.
  */
 export async function readBundleFiles(
   dir: string,
 ): Promise<Array<{ path: string; bytes: Buffer }>> {
   const files: Array<{ path: string; bytes: Buffer }> = [];
-  for (const rel of await listFiles(dir, '')) {
+  for (const rel of listFiles(dir, '')) {
     if (EXCLUDED.has(rel)) continue;
-    files.push({ path: rel, bytes: await readFile(path.join(dir, ...rel.split('/'))) });
+    files.push({ path: rel, bytes: readFileSync(path.join(dir, ...rel.split('/'))) });
   }
   return files;
 }
@@ -73,9 +74,9 @@ export function digestOfList(
   return `sha256:${nodeCrypto().createHash('sha256').update(canonical).digest('hex')}`;
 }
 
-async function listFiles(root: string, rel: string): Promise<string[]> {
+function listFiles(root: string, rel: string): string[] {
   const abs = rel ? path.join(root, ...rel.split('/')) : root;
-  const names = await readdir(abs, { encoding: 'buffer' });
+  const names = readdirSync(abs, { encoding: 'buffer' });
   const out: string[] = [];
   for (const raw of names) {
     const name = raw.toString('utf8');
@@ -87,7 +88,7 @@ async function listFiles(root: string, rel: string): Promise<string[]> {
         'bad-file-name',
       );
     }
-    const st = await lstat(path.join(abs, name));
+    const st = lstatSync(path.join(abs, name));
     if (st.isSymbolicLink()) {
       throw ValidationError.single(
         path.join(abs, name),
@@ -95,7 +96,7 @@ async function listFiles(root: string, rel: string): Promise<string[]> {
         'symlink-in-bundle',
       );
     }
-    if (st.isDirectory()) out.push(...(await listFiles(root, child)));
+    if (st.isDirectory()) out.push(...listFiles(root, child));
     else if (st.isFile()) out.push(child);
   }
   return out;

@@ -1,5 +1,4 @@
-import { type Dirent, readFileSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
 import { checkRunbookText, packageTextRules, runbookTextRules } from './check-runbook-text.js';
@@ -217,7 +216,8 @@ function missing(file: string, code: string, what: string): Problem {
 export async function findRunbookDirs(runbooksDir: string): Promise<string[]> {
   let entries: Dirent[];
   try {
-    entries = await readdir(runbooksDir, { withFileTypes: true });
+    // Synchronously, as the runbooks are read: no fs/promises for a command that needs no more.
+    entries = readdirSync(runbooksDir, { withFileTypes: true });
   } catch {
     return [];
   }

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+// fs/promises through `promises`, on first use: validate and list need none of it.
+import { promises as fs, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   type Config,
@@ -29,14 +30,14 @@ export async function resolveRunbookDir(
   cwd = process.cwd(),
 ): Promise<string> {
   const asPath = path.resolve(cwd, ref);
-  const st = await stat(asPath).catch(() => undefined);
+  const st = statOrUndefined(asPath);
   if (st?.isDirectory()) return asPath;
   if (st?.isFile() && path.basename(asPath) === 'runbook.yaml') return path.dirname(asPath);
   if (st?.isFile()) throw new UsageError(`'${ref}' is a file; give a runbook name or its folder`);
   const name = ref.startsWith(RUNBOOK_SCOPE) ? ref.slice(RUNBOOK_SCOPE.length) : ref;
   if (!/[\\/]/.test(name)) {
     const dir = path.join(config.runbooksDir, name);
-    if ((await stat(dir).catch(() => undefined))?.isDirectory()) return dir;
+    if (statOrUndefined(dir)?.isDirectory()) return dir;
   }
   const known = (await findRunbookDirs(config.runbooksDir)).map((d) => path.basename(d));
   const guess = didYouMean(name, known);
@@ -49,6 +50,15 @@ export async function resolveRunbookDir(
           : 'there are no runbooks yet (pnpm new-runbook NAME)'
     }`,
   );
+}
+
+/** What a path is, or undefined for any failure (a missing path, a folder that cannot be read). */
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The compositions of each runbook loaded ok, resolved while loading it. */
@@ -168,7 +178,7 @@ export interface VersionEntry {
 
 /** The version history that changesets wrote into the runbook's CHANGELOG.md (newest first). */
 export async function readVersionHistory(dir: string): Promise<VersionEntry[]> {
-  const text = await readFile(path.join(dir, 'CHANGELOG.md'), 'utf8').catch(() => '');
+  const text = await fs.readFile(path.join(dir, 'CHANGELOG.md'), 'utf8').catch(() => '');
   const entries: VersionEntry[] = [];
   for (const line of text.split('\n')) {
     const heading = /^##\s+v?(\d+\.\d+\.\d+\S*)\s*$/.exec(line);
