@@ -10,7 +10,8 @@ export const RUN_HEAP_FLAGS = '--heap-growing-percent=50';
  * burst, and a collection that falls in that burst gets 4×: at 5,000 hosts the heap then grew to
  * ~100 MB (from ~26 MB alive) before the next one, ~40 MB more peak memory than a run whose
  * collection came a few seconds later, by chance of timing. A steady fan-out gets ~1.5× anyway,
- * so this costs it no collections (BENCHMARKS.md, fan-out).
+ * so this costs it no collections (BENCHMARKS.md, fan-out). Set at the run's start: before it,
+ * the heap only grows, and capping that costs full collections for nothing.
  */
 export function capRunHeapGrowth(): void {
   // Read by V8 each time it sets a limit; Node keeps V8's flags writable after start for this API.
