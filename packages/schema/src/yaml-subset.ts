@@ -242,7 +242,13 @@ class SubsetReader {
     else if (c === SQUOTE) value = this.singleQuoted(i);
     else if (c === OPEN_SEQ || c === OPEN_MAP) value = this.flow(i, depth + 1);
     else if (c === PIPE || c === GT) return this.blockScalar(i, indent);
-    else value = this.plain(i);
+    else {
+      // plain() ends the scalar at the line's end or at ` #`, less the spaces before: only those
+      // spaces and the comment follow it, which endOfLine would accept (a call per line saved).
+      value = this.plain(i);
+      this.nextLine();
+      return value;
+    }
     this.endOfLine(this.at);
     this.nextLine();
     return value;
