@@ -43,37 +43,38 @@ function readPlainJson(file: string, input: string | Uint8Array): YamlSource | u
   }
   // A JSON string holds a control character only through an escape (a raw one is invalid JSON).
   const controlStrings = text.includes('\\') ? undefined : [];
-  return isPlainJson(text) ? lazilyPositioned(file, text, value, controlStrings) : undefined;
+  return isPlainJson(text, value) ? lazilyPositioned(file, text, value, controlStrings) : undefined;
 }
 
-const jsonToken = /"(?:[^"\\]|\\.)*"|[{}[\],:]/g;
+/** A JSON string, escapes and all. */
+const jsonString = /"(?:[^"\\]|\\.)*"/g;
+/** A key, once every string is emptied: an empty string followed by its colon. */
+const emptiedKey = /""\s*:/g;
 
-/** Valid JSON `text` has no object with a key twice and no nesting deeper than the subset's limit. */
-function isPlainJson(text: string): boolean {
-  // The keys seen in each open object; null for an open array.
-  const open: Array<Set<string> | null> = [];
-  let isKey = false;
-  jsonToken.lastIndex = 0;
-  for (let m = jsonToken.exec(text); m; m = jsonToken.exec(text)) {
-    const token = m[0];
-    const c = token.charCodeAt(0);
-    if (c === 0x22 /* " */) {
-      if (!isKey) continue;
-      const keys = open[open.length - 1]!;
-      const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
-      if (keys.has(key)) return false;
-      keys.add(key);
-      isKey = false;
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      open.push(c === 0x7b ? new Set() : null);
-      if (open.length > MAX_SUBSET_DEPTH) return false;
-      isKey = c === 0x7b;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      open.pop();
-      isKey = false;
-    } else isKey = c === 0x2c /* , */ && open[open.length - 1] != null;
+/**
+ * Whether valid JSON `text`, parsed to `value`, has no object with a key twice and no nesting
+ * deeper than the subset's limit. JSON.parse keeps one of two equal keys, so the text then holds
+ * more keys than the value. The text's keys are counted by the regular expression engine, not a
+ * loop a token: each string emptied (the string pattern, run from the start, stays on string
+ * boundaries: valid JSON has no quote outside a string), a key is an empty string and a colon.
+ */
+function isPlainJson(text: string, value: unknown): boolean {
+  const keys = text.replace(jsonString, '""').match(emptiedKey)?.length ?? 0;
+  return keys === keysIn(value, 1);
+}
+
+/** How many keys the objects of `value` hold; -1 when it nests deeper than MAX_SUBSET_DEPTH. */
+function keysIn(value: unknown, depth: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (depth > MAX_SUBSET_DEPTH) return -1;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  let keys = Array.isArray(value) ? 0 : items.length;
+  for (let i = 0; i < items.length; i++) {
+    const within = keysIn(items[i], depth + 1);
+    if (within < 0) return -1;
+    keys += within;
   }
-  return true;
+  return keys;
 }
 
 /**
