@@ -187,6 +187,23 @@ describe('transports of a run', () => {
     expect(pool.size).toBe(0);
   });
 
+  it("connects 20 hosts at once on the run's one signal without Node's listener-leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const hosts = Array.from({ length: 20 }, (_, i) => plannedHost(`many-${i}`));
+      const open = openTransportFor(runRequest(), undefined);
+      const transports = await Promise.all(hosts.map((h) => open(h)));
+      await Promise.all(transports.map((t) => t.close()));
+      // Node reports the warning on the next tick: give it one.
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('gives up on a host after its own ansible_timeout, and the reason names it', async () => {
     const silent: Server = createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.10', () => r()));

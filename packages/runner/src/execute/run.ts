@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { type Envelope, type SshSigner, signRunClaim } from '@opsbook/approval';
 import {
   connectSsh,
@@ -141,7 +142,10 @@ export function openTransportFor(
   sshConfig: RunnerSshConfig,
 ) {
   // Identity files and known_hosts are read once for the whole run, not once per host.
-  const fileCache = createSshFileCache();
+  const options = sshOptionsOf(req, sshConfig, createSshFileCache());
+  // Each host listens for the run's abort while it connects: as many listeners on that one
+  // signal as hosts connect at once (up to the concurrency), which Node warns about past 10.
+  setMaxListeners(0, req.signal);
   return async (host: PlannedHost): Promise<Transport> => {
     const c = host.connection;
     // Local commands get the allow-listed part of the runner's environment, never all of it.
@@ -157,10 +161,9 @@ export function openTransportFor(
         // The inventory's ProxyJump (ansible_ssh_common_args): never connect around the bastion.
         ...(c.proxyJump ? { proxyJump: c.proxyJump } : {}),
       },
-      {
-        ...sshOptionsOf(req, sshConfig, fileCache),
-        ...(c.connectTimeoutMs !== undefined ? { connectTimeoutMs: c.connectTimeoutMs } : {}),
-      },
+      c.connectTimeoutMs !== undefined
+        ? { ...options, connectTimeoutMs: c.connectTimeoutMs }
+        : options,
     );
   };
 }
@@ -186,8 +189,9 @@ export function connectorFor(
   req: Pick<RunRequest, 'config' | 'acceptNewHostKeys' | 'env' | 'signal'>,
   sshConfig: RunnerSshConfig,
 ): (target: SshTarget) => Promise<Transport> {
-  const fileCache = createSshFileCache();
-  return (target) => connectSsh(target, sshOptionsOf(req, sshConfig, fileCache));
+  const options = sshOptionsOf(req, sshConfig, createSshFileCache());
+  setMaxListeners(0, req.signal); // as openTransportFor
+  return (target) => connectSsh(target, options);
 }
 
 function sshOptionsOf(
