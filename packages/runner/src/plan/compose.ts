@@ -187,12 +187,13 @@ async function resolveStep(
       'compose-too-deep',
       `${step.uses} would compose ${chain.length + 1} levels deep (${trail}), more than ${MAX_COMPOSE_DEPTH}: a reviewer must read every level in one plan; run the steps of ${ref.name} here instead of composing it`,
     );
-  if (!validRange(ref.range))
+  const choice = await library.choose(ref.name, ref.range);
+  if (!choice)
     return fail(
       'compose-bad-range',
       `'${ref.range}' is not a version range: write one such as ^1.2.0 (same major), ~1.2.0 (same minor) or 1.2.0 (exactly)`,
     );
-  const entries = await library.entriesOf(ref.name);
+  const { entries, versions, chosen } = choice;
   if (!entries.length) {
     const known = await library.names();
     const guess = didYouMean(ref.name, known);
@@ -201,8 +202,6 @@ async function resolveStep(
       `no runbook '${ref.name}' in ${library.shown}: ${guess ? `did you mean '${guess}'?` : known.length ? `known runbooks: ${known.join(', ')}` : 'the library has no other runbook'}`,
     );
   }
-  const versions = entries.map((e) => e.version).sort(compareVersions);
-  const chosen = maxSatisfying(versions, ref.range);
   if (!chosen)
     return fail(
       'compose-range-unresolved',
@@ -255,6 +254,15 @@ interface LibraryEntry {
   dir: string;
 }
 
+/** What a range picks among the versions of a name. */
+interface Choice {
+  entries: LibraryEntry[];
+  /** Oldest first. */
+  versions: string[];
+  /** The highest version the range allows; null for none. */
+  chosen: string | null;
+}
+
 /**
  * The runbooks a composite may compose: every folder of the library whose package.json names a
  * runbook and a version. Read once per resolution (or per catalog, through
@@ -265,6 +273,7 @@ export class Library {
   private readonly loads = new Map<string, Promise<LoadResult>>();
   private readonly digests = new Map<string, Promise<BundleDigest>>();
   private readonly reads = new Map<string, Promise<unknown>>();
+  private readonly choices = new Map<string, Promise<Choice | undefined>>();
   readonly shown: string;
   readonly checkOnly: boolean;
   private readonly texts: ReadonlyMap<string, string> | undefined;
@@ -286,6 +295,25 @@ export class Library {
 
   async entriesOf(name: string): Promise<LibraryEntry[]> {
     return (await this.all()).filter((e) => e.name === name);
+  }
+
+  /**
+   * The versions of `name` here and the one `range` picks; undefined when `range` is not a
+   * range. Worked out once per name and range: a catalog's composites mostly compose the same few.
+   */
+  choose(name: string, range: string): Promise<Choice | undefined> {
+    const key = `${name}\u0000${range}`;
+    let choice = this.choices.get(key);
+    if (!choice) {
+      choice = validRange(range)
+        ? this.entriesOf(name).then((entries) => {
+            const versions = entries.map((e) => e.version).sort(compareVersions);
+            return { entries, versions, chosen: maxSatisfying(versions, range) };
+          })
+        : Promise.resolve(undefined);
+      this.choices.set(key, choice);
+    }
+    return choice;
   }
 
   async names(): Promise<string[]> {
