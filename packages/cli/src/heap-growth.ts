@@ -8,10 +8,12 @@ export const RUN_HEAP_FLAGS = '--heap-growing-percent=50';
  * next collection's limit to live × a factor of 1.1–4 that it derives from how fast the old
  * generation grew just before; a run allocates its inventory, plan and first connections in a
  * burst, and a collection that falls in that burst gets 4×: at 5,000 hosts the heap then grew to
- * ~100 MB (from ~26 MB alive) before the next one, ~40 MB more peak memory than a run whose
- * collection came a few seconds later, by chance of timing. A steady fan-out gets ~1.5× anyway,
- * so this costs it no collections (BENCHMARKS.md, fan-out). Set at the run's start: before it,
- * the heap only grows, and capping that costs full collections for nothing.
+ * ~60–100 MB (from 16–26 MB alive) before the next one, 10–40 MB more peak memory. A steady
+ * fan-out gets ~1.5× anyway, so there this costs no collections (BENCHMARKS.md, fan-out).
+ * Called when the run command starts, after the CLI's code is loaded (V8's code cache is checked
+ * against the flags) and before the approval is verified: that verification renders the plan,
+ * and a collection in it, ~0.6 s into a 5,000-host run, set the limit too. The price is about one
+ * full collection more while the heap grows at the start (~45 million instructions, callgrind).
  */
 export function capRunHeapGrowth(): void {
   // Read by V8 each time it sets a limit; Node keeps V8's flags writable after start for this API.

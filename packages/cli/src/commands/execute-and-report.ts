@@ -130,6 +130,7 @@ export async function executeAndReport(
   start: (run: RunStart) => Promise<RunOutcome>,
 ): Promise<number> {
   const distribute = distributionOf(ctx, config);
+  capRunHeapGrowth();
   const executorSigner = await executorSignerFor(ctx);
   const { out } = ctx;
   const view = await openRunView(out, {
@@ -150,12 +151,7 @@ export async function executeAndReport(
       env: process.env,
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,
-      onEvent: (event) => {
-        // From the run's start on, not before: reading the inventory and rendering the plan
-        // would pay the capped growth in full collections at every step of a growing heap.
-        if (event.type === 'run-start') capRunHeapGrowth();
-        view.onEvent(event);
-      },
+      onEvent: view.onEvent,
       ...(view.onOutput ? { onOutput: view.onOutput } : {}),
     });
     view.close();
