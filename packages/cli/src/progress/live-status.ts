@@ -2,7 +2,9 @@ import { createLogUpdate } from 'log-update';
 
 /**
  * A block redrawn in place at the bottom of a terminal, with lines written above it. log-update
- * does the cursor work; every line above goes through `write`, which must end it with a newline.
+ * does the cursor work; every line above goes through `write`, which must end it with a newline
+ * and write to the same stream (it is corked meanwhile, so the erase, the lines and the redrawn
+ * block reach the terminal as one write).
  */
 export interface LiveStatus {
   /** Writes lines above the block: the block is erased, `write` runs, the block comes back. */
@@ -34,9 +36,16 @@ export function startLiveStatus(
   return {
     above(write) {
       if (isStopped) return write();
-      log.clear();
-      write();
-      log(render(columns()));
+      // One write to the terminal, not three: erased, the lines, the block again. Between separate
+      // writes a terminal (or a tmux capture) could show the lines with no block under them.
+      stream.cork();
+      try {
+        log.clear();
+        write();
+        log(render(columns()));
+      } finally {
+        stream.uncork();
+      }
     },
     redraw,
     stop() {
