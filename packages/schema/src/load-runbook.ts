@@ -54,16 +54,16 @@ export async function loadRunbook(
   options: LoadOptions = {},
 ): Promise<LoadResult> {
   const cwd = options.cwd ?? process.cwd();
-  const dir = path.resolve(cwd, dirInput);
-  // The folder's relative path once, not a relative() per file: it normalizes both paths anew.
-  const shown = path.relative(cwd, dir);
+  const { dir, shown } = placeOf(dirInput, cwd);
   const show = (f: string) => (shown ? `${shown}${path.sep}${f}` : f);
   const fail = (problems: Problem[]): LoadResult => ({ ok: false, problems, dir });
 
   const pkgFile = show('package.json');
   const ymlFile = show(RUNBOOK_FILE);
-  const pkgRead = readSmall(path.join(dir, 'package.json'), options.texts);
-  const ymlRead = readSmall(path.join(dir, RUNBOOK_FILE), options.texts);
+  // What path.join(dir, name) gives, without normalizing `dir` again: path.resolve just did.
+  const inDir = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
+  const pkgRead = readSmall(`${inDir}package.json`, options.texts);
+  const ymlRead = readSmall(`${inDir}${RUNBOOK_FILE}`, options.texts);
   const problems: Problem[] = [];
   if ('code' in ymlRead) problems.push(missing(ymlFile, ymlRead.code, 'the runbook definition'));
   if ('code' in pkgRead)
@@ -110,6 +110,29 @@ export async function loadRunbook(
       source,
     },
   };
+}
+
+/**
+ * The runbook folder's absolute path (path.resolve) and its path from `cwd` (path.relative, once
+ * for both files). A folder as findRunbookDirs lists it under a normal `cwd` needs neither: each
+ * normalizes its paths anew, and cold, for every runbook of a catalog, that showed.
+ */
+function placeOf(dirInput: string, cwd: string): { dir: string; shown: string } {
+  if (path.sep === '/' && isNormalAbsolute(dirInput) && isNormalAbsolute(cwd)) {
+    if (dirInput === cwd) return { dir: dirInput, shown: '' };
+    const under = cwd === '/' ? cwd : `${cwd}/`;
+    if (dirInput.startsWith(under)) return { dir: dirInput, shown: dirInput.slice(under.length) };
+  }
+  const dir = path.resolve(cwd, dirInput);
+  return { dir, shown: path.relative(cwd, dir) };
+}
+
+/** An empty, '.' or '..' segment, or a separator at the end. */
+const abnormalSegment = /\/\.{0,2}(?:\/|$)/;
+
+/** A POSIX path that path.resolve gives back as it is: absolute and normal. */
+function isNormalAbsolute(p: string): boolean {
+  return p === '/' || (p.charCodeAt(0) === 0x2f && !abnormalSegment.test(p));
 }
 
 interface PackageInfo {
@@ -222,9 +245,13 @@ export async function findRunbookDirs(runbooksDir: string): Promise<string[]> {
     return [];
   }
   const dirs: string[] = [];
+  // path.join(runbooksDir, name) for every folder, with runbooksDir normalized once, not per
+  // folder (cold, that was most of this function): a name from readdir holds no separator, and
+  // those starting with '.' are left out, so the join is the same text before each name.
+  const prefix = path.join(runbooksDir, 'x').slice(0, -1);
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (entry.name.startsWith('.')) continue;
-    const dir = path.join(runbooksDir, entry.name);
+    const dir = prefix + entry.name;
     // The entry's own type, from readdir, saves a stat per folder; a symlink is followed as before.
     if (
       entry.isDirectory() ||

@@ -379,7 +379,8 @@ function packageOf(
   isValid: (version: string) => boolean,
 ): LibraryEntry | undefined {
   try {
-    const file = path.join(dir, 'package.json');
+    // `dir` is as findRunbookDirs joined it: no need to normalize it again.
+    const file = `${dir}${path.sep}package.json`;
     const pkg = JSON.parse(texts?.get(file) ?? readFileSync(file, 'utf8')) as unknown;
     if (!pkg || typeof pkg !== 'object') return undefined;
     const { name, version } = pkg as { name?: unknown; version?: unknown };
