@@ -68,8 +68,28 @@ class YamlReader {
     private readonly graph: InventoryGraph,
   ) {}
 
+  /**
+   * Where `path` was written, worked out when first read: a file read by a fast path has no
+   * positions, and asking for one parses it again with the strict, positioned parser (and
+   * loads it). Every host and variable gets a location, but only a problem or an `inventory`
+   * listing reads one: a run on a YAML inventory no longer parses it twice.
+   */
   private at(path: PathSegment[], where: 'key' | 'value' = 'key'): SourceLocation {
-    return { file: this.source.file, ...this.source.locate(path, where) };
+    const { source } = this;
+    let found: { line: number; col: number } | undefined;
+    const place = () => {
+      found ??= source.locate(path, where);
+      return found;
+    };
+    return {
+      file: source.file,
+      get line() {
+        return place().line;
+      },
+      get col() {
+        return place().col;
+      },
+    };
   }
 
   private fail(
