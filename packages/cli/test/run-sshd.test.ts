@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,47 @@ describe('opsbook run over real sshd', () => {
     const verify = await world.opsbook(['journal', 'verify', r.doc!.runId]);
     expect(verify.stdout).toContain(`✓ ${r.doc!.runId}  intact (complete,`);
     expect(verify.code).toBe(0);
+  });
+
+  it('compiles no module after capping the heap, which would refuse its code cache', async () => {
+    // capRunHeapGrowth sets a V8 flag at run time; V8 then refuses every code cache (Node's own
+    // modules' included), so what loads after it is compiled from source. A preloaded probe
+    // notes the modules loaded from that moment on: Node's (moduleLoadList) and files
+    // (require.cache). The inventory is YAML: reading it must not load the strict YAML parser.
+    const dir = path.join(world.markerDir, 'cap');
+    const file = await approve('marker', 'h1', dir);
+    const probe = path.join(world.dir, 'cap-probe.cjs');
+    const report = path.join(world.dir, 'cap-probe.json');
+    await writeFile(
+      probe,
+      `const v8 = require('node:v8');
+const set = v8.setFlagsFromString;
+let node;
+let files;
+v8.setFlagsFromString = (flags) => {
+  node ??= process.moduleLoadList.length;
+  files ??= new Set(Object.keys(require.cache));
+  return set(flags);
+};
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({
+  capped: node !== undefined,
+  node: node === undefined ? [] : process.moduleLoadList.slice(node),
+  files: files === undefined ? [] : Object.keys(require.cache).filter((f) => !files.has(f)),
+})));
+`,
+    );
+    expect(await readFile(world.inventoryFile, 'utf8')).toMatch(/^all:/m);
+    const r = await runApproval(world, file, [], { NODE_OPTIONS: `--require ${probe}` });
+    expect(r.code, r.stderr).toBe(0);
+    const loaded = JSON.parse(await readFile(report, 'utf8')) as {
+      capped: boolean;
+      node: string[];
+      files: string[];
+    };
+    expect(loaded.capped).toBe(true);
+    // Bindings are native (nothing to compile); a NativeModule is JavaScript compiled on load.
+    expect(loaded.node.filter((m) => m.startsWith('NativeModule '))).toEqual([]);
+    expect(loaded.files).toEqual([]);
   });
 
   it('exits 4 when a host is down and the others succeeded, and journals the unreachable host', async () => {

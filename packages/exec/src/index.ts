@@ -60,7 +60,7 @@ export {
   readSshConfigFile,
   type SshConfigSource,
 } from './ssh-config-source.js';
-export type { SshConnectOptions, SshTarget } from './ssh-connect.js';
+export { preloadSsh2, type SshConnectOptions, type SshTarget } from './ssh-connect.js';
 export { createSshFileCache, type SshFileCache } from './ssh-file-cache.js';
 export { connectSsh, type SshTransportOptions } from './ssh-transport.js';
 export {

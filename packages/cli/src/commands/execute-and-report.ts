@@ -1,3 +1,4 @@
+import { preloadSsh2 } from '@opsbook/exec';
 import {
   DEFAULT_SHARD_SIZE,
   type DistributedRunRequest,
@@ -130,6 +131,10 @@ export async function executeAndReport(
   start: (run: RunStart) => Promise<RunOutcome>,
 ): Promise<number> {
   const distribute = distributionOf(ctx, config);
+  // ssh2 and the Node modules it loads come before the heap cap: V8 refuses every code cache once
+  // a flag changed (heap-growth.ts), so loaded after it they were compiled from source. The
+  // executor's key file needs ssh2 anyway, and so does any SSH host.
+  await preloadSsh2();
   capRunHeapGrowth();
   const executorSigner = await executorSignerFor(ctx);
   const { out } = ctx;
