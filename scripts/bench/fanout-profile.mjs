@@ -17,6 +17,10 @@ export async function profileOpsbook(world, prepared, size, timeoutMs) {
       node,
       '--cpu-prof',
       `--cpu-prof-dir=${profDir}`,
+      // BENCH_PROFILE_INTERVAL=50: one sample every 50 µs (Node's default 1,000), for one host.
+      ...(process.env.BENCH_PROFILE_INTERVAL
+        ? [`--cpu-prof-interval=${process.env.BENCH_PROFILE_INTERVAL}`]
+        : []),
       '--heap-prof',
       `--heap-prof-dir=${profDir}`,
       ...args,

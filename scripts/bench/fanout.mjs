@@ -31,7 +31,7 @@
 //   BENCH_RUNS=1 …                                rounds (default 3)
 //   BENCH_TOOLS=opsbook,ssh2,parallel,ansible     the tools whose names contain these words (default opsbook,ssh2)
 //   BENCH_STEPS=5 …                               also an N-step runbook vs N execs per connection, at every size
-//   BENCH_PROFILE=1 …                             then one `node --cpu-prof --heap-prof` opsbook run and a
+//   BENCH_PROFILE=1 … (BENCH_PROFILE_INTERVAL=µs)    then one `node --cpu-prof --heap-prof` opsbook run and a
 //                                                 --cpu-prof bare loop at the largest size, summarised
 //   BENCH_BASELINE_BUILD=/tmp/base[,/tmp/b2] …    also runs every opsbook case with older builds (a
 //                                                 checkout with packages/*/dist and node_modules, e.g.
