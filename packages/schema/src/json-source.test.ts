@@ -61,4 +61,21 @@ describe('parseJsonSource', () => {
     expect(source.value).toEqual({ name: 'x', version: 1 });
     expect(source.locate(['version'])).toEqual({ line: 3, col: 14 });
   });
+
+  it('says where a text cut short ends, and what to do', () => {
+    const text = '{\n  "version": "4",\n  "alerts": [\n';
+    for (const got of [parseJsonSource('cut.json', text), parseJsonLocated('cut.json', text)]) {
+      expect(got.value).toBeUndefined();
+      expect(got.problems).toEqual([
+        {
+          file: 'cut.json',
+          line: 3,
+          col: 14,
+          rule: 'bad-json',
+          message:
+            'invalid JSON: the text ends inside a value: close every open string, [ and { (was the file cut short?)',
+        },
+      ]);
+    }
+  });
 });

@@ -92,13 +92,21 @@ export function parseJsonLocated(file: string, input: string | Uint8Array): Yaml
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const at = /position (\d+)/.exec(message);
-    const { line, col } = at ? positionAt(text, Number(at[1])) : { line: 0, col: 0 };
+    // V8 names no position when the text stops inside a value: that is at its end.
+    const ended = !at && /end of JSON input/.test(message);
+    const { line, col } = at
+      ? positionAt(text, Number(at[1]))
+      : ended
+        ? positionAt(text, text.trimEnd().length)
+        : { line: 0, col: 0 };
     const problem: Problem = {
       file,
       line,
       col,
       rule: 'bad-json',
-      message: `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`,
+      message: ended
+        ? 'invalid JSON: the text ends inside a value: close every open string, [ and { (was the file cut short?)'
+        : `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/^JSON\.parse: /, '')}`,
     };
     return { ...located, value: undefined, problems: [problem] };
   }
