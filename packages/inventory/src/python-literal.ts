@@ -41,6 +41,22 @@ const simpleEscapes: Record<string, string> = {
 export function evalPythonLiteral(text: string): PythonLiteral {
   const src = text.replace(/^[ \t]+/, '');
   if (isPlainText(src)) return { kind: 'text' };
+  // The two shapes of a large inventory's values that start like a number: a port or a count,
+  // and an address (or version) of three or more dotted numbers, which Python does not take
+  // (`127.0` then `.0`). Decided without the parser; test/python-peer.test.ts holds them to
+  // python3's ast.literal_eval.
+  if (decimalRe.test(src)) return { kind: 'value', value: Number(src) };
+  if (dottedRe.test(src)) return { kind: 'text' };
+  return parsePythonLiteral(src);
+}
+
+/** A decimal integer Python reads as itself, short enough to be exact as a JS number. */
+const decimalRe = /^(?:0|[1-9][0-9]{0,14})$/;
+/** Three or more dot-separated runs of digits (`10.0.0.1`, `1.2.3`): never a literal. */
+const dottedRe = /^[0-9]+(?:\.[0-9]+){2,}$/;
+
+/** evalPythonLiteral without its shortcuts, on text without leading blanks. */
+function parsePythonLiteral(src: string): PythonLiteral {
   const parser = new LiteralParser(src);
   try {
     const value = parser.parseTop();
