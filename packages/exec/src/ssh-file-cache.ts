@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { cachedUnlessRejected } from '@opsbook/schema';
 import type { ParsedKey } from 'ssh2';
 import { type KnownHosts, readKnownHosts } from './known-hosts.js';
-import { cachedUnlessRejected } from './promise-cache.js';
 import { parseSshIdentity } from './ssh-identity.js';
 
 /**

@@ -1,4 +1,4 @@
-import { cachedUnlessRejected } from './promise-cache.js';
+import { cachedUnlessRejected } from '@opsbook/schema';
 import type { Transport } from './transport.js';
 
 /**

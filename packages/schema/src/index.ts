@@ -74,6 +74,7 @@ export {
   type RunbookBundle,
 } from './load-runbook.js';
 export { formatProblem, type Problem, sortProblems } from './problem.js';
+export { cachedUnlessRejected } from './promise-cache.js';
 export {
   type ParamSpec,
   type ParamValue,

@@ -3,6 +3,7 @@ import { promises as fs, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   type Config,
+  cachedUnlessRejected,
   didYouMean,
   findRunbookDirs,
   type LoadResult,
@@ -142,14 +143,7 @@ export async function loadCatalog(
   const texts = new Map<string, string>();
   const loadDir = loaderFor(cwd, texts);
   const loads = new Map<string, Promise<LoadResult>>();
-  const load = (dir: string) => {
-    let loaded = loads.get(dir);
-    if (!loaded) {
-      loaded = loadDir(dir);
-      loads.set(dir, loaded);
-    }
-    return loaded;
-  };
+  const load = (dir: string) => cachedUnlessRejected(loads, dir, loadDir);
   const resolve: ResolveOptions = {
     load,
     cwd,

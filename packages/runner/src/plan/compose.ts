@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   type BundleDigest,
+  cachedUnlessRejected,
   didYouMean,
   digestRunbook,
   findRunbookDirs,
@@ -302,18 +303,12 @@ export class Library {
    * range. Worked out once per name and range: a catalog's composites mostly compose the same few.
    */
   choose(name: string, range: string): Promise<Choice | undefined> {
-    const key = `${name}\u0000${range}`;
-    let choice = this.choices.get(key);
-    if (!choice) {
-      choice = validRange(range)
-        ? this.entriesOf(name).then((entries) => {
-            const versions = entries.map((e) => e.version).sort(compareVersions);
-            return { entries, versions, chosen: maxSatisfying(versions, range) };
-          })
-        : Promise.resolve(undefined);
-      this.choices.set(key, choice);
-    }
-    return choice;
+    return cachedUnlessRejected(this.choices, `${name}\u0000${range}`, async () => {
+      if (!validRange(range)) return undefined;
+      const entries = await this.entriesOf(name);
+      const versions = entries.map((e) => e.version).sort(compareVersions);
+      return { entries, versions, chosen: maxSatisfying(versions, range) };
+    });
   }
 
   async names(): Promise<string[]> {
@@ -321,31 +316,16 @@ export class Library {
   }
 
   load(dir: string): Promise<LoadResult> {
-    let loaded = this.loads.get(dir);
-    if (!loaded) {
-      loaded = this.loadDir(dir);
-      this.loads.set(dir, loaded);
-    }
-    return loaded;
+    return cachedUnlessRejected(this.loads, dir, this.loadDir);
   }
 
   digest(bundle: RunbookBundle): Promise<BundleDigest> {
-    let digest = this.digests.get(bundle.dir);
-    if (!digest) {
-      digest = digestRunbook(bundle.dir, bundle);
-      this.digests.set(bundle.dir, digest);
-    }
-    return digest;
+    return cachedUnlessRejected(this.digests, bundle.dir, () => digestRunbook(bundle.dir, bundle));
   }
 
   /** The files `digest` would hash, read and checked once per folder (ResolveOptions.checkOnly). */
   readFiles(bundle: RunbookBundle): Promise<unknown> {
-    let read = this.reads.get(bundle.dir);
-    if (!read) {
-      read = readBundleFiles(bundle.dir);
-      this.reads.set(bundle.dir, read);
-    }
-    return read;
+    return cachedUnlessRejected(this.reads, bundle.dir, readBundleFiles);
   }
 
   private all(): Promise<LibraryEntry[]> {
