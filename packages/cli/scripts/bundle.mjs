@@ -3,10 +3,11 @@
 //   so that each command loads only what it uses;
 // - dist/fast.js: the commands that only read runbooks (validate, list, show, digest) in one
 //   CommonJS file, with dist/fast.js.cache, V8's code cache for it, made by running them here;
-// - dist/run.js: `run` in one CommonJS file, with dist/run.js.cache, made by a run of a
-//   throwaway approval on this machine (run-warmup.mjs);
+// - dist/run.js: `run` in one CommonJS file, ssh2's JavaScript included (ssh2Inside), with
+//   dist/run.js.cache, made by a run of a throwaway approval on this machine (run-warmup.mjs);
 // - dist/bin.js: the command itself, CommonJS, which picks one of them.
-// Packages with native parts or their own heavy runtime stay external (real dependencies).
+// Packages with native parts or their own heavy runtime stay external (real dependencies), but
+// for ssh2 in dist/run.js, where only its native parts are.
 import { spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
@@ -52,16 +53,55 @@ await build({
 });
 
 /**
+ * esbuild plugin for dist/run.js: ssh2's JavaScript (with asn1 and bcrypt-pbkdf) goes into the
+ * bundle, and so into its code cache. Loaded from node_modules, ssh2's 40-odd files were
+ * resolved, read and compiled from source in every run (~25 ms of a run's fixed cost, the
+ * largest part of loading ssh2: BENCHMARKS.md, fan-out). Its optional native parts, the crypto
+ * binding it requires by relative path and cpu-features (which decides its cipher order), are
+ * still required from the installed ssh2 package, as ssh2 itself would: a missing one throws
+ * into ssh2's own try/catch, as before.
+ */
+const ssh2Inside = {
+  name: 'ssh2-inside',
+  setup(b) {
+    b.onResolve(
+      { filter: /^(\.\/crypto\/build\/Release\/sshcrypto\.node|cpu-features)$/ },
+      (args) =>
+        /[\\/]ssh2[\\/]lib[\\/]/.test(args.importer)
+          ? { path: args.path, namespace: 'ssh2-native' }
+          : undefined,
+    );
+    // ssh2's HTTP(S) agents over SSH, which opsbook does not use: without them a run does not
+    // load Node's http, https and tls (~3 ms).
+    b.onResolve({ filter: /^\.\/http-agents\.js$/ }, (args) =>
+      /[\\/]ssh2[\\/]lib[\\/]index\.js$/.test(args.importer)
+        ? { path: args.path, namespace: 'ssh2-unused' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'ssh2-unused' }, () => ({
+      contents: 'module.exports = {};',
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'ssh2-native' }, (args) => ({
+      // The specifier in a variable: esbuild would try to bundle a require.resolve of a literal.
+      contents: `const crypto = 'ssh2/lib/protocol/crypto.js'; module.exports = require('node:module').createRequire(require.resolve(crypto))(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * One CommonJS bundle of main.ts holding only `commands`: every other command's module is
  * replaced by one that says it is not here (bin.js never sends them to this file). Each of
  * `commands` must be found, so that a renamed module fails the build. Dynamic imports are inlined
  * (those of external packages become require(): ssh2 then loads as Node loads CommonJS, without
- * the ES module loader's scan of its exports).
+ * the ES module loader's scan of its exports). `withSsh2`: ssh2 is bundled (ssh2Inside).
  */
-async function buildCachedBundle(file, commands) {
+async function buildCachedBundle(file, commands, { withSsh2 = false } = {}) {
   const kept = new Set();
   await build({
     ...common,
+    ...(withSsh2 ? { external: common.external.filter((e) => e !== 'ssh2') } : {}),
     entryPoints: [src('main.ts')],
     outfile: new URL(file, dist).pathname,
     format: 'cjs',
@@ -74,6 +114,7 @@ async function buildCachedBundle(file, commands) {
     },
     footer: { js: '})' },
     plugins: [
+      ...(withSsh2 ? [ssh2Inside] : []),
       {
         name: 'listed-commands-only',
         setup(b) {
@@ -105,7 +146,7 @@ async function buildCachedBundle(file, commands) {
     );
 }
 for (const [file, commands] of Object.entries(cachedBundles))
-  await buildCachedBundle(file, commands);
+  await buildCachedBundle(file, commands, { withSsh2: file === 'run.js' });
 
 await build({
   ...common,

@@ -117,6 +117,7 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(repor
   capped: node !== undefined,
   node: node === undefined ? [] : process.moduleLoadList.slice(node),
   files: files === undefined ? [] : Object.keys(require.cache).filter((f) => !files.has(f)),
+  all: Object.keys(require.cache),
 })));
 `,
     );
@@ -127,11 +128,26 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(repor
       capped: boolean;
       node: string[];
       files: string[];
+      all: string[];
     };
     expect(loaded.capped).toBe(true);
     // Bindings are native (nothing to compile); a NativeModule is JavaScript compiled on load.
     expect(loaded.node.filter((m) => m.startsWith('NativeModule '))).toEqual([]);
     expect(loaded.files).toEqual([]);
+    // ssh2's JavaScript is inside dist/run.js (its code cache): not one of its files is read and
+    // compiled from node_modules. Its native crypto binding and cpu-features (its cipher order)
+    // are still loaded from the installed ssh2, as ssh2 itself would load them.
+    const installed = loaded.all.flatMap((f) =>
+      f
+        .split(/[\\/]node_modules[\\/]/)
+        .slice(1)
+        .slice(-1),
+    );
+    expect(installed.map((f) => f.split(path.sep).join('/')).sort()).toEqual([
+      'cpu-features/build/Release/cpufeatures.node',
+      'cpu-features/lib/index.js',
+      'ssh2/lib/protocol/crypto/build/Release/sshcrypto.node',
+    ]);
   });
 
   it('exits 4 when a host is down and the others succeeded, and journals the unreachable host', async () => {

@@ -122,7 +122,7 @@ function loadSsh2(): Promise<typeof import('ssh2')> {
 }
 
 /**
- * Loads ssh2 now (with the Node modules it loads: net, tls, http, zlib, assert, dns…) rather
+ * Loads ssh2 now (with the Node modules it loads: net, zlib, assert, dns…) rather
  * than at the first connection: for a process about to change a V8 flag at run time (the CLI's
  * heap cap), since V8 then refuses every code cache, Node's own modules' included, and whatever
  * loads after it is compiled from source (~13 ms of CPU for those modules, more under a profiler).
