@@ -37,7 +37,7 @@ export async function measure(c, world, timeoutMs) {
         ...c.env,
         NODE_OPTIONS: `--import=${PROBE}`,
         BENCH_PROBE_FILE: probeFile,
-        ...(c.probeSsh2 ? { BENCH_PROBE_SSH2: c.probeSsh2 } : {}),
+        ...(c.probeAlgorithms ? { BENCH_PROBE_ALGORITHMS: '1' } : {}),
       }
     : c.env;
   const load = loadavg()[0];

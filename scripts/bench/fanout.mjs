@@ -284,7 +284,7 @@ async function checkAlgorithms(kit) {
   const size = sizes.reduce((a, b) => (b.n < a.n ? b : a));
   const seen = [];
   for (const c of [opsbookCase(kit, size, 1), floorCase(kit, size)]) {
-    const s = await measure({ ...c, probeSsh2: kit.ssh2 }, kit.world, commandTimeoutMs);
+    const s = await measure({ ...c, probeAlgorithms: true }, kit.world, commandTimeoutMs);
     if (s.failure) throw new Error(`${c.tool} failed: ${s.failure}`);
     if (!s.algorithms) throw new Error(`${c.tool}: no negotiated algorithms noted`);
     seen.push([c.tool, JSON.stringify(s.algorithms)]);
