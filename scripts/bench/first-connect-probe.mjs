@@ -35,9 +35,9 @@ function watchKexInit() {
   const readers = new WeakMap();
   let first;
   const of = (socket) => {
-    let r = readers.get(socket);
-    if (!r) readers.set(socket, (r = { sent: kexInitReader(), received: kexInitReader() }));
-    return r;
+    if (!readers.has(socket))
+      readers.set(socket, { sent: kexInitReader(), received: kexInitReader() });
+    return readers.get(socket);
   };
   const settle = () => {
     if (probe.algorithms || !first) return;
