@@ -1,9 +1,9 @@
-import { connect as connectTcp, type Socket } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { InterruptedError, type UnreachableError, UsageError } from '@opsbook/schema';
 import type { Client, ConnectConfig, ParsedKey } from 'ssh2';
+import { openBannerTimedSocket } from './banner-socket.js';
 import { execErrors } from './error-codes.js';
 import {
   appendKnownHostsLine,
@@ -88,30 +88,6 @@ function timeoutsOf(options: SshConnectOptions): { connectMs: number; handshakeM
   const handshakeMs =
     options.handshakeTimeoutMs ?? Math.max(MIN_HANDSHAKE_TIMEOUT_MS, 6 * connectMs);
   return { connectMs, handshakeMs };
-}
-
-/**
- * A TCP connection to the host whose first `connectMs` are OpenSSH's ConnectTimeout: unless the
- * server has sent its first bytes (the SSH banner) by then, the socket is destroyed with an
- * ETIMEDOUT error, which ssh2 reports as the client's error.
- */
-function bannerTimedSocket(host: string, port: number, connectMs: number): Socket {
-  const socket = connectTcp({ host, port });
-  // Steps are small request/response exchanges: without TCP_NODELAY, Nagle's algorithm and
-  // the peer's delayed ACK hold a channel request back for tens of milliseconds
-  // (BENCHMARKS.md, fan-out).
-  socket.setNoDelay(true);
-  // No listener of our own: ssh2 reads the socket from its 'connect' on, and a 'data' listener
-  // here would switch it to flowing mode before that. Whether the banner came is in bytesRead.
-  const timer = setTimeout(() => {
-    if (socket.bytesRead > 0 || socket.destroyed) return;
-    socket.destroy(
-      Object.assign(new Error(`no SSH banner within ${connectMs} ms`), { code: 'ETIMEDOUT' }),
-    );
-  }, connectMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  return socket;
 }
 
 let ssh2Module: Promise<typeof import('ssh2')> | undefined;
@@ -214,12 +190,18 @@ async function connectOne(
   let verdict: HostKeyVerdict | undefined;
   let presented: { type: string; blob: Buffer } | undefined;
   const { connectMs, handshakeMs } = timeoutsOf(options);
+  // A jump host's stream has no TCP connect of its own: the whole hop gets connectMs.
+  const stream =
+    sock ??
+    (await openBannerTimedSocket(config.hostName, config.port, connectMs, {
+      signal: options.signal,
+      aborted: () => new InterruptedError(`connecting to ${name} was cancelled`),
+    }));
   const connectConfig: ConnectConfig = {
     host: config.hostName,
     port: config.port,
     username: config.user,
-    // A jump host's stream has no TCP connect of its own: the whole hop gets connectMs.
-    sock: sock ?? bannerTimedSocket(config.hostName, config.port, connectMs),
+    sock: stream,
     readyTimeout: sock ? connectMs : connectMs + handshakeMs,
     keepaliveInterval: options.keepaliveIntervalMs ?? 15_000,
     keepaliveCountMax: options.keepaliveCountMax ?? 3,
