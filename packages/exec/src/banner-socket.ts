@@ -6,11 +6,12 @@ import { Socket } from 'node:net';
  * connection gets one of these slots, not when its host's turn in the run came: a server that
  * accepts faster than it answers (an sshd busy forking its sessions, a bastion, one sshd behind
  * many names) answers at most this many at a time, so none waits behind hundreds of others and
- * times out spuriously. 200 connections at once to one sshd on two loaded cores lost 5 of 200
+ * times out spuriously. 200 connections at once to one sshd on two loaded cores lost 5–20 of 200
  * hosts to the 10 s limit (BENCHMARKS.md, fan-out). A slot is held from the TCP connect until the
- * server's first bytes (usually one round trip and the server's fork) or the socket's end, so it
- * costs nothing where servers answer at once: 64 slots admit ~300 new connections a second at a
- * 200 ms round trip. A host that never answers holds one for the connect timeout.
+ * server's first bytes (the TCP connect and the banner, about 1.5 round trips, and the server's
+ * fork) or the socket's end, so it costs nothing where servers answer at once: 64 slots admit
+ * ~200 new connections a second at a 200 ms round trip. A host that never answers holds one for
+ * the connect timeout.
  */
 export const BANNER_SLOTS = 64;
 
