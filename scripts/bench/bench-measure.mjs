@@ -43,7 +43,7 @@ export async function measure(c, world, timeoutMs) {
   const load = loadavg()[0];
   const overflowsBefore = await listenOverflows();
   const machineBefore = await machineTicks();
-  const serverBefore = await treeCpuSeconds(sshd.pid);
+  const serverBefore = await hostCpuSeconds(sshd);
   const startedAt = Date.now();
   const started = process.hrtime.bigint();
   const r = await runGroup(
@@ -64,7 +64,7 @@ export async function measure(c, world, timeoutMs) {
     .map(Number);
   const machineAfter = await machineTicks();
   await waitForIdleSshd(sshd);
-  const server = (await treeCpuSeconds(sshd.pid)) - serverBefore;
+  const server = (await hostCpuSeconds(sshd)) - serverBefore;
   const sample = {
     wall,
     cpu: user + sys,
@@ -129,9 +129,22 @@ function failureOf(c, r, sample) {
 }
 
 /**
- * CPU seconds used by sshd and every session it reaped (utime, stime, cutime, cstime of
- * /proc/PID/stat): the server's share of the two cores the clients also run on.
+ * CPU seconds of the host side, the server's share of the cores the clients also run on: sshd
+ * and every process it started, orphans included, where its cgroup could be made
+ * (bench-cgroup.mjs); else sshd and the sessions it reaped (`hostCpuSource` says which).
  */
+async function hostCpuSeconds(sshd) {
+  return sshd.cgroup ? sshd.cgroup.cpuSeconds() : treeCpuSeconds(sshd.pid);
+}
+
+/** What hostCpuSeconds counts, for the reports. */
+export function hostCpuSource(sshd) {
+  return sshd.cgroup
+    ? `sshd and every process it started, orphans included (${sshd.cgroup.kind})`
+    : 'sshd and the sessions it reaped (no cgroup could be made: processes a session left behind are not counted)';
+}
+
+/** CPU seconds of sshd and every session it reaped (utime, stime, cutime, cstime of /proc/PID/stat). */
 async function treeCpuSeconds(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -189,5 +202,5 @@ export function count(text, needle) {
 
 /** One progress line of a sample, on stderr while the rounds run. */
 export function describeSample(c, s, round, runs) {
-  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, sshd ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
+  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, host side ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
 }

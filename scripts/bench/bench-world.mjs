@@ -25,6 +25,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeDemoPeople, writeDemoWorkspace } from '../demo-workspace.mjs';
+import { cgroupFor } from './bench-cgroup.mjs';
 import { check, cleanEnv, killGroup, killTree, live, sleep } from './bench-processes.mjs';
 
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -187,8 +188,11 @@ async function startSshd(dir, hostKey, addresses, keysName) {
     child.stderr.on('data', (t) => {
       if (log.length < 100_000) log += t;
     });
+    // Before sshd accepts anything, so that every session process is counted (bench-cgroup.mjs).
+    const cgroup = await cgroupFor(child.pid, `opsbook-bench-${path.basename(dir)}`);
     if (await waitForBanner(addresses.at(-1), port, child))
-      return { pid: child.pid, port, child, log: () => log };
+      return { pid: child.pid, port, child, cgroup, log: () => log };
+    await cgroup?.remove();
     await killTree(child.pid);
     lastError = new Error(
       `sshd on ${addresses.join(', ')} port ${port} did not start; its log:\n${log}`,
@@ -459,6 +463,7 @@ export async function closeBenchWorld() {
         ? r()
         : sshd.child.once('exit', r),
     );
+    await sshd.cgroup?.remove();
   }
   if (opened.authorizedKeys) await rm(opened.authorizedKeys, { force: true });
   // The user goes only when no other benchmark still has a key file in its home.

@@ -1,7 +1,7 @@
 // fanout.mjs's tables: every measured row, then each size's targets with PASS/FAIL (issue 18).
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { median } from './bench-measure.mjs';
+import { hostCpuSource, median } from './bench-measure.mjs';
 
 /** Issue 18's limits. */
 export const LIMITS = { wall: 1.1, cpu: 1.1, firstConnectS: 0.3, memoryMb: 200 };
@@ -38,7 +38,7 @@ function headCommit() {
 }
 
 function machineLine(world) {
-  return `${STARTED_AT.time} to ${new Date().toISOString()}; build of the working tree at ${STARTED_AT.commit}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on ${world.addresses.length} address(es) ${world.addresses[0]}…, port ${world.port}`;
+  return `${STARTED_AT.time} to ${new Date().toISOString()}; build of the working tree at ${STARTED_AT.commit}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on ${world.addresses.length} address(es) ${world.addresses[0]}…, port ${world.port}; host side CPU: ${hostCpuSource(world.sshd)}`;
 }
 
 const good = (c) => c.samples.filter((s) => !s.failure);
@@ -59,7 +59,7 @@ const row = (cells) => `| ${cells.join(' | ')} |`;
 
 function printRows(groups) {
   console.log(
-    `\n${row(['hosts', 'parallel', 'tool', 'runs ok', 'wall (s)', 'client CPU (s)', 'CPU / host (ms)', 'peak RSS (MB)', 'sshd CPU (s)', 'first connect (s)', 'load at start', 'machine busy (cores)', 'state written (KB / host)'])}`,
+    `\n${row(['hosts', 'parallel', 'tool', 'runs ok', 'wall (s)', 'client CPU (s)', 'CPU / host (ms)', 'peak RSS (MB)', 'host side CPU (s; ms / host)', 'first connect (s)', 'load at start', 'machine busy (cores)', 'state written (KB / host)'])}`,
   );
   console.log('|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const g of groups) {
@@ -82,10 +82,10 @@ function printRows(groups) {
             mid(c, (s) => s.rssMb),
             0,
           ),
-          fmt(
+          `${fmt(
             mid(c, (s) => s.server),
             1,
-          ),
+          )}; ${fmt((1000 * mid(c, (s) => s.server)) / g.n, 1)}`,
           fmt(
             mid(c, (s) => s.firstConnect),
             3,
@@ -137,7 +137,7 @@ function printTargets(groups) {
       'hosts ok, SSH timeouts',
       'every host ok',
       'bare loop: cores busy (its own; whole machine)',
-      'CPU-bound ratio (client + sshd)',
+      'CPU-bound ratio (client + host side)',
     ]),
   );
   console.log('|---:|---:|---|---|---|---|---|---|---|---|---|---:|---:|');
@@ -175,7 +175,7 @@ function printTargetRow(g, ops, floor, cores) {
   const everyOk = ops.samples.length > 0 && ops.samples.every((s) => !s.failure);
   // How much of the machine the floor itself uses, and the machine as a whole (everyone's
   // work): near `cores` the wall is CPU-bound, and the ratio it can show is that of the CPU
-  // both sides (and sshd for them) need.
+  // both sides (and the host side for them: sshd and the sessions' commands) need.
   const busy = mid(floor, (s) => (s.cpu + s.server) / s.wall);
   const machine = mid(floor, (s) => s.machineBusy);
   const bound = pairedRatios(ops, floor, (s) => s.cpu + s.server);

@@ -45,7 +45,7 @@ export function reportInspection({ world, cases, checklist, runs, sizes }) {
     `\nthe daily-inspection checklist (${checklist.checks} checks per host${checklist.skipped.length ? `, without ${checklist.skipped.join(', ')}` : ''}); medians of the successful runs of ${runs} each\n`,
   );
   console.log(
-    '| hosts | parallel | tool | wall (s) | client CPU user+sys (s) | client CPU / host (ms) | peak RSS (MB) | sshd CPU (s) | work done | load (1 min) | opsbook wall ÷ this | target |',
+    '| hosts | parallel | tool | wall (s) | client CPU user+sys (s) | client CPU / host (ms) | peak RSS (MB) | host side CPU (s) | work done | load (1 min) | opsbook wall ÷ this | target |',
   );
   console.log('|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|');
   for (const r of rows) {
