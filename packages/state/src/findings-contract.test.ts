@@ -233,6 +233,20 @@ describe.each(backends)('findings in the $name state store', ({ name, open }) =>
     expect(await read(range)).toEqual(derived);
   });
 
+  it('yields runs in run id byte order, recorded and derived ones alike', async () => {
+    await openStore();
+    // Byte order puts 'D' before 'd' and '-' before '_'; a locale's collation would not.
+    await inspect('day_c', '2025-03-01T06:00:00.000Z');
+    await inspect('day-a', '2025-03-02T06:00:00.000Z', { record: false });
+    await inspect('Day-b', '2025-03-03T06:00:00.000Z');
+    const runs = await read({ since: '2025-03-01T00:00:00Z', until: '2025-03-04T00:00:00Z' });
+    expect(runs.map((r) => [r.runId, r.findings.length])).toEqual([
+      ['Day-b', 4],
+      ['day-a', 4],
+      ['day_c', 4],
+    ]);
+  });
+
   if (name === 'postgres') {
     it('reads a run recorded before migration 4 (rows, no summary) from its journal, and records its summary', async () => {
       await openStore();
