@@ -123,6 +123,8 @@ export async function loadInventory(
   ] as const) {
     const dir = join(base, `${kind}_vars`);
     const listing = await varsDirNames(dir);
+    // No such folder, or an empty one (the usual INI inventory): no name to look up for anyone.
+    if (listing.size === 0) continue;
     for (const name of names) {
       const varsFiles = await findVarsFiles(dir, name, listing);
       if (varsFiles.length === 0) continue;
