@@ -126,9 +126,15 @@ describe('opsbook run on a terminal', () => {
     });
     await pane.start(opsbookCommand(['run', file]));
 
-    // h1 went through, down is unreachable, h2 and h3 wait in their step.
+    // h1 went through, down is unreachable, h2 and h3 wait in their step. A host counts as
+    // running from its step's start, before its first line of output arrives: wait for both.
     const during = await pane.waitForText(
-      (t) => t.includes('1/4 done') && t.includes('2 running') && t.includes('1 failed'),
+      (t) =>
+        t.includes('1/4 done') &&
+        t.includes('2 running') &&
+        t.includes('1 failed') &&
+        t.includes("h2 | waiting on 'h2'") &&
+        t.includes("h3 | waiting on 'h3'"),
       'h1 done, down failed, h2 and h3 waiting at the gate',
     );
     const lines = during.trimEnd().split('\n');
