@@ -192,8 +192,8 @@ async function startSshd(dir, hostKey, addresses, keysName) {
     const cgroup = await cgroupFor(child.pid, `opsbook-bench-${path.basename(dir)}`);
     if (await waitForBanner(addresses.at(-1), port, child))
       return { pid: child.pid, port, child, cgroup, log: () => log };
-    await cgroup?.remove();
     await killTree(child.pid);
+    await cgroup?.remove();
     lastError = new Error(
       `sshd on ${addresses.join(', ')} port ${port} did not start; its log:\n${log}`,
     );
