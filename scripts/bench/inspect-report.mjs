@@ -1,7 +1,7 @@
 // The tables inspect.mjs prints: medians per tool, opsbook's ratios per round and their medians,
 // where opsbook's wall time went, and the issue-6 target.
 import { cpus, totalmem } from 'node:os';
-import { describeSample, median } from './bench-measure.mjs';
+import { describeSample, hostCpuSource, median } from './bench-measure.mjs';
 
 /** The progress line of a case's latest sample, with what the run did. */
 export function describeRound(c, round, runs) {
@@ -63,7 +63,7 @@ export function reportInspection({ world, cases, checklist, runs, sizes }) {
     );
   }
   console.log(
-    `\nnode ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on 127.0.0.1:${world.port}`,
+    `\nnode ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on 127.0.0.1:${world.port}; host side CPU: ${hostCpuSource(world.sshd)}`,
   );
   reportRounds(rows, sizes, runs);
   reportPhases(rows);
