@@ -26,6 +26,12 @@ const ipv6 = new RegExp(
   'i',
 );
 const hostname = new RegExp(`^${label}(?:\\.${label})*$`, 'iu');
+/**
+ * The common names (`web01`, `db-2.example.com`): ASCII labels that `hostname` takes too (a
+ * letter, digit or _ first, no _ or - last), matched without its Unicode classes and lookbehind.
+ */
+const asciiLabel = '(?:[a-z0-9]|[a-z0-9_][a-z0-9_-]*[a-z0-9])';
+const asciiHostname = new RegExp(`^${asciiLabel}(?:\\.${asciiLabel})*$`, 'i');
 // Every IPv6 form has a colon, and an IPv4 address (or range) is only digits, dots, brackets and
 // colons: the two large expressions are tried, and compiled (~5 ms), only for what could match.
 const mayBeIpv4 = /^[0-9.[\]:]+$/;
@@ -34,16 +40,19 @@ const mayBeIpv4 = /^[0-9.[\]:]+$/;
 export function parseHostAddress(address: string): { host: string; port?: number } | undefined {
   let host = address;
   let port: number | undefined;
-  for (const re of [bracketedHostPort, hostPort]) {
-    const m = re.exec(host);
-    if (m) {
-      host = m[1]!;
-      port = Number(m[2]);
+  // No colon: neither form of host:port can match (the usual host line).
+  if (host.includes(':')) {
+    for (const re of [bracketedHostPort, hostPort]) {
+      const m = re.exec(host);
+      if (m) {
+        host = m[1]!;
+        port = Number(m[2]);
+      }
     }
   }
   const isAddress =
     (mayBeIpv4.test(host) && ipv4.test(host)) || (host.includes(':') && ipv6.test(host));
-  if (!isAddress && !hostname.test(host)) return undefined;
+  if (!isAddress && !asciiHostname.test(host) && !hostname.test(host)) return undefined;
   return port === undefined ? { host } : { host, port };
 }
 

@@ -6,7 +6,7 @@ import type {
   SourceLocation,
   Vars,
 } from './inventory.js';
-import { resolveHostVars } from './resolve-host-vars.js';
+import { needsResolving, resolveHostVars } from './resolve-host-vars.js';
 import { setOwn } from './set-own.js';
 import { guardUnreadVaultFiles } from './vault-values.js';
 
@@ -251,50 +251,61 @@ export class InventoryGraph {
       priority: g.priority,
     }));
     const all = this.groups.get('all')!;
-    // Hosts in the same groups have the same ranked groups and group names: found once.
-    const memberships = new Map<string, { ranked: GroupNode[]; groupNames: string[] }>();
-    const membershipOf = (h: HostNode) => {
+    // Hosts in the same groups share everything but their own two layers: their group names,
+    // and the group layers merged once (a 1,000-host inventory has one or a few memberships).
+    const memberships = new Map<string, Membership>();
+    const membershipOf = (h: HostNode): Membership => {
       const key = h.groups.join('\0');
       let found = memberships.get(key);
       if (!found) {
         const member = this.ancestorsOf(h.groups);
         for (const g of h.groups) member.add(g);
         member.delete('all');
-        found = {
-          ranked: [...member].map((n) => this.groups.get(n)!).sort(rank),
-          groupNames: [...member].sort(),
-        };
+        const ranked = [...member].map((n) => this.groups.get(n)!).sort(rank);
+        found = membership(
+          // Ansible's default VARIABLE_PRECEDENCE for inventory variables (the host's own two
+          // layers, h.fileVars then h.dirVars, come last).
+          [
+            all.fileVars,
+            ...ranked.map((g) => g.fileVars),
+            all.dirVars,
+            ...ranked.map((g) => g.dirVars),
+          ],
+          [...member].sort(),
+        );
         memberships.set(key, found);
       }
       return found;
     };
     const hosts: InventoryHost[] = [...this.hosts.values()].map((h) => {
-      const { ranked, groupNames: names } = membershipOf(h);
-      // Ansible's default VARIABLE_PRECEDENCE for inventory variables.
-      const layers: VarLayer[] = [
-        all.fileVars,
-        ...ranked.map((g) => g.fileVars),
-        all.dirVars,
-        ...ranked.map((g) => g.dirVars),
-        h.fileVars,
-        h.dirVars,
-      ];
+      const shared = membershipOf(h);
+      const groupNames = [...shared.groupNames];
+      // The host's own copy: the shared group layer, then its own two layers.
       const merged = emptyLayer();
-      const winner = new Map<string, number>();
-      for (const [i, layer] of layers.entries()) {
-        for (const [k, v] of Object.entries(layer.vars)) {
-          setVar(merged, k, v, layer.origins[k]!);
-          winner.set(k, i);
-        }
+      for (const layer of [shared.merged, h.fileVars, h.dirVars]) {
+        for (const k of Object.keys(layer.vars))
+          setVar(merged, k, layer.vars[k], layer.origins[k]!);
       }
-      const groupNames = [...names];
+      const anyUnread =
+        shared.unread.length > 0 || h.fileVars.unread?.length || h.dirVars.unread?.length;
+      if (!anyUnread && !needsResolving(merged.vars)) {
+        // Nothing to render or open: the merged layer is the host's own copy, kept as it is.
+        return {
+          name: h.name,
+          vars: merged.vars,
+          varOrigins: merged.origins,
+          groups: groupNames,
+          declaredAt: h.declaredAt,
+        };
+      }
+      const layers = [...shared.layers, h.fileVars, h.dirVars];
       const unread = [...new Set(layers.flatMap((l) => l.unread ?? []))];
       const resolved = resolveHostVars({
         host: h.name,
         groups: groupNames,
         vars: merged.vars,
         origins: merged.origins,
-        shadowed: shadowedByUnreadVault(layers, winner, merged.origins),
+        shadowed: shadowedByUnreadVault(layers, winnersOf(layers), merged.origins),
         unread,
       });
       return {
@@ -309,6 +320,34 @@ export class InventoryGraph {
     });
     return { sources, hosts, groups };
   }
+}
+
+/** What the hosts of one set of groups share (see `build`). */
+interface Membership {
+  /** The group layers, lowest precedence first. */
+  layers: VarLayer[];
+  /** Those layers merged, as `setVar` merges them one after the other. */
+  merged: VarLayer;
+  groupNames: string[];
+  /** Vault files of those layers left unread. */
+  unread: string[];
+}
+
+function membership(layers: VarLayer[], groupNames: string[]): Membership {
+  const merged = emptyLayer();
+  for (const layer of layers) {
+    for (const k of Object.keys(layer.vars)) setVar(merged, k, layer.vars[k], layer.origins[k]!);
+  }
+  return { layers, merged, groupNames, unread: layers.flatMap((l) => l.unread ?? []) };
+}
+
+/** Each variable's last layer (the one whose value wins). */
+function winnersOf(layers: VarLayer[]): Map<string, number> {
+  const winner = new Map<string, number>();
+  for (const [i, layer] of layers.entries()) {
+    for (const k of Object.keys(layer.vars)) winner.set(k, i);
+  }
+  return winner;
 }
 
 /**

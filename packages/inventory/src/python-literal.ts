@@ -39,16 +39,19 @@ const simpleEscapes: Record<string, string> = {
 };
 
 export function evalPythonLiteral(text: string): PythonLiteral {
-  const src = text.replace(/^[ \t]+/, '');
-  if (isPlainText(src)) return { kind: 'text' };
+  const src = text[0] === ' ' || text[0] === '\t' ? text.replace(/^[ \t]+/, '') : text;
+  if (isPlainText(src)) return TEXT;
   // The two shapes of a large inventory's values that start like a number: a port or a count,
   // and an address (or version) of three or more dotted numbers, which Python does not take
   // (`127.0` then `.0`). Decided without the parser; test/python-peer.test.ts holds them to
   // python3's ast.literal_eval.
   if (decimalRe.test(src)) return { kind: 'value', value: Number(src) };
-  if (dottedRe.test(src)) return { kind: 'text' };
+  if (dottedRe.test(src)) return TEXT;
   return parsePythonLiteral(src);
 }
+
+/** The answer for text that stays text: one object, never changed by a caller. */
+const TEXT: PythonLiteral = Object.freeze({ kind: 'text' });
 
 /** A decimal integer Python reads as itself, short enough to be exact as a JS number. */
 const decimalRe = /^(?:0|[1-9][0-9]{0,14})$/;
@@ -68,6 +71,9 @@ function parsePythonLiteral(src: string): PythonLiteral {
   }
 }
 
+/** The first characters of literalStartRe and stringStartRe, and of True, False and None. */
+const literalOrPrefixFirst = '[({\'"+-.0123456789 \t\n\r\f#rRuUbBTFN';
+
 /** What may start a literal: a bracket, a quote, a sign, a digit or `.`, whitespace or a comment. */
 const literalStartRe = /^[[({'"+\-.0-9 \t\n\r\f#]/;
 
@@ -78,7 +84,11 @@ const literalStartRe = /^[[({'"+\-.0-9 \t\n\r\f#]/;
  * whose `parseValue` throws NOT_LITERAL before consuming anything.
  */
 function isPlainText(src: string): boolean {
-  if (src === '' || literalStartRe.test(src) || stringStartRe.test(src)) return false;
+  if (src === '') return false;
+  // Decided by the first character for most values (`/etc/x`, `web01`, `opsbench`): one that
+  // cannot start a literal, a string prefix (r, u, b) or True, False and None.
+  if (!literalOrPrefixFirst.includes(src[0]!)) return true;
+  if (literalStartRe.test(src) || stringStartRe.test(src)) return false;
   const name = nameRe.exec(src)?.[0];
   return name !== 'True' && name !== 'False' && name !== 'None';
 }

@@ -40,6 +40,12 @@ function hasLockedOrTemplate(value: unknown): boolean {
   return false;
 }
 
+/** Whether any variable holds a vaulted value or a template: else `resolveHostVars` changes nothing. */
+export function needsResolving(vars: Vars): boolean {
+  for (const name of Object.keys(vars)) if (hasLockedOrTemplate(vars[name])) return true;
+  return false;
+}
+
 /**
  * A host's variables as Ansible would use them: templates (the subset of var-templates.ts)
  * rendered, vaulted values opened. A variable that cannot be given (a vaulted value without a
