@@ -40,7 +40,7 @@ export function renderTemplate(
   encoding: TemplateEncoding,
 ): string {
   const source = input.source ?? 'template';
-  const parsed = parseTemplate(template);
+  const parsed = parsedTemplate(template);
   const problems: Problem[] = parsed.errors.map((e) =>
     problemAt(source, e.offset, e.message, 'template'),
   );
@@ -70,6 +70,23 @@ export function renderTemplate(
   }
   if (problems.length > 0) throw new execErrors.ValidationError(problems, 'TEMPLATE_INVALID');
   return out;
+}
+
+/**
+ * parseTemplate's result, kept for the templates seen last: a plan renders each step's template
+ * once per host, the same text for every host. The parse is pure and its result only read.
+ */
+const parsedTemplates = new Map<string, ReturnType<typeof parseTemplate>>();
+const PARSED_TEMPLATES_KEPT = 256;
+
+function parsedTemplate(template: string): ReturnType<typeof parseTemplate> {
+  let parsed = parsedTemplates.get(template);
+  if (!parsed) {
+    parsed = parseTemplate(template);
+    if (parsedTemplates.size >= PARSED_TEMPLATES_KEPT) parsedTemplates.clear();
+    parsedTemplates.set(template, parsed);
+  }
+  return parsed;
 }
 
 function lookUp(ref: TemplateRef, input: RenderInput): { text: string } | { problem: string } {
