@@ -6,7 +6,7 @@ import type {
   SourceLocation,
   Vars,
 } from './inventory.js';
-import { needsResolving, resolveHostVars } from './resolve-host-vars.js';
+import { resolveHostVars } from './resolve-host-vars.js';
 import { setOwn } from './set-own.js';
 import { guardUnreadVaultFiles } from './vault-values.js';
 
@@ -281,31 +281,20 @@ export class InventoryGraph {
       const shared = membershipOf(h);
       const groupNames = [...shared.groupNames];
       // The host's own copy: the shared group layer, then its own two layers.
-      const merged = emptyLayer();
-      for (const layer of [shared.merged, h.fileVars, h.dirVars]) {
-        for (const k of Object.keys(layer.vars))
-          setVar(merged, k, layer.vars[k], layer.origins[k]!);
-      }
-      const anyUnread =
+      const merged = mergeLayers([shared.merged, h.fileVars, h.dirVars]);
+      // Only a vault file left unread needs the layers themselves (what it may shadow, and where).
+      const hasUnread =
         shared.unread.length > 0 || h.fileVars.unread?.length || h.dirVars.unread?.length;
-      if (!anyUnread && !needsResolving(merged.vars)) {
-        // Nothing to render or open: the merged layer is the host's own copy, kept as it is.
-        return {
-          name: h.name,
-          vars: merged.vars,
-          varOrigins: merged.origins,
-          groups: groupNames,
-          declaredAt: h.declaredAt,
-        };
-      }
-      const layers = [...shared.layers, h.fileVars, h.dirVars];
-      const unread = [...new Set(layers.flatMap((l) => l.unread ?? []))];
+      const layers = hasUnread ? [...shared.layers, h.fileVars, h.dirVars] : undefined;
+      const unread = layers ? [...new Set(layers.flatMap((l) => l.unread ?? []))] : [];
       const resolved = resolveHostVars({
         host: h.name,
         groups: groupNames,
         vars: merged.vars,
         origins: merged.origins,
-        shadowed: shadowedByUnreadVault(layers, winnersOf(layers), merged.origins),
+        ...(layers
+          ? { shadowed: shadowedByUnreadVault(layers, winnersOf(layers), merged.origins) }
+          : {}),
         unread,
       });
       return {
@@ -334,11 +323,17 @@ interface Membership {
 }
 
 function membership(layers: VarLayer[], groupNames: string[]): Membership {
+  const unread = layers.flatMap((l) => l.unread ?? []);
+  return { layers, merged: mergeLayers(layers), groupNames, unread };
+}
+
+/** One new layer: the given ones applied in order, the later winning (`setVar` keeps `__proto__`). */
+function mergeLayers(layers: readonly VarLayer[]): VarLayer {
   const merged = emptyLayer();
   for (const layer of layers) {
     for (const k of Object.keys(layer.vars)) setVar(merged, k, layer.vars[k], layer.origins[k]!);
   }
-  return { layers, merged, groupNames, unread: layers.flatMap((l) => l.unread ?? []) };
+  return merged;
 }
 
 /** Each variable's last layer (the one whose value wins). */

@@ -40,8 +40,7 @@ function hasLockedOrTemplate(value: unknown): boolean {
   return false;
 }
 
-/** Whether any variable holds a vaulted value or a template: else `resolveHostVars` changes nothing. */
-export function needsResolving(vars: Vars): boolean {
+function anyLockedOrTemplate(vars: Vars): boolean {
   for (const name of Object.keys(vars)) if (hasLockedOrTemplate(vars[name])) return true;
   return false;
 }
@@ -52,6 +51,9 @@ export function needsResolving(vars: Vars): boolean {
  * password, a template beyond the subset or naming an undefined variable) stays a property
  * whose reading throws the error that names it, its file and the fix: the inventory stays
  * usable, and only what needs that variable fails, as in Ansible.
+ *
+ * `vars` and `origins` are the host's own (the caller made them for it): when no variable needs
+ * rendering, opening or guarding, the most common host, they are returned as they are.
  */
 export function resolveHostVars({
   host,
@@ -64,6 +66,9 @@ export function resolveHostVars({
   vars: Vars;
   origins: Record<string, SourceLocation>;
 } {
+  if (unread.length === 0 && shadowed.size === 0 && !anyLockedOrTemplate(vars)) {
+    return { vars, origins };
+  }
   const outVars: Vars = {};
   const outOrigins: Record<string, SourceLocation> = {};
   const done = new Map<string, { value: unknown } | { error: ValidationError }>();
