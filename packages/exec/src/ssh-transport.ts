@@ -53,6 +53,7 @@ function createSshTransport(
   // (an Error captures a stack; every host of a run is closed, and nothing runs after that).
   let ended: 'lost' | 'closed' | undefined;
   let lost: UnreachableError | undefined;
+  let closing: Promise<void> | undefined;
   const lostError = (): UnreachableError => {
     lost ??=
       ended === 'closed'
@@ -112,11 +113,15 @@ function createSshTransport(
         );
       });
     },
-    async close() {
-      ended ??= 'closed';
-      sessions.close();
-      client.end();
-      for (const hop of connection.hops) hop.end();
+    close() {
+      // Once: a second close must not end the connection while the first waits for the session.
+      closing ??= (async () => {
+        ended ??= 'closed';
+        await sessions.close();
+        client.end();
+        for (const hop of connection.hops) hop.end();
+      })();
+      return closing;
     },
   };
 }
@@ -161,8 +166,9 @@ function hostSessions(client: Client, ctx: ExecContext) {
         }
       })();
     },
-    close() {
-      current?.close();
+    /** Ends the step session cleanly; resolves once the connection may go (see StepSession.close). */
+    async close() {
+      await current?.close();
     },
   };
 }
@@ -173,6 +179,7 @@ function channelPipes(ch: ClientChannel): SessionPipes {
     onStdout: (listener) => ch.on('data', listener),
     onStderr: (listener) => ch.stderr.on('data', listener),
     onClose: (listener) => ch.on('close', listener),
+    onExit: (listener) => ch.on('exit', listener),
     destroy: () => {
       ch.end();
       ch.close();

@@ -40,6 +40,7 @@ function startSession(options: { scriptShell?: string[]; prefix?: string[] } = {
       onStdout: (l) => child.stdout.on('data', l),
       onStderr: (l) => child.stderr.on('data', l),
       onClose: (l) => child.once('close', l),
+      onExit: (l) => child.once('exit', l),
       destroy: () => child.stdin.destroy(),
     },
     { host: 'local', lostError: () => new Error('session lost') },
@@ -105,6 +106,14 @@ describe('the step session through real shells', () => {
     expect(big).toMatchObject({ exitCode: 0, truncated: true });
     expect((await session.run({ command: 'echo "$0"', shell: 'bash' })).stdout).toBe('bash\n');
     session.close();
+  });
+
+  it('ends cleanly: close resolves once the script read `exit 0` and ended by itself, not killed', async () => {
+    const { session, child } = startSession();
+    await session.run({ command: 'true' });
+    await session.close();
+    // The pipes may close later than the script's exit; the exit itself must already be in.
+    expect({ code: child.exitCode, signal: child.signalCode }).toEqual({ code: 0, signal: null });
   });
 
   it('does not end a command on a marker it prints (it cannot know the random one)', async () => {
@@ -200,23 +209,28 @@ describe('the step session through real shells', () => {
     session.close();
   });
 
-  it('gives every session its own random 128-bit end marker, more sessions than one draw serves', () => {
+  it('gives every session its own random 128-bit end marker, more sessions than one draw serves', async () => {
     const markers = new Set<string>();
     for (let i = 0; i < 600; i++) {
       let first = '';
+      let exited = () => {};
       const session = new StepSession(
         {
           write: (text) => {
             first ||= text.split('\n')[0]!;
+            if (text.endsWith('exit 0\n')) exited();
           },
           onStdout: () => {},
           onStderr: () => {},
           onClose: () => {},
+          onExit: (l) => {
+            exited = l;
+          },
           destroy: () => {},
         },
         { host: 'local', lostError: () => new Error('session lost') },
       );
-      session.close(); // an unused session sends its marker in front of `exit 0`
+      await session.close(); // an unused session sends its marker in front of `exit 0`
       expect(first).toMatch(/^OPSBOOK-END-[0-9a-f]{32}$/);
       markers.add(first);
     }

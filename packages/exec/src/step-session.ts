@@ -71,6 +71,8 @@ export interface SessionPipes {
   onStdout(listener: (data: Buffer) => void): void;
   onStderr(listener: (data: Buffer) => void): void;
   onClose(listener: () => void): void;
+  /** The script itself ended (its exit status came back), even while its pipes stay open. */
+  onExit(listener: () => void): void;
   /** Ends stdin and closes: the script kills its process group (the lifeline). */
   destroy(): void;
 }
@@ -108,8 +110,16 @@ function newMarker(): string {
   return `OPSBOOK-END-${markerPool.toString('hex', markerAt - 16, markerAt)}`;
 }
 
+/**
+ * How long a clean `close` waits for the script to read `exit 0` and end. Past it the
+ * connection may go anyway (a host that stopped answering is not waited for longer).
+ */
+const CLEAN_END_WAIT_MS = 5_000;
+
 export class StepSession {
   private readonly marker = newMarker();
+  /** Resolves once the script has ended or its pipes closed. */
+  private readonly scriptEnded: Promise<void>;
   private readonly scanners: Record<StreamName, EndMarkerScanner>;
   /** Output that arrived while no command ran: it goes to the next command. */
   private readonly stray: Record<StreamName, Buffer[]> = { stdout: [], stderr: [] };
@@ -128,8 +138,14 @@ export class StepSession {
     };
     pipes.onStdout((d) => this.receive('stdout', d));
     pipes.onStderr((d) => this.receive('stderr', d));
+    let ended!: () => void;
+    this.scriptEnded = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    pipes.onExit(ended);
     pipes.onClose(() => {
       this.closed = true;
+      ended();
       this.running?.settle({ error: options.lostError() });
     });
     this.unsentMarker = `${this.marker}\n`;
@@ -207,12 +223,24 @@ export class StepSession {
     this.unsentMarker = undefined;
   }
 
-  /** Ends the session cleanly: what steps left running on purpose keeps running. */
-  close(): void {
+  /**
+   * Ends the session cleanly: what steps left running on purpose keeps running. Resolves once
+   * the script has ended (at most CLEAN_END_WAIT_MS): only then may the connection go. A command
+   * still running is killed instead, with what it started.
+   */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.running) this.kill();
-    else this.send('exit 0\n');
+    if (this.running) return this.kill();
+    this.send('exit 0\n');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.scriptEnded,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLEAN_END_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The connection under the session is gone: the running command fails with `error`. */

@@ -100,6 +100,39 @@ describe('SSH transport against real sshd hosts', () => {
     expect(quick.stdout).not.toBe(first);
   });
 
+  it('lets processes steps deliberately left running (nohup … &) outlive the clean end of their connections, as after an SSH session', async () => {
+    // Several connections ending at once: ending one before sshd passed `exit 0` on to its step
+    // session made the session take the EOF for an abort and kill its process group.
+    const h = hosts[2] as Sshd;
+    const pids = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const t = await connectSsh(target(h), { knownHostsFile: knownHosts });
+        const started = await t.exec({
+          command: 'nohup sleep 600 >/dev/null 2>&1 </dev/null & echo $!',
+        });
+        await t.close();
+        return Number(started.stdout.trim());
+      }),
+    );
+    // The testkit's hosts are this machine: the pids are checked here, and the sleepers stopped here.
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(pids.every((pid) => pid > 1)).toBe(true);
+      // sshd ends each session a moment after its client left; give it that moment, bounded.
+      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(pids.filter((pid) => !alive(pid))).toEqual([]);
+    } finally {
+      for (const pid of pids) if (pid > 1 && alive(pid)) process.kill(pid, 'SIGTERM');
+    }
+  });
+
   it('refuses a host whose key is unknown, naming host, port and fingerprint; runs nothing', async () => {
     const h = hosts[0] as Sshd;
     const empty = path.join(h.dir, 'empty_known_hosts');
