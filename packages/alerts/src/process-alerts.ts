@@ -70,9 +70,15 @@ export async function processAlerts(
   return { converged, dispatched };
 }
 
+/** `retryInMs`: a pass is scheduled that long after this one (the tracker lacks something). */
 export type ProcessorEvent =
-  | { type: 'processed'; converged: ConvergeSummary; dispatched?: DispatchReport }
-  | { type: 'failed'; message: string };
+  | {
+      type: 'processed';
+      converged: ConvergeSummary;
+      dispatched?: DispatchReport;
+      retryInMs?: number;
+    }
+  | { type: 'failed'; message: string; retryInMs?: number };
 
 export interface AlertProcessorOptions {
   /** Waits this long after new alerts before a pass, to take a burst in one (default 200 ms). */
@@ -97,7 +103,7 @@ export class AlertProcessor {
     private readonly pipeline: AlertPipeline,
     private readonly options: AlertProcessorOptions = {},
   ) {
-    this.retryMs = options.retryMs ?? 5000;
+    this.retryMs = this.baseRetryMs;
   }
 
   /** Asks for a pass soon (one pass covers everything stored by the time it starts). */
@@ -123,30 +129,50 @@ export class AlertProcessor {
   }
 
   private async run(): Promise<void> {
+    let event: ProcessorEvent;
     try {
       const result = await processAlerts(this.pipeline);
-      this.options.onEvent?.({ type: 'processed', ...result });
       const d = result.dispatched;
-      if (d && (d.waiting.length > 0 || d.busy)) this.retryLater();
-      else this.retryMs = this.options.retryMs ?? 5000;
+      let retryInMs: number | undefined;
+      if (d && d.waiting.length > 0) retryInMs = this.retryLater('backoff');
+      // Another process dispatches: look again after the first delay, not an outage's backoff
+      // (it may have been killed, and its lock is then broken at once).
+      else if (d?.busy) retryInMs = this.retryLater('base');
+      else this.retryMs = this.baseRetryMs;
+      event = { type: 'processed', ...result, ...(retryInMs === undefined ? {} : { retryInMs }) };
     } catch (e) {
-      this.options.onEvent?.({
+      const retryInMs = this.retryLater('backoff');
+      event = {
         type: 'failed',
         message: e instanceof Error ? e.message : String(e),
-      });
-      this.retryLater();
+        ...(retryInMs === undefined ? {} : { retryInMs }),
+      };
     }
+    this.options.onEvent?.(event);
   }
 
-  private retryLater(): void {
-    if (this.closed || this.timer) return;
-    const delay = this.retryMs;
-    this.retryMs = Math.min(this.retryMs * 2, 300_000);
+  private get baseRetryMs(): number {
+    return this.options.retryMs ?? 5000;
+  }
+
+  /**
+   * Schedules another pass: after the current backoff, which then doubles (to 5 min), or after
+   * the first delay. Returns the delay, or undefined when a pass is already scheduled or the
+   * processor closed.
+   */
+  private retryLater(kind: 'backoff' | 'base'): number | undefined {
+    if (this.closed || this.timer) return undefined;
+    let delay = this.baseRetryMs;
+    if (kind === 'backoff') {
+      delay = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, 300_000);
+    }
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.schedule(0);
     }, delay);
     this.timer.unref();
+    return delay;
   }
 
   /**

@@ -14,8 +14,10 @@ import { type FixtureAlert, webhookPayload } from '../src/__fixtures__/webhook.j
 import {
   AlertIntake,
   type AlertPipeline,
+  AlertProcessor,
   type AlertStore,
   filesAlertStore,
+  type ProcessorEvent,
   parseWebhookBody,
   processAlerts,
   regradeIncident,
@@ -454,5 +456,86 @@ describe('dispatch into the embedded local tracker', () => {
       await store.close();
       await temp.remove();
     }
+  });
+});
+
+describe('AlertProcessor (the passes of `alerts serve`) into Jira Data Center', () => {
+  let fake: JiraFake;
+  let temp: { dir: string; remove: () => Promise<void> };
+  let store: AlertStore;
+  let processor: AlertProcessor | undefined;
+  const events: ProcessorEvent[] = [];
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour: 'datacenter', basePath: '/jira' });
+    temp = await makeTempDir('opsbook-processor-');
+    store = filesAlertStore(temp.dir);
+    events.length = 0;
+    const pipeline: AlertPipeline = {
+      store,
+      rules: await rulesOf(rulesYaml(fake.users.map((u) => u.name))),
+      topology: topologyOf(undefined, 'services'),
+      tracker: createJiraTracker({ project: 'OPS', flavour: 'datacenter' }, fake.env, {
+        effects: { sleep: async () => undefined },
+        timeoutMs: 2000,
+      }),
+      now: () => new Date('2024-05-01T10:01:00Z'),
+    };
+    processor = new AlertProcessor(pipeline, {
+      debounceMs: 0,
+      retryMs: 20,
+      onEvent: (e) => events.push(e),
+    });
+  });
+
+  afterEach(async () => {
+    await processor?.close();
+    const violations = fake.violations();
+    await fake.close();
+    await store.close();
+    await temp.remove();
+    expect(violations).toEqual([]);
+  });
+
+  const passes = async (n: number) => {
+    for (let i = 0; i < 500 && events.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(events.length, JSON.stringify(events)).toBeGreaterThanOrEqual(n);
+    return events.slice(0, n);
+  };
+  const retries = (list: ProcessorEvent[]) => list.map((e) => e.retryInMs);
+
+  it('while another process dispatches, looks again after the first delay each time, not an outage backoff', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    let release!: () => void;
+    const held = store.dispatchLock(() => new Promise<void>((r) => (release = r)));
+    processor!.schedule();
+    const busy = await passes(5);
+    expect(busy.map((e) => e.type === 'processed' && e.dispatched?.busy)).toEqual(
+      Array(5).fill(true),
+    );
+    expect(retries(busy)).toEqual([20, 20, 20, 20, 20]);
+    release();
+    await held;
+    const created = (e: ProcessorEvent) => e.type === 'processed' && !!e.dispatched?.created.length;
+    for (let i = 0; i < 500 && !events.some(created); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const after = events.find(created);
+    expect(
+      events.filter((e) => e !== after).every((e) => e.type === 'processed' && e.dispatched?.busy),
+    ).toBe(true);
+    expect(after).toMatchObject({ type: 'processed', dispatched: { created: [{ key: 'OPS-1' }] } });
+    expect(after?.retryInMs).toBeUndefined();
+  });
+
+  it('while Jira is down, backs off: each delay twice the one before', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/issue', times: 3 });
+    processor!.schedule();
+    const list = await passes(4);
+    expect(list.slice(0, 3).map((e) => e.type === 'processed' && e.dispatched?.waiting)).toEqual(
+      Array(3).fill(['INC-1']),
+    );
+    expect(retries(list)).toEqual([20, 40, 80, undefined]);
+    expect(list[3]).toMatchObject({ dispatched: { created: [{ key: 'OPS-1' }] } });
   });
 });

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirectory, UsageError, writeFileAtomic } from '@opsbook/schema';
+import {
+  isProcessAlive,
+  processStartTime,
+  syncDirectory,
+  UsageError,
+  writeFileAtomic,
+} from '@opsbook/schema';
 import { backupErrors } from './error-codes.js';
 import { type Manifest, parseManifest } from './manifest.js';
 
@@ -84,7 +90,12 @@ export async function stageBackup(repo: Repository, id: string): Promise<string>
   if (!ID_PATTERN.test(id)) throw new UsageError(`backup id ${id} is not a safe folder name`);
   await mkdir(repo.stagingDir, { recursive: true, mode: 0o700 });
   await mkdir(repo.backupsDir, { recursive: true, mode: 0o700 });
-  const dir = path.join(repo.stagingDir, `${id}.${process.pid}`);
+  // Named by its process (PID and start time), so that prune tells one left by a killed backup.
+  const start = processStartTime(process.pid);
+  const dir = path.join(
+    repo.stagingDir,
+    `${id}.${process.pid}${start === undefined ? '' : `-${start}`}`,
+  );
   await mkdir(dir, { mode: 0o700 });
   return dir;
 }
@@ -182,8 +193,10 @@ export async function listAbandoned(repo: Repository): Promise<string[]> {
   const names = await readdir(repo.stagingDir).catch(() => [] as string[]);
   return names
     .filter((name) => {
-      const pid = Number(/\.(\d+)$/.exec(name)?.[1]);
-      return !(Number.isSafeInteger(pid) && isAlive(pid));
+      // `<id>.<pid>-<start time>`, or `<id>.<pid>` when made off Linux or by an earlier version.
+      const m = /\.(\d+)(?:-(\d+))?$/.exec(name);
+      const pid = Number(m?.[1]);
+      return !(m && Number.isSafeInteger(pid) && isProcessAlive(pid, m[2]));
     })
     .map((name) => path.join(repo.stagingDir, name));
 }
@@ -212,14 +225,5 @@ async function writeDurable(file: string, text: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLocalTransport } from '@opsbook/exec';
+import { processStartTime } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -269,5 +270,25 @@ describe('file backups through the local transport', () => {
     const done = await pruneRepository(repository, { policy: { keepLast: 5 } });
     expect(done.removed).toEqual([]);
     expect(await readdir(stagingDir)).toEqual([]);
+  });
+
+  it('prune tells a staging folder left by a killed backup even when its PID now belongs to another process', async () => {
+    const repository = path.join(temp.dir, 'repo-reused-pid');
+    await backupFiles({ transport: local, repository, paths: [path.join(tree, 'etc')] });
+    const stagingDir = path.join(repository, 'staging');
+    const own = processStartTime(process.pid);
+    expect(own).toMatch(/^\d+$/);
+    const id = '20240501T100000Z-files-web-1-abcdef';
+    // This process is alive: one folder names it with its own start time (a backup in flight),
+    // one with another (a killed backup whose PID was reused), one with the PID alone (earlier
+    // versions), which counts as in flight while the PID is alive.
+    const inFlight = `${id}.${process.pid}-${own}`;
+    const reused = `${id}.${process.pid}-${Number(own) + 1}`;
+    const legacy = `${id}.${process.pid}`;
+    for (const name of [inFlight, reused, legacy]) await mkdir(path.join(stagingDir, name));
+    const dry = await pruneRepository(repository, { policy: { keepLast: 5 }, dryRun: true });
+    expect(dry.abandoned).toEqual([path.join(stagingDir, reused)]);
+    await pruneRepository(repository, { policy: { keepLast: 5 } });
+    expect((await readdir(stagingDir)).sort()).toEqual([inFlight, legacy].sort());
   });
 });

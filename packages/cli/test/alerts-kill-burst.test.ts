@@ -187,17 +187,25 @@ describe('opsbook alerts serve killed mid-burst', () => {
         };
       };
       // The restarted receiver converges and dispatches what is left: wait until it is all out.
+      // Bounded below the test's timeout, so that a stuck dispatch says where it stands.
       let listed: Listed[] = [];
-      for (let i = 0; i < 900; i++) {
+      let done = false;
+      for (const until = Date.now() + 90_000; !done && Date.now() < until; ) {
         const r = await runCli(['alerts', 'list', '--json'], { cwd: temp.dir, env: jira.env });
         listed = r.code === 0 ? JSON.parse(r.stdout).incidents : [];
         const full = listed.length === 4 && listed.every((l) => l.alerts === 500 && l.ticket);
         if (full) {
           const all = await Promise.all(listed.map((l) => show(l.id)));
-          if (all.every((inc) => inc.comments.every((c) => c.commentId !== undefined))) break;
+          done = all.every((inc) => inc.comments.every((c) => c.commentId !== undefined));
         }
-        await new Promise((r) => setTimeout(r, 200));
+        if (!done) await new Promise((r) => setTimeout(r, 200));
       }
+      expect(
+        done,
+        `not all dispatched after 90 s: ${JSON.stringify(listed)}\n` +
+          `receiver stdout (tail): ${second.stdout().slice(-2000)}\n` +
+          `receiver stderr (tail): ${second.stderr().slice(-2000)}`,
+      ).toBe(true);
       expect(await second.stop('SIGTERM')).toBe(0);
       await expectStoredOnce(path.join(temp.dir, 'state'), keys);
 

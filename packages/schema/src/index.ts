@@ -74,6 +74,7 @@ export {
   type RunbookBundle,
 } from './load-runbook.js';
 export { formatProblem, type Problem, sortProblems } from './problem.js';
+export { isProcessAlive, processStartTime } from './process-liveness.js';
 export { cachedUnlessRejected } from './promise-cache.js';
 export {
   type ParamSpec,

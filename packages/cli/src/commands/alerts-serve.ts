@@ -119,10 +119,17 @@ function logEvent(out: Output, verbose: boolean) {
 }
 
 function logProcessed(out: Output) {
+  const next = (ms: number | undefined) =>
+    ms === undefined ? 'later' : `in ${ms >= 10_000 ? Math.round(ms / 1000) : ms / 1000} s`;
   return (e: ProcessorEvent) => {
     if (e.type === 'failed')
-      out.note(`alert processing failed, retrying later: ${terminalSafe(e.message)}`);
-    else for (const line of processedText(e.converged, e.dispatched)) out.note(terminalSafe(line));
+      out.note(
+        `alert processing failed, retrying ${next(e.retryInMs)}: ${terminalSafe(e.message)}`,
+      );
+    else {
+      for (const line of processedText(e.converged, e.dispatched)) out.note(terminalSafe(line));
+      if (e.retryInMs !== undefined) out.note(`next dispatch pass ${next(e.retryInMs)}`);
+    }
   };
 }
 
