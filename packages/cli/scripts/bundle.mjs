@@ -5,12 +5,17 @@
 //   CommonJS file, with dist/fast.js.cache, V8's code cache for it, made by running them here;
 // - dist/run.js: `run` in one CommonJS file, ssh2's JavaScript included (ssh2Inside), with
 //   dist/run.js.cache, made by a run of a throwaway approval on this machine (run-warmup.mjs);
+// - dist/report.js: `report` in one CommonJS file, with dist/report.js.cache, made by reports of
+//   a small generated history (the report benchmark's generator);
 // - dist/bin.js: the command itself, CommonJS, which picks one of them.
 // Packages with native parts or their own heavy runtime stay external (real dependencies), but
 // for ssh2 in dist/run.js, where only its native parts are.
 import { spawnSync } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { build } from 'esbuild';
+import { writeHistory } from '../../../scripts/bench/bench-history.mjs';
 import { prepareRunWarmup } from './run-warmup.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
@@ -21,7 +26,11 @@ const { version } = JSON.parse(await readFile(new URL('../package.json', import.
  * The one-file CommonJS bundles bin.js compiles with their V8 code cache, and the commands each
  * holds: one-word commands whose module is commands/<name>.js.
  */
-const cachedBundles = { 'fast.js': ['validate', 'list', 'show', 'digest'], 'run.js': ['run'] };
+const cachedBundles = {
+  'fast.js': ['validate', 'list', 'show', 'digest'],
+  'run.js': ['run'],
+  'report.js': ['report'],
+};
 
 const common = {
   bundle: true,
@@ -213,4 +222,30 @@ try {
   makeCodeCache('run.js', [warmup.argv], warmup);
 } finally {
   await warmup.remove();
+}
+
+// `report` of a small generated history (20 hosts, 3 days of daily inspections) in a temp state
+// folder: the first derives the findings from the journals, the second reads them back, each
+// renders HTML; the JSON report compiles its own writer.
+const reportDir = await mkdtemp(path.join(tmpdir(), 'opsbook-report-warmup-'));
+try {
+  await writeFile(
+    path.join(reportDir, 'opsbook.yaml'),
+    'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n',
+  );
+  const start = Date.parse('2025-03-01T06:00:00Z');
+  await writeHistory(path.join(reportDir, 'state'), { hosts: 20, days: 3, start });
+  const range = ['--since', '2025-02-28T06:00:00Z', '--until', '2025-03-04T06:00:00Z'];
+  const out = (name) => ['-o', path.join(reportDir, name)];
+  makeCodeCache(
+    'report.js',
+    [
+      ['report', ...range, ...out('cold.html')],
+      ['report', ...range, ...out('warm.html')],
+      ['report', ...range, '--format', 'json', ...out('report.json')],
+    ],
+    { cwd: reportDir, env: { ...process.env, OPSBOOK_DATABASE_URL: '' } },
+  );
+} finally {
+  await rm(reportDir, { recursive: true, force: true });
 }

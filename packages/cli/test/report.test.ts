@@ -143,6 +143,45 @@ describe('opsbook report', () => {
     expect(await readFile(out, 'utf8')).toMatch(/^<!doctype html>/i);
   });
 
+  it('starts from dist/report.js with the code cache the build made for it (no ES module chunk)', async () => {
+    // A preloaded probe notes each script bin.js compiles through vm.Script, whether V8 took its
+    // cache, and how many of Node's ES module loader's modules were loaded.
+    const probe = path.join(root, 'report-probe.cjs');
+    await writeFile(
+      probe,
+      `const vm = require('node:vm');
+const Script = vm.Script;
+const seen = [];
+vm.Script = class extends Script {
+  constructor(source, options) {
+    super(source, options);
+    seen.push({ file: require('node:path').basename(options.filename), cached: options.cachedData !== undefined && !this.cachedDataRejected });
+  }
+};
+process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({ seen, esm: process.moduleLoadList.filter((m) => m.includes('/esm/')).length }) + '\\n'));
+`,
+    );
+    const out = path.join(root, 'out', 'probed.html');
+    const r = await runCli(['report', ...range, '-o', out], {
+      cwd: files,
+      env: { ...teamEnv(), NODE_OPTIONS: `--require ${probe}` },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const line = /^PROBE (.*)$/m.exec(r.stderr);
+    expect(line, r.stderr).not.toBeNull();
+    const probed = JSON.parse(line![1]!) as { seen: unknown[]; esm: number };
+    expect(probed.seen).toEqual([{ file: 'report.js', cached: true }]);
+    // The same probe on a command of the ES module build (journal list) sees its loader load
+    // a dozen modules; the cached bundle only the few that vm.Script itself brings.
+    const esm = await runCli(['journal', 'list'], {
+      cwd: files,
+      env: { ...teamEnv(), NODE_OPTIONS: `--require ${probe}` },
+    });
+    const esmProbed = JSON.parse(/^PROBE (.*)$/m.exec(esm.stderr)![1]!) as { esm: number };
+    expect(probed.esm).toBeLessThan(esmProbed.esm);
+    expect(await readFile(out, 'utf8')).toMatch(/^<!doctype html>/i);
+  });
+
   it('reads only the runs in --since … --until', async () => {
     const day2 = await reportJson(files, ['--since', '2025-03-02', '--until', '2025-03-02']);
     expect(day2.days).toEqual(['2025-03-02']);
