@@ -5,7 +5,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileValue as value } from './__fixtures__/hostile-values.js';
-import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
+import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
 
 const BATCH = 50; // variables per command
 const RUNS = 200; // 200 commands x 50 variables = 10,000 values through each wrapper shell
@@ -24,10 +24,17 @@ interface Outcome {
 function runWrapped(
   command: string,
   env: Record<string, string>,
-  options: { wrapperShell?: string; prefix?: string[]; cwd?: string } = {},
+  options: { wrapperShell?: string; prefix?: string[]; cwd?: string; loginShell?: boolean } = {},
 ): Promise<Outcome> {
   const [, ...args] = shellInvocation({ command });
-  const argv = [...(options.prefix ?? []), options.wrapperShell ?? 'sh', ...args];
+  // loginShell: the one line through dash's `sh -c`, as sshd hands an exec request to a login
+  // shell of /bin/sh (Debian's default for new users).
+  const argv = [
+    ...(options.prefix ?? []),
+    ...(options.loginShell
+      ? ['sh', '-c', shellInvocationLine({ command })]
+      : [options.wrapperShell ?? 'sh', ...args]),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0] ?? 'sh', argv.slice(1), {
       cwd: options.cwd,
@@ -109,6 +116,16 @@ describe('the env block through the real wrapper', () => {
     const fifty = await forks(Object.fromEntries(names.map((n) => [n, "a'b\n$(c)"])));
     expect(fifty).toBe(none);
     expect(none).toBe(2); // the lifeline and the command, nothing per variable
+  });
+
+  it('replaces the login shell that runs its line: no shell is kept waiting in front of it', async () => {
+    const log = path.join(dir, 'strace.login');
+    const prefix = ['strace', '-f', '-qq', '-e', 'trace=fork,vfork,clone,clone3', '-o', log];
+    const r = await runWrapped('true', {}, { prefix, loginShell: true });
+    expect(r.code, r.stderr).toBe(0);
+    const trace = await readFile(log, 'utf8');
+    // As many as the wrapper started directly: the lifeline and the command.
+    expect(trace.split('\n').filter((l) => /\b(v?fork|clone3?)\(/.test(l)).length).toBe(2);
   });
 
   it('does not run the command when stdin ends before the env block does', async () => {

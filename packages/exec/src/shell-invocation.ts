@@ -69,11 +69,14 @@ export function shellInvocation(options: ShellInvocationOptions): string[] {
   return options.sudo ? ['sudo', '-n', '--', ...argv] : argv;
 }
 
-/** The same argv as one line of shell text, for an SSH exec request. */
+/**
+ * The same argv as one line of shell text, for an SSH exec request; `exec`, so that the login
+ * shell sshd runs it with becomes the command rather than waiting for it (dash does not by itself).
+ */
 export function shellInvocationLine(options: ShellInvocationOptions): string {
-  return shellInvocation(options)
+  return `exec ${shellInvocation(options)
     .map((arg) => quoteShellArg(arg, 'command'))
-    .join(' ');
+    .join(' ')}`;
 }
 
 /** The env block written to the command's stdin: one line of shell text (see above). */

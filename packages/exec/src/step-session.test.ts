@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileValue } from './__fixtures__/hostile-values.js';
 import { quoteShellArg } from './shell-quote.js';
-import { EndMarkerScanner, StepSession, stepSessionArgv } from './step-session.js';
+import { EndMarkerScanner, StepSession, stepSessionArgv, stepSessionLine } from './step-session.js';
 
 /**
  * The step session's script under real shells, started as a local child process (the SSH
@@ -23,9 +23,18 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startSession(options: { scriptShell?: string[]; prefix?: string[] } = {}) {
+function startSession(
+  options: { scriptShell?: string[]; prefix?: string[]; loginShell?: boolean } = {},
+) {
   const [, ...args] = stepSessionArgv();
-  const argv = [...(options.prefix ?? []), ...(options.scriptShell ?? ['sh']), ...args];
+  // loginShell: the one line through dash's `sh -c`, as sshd hands an exec request to a login
+  // shell of /bin/sh (Debian's default for new users).
+  const argv = [
+    ...(options.prefix ?? []),
+    ...(options.loginShell
+      ? ['sh', '-c', stepSessionLine()]
+      : [...(options.scriptShell ?? ['sh']), ...args]),
+  ];
   const child = spawn(argv[0] ?? 'sh', argv.slice(1), {
     cwd: dir,
     detached: true, // the script leads its own process group, as under sshd
@@ -126,22 +135,28 @@ describe('the step session through real shells', () => {
     session.close();
   });
 
-  it('costs two processes per command (subshell and shell), however many variables', async () => {
-    const log = path.join(dir, 'strace.session');
-    const prefix = ['strace', '-f', '-qq', '-e', 'trace=fork,vfork,clone,clone3', '-o', log];
-    const { session, child } = startSession({ prefix });
-    const closed = new Promise((resolve) => child.once('close', resolve));
-    await session.run({ command: 'true' });
-    const names = Array.from({ length: 50 }, (_, i) => `V${i}`);
-    await session.run({
-      command: 'true',
-      env: Object.fromEntries(names.map((n) => [n, "a'b\n$(c)"])),
-    });
-    session.close();
-    await closed;
-    const trace = await readFile(log, 'utf8');
-    expect(trace.split('\n').filter((l) => /\b(v?fork|clone3?)\(/.test(l)).length).toBe(4);
-  });
+  it.each([
+    ['started directly', false],
+    ['through a login shell, which it replaces', true],
+  ])(
+    'costs two processes per command (subshell and shell), however many variables: %s',
+    async (_, loginShell) => {
+      const log = path.join(dir, `strace.session.${loginShell}`);
+      const prefix = ['strace', '-f', '-qq', '-e', 'trace=fork,vfork,clone,clone3', '-o', log];
+      const { session, child } = startSession({ prefix, loginShell });
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      await session.run({ command: 'true' });
+      const names = Array.from({ length: 50 }, (_, i) => `V${i}`);
+      await session.run({
+        command: 'true',
+        env: Object.fromEntries(names.map((n) => [n, "a'b\n$(c)"])),
+      });
+      session.close();
+      await closed;
+      const trace = await readFile(log, 'utf8');
+      expect(trace.split('\n').filter((l) => /\b(v?fork|clone3?)\(/.test(l)).length).toBe(4);
+    },
+  );
 
   it('kills the command and its children on a timeout; the session then has ended', async () => {
     const { session } = startSession();

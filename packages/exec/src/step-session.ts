@@ -51,11 +51,15 @@ export function stepSessionArgv(): string[] {
 
 let sessionLine: string | undefined;
 
-/** The same argv as one line of shell text, for an SSH exec request (quoted once, not per host). */
+/**
+ * The same argv as one line of shell text, for an SSH exec request (quoted once, not per host).
+ * `exec`: the login shell sshd runs it with becomes the script instead of waiting for it (dash,
+ * Debian's /bin/sh, does not do that by itself): one process less on the host per connection.
+ */
 export function stepSessionLine(): string {
-  sessionLine ??= stepSessionArgv()
+  sessionLine ??= `exec ${stepSessionArgv()
     .map((arg) => quoteShellArg(arg, 'command'))
-    .join(' ');
+    .join(' ')}`;
   return sessionLine;
 }
 
