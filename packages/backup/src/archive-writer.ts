@@ -19,6 +19,8 @@ export interface WriteArchiveOptions {
   gzip?: boolean;
   signal?: AbortSignal | undefined;
   onProgress?: (progress: ArchiveProgress) => void;
+  /** Given once the first `bytes` bytes as stored (fewer for a shorter archive): a header to read. */
+  head?: { bytes: number; receive: (head: Buffer) => void };
 }
 
 const PROGRESS_EVERY = 64 * 1024 * 1024;
@@ -36,8 +38,20 @@ export async function writeArchive(
   const hash = createHash('sha256');
   let size = 0;
   let reported = 0;
+  const head = options.head;
+  let headChunks: Buffer[] | undefined = head ? [] : undefined;
+  const giveHead = () => {
+    if (!headChunks || !head) return;
+    const bytes = Buffer.concat(headChunks);
+    headChunks = undefined;
+    head.receive(bytes.subarray(0, head.bytes));
+  };
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      if (headChunks && head) {
+        headChunks.push(chunk);
+        if (size + chunk.length >= head.bytes) giveHead();
+      }
       hash.update(chunk);
       size += chunk.length;
       if (size - reported >= PROGRESS_EVERY) {
@@ -60,6 +74,7 @@ export async function writeArchive(
     stages.push(createGzip({ level: 6 }));
   }
   await pipeline([source, ...stages, meter, sink] as never, { signal: options.signal });
+  giveHead();
   options.onProgress?.({ archive: options.name, bytes: size });
   return { name: options.name, size, sha256: hash.digest('hex'), format: options.format };
 }

@@ -3,6 +3,7 @@ import { UsageError } from '@opsbook/schema';
 import { writeArchive } from './archive-writer.js';
 import { backupErrors } from './error-codes.js';
 import type { BackupOutcome, BackupProgress } from './file-backup.js';
+import { PG_DUMP_HEADER_BYTES, type PgDumpHeader, readPgDumpHeader } from './pg-dump-header.js';
 import { openRepository } from './repository.js';
 import { takeStagedBackup } from './staged-backup.js';
 import { parseTableStats, tableStatsSql } from './table-stats.js';
@@ -36,70 +37,66 @@ export interface PostgresBackupRequest {
   now?: () => Date;
 }
 
+const TOOL_MARK = 'opsbook-tool:';
+const PG_DUMP_MISSING = 81;
+const PSQL_MISSING = 82;
+
 /**
  * Runs on the host. With table stats, a psql session opens a REPEATABLE READ transaction and
  * exports its snapshot; pg_dump dumps exactly that snapshot while the same session counts and
  * checksums every table, so the stats describe the very rows in the dump. Stats are printed on
  * stderr (stdout is the dump). The script is fixed text: every input arrives as an env variable.
+ *
+ * psql's output is a FIFO: the snapshot's name is its first line, read as soon as psql prints it
+ * (no polling), and `cat` keeps the rest (the stats) for the end. psql reports its own version from
+ * the session (`:VERSION_NAME`, as `psql --version` prints it) and pg_dump's is read from the
+ * dump's header (pg-dump-header.ts): no `--version` run, each of which costs ~50 ms through
+ * Debian's pg_wrapper before the dump starts. `cat` is started without fd 7, psql's input, so
+ * that closing it ends psql.
  */
-const DUMP_WITH_STATS = `d=$(mktemp -d) || exit 70
+const DUMP_WITH_STATS = `command -v pg_dump >/dev/null 2>&1 || exit ${PG_DUMP_MISSING}
+command -v psql >/dev/null 2>&1 || exit ${PSQL_MISSING}
+d=$(mktemp -d) || exit 70
 trap 'rm -rf "$d"' EXIT
-mkfifo "$d/q" || exit 70
-psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password <"$d/q" >"$d/out" 2>"$d/err" &
+mkfifo "$d/q" "$d/o" || exit 70
+psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password <"$d/q" >"$d/o" 2>"$d/err" &
 p=$!
 exec 7>"$d/q"
 printf '%s\\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;' "SELECT 'opsbook-snapshot:' || pg_export_snapshot();" >&7
-s=''
-i=0
-while [ "$i" -lt 6000 ]; do
-  s=$(sed -n 's/^opsbook-snapshot://p' "$d/out")
-  [ -n "$s" ] && break
-  kill -0 "$p" 2>/dev/null || break
-  sleep 0.02
-  i=$((i + 1))
-done
-if [ -z "$s" ]; then exec 7>&-; wait "$p"; cat "$d/err" >&2; exit 71; fi
-printf '%s\\n' "$OPSBOOK_TABLE_STATS_SQL" >&7
+exec 8<"$d/o"
+IFS= read -r s <&8 || s=''
+cat <&8 >"$d/out" 7>&- &
+c=$!
+exec 8<&-
+case $s in
+opsbook-snapshot:?*) s=\${s#opsbook-snapshot:} ;;
+*) exec 7>&-; wait "$p"; wait "$c"; cat "$d/out" "$d/err" >&2; exit 71 ;;
+esac
+printf '%s\\n' "$OPSBOOK_TABLE_STATS_SQL" "\\\\echo '${TOOL_MARK}psql\\\\tpsql (PostgreSQL)' :VERSION_NAME" >&7
 pg_dump --format=custom --no-password --snapshot="$s"
 r=$?
 printf '%s\\n' 'COMMIT;' >&7
 exec 7>&-
 wait "$p"
 q=$?
+wait "$c"
 cat "$d/out" >&2
 if [ "$q" -ne 0 ]; then cat "$d/err" >&2; exit 72; fi
 exit "$r"`;
 
-const DUMP_ONLY = 'pg_dump --format=custom --no-password';
+/** Without table stats: pg_dump alone (its version is read from the dump's header). */
+const DUMP_ONLY = `command -v pg_dump >/dev/null 2>&1 || exit ${PG_DUMP_MISSING}
+exec pg_dump --format=custom --no-password`;
 
-const TOOL_MARK = 'opsbook-tool:';
-const PG_DUMP_MISSING = 81;
-const PSQL_MISSING = 82;
-
-/**
- * Before the dump, in the same command (one login on the host, not two): the first line of
- * `--version` of each tool the host has, on stderr, and a distinct exit when one is missing.
- */
-function withToolCheck(tools: readonly string[], dump: string): string {
-  const found = tools
-    .map(
-      (t) =>
-        `if command -v ${t} >/dev/null 2>&1; then printf '${TOOL_MARK}%s\\t%s\\n' ${t} "$(${t} --version 2>&1 | head -n 1)" >&2; fi`,
-    )
-    .join('\n');
-  const required = [`command -v pg_dump >/dev/null 2>&1 || exit ${PG_DUMP_MISSING}`];
-  if (tools.includes('psql'))
-    required.push(`command -v psql >/dev/null 2>&1 || exit ${PSQL_MISSING}`);
-  return `${found}\n${required.join('\n')}\n${dump}`;
-}
-
-/** The tools a command of withToolCheck reported, by name. */
+/** The tools the dump command reported (psql, from its session), by name. */
 function toolsReported(stderr: string): Record<string, string> {
   const tools: Record<string, string> = {};
   for (const line of stderr.split('\n')) {
     if (!line.startsWith(TOOL_MARK)) continue;
     const [name, version] = line.slice(TOOL_MARK.length).split('\t');
-    if (name && version !== undefined) tools[name] = version.trim();
+    // A psql before 10 has no VERSION_NAME to name itself by.
+    if (name && version !== undefined && !version.endsWith(':VERSION_NAME'))
+      tools[name] = version.trim();
   }
   return tools;
 }
@@ -123,9 +120,7 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
     },
     async ({ id, dir, signal }) => {
       const run = execStream(request.transport, {
-        command: withStats
-          ? withToolCheck(['pg_dump', 'psql'], DUMP_WITH_STATS)
-          : withToolCheck(['pg_dump'], DUMP_ONLY),
+        command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
         env: {
           ...postgresEnv(target),
           ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: tableStatsSql('rowhash') } : {}),
@@ -134,15 +129,24 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
         signal,
         maxCapturedBytes: 16 * 1024 * 1024,
       });
+      let header: PgDumpHeader | undefined;
       const written = writeArchive(run.stdout, {
         dir,
         name: 'database.dump',
         format: 'pg_dump-custom',
         signal,
         onProgress: (p) => request.onProgress?.({ backupId: id, ...p }),
+        head: {
+          bytes: PG_DUMP_HEADER_BYTES,
+          receive: (bytes) => {
+            header = readPgDumpHeader(bytes);
+          },
+        },
       });
       const [archive, exit] = await Promise.all([written, run.done]);
       const tools = toolsReported(exit.stderr);
+      if (header)
+        tools.pg_dump = header.pgDumpVersion ?? `pg_dump (archive format ${header.format})`;
       if (exit.exitCode === PG_DUMP_MISSING && !tools.pg_dump)
         throw new backupErrors.WorkFailedError(
           'BACKUP_PG_DUMP_MISSING',

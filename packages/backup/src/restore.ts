@@ -180,7 +180,7 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
   ];
   const stdout: Buffer[] = [];
   const exit = await streamIntoHost(request.transport, source, {
-    command: `pg_restore ${flags.join(' ')} --dbname="$PGDATABASE" || exit 3\n${TABLE_STATS_COMMAND} || exit 4`,
+    command: restoreThenCount(`pg_restore ${flags.join(' ')} --dbname="$PGDATABASE"`),
     env: {
       ...postgresEnv(request.target),
       // Counted as the backup's stats were, so old backups (md5) still compare.
@@ -218,6 +218,26 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
 
 const TABLE_STATS_COMMAND =
   'printf "%s\\n" "$OPSBOOK_TABLE_STATS_SQL" | psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password';
+
+/**
+ * `pg_restore` (exit 3 when it fails), then every table counted by psql (exit 4 when that fails).
+ * psql starts with the restore, reading its SQL from a FIFO that is written only once pg_restore
+ * has committed: its start and login (~50 ms through Debian's pg_wrapper, plus the connection) are
+ * not waited for after the restore. Without fd 7 pg_restore cannot hold psql's input open; a psql
+ * that has already ended (it could not log in) makes the write fail instead of killing the shell.
+ */
+function restoreThenCount(pgRestore: string): string {
+  return `d=$(mktemp -d) || exit 70
+trap 'rm -rf "$d"' EXIT
+mkfifo "$d/q" || exit 70
+psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password <"$d/q" &
+p=$!
+exec 7>"$d/q"
+${pgRestore} 7>&- || { exec 7>&-; wait "$p"; exit 3; }
+(trap '' PIPE; printf '%s\\n' "$OPSBOOK_TABLE_STATS_SQL" >&7) 2>/dev/null
+exec 7>&-
+wait "$p" || exit 4`;
+}
 
 /**
  * Row count and checksum of every table of a database (see tableStatsSql); `checksum` as the

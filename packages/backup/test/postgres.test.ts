@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalTransport } from '@opsbook/exec';
@@ -18,6 +19,8 @@ let temp: { dir: string; remove: () => Promise<void> };
 const local = createLocalTransport({ host: 'db-1' });
 
 const target = (database: string) => pgTarget(pg, database);
+const firstLine = (command: string, args: string[]) =>
+  execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]!;
 
 beforeAll(async () => {
   pg = await startPostgres();
@@ -51,7 +54,13 @@ describe('PostgreSQL backups against a real server', () => {
     });
     expect(backup.manifest.kind).toBe('postgres');
     expect(backup.manifest.runId).toBe('run-1');
-    expect(backup.manifest.tools.pg_dump).toMatch(/pg_dump \(PostgreSQL\) \d+/);
+    // pg_dump's version read from the dump's own header, psql's from its session: the same
+    // text as each tool's --version on this machine (the host), which the dump no longer runs.
+    expect(backup.manifest.tools).toEqual({
+      pg_dump: firstLine('pg_dump', ['--version']),
+      psql: firstLine('psql', ['--version']),
+    });
+    expect(backup.manifest.tools.pg_dump).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
     const source = await databaseTableStats(local, target('app'));
     expect(source.map((t) => [t.name, t.rows])).toEqual([
       ['billing.invoices', 20000],
@@ -73,6 +82,32 @@ describe('PostgreSQL backups against a real server', () => {
     expect(await pg.psql('SELECT sum(amount) FROM billing.invoices', 'app_restored')).toBe(
       await pg.psql('SELECT sum(amount) FROM billing.invoices', 'app'),
     );
+  });
+
+  it('without table stats runs pg_dump alone, still names its version, and the dump restores', async () => {
+    const repository = path.join(temp.dir, 'repo-no-stats');
+    const { backup } = await backupPostgres({
+      transport: local,
+      repository,
+      target: target('app'),
+      tableStats: false,
+    });
+    expect(backup.manifest.tools).toEqual({ pg_dump: firstLine('pg_dump', ['--version']) });
+    expect(backup.manifest.tables).toBeUndefined();
+    await pg.psql('CREATE DATABASE app_no_stats');
+    const restored = await restorePostgres({
+      transport: local,
+      repository,
+      backup: { id: 'latest' },
+      target: target('app_no_stats'),
+    });
+    expect(restored.differences).toBeUndefined();
+    // Nothing to compare with, but the restore still counts what it restored.
+    expect(restored.tables?.map((t) => [t.name, t.rows])).toEqual([
+      ['billing.invoices', 20000],
+      ['public.empty_table', 0],
+      ['public.users', 5000],
+    ]);
   });
 
   it('verify passes, then fails naming the dump after one byte of it is flipped', async () => {
@@ -245,20 +280,46 @@ describe('PostgreSQL backups against a real server', () => {
     expect(difference!.expected).toMatch(/^\d+$/);
   });
 
+  it('a psql that cannot count the restored tables (it ended at once, or is missing) is DATABASE_STATS_FAILED after a whole restore', async () => {
+    const repository = path.join(temp.dir, 'repo-stats-fail');
+    await backupPostgres({ transport: local, repository, target: target('app') });
+    for (const psql of ['ends-at-once', 'missing'] as const) {
+      const bin = path.join(temp.dir, `bin-psql-${psql}`);
+      await mkdir(bin);
+      for (const tool of ['sh', 'mktemp', 'mkfifo', 'rm', 'pg_restore'])
+        await symlink(`/usr/bin/${tool}`, path.join(bin, tool));
+      // It never reads the FIFO the script writes its SQL into: the write must fail, not kill sh.
+      if (psql === 'ends-at-once')
+        await writeFile(path.join(bin, 'psql'), '#!/bin/sh\necho "psql: no login" >&2\nexit 2\n', {
+          mode: 0o755,
+        });
+      const database = `stats_fail_${psql.replaceAll('-', '_')}`;
+      await pg.psql(`CREATE DATABASE ${database}`);
+      const host = createLocalTransport({ host: 'db-1', env: { ...process.env, PATH: bin } });
+      await expect(
+        restorePostgres({
+          transport: host,
+          repository,
+          backup: { id: 'latest' },
+          target: target(database),
+        }),
+      ).rejects.toMatchObject({
+        code: 'DATABASE_STATS_FAILED',
+        message: expect.stringMatching(
+          psql === 'missing'
+            ? /^restored .*could not count its tables/
+            : /could not count its tables: psql: no login/,
+        ),
+      });
+      // pg_restore committed: the data is there, only the count failed.
+      expect((await pg.psql('SELECT count(*) FROM public.users', database)).trim()).toBe('5000');
+    }
+  });
+
   it('names a missing pg_dump or psql, found by the dump command itself, and keeps nothing', async () => {
     const repository = path.join(temp.dir, 'repo-tools');
-    const tools = [
-      'sh',
-      'head',
-      'mktemp',
-      'mkfifo',
-      'rm',
-      'sed',
-      'cat',
-      'sleep',
-      'pg_dump',
-      'psql',
-    ];
+    // All the dump command needs besides them: no sed, sleep or head any more.
+    const tools = ['sh', 'mktemp', 'mkfifo', 'rm', 'cat', 'pg_dump', 'psql'];
     for (const [missing, code] of [
       ['pg_dump', 'BACKUP_PG_DUMP_MISSING'],
       ['psql', 'BACKUP_PSQL_MISSING'],
