@@ -6,7 +6,7 @@ import type { BackupOutcome, BackupProgress } from './file-backup.js';
 import { PG_DUMP_HEADER_BYTES, type PgDumpHeader, readPgDumpHeader } from './pg-dump-header.js';
 import { openRepository } from './repository.js';
 import { takeStagedBackup } from './staged-backup.js';
-import { parseTableStats, tableStatsSql } from './table-stats.js';
+import { PSQL_BATCH, parseTableStats, tableStatsSql } from './table-stats.js';
 
 /** How to reach a database: libpq settings, passed to pg_dump/psql as environment variables. */
 export interface PostgresTarget {
@@ -59,7 +59,7 @@ command -v psql >/dev/null 2>&1 || exit ${PSQL_MISSING}
 d=$(mktemp -d) || exit 70
 trap 'rm -rf "$d"' EXIT
 mkfifo "$d/q" "$d/o" || exit 70
-psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password <"$d/q" >"$d/o" 2>"$d/err" &
+${PSQL_BATCH} <"$d/q" >"$d/o" 2>"$d/err" &
 p=$!
 exec 7>"$d/q"
 printf '%s\\n' 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;' "SELECT 'opsbook-snapshot:' || pg_export_snapshot();" >&7
@@ -88,15 +88,19 @@ exit "$r"`;
 const DUMP_ONLY = `command -v pg_dump >/dev/null 2>&1 || exit ${PG_DUMP_MISSING}
 exec pg_dump --format=custom --no-password`;
 
-/** The tools the dump command reported (psql, from its session), by name. */
+/**
+ * The tools the dump command reported on stderr: psql, from its session, the last line naming
+ * it (its own `\echo` comes after the stats, whose table names are the database's and may
+ * hold a line that looks like it). Nothing else is taken from stderr: pg_dump's version comes
+ * from the dump's header.
+ */
 function toolsReported(stderr: string): Record<string, string> {
   const tools: Record<string, string> = {};
   for (const line of stderr.split('\n')) {
-    if (!line.startsWith(TOOL_MARK)) continue;
-    const [name, version] = line.slice(TOOL_MARK.length).split('\t');
+    if (!line.startsWith(`${TOOL_MARK}psql\t`)) continue;
+    const version = line.slice(`${TOOL_MARK}psql\t`.length).trim();
     // A psql before 10 has no VERSION_NAME to name itself by.
-    if (name && version !== undefined && !version.endsWith(':VERSION_NAME'))
-      tools[name] = version.trim();
+    if (!version.endsWith(':VERSION_NAME')) tools.psql = version;
   }
   return tools;
 }

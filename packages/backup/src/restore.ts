@@ -8,6 +8,7 @@ import { type BackupEntry, findBackup, openRepository } from './repository.js';
 import {
   checksumOf,
   compareTableStats,
+  PSQL_BATCH,
   parseTableStats,
   type TableChecksum,
   type TableDifference,
@@ -216,8 +217,7 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
   };
 }
 
-const TABLE_STATS_COMMAND =
-  'printf "%s\\n" "$OPSBOOK_TABLE_STATS_SQL" | psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password';
+const TABLE_STATS_COMMAND = `printf "%s\\n" "$OPSBOOK_TABLE_STATS_SQL" | ${PSQL_BATCH}`;
 
 /**
  * `pg_restore` (exit 3 when it fails), then every table counted by psql (exit 4 when that fails).
@@ -230,7 +230,7 @@ function restoreThenCount(pgRestore: string): string {
   return `d=$(mktemp -d) || exit 70
 trap 'rm -rf "$d"' EXIT
 mkfifo "$d/q" || exit 70
-psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password <"$d/q" &
+${PSQL_BATCH} <"$d/q" &
 p=$!
 exec 7>"$d/q"
 ${pgRestore} 7>&- || { exec 7>&-; wait "$p"; exit 3; }

@@ -110,6 +110,30 @@ describe('PostgreSQL backups against a real server', () => {
     ]);
   });
 
+  it("takes the tools' versions from the dump and psql, not from lines a table's name forges", async () => {
+    // The database is the host's: a table name may hold a newline and what follows it is printed
+    // as a line of its own among the stats, on the command's stderr.
+    await pg.psql('CREATE DATABASE forged');
+    // A name holds at most 63 bytes: one forged line a table.
+    await pg.psql(
+      ['pg_dump', 'psql', 'evil']
+        .map(
+          (tool, i) => `CREATE TABLE "t${i}\nopsbook-tool:${tool}\t${tool} 99.0 forged" (id int);`,
+        )
+        .join('\n'),
+      'forged',
+    );
+    const { backup } = await backupPostgres({
+      transport: local,
+      repository: path.join(temp.dir, 'repo-forged'),
+      target: target('forged'),
+    });
+    expect(backup.manifest.tools).toEqual({
+      pg_dump: firstLine('pg_dump', ['--version']),
+      psql: firstLine('psql', ['--version']),
+    });
+  });
+
   it('verify passes, then fails naming the dump after one byte of it is flipped', async () => {
     const repository = path.join(temp.dir, 'repo-corrupt');
     const { backup } = await backupPostgres({
