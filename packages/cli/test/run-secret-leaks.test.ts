@@ -158,18 +158,26 @@ describe('secret output is masked on the stream, not line by line', () => {
     expect(shown.code).toBe(0);
 
     const journal = await readJournal(path.join(world.stateDir, 'runs', `${runId}.jsonl`));
-    const ends = new Map(
-      journal.filter((e) => e.type === 'step-end').map((e) => [String(e.step), e]),
-    );
     // The steps really printed: the masks stand where the secrets were.
     expect(run.stderr).toContain('h1 | key follows');
     expect(run.stderr).toContain('h1 | ***');
-    expect(ends.get('print-key')?.stdout).toBe('key follows\n***\nkey done\n');
-    expect(ends.get('print-key-line')?.stderr).toBe('***\n');
-    // Masked first, then cut: the masked text fits the journal whole.
-    expect(ends.get('straddle-tail')?.stdout).toBe(`***${'x'.repeat(65520)}\n`);
-    // The capture stopped 10 characters into the token: that fragment is masked too.
-    expect(String(ends.get('straddle-capture')?.stdout)).toMatch(/characters cut\)…\ny+\*\*\*$/);
+    // On each host: the SSH one (h1) and the local one (lh).
+    for (const host of ['h1', 'lh']) {
+      const ends = new Map(
+        journal
+          .filter((e) => e.type === 'step-end' && e.host === host)
+          .map((e) => [String(e.step), e]),
+      );
+      expect(ends.get('print-key')?.stdout, host).toBe('key follows\n***\nkey done\n');
+      expect(ends.get('print-key-line')?.stderr, host).toBe('***\n');
+      expect(ends.get('print-key-slowly')?.stdout, host).toBe('***\n');
+      // Masked first, then cut: the masked text fits the journal whole.
+      expect(ends.get('straddle-tail')?.stdout, host).toBe(`***${'x'.repeat(65520)}\n`);
+      // The capture stopped 10 characters into the token: that fragment is masked too.
+      expect(String(ends.get('straddle-capture')?.stdout), host).toMatch(
+        /characters cut\)…\ny+\*\*\*$/,
+      );
+    }
 
     // The marker: no 8-character piece of the key's random lines or of the token, anywhere.
     const everything = [run.stdout, run.stderr, shown.stdout, shown.stderr, await stateText()];
