@@ -213,16 +213,24 @@ export function tarCommand(paths: string[], exclude: string[], compression: Comp
   ]
     .map((a) => quoteShellArg(a))
     .join(' ');
-  const version = `printf '${TAR_VERSION_MARK}%s\\n' "$(tar --version 2>&1 | head -n 1)" >&2`;
+  const version = `nl='\n'\n${versionLine('tar', TAR_VERSION_MARK)}`;
   if (compression === 'gzip' || compression === 'none') return `${version}\n${tar}`;
   // The pipeline's status is zstd's; tar's is passed out on stderr, since sh has no pipefail.
   const zstd = [
-    `printf '${ZSTD_VERSION_MARK}%s\\n' "$(zstd --version 2>&1 | head -n 1)" >&2`,
+    versionLine('zstd', ZSTD_VERSION_MARK),
     "printf 'zstd\\n'",
     `{ ${tar}; echo "${TAR_EXIT_MARK}$?" >&2; } | zstd -q -c`,
   ].join('\n');
   const without = compression === 'zstd' ? `exit ${ZSTD_MISSING}` : `printf 'none\\n'\n${tar}`;
   return `${version}\nif command -v zstd >/dev/null 2>&1; then\n${zstd}\nelse\n${without}\nfi`;
+}
+
+/**
+ * `MARK` and the first line of `tool --version` on stderr. The line is cut by the shell (`$nl`
+ * is a newline), not by `head`: one process less before the archive starts (~5 ms a tool).
+ */
+function versionLine(tool: 'tar' | 'zstd', mark: string): string {
+  return `v=$(${tool} --version 2>&1); printf '${mark}%s\\n' "\${v%%"$nl"*}" >&2`;
 }
 
 /** Turns tar's exit and stderr into warnings, or throws for a failed archive. */
