@@ -1,6 +1,12 @@
 import type { TableStat } from './manifest.js';
 
 /**
+ * psql as every stats command runs it: no ~/.psqlrc, quiet, unaligned rows without headers,
+ * stopping at the first error, never asking for a password.
+ */
+export const PSQL_BATCH = 'psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password';
+
+/**
  * How a table's rows are summed into its checksum. Both are order-free sums over the rows (a
  * restore loads rows in another physical order) that any changed, missing or extra row changes:
  *
@@ -15,12 +21,6 @@ import type { TableStat } from './manifest.js';
  *   (issue #18); and free of the session's TimeZone. A server older than 14 (no
  *   hash_record_extended) gets `md5`.
  */
-/**
- * psql as every stats command runs it: no ~/.psqlrc, quiet, unaligned rows without headers,
- * stopping at the first error, never asking for a password.
- */
-export const PSQL_BATCH = 'psql -X -q -A -t -v ON_ERROR_STOP=1 --no-password';
-
 export type TableChecksum = 'md5' | 'rowhash';
 
 const ROWHASH = 'rowhash:';

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,7 @@ import {
   verifyRepository,
 } from '../src/index.js';
 import { makeAwkwardTree, snapshotTree } from './file-tree.js';
-
-const firstLineOf = (tool: string) =>
-  execFileSync(tool, ['--version'], { encoding: 'utf8' }).split('\n')[0];
+import { versionLineOf } from './test-hosts.js';
 
 let temp: { dir: string; remove: () => Promise<void> };
 let tree: string;
@@ -79,9 +77,9 @@ describe('file backups through the local transport', () => {
         source: `files:${tree}`,
       });
       // The first line of each tool's `--version`, as run on this machine.
-      expect(backup.manifest.tools.tar).toBe(firstLineOf('tar'));
+      expect(backup.manifest.tools.tar).toBe(versionLineOf('tar'));
       expect(backup.manifest.tools.zstd).toBe(
-        compression === 'zstd' ? firstLineOf('zstd') : undefined,
+        compression === 'zstd' ? versionLineOf('zstd') : undefined,
       );
       expect(backup.manifest.archives[0]!.format).toBe(
         compression === 'none' ? 'tar' : `tar+${compression}`,

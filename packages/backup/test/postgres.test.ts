@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalTransport } from '@opsbook/exec';
@@ -12,16 +11,13 @@ import {
   restorePostgres,
   verifyRepository,
 } from '../src/index.js';
-import { pgTarget } from './test-hosts.js';
+import { pgTarget, versionLineOf } from './test-hosts.js';
 
 let pg: Postgres;
 let temp: { dir: string; remove: () => Promise<void> };
 const local = createLocalTransport({ host: 'db-1' });
 
 const target = (database: string) => pgTarget(pg, database);
-const firstLine = (command: string, args: string[]) =>
-  execFileSync(command, args, { encoding: 'utf8' }).split('\n')[0]!;
-
 beforeAll(async () => {
   pg = await startPostgres();
   temp = await makeTempDir('opsbook-backup-pg-');
@@ -57,8 +53,8 @@ describe('PostgreSQL backups against a real server', () => {
     // pg_dump's version read from the dump's own header, psql's from its session: the same
     // text as each tool's --version on this machine (the host), which the dump no longer runs.
     expect(backup.manifest.tools).toEqual({
-      pg_dump: firstLine('pg_dump', ['--version']),
-      psql: firstLine('psql', ['--version']),
+      pg_dump: versionLineOf('pg_dump'),
+      psql: versionLineOf('psql'),
     });
     expect(backup.manifest.tools.pg_dump).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
     const source = await databaseTableStats(local, target('app'));
@@ -92,7 +88,7 @@ describe('PostgreSQL backups against a real server', () => {
       target: target('app'),
       tableStats: false,
     });
-    expect(backup.manifest.tools).toEqual({ pg_dump: firstLine('pg_dump', ['--version']) });
+    expect(backup.manifest.tools).toEqual({ pg_dump: versionLineOf('pg_dump') });
     expect(backup.manifest.tables).toBeUndefined();
     await pg.psql('CREATE DATABASE app_no_stats');
     const restored = await restorePostgres({
@@ -129,8 +125,8 @@ describe('PostgreSQL backups against a real server', () => {
       target: target('forged'),
     });
     expect(backup.manifest.tools).toEqual({
-      pg_dump: firstLine('pg_dump', ['--version']),
-      psql: firstLine('psql', ['--version']),
+      pg_dump: versionLineOf('pg_dump'),
+      psql: versionLineOf('psql'),
     });
   });
 

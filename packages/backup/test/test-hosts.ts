@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connectSsh, type Transport } from '@opsbook/exec';
@@ -22,3 +23,7 @@ export const pgTarget = (pg: Postgres, database: string) => ({
   user: pg.user,
   password: pg.password,
 });
+
+/** The first line of `tool --version` on this machine (the tests' host): what a manifest records. */
+export const versionLineOf = (tool: string) =>
+  execFileSync(tool, ['--version'], { encoding: 'utf8' }).split('\n')[0]!;
