@@ -125,6 +125,16 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
 
   it('completes a run while Jira is down after the check, and the outbox delivers everything once', async () => {
     let going: Promise<void> | undefined;
+    // Every write after the claim is refused: the claim before run-start must reach the ticket,
+    // or nothing runs (below); the start's writes are delivered while the host runs, so a fault
+    // injected at run-start would race them.
+    fake.inject({
+      fault: { kind: 'reset' },
+      method: 'put',
+      path: '/properties/opsbook.run.',
+      skip: 1,
+      times: 100,
+    });
     const outcome = await runTicket({
       services: world.as('eve'),
       config: world.config,
@@ -133,13 +143,18 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       executorSigner: world.eve,
       signal,
       onEvent: (e) => {
-        if (e.type === 'run-start') going = fake.down();
+        if (e.type === 'run-end') going = fake.down();
       },
     });
     await going;
     expect(outcome.status).toBe('ok');
     expect(await marker()).toBe(true);
+    // The start's three writes wait first, in order, then the end's.
+    expect(outcome.ticket?.start.delivered).toBe(0);
     expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
+      'setProperty',
+      'comment',
+      'transition',
       'comment',
       'attach',
       'attach',
@@ -148,26 +163,27 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       'comment',
       'assign',
     ]);
-    expect(fake.issue(key)!.status).toBe('inProgress');
+    expect(fake.issue(key)!.status).toBe('approved');
+    fake.clearFaults();
     await fake.up();
     await expectDeliveredOnce(outcome.runId);
   });
 
   it('completes a run whose record on the ticket gets 500 at its end, and delivers it once later', async () => {
-    // From run-start on: the claim before it must reach the ticket, or nothing runs (below).
-    const outcome = await run((e) => {
-      if (e.type === 'run-start')
-        fake.inject({
-          fault: { kind: 'status', status: 500 },
-          method: 'put',
-          path: '/properties/opsbook.run.',
-          times: 100,
-        });
+    // The claim and the start's record go through; the run's record at its end meets the 500s.
+    fake.inject({
+      fault: { kind: 'status', status: 500 },
+      method: 'put',
+      path: '/properties/opsbook.run.',
+      skip: 2,
+      times: 100,
     });
+    const outcome = await run();
     expect(outcome.status).toBe('ok');
-    // The claim and the start (In Progress) went through before run-start; the run's record at
-    // its end met the 500s, and the transition queued behind it waits too.
+    // The start (In Progress) went through while the host ran; the run's record at its end met
+    // the 500s, and the transition queued behind it waits too.
     expect(outcome.ticket?.start.pending.length).toBe(0);
+    expect(outcome.ticket?.start.delivered).toBe(3);
     expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
       'setProperty',
       'transition',
@@ -175,6 +191,46 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       'assign',
     ]);
     fake.clearFaults();
+    await expectDeliveredOnce(outcome.runId);
+  });
+
+  it('starts the host while the ticket is still taking the start writes', async () => {
+    // The start's comment (the run's first) is held until the host's first step starts, or
+    // until the client's timeout: a run that waited for its delivery would lose it to the
+    // timeout and leave it in the outbox.
+    let stepStarted = () => {};
+    const started = new Promise<void>((resolve) => {
+      stepStarted = resolve;
+    });
+    let comments = 0;
+    const services = world.as('eve', {
+      fetch: async (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (init?.method === 'POST' && url.endsWith('/comment') && comments++ === 0) {
+          const signal = init.signal;
+          await Promise.race([
+            started,
+            new Promise((_, reject) =>
+              signal?.addEventListener('abort', () => reject(signal.reason), { once: true }),
+            ),
+          ]);
+        }
+        return fetch(input, init);
+      },
+    });
+    const outcome = await runTicket({
+      services,
+      config: world.config,
+      key,
+      env: world.env,
+      executorSigner: world.eve,
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'step-start') stepStarted();
+      },
+    });
+    expect(outcome.status).toBe('ok');
+    expect(outcome.ticket?.start).toMatchObject({ delivered: 3, pending: [], failed: [] });
     await expectDeliveredOnce(outcome.runId);
   });
 
@@ -191,21 +247,21 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
   });
 
   it('waits out a 429 with Retry-After, and never duplicates an attachment Jira stored before answering 500', async () => {
-    // From run-start on: the end-of-run comment meets the 429, its journal the 500.
-    const outcome = await run((e) => {
-      if (e.type !== 'run-start') return;
-      fake.inject({
-        fault: { kind: 'status', status: 429, retryAfter: '7' },
-        method: 'post',
-        path: '/comment',
-      });
-      fake.inject({
-        fault: { kind: 'status', status: 500 },
-        method: 'post',
-        path: '/attachments',
-        afterHandling: true,
-      });
+    // The end-of-run comment meets the 429 (the start's comment, the first, goes through), its
+    // journal the 500.
+    fake.inject({
+      fault: { kind: 'status', status: 429, retryAfter: '7' },
+      method: 'post',
+      path: '/comment',
+      skip: 1,
     });
+    fake.inject({
+      fault: { kind: 'status', status: 500 },
+      method: 'post',
+      path: '/attachments',
+      afterHandling: true,
+    });
+    const outcome = await run();
     expect(outcome.status).toBe('ok');
     expect(world.sleeps.some((ms) => ms >= 7000)).toBe(true);
     expect(outcome.ticket?.end.pending.map((e) => e.write.kind)).toEqual([
@@ -220,10 +276,9 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
   });
 
   it('times out a hanging Jira without failing the run, and sends the comment once later', async () => {
-    const outcome = await run((e) => {
-      if (e.type === 'run-start')
-        fake.inject({ fault: { kind: 'hang' }, method: 'post', path: '/comment' });
-    });
+    // The end-of-run comment hangs (the start's, the first, goes through).
+    fake.inject({ fault: { kind: 'hang' }, method: 'post', path: '/comment', skip: 1 });
+    const outcome = await run();
     expect(outcome.status).toBe('ok');
     expect(outcome.ticket?.end.pending[0]).toMatchObject({
       write: { kind: 'comment' },

@@ -26,6 +26,7 @@ import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import type { Plan, PlannedHost } from '../plan/plan.js';
 import type { TicketGate, TicketReport } from '../ticket/run-ticket.js';
+import type { QueuedWrites } from '../ticket/ticket-writes.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import { retryPlanOf } from './retry.js';
 import type { RunEvent, RunStatus } from './run-events.js';
@@ -211,6 +212,19 @@ function sshOptionsOf(
 }
 
 /**
+ * Delivers the ticket's start writes (queued on disk) while the run goes on. Never rejects: a
+ * delivery that fails or is interrupted leaves them in the outbox, where the ticket's end writes
+ * (which flush the ticket's whole queue, in order) or `opsbook outbox flush` send them.
+ */
+async function deliverStart(ticket: TicketGate, queued: QueuedWrites): Promise<TicketReport> {
+  try {
+    return await queued.deliver();
+  } catch (e) {
+    return ticket.pendingAfter(e);
+  }
+}
+
+/**
  * `opsbook run`: the only way anything touches a host. Verifies the approval against the plan
  * re-rendered from this checkout, consumes one of its runs in the ledger, then executes exactly
  * that plan, journaling every event durably before the next step starts.
@@ -266,11 +280,14 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const hasSecrets = Object.values(secrets).some((s) => s !== '');
   // The ticket's start writes and the journal's creation do not wait for each other, only
   // run-start waits for both: made at once, one wait for the disk less before the first host.
+  // run-start waits for the writes to be on disk in the outbox, not for the tracker to take
+  // them: they are delivered while the hosts run (a tracker's round trips, not the hosts'
+  // time), and the ticket's end writes wait for them (below).
   const [started, created] = await Promise.allSettled([
     beforeAnyHost(
       store,
       Promise.resolve(
-        req.ticket?.start(runId, executor.id, {
+        req.ticket?.queueStart(runId, executor.id, {
           verified,
           hosts: plan.hosts.map((h) => h.name),
           retryOf: req.retryOf,
@@ -284,7 +301,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     throw started.reason;
   }
   if (created.status === 'rejected') throw created.reason;
-  const ticketStart = started.value;
+  const startDelivery =
+    started.value && req.ticket ? deliverStart(req.ticket, started.value) : undefined;
   const journal = created.value;
   // A journal the disk refuses stops the run like Ctrl-C: no step may run unrecorded.
   const stop = new AbortController();
@@ -307,6 +325,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const pool = hostTransportPool(plan.hosts, openTransportFor(req, sshConfig));
   const local = createLocalTransport({ env: req.env });
   let result: ExecuteResult | undefined;
+  let ticketStart: TicketReport | undefined;
   let ticketEnd: TicketReport | undefined;
   let refused: Error | undefined;
   let approvalUse: ApprovalUse = { used: true, runsLeft: 0 };
@@ -369,6 +388,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       await store.recordFindings(runId, stored).catch(() => undefined);
     if (ledgerRefused === undefined)
       approvalUse = await approvalUseOf(store, approval.statement, runId).catch(() => approvalUse);
+    ticketStart = await startDelivery;
     ticketEnd = await req.ticket?.finish(store, runId, stored);
     refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }

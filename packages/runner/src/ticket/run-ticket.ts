@@ -21,7 +21,14 @@ import {
 import { accountOf, personOf, type TicketPerson } from './ticket-people.js';
 import { APPROVAL_PROPERTY, type TicketApproval } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
-import { assignTo, deliverWrites, type QueuedWrite } from './ticket-writes.js';
+import {
+  assignTo,
+  deliverWrites,
+  pendingReport,
+  type QueuedWrite,
+  type QueuedWrites,
+  queueWrites,
+} from './ticket-writes.js';
 
 /**
  * Issue properties recording the runs made on the ticket, one property per run
@@ -231,6 +238,15 @@ export class TicketGate {
    * its hosts), and move the ticket to In Progress (through the outbox).
    */
   async start(runId: string, by: string, run?: RunStart): Promise<TicketReport> {
+    return (await this.queueStart(runId, by, run)).deliver();
+  }
+
+  /**
+   * `start` in two halves: resolves once its writes are on disk in the outbox; `deliver()` sends
+   * them. A run delivers them while its hosts run, and must call `deliver()` before `finish`
+   * (whose writes come after them on the ticket).
+   */
+  async queueStart(runId: string, by: string, run?: RunStart): Promise<QueuedWrites> {
     const s = this.required();
     this.own ??= { runId, approvalId: s.id, by, startedAt: this.now.toISOString() };
     const writes: QueuedWrite[] = [
@@ -254,7 +270,22 @@ export class TicketGate {
     writes.push({
       write: { kind: 'transition', status: this.options.services.tracker.statuses.inProgress },
     });
-    return deliverWrites(this.options.services, s.ticket, writes);
+    return queueWrites(this.options.services, s.ticket, writes);
+  }
+
+  /**
+   * What waits in the outbox for the run's ticket after a delivery failed with `error` (its
+   * writes stay there). Never rejects: an outbox that cannot be read gives no pending list.
+   */
+  async pendingAfter(error: unknown): Promise<TicketReport> {
+    const key = this.required().ticket;
+    return pendingReport(this.options.services, key, error).catch(() => ({
+      ticket: key,
+      delivered: 0,
+      pending: [],
+      failed: [],
+      error: error instanceof Error ? error.message : String(error),
+    }));
   }
 
   /**

@@ -23,21 +23,57 @@ export async function deliverWrites(
   key: string,
   writes: readonly QueuedWrite[],
 ): Promise<TicketReport> {
+  return (await queueWrites(services, key, writes)).deliver();
+}
+
+/** Writes on disk in the outbox, not yet delivered: `deliver()` sends the ticket's queue. */
+export interface QueuedWrites {
+  deliver(): Promise<TicketReport>;
+}
+
+/**
+ * The first half of `deliverWrites`: resolves once the writes are on disk in the outbox, so that
+ * nothing is lost whatever happens next; their delivery waits for `deliver()`.
+ */
+export async function queueWrites(
+  services: TicketServices,
+  key: string,
+  writes: readonly QueuedWrite[],
+): Promise<QueuedWrites> {
   const { outbox } = services;
   const ids = new Set((await outbox.enqueueAll(key, writes)).map((e) => e.id));
-  try {
-    const report = await outbox.flush({ ticket: key });
-    const warnings = report.delivered.flatMap((d) => (d.warning ? [d.warning] : []));
-    return {
-      ticket: key,
-      delivered: report.delivered.filter((d) => ids.has(d.entry.id)).length,
-      pending: report.pending,
-      failed: report.failed,
-      ...(warnings.length ? { warnings } : {}),
-    };
-  } catch (e) {
-    if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
-    const left = (await outbox.list()).filter((x) => x.ticket === key);
-    return { ticket: key, delivered: 0, pending: left, failed: [], error: (e as Error).message };
-  }
+  return {
+    async deliver() {
+      try {
+        const report = await outbox.flush({ ticket: key });
+        const warnings = report.delivered.flatMap((d) => (d.warning ? [d.warning] : []));
+        return {
+          ticket: key,
+          delivered: report.delivered.filter((d) => ids.has(d.entry.id)).length,
+          pending: report.pending,
+          failed: report.failed,
+          ...(warnings.length ? { warnings } : {}),
+        };
+      } catch (e) {
+        if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
+        return pendingReport(services, key, e);
+      }
+    },
+  };
+}
+
+/** What waits in the outbox for `key` after a delivery failed with `error`. */
+export async function pendingReport(
+  services: TicketServices,
+  key: string,
+  error: unknown,
+): Promise<TicketReport> {
+  const left = (await services.outbox.list()).filter((x) => x.ticket === key);
+  return {
+    ticket: key,
+    delivered: 0,
+    pending: left,
+    failed: [],
+    error: error instanceof Error ? error.message : String(error),
+  };
 }
