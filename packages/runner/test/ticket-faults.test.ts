@@ -64,9 +64,9 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       () => true,
       () => false,
     );
-  const run = (onEvent?: (e: RunEvent) => void) =>
+  const run = (onEvent?: (e: RunEvent) => void, services = world.as('eve')) =>
     runTicket({
-      services: world.as('eve'),
+      services,
       config: world.config,
       key,
       env: world.env,
@@ -135,16 +135,8 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
       skip: 1,
       times: 100,
     });
-    const outcome = await runTicket({
-      services: world.as('eve'),
-      config: world.config,
-      key,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      onEvent: (e) => {
-        if (e.type === 'run-end') going = fake.down();
-      },
+    const outcome = await run((e) => {
+      if (e.type === 'run-end') going = fake.down();
     });
     await going;
     expect(outcome.status).toBe('ok');
@@ -218,17 +210,9 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
         return fetch(input, init);
       },
     });
-    const outcome = await runTicket({
-      services,
-      config: world.config,
-      key,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      onEvent: (e) => {
-        if (e.type === 'step-start') stepStarted();
-      },
-    });
+    const outcome = await run((e) => {
+      if (e.type === 'step-start') stepStarted();
+    }, services);
     expect(outcome.status).toBe('ok');
     expect(outcome.ticket?.start).toMatchObject({ delivered: 3, pending: [], failed: [] });
     await expectDeliveredOnce(outcome.runId);
