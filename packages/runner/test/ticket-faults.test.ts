@@ -125,9 +125,10 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
 
   it('completes a run while Jira is down after the check, and the outbox delivers everything once', async () => {
     let going: Promise<void> | undefined;
-    // Every write after the claim is refused: the claim before run-start must reach the ticket,
-    // or nothing runs (below); the start's writes are delivered while the host runs, so a fault
-    // injected at run-start would race them.
+    // The first write after the claim (the start's record) meets a reset, which holds the
+    // ticket's whole queue, and Jira is down from run-end on. The claim itself must reach the
+    // ticket, or nothing runs (below); the start's writes are delivered while the host runs, so
+    // a fault injected at run-start would race them.
     fake.inject({
       fault: { kind: 'reset' },
       method: 'put',
