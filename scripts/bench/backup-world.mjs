@@ -54,6 +54,10 @@ export async function openBackupWorld() {
     await writeRunbooks(dir);
     world.approve = await prepareApprovals(world);
     world.cipher = await ssh2Cipher(world);
+    // The ssh2 package the CLI's build bundles: what ssh2-download-floor.mjs loads.
+    world.ssh2 = path.dirname(
+      createRequire(path.join(root, 'packages/cli/package.json')).resolve('ssh2/package.json'),
+    );
     world.ssh = (cipher) =>
       [
         'ssh -F /dev/null',

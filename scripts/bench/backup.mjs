@@ -18,6 +18,10 @@
 //                  OpenSSH: ssh host 'mkdir -p DIR && tar -x --zstd -C DIR' < FILE (streamed)
 //   floor          opsbook: one `run: true` step; OpenSSH: ssh host true (what a run costs before
 //                  any data moves: Node, approval check, handshake, login shell, journal)
+//   ssh2 floor     (a third side of both backups) ssh2-download-floor.mjs: the same host command
+//                  through the ssh2 opsbook bundles into a new file, sha256, fsync, and nothing
+//                  else. Not the target's peer: its own ratio to OpenSSH says what any client on
+//                  that library can show on this machine, and opsbook ÷ floor what opsbook adds.
 //   file-restore-runbook, data-restore-runbook (not run by default): the shipped runbooks end to
 //                  end (their pre- and post-checks included) against the same OpenSSH pipelines
 //
@@ -37,6 +41,7 @@
 //                               backups)
 //   BENCH_DEFAULT_CIPHER=0 …   (skip the OpenSSH default-cipher column)
 //   BENCH_JSON=out.json …      (every sample, as JSON)
+//   BENCH_SSH2_FLOOR=0 …       (skip the ssh2 floor side of the backups)
 //   BENCH_PROFILE=0 …          (skip the table-stats profile: md5, rowhash and COPY timed on the
 //                               server, with this checkout's @opsbook/backup)
 import { execFileSync } from 'node:child_process';
@@ -53,6 +58,8 @@ const OPS = (
 ).split(',');
 const DEFAULT_CIPHER = process.env.BENCH_DEFAULT_CIPHER !== '0';
 const PROFILE = process.env.BENCH_PROFILE !== '0';
+const SSH2_FLOOR = process.env.BENCH_SSH2_FLOOR !== '0';
+const FLOOR_SCRIPT = path.join(import.meta.dirname, 'ssh2-download-floor.mjs');
 const TARGET = 0.8;
 const TIMEOUT_MS = 3 * 3600_000;
 
@@ -163,6 +170,43 @@ function casesOf(op, world, size, fixtures) {
         }
       },
     }));
+  // A backup's download, done by OpenSSH (`ssh host COMMAND > FILE && sync FILE`) and by the
+  // ssh2 floor (ssh2-download-floor.mjs: the same command into a new file, sha256, fsync).
+  const download = (remote) => [
+    ...openssh(async (ssh) => ({
+      command: `${ssh} "${remote}" > ${out} && sync ${out}`,
+      after: () => rm(out, { force: true }),
+    })),
+    ...(SSH2_FLOOR
+      ? [
+          {
+            side: 'ssh2 floor',
+            async run() {
+              const { host } = world;
+              const args = {
+                ssh2: world.ssh2,
+                host: host.host,
+                port: host.port,
+                user: host.user,
+                keyFile: host.clientKeyPath,
+                hostKey: host.hostPublicKey.split(' ')[1],
+                command: remote,
+                out,
+              };
+              try {
+                return await timed(
+                  world,
+                  [process.execPath, FLOOR_SCRIPT, JSON.stringify(args)],
+                  `ssh2 floor: ${remote}`,
+                );
+              } finally {
+                await rm(out, { force: true });
+              }
+            },
+          },
+        ]
+      : []),
+  ];
   // One case per build of opsbook (BENCH_CLI_BEFORE adds the second); `build(side)` its inputs.
   const opsbook = (runbook, build, extra = {}) =>
     world.builds.map(({ side, bin }) => ({
@@ -229,20 +273,16 @@ function casesOf(op, world, size, fixtures) {
           async () => ({ params: { database: fixtures.db, ...pgParams } }),
           { cleanup: removeBackupAfter },
         ),
-        ...openssh(async (ssh) => ({
-          command: `${ssh} "${pgEnv(fixtures.db)} pg_dump --format=custom --no-password" > ${out} && sync ${out}`,
-          after: () => rm(out, { force: true }),
-        })),
+        ...download(`${pgEnv(fixtures.db)} pg_dump --format=custom --no-password`),
       ];
     case 'files-backup':
       return [
         ...opsbook('bench-files-backup', async () => ({ params: { path: fixtures.tree } }), {
           cleanup: removeBackupAfter,
         }),
-        ...openssh(async (ssh) => ({
-          command: `${ssh} "tar -C / --create --file=- --sparse -- ${fixtures.tree.slice(1)}${fixtures.filesBackup.compressor}" > ${out} && sync ${out}`,
-          after: () => rm(out, { force: true }),
-        })),
+        ...download(
+          `tar -C / --create --file=- --sparse -- ${fixtures.tree.slice(1)}${fixtures.filesBackup.compressor}`,
+        ),
       ];
     case 'pg-restore':
       return pgRestore('bench-pg-restore', {});
@@ -421,6 +461,11 @@ function rowOf(op, size, fixtures, cases, samples, loadStart) {
   const ratio = median(ratios);
   const before = samples.get('opsbook before');
   const ratiosBefore = before?.map((o, i) => same[i].wall / o.wall);
+  // The ssh2 floor of a download: its own ratio to OpenSSH (what any ssh2 client can show on
+  // this machine), and opsbook's time against it (what the product adds to its library).
+  const floor = samples.get('ssh2 floor');
+  const floorRatios = floor?.map((f, i) => same[i].wall / f.wall);
+  const overFloor = floor?.map((f, i) => f.wall / ours[i].wall);
   const isPg = op.startsWith('pg') || op.startsWith('data');
   const data = op === 'floor' ? 0 : isPg ? fixtures.dbBytes : fixtures.treeBytes;
   return {
@@ -444,6 +489,15 @@ function rowOf(op, size, fixtures, cases, samples, loadStart) {
     allCpu: median(ours.map((s) => s.allCpu)),
     allCpuOpenssh: median(same.map((s) => s.allCpu)),
     ...(before ? { allCpuBefore: median(before.map((s) => s.allCpu)) } : {}),
+    ...(floor
+      ? {
+          floor: median(floor.map((s) => s.wall)),
+          floorCpu: median(floor.map((s) => s.cpu)),
+          floorRatios,
+          floorRatio: median(floorRatios),
+          overFloor: median(overFloor),
+        }
+      : {}),
     ...(before
       ? {
           opsbookBefore: median(before.map((s) => s.wall)),
@@ -463,11 +517,16 @@ function printRow(r) {
   console.error(
     `${r.op} ${r.size} MiB: opsbook ${r.opsbook.toFixed(2)} s (journal: step ${r.step?.toFixed(2) ?? '-'} s), ${others}; ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) ${r.pass ? 'PASS' : 'FAIL'} (≥ ${TARGET}); load ${r.load}`,
   );
+  if (r.floor !== undefined)
+    console.error(
+      `  ssh2 floor ${r.floor.toFixed(2)} s (CPU ${r.floorCpu.toFixed(2)} s): its own ratio to OpenSSH ${r.floorRatio.toFixed(2)} (${r.floorRatios.map((x) => x.toFixed(2)).join(', ')})${r.floorRatio < TARGET ? `, below ${TARGET} itself` : ''}; opsbook at ${r.overFloor.toFixed(2)} of the floor's speed`,
+    );
 }
 
 function printTable(rows) {
   const sides = [...new Set(rows.flatMap((r) => Object.keys(r.openssh)))];
   const withBefore = rows.some((r) => r.ratioBefore !== undefined);
+  const withFloor = rows.some((r) => r.floor !== undefined);
   const head = [
     'operation',
     'size',
@@ -479,6 +538,7 @@ function printTable(rows) {
     'ratio (rounds)',
     ...(withBefore ? ['ratio before (rounds)'] : []),
     'target ≥ 0.8',
+    ...(withFloor ? ['ssh2 floor s (its ratio)', 'opsbook ÷ floor speed'] : []),
     `all CPU s: opsbook${withBefore ? ' / before' : ''} / OpenSSH`,
     'load (1 min avg, start → end)',
   ];
@@ -499,6 +559,11 @@ function printTable(rows) {
           ? [`${r.ratioBefore.toFixed(2)} (${r.ratiosBefore.map((x) => x.toFixed(2)).join(', ')})`]
           : []),
         r.pass ? 'PASS' : 'FAIL',
+        ...(withFloor
+          ? r.floor === undefined
+            ? ['', '']
+            : [`${r.floor.toFixed(2)} (${r.floorRatio.toFixed(2)})`, r.overFloor.toFixed(2)]
+          : []),
         [r.allCpu, ...(withBefore ? [r.allCpuBefore] : []), r.allCpuOpenssh]
           .map((x) => x.toFixed(1))
           .join(' / '),
