@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
@@ -96,6 +97,50 @@ describe('execStream', () => {
       await expect(run.done).rejects.toMatchObject({ kind: 'interrupted' });
     }
   });
+
+  it('holds the command while its stdout is not read, then delivers every byte', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-stream-hold-'));
+    try {
+      for (const [name, transport] of transports()) {
+        // 64 MiB in 64 KiB blocks, counting the blocks written: far more than the pipe, the SSH
+        // window, the channel's queue and the sockets' buffers hold together.
+        const counter = path.join(dir, `${name}.count`);
+        const run = execStream(transport, {
+          command: `b=$(head -c 65536 /dev/zero | tr '\\0' x); i=0; while [ "$i" -lt 1024 ]; do printf %s "$b"; i=$((i+1)); echo "$i" > "$COUNTER"; done`,
+          env: { COUNTER: counter },
+        });
+        let settled = false;
+        run.done.then(
+          () => {
+            settled = true;
+          },
+          () => {
+            settled = true;
+          },
+        );
+        // Nobody reads: wait until the command has stopped writing (the same count three times
+        // in a row, 200 ms apart; bounded), then look.
+        let last = -1;
+        let same = 0;
+        for (let i = 0; i < 100 && same < 2; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          const now = Number((await readFile(counter, 'utf8').catch(() => '0')).trim() || 0);
+          same = now === last && now > 0 ? same + 1 : 0;
+          last = now;
+        }
+        expect(last).toBeGreaterThan(0);
+        expect(last).toBeLessThan(512); // it waits, with less than half of its output written
+        expect(settled).toBe(false);
+        const [bytes, exit] = await Promise.all([collect(run.stdout), run.done]);
+        expect(exit.exitCode).toBe(0);
+        expect(bytes.length).toBe(1024 * 65536);
+        expect(bytes.every((b) => b === 0x78)).toBe(true); // all 'x'
+        expect((await readFile(counter, 'utf8')).trim()).toBe('1024');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('feeds an input stream to the command after the env block, every byte, with backpressure', async () => {
     for (const [, transport] of transports()) {
