@@ -11,6 +11,7 @@ export function reportFanout({ world, groups, runs, algorithms }) {
   console.log(`both sides negotiated the same SSH algorithms: ${algorithms}`);
   printRows(groups);
   printTargets(groups.filter((g) => !g.memory));
+  printSessionFloor(groups.filter((g) => !g.memory));
   const memory = groups.find((g) => g.memory);
   if (memory) printMemory(memory, groups);
   printPhases(groups);
@@ -201,6 +202,52 @@ function printTargetRow(g, ops, floor, cores) {
       bound.length ? `${fmt(median(bound), 2)}×` : '—',
     ]),
   );
+}
+
+/**
+ * Where a gap to the bare loop is, with the step session floor (the bare loop's client, opsbook's
+ * host side): its own ratio to the bare loop is what the step session costs the host (and the
+ * shared cores); opsbook ÷ it is opsbook's client beyond the step session's protocol.
+ */
+function printSessionFloor(groups) {
+  const rows = groups.flatMap((g) => {
+    const floor = g.cases.find((c) => c.floor);
+    const session = g.cases.find((c) => c.sessionFloor);
+    const ops = g.cases.find((c) => c.opsbook);
+    return floor && session && ops ? [{ g, floor, session, ops }] : [];
+  });
+  if (rows.length === 0) return;
+  console.log(
+    '\nwhich side a gap is on: the step session floor (the bare loop sending its command through the step session, as opsbook does)',
+  );
+  console.log(
+    row([
+      'hosts',
+      'parallel',
+      'step session floor ÷ bare loop: wall (rounds)',
+      'its client CPU',
+      'host side ms / host: bare loop, step session floor, opsbook',
+      'opsbook ÷ step session floor: wall (rounds)',
+      'client CPU (rounds)',
+    ]),
+  );
+  console.log('|---:|---:|---|---|---|---|---|');
+  const list = (rs) =>
+    rs.length ? `${median(rs).toFixed(2)}× (${rs.map((r) => r.toFixed(2)).join(', ')})` : '—';
+  const perHost = (c, g) => fmt((1000 * mid(c, (s) => s.server)) / g.n, 1);
+  for (const { g, floor, session, ops } of rows) {
+    console.log(
+      row([
+        g.n,
+        g.concurrency,
+        list(pairedRatios(session, floor, (s) => s.wall)),
+        list(pairedRatios(session, floor, (s) => s.cpu)),
+        `${perHost(floor, g)}, ${perHost(session, g)}, ${perHost(ops, g)}`,
+        list(pairedRatios(ops, session, (s) => s.wall)),
+        list(pairedRatios(ops, session, (s) => s.cpu)),
+      ]),
+    );
+  }
 }
 
 function printMemory(g, groups) {

@@ -6,6 +6,10 @@
 //                      plan + approval are made first, untimed, then ONLY the run is timed
 //   bare ssh2 loop     ssh2-floor.mjs: connect + exec + close in Node with the same library, key,
 //                      timeouts and concurrency: the floor for a Node runner
+//   step session floor the bare loop sending each host's command through opsbook's step session
+//                      (ssh2-floor.mjs with `session`): what the host runs for opsbook, without
+//                      the rest of opsbook; it splits a gap into the step session's host-side cost
+//                      (its own ratio to the bare loop) and opsbook's client (opsbook ÷ it)
 //   parallel-ssh -p N  (BENCH_TOOLS=…,parallel) one OpenSSH client process per host
 //   ansible -f N       (BENCH_TOOLS=…,ansible) -m command with pipelining
 // The two sides of each size run one after the other, their order alternating per round. Every
@@ -29,7 +33,7 @@
 //   BENCH_SIZES=50:50,200:200 …                   hosts:parallel (a bare N is N:min(N, 200))
 //   BENCH_MEMORY=5000:200 …                       the memory row (0: none), BENCH_MEMORY_RUNS rounds (default 1)
 //   BENCH_RUNS=1 …                                rounds (default 3)
-//   BENCH_TOOLS=opsbook,ssh2,parallel,ansible     the tools whose names contain these words (default opsbook,ssh2)
+//   BENCH_TOOLS=opsbook,ssh2,session,parallel,ansible   the tools (default opsbook,ssh2,session)
 //   BENCH_STEPS=5 …                               also an N-step runbook vs N execs per connection, at every size
 //   BENCH_PROFILE=1 … (BENCH_PROFILE_INTERVAL=µs)    then one `node --cpu-prof --heap-prof` opsbook run and a
 //                                                 --cpu-prof bare loop at the largest size, summarised
@@ -60,7 +64,7 @@ const sizes = (process.env.BENCH_SIZES ?? '50:50,200:200,1000:200').split(',').m
 const memoryText = process.env.BENCH_MEMORY ?? '5000:200';
 const memory = memoryText === '0' ? undefined : sizeOf(memoryText);
 const memoryRuns = Number(process.env.BENCH_MEMORY_RUNS ?? 1);
-const tools = (process.env.BENCH_TOOLS ?? 'opsbook,ssh2').split(',');
+const tools = (process.env.BENCH_TOOLS ?? 'opsbook,ssh2,session').split(',');
 const steps = Number(process.env.BENCH_STEPS ?? 1);
 const profile = process.env.BENCH_PROFILE === '1';
 const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
@@ -110,6 +114,7 @@ function casesAt(kit, size, execs, extra = {}) {
     ...(tools.includes('opsbook') ? [opsbook] : []),
     ...baselineBuilds.map((b) => baselineCase(opsbook, kit.world, b)),
     ...(tools.includes('ssh2') ? [floorCase(kit, size, execs)] : []),
+    ...(tools.includes('session') ? [sessionFloorCase(kit, size, execs)] : []),
     ...(tools.includes('parallel') && execs === 1 ? [psshCase(kit, size)] : []),
     ...(tools.includes('ansible') && execs === 1 ? [ansibleCase(kit, size)] : []),
   ];
@@ -240,6 +245,21 @@ function floorCase({ world, ssh2 }, size, execs = 1, extra = {}) {
     ok: (r) => r.code === 0 && r.stdout.includes(`ok ${size.n} `),
     failureOf: (r) =>
       r.code === 0 ? r.stdout.trim().split('\n').join(' / ') : `exit ${r.code}: ${r.stderr}`,
+  };
+}
+
+/**
+ * The bare loop through opsbook's step session (ssh2-floor.mjs, `session`): the host side of an
+ * opsbook run, the client side of the bare loop. Not the targets' peer: it tells which side a gap is on.
+ */
+function sessionFloorCase(kit, size, execs = 1) {
+  const session = path.join(kit.world.build, 'packages/exec/dist/step-session.js');
+  const c = floorCase(kit, size, execs, { session });
+  const { floor: _floor, ...rest } = c;
+  return {
+    ...rest,
+    tool: `step session floor${execs > 1 ? `, ${execs} steps` : ''}`,
+    sessionFloor: true,
   };
 }
 

@@ -5,12 +5,19 @@
 //   {ssh2, port, addresses, keyFile, hostKey, hosts, concurrency, user, command, execs}
 // `ssh2`: the folder of the ssh2 package opsbook's build loads; `addresses`: the sshd's listen
 // addresses, host i connecting to addresses[i % addresses.length], as in the inventory.
+// `session` (optional): the path of step-session.js in the build measured. Each host's commands
+// then go through opsbook's step session, as `opsbook run` sends them: the same session line,
+// marker and request lines (the step's three OPSBOOK_* variables), `exit 0` at the end. The host
+// runs what it runs for opsbook, and the client does only that: the floor of a runner that keeps
+// the step session's guarantees (fanout.mjs's "step session floor").
 // Prints `ok N slowest handshake S s` and exits 0 even when some hosts failed (the bench counts them).
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const o = JSON.parse(process.argv[2]);
 const { Client, utils } = createRequire(`${o.ssh2}/`)('./');
+const session = o.session ? await import(o.session) : undefined;
 // Parsed once, as a runner would (and as opsbook does), not once per connection.
 const key = utils.parseKey(readFileSync(o.keyFile));
 const expected = Buffer.from(o.hostKey, 'base64');
@@ -33,6 +40,46 @@ const exec = (c) =>
     }),
   );
 
+/**
+ * One step session on connection `c`: `o.execs` commands, one after another, each done when its
+ * end marker came back on stdout and on stderr; then `exit 0`, and done when the channel closes.
+ * Resolves to whether every command exited 0.
+ */
+const sessionRun = (c, i) =>
+  new Promise((resolve, reject) =>
+    c.exec(session.stepSessionLine(), (err, ch) => {
+      if (err) return reject(err);
+      const marker = `OPSBOOK-END-${randomBytes(16).toString('hex')}`;
+      const env = {
+        OPSBOOK_RUN_ID: 'bench-run',
+        OPSBOOK_TICKET: 'OPS-1',
+        OPSBOOK_HOST: `host-${i}`,
+      };
+      const request = () => session.encodeStepRequest({ command: o.command, env });
+      const seen = { stdout: '', stderr: '' };
+      let done = 0;
+      let good = true;
+      const statusIn = (text) => {
+        const at = text.indexOf(`${marker} `);
+        const end = at < 0 ? -1 : text.indexOf('\n', at);
+        return end < 0 ? undefined : Number(text.slice(at + marker.length + 1, end));
+      };
+      const receive = (stream) => (data) => {
+        seen[stream] += data.toString('latin1');
+        const out = statusIn(seen.stdout);
+        if (out === undefined || statusIn(seen.stderr) === undefined) return;
+        good = good && out === 0;
+        seen.stdout = '';
+        seen.stderr = '';
+        ch.write(++done < o.execs ? request() : 'exit 0\n');
+      };
+      ch.on('data', receive('stdout'));
+      ch.stderr.on('data', receive('stderr'));
+      ch.on('close', () => resolve(done === o.execs && good));
+      ch.write(`${marker}\n${request()}`);
+    }),
+  );
+
 const one = (i) =>
   new Promise((resolve) => {
     const c = new Client();
@@ -49,7 +96,8 @@ const one = (i) =>
       slowest = Math.max(slowest, Date.now() - started);
       let good = true;
       try {
-        for (let k = 0; k < o.execs; k++) good = (await exec(c)) === 0 && good;
+        if (session) good = await sessionRun(c, i);
+        else for (let k = 0; k < o.execs; k++) good = (await exec(c)) === 0 && good;
       } catch (e) {
         return fail(e);
       }
