@@ -224,6 +224,7 @@ function printSessionFloor(groups) {
     row([
       'hosts',
       'parallel',
+      'steps',
       'step session floor ÷ bare loop: wall (rounds)',
       'its client CPU',
       'host side ms / host: bare loop, step session floor, opsbook',
@@ -231,7 +232,7 @@ function printSessionFloor(groups) {
       'client CPU (rounds)',
     ]),
   );
-  console.log('|---:|---:|---|---|---|---|---|');
+  console.log('|---:|---:|---:|---|---|---|---|---|');
   const list = (rs) =>
     rs.length ? `${median(rs).toFixed(2)}× (${rs.map((r) => r.toFixed(2)).join(', ')})` : '—';
   const perHost = (c, g) => fmt((1000 * mid(c, (s) => s.server)) / g.n, 1);
@@ -240,6 +241,7 @@ function printSessionFloor(groups) {
       row([
         g.n,
         g.concurrency,
+        g.execs,
         list(pairedRatios(session, floor, (s) => s.wall)),
         list(pairedRatios(session, floor, (s) => s.cpu)),
         `${perHost(floor, g)}, ${perHost(session, g)}, ${perHost(ops, g)}`,

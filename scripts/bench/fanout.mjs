@@ -254,10 +254,9 @@ function floorCase({ world, ssh2 }, size, execs = 1, extra = {}) {
  */
 function sessionFloorCase(kit, size, execs = 1) {
   const session = path.join(kit.world.build, 'packages/exec/dist/step-session.js');
-  const c = floorCase(kit, size, execs, { session });
-  const { floor: _floor, ...rest } = c;
   return {
-    ...rest,
+    ...floorCase(kit, size, execs, { session }),
+    floor: false,
     tool: `step session floor${execs > 1 ? `, ${execs} steps` : ''}`,
     sessionFloor: true,
   };

@@ -6,12 +6,11 @@
 // `ssh2`: the folder of the ssh2 package opsbook's build loads; `addresses`: the sshd's listen
 // addresses, host i connecting to addresses[i % addresses.length], as in the inventory.
 // `session` (optional): the path of step-session.js in the build measured. Each host's commands
-// then go through opsbook's step session, as `opsbook run` sends them: the same session line,
-// marker and request lines (the step's three OPSBOOK_* variables), `exit 0` at the end. The host
+// then go through opsbook's step session (its StepSession, with the step's three OPSBOOK_*
+// variables), as `opsbook run` sends them, `exit 0` at the end. The host
 // runs what it runs for opsbook, and the client does only that: the floor of a runner that keeps
 // the step session's guarantees (fanout.mjs's "step session floor").
 // Prints `ok N slowest handshake S s` and exits 0 even when some hosts failed (the bench counts them).
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -41,42 +40,37 @@ const exec = (c) =>
   );
 
 /**
- * One step session on connection `c`: `o.execs` commands, one after another, each done when its
- * end marker came back on stdout and on stderr; then `exit 0`, and done when the channel closes.
- * Resolves to whether every command exited 0.
+ * One step session on connection `c`, driven by opsbook's own StepSession (its marker, request
+ * lines, end-marker scanning and clean `exit 0`) over the channel, as ssh-transport.ts wires it:
+ * `o.execs` commands one after another, then the clean end. Resolves to whether all exited 0.
  */
 const sessionRun = (c, i) =>
   new Promise((resolve, reject) =>
     c.exec(session.stepSessionLine(), (err, ch) => {
       if (err) return reject(err);
-      const marker = `OPSBOOK-END-${randomBytes(16).toString('hex')}`;
+      const steps = new session.StepSession(
+        {
+          write: (text) => ch.write(text),
+          onStdout: (listener) => ch.on('data', listener),
+          onStderr: (listener) => ch.stderr.on('data', listener),
+          onClose: (listener) => ch.on('close', listener),
+          onExit: (listener) => ch.on('exit', listener),
+          destroy: () => ch.close(),
+        },
+        { host: `host-${i}`, lostError: () => new Error('the step session was lost') },
+      );
       const env = {
         OPSBOOK_RUN_ID: 'bench-run',
         OPSBOOK_TICKET: 'OPS-1',
         OPSBOOK_HOST: `host-${i}`,
       };
-      const request = () => session.encodeStepRequest({ command: o.command, env });
-      const seen = { stdout: '', stderr: '' };
-      let done = 0;
-      let good = true;
-      const statusIn = (text) => {
-        const at = text.indexOf(`${marker} `);
-        const end = at < 0 ? -1 : text.indexOf('\n', at);
-        return end < 0 ? undefined : Number(text.slice(at + marker.length + 1, end));
-      };
-      const receive = (stream) => (data) => {
-        seen[stream] += data.toString('latin1');
-        const out = statusIn(seen.stdout);
-        if (out === undefined || statusIn(seen.stderr) === undefined) return;
-        good = good && out === 0;
-        seen.stdout = '';
-        seen.stderr = '';
-        ch.write(++done < o.execs ? request() : 'exit 0\n');
-      };
-      ch.on('data', receive('stdout'));
-      ch.stderr.on('data', receive('stderr'));
-      ch.on('close', () => resolve(done === o.execs && good));
-      ch.write(`${marker}\n${request()}`);
+      (async () => {
+        let good = true;
+        for (let k = 0; k < o.execs; k++)
+          good = (await steps.run({ command: o.command, env })).exitCode === 0 && good;
+        await steps.close();
+        return good;
+      })().then(resolve, reject);
     }),
   );
 
