@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +21,19 @@ describe('atomic writes', () => {
     await writeFileAtomic(file, 'new');
     expect(await readFile(file, 'utf8')).toBe('new');
     expect(await readdir(dir)).toEqual(['a.json']);
+  });
+
+  it('writes into a named pipe or device in place (-o /dev/null must not replace /dev/null)', async () => {
+    const fifo = path.join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const link = path.join(dir, 'out');
+    await symlink(fifo, link);
+    const read = readFile(fifo, 'utf8');
+    await writeFileAtomic(link, 'through the pipe');
+    expect(await read).toBe('through the pipe');
+    expect((await stat(fifo)).isFIFO()).toBe(true);
+    expect((await stat(link)).isFIFO()).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['out', 'pipe']);
   });
 
   it('creates the file private unless a mode is given', async () => {

@@ -41,18 +41,34 @@ async function writeTemp(
   return temp;
 }
 
-/** Replaces `file` with `data` so that readers see the old or the new bytes, never a mix. */
+/**
+ * Replaces `file` with `data` so that readers see the old or the new bytes, never a mix. A
+ * device, FIFO or socket already at `file` (through links: `-o /dev/null`, `-o /dev/stdout`, a
+ * named pipe) is written in place instead: a rename would replace it with a regular file (as
+ * root, /dev/null for the whole machine), and a temp file would be left beside it in /dev.
+ */
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  if (await isSpecialFile(file)) return fs.writeFile(file, data);
   const temp = await writeTemp(file, data, options);
   try {
     await fs.rename(temp, file);
   } catch (e) {
     await fs.unlink(temp).catch(() => undefined);
     throw e;
+  }
+}
+
+/** Whether `file` exists (through links) and is neither a regular file nor a folder. */
+async function isSpecialFile(file: string): Promise<boolean> {
+  try {
+    const s = await fs.stat(file);
+    return !s.isFile() && !s.isDirectory();
+  } catch {
+    return false;
   }
 }
 
