@@ -30,7 +30,12 @@ export {
   inspectionChecks,
   listInspectionActions,
 } from './inspection-checks.js';
-export { resolveThresholds, thresholdDefaults, thresholdVarName } from './resolve-thresholds.js';
+export {
+  resolveThresholds,
+  thresholdDefaults,
+  thresholdVarName,
+  type VarOrigins,
+} from './resolve-thresholds.js';
 export { type InspectedHost, requireInspectionCheck, runCheck } from './run-check.js';
 export {
   countLimits,

@@ -23,6 +23,12 @@ export function thresholdVarName(check: InspectionCheck | string, threshold: str
   return `opsbook_threshold_${name.replace(/^inspection\./, '').replaceAll('-', '_')}_${threshold}`;
 }
 
+/** What a message shows in place of a decrypted Ansible Vault value (the inventory's wording). */
+const VAULTED_VALUE = '(a vaulted value)';
+
+/** Where each host var was written, as the inventory gives it: only `isVaulted` is read here. */
+export type VarOrigins = Readonly<Record<string, { readonly isVaulted?: boolean } | undefined>>;
+
 /** Inventory vars arrive as numbers (YAML) or strings (INI `key=80`); both are accepted. */
 function numericVar(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
@@ -35,43 +41,52 @@ function numericVar(value: unknown): number | undefined {
  * runbook step's `with: {thresholds: …}`, then the host's (or its groups') inventory var
  * `opsbook_threshold_<check>_<name>`, so that one big host can be the exception to a runbook.
  * Pure; refuses (ValidationError) a var that is not a number, a value the schema rejects, and
- * a warn limit beyond its crit limit.
+ * a warn limit beyond its crit limit. A var that `varOrigins` marks vaulted is never shown.
  */
 export function resolveThresholds(
   check: InspectionCheck,
   withValue: unknown,
   hostVars: Readonly<Record<string, unknown>> = {},
+  varOrigins: VarOrigins = {},
 ): Thresholds {
   const fromWith =
     (withValue as { thresholds?: Record<string, number> } | undefined)?.thresholds ?? {};
   const resolved: Record<string, number> = { ...thresholdDefaults(check), ...fromWith };
   const problems: Problem[] = [];
+  /** Thresholds whose value came from a vaulted host var: messages name them, never show them. */
+  const vaulted = new Map<string, string>();
   for (const name of Object.keys(thresholdDefaults(check))) {
     const varName = thresholdVarName(check, name);
     if (!Object.hasOwn(hostVars, varName)) continue;
+    const isVaulted = varOrigins[varName]?.isVaulted === true;
     const value = numericVar(hostVars[varName]);
     if (value === undefined) {
+      const shown = isVaulted ? VAULTED_VALUE : JSON.stringify(hostVars[varName]);
       problems.push({
         file: `host var ${varName}`,
         line: 0,
         col: 0,
         rule: 'threshold-not-number',
-        message: `is ${JSON.stringify(hostVars[varName])}, not a number: set it to a number such as ${resolved[name]}`,
+        message: `is ${shown}, not a number: set it to a number such as ${resolved[name]}`,
       });
     } else {
       resolved[name] = value;
+      if (isVaulted) vaulted.set(name, varName);
     }
   }
   const hasThresholds = Object.keys(thresholdDefaults(check)).length > 0;
   if (problems.length === 0 && hasThresholds) {
-    problems.push(
-      ...withProblems(
-        check,
-        { ...(withValue as object), thresholds: resolved },
-        `thresholds of ${check.name} (with: and host vars)`,
-      ),
+    const refused = withProblems(
+      check,
+      { ...(withValue as object), thresholds: resolved },
+      `thresholds of ${check.name} (with: and host vars)`,
     );
+    problems.push(...refused.map((p) => withoutVaultedValue(p, vaulted)));
   }
+  const shown = (name: string, value: number) =>
+    vaulted.has(name)
+      ? `${name} ${VAULTED_VALUE} of host var ${vaulted.get(name)}`
+      : `${name} (${value})`;
   for (const pair of check.thresholdPairs) {
     const warn = resolved[pair.warn];
     const crit = resolved[pair.crit];
@@ -84,11 +99,28 @@ export function resolveThresholds(
         line: 0,
         col: 0,
         rule: 'threshold-order',
-        message: `${pair.warn} (${warn}) must be ${order} ${pair.crit} (${crit}): a value reaches the warning before the critical limit`,
+        message: `${shown(pair.warn, warn)} must be ${order} ${shown(pair.crit, crit)}: a value reaches the warning before the critical limit`,
       });
     }
   }
   if (problems.length > 0)
     throw new inspectionErrors.ValidationError(problems, 'INSPECTION_THRESHOLD_INVALID');
   return resolved;
+}
+
+/**
+ * A schema problem of a threshold that came from a vaulted host var: a range keeps its wording
+ * (it names the limit, not the value); any other names the var and not what it holds.
+ */
+function withoutVaultedValue(problem: Problem, vaulted: ReadonlyMap<string, string>): Problem {
+  for (const [name, varName] of vaulted) {
+    const where = `thresholds.${name}`;
+    if (problem.message !== where && !problem.message.startsWith(`${where} `)) continue;
+    const why =
+      problem.rule === 'out-of-range'
+        ? problem.message.slice(where.length)
+        : ` is not a value ${where} accepts: see it with ansible-vault view`;
+    return { ...problem, message: `${where} ${VAULTED_VALUE} of host var ${varName}${why}` };
+  }
+  return problem;
 }

@@ -3,12 +3,14 @@ import { assertWith } from './check-with.js';
 import type { Finding } from './finding.js';
 import type { InspectionCheck, Parsed } from './inspection-check.js';
 import { findInspectionCheck, inspectionCheckNames } from './inspection-checks.js';
-import { resolveThresholds } from './resolve-thresholds.js';
+import { resolveThresholds, type VarOrigins } from './resolve-thresholds.js';
 
 /** A host as the runner knows it: its name and its merged inventory vars. */
 export interface InspectedHost {
   name: string;
   vars?: Readonly<Record<string, unknown>>;
+  /** Where each var was written; a vaulted one is never shown in a message. */
+  varOrigins?: VarOrigins;
 }
 
 /** The check behind an action name, or a ValidationError that suggests the closest name. */
@@ -42,7 +44,7 @@ export function runCheck(
   const w = withValue ?? {};
   assertWith(check, w);
   const target = typeof host === 'string' ? { name: host } : host;
-  const thresholds = resolveThresholds(check, w, target.vars ?? {});
+  const thresholds = resolveThresholds(check, w, target.vars ?? {}, target.varOrigins ?? {});
   const text = typeof output === 'string' ? output : Buffer.from(output).toString('utf8');
   const result = safeParse(check, text, w);
   const ctx = { host: target.name, check: check.name, with: w, thresholds };

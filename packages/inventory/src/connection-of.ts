@@ -2,6 +2,7 @@ import type { Problem } from '@opsbook/schema';
 import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import type { InventoryHost, SourceLocation } from './inventory.js';
 import { readSshArgs } from './ssh-args.js';
+import { VAULTED_VALUE, valueForMessage } from './vault-values.js';
 
 export const CONNECTION_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
@@ -85,7 +86,7 @@ class ConnectionReader {
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(
         key,
-        `must be a non-empty string, got ${this.host.varOrigins[key]?.isVaulted ? '(a vaulted value)' : JSON.stringify(value)}`,
+        `must be a non-empty string, got ${this.json(key, value)}`,
         'bad-connection-var',
       );
     // eslint-disable-next-line no-control-regex
@@ -124,7 +125,7 @@ class ConnectionReader {
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
       this.fail(
         key,
-        `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`,
+        `must be a whole number from 1 to 65535, got ${this.json(key, value)}`,
         'bad-port',
       );
       return undefined;
@@ -147,7 +148,7 @@ class ConnectionReader {
     if (word !== undefined && falsy.has(word)) return false;
     this.fail(
       key,
-      `must be a boolean (true/false, yes/no), got ${JSON.stringify(value)}`,
+      `must be a boolean (true/false, yes/no), got ${this.json(key, value)}`,
       'bad-become',
     );
     return false;
@@ -162,7 +163,7 @@ class ConnectionReader {
     if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_CONNECT_TIMEOUT_S) {
       return this.fail(
         key,
-        `must be a number of seconds above 0 and at most ${MAX_CONNECT_TIMEOUT_S}, got ${JSON.stringify(value)}`,
+        `must be a number of seconds above 0 and at most ${MAX_CONNECT_TIMEOUT_S}, got ${this.json(key, value)}`,
         'bad-timeout',
       );
     }
@@ -184,7 +185,15 @@ class ConnectionReader {
         continue;
       }
       const reading = readSshArgs(value);
-      if ('refused' in reading) this.fail(key, reading.refused, 'unsupported-ssh-args');
+      // The reason quotes the arguments: a vaulted value gets one that does not.
+      if ('refused' in reading)
+        this.fail(
+          key,
+          this.isVaulted(key)
+            ? `${VAULTED_VALUE} has ssh arguments opsbook cannot read or does not apply (ProxyCommand, a port, a user, a key, another config): see them with ansible-vault view, and use -o ProxyJump=… or the matching ansible_* variable`
+            : reading.refused,
+          'unsupported-ssh-args',
+        );
       else jump ??= reading.proxyJump;
     }
     return jump;
@@ -201,9 +210,18 @@ class ConnectionReader {
     );
   }
 
-  /** A value for a message: never a vaulted one. */
+  isVaulted(key: string): boolean {
+    return this.host.varOrigins[key]?.isVaulted === true;
+  }
+
+  /** A value for a message, quoted: never a vaulted one. */
   shown(key: string, value: unknown): string {
-    return this.host.varOrigins[key]?.isVaulted ? '(a vaulted value)' : `'${String(value)}'`;
+    return valueForMessage(value, this.host.varOrigins[key], (v) => `'${String(v)}'`);
+  }
+
+  /** A value for a message, as JSON: never a vaulted one. */
+  json(key: string, value: unknown): string {
+    return valueForMessage(value, this.host.varOrigins[key]);
   }
 
   transport(): 'ssh' | 'local' {
@@ -214,7 +232,7 @@ class ConnectionReader {
     if (typeof value === 'string' && sshTransports.has(value)) return 'ssh';
     this.fail(
       key,
-      `'${String(value)}' is not a connection opsbook supports: use ssh or local`,
+      `${this.shown(key, value)} is not a connection opsbook supports: use ssh or local`,
       'bad-connection',
     );
     return 'ssh';

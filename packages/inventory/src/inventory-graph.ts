@@ -8,7 +8,7 @@ import type {
 } from './inventory.js';
 import { resolveHostVars } from './resolve-host-vars.js';
 import { setOwn } from './set-own.js';
-import { guardUnreadVaultFiles } from './vault-values.js';
+import { guardUnreadVaultFiles, valueForMessage } from './vault-values.js';
 
 interface VarLayer {
   vars: Vars;
@@ -136,7 +136,7 @@ export class InventoryGraph {
         return problemAt(
           at,
           'bad-group-priority',
-          `ansible_group_priority must be an integer, got ${JSON.stringify(value)}`,
+          `ansible_group_priority must be an integer, got ${valueForMessage(value, at)}`,
         );
       }
       node.priority = n;

@@ -10,6 +10,7 @@ import {
 import {
   hostVariableError,
   unreadVaultError,
+  VAULTED_VALUE,
   VaultedValue,
   vaultLockedError,
 } from './vault-values.js';
@@ -129,10 +130,24 @@ export function resolveHostVars({
       try {
         return renderVarTemplate(value, (ref) => {
           const v = resolve(ref);
-          if (v !== undefined && origins[ref]?.isVaulted) vaultedReads.add(name);
+          // Through any number of templates: a value made of a vaulted one is vaulted too.
+          if (v !== undefined && (origins[ref]?.isVaulted || vaultedReads.has(ref)))
+            vaultedReads.add(name);
           return v;
         });
       } catch (e) {
+        // The template is decrypted text: its names and expressions are not for messages.
+        if (
+          origins[name]?.isVaulted &&
+          (e instanceof TemplateUndefined || e instanceof TemplateRefused)
+        ) {
+          throw new Locked(
+            templateError(
+              name,
+              `${VAULTED_VALUE} has a template opsbook cannot evaluate, or that names a variable not defined for this host: see it with ansible-vault view, and write the value out or define the variable`,
+            ),
+          );
+        }
         if (e instanceof TemplateUndefined) {
           throw new Locked(
             templateError(

@@ -14,6 +14,18 @@ export interface VaultKey {
 export const HOW_TO_GIVE_VAULT_PASSWORD =
   'give the vault password in a file named by ANSIBLE_VAULT_PASSWORD_FILE (as for ansible)';
 
+/** What a message shows in place of a decrypted value (README: never shown in error messages). */
+export const VAULTED_VALUE = '(a vaulted value)';
+
+/** A variable's value for a message, `show` applied; a vaulted one is never shown. */
+export function valueForMessage(
+  value: unknown,
+  at: Pick<SourceLocation, 'isVaulted'> | undefined,
+  show: (value: unknown) => string = (v) => JSON.stringify(v) ?? String(v),
+): string {
+  return at?.isVaulted ? VAULTED_VALUE : show(value);
+}
+
 /**
  * A vaulted value read without a password: kept, unread, until something needs it. The host's
  * vars expose it as a property that throws (vaultLockedError) when read.

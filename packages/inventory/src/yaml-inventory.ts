@@ -8,7 +8,7 @@ import {
 import { expandHostDeclaration, HostRangeError } from './host-range.js';
 import type { SourceLocation } from './inventory.js';
 import type { InventoryGraph } from './inventory-graph.js';
-import { blankVaultTags, openInlineVaults, type VaultKey } from './vault-values.js';
+import { blankVaultTags, openInlineVaults, VAULTED_VALUE, type VaultKey } from './vault-values.js';
 import { withYaml11Booleans } from './yaml-booleans.js';
 
 const sections = ['hosts', 'children', 'vars'] as const;
@@ -49,15 +49,30 @@ export function readYamlInventory(
     );
   }
   // As Ansible reads it: YAML 1.1 booleans, `!vault` values decrypted (or kept unread).
+  const vaulted = new Map<string, SourceLocation>();
   const opened = openInlineVaults(
     withYaml11Booleans(source, source.value),
     source,
     tags.lines,
     key,
-    new Map(),
+    vaulted,
   );
-  const reader = new YamlReader({ ...source, value: opened.value }, graph);
+  const reader = new YamlReader({ ...source, value: opened.value }, graph, vaultedPaths(vaulted));
   return [...opened.problems, ...reader.readRoot()];
+}
+
+/**
+ * The paths (joined with `.`, as openInlineVaults keys them) of the `!vault` values and of
+ * everything holding one. A dotted name can make another path look like one of these: that only
+ * hides more, never less.
+ */
+function vaultedPaths(vaulted: Map<string, SourceLocation>): Set<string> {
+  const paths = new Set<string>();
+  for (const path of vaulted.keys()) {
+    const parts = path.split('.');
+    for (let i = 1; i <= parts.length; i++) paths.add(parts.slice(0, i).join('.'));
+  }
+  return paths;
 }
 
 class YamlReader {
@@ -66,7 +81,24 @@ class YamlReader {
   constructor(
     private readonly source: YamlSource,
     private readonly graph: InventoryGraph,
+    private readonly vaulted: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** Whether the value at `path` is, or holds, a decrypted `!vault` value. */
+  private isVaulted(path: PathSegment[]): boolean {
+    return this.vaulted.size > 0 && this.vaulted.has(path.join('.'));
+  }
+
+  /** Where a variable was written, marked when its value was vaulted (messages never show it). */
+  private varAt(path: PathSegment[]): SourceLocation {
+    const at = this.at(path);
+    return this.isVaulted(path) ? Object.assign(at, { isVaulted: true as const }) : at;
+  }
+
+  /** A value for a message: never a vaulted one. */
+  private describeAt(path: PathSegment[], v: unknown): string {
+    return this.isVaulted(path) ? VAULTED_VALUE : describe(v);
+  }
 
   /**
    * Where `path` was written, worked out when first read: a file read by a fast path has no
@@ -133,7 +165,7 @@ class YamlReader {
       this.fail(
         path,
         'yaml-bad-group',
-        `group '${name}' must be a mapping with hosts, children and vars (or empty), got ${describe(data)}`,
+        `group '${name}' must be a mapping with hosts, children and vars (or empty), got ${this.describeAt(path, data)}`,
         'value',
       );
       return false;
@@ -158,7 +190,7 @@ class YamlReader {
         this.fail(
           here,
           'yaml-bad-section',
-          `'${key}' of group '${name}' must be a mapping, got ${describe(value)}${key === 'hosts' ? ': write each host as a key, e.g. hosts: {web-01: {}}' : ''}`,
+          `'${key}' of group '${name}' must be a mapping, got ${this.describeAt(here, value)}${key === 'hosts' ? ': write each host as a key, e.g. hosts: {web-01: {}}' : ''}`,
           'value',
         );
         continue;
@@ -172,7 +204,7 @@ class YamlReader {
 
   private readVars(group: string, vars: Record<string, unknown>, path: PathSegment[]): void {
     for (const [k, v] of Object.entries(vars)) {
-      const problem = this.graph.setGroupVar(group, k, v, this.at([...path, k]));
+      const problem = this.graph.setGroupVar(group, k, v, this.varAt([...path, k]));
       if (problem) this.problems.push(problem);
     }
   }
@@ -204,7 +236,7 @@ class YamlReader {
         this.fail(
           here,
           'yaml-bad-host',
-          `host '${declaration}' in group '${group}' must map to its variables (a mapping) or to nothing, got ${describe(vars)}`,
+          `host '${declaration}' in group '${group}' must map to its variables (a mapping) or to nothing, got ${this.describeAt(here, vars)}`,
           'value',
         );
         continue;
@@ -213,7 +245,7 @@ class YamlReader {
       for (const host of expanded.hosts) {
         this.graph.addHost(host, group, at, expanded.port);
         for (const [k, v] of Object.entries(vars ?? {}))
-          this.graph.setHostVar(host, k, v, this.at([...here, k]));
+          this.graph.setHostVar(host, k, v, this.varAt([...here, k]));
       }
     }
   }

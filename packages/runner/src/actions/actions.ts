@@ -4,6 +4,7 @@ import {
   inspectionChecks,
   resolveThresholds,
   runCheck,
+  type VarOrigins,
 } from '@opsbook/inspection';
 import type { ActionSpec } from '@opsbook/schema';
 import type { StateStore } from '@opsbook/state';
@@ -50,7 +51,11 @@ export interface ActionOutcome {
  * exactly what runs; `run` executes it.
  */
 export interface BuiltinAction extends ActionSpec {
-  bind?(withValue: unknown, hostVars: Readonly<Record<string, unknown>>): unknown;
+  bind?(
+    withValue: unknown,
+    hostVars: Readonly<Record<string, unknown>>,
+    varOrigins?: VarOrigins,
+  ): unknown;
   run(ctx: ActionContext): Promise<ActionOutcome>;
 }
 
@@ -59,9 +64,9 @@ function inspectionAction(name: string, check: InspectionCheck): BuiltinAction {
     name,
     description: check.description,
     withSchema: check.withSchema,
-    bind(withValue, hostVars) {
+    bind(withValue, hostVars, varOrigins) {
       const w = (withValue ?? {}) as Record<string, unknown>;
-      const thresholds = resolveThresholds(check, w, hostVars);
+      const thresholds = resolveThresholds(check, w, hostVars, varOrigins);
       return Object.keys(thresholds).length ? { ...w, thresholds } : w;
     },
     async run(ctx) {

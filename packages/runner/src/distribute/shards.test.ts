@@ -33,6 +33,29 @@ describe('zoneOf', () => {
       /host a \(opsbook_zone\): zone "dc1; drop" is not a zone name/,
     );
   });
+
+  it('refuses a vaulted zone that is not a plain name without showing it', () => {
+    const host = {
+      name: 'a',
+      vars: { opsbook_zone: 'VLT zone secret' },
+      varOrigins: {
+        opsbook_zone: { file: 'hosts.yaml', line: 4, col: 7, isVaulted: true as const },
+      },
+    };
+    const refusal = (() => {
+      try {
+        zoneOf(host);
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('the vaulted zone was accepted');
+    })();
+    expect(refusal.message).toContain(
+      'host a (opsbook_zone): zone (a vaulted value) is not a zone name',
+    );
+    expect(refusal.message).not.toContain('VLT');
+    expect(zoneOf({ ...host, vars: { opsbook_zone: 'dc2' } })).toBe('dc2');
+  });
 });
 
 describe('readShardJob', () => {

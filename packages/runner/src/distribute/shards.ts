@@ -26,10 +26,18 @@ export function checkZone(zone: string, where: string): string {
 }
 
 /** The zone of an inventory host: its `opsbook_zone` variable, else `default`. */
-export function zoneOf(host: Pick<InventoryHost, 'name' | 'vars'>): string {
+export function zoneOf(
+  host: Pick<InventoryHost, 'name' | 'vars'> & Partial<Pick<InventoryHost, 'varOrigins'>>,
+): string {
   const value = host.vars[ZONE_VAR];
   if (value === undefined || value === null || value === '') return DEFAULT_ZONE;
-  return checkZone(String(value), `host ${host.name} (${ZONE_VAR})`);
+  const zone = String(value);
+  // A vaulted zone is refused like any other, without showing it (inventory README).
+  if (host.varOrigins?.[ZONE_VAR]?.isVaulted && !ZONE_NAME.test(zone))
+    throw new UsageError(
+      `host ${host.name} (${ZONE_VAR}): zone (a vaulted value) is not a zone name: use letters, digits, - and _ (e.g. dc1)`,
+    );
+  return checkZone(zone, `host ${host.name} (${ZONE_VAR})`);
 }
 
 /**

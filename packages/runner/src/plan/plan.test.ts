@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseInventoryText } from '@opsbook/inventory';
+import { loadInventory, parseInventoryText } from '@opsbook/inventory';
 import { digestRunbook, loadRunbook, type RunbookBundle } from '@opsbook/schema';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planDigest, renderPlan } from './plan.js';
@@ -124,7 +124,11 @@ describe('renderPlan with secrets and host templates', () => {
 describe('renderPlan host variables in run: and with:', () => {
   type RunbookStep = RunbookBundle['runbook']['spec']['steps'][number];
 
-  async function planOne(step: RunbookStep, inventory = inventoryText) {
+  async function planOne(
+    step: RunbookStep,
+    inventory = inventoryText,
+    hosts = parseInventoryText('hosts.ini', inventory, 'ini').hosts,
+  ) {
     const digest = await digestRunbook(bundle.dir, bundle);
     const spec = {
       ...bundle.runbook.spec,
@@ -139,7 +143,7 @@ describe('renderPlan host variables in run: and with:', () => {
       ticket: 'OPS-1',
       params,
       secretParams: [],
-      hosts: parseInventoryText('hosts.ini', inventory, 'ini').hosts.slice(0, 1),
+      hosts: hosts.slice(0, 1),
     });
   }
 
@@ -159,6 +163,21 @@ describe('renderPlan host variables in run: and with:', () => {
       code: 'TEMPLATE_INVALID',
       problems: [{ message: missing, file: `${bundle.file} steps.note.with.paths.0` }],
     });
+  });
+
+  it('refuses a vaulted threshold host var of an inspection step without showing it', async () => {
+    // Made by ansible-vault encrypt_string: VLT_threshold_secret, which is not a number.
+    const fixtures = path.join(repo, 'packages/inventory/src/__fixtures__');
+    const inv = await loadInventory(path.join(fixtures, 'vaulted-bad-values/threshold.yaml'), {
+      vaultPasswordFile: path.join(fixtures, 'vault-password'),
+    });
+    const step = { id: 'disk', name: 'Disk', uses: 'inspection.disk' };
+    const e = await planOne(step, inventoryText, inv.hosts).catch((x) => x);
+    expect(e).toMatchObject({ code: 'INSPECTION_THRESHOLD_INVALID' });
+    expect(e.message).toContain(
+      'host var opsbook_threshold_disk_warn_pct: is (a vaulted value), not a number',
+    );
+    expect(`${e.message}\n${JSON.stringify(e)}`).not.toContain('VLT_');
   });
 
   it('substitutes a host variable the host has into with: as plain text, unquoted', async () => {

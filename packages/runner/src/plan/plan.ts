@@ -163,7 +163,7 @@ function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost
   const action = builtinActions().get(step.uses ?? '');
   // Whatever the action will read from the host's vars is bound into the plan here, so that the
   // senior signs it and a changed var changes the plan digest.
-  const bound = action?.bind ? action.bind(rendered, host.vars) : rendered;
+  const bound = action?.bind ? action.bind(rendered, host.vars, host.varOrigins) : rendered;
   return { ...base, kind: 'uses', uses: step.uses ?? '', with: bound };
 }
 
