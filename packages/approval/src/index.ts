@@ -97,6 +97,7 @@ export {
   type StatementInput,
   statementBytes,
   type Targets,
+  type TrackerBinding,
 } from './statement.js';
 export { addApprover, createTrustEnvelope, type NewApprover, revokeKey } from './trust-edit.js';
 export {

@@ -44,6 +44,22 @@ const composedRunbook = closedObject({
   digest: sha256Digest,
 });
 
+/** A workflow status name, as the tracker spells it (Jira allows 255 characters). */
+const statusName = { type: 'string', minLength: 1, maxLength: 255 } as const;
+
+/**
+ * The tracker the run is tied to, as the planner's opsbook.yaml and environment named it: the
+ * runner's must be the same one, so that the ticket it checks and claims its run on is the
+ * ticket the senior approved on, shared with every other runner (Jira) — never one the runner's
+ * own configuration made up. `statuses` are the two the run gate accepts.
+ */
+const trackerBinding = closedObject({
+  kind: { enum: ['jira', 'local'] },
+  /** Jira's base URL (no trailing slash), or `local` for the embedded tracker. */
+  site: { type: 'string', minLength: 1, maxLength: 2048 },
+  statuses: closedObject({ approved: statusName, inProgress: statusName }),
+});
+
 export const approvalStatementSchema = documentSchema(
   'approval-statement',
   'opsbook Approval statement',
@@ -88,6 +104,7 @@ export const approvalStatementSchema = documentSchema(
     executor: person,
     proposer: person,
     plan: closedObject({ digest: sha256Digest }),
+    tracker: trackerBinding,
   },
-  ['composed', 'executor', 'proposer', 'plan'],
+  ['composed', 'executor', 'proposer', 'plan', 'tracker'],
 );

@@ -15,6 +15,8 @@ export type Category = ApprovalStatement['category'];
 export type Grade = ApprovalStatement['grade'];
 export type Targets = ApprovalStatement['targets'];
 export type ComposedRunbook = NonNullable<ApprovalStatement['composed']>[number];
+/** The tracker an approval ties its runs to (statement-schema.ts). */
+export type TrackerBinding = NonNullable<ApprovalStatement['tracker']>;
 
 export interface StatementInput {
   ticket: string;
@@ -30,6 +32,8 @@ export interface StatementInput {
   grade: Grade;
   /** Digest of the rendered plan (every command per host); required with an explicit host list. */
   planDigest?: string;
+  /** The tracker its runs are checked and claimed on; `opsbook run` refuses an approval without. */
+  tracker?: TrackerBinding;
   /** Start of validity; defaults to `now`. */
   notBefore?: Date;
   /** End of validity as an instant, or as a duration such as '24h' from notBefore. */
@@ -86,6 +90,7 @@ export function createStatement(input: StatementInput): ApprovalStatement {
     ...(input.executor ? { executor: input.executor } : {}),
     ...(input.proposer ? { proposer: input.proposer } : {}),
     ...(input.planDigest ? { plan: { digest: input.planDigest } } : {}),
+    ...(input.tracker ? { tracker: trackerOf(input.tracker) } : {}),
   };
   const problems = checkStatement('statement', statement);
   if (problems.length) throw new approvalErrors.ValidationError(problems, 'STATEMENT_INVALID');
@@ -197,7 +202,14 @@ function canonicalStatement(s: ApprovalStatement): ApprovalStatement {
     ...(s.executor === undefined ? {} : { executor: s.executor }),
     ...(s.proposer === undefined ? {} : { proposer: s.proposer }),
     ...(s.plan === undefined ? {} : { plan: { digest: s.plan.digest } }),
+    ...(s.tracker === undefined ? {} : { tracker: trackerOf(s.tracker) }),
   };
+}
+
+/** A tracker binding with its keys in the one canonical order. */
+function trackerOf(t: TrackerBinding): TrackerBinding {
+  const { approved, inProgress } = t.statuses;
+  return { kind: t.kind, site: t.site, statuses: { approved, inProgress } };
 }
 
 /**

@@ -120,3 +120,27 @@ describe('opsbook approve says before signing what run would refuse', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 });
+
+describe('opsbook plan refuses a window the policy forbids', () => {
+  it('exits 3 with VALIDITY_TOO_LONG and writes no approval file, as approve and run would refuse it', async () => {
+    const marker = path.join(world.markerDir, 'plan-window');
+    await mkdir(marker, { recursive: true });
+    const file = path.join(world.dir, 'plan-window.approval.json');
+    const long = await world.opsbook([
+      'plan',
+      'marker',
+      '--ticket',
+      await createTicket(world),
+      '--param',
+      `dir=${marker}`,
+      '--expires',
+      '3650d',
+      '-o',
+      file,
+    ]);
+    expect(long.code, long.stderr).toBe(3);
+    expect(long.stderr).toContain('refused (VALIDITY_TOO_LONG)');
+    expect(long.stderr).toMatch(/--expires \d+[dh] or less/);
+    await expect(readFile(file, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { chooseSigner, createPlan } from '@opsbook/runner';
+import { chooseSigner, createPlan, trackerBinding } from '@opsbook/runner';
 import { isOpsbookError, loadConfig } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, approvedFile, planApproval } from './approval-craft.js';
@@ -107,6 +107,7 @@ spec:
       ticket: 'OPS-901',
       params: ['dir=/tmp', ...names.map((n) => `${n}=a\u0000b`)],
       proposerSigner: await chooseSigner({ key: world.people.grace.keyFile, env: {} }),
+      tracker: trackerBinding(config, {}),
     });
     const error = await attempt.then(
       () => undefined,

@@ -31,6 +31,8 @@ export const runnerErrorCodes = errorCodeList({
       "a worker's shard job does not match its approval, run or journal: the worker touched no host",
     RUNBOOK_MISMATCH: 'the standing approval is for another runbook',
     RUNS_EXHAUSTED: 'the ledger or the ticket already records the approved number of runs',
+    VALIDITY_TOO_LONG:
+      '`plan`/`ticket propose`: an `--expires` window longer than the policy allows for the runbook',
     RETRY_REFUSED:
       '`run --retry-failed`: the run named is of another approval, has not ended, or its journal does not verify',
     PROPOSER_UNPROVEN: 'the person planning cannot be identified by their key in the trust store',
@@ -48,6 +50,10 @@ export const runnerErrorCodes = errorCodeList({
     STANDING_APPROVAL_MISSING: 'no standing approval for the routine runbook',
     SCHEDULE_UNKNOWN: "a scheduled slot's schedule is no longer in opsbook.yaml: nothing ran",
     TICKET_MISMATCH: 'the approval is for another ticket',
+    TRACKER_MISMATCH:
+      'the approval ties its runs to another tracker than the one this configuration names: nothing was run',
+    TRACKER_UNBOUND:
+      'the approval names no tracker (made by an opsbook before 0.3): nothing was run; plan it again',
     TICKET_NOT_APPROVED: 'the ticket is not in the approved (or in progress) status',
     TICKET_WRONG_STATUS: 'the ticket is not in the status this step needs',
     TRACKER_TICKET_NOT_FOUND: 'the ticket the approval is for does not exist: nothing was run',

@@ -164,7 +164,9 @@ export {
   saveTicketApproval,
 } from './ticket/ticket-save-approval.js';
 export {
+  bindingOf,
   type OpenTrackerOptions,
   openTracker,
   type TicketServices,
+  trackerBinding,
 } from './ticket/ticket-tracker.js';

@@ -1,15 +1,20 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stateStoreOf } from '@opsbook/state';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  APPROVAL_PROPERTY,
   approveTicket,
   openTicket,
   openTracker,
   proposeTicket,
   type RunOutcome,
   readTicketRuns,
+  runApproved,
   runTicket,
+  type TicketApproval,
+  TicketGate,
 } from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
@@ -122,6 +127,129 @@ describe.each([['cloud'], ['datacenter']] as const)(
         ['ok', true],
       ]);
       expect(ran.map((r) => r.ticket?.end.pending)).toEqual([[], [], []]);
+    });
+    /**
+     * The engineer's own copy: a state dir of its own and an opsbook.yaml whose `tracker` is the
+     * local one (the default), holding a ticket of the same key that they made Approved by
+     * editing its file. With the runs counted there, a used approval would run again.
+     */
+    async function forgedLocalCopy(key: string, tracker: Record<string, unknown>) {
+      const config = {
+        ...world.config,
+        stateDir: path.join(world.dir, 'attacker', '.opsbook'),
+        raw: { ...world.config.raw, tracker },
+      };
+      const services = openTracker(config, { ...world.env, OPSBOOK_USER: 'eve' });
+      const project = key.slice(0, key.lastIndexOf('-'));
+      const local = openTracker(
+        { ...config, raw: { ...config.raw, tracker: { kind: 'local', jira: { project } } } },
+        { ...world.env, OPSBOOK_USER: 'eve' },
+      ).tracker;
+      for (let made = ''; made !== key; ) made = (await local.create({ summary: 'forged' })).key;
+      const file = path.join(config.stateDir, 'tracker', 'tickets', `${key}.json`);
+      const ticket = JSON.parse(await readFile(file, 'utf8'));
+      ticket.status = 'Approved';
+      await writeFile(file, JSON.stringify(ticket));
+      const approval = (await world
+        .as('eve')
+        .tracker.getProperty(key, APPROVAL_PROPERTY)) as TicketApproval;
+      const approvalFile = path.join(world.dir, 'attacker', 'used.approval.json');
+      await writeFile(approvalFile, approval.envelope);
+      const run = () =>
+        runApproved({
+          config,
+          approvalFile,
+          env: world.env,
+          executorSigner: world.eve,
+          signal: new AbortController().signal,
+          ticket: new TicketGate({
+            services,
+            store: stateStoreOf(config),
+            signal: new AbortController().signal,
+          }),
+        });
+      return { config, run };
+    }
+
+    it('refuses a used approval from a copy whose opsbook.yaml names a local tracker with a forged ticket', async () => {
+      const key = await approvedTicket(1);
+      const { ran } = await race(key, 1);
+      expect(ran).toHaveLength(1);
+      const copy = await forgedLocalCopy(key, { kind: 'local', jira: { project: 'X' } });
+      await expect(copy.run()).rejects.toMatchObject({
+        code: 'TRACKER_MISMATCH',
+        kind: 'refused',
+        message: expect.stringContaining('the local tracker of the state dir'),
+      });
+      // Refused before anything: no run was journaled in the copy's state dir.
+      expect(await stateStoreOf(copy.config).listRuns()).toEqual([]);
+    });
+
+    it('refuses an approval whose tracker is another Jira site than the one this environment names', async () => {
+      const key = await approvedTicket(1);
+      const other = await startJiraFake({ flavour });
+      try {
+        const copy = await forgedLocalCopy(
+          key,
+          world.config.raw.tracker as Record<string, unknown>,
+        );
+        const services = openTracker(copy.config, {
+          ...world.env,
+          OPSBOOK_USER: 'eve',
+          JIRA_BASE_URL: other.baseUrl,
+        });
+        const refused = runApproved({
+          config: copy.config,
+          approvalFile: path.join(world.dir, 'attacker', 'used.approval.json'),
+          env: world.env,
+          executorSigner: world.eve,
+          signal: new AbortController().signal,
+          ticket: new TicketGate({
+            services,
+            store: stateStoreOf(copy.config),
+            signal: new AbortController().signal,
+          }),
+        });
+        await expect(refused).rejects.toMatchObject({
+          code: 'TRACKER_MISMATCH',
+          message: expect.stringContaining(`Jira at ${other.baseUrl}`),
+        });
+      } finally {
+        expect(other.violations()).toEqual([]);
+        await other.close();
+      }
+    });
+
+    it('keeps the statuses the senior signed: renaming "Approved" in a copy\'s opsbook.yaml does not open the gate', async () => {
+      const key = await approvedTicket(2);
+      const { ran } = await race(key, 1);
+      expect(ran).toHaveLength(1);
+      const { status } = await world.as('sam').tracker.get(key);
+      expect(status).not.toBe('Approved');
+      const tracker = world.config.raw.tracker as { jira: Record<string, unknown> };
+      const config = {
+        ...world.config,
+        stateDir: path.join(world.dir, 'renamed', '.opsbook'),
+        raw: {
+          ...world.config.raw,
+          tracker: {
+            ...tracker,
+            jira: { ...tracker.jira, statuses: { approved: status, inProgress: status } },
+          },
+        },
+      };
+      const renamed = runTicket({
+        services: openTracker(config, { ...world.env, OPSBOOK_USER: 'eve' }),
+        config,
+        key,
+        env: world.env,
+        executorSigner: world.eve,
+        signal: new AbortController().signal,
+      });
+      await expect(renamed).rejects.toMatchObject({
+        code: 'TICKET_NOT_APPROVED',
+        message: expect.stringContaining('not "Approved" or "In Progress"'),
+      });
     });
   },
 );

@@ -22,7 +22,13 @@ import {
 } from '@opsbook/testkit/jira';
 import type { HttpEffects } from '@opsbook/tracker';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { loadOneRunbook, openTracker, proposeTicket, type TicketServices } from '../src/index.js';
+import {
+  bindingOf,
+  loadOneRunbook,
+  openTracker,
+  proposeTicket,
+  type TicketServices,
+} from '../src/index.js';
 
 const repoRunbooks = path.resolve(import.meta.dirname, '../../../runbooks');
 const fixture = path.resolve(import.meta.dirname, '../src/__fixtures__/ticket-workflow/mark-done');
@@ -197,6 +203,7 @@ async function writeStandingApproval(world: TicketWorld): Promise<void> {
     expires: '30d',
     maxRuns: 100,
     proposer: 'eve',
+    tracker: bindingOf(tracker),
   });
   const proposed = await signProposal(createEnvelope(statement), statement, world.eve);
   const envelope = await signEnvelope(proposed, world.sam);

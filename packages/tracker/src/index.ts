@@ -8,6 +8,7 @@ export {
   type JiraFlavour,
   type JiraPriority,
   type JiraSettings,
+  jiraSite,
 } from './jira-connection.js';
 export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';
 export {

@@ -48,6 +48,7 @@ const enc = encodeURIComponent;
  */
 export class JiraTracker implements Tracker {
   readonly kind = 'jira' as const;
+  readonly site: string;
   readonly statuses: StatusNames;
   readonly http: JiraHttp;
   /** The priority of each grade (`tracker.jira.priorities` over Jira's default names). */
@@ -56,6 +57,7 @@ export class JiraTracker implements Tracker {
 
   constructor(connection: JiraConnection, settings: JiraSettings, options: JiraHttpOptions = {}) {
     this.http = new JiraHttp(connection, options);
+    this.site = connection.baseUrl;
     this.settings = settings;
     this.statuses = resolveStatuses(settings.statuses);
     this.priorities = resolvePriorities(settings.priorities);

@@ -60,15 +60,23 @@ function checkBaseUrl(raw: string): string {
 }
 
 /**
+ * The Jira site the environment and the config name (JIRA_BASE_URL wins), as a connection would
+ * use it; needs no credentials (an approval binds it at plan time).
+ */
+export function jiraSite(settings: Pick<JiraSettings, 'baseUrl'>, env: JiraEnv): string {
+  const rawBase = env.JIRA_BASE_URL || settings.baseUrl;
+  if (!rawBase)
+    throw new UsageError('no Jira URL: set JIRA_BASE_URL or tracker.jira.baseUrl in opsbook.yaml');
+  return checkBaseUrl(rawBase);
+}
+
+/**
  * The connection from the environment (wins: secrets never live in opsbook.yaml) and the config.
  * Cloud: basic auth with JIRA_EMAIL + JIRA_API_TOKEN. Data Center: bearer JIRA_PAT (or
  * JIRA_API_TOKEN with JIRA_AUTH_TYPE=bearer, as jira-cli users have it).
  */
 export function connectJira(settings: JiraSettings, env: JiraEnv): JiraConnection {
-  const rawBase = env.JIRA_BASE_URL || settings.baseUrl;
-  if (!rawBase)
-    throw new UsageError('no Jira URL: set JIRA_BASE_URL or tracker.jira.baseUrl in opsbook.yaml');
-  const baseUrl = checkBaseUrl(rawBase);
+  const baseUrl = jiraSite(settings, env);
   const pat = env.JIRA_PAT || (env.JIRA_AUTH_TYPE === 'bearer' ? env.JIRA_API_TOKEN : undefined);
   if (pat) {
     return {

@@ -76,6 +76,7 @@ const KEY = /^[A-Z][A-Z0-9_]{0,31}-[1-9]\d{0,8}$/;
 /** The embedded tracker: tickets as JSON files in the state dir, the same workflow as Jira. */
 export class LocalTracker implements Tracker {
   readonly kind = 'local' as const;
+  readonly site = 'local';
   readonly statuses: StatusNames;
   private readonly dir: string;
   private readonly project: string;

@@ -143,6 +143,11 @@ export interface ReadOptions {
 /** What opsbook needs from a ticket tracker. Implemented by Jira and the local tracker. */
 export interface Tracker {
   readonly kind: 'jira' | 'local';
+  /**
+   * Which tracker this is, as an approval binds it (`tracker.site` of the statement): Jira's base
+   * URL (no trailing slash), or `local` for the embedded tracker in the state dir.
+   */
+  readonly site: string;
   readonly statuses: StatusNames;
   create(ticket: NewTicket, options?: WriteOptions): Promise<TicketRef>;
   get(key: string, options?: ReadOptions): Promise<Ticket>;

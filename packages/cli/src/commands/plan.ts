@@ -6,6 +6,7 @@ import {
   readApprovalFile,
   rederivePlan,
   serializeApproval,
+  trackerBinding,
 } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
@@ -135,6 +136,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       ticket,
       params: listOption(ctx, 'param'),
       proposerSigner: await executorSignerFor(ctx, 'proposal'),
+      tracker: trackerBinding(config, process.env),
       ...(stringOption(ctx, 'target') ? { target: stringOption(ctx, 'target') } : {}),
       ...(inventoryFile ? { inventoryFile } : {}),
       ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),

@@ -7,6 +7,7 @@ import {
   checkSigning,
   createEnvelope,
   createStatement,
+  DEFAULT_EXPIRY,
   type Envelope,
   type ExecutorIdentity,
   type ExpectedRun,
@@ -16,11 +17,13 @@ import {
   parseStatement,
   parseTrustStore,
   readEnvelope,
+  resolvePolicy,
   reviseStatement,
   type SshSigner,
   serializeEnvelope,
   signEnvelope,
   signProposal,
+  type TrackerBinding,
   type TrustStore,
   type Verified,
   verifyApproval,
@@ -69,6 +72,11 @@ export interface PlanRequest {
   /** A standing approval of a routine runbook: targets are the selector, re-resolved at each run. */
   standing?: boolean;
   /**
+   * The tracker its runs will be checked and claimed on (`trackerBinding` of this config, or
+   * `bindingOf` the open tracker): signed with the rest, compared by every run.
+   */
+  tracker: TrackerBinding;
+  /**
    * The proposer's own key: approvers.yaml must list it, its person is the statement's proposer,
    * and it signs the proposal (never a name from the environment).
    */
@@ -80,18 +88,19 @@ export interface PlanRequest {
  * Who proposes: the person this checkout's approvers.yaml lists for the key. (Verification checks
  * the proposal signature again against the pinned trust store.)
  */
-async function proposerOf(config: Config, signer: SshSigner): Promise<string> {
+async function proposerOf(
+  config: Config,
+  signer: SshSigner,
+): Promise<{ proposer: string; store: TrustStore }> {
   const bytes = await readFile(config.trustStore).catch(() => undefined);
   if (!bytes)
     throw new runnerErrors.RefusalError(
       'PROPOSER_UNPROVEN',
       `${config.trustStore} is missing: a plan names as proposer the person the trust store lists for the key that signs it`,
     );
-  const who = identifyExecutor(
-    parseTrustStore(bytes, config.trustStore),
-    signer.publicKey.fingerprint,
-  );
-  if (who.ok) return who.executor.id;
+  const store = parseTrustStore(bytes, config.trustStore);
+  const who = identifyExecutor(store, signer.publicKey.fingerprint);
+  if (who.ok) return { proposer: who.executor.id, store };
   throw new RefusalError(
     who.code === 'EXECUTOR_UNTRUSTED' ? 'PROPOSER_UNPROVEN' : who.code,
     `${who.message.replace('you run with', 'you plan with')}`,
@@ -147,6 +156,7 @@ export async function createPlan(
     compositions,
   });
   const pd = planDigest(plan);
+  const { proposer, store } = await proposerOf(req.config, req.proposerSigner);
   const statement = createStatement({
     ticket: req.ticket,
     runbook: plan.runbook,
@@ -160,12 +170,14 @@ export async function createPlan(
     // host vars) and the hosts its selector matches today. A changed fleet or threshold is
     // refused until a senior signs the new plan (docs/routine-work.md).
     planDigest: pd,
+    tracker: req.tracker,
     ...(req.expires ? { expires: req.expires } : {}),
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.executor ? { executor: req.executor } : {}),
-    proposer: await proposerOf(req.config, req.proposerSigner),
+    proposer,
     ...(req.now ? { now: req.now } : {}),
   });
+  refuseLongWindow(statement, store, req.expires);
   return {
     bundle,
     digest,
@@ -176,6 +188,24 @@ export async function createPlan(
     statement,
     envelope: await signProposal(createEnvelope(statement), statement, req.proposerSigner),
   };
+}
+
+/**
+ * A window longer than the checkout's policy allows for the runbook's category and grade is
+ * refused when planning, as `approve` and `run` would refuse it (VALIDITY_TOO_LONG, exit 3).
+ */
+function refuseLongWindow(
+  statement: ApprovalStatement,
+  store: TrustStore,
+  expires: string | undefined,
+): void {
+  const policy = resolvePolicy(store, statement.category, statement.grade);
+  const ms = Date.parse(statement.expiresAt) - Date.parse(statement.notBefore);
+  if (ms <= policy.maxValidityMs) return;
+  throw new RefusalError(
+    'VALIDITY_TOO_LONG',
+    `--expires ${expires ?? DEFAULT_EXPIRY} makes the approval valid longer than ${store.file}'s policy allows for ${statement.category} ${statement.grade} (at most ${policy.maxValidity}): plan with --expires ${policy.maxValidity} or less`,
+  );
 }
 
 /** What an approval binds of the runbooks a plan composes: each bundle at its step. */

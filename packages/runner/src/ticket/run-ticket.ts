@@ -8,7 +8,7 @@ import {
   type StateStore,
   verifyJournalBytes,
 } from '@opsbook/state';
-import { type OutboxEntry, textDoc } from '@opsbook/tracker';
+import { type OutboxEntry, type StatusNames, type Tracker, textDoc } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
 import {
@@ -101,6 +101,45 @@ export interface TicketGateOptions {
   signal?: AbortSignal;
 }
 
+/** What to do about a ticket in `status` that a run cannot start from. */
+function notApprovedHint(key: string, status: string, names: StatusNames): string {
+  const is = (name: string) => name.toLowerCase() === status.toLowerCase();
+  if (is(names.open))
+    return `propose the plan on it first (opsbook ticket propose ${key}), then have a senior approve it`;
+  if (is(names.awaitingApproval))
+    return `a senior approves the proposed plan first (opsbook ticket approve ${key})`;
+  if (is(names.review) || is(names.done))
+    return `its work was run and handed over; a further run needs a new proposal and approval (a senior moves ${key} back to ${names.open} or opens a new ticket)`;
+  return `move it to "${names.approved}" through the workflow (propose, then a senior approves: opsbook ticket propose|approve ${key})`;
+}
+
+/** How a tracker binding reads in a message. */
+function trackerText(t: { kind: string; site: string }): string {
+  return t.kind === 'local' ? 'the local tracker of the state dir' : `Jira at ${t.site}`;
+}
+
+/**
+ * The approval's runs are checked and claimed on the tracker its statement binds, the one the
+ * senior approved it on: a runner's own opsbook.yaml, `--config` or JIRA_BASE_URL naming another
+ * (a local tracker of their own, a Jira they run) would count its runs where the engineer can
+ * forge the ticket and forget the claims, and so run a used approval again.
+ */
+function checkTrackerBinding(statement: ApprovalStatement, tracker: Tracker): void {
+  const bound = statement.tracker;
+  if (!bound)
+    throw new runnerErrors.RefusalError(
+      'TRACKER_UNBOUND',
+      `the approval for ${statement.ticket} names no tracker to count its runs on (it was made by an opsbook before 0.3): nothing was run; plan it again and have it approved`,
+      { ticket: statement.ticket },
+    );
+  if (bound.kind !== tracker.kind || bound.site !== tracker.site)
+    throw new runnerErrors.RefusalError(
+      'TRACKER_MISMATCH',
+      `the approval for ${statement.ticket} counts its runs on ${trackerText(bound)}, but this configuration names ${trackerText(tracker)}: nothing was run; run it with the opsbook.yaml and JIRA_BASE_URL it was planned with (tracker.kind, tracker.jira.baseUrl)`,
+      { ticket: statement.ticket },
+    );
+}
+
 /**
  * The run ↔ ticket contract (issue 5, item 2), called by runApproved at three points:
  * `check` before anything runs (the only step that needs the tracker to answer), `start` once
@@ -132,6 +171,7 @@ export class TicketGate {
         `the approval is for ${key}, not ${expected}: run the approval attached to ${expected}, or ask for one on it`,
         { ticket: expected },
       );
+    checkTrackerBinding(statement, tracker);
     const signal = this.options.signal;
     const ticket = await tracker.get(key, signal ? { signal } : {}).catch((e: unknown) => {
       if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
@@ -147,12 +187,14 @@ export class TicketGate {
         `the tracker answered for ${key} with ${ticket.key} (moved or renamed): ask a senior to approve the run on ${ticket.key}`,
         { ticket: key },
       );
-    const { approved, inProgress } = tracker.statuses;
+    // The statuses the senior signed, not this configuration's: renaming "Approved" in one's own
+    // opsbook.yaml must not open the gate on a ticket that is Done or rejected.
+    const { approved, inProgress } = statement.tracker!.statuses;
     const ok = [approved, inProgress].some((s) => s.toLowerCase() === ticket.status.toLowerCase());
     if (!ok)
       throw new runnerErrors.RefusalError(
         'TICKET_NOT_APPROVED',
-        `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": nothing was run; get the plan approved on the ticket first (opsbook ticket approve ${key})`,
+        `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": nothing was run; ${notApprovedHint(key, ticket.status, tracker.statuses)}`,
         { ticket: key },
       );
     this.statement = statement;

@@ -8,10 +8,10 @@ import { proposedBy, seniorNamed } from './ticket-handover.js';
 import { historyWrite, type TicketStep } from './ticket-history.js';
 import { checkoutTrust, listedPerson } from './ticket-people.js';
 import { PROPOSAL_PROPERTY, requireStatus, type TicketProposal } from './ticket-record.js';
-import type { TicketServices } from './ticket-tracker.js';
+import { bindingOf, type TicketServices } from './ticket-tracker.js';
 import { deliverWrites } from './ticket-writes.js';
 
-export interface ProposeRequest extends Omit<PlanRequest, 'ticket'> {
+export interface ProposeRequest extends Omit<PlanRequest, 'ticket' | 'tracker'> {
   services: TicketServices;
   key: string;
   /**
@@ -117,7 +117,8 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     [tracker.statuses.open],
     `a plan is proposed on an open ticket; ask the senior to reject the current proposal first`,
   );
-  const planned = await createPlan({ ...req, ticket: key });
+  // Bound to the tracker the ticket is on: every run of it must check and claim there.
+  const planned = await createPlan({ ...req, ticket: key, tracker: bindingOf(tracker) });
   const trust = await checkoutTrust(req.config, 'proposing a plan');
   const proposer = listedPerson(trust, req.proposerSigner, 'propose a plan');
   const senior = seniorNamed(trust, req.senior, tracker);

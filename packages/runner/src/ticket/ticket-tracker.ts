@@ -1,3 +1,4 @@
+import type { TrackerBinding } from '@opsbook/approval';
 import type { Config } from '@opsbook/schema';
 import {
   createJiraTracker,
@@ -5,8 +6,10 @@ import {
   type JiraHttpOptions,
   type JiraPriority,
   type JiraSettings,
+  jiraSite,
   LocalTracker,
   Outbox,
+  resolveStatuses,
   type Tracker,
 } from '@opsbook/tracker';
 import { currentUser } from '../approval/approval-flow.js';
@@ -83,4 +86,26 @@ export function openTracker(
     ...(options.now ? { now: options.now } : {}),
   });
   return { tracker, outbox, project };
+}
+
+/** What an approval binds of an open tracker: which one it is and the statuses its runs need. */
+export function bindingOf(tracker: Tracker): TrackerBinding {
+  const { approved, inProgress } = tracker.statuses;
+  return { kind: tracker.kind, site: tracker.site, statuses: { approved, inProgress } };
+}
+
+/**
+ * The binding of the tracker `opsbook.yaml` and the environment name, as `openTracker` would
+ * open it, but without credentials or a request: `opsbook plan` works offline.
+ */
+export function trackerBinding(config: Config, env: NodeJS.ProcessEnv): TrackerBinding {
+  const raw = config.raw.tracker;
+  const { approved, inProgress } = resolveStatuses(raw?.jira?.statuses);
+  return raw?.kind === 'jira'
+    ? {
+        kind: 'jira',
+        site: jiraSite(raw.jira ?? {}, env),
+        statuses: { approved, inProgress },
+      }
+    : { kind: 'local', site: 'local', statuses: { approved, inProgress } };
 }
