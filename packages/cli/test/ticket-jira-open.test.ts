@@ -98,4 +98,14 @@ describe.each([['cloud'], ['datacenter']] as const)('ticket open on %s Jira', (f
     expect(r.stderr).toContain('PERSON_UNPROVEN');
     expect(fake.requests()).toEqual([]);
   });
+
+  it('refuses to open a ticket with no key at all as PERSON_UNPROVEN (exit 3), before asking Jira', async () => {
+    const r = await opsbook(open, fake.env);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('PERSON_UNPROVEN');
+    expect(r.stderr).toContain('opening or escalating a ticket is signed');
+    expect(r.stderr).toContain('--key PATH');
+    expect(fake.requests()).toEqual([]);
+  });
 });

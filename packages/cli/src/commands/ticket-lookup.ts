@@ -71,7 +71,7 @@ export const escalate: CommandSpec = defineCommand({
     const report = await escalateTicket(trackerFor(config), {
       key,
       to,
-      signer: await executorSignerFor(ctx),
+      signer: await executorSignerFor(ctx, 'ticket'),
       config,
       ...(note ? { note } : {}),
     });

@@ -76,7 +76,7 @@ queues nothing.`,
     if (!runbook && (stringOption(ctx, 'target') || stringOption(ctx, 'inventory')))
       throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
     // Your key names you on the ticket, and signs the evidence run's claim.
-    const executorSigner = await executorSignerFor(ctx);
+    const executorSigner = await executorSignerFor(ctx, 'ticket');
     const services = trackerFor(config);
     const { out } = ctx;
     const stop = interruptible(out);

@@ -56,7 +56,13 @@ export function signerFor(ctx: CommandContext) {
   return chooseSigner(choiceOf(ctx));
 }
 
-/** Who runs or proposes: --key, --agent, or the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
-export function executorSignerFor(ctx: CommandContext, what: 'run' | 'proposal' = 'run') {
+/**
+ * Who runs, proposes, or opens or escalates a ticket: --key, --agent, or the first of
+ * ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
+ */
+export function executorSignerFor(
+  ctx: CommandContext,
+  what: 'run' | 'proposal' | 'ticket' = 'run',
+) {
   return chooseExecutorSigner(choiceOf(ctx), what);
 }

@@ -69,7 +69,7 @@ export const DEFAULT_IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as co
  */
 export async function chooseExecutorSigner(
   choice: SignerChoice,
-  what: 'run' | 'proposal' = 'run',
+  what: 'run' | 'proposal' | 'ticket' = 'run',
 ): Promise<SshSigner> {
   if (choice.key || choice.agent) return chooseSigner(choice);
   const home = choice.env.HOME;
@@ -77,8 +77,18 @@ export async function chooseExecutorSigner(
     ? DEFAULT_IDENTITY_FILES.map((f) => path.join(home, '.ssh', f)).find((f) => existsSync(f))
     : undefined;
   if (found) return chooseSigner({ ...choice, key: found });
+  const [code, signed] = (
+    {
+      run: ['EXECUTOR_UNPROVEN', 'a run is signed by the person who makes it'],
+      proposal: ['PROPOSER_UNPROVEN', 'a proposal is signed by the person who makes it'],
+      ticket: [
+        'PERSON_UNPROVEN',
+        'opening or escalating a ticket is signed by the person who does it',
+      ],
+    } as const
+  )[what];
   throw new runnerErrors.RefusalError(
-    what === 'run' ? 'EXECUTOR_UNPROVEN' : 'PROPOSER_UNPROVEN',
-    `a ${what} is signed by the person who makes it: pass --key PATH (your private key, listed in approvers.yaml) or --agent; none of ~/.ssh/id_ed25519, id_ecdsa, id_rsa exists`,
+    code,
+    `${signed}: pass --key PATH (your private key, listed in approvers.yaml) or --agent; none of ~/.ssh/id_ed25519, id_ecdsa, id_rsa exists`,
   );
 }
