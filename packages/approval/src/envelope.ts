@@ -110,8 +110,8 @@ export function payloadBytes(
 
 /**
  * Add an armored SSHSIG (from `ssh-keygen -Y sign` or opsbook) to an envelope. The keyid is the
- * fingerprint of the key inside the signature; a signature already present is not added twice.
- * Whether it is valid and trusted is decided by verification, not here.
+ * fingerprint of the key inside the signature; a key that already signed gets its signature
+ * replaced, not a second one. Whether it is valid and trusted is decided by verification, not here.
  */
 export function attachSignature(envelope: Envelope, armored: string, file = 'signature'): Envelope {
   const text = armored.replace(/\r\n/g, '\n').trim();
@@ -132,6 +132,11 @@ export function attachSignature(envelope: Envelope, armored: string, file = 'sig
     );
   }
   const sshsig = `${text}\n`;
-  if (envelope.signatures.some((s) => s.sshsig === sshsig)) return envelope;
-  return { ...envelope, signatures: [...envelope.signatures, { keyid, sshsig }] };
+  // One signature per key: signing again (ECDSA and RSA-PSS signatures differ each time) replaces
+  // the key's earlier one in place, so "carries N signatures" counts signers, as verify does.
+  const at = envelope.signatures.findIndex((s) => s.keyid === keyid);
+  if (at < 0) return { ...envelope, signatures: [...envelope.signatures, { keyid, sshsig }] };
+  const signatures = [...envelope.signatures];
+  signatures[at] = { keyid, sshsig };
+  return { ...envelope, signatures };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Envelope,
   serializeEnvelope,
+  signEnvelope,
   statementBytes,
   type VerifyResult,
   verifyApproval,
@@ -360,13 +361,24 @@ describe('counts people, not signatures', () => {
   });
 
   it('refuses the same key signing twice toward a threshold', async () => {
-    const env = JSON.parse(
-      await signed(approval(p1), [world.people.bob.signer, world.people.bob.signer]),
-    ) as Envelope;
-    expect(env.signatures).toHaveLength(2); // ECDSA signatures differ each time: both attached
+    const bob = world.people.bob.signer;
+    const base = JSON.parse(await signed(approval(p1), [])) as Envelope;
+    // Two signatures by one ECDSA key differ each time: put both in, as a hand-edited file would.
+    const [first, second] = await Promise.all([signEnvelope(base, bob), signEnvelope(base, bob)]);
+    expect(first.signatures[0]!.sshsig).not.toBe(second.signatures[0]!.sshsig);
+    const env = { ...first, signatures: [first.signatures[0]!, second.signatures[0]!] };
     refused(verifyApproval(serializeEnvelope(env), context(world, {}, p1)), 'THRESHOLD_NOT_MET');
     env.signatures.push(env.signatures[0]!);
     refused(verifyApproval(serializeEnvelope(env), context(world, {}, p1)), 'THRESHOLD_NOT_MET');
+  });
+
+  it("keeps one signature per key: signing again replaces the key's earlier signature", async () => {
+    const bob = world.people.bob.signer;
+    const once = await signEnvelope(JSON.parse(await signed(approval(p1), [])) as Envelope, bob);
+    const again = await signEnvelope(once, bob);
+    expect(again.signatures).toHaveLength(1);
+    expect(again.signatures[0]!.keyid).toBe(bob.publicKey.fingerprint);
+    expect(again.signatures[0]!.sshsig).not.toBe(once.signatures[0]!.sshsig);
   });
 
   it('refuses two keys of the same approver toward a threshold', async () => {

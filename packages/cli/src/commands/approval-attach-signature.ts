@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { attachSignatureFile } from '@opsbook/runner';
 import { defineCommand } from '../command.js';
 import { exitCodes } from '../exit-code.js';
@@ -8,11 +9,14 @@ export default defineCommand({
   async run(ctx) {
     const [file, sig] = ctx.positionals as [string, string];
     const envelope = await attachSignatureFile(file, sig);
+    // The key that signed: a key that had signed before keeps its place (its signature replaced).
+    const text = `${(await readFile(sig, 'utf8')).replace(/\r\n/g, '\n').trim()}\n`;
+    const keyid = envelope.signatures.find((s) => s.sshsig === text)?.keyid;
     if (ctx.out.json)
       ctx.out.printJson({ file, signatures: envelope.signatures.map((s) => s.keyid) });
     else
       ctx.out.print(
-        `attached ${envelope.signatures.at(-1)?.keyid} to ${file}; it now carries ${envelope.signatures.length} signature(s). Check it with opsbook verify ${file}`,
+        `attached ${keyid} to ${file}; it now carries ${envelope.signatures.length} signature(s). Check it with opsbook verify ${file}`,
       );
     return exitCodes.ok;
   },
