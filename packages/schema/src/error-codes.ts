@@ -16,6 +16,8 @@ export const schemaErrorCodes = errorCodeList({
     READ_ONLY_FILESYSTEM: 'EROFS: remount read-write, or set `stateDir` elsewhere',
     PERMISSION_DENIED: 'EACCES, EPERM: give the user running opsbook access to the path',
     NOT_A_DIRECTORY: 'ENOTDIR: a file sits where a folder (e.g. the state dir) should',
+    IS_A_DIRECTORY: 'EISDIR: a folder sits where a file should',
+    SYMLINK_LOOP: 'ELOOP: symbolic links on the path go round in a loop, repair the link',
     IO_ERROR: 'EIO: the disk reported an I/O error, check it',
   },
   interrupted: {

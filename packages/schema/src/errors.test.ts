@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { StorageError, storageErrnos, storageErrorOf, UsageError } from './errors.js';
+import {
+  StorageError,
+  storageErrnos,
+  storageErrorOf,
+  UsageError,
+  unreadableFileError,
+  ValidationError,
+} from './errors.js';
 
 /** An error as node:fs throws it. */
 function errnoError(code: string, path?: string): NodeJS.ErrnoException {
@@ -17,6 +24,8 @@ describe('storageErrorOf', () => {
     ['EACCES', 'PERMISSION_DENIED', 'permission denied'],
     ['EPERM', 'PERMISSION_DENIED', 'operation not permitted'],
     ['ENOTDIR', 'NOT_A_DIRECTORY', 'a file where a folder should be'],
+    ['EISDIR', 'IS_A_DIRECTORY', 'a folder where a file should be'],
+    ['ELOOP', 'SYMLINK_LOOP', 'symbolic links go round in a loop'],
     ['EIO', 'IO_ERROR', 'I/O error'],
   ])('turns %s into a failed-kind %s naming the path', (errno, code, says) => {
     const e = storageErrorOf(errnoError(errno, '/var/opsbook/ledger.lock'));
@@ -46,5 +55,26 @@ describe('storageErrorOf', () => {
 
   it('lists exactly the errno codes it maps', () => {
     for (const errno of storageErrnos) expect(storageErrorOf(errnoError(errno))).toBeDefined();
+  });
+});
+
+describe('unreadableFileError', () => {
+  it.each([
+    ['EISDIR', 'it is a folder, not a file'],
+    ['EACCES', 'permission denied'],
+    ['ELOOP', 'its symbolic links go round in a loop'],
+  ])('names the file, says why (%s) and what to do, as invalid input', (errno, reason) => {
+    const e = unreadableFileError('/x/approvers.yaml', errnoError(errno), 'fix trustStore');
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e.kind).toBe('invalid');
+    expect(e.message).toBe(
+      `/x/approvers.yaml: cannot read it: ${reason} (${errno}): fix trustStore`,
+    );
+  });
+
+  it('keeps the message of an error it has no words for', () => {
+    expect(unreadableFileError('f', errnoError('EWHAT'), 'do x').message).toBe(
+      "f: cannot read it: EWHAT: something, open '' (EWHAT): do x",
+    );
   });
 });

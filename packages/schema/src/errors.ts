@@ -220,6 +220,18 @@ const storageRefusals: Record<
     says: 'a part of the path is a file where a folder should be',
     fix: 'move that file out of the way',
   },
+  EISDIR: {
+    code: 'IS_A_DIRECTORY',
+    verb: 'use',
+    says: 'it is a folder where a file should be',
+    fix: 'move that folder out of the way, or point opsbook.yaml at the file',
+  },
+  ELOOP: {
+    code: 'SYMLINK_LOOP',
+    verb: 'use',
+    says: 'its symbolic links go round in a loop',
+    fix: 'repair the link (ls -l shows where it points)',
+  },
   EIO: {
     code: 'IO_ERROR',
     verb: 'use',
@@ -242,7 +254,7 @@ export interface StorageContext {
 
 /**
  * `e` as a StorageError when the filesystem refused (ENOSPC, EDQUOT, EROFS, EACCES, EPERM,
- * ENOTDIR, EIO), else undefined: every other error stays what it was.
+ * ENOTDIR, EISDIR, ELOOP, EIO), else undefined: every other error stays what it was.
  */
 export function storageErrorOf(e: unknown, context: StorageContext = {}): StorageError | undefined {
   if (!(e instanceof Error)) return undefined;
@@ -258,5 +270,33 @@ export function storageErrorOf(e: unknown, context: StorageContext = {}): Storag
     `cannot ${refusal.verb} ${where}: ${refusal.says} (${errno}).${outcome} ${fix}${alternative}.`,
     { errno, ...(typeof path === 'string' ? { path } : {}) },
     { cause: e },
+  );
+}
+
+/** Why a file that should be read could not be, in words, by errno. */
+const unreadableReasons: Record<string, string> = {
+  EISDIR: 'it is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'its symbolic links go round in a loop',
+  ENOTDIR: 'a part of its path is a file where a folder should be',
+  ENAMETOOLONG: 'the path is too long',
+  ENOENT: 'it does not exist',
+  EIO: 'the device reported an I/O error',
+};
+
+/**
+ * A file named by the user (in opsbook.yaml or on the command line) that cannot be read: a folder,
+ * a link loop, no permission. The user's to fix, so a ValidationError naming the file, the reason
+ * and `fix`, what to do (e.g. "point trustStore in opsbook.yaml at approvers.yaml").
+ */
+export function unreadableFileError(file: string, e: unknown, fix: string): ValidationError {
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  const reason =
+    (errno && unreadableReasons[errno]) ?? (e instanceof Error ? e.message : String(e));
+  return ValidationError.single(
+    file,
+    `cannot read it: ${reason}${errno ? ` (${errno})` : ''}: ${fix}`,
+    'unreadable-file',
   );
 }

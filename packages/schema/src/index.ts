@@ -60,6 +60,7 @@ export {
   type TypedErrors,
   UnreachableError,
   UsageError,
+  unreadableFileError,
   ValidationError,
   WorkFailedError,
 } from './errors.js';
