@@ -73,6 +73,8 @@ export const approvalErrorCodes = errorCodeList({
     KEY_UNREADABLE:
       'the `--key` is not a private key opsbook can read (a .pub file, another format)',
     KEY_UNSUPPORTED: 'the `--key` is of a type opsbook cannot use',
+    PUBLIC_KEY_INVALID:
+      'a `--key-file` of trust add-approver is not an OpenSSH public key line (a private key, another file)',
     AGENT_UNAVAILABLE: '`--agent` with no SSH_AUTH_SOCK or no agent behind it',
   },
   failed: {

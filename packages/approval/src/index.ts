@@ -99,7 +99,13 @@ export {
   type Targets,
   type TrackerBinding,
 } from './statement.js';
-export { addApprover, createTrustEnvelope, type NewApprover, revokeKey } from './trust-edit.js';
+export {
+  addApprover,
+  checkPublicKeyLine,
+  createTrustEnvelope,
+  type NewApprover,
+  revokeKey,
+} from './trust-edit.js';
 export {
   initTrust,
   loadTrustedStore,

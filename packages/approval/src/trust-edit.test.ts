@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePublicKeyLine } from './ssh-key.js';
-import { addApprover, revokeKey } from './trust-edit.js';
+import { addApprover, checkPublicKeyLine, revokeKey } from './trust-edit.js';
 import { parseTrustStore } from './trust-store.js';
 
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH4KeW/IcTJzUVZ8aVrve7gCDY7kuKz5RAk8bsbTKIQ0 a';
@@ -47,6 +47,38 @@ describe('trust store edits', () => {
     expect(() =>
       addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: [KEY_A] }),
     ).toThrow(/already listed/);
+  });
+
+  it('refuses a private key given as a key file as invalid input, naming the file and its .pub', () => {
+    const privateKey =
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----';
+    const add = () =>
+      addApprover(TEXT, {
+        id: 'bob',
+        name: 'B',
+        roles: ['senior'],
+        keys: [privateKey],
+        keyFiles: ['keys/bob'],
+      });
+    expect(add).toThrow(
+      expect.objectContaining({
+        kind: 'invalid',
+        code: 'PUBLIC_KEY_INVALID',
+        message: expect.stringMatching(/^keys\/bob: this is a private key.*pass keys\/bob\.pub/),
+      }),
+    );
+  });
+
+  it('refuses another file as invalid input, saying what a public key line is', () => {
+    expect(() => checkPublicKeyLine('call bob on monday', 'notes.txt')).toThrow(
+      expect.objectContaining({
+        kind: 'invalid',
+        message: expect.stringMatching(/^notes\.txt: not an OpenSSH public key line/),
+      }),
+    );
+    expect(() =>
+      addApprover(TEXT, { id: 'bob', name: 'B', roles: ['senior'], keys: ['ssh-ed25519 AAAA'] }),
+    ).toThrow(expect.objectContaining({ message: expect.stringMatching(/^key 1 of bob: /) }));
   });
 
   it('revokes a key by fingerprint', () => {

@@ -1,7 +1,8 @@
 import { UsageError } from '@opsbook/schema';
 import { type Document, isSeq, parseDocument } from 'yaml';
 import { APPROVERS_PAYLOAD_TYPE, type Envelope, envelopeOf } from './envelope.js';
-import { parsePublicKeyLine } from './ssh-key.js';
+import { approvalErrors } from './error-codes.js';
+import { parsePublicKeyLine, SshKeyError, sshKeyTypes } from './ssh-key.js';
 import { parseTrustStore, type Role, type TrustStore } from './trust-store.js';
 
 /*
@@ -17,7 +18,31 @@ export interface NewApprover {
   roles: Role[];
   /** OpenSSH public key lines, e.g. the content of id_ed25519.pub. */
   keys: string[];
+  /** Where each line of `keys` was read from (the `--key-file` as given), for the messages. */
+  keyFiles?: string[] | undefined;
   jira?: string | undefined;
+}
+
+/**
+ * Check that `text`, read from `file`, is one OpenSSH public key line; else invalid input naming
+ * the file and what to pass instead (a private key's `.pub`, most often).
+ */
+export function checkPublicKeyLine(text: string, file: string): void {
+  try {
+    parsePublicKeyLine(text);
+  } catch (e) {
+    if (!(e instanceof SshKeyError)) throw e;
+    const type = /^\s*(\S*)/.exec(text)?.[1] ?? '';
+    const message = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)
+      ? `this is a private key, not an OpenSSH public key line: pass ${file}.pub (the public key beside it), and keep the private key to its owner`
+      : (sshKeyTypes as readonly string[]).includes(type) || type === 'ssh-dss'
+        ? `${e.message}: pass the approver's public key file (.pub)`
+        : `not an OpenSSH public key line: it should start with a key type such as ssh-ed25519, as in ~/.ssh/id_ed25519.pub: pass the approver's public key file (.pub)`;
+    throw new approvalErrors.ValidationError(
+      [{ file, line: 0, col: 0, rule: 'public-key-invalid', message }],
+      'PUBLIC_KEY_INVALID',
+    );
+  }
 }
 
 function edit(
@@ -44,7 +69,8 @@ export function addApprover(
         `approver '${approver.id}' already exists: choose another id, or edit their entry`,
       );
     }
-    for (const line of approver.keys) parsePublicKeyLine(line); // throws SshKeyError with the reason
+    for (const [i, line] of approver.keys.entries())
+      checkPublicKeyLine(line, approver.keyFiles?.[i] ?? `key ${i + 1} of ${approver.id}`);
     const entry = {
       id: approver.id,
       name: approver.name,

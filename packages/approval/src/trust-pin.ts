@@ -4,6 +4,7 @@ import {
   formatProblem,
   MACHINE_TRUST_DIR,
   RefusalError,
+  unreadableFileError,
   ValidationError,
   writeFileAtomic,
 } from '@opsbook/schema';
@@ -88,13 +89,30 @@ async function refuseWeakPin(target: string, what: string): Promise<void> {
   );
 }
 
-async function readOptional(file: string): Promise<Buffer | undefined> {
+/**
+ * The bytes of `file`, or undefined when it does not exist. Anything else that keeps it from being
+ * read (a folder, a link loop, no permission) is the user's to fix: invalid input naming the file.
+ */
+async function readOptional(file: string, fix: string): Promise<Buffer | undefined> {
   try {
     return await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw unreadableFileError(file, e, fix);
   }
+}
+
+/** What to do when the trust store named by opsbook.yaml cannot be read. */
+const storeFix =
+  "point trustStore in opsbook.yaml at the team's approvers.yaml (a file), or make that file readable";
+
+/** The same for its rotation signatures beside it. */
+function signatureFix(file: string): string {
+  return `${signatureFileOf(file)} must be the file opsbook trust sign writes: move what is there out of the way, or make it readable`;
+}
+
+function readSignatures(file: string): Promise<Buffer | undefined> {
+  return readOptional(signatureFileOf(file), signatureFix(file));
 }
 
 /**
@@ -157,7 +175,7 @@ export async function initTrust(
   file: string,
   options: { force?: boolean } = {},
 ): Promise<{ store: TrustStore; replaced?: TrustStore }> {
-  const bytes = await readOptional(file);
+  const bytes = await readOptional(file, storeFix);
   if (!bytes)
     throw ValidationError.single(
       file,
@@ -175,7 +193,7 @@ export async function initTrust(
   }
   if (previous) {
     const { store: rotated } = await acceptRotation(previous, bytes, file);
-    await pin(pinDir, bytes, await readOptional(signatureFileOf(file)));
+    await pin(pinDir, bytes, await readSignatures(file));
     return { store: rotated, replaced: previous };
   }
   await pin(pinDir, bytes);
@@ -201,7 +219,7 @@ export async function loadTrustedStore(pinDir: string, file: string): Promise<Tr
       `no trust store is pinned on this machine (${pinnedFileOf(pinDir)}): check ${file} with your seniors, then pin it as root: sudo opsbook trust init`,
     );
   }
-  const bytes = await readOptional(file);
+  const bytes = await readOptional(file, storeFix);
   if (!bytes)
     throw new approvalErrors.RefusalError(
       'TRUST_STORE_MISSING',
@@ -211,7 +229,7 @@ export async function loadTrustedStore(pinDir: string, file: string): Promise<Tr
   const accepted = await acceptRotation(pinned, bytes, file);
   // Move the pin on when this user may (root, or the pin's owner); otherwise the rotation counts
   // for this run only, and root moves the pin with opsbook trust init --force.
-  await pin(pinDir, bytes, await readOptional(signatureFileOf(file))).catch((e: unknown) => {
+  await pin(pinDir, bytes, await readSignatures(file)).catch((e: unknown) => {
     if (!(e instanceof RefusalError)) throw e;
   });
   return accepted;
@@ -236,7 +254,7 @@ async function acceptRotation(pinned: TrustStore, bytes: Buffer, file: string): 
       `${file} differs from the pinned version ${pinned.version} but has the same version: revert the edit, or raise version and collect rotation signatures (opsbook trust sign)`,
     );
   }
-  const sigBytes = await readOptional(signatureFileOf(file));
+  const sigBytes = await readSignatures(file);
   if (!sigBytes) {
     throw new approvalErrors.RefusalError(
       'TRUST_STORE_UNSIGNED',

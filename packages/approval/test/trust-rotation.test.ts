@@ -73,6 +73,37 @@ function newSenior(text: string, who: Person) {
   });
 }
 
+describe('a trust store path that names no readable file', () => {
+  it('refuses a folder as invalid input naming it and the trustStore key, for init and for loading', async () => {
+    const folder = path.join(world.dir, `store-folder-${n}`);
+    await mkdir(folder);
+    await expect(initTrust(pinDir, folder)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(
+        new RegExp(
+          `^${folder}: cannot read it: it is a folder, not a file \\(EISDIR\\): .*trustStore`,
+        ),
+      ),
+    });
+    await initTrust(pinDir, file);
+    await expect(loadTrustedStore(pinDir, folder)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('trustStore in opsbook.yaml'),
+    });
+  });
+
+  it('refuses a folder where the rotation signatures belong, naming it', async () => {
+    await initTrust(pinDir, file);
+    const { text } = newSenior(world.storeText, world.people.mallory);
+    await writeFile(file, text);
+    await mkdir(signatureFileOf(file));
+    await expect(loadTrustedStore(pinDir, file)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining(`${signatureFileOf(file)}: cannot read it: it is a folder`),
+    });
+  });
+});
+
 describe('pinning', () => {
   it('refuses to load anything before an explicit trust init', async () => {
     const msg = await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_NOT_INITIALISED');

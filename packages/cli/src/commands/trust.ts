@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from '@opsbook/runner';
-import { UsageError } from '@opsbook/schema';
+import { isOpsbookError, UsageError, unreadableFileError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -35,6 +35,12 @@ channel before trusting it.`,
   },
 });
 
+/** trust show's exit: 0 when accepted, 2 when a file is the user's to fix, else 3 (refused). */
+function exitOf(error: unknown): number {
+  if (!error) return exitCodes.ok;
+  return isOpsbookError(error) && error.kind === 'invalid' ? exitCodes.invalid : exitCodes.refused;
+}
+
 export const show: CommandSpec = defineCommand({
   async run(ctx) {
     const config = await configFor(ctx);
@@ -47,7 +53,7 @@ export const show: CommandSpec = defineCommand({
         data: store?.data,
         error: r.error instanceof Error ? r.error.message : undefined,
       });
-      return r.error ? exitCodes.refused : exitCodes.ok;
+      return exitOf(r.error);
     }
     if (!store)
       throw new UsageError(
@@ -75,7 +81,7 @@ export const show: CommandSpec = defineCommand({
     if (r.error instanceof Error)
       lines.push('', ctx.out.style.red(`not accepted: ${r.error.message}`));
     ctx.out.print(lines.join('\n'));
-    return r.error ? exitCodes.refused : exitCodes.ok;
+    return exitOf(r.error);
   },
 });
 
@@ -118,8 +124,8 @@ export const addApprover: CommandSpec = defineCommand({
       keyFiles.map((f) =>
         readFile(f, 'utf8').then(
           (t) => t.trim(),
-          () => {
-            throw new UsageError(`cannot read public key file ${f}`);
+          (e: unknown) => {
+            throw unreadableFileError(f, e, "pass the approver's OpenSSH public key file (.pub)");
           },
         ),
       ),
@@ -129,6 +135,7 @@ export const addApprover: CommandSpec = defineCommand({
       name,
       roles: roles as Array<'senior' | 'expert' | 'engineer'>,
       keys,
+      keyFiles,
       ...(stringOption(ctx, 'jira') ? { jira: stringOption(ctx, 'jira') } : {}),
     });
     ctx.out.print(

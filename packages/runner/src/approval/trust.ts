@@ -17,12 +17,23 @@ import {
   signEnvelope,
   type TrustStore,
 } from '@opsbook/approval';
-import { type Config, ValidationError, writeFileAtomic } from '@opsbook/schema';
+import {
+  type Config,
+  unreadableFileError,
+  ValidationError,
+  writeFileAtomic,
+} from '@opsbook/schema';
 
 async function readStoreText(config: Config): Promise<string> {
   try {
     return await readFile(config.trustStore, 'utf8');
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw unreadableFileError(
+        config.trustStore,
+        e,
+        "point trustStore in opsbook.yaml at the team's approvers.yaml (a file), or make that file readable",
+      );
     throw ValidationError.single(
       config.trustStore,
       `cannot read the trust store (${(e as NodeJS.ErrnoException).code}): create approvers.yaml (see the README, section Approvals)`,
