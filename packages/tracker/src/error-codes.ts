@@ -27,6 +27,10 @@ export const trackerErrorCodes = errorCodeList({
       "the project's priority scheme lacks the priority of the grade: set tracker.jira.priorities",
     TRACKER_REQUEST_REJECTED: "Jira rejected the request with another 4xx, in Jira's own words",
   },
+  invalid: {
+    TRACKER_STATE_INVALID:
+      'a local ticket, outbox entry or keys.json in the state dir is damaged (file:line:col)',
+  },
 });
 
 export type TrackerErrorCode<K extends ErrorKind = ErrorKind> = ErrorCodeOf<

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -176,5 +176,81 @@ describe('local tracker', () => {
     expect(file.comments).toHaveLength(1);
     expect(file.grade).toBe('P2');
     expect(await outbox.list()).toEqual([]);
+  });
+});
+
+describe('damaged files of the local tracker and the outbox', () => {
+  let stateDir: string;
+  const tracker = () => new LocalTracker({ stateDir, actor: 'eve' });
+
+  beforeEach(async () => {
+    stateDir = await mkdtemp(path.join(tmpdir(), 'opsbook-damaged-'));
+  });
+
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('refuses a ticket file cut short as invalid input naming file:line:col, and leaves it', async () => {
+    const file = path.join(stateDir, 'tracker/tickets/OPS-1.json');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, '{bad\n');
+    const error = await tracker()
+      .read('OPS-1')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'invalid', code: 'TRACKER_STATE_INVALID' });
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${file}:1:2: invalid JSON: .*restore OPS-1\\.json from a backup`),
+    );
+    await expect(tracker().comment('OPS-1', textDoc('x'))).rejects.toMatchObject({
+      code: 'TRACKER_STATE_INVALID',
+    });
+    expect(await readFile(file, 'utf8')).toBe('{bad\n');
+  });
+
+  it('refuses a ticket file that holds JSON but not an object', async () => {
+    const file = path.join(stateDir, 'tracker/tickets/OPS-1.json');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, '[]\n');
+    await expect(tracker().read('OPS-1')).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/OPS-1\.json:1:1: expected a JSON object/),
+    });
+  });
+
+  it('refuses a damaged outbox entry when listing and flushing, and deletes nothing', async () => {
+    const outbox = new Outbox({ stateDir, tracker: tracker() });
+    await outbox.enqueue('', { kind: 'create', ticket: { summary: 'disk 91% on db-3' } });
+    const damaged = path.join(stateDir, 'outbox/0000000002-x.json');
+    await writeFile(damaged, '{bad\n');
+    for (const attempt of [() => outbox.list(), () => outbox.flush()]) {
+      await expect(attempt()).rejects.toMatchObject({
+        kind: 'invalid',
+        code: 'TRACKER_STATE_INVALID',
+        message: expect.stringMatching(
+          new RegExp(`^${damaged}:1:2: invalid JSON: .*move it out of the outbox folder`),
+        ),
+      });
+    }
+    expect((await readdir(path.join(stateDir, 'outbox'))).sort()).toEqual([
+      expect.stringMatching(/^0000000001-.+\.json$/),
+      '0000000002-x.json',
+    ]);
+    expect(await readFile(damaged, 'utf8')).toBe('{bad\n');
+    // Moved out of the way, the other write goes out.
+    await rm(damaged);
+    expect((await outbox.flush()).delivered).toHaveLength(1);
+  });
+
+  it('refuses a damaged keys.json instead of reading it as empty and overwriting it', async () => {
+    const outbox = new Outbox({ stateDir, tracker: tracker() });
+    await outbox.enqueue('', { kind: 'create', ticket: { summary: 'disk 91% on db-3' } });
+    const keys = path.join(stateDir, 'outbox/keys.json');
+    await writeFile(keys, '{"outbox:a": "OPS-7",\n');
+    await expect(outbox.flush()).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining(`${keys}:`),
+    });
+    expect(await readFile(keys, 'utf8')).toBe('{"outbox:a": "OPS-7",\n');
   });
 });

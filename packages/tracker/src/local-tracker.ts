@@ -6,6 +6,7 @@ import { type Doc, docText } from './document.js';
 import { trackerErrors } from './error-codes.js';
 import { transitionUnavailable } from './jira-errors.js';
 import { compileJql } from './jql-subset.js';
+import { parseStateJson } from './state-json.js';
 import {
   type Attachment,
   type DeliveryProbe,
@@ -112,7 +113,11 @@ export class LocalTracker implements Tracker {
         { ticket: key },
       );
     }
-    return JSON.parse(text) as LocalTicket;
+    return parseStateJson<LocalTicket>(
+      this.file(key),
+      text,
+      `the local ticket ${key} is damaged: restore ${key}.json from a backup or repair it by hand; opsbook leaves it as it is`,
+    );
   }
 
   // Read-modify-write under a per-ticket lock so concurrent writes in one process do not lose changes.

@@ -11,6 +11,7 @@ import {
 } from '@opsbook/schema';
 import type { Doc } from './document.js';
 import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
+import { parseStateJson } from './state-json.js';
 import type { Grade, NewTicket, RemoteLink, Tracker } from './tracker.js';
 
 /** A tracker write, stored as data so it can wait on disk until the tracker answers. */
@@ -175,7 +176,14 @@ export class Outbox {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const entries: OutboxEntry[] = [];
     for (const name of names.filter((n) => /^\d{10}-.+\.json$/.test(n)).sort()) {
-      entries.push(JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as OutboxEntry);
+      const file = path.join(this.dir, name);
+      entries.push(
+        parseStateJson<OutboxEntry>(
+          file,
+          await readFile(file, 'utf8'),
+          'this queued tracker write is damaged, so the outbox sends nothing until it is dealt with: repair it by hand, or move it out of the outbox folder to drop that one write (the others then go out in order)',
+        ),
+      );
     }
     return entries;
   }
@@ -332,14 +340,21 @@ export class Outbox {
   }
 
   private async readKeys(): Promise<Record<string, string>> {
+    const file = path.join(this.dir, 'keys.json');
+    let text: string;
     try {
-      return JSON.parse(await readFile(path.join(this.dir, 'keys.json'), 'utf8')) as Record<
-        string,
-        string
-      >;
-    } catch {
-      return {};
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw e;
     }
+    // Damaged, it is refused rather than read as empty: the next delivered create would
+    // overwrite it, and the keys of tickets created from the outbox would be lost.
+    return parseStateJson<Record<string, string>>(
+      file,
+      text,
+      'it maps queued creates to their ticket keys: repair it by hand (an object of "outbox:<id>": "KEY"); opsbook leaves it as it is',
+    );
   }
 
   private async saveKey(keys: Record<string, string>, ref: string, key: string): Promise<void> {
