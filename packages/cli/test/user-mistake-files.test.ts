@@ -130,9 +130,13 @@ describe('a trustStore in opsbook.yaml that names a folder', () => {
     ['trust', 'init'],
     ['trust', 'show'],
     ['trust', 'revoke', 'SHA256:x', '--reason', 'lost laptop'],
+    ['ticket', 'open', '--summary', 'disk full on web1', '--key', 'KEY'],
   ]) {
     it(`opsbook ${args.join(' ')} names the folder and the trustStore key`, async () => {
-      const r = await opsbook(args, folderRepo);
+      const r = await opsbook(
+        args.map((a) => (a === 'KEY' ? path.join(dir, 'sam') : a)),
+        folderRepo,
+      );
       expectInvalid(r);
       expect(r.stdout + r.stderr).toMatch(/approvers\.d: cannot read it: it is a folder/);
       expect(r.stdout + r.stderr).toMatch(/trustStore in opsbook\.yaml/);

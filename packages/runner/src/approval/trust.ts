@@ -24,16 +24,29 @@ import {
   writeFileAtomic,
 } from '@opsbook/schema';
 
+/** What to do when the trust store named by opsbook.yaml is not a file opsbook can read. */
+const storeFix =
+  "point trustStore in opsbook.yaml at the team's approvers.yaml (a file), or make that file readable";
+
+/**
+ * The bytes of this checkout's approvers.yaml, or undefined when it does not exist; a folder, a
+ * link loop or a file opsbook may not read is invalid input naming it and the trustStore key.
+ */
+export async function readTrustStoreBytes(config: Config): Promise<Buffer | undefined> {
+  try {
+    return await readFile(config.trustStore);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw unreadableFileError(config.trustStore, e, storeFix);
+  }
+}
+
 async function readStoreText(config: Config): Promise<string> {
   try {
     return await readFile(config.trustStore, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw unreadableFileError(
-        config.trustStore,
-        e,
-        "point trustStore in opsbook.yaml at the team's approvers.yaml (a file), or make that file readable",
-      );
+      throw unreadableFileError(config.trustStore, e, storeFix);
     throw ValidationError.single(
       config.trustStore,
       `cannot read the trust store (${(e as NodeJS.ErrnoException).code}): create approvers.yaml (see the README, section Approvals)`,
@@ -55,7 +68,7 @@ export async function trustShow(
   config: Config,
 ): Promise<{ pinned?: TrustStore; file?: TrustStore; accepted?: TrustStore; error?: unknown }> {
   const pinned = await readPinnedStore(config.trustPinDir);
-  const text = await readFile(config.trustStore).catch(() => undefined);
+  const text = await readTrustStoreBytes(config);
   const file = text ? parseTrustStore(text, config.trustStore) : undefined;
   try {
     const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
@@ -96,7 +109,7 @@ export async function trustSign(
   config: Config,
   signer: SshSigner,
 ): Promise<{ envelope: Envelope; file: string }> {
-  const bytes = await readFile(config.trustStore).catch(() => undefined);
+  const bytes = await readTrustStoreBytes(config);
   if (!bytes) await readStoreText(config);
   parseTrustStore(bytes!, config.trustStore);
   const sigFile = signatureFileOf(config.trustStore);

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   type Approver,
   createSshsig,
@@ -10,6 +9,7 @@ import {
 } from '@opsbook/approval';
 import { type Config, canonicalJson } from '@opsbook/schema';
 import type { Inline, Tracker } from '@opsbook/tracker';
+import { readTrustStoreBytes } from '../approval/trust.js';
 import { runnerErrors } from '../error-codes.js';
 
 /**
@@ -81,7 +81,7 @@ export async function engineerOf(
 
 /** This checkout's approvers.yaml (who is who; the pinned copy decides what may run). */
 export async function checkoutTrust(config: Config, doing: string): Promise<TrustStore> {
-  const bytes = await readFile(config.trustStore).catch(() => undefined);
+  const bytes = await readTrustStoreBytes(config);
   if (!bytes)
     throw new runnerErrors.RefusalError(
       'PERSON_UNPROVEN',
