@@ -86,6 +86,31 @@ describe('selectHosts', () => {
   });
 });
 
+describe('a pattern with a character no part can hold', () => {
+  // The attack: each of these once selected more than the pattern says (an unclosed '[' was
+  // dropped, and what was left of the part matched wider: '~' alone is the regex that matches
+  // every name). A pattern opsbook cannot read whole must be refused, never narrowed to a part.
+  it.each([
+    ['~[', "'[' at column 2"],
+    ['~web[', "'[' at column 5"],
+    ['web[', "'[' at column 4"],
+    ['web[1', "'[' at column 4"],
+    ['web]', "']' at column 4"],
+    ['web:!db[0', "'[' at column 8"],
+    ['web db', "' ' at column 4"],
+  ])('refuses %s (HOST_PATTERN_INVALID) instead of selecting any host', (pattern, where) => {
+    const e = refusal(pattern);
+    expect(e.code).toBe('HOST_PATTERN_INVALID');
+    expect(e.message).toContain(`host pattern '${pattern}': ${where}`);
+    expect(e.message).toContain("close each '[' (web[0:2]) and separate parts with ':' or ','");
+  });
+
+  it('still takes spaces around the separators and whole brackets', () => {
+    expect(names(' web : &prod : !web[0] ')).toEqual(['web-02', 'web-03']);
+    expect(names('~db-0[12]:!web')).toEqual(['db-01', 'db-02']);
+  });
+});
+
 describe('splitHostPattern', () => {
   it('keeps ranges and addresses whole and splits on colons or commas', () => {
     expect(splitHostPattern('web[1:3]')).toEqual(['web[1:3]']);

@@ -13,13 +13,40 @@ const colonSeparated = /(?:[^\s:[\]]|\[[^\]]*\])+/g;
 /**
  * Split a pattern into its parts as Ansible's split_host_pattern does: by commas when there
  * are any, else by colons, except that a single address or range (`web[1:3]`, `::1`) stays whole.
+ * Where Ansible silently drops what no part can hold (an unclosed `[`, a stray `]`, a space
+ * between two parts), this refuses the pattern: dropping `[` made `~[` the regex `~`, which
+ * matches every host, and a pattern must never select more than it says.
  */
 export function splitHostPattern(pattern: string): string[] {
   let parts: string[];
   if (pattern.includes(',')) parts = pattern.split(',');
   else if (parseHostAddress(pattern)) parts = [pattern];
-  else parts = pattern.match(colonSeparated) ?? [];
+  else parts = splitByColons(pattern);
   return parts.map((p) => p.trim()).filter((p) => p !== '');
+}
+
+/** The parts between colons; every character outside them must be a colon or a space by one. */
+function splitByColons(pattern: string): string[] {
+  const parts: string[] = [];
+  let end = 0;
+  for (const m of pattern.matchAll(colonSeparated)) {
+    checkBetweenParts(pattern, end, m.index, parts.length > 0);
+    parts.push(m[0]);
+    end = m.index + m[0].length;
+  }
+  checkBetweenParts(pattern, end, pattern.length, false);
+  return parts;
+}
+
+function checkBetweenParts(pattern: string, from: number, to: number, needsColon: boolean): void {
+  const gap = pattern.slice(from, to);
+  const stray = /[^\s:]/.exec(gap) ?? (needsColon && !gap.includes(':') ? /\s/.exec(gap) : null);
+  if (!stray) return;
+  throw patternError(
+    pattern,
+    `'${stray[0]}' at column ${from + stray.index + 1} belongs to no group, host, range or ~regex, and a part cut short could select more hosts than meant: close each '[' (web[0:2]) and separate parts with ':' or ','`,
+    HOST_PATTERN_INVALID,
+  );
 }
 
 /** Unions first, then intersections (`&`), then exclusions (`!`); `all` when only the last two. */
