@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { digestRunbook } from '@opsbook/schema';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -186,6 +186,59 @@ describe('opsbook validate', () => {
     expect(r.stderr).toBe(
       "error: no runbook 'disk-claenup' in runbooks: did you mean 'disk-cleanup'?\n",
     );
+  });
+});
+
+describe('a runbooks folder opsbook.yaml names that is not there', () => {
+  /** A repository whose opsbook.yaml says `runbooks: <value>` on its third line. */
+  async function repository(name: string, runbooks: string): Promise<string> {
+    const root = path.join(tmp.dir, name);
+    await mkdir(path.join(root, 'runbooks'), { recursive: true });
+    await writeFile(
+      path.join(root, 'opsbook.yaml'),
+      `apiVersion: opsbook/v1\nkind: Config\nrunbooks: ${runbooks}\n`,
+    );
+    return root;
+  }
+
+  it.each(
+    [
+      ['validate'],
+      ['validate', '--json'],
+      ['list'],
+      ['list', '--json'],
+      ['lint'],
+      ['show', 'disk-cleanup'],
+    ].map((args) => [args.join(' '), args] as const),
+  )(
+    'fails opsbook %s (exit 2) at the runbooks: line of opsbook.yaml for a misspelt folder',
+    async (name, args) => {
+      const cwd = await repository(`typo-${name.replace(/\W+/g, '-')}`, 'runbok');
+      const r = await runCli(args, { cwd });
+      const message = `the runbooks folder 'runbok' does not exist (${path.join(cwd, 'runbok')}): correct the path, or create the folder`;
+      expect(r.stderr).toBe(`opsbook.yaml:3:11: ${message}\n`);
+      if (args.includes('--json'))
+        expect(JSON.parse(r.stdout).error.problems).toEqual([
+          { file: 'opsbook.yaml', line: 3, col: 11, rule: 'missing-file', message },
+        ]);
+      else expect(r.stdout).toBe('');
+      expect(r.code).toBe(2);
+    },
+  );
+
+  it('fails opsbook validate (exit 2) when runbooks: names a file', async () => {
+    const cwd = await repository('file', 'opsbook.yaml');
+    const r = await runCli(['validate'], { cwd });
+    expect(r.stderr).toBe(
+      `opsbook.yaml:3:11: the runbooks folder 'opsbook.yaml' is a file, not a folder (${path.join(cwd, 'opsbook.yaml')}): name the folder that holds the runbooks\n`,
+    );
+    expect(r.code).toBe(2);
+  });
+
+  it('passes an empty runbooks folder with a note (a new repository has no runbook yet)', async () => {
+    const cwd = await repository('empty', 'runbooks');
+    const r = await runCli(['validate'], { cwd });
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: 'no runbooks found in runbooks\n' });
   });
 });
 

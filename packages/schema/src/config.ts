@@ -5,6 +5,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { configSchema } from './config-schema.js';
 import { UsageError, ValidationError } from './errors.js';
 import { validateConfig } from './generated/validators.js';
+import type { FolderNamedAt } from './load-runbook.js';
 import { schemaProblems, type Validator } from './schema-problems.js';
 import { parseYamlSource } from './yaml-source.js';
 
@@ -20,6 +21,8 @@ export interface Config {
   /** The config file, when one was found. */
   file?: string | undefined;
   runbooksDir: string;
+  /** Where opsbook.yaml names `runbooksDir`; absent for the default, `runbooks`. */
+  runbooksNamedAt?: FolderNamedAt | undefined;
   stateDir: string;
   inventory?: string | undefined;
   trustStore: string;
@@ -107,6 +110,7 @@ export async function loadConfig(
   const cwd = options.cwd ?? process.cwd();
   const file = options.file ? path.resolve(cwd, options.file) : await findConfigFile(cwd);
   let raw: ConfigFile = { apiVersion: 'opsbook/v1', kind: 'Config' };
+  let runbooksNamedAt: FolderNamedAt | undefined;
   if (file) {
     let bytes: Buffer;
     try {
@@ -123,6 +127,13 @@ export async function loadConfig(
     const validate = validateConfig as unknown as Validator<ConfigFile>;
     if (!validate(source.value)) throw new ValidationError(schemaProblems(source, validate.errors));
     raw = source.value;
+    if (raw.runbooks !== undefined)
+      runbooksNamedAt = {
+        file: source.file,
+        value: raw.runbooks,
+        // Not now: positions need the strict parse, which every command would pay for.
+        locate: () => source.locate(['runbooks']),
+      };
   }
   const root = file ? path.dirname(file) : cwd;
   const at = (p: string) => path.resolve(root, expandHome(p));
@@ -130,6 +141,7 @@ export async function loadConfig(
     root,
     file,
     runbooksDir: at(raw.runbooks ?? 'runbooks'),
+    runbooksNamedAt,
     stateDir: at(raw.stateDir ?? '.opsbook'),
     inventory: raw.inventory ? at(raw.inventory) : undefined,
     trustStore: at(raw.trustStore ?? 'approvers.yaml'),

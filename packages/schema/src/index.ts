@@ -66,6 +66,7 @@ export {
 } from './errors.js';
 export { parseJsonSource } from './json-source.js';
 export {
+  type FolderNamedAt,
   findRunbookDirs,
   type LoadOptions,
   type LoadResult,

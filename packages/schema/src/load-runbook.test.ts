@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLine, writeCase } from '../test/invalid-runbooks.js';
 import { makeTempDir } from '../test/temp-dir.js';
+import { ValidationError } from './errors.js';
 import { findRunbookDirs, loadRunbook } from './load-runbook.js';
 
 let root: { dir: string; remove: () => Promise<void> };
@@ -59,5 +61,42 @@ describe('where loadRunbook says a problem is', () => {
     expect(await findRunbookDirs(path.relative(process.cwd(), runbooks))).toEqual(
       [...dirs].reverse().map((d) => path.relative(process.cwd(), d)),
     );
+  });
+});
+
+describe('findRunbookDirs of a folder that is not there', () => {
+  const namedAt = { file: 'opsbook.yaml', value: 'runbok', locate: () => ({ line: 3, col: 11 }) };
+  const problemOf = async (dir: string, at?: typeof namedAt) => {
+    const e = await findRunbookDirs(dir, at).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ValidationError);
+    return (e as ValidationError).problems;
+  };
+
+  it('refuses a folder opsbook.yaml names that does not exist, at the runbooks: value', async () => {
+    const dir = path.join(root.dir, 'runbok');
+    expect(await problemOf(dir, namedAt)).toEqual([
+      {
+        file: 'opsbook.yaml',
+        line: 3,
+        col: 11,
+        rule: 'missing-file',
+        message: `the runbooks folder 'runbok' does not exist (${dir}): correct the path, or create the folder`,
+      },
+    ]);
+  });
+
+  it('refuses a file where the runbooks folder should be, named or not', async () => {
+    const file = path.join(root.dir, 'a-file');
+    await writeFile(file, '');
+    const [named] = await problemOf(file, { ...namedAt, value: 'a-file' });
+    expect(named?.message).toBe(
+      `the runbooks folder 'a-file' is a file, not a folder (${file}): name the folder that holds the runbooks`,
+    );
+    const [unnamed] = await problemOf(file);
+    expect(unnamed).toMatchObject({ file: path.relative(process.cwd(), file), line: 0 });
+  });
+
+  it('gives no runbook for the default folder of a new repository, which nobody named', async () => {
+    expect(await findRunbookDirs(path.join(root.dir, 'not-made-yet'))).toEqual([]);
   });
 });

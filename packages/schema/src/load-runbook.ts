@@ -2,6 +2,7 @@ import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
 import { checkRunbookText, packageTextRules, runbookTextRules } from './check-runbook-text.js';
+import { ValidationError } from './errors.js';
 import { validateRunbook } from './generated/validators.js';
 import { parseJsonSource } from './json-source.js';
 import type { Problem } from './problem.js';
@@ -235,14 +236,24 @@ function missing(file: string, code: string, what: string): Problem {
   };
 }
 
-/** The runbook folders under `runbooksDir` (every folder that holds a runbook.yaml or package.json). */
-export async function findRunbookDirs(runbooksDir: string): Promise<string[]> {
+/**
+ * The runbook folders under `runbooksDir` (every folder that holds a runbook.yaml or package.json).
+ * A folder that is not there is an empty catalog only when nobody named it (the default
+ * `runbooks/` of a new repository); one that opsbook.yaml names (`namedAt`) must exist, or a typo
+ * there would let `opsbook validate` pass a CI gate on no runbook at all.
+ */
+export async function findRunbookDirs(
+  runbooksDir: string,
+  namedAt?: FolderNamedAt,
+): Promise<string[]> {
   let entries: Dirent[];
   try {
     // Synchronously, as the runbooks are read: no fs/promises for a command that needs no more.
     entries = readdirSync(runbooksDir, { withFileTypes: true });
-  } catch {
-    return [];
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !namedAt) return [];
+    throw new ValidationError([unreadableRunbooksFolder(runbooksDir, code, namedAt)]);
   }
   const dirs: string[] = [];
   // path.join(runbooksDir, name) for every folder, with runbooksDir normalized once, not per
@@ -260,4 +271,37 @@ export async function findRunbookDirs(runbooksDir: string): Promise<string[]> {
       dirs.push(dir);
   }
   return dirs;
+}
+
+/** Where a folder is named: the value of a key in a file (opsbook.yaml's `runbooks:`). */
+export interface FolderNamedAt {
+  file: string;
+  /** The path as written there. */
+  value: string;
+  /** Its line and column, worked out only for a problem (a strict parse of the file). */
+  locate(): { line: number; col: number };
+}
+
+function unreadableRunbooksFolder(
+  dir: string,
+  code: string | undefined,
+  namedAt: FolderNamedAt | undefined,
+): Problem {
+  const shown = path.resolve(dir);
+  const folder = namedAt ? `the runbooks folder '${namedAt.value}'` : 'the runbooks folder';
+  const message =
+    code === 'ENOENT'
+      ? `${folder} does not exist (${shown}): correct the path, or create the folder`
+      : code === 'ENOTDIR'
+        ? `${folder} is a file, not a folder (${shown}): name the folder that holds the runbooks`
+        : `cannot read ${folder} (${code ?? 'unknown error'}, ${shown}): give the user running opsbook read access to it`;
+  return namedAt
+    ? { file: namedAt.file, ...namedAt.locate(), rule: 'missing-file', message }
+    : {
+        file: path.relative(process.cwd(), shown) || shown,
+        line: 0,
+        col: 0,
+        rule: 'missing-file',
+        message,
+      };
 }

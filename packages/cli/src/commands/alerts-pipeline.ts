@@ -49,7 +49,9 @@ export async function rulesFor(
 ): Promise<AlertRules | undefined> {
   const file = rulesFileOf(ctx, config);
   const runbookNames = new Set(
-    (await findRunbookDirs(config.runbooksDir)).map((d) => path.basename(d)),
+    (await findRunbookDirs(config.runbooksDir, config.runbooksNamedAt)).map((d) =>
+      path.basename(d),
+    ),
   );
   try {
     // Suggestions are checked against the runbooks when the repository has some.

@@ -40,7 +40,9 @@ export async function resolveRunbookDir(
     const dir = path.join(config.runbooksDir, name);
     if (statOrUndefined(dir)?.isDirectory()) return dir;
   }
-  const known = (await findRunbookDirs(config.runbooksDir)).map((d) => path.basename(d));
+  const known = (await findRunbookDirs(config.runbooksDir, config.runbooksNamedAt)).map((d) =>
+    path.basename(d),
+  );
   const guess = didYouMean(name, known);
   throw new UsageError(
     `no runbook '${ref}' in ${path.relative(cwd, config.runbooksDir) || config.runbooksDir}: ${
@@ -137,7 +139,7 @@ export async function loadCatalog(
 ): Promise<LoadResult[]> {
   const dirs = refs.length
     ? await Promise.all(refs.map((r) => resolveRunbookDir(r, config, cwd)))
-    : await findRunbookDirs(config.runbooksDir);
+    : await findRunbookDirs(config.runbooksDir, config.runbooksNamedAt);
   // Each file is read, each runbook loaded and each library listed once for the whole catalog:
   // a composite's library is usually the catalog's own folder, loaded here anyway.
   const texts = new Map<string, string>();
