@@ -1,5 +1,5 @@
 import { type Stdio, streamStdio } from './stdio.js';
-import { escapeJsonControls, keepOnly } from './terminal-safe.js';
+import { escapeDataControls, escapeJsonControls, keepOnly } from './terminal-safe.js';
 
 /**
  * Where the CLI writes. Results go to stdout (one JSON document with --json); progress and
@@ -11,6 +11,12 @@ export interface Output {
   color: boolean;
   /** Write a line (or lines) of the result. */
   print(text: string): void;
+  /**
+   * Write a machine-readable document of the result (`--format csv|json`) as its renderer made
+   * it: `print` would show its CRLFs and its strings' DEL and C1 as `\xHH`, which corrupts
+   * them. No control character but tab, newline and CRLF gets through all the same.
+   */
+  printData(text: string): void;
   /** Write the one JSON document of a --json run. */
   printJson(value: unknown): void;
   /** Progress and notes for a person; never part of the result. */
@@ -72,6 +78,9 @@ export function createOutput(
     color,
     print: (text) => {
       stdio.out(terminalSafe(line(text)));
+    },
+    printData: (text) => {
+      stdio.out(escapeDataControls(line(text)));
     },
     printJson: (value) => {
       stdio.out(`${escapeJsonControls(JSON.stringify(value, null, 2))}\n`);

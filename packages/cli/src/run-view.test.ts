@@ -13,6 +13,7 @@ function notesOutput(): Output & { notes: string[] } {
     json: false,
     color: true,
     print: keep,
+    printData: keep,
     printJson: keep,
     note: keep,
     noteRaw: keep,

@@ -58,6 +58,21 @@ export function keepOnly(own: readonly string[]): (text: string) => string {
   return (text) => text.replace(pattern, (match, kept?: string) => kept ?? written(match));
 }
 
+/** C0 but tab and newline, DEL and C1, where a CR right before a newline is kept (a CRLF). */
+const DATA_CONTROL = /\r\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * A machine-readable document (CSV, JSON) with every control character but tab, newline and CRLF
+ * written as `\u00XX`: a JSON text stays the same JSON (a raw DEL or C1 can only be inside one of
+ * its strings, where that is its escape), and a CSV's CRLF record ends stay what RFC 4180 says.
+ * Renderers make their documents without control characters; this keeps it so if one forgets.
+ */
+export function escapeDataControls(text: string): string {
+  return text.replace(DATA_CONTROL, (c) =>
+    c === '\r\n' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** A JSON text with DEL and C1 escaped as `\u00XX` too: the same JSON, no raw control byte. */
 export function escapeJsonControls(json: string): string {
   return json.replace(

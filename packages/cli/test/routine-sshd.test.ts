@@ -308,11 +308,23 @@ describe('opsbook inventory over two sshd hosts, under the standing approval', (
     expect(stats.hosts[1]?.services).toContainEqual(
       expect.objectContaining({ address: world.hosts[1]?.host, port: world.hosts[1]?.port }),
     );
+    const json = await world.opsbook(['inventory', '--format', 'json']);
+    expect(json.code, json.stderr).toBe(0);
+    // Facts taken again: the same hosts and groups (uptime and memory move between runs).
+    const again = JSON.parse(json.stdout) as FleetStatistics;
+    expect(validateFleetStatistics(again)).toBe(true);
+    expect(again.groups.map((g) => g.group)).toEqual(stats.groups.map((g) => g.group));
     const csv = await world.opsbook(['inventory', '--format', 'csv']);
     expect(csv.code, csv.stderr).toBe(0);
-    const lines = csv.stdout.trim().split(/\r?\n/);
+    // RFC 4180: every record, the last one too, ends with CRLF, written as it is (as > fleet.csv
+    // gets it), never shown as the text \x0d.
+    expect(csv.stdout).not.toContain(String.raw`\x0d`);
+    expect(csv.stdout.endsWith('\r\n')).toBe(true);
+    const lines = csv.stdout.slice(0, -2).split('\r\n');
+    expect(lines.every((l) => !/[\r\n]/.test(l))).toBe(true);
     expect(lines[0]).toMatch(/^group,hosts,/);
     expect(lines.some((l) => l.startsWith('all,2,'))).toBe(true);
+    expect(lines).toHaveLength(1 + stats.groups.length);
   });
 
   it('refuses an unknown --format before touching a host (exit 2)', async () => {

@@ -52,13 +52,10 @@ Examples:
       { config, ...(inventoryFile ? { inventoryFile } : {}) },
       routine.facts,
     );
-    const render =
-      format === 'json'
-        ? renderFleetStatisticsJson
-        : format === 'csv'
-          ? renderFleetStatisticsCsv
-          : renderFleetStatisticsTable;
-    ctx.out.print(render(stats).trimEnd());
+    // The CSV's CRLFs and the JSON's strings are data: printed as they are, not shown.
+    if (format === 'json') ctx.out.printData(renderFleetStatisticsJson(stats));
+    else if (format === 'csv') ctx.out.printData(renderFleetStatisticsCsv(stats));
+    else ctx.out.print(renderFleetStatisticsTable(stats).trimEnd());
     return exitForRun[routine.outcome.status];
   },
 });

@@ -144,6 +144,9 @@ Examples:
       );
       for (const note of s.notes) ctx.out.note(note);
       ctx.out.print(path.resolve(file));
+    } else if (format === 'json') {
+      // Data: its strings' DEL and C1 stay JSON escapes, where print would make them invalid JSON.
+      ctx.out.printData(text);
     } else {
       ctx.out.print(text.trimEnd());
     }

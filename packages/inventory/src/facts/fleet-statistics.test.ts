@@ -110,6 +110,24 @@ describe('renderers', () => {
     expect(csv).toContain(`"'=HYPERLINK(""http://x"")=1"`);
   });
 
+  it('ends every CSV record with CRLF and writes a control character in a cell as \\xHH', () => {
+    // OS and kernel names come from the hosts: one may hold a terminal escape, a carriage
+    // return that hides the line before it when the file is shown, or a line break.
+    const hostile = [
+      host('h1', 'Evil\x1b]0;pwned\x07 OS', '6.1\r\n=cmd', [['/', 10, 5]]),
+      host('h2', '\tTabbed\u009b2J', '6.1\u0085x', [['/', 10, 5]]),
+    ];
+    const csv = renderFleetStatisticsCsv(computeFleetStatistics(hostile));
+    expect(csv.endsWith('\r\n')).toBe(true);
+    const records = csv.slice(0, -2).split('\r\n');
+    expect(records).toHaveLength(2);
+    expect(csv.replace(/\r\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    const fleet = records[1]!;
+    expect(fleet).toContain(String.raw`Evil\x1b]0;pwned\x07 OS=1`);
+    expect(fleet).toContain(String.raw`\x09Tabbed\x9b2J=1`);
+    expect(fleet).toContain(String.raw`6.1\x0d\x0a=cmd=1; 6.1\x85x=1`);
+  });
+
   it('prints a table with the fleet line and the fullest filesystems, without control bytes', () => {
     const table = renderFleetStatisticsTable(
       computeFleetStatistics([host('h\x1b[31m', 'D', 'k', [['/', 2048, 1024]])]),

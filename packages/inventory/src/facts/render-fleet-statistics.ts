@@ -22,22 +22,34 @@ const CSV_COLUMNS: readonly [string, (g: GroupStatistics) => string | number | n
   ['kernels', (g) => g.kernels.map((k) => `${k.name}=${k.hosts}`).join('; ')],
 ];
 
-/** RFC 4180 CSV, one row per group. */
+/**
+ * RFC 4180 CSV, one record per group, each ended by CRLF. The CRLFs are the only control
+ * characters in it: the file is shown with `cat` as often as it is opened in a spreadsheet.
+ */
 export function renderFleetStatisticsCsv(stats: FleetStatistics): string {
   const rows = [CSV_COLUMNS.map(([name]) => name)];
   for (const g of stats.groups) rows.push(CSV_COLUMNS.map(([, get]) => csvCell(get(g))));
   return `${rows.map((r) => r.join(',')).join('\r\n')}\r\n`;
 }
 
+/** C0 (tab, CR and LF included), DEL and C1 (U+009B alone is a CSI). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /**
- * Quote a cell; text that a spreadsheet would run as a formula (an OS name or host name from
- * a hostile host) is prefixed with `'`, as OWASP's CSV-injection advice says.
+ * Quote a cell. A control character (an OS or kernel name from a hostile host may hold an escape
+ * sequence, or a CR that hides what came before it) is written as `\xHH`, as opsbook shows it on
+ * a terminal, so every record is one line. Text that a spreadsheet would run as a formula is
+ * prefixed with `'`, as OWASP's CSV-injection advice says.
  */
 function csvCell(value: string | number | null): string {
   if (value === null) return '';
   if (typeof value === 'number') return String(value);
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  const shown = value.replace(
+    CONTROL,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+  const safe = /^[=+\-@]/.test(shown) ? `'${shown}` : shown;
+  return /[",']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** Human table: one line per group, then the fullest filesystems of the fleet. */
