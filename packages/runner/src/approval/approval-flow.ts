@@ -47,6 +47,7 @@ import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
 import { type Plan, planDigest, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
+import { readTrustStoreBytes } from './trust.js';
 
 /**
  * Approval files are written whole (an interrupted write never leaves half an approval) and
@@ -92,7 +93,7 @@ async function proposerOf(
   config: Config,
   signer: SshSigner,
 ): Promise<{ proposer: string; store: TrustStore }> {
-  const bytes = await readFile(config.trustStore).catch(() => undefined);
+  const bytes = await readTrustStoreBytes(config);
   if (!bytes)
     throw new runnerErrors.RefusalError(
       'PROPOSER_UNPROVEN',
@@ -484,7 +485,7 @@ export async function approveFile(
   // What run would refuse about this signature, said before it is made. Early feedback from
   // this checkout's approvers.yaml, so that a senior can sign on a machine with no trust pin;
   // `run` checks again against the pinned store, and that check is the one that counts.
-  const trustBytes = await readFile(options.config.trustStore).catch(() => undefined);
+  const trustBytes = await readTrustStoreBytes(options.config);
   if (trustBytes) {
     const store = parseTrustStore(trustBytes, options.config.trustStore);
     const now = options.now ?? new Date();
