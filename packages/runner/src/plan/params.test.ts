@@ -128,3 +128,69 @@ describe('readSecretParams', () => {
     expect(message).not.toContain('short');
   });
 });
+
+describe('readSecretParams of integer, number and boolean secrets', () => {
+  const typedSecrets = {
+    ...runbook,
+    spec: {
+      ...runbook.spec,
+      params: {
+        port: { type: 'integer', secret: true, minimum: 1024, maximum: 65535 },
+        ratio: { type: 'number', secret: true },
+        debug: { type: 'boolean', secret: true },
+      },
+    },
+  } as unknown as Runbook;
+  const names = ['debug', 'port', 'ratio'];
+  const read = (env: NodeJS.ProcessEnv) =>
+    readSecretParams(typedSecrets, names, {
+      OPSBOOK_PARAM_PORT: '54321',
+      OPSBOOK_PARAM_RATIO: '0.75',
+      OPSBOOK_PARAM_DEBUG: 'true',
+      ...env,
+    });
+  /** The message of what `attempt` throws, or '' when it does not. */
+  const messageOf = (attempt: () => unknown) => {
+    try {
+      attempt();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  };
+
+  it('reads them as --param would type them, giving the step their text', () => {
+    expect(read({})).toEqual({ port: '54321', ratio: '0.75', debug: 'true' });
+    expect(
+      read({
+        OPSBOOK_PARAM_PORT: '01080',
+        OPSBOOK_PARAM_RATIO: '1e3',
+        OPSBOOK_PARAM_DEBUG: 'false',
+      }),
+    ).toEqual({ port: '1080', ratio: '1000', debug: 'false' });
+  });
+
+  it.each([
+    ['OPSBOOK_PARAM_PORT', '54321.5', 'port', 'an integer'],
+    ['OPSBOOK_PARAM_PORT', 'eight-eight', 'port', 'an integer'],
+    ['OPSBOOK_PARAM_RATIO', '0,75', 'ratio', 'a number'],
+    ['OPSBOOK_PARAM_RATIO', 'NaNa', 'ratio', 'a number'],
+    ['OPSBOOK_PARAM_DEBUG', 'yes-please', 'debug', 'true or false'],
+    ['OPSBOOK_PARAM_DEBUG', 'TRUE', 'debug', 'true or false'],
+  ])(
+    'refuses %s=%s naming the variable and the type, never the value',
+    (variable, value, name, type) => {
+      const message = messageOf(() => read({ [variable]: value }));
+      expect(message).toBe(
+        `secret param ${name} (from ${variable}) is not ${type}: set ${variable} to ${type} in the environment of opsbook run`,
+      );
+      expect(message).not.toContain(value);
+    },
+  );
+
+  it('refuses a typed secret outside its rules without repeating the value', () => {
+    const message = messageOf(() => read({ OPSBOOK_PARAM_PORT: '80' }));
+    expect(message).toContain('secret param port (from OPSBOOK_PARAM_PORT) does not satisfy');
+    expect(message).not.toContain('80');
+  });
+});

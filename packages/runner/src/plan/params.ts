@@ -28,27 +28,37 @@ export function parseParamArgs(args: readonly string[]): Map<string, string> {
   return given;
 }
 
-function typed(name: string, spec: ParamSpec, raw: string): ParamValue {
+/** How a value of each param type is written, for errors that say what to write. */
+const writtenAs: Record<ParamSpec['type'], string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+};
+
+/**
+ * The text of a value (a `--param` value, an environment variable) as the param's declared type,
+ * or undefined when the text is not of that type. The one reading of param text, so that a secret
+ * param from the environment is typed exactly as `--param` types a plain one.
+ */
+function paramFromText(spec: ParamSpec, raw: string): ParamValue | undefined {
   switch (spec.type) {
     case 'integer':
-    case 'number': {
-      const ok =
-        spec.type === 'integer'
-          ? /^-?\d+$/.test(raw)
-          : /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw);
-      if (!ok)
-        throw new UsageError(
-          `--param ${name}=${raw}: ${name} is ${spec.type === 'integer' ? 'an integer' : 'a number'}`,
-        );
-      return Number(raw);
-    }
+      return /^-?\d+$/.test(raw) ? Number(raw) : undefined;
+    case 'number':
+      return /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw) ? Number(raw) : undefined;
     case 'boolean':
-      if (raw === 'true') return true;
-      if (raw === 'false') return false;
-      throw new UsageError(`--param ${name}=${raw}: ${name} is true or false`);
+      return raw === 'true' ? true : raw === 'false' ? false : undefined;
     default:
       return raw;
   }
+}
+
+function typed(name: string, spec: ParamSpec, raw: string): ParamValue {
+  const value = paramFromText(spec, raw);
+  if (value === undefined)
+    throw new UsageError(`--param ${name}=${raw}: ${name} is ${writtenAs[spec.type]}`);
+  return value;
 }
 
 /**
@@ -183,10 +193,12 @@ function resolveFrom<V>(
 }
 
 /**
- * The values of the secret params, read from `OPSBOOK_PARAM_<NAME>` when the run starts and
- * checked against the param's rules. Missing ones are an error naming the variable, except for a
- * param declared `required: false`: unset or empty, it is the empty string (a database password
- * left empty on purpose, so that the client falls back to .pgpass or peer authentication).
+ * The values of the secret params, read from `OPSBOOK_PARAM_<NAME>` when the run starts, typed as
+ * `--param` types a plain param's value, and checked against the param's rules. Each comes back as
+ * the text the step's environment gets: that of the typed value, as a plain param's (`1e3` is
+ * `1000`). Missing ones are an error naming the variable, except for a param declared
+ * `required: false`: unset or empty, it is the empty string (a database password left empty on
+ * purpose, so that the client falls back to .pgpass or peer authentication).
  */
 export function readSecretParams(
   runbook: Runbook,
@@ -196,9 +208,9 @@ export function readSecretParams(
   const out: Record<string, string> = {};
   for (const name of names) {
     const variable = `OPSBOOK_PARAM_${name.toUpperCase()}`;
-    const value = env[variable];
+    const text = env[variable];
     const spec = runbook.spec.params?.[name];
-    if (value === undefined || value === '') {
+    if (text === undefined || text === '') {
       if (spec?.required === false) {
         out[name] = '';
         continue;
@@ -207,13 +219,19 @@ export function readSecretParams(
         `secret param ${name} is not set: export ${variable} in the environment of opsbook run`,
       );
     }
-    const why = spec ? paramValueProblem({ ...spec, secret: false }, value) : undefined;
-    // Never repeat a secret's value, not even in an error.
-    if (why)
+    const value = spec ? paramFromText(spec, text) : text;
+    // Never repeat a secret's value, not even in an error: these name the variable and the rule.
+    if (value === undefined) {
+      const type = writtenAs[spec!.type];
       throw new UsageError(
-        `secret param ${name} (from ${variable}) does not satisfy the param's rules (type, pattern, length or allowed values)`,
+        `secret param ${name} (from ${variable}) is not ${type}: set ${variable} to ${type} in the environment of opsbook run`,
       );
-    out[name] = value;
+    }
+    if (spec && paramValueProblem({ ...spec, secret: false }, value))
+      throw new UsageError(
+        `secret param ${name} (from ${variable}) does not satisfy the param's rules (range, pattern, length or allowed values): set ${variable} to a value they allow`,
+      );
+    out[name] = String(value);
   }
   return out;
 }
