@@ -1,4 +1,4 @@
-import type { Plan, PlannedStep } from '@opsbook/runner';
+import type { Plan, PlannedStep, SigningView } from '@opsbook/runner';
 import type { Style } from './output.js';
 import { showControls, showControlsIn } from './terminal-safe.js';
 
@@ -122,4 +122,13 @@ export function planText(
     lines.push(...phaseLines(host.phases, host.composed, '  '));
   }
   return lines.join('\n');
+}
+
+/**
+ * `approve` and `ticket approve`: the plan about to be signed, with the validity window and run
+ * limit it is signed with, printed before the signature is made (a hardware key waits for a touch
+ * then), so that the senior reads what they sign rather than learn it afterwards.
+ */
+export function signingText(view: SigningView, style: Style): string {
+  return planText(view.plan, view.planDigest, style, view.statement);
 }

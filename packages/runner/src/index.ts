@@ -13,6 +13,7 @@ export {
   readApprovalFile,
   readApprovalPayload,
   rederivePlan,
+  type SigningView,
   serializeApproval,
   type VerifiedPlan,
   type VerifiedRun,

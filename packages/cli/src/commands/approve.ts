@@ -1,10 +1,15 @@
-import { approveFile, readApprovalFile, refuseMissingTicket } from '@opsbook/runner';
+import {
+  approveFile,
+  readApprovalFile,
+  refuseMissingTicket,
+  type SigningView,
+} from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { commandHint, inventoryWords } from '../hint.js';
-import { planText } from '../plan-view.js';
+import { signingText } from '../plan-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
@@ -50,6 +55,10 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
       ...(stringOption(ctx, 'inventory') ? { inventoryFile: stringOption(ctx, 'inventory') } : {}),
       ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),
       ...(maxRuns !== undefined ? { maxRuns } : {}),
+      // What is signed, window and run limit included, shown before the key is asked to sign.
+      ...(ctx.out.json
+        ? {}
+        : { onBeforeSign: (view: SigningView) => ctx.out.print(signingText(view, ctx.out.style)) }),
     });
     if (ctx.out.json) {
       ctx.out.printJson({
@@ -59,9 +68,6 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
       });
       return exitCodes.ok;
     }
-    ctx.out.print(
-      planText(result.plan, result.statement.plan?.digest ?? '', ctx.out.style, result.statement),
-    );
     const inventory = inventoryWords(stringOption(ctx, 'inventory'));
     ctx.out.print(
       `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).\n` +

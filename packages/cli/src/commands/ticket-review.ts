@@ -1,4 +1,4 @@
-import { approveTicket, proposeTicket, rejectTicket } from '@opsbook/runner';
+import { approveTicket, proposeTicket, rejectTicket, type SigningView } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import {
   type CommandContext,
@@ -9,7 +9,7 @@ import {
 } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { planText } from '../plan-view.js';
+import { planText, signingText } from '../plan-view.js';
 import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { executorSignerFor, proposerOptions, signerFor, signerOptions } from './ticket-signer.js';
@@ -110,7 +110,7 @@ is saved where opsbook.yaml's standing: names it with opsbook ticket approval KE
       });
       return exitCodes.ok;
     }
-    ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style));
+    ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style, result.statement));
     ctx.out.print(`\nproposed on ${key} for ${senior}; ${ticketReportText(result.report)}`);
     return exitCodes.ok;
   },
@@ -155,6 +155,10 @@ Awaiting Approval until the second senior signs.`,
       signer: await signerFor(ctx),
       ...options,
       ...(reviewer ? { reviewer } : {}),
+      // What is signed, window and run limit included, shown before the key is asked to sign.
+      ...(ctx.out.json
+        ? {}
+        : { onBeforeSign: (view: SigningView) => ctx.out.print(signingText(view, ctx.out.style)) }),
     });
     if (ctx.out.json) {
       ctx.out.printJson({
@@ -167,7 +171,7 @@ Awaiting Approval until the second senior signs.`,
       return exitCodes.ok;
     }
     ctx.out.print(
-      `${result.approval.complete ? 'approved' : 'signed (more signatures needed)'} ${key} as ${result.signer.name}; ${ticketReportText(result.report)}`,
+      `\n${result.approval.complete ? 'approved' : 'signed (more signatures needed)'} ${key} as ${result.signer.name}; ${ticketReportText(result.report)}`,
     );
     if (result.approval.complete && 'selector' in result.statement.targets)
       ctx.out.print(

@@ -429,12 +429,27 @@ export async function verifyApprovalFile(
   };
 }
 
+/** What a signature is about to be made on: the statement as it will be signed, and its plan. */
+export interface SigningView {
+  /** With the window and run limit that are signed: the senior's --expires/--max-runs applied. */
+  statement: ApprovalStatement;
+  /** The plan as this checkout re-renders it, whose digest the statement binds. */
+  plan: Plan;
+  planDigest: string;
+}
+
 export interface ApproveOptions {
   config: Config;
   inventoryFile?: string | undefined;
   expires?: string | undefined;
   maxRuns?: number | undefined;
   now?: Date | undefined;
+  /**
+   * Called once, when every check has passed and just before the signature is made: what the
+   * signer sees there (the commands, the validity window, the run limit) is what they sign, shown
+   * before a hardware key asks for a touch, not only after the signature exists.
+   */
+  onBeforeSign?(view: SigningView): void | Promise<void>;
 }
 
 /**
@@ -495,6 +510,7 @@ export async function approveFile(
         file,
       });
   }
+  await options.onBeforeSign?.({ statement, plan: derived.plan, planDigest: derived.planDigest });
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return { envelope, statement, plan: derived.plan };

@@ -12,7 +12,12 @@ import {
 } from '@opsbook/approval';
 import { type Config, writeFileAtomic } from '@opsbook/schema';
 import type { Block, Inline } from '@opsbook/tracker';
-import { APPROVAL_FILE, approveFile, serializeApproval } from '../approval/approval-flow.js';
+import {
+  APPROVAL_FILE,
+  type ApproveOptions,
+  approveFile,
+  serializeApproval,
+} from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import type { TicketReport } from './run-ticket.js';
 import { historyWrite, reasonOf, type TicketStep } from './ticket-history.js';
@@ -38,6 +43,8 @@ export interface ApproveTicketRequest {
   /** The senior who reviews the run's result at In Review (an approvers.yaml id); default the approver. */
   reviewer?: string;
   now?: Date;
+  /** What is about to be signed, once every check has passed (as `approveFile` gives it). */
+  onBeforeSign?: ApproveOptions['onBeforeSign'];
 }
 
 /** The trust-store approver behind a key, refusing anyone who may not sign for the team. */
@@ -152,6 +159,7 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     ...(req.expires ? { expires: req.expires } : {}),
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.now ? { now: req.now } : {}),
+    ...(req.onBeforeSign ? { onBeforeSign: req.onBeforeSign } : {}),
   });
   const signers = [...new Set([...(start?.signers ?? []), approver.id])];
   const needed = resolvePolicy(store, signed.statement.category, signed.statement.grade).signatures;

@@ -23,6 +23,8 @@ export interface ProposeRequest extends Omit<PlanRequest, 'ticket' | 'tracker'> 
 
 export interface Proposal {
   proposal: TicketProposal;
+  /** The unsigned statement proposed: its window and run limit are what the senior is asked to sign. */
+  statement: ApprovalStatement;
   plan: Plan;
   planDigest: string;
   report: TicketReport;
@@ -43,7 +45,18 @@ function standingText(selector: string, plan: Plan, statement: ApprovalStatement
   return `standing approval of the selector "${selector}" (${plan.hosts.length} host(s) today): routine runs (opsbook inspect, opsbook inventory, schedules) reuse it until ${statement.expiresAt} or ${statement.maxRuns} run(s), keeping the ticket In Progress; it binds these hosts and thresholds, so a changed fleet or threshold needs a new signature`;
 }
 
-/** The comment a senior reviews: every command, per host and phase, exactly as rendered. */
+/**
+ * The window and run limit the senior signs as proposed, said with the commands they review
+ * (`ticket approve --expires/--max-runs` change them before the first signature).
+ */
+function validityText(statement: ApprovalStatement): string {
+  return `valid ${statement.notBefore} to ${statement.expiresAt}, at most ${statement.maxRuns} run(s), as proposed; the approving senior may change both with opsbook ticket approve --expires and --max-runs`;
+}
+
+/**
+ * The comment a senior reviews: every command, per host and phase, exactly as rendered, and
+ * (given the statement) the validity window and run limit the approval is to carry.
+ */
 export function planComment(
   plan: Plan,
   planDigest: string,
@@ -67,6 +80,7 @@ export function planComment(
       type: 'list',
       items: [
         [{ type: 'text', text: `category ${plan.category}, grade ${plan.grade}` }],
+        ...(statement ? [[{ type: 'text' as const, text: validityText(statement) }]] : []),
         [
           {
             type: 'text',
@@ -170,5 +184,11 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     { write: { kind: 'assign', assignee: senior.jira } },
     { write: { kind: 'transition', status: tracker.statuses.awaitingApproval } },
   ]);
-  return { proposal, plan: planned.plan, planDigest: planned.planDigest, report };
+  return {
+    proposal,
+    statement: planned.statement,
+    plan: planned.plan,
+    planDigest: planned.planDigest,
+    report,
+  };
 }
