@@ -71,11 +71,15 @@ describe.each([['cloud'], ['datacenter']] as const)(
       return key;
     }
 
-    /** `n` runs started in the same instant, each from its own working copy's state dir. */
-    async function race(key: string, n: number) {
+    /**
+     * `n` runs started in the same instant, each from its own working copy's state dir (and with
+     * `tracker`, the copy's own opsbook.yaml `tracker`).
+     */
+    async function race(key: string, n: number, tracker?: Record<string, unknown>) {
       const copies = Array.from({ length: n }, (_, i) => ({
         ...world.config,
         stateDir: path.join(world.dir, `copy-${i}`, '.opsbook'),
+        ...(tracker ? { raw: { ...world.config.raw, tracker } } : {}),
       }));
       const results = await Promise.allSettled(
         copies.map((config) =>
@@ -139,7 +143,6 @@ describe.each([['cloud'], ['datacenter']] as const)(
         stateDir: path.join(world.dir, 'attacker', '.opsbook'),
         raw: { ...world.config.raw, tracker },
       };
-      const services = openTracker(config, { ...world.env, OPSBOOK_USER: 'eve' });
       const project = key.slice(0, key.lastIndexOf('-'));
       const local = openTracker(
         { ...config, raw: { ...config.raw, tracker: { kind: 'local', jira: { project } } } },
@@ -155,7 +158,8 @@ describe.each([['cloud'], ['datacenter']] as const)(
         .tracker.getProperty(key, APPROVAL_PROPERTY)) as TicketApproval;
       const approvalFile = path.join(world.dir, 'attacker', 'used.approval.json');
       await writeFile(approvalFile, approval.envelope);
-      const run = () =>
+      /** The run, by default on the copy's own tracker (`services`: as another environment opens it). */
+      const run = (services = openTracker(config, { ...world.env, OPSBOOK_USER: 'eve' })) =>
         runApproved({
           config,
           approvalFile,
@@ -193,23 +197,13 @@ describe.each([['cloud'], ['datacenter']] as const)(
           key,
           world.config.raw.tracker as Record<string, unknown>,
         );
-        const services = openTracker(copy.config, {
-          ...world.env,
-          OPSBOOK_USER: 'eve',
-          JIRA_BASE_URL: other.baseUrl,
-        });
-        const refused = runApproved({
-          config: copy.config,
-          approvalFile: path.join(world.dir, 'attacker', 'used.approval.json'),
-          env: world.env,
-          executorSigner: world.eve,
-          signal: new AbortController().signal,
-          ticket: new TicketGate({
-            services,
-            store: stateStoreOf(copy.config),
-            signal: new AbortController().signal,
+        const refused = copy.run(
+          openTracker(copy.config, {
+            ...world.env,
+            OPSBOOK_USER: 'eve',
+            JIRA_BASE_URL: other.baseUrl,
           }),
-        });
+        );
         await expect(refused).rejects.toMatchObject({
           code: 'TRACKER_MISMATCH',
           message: expect.stringContaining(`Jira at ${other.baseUrl}`),
@@ -227,26 +221,12 @@ describe.each([['cloud'], ['datacenter']] as const)(
       const { status } = await world.as('sam').tracker.get(key);
       expect(status).not.toBe('Approved');
       const tracker = world.config.raw.tracker as { jira: Record<string, unknown> };
-      const config = {
-        ...world.config,
-        stateDir: path.join(world.dir, 'renamed', '.opsbook'),
-        raw: {
-          ...world.config.raw,
-          tracker: {
-            ...tracker,
-            jira: { ...tracker.jira, statuses: { approved: status, inProgress: status } },
-          },
-        },
-      };
-      const renamed = runTicket({
-        services: openTracker(config, { ...world.env, OPSBOOK_USER: 'eve' }),
-        config,
-        key,
-        env: world.env,
-        executorSigner: world.eve,
-        signal: new AbortController().signal,
+      const renamed = await race(key, 1, {
+        ...tracker,
+        jira: { ...tracker.jira, statuses: { approved: status, inProgress: status } },
       });
-      await expect(renamed).rejects.toMatchObject({
+      expect(renamed.ran).toEqual([]);
+      expect(renamed.refused[0]).toMatchObject({
         code: 'TICKET_NOT_APPROVED',
         message: expect.stringContaining('not "Approved" or "In Progress"'),
       });
