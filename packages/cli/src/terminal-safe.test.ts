@@ -8,8 +8,15 @@ describe('showControls', () => {
     );
   });
 
+  it('writes out the bidirectional controls, so a terminal shows the text in the order it runs', () => {
+    expect(showControls('ls \u202e;rm -rf /\u202c \u2066x\u2069')).toBe(
+      String.raw`ls \u202e;rm -rf /\u202c \u2066x\u2069`,
+    );
+    expect(keepOnly(['\u001b[31m'])('\u001b[31m\u202e')).toBe(`\u001b[31m${String.raw`\u202e`}`);
+  });
+
   it('leaves tab, newline and every printable character alone', () => {
-    const text = 'a\tb\nc é ✓ 😀 \u00a0 \\x1b';
+    const text = 'a\tb\nc é ✓ 😀 \u00a0 \\x1b \u200e\u200f עברית';
     expect(showControls(text)).toBe(text);
   });
 });

@@ -81,6 +81,22 @@ spec:
     ]);
   });
 
+  it('refuses the bidirectional controls that make a reviewer read another order than runs', async () => {
+    // "Trojan Source": an RLO in a command shows the reviewer its tail reversed.
+    expect(
+      await problemsOf(
+        'bidi-raw',
+        withLine(15, '      run: ls {{ params.path }} # \u202e;rm -rf /'),
+      ),
+    ).toEqual([
+      'runbook.yaml:15:35: control character U+202E (RLO) in the file: it makes a terminal or editor show the text around it in another order than it runs, so a reviewer would not see what runs; delete it',
+    ]);
+    const [escaped] = await problemsOf('bidi-escaped', withLine(13, '      name: "One\\u2066"'));
+    expect(escaped).toMatch(/^runbook\.yaml:13:17: .*U\+2066 \(LRI\), written as '\\u2066'/);
+    // Marks that only set a direction (LRM, RLM) are ordinary text.
+    expect(await problemsOf('bidi-marks', withLine(5, '  title: Demo \u200e\u200f'))).toEqual([]);
+  });
+
   it.each([
     ['\\x1b', '"One\\x1b"'],
     ['\\u009b', '"One\\u009b"'],

@@ -15,21 +15,51 @@ const c1Names =
     ' ',
   );
 
+/**
+ * The bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069):
+ * they make a terminal or an editor show the text around them in another order than it is
+ * written and runs ("Trojan Source"), so a runbook may not hold them either.
+ */
+const bidiNames: Record<number, string> = {
+  8234: 'LRE',
+  8235: 'RLE',
+  8236: 'PDF',
+  8237: 'LRO',
+  8238: 'RLO',
+  8294: 'LRI',
+  8295: 'RLI',
+  8296: 'FSI',
+  8297: 'PDI',
+};
+
+/** Whether `code` is one of the bidirectional controls above. */
+export function isBidiControl(code: number): boolean {
+  return bidiNames[code] !== undefined;
+}
+
 /** `U+001B (ESC)`: the code point and its name, never the character itself. */
 export function describeControl(code: number): string {
-  const name = code < 0x20 ? c0Names[code] : code === 0x7f ? 'DEL' : c1Names[code - 0x80];
+  const name =
+    code < 0x20
+      ? c0Names[code]
+      : code === 0x7f
+        ? 'DEL'
+        : code <= 0x9f
+          ? c1Names[code - 0x80]
+          : bidiNames[code];
   return `U+${code.toString(16).toUpperCase().padStart(4, '0')}${name ? ` (${name})` : ''}`;
 }
 
 /**
- * Control characters a text file may not hold as they are: all but tab and line feed, and a
- * carriage return only right before a line feed (CRLF line endings).
+ * Control characters a text file may not hold as they are: all but tab and line feed, a carriage
+ * return only right before a line feed (CRLF line endings), and the bidirectional controls.
  */
-const rawControl = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/g;
+const rawControl =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\r(?!\n)/g;
 
 // Any of them, CR included: a plain character class, which the regular expression engine scans
 // for far faster than the alternation above. Most texts hold none.
-const anyRawControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const anyRawControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** Offsets of the control characters in `text` that no text file needs; the first of each line. */
 export function findRawControls(text: string): number[] {
@@ -46,8 +76,8 @@ export function findRawControls(text: string): number[] {
   return found;
 }
 
-const anyControl = /[\u0000-\u001f\u007f-\u009f]/;
-const controlButLineBreaks = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const anyControl = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const controlButLineBreaks = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** Whether a string holds any control character (a test: no match to build, as exec would). */
 export function hasControl(value: string): boolean {
