@@ -112,6 +112,7 @@ export {
   pinnedFileOf,
   pinWeakness,
   readPinnedStore,
+  readTrustStoreFile,
   signatureFileOf,
   type TrustLoad,
 } from './trust-pin.js';

@@ -106,6 +106,14 @@ async function readOptional(file: string, fix: string): Promise<Buffer | undefin
 const storeFix =
   "point trustStore in opsbook.yaml at the team's approvers.yaml (a file), or make that file readable";
 
+/**
+ * The bytes of the trust store `file` (a checkout's approvers.yaml), or undefined when there is
+ * none; a folder, a link loop or a file that may not be read is invalid input naming it.
+ */
+export function readTrustStoreFile(file: string): Promise<Buffer | undefined> {
+  return readOptional(file, storeFix);
+}
+
 /** The same for its rotation signatures beside it. */
 function signatureFix(file: string): string {
   return `${signatureFileOf(file)} must be the file opsbook trust sign writes: move what is there out of the way, or make it readable`;

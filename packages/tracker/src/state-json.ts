@@ -7,6 +7,14 @@ import { trackerErrors } from './error-codes.js';
  * bare JSON.parse error. Nothing is removed or rewritten here: the file stays for the user.
  */
 export function parseStateJson<T>(file: string, text: string, fix: string): T {
+  // The plain parser first: these files are read on every run and flush, and are nearly always
+  // whole; the strict reader (which locates a problem) runs only for one that is not.
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as T;
+  } catch {
+    // Located below.
+  }
   const source = parseJsonSource(file, text);
   const value = source.value;
   const problems = source.problems.length

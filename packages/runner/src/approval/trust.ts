@@ -10,6 +10,7 @@ import {
   parseTrustStore,
   readEnvelope,
   readPinnedStore,
+  readTrustStoreFile,
   revokeKey,
   type SshSigner,
   serializeEnvelope,
@@ -17,42 +18,25 @@ import {
   signEnvelope,
   type TrustStore,
 } from '@opsbook/approval';
-import {
-  type Config,
-  unreadableFileError,
-  ValidationError,
-  writeFileAtomic,
-} from '@opsbook/schema';
-
-/** What to do when the trust store named by opsbook.yaml is not a file opsbook can read. */
-const storeFix =
-  "point trustStore in opsbook.yaml at the team's approvers.yaml (a file), or make that file readable";
+import { type Config, ValidationError, writeFileAtomic } from '@opsbook/schema';
 
 /**
  * The bytes of this checkout's approvers.yaml, or undefined when it does not exist; a folder, a
  * link loop or a file opsbook may not read is invalid input naming it and the trustStore key.
  */
-export async function readTrustStoreBytes(config: Config): Promise<Buffer | undefined> {
-  try {
-    return await readFile(config.trustStore);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw unreadableFileError(config.trustStore, e, storeFix);
-  }
+export function readTrustStoreBytes(config: Config): Promise<Buffer | undefined> {
+  return readTrustStoreFile(config.trustStore);
 }
 
 async function readStoreText(config: Config): Promise<string> {
-  try {
-    return await readFile(config.trustStore, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw unreadableFileError(config.trustStore, e, storeFix);
+  const bytes = await readTrustStoreBytes(config);
+  if (!bytes)
     throw ValidationError.single(
       config.trustStore,
-      `cannot read the trust store (${(e as NodeJS.ErrnoException).code}): create approvers.yaml (see the README, section Approvals)`,
+      'cannot read the trust store (ENOENT): create approvers.yaml (see the README, section Approvals)',
       'missing-file',
     );
-  }
+  return bytes.toString('utf8');
 }
 
 /** `opsbook trust init`: pin approvers.yaml explicitly (first use is never silent). */
