@@ -1,4 +1,4 @@
-import type { Plan, PlannedStep, SigningView } from '@opsbook/runner';
+import { type Plan, type PlannedStep, type SigningView, vaultLine } from '@opsbook/runner';
 import type { Style } from './output.js';
 import { showControls, showControlsIn } from './terminal-safe.js';
 
@@ -21,9 +21,10 @@ function stepLine(step: PlannedStep, indent: string): string {
     .join(', ');
   if (step.kind === 'runbook')
     return `${indent}${step.id}  runbook ${step.runbook?.name}@${step.runbook?.version}`;
+  const vaulted = vaultLine(step);
   const what =
     step.kind === 'run'
-      ? `$ ${step.command}`
+      ? `$ ${step.command}${vaulted ? `\n${vaulted}` : ''}`
       : step.kind === 'script'
         ? `script ${step.script?.path} (sha256 ${step.script?.sha256.slice(0, 16)}…)${step.args?.length ? ` ${step.args.join(' ')}` : ''}`
         : `uses ${step.uses} ${JSON.stringify(step.with)}`;

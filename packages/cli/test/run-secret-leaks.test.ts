@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, planApproval } from './approval-craft.js';
-import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
+import { createWorld, execFileAsync, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { readJournal } from './run-outcome.js';
 
@@ -70,11 +71,27 @@ ${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 0}
 `,
 };
 
+/** A step that hands Ansible Vault encrypted host vars to a command, and prints one of them. */
+const vaultUseRunbook: RunbookFixture = {
+  yaml: `${header('vault-use')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+    - id: use
+      name: Keep the password on the host and print the URL
+      run: printf %s {{ host.vars.db_password }} > {{ params.dir }}/{{ host.name }}.pw && echo connecting to {{ host.vars.db_url }} as {{ host.vars.db_user }}
+`,
+};
+
 let world: World;
 beforeAll(async () => {
   world = await createWorld({
     hostCount: 1,
-    runbooks: { 'secret-output': secretOutputRunbook, 'local-env': localEnvRunbook },
+    runbooks: {
+      'secret-output': secretOutputRunbook,
+      'local-env': localEnvRunbook,
+      'vault-use': vaultUseRunbook,
+    },
   });
   await world.writeInventory({
     extraHosts: { lh: { ansible_connection: 'local', color: 'blue' } },
@@ -259,6 +276,100 @@ describe('local steps get an explicit environment', () => {
     for (const [name, value] of Object.entries(planted)) {
       expect(everything.includes(value), `${name}'s value reached a step`).toBe(false);
       expect(everything.includes(`${name}=`), `${name} reached a step`).toBe(false);
+    }
+  });
+});
+
+describe('Ansible Vault encrypted host vars in run: commands', () => {
+  /** host_vars/NAME.yml beside the inventory: db_password encrypted by the real ansible-vault. */
+  async function writeVaultedHostVars(passwordFile: string, password: string) {
+    const { stdout } = await execFileAsync('ansible-vault', [
+      'encrypt_string',
+      '--vault-password-file',
+      passwordFile,
+      password,
+      '--name',
+      'db_password',
+    ]);
+    const text = `${stdout.trimEnd()}\ndb_user: app\ndb_url: "postgres://{{ db_user }}:{{ db_password }}@db/app"\n`;
+    const dir = path.join(world.dir, 'host_vars');
+    await mkdir(dir, { recursive: true });
+    for (const host of ['h1', 'lh']) await writeFile(path.join(dir, `${host}.yml`), text);
+  }
+
+  it('gives the value to the command in its environment, and shows it nowhere; another value is refused', async () => {
+    const passwordFile = path.join(world.dir, 'vault.pw');
+    await writeFile(passwordFile, `vault-${hex(12)}\n`);
+    const secretPart = b64(24);
+    // Shell text in the value: it reaches the command as data, never as code.
+    const password = `pw'"$(touch /tmp/never)-${secretPart}`;
+    await writeVaultedHostVars(passwordFile, password);
+    const env = { ANSIBLE_VAULT_PASSWORD_FILE: passwordFile };
+    const dir = path.join(world.markerDir, 'vault-use');
+    try {
+      await mkdir(dir, { recursive: true });
+      const file = await planApproval(world, 'vault-use', 'vault-use.json', {
+        params: { dir },
+        env,
+        target: 'h1:lh',
+      });
+      const shownPlan = await world.opsbook(['plan', '--show', file], { env });
+      expect(shownPlan.code, shownPlan.stderr).toBe(0);
+      expect(shownPlan.stdout + shownPlan.stderr).toContain('"$OPSBOOK_VAULT_db_password"');
+      expect(shownPlan.stdout + shownPlan.stderr).toMatch(
+        /vaulted values, never shown: \$OPSBOOK_VAULT_db_password \(hmac-sha256:[0-9a-f]{12}…\)/,
+      );
+      // The senior re-renders the plan to sign it: with the vault password, as for ansible.
+      const approved = await world.opsbook(['approve', file, '--key', world.people.alice.keyFile], {
+        env,
+      });
+      expect(approved.code, approved.stderr).toBe(0);
+      const run = await world.opsbook(['run', file], { env });
+      expect(run.stderr).not.toMatch(stackTrace);
+      expect(run.code, run.stderr.slice(0, 2000)).toBe(0);
+      const runId = /run (\S+) ok in/.exec(run.stderr + run.stdout)?.[1];
+      expect(runId).toBeDefined();
+
+      // The command really got the value, on the SSH host and on the local one.
+      for (const host of ['h1', 'lh'])
+        expect(await readFile(path.join(dir, `${host}.pw`), 'utf8'), host).toBe(password);
+      const journal = await readJournal(path.join(world.stateDir, 'runs', `${runId}.jsonl`));
+      const printed = journal
+        .filter((e) => e.type === 'step-end' && e.step === 'use')
+        .map((e) => [e.host, e.stdout]);
+      expect(printed.sort()).toEqual([
+        ['h1', 'connecting to *** as app\n'],
+        ['lh', 'connecting to *** as app\n'],
+      ]);
+      const shown = await world.opsbook(['runs', 'show', runId!, '--output'], { env });
+      expect(shown.code).toBe(0);
+      const everything = [
+        shownPlan.stdout,
+        shownPlan.stderr,
+        approved.stdout,
+        approved.stderr,
+        run.stdout,
+        run.stderr,
+        shown.stdout,
+        shown.stderr,
+        await readFile(file, 'utf8'),
+        await stateText(),
+      ];
+      for (const [i, text] of everything.entries()) {
+        const leaked = fragmentsOf(secretPart, 8).filter((p) => text.includes(p));
+        expect(leaked, `output ${i} shows a piece of the vaulted value`).toEqual([]);
+      }
+
+      // Another value in the vault is another plan: the signed one does not run with it.
+      await writeVaultedHostVars(passwordFile, `pw-${b64(24)}`);
+      await rm(path.join(dir, 'h1.pw'));
+      const again = await world.opsbook(['run', file], { env });
+      expect(again.stderr).not.toMatch(stackTrace);
+      expect(again.code, again.stderr).toBe(3);
+      expect(again.stderr).toContain('PLAN_MISMATCH');
+      expect(existsSync(path.join(dir, 'h1.pw'))).toBe(false);
+    } finally {
+      await rm(path.join(world.dir, 'host_vars'), { recursive: true, force: true });
     }
   });
 });

@@ -37,7 +37,13 @@ export {
   readKnownHosts,
 } from './known-hosts.js';
 export { createLocalTransport, type LocalTransportOptions } from './local-transport.js';
-export { paramEnv, paramEnvName, renderRunTemplate } from './render-command.js';
+export {
+  paramEnv,
+  paramEnvName,
+  type RunTemplateInput,
+  renderRunTemplate,
+  vaultEnvName,
+} from './render-command.js';
 export { type RenderInput, renderTemplate, type TemplateEncoding } from './render-template.js';
 export {
   encodeEnvBlock,

@@ -28,6 +28,32 @@ describe('renderRunTemplate', () => {
     ).toBe('echo "$OPSBOOK_PARAM_TOKEN"');
   });
 
+  it('renders a vaulted host var as its environment variable, handing the value to the caller only', () => {
+    const vaultedHost = {
+      ...host,
+      vars: { ...host.vars, db_pw: "s3'cret" },
+      isVaulted: (n: string) => n === 'db_pw',
+    };
+    const seen: [string, string][] = [];
+    const out = renderRunTemplate('login {{ host.vars.db_pw }} {{ host.vars.port }}', {
+      params: {},
+      host: vaultedHost,
+      vaulted: (name, value) => seen.push([name, value]),
+    });
+    expect(out).toBe(`login "$OPSBOOK_VAULT_db_pw" '8080'`);
+    expect(seen).toEqual([['db_pw', "s3'cret"]]);
+    // Nobody to bind it: refused, without the value.
+    const e = (() => {
+      try {
+        renderRunTemplate('login {{ host.vars.db_pw }}', { params: {}, host: vaultedHost });
+      } catch (x) {
+        return x as Error;
+      }
+    })();
+    expect(e?.message).toContain("host variable 'db_pw' of 'web-01' is Ansible Vault encrypted");
+    expect(JSON.stringify(e) + String(e?.message)).not.toContain('s3');
+  });
+
   it('keeps literal braces written as {{ "{{" }}', () => {
     expect(renderRunTemplate(`docker inspect -f '{{ "{{" }}.State}}'`, { params: {}, host })).toBe(
       "docker inspect -f '{{.State}}'",

@@ -12,17 +12,46 @@ export function paramEnvName(name: string): string {
  * (`quoteShellArg`), so a value can never become code; a secret param becomes
  * `"$OPSBOOK_PARAM_<NAME>"`, so the rendered command (which is planned, signed, journaled and
  * visible in `ps`) never holds the secret: the transport delivers it as an environment variable.
+ * An Ansible Vault encrypted host var is delivered the same way, as `"$OPSBOOK_VAULT_<name>"`.
  */
-export function renderRunTemplate(template: string, input: RenderInput): string {
+export function renderRunTemplate(template: string, input: RunTemplateInput): string {
   const source = input.source ?? 'run template';
+  const { vaulted } = input;
   return renderTemplate(
     template,
     { ...input, source },
     {
       value: (text, raw) => quoteShellArg(text, `${source} ${raw}`),
       secret: (name) => `"$${paramEnvName(name)}"`,
+      ...(vaulted
+        ? {
+            vaulted: (name: string, value: string, raw: string) => {
+              quoteShellArg(value, `${source} ${raw}`); // refuses what no environment can hold
+              vaulted(name, value);
+              return `"$${vaultEnvName(name)}"`;
+            },
+          }
+        : {}),
     },
   );
+}
+
+/** renderRunTemplate's input: what a template may name, and where vaulted host vars go. */
+export interface RunTemplateInput extends RenderInput {
+  /**
+   * Called with each Ansible Vault encrypted host var the template names, and its value: the
+   * command gets `"$OPSBOOK_VAULT_<name>"` instead of the value, and the caller binds the value
+   * (a fingerprint in the plan) and passes it in the environment. Absent: such a var is refused.
+   */
+  vaulted?(name: string, value: string): void;
+}
+
+/**
+ * The environment variable that carries an Ansible Vault encrypted host var to a `run:` command:
+ * `OPSBOOK_VAULT_<name>`, the name as the inventory writes it (case kept: no two collide).
+ */
+export function vaultEnvName(name: string): string {
+  return `OPSBOOK_VAULT_${name}`;
 }
 
 /**

@@ -12,7 +12,12 @@ export interface RenderInput {
   params: Readonly<Record<string, ParamValue>>;
   /** Names of secret params: their values are never substituted (see `TemplateEncoding.secret`). */
   secretParams?: Iterable<string>;
-  host: { name: string; vars: Readonly<Record<string, unknown>> };
+  host: {
+    name: string;
+    vars: Readonly<Record<string, unknown>>;
+    /** The variable was Ansible Vault encrypted (its value is never shown: `TemplateEncoding.vaulted`). */
+    isVaulted?(name: string): boolean;
+  };
   /** Where the template comes from (e.g. `runbook.yaml steps.restart.run`), for problems. */
   source?: string;
 }
@@ -27,6 +32,12 @@ export interface TemplateEncoding {
   value(text: string, raw: string): string;
   /** The text for a secret param, whose value is never substituted; a throw stops rendering. */
   secret(name: string): string;
+  /**
+   * The text for a host var that was Ansible Vault encrypted, whose value is never substituted
+   * (a `run:` names an environment variable that carries it); throws ValidationError to refuse
+   * it. Absent: such a var is refused, since the text it would make is shown and signed.
+   */
+  vaulted?(name: string, value: string, raw: string): string;
 }
 
 /**
@@ -62,7 +73,18 @@ export function renderTemplate(
       continue;
     }
     try {
-      out += encoding.value(value.text, part.raw);
+      if (ref.kind !== 'host-var' || !input.host.isVaulted?.(ref.name))
+        out += encoding.value(value.text, part.raw);
+      else if (encoding.vaulted) out += encoding.vaulted(ref.name, value.text, part.raw);
+      else
+        problems.push(
+          problemAt(
+            source,
+            part.offset,
+            `host variable '${ref.name}' of '${input.host.name}' is Ansible Vault encrypted: here its value would be shown in the plan; use it in a run: command, which gets it in an environment variable, masked`,
+            'template-vaulted',
+          ),
+        );
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       problems.push(...e.problems);

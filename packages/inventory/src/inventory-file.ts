@@ -13,7 +13,12 @@ import { readIniInventory } from './ini-inventory.js';
 import type { Inventory, InventoryFormat } from './inventory.js';
 import { InventoryGraph } from './inventory-graph.js';
 import { findVarsFiles, readVarsFiles, varsDirNames } from './vars-files.js';
-import { HOW_TO_GIVE_VAULT_PASSWORD, type VaultKey, vaultProblem } from './vault-values.js';
+import {
+  HOW_TO_GIVE_VAULT_PASSWORD,
+  type VaultKey,
+  vaultFingerprinter,
+  vaultProblem,
+} from './vault-values.js';
 import { readYamlInventory } from './yaml-inventory.js';
 
 export const INVENTORY_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
@@ -134,7 +139,9 @@ export async function loadInventory(
     }
   }
   if (problems.length > 0) refuse(problems);
-  return graph.build(files);
+  const inventory = graph.build(files);
+  if (key.password) inventory.vaultFingerprint = vaultFingerprinter(key.password);
+  return inventory;
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -50,6 +50,11 @@ export interface Inventory {
   hosts: InventoryHost[];
   /** Groups in declaration order, starting with `all` and `ungrouped`. */
   groups: InventoryGroup[];
+  /**
+   * With a vault password: the fingerprint that binds a decrypted value into a plan without
+   * showing it (`hmac-sha256:…`, keyed by the password; vault-values.ts vaultFingerprinter).
+   */
+  vaultFingerprint?(value: string): string;
 }
 
 export type InventoryFormat = 'yaml' | 'ini';

@@ -1,3 +1,4 @@
+import { createHmac, pbkdf2Sync } from 'node:crypto';
 import type { Problem, ValidationError, YamlSource } from '@opsbook/schema';
 import { decryptVault, VAULT_HEADER, VaultError } from './ansible-vault.js';
 import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
@@ -13,6 +14,20 @@ export interface VaultKey {
 
 export const HOW_TO_GIVE_VAULT_PASSWORD =
   'give the vault password in a file named by ANSIBLE_VAULT_PASSWORD_FILE (as for ansible)';
+
+/**
+ * What binds a decrypted value into a signed plan without showing it: `hmac-sha256:<hex>` of the
+ * value, keyed by PBKDF2-SHA256 of the vault password (10,000 iterations, as ansible-vault), so
+ * that whoever reads the plan cannot test guesses against it without the password. The same
+ * value under the same password gives the same fingerprint; another password gives another.
+ */
+export function vaultFingerprinter(password: Buffer): (value: string) => string {
+  let key: Buffer | undefined;
+  return (value) => {
+    key ??= pbkdf2Sync(password, 'opsbook vault fingerprint v1', 10_000, 32, 'sha256');
+    return `hmac-sha256:${createHmac('sha256', key).update(value, 'utf8').digest('hex')}`;
+  };
+}
 
 /** What a message shows in place of a decrypted value (README: never shown in error messages). */
 export const VAULTED_VALUE = '(a vaulted value)';

@@ -86,6 +86,7 @@ export {
   type PlannedStep,
   planDigest,
   renderPlan,
+  vaultLine,
 } from './plan/plan.js';
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
 export * from './schedule/index.js';

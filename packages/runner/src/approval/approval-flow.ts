@@ -45,7 +45,7 @@ import { runnerErrors } from '../error-codes.js';
 import { compositionsOf, loadOneRunbook } from '../plan/catalog.js';
 import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
-import { type Plan, planDigest, renderPlan } from '../plan/plan.js';
+import { type Plan, type PlanInput, planDigest, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
 import { readTrustStoreBytes } from './trust.js';
 
@@ -155,6 +155,7 @@ export async function createPlan(
     secretParams,
     hosts,
     compositions,
+    ...vaultBinding(inventory),
   });
   const pd = planDigest(plan);
   const { proposer, store } = await proposerOf(req.config, req.proposerSigner);
@@ -286,8 +287,15 @@ export async function rederivePlan(
     secretParams,
     hosts,
     compositions,
+    ...vaultBinding(inventory),
   });
   return { bundle, digest, compositions, plan, planDigest: planDigest(plan), inventory };
+}
+
+/** How the plan binds vaulted host vars: the inventory's fingerprint, when it has a vault password. */
+function vaultBinding(inventory: Inventory): Pick<PlanInput, 'vaultFingerprint'> {
+  const { vaultFingerprint } = inventory;
+  return vaultFingerprint ? { vaultFingerprint: (v) => vaultFingerprint(v) } : {};
 }
 
 export interface VerifyOptions {

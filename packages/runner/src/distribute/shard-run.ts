@@ -11,6 +11,7 @@ import {
 } from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { createMasker } from '../execute/secret-mask.js';
+import { allVaultValues, vaultValuesOf } from '../execute/vault-env.js';
 import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import { readShardJob, type ShardJob } from './shard-job.js';
@@ -74,7 +75,8 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
     const shard = await verifyShard(job, journal, req);
     const { plan, verified } = shard;
     const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
-    mask = createMasker(Object.values(secrets));
+    const vaultValues = vaultValuesOf(plan, verified.inventory);
+    mask = createMasker([...Object.values(secrets), ...allVaultValues(vaultValues)]);
     // A journal that refuses an event (a lost lease, the database gone too long) stops the
     // shard like Ctrl-C: no step may run unrecorded.
     const stop = new AbortController();
@@ -98,6 +100,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         bundleDir: verified.bundle.dir,
         composedDirs: composedDirsOf(verified.compositions),
         secrets,
+        vaultValues,
         transportFor: (h) => pool.get(h.name),
         releaseTransport: (h) => pool.release(h.name),
         local: createLocalTransport({ env: req.env }),

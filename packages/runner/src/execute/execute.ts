@@ -15,6 +15,7 @@ import type { Plan, PlannedHost, PlannedStep } from '../plan/plan.js';
 import type { RunEvent } from './run-events.js';
 import { ScriptStage } from './script-stage.js';
 import { createSecretMask, type SecretMask } from './secret-mask.js';
+import { allVaultValues, stepVaultEnv, type VaultValues } from './vault-env.js';
 
 export type StepStatus = 'ok' | 'failed' | 'timeout' | 'error';
 
@@ -55,6 +56,8 @@ export interface ExecuteInput {
   composedDirs?: Readonly<Record<string, string>>;
   /** Secret param values (never in the plan); masked in all output. */
   secrets: Readonly<Record<string, string>>;
+  /** The vaulted host vars the plan's `run:` steps name, by host (vault-env.ts); masked too. */
+  vaultValues?: VaultValues;
   /** One transport per host (pooled by the caller), and the runner machine for `where: local`. */
   transportFor(host: PlannedHost): Promise<Transport>;
   /** Called once a host has finished every phase: its transport will not be used again. */
@@ -116,7 +119,10 @@ export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteRe
   let rootParams: Record<string, string> | undefined;
   const input: RunInput = {
     ...executeInput,
-    secretMask: createSecretMask(Object.values(executeInput.secrets)),
+    secretMask: createSecretMask([
+      ...Object.values(executeInput.secrets),
+      ...allVaultValues(executeInput.vaultValues),
+    ]),
     rootParams: () => {
       rootParams ??= paramEnv({ ...executeInput.plan.params, ...executeInput.secrets });
       return rootParams;
@@ -363,6 +369,7 @@ async function runStep(
   await recordStart(input, host, phase, step);
   const env = {
     ...unit.params,
+    ...stepVaultEnv(input.vaultValues, host.name, step),
     OPSBOOK_RUN_ID: input.runId,
     OPSBOOK_TICKET: input.plan.ticket,
     OPSBOOK_HOST: host.name,

@@ -31,6 +31,7 @@ import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import { retryPlanOf } from './retry.js';
 import type { RunEvent, RunStatus } from './run-events.js';
 import { createMasker } from './secret-mask.js';
+import { allVaultValues, vaultValuesOf } from './vault-env.js';
 
 export interface RunRequest {
   config: Config;
@@ -230,14 +231,15 @@ async function deliverStart(ticket: TicketGate, queued: QueuedWrites): Promise<T
  * that plan, journaling every event durably before the next step starts.
  */
 export async function runApproved(req: RunRequest): Promise<RunOutcome> {
-  const verified = withoutInventory(
-    await verifyApprovalFile(req.approvalFile, {
-      config: req.config,
-      ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
-      ...(req.now ? { now: req.now } : {}),
-      executorKey: req.executorSigner.publicKey.fingerprint,
-    }),
-  );
+  const verifiedRun = await verifyApprovalFile(req.approvalFile, {
+    config: req.config,
+    ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
+    ...(req.now ? { now: req.now } : {}),
+    executorKey: req.executorSigner.publicKey.fingerprint,
+  });
+  // The vaulted host vars its commands name are all it keeps of the inventory while hosts run.
+  const vaultValues = vaultValuesOf(verifiedRun.plan, verifiedRun.inventory);
+  const verified = withoutInventory(verifiedRun);
   const { verified: approval } = verified;
   const executor = verified.executor!;
   const store = stateStoreOf(req.config);
@@ -246,7 +248,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     : undefined;
   const plan = retry?.plan ?? verified.plan;
   const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
-  const mask = createMasker(Object.values(secrets));
+  const masked = [...Object.values(secrets), ...allVaultValues(vaultValues)];
+  const mask = createMasker(masked);
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
   // Signed before any run is consumed or host touched: a key that cannot sign costs nothing.
@@ -277,7 +280,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     throw e;
   });
   // Without a secret there is nothing to mask: the journal need not copy each event to mask it.
-  const hasSecrets = Object.values(secrets).some((s) => s !== '');
+  const hasSecrets = masked.some((s) => s !== '');
   // The ticket's start writes and the journal's creation do not wait for each other, only
   // run-start waits for both: made at once, one wait for the disk less before the first host.
   // run-start waits for the writes to be on disk in the outbox, not for the tracker to take
@@ -339,6 +342,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       bundleDir: verified.bundle.dir,
       composedDirs: composedDirsOf(verified.compositions),
       secrets,
+      vaultValues,
       transportFor: (h) => pool.get(h.name),
       releaseTransport: (h) => pool.release(h.name),
       local,

@@ -44,6 +44,12 @@ export const plannedStepSchema = closedObject(
     kind: { enum: ['run', 'script', 'uses', 'runbook'] },
     /** For `run:` steps: the shell text, every value already quoted. */
     command: { type: 'string' },
+    /**
+     * For `run:` steps naming Ansible Vault encrypted host vars: each one's fingerprint, by name
+     * (`hmac-sha256:…`, keyed by the vault password). The command names `"$OPSBOOK_VAULT_<name>"`
+     * and the run passes the value there, masked: the plan binds it without showing it.
+     */
+    vault: { type: 'object', additionalProperties: { type: 'string' } },
     /** For `script:` steps: the file in the bundle and its sha256. */
     script: closedObject({ path: { type: 'string' }, sha256: { type: 'string' } }),
     args: { type: 'array', items: { type: 'string' } },
@@ -64,7 +70,7 @@ export const plannedStepSchema = closedObject(
     ),
     continueOnError: { type: 'boolean' },
   },
-  ['command', 'script', 'args', 'uses', 'with', 'runbook'],
+  ['command', 'vault', 'script', 'args', 'uses', 'with', 'runbook'],
 );
 
 const steps = { type: 'array', items: plannedStepSchema } as const;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { loadInventory, parseInventoryText } from '@opsbook/inventory';
 import { digestRunbook, loadRunbook, type RunbookBundle } from '@opsbook/schema';
@@ -128,6 +129,7 @@ describe('renderPlan host variables in run: and with:', () => {
     step: RunbookStep,
     inventory = inventoryText,
     hosts = parseInventoryText('hosts.ini', inventory, 'ini').hosts,
+    vaultFingerprint?: (value: string) => string,
   ) {
     const digest = await digestRunbook(bundle.dir, bundle);
     const spec = {
@@ -144,8 +146,59 @@ describe('renderPlan host variables in run: and with:', () => {
       params,
       secretParams: [],
       hosts: hosts.slice(0, 1),
+      ...(vaultFingerprint ? { vaultFingerprint } : {}),
     });
   }
+
+  /** hosts-N.yaml: db_password vaulted (VLT_run_secret_N), db_url a template that reads it. */
+  async function vaultedPlan(step: RunbookStep, n: 1 | 2 = 1, password = 'vault-password') {
+    const fixtures = path.join(repo, 'packages/inventory/src/__fixtures__');
+    const inv = await loadInventory(path.join(fixtures, `vaulted-run/hosts-${n}.yaml`), {
+      vaultPasswordFile: path.join(fixtures, password),
+    });
+    return planOne(step, inventoryText, inv.hosts, inv.vaultFingerprint);
+  }
+
+  const useVault = {
+    id: 'use',
+    name: 'Use',
+    run: 'connect {{ host.vars.db_url }} --user {{ host.vars.db_user }} --password {{ host.vars.db_password }}',
+  };
+
+  it('renders a vaulted host var in run: as an environment variable, bound by a keyed fingerprint', async () => {
+    const p = await vaultedPlan(useVault);
+    const step = p.hosts[0]?.phases.steps[0];
+    // db_url reads the vaulted db_password, so it is vaulted too; db_user is an ordinary value.
+    expect(step?.command).toBe(
+      `connect "$OPSBOOK_VAULT_db_url" --user 'app' --password "$OPSBOOK_VAULT_db_password"`,
+    );
+    expect(Object.keys(step?.vault ?? {}).sort()).toEqual(['db_password', 'db_url']);
+    expect(step?.vault?.db_password).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(JSON.stringify(p)).not.toContain('VLT_');
+    // Not a bare hash of the value: whoever reads the plan cannot test a guess without the password.
+    const bare = createHash('sha256').update('VLT_run_secret_1').digest('hex');
+    expect(JSON.stringify(p)).not.toContain(bare);
+  });
+
+  it('gives another plan digest for another vaulted value, the same for the same one', async () => {
+    const one = planDigest(await vaultedPlan(useVault, 1));
+    expect(planDigest(await vaultedPlan(useVault, 1))).toBe(one);
+    expect(planDigest(await vaultedPlan(useVault, 2))).not.toBe(one);
+  });
+
+  it('refuses a vaulted host var in with:, where the plan would show it', async () => {
+    const e = await vaultedPlan({
+      id: 'note',
+      name: 'Note',
+      uses: 'backup.files',
+      with: { paths: ['/srv/{{ host.vars.db_password }}'] },
+    }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'TEMPLATE_INVALID' });
+    expect(e.message).toContain(
+      "host variable 'db_password' of 'web-01' is Ansible Vault encrypted: here its value would be shown in the plan; use it in a run: command",
+    );
+    expect(`${e.message}\n${JSON.stringify(e)}`).not.toContain('VLT_');
+  });
 
   it('refuses a with: naming a host variable the host lacks, with the message run: gives', async () => {
     const template = 'backup of {{ host.vars.data_root }}';

@@ -1,4 +1,9 @@
-import { renderRunTemplate, renderTemplate, type TemplateEncoding } from '@opsbook/exec';
+import {
+  renderRunTemplate,
+  renderTemplate,
+  type TemplateEncoding,
+  vaultEnvName,
+} from '@opsbook/exec';
 import { connectionOf, type InventoryHost } from '@opsbook/inventory';
 import {
   type BundleDigest,
@@ -40,6 +45,11 @@ export interface PlanInput {
   hosts: readonly InventoryHost[];
   /** The runbooks it composes, resolved (compose.ts); none when it composes none. */
   compositions?: readonly Composition[];
+  /**
+   * The inventory's `vaultFingerprint`: how a `run:` binds an Ansible Vault encrypted host var
+   * it names (the step's `vault`), since the command holds `"$OPSBOOK_VAULT_<name>"`, not it.
+   */
+  vaultFingerprint?(value: string): string;
 }
 
 /**
@@ -54,6 +64,7 @@ interface PlanUnit {
   prefix: string;
   /** The runbooks its steps compose, by step id. */
   composes: ReadonlyMap<string, BoundComposition>;
+  vaultFingerprint: PlanInput['vaultFingerprint'];
 }
 
 export function parseDurationMs(text: string): number {
@@ -93,7 +104,7 @@ function renderWith(withValue: unknown, input: PlanUnit, host: InventoryHost, wh
       const renderInput = {
         params: input.params,
         secretParams: input.secretParams,
-        host: { name: host.name, vars: host.vars },
+        host: templateHost(host),
         source,
       };
       return renderTemplate(value, renderInput, encoding);
@@ -107,6 +118,15 @@ function renderWith(withValue: unknown, input: PlanUnit, host: InventoryHost, wh
     return value;
   };
   return render(withValue, `${where}.with`);
+}
+
+/** What a template reads of a host: its name, its vars, and which of them were vaulted. */
+function templateHost(host: InventoryHost) {
+  return {
+    name: host.name,
+    vars: host.vars,
+    isVaulted: (name: string) => host.varOrigins[name]?.isVaulted === true,
+  };
 }
 
 function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost): PlannedStep {
@@ -125,13 +145,19 @@ function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost
     continueOnError: step.continueOnError ?? false,
   };
   if (step.run !== undefined) {
+    const vault: Record<string, string> = {};
     const command = renderRunTemplate(step.run, {
       params: input.params,
       secretParams: input.secretParams,
-      host: { name: host.name, vars: host.vars },
+      host: templateHost(host),
       source: `${input.bundle.file} ${where}.run`,
+      vaulted: (name, value) => {
+        if (!input.vaultFingerprint)
+          throw new Error(`host var ${name} was decrypted without a vault password to bind it`);
+        vault[name] = input.vaultFingerprint(value);
+      },
     });
-    return { ...base, kind: 'run', command };
+    return { ...base, kind: 'run', command, ...(Object.keys(vault).length ? { vault } : {}) };
   }
   if (step.script !== undefined) {
     const rel = step.script.replace(/^\.\//, '');
@@ -174,7 +200,7 @@ export function renderPlan(input: PlanInput): Plan {
     values: input.params,
     secrets: Object.fromEntries(input.secretParams.map((n) => [n, n])),
   });
-  const root = unitOf(input, input.params, input.secretParams, '', bound);
+  const root = unitOf(input, input.params, input.secretParams, '', bound, input.vaultFingerprint);
   const composed = flattenBound(bound);
   const units = composed.map((b) => ({
     path: b.composition.path,
@@ -184,6 +210,7 @@ export function renderPlan(input: PlanInput): Plan {
       Object.keys(b.secrets),
       `${b.composition.path}/`,
       b.children,
+      input.vaultFingerprint,
     ),
   }));
   const hosts = input.hosts.map((host) => ({
@@ -236,8 +263,10 @@ function unitOf(
   secretParams: readonly string[],
   prefix: string,
   composes: readonly BoundComposition[],
+  vaultFingerprint: PlanInput['vaultFingerprint'],
 ): PlanUnit {
   return {
+    vaultFingerprint,
     bundle: source.bundle,
     digest: source.digest,
     params,
@@ -258,6 +287,18 @@ function renderPhases(unit: PlanUnit, host: InventoryHost): Record<Phase, Planne
 
 function flattenBound(bound: readonly BoundComposition[]): BoundComposition[] {
   return bound.flatMap((b) => [b, ...flattenBound(b.children)]);
+}
+
+/**
+ * A reviewer's line for the Ansible Vault encrypted host vars a `run:` step gets (none: undefined):
+ * the variables its command reads them from, and the start of each value's fingerprint, so that
+ * hosts with other values read differently.
+ */
+export function vaultLine(step: PlannedStep): string | undefined {
+  const vault = Object.entries(step.vault ?? {});
+  if (vault.length === 0) return undefined;
+  const each = vault.map(([name, fp]) => `$${vaultEnvName(name)} (${fp.slice(0, 24)}…)`);
+  return `vaulted values, never shown: ${each.join(', ')}`;
 }
 
 /** The digest a senior signs: sha256 over the canonical JSON of the whole plan. */

@@ -2,7 +2,7 @@ import type { ApprovalStatement } from '@opsbook/approval';
 import { phases } from '@opsbook/schema';
 import type { Block, Doc } from '@opsbook/tracker';
 import { createPlan, type PlanRequest, serializeApproval } from '../approval/approval-flow.js';
-import type { Plan, PlannedStep } from '../plan/plan.js';
+import { type Plan, type PlannedStep, vaultLine } from '../plan/plan.js';
 import type { TicketReport } from './run-ticket.js';
 import { proposedBy, seniorNamed } from './ticket-handover.js';
 import { historyWrite, type TicketStep } from './ticket-history.js';
@@ -31,8 +31,9 @@ export interface Proposal {
 }
 
 function stepText(s: PlannedStep): string {
+  const vaulted = vaultLine(s);
   const how =
-    s.command ??
+    (s.command !== undefined ? `${s.command}${vaulted ? `\n# ${vaulted}` : ''}` : undefined) ??
     (s.script
       ? `script ${s.script.path} (${s.script.sha256})`
       : `uses ${s.uses} ${JSON.stringify(s.with ?? {})}`);
