@@ -69,9 +69,18 @@ async function dispatch(
       }
       if (group) {
         const sub = argv[1];
+        const asksHelp = sub === '--help' || sub === '-h';
+        if (wantsJson && !asksHelp && (sub === undefined || sub.startsWith('-'))) {
+          // One JSON document, as for any other usage mistake: not the group's help text.
+          const { UsageError } = await import('@opsbook/schema');
+          const names = commands.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name);
+          throw new UsageError(
+            `'opsbook ${group}' needs one of its commands (${names.join(', ')}): run opsbook ${group} --help`,
+          );
+        }
         if (sub === undefined || sub.startsWith('-')) {
           out.print(mainHelp(commands, `${group} `));
-          return sub === '--help' || sub === '-h' ? exitCodes.ok : exitCodes.invalid;
+          return asksHelp ? exitCodes.ok : exitCodes.invalid;
         }
       }
       const { didYouMean, UsageError } = await import('@opsbook/schema');

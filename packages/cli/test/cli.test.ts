@@ -42,6 +42,30 @@ describe('opsbook (no command)', () => {
     );
   });
 
+  it('answers a command group without its command in JSON when --json asks for it', async () => {
+    const r = await runCli(['runs', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'USAGE',
+        kind: 'invalid',
+        message:
+          "'opsbook runs' needs one of its commands (runs list, runs show): run opsbook runs --help",
+      },
+    });
+    const text = await runCli(['runs']);
+    expect(text.code).toBe(2);
+    expect(text.stdout).toContain('runs list');
+  });
+
+  it('names a --config file outside the working folder by the path given, not ../..', async () => {
+    const r = await runCli(['list', '--config', '/nonexistent/opsbook.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      '/nonexistent/opsbook.yaml: cannot read the config file (ENOENT): check the --config path\n',
+    );
+  });
+
   it('refuses an unknown option with a suggestion', async () => {
     const r = await runCli(['validate', '--jsn']);
     expect(r.code).toBe(2);

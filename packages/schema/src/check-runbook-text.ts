@@ -9,7 +9,7 @@ import {
 import type { Problem } from './problem.js';
 import { phases } from './runbook-schema.js';
 import { displayPath } from './schema-problems.js';
-import { positionAt } from './source-text.js';
+import { decodeSourceText, positionAt } from './source-text.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
 /**
@@ -84,7 +84,19 @@ export function checkRunbookText(source: YamlSource, rules: TextRules): Problem[
   return problems;
 }
 
-function rawProblem(source: YamlSource, offset: number): Problem {
+/**
+ * A `script:` file, which the senior reads as the runbook: UTF-8 text of at most 1 MiB without a
+ * NUL byte, and without the control characters runbook.yaml may not hold as they are (the first
+ * one is reported, at its line and column). Undefined when it is fine.
+ */
+export function checkScriptText(file: string, bytes: Uint8Array): Problem | undefined {
+  const decoded = decodeSourceText(file, bytes);
+  if ('problem' in decoded) return decoded.problem;
+  const [first] = findRawControls(decoded.text);
+  return first === undefined ? undefined : rawProblem({ file, text: decoded.text }, first);
+}
+
+function rawProblem(source: Pick<YamlSource, 'file' | 'text'>, offset: number): Problem {
   const code = source.text.charCodeAt(offset);
   return {
     file: source.file,

@@ -1,6 +1,7 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { checkComposeStep } from './check-compose-step.js';
+import { checkScriptText } from './check-runbook-text.js';
 import { parseComposeRef } from './compose-ref.js';
 import type { Problem } from './problem.js';
 import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schema.js';
@@ -313,7 +314,9 @@ function checkWith(
 
 /**
  * A `script:` must be a regular file inside the runbook folder: not absolute, no `..`, not a
- * symlink (what the senior approved is the file in the bundle, nothing it points to).
+ * symlink (what the senior approved is the file in the bundle, nothing it points to); and text a
+ * reviewer reads as it runs (checkScriptText: UTF-8, no NUL, no control characters that a
+ * terminal acts on or that reorder the text).
  */
 export function checkScripts(ctx: CheckContext): Problem[] {
   const problems: Problem[] = [];
@@ -325,7 +328,11 @@ export function checkScripts(ctx: CheckContext): Problem[] {
       const script = steps[i]!.script;
       if (script === undefined) continue;
       const why = scriptPathProblem(root, script);
-      if (why) {
+      if (!why) {
+        const file = path.join(path.dirname(ctx.source.file), script);
+        const text = checkScriptText(file, readFileSync(path.join(root, script)));
+        if (text) problems.push(text);
+      } else {
         // Positions cost a second, strict parse: only when there is a problem.
         const where = { file: ctx.source.file, ...ctx.source.locate(['spec', phase, i, 'script']) };
         problems.push({

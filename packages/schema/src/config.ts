@@ -117,12 +117,12 @@ export async function loadConfig(
       bytes = readFileSync(file);
     } catch (e) {
       throw ValidationError.single(
-        path.relative(cwd, file) || file,
+        shownPath(cwd, file),
         `cannot read the config file (${(e as NodeJS.ErrnoException).code}): check the --config path`,
         'missing-file',
       );
     }
-    const source = parseYamlSource(path.relative(cwd, file) || file, bytes);
+    const source = parseYamlSource(shownPath(cwd, file), bytes);
     if (source.problems.length) throw new ValidationError(source.problems);
     const validate = validateConfig as unknown as Validator<ConfigFile>;
     if (!validate(source.value)) throw new ValidationError(schemaProblems(source, validate.errors));
@@ -150,4 +150,13 @@ export async function loadConfig(
     state: stateConfigOf(raw, options.env ?? process.env),
     raw,
   };
+}
+
+/**
+ * A file as a message names it: relative to the working folder when it is inside it, else the
+ * absolute path (`../../etc/opsbook.yaml` is harder to read than the path the user typed).
+ */
+function shownPath(cwd: string, file: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel) ? rel : file;
 }

@@ -287,6 +287,35 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    name: 'script-nul-byte',
+    yaml: withLine(14, '      script: scripts/x.sh'),
+    files: { 'scripts/x.sh': '#!/bin/sh\necho hi\u0000\n' },
+    expected: [
+      'scripts/x.sh:2:8: NUL byte: a text file holds none, so this file is binary or UTF-16; check the path, or save it as UTF-8',
+    ],
+  },
+  {
+    name: 'script-bidi-override',
+    yaml: withLine(14, '      script: scripts/x.sh'),
+    // Trojan Source: an editor shows the comment's end before "admin", the shell does not.
+    files: {
+      'scripts/x.sh':
+        '#!/bin/sh\n[ "$USER" = "user\u202e \u2066# admin\u2069 \u2066" ] && echo yes\n',
+    },
+    expected: [
+      'scripts/x.sh:2:18: control character U+202E (RLO) in the file: it makes a terminal or editor show the text around it in another order than it runs, so a reviewer would not see what runs; delete it',
+    ],
+  },
+  {
+    name: 'script-escape-sequence',
+    yaml: withLine(14, '      script: scripts/x.sh'),
+    // ESC [ 2 K ESC [ 1 A: `cat` shows the line above erased.
+    files: { 'scripts/x.sh': '#!/bin/sh\nrm -rf /srv/data # \u001b[1A\u001b[2K\necho ok\n' },
+    expected: [
+      'scripts/x.sh:2:20: control character U+001B (ESC) in the file: a terminal acts on it instead of showing it, so a reviewer would not see what runs; delete it',
+    ],
+  },
+  {
     name: 'script-missing',
     yaml: withLine(14, '      script: scripts/gone.sh'),
     expected: [
