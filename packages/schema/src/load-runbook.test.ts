@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLine, writeCase } from '../test/invalid-runbooks.js';
@@ -94,6 +94,16 @@ describe('findRunbookDirs of a folder that is not there', () => {
     );
     const [unnamed] = await problemOf(file);
     expect(unnamed).toMatchObject({ file: path.relative(process.cwd(), file), line: 0 });
+  });
+
+  it('names a symbolic link loop where the runbooks folder should be as a loop, not as permissions', async () => {
+    const a = path.join(root.dir, 'loop-a');
+    await symlink(path.join(root.dir, 'loop-b'), a);
+    await symlink(a, path.join(root.dir, 'loop-b'));
+    const [named] = await problemOf(a, { ...namedAt, value: 'loop-a' });
+    expect(named?.message).toBe(
+      `the runbooks folder 'loop-a' is a symbolic link that goes round in a loop (${a}): repair the link (ls -l shows where it points), or name the real folder`,
+    );
   });
 
   it('gives no runbook for the default folder of a new repository, which nobody named', async () => {

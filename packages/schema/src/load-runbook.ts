@@ -294,7 +294,9 @@ function unreadableRunbooksFolder(
       ? `${folder} does not exist (${shown}): correct the path, or create the folder`
       : code === 'ENOTDIR'
         ? `${folder} is a file, not a folder (${shown}): name the folder that holds the runbooks`
-        : `cannot read ${folder} (${code ?? 'unknown error'}, ${shown}): give the user running opsbook read access to it`;
+        : code === 'ELOOP'
+          ? `${folder} is a symbolic link that goes round in a loop (${shown}): repair the link (ls -l shows where it points), or name the real folder`
+          : `cannot read ${folder} (${code ?? 'unknown error'}, ${shown}): give the user running opsbook read access to it`;
   return namedAt
     ? { file: namedAt.file, ...namedAt.locate(), rule: 'missing-file', message }
     : {
