@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { filesStore } from '@opsbook/state';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -57,5 +57,26 @@ describe('opsbook report --format json on stdout', () => {
     expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     const report = JSON.parse(r.stdout) as { findings: { message: string }[] };
     expect(report.findings.map((f) => f.message)).toEqual([message]);
+  });
+});
+
+describe('opsbook report -o FILE', () => {
+  it('writes JSON with the same escapes, and Markdown with controls written out, no raw control character', async () => {
+    const range = ['--since', '2025-03-01', '--until', '2025-03-02'];
+    const env = userEnv({ OPSBOOK_DATABASE_URL: '' });
+    for (const format of ['json', 'md']) {
+      const file = path.join(tmp.dir, `report.${format}`);
+      const r = await runCli(['report', '--format', format, ...range, '-o', file], {
+        cwd: dir,
+        env,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const text = await readFile(file, 'utf8');
+      expect(text, format).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      if (format === 'json') {
+        const report = JSON.parse(text) as { findings: { message: string }[] };
+        expect(report.findings.map((f) => f.message)).toEqual([message]);
+      } else expect(text).toContain('crit: disk \\x85full\\x9b2J \\x7f \\x1b\\]0;pwned\\x07');
+    }
   });
 });

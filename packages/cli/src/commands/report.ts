@@ -19,6 +19,7 @@ import { type CommandContext, defineCommand, stringOption } from '../command.js'
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions, inventoryScope, inventoryScopeOptions } from '../host-selection.js';
+import { escapeJsonControls, showControls } from '../terminal-safe.js';
 import { alertActivityOf } from './alerts-report.js';
 
 const FORMATS: readonly ReportFormat[] = ['html', 'md', 'json'];
@@ -125,7 +126,10 @@ Examples:
       (format === 'html' ? `health-report-${now.toISOString().slice(0, 10)}.html` : undefined);
     if (file) {
       await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-      await writeFileAtomic(path.resolve(file), text, { mode: 0o644 });
+      // A file is read with cat and less too: no raw control character from a host's output.
+      const safe =
+        format === 'json' ? escapeJsonControls(text) : format === 'md' ? showControls(text) : text;
+      await writeFileAtomic(path.resolve(file), safe, { mode: 0o644 });
     }
     if (ctx.out.json) {
       ctx.out.printJson({
