@@ -343,6 +343,13 @@ describe('Ansible Vault encrypted host vars in run: commands', () => {
       ]);
       const shown = await world.opsbook(['runs', 'show', runId!, '--output'], { env });
       expect(shown.code).toBe(0);
+      // The two hosts ran at once, their events interleaved: each host's block holds its own.
+      const blocks = shown.stdout.split(/\n\n(?=host )/).slice(1);
+      expect(blocks.map((b) => b.split('\n')[0]).sort()).toEqual(['host h1', 'host lh']);
+      for (const block of blocks) {
+        expect(block.match(/steps\/use {2}ok/g), block).toHaveLength(1);
+        expect(block.match(/→ ok/g), block).toHaveLength(1);
+      }
       const everything = [
         shownPlan.stdout,
         shownPlan.stderr,

@@ -101,9 +101,22 @@ export const show: CommandSpec = defineCommand({
         : []),
       `journal ${view.location}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
     ];
+    // Hosts run in parallel, so their events interleave: each host's lines are kept together,
+    // hosts in the order they started.
+    const byHost = new Map<string, string[]>();
+    const linesOf = (host: unknown) => {
+      const name = String(host);
+      let own = byHost.get(name);
+      if (!own) {
+        own = ['', style.bold(`host ${name}`)];
+        byHost.set(name, own);
+      }
+      return own;
+    };
     for (const e of view.verification.events) {
-      if (e.type === 'host-start') lines.push('', style.bold(`host ${String(e.host)}`));
+      if (e.type === 'host-start') linesOf(e.host);
       if (e.type === 'step-end') {
+        const lines = linesOf(e.host);
         const ok = e.status === 'ok';
         lines.push(
           `  ${String(e.phase)}/${String(e.step)}  ${ok ? style.green('ok') : style.red(String(e.status))}  exit ${String(e.exitCode ?? '—')}  ${((Number(e.durationMs) || 0) / 1000).toFixed(1)}s${e.reason ? `  ${String(e.reason)}` : ''}`,
@@ -121,10 +134,11 @@ export const show: CommandSpec = defineCommand({
         }
       }
       if (e.type === 'host-end')
-        lines.push(
+        linesOf(e.host).push(
           `  → ${String(e.status)}${e.rolledBack ? ' (rolled back)' : ''}${e.error ? `: ${String(e.error)}` : ''}`,
         );
     }
+    for (const own of byHost.values()) lines.push(...own);
     for (const p of view.verification.problems)
       lines.push(style.red(`journal line ${p.line}: ${p.message}`));
     ctx.out.print(lines.join('\n'));
