@@ -64,6 +64,21 @@ describe('masking a stream', () => {
     for (const size of [1, 2, 5, 9]) expect(streamed(secrets, text, size)).toBe(whole);
   });
 
+  it('masks a beginning of a secret that ends the output inside a character (U+FFFD)', () => {
+    // `printf %s "$SECRET" | head -c -1`: the last character's first byte, decoded as U+FFFD.
+    const secret = 'Geheimnis-Sehr-Lang-é';
+    const stream = createSecretMask([secret]).maskStream();
+    expect(stream.push('pw: Geheimnis-Sehr-Lang-')).toBe('pw: ');
+    expect(stream.push('\ufffd')).toBe('');
+    expect(stream.end()).toBe('***');
+    expect(createSecretMask([secret]).maskedTail('pw: Geheimnis-Sehr-Lang-\ufffd', 100)).toBe(
+      'pw: ***',
+    );
+    // Only at the end: further on, U+FFFD is an ordinary character that no secret holds there.
+    const later = createSecretMask([secret]).maskStream();
+    expect(later.push('Geheim\ufffd and more\n') + later.end()).toBe('Geheim\ufffd and more\n');
+  });
+
   it('passes text through untouched when there is no secret', () => {
     const stream = createSecretMask([]).maskStream();
     expect(stream.push('a')).toBe('a');

@@ -131,11 +131,14 @@ function safeCut(text: string, targets: readonly string[], pattern: RegExp): num
 /** The first index >= `from` where the rest of `text` begins some target (text.length if none). */
 function startOfPossibleSecret(text: string, from: number, targets: readonly string[]): number {
   const longest = targets[0]?.length ?? 0;
-  for (let i = Math.max(from, text.length - longest + 1); i < text.length; i++) {
+  // Text cut inside a character may be a whole secret's length and still only its beginning.
+  const cut = endsCut(text) ? 1 : 0;
+  for (let i = Math.max(from, text.length - longest + 1 - cut); i < text.length; i++) {
     const rest = text.length - i;
     for (const t of targets) {
-      if (t.length <= rest) break; // sorted longest first: the rest are no longer than `rest`
-      if (isSameAt(text, i, t, 0, rest)) return i;
+      // Sorted longest first: the rest are no longer than `rest`.
+      if (t.length + cut <= rest) break;
+      if (isSameUpToCut(text, i, t, 0, rest)) return i;
     }
   }
   return text.length;
@@ -144,9 +147,10 @@ function startOfPossibleSecret(text: string, from: number, targets: readonly str
 /** Masks the longest beginning (4+ characters) of a target that ends `text`. */
 function maskPieceAtEnd(text: string, targets: readonly string[]): string {
   let longest = MIN_SECRET_PIECE - 1;
+  const cut = endsCut(text) ? 1 : 0;
   for (const t of targets) {
-    for (let k = Math.min(t.length - 1, text.length); k > longest; k--)
-      if (isSameAt(text, text.length - k, t, 0, k)) longest = k;
+    for (let k = Math.min(t.length - 1 + cut, text.length); k > longest; k--)
+      if (isSameUpToCut(text, text.length - k, t, 0, k)) longest = k;
   }
   return longest < MIN_SECRET_PIECE ? text : text.slice(0, -longest) + MASK;
 }
@@ -159,6 +163,24 @@ function maskPieceAtStart(text: string, targets: readonly string[]): string {
       if (isSameAt(text, 0, t, t.length - k, k)) longest = k;
   }
   return longest < MIN_SECRET_PIECE ? text : MASK + text.slice(longest);
+}
+
+/**
+ * isSameAt for a piece that ends `a`, where output that stopped inside a character ends in
+ * U+FFFD (the decoder's stand-in for the bytes it got of it): a run of U+FFFD that ends `a`
+ * matches whatever the secret holds there, so `head -c` through a secret's last character still
+ * leaves its beginning masked.
+ */
+function isSameUpToCut(a: string, aStart: number, b: string, bStart: number, length: number) {
+  let end = aStart + length;
+  if (end === a.length) while (end > aStart && a.charCodeAt(end - 1) === REPLACEMENT) end--;
+  return isSameAt(a, aStart, b, bStart, end - aStart);
+}
+
+const REPLACEMENT = 0xfffd;
+
+function endsCut(text: string): boolean {
+  return text.charCodeAt(text.length - 1) === REPLACEMENT;
 }
 
 /** a[aStart..aStart+length) === b[bStart..bStart+length), without copying either. */
