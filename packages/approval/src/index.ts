@@ -99,6 +99,7 @@ export {
   type Targets,
   type TrackerBinding,
 } from './statement.js';
+export { MAX_RUNS } from './statement-schema.js';
 export {
   addApprover,
   checkPublicKeyLine,

@@ -60,6 +60,9 @@ const trackerBinding = closedObject({
   statuses: closedObject({ approved: statusName, inProgress: statusName }),
 });
 
+/** The most runs one approval may allow (`maxRuns`). */
+export const MAX_RUNS = 100_000;
+
 export const approvalStatementSchema = documentSchema(
   'approval-statement',
   'opsbook Approval statement',
@@ -100,7 +103,7 @@ export const approvalStatementSchema = documentSchema(
     grade: runbookGrade,
     notBefore: timestamp,
     expiresAt: timestamp,
-    maxRuns: { type: 'integer', minimum: 1, maximum: 100000 },
+    maxRuns: { type: 'integer', minimum: 1, maximum: MAX_RUNS },
     executor: person,
     proposer: person,
     plan: closedObject({ digest: sha256Digest }),

@@ -66,6 +66,20 @@ describe('opsbook (no command)', () => {
     );
   });
 
+  it.each([
+    ['plan', 'disk-cleanup', '--ticket', 'OPS-1'],
+    ['approve', 'missing.approval.json'],
+    ['ticket', 'propose', 'OPS-1', '--runbook', 'disk-cleanup', '--senior', 'sam'],
+  ])('refuses a --max-runs an approval cannot carry before anything else: %s', async (...args) => {
+    for (const bad of ['0', '100001', '1e3', '2.5']) {
+      const r = await runCli([...args, '--max-runs', bad]);
+      expect(r.code, `${args.join(' ')} ${bad}`).toBe(2);
+      expect(r.stderr).toBe(
+        `error: --max-runs must be a whole number from 1 to 100,000, not '${bad}'\n`,
+      );
+    }
+  });
+
   it('refuses an unknown option with a suggestion', async () => {
     const r = await runCli(['validate', '--jsn']);
     expect(r.code).toBe(2);

@@ -1,3 +1,4 @@
+export { MAX_RUNS } from '@opsbook/approval';
 export { builtinActionSpecs } from './actions/action-specs.js';
 export { builtinActions } from './actions/actions.js';
 export { type BackupHistory, type BackupRecord, backupHistory } from './actions/backup-history.js';

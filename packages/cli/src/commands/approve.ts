@@ -9,6 +9,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { commandHint, inventoryWords } from '../hint.js';
+import { maxRunsOption } from '../max-runs.js';
 import { signingText } from '../plan-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
@@ -41,10 +42,7 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const file = ctx.positionals[0]!;
-    const maxRunsText = stringOption(ctx, 'max-runs');
-    const maxRuns = maxRunsText === undefined ? undefined : Number(maxRunsText);
-    if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || maxRuns < 1))
-      throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${maxRunsText}'`);
+    const maxRuns = maxRunsOption(ctx);
     const signer = await signerFor(ctx);
     // What run would refuse for good is refused before the signature is spent on it.
     const { statement } = await readApprovalFile(file);

@@ -13,6 +13,7 @@ import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { commandHint, inventoryWords } from '../hint.js';
+import { maxRunsOption } from '../max-runs.js';
 import { planText } from '../plan-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { executorSignerFor, proposerOptions } from './ticket-signer.js';
@@ -126,10 +127,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       throw new UsageError(
         'every run belongs to a ticket: add --ticket KEY (e.g. --ticket OPS-123)',
       );
-    const maxRunsText = stringOption(ctx, 'max-runs');
-    const maxRuns = maxRunsText === undefined ? undefined : Number(maxRunsText);
-    if (maxRuns !== undefined && (!Number.isInteger(maxRuns) || maxRuns < 1))
-      throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${maxRunsText}'`);
+    const maxRuns = maxRunsOption(ctx);
     const result = await createPlan({
       config,
       runbook,

@@ -9,22 +9,15 @@ import {
 } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { maxRunsOption } from '../max-runs.js';
 import { planText, signingText } from '../plan-view.js';
 import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { executorSignerFor, proposerOptions, signerFor, signerOptions } from './ticket-signer.js';
 
-function maxRunsOf(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--max-runs must be a whole number ≥ 1, not '${text}'`);
-  return n;
-}
-
 /** --inventory, --expires and --max-runs: what both the proposer and the senior may set. */
 function approvalOptions(ctx: CommandContext) {
-  const maxRuns = maxRunsOf(stringOption(ctx, 'max-runs'));
+  const maxRuns = maxRunsOption(ctx);
   const [inventoryFile, expires] = ['inventory', 'expires'].map((o) => stringOption(ctx, o));
   return {
     ...(inventoryFile ? { inventoryFile } : {}),
