@@ -8,8 +8,16 @@ export function mapYamlStrings(
   value: unknown,
   replace: (text: string, path: PathSegment[]) => unknown,
 ): unknown {
+  return mapYamlScalars(value, (v, path) => (typeof v === 'string' ? replace(v, path) : v));
+}
+
+/** mapYamlStrings for strings and numbers both. */
+export function mapYamlScalars(
+  value: unknown,
+  replace: (scalar: string | number, path: PathSegment[]) => unknown,
+): unknown {
   const walk = (v: unknown, path: PathSegment[]): unknown => {
-    if (typeof v === 'string') return replace(v, path);
+    if (typeof v === 'string' || typeof v === 'number') return replace(v, path);
     if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};

@@ -4,7 +4,7 @@ import { type Problem, parseYamlSource, UsageError } from '@opsbook/schema';
 import { decryptVault, isVaultText, VaultError } from './ansible-vault.js';
 import type { SourceLocation, Vars } from './inventory.js';
 import { blankVaultTags, openInlineVaults, type VaultKey, vaultProblem } from './vault-values.js';
-import { withYaml11Booleans } from './yaml-booleans.js';
+import { withYaml11Scalars } from './yaml11-scalars.js';
 
 /** Ansible's YAML_FILENAME_EXTENSIONS, tried in this order after the bare name. */
 const extensions = ['.yml', '.yaml', '.json'];
@@ -142,7 +142,7 @@ function readVarsText(
     return;
   }
   const vaulted = new Map<string, SourceLocation>();
-  const value = withYaml11Booleans(source, source.value);
+  const value = withYaml11Scalars(source, source.value);
   const opened = openInlineVaults(value, source, tags.lines, key, vaulted);
   result.problems.push(...opened.problems);
   for (const [k, v] of Object.entries(opened.value as Record<string, unknown>)) {

@@ -9,7 +9,7 @@ import { expandHostDeclaration, HostRangeError } from './host-range.js';
 import type { SourceLocation } from './inventory.js';
 import type { InventoryGraph } from './inventory-graph.js';
 import { blankVaultTags, openInlineVaults, VAULTED_VALUE, type VaultKey } from './vault-values.js';
-import { withYaml11Booleans } from './yaml-booleans.js';
+import { withYaml11Scalars } from './yaml11-scalars.js';
 
 const sections = ['hosts', 'children', 'vars'] as const;
 
@@ -48,10 +48,10 @@ export function readYamlInventory(
         : p,
     );
   }
-  // As Ansible reads it: YAML 1.1 booleans, `!vault` values decrypted (or kept unread).
+  // As Ansible reads it: YAML 1.1 booleans and numbers, `!vault` values decrypted (or kept unread).
   const vaulted = new Map<string, SourceLocation>();
   const opened = openInlineVaults(
-    withYaml11Booleans(source, source.value),
+    withYaml11Scalars(source, source.value),
     source,
     tags.lines,
     key,

@@ -261,6 +261,15 @@ describe.concurrent('the order of all, and INI/YAML booleans', () => {
     },
   );
 
+  it('reads plain YAML numbers as ansible does (YAML 1.1: 0644 is 420, 08 and 1e3 are text, 1:20 is 80)', async () => {
+    const file = `${fixtures}yaml11-scalars/hosts.yaml`;
+    const [ours, theirs] = await Promise.all([loadInventory(file), ansibleView(file)]);
+    expect(varsOf(ours)).toEqual(theirs.vars);
+    // The cases, said: the comparison above would also pass if neither side read the file.
+    expect(ours.hosts[0]!.vars).toMatchObject({ mode: 420, leading_zero_eight: '08', base60: 80 });
+    expect(ours.hosts[1]!.vars).toMatchObject({ backup_time: 750, umask: 18 });
+  });
+
   it('reads yes/no/True in INI and YAML files as ansible does', async () => {
     const [ours, theirs] = await Promise.all([
       loadInventory(folder, { env: { ANSIBLE_VAULT_PASSWORD_FILE: passwordFile } }),
