@@ -74,6 +74,10 @@ describe('masking a stream', () => {
     expect(createSecretMask([secret]).maskedTail('pw: Geheimnis-Sehr-Lang-\ufffd', 100)).toBe(
       'pw: ***',
     );
+    // Binary output ending in U+FFFDs is not taken for a piece of a secret.
+    expect(createSecretMask([secret]).maskedTail('bin \ufffd\ufffd\ufffd\ufffd\ufffd', 100)).toBe(
+      'bin \ufffd\ufffd\ufffd\ufffd\ufffd',
+    );
     // Only at the end: further on, U+FFFD is an ordinary character that no secret holds there.
     const later = createSecretMask([secret]).maskStream();
     expect(later.push('Geheim\ufffd and more\n') + later.end()).toBe('Geheim\ufffd and more\n');

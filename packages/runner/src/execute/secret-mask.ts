@@ -149,7 +149,12 @@ function maskPieceAtEnd(text: string, targets: readonly string[]): string {
   let longest = MIN_SECRET_PIECE - 1;
   const cut = endsCut(text) ? 1 : 0;
   for (const t of targets) {
-    for (let k = Math.min(t.length - 1 + cut, text.length); k > longest; k--)
+    // At least 4 characters of the secret itself, besides the U+FFFD of a cut.
+    for (
+      let k = Math.min(t.length - 1 + cut, text.length);
+      k - cut >= MIN_SECRET_PIECE && k > longest;
+      k--
+    )
       if (isSameUpToCut(text, text.length - k, t, 0, k)) longest = k;
   }
   return longest < MIN_SECRET_PIECE ? text : text.slice(0, -longest) + MASK;
@@ -166,15 +171,14 @@ function maskPieceAtStart(text: string, targets: readonly string[]): string {
 }
 
 /**
- * isSameAt for a piece that ends `a`, where output that stopped inside a character ends in
- * U+FFFD (the decoder's stand-in for the bytes it got of it): a run of U+FFFD that ends `a`
- * matches whatever the secret holds there, so `head -c` through a secret's last character still
- * leaves its beginning masked.
+ * isSameAt for a piece that ends `a`, where output that stopped inside a character ends in one
+ * U+FFFD (the decoder's stand-in for the bytes it got of it): that last U+FFFD matches whatever
+ * the secret holds there, so `head -c` through a secret's last character still leaves its
+ * beginning masked.
  */
 function isSameUpToCut(a: string, aStart: number, b: string, bStart: number, length: number) {
-  let end = aStart + length;
-  if (end === a.length) while (end > aStart && a.charCodeAt(end - 1) === REPLACEMENT) end--;
-  return isSameAt(a, aStart, b, bStart, end - aStart);
+  const cut = aStart + length === a.length && endsCut(a) ? 1 : 0;
+  return isSameAt(a, aStart, b, bStart, length - cut);
 }
 
 const REPLACEMENT = 0xfffd;
