@@ -4,7 +4,6 @@ import {
   refuseMissingTicket,
   type SigningView,
 } from '@opsbook/runner';
-import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
