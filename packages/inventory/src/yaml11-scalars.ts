@@ -28,11 +28,12 @@ const PY_INT =
 
 /**
  * Where a text may hold a plain number that YAML 1.1 reads otherwise than 1.2: a leading zero
- * (octal `0644`, `08`), `0o`/`0b`, an underscore, an exponent, a base-60 `1:20`. Most inventories
- * hold none, and then no number is looked at.
+ * (octal `0644`, `08`; not a zero inside a name or a date, `web-01`, `2024-01-05`), `0o`/`0b`, an
+ * underscore, an exponent, a base-60 `1:20`. Most inventories hold none, and then no number is
+ * looked at.
  */
 const MAYBE_YAML11_NUMBER =
-  /(?<![0-9A-Za-z_.])[-+]?0[0-9_oObB]|[0-9]_|[0-9.][eE][-+]?[0-9]|[0-9]:[0-5]?[0-9]/;
+  /(?<![0-9A-Za-z_.+-])[-+]?0[0-9_oObB]|[0-9]_|[0-9.][eE][-+]?[0-9]|[0-9]:[0-5]?[0-9]/;
 
 /** A plain scalar's number as PyYAML constructs it (constructor.py), or undefined: not one. */
 export function pyYamlNumber(raw: string): number | undefined {
@@ -68,11 +69,15 @@ function base60(body: string): number {
  * left alone.
  */
 export function withYaml11Scalars(source: YamlSource, value: unknown): unknown {
-  const numbers = MAYBE_YAML11_NUMBER.test(source.text);
+  const mayDiffer = MAYBE_YAML11_NUMBER.test(source.text);
+  // The numbers YAML 1.2 read from a token 1.1 reads otherwise: only those are looked at.
+  const numbers = mayDiffer ? numbersOfDifferingTokens(source.text) : new Set<number>();
   return mapYamlScalars(value, (v, path) => {
     const isBoolean = typeof v === 'string' && Object.hasOwn(yaml11Booleans, v);
     const mayBeNumber =
-      numbers && (typeof v === 'number' || (typeof v === 'string' && /^[-+.0-9]/.test(v)));
+      typeof v === 'number'
+        ? numbers.has(v)
+        : mayDiffer && /^[-+.0-9]/.test(v) && pyYamlNumber(v) !== undefined;
     if (!isBoolean && !mayBeNumber) return v;
     const span = source.span(path, 'value');
     if (!span) return v;
@@ -84,4 +89,20 @@ export function withYaml11Scalars(source: YamlSource, value: unknown): unknown {
     const number = pyYamlNumber(raw);
     return number === undefined ? raw : number;
   });
+}
+
+/**
+ * Plain tokens YAML 1.2 reads as numbers and 1.1 otherwise: a leading zero (`0644`, `08`), `0o`,
+ * an exponent (`1e3`; 1.1 wants a dot and a signed exponent). Their 1.2 values.
+ */
+const DIFFERING_NUMBER_TOKEN =
+  /(?:^|[\s[,{])([-+]?(?:0[0-9o][0-9a-fA-F_]*|[0-9.]+[eE][-+]?[0-9]+))(?=$|[\s,\]}#])/gm;
+
+function numbersOfDifferingTokens(text: string): Set<number> {
+  const found = new Set<number>();
+  for (const m of text.matchAll(DIFFERING_NUMBER_TOKEN)) {
+    const n = Number(m[1]);
+    if (!Number.isNaN(n)) found.add(n);
+  }
+  return found;
 }
