@@ -250,12 +250,14 @@ describe('SSH transport against real sshd hosts', () => {
     const t = await connect(hosts[0] as Sshd);
     const tag = `opsbook-timeout-${process.pid}`;
     const result = await t.exec({
-      command: `sh -c 'sleep 300; echo ${tag}' & sleep 301; echo never`,
+      // Durations no other test uses: the check below looks at every process of the machine
+      // (written as a bracket pattern, so that it does not match the shell that runs pgrep).
+      command: `sh -c 'sleep 2971; echo ${tag}' & sleep 2972; echo never`,
       timeoutMs: 300,
     });
     expect(result).toMatchObject({ timedOut: true, exitCode: null, stdout: '' });
     await waitFor(
-      async () => (await t.exec({ command: `pgrep -f 'sleep 30[01]' || true` })).stdout === '',
+      async () => (await t.exec({ command: `pgrep -f 'sleep 297[12]' || true` })).stdout === '',
       'the timed-out command to die',
     );
   });
@@ -264,13 +266,13 @@ describe('SSH transport against real sshd hosts', () => {
     const t = await connect(hosts[1] as Sshd);
     const controller = new AbortController();
     const running = t.exec({
-      command: 'echo started; sleep 302',
+      command: 'echo started; sleep 2973',
       signal: controller.signal,
       onStdout: () => controller.abort(),
     });
     await expect(running).rejects.toMatchObject({ kind: 'interrupted' });
     await waitFor(
-      async () => (await t.exec({ command: `pgrep -f 'sleep 30[2]' || true` })).stdout === '',
+      async () => (await t.exec({ command: `pgrep -f 'sleep 297[3]' || true` })).stdout === '',
       'the cancelled command to die',
     );
   });
