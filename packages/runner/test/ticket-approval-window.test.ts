@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { approveTicket, proposeTicket, type SigningView } from '../src/index.js';
+import { approveTicket, type SigningView } from '../src/index.js';
 import { trailOf } from './ticket-trail.js';
-import { useTicketWorld } from './ticket-world.js';
+import { proposeMarkDone, useTicketWorld } from './ticket-world.js';
 
 /*
  * The run limit and the validity window are part of what a senior signs: the proposal comment
@@ -22,18 +22,7 @@ describe('the run limit and validity window of a ticket approval', () => {
     const { world } = current;
     const services = world.as('eve');
     const { key } = await services.tracker.create({ summary: 'web-01: marker missing' });
-    await proposeTicket({
-      services,
-      config: world.config,
-      key,
-      runbook: 'mark-done',
-      params: [`dir=${world.markerDir}`],
-      proposerSigner: world.eve,
-      senior: 'sam',
-      maxRuns: 50,
-      expires: '7d',
-      now: proposedAt,
-    });
+    await proposeMarkDone(world, services, key, { maxRuns: 50, expires: '7d', now: proposedAt });
     return { key, services };
   }
 

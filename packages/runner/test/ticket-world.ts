@@ -237,8 +237,13 @@ export function useTicketWorld(kind: 'local' | 'cloud' | 'datacenter'): {
   return current;
 }
 
-/** eve proposes the mark-done fix on `key`, for sam to review. */
-export function proposeMarkDone(world: TicketWorld, services: TicketServices, key: string) {
+/** eve proposes the mark-done fix on `key`, for sam to review; `more`: a run limit, window, clock. */
+export function proposeMarkDone(
+  world: TicketWorld,
+  services: TicketServices,
+  key: string,
+  more: Pick<Parameters<typeof proposeTicket>[0], 'maxRuns' | 'expires' | 'now'> = {},
+) {
   return proposeTicket({
     services,
     config: world.config,
@@ -247,5 +252,6 @@ export function proposeMarkDone(world: TicketWorld, services: TicketServices, ke
     params: [`dir=${world.markerDir}`],
     proposerSigner: world.eve,
     senior: 'sam',
+    ...more,
   });
 }

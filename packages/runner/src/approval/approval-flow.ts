@@ -293,9 +293,8 @@ export async function rederivePlan(
 }
 
 /** How the plan binds vaulted host vars: the inventory's fingerprint, when it has a vault password. */
-function vaultBinding(inventory: Inventory): Pick<PlanInput, 'vaultFingerprint'> {
-  const { vaultFingerprint } = inventory;
-  return vaultFingerprint ? { vaultFingerprint: (v) => vaultFingerprint(v) } : {};
+function vaultBinding({ vaultFingerprint }: Inventory): Pick<PlanInput, 'vaultFingerprint'> {
+  return vaultFingerprint ? { vaultFingerprint } : {};
 }
 
 export interface VerifyOptions {
