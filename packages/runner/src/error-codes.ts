@@ -50,6 +50,8 @@ export const runnerErrorCodes = errorCodeList({
     STANDING_APPROVAL_MISSING: 'no standing approval for the routine runbook',
     SCHEDULE_UNKNOWN: "a scheduled slot's schedule is no longer in opsbook.yaml: nothing ran",
     TICKET_MISMATCH: 'the approval is for another ticket',
+    APPROVAL_NOT_CURRENT:
+      'the ticket carries another approval (a later plan approved on it), or a senior rejected this one: nothing was run',
     TRACKER_MISMATCH:
       'the approval ties its runs to another tracker than the one this configuration names: nothing was run',
     TRACKER_UNBOUND:

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseTrustStore } from '@opsbook/approval';
 import { stateStoreOf } from '@opsbook/state';
 import { describe, expect, it } from 'vitest';
@@ -11,9 +12,11 @@ import {
   proposeTicket,
   readHistory,
   rejectTicket,
+  runApproved,
   runTicket,
   searchBugs,
   showTicket,
+  TicketGate,
 } from '../src/index.js';
 import { mentionsIn, plainText, textNodesOf, trailOf } from './ticket-trail.js';
 import { proposeMarkDone, useTicketWorld } from './ticket-world.js';
@@ -309,6 +312,94 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
       }),
     ).rejects.toMatchObject({ code: 'TICKET_NOT_APPROVED', kind: 'refused' });
     expect(await stateStoreOf(config).listRuns()).toEqual([]);
+  });
+
+  it('runs only the approval the ticket carries: one approved before a later plan, or one a senior rejected (also at In Review), is refused and runs nothing', async () => {
+    const { world } = current;
+    const { config } = world;
+    const signal = new AbortController().signal;
+    const eve = world.as('eve');
+    const sam = world.as('sam');
+    const { key } = await openTicket({
+      services: eve,
+      config,
+      env: world.env,
+      executorSigner: world.eve,
+      signal,
+      summary: 'superseded plans',
+    });
+    await proposeMarkDone(world, eve, key);
+    const first = await approveTicket({ services: sam, config, key, signer: world.sam });
+    // The engineer keeps the first signed plan as a file (it is attached to the ticket too).
+    const firstFile = path.join(world.dir, 'first.approval.json');
+    await writeFile(firstFile, first.approval.envelope);
+    const runFile = (approvalFile: string) =>
+      runApproved({
+        config,
+        approvalFile,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+        ticket: new TicketGate({ services: eve, store: stateStoreOf(config), signal }),
+      });
+    await rejectTicket({ services: sam, config, key, signer: world.sam, text: 'another dir' });
+    expect((await showTicket(eve, key)).approval?.rejected).toEqual(expect.any(String));
+    // Two runs allowed: after one, the rejection (not the run limit) is what refuses the next.
+    await proposeMarkDone(world, eve, key, { maxRuns: 2 });
+    const second = await approveTicket({ services: sam, config, key, signer: world.sam });
+    expect(second.statement.id).not.toBe(first.statement.id);
+    expect((await eve.tracker.get(key)).status).toBe('Approved');
+    // The first approval still verifies (signature, window, run limit), but is not the ticket's.
+    await expect(runFile(firstFile)).rejects.toMatchObject({
+      code: 'APPROVAL_NOT_CURRENT',
+      kind: 'refused',
+      message: expect.stringContaining(`${key} carries approval ${second.statement.id}`),
+    });
+    expect(await stateStoreOf(config).listRuns()).toEqual([]);
+
+    const outcome = await runTicket({
+      services: eve,
+      config,
+      key,
+      env: world.env,
+      executorSigner: world.eve,
+      signal,
+    });
+    expect(outcome.status).toBe('ok');
+    expect((await eve.tracker.get(key)).status).toBe('In Review');
+    // A senior sends the run's result back: the ticket is Open again, for a new plan.
+    await rejectTicket({
+      services: world.as('vic'),
+      config,
+      key,
+      signer: world.vic,
+      text: 'the marker belongs elsewhere',
+    });
+    expect((await eve.tracker.get(key)).status).toBe('Open');
+    const history = await readHistory(eve.tracker, key);
+    expect(history.at(-1)).toMatchObject({ step: 'rejected', approvalId: second.statement.id });
+    // Moved back to Approved by hand (a Jira admin, say): the rejected approval still never runs.
+    await sam.tracker.transition(key, sam.tracker.statuses.awaitingApproval);
+    await sam.tracker.transition(key, sam.tracker.statuses.approved);
+    const secondFile = path.join(world.dir, 'second.approval.json');
+    await writeFile(secondFile, second.approval.envelope);
+    for (const attempt of [
+      () => runFile(secondFile),
+      () =>
+        runTicket({
+          services: eve,
+          config,
+          key,
+          env: world.env,
+          executorSigner: world.eve,
+          signal,
+        }),
+    ])
+      await expect(attempt()).rejects.toMatchObject({
+        code: 'APPROVAL_NOT_CURRENT',
+        message: expect.stringContaining(`a senior rejected approval ${second.statement.id}`),
+      });
+    expect((await stateStoreOf(config).listRuns()).map((r) => r.runId)).toEqual([outcome.runId]);
   });
 
   it('finds known bugs by text and escalates to the lead, mentioned (not a raw id), with the evidence', async () => {

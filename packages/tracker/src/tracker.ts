@@ -39,7 +39,7 @@ export const WORKFLOW: Readonly<Record<StatusRole, readonly StatusRole[]>> = {
   awaitingApproval: ['approved', 'open'],
   approved: ['inProgress', 'open'],
   inProgress: ['review'],
-  review: ['done', 'inProgress'],
+  review: ['done', 'inProgress', 'open'],
   done: [],
 };
 

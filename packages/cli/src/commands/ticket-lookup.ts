@@ -104,7 +104,7 @@ export const show: CommandSpec = defineCommand({
       );
     if (view.approval)
       out.print(
-        `approval: ${view.approval.statement?.id ?? '?'} signed by ${view.approval.signers.join(', ')}${view.approval.complete ? '' : ' (more signatures needed)'}`,
+        `approval: ${view.approval.statement?.id ?? '?'} signed by ${view.approval.signers.join(', ')}${approvalState(view.approval)}`,
       );
     for (const r of view.runs)
       out.print(
@@ -138,4 +138,11 @@ function brief(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > 48 ? `${text.slice(0, 47)}…` : text;
+}
+
+/** What `ticket show` adds after an approval's signers: rejected, or still lacking signatures. */
+function approvalState(approval: { complete: boolean; rejected?: string | boolean }): string {
+  if (approval.rejected)
+    return ` (rejected${typeof approval.rejected === 'string' ? ` ${approval.rejected}` : ''}: it no longer runs)`;
+  return approval.complete ? '' : ' (more signatures needed)';
 }

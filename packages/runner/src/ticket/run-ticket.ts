@@ -141,6 +141,34 @@ function checkTrackerBinding(statement: ApprovalStatement, tracker: Tracker): vo
 }
 
 /**
+ * A ticket that carries an approval (`ticket approve` left it) runs that approval and no other:
+ * a plan a senior signed earlier, as a file or on the ticket, stops counting once another plan is
+ * approved on the ticket or a senior rejected it, although its signature, window and run limit
+ * still hold. Without this, the ticket would record that one plan was approved while another ran.
+ * A ticket with no approval on it (plain `plan`/`approve`, the ticket moved by hand) runs any
+ * approval for it that verifies.
+ */
+function checkCurrentApproval(
+  key: string,
+  statement: ApprovalStatement,
+  approval: TicketApproval | undefined,
+): void {
+  if (!approval || typeof approval.approvalId !== 'string') return;
+  if (approval.approvalId !== statement.id)
+    throw new runnerErrors.RefusalError(
+      'APPROVAL_NOT_CURRENT',
+      `${key} carries approval ${approval.approvalId}, not this one (${statement.id}): nothing was run; a plan approved on the ticket replaces any approved before it. Run the ticket's approval (opsbook ticket run ${key}), or propose this plan on ${key} again`,
+      { ticket: key },
+    );
+  if (approval.rejected)
+    throw new runnerErrors.RefusalError(
+      'APPROVAL_NOT_CURRENT',
+      `a senior rejected approval ${statement.id} on ${key}${typeof approval.rejected === 'string' ? ` (${approval.rejected})` : ''}: nothing was run; propose a new plan (opsbook ticket propose ${key})`,
+      { ticket: key },
+    );
+}
+
+/**
  * The run ↔ ticket contract (issue 5, item 2), called by runApproved at three points:
  * `check` before anything runs (the only step that needs the tracker to answer), `start` once
  * the run is claimed, `finish` when it ended. `start` and `finish` write through the outbox, so
@@ -204,6 +232,7 @@ export class TicketGate {
         APPROVAL_PROPERTY,
         signal ? { signal } : {},
       )) as TicketApproval | undefined;
+      checkCurrentApproval(key, statement, approval);
       if (approval?.approvalId === statement.id) this.reviewerNamed = approval.reviewer;
     }
     const ids = await this.runsOf(statement);

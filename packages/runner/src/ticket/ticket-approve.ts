@@ -253,15 +253,20 @@ function withLinks(text: string): Inline[] {
 export async function rejectTicket(req: RejectTicketRequest): Promise<TicketReport> {
   const { services, key, config } = req;
   const { tracker } = services;
-  await requireStatus(
+  const { status } = await requireStatus(
     tracker,
     key,
-    [tracker.statuses.awaitingApproval, tracker.statuses.approved],
-    'only a proposed or approved plan can be rejected',
+    [tracker.statuses.awaitingApproval, tracker.statuses.approved, tracker.statuses.review],
+    'only a proposed or approved plan, or a run handed over for review, can be rejected',
   );
+  // At In Review it is the run's result that goes back: the engineer plans anew.
+  const result = status.toLowerCase() === tracker.statuses.review.toLowerCase();
   const proposal = await readProposal(tracker, key);
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const by = personOf(seniorOf(store, req.signer), req.signer.publicKey.fingerprint);
+  const approval = (await tracker.getProperty(key, APPROVAL_PROPERTY)) as
+    | TicketApproval
+    | undefined;
   const links = linksIn(req.text);
   const step: TicketStep = {
     step: req.needData ? 'need-data' : 'rejected',
@@ -276,7 +281,9 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
   const proof = await signStep(req.signer, step);
   const heading = req.needData
     ? 'More data needed before a decision'
-    : 'Plan rejected, with guidance';
+    : result
+      ? "Run's result rejected, with guidance"
+      : 'Plan rejected, with guidance';
   const blocks: Block[] = [
     { type: 'heading', level: 3, text: heading },
     {
@@ -293,14 +300,28 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
       content: [
         {
           type: 'text',
-          text: req.needData
-            ? `Collect it (opsbook ticket open … --evidence, or attach it), then propose again: opsbook ticket propose ${key} …`
-            : `Propose a new plan when ready: opsbook ticket propose ${key} …`,
+          text: `${approval && !approval.rejected ? `Approval ${approval.approvalId} no longer counts: a run of it is refused. ` : ''}${
+            req.needData
+              ? `Collect it (opsbook ticket open … --evidence, or attach it), then propose again: opsbook ticket propose ${key} …`
+              : `Propose a new plan when ready: opsbook ticket propose ${key} …`
+          }`,
         },
       ],
     },
   ];
   const writes: QueuedWrite[] = [
+    // First: once it is on the ticket, no run of the old approval starts, whatever comes after.
+    ...(approval && !approval.rejected
+      ? [
+          {
+            write: {
+              kind: 'setProperty' as const,
+              property: APPROVAL_PROPERTY,
+              value: { ...approval, rejected: step.at },
+            },
+          },
+        ]
+      : []),
     { write: { kind: 'comment', body: { blocks } } },
     await historyWrite(tracker, key, { ...step, proof }),
     ...links.map((url) => ({

@@ -29,7 +29,13 @@ import { deliverWrites } from './ticket-writes.js';
 export interface TicketView {
   ticket: Ticket;
   proposal?: Omit<TicketProposal, 'envelope'>;
-  approval?: { statement?: ApprovalStatement; signers: string[]; complete: boolean };
+  approval?: {
+    statement?: ApprovalStatement;
+    signers: string[];
+    complete: boolean;
+    /** When a senior rejected it (`ticket reject`): it no longer runs. */
+    rejected?: string | boolean;
+  };
   runs: TicketRunRecord[];
   /** Every proposal and decision, oldest first (`opsbook.history`). */
   history: TicketStep[];
@@ -64,6 +70,7 @@ export async function showTicket(services: TicketServices, key: string): Promise
       ...(statement ? { statement } : {}),
       signers: approval.signers,
       complete: approval.complete,
+      ...(approval.rejected ? { rejected: approval.rejected } : {}),
     };
   }
   if (acceptance) view.acceptance = { id: acceptance.id, verifier: acceptance.verifier };

@@ -126,12 +126,13 @@ export function planComment(
 export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
   const { services, key } = req;
   const { tracker } = services;
-  const returnTo = await requireStatus(
+  const ticket = await requireStatus(
     tracker,
     key,
     [tracker.statuses.open],
     `a plan is proposed on an open ticket; ask the senior to reject the current proposal first`,
   );
+  const returnTo = ticket.assignee?.id ?? '';
   // Bound to the tracker the ticket is on: every run of it must check and claim there.
   const planned = await createPlan({ ...req, ticket: key, tracker: bindingOf(tracker) });
   const trust = await checkoutTrust(req.config, 'proposing a plan');

@@ -1,4 +1,4 @@
-import type { Tracker } from '@opsbook/tracker';
+import type { Ticket, Tracker } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 
 /** Issue properties opsbook keeps on a ticket: the machine-readable half of every step. */
@@ -28,6 +28,11 @@ export interface TicketApproval {
   complete: boolean;
   /** The senior who reviews the run's result (`ticket approve --reviewer`); else the approver. */
   reviewer?: string;
+  /**
+   * Set by `ticket reject` (when, ISO time): the approval no longer counts, whatever its
+   * signatures, window and run limit say. `true` from a hand-written property counts too.
+   */
+  rejected?: string | boolean;
 }
 
 export async function readProposal(tracker: Tracker, key: string): Promise<TicketProposal> {
@@ -58,7 +63,7 @@ export async function requireStatus(
   key: string,
   allowed: readonly string[],
   next: string,
-): Promise<string> {
+): Promise<Ticket> {
   const ticket = await tracker.get(key);
   if (!allowed.some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
     throw new runnerErrors.RefusalError(
@@ -66,5 +71,5 @@ export async function requireStatus(
       `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${next}`,
       { ticket: key },
     );
-  return ticket.assignee?.id ?? '';
+  return ticket;
 }

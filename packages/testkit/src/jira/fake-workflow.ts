@@ -53,6 +53,7 @@ export const FAKE_TRANSITIONS: FakeTransition[] = [
   { id: '61', name: 'Submit for review', from: 'inProgress', to: 'review' },
   { id: '71', name: 'Accept', from: 'review', to: 'done' },
   { id: '81', name: 'Reopen', from: 'review', to: 'inProgress' },
+  { id: '91', name: 'Send back', from: 'review', to: 'open' },
 ];
 
 export function statusCategory(role: StatusRole, base: string) {
