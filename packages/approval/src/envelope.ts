@@ -4,7 +4,7 @@ import { envelopeSchema } from './envelope-schema.js';
 import { approvalErrors } from './error-codes.js';
 import { validateEnvelope as generatedValidateEnvelope } from './generated/validators.js';
 import { SshKeyError } from './ssh-key.js';
-import { parseSshsig, SshsigFormatError } from './sshsig.js';
+import { APPROVAL_NAMESPACE, parseSshsig, SshsigFormatError, verifySshsig } from './sshsig.js';
 import { type ApprovalStatement, statementBytes } from './statement.js';
 
 const validateEnvelope = generatedValidateEnvelope as unknown as Validator<Envelope>;
@@ -106,6 +106,26 @@ export function payloadBytes(
     payloadType: envelope.payloadType,
     ...options,
   }).payload;
+}
+
+/**
+ * The fingerprint of the key that made `armored`, once it is known to verify over the envelope's
+ * payload in the approval namespace (what `opsbook approval attach-signature` asks before it
+ * changes a file: a bad signature must not replace a good one of the same key). Throws
+ * SIGNATURE_INVALID naming `file` and what to sign.
+ */
+export function checkAttachable(envelope: Envelope, armored: string, file = 'signature'): string {
+  const payload = Buffer.from(envelope.payload, 'base64');
+  const check = verifySshsig(armored.replace(/\r\n/g, '\n').trim(), payload, APPROVAL_NAMESPACE);
+  if (check.ok) return check.sig.publicKey.fingerprint;
+  const fix =
+    check.failure === 'namespace'
+      ? `sign again with -n ${APPROVAL_NAMESPACE}`
+      : `sign the bytes \`opsbook approval payload\` writes for this file (ssh-keygen -Y sign -n ${APPROVAL_NAMESPACE} -f KEY PAYLOAD)`;
+  throw new approvalErrors.ValidationError(
+    [problem(file, 'signature-not-valid', `${check.detail}: nothing was attached; ${fix}`)],
+    'SIGNATURE_INVALID',
+  );
 }
 
 /**

@@ -66,7 +66,8 @@ export const approvalErrorCodes = errorCodeList({
   invalid: {
     ENVELOPE_INVALID: 'an approval file given to read or sign is not a well-formed envelope',
     STATEMENT_INVALID: 'a statement to sign is not valid against its schema',
-    SIGNATURE_INVALID: 'a signature file to attach is not an SSHSIG (`ssh-keygen -Y sign`)',
+    SIGNATURE_INVALID:
+      "a signature file to attach is not an SSHSIG (`ssh-keygen -Y sign`), or not one over the approval's payload in namespace opsbook-approval",
     TRUST_STORE_INVALID: 'approvers.yaml does not match its schema (file:line:col)',
     KEY_PASSPHRASE_REQUIRED: 'the `--key` is encrypted and no passphrase was given',
     KEY_PASSPHRASE_WRONG: 'the passphrase does not open the `--key`',

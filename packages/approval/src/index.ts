@@ -23,6 +23,7 @@ export {
   APPROVAL_PAYLOAD_TYPE,
   APPROVERS_PAYLOAD_TYPE,
   attachSignature,
+  checkAttachable,
   createEnvelope,
   type Envelope,
   type EnvelopeSignature,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -84,6 +84,59 @@ describe('approvals interoperate with real OpenSSH', () => {
     expect(attach.code).toBe(0);
     const verify = await world.opsbook(['verify', file]);
     expect(verify.stderr).toBe('');
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain(`signed by Bob Senior (bob, ${world.people.bob.fingerprint})`);
+  });
+
+  it('attaches no signature that would not count, and never lets a bad one replace a good one', async () => {
+    const file = await planApproval(world, 'marker', 'interop-attach.json', { params: dirParam });
+    const payload = path.join(world.dir, 'interop-attach.payload');
+    await writeFile(payload, (await world.opsbook(['approval', 'payload', file])).stdout);
+    const other = path.join(world.dir, 'interop-attach.other');
+    await writeFile(other, 'not the payload');
+    /** An `ssh-keygen -Y sign` signature by `who` over `message` in `namespace`, as a .sig file. */
+    const sign = async (who: Person, message: string, namespace = NAMESPACE, name = who.id) => {
+      const copy = path.join(world.dir, `interop-attach.${name}`);
+      await writeFile(copy, await readFile(message));
+      await execFileAsync('ssh-keygen', ['-Y', 'sign', '-n', namespace, '-f', who.keyFile, copy]);
+      return `${copy}.sig`;
+    };
+    const good = await world.opsbook([
+      'approval',
+      'attach-signature',
+      file,
+      await sign(world.people.bob, payload),
+    ]);
+    expect(good.code).toBe(0);
+    const before = await readFile(file, 'utf8');
+    const refusals: [string, number, string, string][] = [
+      [
+        await sign(world.people.bob, payload, 'wrong-ns', 'bob-ns'),
+        2,
+        'SIGNATURE_INVALID',
+        "namespace 'wrong-ns'",
+      ],
+      [
+        await sign(world.people.bob, other, NAMESPACE, 'bob-other'),
+        2,
+        'SIGNATURE_INVALID',
+        'opsbook approval payload',
+      ],
+      // grace proposed it (the engineer every command runs as); dave is an expert.
+      [await sign(world.people.grace, payload), 3, 'SELF_APPROVAL', 'self-approval'],
+      [await sign(world.people.dave, payload), 3, 'SIGNER_NOT_SENIOR', 'not a senior'],
+      [await sign(world.people.erin, payload), 3, 'KEY_REVOKED', 'revoked'],
+    ];
+    for (const [sig, code, errorCode, words] of refusals) {
+      const r = await world.opsbook(['approval', 'attach-signature', file, sig, '--json']);
+      expect(r.code, sig).toBe(code);
+      expect(JSON.parse(r.stdout).error, sig).toMatchObject({ code: errorCode });
+      expect(r.stdout, sig).toContain(words);
+      expect(r.stdout, sig).toContain('nothing was attached');
+      // The file is as it was: bob's good signature is still the one it carries.
+      expect(await readFile(file, 'utf8'), sig).toBe(before);
+    }
+    const verify = await world.opsbook(['verify', file]);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain(`signed by Bob Senior (bob, ${world.people.bob.fingerprint})`);
   });

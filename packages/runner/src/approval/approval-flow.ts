@@ -4,6 +4,7 @@ import {
   type ApprovalStatement,
   attachSignature,
   type ComposedRunbook,
+  checkAttachable,
   checkSigning,
   createEnvelope,
   createStatement,
@@ -523,8 +524,18 @@ export async function approveFile(
   return { envelope, statement, plan: derived.plan };
 }
 
-/** `opsbook approval attach-signature`: add an `ssh-keygen -Y sign` signature to the file. */
-export async function attachSignatureFile(file: string, signatureFile: string): Promise<Envelope> {
+/**
+ * `opsbook approval attach-signature`: add an `ssh-keygen -Y sign` signature to the file, once it
+ * is known to count. A signature that does not verify over the file's payload in the approval
+ * namespace is refused before the file is touched (it would otherwise replace a good signature
+ * of the same key), and so is one `run` would never count: a key revoked, unknown or not a
+ * senior's in this checkout's approvers.yaml (as `approve` asks; `run` checks the pinned store).
+ */
+export async function attachSignatureFile(
+  file: string,
+  signatureFile: string,
+  options: { config?: Config; now?: Date } = {},
+): Promise<Envelope> {
   const approval = await readApprovalFile(file);
   let armored: string;
   try {
@@ -537,6 +548,21 @@ export async function attachSignatureFile(file: string, signatureFile: string): 
     );
   }
   const envelope = attachSignature(approval.envelope, armored, signatureFile);
+  const fingerprint = checkAttachable(approval.envelope, armored, signatureFile);
+  if (approval.envelope.proposal?.keyid === fingerprint)
+    throw new runnerErrors.RefusalError(
+      'SELF_APPROVAL',
+      `${file} was proposed with the key ${fingerprint} that made ${signatureFile}: nothing was attached; self-approval is forbidden, ask another senior to sign`,
+    );
+  const trustBytes = options.config ? await readTrustStoreBytes(options.config) : undefined;
+  if (trustBytes && options.config) {
+    const store = parseTrustStore(trustBytes, options.config.trustStore);
+    const cannot = checkSigning(store, approval.statement, fingerprint, options.now ?? new Date());
+    if (cannot)
+      throw new RefusalError(cannot.code, `${file}: nothing was attached: ${cannot.message}`, {
+        file,
+      });
+  }
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return envelope;
 }
