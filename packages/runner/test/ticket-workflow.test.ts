@@ -402,6 +402,50 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     expect((await stateStoreOf(config).listRuns()).map((r) => r.runId)).toEqual([outcome.runId]);
   });
 
+  it('names people by their approvers.yaml id: a misspelt one is refused on the local tracker (with the closest id), an engineer as --senior everywhere', async () => {
+    const { world } = current;
+    const { config } = world;
+    const eve = world.as('eve');
+    const { key } = await openTicket({
+      services: eve,
+      config,
+      env: world.env,
+      executorSigner: world.eve,
+      signal: new AbortController().signal,
+      summary: 'names',
+    });
+    const propose = (senior: string) =>
+      proposeTicket({
+        services: eve,
+        config,
+        key,
+        runbook: 'mark-done',
+        params: [`dir=${world.markerDir}`],
+        proposerSigner: world.eve,
+        senior,
+      });
+    await expect(propose('eve')).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('Eve Engineer (eve) is not a senior'),
+    });
+    const escalate = (to: string) =>
+      escalateTicket(eve, { key, to, signer: world.eve, config, note: 'n' });
+    if (kind === 'local') {
+      await expect(propose('sma')).rejects.toMatchObject({
+        code: 'USAGE',
+        message: expect.stringContaining('--senior sma is not in'),
+      });
+      await expect(propose('sma')).rejects.toThrow('did you mean sam?');
+      await expect(escalate('leee')).rejects.toThrow('--to leee is not in');
+      // Nothing moved: the ticket is Open, unassigned to any misspelt name.
+      expect((await eve.tracker.get(key)).status).toBe('Open');
+      expect((await eve.tracker.get(key)).assignee?.id).toBe('eve');
+    }
+    // A listed senior is taken as before.
+    await propose('sam');
+    expect((await eve.tracker.get(key)).status).toBe('Awaiting Approval');
+  });
+
   it('finds known bugs by text and escalates to the lead, mentioned (not a raw id), with the evidence', async () => {
     const { fake, world } = current;
     const eve = world.as('mallory');

@@ -1,8 +1,16 @@
 import { hostname } from 'node:os';
-import type { ApprovalStatement, TrustStore } from '@opsbook/approval';
+import { type ApprovalStatement, isSenior, type TrustStore } from '@opsbook/approval';
+import { UsageError } from '@opsbook/schema';
 import type { Block, Doc, Inline, Tracker } from '@opsbook/tracker';
 import type { VerifiedPlan } from '../approval/approval-flow.js';
-import { accountOf, mentionOf, personOf, personText, type TicketPerson } from './ticket-people.js';
+import {
+  accountOf,
+  mentionOf,
+  personNamed,
+  personOf,
+  personText,
+  type TicketPerson,
+} from './ticket-people.js';
 
 /** What a run's start tells its ticket: passed by runApproved once the run is claimed. */
 export interface RunStart {
@@ -151,7 +159,11 @@ export function seniorNamed(
   senior: string,
   tracker: Pick<Tracker, 'kind'>,
 ): { id: string; name: string; jira: string } {
-  const listed = trust.data.approvers.find((a) => a.id === senior || a.jira === senior);
+  const listed = personNamed(trust, senior, tracker, '--senior');
+  if (listed && !isSenior(listed))
+    throw new UsageError(
+      `--senior ${senior}: ${listed.name} (${listed.id}) is not a senior in ${trust.file}; name the senior who reviews the plan`,
+    );
   const account = (listed && accountOf(listed, tracker)) ?? senior;
   return { id: listed?.id ?? senior, name: listed?.name ?? senior, jira: account };
 }

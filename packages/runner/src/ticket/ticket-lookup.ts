@@ -13,6 +13,7 @@ import {
   checkoutTrust,
   listedPerson,
   mentionOf,
+  personNamed,
   personText,
   signStep,
 } from './ticket-people.js';
@@ -123,7 +124,7 @@ export async function escalateTicket(
   const { tracker } = services;
   const trust = await checkoutTrust(req.config, 'escalating a ticket');
   const by = listedPerson(trust, req.signer, 'escalate a ticket');
-  const listed = trust.data.approvers.find((a) => a.id === req.to || a.jira === req.to);
+  const listed = personNamed(trust, req.to, tracker, '--to');
   const account = listed ? accountOf(listed, tracker) : req.to;
   if (!account)
     throw new UsageError(

@@ -7,7 +7,7 @@ import {
   type TrustStore,
   verifySshsig,
 } from '@opsbook/approval';
-import { type Config, canonicalJson } from '@opsbook/schema';
+import { type Config, canonicalJson, didYouMean, UsageError } from '@opsbook/schema';
 import type { Inline, Tracker } from '@opsbook/tracker';
 import { readTrustStoreBytes } from '../approval/trust.js';
 import { runnerErrors } from '../error-codes.js';
@@ -147,4 +147,25 @@ export function mentionOf(
   return account
     ? { type: 'mention', id: account, text: person.name }
     : { type: 'text', text: `${person.name} (${person.id})` };
+}
+
+/**
+ * The approvers.yaml entry a command's person option names (by id, or by tracker account).
+ * Jira knows accounts opsbook does not list, so an unlisted name passes there; the local tracker
+ * has no accounts of its own, so there a name not in approvers.yaml is a typo, refused with the
+ * closest id (before, the ticket was assigned to nobody anyone could find).
+ */
+export function personNamed(
+  trust: TrustStore,
+  name: string,
+  tracker: Pick<Tracker, 'kind'>,
+  option: string,
+): Approver | undefined {
+  const listed = trust.data.approvers.find((a) => a.id === name || a.jira === name);
+  if (listed || tracker.kind !== 'local') return listed;
+  const ids = trust.data.approvers.map((a) => a.id);
+  const near = didYouMean(name, ids);
+  throw new UsageError(
+    `${option} ${name} is not in ${trust.file}${near ? `: did you mean ${near}?` : ''} Name a person by their approvers.yaml id (${ids.join(', ')})`,
+  );
 }
