@@ -19,7 +19,7 @@ set -e
 app=\${1:?usage: rotate.sh APP [KEEP]}
 keep="\${2:-14}"
 : "\${LOG_DIR:=/var/log/$app}"
-if [[ -n "$SLACK_TOKEN" ]]; then echo "would notify"; fi
+if [ -n "$SLACK_TOKEN" ]; then echo "would notify"; fi
 find "$LOG_DIR" -name '*.log.*' -mtime +"$keep" -delete
 kill -HUP "$(cat "/run/$app.pid")"
 `;
@@ -46,8 +46,8 @@ describe('opsbook promote', () => {
     // Its default is computed ($app): the param has none, and the script keeps computing it.
     expect(r.stdout).toMatch(/log_dir +string +— +\$LOG_DIR/);
     expect(r.stdout).toMatch(/slack_token +string, secret +— +\$SLACK_TOKEN/);
-    // The bash-only [[ ]] is shown at the line of the script the engineer wrote.
-    expect(r.stdout).toContain('rotate.sh:7:4: warning SC3010');
+    // Its #!/bin/bash became #!/bin/sh, and it uses nothing sh lacks.
+    expect(r.stdout).not.toContain('SC3');
 
     const validate = await runCli(['validate'], { cwd: site });
     expect(validate.stdout).toContain('✓ 1 runbook valid');
@@ -96,6 +96,11 @@ describe('opsbook promote', () => {
 
   it('refuses with exit 2 and a clear message, never a stack trace, and writes nothing', async () => {
     await writeFile(path.join(site, 'bin.dat'), Buffer.from([0, 1, 2, 3]));
+    // Under dash (Debian's sh) `[[` is "not found": in an if, the step would do nothing and end ok.
+    await writeFile(
+      path.join(site, 'bashy.sh'),
+      '#!/bin/bash\nif [[ -d "$1" ]]; then rm -rf "$1/cache"; fi\necho done\n',
+    );
     const cases: Array<[string[], RegExp]> = [
       [
         ['promote', 'rotate.sh', '--name', 'rotate-app-logs'],
@@ -106,6 +111,10 @@ describe('opsbook promote', () => {
       [['promote', 'runbooks', '--name', 'm'], /runbooks: is a folder/],
       [['promote', 'bin.dat', '--name', 'm'], /bin\.dat:1:1: NUL byte/],
       [['promote', 'rotate.sh'], /needs --name NAME/],
+      [
+        ['promote', 'bashy.sh', '--name', 'bashy'],
+        /bashy\.sh:2:4: SC3010: In POSIX sh, \[\[ \]\] is undefined\. \(the runner runs it with sh: dash on Debian and Ubuntu\)/,
+      ],
       [['promote', 'rotate.sh', '--name', 'm', '--grade', 'P9'], /--grade must be P1, P2, P3, P4/],
     ];
     for (const [args, message] of cases) {

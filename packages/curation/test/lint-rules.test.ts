@@ -68,6 +68,21 @@ describe('ShellCheck on run: blocks', () => {
     expect(r.of('SC2086')).toEqual([r.at('$1\n', 'scripts/check.sh')]);
   });
 
+  it('makes what dash lacks an error, and keeps what every sh has (local, echo -n) a warning', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/c.sh')),
+      files: {
+        'scripts/c.sh':
+          '#!/bin/sh\nf() { local x=1; echo -n "$x"; }\nf\nif [[ -d /tmp ]]; then echo yes; fi\n',
+      },
+    });
+    const severity = Object.fromEntries(r.findings.map((f) => [f.rule, f.severity]));
+    expect(severity).toMatchObject({ SC3010: 'error', SC3043: 'warning', SC3037: 'warning' });
+    expect(r.findings.find((f) => f.rule === 'SC3010')?.message).toContain(
+      'the runner runs it with sh: dash on Debian and Ubuntu',
+    );
+  });
+
   it('finds nothing in a clean script', async () => {
     const r = await lintFixture({
       phases: steps(step('s', 'script: scripts/check.sh')),

@@ -63,8 +63,9 @@ A script that parses its arguments itself (shift in a loop, set --) gets one lis
 The runner passes params to a script: step as environment variables OPSBOOK_PARAM_<NAME> and
 never writes a value into the script. The lines promote adds hand them over as the script read
 them: set -- "$OPSBOOK_PARAM_HOST" … for arguments, VAR=$OPSBOOK_PARAM_VAR for the environment.
-The runner runs every script with sh: a #! naming bash or ksh becomes #!/bin/sh and ShellCheck
-names what sh lacks (SC3xxx warnings); a #! naming python, perl… is refused.
+The runner runs every script with sh: a #! naming bash or ksh becomes #!/bin/sh, and what sh
+lacks ([[ ]], arrays, \${x:0:1}…: ShellCheck's SC3xxx, errors) refuses the promotion at the line
+that uses it: port those lines to sh first. A #! naming python, perl… is refused.
 
 Before anything is written, the runbook is made in a temporary folder, loaded as opsbook
 validate does and linted as opsbook lint does (the real ShellCheck): a lint error (a syntax

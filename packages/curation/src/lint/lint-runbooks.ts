@@ -49,6 +49,26 @@ const levelOf: Record<ShellCheckComment['level'], LintSeverity> = {
 };
 
 /**
+ * ShellCheck's SC3xxx ("In POSIX sh, … is undefined") that every sh opsbook meets has anyway
+ * (dash, BusyBox ash, bash as sh): `local` (SC3043), echo's flags (SC3037: `-n` works in each).
+ */
+const EVERY_SH_HAS = new Set([3037, 3043]);
+
+/**
+ * A finding's severity: ShellCheck's level, except that what POSIX sh lacks is an error. The
+ * runner runs every script and run: block with sh, which on Debian and Ubuntu is dash: there
+ * `[[ … ]]` is "not found", an array a syntax error, `${x:0:1}` a bad substitution. In an `if`,
+ * such a step does nothing and still ends ok, so a warning was not enough.
+ */
+function severityOf(c: ShellCheckComment): LintSeverity {
+  return shLacks(c) ? 'error' : (levelOf[c.level] ?? 'warning');
+}
+
+function shLacks(c: ShellCheckComment): boolean {
+  return c.code >= 3000 && c.code < 4000 && !EVERY_SH_HAS.has(c.code);
+}
+
+/**
  * Lints runbooks that loaded: every run: block and script through ShellCheck, opsbook's own
  * rules, then the `# opsbook-lint disable=` directives. Throws SHELLCHECK_MISSING when ShellCheck
  * cannot be run, even with nothing for it to check: lint without it would pass what it never read.
@@ -129,13 +149,15 @@ function findingOf(
   return {
     rule: `SC${c.code}`,
     source: 'shellcheck',
-    severity: levelOf[c.level] ?? 'warning',
+    severity: severityOf(c),
     file: text.file,
     line: start.line,
     col: start.col,
     endLine: end.line,
     endCol: end.col,
-    message: c.message,
+    message: shLacks(c)
+      ? `${c.message} (the runner runs it with sh: dash on Debian and Ubuntu)`
+      : c.message,
     runbook: text.runbook,
     // A script's findings are the script's, whichever steps use it.
     ...(text.kind === 'run' && step ? { step: { phase: step.phase, id: step.step.id } } : {}),

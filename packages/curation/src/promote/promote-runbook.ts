@@ -94,7 +94,7 @@ export function planPromotion(request: PromotionRequest): Promotion {
       '# it is checked and run as sh; make sure it uses nothing sh lacks.',
     );
     notes.push(
-      `the script's #! named ${shebang.interpreter}: the runner runs scripts with sh, so it is now #!/bin/sh; ShellCheck's SC3xxx warnings name what sh lacks`,
+      `the script's #! named ${shebang.interpreter}: the runner runs scripts with sh, so it is now #!/bin/sh (it uses nothing sh lacks: that would be a lint error)`,
     );
   }
   // `sh FILE` ignores the #! line's options: they become a `set` line.
@@ -247,7 +247,9 @@ function paramSpecOf(p: DetectedParam): { [k: string]: YamlValue } {
   const spec: ParamSpec = {
     type: p.type,
     ...(p.default !== undefined ? { default: p.default } : {}),
-    ...(p.required && p.default === undefined ? { required: true } : {}),
+    // Without a default, a param is required unless it says otherwise: one the script gives a
+    // default of its own (computed, or a secret's) or reads without one may be left out.
+    ...(p.default === undefined ? { required: p.required } : {}),
     ...(p.secret ? { secret: true } : {}),
     description: p.description,
   };

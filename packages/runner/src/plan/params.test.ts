@@ -33,6 +33,30 @@ describe('resolveParams', () => {
     });
   });
 
+  it('leaves out a param declared required: false that has no default, and requires one without either', () => {
+    const optional = {
+      ...runbook,
+      spec: {
+        ...runbook.spec,
+        params: {
+          host: { type: 'string', required: false },
+          port: { type: 'integer' },
+        },
+      },
+    } as unknown as Runbook;
+    expect(resolveParams(optional, parseParamArgs(['port=5432']))).toEqual({
+      values: { port: 5432 },
+      secretParams: [],
+    });
+    expect(resolveParams(optional, parseParamArgs(['host=db', 'port=1'])).values).toEqual({
+      host: 'db',
+      port: 1,
+    });
+    expect(() => resolveParams(optional, parseParamArgs(['host=db']))).toThrow(
+      'param port is required',
+    );
+  });
+
   it.each([
     [['unit=x', 'days=7.5'], '--param days=7.5: days is an integer'],
     [['unit=x', 'days=0'], '--param days: the value is 0, below the minimum 1'],

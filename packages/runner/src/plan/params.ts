@@ -181,8 +181,9 @@ function resolveFrom<V>(
     const raw = given.get(name);
     const value = raw !== undefined ? origin.typed(name, spec, raw) : spec.default;
     if (value === undefined) {
-      if (spec.required || spec.default === undefined)
-        throw new UsageError(origin.missing(name, spec));
+      // Declared optional with no default: left out (a script sees OPSBOOK_PARAM_<NAME> unset and
+      // computes its own; a `{{ params.x }}` of it is refused where it is rendered).
+      if (spec.required !== false) throw new UsageError(origin.missing(name, spec));
       continue;
     }
     const why = paramValueProblem(spec, value);
