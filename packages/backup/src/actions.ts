@@ -11,7 +11,7 @@ import {
 import { copyAction } from './copy-action.js';
 import { backupFiles, type Compression } from './file-backup.js';
 import { backupPostgres, type PostgresTarget } from './postgres-backup.js';
-import { findBackup, listBackups, openRepository } from './repository.js';
+import { type BackupQuery, findBackup, listBackups, openRepository } from './repository.js';
 import { databaseTableStats, restoreFiles, restorePostgres } from './restore.js';
 import { compareRestoredFiles, restoreTargetState } from './restore-check.js';
 import { pruneRepository, type RetentionPolicy } from './retention.js';
@@ -43,7 +43,53 @@ const backupSelector = {
     type: 'string',
     description: 'for latest: the host the backup was taken from; default this host',
   },
+  manifest: {
+    type: 'string',
+    pattern: '^sha256:[0-9a-f]{64}$',
+    description:
+      "set by the plan, not by hand: the sha256 of the backup's manifest.json, so that the run uses the backup the senior approved",
+  },
 } as const;
+
+/**
+ * The backup a step of `action` selects on `host` (`with:` as planned), or undefined when it
+ * selects none (a verify of every backup of the host, an emptiness check). The plan binds the
+ * backup it names (the runner's plan) and the run finds it by the same query, with the bound
+ * manifest digest: one function, so that the two cannot drift apart.
+ */
+export function backupQueryOf(
+  action: string,
+  w: Readonly<Record<string, unknown>>,
+  host: string,
+): BackupQuery | undefined {
+  const from = (typeof w.fromHost === 'string' && w.fromHost) || host;
+  const manifest = typeof w.manifest === 'string' ? { manifest: w.manifest } : {};
+  const backup = typeof w.backup === 'string' ? w.backup : undefined;
+  if (action === 'backup.verify') {
+    if (backup === undefined) return undefined;
+    return {
+      id: backup,
+      host: from,
+      ...(typeof w.kind === 'string' ? { kind: w.kind } : {}),
+      ...manifest,
+    };
+  }
+  if (action === 'backup.restore') {
+    if (backup === undefined) return undefined;
+    return {
+      id: backup,
+      host: from,
+      kind: w.database === undefined ? 'files' : 'postgres',
+      ...manifest,
+    };
+  }
+  if (action === 'backup.compare') {
+    if (w.expect === 'empty') return undefined;
+    const kind = typeof w.targetDir === 'string' ? 'files' : 'postgres';
+    return { id: backup ?? 'latest', host: from, kind, ...manifest };
+  }
+  return undefined;
+}
 
 const retention = {
   keepLast: countSchema,
@@ -159,15 +205,7 @@ const verifyAction: BackupAction = {
     const w = ctx.with;
     const ids =
       typeof w.backup === 'string'
-        ? [
-            (
-              await findBackup(repo, {
-                id: w.backup,
-                host: hostOf(ctx),
-                ...(typeof w.kind === 'string' ? { kind: w.kind } : {}),
-              })
-            ).id,
-          ]
+        ? [(await findBackup(repo, backupQueryOf(verifyAction.name, w, ctx.host)!)).id]
         : w.all === true
           ? undefined
           : await idsOfHost(repo.dir, ctx.host);
@@ -185,10 +223,6 @@ const verifyAction: BackupAction = {
     };
   },
 };
-
-/** The host a `backup`/`fromHost` selector names: fromHost, or this host. */
-const hostOf = (ctx: BackupActionContext): string =>
-  (ctx.with.fromHost as string | undefined) || ctx.host;
 
 async function idsOfHost(repository: string, host: string): Promise<string[]> {
   const { backups } = await listBackups(await openRepository(repository));
@@ -240,7 +274,7 @@ const restoreAction: BackupAction = {
   ),
   async run(ctx) {
     const w = ctx.with;
-    const backup = { id: w.backup as string, host: hostOf(ctx) };
+    const backup = backupQueryOf(restoreAction.name, w, ctx.host)!;
     if (w.database === undefined) {
       if (typeof w.targetDir !== 'string')
         throw new UsageError('backup.restore needs targetDir (files) or database (PostgreSQL)');
@@ -312,11 +346,7 @@ const compareAction: BackupAction = {
       };
     }
     const repo = await openRepository(ctx.repository);
-    const entry = await findBackup(repo, {
-      id: (w.backup as string | undefined) ?? 'latest',
-      host: hostOf(ctx),
-      kind: 'postgres',
-    });
+    const entry = await findBackup(repo, backupQueryOf(compareAction.name, w, ctx.host)!);
     const tables = await stats(checksumOf(entry.manifest.tables));
     const differences = compareTableStats(entry.manifest.tables ?? [], tables);
     const ok = entry.manifest.tables !== undefined && differences.length === 0;
@@ -351,7 +381,7 @@ async function compareFolder(ctx: BackupActionContext, targetDir: string) {
   const check = await compareRestoredFiles({
     transport: ctx.transport,
     repository: ctx.repository,
-    backup: { id: (w.backup as string | undefined) ?? 'latest', host: hostOf(ctx) },
+    backup: backupQueryOf(compareAction.name, w, ctx.host)!,
     targetDir,
     ...options,
   });

@@ -25,6 +25,10 @@ export const backupErrorCodes = errorCodeList({
   invalid: {
     MANIFEST_INVALID: 'a manifest that does not match `manifestSchema` (file:line:col)',
   },
+  refused: {
+    BACKUP_CHANGED:
+      'the backup to restore or compare is not the one the approved plan bound (its manifest digest differs): nothing was done',
+  },
 });
 
 export type BackupErrorCode<K extends ErrorKind = ErrorKind> = ErrorCodeOf<

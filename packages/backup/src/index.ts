@@ -3,7 +3,7 @@ export type {
   BackupActionContext,
   BackupActionResult,
 } from './action-context.js';
-export { backupActions } from './actions.js';
+export { backupActions, backupQueryOf } from './actions.js';
 export { type ArchiveProgress, hashFile } from './archive-writer.js';
 export { type BackupErrorCode, backupErrorCodes } from './error-codes.js';
 export {
@@ -38,9 +38,11 @@ export {
 } from './postgres-backup.js';
 export {
   type BackupEntry,
+  type BackupQuery,
   type BrokenEntry,
   findBackup,
   listBackups,
+  matchBackup,
   openRepository,
   type Repository,
   type VerificationRecord,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -33,7 +33,23 @@ export interface BackupEntry {
   id: string;
   dir: string;
   manifest: Manifest;
+  /**
+   * `sha256:` of manifest.json's bytes as read (the manifest above is parsed from them). The
+   * manifest names every archive's sha256 and size, so this one digest stands for the backup's
+   * content: a plan that restores a backup binds it (`manifest` in the step's `with:`).
+   */
+  manifestDigest: string;
   verification: VerificationRecord | undefined;
+}
+
+/** What selects one backup: an id or `latest` (of a source, host, kind), and its bound manifest. */
+export interface BackupQuery {
+  id: string;
+  source?: string;
+  host?: string;
+  kind?: string;
+  /** The manifest digest the approved plan bound: another one is refused (BACKUP_CHANGED). */
+  manifest?: string;
 }
 
 /** An entry of `backups/` whose manifest is missing or malformed: reported, never deleted silently. */
@@ -105,16 +121,19 @@ export async function commitBackup(
   repo: Repository,
   stagedDir: string,
   manifest: Manifest,
-): Promise<string> {
-  await writeDurable(
-    path.join(stagedDir, 'manifest.json'),
-    `${JSON.stringify(manifest, null, 2)}\n`,
-  );
+): Promise<{ dir: string; manifestDigest: string }> {
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  await writeDurable(path.join(stagedDir, 'manifest.json'), text);
   await syncDirectory(stagedDir);
   const final = path.join(repo.backupsDir, manifest.id);
   await rename(stagedDir, final);
   await syncDirectory(repo.backupsDir);
-  return final;
+  return { dir: final, manifestDigest: digestOfManifest(Buffer.from(text)) };
+}
+
+/** `sha256:` of a manifest.json's bytes (BackupEntry.manifestDigest). */
+function digestOfManifest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** Removes a staging folder (a failed or cancelled backup). */
@@ -132,8 +151,9 @@ export async function listBackups(
   for (const id of names) {
     const dir = path.join(repo.backupsDir, id);
     const file = path.join(dir, 'manifest.json');
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text === undefined) {
+    const bytes = await readFile(file).catch(() => undefined);
+    const text = bytes?.toString('utf8');
+    if (bytes === undefined || text === undefined) {
       broken.push({ id, dir, problem: `${file} is missing` });
       continue;
     }
@@ -141,7 +161,13 @@ export async function listBackups(
       const manifest = await parseManifest(file, text);
       if (manifest.id !== id)
         throw new UsageError(`${file} names backup ${manifest.id}, not ${id}`);
-      backups.push({ id, dir, manifest, verification: await readVerification(dir) });
+      backups.push({
+        id,
+        dir,
+        manifest,
+        manifestDigest: digestOfManifest(bytes),
+        verification: await readVerification(dir),
+      });
     } catch (e) {
       broken.push({ id, dir, problem: (e as Error).message });
     }
@@ -152,20 +178,13 @@ export async function listBackups(
   return { backups, broken };
 }
 
-/** Finds one backup by id, or `latest` of a source/host. */
-export async function findBackup(
-  repo: Repository,
-  selector: { id: string; source?: string; host?: string; kind?: string },
-): Promise<BackupEntry> {
+/**
+ * Finds one backup by id, or `latest` of a source/host/kind; with `manifest`, only the backup the
+ * approved plan bound (BACKUP_CHANGED when its manifest is another now).
+ */
+export async function findBackup(repo: Repository, selector: BackupQuery): Promise<BackupEntry> {
   const { backups } = await listBackups(repo);
-  const matching = backups.filter(
-    (b) =>
-      (selector.id === 'latest' || b.id === selector.id) &&
-      (selector.source === undefined || b.manifest.source === selector.source) &&
-      (selector.host === undefined || b.manifest.host === selector.host) &&
-      (selector.kind === undefined || b.manifest.kind === selector.kind),
-  );
-  const found = matching.at(-1);
+  const found = matchBackup(backups, selector);
   if (!found) {
     throw new backupErrors.WorkFailedError(
       'BACKUP_NOT_FOUND',
@@ -173,7 +192,29 @@ export async function findBackup(
       { repository: repo.dir, ...selector },
     );
   }
+  if (selector.manifest !== undefined && found.manifestDigest !== selector.manifest)
+    throw new backupErrors.RefusalError(
+      'BACKUP_CHANGED',
+      `backup ${found.id} in ${repo.dir} is not the one the approval bound: its manifest is ${found.manifestDigest}, the plan signed ${selector.manifest}. Nothing was restored or compared; plan the run again and have it approved`,
+      { repository: repo.dir, backup: found.id },
+    );
   return found;
+}
+
+/** The backup a query names among `backups` (oldest first): the id, or the newest match. */
+export function matchBackup(
+  backups: readonly BackupEntry[],
+  selector: BackupQuery,
+): BackupEntry | undefined {
+  return backups
+    .filter(
+      (b) =>
+        (selector.id === 'latest' || b.id === selector.id) &&
+        (selector.source === undefined || b.manifest.source === selector.source) &&
+        (selector.host === undefined || b.manifest.host === selector.host) &&
+        (selector.kind === undefined || b.manifest.kind === selector.kind),
+    )
+    .at(-1);
 }
 
 /** Deletes a backup: moved out of backups/ first, so a half-deleted one never looks complete. */

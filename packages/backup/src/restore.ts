@@ -20,6 +20,8 @@ export interface BackupSelector {
   id: string;
   source?: string;
   host?: string;
+  /** The manifest digest the approved plan bound (see BackupEntry.manifestDigest). */
+  manifest?: string;
 }
 
 export interface FileRestoreRequest {

@@ -44,7 +44,7 @@ export async function takeStagedBackup(
     const manifest = await take({ id, dir, signal: inner.signal });
     const committed = await commitBackup(repo, dir, manifest);
     return {
-      backup: { id, dir: committed, manifest, verification: undefined },
+      backup: { id, ...committed, manifest, verification: undefined },
       warnings: manifest.warnings,
     };
   } catch (e) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
@@ -424,6 +425,61 @@ describe('file-restore through opsbook run', () => {
       '[app]\nport = 8080\n',
     );
     expect(await readFile(path.join(restored, 'data.bin'))).toEqual(Buffer.alloc(300_000, 7));
+  });
+
+  it('restores only the backup the senior approved: one whose archive and manifest were replaced after approval is refused before any host, and plan --show names it', async () => {
+    const target = path.join(world.dir, 'restore-swapped');
+    const file = await approve('file-restore', 'h2', restoreParams(target));
+    // What the senior read: the backup's id and the digest of its manifest, in the restore step.
+    const shown = await world.opsbook(['plan', '--show', file]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(
+      /uses backup.restore \{"backup":"[^"]+",.*"manifest":"sha256:[0-9a-f]{64}"\}/,
+    );
+    // The engineer, who owns the runner's state folder, swaps the backup's content afterwards:
+    // a new archive, and a manifest whose sha256 and size match it (so backup.verify passes).
+    const latest = (await listBackups())
+      .filter((b) => b.kind === 'files' && b.host === 'h1')
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
+      .at(-1)!;
+    const dir = path.join(repository(), latest.id);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    const archive = manifest.archives[0];
+    const evil = path.join(world.dir, 'evil');
+    await mkdir(path.join(evil, 'etc'), { recursive: true });
+    await writeFile(path.join(evil, 'etc', 'sudoers-evil'), 'ALL ALL=(ALL) NOPASSWD: ALL\n');
+    const compress = { tar: '', 'tar+gzip': '--gzip', 'tar+zstd': '--zstd' }[
+      archive.format as string
+    ];
+    expect(compress, archive.format).toBeDefined();
+    const archiveFile = path.join(dir, archive.name);
+    const original = {
+      manifest: await readFile(path.join(dir, 'manifest.json')),
+      archive: await readFile(archiveFile),
+    };
+    await execFileAsync('tar', [
+      ...(compress ? [compress] : []),
+      '-C',
+      evil,
+      '-cf',
+      archiveFile,
+      'etc',
+    ]);
+    const bytes = await readFile(archiveFile);
+    archive.size = bytes.length;
+    archive.sha256 = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const verify = await world.opsbook(['backup', 'verify', latest.id]);
+    expect(verify.code, verify.stdout).toBe(0);
+
+    const r = await runApproval(world, file);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(3);
+    expect(r.stderr).toContain('PLAN_MISMATCH');
+    await expect(readdir(target)).rejects.toMatchObject({ code: 'ENOENT' });
+    // The backup as it was, for the tests that restore it next.
+    await writeFile(archiveFile, original.archive);
+    await writeFile(path.join(dir, 'manifest.json'), original.manifest);
   });
 
   it('refuses a non-empty target folder before touching it (RESTORE_TARGET_NOT_EMPTY), and restores over it with overwrite=true', async () => {

@@ -1,3 +1,4 @@
+import type { BackupEntry } from '@opsbook/backup';
 import type { ExecResult, SshTarget, Transport } from '@opsbook/exec';
 import {
   type InspectionCheck,
@@ -45,6 +46,17 @@ export interface ActionOutcome {
   result?: unknown;
 }
 
+/** What else a plan binds an action's `with:` to, besides the host's vars. */
+export interface PlanFacts {
+  /** The inventory name of the host the step is planned for. */
+  host: string;
+  /**
+   * The runner's backup repository as the plan sees it (oldest first), when the runbook has a
+   * step that selects a backup: the plan names the backup and binds its manifest digest.
+   */
+  backups?: readonly BackupEntry[];
+}
+
 /**
  * A built-in action (`uses:` in a runbook). `bind` runs at plan time and puts everything the
  * action will use from the host's inventory vars into its `with:`, so that the signed plan is
@@ -54,7 +66,8 @@ export interface BuiltinAction extends ActionSpec {
   bind?(
     withValue: unknown,
     hostVars: Readonly<Record<string, unknown>>,
-    varOrigins?: VarOrigins,
+    varOrigins: VarOrigins | undefined,
+    facts: PlanFacts,
   ): unknown;
   run(ctx: ActionContext): Promise<ActionOutcome>;
 }

@@ -42,6 +42,7 @@ import {
   writeFileAtomic,
 } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
+import { backupsForPlan } from '../actions/backup-action.js';
 import { runnerErrors } from '../error-codes.js';
 import { compositionsOf, loadOneRunbook } from '../plan/catalog.js';
 import type { Composition } from '../plan/compose.js';
@@ -157,6 +158,7 @@ export async function createPlan(
     hosts,
     compositions,
     ...vaultBinding(inventory),
+    ...(await backupBinding(req.config, bundle, compositions)),
   });
   const pd = planDigest(plan);
   const { proposer, store } = await proposerOf(req.config, req.proposerSigner);
@@ -289,8 +291,22 @@ export async function rederivePlan(
     hosts,
     compositions,
     ...vaultBinding(inventory),
+    ...(await backupBinding(config, bundle, compositions)),
   });
   return { bundle, digest, compositions, plan, planDigest: planDigest(plan), inventory };
+}
+
+/** The runner's backups, when a step of the runbook or one it composes selects one. */
+async function backupBinding(
+  config: Config,
+  bundle: RunbookBundle,
+  compositions: readonly Composition[],
+): Promise<Pick<PlanInput, 'backups'>> {
+  const backups = await backupsForPlan(config.stateDir, [
+    bundle,
+    ...compositions.map((c) => c.bundle),
+  ]);
+  return backups ? { backups } : {};
 }
 
 /** How the plan binds vaulted host vars: the inventory's fingerprint, when it has a vault password. */

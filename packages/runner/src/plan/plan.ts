@@ -1,3 +1,4 @@
+import type { BackupEntry } from '@opsbook/backup';
 import {
   renderRunTemplate,
   renderTemplate,
@@ -50,6 +51,8 @@ export interface PlanInput {
    * it names (the step's `vault`), since the command holds `"$OPSBOOK_VAULT_<name>"`, not it.
    */
   vaultFingerprint?(value: string): string;
+  /** The runner's backups, when a step selects one (backupsForPlan): bound into its `with:`. */
+  backups?: readonly BackupEntry[];
 }
 
 /**
@@ -65,6 +68,7 @@ interface PlanUnit {
   /** The runbooks its steps compose, by step id. */
   composes: ReadonlyMap<string, BoundComposition>;
   vaultFingerprint: PlanInput['vaultFingerprint'];
+  backups: PlanInput['backups'];
 }
 
 export function parseDurationMs(text: string): number {
@@ -189,7 +193,8 @@ function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost
   const action = builtinActions().get(step.uses ?? '');
   // Whatever the action will read from the host's vars is bound into the plan here, so that the
   // senior signs it and a changed var changes the plan digest.
-  const bound = action?.bind ? action.bind(rendered, host.vars, host.varOrigins) : rendered;
+  const facts = { host: host.name, ...(input.backups ? { backups: input.backups } : {}) };
+  const bound = action?.bind ? action.bind(rendered, host.vars, host.varOrigins, facts) : rendered;
   return { ...base, kind: 'uses', uses: step.uses ?? '', with: bound };
 }
 
@@ -200,7 +205,7 @@ export function renderPlan(input: PlanInput): Plan {
     values: input.params,
     secrets: Object.fromEntries(input.secretParams.map((n) => [n, n])),
   });
-  const root = unitOf(input, input.params, input.secretParams, '', bound, input.vaultFingerprint);
+  const root = unitOf(input, input.params, input.secretParams, '', bound, input);
   const composed = flattenBound(bound);
   const units = composed.map((b) => ({
     path: b.composition.path,
@@ -210,7 +215,7 @@ export function renderPlan(input: PlanInput): Plan {
       Object.keys(b.secrets),
       `${b.composition.path}/`,
       b.children,
-      input.vaultFingerprint,
+      input,
     ),
   }));
   const hosts = input.hosts.map((host) => ({
@@ -263,10 +268,11 @@ function unitOf(
   secretParams: readonly string[],
   prefix: string,
   composes: readonly BoundComposition[],
-  vaultFingerprint: PlanInput['vaultFingerprint'],
+  { vaultFingerprint, backups }: Pick<PlanInput, 'vaultFingerprint' | 'backups'>,
 ): PlanUnit {
   return {
     vaultFingerprint,
+    backups,
     bundle: source.bundle,
     digest: source.digest,
     params,
