@@ -28,6 +28,11 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
           "type": "string",
           "description": "for latest: the host the backup was taken from; default this host"
         },
+        "manifest": {
+          "type": "string",
+          "pattern": "^sha256:[0-9a-f]{64}$",
+          "description": "set by the plan, not by hand: the sha256 of the backup's manifest.json, so that the run uses the backup the senior approved"
+        },
         "database": {
           "type": "string",
           "minLength": 1,
@@ -303,6 +308,11 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
           "type": "string",
           "description": "for latest: the host the backup was taken from; default this host"
         },
+        "manifest": {
+          "type": "string",
+          "pattern": "^sha256:[0-9a-f]{64}$",
+          "description": "set by the plan, not by hand: the sha256 of the backup's manifest.json, so that the run uses the backup the senior approved"
+        },
         "targetDir": {
           "type": "string",
           "minLength": 1,
@@ -381,6 +391,11 @@ export const generatedActionSpecs: readonly GeneratedActionSpec[] = [
         "fromHost": {
           "type": "string",
           "description": "for latest: the host the backup was taken from; default this host"
+        },
+        "manifest": {
+          "type": "string",
+          "pattern": "^sha256:[0-9a-f]{64}$",
+          "description": "set by the plan, not by hand: the sha256 of the backup's manifest.json, so that the run uses the backup the senior approved"
         },
         "kind": {
           "enum": [
