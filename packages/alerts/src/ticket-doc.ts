@@ -1,4 +1,4 @@
-import type { Block, Doc, Inline, NewTicket } from '@opsbook/tracker';
+import { type Block, type Doc, type Inline, linkOrText, type NewTicket } from '@opsbook/tracker';
 import {
   type GradeDecision,
   type Incident,
@@ -43,7 +43,12 @@ export function ticketSummary(incident: Incident): string {
     hosts.length === 1 ? ` on ${hosts[0]}` : hosts.length > 1 ? ` on ${hosts.length} hosts` : '';
   const keys = incident.keys.slice(0, 2).join(' ');
   const tail = ` — ${incident.id}`;
-  const head = `[${incident.grade.grade}] ${shown}${where}${keys ? ` (${keys})` : ''}`;
+  // One line: label values are whatever the sender wrote, and Jira refuses a summary with a
+  // line break (the incident would never get its ticket); other controls become spaces too.
+  const head = `[${incident.grade.grade}] ${shown}${where}${keys ? ` (${keys})` : ''}`.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g,
+    ' ',
+  );
   return head.length + tail.length > MAX_SUMMARY
     ? `${head.slice(0, MAX_SUMMARY - tail.length - 1)}…${tail}`
     : `${head}${tail}`;
@@ -95,7 +100,7 @@ function sourceLinks(alerts: readonly IncidentAlert[]): Block[] {
   if (seen.size === 0) return [];
   const items = [...seen.entries()]
     .slice(0, MAX_LINKS)
-    .map(([href, name]): Inline[] => [{ type: 'link', text: `${name} in Prometheus`, href }]);
+    .map(([href, name]): Inline[] => [linkOrText(`${name} in Prometheus`, href)]);
   return [heading('Sources'), { type: 'list', items }];
 }
 

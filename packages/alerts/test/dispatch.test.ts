@@ -131,6 +131,27 @@ describe.each([
     );
   });
 
+  it("keeps a sender's label and link harmless: a line break never reaches the summary, a javascript: source is no link", async () => {
+    const alert: FixtureAlert = {
+      labels: {
+        alertname: 'DiskFull\r\nfake: line',
+        severity: 'warning',
+        cluster: 'c9',
+        host: 'h9',
+      },
+      generatorURL: 'javascript:alert(document.cookie)',
+    };
+    await deliver(store, [webhookPayload([alert])], '2024-05-01T10:00:05Z');
+    const { dispatched } = await processAlerts(pipeline);
+    expect(dispatched.created).toHaveLength(1);
+    const issue = fake.issue(dispatched.created[0]!.key)!;
+    expect(issue.summary).toMatch(/^\[P3\] DiskFull fake: line on h9/);
+    expect(issue.summary).not.toMatch(/[\r\n]/);
+    const description = JSON.stringify(issue.description);
+    expect(description).toContain('javascript:alert(document.cookie)');
+    expect(description).not.toMatch(/"href":"javascript:|\|javascript:/);
+  });
+
   it('adds the new alerts of an open incident as one comment per batch, and resolutions never close the ticket', async () => {
     await deliver(store, burst(4, 2), '2024-05-01T10:00:05Z');
     await processAlerts(pipeline);

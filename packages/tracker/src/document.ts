@@ -23,6 +23,28 @@ export interface Doc {
   blocks: Block[];
 }
 
+/** The schemes a link may have on a ticket: a `javascript:` or `data:` URL is never one. */
+const LINK_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
+
+/**
+ * Whether `href` may be a ticket link: an absolute http(s) or mailto URL. Anything else (an alert's
+ * `generatorURL` is whatever the sender wrote) is shown as text by the renderers, never linked.
+ */
+export function isSafeHref(href: string): boolean {
+  try {
+    return LINK_SCHEMES.has(new URL(href).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** A link when `href` is safe (isSafeHref), else the text with the address after it, unlinked. */
+export function linkOrText(text: string, href: string): Inline {
+  return isSafeHref(href)
+    ? { type: 'link', text, href }
+    : { type: 'text', text: `${text} (${href})` };
+}
+
 /** A document of plain paragraphs, one per line group separated by blank lines. */
 export function textDoc(text: string): Doc {
   const paragraphs = text

@@ -1,4 +1,12 @@
-export { type Block, type Doc, docText, type Inline, textDoc } from './document.js';
+export {
+  type Block,
+  type Doc,
+  docText,
+  type Inline,
+  isSafeHref,
+  linkOrText,
+  textDoc,
+} from './document.js';
 export { type TrackerErrorCode, trackerErrorCodes } from './error-codes.js';
 export { createJiraTracker, JiraTracker } from './jira-client.js';
 export {

@@ -1,4 +1,4 @@
-import type { Block, Doc, Inline } from './document.js';
+import { type Block, type Doc, type Inline, linkOrText } from './document.js';
 
 /** An Atlassian Document Format node (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/). */
 export interface AdfNode {
@@ -13,7 +13,9 @@ export interface AdfNode {
 // ADF rejects empty text nodes, so empty strings become no node at all.
 function textNodes(parts: Inline[]): AdfNode[] {
   const nodes: AdfNode[] = [];
-  for (const part of parts) {
+  for (const given of parts) {
+    // A link whose address could run code in the reader's browser is shown as text.
+    const part = given.type === 'link' ? linkOrText(given.text, given.href) : given;
     if (part.type === 'mention') {
       // Jira shows the person's current name and notifies them; `text` is the fallback label.
       nodes.push({ type: 'mention', attrs: { id: part.id, text: `@${part.text}` } });

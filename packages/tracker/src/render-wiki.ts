@@ -1,4 +1,4 @@
-import type { Block, Doc, Inline } from './document.js';
+import { type Block, type Doc, type Inline, linkOrText } from './document.js';
 
 // Characters that start wiki markup; escaping them keeps command output and host names literal.
 const WIKI_SPECIAL = /([\\*_+\-^~?{}[\]|!#])/g;
@@ -9,6 +9,7 @@ function escapeWiki(text: string): string {
 
 function inline(parts: Inline[]): string {
   return parts
+    .map((given) => (given.type === 'link' ? linkOrText(given.text, given.href) : given))
     .map((p) => {
       // [~name] is Data Center's mention: it shows the user and notifies them.
       if (p.type === 'mention') return `[~${p.id.replace(/[\]\s|]/g, '')}]`;

@@ -69,6 +69,32 @@ describe('document renderers', () => {
     expect(docText(mention)).toBe('to @Lee Lead');
   });
 
+  it('links only http(s) and mailto addresses: a javascript: or data: one is shown as text', () => {
+    for (const href of ['javascript:alert(1)', 'data:text/html,<script>x</script>', 'not a url']) {
+      const doc = {
+        blocks: [
+          { type: 'paragraph' as const, content: [{ type: 'link' as const, text: 'Src', href }] },
+        ],
+      };
+      const adf = JSON.stringify(renderAdf(doc));
+      expect(adf, href).not.toContain('"link"');
+      expect(adf, href).toContain(`Src (${href.replace(/"/g, '\\"')})`);
+      expect(renderWiki(doc), href).not.toContain('|');
+    }
+    const ok = {
+      blocks: [
+        {
+          type: 'paragraph' as const,
+          content: [
+            { type: 'link' as const, text: 'Src', href: 'https://prom.example/graph?g0=x' },
+          ],
+        },
+      ],
+    };
+    expect(JSON.stringify(renderAdf(ok))).toContain('"href":"https://prom.example/graph?g0=x"');
+    expect(renderWiki(ok)).toBe('[Src|https://prom.example/graph?g0=x]');
+  });
+
   it('renders wiki markup for Data Center', () => {
     expect(renderWiki(doc)).toBe(
       'h3. Result\n\n*ok *[journal|https://ops.example/j/1]\n\n* web\\-01\n\n||host||exit||\n|web\\-01|0|\n\n{code}\necho done\n{code}',
