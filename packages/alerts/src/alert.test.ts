@@ -40,6 +40,20 @@ describe('parseWebhookBody', () => {
     expect(alertKey(records[0]!)).not.toBe(alertKey(records[1]!));
   });
 
+  it('keeps an alert whose label holds NUL, with U+FFFD in its place (PostgreSQL jsonb refuses NUL)', () => {
+    const body = JSON.stringify(
+      webhookPayload([
+        { labels: { alertname: 'Bad\u0000x', host: 'h2' } },
+        { labels: { alertname: 'Literal', note: 'a \\u0000 b' } },
+      ]),
+    );
+    expect(body).toContain('Bad\\u0000x');
+    const [bad, literal] = parseWebhookBody(body, new Date('2024-05-01T10:00:01Z'), 'test');
+    expect(bad?.labels.alertname).toBe('Bad\ufffdx');
+    // An escaped backslash before u0000 is text, not a NUL: kept as written.
+    expect(literal?.labels.note).toBe('a \\u0000 b');
+  });
+
   it('accepts fields a newer Alertmanager may add, at the top and in alerts', () => {
     const body = webhookPayload([{ labels: { alertname: 'Up' } }]) as Record<string, unknown>;
     body.newField = { anything: true };

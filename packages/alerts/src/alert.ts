@@ -72,13 +72,28 @@ export function parseWebhookBody(
 ): AlertRecord[] {
   let value: unknown;
   try {
-    value = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    value = JSON.parse(
+      withoutNulEscapes(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')),
+    );
   } catch {
     value = undefined;
   }
   if (value === undefined || !validateWebhook(value)) throw invalidBody(body, source);
   const at = receivedAt.toISOString();
   return value.alerts.map((a) => recordOf(a, at, value.receiver));
+}
+
+/** A `\u0000` escape: one not itself escaped (after an even run of backslashes). */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * The JSON text with each `\u0000` escape made `\ufffd`: a label or annotation holding NUL
+ * (scraped or host-controlled data) is kept with U+FFFD in its place. PostgreSQL's jsonb refuses
+ * NUL, and a post that cannot be stored is answered 503: Alertmanager would send the same group
+ * again for as long as the alert fires, and every alert of it would be lost with that one.
+ */
+function withoutNulEscapes(text: string): string {
+  return text.includes('\\u0000') ? text.replace(NUL_ESCAPE, '$1\\ufffd') : text;
 }
 
 function invalidBody(body: Uint8Array | string, source: string) {

@@ -285,8 +285,27 @@ export function chainLine(
     line = { seq, at, prev, type: event.type, ...(event as object) };
   }
   // The line has no `hash` yet: its canonical JSON is what hashOfLine would hash.
-  line.hash = `sha256:${sha256Hex(canonicalJson(line))}`;
+  let canonical = canonicalJson(line);
+  // PostgreSQL's jsonb (the team journal's queries) refuses \u0000: one NUL in a step's output
+  // would stop every query of the run. It is kept as U+FFFD, as undecodable bytes are. Found in
+  // the JSON already made for the hash, so a line without one costs nothing more.
+  if (canonical.includes('\\u0000')) {
+    line = withoutNul(line) as Record<string, unknown>;
+    canonical = canonicalJson(line);
+  }
+  line.hash = `sha256:${sha256Hex(canonical)}`;
   return line as JournalLine;
+}
+
+/** `value` with every U+0000 in its strings and keys replaced by U+FFFD. */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\ufffd');
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k.replaceAll('\u0000', '\ufffd'), withoutNul(v)]),
+    );
+  return value;
 }
 
 function checkRunId(where: string, runId: string): void {

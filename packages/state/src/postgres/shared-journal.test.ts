@@ -49,6 +49,31 @@ describe('a journal several processes append to', () => {
     await store.close();
   });
 
+  it("keeps a NUL byte of a step's output as U+FFFD, so that the run's jsonb queries still read every line", async () => {
+    const { url } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1', 'web-2'] });
+    const worker = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    await worker.append({ type: 'host-start', host: 'web-1', connection: {} });
+    const line = await worker.append({
+      type: 'step-end',
+      host: 'web-1',
+      step: 's',
+      status: 'ok',
+      stdout: 'a\u0000b\n',
+    });
+    expect((line as unknown as { stdout: string }).stdout).toBe('a\ufffdb\n');
+    // What a worker asks before it starts a shard's hosts: before, PostgreSQL refused the cast.
+    expect(await submitter.hostsSeen(['web-1', 'web-2'])).toEqual(['web-1']);
+    const end = await submitter.append({ type: 'run-end', status: 'ok', hosts: {} });
+    await store.recordRunEnd({ runId: 'r1', head: end.hash, count: end.seq, status: 'ok' });
+    expect((await store.readRun('r1')).verification).toMatchObject({ ok: true, status: 'complete' });
+    await worker.close();
+    await submitter.close();
+    await store.close();
+  });
+
   it('lets one process hold a lease; a second is refused with LEASE_LOST until the first ends', async () => {
     const { url } = await freshDatabase(pg);
     const store = await claimedRun(url);
