@@ -218,6 +218,33 @@ describe('opsbook run --distribute', () => {
     expect(await runsOf(dir, 'h4')).toBe(0);
   });
 
+  it('refuses a job for a host of a run whose journal was rewritten in the database (UPDATE only), touching no host', async () => {
+    const database = await freshDatabase();
+    const dc1 = await startWorker('dc1');
+    const dir = await markerDir('rewritten');
+    const file = await approved('rewritten', dir, 0, 'h1');
+    const r = await finished(team.submit(['run', file, '--distribute', '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    const { runId } = JSON.parse(r.stdout) as RunDoc;
+    expect(await runsOf(dir, 'h1')).toBe(1);
+    // Someone who may UPDATE the tables (no DELETE) makes the ended run look unended and h1
+    // unstarted, then queues a shard job for h1 with the run's own approval.
+    await pg.psql(
+      `update opsbook_runs set ended_at = null, status = null, head = null, event_count = null, reached = null where run_id = '${runId}';
+       update opsbook_journal_lines set line = replace(line, '"host":"h1"', '"host":"ghost"') where run_id = '${runId}';
+       update opsbook_journal_lines set line = replace(line, '"type":"run-end"', '"type":"run-xend"') where run_id = '${runId}'`,
+      database,
+    );
+    const approval = (await readFile(file)).toString('base64');
+    await pg.psql(
+      `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${runId}', 'shard', 7, 'zone', 'dc1', 'hosts', '["h1"]'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
+      database,
+    );
+    await waitFor(() => dc1.stderr().includes('SHARD_REFUSED'), 'the worker to take the job');
+    expect(dc1.stderr()).toMatch(/SHARD_REFUSED: .*the run's journal does not verify/);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+  });
+
   it('refuses a job whose approval was swapped in the queue for another valid one, touching no host', async () => {
     const database = await freshDatabase();
     await startWorker('dc1');

@@ -71,6 +71,7 @@ export async function verifyShard(
   const outside = job.hosts.filter((h) => !approved.has(h) || !claimed.has(h));
   if (outside.length > 0)
     throw refuse(job, `hosts ${outside.join(', ')} are not hosts of the approved run`);
+  await checkJournal(job, config);
   const seen = await journal.hostsSeen(job.hosts);
   if (seen.length > 0)
     throw refuse(job, `hosts ${seen.join(', ')} already started in this run: a host runs once`);
@@ -80,6 +81,23 @@ export async function verifyShard(
     plan: { ...verified.plan, hosts: verified.plan.hosts.filter((h) => mine.has(h.name)) },
     executor: claim.executor.id,
   };
+}
+
+/**
+ * Which hosts started, and whether the run ended, is read from the run's journal: it must verify
+ * first. A line rewritten in the database (a host renamed so that it looks unstarted, the
+ * run-end renamed so that the run looks open) breaks the hash chain, and the shard is refused.
+ * (A journal rebuilt with a fresh chain is not detected: @opsbook/state's README.)
+ */
+async function checkJournal(job: ShardJob, config: Config): Promise<void> {
+  const { verification } = await stateStoreOf(config).readRun(job.runId);
+  if (!verification.ok)
+    throw refuse(
+      job,
+      `the run's journal does not verify (${verification.problems[0]?.message ?? 'tampered'}): opsbook journal verify ${job.runId} says where`,
+    );
+  if (verification.events.some((e) => e.type === 'run-end'))
+    throw refuse(job, `run ${job.runId} has ended`);
 }
 
 /**
