@@ -2,13 +2,28 @@ import { isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { Grade, Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
 import { alertsErrors } from './error-codes.js';
-import { type Incident, needsDispatch, priorityBehind, unreported } from './incident.js';
+import {
+  type GradeDecision,
+  type Incident,
+  needsDispatch,
+  priorityBehind,
+  unreported,
+} from './incident.js';
 import { unknownIncident } from './incident-query.js';
 import { alertsComment, incidentTicket, priorityRefused } from './ticket-doc.js';
+
+/**
+ * Whether a senior's re-grade is proven: its SSHSIG verifies over the decision and is by a
+ * current key of the senior it names, in the pinned trust store. Given by the runner's side
+ * (@opsbook/alerts does not read the trust store); absent, re-grades are taken as stored.
+ */
+export type ProvenDecision = (decision: GradeDecision) => boolean | Promise<boolean>;
 
 export interface DispatchOptions {
   store: AlertStore;
   tracker: Tracker;
+  /** Checks every re-grade before anything of its incident goes to the ticket. */
+  isProven?: ProvenDecision;
   /** Only these incidents (ids), open or closed; default every open incident. */
   only?: readonly string[];
   now?: () => Date;
@@ -47,6 +62,7 @@ export interface PriorityRefusal {
 interface Pass {
   store: AlertStore;
   tracker: Tracker;
+  isProven?: ProvenDecision;
   now: () => Date;
   report: DispatchReport;
 }
@@ -228,6 +244,7 @@ async function sendComment(
 }
 
 async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
+  await refuseUnproven(pass, start);
   let incident = start.ticket.key ? start : await ensureTicket(pass, start);
   const key = incident.ticket.key!;
   if (incident.assignee && !incident.ticket.assigned && incident.ticket.assignError === undefined)
@@ -236,6 +253,22 @@ async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
   incident = await queueBatch(pass, incident);
   for (const batch of incident.comments.filter((c) => c.commentId === undefined))
     incident = await sendComment(pass, incident, key, batch.n);
+}
+
+/**
+ * A re-grade whose signature does not verify was not made by `opsbook alerts grade` (the alert
+ * state is as writable as the files or rows that hold it): its incident sends nothing, neither
+ * the grade as priority nor the comment naming a senior who never decided it.
+ */
+async function refuseUnproven(pass: Pass, incident: Incident): Promise<void> {
+  if (!pass.isProven) return;
+  for (const d of incident.regrades)
+    if (!(await pass.isProven(d)))
+      throw new alertsErrors.RefusalError(
+        'REGRADE_UNPROVEN',
+        `the re-grade of ${incident.id} to ${d.grade} at ${d.at}, said to be by ${d.by?.id ?? 'nobody'}, carries no valid signature of a listed senior: nothing of ${incident.id} goes to its ticket. Its state was written by someone else: check who can write the alert store`,
+        { incident: incident.id },
+      );
 }
 
 function oldestFirst(a: Incident, b: Incident): number {
@@ -264,6 +297,7 @@ export async function dispatchIncidents(options: DispatchOptions): Promise<Dispa
   const pass: Pass = {
     store: options.store,
     tracker: options.tracker,
+    ...(options.isProven ? { isProven: options.isProven } : {}),
     now: options.now ?? (() => new Date()),
     report,
   };

@@ -13,6 +13,10 @@ export const alertsErrorCodes = errorCodeList({
     ALERTS_LOCKED:
       'another opsbook process holds the alert state lock (files store): wait for it, or delete the lock if none runs',
   },
+  refused: {
+    REGRADE_UNPROVEN:
+      "an incident's re-grade carries no valid signature of a listed senior (its state was written by someone else): nothing of the incident goes to its ticket",
+  },
   unreachable: {
     DISPATCH_PENDING:
       'the tracker could not be reached: the tickets and comments wait in the alert store and are sent on the next pass',

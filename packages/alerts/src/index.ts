@@ -21,6 +21,7 @@ export {
   dispatchIncidents,
   dispatchPending,
   type PriorityRefusal,
+  type ProvenDecision,
 } from './dispatch.js';
 export { type AlertsErrorCode, alertsErrorCodes } from './error-codes.js';
 export { ALERTS_DIR, filesAlertStore } from './files-alert-store.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
 import { convergeAlerts } from './converge.js';
-import { type DispatchReport, dispatchIncidents } from './dispatch.js';
+import { type DispatchReport, dispatchIncidents, type ProvenDecision } from './dispatch.js';
 import type { AlertRules } from './rules.js';
 import type { Topology } from './topology.js';
 
@@ -13,6 +13,8 @@ export interface AlertPipeline {
   topology: Topology;
   /** Absent: incidents are made and graded, no ticket is (`--no-dispatch`). */
   tracker?: Tracker;
+  /** Checks each senior's re-grade before its incident is dispatched (DispatchOptions). */
+  isProven?: ProvenDecision;
   now?: () => Date;
   newDeliveryId?: () => string;
 }
@@ -65,6 +67,7 @@ export async function processAlerts(
   const dispatched = await dispatchIncidents({
     store: pipeline.store,
     tracker: pipeline.tracker,
+    ...(pipeline.isProven ? { isProven: pipeline.isProven } : {}),
     ...(pipeline.now ? { now: pipeline.now } : {}),
   });
   return { converged, dispatched };

@@ -218,6 +218,40 @@ describe.each([
     });
   });
 
+  it('sends nothing of an incident whose re-grade its checker cannot prove (written into the store by someone else)', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    const forged = {
+      grade: 'P4' as const,
+      reason: 'ignore until Monday',
+      at: '2024-05-01T10:10:00Z',
+      by: { id: 'sam', name: 'Sam Senior', fingerprint: 'SHA256:abc' },
+      proof: { keyid: 'SHA256:abc', sshsig: 'FORGED' },
+    };
+    await regradeIncident(store, 'OPS-1', forged);
+    const checked: unknown[] = [];
+    const guarded = {
+      ...pipeline,
+      isProven: (d: unknown) => {
+        checked.push(d);
+        return false;
+      },
+    };
+    const sent = fake.requests().filter((r) => r.method !== 'get').length;
+    const pass = await processAlerts(guarded);
+    expect(checked).toEqual([forged]);
+    expect(pass.dispatched).toMatchObject({
+      priorities: 0,
+      comments: 0,
+      waiting: ['INC-1'],
+      refused: [{ incident: 'INC-1', code: 'REGRADE_UNPROVEN' }],
+    });
+    expect(pass.dispatched?.refused[0]?.message).toContain('said to be by sam');
+    expect(fake.issue('OPS-1')!.priority).toBe('Medium');
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
+    expect(fake.requests().filter((r) => r.method !== 'get')).toHaveLength(sent);
+  });
+
   it("records a senior's re-grade on the incident and as one comment on the ticket", async () => {
     await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
     await processAlerts(pipeline);

@@ -106,7 +106,11 @@ export {
   type TicketReport,
   type TicketRunRecord,
 } from './ticket/run-ticket.js';
-export { signSeniorDecision } from './ticket/senior-decision.js';
+export {
+  isProvenSeniorDecision,
+  seniorDecisionChecker,
+  signSeniorDecision,
+} from './ticket/senior-decision.js';
 export { type AcceptTicketRequest, acceptTicket } from './ticket/ticket-accept.js';
 export {
   type ApproveTicketRequest,

@@ -10,6 +10,7 @@ import {
   topologyOf,
 } from '@opsbook/alerts';
 import { loadInventory } from '@opsbook/inventory';
+import { seniorDecisionChecker } from '@opsbook/runner';
 import { type Config, findRunbookDirs, ValidationError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { trackerFor } from '../tracker-services.js';
@@ -79,7 +80,9 @@ export async function pipelineFor(
     store,
     rules,
     topology: topologyOf(inventory, rules.servicesVar),
-    ...(ctx.options['no-dispatch'] ? {} : { tracker: trackerFor(config).tracker }),
+    ...(ctx.options['no-dispatch']
+      ? {}
+      : { tracker: trackerFor(config).tracker, isProven: seniorDecisionChecker(config) }),
   };
 }
 

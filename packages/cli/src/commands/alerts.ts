@@ -18,8 +18,8 @@ import {
   unknownIncident,
 } from '@opsbook/alerts';
 import { parseReportTime } from '@opsbook/health-report';
-import { signSeniorDecision } from '@opsbook/runner';
-import { UsageError, ValidationError } from '@opsbook/schema';
+import { seniorDecisionChecker, signSeniorDecision } from '@opsbook/runner';
+import { type Config, UsageError, ValidationError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -178,25 +178,37 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
   },
 });
 
-function decisionText(d: GradeDecision): string {
+function decisionText(d: GradeDecision, unproven?: ReadonlySet<GradeDecision>): string {
   const by = d.by ? ` — by ${d.by.name} (${d.by.id}, key ${d.by.fingerprint}), ${d.at}` : '';
-  return `${d.reason}${by}`;
+  const forged = unproven?.has(d)
+    ? ' — UNPROVEN: no valid signature of a listed senior; not sent to the ticket (REGRADE_UNPROVEN)'
+    : '';
+  return `${d.reason}${by}${forged}`;
 }
 
-function showText(i: Incident): string {
+/** The incident's re-grades whose signature does not prove the senior they name. */
+async function unprovenRegrades(config: Config, i: Incident): Promise<Set<GradeDecision>> {
+  const isProven = seniorDecisionChecker(config);
+  const out = new Set<GradeDecision>();
+  for (const d of i.regrades) if (!(await isProven(d))) out.add(d);
+  if (i.grade.by && !(await isProven(i.grade))) out.add(i.grade);
+  return out;
+}
+
+function showText(i: Incident, unproven: ReadonlySet<GradeDecision>): string {
   const hosts = incidentHosts(i);
   const lines = [
     `${i.id}  ${i.grade.grade}  ${i.open ? 'open' : 'closed'}  ${i.ticket.key ? `ticket ${i.ticket.key}${i.ticket.url ? ` ${i.ticket.url}` : ''}` : 'no ticket yet'}`,
     `rule ${i.rule} (${i.keys.join('; ')}), alerts.yaml version ${i.rulesVersion}`,
     `opened ${i.openedAt}, last alert ${i.lastActivity}`,
     `assigned to ${i.assignee ? `${i.assignee} (${i.assignedBy ?? ''})` : 'nobody'}${i.ticket.assignError ? ` — the tracker refused: ${i.ticket.assignError}` : ''}`,
-    `grade ${i.grade.grade}: ${decisionText(i.grade)}`,
+    `grade ${i.grade.grade}: ${decisionText(i.grade, unproven)}`,
   ];
   const refusal = i.ticket.priorityError;
   if (refusal?.grade === i.grade.grade)
     lines.push(`priority for ${refusal.grade} refused by the tracker: ${refusal.message}`);
   if (i.regrades.length) lines.push(`the rules say: ${i.ruleGrade.reason}`);
-  for (const r of i.regrades) lines.push(`re-graded ${r.grade}: ${decisionText(r)}`);
+  for (const r of i.regrades) lines.push(`re-graded ${r.grade}: ${decisionText(r, unproven)}`);
   if (i.runbooks.length)
     lines.push(`runbooks: ${i.runbooks.map((r) => `${r.runbook} (${r.because})`).join(', ')}`);
   lines.push(`hosts (${hosts.length}): ${hosts.join(', ') || '-'}`);
@@ -225,7 +237,7 @@ alert (--json: the whole record).`,
         ctx.out.printJson({ incident });
         return exitCodes.ok;
       }
-      ctx.out.print(showText(incident));
+      ctx.out.print(showText(incident, await unprovenRegrades(config, incident)));
       ctx.out.print(
         formatTable(
           ['alert', 'host / service', 'severity', 'status', 'since', 'fired', 'summary'],
@@ -287,6 +299,7 @@ Example:
         : await dispatchIncidents({
             store,
             tracker: trackerFor(config).tracker,
+            isProven: seniorDecisionChecker(config),
             only: [incident.id],
           });
       if (ctx.out.json) {
