@@ -55,12 +55,41 @@ function phaseLines(
   return lines;
 }
 
-/** What a reviewer must see before signing: the exact commands per host. */
+/**
+ * Each script the plan runs, whole, with line numbers: a plan names a script step by its path and
+ * sha256 only, and a senior signs what the script does. Control characters are shown escaped.
+ */
+function scriptLines(plan: Plan, scripts: ReadonlyMap<string, string>, style: Style): string[] {
+  const shown = new Map<string, string>();
+  for (const host of plan.hosts)
+    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
+      for (const steps of Object.values(phases))
+        for (const s of steps)
+          if (s.kind === 'script' && s.script && !shown.has(s.script.sha256))
+            shown.set(s.script.sha256, s.script.path);
+  const lines: string[] = [];
+  for (const [sha256, file] of shown) {
+    const text = scripts.get(sha256);
+    if (text === undefined) continue;
+    const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+    const numbered = body.split('\n');
+    const width = String(numbered.length).length;
+    lines.push(
+      '',
+      `${style.bold('script')} ${showControls(file)}  (sha256 ${sha256.slice(0, 16)}…, ${numbered.length} line${numbered.length === 1 ? '' : 's'})`,
+      ...numbered.map((l, i) => `  ${String(i + 1).padStart(width)}  ${showControls(l)}`),
+    );
+  }
+  return lines;
+}
+
+/** What a reviewer must see before signing: the exact commands per host, and every script. */
 export function planText(
   renderedPlan: Plan,
   digest: string,
   style: Style,
   signedStatement?: StatementView,
+  scripts?: ReadonlyMap<string, string>,
 ): string {
   // Commands, names, params and hosts come from the runbook, the inventory and the proposer.
   const plan = showControlsIn(renderedPlan);
@@ -122,6 +151,7 @@ export function planText(
     );
     lines.push(...phaseLines(host.phases, host.composed, '  '));
   }
+  if (scripts) lines.push(...scriptLines(renderedPlan, scripts, style));
   return lines.join('\n');
 }
 
@@ -131,5 +161,5 @@ export function planText(
  * then), so that the senior reads what they sign rather than learn it afterwards.
  */
 export function signingText(view: SigningView, style: Style): string {
-  return planText(view.plan, view.planDigest, style, view.statement);
+  return planText(view.plan, view.planDigest, style, view.statement, view.scripts);
 }

@@ -3,15 +3,19 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planApproval } from './approval-craft.js';
 import { createTicket, createWorld, type World } from './opsbook-world.js';
 import { binPath } from './run-cli.js';
-import { markerRunbook } from './runbook-fixtures.js';
+import { markerRunbook, secretRunbook } from './runbook-fixtures.js';
 
 const sh = promisify(execFile);
 let world: World;
 
 beforeAll(async () => {
-  world = await createWorld({ hostCount: 2, runbooks: { marker: markerRunbook() } });
+  world = await createWorld({
+    hostCount: 2,
+    runbooks: { marker: markerRunbook(), 'secret-token': secretRunbook },
+  });
 });
 afterAll(async () => {
   await world?.remove();
@@ -31,6 +35,26 @@ async function paste(hint: string, home: string): Promise<{ code: number; out: s
     return { code: err.code, out: err.stdout + err.stderr };
   }
 }
+
+describe('what a senior reads before signing', () => {
+  it('is every script the plan runs, whole and numbered, in plan --show and in approve', async () => {
+    const file = await planApproval(world, 'secret-token', 'scripts-shown.json', {
+      params: { dir: world.markerDir },
+    });
+    const expectScript = (out: string) => {
+      expect(out).toMatch(/script scripts\/use-token\.sh {2}\(sha256 [0-9a-f]{16}…, 4 lines\)/);
+      expect(out).toContain(
+        '  1  #!/bin/sh\n  2  set -eu\n  3  printf %s "$OPSBOOK_PARAM_TOKEN" | sha256sum',
+      );
+    };
+    const shown = await world.opsbook(['plan', '--show', file]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expectScript(shown.stdout);
+    const approved = await world.opsbook(['approve', file, '--key', world.people.alice.keyFile]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expectScript(approved.stdout);
+  });
+});
 
 describe('the hints plan and approve print', () => {
   it('are commands that work when pasted: they keep -i and quote what needs it', async () => {

@@ -15,6 +15,7 @@ export {
   readApprovalPayload,
   rederivePlan,
   type SigningView,
+  scriptsOf,
   serializeApproval,
   type VerifiedPlan,
   type VerifiedRun,

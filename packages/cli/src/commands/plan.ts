@@ -5,6 +5,7 @@ import {
   createPlan,
   readApprovalFile,
   rederivePlan,
+  scriptsOf,
   serializeApproval,
   trackerBinding,
 } from '@opsbook/runner';
@@ -103,7 +104,13 @@ and the digest of every rendered command. A senior signs it with opsbook approve
         });
       } else {
         ctx.out.print(
-          planText(derived.plan, derived.planDigest, ctx.out.style, approval.statement),
+          planText(
+            derived.plan,
+            derived.planDigest,
+            ctx.out.style,
+            approval.statement,
+            await scriptsOf(derived),
+          ),
         );
         ctx.out.print(
           `\nsignatures: ${approval.envelope.signatures.map((s) => s.keyid).join(', ') || 'none yet'}`,

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import path from 'node:path';
 import {
   type ApprovalStatement,
   attachSignature,
@@ -460,6 +461,29 @@ export interface SigningView {
   /** The plan as this checkout re-renders it, whose digest the statement binds. */
   plan: Plan;
   planDigest: string;
+  /** The text of each script the plan runs, by sha256 (scriptsOf). */
+  scripts: ReadonlyMap<string, string>;
+}
+
+/**
+ * The text of every script the plan's steps run, by its sha256 (the plan binds that hash; the
+ * files are the runbook's and its composed runbooks', as digested): what a reviewer reads before
+ * signing, since a plan names a script step only by its path and hash.
+ */
+export async function scriptsOf(
+  run: Pick<PlannedRun, 'bundle' | 'digest' | 'compositions' | 'plan'>,
+): Promise<Map<string, string>> {
+  const wanted = new Set<string>();
+  for (const host of run.plan.hosts)
+    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
+      for (const steps of Object.values(phases))
+        for (const s of steps) if (s.kind === 'script' && s.script) wanted.add(s.script.sha256);
+  const texts = new Map<string, string>();
+  for (const { bundle, digest } of [run, ...run.compositions])
+    for (const f of digest.files)
+      if (wanted.has(f.sha256) && !texts.has(f.sha256))
+        texts.set(f.sha256, await readFile(path.join(bundle.dir, ...f.path.split('/')), 'utf8'));
+  return texts;
 }
 
 export interface ApproveOptions {
@@ -534,7 +558,13 @@ export async function approveFile(
         file,
       });
   }
-  await options.onBeforeSign?.({ statement, plan: derived.plan, planDigest: derived.planDigest });
+  if (options.onBeforeSign)
+    await options.onBeforeSign({
+      statement,
+      plan: derived.plan,
+      planDigest: derived.planDigest,
+      scripts: await scriptsOf(derived),
+    });
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return { envelope, statement, plan: derived.plan };
