@@ -50,11 +50,28 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<O
   return { exitCode, isDone: isDone && !stdio.isPending() };
 }
 
+/**
+ * `opsbook --config FILE list` as `opsbook list --config FILE`: the options every command takes
+ * (--config, --json, --debug) may come before the command's name, as in most CLIs.
+ */
+function globalsAfterCommand(argv: string[]): string[] {
+  const moved: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json' || a === '--debug' || a.startsWith('--config=')) moved.push(a);
+    else if (a === '--config' && i + 1 < argv.length) moved.push(a, argv[++i]!);
+    else break;
+  }
+  return moved.length && i < argv.length ? [...argv.slice(i), ...moved] : argv;
+}
+
 async function dispatch(
-  argv: string[],
+  given: string[],
   stdio: Stdio,
   onLoaded: (spec: CommandSpec) => void,
 ): Promise<number> {
+  const argv = globalsAfterCommand(given);
   const wantsJson = argv.includes('--json');
   const debug = argv.includes('--debug');
   const out = createOutput(wantsJson, process.env, stdio);
@@ -85,10 +102,10 @@ async function dispatch(
       }
       const { didYouMean, UsageError } = await import('@opsbook/schema');
       const typed = group ? `${group} ${argv[1]}` : (argv[0] ?? '');
-      const guess = didYouMean(
-        typed,
-        commands.map((c) => c.name),
-      );
+      const names = commands.map((c) => c.name);
+      // A misspelt group is read with its command (`tickt open`: ticket open).
+      const two = !group && argv[1] && !argv[1].startsWith('-') ? `${argv[0]} ${argv[1]}` : '';
+      const guess = didYouMean(typed, names) ?? (two ? didYouMean(two, names) : undefined);
       throw new UsageError(
         `unknown command '${typed}'${guess ? `: did you mean 'opsbook ${guess}'?` : ''}; run opsbook --help for the list`,
       );

@@ -59,10 +59,25 @@ describe('opsbook (no command)', () => {
   });
 
   it('names a --config file outside the working folder by the path given, not ../..', async () => {
-    const r = await runCli(['list', '--config', '/nonexistent/opsbook.yaml']);
+    // The options every command takes may come before its name too.
+    for (const args of [
+      ['list', '--config', '/nonexistent/opsbook.yaml'],
+      ['--config', '/nonexistent/opsbook.yaml', 'list'],
+      ['--config=/nonexistent/opsbook.yaml', 'list'],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(
+        '/nonexistent/opsbook.yaml: cannot read the config file (ENOENT): check the --config path\n',
+      );
+    }
+  });
+
+  it('suggests the command of a misspelt group with its subcommand', async () => {
+    const r = await runCli(['tickt', 'open', '--summary', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      '/nonexistent/opsbook.yaml: cannot read the config file (ENOENT): check the --config path\n',
+      "error: unknown command 'tickt': did you mean 'opsbook ticket open'?; run opsbook --help for the list\n",
     );
   });
 
