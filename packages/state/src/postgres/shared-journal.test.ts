@@ -68,7 +68,10 @@ describe('a journal several processes append to', () => {
     expect(await submitter.hostsSeen(['web-1', 'web-2'])).toEqual(['web-1']);
     const end = await submitter.append({ type: 'run-end', status: 'ok', hosts: {} });
     await store.recordRunEnd({ runId: 'r1', head: end.hash, count: end.seq, status: 'ok' });
-    expect((await store.readRun('r1')).verification).toMatchObject({ ok: true, status: 'complete' });
+    expect((await store.readRun('r1')).verification).toMatchObject({
+      ok: true,
+      status: 'complete',
+    });
     await worker.close();
     await submitter.close();
     await store.close();
