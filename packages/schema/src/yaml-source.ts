@@ -72,6 +72,10 @@ function describeYamlError(code: string, message: string): string {
     const open = flow[2] === '}' ? '{' : '[';
     return `a '${open}' opened earlier is never closed: add the missing '${flow[2]}' (or indent the continuation)`;
   }
+  // The parser says MISSING_CHAR for a misindented line under a list item as well: the '-' it
+  // misses is not a bracket or a quote.
+  if (/^Sequence item without - indicator/.test(message))
+    return "bad indentation: this line is further in than the list item above, but has no '-' of its own: indent it like its siblings, or start a new item with '- '";
   const known = yamlErrorMessages[code];
   if (known) return known;
   // The parser's own first line is already specific; drop its ascii-art context.

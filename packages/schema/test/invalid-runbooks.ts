@@ -393,6 +393,13 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    name: 'yaml-step-key-one-space-short',
+    yaml: withLine(13, '     name: One'),
+    expected: [
+      "runbook.yaml:13:1: bad indentation: this line is further in than the list item above, but has no '-' of its own: indent it like its siblings, or start a new item with '- '",
+    ],
+  },
+  {
     name: 'yaml-tab-indent',
     yaml: withLine(13, '\t  name: One'),
     expected: ['runbook.yaml:13:1: a tab is used for indentation: YAML indents with spaces only'],
