@@ -44,7 +44,12 @@ export {
   renderRunTemplate,
   vaultEnvName,
 } from './render-command.js';
-export { type RenderInput, renderTemplate, type TemplateEncoding } from './render-template.js';
+export {
+  type RenderInput,
+  renderTemplate,
+  type TemplateEncoding,
+  type TemplateLocation,
+} from './render-template.js';
 export {
   encodeEnvBlock,
   type ShellInvocationOptions,

@@ -20,6 +20,18 @@ export interface RenderInput {
   };
   /** Where the template comes from (e.g. `runbook.yaml steps.restart.run`), for problems. */
   source?: string;
+  /**
+   * Where the template's YAML scalar starts, asked only when there is a problem: problems then
+   * name that file:line:col and `what` (`steps.restart.run`) instead of `source`.
+   */
+  located?(): TemplateLocation;
+}
+
+export interface TemplateLocation {
+  file: string;
+  line: number;
+  col: number;
+  what: string;
 }
 
 /**
@@ -53,7 +65,7 @@ export function renderTemplate(
   const source = input.source ?? 'template';
   const parsed = parsedTemplate(template);
   const problems: Problem[] = parsed.errors.map((e) =>
-    problemAt(source, e.offset, e.message, 'template'),
+    problemAt(input, source, e.offset, e.message, 'template'),
   );
   const secrets = new Set(input.secretParams ?? []);
   let out = '';
@@ -69,7 +81,7 @@ export function renderTemplate(
     }
     const value = lookUp(ref, input);
     if ('problem' in value) {
-      problems.push(problemAt(source, part.offset, value.problem, 'template-value'));
+      problems.push(problemAt(input, source, part.offset, value.problem, 'template-value'));
       continue;
     }
     try {
@@ -79,6 +91,7 @@ export function renderTemplate(
       else
         problems.push(
           problemAt(
+            input,
             source,
             part.offset,
             `host variable '${ref.name}' of '${input.host.name}' is Ansible Vault encrypted: here its value would be shown in the plan; use it in a run: command, which gets it in an environment variable, masked`,
@@ -133,8 +146,23 @@ function lookUp(ref: TemplateRef, input: RenderInput): { text: string } | { prob
   };
 }
 
-function problemAt(file: string, offset: number, message: string, rule: string): Problem {
-  // Templates come from YAML scalars whose own position the caller knows; the character offset
-  // inside the template is the best location we have here.
+function problemAt(
+  input: Pick<RenderInput, 'located'>,
+  file: string,
+  offset: number,
+  message: string,
+  rule: string,
+): Problem {
+  // The scalar's own position is the caller's (`located`); the character offset inside the
+  // template says where in it.
+  const at = input.located?.();
+  if (at)
+    return {
+      file: at.file,
+      line: at.line,
+      col: at.col,
+      message: `${at.what}: ${message} (at character ${offset + 1} of it)`,
+      rule,
+    };
   return { file, line: 0, col: 0, message: `${message} (at character ${offset + 1})`, rule };
 }

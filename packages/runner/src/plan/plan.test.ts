@@ -210,12 +210,19 @@ describe('renderPlan host variables in run: and with:', () => {
       with: { paths: [template] },
     }).catch((e) => e);
     const missing =
-      "host 'web-01' has no variable 'data_root': define it in the inventory (at character 11)";
-    expect(run).toMatchObject({ code: 'TEMPLATE_INVALID', problems: [{ message: missing }] });
+      "host 'web-01' has no variable 'data_root': define it in the inventory (at character 11 of it)";
+    // At runbook.yaml's line and column (the scalar's, or its nearest ancestor's here, since the
+    // step was put in place of the fixture's own), naming the field.
+    expect(run).toMatchObject({
+      code: 'TEMPLATE_INVALID',
+      problems: [{ message: `steps.note.run: ${missing}`, file: bundle.file }],
+    });
+    expect(run.problems[0].line).toBeGreaterThan(0);
     expect(uses).toMatchObject({
       code: 'TEMPLATE_INVALID',
-      problems: [{ message: missing, file: `${bundle.file} steps.note.with.paths.0` }],
+      problems: [{ message: `steps.note.with.paths.0: ${missing}`, file: bundle.file }],
     });
+    expect(uses.problems[0].line).toBeGreaterThan(0);
   });
 
   it('refuses a vaulted threshold host var of an inspection step without showing it', async () => {

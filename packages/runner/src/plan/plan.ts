@@ -3,6 +3,7 @@ import {
   renderRunTemplate,
   renderTemplate,
   type TemplateEncoding,
+  type TemplateLocation,
   vaultEnvName,
 } from '@opsbook/exec';
 import { connectionOf, type InventoryHost } from '@opsbook/inventory';
@@ -10,6 +11,7 @@ import {
   type BundleDigest,
   digestOfValue,
   type ParamValue,
+  type PathSegment,
   type Phase,
   phases,
   type RunbookBundle,
@@ -90,7 +92,24 @@ export function parseDurationMs(text: string): number {
  * Render a `with:` value: templates become plain values (actions get data, not shell text), by
  * the same rules as a `run:` (a missing host var or param is refused, never an empty string).
  */
-function renderWith(withValue: unknown, input: PlanUnit, host: InventoryHost, where: string) {
+/**
+ * Where a template scalar of the step at `at` starts in its runbook.yaml (asked only when the
+ * template has a problem: the positioned parse it may need costs nothing otherwise).
+ */
+function scalarAt(input: PlanUnit, at: readonly PathSegment[], what: string) {
+  return (): TemplateLocation => {
+    const { line, col } = input.bundle.source.locate(at, 'value');
+    return { file: input.bundle.file, line, col, what };
+  };
+}
+
+function renderWith(
+  withValue: unknown,
+  input: PlanUnit,
+  host: InventoryHost,
+  where: string,
+  stepPath: readonly PathSegment[],
+) {
   const encoding: TemplateEncoding = {
     value: (text) => text,
     secret: (name) => {
@@ -101,7 +120,7 @@ function renderWith(withValue: unknown, input: PlanUnit, host: InventoryHost, wh
       );
     },
   };
-  const render = (value: unknown, path: string): unknown => {
+  const render = (value: unknown, path: string, at: readonly PathSegment[]): unknown => {
     if (typeof value === 'string') {
       if (!value.includes('{{')) return value;
       const source = `${input.bundle.file} ${path}`;
@@ -110,18 +129,19 @@ function renderWith(withValue: unknown, input: PlanUnit, host: InventoryHost, wh
         secretParams: input.secretParams,
         host: templateHost(host),
         source,
+        located: scalarAt(input, at, path),
       };
       return renderTemplate(value, renderInput, encoding);
     }
-    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}.${i}`));
+    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}.${i}`, [...at, i]));
     if (value && typeof value === 'object') {
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`)]),
+        Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`, [...at, k])]),
       );
     }
     return value;
   };
-  return render(withValue, `${where}.with`);
+  return render(withValue, `${where}.with`, [...stepPath, 'with']);
 }
 
 /** What a template reads of a host: its name, its vars, and which of them were vaulted. */
@@ -133,8 +153,15 @@ function templateHost(host: InventoryHost) {
   };
 }
 
-function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost): PlannedStep {
+function planStep(
+  step: Step,
+  phase: Phase,
+  index: number,
+  input: PlanUnit,
+  host: InventoryHost,
+): PlannedStep {
   const where = `${phase}.${step.id}`;
+  const stepPath = ['spec', phase, index] as const;
   const base = {
     id: `${input.prefix}${step.id}`,
     name: step.name,
@@ -155,6 +182,7 @@ function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost
       secretParams: input.secretParams,
       host: templateHost(host),
       source: `${input.bundle.file} ${where}.run`,
+      located: scalarAt(input, [...stepPath, 'run'], `${where}.run`),
       vaulted: (name, value) => {
         if (!input.vaultFingerprint)
           throw new Error(`host var ${name} was decrypted without a vault password to bind it`);
@@ -189,7 +217,7 @@ function planStep(step: Step, phase: Phase, input: PlanUnit, host: InventoryHost
       runbook: { name: bundle.name, version: bundle.version, digest: digest.digest },
     };
   }
-  const rendered = renderWith(step.with ?? {}, input, host, where);
+  const rendered = renderWith(step.with ?? {}, input, host, where, stepPath);
   const action = builtinActions().get(step.uses ?? '');
   // Whatever the action will read from the host's vars is bound into the plan here, so that the
   // senior signs it and a changed var changes the plan digest.
@@ -286,7 +314,7 @@ function renderPhases(unit: PlanUnit, host: InventoryHost): Record<Phase, Planne
   return Object.fromEntries(
     phases.map((phase) => [
       phase,
-      (unit.bundle.runbook.spec[phase] ?? []).map((s) => planStep(s, phase, unit, host)),
+      (unit.bundle.runbook.spec[phase] ?? []).map((s, i) => planStep(s, phase, i, unit, host)),
     ]),
   ) as Record<Phase, PlannedStep[]>;
 }

@@ -30,8 +30,8 @@ export async function signSeniorDecision<T extends object>(
  * Whether a recorded senior decision (an alert re-grade) was signed by the senior it names: its
  * proof verifies over it, by a current key of that person in `store`, who is a senior there.
  */
-export function isProvenSeniorDecision(
-  decision: { by?: { id: string }; proof?: StepProof },
+export function isProvenSeniorDecision<T extends { by?: { id: string }; proof?: StepProof }>(
+  decision: T,
   store: TrustStore,
 ): boolean {
   const { by, proof } = decision;
