@@ -83,15 +83,39 @@ function inspectionAction(name: string, check: InspectionCheck): BuiltinAction {
       return Object.keys(thresholds).length ? { ...w, thresholds } : w;
     },
     async run(ctx) {
-      const exec = await runCollector(ctx, check.collect(ctx.with));
+      // The collector's output is a protocol for the parser (OPSBOOK_SECTION…), kept whole in
+      // the journal; what a person watching the run sees is the findings it gives.
+      const exec = await runCollector({ ...ctx, onStdout: () => {} }, check.collect(ctx.with));
       if (exec.timedOut)
         return { status: 'failed', exec, reason: `the ${name} collector timed out` };
       // Collectors are read-only and exit 0 even when a tool is missing; the parser turns any
       // output (or none) into findings, `unknown` with the reason when it cannot measure.
       const findings = runCheck(name, ctx.with, exec.stdout, ctx.host);
+      ctx.onStdout(findingLines(name, findings));
       return { status: 'ok', exec, result: { findings } };
     },
   };
+}
+
+const WORST_FIRST = ['crit', 'warn', 'unknown', 'ok'] as const;
+
+/**
+ * What an inspection step shows live: its counts by status, then each finding that is not ok
+ * (`inspection.disk: 1 crit, 3 ok` / `  crit /var: 97% used (crit at 95%)`).
+ */
+export function findingLines(
+  check: string,
+  findings: readonly { status: string; subject?: string; message: string }[],
+): string {
+  const counts = WORST_FIRST.map((s) => [s, findings.filter((f) => f.status === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  const notable = WORST_FIRST.filter((s) => s !== 'ok').flatMap((s) =>
+    findings
+      .filter((f) => f.status === s)
+      .map((f) => `  ${s} ${f.subject ? `${f.subject}: ` : ''}${f.message}`),
+  );
+  return `${[`${check}: ${counts.join(', ') || 'no findings'}`, ...notable].join('\n')}\n`;
 }
 
 let registry: ReadonlyMap<string, BuiltinAction> | undefined;

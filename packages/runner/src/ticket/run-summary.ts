@@ -26,6 +26,17 @@ export interface RunDigest {
   hosts: Array<{ host: string; status: string; failedStep?: string; rolledBack: boolean }>;
   steps: StepRecord[];
   journal: { head: string; count: number };
+  /** The inspection findings its steps journaled: counts by status, and those not ok. */
+  findings: { counts: Record<string, number>; notable: FindingRecord[] };
+}
+
+/** An inspection finding that is not ok, as a ticket lists it. */
+export interface FindingRecord {
+  host: string;
+  check: string;
+  subject?: string;
+  status: string;
+  message: string;
 }
 
 /** Fold a journal's events into the facts a ticket comment needs. */
@@ -35,7 +46,9 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
   const names = new Map<string, string>();
   const steps: StepRecord[] = [];
   const hosts: RunDigest['hosts'] = [];
+  const findings: RunDigest['findings'] = { counts: {}, notable: [] };
   for (const e of events) {
+    if (e.type === 'step-end') collectFindings(e.result, String(e.host), findings);
     const key = `${e.host}/${e.phase}/${e.step}`;
     if (e.type === 'step-start') names.set(key, String(e.name ?? e.step));
     if (e.type === 'step-end')
@@ -72,7 +85,64 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
     hosts,
     steps,
     journal: { head: last?.hash ?? '', count: events.length },
+    findings,
   };
+}
+
+/** The findings of one step-end's `result` (inspection actions journal `{findings}`). */
+function collectFindings(result: unknown, host: string, into: RunDigest['findings']): void {
+  const list = (result as { findings?: unknown } | undefined)?.findings;
+  if (!Array.isArray(list)) return;
+  for (const f of list as Array<Partial<FindingRecord>>) {
+    const status = String(f.status ?? 'unknown');
+    into.counts[status] = (into.counts[status] ?? 0) + 1;
+    if (status !== 'ok')
+      into.notable.push({
+        host: String(f.host ?? host),
+        check: String(f.check ?? ''),
+        ...(typeof f.subject === 'string' ? { subject: f.subject } : {}),
+        status,
+        message: String(f.message ?? ''),
+      });
+  }
+}
+
+/** At most this many findings are listed in the comment; `opsbook report` has them all. */
+const MAX_FINDINGS_LISTED = 30;
+const SEVERITY: Record<string, number> = { crit: 0, warn: 1, unknown: 2 };
+
+/** The run's inspection findings: counts, then the worst ones first (none: no blocks). */
+function findingBlocks(findings: RunDigest['findings']): Block[] {
+  const total = Object.values(findings.counts).reduce((a, b) => a + b, 0);
+  if (total === 0) return [];
+  const counts = ['crit', 'warn', 'unknown', 'ok']
+    .filter((s) => findings.counts[s])
+    .map((s) => `${findings.counts[s]} ${s}`)
+    .join(', ');
+  const worst = [...findings.notable].sort(
+    (a, b) => (SEVERITY[a.status] ?? 3) - (SEVERITY[b.status] ?? 3),
+  );
+  const listed = worst.slice(0, MAX_FINDINGS_LISTED);
+  const blocks: Block[] = [
+    { type: 'heading', level: 4, text: 'Inspection findings' },
+    {
+      type: 'paragraph',
+      content: [
+        {
+          type: 'text',
+          text: `${counts}${worst.length > listed.length ? `; the ${listed.length} worst are listed, opsbook report shows them all` : ''}.`,
+          bold: (findings.counts.crit ?? 0) > 0,
+        },
+      ],
+    },
+  ];
+  if (listed.length)
+    blocks.push({
+      type: 'table',
+      header: ['host', 'check', 'subject', 'status', 'finding'],
+      rows: listed.map((f) => [f.host, f.check, f.subject ?? '', f.status, f.message]),
+    });
+  return blocks;
 }
 
 const EXCERPT_LINES = 15;
@@ -123,6 +193,7 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
           content: [{ type: 'text', text: 'This runbook has no post-checks.' }],
         },
   ];
+  blocks.push(...findingBlocks(run.findings));
   if (failed.length) {
     blocks.push({ type: 'heading', level: 4, text: 'Failed steps' });
     for (const s of failed) {
