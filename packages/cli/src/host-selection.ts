@@ -150,7 +150,7 @@ export function hostsAsked(
   if (groups.length > 0) {
     if (!inventory) {
       throw new UsageError(
-        '--group needs an inventory: set inventory in opsbook.yaml, or name hosts with --host',
+        '--group needs an inventory: give -i FILE, set inventory in opsbook.yaml, or name hosts with --host',
       );
     }
     const known = new Set(Object.values(inventory).flat());
