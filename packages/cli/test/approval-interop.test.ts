@@ -141,6 +141,26 @@ describe('approvals interoperate with real OpenSSH', () => {
     expect(verify.stdout).toContain(`signed by Bob Senior (bob, ${world.people.bob.fingerprint})`);
   });
 
+  it('verify says what run would: a valid approval of a ticket that is not Approved is exit 3', async () => {
+    const ticket = await createTicket(world, false);
+    const file = await approvedFile(
+      world,
+      'marker',
+      'interop-open-ticket.json',
+      [world.people.bob],
+      {
+        params: dirParam,
+        ticket,
+      },
+    );
+    const verify = await world.opsbook(['verify', file, '--json']);
+    expect(verify.code).toBe(3);
+    expect(JSON.parse(verify.stdout).error).toMatchObject({ code: 'TICKET_NOT_APPROVED' });
+    const run = await world.opsbook(['run', file, '--json']);
+    expect(run.code).toBe(3);
+    expect(JSON.parse(run.stdout).error).toMatchObject({ code: 'TICKET_NOT_APPROVED' });
+  });
+
   it('makes signatures with `opsbook approve --key` that ssh-keygen -Y verify accepts', async () => {
     for (const signer of [world.people.alice, world.people.bob]) {
       const file = await approvedFile(world, 'marker', `interop-${signer.id}.json`, [signer], {
