@@ -402,6 +402,34 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     expect((await stateStoreOf(config).listRuns()).map((r) => r.runId)).toEqual([outcome.runId]);
   });
 
+  it('writes every script the plan runs into the proposal comment, whole, under its path and sha256', async () => {
+    const { fake, world } = current;
+    const eve = world.as('eve');
+    const { key } = await openTicket({
+      services: eve,
+      config: world.config,
+      env: world.env,
+      executorSigner: world.eve,
+      signal: new AbortController().signal,
+      summary: 'scripts in the proposal',
+    });
+    await proposeTicket({
+      services: eve,
+      config: world.config,
+      key,
+      runbook: 'collect-diagnostics',
+      params: [],
+      proposerSigner: world.eve,
+      senior: world.cast.senior,
+    });
+    const proposal = (await trailOf(world, fake, key)).comments.find((c) =>
+      c.includes('Proposed plan: collect-diagnostics'),
+    );
+    expect(proposal).toMatch(/Script scripts\/failed-units\.sh \(sha256 [0-9a-f]{64}\)/);
+    expect(proposal).toContain('systemctl --failed --no-legend --no-pager --plain');
+    expect(proposal).toMatch(/Script scripts\/unit-journal\.sh \(sha256 [0-9a-f]{64}\)/);
+  });
+
   it('names people by their approvers.yaml id: a misspelt one is refused on the local tracker (with the closest id), an engineer as --senior everywhere', async () => {
     const { world } = current;
     const { config } = world;

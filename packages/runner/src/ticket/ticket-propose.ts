@@ -1,7 +1,12 @@
 import type { ApprovalStatement } from '@opsbook/approval';
 import { phases } from '@opsbook/schema';
 import type { Block, Doc } from '@opsbook/tracker';
-import { createPlan, type PlanRequest, serializeApproval } from '../approval/approval-flow.js';
+import {
+  createPlan,
+  type PlanRequest,
+  scriptsOf,
+  serializeApproval,
+} from '../approval/approval-flow.js';
 import { type Plan, type PlannedStep, vaultLine } from '../plan/plan.js';
 import type { TicketReport } from './run-ticket.js';
 import { proposedBy, seniorNamed } from './ticket-handover.js';
@@ -64,6 +69,7 @@ export function planComment(
   approvalId: string,
   files: string[],
   statement?: ApprovalStatement,
+  scripts?: ReadonlyMap<string, string>,
 ): Doc {
   const params = Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   const targets = statement?.targets;
@@ -113,7 +119,47 @@ export function planComment(
       .join('\n\n');
     blocks.push({ type: 'code', text, language: 'bash' });
   }
+  if (scripts) blocks.push(...scriptBlocks(plan, scripts));
   return { blocks };
+}
+
+/** A script longer than this is not written into the comment (Jira's limit is 32 KB in all). */
+const MAX_SCRIPT_IN_COMMENT = 8_000;
+
+/**
+ * Each script the plan runs, whole, under its path and sha256: the reviewer reads what a script
+ * step does in the comment, not only its hash. A long one is named with its size and the command
+ * that prints it.
+ */
+function scriptBlocks(plan: Plan, scripts: ReadonlyMap<string, string>): Block[] {
+  const paths = new Map<string, string>();
+  for (const host of plan.hosts)
+    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
+      for (const steps of Object.values(phases))
+        for (const s of steps)
+          if (s.kind === 'script' && s.script && !paths.has(s.script.sha256))
+            paths.set(s.script.sha256, s.script.path);
+  const blocks: Block[] = [];
+  let room = MAX_SCRIPT_IN_COMMENT * 2;
+  for (const [sha256, file] of paths) {
+    const text = scripts.get(sha256);
+    if (text === undefined) continue;
+    blocks.push({ type: 'heading', level: 4, text: `Script ${file} (sha256 ${sha256})` });
+    if (text.length <= MAX_SCRIPT_IN_COMMENT && text.length <= room) {
+      room -= text.length;
+      blocks.push({ type: 'code', text: text.replace(/\n$/, ''), language: 'bash' });
+    } else
+      blocks.push({
+        type: 'paragraph',
+        content: [
+          {
+            type: 'text',
+            text: `${text.split('\n').length} lines, too long for a comment: opsbook plan --show on the attached approval prints it whole.`,
+          },
+        ],
+      });
+  }
+  return blocks;
 }
 
 /**
@@ -174,7 +220,14 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
       write: {
         kind: 'comment',
         body: proposedBy(
-          planComment(planned.plan, planned.planDigest, id, files, planned.statement),
+          planComment(
+            planned.plan,
+            planned.planDigest,
+            id,
+            files,
+            planned.statement,
+            await scriptsOf(planned),
+          ),
           proposer,
           senior,
           tracker,
