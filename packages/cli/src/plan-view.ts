@@ -1,4 +1,10 @@
-import { type Plan, type PlannedStep, type SigningView, vaultLine } from '@opsbook/runner';
+import {
+  type Plan,
+  type PlannedStep,
+  planScripts,
+  type SigningView,
+  vaultLine,
+} from '@opsbook/runner';
 import type { Style } from './output.js';
 import { showControls, showControlsIn } from './terminal-safe.js';
 
@@ -60,15 +66,8 @@ function phaseLines(
  * sha256 only, and a senior signs what the script does. Control characters are shown escaped.
  */
 function scriptLines(plan: Plan, scripts: ReadonlyMap<string, string>, style: Style): string[] {
-  const shown = new Map<string, string>();
-  for (const host of plan.hosts)
-    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
-      for (const steps of Object.values(phases))
-        for (const s of steps)
-          if (s.kind === 'script' && s.script && !shown.has(s.script.sha256))
-            shown.set(s.script.sha256, s.script.path);
   const lines: string[] = [];
-  for (const [sha256, file] of shown) {
+  for (const [sha256, file] of planScripts(plan)) {
     const text = scripts.get(sha256);
     if (text === undefined) continue;
     const body = text.endsWith('\n') ? text.slice(0, -1) : text;

@@ -87,6 +87,7 @@ export {
   type PlannedHost,
   type PlannedStep,
   planDigest,
+  planScripts,
   renderPlan,
   vaultLine,
 } from './plan/plan.js';

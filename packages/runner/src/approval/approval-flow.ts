@@ -48,7 +48,7 @@ import { runnerErrors } from '../error-codes.js';
 import { compositionsOf, loadOneRunbook } from '../plan/catalog.js';
 import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
-import { type Plan, type PlanInput, planDigest, renderPlan } from '../plan/plan.js';
+import { type Plan, type PlanInput, planDigest, planScripts, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
 import { readTrustStoreBytes } from './trust.js';
 
@@ -473,11 +473,7 @@ export interface SigningView {
 export async function scriptsOf(
   run: Pick<PlannedRun, 'bundle' | 'digest' | 'compositions' | 'plan'>,
 ): Promise<Map<string, string>> {
-  const wanted = new Set<string>();
-  for (const host of run.plan.hosts)
-    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
-      for (const steps of Object.values(phases))
-        for (const s of steps) if (s.kind === 'script' && s.script) wanted.add(s.script.sha256);
+  const wanted = planScripts(run.plan);
   const texts = new Map<string, string>();
   for (const { bundle, digest } of [run, ...run.compositions])
     for (const f of digest.files)

@@ -324,6 +324,21 @@ function flattenBound(bound: readonly BoundComposition[]): BoundComposition[] {
 }
 
 /**
+ * The scripts the plan's steps run, the runbook's and its composed runbooks', each once: sha256
+ * → path, in the order the steps name them (what a reviewer is shown whole before signing).
+ */
+export function planScripts(plan: Plan): Map<string, string> {
+  const scripts = new Map<string, string>();
+  for (const host of plan.hosts)
+    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
+      for (const steps of Object.values(phases))
+        for (const s of steps)
+          if (s.kind === 'script' && s.script && !scripts.has(s.script.sha256))
+            scripts.set(s.script.sha256, s.script.path);
+  return scripts;
+}
+
+/**
  * A reviewer's line for the Ansible Vault encrypted host vars a `run:` step gets (none: undefined):
  * the variables its command reads them from, and the start of each value's fingerprint, so that
  * hosts with other values read differently.

@@ -7,7 +7,7 @@ import {
   scriptsOf,
   serializeApproval,
 } from '../approval/approval-flow.js';
-import { type Plan, type PlannedStep, vaultLine } from '../plan/plan.js';
+import { type Plan, type PlannedStep, planScripts, vaultLine } from '../plan/plan.js';
 import type { TicketReport } from './run-ticket.js';
 import { proposedBy, seniorNamed } from './ticket-handover.js';
 import { historyWrite, type TicketStep } from './ticket-history.js';
@@ -132,16 +132,9 @@ const MAX_SCRIPT_IN_COMMENT = 8_000;
  * that prints it.
  */
 function scriptBlocks(plan: Plan, scripts: ReadonlyMap<string, string>): Block[] {
-  const paths = new Map<string, string>();
-  for (const host of plan.hosts)
-    for (const phases of [host.phases, ...Object.values(host.composed ?? {})])
-      for (const steps of Object.values(phases))
-        for (const s of steps)
-          if (s.kind === 'script' && s.script && !paths.has(s.script.sha256))
-            paths.set(s.script.sha256, s.script.path);
   const blocks: Block[] = [];
   let room = MAX_SCRIPT_IN_COMMENT * 2;
-  for (const [sha256, file] of paths) {
+  for (const [sha256, file] of planScripts(plan)) {
     const text = scripts.get(sha256);
     if (text === undefined) continue;
     blocks.push({ type: 'heading', level: 4, text: `Script ${file} (sha256 ${sha256})` });
