@@ -19,7 +19,7 @@ import {
   TicketGate,
 } from '../src/index.js';
 import { mentionsIn, plainText, textNodesOf, trailOf } from './ticket-trail.js';
-import { proposeMarkDone, useTicketWorld } from './ticket-world.js';
+import { openAs, proposeMarkDone, useTicketWorld } from './ticket-world.js';
 
 const trackers = [['local'], ['cloud'], ['datacenter']] as const;
 
@@ -320,14 +320,7 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     const signal = new AbortController().signal;
     const eve = world.as('eve');
     const sam = world.as('sam');
-    const { key } = await openTicket({
-      services: eve,
-      config,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      summary: 'superseded plans',
-    });
+    const { key } = await openAs(world, eve, 'superseded plans');
     await proposeMarkDone(world, eve, key);
     const first = await approveTicket({ services: sam, config, key, signer: world.sam });
     // The engineer keeps the first signed plan as a file (it is attached to the ticket too).
@@ -357,14 +350,9 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     });
     expect(await stateStoreOf(config).listRuns()).toEqual([]);
 
-    const outcome = await runTicket({
-      services: eve,
-      config,
-      key,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-    });
+    const runIt = () =>
+      runTicket({ services: eve, config, key, env: world.env, executorSigner: world.eve, signal });
+    const outcome = await runIt();
     expect(outcome.status).toBe('ok');
     expect((await eve.tracker.get(key)).status).toBe('In Review');
     // A senior sends the run's result back: the ticket is Open again, for a new plan.
@@ -383,18 +371,7 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     await sam.tracker.transition(key, sam.tracker.statuses.approved);
     const secondFile = path.join(world.dir, 'second.approval.json');
     await writeFile(secondFile, second.approval.envelope);
-    for (const attempt of [
-      () => runFile(secondFile),
-      () =>
-        runTicket({
-          services: eve,
-          config,
-          key,
-          env: world.env,
-          executorSigner: world.eve,
-          signal,
-        }),
-    ])
+    for (const attempt of [() => runFile(secondFile), runIt])
       await expect(attempt()).rejects.toMatchObject({
         code: 'APPROVAL_NOT_CURRENT',
         message: expect.stringContaining(`a senior rejected approval ${second.statement.id}`),
@@ -405,14 +382,7 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
   it('writes every script the plan runs into the proposal comment, whole, under its path and sha256', async () => {
     const { fake, world } = current;
     const eve = world.as('eve');
-    const { key } = await openTicket({
-      services: eve,
-      config: world.config,
-      env: world.env,
-      executorSigner: world.eve,
-      signal: new AbortController().signal,
-      summary: 'scripts in the proposal',
-    });
+    const { key } = await openAs(world, eve, 'scripts in the proposal');
     await proposeTicket({
       services: eve,
       config: world.config,
@@ -434,14 +404,7 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     const { world } = current;
     const { config } = world;
     const eve = world.as('eve');
-    const { key } = await openTicket({
-      services: eve,
-      config,
-      env: world.env,
-      executorSigner: world.eve,
-      signal: new AbortController().signal,
-      summary: 'names',
-    });
+    const { key } = await openAs(world, eve, 'names');
     const propose = (senior: string) =>
       proposeTicket({
         services: eve,

@@ -25,6 +25,7 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import {
   bindingOf,
   loadOneRunbook,
+  openTicket,
   openTracker,
   proposeTicket,
   type TicketServices,
@@ -253,5 +254,17 @@ export function proposeMarkDone(
     proposerSigner: world.eve,
     senior: 'sam',
     ...more,
+  });
+}
+
+/** A ticket eve opens through `services`, with no evidence run: what a test then works on. */
+export function openAs(world: TicketWorld, services: TicketServices, summary: string) {
+  return openTicket({
+    services,
+    config: world.config,
+    env: world.env,
+    executorSigner: world.eve,
+    signal: new AbortController().signal,
+    summary,
   });
 }
