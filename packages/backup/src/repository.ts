@@ -152,13 +152,12 @@ export async function listBackups(
     const dir = path.join(repo.backupsDir, id);
     const file = path.join(dir, 'manifest.json');
     const bytes = await readFile(file).catch(() => undefined);
-    const text = bytes?.toString('utf8');
-    if (bytes === undefined || text === undefined) {
+    if (bytes === undefined) {
       broken.push({ id, dir, problem: `${file} is missing` });
       continue;
     }
     try {
-      const manifest = await parseManifest(file, text);
+      const manifest = await parseManifest(file, bytes.toString('utf8'));
       if (manifest.id !== id)
         throw new UsageError(`${file} names backup ${manifest.id}, not ${id}`);
       backups.push({

@@ -101,6 +101,10 @@ async function dispatch(
         }
       }
       const { didYouMean, UsageError } = await import('@opsbook/schema');
+      if (!group && argv[0]?.startsWith('-'))
+        throw new UsageError(
+          `no command after ${argv.join(' ')}: name one (opsbook ${argv.join(' ')} list), or run opsbook --help for the list`,
+        );
       const typed = group ? `${group} ${argv[1]}` : (argv[0] ?? '');
       const names = commands.map((c) => c.name);
       // A misspelt group is read with its command (`tickt open`: ticket open).

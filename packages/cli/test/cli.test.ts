@@ -73,6 +73,14 @@ describe('opsbook (no command)', () => {
     }
   });
 
+  it('says that a command is missing when only the options every command takes are given', async () => {
+    const r = await runCli(['--config', 'x.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'error: no command after --config x.yaml: name one (opsbook --config x.yaml list), or run opsbook --help for the list\n',
+    );
+  });
+
   it('suggests the command of a misspelt group with its subcommand', async () => {
     const r = await runCli(['tickt', 'open', '--summary', 'x']);
     expect(r.code).toBe(2);

@@ -112,6 +112,7 @@ export {
   isProvenSeniorDecision,
   seniorDecisionChecker,
   signSeniorDecision,
+  unprovenDecisions,
 } from './ticket/senior-decision.js';
 export { type AcceptTicketRequest, acceptTicket } from './ticket/ticket-accept.js';
 export {

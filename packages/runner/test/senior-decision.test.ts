@@ -1,6 +1,12 @@
+import path from 'node:path';
 import { loadTrustedStore } from '@opsbook/approval';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isProvenSeniorDecision, seniorDecisionChecker, signSeniorDecision } from '../src/index.js';
+import {
+  isProvenSeniorDecision,
+  seniorDecisionChecker,
+  signSeniorDecision,
+  unprovenDecisions,
+} from '../src/index.js';
 import { signStep } from '../src/ticket/ticket-people.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
@@ -39,5 +45,22 @@ describe("a senior's recorded decision (an alert re-grade)", () => {
     const record = { grade: 'P4', reason: 'mine', at: '2026-12-05T07:00:00Z', by };
     const byEve = { ...record, proof: await signStep(world.eve, record) };
     expect(isProvenSeniorDecision(byEve, store)).toBe(false);
+  });
+
+  it('says why a decision is not proven, and that none can be checked where nothing is pinned', async () => {
+    const { config } = world;
+    const good = await signSeniorDecision(config, world.sam, () => ({
+      grade: 'P3',
+      reason: 'checked',
+      at: '2026-12-05T07:00:00Z',
+    }));
+    const forged = { ...good, grade: 'P4' };
+    const why = await unprovenDecisions(config, [good, forged]);
+    expect(why.has(good)).toBe(false);
+    expect(why.get(forged)).toMatch(/^UNPROVEN: no valid signature of a listed senior/);
+    const unpinned = { ...config, trustPinDir: path.join(world.dir, 'no-pin-here') };
+    expect((await unprovenDecisions(unpinned, [good])).get(good)).toMatch(
+      /^not checked here: no trust store is pinned on this machine/,
+    );
   });
 });

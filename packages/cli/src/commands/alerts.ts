@@ -18,8 +18,8 @@ import {
   unknownIncident,
 } from '@opsbook/alerts';
 import { parseReportTime } from '@opsbook/health-report';
-import { seniorDecisionChecker, signSeniorDecision } from '@opsbook/runner';
-import { type Config, UsageError, ValidationError } from '@opsbook/schema';
+import { seniorDecisionChecker, signSeniorDecision, unprovenDecisions } from '@opsbook/runner';
+import { UsageError, ValidationError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -178,24 +178,13 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
   },
 });
 
-function decisionText(d: GradeDecision, unproven?: ReadonlySet<GradeDecision>): string {
+function decisionText(d: GradeDecision, unproven?: ReadonlyMap<GradeDecision, string>): string {
   const by = d.by ? ` — by ${d.by.name} (${d.by.id}, key ${d.by.fingerprint}), ${d.at}` : '';
-  const forged = unproven?.has(d)
-    ? ' — UNPROVEN: no valid signature of a listed senior; not sent to the ticket (REGRADE_UNPROVEN)'
-    : '';
-  return `${d.reason}${by}${forged}`;
+  const why = unproven?.get(d);
+  return `${d.reason}${by}${why ? ` — ${why}` : ''}`;
 }
 
-/** The incident's re-grades whose signature does not prove the senior they name. */
-async function unprovenRegrades(config: Config, i: Incident): Promise<Set<GradeDecision>> {
-  const isProven = seniorDecisionChecker(config);
-  const out = new Set<GradeDecision>();
-  for (const d of i.regrades) if (!(await isProven(d))) out.add(d);
-  if (i.grade.by && !(await isProven(i.grade))) out.add(i.grade);
-  return out;
-}
-
-function showText(i: Incident, unproven: ReadonlySet<GradeDecision>): string {
+function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): string {
   const hosts = incidentHosts(i);
   const lines = [
     `${i.id}  ${i.grade.grade}  ${i.open ? 'open' : 'closed'}  ${i.ticket.key ? `ticket ${i.ticket.key}${i.ticket.url ? ` ${i.ticket.url}` : ''}` : 'no ticket yet'}`,
@@ -237,7 +226,8 @@ alert (--json: the whole record).`,
         ctx.out.printJson({ incident });
         return exitCodes.ok;
       }
-      ctx.out.print(showText(incident, await unprovenRegrades(config, incident)));
+      const decisions = [...incident.regrades, ...(incident.grade.by ? [incident.grade] : [])];
+      ctx.out.print(showText(incident, await unprovenDecisions(config, decisions)));
       ctx.out.print(
         formatTable(
           ['alert', 'host / service', 'severity', 'status', 'since', 'fired', 'summary'],

@@ -506,12 +506,7 @@ export async function approveFile(
   options: ApproveOptions,
 ): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan }> {
   const approval = await readApprovalFile(file);
-  // Said now rather than at run time: nobody signs what their own key proposed.
-  if (approval.envelope.proposal?.keyid === signer.publicKey.fingerprint)
-    throw new runnerErrors.RefusalError(
-      'SELF_APPROVAL',
-      `${file} was proposed with the key ${signer.publicKey.fingerprint} you sign with: self-approval is forbidden; ask another senior to approve`,
-    );
+  refuseSelfApproval(file, approval.envelope, signer.publicKey.fingerprint, 'nothing was signed');
   const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
   const signed = approval.statement.plan?.digest;
   if (signed && signed !== derived.planDigest) {
@@ -541,19 +536,13 @@ export async function approveFile(
       ...(envelope.proposal ? { proposal: envelope.proposal } : {}),
     };
   }
-  // What run would refuse about this signature, said before it is made. Early feedback from
-  // this checkout's approvers.yaml, so that a senior can sign on a machine with no trust pin;
-  // `run` checks again against the pinned store, and that check is the one that counts.
-  const trustBytes = await readTrustStoreBytes(options.config);
-  if (trustBytes) {
-    const store = parseTrustStore(trustBytes, options.config.trustStore);
-    const now = options.now ?? new Date();
-    const cannot = checkSigning(store, statement, signer.publicKey.fingerprint, now);
-    if (cannot)
-      throw new RefusalError(cannot.code, `${file}: nothing was signed: ${cannot.message}`, {
-        file,
-      });
-  }
+  await refuseUncountedSignature(
+    file,
+    statement,
+    signer.publicKey.fingerprint,
+    options,
+    'nothing was signed',
+  );
   if (options.onBeforeSign)
     await options.onBeforeSign({
       statement,
@@ -564,6 +553,40 @@ export async function approveFile(
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return { envelope, statement, plan: derived.plan };
+}
+
+/** Said before a signature is made or attached, not at run time: nobody approves their own plan. */
+function refuseSelfApproval(
+  file: string,
+  envelope: Envelope,
+  fingerprint: string,
+  nothing: string,
+): void {
+  if (envelope.proposal?.keyid === fingerprint)
+    throw new runnerErrors.RefusalError(
+      'SELF_APPROVAL',
+      `${file} was proposed with the key ${fingerprint}: ${nothing}; self-approval is forbidden, ask another senior to approve`,
+    );
+}
+
+/**
+ * What run would refuse about a signature by `fingerprint`, said before it is made or attached.
+ * Early feedback from this checkout's approvers.yaml, so that a senior can sign on a machine with
+ * no trust pin; `run` checks again against the pinned store, and that check is the one that counts.
+ */
+async function refuseUncountedSignature(
+  file: string,
+  statement: ApprovalStatement,
+  fingerprint: string,
+  options: { config: Config; now?: Date | undefined },
+  nothing: string,
+): Promise<void> {
+  const trustBytes = await readTrustStoreBytes(options.config);
+  if (!trustBytes) return;
+  const store = parseTrustStore(trustBytes, options.config.trustStore);
+  const cannot = checkSigning(store, statement, fingerprint, options.now ?? new Date());
+  if (cannot)
+    throw new RefusalError(cannot.code, `${file}: ${nothing}: ${cannot.message}`, { file });
 }
 
 /**
@@ -589,22 +612,17 @@ export async function attachSignatureFile(
       'missing-file',
     );
   }
-  const envelope = attachSignature(approval.envelope, armored, signatureFile);
   const fingerprint = checkAttachable(approval.envelope, armored, signatureFile);
-  if (approval.envelope.proposal?.keyid === fingerprint)
-    throw new runnerErrors.RefusalError(
-      'SELF_APPROVAL',
-      `${file} was proposed with the key ${fingerprint} that made ${signatureFile}: nothing was attached; self-approval is forbidden, ask another senior to sign`,
+  refuseSelfApproval(file, approval.envelope, fingerprint, 'nothing was attached');
+  if (options.config)
+    await refuseUncountedSignature(
+      file,
+      approval.statement,
+      fingerprint,
+      { config: options.config, ...(options.now ? { now: options.now } : {}) },
+      'nothing was attached',
     );
-  const trustBytes = options.config ? await readTrustStoreBytes(options.config) : undefined;
-  if (trustBytes && options.config) {
-    const store = parseTrustStore(trustBytes, options.config.trustStore);
-    const cannot = checkSigning(store, approval.statement, fingerprint, options.now ?? new Date());
-    if (cannot)
-      throw new RefusalError(cannot.code, `${file}: nothing was attached: ${cannot.message}`, {
-        file,
-      });
-  }
+  const envelope = attachSignature(approval.envelope, armored, signatureFile);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
   return envelope;
 }

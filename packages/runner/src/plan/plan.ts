@@ -11,7 +11,6 @@ import {
   type BundleDigest,
   digestOfValue,
   type ParamValue,
-  type PathSegment,
   type Phase,
   phases,
   type RunbookBundle,
@@ -89,26 +88,33 @@ export function parseDurationMs(text: string): number {
 }
 
 /**
- * Render a `with:` value: templates become plain values (actions get data, not shell text), by
- * the same rules as a `run:` (a missing host var or param is refused, never an empty string).
+ * Where the `run:` or `with:` of the step at `phase`/`index` starts in its runbook.yaml, for a
+ * template problem in it (`what` names the field). Asked only when there is a problem: nothing
+ * is located, and no path is built, for a template that renders.
  */
-/**
- * Where a template scalar of the step at `at` starts in its runbook.yaml (asked only when the
- * template has a problem: the positioned parse it may need costs nothing otherwise).
- */
-function scalarAt(input: PlanUnit, at: readonly PathSegment[], what: string) {
-  return (): TemplateLocation => {
-    const { line, col } = input.bundle.source.locate(at, 'value');
+function scalarAt(
+  input: PlanUnit,
+  phase: Phase,
+  index: number,
+  field: 'run' | 'with',
+  what: string,
+): () => TemplateLocation {
+  return () => {
+    const { line, col } = input.bundle.source.locate(['spec', phase, index, field], 'value');
     return { file: input.bundle.file, line, col, what };
   };
 }
 
+/**
+ * Render a `with:` value: templates become plain values (actions get data, not shell text), by
+ * the same rules as a `run:` (a missing host var or param is refused, never an empty string).
+ */
 function renderWith(
   withValue: unknown,
   input: PlanUnit,
   host: InventoryHost,
   where: string,
-  stepPath: readonly PathSegment[],
+  at: { phase: Phase; index: number },
 ) {
   const encoding: TemplateEncoding = {
     value: (text) => text,
@@ -120,7 +126,7 @@ function renderWith(
       );
     },
   };
-  const render = (value: unknown, path: string, at: readonly PathSegment[]): unknown => {
+  const render = (value: unknown, path: string): unknown => {
     if (typeof value === 'string') {
       if (!value.includes('{{')) return value;
       const source = `${input.bundle.file} ${path}`;
@@ -129,19 +135,20 @@ function renderWith(
         secretParams: input.secretParams,
         host: templateHost(host),
         source,
-        located: scalarAt(input, at, path),
+        // At the step's `with:` (its line), the field named in full by `path`.
+        located: scalarAt(input, at.phase, at.index, 'with', path),
       };
       return renderTemplate(value, renderInput, encoding);
     }
-    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}.${i}`, [...at, i]));
+    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}.${i}`));
     if (value && typeof value === 'object') {
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`, [...at, k])]),
+        Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`)]),
       );
     }
     return value;
   };
-  return render(withValue, `${where}.with`, [...stepPath, 'with']);
+  return render(withValue, `${where}.with`);
 }
 
 /** What a template reads of a host: its name, its vars, and which of them were vaulted. */
@@ -161,7 +168,6 @@ function planStep(
   host: InventoryHost,
 ): PlannedStep {
   const where = `${phase}.${step.id}`;
-  const stepPath = ['spec', phase, index] as const;
   const base = {
     id: `${input.prefix}${step.id}`,
     name: step.name,
@@ -182,7 +188,7 @@ function planStep(
       secretParams: input.secretParams,
       host: templateHost(host),
       source: `${input.bundle.file} ${where}.run`,
-      located: scalarAt(input, [...stepPath, 'run'], `${where}.run`),
+      located: scalarAt(input, phase, index, 'run', `${where}.run`),
       vaulted: (name, value) => {
         if (!input.vaultFingerprint)
           throw new Error(`host var ${name} was decrypted without a vault password to bind it`);
@@ -217,12 +223,16 @@ function planStep(
       runbook: { name: bundle.name, version: bundle.version, digest: digest.digest },
     };
   }
-  const rendered = renderWith(step.with ?? {}, input, host, where, stepPath);
+  const rendered = renderWith(step.with ?? {}, input, host, where, { phase, index });
   const action = builtinActions().get(step.uses ?? '');
   // Whatever the action will read from the host's vars is bound into the plan here, so that the
   // senior signs it and a changed var changes the plan digest.
-  const facts = { host: host.name, ...(input.backups ? { backups: input.backups } : {}) };
-  const bound = action?.bind ? action.bind(rendered, host.vars, host.varOrigins, facts) : rendered;
+  const bound = action?.bind
+    ? action.bind(rendered, host.vars, host.varOrigins, {
+        host: host.name,
+        ...(input.backups ? { backups: input.backups } : {}),
+      })
+    : rendered;
   return { ...base, kind: 'uses', uses: step.uses ?? '', with: bound };
 }
 

@@ -41,20 +41,55 @@ export function isProvenSeniorDecision<T extends { by?: { id: string }; proof?: 
   return approver !== undefined && isSenior(approver);
 }
 
+/** A recorded senior decision, as `isProvenSeniorDecision` reads it. */
+type Decision = { by?: { id: string }; proof?: StepProof };
+
+/** The pinned trust store, or why there is none to check against. */
+async function pinnedStore(config: Config): Promise<TrustStore | Error> {
+  return loadTrustedStore(config.trustPinDir, config.trustStore).then(
+    (t) => t.store,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+}
+
+/** How long a checker keeps the pinned store it read (a long-running `alerts serve`). */
+const STORE_KEPT_MS = 60_000;
+
 /**
- * A checker of recorded senior decisions against the pinned trust store, read once when the
- * first decision is checked; none can be proven where the store cannot be read (no pin).
+ * A checker of recorded senior decisions against the pinned trust store, read when the first
+ * decision is checked and again at most once a minute after (so a moved pin, a revocation,
+ * reaches a long-running `alerts serve`); none can be proven where the store cannot be read.
  */
-export function seniorDecisionChecker(
-  config: Config,
-): (decision: { by?: { id: string }; proof?: StepProof }) => Promise<boolean> {
-  let store: Promise<TrustStore | undefined> | undefined;
+export function seniorDecisionChecker(config: Config): (decision: Decision) => Promise<boolean> {
+  let store: Promise<TrustStore | Error> | undefined;
+  let readAt = 0;
   return async (decision) => {
-    store ??= loadTrustedStore(config.trustPinDir, config.trustStore).then(
-      (t) => t.store,
-      () => undefined,
-    );
+    if (!store || Date.now() - readAt > STORE_KEPT_MS) {
+      store = pinnedStore(config);
+      readAt = Date.now();
+    }
     const trusted = await store;
-    return trusted !== undefined && isProvenSeniorDecision(decision, trusted);
+    return !(trusted instanceof Error) && isProvenSeniorDecision(decision, trusted);
   };
+}
+
+/**
+ * Why each of `decisions` is not proven (`alerts show`): no valid signature of a listed senior,
+ * or, where this machine has no pin to check against, that it could not be checked.
+ */
+export async function unprovenDecisions<T extends Decision>(
+  config: Config,
+  decisions: readonly T[],
+): Promise<Map<T, string>> {
+  const why = new Map<T, string>();
+  if (decisions.length === 0) return why;
+  const trusted = await pinnedStore(config);
+  for (const d of decisions)
+    if (trusted instanceof Error) why.set(d, `not checked here: ${trusted.message}`);
+    else if (!isProvenSeniorDecision(d, trusted))
+      why.set(
+        d,
+        'UNPROVEN: no valid signature of a listed senior; not sent to the ticket (REGRADE_UNPROVEN)',
+      );
+  return why;
 }
