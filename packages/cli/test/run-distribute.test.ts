@@ -218,6 +218,53 @@ describe('opsbook run --distribute', () => {
     expect(await runsOf(dir, 'h4')).toBe(0);
   });
 
+  it("ends the run when journaling a refused shard's hosts fails once (the lease is let go and taken again, not waited on for ever)", async () => {
+    const database = await freshDatabase();
+    await startWorker('dc1');
+    const dir = await markerDir('takeover-retried');
+    const file = await approved('takeover-retried', dir, 0, 'h1:h3');
+    // The first line the submitter writes for the refused shard fails (a sequence is not rolled
+    // back with the insert, so the second try passes).
+    await pg.psql(
+      `create sequence takeover_fails;
+       create function fail_first_takeover() returns trigger language plpgsql as $$
+       begin
+         if new.line like '%its worker refused%' and nextval('takeover_fails') = 1 then
+           raise exception 'injected: the first take-over line fails';
+         end if;
+         return new;
+       end $$;
+       create trigger fail_first_takeover before insert on opsbook_journal_lines
+         for each row execute function fail_first_takeover()`,
+      database,
+    );
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    let shardKey = '';
+    await waitFor(async () => {
+      shardKey = (
+        await pg.psql(
+          "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
+          database,
+        )
+      ).trim();
+      return shardKey !== '';
+    }, 'the dc2 shard to be queued');
+    await pg.psql(
+      `update graphile_worker._private_jobs set payload = jsonb_set(payload::jsonb, '{hosts}', '["h4"]')::json where key = '${shardKey}'`,
+      database,
+    );
+    await startWorker('dc2');
+    const r = await finished(run);
+    expect(await pg.psql("select last_value from takeover_fails", database)).toMatch(/^\s*2\s*$/m);
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h3', 'not-started'],
+    ]);
+    expect(await runsOf(dir, 'h3')).toBe(0);
+  });
+
   it('refuses a job for a host of a run whose journal was rewritten in the database (UPDATE only), touching no host', async () => {
     const database = await freshDatabase();
     const dc1 = await startWorker('dc1');

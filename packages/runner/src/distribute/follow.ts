@@ -73,6 +73,8 @@ class ShardFollower {
   /** Since when each taken shard's lease has been seen free. */
   private readonly freeSince = new Map<number, number>();
   private readonly warned = new Set<number>();
+  /** Shards whose refusal was told (a take-over tried again tells it once). */
+  private readonly told = new Set<number>();
   private readonly started = Date.now();
   private lastSeq = 0;
   private withdrawn = false;
@@ -150,7 +152,10 @@ class ShardFollower {
     const zone = `shard ${shard.index} (zone ${shard.zone})`;
     if (state.state === 'failed') {
       const isWithdrawn = state.error.includes(WITHDRAWN);
-      if (!isWithdrawn) input.onShard?.({ type: 'refused', shard, error: state.error });
+      if (!isWithdrawn && !this.told.has(shard.index)) {
+        this.told.add(shard.index);
+        input.onShard?.({ type: 'refused', shard, error: state.error });
+      }
       await this.takeOver(shard, () =>
         isWithdrawn
           ? `never started: the run was interrupted before a worker took ${zone}`
@@ -183,19 +188,26 @@ class ShardFollower {
       if ((e as { code?: string }).code === 'LEASE_LOST') return; // its worker is back
       throw e;
     }
+    try {
+      await this.readNew(); // every line its worker committed is in before the lease was free
+      const open = shard.hosts.filter((h) => !this.results.has(h));
+      const seen = new Set(await lease.hostsSeen(open));
+      for (const host of open)
+        await lease.append({
+          type: 'host-end',
+          host,
+          status: seen.has(host) ? 'unreachable' : 'not-started',
+          rolledBack: false,
+          error: why(seen.has(host)),
+        });
+      await this.readNew();
+    } catch (e) {
+      // Let the lease go, so that the next check sees it free and takes the shard over again.
+      // Held, it would look like a live worker's, and the run would wait for it for ever.
+      await lease.close().catch(() => undefined);
+      throw e;
+    }
     this.takenOver.push(lease);
-    await this.readNew(); // every line its worker committed is in before the lease was free
-    const open = shard.hosts.filter((h) => !this.results.has(h));
-    const seen = new Set(await lease.hostsSeen(open));
-    for (const host of open)
-      await lease.append({
-        type: 'host-end',
-        host,
-        status: seen.has(host) ? 'unreachable' : 'not-started',
-        rolledBack: false,
-        error: why(seen.has(host)),
-      });
-    await this.readNew();
   }
 }
 
