@@ -79,6 +79,24 @@ async function approved(name: string, dir: string, seconds: number, target = 'al
   });
 }
 
+/** Waits for the run's dc2 shard to be queued, then changes its hosts to h4 (not approved). */
+async function giveDc2ShardHostH4(database: string): Promise<void> {
+  let shardKey = '';
+  await waitFor(async () => {
+    shardKey = (
+      await pg.psql(
+        "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
+        database,
+      )
+    ).trim();
+    return shardKey !== '';
+  }, 'the dc2 shard to be queued');
+  await pg.psql(
+    `update graphile_worker._private_jobs set payload = jsonb_set(payload::jsonb, '{hosts}', '["h4"]')::json where key = '${shardKey}'`,
+    database,
+  );
+}
+
 describe('opsbook run --distribute', () => {
   it('runs each host once, on the worker of its zone, in one journal that verifies', async () => {
     await freshDatabase();
@@ -187,20 +205,7 @@ describe('opsbook run --distribute', () => {
     // Approved for h1 (dc1) and h3 (dc2); h4 is in the inventory but not approved.
     const file = await approved('tampered', dir, 0, 'h1:h3');
     const run = team.submit(['run', file, '--distribute', '--json']);
-    let shardKey = '';
-    await waitFor(async () => {
-      shardKey = (
-        await pg.psql(
-          "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
-          database,
-        )
-      ).trim();
-      return shardKey !== '';
-    }, 'the dc2 shard to be queued');
-    await pg.psql(
-      `update graphile_worker._private_jobs set payload = jsonb_set(payload::jsonb, '{hosts}', '["h4"]')::json where key = '${shardKey}'`,
-      database,
-    );
+    await giveDc2ShardHostH4(database);
     const dc2 = await startWorker('dc2');
     const r = await finished(run);
     expect(dc2.stderr()).toMatch(
@@ -239,23 +244,10 @@ describe('opsbook run --distribute', () => {
       database,
     );
     const run = team.submit(['run', file, '--distribute', '--json']);
-    let shardKey = '';
-    await waitFor(async () => {
-      shardKey = (
-        await pg.psql(
-          "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
-          database,
-        )
-      ).trim();
-      return shardKey !== '';
-    }, 'the dc2 shard to be queued');
-    await pg.psql(
-      `update graphile_worker._private_jobs set payload = jsonb_set(payload::jsonb, '{hosts}', '["h4"]')::json where key = '${shardKey}'`,
-      database,
-    );
+    await giveDc2ShardHostH4(database);
     await startWorker('dc2');
     const r = await finished(run);
-    expect(await pg.psql("select last_value from takeover_fails", database)).toMatch(/^\s*2\s*$/m);
+    expect(await pg.psql('select last_value from takeover_fails', database)).toMatch(/^\s*2\s*$/m);
     expect(r.code, r.stderr).toBe(1);
     const doc = JSON.parse(r.stdout) as RunDoc;
     expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
