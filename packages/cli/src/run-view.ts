@@ -1,5 +1,10 @@
 import { MAX_LINE_LENGTH } from '@opsbook/exec';
-import type { RunEvent, RunOutcome, TicketReport } from '@opsbook/runner';
+import {
+  findingCountsText,
+  type RunEvent,
+  type RunOutcome,
+  type TicketReport,
+} from '@opsbook/runner';
 import { exitCodes } from './exit-code.js';
 import { formatTable, type Output } from './output.js';
 import type { LiveStatus } from './progress/live-status.js';
@@ -130,7 +135,7 @@ export function printRunOutcome(
   out: Output,
   outcome: RunOutcome,
   seconds: number,
-  options: { verbose: boolean } = { verbose: false },
+  options: { verbose: boolean; findings?: Record<string, number> } = { verbose: false },
 ): void {
   const all = showControlsIn(outcome.result.hosts);
   const hosts = options.verbose ? all : all.filter((h) => h.status !== 'ok');
@@ -155,6 +160,11 @@ export function printRunOutcome(
   out.print(
     `run ${outcome.runId}${outcome.retryOf ? ` (retry of ${outcome.retryOf})` : ''} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
   );
+  const counts = findingCountsText(options.findings ?? {});
+  if (counts)
+    out.print(
+      `inspection findings: ${showControls(counts)} (those not ok are listed above, as each step ended, and in the ticket's comment)`,
+    );
   const use = approvalUseText(outcome);
   if (use) out.print(use);
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);

@@ -7,7 +7,27 @@ import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { hostOf, isAnyProcessMentioning, readJournal, runApproval } from './run-outcome.js';
-import { markerRunbook, slowRunbook, timeoutRunbook } from './runbook-fixtures.js';
+import {
+  dirParam,
+  header,
+  markerRunbook,
+  slowRunbook,
+  timeoutRunbook,
+} from './runbook-fixtures.js';
+
+/** An inspection whose disk thresholds make most filesystems crit. */
+const diskRunbook = {
+  yaml: `${header('disk-low', 'change', 'P4', { title: 'Disk usage, low thresholds' })}spec:
+  params:
+${dirParam}  targets: {default: all}
+  steps:
+    - id: disk
+      name: Filesystem usage
+      uses: inspection.disk
+      with:
+        thresholds: {warn_pct: 1, crit_pct: 2}
+`,
+};
 
 /*
  * Issue 4, "Done means": `opsbook run` against real OpenSSH sshd hosts on 127.0.0.2-4, through
@@ -20,7 +40,12 @@ let downPort: number;
 beforeAll(async () => {
   world = await createWorld({
     hostCount: 3,
-    runbooks: { marker: markerRunbook(), slow: slowRunbook, timeout: timeoutRunbook },
+    runbooks: {
+      marker: markerRunbook(),
+      slow: slowRunbook,
+      timeout: timeoutRunbook,
+      'disk-low': diskRunbook,
+    },
   });
   // A host in the inventory where nothing listens: a machine that is down.
   downPort = await findFreePort('127.0.0.9');
@@ -91,6 +116,20 @@ describe('opsbook run over real sshd', () => {
     const verify = await world.opsbook(['journal', 'verify', r.doc!.runId]);
     expect(verify.stdout).toContain(`✓ ${r.doc!.runId}  intact (complete,`);
     expect(verify.code).toBe(0);
+  });
+
+  it("counts an inspection's findings in its last lines and in --json", async () => {
+    const dir = path.join(world.markerDir, 'findings');
+    const text = await world.opsbook(['run', await approve('disk-low', 'h1', dir)]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr).toMatch(/inspection\.disk: \d+ crit/);
+    expect(text.stdout).toMatch(
+      /^inspection findings: [1-9]\d* crit(, \d+ (warn|unknown|ok))* \(those not ok are listed above/m,
+    );
+    const json = await runApproval(world, await approve('disk-low', 'h1', dir));
+    expect(json.code, json.stderr).toBe(0);
+    const { findings } = json.doc as unknown as { findings: Record<string, number> };
+    expect(findings.crit).toBeGreaterThan(0);
   });
 
   it('compiles no module after capping the heap, which would refuse its code cache', async () => {

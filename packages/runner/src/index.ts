@@ -94,8 +94,10 @@ export {
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
 export * from './schedule/index.js';
 export {
+  collectFindings,
   digestJournal,
   evidenceBundle,
+  findingCountsText,
   type RunDigest,
   type StepRecord,
   summarizeRun,

@@ -1,7 +1,10 @@
 import { preloadSsh2 } from '@opsbook/exec';
 import {
+  collectFindings,
   DEFAULT_SHARD_SIZE,
   type DistributedRunRequest,
+  type RunDigest,
+  type RunEvent,
   type RunOutcome,
   type RunRequest,
   type ShardNotice,
@@ -144,6 +147,13 @@ export async function executeAndReport(
   });
   const { signal, done } = interruptible(view.out);
   const t0 = Date.now();
+  // Inspection findings are counted as their steps end, for the last lines (counts only).
+  const findings: RunDigest['findings'] = { counts: {}, notable: [] };
+  const onEvent = (event: RunEvent) => {
+    if (event.type === 'step-end' && event.result != null)
+      collectFindings(event.result, event.host, findings);
+    view.onEvent(event);
+  };
   try {
     const inventoryFile = stringOption(ctx, 'inventory');
     const retryOf = stringOption(ctx, 'retry-failed');
@@ -156,7 +166,7 @@ export async function executeAndReport(
       env: process.env,
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,
-      onEvent: view.onEvent,
+      onEvent,
       ...(view.onOutput ? { onOutput: view.onOutput } : {}),
     });
     view.close();
@@ -169,10 +179,12 @@ export async function executeAndReport(
         ticket: outcome.ticket,
         ...(outcome.retryOf ? { retryOf: outcome.retryOf } : {}),
         approvalUse: outcome.approvalUse,
+        ...(Object.keys(findings.counts).length ? { findings: findings.counts } : {}),
       });
     else
       printRunOutcome(out, outcome, (Date.now() - t0) / 1000, {
         verbose: Boolean(ctx.options.verbose),
+        findings: findings.counts,
       });
     return exitForRun[outcome.status];
   } finally {

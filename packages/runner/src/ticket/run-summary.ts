@@ -90,7 +90,7 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
 }
 
 /** The findings of one step-end's `result` (inspection actions journal `{findings}`). */
-function collectFindings(result: unknown, host: string, into: RunDigest['findings']): void {
+export function collectFindings(result: unknown, host: string, into: RunDigest['findings']): void {
   const list = (result as { findings?: unknown } | undefined)?.findings;
   if (!Array.isArray(list)) return;
   for (const f of list as Array<Partial<FindingRecord>>) {
@@ -111,14 +111,23 @@ function collectFindings(result: unknown, host: string, into: RunDigest['finding
 const MAX_FINDINGS_LISTED = 30;
 const SEVERITY: Record<string, number> = { crit: 0, warn: 1, unknown: 2 };
 
+/** `3 crit, 1 warn, 9 ok`: the counts by status, worst first; '' when there are none. */
+export function findingCountsText(counts: Record<string, number>): string {
+  const order = ['crit', 'warn', 'unknown', 'ok'];
+  const others = Object.keys(counts)
+    .filter((s) => !order.includes(s))
+    .sort();
+  return [...order, ...others]
+    .filter((s) => counts[s])
+    .map((s) => `${counts[s]} ${s}`)
+    .join(', ');
+}
+
 /** The run's inspection findings: counts, then the worst ones first (none: no blocks). */
 function findingBlocks(findings: RunDigest['findings']): Block[] {
   const total = Object.values(findings.counts).reduce((a, b) => a + b, 0);
   if (total === 0) return [];
-  const counts = ['crit', 'warn', 'unknown', 'ok']
-    .filter((s) => findings.counts[s])
-    .map((s) => `${findings.counts[s]} ${s}`)
-    .join(', ');
+  const counts = findingCountsText(findings.counts);
   const worst = [...findings.notable].sort(
     (a, b) => (SEVERITY[a.status] ?? 3) - (SEVERITY[b.status] ?? 3),
   );
