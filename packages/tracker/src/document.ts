@@ -79,3 +79,128 @@ export function docText(doc: Doc): string {
     })
     .join('\n\n');
 }
+
+/**
+ * Jira refuses a comment or description longer than 32,767 characters. A body is kept under
+ * this (measured as sent: the ADF JSON or the wiki markup), leaving room for Jira's own count.
+ */
+export const TRACKER_BODY_LIMIT = 30_000;
+
+/**
+ * The document, shortened until `size` of it is at most `limit`: the largest block is cut down
+ * again and again (a table keeps its first rows, a code block or text its start, a list its first
+ * items), each cut saying what it left out, and a closing paragraph says the body was shortened.
+ * A document that fits is returned as it is.
+ */
+export function fitDoc(doc: Doc, size: (d: Doc) => number, limit: number): Doc {
+  if (size(doc) <= limit) return doc;
+  const note: Block = {
+    type: 'paragraph',
+    content: [
+      {
+        type: 'text',
+        text: `This text was shortened to fit the tracker's limit of ${limit.toLocaleString('en')} characters; each cut says what it left out. opsbook keeps the whole: the run's journal (opsbook runs show) and the ticket's attachments.`,
+        bold: true,
+      },
+    ],
+  };
+  const blocks = doc.blocks.map((b) => structuredClone(b));
+  const sized = () => ({ blocks: [...blocks, note] });
+  // Each round at least halves the largest block, so this ends; the bound is a guard.
+  for (let round = 0; round < 400 && size(sized()) > limit; round++) {
+    let largest = 0;
+    let largestSize = -1;
+    blocks.forEach((b, i) => {
+      const s = size({ blocks: [b] });
+      if (s > largestSize) [largest, largestSize] = [i, s];
+    });
+    const shrunk = shrinkBlock(blocks[largest]!);
+    if (shrunk) blocks[largest] = shrunk;
+    else blocks.splice(largest, 1);
+  }
+  return sized();
+}
+
+const count = (n: number) => n.toLocaleString('en');
+const CUT_CHARS = /\u2026 \[([\d,]+) more characters cut\]$/;
+const CUT_ENTRIES = /^\u2026 ([\d,]+) more (?:rows|items) cut$/;
+const counted = (digits: string | undefined) => Number((digits ?? '0').replaceAll(',', ''));
+
+/** The first `keep` characters of text, then how many were cut (counting an earlier cut). */
+function cutText(text: string, keep: (length: number) => number): string {
+  const earlier = CUT_CHARS.exec(text);
+  const body = earlier ? text.slice(0, earlier.index) : text;
+  const kept = keep(body.length);
+  return `${body.slice(0, kept)}\u2026 [${count(body.length - kept + counted(earlier?.[1]))} more characters cut]`;
+}
+
+/** The first half of `entries`, then one saying how many were cut (counting an earlier cut). */
+function halve<T>(
+  entries: readonly T[],
+  textOf: (e: T) => string,
+  marker: (text: string) => T,
+  noun: 'rows' | 'items',
+): T[] | undefined {
+  const earlier = entries.length ? CUT_ENTRIES.exec(textOf(entries.at(-1)!)) : null;
+  const real = earlier ? entries.slice(0, -1) : entries;
+  if (real.length <= 1) return undefined;
+  const keep = Math.floor(real.length / 2);
+  return [
+    ...real.slice(0, keep),
+    marker(`\u2026 ${count(real.length - keep + counted(earlier?.[1]))} more ${noun} cut`),
+  ];
+}
+
+/** The block cut to about half its size, or undefined when nothing of it is worth keeping. */
+function shrinkBlock(block: Block): Block | undefined {
+  switch (block.type) {
+    case 'table': {
+      const filler = block.header.slice(1).map(() => '');
+      const rows = halve(
+        block.rows,
+        (r) => r[0] ?? '',
+        (text) => [text, ...filler],
+        'rows',
+      );
+      return rows ? { ...block, rows } : undefined;
+    }
+    case 'list': {
+      const items = halve(
+        block.items,
+        (item) => item.map((p) => p.text).join(''),
+        (text): Inline[] => [{ type: 'text', text }],
+        'items',
+      );
+      return items ? { ...block, items } : undefined;
+    }
+    case 'code':
+      return block.text.length < 400
+        ? undefined
+        : { ...block, text: cutText(block.text, (n) => Math.floor(n / 2)) };
+    case 'paragraph': {
+      const content = shrinkInlines(block.content);
+      return content ? { ...block, content } : undefined;
+    }
+    case 'heading':
+      return block.text.length < 400
+        ? undefined
+        : { ...block, text: cutText(block.text, () => 100) };
+    default:
+      return undefined;
+  }
+}
+
+/** Inline content cut to about half its text, or undefined when it is short already. */
+function shrinkInlines(content: Inline[]): Inline[] | undefined {
+  const total = content.reduce((n, p) => n + p.text.length, 0);
+  if (total < 400) return undefined;
+  let room = Math.floor(total / 2);
+  const kept: Inline[] = [];
+  for (const part of content) {
+    if (room <= 0) break;
+    if (part.text.length <= room) kept.push(part);
+    else kept.push({ type: 'text', text: cutText(part.text, () => room) });
+    room -= part.text.length;
+  }
+  return kept;
+}

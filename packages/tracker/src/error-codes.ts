@@ -26,6 +26,8 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_PRIORITY_UNKNOWN:
       "the project's priority scheme lacks the priority of the grade: set tracker.jira.priorities",
     TRACKER_REQUEST_REJECTED: "Jira rejected the request with another 4xx, in Jira's own words",
+    TRACKER_PROPERTY_INCOMPLETE:
+      "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed",
   },
   invalid: {
     TRACKER_STATE_INVALID:

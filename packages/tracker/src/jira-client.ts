@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { isOpsbookError } from '@opsbook/schema';
-import type { Doc } from './document.js';
+import { type Doc, fitDoc, TRACKER_BODY_LIMIT } from './document.js';
+import { trackerErrors } from './error-codes.js';
 import {
   connectJira,
   type JiraConnection,
@@ -76,8 +78,13 @@ export class JiraTracker implements Tracker {
     return this.api(`/issue/${enc(key)}${rest}`);
   }
 
+  /** The body as Jira takes it (ADF or wiki markup), shortened to Jira's size limit (fitDoc). */
   private rich(doc: Doc): unknown {
-    return this.cloud ? renderAdf(doc) : renderWiki(doc);
+    if (this.cloud) {
+      const fit = fitDoc(doc, (d) => JSON.stringify(renderAdf(d)).length, TRACKER_BODY_LIMIT);
+      return renderAdf(fit);
+    }
+    return renderWiki(fitDoc(doc, (d) => renderWiki(d).length, TRACKER_BODY_LIMIT));
   }
 
   private send(req: Omit<JiraRequest, 'path'> & { path: string }) {
@@ -135,10 +142,12 @@ export class JiraTracker implements Tracker {
     const fields: Json = {
       project: { key: project },
       issuetype: { name: ticket.issueType ?? this.settings.issueType ?? 'Task' },
-      summary: ticket.summary,
+      // Jira refuses a summary of 255 characters or more, and a label with a space in it.
+      summary:
+        ticket.summary.length > 254 ? `${ticket.summary.slice(0, 253)}\u2026` : ticket.summary,
     };
     if (ticket.description) fields.description = this.rich(ticket.description);
-    if (ticket.labels?.length) fields.labels = ticket.labels;
+    if (ticket.labels?.length) fields.labels = ticket.labels.map((l) => l.replace(/\s+/g, '-'));
     const priority = ticket.grade && this.priorities[ticket.grade];
     if (priority) fields.priority = priorityField(priority);
     if (ticket.reporter !== undefined)
@@ -331,11 +340,36 @@ export class JiraTracker implements Tracker {
     return tickets.slice(0, limit);
   }
 
+  /**
+   * A property's value. One kept in parts (setProperty: past Jira's 32 KB) is read part by part
+   * and joined; a part missing or not matching the head's sha256 is TRACKER_PROPERTY_INCOMPLETE.
+   */
   async getProperty(
     key: string,
     property: string,
     options: ReadOptions = {},
   ): Promise<unknown | undefined> {
+    const value = await this.readProperty(key, property, options);
+    const head = partsHeadOf(value);
+    if (!head) return value;
+    const texts: string[] = [];
+    for (let i = 0; i < head.count; i++) {
+      const part = await this.readProperty(key, partKey(property, head.sha256, i), options);
+      const text = (part as Json | undefined)?.text;
+      if (typeof text !== 'string') break;
+      texts.push(text);
+    }
+    const json = texts.join('');
+    if (texts.length !== head.count || sha256Hex(json) !== head.sha256)
+      throw new trackerErrors.RefusalError(
+        'TRACKER_PROPERTY_INCOMPLETE',
+        `property ${property} of ${key} is kept in ${head.count} parts, and ${texts.length === head.count ? 'they do not match its sha256' : `part ${texts.length + 1} is missing`}: it is being written (try again), or someone edited the ticket's properties`,
+        { ticket: key, property },
+      );
+    return JSON.parse(json) as unknown;
+  }
+
+  private async readProperty(key: string, property: string, options: ReadOptions) {
     const res = await this.readIssue(
       key,
       `/properties/${enc(property)}`,
@@ -350,12 +384,40 @@ export class JiraTracker implements Tracker {
     return (res.body as Json | undefined)?.value;
   }
 
+  /**
+   * Sets a property. Jira refuses a value over 32,768 bytes (an approval for a thousand hosts is
+   * more): such a value is written in parts (`{text}`, a piece of its JSON) under keys named by its sha256, then the
+   * head that names them; a reader never sees a head whose parts are not all there. The parts of
+   * the value it replaces are deleted after (best effort).
+   */
   async setProperty(
     key: string,
     property: string,
     value: unknown,
     options: WriteOptions = {},
   ): Promise<void> {
+    const json = JSON.stringify(value);
+    if (Buffer.byteLength(json) <= PROPERTY_BYTES)
+      return this.putProperty(key, property, value, options);
+    const earlier = partsHeadOf(await this.readProperty(key, property, options));
+    const sha256 = sha256Hex(json);
+    const count = Math.ceil(json.length / PART_CHARS);
+    for (let i = 0; i < count; i++)
+      await this.putProperty(
+        key,
+        partKey(property, sha256, i),
+        { text: json.slice(i * PART_CHARS, (i + 1) * PART_CHARS) },
+        options,
+      );
+    await this.putProperty(key, property, { [PARTS]: { count, sha256 } }, options);
+    if (earlier && earlier.sha256 !== sha256)
+      for (let i = 0; i < earlier.count; i++)
+        await this.deleteProperty(key, partKey(property, earlier.sha256, i), options).catch(
+          () => undefined,
+        );
+  }
+
+  private async putProperty(key: string, property: string, value: unknown, options: WriteOptions) {
     await this.send({
       method: 'PUT',
       path: this.issuePath(key, `/properties/${enc(property)}`),
@@ -369,15 +431,28 @@ export class JiraTracker implements Tracker {
     });
   }
 
+  /** The ticket's property keys, without the parts of values kept in parts. */
   async propertyKeys(key: string, options: ReadOptions = {}): Promise<string[]> {
     const res = await this.readIssue(key, '/properties', `list the properties of ${key}`, options);
     const keys = (res.body as Json | undefined)?.keys;
     return Array.isArray(keys)
-      ? keys.flatMap((k: Json) => (typeof k?.key === 'string' ? [k.key as string] : []))
+      ? keys.flatMap((k: Json) =>
+          typeof k?.key === 'string' && !PART_KEY.test(k.key) ? [k.key as string] : [],
+        )
       : [];
   }
 
+  /** Removes a property, and its parts when it is kept in parts. */
   async deleteProperty(key: string, property: string, options: WriteOptions = {}): Promise<void> {
+    const head = PART_KEY.test(property)
+      ? undefined
+      : partsHeadOf(await this.readProperty(key, property, options));
+    await this.deleteOne(key, property, options);
+    for (let i = 0; i < (head?.count ?? 0); i++)
+      await this.deleteOne(key, partKey(property, head!.sha256, i), options);
+  }
+
+  private async deleteOne(key: string, property: string, options: WriteOptions): Promise<void> {
     await this.send({
       method: 'DELETE',
       path: this.issuePath(key, `/properties/${enc(property)}`),
@@ -449,4 +524,27 @@ export function createJiraTracker(
   options: JiraHttpOptions = {},
 ): JiraTracker {
   return new JiraTracker(connectJira(settings, env), settings, options);
+}
+
+/** Jira's limit on a property value is 32,768 bytes; past this a value is kept in parts. */
+const PROPERTY_BYTES = 32_000;
+/** Characters of JSON text per part: at most 3 bytes each once written as a JSON string. */
+const PART_CHARS = 10_000;
+const PARTS = 'opsbook.parts';
+const PART_KEY = /\.part\.[0-9a-f]{16}\.\d+$/;
+
+const partKey = (property: string, sha256: string, i: number) =>
+  `${property}.part.${sha256.slice(0, 16)}.${i}`;
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The head of a value kept in parts: how many, and the sha256 of their joined text. */
+function partsHeadOf(value: unknown): { count: number; sha256: string } | undefined {
+  const head = (value as Json | undefined)?.[PARTS] as Json | undefined;
+  if (!head || typeof head !== 'object') return undefined;
+  const { count, sha256 } = head;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1000)
+    return undefined;
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+  return { count, sha256 };
 }

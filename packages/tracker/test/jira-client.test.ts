@@ -352,6 +352,64 @@ describe.each([
     });
   });
 
+  it("keeps a property past Jira's 32 KB in parts: read back whole, listed once, replaced and deleted with its parts", async () => {
+    await jira.create({ summary: 'large property' });
+    const hosts = Array.from({ length: 3000 }, (_, i) => `web-${i}.eu-west.example.com`);
+    const big = { statement: { hosts }, note: 'ü"\\\n' };
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(32_768 * 2);
+    await jira.setProperty('OPS-1', 'opsbook.approval', big);
+    expect(await jira.getProperty('OPS-1', 'opsbook.approval')).toEqual(big);
+    expect(await jira.propertyKeys('OPS-1')).toEqual(['opsbook.approval']);
+    const stored = fake.issue('OPS-1')!.properties;
+    const parts = () => [...stored.keys()].filter((k) => k.includes('.part.'));
+    expect(parts().length).toBeGreaterThan(2);
+    // Replaced by another large value: the first value's parts are gone.
+    const other = { statement: { hosts: hosts.slice(1) } };
+    await jira.setProperty('OPS-1', 'opsbook.approval', other);
+    expect(await jira.getProperty('OPS-1', 'opsbook.approval')).toEqual(other);
+    expect(parts().every((k) => k.includes(parts()[0]!.split('.part.')[1]!.split('.')[0]!))).toBe(
+      true,
+    );
+    // A part changed by someone: refused, never half a value.
+    const first = parts()[0]!;
+    stored.set(first, { text: 'x' });
+    await expect(jira.getProperty('OPS-1', 'opsbook.approval')).rejects.toMatchObject({
+      code: 'TRACKER_PROPERTY_INCOMPLETE',
+    });
+    await jira.deleteProperty('OPS-1', 'opsbook.approval');
+    expect([...stored.keys()]).toEqual([]);
+  });
+
+  it("shortens a comment and a description past Jira's 32,767 characters, saying what it cut", async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => [`web${i}`, 'ok']);
+    const long: Doc = {
+      blocks: [
+        { type: 'heading', level: 4, text: 'Result' },
+        { type: 'table', header: ['host', 'result'], rows },
+        { type: 'code', text: 'x'.repeat(60_000) },
+      ],
+    };
+    await jira.create({
+      summary: `${'s'.repeat(300)} end`,
+      description: long,
+      labels: ['two words'],
+    });
+    await jira.comment('OPS-1', long);
+    const issue = fake.issue('OPS-1')!;
+    expect(issue.summary.length).toBeLessThan(255);
+    expect(issue.labels).toEqual(['two-words']);
+    for (const body of [issue.description, issue.comments[0]!.body]) {
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      expect(text.length).toBeLessThanOrEqual(32_767);
+      expect(text).toMatch(/web0\b/);
+      const cutRows = Number(/… ([\d,]+) more rows cut/.exec(text)![1]!.replaceAll(',', ''));
+      const keptRows = (text.match(/web\d+/g) ?? []).length;
+      expect(keptRows + cutRows).toBe(2000);
+      expect(text).toMatch(/more characters cut/);
+      expect(text).toContain("shortened to fit the tracker's limit");
+    }
+  });
+
   it('adds remote links idempotently by globalId', async () => {
     await jira.create({ summary: 'links' });
     const link = {

@@ -11,6 +11,10 @@ import {
 } from './fake-workflow.js';
 import type { Flavour, OpenApiValidator } from './openapi-validator.js';
 
+/** Jira's limits: a comment or description (characters), an entity property's value (bytes). */
+const MAX_BODY_CHARS = 32_767;
+const MAX_PROPERTY_BYTES = 32_768;
+
 export interface Reply {
   status: number;
   body?: unknown;
@@ -161,6 +165,10 @@ export class FakeJiraState {
         return { status: 204, body: undefined };
       }
       case 'put /issue/{issueIdOrKey}/properties/{propertyKey}': {
+        if (Buffer.byteLength(JSON.stringify(c.body ?? null)) > MAX_PROPERTY_BYTES)
+          return errors(400, [
+            `The property value is too long: it must be no more than ${MAX_PROPERTY_BYTES} bytes.`,
+          ]);
         const existed = issue.properties.has(c.params.propertyKey ?? '');
         issue.properties.set(c.params.propertyKey ?? '', c.body);
         return { status: existed ? 200 : 201, body: this.flavour === 'cloud' ? {} : undefined };
@@ -170,6 +178,10 @@ export class FakeJiraState {
   }
 
   private rich(c: HandlerContext, value: unknown, where: string): string | undefined {
+    // Jira refuses a comment or description past 32,767 characters (the ADF as sent, on Cloud).
+    const length = typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length;
+    if (length > MAX_BODY_CHARS)
+      return `The entered text is too long. It exceeds the allowed limit of ${MAX_BODY_CHARS.toLocaleString('en')} characters.`;
     if (this.flavour === 'cloud') {
       const problems = this.validator.validateAdf(value, where);
       for (const p of problems) c.violate(`ADF: ${p}`);
@@ -208,6 +220,14 @@ export class FakeJiraState {
       return errors(400, [], { issuetype: 'valid issue type is required' });
     if (typeof fields.summary !== 'string' || fields.summary.trim() === '')
       return errors(400, [], { summary: 'You must specify a summary of the issue.' });
+    // Jira Cloud's limits on what a create may carry.
+    if (fields.summary.length > 254)
+      return errors(400, [], { summary: 'Summary must be less than 255 characters.' });
+    const spaced = ((fields.labels ?? []) as unknown[]).find((l) => /\s/.test(String(l)));
+    if (spaced !== undefined)
+      return errors(400, [], {
+        labels: `The label '${String(spaced)}' contains spaces which is invalid.`,
+      });
     if (fields.description !== undefined) {
       const bad = this.rich(c, fields.description, 'description');
       if (bad) return errors(400, [], { description: bad });
