@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, copyFile as copyLocalFile } from 'node:fs/promises';
+import { chmod, copyFile as copyLocalFile, writeFile as writeLocalFile } from 'node:fs/promises';
 import { InterruptedError } from '@opsbook/schema';
 import {
   execStreamLocal,
@@ -44,6 +44,11 @@ export function createLocalTransport(options: LocalTransportOptions = {}): Strea
     host: options.host ?? 'localhost',
     [streamExecKey]: (request) => execStreamLocal(spawnOptions, request),
     exec: (request) => execLocal(request, spawnOptions, now),
+    async writeFile(remotePath, bytes, writeOptions) {
+      writeOptions?.signal?.throwIfAborted();
+      await writeLocalFile(remotePath, bytes, { mode: writeOptions?.mode ?? 0o600 });
+      if (writeOptions?.mode !== undefined) await chmod(remotePath, writeOptions.mode);
+    },
     async copyFile(localPath, remotePath, copyOptions) {
       copyOptions?.signal?.throwIfAborted();
       await copyLocalFile(localPath, remotePath);

@@ -75,6 +75,10 @@ function createSshTransport(
     pending.clear();
   });
   let sftp: Promise<SFTPWrapper> | undefined;
+  const openSftp = () =>
+    (sftp ??= new Promise((resolve, reject) =>
+      client.sftp((err, s) => (err ? reject(err) : resolve(s))),
+    ));
   const ctx: ExecContext = { name, facts, now, pending };
   const sessions = hostSessions(client, ctx);
   return {
@@ -88,13 +92,32 @@ function createSshTransport(
       const ownChannel = () => execOverSsh(client, request, ctx);
       return request.sudo ? ownChannel() : sessions.run(request, ownChannel);
     },
+    async writeFile(remotePath, bytes, options) {
+      if (ended) throw lostError();
+      options?.signal?.throwIfAborted();
+      const session = await openSftp();
+      await new Promise<void>((resolve, reject) => {
+        session.writeFile(
+          remotePath,
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          options?.mode === undefined ? {} : { mode: options.mode },
+          (err) =>
+            err
+              ? reject(
+                  new execErrors.UnreachableError(
+                    'SSH_COPY_FAILED',
+                    `host ${name}: writing ${remotePath} failed: ${err.message}`,
+                    facts,
+                  ),
+                )
+              : resolve(),
+        );
+      });
+    },
     async copyFile(localPath, remotePath, options) {
       if (ended) throw lostError();
       options?.signal?.throwIfAborted();
-      sftp ??= new Promise((resolve, reject) =>
-        client.sftp((err, s) => (err ? reject(err) : resolve(s))),
-      );
-      const session = await sftp;
+      const session = await openSftp();
       await new Promise<void>((resolve, reject) => {
         session.fastPut(
           localPath,

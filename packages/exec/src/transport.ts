@@ -10,7 +10,16 @@ export interface Transport {
   readonly host: string;
   /** Runs shell text; a non-zero exit or a timeout is a result, a lost connection throws. */
   exec(request: ExecRequest): Promise<ExecResult>;
-  /** Copies a local file to the host (for `script:` steps). */
+  /**
+   * Writes these bytes to a file on the host: what was checked in memory is what arrives (a
+   * `script:` step's bytes, checked against the plan's sha256), never a file read again by path.
+   */
+  writeFile(
+    remotePath: string,
+    bytes: Uint8Array,
+    options?: { mode?: number; signal?: AbortSignal },
+  ): Promise<void>;
+  /** Copies a local file to the host (backup copies, checked on the host after). */
   copyFile(
     localPath: string,
     remotePath: string,

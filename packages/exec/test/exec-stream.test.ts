@@ -188,6 +188,7 @@ describe('execStream', () => {
         throw new Error('no');
       },
       copyFile: async () => {},
+      writeFile: async () => {},
       close: async () => {},
     };
     expect(canExecStream(plain)).toBe(false);

@@ -208,7 +208,6 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     result.error = input.mask(e instanceof Error ? e.message : String(e));
   } finally {
     if (transport) await scripts.cleanup(transport).catch(() => {});
-    await scripts.dispose();
     await input.releaseTransport?.(host).catch(() => {});
   }
   await input.record({

@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { quoteShellArg, type Transport } from '@opsbook/exec';
 import { runnerErrors } from '../error-codes.js';
 
 /**
- * Copies `script:` files to a private temporary folder on the host. The bytes copied are the
- * ones whose sha256 the plan holds, read and checked once here, so a script edited after the
- * approval was verified can never run.
+ * Copies `script:` files to a private temporary folder on the host. The bytes written are the
+ * ones whose sha256 the plan holds, read and checked once here and sent from memory, so a
+ * script edited after the approval was verified, even while it is being sent, can never run.
  */
 export class ScriptStage {
   private remoteDirs = new Map<Transport, string>();
-  private localDir: string | undefined;
 
   /** `local`: the runner machine's transport, whose folder is removed with any host's. */
   constructor(private readonly local: Transport) {}
@@ -30,9 +28,6 @@ export class ScriptStage {
         `script ${script.path} changed after the approval was verified (sha256 ${actual.slice(0, 12)}… ≠ ${script.sha256.slice(0, 12)}…): nothing was run from it`,
       );
     }
-    this.localDir ??= await mkdtemp(path.join(tmpdir(), 'opsbook-script-'));
-    const local = path.join(this.localDir, `${script.sha256}.sh`);
-    await writeFile(local, bytes, { mode: 0o600 });
     let dir = this.remoteDirs.get(transport);
     if (!dir) {
       const made = await transport.exec({
@@ -49,7 +44,8 @@ export class ScriptStage {
       this.remoteDirs.set(transport, dir);
     }
     const remote = `${dir}/${script.sha256.slice(0, 12)}-${path.posix.basename(script.path)}`;
-    await transport.copyFile(local, remote, { mode: 0o700 });
+    // The bytes checked above, from memory: a file read again by path could be another by then.
+    await transport.writeFile(remote, bytes, { mode: 0o700 });
     return remote;
   }
 
@@ -58,9 +54,5 @@ export class ScriptStage {
       if (t !== transport && t !== this.local) continue;
       await t.exec({ command: `rm -rf -- ${quoteShellArg(dir)}`, timeoutMs: 30_000 });
     }
-  }
-
-  async dispose(): Promise<void> {
-    if (this.localDir) await rm(this.localDir, { recursive: true, force: true });
   }
 }
