@@ -19,6 +19,8 @@ let world: World;
 let pg: Postgres;
 let srcDir = '';
 let vaultDir = '';
+/** The copy destination: the second sshd's address; its port, user and key from ~/.ssh/config. */
+const vaultHost = () => world.hosts[1]!.host;
 let fileCount = 0;
 
 async function shipped(name: string) {
@@ -46,7 +48,7 @@ const backupParams = (extra: Record<string, string> = {}) => ({
   database: 'app',
   db_host: pg.host,
   db_port: String(pg.port),
-  copy_to: 'vault',
+  copy_to: vaultHost(),
   copy_path: vaultDir,
   ...extra,
 });
@@ -99,7 +101,7 @@ beforeAll(async () => {
   const h2 = world.hosts[1]!;
   await writeFile(
     path.join(world.dir, 'home', '.ssh', 'config'),
-    `Host vault\n  HostName ${h2.host}\n  Port ${h2.port}\n  User root\n  IdentityFile ${h2.clientKeyPath}\n`,
+    `Host ${h2.host}\n  Port ${h2.port}\n  User root\n  IdentityFile ${h2.clientKeyPath}\n`,
   );
 }, 120_000);
 afterAll(async () => {
@@ -310,7 +312,7 @@ describe('backup list --history (issue #16 item 3: backups read from the run his
       kind: 'postgres',
       host: 'h1',
       runId: postgres.runId,
-      copies: [`vault:${vaultDir}`],
+      copies: [`${vaultHost()}:${vaultDir}`],
     });
     expect(byId.get(files.id)?.executor).toMatch(/\S/);
     // Every backup a run made is listed, including those retention has since removed locally.
@@ -358,8 +360,8 @@ describe('backup list --history (issue #16 item 3: backups read from the run his
     expect(team.code, team.stderr).toBe(0);
     expect(team.doc.store).toContain('opsbook_team');
     expect(team.backups.map((b) => [b.runId, b.kind, b.copies]).sort()).toEqual([
-      [r.doc!.runId, 'files', [`vault:${vaultDir}`]],
-      [r.doc!.runId, 'postgres', [`vault:${vaultDir}`]],
+      [r.doc!.runId, 'files', [`${vaultHost()}:${vaultDir}`]],
+      [r.doc!.runId, 'postgres', [`${vaultHost()}:${vaultDir}`]],
     ]);
     // The files store's runs are not the team's: none of them is listed.
     const local = await history(['--repository', repository().replace(/\/backups$/, '')], env);

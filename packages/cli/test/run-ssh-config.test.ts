@@ -9,8 +9,9 @@ import { hostOf, readJournal, runApproval } from './run-outcome.js';
 /*
  * Issue #17 item 7, through the binary against a real sshd on a non-default port: a host the
  * inventory names without ansible_port is reached on the Port that ~/.ssh/config (or a file it
- * Includes) gives it, as ssh would; the inventory's own ansible_port still wins over ssh_config
- * (explicit inventory values, then ssh_config, then 22).
+ * Includes) gives it, as ssh would; the inventory's own ansible_port still wins. A HostName the
+ * config gives the plan's address is refused (SSH_ROUTE_REFUSED): the runner machine's config is
+ * the engineer's, and would send an approved run to another host (the security audit's F1).
  */
 
 const markRunbook: RunbookFixture = {
@@ -34,13 +35,12 @@ beforeAll(async () => {
   const key = h.clientKeyPath;
   await world.writeInventory({
     extraHosts: {
-      // Neither address nor port: both come from ~/.ssh/config's Host block.
+      // No port: it comes from a file ~/.ssh/config Includes (Host matching its address).
+      'db-port': { ansible_host: h.host, ansible_user: 'root', ansible_ssh_private_key_file: key },
+      // No address: ~/.ssh/config would send it to a HostName. Refused, never followed.
       'db-alias': { ansible_user: 'root', ansible_ssh_private_key_file: key },
-      // The port comes from a file ~/.ssh/config Includes.
-      'db-included': { ansible_user: 'root', ansible_ssh_private_key_file: key },
-      // ssh_config says a port where nothing listens; the inventory's ansible_port wins.
       'db-explicit': {
-        ansible_host: 'db-explicit',
+        ansible_host: h.host,
         ansible_port: h.port,
         ansible_user: 'root',
         ansible_ssh_private_key_file: key,
@@ -56,16 +56,9 @@ beforeAll(async () => {
 Host db-alias
   HostName ${h.host}
   Port ${h.port}
-
-Host db-explicit
-  HostName ${h.host}
-  Port 9
 `,
   );
-  await writeFile(
-    path.join(sshDir, 'config.d', 'db.conf'),
-    `Host db-included\n  HostName ${h.host}\n  Port ${h.port}\n`,
-  );
+  await writeFile(path.join(sshDir, 'config.d', 'db.conf'), `Host ${h.host}\n  Port ${h.port}\n`);
   markers = path.join(world.dir, 'ssh-config-markers');
   await mkdir(markers);
 }, 120_000);
@@ -75,7 +68,7 @@ afterAll(async () => {
 });
 
 describe('opsbook run and ~/.ssh/config (issue #17 item 7)', () => {
-  it('reaches a host on the Port ssh_config gives it (directly or through Include) when the inventory gives none, and the inventory port wins over it', async () => {
+  it('reaches a host on the Port ssh_config gives its address (through Include) when the inventory gives none, and refuses a HostName the config would send it to', async () => {
     const file = await approvedFile(
       world,
       'mark',
@@ -83,25 +76,27 @@ describe('opsbook run and ~/.ssh/config (issue #17 item 7)', () => {
       [world.people.alice],
       {
         params: { dir: markers },
-        target: 'db-alias,db-included,db-explicit',
+        target: 'db-port,db-alias,db-explicit',
       },
     );
     const r = await runApproval(world, file);
     expect(r.stderr).not.toMatch(stackTrace);
-    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
-    for (const host of ['db-alias', 'db-included', 'db-explicit'])
-      expect(hostOf(r.doc, host).status).toBe('ok');
-    expect((await readdir(markers)).sort()).toEqual([
-      'db-alias.ran',
-      'db-explicit.ran',
-      'db-included.ran',
-    ]);
-    // The plan, and so the journal, holds only what the inventory says: no port for the first two.
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(1);
+    expect(hostOf(r.doc, 'db-port').status).toBe('ok');
+    expect(hostOf(r.doc, 'db-explicit').status).toBe('ok');
+    // The approved address is db-alias; the runner machine's config must not choose another.
+    const alias = hostOf(r.doc, 'db-alias');
+    expect(alias.status).toBe('failed');
+    expect(alias.error).toContain(
+      `the ssh config gives db-alias HostName ${world.hosts[0]!.host}, and opsbook connects only to the address the approved plan holds`,
+    );
+    expect((await readdir(markers)).sort()).toEqual(['db-explicit.ran', 'db-port.ran']);
+    // The plan, and so the journal, holds only what the inventory says: no port for db-port.
     const starts = (await readJournal(r.doc!.journal.path)).filter((e) => e.type === 'host-start');
     const connection = (host: string) =>
       starts.find((e) => e.host === host)?.connection as { port?: number; address: string };
-    expect(connection('db-alias')).toMatchObject({ address: 'db-alias' });
-    expect(connection('db-alias').port).toBeUndefined();
+    expect(connection('db-port')).toMatchObject({ address: world.hosts[0]!.host });
+    expect(connection('db-port').port).toBeUndefined();
     expect(connection('db-explicit').port).toBe(world.hosts[0]!.port);
   });
 
@@ -113,12 +108,13 @@ describe('opsbook run and ~/.ssh/config (issue #17 item 7)', () => {
       [world.people.alice],
       {
         params: { dir: markers },
-        target: 'db-alias,db-explicit',
+        target: 'db-port,db-explicit',
       },
     );
     const r = await world.opsbook(['plan', '--show', file]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('db-alias (ssh root@db-alias, port from ~/.ssh/config or 22)');
-    expect(r.stdout).toContain(`db-explicit (ssh root@db-explicit:${world.hosts[0]!.port})`);
+    const h = world.hosts[0]!;
+    expect(r.stdout).toContain(`db-port (ssh root@${h.host}, port from ~/.ssh/config or 22)`);
+    expect(r.stdout).toContain(`db-explicit (ssh root@${h.host}:${h.port})`);
   });
 });

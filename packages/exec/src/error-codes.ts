@@ -24,6 +24,10 @@ export const execErrorCodes = errorCodeList({
     SSH_COPY_FAILED: 'copying a file to the host failed',
     LOCAL_SPAWN_FAILED: 'a `where: local` command could not be started',
   },
+  refused: {
+    SSH_ROUTE_REFUSED:
+      "the ssh config gives the host another HostName than the plan's address (a run connects only to that); nothing was run",
+  },
   invalid: {
     SHELL_NUL_BYTE: 'a value holds a NUL byte, which no command or environment can receive',
     SHELL_BAD_UNICODE: 'a value is not well-formed Unicode (a lone surrogate)',

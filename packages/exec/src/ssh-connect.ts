@@ -49,6 +49,13 @@ export interface SshConnectOptions {
    * none. Its plain text (`readSshConfigFile`) is accepted too, but an Include in it is refused.
    */
   sshConfigText?: SshConfigSource | string;
+  /**
+   * The target's address is final: a `HostName` the ssh config gives it is refused (SSH_ROUTE_
+   * REFUSED), not followed. A run connects only to the address its signed plan holds; the
+   * runner machine's ~/.ssh/config is the engineer's, and would otherwise send an approved run
+   * to another host. Jump hosts still take theirs (their host keys are checked all the same).
+   */
+  addressIsFinal?: boolean;
   homeDir?: string;
   localUser?: string;
   /** ssh-agent socket; pass process.env.SSH_AUTH_SOCK to use the user's agent. */
@@ -124,6 +131,12 @@ export async function connectSshHost(
     localUser: options.localUser ?? localUserName(),
   };
   const base = resolveSshConfig(options.sshConfigText, target.host ?? target.name, env);
+  if (options.addressIsFinal && base.hostName !== base.alias)
+    throw new execErrors.RefusalError(
+      'SSH_ROUTE_REFUSED',
+      `host ${target.name}: the ssh config gives ${base.alias} HostName ${base.hostName}, and opsbook connects only to the address the approved plan holds (${base.alias}): set ansible_host: ${base.hostName} in the inventory and plan again (the senior then approves that address), or remove the HostName`,
+      { host: target.name, address: base.alias, hostName: base.hostName },
+    );
   const resolved: SshHostConfig = {
     ...base,
     port: target.port ?? base.port,

@@ -204,6 +204,8 @@ function sshOptionsOf(
   return {
     knownHostsFile: req.config.knownHosts,
     acceptNewHostKeys: req.acceptNewHostKeys ?? false,
+    // The plan's address, never one the runner machine's ~/.ssh/config swaps in (SSH_ROUTE_REFUSED).
+    addressIsFinal: true,
     fileCache,
     ...(sshConfig !== undefined ? { sshConfigText: sshConfig } : {}),
     ...(req.env.SSH_AUTH_SOCK ? { agentSocket: req.env.SSH_AUTH_SOCK } : {}),
