@@ -10,16 +10,20 @@
 
 /**
  * C0 except tab and newline, DEL, C1 (U+0080–U+009F: U+009B alone is a CSI), and the
- * bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069), which
+ * bidirectional marks, embedding, override and isolate controls (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069), which
  * make a terminal show the text around them in another order than it is written and runs.
  */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 /** DEL and C1: the control characters JSON.stringify does not escape. */
 const JSON_RAW_CONTROL = /[\u007f-\u009f]/g;
 
 const written = (c: string) => {
   const code = c.charCodeAt(0);
-  return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  return code > 0xff
+    ? `\\u${code.toString(16).padStart(4, '0')}`
+    : `\\x${code.toString(16).padStart(2, '0')}`;
 };
 
 /**

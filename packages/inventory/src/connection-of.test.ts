@@ -37,7 +37,7 @@ describe('connectionOf', () => {
         port: 2200,
         user: 'ops',
         become: true,
-        becomeUser: 'postgres',
+        becomeUser: 'root',
         transport: 'ssh',
       },
       // No ansible_port: left to ~/.ssh/config's Port, then 22, when the run connects.
@@ -169,12 +169,36 @@ describe('connectionOf: the route to a host is never ignored (issue #17 item 5)'
     expect(e.problems[0]!.message).toContain(message);
   });
 
-  it('redacts a vaulted value in a connection error', () => {
+  it('refuses a vaulted connection value, which the plan, the ticket and the journal would show in clear', () => {
     const inv = parseInventoryText('h.ini', "web ansible_user='root evil'\n", 'ini');
     const host = inv.hosts[0]!;
     host.varOrigins.ansible_user = { ...host.varOrigins.ansible_user!, isVaulted: true };
-    expect(() => connectionOf(host)).toThrow(
-      "host 'web': ansible_user (a vaulted value) contains whitespace",
+    let message = '';
+    try {
+      connectionOf(host);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(
+      "host 'web': ansible_user (a vaulted value) is refused: connection values are shown",
     );
+    expect(message).not.toContain('evil');
+  });
+
+  it('refuses an ansible_become_user other than root (sudo steps run as root), at its line', () => {
+    const inv = parseInventoryText(
+      'h.ini',
+      'web ansible_become=yes ansible_become_user=postgres\n',
+      'ini',
+    );
+    expect(() => connectionOf(inv.hosts[0]!)).toThrow(
+      "h.ini:1:1: host 'web': ansible_become_user is 'postgres', but opsbook's sudo steps run as root (sudo -n)",
+    );
+    const root = parseInventoryText(
+      'h.ini',
+      'web ansible_become=yes ansible_become_user=root\n',
+      'ini',
+    );
+    expect(connectionOf(root.hosts[0]!).becomeUser).toBe('root');
   });
 });

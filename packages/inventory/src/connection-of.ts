@@ -83,6 +83,14 @@ class ConnectionReader {
     const got = this.get(field);
     if (!got) return undefined;
     const { key, value } = got;
+    // The plan shows connection values to the senior and the ticket, and the journal keeps
+    // them: a vaulted one would be written out in clear there.
+    if (this.isVaulted(key))
+      return this.fail(
+        key,
+        '(a vaulted value) is refused: connection values are shown in the plan the senior signs, the ticket and the journal, so a vaulted one would be written out in clear there: write it unvaulted (an address, a user name or a key file path is no secret), or leave this host out',
+        'vaulted-connection-var',
+      );
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(
         key,
@@ -264,6 +272,12 @@ export function connectionOf(host: InventoryHost): Connection {
   const proxyJump = connection.transport === 'ssh' ? reader.proxyJump() : undefined;
   if (proxyJump !== undefined) connection.proxyJump = proxyJump;
   reader.becomeMethod();
+  if (connection.becomeUser !== 'root')
+    reader.fail(
+      reader.get('becomeUser')!.key,
+      `is '${connection.becomeUser}', but opsbook's sudo steps run as root (sudo -n): leave it unset or root, and become another user inside the step (sudo -n -u ${connection.becomeUser} …)`,
+      'unsupported-become-user',
+    );
   if (
     address === undefined &&
     !reader.get('address') &&

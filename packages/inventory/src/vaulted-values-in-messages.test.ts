@@ -58,7 +58,7 @@ describe('a vaulted connection variable opsbook refuses', () => {
     ['common-args-host', 'ansible_ssh_common_args', 'unsupported-ssh-args'],
     ['extra-args-host', 'ansible_ssh_extra_args', 'unsupported-ssh-args'],
     ['ssh-args-host', 'ansible_ssh_args', 'unsupported-ssh-args'],
-    ['user-host', 'ansible_user', 'bad-connection-var'],
+    ['user-host', 'ansible_user', 'vaulted-connection-var'],
     ['group-host', 'ansible_port', 'bad-port'],
     // ansible_port: "{{ port_alias }}", port_alias: "{{ port_secret }}", port_secret vaulted.
     ['templated-host', 'ansible_port', 'bad-port'],
