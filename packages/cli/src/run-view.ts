@@ -180,16 +180,29 @@ function approvalUseText(outcome: RunOutcome): string | undefined {
   return `${left}: retry the hosts that did not end ok with --retry-failed ${outcome.runId}`;
 }
 
-/** SIGINT stops new work; a second one exits at once. Returns the signal and a cleanup. */
+/**
+ * Ctrl-C (SIGINT) stops new work, and so do SIGTERM (a service stop, a CI timeout) and SIGHUP (the
+ * terminal or ssh session to the runner machine gone): running commands finish or time out, and
+ * the run ends recorded as interrupted, its ticket told. A second signal of any of them exits at
+ * once. Returns the signal and a cleanup.
+ */
 export function interruptible(out: Output): { signal: AbortSignal; done(): void } {
   const controller = new AbortController();
-  const onSigint = () => {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const now = () => process.exit(exitCodes.interrupted);
+  const first = (name: NodeJS.Signals) => {
+    for (const s of signals) process.removeListener(s, first);
     out.note(
-      '\ninterrupted: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)',
+      `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
     );
     controller.abort();
-    process.once('SIGINT', () => process.exit(exitCodes.interrupted));
+    for (const s of signals) process.once(s, now);
   };
-  process.once('SIGINT', onSigint);
-  return { signal: controller.signal, done: () => process.removeListener('SIGINT', onSigint) };
+  for (const s of signals) process.once(s, first);
+  return {
+    signal: controller.signal,
+    done: () => {
+      for (const s of signals) process.removeListener(s, first);
+    },
+  };
 }

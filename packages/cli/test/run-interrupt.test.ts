@@ -7,7 +7,7 @@ import { isAnyProcessMentioning, journalFiles, type RunDoc, readJournal } from '
 import { slowRunbook } from './runbook-fixtures.js';
 
 /*
- * Issue 4, "Done means": SIGINT and SIGKILL of the real `opsbook run` process mid-run, against
+ * Issue 4, "Done means": SIGINT (and SIGTERM, SIGHUP) and SIGKILL of the real `opsbook run` process mid-run, against
  * real sshd hosts. Ctrl-C lets running commands finish, starts nothing new, exits 130 and
  * journals the run as interrupted; a killed runner leaves a journal that still verifies, as
  * incomplete, and nothing running on the hosts.
@@ -41,44 +41,50 @@ async function startSlowRun(name: string) {
 }
 
 describe('interrupting opsbook run', () => {
-  it('on SIGINT lets the running commands finish, starts no new step, exits 130 and journals it', async () => {
-    const { dir, running } = await startSlowRun('sigint');
-    running.child.kill('SIGINT');
-    const r = await running.done;
-    expect(r.stderr).toContain('interrupted: no new step or host will start');
-    expect(r.code).toBe(130);
-    // The commands running at Ctrl-C ran to their end; the next step never started.
-    expect((await readdir(dir)).sort()).toEqual([
-      'h1.first-done',
-      'h1.started',
-      'h2.first-done',
-      'h2.started',
-    ]);
-    const doc = JSON.parse(r.stdout) as RunDoc;
-    expect(doc.status).toBe('interrupted');
-    for (const h of doc.hosts) {
-      expect(h.status).toBe('cancelled');
-      expect(h.steps.map((s) => [s.id, s.status])).toEqual([['first', 'ok']]);
-    }
-    const journal = await readJournal(doc.journal.path);
-    expect(journal.filter((e) => e.type === 'step-start').map((e) => e.step)).toEqual([
-      'first',
-      'first',
-    ]);
-    expect(journal.at(-1)).toMatchObject({
-      type: 'run-end',
-      status: 'interrupted',
-      interrupted: true,
-      hosts: { h1: 'cancelled', h2: 'cancelled' },
-    });
-    const verify = await world.opsbook(['journal', 'verify', doc.runId]);
-    expect(verify.stdout).toContain(`✓ ${doc.runId}  intact (complete, ${journal.length} events`);
-    expect(verify.code).toBe(0);
-    const list = await world.opsbook(['runs', 'list', '--json']);
-    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
-      .runs;
-    expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('interrupted');
-  });
+  // SIGTERM is a service stop or a CI timeout, SIGHUP the runner machine's ssh session gone.
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    'on %s lets the running commands finish, starts no new step, exits 130 and journals it',
+    async (signal) => {
+      const { dir, running } = await startSlowRun(signal.toLowerCase());
+      running.child.kill(signal);
+      const r = await running.done;
+      expect(r.stderr).toContain(
+        `interrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: no new step or host will start`,
+      );
+      expect(r.code).toBe(130);
+      // The commands running at Ctrl-C ran to their end; the next step never started.
+      expect((await readdir(dir)).sort()).toEqual([
+        'h1.first-done',
+        'h1.started',
+        'h2.first-done',
+        'h2.started',
+      ]);
+      const doc = JSON.parse(r.stdout) as RunDoc;
+      expect(doc.status).toBe('interrupted');
+      for (const h of doc.hosts) {
+        expect(h.status).toBe('cancelled');
+        expect(h.steps.map((s) => [s.id, s.status])).toEqual([['first', 'ok']]);
+      }
+      const journal = await readJournal(doc.journal.path);
+      expect(journal.filter((e) => e.type === 'step-start').map((e) => e.step)).toEqual([
+        'first',
+        'first',
+      ]);
+      expect(journal.at(-1)).toMatchObject({
+        type: 'run-end',
+        status: 'interrupted',
+        interrupted: true,
+        hosts: { h1: 'cancelled', h2: 'cancelled' },
+      });
+      const verify = await world.opsbook(['journal', 'verify', doc.runId]);
+      expect(verify.stdout).toContain(`✓ ${doc.runId}  intact (complete, ${journal.length} events`);
+      expect(verify.code).toBe(0);
+      const list = await world.opsbook(['runs', 'list', '--json']);
+      const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+        .runs;
+      expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('interrupted');
+    },
+  );
 
   it('after SIGKILL the journal still verifies, as incomplete, and nothing keeps running on the hosts', async () => {
     const { dir, running, journal } = await startSlowRun('sigkill');
