@@ -379,6 +379,47 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     expect((await stateStoreOf(config).listRuns()).map((r) => r.runId)).toEqual([outcome.runId]);
   });
 
+  it('lets a senior send back a ticket left In Progress by a run that died before its end (no run left), naming that run', async () => {
+    const { fake, world } = current;
+    const { config } = world;
+    const signal = new AbortController().signal;
+    const eve = world.as('eve');
+    const sam = world.as('sam');
+    const { key } = await openAs(world, eve, 'a run that died');
+    await proposeMarkDone(world, eve, key);
+    await approveTicket({ services: sam, config, key, signer: world.sam });
+    const runIt = () =>
+      runTicket({ services: eve, config, key, env: world.env, executorSigner: world.eve, signal });
+    const { runId } = await runIt();
+    // What a runner killed mid-run leaves: the claim without an end, the ticket In Progress.
+    const property = `opsbook.run.${runId}`;
+    const {
+      status: _s,
+      journalHead: _h,
+      journalEvents: _e,
+      postchecks: _p,
+      ...claim
+    } = (await eve.tracker.getProperty(key, property)) as Record<string, unknown>;
+    await eve.tracker.setProperty(key, property, claim);
+    await eve.tracker.transition(key, eve.tracker.statuses.inProgress);
+    await expect(runIt()).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
+    await rejectTicket({
+      services: sam,
+      config,
+      key,
+      signer: world.sam,
+      text: 'the host is fine, plan again',
+    });
+    expect((await eve.tracker.get(key)).status).toBe('Open');
+    expect((await showTicket(eve, key)).approval?.rejected).toEqual(expect.any(String));
+    const said = (await trailOf(world, fake, key)).comments.at(-1)!;
+    expect(said).toContain(`Run ${runId} (by eve`);
+    expect(said).toContain('has no reported end');
+    // The engineer can go on: a new plan.
+    await proposeMarkDone(world, eve, key);
+    expect((await eve.tracker.get(key)).status).toBe('Awaiting Approval');
+  });
+
   it('writes every script the plan runs into the proposal comment, whole, under its path and sha256', async () => {
     const { fake, world } = current;
     const eve = world.as('eve');

@@ -38,7 +38,8 @@ export const WORKFLOW: Readonly<Record<StatusRole, readonly StatusRole[]>> = {
   open: ['awaitingApproval'],
   awaitingApproval: ['approved', 'open'],
   approved: ['inProgress', 'open'],
-  inProgress: ['review'],
+  // Back to Open: a senior rejects a ticket whose run died before reporting its end.
+  inProgress: ['review', 'open'],
   review: ['done', 'inProgress', 'open'],
   done: [],
 };

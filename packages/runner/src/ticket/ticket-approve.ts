@@ -19,7 +19,7 @@ import {
   serializeApproval,
 } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
-import type { TicketReport } from './run-ticket.js';
+import { readTicketRuns, type TicketReport } from './run-ticket.js';
 import { historyWrite, reasonOf, type TicketStep } from './ticket-history.js';
 import { personOf, personText, signStep } from './ticket-people.js';
 import {
@@ -256,11 +256,22 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
   const { status } = await requireStatus(
     tracker,
     key,
-    [tracker.statuses.awaitingApproval, tracker.statuses.approved, tracker.statuses.review],
-    'only a proposed or approved plan, or a run handed over for review, can be rejected',
+    [
+      tracker.statuses.awaitingApproval,
+      tracker.statuses.approved,
+      tracker.statuses.inProgress,
+      tracker.statuses.review,
+    ],
+    'only a proposed or approved plan, a ticket in progress, or a run handed over for review, can be rejected',
   );
-  // At In Review it is the run's result that goes back: the engineer plans anew.
-  const result = status.toLowerCase() === tracker.statuses.review.toLowerCase();
+  const is = (s: string) => status.toLowerCase() === s.toLowerCase();
+  // At In Review it is the run's result that goes back: the engineer plans anew. At In Progress
+  // too: a run that died before its end (killed, the machine lost) left the ticket there with
+  // no run of the approval left, and nothing else moves it.
+  const result = is(tracker.statuses.review) || is(tracker.statuses.inProgress);
+  const unended = is(tracker.statuses.inProgress)
+    ? (await readTicketRuns(tracker, key)).filter((r) => r.status === undefined)
+    : [];
   const proposal = await readProposal(tracker, key);
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const by = personOf(seniorOf(store, req.signer), req.signer.publicKey.fingerprint);
@@ -295,6 +306,17 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
     },
     decisionLine(proposal),
     { type: 'paragraph', content: withLinks(req.text) },
+    ...unended.map(
+      (r): Block => ({
+        type: 'paragraph',
+        content: [
+          {
+            type: 'text',
+            text: `Run ${r.runId} (by ${r.by}, started ${r.startedAt}) has no reported end: its hosts' state is unknown (opsbook runs show ${r.runId} on its runner). If it is still running it goes on, and its end is written here without moving the ticket.`,
+          },
+        ],
+      }),
+    ),
     {
       type: 'paragraph',
       content: [

@@ -54,6 +54,7 @@ export const FAKE_TRANSITIONS: FakeTransition[] = [
   { id: '71', name: 'Accept', from: 'review', to: 'done' },
   { id: '81', name: 'Reopen', from: 'review', to: 'inProgress' },
   { id: '91', name: 'Send back', from: 'review', to: 'open' },
+  { id: '101', name: 'Abandon', from: 'inProgress', to: 'open' },
 ];
 
 export function statusCategory(role: StatusRole, base: string) {
