@@ -178,7 +178,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'ticket reject',
-    summary: 'send a proposed plan back (→ Open) with a reason, or ask for more data',
+    summary:
+      "send a ticket back to the engineer (→ Open) with a reason, or ask for more data: a proposed or approved plan, a run's result in review, or a ticket a dead run left In Progress",
     load: async () => (await import('./ticket-review.js')).reject,
   },
   {

@@ -239,7 +239,7 @@ export class TicketGate {
     if (ids.size >= statement.maxRuns)
       throw new runnerErrors.RefusalError(
         'RUNS_EXHAUSTED',
-        `this approval allowed ${statement.maxRuns} run(s) and ${key} records ${ids.size}: ask a senior for a new approval`,
+        `this approval allowed ${statement.maxRuns} run(s) and ${key} records ${ids.size}: ask a senior for a new approval (opsbook ticket reject ${key} --reason … sends the ticket back to Open for a new plan, also from In Progress when a run died before its end)`,
         { ticket: key },
       );
   }
