@@ -135,6 +135,24 @@ describe('the exit code of a run that maxFailures stopped', () => {
 });
 
 describe('refusals that are not an unreachable host', () => {
+  it('is 2 for an inventory broken after the approval, naming its file and line (fix it: no new signature)', async () => {
+    const dir = await markerDir('broken-inventory');
+    const file = await approve(world, 'stop-early', 'h1', { dir });
+    const before = await readFile(world.inventoryFile, 'utf8');
+    try {
+      await writeFile(world.inventoryFile, `${before}  oops: [unclosed\n`);
+      const r = await world.opsbook(['run', file]);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${path.basename(world.inventoryFile)}:`);
+      expect(r.stderr).not.toContain('PLAN_MISMATCH');
+      expect(r.stderr).not.toContain('ask for a new approval');
+    } finally {
+      await writeFile(world.inventoryFile, before);
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('plan refuses (exit 2) a ticket that does not exist, writing nothing', async () => {
     const r = await world.opsbook([
       'plan',

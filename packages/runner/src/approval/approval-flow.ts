@@ -37,6 +37,7 @@ import {
   digestRunbook,
   formatProblem,
   isOpsbookError,
+  type OpsbookError,
   RefusalError,
   type RunbookBundle,
   ValidationError,
@@ -438,7 +439,10 @@ export async function verifyApprovalFile(
   });
   if (!result.ok) throw new RefusalError(result.code, result.message, { file });
   if (!derived) {
-    if (isOpsbookError(failure) && failure.kind === 'refused') throw failure;
+    // A malformed inventory, vars file or runbook is the file's problem (exit 2, file:line:col):
+    // fix it; calling it a mismatch would send the engineer to a senior for a new signature.
+    if (isOpsbookError(failure) && (failure.kind === 'refused' || isMalformedFile(failure)))
+      throw failure;
     const why = failure instanceof Error ? failure.message : String(failure);
     throw new runnerErrors.RefusalError(
       'PLAN_MISMATCH',
@@ -452,6 +456,17 @@ export async function verifyApprovalFile(
     trust: store,
     ...(executor ? { executor } : {}),
   };
+}
+
+/**
+ * A file that cannot be read as what it should be (YAML, INI, schema, a vars file): fix it
+ * (exit 2, file:line:col), no new signature needed. Not a composed runbook's range that no
+ * longer resolves here: the checkout no longer holds what was signed (PLAN_MISMATCH).
+ */
+function isMalformedFile(e: OpsbookError): boolean {
+  if (e.code === 'INVENTORY_INVALID') return true;
+  if (e.code !== 'INVALID_INPUT' || !(e instanceof ValidationError)) return false;
+  return !e.problems.some((p) => p.rule?.startsWith('compose') || p.rule === 'unknown-runbook');
 }
 
 /** What a signature is about to be made on: the statement as it will be signed, and its plan. */
