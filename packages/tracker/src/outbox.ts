@@ -6,6 +6,7 @@ import {
   type ErrorKind,
   InterruptedError,
   isOpsbookError,
+  storageErrorOf,
   UnreachableError,
   writeFileAtomic,
 } from '@opsbook/schema';
@@ -240,11 +241,16 @@ export class Outbox {
         if (entry.write.kind === 'create') await this.saveKey(keys, ref, delivery.key);
         await this.remove(entry);
         report.delivered.push(delivery);
-      } catch (e) {
-        if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
+      } catch (caught) {
+        if (isOpsbookError(caught) && caught.kind === 'interrupted') throw caught;
         blocked.add(ref);
+        // A full or read-only disk under the local tracker passes once space is freed: the
+        // write waits like one to a tracker that is down, named as the disk's refusal.
+        const storage = isOpsbookError(caught) ? undefined : storageErrorOf(caught);
+        const e = storage ?? caught;
         const permanent =
-          !isOpsbookError(e) || e.details.retryable === false || e.kind !== 'unreachable';
+          !storage &&
+          (!isOpsbookError(e) || e.details.retryable === false || e.kind !== 'unreachable');
         entry.state = permanent ? 'failed' : 'pending';
         entry.lastError = {
           code: isOpsbookError(e) ? e.code : 'ERROR',

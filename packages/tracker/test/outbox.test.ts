@@ -183,6 +183,32 @@ describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', 
     expect(fake.requests().length).toBe(before);
   });
 
+  it('keeps a write the disk refused (ENOSPC under the local tracker) pending, named, and delivers it once space is back', async () => {
+    await jira.create({ summary: 'disk' });
+    let full = true;
+    const diskFull: typeof jira = Object.create(jira);
+    diskFull.comment = async (...args: Parameters<JiraTracker['comment']>) => {
+      if (full)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          code: 'ENOSPC',
+          path: '/state/tracker/OPS-1.json',
+        });
+      return jira.comment(...args);
+    };
+    const box = new Outbox({ stateDir, tracker: diskFull });
+    const result = await box.send('OPS-1', { kind: 'comment', body: textDoc('after the disk') });
+    expect(result).toMatchObject({
+      delivered: false,
+      entry: { state: 'pending', lastError: { code: 'DISK_FULL' } },
+    });
+    if (result.delivered) throw new Error('delivered to a full disk');
+    expect(result.entry.lastError?.message).toContain('no space left on the device');
+    full = false;
+    const report = await box.flush();
+    expect(report.delivered).toHaveLength(1);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
+  });
+
   it('holds later writes of a ticket behind an undelivered one, but not other tickets', async () => {
     await jira.create({ summary: 'a' });
     await jira.create({ summary: 'b' });
