@@ -14,6 +14,10 @@ const jiraPriority = {
 } as const;
 
 /** The opsbook.yaml format (root README, Inventory and configuration). */
+/** A field `tracker.jira.fields` may set: not one opsbook sets itself. */
+export const JIRA_EXTRA_FIELD =
+  '^(?!(project|issuetype|summary|description|labels|priority|reporter|assignee)$)(customfield_[0-9]+|[a-z][A-Za-z0-9]*)$';
+
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://opsbook.dev/schemas/config.json',
@@ -67,6 +71,16 @@ export const configSchema = {
                 review: { type: 'string' },
                 done: { type: 'string' },
               },
+            },
+            /** The issue type of the tickets opsbook creates (default Task). */
+            issueType: { type: 'string', minLength: 1 },
+            /**
+             * Fields every created ticket carries besides opsbook's own: the project's required
+             * custom fields or components, as Jira's create takes them.
+             */
+            fields: {
+              type: 'object',
+              propertyNames: { pattern: JIRA_EXTRA_FIELD },
             },
             /** The priority each grade sets, where the scheme lacks Highest/High/Medium/Low. */
             priorities: {

@@ -2,6 +2,7 @@ import type { ErrorObject } from 'ajv';
 import type { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
 import { closest, distance } from 'fastest-levenshtein';
 import { USES_PATTERN } from './compose-ref.js';
+import { JIRA_EXTRA_FIELD } from './config-schema.js';
 import { CRON_HINT, CRON_PATTERN } from './cron-pattern.js';
 import type { Problem } from './problem.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -96,6 +97,8 @@ function typeWords(t: unknown, plural = false): string {
 
 /** Field-specific explanations for `pattern` failures, keyed by the schema's pattern. */
 const patternHints: Record<string, string> = {
+  [JIRA_EXTRA_FIELD]:
+    "use a custom field's id (customfield_10010) or a field's name (components, duedate…); opsbook sets project, issuetype, summary, description, labels, priority, reporter and assignee itself",
   '^[a-z][a-z0-9-]*$':
     'use lowercase letters, digits and "-", starting with a letter (e.g. restart-service)',
   '^[a-z][a-z0-9_]*$':

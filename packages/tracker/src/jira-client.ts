@@ -148,6 +148,9 @@ export class JiraTracker implements Tracker {
     };
     if (ticket.description) fields.description = this.rich(ticket.description);
     if (ticket.labels?.length) fields.labels = ticket.labels.map((l) => l.replace(/\s+/g, '-'));
+    // The project's own required fields (tracker.jira.fields): custom fields, components…
+    for (const [name, value] of Object.entries(this.settings.fields ?? {}))
+      if (!(name in fields)) fields[name] = value;
     const priority = ticket.grade && this.priorities[ticket.grade];
     if (priority) fields.priority = priorityField(priority);
     if (ticket.reporter !== undefined)
@@ -505,15 +508,18 @@ export class JiraTracker implements Tracker {
  */
 function withoutRefused(ticket: NewTicket, named: unknown): NewTicket | undefined {
   if (!Array.isArray(named) || named.length === 0) return undefined;
+  // Labels too: a create screen without the Labels field refuses them, and they are only tags.
   const sent = (f: unknown) =>
     (f === 'reporter' && ticket.reporter !== undefined) ||
-    (f === 'priority' && ticket.grade !== undefined);
+    (f === 'priority' && ticket.grade !== undefined) ||
+    (f === 'labels' && ticket.labels?.length);
   if (!named.every(sent)) return undefined;
-  const { reporter, grade, ...rest } = ticket;
+  const { reporter, grade, labels, ...rest } = ticket;
   return {
     ...rest,
     ...(reporter !== undefined && !named.includes('reporter') ? { reporter } : {}),
     ...(grade !== undefined && !named.includes('priority') ? { grade } : {}),
+    ...(labels !== undefined && !named.includes('labels') ? { labels } : {}),
   };
 }
 

@@ -13,7 +13,13 @@ export interface JiraSettings {
   flavour?: JiraFlavour;
   email?: string;
   statuses?: Partial<StatusNames>;
+  /** The issue type of the tickets opsbook creates (`tracker.jira.issueType`); default Task. */
   issueType?: string;
+  /**
+   * More fields every ticket opsbook creates carries (`tracker.jira.fields`): the project's
+   * required custom fields or components, as Jira's create takes them (`customfield_10010: …`).
+   */
+  fields?: Record<string, unknown>;
   /** The priority of each grade where the scheme lacks Jira's default (Highest, High, Medium, Low). */
   priorities?: Partial<Record<Grade, JiraPriority>>;
 }

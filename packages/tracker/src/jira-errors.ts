@@ -121,10 +121,12 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         retryable,
       );
     }
+    const named = fieldsNamed(facts.body);
     if (
       ctx.project &&
       status === 400 &&
-      jiraMessages(facts.body).toLowerCase().includes('project')
+      (named.includes('project') ||
+        (named.length === 0 && jiraMessages(facts.body).toLowerCase().includes('project')))
     ) {
       return new trackerErrors.UnreachableError(
         'TRACKER_PROJECT_UNKNOWN',
@@ -132,7 +134,7 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         { retryable: false },
       );
     }
-    if (ctx.priority && status === 400 && fieldsNamed(facts.body).includes('priority')) {
+    if (ctx.priority && status === 400 && named.includes('priority')) {
       const { grade, label } = ctx.priority;
       return new trackerErrors.RefusalError(
         'TRACKER_PRIORITY_UNKNOWN',
@@ -142,7 +144,9 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
     }
     return new trackerErrors.RefusalError(
       'TRACKER_REQUEST_REJECTED',
-      `Jira at ${url} rejected the request to ${ctx.action} (${status})${say}: correct what Jira names, e.g. a field the project requires.`,
+      ctx.project && status === 400
+        ? `Jira at ${url} rejected the request to ${ctx.action} (${status})${say}: a field the project requires goes in opsbook.yaml's tracker.jira.fields (its id, e.g. customfield_10010, and the value Jira takes), another issue type in tracker.jira.issueType.`
+        : `Jira at ${url} rejected the request to ${ctx.action} (${status})${say}: correct what Jira names, e.g. a field the project requires.`,
       { retryable: false },
     );
   });

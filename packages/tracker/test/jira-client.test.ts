@@ -410,6 +410,39 @@ describe.each([
     }
   });
 
+  it("creates in the project's issue type with its required fields (tracker.jira.issueType, fields), without labels a create screen lacks", async () => {
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      requiredFields: ['customfield_10010'],
+      labelsOnCreateScreen: false,
+    });
+    try {
+      const bare = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+      await expect(bare.create({ summary: 'no team', labels: ['opsbook'] })).rejects.toMatchObject({
+        code: 'TRACKER_REQUEST_REJECTED',
+        message: expect.stringContaining('tracker.jira.fields'),
+      });
+      const configured = createJiraTracker(
+        {
+          project: 'OPS',
+          flavour,
+          issueType: 'Incident',
+          fields: { customfield_10010: { value: 'ops' } },
+        },
+        strict.env,
+      );
+      const ref = await configured.create({ summary: 'with team', labels: ['opsbook'] });
+      const issue = strict.issue(ref.key)!;
+      expect(issue.issueType).toBe('Incident');
+      expect(issue.labels).toEqual([]);
+      expect(issue.otherFields).toEqual({ customfield_10010: { value: 'ops' } });
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('adds remote links idempotently by globalId', async () => {
     await jira.create({ summary: 'links' });
     const link = {

@@ -63,6 +63,8 @@ export function openTracker(
       ...(jira?.flavour ? { flavour: jira.flavour } : {}),
       ...(jira?.email ? { email: jira.email } : {}),
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
+      ...(jira?.issueType ? { issueType: jira.issueType } : {}),
+      ...(jira?.fields ? { fields: jira.fields as Record<string, unknown> } : {}),
       ...(jira?.priorities ? { priorities: jiraPriorities(jira.priorities) } : {}),
     };
     // A timeout the caller passes (tests) wins over opsbook.yaml's `tracker.jira.timeout`.
@@ -77,6 +79,8 @@ export function openTracker(
       actor: currentUser(env),
       project,
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
+      ...(jira?.issueType ? { issueType: jira.issueType } : {}),
+      ...(jira?.fields ? { fields: jira.fields as Record<string, unknown> } : {}),
       ...(options.now ? { now: options.now } : {}),
     });
   }

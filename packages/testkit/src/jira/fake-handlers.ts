@@ -14,6 +14,16 @@ import type { Flavour, OpenApiValidator } from './openapi-validator.js';
 /** Jira's limits: a comment or description (characters), an entity property's value (bytes). */
 const MAX_BODY_CHARS = 32_767;
 const MAX_PROPERTY_BYTES = 32_768;
+/** The create's fields the fake keeps as issue attributes; any other goes to `otherFields`. */
+const MODELLED_FIELDS = new Set([
+  'project',
+  'issuetype',
+  'summary',
+  'description',
+  'labels',
+  'priority',
+  'reporter',
+]);
 
 export interface Reply {
   status: number;
@@ -47,6 +57,8 @@ export class FakeJiraState {
   readonly issues: FakeIssue[] = [];
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
+  labelsOnCreateScreen = true;
+  requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
   priorities: readonly string[] = DEFAULT_PRIORITIES;
   private nextId = 10000;
@@ -78,6 +90,7 @@ export class FakeJiraState {
     issueType?: string;
     priority?: string;
     reporter?: FakeUser | null;
+    otherFields?: Record<string, unknown>;
   }): FakeIssue {
     const id = String(this.nextId++);
     const issue: FakeIssue = {
@@ -96,6 +109,7 @@ export class FakeJiraState {
       attachments: [],
       properties: new Map(),
       remoteLinks: [],
+      otherFields: fields.otherFields ?? {},
       history: [],
     };
     if (fields.priority) issue.priority = fields.priority;
@@ -223,6 +237,12 @@ export class FakeJiraState {
     // Jira Cloud's limits on what a create may carry.
     if (fields.summary.length > 254)
       return errors(400, [], { summary: 'Summary must be less than 255 characters.' });
+    const missing = this.requiredFields.find((f) => fields[f] === undefined || fields[f] === null);
+    if (missing) return errors(400, [], { [missing]: `${missing} is required.` });
+    if (fields.labels !== undefined && !this.labelsOnCreateScreen)
+      return errors(400, [], {
+        labels: "Field 'labels' cannot be set. It is not on the appropriate screen, or unknown.",
+      });
     const spaced = ((fields.labels ?? []) as unknown[]).find((l) => /\s/.test(String(l)));
     if (spaced !== undefined)
       return errors(400, [], {
@@ -253,6 +273,9 @@ export class FakeJiraState {
       description: fields.description,
       labels: fields.labels,
       issueType: fields.issuetype.name,
+      otherFields: Object.fromEntries(
+        Object.entries(fields).filter(([name]) => !MODELLED_FIELDS.has(name)),
+      ),
       ...(priority && 'name' in priority ? { priority: priority.name } : {}),
     });
     for (const p of ((c.body as Json).properties ?? []) as Json[])

@@ -117,6 +117,8 @@ export interface FakeIssue {
   attachments: FakeAttachment[];
   properties: Map<string, unknown>;
   remoteLinks: FakeRemoteLink[];
+  /** Fields the create carried beyond those the fake models (custom fields, components…). */
+  otherFields: Record<string, unknown>;
   /** Every status change, so a test can show the ticket's path. */
   history: { from: StatusRole; to: StatusRole; by: string }[];
 }

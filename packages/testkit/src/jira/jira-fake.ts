@@ -19,6 +19,10 @@ export interface JiraFakeOptions {
   users?: FakeUser[];
   /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
   canSetReporter?: boolean;
+  /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
+  labelsOnCreateScreen?: boolean;
+  /** Fields a create must carry (a project's required custom fields); default none. */
+  requiredFields?: string[];
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
   priorities?: string[];
   now?: () => Date;
@@ -325,6 +329,8 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     origin(),
   );
   state.current.canSetReporter = options.canSetReporter ?? true;
+  state.current.labelsOnCreateScreen = options.labelsOnCreateScreen ?? true;
+  state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
   return {
