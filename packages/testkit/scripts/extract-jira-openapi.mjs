@@ -26,6 +26,8 @@ const operations = (prefix, search) => ({
   [`${prefix}${issue}/remotelink`]: ['get', 'post'],
   [`${prefix}${issue}/properties`]: ['get'],
   [`${prefix}${issue}/properties/{propertyKey}`]: ['get', 'put', 'delete'],
+  // The delivery id a comment carries, read back when its answer was lost.
+  [`${prefix}/comment/{commentId}/properties/{propertyKey}`]: ['get'],
   [`${prefix}${search}`]: ['get', 'post'],
   [`${prefix}/myself`]: ['get'],
 });

@@ -73,6 +73,11 @@ export class JiraTracker implements Tracker {
     return `/rest/api/${this.cloud ? 3 : 2}${path}`;
   }
 
+  /** REST path of `path` under this flavour's API (`/rest/api/3…` or `/rest/api/2…`). */
+  apiPath(path: string): string {
+    return this.api(path);
+  }
+
   /** REST path of an issue (or of `rest` under it) for this flavour. */
   issuePath(key: string, rest = ''): string {
     return this.api(`/issue/${enc(key)}${rest}`);

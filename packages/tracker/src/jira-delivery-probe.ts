@@ -4,6 +4,9 @@ import { DELIVERY_PROPERTY, type DeliveryProbe, type ReadOptions } from './track
 
 type Json = Record<string, unknown>;
 
+/** The newest comments whose delivery id is read one by one when the list does not carry it. */
+const RECENT_COMMENTS = 20;
+
 /**
  * Did an earlier attempt of this write reach Jira? Creates and comments carry the delivery id
  * as an entity property set in the same request; attachments cannot, so they match by name and
@@ -38,7 +41,28 @@ export async function findJiraDelivery(
           p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === probe.deliveryId,
       ),
     );
-    return hit ? String(hit.id) : undefined;
+    if (hit) return String(hit.id);
+    // `expand=properties` is not in the spec (it documents renderedBody only): a Jira that
+    // ignores it answers without properties, and each recent comment's is read on its own.
+    if (list.some((c) => Array.isArray(c.properties))) return undefined;
+    for (const c of list.slice(0, RECENT_COMMENTS)) {
+      const id = String(c.id ?? '');
+      if (!/^[0-9]+$/.test(id)) continue;
+      const mark = await jira.http.send({
+        method: 'GET',
+        path: jira.apiPath(`/comment/${id}/properties/${encodeURIComponent(DELIVERY_PROPERTY)}`),
+        expect: [404],
+        signal: options.signal,
+        context: {
+          action: `read the delivery id of comment ${id} on ${probe.key}`,
+          ticket: probe.key,
+          permission: 'Browse Projects',
+        },
+      });
+      if (mark.status !== 404 && ((mark.body as Json)?.value as Json)?.id === probe.deliveryId)
+        return id;
+    }
+    return undefined;
   }
   const files = (body.fields as Json | undefined)?.attachment;
   const match = ((Array.isArray(files) ? files : []) as Json[]).find(

@@ -479,4 +479,29 @@ describe.each([
       await jira.findDelivered({ kind: 'comment', deliveryId: 'other', key: 'OPS-1' }),
     ).toBeUndefined();
   });
+
+  it("finds a comment's delivery id through its own property where the list ignores expand=properties (not in the spec)", async () => {
+    const strict = await startJiraFake({ flavour, basePath, expandsCommentProperties: false });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+      await client.create({ summary: 'comments' });
+      await client.comment('OPS-1', textDoc('first'));
+      const { id } = await client.comment('OPS-1', textDoc('second'), { deliveryId: 'd-2' });
+      await client.comment('OPS-1', textDoc('third'));
+      expect(await client.findDelivered({ kind: 'comment', deliveryId: 'd-2', key: 'OPS-1' })).toBe(
+        id,
+      );
+      expect(
+        await client.findDelivered({ kind: 'comment', deliveryId: 'other', key: 'OPS-1' }),
+      ).toBeUndefined();
+      expect(
+        strict
+          .requests()
+          .filter((r) => r.path.includes('/comment/') && r.path.includes('/properties/')),
+      ).not.toHaveLength(0);
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
 });

@@ -57,6 +57,7 @@ export class FakeJiraState {
   readonly issues: FakeIssue[] = [];
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
+  expandsCommentProperties = true;
   labelsOnCreateScreen = true;
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
@@ -121,6 +122,7 @@ export class FakeJiraState {
     if (c.op === '/myself') return { status: 200, body: this.beans.user(c.caller) };
     if (c.op === '/issue') return this.create(c);
     if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
+    if (c.op === '/comment/{commentId}/properties/{propertyKey}') return this.commentProperty(c);
     const issue = this.find(c.params.issueIdOrKey ?? '');
     if (!issue)
       return errors(404, ['Issue does not exist or you do not have permission to see it.']);
@@ -134,11 +136,20 @@ export class FakeJiraState {
       case 'put /issue/{issueIdOrKey}':
         return this.edit(c, issue);
       case 'get /issue/{issueIdOrKey}/comment': {
-        const withProps = (c.query.get('expand') ?? '').includes('properties');
-        const comments = issue.comments.map((x) => this.beans.comment(issue, x, withProps));
+        // The spec documents only `renderedBody` for this expand: a strict Jira may ignore it.
+        const withProps =
+          this.expandsCommentProperties && (c.query.get('expand') ?? '').includes('properties');
+        // orderBy ([-]created), startAt and maxResults (Jira's default page is 5000), as Jira does.
+        const ordered =
+          c.query.get('orderBy') === '-created' ? [...issue.comments].reverse() : issue.comments;
+        const startAt = Number(c.query.get('startAt') ?? 0);
+        const maxResults = Number(c.query.get('maxResults') ?? 5000);
+        const comments = ordered
+          .slice(startAt, startAt + maxResults)
+          .map((x) => this.beans.comment(issue, x, withProps));
         return {
           status: 200,
-          body: { startAt: 0, maxResults: comments.length, total: comments.length, comments },
+          body: { startAt, maxResults, total: issue.comments.length, comments },
         };
       }
       case 'post /issue/{issueIdOrKey}/comment':
@@ -294,6 +305,17 @@ export class FakeJiraState {
     return c.query.get('returnIssue') === 'true'
       ? { status: 200, body: this.beans.issue(issue, []) }
       : { status: 204 };
+  }
+
+  /** GET /comment/{commentId}/properties/{propertyKey}: a comment's entity property. */
+  private commentProperty(c: HandlerContext): Reply {
+    const id = c.params.commentId ?? '';
+    const key = c.params.propertyKey ?? '';
+    const comment = this.issues.flatMap((i) => i.comments).find((x) => x.id === id);
+    if (!comment) return errors(404, ['Comment does not exist or you do not have permission.']);
+    const property = comment.properties.find((p) => p.key === key);
+    if (!property) return errors(404, [`The property '${key}' does not exist.`]);
+    return { status: 200, body: { key, value: property.value } };
   }
 
   private comment(c: HandlerContext, issue: FakeIssue): Reply {

@@ -19,6 +19,11 @@ export interface JiraFakeOptions {
   users?: FakeUser[];
   /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
   canSetReporter?: boolean;
+  /**
+   * Whether `GET …/comment?expand=properties` returns the comments' properties (default true).
+   * The spec documents only `renderedBody` for that expand; false answers as a strict Jira may.
+   */
+  expandsCommentProperties?: boolean;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
   labelsOnCreateScreen?: boolean;
   /** Fields a create must carry (a project's required custom fields); default none. */
@@ -330,6 +335,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   );
   state.current.canSetReporter = options.canSetReporter ?? true;
   state.current.labelsOnCreateScreen = options.labelsOnCreateScreen ?? true;
+  state.current.expandsCommentProperties = options.expandsCommentProperties ?? true;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
