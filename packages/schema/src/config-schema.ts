@@ -82,6 +82,19 @@ export const configSchema = {
               type: 'object',
               propertyNames: { pattern: JIRA_EXTRA_FIELD },
             },
+            /** Fields a move to each status carries, where its transition screen requires them. */
+            transitionFields: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                open: { type: 'object' },
+                awaitingApproval: { type: 'object' },
+                approved: { type: 'object' },
+                inProgress: { type: 'object' },
+                review: { type: 'object' },
+                done: { type: 'object' },
+              },
+            },
             /** The priority each grade sets, where the scheme lacks Highest/High/Medium/Low. */
             priorities: {
               type: 'object',

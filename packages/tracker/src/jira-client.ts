@@ -34,6 +34,7 @@ import {
   resolveStatuses,
   type SearchOptions,
   type StatusNames,
+  type StatusRole,
   type Ticket,
   type TicketRef,
   type Tracker,
@@ -266,10 +267,15 @@ export class JiraTracker implements Tracker {
         offered.map((t) => t.to),
       );
     if (!chosen) return arrived(unavailable());
+    // Fields the workflow's screen for this move requires (tracker.jira.transitionFields).
+    const role = (Object.keys(this.statuses) as StatusRole[]).find((r) =>
+      sameName(this.statuses[r], status),
+    );
+    const fields = role ? this.settings.transitionFields?.[role] : undefined;
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/transitions'),
-      json: { transition: { id: chosen.id } },
+      json: { transition: { id: chosen.id }, ...(fields ? { fields } : {}) },
       // Data Center answers 500 for a transition id the workflow does not have: that means "not
       // offered", not an outage (packages/tracker/README.md, "Retries, timeouts and the outbox").
       expect: this.cloud ? [] : [500],
@@ -280,11 +286,17 @@ export class JiraTracker implements Tracker {
         permission: 'Transition Issues',
       },
     }).catch(async (e: unknown) => {
-      if (isOpsbookError(e) && e.code === 'TRACKER_REQUEST_REJECTED') await arrived(e);
+      if (isOpsbookError(e) && e.code === 'TRACKER_REQUEST_REJECTED')
+        await arrived(needsFields(e, key, status, role));
       else throw e;
       return undefined;
     });
     if (res?.status === 500) await arrived(unavailable());
+    // Chosen by its name, not by where it leads: check that it led there.
+    if (res && !sameName(chosen.to, status)) {
+      const now = await this.get(key, options);
+      if (!sameName(now.status, status)) throw unavailable();
+    }
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
@@ -558,4 +570,20 @@ function partsHeadOf(value: unknown): { count: number; sha256: string } | undefi
     return undefined;
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
   return { count, sha256 };
+}
+
+/** A transition Jira refused naming fields: the message says where opsbook takes them from. */
+function needsFields(
+  e: Error & { details?: Record<string, unknown> },
+  key: string,
+  status: string,
+  role: StatusRole | undefined,
+): Error {
+  const fields = e.details?.fields;
+  if (!Array.isArray(fields) || fields.length === 0) return e;
+  return new trackerErrors.RefusalError(
+    'TRACKER_REQUEST_REJECTED',
+    `${e.message} Moving ${key} to "${status}" needs ${fields.join(', ')} on the transition's screen: set them in opsbook.yaml under tracker.jira.transitionFields.${role ?? '<status role>'} (e.g. resolution: {name: Done}).`,
+    { ...e.details, retryable: false },
+  );
 }

@@ -1,5 +1,5 @@
 import { UsageError } from '@opsbook/schema';
-import type { Grade, StatusNames } from './tracker.js';
+import type { Grade, StatusNames, StatusRole } from './tracker.js';
 
 export type JiraFlavour = 'cloud' | 'datacenter';
 
@@ -20,6 +20,11 @@ export interface JiraSettings {
    * required custom fields or components, as Jira's create takes them (`customfield_10010: …`).
    */
   fields?: Record<string, unknown>;
+  /**
+   * Fields a move to each status must carry, where the workflow's transition screen requires
+   * them (`tracker.jira.transitionFields`, e.g. `done: {resolution: {name: Done}}`).
+   */
+  transitionFields?: Partial<Record<StatusRole, Record<string, unknown>>>;
   /** The priority of each grade where the scheme lacks Jira's default (Highest, High, Medium, Low). */
   priorities?: Partial<Record<Grade, JiraPriority>>;
 }

@@ -242,6 +242,46 @@ describe.each([
     ]);
   });
 
+  it("carries the fields a transition's screen requires (tracker.jira.transitionFields), and says where to set them when missing", async () => {
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      transitionRequires: { done: ['resolution'] },
+    });
+    try {
+      const walk = async (client: JiraTracker) => {
+        const { key } = await client.create({ summary: 'resolution needed' });
+        for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
+          await client.transition(key, s);
+        return key;
+      };
+      await expect(
+        walk(createJiraTracker({ project: 'OPS', flavour }, strict.env)),
+      ).rejects.toMatchObject({
+        code: 'TRACKER_REQUEST_REJECTED',
+        message: expect.stringContaining('tracker.jira.transitionFields.done'),
+      });
+      const configured = createJiraTracker(
+        { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Done' } } } },
+        strict.env,
+      );
+      const key = await walk(configured);
+      const issue = strict.issue(key)!;
+      expect(issue.status).toBe('done');
+      expect(issue.transitionFields.at(-1)).toEqual({
+        to: 'done',
+        fields: { resolution: { name: 'Done' } },
+      });
+      // Only the move to Done carries them.
+      expect(
+        issue.transitionFields.slice(0, -1).every((t) => Object.keys(t.fields).length === 0),
+      ).toBe(true);
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('refuses a transition the workflow does not offer, naming the URL, the ticket and the fix', async () => {
     await jira.create({ summary: 'wrong move' });
     const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);

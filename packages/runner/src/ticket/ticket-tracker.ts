@@ -65,6 +65,13 @@ export function openTracker(
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
       ...(jira?.issueType ? { issueType: jira.issueType } : {}),
       ...(jira?.fields ? { fields: jira.fields as Record<string, unknown> } : {}),
+      ...(jira?.transitionFields
+        ? {
+            transitionFields: jira.transitionFields as NonNullable<
+              JiraSettings['transitionFields']
+            >,
+          }
+        : {}),
       ...(jira?.priorities ? { priorities: jiraPriorities(jira.priorities) } : {}),
     };
     // A timeout the caller passes (tests) wins over opsbook.yaml's `tracker.jira.timeout`.
@@ -81,6 +88,13 @@ export function openTracker(
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
       ...(jira?.issueType ? { issueType: jira.issueType } : {}),
       ...(jira?.fields ? { fields: jira.fields as Record<string, unknown> } : {}),
+      ...(jira?.transitionFields
+        ? {
+            transitionFields: jira.transitionFields as NonNullable<
+              JiraSettings['transitionFields']
+            >,
+          }
+        : {}),
       ...(options.now ? { now: options.now } : {}),
     });
   }

@@ -58,6 +58,7 @@ export class FakeJiraState {
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
   expandsCommentProperties = true;
+  transitionRequires: Partial<Record<StatusRole, string[]>> = {};
   labelsOnCreateScreen = true;
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
@@ -111,6 +112,7 @@ export class FakeJiraState {
       properties: new Map(),
       remoteLinks: [],
       otherFields: fields.otherFields ?? {},
+      transitionFields: [],
       history: [],
     };
     if (fields.priority) issue.priority = fields.priority;
@@ -390,8 +392,13 @@ export class FakeJiraState {
         ? errors(400, [`Transition id '${id}' is not valid for this issue.`])
         : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
     }
+    // A transition screen with required fields (Done asking for a Resolution, say).
+    const given = ((c.body as Json)?.fields ?? {}) as Json;
+    const missing = (this.transitionRequires[t.to] ?? []).find((f) => given[f] === undefined);
+    if (missing) return errors(400, [], { [missing]: `${missing} is required.` });
     issue.history.push({ from: issue.status, to: t.to, by: c.caller.name });
     issue.status = t.to;
+    issue.transitionFields.push({ to: t.to, fields: given });
     return { status: 204 };
   }
 

@@ -119,6 +119,8 @@ export interface FakeIssue {
   remoteLinks: FakeRemoteLink[];
   /** Fields the create carried beyond those the fake models (custom fields, components…). */
   otherFields: Record<string, unknown>;
+  /** The fields each transition carried, in order. */
+  transitionFields: { to: StatusRole; fields: Record<string, unknown> }[];
   /** Every status change, so a test can show the ticket's path. */
   history: { from: StatusRole; to: StatusRole; by: string }[];
 }

@@ -26,6 +26,8 @@ export interface JiraFakeOptions {
   expandsCommentProperties?: boolean;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
   labelsOnCreateScreen?: boolean;
+  /** Fields a transition to each status must carry (its screen's required fields). */
+  transitionRequires?: Partial<Record<StatusRole, string[]>>;
   /** Fields a create must carry (a project's required custom fields); default none. */
   requiredFields?: string[];
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
@@ -336,6 +338,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.canSetReporter = options.canSetReporter ?? true;
   state.current.labelsOnCreateScreen = options.labelsOnCreateScreen ?? true;
   state.current.expandsCommentProperties = options.expandsCommentProperties ?? true;
+  state.current.transitionRequires = options.transitionRequires ?? {};
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
