@@ -178,7 +178,13 @@ export class JiraTracker implements Tracker {
           : {}),
       },
     });
-    const key = String((res.body as Json).key);
+    const key = (res.body as Json | undefined)?.key;
+    if (typeof key !== 'string' || key === '')
+      throw new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${this.site} answered the create in project ${project} without an issue key: check JIRA_BASE_URL points at Jira's REST API (a proxy may have answered)`,
+        { retryable: false },
+      );
     return { key, url: `${this.http.connection.baseUrl}/browse/${key}` };
   }
 
@@ -200,7 +206,14 @@ export class JiraTracker implements Tracker {
       signal: options.signal,
       context: { action: `comment on ${key}`, ticket: key, permission: 'Add Comments' },
     });
-    return { id: String((res.body as Json).id) };
+    const id = (res.body as Json | undefined)?.id;
+    if (typeof id !== 'string' && typeof id !== 'number')
+      throw new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${this.site} answered the comment on ${key} without a comment id: check JIRA_BASE_URL points at Jira's REST API (a proxy may have answered)`,
+        { retryable: false },
+      );
+    return { id: String(id) };
   }
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {

@@ -137,8 +137,9 @@ export class JiraHttp {
         if (!idempotent && !failure.details.connectionRefused) throw failure;
       }
       if (attempt === this.policy.maxAttempts) throw failure;
+      // The server's own wish is what is compared (Retry-After: 60 is waited for), not the jitter.
+      if (waitMs !== undefined && waitMs > this.policy.maxRetryAfterMs) throw failure;
       const delay = retryDelay(attempt, this.policy, this.fx.random, waitMs);
-      if (delay > this.policy.maxRetryAfterMs) throw failure;
       await this.fx.sleep(delay, req.signal).catch(() => {
         throw new InterruptedError();
       });

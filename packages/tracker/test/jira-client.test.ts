@@ -366,6 +366,9 @@ describe.each([
       id: flavour === 'cloud' ? senior.accountId : senior.name,
       displayName: 'Sam Senior',
     });
+    // Unassigned through an edit of the field (the assignee operation takes a string).
+    await jira.assign('OPS-1', null);
+    expect((await jira.get('OPS-1')).assignee).toBeNull();
   });
 
   it('searches with JQL across pages until the limit', async () => {

@@ -84,6 +84,12 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour
     expect(waits).toHaveLength(3);
   });
 
+  it('waits for a Retry-After of exactly the policy limit (60 s), jitter on top', async () => {
+    fake.inject({ fault: { kind: 'status', status: 429, retryAfter: '60' }, path: '/issue/OPS-1' });
+    expect((await jira.get('OPS-1')).key).toBe('OPS-1');
+    expect(waits).toEqual([60_000 + 250]);
+  });
+
   it('does not wait for a Retry-After longer than the policy allows', async () => {
     fake.inject({ fault: { kind: 'status', status: 429, retryAfter: '3600' }, method: 'get' });
     await expect(jira.get('OPS-1')).rejects.toMatchObject({ code: 'TRACKER_RATE_LIMITED' });
