@@ -80,11 +80,22 @@ async function findCreated(
   const project = jira.http.connection.project;
   const words = searchWords(summary);
   const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -7d ORDER BY created DESC`;
-  for (const candidate of await jira.search(jql, { limit: 20, signal: options.signal })) {
-    const mark = (await jira.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as
-      | Json
-      | undefined;
-    if (mark?.id === deliveryId) return candidate.key;
+  const checked = new Set<string>();
+  // Jira's search index may lag a create by seconds ("recent updates might not be immediately
+  // visible"): a ticket not found at once is looked for again before the create is sent again.
+  for (const wait of [0, ...INDEX_LAG_WAITS_MS]) {
+    if (wait) await jira.http.pause(wait, options.signal);
+    for (const candidate of await jira.search(jql, { limit: 20, signal: options.signal })) {
+      if (checked.has(candidate.key)) continue;
+      checked.add(candidate.key);
+      const mark = (await jira.getProperty(candidate.key, DELIVERY_PROPERTY, options)) as
+        | Json
+        | undefined;
+      if (mark?.id === deliveryId) return candidate.key;
+    }
   }
   return undefined;
 }
+
+/** The waits before searching again for a create that may not be indexed yet (7 s in all). */
+const INDEX_LAG_WAITS_MS = [1000, 2000, 4000];

@@ -61,6 +61,11 @@ export class JiraHttp {
   private readonly timeoutMs: number;
   private readonly fx: Required<HttpEffects>;
 
+  /** Waits `ms` with the client's sleep (injected in tests), ending early on `signal`. */
+  pause(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.fx.sleep(ms, signal);
+  }
+
   constructor(connection: JiraConnection, options: JiraHttpOptions = {}) {
     this.connection = connection;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };

@@ -154,6 +154,41 @@ describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', 
     expect(await outbox.resolve(report.delivered[0]!.entry.ticket)).toBe('OPS-1');
   });
 
+  it("does not create a ticket twice when the search does not show Jira's create yet (index lag)", async () => {
+    let clock = Date.parse('2026-12-05T10:00:00Z');
+    const lagging = await startJiraFake({ flavour, now: () => new Date(clock), searchLagMs: 3000 });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, lagging.env, {
+        effects: {
+          // The client's waits move the fake's clock: nothing waits on the wall clock.
+          sleep: async (ms: number) => {
+            clock += ms;
+          },
+          now: () => clock,
+        },
+        timeoutMs: 2000,
+      });
+      const box = new Outbox({ stateDir, tracker: client });
+      lagging.inject({
+        fault: { kind: 'status', status: 500 },
+        method: 'post',
+        path: '/rest/api',
+        afterHandling: true,
+      });
+      const first = await box.send('', {
+        kind: 'create',
+        ticket: { summary: 'Disk full on db-9' },
+      });
+      expect(first.delivered).toBe(false);
+      const report = await box.flush();
+      expect(report.delivered.map((d) => d.key)).toEqual(['OPS-1']);
+      expect(lagging.issues()).toHaveLength(1);
+      expect(lagging.violations()).toEqual([]);
+    } finally {
+      await lagging.close();
+    }
+  });
+
   it('does not attach a file twice when the answer was lost', async () => {
     await jira.create({ summary: 'attach once' });
     fake.inject({

@@ -58,6 +58,7 @@ export class FakeJiraState {
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
   expandsCommentProperties = true;
+  searchLagMs = 0;
   transitionRequires: Partial<Record<StatusRole, string[]>> = {};
   labelsOnCreateScreen = true;
   requiredFields: string[] = [];
@@ -472,8 +473,12 @@ export class FakeJiraState {
       ? fieldsRaw.map(String)
       : String(fieldsRaw).split(',').filter(Boolean);
     const max = Number(input.maxResults ?? 50);
-    const hits = this.issues.filter((i) =>
-      matchesJql(i, parsed.clauses, this.statusName, this.now()),
+    // Jira's index lags a create ("recent updates might not be immediately visible").
+    const indexed = this.now().getTime() - this.searchLagMs;
+    const hits = this.issues.filter(
+      (i) =>
+        i.created.getTime() <= indexed &&
+        matchesJql(i, parsed.clauses, this.statusName, this.now()),
     );
     if (parsed.orderDesc) hits.reverse();
     if (this.flavour === 'cloud') {

@@ -24,6 +24,8 @@ export interface JiraFakeOptions {
    * The spec documents only `renderedBody` for that expand; false answers as a strict Jira may.
    */
   expandsCommentProperties?: boolean;
+  /** How long a created issue stays out of search results (Jira's index lag); default 0. */
+  searchLagMs?: number;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
   labelsOnCreateScreen?: boolean;
   /** Fields a transition to each status must carry (its screen's required fields). */
@@ -339,6 +341,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.labelsOnCreateScreen = options.labelsOnCreateScreen ?? true;
   state.current.expandsCommentProperties = options.expandsCommentProperties ?? true;
   state.current.transitionRequires = options.transitionRequires ?? {};
+  state.current.searchLagMs = options.searchLagMs ?? 0;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
