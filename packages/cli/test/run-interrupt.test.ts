@@ -1,8 +1,9 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvedFile } from './approval-craft.js';
+import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
 import { isAnyProcessMentioning, journalFiles, type RunDoc, readJournal } from './run-outcome.js';
 import { slowRunbook } from './runbook-fixtures.js';
 
@@ -37,7 +38,7 @@ async function startSlowRun(name: string) {
     'both hosts to start their first step',
   );
   const journal = async () => (await journalFiles(world)).filter((f) => !before.has(f));
-  return { dir, running, journal };
+  return { dir, file, running, journal };
 }
 
 describe('interrupting opsbook run', () => {
@@ -87,7 +88,7 @@ describe('interrupting opsbook run', () => {
   );
 
   it('after SIGKILL the journal still verifies, as incomplete, and nothing keeps running on the hosts', async () => {
-    const { dir, running, journal } = await startSlowRun('sigkill');
+    const { dir, file: approval, running, journal } = await startSlowRun('sigkill');
     running.child.kill('SIGKILL');
     const r = await running.done;
     expect(r.code).toBe(-1); // ended by a signal, not by an exit
@@ -119,5 +120,14 @@ describe('interrupting opsbook run', () => {
       'the orphaned commands to die',
     );
     expect((await readdir(dir)).sort()).toEqual(['h1.started', 'h2.started']);
+
+    // Its ticket is left In Progress with the run unreported: `ticket report` will not make up
+    // an end the journal does not hold, and names the way out.
+    const { ticket } = statementOf(await readEnvelope(approval));
+    const report = await world.opsbook(['ticket', 'report', ticket, '--approval', approval]);
+    expect(report.stderr).not.toMatch(stackTrace);
+    expect(report.code, report.stderr).toBe(3);
+    expect(report.stdout).toContain(`not reported: run ${runId}: its journal has no end`);
+    expect(report.stdout).toContain(`opsbook ticket reject ${ticket}`);
   });
 });

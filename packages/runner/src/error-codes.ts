@@ -64,7 +64,8 @@ export const runnerErrorCodes = errorCodeList({
     APPROVAL_INCOMPLETE:
       "`ticket approval`: the ticket's approval lacks signatures its policy needs",
     APPROVAL_INVALID: "`ticket accept`: the ticket's approval is malformed, unsigned or unverified",
-    RUN_MISSING: '`ticket accept`: the ticket records no run',
+    RUN_MISSING:
+      '`ticket accept`: the ticket records no run; `ticket report`: no such unreported run',
     RUN_NOT_OK: '`ticket accept`: the run did not succeed',
     POSTCHECKS_FAILED: "`ticket accept`: the run's postchecks did not all pass",
     JOURNAL_INVALID: "`ticket accept`: the run's journal does not verify",

@@ -169,6 +169,7 @@ export {
   type TicketApproval,
   type TicketProposal,
 } from './ticket/ticket-record.js';
+export { type ReportedRuns, type ReportRunsRequest, reportRuns } from './ticket/ticket-report.js';
 export { type RunTicketRequest, runTicket } from './ticket/ticket-run.js';
 export {
   type SaveApprovalRequest,

@@ -12,6 +12,7 @@ import {
   proposeTicket,
   readHistory,
   rejectTicket,
+  reportRuns,
   runApproved,
   runTicket,
   searchBugs,
@@ -418,6 +419,55 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     // The engineer can go on: a new plan.
     await proposeMarkDone(world, eve, key);
     expect((await eve.tracker.get(key)).status).toBe('Awaiting Approval');
+  });
+
+  it('reports a run whose runner was killed between its end and its report (ticket report), once', async () => {
+    const { fake, world } = current;
+    const { config } = world;
+    const signal = new AbortController().signal;
+    const eve = world.as('eve');
+    const sam = world.as('sam');
+    const { key } = await openAs(world, eve, 'killed before its report');
+    await proposeMarkDone(world, eve, key);
+    const approved = await approveTicket({ services: sam, config, key, signer: world.sam });
+    const file = path.join(world.dir, 'killed.approval.json');
+    await writeFile(file, approved.approval.envelope);
+    // The run ends (journal and ledger), then its runner dies before telling the ticket.
+    class DiesBeforeReport extends TicketGate {
+      override async finish() {
+        return { ticket: key, delivered: 0, pending: [], failed: [] };
+      }
+    }
+    const outcome = await runApproved({
+      config,
+      approvalFile: file,
+      env: world.env,
+      executorSigner: world.eve,
+      signal,
+      ticket: new DiesBeforeReport({ services: eve, store: stateStoreOf(config), signal }),
+    });
+    expect(outcome.status).toBe('ok');
+    expect((await eve.tracker.get(key)).status).toBe('In Progress');
+    await expect(
+      runTicket({ services: eve, config, key, env: world.env, executorSigner: world.eve, signal }),
+    ).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
+
+    const done = await reportRuns({ services: eve, config, key });
+    expect(done.left).toEqual([]);
+    expect(done.reported.map((r) => r.runId)).toEqual([outcome.runId]);
+    expect((await eve.tracker.get(key)).status).toBe('In Review');
+    const trail = await trailOf(world, fake, key);
+    expect(trail.attachments).toContain(`${outcome.runId}.journal.jsonl`);
+    expect((await showTicket(eve, key)).runs.find((r) => r.runId === outcome.runId)?.status).toBe(
+      'ok',
+    );
+    // Nothing left to report; a second call changes nothing.
+    expect(await reportRuns({ services: eve, config, key })).toEqual({ reported: [], left: [] });
+    await expect(
+      reportRuns({ services: eve, config, key, runId: 'nosuchrun' }),
+    ).rejects.toMatchObject({
+      code: 'RUN_MISSING',
+    });
   });
 
   it('writes every script the plan runs into the proposal comment, whole, under its path and sha256', async () => {

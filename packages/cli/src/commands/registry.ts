@@ -189,6 +189,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./ticket-run.js')).default,
   },
   {
+    name: 'ticket report',
+    summary:
+      "write a run's end to its ticket when its runner was killed before it did (summary, journal, → In Review)",
+    load: async () => (await import('./ticket-report.js')).default,
+  },
+  {
     name: 'ticket accept',
     summary:
       'verify the finished work (journal, post-checks) and sign an Acceptance (seniors; → Done)',

@@ -447,6 +447,16 @@ export class TicketGate {
     }
   }
 
+  /**
+   * Takes up a run claimed earlier whose end never reached the ticket (its runner was killed
+   * between the run's end and its report): `finish` then reports it as the run would have.
+   */
+  resume(statement: ApprovalStatement, claim: TicketRunRecord): void {
+    this.statement = statement;
+    this.own = claim;
+    this.claimed = new Set([claim.runId]);
+  }
+
   private required(): ApprovalStatement {
     if (!this.statement) throw new Error('TicketGate.check must pass before the run starts');
     return this.statement;

@@ -39,7 +39,7 @@ export interface AcceptTicketRequest {
 }
 
 /** The signed approval's statement and its verified signers (never the ticket's say-so). */
-function approvalOf(envelopeText: string, store: TrustStore, key: string) {
+export function approvalOf(envelopeText: string, store: TrustStore, key: string) {
   const refuse = (why: string) =>
     new runnerErrors.RefusalError(
       'APPROVAL_INVALID',

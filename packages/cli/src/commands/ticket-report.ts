@@ -1,0 +1,52 @@
+import { reportRuns } from '@opsbook/runner';
+import { defineCommand, stringOption } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+import { ticketReportText } from '../run-view.js';
+import { showControls } from '../terminal-safe.js';
+import { trackerFor } from '../tracker-services.js';
+
+export default defineCommand({
+  args: '<KEY> [RUN_ID]',
+  positionals: { min: 1, max: 2 },
+  options: {
+    approval: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'the approval file the run ran (opsbook run FILE), when the ticket carries no approval of its own',
+    },
+  },
+  details: `For a run that ended but whose ticket was never told (its runner was killed between the
+run's end and its report: the ticket stays In Progress with the run "not reported yet"). Reads the
+run's journal from this machine's state store (it must verify and hold the run's end) and writes
+what the run would have: the summary comment, the journal and evidence attachments, the run's
+record, and the move to In Review (or the note on why the ticket stays In Progress). Without
+RUN_ID, every such run of the ticket's approval. A run whose journal has no end (its runner
+stopped mid-run) is not reported: its hosts' state is unknown, and a senior decides, e.g.
+opsbook ticket reject KEY --reason … (at In Progress too). Exit 0 when every run was reported,
+3 when one could not be.`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const key = ctx.positionals[0]!;
+    const runId = ctx.positionals[1];
+    const approvalFile = stringOption(ctx, 'approval');
+    const result = await reportRuns({
+      services: trackerFor(config),
+      config,
+      key,
+      ...(runId ? { runId } : {}),
+      ...(approvalFile ? { approvalFile } : {}),
+    });
+    if (ctx.out.json) ctx.out.printJson({ key, ...result });
+    else {
+      for (const r of result.reported)
+        ctx.out.print(`reported run ${r.runId}: ${ticketReportText(r.report)}`);
+      for (const l of result.left)
+        ctx.out.print(`not reported: run ${l.runId}: ${showControls(l.why)}`);
+      if (result.reported.length === 0 && result.left.length === 0)
+        ctx.out.print(`${key} has no run of its approval with no reported end: nothing to report`);
+    }
+    return result.left.length ? exitCodes.refused : exitCodes.ok;
+  },
+});

@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { loadTrustedStore } from '@opsbook/approval';
+import { type Config, UsageError } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
+import { runnerErrors } from '../error-codes.js';
+import { readTicketRuns, TicketGate, type TicketReport } from './run-ticket.js';
+import { approvalOf } from './ticket-accept.js';
+import { readTicketApproval } from './ticket-record.js';
+import type { TicketServices } from './ticket-tracker.js';
+
+export interface ReportRunsRequest {
+  services: TicketServices;
+  config: Config;
+  key: string;
+  /** One run (its id or a unique prefix); default every run of the ticket with no reported end. */
+  runId?: string;
+  /**
+   * The approval file the run ran (`opsbook run FILE`), for a ticket that carries none (no
+   * `ticket approve` on it); default the ticket's own approval.
+   */
+  approvalFile?: string;
+  signal?: AbortSignal;
+}
+
+export interface ReportedRuns {
+  reported: { runId: string; report: TicketReport }[];
+  /** Runs with no reported end that this machine cannot report, and why. */
+  left: { runId: string; why: string }[];
+}
+
+/**
+ * `opsbook ticket report KEY [RUN]`: the end of a run that ended (its journal holds its
+ * run-end, in this machine's state store) but whose ticket was never told, because its runner
+ * was killed between the two: the summary, the journal and evidence, the run's record and the
+ * move to In Review, as the run itself would have written them. A run with no end in its
+ * journal (its runner died mid-run) is left: its hosts' state is unknown, and a senior decides
+ * (`ticket reject`, which works at In Progress).
+ */
+export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> {
+  const { services, config, key } = req;
+  const { tracker } = services;
+  const envelope = req.approvalFile
+    ? await readFile(req.approvalFile, 'utf8').catch((e: unknown) => {
+        throw new UsageError(
+          `cannot read the approval file ${req.approvalFile}: ${(e as Error).message}`,
+        );
+      })
+    : (await readTicketApproval(tracker, key)).envelope;
+  const { store: trust } = await loadTrustedStore(config.trustPinDir, config.trustStore);
+  const { statement } = approvalOf(envelope, trust, key);
+  if (statement.ticket !== key)
+    throw new runnerErrors.RefusalError(
+      'TICKET_MISMATCH',
+      `the approval is for ${statement.ticket}, not ${key}: report its runs on ${statement.ticket}`,
+      { ticket: key },
+    );
+  const unreported = (await readTicketRuns(tracker, key)).filter(
+    (r) => r.status === undefined && r.approvalId === statement.id,
+  );
+  const wanted = req.runId
+    ? unreported.filter((r) => r.runId === req.runId || r.runId.startsWith(req.runId!))
+    : unreported;
+  if (req.runId && wanted.length !== 1)
+    throw new runnerErrors.RefusalError(
+      'RUN_MISSING',
+      wanted.length
+        ? `${req.runId} names ${wanted.length} runs of ${key} with no reported end (${wanted.map((r) => r.runId).join(', ')}): give more of the id`
+        : `${key} records no run ${req.runId} of its approval with no reported end: opsbook ticket show ${key} lists its runs`,
+      { ticket: key },
+    );
+  const store = stateStoreOf(config);
+  const result: ReportedRuns = { reported: [], left: [] };
+  for (const claim of wanted) {
+    const view = await store.readRun(claim.runId).catch(() => undefined);
+    if (!view) {
+      result.left.push({
+        runId: claim.runId,
+        why: `its journal is not in this state store (${store.location}): report it on the machine that ran it (by ${claim.by})`,
+      });
+      continue;
+    }
+    if (!view.verification.ok) {
+      result.left.push({
+        runId: claim.runId,
+        why: 'its journal does not verify (opsbook journal verify)',
+      });
+      continue;
+    }
+    if (view.verification.status !== 'complete') {
+      result.left.push({
+        runId: claim.runId,
+        why: `its journal has no end: its runner stopped mid-run and its hosts' state is unknown (opsbook runs show ${claim.runId}); a senior can send ${key} back with opsbook ticket reject ${key}`,
+      });
+      continue;
+    }
+    const gate = new TicketGate({
+      services,
+      store,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    gate.resume(statement, claim);
+    result.reported.push({
+      runId: claim.runId,
+      report: await gate.finish(store, claim.runId, view),
+    });
+  }
+  return result;
+}
