@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Problem } from '@opsbook/schema';
+import { type Problem, storageErrorOf } from '@opsbook/schema';
 
 /**
  * OpenSSH known_hosts (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"), parsed as data so that the
@@ -277,7 +277,13 @@ export function formatKnownHostsLine(
 export async function readKnownHosts(file: string): Promise<KnownHosts> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return '';
-    throw e;
+    // A folder where the file should be, no permission…: named, with what to do.
+    throw (
+      storageErrorOf(e, {
+        place: `the known_hosts file ${file}`,
+        outcome: 'No host was connected to',
+      }) ?? e
+    );
   });
   return parseKnownHosts(text, file);
 }

@@ -40,6 +40,13 @@ export interface SshTarget {
 export interface SshConnectOptions {
   /** OpenSSH known_hosts file; checked strictly for every hop. */
   knownHostsFile: string;
+  /**
+   * The machine's known_hosts (OpenSSH's GlobalKnownHostsFile, /etc/ssh/ssh_known_hosts: root's).
+   * A host it lists must present one of its keys, whatever `knownHostsFile` (the user's) says,
+   * and `acceptNewHostKeys` never adds one for it: a team pins host keys there, out of reach of
+   * whoever runs opsbook. Unset: not read.
+   */
+  globalKnownHostsFile?: string;
   /** Like StrictHostKeyChecking=accept-new: unknown keys are added; changed keys are still refused. */
   acceptNewHostKeys?: boolean;
   /** Write added lines hashed (HashKnownHosts yes). */
@@ -196,11 +203,16 @@ async function connectOne(
   options.signal?.throwIfAborted();
   const files = options.fileCache ?? uncachedSshFiles;
   const knownHosts = await files.knownHosts(options.knownHostsFile);
+  const pinned = options.globalKnownHostsFile
+    ? await files.knownHosts(options.globalKnownHostsFile)
+    : undefined;
   const auth = await authMethods(name, config, options, homeDir);
   const { Client } = await loadSsh2();
   const client = new Client();
   const facts = { host: name, address: config.hostName, port: config.port };
   let verdict: HostKeyVerdict | undefined;
+  /** The file whose entries decided the verdict, for the message. */
+  let verdictFile = options.knownHostsFile;
   let presented: { type: string; blob: Buffer } | undefined;
   const { connectMs, handshakeMs } = timeoutsOf(options);
   // A jump host's stream has no TCP connect of its own: the whole hop gets connectMs.
@@ -221,12 +233,21 @@ async function connectOne(
     authHandler: auth,
     algorithms: {
       serverHostKey: {
-        prepend: preferredAlgorithms(knownKeyTypes(knownHosts, config.hostName, config.port)),
+        prepend: preferredAlgorithms([
+          ...(pinned ? knownKeyTypes(pinned, config.hostName, config.port) : []),
+          ...knownKeyTypes(knownHosts, config.hostName, config.port),
+        ]),
       } as never,
     },
     hostVerifier: (key: Buffer) => {
       presented = { type: keyTypeOfBlob(key), blob: key };
       verdict = checkHostKey(knownHosts, config.hostName, config.port, presented.type, key);
+      // The machine's pin decides for every host it lists (a match, or the refusal).
+      const pin = pinned && checkHostKey(pinned, config.hostName, config.port, presented.type, key);
+      if (pin && pin.status !== 'unknown' && verdict.status !== 'revoked') {
+        verdict = pin;
+        verdictFile = options.globalKnownHostsFile!;
+      }
       return (
         verdict.status === 'match' ||
         (verdict.status === 'unknown' && options.acceptNewHostKeys === true)
@@ -249,7 +270,7 @@ async function connectOne(
       client.destroy();
       reject(
         connectError(err, facts, verdict, {
-          knownHostsFile: options.knownHostsFile,
+          knownHostsFile: verdictFile,
           timeoutMs: connectMs,
           handshakeMs: sock ? undefined : handshakeMs,
         }),

@@ -180,6 +180,39 @@ describe('SSH transport against real sshd hosts', () => {
     }
   });
 
+  it("checks the machine's pinned known_hosts (root's) for every host it lists, over the user's file and accept-new", async () => {
+    const h = hosts[2] as Sshd;
+    const other = hosts[0] as Sshd;
+    const hostField = h.knownHostsLine.split(' ')[0]!;
+    const right = path.join(h.dir, 'pin_right');
+    const wrong = path.join(h.dir, 'pin_wrong');
+    const empty = path.join(h.dir, 'user_empty');
+    await writeFile(right, `${h.knownHostsLine}\n`);
+    await writeFile(wrong, `${hostField} ${other.hostPublicKey}\n`);
+    await writeFile(empty, '');
+    const via = (knownHostsFile: string, globalKnownHostsFile: string, acceptNewHostKeys = false) =>
+      connectSsh(target(h), { knownHostsFile, globalKnownHostsFile, acceptNewHostKeys });
+    // Pinned: trusted though the user's file does not list it.
+    const t = await via(empty, right);
+    opened.push(t);
+    expect((await t.exec({ command: 'echo pinned' })).stdout).toBe('pinned\n');
+    // The pin lists another key: refused, though the user's file (or accept-new) would take it.
+    for (const [user, acceptNew] of [
+      [knownHosts, false],
+      [empty, true],
+    ] as const) {
+      const error = await via(user, wrong, acceptNew).catch((e) => e);
+      expect(error).toMatchObject({ kind: 'unreachable', code: 'HOST_KEY_CHANGED' });
+      expect(error.message).toContain(wrong);
+      expect(error.message).toContain(fingerprintOf(h));
+    }
+    expect(await readFile(empty, 'utf8')).toBe('');
+    // A pin that does not list the host leaves it to the user's file.
+    const t2 = await via(knownHosts, path.join(h.dir, 'no_such_pin'));
+    opened.push(t2);
+    expect((await t2.exec({ command: 'echo user' })).stdout).toBe('user\n');
+  });
+
   it('reports a host that refuses connections as unreachable', async () => {
     const port = await findFreePort('127.0.0.7');
     const error = await connectSsh(

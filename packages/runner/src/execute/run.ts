@@ -129,6 +129,9 @@ async function beforeAnyHost<T>(store: StateStore, work: Promise<T>): Promise<T>
   }
 }
 
+/** OpenSSH's GlobalKnownHostsFile: a host listed there presents one of its keys, or is refused. */
+const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
 /** The runner's ~/.ssh/config with the files it Includes, as ssh reads them; none without HOME. */
 export type RunnerSshConfig = SshConfigSource | undefined;
 
@@ -203,6 +206,8 @@ function sshOptionsOf(
 ): SshTransportOptions {
   return {
     knownHostsFile: req.config.knownHosts,
+    // Root's pin of host keys, which no opsbook.yaml, --config or environment can move.
+    globalKnownHostsFile: GLOBAL_KNOWN_HOSTS,
     acceptNewHostKeys: req.acceptNewHostKeys ?? false,
     // The plan's address, never one the runner machine's ~/.ssh/config swaps in (SSH_ROUTE_REFUSED).
     addressIsFinal: true,
