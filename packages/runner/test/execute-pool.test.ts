@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalTransport } from '@opsbook/exec';
-import type { Config } from '@opsbook/schema';
+import { type Config, InterruptedError } from '@opsbook/schema';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../src/execute/execute.js';
@@ -185,6 +185,25 @@ describe('transports of a run', () => {
     expect(result.hosts[0]?.error).toContain('host-started-twice');
     expect(events).toEqual(['host-start', 'host-end']);
     expect(pool.size).toBe(0);
+  });
+
+  it('calls a host whose connecting was cancelled (Ctrl-C) cancelled, not failed: nothing ran there', async () => {
+    const hosts = [plannedHost('cancelled-0')];
+    const result = await executePlan({
+      plan: planOf(hosts, 1),
+      runId: 'cancelled-run',
+      stateDir: path.join(dir, 'state'),
+      bundleDir: dir,
+      secrets: {},
+      transportFor: async () => {
+        throw new InterruptedError('connecting to cancelled-0 was cancelled');
+      },
+      local: createLocalTransport(),
+      record: async () => {},
+      mask: (t) => t,
+      signal: new AbortController().signal,
+    });
+    expect(result.hosts).toMatchObject([{ host: 'cancelled-0', status: 'cancelled', steps: [] }]);
   });
 
   it("connects 20 hosts at once on the run's one signal without Node's listener-leak warning", async () => {

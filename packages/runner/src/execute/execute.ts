@@ -199,10 +199,11 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     const ok = await runUnit(input, { host, transport, scripts, ctx, result }, root);
     result.rolledBack = ok.rolledBack;
   } catch (e) {
+    // Ctrl-C while the host was still connecting: nothing ran there, so it is cancelled.
     result.status =
       isOpsbookError(e) && e.kind === 'unreachable'
         ? 'unreachable'
-        : ctx.signal.aborted
+        : ctx.signal.aborted || (isOpsbookError(e) && e.kind === 'interrupted')
           ? 'cancelled'
           : 'failed';
     result.error = input.mask(e instanceof Error ? e.message : String(e));
