@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,25 @@ describe('opsbook run over real sshd', () => {
     expect(json.code, json.stderr).toBe(0);
     const { findings } = json.doc as unknown as { findings: Record<string, number> };
     expect(findings.crit).toBeGreaterThan(0);
+  });
+
+  it('calls a journal deleted from the state dir TAMPERED (exit 3), as an edited one', async () => {
+    const dir = path.join(world.markerDir, 'deleted-journal');
+    const r = await runApproval(world, await approve('marker', 'h1', dir));
+    expect(r.code, r.stderr).toBe(0);
+    const file = r.doc!.journal.path;
+    const aside = `${file}.aside`;
+    await rename(file, aside);
+    try {
+      const all = await world.opsbook(['journal', 'verify']);
+      expect(all.stderr).not.toMatch(stackTrace);
+      expect(all.code).toBe(3);
+      expect(all.stdout).toContain(`✗ ${r.doc!.runId}  TAMPERED (journal missing)`);
+      expect(all.stdout).toContain('it was deleted or moved');
+    } finally {
+      await rename(aside, file);
+    }
+    expect((await world.opsbook(['journal', 'verify', r.doc!.runId])).code).toBe(0);
   });
 
   it('compiles no module after capping the heap, which would refuse its code cache', async () => {

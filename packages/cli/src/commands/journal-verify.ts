@@ -1,3 +1,4 @@
+import { ValidationError } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
@@ -15,7 +16,29 @@ export default defineCommand({
       : (await stateStoreOf(config).listRuns()).map((r) => r.runId);
     const results = [];
     for (const id of ids) {
-      const view = await stateStoreOf(config).readRun(id);
+      const view = await stateStoreOf(config)
+        .readRun(id)
+        .catch((e: unknown) => {
+          // A journal the ledger knows but the store no longer holds was deleted: tampering,
+          // reported as such (exit 3), not as a usage mistake.
+          const missing =
+            e instanceof ValidationError && e.problems.find((p) => p.rule === 'journal-missing');
+          if (!missing) throw e;
+          return { runId: id, missing };
+        });
+      if ('missing' in view) {
+        results.push({
+          runId: view.runId,
+          file: view.missing.file ?? '',
+          ok: false,
+          status: 'missing' as const,
+          count: 0,
+          head: '',
+          problems: [{ line: 0, rule: 'journal-missing', message: view.missing.message }],
+          notes: [],
+        });
+        continue;
+      }
       results.push({
         runId: view.runId,
         file: view.location,
@@ -33,9 +56,10 @@ export default defineCommand({
       if (!results.length) ctx.out.note(`no journals in ${stateStoreOf(config).location}`);
       for (const r of results) {
         ctx.out.print(
-          `${r.ok ? ctx.out.style.green('✓') : ctx.out.style.red('✗')} ${r.runId}  ${r.ok ? 'intact' : 'TAMPERED'} (${r.status}, ${r.count} events, head ${r.head})`,
+          `${r.ok ? ctx.out.style.green('✓') : ctx.out.style.red('✗')} ${r.runId}  ${r.ok ? 'intact' : 'TAMPERED'} (${r.status === 'missing' ? 'journal missing' : `${r.status}, ${r.count} events, head ${r.head}`})`,
         );
-        for (const p of r.problems) ctx.out.print(`    ${r.file}:${p.line}: ${p.message}`);
+        for (const p of r.problems)
+          ctx.out.print(`    ${r.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);
         for (const n of r.notes) ctx.out.print(`    note: ${n.message}`);
       }
     }
