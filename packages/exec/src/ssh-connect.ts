@@ -317,9 +317,12 @@ async function authMethods(
   for (const file of files) {
     const key = await (options.fileCache ?? uncachedSshFiles).identityKey(file, options.passphrase);
     if (!key) {
+      // No login is possible: the host cannot be reached (exit 4), and nothing ran there.
       if (explicit)
-        throw new UsageError(
+        throw new execErrors.UnreachableError(
+          'SSH_NO_CREDENTIALS',
           `host ${name}: identity file ${file} cannot be read: fix IdentityFile or ansible_ssh_private_key_file`,
+          { host: name, identityFile: file },
         );
       continue;
     }

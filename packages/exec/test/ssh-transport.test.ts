@@ -213,6 +213,17 @@ describe('SSH transport against real sshd hosts', () => {
     expect((await t2.exec({ command: 'echo user' })).stdout).toBe('user\n');
   });
 
+  it('calls a host whose key file cannot be read unreachable (no login possible), naming the file', async () => {
+    const h = hosts[0] as Sshd;
+    const missing = path.join(h.dir, 'no_such_key');
+    const error = await connectSsh(
+      { ...target(h), identityFile: missing },
+      { knownHostsFile: knownHosts },
+    ).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'unreachable', code: 'SSH_NO_CREDENTIALS' });
+    expect(error.message).toContain(missing);
+  });
+
   it('reports a host that refuses connections as unreachable', async () => {
     const port = await findFreePort('127.0.0.7');
     const error = await connectSsh(
