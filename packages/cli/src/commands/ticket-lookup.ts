@@ -108,7 +108,7 @@ export const show: CommandSpec = defineCommand({
       );
     for (const r of view.runs)
       out.print(
-        `run ${r.runId} by ${r.by}: ${r.status ?? 'not reported yet'}${r.reached === false ? ' (no host reached: it did not use the approval)' : ''}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
+        `run ${r.runId} by ${r.by}: ${r.status ?? `not reported yet (still running, or its runner stopped: opsbook ticket report ${t.key} on the machine that ran it)`}${r.reached === false ? ' (no host reached: it did not use the approval)' : ''}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
       );
     if (view.acceptance)
       out.print(`accepted by ${view.acceptance.verifier} (${view.acceptance.id})`);
