@@ -181,14 +181,15 @@ function approvalUseText(outcome: RunOutcome): string | undefined {
 }
 
 /**
- * Ctrl-C (SIGINT) stops new work, and so do SIGTERM (a service stop, a CI timeout) and SIGHUP (the
- * terminal or ssh session to the runner machine gone): running commands finish or time out, and
- * the run ends recorded as interrupted, its ticket told. A second signal of any of them exits at
- * once. Returns the signal and a cleanup.
+ * Ctrl-C (SIGINT) stops new work, and so does SIGTERM (a service stop, a CI timeout): running
+ * commands finish or time out, and the run ends recorded as interrupted, its ticket told. A
+ * second one exits at once. SIGHUP (the terminal or the ssh session to the runner machine gone)
+ * does not stop the run: it goes on to its end and records it, as under nohup, its output going
+ * nowhere. Returns the signal and a cleanup.
  */
 export function interruptible(out: Output): { signal: AbortSignal; done(): void } {
   const controller = new AbortController();
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const signals = ['SIGINT', 'SIGTERM'] as const;
   const now = () => process.exit(exitCodes.interrupted);
   const first = (name: NodeJS.Signals) => {
     for (const s of signals) process.removeListener(s, first);
@@ -198,11 +199,14 @@ export function interruptible(out: Output): { signal: AbortSignal; done(): void 
     controller.abort();
     for (const s of signals) process.once(s, now);
   };
+  const hangUp = () => {};
   for (const s of signals) process.once(s, first);
+  process.on('SIGHUP', hangUp);
   return {
     signal: controller.signal,
     done: () => {
       for (const s of signals) process.removeListener(s, first);
+      process.removeListener('SIGHUP', hangUp);
     },
   };
 }
