@@ -79,8 +79,8 @@ async function approved(name: string, dir: string, seconds: number, target = 'al
   });
 }
 
-/** Waits for the run's dc2 shard to be queued, then changes its hosts to h4 (not approved). */
-async function giveDc2ShardHostH4(database: string): Promise<void> {
+/** The job key of the run's dc2 shard, once it is queued. */
+async function dc2ShardKey(database: string): Promise<string> {
   let shardKey = '';
   await waitFor(async () => {
     shardKey = (
@@ -91,6 +91,12 @@ async function giveDc2ShardHostH4(database: string): Promise<void> {
     ).trim();
     return shardKey !== '';
   }, 'the dc2 shard to be queued');
+  return shardKey;
+}
+
+/** Waits for the run's dc2 shard to be queued, then changes its hosts to h4 (not approved). */
+async function giveDc2ShardHostH4(database: string): Promise<void> {
+  const shardKey = await dc2ShardKey(database);
   await pg.psql(
     `update graphile_worker._private_jobs set payload = jsonb_set(payload::jsonb, '{hosts}', '["h4"]')::json where key = '${shardKey}'`,
     database,
@@ -293,16 +299,7 @@ describe('opsbook run --distribute', () => {
     const other = await approved('swapped-other', dir, 0, 'h4');
     const otherBytes = (await readFile(other)).toString('base64');
     const run = team.submit(['run', file, '--distribute', '--json']);
-    let shardKey = '';
-    await waitFor(async () => {
-      shardKey = (
-        await pg.psql(
-          "select key from graphile_worker.jobs where task_identifier = 'opsbook.shard.dc2'",
-          database,
-        )
-      ).trim();
-      return shardKey !== '';
-    }, 'the dc2 shard to be queued');
+    const shardKey = await dc2ShardKey(database);
     await pg.psql(
       `update graphile_worker._private_jobs set payload = jsonb_set(jsonb_set(payload::jsonb, '{hosts}', '["h4"]'), '{approval}', '"${otherBytes}"')::json where key = '${shardKey}'`,
       database,

@@ -75,6 +75,19 @@ function createSshTransport(
     pending.clear();
   });
   let sftp: Promise<SFTPWrapper> | undefined;
+  /** The callback of an sftp write: SSH_COPY_FAILED naming what failed, or done. */
+  const copied =
+    (what: string, resolve: () => void, reject: (e: Error) => void) =>
+    (err: Error | null | undefined) =>
+      err
+        ? reject(
+            new execErrors.UnreachableError(
+              'SSH_COPY_FAILED',
+              `host ${name}: ${what} failed: ${err.message}`,
+              facts,
+            ),
+          )
+        : resolve();
   const openSftp = () =>
     (sftp ??= new Promise((resolve, reject) =>
       client.sftp((err, s) => (err ? reject(err) : resolve(s))),
@@ -100,17 +113,8 @@ function createSshTransport(
         session.writeFile(
           remotePath,
           Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          options?.mode === undefined ? {} : { mode: options.mode },
-          (err) =>
-            err
-              ? reject(
-                  new execErrors.UnreachableError(
-                    'SSH_COPY_FAILED',
-                    `host ${name}: writing ${remotePath} failed: ${err.message}`,
-                    facts,
-                  ),
-                )
-              : resolve(),
+          modeOf(options),
+          copied(`writing ${remotePath}`, resolve, reject),
         );
       });
     },
@@ -122,17 +126,8 @@ function createSshTransport(
         session.fastPut(
           localPath,
           remotePath,
-          options?.mode === undefined ? {} : { mode: options.mode },
-          (err) =>
-            err
-              ? reject(
-                  new execErrors.UnreachableError(
-                    'SSH_COPY_FAILED',
-                    `host ${name}: copying ${localPath} to ${remotePath} failed: ${err.message}`,
-                    facts,
-                  ),
-                )
-              : resolve(),
+          modeOf(options),
+          copied(`copying ${localPath} to ${remotePath}`, resolve, reject),
         );
       });
     },
@@ -310,4 +305,9 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
       ch.write(envBlock);
     });
   });
+}
+
+/** The sftp options of a copy: its file mode, when one is asked for. */
+function modeOf(options: { mode?: number } | undefined): { mode?: number } {
+  return options?.mode === undefined ? {} : { mode: options.mode };
 }

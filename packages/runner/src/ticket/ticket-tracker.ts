@@ -86,15 +86,6 @@ export function openTracker(
       actor: currentUser(env),
       project,
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
-      ...(jira?.issueType ? { issueType: jira.issueType } : {}),
-      ...(jira?.fields ? { fields: jira.fields as Record<string, unknown> } : {}),
-      ...(jira?.transitionFields
-        ? {
-            transitionFields: jira.transitionFields as NonNullable<
-              JiraSettings['transitionFields']
-            >,
-          }
-        : {}),
       ...(options.now ? { now: options.now } : {}),
     });
   }
