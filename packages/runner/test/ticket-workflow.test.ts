@@ -452,6 +452,15 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
       runTicket({ services: eve, config, key, env: world.env, executorSigner: world.eve, signal }),
     ).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
 
+    // A claim naming another executor than the journal's run: not reported from that journal.
+    const property = `opsbook.run.${outcome.runId}`;
+    const claim = (await eve.tracker.getProperty(key, property)) as Record<string, unknown>;
+    await eve.tracker.setProperty(key, property, { ...claim, by: 'mallory' });
+    const refused = await reportRuns({ services: eve, config, key });
+    expect(refused.reported).toEqual([]);
+    expect(refused.left[0]?.why).toContain('is not the run');
+    await eve.tracker.setProperty(key, property, claim);
+
     const done = await reportRuns({ services: eve, config, key });
     expect(done.left).toEqual([]);
     expect(done.reported.map((r) => r.runId)).toEqual([outcome.runId]);

@@ -86,10 +86,14 @@ export class JiraTracker implements Tracker {
 
   /** The body as Jira takes it (ADF or wiki markup), shortened to Jira's size limit (fitDoc). */
   private rich(doc: Doc): unknown {
+    // Rendered once; only a body past the limit is shortened (and rendered again as it shrinks).
     if (this.cloud) {
-      const fit = fitDoc(doc, (d) => JSON.stringify(renderAdf(d)).length, TRACKER_BODY_LIMIT);
-      return renderAdf(fit);
+      const adf = renderAdf(doc);
+      if (JSON.stringify(adf).length <= TRACKER_BODY_LIMIT) return adf;
+      return renderAdf(fitDoc(doc, (d) => JSON.stringify(renderAdf(d)).length, TRACKER_BODY_LIMIT));
     }
+    const wiki = renderWiki(doc);
+    if (wiki.length <= TRACKER_BODY_LIMIT) return wiki;
     return renderWiki(fitDoc(doc, (d) => renderWiki(d).length, TRACKER_BODY_LIMIT));
   }
 

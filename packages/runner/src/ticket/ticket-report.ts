@@ -86,6 +86,22 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
       });
       continue;
     }
+    // The journal must be the claimed run's: this approval, this ticket, this executor.
+    const start = view.verification.events[0] as
+      | { type?: string; ticket?: string; executor?: string; approval?: { id?: string } }
+      | undefined;
+    if (
+      start?.type !== 'run-start' ||
+      start.approval?.id !== statement.id ||
+      start.ticket !== key ||
+      start.executor !== claim.by
+    ) {
+      result.left.push({
+        runId: claim.runId,
+        why: `its journal in ${store.location} is not the run ${key} claimed (another approval, ticket or executor than ${claim.by}'s claim of ${statement.id})`,
+      });
+      continue;
+    }
     if (view.verification.status !== 'complete') {
       result.left.push({
         runId: claim.runId,
