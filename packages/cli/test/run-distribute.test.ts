@@ -290,6 +290,68 @@ describe('opsbook run --distribute', () => {
     expect(await runsOf(dir, 'h1')).toBe(1);
   });
 
+  it('refuses a replay of a finished run whose journal a database writer cut back (DELETE), touching no host again', async () => {
+    const database = await freshDatabase();
+    const dc1 = await startWorker('dc1');
+    const dir = await markerDir('cut-back');
+    const file = await approved('cut-back', dir, 0, 'h1');
+    const r = await finished(team.submit(['run', file, '--distribute', '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    const { runId } = JSON.parse(r.stdout) as RunDoc;
+    expect(await runsOf(dir, 'h1')).toBe(1);
+    // A writer who may DELETE cuts the journal back to before h1 started: a prefix of a hash
+    // chain still verifies, and the run looks open with h1 unstarted.
+    await pg.psql(
+      `delete from opsbook_journal_lines where run_id = '${runId}' and seq >= (select min(seq) from opsbook_journal_lines where run_id = '${runId}' and line like '%"host":"h1"%');
+       update opsbook_runs set ended_at = null, status = null, head = null, event_count = null, reached = null where run_id = '${runId}'`,
+      database,
+    );
+    const approval = (await readFile(file)).toString('base64');
+    await pg.psql(
+      `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${runId}', 'shard', 7, 'zone', 'dc1', 'hosts', '["h1"]'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
+      database,
+    );
+    await waitFor(() => dc1.stderr().includes('SHARD_REFUSED'), 'the worker to take the job');
+    expect(dc1.stderr()).toMatch(/SHARD_REFUSED: .*host h1 already ran in run \S+ on this worker/);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+  });
+
+  it("refuses a job that gives a worker hosts of another zone, touching no host; the zone's own worker runs them", async () => {
+    const database = await freshDatabase();
+    const dc1 = await startWorker('dc1');
+    const dir = await markerDir('other-zone');
+    const file = await approved('other-zone', dir, 0, 'h1:h3');
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await dc2ShardKey(database);
+    const runId = (
+      await pg.psql('select run_id from opsbook_runs order by run_id desc limit 1', database)
+    ).trim();
+    // h3 is in dc2: a job for dc1's workers that names it (its zone told as dc1, then as dc2).
+    const approval = (await readFile(file)).toString('base64');
+    for (const [shard, zone] of [
+      [7, 'dc1'],
+      [8, 'dc2'],
+    ] as const)
+      await pg.psql(
+        `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${runId}', 'shard', ${shard}, 'zone', '${zone}', 'hosts', '["h3"]'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
+        database,
+      );
+    await waitFor(
+      () => dc1.stderr().split('SHARD_REFUSED').length > 2,
+      'the dc1 worker to refuse both jobs',
+    );
+    expect(dc1.stderr()).toMatch(/SHARD_REFUSED: .*host h3 is in zone dc2, not dc1/);
+    expect(dc1.stderr()).toMatch(
+      /SHARD_REFUSED: .*the job is for zone dc2, and this worker serves dc1/,
+    );
+    expect(await runsOf(dir, 'h3')).toBe(0);
+    await startWorker('dc2');
+    const r = await finished(run);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await runsOf(dir, 'h3')).toBe(1);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+  });
+
   it('refuses a job whose approval was swapped in the queue for another valid one, touching no host', async () => {
     const database = await freshDatabase();
     await startWorker('dc1');

@@ -33,7 +33,10 @@ export default defineCommand({
 machine's own checkout, trust pin, inventory and known_hosts: every shard's approval is verified
 here again, its hosts must be approved ones, and its run must be the one the store claimed, before
 any host is touched. Secret params come from OPSBOOK_PARAM_<NAME> in this worker's environment.
-A shard is tried once: if this worker dies, its hosts are reported, never run again.
+A shard is tried once: if this worker dies, its hosts are reported, never run again. A job is
+refused unless its zone is one of --zone and its hosts are of that zone by this inventory; the
+hosts of each shard taken are recorded in this machine's state folder (worker-runs/), and never
+run again in that run whatever the database says.
 Ctrl-C (or SIGTERM) takes no new shard; running commands finish, then it exits.`,
   async run(ctx) {
     const config = await configFor(ctx);

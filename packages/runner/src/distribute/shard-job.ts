@@ -17,6 +17,8 @@ export interface ShardJob {
 }
 
 /** The job's payload as a ShardJob, or SHARD_REFUSED naming what is wrong with it. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
 export function readShardJob(payload: unknown): ShardJob {
   const refuse = (what: string) =>
     new runnerErrors.RefusalError(
@@ -28,6 +30,8 @@ export function readShardJob(payload: unknown): ShardJob {
   const p = payload as Record<string, unknown>;
   if (p.version !== 1) throw refuse(`version ${JSON.stringify(p.version)}, not 1`);
   if (typeof p.runId !== 'string' || p.runId === '') throw refuse('no runId');
+  // A run id names files on the worker (its record of hosts run): the journal's own pattern.
+  if (!RUN_ID.test(p.runId)) throw refuse('the runId is not a run id');
   if (!Number.isInteger(p.shard) || (p.shard as number) < 0) throw refuse('no shard number');
   if (typeof p.zone !== 'string') throw refuse('no zone');
   if (

@@ -15,8 +15,9 @@ import { allVaultValues, vaultValuesOf } from '../execute/vault-env.js';
 import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import { readShardJob, type ShardJob } from './shard-job.js';
-import { verifyShard } from './shard-verify.js';
+import { shardRefusal, verifyShard } from './shard-verify.js';
 import { shardLease } from './shards.js';
+import { recordShardHosts } from './worker-record.js';
 
 export interface ShardRequest {
   config: Config;
@@ -26,6 +27,8 @@ export interface ShardRequest {
   /** Aborted: no new step or host starts; running commands finish (as Ctrl-C of a run). */
   signal: AbortSignal;
   now?: Date;
+  /** The zones of the worker (`opsbook worker --zone`): it refuses jobs of any other. */
+  zones?: readonly string[];
   onEvent?(event: RunEvent): void;
   onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
 }
@@ -73,6 +76,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
   }
   try {
     const shard = await verifyShard(job, journal, req);
+    await recordShardHosts(req.config.stateDir, job, (why) => shardRefusal(job, why));
     const { plan, verified } = shard;
     const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
     const vaultValues = vaultValuesOf(plan, verified.inventory);

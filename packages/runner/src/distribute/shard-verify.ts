@@ -5,6 +5,7 @@ import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.
 import { runnerErrors } from '../error-codes.js';
 import type { Plan } from '../plan/plan.js';
 import type { ShardJob } from './shard-job.js';
+import { zoneOf } from './shards.js';
 
 export interface VerifiedShard {
   verified: VerifiedRun;
@@ -14,7 +15,8 @@ export interface VerifiedShard {
   executor: string;
 }
 
-const refuse = (job: ShardJob, why: string) =>
+/** SHARD_REFUSED for `job`, saying why; nothing of it was run. */
+export const shardRefusal = (job: Pick<ShardJob, 'runId' | 'shard'>, why: string) =>
   new runnerErrors.RefusalError(
     'SHARD_REFUSED',
     `shard ${job.shard} of run ${job.runId} refused: ${why}; no host was touched`,
@@ -26,24 +28,36 @@ const refuse = (job: ShardJob, why: string) =>
  * journal must start with a run claim signed by a person this machine's pinned trust store
  * lists, for this run and the approval the store claimed it under; the approval is verified from
  * its bytes against this checkout and trust pin exactly as `opsbook run` verifies it (with the
- * runs made before this one); the shard's hosts must be approved hosts, named in the claim, and
- * not started yet by anyone.
+ * runs made before this one); the shard's hosts must be approved hosts, named in the claim, of
+ * the job's zone by this worker's inventory (and that zone one of `zones`), and not started yet
+ * by anyone. (runShard then checks and records them in the worker's own record, worker-record.ts.)
  */
 export async function verifyShard(
   job: ShardJob,
   journal: SharedJournal,
-  options: { config: Config; inventoryFile?: string | undefined; now?: Date | undefined },
+  options: {
+    config: Config;
+    inventoryFile?: string | undefined;
+    now?: Date | undefined;
+    /** The zones this worker serves (`--zone`): a job and its hosts must be of one of them. */
+    zones?: readonly string[] | undefined;
+  },
 ): Promise<VerifiedShard> {
   const { config } = options;
+  if (options.zones && !options.zones.includes(job.zone))
+    throw shardRefusal(
+      job,
+      `the job is for zone ${job.zone}, and this worker serves ${options.zones.join(', ')}`,
+    );
   const [first] = await journal.linesAfter(0, 1);
   if (first?.type !== 'run-start' || first.runId !== job.runId)
-    throw refuse(job, 'the run has no run-start in its journal');
+    throw shardRefusal(job, 'the run has no run-start in its journal');
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const claim = verifyRunClaim(first.runClaim as never, store, {
     approvalId: journal.run.approvalId,
     runId: job.runId,
   });
-  if (!claim.ok) throw refuse(job, `the run claim does not verify (${claim.message})`);
+  if (!claim.ok) throw shardRefusal(job, `the run claim does not verify (${claim.message})`);
   let verified: VerifiedRun;
   try {
     verified = await verifyApprovalFile(`the approval of run ${job.runId}`, {
@@ -56,26 +70,36 @@ export async function verifyShard(
     });
   } catch (e) {
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
-    throw refuse(job, `the approval does not verify on this worker (${why})`);
+    throw shardRefusal(job, `the approval does not verify on this worker (${why})`);
   }
   const payload = Buffer.from(verified.approval.envelope.payload, 'base64');
   if (verified.verified.statement.id !== journal.run.approvalId)
-    throw refuse(
+    throw shardRefusal(
       job,
       `the approval is ${verified.verified.statement.id}, not the run's ${journal.run.approvalId}`,
     );
   if (approvalDigestOf(payload) !== claim.claim.approvalDigest)
-    throw refuse(job, 'the approval is not the one the run claim names');
+    throw shardRefusal(job, 'the approval is not the one the run claim names');
   const approved = new Set(verified.plan.hosts.map((h) => h.name));
   const claimed = new Set(claim.claim.hosts);
   const outside = job.hosts.filter((h) => !approved.has(h) || !claimed.has(h));
   if (outside.length > 0)
-    throw refuse(job, `hosts ${outside.join(', ')} are not hosts of the approved run`);
+    throw shardRefusal(job, `hosts ${outside.join(', ')} are not hosts of the approved run`);
+  // The zone is this worker's inventory's (`opsbook_zone`), never the job's word for it.
+  const mine = new Set(job.hosts);
+  for (const host of verified.inventory.hosts) {
+    if (!mine.has(host.name)) continue;
+    const zone = zoneOf(host);
+    if (zone !== job.zone)
+      throw shardRefusal(job, `host ${host.name} is in zone ${zone}, not ${job.zone}`);
+  }
   await checkJournal(job, config);
   const seen = await journal.hostsSeen(job.hosts);
   if (seen.length > 0)
-    throw refuse(job, `hosts ${seen.join(', ')} already started in this run: a host runs once`);
-  const mine = new Set(job.hosts);
+    throw shardRefusal(
+      job,
+      `hosts ${seen.join(', ')} already started in this run: a host runs once`,
+    );
   return {
     verified,
     plan: { ...verified.plan, hosts: verified.plan.hosts.filter((h) => mine.has(h.name)) },
@@ -92,12 +116,12 @@ export async function verifyShard(
 async function checkJournal(job: ShardJob, config: Config): Promise<void> {
   const { verification } = await stateStoreOf(config).readRun(job.runId);
   if (!verification.ok)
-    throw refuse(
+    throw shardRefusal(
       job,
       `the run's journal does not verify (${verification.problems[0]?.message ?? 'tampered'}): opsbook journal verify ${job.runId} says where`,
     );
   if (verification.events.some((e) => e.type === 'run-end'))
-    throw refuse(job, `run ${job.runId} has ended`);
+    throw shardRefusal(job, `run ${job.runId} has ended`);
 }
 
 /**
