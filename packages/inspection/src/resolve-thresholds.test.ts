@@ -105,47 +105,33 @@ describe('resolveThresholds with a vaulted host var', () => {
   }
 
   it.each([
-    [
-      'not a number',
-      disk,
-      { opsbook_threshold_disk_warn_pct: 'VAULTPW_leak' },
-      'opsbook_threshold_disk_warn_pct: is (a vaulted value), not a number',
-      'VAULTPW_leak',
-    ],
-    [
-      'crossing the crit limit',
-      disk,
-      { opsbook_threshold_disk_warn_pct: '95.25' },
-      'warn_pct (a vaulted value) of host var opsbook_threshold_disk_warn_pct must be at most crit_pct (90)',
-      '95.25',
-    ],
-    [
-      'out of the schema range',
-      disk,
-      { opsbook_threshold_disk_crit_pct: '150.5' },
-      'thresholds.crit_pct (a vaulted value) of host var opsbook_threshold_disk_crit_pct must be at most 100',
-      '150.5',
-    ],
+    ['a number', disk, { opsbook_threshold_disk_warn_pct: '73' }, '73'],
+    ['not a number', disk, { opsbook_threshold_disk_warn_pct: 'VAULTPW_leak' }, 'VAULTPW_leak'],
+    ['crossing the crit limit', disk, { opsbook_threshold_disk_warn_pct: '95.25' }, '95.25'],
+    ['out of the schema range', disk, { opsbook_threshold_disk_crit_pct: '150.5' }, '150.5'],
     [
       'of the wrong type for the schema',
       updates,
       { opsbook_threshold_security_updates_warn_count: '2.75' },
-      'thresholds.warn_count (a vaulted value) of host var opsbook_threshold_security_updates_warn_count is not',
       '2.75',
     ],
-  ])('refuses one %s naming the var, never showing its value', (_, check, vars, says, secret) => {
-    const r = shownOf(() => resolveThresholds(check, {}, vars, vaulted(...Object.keys(vars))));
-    expect(r.code).toBe('INSPECTION_THRESHOLD_INVALID');
-    expect(r.shown).toContain(says);
-    expect(r.shown).not.toContain(secret);
-  });
+  ])(
+    'refuses one holding %s, naming the var, never showing its value (plans and findings would)',
+    (_, check, vars, secret) => {
+      const r = shownOf(() => resolveThresholds(check, {}, vars, vaulted(...Object.keys(vars))));
+      expect(r.code).toBe('INSPECTION_THRESHOLD_INVALID');
+      expect(r.shown).toContain(`${Object.keys(vars)[0]}: is (a vaulted value), refused`);
+      expect(r.shown).toContain('write it unvaulted');
+      expect(r.shown).not.toContain(secret);
+    },
+  );
 
   it('still shows a plain value beside a vaulted one', () => {
-    const vars = { opsbook_threshold_disk_warn_pct: '95.25', opsbook_threshold_disk_crit_pct: 91 };
+    const vars = { opsbook_threshold_disk_warn_pct: '95.25', opsbook_threshold_disk_crit_pct: 'x' };
     const r = shownOf(() =>
       resolveThresholds(disk, {}, vars, vaulted('opsbook_threshold_disk_warn_pct')),
     );
-    expect(r.shown).toContain('must be at most crit_pct (91)');
+    expect(r.shown).toContain('opsbook_threshold_disk_crit_pct: is "x", not a number');
     expect(r.shown).not.toContain('95.25');
   });
 
@@ -156,7 +142,7 @@ describe('resolveThresholds with a vaulted host var', () => {
       varOrigins: vaulted('opsbook_threshold_disk_warn_pct'),
     };
     const r = shownOf(() => runCheck('disk', {}, df, host));
-    expect(r.shown).toContain('is (a vaulted value), not a number');
+    expect(r.shown).toContain('is (a vaulted value), refused');
     expect(r.shown).not.toContain('VAULTPW_leak');
   });
 });

@@ -41,7 +41,9 @@ function numericVar(value: unknown): number | undefined {
  * runbook step's `with: {thresholds: …}`, then the host's (or its groups') inventory var
  * `opsbook_threshold_<check>_<name>`, so that one big host can be the exception to a runbook.
  * Pure; refuses (ValidationError) a var that is not a number, a value the schema rejects, and
- * a warn limit beyond its crit limit. A var that `varOrigins` marks vaulted is never shown.
+ * a warn limit beyond its crit limit. A var that `varOrigins` marks vaulted is refused, never
+ * shown: the resolved limits are bound into the plan the senior signs (so the ticket and the
+ * journal), and findings quote them.
  */
 export function resolveThresholds(
   check: InspectionCheck,
@@ -53,25 +55,30 @@ export function resolveThresholds(
     (withValue as { thresholds?: Record<string, number> } | undefined)?.thresholds ?? {};
   const resolved: Record<string, number> = { ...thresholdDefaults(check), ...fromWith };
   const problems: Problem[] = [];
-  /** Thresholds whose value came from a vaulted host var: messages name them, never show them. */
-  const vaulted = new Map<string, string>();
   for (const name of Object.keys(thresholdDefaults(check))) {
     const varName = thresholdVarName(check, name);
     if (!Object.hasOwn(hostVars, varName)) continue;
-    const isVaulted = varOrigins[varName]?.isVaulted === true;
+    if (varOrigins[varName]?.isVaulted === true) {
+      problems.push({
+        file: `host var ${varName}`,
+        line: 0,
+        col: 0,
+        rule: 'vaulted-threshold',
+        message: `is ${VAULTED_VALUE}, refused: a threshold is bound into the plan the senior signs, the ticket and the journal, and findings quote it, so a vaulted one would be written out in clear there: write it unvaulted (a limit is no secret)`,
+      });
+      continue;
+    }
     const value = numericVar(hostVars[varName]);
     if (value === undefined) {
-      const shown = isVaulted ? VAULTED_VALUE : JSON.stringify(hostVars[varName]);
       problems.push({
         file: `host var ${varName}`,
         line: 0,
         col: 0,
         rule: 'threshold-not-number',
-        message: `is ${shown}, not a number: set it to a number such as ${resolved[name]}`,
+        message: `is ${JSON.stringify(hostVars[varName])}, not a number: set it to a number such as ${resolved[name]}`,
       });
     } else {
       resolved[name] = value;
-      if (isVaulted) vaulted.set(name, varName);
     }
   }
   const hasThresholds = Object.keys(thresholdDefaults(check)).length > 0;
@@ -81,12 +88,9 @@ export function resolveThresholds(
       { ...(withValue as object), thresholds: resolved },
       `thresholds of ${check.name} (with: and host vars)`,
     );
-    problems.push(...refused.map((p) => withoutVaultedValue(p, vaulted)));
+    problems.push(...refused);
   }
-  const shown = (name: string, value: number) =>
-    vaulted.has(name)
-      ? `${name} ${VAULTED_VALUE} of host var ${vaulted.get(name)}`
-      : `${name} (${value})`;
+  const shown = (name: string, value: number) => `${name} (${value})`;
   for (const pair of check.thresholdPairs) {
     const warn = resolved[pair.warn];
     const crit = resolved[pair.crit];
@@ -106,21 +110,4 @@ export function resolveThresholds(
   if (problems.length > 0)
     throw new inspectionErrors.ValidationError(problems, 'INSPECTION_THRESHOLD_INVALID');
   return resolved;
-}
-
-/**
- * A schema problem of a threshold that came from a vaulted host var: a range keeps its wording
- * (it names the limit, not the value); any other names the var and not what it holds.
- */
-function withoutVaultedValue(problem: Problem, vaulted: ReadonlyMap<string, string>): Problem {
-  for (const [name, varName] of vaulted) {
-    const where = `thresholds.${name}`;
-    if (problem.message !== where && !problem.message.startsWith(`${where} `)) continue;
-    const why =
-      problem.rule === 'out-of-range'
-        ? problem.message.slice(where.length)
-        : ` is not a value ${where} accepts: see it with ansible-vault view`;
-    return { ...problem, message: `${where} ${VAULTED_VALUE} of host var ${varName}${why}` };
-  }
-  return problem;
 }

@@ -169,21 +169,29 @@ describe('connectionOf: the route to a host is never ignored (issue #17 item 5)'
     expect(e.problems[0]!.message).toContain(message);
   });
 
-  it('refuses a vaulted connection value, which the plan, the ticket and the journal would show in clear', () => {
-    const inv = parseInventoryText('h.ini', "web ansible_user='root evil'\n", 'ini');
-    const host = inv.hosts[0]!;
-    host.varOrigins.ansible_user = { ...host.varOrigins.ansible_user!, isVaulted: true };
-    let message = '';
-    try {
-      connectionOf(host);
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).toContain(
-      "host 'web': ansible_user (a vaulted value) is refused: connection values are shown",
-    );
-    expect(message).not.toContain('evil');
-  });
+  it.each([
+    ['ansible_user', "'root evil'", 'evil'],
+    ['ansible_port', '2299', '2299'],
+    ['ansible_ssh_common_args', "'-o ProxyJump=ops@jump-vaulted.example:2201'", 'jump-vaulted'],
+    ['ansible_timeout', '17', '17'],
+  ])(
+    'refuses a vaulted %s, which the plan, the ticket and the journal would show in clear',
+    (key, value, secret) => {
+      const inv = parseInventoryText('h.ini', `web ${key}=${value}\n`, 'ini');
+      const host = inv.hosts[0]!;
+      host.varOrigins[key] = { ...host.varOrigins[key]!, isVaulted: true };
+      let message = '';
+      try {
+        connectionOf(host);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain(
+        `host 'web': ${key} (a vaulted value) is refused: connection values are shown`,
+      );
+      expect(message).not.toContain(secret);
+    },
+  );
 
   it('refuses an ansible_become_user other than root (sudo steps run as root), at its line', () => {
     const inv = parseInventoryText(

@@ -83,14 +83,7 @@ class ConnectionReader {
     const got = this.get(field);
     if (!got) return undefined;
     const { key, value } = got;
-    // The plan shows connection values to the senior and the ticket, and the journal keeps
-    // them: a vaulted one would be written out in clear there.
-    if (this.isVaulted(key))
-      return this.fail(
-        key,
-        '(a vaulted value) is refused: connection values are shown in the plan the senior signs, the ticket and the journal, so a vaulted one would be written out in clear there: write it unvaulted (an address, a user name or a key file path is no secret), or leave this host out',
-        'vaulted-connection-var',
-      );
+    if (this.refusesVaulted(key)) return undefined;
     if (typeof value !== 'string' || value.trim() === '')
       return this.fail(
         key,
@@ -129,6 +122,7 @@ class ConnectionReader {
     const got = this.get('port');
     if (!got) return undefined;
     const { key, value } = got;
+    if (this.refusesVaulted(key)) return undefined;
     const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
       this.fail(
@@ -166,6 +160,7 @@ class ConnectionReader {
     const got = this.get('connectTimeout');
     if (!got) return undefined;
     const { key, value } = got;
+    if (this.refusesVaulted(key)) return undefined;
     const n =
       typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
     if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_CONNECT_TIMEOUT_S) {
@@ -192,16 +187,10 @@ class ConnectionReader {
         );
         continue;
       }
+      // The jump host is shown in the plan like the address; the reason quotes the arguments.
+      if (this.refusesVaulted(key)) continue;
       const reading = readSshArgs(value);
-      // The reason quotes the arguments: a vaulted value gets one that does not.
-      if ('refused' in reading)
-        this.fail(
-          key,
-          this.isVaulted(key)
-            ? `${VAULTED_VALUE} has ssh arguments opsbook cannot read or does not apply (ProxyCommand, a port, a user, a key, another config): see them with ansible-vault view, and use -o ProxyJump=… or the matching ansible_* variable`
-            : reading.refused,
-          'unsupported-ssh-args',
-        );
+      if ('refused' in reading) this.fail(key, reading.refused, 'unsupported-ssh-args');
       else jump ??= reading.proxyJump;
     }
     return jump;
@@ -220,6 +209,21 @@ class ConnectionReader {
 
   isVaulted(key: string): boolean {
     return this.host.varOrigins[key]?.isVaulted === true;
+  }
+
+  /**
+   * Refuses a vaulted connection value (true when it did): the plan the senior signs shows
+   * connection values (address, port, user, key file, jump host, timeout), and the ticket and
+   * the journal keep them, so a vaulted one would be written out in clear there.
+   */
+  refusesVaulted(key: string): boolean {
+    if (!this.isVaulted(key)) return false;
+    this.fail(
+      key,
+      '(a vaulted value) is refused: connection values are shown in the plan the senior signs, the ticket and the journal, so a vaulted one would be written out in clear there: write it unvaulted (an address, a port, a user name, a key file path or a jump host is no secret), or leave this host out',
+      'vaulted-connection-var',
+    );
+    return true;
   }
 
   /** A value for a message, quoted: never a vaulted one. */

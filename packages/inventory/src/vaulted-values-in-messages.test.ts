@@ -49,19 +49,19 @@ describe('a vaulted connection variable opsbook refuses', () => {
   });
 
   it.each([
-    ['port-host', 'ansible_port', 'bad-port'],
-    ['ssh-port-host', 'ansible_ssh_port', 'bad-port'],
+    ['port-host', 'ansible_port', 'vaulted-connection-var'],
+    ['ssh-port-host', 'ansible_ssh_port', 'vaulted-connection-var'],
     ['become-host', 'ansible_become', 'bad-become'],
-    ['timeout-host', 'ansible_timeout', 'bad-timeout'],
+    ['timeout-host', 'ansible_timeout', 'vaulted-connection-var'],
     ['connection-host', 'ansible_connection', 'bad-connection'],
     ['become-method-host', 'ansible_become_method', 'unsupported-become-method'],
-    ['common-args-host', 'ansible_ssh_common_args', 'unsupported-ssh-args'],
-    ['extra-args-host', 'ansible_ssh_extra_args', 'unsupported-ssh-args'],
-    ['ssh-args-host', 'ansible_ssh_args', 'unsupported-ssh-args'],
+    ['common-args-host', 'ansible_ssh_common_args', 'vaulted-connection-var'],
+    ['extra-args-host', 'ansible_ssh_extra_args', 'vaulted-connection-var'],
+    ['ssh-args-host', 'ansible_ssh_args', 'vaulted-connection-var'],
     ['user-host', 'ansible_user', 'vaulted-connection-var'],
-    ['group-host', 'ansible_port', 'bad-port'],
+    ['group-host', 'ansible_port', 'vaulted-connection-var'],
     // ansible_port: "{{ port_alias }}", port_alias: "{{ port_secret }}", port_secret vaulted.
-    ['templated-host', 'ansible_port', 'bad-port'],
+    ['templated-host', 'ansible_port', 'vaulted-connection-var'],
   ])('%s: names %s and says it is vaulted, never its value', (name, variable, rule) => {
     const e = refusalOf(() => connectionOf(hostNamed(name)));
     expect(e.code).toBe('INVENTORY_INVALID');
