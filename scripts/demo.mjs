@@ -131,6 +131,6 @@ await step(
 );
 echo(
   chalk.green(
-    `\ndemo finished. The health report: ${reportFile}\nAll demo files are in ${work}. Try: pnpm opsbook --help`,
+    `\ndemo finished. The health report: ${reportFile}\nAll demo files are in ${work}. Try: pnpm -s opsbook --help`,
   ),
 );
