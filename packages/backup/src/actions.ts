@@ -269,6 +269,16 @@ const restoreAction: BackupAction = {
       overwrite: flagSchema,
       ...connection,
       clean: { type: 'boolean' },
+      unproven: {
+        ...flagSchema,
+        description:
+          'restore a backup that no verified run journal of the state store shows opsbook making (brought from elsewhere); the plan says so to the senior',
+      },
+      madeBy: {
+        type: 'string',
+        description:
+          'set by the plan, not by hand: the run whose verified journal shows the backup made, or why none does',
+      },
     },
     ['backup'],
   ),

@@ -3,6 +3,7 @@ export type {
   BackupActionContext,
   BackupActionResult,
 } from './action-context.js';
+export { isSet } from './action-context.js';
 export { backupActions, backupQueryOf } from './actions.js';
 export { type ArchiveProgress, hashFile } from './archive-writer.js';
 export { type BackupErrorCode, backupErrorCodes } from './error-codes.js';

@@ -376,7 +376,22 @@ beforeAll(async () => {
   hostname = (await execFileAsync('hostname')).stdout.trim();
 });
 
+/**
+ * A restore is planned only of a backup a verified journal of the plan's state store shows made
+ * (backupsForPlan): the backups planted above and the team store's run are not the files store's.
+ * A fresh run of the files store makes the backups (and their vault copies) the restores use.
+ */
+async function removeBackupsNoRunMade(): Promise<void> {
+  const fresh = await runApproval(world, await approve('data-backup', 'h1', backupParams()));
+  expect(fresh.code, `${fresh.stderr}\n${fresh.stdout}`).toBe(0);
+  const made = new Set((await history(['--history'])).backups.map((b) => b.backupId));
+  for (const b of await listBackups())
+    if (!made.has(b.id)) await rm(path.join(repository(), b.id), { recursive: true, force: true });
+}
+
 describe('data-restore through opsbook run', () => {
+  beforeAll(removeBackupsNoRunMade);
+
   it('restores the latest dump of h1 into an empty database through db_port, with no db_password (.pgpass)', async () => {
     await pg.psql('CREATE DATABASE app_restored');
     const file = await approve('data-restore', 'h2', {
@@ -436,7 +451,7 @@ describe('file-restore through opsbook run', () => {
     const shown = await world.opsbook(['plan', '--show', file]);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(
-      /uses backup.restore \{"backup":"[^"]+",.*"manifest":"sha256:[0-9a-f]{64}"\}/,
+      /uses backup.restore \{"backup":"[^"]+",.*"manifest":"sha256:[0-9a-f]{64}","madeBy":"run [^"]+"\}/,
     );
     // The engineer, who owns the runner's state folder, swaps the backup's content afterwards:
     // a new archive, and a manifest whose sha256 and size match it (so backup.verify passes).
@@ -482,6 +497,89 @@ describe('file-restore through opsbook run', () => {
     // The backup as it was, for the tests that restore it next.
     await writeFile(archiveFile, original.archive);
     await writeFile(path.join(dir, 'manifest.json'), original.manifest);
+  });
+
+  it('refuses to plan a restore of a backup the engineer wrote into the repository (no verified run made it), and restores it only when planned as unproven, which the senior sees', async () => {
+    // A "backup" of h1 forged in the runner's state folder: a cron file and a setuid shell,
+    // its manifest naming a made-up run, with the archive's real sha256 and size.
+    const id = '20991231T000000Z-files-h1-f0f0f0';
+    const dir = path.join(repository(), id);
+    const evil = path.join(world.dir, 'forged-tree');
+    await mkdir(path.join(evil, 'etc', 'cron.d'), { recursive: true });
+    await writeFile(path.join(evil, 'etc', 'cron.d', 'opsbook-forged'), '* * * * * root id\n');
+    const real = (await listBackups()).find((b) => b.kind === 'files' && b.host === 'h1')!;
+    await mkdir(dir, { recursive: true });
+    const template = JSON.parse(
+      await readFile(path.join(repository(), real.id, 'manifest.json'), 'utf8'),
+    );
+    const archive = template.archives[0];
+    const compress = { tar: '', 'tar+gzip': '--gzip', 'tar+zstd': '--zstd' }[
+      archive.format as string
+    ];
+    await execFileAsync('tar', [
+      ...(compress ? [compress] : []),
+      '-C',
+      evil,
+      '-cf',
+      path.join(dir, archive.name),
+      'etc',
+    ]);
+    const bytes = await readFile(path.join(dir, archive.name));
+    const manifest = {
+      ...template,
+      id,
+      startedAt: '2099-12-31T00:00:00.000Z',
+      finishedAt: '2099-12-31T00:00:01.000Z',
+      runId: '20991231-000000-forged',
+      archives: [
+        {
+          ...archive,
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        },
+      ],
+    };
+    await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    try {
+      expect((await listBackups()).map((b) => b.id)).toContain(id);
+      const target = path.join(world.dir, 'restore-forged');
+      const planned = await world.opsbook([
+        'plan',
+        'file-restore',
+        '--ticket',
+        'OPS-1',
+        ...Object.entries(restoreParams(target)).flatMap(([k, v]) => ['--param', `${k}=${v}`]),
+        '--target',
+        'h2',
+        '-o',
+        path.join(world.dir, 'forged.json'),
+      ]);
+      expect(planned.stderr).not.toMatch(stackTrace);
+      expect(planned.code, planned.stderr).toBe(2);
+      expect(planned.stderr).toContain(
+        `backup ${id} cannot be restored as planned: its manifest names run 20991231-000000-forged, which the state store does not have`,
+      );
+      // Asked for, knowing where it came from: the plan says so to the senior.
+      const file = await approve(
+        'file-restore',
+        'h2',
+        restoreParams(target, { backup: id, unproven: 'true' }),
+      );
+      const shown = await world.opsbook(['plan', '--show', file]);
+      expect(shown.stdout).toContain(
+        '"madeBy":"unproven: its manifest names run 20991231-000000-forged, which the state store does not have"',
+      );
+      // A backup opsbook made says which run made it.
+      const proven = await approve(
+        'file-restore',
+        'h2',
+        restoreParams(path.join(world.dir, 'restore-proven'), { backup: real.id }),
+      );
+      const provenShown = await world.opsbook(['plan', '--show', proven]);
+      expect(provenShown.stdout).toContain(`"madeBy":"run ${real.runId}"`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a non-empty target folder before touching it (RESTORE_TARGET_NOT_EMPTY), and restores over it with overwrite=true', async () => {

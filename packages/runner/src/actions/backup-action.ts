@@ -4,12 +4,14 @@ import {
   type BackupEntry,
   backupActions,
   backupQueryOf,
+  isSet,
   listBackups,
   matchBackup,
   openRepository,
 } from '@opsbook/backup';
-import type { Phase, RunbookBundle } from '@opsbook/schema';
+import type { Config, Phase, RunbookBundle } from '@opsbook/schema';
 import { UsageError } from '@opsbook/schema';
+import { type RunRecordView, stateStoreOf } from '@opsbook/state';
 import type { BuiltinAction, PlanFacts } from './actions.js';
 
 /** The backup repository of a runner: `<stateDir>/backups` (layout: @opsbook/backup README). */
@@ -20,21 +22,91 @@ export function backupRepositoryOf(stateDir: string): string {
 const PHASES: readonly Phase[] = ['prechecks', 'steps', 'postchecks', 'rollback', 'evidence'];
 
 /**
+ * A backup of the runner's repository as a plan sees it: `unproven` says why no verified run
+ * journal of the state store shows opsbook making it (undefined when one does, `madeBy`).
+ */
+export interface PlanBackup extends BackupEntry {
+  madeBy?: string;
+  unproven?: string;
+}
+
+/**
  * The runner's backups, for a plan of runbooks one of whose steps may select a backup (verify,
- * restore, compare); undefined when none does. No repository yet: no backups.
+ * restore, compare); undefined when none does. No repository yet: no backups. Each is checked
+ * against the run its manifest names (provenanceOf): the repository is a folder of the
+ * engineer's, the journals are hash-chained and signed.
  */
 export async function backupsForPlan(
-  stateDir: string,
+  config: Config,
   bundles: readonly Pick<RunbookBundle, 'runbook'>[],
-): Promise<readonly BackupEntry[] | undefined> {
+): Promise<readonly PlanBackup[] | undefined> {
   const selects = bundles.some((b) =>
     PHASES.some((p) =>
       (b.runbook.spec[p] ?? []).some((s) => s.uses !== undefined && SELECTING.has(s.uses)),
     ),
   );
   if (!selects) return undefined;
-  const repo = await openRepository(backupRepositoryOf(stateDir)).catch(() => undefined);
-  return repo ? (await listBackups(repo)).backups : [];
+  const repo = await openRepository(backupRepositoryOf(config.stateDir)).catch(() => undefined);
+  if (!repo) return [];
+  const store = stateStoreOf(config);
+  const runs = new Map<string, Promise<RunRecordView | undefined>>();
+  const runOf = (runId: string) => {
+    let run = runs.get(runId);
+    if (!run) {
+      run = store.readRun(runId).then(
+        (r) => (r.runId === runId ? r : undefined),
+        () => undefined,
+      );
+      runs.set(runId, run);
+    }
+    return run;
+  };
+  const { backups } = await listBackups(repo);
+  return Promise.all(
+    backups.map(async (b): Promise<PlanBackup> => ({ ...b, ...(await provenanceOf(b, runOf)) })),
+  );
+}
+
+/**
+ * Whether the run a backup's manifest names made it: that run's journal verifies and holds an
+ * ok `backup.files` / `backup.postgres` step on the manifest's host that made this backup id
+ * with exactly these archives (name, sha256, size). A backup written into the repository by
+ * hand (or brought from another runner whose journals this store lacks) is unproven.
+ */
+async function provenanceOf(
+  backup: BackupEntry,
+  runOf: (runId: string) => Promise<RunRecordView | undefined>,
+): Promise<Pick<PlanBackup, 'madeBy' | 'unproven'>> {
+  const { runId, host } = backup.manifest;
+  if (typeof runId !== 'string' || runId === '')
+    return { unproven: 'its manifest names no run (not made by opsbook run)' };
+  const run = await runOf(runId);
+  if (!run)
+    return { unproven: `its manifest names run ${runId}, which the state store does not have` };
+  if (!run.verification.ok) return { unproven: `the journal of run ${runId} does not verify` };
+  const archives = archivesKey(backup.manifest.archives);
+  const made = run.verification.events.some((e) => {
+    if (e.type !== 'step-end' || e.status !== 'ok' || e.host !== host) return false;
+    if (e.uses !== 'backup.files' && e.uses !== 'backup.postgres') return false;
+    const data = e.result as { backupId?: unknown; archives?: unknown } | undefined;
+    return data?.backupId === backup.id && archivesKey(data.archives) === archives;
+  });
+  return made
+    ? { madeBy: `run ${runId}` }
+    : {
+        unproven: `the verified journal of run ${runId} shows no backup step on ${host} that made it with these archives`,
+      };
+}
+
+/** What identifies a backup's content: each archive's name, sha256 and size, in order. */
+function archivesKey(archives: unknown): string {
+  if (!Array.isArray(archives)) return '';
+  return JSON.stringify(
+    archives.map((a) => {
+      const { name, sha256, size } = (a ?? {}) as Record<string, unknown>;
+      return [name, sha256, size];
+    }),
+  );
 }
 
 const SELECTING = new Set(['backup.verify', 'backup.restore', 'backup.compare']);
@@ -60,7 +132,22 @@ function bindBackup(action: string, withValue: unknown, facts: PlanFacts): unkno
       `no ${query.kind} backup ${query.id} from ${query.host} in the runner's repository: a restore is planned for a backup that exists (its manifest is bound into the plan); list them with opsbook backup list`,
     );
   }
-  return { ...given, backup: found.id, manifest: found.manifestDigest };
+  if (action !== 'backup.restore')
+    return { ...given, backup: found.id, manifest: found.manifestDigest };
+  // What the senior signs says where the backup came from; one opsbook did not make is restored
+  // only when the plan asks for it (the restore's `unproven`), and then says why.
+  const { madeBy: _set, ...asked } = given;
+  const { unproven } = found as PlanBackup;
+  if (unproven && !isSet(asked.unproven))
+    throw new UsageError(
+      `backup ${found.id} cannot be restored as planned: ${unproven}, so nothing shows what it holds came from ${query.host ?? facts.host}; restore only backups opsbook made (opsbook backup list --history), or, knowing where this one came from, plan it with the restore's unproven: true (the runbook's unproven param) for the senior to see`,
+    );
+  return {
+    ...asked,
+    backup: found.id,
+    manifest: found.manifestDigest,
+    madeBy: unproven ? `unproven: ${unproven}` : (found as PlanBackup).madeBy,
+  };
 }
 
 /** `backup.*` actions as runner actions: the repository is the runner's, secrets come from env. */

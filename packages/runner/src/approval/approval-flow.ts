@@ -304,10 +304,7 @@ async function backupBinding(
   bundle: RunbookBundle,
   compositions: readonly Composition[],
 ): Promise<Pick<PlanInput, 'backups'>> {
-  const backups = await backupsForPlan(config.stateDir, [
-    bundle,
-    ...compositions.map((c) => c.bundle),
-  ]);
+  const backups = await backupsForPlan(config, [bundle, ...compositions.map((c) => c.bundle)]);
   return backups ? { backups } : {};
 }
 
