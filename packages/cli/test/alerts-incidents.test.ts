@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { filesAlertStore, regradeIncident } from '@opsbook/alerts';
 import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
 import { approversYaml, type KeyPair, makeSshKeyPair } from '@opsbook/testkit/approvers';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -168,7 +169,12 @@ describe('opsbook alerts list, show, grade', () => {
     const json = JSON.parse((await cli(['alerts', 'show', 'INC-1', '--json'])).stdout) as {
       incident: { regrades: Array<{ by: { id: string }; proof: { keyid: string } }> };
     };
+    // Signed with what it decides on: copied onto another incident, it proves nothing there.
     expect(json.incident.regrades[0]).toMatchObject({
+      kind: 'alert-regrade',
+      incident: 'INC-1',
+      ticket: 'OPS-1',
+      from: 'P1',
       by: { id: 'sam' },
       proof: { keyid: keys.sam.fingerprint },
     });
@@ -207,6 +213,33 @@ describe('opsbook alerts list, show, grade', () => {
     const md = await cli(['report', '--format', 'md', '--since', '1d']);
     expect(md.stdout).toContain('### Alerts and incidents');
     expect(md.stdout).toContain('24 alert(s) fired and 0 resolved');
+  });
+
+  it("refuses a senior's signed re-grade of INC-1 copied onto INC-2: not sent, shown UNPROVEN", async () => {
+    // Whoever can write the alert store copies sam's real, signed re-grade of INC-1 onto INC-2.
+    const store = filesAlertStore(path.join(temp.dir, 'state'));
+    try {
+      const signed = (await store.incident('INC-1'))!.regrades[0]!;
+      expect(signed.by?.id).toBe('sam');
+      await regradeIncident(store, 'INC-2', signed);
+    } finally {
+      await store.close();
+    }
+    const before = await readLocal(temp.dir, 'OPS-2');
+    const dispatch = await cli(['alerts', 'dispatch']);
+    expect(dispatch.stderr).not.toMatch(stackTrace);
+    expect(dispatch.stdout).toMatch(/INC-2 \(REGRADE_UNPROVEN\)/);
+    const ticket = JSON.parse(
+      await readFile(path.join(temp.dir, 'state/tracker/tickets/OPS-2.json'), 'utf8'),
+    ) as { comments: unknown[]; grade: string };
+    expect(ticket.grade).toBe('P1');
+    expect(JSON.stringify(ticket.comments)).not.toContain('Re-graded');
+    expect(ticket).toEqual(before);
+    const show = (await cli(['alerts', 'show', 'INC-2'])).stdout;
+    expect(show).toMatch(/^re-graded P3: lab cluster, no users — by Sam Senior .* — UNPROVEN: /m);
+    expect(show).toContain('(REGRADE_UNPROVEN)');
+    // INC-1's own re-grade stays proven.
+    expect((await cli(['alerts', 'show', 'INC-1'])).stdout).not.toContain('UNPROVEN');
   });
 
   it('refuses a grade outside P1-P4 and a re-grade without a reason, with exit 2', async () => {

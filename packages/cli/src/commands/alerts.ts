@@ -14,6 +14,7 @@ import {
   needsDispatch,
   parseWebhookBody,
   processAlerts,
+  recordedRegrades,
   regradeIncident,
   unknownIncident,
 } from '@opsbook/alerts';
@@ -226,8 +227,8 @@ alert (--json: the whole record).`,
         ctx.out.printJson({ incident });
         return exitCodes.ok;
       }
-      const decisions = [...incident.regrades, ...(incident.grade.by ? [incident.grade] : [])];
-      ctx.out.print(showText(incident, await unprovenDecisions(config, decisions)));
+      const unproven = await unprovenDecisions(config, recordedRegrades(incident));
+      ctx.out.print(showText(incident, unproven));
       ctx.out.print(
         formatTable(
           ['alert', 'host / service', 'severity', 'status', 'since', 'fired', 'summary'],
@@ -278,12 +279,16 @@ Example:
     const store = alertStoreOf(config);
     try {
       if (!(await store.incident(id))) throw unknownIncident(id);
-      const decision = await signSeniorDecision(config, await signerFor(ctx), () => ({
-        grade: to as Grade,
-        reason: reason.trim(),
-        at: new Date().toISOString(),
-      }));
-      const { incident, from } = await regradeIncident(store, id, decision);
+      const signer = await signerFor(ctx);
+      // Signed on the incident as it stands in the store's exclusive step (its grade then).
+      const { incident, from, decision } = await regradeIncident(store, id, (about) =>
+        signSeniorDecision(config, signer, () => ({
+          ...about,
+          grade: to as Grade,
+          reason: reason.trim(),
+          at: new Date().toISOString(),
+        })),
+      );
       const dispatched = ctx.options['no-dispatch']
         ? undefined
         : await dispatchIncidents({
