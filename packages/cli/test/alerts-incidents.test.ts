@@ -242,6 +242,56 @@ describe('opsbook alerts list, show, grade', () => {
     expect((await cli(['alerts', 'show', 'INC-1'])).stdout).not.toContain('UNPROVEN');
   });
 
+  it("shows a sender's label values on their line: a line break in one prints no forged incident", async () => {
+    const forged = 'DiskFull\nINC-7  P4  closed  no ticket yet <- all clear';
+    const labels = {
+      alertname: forged,
+      cluster: 'cluster-3\nINC-8  P4',
+      host: 'host-900\r\nINC-9  P4',
+      severity: 'warning\u2028INC-10  P4',
+    };
+    await writeFile(
+      path.join(temp.dir, 'forged.json'),
+      JSON.stringify({
+        version: '4',
+        groupKey: '{}:{}',
+        truncatedAlerts: 0,
+        status: 'firing',
+        receiver: 'opsbook',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager:9093',
+        alerts: [
+          {
+            status: 'firing',
+            labels,
+            annotations: { summary: 'disk\nINC-11  P4' },
+            startsAt: '2026-12-05T07:00:00Z',
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://prometheus:9090/graph',
+            fingerprint: '00000000000000aa',
+          },
+        ],
+      }),
+    );
+    const ingest = await cli(['alerts', 'ingest', 'forged.json', '--no-dispatch']);
+    expect(ingest.stderr).not.toMatch(stackTrace);
+    const id = /opened (INC-\d+)/.exec(ingest.stdout)?.[1];
+    expect(id).toBeDefined();
+    const show = await cli(['alerts', 'show', id!]);
+    expect(show.code).toBe(0);
+    // No line but the incident's own begins with an incident id: every forged one stays inline.
+    expect(show.stdout.split('\n').filter((l) => /^INC-\d/.test(l))).toHaveLength(1);
+    expect(show.stdout).toContain(String.raw`DiskFull\x0aINC-7  P4`);
+    expect(show.stdout).toContain(String.raw`cluster-3\x0aINC-8`);
+    expect(show.stdout).toContain(String.raw`host-900\x0d\x0aINC-9`);
+    expect(show.stdout).toContain(String.raw`disk\x0aINC-11`);
+    expect(show.stdout).not.toMatch(/[\r\u2028\u2029]/);
+    const list = await cli(['alerts', 'list']);
+    expect(list.stdout.split('\n').filter((l) => /^INC-\d/.test(l))).toHaveLength(3);
+  });
+
   it('refuses a grade outside P1-P4 and a re-grade without a reason, with exit 2', async () => {
     const bad = await cli([
       'alerts',

@@ -25,7 +25,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
-import { showControlsIn } from '../terminal-safe.js';
+import { showControlsOnLine } from '../terminal-safe.js';
 import { trackerFor } from '../tracker-services.js';
 import {
   pipelineFor,
@@ -168,7 +168,7 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
       ctx.out.print(
         formatTable(
           ['incident', 'grade', 'alerts', 'hosts', 'ticket', 'assignee', 'opened (UTC)', 'state'],
-          incidents.map((i) => incidentRow(i).map(showControlsIn)),
+          incidents.map((i) => incidentRow(i).map(showControlsOnLine)),
           ctx.out.style,
         ),
       );
@@ -207,7 +207,8 @@ function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): st
     `comments: ${i.comments.length - waiting} posted${waiting ? `, ${waiting} waiting` : ''}${i.ticket.lastError ? `; last refusal: ${i.ticket.lastError.message}` : ''}`,
   );
   lines.push('', `alerts (${i.alerts.length}, ${firingCount(i)} firing):`);
-  return `${lines.map(showControlsIn).join('\n')}\n`;
+  // Labels, annotations and the tracker's messages are the sender's: each line stays one.
+  return `${lines.map(showControlsOnLine).join('\n')}\n`;
 }
 
 export const show = defineCommand({
@@ -241,7 +242,7 @@ alert (--json: the whole record).`,
               a.startsAt,
               String(a.fired),
               a.summary ?? '',
-            ].map(showControlsIn),
+            ].map(showControlsOnLine),
           ),
           ctx.out.style,
         ),
