@@ -10,14 +10,20 @@ import {
   unreported,
 } from './incident.js';
 import { unknownIncident } from './incident-query.js';
+import { type RecordedSubject, recordedRegrades } from './regrade.js';
 import { alertsComment, incidentTicket, priorityRefused } from './ticket-doc.js';
 
 /**
- * Whether a senior's re-grade is proven: its SSHSIG verifies over the decision and is by a
- * current key of the senior it names, in the pinned trust store. Given by the runner's side
- * (@opsbook/alerts does not read the trust store); absent, re-grades are taken as stored.
+ * Whether a senior's re-grade is proven where it is recorded: it carries `about` (this incident,
+ * its ticket, the grade before it: `recordedRegrades`), its SSHSIG verifies over the decision
+ * and is by a current key of the senior it names, in the pinned trust store. Given by the
+ * runner's side (@opsbook/alerts does not read the trust store); absent, re-grades are taken as
+ * stored.
  */
-export type ProvenDecision = (decision: GradeDecision) => boolean | Promise<boolean>;
+export type ProvenDecision = (
+  decision: GradeDecision,
+  about: RecordedSubject,
+) => boolean | Promise<boolean>;
 
 export interface DispatchOptions {
   store: AlertStore;
@@ -256,17 +262,18 @@ async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
 }
 
 /**
- * A re-grade whose signature does not verify was not made by `opsbook alerts grade` (the alert
+ * A re-grade whose signature does not verify, or that was signed for another incident, ticket
+ * or earlier grade (copied there), was not made there by `opsbook alerts grade` (the alert
  * state is as writable as the files or rows that hold it): its incident sends nothing, neither
  * the grade as priority nor the comment naming a senior who never decided it.
  */
 async function refuseUnproven(pass: Pass, incident: Incident): Promise<void> {
   if (!pass.isProven) return;
-  for (const d of incident.regrades)
-    if (!(await pass.isProven(d)))
+  for (const { decision: d, about } of recordedRegrades(incident))
+    if (!(await pass.isProven(d, about)))
       throw new alertsErrors.RefusalError(
         'REGRADE_UNPROVEN',
-        `the re-grade of ${incident.id} to ${d.grade} at ${d.at}, said to be by ${d.by?.id ?? 'nobody'}, carries no valid signature of a listed senior: nothing of ${incident.id} goes to its ticket. Its state was written by someone else: check who can write the alert store`,
+        `the re-grade of ${incident.id} to ${d.grade} at ${d.at}, said to be by ${d.by?.id ?? 'nobody'}, carries no valid signature of a listed senior over a re-grade of ${incident.id}${about.ticket ? ` (${about.ticket})` : ''}${about.from ? ` from ${about.from}` : ''}: nothing of ${incident.id} goes to its ticket. Its state was written by someone else: check who can write the alert store`,
         { incident: incident.id },
       );
 }

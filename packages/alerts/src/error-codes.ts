@@ -15,7 +15,7 @@ export const alertsErrorCodes = errorCodeList({
   },
   refused: {
     REGRADE_UNPROVEN:
-      "an incident's re-grade carries no valid signature of a listed senior (its state was written by someone else): nothing of the incident goes to its ticket",
+      "an incident's re-grade carries no valid signature of a listed senior over a re-grade of that incident, ticket and earlier grade (its state was written by someone else, or an older opsbook made it): nothing of the incident goes to its ticket",
   },
   unreachable: {
     DISPATCH_PENDING:

@@ -3,6 +3,9 @@ import type { Doc } from '@opsbook/tracker';
 export type Grade = 'P1' | 'P2' | 'P3' | 'P4';
 export const grades: readonly Grade[] = ['P1', 'P2', 'P3', 'P4'];
 
+/** The kind a senior's signed re-grade of an alert incident carries. */
+export const REGRADE_KIND = 'alert-regrade';
+
 /** One alert of an incident (by fingerprint), as the ticket shows it. */
 export interface IncidentAlert {
   fingerprint: string;
@@ -41,6 +44,15 @@ export interface GradeDecision {
   grade: Grade;
   reason: string;
   at: string;
+  /**
+   * A senior's re-grade says what it decides on, signed with it (`RegradeSubject`): absent from
+   * the rules' grades, and from re-grades made before opsbook signed it (never proven).
+   */
+  kind?: typeof REGRADE_KIND;
+  incident?: string;
+  ticket?: string;
+  from?: Grade;
+  after?: string;
   /** The senior who re-graded; absent when the rules graded. */
   by?: ProvenPerson;
   /** The senior's SSHSIG over the decision without `proof` (namespace opsbook-ticket). */

@@ -47,7 +47,13 @@ export {
   startAlertReceiver,
 } from './receiver.js';
 export { isLoopback, type ReceiverAuth } from './receiver-auth.js';
-export { regradeIncident } from './regrade.js';
+export {
+  type RecordedSubject,
+  type RegradeSubject,
+  recordedRegrades,
+  regradeIncident,
+  regradeSubject,
+} from './regrade.js';
 export {
   ALERT_RULES_FILE,
   type AlertRules,

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { escapeJsonControls, keepOnly, showControls, showControlsIn } from './terminal-safe.js';
+import {
+  escapeJsonControls,
+  keepOnly,
+  showControls,
+  showControlsIn,
+  showControlsOnLine,
+} from './terminal-safe.js';
 
 describe('showControls', () => {
   it('writes out C0 (but tab and newline), DEL and C1, so a terminal sees no escape sequence', () => {
@@ -20,6 +26,16 @@ describe('showControls', () => {
   it('leaves tab, newline and every printable character alone', () => {
     const text = 'a\tb\nc é ✓ 😀 \u00a0 \\x1b עברית';
     expect(showControls(text)).toBe(text);
+  });
+});
+
+describe('showControlsOnLine', () => {
+  it('writes out a line break too, so a value cannot print a line of its own', () => {
+    expect(showControlsOnLine('DiskFull\nINC-7\r\nINC-8\u2028INC-9\u2029\u0085\u001b[2J')).toBe(
+      String.raw`DiskFull\x0aINC-7\x0d\x0aINC-8\u2028INC-9\u2029\x85\x1b[2J`,
+    );
+    const text = 'a\tb c é ✓ 😀 עברית';
+    expect(showControlsOnLine(text)).toBe(text);
   });
 });
 

@@ -34,6 +34,18 @@ export function showControls(text: string): string {
   return text.replace(CONTROL, written);
 }
 
+/** A newline, or a line or paragraph separator (U+2028, U+2029): what `showControls` keeps. */
+const LINE_BREAK = /[\n\u2028\u2029]/g;
+
+/**
+ * `text` as `showControls` shows it, and kept on its line: a newline is written out too (`\x0a`),
+ * as are U+2028 and U+2029. For a value someone else wrote, shown in a line or a table cell of
+ * ours (an alert's labels in `alerts show`): its line break would print a line of its choosing.
+ */
+export function showControlsOnLine(text: string): string {
+  return showControls(text).replace(LINE_BREAK, written);
+}
+
 /**
  * `value` with `showControls` applied to every string in it, keys included, at any depth: for
  * a renderer that prints many fields of one untrusted document (a runbook, a plan, a ticket).

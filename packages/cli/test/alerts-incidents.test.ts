@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { filesAlertStore, regradeIncident } from '@opsbook/alerts';
 import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
 import { approversYaml, type KeyPair, makeSshKeyPair } from '@opsbook/testkit/approvers';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -168,7 +169,12 @@ describe('opsbook alerts list, show, grade', () => {
     const json = JSON.parse((await cli(['alerts', 'show', 'INC-1', '--json'])).stdout) as {
       incident: { regrades: Array<{ by: { id: string }; proof: { keyid: string } }> };
     };
+    // Signed with what it decides on: copied onto another incident, it proves nothing there.
     expect(json.incident.regrades[0]).toMatchObject({
+      kind: 'alert-regrade',
+      incident: 'INC-1',
+      ticket: 'OPS-1',
+      from: 'P1',
       by: { id: 'sam' },
       proof: { keyid: keys.sam.fingerprint },
     });
@@ -207,6 +213,83 @@ describe('opsbook alerts list, show, grade', () => {
     const md = await cli(['report', '--format', 'md', '--since', '1d']);
     expect(md.stdout).toContain('### Alerts and incidents');
     expect(md.stdout).toContain('24 alert(s) fired and 0 resolved');
+  });
+
+  it("refuses a senior's signed re-grade of INC-1 copied onto INC-2: not sent, shown UNPROVEN", async () => {
+    // Whoever can write the alert store copies sam's real, signed re-grade of INC-1 onto INC-2.
+    const store = filesAlertStore(path.join(temp.dir, 'state'));
+    try {
+      const signed = (await store.incident('INC-1'))!.regrades[0]!;
+      expect(signed.by?.id).toBe('sam');
+      await regradeIncident(store, 'INC-2', signed);
+    } finally {
+      await store.close();
+    }
+    const before = await readLocal(temp.dir, 'OPS-2');
+    const dispatch = await cli(['alerts', 'dispatch']);
+    expect(dispatch.stderr).not.toMatch(stackTrace);
+    expect(dispatch.stdout).toMatch(/INC-2 \(REGRADE_UNPROVEN\)/);
+    const ticket = JSON.parse(
+      await readFile(path.join(temp.dir, 'state/tracker/tickets/OPS-2.json'), 'utf8'),
+    ) as { comments: unknown[]; grade: string };
+    expect(ticket.grade).toBe('P1');
+    expect(JSON.stringify(ticket.comments)).not.toContain('Re-graded');
+    expect(ticket).toEqual(before);
+    const show = (await cli(['alerts', 'show', 'INC-2'])).stdout;
+    expect(show).toMatch(/^re-graded P3: lab cluster, no users — by Sam Senior .* — UNPROVEN: /m);
+    expect(show).toContain('(REGRADE_UNPROVEN)');
+    // INC-1's own re-grade stays proven.
+    expect((await cli(['alerts', 'show', 'INC-1'])).stdout).not.toContain('UNPROVEN');
+  });
+
+  it("shows a sender's label values on their line: a line break in one prints no forged incident", async () => {
+    const forged = 'DiskFull\nINC-7  P4  closed  no ticket yet <- all clear';
+    const labels = {
+      alertname: forged,
+      cluster: 'cluster-3\nINC-8  P4',
+      host: 'host-900\r\nINC-9  P4',
+      severity: 'warning\u2028INC-10  P4',
+    };
+    await writeFile(
+      path.join(temp.dir, 'forged.json'),
+      JSON.stringify({
+        version: '4',
+        groupKey: '{}:{}',
+        truncatedAlerts: 0,
+        status: 'firing',
+        receiver: 'opsbook',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager:9093',
+        alerts: [
+          {
+            status: 'firing',
+            labels,
+            annotations: { summary: 'disk\nINC-11  P4' },
+            startsAt: '2026-12-05T07:00:00Z',
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://prometheus:9090/graph',
+            fingerprint: '00000000000000aa',
+          },
+        ],
+      }),
+    );
+    const ingest = await cli(['alerts', 'ingest', 'forged.json', '--no-dispatch']);
+    expect(ingest.stderr).not.toMatch(stackTrace);
+    const id = /opened (INC-\d+)/.exec(ingest.stdout)?.[1];
+    expect(id).toBeDefined();
+    const show = await cli(['alerts', 'show', id!]);
+    expect(show.code).toBe(0);
+    // No line but the incident's own begins with an incident id: every forged one stays inline.
+    expect(show.stdout.split('\n').filter((l) => /^INC-\d/.test(l))).toHaveLength(1);
+    expect(show.stdout).toContain(String.raw`DiskFull\x0aINC-7  P4`);
+    expect(show.stdout).toContain(String.raw`cluster-3\x0aINC-8`);
+    expect(show.stdout).toContain(String.raw`host-900\x0d\x0aINC-9`);
+    expect(show.stdout).toContain(String.raw`disk\x0aINC-11`);
+    expect(show.stdout).not.toMatch(/[\r\u2028\u2029]/);
+    const list = await cli(['alerts', 'list']);
+    expect(list.stdout.split('\n').filter((l) => /^INC-\d/.test(l))).toHaveLength(3);
   });
 
   it('refuses a grade outside P1-P4 and a re-grade without a reason, with exit 2', async () => {

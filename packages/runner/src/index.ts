@@ -111,6 +111,7 @@ export {
   type TicketRunRecord,
 } from './ticket/run-ticket.js';
 export {
+  type DecisionSubject,
   isProvenSeniorDecision,
   seniorDecisionChecker,
   signSeniorDecision,

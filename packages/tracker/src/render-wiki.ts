@@ -2,9 +2,12 @@ import { type Block, type Doc, type Inline, linkOrText } from './document.js';
 
 // Characters that start wiki markup; escaping them keeps command output and host names literal.
 const WIKI_SPECIAL = /([\\*_+\-^~?{}[\]|!#])/g;
+// Line breaks as Jira (Java's \R) reads them: in text, the next line would start block markup
+// (`h1.`, `*`, `||`) or end a `[text|url]` link. Text outside a code block stays on its line.
+const LINE_BREAK = /\r\n|[\n\v\f\r\u0085\u2028\u2029]/g;
 
 function escapeWiki(text: string): string {
-  return text.replace(WIKI_SPECIAL, '\\$1');
+  return text.replace(WIKI_SPECIAL, '\\$1').replace(LINE_BREAK, ' ');
 }
 
 function inline(parts: Inline[]): string {
@@ -14,16 +17,17 @@ function inline(parts: Inline[]): string {
       // [~name] is Data Center's mention: it shows the user and notifies them.
       if (p.type === 'mention') return `[~${p.id.replace(/[\]\s|]/g, '')}]`;
       if (p.type === 'link')
-        return `[${escapeWiki(p.text)}|${p.href.replace(/[|\]]/g, encodeURIComponent)}]`;
+        // The URL parser skips a line break (isSafeHref), the wiki does not: it is encoded.
+        return `[${escapeWiki(p.text)}|${p.href.replace(/[|\]\s\u0085]/g, encodeURIComponent)}]`;
       if (p.code) return `{{${escapeWiki(p.text)}}}`;
       return p.bold ? `*${escapeWiki(p.text)}*` : escapeWiki(p.text);
     })
     .join('');
 }
 
-// A table cell cannot hold a raw newline or pipe in wiki markup.
+// A table cell cannot hold a line break or a raw pipe in wiki markup (escapeWiki), nor be empty.
 function cellText(text: string): string {
-  return escapeWiki(text).replace(/\n/g, ' ') || ' ';
+  return escapeWiki(text) || ' ';
 }
 
 function block(b: Block): string {

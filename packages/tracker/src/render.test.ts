@@ -116,4 +116,35 @@ describe('document renderers', () => {
     expect(wiki).toContain('\\[click\\|http://evil\\] \\*bold\\* \\|cell\\|');
     expect(wiki).toContain('|x\\|y z|');
   });
+
+  it('keeps label values on their line in wiki markup: a line break starts no heading and ends no link', () => {
+    const forged = (sep: string) => `DiskFull${sep}h1. fake heading`;
+    for (const sep of ['\n', '\r', '\r\n', '\u2028', '\u2029', '\u0085', '\v', '\f']) {
+      const wiki = renderWiki({
+        blocks: [
+          { type: 'heading', level: 3, text: forged(sep) },
+          {
+            type: 'paragraph',
+            content: [
+              { type: 'text', text: forged(sep), bold: true },
+              { type: 'text', text: forged(sep), code: true },
+              { type: 'link', text: forged(sep), href: `https://prom.example/g${sep}h1. x` },
+            ],
+          },
+          { type: 'list', items: [[{ type: 'text', text: forged(sep) }]] },
+          { type: 'table', header: [forged(sep)], rows: [[forged(sep)]] },
+        ],
+      });
+      const lines = wiki.split(/\r\n|[\n\v\f\r\u0085\u2028\u2029]/);
+      expect(
+        lines.filter((l) => l.startsWith('h1.')),
+        JSON.stringify(sep),
+      ).toEqual([]);
+      // Each block is one line: the blank line between blocks, and the table's two rows.
+      expect(lines, JSON.stringify(sep)).toHaveLength(8);
+      expect(wiki, JSON.stringify(sep)).toContain(
+        '[DiskFull h1. fake heading|https://prom.example/g',
+      );
+    }
+  });
 });

@@ -14,6 +14,7 @@ import {
   needsDispatch,
   parseWebhookBody,
   processAlerts,
+  recordedRegrades,
   regradeIncident,
   unknownIncident,
 } from '@opsbook/alerts';
@@ -24,7 +25,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
-import { showControlsIn } from '../terminal-safe.js';
+import { showControlsOnLine } from '../terminal-safe.js';
 import { trackerFor } from '../tracker-services.js';
 import {
   pipelineFor,
@@ -167,7 +168,7 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
       ctx.out.print(
         formatTable(
           ['incident', 'grade', 'alerts', 'hosts', 'ticket', 'assignee', 'opened (UTC)', 'state'],
-          incidents.map((i) => incidentRow(i).map(showControlsIn)),
+          incidents.map((i) => incidentRow(i).map(showControlsOnLine)),
           ctx.out.style,
         ),
       );
@@ -206,7 +207,8 @@ function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): st
     `comments: ${i.comments.length - waiting} posted${waiting ? `, ${waiting} waiting` : ''}${i.ticket.lastError ? `; last refusal: ${i.ticket.lastError.message}` : ''}`,
   );
   lines.push('', `alerts (${i.alerts.length}, ${firingCount(i)} firing):`);
-  return `${lines.map(showControlsIn).join('\n')}\n`;
+  // Labels, annotations and the tracker's messages are the sender's: each line stays one.
+  return `${lines.map(showControlsOnLine).join('\n')}\n`;
 }
 
 export const show = defineCommand({
@@ -226,8 +228,8 @@ alert (--json: the whole record).`,
         ctx.out.printJson({ incident });
         return exitCodes.ok;
       }
-      const decisions = [...incident.regrades, ...(incident.grade.by ? [incident.grade] : [])];
-      ctx.out.print(showText(incident, await unprovenDecisions(config, decisions)));
+      const unproven = await unprovenDecisions(config, recordedRegrades(incident));
+      ctx.out.print(showText(incident, unproven));
       ctx.out.print(
         formatTable(
           ['alert', 'host / service', 'severity', 'status', 'since', 'fired', 'summary'],
@@ -240,7 +242,7 @@ alert (--json: the whole record).`,
               a.startsAt,
               String(a.fired),
               a.summary ?? '',
-            ].map(showControlsIn),
+            ].map(showControlsOnLine),
           ),
           ctx.out.style,
         ),
@@ -278,12 +280,16 @@ Example:
     const store = alertStoreOf(config);
     try {
       if (!(await store.incident(id))) throw unknownIncident(id);
-      const decision = await signSeniorDecision(config, await signerFor(ctx), () => ({
-        grade: to as Grade,
-        reason: reason.trim(),
-        at: new Date().toISOString(),
-      }));
-      const { incident, from } = await regradeIncident(store, id, decision);
+      const signer = await signerFor(ctx);
+      // Signed on the incident as it stands in the store's exclusive step (its grade then).
+      const { incident, from, decision } = await regradeIncident(store, id, (about) =>
+        signSeniorDecision(config, signer, () => ({
+          ...about,
+          grade: to as Grade,
+          reason: reason.trim(),
+          at: new Date().toISOString(),
+        })),
+      );
       const dispatched = ctx.options['no-dispatch']
         ? undefined
         : await dispatchIncidents({
