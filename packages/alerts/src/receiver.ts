@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isOpsbookError, ValidationError } from '@opsbook/schema';
-import { parseWebhookBody } from './alert.js';
+import { type AlertRecord, parseWebhookBody } from './alert.js';
 import { AlertIntake, type IntakeResult } from './alert-intake.js';
 import type { AlertStore } from './alert-store.js';
 import { challengeOf, isAuthorized, type ReceiverAuth } from './receiver-auth.js';
@@ -77,7 +77,8 @@ function reply(
  * Alertmanager's webhook receiver (`opsbook alerts serve`, and in-process for benchmarks):
  * every accepted alert is durable in `store` before the 200; a body that is not a version 4
  * payload gets 400, one past `maxBodyBytes` 413, wrong credentials 401, and a store that fails
- * 503 (Alertmanager retries 5xx, and the retry is deduplicated). Nothing a client sends ends it.
+ * 503: none of its alerts is kept or remembered, so Alertmanager's retry (of a 5xx) stores them.
+ * Nothing a client sends ends it.
  */
 export async function startAlertReceiver(options: AlertReceiverOptions): Promise<AlertReceiver> {
   const intake = new AlertIntake(options.store);
@@ -115,17 +116,21 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
         return refuse(413, `body larger than ${max} bytes`, { connection: 'close' });
       throw e;
     }
-    let result: IntakeResult;
-    let alerts: number;
+    let records: AlertRecord[];
     try {
-      const records = parseWebhookBody(body, now(), `request from ${from}`);
-      alerts = records.length;
+      records = parseWebhookBody(body, now(), `request from ${from}`);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      const first = e.problems[0];
+      return refuse(400, first ? first.message : e.message);
+    }
+    const alerts = records.length;
+    let result: IntakeResult;
+    try {
       result = await intake.accept(records);
     } catch (e) {
-      if (e instanceof ValidationError) {
-        const first = e.problems[0];
-        return refuse(400, first ? first.message : e.message);
-      }
+      // Whatever the store threw, a refusal of a batch behind a failed one too: a 4xx would
+      // tell Alertmanager to drop alerts that were never stored.
       const message = isOpsbookError(e) || e instanceof Error ? e.message : String(e);
       emit({ type: 'store-failed', from, message });
       reply(res, 503, { error: 'the alerts could not be stored; retry' }, { 'retry-after': '5' });
