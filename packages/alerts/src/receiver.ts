@@ -4,6 +4,7 @@ import { isOpsbookError, ValidationError } from '@opsbook/schema';
 import { type AlertRecord, parseWebhookBody } from './alert.js';
 import { AlertIntake, type IntakeResult } from './alert-intake.js';
 import type { AlertStore } from './alert-store.js';
+import { alertsErrors } from './error-codes.js';
 import { challengeOf, isAuthorized, type ReceiverAuth } from './receiver-auth.js';
 
 /** What the receiver did with one request, for the log (never a header or a body). */
@@ -45,6 +46,30 @@ const WEBHOOK_PATHS = new Set(['/', '/alerts']);
 
 class BodyTooLarge extends Error {}
 
+/** Why an address cannot be listened on, by errno: the user's or the machine's to fix, not a bug. */
+const listenRefusals: Record<string, string> = {
+  EADDRINUSE:
+    'another process listens there (EADDRINUSE): stop it, or give another --listen (ss -ltnp names the process)',
+  EACCES:
+    'ports below 1024 need root or CAP_NET_BIND_SERVICE (EACCES): give a port from 1024 up in --listen',
+  EADDRNOTAVAIL:
+    "the address is not one of this machine's (EADDRNOTAVAIL): give one of its addresses in --listen",
+};
+
+function listenError(e: Error, host: string, port: number): Error {
+  const errno = (e as NodeJS.ErrnoException).code;
+  const why = errno === undefined ? undefined : listenRefusals[errno];
+  if (!why) return e;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new alertsErrors.OpsbookError(
+    'invalid',
+    'LISTEN_UNAVAILABLE',
+    `cannot listen on ${address}: ${why}`,
+    { host, port, errno },
+    { cause: e },
+  );
+}
+
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) throw new BodyTooLarge();
@@ -78,7 +103,7 @@ function reply(
  * every accepted alert is durable in `store` before the 200; a body that is not a version 4
  * payload gets 400, one past `maxBodyBytes` 413, wrong credentials 401, and a store that fails
  * 503: none of its alerts is kept or remembered, so Alertmanager's retry (of a 5xx) stores them.
- * Nothing a client sends ends it.
+ * Nothing a client sends ends it. An address it cannot listen on is LISTEN_UNAVAILABLE.
  */
 export async function startAlertReceiver(options: AlertReceiverOptions): Promise<AlertReceiver> {
   const intake = new AlertIntake(options.store);
@@ -165,10 +190,12 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
   });
 
   const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+    const refused = (e: Error) => reject(listenError(e, host, port));
+    server.once('error', refused);
+    server.listen(port, host, () => {
+      server.off('error', refused);
       resolve();
     });
   });
