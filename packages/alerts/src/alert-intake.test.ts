@@ -108,6 +108,11 @@ describe('AlertIntake over the files store', () => {
     const [name] = await readdir(path.join(temp.dir, 'alerts', 'intake'));
     await appendFile(path.join(temp.dir, 'alerts', 'intake', name!), '{"fingerprint":"ab');
     store = filesAlertStore(temp.dir);
+    // Read before anything is appended: the torn last line is skipped, not read as an alert.
+    expect(await store.recentKeys(new Date('2024-05-01T00:00:00Z'))).toHaveLength(1);
+    expect(
+      await store.alertDays(new Date('2024-05-01T00:00:00Z'), new Date('2024-05-02T00:00:00Z')),
+    ).toEqual([{ day: '2024-05-01', firing: 1, resolved: 0 }]);
     await new AlertIntake(store).accept(alertsOn(['db-2']));
     const seen = await store.transact(100, (_state, alerts) => ({
       change: {},

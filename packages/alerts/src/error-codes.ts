@@ -8,6 +8,8 @@ export const alertsErrorCodes = errorCodeList({
     ALERT_RULES_INVALID: 'alerts.yaml (or an on-call file it names) breaks its schema or rules',
     ALERT_RULES_MISSING: 'there is no alerts.yaml where opsbook looks: write one (docs/alerts.md)',
     INCIDENT_UNKNOWN: 'no incident has this id (INC-n) or ticket: opsbook alerts list shows them',
+    LISTEN_UNAVAILABLE:
+      "alerts serve cannot listen on --listen (the port is taken, privileged, or the address not this machine's): give another, or stop the process holding it",
   },
   failed: {
     ALERTS_LOCKED:

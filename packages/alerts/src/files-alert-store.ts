@@ -1,6 +1,6 @@
 import { type FileHandle, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirectory, writeFileAtomic } from '@opsbook/schema';
+import { storageErrorOf, syncDirectory, writeFileAtomic } from '@opsbook/schema';
 import { type LockOptions, withLockFile } from '@opsbook/state';
 import { type AlertRecord, alertKey } from './alert.js';
 import type { AlertDay, AlertState, AlertStore } from './alert-store.js';
@@ -55,12 +55,54 @@ export function filesAlertStore(
       if (lines.length === 0) byDay.set(day, lines);
       lines.push(`${JSON.stringify(r)}\n`);
     }
-    for (const [day, lines] of byDay) {
-      const handle = await handleFor(day);
-      await handle.write(lines.join(''));
-      await handle.datasync();
+    const written: Array<() => Promise<void>> = [];
+    try {
+      for (const [day, lines] of byDay)
+        written.push(await appendLines(day, Buffer.from(lines.join(''))));
+    } catch (e) {
+      // A batch across midnight (UTC): the days before the one refused are cut back too, so
+      // that the retry of the whole batch stores each alert once.
+      for (const cutBack of written) await cutBack();
+      throw e;
     }
     return records.map(() => true);
+  };
+
+  /**
+   * Appends whole lines, or none: a full disk takes part of a write (the slack of the file's
+   * last page) and refuses the rest, so the file is cut back to its size before the write, and
+   * the next append starts on a line of its own. When it cannot be cut back, the handle is
+   * dropped: the next one opened ends the torn line first (openForAppend). Resolves with the
+   * cutting back, for a batch refused on a later day.
+   */
+  const appendLines = async (day: string, data: Buffer): Promise<() => Promise<void>> => {
+    const handle = await handleFor(day);
+    const { size } = await handle.stat();
+    const cutBack = () => handle.truncate(size).catch(() => dropHandle(day, handle));
+    try {
+      for (let at = 0; at < data.length; ) {
+        const { bytesWritten } = await handle.write(data, at, data.length - at);
+        if (bytesWritten === 0) throw new Error(`wrote nothing of ${data.length - at} bytes`);
+        at += bytesWritten;
+      }
+      await handle.datasync();
+    } catch (e) {
+      await cutBack();
+      throw (
+        storageErrorOf(e, {
+          place: `the intake file ${path.join(intakeDir, `${day}.jsonl`)}`,
+          outcome: 'None of these alerts was stored',
+          alternative: 'or set stateDir in opsbook.yaml to another place',
+        }) ?? e
+      );
+    }
+    return cutBack;
+  };
+
+  const dropHandle = async (day: string, handle: FileHandle): Promise<void> => {
+    const current = handles.get(day);
+    if (current && (await current.catch(() => undefined)) === handle) handles.delete(day);
+    await handle.close().catch(() => undefined);
   };
 
   const openIncidents = async (): Promise<Incident[]> =>

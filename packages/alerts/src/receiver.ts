@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isOpsbookError, ValidationError } from '@opsbook/schema';
-import { parseWebhookBody } from './alert.js';
+import { type AlertRecord, parseWebhookBody } from './alert.js';
 import { AlertIntake, type IntakeResult } from './alert-intake.js';
 import type { AlertStore } from './alert-store.js';
+import { alertsErrors } from './error-codes.js';
 import { challengeOf, isAuthorized, type ReceiverAuth } from './receiver-auth.js';
 
 /** What the receiver did with one request, for the log (never a header or a body). */
@@ -45,6 +46,30 @@ const WEBHOOK_PATHS = new Set(['/', '/alerts']);
 
 class BodyTooLarge extends Error {}
 
+/** Why an address cannot be listened on, by errno: the user's or the machine's to fix, not a bug. */
+const listenRefusals: Record<string, string> = {
+  EADDRINUSE:
+    'another process listens there (EADDRINUSE): stop it, or give another --listen (ss -ltnp names the process)',
+  EACCES:
+    'ports below 1024 need root or CAP_NET_BIND_SERVICE (EACCES): give a port from 1024 up in --listen',
+  EADDRNOTAVAIL:
+    "the address is not one of this machine's (EADDRNOTAVAIL): give one of its addresses in --listen",
+};
+
+function listenError(e: Error, host: string, port: number): Error {
+  const errno = (e as NodeJS.ErrnoException).code;
+  const why = errno === undefined ? undefined : listenRefusals[errno];
+  if (!why) return e;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new alertsErrors.OpsbookError(
+    'invalid',
+    'LISTEN_UNAVAILABLE',
+    `cannot listen on ${address}: ${why}`,
+    { host, port, errno },
+    { cause: e },
+  );
+}
+
 async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) throw new BodyTooLarge();
@@ -77,7 +102,8 @@ function reply(
  * Alertmanager's webhook receiver (`opsbook alerts serve`, and in-process for benchmarks):
  * every accepted alert is durable in `store` before the 200; a body that is not a version 4
  * payload gets 400, one past `maxBodyBytes` 413, wrong credentials 401, and a store that fails
- * 503 (Alertmanager retries 5xx, and the retry is deduplicated). Nothing a client sends ends it.
+ * 503: none of its alerts is kept or remembered, so Alertmanager's retry (of a 5xx) stores them.
+ * Nothing a client sends ends it. An address it cannot listen on is LISTEN_UNAVAILABLE.
  */
 export async function startAlertReceiver(options: AlertReceiverOptions): Promise<AlertReceiver> {
   const intake = new AlertIntake(options.store);
@@ -115,17 +141,21 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
         return refuse(413, `body larger than ${max} bytes`, { connection: 'close' });
       throw e;
     }
-    let result: IntakeResult;
-    let alerts: number;
+    let records: AlertRecord[];
     try {
-      const records = parseWebhookBody(body, now(), `request from ${from}`);
-      alerts = records.length;
+      records = parseWebhookBody(body, now(), `request from ${from}`);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      const first = e.problems[0];
+      return refuse(400, first ? first.message : e.message);
+    }
+    const alerts = records.length;
+    let result: IntakeResult;
+    try {
       result = await intake.accept(records);
     } catch (e) {
-      if (e instanceof ValidationError) {
-        const first = e.problems[0];
-        return refuse(400, first ? first.message : e.message);
-      }
+      // Whatever the store threw, a refusal of a batch behind a failed one too: a 4xx would
+      // tell Alertmanager to drop alerts that were never stored.
       const message = isOpsbookError(e) || e instanceof Error ? e.message : String(e);
       emit({ type: 'store-failed', from, message });
       reply(res, 503, { error: 'the alerts could not be stored; retry' }, { 'retry-after': '5' });
@@ -160,10 +190,12 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
   });
 
   const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+    const refused = (e: Error) => reject(listenError(e, host, port));
+    server.once('error', refused);
+    server.listen(port, host, () => {
+      server.off('error', refused);
       resolve();
     });
   });

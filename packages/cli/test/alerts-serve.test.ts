@@ -109,6 +109,24 @@ describe('opsbook alerts serve (the binary, over loopback HTTP)', () => {
     expect(bad.stderr).toMatch(/is not HOST:PORT/);
     expect(`${open.stderr}${bad.stderr}`).not.toMatch(stackTrace);
   });
+
+  it('names the address another process holds and what to do, with exit 2', async () => {
+    serve = await startServe(['--listen', '127.0.0.1:0'], { cwd: temp.dir });
+    const taken = new URL(serve.url).host;
+    const second = await runCli(['alerts', 'serve', '--listen', taken], { cwd: temp.dir });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^error: cannot listen on ${taken}: another process listens there \\(EADDRINUSE\\): stop it, or give another --listen`,
+        'm',
+      ),
+    );
+    expect(second.stderr).not.toMatch(stackTrace);
+    expect(second.stderr).not.toContain('unexpected error');
+    // The first receiver is not disturbed.
+    expect((await serve.post(makeAlertBurst({ alerts: 1, hosts: 1 })[0]!)).status).toBe(200);
+    expect(await serve.stop()).toBe(0);
+  });
 });
 
 describe('opsbook alerts serve with alerts.yaml', () => {

@@ -176,9 +176,10 @@ The first line on stdout is the address it listens on (listening on http://HOST:
 accepted alert is stored (fsync, or a committed transaction in the team's PostgreSQL) before
 the answer; a retry of the same alert (fingerprint and startsAt) is stored once. A body that is
 not an Alertmanager version 4 payload gets 400, one larger than --max-body 413, wrong
-credentials 401; each refusal is logged on stderr. Listening beyond loopback needs a bearer
-token or basic auth. SIGTERM or Ctrl-C stops taking connections, lets requests in flight
-finish, and exits.`,
+credentials 401; each refusal is logged on stderr. Alerts the store cannot write (a full disk)
+get 503 and none of them is kept: Alertmanager retries, and the retry is stored. Listening
+beyond loopback needs a bearer token or basic auth. SIGTERM or Ctrl-C stops taking
+connections, lets requests in flight finish, and exits.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const { host, port } = parseListen(stringOption(ctx, 'listen') ?? DEFAULT_LISTEN);
