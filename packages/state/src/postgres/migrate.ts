@@ -32,6 +32,10 @@ export async function migrateStateStore(
   const target = connectionTargetOf(url);
   const { default: pg } = await import('pg');
   const client = new pg.Client(url ? { connectionString: url } : {});
+  // The server ending the session (a restart, pg_terminate_backend) is reported as an 'error'
+  // event as well as to the query it interrupts, or the next one: without a listener the event
+  // ends the process instead of failing the migrate with STATE_DB_UNREACHABLE.
+  client.on('error', () => undefined);
   try {
     await client.connect();
     const applied: Migration[] = [];
