@@ -18,6 +18,8 @@ export interface Database {
    * never the password); other errors pass through.
    */
   guard<T>(work: () => Promise<T>): Promise<T>;
+  /** `items`, read with the same mapping as `guard`: a connection failure ends the reading. */
+  guardEach<T>(items: AsyncIterable<T>): AsyncGenerator<T>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,13 @@ export function openDatabase(url: string | undefined): Database {
     async guard(work) {
       try {
         return await work();
+      } catch (e) {
+        throw unreachableError(e, target) ?? e;
+      }
+    },
+    async *guardEach(items) {
+      try {
+        yield* items;
       } catch (e) {
         throw unreachableError(e, target) ?? e;
       }
