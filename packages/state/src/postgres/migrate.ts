@@ -111,6 +111,29 @@ function tooNew(version: number, target: ConnectionTarget) {
 }
 
 /**
+ * Connects to the store at `url` now and refuses it as a store refuses it on first use: not
+ * reachable (STATE_DB_UNREACHABLE), not migrated, or migrated by a newer opsbook. For a process
+ * that reaches the database through something else first (a worker's job queue).
+ */
+export async function checkStateStore(url: string | undefined): Promise<void> {
+  const target = connectionTargetOf(url);
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({
+    ...(url ? { connectionString: url } : {}),
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined); // the query in progress fails with it
+  try {
+    await client.connect();
+    await checkSchemaVersion(client, target);
+  } catch (e) {
+    throw unreachableError(e, target) ?? e;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
  * Refuses a store whose schema this opsbook cannot use: not migrated (or not far enough), or
  * migrated by a newer opsbook. Run once per store and process, on first use.
  */
