@@ -70,6 +70,7 @@ describe('a connection the server terminates while it is in use', () => {
     await holder.connect();
     await holder.query('begin');
     await holder.query(`select pg_advisory_xact_lock(${0x6f70_7362_6f6f_6bn})`);
+    const holderPid = (await holder.query('select pg_backend_pid() as pid')).rows[0]?.pid;
     const migrating = migrateStateStore(url);
     migrating.catch(() => undefined);
     let waiting = '';
@@ -77,7 +78,7 @@ describe('a connection the server terminates while it is in use', () => {
       await pause(50);
       waiting = (
         await server.psql(
-          `select pid from pg_stat_activity where wait_event_type = 'Lock' and pid <> ${holder.processID}`,
+          `select pid from pg_stat_activity where wait_event_type = 'Lock' and pid <> ${holderPid}`,
         )
       ).trim();
     }
