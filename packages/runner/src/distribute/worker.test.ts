@@ -2,7 +2,7 @@ import { loadConfig } from '@opsbook/schema';
 import { migrateStateStore, STATE_SCHEMA_VERSION } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { findFreePort } from '@opsbook/testkit/sshd';
-import { makeTempDir, type TempDir } from '@opsbook/testkit/temp';
+import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openQueue, startQueueWorker } from './queue.js';
 import { runWorker, type WorkerNotice } from './worker.js';
@@ -13,7 +13,7 @@ import { runWorker, type WorkerNotice } from './worker.js';
  */
 
 let pg: Postgres;
-let temp: TempDir;
+let temp: Awaited<ReturnType<typeof makeTempDir>>;
 let databases = 0;
 
 beforeAll(async () => {
