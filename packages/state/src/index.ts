@@ -52,9 +52,15 @@ export {
 } from './ledger.js';
 export { withLockFile } from './lock-file.js';
 export { closeStateStores, stateStoreOf } from './open-store.js';
-export { isConnectionLoss, retryWhileDown } from './postgres/connection.js';
+export {
+  connectionTargetOf,
+  isConnectionLoss,
+  retryWhileDown,
+  unreachableError,
+} from './postgres/connection.js';
 export { type Database, openDatabase } from './postgres/database.js';
 export {
+  checkStateStore,
   type MigrateOptions,
   type MigrationResult,
   migrateStateStore,

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { access, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { processStartTime } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLockFile } from './lock-file.js';
@@ -188,4 +189,26 @@ describe('withLockFile', () => {
     await expect(withLockFile(lock, { retries: 0 }, async () => 'ran', busy)).resolves.toBe('ran');
     expect((await readdir(dir)).length).toBe(2999);
   });
+
+  // A real full file system: a tmpfs filled to the last page (mounting needs root).
+  it.skipIf(process.getuid?.() !== 0)(
+    'leaves no temp file behind when the disk is full (ENOSPC while writing the holder)',
+    async () => {
+      const run = promisify(execFile);
+      const dir = await mkdtemp(path.join(root, 'full-'));
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+      try {
+        await run('dd', ['if=/dev/zero', `of=${path.join(dir, 'fill')}`, 'bs=4k']).catch(
+          () => undefined, // dd stops at ENOSPC
+        );
+        const lock = path.join(dir, 'state.lock');
+        await expect(
+          withLockFile(lock, { retries: 0 }, async () => 'ran', busy),
+        ).rejects.toMatchObject({ code: 'ENOSPC' });
+        expect(await readdir(dir)).toEqual(['fill']);
+      } finally {
+        await run('umount', [dir]);
+      }
+    },
+  );
 });

@@ -131,12 +131,21 @@ async function tryCreateLock(lock: string): Promise<boolean> {
   }
 }
 
+/**
+ * Creates `file` holding our PID and start time. A file it created but could not fill (ENOSPC)
+ * is removed: a temp would stay for ever, a lock would hold nobody's PID.
+ */
 async function writeNew(file: string): Promise<void> {
   const handle: FileHandle = await open(file, 'wx', 0o600);
   try {
-    await handle.writeFile(lockText(), 'utf8');
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(lockText(), 'utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    await unlink(file).catch(() => undefined);
+    throw e;
   }
 }
 

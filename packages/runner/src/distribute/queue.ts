@@ -1,3 +1,4 @@
+import { connectionTargetOf, unreachableError } from '@opsbook/state';
 import type { Logger, Runner, TaskList, WorkerUtils } from 'graphile-worker';
 import type { ShardJob } from './shard-job.js';
 import { shardJobKey, shardTask } from './shards.js';
@@ -38,12 +39,14 @@ export interface Queue {
 /** The queue in the database at `url` (absent: the PG* variables), its schema migrated. */
 export async function openQueue(url: string | undefined, log?: QueueLog): Promise<Queue> {
   const { makeWorkerUtils } = await import('graphile-worker');
-  const utils: WorkerUtils = await makeWorkerUtils({
-    ...(url ? { connectionString: url } : {}),
-    logger: await loggerOf(log),
-  });
+  const utils: WorkerUtils = await reaching(url, async () =>
+    makeWorkerUtils({
+      ...(url ? { connectionString: url } : {}),
+      logger: await loggerOf(log),
+    }),
+  );
   try {
-    await utils.migrate();
+    await reaching(url, () => utils.migrate());
   } catch (e) {
     await utils.release();
     throw e;
@@ -120,13 +123,28 @@ export interface QueueWorkerOptions {
 /** A graphile-worker runner taking only the tasks of `taskList` (the worker's zones). */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<Runner> {
   const { run } = await import('graphile-worker');
-  return run({
-    ...(options.url ? { connectionString: options.url } : {}),
-    taskList: options.taskList,
-    concurrency: options.concurrency,
-    // The CLI decides what SIGINT and SIGTERM do (finish the shard's running steps, then stop).
-    noHandleSignals: true,
-    pollInterval: 1000,
-    logger: await loggerOf(options.log),
-  });
+  const logger = await loggerOf(options.log);
+  return reaching(options.url, () =>
+    run({
+      ...(options.url ? { connectionString: options.url } : {}),
+      taskList: options.taskList,
+      concurrency: options.concurrency,
+      // The CLI decides what SIGINT and SIGTERM do (finish the shard's running steps, then stop).
+      noHandleSignals: true,
+      pollInterval: 1000,
+      logger,
+    }),
+  );
+}
+
+/**
+ * `work` on the queue's database, a connection failure (the server down, a refused login)
+ * turned into STATE_DB_UNREACHABLE naming the server, as the state store says it.
+ */
+async function reaching<T>(url: string | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw unreachableError(e, connectionTargetOf(url)) ?? e;
+  }
 }

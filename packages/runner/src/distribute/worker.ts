@@ -1,3 +1,4 @@
+import { checkStateStore } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
 import { startQueueWorker } from './queue.js';
@@ -62,6 +63,8 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
       throw error;
     }
   };
+  // Refused here as every other command refuses it, not at its first shard after saying ready.
+  await checkStateStore(url);
   const runner = await startQueueWorker({
     url,
     taskList: Object.fromEntries(zones.map((z) => [shardTask(z), task])),

@@ -1,5 +1,10 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import { type ConnectionTarget, connectionTargetOf, unreachableError } from './connection.js';
+import {
+  type ConnectionTarget,
+  connectionTargetOf,
+  isConnectionLoss,
+  unreachableError,
+} from './connection.js';
 import { checkSchemaVersion } from './migrate.js';
 
 /** The store's way into its database: queries and transactions on a schema checked once. */
@@ -13,6 +18,8 @@ export interface Database {
    * never the password); other errors pass through.
    */
   guard<T>(work: () => Promise<T>): Promise<T>;
+  /** `items`, read with the same mapping as `guard`: a connection failure ends the reading. */
+  guardEach<T>(items: AsyncIterable<T>): AsyncGenerator<T>;
   close(): Promise<void>;
 }
 
@@ -43,11 +50,11 @@ export function openDatabase(url: string | undefined): Database {
   const ready = async (): Promise<Pool> => {
     const p = await poolOf();
     schemaChecked ??= (async () => {
-      const client = await p.connect();
+      const { client, release } = await checkOut(p);
       try {
         await checkSchemaVersion(client, target);
       } finally {
-        client.release();
+        release();
       }
     })().catch((e) => {
       schemaChecked = undefined; // checked again next time: `opsbook db migrate` may have run
@@ -63,7 +70,7 @@ export function openDatabase(url: string | undefined): Database {
       return (await (await ready()).query<R>(sql, params)).rows;
     },
     async transaction(work) {
-      const client = await (await ready()).connect();
+      const { client, lost, release } = await checkOut(await ready());
       let broken: unknown;
       try {
         await client.query('begin');
@@ -74,10 +81,11 @@ export function openDatabase(url: string | undefined): Database {
         await client.query('rollback').catch((rollbackError) => {
           broken = rollbackError;
         });
-        throw e;
+        // A query after the loss fails with "not queryable": the loss itself says more.
+        throw isConnectionLoss(e) ? (lost() ?? e) : e;
       } finally {
         // A connection that failed mid-transaction is not given to the next caller.
-        client.release(broken instanceof Error ? broken : undefined);
+        release(broken);
       }
     },
     async guard(work) {
@@ -87,11 +95,52 @@ export function openDatabase(url: string | undefined): Database {
         throw unreachableError(e, target) ?? e;
       }
     },
+    async *guardEach(items) {
+      try {
+        yield* items;
+      } catch (e) {
+        throw unreachableError(e, target) ?? e;
+      }
+    },
     async close() {
       const p = pool;
       pool = undefined;
       schemaChecked = undefined;
       if (p) await (await p).end();
+    },
+  };
+}
+
+/** A connection checked out of the pool, and how to give it back. */
+interface CheckedOut {
+  client: PoolClient;
+  /** The error the connection reported while checked out (the server ended it), if any. */
+  lost(): Error | undefined;
+  /** Gives the connection back, or discards it if it broke (or `broken` is an error). */
+  release(broken?: unknown): void;
+}
+
+/**
+ * Checks a connection out of `pool`, listening for its loss while it is out. pg-pool listens to a
+ * connection's 'error' only while it is idle: a server that ends a checked-out one (a restart,
+ * pg_terminate_backend) would emit an 'error' nobody hears, which ends the process. The work on
+ * it fails with the loss at its next query instead, and the connection is discarded.
+ */
+async function checkOut(pool: Pool): Promise<CheckedOut> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (e: Error) => {
+    lost ??= e;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    lost: () => lost,
+    release(broken) {
+      const error = lost ?? (broken instanceof Error ? broken : undefined);
+      client.release(error);
+      // A discarded connection keeps the listener: it may still report its end as it closes.
+      if (!error) client.removeListener('error', onError);
     },
   };
 }

@@ -136,4 +136,21 @@ describe('the store checks the database on first use', () => {
     expect(error.message).not.toContain(pg.password);
     await down.close();
   });
+
+  it('says STATE_DB_UNREACHABLE when findings are read from a server that is not there', async () => {
+    const { findFreePort } = await import('@opsbook/testkit/sshd');
+    const port = await findFreePort('127.0.0.1');
+    const down = postgresStore({ url: `postgres://postgres@127.0.0.1:${port}/opsbook` });
+    const reading = (async () => {
+      for await (const _ of down.readFindings({ since: new Date(0), until: new Date() })) {
+        // nothing: the first read fails
+      }
+    })();
+    await expect(reading).rejects.toMatchObject({
+      code: 'STATE_DB_UNREACHABLE',
+      kind: 'unreachable',
+      details: { port },
+    });
+    await down.close();
+  });
 });

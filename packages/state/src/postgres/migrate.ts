@@ -32,6 +32,10 @@ export async function migrateStateStore(
   const target = connectionTargetOf(url);
   const { default: pg } = await import('pg');
   const client = new pg.Client(url ? { connectionString: url } : {});
+  // The server ending the session (a restart, pg_terminate_backend) is reported as an 'error'
+  // event as well as to the query it interrupts, or the next one: without a listener the event
+  // ends the process instead of failing the migrate with STATE_DB_UNREACHABLE.
+  client.on('error', () => undefined);
   try {
     await client.connect();
     const applied: Migration[] = [];
@@ -104,6 +108,29 @@ function tooNew(version: number, target: ConnectionTarget) {
       `the ${LATEST_VERSION} this opsbook knows: a newer opsbook migrated it; upgrade opsbook`,
     { location: target.location, version, known: LATEST_VERSION },
   );
+}
+
+/**
+ * Connects to the store at `url` now and refuses it as a store refuses it on first use: not
+ * reachable (STATE_DB_UNREACHABLE), not migrated, or migrated by a newer opsbook. For a process
+ * that reaches the database through something else first (a worker's job queue).
+ */
+export async function checkStateStore(url: string | undefined): Promise<void> {
+  const target = connectionTargetOf(url);
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({
+    ...(url ? { connectionString: url } : {}),
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined); // the query in progress fails with it
+  try {
+    await client.connect();
+    await checkSchemaVersion(client, target);
+  } catch (e) {
+    throw unreachableError(e, target) ?? e;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /**

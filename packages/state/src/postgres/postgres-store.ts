@@ -55,7 +55,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId, run) => db.guard(() => recordFindingsIn(db, source, runId, run)),
-    readFindings: (query) => readFindingsIn(db, source, query),
+    readFindings: (query) => db.guardEach(readFindingsIn(db, source, query)),
     schedules: scheduleLogIn(db, clock),
     close: () => db.close(),
   };
