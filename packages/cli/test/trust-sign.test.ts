@@ -31,14 +31,16 @@ function opsbook(args: string[]): Promise<CliResult> {
 beforeAll(async () => {
   tmp = await makeTempDir('opsbook-trust-sign-');
   dir = tmp.dir;
-  [alice, bob, carol] = await Promise.all(
-    ['alice', 'bob', 'carol'].map((id) => makeSshKeyPair(dir, id)),
-  );
+  [alice, bob, carol] = await Promise.all([
+    makeSshKeyPair(dir, 'alice'),
+    makeSshKeyPair(dir, 'bob'),
+    makeSshKeyPair(dir, 'carol'),
+  ]);
   await writeFile(
     path.join(dir, 'opsbook.yaml'),
     'apiVersion: opsbook/v1\nkind: Config\nrunbooks: runbooks\nstateDir: state\ntrustStore: approvers.yaml\ntracker: {kind: local}\n',
   );
-  const seniors = [alice!, bob!].map((k) => ({
+  const seniors = [alice, bob].map((k) => ({
     id: k.id,
     name: k.id,
     roles: ['senior' as const],
@@ -51,10 +53,8 @@ beforeAll(async () => {
   await writeFile(
     path.join(dir, 'approvers.yaml'),
     storeYaml(
-      [...seniors, { id: 'carol', name: 'carol', roles: ['senior'], keys: [carol!.publicLine] }],
-      {
-        version: 2,
-      },
+      [...seniors, { id: 'carol', name: 'carol', roles: ['senior'], keys: [carol.publicLine] }],
+      { version: 2 },
     ),
   );
 });
