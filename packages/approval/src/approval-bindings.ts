@@ -64,7 +64,7 @@ export function checkBindings(
   if (s.grade !== e.grade) {
     return refuse(
       'GRADE_MISMATCH',
-      `${reapprove}: the approval was given for grade ${s.grade} but the ticket is ${e.grade}`,
+      `${reapprove}: the approval was given for grade ${s.grade} but the runbook is ${e.grade}`,
     );
   }
   return checkParams(s, e) ?? checkTargets(s, e, policy);
@@ -177,19 +177,23 @@ function planMismatch(approved: string | undefined, actual: string): Refusal {
   );
 }
 
-/** The validity window against the clock and the policy. */
+/**
+ * The validity window against the clock and the policy. `tooLong` says what to do about a window
+ * longer than the policy allows, to whoever reads it (by default the engineer, at run time).
+ */
 export function checkWindow(
   s: ApprovalStatement,
   policy: ResolvedPolicy,
   now: Date,
   skewMs: number,
+  tooLong = `${reapprove} with --expires ${policy.maxValidity} or less`,
 ): Refusal | undefined {
   const from = Date.parse(s.notBefore);
   const to = Date.parse(s.expiresAt);
   if (to - from > policy.maxValidityMs) {
     return refuse(
       'VALIDITY_TOO_LONG',
-      `the approval is valid for ${formatDuration(to - from)} but policy allows at most ${policy.maxValidity} for ${s.category} ${s.grade}: ${reapprove} with --expires ${policy.maxValidity} or less`,
+      `the approval is valid for ${formatDuration(to - from)} but policy allows at most ${policy.maxValidity} for ${s.category} ${s.grade}: ${tooLong}`,
     );
   }
   if (now.getTime() + skewMs < from) {

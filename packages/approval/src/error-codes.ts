@@ -10,8 +10,9 @@ export const approvalErrorCodes = errorCodeList({
   refused: {
     APPROVAL_MISSING: 'no approval given, or one not signed',
     ENVELOPE_INVALID:
-      'not a well-formed envelope (size, JSON, duplicate/unknown keys, payloadType, base64)',
-    STATEMENT_INVALID: 'the signed payload is not a valid statement',
+      'an approval given to verify or run is not a well-formed envelope (size, JSON, duplicate/unknown keys, payloadType, base64)',
+    STATEMENT_INVALID:
+      'the signed payload of an approval given to verify or run is not a valid statement',
     PAYLOAD_NOT_CANONICAL: "the payload's bytes are not the canonical form of its statement",
     SIGNATURE_INVALID:
       'a signature is damaged, for another namespace or other bytes, SHA-1, keyid mismatch',

@@ -45,6 +45,7 @@ export {
   signProposal,
 } from './proposal.js';
 export { type ApprovalCode, approvalCodes, type Refusal } from './refusal.js';
+export { countRotationSignatures, type RotationCount } from './rotation-signatures.js';
 export {
   approvalDigestOf,
   identifyExecutor,

@@ -10,8 +10,8 @@ import {
 } from '@opsbook/schema';
 import { APPROVERS_PAYLOAD_TYPE, readEnvelope } from './envelope.js';
 import { approvalErrors } from './error-codes.js';
-import { TRUST_NAMESPACE, verifySshsig } from './sshsig.js';
-import { isSenior, parseTrustStore, type TrustStore } from './trust-store.js';
+import { countRotationSignatures } from './rotation-signatures.js';
+import { parseTrustStore, type TrustStore } from './trust-store.js';
 
 /** Rotation signatures live next to the trust store: `approvers.yaml` → `approvers.yaml.sig`. */
 export function signatureFileOf(file: string): string {
@@ -302,15 +302,5 @@ function rotationSigners(
       `${sigFile} signs other bytes than the current approvers.yaml: it was edited after signing; collect the signatures again`,
     );
   }
-  const seniors = new Set<string>();
-  // Signatures from people the pinned version does not trust (e.g. a senior being added) simply do not count.
-  for (const entry of parsed.envelope.signatures) {
-    const check = verifySshsig(entry.sshsig, bytes, TRUST_NAMESPACE);
-    if (!check.ok) continue;
-    const fp = check.sig.publicKey.fingerprint;
-    const trusted = pinned.keys.get(fp);
-    if (trusted && isSenior(trusted.approver) && !pinned.revoked.has(fp))
-      seniors.add(trusted.approver.id);
-  }
-  return [...seniors].sort();
+  return countRotationSignatures(parsed.envelope, bytes, pinned).counted;
 }

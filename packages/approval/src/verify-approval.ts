@@ -279,13 +279,16 @@ function checkThreshold(
  * What `opsbook run` would refuse about a signature before it is made: the signing key revoked,
  * not in the trust store, or not a senior's; the statement's window longer than the policy allows
  * for its category and grade, or already over. `approve` asks this first, so that a senior never
- * signs (exit 0) with a key that can never count, or a window no run will accept.
+ * signs (exit 0) with a key that can never count, or a window no run will accept. `signatures` is
+ * how many the approval already carries: the window can be changed only before the first, so a
+ * window too long is the signer's to shorten (`--expires`) until then, and needs a new plan after.
  */
 export function checkSigning(
   store: TrustStore,
   statement: ApprovalStatement,
   fingerprint: string,
   now: Date,
+  signatures = 0,
 ): Refusal | undefined {
   const reason = store.revoked.get(fingerprint);
   if (reason !== undefined)
@@ -305,5 +308,14 @@ export function checkSigning(
       `${trusted.approver.name} (${trusted.approver.id}) is not a senior, so the signature would never count: ask a senior to approve`,
     );
   const policy = resolvePolicy(store, statement.category, statement.grade);
-  return checkWindow(statement, policy, now, 0);
+  const max = policy.maxValidity;
+  return checkWindow(
+    statement,
+    policy,
+    now,
+    0,
+    signatures === 0
+      ? `sign with --expires ${max} or less`
+      : `its window is signed already (${signatures} signature(s)) and cannot change: ask the engineer for a new plan with --expires ${max} or less`,
+  );
 }

@@ -145,6 +145,46 @@ describe('opsbook approve says before signing what run would refuse', () => {
   });
 });
 
+describe("approve's next steps follow the ticket's status", () => {
+  it('on an Open ticket of the local tracker, names the ticket flow instead of promising a run', async () => {
+    const key = await createTicket(world, false);
+    const file = await planApproval(world, 'marker', 'open-ticket.approval.json', {
+      ticket: key,
+      params: { dir: world.markerDir },
+    });
+    const approved = await world.opsbook(['approve', file, '--key', world.people.alice.keyFile]);
+    // Signed all the same: the signature is not refused, only the promise is dropped.
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('it now carries 1 signature(s)');
+    expect(approved.stdout).toContain(
+      `warning: opsbook run refuses this approval while ${key} is "Open" (it starts only on "Approved" or "In Progress")`,
+    );
+    expect(approved.stdout).toContain(`opsbook ticket propose ${key}`);
+    expect(approved.stdout).toContain(`opsbook ticket approve ${key}`);
+    expect(approved.stdout).not.toContain('Run it');
+    const json = await world.opsbook([
+      'approve',
+      file,
+      '--key',
+      world.people.bob.keyFile,
+      '--json',
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).ticket).toMatchObject({ key, ready: false, status: 'Open' });
+  });
+
+  it('on an Approved ticket, says how to check and run it', async () => {
+    const file = await planApproval(world, 'marker', 'approved-ticket.approval.json', {
+      params: { dir: world.markerDir },
+    });
+    const approved = await world.opsbook(['approve', file, '--key', world.people.alice.keyFile]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).not.toContain('warning:');
+    expect(approved.stdout).toMatch(/^Check it: opsbook verify /m);
+    expect(approved.stdout).toMatch(/^Run it \(the engineer, with their own key\): opsbook run /m);
+  });
+});
+
 describe('opsbook plan refuses a window the policy forbids', () => {
   it('exits 3 with VALIDITY_TOO_LONG and writes no approval file, as approve and run would refuse it', async () => {
     const marker = path.join(world.markerDir, 'plan-window');

@@ -126,8 +126,10 @@ export {
 } from './ticket/ticket-approve.js';
 export {
   checkTicketExists,
+  checkTicketReady,
   refuseMissingTicket,
   type TicketCheck,
+  type TicketReadiness,
 } from './ticket/ticket-exists.js';
 export {
   HISTORY_PROPERTY,

@@ -95,4 +95,21 @@ describe('the run limit and validity window of a ticket approval', () => {
     ).rejects.toMatchObject({ code: 'VALIDITY_TOO_LONG' });
     expect(views).toEqual([]);
   });
+
+  it('tells the senior who asked for too long a window to sign with a shorter one, not to find another senior', async () => {
+    const { world } = current;
+    const { key, services } = await proposed();
+    const message = await approveTicket({
+      services,
+      config: world.config,
+      key,
+      signer: world.sam,
+      now: approvedAt,
+      expires: '30d',
+    }).catch((e: Error) => e.message);
+    expect(message).toMatch(
+      /policy allows at most 7d for \w+ P\d: sign with --expires 7d or less$/,
+    );
+    expect(message).not.toContain('ask a senior');
+  });
 });

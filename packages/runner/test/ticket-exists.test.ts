@@ -1,7 +1,7 @@
 import { isOpsbookError } from '@opsbook/schema';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkTicketExists, refuseMissingTicket } from '../src/index.js';
+import { checkTicketExists, checkTicketReady, refuseMissingTicket } from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 /**
@@ -70,4 +70,50 @@ describe('with the local tracker', () => {
       "OPS-77 is not in this machine's local tracker: if it was planned on another machine, opsbook run checks it there",
     );
   });
+});
+
+/**
+ * The newcomer's first workflow: approve said "Run it: opsbook run …" on a ticket still Open, and
+ * run then refused it (TICKET_NOT_APPROVED). approve now reads the ticket as run will.
+ */
+describe('checkTicketReady, for the next steps approve prints', () => {
+  const bound = (services: ReturnType<TicketWorld['as']>) => ({
+    kind: services.tracker.kind,
+    site: services.tracker.site,
+    statuses: { approved: 'Approved', inProgress: 'In Progress' },
+  });
+
+  it('on the local tracker, names the ticket flow that moves an Open ticket', async () => {
+    world = await startTicketWorld();
+    const services = world.as('sam');
+    const { key } = await services.tracker.create({ summary: 'disk full on db-3' });
+    const ready = await checkTicketReady(services, { ticket: key, tracker: bound(services) });
+    expect(ready).toMatchObject({ ready: false, status: 'Open' });
+    const message = !ready.ready ? ready.message : '';
+    expect(message).toContain(
+      `opsbook run refuses this approval while ${key} is "Open" (it starts only on "Approved" or "In Progress")`,
+    );
+    expect(message).toContain(`opsbook ticket propose ${key}`);
+    expect(message).toContain(`opsbook ticket approve ${key}`);
+  });
+
+  it.each([['cloud'], ['datacenter']] as const)(
+    'with a %s Jira, says who moves the ticket, and is ready once it is Approved',
+    async (flavour) => {
+      fake = await startJiraFake({ flavour });
+      world = await startTicketWorld(fake);
+      const services = world.as('sam');
+      const { key } = await services.tracker.create({ summary: 'disk full on db-3' });
+      const open = await checkTicketReady(services, { ticket: key, tracker: bound(services) });
+      expect(!open.ready && open.message).toContain(
+        `a senior moves ${key} to "Approved" in the tracker`,
+      );
+      await services.tracker.transition(key, services.tracker.statuses.awaitingApproval);
+      await services.tracker.transition(key, services.tracker.statuses.approved);
+      expect(await checkTicketReady(services, { ticket: key, tracker: bound(services) })).toEqual({
+        ready: true,
+        status: 'Approved',
+      });
+    },
+  );
 });

@@ -1,5 +1,6 @@
 import {
   approveFile,
+  checkTicketReady,
   readApprovalFile,
   refuseMissingTicket,
   type SigningView,
@@ -45,7 +46,8 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
     const signer = await signerFor(ctx);
     // What run would refuse for good is refused before the signature is spent on it.
     const { statement } = await readApprovalFile(file);
-    const ticketCheck = await refuseMissingTicket(trackerFor(config), statement.ticket);
+    const services = trackerFor(config);
+    const ticketCheck = await refuseMissingTicket(services, statement.ticket);
     if (!ticketCheck.found) ctx.out.note(`warning: ${ticketCheck.message}`);
     const result = await approveFile(file, signer, {
       config,
@@ -57,20 +59,39 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
         ? {}
         : { onBeforeSign: (view: SigningView) => ctx.out.print(signingText(view, ctx.out.style)) }),
     });
+    // The next steps must not promise a run that the ticket's status would refuse (a local
+    // tracker's ticket is Open until the ticket flow moves it); the signature stands either way.
+    const readiness = ticketCheck.found
+      ? await checkTicketReady(services, result.statement)
+      : undefined;
     if (ctx.out.json) {
       ctx.out.printJson({
         file,
         signatures: result.envelope.signatures.map((s) => s.keyid),
         statement: result.statement,
+        ticket: {
+          key: result.statement.ticket,
+          ready: readiness?.ready ?? false,
+          status: readiness?.status ?? null,
+          ...(readiness && !readiness.ready ? { warning: readiness.message } : {}),
+        },
       });
       return exitCodes.ok;
     }
     const inventory = inventoryWords(stringOption(ctx, 'inventory'));
-    ctx.out.print(
-      `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).\n` +
-        `Check it: ${commandHint(ctx, 'verify', file, ...inventory)}\n` +
+    const verify = commandHint(ctx, 'verify', file, ...inventory);
+    const lines = [
+      `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).`,
+    ];
+    if (readiness && !readiness.ready) lines.push(`warning: ${readiness.message}`);
+    if (readiness?.status !== undefined && !readiness.ready)
+      lines.push(`Check whether run can start: ${verify}`);
+    else
+      lines.push(
+        `Check it: ${verify}`,
         `Run it (the engineer, with their own key): ${commandHint(ctx, 'run', file, ...inventory, '--key', '~/.ssh/id_ed25519')}`,
-    );
+      );
+    ctx.out.print(lines.join('\n'));
     return exitCodes.ok;
   },
 });

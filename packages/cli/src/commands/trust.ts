@@ -163,14 +163,43 @@ export const revoke: CommandSpec = defineCommand({
   },
 });
 
+/** Where a rotation stands: the signatures that count, those that do not and why, what is left. */
+function rotationText(signed: Awaited<ReturnType<typeof trustSign>>): string {
+  const { rotation: r, version } = signed;
+  if (!r)
+    return signed.pinRefused
+      ? `Not counted here: the pin on this machine cannot be used (${signed.pinRefused}); each runner counts them against its own pinned version.`
+      : 'No trust store is pinned on this machine: each runner counts them against its own pinned version (sudo opsbook trust init pins one here).';
+  const lines = [
+    `${r.counted.length} of ${r.needed} needed signatures from seniors of the pinned version ${r.pinnedVersion}${r.counted.length ? ` (${r.counted.join(', ')})` : ''}`,
+    ...r.uncounted.map((u) => `${u.who}'s does not count: ${u.why}`),
+  ];
+  const left = r.needed - r.counted.length;
+  lines.push(
+    left > 0
+      ? `Ask ${left} more senior(s) of version ${r.pinnedVersion} to run opsbook trust sign.`
+      : `Enough: the next run as root (or sudo opsbook trust init --force) pins version ${version} on each runner.`,
+  );
+  return lines.join('\n');
+}
+
 export const sign: CommandSpec = defineCommand({
   options: signerOptions,
   async run(ctx) {
     const config = await configFor(ctx);
     const signer = await signerFor(ctx);
-    const { envelope, file } = await trustSign(config, signer);
+    const signed = await trustSign(config, signer);
+    if (ctx.out.json) {
+      ctx.out.printJson({
+        file: signed.file,
+        version: signed.version,
+        signatures: signed.envelope.signatures.length,
+        rotation: signed.rotation ?? null,
+      });
+      return exitCodes.ok;
+    }
     ctx.out.print(
-      `signed ${config.trustStore} as ${signer.publicKey.fingerprint}; ${file} carries ${envelope.signatures.length} signature(s).`,
+      `signed ${config.trustStore} version ${signed.version} as ${signer.publicKey.fingerprint}; ${signed.file} carries ${signed.envelope.signatures.length} signature(s):\n${rotationText(signed)}`,
     );
     return exitCodes.ok;
   },

@@ -550,7 +550,7 @@ export async function approveFile(
   }
   await refuseUncountedSignature(
     file,
-    statement,
+    { statement, envelope },
     signer.publicKey.fingerprint,
     options,
     'nothing was signed',
@@ -588,7 +588,7 @@ function refuseSelfApproval(
  */
 async function refuseUncountedSignature(
   file: string,
-  statement: ApprovalStatement,
+  approval: { statement: ApprovalStatement; envelope: Envelope },
   fingerprint: string,
   options: { config: Config; now?: Date | undefined },
   nothing: string,
@@ -596,7 +596,13 @@ async function refuseUncountedSignature(
   const trustBytes = await readTrustStoreBytes(options.config);
   if (!trustBytes) return;
   const store = parseTrustStore(trustBytes, options.config.trustStore);
-  const cannot = checkSigning(store, statement, fingerprint, options.now ?? new Date());
+  const cannot = checkSigning(
+    store,
+    approval.statement,
+    fingerprint,
+    options.now ?? new Date(),
+    approval.envelope.signatures.length,
+  );
   if (cannot)
     throw new RefusalError(cannot.code, `${file}: ${nothing}: ${cannot.message}`, { file });
 }
@@ -629,7 +635,7 @@ export async function attachSignatureFile(
   if (options.config)
     await refuseUncountedSignature(
       file,
-      approval.statement,
+      approval,
       fingerprint,
       { config: options.config, ...(options.now ? { now: options.now } : {}) },
       'nothing was attached',

@@ -2,12 +2,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   APPROVERS_PAYLOAD_TYPE,
   addApprover,
+  countRotationSignatures,
   createTrustEnvelope,
   type Envelope,
   initTrust,
   loadTrustedStore,
   type NewApprover,
   parseTrustStore,
+  type RotationCount,
   readEnvelope,
   readPinnedStore,
   readTrustStoreFile,
@@ -18,7 +20,7 @@ import {
   signEnvelope,
   type TrustStore,
 } from '@opsbook/approval';
-import { type Config, ValidationError, writeFileAtomic } from '@opsbook/schema';
+import { type Config, isOpsbookError, ValidationError, writeFileAtomic } from '@opsbook/schema';
 
 /**
  * The bytes of this checkout's approvers.yaml, or undefined when it does not exist; a folder, a
@@ -87,15 +89,25 @@ export async function trustRevoke(
 
 /**
  * `opsbook trust sign`: add this senior's rotation signature over the exact bytes of
- * approvers.yaml to approvers.yaml.sig (started afresh when the bytes changed).
+ * approvers.yaml to approvers.yaml.sig (started afresh when the bytes changed). `rotation` says
+ * which of the file's signatures count toward the pinned version's threshold (absent when no
+ * version is pinned here): a signature is added whoever makes it, but only seniors of the pinned
+ * version move the pin.
  */
 export async function trustSign(
   config: Config,
   signer: SshSigner,
-): Promise<{ envelope: Envelope; file: string }> {
+): Promise<{
+  envelope: Envelope;
+  file: string;
+  version: number;
+  rotation?: RotationCount;
+  /** Why the pin here could not be read (unprotected, damaged): nothing was counted. */
+  pinRefused?: string;
+}> {
   const bytes = await readTrustStoreBytes(config);
   if (!bytes) await readStoreText(config);
-  parseTrustStore(bytes!, config.trustStore);
+  const candidate = parseTrustStore(bytes!, config.trustStore);
   const sigFile = signatureFileOf(config.trustStore);
   let envelope = createTrustEnvelope(bytes!);
   const existing = await readFile(sigFile).catch(() => undefined);
@@ -108,5 +120,20 @@ export async function trustSign(
   }
   envelope = await signEnvelope(envelope, signer);
   await writeFile(sigFile, serializeEnvelope(envelope));
-  return { envelope, file: sigFile };
+  // The signature stands whatever the pin here says; a pin this machine cannot trust (or none)
+  // only means the count is left to the runners, whose pin decides.
+  const pinned = await readPinnedStore(config.trustPinDir).catch((e: unknown) => {
+    if (isOpsbookError(e) && e.kind === 'refused') return e;
+    throw e;
+  });
+  return {
+    envelope,
+    file: sigFile,
+    version: candidate.version,
+    ...(pinned instanceof Error
+      ? { pinRefused: pinned.message }
+      : pinned
+        ? { rotation: countRotationSignatures(envelope, bytes!, pinned, candidate) }
+        : {}),
+  };
 }

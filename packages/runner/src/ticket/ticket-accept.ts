@@ -19,6 +19,7 @@ import {
 } from '@opsbook/approval';
 import type { Config } from '@opsbook/schema';
 import { stateStoreOf, verifyJournal, verifyStoredJournal } from '@opsbook/state';
+import type { StatusNames } from '@opsbook/tracker';
 import { type RunnerErrorCode, runnerErrors } from '../error-codes.js';
 import { digestJournal } from './run-summary.js';
 import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
@@ -121,6 +122,16 @@ async function verifiedRun(
   return { digest, passed: post.length, executor: claim.executor };
 }
 
+/** What comes before an acceptance, from where the ticket is: a Done ticket has had its own. */
+function acceptHint(key: string, status: string, names: StatusNames): string {
+  const is = (name: string) => name.toLowerCase() === status.toLowerCase();
+  if (is(names.done))
+    return `its work is closed, so there is nothing left to accept (opsbook ticket show ${key} shows its history); further work needs a new ticket (opsbook ticket open)`;
+  if (is(names.open) || is(names.awaitingApproval))
+    return `a ticket is accepted once its approved plan has run: propose it (opsbook ticket propose ${key}), have a senior approve it (opsbook ticket approve ${key}), run it (opsbook ticket run ${key})`;
+  return `a ticket is accepted when its run is "${names.review}" (opsbook ticket run ${key})`;
+}
+
 /**
  * `opsbook ticket accept`: a senior re-verifies the last run's journal (hash chain, the head and
  * count recorded on the ticket) and its post-checks, signs an Acceptance (same envelope,
@@ -132,11 +143,8 @@ export async function acceptTicket(
 ): Promise<{ acceptance: AcceptanceStatement; report: TicketReport }> {
   const { services, key, config } = req;
   const { tracker } = services;
-  await requireStatus(
-    tracker,
-    key,
-    [tracker.statuses.review],
-    `a ticket is accepted when its run is In Review (opsbook ticket run ${key})`,
+  await requireStatus(tracker, key, [tracker.statuses.review], (status) =>
+    acceptHint(key, status, tracker.statuses),
   );
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
   const verifier = seniorOf(store, req.signer);

@@ -1,3 +1,4 @@
+import type { ApprovalStatement } from '@opsbook/approval';
 import { isOpsbookError } from '@opsbook/schema';
 import { runnerErrors } from '../error-codes.js';
 import type { TicketServices } from './ticket-tracker.js';
@@ -65,4 +66,64 @@ export async function refuseMissingTicket(
     `not signed: ${check.message}; ask for a plan on an existing ticket`,
     { ticket: key },
   );
+}
+
+/** Whether `run` would find the approval's ticket at a status it starts from. */
+export type TicketReadiness =
+  | { ready: true; status: string }
+  | {
+      ready: false;
+      /** The ticket's status, when the tracker answered. */
+      status?: string;
+      message: string;
+    };
+
+/** What moves a ticket at `status` to the approved status, on this tracker. */
+function readinessHint(
+  key: string,
+  status: string,
+  tracker: Pick<TicketServices['tracker'], 'kind' | 'statuses'>,
+): string {
+  const names = tracker.statuses;
+  const is = (name: string) => name.toLowerCase() === status.toLowerCase();
+  if (is(names.review) || is(names.done))
+    return `its work was run and handed over; a further run needs a new proposal and approval (a senior moves ${key} back to "${names.open}" or opens a new ticket)`;
+  if (is(names.awaitingApproval))
+    return `a plan is proposed on it: a senior signs that one there (opsbook ticket approve ${key}) and the engineer runs it (opsbook ticket run ${key}); that approval replaces this file's`;
+  if (tracker.kind === 'local')
+    return `the local tracker moves a ticket only through the ticket flow: the engineer proposes the plan on it (opsbook ticket propose ${key} --runbook … --senior …), a senior signs it there (opsbook ticket approve ${key}), and the engineer runs it (opsbook ticket run ${key}); that approval replaces this file's`;
+  return `a senior moves ${key} to "${names.approved}" in the tracker, or the ticket flow does (opsbook ticket propose ${key}, then a senior's opsbook ticket approve ${key}, whose approval replaces this file's)`;
+}
+
+/**
+ * `approve`, after signing: reads the approval's ticket as `run` will (the statuses the statement
+ * binds), so the senior's next steps say what still has to happen before `run` starts instead of
+ * promising that it will. Read only; a tracker that does not answer is reported, not waited for.
+ */
+export async function checkTicketReady(
+  services: Pick<TicketServices, 'tracker'>,
+  statement: Pick<ApprovalStatement, 'ticket' | 'tracker'>,
+  signal?: AbortSignal,
+): Promise<TicketReadiness> {
+  const key = statement.ticket;
+  const { tracker } = services;
+  let status: string;
+  try {
+    ({ status } = await tracker.get(key, {
+      signal: signal ?? AbortSignal.timeout(CHECK_TIMEOUT_MS),
+    }));
+  } catch (e) {
+    return {
+      ready: false,
+      message: `could not read ${key} (${e instanceof Error ? e.message : String(e)}): opsbook verify says whether run can start`,
+    };
+  }
+  const { approved, inProgress } = statement.tracker?.statuses ?? tracker.statuses;
+  if ([approved, inProgress].some((s) => s.toLowerCase() === status.toLowerCase()))
+    return { ready: true, status };
+  return {
+    ready: false,
+    status,
+    message: `opsbook run refuses this approval while ${key} is "${status}" (it starts only on "${approved}" or "${inProgress}"): ${readinessHint(key, status, tracker)}`,
+  };
 }

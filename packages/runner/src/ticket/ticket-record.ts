@@ -62,13 +62,14 @@ export async function requireStatus(
   tracker: Tracker,
   key: string,
   allowed: readonly string[],
-  next: string,
+  /** What to do instead; a function of the status when that depends on where the ticket is. */
+  next: string | ((status: string) => string),
 ): Promise<Ticket> {
   const ticket = await tracker.get(key);
   if (!allowed.some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
     throw new runnerErrors.RefusalError(
       'TICKET_WRONG_STATUS',
-      `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${next}`,
+      `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${typeof next === 'string' ? next : next(ticket.status)}`,
       { ticket: key },
     );
   return ticket;
