@@ -81,10 +81,12 @@ export function verifiedCopyCommand(
     'elif command -v openssl >/dev/null 2>&1; then h="openssl dgst -sha256 -r"',
     'elif command -v shasum >/dev/null 2>&1; then h="shasum -a 256"',
     `else exit ${NO_SHA256_TOOL}; fi`,
-    // noclobber: the temporary file is created new, never opened through what already lies there.
+    // noclobber: the temporary file is created new, never opened through what already lies
+    // there, and only a file made here is ever removed.
     `umask 077; set -C; t=${part}`,
+    ': > "$t" || exit 1',
     `trap 'rm -f -- "$t"; exit 1' HUP INT TERM PIPE`,
-    'cat > "$t" || { rm -f -- "$t"; exit 1; }',
+    'cat >> "$t" || { rm -f -- "$t"; exit 1; }',
     `n=$(wc -c < "$t" | tr -d ' \t'); s=$($h < "$t"); s=\${s%% *}`,
     `if [ "$n" != ${expected.size} ] || [ "$s" != ${expected.sha256} ]; then`,
     `  rm -f -- "$t"; echo "received $n bytes with sha256 $s" >&2; exit ${MISMATCH}`,
