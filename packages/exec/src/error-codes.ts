@@ -21,8 +21,13 @@ export const execErrorCodes = errorCodeList({
     SSH_CONNECTION_LOST: 'the connection died while a command ran (its outcome is unknown)',
     SSH_CONNECTION_CLOSED: 'a command was started on a transport that was already closed',
     SSH_CHANNEL_FAILED: 'a command could not be started on the connection (no channel)',
-    SSH_COPY_FAILED: 'copying a file to the host failed',
+    SSH_COPY_FAILED:
+      'copying a file to the host failed, or the copy arrived short or altered (then deleted)',
     LOCAL_SPAWN_FAILED: 'a `where: local` command could not be started',
+  },
+  failed: {
+    SSH_SFTP_UNAVAILABLE:
+      'the host has no SFTP subsystem, nor sha256sum, openssl or shasum to check a file sent without it; nothing was written',
   },
   refused: {
     SSH_ROUTE_REFUSED:

@@ -1,5 +1,6 @@
 import { InterruptedError, type UnreachableError } from '@opsbook/schema';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { bytesSource, copyOverExec, localFileSource } from './copy-over-exec.js';
 import { execErrors } from './error-codes.js';
 import { execStreamOverSsh, type StreamingTransport, streamExecKey } from './exec-stream.js';
 import { encodeEnvBlock, shellInvocationLine } from './shell-invocation.js';
@@ -92,9 +93,30 @@ function createSshTransport(
     (sftp ??= new Promise((resolve, reject) =>
       client.sftp((err, s) => (err ? reject(err) : resolve(s))),
     ));
+  // A host whose sshd has no SFTP subsystem is learned once per connection: its files then go
+  // over a command, checked on the host before use (copyOverExec), without asking again.
+  let hasSftp = true;
+  /** The SFTP session, or undefined when the host has no SFTP subsystem. */
+  const sftpSession = async (): Promise<SFTPWrapper | undefined> => {
+    if (!hasSftp) return undefined;
+    try {
+      return await openSftp();
+    } catch (e) {
+      sftp = undefined;
+      if (isSftpMissing(e)) {
+        hasSftp = false;
+        return undefined;
+      }
+      throw new execErrors.UnreachableError(
+        'SSH_COPY_FAILED',
+        `host ${name}: could not open an SFTP session: ${e instanceof Error ? e.message : String(e)}`,
+        facts,
+      );
+    }
+  };
   const ctx: ExecContext = { name, facts, now, pending };
   const sessions = hostSessions(client, ctx);
-  return {
+  const transport: StreamingTransport = {
     host: name,
     [streamExecKey](request) {
       if (ended) throw lostError();
@@ -108,7 +130,8 @@ function createSshTransport(
     async writeFile(remotePath, bytes, options) {
       if (ended) throw lostError();
       options?.signal?.throwIfAborted();
-      const session = await openSftp();
+      const session = await sftpSession();
+      if (!session) return copyOverExec(transport, remotePath, bytesSource(bytes), options);
       await new Promise<void>((resolve, reject) => {
         session.writeFile(
           remotePath,
@@ -121,7 +144,9 @@ function createSshTransport(
     async copyFile(localPath, remotePath, options) {
       if (ended) throw lostError();
       options?.signal?.throwIfAborted();
-      const session = await openSftp();
+      const session = await sftpSession();
+      if (!session)
+        return copyOverExec(transport, remotePath, await localFileSource(localPath), options);
       await new Promise<void>((resolve, reject) => {
         session.fastPut(
           localPath,
@@ -142,6 +167,21 @@ function createSshTransport(
       return closing;
     },
   };
+  return transport;
+}
+
+/**
+ * ssh2's error when sshd refuses the `sftp` subsystem (no `Subsystem sftp` line: the request
+ * gets a channel failure), or when the subsystem's program exits at once (a `Subsystem sftp`
+ * naming a server that is not installed).
+ */
+function isSftpMissing(e: unknown): boolean {
+  return (
+    e instanceof Error &&
+    /^Unable to start subsystem: sftp$|^Received exit code \d+ while establishing SFTP session$/.test(
+      e.message,
+    )
+  );
 }
 
 /**

@@ -13,13 +13,18 @@ export interface Transport {
   /**
    * Writes these bytes to a file on the host: what was checked in memory is what arrives (a
    * `script:` step's bytes, checked against the plan's sha256), never a file read again by path.
+   * Over SSH by SFTP, or on a host without it by a command that checks the bytes' size and
+   * sha256 on the host before the file takes `mode` (copy-over-exec.ts).
    */
   writeFile(
     remotePath: string,
     bytes: Uint8Array,
     options?: { mode?: number; signal?: AbortSignal },
   ): Promise<void>;
-  /** Copies a local file to the host (backup copies, checked on the host after). */
+  /**
+   * Copies a local file to the host (backup copies, checked on the host after); without SFTP,
+   * checked on the host as for `writeFile`.
+   */
   copyFile(
     localPath: string,
     remotePath: string,

@@ -22,6 +22,11 @@ export interface SshdOptions {
   hostKeyType?: 'ed25519' | 'ecdsa' | 'rsa';
   /** Extra sshd_config lines appended at the end. */
   extraConfig?: string[];
+  /**
+   * Serve the SFTP subsystem (`Subsystem sftp internal-sftp`); default true. `false` is a host
+   * whose sshd_config has no `Subsystem sftp` line, as some hardened images ship.
+   */
+  sftp?: boolean;
   /** Path of the sshd binary; default /usr/sbin/sshd. */
   sshdPath?: string;
   /**
@@ -238,7 +243,7 @@ function sshdConfig(
     'MaxStartups 1000',
     'MaxSessions 100',
     'LogLevel INFO',
-    'Subsystem sftp internal-sftp',
+    ...(options.sftp === false ? [] : ['Subsystem sftp internal-sftp']),
     ...(options.extraConfig ?? []),
     '',
   ].join('\n');
