@@ -85,6 +85,7 @@ export type {
   ScheduleLog,
   ScheduleSlot,
   SlotEnd,
+  SlotHold,
   SlotOutcome,
 } from './schedule-log.js';
 export { filesStore, type StateStore } from './store.js';
