@@ -49,6 +49,10 @@ export const runnerErrorCodes = errorCodeList({
     NOT_STANDING: 'an approval of an explicit host list where a standing selector is needed',
     STANDING_APPROVAL_MISSING: 'no standing approval for the routine runbook',
     SCHEDULE_UNKNOWN: "a scheduled slot's schedule is no longer in opsbook.yaml: nothing ran",
+    SCHEDULE_BUSY:
+      'a scheduled slot came up while a live scheduler still ran an earlier slot of its schedule: nothing ran',
+    SCHEDULE_SLOT_LATE:
+      "a scheduled slot came up later than its grace (or its schedule's backfill) allows: nothing ran",
     TICKET_MISMATCH: 'the approval is for another ticket',
     APPROVAL_NOT_CURRENT:
       'the ticket carries another approval (a later plan approved on it), or a senior rejected this one: nothing was run',

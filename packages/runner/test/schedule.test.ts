@@ -6,8 +6,10 @@ import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   readScheduleReport,
+  runScheduledSlot,
   type ScheduleEvent,
   type Scheduler,
+  type SlotRunOptions,
   startScheduler,
 } from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
@@ -69,6 +71,22 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
 }
 
 const sql = (text: string) => pg.psql(text, 'schedules');
+
+function slotOptions(clock: () => Date): SlotRunOptions {
+  return {
+    config,
+    executorSigner: world.eve,
+    env,
+    signal: new AbortController().signal,
+    clock,
+    onEvent: (e) => events.push(e),
+  };
+}
+
+async function slotOf(schedule: string, slot: Date) {
+  const slots = await stateStoreOf(config).schedules!.slotsSince(slot);
+  return slots.find((s) => s.schedule === schedule && s.slot.getTime() === slot.getTime());
+}
 
 /**
  * The schedules run every minute: a minute that begins while the test runs is a slot the
@@ -171,6 +189,65 @@ describe('opsbook schedule run', () => {
       ),
     );
     for (const m of noRun) expect(taken.has(m.slot)).toBe(false);
+  });
+
+  it('refuses a slot that comes up later than its backfill allows: nothing runs', async () => {
+    const runsBefore = (await stateStoreOf(config).listRuns()).length;
+    const slot = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3_600_000);
+    // Queued behind a stuck worker, the slot comes up 11 minutes late; backfill is 10m.
+    await runScheduledSlot(
+      slotOptions(() => new Date(slot.getTime() + 11 * 60_000)),
+      {
+        schedule: 'diagnostics',
+        _cron: { ts: slot.toISOString() },
+      },
+    );
+    expect(await slotOf('diagnostics', slot)).toMatchObject({
+      outcome: 'refused',
+      code: 'SCHEDULE_SLOT_LATE',
+      message: expect.stringContaining('11 min late'),
+    });
+    expect((await stateStoreOf(config).listRuns()).length).toBe(runsBefore);
+  });
+
+  it('refuses a slot while a live scheduler runs an earlier slot of its schedule; a killed one holds nothing', async () => {
+    const runsBefore = (await stateStoreOf(config).listRuns()).length;
+    const log = stateStoreOf(config).schedules!;
+    const earlier = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 2 * 3_600_000);
+    const slot = new Date(earlier.getTime() + 60_000);
+    // A live scheduler is in the middle of the earlier slot.
+    const hold = await log.holdSlot({ schedule: 'diagnostics', slot: earlier });
+    expect(await hold?.takeSchedule()).toBe(true);
+    expect(await log.beginSlot({ schedule: 'diagnostics', slot: earlier, backfilled: false })).toBe(
+      true,
+    );
+    await runScheduledSlot(
+      slotOptions(() => new Date(slot.getTime() + 5_000)),
+      {
+        schedule: 'diagnostics',
+        _cron: { ts: slot.toISOString() },
+      },
+    );
+    expect(await slotOf('diagnostics', slot)).toMatchObject({
+      outcome: 'refused',
+      code: 'SCHEDULE_BUSY',
+      message: expect.stringContaining('still going on a live scheduler'),
+    });
+    expect((await stateStoreOf(config).listRuns()).length).toBe(runsBefore);
+    expect(await slotOf('diagnostics', earlier)).not.toHaveProperty('abandoned');
+
+    // Its scheduler dies without recording the earlier slot's end: the slot is abandoned.
+    await hold?.release();
+    expect(await slotOf('diagnostics', earlier)).toMatchObject({ abandoned: true });
+    const report = await readScheduleReport(config, {
+      now: new Date(),
+      since: new Date(earlier.getTime() - 60_000),
+    });
+    const diagnostics = report.schedules.find((s) => s.name === 'diagnostics');
+    expect(diagnostics?.missed.slots).toContainEqual(
+      expect.objectContaining({ slot: earlier.toISOString(), reason: 'abandoned' }),
+    );
+    expect(report.hasMissed).toBe(true);
   });
 
   it('refuses to start on the files store, naming what to set', async () => {

@@ -91,6 +91,7 @@ export type {
   ScheduleLog,
   ScheduleSlot,
   SlotEnd,
+  SlotHold,
   SlotOutcome,
 } from './schedule-log.js';
 export { filesStore, type StateStore } from './store.js';

@@ -29,6 +29,11 @@ export interface ScheduleSlot {
   /** The error code of a refusal or error, e.g. EXPIRED. */
   code?: string;
   message?: string;
+  /**
+   * No end recorded and no scheduler holds the slot (see `holdSlot`): its scheduler died in the
+   * middle of it (killed, or its machine lost), and its end will never come.
+   */
+  abandoned?: boolean;
 }
 
 export interface SlotEnd {
@@ -42,6 +47,21 @@ export interface SlotEnd {
 }
 
 /**
+ * A scheduler's hold on the slot it works on: session advisory locks on connections of their
+ * own, which end with the scheduler's process however it ends (SIGKILL included) instead of
+ * waiting for a timeout, and are taken again after the database restarts.
+ */
+export interface SlotHold {
+  /**
+   * Takes the slot's schedule: false when a live scheduler holds it (another slot of the
+   * schedule is still going), so that one schedule's slots never overlap.
+   */
+  takeSchedule(): Promise<boolean>;
+  /** Ends the hold; the slot's end is recorded before. */
+  release(): Promise<void>;
+}
+
+/**
  * What the scheduler records of its schedules and ticks (PostgreSQL store only: a scheduler
  * serves a team, and its slots must be taken once across machines).
  */
@@ -51,6 +71,12 @@ export interface ScheduleLog {
    * from now on.
    */
   register(entries: readonly ScheduleEntry[]): Promise<void>;
+  /**
+   * Holds a slot while a scheduler works on it, before `beginSlot`; undefined when a live
+   * scheduler already holds it. A slot begun and not ended is going on while held, abandoned
+   * once no one holds it.
+   */
+  holdSlot(at: { schedule: string; slot: Date }): Promise<SlotHold | undefined>;
   /** Takes a slot; false when it was already taken (by this or another scheduler). */
   beginSlot(slot: { schedule: string; slot: Date; backfilled: boolean }): Promise<boolean>;
   endSlot(end: SlotEnd): Promise<void>;

@@ -1,4 +1,5 @@
 import {
+  type MissedSlot,
   readScheduleReport,
   type ScheduleEvent,
   type ScheduleStatus,
@@ -45,7 +46,11 @@ ticket, runs left), and the run claim is signed with this machine's executor key
 or ~/.ssh/id_ed25519), which approvers.yaml must list. Every slot is recorded: the run it
 started, or the refusal that kept it from starting ("opsbook schedule list" reports those as
 missed). Several schedulers may share one database: each slot runs once. A slot in the last
-"backfill" (per schedule) that no scheduler took runs when one starts.
+"backfill" (per schedule) that no scheduler took runs when one starts. One schedule's slots never
+overlap: a slot that comes up while an earlier one still runs, or later than 2 minutes (or its
+backfill), runs nothing and is recorded as refused (SCHEDULE_BUSY, SCHEDULE_SLOT_LATE). A
+scheduler killed in the middle of a slot holds nothing back: the next one takes the next slot at
+once, and the killed slot is reported as abandoned.
 One line per slot on stdout (--json: one JSON document per slot event).
 
 ${SETUP}`,
@@ -89,6 +94,12 @@ function lastText(s: ScheduleStatus): string {
   return `${s.last.slot} ${s.last.runId ? `${s.last.runId} ` : ''}${s.last.status}${s.last.code ? ` (${s.last.code})` : ''}`;
 }
 
+function missText(m: MissedSlot): string {
+  if (m.reason === 'no-run') return 'no scheduler took it';
+  if (m.reason === 'abandoned') return `abandoned: ${m.message}`;
+  return `${m.reason} (${m.code}): ${m.message}`;
+}
+
 export const list: CommandSpec = defineCommand({
   options: {
     since: {
@@ -100,8 +111,9 @@ export const list: CommandSpec = defineCommand({
   },
   details: `For each schedule of opsbook.yaml: its next slot (UTC), its last slot (the run and its
 status, or why it ran nothing) and every slot since --since that ran nothing: no scheduler took
-it (down, and its backfill did not cover it), or its run was refused (an expired or missing
-standing approval, a ticket not Approved, runs used up) or could not start. A slot is given 2
+it (down, and its backfill did not cover it), its run was refused (an expired or missing
+standing approval, a ticket not Approved, runs used up, an earlier slot still running, too late)
+or could not start, or its scheduler died in the middle of it (abandoned). A slot is given 2
 minutes to start before it counts. Exit 1 when a slot was missed or no scheduler has run a
 schedule, so that a monitoring check can alert on it.
 
@@ -154,11 +166,7 @@ ${SETUP}`,
           ),
         );
       for (const m of s.missed.slots)
-        ctx.out.print(
-          style.red(
-            `${s.name} missed ${m.slot}: ${m.reason === 'no-run' ? 'no scheduler took it' : `${m.reason} (${m.code}): ${m.message}`}`,
-          ),
-        );
+        ctx.out.print(style.red(`${s.name} missed ${m.slot}: ${missText(m)}`));
       if (s.missed.count > s.missed.slots.length)
         ctx.out.print(
           style.red(`${s.name}: ${s.missed.count - s.missed.slots.length} older missed slots`),

@@ -117,6 +117,45 @@ describe('scheduleStatus', () => {
     expect(status.missed.slots.map((s) => s.slot)).toEqual(['2025-03-01T06:01:00.000Z']);
   });
 
+  it('reports a slot whose scheduler died before its end as abandoned and missed; a held one as running', async () => {
+    const { schedule, matches } = await matcherOf('0 6 * * *');
+    const going = {
+      endedAt: undefined,
+      outcome: undefined,
+      runId: undefined,
+      runStatus: undefined,
+    };
+    const status = scheduleStatus({
+      schedule,
+      matches,
+      known: known('2025-03-01T00:00:00Z'),
+      slots: [
+        ran('2025-03-01T06:00:00Z', { ...going, abandoned: true }),
+        ran('2025-03-02T06:00:00Z', going),
+      ],
+      now: at('2025-03-02T07:30:00Z'),
+      since: at('2025-02-23T07:30:00Z'),
+    });
+    expect(status.state).toBe('missed');
+    expect(status.last).toMatchObject({ slot: '2025-03-02T06:00:00.000Z', status: 'running' });
+    expect(status.missed.slots).toEqual([
+      {
+        slot: '2025-03-01T06:00:00.000Z',
+        reason: 'abandoned',
+        message: expect.stringContaining('never recorded its end'),
+      },
+    ]);
+    const alone = scheduleStatus({
+      schedule,
+      matches,
+      known: known('2025-03-01T00:00:00Z'),
+      slots: [ran('2025-03-01T06:00:00Z', { ...going, abandoned: true })],
+      now: at('2025-03-01T07:30:00Z'),
+      since: at('2025-02-23T07:30:00Z'),
+    });
+    expect(alone.last).toMatchObject({ status: 'abandoned', message: expect.any(String) });
+  });
+
   it('calls a schedule no scheduler has registered unscheduled', async () => {
     const { schedule, matches } = await matcherOf('0 6 * * *');
     const status = scheduleStatus({

@@ -13,11 +13,18 @@ export const SLOT_GRACE_MS = 2 * MINUTE;
 export const MISSED_LISTED = 20;
 
 /** Why a slot counts as missed. */
-export type MissReason = 'no-run' | 'refused' | 'error';
+export type MissReason = 'no-run' | 'refused' | 'error' | 'abandoned';
+
+/** What an abandoned slot is reported with. */
+const ABANDONED =
+  'its scheduler stopped in the middle of the slot (killed, or its machine lost) and never recorded its end: opsbook runs list shows whether a run started';
 
 export interface MissedSlot {
   slot: string;
-  /** no-run: no scheduler took it (down, and backfill did not cover it); else why it ran nothing. */
+  /**
+   * no-run: no scheduler took it (down, and backfill did not cover it); abandoned: its scheduler
+   * died before recording its end; else why it ran nothing.
+   */
   reason: MissReason;
   code?: string;
   message?: string;
@@ -26,8 +33,8 @@ export interface MissedSlot {
 export interface LastSlot {
   slot: string;
   backfilled: boolean;
-  /** The run's status, `running` while it goes, or why nothing ran. */
-  status: RunStatus | 'running' | 'refused' | 'error';
+  /** The run's status, `running` while it goes (`abandoned`: its scheduler died), or why nothing ran. */
+  status: RunStatus | 'running' | 'abandoned' | 'refused' | 'error';
   runId?: string;
   code?: string;
   message?: string;
@@ -82,7 +89,9 @@ export function slotsBetween(matches: SlotMatcher, from: Date, to: Date): Date[]
 function lastOf(slot: ScheduleSlot): LastSlot {
   const status =
     slot.outcome === undefined
-      ? 'running'
+      ? slot.abandoned
+        ? 'abandoned'
+        : 'running'
       : slot.outcome === 'ran'
         ? (slot.runStatus ?? 'running')
         : slot.outcome;
@@ -93,13 +102,15 @@ function lastOf(slot: ScheduleSlot): LastSlot {
     ...(slot.runId ? { runId: slot.runId } : {}),
     ...(slot.code ? { code: slot.code } : {}),
     ...(slot.message ? { message: slot.message } : {}),
+    ...(slot.abandoned ? { message: ABANDONED } : {}),
   };
 }
 
 /**
  * A schedule's status, pure: the slots its cron expected since it was known (and since
  * `since`), each either taken by a scheduler or missed; a taken slot whose run was refused or
- * could not start is missed too. A slot younger than SLOT_GRACE_MS is not missed yet.
+ * could not start, or whose scheduler died before its end, is missed too. A slot younger than
+ * SLOT_GRACE_MS is not missed yet.
  */
 export function scheduleStatus(input: StatusInput): ScheduleStatus {
   const { schedule, matches, known, now, since } = input;
@@ -118,6 +129,8 @@ export function scheduleStatus(input: StatusInput): ScheduleStatus {
         ...(s.code ? { code: s.code } : {}),
         ...(s.message ? { message: s.message } : {}),
       });
+    else if (s.outcome === undefined && s.abandoned)
+      missed.push({ slot: s.slot.toISOString(), reason: 'abandoned', message: ABANDONED });
   missed.sort((a, b) => b.slot.localeCompare(a.slot));
   const last = input.slots.reduce<ScheduleSlot | undefined>(
     (a, b) => (a && a.slot >= b.slot ? a : b),

@@ -5,6 +5,7 @@ import { runnerErrors } from '../error-codes.js';
 import { runRoutine } from '../execute/routine-run.js';
 import { TicketGate } from '../ticket/run-ticket.js';
 import { openTracker } from '../ticket/ticket-tracker.js';
+import { SLOT_GRACE_MS } from './schedule-status.js';
 import { scheduleLogOf, schedulesOf } from './schedules.js';
 
 /** What a scheduler tells of its slots, for the CLI to print (packages never print). */
@@ -24,6 +25,8 @@ export interface SlotRunOptions {
   env: NodeJS.ProcessEnv;
   /** Aborted when the scheduler stops: a run going on is interrupted and recorded so. */
   signal: AbortSignal;
+  /** The time a slot's lateness is judged by (default the system clock). */
+  clock?: () => Date;
   onEvent?(event: ScheduleEvent): void;
 }
 
@@ -34,10 +37,13 @@ export interface SlotPayload {
 }
 
 /**
- * One tick of a schedule: take the slot (once across every scheduler on the database), then run
- * the routine exactly as `opsbook inspect` would (opsbook.yaml read again, the standing approval
- * verified now: signature, digest, expiry, selector, ticket, runs left), and record the run, or
- * the refusal or error that kept it from starting. Throws only when the slot cannot be recorded.
+ * One tick of a schedule: hold and take the slot (once across every scheduler on the database),
+ * then run the routine exactly as `opsbook inspect` would (opsbook.yaml read again, the standing
+ * approval verified now: signature, digest, expiry, selector, ticket, runs left), and record the
+ * run, or the refusal or error that kept it from starting. A slot that comes up too late, or while
+ * a live scheduler still runs an earlier slot of its schedule, is refused. The hold ends with the
+ * process however it ends, so a killed scheduler's slot is seen as abandoned and holds nothing
+ * back. Throws only when the slot cannot be recorded.
  */
 export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPayload) {
   const log = scheduleLogOf(options.config, 'a schedule');
@@ -45,43 +51,86 @@ export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPay
   const slot = new Date(payload._cron.ts);
   const backfilled = payload._cron.backfilled === true;
   const at = { schedule, slot: slot.toISOString() };
-  if (!(await log.beginSlot({ schedule, slot, backfilled }))) {
+  const hold = await log.holdSlot({ schedule, slot });
+  if (!hold) {
     options.onEvent?.({ type: 'slot-taken', ...at });
     return;
   }
-  options.onEvent?.({ type: 'slot-start', ...at, backfilled });
-  let end: Omit<SlotEnd, 'schedule' | 'slot'>;
   try {
-    const config = await loadConfig({ file: options.config.file, env: options.env });
-    const found = schedulesOf(config).find((s) => s.name === schedule);
-    if (!found)
-      throw new runnerErrors.RefusalError(
-        'SCHEDULE_UNKNOWN',
-        `opsbook.yaml no longer has the schedule ${schedule}: nothing ran; restart opsbook schedule run so that it stops queueing it`,
-      );
-    const store = stateStoreOf(config);
-    const { outcome } = await runRoutine({
-      config,
-      runbook: found.runbook,
-      ...(found.target !== undefined ? { target: found.target } : {}),
-      executorSigner: options.executorSigner,
-      env: options.env,
-      signal: options.signal,
-      ticket: new TicketGate({
-        services: openTracker(config, options.env),
-        store,
-        signal: options.signal,
-      }),
-    });
-    end = { outcome: 'ran', runId: outcome.runId, runStatus: outcome.status };
-  } catch (e) {
-    const known = isOpsbookError(e);
-    end = {
-      outcome: known && e.kind === 'refused' ? 'refused' : 'error',
-      code: known ? e.code : 'INTERNAL',
-      message: e instanceof Error ? e.message : String(e),
-    };
+    if (!(await log.beginSlot({ schedule, slot, backfilled }))) {
+      options.onEvent?.({ type: 'slot-taken', ...at });
+      return;
+    }
+    options.onEvent?.({ type: 'slot-start', ...at, backfilled });
+    let end: Omit<SlotEnd, 'schedule' | 'slot'>;
+    try {
+      refuseLate(options, schedule, slot);
+      if (!(await hold.takeSchedule()))
+        throw new runnerErrors.RefusalError(
+          'SCHEDULE_BUSY',
+          `an earlier slot of ${schedule} is still going on a live scheduler: nothing ran for ${at.slot} (one schedule's slots never overlap); opsbook schedule list shows which`,
+        );
+      end = await runSlotRoutine(options, schedule);
+    } catch (e) {
+      const known = isOpsbookError(e);
+      end = {
+        outcome: known && e.kind === 'refused' ? 'refused' : 'error',
+        code: known ? e.code : 'INTERNAL',
+        message: e instanceof Error ? e.message : String(e),
+      };
+    }
+    await log.endSlot({ schedule, slot, ...end });
+    options.onEvent?.({ type: 'slot-end', ...at, ...end });
+  } finally {
+    await hold.release();
   }
-  await log.endSlot({ schedule, slot, ...end });
-  options.onEvent?.({ type: 'slot-end', ...at, ...end });
+}
+
+/**
+ * Refuses a slot that comes up later than its grace, or than its schedule's backfill when that is
+ * longer (a slot queued behind a stuck worker, or hours late): it would touch the hosts at a time
+ * the schedule does not allow.
+ */
+function refuseLate(options: SlotRunOptions, schedule: string, slot: Date): void {
+  const backfillMs = schedulesOf(options.config).find((s) => s.name === schedule)?.backfillMs ?? 0;
+  const allowedMs = Math.max(SLOT_GRACE_MS, backfillMs);
+  const lateMs = (options.clock?.() ?? new Date()).getTime() - slot.getTime();
+  if (lateMs > allowedMs)
+    throw new runnerErrors.RefusalError(
+      'SCHEDULE_SLOT_LATE',
+      `the slot ${slot.toISOString()} of ${schedule} came up ${minutesOf(lateMs)} late, past the ${minutesOf(allowedMs)} a slot may start late (${backfillMs > SLOT_GRACE_MS ? 'its backfill' : 'the grace of a slot'}): nothing ran`,
+    );
+}
+
+function minutesOf(ms: number): string {
+  return `${Math.floor(ms / 60_000)} min`;
+}
+
+/** The routine of a slot, as `opsbook inspect` runs it, with the configuration read again. */
+async function runSlotRoutine(
+  options: SlotRunOptions,
+  schedule: string,
+): Promise<Omit<SlotEnd, 'schedule' | 'slot'>> {
+  const config = await loadConfig({ file: options.config.file, env: options.env });
+  const found = schedulesOf(config).find((s) => s.name === schedule);
+  if (!found)
+    throw new runnerErrors.RefusalError(
+      'SCHEDULE_UNKNOWN',
+      `opsbook.yaml no longer has the schedule ${schedule}: nothing ran; restart opsbook schedule run so that it stops queueing it`,
+    );
+  const store = stateStoreOf(config);
+  const { outcome } = await runRoutine({
+    config,
+    runbook: found.runbook,
+    ...(found.target !== undefined ? { target: found.target } : {}),
+    executorSigner: options.executorSigner,
+    env: options.env,
+    signal: options.signal,
+    ticket: new TicketGate({
+      services: openTracker(config, options.env),
+      store,
+      signal: options.signal,
+    }),
+  });
+  return { outcome: 'ran', runId: outcome.runId, runStatus: outcome.status };
 }

@@ -68,7 +68,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       pgPool,
       taskList,
       parsedCronItems,
-      // Every schedule may run at once; one schedule's slots wait for each other (its queue).
+      // Every schedule may run at once; a slot whose schedule is still going runs nothing.
       concurrency: parsedCronItems.length,
       noHandleSignals: true,
       logger,

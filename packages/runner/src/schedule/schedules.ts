@@ -85,9 +85,9 @@ export async function parseScheduleCron(config: Pick<Config, 'raw' | 'file'>) {
           options: {
             backfillPeriod: schedule.backfillMs,
             // A failed slot is recorded, never retried: a retry would touch the hosts again.
+            // No queueName: a killed worker's queue stays locked for 4 hours, so one schedule's
+            // slots are kept apart by the slot's own hold (runScheduledSlot) instead.
             maxAttempts: 1,
-            // One slot of a schedule at a time; other schedules run beside it.
-            queueName: `opsbook-schedule:${schedule.name}`,
           },
         },
         `schedules.${schedule.name}`,

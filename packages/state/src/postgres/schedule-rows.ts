@@ -1,7 +1,9 @@
+import { isOpsbookError } from '@opsbook/schema';
 import type { RunStatus } from '../run-status.js';
-import type { ScheduleLog, ScheduleSlot, SlotOutcome } from '../schedule-log.js';
+import type { ScheduleLog, ScheduleSlot, SlotHold, SlotOutcome } from '../schedule-log.js';
 import { retryWhileDown } from './connection.js';
 import type { Database } from './database.js';
+import { type JournalSession, lockKeySqlOf, openJournalSession } from './shared-journal-session.js';
 
 interface SlotRow {
   schedule: string;
@@ -14,6 +16,35 @@ interface SlotRow {
   run_status: RunStatus | null;
   code: string | null;
   message: string | null;
+  abandoned: boolean;
+}
+
+/** The lock a scheduler holds while one of its schedule's slots goes on. */
+function scheduleLease(schedule: string): string {
+  return `opsbook-schedule:${schedule}`;
+}
+
+/** The lock a scheduler holds while it works on a slot (its name is built in SQL too). */
+function slotLease(schedule: string, slot: Date): string {
+  return `opsbook-schedule-slot:${schedule}:${slot.getTime()}`;
+}
+
+/** slotLease of a row of opsbook_schedule_slots, in SQL. */
+const SLOT_LEASE_SQL = `'opsbook-schedule-slot:' || schedule || ':' || (extract(epoch from slot) * 1000)::bigint`;
+
+/**
+ * Takes a session's lease (its first query does): false when another session holds it. The
+ * session is the shared journal's, which takes its lease again after a reconnection.
+ */
+async function takeLease(session: JournalSession): Promise<boolean> {
+  try {
+    await session.query('select 1');
+    return true;
+  } catch (e) {
+    await session.close();
+    if (isOpsbookError(e) && e.code === 'LEASE_LOST') return false;
+    throw e;
+  }
 }
 
 function slotOf(row: SlotRow): ScheduleSlot {
@@ -28,12 +59,31 @@ function slotOf(row: SlotRow): ScheduleSlot {
     ...(row.run_status ? { runStatus: row.run_status } : {}),
     ...(row.code ? { code: row.code } : {}),
     ...(row.message ? { message: row.message } : {}),
+    ...(row.abandoned ? { abandoned: true } : {}),
   };
 }
 
-/** opsbook_schedules and opsbook_schedule_slots (migration 2). */
-export function scheduleLogIn(db: Database, clock: () => Date): ScheduleLog {
+/**
+ * opsbook_schedules and opsbook_schedule_slots (migration 2); a slot's holder is a session
+ * advisory lock on `url` (the store's), so no column tells it.
+ */
+export function scheduleLogIn(db: Database, clock: () => Date, url?: string): ScheduleLog {
   return {
+    async holdSlot({ schedule, slot }): Promise<SlotHold | undefined> {
+      const held = openJournalSession({ url, lease: slotLease(schedule, slot) });
+      if (!(await takeLease(held))) return undefined;
+      let scheduleHeld: JournalSession | undefined;
+      return {
+        async takeSchedule() {
+          scheduleHeld = openJournalSession({ url, lease: scheduleLease(schedule) });
+          return takeLease(scheduleHeld);
+        },
+        async release() {
+          await scheduleHeld?.close();
+          await held.close();
+        },
+      };
+    },
     async register(entries) {
       if (!entries.length) return;
       await db.guard(() =>
@@ -104,7 +154,13 @@ export function scheduleLogIn(db: Database, clock: () => Date): ScheduleLog {
       const rows = await db.guard(() =>
         db.query<SlotRow>(
           `select schedule, slot, backfilled, started_at, ended_at, outcome, run_id, run_status,
-                  code, message
+                  code, message,
+                  ended_at is null and not exists (
+                    select 1 from pg_locks
+                    where locktype = 'advisory' and granted and objsubid = 1
+                      and database = (select oid from pg_database where datname = current_database())
+                      and ((classid::bigint << 32) | objid::bigint) = ${lockKeySqlOf(SLOT_LEASE_SQL)}
+                  ) as abandoned
            from opsbook_schedule_slots where slot >= $1 order by slot, schedule`,
           [since],
         ),

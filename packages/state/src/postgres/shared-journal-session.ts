@@ -34,8 +34,13 @@ export interface SessionOptions {
 /** How often a session holding a lease checks that it still has its connection. */
 const HEARTBEAT_MS = 1000;
 
+/** The bigint an advisory lock name (an SQL text expression) maps to. */
+export function lockKeySqlOf(name: string): string {
+  return `('x' || left(md5(${name}), 16))::bit(64)::bigint`;
+}
+
 /** The bigint an advisory lock name maps to (the same mapping as the approval claims'). */
-export const LOCK_KEY_SQL = `('x' || left(md5($1), 16))::bit(64)::bigint`;
+export const LOCK_KEY_SQL = lockKeySqlOf('$1');
 
 export function openJournalSession(options: SessionOptions): JournalSession {
   const target = connectionTargetOf(options.url);
