@@ -1,7 +1,7 @@
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { InterruptedError, type UnreachableError, UsageError } from '@opsbook/schema';
+import { InterruptedError, type UnreachableError } from '@opsbook/schema';
 import type { Client, ConnectConfig, ParsedKey } from 'ssh2';
 import { openBannerTimedSocket } from './banner-socket.js';
 import { execErrors } from './error-codes.js';

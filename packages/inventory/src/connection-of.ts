@@ -2,7 +2,7 @@ import type { Problem } from '@opsbook/schema';
 import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import type { InventoryHost, SourceLocation } from './inventory.js';
 import { readSshArgs } from './ssh-args.js';
-import { VAULTED_VALUE, valueForMessage } from './vault-values.js';
+import { valueForMessage } from './vault-values.js';
 
 export const CONNECTION_INVALID = 'INVENTORY_INVALID' satisfies InventoryErrorCode<'invalid'>;
 
