@@ -173,6 +173,25 @@ describe('opsbook run --distribute', () => {
     expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('unreachable');
   });
 
+  it('refuses a shard a worker takes after its submitter was killed (nobody would follow or end the run), touching no host', async () => {
+    const database = await freshDatabase();
+    await startWorker('dc1');
+    const dir = await markerDir('submitter-killed');
+    const file = await approved('submitter-killed', dir, 0, 'h1:h3');
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await dc2ShardKey(database);
+    await waitFor(() => exists(path.join(dir, 'h1.after')), 'h1 to end on dc1');
+    run.child.kill('SIGKILL');
+    await finished(run).catch(() => undefined);
+    const dc2 = await startWorker('dc2');
+    await waitFor(() => dc2.stderr().includes('SHARD_REFUSED'), 'the dc2 worker to take the shard');
+    expect(dc2.stderr()).toMatch(
+      /SHARD_REFUSED: .*the run's submitter is gone \(opsbook run --distribute was stopped\): nobody follows or ends this run/,
+    );
+    expect(await runsOf(dir, 'h3')).toBe(0);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+  });
+
   it('completes a run while PostgreSQL restarts, nothing lost or doubled', async () => {
     await freshDatabase();
     await startWorker('dc1');

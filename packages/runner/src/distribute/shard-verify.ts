@@ -5,7 +5,7 @@ import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.
 import { runnerErrors } from '../error-codes.js';
 import type { Plan } from '../plan/plan.js';
 import type { ShardJob } from './shard-job.js';
-import { zoneOf } from './shards.js';
+import { submitterLease, zoneOf } from './shards.js';
 
 export interface VerifiedShard {
   verified: VerifiedRun;
@@ -94,6 +94,7 @@ export async function verifyShard(
       throw shardRefusal(job, `host ${host.name} is in zone ${zone}, not ${job.zone}`);
   }
   await checkJournal(job, config);
+
   const seen = await journal.hostsSeen(job.hosts);
   if (seen.length > 0)
     throw shardRefusal(
@@ -132,4 +133,17 @@ async function runsBefore(config: Config, approvalId: string, runId: string): Pr
   const runs = await stateStoreOf(config).approvalRuns(approvalId);
   const mine = runs.findIndex((r) => r.runId === runId);
   return runs.slice(0, mine === -1 ? runs.length : mine).filter((r) => r.used).length;
+}
+
+/**
+ * A shard left in the queue by a submitter that was killed would run with nobody to follow it,
+ * journal the run's end or tell its ticket: its hosts stay not-started instead (the submitter
+ * holds `submitterLease` while it follows the run).
+ */
+export async function checkSubmitter(job: ShardJob, journal: SharedJournal): Promise<void> {
+  if (!(await journal.isLeaseHeld(submitterLease(job.runId))))
+    throw shardRefusal(
+      job,
+      "the run's submitter is gone (opsbook run --distribute was stopped): nobody follows or ends this run",
+    );
 }

@@ -73,6 +73,14 @@ export function shardLease(runId: string, index: number): string {
   return `opsbook run ${runId} shard ${index}`;
 }
 
+/**
+ * The lease the submitter of a distributed run holds while it follows the run: a worker refuses a
+ * shard whose run has no submitter (killed, or stopped), since nobody would follow or end it.
+ */
+export function submitterLease(runId: string): string {
+  return `opsbook run ${runId} submitter`;
+}
+
 /** The graphile-worker job key of a shard: one job per shard of a run. */
 export function shardJobKey(runId: string, index: number): string {
   return `opsbook:${runId}:${index}`;

@@ -15,7 +15,14 @@ import { followShards, type ShardNotice } from './follow.js';
 import { openQueue, type QueueLog } from './queue.js';
 import type { ShardJob } from './shard-job.js';
 import { databaseUrlOf } from './shard-run.js';
-import { DEFAULT_SHARD_SIZE, DEFAULT_ZONE, type Shard, splitIntoShards, zoneOf } from './shards.js';
+import {
+  DEFAULT_SHARD_SIZE,
+  DEFAULT_ZONE,
+  type Shard,
+  splitIntoShards,
+  submitterLease,
+  zoneOf,
+} from './shards.js';
 
 export interface DistributedRunRequest extends RunRequest {
   /** Hosts per shard at most (default DEFAULT_SHARD_SIZE). */
@@ -82,7 +89,8 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       hosts: plan.hosts.map((h) => h.name),
       retryOf: req.retryOf,
     });
-    journal = await SharedJournal.create({ url, runId });
+    // Held while the run is followed: workers refuse the shards of a run nobody follows.
+    journal = await SharedJournal.create({ url, runId, lease: submitterLease(runId) });
     const start = runStartOf(verified, { runId, runClaim, runsUsed, plan, retry });
     await journal.append(start);
     req.onEvent?.(start);
