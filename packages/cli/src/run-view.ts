@@ -135,7 +135,9 @@ export function printRunOutcome(
   out: Output,
   outcome: RunOutcome,
   seconds: number,
-  options: { verbose: boolean; findings?: Record<string, number> } = { verbose: false },
+  options: { verbose: boolean; findings?: Record<string, number>; quiet?: boolean } = {
+    verbose: false,
+  },
 ): void {
   const all = showControlsIn(outcome.result.hosts);
   const hosts = options.verbose ? all : all.filter((h) => h.status !== 'ok');
@@ -163,7 +165,7 @@ export function printRunOutcome(
   const counts = findingCountsText(options.findings ?? {});
   if (counts)
     out.print(
-      `inspection findings: ${showControls(counts)} (those not ok are listed above, as each step ended, and in the ticket's comment)`,
+      `inspection findings: ${showControls(counts)} (${options.quiet ? "those not ok are in the ticket's comment; without --quiet they are also listed as each step ends" : "those not ok are listed above, as each step ended, and in the ticket's comment"})`,
     );
   const use = approvalUseText(outcome);
   if (use) out.print(use);

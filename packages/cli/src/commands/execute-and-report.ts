@@ -185,6 +185,7 @@ export async function executeAndReport(
       printRunOutcome(out, outcome, (Date.now() - t0) / 1000, {
         verbose: Boolean(ctx.options.verbose),
         findings: findings.counts,
+        quiet: Boolean(ctx.options.quiet),
       });
     return exitForRun[outcome.status];
   } finally {
