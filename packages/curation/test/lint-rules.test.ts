@@ -358,6 +358,17 @@ describe('description-missing', () => {
     expect(r.of('description-missing')).toEqual([r.at('metadata'), r.at('days')]);
   });
 
+  it("fails the scaffolds' TODO placeholders left as descriptions (pnpm new-runbook, opsbook promote)", async () => {
+    const r = await lintFixture({
+      description: "'TODO: when to use this runbook'",
+      params:
+        "    days: {type: integer, default: 7, description: TODO replace with the runbook's own parameters}",
+      phases: steps(step('s', 'run: echo {{ params.days }}')),
+    });
+    expect(r.of('description-missing')).toEqual([r.at('metadata'), r.at('days')]);
+    expect(r.findings.map((f) => f.message).join('\n')).toContain('TODO placeholder');
+  });
+
   it('passes a described runbook and params', async () => {
     const r = await lintFixture({
       params: '    days: {type: integer, default: 7, description: Days to keep}',

@@ -57,18 +57,27 @@ export function ownRuleFindings(
       inYaml(['metadata', 'category']),
       'a change runbook has no rollback: add spec.rollback steps that undo the change on a host where a step failed, or suppress with the reason there is nothing to undo',
     );
-  if (!runbook.metadata.description?.trim())
+  // The scaffolds (pnpm new-runbook, opsbook promote) leave TODO text: still to be written.
+  const unwritten = (text: string | undefined) => !text?.trim() || /^\s*TODO\b/i.test(text);
+  const todo = (text: string | undefined) => (text?.trim() ? 'is still the TODO placeholder' : '');
+  if (unwritten(runbook.metadata.description))
     add(
       'description-missing',
       inYaml(['metadata'], 'key'),
-      'the runbook has no metadata.description: say when to use it and what it changes (engineers and seniors read it in opsbook show and the plan)',
+      `the runbook's metadata.description ${todo(runbook.metadata.description) || 'is missing'}: say when to use it and what it changes (engineers and seniors read it in opsbook show and the plan)`,
+    );
+  if (/^\s*TODO\b/i.test(runbook.metadata.title))
+    add(
+      'description-missing',
+      inYaml(['metadata', 'title']),
+      'metadata.title is still the TODO placeholder: say in one line what the runbook does (opsbook list, tickets and plans show it)',
     );
   for (const [name, spec] of Object.entries(runbook.spec.params ?? {}))
-    if (!spec.description?.trim())
+    if (unwritten(spec.description))
       add(
         'description-missing',
         inYaml(['spec', 'params', name], 'key'),
-        `param '${name}' has no description: say what the value is and its unit (shown by opsbook show and plan)`,
+        `param '${name}' ${spec.description?.trim() ? 'has the TODO placeholder as its description' : 'has no description'}: say what the value is and its unit (shown by opsbook show and plan)`,
       );
 
   for (const located of steps) {
