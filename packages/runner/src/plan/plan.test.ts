@@ -235,7 +235,7 @@ describe('renderPlan host variables in run: and with:', () => {
     const e = await planOne(step, inventoryText, inv.hosts).catch((x) => x);
     expect(e).toMatchObject({ code: 'INSPECTION_THRESHOLD_INVALID' });
     expect(e.message).toContain(
-      'host var opsbook_threshold_disk_warn_pct: is (a vaulted value), not a number',
+      'host var opsbook_threshold_disk_warn_pct: is (a vaulted value), refused',
     );
     expect(`${e.message}\n${JSON.stringify(e)}`).not.toContain('VLT_');
   });
