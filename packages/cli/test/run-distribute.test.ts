@@ -103,6 +103,21 @@ async function giveDc2ShardHostH4(database: string): Promise<void> {
   );
 }
 
+/**
+ * A shard job for dc1's workers added straight to the queue, as someone who may write the
+ * database would: run `runId`'s approval (the file's bytes), saying it is for `zone`.
+ */
+async function queueDc1Job(
+  database: string,
+  job: { runId: string; shard: number; zone: string; hosts: string[]; approvalFile: string },
+): Promise<void> {
+  const approval = (await readFile(job.approvalFile)).toString('base64');
+  await pg.psql(
+    `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${job.runId}', 'shard', ${job.shard}, 'zone', '${job.zone}', 'hosts', '${JSON.stringify(job.hosts)}'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
+    database,
+  );
+}
+
 describe('opsbook run --distribute', () => {
   it('runs each host once, on the worker of its zone, in one journal that verifies', async () => {
     await freshDatabase();
@@ -299,11 +314,13 @@ describe('opsbook run --distribute', () => {
        update opsbook_journal_lines set line = replace(line, '"type":"run-end"', '"type":"run-xend"') where run_id = '${runId}'`,
       database,
     );
-    const approval = (await readFile(file)).toString('base64');
-    await pg.psql(
-      `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${runId}', 'shard', 7, 'zone', 'dc1', 'hosts', '["h1"]'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
-      database,
-    );
+    await queueDc1Job(database, {
+      runId,
+      shard: 7,
+      zone: 'dc1',
+      hosts: ['h1'],
+      approvalFile: file,
+    });
     await waitFor(() => dc1.stderr().includes('SHARD_REFUSED'), 'the worker to take the job');
     expect(dc1.stderr()).toMatch(/SHARD_REFUSED: .*the run's journal does not verify/);
     expect(await runsOf(dir, 'h1')).toBe(1);
@@ -325,11 +342,13 @@ describe('opsbook run --distribute', () => {
        update opsbook_runs set ended_at = null, status = null, head = null, event_count = null, reached = null where run_id = '${runId}'`,
       database,
     );
-    const approval = (await readFile(file)).toString('base64');
-    await pg.psql(
-      `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${runId}', 'shard', 7, 'zone', 'dc1', 'hosts', '["h1"]'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
-      database,
-    );
+    await queueDc1Job(database, {
+      runId,
+      shard: 7,
+      zone: 'dc1',
+      hosts: ['h1'],
+      approvalFile: file,
+    });
     await waitFor(() => dc1.stderr().includes('SHARD_REFUSED'), 'the worker to take the job');
     expect(dc1.stderr()).toMatch(/SHARD_REFUSED: .*host h1 already ran in run \S+ on this worker/);
     expect(await runsOf(dir, 'h1')).toBe(1);
@@ -346,15 +365,11 @@ describe('opsbook run --distribute', () => {
       await pg.psql('select run_id from opsbook_runs order by run_id desc limit 1', database)
     ).trim();
     // h3 is in dc2: a job for dc1's workers that names it (its zone told as dc1, then as dc2).
-    const approval = (await readFile(file)).toString('base64');
     for (const [shard, zone] of [
       [7, 'dc1'],
       [8, 'dc2'],
     ] as const)
-      await pg.psql(
-        `select graphile_worker.add_job('opsbook.shard.dc1', json_build_object('version', 1, 'runId', '${runId}', 'shard', ${shard}, 'zone', '${zone}', 'hosts', '["h3"]'::json, 'approval', '${approval}')::json, max_attempts => 1)`,
-        database,
-      );
+      await queueDc1Job(database, { runId, shard, zone, hosts: ['h3'], approvalFile: file });
     await waitFor(
       () => dc1.stderr().split('SHARD_REFUSED').length > 2,
       'the dc1 worker to refuse both jobs',

@@ -1,10 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import type { Postgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binPath, runCli, userEnv } from './run-cli.js';
+import { scheduleSite } from './schedule-site.js';
 
 /*
  * `opsbook schedule run` killed (SIGKILL) in the middle of a slot, through the real binary on a
@@ -20,37 +19,8 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 const children = new Set<ChildProcess>();
 
-const CONFIG = `apiVersion: opsbook/v1
-kind: Config
-stateDir: state
-tracker: {kind: local}
-schedules:
-  inventory: {runbook: resource-inventory, cron: "* * * * *", backfill: 10m}
-`;
-
 beforeAll(async () => {
-  pg = await startPostgres();
-  await pg.psql('create database cli_schedule_kill');
-  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-schedule-kill-'));
-  await mkdir(path.join(dir, 'home/.ssh'), { recursive: true });
-  execFileSync('ssh-keygen', [
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-f',
-    path.join(dir, 'home/.ssh/id_ed25519'),
-  ]);
-  await writeFile(path.join(dir, 'opsbook.yaml'), CONFIG);
-  env = {
-    HOME: path.join(dir, 'home'),
-    SSH_AUTH_SOCK: '',
-    OPSBOOK_KEY_PASSPHRASE: '',
-    OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/cli_schedule_kill`,
-  };
-  const migrated = await runCli(['db', 'migrate'], { cwd: dir, env });
-  expect(migrated.code, migrated.stderr).toBe(0);
+  ({ pg, dir, env } = await scheduleSite('cli_schedule_kill', 'opsbook-schedule-kill-'));
   // While hold_slot_ends has a row, a slot's end waits in its UPDATE: the slot stays open.
   await sql(`create table hold_slot_ends (held boolean primary key);
     create function hold_slot_end() returns trigger language plpgsql as $$

@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import type { Postgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binPath, runCli, stackTrace, userEnv } from './run-cli.js';
+import { SCHEDULE_CONFIG, scheduleSite } from './schedule-site.js';
 
 /*
  * `opsbook schedule run|list` through the real binary on a real PostgreSQL: the store it needs,
@@ -17,37 +17,8 @@ let pg: Postgres;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-const CONFIG = `apiVersion: opsbook/v1
-kind: Config
-stateDir: state
-tracker: {kind: local}
-schedules:
-  inventory: {runbook: resource-inventory, cron: "* * * * *", backfill: 10m}
-`;
-
 beforeAll(async () => {
-  pg = await startPostgres();
-  await pg.psql('create database cli_schedules');
-  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-schedule-'));
-  await mkdir(path.join(dir, 'home/.ssh'), { recursive: true });
-  execFileSync('ssh-keygen', [
-    '-q',
-    '-t',
-    'ed25519',
-    '-N',
-    '',
-    '-f',
-    path.join(dir, 'home/.ssh/id_ed25519'),
-  ]);
-  await writeFile(path.join(dir, 'opsbook.yaml'), CONFIG);
-  env = {
-    HOME: path.join(dir, 'home'),
-    SSH_AUTH_SOCK: '',
-    OPSBOOK_KEY_PASSPHRASE: '',
-    OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/cli_schedules`,
-  };
-  const migrated = await runCli(['db', 'migrate'], { cwd: dir, env });
-  expect(migrated.code, migrated.stderr).toBe(0);
+  ({ pg, dir, env } = await scheduleSite('cli_schedules', 'opsbook-schedule-'));
 }, 60_000);
 
 afterAll(async () => {
@@ -91,7 +62,10 @@ describe('opsbook schedule', () => {
 
   it('refuses a bad cron when opsbook.yaml loads, at its line and column', async () => {
     const bad = await mkdtemp(path.join(dir, 'bad-'));
-    await writeFile(path.join(bad, 'opsbook.yaml'), CONFIG.replace('* * * * *', '0 25 * * *'));
+    await writeFile(
+      path.join(bad, 'opsbook.yaml'),
+      SCHEDULE_CONFIG.replace('* * * * *', '0 25 * * *'),
+    );
     const r = await runCli(['schedule', 'list'], { cwd: bad, env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/opsbook\.yaml:6:\d+: .*minute \(0-59\) hour \(0-23\)/);
