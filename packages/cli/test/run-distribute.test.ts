@@ -103,6 +103,19 @@ async function giveDc2ShardHostH4(database: string): Promise<void> {
   );
 }
 
+/** A fresh database, a dc1 worker, and a distributed run of h1 that ended ok (h1 ran once). */
+async function finishedRunOfH1(name: string) {
+  const database = await freshDatabase();
+  const dc1 = await startWorker('dc1');
+  const dir = await markerDir(name);
+  const file = await approved(name, dir, 0, 'h1');
+  const r = await finished(team.submit(['run', file, '--distribute', '--json']));
+  expect(r.code, r.stderr).toBe(0);
+  const { runId } = JSON.parse(r.stdout) as RunDoc;
+  expect(await runsOf(dir, 'h1')).toBe(1);
+  return { database, dc1, dir, file, runId };
+}
+
 /**
  * A shard job for dc1's workers added straight to the queue, as someone who may write the
  * database would: run `runId`'s approval (the file's bytes), saying it is for `zone`.
@@ -298,14 +311,7 @@ describe('opsbook run --distribute', () => {
   });
 
   it('refuses a job for a host of a run whose journal was rewritten in the database (UPDATE only), touching no host', async () => {
-    const database = await freshDatabase();
-    const dc1 = await startWorker('dc1');
-    const dir = await markerDir('rewritten');
-    const file = await approved('rewritten', dir, 0, 'h1');
-    const r = await finished(team.submit(['run', file, '--distribute', '--json']));
-    expect(r.code, r.stderr).toBe(0);
-    const { runId } = JSON.parse(r.stdout) as RunDoc;
-    expect(await runsOf(dir, 'h1')).toBe(1);
+    const { database, dc1, dir, file, runId } = await finishedRunOfH1('rewritten');
     // Someone who may UPDATE the tables (no DELETE) makes the ended run look unended and h1
     // unstarted, then queues a shard job for h1 with the run's own approval.
     await pg.psql(
@@ -327,14 +333,7 @@ describe('opsbook run --distribute', () => {
   });
 
   it('refuses a replay of a finished run whose journal a database writer cut back (DELETE), touching no host again', async () => {
-    const database = await freshDatabase();
-    const dc1 = await startWorker('dc1');
-    const dir = await markerDir('cut-back');
-    const file = await approved('cut-back', dir, 0, 'h1');
-    const r = await finished(team.submit(['run', file, '--distribute', '--json']));
-    expect(r.code, r.stderr).toBe(0);
-    const { runId } = JSON.parse(r.stdout) as RunDoc;
-    expect(await runsOf(dir, 'h1')).toBe(1);
+    const { database, dc1, dir, file, runId } = await finishedRunOfH1('cut-back');
     // A writer who may DELETE cuts the journal back to before h1 started: a prefix of a hash
     // chain still verifies, and the run looks open with h1 unstarted.
     await pg.psql(
