@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
 import { type Config, isOpsbookError } from '@opsbook/schema';
 import { type SharedJournal, stateStoreOf } from '@opsbook/state';
@@ -135,15 +136,28 @@ async function runsBefore(config: Config, approvalId: string, runId: string): Pr
   return runs.slice(0, mine === -1 ? runs.length : mine).filter((r) => r.used).length;
 }
 
+/** How long a worker waits for a submitter's lease to come back before it refuses the shard. */
+const SUBMITTER_RECONNECT_MS = 10_000;
+
 /**
  * A shard left in the queue by a submitter that was killed would run with nobody to follow it,
  * journal the run's end or tell its ticket: its hosts stay not-started instead (the submitter
  * holds `submitterLease` while it follows the run).
  */
-export async function checkSubmitter(job: ShardJob, journal: SharedJournal): Promise<void> {
-  if (!(await journal.isLeaseHeld(submitterLease(job.runId))))
-    throw shardRefusal(
-      job,
-      "the run's submitter is gone (opsbook run --distribute was stopped): nobody follows or ends this run",
-    );
+export async function checkSubmitter(
+  job: ShardJob,
+  journal: SharedJournal,
+  waitMs = SUBMITTER_RECONNECT_MS,
+): Promise<void> {
+  // A submitter whose connection dropped (a database restart) takes its lease again within a
+  // second or two of its next beat: it is waited for, a killed one never comes back.
+  for (const until = Date.now() + waitMs; ; ) {
+    if (await journal.isLeaseHeld(submitterLease(job.runId))) return;
+    if (Date.now() >= until) break;
+    await sleep(250);
+  }
+  throw shardRefusal(
+    job,
+    "the run's submitter is gone (opsbook run --distribute was stopped): nobody follows or ends this run",
+  );
 }
