@@ -11,7 +11,7 @@ import {
 } from './incident.js';
 import { unknownIncident } from './incident-query.js';
 import { type RecordedSubject, recordedRegrades } from './regrade.js';
-import { alertsComment, incidentTicket, priorityRefused } from './ticket-doc.js';
+import { alertsComment, incidentTicket, priorityRefused, ticketSummary } from './ticket-doc.js';
 
 /**
  * Whether a senior's re-grade is proven where it is recorded: it carries `about` (this incident,
@@ -170,7 +170,8 @@ async function assignTicket(pass: Pass, incident: Incident, key: string): Promis
 async function syncPriority(pass: Pass, incident: Incident, key: string): Promise<Incident> {
   const { grade } = incident.grade;
   try {
-    await pass.tracker.setPriority(key, grade);
+    // The summary names the grade ("[P2] DiskFull on 2 hosts"): it changes with the priority.
+    await pass.tracker.setPriority(key, grade, { summary: ticketSummary(incident) });
   } catch (e) {
     if (!isOpsbookError(e) || e.kind !== 'refused') throw e;
     const refusal = { grade, message: e.message, at: pass.now().toISOString() };

@@ -159,10 +159,11 @@ describe('opsbook alerts list, show, grade', () => {
     expect(show).toContain('the rules say: P1 by grading rule 1');
     const ticket = JSON.parse(
       await readFile(path.join(temp.dir, 'state/tracker/tickets/OPS-1.json'), 'utf8'),
-    ) as { comments: Array<{ body: unknown }>; grade: string };
+    ) as { comments: Array<{ body: unknown }>; grade: string; summary: string };
     expect(ticket.comments).toHaveLength(1);
     expect(JSON.stringify(ticket.comments[0])).toContain('Re-graded P1 → P3');
     expect(ticket.grade).toBe('P3'); // the ticket's priority follows the re-grade
+    expect(ticket.summary).toMatch(/^\[P3\] /); // and so does the grade its summary names
     // Dispatching again sends nothing more.
     const again = await cli(['alerts', 'dispatch']);
     expect(again).toMatchObject({ code: 0, stdout: 'nothing to converge or send\n' });

@@ -51,6 +51,7 @@ export {
   type Grade,
   type NewTicket,
   type Person,
+  type PriorityOptions,
   type ReadOptions,
   type RemoteLink,
   resolveStatuses,

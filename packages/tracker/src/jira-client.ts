@@ -29,6 +29,7 @@ import {
   type FileToAttach,
   type Grade,
   type NewTicket,
+  type PriorityOptions,
   type ReadOptions,
   type RemoteLink,
   resolveStatuses,
@@ -153,8 +154,7 @@ export class JiraTracker implements Tracker {
       project: { key: project },
       issuetype: { name: ticket.issueType ?? this.settings.issueType ?? 'Task' },
       // Jira refuses a summary of 255 characters or more, and a label with a space in it.
-      summary:
-        ticket.summary.length > 254 ? `${ticket.summary.slice(0, 253)}\u2026` : ticket.summary,
+      summary: jiraSummary(ticket.summary),
     };
     if (ticket.description) fields.description = this.rich(ticket.description);
     if (ticket.labels?.length) fields.labels = ticket.labels.map((l) => l.replace(/\s+/g, '-'));
@@ -330,13 +330,14 @@ export class JiraTracker implements Tracker {
     });
   }
 
-  async setPriority(key: string, grade: Grade, options: WriteOptions = {}): Promise<void> {
+  async setPriority(key: string, grade: Grade, options: PriorityOptions = {}): Promise<void> {
     const priority = this.priorities[grade];
     const label = priorityLabel(priority);
+    const summary = options.summary ? { summary: jiraSummary(options.summary) } : {};
     await this.send({
       method: 'PUT',
       path: this.issuePath(key),
-      json: { fields: { priority: priorityField(priority) } },
+      json: { fields: { priority: priorityField(priority), ...summary } },
       signal: options.signal,
       context: {
         action: `set the priority of ${key} to ${label} (${grade})`,
@@ -603,4 +604,9 @@ function needsFields(
     `${e.message} Moving ${key} to "${status}" needs ${fields.join(', ')} on the transition's screen: set them in opsbook.yaml under tracker.jira.transitionFields.${role ?? '<status role>'} (e.g. resolution: {name: Done}).`,
     { ...e.details, retryable: false },
   );
+}
+
+/** A summary as Jira takes it: at most 254 characters (it refuses 255 and more), cut with "…". */
+function jiraSummary(summary: string): string {
+  return summary.length > 254 ? `${summary.slice(0, 253)}\u2026` : summary;
 }

@@ -13,6 +13,7 @@ import {
   type FileToAttach,
   type Grade,
   type NewTicket,
+  type PriorityOptions,
   type RemoteLink,
   resolveStatuses,
   type SearchOptions,
@@ -289,8 +290,13 @@ export class LocalTracker implements Tracker {
     });
   }
 
-  async setPriority(key: string, grade: Grade): Promise<void> {
+  async setPriority(key: string, grade: Grade, options: PriorityOptions = {}): Promise<void> {
     await this.update(key, (t, at) => {
+      const { summary } = options;
+      if (summary !== undefined && summary !== t.summary) {
+        this.record(t, at, 'summary', t.summary, summary);
+        t.summary = summary;
+      }
       if (t.grade === grade) return;
       this.record(t, at, 'grade', t.grade ?? null, grade);
       t.grade = grade;

@@ -22,7 +22,7 @@ export type OutboxWrite =
   | { kind: 'attach'; filename: string; contentType?: string }
   | { kind: 'transition'; status: string }
   | { kind: 'assign'; assignee: string | null }
-  | { kind: 'priority'; grade: Grade }
+  | { kind: 'priority'; grade: Grade; summary?: string }
   | { kind: 'setProperty'; property: string; value: unknown }
   | { kind: 'remoteLink'; link: RemoteLink };
 
@@ -306,7 +306,7 @@ export class Outbox {
         await t.assign(k, write.assignee);
         break;
       case 'priority':
-        await t.setPriority(k, write.grade);
+        await t.setPriority(k, write.grade, write.summary ? { summary: write.summary } : {});
         break;
       case 'setProperty':
         await t.setProperty(k, write.property, write.value);

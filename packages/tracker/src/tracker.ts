@@ -137,6 +137,14 @@ export interface WriteOptions {
   signal?: AbortSignal | undefined;
 }
 
+export interface PriorityOptions extends WriteOptions {
+  /**
+   * The ticket's new summary, set in the same write (a re-graded incident's ticket names its
+   * grade in its summary); cut to Jira's 255 characters as at create.
+   */
+  summary?: string;
+}
+
 export interface ReadOptions {
   signal?: AbortSignal | undefined;
 }
@@ -165,7 +173,7 @@ export interface Tracker {
    * `details.fields` naming `priority`. (A create goes without the priority instead:
    * `TicketRef.priorityRefused`.)
    */
-  setPriority(key: string, grade: Grade, options?: WriteOptions): Promise<void>;
+  setPriority(key: string, grade: Grade, options?: PriorityOptions): Promise<void>;
   /** Assign to a Cloud accountId / DC user name / local name; `null` unassigns. */
   assign(key: string, assignee: string | null, options?: WriteOptions): Promise<void>;
   search(jql: string, options?: SearchOptions): Promise<Ticket[]>;

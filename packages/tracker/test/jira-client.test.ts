@@ -65,13 +65,18 @@ describe.each([
     expect(fake.issue('OPS-1')?.priority).toBe('High');
   });
 
-  it('sets the priority a grade maps to with an edit, harmlessly twice', async () => {
+  it('sets the priority a grade maps to with an edit, harmlessly twice, and the summary with it when given', async () => {
     await jira.create({ summary: 're-graded', grade: 'P3' });
     await jira.setPriority('OPS-1', 'P1');
     await jira.setPriority('OPS-1', 'P1');
     expect(fake.issue('OPS-1')?.priority).toBe('Highest');
+    await jira.setPriority('OPS-1', 'P2', { summary: `[P2] ${'x'.repeat(300)}` });
+    expect(fake.issue('OPS-1')).toMatchObject({ priority: 'High' });
+    expect(fake.issue('OPS-1')?.summary).toHaveLength(254);
+    expect(fake.issue('OPS-1')?.summary.startsWith('[P2] xxx')).toBe(true);
     const edits = fake.requests().filter((r) => r.method === 'put');
     expect(edits.map((r) => [r.path, r.status])).toEqual([
+      [`${basePath}${jira.issuePath('OPS-1')}`, 204],
       [`${basePath}${jira.issuePath('OPS-1')}`, 204],
       [`${basePath}${jira.issuePath('OPS-1')}`, 204],
     ]);
