@@ -175,7 +175,8 @@ function siteOf(dir: string, env: NodeJS.ProcessEnv): Site {
   };
 }
 
-function spawnCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): RunningCli {
+/** `opsbook ARGS` started in `cwd`, its output collected as it comes. */
+export function spawnCli(args: string[], cwd: string, env: NodeJS.ProcessEnv): RunningCli {
   const child = spawn(process.execPath, [binPath, ...args], {
     cwd,
     env: userEnv(env),

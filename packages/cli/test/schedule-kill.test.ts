@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import type { Postgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, runCli, userEnv } from './run-cli.js';
+import { spawnCli } from './opsbook-world.js';
+import { runCli } from './run-cli.js';
 import { scheduleSite } from './schedule-site.js';
 
 /*
@@ -49,27 +50,17 @@ interface SchedulerProcess {
 }
 
 function startScheduler(): SchedulerProcess {
-  const child = spawn(process.execPath, [binPath, 'schedule', 'run'], {
-    cwd: dir,
-    env: userEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const run = spawnCli(['schedule', 'run'], dir, env);
+  children.add(run.child);
+  const exited = run.done.then(({ code }) => {
+    children.delete(run.child);
+    return code;
   });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) =>
-    child.on('close', (code) => {
-      children.delete(child);
-      r(code);
-    }),
-  );
-  return { child, output: () => ({ stdout, stderr }), exited };
+  return {
+    child: run.child,
+    output: () => ({ stdout: run.stdout(), stderr: run.stderr() }),
+    exited,
+  };
 }
 
 /** Polls `check` every 50 ms for at most `ms`; whether it held. */

@@ -32,22 +32,26 @@ export interface PlanBackup extends BackupEntry {
 
 /**
  * The runner's backups, for a plan of runbooks one of whose steps may select a backup (verify,
- * restore, compare); undefined when none does. No repository yet: no backups. Each is checked
- * against the run its manifest names (provenanceOf): the repository is a folder of the
- * engineer's, the journals are hash-chained and signed.
+ * restore, compare); undefined when none does. No repository yet: no backups. When one restores,
+ * each is checked against the run its manifest names (provenanceOf): the repository is a folder
+ * of the engineer's, the journals are hash-chained and signed. A plan that only verifies or
+ * compares backups reads no journal (bindBackup asks provenance of restores only).
  */
 export async function backupsForPlan(
   config: Config,
   bundles: readonly Pick<RunbookBundle, 'runbook'>[],
 ): Promise<readonly PlanBackup[] | undefined> {
-  const selects = bundles.some((b) =>
-    PHASES.some((p) =>
-      (b.runbook.spec[p] ?? []).some((s) => s.uses !== undefined && SELECTING.has(s.uses)),
-    ),
-  );
-  if (!selects) return undefined;
+  const uses = (which: (uses: string) => boolean) =>
+    bundles.some((b) =>
+      PHASES.some((p) =>
+        (b.runbook.spec[p] ?? []).some((s) => s.uses !== undefined && which(s.uses)),
+      ),
+    );
+  if (!uses((u) => SELECTING.has(u))) return undefined;
   const repo = await openRepository(backupRepositoryOf(config.stateDir)).catch(() => undefined);
   if (!repo) return [];
+  const { backups } = await listBackups(repo);
+  if (!uses((u) => u === 'backup.restore')) return backups;
   const store = stateStoreOf(config);
   const runs = new Map<string, Promise<RunRecordView | undefined>>();
   const runOf = (runId: string) => {
@@ -61,7 +65,6 @@ export async function backupsForPlan(
     }
     return run;
   };
-  const { backups } = await listBackups(repo);
   return Promise.all(
     backups.map(async (b): Promise<PlanBackup> => ({ ...b, ...(await provenanceOf(b, runOf)) })),
   );
