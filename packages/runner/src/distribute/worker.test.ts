@@ -47,7 +47,23 @@ async function startWorker(url: string): Promise<WorkerNotice[]> {
       if (n.type === 'ready') stop.abort();
     },
   });
+  await connectionsClosed(new URL(url).pathname.slice(1));
   return notices;
+}
+
+/**
+ * Waits (at most 10 s) until no session of the worker is left on `database`: the queue's pool
+ * ends its connections after the worker returned, and a server stopped meanwhile (afterAll)
+ * would end one of them under it.
+ */
+async function connectionsClosed(database: string): Promise<void> {
+  for (const until = Date.now() + 10_000; Date.now() < until; ) {
+    const open = await pg.psql(
+      `select count(*) from pg_stat_activity where datname = '${database}' and pid <> pg_backend_pid()`,
+    );
+    if (Number(open.trim()) === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe('opsbook worker on a state store it cannot use', () => {
