@@ -553,7 +553,7 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
       });
     const bug = await open('nginx worker leaks memory under http2', ['bug']);
     await open('nginx config typo', ['task']);
-    const found = await searchBugs(eve, 'nginx memory');
+    const found = await searchBugs(eve, 'nginx: memory*');
     expect(found.tickets.map((t) => t.key)).toEqual([bug.key]);
     const report = await escalateTicket(eve, {
       key: bug.key,

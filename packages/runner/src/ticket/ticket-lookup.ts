@@ -83,12 +83,27 @@ function quoteJql(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
+/**
+ * The words of a text search, letters and digits only: Jira reads `text ~` as a Lucene query, in
+ * which `:`, `*`, `?`, brackets, a leading `-` and the like are operators, and a query it cannot
+ * parse (`disk full: /var*`) is a 400, not a search.
+ */
+function textWords(text: string): string {
+  return text
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w !== '')
+    .join(' ');
+}
+
 /** The JQL `ticket bugs` sends: known bugs (by label) whose text mentions the words. */
 export function bugsJql(project: string, text: string, label = 'bug'): string {
-  if (text.trim() === '')
-    throw new UsageError('say what to look for: opsbook ticket bugs "disk full on /var"');
+  const words = textWords(text);
+  if (words === '')
+    throw new UsageError(
+      `say what to look for in words (letters or digits${text.trim() ? `; "${text}" has none` : ''}): opsbook ticket bugs "disk full on /var"`,
+    );
   const labelClause = label === '' ? '' : ` AND labels = ${quoteJql(label)}`;
-  return `project = ${quoteJql(project)}${labelClause} AND text ~ ${quoteJql(text)} ORDER BY created DESC`;
+  return `project = ${quoteJql(project)}${labelClause} AND text ~ ${quoteJql(words)} ORDER BY created DESC`;
 }
 
 /** `opsbook ticket bugs "text"`: search the tracker for known bugs. */

@@ -66,11 +66,28 @@ export async function requireStatus(
   next: string | ((status: string) => string),
 ): Promise<Ticket> {
   const ticket = await tracker.get(key);
-  if (!allowed.some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
+  const same = (s: string) => s.trim().toLowerCase() === ticket.status.trim().toLowerCase();
+  if (!allowed.some(same))
     throw new runnerErrors.RefusalError(
       'TICKET_WRONG_STATUS',
-      `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${typeof next === 'string' ? next : next(ticket.status)}`,
+      `${key} is "${ticket.status}"; this step needs "${allowed.join('" or "')}": ${typeof next === 'string' ? next : next(ticket.status)}${unknownStatusHint(tracker, ticket.status, same)}`,
       { ticket: key },
     );
   return ticket;
+}
+
+/**
+ * A status that is none of the names opsbook knows the workflow by (a project whose new tickets
+ * are "To Do", a Jira answering in another language): the fix is the config, not the ticket.
+ */
+function unknownStatusHint(
+  tracker: Tracker,
+  status: string,
+  same: (name: string) => boolean,
+): string {
+  if (tracker.kind !== 'jira' || Object.values(tracker.statuses).some(same)) return '';
+  const names = Object.entries(tracker.statuses)
+    .map(([role, name]) => `${role} "${name}"`)
+    .join(', ');
+  return `. "${status}" is none of the statuses opsbook knows this workflow by (${names}): if your workflow names a step "${status}", set it in opsbook.yaml under tracker.jira.statuses (docs/working-with-jira.md)`;
 }
