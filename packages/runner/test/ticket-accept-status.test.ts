@@ -57,7 +57,11 @@ describe('ticket accept on a ticket that is not In Review', () => {
 describe('a Jira workflow whose statuses opsbook does not know by name', () => {
   it('says the status is none of the configured ones and where to name it (tracker.jira.statuses)', async () => {
     // A new Jira project's tickets start in "To Do"; opsbook.yaml leaves statuses at their defaults.
-    const fake = await startJiraFake({ flavour: 'cloud', users: TEAM, statuses: { open: 'To Do' } });
+    const fake = await startJiraFake({
+      flavour: 'cloud',
+      users: TEAM,
+      statuses: { open: 'To Do' },
+    });
     const world = await startTicketWorld(fake);
     try {
       const services = world.as('vic');
