@@ -439,15 +439,15 @@ export class JiraTracker implements Tracker {
       return this.putProperty(key, property, value, options);
     const earlier = partsHeadOf(await this.readProperty(key, property, options));
     const sha256 = sha256Hex(json);
-    const count = Math.ceil(json.length / PART_CHARS);
-    for (let i = 0; i < count; i++)
-      await this.putProperty(
-        key,
-        partKey(property, sha256, i),
-        { text: json.slice(i * PART_CHARS, (i + 1) * PART_CHARS) },
-        options,
-      );
-    await this.putProperty(key, property, { [PARTS]: { count, sha256 } }, options);
+    const parts = partsOf(json);
+    for (const [i, text] of parts.entries())
+      await this.putProperty(key, partKey(property, sha256, i), { text }, options);
+    await this.putProperty(
+      key,
+      property,
+      { [PARTS]: { count: parts.length, sha256 } },
+      options,
+    );
     if (earlier && earlier.sha256 !== sha256)
       for (let i = 0; i < earlier.count; i++)
         await this.deleteProperty(key, partKey(property, earlier.sha256, i), options).catch(
@@ -571,6 +571,23 @@ export function createJiraTracker(
 const PROPERTY_BYTES = 32_000;
 /** Characters of JSON text per part: at most 3 bytes each once written as a JSON string. */
 const PART_CHARS = 10_000;
+
+/**
+ * A value's JSON in parts of at most PART_CHARS characters, never cut between the two halves of
+ * a character outside the Basic Multilingual Plane (an emoji): a lone half is not text, and a
+ * Jira stores it mangled, so the parts would no longer join into the value.
+ */
+function partsOf(json: string): string[] {
+  const parts: string[] = [];
+  for (let at = 0; at < json.length; ) {
+    let end = Math.min(at + PART_CHARS, json.length);
+    const last = json.charCodeAt(end - 1);
+    if (end < json.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    parts.push(json.slice(at, end));
+    at = end;
+  }
+  return parts;
+}
 const PARTS = 'opsbook.parts';
 const PART_KEY = /\.part\.[0-9a-f]{16}\.\d+$/;
 

@@ -428,6 +428,20 @@ describe.each([
     expect([...stored.keys()]).toEqual([]);
   });
 
+  it('never cuts a property part inside a character: each part is text a Java Jira stores as sent', async () => {
+    await jira.create({ summary: 'emoji at a part boundary' });
+    // {"s":" is 6 characters: the first emoji's two UTF-16 halves sit at 9,999 and 10,000, where
+    // a part of 10,000 characters ends. A lone half is not text: Jira's store would mangle it.
+    const value = { s: `${'a'.repeat(9993)}${'\u{1F600}'.repeat(6000)}` };
+    await jira.setProperty('OPS-1', 'opsbook.approval', value);
+    const stored = fake.issue('OPS-1')!.properties;
+    const parts = [...stored.entries()].filter(([k]) => k.includes('.part.'));
+    expect(parts.length).toBeGreaterThan(2);
+    const loneHalf = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    for (const [, part] of parts) expect((part as { text: string }).text).not.toMatch(loneHalf);
+    expect(await jira.getProperty('OPS-1', 'opsbook.approval')).toEqual(value);
+  });
+
   it("shortens a comment and a description past Jira's 32,767 characters, saying what it cut", async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => [`web${i}`, 'ok']);
     const long: Doc = {
