@@ -442,12 +442,7 @@ export class JiraTracker implements Tracker {
     const parts = partsOf(json);
     for (const [i, text] of parts.entries())
       await this.putProperty(key, partKey(property, sha256, i), { text }, options);
-    await this.putProperty(
-      key,
-      property,
-      { [PARTS]: { count: parts.length, sha256 } },
-      options,
-    );
+    await this.putProperty(key, property, { [PARTS]: { count: parts.length, sha256 } }, options);
     if (earlier && earlier.sha256 !== sha256)
       for (let i = 0; i < earlier.count; i++)
         await this.deleteProperty(key, partKey(property, earlier.sha256, i), options).catch(
