@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalTransport } from '@opsbook/exec';
@@ -76,52 +76,83 @@ function plannedHost(name: string): PlannedHost {
   };
 }
 
+/** Runs `hosts` through executePlan on the sshd; the journal's events, in order, and the result. */
+async function runOn(hosts: PlannedHost[]) {
+  const request = {
+    config: { knownHosts, stateDir: path.join(dir, 'state') } as Config,
+    acceptNewHostKeys: false,
+    env: {},
+    signal: new AbortController().signal,
+  };
+  const pool = hostTransportPool(hosts, openTransportFor(request, undefined));
+  const events: RunEvent[] = [];
+  const result = await executePlan({
+    plan: {
+      apiVersion: 'opsbook/v1',
+      kind: 'Plan',
+      ticket: 'OPS-1',
+      runbook: { name: 'no-sftp', version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` },
+      category: 'change',
+      grade: 'P3',
+      params: {},
+      secretParams: [],
+      concurrency: 1,
+      maxFailures: 1,
+      hosts,
+    } as Plan,
+    runId: 'no-sftp-run',
+    stateDir: path.join(dir, 'state'),
+    bundleDir: dir,
+    secrets: {},
+    transportFor: (h) => pool.get(h.name),
+    releaseTransport: (h) => pool.release(h.name),
+    local: createLocalTransport(),
+    record: async (event: RunEvent) => {
+      events.push(event);
+    },
+    mask: (t) => t,
+    signal: new AbortController().signal,
+  });
+  return { events, result };
+}
+
 describe('script steps on a host without the SFTP subsystem', () => {
   it('runs each script from the checked bytes, mode 0700, asking for SFTP once', async () => {
-    const hosts = [plannedHost('web-01')];
-    const request = {
-      config: { knownHosts, stateDir: path.join(dir, 'state') } as Config,
-      acceptNewHostKeys: false,
-      env: {},
-      signal: new AbortController().signal,
-    };
-    const pool = hostTransportPool(hosts, openTransportFor(request, undefined));
-    const ends: RunEvent[] = [];
-    const result = await executePlan({
-      plan: {
-        apiVersion: 'opsbook/v1',
-        kind: 'Plan',
-        ticket: 'OPS-1',
-        runbook: { name: 'no-sftp', version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` },
-        category: 'change',
-        grade: 'P3',
-        params: {},
-        secretParams: [],
-        concurrency: 1,
-        maxFailures: 1,
-        hosts,
-      } as Plan,
-      runId: 'no-sftp-run',
-      stateDir: path.join(dir, 'state'),
-      bundleDir: dir,
-      secrets: {},
-      transportFor: (h) => pool.get(h.name),
-      releaseTransport: (h) => pool.release(h.name),
-      local: createLocalTransport(),
-      record: async (event: RunEvent) => {
-        if (event.type === 'step-end') ends.push(event);
-      },
-      mask: (t) => t,
-      signal: new AbortController().signal,
-    });
+    const { events, result } = await runOn([plannedHost('web-01')]);
     expect(
-      ends.map((e) => (e.type === 'step-end' ? [e.step, e.status, e.stdout, e.reason] : [])),
+      events.flatMap((e) =>
+        e.type === 'step-end' ? [[e.step, e.status, e.stdout, e.reason]] : [],
+      ),
     ).toEqual([
       ['pre', 'ok', 'mode=700 arg=pre host=web-01\n', undefined],
       ['post', 'ok', 'mode=700 arg=post host=web-01\n', undefined],
     ]);
     expect(result.hosts.map((h) => h.status)).toEqual(['ok']);
-    // The host lacks SFTP: learned once, not asked again for the second script.
+    // The host lacks SFTP: learned once, not asked again for the later scripts.
     expect(sshd.log().match(/subsystem request for sftp by user/g)?.length).toBe(1);
+  });
+});
+
+describe('a script that cannot be staged on a host', () => {
+  it('fails the host before its first step: nothing runs there, not even the steps before the script', async () => {
+    const marker = path.join(dir, 'changed-before-script');
+    const host = plannedHost('web-02');
+    const { script: _s, args: _a, ...common } = scriptStep('touch');
+    const touch: PlannedStep = { ...common, kind: 'run', command: `touch ${marker}` };
+    // The plan's sha256 is of other bytes than the file holds now (edited during the run).
+    const changed: PlannedStep = {
+      ...scriptStep('report'),
+      script: { path: 'scripts/report.sh', sha256: 'f'.repeat(64) },
+    };
+    host.phases = { ...host.phases, prechecks: [], steps: [touch, changed], postchecks: [] };
+    const { events, result } = await runOn([host]);
+    expect(result.hosts.map((h) => [h.status, h.error])).toEqual([
+      [
+        'failed',
+        expect.stringContaining('scripts/report.sh changed after the approval was verified'),
+      ],
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['host-start', 'host-end']);
+    await expect(stat(marker)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

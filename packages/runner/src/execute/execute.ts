@@ -191,6 +191,7 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     connecting.catch(() => {});
     await started;
     transport = await connecting;
+    await stageScriptsEarly(input, host, transport, scripts);
     const root: RunUnit = {
       phases: host.phases,
       params: input.rootParams(),
@@ -220,6 +221,42 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     ...(result.error ? { error: result.error } : {}),
   });
   return result;
+}
+
+/**
+ * Stages every script the host's plan may run (its runbook's and its composed runbooks', rollback
+ * and evidence included) once it is connected, before its first step: a host that cannot take
+ * them (neither SFTP nor a sha256 tool, a full disk) or a script changed since the approval was
+ * verified fails the host with nothing run on it, not after the steps before the script changed
+ * it. Each script step still writes its checked bytes again just before it runs, so nothing
+ * else on the host has longer to alter them than before.
+ */
+async function stageScriptsEarly(
+  input: RunInput,
+  host: PlannedHost,
+  transport: Transport,
+  scripts: ScriptStage,
+): Promise<void> {
+  const units: [PlannedHost['phases'], string | undefined][] = [
+    [host.phases, input.bundleDir],
+    ...Object.entries(host.composed ?? {}).map(
+      ([path, phases]): [PlannedHost['phases'], string | undefined] => [
+        phases,
+        input.composedDirs?.[path],
+      ],
+    ),
+  ];
+  for (const [phases, bundleDir] of units) {
+    if (bundleDir === undefined) continue;
+    for (const steps of Object.values(phases))
+      for (const step of steps)
+        if (step.kind === 'script' && step.script)
+          await scripts.stage(
+            step.where === 'local' ? input.local : transport,
+            step.script,
+            bundleDir,
+          );
+  }
 }
 
 /**
