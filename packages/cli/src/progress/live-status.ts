@@ -16,6 +16,13 @@ export interface LiveStatus {
 }
 
 /**
+ * How long lines written above the block are gathered before it is drawn again: a step printing
+ * thousands of lines a second had the block erased, re-rendered and redrawn for every line, which
+ * held the step's output (and so the step, against its timeout) back ~100× on a terminal.
+ */
+const ABOVE_BATCH_MS = 40;
+
+/**
  * Starts drawing `render()` on `stream` and redraws it every `everyMs` so the elapsed time moves
  * while a slow step runs (the timer does not keep the process alive).
  */
@@ -27,8 +34,20 @@ export function startLiveStatus(
   const log = createLogUpdate(stream);
   const columns = () => stream.columns || 80;
   let isStopped = false;
+  /** Lines are being gathered above an erased block (the stream corked until it is redrawn). */
+  let gathering: NodeJS.Timeout | undefined;
+  const endGathering = () => {
+    if (gathering === undefined) return;
+    clearTimeout(gathering);
+    gathering = undefined;
+    try {
+      log(render(columns()));
+    } finally {
+      stream.uncork();
+    }
+  };
   const redraw = () => {
-    if (!isStopped) log(render(columns()));
+    if (!isStopped && gathering === undefined) log(render(columns()));
   };
   const timer = setInterval(redraw, everyMs);
   timer.unref();
@@ -37,21 +56,22 @@ export function startLiveStatus(
     above(write) {
       if (isStopped) return write();
       // One write to the terminal, not three: erased, the lines, the block again. Between separate
-      // writes a terminal (or a tmux capture) could show the lines with no block under them.
-      stream.cork();
-      try {
+      // writes a terminal (or a tmux capture) could show the lines with no block under them. The
+      // lines of the next ABOVE_BATCH_MS go into the same write (the timer keeps the process
+      // alive until they are out).
+      if (gathering === undefined) {
+        stream.cork();
         log.clear();
-        write();
-        log(render(columns()));
-      } finally {
-        stream.uncork();
+        gathering = setTimeout(endGathering, ABOVE_BATCH_MS);
       }
+      write();
     },
     redraw,
     stop() {
       if (isStopped) return;
       clearInterval(timer);
-      log(render(columns()));
+      if (gathering !== undefined) endGathering();
+      else log(render(columns()));
       isStopped = true;
       log.done();
     },
