@@ -192,7 +192,12 @@ function approvalUseText(outcome: RunOutcome): string | undefined {
 export function interruptible(out: Output): { signal: AbortSignal; done(): void } {
   const controller = new AbortController();
   const signals = ['SIGINT', 'SIGTERM'] as const;
-  const now = () => process.exit(exitCodes.interrupted);
+  const now = () => {
+    out.note(
+      'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
+    );
+    process.exit(exitCodes.interrupted);
+  };
   const first = (name: NodeJS.Signals) => {
     for (const s of signals) process.removeListener(s, first);
     out.note(

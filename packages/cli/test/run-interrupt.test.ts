@@ -87,6 +87,22 @@ describe('interrupting opsbook run', () => {
     },
   );
 
+  it('on a second Ctrl-C stops at once, exits 130 and says what is left and what to do', async () => {
+    const { running } = await startSlowRun('sigint-twice');
+    running.child.kill('SIGINT');
+    await waitFor(
+      () => running.stderr().includes('Ctrl-C again to stop now'),
+      'the first interrupt to be noted',
+    );
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.stderr).toContain('stopped now: commands still running on hosts are killed');
+    expect(r.stderr).toContain('this run stays incomplete');
+    expect(r.stderr).toContain('opsbook ticket reject');
+  });
+
   it('on SIGHUP (the terminal or ssh session gone) runs to its end and records it, as under nohup', async () => {
     const { dir, running } = await startSlowRun('sighup');
     running.child.kill('SIGHUP');
