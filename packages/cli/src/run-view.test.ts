@@ -1,7 +1,7 @@
 import type { RunEvent } from '@opsbook/runner';
 import { describe, expect, it } from 'vitest';
 import { makeStyle, type Output } from './output.js';
-import { runProgress } from './run-view.js';
+import { runProgress, ticketReportText } from './run-view.js';
 
 /** An Output that keeps its notes, colours on: what runProgress writes, before any filter. */
 function notesOutput(): Output & { notes: string[] } {
@@ -56,5 +56,25 @@ describe('runProgress', () => {
       error: 'lost \u001b[1m',
     } as RunEvent);
     expect(out.notes).toEqual([makeStyle(true).red('[db2] failed: lost \\x1b[1m (rolled back)')]);
+  });
+});
+
+describe('ticketReportText', () => {
+  const entry = (id: string) => ({ id }) as never;
+  it('sends waiting writes to outbox flush, and refused ones to --retry-failed', () => {
+    expect(
+      ticketReportText({ ticket: 'OPS-1', delivered: 2, pending: [entry('a')], failed: [] }),
+    ).toBe(
+      'OPS-1: 2 write(s) delivered, 1 kept in the outbox; they are sent by opsbook outbox flush',
+    );
+    const refused = ticketReportText({
+      ticket: 'OPS-1',
+      delivered: 0,
+      pending: [entry('a')],
+      failed: [entry('b')],
+    });
+    expect(refused).toContain('2 kept in the outbox');
+    expect(refused).toContain('1 of them refused by the tracker for good');
+    expect(refused).toContain('opsbook outbox flush --retry-failed');
   });
 });

@@ -124,7 +124,12 @@ export function ticketReportText(report: TicketReport): string {
   const waiting = pending.length + failed.length;
   const warned = (warnings ?? []).map((w) => `\nwarning: ${w}`).join('');
   if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))${warned}`;
-  return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; they are sent by opsbook outbox flush${warned}`;
+  // A write the tracker refused for good is sent again only when asked: plain flush leaves it.
+  const send =
+    failed.length === 0
+      ? 'they are sent by opsbook outbox flush'
+      : `${failed.length} of them refused by the tracker for good: fix what opsbook outbox list says, then opsbook outbox flush --retry-failed`;
+  return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; ${send}${warned}`;
 }
 
 /**
