@@ -144,6 +144,13 @@ describe('interrupting opsbook run', () => {
     expect(runs.find((x) => x.runId === runId)?.status).toBe('incomplete');
     const table = await world.opsbook(['runs', 'list']);
     expect(table.stdout).toMatch(new RegExp(`^${runId}\\s+incomplete\\s`, 'm'));
+    // runs show lists the step each host was killed in, its outcome unknown.
+    const shown = await world.opsbook(['runs', 'show', runId]);
+    expect(
+      shown.stdout.match(
+        /^ {2}steps\/first {2}started \S+, no result \(still running, or its runner stopped: outcome unknown\)$/gm,
+      ),
+    ).toHaveLength(2);
 
     // The dead runner's SSH connections closed, and the hosts killed what it had started there:
     // the 3 s command never reached its end marker.

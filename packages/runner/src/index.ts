@@ -93,6 +93,7 @@ export {
 } from './plan/plan.js';
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
 export * from './schedule/index.js';
+export type { WaitingWrites } from './ticket/outbox-waiting.js';
 export {
   collectFindings,
   digestJournal,

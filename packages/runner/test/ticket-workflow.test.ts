@@ -471,7 +471,11 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
       'ok',
     );
     // Nothing left to report; a second call changes nothing.
-    expect(await reportRuns({ services: eve, config, key })).toEqual({ reported: [], left: [] });
+    expect(await reportRuns({ services: eve, config, key })).toEqual({
+      outbox: { delivered: 0, waiting: 0 },
+      reported: [],
+      left: [],
+    });
     await expect(
       reportRuns({ services: eve, config, key, runId: 'nosuchrun' }),
     ).rejects.toMatchObject({

@@ -1,10 +1,10 @@
 import { UsageError } from '@opsbook/schema';
-import { filterRuns, stateStoreOf } from '@opsbook/state';
+import { filterRuns, type JournalLine, stateStoreOf } from '@opsbook/state';
 import { type CommandContext, type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions } from '../host-selection.js';
-import { formatTable } from '../output.js';
+import { formatTable, type Style } from '../output.js';
 import { RUN_STATES, runFilterOf, runInventoryOptions, runTimeOptions } from '../run-filter.js';
 import { showControlsIn } from '../terminal-safe.js';
 
@@ -101,50 +101,85 @@ export const show: CommandSpec = defineCommand({
         : []),
       `journal ${view.location}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
     ];
-    // Hosts run in parallel, so their events interleave: each host's lines are kept together,
-    // hosts in the order they started.
-    const byHost = new Map<string, string[]>();
-    const linesOf = (host: unknown) => {
-      const name = String(host);
-      let own = byHost.get(name);
-      if (!own) {
-        own = ['', style.bold(`host ${name}`)];
-        byHost.set(name, own);
-      }
-      return own;
-    };
-    for (const e of view.verification.events) {
-      if (e.type === 'host-start') linesOf(e.host);
-      if (e.type === 'step-end') {
-        const lines = linesOf(e.host);
-        const ok = e.status === 'ok';
-        lines.push(
-          `  ${String(e.phase)}/${String(e.step)}  ${ok ? style.green('ok') : style.red(String(e.status))}  exit ${String(e.exitCode ?? '—')}  ${((Number(e.durationMs) || 0) / 1000).toFixed(1)}s${e.reason ? `  ${String(e.reason)}` : ''}`,
-        );
-        if (ctx.options.output) {
-          for (const stream of ['stdout', 'stderr'] as const) {
-            const text = String(e[stream] ?? '').trimEnd();
-            if (text)
-              lines.push(
-                ...text
-                  .split('\n')
-                  .map((l) => style.dim(`    ${stream === 'stderr' ? '!' : '|'} `) + l),
-              );
-          }
-        }
-      }
-      if (e.type === 'host-end')
-        linesOf(e.host).push(
-          `  → ${String(e.status)}${e.rolledBack ? ' (rolled back)' : ''}${e.error ? `: ${String(e.error)}` : ''}`,
-        );
-    }
-    for (const own of byHost.values()) lines.push(...own);
+    lines.push(
+      ...hostSections(view.verification.events, {
+        style,
+        output: Boolean(ctx.options.output),
+        ended: view.verification.status === 'complete',
+      }),
+    );
     for (const p of view.verification.problems)
       lines.push(style.red(`journal line ${p.line}: ${p.message}`));
     ctx.out.print(lines.join('\n'));
     return view.verification.ok ? exitCodes.ok : exitCodes.refused;
   },
 });
+
+/**
+ * Each host's steps and result. Hosts run in parallel, so their events interleave: each host's
+ * lines are kept together, hosts in the order they started. A step that started and has no end
+ * is shown too: it is where a runner killed mid-step stopped, and its outcome on the host is
+ * unknown.
+ */
+function hostSections(
+  events: readonly JournalLine[],
+  options: { style: Style; output: boolean; ended: boolean },
+): string[] {
+  const { style } = options;
+  const byHost = new Map<string, string[][]>();
+  const linesOf = (host: unknown) => {
+    const name = String(host);
+    let own = byHost.get(name);
+    if (!own) {
+      own = [['', style.bold(`host ${name}`)]];
+      byHost.set(name, own);
+    }
+    return own;
+  };
+  // A step's lines, at the place it started, until its end replaces them.
+  const started = new Map<string, string[]>();
+  const stepKey = (e: JournalLine) => `${String(e.host)}\0${String(e.phase)}\0${String(e.step)}`;
+  const noResult = options.ended
+    ? 'no result recorded: outcome unknown'
+    : 'still running, or its runner stopped: outcome unknown';
+  for (const e of events) {
+    if (e.type === 'host-start') linesOf(e.host);
+    if (e.type === 'step-start') {
+      const own = [
+        `  ${String(e.phase)}/${String(e.step)}  started ${e.at}, ${style.yellow('no result')} (${noResult})`,
+      ];
+      linesOf(e.host).push(own);
+      started.set(stepKey(e), own);
+    }
+    if (e.type === 'step-end') {
+      const own = started.get(stepKey(e)) ?? [];
+      if (!started.delete(stepKey(e))) linesOf(e.host).push(own);
+      own.splice(0, own.length, ...stepEndLines(e, style, options.output));
+    }
+    if (e.type === 'host-end')
+      linesOf(e.host).push([
+        `  → ${String(e.status)}${e.rolledBack ? ' (rolled back)' : ''}${e.error ? `: ${String(e.error)}` : ''}`,
+      ]);
+  }
+  return [...byHost.values()].flat(2);
+}
+
+/** A step's result line, and with `output` what it printed. */
+function stepEndLines(e: JournalLine, style: Style, output: boolean): string[] {
+  const ok = e.status === 'ok';
+  const lines = [
+    `  ${String(e.phase)}/${String(e.step)}  ${ok ? style.green('ok') : style.red(String(e.status))}  exit ${String(e.exitCode ?? '—')}  ${((Number(e.durationMs) || 0) / 1000).toFixed(1)}s${e.reason ? `  ${String(e.reason)}` : ''}`,
+  ];
+  if (!output) return lines;
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const text = String(e[stream] ?? '').trimEnd();
+    if (text)
+      lines.push(
+        ...text.split('\n').map((l) => style.dim(`    ${stream === 'stderr' ? '!' : '|'} `) + l),
+      );
+  }
+  return lines;
+}
 
 function limitOf(ctx: CommandContext): number | undefined {
   const text = stringOption(ctx, 'limit');

@@ -106,9 +106,14 @@ export const show: CommandSpec = defineCommand({
       out.print(
         `approval: ${view.approval.statement?.id ?? '?'} signed by ${view.approval.signers.join(', ')}${approvalState(view.approval)}`,
       );
+    const endsWaiting = new Set(view.waiting?.runEnds ?? []);
     for (const r of view.runs)
       out.print(
-        `run ${r.runId} by ${r.by}: ${r.status ?? `not reported yet (still running, or its runner stopped: opsbook ticket report ${t.key} on the machine that ran it)`}${r.reached === false ? ' (no host reached: it did not use the approval)' : ''}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
+        `run ${r.runId} by ${r.by}: ${r.status ?? notReportedText(r.runId, t.key, endsWaiting)}${r.reached === false ? ' (no host reached: it did not use the approval)' : ''}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
+      );
+    if (view.waiting)
+      out.print(
+        `${view.waiting.writes} write(s) to ${t.key} wait in this machine's outbox: opsbook outbox flush sends them (opsbook ticket report ${t.key} does too)`,
       );
     if (view.acceptance)
       out.print(`accepted by ${view.acceptance.verifier} (${view.acceptance.id})`);
@@ -132,6 +137,17 @@ export const show: CommandSpec = defineCommand({
     return exitCodes.ok;
   },
 });
+
+/**
+ * What `ticket show` says of a run the ticket has no end of: its end waits in this machine's
+ * outbox (delivering it is all there is to do; reporting it again would write it twice), or the
+ * run is still going or its runner stopped before telling the ticket.
+ */
+function notReportedText(runId: string, key: string, endsWaiting: ReadonlySet<string>): string {
+  return endsWaiting.has(runId)
+    ? `not reported yet: its end waits in this machine's outbox (the tracker did not take it); opsbook outbox flush delivers it, or opsbook ticket report ${key}`
+    : `not reported yet (still running, or its runner stopped: opsbook ticket report ${key} on the machine that ran it)`;
+}
 
 /** A history value in a table cell: text as is, anything else as short JSON; long values cut. */
 function brief(value: unknown): string {

@@ -18,9 +18,11 @@ export default defineCommand({
     },
   },
   details: `For a run that ended but whose ticket was never told (its runner was killed between the
-run's end and its report: the ticket stays In Progress with the run "not reported yet"). Reads the
-run's journal from this machine's state store (it must verify and hold the run's end) and writes
-what the run would have: the summary comment, the journal and evidence attachments, the run's
+run's end and its report: the ticket stays In Progress with the run "not reported yet"). First
+sends the ticket's writes waiting in this machine's outbox, in order: a run whose end the tracker
+did not take at the time has it there, and it is delivered, never written twice. Then, for each
+run the ticket still shows not reported, reads its journal from this machine's state store (it
+must verify and hold the run's end) and writes what the run would have: the summary comment, the journal and evidence attachments, the run's
 record, and the move to In Review (or the note on why the ticket stays In Progress). Without
 RUN_ID, every such run of the ticket's approval. A run whose journal has no end (its runner
 stopped mid-run) is not reported: its hosts' state is unknown, and a senior decides, e.g.
@@ -40,12 +42,21 @@ opsbook ticket reject KEY --reason … (at In Progress too). Exit 0 when every r
     });
     if (ctx.out.json) ctx.out.printJson({ key, ...result });
     else {
+      const { delivered, waiting } = result.outbox;
+      if (delivered)
+        ctx.out.print(`delivered ${delivered} write(s) to ${key} that waited in the outbox`);
+      if (waiting)
+        ctx.out.print(
+          `${waiting} write(s) to ${key} still wait in the outbox: opsbook outbox flush sends them once the tracker takes them`,
+        );
       for (const r of result.reported)
         ctx.out.print(`reported run ${r.runId}: ${ticketReportText(r.report)}`);
       for (const l of result.left)
         ctx.out.print(`not reported: run ${l.runId}: ${showControls(l.why)}`);
       if (result.reported.length === 0 && result.left.length === 0)
-        ctx.out.print(`${key} has no run of its approval with no reported end: nothing to report`);
+        ctx.out.print(
+          `${key} has no run of its approval with no reported end: nothing ${delivered ? 'more ' : ''}to report`,
+        );
     }
     return result.left.length ? exitCodes.refused : exitCodes.ok;
   },

@@ -6,6 +6,7 @@ import {
 } from '@opsbook/approval';
 import { type Config, UsageError } from '@opsbook/schema';
 import { type Block, type LocalTicket, LocalTracker, type Ticket } from '@opsbook/tracker';
+import { type WaitingWrites, waitingWrites } from './outbox-waiting.js';
 import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
 import { historyWrite, readHistory, reasonOf, type TicketStep } from './ticket-history.js';
 import {
@@ -41,6 +42,11 @@ export interface TicketView {
   /** Every proposal and decision, oldest first (`opsbook.history`). */
   history: TicketStep[];
   acceptance?: { id: string; verifier: string };
+  /**
+   * Writes to the ticket waiting in this machine's outbox (`opsbook outbox flush` sends them):
+   * a run among `runEnds` has its end written there, though `runs` shows it not reported.
+   */
+  waiting?: WaitingWrites;
   /** The local tracker keeps everything: history, comments, attachments. */
   local?: LocalTicket;
 }
@@ -75,6 +81,8 @@ export async function showTicket(services: TicketServices, key: string): Promise
     };
   }
   if (acceptance) view.acceptance = { id: acceptance.id, verifier: acceptance.verifier };
+  const waiting = await waitingWrites(services, key);
+  if (waiting) view.waiting = waiting;
   if (tracker instanceof LocalTracker) view.local = await tracker.read(key);
   return view;
 }

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { loadTrustedStore } from '@opsbook/approval';
 import { type Config, UsageError } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
+import type { OutboxEntry } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
+import { runEndsIn } from './outbox-waiting.js';
 import { readTicketRuns, TicketGate, type TicketReport } from './run-ticket.js';
 import { approvalOf } from './ticket-accept.js';
 import { readTicketApproval } from './ticket-record.js';
@@ -23,6 +25,11 @@ export interface ReportRunsRequest {
 }
 
 export interface ReportedRuns {
+  /**
+   * The writes to the ticket that waited in this machine's outbox, sent first: how many were
+   * delivered, and how many still wait (the tracker did not take them, or refused them).
+   */
+  outbox: { delivered: number; waiting: number };
   reported: { runId: string; report: TicketReport }[];
   /** Runs with no reported end that this machine cannot report, and why. */
   left: { runId: string; why: string }[];
@@ -35,10 +42,21 @@ export interface ReportedRuns {
  * move to In Review, as the run itself would have written them. A run with no end in its
  * journal (its runner died mid-run) is left: its hosts' state is unknown, and a senior decides
  * (`ticket reject`, which works at In Progress).
+ *
+ * The ticket's writes waiting in this machine's outbox go first, in order: a run whose end the
+ * tracker refused at the time has its report there already, and only once they are delivered
+ * does the ticket say which runs are still unreported. A run whose end still waits there (the
+ * tracker still does not take it) is left, never written a second time.
  */
 export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> {
   const { services, config, key } = req;
   const { tracker } = services;
+  const flushed = await services.outbox.flush({
+    ticket: key,
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  const stillWaiting = [...flushed.pending, ...flushed.failed];
+  const endsWaiting = new Set(runEndsIn(stillWaiting));
   const envelope = req.approvalFile
     ? await readFile(req.approvalFile, 'utf8').catch((e: unknown) => {
         throw new UsageError(
@@ -69,8 +87,16 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
       { ticket: key },
     );
   const store = stateStoreOf(config);
-  const result: ReportedRuns = { reported: [], left: [] };
+  const result: ReportedRuns = {
+    outbox: { delivered: flushed.delivered.length, waiting: stillWaiting.length },
+    reported: [],
+    left: [],
+  };
   for (const claim of wanted) {
+    if (endsWaiting.has(claim.runId)) {
+      result.left.push({ runId: claim.runId, why: endWaitingWhy(stillWaiting) });
+      continue;
+    }
     const view = await store.readRun(claim.runId).catch(() => undefined);
     if (!view) {
       result.left.push({
@@ -121,4 +147,17 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
     });
   }
   return result;
+}
+
+/**
+ * Why a run whose end waits in the outbox is not reported again: its report is written; and what
+ * the tracker said of the write that holds the ticket's queue.
+ */
+function endWaitingWhy(waiting: readonly OutboxEntry[]): string {
+  const first =
+    waiting.find((e) => e.state === 'failed') ?? waiting.find((e) => e.lastError) ?? waiting[0];
+  const said = first?.lastError ? ` (${first.lastError.message.replace(/\.$/, '')})` : '';
+  return first?.state === 'failed'
+    ? `its end is written and waits in this machine's outbox behind a write the tracker refused${said}: see opsbook outbox list, fix the cause, then opsbook outbox flush --retry-failed`
+    : `its end is written and waits in this machine's outbox: the tracker did not take it${said}; opsbook outbox flush delivers it (or this command again) once the tracker takes writes`;
 }
