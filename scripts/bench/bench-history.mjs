@@ -71,29 +71,28 @@ function hostFindings(host, i, d) {
 }
 
 /**
- * Writes the journals under `<stateDir>/runs/` and returns the runs written ({runId, lines,
- * startedAt, endedAt}) and their total bytes. Hashes are placeholders: the report does not
- * verify journals (`opsbook journal verify` does).
+ * Writes the journals under `<stateDir>/runs/`, hash-chained as the runner writes them, and the
+ * ledger recording each run's claim and end (head, count, status), so that every view reads them
+ * as a runner's runs (a journal that does not verify is left out); returns the runs written
+ * ({runId, lines, head, startedAt, endedAt}) and their total bytes.
  */
 export async function writeHistory(stateDir, { hosts: HOSTS, days: DAYS, start }) {
+  const { GENESIS_HASH, hashOfLine } = await import('@opsbook/state');
   await mkdir(path.join(stateDir, 'runs'), { recursive: true });
   seed = 42;
   const runs = [];
+  const ledger = [];
   let bytes = 0;
   for (let d = 0; d < DAYS; d++) {
     let t = start + d * 86_400_000;
     const lines = [];
+    let prev = GENESIS_HASH;
     const push = (e) => {
       t += 50;
-      lines.push(
-        JSON.stringify({
-          seq: lines.length + 1,
-          at: new Date(t).toISOString(),
-          prev: 'sha256:bench',
-          ...e,
-          hash: 'sha256:bench',
-        }),
-      );
+      const line = { seq: lines.length + 1, at: new Date(t).toISOString(), prev, ...e };
+      line.hash = hashOfLine(line);
+      prev = line.hash;
+      lines.push(JSON.stringify(line));
     };
     const hosts = Array.from(
       { length: HOSTS },
@@ -137,12 +136,23 @@ export async function writeHistory(stateDir, { hosts: HOSTS, days: DAYS, start }
     const text = `${lines.join('\n')}\n`;
     bytes += Buffer.byteLength(text);
     await writeFile(path.join(stateDir, 'runs', `daily-${d}.jsonl`), text);
-    runs.push({
+    const run = {
       runId: `daily-${d}`,
       lines,
+      head: prev,
       startedAt: new Date(start + d * 86_400_000).toISOString(),
       endedAt: new Date(t).toISOString(),
-    });
+    };
+    runs.push(run);
+    const { runId, startedAt: at, endedAt } = run;
+    ledger.push(
+      { type: 'run', approvalId: 'apr-bench', runId, ticket: 'OPS-1', at },
+      { type: 'run-end', runId, head: prev, count: lines.length, status: 'ok', at: endedAt },
+    );
   }
+  await writeFile(
+    path.join(stateDir, 'ledger.jsonl'),
+    ledger.map((r) => `${JSON.stringify(r)}\n`).join(''),
+  );
   return { runs, bytes };
 }

@@ -127,12 +127,12 @@ async function loadDatabase(pg, database, runs, dir) {
   const csv = (v) => (v === null ? '' : `"${String(v).replaceAll('"', '""')}"`);
   const runRows = runs.map((r, i) =>
     [r.runId, 'apr-bench', i + 1, 'OPS-1', r.startedAt, r.startedAt, r.endedAt, 'ok']
-      .concat(['sha256:bench', r.lines.length])
+      .concat([r.head, r.lines.length])
       .map(csv)
       .join(','),
   );
   const lineRows = runs.flatMap((r) =>
-    r.lines.map((line, i) => [r.runId, i + 1, line, 'sha256:bench'].map(csv).join(',')),
+    r.lines.map((line, i) => [r.runId, i + 1, line, JSON.parse(line).hash].map(csv).join(',')),
   );
   await writeFile(path.join(dir, 'runs.csv'), `${runRows.join('\n')}\n`);
   await writeFile(path.join(dir, 'lines.csv'), `${lineRows.join('\n')}\n`);

@@ -16,6 +16,7 @@ export const RUN_STATES: readonly RunState[] = [
   'incomplete',
   'unreadable',
   'missing',
+  'tampered',
 ];
 
 /** --since and --until, as `runs list` and `backup list --history` take them. */

@@ -117,6 +117,7 @@ export function computeReport(history: History, options: ReportOptions): HealthR
     unknownOnly,
     notes: [],
     problems: history.problems,
+    leftOutRuns: [...(history.leftOutRuns ?? [])],
   };
   report.headline = describeHeadline(report, report.headline.urgentDays);
   report.charts = describeCharts(report, usage);

@@ -1,3 +1,4 @@
+import type { LeftOutRun } from '@opsbook/state';
 import type { FindingStatus, JournalProblem } from './report-schema.js';
 
 /**
@@ -14,6 +15,8 @@ export interface History {
   problems: JournalProblem[];
   /** Hosts with results in the range that a host filter left out (see `readHistory`). */
   leftOut?: string[];
+  /** Runs whose journal does not verify: none of their results are in this history. */
+  leftOutRuns?: LeftOutRun[];
 }
 
 export interface RunRef {

@@ -1,4 +1,10 @@
-import { type FindingRow, filesStore, type RunFindings, type StateStore } from '@opsbook/state';
+import {
+  type FindingRow,
+  filesStore,
+  type LeftOutRun,
+  type RunFindings,
+  type StateStore,
+} from '@opsbook/state';
 import {
   emptyHistory,
   type History,
@@ -21,9 +27,10 @@ export interface HistoryFilter {
 
 /**
  * The history in `range` from a state store's findings (a state dir stands for its files
- * store). It verifies nothing (that is `opsbook journal verify`): a journal line that does not
- * parse, or a finding of the wrong shape, is skipped and listed in `problems`, so one damaged
- * journal never hides the rest.
+ * store). The store keeps findings derived only from journals that verify, and derives missing
+ * ones the same way: a run whose journal does not verify comes with no findings and is named in
+ * `leftOutRuns`. A finding of the wrong shape is skipped and listed in `problems`, so one damaged
+ * run never hides the rest.
  */
 export async function readHistory(
   from: string | HistorySource,
@@ -34,13 +41,19 @@ export async function readHistory(
   const history = emptyHistory();
   const only = filter.hosts ? new Set(filter.hosts) : undefined;
   const leftOut = new Set<string>();
+  const leftOutRuns: LeftOutRun[] = [];
   // Every host is read, so that the report can say which ones the filter left out (stores
   // filter hosts in-process too: asking them to would save nothing).
   for await (const run of source.readFindings(range)) {
+    if (run.leftOut !== undefined) {
+      leftOutRuns.push({ runId: run.runId, reason: run.leftOut });
+      continue;
+    }
     const kept = only ? keepHosts(run, only, leftOut) : run;
     addRun(history, kept, source.journalLocation(run.runId));
   }
   if (only) history.leftOut = [...leftOut].sort();
+  if (leftOutRuns.length > 0) history.leftOutRuns = leftOutRuns;
   return history;
 }
 

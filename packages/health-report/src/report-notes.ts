@@ -4,7 +4,8 @@ const LISTED = 10;
 
 /**
  * The plain sentences a reader needs where the numbers are silent: no history at all, hosts
- * that never answered, checks that measured nothing, journals that could not be read.
+ * that never answered, checks that measured nothing, journals that could not be read, runs left
+ * out because their journal does not verify.
  */
 export function describeNotes(report: HealthReport): string[] {
   const notes: string[] = [];
@@ -58,6 +59,14 @@ export function describeNotes(report: HealthReport): string[] {
   if (report.days.length > 0 && report.changes.baseline === null) {
     notes.push(
       'There is no earlier state to compare with: "what changed" starts with the next report.',
+    );
+  }
+  const leftOutRuns = report.leftOutRuns ?? [];
+  // Worded as the catalog and stats name the runs they leave out.
+  for (const l of leftOutRuns.slice(0, LISTED)) notes.push(`run ${l.runId} left out: ${l.reason}.`);
+  if (leftOutRuns.length > LISTED) {
+    notes.push(
+      `${count(leftOutRuns.length - LISTED, 'more run')} left out, their journals not verifying (see leftOutRuns in the JSON report).`,
     );
   }
   if (report.problems.length > 0) {

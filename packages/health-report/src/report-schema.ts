@@ -263,10 +263,19 @@ export const healthReportSchema = documentSchema(
       type: 'array',
       items: closedObject({ file: { type: 'string' }, line: count, message: { type: 'string' } }),
     },
+    /**
+     * Runs left out of every number: their journal does not verify against the ledger (edited,
+     * cut, or not a run of this store), so nothing it says is counted. Always written by
+     * computeReport; absent only from reports made before it existed.
+     */
+    leftOutRuns: {
+      type: 'array',
+      items: closedObject({ runId: { type: 'string' }, reason: { type: 'string' } }),
+    },
     /** Alerts and incidents of the range (opsbook alerts); absent when there were none. */
     alerts: alertsSectionSchema,
   },
-  ['alerts'],
+  ['alerts', 'leftOutRuns'],
 );
 
 export type HealthReport = FromSchema<typeof healthReportSchema>;

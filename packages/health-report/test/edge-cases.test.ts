@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,65 +128,79 @@ describe('reports on thin or damaged history say so instead of failing', () => {
     expect(html).toContain('id="heatmap"');
   });
 
-  it('skips malformed lines and unreadable files, reports them, and keeps the rest', async () => {
+  it('leaves out and names a run whose journal does not verify, and keeps the rest', async () => {
     const dir = await stateDir();
-    const good = journalText({
-      runId: 'good',
-      at: '2025-03-01T06:00:00Z',
-      hosts: [
-        {
-          host: 'a',
-          findings: [{ check: 'inspection.load', status: 'warn', message: 'busy', value: 2 }],
-        },
-      ],
-    });
-    const lines = good.split('\n');
+    const host = (load: number) => [
+      {
+        host: 'a',
+        findings: [
+          { check: 'inspection.load', status: 'warn' as const, message: 'busy', value: load },
+        ],
+      },
+    ];
+    await writeRuns(dir, [
+      { runId: 'good', at: '2025-03-01T06:00:00Z', hosts: host(2) },
+      { runId: 'broken', at: '2025-03-01T07:00:00Z', hosts: host(9) },
+      { runId: 'binary', at: '2025-03-01T08:00:00Z', hosts: host(9) },
+    ]);
+    // Lines a runner never writes, in a run the ledger recorded: its journal does not verify.
+    const broken = path.join(dir, 'runs', 'broken.jsonl');
+    const lines = (await readFile(broken, 'utf8')).split('\n');
     lines.splice(2, 0, '{"type":"step-end", truncated', 'not json at all', '[1,2]');
-    await mkdir(path.join(dir, 'runs'), { recursive: true });
-    await writeFile(path.join(dir, 'runs', 'good.jsonl'), lines.join('\n'));
+    await writeFile(broken, lines.join('\n'));
     await writeFile(
       path.join(dir, 'runs', 'binary.jsonl'),
       Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x0a, 0xc3]),
     );
-    await mkdir(path.join(dir, 'runs', 'a-directory.jsonl'));
-    const badShape = JSON.stringify({
-      at: '2025-03-01T07:00:00Z',
-      type: 'step-end',
-      host: 'a',
-      uses: 'inspection.disk',
-      result: {
-        findings: [{ host: 'a', check: 'inspection.disk', status: 'dreadful', message: 1 }],
+    // A journal the ledger has no record of: not a run of this store.
+    await writeFile(
+      path.join(dir, 'runs', 'stray.jsonl'),
+      journalText({
+        runId: 'stray',
+        at: '2025-03-01T09:00:00Z',
+        hosts: host(9),
+      }),
+    );
+    const report = await buildHealthReport({ stateDir: dir, since, now });
+    expect(report.hosts.map((h) => [h.host, h.score])).toEqual([['a', 60]]);
+    expect(report.hosts[0]!.lastSeen).toBe('2025-03-01T06:00:03.000Z');
+    expect(report.problems).toEqual([]);
+    expect(report.leftOutRuns).toEqual([
+      { runId: 'binary', reason: expect.stringMatching(/^its journal does not verify \(/) },
+      { runId: 'broken', reason: expect.stringMatching(/^its journal does not verify \(line 3: /) },
+      { runId: 'stray', reason: 'the ledger has no record of it' },
+    ]);
+    expect(report.notes).toContain('run stray left out: the ledger has no record of it.');
+    // Nothing is kept of them: the next report leaves them out again.
+    const again = await buildHealthReport({ stateDir: dir, since, now });
+    expect(again.leftOutRuns?.map((l) => l.runId)).toEqual(['binary', 'broken', 'stray']);
+  });
+
+  it('reports an unreadable journal, and a finding of the wrong shape in a verified run', async () => {
+    const dir = await stateDir();
+    await writeRuns(dir, [
+      {
+        runId: 'shape',
+        at: '2025-03-01T07:00:00Z',
+        hosts: [
+          {
+            host: 'a',
+            findings: [
+              { check: 'inspection.disk', status: 'dreadful', message: 1 } as never,
+              { check: 'inspection.load', status: 'warn', message: 'busy', value: 2 },
+            ],
+          },
+        ],
       },
-    });
-    await writeFile(path.join(dir, 'runs', 'shape.jsonl'), `${badShape}\n`);
+    ]);
+    await mkdir(path.join(dir, 'runs', 'a-directory.jsonl'));
     const report = await buildHealthReport({ stateDir: dir, since, now });
     expect(report.hosts.map((h) => [h.host, h.score])).toEqual([['a', 60]]);
     const where = report.problems.map((p) => `${path.basename(p.file)}:${p.line}`);
-    expect(where).toEqual(
-      expect.arrayContaining([
-        'good.jsonl:3',
-        'good.jsonl:4',
-        'good.jsonl:5',
-        'binary.jsonl:1',
-        'a-directory.jsonl:0',
-        'shape.jsonl:1',
-      ]),
-    );
-    expect(report.problems.find((p) => p.file.endsWith('a-directory.jsonl'))!.message).toBe(
-      'unreadable (EISDIR)',
-    );
-    expect(report.notes.at(-1)).toMatch(/^4 journal files could not be read in full/);
+    expect(where).toEqual(expect.arrayContaining(['shape.jsonl:4']));
+    expect(report.leftOutRuns).toEqual([
+      { runId: 'a-directory', reason: 'the ledger has no record of it' },
+    ]);
     expect(await renderHtml(report)).toContain('Unreadable journal parts');
-  });
-
-  it('a flood of garbage lines is summed up, not listed line by line', async () => {
-    const dir = await stateDir();
-    await mkdir(path.join(dir, 'runs'), { recursive: true });
-    await writeFile(path.join(dir, 'runs', 'junk.jsonl'), 'x\n'.repeat(500));
-    const report = await buildHealthReport({ stateDir: dir, since, now });
-    expect(report.problems).toHaveLength(4);
-    expect(report.problems[3]!.message).toBe(
-      '500 lines in all were not JSON events and were skipped',
-    );
   });
 });

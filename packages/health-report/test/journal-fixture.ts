@@ -1,11 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { filesStore, GENESIS_HASH, hashOfLine } from '@opsbook/state';
 import type { ReportedFinding } from '../src/index.js';
 
 /**
  * Writes journals in the runner's format (`<stateDir>/runs/<runId>.jsonl`, one event a line,
- * `uses:` step-ends carrying `result`) so the reader is tested on files, not on objects.
- * Hashes are placeholders: the report reads journals, `opsbook journal verify` checks them.
+ * `uses:` step-ends carrying `result`, hash-chained) and records each run's claim and end in the
+ * state dir's ledger, so the reader is tested on files, not on objects, and reads them as it
+ * reads a runner's: a journal that does not verify against the ledger is left out.
  */
 export interface HostDay {
   host: string;
@@ -28,22 +30,31 @@ export interface FixtureRun {
 
 export async function writeRuns(stateDir: string, runs: readonly FixtureRun[]): Promise<void> {
   await mkdir(path.join(stateDir, 'runs'), { recursive: true });
+  const store = filesStore(stateDir);
   for (const run of runs) {
-    await writeFile(path.join(stateDir, 'runs', `${run.runId}.jsonl`), journalText(run));
+    const text = journalText(run);
+    const lines = text.trimEnd().split('\n');
+    const last = JSON.parse(lines.at(-1)!) as { hash: string };
+    const { runId } = run;
+    await store.claimRun({ approvalId: `apr-${runId}`, maxRuns: 1, runId, ticket: 'OPS-1' });
+    await writeFile(path.join(stateDir, 'runs', `${runId}.jsonl`), text);
+    await store.recordRunEnd({ runId, head: last.hash, count: lines.length, status: 'ok' });
   }
 }
 
 export function journalText(run: FixtureRun): string {
   const lines: Array<Record<string, unknown>> = [];
   let t = Date.parse(run.at);
+  let prev = GENESIS_HASH;
   const push = (event: Record<string, unknown>) => {
-    lines.push({
+    const line: Record<string, unknown> = {
       seq: lines.length + 1,
       at: new Date(t).toISOString(),
-      prev: 'sha256:fixture',
+      prev,
       ...event,
-      hash: 'sha256:fixture',
-    });
+    };
+    line.hash = prev = hashOfLine(line);
+    lines.push(line);
     t += 1000;
   };
   push({

@@ -25,7 +25,12 @@ export interface CompactFindings {
   problems: ProblemTuple[];
 }
 
-export const COMPACT_FINDINGS_VERSION = 1;
+/**
+ * 2: kept only when derived from a journal that verifies against the ledger. Version 1 was also
+ * kept from a journal read without verifying it (an edited journal's findings could be kept), so
+ * a version 1 summary is derived again, once, from its verified journal.
+ */
+export const COMPACT_FINDINGS_VERSION = 2;
 
 type OutcomeTuple = [seq: number, at: string, host: string, status: string];
 type FindingTuple = [

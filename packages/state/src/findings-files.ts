@@ -4,7 +4,6 @@ import { ValidationError, writeFileAtomic } from '@opsbook/schema';
 import {
   type FindingsQuery,
   findingsOfEvents,
-  findingsOfJournalText,
   type RunFindings,
   selectFindings,
 } from './findings.js';
@@ -15,6 +14,7 @@ import {
   expandFindings,
 } from './findings-compact.js';
 import { journalPath } from './journal.js';
+import { entriesOf, type LedgerEntry } from './ledger.js';
 import {
   journalIdsIn,
   type RunRecordView,
@@ -22,6 +22,7 @@ import {
   readRun,
   verifiedRun,
 } from './run-store.js';
+import { verifiedFindingsOf } from './verified-findings.js';
 
 /**
  * The files backend's findings: one summary per run, `<stateDir>/findings/<runId>.json`, written
@@ -54,14 +55,23 @@ export async function recordFindingsIn(
   return findings;
 }
 
-/** The runs' findings in the query's range, in run id order. */
+/**
+ * The runs' findings in the query's range, in run id order. The ledger is read only when a run's
+ * findings must be derived from its journal (verified against it, verified-findings.ts).
+ */
 export async function* readFindingsIn(
   stateDir: string,
+  source: RunSource,
   query: FindingsQuery,
 ): AsyncGenerator<RunFindings> {
   const ids = (await journalIdsIn(stateDir)).sort();
+  let ledger: Promise<Map<string, LedgerEntry>> | undefined;
+  const ledgerEntry = async (runId: string) => {
+    ledger ??= source.readLedger().then(entriesOf);
+    return (await ledger).get(runId);
+  };
   for (const runId of ids) {
-    const run = await runFindingsOf(stateDir, runId, query.since);
+    const run = await runFindingsOf(stateDir, source, runId, query.since, ledgerEntry);
     const selected = run && selectFindings(run, query);
     if (selected) yield selected;
   }
@@ -69,8 +79,10 @@ export async function* readFindingsIn(
 
 async function runFindingsOf(
   stateDir: string,
+  source: RunSource,
   runId: string,
   since: Date,
+  ledgerEntry: (runId: string) => Promise<LedgerEntry | undefined>,
 ): Promise<RunFindings | undefined> {
   const file = journalPath(stateDir, runId);
   let journal: JournalStamp;
@@ -86,14 +98,16 @@ async function runFindingsOf(
   if (journal.mtimeMs < since.getTime()) return undefined;
   const kept = await readSummary(stateDir, runId, journal);
   if (kept) return kept;
-  let text: string;
+  let run: RunFindings;
   try {
-    text = await readFile(file, 'utf8');
+    run = await verifiedFindingsOf(source, runId, await ledgerEntry(runId));
   } catch (e) {
+    // Removed since it was listed: as if never there.
+    if (e instanceof ValidationError) return undefined;
     return unreadable(runId, (e as NodeJS.ErrnoException).code);
   }
-  const run = findingsOfJournalText(runId, text);
-  // A journal still being written would make a summary stale at its next line.
+  // A journal still being written would make a summary stale at its next line; one that does
+  // not verify has no findings to keep (leftOut, never complete).
   if (run.isComplete) {
     // Only speed is lost when the state dir refuses the summary (read-only, full): the
     // findings above are complete, and the next report derives them again.

@@ -66,6 +66,11 @@ export interface RunFindings {
   span?: { from: string; to: string };
   /** Whether the journal ends with run-end: only then are the findings final. */
   isComplete: boolean;
+  /**
+   * Why the run has no findings to count: its journal does not verify (verified-findings.ts).
+   * Readers leave the run out and name it; it is never kept.
+   */
+  leftOut?: string;
 }
 
 export interface FindingsQuery {
@@ -126,6 +131,8 @@ export function emptyRunFindings(runId: string): RunFindings {
  * the run overlaps the range (or has no time at all), so a damaged journal is never hidden.
  */
 export function selectFindings(run: RunFindings, query: FindingsQuery): RunFindings | undefined {
+  // Its times cannot be believed either: named whenever the store found it near the range.
+  if (run.leftOut !== undefined) return run;
   const since = query.since.toISOString();
   const until = query.until.toISOString();
   if (run.span && (run.span.to < since || run.span.from > until)) return undefined;

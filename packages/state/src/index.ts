@@ -50,6 +50,7 @@ export {
   type RunEndRecord,
   type RunRecord,
 } from './ledger.js';
+export { type LeftOutRun, unverifiedReason } from './left-out-run.js';
 export { withLockFile } from './lock-file.js';
 export { closeStateStores, stateStoreOf } from './open-store.js';
 export {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, GENESIS_HASH, Journal, journalPath, maskFields } from './journal.js';
 import { verifyJournal } from './journal-verify.js';
+import { consumeRun } from './ledger.js';
 import { filesStore } from './store.js';
 
 let root: string;
@@ -329,6 +330,13 @@ describe('a runner killed mid-run', () => {
 
   it('leaves a journal that verifies as incomplete, with every acknowledged event intact', async () => {
     const stateDir = freshStateDir();
+    // Claimed first, as the runner does: listing checks a journal against its ledger record.
+    await consumeRun(stateDir, {
+      approvalId: 'apr-killed',
+      maxRuns: 1,
+      runId: 'run-killed',
+      ticket: 'OPS-42',
+    });
     const child = spawn(process.execPath, [writer, stateDir, 'run-killed'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -150,6 +150,82 @@ describe('listRuns', () => {
   });
 });
 
+describe('listRuns over journals changed after their run', () => {
+  const ended = (runId: string): JournalEvent[] => [
+    start(runId),
+    { type: 'host-end', host: 'web-01', status: 'ok' },
+    { type: 'host-end', host: 'web-02', status: 'unreachable' },
+    { type: 'run-end', status: 'unreachable', hosts: { 'web-01': 'ok', 'web-02': 'unreachable' } },
+  ];
+  const edit = async (stateDir: string, runId: string, change: (text: string) => string) => {
+    const file = journalPath(stateDir, runId);
+    await writeFile(file, change(await readFile(file, 'utf8')));
+  };
+
+  it('marks tampered a run whose run-end was edited, or whose last events were cut', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, 'r-edited', ended('r-edited'));
+    await edit(stateDir, 'r-edited', (t) =>
+      t.replaceAll('"status":"unreachable"', '"status":"ok"'),
+    );
+    await makeRun(stateDir, 'r-cut', ended('r-cut'));
+    await edit(stateDir, 'r-cut', (t) => `${t.split('\n').slice(0, 2).join('\n')}\n`);
+    await makeRun(stateDir, 'r-emptied', ended('r-emptied'));
+    await edit(stateDir, 'r-emptied', () => '');
+    const byId = Object.fromEntries(
+      (await filesStore(stateDir).listRuns()).map((s) => [s.runId, s]),
+    );
+    expect(byId['r-edited']).toEqual({
+      runId: 'r-edited',
+      status: 'tampered',
+      ticket: 'OPS-3',
+      runbook: 'disk-cleanup',
+      version: '1.4.0',
+      approvalId: 'apr-3',
+      startedAt: '2025-05-05T10:00:00.000Z',
+      hosts: { total: 2, byOutcome: {} },
+      hostNames: ['web-01', 'web-02'],
+      problem: 'its last event (seq 4) was edited: its content does not match its hash',
+    });
+    expect(byId['r-cut']).toMatchObject({
+      status: 'tampered',
+      problem: expect.stringMatching(/cut/),
+    });
+    expect(byId['r-emptied']).toMatchObject({ status: 'tampered' });
+  });
+
+  it('marks tampered a rebuilt journal whose chain is whole but is not the one the ledger pinned', async () => {
+    const stateDir = freshStateDir();
+    await makeRun(stateDir, 'r-rebuilt', ended('r-rebuilt'));
+    const rebuilt = await Journal.create(freshStateDir(), 'r-rebuilt', {
+      clock: () => new Date('2025-05-05T10:00:00Z'),
+    });
+    for (const e of ended('r-rebuilt').slice(0, 2)) await rebuilt.append(e);
+    await rebuilt.append({ type: 'run-end', status: 'ok', hosts: { 'web-01': 'ok' } });
+    await rebuilt.close();
+    await writeFile(journalPath(stateDir, 'r-rebuilt'), await readFile(rebuilt.location));
+    const [summary] = await filesStore(stateDir).listRuns();
+    expect(summary).toMatchObject({ status: 'tampered', problem: expect.stringMatching(/ledger/) });
+  });
+
+  it('marks tampered a journal the ledger has no record of; a killed run stays incomplete', async () => {
+    const stateDir = freshStateDir();
+    const stray = await Journal.create(stateDir, 'r-stray');
+    await stray.append(start('r-stray'));
+    await stray.close();
+    await makeRun(stateDir, 'r-killed', ended('r-killed').slice(0, 2));
+    const byId = Object.fromEntries(
+      (await filesStore(stateDir).listRuns()).map((s) => [s.runId, s]),
+    );
+    expect(byId['r-stray']).toMatchObject({
+      status: 'tampered',
+      problem: 'the ledger has no record of this run',
+    });
+    expect(byId['r-killed']?.status).toBe('incomplete');
+    expect(byId['r-killed']?.problem).toBeUndefined();
+  });
+});
+
 describe('readRun', () => {
   it('finds a run by a unique prefix and verifies it against the ledger', async () => {
     const stateDir = freshStateDir();

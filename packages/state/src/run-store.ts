@@ -3,6 +3,7 @@ import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, ValidationError } from '@opsbook/schema';
 import { type JournalEvent, RUNS_DIR } from './journal.js';
+import { journalEndsProblem } from './journal-ends.js';
 import {
   type JournalExpectation,
   type JournalVerification,
@@ -18,7 +19,8 @@ import { type RunStatus, runStatuses } from './run-status.js';
  *   run-start: {ticket, runbook: {name, version}, approval: {id}, hosts: string[]}
  *   run-end:   {status, hosts: {<host>: <outcome>}}
  * (flat `runbook`/`version`/`approvalId` strings and `hosts: {<outcome>: <count>}` are read too).
- * Listing does not verify hashes; `readRun` does.
+ * Listing checks only the two lines it reads, against their hashes and the ledger's record of the
+ * run's end (journal-ends.ts); `readRun` verifies the whole chain.
  */
 
 /** A run's state: how it ended, or why that is not known. */
@@ -29,7 +31,9 @@ export type RunState =
   /** The journal's first line is not a run-start event. */
   | 'unreadable'
   /** The ledger recorded the run but its journal is gone. */
-  | 'missing';
+  | 'missing'
+  /** Its journal does not verify, or disagrees with the ledger's record of its end (`problem`). */
+  | 'tampered';
 
 export interface HostCounts {
   /** Hosts named by run-start. */
@@ -52,6 +56,8 @@ export interface RunSummary {
   hostNames?: string[];
   /** The run whose hosts that did not end ok this run retried (`run --retry-failed`). */
   retryOf?: string;
+  /** Why the run is `tampered`: what of its journal disagrees (`opsbook journal verify` says all). */
+  problem?: string;
 }
 
 /** What `runs list` narrows the history to; every given criterion must hold. */
@@ -131,7 +137,7 @@ export async function listRuns(source: RunSource): Promise<RunSummary[]> {
   const summaries: RunSummary[] = [];
   for (const runId of ids) {
     const { first, last } = await source.journalEnds(runId);
-    summaries.push(summarizeRun(runId, first, last, entries.get(runId)));
+    summaries.push(listedRun(runId, first, last, entries.get(runId)));
   }
   const known = new Set(ids);
   for (const entry of entries.values()) {
@@ -276,6 +282,32 @@ export function summarizeRun(
       ? { hostNames: start.hosts.filter((h): h is string => typeof h === 'string') }
       : {}),
   };
+}
+
+/**
+ * A run as listings show it, from its journal's first and last lines (text): its summary, or
+ * `tampered` when those lines disagree with their hashes or the ledger (journal-ends.ts).
+ */
+export function listedRun(
+  runId: string,
+  first: string | undefined,
+  last: string | undefined,
+  ledger: LedgerEntry | undefined,
+): RunSummary {
+  const summary = summarizeRun(runId, first, last, ledger);
+  // A first line that is no run-start says so already.
+  if (summary.status === 'unreadable') return summary;
+  const problem = journalEndsProblem(first, last, ledger);
+  return problem === undefined ? summary : tamperedRun(summary, problem);
+}
+
+/**
+ * The run as its journal's start names it (to be found), without what its end claims: how it
+ * ended is what cannot be believed.
+ */
+function tamperedRun(summary: RunSummary, problem: string): RunSummary {
+  const { endedAt: _unproven, hosts, ...start } = summary;
+  return { ...start, status: 'tampered', hosts: { total: hosts.total, byOutcome: {} }, problem };
 }
 
 function missingRun(entry: LedgerEntry): RunSummary {

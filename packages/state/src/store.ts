@@ -110,7 +110,7 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId, run) => recordFindingsIn(stateDir, source, runId, run),
-    readFindings: (query) => readFindingsIn(stateDir, query),
+    readFindings: (query) => readFindingsIn(stateDir, source, query),
     close: async () => {},
   };
 }

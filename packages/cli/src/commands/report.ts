@@ -60,7 +60,9 @@ export default defineCommand({
   },
   details: `Reads the inspection results of every run in the state store (the state dir, or the
 team's PostgreSQL database) over the range and scores each host, group and the environment
-(formula: see @opsbook/health-report's README).
+(formula: see @opsbook/health-report's README). Findings come only from journals that verify
+against what the store pinned at each run's end; a run whose journal does not is left out of
+every number and named.
 
 Which hosts: those of the inventory (-i FILE, else the inventory of opsbook.yaml, as run and
 inspect choose it); hosts with results but not in it (removed hosts, test runs) are left out and

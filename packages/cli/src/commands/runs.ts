@@ -26,6 +26,11 @@ export const list: CommandSpec = defineCommand({
 the PostgreSQL store (state: in opsbook.yaml, OPSBOOK_DATABASE_URL) every run of the team.
 --host and --group keep the runs that touched one of those hosts (of the inventory's groups).
 
+Each run's first and last journal events are checked against their hashes and what the store
+recorded at the run's end (last hash, event count, status): a run whose journal disagrees is
+listed as tampered, with a note naming opsbook journal verify <run-id>, which checks the whole
+chain (as runs show, stats, report and catalog do for every journal they read).
+
 Examples:
   opsbook runs list --ticket OPS-42
   opsbook runs list --group db --since 7d --status failed
@@ -64,6 +69,10 @@ Examples:
         ctx.out.style,
       ),
     );
+    for (const r of showControlsIn(runs.filter((x) => x.status === 'tampered')))
+      ctx.out.note(
+        `run ${r.runId} is not shown as it ended: ${r.problem ?? 'its journal does not verify'}; see opsbook journal verify ${r.runId}`,
+      );
     return exitCodes.ok;
   },
 });

@@ -1,9 +1,11 @@
 import {
   entriesOf,
   type JournalLine,
+  type LeftOutRun,
   type RunSource,
   type RunSummary,
   type StateStore,
+  unverifiedReason,
   verifyStoredJournal,
 } from '@opsbook/state';
 
@@ -16,10 +18,7 @@ import {
 
 export type HistoryStore = Pick<StateStore, 'kind' | 'location' | 'listRuns'> & RunSource;
 
-export interface LeftOutRun {
-  runId: string;
-  reason: string;
-}
+export type { LeftOutRun };
 
 export interface VerifiedRuns<T> {
   runs: T[];
@@ -60,15 +59,14 @@ async function verifiedEvents(
   pin: { expectedHead?: string | undefined; expectedCount?: number | undefined } | undefined,
 ): Promise<{ events: readonly JournalLine[] } | { reason: string }> {
   if (summary.status === 'missing') return { reason: 'its journal is missing' };
+  // Its listed ends already disagree with the ledger: no need to read it whole.
+  if (summary.status === 'tampered') return { reason: unverifiedReason(summary.problem) };
   if (summary.status === 'unreadable' || !summary.runbook)
     return { reason: 'its journal does not start with run-start' };
   const verification = await verifyStoredJournal(store, summary.runId, {
     expectedHead: pin?.expectedHead,
     expectedCount: pin?.expectedCount,
   });
-  if (!verification.ok)
-    return {
-      reason: `its journal does not verify (${verification.problems[0]?.message ?? 'opsbook journal verify'})`,
-    };
+  if (!verification.ok) return { reason: unverifiedReason(verification.problems[0]?.message) };
   return { events: verification.events };
 }

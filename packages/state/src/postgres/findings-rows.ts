@@ -4,7 +4,6 @@ import {
   type FindingRow,
   type FindingsQuery,
   findingsOfEvents,
-  findingsOfJournalText,
   type RunFindings,
   selectFindings,
 } from '../findings.js';
@@ -14,7 +13,9 @@ import {
   compactFindings,
   expandFindings,
 } from '../findings-compact.js';
+import { entriesOf, type LedgerEntry } from '../ledger.js';
 import { type RunRecordView, type RunSource, readRun, verifiedRun } from '../run-store.js';
+import { verifiedFindingsOf } from '../verified-findings.js';
 import type { Database } from './database.js';
 
 /**
@@ -180,10 +181,16 @@ export async function* readFindingsIn(
      ) runs order by run_id collate "C"`,
     [query.since, query.until],
   );
-  // Runs without a summary are derived from their journals meanwhile, all at once (as before).
+  // Runs without a summary are derived from their journals meanwhile, all at once (as before),
+  // each verified against the ledger, read once for them all.
+  let ledger: Promise<Map<string, LedgerEntry>> | undefined;
+  const derive = (runId: string) => {
+    ledger ??= source.readLedger().then(entriesOf);
+    return ledger.then((l) => deriveFindings(db, source, runId, l.get(runId)));
+  };
   const deriving = new Map<string, Promise<RunFindings>>();
   for (const { run_id: runId, summary } of rows) {
-    if (summary === null) deriving.set(runId, deriveFindings(db, source, runId));
+    if (summary === null) deriving.set(runId, derive(runId));
   }
   for (const settled of deriving.values()) settled.catch(() => {}); // awaited below, in order
   for (const row of rows) {
@@ -191,7 +198,7 @@ export async function* readFindingsIn(
     row.summary = null;
     const run =
       (summary === null ? undefined : runOfSummary(runId, summary)) ??
-      (await (deriving.get(runId) ?? deriveFindings(db, source, runId)));
+      (await (deriving.get(runId) ?? derive(runId)));
     const selected = selectFindings(run, query);
     if (selected) yield selected;
   }
@@ -203,9 +210,13 @@ function runOfSummary(runId: string, summary: string): RunFindings | undefined {
   return compact.version === COMPACT_FINDINGS_VERSION ? expandFindings(runId, compact) : undefined;
 }
 
-async function deriveFindings(db: Database, source: RunSource, runId: string) {
-  const bytes = await source.readJournal(runId);
-  const run = findingsOfJournalText(runId, bytes?.toString('utf8') ?? '');
+async function deriveFindings(
+  db: Database,
+  source: RunSource,
+  runId: string,
+  entry: LedgerEntry | undefined,
+) {
+  const run = await verifiedFindingsOf(source, runId, entry);
   if (run.isComplete) {
     // Only speed is lost when this fails (a read-only role): the findings above are complete,
     // and the next report derives them again.

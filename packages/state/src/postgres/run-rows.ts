@@ -10,7 +10,7 @@ import {
   runsExhausted,
 } from '../ledger.js';
 import type { RunStatus } from '../run-status.js';
-import { type RunSummary, summarizeRun } from '../run-store.js';
+import { listedRun, type RunSummary, summarizeRun } from '../run-store.js';
 import { retryWhileDown } from './connection.js';
 import type { Database } from './database.js';
 
@@ -230,7 +230,7 @@ export async function listRunsIn(db: Database): Promise<RunSummary[]> {
           status: 'missing' as const,
         };
       }
-      return summarizeRun(row.run_id, row.first ?? undefined, row.last ?? undefined, entry);
+      return listedRun(row.run_id, row.first ?? undefined, row.last ?? undefined, entry);
     })
     .sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
 }
