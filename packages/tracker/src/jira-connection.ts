@@ -22,7 +22,8 @@ export interface JiraSettings {
   fields?: Record<string, unknown>;
   /**
    * Fields a move to each status must carry, where the workflow's transition screen requires
-   * them (`tracker.jira.transitionFields`, e.g. `done: {resolution: {name: Done}}`).
+   * them (`tracker.jira.transitionFields`, e.g. `done: {resolution: {name: Done}}`). A move sends
+   * only those its transition's screen has, where Jira says (`expand=transitions.fields`).
    */
   transitionFields?: Partial<Record<StatusRole, Record<string, unknown>>>;
   /** The priority of each grade where the scheme lacks Jira's default (Highest, High, Medium, Low). */

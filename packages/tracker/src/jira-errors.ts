@@ -12,6 +12,11 @@ export interface FailureContext {
   project?: string;
   /** The priority sent for a grade: a 400 naming the field means the scheme lacks it. */
   priority?: { grade: string; label: string };
+  /**
+   * A move's fields from `tracker.jira.transitionFields.<role>`: a 400 naming one it `sent` is a
+   * value to fix or remove there, one it did not send a field to set there.
+   */
+  transition?: { role: string; sent: string[] };
 }
 
 export interface FailureFacts {
@@ -47,10 +52,53 @@ export function redactSecrets(text: string, secrets: string[]): string {
   return out;
 }
 
-/** The fields an ErrorCollection names (`errors: {reporter: "…"}`), so callers can react to one. */
-function fieldsNamed(body: unknown): string[] {
+/** Jira's words for each field an ErrorCollection names (`errors: {reporter: "…"}`). */
+function fieldErrors(body: unknown): Record<string, string> {
   const errors = (body as { errors?: unknown } | undefined)?.errors;
-  return errors && typeof errors === 'object' ? Object.keys(errors) : [];
+  if (!errors || typeof errors !== 'object') return {};
+  return Object.fromEntries(Object.entries(errors).map(([field, m]) => [field, String(m)]));
+}
+
+/** The fields an ErrorCollection names, so callers can react to one. */
+function fieldsNamed(body: unknown): string[] {
+  return Object.keys(fieldErrors(body));
+}
+
+/**
+ * Jira's refusal of a field that is not on the operation's screen ("Field 'resolution' cannot be
+ * set. It is not on the appropriate screen, or unknown."), as opposed to a value it refuses.
+ */
+function isNotOnScreen(message: string | undefined): boolean {
+  return /cannot be set|not on the appropriate screen/i.test(message ?? '');
+}
+
+const them = (fields: string[]) => (fields.length > 1 ? 'them' : 'it');
+
+/** What to change in opsbook.yaml for a move refused naming fields (FailureContext.transition). */
+function transitionFieldsFix(
+  transition: { role: string; sent: string[] },
+  errors: Record<string, string>,
+): string {
+  const key = `tracker.jira.transitionFields.${transition.role}`;
+  const named = Object.keys(errors);
+  const sent = named.filter((f) => transition.sent.includes(f));
+  const offScreen = sent.filter((f) => isNotOnScreen(errors[f]));
+  const refused = sent.filter((f) => !offScreen.includes(f));
+  const missing = named.filter((f) => !sent.includes(f));
+  const fixes: string[] = [];
+  if (offScreen.length)
+    fixes.push(
+      `opsbook sent ${offScreen.join(', ')} from ${key}, and the transition's screen does not have ${them(offScreen)} (a move without a screen takes no fields; a post-function may set the resolution); remove ${them(offScreen)} from ${key} in opsbook.yaml`,
+    );
+  if (refused.length)
+    fixes.push(
+      `Jira refused the value opsbook sent for ${refused.join(', ')}: fix ${refused.map((f) => `${key}.${f}`).join(', ')} in opsbook.yaml`,
+    );
+  if (missing.length)
+    fixes.push(
+      `the move needs ${missing.join(', ')} on the transition's screen: set ${them(missing)} in opsbook.yaml under ${key} (e.g. resolution: {name: Done})`,
+    );
+  return fixes.join('; ');
 }
 
 function said(body: unknown): string {
@@ -142,6 +190,12 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         { retryable: false, grade },
       );
     }
+    if (ctx.transition && status === 400 && named.length > 0)
+      return new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} rejected the request to ${ctx.action} (400)${say}: ${transitionFieldsFix(ctx.transition, fieldErrors(facts.body))}.`,
+        { retryable: false },
+      );
     return new trackerErrors.RefusalError(
       'TRACKER_REQUEST_REJECTED',
       ctx.project && status === 400
@@ -190,5 +244,28 @@ export function transitionUnavailable(
     'TICKET_TRANSITION_UNAVAILABLE',
     `${url} offers no transition of ${ticket} from "${from}" to "${to}" (offered: ${choices}): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
     { url, ticket, from, to, offered, retryable: false },
+  );
+}
+
+/**
+ * Fields a transition's screen requires (`expand=transitions.fields`) that
+ * `tracker.jira.transitionFields.<role>` lacks: refused before the move is sent.
+ */
+export function transitionFieldsMissing(
+  url: string,
+  ticket: string,
+  transition: { name: string; to: string },
+  role: string,
+  missing: { id: string; name: string }[],
+): RefusalError {
+  const fields = missing.map((f) => `${f.name} (${f.id})`).join(', ');
+  const keys = missing.map((f) => `tracker.jira.transitionFields.${role}.${f.id}`).join(', ');
+  const example = missing.some((f) => f.id === 'resolution')
+    ? ' (a resolution is e.g. {name: Done})'
+    : '';
+  return new trackerErrors.RefusalError(
+    'TRACKER_REQUEST_REJECTED',
+    `${url}: the transition "${transition.name}" that moves ${ticket} to "${transition.to}" requires ${fields} on its screen, and opsbook.yaml gives no value: set ${keys}${example}; the move was not sent.`,
+    { url, ticket, to: transition.to, fields: missing.map((f) => f.id), retryable: false },
   );
 }

@@ -1,8 +1,15 @@
 import { BeanBuilder } from './fake-beans.js';
 import { DEFAULT_PRIORITIES, planEdit, schemePriority } from './fake-edit.js';
 import {
+  isRequiredOnScreen,
+  screenFields,
+  type TransitionScreens,
+  transitionFieldErrors,
+} from './fake-screens.js';
+import {
   FAKE_TRANSITIONS,
   type FakeIssue,
+  type FakeTransition,
   type FakeUser,
   jiraDate,
   matchesJql,
@@ -59,7 +66,10 @@ export class FakeJiraState {
   canSetReporter = true;
   expandsCommentProperties = true;
   searchLagMs = 0;
-  transitionRequires: Partial<Record<StatusRole, string[]>> = {};
+  /** The fields each move's screen shows and requires; a move without fields has no screen. */
+  screens: TransitionScreens = { shown: {}, required: {} };
+  /** Whether `GET …/transitions` honours `expand=transitions.fields`. */
+  expandsTransitionFields = true;
   labelsOnCreateScreen = true;
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
@@ -159,11 +169,15 @@ export class FakeJiraState {
         return this.comment(c, issue);
       case 'post /issue/{issueIdOrKey}/attachments':
         return this.attach(c, issue);
-      case 'get /issue/{issueIdOrKey}/transitions':
-        return {
-          status: 200,
-          body: { transitions: this.offered(issue).map((t) => this.transitionBean(t)) },
-        };
+      case 'get /issue/{issueIdOrKey}/transitions': {
+        const expand =
+          this.expandsTransitionFields &&
+          (c.query.get('expand') ?? '').split(',').includes('transitions.fields');
+        const transitions = this.offered(issue).map((t) =>
+          this.beans.transition(t, this.screenOf(t), expand),
+        );
+        return { status: 200, body: { transitions } };
+      }
       case 'post /issue/{issueIdOrKey}/transitions':
         return this.transition(c, issue);
       case 'put /issue/{issueIdOrKey}/assignee':
@@ -364,24 +378,13 @@ export class FakeJiraState {
     return { status: 200, body: added };
   }
 
-  private offered(issue: FakeIssue) {
+  private offered(issue: FakeIssue): FakeTransition[] {
     return FAKE_TRANSITIONS.filter((t) => t.from === issue.status);
   }
 
-  private transitionBean(t: (typeof FAKE_TRANSITIONS)[number]): Json {
-    const to = this.beans.status(t.to);
-    return this.flavour === 'cloud'
-      ? {
-          id: t.id,
-          name: t.name,
-          to,
-          hasScreen: false,
-          isGlobal: false,
-          isInitial: false,
-          isAvailable: true,
-          isConditional: false,
-        }
-      : { id: t.id, name: t.name, description: '', opsbarSequence: Number(t.id), to };
+  private screenOf(t: FakeTransition): { fields: string[]; required: string[] } {
+    const fields = screenFields(this.screens, t.to);
+    return { fields, required: fields.filter((f) => isRequiredOnScreen(this.screens, t.to, f)) };
   }
 
   private transition(c: HandlerContext, issue: FakeIssue): Reply {
@@ -393,10 +396,10 @@ export class FakeJiraState {
         ? errors(400, [`Transition id '${id}' is not valid for this issue.`])
         : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
     }
-    // A transition screen with required fields (Done asking for a Resolution, say).
+    // Only fields on the move's screen, and its required ones (Done asking for a Resolution, say).
     const given = ((c.body as Json)?.fields ?? {}) as Json;
-    const missing = (this.transitionRequires[t.to] ?? []).find((f) => given[f] === undefined);
-    if (missing) return errors(400, [], { [missing]: `${missing} is required.` });
+    const refused = transitionFieldErrors(this.screens, t.to, given);
+    if (Object.keys(refused).length) return errors(400, [], refused);
     issue.history.push({ from: issue.status, to: t.to, by: c.caller.name });
     issue.status = t.to;
     issue.transitionFields.push({ to: t.to, fields: given });
