@@ -10,7 +10,11 @@ import {
   type JiraSettings,
 } from './jira-connection.js';
 import { findJiraDelivery } from './jira-delivery-probe.js';
-import { transitionFieldsMissing, transitionUnavailable } from './jira-errors.js';
+import {
+  noTransitionOffered,
+  transitionFieldsMissing,
+  transitionUnavailable,
+} from './jira-errors.js';
 import {
   priorityField,
   priorityLabel,
@@ -298,6 +302,11 @@ export class JiraTracker implements Tracker {
         current.status,
         status,
         offered.map((t) => t.to),
+      );
+    // None at all is the account's permission or a workflow condition, not the status names.
+    if (offered.length === 0)
+      return arrived(
+        noTransitionOffered(browse, key, current.status, status, this.http.connection),
       );
     if (!chosen) return arrived(unavailable());
     // The configured fields of this move (tracker.jira.transitionFields) that its screen has.

@@ -42,6 +42,8 @@ export interface JiraConnection {
   authorization: string;
   /** Which credential is in use, to name it in error messages (never its value). */
   credentialHint: string;
+  /** The account the credential is of, where the settings say (JIRA_EMAIL); never a secret. */
+  account?: string;
   /** Strings that must never appear in an error message. */
   secrets: string[];
 }
@@ -114,6 +116,7 @@ export function connectJira(settings: JiraSettings, env: JiraEnv): JiraConnectio
     flavour: settings.flavour ?? 'cloud',
     authorization: `Basic ${basic}`,
     credentialHint: 'JIRA_EMAIL and JIRA_API_TOKEN',
+    account: email,
     secrets: [token, basic],
   };
 }

@@ -248,6 +248,36 @@ export function transitionUnavailable(
 }
 
 /**
+ * A move Jira offers this account no transition at all for. Jira lists none, from any status,
+ * when the account lacks Transition Issues or a workflow condition leaves it out: the status
+ * names are not the cause, so the message does not point at them.
+ */
+export function noTransitionOffered(
+  url: string,
+  ticket: string,
+  from: string,
+  to: string,
+  account: { account?: string | undefined; credentialHint: string },
+): RefusalError {
+  const who = account.account
+    ? `the account ${account.account}`
+    : `the account of ${account.credentialHint}`;
+  return new trackerErrors.RefusalError(
+    'TICKET_TRANSITION_UNAVAILABLE',
+    `${url} offers no transition of ${ticket} at all to ${who} (it is "${from}", opsbook is moving it to "${to}"): Jira lists none when the account lacks the Transition Issues permission in the project, or when the workflow's conditions leave it out (e.g. only the assignee may transition); ask a Jira admin to check both for this account.`,
+    {
+      url,
+      ticket,
+      from,
+      to,
+      offered: [],
+      ...(account.account ? { account: account.account } : {}),
+      retryable: false,
+    },
+  );
+}
+
+/**
  * Fields a transition's screen requires (`expand=transitions.fields`) that
  * `tracker.jira.transitionFields.<role>` lacks: refused before the move is sent.
  */

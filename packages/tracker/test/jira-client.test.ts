@@ -383,6 +383,28 @@ describe.each([
     }
   });
 
+  it('says an empty list of transitions is the account (permission, workflow condition), not the status names', async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, transitionsOfferedTo: 'assignee' });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    await jira.create({ summary: 'assignee only' });
+    const error = await jira.transition('OPS-1', 'Awaiting Approval').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'refused',
+      code: 'TICKET_TRANSITION_UNAVAILABLE',
+      details: { ticket: 'OPS-1', offered: [], retryable: false },
+    });
+    const account =
+      flavour === 'cloud' ? `the account ${fake.env.JIRA_EMAIL}` : 'the account of JIRA_PAT';
+    expect((error as Error).message).toBe(
+      `${fake.baseUrl}/browse/OPS-1 offers no transition of OPS-1 at all to ${account} (it is "Open", opsbook is moving it to "Awaiting Approval"): Jira lists none when the account lacks the Transition Issues permission in the project, or when the workflow's conditions leave it out (e.g. only the assignee may transition); ask a Jira admin to check both for this account.`,
+    );
+    const bot = fake.users[0]!;
+    await jira.assign('OPS-1', flavour === 'cloud' ? bot.accountId : bot.name);
+    await jira.transition('OPS-1', 'Awaiting Approval');
+    expect(fake.issue('OPS-1')?.status).toBe('awaitingApproval');
+  });
+
   it('refuses a transition the workflow does not offer, naming the URL, the ticket and the fix', async () => {
     await jira.create({ summary: 'wrong move' });
     const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);

@@ -70,6 +70,11 @@ export class FakeJiraState {
   screens: TransitionScreens = { shown: {}, required: {} };
   /** Whether `GET …/transitions` honours `expand=transitions.fields`. */
   expandsTransitionFields = true;
+  /**
+   * Whom the workflow offers its transitions: everyone, only the issue's assignee (a workflow
+   * condition), or nobody (the caller lacks Transition Issues). Jira lists none to the others.
+   */
+  transitionsOfferedTo: 'everyone' | 'assignee' | 'nobody' = 'everyone';
   labelsOnCreateScreen = true;
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
@@ -173,7 +178,7 @@ export class FakeJiraState {
         const expand =
           this.expandsTransitionFields &&
           (c.query.get('expand') ?? '').split(',').includes('transitions.fields');
-        const transitions = this.offered(issue).map((t) =>
+        const transitions = this.offered(issue, c.caller).map((t) =>
           this.beans.transition(t, this.screenOf(t), expand),
         );
         return { status: 200, body: { transitions } };
@@ -378,7 +383,14 @@ export class FakeJiraState {
     return { status: 200, body: added };
   }
 
-  private offered(issue: FakeIssue): FakeTransition[] {
+  /** The transitions from the issue's status that the workflow offers the caller. */
+  private offered(issue: FakeIssue, caller: FakeUser): FakeTransition[] {
+    const offeredTo = this.transitionsOfferedTo;
+    if (
+      offeredTo === 'nobody' ||
+      (offeredTo === 'assignee' && issue.assignee?.name !== caller.name)
+    )
+      return [];
     return FAKE_TRANSITIONS.filter((t) => t.from === issue.status);
   }
 
@@ -389,7 +401,7 @@ export class FakeJiraState {
 
   private transition(c: HandlerContext, issue: FakeIssue): Reply {
     const id = String((c.body as Json)?.transition?.id ?? '');
-    const t = this.offered(issue).find((x) => x.id === id);
+    const t = this.offered(issue, c.caller).find((x) => x.id === id);
     if (!t) {
       // DC's spec documents 500 for an incorrect transition id; Cloud answers 400.
       return this.flavour === 'cloud'

@@ -276,6 +276,32 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     expect(fake.violations()).toEqual([]);
   });
 
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'lists no transition on $flavour to an account the workflow leaves out (permission, condition)',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour, transitionsOfferedTo: 'assignee' });
+      fake.seed({ summary: 'x' });
+      const list = async () =>
+        JSON.parse((await call(fake!, 'GET', `${api}/issue/OPS-1/transitions`)).text).transitions;
+      expect(await list()).toEqual([]);
+      const refused = await call(fake, 'POST', `${api}/issue/OPS-1/transitions`, {
+        json: { transition: { id: '11' } },
+      });
+      expect(refused.status).toBe(flavour === 'cloud' ? 400 : 500);
+      fake.issue('OPS-1')!.assignee = fake.users[0]!;
+      expect((await list()).map((t: { id: string }) => t.id)).toEqual(['11']);
+      await fake.close();
+      fake = await startJiraFake({ flavour, transitionsOfferedTo: 'nobody' });
+      fake.seed({ summary: 'x' });
+      fake.issue('OPS-1')!.assignee = fake.users[0]!;
+      expect(await list()).toEqual([]);
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
   it('validates from the vendored JSON, which the overrides leave untouched', () => {
     const dc = JSON.parse(
       readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),

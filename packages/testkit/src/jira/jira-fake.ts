@@ -41,6 +41,12 @@ export interface JiraFakeOptions {
   transitionScreens?: Partial<Record<StatusRole, string[]>>;
   /** Whether `GET …/transitions` honours `expand=transitions.fields`; default true. */
   expandsTransitionFields?: boolean;
+  /**
+   * Whom the workflow offers its transitions (default everyone): only the issue's assignee (a
+   * workflow condition), or nobody (the caller lacks Transition Issues). Jira lists none to the
+   * others, and refuses their moves as not valid.
+   */
+  transitionsOfferedTo?: 'everyone' | 'assignee' | 'nobody';
   /** Fields a create must carry (a project's required custom fields); default none. */
   requiredFields?: string[];
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
@@ -356,6 +362,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     required: options.transitionRequires ?? {},
   };
   state.current.expandsTransitionFields = options.expandsTransitionFields ?? true;
+  state.current.transitionsOfferedTo = options.transitionsOfferedTo ?? 'everyone';
   state.current.searchLagMs = options.searchLagMs ?? 0;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
