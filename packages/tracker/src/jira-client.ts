@@ -131,10 +131,10 @@ export class JiraTracker implements Tracker {
   /**
    * Creates the ticket; what Jira refuses of the reporter or the priority does not lose it. Setting
    * the reporter needs Modify Reporter (and the field on the create screen), the priority a name
-   * or id of the project's priority scheme: without, Jira refuses the whole create naming the
-   * field. A 400 created nothing, so the create goes again without the fields it names (with the
-   * same delivery id: a retry of the whole still finds one ticket), and the ref says what was left
-   * out (`reporterSet: false`, `priorityRefused`).
+   * or id of the project's priority scheme (and Priority on the create screen): without, Jira
+   * refuses the whole create naming the field. A 400 created nothing, so the create goes again
+   * without the fields it names (with the same delivery id: a retry of the whole still finds one
+   * ticket), and the ref says what was left out (`reporterSet: false`, `priorityRefused`).
    */
   async create(ticket: NewTicket, options: WriteOptions = {}): Promise<TicketRef> {
     let sending = ticket;

@@ -10,7 +10,10 @@ export interface FailureContext {
   permission: string;
   /** Field in a 400 answer that means "no such project" (create only). */
   project?: string;
-  /** The priority sent for a grade: a 400 naming the field means the scheme lacks it. */
+  /**
+   * The priority sent for a grade: a 400 naming the field means the scheme lacks it, or (Jira
+   * saying it cannot be set) the create or edit screen has no Priority.
+   */
   priority?: { grade: string; label: string };
   /**
    * A move's fields from `tracker.jira.transitionFields.<role>`: a 400 naming one it `sent` is a
@@ -65,7 +68,7 @@ function fieldsNamed(body: unknown): string[] {
 }
 
 /**
- * Jira's refusal of a field that is not on the operation's screen ("Field 'resolution' cannot be
+ * Jira's refusal of a field that is not on the operation's screen ("Field 'priority' cannot be
  * set. It is not on the appropriate screen, or unknown."), as opposed to a value it refuses.
  */
 function isNotOnScreen(message: string | undefined): boolean {
@@ -184,6 +187,12 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
     }
     if (ctx.priority && status === 400 && named.includes('priority')) {
       const { grade, label } = ctx.priority;
+      if (isNotOnScreen(fieldErrors(facts.body).priority))
+        return new trackerErrors.RefusalError(
+          'TRACKER_PRIORITY_NOT_ON_SCREEN',
+          `Jira at ${url} refused the priority ${label} for ${grade} when trying to ${ctx.action} (400)${say}: the project's ${ctx.project ? 'create' : 'edit'} screen has no Priority field (a team-managed project may have none), so no tracker.jira.priorities setting helps; ask a Jira admin to add Priority to the project's create and edit screens.`,
+          { retryable: false, grade },
+        );
       return new trackerErrors.RefusalError(
         'TRACKER_PRIORITY_UNKNOWN',
         `Jira at ${url} refused the priority ${label} for ${grade} when trying to ${ctx.action} (400)${say}: the project's priority scheme lacks it; set tracker.jira.priorities.${grade} in opsbook.yaml to a priority of the scheme (its name, or {id: …}).`,

@@ -181,6 +181,31 @@ describe.each([
     expect(creates.map((r) => r.status)).toEqual([400, 400, 201, 400]);
   });
 
+  it('says a priority refused as not on the create or edit screen is the screen, not the scheme', async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorityOnScreen: false });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const ref = await jira.create({ summary: '[P2] team-managed', grade: 'P2' });
+    const said =
+      "(Jira says: priority: Field 'priority' cannot be set. It is not on the appropriate screen, or unknown.)";
+    const api = `/rest/api/${flavour === 'cloud' ? 3 : 2}`;
+    expect(ref.priorityRefused).toBe(
+      `Jira at ${fake.baseUrl}${api}/issue refused the priority "High" for P2 when trying to create a ticket in project OPS (400) ${said}: the project's create screen has no Priority field (a team-managed project may have none), so no tracker.jira.priorities setting helps; ask a Jira admin to add Priority to the project's create and edit screens.`,
+    );
+    expect(fake.issue(ref.key)?.priority).toBeUndefined();
+    const creates = fake.requests().filter((r) => r.method === 'post' && r.path.endsWith('/issue'));
+    expect(creates.map((r) => r.status)).toEqual([400, 201]);
+    const error = await jira.setPriority(ref.key, 'P1').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'refused',
+      code: 'TRACKER_PRIORITY_NOT_ON_SCREEN',
+      details: { fields: ['priority'], ticket: 'OPS-1', status: 400, grade: 'P1' },
+    });
+    expect((error as Error).message).toBe(
+      `Jira at ${fake.baseUrl}${jira.issuePath('OPS-1')} refused the priority "Highest" for P1 when trying to set the priority of OPS-1 to "Highest" (P1) (400) ${said}: the project's edit screen has no Priority field (a team-managed project may have none), so no tracker.jira.priorities setting helps; ask a Jira admin to add Priority to the project's create and edit screens.`,
+    );
+  });
+
   it('retries a priority edit whose answer was lost: the edit applies once, the client succeeds', async () => {
     await jira.create({ summary: 'lost answer' });
     fake.inject({

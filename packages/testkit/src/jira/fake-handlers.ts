@@ -76,6 +76,8 @@ export class FakeJiraState {
    */
   transitionsOfferedTo: 'everyone' | 'assignee' | 'nobody' = 'everyone';
   labelsOnCreateScreen = true;
+  /** Whether the create and edit screens have Priority (a team-managed project may not). */
+  priorityOnScreen = true;
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
   priorities: readonly string[] = DEFAULT_PRIORITIES;
@@ -285,6 +287,11 @@ export class FakeJiraState {
       const bad = this.rich(c, fields.description, 'description');
       if (bad) return errors(400, [], { description: bad });
     }
+    if (fields.priority !== undefined && !this.priorityOnScreen)
+      return errors(400, [], {
+        priority:
+          "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown.",
+      });
     const priority = fields.priority ? schemePriority(fields.priority, this.priorities) : undefined;
     if (priority && 'error' in priority) return errors(400, [], { priority: priority.error });
     let reporter: FakeUser | undefined = c.caller;
@@ -321,7 +328,7 @@ export class FakeJiraState {
 
   /** Edit issue: 204 with the fields applied (200 with the issue for `returnIssue=true`). */
   private edit(c: HandlerContext, issue: FakeIssue): Reply {
-    const outcome = planEdit(c.body as Json | undefined, this.priorities);
+    const outcome = planEdit(c.body as Json | undefined, this.priorities, this.priorityOnScreen);
     if ('errors' in outcome) return errors(400, [], outcome.errors);
     outcome.apply(issue);
     return c.query.get('returnIssue') === 'true'

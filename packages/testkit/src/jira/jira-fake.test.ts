@@ -302,6 +302,44 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     },
   );
 
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'refuses on $flavour a priority when the create and edit screens lack Priority',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour, priorityOnScreen: false });
+      const notOnScreen = {
+        errorMessages: [],
+        errors: {
+          priority:
+            "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown.",
+        },
+      };
+      const create = await call(fake, 'POST', `${api}/issue`, {
+        json: {
+          fields: {
+            project: { key: 'OPS' },
+            issuetype: { name: 'Task' },
+            summary: 'x',
+            priority: { name: 'High' },
+          },
+        },
+      });
+      expect(create.status).toBe(400);
+      expect(JSON.parse(create.text)).toEqual(notOnScreen);
+      expect(fake.issues()).toEqual([]);
+      fake.seed({ summary: 'x' });
+      const edit = await call(fake, 'PUT', `${api}/issue/OPS-1`, {
+        json: { fields: { priority: { name: 'High' } } },
+      });
+      expect(edit.status).toBe(400);
+      expect(JSON.parse(edit.text)).toEqual(notOnScreen);
+      expect(fake.issue('OPS-1')?.priority).toBeUndefined();
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
   it('validates from the vendored JSON, which the overrides leave untouched', () => {
     const dc = JSON.parse(
       readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),

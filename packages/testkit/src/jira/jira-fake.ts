@@ -47,6 +47,8 @@ export interface JiraFakeOptions {
    * others, and refuses their moves as not valid.
    */
   transitionsOfferedTo?: 'everyone' | 'assignee' | 'nobody';
+  /** Whether the create and edit screens have Priority (default true; false refuses the field). */
+  priorityOnScreen?: boolean;
   /** Fields a create must carry (a project's required custom fields); default none. */
   requiredFields?: string[];
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
@@ -363,6 +365,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   };
   state.current.expandsTransitionFields = options.expandsTransitionFields ?? true;
   state.current.transitionsOfferedTo = options.transitionsOfferedTo ?? 'everyone';
+  state.current.priorityOnScreen = options.priorityOnScreen ?? true;
   state.current.searchLagMs = options.searchLagMs ?? 0;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
