@@ -25,6 +25,8 @@ export const trackerErrorCodes = errorCodeList({
       "the workflow does not offer the move from the ticket's current status",
     TRACKER_PRIORITY_UNKNOWN:
       "the project's priority scheme lacks the priority of the grade: set tracker.jira.priorities",
+    TRACKER_PRIORITY_NOT_ON_SCREEN:
+      "the project's create or edit screen has no Priority field: a Jira admin adds it",
     TRACKER_REQUEST_REJECTED: "Jira rejected the request with another 4xx, in Jira's own words",
     TRACKER_PROPERTY_INCOMPLETE:
       "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed",

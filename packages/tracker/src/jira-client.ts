@@ -10,7 +10,11 @@ import {
   type JiraSettings,
 } from './jira-connection.js';
 import { findJiraDelivery } from './jira-delivery-probe.js';
-import { transitionUnavailable } from './jira-errors.js';
+import {
+  noTransitionOffered,
+  transitionFieldsMissing,
+  transitionUnavailable,
+} from './jira-errors.js';
 import {
   priorityField,
   priorityLabel,
@@ -20,6 +24,11 @@ import {
   ticketFromIssue,
 } from './jira-fields.js';
 import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
+import {
+  fieldsForScreen,
+  type TransitionScreen,
+  transitionScreen,
+} from './jira-transition-screen.js';
 import { renderAdf } from './render-adf.js';
 import { renderWiki } from './render-wiki.js';
 import {
@@ -122,10 +131,10 @@ export class JiraTracker implements Tracker {
   /**
    * Creates the ticket; what Jira refuses of the reporter or the priority does not lose it. Setting
    * the reporter needs Modify Reporter (and the field on the create screen), the priority a name
-   * or id of the project's priority scheme: without, Jira refuses the whole create naming the
-   * field. A 400 created nothing, so the create goes again without the fields it names (with the
-   * same delivery id: a retry of the whole still finds one ticket), and the ref says what was left
-   * out (`reporterSet: false`, `priorityRefused`).
+   * or id of the project's priority scheme (and Priority on the create screen): without, Jira
+   * refuses the whole create naming the field. A 400 created nothing, so the create goes again
+   * without the fields it names (with the same delivery id: a retry of the whole still finds one
+   * ticket), and the ref says what was left out (`reporterSet: false`, `priorityRefused`).
    */
   async create(ticket: NewTicket, options: WriteOptions = {}): Promise<TicketRef> {
     let sending = ticket;
@@ -244,11 +253,21 @@ export class JiraTracker implements Tracker {
   }
 
   async transitions(key: string, options: ReadOptions = {}): Promise<Transition[]> {
+    return (await this.listTransitions(key, options, false)).map(({ screen, ...t }) => t);
+  }
+
+  /** The transitions Jira offers; with `screens`, each one's screen where Jira reports it. */
+  private async listTransitions(
+    key: string,
+    options: ReadOptions,
+    screens: boolean,
+  ): Promise<(Transition & { screen: TransitionScreen | undefined })[]> {
     const res = await this.readIssue(
       key,
       '/transitions',
       `list the transitions of ${key}`,
       options,
+      screens ? { query: { expand: 'transitions.fields' } } : {},
     );
     const list = Array.isArray((res.body as Json)?.transitions)
       ? ((res.body as Json).transitions as Json[])
@@ -257,6 +276,7 @@ export class JiraTracker implements Tracker {
       id: String(t.id),
       name: String(t.name),
       to: String((t.to as Json | undefined)?.name ?? ''),
+      screen: transitionScreen(t),
     }));
   }
 
@@ -271,7 +291,7 @@ export class JiraTracker implements Tracker {
       if (now && sameName(now.status, status)) return;
       throw e;
     };
-    const offered = await this.transitions(key, options);
+    const offered = await this.listTransitions(key, options, true);
     const chosen =
       offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
     const browse = `${this.http.connection.baseUrl}/browse/${key}`;
@@ -283,16 +303,28 @@ export class JiraTracker implements Tracker {
         status,
         offered.map((t) => t.to),
       );
+    // None at all is the account's permission or a workflow condition, not the status names.
+    if (offered.length === 0)
+      return arrived(
+        noTransitionOffered(browse, key, current.status, status, this.http.connection),
+      );
     if (!chosen) return arrived(unavailable());
-    // Fields the workflow's screen for this move requires (tracker.jira.transitionFields).
+    // The configured fields of this move (tracker.jira.transitionFields) that its screen has.
     const role = (Object.keys(this.statuses) as StatusRole[]).find((r) =>
       sameName(this.statuses[r], status),
     );
-    const fields = role ? this.settings.transitionFields?.[role] : undefined;
+    const roleKey = role ?? '<status role>';
+    const { fields, missing } = fieldsForScreen(
+      chosen.screen,
+      role ? this.settings.transitionFields?.[role] : undefined,
+    );
+    if (missing.length)
+      return arrived(transitionFieldsMissing(browse, key, chosen, roleKey, missing));
+    const sent = Object.keys(fields);
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/transitions'),
-      json: { transition: { id: chosen.id }, ...(fields ? { fields } : {}) },
+      json: { transition: { id: chosen.id }, ...(sent.length ? { fields } : {}) },
       // Data Center answers 500 for a transition id the workflow does not have: that means "not
       // offered", not an outage (packages/tracker/README.md, "Retries, timeouts and the outbox").
       expect: this.cloud ? [] : [500],
@@ -301,10 +333,10 @@ export class JiraTracker implements Tracker {
         action: `move ${key} to "${status}"`,
         ticket: key,
         permission: 'Transition Issues',
+        transition: { role: roleKey, sent },
       },
     }).catch(async (e: unknown) => {
-      if (isOpsbookError(e) && e.code === 'TRACKER_REQUEST_REJECTED')
-        await arrived(needsFields(e, key, status, role));
+      if (isOpsbookError(e) && e.code === 'TRACKER_REQUEST_REJECTED') await arrived(e);
       else throw e;
       return undefined;
     });
@@ -600,22 +632,6 @@ function partsHeadOf(value: unknown): { count: number; sha256: string } | undefi
     return undefined;
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
   return { count, sha256 };
-}
-
-/** A transition Jira refused naming fields: the message says where opsbook takes them from. */
-function needsFields(
-  e: Error & { details?: Record<string, unknown> },
-  key: string,
-  status: string,
-  role: StatusRole | undefined,
-): Error {
-  const fields = e.details?.fields;
-  if (!Array.isArray(fields) || fields.length === 0) return e;
-  return new trackerErrors.RefusalError(
-    'TRACKER_REQUEST_REJECTED',
-    `${e.message} Moving ${key} to "${status}" needs ${fields.join(', ')} on the transition's screen: set them in opsbook.yaml under tracker.jira.transitionFields.${role ?? '<status role>'} (e.g. resolution: {name: Done}).`,
-    { ...e.details, retryable: false },
-  );
 }
 
 /** A summary as Jira takes it: at most 254 characters (it refuses 255 and more), cut with "…". */

@@ -22,7 +22,8 @@ export interface JiraSettings {
   fields?: Record<string, unknown>;
   /**
    * Fields a move to each status must carry, where the workflow's transition screen requires
-   * them (`tracker.jira.transitionFields`, e.g. `done: {resolution: {name: Done}}`).
+   * them (`tracker.jira.transitionFields`, e.g. `done: {resolution: {name: Done}}`). A move sends
+   * only those its transition's screen has, where Jira says (`expand=transitions.fields`).
    */
   transitionFields?: Partial<Record<StatusRole, Record<string, unknown>>>;
   /** The priority of each grade where the scheme lacks Jira's default (Highest, High, Medium, Low). */
@@ -41,6 +42,8 @@ export interface JiraConnection {
   authorization: string;
   /** Which credential is in use, to name it in error messages (never its value). */
   credentialHint: string;
+  /** The account the credential is of, where the settings say (JIRA_EMAIL); never a secret. */
+  account?: string;
   /** Strings that must never appear in an error message. */
   secrets: string[];
 }
@@ -113,6 +116,7 @@ export function connectJira(settings: JiraSettings, env: JiraEnv): JiraConnectio
     flavour: settings.flavour ?? 'cloud',
     authorization: `Basic ${basic}`,
     credentialHint: 'JIRA_EMAIL and JIRA_API_TOKEN',
+    account: email,
     secrets: [token, basic],
   };
 }

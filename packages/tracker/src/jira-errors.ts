@@ -10,8 +10,16 @@ export interface FailureContext {
   permission: string;
   /** Field in a 400 answer that means "no such project" (create only). */
   project?: string;
-  /** The priority sent for a grade: a 400 naming the field means the scheme lacks it. */
+  /**
+   * The priority sent for a grade: a 400 naming the field means the scheme lacks it, or (Jira
+   * saying it cannot be set) the create or edit screen has no Priority.
+   */
   priority?: { grade: string; label: string };
+  /**
+   * A move's fields from `tracker.jira.transitionFields.<role>`: a 400 naming one it `sent` is a
+   * value to fix or remove there, one it did not send a field to set there.
+   */
+  transition?: { role: string; sent: string[] };
 }
 
 export interface FailureFacts {
@@ -47,10 +55,53 @@ export function redactSecrets(text: string, secrets: string[]): string {
   return out;
 }
 
-/** The fields an ErrorCollection names (`errors: {reporter: "…"}`), so callers can react to one. */
-function fieldsNamed(body: unknown): string[] {
+/** Jira's words for each field an ErrorCollection names (`errors: {reporter: "…"}`). */
+function fieldErrors(body: unknown): Record<string, string> {
   const errors = (body as { errors?: unknown } | undefined)?.errors;
-  return errors && typeof errors === 'object' ? Object.keys(errors) : [];
+  if (!errors || typeof errors !== 'object') return {};
+  return Object.fromEntries(Object.entries(errors).map(([field, m]) => [field, String(m)]));
+}
+
+/** The fields an ErrorCollection names, so callers can react to one. */
+function fieldsNamed(body: unknown): string[] {
+  return Object.keys(fieldErrors(body));
+}
+
+/**
+ * Jira's refusal of a field that is not on the operation's screen ("Field 'priority' cannot be
+ * set. It is not on the appropriate screen, or unknown."), as opposed to a value it refuses.
+ */
+function isNotOnScreen(message: string | undefined): boolean {
+  return /cannot be set|not on the appropriate screen/i.test(message ?? '');
+}
+
+const them = (fields: string[]) => (fields.length > 1 ? 'them' : 'it');
+
+/** What to change in opsbook.yaml for a move refused naming fields (FailureContext.transition). */
+function transitionFieldsFix(
+  transition: { role: string; sent: string[] },
+  errors: Record<string, string>,
+): string {
+  const key = `tracker.jira.transitionFields.${transition.role}`;
+  const named = Object.keys(errors);
+  const sent = named.filter((f) => transition.sent.includes(f));
+  const offScreen = sent.filter((f) => isNotOnScreen(errors[f]));
+  const refused = sent.filter((f) => !offScreen.includes(f));
+  const missing = named.filter((f) => !sent.includes(f));
+  const fixes: string[] = [];
+  if (offScreen.length)
+    fixes.push(
+      `opsbook sent ${offScreen.join(', ')} from ${key}, and the transition's screen does not have ${them(offScreen)} (a move without a screen takes no fields; a post-function may set the resolution); remove ${them(offScreen)} from ${key} in opsbook.yaml`,
+    );
+  if (refused.length)
+    fixes.push(
+      `Jira refused the value opsbook sent for ${refused.join(', ')}: fix ${refused.map((f) => `${key}.${f}`).join(', ')} in opsbook.yaml`,
+    );
+  if (missing.length)
+    fixes.push(
+      `the move needs ${missing.join(', ')} on the transition's screen: set ${them(missing)} in opsbook.yaml under ${key} (e.g. resolution: {name: Done})`,
+    );
+  return fixes.join('; ');
 }
 
 function said(body: unknown): string {
@@ -136,12 +187,24 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
     }
     if (ctx.priority && status === 400 && named.includes('priority')) {
       const { grade, label } = ctx.priority;
+      if (isNotOnScreen(fieldErrors(facts.body).priority))
+        return new trackerErrors.RefusalError(
+          'TRACKER_PRIORITY_NOT_ON_SCREEN',
+          `Jira at ${url} refused the priority ${label} for ${grade} when trying to ${ctx.action} (400)${say}: the project's ${ctx.project ? 'create' : 'edit'} screen has no Priority field (a team-managed project may have none), so no tracker.jira.priorities setting helps; ask a Jira admin to add Priority to the project's create and edit screens.`,
+          { retryable: false, grade },
+        );
       return new trackerErrors.RefusalError(
         'TRACKER_PRIORITY_UNKNOWN',
         `Jira at ${url} refused the priority ${label} for ${grade} when trying to ${ctx.action} (400)${say}: the project's priority scheme lacks it; set tracker.jira.priorities.${grade} in opsbook.yaml to a priority of the scheme (its name, or {id: …}).`,
         { retryable: false, grade },
       );
     }
+    if (ctx.transition && status === 400 && named.length > 0)
+      return new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} rejected the request to ${ctx.action} (400)${say}: ${transitionFieldsFix(ctx.transition, fieldErrors(facts.body))}.`,
+        { retryable: false },
+      );
     return new trackerErrors.RefusalError(
       'TRACKER_REQUEST_REJECTED',
       ctx.project && status === 400
@@ -190,5 +253,58 @@ export function transitionUnavailable(
     'TICKET_TRANSITION_UNAVAILABLE',
     `${url} offers no transition of ${ticket} from "${from}" to "${to}" (offered: ${choices}): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
     { url, ticket, from, to, offered, retryable: false },
+  );
+}
+
+/**
+ * A move Jira offers this account no transition at all for. Jira lists none, from any status,
+ * when the account lacks Transition Issues or a workflow condition leaves it out: the status
+ * names are not the cause, so the message does not point at them.
+ */
+export function noTransitionOffered(
+  url: string,
+  ticket: string,
+  from: string,
+  to: string,
+  account: { account?: string | undefined; credentialHint: string },
+): RefusalError {
+  const who = account.account
+    ? `the account ${account.account}`
+    : `the account of ${account.credentialHint}`;
+  return new trackerErrors.RefusalError(
+    'TICKET_TRANSITION_UNAVAILABLE',
+    `${url} offers no transition of ${ticket} at all to ${who} (it is "${from}", opsbook is moving it to "${to}"): Jira lists none when the account lacks the Transition Issues permission in the project, or when the workflow's conditions leave it out (e.g. only the assignee may transition); ask a Jira admin to check both for this account.`,
+    {
+      url,
+      ticket,
+      from,
+      to,
+      offered: [],
+      ...(account.account ? { account: account.account } : {}),
+      retryable: false,
+    },
+  );
+}
+
+/**
+ * Fields a transition's screen requires (`expand=transitions.fields`) that
+ * `tracker.jira.transitionFields.<role>` lacks: refused before the move is sent.
+ */
+export function transitionFieldsMissing(
+  url: string,
+  ticket: string,
+  transition: { name: string; to: string },
+  role: string,
+  missing: { id: string; name: string }[],
+): RefusalError {
+  const fields = missing.map((f) => `${f.name} (${f.id})`).join(', ');
+  const keys = missing.map((f) => `tracker.jira.transitionFields.${role}.${f.id}`).join(', ');
+  const example = missing.some((f) => f.id === 'resolution')
+    ? ' (a resolution is e.g. {name: Done})'
+    : '';
+  return new trackerErrors.RefusalError(
+    'TRACKER_REQUEST_REJECTED',
+    `${url}: the transition "${transition.name}" that moves ${ticket} to "${transition.to}" requires ${fields} on its screen, and opsbook.yaml gives no value: set ${keys}${example}; the move was not sent.`,
+    { url, ticket, to: transition.to, fields: missing.map((f) => f.id), retryable: false },
   );
 }

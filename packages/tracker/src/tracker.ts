@@ -68,8 +68,9 @@ export interface TicketRef {
   /** `false` when Jira refused the `reporter` asked for and the ticket was created without it. */
   reporterSet?: boolean;
   /**
-   * Jira's refusal of the priority of `NewTicket.grade` (TRACKER_PRIORITY_UNKNOWN's message, naming
-   * the priority and `tracker.jira.priorities.<grade>`) when the ticket was created without one.
+   * Jira's refusal of the priority of `NewTicket.grade` when the ticket was created without one:
+   * TRACKER_PRIORITY_UNKNOWN's message (naming the priority and `tracker.jira.priorities.<grade>`),
+   * or TRACKER_PRIORITY_NOT_ON_SCREEN's (the create screen has no Priority field).
    */
   priorityRefused?: string;
 }
@@ -170,7 +171,8 @@ export interface Tracker {
    * (Jira: `tracker.jira.priorities`, by default Highest/High/Medium/Low; local: the grade).
    * Setting the priority it has is harmless, so a repeat after a lost answer changes nothing. Jira
    * refuses a priority the project's scheme lacks: TRACKER_PRIORITY_UNKNOWN (refused),
-   * `details.fields` naming `priority`. (A create goes without the priority instead:
+   * `details.fields` naming `priority`; a project whose edit screen has no Priority:
+   * TRACKER_PRIORITY_NOT_ON_SCREEN. (A create goes without the priority instead:
    * `TicketRef.priorityRefused`.)
    */
   setPriority(key: string, grade: Grade, options?: PriorityOptions): Promise<void>;

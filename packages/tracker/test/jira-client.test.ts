@@ -181,6 +181,31 @@ describe.each([
     expect(creates.map((r) => r.status)).toEqual([400, 400, 201, 400]);
   });
 
+  it('says a priority refused as not on the create or edit screen is the screen, not the scheme', async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, priorityOnScreen: false });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const ref = await jira.create({ summary: '[P2] team-managed', grade: 'P2' });
+    const said =
+      "(Jira says: priority: Field 'priority' cannot be set. It is not on the appropriate screen, or unknown.)";
+    const api = `/rest/api/${flavour === 'cloud' ? 3 : 2}`;
+    expect(ref.priorityRefused).toBe(
+      `Jira at ${fake.baseUrl}${api}/issue refused the priority "High" for P2 when trying to create a ticket in project OPS (400) ${said}: the project's create screen has no Priority field (a team-managed project may have none), so no tracker.jira.priorities setting helps; ask a Jira admin to add Priority to the project's create and edit screens.`,
+    );
+    expect(fake.issue(ref.key)?.priority).toBeUndefined();
+    const creates = fake.requests().filter((r) => r.method === 'post' && r.path.endsWith('/issue'));
+    expect(creates.map((r) => r.status)).toEqual([400, 201]);
+    const error = await jira.setPriority(ref.key, 'P1').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'refused',
+      code: 'TRACKER_PRIORITY_NOT_ON_SCREEN',
+      details: { fields: ['priority'], ticket: 'OPS-1', status: 400, grade: 'P1' },
+    });
+    expect((error as Error).message).toBe(
+      `Jira at ${fake.baseUrl}${jira.issuePath('OPS-1')} refused the priority "Highest" for P1 when trying to set the priority of OPS-1 to "Highest" (P1) (400) ${said}: the project's edit screen has no Priority field (a team-managed project may have none), so no tracker.jira.priorities setting helps; ask a Jira admin to add Priority to the project's create and edit screens.`,
+    );
+  });
+
   it('retries a priority edit whose answer was lost: the edit applies once, the client succeeds', async () => {
     await jira.create({ summary: 'lost answer' });
     fake.inject({
@@ -247,37 +272,75 @@ describe.each([
     ]);
   });
 
-  it("carries the fields a transition's screen requires (tracker.jira.transitionFields), and says where to set them when missing", async () => {
+  const walkToDone = async (client: JiraTracker) => {
+    const { key } = await client.create({ summary: 'to be done' });
+    for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
+      await client.transition(key, s);
+    return key;
+  };
+  const transitionPosts = (f: JiraFake) =>
+    f
+      .requests()
+      .filter((r) => r.method === 'post' && r.path.endsWith('/transitions'))
+      .map((r) => r.status);
+
+  it('sends no transition fields to a move without a screen, where a post-function sets the resolution', async () => {
+    const configured = createJiraTracker(
+      { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Done' } } } },
+      fake.env,
+    );
+    const key = await walkToDone(configured);
+    const issue = fake.issue(key)!;
+    expect(issue.status).toBe('done');
+    expect(issue.transitionFields.every((t) => Object.keys(t.fields).length === 0)).toBe(true);
+    expect(transitionPosts(fake)).toEqual([204, 204, 204, 204, 204]);
+    // The screens are read with the list of transitions, not with a request of their own.
+    const lists = fake
+      .requests()
+      .filter((r) => r.method === 'get' && r.path.endsWith('/transitions'));
+    expect(lists.map((r) => r.query)).toEqual(Array(5).fill('?expand=transitions.fields'));
+  });
+
+  it("carries the configured fields a transition's screen has, and refuses before the move a required one not configured", async () => {
     const strict = await startJiraFake({
       flavour,
       basePath,
       transitionRequires: { done: ['resolution'] },
+      transitionScreens: { done: ['comment'] },
     });
     try {
-      const walk = async (client: JiraTracker) => {
-        const { key } = await client.create({ summary: 'resolution needed' });
-        for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
-          await client.transition(key, s);
-        return key;
-      };
-      await expect(
-        walk(createJiraTracker({ project: 'OPS', flavour }, strict.env)),
-      ).rejects.toMatchObject({
+      const error = await walkToDone(
+        createJiraTracker({ project: 'OPS', flavour }, strict.env),
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'refused',
         code: 'TRACKER_REQUEST_REJECTED',
-        message: expect.stringContaining('tracker.jira.transitionFields.done'),
+        details: { ticket: 'OPS-1', fields: ['resolution'], retryable: false },
       });
+      expect((error as Error).message).toBe(
+        `${strict.baseUrl}/browse/OPS-1: the transition "Accept" that moves OPS-1 to "Done" requires Resolution (resolution) on its screen, and opsbook.yaml gives no value: set tracker.jira.transitionFields.done.resolution (a resolution is e.g. {name: Done}); the move was not sent.`,
+      );
+      expect(strict.issue('OPS-1')?.status).toBe('review');
+      expect(transitionPosts(strict)).toEqual([204, 204, 204, 204]);
       const configured = createJiraTracker(
-        { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Done' } } } },
+        {
+          project: 'OPS',
+          flavour,
+          transitionFields: {
+            done: { resolution: { name: 'Done' }, customfield_10099: 'not on the screen' },
+            review: { resolution: { name: 'Done' } },
+          },
+        },
         strict.env,
       );
-      const key = await walk(configured);
+      const key = await walkToDone(configured);
       const issue = strict.issue(key)!;
       expect(issue.status).toBe('done');
       expect(issue.transitionFields.at(-1)).toEqual({
         to: 'done',
         fields: { resolution: { name: 'Done' } },
       });
-      // Only the move to Done carries them.
+      // Only the move to Done carries them: the move to In Review has no screen.
       expect(
         issue.transitionFields.slice(0, -1).every((t) => Object.keys(t.fields).length === 0),
       ).toBe(true);
@@ -285,6 +348,86 @@ describe.each([
     } finally {
       await strict.close();
     }
+  });
+
+  it('sends the configured fields where Jira ignores expand=transitions.fields, and says where to set one its refusal names', async () => {
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      transitionRequires: { done: ['resolution'] },
+      expandsTransitionFields: false,
+    });
+    try {
+      const bare = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+      const error = await walkToDone(bare).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'TRACKER_REQUEST_REJECTED',
+        details: { fields: ['resolution'], retryable: false },
+      });
+      expect((error as Error).message).toBe(
+        `Jira at ${strict.baseUrl}${bare.issuePath('OPS-1', '/transitions')} rejected the request to move OPS-1 to "Done" (400) (Jira says: resolution: resolution is required.): the move needs resolution on the transition's screen: set it in opsbook.yaml under tracker.jira.transitionFields.done (e.g. resolution: {name: Done}).`,
+      );
+      const configured = createJiraTracker(
+        { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Done' } } } },
+        strict.env,
+      );
+      const key = await walkToDone(configured);
+      expect(strict.issue(key)?.transitionFields.at(-1)).toEqual({
+        to: 'done',
+        fields: { resolution: { name: 'Done' } },
+      });
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('names the configured transition field whose value Jira refuses, and the key to fix', async () => {
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      transitionRequires: { done: ['resolution'] },
+    });
+    try {
+      const client = createJiraTracker(
+        { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Fixed' } } } },
+        strict.env,
+      );
+      const error = await walkToDone(client).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'TRACKER_REQUEST_REJECTED',
+        details: { fields: ['resolution'] },
+      });
+      expect((error as Error).message).toBe(
+        `Jira at ${strict.baseUrl}${client.issuePath('OPS-1', '/transitions')} rejected the request to move OPS-1 to "Done" (400) (Jira says: resolution: Could not find valid 'id' or 'name' in resolution object.): Jira refused the value opsbook sent for resolution: fix tracker.jira.transitionFields.done.resolution in opsbook.yaml.`,
+      );
+      expect(strict.issue('OPS-1')?.status).toBe('review');
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('says an empty list of transitions is the account (permission, workflow condition), not the status names', async () => {
+    await fake.close();
+    fake = await startJiraFake({ flavour, basePath, transitionsOfferedTo: 'assignee' });
+    jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    await jira.create({ summary: 'assignee only' });
+    const error = await jira.transition('OPS-1', 'Awaiting Approval').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      kind: 'refused',
+      code: 'TICKET_TRANSITION_UNAVAILABLE',
+      details: { ticket: 'OPS-1', offered: [], retryable: false },
+    });
+    const account =
+      flavour === 'cloud' ? `the account ${fake.env.JIRA_EMAIL}` : 'the account of JIRA_PAT';
+    expect((error as Error).message).toBe(
+      `${fake.baseUrl}/browse/OPS-1 offers no transition of OPS-1 at all to ${account} (it is "Open", opsbook is moving it to "Awaiting Approval"): Jira lists none when the account lacks the Transition Issues permission in the project, or when the workflow's conditions leave it out (e.g. only the assignee may transition); ask a Jira admin to check both for this account.`,
+    );
+    const bot = fake.users[0]!;
+    await jira.assign('OPS-1', flavour === 'cloud' ? bot.accountId : bot.name);
+    await jira.transition('OPS-1', 'Awaiting Approval');
+    expect(fake.issue('OPS-1')?.status).toBe('awaitingApproval');
   });
 
   it('refuses a transition the workflow does not offer, naming the URL, the ticket and the fix', async () => {

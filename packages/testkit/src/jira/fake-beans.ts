@@ -1,7 +1,9 @@
+import { FAKE_RESOLUTIONS } from './fake-screens.js';
 import {
   type FakeAttachment,
   type FakeComment,
   type FakeIssue,
+  type FakeTransition,
   type FakeUser,
   jiraDate,
   STATUS_IDS,
@@ -54,6 +56,82 @@ export class BeanBuilder {
       name: this.statusName(role),
       id: STATUS_IDS[role],
       statusCategory: statusCategory(role, this.base),
+    };
+  }
+
+  /**
+   * A transition as `GET …/transitions` lists it: Cloud says whether it has a screen; with
+   * `expand=transitions.fields` both products list the screen's fields (`screen`, required first).
+   */
+  transition(
+    t: FakeTransition,
+    screen: { fields: string[]; required: string[] },
+    expand: boolean,
+  ): Record<string, unknown> {
+    const bean: Record<string, unknown> =
+      this.flavour === 'cloud'
+        ? {
+            id: t.id,
+            name: t.name,
+            to: this.status(t.to),
+            hasScreen: screen.fields.length > 0,
+            isGlobal: false,
+            isInitial: false,
+            isAvailable: true,
+            isConditional: false,
+          }
+        : {
+            id: t.id,
+            name: t.name,
+            description: '',
+            opsbarSequence: Number(t.id),
+            to: this.status(t.to),
+          };
+    if (expand)
+      bean.fields = Object.fromEntries(
+        screen.fields.map((f) => [f, this.fieldMetadata(f, screen.required.includes(f))]),
+      );
+    return bean;
+  }
+
+  /** A screen field's metadata (Cloud FieldMetadata, DC FieldMetaBean). */
+  fieldMetadata(id: string, required: boolean): Record<string, unknown> {
+    const custom = /^customfield_(\d+)$/.exec(id);
+    const known: Record<string, { name: string; schema: Record<string, unknown> }> = {
+      resolution: { name: 'Resolution', schema: { type: 'resolution', system: 'resolution' } },
+      comment: { name: 'Comment', schema: { type: 'comment', system: 'comment' } },
+      assignee: { name: 'Assignee', schema: { type: 'user', system: 'assignee' } },
+      fixVersions: {
+        name: 'Fix versions',
+        schema: { type: 'array', items: 'version', system: 'fixVersions' },
+      },
+    };
+    const field = custom
+      ? {
+          name: `Custom field ${custom[1]}`,
+          schema: {
+            type: 'string',
+            custom: 'com.atlassian.jira.plugin.system.customfieldtypes:textfield',
+            customId: Number(custom[1]),
+          },
+        }
+      : (known[id] ?? { name: id, schema: { type: 'string', system: id } });
+    return {
+      required,
+      schema: field.schema,
+      name: field.name,
+      [this.flavour === 'cloud' ? 'key' : 'fieldId']: id,
+      hasDefaultValue: false,
+      operations: id === 'comment' ? ['add'] : ['set'],
+      ...(id === 'resolution'
+        ? {
+            allowedValues: FAKE_RESOLUTIONS.map((r) => ({
+              self: `${this.api}/resolution/${r.id}`,
+              id: r.id,
+              name: r.name,
+            })),
+          }
+        : {}),
     };
   }
 

@@ -4,7 +4,7 @@ import type { FakeIssue } from './fake-workflow.js';
 export const DEFAULT_PRIORITIES: readonly string[] = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
 
 /** The fields an edit (PUT …/issue/{key}) may set in the fake's edit screen. */
-const EDITABLE = new Set(['summary', 'labels', 'priority']);
+const EDITABLE = ['summary', 'labels', 'priority'];
 
 // biome-ignore lint/suspicious/noExplicitAny: request bodies are arbitrary JSON, checked by the OpenAPI validator first
 type Json = Record<string, any>;
@@ -29,15 +29,21 @@ export function schemePriority(
 }
 
 /**
- * What an edit's `fields` do: summary, labels and priority are on the fake's edit screen; any
- * other field, and `update` operations (not modelled), are refused naming the field, as Jira
- * refuses a field that is not on the screen. Nothing is applied unless every field is valid.
+ * What an edit's `fields` do: summary, labels and priority (unless `priorityOnScreen` is false)
+ * are on the fake's edit screen; any other field, and `update` operations (not modelled), are
+ * refused naming the field, as Jira refuses a field that is not on the screen. Nothing is applied
+ * unless every field is valid.
  */
-export function planEdit(body: Json | undefined, priorities: readonly string[]): EditOutcome {
+export function planEdit(
+  body: Json | undefined,
+  priorities: readonly string[],
+  priorityOnScreen = true,
+): EditOutcome {
   const fields = (body?.fields ?? {}) as Json;
   const errors: Record<string, string> = {};
+  const editable = EDITABLE.filter((f) => priorityOnScreen || f !== 'priority');
   for (const name of [...Object.keys(fields), ...Object.keys(body?.update ?? {})])
-    if (!EDITABLE.has(name) || body?.update?.[name] !== undefined)
+    if (!editable.includes(name) || body?.update?.[name] !== undefined)
       errors[name] =
         `Field '${name}' cannot be set. It is not on the appropriate screen, or unknown.`;
   if (
@@ -48,7 +54,9 @@ export function planEdit(body: Json | undefined, priorities: readonly string[]):
   if (fields.labels !== undefined && !Array.isArray(fields.labels))
     errors.labels = 'Labels must be a list of strings.';
   const priority =
-    fields.priority !== undefined ? schemePriority(fields.priority, priorities) : undefined;
+    fields.priority !== undefined && !errors.priority
+      ? schemePriority(fields.priority, priorities)
+      : undefined;
   if (priority && 'error' in priority) errors.priority = priority.error;
   if (Object.keys(errors).length) return { errors };
   return {

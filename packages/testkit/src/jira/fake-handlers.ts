@@ -1,8 +1,15 @@
 import { BeanBuilder } from './fake-beans.js';
 import { DEFAULT_PRIORITIES, planEdit, schemePriority } from './fake-edit.js';
 import {
+  isRequiredOnScreen,
+  screenFields,
+  type TransitionScreens,
+  transitionFieldErrors,
+} from './fake-screens.js';
+import {
   FAKE_TRANSITIONS,
   type FakeIssue,
+  type FakeTransition,
   type FakeUser,
   jiraDate,
   matchesJql,
@@ -59,8 +66,18 @@ export class FakeJiraState {
   canSetReporter = true;
   expandsCommentProperties = true;
   searchLagMs = 0;
-  transitionRequires: Partial<Record<StatusRole, string[]>> = {};
+  /** The fields each move's screen shows and requires; a move without fields has no screen. */
+  screens: TransitionScreens = { shown: {}, required: {} };
+  /** Whether `GET …/transitions` honours `expand=transitions.fields`. */
+  expandsTransitionFields = true;
+  /**
+   * Whom the workflow offers its transitions: everyone, only the issue's assignee (a workflow
+   * condition), or nobody (the caller lacks Transition Issues). Jira lists none to the others.
+   */
+  transitionsOfferedTo: 'everyone' | 'assignee' | 'nobody' = 'everyone';
   labelsOnCreateScreen = true;
+  /** Whether the create and edit screens have Priority (a team-managed project may not). */
+  priorityOnScreen = true;
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
   priorities: readonly string[] = DEFAULT_PRIORITIES;
@@ -159,11 +176,15 @@ export class FakeJiraState {
         return this.comment(c, issue);
       case 'post /issue/{issueIdOrKey}/attachments':
         return this.attach(c, issue);
-      case 'get /issue/{issueIdOrKey}/transitions':
-        return {
-          status: 200,
-          body: { transitions: this.offered(issue).map((t) => this.transitionBean(t)) },
-        };
+      case 'get /issue/{issueIdOrKey}/transitions': {
+        const expand =
+          this.expandsTransitionFields &&
+          (c.query.get('expand') ?? '').split(',').includes('transitions.fields');
+        const transitions = this.offered(issue, c.caller).map((t) =>
+          this.beans.transition(t, this.screenOf(t), expand),
+        );
+        return { status: 200, body: { transitions } };
+      }
       case 'post /issue/{issueIdOrKey}/transitions':
         return this.transition(c, issue);
       case 'put /issue/{issueIdOrKey}/assignee':
@@ -266,6 +287,11 @@ export class FakeJiraState {
       const bad = this.rich(c, fields.description, 'description');
       if (bad) return errors(400, [], { description: bad });
     }
+    if (fields.priority !== undefined && !this.priorityOnScreen)
+      return errors(400, [], {
+        priority:
+          "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown.",
+      });
     const priority = fields.priority ? schemePriority(fields.priority, this.priorities) : undefined;
     if (priority && 'error' in priority) return errors(400, [], { priority: priority.error });
     let reporter: FakeUser | undefined = c.caller;
@@ -302,7 +328,7 @@ export class FakeJiraState {
 
   /** Edit issue: 204 with the fields applied (200 with the issue for `returnIssue=true`). */
   private edit(c: HandlerContext, issue: FakeIssue): Reply {
-    const outcome = planEdit(c.body as Json | undefined, this.priorities);
+    const outcome = planEdit(c.body as Json | undefined, this.priorities, this.priorityOnScreen);
     if ('errors' in outcome) return errors(400, [], outcome.errors);
     outcome.apply(issue);
     return c.query.get('returnIssue') === 'true'
@@ -364,39 +390,35 @@ export class FakeJiraState {
     return { status: 200, body: added };
   }
 
-  private offered(issue: FakeIssue) {
+  /** The transitions from the issue's status that the workflow offers the caller. */
+  private offered(issue: FakeIssue, caller: FakeUser): FakeTransition[] {
+    const offeredTo = this.transitionsOfferedTo;
+    if (
+      offeredTo === 'nobody' ||
+      (offeredTo === 'assignee' && issue.assignee?.name !== caller.name)
+    )
+      return [];
     return FAKE_TRANSITIONS.filter((t) => t.from === issue.status);
   }
 
-  private transitionBean(t: (typeof FAKE_TRANSITIONS)[number]): Json {
-    const to = this.beans.status(t.to);
-    return this.flavour === 'cloud'
-      ? {
-          id: t.id,
-          name: t.name,
-          to,
-          hasScreen: false,
-          isGlobal: false,
-          isInitial: false,
-          isAvailable: true,
-          isConditional: false,
-        }
-      : { id: t.id, name: t.name, description: '', opsbarSequence: Number(t.id), to };
+  private screenOf(t: FakeTransition): { fields: string[]; required: string[] } {
+    const fields = screenFields(this.screens, t.to);
+    return { fields, required: fields.filter((f) => isRequiredOnScreen(this.screens, t.to, f)) };
   }
 
   private transition(c: HandlerContext, issue: FakeIssue): Reply {
     const id = String((c.body as Json)?.transition?.id ?? '');
-    const t = this.offered(issue).find((x) => x.id === id);
+    const t = this.offered(issue, c.caller).find((x) => x.id === id);
     if (!t) {
       // DC's spec documents 500 for an incorrect transition id; Cloud answers 400.
       return this.flavour === 'cloud'
         ? errors(400, [`Transition id '${id}' is not valid for this issue.`])
         : errors(500, [`Transition id '${id}' is not valid for this issue.`]);
     }
-    // A transition screen with required fields (Done asking for a Resolution, say).
+    // Only fields on the move's screen, and its required ones (Done asking for a Resolution, say).
     const given = ((c.body as Json)?.fields ?? {}) as Json;
-    const missing = (this.transitionRequires[t.to] ?? []).find((f) => given[f] === undefined);
-    if (missing) return errors(400, [], { [missing]: `${missing} is required.` });
+    const refused = transitionFieldErrors(this.screens, t.to, given);
+    if (Object.keys(refused).length) return errors(400, [], refused);
     issue.history.push({ from: issue.status, to: t.to, by: c.caller.name });
     issue.status = t.to;
     issue.transitionFields.push({ to: t.to, fields: given });

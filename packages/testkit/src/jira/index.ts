@@ -18,6 +18,7 @@ export {
 } from './jira-fake.js';
 export { type Flavour, OpenApiValidator } from './openapi-validator.js';
 export {
+  ADDED_QUERY_PARAMETERS,
   DC_REQUEST_MINIMUMS,
   QUERY_OVERRIDES,
   RESPONSE_OVERRIDES,

@@ -187,6 +187,159 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     expect(fake.violations()[0]?.problems).toEqual(['body/fields must be object']);
   });
 
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    "lists on $flavour a transition's screen fields with expand=transitions.fields, and takes only those",
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({
+        flavour,
+        transitionRequires: { awaitingApproval: ['customfield_10020'] },
+        transitionScreens: { awaitingApproval: ['resolution'] },
+      });
+      fake.seed({ summary: 'x' });
+      const plain = JSON.parse((await call(fake, 'GET', `${api}/issue/OPS-1/transitions`)).text);
+      expect(plain.transitions[0].fields).toBeUndefined();
+      if (flavour === 'cloud') expect(plain.transitions[0].hasScreen).toBe(true);
+      const expanded = JSON.parse(
+        (await call(fake, 'GET', `${api}/issue/OPS-1/transitions?expand=transitions.fields`)).text,
+      );
+      const key = flavour === 'cloud' ? 'key' : 'fieldId';
+      expect(expanded.transitions[0].fields).toMatchObject({
+        customfield_10020: { required: true, [key]: 'customfield_10020', hasDefaultValue: false },
+        resolution: { required: false, name: 'Resolution', schema: { type: 'resolution' } },
+      });
+      const move = (fields: Record<string, unknown>) =>
+        call(fake!, 'POST', `${api}/issue/OPS-1/transitions`, {
+          json: { transition: { id: '11' }, fields },
+        });
+      expect(JSON.parse((await move({ labels: ['x'] })).text).errors).toEqual({
+        labels: "Field 'labels' cannot be set. It is not on the appropriate screen, or unknown.",
+        customfield_10020: 'customfield_10020 is required.',
+      });
+      expect(
+        JSON.parse((await move({ customfield_10020: 'a', resolution: { name: 'Fixed' } })).text)
+          .errors,
+      ).toEqual({ resolution: "Could not find valid 'id' or 'name' in resolution object." });
+      expect(fake.issue('OPS-1')?.status).toBe('open');
+      expect((await move({ customfield_10020: 'a', resolution: { name: 'Done' } })).status).toBe(
+        204,
+      );
+      expect(fake.issue('OPS-1')?.status).toBe('awaitingApproval');
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'refuses on $flavour any field of a transition without a screen, as Jira does',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour });
+      fake.seed({ summary: 'x' });
+      const expanded = JSON.parse(
+        (await call(fake, 'GET', `${api}/issue/OPS-1/transitions?expand=transitions.fields`)).text,
+      );
+      expect(expanded.transitions[0].fields).toEqual({});
+      if (flavour === 'cloud') expect(expanded.transitions[0].hasScreen).toBe(false);
+      const res = await call(fake, 'POST', `${api}/issue/OPS-1/transitions`, {
+        json: { transition: { id: '11' }, fields: { resolution: { name: 'Done' } } },
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.text)).toEqual({
+        errorMessages: [],
+        errors: {
+          resolution:
+            "Field 'resolution' cannot be set. It is not on the appropriate screen, or unknown.",
+        },
+      });
+      expect(fake.issue('OPS-1')?.status).toBe('open');
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
+  it('ignores expand=transitions.fields when told to, as a Jira may', async () => {
+    fake = await startJiraFake({
+      flavour: 'datacenter',
+      transitionRequires: { awaitingApproval: ['resolution'] },
+      expandsTransitionFields: false,
+    });
+    fake.seed({ summary: 'x' });
+    const res = await call(
+      fake,
+      'GET',
+      '/rest/api/2/issue/OPS-1/transitions?expand=transitions.fields',
+    );
+    expect(JSON.parse(res.text).transitions[0].fields).toBeUndefined();
+    expect(fake.violations()).toEqual([]);
+  });
+
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'lists no transition on $flavour to an account the workflow leaves out (permission, condition)',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour, transitionsOfferedTo: 'assignee' });
+      fake.seed({ summary: 'x' });
+      const list = async () =>
+        JSON.parse((await call(fake!, 'GET', `${api}/issue/OPS-1/transitions`)).text).transitions;
+      expect(await list()).toEqual([]);
+      const refused = await call(fake, 'POST', `${api}/issue/OPS-1/transitions`, {
+        json: { transition: { id: '11' } },
+      });
+      expect(refused.status).toBe(flavour === 'cloud' ? 400 : 500);
+      fake.issue('OPS-1')!.assignee = fake.users[0]!;
+      expect((await list()).map((t: { id: string }) => t.id)).toEqual(['11']);
+      await fake.close();
+      fake = await startJiraFake({ flavour, transitionsOfferedTo: 'nobody' });
+      fake.seed({ summary: 'x' });
+      fake.issue('OPS-1')!.assignee = fake.users[0]!;
+      expect(await list()).toEqual([]);
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
+  it.each([
+    { flavour: 'cloud' as const, api: '/rest/api/3' },
+    { flavour: 'datacenter' as const, api: '/rest/api/2' },
+  ])(
+    'refuses on $flavour a priority when the create and edit screens lack Priority',
+    async ({ flavour, api }) => {
+      fake = await startJiraFake({ flavour, priorityOnScreen: false });
+      const notOnScreen = {
+        errorMessages: [],
+        errors: {
+          priority:
+            "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown.",
+        },
+      };
+      const create = await call(fake, 'POST', `${api}/issue`, {
+        json: {
+          fields: {
+            project: { key: 'OPS' },
+            issuetype: { name: 'Task' },
+            summary: 'x',
+            priority: { name: 'High' },
+          },
+        },
+      });
+      expect(create.status).toBe(400);
+      expect(JSON.parse(create.text)).toEqual(notOnScreen);
+      expect(fake.issues()).toEqual([]);
+      fake.seed({ summary: 'x' });
+      const edit = await call(fake, 'PUT', `${api}/issue/OPS-1`, {
+        json: { fields: { priority: { name: 'High' } } },
+      });
+      expect(edit.status).toBe(400);
+      expect(JSON.parse(edit.text)).toEqual(notOnScreen);
+      expect(fake.issue('OPS-1')?.priority).toBeUndefined();
+      expect(fake.violations()).toEqual([]);
+    },
+  );
+
   it('validates from the vendored JSON, which the overrides leave untouched', () => {
     const dc = JSON.parse(
       readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),

@@ -28,8 +28,27 @@ export interface JiraFakeOptions {
   searchLagMs?: number;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
   labelsOnCreateScreen?: boolean;
-  /** Fields a transition to each status must carry (its screen's required fields). */
+  /**
+   * Fields a transition to each status must carry: its screen's required fields (on the screen,
+   * so the move to that status has a screen).
+   */
   transitionRequires?: Partial<Record<StatusRole, string[]>>;
+  /**
+   * Fields on the screen of a transition to each status, besides the required ones. A move to a
+   * status with no fields here nor in `transitionRequires` has no screen (Cloud's `hasScreen:
+   * false`): Jira refuses any field it carries as not on the appropriate screen.
+   */
+  transitionScreens?: Partial<Record<StatusRole, string[]>>;
+  /** Whether `GET …/transitions` honours `expand=transitions.fields`; default true. */
+  expandsTransitionFields?: boolean;
+  /**
+   * Whom the workflow offers its transitions (default everyone): only the issue's assignee (a
+   * workflow condition), or nobody (the caller lacks Transition Issues). Jira lists none to the
+   * others, and refuses their moves as not valid.
+   */
+  transitionsOfferedTo?: 'everyone' | 'assignee' | 'nobody';
+  /** Whether the create and edit screens have Priority (default true; false refuses the field). */
+  priorityOnScreen?: boolean;
   /** Fields a create must carry (a project's required custom fields); default none. */
   requiredFields?: string[];
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
@@ -340,7 +359,13 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.canSetReporter = options.canSetReporter ?? true;
   state.current.labelsOnCreateScreen = options.labelsOnCreateScreen ?? true;
   state.current.expandsCommentProperties = options.expandsCommentProperties ?? true;
-  state.current.transitionRequires = options.transitionRequires ?? {};
+  state.current.screens = {
+    shown: options.transitionScreens ?? {},
+    required: options.transitionRequires ?? {},
+  };
+  state.current.expandsTransitionFields = options.expandsTransitionFields ?? true;
+  state.current.transitionsOfferedTo = options.transitionsOfferedTo ?? 'everyone';
+  state.current.priorityOnScreen = options.priorityOnScreen ?? true;
   state.current.searchLagMs = options.searchLagMs ?? 0;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;

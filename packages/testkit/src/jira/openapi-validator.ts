@@ -5,6 +5,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { adfSubsetSchema } from './adf-schema.js';
 import {
+  ADDED_QUERY_PARAMETERS,
   DC_REQUEST_MINIMUMS,
   OUT_OF_SPEC_STATUSES,
   QUERY_OVERRIDES,
@@ -103,6 +104,16 @@ export class OpenApiValidator {
       if (!param)
         throw new Error(`spec override: no query parameter ${o.name} on ${o.method} ${o.path}`);
       param.schema = o.schema;
+    }
+    for (const o of ADDED_QUERY_PARAMETERS[flavour]) {
+      const op = spec.paths[o.path]?.[o.method] as Json | undefined;
+      if (!op) throw new Error(`spec override: no operation ${o.method} ${o.path}`);
+      op.parameters ??= [];
+      if ((op.parameters as Json[]).some((p) => p.in === 'query' && p.name === o.name))
+        throw new Error(
+          `spec override: ${o.method} ${o.path} declares query parameter ${o.name} already`,
+        );
+      (op.parameters as Json[]).push({ in: 'query', name: o.name, schema: o.schema });
     }
     const registered = { $id: 'spec', components: spec.components };
     this.requestAjv.addSchema(registered);

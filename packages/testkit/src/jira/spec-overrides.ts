@@ -91,6 +91,24 @@ export const QUERY_OVERRIDES: Record<Flavour, QueryOverride[]> = {
   })),
 };
 
+/**
+ * Query parameters an operation's own text documents but its `parameters` leave out: added to
+ * the operation, so a request using them is checked (and one using anything else still flagged).
+ * Loading fails when the spec declares one already (the override is then obsolete).
+ */
+export const ADDED_QUERY_PARAMETERS: Record<Flavour, QueryOverride[]> = {
+  cloud: [],
+  datacenter: [
+    {
+      method: 'get',
+      path: '/api/2/issue/{issueIdOrKey}/transitions',
+      name: 'expand',
+      schema: { type: 'string' },
+      why: "The operation's description says the screen's fields are returned only with `expand=transitions.fields` (TransitionBean.fields); the parameter is not declared.",
+    },
+  ],
+};
+
 export const RESPONSE_OVERRIDES: Record<Flavour, ResponseOverride[]> = {
   cloud: [],
   datacenter: [
