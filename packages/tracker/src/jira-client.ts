@@ -281,6 +281,17 @@ export class JiraTracker implements Tracker {
   }
 
   async transition(key: string, status: string, options: WriteOptions = {}): Promise<void> {
+    try {
+      await this.transitionOnce(key, status, options);
+    } catch (e) {
+      // 409: another update of the ticket went in first (an edit, a concurrent move). Read it
+      // again and move it once more; a second conflict is reported as it is.
+      if (!isOpsbookError(e) || (e.details as { status?: unknown })?.status !== 409) throw e;
+      await this.transitionOnce(key, status, options);
+    }
+  }
+
+  private async transitionOnce(key: string, status: string, options: WriteOptions): Promise<void> {
     // Re-reading first makes the transition idempotent: a retry after a lost answer is a no-op.
     const current = await this.get(key, options);
     if (sameName(current.status, status)) return;

@@ -205,6 +205,18 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         `Jira at ${url} rejected the request to ${ctx.action} (400)${say}: ${transitionFieldsFix(ctx.transition, fieldErrors(facts.body))}.`,
         { retryable: false },
       );
+    if (status === 413)
+      return new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} refused the request to ${ctx.action} as too large (413)${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify).`,
+        { retryable: false },
+      );
+    if (ctx.permission === 'Assign Issues' && status === 400)
+      return new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} refused to ${ctx.action} (400)${say}: the assignee must be a Jira account that can be assigned issues in the project; check the person's jira: account in approvers.yaml (Cloud: an accountId; Data Center: a user name) and ask a Jira admin for their "Assignable User" permission.`,
+        { retryable: false },
+      );
     return new trackerErrors.RefusalError(
       'TRACKER_REQUEST_REJECTED',
       ctx.project && status === 400

@@ -430,6 +430,24 @@ describe.each([
     expect(fake.issue('OPS-1')?.status).toBe('awaitingApproval');
   });
 
+  it('moves a ticket again once when Jira answers 409 (another update went in first)', async () => {
+    await jira.create({ summary: 'conflict' });
+    fake.inject({ fault: { kind: 'status', status: 409 }, method: 'post', path: '/transitions' });
+    await jira.transition('OPS-1', 'Awaiting Approval');
+    expect((await jira.get('OPS-1')).status).toBe('Awaiting Approval');
+    // A second conflict in a row is reported, not retried without end.
+    fake.inject({
+      fault: { kind: 'status', status: 409 },
+      method: 'post',
+      path: '/transitions',
+      times: 2,
+    });
+    await expect(jira.transition('OPS-1', 'Approved')).rejects.toMatchObject({
+      details: { status: 409 },
+    });
+    expect((await jira.get('OPS-1')).status).toBe('Awaiting Approval');
+  });
+
   it('refuses a transition the workflow does not offer, naming the URL, the ticket and the fix', async () => {
     await jira.create({ summary: 'wrong move' });
     const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);

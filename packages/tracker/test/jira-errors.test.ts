@@ -81,6 +81,38 @@ describe.each(['cloud', 'datacenter'] as const)(
         'ask a Jira admin for the "Add Comments" permission',
       );
     });
+
+    it('says a 413 is a size or count limit of the site or the ticket, not a field to correct', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({ fault: { kind: 'status', status: 413 }, method: 'post', path: '/attachments' });
+      const error = await jira
+        .attach('OPS-1', { filename: 'run.journal.jsonl', bytes: Buffer.from('{}\n') })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'TRACKER_REQUEST_REJECTED',
+        details: { ticket: 'OPS-1' },
+      });
+      const message = (error as Error).message;
+      expect(message).toContain('too large (413)');
+      expect(message).toContain("the site's attachment size limit");
+      expect(message).not.toContain('a field the project requires');
+    });
+
+    it('says who cannot be assigned and where their account is set', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      const error = await jira.assign('OPS-1', 'no-such-person').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'TRACKER_REQUEST_REJECTED',
+        details: { ticket: 'OPS-1' },
+      });
+      const message = (error as Error).message;
+      expect(message).toContain('assign OPS-1 to no-such-person');
+      expect(message).toContain("the person's jira: account in approvers.yaml");
+      expect(message).toContain('Assignable User');
+      expect(message).not.toContain('a field the project requires');
+    });
   },
 );
 
