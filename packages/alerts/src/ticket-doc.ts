@@ -202,7 +202,7 @@ export function alertsComment(
 export function priorityRefused(refusal: { grade: string; message: string }): Block {
   return para(
     text(
-      `The ticket's priority still shows the earlier grade: the tracker refused to set it for ${refusal.grade} (${refusal.message}). The grade ${refusal.grade} stands in opsbook; set the priority by hand, or map the grade to a priority of the project's scheme (tracker.jira.priorities in opsbook.yaml).`,
+      `The ticket's priority still shows the earlier grade: the tracker refused to set it for ${refusal.grade} (${refusal.message}). The grade ${refusal.grade} stands in opsbook; set the priority by hand, and change what the tracker's message names (a priority missing from the project's scheme is mapped in tracker.jira.priorities; a Priority field missing from its screens is a Jira admin's to add).`,
     ),
   );
 }
