@@ -219,4 +219,24 @@ describe('opsbook run on a terminal', () => {
     expect(after.split('\n').filter((l) => l.includes(' done · ')).length).toBe(1);
     expect(after).toMatch(/^run \S+ interrupted in /m);
   });
+
+  it('shows what a second Ctrl-C leaves before it exits, lines still gathered under the block included', async () => {
+    const dir = path.join(world.markerDir, 'ctrl-c-twice');
+    await mkdir(dir, { recursive: true });
+    const file = await approvedFile(world, 'gate', 'ctrl-c-twice.json', [world.people.alice], {
+      params: { dir },
+      target: 'h2:h3',
+    });
+    await pane.start(opsbookCommand(['run', file]));
+    await pane.waitForText(
+      (t) => t.includes('steps: wait "Wait for the gate" on 2 hosts'),
+      'h2 and h3 waiting at the gate',
+    );
+    await pane.tmux(['send-keys', 'C-c']);
+    await pane.waitForText((t) => t.includes('interrupted: no new step'), 'the first notice');
+    await pane.tmux(['send-keys', 'C-c']);
+    const after = await pane.waitForText((t) => t.includes('[exit '), 'the run to stop');
+    expect(after).toContain('[exit 130]');
+    expect(after).toContain('stopped now: commands still running on hosts are killed');
+  });
 });

@@ -51,6 +51,9 @@ export function startLiveStatus(
   };
   const timer = setInterval(redraw, everyMs);
   timer.unref();
+  // A process that exits now (a second Ctrl-C) still writes what it gathered, and its notice:
+  // a terminal's stderr is written synchronously, so the uncork below reaches it before exit.
+  process.on('exit', endGathering);
   redraw();
   return {
     above(write) {
@@ -70,6 +73,7 @@ export function startLiveStatus(
     stop() {
       if (isStopped) return;
       clearInterval(timer);
+      process.removeListener('exit', endGathering);
       if (gathering !== undefined) endGathering();
       else log(render(columns()));
       isStopped = true;
