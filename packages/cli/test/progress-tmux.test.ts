@@ -191,10 +191,11 @@ describe('opsbook run on a terminal', () => {
     expect(table[5]).toBe('2 of 3 host(s) ok');
   });
 
-  it('writes the Ctrl-C notice above the status block, which stays one block', async () => {
-    const dir = path.join(world.markerDir, 'ctrl-c');
+  /** `opsbook run` of h2 and h3 in the pane, both waiting at the gate; the gate's folder. */
+  async function gateRunWaiting(name: string): Promise<string> {
+    const dir = path.join(world.markerDir, name);
     await mkdir(dir, { recursive: true });
-    const file = await approvedFile(world, 'gate', 'ctrl-c.json', [world.people.alice], {
+    const file = await approvedFile(world, 'gate', `${name}.json`, [world.people.alice], {
       params: { dir },
       target: 'h2:h3',
     });
@@ -203,6 +204,11 @@ describe('opsbook run on a terminal', () => {
       (t) => t.includes('steps: wait "Wait for the gate" on 2 hosts'),
       'h2 and h3 waiting at the gate',
     );
+    return dir;
+  }
+
+  it('writes the Ctrl-C notice above the status block, which stays one block', async () => {
+    const dir = await gateRunWaiting('ctrl-c');
     await pane.tmux(['send-keys', 'C-c']);
     const notice = await pane.waitForText(
       (t) => t.includes('interrupted: no new step'),
@@ -221,17 +227,7 @@ describe('opsbook run on a terminal', () => {
   });
 
   it('shows what a second Ctrl-C leaves before it exits, lines still gathered under the block included', async () => {
-    const dir = path.join(world.markerDir, 'ctrl-c-twice');
-    await mkdir(dir, { recursive: true });
-    const file = await approvedFile(world, 'gate', 'ctrl-c-twice.json', [world.people.alice], {
-      params: { dir },
-      target: 'h2:h3',
-    });
-    await pane.start(opsbookCommand(['run', file]));
-    await pane.waitForText(
-      (t) => t.includes('steps: wait "Wait for the gate" on 2 hosts'),
-      'h2 and h3 waiting at the gate',
-    );
+    await gateRunWaiting('ctrl-c-twice');
     await pane.tmux(['send-keys', 'C-c']);
     await pane.waitForText((t) => t.includes('interrupted: no new step'), 'the first notice');
     await pane.tmux(['send-keys', 'C-c']);

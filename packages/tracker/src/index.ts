@@ -18,6 +18,7 @@ export {
   type JiraSettings,
   jiraSite,
 } from './jira-connection.js';
+export { searchWords } from './jira-fields.js';
 export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';
 export {
   type HistoryEntry,

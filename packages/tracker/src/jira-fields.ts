@@ -70,12 +70,17 @@ export function jqlString(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Words of a summary safe for a JQL text search (Lucene operators dropped). */
-export function searchWords(summary: string): string {
-  return summary
+/**
+ * The words of a text, letters and digits only, safe for a JQL `text ~` search: Jira reads it as
+ * a Lucene query, in which `:`, `*`, `?`, brackets, a leading `-` and the like are operators, and a
+ * query it cannot parse is a 400. `minLength` and `max` narrow them (a summary's first words).
+ */
+export function searchWords(text: string, options: { minLength?: number; max?: number } = {}) {
+  const { minLength = 2, max = 8 } = options;
+  return text
     .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w.length > 1)
-    .slice(0, 8)
+    .filter((w) => w.length >= Math.max(1, minLength))
+    .slice(0, max)
     .join(' ');
 }
 

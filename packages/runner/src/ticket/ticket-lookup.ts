@@ -5,7 +5,13 @@ import {
   type SshSigner,
 } from '@opsbook/approval';
 import { type Config, UsageError } from '@opsbook/schema';
-import { type Block, type LocalTicket, LocalTracker, type Ticket } from '@opsbook/tracker';
+import {
+  type Block,
+  type LocalTicket,
+  LocalTracker,
+  searchWords,
+  type Ticket,
+} from '@opsbook/tracker';
 import { type WaitingWrites, waitingWrites } from './outbox-waiting.js';
 import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
 import { historyWrite, readHistory, reasonOf, type TicketStep } from './ticket-history.js';
@@ -91,21 +97,10 @@ function quoteJql(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
-/**
- * The words of a text search, letters and digits only: Jira reads `text ~` as a Lucene query, in
- * which `:`, `*`, `?`, brackets, a leading `-` and the like are operators, and a query it cannot
- * parse (`disk full: /var*`) is a 400, not a search.
- */
-function textWords(text: string): string {
-  return text
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w !== '')
-    .join(' ');
-}
-
 /** The JQL `ticket bugs` sends: known bugs (by label) whose text mentions the words. */
 export function bugsJql(project: string, text: string, label = 'bug'): string {
-  const words = textWords(text);
+  // Every word (searchWords drops Lucene's operators, which make Jira answer 400).
+  const words = searchWords(text, { minLength: 1, max: Number.POSITIVE_INFINITY });
   if (words === '')
     throw new UsageError(
       `say what to look for in words (letters or digits${text.trim() ? `; "${text}" has none` : ''}): opsbook ticket bugs "disk full on /var"`,
