@@ -13,6 +13,7 @@ export const RUN_STATES: readonly RunState[] = [
   'failed',
   'unreachable',
   'interrupted',
+  'running',
   'incomplete',
   'unreadable',
   'missing',

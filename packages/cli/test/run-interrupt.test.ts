@@ -121,12 +121,15 @@ describe('interrupting opsbook run', () => {
 
   it('after SIGKILL the journal still verifies, as incomplete, and nothing keeps running on the hosts', async () => {
     const { dir, file: approval, running, journal } = await startSlowRun('sigkill');
-    running.child.kill('SIGKILL');
-    const r = await running.done;
-    expect(r.code).toBe(-1); // ended by a signal, not by an exit
     const [file] = await journal();
     expect(file).toBeDefined();
     const runId = path.basename(file!, '.jsonl');
+    // While its runner lives, the run is listed as running (not as killed).
+    const during = await world.opsbook(['runs', 'list', '--status', 'running']);
+    expect(during.stdout).toMatch(new RegExp(`^${runId}\\s+running\\s`, 'm'));
+    running.child.kill('SIGKILL');
+    const r = await running.done;
+    expect(r.code).toBe(-1); // ended by a signal, not by an exit
     const events = await readJournal(file!);
     expect(events[0]).toMatchObject({ type: 'run-start', runId });
     expect(events.some((e) => e.type === 'run-end')).toBe(false);

@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, syncDirectory, ValidationError } from '@opsbook/schema';
 import { GroupCommit } from './group-commit.js';
+import { markRunner, unmarkRunner } from './run-liveness.js';
 
 /** Hides secrets in a string (the runner's secret masker); applied before hashing and writing. */
 export type Masker = (text: string) => string;
@@ -177,7 +178,9 @@ export class Journal {
       );
     }
     await syncDirectory(dir); // the new file's name must survive a crash too
-    return Journal.over(fileSink(handle, file), runId, options);
+    // Tells `runs list` the run is still running (run-liveness.ts) until the journal closes.
+    const mark = await markRunner(file);
+    return Journal.over(fileSink(handle, file, mark), runId, options);
   }
 
   /** The hash of the last durable event (GENESIS_HASH before the first). */
@@ -319,13 +322,16 @@ function checkRunId(where: string, runId: string): void {
 }
 
 /** The files store's sink: one append and one fsync per batch of lines. */
-function fileSink(handle: FileHandle, file: string): JournalSink {
+function fileSink(handle: FileHandle, file: string, mark: string | undefined): JournalSink {
   return {
     location: file,
     async write(_lines, texts) {
       await handle.appendFile(texts.join(''), 'utf8');
       await handle.sync();
     },
-    close: () => handle.close(),
+    async close() {
+      await handle.close();
+      await unmarkRunner(mark);
+    },
   };
 }

@@ -26,7 +26,12 @@ import { type RunStatus, runStatuses } from './run-status.js';
 /** A run's state: how it ended, or why that is not known. */
 export type RunState =
   | RunStatus
-  /** No run-end: the runner was killed, crashed, or is still running. */
+  /** No run-end, and its runner still runs (run-liveness.ts; PostgreSQL: its session lock). */
+  | 'running'
+  /**
+   * No run-end and no runner known to run it: killed or crashed (`runs show` shows where it
+   * stopped), or running on a machine that cannot be asked (a files store shared over NFS).
+   */
   | 'incomplete'
   /** The journal's first line is not a run-start event. */
   | 'unreadable'
@@ -128,6 +133,8 @@ export interface RunSource {
   /** Where a run's journal is kept, for messages. */
   journalLocation(runId: string): string;
   readLedger(): Promise<LedgerRecord[]>;
+  /** Those of `runIds` (runs without a run-end) whose runner still runs. */
+  liveRuns(runIds: readonly string[]): Promise<Set<string>>;
 }
 
 /** Every run, newest first, including runs the ledger knows whose journal is missing. */
@@ -143,6 +150,7 @@ export async function listRuns(source: RunSource): Promise<RunSummary[]> {
   for (const entry of entries.values()) {
     if (!known.has(entry.runId)) summaries.push(missingRun(entry));
   }
+  await markRunning(source, summaries);
   return summaries.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
 }
 
@@ -191,7 +199,19 @@ export async function readRun(source: RunSource, idOrPrefix: string): Promise<Ru
   }
   const { events } = verification;
   const summary = summarizeRun(runId, events[0], events.at(-1), ledger);
+  await markRunning(source, [summary]);
   return { runId, location, summary, verification, ...(ledger ? { ledger } : {}), bytes };
+}
+
+/** Sets `running` on those of `summaries` without an end whose runner still runs. */
+export async function markRunning(
+  source: Pick<RunSource, 'liveRuns'>,
+  summaries: readonly RunSummary[],
+): Promise<void> {
+  const open = summaries.filter((s) => s.status === 'incomplete');
+  if (open.length === 0) return;
+  const live = await source.liveRuns(open.map((s) => s.runId));
+  for (const s of open) if (live.has(s.runId)) s.status = 'running';
 }
 
 /**

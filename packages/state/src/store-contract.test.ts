@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,9 @@ import { filesStore, type StateStore } from './store.js';
  * One contract, both backends: every test below runs against the files store (a temp dir) and
  * the PostgreSQL store (a fresh migrated database on a real server), with the same expectations.
  */
+
+/** A runner stand-in in its own process (built code: `pnpm build` first, as `pnpm test` does). */
+const HOLD_RUN = path.resolve(import.meta.dirname, '__fixtures__/run-holder/hold-run.mjs');
 
 let root: string;
 let pg: Postgres;
@@ -35,11 +39,27 @@ function tickingClock(): () => Date {
   };
 }
 
+/** Where a store is, as `hold-run.mjs` (a runner in another process) opens it again. */
+const places = new WeakMap<StateStore, [kind: string, location: string]>();
+
 const backends: { name: string; open: (clock: () => Date) => Promise<StateStore> }[] = [
-  { name: 'files', open: async (clock) => filesStore(path.join(root, `state-${++n}`), { clock }) },
+  {
+    name: 'files',
+    open: async (clock) => {
+      const dir = path.join(root, `state-${++n}`);
+      const store = filesStore(dir, { clock });
+      places.set(store, ['files', dir]);
+      return store;
+    },
+  },
   {
     name: 'postgres',
-    open: async (clock) => postgresStore({ url: (await freshDatabase(pg)).url, clock }),
+    open: async (clock) => {
+      const { url } = await freshDatabase(pg);
+      const store = postgresStore({ url, clock });
+      places.set(store, ['postgres', url]);
+      return store;
+    },
   },
 ];
 
@@ -250,6 +270,45 @@ describe.each(backends)('the $name state store', ({ open }) => {
     await expect(store.readRun('20250601-140000-cccccc')).rejects.toMatchObject({
       problems: [expect.objectContaining({ rule: 'journal-missing' })],
     });
+  });
+
+  it('lists a run without an end as running while its runner lives, and incomplete once it is killed', async () => {
+    await openStore();
+    const [kind, location] = places.get(store) ?? [];
+    const runId = '20250601-150000-hhhhhh';
+    const holder = spawn(process.execPath, [HOLD_RUN, kind ?? '', location ?? '', runId], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((resolve) => holder.on('exit', resolve));
+    try {
+      let out = '';
+      let err = '';
+      holder.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+      });
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('ready')) resolve();
+        });
+        holder.on('exit', () => reject(new Error(`the holder exited before it was ready: ${err}`)));
+      });
+      const listed = (await store.listRuns()).find((r) => r.runId === runId);
+      expect(listed).toMatchObject({ status: 'running', ticket: 'OPS-9', hostNames: ['web-01'] });
+      expect((await store.readRun(runId)).summary.status).toBe('running');
+    } finally {
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    // The server ends a killed client's session (and its lock) when it sees the socket close.
+    let status: string | undefined;
+    for (let i = 0; i < 50; i++) {
+      status = (await store.listRuns()).find((r) => r.runId === runId)?.status;
+      if (status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe('incomplete');
+    expect((await store.readRun(runId)).summary.status).toBe('incomplete');
   });
 
   /** A run as the runner journals it when `stepOn` (if any) started a step and the rest were unreachable. */

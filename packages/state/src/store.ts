@@ -13,6 +13,7 @@ import {
   recordRunEnd,
   runsUsed,
 } from './ledger.js';
+import { liveRunsIn } from './run-liveness.js';
 import {
   journalIdsIn,
   listRuns,
@@ -96,6 +97,7 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     readJournal: (runId) => readJournalFile(stateDir, runId),
     journalLocation: (runId) => journalPath(stateDir, runId),
     readLedger: () => readLedger(stateDir),
+    liveRuns: (runIds) => liveRunsIn(runIds, (runId) => journalPath(stateDir, runId)),
   };
   return {
     kind: 'files',

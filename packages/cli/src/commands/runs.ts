@@ -31,6 +31,11 @@ recorded at the run's end (last hash, event count, status): a run whose journal 
 listed as tampered, with a note naming opsbook journal verify <run-id>, which checks the whole
 chain (as runs show, stats, report and catalog do for every journal they read).
 
+A run without an end is running while its runner still runs (the files store asks this
+machine for the process; the PostgreSQL store sees the runner's session lock), and
+incomplete when it does not: killed or crashed (runs show says where it stopped), or run
+from another machine sharing the files store, which cannot be asked.
+
 Examples:
   opsbook runs list --ticket OPS-42
   opsbook runs list --group db --since 7d --status failed

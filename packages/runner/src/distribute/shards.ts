@@ -73,13 +73,9 @@ export function shardLease(runId: string, index: number): string {
   return `opsbook run ${runId} shard ${index}`;
 }
 
-/**
- * The lease the submitter of a distributed run holds while it follows the run: a worker refuses a
- * shard whose run has no submitter (killed, or stopped), since nobody would follow or end it.
- */
-export function submitterLease(runId: string): string {
-  return `opsbook run ${runId} submitter`;
-}
+// The lease the submitter holds while it follows the run: the state store names it, since
+// `runs list` reads it to tell a running distributed run from one whose submitter died.
+export { submitterLease } from '@opsbook/state';
 
 /** The graphile-worker job key of a shard: one job per shard of a run. */
 export function shardJobKey(runId: string, index: number): string {

@@ -331,7 +331,11 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     }
     req.onEvent?.(event);
   };
-  const sshConfig = await runnerSshConfig(req.env);
+  // The journal holds a connection with the PostgreSQL store: closed on every path out.
+  const sshConfig = await runnerSshConfig(req.env).catch(async (e: unknown) => {
+    await journal.close().catch(() => undefined);
+    throw e;
+  });
   const pool = hostTransportPool(plan.hosts, openTransportFor(req, sshConfig));
   const local = createLocalTransport({ env: req.env });
   let result: ExecuteResult | undefined;

@@ -2,6 +2,8 @@ import { ValidationError } from '@opsbook/schema';
 import { Journal, type JournalLine, type JournalOptions, type JournalSink } from '../journal.js';
 import { retryWhileDown } from './connection.js';
 import type { Database } from './database.js';
+import { runnerLease } from './run-leases.js';
+import { type JournalSession, openJournalSession } from './shared-journal-session.js';
 
 /** Where a run's journal is, for messages: the store and the run. */
 export function journalLocationIn(db: Database, runId: string): string {
@@ -16,10 +18,12 @@ export async function createJournalIn(
   db: Database,
   runId: string,
   options: JournalOptions = {},
+  url?: string,
 ): Promise<Journal> {
   const location = journalLocationIn(db, runId);
+  const hold: { session?: JournalSession } = {};
   // Checks the run id before anything is written.
-  const journal = Journal.over(rowSink(db, runId, location), runId, options);
+  const journal = Journal.over(rowSink(db, runId, location, hold), runId, options);
   const started = await db.query(
     `update opsbook_runs set journal_started_at = now()
      where run_id = $1 and journal_started_at is null
@@ -41,7 +45,24 @@ export async function createJournalIn(
           'journal-exists',
         );
   }
+  hold.session = await holdRunnerLease(url, runId);
   return journal;
+}
+
+/**
+ * Takes the run's runner lease on a connection of its own, which `runs list` looks for to tell a
+ * run that is running from one whose runner died (its session, and the lease, ended with it).
+ * Best effort: the lease is a view, never a grant, so a refusal only leaves the run `incomplete`.
+ * The connection lives until the journal closes (the runner closes it on every path).
+ */
+async function holdRunnerLease(url: string | undefined, runId: string): Promise<JournalSession> {
+  const session = openJournalSession({
+    url,
+    lease: runnerLease(runId),
+    retryForMs: 0,
+  });
+  await session.query('select 1').catch(() => undefined);
+  return session;
 }
 
 /**
@@ -50,7 +71,12 @@ export async function createJournalIn(
  * whose lines are already there (the first attempt committed but its answer was lost) checks
  * that the stored lines are exactly ours, so a restart neither loses nor doubles an event.
  */
-function rowSink(db: Database, runId: string, location: string): JournalSink {
+function rowSink(
+  db: Database,
+  runId: string,
+  location: string,
+  hold: { session?: JournalSession },
+): JournalSink {
   return {
     location,
     write: (lines, texts) =>
@@ -73,7 +99,9 @@ function rowSink(db: Database, runId: string, location: string): JournalSink {
           }
         }),
       ),
-    close: async () => {},
+    close: async () => {
+      await hold.session?.close();
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import {
   claimRunIn,
   journalIdsIn,
   listRunsIn,
+  liveRunsIn,
   readLedgerIn,
   recordRunEndIn,
   runsUsedIn,
@@ -40,6 +41,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     readJournal: (runId) => db.guard(() => readJournalIn(db, runId)),
     journalLocation: (runId) => journalLocationIn(db, runId),
     readLedger: () => db.guard(() => readLedgerIn(db)),
+    liveRuns: (runIds) => db.guard(() => liveRunsIn(db, runIds)),
   };
   return {
     kind: 'postgres',
@@ -49,7 +51,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     runsUsed: (approvalId) => db.guard(() => runsUsedIn(db, approvalId)),
     approvalRuns: (approvalId) => db.guard(() => approvalRunsIn(db, approvalId)),
     createJournal: (runId, journalOptions) =>
-      db.guard(() => createJournalIn(db, runId, journalOptions)),
+      db.guard(() => createJournalIn(db, runId, journalOptions, options.url)),
     recordRunEnd: (end) => db.guard(() => recordRunEndIn(db, end, clock())),
     listRuns: () => db.guard(() => listRunsIn(db)),
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),

@@ -10,9 +10,10 @@ import {
   runsExhausted,
 } from '../ledger.js';
 import type { RunStatus } from '../run-status.js';
-import { listedRun, type RunSummary, summarizeRun } from '../run-store.js';
+import { listedRun, markRunning, type RunSummary, summarizeRun } from '../run-store.js';
 import { retryWhileDown } from './connection.js';
 import type { Database } from './database.js';
+import { HELD_LEASES_CTE, runLeaseHeldSql } from './run-leases.js';
 
 /** opsbook_runs: what the files store keeps in its ledger, one row per run. */
 interface RunRow {
@@ -215,24 +216,40 @@ export async function journalIdsIn(db: Database): Promise<string[]> {
  * journal's first and last lines one run at a time.
  */
 export async function listRunsIn(db: Database): Promise<RunSummary[]> {
-  const rows = await db.query<RunRow & { first: string | null; last: string | null }>(
-    `select ${RUN_COLUMNS},
+  const rows = await db.query<
+    RunRow & { first: string | null; last: string | null; live: boolean }
+  >(
+    `with ${HELD_LEASES_CTE}
+     select ${RUN_COLUMNS},
        (select line from opsbook_journal_lines l where l.run_id = r.run_id order by seq limit 1) as first,
-       (select line from opsbook_journal_lines l where l.run_id = r.run_id order by seq desc limit 1) as last
+       (select line from opsbook_journal_lines l where l.run_id = r.run_id order by seq desc limit 1) as last,
+       r.ended_at is null and ${runLeaseHeldSql('r.run_id')} as live
      from opsbook_runs r`,
   );
-  return rows
-    .map((row) => {
-      const entry = entryOf(row);
-      if (row.journal_started_at === null && row.first === null) {
-        return {
-          ...summarizeRun(row.run_id, undefined, undefined, entry),
-          status: 'missing' as const,
-        };
-      }
-      return listedRun(row.run_id, row.first ?? undefined, row.last ?? undefined, entry);
-    })
-    .sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
+  const live = new Set(rows.filter((r) => r.live).map((r) => r.run_id));
+  const summaries = rows.map((row) => {
+    const entry = entryOf(row);
+    if (row.journal_started_at === null && row.first === null) {
+      return {
+        ...summarizeRun(row.run_id, undefined, undefined, entry),
+        status: 'missing' as const,
+      };
+    }
+    return listedRun(row.run_id, row.first ?? undefined, row.last ?? undefined, entry);
+  });
+  await markRunning({ liveRuns: async () => live }, summaries);
+  return summaries.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
+}
+
+/** Those of `runIds` whose runner (or distributed run's submitter) holds its lease now. */
+export async function liveRunsIn(db: Database, runIds: readonly string[]): Promise<Set<string>> {
+  if (runIds.length === 0) return new Set();
+  const rows = await db.query<{ run_id: string }>(
+    `with ${HELD_LEASES_CTE}
+     select r.run_id from unnest($1::text[]) as r(run_id) where ${runLeaseHeldSql('r.run_id')}`,
+    [runIds],
+  );
+  return new Set(rows.map((r) => r.run_id));
 }
 
 function entryOf(row: RunRow): LedgerEntry {

@@ -1,0 +1,72 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { isProcessAlive, processStartTime } from '@opsbook/schema';
+
+/**
+ * Whether a run without a run-end still has its runner: the files store's runner leaves
+ * `runs/<run-id>.runner` (its PID, start time and machine) beside the journal while the journal
+ * is open, and removes it when the journal closes. A runner killed or crashed leaves the mark
+ * naming a process that is gone. Only the machine that ran it can tell (a PID means nothing
+ * elsewhere): a mark from another machine does not make the run `running`.
+ *
+ * It is a view, never a grant: nothing the runner decides reads it, so a forged or deleted mark
+ * changes only how `runs list` and `runs show` name a run that has no end.
+ */
+export function runnerMarkOf(journalFile: string): string {
+  return journalFile.replace(/\.jsonl$/, '.runner');
+}
+
+/**
+ * Writes the mark of this process as the runner of the run whose journal is `journalFile`; best
+ * effort (a full disk must not stop a run for a view's sake), and undefined when not written.
+ */
+export async function markRunner(journalFile: string): Promise<string | undefined> {
+  const file = runnerMarkOf(journalFile);
+  try {
+    const handle = await open(file, 'w', 0o600);
+    try {
+      await handle.writeFile(
+        `${process.pid}\n${processStartTime(process.pid) ?? ''}\n${hostname()}\n`,
+        'utf8',
+      );
+    } finally {
+      await handle.close();
+    }
+    return file;
+  } catch {
+    await unlink(file).catch(() => undefined);
+    return undefined;
+  }
+}
+
+/** Removes a mark `markRunner` wrote. */
+export async function unmarkRunner(file: string | undefined): Promise<void> {
+  if (file !== undefined) await unlink(file).catch(() => undefined);
+}
+
+/**
+ * Those of `runIds` whose mark (beside the journal `journalFileOf` names) names a process of this
+ * machine that still runs.
+ */
+export async function liveRunsIn(
+  runIds: readonly string[],
+  journalFileOf: (runId: string) => string,
+): Promise<Set<string>> {
+  const live = new Set<string>();
+  const here = hostname();
+  await Promise.all(
+    runIds.map(async (runId) => {
+      let text: string;
+      try {
+        text = await readFile(runnerMarkOf(journalFileOf(runId)), 'utf8');
+      } catch {
+        return;
+      }
+      const m = /^(\d+)\n(\d*)\n(.*)\n$/.exec(text);
+      const pid = Number(m?.[1]);
+      if (!m || !Number.isSafeInteger(pid) || pid <= 0 || m[3] !== here) return;
+      if (isProcessAlive(pid, m[2] || undefined)) live.add(runId);
+    }),
+  );
+  return live;
+}
