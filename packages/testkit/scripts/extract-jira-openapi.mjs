@@ -30,6 +30,8 @@ const operations = (prefix, search) => ({
   [`${prefix}/comment/{commentId}/properties/{propertyKey}`]: ['get'],
   [`${prefix}${search}`]: ['get', 'post'],
   [`${prefix}/myself`]: ['get'],
+  // `opsbook doctor`: the project's issue types and their workflows' statuses.
+  [`${prefix}/project/{projectIdOrKey}/statuses`]: ['get'],
 });
 
 const specs = [

@@ -24,6 +24,7 @@ import {
   ticketFromIssue,
 } from './jira-fields.js';
 import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
+import { checkJiraSetup, type SetupCheck } from './jira-setup-check.js';
 import {
   fieldsForScreen,
   type TransitionScreen,
@@ -87,6 +88,24 @@ export class JiraTracker implements Tracker {
   /** REST path of `path` under this flavour's API (`/rest/api/3…` or `/rest/api/2…`). */
   apiPath(path: string): string {
     return this.api(path);
+  }
+
+  /**
+   * Checks what opsbook.yaml's `tracker.jira` names against this Jira (account, project, issue
+   * type, every status opsbook moves tickets to): `opsbook doctor`. Reads only.
+   */
+  checkSetup(options: ReadOptions = {}): Promise<SetupCheck[]> {
+    return checkJiraSetup(
+      {
+        http: this.http,
+        apiPath: (p) => this.api(p),
+        site: this.site,
+        project: this.settings.project,
+        issueType: this.settings.issueType ?? 'Task',
+        statuses: this.statuses,
+      },
+      options,
+    );
   }
 
   /** REST path of an issue (or of `rest` under it) for this flavour. */

@@ -11,6 +11,12 @@ export interface CommandEntry extends CommandMeta {
 
 export const commands: CommandEntry[] = [
   {
+    name: 'doctor',
+    summary:
+      "check this machine's setup before work needs it: opsbook.yaml, trust pin, state store, outbox, tracker (Jira statuses), inventory",
+    load: async () => (await import('./doctor.js')).default,
+  },
+  {
     name: 'validate',
     summary: 'check runbooks against the schema and the rules; list every problem',
     load: async () => (await import('./validate.js')).default,

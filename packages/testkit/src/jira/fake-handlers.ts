@@ -7,6 +7,7 @@ import {
   transitionFieldErrors,
 } from './fake-screens.js';
 import {
+  FAKE_ISSUE_TYPES,
   FAKE_TRANSITIONS,
   type FakeIssue,
   type FakeTransition,
@@ -14,6 +15,7 @@ import {
   jiraDate,
   matchesJql,
   parseFakeJql,
+  STATUS_IDS,
   type StatusRole,
 } from './fake-workflow.js';
 import type { Flavour, OpenApiValidator } from './openapi-validator.js';
@@ -140,6 +142,7 @@ export class FakeJiraState {
 
   handle(c: HandlerContext): Reply {
     if (c.op === '/myself') return { status: 200, body: this.beans.user(c.caller) };
+    if (c.op === '/project/{projectIdOrKey}/statuses') return this.projectStatuses(c);
     if (c.op === '/issue') return this.create(c);
     if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
     if (c.op === '/comment/{commentId}/properties/{propertyKey}') return this.commentProperty(c);
@@ -226,6 +229,25 @@ export class FakeJiraState {
     return errors(404, [`no handler for ${route}`]);
   }
 
+  /** Every issue type of the project, each with its workflow's statuses (one workflow here). */
+  private projectStatuses(c: HandlerContext): Reply {
+    const asked = c.params.projectIdOrKey ?? '';
+    if (asked.toUpperCase() !== this.project && asked !== '10000')
+      return errors(404, [`No project could be found with key '${asked}'.`]);
+    const api = `${this.base}/rest/api/${this.flavour === 'cloud' ? 3 : 2}`;
+    const roles = Object.keys(STATUS_IDS) as StatusRole[];
+    return {
+      status: 200,
+      body: FAKE_ISSUE_TYPES.map((name, i) => ({
+        id: String(10001 + i),
+        name,
+        self: `${api}/issueType/${10001 + i}`,
+        subtask: false,
+        statuses: roles.map((r) => this.beans.status(r)),
+      })),
+    };
+  }
+
   private rich(c: HandlerContext, value: unknown, where: string): string | undefined {
     // Jira refuses a comment or description past 32,767 characters (the ADF as sent, on Cloud).
     const length = typeof value === 'string' ? value.length : JSON.stringify(value ?? '').length;
@@ -265,7 +287,7 @@ export class FakeJiraState {
     const fields = ((c.body as Json)?.fields ?? {}) as Json;
     if (fields.project?.key !== this.project && fields.project?.id !== '10000')
       return errors(400, [], { project: 'valid project is required' });
-    if (!['Task', 'Bug', 'Incident'].includes(fields.issuetype?.name))
+    if (!FAKE_ISSUE_TYPES.includes(fields.issuetype?.name))
       return errors(400, [], { issuetype: 'valid issue type is required' });
     if (typeof fields.summary !== 'string' || fields.summary.trim() === '')
       return errors(400, [], { summary: 'You must specify a summary of the issue.' });

@@ -37,6 +37,9 @@ export const STATUS_IDS: Record<StatusRole, string> = {
   done: '10004',
 };
 
+/** The project's issue types, all on the one workflow above. */
+export const FAKE_ISSUE_TYPES: readonly string[] = ['Task', 'Bug', 'Incident'];
+
 export interface FakeTransition {
   id: string;
   name: string;

@@ -121,6 +121,13 @@ export const RESPONSE_OVERRIDES: Record<Flavour, ResponseOverride[]> = {
     },
     {
       method: 'get',
+      path: '/api/2/project/{projectIdOrKey}/statuses',
+      status: '200',
+      arrayOfDeclared: true,
+      why: 'DC declares one IssueTypeWithStatusJsonBean; Jira returns an array, one per issue type of the project.',
+    },
+    {
+      method: 'get',
       path: '/api/2/issue/{issueIdOrKey}/remotelink',
       status: '200',
       arrayOfDeclared: true,

@@ -1,0 +1,229 @@
+import { access, constants, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { loadRunInventory, openTracker, trustShow } from '@opsbook/runner';
+import type { Config } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
+import type { SetupCheck } from '@opsbook/tracker';
+import { type CommandContext, defineCommand } from '../command.js';
+import { configFor } from '../context.js';
+import { exitCodes } from '../exit-code.js';
+import { showControlsIn } from '../terminal-safe.js';
+
+/** One line of the doctor's answer: ok, a warning (works, but look), or a failure (fix it). */
+interface Finding {
+  area: string;
+  level: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export default defineCommand({
+  details: `Checks this machine's setup before work needs it, reading only: opsbook.yaml, the pinned trust
+store against approvers.yaml, the state store (the files under stateDir or the team's PostgreSQL
+database), tracker writes waiting in the outbox, the tracker (with Jira: the account the
+credentials sign in as, the project, its issue type and every status opsbook moves tickets to),
+and the inventory. Each failure says what to change.
+
+Exit 0 when nothing failed (warnings included), 1 when something did, 2 when opsbook.yaml
+itself cannot be read.
+
+Examples:
+  opsbook doctor
+  opsbook doctor --json`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const findings: Finding[] = [
+      {
+        area: 'config',
+        level: 'ok',
+        detail: config.file ?? `no opsbook.yaml above ${process.cwd()}: the defaults`,
+      },
+    ];
+    const areas: Array<[string, (c: Config) => Promise<Finding[]>]> = [
+      ['trust', trustFindings],
+      ['state', stateFindings],
+      ['outbox', outboxFindings],
+      ['tracker', trackerFindings],
+      ['inventory', inventoryFindings],
+    ];
+    for (const [area, check] of areas) {
+      // One area's trouble (a database down) must not hide what the others say.
+      findings.push(
+        ...(await check(config).catch((e: unknown) => [
+          { area, level: 'fail' as const, detail: message(e) },
+        ])),
+      );
+    }
+    return report(ctx, findings);
+  },
+});
+
+function report(ctx: CommandContext, findings: Finding[]): number {
+  const failed = findings.filter((f) => f.level === 'fail').length;
+  const warned = findings.filter((f) => f.level === 'warn').length;
+  if (ctx.out.json) {
+    ctx.out.printJson({ ok: failed === 0, findings });
+  } else {
+    const { style } = ctx.out;
+    const mark = { ok: style.green('✓'), warn: style.yellow('!'), fail: style.red('✗') };
+    const width = Math.max(...findings.map((f) => f.area.length));
+    const lines = showControlsIn(findings).flatMap((f) => [
+      `${mark[f.level]} ${f.area.padEnd(width)}  ${f.detail}`,
+      ...(f.fix ? [`  ${' '.repeat(width)}  ${style.dim(`→ ${f.fix}`)}`] : []),
+    ]);
+    lines.push(
+      '',
+      failed
+        ? style.red(`${failed} problem(s) to fix${warned ? `, ${warned} warning(s)` : ''}`)
+        : `${style.green('ready')}${warned ? ` (${warned} warning(s))` : ''}`,
+    );
+    ctx.out.print(lines.join('\n'));
+  }
+  return failed ? exitCodes.failed : exitCodes.ok;
+}
+
+async function trustFindings(config: Config): Promise<Finding[]> {
+  const r = await trustShow(config);
+  if (r.error !== undefined && !r.file && !r.pinned)
+    return [
+      {
+        area: 'trust',
+        level: 'fail',
+        detail: `no trust store: ${message(r.error)}`,
+        fix: `create ${config.trustStore} (README, section Approvals), then sudo opsbook trust init`,
+      },
+    ];
+  if (!r.pinned)
+    return [
+      {
+        area: 'trust',
+        level: 'fail',
+        detail: `${config.trustStore} is not pinned in ${config.trustPinDir}: nothing can be approved or run`,
+        fix: 'sudo opsbook trust init (check the digest it prints with your seniors)',
+      },
+    ];
+  if (r.error !== undefined)
+    return [
+      {
+        area: 'trust',
+        level: 'fail',
+        detail: `pinned version ${r.pinned.version}; not accepted: ${message(r.error)}`,
+        fix: 'opsbook trust show says what differs',
+      },
+    ];
+  const seniors = r.pinned.data.approvers.filter((a) => a.roles.includes('senior')).length;
+  return [
+    {
+      area: 'trust',
+      level: 'ok',
+      detail: `${config.trustStore} version ${r.pinned.version} pinned in ${config.trustPinDir} (${seniors} senior(s))`,
+    },
+  ];
+}
+
+async function stateFindings(config: Config): Promise<Finding[]> {
+  const store = stateStoreOf(config);
+  try {
+    if (store.kind === 'files') {
+      const writable = await access(config.stateDir, constants.W_OK).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT', // made at the first run
+      );
+      if (!writable)
+        return [
+          {
+            area: 'state',
+            level: 'fail',
+            detail: `${config.stateDir} is not writable by this user: no run could journal`,
+            fix: 'run as the user that owns it, or set stateDir in opsbook.yaml',
+          },
+        ];
+    }
+    const runs = await store.listRuns();
+    const count = (status: string) => runs.filter((r) => r.status === status).length;
+    const notes = [
+      count('running') && `${count('running')} running`,
+      count('incomplete') && `${count('incomplete')} incomplete`,
+    ].filter(Boolean);
+    const tampered = count('tampered') + count('unreadable') + count('missing');
+    return [
+      {
+        area: 'state',
+        level: tampered ? 'warn' : 'ok',
+        detail: `${store.kind} store ${store.location}: ${runs.length} run(s)${notes.length ? ` (${notes.join(', ')})` : ''}${tampered ? `, ${tampered} whose journal does not check out` : ''}`,
+        ...(tampered ? { fix: 'opsbook runs list and opsbook journal verify name them' } : {}),
+      },
+    ];
+  } finally {
+    await store.close();
+  }
+}
+
+async function outboxFindings(config: Config): Promise<Finding[]> {
+  const entries = await openTracker(config, process.env).outbox.list();
+  const failed = entries.filter((e) => e.state === 'failed').length;
+  const pending = entries.length - failed;
+  if (failed)
+    return [
+      {
+        area: 'outbox',
+        level: 'fail',
+        detail: `${failed} tracker write(s) refused${pending ? `, ${pending} waiting` : ''}: tickets lack them`,
+        fix: 'opsbook outbox list shows why; fix that, then opsbook outbox flush --retry-failed',
+      },
+    ];
+  if (pending)
+    return [
+      {
+        area: 'outbox',
+        level: 'warn',
+        detail: `${pending} tracker write(s) waiting to be delivered`,
+        fix: 'opsbook outbox flush',
+      },
+    ];
+  return [{ area: 'outbox', level: 'ok', detail: 'empty: every write reached the tracker' }];
+}
+
+async function trackerFindings(config: Config): Promise<Finding[]> {
+  const { tracker } = openTracker(config, process.env);
+  if (tracker.kind !== 'jira')
+    return [
+      {
+        area: 'tracker',
+        level: 'ok',
+        detail: `the embedded local tracker (tickets in ${path.join(config.stateDir, 'tracker')})`,
+      },
+    ];
+  const checks: SetupCheck[] = await (
+    tracker as unknown as { checkSetup(): Promise<SetupCheck[]> }
+  ).checkSetup();
+  return checks.map((c) => ({
+    area: `jira ${c.name}`,
+    level: c.ok ? 'ok' : 'fail',
+    detail: c.detail,
+    ...(c.fix ? { fix: c.fix } : {}),
+  }));
+}
+
+async function inventoryFindings(config: Config): Promise<Finding[]> {
+  const inventory = await loadRunInventory(config);
+  const where = config.inventory ?? 'the embedded inventory (this machine only)';
+  const overSsh = inventory.hosts.filter((h) => h.vars.ansible_connection !== 'local');
+  const findings: Finding[] = [
+    {
+      area: 'inventory',
+      level: 'ok',
+      detail: `${where}: ${inventory.hosts.length} host(s) in ${inventory.groups.length - 2} group(s)`,
+    },
+  ];
+  if (overSsh.length && !(await stat(config.knownHosts).catch(() => undefined)))
+    findings.push({
+      area: 'known hosts',
+      level: 'warn',
+      detail: `${overSsh.length} host(s) over SSH, and no ${config.knownHosts}: every host key will be refused as unknown`,
+      fix: 'add the hosts\u2019 keys (ssh-keyscan, checked against the hosts) to that file',
+    });
+  return findings;
+}

@@ -1,0 +1,136 @@
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approversYaml, makePerson, type Person, type PersonName } from './opsbook-world.js';
+import { runCli, stackTrace } from './run-cli.js';
+
+/*
+ * `opsbook doctor` on a new machine: each part of the setup it reads (config, trust pin, state
+ * store, outbox, tracker, inventory) is named with what to change when it is wrong, before a
+ * ticket or a run trips on it.
+ */
+
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let store: string;
+
+beforeAll(async () => {
+  tmp = await makeTempDir('opsbook-doctor-');
+  const ids: PersonName[] = ['alice', 'bob', 'dave', 'erin', 'grace', 'mallory'];
+  await mkdir(path.join(tmp.dir, 'keys'));
+  const made = await Promise.all(ids.map((id) => makePerson(path.join(tmp.dir, 'keys'), id)));
+  store = approversYaml(
+    Object.fromEntries(ids.map((id, i) => [id, made[i]])) as Record<PersonName, Person>,
+  );
+});
+afterAll(async () => {
+  await tmp?.remove();
+});
+
+/** A workspace: opsbook.yaml with `tracker`, approvers.yaml, a one-host local inventory. */
+async function workspace(name: string, tracker = 'tracker: {kind: local}') {
+  const dir = path.join(tmp.dir, name);
+  await mkdir(dir);
+  await writeFile(
+    path.join(dir, 'opsbook.yaml'),
+    `apiVersion: opsbook/v1\nkind: Config\nstateDir: state\ninventory: inventory.yaml\n${tracker}\n`,
+  );
+  await writeFile(path.join(dir, 'approvers.yaml'), store);
+  await writeFile(
+    path.join(dir, 'inventory.yaml'),
+    'all:\n  hosts:\n    h1: {ansible_connection: local}\n',
+  );
+  const env = { HOME: dir, OPSBOOK_USER: 'grace', OPSBOOK_TRUST_DIR: path.join(dir, 'pin') };
+  return {
+    dir,
+    opsbook: (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      runCli(args, { cwd: dir, env: { ...env, ...extra } }),
+  };
+}
+
+describe('opsbook doctor', () => {
+  it('names the missing trust pin and how to make it, then says ready once it is made', async () => {
+    const w = await workspace('pin');
+    const before = await w.opsbook(['doctor']);
+    expect(before.code, before.stderr).toBe(1);
+    expect(before.stdout).toMatch(/^✗ trust +.*approvers\.yaml is not pinned in .*pin/m);
+    expect(before.stdout).toContain('→ sudo opsbook trust init');
+    expect(before.stdout).toMatch(/^✓ state +files store .*state: 0 run\(s\)$/m);
+    expect(before.stdout).toMatch(/^✓ tracker +the embedded local tracker/m);
+    expect(before.stdout).toMatch(/^✓ inventory +.*inventory\.yaml: 1 host\(s\)/m);
+    expect(before.stdout).toContain('1 problem(s) to fix');
+
+    const init = await w.opsbook(['trust', 'init']);
+    expect(init.code, init.stderr).toBe(0);
+    const after = await w.opsbook(['doctor', '--json']);
+    expect(after.code, after.stderr).toBe(0);
+    const doc = JSON.parse(after.stdout) as {
+      ok: boolean;
+      findings: { area: string; level: string }[];
+    };
+    expect(doc.ok).toBe(true);
+    expect(doc.findings.map((f) => [f.area, f.level])).toEqual([
+      ['config', 'ok'],
+      ['trust', 'ok'],
+      ['state', 'ok'],
+      ['outbox', 'ok'],
+      ['tracker', 'ok'],
+      ['inventory', 'ok'],
+    ]);
+  });
+
+  it('reports a ledger line it cannot read at its file and line, and still checks the rest', async () => {
+    const w = await workspace('ledger');
+    await mkdir(path.join(w.dir, 'state'), { mode: 0o700 });
+    await appendFile(path.join(w.dir, 'state', 'ledger.jsonl'), 'not a record\n');
+    const r = await w.opsbook(['doctor']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.stdout).toMatch(/^✗ state +.*ledger\.jsonl:1:1: this ledger line is not a run/m);
+    expect(r.stdout).toMatch(/^✓ tracker /m);
+    expect(r.stdout).toMatch(/^✓ inventory /m);
+  });
+
+  describe.each([['cloud'], ['datacenter']] as const)('with Jira %s', (flavour) => {
+    let fake: JiraFake;
+    beforeAll(async () => {
+      // This project's workflow calls the review status "Code Review", not opsbook's "In Review".
+      fake = await startJiraFake({ flavour, statuses: { review: 'Code Review' } });
+    });
+    afterAll(async () => {
+      const violations = fake.violations();
+      await fake.close();
+      expect(violations).toEqual([]);
+    });
+
+    const jira = (statuses = '') =>
+      `tracker:\n  kind: jira\n  jira:\n    project: OPS\n    flavour: ${flavour}\n${statuses}`;
+
+    it('names a status the project lacks and the setting to change, before any ticket needs it', async () => {
+      const w = await workspace(`jira-${flavour}`, jira());
+      await w.opsbook(['trust', 'init']);
+      const r = await w.opsbook(['doctor'], fake.env);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/^✓ jira account +signed in to .* as /m);
+      expect(r.stdout).toMatch(/^✓ jira status inProgress +'In Progress'$/m);
+      expect(r.stdout).toMatch(
+        /^✗ jira status review +'In Review' is not a status of OPS's Task workflow \(it has: .*Code Review.*\)$/m,
+      );
+      expect(r.stdout).toContain('→ set tracker.jira.statuses.review in opsbook.yaml');
+      // Reading only: the doctor created nothing.
+      expect(fake.requests().every((q) => q.method === 'get')).toBe(true);
+    });
+
+    it('says ready once opsbook.yaml names the project\u2019s status', async () => {
+      const w = await workspace(
+        `jira-fixed-${flavour}`,
+        jira('    statuses: {review: Code Review}\n'),
+      );
+      await w.opsbook(['trust', 'init']);
+      const r = await w.opsbook(['doctor'], fake.env);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.stdout).toMatch(/^✓ jira status review +'Code Review'$/m);
+    });
+  });
+});

@@ -1,0 +1,95 @@
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJiraTracker } from '../src/index.js';
+
+/*
+ * `opsbook doctor`'s Jira part: what opsbook.yaml names (account, project, issue type, the six
+ * statuses) read against a Jira (the spec-validated fake) before any ticket needs them.
+ */
+describe.each([
+  { flavour: 'cloud' as const, basePath: '/ex/jira/cloud-1234' },
+  { flavour: 'datacenter' as const, basePath: '/jira' },
+])('checkSetup on Jira $flavour', ({ flavour, basePath }) => {
+  let fake: JiraFake | undefined;
+  afterEach(async () => {
+    const violations = fake?.violations() ?? [];
+    await fake?.close();
+    fake = undefined;
+    expect(violations).toEqual([]);
+  });
+
+  it('passes every check when the settings match the project', async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const checks = await jira.checkSetup();
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['account', true],
+      ['project', true],
+      ['issue type', true],
+      ['status open', true],
+      ['status awaitingApproval', true],
+      ['status approved', true],
+      ['status inProgress', true],
+      ['status review', true],
+      ['status done', true],
+    ]);
+    expect(checks[0]?.detail).toContain(fake.users[0]!.displayName);
+  });
+
+  it('names a status the workflow lacks, with what it has and the setting to change', async () => {
+    fake = await startJiraFake({ flavour, basePath, statuses: { review: 'Code Review' } });
+    const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const failed = (await jira.checkSetup()).filter((c) => !c.ok);
+    expect(failed).toEqual([
+      {
+        name: 'status review',
+        ok: false,
+        detail: expect.stringMatching(
+          /^'In Review' is not a status of OPS's Task workflow \(it has: Open, .*Code Review, Done\)$/,
+        ),
+        fix: expect.stringContaining('tracker.jira.statuses.review'),
+      },
+    ]);
+  });
+
+  it('names a configured status name matched case-insensitively as Jira does', async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    const jira = createJiraTracker(
+      { project: 'OPS', flavour, statuses: { done: 'DONE' } },
+      fake.env,
+    );
+    expect((await jira.checkSetup()).every((c) => c.ok)).toBe(true);
+  });
+
+  it('stops at a project that does not exist, and at an issue type it lacks', async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    const noProject = await createJiraTracker({ project: 'NOPE', flavour }, fake.env).checkSetup();
+    expect(noProject.map((c) => [c.name, c.ok])).toEqual([
+      ['account', true],
+      ['project', false],
+    ]);
+    expect(noProject[1]?.fix).toContain('tracker.jira.project');
+    const noType = await createJiraTracker(
+      { project: 'OPS', flavour, issueType: 'Story' },
+      fake.env,
+    ).checkSetup();
+    expect(noType.at(-1)).toMatchObject({
+      name: 'issue type',
+      ok: false,
+      detail: "project OPS has no issue type 'Story' (it has: Task, Bug, Incident)",
+      fix: expect.stringContaining('tracker.jira.issueType'),
+    });
+  });
+
+  it('stops at credentials Jira refuses, with the message that names them', async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    const wrong =
+      flavour === 'cloud'
+        ? { ...fake.env, JIRA_API_TOKEN: 'not-the-token' }
+        : { ...fake.env, JIRA_PAT: 'not-the-pat' };
+    const checks = await createJiraTracker({ project: 'OPS', flavour }, wrong).checkSetup();
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ name: 'account', ok: false });
+    expect(checks[0]?.detail).toMatch(/401|credential|token/i);
+  });
+});
