@@ -22,8 +22,9 @@ export function runnerMarkOf(journalFile: string): string {
  */
 export async function markRunner(journalFile: string): Promise<string | undefined> {
   const file = runnerMarkOf(journalFile);
+  // 'wx': never through a link someone left in the folder (the journal was just made with O_EXCL).
   try {
-    const handle = await open(file, 'w', 0o600);
+    const handle = await open(file, 'wx', 0o600);
     try {
       await handle.writeFile(
         `${process.pid}\n${processStartTime(process.pid) ?? ''}\n${hostname()}\n`,
@@ -33,8 +34,9 @@ export async function markRunner(journalFile: string): Promise<string | undefine
       await handle.close();
     }
     return file;
-  } catch {
-    await unlink(file).catch(() => undefined);
+  } catch (e) {
+    // A mark it made but could not fill (ENOSPC) is removed; one that was there is not ours.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(file).catch(() => undefined);
     return undefined;
   }
 }
