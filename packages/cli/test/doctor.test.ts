@@ -109,9 +109,23 @@ describe('opsbook doctor', () => {
 
     it('names a status the project lacks and the setting to change, before any ticket needs it', async () => {
       const w = await workspace(`jira-${flavour}`, jira());
+      // alice's Jira account is one of the project's users; bob's is a typo.
+      const known = fake.users[1]!;
+      const account = flavour === 'cloud' ? known.accountId : known.name;
+      await writeFile(
+        path.join(w.dir, 'approvers.yaml'),
+        store
+          .replace(/( {2}- id: alice\n(?: {4}.*\n)*? {4}keys: .*\n)/, `$1    jira: ${account}\n`)
+          .replace(/( {2}- id: bob\n(?: {4}.*\n)*? {4}keys: .*\n)/, '$1    jira: bob-typo-42\n'),
+      );
       await w.opsbook(['trust', 'init']);
       const r = await w.opsbook(['doctor'], fake.env);
       expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`^✓ jira assignee alice +${account} \\(`, 'm'));
+      expect(r.stdout).toMatch(
+        /^✗ jira assignee bob +approvers\.yaml gives bob the Jira account bob-typo-42, which cannot be assigned tickets in OPS/m,
+      );
+      expect(r.stdout).toContain("→ set bob's jira: in approvers.yaml");
       expect(r.stdout).toMatch(/^✓ jira account +signed in to .* as /m);
       expect(r.stdout).toMatch(/^✓ jira status inProgress +'In Progress'$/m);
       expect(r.stdout).toMatch(

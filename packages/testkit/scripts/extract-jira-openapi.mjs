@@ -32,6 +32,8 @@ const operations = (prefix, search) => ({
   [`${prefix}/myself`]: ['get'],
   // `opsbook doctor`: the project's issue types and their workflows' statuses.
   [`${prefix}/project/{projectIdOrKey}/statuses`]: ['get'],
+  // `opsbook doctor`: whether approvers.yaml's Jira accounts can be assigned tickets.
+  [`${prefix}/user/assignable/search`]: ['get'],
 });
 
 const specs = [

@@ -24,7 +24,7 @@ import {
   ticketFromIssue,
 } from './jira-fields.js';
 import { JiraHttp, type JiraHttpOptions, type JiraRequest } from './jira-http.js';
-import { checkJiraSetup, type SetupCheck } from './jira-setup-check.js';
+import { type Assignee, checkJiraSetup, type SetupCheck } from './jira-setup-check.js';
 import {
   fieldsForScreen,
   type TransitionScreen,
@@ -92,11 +92,16 @@ export class JiraTracker implements Tracker {
 
   /**
    * Checks what opsbook.yaml's `tracker.jira` names against this Jira (account, project, issue
-   * type, every status opsbook moves tickets to): `opsbook doctor`. Reads only.
+   * type, every status opsbook moves tickets to) and whether each of `assignees` (approvers.yaml's
+   * people with a Jira account) can be assigned its tickets: `opsbook doctor`. Reads only.
    */
-  checkSetup(options: ReadOptions = {}): Promise<SetupCheck[]> {
+  checkSetup(
+    assignees: readonly Assignee[] = [],
+    options: ReadOptions = {},
+  ): Promise<SetupCheck[]> {
     return checkJiraSetup(
       {
+        cloud: this.cloud,
         http: this.http,
         apiPath: (p) => this.api(p),
         site: this.site,
@@ -104,6 +109,7 @@ export class JiraTracker implements Tracker {
         issueType: this.settings.issueType ?? 'Task',
         statuses: this.statuses,
       },
+      assignees,
       options,
     );
   }

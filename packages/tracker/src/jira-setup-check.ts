@@ -12,7 +12,14 @@ export interface SetupCheck {
   fix?: string;
 }
 
+/** A person tickets may be assigned to: approvers.yaml's id and `jira` account. */
+export interface Assignee {
+  id: string;
+  account: string;
+}
+
 export interface SetupTarget {
+  cloud: boolean;
   http: JiraHttp;
   /** `/rest/api/3…` or `/rest/api/2…` of a path. */
   apiPath(path: string): string;
@@ -39,6 +46,7 @@ const ROLE_ORDER: readonly StatusRole[] = [
  */
 export async function checkJiraSetup(
   target: SetupTarget,
+  assignees: readonly Assignee[],
   options: ReadOptions = {},
 ): Promise<SetupCheck[]> {
   const checks: SetupCheck[] = [];
@@ -94,28 +102,77 @@ export async function checkJiraSetup(
 
   const names = types.map((t) => String(t.name ?? ''));
   const type = types.find((t) => sameName(String(t.name ?? ''), target.issueType));
-  if (!type)
-    return failed(
-      'issue type',
-      `project ${target.project} has no issue type '${target.issueType}' (it has: ${names.join(', ') || 'none'})`,
-      'set tracker.jira.issueType in opsbook.yaml to one of them',
-    );
-  checks.push({ name: 'issue type', ok: true, detail: `issue type ${String(type.name)}` });
+  if (!type) {
+    checks.push({
+      name: 'issue type',
+      ok: false,
+      detail: `project ${target.project} has no issue type '${target.issueType}' (it has: ${names.join(', ') || 'none'})`,
+      fix: 'set tracker.jira.issueType in opsbook.yaml to one of them',
+    });
+  } else {
+    checks.push({ name: 'issue type', ok: true, detail: `issue type ${String(type.name)}` });
+    checks.push(...statusChecks(target, String(type.name), type.statuses ?? []));
+  }
+  for (const person of assignees) checks.push(await assignableCheck(target, person, options));
+  return checks;
+}
 
-  const have = (type.statuses ?? []).map((s) => String(s.name ?? ''));
-  for (const role of ROLE_ORDER) {
+/** Each status opsbook moves tickets to, found (case-insensitively) in the issue type's workflow. */
+function statusChecks(
+  target: SetupTarget,
+  typeName: string,
+  statuses: ReadonlyArray<{ name?: unknown }>,
+): SetupCheck[] {
+  const have = statuses.map((s) => String(s.name ?? ''));
+  return ROLE_ORDER.map((role) => {
     const wanted = target.statuses[role];
     const found = have.find((h) => sameName(h, wanted));
-    checks.push(
-      found
-        ? { name: `status ${role}`, ok: true, detail: `'${found}'` }
-        : {
-            name: `status ${role}`,
-            ok: false,
-            detail: `'${wanted}' is not a status of ${target.project}'s ${String(type.name)} workflow (it has: ${have.join(', ')})`,
-            fix: `set tracker.jira.statuses.${role} in opsbook.yaml to the status opsbook should move tickets to (docs/working-with-jira.md)`,
-          },
-    );
+    return found
+      ? { name: `status ${role}`, ok: true, detail: `'${found}'` }
+      : {
+          name: `status ${role}`,
+          ok: false,
+          detail: `'${wanted}' is not a status of ${target.project}'s ${typeName} workflow (it has: ${have.join(', ')})`,
+          fix: `set tracker.jira.statuses.${role} in opsbook.yaml to the status opsbook should move tickets to (docs/working-with-jira.md)`,
+        };
+  });
+}
+
+/**
+ * Whether tickets can be assigned to `person`'s Jira account in the project (a senior a proposal
+ * goes to, an engineer an approved ticket comes back to): the account exists, is active and has
+ * Assignable User there. A wrong one fails only when a ticket is handed over.
+ */
+async function assignableCheck(
+  target: SetupTarget,
+  person: Assignee,
+  options: ReadOptions,
+): Promise<SetupCheck> {
+  const name = `assignee ${person.id}`;
+  const key = target.cloud ? 'accountId' : 'username';
+  try {
+    const res = await target.http.send({
+      method: 'GET',
+      path: target.apiPath('/user/assignable/search'),
+      query: { project: target.project, [key]: person.account, maxResults: 2 },
+      signal: options.signal,
+      context: {
+        action: `look up ${person.id}'s Jira account`,
+        permission: 'Browse users and groups',
+      },
+    });
+    const users = Array.isArray(res.body) ? (res.body as Array<Record<string, unknown>>) : [];
+    const found = users.find((u) => (target.cloud ? u.accountId : u.name) === person.account);
+    if (found)
+      return { name, ok: true, detail: `${person.account} (${String(found.displayName ?? '?')})` };
+  } catch (e) {
+    if (!isOpsbookError(e)) throw e;
+    return { name, ok: false, detail: e.message };
   }
-  return checks;
+  return {
+    name,
+    ok: false,
+    detail: `approvers.yaml gives ${person.id} the Jira account ${person.account}, which cannot be assigned tickets in ${target.project} (no such ${target.cloud ? 'account id' : 'user name'}, inactive, or without Assignable User)`,
+    fix: `set ${person.id}'s jira: in approvers.yaml to their ${target.cloud ? 'account id (the id in their Jira profile URL)' : 'user name'} (opsbook trust add-approver), or grant them Assignable User in ${target.project}`,
+  };
 }

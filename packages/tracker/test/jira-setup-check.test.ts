@@ -81,6 +81,28 @@ describe.each([
     });
   });
 
+  it('checks that each approver\u2019s Jira account can be assigned tickets in the project', async () => {
+    fake = await startJiraFake({ flavour, basePath });
+    const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    const known = fake.users[1]!;
+    const account = flavour === 'cloud' ? known.accountId : known.name;
+    const checks = await jira.checkSetup([
+      { id: 'sam', account },
+      { id: 'val', account: 'no-such-account-42' },
+    ]);
+    expect(checks.slice(-2)).toEqual([
+      { name: 'assignee sam', ok: true, detail: `${account} (${known.displayName})` },
+      {
+        name: 'assignee val',
+        ok: false,
+        detail: expect.stringContaining(
+          'approvers.yaml gives val the Jira account no-such-account-42, which cannot be assigned tickets in OPS',
+        ),
+        fix: expect.stringContaining("set val's jira: in approvers.yaml"),
+      },
+    ]);
+  });
+
   it('stops at credentials Jira refuses, with the message that names them', async () => {
     fake = await startJiraFake({ flavour, basePath });
     const wrong =

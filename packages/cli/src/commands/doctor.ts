@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadRunInventory, openTracker, trustShow } from '@opsbook/runner';
 import type { Config } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
-import type { SetupCheck } from '@opsbook/tracker';
+import type { Assignee, SetupCheck } from '@opsbook/tracker';
 import { type CommandContext, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -23,8 +23,9 @@ export default defineCommand({
   details: `Checks this machine's setup before work needs it, reading only: opsbook.yaml, the pinned trust
 store against approvers.yaml, the state store (the files under stateDir or the team's PostgreSQL
 database), tracker writes waiting in the outbox, the tracker (with Jira: the account the
-credentials sign in as, the project, its issue type and every status opsbook moves tickets to),
-and the inventory. Each failure says what to change.
+credentials sign in as, the project, its issue type, every status opsbook moves tickets to, and
+whether each approver's jira: account in approvers.yaml can be assigned its tickets), and the
+inventory. Each failure says what to change.
 
 Exit 0 when nothing failed (warnings included), 1 when something did, 2 when opsbook.yaml
 itself cannot be read.
@@ -196,9 +197,15 @@ async function trackerFindings(config: Config): Promise<Finding[]> {
         detail: `the embedded local tracker (tickets in ${path.join(config.stateDir, 'tracker')})`,
       },
     ];
+  // Whom tickets are handed to: approvers.yaml's people with a Jira account (the pinned store's).
+  const trust = await trustShow(config).catch(() => undefined);
+  const people = (trust?.accepted ?? trust?.file)?.data.approvers ?? [];
+  const assignees: Assignee[] = people.flatMap((a) =>
+    a.jira ? [{ id: a.id, account: a.jira }] : [],
+  );
   const checks: SetupCheck[] = await (
-    tracker as unknown as { checkSetup(): Promise<SetupCheck[]> }
-  ).checkSetup();
+    tracker as unknown as { checkSetup(a: readonly Assignee[]): Promise<SetupCheck[]> }
+  ).checkSetup(assignees);
   return checks.map((c) => ({
     area: `jira ${c.name}`,
     level: c.ok ? 'ok' : 'fail',

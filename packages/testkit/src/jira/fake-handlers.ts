@@ -143,6 +143,7 @@ export class FakeJiraState {
   handle(c: HandlerContext): Reply {
     if (c.op === '/myself') return { status: 200, body: this.beans.user(c.caller) };
     if (c.op === '/project/{projectIdOrKey}/statuses') return this.projectStatuses(c);
+    if (c.op === '/user/assignable/search') return this.assignable(c);
     if (c.op === '/issue') return this.create(c);
     if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
     if (c.op === '/comment/{commentId}/properties/{propertyKey}') return this.commentProperty(c);
@@ -227,6 +228,19 @@ export class FakeJiraState {
       }
     }
     return errors(404, [`no handler for ${route}`]);
+  }
+
+  /**
+   * The users who may be assigned the project's issues (every known user here), narrowed to the
+   * one `accountId` (Cloud) or `username` (DC) names: none when no such user exists.
+   */
+  private assignable(c: HandlerContext): Reply {
+    const project = c.query.get('project');
+    if (project !== null && project.toUpperCase() !== this.project)
+      return errors(404, [`No project could be found with key '${project}'.`]);
+    const who = c.query.get(this.flavour === 'cloud' ? 'accountId' : 'username');
+    const users = who === null ? this.users : this.users.filter((u) => u === this.userById(who));
+    return { status: 200, body: users.map((u) => this.beans.user(u)) };
   }
 
   /** Every issue type of the project, each with its workflow's statuses (one workflow here). */

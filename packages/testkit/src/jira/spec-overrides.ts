@@ -128,6 +128,13 @@ export const RESPONSE_OVERRIDES: Record<Flavour, ResponseOverride[]> = {
     },
     {
       method: 'get',
+      path: '/api/2/user/assignable/search',
+      status: '200',
+      arrayOfDeclared: true,
+      why: 'DC declares one UserBean; Jira returns an array of the users found.',
+    },
+    {
+      method: 'get',
       path: '/api/2/issue/{issueIdOrKey}/remotelink',
       status: '200',
       arrayOfDeclared: true,
