@@ -127,6 +127,10 @@ describe('interrupting opsbook run', () => {
     // While its runner lives, the run is listed as running (not as killed).
     const during = await world.opsbook(['runs', 'list', '--status', 'running']);
     expect(during.stdout).toMatch(new RegExp(`^${runId}\\s+running\\s`, 'm'));
+    const shownDuring = await world.opsbook(['runs', 'show', runId]);
+    expect(shownDuring.stdout).toMatch(
+      /^ {2}steps\/first {2}started \S+, no result \(still running\)$/m,
+    );
     running.child.kill('SIGKILL');
     const r = await running.done;
     expect(r.code).toBe(-1); // ended by a signal, not by an exit
@@ -151,7 +155,7 @@ describe('interrupting opsbook run', () => {
     const shown = await world.opsbook(['runs', 'show', runId]);
     expect(
       shown.stdout.match(
-        /^ {2}steps\/first {2}started \S+, no result \(still running, or its runner stopped: outcome unknown\)$/gm,
+        /^ {2}steps\/first {2}started \S+, no result \(its runner stopped: outcome unknown\)$/gm,
       ),
     ).toHaveLength(2);
 

@@ -65,7 +65,7 @@ describe('opsbook runs show of a run whose runner was killed mid-step', () => {
     // The ended step as before, once; the started one under it, its outcome unknown.
     expect(lines.slice(h0 + 1)).toEqual([
       '  steps/s0  ok  exit 0  3.0s',
-      '  steps/s1  started 2025-04-01T00:00:06.000Z, no result (still running, or its runner stopped: outcome unknown)',
+      '  steps/s1  started 2025-04-01T00:00:06.000Z, no result (its runner stopped: outcome unknown)',
       '',
     ]);
     // --output puts what s0 printed under it, before the step that started after it.

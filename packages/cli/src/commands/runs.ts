@@ -120,6 +120,7 @@ export const show: CommandSpec = defineCommand({
         style,
         output: Boolean(ctx.options.output),
         ended: view.verification.status === 'complete',
+        running: s.status === 'running',
       }),
     );
     for (const p of view.verification.problems)
@@ -137,7 +138,7 @@ export const show: CommandSpec = defineCommand({
  */
 function hostSections(
   events: readonly JournalLine[],
-  options: { style: Style; output: boolean; ended: boolean },
+  options: { style: Style; output: boolean; ended: boolean; running: boolean },
 ): string[] {
   const { style } = options;
   const byHost = new Map<string, string[][]>();
@@ -155,7 +156,9 @@ function hostSections(
   const stepKey = (e: JournalLine) => `${String(e.host)}\0${String(e.phase)}\0${String(e.step)}`;
   const noResult = options.ended
     ? 'no result recorded: outcome unknown'
-    : 'still running, or its runner stopped: outcome unknown';
+    : options.running
+      ? 'still running'
+      : 'its runner stopped: outcome unknown';
   for (const e of events) {
     if (e.type === 'host-start') linesOf(e.host);
     if (e.type === 'step-start') {
