@@ -92,7 +92,7 @@ async function trustFindings(config: Config): Promise<Finding[]> {
       {
         area: 'trust',
         level: 'fail',
-        detail: `no trust store: ${message(r.error)}`,
+        detail: `no ${config.trustStore}, and none pinned in ${config.trustPinDir}: nothing can be approved or run`,
         fix: `create ${config.trustStore} (README, section Approvals), then sudo opsbook trust init`,
       },
     ];
