@@ -55,6 +55,8 @@ export const configSchema = {
           additionalProperties: false,
           properties: {
             baseUrl: { type: 'string', pattern: '^https?://' },
+            /** Where people open tickets, when baseUrl is Atlassian's API gateway. */
+            siteUrl: { type: 'string', pattern: '^https?://' },
             project: { type: 'string', minLength: 1 },
             flavour: { enum: ['cloud', 'datacenter'] },
             email: { type: 'string' },

@@ -34,6 +34,8 @@ const operations = (prefix, search) => ({
   [`${prefix}/project/{projectIdOrKey}/statuses`]: ['get'],
   // `opsbook doctor`: whether approvers.yaml's Jira accounts can be assigned tickets.
   [`${prefix}/user/assignable/search`]: ['get'],
+  // The site's own URL (browse links) when the base is Atlassian's API gateway.
+  [`${prefix}/serverInfo`]: ['get'],
 });
 
 const specs = [

@@ -114,6 +114,36 @@ export class JiraTracker implements Tracker {
     );
   }
 
+  /**
+   * The page people open a ticket at. Behind Atlassian's API gateway (a base of
+   * `…/ex/jira/<cloudId>`, which serves only the REST API) that is the site's own URL:
+   * `tracker.jira.siteUrl`, else the `baseUrl` Jira's server info gives (read once), else the base.
+   */
+  async browseUrl(key: string): Promise<string> {
+    this.site_ ??= this.siteOf();
+    return `${await this.site_}/browse/${key}`;
+  }
+
+  private site_: Promise<string> | undefined;
+
+  private async siteOf(): Promise<string> {
+    const base = this.http.connection.baseUrl;
+    if (this.settings.siteUrl) return this.settings.siteUrl.replace(/\/+$/, '');
+    if (!/\/ex\/jira\/[^/]+$/.test(new URL(base).pathname)) return base;
+    try {
+      const res = await this.send({
+        method: 'GET',
+        path: this.api('/serverInfo'),
+        context: { action: 'read the site URL of this Jira', permission: 'Browse Projects' },
+      });
+      const site = (res.body as Json | undefined)?.baseUrl;
+      if (typeof site === 'string' && /^https?:\/\//.test(site)) return site.replace(/\/+$/, '');
+    } catch (e) {
+      if (!isOpsbookError(e)) throw e;
+    }
+    return base;
+  }
+
   /** REST path of an issue (or of `rest` under it) for this flavour. */
   issuePath(key: string, rest = ''): string {
     return this.api(`/issue/${enc(key)}${rest}`);
@@ -223,7 +253,7 @@ export class JiraTracker implements Tracker {
         `Jira at ${this.site} answered the create in project ${project} without an issue key: check JIRA_BASE_URL points at Jira's REST API (a proxy may have answered)`,
         { retryable: false },
       );
-    return { key, url: `${this.http.connection.baseUrl}/browse/${key}` };
+    return { key, url: await this.browseUrl(key) };
   }
 
   async get(key: string, options: ReadOptions = {}): Promise<Ticket> {
@@ -330,7 +360,7 @@ export class JiraTracker implements Tracker {
     const offered = await this.listTransitions(key, options, true);
     const chosen =
       offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
-    const browse = `${this.http.connection.baseUrl}/browse/${key}`;
+    const browse = await this.browseUrl(key);
     const unavailable = () =>
       transitionUnavailable(
         browse,

@@ -28,6 +28,12 @@ export interface JiraSettings {
   transitionFields?: Partial<Record<StatusRole, Record<string, unknown>>>;
   /** The priority of each grade where the scheme lacks Jira's default (Highest, High, Medium, Low). */
   priorities?: Partial<Record<Grade, JiraPriority>>;
+  /**
+   * Where people open tickets (`tracker.jira.siteUrl`): browse links go there. Needed only when
+   * the base is Atlassian's API gateway (`https://api.atlassian.com/ex/jira/<cloudId>`, for scoped
+   * tokens), and even then read from Jira's server info when not given.
+   */
+  siteUrl?: string;
 }
 
 /** The environment variables the tracker reads; the CLI passes `process.env`. */

@@ -49,7 +49,7 @@ describe.each([
       labels: ['opsbook', 'disk'],
       grade: 'P2',
     });
-    expect(ref).toEqual({ key: 'OPS-1', url: `${fake.baseUrl}/browse/OPS-1` });
+    expect(ref).toEqual({ key: 'OPS-1', url: `${fake.siteUrl}/browse/OPS-1` });
     const bot = fake.users[0]!;
     expect(await jira.get('OPS-1')).toEqual({
       key: 'OPS-1',
@@ -63,6 +63,26 @@ describe.each([
       labels: ['opsbook', 'disk'],
     });
     expect(fake.issue('OPS-1')?.priority).toBe('High');
+  });
+
+  it('links tickets at the site people browse: behind the API gateway, the server info\u2019s baseUrl, read once', async () => {
+    const a = await jira.create({ summary: 'one' });
+    const b = await jira.create({ summary: 'two' });
+    expect([a.url, b.url]).toEqual([
+      `${fake.siteUrl}/browse/OPS-1`,
+      `${fake.siteUrl}/browse/OPS-2`,
+    ]);
+    const infos = fake.requests().filter((r) => r.path.endsWith('/serverInfo'));
+    // Only the gateway (`/ex/jira/<cloudId>`) serves no pages: elsewhere the base is the site.
+    expect(infos).toHaveLength(basePath.startsWith('/ex/jira/') ? 1 : 0);
+    if (basePath.startsWith('/ex/jira/')) expect(fake.siteUrl).not.toBe(fake.baseUrl);
+    const configured = createJiraTracker(
+      { project: 'OPS', flavour, siteUrl: 'https://ops.example.net/' },
+      fake.env,
+    );
+    expect((await configured.create({ summary: 'three' })).url).toBe(
+      'https://ops.example.net/browse/OPS-3',
+    );
   });
 
   it('sets the priority a grade maps to with an edit, harmlessly twice, and the summary with it when given', async () => {
@@ -318,7 +338,7 @@ describe.each([
         details: { ticket: 'OPS-1', fields: ['resolution'], retryable: false },
       });
       expect((error as Error).message).toBe(
-        `${strict.baseUrl}/browse/OPS-1: the transition "Accept" that moves OPS-1 to "Done" requires Resolution (resolution) on its screen, and opsbook.yaml gives no value: set tracker.jira.transitionFields.done.resolution (a resolution is e.g. {name: Done}); the move was not sent.`,
+        `${strict.siteUrl}/browse/OPS-1: the transition "Accept" that moves OPS-1 to "Done" requires Resolution (resolution) on its screen, and opsbook.yaml gives no value: set tracker.jira.transitionFields.done.resolution (a resolution is e.g. {name: Done}); the move was not sent.`,
       );
       expect(strict.issue('OPS-1')?.status).toBe('review');
       expect(transitionPosts(strict)).toEqual([204, 204, 204, 204]);
@@ -422,7 +442,7 @@ describe.each([
     const account =
       flavour === 'cloud' ? `the account ${fake.env.JIRA_EMAIL}` : 'the account of JIRA_PAT';
     expect((error as Error).message).toBe(
-      `${fake.baseUrl}/browse/OPS-1 offers no transition of OPS-1 at all to ${account} (it is "Open", opsbook is moving it to "Awaiting Approval"): Jira lists none when the account lacks the Transition Issues permission in the project, or when the workflow's conditions leave it out (e.g. only the assignee may transition); ask a Jira admin to check both for this account.`,
+      `${fake.siteUrl}/browse/OPS-1 offers no transition of OPS-1 at all to ${account} (it is "Open", opsbook is moving it to "Awaiting Approval"): Jira lists none when the account lacks the Transition Issues permission in the project, or when the workflow's conditions leave it out (e.g. only the assignee may transition); ask a Jira admin to check both for this account.`,
     );
     const bot = fake.users[0]!;
     await jira.assign('OPS-1', flavour === 'cloud' ? bot.accountId : bot.name);
@@ -453,7 +473,7 @@ describe.each([
     const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'refused', code: 'TICKET_TRANSITION_UNAVAILABLE' });
     expect((error as Error).message).toBe(
-      `${fake.baseUrl}/browse/OPS-1 offers no transition of OPS-1 from "Open" to "Done" (offered: "Awaiting Approval"): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
+      `${fake.siteUrl}/browse/OPS-1 offers no transition of OPS-1 from "Open" to "Done" (offered: "Awaiting Approval"): move the ticket along its workflow first, or set tracker.jira.statuses to the status names your workflow uses.`,
     );
   });
 

@@ -64,6 +64,7 @@ export function openTracker(
       ...(jira?.email ? { email: jira.email } : {}),
       ...(jira?.statuses ? { statuses: jira.statuses } : {}),
       ...(jira?.issueType ? { issueType: jira.issueType } : {}),
+      ...(jira?.siteUrl ? { siteUrl: jira.siteUrl } : {}),
       ...(jira?.fields ? { fields: jira.fields as Record<string, unknown> } : {}),
       ...(jira?.transitionFields
         ? {

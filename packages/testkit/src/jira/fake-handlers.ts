@@ -144,6 +144,7 @@ export class FakeJiraState {
     if (c.op === '/myself') return { status: 200, body: this.beans.user(c.caller) };
     if (c.op === '/project/{projectIdOrKey}/statuses') return this.projectStatuses(c);
     if (c.op === '/user/assignable/search') return this.assignable(c);
+    if (c.op === '/serverInfo') return this.serverInfo();
     if (c.op === '/issue') return this.create(c);
     if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
     if (c.op === '/comment/{commentId}/properties/{propertyKey}') return this.commentProperty(c);
@@ -228,6 +229,30 @@ export class FakeJiraState {
       }
     }
     return errors(404, [`no handler for ${route}`]);
+  }
+
+  /**
+   * The instance: its `baseUrl` is the site people browse, which behind Atlassian's API gateway
+   * (a base of `…/ex/jira/<cloudId>`) is not the base the API is called at.
+   */
+  private serverInfo(): Reply {
+    const cloud = this.flavour === 'cloud';
+    return {
+      status: 200,
+      body: {
+        baseUrl: this.siteUrl,
+        version: cloud ? '1001.0.0-SNAPSHOT' : '10.3.24',
+        versionNumbers: cloud ? [1001, 0, 0] : [10, 3, 24],
+        deploymentType: cloud ? 'Cloud' : 'Server',
+        buildNumber: 100000,
+        serverTitle: 'Jira',
+      },
+    };
+  }
+
+  /** Where people browse this Jira: the base, less the API gateway's `/ex/jira/<cloudId>`. */
+  get siteUrl(): string {
+    return this.base.replace(/\/ex\/jira\/[^/]+$/, '');
   }
 
   /**

@@ -112,6 +112,8 @@ const DEFAULT_USERS: FakeUser[] = [
 /** A running Jira fake on 127.0.0.1 with an ephemeral port. */
 export interface JiraFake {
   readonly baseUrl: string;
+  /** The site people browse (`serverInfo.baseUrl`): baseUrl less an API gateway's `/ex/jira/<id>`. */
+  readonly siteUrl: string;
   readonly flavour: Flavour;
   /** JIRA_BASE_URL plus the credentials the fake accepts, ready to pass as `env`. */
   readonly env: Record<string, string>;
@@ -372,6 +374,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
 
   return {
     baseUrl: origin(),
+    siteUrl: state.current.siteUrl,
     flavour,
     users,
     env:
