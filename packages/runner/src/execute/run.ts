@@ -318,7 +318,11 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const stop = new AbortController();
   const signal = AbortSignal.any([req.signal, stop.signal]);
   let journalRefused: unknown;
+  // Counted here, as the steps start, not read back from the state store at the end: the
+  // ticket's record must not take from an edited journal or ledger that no host was reached.
+  let stepStarted = false;
   const record = async (event: RunEvent) => {
+    if (event.type === 'step-start') stepStarted = true;
     try {
       await journal.append(event);
     } catch (e) {
@@ -400,7 +404,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     if (ledgerRefused === undefined)
       approvalUse = await approvalUseOf(store, approval.statement, runId).catch(() => approvalUse);
     ticketStart = await startDelivery;
-    ticketEnd = await req.ticket?.finish(store, runId, stored);
+    ticketEnd = await req.ticket?.finish(store, runId, { stored, live: { stepStarted } });
     refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }
   if (refused) throw refused;
