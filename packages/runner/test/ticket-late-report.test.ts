@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '@opsbook/schema';
-import { hashOfLine, type RunRecordView, type StateStore, stateStoreOf } from '@opsbook/state';
+import { hashOfLine, stateStoreOf } from '@opsbook/state';
 import { describe, expect, it } from 'vitest';
 import {
   acceptTicket,
@@ -177,31 +177,30 @@ describe.each(trackers)('a run reported late on the %s tracker', (kind) => {
       file,
       ((await eve.tracker.getProperty(key, 'opsbook.approval')) as { envelope: string }).envelope,
     );
-    // The engineer races the runner: between the ledger's end and the ticket's report.
-    class EditedBeforeReport extends TicketGate {
-      override async finish(
-        store: StateStore,
-        runId: string,
-        ...rest: unknown[]
-      ): ReturnType<TicketGate['finish']> {
-        await forgeUnreached(config, runId);
-        return (super.finish as (...a: unknown[]) => ReturnType<TicketGate['finish']>).call(
-          this,
-          store,
-          runId,
-          ...(rest as [RunRecordView | undefined]),
-        );
-      }
+    // The engineer races the runner: right after the ledger records the run's end (the real
+    // store of this state dir, as the runner uses it), before the runner counts and reports.
+    const store = stateStoreOf(config);
+    const recordRunEnd = store.recordRunEnd;
+    store.recordRunEnd = async (end) => {
+      await recordRunEnd.call(store, end);
+      await forgeUnreached(config, end.runId);
+    };
+    let outcome: Awaited<ReturnType<typeof runApproved>>;
+    try {
+      outcome = await runApproved({
+        config,
+        approvalFile: file,
+        env: world.env,
+        executorSigner: world.eve,
+        signal,
+        ticket: new TicketGate({ services: eve, store, signal }),
+      });
+    } finally {
+      store.recordRunEnd = recordRunEnd;
     }
-    const outcome = await runApproved({
-      config,
-      approvalFile: file,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      ticket: new EditedBeforeReport({ services: eve, store: stateStoreOf(config), signal }),
-    });
     expect(outcome.status).toBe('ok');
+    // What the engineer is told agrees with the ticket: the run used the approval's only run.
+    expect(outcome.approvalUse).toEqual({ used: true, runsLeft: 0 });
     const record = (await showTicket(eve, key)).runs.find((r) => r.runId === outcome.runId)!;
     expect(record.reached).toBeUndefined();
     expect(record.endReportedBy).toBe('runner');

@@ -140,7 +140,7 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     const last = await journal.append(end);
     req.onEvent?.(end);
     await store.recordRunEnd({ runId, head: last.hash, count: last.seq, status });
-    const approvalUse = await approvalUseOf(store, approval.statement, runId);
+    const approvalUse = await approvalUseOf(store, approval.statement, runId, stepStarted);
     const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId, {
       live: { stepStarted },
     });
