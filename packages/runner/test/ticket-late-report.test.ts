@@ -225,8 +225,11 @@ describe.each(trackers)('a run reported late on the %s tracker', (kind) => {
     const summary = (await trailOf(world, fake, key)).comments.find((c) =>
       c.includes(`opsbook run ${runId}: ok`),
     )!;
+    expect(summary).toContain(`opsbook run ${runId}: ok (end reported late)`);
     expect(summary).toContain('reported afterwards');
     expect(summary).toContain('can edit');
+    // Said before the results it qualifies.
+    expect(summary.indexOf('reported afterwards')).toBeLessThan(summary.indexOf('Post-checks'));
 
     const vic = world.as('vic');
     await expect(

@@ -8,7 +8,13 @@ import {
   type StateStore,
   verifyJournalBytes,
 } from '@opsbook/state';
-import { type OutboxEntry, type StatusNames, type Tracker, textDoc } from '@opsbook/tracker';
+import {
+  type Doc,
+  type OutboxEntry,
+  type StatusNames,
+  type Tracker,
+  textDoc,
+} from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
 import {
@@ -447,16 +453,10 @@ export class TicketGate {
       };
       const isStanding = 'selector' in s.targets;
       const staysInProgress = isStanding || !used || (run.status !== 'ok' && runsLeft > 0);
-      const summary = summarizeRun(run, files);
-      const notes = [
-        ...(late ? [lateReportNote(s.ticket)] : []),
-        ...[
-          isStanding
-            ? standingNote(s, runsLeft)
-            : whyInProgress(run, { used, runsLeft, staysInProgress }),
-        ].filter((x): x is string => x !== undefined),
-      ];
-      const why = notes.length ? notes.join('\n\n') : undefined;
+      const summary = lateSummary(summarizeRun(run, files), late ? s.ticket : undefined);
+      const why = isStanding
+        ? standingNote(s, runsLeft)
+        : whyInProgress(run, { used, runsLeft, staysInProgress });
       const writes: QueuedWrite[] = [
         {
           write: {
@@ -523,6 +523,22 @@ export class TicketGate {
     if (!this.statement) throw new Error('TicketGate.check must pass before the run starts');
     return this.statement;
   }
+}
+
+/**
+ * The summary of a run whose end is reported late (`key` given): its heading says so, and the
+ * note on why not to trust it comes right under it, before the results it qualifies.
+ */
+function lateSummary(summary: Doc, key: string | undefined): Doc {
+  if (key === undefined) return summary;
+  const [heading, ...rest] = summary.blocks;
+  const marked =
+    heading?.type === 'heading'
+      ? [{ ...heading, text: `${heading.text} (end reported late)` }]
+      : heading
+        ? [heading]
+        : [];
+  return { blocks: [...marked, ...textDoc(lateReportNote(key)).blocks, ...rest] };
 }
 
 /**
