@@ -27,7 +27,13 @@ export const ACCEPTANCE_NAMESPACE = 'opsbook-acceptance';
 export interface AcceptanceInput {
   ticket: string;
   approvalId: string;
-  run: { id: string; journalHead: string; journalEvents: number };
+  run: {
+    id: string;
+    journalHead: string;
+    journalEvents: number;
+    /** Set only when the verifier accepted a run whose end its runner did not report. */
+    endReportedBy?: 'ticket report' | 'unknown';
+  };
   postchecksPassed: number;
   proposer: string;
   approvers: string[];

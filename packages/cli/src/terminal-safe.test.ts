@@ -23,6 +23,21 @@ describe('showControls', () => {
     expect(showControls('a\u200fb\u200ec\u061cd')).toBe(String.raw`a\u200fb\u200ec\u061cd`);
   });
 
+  it('writes out zero-width and other format characters (Unicode Cf), so a host name cannot hide one', () => {
+    expect(showControls('hosts 3: web-01\u200b, web-01, web\u00ad02')).toBe(
+      String.raw`hosts 3: web-01\u200b, web-01, web\xad02`,
+    );
+    expect(showControls('a\u200cb\u200dc\u2060d\u2061e\u2064f\ufeffg\u180eh\u206fi')).toBe(
+      String.raw`a\u200cb\u200dc\u2060d\u2061e\u2064f\ufeffg\u180eh\u206fi`,
+    );
+    // Tag characters (invisible, outside the BMP) are written by their code point.
+    expect(showControls('x\u{e0041}\u{e007f}y')).toBe(String.raw`x\u{e0041}\u{e007f}y`);
+    expect(keepOnly(['\u001b[31m'])('\u001b[31mweb\u200b')).toBe(
+      `\u001b[31m${String.raw`web\u200b`}`,
+    );
+    expect(showControlsOnLine('web-01\u200b\n')).toBe(String.raw`web-01\u200b\x0a`);
+  });
+
   it('leaves tab, newline and every printable character alone', () => {
     const text = 'a\tb\nc é ✓ 😀 \u00a0 \\x1b עברית';
     expect(showControls(text)).toBe(text);

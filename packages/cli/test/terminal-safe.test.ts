@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createTicket, createWorld, trackerOf, type World } from './opsbook-world.js';
@@ -134,6 +135,33 @@ afterAll(async () => {
 });
 
 describe('terminal-safe output', () => {
+  it('refuses an inventory whose host names hide a zero-width character or a look-alike letter, at file:line, before any plan', async () => {
+    const inventory = path.join(world.dir, 'lookalike-inventory.yaml');
+    await world.writeInventory(
+      {
+        extraHosts: {
+          box: { ansible_connection: 'local' },
+          'box\u200b': { ansible_connection: 'local' },
+          'b\u043ex': { ansible_connection: 'local' },
+        },
+      },
+      inventory,
+    );
+    const ticket = await createTicket(world);
+    const r = await world.opsbook(
+      ['plan', 'hostile', '--ticket', ticket, '--param', 'note=x', '-i', inventory, '-o', 'x.json'],
+      { env: colour },
+    );
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).not.toMatch(/[\u200b\u043e]/);
+    expect(r.stderr).toMatch(
+      /lookalike-inventory\.yaml:\d+:\d+: host name 'box\\u200b' holds U\+200B, which is not plain ASCII/,
+    );
+    expect(r.stderr).toMatch(
+      /lookalike-inventory\.yaml:\d+:\d+: host name 'b\\u043ex' holds U\+043E/,
+    );
+  });
+
   it("shows a runbook's strings with their control characters made visible, or refuses the runbook", async () => {
     const r = await world.opsbook(['show', 'hostile-text'], { env: colour });
     expectTerminalSafe(r.stdout + r.stderr, 'show');

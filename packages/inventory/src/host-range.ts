@@ -56,7 +56,39 @@ export function parseHostAddress(address: string): { host: string; port?: number
   return port === undefined ? { host } : { host, port };
 }
 
-export class HostRangeError extends Error {}
+/** A host declaration opsbook refuses; `rule` names the problem for the file:line message. */
+export class HostRangeError extends Error {
+  constructor(
+    message: string,
+    readonly rule: 'bad-host-range' | 'host-name-not-ascii' = 'bad-host-range',
+  ) {
+    super(message);
+  }
+}
+
+/** Printable ASCII but the space: every character a host name may hold. */
+const notPlainAscii = /[^\u0021-\u007e]/u;
+
+/**
+ * A host name reaches the senior's screen (the plan they sign, the ticket) and the engineer's:
+ * one holding an invisible character (U+200B, a soft hyphen, a bidirectional mark) or a letter
+ * of another script that looks like a Latin one (Cyrillic `е`) reads as another host's name,
+ * or as the same host twice. Host names are plain ASCII (an internationalised name in its
+ * `xn--` form); an alias's address goes in `ansible_host`.
+ */
+export function checkHostName(name: string): void {
+  const m = notPlainAscii.exec(name);
+  if (!m) return;
+  const code = m[0].codePointAt(0)!;
+  const shown = name.replace(new RegExp(notPlainAscii.source, 'gu'), (c) => {
+    const hex = c.codePointAt(0)!.toString(16).padStart(4, '0');
+    return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex}`;
+  });
+  throw new HostRangeError(
+    `host name '${shown}' holds U+${code.toString(16).toUpperCase().padStart(4, '0')}, which is not plain ASCII: a screen shows it as nothing or as a look-alike of another letter, so a reviewer could read another host's name. Name hosts with ASCII letters, digits, '.', '-' and '_' (an internationalised name in its xn-- form), and give an alias's address in ansible_host`,
+    'host-name-not-ascii',
+  );
+}
 
 /** A declaration split into host names and an optional port, as Ansible's _expand_hostpattern. */
 export function expandHostDeclaration(declaration: string): { hosts: string[]; port?: number } {
@@ -64,6 +96,7 @@ export function expandHostDeclaration(declaration: string): { hosts: string[]; p
   const parsed = parseHostAddress(declaration);
   const pattern = parsed?.host ?? declaration;
   const hosts = pattern.includes('[') ? expandHostRange(pattern) : [pattern];
+  for (const host of hosts) checkHostName(host);
   return parsed?.port === undefined ? { hosts } : { hosts, port: parsed.port };
 }
 

@@ -81,3 +81,38 @@ describe('deeply nested inventories', () => {
     expect([depth, v]).toEqual([64, 1]);
   });
 });
+
+describe('host names a reviewer could misread', () => {
+  it('refuses a YAML host name holding an invisible character or a look-alike letter, at its file:line:col', async () => {
+    const text = 'all:\n  hosts:\n    web-01: {}\n    web-01\u200b: {}\n    w\u0435b-02: {}\n';
+    expect(await refusalOf('lookalike.yaml', text)).toEqual([
+      expect.stringMatching(
+        /^lookalike\.yaml:4:5: host name 'web-01\\u200b' holds U\+200B, which is not plain ASCII: .*ansible_host/,
+      ),
+      expect.stringMatching(
+        /^lookalike\.yaml:5:5: host name 'w\\u0435b-02' holds U\+0435, which is not plain ASCII: /,
+      ),
+    ]);
+  });
+
+  it('refuses an INI host name holding a zero-width or format character, and a soft hyphen', async () => {
+    const text = '[web]\nweb-01\nweb-01\u2060 ansible_host=10.0.0.9\nweb\u00ad03\n';
+    expect(await refusalOf('lookalike.ini', text)).toEqual([
+      expect.stringMatching(/^lookalike\.ini:3:1: host name 'web-01\\u2060' holds U\+2060, /),
+      expect.stringMatching(/^lookalike\.ini:4:1: host name 'web\\u00ad03' holds U\+00AD, /),
+    ]);
+  });
+
+  it('still reads ASCII names, aliases, ranges and addresses', async () => {
+    const file = path.join(dir, 'plain.ini');
+    await writeFile(file, '[web]\nweb-[01:02].example.com\ndb_1:2222\n10.0.0.1\n[::1]:22\n');
+    const inv = await loadInventory(file);
+    expect(inv.hosts.map((h) => h.name)).toEqual([
+      'web-01.example.com',
+      'web-02.example.com',
+      'db_1',
+      '10.0.0.1',
+      '::1',
+    ]);
+  });
+});

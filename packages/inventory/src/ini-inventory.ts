@@ -132,7 +132,7 @@ class IniReader {
     try {
       expanded = expandHostDeclaration(declaration);
     } catch (e) {
-      if (e instanceof HostRangeError) return this.fail('bad-host-range', e.message);
+      if (e instanceof HostRangeError) return this.fail(e.rule, e.message);
       throw e;
     }
     if (declaration.trim().endsWith(':') && expanded.port === undefined) {

@@ -229,7 +229,7 @@ class YamlReader {
         expanded = expandHostDeclaration(declaration);
       } catch (e) {
         if (!(e instanceof HostRangeError)) throw e;
-        this.fail(here, 'bad-host-range', e.message);
+        this.fail(here, e.rule, e.message);
         continue;
       }
       if (vars !== null && !isMapping(vars)) {

@@ -45,6 +45,8 @@ export const runnerErrorCodes = errorCodeList({
     SELF_APPROVAL: 'the senior approving proposed the plan',
     REVIEWER_NOT_SENIOR: '`ticket approve --reviewer`: the reviewer named is not a senior',
     SEPARATION_OF_DUTIES: 'the person accepting proposed, approved or ran the work',
+    RUN_REPORTED_LATE:
+      "`ticket accept`: the run's end was not reported by its runner (`ticket report` wrote it later from the runner machine's journal); check the hosts, then --accept-late-report",
     SELECTOR_NOT_ROUTINE: 'a standing approval planned for a runbook that is not routine',
     NOT_STANDING: 'an approval of an explicit host list where a standing selector is needed',
     STANDING_APPROVAL_MISSING: 'no standing approval for the routine runbook',

@@ -104,7 +104,10 @@ export {
   summarizeRun,
 } from './ticket/run-summary.js';
 export {
+  isUnusedRun,
   RUNS_PROPERTY,
+  type RunEndReport,
+  type RunEndReporter,
   readTicketRuns,
   TicketGate,
   type TicketGateOptions,

@@ -1,4 +1,10 @@
-import { escalateTicket, searchBugs, showTicket } from '@opsbook/runner';
+import {
+  escalateTicket,
+  isUnusedRun,
+  searchBugs,
+  showTicket,
+  type TicketRunRecord,
+} from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -109,7 +115,7 @@ export const show: CommandSpec = defineCommand({
     const endsWaiting = new Set(view.waiting?.runEnds ?? []);
     for (const r of view.runs)
       out.print(
-        `run ${r.runId} by ${r.by}: ${r.status ?? notReportedText(r.runId, t.key, endsWaiting)}${r.reached === false ? ' (no host reached: it did not use the approval)' : ''}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
+        `run ${r.runId} by ${r.by}: ${r.status ?? notReportedText(r.runId, t.key, endsWaiting)}${runEndText(r)}${r.journalHead ? `, journal head ${r.journalHead}` : ''}`,
       );
     if (view.waiting)
       out.print(
@@ -154,6 +160,22 @@ function brief(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > 48 ? `${text.slice(0, 47)}…` : text;
+}
+
+/**
+ * What `ticket show` adds after a reported run's status: a run its runner reported unreached,
+ * and an end its runner did not report (`ticket report` wrote it later, from a journal the
+ * runner machine's user can edit), which `ticket accept` refuses without --accept-late-report.
+ */
+function runEndText(r: TicketRunRecord): string {
+  if (r.status === undefined) return '';
+  if (isUnusedRun(r)) return ' (no host reached: it did not use the approval)';
+  if (r.endReportedBy === 'runner') return '';
+  const who =
+    r.endReportedBy === 'ticket report'
+      ? "reported late by opsbook ticket report, from the runner machine's journal, which its user can edit"
+      : 'not said to be reported by its runner (an earlier opsbook)';
+  return ` (${who}: it counts against the approval; ticket accept needs --accept-late-report after checking the hosts)`;
 }
 
 /** What `ticket show` adds after an approval's signers: rejected, or still lacking signatures. */

@@ -22,8 +22,13 @@ run's end and its report: the ticket stays In Progress with the run "not reporte
 sends the ticket's writes waiting in this machine's outbox, in order: a run whose end the tracker
 did not take at the time has it there, and it is delivered, never written twice. Then, for each
 run the ticket still shows not reported, reads its journal from this machine's state store (it
-must verify and hold the run's end) and writes what the run would have: the summary comment, the journal and evidence attachments, the run's
-record, and the move to In Review (or the note on why the ticket stays In Progress). Without
+must verify and hold the run's end) and writes the summary comment, the journal and evidence
+attachments, the run's record, and the move to In Review (or the note on why the ticket stays In
+Progress). Such an end is a late report, and the ticket marks it so (the run's record says
+endReportedBy "ticket report", the comment says the end was reported afterwards): this machine's
+user can edit the journal and ledger it is read from, so the run always counts against the
+approval (a journal saying no host was reached gives no run back: a senior approves again), and
+ticket accept refuses it unless the senior, having checked the hosts, gives --accept-late-report. Without
 RUN_ID, every such run of the ticket's approval. A run whose journal has no end (its runner
 stopped mid-run) is not reported: its hosts' state is unknown, and a senior decides, e.g.
 opsbook ticket reject KEY --reason … (at In Progress too). Exit 0 when every run was reported,

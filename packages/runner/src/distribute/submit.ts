@@ -106,6 +106,8 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       }),
     );
     await enqueue(journal, store, hosts, () => queue.add(jobs));
+    // The workers' step-starts as this runner followed them: the ticket's count of the run.
+    let stepStarted = false;
     const followed = await followShards({
       url,
       runId,
@@ -115,7 +117,10 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       signal: req.signal,
       deadAfterMs: req.deadAfterMs ?? 10_000,
       pollMs: req.pollMs ?? 250,
-      ...(req.onEvent ? { onEvent: req.onEvent } : {}),
+      onEvent: (event) => {
+        if (event.type === 'step-start') stepStarted = true;
+        req.onEvent?.(event);
+      },
       ...(req.onShard ? { onShard: req.onShard } : {}),
     });
     takenOver.push(...followed.takenOver);
@@ -135,8 +140,10 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     const last = await journal.append(end);
     req.onEvent?.(end);
     await store.recordRunEnd({ runId, head: last.hash, count: last.seq, status });
-    const approvalUse = await approvalUseOf(store, approval.statement, runId);
-    const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId);
+    const approvalUse = await approvalUseOf(store, approval.statement, runId, stepStarted);
+    const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId, {
+      live: { stepStarted },
+    });
     return {
       runId,
       status,

@@ -86,16 +86,23 @@ export interface ApprovalUse {
   runsLeft: number;
 }
 
-/** What the store says of a run's use of its approval once its end is recorded. */
+/**
+ * What the store says of a run's use of its approval once its end is recorded; `stepStarted`:
+ * the runner saw a step start, so the run used it whatever the state store now says (an edited
+ * journal and ledger would tell the engineer a run was free that the ticket counts).
+ */
 export async function approvalUseOf(
   store: StateStore,
   approval: { id: string; maxRuns: number },
   runId: string,
+  stepStarted = false,
 ): Promise<ApprovalUse> {
   const runs = await store.approvalRuns(approval.id);
+  const used = new Set(runs.filter((r) => r.used).map((r) => r.runId));
+  if (stepStarted) used.add(runId);
   return {
-    used: runs.find((r) => r.runId === runId)?.used !== false,
-    runsLeft: Math.max(0, approval.maxRuns - runs.filter((r) => r.used).length),
+    used: used.has(runId) || !runs.some((r) => r.runId === runId),
+    runsLeft: Math.max(0, approval.maxRuns - used.size),
   };
 }
 
@@ -318,7 +325,11 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const stop = new AbortController();
   const signal = AbortSignal.any([req.signal, stop.signal]);
   let journalRefused: unknown;
+  // Counted here, as the steps start, not read back from the state store at the end: the
+  // ticket's record must not take from an edited journal or ledger that no host was reached.
+  let stepStarted = false;
   const record = async (event: RunEvent) => {
+    if (event.type === 'step-start') stepStarted = true;
     try {
       await journal.append(event);
     } catch (e) {
@@ -402,9 +413,11 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     if (ledgerRefused === undefined)
       await store.recordFindings(runId, stored).catch(() => undefined);
     if (ledgerRefused === undefined)
-      approvalUse = await approvalUseOf(store, approval.statement, runId).catch(() => approvalUse);
+      approvalUse = await approvalUseOf(store, approval.statement, runId, stepStarted).catch(
+        () => approvalUse,
+      );
     ticketStart = await startDelivery;
-    ticketEnd = await req.ticket?.finish(store, runId, stored);
+    ticketEnd = await req.ticket?.finish(store, runId, { stored, live: { stepStarted } });
     refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
   }
   if (refused) throw refused;

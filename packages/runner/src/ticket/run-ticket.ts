@@ -8,7 +8,13 @@ import {
   type StateStore,
   verifyJournalBytes,
 } from '@opsbook/state';
-import { type OutboxEntry, type StatusNames, type Tracker, textDoc } from '@opsbook/tracker';
+import {
+  type Doc,
+  type OutboxEntry,
+  type StatusNames,
+  type Tracker,
+  textDoc,
+} from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
 import {
@@ -73,10 +79,43 @@ export interface TicketRunRecord {
   /** A claim its runner took back (it lost the race for the approval's last run). */
   withdrawn?: boolean;
   /**
-   * `false`: the run ended with no step started on any host, so it did not use the approval
-   * (decided by the state store from the journal, @opsbook/state approvalRuns).
+   * `false`: the run ended with no step started on any host, so it did not use the approval.
+   * Honoured only when its live runner wrote it at the run's end (`endReportedBy: 'runner'`):
+   * see isUnusedRun.
    */
   reached?: boolean;
+  /**
+   * Who wrote the run's end: `runner`, its own runner as the run ended; `ticket report`, later,
+   * from the journal and ledger in the state store of the machine that ran it, which that
+   * machine's user can edit (a keyless hash chain, rewritten whole, still verifies). A late end
+   * always counts the run against the approval, and `ticket accept` refuses it unless the senior
+   * accepts it explicitly (`--accept-late-report`). Absent: written by an earlier opsbook, which
+   * did not say (taken as a late report).
+   */
+  endReportedBy?: RunEndReporter;
+}
+
+export type RunEndReporter = 'runner' | 'ticket report';
+
+/**
+ * Whether the ticket's record of a claimed run says it did not use the approval: only a
+ * `reached: false` its live runner wrote at the run's end. A late report (`ticket report`, from
+ * a state dir the engineer can edit) never frees a run, nor does a record that does not say who
+ * wrote it (an earlier `ticket report` wrote `reached: false` from an edited journal).
+ */
+export function isUnusedRun(record: TicketRunRecord): boolean {
+  return record.reached === false && record.endReportedBy === 'runner';
+}
+
+/** How a run's end reaches `TicketGate.finish`. */
+export interface RunEndReport {
+  /** The store's `readRun(runId)`, when the caller has read the run already (verified once). */
+  stored?: RunRecordView | undefined;
+  /**
+   * Set by the run's own runner as the run ends, never by a late report: whether it started a
+   * step (journaled a step-start) on any host, as it counted itself.
+   */
+  live?: { stepStarted: boolean };
 }
 
 /** What became of the end-of-run writes: delivered now, or kept in the outbox for later. */
@@ -253,7 +292,7 @@ export class TicketGate {
     const signal = this.options.signal;
     const runs = await readTicketRuns(this.options.services.tracker, statement.ticket, { signal });
     const ids = new Set(
-      runs.filter((r) => r.approvalId === statement.id && r.reached !== false).map((r) => r.runId),
+      runs.filter((r) => r.approvalId === statement.id && !isUnusedRun(r)).map((r) => r.runId),
     );
     for (const r of await this.options.store.approvalRuns(statement.id))
       if (r.used) ids.add(r.runId);
@@ -363,35 +402,58 @@ export class TicketGate {
    * Summary comment, journal and evidence attachments, the run's record, and In Review. The
    * ticket stays In Progress when more runs may follow: a standing approval's recurring ticket,
    * a run that reached no host (it did not use the approval), and a run that did not end ok
-   * while the approval has runs left (`--retry-failed`). Never throws. `stored`: the store's
-   * `readRun(runId)`, when the caller has read the run already (its journal verified once).
+   * while the approval has runs left (`--retry-failed`). Never throws.
+   *
+   * `end.live`: the run's own runner reports its end, and says whether it started a step. Without
+   * it the end is a late report (`ticket report`, from the state store): the run counts against
+   * the approval whatever its journal says, since whoever can edit that journal can make it say
+   * no host was reached; and the ticket marks the end as reported late. A run killed after it
+   * reached no host thus loses its place, and a senior approves again.
    */
-  async finish(store: StateStore, runId: string, stored?: RunRecordView): Promise<TicketReport> {
+  async finish(store: StateStore, runId: string, end: RunEndReport = {}): Promise<TicketReport> {
     const s = this.required();
+    const late = end.live === undefined;
     try {
       // Counted without asking the tracker again: a tracker down now must not lose the report.
       const runs = await store.approvalRuns(s.id);
-      const used = runs.find((r) => r.runId === runId)?.used !== false;
+      // Unused only when both the runner's own count and the store say no step started.
+      const used =
+        late ||
+        end.live?.stepStarted !== false ||
+        runs.find((r) => r.runId === runId)?.used !== false;
       const counted = new Set([...this.claimed, ...runs.filter((r) => r.used).map((r) => r.runId)]);
-      if (!used) counted.delete(runId);
+      if (used) counted.add(runId);
+      else counted.delete(runId);
       const runsLeft = Math.max(0, s.maxRuns - counted.size);
+      const stored = end.stored;
       const { bytes, events } = await verifiedJournal(store, runId, stored);
       const run = digestJournal(events);
       const evidence = evidenceBundle(run, ['evidence']);
       const files = [`${runId}.journal.jsonl`, ...(evidence ? [`${runId}.evidence.txt`] : [])];
       const post = run.steps.filter((x) => x.phase === 'postchecks');
       const passed = post.filter((x) => x.status === 'ok').length;
+      const {
+        reached: _r,
+        endReportedBy: _e,
+        ...claim
+      } = this.own ?? {
+        runId,
+        approvalId: s.id,
+        by: '',
+        startedAt: this.now.toISOString(),
+      };
       const record: TicketRunRecord = {
-        ...(this.own ?? { runId, approvalId: s.id, by: '', startedAt: this.now.toISOString() }),
+        ...claim,
         status: run.status,
         journalHead: run.journal.head,
         journalEvents: run.journal.count,
         postchecks: { passed, failed: post.length - passed },
+        endReportedBy: late ? 'ticket report' : 'runner',
         ...(used ? {} : { reached: false }),
       };
       const isStanding = 'selector' in s.targets;
       const staysInProgress = isStanding || !used || (run.status !== 'ok' && runsLeft > 0);
-      const summary = summarizeRun(run, files);
+      const summary = lateSummary(summarizeRun(run, files), late ? s.ticket : undefined);
       const why = isStanding
         ? standingNote(s, runsLeft)
         : whyInProgress(run, { used, runsLeft, staysInProgress });
@@ -461,6 +523,30 @@ export class TicketGate {
     if (!this.statement) throw new Error('TicketGate.check must pass before the run starts');
     return this.statement;
   }
+}
+
+/**
+ * The summary of a run whose end is reported late (`key` given): its heading says so, and the
+ * note on why not to trust it comes right under it, before the results it qualifies.
+ */
+function lateSummary(summary: Doc, key: string | undefined): Doc {
+  if (key === undefined) return summary;
+  const [heading, ...rest] = summary.blocks;
+  const marked =
+    heading?.type === 'heading'
+      ? [{ ...heading, text: `${heading.text} (end reported late)` }]
+      : heading
+        ? [heading]
+        : [];
+  return { blocks: [...marked, ...textDoc(lateReportNote(key)).blocks, ...rest] };
+}
+
+/**
+ * What the summary of a late-reported run says: the ticket did not hear its end from its runner,
+ * and why a senior must not take the journal's word for it.
+ */
+function lateReportNote(key: string): string {
+  return `This run's end was reported afterwards (opsbook ticket report), not by its runner as it ran: its runner stopped before it told ${key}, and the end, journal and post-checks above were read later from the journal in the state store of the machine that ran it, which that machine's user can edit (the journal's hash chain has no key: an edited journal written out whole still verifies). The run counts against the approval. opsbook ticket accept refuses it until a senior has checked the hosts themselves and accepts with --accept-late-report; or reject it (opsbook ticket reject ${key}).`;
 }
 
 /** A routine run's line on its recurring ticket: why it stays In Progress, and for how long. */

@@ -36,6 +36,12 @@ export interface AcceptTicketRequest {
   signer: SshSigner;
   /** The run's journal, when it is not in this machine's state dir (downloaded from the ticket). */
   journalFile?: string;
+  /**
+   * `--accept-late-report`: accept a run whose end its runner did not report (`ticket report`
+   * wrote it later, from a journal the runner machine's user can edit), once the senior has
+   * checked the hosts themselves; recorded in the signed acceptance.
+   */
+  acceptLateReport?: boolean;
   now?: Date;
 }
 
@@ -122,6 +128,39 @@ async function verifiedRun(
   return { digest, passed: post.length, executor: claim.executor };
 }
 
+/**
+ * Who reported a run's end, when it was not its own runner as the run ended: `ticket report`
+ * (late, from the state store), or `unknown` (a record of an earlier opsbook, which did not say).
+ */
+function lateReportOf(run: TicketRunRecord): 'ticket report' | 'unknown' | undefined {
+  if (run.endReportedBy === 'runner') return undefined;
+  return run.endReportedBy === 'ticket report' ? 'ticket report' : 'unknown';
+}
+
+/**
+ * The refusal of a run whose end the ticket did not hear from its runner: its journal came from
+ * the runner machine's state store later, and that machine's user can rewrite it whole (the hash
+ * chain has no key), so an intact chain and passed post-checks prove nothing of the hosts.
+ */
+function lateReportRefusal(
+  key: string,
+  run: TicketRunRecord,
+  late: 'ticket report' | 'unknown',
+  digest: { hosts: { host: string }[] },
+) {
+  const who =
+    late === 'ticket report'
+      ? `was reported afterwards by opsbook ticket report (its runner stopped before it told ${key}), from the journal in the state store of the machine that ran it`
+      : `was recorded by an earlier opsbook that does not say whether its runner reported it as it ran or opsbook ticket report did afterwards, from the journal in the state store of the machine that ran it`;
+  const hosts = digest.hosts.map((h) => h.host);
+  const shown = hosts.length > 5 ? `${hosts.slice(0, 5).join(', ')}, …` : hosts.join(', ');
+  return new runnerErrors.RefusalError(
+    'RUN_REPORTED_LATE',
+    `${key}: the end of run ${run.runId} ${who}. That machine's user can edit that journal (its hash chain has no key: a journal written out whole still verifies), so its post-checks are not proof. Check the hosts yourself (${shown || 'none listed'}); if they are as the run says, accept with opsbook ticket accept ${key} --accept-late-report (the signed acceptance records it); otherwise reject: opsbook ticket reject ${key} --reason …`,
+    { ticket: key },
+  );
+}
+
 /** What comes before an acceptance, from where the ticket is: a Done ticket has had its own. */
 function acceptHint(key: string, status: string, names: StatusNames): string {
   const is = (name: string) => name.toLowerCase() === status.toLowerCase();
@@ -175,10 +214,17 @@ export async function acceptTicket(
       `${verifier.id} ran ${key} (run claim signed with ${executor.fingerprint}) and cannot also verify it: ask another senior to accept`,
       { ticket: key },
     );
+  const late = lateReportOf(run);
+  if (late && !req.acceptLateReport) throw lateReportRefusal(key, run, late, digest);
   const acceptance = createAcceptance({
     ticket: key,
     approvalId: statement.id,
-    run: { id: run.runId, journalHead: digest.journal.head, journalEvents: digest.journal.count },
+    run: {
+      id: run.runId,
+      journalHead: digest.journal.head,
+      journalEvents: digest.journal.count,
+      ...(late ? { endReportedBy: late } : {}),
+    },
     postchecksPassed: passed,
     proposer,
     approvers: approvers.map((a) => a.id),
@@ -188,7 +234,10 @@ export async function acceptTicket(
   const envelope = await signEnvelope(createAcceptanceEnvelope(acceptance), req.signer);
   const text = serializeEnvelope(envelope);
   verifyAcceptance(text, store, `${key} acceptance`);
-  const comment = `Accepted by ${verifier.name} (${req.signer.publicKey.fingerprint}): journal of run ${run.runId} verified (${digest.journal.count} events, head ${digest.journal.head}), ${passed} post-check(s) passed. Proposed by ${proposer}, approved by ${approvers.map((a) => a.id).join(', ')}, run by ${executor.id} (${executor.fingerprint}).`;
+  const lateText = late
+    ? ` Its end was not reported by its runner (${late === 'ticket report' ? "opsbook ticket report wrote it afterwards from the runner machine's journal" : 'the ticket does not say who reported it'}): accepted with --accept-late-report, the verifier having checked the hosts.`
+    : '';
+  const comment = `Accepted by ${verifier.name} (${req.signer.publicKey.fingerprint}): journal of run ${run.runId} verified (${digest.journal.count} events, head ${digest.journal.head}), ${passed} post-check(s) passed.${lateText} Proposed by ${proposer}, approved by ${approvers.map((a) => a.id).join(', ')}, run by ${executor.id} (${executor.fingerprint}).`;
   const report = await deliverWrites(services, key, [
     {
       write: {

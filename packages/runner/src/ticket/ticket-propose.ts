@@ -35,10 +35,43 @@ export interface Proposal {
   report: TicketReport;
 }
 
+/**
+ * Format characters (Unicode Cf: zero-width space and joiners, word joiner, BOM, soft hyphen,
+ * bidirectional controls, tag characters): a tracker shows them as nothing, or reorders the text
+ * around them, so the senior would read another value or command than runs.
+ */
+const FORMAT_CHAR = /\p{Cf}/gu;
+
+/** `value` as JSON, each format character (and DEL, C1) as its `\uHHHH` escape: the same JSON. */
+function visibleJson(value: unknown): string {
+  // Past U+FFFF (tag characters) as JSON writes them: one escape per UTF-16 unit.
+  return JSON.stringify(value).replace(/[\p{Cf}\u007f-\u009f]/gu, (c) =>
+    Array.from(
+      { length: c.length },
+      (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`,
+    ).join(''),
+  );
+}
+
+/**
+ * A comment line naming the format characters a command holds: the command itself stays as it
+ * runs (an escape in it would be another command), and the reviewer is told what they cannot see.
+ */
+function hiddenCharsLine(command: string): string {
+  const found = [...new Set(command.match(FORMAT_CHAR) ?? [])].map(
+    (c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`,
+  );
+  return found.length
+    ? `\n# holds invisible characters (${found.join(', ')}): what you read here is not all that runs`
+    : '';
+}
+
 function stepText(s: PlannedStep): string {
   const vaulted = vaultLine(s);
   const how =
-    (s.command !== undefined ? `${s.command}${vaulted ? `\n# ${vaulted}` : ''}` : undefined) ??
+    (s.command !== undefined
+      ? `${s.command}${hiddenCharsLine(s.command)}${vaulted ? `\n# ${vaulted}` : ''}`
+      : undefined) ??
     (s.script
       ? `script ${s.script.path} (${s.script.sha256})`
       : `uses ${s.uses} ${JSON.stringify(s.with ?? {})}`);
@@ -71,7 +104,7 @@ export function planComment(
   statement?: ApprovalStatement,
   scripts?: ReadonlyMap<string, string>,
 ): Doc {
-  const params = Object.entries(plan.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const params = Object.entries(plan.params).map(([k, v]) => `${k}=${visibleJson(v)}`);
   const targets = statement?.targets;
   const standing =
     statement && targets && 'selector' in targets

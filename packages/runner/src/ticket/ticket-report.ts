@@ -39,7 +39,10 @@ export interface ReportedRuns {
  * `opsbook ticket report KEY [RUN]`: the end of a run that ended (its journal holds its
  * run-end, in this machine's state store) but whose ticket was never told, because its runner
  * was killed between the two: the summary, the journal and evidence, the run's record and the
- * move to In Review, as the run itself would have written them. A run with no end in its
+ * move to In Review. Not as the run itself would have written them: this machine's user can edit
+ * the journal and ledger it reads, so the run always counts against the approval (a journal
+ * saying no host was reached frees no run) and the ticket marks its end as reported late, which
+ * `ticket accept` refuses unless the senior accepts it explicitly. A run with no end in its
  * journal (its runner died mid-run) is left: its hosts' state is unknown, and a senior decides
  * (`ticket reject`, which works at In Progress).
  *
@@ -143,7 +146,8 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
     gate.resume(statement, claim);
     result.reported.push({
       runId: claim.runId,
-      report: await gate.finish(store, claim.runId, view),
+      // A late report: no `live`, so the run counts and the ticket marks its end as late.
+      report: await gate.finish(store, claim.runId, { stored: view }),
     });
   }
   return result;
