@@ -14,6 +14,7 @@ export {
   type StateChange,
 } from './alert-store.js';
 export { assignOwner, onCallAt } from './assign.js';
+export { firingUnshown, type Successors, type TicketClosure } from './closed-ticket.js';
 export { type ConvergeInput, type ConvergeResult, convergeAlerts } from './converge.js';
 export {
   type DispatchOptions,

@@ -67,6 +67,11 @@ export async function processAlerts(
   const dispatched = await dispatchIncidents({
     store: pipeline.store,
     tracker: pipeline.tracker,
+    successors: {
+      rules: pipeline.rules,
+      topology: pipeline.topology,
+      newDeliveryId: pipeline.newDeliveryId ?? randomUUID,
+    },
     ...(pipeline.isProven ? { isProven: pipeline.isProven } : {}),
     ...(pipeline.now ? { now: pipeline.now } : {}),
   });

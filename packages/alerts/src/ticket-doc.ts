@@ -108,6 +108,19 @@ function gradeBlocks(grade: GradeDecision): Block[] {
   return [heading(`Grade ${grade.grade}`), para(text(grade.reason))];
 }
 
+/** Says which closed ticket these alerts would have joined. */
+function followsBlocks(incident: Incident): Block[] {
+  const f = incident.follows;
+  if (!f) return [];
+  return [
+    para(
+      text(
+        `Follows ${f.incident} (ticket ${f.ticket}, ${f.status}): its alerts came after that ticket was closed, so they open this ticket rather than a comment there.`,
+      ),
+    ),
+  ];
+}
+
 /** The ticket of an incident: summary, grade as priority, and a description a senior can act on. */
 export function incidentTicket(incident: Incident): NewTicket {
   const hosts = incidentHosts(incident);
@@ -121,6 +134,7 @@ export function incidentTicket(incident: Incident): NewTicket {
           `${incident.rule} of alerts.yaml version ${incident.rulesVersion} (${incident.keys.slice(0, 5).join('; ')}).`,
       ),
     ),
+    ...followsBlocks(incident),
     ...gradeBlocks(incident.grade),
     heading('Assigned'),
     para(

@@ -310,6 +310,68 @@ describe('opsbook alerts list, show, grade', () => {
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/--reason/);
   });
+  it("opens a new incident and ticket for an alert that comes after INC-1's ticket is Done, and shows INC-1 closed", async () => {
+    const tracker = new LocalTracker({
+      stateDir: path.join(temp.dir, 'state'),
+      actor: 'sam',
+      project: 'OPS',
+    });
+    for (const status of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
+      await tracker.transition('OPS-1', status);
+    const before = (await tracker.read('OPS-1')).comments.length;
+    const inc1 = JSON.parse((await cli(['alerts', 'show', 'INC-1', '--json'])).stdout) as {
+      incident: { lastStartsAt: string };
+    };
+    await writeFile(
+      path.join(temp.dir, 'late.json'),
+      JSON.stringify({
+        version: '4',
+        groupKey: '{}:{}',
+        truncatedAlerts: 0,
+        status: 'firing',
+        receiver: 'opsbook',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager:9093',
+        alerts: [
+          {
+            status: 'firing',
+            labels: {
+              alertname: 'HighLoad',
+              severity: 'critical',
+              cluster: 'cluster-1',
+              host: 'web-2',
+            },
+            annotations: {},
+            startsAt: inc1.incident.lastStartsAt,
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://prometheus:9090/graph',
+            fingerprint: '00000000000000bb',
+          },
+        ],
+      }),
+    );
+    const ingest = await cli(['alerts', 'ingest', 'late.json']);
+    expect(ingest.stderr).not.toMatch(stackTrace);
+    const line =
+      /^closed INC-1: its ticket OPS-1 is Done; its new alerts opened (INC-\d+) \(nothing posted on OPS-1\)$/m.exec(
+        ingest.stdout,
+      );
+    expect(line, ingest.stdout).not.toBeNull();
+    const next = line![1]!;
+    expect(ingest.stdout).not.toMatch(/comment\(s\) posted/);
+    expect((await tracker.read('OPS-1')).comments).toHaveLength(before);
+    const list = (await cli(['alerts', 'list', '--all'])).stdout;
+    expect(list).toMatch(/^INC-1 .* closed \(OPS-1 Done\)$/m);
+    expect(list).toMatch(new RegExp(`^${next} .* open$`, 'm'));
+    expect((await cli(['alerts', 'list'])).stdout).not.toMatch(/^INC-1 /m);
+    const show = (await cli(['alerts', 'show', next])).stdout;
+    expect(show).toContain('follows INC-1: its ticket OPS-1 was Done when these alerts came');
+    expect((await cli(['alerts', 'show', 'INC-1'])).stdout).toMatch(
+      /^INC-1 {2}P3 {2}closed \(OPS-1 Done\) /,
+    );
+  });
 });
 
 describe('the health report without alerts', () => {

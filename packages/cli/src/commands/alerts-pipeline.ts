@@ -103,6 +103,15 @@ export function processedText(converged: ConvergeSummary, dispatched?: DispatchR
     lines.push(
       `tickets: ${dispatched.created.map((c) => `${c.key} for ${c.incident}`).join(', ')}`,
     );
+  for (const c of dispatched.closed) {
+    const went = [
+      c.opened.length ? `opened ${c.opened.join(', ')}` : '',
+      c.joined.length ? `joined ${c.joined.join(', ')}` : '',
+    ].filter(Boolean);
+    lines.push(
+      `closed ${c.incident}: its ticket ${c.key} is ${c.status}${went.length ? `; its new alerts ${went.join(' and ')}` : ''} (nothing posted on ${c.key})`,
+    );
+  }
   if (dispatched.comments) lines.push(`${dispatched.comments} comment(s) posted`);
   for (const p of dispatched.priorityRefused)
     lines.push(

@@ -111,8 +111,14 @@ function incidentRow(i: Incident): string[] {
     i.ticket.key ?? (needsDispatch(i) ? 'waiting' : '-'),
     i.assignee ?? '-',
     i.openedAt.slice(0, 16).replace('T', ' '),
-    i.open ? 'open' : 'closed',
+    stateText(i),
   ];
+}
+
+/** open, closed (quiet), or closed with the status its ticket was found in. */
+function stateText(i: Incident): string {
+  if (i.open) return 'open';
+  return i.ticket.closed ? `closed (${i.ticket.key} ${i.ticket.closed.status})` : 'closed';
 }
 
 export const list = defineCommand({
@@ -143,6 +149,9 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
             id: i.id,
             grade: i.grade.grade,
             open: i.open,
+            /** The ticket was found closed (its status then), which closed the incident. */
+            ticketClosed: i.ticket.closed ?? null,
+            follows: i.follows ?? null,
             firing: firingCount(i),
             alerts: i.alerts.length,
             hosts: incidentHosts(i),
@@ -188,9 +197,19 @@ function decisionText(d: GradeDecision, unproven?: ReadonlyMap<GradeDecision, st
 function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): string {
   const hosts = incidentHosts(i);
   const lines = [
-    `${i.id}  ${i.grade.grade}  ${i.open ? 'open' : 'closed'}  ${i.ticket.key ? `ticket ${i.ticket.key}${i.ticket.url ? ` ${i.ticket.url}` : ''}` : 'no ticket yet'}`,
+    `${i.id}  ${i.grade.grade}  ${stateText(i)}  ${i.ticket.key ? `ticket ${i.ticket.key}${i.ticket.url ? ` ${i.ticket.url}` : ''}` : 'no ticket yet'}`,
     `rule ${i.rule} (${i.keys.join('; ')}), alerts.yaml version ${i.rulesVersion}`,
     `opened ${i.openedAt}, last alert ${i.lastActivity}`,
+    ...(i.ticket.closed
+      ? [
+          `closed ${i.ticket.closed.at}: its ticket ${i.ticket.key} was ${i.ticket.closed.status} when new alerts came (they opened another incident)`,
+        ]
+      : []),
+    ...(i.follows
+      ? [
+          `follows ${i.follows.incident}: its ticket ${i.follows.ticket} was ${i.follows.status} when these alerts came`,
+        ]
+      : []),
     `assigned to ${i.assignee ? `${i.assignee} (${i.assignedBy ?? ''})` : 'nobody'}${i.ticket.assignError ? ` — the tracker refused: ${i.ticket.assignError}` : ''}`,
     `grade ${i.grade.grade}: ${decisionText(i.grade, unproven)}`,
   ];
