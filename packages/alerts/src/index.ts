@@ -37,6 +37,7 @@ export {
   type AlertProcessorOptions,
   type ConvergeSummary,
   convergeStored,
+  type PipelineSource,
   type ProcessorEvent,
   processAlerts,
 } from './process-alerts.js';

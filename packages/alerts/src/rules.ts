@@ -71,6 +71,8 @@ export interface Shift {
 /** alerts.yaml, checked, with its defaults filled in. */
 export interface AlertRules {
   file: string;
+  /** Every file the rules were read from: alerts.yaml and the on-call files it names. */
+  files: string[];
   version: number;
   severities: readonly string[];
   windowMs: number;
@@ -150,12 +152,14 @@ export async function loadAlertRules(
     );
   const data = source.value;
   const problems = checkRules(source, data, options);
-  const ownership = await ownershipOf(source, data, problems);
+  const onCallFiles: string[] = [];
+  const ownership = await ownershipOf(source, data, problems, onCallFiles);
   if (problems.length)
     throw new alertsErrors.ValidationError(sortProblems(problems), 'ALERT_RULES_INVALID');
   const windowMs = ms(data.window, '15m');
   return {
     file,
+    files: [file, ...onCallFiles],
     version: data.version,
     severities: data.severities ?? DEFAULT_SEVERITIES,
     windowMs,
@@ -242,6 +246,7 @@ async function ownershipOf(
   source: YamlSource,
   data: AlertRulesFile,
   problems: Problem[],
+  read: string[],
 ): Promise<OwnershipRule[]> {
   const dir = path.dirname(source.file);
   const onCallFiles = new Map<string, Shift[]>();
@@ -258,6 +263,7 @@ async function ownershipOf(
         ...source.locate([...at, 'onCall']),
       }));
       onCallFiles.set(file, shifts);
+      read.push(file);
     }
     return { onCall: shifts, file: o.onCall };
   };
