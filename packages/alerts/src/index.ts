@@ -59,6 +59,7 @@ export {
 export {
   ALERT_RULES_FILE,
   type AlertRules,
+  type KnownPeople,
   type LoadRulesOptions,
   loadAlertRules,
 } from './rules.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  didYouMean,
   type Problem,
   parseYamlSource,
   readDuration,
@@ -110,6 +111,35 @@ function ms(text: string | undefined, fallback: string): number {
 export interface LoadRulesOptions {
   /** The runbooks of this repository: a suggestion naming another is refused. */
   runbookNames?: ReadonlySet<string>;
+  /** The people tickets can go to: an ownership name (round robin, on call) not among them is refused. */
+  people?: KnownPeople;
+}
+
+/** The people an ownership rule may name (approvers.yaml: ids and tracker accounts). */
+export interface KnownPeople {
+  /** Where they are listed, for the message. */
+  file: string;
+  /** Every name that is one of them: ids and tracker accounts. */
+  names: ReadonlySet<string>;
+  /** Their ids, as the message suggests them. */
+  ids: readonly string[];
+}
+
+/** A name of an ownership rule that is nobody `people` knows: a typo assigns tickets to nobody. */
+function unknownPerson(
+  name: string,
+  people: KnownPeople | undefined,
+  where: () => { file: string; line: number; col: number },
+): Problem[] {
+  if (!people || people.names.has(name)) return [];
+  const near = didYouMean(name, people.ids) ?? didYouMean(name, [...people.names]);
+  return [
+    {
+      ...where(),
+      rule: 'unknown-person',
+      message: `'${name}' is not a person of ${people.file}${near ? `: did you mean ${near}?` : '.'} Name people by their id there (${people.ids.join(', ')}), or add them to it first`,
+    },
+  ];
 }
 
 /**
@@ -153,7 +183,7 @@ export async function loadAlertRules(
   const data = source.value;
   const problems = checkRules(source, data, options);
   const onCallFiles: string[] = [];
-  const ownership = await ownershipOf(source, data, problems, onCallFiles);
+  const ownership = await ownershipOf(source, data, problems, onCallFiles, options.people);
   if (problems.length)
     throw new alertsErrors.ValidationError(sortProblems(problems), 'ALERT_RULES_INVALID');
   const windowMs = ms(data.window, '15m');
@@ -247,6 +277,7 @@ async function ownershipOf(
   data: AlertRulesFile,
   problems: Problem[],
   read: string[],
+  people: KnownPeople | undefined,
 ): Promise<OwnershipRule[]> {
   const dir = path.dirname(source.file);
   const onCallFiles = new Map<string, Shift[]>();
@@ -254,14 +285,26 @@ async function ownershipOf(
     o: { roundRobin: string[] } | { onCall: string },
     at: Array<string | number>,
   ): Promise<Owners> => {
-    if ('roundRobin' in o) return { roundRobin: o.roundRobin };
+    if ('roundRobin' in o) {
+      o.roundRobin.forEach((name, j) => {
+        problems.push(
+          ...unknownPerson(name, people, () => ({
+            file: source.file,
+            ...source.locate([...at, 'roundRobin', j]),
+          })),
+        );
+      });
+      return { roundRobin: o.roundRobin };
+    }
     const file = path.join(dir, o.onCall);
     let shifts = onCallFiles.get(file);
     if (!shifts) {
-      shifts = await readOnCall(file, problems, () => ({
-        file: source.file,
-        ...source.locate([...at, 'onCall']),
-      }));
+      shifts = await readOnCall(
+        file,
+        problems,
+        () => ({ file: source.file, ...source.locate([...at, 'onCall']) }),
+        people,
+      );
       onCallFiles.set(file, shifts);
       read.push(file);
     }
@@ -292,6 +335,7 @@ async function readOnCall(
   file: string,
   problems: Problem[],
   namedAt: () => { file: string; line: number; col: number },
+  people: KnownPeople | undefined,
 ): Promise<Shift[]> {
   let bytes: Buffer;
   try {
@@ -313,6 +357,14 @@ async function readOnCall(
     problems.push(...schemaProblems(source, validateOnCall.errors));
     return [];
   }
+  source.value.shifts.forEach((s, k) => {
+    problems.push(
+      ...unknownPerson(s.person, people, () => ({
+        file: source.file,
+        ...source.locate(['shifts', k, 'person']),
+      })),
+    );
+  });
   return source.value.shifts
     .map((s) => ({ from: Date.parse(s.from), person: s.person }))
     .sort((a, b) => a.from - b.from);

@@ -156,6 +156,7 @@ export {
 } from './ticket/ticket-open.js';
 export {
   isProvenStep,
+  ownershipPeople,
   type StepProof,
   TICKET_STEP_NAMESPACE,
   type TicketPerson,

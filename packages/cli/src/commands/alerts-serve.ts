@@ -203,6 +203,7 @@ connections, lets requests in flight finish, and exits.`,
       },
       watched: (pipeline) => [
         ...(pipeline?.rules.files ?? []),
+        config.trustStore, // the people ownership names are checked against
         ...(inventoryFile ? [path.resolve(inventoryFile)] : []),
       ],
       note: (line) => ctx.out.note(terminalSafe(line)),
