@@ -57,8 +57,13 @@ export interface GradeRule {
 export type Owners = { roundRobin: readonly string[] } | { onCall: Shift[]; file: string };
 
 export interface OwnershipRule {
-  /** `ownership.rules[N]` or `ownership.default`: the round-robin counter's name. */
+  /** `ownership rule N` (1-based, as `grading rule N`) or `ownership default`, as the ticket says it. */
   name: string;
+  /**
+   * The round-robin counter's key in the alert store: `ownership.rules[N]` (N 1-based) or
+   * `ownership.default`, as stores written before kept them (a turn is not restarted).
+   */
+  counter: string;
   labels?: Matchers;
   groups?: readonly string[];
   owners: Owners;
@@ -315,7 +320,8 @@ async function ownershipOf(
   for (const [i, r] of listed.entries()) {
     const labels = matchersOf(r.match.labels);
     rules.push({
-      name: `ownership.rules[${i + 1}]`,
+      name: `ownership rule ${i + 1}`,
+      counter: `ownership.rules[${i + 1}]`,
       ...(labels ? { labels } : {}),
       ...(r.match.groups ? { groups: r.match.groups } : {}),
       owners: await ownersOf(r, ['ownership', 'rules', i]),
@@ -324,7 +330,8 @@ async function ownershipOf(
   const fallback = data.ownership?.default;
   if (fallback)
     rules.push({
-      name: 'ownership.default',
+      name: 'ownership default',
+      counter: 'ownership.default',
       owners: await ownersOf(fallback, ['ownership', 'default']),
     });
   return rules;
