@@ -50,6 +50,7 @@ export {
 } from './receiver.js';
 export { isLoopback, type ReceiverAuth } from './receiver-auth.js';
 export {
+  alreadyGraded,
   type RecordedSubject,
   type RegradeSubject,
   recordedRegrades,
@@ -64,6 +65,6 @@ export {
   loadAlertRules,
 } from './rules.js';
 export { alertRulesSchema, onCallSchema } from './rules-schema.js';
-export { alertsComment, incidentTicket, ticketSummary } from './ticket-doc.js';
+export { alertsComment, incidentTicket, proposeCommand, ticketSummary } from './ticket-doc.js';
 export { type Topology, topologyOf, withoutPort } from './topology.js';
 export { MAX_ALERTS_PER_PAYLOAD, webhookSchema } from './webhook-schema.js';

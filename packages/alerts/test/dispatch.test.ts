@@ -569,6 +569,9 @@ describe('dispatch into the embedded local tracker', () => {
       expect(local.comments).toHaveLength(1);
       expect(docText(local.comments[0]!.body)).toMatch(/1 new alert/);
       await regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'paging', at: 'now' });
+      await expect(
+        regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'again', at: 'now' }),
+      ).rejects.toThrow(/^INC-2 \(OPS-2\) already is P1, by the rules: nothing to re-grade/);
       await processAlerts(pipeline);
       await processAlerts(pipeline);
       const regraded = await tracker.read('OPS-2');

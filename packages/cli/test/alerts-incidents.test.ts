@@ -164,6 +164,21 @@ describe('opsbook alerts list, show, grade', () => {
     expect(JSON.stringify(ticket.comments[0])).toContain('Re-graded P1 → P3');
     expect(ticket.grade).toBe('P3'); // the ticket's priority follows the re-grade
     expect(ticket.summary).toMatch(/^\[P3\] /); // and so does the grade its summary names
+    // A re-grade to the grade it has is refused: no second decision, no comment.
+    const same = await cli([
+      'alerts',
+      'grade',
+      'OPS-1',
+      'P3',
+      '--reason',
+      'still lab',
+      '--key',
+      keys.sam.keyFile,
+    ]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(
+      /INC-1 \(OPS-1\) already is P3, re-graded by Sam Senior: nothing to re-grade/,
+    );
     // Dispatching again sends nothing more.
     const again = await cli(['alerts', 'dispatch']);
     expect(again).toMatchObject({ code: 0, stdout: 'nothing to converge or send\n' });

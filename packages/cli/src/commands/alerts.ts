@@ -3,6 +3,7 @@ import {
   AlertIntake,
   type AlertRecord,
   alertStoreOf,
+  alreadyGraded,
   dispatchIncidents,
   dispatchPending,
   firingCount,
@@ -14,6 +15,7 @@ import {
   needsDispatch,
   parseWebhookBody,
   processAlerts,
+  proposeCommand,
   recordedRegrades,
   regradeIncident,
   unknownIncident,
@@ -218,8 +220,11 @@ function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): st
     lines.push(`priority for ${refusal.grade} refused by the tracker: ${refusal.message}`);
   if (i.regrades.length) lines.push(`the rules say: ${i.ruleGrade.reason}`);
   for (const r of i.regrades) lines.push(`re-graded ${r.grade}: ${decisionText(r, unproven)}`);
-  if (i.runbooks.length)
+  if (i.runbooks.length) {
     lines.push(`runbooks: ${i.runbooks.map((r) => `${r.runbook} (${r.because})`).join(', ')}`);
+    if (i.ticket.key && i.open)
+      for (const r of i.runbooks) lines.push(`  propose: ${proposeCommand(i, r.runbook)}`);
+  }
   lines.push(`hosts (${hosts.length}): ${hosts.join(', ') || '-'}`);
   const waiting = i.comments.filter((c) => c.commentId === undefined).length;
   lines.push(
@@ -298,7 +303,9 @@ Example:
     const config = await configFor(ctx);
     const store = alertStoreOf(config);
     try {
-      if (!(await store.incident(id))) throw unknownIncident(id);
+      const current = await store.incident(id);
+      if (!current) throw unknownIncident(id);
+      if (current.grade.grade === to) throw alreadyGraded(current);
       const signer = await signerFor(ctx);
       // Signed on the incident as it stands in the store's exclusive step (its grade then).
       const { incident, from, decision } = await regradeIncident(store, id, (about) =>
