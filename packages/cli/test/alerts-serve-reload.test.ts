@@ -123,4 +123,30 @@ describe('opsbook alerts serve reloads alerts.yaml', () => {
     expect(await serve.stop()).toBe(0);
     expect(serve.stderr()).not.toMatch(stackTrace);
   });
+
+  it('reloads when only an on-call file alerts.yaml names changed: the next incident goes to who is on call now', async () => {
+    const onCall = (person: string) =>
+      `apiVersion: opsbook/v1\nkind: OnCall\nshifts:\n  - {from: "2020-01-01T00:00:00Z", person: ${person}}\n`;
+    await writeFile(
+      path.join(temp.dir, 'alerts.yaml'),
+      'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 4\ncorrelate:\n  - {name: cluster, by: {labels: [cluster]}}\nownership:\n  default: {onCall: oncall.yaml}\n',
+    );
+    await writeFile(path.join(temp.dir, 'oncall.yaml'), onCall('olga'));
+    serve = await startServe(['--listen', '127.0.0.1:0'], { cwd: temp.dir });
+    expect((await serve.post(body('A', 'c1', '00000000000000a1'))).status).toBe(200);
+    await settled(1);
+    await writeFile(path.join(temp.dir, 'oncall.yaml'), onCall('omar'));
+    expect((await serve.post(body('B', 'c2', '00000000000000b1'))).status).toBe(200);
+    const incidents = await settled(2);
+    const assignees = JSON.parse(
+      (await runCli(['alerts', 'list', '--json'], { cwd: temp.dir })).stdout,
+    ) as { incidents: Array<{ id: string; assignee: string }> };
+    expect(Object.fromEntries(assignees.incidents.map((i) => [i.id, i.assignee]))).toEqual({
+      'INC-1': 'olga',
+      'INC-2': 'omar',
+    });
+    expect(incidents).toHaveLength(2);
+    expect(serve.stderr().match(/^rules reloaded: alerts\.yaml version 4$/gm)).toHaveLength(1);
+    expect(await serve.stop()).toBe(0);
+  });
 });
