@@ -1,4 +1,10 @@
-import { parseJsonSource, schemaProblems, type Validator } from '@opsbook/schema';
+import {
+  type Problem,
+  parseJsonSource,
+  schemaProblems,
+  type Validator,
+  type YamlSource,
+} from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { alertsErrors } from './error-codes.js';
 import { validateWebhook as generatedValidateWebhook } from './generated/validators.js';
@@ -96,14 +102,36 @@ function withoutNulEscapes(text: string): string {
   return text.includes('\\u0000') ? text.replace(NUL_ESCAPE, '$1\\ufffd') : text;
 }
 
+/**
+ * A body of another webhook version: said as that, at its `version`, rather than as the keys
+ * version 4 has and it lacks (Alertmanager before 0.x sent version 3 without fingerprints).
+ */
+function otherVersion(located: YamlSource): Problem[] {
+  const v = located.value as { version?: unknown } | undefined;
+  if (!v || typeof v !== 'object' || Array.isArray(v) || v.version === undefined) return [];
+  if (v.version === '4') return [];
+  const said = typeof v.version === 'string' ? v.version : JSON.stringify(v.version);
+  return [
+    {
+      file: located.file,
+      ...located.locate(['version']),
+      rule: 'webhook-version',
+      message: `Alertmanager webhook version ${said}: opsbook reads version 4 (what current Alertmanager releases send, with each alert's fingerprint): upgrade the Alertmanager that sent it`,
+    },
+  ];
+}
+
 function invalidBody(body: Uint8Array | string, source: string) {
   const located = parseJsonSource(source, body);
+  const version = located.problems.length ? [] : otherVersion(located);
   const problems =
     located.problems.length || located.value === undefined
       ? located.problems
-      : validateWebhook(located.value)
-        ? []
-        : schemaProblems(located, validateWebhook.errors);
+      : version.length
+        ? version
+        : validateWebhook(located.value)
+          ? []
+          : schemaProblems(located, validateWebhook.errors);
   return new alertsErrors.ValidationError(
     problems.length
       ? problems

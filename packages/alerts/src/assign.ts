@@ -53,12 +53,12 @@ export function assignOwner(
     if (!ruleMatches(rule, alert, topology)) continue;
     const { owners } = rule;
     if ('roundRobin' in owners) {
-      const turn = counters[rule.name] ?? 0;
+      const turn = counters[rule.counter] ?? 0;
       const assignee = owners.roundRobin[turn % owners.roundRobin.length]!;
       return {
         assignee,
         assignedBy: `${rule.name}, in turn among ${owners.roundRobin.join(', ')}`,
-        counters: { ...counters, [rule.name]: turn + 1 },
+        counters: { ...counters, [rule.counter]: turn + 1 },
       };
     }
     const person = onCallAt(owners.onCall, at);

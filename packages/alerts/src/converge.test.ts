@@ -346,7 +346,9 @@ ownership:
       { runbook: 'disk-cleanup', because: 'alertname=DiskFull' },
       { runbook: 'node-restart', because: 'alertname=NodeDown|HighLoad' },
     ]);
-    expect(world.open[0]!.assignedBy).toBe('ownership.rules[1], in turn among alice, bob');
+    expect(world.open[0]!.assignedBy).toBe('ownership rule 1, in turn among alice, bob');
+    expect(world.open[3]!.assignedBy).toBe('ownership rule 2, on call in oncall.yaml');
+    expect(world.open[2]!.assignedBy).toBe('ownership default, in turn among sam');
     expect(world.state.counters).toEqual({ 'ownership.rules[1]': 2, 'ownership.default': 2 });
   });
 });

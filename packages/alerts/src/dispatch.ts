@@ -1,6 +1,7 @@
 import { isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { Grade, Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
+import { closeForClosedTicket, type Successors, type TicketClosure } from './closed-ticket.js';
 import { alertsErrors } from './error-codes.js';
 import {
   type GradeDecision,
@@ -32,6 +33,11 @@ export interface DispatchOptions {
   isProven?: ProvenDecision;
   /** Only these incidents (ids), open or closed; default every open incident. */
   only?: readonly string[];
+  /**
+   * Converges the new alerts of an incident whose ticket was found closed into a new incident.
+   * Absent (a re-grade's dispatch), such an incident waits for a pass that has the rules.
+   */
+  successors?: Successors;
   now?: () => Date;
 }
 
@@ -51,6 +57,11 @@ export interface DispatchReport {
    * names the priority and the setting to change (Jira: `tracker.jira.priorities.<grade>`).
    */
   priorityRefused: PriorityRefusal[];
+  /**
+   * Incidents whose ticket was found closed (its status in the `done` category) with something to
+   * post: closed instead, their new alerts opening new incidents (and tickets).
+   */
+  closed: TicketClosure[];
   /** Another process holds the dispatch lock: it dispatches. */
   busy: boolean;
   /** The tracker could not be reached: DISPATCH_PENDING's message. */
@@ -69,6 +80,7 @@ interface Pass {
   store: AlertStore;
   tracker: Tracker;
   isProven?: ProvenDecision;
+  successors?: Successors;
   now: () => Date;
   report: DispatchReport;
 }
@@ -250,8 +262,41 @@ async function sendComment(
   return record(id);
 }
 
-async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
+/**
+ * Whether the incident's ticket is closed (Done, Resolved: the tracker's `done` category), read
+ * before anything more is posted on it: then the incident closes instead, and its new alerts go
+ * to a new incident with a ticket of its own (`closeForClosedTicket`), which this pass makes next.
+ */
+async function closedTicket(
+  pass: Pass,
+  incident: Incident,
+  key: string,
+): Promise<TicketClosure | 'closed' | undefined> {
+  const ticket = await pass.tracker.get(key);
+  if (ticket.statusCategory !== 'done') return undefined;
+  const closure = await closeForClosedTicket(
+    pass.store,
+    incident.id,
+    { key, status: ticket.status },
+    pass.now(),
+    pass.successors,
+  );
+  if (!closure) {
+    pass.report.waiting.push(incident.id);
+    return 'closed';
+  }
+  pass.report.closed.push(closure);
+  return closure;
+}
+
+/** Dispatches one incident; returns the incidents that took the alerts of its closed ticket. */
+async function dispatchOne(pass: Pass, start: Incident): Promise<string[]> {
   await refuseUnproven(pass, start);
+  if (start.ticket.key) {
+    const closure = await closedTicket(pass, start, start.ticket.key);
+    if (closure === 'closed') return [];
+    if (closure) return [...closure.opened, ...closure.joined];
+  }
   let incident = start.ticket.key ? start : await ensureTicket(pass, start);
   const key = incident.ticket.key!;
   if (incident.assignee && !incident.ticket.assigned && incident.ticket.assignError === undefined)
@@ -260,6 +305,7 @@ async function dispatchOne(pass: Pass, start: Incident): Promise<void> {
   incident = await queueBatch(pass, incident);
   for (const batch of incident.comments.filter((c) => c.commentId === undefined))
     incident = await sendComment(pass, incident, key, batch.n);
+  return [];
 }
 
 /**
@@ -300,12 +346,14 @@ export async function dispatchIncidents(options: DispatchOptions): Promise<Dispa
     waiting: [],
     refused: [],
     priorityRefused: [],
+    closed: [],
     busy: false,
   };
   const pass: Pass = {
     store: options.store,
     tracker: options.tracker,
     ...(options.isProven ? { isProven: options.isProven } : {}),
+    ...(options.successors ? { successors: options.successors } : {}),
     now: options.now ?? (() => new Date()),
     report,
   };
@@ -315,10 +363,15 @@ export async function dispatchIncidents(options: DispatchOptions): Promise<Dispa
           (i): i is Incident => i !== undefined,
         )
       : await options.store.incidents({ open: true });
-    const todo = candidates.filter(needsDispatch).sort(oldestFirst);
-    for (const [n, incident] of todo.entries()) {
+    // An incident closed for its closed ticket sends nothing more (its alerts went on).
+    const todo = candidates.filter((i) => !i.ticket.closed && needsDispatch(i)).sort(oldestFirst);
+    for (let n = 0; n < todo.length; n++) {
+      const incident = todo[n]!;
       try {
-        await dispatchOne(pass, incident);
+        for (const id of await dispatchOne(pass, incident)) {
+          const next = await options.store.incident(id);
+          if (next && !todo.some((i) => i.id === id) && needsDispatch(next)) todo.push(next);
+        }
       } catch (e) {
         if (isOpsbookError(e) && e.kind === 'unreachable') {
           report.unreachable = e.message;

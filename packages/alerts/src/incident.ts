@@ -85,6 +85,19 @@ export interface TicketDispatch {
   priorityError?: { grade: Grade; message: string; at: string };
   /** The last refusal of a write for this incident (retried on later passes). */
   lastError?: { code: string; message: string; at: string };
+  /**
+   * The ticket was found closed (its status in the tracker's `done` category) when something
+   * was to be posted on it: the incident closed then, and its new alerts opened another.
+   */
+  closed?: { status: string; at: string };
+}
+
+/** The incident whose closed ticket an incident's first alerts would have joined. */
+export interface IncidentPredecessor {
+  incident: string;
+  ticket: string;
+  /** The ticket's status when it was found closed (`Done`, `Resolved`, …). */
+  status: string;
 }
 
 /** A comment for the ticket: new alerts or changes of one batch, or a re-grade. */
@@ -132,6 +145,8 @@ export interface Incident {
   assignedBy?: string;
   ticket: TicketDispatch;
   comments: CommentBatch[];
+  /** Opened for alerts that came after the ticket of this earlier incident was closed. */
+  follows?: IncidentPredecessor;
 }
 
 /** The inventory hosts (or host label values) of an incident's alerts, sorted. */

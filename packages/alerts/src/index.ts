@@ -14,6 +14,7 @@ export {
   type StateChange,
 } from './alert-store.js';
 export { assignOwner, onCallAt } from './assign.js';
+export { firingUnshown, type Successors, type TicketClosure } from './closed-ticket.js';
 export { type ConvergeInput, type ConvergeResult, convergeAlerts } from './converge.js';
 export {
   type DispatchOptions,
@@ -36,6 +37,7 @@ export {
   type AlertProcessorOptions,
   type ConvergeSummary,
   convergeStored,
+  type PipelineSource,
   type ProcessorEvent,
   processAlerts,
 } from './process-alerts.js';
@@ -48,6 +50,7 @@ export {
 } from './receiver.js';
 export { isLoopback, type ReceiverAuth } from './receiver-auth.js';
 export {
+  alreadyGraded,
   type RecordedSubject,
   type RegradeSubject,
   recordedRegrades,
@@ -57,10 +60,11 @@ export {
 export {
   ALERT_RULES_FILE,
   type AlertRules,
+  type KnownPeople,
   type LoadRulesOptions,
   loadAlertRules,
 } from './rules.js';
 export { alertRulesSchema, onCallSchema } from './rules-schema.js';
-export { alertsComment, incidentTicket, ticketSummary } from './ticket-doc.js';
+export { alertsComment, incidentTicket, proposeCommand, ticketSummary } from './ticket-doc.js';
 export { type Topology, topologyOf, withoutPort } from './topology.js';
 export { MAX_ALERTS_PER_PAYLOAD, webhookSchema } from './webhook-schema.js';

@@ -67,6 +67,11 @@ export async function processAlerts(
   const dispatched = await dispatchIncidents({
     store: pipeline.store,
     tracker: pipeline.tracker,
+    successors: {
+      rules: pipeline.rules,
+      topology: pipeline.topology,
+      newDeliveryId: pipeline.newDeliveryId ?? randomUUID,
+    },
     ...(pipeline.isProven ? { isProven: pipeline.isProven } : {}),
     ...(pipeline.now ? { now: pipeline.now } : {}),
   });
@@ -82,6 +87,12 @@ export type ProcessorEvent =
       retryInMs?: number;
     }
   | { type: 'failed'; message: string; retryInMs?: number };
+
+/**
+ * The pipeline of each pass: a fixed one, or one asked for before every pass (`alerts serve`
+ * reloads alerts.yaml when it changed); undefined while there are no rules (alerts are stored).
+ */
+export type PipelineSource = AlertPipeline | (() => Promise<AlertPipeline | undefined>);
 
 export interface AlertProcessorOptions {
   /** Waits this long after new alerts before a pass, to take a burst in one (default 200 ms). */
@@ -103,10 +114,14 @@ export class AlertProcessor {
   private retryMs: number;
 
   constructor(
-    private readonly pipeline: AlertPipeline,
+    private readonly source: PipelineSource,
     private readonly options: AlertProcessorOptions = {},
   ) {
     this.retryMs = this.baseRetryMs;
+  }
+
+  private async pipeline(): Promise<AlertPipeline | undefined> {
+    return typeof this.source === 'function' ? this.source() : this.source;
   }
 
   /** Asks for a pass soon (one pass covers everything stored by the time it starts). */
@@ -134,7 +149,9 @@ export class AlertProcessor {
   private async run(): Promise<void> {
     let event: ProcessorEvent;
     try {
-      const result = await processAlerts(this.pipeline);
+      const pipeline = await this.pipeline();
+      if (!pipeline) return; // no rules: the alerts are only stored
+      const result = await processAlerts(pipeline);
       const d = result.dispatched;
       let retryInMs: number | undefined;
       if (d && d.waiting.length > 0) retryInMs = this.retryLater('backoff');
@@ -187,11 +204,13 @@ export class AlertProcessor {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    await convergeStored(this.pipeline).catch((e: unknown) => {
-      this.options.onEvent?.({
-        type: 'failed',
-        message: e instanceof Error ? e.message : String(e),
+    await this.pipeline()
+      .then((pipeline) => pipeline && convergeStored(pipeline))
+      .catch((e: unknown) => {
+        this.options.onEvent?.({
+          type: 'failed',
+          message: e instanceof Error ? e.message : String(e),
+        });
       });
-    });
   }
 }

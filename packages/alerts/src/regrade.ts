@@ -1,7 +1,16 @@
+import { UsageError } from '@opsbook/schema';
 import type { AlertStore } from './alert-store.js';
 import { type Grade, type GradeDecision, type Incident, REGRADE_KIND } from './incident.js';
 import { unknownIncident } from './incident-query.js';
 import { regradeComment } from './ticket-doc.js';
+
+/** USAGE: a re-grade to the grade the incident has would change nothing but post a comment. */
+export function alreadyGraded(incident: Incident): UsageError {
+  const { grade, by } = incident.grade;
+  return new UsageError(
+    `${incident.id}${incident.ticket.key ? ` (${incident.ticket.key})` : ''} already is ${grade}${by ? `, re-graded by ${by.name}` : ', by the rules'}: nothing to re-grade. Give another grade, or leave it`,
+  );
+}
 
 /**
  * What a senior's re-grade decides on, signed with it: that it is an alert re-grade, of which
@@ -91,6 +100,8 @@ export async function regradeIncident<D extends GradeDecision>(
     const from = incident.grade.grade;
     const made =
       typeof decision === 'function' ? await decision(regradeSubject(incident)) : decision;
+    // Re-graded meanwhile to the grade asked for: a second decision would say nothing new.
+    if (made.grade === from) throw alreadyGraded(incident);
     incident.regrades.push(made);
     incident.grade = made;
     incident.updatedAt = now().toISOString();

@@ -1,6 +1,7 @@
 import { ValidationError } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
 import { rulesOf } from './__fixtures__/rules.js';
+import type { KnownPeople } from './rules.js';
 
 const HEAD = 'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 2\n';
 
@@ -8,9 +9,13 @@ async function problemsOf(
   yaml: string,
   files: Record<string, string> = {},
   runbooks?: string[],
+  people?: KnownPeople,
 ): Promise<{ code: string; lines: string[] }> {
   try {
-    await rulesOf(yaml, files, runbooks ? { runbookNames: new Set(runbooks) } : {});
+    await rulesOf(yaml, files, {
+      ...(runbooks ? { runbookNames: new Set(runbooks) } : {}),
+      ...(people ? { people } : {}),
+    });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     return {
@@ -82,6 +87,28 @@ runbooks:
     expect(missing.lines.join('\n')).toMatch(
       /^alerts\.yaml:5:\d+: cannot read the on-call file .*nowhere\.yaml \(ENOENT\): the path is relative to alerts\.yaml/m,
     );
+  });
+
+  it('refuses an ownership name that is nobody of approvers.yaml, at its line and column, with the nearest id', async () => {
+    const people = {
+      file: 'approvers.yaml',
+      names: new Set(['erin', 'val', 'acc-557058']),
+      ids: ['erin', 'val'],
+    };
+    const yaml = `${HEAD}ownership:\n  rules:\n    - {match: {labels: {team: db}}, onCall: oncall.yaml}\n  default: { roundRobin: [val, erinn, nobodyx] }\n`;
+    const oncall =
+      'apiVersion: opsbook/v1\nkind: OnCall\nshifts:\n  - {from: 2025-03-03T08:00:00Z, person: erin}\n  - {from: 2025-03-10T08:00:00Z, person: vall}\n';
+    const { code, lines } = await problemsOf(yaml, { 'oncall.yaml': oncall }, undefined, people);
+    expect(code).toBe('ALERT_RULES_INVALID');
+    expect(lines).toEqual([
+      "alerts.yaml:7:32: 'erinn' is not a person of approvers.yaml: did you mean erin? Name people by their id there (erin, val), or add them to it first",
+      "alerts.yaml:7:39: 'nobodyx' is not a person of approvers.yaml. Name people by their id there (erin, val), or add them to it first",
+      "oncall.yaml:5:42: 'vall' is not a person of approvers.yaml: did you mean val? Name people by their id there (erin, val), or add them to it first",
+    ]);
+    // Tracker accounts listed there (approvers.yaml jira) are people too.
+    await expect(
+      rulesOf(`${HEAD}ownership:\n  default: { roundRobin: [acc-557058, erin] }\n`, {}, { people }),
+    ).resolves.toMatchObject({ ownership: [{ owners: { roundRobin: ['acc-557058', 'erin'] } }] });
   });
 
   it('says ALERT_RULES_MISSING, and how to start, when there is no file', async () => {

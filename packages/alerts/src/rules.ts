@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  didYouMean,
   type Problem,
   parseYamlSource,
   readDuration,
@@ -56,8 +57,13 @@ export interface GradeRule {
 export type Owners = { roundRobin: readonly string[] } | { onCall: Shift[]; file: string };
 
 export interface OwnershipRule {
-  /** `ownership.rules[N]` or `ownership.default`: the round-robin counter's name. */
+  /** `ownership rule N` (1-based, as `grading rule N`) or `ownership default`, as the ticket says it. */
   name: string;
+  /**
+   * The round-robin counter's key in the alert store: `ownership.rules[N]` (N 1-based) or
+   * `ownership.default`, as stores written before kept them (a turn is not restarted).
+   */
+  counter: string;
   labels?: Matchers;
   groups?: readonly string[];
   owners: Owners;
@@ -71,6 +77,8 @@ export interface Shift {
 /** alerts.yaml, checked, with its defaults filled in. */
 export interface AlertRules {
   file: string;
+  /** Every file the rules were read from: alerts.yaml and the on-call files it names. */
+  files: string[];
   version: number;
   severities: readonly string[];
   windowMs: number;
@@ -108,6 +116,35 @@ function ms(text: string | undefined, fallback: string): number {
 export interface LoadRulesOptions {
   /** The runbooks of this repository: a suggestion naming another is refused. */
   runbookNames?: ReadonlySet<string>;
+  /** The people tickets can go to: an ownership name (round robin, on call) not among them is refused. */
+  people?: KnownPeople;
+}
+
+/** The people an ownership rule may name (approvers.yaml: ids and tracker accounts). */
+export interface KnownPeople {
+  /** Where they are listed, for the message. */
+  file: string;
+  /** Every name that is one of them: ids and tracker accounts. */
+  names: ReadonlySet<string>;
+  /** Their ids, as the message suggests them. */
+  ids: readonly string[];
+}
+
+/** A name of an ownership rule that is nobody `people` knows: a typo assigns tickets to nobody. */
+function unknownPerson(
+  name: string,
+  people: KnownPeople | undefined,
+  where: () => { file: string; line: number; col: number },
+): Problem[] {
+  if (!people || people.names.has(name)) return [];
+  const near = didYouMean(name, people.ids) ?? didYouMean(name, [...people.names]);
+  return [
+    {
+      ...where(),
+      rule: 'unknown-person',
+      message: `'${name}' is not a person of ${people.file}${near ? `: did you mean ${near}?` : '.'} Name people by their id there (${people.ids.join(', ')}), or add them to it first`,
+    },
+  ];
 }
 
 /**
@@ -150,12 +187,14 @@ export async function loadAlertRules(
     );
   const data = source.value;
   const problems = checkRules(source, data, options);
-  const ownership = await ownershipOf(source, data, problems);
+  const onCallFiles: string[] = [];
+  const ownership = await ownershipOf(source, data, problems, onCallFiles, options.people);
   if (problems.length)
     throw new alertsErrors.ValidationError(sortProblems(problems), 'ALERT_RULES_INVALID');
   const windowMs = ms(data.window, '15m');
   return {
     file,
+    files: [file, ...onCallFiles],
     version: data.version,
     severities: data.severities ?? DEFAULT_SEVERITIES,
     windowMs,
@@ -242,6 +281,8 @@ async function ownershipOf(
   source: YamlSource,
   data: AlertRulesFile,
   problems: Problem[],
+  read: string[],
+  people: KnownPeople | undefined,
 ): Promise<OwnershipRule[]> {
   const dir = path.dirname(source.file);
   const onCallFiles = new Map<string, Shift[]>();
@@ -249,15 +290,28 @@ async function ownershipOf(
     o: { roundRobin: string[] } | { onCall: string },
     at: Array<string | number>,
   ): Promise<Owners> => {
-    if ('roundRobin' in o) return { roundRobin: o.roundRobin };
+    if ('roundRobin' in o) {
+      o.roundRobin.forEach((name, j) => {
+        problems.push(
+          ...unknownPerson(name, people, () => ({
+            file: source.file,
+            ...source.locate([...at, 'roundRobin', j]),
+          })),
+        );
+      });
+      return { roundRobin: o.roundRobin };
+    }
     const file = path.join(dir, o.onCall);
     let shifts = onCallFiles.get(file);
     if (!shifts) {
-      shifts = await readOnCall(file, problems, () => ({
-        file: source.file,
-        ...source.locate([...at, 'onCall']),
-      }));
+      shifts = await readOnCall(
+        file,
+        problems,
+        () => ({ file: source.file, ...source.locate([...at, 'onCall']) }),
+        people,
+      );
       onCallFiles.set(file, shifts);
+      read.push(file);
     }
     return { onCall: shifts, file: o.onCall };
   };
@@ -266,7 +320,8 @@ async function ownershipOf(
   for (const [i, r] of listed.entries()) {
     const labels = matchersOf(r.match.labels);
     rules.push({
-      name: `ownership.rules[${i + 1}]`,
+      name: `ownership rule ${i + 1}`,
+      counter: `ownership.rules[${i + 1}]`,
       ...(labels ? { labels } : {}),
       ...(r.match.groups ? { groups: r.match.groups } : {}),
       owners: await ownersOf(r, ['ownership', 'rules', i]),
@@ -275,7 +330,8 @@ async function ownershipOf(
   const fallback = data.ownership?.default;
   if (fallback)
     rules.push({
-      name: 'ownership.default',
+      name: 'ownership default',
+      counter: 'ownership.default',
       owners: await ownersOf(fallback, ['ownership', 'default']),
     });
   return rules;
@@ -286,6 +342,7 @@ async function readOnCall(
   file: string,
   problems: Problem[],
   namedAt: () => { file: string; line: number; col: number },
+  people: KnownPeople | undefined,
 ): Promise<Shift[]> {
   let bytes: Buffer;
   try {
@@ -307,6 +364,14 @@ async function readOnCall(
     problems.push(...schemaProblems(source, validateOnCall.errors));
     return [];
   }
+  source.value.shifts.forEach((s, k) => {
+    problems.push(
+      ...unknownPerson(s.person, people, () => ({
+        file: source.file,
+        ...source.locate(['shifts', k, 'person']),
+      })),
+    );
+  });
   return source.value.shifts
     .map((s) => ({ from: Date.parse(s.from), person: s.person }))
     .sort((a, b) => a.from - b.from);

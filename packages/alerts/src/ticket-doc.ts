@@ -108,6 +108,38 @@ function gradeBlocks(grade: GradeDecision): Block[] {
   return [heading(`Grade ${grade.grade}`), para(text(grade.reason))];
 }
 
+/** Most hosts a suggested command lists as its --target; past it, the command says HOSTS. */
+const MAX_TARGETS = 20;
+/** A host name that is itself as a host pattern: no glob, range, regex or separator in it. */
+const PLAIN_HOST = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The `ticket propose` command for a suggested runbook: the ticket's key once known (a ticket's
+ * description is written before the tracker gives it one: THIS-TICKET there), and `--target` the
+ * affected hosts. A host named by an alert's label is the sender's text: one that is not a plain
+ * name (a glob would select more hosts, a quote or `;` would be a shell's) is not pasted in, and
+ * the command says HOSTS for the engineer to fill in from the affected hosts.
+ */
+export function proposeCommand(incident: Incident, runbook: string, key?: string): string {
+  const hosts = incidentHosts(incident);
+  const listed = hosts.length <= MAX_TARGETS && hosts.every((h) => PLAIN_HOST.test(h));
+  const target = hosts.length === 0 ? '' : ` --target ${listed ? hosts.join(',') : 'HOSTS'}`;
+  return `opsbook ticket propose ${key ?? incident.ticket.key ?? 'THIS-TICKET'} --runbook ${runbook}${target} …`;
+}
+
+/** Says which closed ticket these alerts would have joined. */
+function followsBlocks(incident: Incident): Block[] {
+  const f = incident.follows;
+  if (!f) return [];
+  return [
+    para(
+      text(
+        `Follows ${f.incident} (ticket ${f.ticket}, ${f.status}): its alerts came after that ticket was closed, so they open this ticket rather than a comment there.`,
+      ),
+    ),
+  ];
+}
+
 /** The ticket of an incident: summary, grade as priority, and a description a senior can act on. */
 export function incidentTicket(incident: Incident): NewTicket {
   const hosts = incidentHosts(incident);
@@ -121,6 +153,7 @@ export function incidentTicket(incident: Incident): NewTicket {
           `${incident.rule} of alerts.yaml version ${incident.rulesVersion} (${incident.keys.slice(0, 5).join('; ')}).`,
       ),
     ),
+    ...followsBlocks(incident),
     ...gradeBlocks(incident.grade),
     heading('Assigned'),
     para(
@@ -147,7 +180,7 @@ export function incidentTicket(incident: Incident): NewTicket {
       type: 'list',
       items: incident.runbooks.map((r) => [
         text(r.runbook, true),
-        text(` (for ${r.because}): opsbook ticket propose THIS-TICKET --runbook ${r.runbook} …`),
+        text(` (for ${r.because}): ${proposeCommand(incident, r.runbook)}`),
       ]),
     });
   blocks.push(

@@ -51,6 +51,12 @@ async function deliver(store: AlertStore, bodies: object[], at: string): Promise
     await intake.accept(parseWebhookBody(JSON.stringify(body), new Date(at), 'test'));
 }
 
+/** Moves a ticket through the workflow to Done, as `ticket accept` ends it. */
+async function finishTicket(tracker: Tracker, key: string): Promise<void> {
+  for (const status of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
+    await tracker.transition(key, status);
+}
+
 const burst = (alerts: number, hosts: number) =>
   makeAlertBurst({ alerts, hosts, clusters: 2, startsAt: new Date('2024-05-01T10:00:00Z') });
 
@@ -182,6 +188,71 @@ describe.each([
     expect(fake.issue('OPS-1')!.comments).toHaveLength(2);
     expect(plain(fake.issue('OPS-1')!.comments[1])).toContain('2 resolved');
     expect(fake.issue('OPS-1')!.status).toBe('open');
+  });
+
+  it('opens a new incident and ticket for an alert that comes after the ticket is Done, and posts nothing on the Done ticket', async () => {
+    await deliver(store, burst(20, 4), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    await finishTicket(jira, 'OPS-1');
+    const before = fake.issue('OPS-1')!.comments.length;
+    const late = {
+      alertname: 'HighLoad',
+      severity: 'critical',
+      cluster: 'cluster-1',
+      host: 'host-009',
+    };
+    await deliver(store, [webhookPayload([{ labels: late }])], '2024-05-01T10:00:40Z');
+    const pass = await processAlerts(pipeline);
+    expect(pass.dispatched).toMatchObject({
+      closed: [{ incident: 'INC-1', key: 'OPS-1', status: 'Done', opened: ['INC-3'] }],
+      created: [{ incident: 'INC-3', key: 'OPS-3' }],
+      comments: 0,
+      waiting: [],
+    });
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(before);
+    expect(plain(fake.issue('OPS-3')!.description)).toContain('Follows INC-1 (ticket OPS-1, Done)');
+    expect(await store.incident('INC-1')).toMatchObject({
+      open: false,
+      ticket: { key: 'OPS-1', closed: { status: 'Done' } },
+    });
+    expect(await store.incident('INC-3')).toMatchObject({
+      open: true,
+      follows: { incident: 'INC-1', ticket: 'OPS-1', status: 'Done' },
+      alerts: [{ labels: late, status: 'firing' }],
+    });
+    expect((await store.incident('INC-1'))!.alerts.map((a) => a.labels.host)).not.toContain(
+      'host-009',
+    );
+    // The next alert of the group joins the new incident: one comment on OPS-3, none on OPS-1.
+    await deliver(
+      store,
+      [webhookPayload([{ labels: { ...late, host: 'host-011' } }])],
+      '2024-05-01T10:00:50Z',
+    );
+    expect((await processAlerts(pipeline)).dispatched).toMatchObject({ closed: [], comments: 1 });
+    expect(fake.issue('OPS-3')!.comments).toHaveLength(1);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(before);
+  });
+
+  it('opens the new ticket once when the answer to its create is lost after the Done ticket closed its incident', async () => {
+    await deliver(store, burst(20, 4), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    await finishTicket(jira, 'OPS-1');
+    await deliver(
+      store,
+      [webhookPayload([{ labels: { alertname: 'X', cluster: 'cluster-1', host: 'host-009' } }])],
+      '2024-05-01T10:00:40Z',
+    );
+    loseAnswers('POST', '/issue');
+    const lost = await processAlerts(pipeline);
+    expect(lost.dispatched?.closed).toMatchObject([{ incident: 'INC-1', opened: ['INC-3'] }]);
+    expect(lost.dispatched?.waiting).toEqual(['INC-3']);
+    const found = await processAlerts(pipeline);
+    expect(found.dispatched).toMatchObject({
+      closed: [],
+      created: [{ incident: 'INC-3', key: 'OPS-3' }],
+    });
+    expect(fake.issue('OPS-4')).toBeUndefined();
   });
 
   it('never doubles a ticket or a comment when Jira applied the write but the answer was lost', async () => {
@@ -498,6 +569,9 @@ describe('dispatch into the embedded local tracker', () => {
       expect(local.comments).toHaveLength(1);
       expect(docText(local.comments[0]!.body)).toMatch(/1 new alert/);
       await regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'paging', at: 'now' });
+      await expect(
+        regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'again', at: 'now' }),
+      ).rejects.toThrow(/^INC-2 \(OPS-2\) already is P1, by the rules: nothing to re-grade/);
       await processAlerts(pipeline);
       await processAlerts(pipeline);
       const regraded = await tracker.read('OPS-2');
@@ -507,6 +581,54 @@ describe('dispatch into the embedded local tracker', () => {
       expect(regraded.history.filter((h) => h.field === 'grade')).toMatchObject([
         { from: 'P3', to: 'P1' },
       ]);
+    } finally {
+      await store.close();
+      await temp.remove();
+    }
+  });
+  it('closes the incident of a Done ticket and opens a new one for its new alerts, without a comment', async () => {
+    const temp = await makeTempDir('opsbook-dispatch-local-done-');
+    const store = filesAlertStore(temp.dir);
+    const tracker = new LocalTracker({ stateDir: temp.dir, actor: 'alerts', project: 'OPS' });
+    try {
+      const pipeline: AlertPipeline = {
+        store,
+        rules: await rulesOf(rulesYaml(['eve', 'sam'])),
+        topology: topologyOf(undefined, 'services'),
+        tracker,
+      };
+      await deliver(store, burst(6, 2), '2024-05-01T10:00:05Z');
+      await processAlerts(pipeline);
+      await finishTicket(tracker, 'OPS-1');
+      await deliver(
+        store,
+        [
+          webhookPayload([
+            {
+              labels: {
+                alertname: 'HighLoad',
+                severity: 'critical',
+                cluster: 'cluster-1',
+                host: 'web-2',
+              },
+            },
+          ]),
+        ],
+        '2024-05-01T10:01:00Z',
+      );
+      const pass = await processAlerts(pipeline);
+      expect(pass.dispatched).toMatchObject({
+        closed: [{ incident: 'INC-1', key: 'OPS-1', status: 'Done', opened: ['INC-3'] }],
+        created: [{ incident: 'INC-3', key: 'OPS-3' }],
+        comments: 0,
+      });
+      expect((await tracker.read('OPS-1')).comments).toHaveLength(0);
+      expect(await tracker.get('OPS-1')).toMatchObject({ status: 'Done', statusCategory: 'done' });
+      expect((await store.incidents({ open: true })).map((i) => i.id).sort()).toEqual([
+        'INC-2',
+        'INC-3',
+      ]);
+      expect(await store.incident('OPS-1')).toMatchObject({ id: 'INC-1', open: false });
     } finally {
       await store.close();
       await temp.remove();

@@ -164,6 +164,21 @@ describe('opsbook alerts list, show, grade', () => {
     expect(JSON.stringify(ticket.comments[0])).toContain('Re-graded P1 → P3');
     expect(ticket.grade).toBe('P3'); // the ticket's priority follows the re-grade
     expect(ticket.summary).toMatch(/^\[P3\] /); // and so does the grade its summary names
+    // A re-grade to the grade it has is refused: no second decision, no comment.
+    const same = await cli([
+      'alerts',
+      'grade',
+      'OPS-1',
+      'P3',
+      '--reason',
+      'still lab',
+      '--key',
+      keys.sam.keyFile,
+    ]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(
+      /INC-1 \(OPS-1\) already is P3, re-graded by Sam Senior: nothing to re-grade/,
+    );
     // Dispatching again sends nothing more.
     const again = await cli(['alerts', 'dispatch']);
     expect(again).toMatchObject({ code: 0, stdout: 'nothing to converge or send\n' });
@@ -309,6 +324,68 @@ describe('opsbook alerts list, show, grade', () => {
     const noReason = await cli(['alerts', 'grade', 'INC-2', 'P2', '--key', keys.sam.keyFile]);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/--reason/);
+  });
+  it("opens a new incident and ticket for an alert that comes after INC-1's ticket is Done, and shows INC-1 closed", async () => {
+    const tracker = new LocalTracker({
+      stateDir: path.join(temp.dir, 'state'),
+      actor: 'sam',
+      project: 'OPS',
+    });
+    for (const status of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
+      await tracker.transition('OPS-1', status);
+    const before = (await tracker.read('OPS-1')).comments.length;
+    const inc1 = JSON.parse((await cli(['alerts', 'show', 'INC-1', '--json'])).stdout) as {
+      incident: { lastStartsAt: string };
+    };
+    await writeFile(
+      path.join(temp.dir, 'late.json'),
+      JSON.stringify({
+        version: '4',
+        groupKey: '{}:{}',
+        truncatedAlerts: 0,
+        status: 'firing',
+        receiver: 'opsbook',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager:9093',
+        alerts: [
+          {
+            status: 'firing',
+            labels: {
+              alertname: 'HighLoad',
+              severity: 'critical',
+              cluster: 'cluster-1',
+              host: 'web-2',
+            },
+            annotations: {},
+            startsAt: inc1.incident.lastStartsAt,
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://prometheus:9090/graph',
+            fingerprint: '00000000000000bb',
+          },
+        ],
+      }),
+    );
+    const ingest = await cli(['alerts', 'ingest', 'late.json']);
+    expect(ingest.stderr).not.toMatch(stackTrace);
+    const line =
+      /^closed INC-1: its ticket OPS-1 is Done; its new alerts opened (INC-\d+) \(nothing posted on OPS-1\)$/m.exec(
+        ingest.stdout,
+      );
+    expect(line, ingest.stdout).not.toBeNull();
+    const next = line![1]!;
+    expect(ingest.stdout).not.toMatch(/comment\(s\) posted/);
+    expect((await tracker.read('OPS-1')).comments).toHaveLength(before);
+    const list = (await cli(['alerts', 'list', '--all'])).stdout;
+    expect(list).toMatch(/^INC-1 .* closed \(OPS-1 Done\)$/m);
+    expect(list).toMatch(new RegExp(`^${next} .* open$`, 'm'));
+    expect((await cli(['alerts', 'list'])).stdout).not.toMatch(/^INC-1 /m);
+    const show = (await cli(['alerts', 'show', next])).stdout;
+    expect(show).toContain('follows INC-1: its ticket OPS-1 was Done when these alerts came');
+    expect((await cli(['alerts', 'show', 'INC-1'])).stdout).toMatch(
+      /^INC-1 {2}P3 {2}closed \(OPS-1 Done\) /,
+    );
   });
 });
 

@@ -159,6 +159,7 @@ export {
 } from './ticket/ticket-open.js';
 export {
   isProvenStep,
+  ownershipPeople,
   type StepProof,
   TICKET_STEP_NAMESPACE,
   type TicketPerson,

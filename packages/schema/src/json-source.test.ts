@@ -78,4 +78,17 @@ describe('parseJsonSource', () => {
       ]);
     }
   });
+
+  it('says where the token JSON.parse names without a position is (V8: "Unexpected token")', () => {
+    const cases: Array<[string, number, number, string]> = [
+      ['hello', 1, 1, "Unexpected token 'h'"],
+      ['{\n  "version": "4",\n  "alerts": [1,]\n}\n', 3, 16, "Unexpected token ']'"],
+      ['\n\n  nope', 3, 4, "Unexpected token 'o'"],
+    ];
+    for (const [text, line, col, says] of cases) {
+      const [problem] = parseJsonSource('bad.json', text).problems;
+      expect(problem).toMatchObject({ file: 'bad.json', line, col, rule: 'bad-json' });
+      expect(problem!.message).toContain(says);
+    }
+  });
 });

@@ -94,11 +94,8 @@ export function parseJsonLocated(file: string, input: string | Uint8Array): Yaml
     const at = /position (\d+)/.exec(message);
     // V8 names no position when the text stops inside a value: that is at its end.
     const ended = !at && /end of JSON input/.test(message);
-    const { line, col } = at
-      ? positionAt(text, Number(at[1]))
-      : ended
-        ? positionAt(text, text.trimEnd().length)
-        : { line: 0, col: 0 };
+    const offset = at ? Number(at[1]) : ended ? text.trimEnd().length : failingOffset(text);
+    const { line, col } = offset === undefined ? { line: 0, col: 0 } : positionAt(text, offset);
     const problem: Problem = {
       file,
       line,
@@ -110,4 +107,34 @@ export function parseJsonLocated(file: string, input: string | Uint8Array): Yaml
     };
     return { ...located, value: undefined, problems: [problem] };
   }
+}
+
+/** Whether JSON.parse refuses the text for something in it, not for stopping before its end. */
+function failsWithin(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return false;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const at = /position (\d+)/.exec(message);
+    return !/end of JSON input/.test(message) && Number(at?.[1] ?? -1) < text.length;
+  }
+}
+
+/**
+ * Where JSON.parse stops in a text it names no position for (V8's "Unexpected token 'x', …"):
+ * the last character of the shortest beginning of the text that it refuses for what it holds
+ * (a beginning cut inside a value is refused only for its end). A binary search: once a beginning
+ * holds an error, every longer one does.
+ */
+function failingOffset(text: string): number | undefined {
+  let lo = 0;
+  let hi = text.length;
+  if (!failsWithin(text)) return undefined;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (failsWithin(text.slice(0, mid))) hi = mid;
+    else lo = mid;
+  }
+  return hi - 1;
 }

@@ -1,5 +1,5 @@
 import type { JiraFlavour, JiraPriority } from './jira-connection.js';
-import type { Grade, Person, Ticket } from './tracker.js';
+import type { Grade, Person, StatusCategory, Ticket } from './tracker.js';
 
 /** Fields asked for whenever a ticket is read, to keep Jira's answers small. */
 export const TICKET_FIELDS = 'summary,status,assignee,reporter,labels';
@@ -59,10 +59,16 @@ export function ticketFromIssue(raw: unknown, flavour: JiraFlavour): Ticket {
     key: String(issue.key ?? ''),
     summary: typeof fields.summary === 'string' ? fields.summary : '',
     status: String(asObject(fields.status).name ?? ''),
+    ...statusCategoryOf(fields.status),
     assignee: person(fields.assignee, flavour),
     reporter: person(fields.reporter, flavour),
     labels,
   };
+}
+
+function statusCategoryOf(raw: unknown): { statusCategory?: StatusCategory } {
+  const key = asObject(asObject(raw).statusCategory).key;
+  return key === 'new' || key === 'indeterminate' || key === 'done' ? { statusCategory: key } : {};
 }
 
 /** A JQL string literal (double-quoted, escaped). */

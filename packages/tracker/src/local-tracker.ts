@@ -16,6 +16,7 @@ import {
   type PriorityOptions,
   type RemoteLink,
   resolveStatuses,
+  roleCategory,
   type SearchOptions,
   type StatusNames,
   type StatusRole,
@@ -195,10 +196,12 @@ export class LocalTracker implements Tracker {
 
   async get(key: string): Promise<Ticket> {
     const t = await this.read(key);
+    const role = this.role(t.status);
     return {
       key: t.key,
       summary: t.summary,
       status: t.status,
+      ...(role ? { statusCategory: roleCategory(role) } : {}),
       assignee: t.assignee ? { id: t.assignee } : null,
       reporter: t.reporter ? { id: t.reporter } : null,
       labels: t.labels,

@@ -44,6 +44,12 @@ export const WORKFLOW: Readonly<Record<StatusRole, readonly StatusRole[]>> = {
   done: [],
 };
 
+/** The category of a workflow role's status (the local tracker's, and the Jira fake's). */
+export function roleCategory(role: StatusRole): StatusCategory {
+  if (role === 'done') return 'done';
+  return role === 'open' || role === 'awaitingApproval' ? 'new' : 'indeterminate';
+}
+
 export type Grade = 'P1' | 'P2' | 'P3' | 'P4';
 
 export interface NewTicket {
@@ -81,10 +87,18 @@ export interface Person {
   displayName?: string;
 }
 
+/** Jira's status categories (`statusCategory.key`): to do, in progress, done. */
+export type StatusCategory = 'new' | 'indeterminate' | 'done';
+
 export interface Ticket {
   key: string;
   summary: string;
   status: string;
+  /**
+   * The category of its status, whatever the status is named: `done` for a closed ticket (Done,
+   * Resolved, Closed, …). Absent when the tracker did not say (a Jira answer without it).
+   */
+  statusCategory?: StatusCategory;
   assignee: Person | null;
   /** Who opened it, as the tracker records it (the writing account unless `NewTicket.reporter`). */
   reporter?: Person | null;

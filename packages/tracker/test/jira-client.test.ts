@@ -55,6 +55,7 @@ describe.each([
       key: 'OPS-1',
       summary: 'Disk 91% on db-3',
       status: 'Open',
+      statusCategory: 'new',
       assignee: null,
       reporter: {
         id: flavour === 'cloud' ? bot.accountId : bot.name,

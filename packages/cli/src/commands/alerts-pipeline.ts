@@ -10,7 +10,7 @@ import {
   topologyOf,
 } from '@opsbook/alerts';
 import { loadInventory } from '@opsbook/inventory';
-import { seniorDecisionChecker } from '@opsbook/runner';
+import { ownershipPeople, seniorDecisionChecker } from '@opsbook/runner';
 import { type Config, findRunbookDirs, ValidationError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { trackerFor } from '../tracker-services.js';
@@ -54,12 +54,14 @@ export async function rulesFor(
       path.basename(d),
     ),
   );
+  // Ownership names are checked against approvers.yaml on the local tracker (ownershipPeople).
+  const people = await ownershipPeople(config, { kind: config.raw.tracker?.kind ?? 'local' });
   try {
     // Suggestions are checked against the runbooks when the repository has some.
-    return await loadAlertRules(
-      path.relative(process.cwd(), file) || file,
-      runbookNames.size ? { runbookNames } : {},
-    );
+    return await loadAlertRules(path.relative(process.cwd(), file) || file, {
+      ...(runbookNames.size ? { runbookNames } : {}),
+      ...(people ? { people } : {}),
+    });
   } catch (e) {
     if (optional && e instanceof ValidationError && e.code === 'ALERT_RULES_MISSING')
       return undefined;
@@ -103,6 +105,15 @@ export function processedText(converged: ConvergeSummary, dispatched?: DispatchR
     lines.push(
       `tickets: ${dispatched.created.map((c) => `${c.key} for ${c.incident}`).join(', ')}`,
     );
+  for (const c of dispatched.closed) {
+    const went = [
+      c.opened.length ? `opened ${c.opened.join(', ')}` : '',
+      c.joined.length ? `joined ${c.joined.join(', ')}` : '',
+    ].filter(Boolean);
+    lines.push(
+      `closed ${c.incident}: its ticket ${c.key} is ${c.status}${went.length ? `; its new alerts ${went.join(' and ')}` : ''} (nothing posted on ${c.key})`,
+    );
+  }
   if (dispatched.comments) lines.push(`${dispatched.comments} comment(s) posted`);
   for (const p of dispatched.priorityRefused)
     lines.push(

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import {
   AlertProcessor,
   alertStoreOf,
@@ -21,6 +22,7 @@ import {
   rulesFileOf,
   rulesFor,
 } from './alerts-pipeline.js';
+import { RulesReloader } from './alerts-rules-reload.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9097';
 
@@ -172,6 +174,9 @@ export const serve = defineCommand({
 
 With alerts.yaml (--rules), the alerts are converged into incidents, graded, and dispatched as
 one ticket per incident soon after they are stored; without it they are only stored.
+alerts.yaml (and the on-call files and inventory it uses) is looked at before each pass and
+reloaded when it changed (rules reloaded: alerts.yaml version N); a new file that does not load
+keeps the last good rules and logs its problems once. SIGHUP reloads at once.
 The first line on stdout is the address it listens on (listening on http://HOST:PORT/). Each
 accepted alert is stored (fsync, or a committed transaction in the team's PostgreSQL) before
 the answer; a retry of the same alert (fingerprint and startsAt) is stored once. A body that is
@@ -189,8 +194,20 @@ connections, lets requests in flight finish, and exits.`,
         `--listen ${host} is reachable from other machines: require credentials (--token-file FILE or OPSBOOK_ALERTS_TOKEN, or --basic-user NAME) or listen on 127.0.0.1`,
       );
     const maxBodyBytes = maxBodyOf(ctx);
-    const rules = await rulesFor(ctx, config, true);
     const store = alertStoreOf(config);
+    const inventoryFile = stringOption(ctx, 'inventory') ?? config.inventory;
+    const reloader = new RulesReloader(rulesFileOf(ctx, config), {
+      load: async () => {
+        const rules = await rulesFor(ctx, config, true);
+        return rules && (await pipelineFor(ctx, config, store, rules));
+      },
+      watched: (pipeline) => [
+        ...(pipeline?.rules.files ?? []),
+        config.trustStore, // the people ownership names are checked against
+        ...(inventoryFile ? [path.resolve(inventoryFile)] : []),
+      ],
+      note: (line) => ctx.out.note(terminalSafe(line)),
+    });
     let stopped: (signal: NodeJS.Signals) => void = () => undefined;
     const stopping = new Promise<NodeJS.Signals>((resolve) => {
       stopped = resolve;
@@ -198,11 +215,17 @@ connections, lets requests in flight finish, and exits.`,
     process.once('SIGTERM', stopped);
     process.once('SIGINT', stopped);
     let processor: AlertProcessor | undefined;
+    const hangup = () => {
+      reloader.force();
+      processor?.schedule(0);
+    };
+    process.on('SIGHUP', hangup);
     try {
-      if (rules)
-        processor = new AlertProcessor(await pipelineFor(ctx, config, store, rules), {
-          onEvent: logProcessed(ctx.out),
-        });
+      const first = await reloader.start();
+      // alerts.yaml is looked at before every pass: written or edited later, it is reloaded.
+      processor = new AlertProcessor(() => reloader.current(), {
+        onEvent: logProcessed(ctx.out),
+      });
       const receiver = await startAlertReceiver({
         store,
         host,
@@ -214,11 +237,10 @@ connections, lets requests in flight finish, and exits.`,
       });
       ctx.out.print(`listening on ${receiver.url}`);
       ctx.out.note(`storing alerts in ${store.location}`);
-      if (processor)
-        processor.schedule(0); // what an earlier run left to converge or dispatch
-      else
+      processor.schedule(0); // what an earlier run left to converge or dispatch
+      if (!first)
         ctx.out.note(
-          `no ${rulesFileOf(ctx, config)}: alerts are stored, not converged into tickets (docs/alerts.md)`,
+          `no ${rulesFileOf(ctx, config)}: alerts are stored, not converged into tickets until it is written (read before each pass; docs/alerts.md)`,
         );
       const signal = await stopping;
       ctx.out.note(`${signal}: finishing the requests in flight, then stopping`);
@@ -228,6 +250,7 @@ connections, lets requests in flight finish, and exits.`,
     } finally {
       process.removeListener('SIGTERM', stopped);
       process.removeListener('SIGINT', stopped);
+      process.removeListener('SIGHUP', hangup);
       await store.close();
     }
   },

@@ -3,6 +3,7 @@ import {
   AlertIntake,
   type AlertRecord,
   alertStoreOf,
+  alreadyGraded,
   dispatchIncidents,
   dispatchPending,
   firingCount,
@@ -14,6 +15,7 @@ import {
   needsDispatch,
   parseWebhookBody,
   processAlerts,
+  proposeCommand,
   recordedRegrades,
   regradeIncident,
   unknownIncident,
@@ -111,8 +113,14 @@ function incidentRow(i: Incident): string[] {
     i.ticket.key ?? (needsDispatch(i) ? 'waiting' : '-'),
     i.assignee ?? '-',
     i.openedAt.slice(0, 16).replace('T', ' '),
-    i.open ? 'open' : 'closed',
+    stateText(i),
   ];
+}
+
+/** open, closed (quiet), or closed with the status its ticket was found in. */
+function stateText(i: Incident): string {
+  if (i.open) return 'open';
+  return i.ticket.closed ? `closed (${i.ticket.key} ${i.ticket.closed.status})` : 'closed';
 }
 
 export const list = defineCommand({
@@ -143,6 +151,9 @@ tracker has not got it yet (opsbook alerts dispatch sends it).`,
             id: i.id,
             grade: i.grade.grade,
             open: i.open,
+            /** The ticket was found closed (its status then), which closed the incident. */
+            ticketClosed: i.ticket.closed ?? null,
+            follows: i.follows ?? null,
             firing: firingCount(i),
             alerts: i.alerts.length,
             hosts: incidentHosts(i),
@@ -188,9 +199,19 @@ function decisionText(d: GradeDecision, unproven?: ReadonlyMap<GradeDecision, st
 function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): string {
   const hosts = incidentHosts(i);
   const lines = [
-    `${i.id}  ${i.grade.grade}  ${i.open ? 'open' : 'closed'}  ${i.ticket.key ? `ticket ${i.ticket.key}${i.ticket.url ? ` ${i.ticket.url}` : ''}` : 'no ticket yet'}`,
+    `${i.id}  ${i.grade.grade}  ${stateText(i)}  ${i.ticket.key ? `ticket ${i.ticket.key}${i.ticket.url ? ` ${i.ticket.url}` : ''}` : 'no ticket yet'}`,
     `rule ${i.rule} (${i.keys.join('; ')}), alerts.yaml version ${i.rulesVersion}`,
     `opened ${i.openedAt}, last alert ${i.lastActivity}`,
+    ...(i.ticket.closed
+      ? [
+          `closed ${i.ticket.closed.at}: its ticket ${i.ticket.key} was ${i.ticket.closed.status} when new alerts came (they opened another incident)`,
+        ]
+      : []),
+    ...(i.follows
+      ? [
+          `follows ${i.follows.incident}: its ticket ${i.follows.ticket} was ${i.follows.status} when these alerts came`,
+        ]
+      : []),
     `assigned to ${i.assignee ? `${i.assignee} (${i.assignedBy ?? ''})` : 'nobody'}${i.ticket.assignError ? ` — the tracker refused: ${i.ticket.assignError}` : ''}`,
     `grade ${i.grade.grade}: ${decisionText(i.grade, unproven)}`,
   ];
@@ -199,8 +220,11 @@ function showText(i: Incident, unproven: ReadonlyMap<GradeDecision, string>): st
     lines.push(`priority for ${refusal.grade} refused by the tracker: ${refusal.message}`);
   if (i.regrades.length) lines.push(`the rules say: ${i.ruleGrade.reason}`);
   for (const r of i.regrades) lines.push(`re-graded ${r.grade}: ${decisionText(r, unproven)}`);
-  if (i.runbooks.length)
+  if (i.runbooks.length) {
     lines.push(`runbooks: ${i.runbooks.map((r) => `${r.runbook} (${r.because})`).join(', ')}`);
+    if (i.ticket.key && i.open)
+      for (const r of i.runbooks) lines.push(`  propose: ${proposeCommand(i, r.runbook)}`);
+  }
   lines.push(`hosts (${hosts.length}): ${hosts.join(', ') || '-'}`);
   const waiting = i.comments.filter((c) => c.commentId === undefined).length;
   lines.push(
@@ -279,7 +303,9 @@ Example:
     const config = await configFor(ctx);
     const store = alertStoreOf(config);
     try {
-      if (!(await store.incident(id))) throw unknownIncident(id);
+      const current = await store.incident(id);
+      if (!current) throw unknownIncident(id);
+      if (current.grade.grade === to) throw alreadyGraded(current);
       const signer = await signerFor(ctx);
       // Signed on the incident as it stands in the store's exclusive step (its grade then).
       const { incident, from, decision } = await regradeIncident(store, id, (about) =>

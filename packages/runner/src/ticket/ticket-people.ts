@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   type Approver,
   createSshsig,
@@ -128,6 +129,25 @@ export function accountOf(
   tracker: Pick<Tracker, 'kind'>,
 ): string | undefined {
   return person.jira ?? (tracker.kind === 'local' ? person.id : undefined);
+}
+
+/**
+ * Who an alerts.yaml ownership rule may name on the local tracker: approvers.yaml's ids and
+ * tracker accounts (`jira`). Undefined without approvers.yaml, and on Jira, which knows accounts
+ * opsbook does not list (there an account it does not know is refused when the ticket is
+ * assigned, and `opsbook alerts show` says so), as for `personNamed`.
+ */
+export async function ownershipPeople(
+  config: Config,
+  tracker: Pick<Tracker, 'kind'>,
+): Promise<{ file: string; names: Set<string>; ids: string[] } | undefined> {
+  if (tracker.kind !== 'local') return undefined;
+  const bytes = await readTrustStoreBytes(config);
+  if (!bytes) return undefined;
+  const file = path.relative(process.cwd(), config.trustStore) || config.trustStore;
+  const { approvers } = parseTrustStore(bytes, file).data;
+  const ids = approvers.map((a) => a.id);
+  return { file, names: new Set([...ids, ...approvers.flatMap((a) => a.jira ?? [])]), ids };
 }
 
 /** "Eve Engineer (eve, key SHA256:…)": how a comment names who did a step. */
