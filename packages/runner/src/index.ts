@@ -94,6 +94,7 @@ export {
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
 export * from './schedule/index.js';
 export type { WaitingWrites } from './ticket/outbox-waiting.js';
+export { signingDeclined } from './ticket/proposal-check.js';
 export {
   collectFindings,
   digestJournal,

@@ -60,6 +60,7 @@ export {
   type StatusNames,
   type StatusRole,
   type Ticket,
+  type TicketComment,
   type TicketRef,
   type Tracker,
   type Transition,

@@ -104,7 +104,7 @@ export const show: CommandSpec = defineCommand({
       );
     if (view.approval)
       out.print(
-        `approval: ${view.approval.statement?.id ?? '?'} signed by ${view.approval.signers.join(', ')}${approvalState(view.approval)}`,
+        `approval: ${view.approval.statement?.id ?? '?'}${view.approval.statement?.plan ? ` (plan ${view.approval.statement.plan.digest})` : ''} signed by ${view.approval.signers.join(', ')}${approvalState(view.approval)}`,
       );
     const endsWaiting = new Set(view.waiting?.runEnds ?? []);
     for (const r of view.runs)

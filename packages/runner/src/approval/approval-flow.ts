@@ -516,7 +516,7 @@ export async function approveFile(
   file: string,
   signer: SshSigner,
   options: ApproveOptions,
-): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan }> {
+): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan; planDigest: string }> {
   const approval = await readApprovalFile(file);
   refuseSelfApproval(file, approval.envelope, signer.publicKey.fingerprint, 'nothing was signed');
   const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
@@ -564,7 +564,7 @@ export async function approveFile(
     });
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
-  return { envelope, statement, plan: derived.plan };
+  return { envelope, statement, plan: derived.plan, planDigest: derived.planDigest };
 }
 
 /** Said before a signature is made or attached, not at run time: nobody approves their own plan. */
