@@ -127,6 +127,12 @@ export {
   rejectTicket,
 } from './ticket/ticket-approve.js';
 export {
+  type CommentedTicket,
+  type CommentFile,
+  type CommentTicketRequest,
+  commentTicket,
+} from './ticket/ticket-comment.js';
+export {
   checkTicketExists,
   checkTicketReady,
   refuseMissingTicket,

@@ -351,7 +351,7 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
           type: 'text',
           text: `${approval && !approval.rejected ? `Approval ${approval.approvalId} no longer counts: a run of it is refused. ` : ''}${
             req.needData
-              ? `Collect it (opsbook ticket open … --evidence, or attach it), then propose again: opsbook ticket propose ${key} …`
+              ? `Add it to this ticket (opsbook ticket comment ${key} --text … --attach FILE, or --evidence RUNBOOK), then propose again: opsbook ticket propose ${key} …`
               : `Propose a new plan when ready: opsbook ticket propose ${key} …`
           }`,
         },

@@ -1,0 +1,90 @@
+import { loadTrustedStore } from '@opsbook/approval';
+import { describe, expect, it } from 'vitest';
+import { commentTicket, isProvenStep, readHistory, rejectTicket } from '../src/index.js';
+import { trailOf } from './ticket-trail.js';
+import { openAs, proposeMarkDone, useTicketWorld } from './ticket-world.js';
+
+/*
+ * After a senior asks for more data (`ticket reject --need-data`), the engineer supplies it on
+ * the same ticket with `ticket comment`: their words, files they collected, and the output of a
+ * read-only runbook run under its standing approval (as `ticket open --evidence` collects it),
+ * named by their key and signed in `opsbook.history`, through the outbox like every write.
+ */
+
+describe.each(['local', 'cloud', 'datacenter'] as const)(
+  'ticket comment on the %s tracker',
+  (kind) => {
+    const current = useTicketWorld(kind);
+
+    it('adds the data a senior asked for to the ticket: text, files and an evidence run, signed by the engineer', async () => {
+      const { world, fake } = current;
+      const services = world.as('eve');
+      const { key } = await openAs(world, services, 'web-01: /var/log nearly full');
+      await proposeMarkDone(world, services, key);
+      await rejectTicket({
+        services: world.as('sam'),
+        config: world.config,
+        key,
+        signer: world.sam,
+        text: 'attach df -i for /var/log',
+        needData: true,
+      });
+      const done = await commentTicket({
+        services,
+        config: world.config,
+        env: world.env,
+        executorSigner: world.eve,
+        signal: new AbortController().signal,
+        key,
+        text: 'df -i /var/log:\n/dev/sda1 inodes 97% used',
+        files: [{ filename: 'df-i.txt', bytes: new TextEncoder().encode('IUse% 97%\n') }],
+        evidence: { runbook: 'collect-diagnostics' },
+      });
+      expect(done.report.pending).toEqual([]);
+      const runId = done.evidence?.outcome.runId;
+      expect(done.evidence?.outcome.status).toBe('ok');
+      const trail = await trailOf(world, fake, key);
+      const comment = trail.comments.at(-1)!;
+      expect(comment).toContain(
+        `Data added by Eve Engineer (eve, key ${world.eve.publicKey.fingerprint})`,
+      );
+      expect(comment).toContain('/dev/sda1 inodes 97% used');
+      expect(comment).toMatch(
+        new RegExp(`Evidence: collect-diagnostics \\S+, run ${runId} \\(ok\\)`),
+      );
+      expect(comment).toContain(`attached: df-i.txt, ${runId}.evidence.txt`);
+      expect(trail.attachments).toEqual(
+        expect.arrayContaining(['df-i.txt', `${runId}.evidence.txt`]),
+      );
+      const step = (await readHistory(services.tracker, key)).at(-1)!;
+      expect(step).toMatchObject({
+        step: 'commented',
+        by: { id: 'eve' },
+        evidenceRun: runId,
+        attachments: ['df-i.txt', `${runId}.evidence.txt`],
+      });
+      const { store } = await loadTrustedStore(world.config.trustPinDir, world.config.trustStore);
+      expect(isProvenStep(step, store)).toBe(true);
+      // The ticket stays where the senior sent it: the engineer proposes again from there.
+      expect((await services.tracker.get(key)).status).toBe('Open');
+      await proposeMarkDone(world, services, key);
+    });
+
+    it('refuses a comment with nothing in it', async () => {
+      const { world } = current;
+      const services = world.as('eve');
+      const { key } = await openAs(world, services, 'web-01: quiet');
+      await expect(
+        commentTicket({
+          services,
+          config: world.config,
+          env: world.env,
+          executorSigner: world.eve,
+          signal: new AbortController().signal,
+          key,
+          text: '  \n',
+        }),
+      ).rejects.toMatchObject({ kind: 'invalid' });
+    });
+  },
+);
