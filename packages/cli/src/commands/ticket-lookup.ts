@@ -1,5 +1,6 @@
 import { escalateTicket, searchBugs, showTicket } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
+import { docText } from '@opsbook/tracker';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -84,9 +85,22 @@ export const escalate: CommandSpec = defineCommand({
 export const show: CommandSpec = defineCommand({
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
+  options: {
+    comments: {
+      type: 'boolean',
+      description:
+        "print every comment as plain text (the proposal's commands, decisions, data added)",
+    },
+  },
+  details: `On the embedded tracker the description (grade and why, alerts, evidence) is printed too.
+--json prints the view as one document; with --comments it has "comments": [{id, author,
+created, text}] as well.`,
   async run(ctx) {
     const config = await configFor(ctx);
-    const ticketView = await showTicket(trackerFor(config), ctx.positionals[0]!);
+    const withComments = Boolean(ctx.options.comments);
+    const ticketView = await showTicket(trackerFor(config), ctx.positionals[0]!, {
+      comments: withComments,
+    });
     if (ctx.out.json) {
       ctx.out.printJson(ticketView);
       return exitCodes.ok;
@@ -98,6 +112,8 @@ export const show: CommandSpec = defineCommand({
     out.print(
       `${out.style.bold(t.key)} ${t.summary}\nstatus: ${t.status}; assignee: ${t.assignee?.displayName ?? t.assignee?.id ?? 'nobody'}${t.reporter ? `; reporter: ${t.reporter.displayName ?? t.reporter.id}` : ''}`,
     );
+    if (view.local?.description)
+      out.print(`description:\n${indented(docText(view.local.description))}`);
     if (view.proposal)
       out.print(
         `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})`,
@@ -131,8 +147,15 @@ export const show: CommandSpec = defineCommand({
         ),
       );
       out.print(
-        `\nattachments: ${view.local.attachments.map((a) => a.filename).join(', ') || 'none'}; comments: ${view.local.comments.length}`,
+        `\nattachments: ${view.local.attachments.map((a) => a.filename).join(', ') || 'none'}; comments: ${view.local.comments.length}${withComments || !view.local.comments.length ? '' : ` (opsbook ticket show ${t.key} --comments prints them)`}`,
       );
+    }
+    if (view.comments) {
+      out.print(`\ncomments (${view.comments.length}):`);
+      for (const c of view.comments)
+        out.print(
+          `\n${out.style.bold(`— ${c.author ?? 'someone'}, ${c.created}`)}\n${indented(c.text)}`,
+        );
     }
     return exitCodes.ok;
   },
@@ -147,6 +170,14 @@ function notReportedText(runId: string, key: string, endsWaiting: ReadonlySet<st
   return endsWaiting.has(runId)
     ? `not reported yet: its end waits in this machine's outbox (the tracker did not take it); opsbook outbox flush delivers it, or opsbook ticket report ${key}`
     : `not reported yet (still running, or its runner stopped: opsbook ticket report ${key} on the machine that ran it)`;
+}
+
+/** A text of the tracker's under a heading line: each of its lines indented. */
+function indented(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line ? `  ${line}` : ''))
+    .join('\n');
 }
 
 /** A history value in a table cell: text as is, anything else as short JSON; long values cut. */
