@@ -11,7 +11,7 @@ import {
   type TrustStore,
 } from '@opsbook/approval';
 import { type Config, writeFileAtomic } from '@opsbook/schema';
-import type { Block, Inline } from '@opsbook/tracker';
+import { type Block, type Inline, LocalTracker, type Tracker } from '@opsbook/tracker';
 import {
   APPROVAL_FILE,
   type ApproveOptions,
@@ -20,6 +20,7 @@ import {
   serializeApproval,
 } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
+import type { Plan } from '../plan/plan.js';
 import {
   readProposalComment,
   refuseSwappedProposal,
@@ -115,6 +116,29 @@ function decisionLine(proposal: DecidedPlan, reviewer?: string): Block {
   };
 }
 
+/**
+ * The plan file `ticket propose` attached, on the embedded tracker (read from the state dir, no
+ * request): it lets a PLAN_MISMATCH say which host or step differs. Only an explanation.
+ */
+async function proposedPlanOf(
+  tracker: Tracker,
+  key: string,
+  approvalId: string,
+): Promise<Plan | undefined> {
+  if (!(tracker instanceof LocalTracker)) return undefined;
+  const name = `${key}.${approvalId}.plan.json`;
+  const file = (await tracker.read(key)).attachments.findLast((a) => a.filename === name);
+  if (!file) return undefined;
+  try {
+    const plan = JSON.parse(
+      new TextDecoder().decode(await tracker.readAttachment(key, file.id)),
+    ) as Plan;
+    return Array.isArray(plan?.hosts) ? plan : undefined;
+  } catch {
+    return undefined; // unreadable: the refusal names what the statement shows instead
+  }
+}
+
 export function isPerson(approver: Approver, who: string | null | undefined): boolean {
   return who != null && (approver.id === who || approver.jira === who);
 }
@@ -180,6 +204,7 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.now ? { now: req.now } : {}),
     ...(req.onBeforeSign ? { onBeforeSign: req.onBeforeSign } : {}),
+    proposedPlan: await proposedPlanOf(tracker, key, proposal.approvalId),
   });
   const signers = [...new Set([...(start?.signers ?? []), approver.id])];
   const needed = resolvePolicy(store, signed.statement.category, signed.statement.grade).signatures;
