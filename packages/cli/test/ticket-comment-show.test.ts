@@ -59,6 +59,9 @@ describe('ticket comment and ticket show --comments', () => {
     expect(commented.stdout).toContain(`commented on ${key} (attached: df-i.txt)`);
 
     const brief = await ok(['ticket', 'show', key]);
+    expect(brief.stdout).toMatch(
+      /^proposal: marker by \S+ \(plan sha256:[0-9a-f]{64}\) — SENT BACK for more data by Alice Senior at \S+$/m,
+    );
     expect(brief.stdout).toContain('df says 91%\\x1b]0;owned\\x07 on /var/log');
     expect(brief.stdout).not.toContain('\u001b]0;');
     expect(brief.stdout).toMatch(
@@ -85,6 +88,22 @@ describe('ticket comment and ticket show --comments', () => {
     };
     expect(json.local.comments).toHaveLength(4);
     expect(json.comments.map((c) => c.text).join('\n')).toContain('inodes of /var/log are at 97%');
+  });
+
+  it('marks a rejected proposal in the header, until a new one is proposed', async () => {
+    const opened = await ok(['ticket', 'open', '--summary', 'web: rejected', '--json']);
+    const key = (JSON.parse(opened.stdout) as { key: string }).key;
+    const propose = ['ticket', 'propose', key, '--runbook', 'marker', '--senior', 'alice'];
+    await ok([...propose, '--param', `dir=${world.markerDir}/rejected`]);
+    await ok(
+      ['ticket', 'reject', key, '--key', world.people.alice.keyFile, '--reason', 'use /srv'],
+      asAlice,
+    );
+    const shown = await ok(['ticket', 'show', key]);
+    expect(shown.stdout).toMatch(/^proposal: marker .* — REJECTED by Alice Senior at \S+$/m);
+    await ok([...propose, '--param', `dir=${world.markerDir}/srv`]);
+    const again = await ok(['ticket', 'show', key]);
+    expect(again.stdout).toMatch(/^proposal: marker by \S+ \(plan sha256:[0-9a-f]{64}\)$/m);
   });
 
   it('refuses a comment with nothing to add (exit 2)', async () => {

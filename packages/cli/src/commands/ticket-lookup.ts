@@ -116,7 +116,7 @@ created, text}] as well.`,
       out.print(`description:\n${indented(docText(view.local.description))}`);
     if (view.proposal)
       out.print(
-        `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})`,
+        `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})${proposalDecision(view.proposal.approvalId, view.history)}`,
       );
     if (view.approval)
       out.print(
@@ -185,6 +185,25 @@ function brief(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return text.length > 48 ? `${text.slice(0, 47)}…` : text;
+}
+
+/**
+ * What a senior decided of the current proposal, when they sent it back: the proposal property
+ * stays until the next proposal replaces it, so without this it reads as still pending.
+ */
+function proposalDecision(
+  approvalId: string,
+  history: readonly { step: string; approvalId?: string; at: string; by: { name: string } }[],
+): string {
+  const last = history.findLast(
+    (h) =>
+      h.approvalId === approvalId &&
+      ['rejected', 'need-data', 'signed', 'approved'].includes(h.step),
+  );
+  if (last?.step === 'rejected') return ` — REJECTED by ${last.by.name} at ${last.at}`;
+  if (last?.step === 'need-data')
+    return ` — SENT BACK for more data by ${last.by.name} at ${last.at}`;
+  return '';
 }
 
 /** What `ticket show` adds after an approval's signers: rejected, or still lacking signatures. */
