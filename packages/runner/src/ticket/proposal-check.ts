@@ -41,8 +41,8 @@ export async function readProposalComment(
  */
 export function refuseSwappedProposal(
   key: string,
-  proposal: Pick<TicketProposal, 'approvalId' | 'planDigest'>,
-  statement: Pick<ApprovalStatement, 'id' | 'plan'>,
+  proposal: Pick<TicketProposal, 'approvalId' | 'planDigest' | 'proposer'>,
+  statement: Pick<ApprovalStatement, 'id' | 'plan' | 'proposer'>,
   comment: ProposalCommentFacts | undefined,
 ): void {
   const envelopeDigest = statement.plan?.digest ?? 'none';
@@ -55,6 +55,10 @@ export function refuseSwappedProposal(
   if (statement.id !== proposal.approvalId || envelopeDigest !== proposal.planDigest)
     throw fail(
       `the envelope to sign is approval ${statement.id} with plan ${envelopeDigest}, but the proposal is approval ${proposal.approvalId} with plan ${proposal.planDigest}`,
+    );
+  if (statement.proposer !== undefined && statement.proposer !== proposal.proposer)
+    throw fail(
+      `the envelope to sign was proposed by ${statement.proposer}, but the proposal is ${proposal.proposer}'s`,
     );
   if (
     comment &&
