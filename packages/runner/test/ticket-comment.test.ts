@@ -1,4 +1,5 @@
 import { loadTrustedStore } from '@opsbook/approval';
+import { Outbox, type Tracker } from '@opsbook/tracker';
 import { describe, expect, it } from 'vitest';
 import { commentTicket, isProvenStep, readHistory, rejectTicket } from '../src/index.js';
 import { trailOf } from './ticket-trail.js';
@@ -88,3 +89,51 @@ describe.each(['local', 'cloud', 'datacenter'] as const)(
     });
   },
 );
+
+describe('ticket comment when the tracker does not take the writes', () => {
+  const current = useTicketWorld('local');
+
+  it('keeps the comment and its file in the outbox, and delivers them once on flush', async () => {
+    const { world } = current;
+    const services = world.as('eve');
+    const { key } = await openAs(world, services, 'web-01: /var/log nearly full');
+    // Reads answer, writes fail (a read-only tracker folder): what the outbox is for.
+    const refusing = new Proxy(services.tracker, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (['comment', 'attach', 'setProperty'].includes(String(name)))
+          return () =>
+            Promise.reject(
+              Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }),
+            );
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    }) as Tracker;
+    const down = {
+      ...services,
+      outbox: new Outbox({ stateDir: world.config.stateDir, tracker: refusing }),
+    };
+    const done = await commentTicket({
+      services: down,
+      config: world.config,
+      env: world.env,
+      executorSigner: world.eve,
+      signal: new AbortController().signal,
+      key,
+      text: 'inodes at 97%',
+      files: [{ filename: 'df-i.txt', bytes: new TextEncoder().encode('97%\n') }],
+    });
+    expect(done.report.delivered).toBe(0);
+    expect(done.report.pending.length).toBe(3);
+    expect((await trailOf(world, undefined, key)).comments.join('\n')).not.toContain(
+      'inodes at 97%',
+    );
+    await services.outbox.flush();
+    await services.outbox.flush();
+    const trail = await trailOf(world, undefined, key);
+    expect(trail.comments.filter((c) => c.includes('inodes at 97%'))).toHaveLength(1);
+    expect(trail.attachments.filter((a) => a === 'df-i.txt')).toHaveLength(1);
+    expect((await readHistory(services.tracker, key)).at(-1)).toMatchObject({ step: 'commented' });
+  });
+});

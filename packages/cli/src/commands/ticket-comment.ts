@@ -72,7 +72,8 @@ Adds data to an existing ticket: your words, files, and a read-only evidence run
 standing approval (summarised in the comment, attached in full). The comment names you by your
 key (--key, --agent, or ~/.ssh/id_*, listed in approvers.yaml) and opsbook.history keeps the step
 signed by it. The status does not change: after a need-data, propose again
-(opsbook ticket propose KEY …). With the tracker down, it waits in the outbox.`,
+(opsbook ticket propose KEY …). A write the tracker does not take waits in the outbox (opsbook
+outbox flush delivers it, once).`,
   async run(ctx) {
     const key = ctx.positionals[0]!;
     const given = stringOption(ctx, 'text');
