@@ -66,6 +66,12 @@ export const runnerErrorCodes = errorCodeList({
     TICKET_WRONG_STATUS: 'the ticket is not in the status this step needs',
     TRACKER_TICKET_NOT_FOUND: 'the ticket the approval is for does not exist: nothing was run',
     PROPOSAL_MISSING: 'the ticket carries no opsbook proposal',
+    PROPOSAL_TAMPERED:
+      '`ticket approve`: the envelope to sign is not the plan proposed (the proposal record or its comment names another): nothing was signed',
+    PLAN_NOT_REVIEWED:
+      '`ticket approve --plan-digest`: the plan to sign is not the one the senior pinned: nothing was signed',
+    APPROVAL_DECLINED:
+      '`ticket approve`: the senior answered no when asked to sign: nothing was signed',
     APPROVAL_MISSING: 'the ticket carries no signed approval',
     APPROVAL_INCOMPLETE:
       "`ticket approval`: the ticket's approval lacks signatures its policy needs",

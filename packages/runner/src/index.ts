@@ -94,6 +94,7 @@ export {
 export { hostsByName, loadRunInventory, selectTargets } from './plan/targets.js';
 export * from './schedule/index.js';
 export type { WaitingWrites } from './ticket/outbox-waiting.js';
+export { signingDeclined } from './ticket/proposal-check.js';
 export {
   collectFindings,
   digestJournal,
@@ -128,6 +129,12 @@ export {
   type RejectTicketRequest,
   rejectTicket,
 } from './ticket/ticket-approve.js';
+export {
+  type CommentedTicket,
+  type CommentFile,
+  type CommentTicketRequest,
+  commentTicket,
+} from './ticket/ticket-comment.js';
 export {
   checkTicketExists,
   checkTicketReady,

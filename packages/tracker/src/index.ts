@@ -63,6 +63,7 @@ export {
   type StatusNames,
   type StatusRole,
   type Ticket,
+  type TicketComment,
   type TicketRef,
   type Tracker,
   type Transition,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isOpsbookError } from '@opsbook/schema';
 import { type Doc, fitDoc, TRACKER_BODY_LIMIT } from './document.js';
 import { trackerErrors } from './error-codes.js';
+import { commentFromJira } from './jira-comment-text.js';
 import {
   connectJira,
   type JiraConnection,
@@ -47,6 +48,7 @@ import {
   type StatusNames,
   type StatusRole,
   type Ticket,
+  type TicketComment,
   type TicketRef,
   type Tracker,
   type Transition,
@@ -282,6 +284,16 @@ export class JiraTracker implements Tracker {
         { retryable: false },
       );
     return { id: String(id) };
+  }
+
+  async comments(key: string, options: ReadOptions = {}): Promise<TicketComment[]> {
+    const res = await this.readIssue(key, '/comment', `read the comments of ${key}`, options, {
+      query: { maxResults: 100, orderBy: '-created' },
+    });
+    const list = (res.body as Json | undefined)?.comments;
+    return (Array.isArray(list) ? list : [])
+      .map((c) => commentFromJira(c, this.http.connection.flavour))
+      .reverse();
   }
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {

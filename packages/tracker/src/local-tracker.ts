@@ -21,6 +21,7 @@ import {
   type StatusNames,
   type StatusRole,
   type Ticket,
+  type TicketComment,
   type TicketRef,
   type Tracker,
   type Transition,
@@ -221,6 +222,16 @@ export class LocalTracker implements Tracker {
       this.record(t, at, 'comment', null, id);
       return { id };
     });
+  }
+
+  async comments(key: string): Promise<TicketComment[]> {
+    const t = await this.read(key);
+    return t.comments.map((c) => ({
+      id: c.id,
+      author: c.author,
+      created: c.created,
+      text: docText(c.body),
+    }));
   }
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {

@@ -105,6 +105,16 @@ export interface Ticket {
   labels: string[];
 }
 
+/** A comment as its readers see it: plain text, oldest first in a list. */
+export interface TicketComment {
+  id: string;
+  /** Cloud accountId, Data Center user name, or the local actor name; null when Jira hides it. */
+  author: string | null;
+  created: string;
+  /** The body as text (ADF and wiki markup reduced to their words, one block a line). */
+  text: string;
+}
+
 export interface Transition {
   id: string;
   name: string;
@@ -176,6 +186,8 @@ export interface Tracker {
   create(ticket: NewTicket, options?: WriteOptions): Promise<TicketRef>;
   get(key: string, options?: ReadOptions): Promise<Ticket>;
   comment(key: string, body: Doc, options?: WriteOptions): Promise<{ id: string }>;
+  /** The ticket's comments, oldest first: on Jira, the newest 100. */
+  comments(key: string, options?: ReadOptions): Promise<TicketComment[]>;
   attach(key: string, file: FileToAttach, options?: WriteOptions): Promise<Attachment>;
   transitions(key: string, options?: ReadOptions): Promise<Transition[]>;
   /** Move the ticket to the status named `status`; a no-op when it is already there. */

@@ -189,6 +189,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./ticket-review.js')).reject,
   },
   {
+    name: 'ticket comment',
+    summary:
+      'add data to a ticket (a need-data answer): text, files, or an evidence run under a standing approval',
+    load: async () => (await import('./ticket-comment.js')).default,
+  },
+  {
     name: 'ticket run',
     summary:
       'run the approval attached to a ticket (→ In Progress, then → In Review with the results)',

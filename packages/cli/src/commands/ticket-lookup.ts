@@ -6,6 +6,7 @@ import {
   type TicketRunRecord,
 } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
+import { docText } from '@opsbook/tracker';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -90,9 +91,22 @@ export const escalate: CommandSpec = defineCommand({
 export const show: CommandSpec = defineCommand({
   args: '<KEY>',
   positionals: { min: 1, max: 1 },
+  options: {
+    comments: {
+      type: 'boolean',
+      description:
+        "print every comment as plain text (the proposal's commands, decisions, data added)",
+    },
+  },
+  details: `On the embedded tracker the description (grade and why, alerts, evidence) is printed too.
+--json prints the view as one document; with --comments it has "comments": [{id, author,
+created, text}] as well.`,
   async run(ctx) {
     const config = await configFor(ctx);
-    const ticketView = await showTicket(trackerFor(config), ctx.positionals[0]!);
+    const withComments = Boolean(ctx.options.comments);
+    const ticketView = await showTicket(trackerFor(config), ctx.positionals[0]!, {
+      comments: withComments,
+    });
     if (ctx.out.json) {
       ctx.out.printJson(ticketView);
       return exitCodes.ok;
@@ -104,13 +118,15 @@ export const show: CommandSpec = defineCommand({
     out.print(
       `${out.style.bold(t.key)} ${t.summary}\nstatus: ${t.status}; assignee: ${t.assignee?.displayName ?? t.assignee?.id ?? 'nobody'}${t.reporter ? `; reporter: ${t.reporter.displayName ?? t.reporter.id}` : ''}`,
     );
+    if (view.local?.description)
+      out.print(`description:\n${indented(docText(view.local.description))}`);
     if (view.proposal)
       out.print(
-        `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})`,
+        `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})${proposalDecision(view.proposal.approvalId, view.history)}`,
       );
     if (view.approval)
       out.print(
-        `approval: ${view.approval.statement?.id ?? '?'} signed by ${view.approval.signers.join(', ')}${approvalState(view.approval)}`,
+        `approval: ${view.approval.statement?.id ?? '?'}${view.approval.statement?.plan ? ` (plan ${view.approval.statement.plan.digest})` : ''} signed by ${view.approval.signers.join(', ')}${approvalState(view.approval)}`,
       );
     const endsWaiting = new Set(view.waiting?.runEnds ?? []);
     for (const r of view.runs)
@@ -137,8 +153,15 @@ export const show: CommandSpec = defineCommand({
         ),
       );
       out.print(
-        `\nattachments: ${view.local.attachments.map((a) => a.filename).join(', ') || 'none'}; comments: ${view.local.comments.length}`,
+        `\nattachments: ${view.local.attachments.map((a) => a.filename).join(', ') || 'none'}; comments: ${view.local.comments.length}${withComments || !view.local.comments.length ? '' : ` (opsbook ticket show ${t.key} --comments prints them)`}`,
       );
+    }
+    if (view.comments) {
+      out.print(`\ncomments (${view.comments.length}):`);
+      for (const c of view.comments)
+        out.print(
+          `\n${out.style.bold(`— ${c.author ?? 'someone'}, ${c.created}`)}\n${indented(c.text)}`,
+        );
     }
     return exitCodes.ok;
   },
@@ -153,6 +176,14 @@ function notReportedText(runId: string, key: string, endsWaiting: ReadonlySet<st
   return endsWaiting.has(runId)
     ? `not reported yet: its end waits in this machine's outbox (the tracker did not take it); opsbook outbox flush delivers it, or opsbook ticket report ${key}`
     : `not reported yet (still running, or its runner stopped: opsbook ticket report ${key} on the machine that ran it)`;
+}
+
+/** A text of the tracker's under a heading line: each of its lines indented. */
+function indented(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line ? `  ${line}` : ''))
+    .join('\n');
 }
 
 /** A history value in a table cell: text as is, anything else as short JSON; long values cut. */
@@ -176,6 +207,25 @@ function runEndText(r: TicketRunRecord): string {
       ? "reported late by opsbook ticket report, from the runner machine's journal, which its user can edit"
       : 'not said to be reported by its runner (an earlier opsbook)';
   return ` (${who}: it counts against the approval; ticket accept needs --accept-late-report after checking the hosts)`;
+}
+
+/**
+ * What a senior decided of the current proposal, when they sent it back: the proposal property
+ * stays until the next proposal replaces it, so without this it reads as still pending.
+ */
+function proposalDecision(
+  approvalId: string,
+  history: readonly { step: string; approvalId?: string; at: string; by: { name: string } }[],
+): string {
+  const last = history.findLast(
+    (h) =>
+      h.approvalId === approvalId &&
+      ['rejected', 'need-data', 'signed', 'approved'].includes(h.step),
+  );
+  if (last?.step === 'rejected') return ` — REJECTED by ${last.by.name} at ${last.at}`;
+  if (last?.step === 'need-data')
+    return ` — SENT BACK for more data by ${last.by.name} at ${last.at}`;
+  return '';
 }
 
 /** What `ticket show` adds after an approval's signers: rejected, or still lacking signatures. */

@@ -1,4 +1,10 @@
-import { approveTicket, proposeTicket, rejectTicket, type SigningView } from '@opsbook/runner';
+import {
+  approveTicket,
+  proposeTicket,
+  rejectTicket,
+  type SigningView,
+  signingDeclined,
+} from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import {
   type CommandContext,
@@ -11,6 +17,7 @@ import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { maxRunsOption } from '../max-runs.js';
 import { planText, signingText } from '../plan-view.js';
+import { askLine } from '../prompt.js';
 import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
 import { executorSignerFor, proposerOptions, signerFor, signerOptions } from './ticket-signer.js';
@@ -132,15 +139,35 @@ export const approve: CommandSpec = defineCommand({
       description:
         'the senior (approvers.yaml id) the ticket goes to at In Review (default: you; the acceptance needs a senior who neither proposed, approved nor ran it)',
     },
+    'plan-digest': {
+      type: 'string',
+      value: 'DIGEST',
+      description:
+        'the plan digest you reviewed in the proposal comment (sha256: and at least 12 hex digits): any other plan is refused',
+    },
+    yes: {
+      type: 'boolean',
+      short: 'y',
+      description: 'sign without asking on a terminal (the plan is still printed)',
+    },
   },
-  details: `The plan is re-rendered from your checkout and must have the digest the engineer proposed:
-you sign what you reviewed. The proposer cannot approve. A grade that needs two signatures stays
-Awaiting Approval until the second senior signs.`,
+  details: `Examples:
+  opsbook ticket show OPS-42 --comments            read the proposal comment: commands, plan digest
+  opsbook ticket approve OPS-42 --key ~/.ssh/id_ed25519 --plan-digest sha256:143253a1b2c3
+
+What is signed is the envelope the proposal carries, and only when it is the plan proposed: its
+approval id and plan digest must be the proposal's and those of the proposal comment
+(PROPOSAL_TAMPERED otherwise), and --plan-digest pins the digest you reviewed (PLAN_NOT_REVIEWED).
+The plan is re-rendered from your checkout and must have that digest: you sign what you reviewed.
+On a terminal the plan is printed and you are asked before the key signs (default no; --yes does
+not ask); without a terminal, or with --json, nothing is asked. The proposer cannot approve. A
+grade that needs two signatures stays Awaiting Approval until the second senior signs.`,
   async run(ctx) {
     const key = ctx.positionals[0]!;
     const config = await configFor(ctx);
     const options = approvalOptions(ctx);
     const reviewer = stringOption(ctx, 'reviewer');
+    const planDigest = stringOption(ctx, 'plan-digest');
     const result = await approveTicket({
       services: trackerFor(config),
       config,
@@ -148,10 +175,16 @@ Awaiting Approval until the second senior signs.`,
       signer: await signerFor(ctx),
       ...options,
       ...(reviewer ? { reviewer } : {}),
+      ...(planDigest !== undefined ? { planDigest } : {}),
       // What is signed, window and run limit included, shown before the key is asked to sign.
       ...(ctx.out.json
         ? {}
-        : { onBeforeSign: (view: SigningView) => ctx.out.print(signingText(view, ctx.out.style)) }),
+        : {
+            onBeforeSign: async (view: SigningView) => {
+              ctx.out.print(signingText(view, ctx.out.style));
+              if (!ctx.options.yes) await confirmSigning(key, view);
+            },
+          }),
     });
     if (ctx.out.json) {
       ctx.out.printJson({
@@ -173,6 +206,19 @@ Awaiting Approval until the second senior signs.`,
     return exitCodes.ok;
   },
 });
+
+/**
+ * On a terminal, the senior says yes to the plan just printed before their key signs it (no
+ * terminal: nothing is asked, as scripts and --yes want).
+ */
+async function confirmSigning(key: string, view: SigningView): Promise<void> {
+  const hosts = view.plan.hosts.length;
+  const answer = await askLine(
+    `Sign this plan (${view.planDigest.slice(0, 'sha256:'.length + 12)}…, ${hosts} host${hosts === 1 ? '' : 's'}) for ${key}? [y/N] `,
+  );
+  if (answer === undefined || /^\s*y(es)?\s*$/i.test(answer)) return;
+  throw signingDeclined(key);
+}
 
 export const reject: CommandSpec = defineCommand({
   args: '<KEY>',

@@ -51,6 +51,7 @@ import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
 import { type Plan, type PlanInput, planDigest, planScripts, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
+import { planDifferences } from './plan-difference.js';
 import { readTrustStoreBytes } from './trust.js';
 
 /**
@@ -506,6 +507,11 @@ export interface ApproveOptions {
    * before a hardware key asks for a touch, not only after the signature exists.
    */
   onBeforeSign?(view: SigningView): void | Promise<void>;
+  /**
+   * The plan as the engineer rendered it (the plan file proposed beside the approval), when at
+   * hand: only to say what differs if this checkout renders another, never trusted for more.
+   */
+  proposedPlan?: Plan | undefined;
 }
 
 /**
@@ -516,15 +522,19 @@ export async function approveFile(
   file: string,
   signer: SshSigner,
   options: ApproveOptions,
-): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan }> {
+): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan; planDigest: string }> {
   const approval = await readApprovalFile(file);
   refuseSelfApproval(file, approval.envelope, signer.publicKey.fingerprint, 'nothing was signed');
   const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
   const signed = approval.statement.plan?.digest;
   if (signed && signed !== derived.planDigest) {
+    const differences = planDifferences(approval.statement, derived.plan, options.proposedPlan);
+    const inventory = options.inventoryFile
+      ? `-i ${options.inventoryFile}`
+      : `inventory (${options.config.inventory ?? 'the embedded localhost one'})`;
     throw new runnerErrors.RefusalError(
       'PLAN_MISMATCH',
-      `the plan in ${file} (${signed}) no longer matches what this checkout renders (${derived.planDigest}): ask the engineer to plan again`,
+      `the plan in ${file} (${signed}) is not what this checkout renders (${derived.planDigest}): ${differences.length ? differences.join('; ') : 'a host var, a connection or a script differs'}. Your ${inventory} or checkout (runbook versions) may differ from the engineer's: approve with the inventory and checkout the plan was made with, or ask the engineer to plan again`,
     );
   }
   let envelope = approval.envelope;
@@ -564,7 +574,7 @@ export async function approveFile(
     });
   envelope = await signEnvelope(envelope, signer);
   await writeFileAtomic(file, serializeEnvelope(envelope), APPROVAL_FILE);
-  return { envelope, statement, plan: derived.plan };
+  return { envelope, statement, plan: derived.plan, planDigest: derived.planDigest };
 }
 
 /** Said before a signature is made or attached, not at run time: nobody approves their own plan. */

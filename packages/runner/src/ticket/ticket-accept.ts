@@ -166,8 +166,10 @@ function acceptHint(key: string, status: string, names: StatusNames): string {
   const is = (name: string) => name.toLowerCase() === status.toLowerCase();
   if (is(names.done))
     return `its work is closed, so there is nothing left to accept (opsbook ticket show ${key} shows its history); further work needs a new ticket (opsbook ticket open)`;
-  if (is(names.open) || is(names.awaitingApproval))
+  if (is(names.open))
     return `a ticket is accepted once its approved plan has run: propose it (opsbook ticket propose ${key}), have a senior approve it (opsbook ticket approve ${key}), run it (opsbook ticket run ${key})`;
+  if (is(names.awaitingApproval))
+    return `its plan is proposed and waits for a senior: once a senior approves it (opsbook ticket approve ${key}), run it (opsbook ticket run ${key}); it is accepted after the run`;
   return `a ticket is accepted when its run is "${names.review}" (opsbook ticket run ${key})`;
 }
 

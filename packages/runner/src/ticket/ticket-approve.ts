@@ -11,14 +11,21 @@ import {
   type TrustStore,
 } from '@opsbook/approval';
 import { type Config, writeFileAtomic } from '@opsbook/schema';
-import type { Block, Inline } from '@opsbook/tracker';
+import { type Block, type Inline, LocalTracker, type Tracker } from '@opsbook/tracker';
 import {
   APPROVAL_FILE,
   type ApproveOptions,
   approveFile,
+  readApprovalFile,
   serializeApproval,
 } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
+import type { Plan } from '../plan/plan.js';
+import {
+  readProposalComment,
+  refuseSwappedProposal,
+  refuseUnpinnedPlan,
+} from './proposal-check.js';
 import { readTicketRuns, type TicketReport } from './run-ticket.js';
 import { historyWrite, reasonOf, type TicketStep } from './ticket-history.js';
 import { personOf, personText, signStep } from './ticket-people.js';
@@ -43,6 +50,11 @@ export interface ApproveTicketRequest {
   /** The senior who reviews the run's result at In Review (an approvers.yaml id); default the approver. */
   reviewer?: string;
   now?: Date;
+  /**
+   * The plan digest the senior reviewed in the proposal comment (`--plan-digest`: sha256: and at
+   * least 12 hex digits): any other plan is refused before it is signed.
+   */
+  planDigest?: string;
   /** What is about to be signed, once every check has passed (as `approveFile` gives it). */
   onBeforeSign?: ApproveOptions['onBeforeSign'];
 }
@@ -84,8 +96,11 @@ function withReviewer(reviewer: string | undefined): { reviewer?: string } {
   return reviewer ? { reviewer } : {};
 }
 
+/** The plan a decision is about: what was signed, or (reject) what was proposed. */
+type DecidedPlan = Pick<TicketProposal, 'approvalId' | 'planDigest' | 'runbook' | 'proposer'>;
+
 /** The line every decision comment carries: which plan, whose proposal, and who reviews. */
-function decisionLine(proposal: TicketProposal, reviewer?: string): Block {
+function decisionLine(proposal: DecidedPlan, reviewer?: string): Block {
   return {
     type: 'paragraph',
     content: [
@@ -99,6 +114,29 @@ function decisionLine(proposal: TicketProposal, reviewer?: string): Block {
       },
     ],
   };
+}
+
+/**
+ * The plan file `ticket propose` attached, on the embedded tracker (read from the state dir, no
+ * request): it lets a PLAN_MISMATCH say which host or step differs. Only an explanation.
+ */
+async function proposedPlanOf(
+  tracker: Tracker,
+  key: string,
+  approvalId: string,
+): Promise<Plan | undefined> {
+  if (!(tracker instanceof LocalTracker)) return undefined;
+  const name = `${key}.${approvalId}.plan.json`;
+  const file = (await tracker.read(key)).attachments.findLast((a) => a.filename === name);
+  if (!file) return undefined;
+  try {
+    const plan = JSON.parse(
+      new TextDecoder().decode(await tracker.readAttachment(key, file.id)),
+    ) as Plan;
+    return Array.isArray(plan?.hosts) ? plan : undefined;
+  } catch {
+    return undefined; // unreadable: the refusal names what the statement shows instead
+  }
 }
 
 export function isPerson(approver: Approver, who: string | null | undefined): boolean {
@@ -152,7 +190,13 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
   const start =
     earlier?.approvalId === proposal.approvalId && !earlier.complete ? earlier : undefined;
   const file = await ticketFile(config, key, `${proposal.approvalId}.approval.json`);
-  await writeFileAtomic(file, start?.envelope ?? proposal.envelope, APPROVAL_FILE);
+  const envelope = start?.envelope ?? proposal.envelope;
+  // What is signed is this envelope, not the record beside it: both must be the plan proposed.
+  const toSign = await readApprovalFile(file, new TextEncoder().encode(envelope));
+  refuseSwappedProposal(key, proposal, toSign.statement, await readProposalComment(tracker, key));
+  if (req.planDigest !== undefined)
+    refuseUnpinnedPlan(key, req.planDigest, toSign.statement.plan?.digest ?? 'none');
+  await writeFileAtomic(file, envelope, APPROVAL_FILE);
   const signed = await approveFile(file, req.signer, {
     config,
     ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
@@ -160,17 +204,25 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     ...(req.maxRuns ? { maxRuns: req.maxRuns } : {}),
     ...(req.now ? { now: req.now } : {}),
     ...(req.onBeforeSign ? { onBeforeSign: req.onBeforeSign } : {}),
+    proposedPlan: await proposedPlanOf(tracker, key, proposal.approvalId),
   });
   const signers = [...new Set([...(start?.signers ?? []), approver.id])];
   const needed = resolvePolicy(store, signed.statement.category, signed.statement.grade).signatures;
+  const s = signed.statement;
+  const decided: DecidedPlan = {
+    approvalId: s.id,
+    planDigest: signed.planDigest,
+    runbook: s.runbook.name,
+    proposer: s.proposer ?? proposal.proposer,
+  };
   const approval: TicketApproval = {
-    approvalId: signed.statement.id,
+    approvalId: s.id,
+    planDigest: signed.planDigest,
     envelope: serializeApproval(signed.envelope),
     signers,
     complete: signers.length >= needed,
     ...withReviewer(reviewer ?? start?.reviewer),
   };
-  const s = signed.statement;
   const text = approval.complete
     ? `Approved by ${approver.name} (${req.signer.publicKey.fingerprint}): valid ${s.notBefore} to ${s.expiresAt}, at most ${s.maxRuns} run(s). ${nextStep(s)}`
     : `Signed by ${approver.name} (${req.signer.publicKey.fingerprint}): ${signers.length} of ${needed} signatures; another senior signs with opsbook ticket approve ${key}.`;
@@ -190,7 +242,7 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
         body: {
           blocks: [
             { type: 'paragraph', content: [{ type: 'text', text }] },
-            decisionLine(proposal, approval.reviewer),
+            decisionLine(decided, approval.reviewer),
           ],
         },
       },
@@ -199,9 +251,9 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
       step: approval.complete ? 'approved' : 'signed',
       at: (req.now ?? new Date()).toISOString(),
       by: personOf(approver, req.signer.publicKey.fingerprint),
-      approvalId: proposal.approvalId,
-      planDigest: proposal.planDigest,
-      runbook: proposal.runbook,
+      approvalId: decided.approvalId,
+      planDigest: decided.planDigest,
+      runbook: decided.runbook,
     }),
   ];
   if (approval.complete) {
@@ -324,7 +376,7 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
           type: 'text',
           text: `${approval && !approval.rejected ? `Approval ${approval.approvalId} no longer counts: a run of it is refused. ` : ''}${
             req.needData
-              ? `Collect it (opsbook ticket open … --evidence, or attach it), then propose again: opsbook ticket propose ${key} …`
+              ? `Add it to this ticket (opsbook ticket comment ${key} --text … --attach FILE, or --evidence RUNBOOK), then propose again: opsbook ticket propose ${key} …`
               : `Propose a new plan when ready: opsbook ticket propose ${key} …`
           }`,
         },

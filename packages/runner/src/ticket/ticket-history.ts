@@ -15,6 +15,7 @@ export type TicketStepKind =
   | 'approved'
   | 'rejected'
   | 'need-data'
+  | 'commented'
   | 'escalated';
 
 /** One step as recorded in `opsbook.history`. */
@@ -32,8 +33,10 @@ export interface TicketStep {
   reason?: string;
   /** Links the senior gave with the decision (also on the ticket as links). */
   links?: string[];
-  /** The run that collected the symptoms (opened). */
+  /** The run that collected the symptoms (opened, commented). */
   evidenceRun?: string;
+  /** The files added with the step (commented). */
+  attachments?: string[];
   /** The person's signature over this record (steps no other signature proves). */
   proof?: StepProof;
 }

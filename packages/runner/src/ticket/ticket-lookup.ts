@@ -11,6 +11,7 @@ import {
   LocalTracker,
   searchWords,
   type Ticket,
+  type TicketComment,
 } from '@opsbook/tracker';
 import { type WaitingWrites, waitingWrites } from './outbox-waiting.js';
 import { readTicketRuns, type TicketReport, type TicketRunRecord } from './run-ticket.js';
@@ -55,10 +56,16 @@ export interface TicketView {
   waiting?: WaitingWrites;
   /** The local tracker keeps everything: history, comments, attachments. */
   local?: LocalTicket;
+  /** The comments as plain text, oldest first (asked for: `ticket show --comments`). */
+  comments?: TicketComment[];
 }
 
 /** `opsbook ticket show`: the ticket and every opsbook step recorded on it. */
-export async function showTicket(services: TicketServices, key: string): Promise<TicketView> {
+export async function showTicket(
+  services: TicketServices,
+  key: string,
+  options: { comments?: boolean } = {},
+): Promise<TicketView> {
   const { tracker } = services;
   const ticket = await tracker.get(key);
   const proposal = (await tracker.getProperty(key, PROPOSAL_PROPERTY)) as
@@ -90,6 +97,7 @@ export async function showTicket(services: TicketServices, key: string): Promise
   const waiting = await waitingWrites(services, key);
   if (waiting) view.waiting = waiting;
   if (tracker instanceof LocalTracker) view.local = await tracker.read(key);
+  if (options.comments) view.comments = await tracker.comments(key);
   return view;
 }
 

@@ -56,8 +56,20 @@ export function standingApprovalFile(config: Config, runbook: string): string {
   return path.resolve(config.root, file);
 }
 
-async function collectEvidence(req: OpenTicketRequest, runbook: string, target?: string) {
-  const file = standingApprovalFile(req.config, runbook);
+/** What an evidence run needs: the run request of `ticket open` or `ticket comment`, less the ticket bits. */
+export type EvidenceRunRequest = Omit<RunRequest, 'approvalFile' | 'ticket'>;
+
+/**
+ * Collect symptoms with a read-only routine runbook under its standing approval: an ordinary run
+ * (verified, journaled, recorded on the standing approval's ticket), its journal digested.
+ */
+export async function collectEvidence(
+  services: TicketServices,
+  run: EvidenceRunRequest,
+  runbook: string,
+  target?: string,
+): Promise<{ outcome: RunOutcome; digest: RunDigest }> {
+  const file = standingApprovalFile(run.config, runbook);
   const { statement } = await readApprovalFile(file);
   if (!('selector' in statement.targets))
     throw new runnerErrors.RefusalError(
@@ -69,55 +81,58 @@ async function collectEvidence(req: OpenTicketRequest, runbook: string, target?:
       'TARGETS_OUTSIDE_SCOPE',
       `the standing approval for ${runbook} covers "${statement.targets.selector}", not "${target}": omit --target, or ask a senior for a standing approval with that selector`,
     );
-  const {
-    services,
-    summary: _s,
-    description: _d,
-    grade: _g,
-    labels: _l,
-    assignee: _a,
-    evidence: _e,
-    ...run
-  } = req;
-  const store = stateStoreOf(req.config);
-  const gate = new TicketGate({ services, store, signal: req.signal });
+  const store = stateStoreOf(run.config);
+  const gate = new TicketGate({ services, store, signal: run.signal });
   const outcome = await runApproved({ ...run, approvalFile: file, ticket: gate });
   const digest = digestJournal((await verifyStoredJournal(store, outcome.runId)).events);
   return { outcome, digest };
+}
+
+/** An evidence run as a ticket shows it: a table of each step's first line; the output attached. */
+export function evidenceBlocks(digest: RunDigest): Block[] {
+  return [
+    {
+      type: 'heading',
+      level: 3,
+      text: `Evidence: ${digest.runbook}, run ${digest.runId} (${digest.status})`,
+    },
+    {
+      type: 'table',
+      header: ['host', 'step', 'result', 'first line of output'],
+      rows: digest.steps.map((s) => [
+        s.host,
+        s.name,
+        s.status,
+        (s.stdout ?? s.stderr ?? '').trim().split('\n')[0] ?? '',
+      ]),
+    },
+    {
+      type: 'paragraph',
+      content: [
+        {
+          type: 'text',
+          text: `Full output attached as ${digest.runId}.evidence.txt; journal head ${digest.journal.head}.`,
+        },
+      ],
+    },
+  ];
+}
+
+/** The evidence run's full output, as the file attached beside its summary. */
+export function evidenceAttachment(digest: RunDigest): QueuedWrite | undefined {
+  const bytes = evidenceBundle(digest, ['steps', 'evidence', 'prechecks']);
+  if (!bytes) return undefined;
+  return {
+    write: { kind: 'attach', filename: `${digest.runId}.evidence.txt`, contentType: 'text/plain' },
+    bytes,
+  };
 }
 
 function description(req: OpenTicketRequest, digest?: RunDigest): Doc {
   const blocks: Block[] = [];
   if (req.description)
     blocks.push({ type: 'paragraph', content: [{ type: 'text', text: req.description }] });
-  if (digest) {
-    blocks.push(
-      {
-        type: 'heading',
-        level: 3,
-        text: `Evidence: ${digest.runbook}, run ${digest.runId} (${digest.status})`,
-      },
-      {
-        type: 'table',
-        header: ['host', 'step', 'result', 'first line of output'],
-        rows: digest.steps.map((s) => [
-          s.host,
-          s.name,
-          s.status,
-          (s.stdout ?? s.stderr ?? '').trim().split('\n')[0] ?? '',
-        ]),
-      },
-      {
-        type: 'paragraph',
-        content: [
-          {
-            type: 'text',
-            text: `Full output attached as ${digest.runId}.evidence.txt; journal head ${digest.journal.head}.`,
-          },
-        ],
-      },
-    );
-  }
+  if (digest) blocks.push(...evidenceBlocks(digest));
   if (blocks.length === 0)
     blocks.push({ type: 'paragraph', content: [{ type: 'text', text: req.summary }] });
   return { blocks };
@@ -171,8 +186,18 @@ async function refusedCreate(
 export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> {
   const { services } = req;
   const opener = await engineerOf(req.config, req.executorSigner, 'open a ticket');
-  const evidence = req.evidence
-    ? await collectEvidence(req, req.evidence.runbook, req.evidence.target)
+  const {
+    services: _services,
+    summary: _s,
+    description: _d,
+    grade: _g,
+    labels: _l,
+    assignee: _a,
+    evidence: asked,
+    ...run
+  } = req;
+  const evidence = asked
+    ? await collectEvidence(services, run, asked.runbook, asked.target)
     : undefined;
   const step: TicketStep = {
     step: 'opened',
@@ -193,18 +218,8 @@ export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> 
     },
   });
   const writes: QueuedWrite[] = [];
-  const bundle = evidence
-    ? evidenceBundle(evidence.digest, ['steps', 'evidence', 'prechecks'])
-    : undefined;
-  if (evidence && bundle)
-    writes.push({
-      write: {
-        kind: 'attach',
-        filename: `${evidence.digest.runId}.evidence.txt`,
-        contentType: 'text/plain',
-      },
-      bytes: bundle,
-    });
+  const attachment = evidence && evidenceAttachment(evidence.digest);
+  if (attachment) writes.push(attachment);
   writes.push(
     { write: { kind: 'comment', body: openedComment(opener, evidence?.digest) } },
     await historyWrite(services.tracker, undefined, { ...step, proof }),

@@ -23,6 +23,8 @@ export interface TicketProposal {
 /** What `ticket approve` left: the signed envelope `ticket run` fetches. */
 export interface TicketApproval {
   approvalId: string;
+  /** The digest of the plan signed (absent from approvals of an opsbook before it was recorded). */
+  planDigest?: string;
   envelope: string;
   signers: string[];
   complete: boolean;
