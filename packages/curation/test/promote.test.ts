@@ -180,6 +180,68 @@ printf 'service=%s\\n' "$1" "$@"
     ).toBe('timeout=30 force=no\nservice=a\nservice=a\n');
   });
 
+  it('passes arguments a script reads before its getopts loop first, then its options', async () => {
+    const file = await script(
+      'leading.sh',
+      `#!/bin/sh
+set -eu
+DB=$1; PORT=\${2:-5432}
+shift 2
+while getopts "v" o; do
+  case $o in v) VERBOSE=1 ;; *) exit 2 ;; esac
+done
+shift $((OPTIND - 1))
+printf 'db=%s port=%s verbose=%s\\n' "$DB" "$PORT" "\${VERBOSE:-0}"
+printf 'table=%s\\n' "\${1:-all}"
+`,
+    );
+    const result = await promote(file, 'leading-args');
+    expect(result.params.map((p) => [p.name, p.type, p.default, p.required])).toEqual([
+      ['db', 'string', undefined, true],
+      ['port', 'integer', 5432, false],
+      ['verbose', 'boolean', false, false],
+      ['arg1', 'string', 'all', false],
+    ]);
+    // The flag's description is plain English.
+    expect(result.params[2]?.description).toBe(
+      "TODO: say what this is. It is the script's flag -v, which sets VERBOSE: true passes -v to the script, false leaves it out.",
+    );
+    expect(await runPromoted('leading-args', { db: nasty, port: '6432', verbose: 'true' })).toBe(
+      `db=${nasty} port=6432 verbose=1\ntable=all\n`,
+    );
+    expect(
+      await runPromoted('leading-args', { db: 'app', port: '5432', verbose: 'false', arg1: '-v' }),
+    ).toBe('db=app port=5432 verbose=0\ntable=-v\n');
+  });
+
+  it('refuses a script whose getopts loop parses the arguments it read before the loop', async () => {
+    // Run by hand, getopts starts at $1 (the database): -v is never an option, or it is the
+    // database. Promote cannot tell which the author meant, so it says where and what to do.
+    const file = await script(
+      'clash.sh',
+      `#!/bin/sh
+set -eu
+DB=$1; PORT=\${2:-5432}
+while getopts "v" o; do
+  case $o in v) VERBOSE=1 ;; *) exit 2 ;; esac
+done
+echo "$DB $PORT \${VERBOSE:-0}"
+`,
+    );
+    const error = await promote(file, 'clash').then(
+      () => undefined,
+      (e: OpsbookError) => e,
+    );
+    expect(error).toMatchObject({ code: 'SCRIPT_ARGUMENTS_AMBIGUOUS', kind: 'invalid' });
+    expect(error?.message).toMatch(
+      /clash\.sh:3:\d+: .*\$1 \(DB\).*before its getopts loop \(line 4\)/,
+    );
+    expect(error?.message).toMatch(/shift 2/);
+    expect(error?.message).toMatch(/shift \$\(\(OPTIND - 1\)\)/);
+    expect(await readdir(path.join(root, 'runbooks'))).not.toContain('clash');
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-clash.md');
+  });
+
   it('keeps a script that reads nothing byte for byte', async () => {
     const text = '#!/bin/sh\n# Show the load.\nuptime\n';
     const file = await script('load.sh', text);

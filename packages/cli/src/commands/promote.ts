@@ -54,7 +54,12 @@ Params come from what the script reads:
                                   type from \${N:-default}; required unless they have one)
   "$@" (after shift N)            one list param, args: words separated by blanks
   while getopts "h:v" o; case …   an option with a value (-h VALUE) or a boolean flag (-v), named
-                                  after the variable its branch sets
+                                  after the variable its branch sets; arguments read
+                                  before the loop and shifted away before it (DB=$1; shift)
+                                  are given first, then the options. Arguments read before
+                                  the loop without that shift are refused at their line:
+                                  getopts would parse them too (add shift N before the loop,
+                                  or read them after shift $((OPTIND - 1)))
   $BACKUP_DIR, \${PGPORT:-5432}    environment variables read before the script sets them
                                   (\${X:?msg} makes one required; names with PASSWORD, TOKEN,
                                   SECRET, KEY… are secret); HOME, PATH and the like are not

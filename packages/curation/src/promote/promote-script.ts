@@ -74,6 +74,17 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
     ...(options.title !== undefined ? { title: options.title } : {}),
     ...(options.description !== undefined ? { description: options.description } : {}),
   });
+  if (promotion.problems.length)
+    throw new curationErrors.ValidationError(
+      promotion.problems.map((p) => ({
+        file: options.script,
+        line: p.line,
+        col: p.col,
+        rule: 'script-arguments-ambiguous',
+        message: `${p.message}; nothing was written`,
+      })),
+      'SCRIPT_ARGUMENTS_AMBIGUOUS',
+    );
   const stage = await mkdtemp(path.join(tmpdir(), 'opsbook-promote-'));
   try {
     await writePromotion(stage, promotion);
