@@ -22,6 +22,9 @@ beforeAll(async () => {
   temp = await makeTempDir('opsbook-promote-');
   root = temp.dir;
   await mkdir(path.join(root, 'runbooks'));
+  // A repository as opsbook's: a pnpm workspace whose runbooks/* are packages, with changesets.
+  await writeFile(path.join(root, 'pnpm-workspace.yaml'), 'packages:\n  - runbooks/*\n');
+  await mkdir(path.join(root, '.changeset'));
 });
 afterAll(() => temp?.remove());
 
@@ -37,7 +40,6 @@ function promote(file: string, name: string, extra: Partial<PromoteOptions> = {}
     script: file,
     name,
     runbooksDir: path.join(root, 'runbooks'),
-    root,
     load: (dir) => loadRunbook(dir),
     cwd: root,
     ...extra,
@@ -240,6 +242,48 @@ echo "$DB $PORT \${VERBOSE:-0}"
     expect(error?.message).toMatch(/shift \$\(\(OPTIND - 1\)\)/);
     expect(await readdir(path.join(root, 'runbooks'))).not.toContain('clash');
     expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-clash.md');
+  });
+
+  it('writes the changeset into the workspace that owns the runbooks folder, or none outside one', async () => {
+    const file = await script('uptime.sh', 'uptime\n');
+    // Another repository (as --out ../ops-runbooks/runbooks): its own .changeset gets it.
+    const other = path.join(root, 'ops-runbooks');
+    await mkdir(path.join(other, '.changeset'), { recursive: true });
+    await writeFile(path.join(other, 'pnpm-workspace.yaml'), "packages: ['runbooks/*']\n");
+    const there = await promote(file, 'uptime-there', {
+      runbooksDir: path.join(other, 'runbooks'),
+    });
+    expect(there.changeset).toBe(path.join(other, '.changeset', 'new-runbook-uptime-there.md'));
+    expect(await readdir(path.join(other, '.changeset'))).toEqual(['new-runbook-uptime-there.md']);
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain(
+      'new-runbook-uptime-there.md',
+    );
+
+    // A folder of this workspace that is none of its packages: changesets would refuse it.
+    const loose = await promote(file, 'uptime-loose', { runbooksDir: path.join(root, 'drafts') });
+    expect(loose.changeset).toBeUndefined();
+    expect(loose.notes.join('\n')).toMatch(
+      /no changeset was written: .*drafts\/uptime-loose is not a package of the pnpm workspace at .* \(pnpm-workspace\.yaml: runbooks\/\*\)/,
+    );
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain(
+      'new-runbook-uptime-loose.md',
+    );
+
+    // No workspace at all above it.
+    const outside = await makeTempDir('opsbook-promote-outside-');
+    try {
+      const none = await promote(file, 'uptime-none', { runbooksDir: outside.dir });
+      expect(none.changeset).toBeUndefined();
+      expect(none.files.every((f) => f.startsWith(outside.dir))).toBe(true);
+      expect(none.notes.join('\n')).toMatch(
+        /no changeset was written: .* is in no pnpm workspace.*pnpm changeset/,
+      );
+      expect(await readdir(path.join(root, '.changeset'))).not.toContain(
+        'new-runbook-uptime-none.md',
+      );
+    } finally {
+      await outside.remove();
+    }
   });
 
   it('keeps a script that reads nothing byte for byte', async () => {

@@ -47,7 +47,10 @@ export default defineCommand({
   runbooks/NAME/runbook.yaml        params, one script: step, a description stub
   runbooks/NAME/scripts/SCRIPT      the script, with a few lines added at its top
   runbooks/NAME/package.json        @runbooks/NAME at 0.0.0
-  .changeset/new-runbook-NAME.md    its first version (minor: 0.1.0)
+  .changeset/new-runbook-NAME.md    its first version (minor: 0.1.0), in the .changeset/ of the
+                                    pnpm workspace that owns the runbooks folder (with --out,
+                                    another repository's); when no workspace takes the folder
+                                    as a package, none is written and a note says what to do
 
 Params come from what the script reads:
   $1, "\${2:-5432}", NAME=$1      positional arguments (named after the variable; default and
@@ -101,7 +104,6 @@ Examples:
       ...(description !== undefined ? { description } : {}),
       ...(grade !== undefined ? { grade } : {}),
       runbooksDir: out !== undefined ? path.resolve(out) : config.runbooksDir,
-      root: config.root,
       load: (dir) => loadRunbookFor(dir),
       ...(process.env.OPSBOOK_SHELLCHECK ? { shellcheck: process.env.OPSBOOK_SHELLCHECK } : {}),
     });
@@ -112,7 +114,7 @@ Examples:
         name: result.name,
         dir: result.dir,
         files: result.files,
-        changeset: result.changeset,
+        changeset: result.changeset ?? null,
         params: result.params,
         notes: result.notes,
         findings: result.findings,
@@ -165,7 +167,8 @@ Examples:
 
 function sourceOf(p: DetectedParam): string {
   const s = p.source;
-  if (s.kind === 'positional') return `$${s.index}${s.variable ? ` (${s.variable})` : ''}`;
+  if (s.kind === 'positional' || s.kind === 'leading')
+    return `$${s.index}${s.variable ? ` (${s.variable})` : ''}`;
   if (s.kind === 'rest') return `"$@" (words)`;
   if (s.kind === 'option')
     return `-${s.letter}${s.takesValue ? ' VALUE' : ''}${s.variable ? ` (${s.variable})` : ''}`;

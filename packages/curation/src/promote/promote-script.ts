@@ -7,6 +7,7 @@ import { curationErrors } from '../error-codes.js';
 import type { LintFinding } from '../lint/lint-finding.js';
 import { lintRunbooks } from '../lint/lint-runbooks.js';
 import { checkRunbookName, scaffoldChoices } from '../scaffold/runbook-package.js';
+import { findChangesetHome } from './changeset-home.js';
 import {
   isShellInterpreter,
   type Promotion,
@@ -20,7 +21,7 @@ import type { DetectedParam } from './script-interface.js';
  * it valid before anything is written where it stays. The runbook is made in a temporary folder,
  * loaded (the caller's loader: the runner's, which knows the built-in actions) and linted with
  * the real ShellCheck; only a runbook that loads and has no lint error is copied into the
- * runbooks folder, with its changeset. What ShellCheck finds in the script points at the
+ * runbooks folder, with its changeset in the workspace that owns that folder. What ShellCheck finds in the script points at the
  * script's own lines.
  */
 
@@ -34,8 +35,6 @@ export interface PromoteOptions {
   grade?: string;
   /** Where runbook folders live (`--out`, default the repository's runbooks/). */
   runbooksDir: string;
-  /** The repository root: the changeset goes to its .changeset/. */
-  root: string;
   load: (dir: string) => Promise<LoadResult>;
   shellcheck?: string;
   cwd?: string;
@@ -48,7 +47,11 @@ export interface PromoteResult {
   dir: string;
   /** Every file written, absolute. */
   files: string[];
-  changeset: string;
+  /**
+   * The changeset of its first version, in the .changeset/ of the pnpm workspace that owns the
+   * runbook's folder; undefined when no workspace takes the folder as a package (a note says why).
+   */
+  changeset?: string;
   params: DetectedParam[];
   notes: string[];
   /** Lint's warnings and info on the new runbook (there is no error: it would not be written). */
@@ -63,7 +66,8 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
   const scriptPath = path.resolve(cwd, options.script);
   const scriptText = await readScript(options.script, scriptPath);
   const dir = path.join(options.runbooksDir, options.name);
-  const changesetFile = path.join(options.root, '.changeset', `new-runbook-${options.name}.md`);
+  const home = await findChangesetHome(dir, options.name, (f) => path.relative(cwd, f) || '.');
+  const changesetFile = home.kind === 'workspace' ? home.file : undefined;
   await refuseExisting(options.name, dir, changesetFile, cwd);
 
   const promotion = planPromotion({
@@ -90,10 +94,12 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
     await writePromotion(stage, promotion);
     const findings = await proveValid(stage, promotion, options);
     const files = await placePromotion(stage, dir, promotion, options.name, cwd);
-    await mkdir(path.dirname(changesetFile), { recursive: true });
-    if (!(await createFileAtomic(changesetFile, promotion.changeset.text, { mode: 0o644 }))) {
-      await rm(dir, { recursive: true, force: true });
-      throw existsError(options.name, changesetFile, cwd);
+    if (changesetFile) {
+      await mkdir(path.dirname(changesetFile), { recursive: true });
+      if (!(await createFileAtomic(changesetFile, promotion.changeset.text, { mode: 0o644 }))) {
+        await rm(dir, { recursive: true, force: true });
+        throw existsError(options.name, changesetFile, cwd);
+      }
     }
     // Kept executable when it was, so that it still runs by hand from the runbook folder.
     if ((await stat(scriptPath)).mode & 0o111)
@@ -101,10 +107,10 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
     return {
       name: options.name,
       dir,
-      files: [...files, changesetFile],
-      changeset: changesetFile,
+      files: changesetFile ? [...files, changesetFile] : files,
+      ...(changesetFile ? { changeset: changesetFile } : {}),
       params: promotion.params,
-      notes: promotion.notes,
+      notes: home.kind === 'none' ? [...promotion.notes, home.reason] : promotion.notes,
       findings,
       shellcheck: options.shellcheck ?? 'shellcheck',
     };
@@ -191,10 +197,10 @@ function existsError(name: string, where: string, cwd: string) {
 async function refuseExisting(
   name: string,
   dir: string,
-  changeset: string,
+  changeset: string | undefined,
   cwd: string,
 ): Promise<void> {
-  for (const where of [dir, changeset])
+  for (const where of changeset ? [dir, changeset] : [dir])
     if (
       await stat(where).then(
         () => true,
