@@ -168,8 +168,9 @@ describe('secret-in-command', () => {
       ),
     });
     expect(r.of('secret-in-command')).toEqual([r.at('{{ params.token }}')]);
+    // The fix it names works: an assignment word is the command's environment, not its argv.
     expect(r.findings.find((f) => f.rule === 'secret-in-command')!.message).toMatch(
-      /OPSBOOK_PARAM_TOKEN/,
+      /an argument of curl, .*as an assignment word before the command \(e\.g\. PGPASSWORD=\{\{ params\.token \}\} psql …\)/,
     );
   });
 
@@ -187,6 +188,48 @@ describe('secret-in-command', () => {
     });
     expect(r.of('secret-in-command')).toEqual([]);
     expect(r.findings).toEqual([]);
+  });
+});
+
+describe('secret-in-command: the environment versus the arguments', () => {
+  const params = '    token: {type: string, secret: true, description: API token}';
+  it('passes a secret placeholder given as an assignment word or to export, readonly, local', async () => {
+    // A secret renders as "$OPSBOOK_PARAM_TOKEN": an assignment word sets the environment of the
+    // command (or the shell's variable), never an argument of a process.
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('env', "run: PGPASSWORD={{ params.token }} psql -h db -c 'select 1'"),
+        step('exported', 'run: export T={{ params.token }} && ./call.sh'),
+        step('assigned', 'run: T={{ params.token }}; readonly T; env | grep -c T='),
+      ),
+      files: { 'call.sh': '#!/bin/sh\n' },
+    });
+    expect(r.of('secret-in-command')).toEqual([]);
+  });
+
+  it('fails $OPSBOOK_PARAM_ of a secret expanded into the arguments of a program, in run: and scripts', async () => {
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('leak', 'run: psql "password=$OPSBOOK_PARAM_TOKEN" -h db'),
+        step('fine', 'run: PGPASSWORD="$OPSBOOK_PARAM_TOKEN" psql -h db'),
+        step('script', 'script: scripts/call.sh'),
+      ),
+      files: {
+        'scripts/call.sh':
+          '#!/bin/sh\nset -eu\nexport TOKEN="$OPSBOOK_PARAM_TOKEN"\nprintf \'%s\' "$OPSBOOK_PARAM_TOKEN" | login --stdin\ncurl -fsS -u "ops:${OPSBOOK_PARAM_TOKEN}" https://x.example\n',
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$OPSBOOK_PARAM_TOKEN" -h'),
+      r.at('${OPSBOOK_PARAM_TOKEN}', 'scripts/call.sh'),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
+    expect(messages[0]).toMatch(
+      /secret param 'token' \(\$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of psql: .*ps.*PGPASSWORD="\$OPSBOOK_PARAM_TOKEN" psql/,
+    );
+    expect(messages[1]).toMatch(/an argument of curl/);
   });
 });
 

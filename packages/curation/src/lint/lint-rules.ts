@@ -31,7 +31,7 @@ const rules = {
   'secret-in-command': {
     severity: 'error',
     summary:
-      'a secret param is used in a run: command, so its value becomes a process argument that every user of the host can read',
+      'a secret param ({{ params.X }} or $OPSBOOK_PARAM_X) is expanded into the arguments of a program, which every user of the host can read in ps; as an assignment word (the environment) or to export it is fine',
   },
   'template-quoting': {
     severity: 'error',
