@@ -154,6 +154,24 @@ describe('opsbook promote', () => {
     expect(await readdir(path.join(site, 'runbooks'))).toEqual(['rotate-app-logs']);
   });
 
+  it('says that lint fails on a promoted change runbook until its TODO postcheck is written', async () => {
+    await writeFile(path.join(site, 'reload.sh'), 'systemctl reload nginx\n');
+    const r = await runCli(
+      ['promote', 'reload.sh', '--name', 'reload-nginx', '--category', 'change'],
+      { cwd: site },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '✓ promoted reload.sh to runbooks/reload-nginx: it validates; opsbook lint fails on it (scaffold-todo) until you write its TODO postcheck',
+    );
+    expect(r.stdout).toMatch(
+      /runbooks\/reload-nginx\/runbook\.yaml:\d+:\d+: error scaffold-todo: postcheck 'check-result'/,
+    );
+    const lint = await runCli(['lint', 'reload-nginx'], { cwd: site });
+    expect(lint.code).toBe(1);
+    expect(lint.stdout + lint.stderr).toMatch(/scaffold-todo/);
+  });
+
   it('explains itself in --help', async () => {
     const r = await runCli(['promote', '--help']);
     expect(r.code).toBe(0);

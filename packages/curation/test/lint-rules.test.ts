@@ -391,6 +391,45 @@ describe('script-not-sh', () => {
   });
 });
 
+describe('scaffold-todo', () => {
+  it("fails the scaffolds' placeholder steps and checks, at their name or run", async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      // What pnpm new-runbook and opsbook promote write, and a step whose run is a TODO.
+      phases: `${steps(
+        step(
+          'do-the-work',
+          'name: TODO the change itself\nrun: echo would act on {{ params.path }} of {{ host.name }}',
+        ).replace('      name: Step do-the-work\n', ''),
+        step('later', 'run: TODO write this'),
+      )}
+  postchecks:
+${step('check-result', `run: "echo 'TODO: write the postcheck of fx in runbook.yaml' >&2; exit 1"`)}`,
+    });
+    expect(r.of('scaffold-todo')).toEqual([
+      r.at('TODO the change itself'),
+      r.at('TODO write this'),
+      r.at(`"echo 'TODO: write the postcheck`),
+    ]);
+    const [first, , check] = r.findings.filter((f) => f.rule === 'scaffold-todo');
+    expect(first).toMatchObject({ severity: 'error', step: { phase: 'steps', id: 'do-the-work' } });
+    expect(first!.message).toMatch(
+      /^step 'do-the-work' is still the scaffold's placeholder \(its name starts with TODO\): write the real command and name it for what it does/,
+    );
+    expect(check!.message).toMatch(
+      /^postcheck 'check-result' is still the scaffold's placeholder .*: write a check that proves the change worked/,
+    );
+  });
+
+  it('passes a step that only mentions TODO further in', async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      phases: steps(step('tidy', "run: find {{ params.path }} -name 'TODO*' -delete")),
+    });
+    expect(r.of('scaffold-todo')).toEqual([]);
+  });
+});
+
 describe('description-missing', () => {
   it('fails a runbook without description and a param without one', async () => {
     const r = await lintFixture({

@@ -168,6 +168,10 @@ printf 'service=%s\\n' "$1" "$@"
     // A change runbook: a timeout on its step and a postcheck that fails until it is written.
     expect(rb.spec.steps[0]?.timeout).toBe('15m');
     expect(rb.spec.postchecks?.[0]?.run).toMatch(/exit 1$/);
+    // Written anyway, but lint fails on it (an error) until the expert writes that postcheck.
+    expect(
+      result.findings.filter((f) => f.severity === 'error').map((f) => [f.rule, f.file]),
+    ).toEqual([['scaffold-todo', 'runbooks/restart-services/runbook.yaml']]);
     const out = await runPromoted('restart-services', {
       timeout: '45',
       force: 'true',

@@ -78,7 +78,9 @@ that uses it: port those lines to sh first. A #! naming python, perl… is refus
 Before anything is written, the runbook is made in a temporary folder, loaded as opsbook
 validate does and linted as opsbook lint does (the real ShellCheck): a lint error (a syntax
 error, a literal carriage return…) refuses the promotion with the script's file:line:col, and
-nothing is written. Refused too: an existing runbook or changeset of that name, an invalid
+nothing is written. A change runbook gets a postcheck that fails until you write it (TODO):
+opsbook lint reports it as an error (scaffold-todo) until then, so CI blocks merging it.
+Refused too: an existing runbook or changeset of that name, an invalid
 name, a script that is missing, not a file, binary, empty or not a shell script (exit 2).
 
 Examples:
@@ -123,10 +125,18 @@ Examples:
     }
     const { style } = ctx.out;
     const warnings = result.findings.filter((f) => f.severity === 'warning').length;
+    // Only the scaffold's TODO postcheck of a change runbook can be an error here.
+    const todos = result.findings.filter((f) => f.severity === 'error');
+    const info = result.findings.length - warnings - todos.length;
+    const counts = `${warnings} warning${warnings === 1 ? '' : 's'}, ${info} info`;
     const lines = [
-      style.green(
-        `✓ promoted ${ctx.positionals[0]} to ${shown(result.dir)}: it validates and lints with no error (${warnings} warning${warnings === 1 ? '' : 's'}, ${result.findings.length - warnings} info)`,
-      ),
+      todos.length
+        ? style.yellow(
+            `✓ promoted ${ctx.positionals[0]} to ${shown(result.dir)}: it validates; opsbook lint fails on it (scaffold-todo) until you write its TODO postcheck (${counts})`,
+          )
+        : style.green(
+            `✓ promoted ${ctx.positionals[0]} to ${shown(result.dir)}: it validates and lints with no error (${counts})`,
+          ),
       ...result.files.map((f) => `  ${shown(f)}`),
       '',
       style.bold('Params'),
@@ -158,7 +168,7 @@ Examples:
       );
     lines.push(
       '',
-      `Next: replace the TODOs in ${shown(path.join(result.dir, 'runbook.yaml'))} (title, description, each param's description), then opsbook lint ${result.name} and opsbook show ${result.name}.`,
+      `Next: replace the TODOs in ${shown(path.join(result.dir, 'runbook.yaml'))} (title, description, each param's description${todos.length ? ', and the postcheck: lint fails until it proves the change worked' : ''}), then opsbook lint ${result.name} and opsbook show ${result.name}.`,
     );
     ctx.out.print(lines.join('\n'));
     return exitCodes.ok;

@@ -28,6 +28,11 @@ const rules = {
     summary:
       "a step or rollback step of a change runbook has no timeout: it runs until the runner's default kills it",
   },
+  'scaffold-todo': {
+    severity: 'error',
+    summary:
+      "a step or check is still a scaffold's placeholder (pnpm new-runbook, opsbook promote): its name or run starts with TODO, or it is the scaffold's echo",
+  },
   'secret-in-command': {
     severity: 'error',
     summary:

@@ -97,6 +97,16 @@ export function ownRuleFindings(
         `${phase === 'rollback' ? 'rollback step' : 'step'} '${step.id}' of a change runbook has no timeout: the runner kills it only after its default (15m); set timeout: to what it needs (e.g. timeout: 2m)`,
         located,
       );
+    const placeholder = scaffoldPlaceholder(step);
+    if (placeholder)
+      add(
+        'scaffold-todo',
+        inYaml([...stepPath, placeholder.key]),
+        phase === 'postchecks'
+          ? `postcheck '${step.id}' is still the scaffold's placeholder (${placeholder.why}), which fails every run: write a check that proves the change worked (the service answers, the file has the approved sha256)`
+          : `${PHASE_NOUN[phase]} '${step.id}' is still the scaffold's placeholder (${placeholder.why}): write the real command and name it for what it does; the scaffold left it for you`,
+        located,
+      );
     if (step.sudo === true && step.uses === undefined) {
       // A script is read once, under the first step that uses it: find it by its path.
       const script = step.script && path.join(bundle.dir, step.script.replace(/^\.\//, ''));
@@ -196,6 +206,32 @@ const secretContextProblem: Partial<Record<Placeholder['context'], string>> = {
   arithmetic:
     'is inside $(( )): a secret param becomes "$OPSBOOK_PARAM_…", a quoted word, not a number',
 };
+
+const PHASE_NOUN: Record<LocatedStep['phase'], string> = {
+  prechecks: 'precheck',
+  steps: 'step',
+  postchecks: 'postcheck',
+  rollback: 'rollback step',
+  evidence: 'evidence step',
+};
+
+/**
+ * What pnpm new-runbook and opsbook promote write for the expert to replace: a step named
+ * `TODO …`, a run that starts with TODO, the scaffold's `echo would act on …`, and promote's
+ * postcheck `echo 'TODO: …' >&2; exit 1`. A TODO further in a name or command is not one.
+ */
+function scaffoldPlaceholder(
+  step: LocatedStep['step'],
+): { key: 'name' | 'run'; why: string } | undefined {
+  if (/^\s*TODO\b/i.test(step.name)) return { key: 'name', why: 'its name starts with TODO' };
+  const run = step.run ?? '';
+  if (/^\s*TODO\b/i.test(run)) return { key: 'run', why: 'its run starts with TODO' };
+  if (/^\s*echo\s+(['"]?)TODO\b/i.test(run))
+    return { key: 'run', why: 'its run only echoes a TODO' };
+  if (/^\s*echo would act on\b/.test(run))
+    return { key: 'run', why: 'its run only echoes what it would act on' };
+  return undefined;
+}
 
 const endOf = (p: { line: number; col: number }) => ({ endLine: p.line, endCol: p.col });
 
