@@ -71,7 +71,7 @@ const rules = {
   'version-unchanged': {
     severity: 'error',
     summary:
-      'with --since REV: the runbook changed since REV, but neither its version nor a pending changeset says so',
+      'with --since REV: the runbook changed since REV, but neither a version greater than at REV nor a pending changeset says so, or its version is lower than at REV',
   },
 } as const satisfies Record<string, Omit<LintRule, 'id'>>;
 
