@@ -317,6 +317,19 @@ describe('unpinned-download', () => {
     expect(r.of('unpinned-download')).toEqual([r.at('curl -fsSL', 'scripts/get.sh')]);
   });
 
+  it('fails a download to a file that is then run without a checksum, at the download', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('a', 'run: curl -fsSL -o /tmp/i.sh https://get.example.com/i.sh && sh /tmp/i.sh'),
+        step(
+          'b',
+          'run: |\n  wget -q -O /tmp/setup https://get.example.com/setup\n  sudo bash /tmp/setup --yes',
+        ),
+      ),
+    });
+    expect(r.of('unpinned-download')).toEqual([r.at('curl -fsSL -o'), r.at('wget -q')]);
+  });
+
   it('passes a download checked against its sha256, a fallback after ||, and a pipe into grep', async () => {
     const r = await lintFixture({
       phases: steps(
@@ -339,6 +352,16 @@ describe('sudo-unneeded', () => {
       phases: steps(
         step('usage', 'run: df -hP {{ params.path }} | grep -v tmpfs\nsudo: true'),
         step('active', 'run: systemctl is-active --quiet nginx\nsudo: true'),
+      ),
+    });
+    expect(r.of('sudo-unneeded')).toEqual(r.all('sudo: true'));
+  });
+
+  it('fails sudo on a command whose only redirection is to /dev/null, spaced or not', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('spaced', 'run: echo hi > /dev/null\nsudo: true'),
+        step('joined', 'run: echo hi >/dev/null 2> /dev/null\nsudo: true'),
       ),
     });
     expect(r.of('sudo-unneeded')).toEqual(r.all('sudo: true'));

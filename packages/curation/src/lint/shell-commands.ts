@@ -56,7 +56,8 @@ export function simpleCommands(text: string): SimpleCommand[] | undefined {
         name,
         ...(operand !== undefined ? { operand } : {}),
         isPiped,
-        writesFile: rest.some((x) => /^\d*>>?(?!&)/.test(x) && !/^\d*>>?\s*\/dev\/null$/.test(x)),
+        // `>file` joined here; a bare `>` takes the next word, judged below.
+        writesFile: rest.some((x) => /^\d*>>?(?![&\s])./.test(x) && !/^\d*>>?\/dev\/null$/.test(x)),
       });
     }
     isPiped = separator === '|';
@@ -223,5 +224,32 @@ export function unpinnedDownloads(text: string): number[] {
   ];
   const found = new Set<number>();
   for (const p of patterns) for (const m of flat.matchAll(p)) found.add(m.index);
+  for (const offset of downloadedThenRun(flat, fetcher, runner)) found.add(offset);
   return [...found].sort((a, b) => a - b);
+}
+
+/**
+ * `curl -o FILE URL && sh FILE`, `wget -O FILE URL; sudo bash FILE`: a download to a file, run
+ * later with no sha256sum (or sha512sum, gpg --verify) check of it in between. The offset of
+ * each download.
+ */
+function downloadedThenRun(flat: string, fetcher: string, runner: string): number[] {
+  const download = new RegExp(
+    `${fetcher}[^;&|\\n]*?\\s(?:-[A-Za-z]*o|--output|-O|--output-document)(?:=|\\s+)['"]?([^\\s'";&|]+)`,
+    'g',
+  );
+  const found: number[] = [];
+  for (const m of flat.matchAll(download)) {
+    const file = m[1]!;
+    if (file === '-') continue;
+    const after = flat.slice(m.index + m[0].length);
+    const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const run = new RegExp(
+      `(?:${runner}|(?:^|[\\s;&|])(?:\\.|source))\\s+(?:-\\S+\\s+)*['"]?${escaped}(?![\\w./-])`,
+    ).exec(after);
+    if (!run) continue;
+    if (/\bsha(?:256|512)sum\b|\bgpg\s+--verify\b/.test(after.slice(0, run.index))) continue;
+    found.push(m.index);
+  }
+  return found;
 }
