@@ -96,6 +96,10 @@ await fs.writeFile(path.join(dir, 'package.json'), runbookPackageJson(name, titl
 await fs.writeFile(path.join(dir, 'runbook.yaml'), runbook);
 await fs.writeFile(path.join(root, changeset.path), changeset.text);
 echo(`created runbooks/${name} and ${changeset.path}`);
+// The scaffold's step is a placeholder: lint (and so CI) fails on it until it is written.
+echo(
+  `next: write runbooks/${name}/runbook.yaml (title, description, params, the steps); opsbook lint fails on it (scaffold-todo) until you replace the step 'TODO the change itself' with the real change`,
+);
 
 if (!(await fs.pathExists(cli))) {
   echo('opsbook is not built yet: run pnpm build, then opsbook validate ' + name);

@@ -37,6 +37,16 @@ describe('scripts/new-runbook.mjs', () => {
     ]);
     expect(r.stdout).toContain('✓ 1 runbook valid');
     expect(r.code).toBe(0);
+    // It validates, but its change step is a placeholder: lint fails until it is written, and the
+    // scaffold says so.
+    expect(r.stdout).toMatch(
+      /opsbook lint fails on it \(scaffold-todo\) until you replace the step 'TODO the change itself'/,
+    );
+    const lint = await runCli(['lint', 'rotate-certs'], { cwd: tmp.dir });
+    expect(lint.code).toBe(1);
+    expect(lint.stdout).toMatch(
+      /runbooks\/rotate-certs\/runbook\.yaml:\d+:\d+: error scaffold-todo: step 'do-the-work' is still the scaffold's placeholder/,
+    );
     const changeset = await readFile(
       path.join(tmp.dir, '.changeset', 'new-runbook-rotate-certs.md'),
       'utf8',

@@ -29,6 +29,7 @@ beforeAll(async () => {
   site = temp.dir;
   await writeFile(path.join(site, 'opsbook.yaml'), 'apiVersion: opsbook/v1\nkind: Config\n');
   await mkdir(path.join(site, 'runbooks'));
+  await writeFile(path.join(site, 'pnpm-workspace.yaml'), 'packages:\n  - runbooks/*\n');
   await writeFile(path.join(site, 'rotate.sh'), adhoc);
 });
 afterAll(() => temp?.remove());
@@ -92,6 +93,33 @@ describe('opsbook promote', () => {
       'runbook.yaml',
       'scripts',
     ]);
+    // elsewhere/ is none of this workspace's packages: a changeset for it would break
+    // `changeset status` here, so there is none, and the output says what to do.
+    expect(doc).toMatchObject({
+      changeset: null,
+      notes: expect.arrayContaining([
+        expect.stringMatching(
+          /^no changeset was written: elsewhere\/disk-free is not a package of the pnpm workspace at \. \(pnpm-workspace\.yaml: runbooks\/\*\): .*pnpm changeset/,
+        ),
+      ]),
+    });
+    expect(await readdir(path.join(site, '.changeset'))).not.toContain('new-runbook-disk-free.md');
+  });
+
+  it('writes the changeset of a runbook made in another repository (--out) into that repository', async () => {
+    const other = path.join(site, 'ops-runbooks');
+    await mkdir(path.join(other, 'runbooks'), { recursive: true });
+    await writeFile(path.join(other, 'pnpm-workspace.yaml'), 'packages:\n  - runbooks/*\n');
+    await writeFile(path.join(site, 'fix.sh'), 'mount -a\n');
+    const r = await runCli(
+      ['promote', 'fix.sh', '--name', 'fix-nfs', '--out', 'ops-runbooks/runbooks'],
+      { cwd: site },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  ops-runbooks/.changeset/new-runbook-fix-nfs.md');
+    expect(await readdir(path.join(other, '.changeset'))).toEqual(['new-runbook-fix-nfs.md']);
+    expect(await readdir(path.join(site, '.changeset'))).not.toContain('new-runbook-fix-nfs.md');
   });
 
   it('refuses with exit 2 and a clear message, never a stack trace, and writes nothing', async () => {
@@ -124,6 +152,24 @@ describe('opsbook promote', () => {
       expect(r.stderr).not.toMatch(stackTrace);
     }
     expect(await readdir(path.join(site, 'runbooks'))).toEqual(['rotate-app-logs']);
+  });
+
+  it('says that lint fails on a promoted change runbook until its TODO postcheck is written', async () => {
+    await writeFile(path.join(site, 'reload.sh'), 'systemctl reload nginx\n');
+    const r = await runCli(
+      ['promote', 'reload.sh', '--name', 'reload-nginx', '--category', 'change'],
+      { cwd: site },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '✓ promoted reload.sh to runbooks/reload-nginx: it validates; opsbook lint fails on it (scaffold-todo) until you write its TODO postcheck',
+    );
+    expect(r.stdout).toMatch(
+      /runbooks\/reload-nginx\/runbook\.yaml:\d+:\d+: error scaffold-todo: postcheck 'check-result'/,
+    );
+    const lint = await runCli(['lint', 'reload-nginx'], { cwd: site });
+    expect(lint.code).toBe(1);
+    expect(lint.stdout + lint.stderr).toMatch(/scaffold-todo/);
   });
 
   it('explains itself in --help', async () => {

@@ -16,6 +16,8 @@ export const curationErrorCodes = errorCodeList({
       'opsbook promote: the script is binary (a NUL byte, not UTF-8) or larger than 1 MiB',
     SCRIPT_NOT_SHELL:
       'opsbook promote: the script is empty, or its #! names an interpreter that is not a shell (python, perl…)',
+    SCRIPT_ARGUMENTS_AMBIGUOUS:
+      'opsbook promote: the script reads $1… before its getopts loop without shifting them away first, so the order of its arguments and options cannot be told: the message says where and what to change',
     PROMOTED_RUNBOOK_INVALID:
       "opsbook promote: lint would fail on the runbook made from the script (a ShellCheck error, at the script's line): nothing was written",
   },

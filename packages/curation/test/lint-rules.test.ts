@@ -168,8 +168,9 @@ describe('secret-in-command', () => {
       ),
     });
     expect(r.of('secret-in-command')).toEqual([r.at('{{ params.token }}')]);
+    // The fix it names works: an assignment word is the command's environment, not its argv.
     expect(r.findings.find((f) => f.rule === 'secret-in-command')!.message).toMatch(
-      /OPSBOOK_PARAM_TOKEN/,
+      /an argument of curl, .*as an assignment word before the command \(e\.g\. PGPASSWORD=\{\{ params\.token \}\} psql …\)/,
     );
   });
 
@@ -187,6 +188,48 @@ describe('secret-in-command', () => {
     });
     expect(r.of('secret-in-command')).toEqual([]);
     expect(r.findings).toEqual([]);
+  });
+});
+
+describe('secret-in-command: the environment versus the arguments', () => {
+  const params = '    token: {type: string, secret: true, description: API token}';
+  it('passes a secret placeholder given as an assignment word or to export, readonly, local', async () => {
+    // A secret renders as "$OPSBOOK_PARAM_TOKEN": an assignment word sets the environment of the
+    // command (or the shell's variable), never an argument of a process.
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('env', "run: PGPASSWORD={{ params.token }} psql -h db -c 'select 1'"),
+        step('exported', 'run: export T={{ params.token }} && ./call.sh'),
+        step('assigned', 'run: T={{ params.token }}; readonly T; env | grep -c T='),
+      ),
+      files: { 'call.sh': '#!/bin/sh\n' },
+    });
+    expect(r.of('secret-in-command')).toEqual([]);
+  });
+
+  it('fails $OPSBOOK_PARAM_ of a secret expanded into the arguments of a program, in run: and scripts', async () => {
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('leak', 'run: psql "password=$OPSBOOK_PARAM_TOKEN" -h db'),
+        step('fine', 'run: PGPASSWORD="$OPSBOOK_PARAM_TOKEN" psql -h db'),
+        step('script', 'script: scripts/call.sh'),
+      ),
+      files: {
+        'scripts/call.sh':
+          '#!/bin/sh\nset -eu\nexport TOKEN="$OPSBOOK_PARAM_TOKEN"\nprintf \'%s\' "$OPSBOOK_PARAM_TOKEN" | login --stdin\ncurl -fsS -u "ops:${OPSBOOK_PARAM_TOKEN}" https://x.example\n',
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$OPSBOOK_PARAM_TOKEN" -h'),
+      r.at('${OPSBOOK_PARAM_TOKEN}', 'scripts/call.sh'),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
+    expect(messages[0]).toMatch(
+      /secret param 'token' \(\$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of psql: .*ps.*PGPASSWORD="\$OPSBOOK_PARAM_TOKEN" psql/,
+    );
+    expect(messages[1]).toMatch(/an argument of curl/);
   });
 });
 
@@ -274,6 +317,19 @@ describe('unpinned-download', () => {
     expect(r.of('unpinned-download')).toEqual([r.at('curl -fsSL', 'scripts/get.sh')]);
   });
 
+  it('fails a download to a file that is then run without a checksum, at the download', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('a', 'run: curl -fsSL -o /tmp/i.sh https://get.example.com/i.sh && sh /tmp/i.sh'),
+        step(
+          'b',
+          'run: |\n  wget -q -O /tmp/setup https://get.example.com/setup\n  sudo bash /tmp/setup --yes',
+        ),
+      ),
+    });
+    expect(r.of('unpinned-download')).toEqual([r.at('curl -fsSL -o'), r.at('wget -q')]);
+  });
+
   it('passes a download checked against its sha256, a fallback after ||, and a pipe into grep', async () => {
     const r = await lintFixture({
       phases: steps(
@@ -296,6 +352,16 @@ describe('sudo-unneeded', () => {
       phases: steps(
         step('usage', 'run: df -hP {{ params.path }} | grep -v tmpfs\nsudo: true'),
         step('active', 'run: systemctl is-active --quiet nginx\nsudo: true'),
+      ),
+    });
+    expect(r.of('sudo-unneeded')).toEqual(r.all('sudo: true'));
+  });
+
+  it('fails sudo on a command whose only redirection is to /dev/null, spaced or not', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('spaced', 'run: echo hi > /dev/null\nsudo: true'),
+        step('joined', 'run: echo hi >/dev/null 2> /dev/null\nsudo: true'),
       ),
     });
     expect(r.of('sudo-unneeded')).toEqual(r.all('sudo: true'));
@@ -345,6 +411,45 @@ describe('script-not-sh', () => {
       files: { 'scripts/a.sh': '#!/bin/sh\necho a\n', 'scripts/b.sh': 'echo b\n' },
     });
     expect(r.findings).toEqual([]);
+  });
+});
+
+describe('scaffold-todo', () => {
+  it("fails the scaffolds' placeholder steps and checks, at their name or run", async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      // What pnpm new-runbook and opsbook promote write, and a step whose run is a TODO.
+      phases: `${steps(
+        step(
+          'do-the-work',
+          'name: TODO the change itself\nrun: echo would act on {{ params.path }} of {{ host.name }}',
+        ).replace('      name: Step do-the-work\n', ''),
+        step('later', 'run: TODO write this'),
+      )}
+  postchecks:
+${step('check-result', `run: "echo 'TODO: write the postcheck of fx in runbook.yaml' >&2; exit 1"`)}`,
+    });
+    expect(r.of('scaffold-todo')).toEqual([
+      r.at('TODO the change itself'),
+      r.at('TODO write this'),
+      r.at(`"echo 'TODO: write the postcheck`),
+    ]);
+    const [first, , check] = r.findings.filter((f) => f.rule === 'scaffold-todo');
+    expect(first).toMatchObject({ severity: 'error', step: { phase: 'steps', id: 'do-the-work' } });
+    expect(first!.message).toMatch(
+      /^step 'do-the-work' is still the scaffold's placeholder \(its name starts with TODO\): write the real command and name it for what it does/,
+    );
+    expect(check!.message).toMatch(
+      /^postcheck 'check-result' is still the scaffold's placeholder .*: write a check that proves the change worked/,
+    );
+  });
+
+  it('passes a step that only mentions TODO further in', async () => {
+    const r = await lintFixture({
+      params: pathParam,
+      phases: steps(step('tidy', "run: find {{ params.path }} -name 'TODO*' -delete")),
+    });
+    expect(r.of('scaffold-todo')).toEqual([]);
   });
 });
 

@@ -22,6 +22,9 @@ beforeAll(async () => {
   temp = await makeTempDir('opsbook-promote-');
   root = temp.dir;
   await mkdir(path.join(root, 'runbooks'));
+  // A repository as opsbook's: a pnpm workspace whose runbooks/* are packages, with changesets.
+  await writeFile(path.join(root, 'pnpm-workspace.yaml'), 'packages:\n  - runbooks/*\n');
+  await mkdir(path.join(root, '.changeset'));
 });
 afterAll(() => temp?.remove());
 
@@ -37,7 +40,6 @@ function promote(file: string, name: string, extra: Partial<PromoteOptions> = {}
     script: file,
     name,
     runbooksDir: path.join(root, 'runbooks'),
-    root,
     load: (dir) => loadRunbook(dir),
     cwd: root,
     ...extra,
@@ -166,6 +168,10 @@ printf 'service=%s\\n' "$1" "$@"
     // A change runbook: a timeout on its step and a postcheck that fails until it is written.
     expect(rb.spec.steps[0]?.timeout).toBe('15m');
     expect(rb.spec.postchecks?.[0]?.run).toMatch(/exit 1$/);
+    // Written anyway, but lint fails on it (an error) until the expert writes that postcheck.
+    expect(
+      result.findings.filter((f) => f.severity === 'error').map((f) => [f.rule, f.file]),
+    ).toEqual([['scaffold-todo', 'runbooks/restart-services/runbook.yaml']]);
     const out = await runPromoted('restart-services', {
       timeout: '45',
       force: 'true',
@@ -178,6 +184,110 @@ printf 'service=%s\\n' "$1" "$@"
     expect(
       await runPromoted('restart-services', { timeout: '30', force: 'false', arg1: 'a' }),
     ).toBe('timeout=30 force=no\nservice=a\nservice=a\n');
+  });
+
+  it('passes arguments a script reads before its getopts loop first, then its options', async () => {
+    const file = await script(
+      'leading.sh',
+      `#!/bin/sh
+set -eu
+DB=$1; PORT=\${2:-5432}
+shift 2
+while getopts "v" o; do
+  case $o in v) VERBOSE=1 ;; *) exit 2 ;; esac
+done
+shift $((OPTIND - 1))
+printf 'db=%s port=%s verbose=%s\\n' "$DB" "$PORT" "\${VERBOSE:-0}"
+printf 'table=%s\\n' "\${1:-all}"
+`,
+    );
+    const result = await promote(file, 'leading-args');
+    expect(result.params.map((p) => [p.name, p.type, p.default, p.required])).toEqual([
+      ['db', 'string', undefined, true],
+      ['port', 'integer', 5432, false],
+      ['verbose', 'boolean', false, false],
+      ['arg1', 'string', 'all', false],
+    ]);
+    // The flag's description is plain English.
+    expect(result.params[2]?.description).toBe(
+      "TODO: say what this is. It is the script's flag -v, which sets VERBOSE: true passes -v to the script, false leaves it out.",
+    );
+    expect(await runPromoted('leading-args', { db: nasty, port: '6432', verbose: 'true' })).toBe(
+      `db=${nasty} port=6432 verbose=1\ntable=all\n`,
+    );
+    expect(
+      await runPromoted('leading-args', { db: 'app', port: '5432', verbose: 'false', arg1: '-v' }),
+    ).toBe('db=app port=5432 verbose=0\ntable=-v\n');
+  });
+
+  it('refuses a script whose getopts loop parses the arguments it read before the loop', async () => {
+    // Run by hand, getopts starts at $1 (the database): -v is never an option, or it is the
+    // database. Promote cannot tell which the author meant, so it says where and what to do.
+    const file = await script(
+      'clash.sh',
+      `#!/bin/sh
+set -eu
+DB=$1; PORT=\${2:-5432}
+while getopts "v" o; do
+  case $o in v) VERBOSE=1 ;; *) exit 2 ;; esac
+done
+echo "$DB $PORT \${VERBOSE:-0}"
+`,
+    );
+    const error = await promote(file, 'clash').then(
+      () => undefined,
+      (e: OpsbookError) => e,
+    );
+    expect(error).toMatchObject({ code: 'SCRIPT_ARGUMENTS_AMBIGUOUS', kind: 'invalid' });
+    expect(error?.message).toMatch(
+      /clash\.sh:3:\d+: .*\$1 \(DB\).*before its getopts loop \(line 4\)/,
+    );
+    expect(error?.message).toMatch(/shift 2/);
+    expect(error?.message).toMatch(/shift \$\(\(OPTIND - 1\)\)/);
+    expect(await readdir(path.join(root, 'runbooks'))).not.toContain('clash');
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-clash.md');
+  });
+
+  it('writes the changeset into the workspace that owns the runbooks folder, or none outside one', async () => {
+    const file = await script('uptime.sh', 'uptime\n');
+    // Another repository (as --out ../ops-runbooks/runbooks): its own .changeset gets it.
+    const other = path.join(root, 'ops-runbooks');
+    await mkdir(path.join(other, '.changeset'), { recursive: true });
+    await writeFile(path.join(other, 'pnpm-workspace.yaml'), "packages: ['runbooks/*']\n");
+    const there = await promote(file, 'uptime-there', {
+      runbooksDir: path.join(other, 'runbooks'),
+    });
+    expect(there.changeset).toBe(path.join(other, '.changeset', 'new-runbook-uptime-there.md'));
+    expect(await readdir(path.join(other, '.changeset'))).toEqual(['new-runbook-uptime-there.md']);
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain(
+      'new-runbook-uptime-there.md',
+    );
+
+    // A folder of this workspace that is none of its packages: changesets would refuse it.
+    const loose = await promote(file, 'uptime-loose', { runbooksDir: path.join(root, 'drafts') });
+    expect(loose.changeset).toBeUndefined();
+    expect(loose.notes.join('\n')).toMatch(
+      /no changeset was written: .*drafts\/uptime-loose is not a package of the pnpm workspace at .* \(pnpm-workspace\.yaml: runbooks\/\*\)/,
+    );
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain(
+      'new-runbook-uptime-loose.md',
+    );
+
+    // No workspace at all above it.
+    const outside = await makeTempDir('opsbook-promote-outside-');
+    try {
+      const none = await promote(file, 'uptime-none', { runbooksDir: outside.dir });
+      expect(none.changeset).toBeUndefined();
+      expect(none.files.every((f) => f.startsWith(outside.dir))).toBe(true);
+      expect(none.notes.join('\n')).toMatch(
+        /no changeset was written: .* is in no pnpm workspace.*pnpm changeset/,
+      );
+      expect(await readdir(path.join(root, '.changeset'))).not.toContain(
+        'new-runbook-uptime-none.md',
+      );
+    } finally {
+      await outside.remove();
+    }
   });
 
   it('keeps a script that reads nothing byte for byte', async () => {

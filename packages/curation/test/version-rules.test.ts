@@ -107,6 +107,35 @@ describe('the version rule (lint --since REV)', () => {
     expect(await versionFindings()).toEqual([]);
   });
 
+  it("refuses a lowered version, or one equal to REV's but for build metadata, naming both versions", async () => {
+    const setVersion = (version: string) =>
+      writeFile(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ name: '@runbooks/fx', version, private: true }),
+      );
+    await writeFile(path.join(dir, 'runbook.yaml'), yaml('uptime; df -h'));
+    await setVersion('0.9.0');
+    const [lowered, ...more] = await versionFindings();
+    expect(more).toEqual([]);
+    expect(lowered?.message).toBe(
+      "fx changed since HEAD (package.json, runbook.yaml), but its version 0.9.0 is lower than 1.0.0 at HEAD: a runbook's version only goes up (approvals and composing runbooks name it by version); set it back to 1.0.0 and run pnpm changeset, picking @runbooks/fx (or set a version above 1.0.0 in its package.json)",
+    );
+    // A pending changeset bumps from the lowered version: still below what was released.
+    await mkdir(path.join(repo, '.changeset'));
+    await writeFile(
+      path.join(repo, '.changeset', 'fx.md'),
+      '---\n"@runbooks/fx": patch\n---\n\nfx shows the disks.\n',
+    );
+    expect(await versionFindings()).toHaveLength(1);
+    await setVersion('1.0.0+rebuild');
+    await writeFile(path.join(repo, '.changeset', 'fx.md'), 'no front matter\n');
+    expect((await versionFindings())[0]?.message).toBe(
+      'fx changed since HEAD (package.json, runbook.yaml), but its version 1.0.0+rebuild is not greater than 1.0.0 at HEAD and no changeset in .changeset/ names @runbooks/fx: run pnpm changeset and pick @runbooks/fx (or raise the version in its package.json above 1.0.0)',
+    );
+    await setVersion('1.0.1');
+    expect(await versionFindings()).toEqual([]);
+  });
+
   it('calls a runbook that did not exist at REV new, and an unknown REV a usage error', async () => {
     const first = (await git('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
     await writeFile(path.join(repo, 'other.txt'), 'x\n');

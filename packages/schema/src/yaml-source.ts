@@ -167,7 +167,7 @@ export function parseYamlStrict(file: string, text: string): YamlSource {
     if (typeof parsed === 'number')
       return refuse({ file, ...pos(parsed), rule: 'too-deep', message: tooDeep });
     doc = parsed;
-    problems = yamlErrorProblems(file, doc, pos);
+    problems = yamlErrorProblems(file, text, doc, pos);
     if (problems.length === 0) problems.push(...refuseIndirection(file, doc, pos));
     value = problems.length === 0 ? doc.toJS({ maxAliasCount: 0 }) : undefined;
   } catch (e) {
@@ -282,7 +282,7 @@ function tooDeepInTree(tokens: readonly CST.Token[]): number | undefined {
   return first;
 }
 
-function yamlErrorProblems(file: string, doc: Document.Parsed, pos: Pos): Problem[] {
+function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos: Pos): Problem[] {
   const problems: Problem[] = [];
   const linesWithError = new Set<number>();
   for (const err of doc.errors) {
@@ -295,13 +295,30 @@ function yamlErrorProblems(file: string, doc: Document.Parsed, pos: Pos): Proble
       file,
       ...pos(err.pos[0]),
       rule: overflowed ? 'too-deep' : `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
-      message: overflowed ? tooDeep : describeYamlError(err.code, err.message),
+      message: overflowed
+        ? tooDeep
+        : (colonInPlainValue(text, err.pos[0]) ?? describeYamlError(err.code, err.message)),
     });
   }
   return problems;
 }
 
 type Pos = (offset: number) => { line: number; col: number };
+
+/**
+ * `run: curl -H "Authorization: Bearer $X" …`: an unquoted value holding ": " is read as a key
+ * and the start of a mapping, and the parser's complaint (a key spanning lines) hides why. When
+ * the line of the error is `key: value` with a plain value holding ": ", say that, and the fix.
+ */
+function colonInPlainValue(text: string, offset: number): string | undefined {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', start);
+  const line = text.slice(start, end < 0 ? undefined : end);
+  const m = /^\s*(?:-\s+)?([^\s:#'"][^:#]*?):\s+([^\s'"|>[{&*!%@`#].*)$/.exec(line);
+  const inner = m && /([^\s'"]+): /.exec(m[2]!);
+  if (!m || !inner) return undefined;
+  return `the value of ${m[1]} is not quoted and holds ": " (in ${JSON.stringify(`${inner[1]}: `)}), which YAML reads as the start of a mapping: quote the whole value ('…', doubling any ' inside) or write it as a | block on the lines below`;
+}
 
 /** Anchors, aliases, merge keys and tags make the text say something other than what it reads. */
 function refuseIndirection(file: string, doc: Document.Parsed, pos: Pos): Problem[] {

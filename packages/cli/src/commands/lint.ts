@@ -60,9 +60,10 @@ Exit 1 when there is an error (warnings and info do not fail), 2 when a runbook 
 prints one JSON document, suppressed findings included; --format sarif prints SARIF 2.1.0.
 
 With --since REV (in CI: --since origin/main) the version rule runs too: a runbook whose files
-changed since REV (CHANGELOG.md and README.md aside) must have a new version in its
-package.json, or a changeset in .changeset/ that names its package (pnpm changeset), so that
-pnpm version-packages gives it a new version and a CHANGELOG entry.
+changed since REV (CHANGELOG.md and README.md aside) must have a version in its package.json
+greater than at REV (semver), or a changeset in .changeset/ that names its package (pnpm
+changeset), so that pnpm version-packages gives it a new version and a CHANGELOG entry. A version
+lower than at REV is an error even with a changeset: versions only go up.
 
 Examples:
   opsbook lint

@@ -47,14 +47,22 @@ export default defineCommand({
   runbooks/NAME/runbook.yaml        params, one script: step, a description stub
   runbooks/NAME/scripts/SCRIPT      the script, with a few lines added at its top
   runbooks/NAME/package.json        @runbooks/NAME at 0.0.0
-  .changeset/new-runbook-NAME.md    its first version (minor: 0.1.0)
+  .changeset/new-runbook-NAME.md    its first version (minor: 0.1.0), in the .changeset/ of the
+                                    pnpm workspace that owns the runbooks folder (with --out,
+                                    another repository's); when no workspace takes the folder
+                                    as a package, none is written and a note says what to do
 
 Params come from what the script reads:
   $1, "\${2:-5432}", NAME=$1      positional arguments (named after the variable; default and
                                   type from \${N:-default}; required unless they have one)
   "$@" (after shift N)            one list param, args: words separated by blanks
   while getopts "h:v" o; case …   an option with a value (-h VALUE) or a boolean flag (-v), named
-                                  after the variable its branch sets
+                                  after the variable its branch sets; arguments read
+                                  before the loop and shifted away before it (DB=$1; shift)
+                                  are given first, then the options. Arguments read before
+                                  the loop without that shift are refused at their line:
+                                  getopts would parse them too (add shift N before the loop,
+                                  or read them after shift $((OPTIND - 1)))
   $BACKUP_DIR, \${PGPORT:-5432}    environment variables read before the script sets them
                                   (\${X:?msg} makes one required; names with PASSWORD, TOKEN,
                                   SECRET, KEY… are secret); HOME, PATH and the like are not
@@ -70,7 +78,9 @@ that uses it: port those lines to sh first. A #! naming python, perl… is refus
 Before anything is written, the runbook is made in a temporary folder, loaded as opsbook
 validate does and linted as opsbook lint does (the real ShellCheck): a lint error (a syntax
 error, a literal carriage return…) refuses the promotion with the script's file:line:col, and
-nothing is written. Refused too: an existing runbook or changeset of that name, an invalid
+nothing is written. A change runbook gets a postcheck that fails until you write it (TODO):
+opsbook lint reports it as an error (scaffold-todo) until then, so CI blocks merging it.
+Refused too: an existing runbook or changeset of that name, an invalid
 name, a script that is missing, not a file, binary, empty or not a shell script (exit 2).
 
 Examples:
@@ -96,7 +106,6 @@ Examples:
       ...(description !== undefined ? { description } : {}),
       ...(grade !== undefined ? { grade } : {}),
       runbooksDir: out !== undefined ? path.resolve(out) : config.runbooksDir,
-      root: config.root,
       load: (dir) => loadRunbookFor(dir),
       ...(process.env.OPSBOOK_SHELLCHECK ? { shellcheck: process.env.OPSBOOK_SHELLCHECK } : {}),
     });
@@ -107,7 +116,7 @@ Examples:
         name: result.name,
         dir: result.dir,
         files: result.files,
-        changeset: result.changeset,
+        changeset: result.changeset ?? null,
         params: result.params,
         notes: result.notes,
         findings: result.findings,
@@ -116,10 +125,18 @@ Examples:
     }
     const { style } = ctx.out;
     const warnings = result.findings.filter((f) => f.severity === 'warning').length;
+    // Only the scaffold's TODO postcheck of a change runbook can be an error here.
+    const todos = result.findings.filter((f) => f.severity === 'error');
+    const info = result.findings.length - warnings - todos.length;
+    const counts = `${warnings} warning${warnings === 1 ? '' : 's'}, ${info} info`;
     const lines = [
-      style.green(
-        `✓ promoted ${ctx.positionals[0]} to ${shown(result.dir)}: it validates and lints with no error (${warnings} warning${warnings === 1 ? '' : 's'}, ${result.findings.length - warnings} info)`,
-      ),
+      todos.length
+        ? style.yellow(
+            `✓ promoted ${ctx.positionals[0]} to ${shown(result.dir)}: it validates; opsbook lint fails on it (scaffold-todo) until you write its TODO postcheck (${counts})`,
+          )
+        : style.green(
+            `✓ promoted ${ctx.positionals[0]} to ${shown(result.dir)}: it validates and lints with no error (${counts})`,
+          ),
       ...result.files.map((f) => `  ${shown(f)}`),
       '',
       style.bold('Params'),
@@ -151,7 +168,7 @@ Examples:
       );
     lines.push(
       '',
-      `Next: replace the TODOs in ${shown(path.join(result.dir, 'runbook.yaml'))} (title, description, each param's description), then opsbook lint ${result.name} and opsbook show ${result.name}.`,
+      `Next: replace the TODOs in ${shown(path.join(result.dir, 'runbook.yaml'))} (title, description, each param's description${todos.length ? ', and the postcheck: lint fails until it proves the change worked' : ''}), then opsbook lint ${result.name} and opsbook show ${result.name}.`,
     );
     ctx.out.print(lines.join('\n'));
     return exitCodes.ok;
@@ -160,7 +177,8 @@ Examples:
 
 function sourceOf(p: DetectedParam): string {
   const s = p.source;
-  if (s.kind === 'positional') return `$${s.index}${s.variable ? ` (${s.variable})` : ''}`;
+  if (s.kind === 'positional' || s.kind === 'leading')
+    return `$${s.index}${s.variable ? ` (${s.variable})` : ''}`;
   if (s.kind === 'rest') return `"$@" (words)`;
   if (s.kind === 'option')
     return `-${s.letter}${s.takesValue ? ' VALUE' : ''}${s.variable ? ` (${s.variable})` : ''}`;

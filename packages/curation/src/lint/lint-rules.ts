@@ -28,10 +28,15 @@ const rules = {
     summary:
       "a step or rollback step of a change runbook has no timeout: it runs until the runner's default kills it",
   },
+  'scaffold-todo': {
+    severity: 'error',
+    summary:
+      "a step or check is still a scaffold's placeholder (pnpm new-runbook, opsbook promote): its name or run starts with TODO, or it is the scaffold's echo",
+  },
   'secret-in-command': {
     severity: 'error',
     summary:
-      'a secret param is used in a run: command, so its value becomes a process argument that every user of the host can read',
+      'a secret param ({{ params.X }} or $OPSBOOK_PARAM_X) is expanded into the arguments of a program, which every user of the host can read in ps; as an assignment word (the environment) or to export it is fine',
   },
   'template-quoting': {
     severity: 'error',
@@ -66,7 +71,7 @@ const rules = {
   'version-unchanged': {
     severity: 'error',
     summary:
-      'with --since REV: the runbook changed since REV, but neither its version nor a pending changeset says so',
+      'with --since REV: the runbook changed since REV, but neither a version greater than at REV nor a pending changeset says so, or its version is lower than at REV',
   },
 } as const satisfies Record<string, Omit<LintRule, 'id'>>;
 

@@ -4,7 +4,8 @@ import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
 import type { Placeholder } from './run-block.js';
-import { unpinnedDownloads, unprivilegedCommands } from './shell-commands.js';
+import { commandWordAt, unpinnedDownloads, unprivilegedCommands } from './shell-commands.js';
+import { shellContexts } from './shell-context.js';
 import { type LocatedStep, positionOf, type ShellText } from './shell-texts.js';
 
 /** opsbook's own rules (lint-rules.ts) over one runbook: pure, given its steps and shell texts. */
@@ -96,6 +97,16 @@ export function ownRuleFindings(
         `${phase === 'rollback' ? 'rollback step' : 'step'} '${step.id}' of a change runbook has no timeout: the runner kills it only after its default (15m); set timeout: to what it needs (e.g. timeout: 2m)`,
         located,
       );
+    const placeholder = scaffoldPlaceholder(step);
+    if (placeholder)
+      add(
+        'scaffold-todo',
+        inYaml([...stepPath, placeholder.key]),
+        phase === 'postchecks'
+          ? `postcheck '${step.id}' is still the scaffold's placeholder (${placeholder.why}), which fails every run: write a check that proves the change worked (the service answers, the file has the approved sha256)`
+          : `${PHASE_NOUN[phase]} '${step.id}' is still the scaffold's placeholder (${placeholder.why}): write the real command and name it for what it does; the scaffold left it for you`,
+        located,
+      );
     if (step.sudo === true && step.uses === undefined) {
       // A script is read once, under the first step that uses it: find it by its path.
       const script = step.script && path.join(bundle.dir, step.script.replace(/^\.\//, ''));
@@ -113,8 +124,24 @@ export function ownRuleFindings(
     }
   }
 
+  const secretParams = Object.entries(runbook.spec.params ?? {})
+    .filter(([, spec]) => spec.secret === true)
+    .map(([name]) => name);
   for (const text of texts) {
     const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
+    for (const leak of secretVariablesInArguments(text.text, secretParams)) {
+      const variable = paramVariable(leak.param);
+      add(
+        'secret-in-command',
+        {
+          file: text.file,
+          ...positionOf(text, leak.start),
+          ...endOf(positionOf(text, leak.end - 1)),
+        },
+        `secret param '${leak.param}' ($${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${variable}" psql …), or on stdin (printf '%s' "$${variable}" | …)`,
+        step,
+      );
+    }
     for (const offset of unpinnedDownloads(text.text))
       add(
         'unpinned-download',
@@ -124,12 +151,20 @@ export function ownRuleFindings(
       );
     for (const p of text.placeholders) {
       const at = placeholderRange(text, p);
-      // In a comment it runs nowhere.
-      if (p.isSecret && p.ref.kind === 'param' && p.context !== 'comment')
+      // In a comment it runs nowhere; as an assignment word (the command's environment) or to
+      // export and the like, it is in no process's argv.
+      const word = commandWordAt(text.text, p.renderedStart);
+      if (
+        p.isSecret &&
+        p.ref.kind === 'param' &&
+        p.context !== 'comment' &&
+        word?.role !== 'assignment' &&
+        word?.role !== 'builtin-argument'
+      )
         add(
           'secret-in-command',
           at,
-          `secret param '${p.ref.name}' is used in a command: its value becomes an argument of the process, which every user of the host can read in ps and /proc; hand it over in the environment the program reads (e.g. PGPASSWORD="$OPSBOOK_PARAM_${p.ref.name.toUpperCase()}") or on stdin, or use a script: step`,
+          `secret param '${p.ref.name}' is used in a command: its value becomes an argument of ${word?.command ?? 'the process'}, which every user of the host can read in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD={{ params.${p.ref.name} }} psql …), or on stdin (printf '%s' {{ params.${p.ref.name} }} | …), or use a script: step`,
           step,
         );
       const why = (p.isSecret ? secretContextProblem : contextProblem)[p.context];
@@ -171,6 +206,64 @@ const secretContextProblem: Partial<Record<Placeholder['context'], string>> = {
   arithmetic:
     'is inside $(( )): a secret param becomes "$OPSBOOK_PARAM_…", a quoted word, not a number',
 };
+
+const PHASE_NOUN: Record<LocatedStep['phase'], string> = {
+  prechecks: 'precheck',
+  steps: 'step',
+  postchecks: 'postcheck',
+  rollback: 'rollback step',
+  evidence: 'evidence step',
+};
+
+/**
+ * What pnpm new-runbook and opsbook promote write for the expert to replace: a step named
+ * `TODO …`, a run that starts with TODO, the scaffold's `echo would act on …`, and promote's
+ * postcheck `echo 'TODO: …' >&2; exit 1`. A TODO further in a name or command is not one.
+ */
+function scaffoldPlaceholder(
+  step: LocatedStep['step'],
+): { key: 'name' | 'run'; why: string } | undefined {
+  if (/^\s*TODO\b/i.test(step.name)) return { key: 'name', why: 'its name starts with TODO' };
+  const run = step.run ?? '';
+  if (/^\s*TODO\b/i.test(run)) return { key: 'run', why: 'its run starts with TODO' };
+  if (/^\s*echo\s+(['"]?)TODO\b/i.test(run))
+    return { key: 'run', why: 'its run only echoes a TODO' };
+  if (/^\s*echo would act on\b/.test(run))
+    return { key: 'run', why: 'its run only echoes what it would act on' };
+  return undefined;
+}
+
+const endOf = (p: { line: number; col: number }) => ({ endLine: p.line, endCol: p.col });
+
+/** The runner's variable of a param (as @opsbook/exec's paramEnvName names it). */
+function paramVariable(name: string): string {
+  return `OPSBOOK_PARAM_${name.toUpperCase()}`;
+}
+
+/** `$OPSBOOK_PARAM_X` / `${OPSBOOK_PARAM_X}` of a secret X expanded where a process's argv gets it. */
+function secretVariablesInArguments(
+  text: string,
+  secrets: readonly string[],
+): { param: string; start: number; end: number; command?: string }[] {
+  if (!secrets.length || !text.includes('OPSBOOK_PARAM_')) return [];
+  const byVariable = new Map(secrets.map((s) => [paramVariable(s), s]));
+  const contexts = shellContexts(text);
+  const found: { param: string; start: number; end: number; command?: string }[] = [];
+  for (const m of text.matchAll(/\$(?:\{(OPSBOOK_PARAM_\w+)\}|(OPSBOOK_PARAM_\w+))/g)) {
+    const param = byVariable.get((m[1] ?? m[2])!);
+    const context = contexts.contextAt(m.index);
+    if (!param || (context !== 'code' && context !== 'double')) continue;
+    const word = commandWordAt(text, m.index);
+    if (word?.role === 'argument')
+      found.push({
+        param,
+        start: m.index,
+        end: m.index + m[0].length,
+        ...(word.command ? { command: word.command } : {}),
+      });
+  }
+  return found;
+}
 
 function placeholderRange(text: ShellText, p: Placeholder) {
   const start = positionOf(text, p.renderedStart);

@@ -36,17 +36,10 @@ const KEYWORDS = new Set([
  * variable): callers then say nothing.
  */
 export function simpleCommands(text: string): SimpleCommand[] | undefined {
-  const contexts = shellContexts(text);
-  let code = '';
-  for (let i = 0; i < text.length; i++) {
-    const kind = contexts.contextAt(i);
-    const c = text[i]!;
-    code += kind === 'code' ? c : kind === 'comment' || c === '\n' ? ' ' : 'Q';
-  }
-  code = code.replace(/\\\n/g, '  ');
+  const code = blankedCode(text);
   const commands: SimpleCommand[] = [];
   // Split on what ends or starts a command; remember which piece follows a single `|`.
-  const pieces = code.split(/(\|\||&&|;;|[;&|\n(){}`]|\$\()/);
+  const pieces = code.split(COMMAND_BOUNDARY);
   let isPiped = false;
   for (let k = 0; k < pieces.length; k += 2) {
     const words = pieces[k]!.trim().split(/\s+/).filter(Boolean);
@@ -63,7 +56,8 @@ export function simpleCommands(text: string): SimpleCommand[] | undefined {
         name,
         ...(operand !== undefined ? { operand } : {}),
         isPiped,
-        writesFile: rest.some((x) => /^\d*>>?(?!&)/.test(x) && !/^\d*>>?\s*\/dev\/null$/.test(x)),
+        // `>file` joined here; a bare `>` takes the next word, judged below.
+        writesFile: rest.some((x) => /^\d*>>?(?![&\s])./.test(x) && !/^\d*>>?\/dev\/null$/.test(x)),
       });
     }
     isPiped = separator === '|';
@@ -72,6 +66,76 @@ export function simpleCommands(text: string): SimpleCommand[] | undefined {
   for (const m of code.matchAll(/(?<![<>&\d])\d*>>?\s+(\S+)/g))
     if (m[1] !== '/dev/null' && commands.length) commands[commands.length - 1]!.writesFile = true;
   return commands;
+}
+
+/** What ends or starts a command. */
+const COMMAND_BOUNDARY = /(\|\||&&|;;|[;&|\n(){}`]|\$\()/;
+
+/** `text` with quoted text as `Q` and comments as spaces (same length: offsets hold). */
+function blankedCode(text: string): string {
+  const contexts = shellContexts(text);
+  let code = '';
+  for (let i = 0; i < text.length; i++) {
+    const kind = contexts.contextAt(i);
+    const c = text[i]!;
+    code += kind === 'code' ? c : kind === 'comment' || c === '\n' ? ' ' : 'Q';
+  }
+  return code.replace(/\\\n/g, '  ');
+}
+
+/**
+ * Builtins whose arguments never become the argv of a process (ps and /proc show nothing):
+ * the declarations, and the output and test builtins of sh (dash, bash) that a secret is piped
+ * out of (`printf '%s' "$TOKEN" | login --password-stdin`).
+ */
+const ARGV_FREE_BUILTINS = new Set([
+  'export',
+  'readonly',
+  'local',
+  'declare',
+  'typeset',
+  'echo',
+  'printf',
+  'test',
+  '[',
+  ':',
+]);
+
+/**
+ * How the shell uses the word at `offset`: an assignment word (`PGPASSWORD=…` before a command,
+ * or a command of assignments only: the environment or a variable), an argument of a builtin
+ * that starts no process, or an argument (or the name) of a command, which a process gets in its
+ * argv. Undefined where it is not in a command word (a keyword, a quoted or commented spot).
+ */
+export function commandWordAt(
+  text: string,
+  offset: number,
+): { role: 'assignment' | 'builtin-argument' | 'argument'; command?: string } | undefined {
+  const code = blankedCode(text);
+  let start = 0;
+  for (const piece of code.split(COMMAND_BOUNDARY)) {
+    const end = start + piece.length;
+    if (offset >= start && offset < end && !COMMAND_BOUNDARY.test(piece)) {
+      const words = [...piece.matchAll(/\S+/g)].map((m) => ({
+        word: m[0],
+        at: start + m.index,
+      }));
+      let w = 0;
+      while (w < words.length && KEYWORDS.has(words[w]!.word)) w++;
+      const target = words.findIndex((x) => offset >= x.at && offset < x.at + x.word.length);
+      if (target < w) return undefined;
+      let name = w;
+      while (name < words.length && /^[A-Za-z_]\w*=/.test(words[name]!.word)) name++;
+      if (target < name) return { role: 'assignment' };
+      const command = words[name]!.word;
+      const known = /[$Q]/.test(command) ? {} : { command };
+      return ARGV_FREE_BUILTINS.has(command) && target > name
+        ? { role: 'builtin-argument', ...known }
+        : { role: 'argument', ...known };
+    }
+    start = end;
+  }
+  return undefined;
 }
 
 /** Commands that need no root for anything they do (they read what every user may read). */
@@ -160,5 +224,32 @@ export function unpinnedDownloads(text: string): number[] {
   ];
   const found = new Set<number>();
   for (const p of patterns) for (const m of flat.matchAll(p)) found.add(m.index);
+  for (const offset of downloadedThenRun(flat, fetcher, runner)) found.add(offset);
   return [...found].sort((a, b) => a - b);
+}
+
+/**
+ * `curl -o FILE URL && sh FILE`, `wget -O FILE URL; sudo bash FILE`: a download to a file, run
+ * later with no sha256sum (or sha512sum, gpg --verify) check of it in between. The offset of
+ * each download.
+ */
+function downloadedThenRun(flat: string, fetcher: string, runner: string): number[] {
+  const download = new RegExp(
+    `${fetcher}[^;&|\\n]*?\\s(?:-[A-Za-z]*o|--output|-O|--output-document)(?:=|\\s+)['"]?([^\\s'";&|]+)`,
+    'g',
+  );
+  const found: number[] = [];
+  for (const m of flat.matchAll(download)) {
+    const file = m[1]!;
+    if (file === '-') continue;
+    const after = flat.slice(m.index + m[0].length);
+    const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const run = new RegExp(
+      `(?:${runner}|(?:^|[\\s;&|])(?:\\.|source))\\s+(?:-\\S+\\s+)*['"]?${escaped}(?![\\w./-])`,
+    ).exec(after);
+    if (!run) continue;
+    if (/\bsha(?:256|512)sum\b|\bgpg\s+--verify\b/.test(after.slice(0, run.index))) continue;
+    found.push(m.index);
+  }
+  return found;
 }

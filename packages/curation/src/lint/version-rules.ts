@@ -4,6 +4,9 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type RunbookBundle, UsageError } from '@opsbook/schema';
+// semver's parts, not its index (which loads every function and range of the package).
+import compareVersions from 'semver/functions/compare.js';
+import validVersion from 'semver/functions/valid.js';
 import type { LintFinding } from './lint-finding.js';
 
 /*
@@ -100,26 +103,57 @@ export async function versionFindings(
         }
       ).version
     : undefined;
-  if (versionBefore !== undefined && versionBefore !== bundle.version) return [];
-  if (base.pending.has(bundle.packageName)) return [];
   const what =
     before.size === 0
       ? `is new since ${base.rev}`
       : `changed since ${base.rev} (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? `, ${changed.length - 3} more` : ''})`;
+  // New since REV: like an unchanged version, it needs its changeset.
+  const order = versionBefore !== undefined ? versionOrder(bundle.version, versionBefore) : 0;
+  // Lowered: a pending changeset bumps from there, still below what REV released.
+  if (order < 0)
+    return [
+      finding(
+        bundle,
+        `${bundle.name} ${what}, but its version ${bundle.version} is lower than ${versionBefore} at ${base.rev}: a runbook's version only goes up (approvals and composing runbooks name it by version); set it back to ${versionBefore} and run pnpm changeset, picking ${bundle.packageName} (or set a version above ${versionBefore} in its package.json)`,
+      ),
+    ];
+  if (order > 0 || base.pending.has(bundle.packageName)) return [];
+  const isSame = versionBefore === undefined || bundle.version === versionBefore;
+  const still = isSame
+    ? `its version is still ${bundle.version}`
+    : `its version ${bundle.version} is not greater than ${versionBefore} at ${base.rev}`;
+  const raise = isSame
+    ? 'raise the version in its package.json'
+    : `raise the version in its package.json above ${versionBefore}`;
   return [
-    {
-      rule: 'version-unchanged',
-      source: 'opsbook',
-      severity: 'error',
-      file: bundle.file,
-      line: 1,
-      col: 1,
-      endLine: 1,
-      endCol: 1,
-      runbook: bundle.name,
-      message: `${bundle.name} ${what}, but its version is still ${bundle.version} and no changeset in .changeset/ names ${bundle.packageName}: run pnpm changeset and pick ${bundle.packageName} (or raise the version in its package.json)`,
-    },
+    finding(
+      bundle,
+      `${bundle.name} ${what}, but ${still} and no changeset in .changeset/ names ${bundle.packageName}: run pnpm changeset and pick ${bundle.packageName} (or ${raise})`,
+    ),
   ];
+}
+
+/** semver precedence of `now` against `before`; a version semver cannot read compares as text. */
+function versionOrder(now: string, before: string): number {
+  const a = validVersion(now);
+  const b = validVersion(before);
+  if (!a || !b) return now === before ? 0 : 1;
+  return compareVersions(a, b);
+}
+
+function finding(bundle: RunbookBundle, message: string): LintFinding {
+  return {
+    rule: 'version-unchanged',
+    source: 'opsbook',
+    severity: 'error',
+    file: bundle.file,
+    line: 1,
+    col: 1,
+    endLine: 1,
+    endCol: 1,
+    runbook: bundle.name,
+    message,
+  };
 }
 
 /** The git blob id of every file under `rel` at the baseline commit, by path inside `rel`. */

@@ -27,6 +27,8 @@ export interface GetoptsOption {
 export interface GetoptsSpec {
   options: GetoptsOption[];
   notes: string[];
+  /** Where its `getopts` call is: positional references before it are read before the options. */
+  loopStart: number;
   /** Where the loop ends: positional references after it are operands. */
   loopEnd: number;
 }
@@ -75,7 +77,7 @@ export function readGetopts(
     }
     options.push({ letter, takesValue, ...(stored ? { variable: stored.name } : {}) });
   }
-  return { options, notes, loopEnd };
+  return { options, notes, loopStart: call.index, loopEnd };
 }
 
 /** The end of the `done` closing the loop whose header holds `from`. */

@@ -45,8 +45,13 @@ function argumentLines(params: readonly DetectedParam[]): string[] {
   const options = params.filter((p) => p.source.kind === 'option');
   const positional = params.filter((p) => p.source.kind === 'positional');
   const rest = params.find((p) => p.source.kind === 'rest');
-  if (!options.length && !positional.length && !rest) return [];
-  const lines: string[] = options.length ? ['set --'] : [];
+  // Read before the getopts loop and shifted away before it: they come first, every one a word.
+  const leading = params.filter((p) => p.source.kind === 'leading');
+  if (!options.length && !positional.length && !rest && !leading.length) return [];
+  const lines: string[] =
+    options.length || leading.length
+      ? [['set --', ...leading.map((p) => (isAlwaysSet(p) ? value(p) : valueOrEmpty(p)))].join(' ')]
+      : [];
   for (const p of options) {
     if (p.source.kind !== 'option') continue;
     const flag = `-${p.source.letter}`;

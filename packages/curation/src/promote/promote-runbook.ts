@@ -7,7 +7,11 @@ import {
 } from '../scaffold/runbook-package.js';
 import { renderYaml, type YamlValue } from '../scaffold/runbook-yaml.js';
 import { renderPrologue } from './param-prologue.js';
-import { type DetectedParam, detectScriptInterface } from './script-interface.js';
+import {
+  type DetectedParam,
+  detectScriptInterface,
+  type ScriptProblem,
+} from './script-interface.js';
 
 /**
  * The runbook `opsbook promote` makes of an ad-hoc script, as files: runbook.yaml with the
@@ -42,6 +46,8 @@ export interface Promotion {
   changeset: PromotedFile;
   params: DetectedParam[];
   notes: string[];
+  /** Why the script cannot be promoted as it is, at its lines: nothing may be written. */
+  problems: ScriptProblem[];
   /** The line of the original script a line of the promoted one came from (1-based), if any. */
   originalLine(line: number): number | undefined;
 }
@@ -135,6 +141,7 @@ export function planPromotion(request: PromotionRequest): Promotion {
     ),
     params,
     notes,
+    problems: detected.problems,
     originalLine,
   };
 }

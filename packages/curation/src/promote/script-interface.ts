@@ -1,5 +1,5 @@
 import type { ParamValue } from '@opsbook/schema';
-import { readGetopts } from './getopts-spec.js';
+import { type GetoptsSpec, readGetopts } from './getopts-spec.js';
 import { type Reference, type ShellScan, scanShell } from './shell-scan.js';
 
 /**
@@ -15,6 +15,8 @@ export type ParamType = 'string' | 'integer' | 'number' | 'boolean';
 export type ParamSource =
   /** `$N` (1-based, after the options when there is a getopts loop). */
   | { kind: 'positional'; index: number; variable?: string }
+  /** `$N` read before the getopts loop and shifted away before it: given before the options. */
+  | { kind: 'leading'; index: number; variable?: string }
   /** The arguments after the named ones (`"$@"`), or all of them when they cannot be named. */
   | { kind: 'rest'; variable?: string }
   /** A getopts option: `-p VALUE`, or a flag `-v` (a boolean). */
@@ -35,6 +37,14 @@ export interface ScriptInterface {
   params: DetectedParam[];
   /** What the reviewer should know: what was guessed, what could not be followed. */
   notes: string[];
+  /** Why no runbook can be made of the script as it is (the script must be changed first). */
+  problems: ScriptProblem[];
+}
+
+export interface ScriptProblem {
+  line: number;
+  col: number;
+  message: string;
 }
 
 /** What the environment of any shell holds, and what the runner sets: never a param. */
@@ -47,10 +57,11 @@ const SECRET = /PASS(?:WORD|WD)?|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|A
 export function detectScriptInterface(text: string): ScriptInterface {
   const scan = scanShell(text);
   const notes: string[] = [];
-  const argv = readArguments(scan, notes);
+  const problems: ScriptProblem[] = [];
+  const argv = readArguments(scan, notes, problems);
   const taken = new Set(argv.map((p) => p.name));
   const env = readEnvironment(scan).map((p) => ({ ...p, name: uniqueName(p.name, taken) }));
-  return { params: [...argv, ...env], notes };
+  return { params: [...argv, ...env], notes, problems };
 }
 
 /** A param name (`^[a-z][a-z0-9_]*$`, 64 at most) for a shell variable. */
@@ -93,7 +104,11 @@ interface ShiftMark {
 }
 
 /** Positional params, getopts options and the rest of the arguments. */
-function readArguments(scan: ShellScan, notes: string[]): DetectedParam[] {
+function readArguments(
+  scan: ShellScan,
+  notes: string[],
+  problems: ScriptProblem[],
+): DetectedParam[] {
   const inScope = argumentScope(scan);
   const refs = scan.references.filter((r) => inScope(r.start));
   const positional = refs.filter((r) => /^\d+$/.test(r.name) && r.name !== '0' && !r.isLength);
@@ -125,6 +140,9 @@ function readArguments(scan: ShellScan, notes: string[]): DetectedParam[] {
     return [restParam(scan, rest, true)];
   }
   if (getopts) {
+    const leading = readLeading(scan, getopts, positional, shifts, problems);
+    for (const p of leading) p.name = uniqueName(p.name, taken);
+    params.push(...leading);
     for (const option of getopts.options) {
       const p = optionParam(scan, option);
       p.name = uniqueName(p.name, taken);
@@ -132,11 +150,14 @@ function readArguments(scan: ShellScan, notes: string[]): DetectedParam[] {
     }
     notes.push(...getopts.notes);
   }
+  // Operands count the shifts after the getopts loop only: the ones before it shifted the
+  // leading arguments away.
+  const after = getopts?.loopEnd ?? -1;
   const shiftedBy = (offset: number) =>
-    shifts.filter((s) => s.at < offset).reduce((n, s) => n + s.count, 0);
+    shifts.filter((s) => s.at > after && s.at < offset).reduce((n, s) => n + s.count, 0);
   const byIndex = new Map<number, Reference[]>();
   for (const r of positional) {
-    // After `shift $((OPTIND - 1))` the operands are $1…; before the loop, $N means nothing here.
+    // After `shift $((OPTIND - 1))` the operands are $1…; the ones before the loop are leading.
     if (getopts && r.start < getopts.loopEnd) continue;
     const index = Number(r.name) + shiftedBy(r.start);
     byIndex.set(index, [...(byIndex.get(index) ?? []), r]);
@@ -158,6 +179,60 @@ function readArguments(scan: ShellScan, notes: string[]): DetectedParam[] {
     if (k < lastRequired && p.source.kind === 'positional' && p.default === undefined)
       p.required = true;
   return params;
+}
+
+/**
+ * `$N` read before the getopts loop. getopts starts at the first argument left when the loop
+ * begins, so the script takes them first only when it shifts them away before its loop
+ * (`DB=$1; shift; while getopts …`). Without that shift getopts parses the very argument the
+ * script already read: by hand `-v` is then either never an option or the database, and which
+ * one its author meant cannot be told: that is a problem, at the line that reads it.
+ */
+function readLeading(
+  scan: ShellScan,
+  getopts: GetoptsSpec,
+  positional: Reference[],
+  shifts: ShiftMark[],
+  problems: ScriptProblem[],
+): DetectedParam[] {
+  const before = positional.filter((r) => r.start < getopts.loopStart);
+  if (before.length === 0) return [];
+  const shiftedBy = (offset: number) =>
+    shifts.filter((s) => s.at < offset).reduce((n, s) => n + s.count, 0);
+  const consumed = shiftedBy(getopts.loopStart);
+  const byIndex = new Map<number, Reference[]>();
+  for (const r of before) {
+    const index = Number(r.name) + shiftedBy(r.start);
+    byIndex.set(index, [...(byIndex.get(index) ?? []), r]);
+  }
+  const count = Math.max(...byIndex.keys());
+  if (count > consumed) {
+    const first = before.find((r) => Number(r.name) + shiftedBy(r.start) > consumed)!;
+    const variable = assignedFrom(scan, first);
+    const at = lineColOf(scan.text, first.start);
+    const loopLine = lineColOf(scan.text, getopts.loopStart).line;
+    const extra = count - consumed;
+    problems.push({
+      ...at,
+      message: `the script reads $${first.name}${variable ? ` (${variable})` : ''} before its getopts loop (line ${loopLine}), and getopts parses the arguments from that same one: run by hand, an option there is taken as the argument, and an argument there ends the options, so promote cannot tell in which order the script expects them. Put \`shift ${extra}\` before the loop if the arguments come first, or read them after \`shift $((OPTIND - 1))\` if the options come first; then promote it again`,
+    });
+    return [];
+  }
+  const params: DetectedParam[] = [];
+  for (let index = 1; index <= consumed; index++) {
+    const p = positionalParam(scan, index, byIndex.get(index) ?? []);
+    // The script shifts them away: each one must be there, given or defaulted.
+    if (p.default === undefined) p.required = true;
+    const variable = p.source.kind === 'positional' ? p.source.variable : undefined;
+    p.source = { kind: 'leading', index, ...(variable ? { variable } : {}) };
+    params.push(p);
+  }
+  return params;
+}
+
+function lineColOf(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, col: offset - before.lastIndexOf('\n') };
 }
 
 function positionalParam(scan: ShellScan, index: number, refs: Reference[]): DetectedParam {
@@ -210,7 +285,9 @@ function optionParam(
       default: false,
       required: false,
       secret: false,
-      description: describe(`true gives the script its flag -${letter}${set}`),
+      description: describe(
+        `the script's flag -${letter}${variable ? `, which sets ${variable}` : ''}: true passes -${letter} to the script, false leaves it out`,
+      ),
       source,
     };
   // A value the script gives the variable before its getopts loop is the option's default.

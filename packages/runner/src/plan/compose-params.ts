@@ -165,6 +165,11 @@ export interface BoundComposition {
 /** The params a runbook runs with, as its composed runbooks' `with:` read them. */
 export interface ParamScope {
   values: Readonly<Record<string, ParamValue>>;
+  /**
+   * For a value that comes from a param of the planned runbook, that param's name (the planned
+   * runbook's own params: themselves); errors name it. Absent: every value is its own.
+   */
+  origins?: Readonly<Record<string, string>>;
   /** Its secret params, by the planned runbook's secret param that gives each one. */
   secrets: Readonly<Record<string, string | null>>;
 }
@@ -181,6 +186,7 @@ export function bindCompositions(
   return compositions.map((composition) => {
     const { step, bundle, path } = composition;
     const given = new Map<string, ParamValue>();
+    const origins = new Map<string, string>();
     const secrets: Record<string, string | null> = {};
     for (const [key, raw] of Object.entries(step.with ?? {})) {
       const mapping = mappingOf(raw);
@@ -189,10 +195,14 @@ export function bindCompositions(
         secrets[key] = scope.secrets[mapping.name] ?? null;
       else if (mapping.kind === 'param') {
         // A param left unset (optional, no default) leaves this one to its own default.
-        if (Object.hasOwn(scope.values, mapping.name)) given.set(key, scope.values[mapping.name]!);
+        if (Object.hasOwn(scope.values, mapping.name)) {
+          given.set(key, scope.values[mapping.name]!);
+          const origin = scope.origins ? scope.origins[mapping.name] : mapping.name;
+          if (origin !== undefined) origins.set(key, origin);
+        }
       } else given.set(key, renderText(String(raw), scope, `${path} with.${key}`));
     }
-    const resolved = resolveComposedParams(bundle.runbook, given, path);
+    const resolved = resolveComposedParams(bundle.runbook, given, path, origins);
     for (const name of resolved.secretParams) {
       if (Object.hasOwn(secrets, name)) continue;
       if (bundle.runbook.spec.params?.[name]?.required !== false)
@@ -204,7 +214,8 @@ export function bindCompositions(
       secrets[name] = null;
     }
     const bound = { values: resolved.values, secrets: sortedKeys(secrets) };
-    return { composition, ...bound, children: bindCompositions(composition.children, bound) };
+    const scoped = { ...bound, origins: Object.fromEntries(origins) };
+    return { composition, ...bound, children: bindCompositions(composition.children, scoped) };
   });
 }
 

@@ -426,8 +426,17 @@ describe('planning a composed runbook', () => {
       top: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: "{{ params.dir }}"\n')],
       tidy: ['1.2.0', leaf],
     });
+    // Named by the param the engineer gave, with the composed runbook, its param and its rule.
     await expect(planOf(dir, { dir: 'relative' })).rejects.toThrow(
-      `step 'inner' gives param dir a value that "relative" does not match the pattern ^/: fix with: of step 'inner'`,
+      `--param dir=relative: step 'inner' passes it to tidy as its param dir, where the value "relative" does not match the pattern ^/: give dir a value tidy accepts`,
+    );
+    // A value the composing runbook builds (a template, not one param) is its with: to fix.
+    const built = await library({
+      top: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: "{{ params.dir }}/app"\n')],
+      tidy: ['1.2.0', leaf],
+    });
+    await expect(planOf(built, { dir: 'relative' })).rejects.toThrow(
+      `step 'inner' gives tidy's param dir a value it refuses: the value "relative/app" does not match the pattern ^/; fix the with: of step 'inner'`,
     );
   });
 });

@@ -121,30 +121,47 @@ export function resolveApprovedParams(
   return resolveFrom(runbook, new Map(Object.entries(approved)), approval);
 }
 
-/** Values a composing step's `with:` gives: errors name the step, and with: as the place to fix. */
-function composition(step: string): ParamOrigin<ParamValue> {
-  const fix = `fix with: of step '${step}'`;
+/**
+ * Values a composing step's `with:` gives. A value mapped from a param of the planned runbook
+ * (`{{ params.log_dir }}`, through every level) is named by that param, which the engineer gives;
+ * a literal of with: is the composing runbook's to fix.
+ */
+function composition(
+  step: string,
+  runbook: string,
+  given: ReadonlyMap<string, ParamValue>,
+  origins: ReadonlyMap<string, string>,
+): ParamOrigin<ParamValue> {
+  const fix = `fix the with: of step '${step}'`;
   return {
     typed: (_name, _spec, value) => value,
-    unknown: (runbook, name, hint) =>
-      `step '${step}' gives ${runbook} a param '${name}' it does not have${hint}: ${fix}`,
+    unknown: (composed, name, hint) =>
+      `step '${step}' gives ${composed} a param '${name}' it does not have${hint}: ${fix}`,
     secret: (name) =>
-      `step '${step}' gives secret param ${name} a plain value: map it from a secret param; ${fix}`,
-    missing: (name) => `step '${step}' gives no value to param ${name}, which is required: ${fix}`,
-    refused: (name, why) => `step '${step}' gives param ${name} a value that ${why}: ${fix}`,
+      `step '${step}' gives secret param ${name} of ${runbook} a plain value: map it from a secret param; ${fix}`,
+    missing: (name) =>
+      `step '${step}' gives no value to param ${name} of ${runbook}, which is required: ${fix}`,
+    refused: (name, why) => {
+      const origin = origins.get(name);
+      if (origin === undefined)
+        return `step '${step}' gives ${runbook}'s param ${name} a value it refuses: the value ${why}; ${fix}`;
+      return `--param ${origin}=${String(given.get(name))}: step '${step}' passes it to ${runbook} as its param ${name}, where the value ${why}: give ${origin} a value ${runbook} accepts`;
+    },
   };
 }
 
 /**
  * The params of a composed runbook, from the values its composing step gives (`step`: the path of
- * that step), by the same rules as `resolveParams`.
+ * that step), by the same rules as `resolveParams`. `origins`: for a value mapped from a param of
+ * the planned runbook, that param's name (errors name it).
  */
 export function resolveComposedParams(
   runbook: Runbook,
   given: ReadonlyMap<string, ParamValue>,
   step: string,
+  origins: ReadonlyMap<string, string> = new Map(),
 ): ResolvedParams {
-  return resolveFrom(runbook, given, composition(step));
+  return resolveFrom(runbook, given, composition(step, runbook.metadata.name, given, origins));
 }
 
 function resolveFrom<V>(
