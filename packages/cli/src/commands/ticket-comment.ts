@@ -4,8 +4,9 @@ import { UsageError, ValidationError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { hostOutputPrinter, interruptible, runProgress, ticketReportText } from '../run-view.js';
+import { interruptible, ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
+import { evidenceRunInput, evidenceRunOptions } from './evidence-options.js';
 import { executorSignerFor, ownKeyOptions } from './ticket-signer.js';
 
 async function readInput(file: string, what: string): Promise<Buffer> {
@@ -49,18 +50,7 @@ export default defineCommand({
       description:
         'collect symptoms with this routine runbook under its standing approval, as ticket open --evidence',
     },
-    inventory: {
-      type: 'string',
-      short: 'i',
-      value: 'FILE',
-      description: 'inventory for the evidence run',
-    },
-    target: {
-      type: 'string',
-      value: 'PATTERN',
-      description: "must equal the standing approval's selector",
-    },
-    quiet: { type: 'boolean', short: 'q', description: 'no command output while collecting' },
+    ...evidenceRunOptions,
   },
   details: `Examples (after opsbook ticket reject OPS-1 --need-data "attach df -i for /var/log"):
   ssh db-1 df -i /var/log > df-i.txt
@@ -81,10 +71,7 @@ outbox flush delivers it, once).`,
     if (given !== undefined && file !== undefined)
       throw new UsageError('give the text with --text TEXT or --file FILE, not both');
     const runbook = stringOption(ctx, 'evidence');
-    const inventoryFile = stringOption(ctx, 'inventory');
-    const target = stringOption(ctx, 'target');
-    if (!runbook && (target || inventoryFile))
-      throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
+    const evidenceRun = evidenceRunInput(ctx, runbook);
     const text = file === undefined ? given : (await readInput(file, 'the text')).toString('utf8');
     const files: CommentFile[] = [];
     for (const f of listOption(ctx, 'attach'))
@@ -103,10 +90,7 @@ outbox flush delivers it, once).`,
         key,
         ...(text !== undefined ? { text } : {}),
         files,
-        ...(inventoryFile ? { inventoryFile } : {}),
-        ...(runbook ? { evidence: { runbook, ...(target ? { target } : {}) } } : {}),
-        onEvent: runProgress(out),
-        ...(ctx.options.quiet ? {} : { onOutput: hostOutputPrinter(out, { raw: false }) }),
+        ...evidenceRun,
       });
       if (out.json) {
         out.printJson({

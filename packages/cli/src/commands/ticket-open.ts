@@ -3,8 +3,9 @@ import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { hostOutputPrinter, interruptible, runProgress, ticketReportText } from '../run-view.js';
+import { interruptible, ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
+import { evidenceRunInput, evidenceRunOptions } from './evidence-options.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 const GRADES = ['P1', 'P2', 'P3', 'P4'] as const;
@@ -37,18 +38,7 @@ export default defineCommand({
       description: `collect the symptoms with this routine runbook under its standing approval (default: ${DEFAULT_EVIDENCE_RUNBOOK} when opsbook.yaml's standing: has it)`,
     },
     'no-evidence': { type: 'boolean', description: 'open it without collecting the symptoms' },
-    inventory: {
-      type: 'string',
-      short: 'i',
-      value: 'FILE',
-      description: 'inventory for the evidence run',
-    },
-    target: {
-      type: 'string',
-      value: 'PATTERN',
-      description: "must equal the standing approval's selector",
-    },
-    quiet: { type: 'boolean', short: 'q', description: 'no command output while collecting' },
+    ...evidenceRunOptions,
   },
   details: `Example:
   opsbook ticket open --summary "db-3: disk 91%" --grade P3 --evidence collect-diagnostics -i inventory/hosts.yaml
@@ -73,16 +63,13 @@ queues nothing.`,
       throw new UsageError('give --evidence RUNBOOK or --no-evidence, not both');
     const config = await configFor(ctx);
     const runbook = noEvidence ? undefined : (asked ?? defaultEvidenceRunbook(config));
-    if (!runbook && (stringOption(ctx, 'target') || stringOption(ctx, 'inventory')))
-      throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
+    const evidenceRun = evidenceRunInput(ctx, runbook);
     // Your key names you on the ticket, and signs the evidence run's claim.
     const executorSigner = await executorSignerFor(ctx, 'ticket');
     const services = trackerFor(config);
     const { out } = ctx;
     const stop = interruptible(out);
     try {
-      const inventoryFile = stringOption(ctx, 'inventory');
-      const target = stringOption(ctx, 'target');
       const description = stringOption(ctx, 'description');
       const assignee = stringOption(ctx, 'assignee');
       const opened = await openTicket({
@@ -96,10 +83,7 @@ queues nothing.`,
         ...(description ? { description } : {}),
         ...(grade ? { grade: grade as (typeof GRADES)[number] } : {}),
         ...(assignee ? { assignee } : {}),
-        ...(inventoryFile ? { inventoryFile } : {}),
-        ...(runbook ? { evidence: { runbook, ...(target ? { target } : {}) } } : {}),
-        onEvent: runProgress(out),
-        ...(ctx.options.quiet ? {} : { onOutput: hostOutputPrinter(out, { raw: false }) }),
+        ...evidenceRun,
       });
       if (out.json) {
         out.printJson({
