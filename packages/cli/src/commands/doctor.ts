@@ -42,7 +42,10 @@ Examples:
         detail: config.file ?? `no opsbook.yaml above ${process.cwd()}: the defaults`,
       },
     ];
-    const areas: Array<[string, (c: Config) => Promise<Finding[]>]> = [
+    // The trust store is read once: its area checks it, the tracker's takes its Jira accounts.
+    const trust = trustShow(config);
+    trust.catch(() => undefined); // its area reports a failure
+    const areas: Array<[string, (c: Config, t: Trust) => Promise<Finding[]>]> = [
       ['trust', trustFindings],
       ['state', stateFindings],
       ['outbox', outboxFindings],
@@ -52,7 +55,7 @@ Examples:
     for (const [area, check] of areas) {
       // One area's trouble (a database down) must not hide what the others say.
       findings.push(
-        ...(await check(config).catch((e: unknown) => [
+        ...(await check(config, trust).catch((e: unknown) => [
           { area, level: 'fail' as const, detail: message(e) },
         ])),
       );
@@ -85,8 +88,10 @@ function report(ctx: CommandContext, findings: Finding[]): number {
   return failed ? exitCodes.failed : exitCodes.ok;
 }
 
-async function trustFindings(config: Config): Promise<Finding[]> {
-  const r = await trustShow(config);
+type Trust = ReturnType<typeof trustShow>;
+
+async function trustFindings(config: Config, trust: Trust): Promise<Finding[]> {
+  const r = await trust;
   if (r.error !== undefined && !r.file && !r.pinned)
     return [
       {
@@ -187,7 +192,7 @@ async function outboxFindings(config: Config): Promise<Finding[]> {
   return [{ area: 'outbox', level: 'ok', detail: 'empty: every write reached the tracker' }];
 }
 
-async function trackerFindings(config: Config): Promise<Finding[]> {
+async function trackerFindings(config: Config, trust: Trust): Promise<Finding[]> {
   const { tracker } = openTracker(config, process.env);
   if (tracker.kind !== 'jira')
     return [
@@ -198,8 +203,8 @@ async function trackerFindings(config: Config): Promise<Finding[]> {
       },
     ];
   // Whom tickets are handed to: approvers.yaml's people with a Jira account (the pinned store's).
-  const trust = await trustShow(config).catch(() => undefined);
-  const people = (trust?.accepted ?? trust?.file)?.data.approvers ?? [];
+  const shown = await trust.catch(() => undefined);
+  const people = (shown?.accepted ?? shown?.file)?.data.approvers ?? [];
   const assignees: Assignee[] = people.flatMap((a) =>
     a.jira ? [{ id: a.id, account: a.jira }] : [],
   );
