@@ -93,6 +93,8 @@ async function serverCpu(world) {
 async function timed(world, argv, what) {
   const timeFile = path.join(world.dir, 'time.out');
   await rm(timeFile, { force: true });
+  // Untimed: what the previous sample left dirty is written back now, not during this one.
+  execFileSync('sync');
   const load = os.loadavg()[0];
   const server = await serverCpu(world);
   const started = process.hrtime.bigint();
@@ -142,6 +144,17 @@ const median = (xs) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+/**
+ * Restored trees, removed after the last round of their row, not between samples: on this
+ * ext4, writing 512 MiB right after deleting 512 MiB (and syncing) cost `tar -x` 0.5–1.3 s more
+ * system time in 2 of 6 tries (2026-12-05 21:20 UTC), which fell on whichever side came next.
+ */
+const restoredTrees = [];
+async function removeRestoredTrees() {
+  for (const tree of restoredTrees.splice(0)) await rm(tree, { recursive: true, force: true });
+  execFileSync('sync');
+}
 
 const repository = (world) => path.join(world.dir, 'state', 'backups', 'backups');
 
@@ -249,14 +262,14 @@ function casesOf(op, world, size, fixtures) {
       const target = path.join(world.dir, 'restore', fresh('opsbook'));
       return {
         params: { backup: fixtures.made[side].filesBackup.id, target_dir: target, ...extra },
-        after: () => rm(target, { recursive: true, force: true }),
+        after: () => restoredTrees.push(target),
       };
     }),
     ...openssh(async (ssh) => {
       const target = path.join(world.dir, 'restore', fresh('openssh'));
       return {
         command: `${ssh} "mkdir -p ${target} && tar -C ${target} --extract --file=-${fixtures.filesBackup.tarFlag}" < ${fixtures.filesBackup.file}`,
-        after: () => rm(target, { recursive: true, force: true }),
+        after: () => restoredTrees.push(target),
       };
     }),
   ];
@@ -383,6 +396,7 @@ async function main() {
             );
           }
         }
+        await removeRestoredTrees();
         rows.push(rowOf(op, size, fixtures, cases, samples, loadStart));
         printRow(rows.at(-1));
       }
