@@ -1,25 +1,42 @@
+import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { ALERT_RULES_FILE } from '@opsbook/alerts';
 import { loadCatalog } from '@opsbook/runner/catalog';
-import { formatProblem, type Problem, sortProblems } from '@opsbook/schema';
-import { defineCommand } from '../command.js';
+import { formatProblem, type Problem, sortProblems, ValidationError } from '@opsbook/schema';
+import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { rulesFileOf, rulesFor } from './alerts-pipeline.js';
 
 export default defineCommand({
   args: '[runbook…]',
   isDoneWhenResolved: true,
   positionals: { min: 0, max: Number.POSITIVE_INFINITY },
-  details: `Checks every runbook of the repository, or the runbooks named (by name or folder).
-Each problem is printed as file:line:col: message. Exit 2 when any runbook has a problem.
+  options: {
+    rules: {
+      type: 'string',
+      value: 'FILE',
+      description: `also check these alert rules (default: ${ALERT_RULES_FILE} beside opsbook.yaml, when there is one and no runbook is named)`,
+    },
+  },
+  details: `Checks every runbook of the repository, or the runbooks named (by name or folder), and
+${ALERT_RULES_FILE} (its on-call files, severities, runbooks and the people it names) when it sits
+beside opsbook.yaml or --rules names it. Each problem is printed as file:line:col: message.
+Exit 2 when any runbook or the alert rules have a problem.
 
 Examples:
   opsbook validate
-  opsbook validate disk-cleanup runbooks/service-restart`,
+  opsbook validate disk-cleanup runbooks/service-restart
+  opsbook validate --rules alerts.yaml`,
   async run(ctx) {
     const config = await configFor(ctx);
     // Only the problems matter here: composed runbooks are checked, not digested.
     const results = await loadCatalog(config, ctx.positionals, process.cwd(), { checkOnly: true });
-    const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
+    const rules = await checkAlertRules(ctx, config);
+    const problems: Problem[] = sortProblems([
+      ...results.flatMap((r) => r.problems),
+      ...(rules?.problems ?? []),
+    ]);
     const bad = results.filter((r) => !r.ok).length;
     if (ctx.out.json) {
       ctx.out.printJson({
@@ -35,26 +52,59 @@ Examples:
               }
             : { name: path.basename(r.dir), dir: r.dir, ok: false, problems: r.problems },
         ),
+        ...(rules ? { alertRules: { ...rules, ok: rules.problems.length === 0 } } : {}),
       });
     } else {
       const { style } = ctx.out;
       for (const p of problems) ctx.out.print(formatProblem(p));
-      if (results.length === 0) {
+      if (results.length === 0)
         ctx.out.note(
           `no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}`,
         );
-      } else if (problems.length) {
+      const runbooks = `${results.length} runbook${results.length === 1 ? '' : 's'}`;
+      if (problems.length) {
+        const where = [
+          ...(bad ? [`${bad} of ${runbooks}`] : []),
+          ...(rules?.problems.length ? [rules.file] : []),
+        ];
         ctx.out.print(
           style.red(
-            `✗ ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${bad} of ${results.length} runbook${results.length === 1 ? '' : 's'}`,
+            `✗ ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${where.join(' and ')}`,
           ),
         );
-      } else {
-        ctx.out.print(
-          style.green(`✓ ${results.length} runbook${results.length === 1 ? '' : 's'} valid`),
-        );
+      } else if (results.length || rules) {
+        const valid = [...(results.length ? [runbooks] : []), ...(rules ? [rules.file] : [])];
+        ctx.out.print(style.green(`✓ ${valid.join(' and ')} valid`));
       }
     }
     return problems.length ? exitCodes.invalid : exitCodes.ok;
   },
 });
+
+/**
+ * The alert rules' problems, when they are checked: --rules names them, or no runbook was named
+ * and alerts.yaml sits beside opsbook.yaml. A --rules file that is missing is an error.
+ */
+async function checkAlertRules(
+  ctx: CommandContext,
+  config: Awaited<ReturnType<typeof configFor>>,
+): Promise<{ file: string; problems: Problem[] } | undefined> {
+  const given = stringOption(ctx, 'rules') !== undefined;
+  const file = rulesFileOf(ctx, config);
+  if (!given && (ctx.positionals.length > 0 || !(await exists(file)))) return undefined;
+  const shown = path.relative(process.cwd(), file) || file;
+  try {
+    await rulesFor(ctx, config, false);
+    return { file: shown, problems: [] };
+  } catch (e) {
+    if (e instanceof ValidationError && e.code === 'ALERT_RULES_INVALID')
+      return { file: shown, problems: e.problems };
+    throw e;
+  }
+}
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
