@@ -148,7 +148,7 @@ const median = (xs) => {
 /**
  * Restored trees, removed after the last round of their row, not between samples: on this
  * ext4, writing 512 MiB right after deleting 512 MiB (and syncing) cost `tar -x` 0.5–1.3 s more
- * system time in 2 of 6 tries (2026-12-05 21:20 UTC), which fell on whichever side came next.
+ * system time in 2 of 6 tries (2026-12-05 21:13 UTC), which fell on whichever side came next.
  */
 const restoredTrees = [];
 async function removeRestoredTrees() {
