@@ -87,3 +87,35 @@ export async function closeForClosedTicket(
     };
   });
 }
+
+/** What `closeIncidentOfTicket` did: nothing (no open incident has that ticket), or this. */
+export interface IncidentOfTicket {
+  incident: string;
+  /** False while it holds alerts firing that the ticket does not show: the next dispatch moves them. */
+  closed: boolean;
+}
+
+/**
+ * Closes the open incident whose ticket `key` a person just closed (`opsbook ticket accept`),
+ * when the tracker says the ticket is in its `done` category: at once, instead of at the next
+ * dispatch pass. An incident still holding alerts the ticket does not show stays open; the next
+ * dispatch, which has the rules, gives them a new incident (`closeForClosedTicket`).
+ */
+export async function closeIncidentOfTicket(
+  store: AlertStore,
+  key: string,
+  ticket: { status: string; statusCategory?: string | undefined },
+  now: Date,
+): Promise<IncidentOfTicket | undefined> {
+  if (ticket.statusCategory !== 'done') return undefined;
+  const incident = await store.incident(key);
+  if (!incident?.open || incident.ticket.key !== key) return undefined;
+  const closure = await closeForClosedTicket(
+    store,
+    incident.id,
+    { key, status: ticket.status },
+    now,
+    undefined,
+  );
+  return { incident: incident.id, closed: closure !== undefined };
+}

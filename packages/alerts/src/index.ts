@@ -14,7 +14,13 @@ export {
   type StateChange,
 } from './alert-store.js';
 export { assignOwner, onCallAt } from './assign.js';
-export { firingUnshown, type Successors, type TicketClosure } from './closed-ticket.js';
+export {
+  closeIncidentOfTicket,
+  firingUnshown,
+  type IncidentOfTicket,
+  type Successors,
+  type TicketClosure,
+} from './closed-ticket.js';
 export { type ConvergeInput, type ConvergeResult, convergeAlerts } from './converge.js';
 export {
   type DispatchOptions,
