@@ -80,6 +80,22 @@ describe('opsbook doctor', () => {
     ]);
   });
 
+  it('names an alerts.yaml that would not load, with where to look', async () => {
+    const w = await workspace('bad-alerts');
+    await writeFile(
+      path.join(w.dir, 'alerts.yaml'),
+      'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 1\ncorrelate:\n  - {name: c, by: {labels: [cluster]}}\nownership:\n  default: { roundRobin: [alise] }\n',
+    );
+    await w.opsbook(['trust', 'init']);
+    const r = await w.opsbook(['doctor']);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(
+      /^✗ alerts +alerts\.yaml does not load, so alerts serve, ingest and dispatch would refuse it: alerts\.yaml:7:\d+: 'alise' is not a person of approvers\.yaml: did you mean alice\?/m,
+    );
+    expect(r.stdout).toContain('→ opsbook validate names every problem at its line');
+  });
+
   it('reports a ledger line it cannot read at its file and line, and still checks the rest', async () => {
     const w = await workspace('ledger');
     await mkdir(path.join(w.dir, 'state'), { mode: 0o700 });
@@ -133,6 +149,43 @@ describe('opsbook doctor', () => {
       );
       expect(r.stdout).toContain('→ set tracker.jira.statuses.review in opsbook.yaml');
       // Reading only: the doctor created nothing.
+      expect(fake.requests().every((q) => q.method === 'get')).toBe(true);
+    });
+
+    it('checks that each owner alerts.yaml names can be assigned tickets, once each', async () => {
+      const w = await workspace(
+        `jira-owners-${flavour}`,
+        jira('    statuses: {review: Code Review}\n'),
+      );
+      const known = fake.users[1]!;
+      const account = flavour === 'cloud' ? known.accountId : known.name;
+      await mkdir(path.join(w.dir, 'oncall'));
+      await writeFile(
+        path.join(w.dir, 'oncall', 'db.yaml'),
+        `apiVersion: opsbook/v1\nkind: OnCall\nshifts:\n  - { from: "2025-03-03T08:00:00Z", person: ${account} }\n  - { from: "2025-03-10T08:00:00Z", person: olga-typo }\n`,
+      );
+      await writeFile(
+        path.join(w.dir, 'alerts.yaml'),
+        `apiVersion: opsbook/v1\nkind: AlertRules\nversion: 4\ncorrelate:\n  - {name: cluster, by: {labels: [cluster]}}\nownership:\n  rules:\n    - { match: { groups: [db] }, onCall: oncall/db.yaml }\n  default: { roundRobin: [${account}, sam-typo] }\n`,
+      );
+      await w.opsbook(['trust', 'init']);
+      const r = await w.opsbook(['doctor'], fake.env);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toMatch(
+        /^✓ alerts +alerts\.yaml version 4: 1 correlation rule\(s\), 2 ownership rule\(s\)$/m,
+      );
+      expect(
+        r.stdout.match(new RegExp(`^✓ jira assignee ${account} +${account} \\(`, 'gm')),
+      ).toHaveLength(1);
+      for (const typo of ['olga-typo', 'sam-typo'])
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `^✗ jira assignee ${typo} +alerts\\.yaml hands incidents' tickets to ${typo}, which cannot be assigned tickets in OPS`,
+            'm',
+          ),
+        );
+      expect(r.stdout).toContain("→ write the owner's Jira");
       expect(fake.requests().every((q) => q.method === 'get')).toBe(true);
     });
 

@@ -16,6 +16,11 @@ export interface SetupCheck {
 export interface Assignee {
   id: string;
   account: string;
+  /**
+   * The file that hands this account tickets: approvers.yaml (default; `id` is the person's id
+   * there) or alerts.yaml (an ownership name, which is the account itself).
+   */
+  from?: 'approvers.yaml' | 'alerts.yaml';
 }
 
 export interface SetupTarget {
@@ -169,10 +174,19 @@ async function assignableCheck(
     if (!isOpsbookError(e)) throw e;
     return { name, ok: false, detail: e.message };
   }
+  const why = `cannot be assigned tickets in ${target.project} (no such ${target.cloud ? 'account id' : 'user name'}, inactive, or without Assignable User)`;
+  const account = target.cloud ? 'account id (the id in their Jira profile URL)' : 'user name';
+  if (person.from === 'alerts.yaml')
+    return {
+      name,
+      ok: false,
+      detail: `alerts.yaml hands incidents' tickets to ${person.account}, which ${why}`,
+      fix: `write the owner's Jira ${account} in alerts.yaml's ownership, or grant them Assignable User in ${target.project}`,
+    };
   return {
     name,
     ok: false,
-    detail: `approvers.yaml gives ${person.id} the Jira account ${person.account}, which cannot be assigned tickets in ${target.project} (no such ${target.cloud ? 'account id' : 'user name'}, inactive, or without Assignable User)`,
-    fix: `set ${person.id}'s jira: in approvers.yaml to their ${target.cloud ? 'account id (the id in their Jira profile URL)' : 'user name'} (opsbook trust add-approver), or grant them Assignable User in ${target.project}`,
+    detail: `approvers.yaml gives ${person.id} the Jira account ${person.account}, which ${why}`,
+    fix: `set ${person.id}'s jira: in approvers.yaml to their ${account} (opsbook trust add-approver), or grant them Assignable User in ${target.project}`,
   };
 }

@@ -1,5 +1,6 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
 import { loadRunInventory, openTracker, trustShow } from '@opsbook/runner';
 import type { Config } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
@@ -8,6 +9,7 @@ import { type CommandContext, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { showControlsIn } from '../terminal-safe.js';
+import { rulesFor } from './alerts-pipeline.js';
 
 /** One line of the doctor's answer: ok, a warning (works, but look), or a failure (fix it). */
 interface Finding {
@@ -24,8 +26,9 @@ export default defineCommand({
 store against approvers.yaml, the state store (the files under stateDir or the team's PostgreSQL
 database), tracker writes waiting in the outbox, the tracker (with Jira: the account the
 credentials sign in as, the project, its issue type, every status opsbook moves tickets to, and
-whether each approver's jira: account in approvers.yaml can be assigned its tickets), and the
-inventory. Each failure says what to change.
+whether each approver's jira: account in approvers.yaml, and each owner alerts.yaml names, can
+be assigned its tickets), alerts.yaml when there is one, and the inventory. Each failure says
+what to change.
 
 Exit 0 when nothing failed (warnings included), 1 when something did, 2 when opsbook.yaml
 itself cannot be read.
@@ -45,17 +48,22 @@ Examples:
     // The trust store is read once: its area checks it, the tracker's takes its Jira accounts.
     const trust = trustShow(config);
     trust.catch(() => undefined); // its area reports a failure
-    const areas: Array<[string, (c: Config, t: Trust) => Promise<Finding[]>]> = [
-      ['trust', trustFindings],
+    // So are the alert rules: their area checks them, the tracker's takes their owners.
+    const rules = alertRulesOf(ctx, config);
+    rules.catch(() => undefined);
+    const read: Read = { trust, rules };
+    const areas: Array<[string, (c: Config, r: Read) => Promise<Finding[]>]> = [
+      ['trust', (c, r) => trustFindings(c, r.trust)],
       ['state', stateFindings],
       ['outbox', outboxFindings],
       ['tracker', trackerFindings],
+      ['alerts', alertRulesFindings],
       ['inventory', inventoryFindings],
     ];
     for (const [area, check] of areas) {
       // One area's trouble (a database down) must not hide what the others say.
       findings.push(
-        ...(await check(config, trust).catch((e: unknown) => [
+        ...(await check(config, read).catch((e: unknown) => [
           { area, level: 'fail' as const, detail: message(e) },
         ])),
       );
@@ -89,6 +97,52 @@ function report(ctx: CommandContext, findings: Finding[]): number {
 }
 
 type Trust = ReturnType<typeof trustShow>;
+
+/** What more than one area reads: the trust store, and alerts.yaml (undefined: there is none). */
+interface Read {
+  trust: Trust;
+  rules: Promise<AlertRules | undefined>;
+}
+
+/** alerts.yaml beside opsbook.yaml, checked as serve loads it; undefined when there is none. */
+function alertRulesOf(ctx: CommandContext, config: Config): Promise<AlertRules | undefined> {
+  return rulesFor(ctx, config, true);
+}
+
+async function alertRulesFindings(_config: Config, read: Read): Promise<Finding[]> {
+  let rules: AlertRules | undefined;
+  try {
+    rules = await read.rules;
+  } catch (e) {
+    return [
+      {
+        area: 'alerts',
+        level: 'fail',
+        detail: `${ALERT_RULES_FILE} does not load, so alerts serve, ingest and dispatch would refuse it: ${message(e).split('\n')[0]}`,
+        fix: 'opsbook validate names every problem at its line',
+      },
+    ];
+  }
+  if (!rules) return [];
+  return [
+    {
+      area: 'alerts',
+      level: 'ok',
+      detail: `${ALERT_RULES_FILE} version ${rules.version}: ${rules.correlate.length} correlation rule(s), ${rules.ownership.length} ownership rule(s)`,
+    },
+  ];
+}
+
+/** Every name alerts.yaml hands tickets to: round-robin lists and the people of on-call files. */
+function alertOwners(rules: AlertRules | undefined): string[] {
+  const names = new Set<string>();
+  for (const rule of rules?.ownership ?? []) {
+    const owners = rule.owners;
+    if ('roundRobin' in owners) for (const n of owners.roundRobin) names.add(n);
+    else for (const shift of owners.onCall) names.add(shift.person);
+  }
+  return [...names];
+}
 
 async function trustFindings(config: Config, trust: Trust): Promise<Finding[]> {
   const r = await trust;
@@ -192,7 +246,7 @@ async function outboxFindings(config: Config): Promise<Finding[]> {
   return [{ area: 'outbox', level: 'ok', detail: 'empty: every write reached the tracker' }];
 }
 
-async function trackerFindings(config: Config, trust: Trust): Promise<Finding[]> {
+async function trackerFindings(config: Config, read: Read): Promise<Finding[]> {
   const { tracker } = openTracker(config, process.env);
   if (tracker.kind !== 'jira')
     return [
@@ -203,11 +257,15 @@ async function trackerFindings(config: Config, trust: Trust): Promise<Finding[]>
       },
     ];
   // Whom tickets are handed to: approvers.yaml's people with a Jira account (the pinned store's).
-  const shown = await trust.catch(() => undefined);
+  const shown = await read.trust.catch(() => undefined);
   const people = (shown?.accepted ?? shown?.file)?.data.approvers ?? [];
   const assignees: Assignee[] = people.flatMap((a) =>
     a.jira ? [{ id: a.id, account: a.jira }] : [],
   );
+  // And the owners alerts.yaml names (Jira accounts there), each once.
+  const known = new Set(assignees.map((a) => a.account));
+  for (const name of alertOwners(await read.rules.catch(() => undefined)))
+    if (!known.has(name)) assignees.push({ id: name, account: name, from: 'alerts.yaml' });
   const checks: SetupCheck[] = await (
     tracker as unknown as { checkSetup(a: readonly Assignee[]): Promise<SetupCheck[]> }
   ).checkSetup(assignees);
