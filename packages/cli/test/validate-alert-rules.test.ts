@@ -85,5 +85,11 @@ describe('opsbook validate checks alerts.yaml beside the runbooks', () => {
     expect(r.stderr).not.toMatch(stackTrace);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('there is no nope.yaml');
+    // A file outside the working folder is named by its absolute path, not '../…'.
+    const outside = await cli(['validate', '--rules', path.dirname(temp.dir)]);
+    expect(outside.code).toBe(2);
+    expect(outside.stdout).toContain(
+      `${path.dirname(temp.dir)}: cannot read the alert rules (EISDIR)`,
+    );
   });
 });

@@ -39,6 +39,12 @@ export function rulesFileOf(ctx: CommandContext, config: Config): string {
   return given ? path.resolve(given) : path.join(config.root, ALERT_RULES_FILE);
 }
 
+/** The rules file as messages name it: relative to the working folder when under it. */
+export function shownRulesFile(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
 /**
  * alerts.yaml, checked against this repository's runbooks; undefined when there is none and
  * `optional` (serve and ingest then only store).
@@ -58,7 +64,7 @@ export async function rulesFor(
   const people = await ownershipPeople(config, { kind: config.raw.tracker?.kind ?? 'local' });
   try {
     // Suggestions are checked against the runbooks when the repository has some.
-    return await loadAlertRules(path.relative(process.cwd(), file) || file, {
+    return await loadAlertRules(shownRulesFile(file), {
       ...(runbookNames.size ? { runbookNames } : {}),
       ...(people ? { people } : {}),
     });

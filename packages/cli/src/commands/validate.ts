@@ -6,7 +6,7 @@ import { formatProblem, type Problem, sortProblems, ValidationError } from '@ops
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { rulesFileOf, rulesFor } from './alerts-pipeline.js';
+import { rulesFileOf, rulesFor, shownRulesFile } from './alerts-pipeline.js';
 
 export default defineCommand({
   args: '[runbook…]',
@@ -92,7 +92,7 @@ async function checkAlertRules(
   const given = stringOption(ctx, 'rules') !== undefined;
   const file = rulesFileOf(ctx, config);
   if (!given && (ctx.positionals.length > 0 || !(await exists(file)))) return undefined;
-  const shown = path.relative(process.cwd(), file) || file;
+  const shown = shownRulesFile(file);
   try {
     await rulesFor(ctx, config, false);
     return { file: shown, problems: [] };
