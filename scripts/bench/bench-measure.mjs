@@ -84,6 +84,8 @@ export async function measure(c, world, timeoutMs) {
   if (probe.algorithms) sample.algorithms = probe.algorithms;
   const slowest = r.stdout.match(/slowest handshake ([\d.]+) s/)?.[1];
   if (slowest) sample.slowestHandshake = Number(slowest);
+  const loaded = r.stdout.match(/session module loaded in ([\d.]+) ms, CPU ([\d.]+) ms/);
+  if (loaded) sample.moduleLoad = { wall: Number(loaded[1]) / 1000, cpu: Number(loaded[2]) / 1000 };
   if (c.prepare)
     sample.phases = await opsbookPhases(stateDir, `${r.stdout}${r.stderr}`, startedAt, wall);
   if (c.record) await c.record(r, sample);

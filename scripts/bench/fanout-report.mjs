@@ -107,12 +107,12 @@ function printRows(groups) {
 }
 
 /** opsbook ÷ floor per round where both succeeded. */
-function pairedRatios(ops, floor, pick) {
+function pairedRatios(ops, floor, pick, pickFloor = pick) {
   return ops.samples
     .filter((s) => !s.failure)
     .map((s) => {
       const f = floor.samples.find((x) => x.round === s.round && !x.failure);
-      return f ? pick(s) / pick(f) : undefined;
+      return f ? pick(s) / pickFloor(f) : undefined;
     })
     .filter((r) => r !== undefined);
 }
@@ -227,14 +227,16 @@ function printSessionFloor(groups) {
       'steps',
       'step session floor ÷ bare loop: wall (rounds)',
       'its client CPU',
+      'the same, less loading its module: wall; client CPU',
       'host side ms / host: bare loop, step session floor, opsbook',
-      'opsbook ÷ step session floor: wall (rounds)',
+      'opsbook ÷ step session floor less its module load: wall (rounds)',
       'client CPU (rounds)',
     ]),
   );
-  console.log('|---:|---:|---:|---|---|---|---|---|');
+  console.log('|---:|---:|---:|---|---|---|---|---|---|');
   const list = (rs) =>
     rs.length ? `${median(rs).toFixed(2)}× (${rs.map((r) => r.toFixed(2)).join(', ')})` : '—';
+  const short = (rs) => (rs.length ? `${median(rs).toFixed(2)}×` : '—');
   const perHost = (c, g) => fmt((1000 * mid(c, (s) => s.server)) / g.n, 1);
   for (const { g, floor, session, ops } of rows) {
     console.log(
@@ -244,9 +246,38 @@ function printSessionFloor(groups) {
         g.execs,
         list(pairedRatios(session, floor, (s) => s.wall)),
         list(pairedRatios(session, floor, (s) => s.cpu)),
+        `${short(
+          pairedRatios(
+            session,
+            floor,
+            (s) => s.wall - (s.moduleLoad?.wall ?? 0),
+            (s) => s.wall,
+          ),
+        )}; ${short(
+          pairedRatios(
+            session,
+            floor,
+            (s) => s.cpu - (s.moduleLoad?.cpu ?? 0),
+            (s) => s.cpu,
+          ),
+        )}`,
         `${perHost(floor, g)}, ${perHost(session, g)}, ${perHost(ops, g)}`,
-        list(pairedRatios(ops, session, (s) => s.wall)),
-        list(pairedRatios(ops, session, (s) => s.cpu)),
+        list(
+          pairedRatios(
+            ops,
+            session,
+            (s) => s.wall,
+            (f) => f.wall - (f.moduleLoad?.wall ?? 0),
+          ),
+        ),
+        list(
+          pairedRatios(
+            ops,
+            session,
+            (s) => s.cpu,
+            (f) => f.cpu - (f.moduleLoad?.cpu ?? 0),
+          ),
+        ),
       ]),
     );
   }

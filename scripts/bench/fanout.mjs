@@ -9,7 +9,9 @@
 //   step session floor the bare loop sending each host's command through opsbook's step session
 //                      (ssh2-floor.mjs with `session`): what the host runs for opsbook, without
 //                      the rest of opsbook; it splits a gap into the step session's host-side cost
-//                      (its own ratio to the bare loop) and opsbook's client (opsbook ÷ it)
+//                      (its own ratio to the bare loop) and opsbook's client (opsbook ÷ it);
+//                      loading the step session's module (~40 ms of CPU, @opsbook/schema with
+//                      it) is timed apart and reported less, since the protocol does not need it
 //   parallel-ssh -p N  (BENCH_TOOLS=…,parallel) one OpenSSH client process per host
 //   ansible -f N       (BENCH_TOOLS=…,ansible) -m command with pipelining
 // The two sides of each size run one after the other, their order alternating per round. Every
