@@ -25,7 +25,7 @@ type OnCallFile = FromSchema<typeof onCallSchema>;
 const validateAlertRules = generatedValidateAlertRules as unknown as Validator<AlertRulesFile>;
 const validateOnCall = generatedValidateOnCall as unknown as Validator<OnCallFile>;
 
-export const ALERT_RULES_FILE = 'alerts.yaml';
+export { ALERT_RULES_FILE } from '@opsbook/schema';
 
 /** Label matchers: each label equals one of the values. */
 export type Matchers = Record<string, readonly string[]>;

@@ -131,6 +131,7 @@ export {
   type TrustedKey,
   type TrustStore,
 } from './trust-store.js';
+export { type TrustStorePeople, trustStorePeople } from './trust-store-people.js';
 export {
   checkSigning,
   type ExecutorIdentity,

@@ -136,6 +136,17 @@ async function buildCachedBundle(file, commands, { withSsh2 = false } = {}) {
             }
             return { path: name, namespace: 'not-here' };
           });
+          // Modules a cached command loads only in some cases, too large for its bundle: a stub
+          // says so (`fullBuildOnly`), and the command continues in the full build.
+          b.onResolve({ filter: /^\.\/alert-rules-file\.js$/ }, (args) =>
+            args.importer.includes('/commands/')
+              ? { path: args.path, namespace: 'full-build-only' }
+              : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'full-build-only' }, () => ({
+            contents: 'module.exports = { fullBuildOnly: true };',
+            loader: 'js',
+          }));
           b.onLoad({ filter: /.*/, namespace: 'not-here' }, (args) => ({
             contents: `throw new Error('internal error: ${args.path} is not in dist/${file} (dist/bin.js sends it to dist/main.mjs)');`,
           }));

@@ -112,6 +112,13 @@ function run(argv: string[]): void {
     : import(esModuleBuild);
   cli
     .then((m) => m.main(argv, { directStdio }))
+    .then((outcome) => {
+      if (!outcome.rerunInFullBuild) return outcome;
+      // The command needs a module its cached bundle leaves out (src/full-build.ts): it read
+      // and printed nothing yet, and runs again from the full build.
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedPipe);
+      return (import(esModuleBuild) as Promise<Cli>).then((m) => m.main(argv));
+    })
     .then(({ exitCode, isDone }) => {
       process.exitCode = exitCode;
       // A command that left nothing pending exits now rather than after the runtime's teardown

@@ -1,6 +1,7 @@
 import { type CommandContext, type CommandSpec, parseCommandArgs } from './command.js';
 import { type CommandEntry, commands, loadCommand } from './commands/registry.js';
 import { describeError, exitCodes } from './exit-code.js';
+import { FullBuildNeeded } from './full-build.js';
 import { createOutput } from './output.js';
 import { directStdio, type Stdio, streamStdio } from './stdio.js';
 import { commandHelp, mainHelp } from './usage.js';
@@ -34,6 +35,8 @@ export interface Outcome {
    * no output is still queued in the process.
    */
   isDone: boolean;
+  /** The command needs the full build: bin.js runs it again from dist/main.mjs (full-build.ts). */
+  rerunInFullBuild?: true;
 }
 
 export interface MainOptions {
@@ -44,9 +47,15 @@ export interface MainOptions {
 export async function main(argv: string[], options: MainOptions = {}): Promise<Outcome> {
   const stdio = options.directStdio ? directStdio() : streamStdio;
   let isDone = true;
-  const exitCode = await dispatch(argv, stdio, (spec) => {
-    isDone = spec.isDoneWhenResolved === true;
-  });
+  let exitCode: number;
+  try {
+    exitCode = await dispatch(argv, stdio, (spec) => {
+      isDone = spec.isDoneWhenResolved === true;
+    });
+  } catch (e) {
+    if (e instanceof FullBuildNeeded) return { exitCode: 0, isDone: false, rerunInFullBuild: true };
+    throw e;
+  }
   return { exitCode, isDone: isDone && !stdio.isPending() };
 }
 
@@ -129,6 +138,7 @@ async function dispatch(
     };
     return (await spec.run(ctx)) ?? exitCodes.ok;
   } catch (e) {
+    if (e instanceof FullBuildNeeded) throw e;
     const reported = describeError(e, debug);
     if (wantsJson) out.printJson(reported.json);
     out.note(reported.text);

@@ -11,6 +11,9 @@ import { parseYamlSource } from './yaml-source.js';
 
 export const CONFIG_FILE = 'opsbook.yaml';
 
+/** The alert convergence rules, beside opsbook.yaml (@opsbook/alerts reads them). */
+export const ALERT_RULES_FILE = 'alerts.yaml';
+
 export { configSchema };
 export type ConfigFile = FromSchema<typeof configSchema>;
 

@@ -14,6 +14,7 @@ export {
   USES_PATTERN,
 } from './compose-ref.js';
 export {
+  ALERT_RULES_FILE,
   CONFIG_FILE,
   type Config,
   type ConfigFile,

@@ -6,14 +6,16 @@ import {
   type AlertStore,
   type ConvergeSummary,
   type DispatchReport,
-  loadAlertRules,
   topologyOf,
 } from '@opsbook/alerts';
 import { loadInventory } from '@opsbook/inventory';
-import { ownershipPeople, seniorDecisionChecker } from '@opsbook/runner';
-import { type Config, findRunbookDirs, ValidationError } from '@opsbook/schema';
+import { seniorDecisionChecker } from '@opsbook/runner';
+import type { Config } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { trackerFor } from '../tracker-services.js';
+
+export { rulesFor } from './alert-rules-file.js';
+export { rulesFileOf, shownRulesFile } from './alert-rules-path.js';
 
 /** The options of every alerts command that converges and dispatches. */
 export const pipelineOptions: Record<string, OptionSpec> = {
@@ -33,47 +35,6 @@ export const pipelineOptions: Record<string, OptionSpec> = {
     description: 'converge and grade, but open no ticket and post no comment',
   },
 };
-
-export function rulesFileOf(ctx: CommandContext, config: Config): string {
-  const given = stringOption(ctx, 'rules');
-  return given ? path.resolve(given) : path.join(config.root, ALERT_RULES_FILE);
-}
-
-/** The rules file as messages name it: relative to the working folder when under it. */
-export function shownRulesFile(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-}
-
-/**
- * alerts.yaml, checked against this repository's runbooks; undefined when there is none and
- * `optional` (serve and ingest then only store).
- */
-export async function rulesFor(
-  ctx: CommandContext,
-  config: Config,
-  optional: boolean,
-): Promise<AlertRules | undefined> {
-  const file = rulesFileOf(ctx, config);
-  const runbookNames = new Set(
-    (await findRunbookDirs(config.runbooksDir, config.runbooksNamedAt)).map((d) =>
-      path.basename(d),
-    ),
-  );
-  // Ownership names are checked against approvers.yaml on the local tracker (ownershipPeople).
-  const people = await ownershipPeople(config, { kind: config.raw.tracker?.kind ?? 'local' });
-  try {
-    // Suggestions are checked against the runbooks when the repository has some.
-    return await loadAlertRules(shownRulesFile(file), {
-      ...(runbookNames.size ? { runbookNames } : {}),
-      ...(people ? { people } : {}),
-    });
-  } catch (e) {
-    if (optional && e instanceof ValidationError && e.code === 'ALERT_RULES_MISSING')
-      return undefined;
-    throw e;
-  }
-}
 
 /** The store, rules, inventory topology and (unless --no-dispatch) tracker of a command. */
 export async function pipelineFor(

@@ -9,7 +9,7 @@ import { type CommandContext, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { showControlsIn } from '../terminal-safe.js';
-import { rulesFor } from './alerts-pipeline.js';
+import { rulesFor } from './alert-rules-file.js';
 
 /** One line of the doctor's answer: ok, a warning (works, but look), or a failure (fix it). */
 interface Finding {

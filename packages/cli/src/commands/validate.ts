@@ -1,12 +1,18 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { ALERT_RULES_FILE } from '@opsbook/alerts';
 import { loadCatalog } from '@opsbook/runner/catalog';
-import { formatProblem, type Problem, sortProblems, ValidationError } from '@opsbook/schema';
+import {
+  ALERT_RULES_FILE,
+  formatProblem,
+  type Problem,
+  sortProblems,
+  ValidationError,
+} from '@opsbook/schema';
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
-import { rulesFileOf, rulesFor, shownRulesFile } from './alerts-pipeline.js';
+import { FullBuildNeeded } from '../full-build.js';
+import { rulesFileOf, shownRulesFile } from './alert-rules-path.js';
 
 export default defineCommand({
   args: '[runbook…]',
@@ -30,9 +36,16 @@ Examples:
   opsbook validate --rules alerts.yaml`,
   async run(ctx) {
     const config = await configFor(ctx);
+    // Before anything is read or printed: rules to check need the full build (see below).
+    const rulesFile = await rulesToCheck(ctx, config);
+    const rulesLoader = rulesFile ? await import('./alert-rules-file.js') : undefined;
+    if (rulesLoader?.fullBuildOnly) throw new FullBuildNeeded();
     // Only the problems matter here: composed runbooks are checked, not digested.
     const results = await loadCatalog(config, ctx.positionals, process.cwd(), { checkOnly: true });
-    const rules = await checkAlertRules(ctx, config);
+    const rules =
+      rulesFile && rulesLoader
+        ? await checkAlertRules(ctx, config, rulesFile, rulesLoader)
+        : undefined;
     const problems: Problem[] = sortProblems([
       ...results.flatMap((r) => r.problems),
       ...(rules?.problems ?? []),
@@ -82,19 +95,29 @@ Examples:
 });
 
 /**
- * The alert rules' problems, when they are checked: --rules names them, or no runbook was named
- * and alerts.yaml sits beside opsbook.yaml. A --rules file that is missing is an error.
+ * The alert rules to check, if any: --rules names them, or no runbook was named and alerts.yaml
+ * sits beside opsbook.yaml. Light: dist/fast.js (validate's bundle) does not hold the rules'
+ * loader, so that a repository without alerts.yaml validates as fast as before.
  */
+async function rulesToCheck(
+  ctx: CommandContext,
+  config: Awaited<ReturnType<typeof configFor>>,
+): Promise<string | undefined> {
+  const file = rulesFileOf(ctx, config);
+  if (stringOption(ctx, 'rules') !== undefined) return file; // missing: an error, below
+  return ctx.positionals.length === 0 && (await exists(file)) ? file : undefined;
+}
+
+/** The alert rules' problems (a --rules file that is missing is an error). */
 async function checkAlertRules(
   ctx: CommandContext,
   config: Awaited<ReturnType<typeof configFor>>,
-): Promise<{ file: string; problems: Problem[] } | undefined> {
-  const given = stringOption(ctx, 'rules') !== undefined;
-  const file = rulesFileOf(ctx, config);
-  if (!given && (ctx.positionals.length > 0 || !(await exists(file)))) return undefined;
+  file: string,
+  loader: typeof import('./alert-rules-file.js'),
+): Promise<{ file: string; problems: Problem[] }> {
   const shown = shownRulesFile(file);
   try {
-    await rulesFor(ctx, config, false);
+    await loader.rulesFor(ctx, config, false);
     return { file: shown, problems: [] };
   } catch (e) {
     if (e instanceof ValidationError && e.code === 'ALERT_RULES_INVALID')

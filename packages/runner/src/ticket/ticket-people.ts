@@ -6,6 +6,8 @@ import {
   parseTrustStore,
   type SshSigner,
   type TrustStore,
+  type TrustStorePeople,
+  trustStorePeople,
   verifySshsig,
 } from '@opsbook/approval';
 import { type Config, canonicalJson, didYouMean, UsageError } from '@opsbook/schema';
@@ -140,14 +142,9 @@ export function accountOf(
 export async function ownershipPeople(
   config: Config,
   tracker: Pick<Tracker, 'kind'>,
-): Promise<{ file: string; names: Set<string>; ids: string[] } | undefined> {
+): Promise<TrustStorePeople | undefined> {
   if (tracker.kind !== 'local') return undefined;
-  const bytes = await readTrustStoreBytes(config);
-  if (!bytes) return undefined;
-  const file = path.relative(process.cwd(), config.trustStore) || config.trustStore;
-  const { approvers } = parseTrustStore(bytes, file).data;
-  const ids = approvers.map((a) => a.id);
-  return { file, names: new Set([...ids, ...approvers.flatMap((a) => a.jira ?? [])]), ids };
+  return trustStorePeople(config.trustStore);
 }
 
 /** "Eve Engineer (eve, key SHA256:…)": how a comment names who did a step. */
