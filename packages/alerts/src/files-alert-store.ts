@@ -1,6 +1,6 @@
-import { type FileHandle, mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { storageErrorOf, syncDirectory, writeFileAtomic } from '@opsbook/schema';
+import { makeDirectory, storageErrorOf, syncDirectory, writeFileAtomic } from '@opsbook/schema';
 import { type LockOptions, withLockFile } from '@opsbook/state';
 import { type AlertRecord, alertKey } from './alert.js';
 import type { AlertDay, AlertState, AlertStore } from './alert-store.js';
@@ -150,7 +150,7 @@ export function filesAlertStore(
       return keys;
     },
     async transact(take, work) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeDirectory(dir, { mode: 0o700 });
       return exclusive(async () => {
         stepping = true;
         try {
@@ -178,7 +178,7 @@ export function filesAlertStore(
       });
     },
     async dispatchLock(work) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await makeDirectory(dir, { mode: 0o700 });
       const busy = new Error('dispatch lock taken');
       try {
         return await withLockFile(
@@ -244,7 +244,7 @@ function newestFirst(a: Incident, b: Incident): number {
  * (never acknowledged: its fsync did not return) is ended first, so the next line stands alone.
  */
 async function openForAppend(intakeDir: string, day: string): Promise<FileHandle> {
-  await mkdir(intakeDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(intakeDir, { mode: 0o700 });
   const file = path.join(intakeDir, `${day}.jsonl`);
   const handle = await open(file, 'a+', 0o600);
   try {

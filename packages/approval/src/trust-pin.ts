@@ -1,8 +1,9 @@
-import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import {
   formatProblem,
   MACHINE_TRUST_DIR,
+  makeDirectory,
   RefusalError,
   unreadableFileError,
   ValidationError,
@@ -132,7 +133,7 @@ async function pin(pinDir: string, bytes: Uint8Array, signature?: Uint8Array): P
   refuseChosenPin(pinDir);
   await refuseWeakPin(await nearestExisting(pinDir), `cannot pin the trust store in ${pinDir}`);
   try {
-    await mkdir(pinDir, { recursive: true, mode: 0o755 });
+    await makeDirectory(pinDir, { mode: 0o755 });
     if (signature) await writeFileAtomic(signatureFileOf(target), signature, { mode: 0o644 });
     await writeFileAtomic(target, bytes, { mode: 0o644 });
   } catch (e) {

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import path from 'node:path';
 import {
   isProcessAlive,
+  makeDirectory,
   processStartTime,
   syncDirectory,
   UsageError,
@@ -78,8 +79,8 @@ export async function openRepository(
     stagingDir: path.resolve(dir, 'staging'),
   };
   if (options.create) {
-    await mkdir(repo.backupsDir, { recursive: true, mode: 0o700 });
-    await mkdir(repo.stagingDir, { recursive: true, mode: 0o700 });
+    await makeDirectory(repo.backupsDir, { mode: 0o700 });
+    await makeDirectory(repo.stagingDir, { mode: 0o700 });
     return repo;
   }
   const found = await readdir(repo.backupsDir).catch(() => undefined);
@@ -104,8 +105,8 @@ export function newBackupId(kind: string, host: string, at: Date): string {
 /** A staging folder for a new backup; commit it with `commitBackup`. */
 export async function stageBackup(repo: Repository, id: string): Promise<string> {
   if (!ID_PATTERN.test(id)) throw new UsageError(`backup id ${id} is not a safe folder name`);
-  await mkdir(repo.stagingDir, { recursive: true, mode: 0o700 });
-  await mkdir(repo.backupsDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(repo.stagingDir, { mode: 0o700 });
+  await makeDirectory(repo.backupsDir, { mode: 0o700 });
   // Named by its process (PID and start time), so that prune tells one left by a killed backup.
   const start = processStartTime(process.pid);
   const dir = path.join(
@@ -222,7 +223,7 @@ export async function removeBackup(repo: Repository, entry: { id: string }): Pro
     repo.stagingDir,
     `${entry.id}.deleting-${randomBytes(3).toString('hex')}`,
   );
-  await mkdir(repo.stagingDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(repo.stagingDir, { mode: 0o700 });
   await rename(path.join(repo.backupsDir, entry.id), doomed);
   await syncDirectory(repo.backupsDir);
   await rm(doomed, { recursive: true, force: true });

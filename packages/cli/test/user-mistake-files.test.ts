@@ -194,3 +194,23 @@ describe('a damaged file of the local tracker or the outbox', () => {
     expect(queued.filter((n) => /^\d{10}-.+\.json$/.test(n)).length).toBeGreaterThan(1);
   });
 });
+
+describe('an output place where nothing can be created (/proc)', () => {
+  // Node 20's recursive mkdir never returns there: each of these hung until killed.
+  for (const args of [
+    ['catalog', '--out', '/proc/opsbook-catalog'],
+    ['catalog', '--out', '/proc'],
+    ['report', '--since', '1d', '-o', '/proc/opsbook-reports/health.html'],
+    ['report', '--since', '1d', '-o', '/proc/health.html'],
+  ]) {
+    it(`opsbook ${args.join(' ')} says so and exits 1`, async () => {
+      const r = await opsbook(args);
+      expect(r.stdout + r.stderr).not.toMatch(stackTrace);
+      expect(r.stderr).not.toMatch(/unexpected error/);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /cannot create the (file|folder) \/proc\/\S+: its filesystem takes no new (file|folder)s there \(ENOENT, as \/proc and \/sys\)\. Choose a place elsewhere\./,
+      );
+    }, 20_000);
+  }
+});

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Problem, storageErrorOf } from '@opsbook/schema';
+import { makeDirectory, type Problem, storageErrorOf } from '@opsbook/schema';
 
 /**
  * OpenSSH known_hosts (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"), parsed as data so that the
@@ -293,7 +293,7 @@ export async function readKnownHosts(file: string): Promise<KnownHosts> {
  * private when missing; a missing final newline of the existing file is repaired first.
  */
 export async function appendKnownHostsLine(file: string, line: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await makeDirectory(path.dirname(file), { mode: 0o700 });
   const existing = await readFile(file).catch(() => Buffer.alloc(0));
   const prefix = existing.length > 0 && existing[existing.length - 1] !== 0x0a ? '\n' : '';
   await appendFile(file, `${prefix}${line}\n`, { mode: 0o600 });

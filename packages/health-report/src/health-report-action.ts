@@ -1,6 +1,6 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '@opsbook/schema';
+import { makeDirectory, writeFileAtomic } from '@opsbook/schema';
 import { buildHealthReport } from './build-health-report.js';
 import { healthReportErrors } from './error-codes.js';
 import type { HistorySource } from './read-history.js';
@@ -88,7 +88,7 @@ export const healthReportAction = {
   withSchema: healthReportWithSchema,
   async run(ctx: HealthReportContext): Promise<HealthReportOutcome> {
     const opts = readWith(ctx.with);
-    await mkdir(ctx.outputDir, { recursive: true });
+    await makeDirectory(ctx.outputDir);
     const jsonFile = path.join(ctx.outputDir, `${REPORT_BASENAME}.json`);
     const previous = await previousReportTime(jsonFile, ctx.now);
     const report = await buildHealthReport({

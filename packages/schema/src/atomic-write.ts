@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { nodeCrypto } from './lazy-crypto.js';
+import { makeDirectory, notCreated } from './make-directory.js';
 
 export interface AtomicWriteOptions {
   /** Permission bits of the new file (before the umask). Private (0o600) unless the caller says. */
@@ -22,13 +23,17 @@ async function writeTemp(
   options: AtomicWriteOptions,
 ): Promise<string> {
   const dir = path.dirname(file);
-  if (options.dirMode !== undefined)
-    await fs.mkdir(dir, { recursive: true, mode: options.dirMode });
+  if (options.dirMode !== undefined) await makeDirectory(dir, { mode: options.dirMode });
   const temp = path.join(
     dir,
     `.${path.basename(file)}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`,
   );
-  const handle = await fs.open(temp, 'wx', options.mode ?? 0o600);
+  const handle = await fs.open(temp, 'wx', options.mode ?? 0o600).catch(async (e: unknown) => {
+    // The folder is there, yet no file can be made in it: /proc, /sys (`-o /proc/x.html`).
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && (await isFolder(dir)))
+      throw notCreated(file, 'file', e);
+    throw e;
+  });
   try {
     await handle.writeFile(data);
     await handle.sync();
@@ -132,4 +137,8 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+async function isFolder(dir: string): Promise<boolean> {
+  return (await fs.stat(dir).catch(() => undefined))?.isDirectory() === true;
 }

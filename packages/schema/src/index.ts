@@ -76,6 +76,7 @@ export {
   RUNBOOK_SCOPE,
   type RunbookBundle,
 } from './load-runbook.js';
+export { makeDirectory } from './make-directory.js';
 export { formatProblem, type Problem, sortProblems } from './problem.js';
 export { isProcessAlive, processStartTime } from './process-liveness.js';
 export { cachedUnlessRejected } from './promise-cache.js';

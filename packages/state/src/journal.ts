@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson, syncDirectory, ValidationError } from '@opsbook/schema';
+import { canonicalJson, makeDirectory, syncDirectory, ValidationError } from '@opsbook/schema';
 import { GroupCommit } from './group-commit.js';
 import { markRunner, unmarkRunner } from './run-liveness.js';
 
@@ -164,8 +164,8 @@ export class Journal {
     const file = journalPath(stateDir, runId);
     checkRunId(file, runId);
     const dir = path.dirname(file);
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectory(stateDir, { mode: 0o700 });
+    await makeDirectory(dir, { mode: 0o700 });
     let handle: FileHandle;
     try {
       handle = await open(file, 'ax', 0o600);

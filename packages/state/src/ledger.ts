@@ -1,6 +1,6 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirectory, ValidationError } from '@opsbook/schema';
+import { makeDirectory, syncDirectory, ValidationError } from '@opsbook/schema';
 import { type ApprovalRun, approvalRunsIn, isRunUnused, usedRunIds } from './approval-use.js';
 import { stateErrors } from './error-codes.js';
 import { readJournalFile } from './journal.js';
@@ -326,7 +326,7 @@ export async function withLedgerLock<T>(
   options: LockOptions = {},
   work: () => Promise<T>,
 ): Promise<T> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(stateDir, { mode: 0o700 });
   const lock = path.join(stateDir, LEDGER_LOCK);
   return withLockFile(
     lock,

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildCatalog,
@@ -9,7 +8,13 @@ import {
   renderCatalogMarkdown,
 } from '@opsbook/curation';
 import { loadCatalog, readVersionHistory } from '@opsbook/runner/catalog';
-import { digestRunbook, formatProblem, UsageError, writeFileAtomic } from '@opsbook/schema';
+import {
+  digestRunbook,
+  formatProblem,
+  makeDirectory,
+  UsageError,
+  writeFileAtomic,
+} from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -72,7 +77,7 @@ Examples:
     }
     const history = await readCatalogHistory(stateStoreOf(config));
     const catalog = buildCatalog(sources, history, { broken });
-    await mkdir(out, { recursive: true });
+    await makeDirectory(out);
     const files = [path.join(out, 'index.html'), path.join(out, 'catalog.md')];
     // For publishing (a wiki, a static site): readable by all, as any file of the repository.
     const mode = 0o644;

@@ -1,4 +1,4 @@
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   checkTicketExists,
@@ -9,7 +9,7 @@ import {
   serializeApproval,
   trackerBinding,
 } from '@opsbook/runner';
-import { UsageError } from '@opsbook/schema';
+import { makeDirectory, UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -172,7 +172,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
     }
     // The folder is created like `git` creates a path for `-o`: approvals/ is where the
     // standing-approval hint tells seniors to put them, and need not exist yet.
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true })
+    await makeDirectory(path.dirname(path.resolve(file)))
       .then(() => writeFile(file, serializeApproval(result.envelope)))
       .catch((e: NodeJS.ErrnoException) => {
         throw new UsageError(

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildHealthReport,
@@ -13,7 +12,7 @@ import {
   summarize,
   URGENT_DAYS,
 } from '@opsbook/health-report';
-import { UsageError, writeFileAtomic } from '@opsbook/schema';
+import { makeDirectory, UsageError, writeFileAtomic } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -127,7 +126,7 @@ Examples:
       chosen ??
       (format === 'html' ? `health-report-${now.toISOString().slice(0, 10)}.html` : undefined);
     if (file) {
-      await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+      await makeDirectory(path.dirname(path.resolve(file)));
       // A file is read with cat and less too: no raw control character from a host's output.
       const safe =
         format === 'json' ? escapeJsonControls(text) : format === 'md' ? showControls(text) : text;

@@ -2,7 +2,13 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createFileAtomic, decodeSourceText, type LoadResult, type Problem } from '@opsbook/schema';
+import {
+  createFileAtomic,
+  decodeSourceText,
+  type LoadResult,
+  makeDirectory,
+  type Problem,
+} from '@opsbook/schema';
 import { curationErrors } from '../error-codes.js';
 import type { LintFinding } from '../lint/lint-finding.js';
 import { lintRunbooks } from '../lint/lint-runbooks.js';
@@ -98,7 +104,7 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
     const findings = await proveValid(stage, promotion, options);
     const files = await placePromotion(stage, dir, promotion, options.name, cwd);
     if (changesetFile) {
-      await mkdir(path.dirname(changesetFile), { recursive: true });
+      await makeDirectory(path.dirname(changesetFile));
       if (!(await createFileAtomic(changesetFile, promotion.changeset.text, { mode: 0o644 }))) {
         await rm(dir, { recursive: true, force: true });
         throw existsError(options.name, changesetFile, cwd);
@@ -221,7 +227,7 @@ async function refuseExisting(
 async function writePromotion(dir: string, promotion: Promotion): Promise<void> {
   for (const f of promotion.files) {
     const file = path.join(dir, ...f.path.split('/'));
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     await writeFile(file, f.text);
   }
 }
@@ -297,7 +303,7 @@ async function placePromotion(
   name: string,
   cwd: string,
 ): Promise<string[]> {
-  await mkdir(path.dirname(dir), { recursive: true });
+  await makeDirectory(path.dirname(dir));
   try {
     await mkdir(dir);
   } catch (e) {
@@ -307,7 +313,7 @@ async function placePromotion(
   const written: string[] = [];
   for (const f of promotion.files) {
     const to = path.join(dir, ...f.path.split('/'));
-    await mkdir(path.dirname(to), { recursive: true });
+    await makeDirectory(path.dirname(to));
     await copyFile(path.join(stage, ...f.path.split('/')), to, constants.COPYFILE_EXCL);
     written.push(to);
   }

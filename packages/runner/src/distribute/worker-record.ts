@@ -1,6 +1,6 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDirectory } from '@opsbook/schema';
+import { makeDirectory, syncDirectory } from '@opsbook/schema';
 import { withLockFile } from '@opsbook/state';
 import type { ShardJob } from './shard-job.js';
 
@@ -28,7 +28,7 @@ export async function recordShardHosts(
 ): Promise<void> {
   const file = workerRecordOf(stateDir, job.runId);
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectory(dir, { mode: 0o700 });
   await withLockFile(
     `${file}.lock`,
     {},

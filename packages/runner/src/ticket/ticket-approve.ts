@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type ApprovalStatement,
@@ -10,7 +10,7 @@ import {
   type SshSigner,
   type TrustStore,
 } from '@opsbook/approval';
-import { type Config, writeFileAtomic } from '@opsbook/schema';
+import { type Config, makeDirectory, writeFileAtomic } from '@opsbook/schema';
 import { type Block, type Inline, LocalTracker, type Tracker } from '@opsbook/tracker';
 import {
   APPROVAL_FILE,
@@ -146,7 +146,7 @@ export function isPerson(approver: Approver, who: string | null | undefined): bo
 /** Where a ticket's approval is kept on this machine while it is being signed or run. */
 export async function ticketFile(config: Config, key: string, name: string): Promise<string> {
   const dir = path.join(config.stateDir, 'tickets', key);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectory(dir, { mode: 0o700 });
   return path.join(dir, name);
 }
 

@@ -1,10 +1,11 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
 import {
   type Config,
   createFileAtomic,
   isOpsbookError,
+  makeDirectory,
   UsageError,
   writeFileAtomic,
 } from '@opsbook/schema';
@@ -56,7 +57,7 @@ function defaultFile(config: Config, key: string, statement: ApprovalStatement):
 /** Writes `bytes` to `file` unless it holds something else (then only with `force`); false: it already held them. */
 async function writeApproval(file: string, bytes: Buffer, force: boolean): Promise<boolean> {
   try {
-    await mkdir(path.dirname(file), { recursive: true });
+    await makeDirectory(path.dirname(file));
     if (force) {
       await writeFileAtomic(file, bytes, APPROVAL_FILE);
       return true;
