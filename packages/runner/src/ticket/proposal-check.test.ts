@@ -22,6 +22,8 @@ describe('the envelope ticket approve is about to sign', () => {
     ['no plan digest', { id: 'A1', proposer: 'erin' }, undefined],
     ['another proposer', { ...statement, proposer: 'mallory' }, undefined],
     ['a comment naming another plan', statement, { approvalId: 'A0', planDigest: digest }],
+    // Deleted, or a ticket set to awaiting approval by hand beside a forged property.
+    ['no proposal comment on the ticket', statement, undefined],
   ])('is refused with %s', (_what, s, comment) => {
     expect(() => refuseSwappedProposal('OPS-2', proposal, s as typeof statement, comment)).toThrow(
       expect.objectContaining({ code: 'PROPOSAL_TAMPERED', kind: 'refused' }),

@@ -60,10 +60,13 @@ export function refuseSwappedProposal(
     throw fail(
       `the envelope to sign was proposed by ${statement.proposer}, but the proposal is ${proposal.proposer}'s`,
     );
-  if (
-    comment &&
-    (comment.approvalId !== proposal.approvalId || comment.planDigest !== proposal.planDigest)
-  )
+  // `ticket propose` posts the comment before it moves the ticket to awaiting approval, and every
+  // comment is read: none on a ticket awaiting approval was deleted, or the status was set by hand.
+  if (!comment)
+    throw fail(
+      `the ticket holds no proposal comment ("Proposed plan: …" naming plan ${proposal.planDigest}), which opsbook ticket propose posts before it asks for approval, so there is nothing a senior reviewed to check the envelope against`,
+    );
+  if (comment.approvalId !== proposal.approvalId || comment.planDigest !== proposal.planDigest)
     throw fail(
       `the proposal comment names approval ${comment.approvalId} with plan ${comment.planDigest}, but the proposal property holds approval ${proposal.approvalId} with plan ${proposal.planDigest}`,
     );
