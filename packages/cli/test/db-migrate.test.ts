@@ -106,6 +106,21 @@ describe('opsbook db migrate', () => {
     });
   });
 
+  it('says no password was given when the server asks for one and none is set', async () => {
+    const { dir } = await workingCopy();
+    const home = await mkdtemp(path.join(root, 'home-'));
+    const result = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: { ...clean, PGPASSWORD: '', PGPASSFILE: '', HOME: home },
+    });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(
+      /^error \(STATE_DB_UNREACHABLE\): the PostgreSQL state store at 127\.0\.0\.1:\d+\/cli_db_\d+ asks user postgres for a password, and none was given: set PGPASSWORD, add a line host:port:database:user:password to ~\/\.pgpass \(mode 0600\), or put it in the url of OPSBOOK_DATABASE_URL\n$/,
+    );
+    expect(result.stderr).not.toContain('SASL');
+    expect(result.stderr).not.toMatch(stackTrace);
+  });
+
   it('shows the db commands with opsbook db --help', async () => {
     const result = await runCli(['db', '--help'], { env: clean });
     expect(result.code).toBe(0);
