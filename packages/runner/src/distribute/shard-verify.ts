@@ -16,6 +16,19 @@ export interface VerifiedShard {
   executor: string;
 }
 
+/**
+ * Refusals of an approval that mean the checkout renders another run than the approved one: on a
+ * worker, after the submitter verified the same approval, its own runbooks or inventory differ.
+ */
+const CHECKOUT_MISMATCH = new Set([
+  'DIGEST_MISMATCH',
+  'COMPOSED_MISMATCH',
+  'CATEGORY_MISMATCH',
+  'GRADE_MISMATCH',
+  'PLAN_MISMATCH',
+  'TARGETS_OUTSIDE_SCOPE',
+]);
+
 /** SHARD_REFUSED for `job`, saying why; nothing of it was run. */
 export const shardRefusal = (job: Pick<ShardJob, 'runId' | 'shard'>, why: string) =>
   new runnerErrors.RefusalError(
@@ -70,6 +83,15 @@ export async function verifyShard(
       runsBefore: await runsBefore(config, journal.run.approvalId, job.runId),
     });
   } catch (e) {
+    if (isOpsbookError(e) && CHECKOUT_MISMATCH.has(e.code)) {
+      // The submitter verified this approval moments ago: what differs is this worker's copy,
+      // and a new signature would not help ("ask a senior to re-approve" is for the engineer).
+      const detail = e.message.replace(/^ask a senior to re-approve[^:]*: /, '');
+      throw shardRefusal(
+        job,
+        `the approval does not verify on this worker (${e.code}: ${detail}): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${job.runId} (the approval itself is fine)`,
+      );
+    }
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
     throw shardRefusal(job, `the approval does not verify on this worker (${why})`);
   }

@@ -1,0 +1,82 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile } from './approval-craft.js';
+import { DistributedTeam } from './distributed-team.js';
+import { exists, waitFor, writeRunbook } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import type { RunDoc } from './run-outcome.js';
+import { markerRunbook } from './runbook-fixtures.js';
+
+/*
+ * A team's first day with workers, through the real binary on a real PostgreSQL and sshd hosts:
+ * the mistakes a newcomer makes when starting `opsbook worker` must each say, in one line, what
+ * to do: a worker whose checkout is not the one the run was approved from, and a worker started
+ * for a zone none of its inventory's hosts is in.
+ */
+
+let team: DistributedTeam;
+
+beforeAll(async () => {
+  team = await DistributedTeam.start({ marker: markerRunbook() });
+});
+afterAll(async () => {
+  await team?.remove();
+});
+afterEach(async () => {
+  await team?.stopAll();
+});
+
+describe('opsbook worker, as a newcomer starts it', () => {
+  it("refuses a shard when its checkout is not the approved one, in one line that says to update the worker's checkout (no stack trace, no new approval asked for)", async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    await team.startWorker('dc1');
+    // The dc2 runner machine's checkout has another version of the runbook (not pulled yet).
+    const stale = await world.createSite('worker-dc2-stale');
+    const edited = markerRunbook();
+    await writeRunbook(stale.runbooksDir, 'marker', {
+      yaml: edited.yaml.replace('Write the host', 'Write down the host'),
+    });
+    const dc2 = await team.startWorker('dc2', { site: stale });
+    const dir = path.join(world.markerDir, 'stale-checkout');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'marker', 'stale.json', [world.people.alice], {
+      params: { dir },
+      env: team.dbEnv,
+    });
+    const r = await team.finished(team.submit(['run', file, '--distribute', '--json']));
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h2', 'ok'],
+      ['h3', 'not-started'],
+      ['h4', 'not-started'],
+    ]);
+    expect(exists(path.join(dir, 'h3.ran'))).toBe(false);
+    const said = new RegExp(
+      `the approval does not verify on this worker \\(DIGEST_MISMATCH: the runbook changed since approval \\(digest sha256:[0-9a-f]+… ≠ sha256:[0-9a-f]+…\\)\\): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${doc.runId} \\(the approval itself is fine\\); no host was touched`,
+    );
+    expect(r.stderr).toMatch(said);
+    expect(r.stderr).not.toContain('ask a senior to re-approve');
+    await waitFor(() => dc2.stderr().includes('refused'), 'the dc2 worker to say why');
+    const lines = dc2.stderr().trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('SHARD_REFUSED'))).toHaveLength(1);
+    expect(dc2.stderr()).toMatch(said);
+    expect(dc2.stderr()).not.toMatch(stackTrace);
+    expect(dc2.stderr()).not.toContain('Failed task');
+  });
+
+  it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {
+    await team.freshDatabase();
+    const typo = await team.startWorker('dc1', { site: team.sites.dc1, args: ['--zone', 'dc-1'] });
+    await waitFor(() => typo.stderr().includes('warning:'), 'the warning');
+    expect(typo.stderr()).toMatch(
+      /^warning: no host of the inventory \(\S*inventory\.yaml\) is in zone dc-1 \(its zones: dc1, dc2\): no shard will come for this worker; check --zone, or the hosts' opsbook_zone$/m,
+    );
+    expect(typo.stderr()).toContain('worker ready for zone(s) dc-1');
+    const right = await team.startWorker('dc1');
+    expect(right.stderr()).not.toContain('warning');
+  });
+});
