@@ -17,6 +17,7 @@ export {
   CONFIG_FILE,
   type Config,
   type ConfigFile,
+  type ConfigPosition,
   configSchema,
   findConfigFile,
   loadConfig,
