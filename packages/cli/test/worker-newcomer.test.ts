@@ -1,9 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { approversYaml } from '@opsbook/testkit/approvers';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { DistributedTeam } from './distributed-team.js';
-import { exists, waitFor, writeRunbook } from './opsbook-world.js';
+import { exists, expectOk, waitFor, writeRunbook } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
 import { markerRunbook } from './runbook-fixtures.js';
@@ -66,6 +67,43 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(dc2.stderr()).toMatch(said);
     expect(dc2.stderr()).not.toMatch(stackTrace);
     expect(dc2.stderr()).not.toContain('Failed task');
+  });
+
+  it("refuses a shard when the worker's trust pin lacks the engineer who runs, saying to pin the team's approvers.yaml there (not to run with another key)", async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    await team.startWorker('dc1');
+    // The dc2 runner machine pinned approvers.yaml before grace, the engineer, was added.
+    const behind = await world.createSite('worker-dc2-old-pin');
+    const p = world.people;
+    await writeFile(
+      behind.trustStoreFile,
+      approversYaml([
+        { id: 'alice', name: 'Alice Senior', roles: ['senior'], keys: [p.alice.publicLine] },
+        { id: 'bob', name: 'Bob Senior', roles: ['senior'], keys: [p.bob.publicLine] },
+      ]),
+    );
+    await rm(behind.trustPinDir, { recursive: true });
+    await expectOk(behind.opsbook(['trust', 'init']), 'trust init on the dc2 machine');
+    const dc2 = await team.startWorker('dc2', { site: behind });
+    const dir = path.join(world.markerDir, 'old-pin');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'marker', 'old-pin.json', [world.people.alice], {
+      params: { dir },
+      env: team.dbEnv,
+    });
+    const r = await team.finished(team.submit(['run', file, '--distribute', '--json']));
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'not-started', 'not-started']);
+    const said = new RegExp(
+      `the run claim does not verify \\(EXECUTOR_UNTRUSTED: the key SHA256:\\S+ that signed it is not in the trust store \\(\\S+ version 1\\)\\): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers\\.yaml on this worker \\(opsbook trust init, --force for a newer version\\), then retry these hosts with --retry-failed ${doc.runId}; no host was touched`,
+    );
+    expect(r.stderr).toMatch(said);
+    expect(r.stderr).not.toContain('run with your own listed key');
+    await waitFor(() => dc2.stderr().includes('refused'), 'the dc2 worker to say why');
+    expect(dc2.stderr()).toMatch(said);
+    expect(dc2.stderr()).not.toMatch(stackTrace);
   });
 
   it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {

@@ -71,7 +71,20 @@ export async function verifyShard(
     approvalId: journal.run.approvalId,
     runId: job.runId,
   });
-  if (!claim.ok) throw shardRefusal(job, `the run claim does not verify (${claim.message})`);
+  if (!claim.ok) {
+    if (claim.code === 'EXECUTOR_UNTRUSTED') {
+      // The submitter's pin listed the key when it signed the claim: this machine's pin is
+      // another version of approvers.yaml, and "run with your own listed key" would mislead.
+      const detail = claim.message
+        .replace(' you run with ', ' that signed it ')
+        .replace(/: run with your own listed key.*$/, '');
+      throw shardRefusal(
+        job,
+        `the run claim does not verify (EXECUTOR_UNTRUSTED: ${detail}): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers.yaml on this worker (opsbook trust init, --force for a newer version), then retry these hosts with --retry-failed ${job.runId}`,
+      );
+    }
+    throw shardRefusal(job, `the run claim does not verify (${claim.message})`);
+  }
   let verified: VerifiedRun;
   try {
     verified = await verifyApprovalFile(`the approval of run ${job.runId}`, {
