@@ -121,6 +121,24 @@ describe('opsbook db migrate', () => {
     expect(result.stderr).not.toMatch(stackTrace);
   });
 
+  it('takes the password from ~/.pgpass, as the docs say, without a warning from the driver', async () => {
+    const { dir, database } = await workingCopy();
+    const home = await mkdtemp(path.join(root, 'home-'));
+    await writeFile(
+      path.join(home, '.pgpass'),
+      `${pg.host}:${pg.port}:${database}:${pg.user}:${pg.password}\n`,
+      { mode: 0o600 },
+    );
+    const result = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: { ...clean, PGPASSWORD: undefined, PGPASSFILE: undefined, HOME: home },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^applied \d+ migration\(s\)/);
+    expect(result.stderr).not.toContain('Warning');
+    expect(result.stderr).not.toContain('pgpass');
+  });
+
   it('shows the db commands with opsbook db --help', async () => {
     const result = await runCli(['db', '--help'], { env: clean });
     expect(result.code).toBe(0);
