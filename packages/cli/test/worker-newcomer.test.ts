@@ -106,6 +106,18 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(dc2.stderr()).not.toMatch(stackTrace);
   });
 
+  it('exits 130 on Ctrl-C, as every interrupted command does, and 0 on SIGTERM (a service stop)', async () => {
+    await team.freshDatabase();
+    const interrupted = await team.startWorker('dc1');
+    interrupted.child.kill('SIGINT');
+    expect((await interrupted.done).code).toBe(130);
+    const stopped = await team.startWorker('dc1');
+    stopped.child.kill('SIGTERM');
+    const r = await stopped.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('stopping: no new shard or step starts');
+  });
+
   it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {
     await team.freshDatabase();
     const typo = await team.startWorker('dc1', { site: team.sites.dc1, args: ['--zone', 'dc-1'] });

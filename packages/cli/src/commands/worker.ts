@@ -39,7 +39,8 @@ hosts of each shard taken are recorded in this machine's state folder (worker-ru
 run again in that run whatever the database says.
 Ctrl-C (or SIGTERM) takes no new shard and starts no new step: running commands finish, the hosts
 of a running shard that did not end are reported cancelled (retry them with --retry-failed), then
-it exits. Stop a worker between runs; with several per zone, the others take the next shards.
+it exits (0 on SIGTERM, 130 on Ctrl-C). Stop a worker between runs; with several per zone, the
+others take the next shards.
 A --zone that no host of the inventory is in is warned about at start.`,
   async run(ctx) {
     const config = await configFor(ctx);
@@ -47,7 +48,9 @@ A --zone that no host of the inventory is in is warned about at start.`,
     if (zones.length === 0)
       throw new UsageError('give the zones this worker serves: --zone dc1 (or --zone default)');
     const controller = new AbortController();
-    const stop = () => {
+    let stoppedBy: NodeJS.Signals | undefined;
+    const stop = (signal: NodeJS.Signals) => {
+      stoppedBy ??= signal;
       ctx.out.note('stopping: no new shard or step starts; running commands finish');
       controller.abort();
     };
@@ -80,7 +83,8 @@ A --zone that no host of the inventory is in is warned about at start.`,
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
     }
-    return exitCodes.ok;
+    // As opsbook schedule run: a service stop (SIGTERM) is a normal end, Ctrl-C an interruption.
+    return stoppedBy === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
   },
 });
 
