@@ -7,7 +7,7 @@ import { DistributedTeam } from './distributed-team.js';
 import { exists, expectOk, waitFor, writeRunbook } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
-import { markerRunbook } from './runbook-fixtures.js';
+import { markerRunbook, slowRunbook } from './runbook-fixtures.js';
 
 /*
  * A team's first day with workers, through the real binary on a real PostgreSQL and sshd hosts:
@@ -19,7 +19,7 @@ import { markerRunbook } from './runbook-fixtures.js';
 let team: DistributedTeam;
 
 beforeAll(async () => {
-  team = await DistributedTeam.start({ marker: markerRunbook() });
+  team = await DistributedTeam.start({ marker: markerRunbook(), slow: slowRunbook });
 });
 afterAll(async () => {
   await team?.remove();
@@ -116,6 +116,33 @@ describe('opsbook worker, as a newcomer starts it', () => {
     const r = await stopped.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('stopping: no new shard or step starts');
+  });
+
+  it('says why a host is cancelled when its worker is stopped mid-shard (Ctrl-C on the worker), and how to retry it', async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    const dc1 = await team.startWorker('dc1');
+    await team.startWorker('dc2');
+    const dir = path.join(world.markerDir, 'worker-stopped');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'slow', 'worker-stopped.json', [world.people.alice], {
+      params: { dir, seconds: '3' },
+      env: team.dbEnv,
+    });
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
+    dc1.child.kill('SIGINT');
+    const r = await team.finished(run);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    const why = `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: retry it with --retry-failed ${doc.runId}`;
+    expect(doc.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
+      ['h1', 'cancelled', why],
+      ['h2', 'cancelled', why],
+      ['h3', 'ok', undefined],
+      ['h4', 'ok', undefined],
+    ]);
+    expect(r.stderr).toContain(`[h1] cancelled: ${why}`);
+    expect((await dc1.done).code).toBe(130);
   });
 
   it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {
