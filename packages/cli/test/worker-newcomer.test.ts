@@ -145,6 +145,18 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect((await dc1.done).code).toBe(130);
   });
 
+  it('refuses to start on a machine whose trust store is not pinned, saying to pin it (every shard would be refused)', async () => {
+    await team.freshDatabase();
+    const unpinned = await team.world.createSite('worker-unpinned');
+    await rm(unpinned.trustPinDir, { recursive: true });
+    const r = await unpinned.opsbook(['worker', '--zone', 'dc1'], { env: team.dbEnv });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /^refused \(TRUST_NOT_INITIALISED\): no trust store is pinned on this machine \(\S+\): check \S+approvers\.yaml with your seniors, then pin it as root: sudo opsbook trust init\n$/,
+    );
+    expect(r.stderr).not.toContain('worker ready');
+  });
+
   it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {
     await team.freshDatabase();
     const typo = await team.startWorker('dc1', { site: team.sites.dc1, args: ['--zone', 'dc-1'] });

@@ -1,4 +1,4 @@
-import { runWorker, type WorkerNotice, zonesWithoutHosts } from '@opsbook/runner';
+import { checkWorkerMachine, runWorker, type WorkerNotice } from '@opsbook/runner';
 import { isOpsbookError, UsageError } from '@opsbook/schema';
 import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -57,11 +57,12 @@ A --zone that no host of the inventory is in is warned about at start.`,
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const inventoryFile = stringOption(ctx, 'inventory');
-    const warnings = await zonesWithoutHosts({
-      config,
-      zones,
-      ...(inventoryFile ? { inventoryFile } : {}),
-    });
+    // Without the PostgreSQL store, runWorker says what to set; with it, this machine's trust
+    // pin and inventory are checked before the worker says it is ready.
+    const warnings =
+      config.state.kind === 'postgres'
+        ? await checkWorkerMachine({ config, zones, ...(inventoryFile ? { inventoryFile } : {}) })
+        : [];
     try {
       await runWorker({
         config,

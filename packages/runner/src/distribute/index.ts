@@ -14,6 +14,7 @@ export {
 } from './shards.js';
 export { type DistributedRunRequest, runDistributed } from './submit.js';
 export {
+  checkWorkerMachine,
   runWorker,
   type WorkerNotice,
   type WorkerRequest,

@@ -1,3 +1,4 @@
+import { loadTrustedStore } from '@opsbook/approval';
 import { checkStateStore } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
@@ -81,6 +82,18 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
   } finally {
     req.signal.removeEventListener('abort', stop);
   }
+}
+
+/**
+ * What `opsbook worker` checks of its machine before it takes shards: the trust pin, without which
+ * every shard would be refused (TRUST_NOT_INITIALISED, thrown here), and the inventory's zones
+ * (zonesWithoutHosts: the warnings to say).
+ */
+export async function checkWorkerMachine(
+  req: Pick<WorkerRequest, 'config' | 'inventoryFile' | 'zones'>,
+): Promise<string[]> {
+  await loadTrustedStore(req.config.trustPinDir, req.config.trustStore);
+  return zonesWithoutHosts(req);
 }
 
 /**
