@@ -92,11 +92,27 @@ function printVersion(): void {
   }
 }
 
+/**
+ * node-postgres reads ~/.pgpass, the way the docs give to keep the state store's password out of
+ * opsbook.yaml, and warns on stderr at its first use that pg 9 will stop doing so: two lines of
+ * Node's (`(node:123) DeprecationWarning …`, `Use node --trace-deprecation`) that tell a user
+ * nothing to do. That one warning is dropped; every other goes on as before.
+ */
+function dropDriverPgpassWarning(): void {
+  const emit = process.emitWarning;
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    if (typeof text === 'string' && text.startsWith('pgpass support is deprecated')) return;
+    return (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+}
+
 function run(argv: string[]): void {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     printVersion();
     return;
   }
+  dropDriverPgpassWarning();
   // The same test as main's: the command is named by the leading words, and these are one word.
   const cached = Object.keys(OPSBOOK_CACHED_BUNDLES).find((file) =>
     OPSBOOK_CACHED_BUNDLES[file]!.includes(argv[0] ?? ''),

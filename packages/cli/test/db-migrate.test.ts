@@ -106,6 +106,39 @@ describe('opsbook db migrate', () => {
     });
   });
 
+  it('says no password was given when the server asks for one and none is set', async () => {
+    const { dir } = await workingCopy();
+    const home = await mkdtemp(path.join(root, 'home-'));
+    const result = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: { ...clean, PGPASSWORD: '', PGPASSFILE: '', HOME: home },
+    });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(
+      /^error \(STATE_DB_UNREACHABLE\): the PostgreSQL state store at 127\.0\.0\.1:\d+\/cli_db_\d+ asks user postgres for a password, and none was given: set PGPASSWORD, add a line host:port:database:user:password to ~\/\.pgpass \(mode 0600\), or put it in the url of OPSBOOK_DATABASE_URL\n$/,
+    );
+    expect(result.stderr).not.toContain('SASL');
+    expect(result.stderr).not.toMatch(stackTrace);
+  });
+
+  it('takes the password from ~/.pgpass, as the docs say, without a warning from the driver', async () => {
+    const { dir, database } = await workingCopy();
+    const home = await mkdtemp(path.join(root, 'home-'));
+    await writeFile(
+      path.join(home, '.pgpass'),
+      `${pg.host}:${pg.port}:${database}:${pg.user}:${pg.password}\n`,
+      { mode: 0o600 },
+    );
+    const result = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: { ...clean, PGPASSWORD: undefined, PGPASSFILE: undefined, HOME: home },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^applied \d+ migration\(s\)/);
+    expect(result.stderr).not.toContain('Warning');
+    expect(result.stderr).not.toContain('pgpass');
+  });
+
   it('shows the db commands with opsbook db --help', async () => {
     const result = await runCli(['db', '--help'], { env: clean });
     expect(result.code).toBe(0);

@@ -70,15 +70,15 @@ export class DistributedTeam {
   }
 
   /**
-   * `opsbook worker --zone ZONE` in the zone's site (or `site`: another machine of that zone),
-   * once it says it is ready.
+   * `opsbook worker --zone ZONE` (or `args`) in the zone's site (or `site`: another machine of
+   * that zone), once it says it is ready.
    */
   async startWorker(
     zone: Zone,
-    options: { env?: NodeJS.ProcessEnv; site?: Site } = {},
+    options: { env?: NodeJS.ProcessEnv; site?: Site; args?: string[] } = {},
   ): Promise<RunningCli> {
     const site = options.site ?? this.sites[zone];
-    const worker = site.spawnOpsbook(['worker', '--zone', zone], {
+    const worker = site.spawnOpsbook(['worker', ...(options.args ?? ['--zone', zone])], {
       env: { ...this.dbEnv, ...options.env },
     });
     this.processes.push(worker);

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Postgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, runCli, stackTrace, userEnv } from './run-cli.js';
+import { binPath, repoRoot, runCli, stackTrace, userEnv } from './run-cli.js';
 import { SCHEDULE_CONFIG, scheduleSite } from './schedule-site.js';
 
 /*
@@ -29,10 +29,14 @@ afterAll(async () => {
 const sql = (text: string) => pg.psql(text, 'cli_schedules');
 
 /** `opsbook schedule run` until `until` holds, then SIGTERM; its exit code and output. */
-async function runScheduler(until: () => Promise<boolean>) {
+async function runScheduler(
+  until: (stderr: string) => Promise<boolean>,
+  cwd = dir,
+  commandEnv = env,
+) {
   const child = spawn(process.execPath, [binPath, 'schedule', 'run'], {
-    cwd: dir,
-    env: userEnv(env),
+    cwd,
+    env: userEnv(commandEnv),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -44,7 +48,8 @@ async function runScheduler(until: () => Promise<boolean>) {
     stderr += d;
   });
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  for (let i = 0; i < 1200 && !(await until()); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && !(await until(stderr)); i++)
+    await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGTERM');
   return { code: await exited, stdout, stderr };
 }
@@ -71,6 +76,49 @@ describe('opsbook schedule', () => {
     expect(r.stderr).toMatch(/opsbook\.yaml:6:\d+: .*minute \(0-59\) hour \(0-23\)/);
     expect(r.stderr).not.toMatch(stackTrace);
   });
+
+  it('warns of a schedule naming no runbook (a typo) or a runbook that is not routine, at its line in opsbook.yaml', async () => {
+    const typo = await mkdtemp(path.join(dir, 'typo-'));
+    await writeFile(
+      path.join(typo, 'opsbook.yaml'),
+      `runbooks: ${JSON.stringify(path.join(repoRoot, 'runbooks'))}
+${SCHEDULE_CONFIG}  daily: {runbook: daily-inspectoin, cron: "0 6 * * *"}
+  cleanup: {runbook: disk-cleanup, cron: "0 7 * * *"}
+`,
+    );
+    // A database of its own: the scheduler below registers these schedules.
+    await pg.psql('create database cli_schedules_typo');
+    const typoEnv = {
+      ...env,
+      OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/cli_schedules_typo`,
+    };
+    const migrated = await runCli(['db', 'migrate'], { cwd: typo, env: typoEnv });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const list = await runCli(['schedule', 'list'], { cwd: typo, env: typoEnv });
+    expect(list.code, list.stderr).toBe(1);
+    const warnings = list.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    expect(warnings).toEqual([
+      "warning: opsbook.yaml:8:20: schedules.daily.runbook: there is no runbook 'daily-inspectoin' in " +
+        `${path.join(repoRoot, 'runbooks')} (did you mean 'daily-inspection'?): every slot of daily is refused until it names a routine runbook`,
+      'warning: opsbook.yaml:9:22: schedules.cleanup.runbook: disk-cleanup is an incident runbook, and a schedule runs only routine ones, under their standing approval: every slot of cleanup is refused',
+    ]);
+    expect(list.stderr).not.toMatch(stackTrace);
+    const run = await runScheduler(
+      async (said) => said.includes('scheduler started'),
+      typo,
+      typoEnv,
+    );
+    expect(run.stderr).toContain(warnings[0]);
+    expect(run.stderr).toContain(warnings[1]);
+    expect(run.stderr).not.toMatch(stackTrace);
+    // Named right, a routine runbook of the library: no warning.
+    await writeFile(
+      path.join(typo, 'opsbook.yaml'),
+      `runbooks: ${JSON.stringify(path.join(repoRoot, 'runbooks'))}\n${SCHEDULE_CONFIG}`,
+    );
+    const right = await runCli(['schedule', 'list'], { cwd: typo, env: typoEnv });
+    expect(right.stderr).not.toContain('warning');
+  }, 60_000);
 
   it('reports a schedule no scheduler has run (exit 1)', async () => {
     const r = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });

@@ -7,7 +7,7 @@ import { UsageError, ValidationError } from './errors.js';
 import { validateConfig } from './generated/validators.js';
 import type { FolderNamedAt } from './load-runbook.js';
 import { schemaProblems, type Validator } from './schema-problems.js';
-import { parseYamlSource } from './yaml-source.js';
+import { type PathSegment, parseYamlSource } from './yaml-source.js';
 
 export const CONFIG_FILE = 'opsbook.yaml';
 
@@ -38,6 +38,18 @@ export interface Config {
   /** Where runs live: the files under stateDir, or a PostgreSQL database the team shares. */
   state: StateConfig;
   raw: ConfigFile;
+  /**
+   * Where a key's value is written in opsbook.yaml (e.g. ['schedules', 'daily', 'runbook']), as
+   * a message names it: worked out only when asked (a strict parse). Absent without a file.
+   */
+  locate?: ((path: readonly PathSegment[]) => ConfigPosition) | undefined;
+}
+
+/** A place in opsbook.yaml, as a problem names it (file:line:col). */
+export interface ConfigPosition {
+  file: string;
+  line: number;
+  col: number;
 }
 
 export type StateConfig =
@@ -114,6 +126,7 @@ export async function loadConfig(
   const file = options.file ? path.resolve(cwd, options.file) : await findConfigFile(cwd);
   let raw: ConfigFile = { apiVersion: 'opsbook/v1', kind: 'Config' };
   let runbooksNamedAt: FolderNamedAt | undefined;
+  let locate: Config['locate'];
   if (file) {
     let bytes: Buffer;
     try {
@@ -137,6 +150,7 @@ export async function loadConfig(
         // Not now: positions need the strict parse, which every command would pay for.
         locate: () => source.locate(['runbooks']),
       };
+    locate = (at) => ({ file: source.file, ...source.locate(at) });
   }
   const root = file ? path.dirname(file) : cwd;
   const at = (p: string) => path.resolve(root, expandHome(p));
@@ -152,6 +166,7 @@ export async function loadConfig(
     trustPinDir: trustPinDir(options.env),
     state: stateConfigOf(raw, options.env ?? process.env),
     raw,
+    ...(locate ? { locate } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ export {
   CONFIG_FILE,
   type Config,
   type ConfigFile,
+  type ConfigPosition,
   configSchema,
   findConfigFile,
   loadConfig,

@@ -3,10 +3,11 @@ import {
   readScheduleReport,
   type ScheduleEvent,
   type ScheduleStatus,
+  scheduleRunbookProblems,
   startScheduler,
 } from '@opsbook/runner';
-import { readDuration, UsageError } from '@opsbook/schema';
-import { type CommandSpec, defineCommand, stringOption } from '../command.js';
+import { type Config, formatProblem, readDuration, UsageError } from '@opsbook/schema';
+import { type CommandContext, type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
@@ -56,6 +57,7 @@ One line per slot on stdout (--json: one JSON document per slot event).
 ${SETUP}`,
   async run(ctx) {
     const config = await configFor(ctx);
+    await warnScheduleRunbooks(ctx, config);
     const executorSigner = await executorSignerFor(ctx);
     const controller = new AbortController();
     const scheduler = await startScheduler({
@@ -88,6 +90,12 @@ ${SETUP}`,
     return stoppedBy === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
   },
 });
+
+/** One warning line per schedule naming no runbook of the library, or one that is not routine. */
+async function warnScheduleRunbooks(ctx: CommandContext, config: Config): Promise<void> {
+  for (const p of await scheduleRunbookProblems(config))
+    ctx.out.note(showControlsIn(`warning: ${formatProblem(p)}`));
+}
 
 function lastText(s: ScheduleStatus): string {
   if (!s.last) return '-';
@@ -129,6 +137,7 @@ ${SETUP}`,
       now,
       since: new Date(now.getTime() - window.ms),
     });
+    await warnScheduleRunbooks(ctx, config);
     const code = report.hasMissed ? exitCodes.failed : exitCodes.ok;
     if (ctx.out.json) {
       ctx.out.printJson(report);

@@ -1,4 +1,4 @@
-import { runWorker, type WorkerNotice } from '@opsbook/runner';
+import { checkWorkerMachine, runWorker, type WorkerNotice } from '@opsbook/runner';
 import { isOpsbookError, UsageError } from '@opsbook/schema';
 import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -37,20 +37,32 @@ A shard is tried once: if this worker dies, its hosts are reported, never run ag
 refused unless its zone is one of --zone and its hosts are of that zone by this inventory; the
 hosts of each shard taken are recorded in this machine's state folder (worker-runs/), and never
 run again in that run whatever the database says.
-Ctrl-C (or SIGTERM) takes no new shard; running commands finish, then it exits.`,
+Ctrl-C (or SIGTERM) takes no new shard and starts no new step: running commands finish, the hosts
+of a running shard that did not end are reported cancelled (retry them with --retry-failed), then
+it exits (0 on SIGTERM, 130 on Ctrl-C). Stop a worker between runs; with several per zone, the
+others take the next shards.
+A --zone that no host of the inventory is in is warned about at start.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const zones = listOption(ctx, 'zone');
     if (zones.length === 0)
       throw new UsageError('give the zones this worker serves: --zone dc1 (or --zone default)');
     const controller = new AbortController();
-    const stop = () => {
+    let stoppedBy: NodeJS.Signals | undefined;
+    const stop = (signal: NodeJS.Signals) => {
+      stoppedBy ??= signal;
       ctx.out.note('stopping: no new shard or step starts; running commands finish');
       controller.abort();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const inventoryFile = stringOption(ctx, 'inventory');
+    // Without the PostgreSQL store, runWorker says what to set; with it, this machine's trust
+    // pin and inventory are checked before the worker says it is ready.
+    const warnings =
+      config.state.kind === 'postgres'
+        ? await checkWorkerMachine({ config, zones, ...(inventoryFile ? { inventoryFile } : {}) })
+        : [];
     try {
       await runWorker({
         config,
@@ -60,17 +72,20 @@ Ctrl-C (or SIGTERM) takes no new shard; running commands finish, then it exits.`
         acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
         ...(inventoryFile ? { inventoryFile } : {}),
         signal: controller.signal,
-        onNotice: workerNotes(ctx),
+        onNotice: workerNotes(ctx, warnings),
         onLog: (level, message) => {
-          if (level === 'error' || level === 'warning')
-            ctx.out.note(`queue ${level}: ${terminalSafe(message)}`);
+          // A failed shard is already said in one line (job N refused); graphile-worker's own
+          // "Failed task" line repeats it with a stack trace. Other lines are cut to their first.
+          if ((level === 'error' || level === 'warning') && !message.startsWith('Failed task '))
+            ctx.out.note(`queue ${level}: ${terminalSafe(message.split('\n', 1)[0] ?? '')}`);
         },
       });
     } finally {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
     }
-    return exitCodes.ok;
+    // As opsbook schedule run: a service stop (SIGTERM) is a normal end, Ctrl-C an interruption.
+    return stoppedBy === 'SIGINT' ? exitCodes.interrupted : exitCodes.ok;
   },
 });
 
@@ -81,12 +96,20 @@ function concurrencyOf(ctx: CommandContext): number {
   return Number(text);
 }
 
-/** One line per shard on stderr: taken, ended (with its hosts' statuses), refused. */
-function workerNotes(ctx: CommandContext): (notice: WorkerNotice) => void {
+/**
+ * One line per shard on stderr: taken, ended (with its hosts' statuses), refused; after the ready
+ * line, the zones no host of the inventory is in.
+ */
+function workerNotes(
+  ctx: CommandContext,
+  warnings: readonly string[],
+): (notice: WorkerNotice) => void {
   const { out } = ctx;
   return (n) => {
-    if (n.type === 'ready') out.note(`worker ready for zone(s) ${n.zones.join(', ')}`);
-    else if (n.type === 'shard-start')
+    if (n.type === 'ready') {
+      out.note(`worker ready for zone(s) ${n.zones.join(', ')}`);
+      for (const w of warnings) out.note(terminalSafe(`warning: ${w}`));
+    } else if (n.type === 'shard-start')
       out.note(
         terminalSafe(
           `job ${n.jobId}: shard ${n.shard ?? '?'} of run ${n.runId ?? '?'} (${n.hosts?.length ?? 0} host(s)): verifying`,

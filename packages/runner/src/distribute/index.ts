@@ -13,4 +13,10 @@ export {
   zoneOf,
 } from './shards.js';
 export { type DistributedRunRequest, runDistributed } from './submit.js';
-export { runWorker, type WorkerNotice, type WorkerRequest } from './worker.js';
+export {
+  checkWorkerMachine,
+  runWorker,
+  type WorkerNotice,
+  type WorkerRequest,
+  zonesWithoutHosts,
+} from './worker.js';

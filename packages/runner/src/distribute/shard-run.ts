@@ -112,6 +112,10 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         record,
         mask,
         signal,
+        cancelledBecause: () =>
+          req.signal.aborted
+            ? `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: retry it with --retry-failed ${job.runId}`
+            : undefined,
         ...(req.onOutput ? { onOutput: req.onOutput } : {}),
         connect: connectorFor({ ...req, signal }, sshConfig),
         // health.report reads the team's store, not this worker's state dir.

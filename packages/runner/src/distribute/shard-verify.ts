@@ -16,6 +16,19 @@ export interface VerifiedShard {
   executor: string;
 }
 
+/**
+ * Refusals of an approval that mean the checkout renders another run than the approved one: on a
+ * worker, after the submitter verified the same approval, its own runbooks or inventory differ.
+ */
+const CHECKOUT_MISMATCH = new Set([
+  'DIGEST_MISMATCH',
+  'COMPOSED_MISMATCH',
+  'CATEGORY_MISMATCH',
+  'GRADE_MISMATCH',
+  'PLAN_MISMATCH',
+  'TARGETS_OUTSIDE_SCOPE',
+]);
+
 /** SHARD_REFUSED for `job`, saying why; nothing of it was run. */
 export const shardRefusal = (job: Pick<ShardJob, 'runId' | 'shard'>, why: string) =>
   new runnerErrors.RefusalError(
@@ -58,7 +71,20 @@ export async function verifyShard(
     approvalId: journal.run.approvalId,
     runId: job.runId,
   });
-  if (!claim.ok) throw shardRefusal(job, `the run claim does not verify (${claim.message})`);
+  if (!claim.ok) {
+    if (claim.code === 'EXECUTOR_UNTRUSTED') {
+      // The submitter's pin listed the key when it signed the claim: this machine's pin is
+      // another version of approvers.yaml, and "run with your own listed key" would mislead.
+      const detail = claim.message
+        .replace(' you run with ', ' that signed it ')
+        .replace(/: run with your own listed key.*$/, '');
+      throw shardRefusal(
+        job,
+        `the run claim does not verify (EXECUTOR_UNTRUSTED: ${detail}): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers.yaml on this worker (opsbook trust init, --force for a newer version), then retry these hosts with --retry-failed ${job.runId}`,
+      );
+    }
+    throw shardRefusal(job, `the run claim does not verify (${claim.message})`);
+  }
   let verified: VerifiedRun;
   try {
     verified = await verifyApprovalFile(`the approval of run ${job.runId}`, {
@@ -70,6 +96,15 @@ export async function verifyShard(
       runsBefore: await runsBefore(config, journal.run.approvalId, job.runId),
     });
   } catch (e) {
+    if (isOpsbookError(e) && CHECKOUT_MISMATCH.has(e.code)) {
+      // The submitter verified this approval moments ago: what differs is this worker's copy,
+      // and a new signature would not help ("ask a senior to re-approve" is for the engineer).
+      const detail = e.message.replace(/^ask a senior to re-approve[^:]*: /, '');
+      throw shardRefusal(
+        job,
+        `the approval does not verify on this worker (${e.code}: ${detail}): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${job.runId} (the approval itself is fine)`,
+      );
+    }
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
     throw shardRefusal(job, `the approval does not verify on this worker (${why})`);
   }

@@ -1,9 +1,11 @@
+import { loadTrustedStore } from '@opsbook/approval';
 import { checkStateStore } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
+import { loadRunInventory } from '../plan/targets.js';
 import { startQueueWorker } from './queue.js';
 import { databaseUrlOf, runShard, type ShardRequest } from './shard-run.js';
-import { checkZone, shardTask } from './shards.js';
+import { checkZone, shardTask, zoneOf } from './shards.js';
 
 /** What a worker tells its command about the shards it takes. */
 export type WorkerNotice =
@@ -80,4 +82,40 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
   } finally {
     req.signal.removeEventListener('abort', stop);
   }
+}
+
+/**
+ * What `opsbook worker` checks of its machine before it takes shards: the trust pin, without which
+ * every shard would be refused (TRUST_NOT_INITIALISED, thrown here), and the inventory's zones
+ * (zonesWithoutHosts: the warnings to say).
+ */
+export async function checkWorkerMachine(
+  req: Pick<WorkerRequest, 'config' | 'inventoryFile' | 'zones'>,
+): Promise<string[]> {
+  await loadTrustedStore(req.config.trustPinDir, req.config.trustStore);
+  return zonesWithoutHosts(req);
+}
+
+/**
+ * The zones of --zone that no host of this worker's inventory is in (a typo, or an inventory
+ * without `opsbook_zone`), each as a sentence: the submitter queues no shard for them, so the
+ * worker would wait for ever. For `opsbook worker` to say at start; not refused, since the
+ * inventory is read again for every shard.
+ */
+export async function zonesWithoutHosts(
+  req: Pick<WorkerRequest, 'config' | 'inventoryFile' | 'zones'>,
+): Promise<string[]> {
+  const zones = req.zones.map((z) => checkZone(z, '--zone'));
+  const inventory = await loadRunInventory(req.config, req.inventoryFile);
+  const present = [...new Set(inventory.hosts.map((h) => zoneOf(h)))].sort();
+  const file =
+    req.inventoryFile ??
+    req.config.inventory ??
+    'none: opsbook.yaml names no inventory, so only localhost; give -i FILE';
+  return zones
+    .filter((z) => !present.includes(z))
+    .map(
+      (z) =>
+        `no host of the inventory (${file}) is in zone ${z} (its zones: ${present.join(', ') || 'none'}): no shard will come for this worker; check --zone, or the hosts' opsbook_zone`,
+    );
 }

@@ -74,6 +74,11 @@ export interface ExecuteInput {
   onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
   mask(text: string): string;
   signal: AbortSignal;
+  /**
+   * Why a host cut short by `signal` is cancelled, for its host-end (a worker says it was
+   * stopped); undefined: no reason is given, as for a run's own Ctrl-C.
+   */
+  cancelledBecause?(): string | undefined;
 }
 
 export interface ExecuteResult {
@@ -211,6 +216,10 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
   } finally {
     if (transport) await scripts.cleanup(transport).catch(() => {});
     await input.releaseTransport?.(host).catch(() => {});
+  }
+  if (result.status === 'cancelled' && !result.error) {
+    const why = input.cancelledBecause?.();
+    if (why) result.error = why;
   }
   await input.record({
     type: 'host-end',

@@ -1,4 +1,5 @@
 export { readScheduleReport, type ScheduleReport } from './schedule-report.js';
+export { scheduleRunbookProblems } from './schedule-runbooks.js';
 export {
   type LastSlot,
   type MissedSlot,

@@ -110,7 +110,12 @@ export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookE
   const where = `${target.host}:${target.port}/${target.database}`;
   const details = { host: target.host, port: target.port, database: target.database, cause: code };
   let text: string | undefined;
-  if (isLoginRefused(e)) {
+  if (!code && /password must be a string/i.test(message ?? '')) {
+    // The driver's words for a server that asks for a password when none was found.
+    text =
+      `the PostgreSQL state store at ${where} asks user ${target.user} for a password, and none was given: ` +
+      'set PGPASSWORD, add a line host:port:database:user:password to ~/.pgpass (mode 0600), or put it in the url of OPSBOOK_DATABASE_URL';
+  } else if (isLoginRefused(e)) {
     text =
       `the PostgreSQL state store at ${where} refused the login of user ${target.user} (${message}): ` +
       'check the user and its password (PGPASSWORD, ~/.pgpass or the url in OPSBOOK_DATABASE_URL)';

@@ -1,0 +1,171 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { approversYaml } from '@opsbook/testkit/approvers';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile } from './approval-craft.js';
+import { DistributedTeam } from './distributed-team.js';
+import { exists, expectOk, waitFor, writeRunbook } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import type { RunDoc } from './run-outcome.js';
+import { markerRunbook, slowRunbook } from './runbook-fixtures.js';
+
+/*
+ * A team's first day with workers, through the real binary on a real PostgreSQL and sshd hosts:
+ * the mistakes a newcomer makes when starting `opsbook worker` must each say, in one line, what
+ * to do: a worker whose checkout is not the one the run was approved from, and a worker started
+ * for a zone none of its inventory's hosts is in.
+ */
+
+let team: DistributedTeam;
+
+beforeAll(async () => {
+  team = await DistributedTeam.start({ marker: markerRunbook(), slow: slowRunbook });
+});
+afterAll(async () => {
+  await team?.remove();
+});
+afterEach(async () => {
+  await team?.stopAll();
+});
+
+describe('opsbook worker, as a newcomer starts it', () => {
+  it("refuses a shard when its checkout is not the approved one, in one line that says to update the worker's checkout (no stack trace, no new approval asked for)", async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    await team.startWorker('dc1');
+    // The dc2 runner machine's checkout has another version of the runbook (not pulled yet).
+    const stale = await world.createSite('worker-dc2-stale');
+    const edited = markerRunbook();
+    await writeRunbook(stale.runbooksDir, 'marker', {
+      yaml: edited.yaml.replace('Write the host', 'Write down the host'),
+    });
+    const dc2 = await team.startWorker('dc2', { site: stale });
+    const dir = path.join(world.markerDir, 'stale-checkout');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'marker', 'stale.json', [world.people.alice], {
+      params: { dir },
+      env: team.dbEnv,
+    });
+    const r = await team.finished(team.submit(['run', file, '--distribute', '--json']));
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'ok'],
+      ['h2', 'ok'],
+      ['h3', 'not-started'],
+      ['h4', 'not-started'],
+    ]);
+    expect(exists(path.join(dir, 'h3.ran'))).toBe(false);
+    const said = new RegExp(
+      `the approval does not verify on this worker \\(DIGEST_MISMATCH: the runbook changed since approval \\(digest sha256:[0-9a-f]+… ≠ sha256:[0-9a-f]+…\\)\\): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${doc.runId} \\(the approval itself is fine\\); no host was touched`,
+    );
+    expect(r.stderr).toMatch(said);
+    expect(r.stderr).not.toContain('ask a senior to re-approve');
+    await waitFor(() => dc2.stderr().includes('refused'), 'the dc2 worker to say why');
+    const lines = dc2.stderr().trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('SHARD_REFUSED'))).toHaveLength(1);
+    expect(dc2.stderr()).toMatch(said);
+    expect(dc2.stderr()).not.toMatch(stackTrace);
+    expect(dc2.stderr()).not.toContain('Failed task');
+  });
+
+  it("refuses a shard when the worker's trust pin lacks the engineer who runs, saying to pin the team's approvers.yaml there (not to run with another key)", async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    await team.startWorker('dc1');
+    // The dc2 runner machine pinned approvers.yaml before grace, the engineer, was added.
+    const behind = await world.createSite('worker-dc2-old-pin');
+    const p = world.people;
+    await writeFile(
+      behind.trustStoreFile,
+      approversYaml([
+        { id: 'alice', name: 'Alice Senior', roles: ['senior'], keys: [p.alice.publicLine] },
+        { id: 'bob', name: 'Bob Senior', roles: ['senior'], keys: [p.bob.publicLine] },
+      ]),
+    );
+    await rm(behind.trustPinDir, { recursive: true });
+    await expectOk(behind.opsbook(['trust', 'init']), 'trust init on the dc2 machine');
+    const dc2 = await team.startWorker('dc2', { site: behind });
+    const dir = path.join(world.markerDir, 'old-pin');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'marker', 'old-pin.json', [world.people.alice], {
+      params: { dir },
+      env: team.dbEnv,
+    });
+    const r = await team.finished(team.submit(['run', file, '--distribute', '--json']));
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'not-started', 'not-started']);
+    const said = new RegExp(
+      `the run claim does not verify \\(EXECUTOR_UNTRUSTED: the key SHA256:\\S+ that signed it is not in the trust store \\(\\S+ version 1\\)\\): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers\\.yaml on this worker \\(opsbook trust init, --force for a newer version\\), then retry these hosts with --retry-failed ${doc.runId}; no host was touched`,
+    );
+    expect(r.stderr).toMatch(said);
+    expect(r.stderr).not.toContain('run with your own listed key');
+    await waitFor(() => dc2.stderr().includes('refused'), 'the dc2 worker to say why');
+    expect(dc2.stderr()).toMatch(said);
+    expect(dc2.stderr()).not.toMatch(stackTrace);
+  });
+
+  it('exits 130 on Ctrl-C, as every interrupted command does, and 0 on SIGTERM (a service stop)', async () => {
+    await team.freshDatabase();
+    const interrupted = await team.startWorker('dc1');
+    interrupted.child.kill('SIGINT');
+    expect((await interrupted.done).code).toBe(130);
+    const stopped = await team.startWorker('dc1');
+    stopped.child.kill('SIGTERM');
+    const r = await stopped.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('stopping: no new shard or step starts');
+  });
+
+  it('says why a host is cancelled when its worker is stopped mid-shard (Ctrl-C on the worker), and how to retry it', async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    const dc1 = await team.startWorker('dc1');
+    await team.startWorker('dc2');
+    const dir = path.join(world.markerDir, 'worker-stopped');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'slow', 'worker-stopped.json', [world.people.alice], {
+      params: { dir, seconds: '3' },
+      env: team.dbEnv,
+    });
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
+    dc1.child.kill('SIGINT');
+    const r = await team.finished(run);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    const why = `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: retry it with --retry-failed ${doc.runId}`;
+    expect(doc.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
+      ['h1', 'cancelled', why],
+      ['h2', 'cancelled', why],
+      ['h3', 'ok', undefined],
+      ['h4', 'ok', undefined],
+    ]);
+    expect(r.stderr).toContain(`[h1] cancelled: ${why}`);
+    expect((await dc1.done).code).toBe(130);
+  });
+
+  it('refuses to start on a machine whose trust store is not pinned, saying to pin it (every shard would be refused)', async () => {
+    await team.freshDatabase();
+    const unpinned = await team.world.createSite('worker-unpinned');
+    await rm(unpinned.trustPinDir, { recursive: true });
+    const r = await unpinned.opsbook(['worker', '--zone', 'dc1'], { env: team.dbEnv });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /^refused \(TRUST_NOT_INITIALISED\): no trust store is pinned on this machine \(\S+\): check \S+approvers\.yaml with your seniors, then pin it as root: sudo opsbook trust init\n$/,
+    );
+    expect(r.stderr).not.toContain('worker ready');
+  });
+
+  it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {
+    await team.freshDatabase();
+    const typo = await team.startWorker('dc1', { site: team.sites.dc1, args: ['--zone', 'dc-1'] });
+    await waitFor(() => typo.stderr().includes('warning:'), 'the warning');
+    expect(typo.stderr()).toMatch(
+      /^warning: no host of the inventory \(\S*inventory\.yaml\) is in zone dc-1 \(its zones: dc1, dc2\): no shard will come for this worker; check --zone, or the hosts' opsbook_zone$/m,
+    );
+    expect(typo.stderr()).toContain('worker ready for zone(s) dc-1');
+    const right = await team.startWorker('dc1');
+    expect(right.stderr()).not.toContain('warning');
+  });
+});
