@@ -323,19 +323,32 @@ export class JiraTracker implements Tracker {
     return (await this.listTransitions(key, options, false)).map(({ screen, ...t }) => t);
   }
 
+  /** Set once this Jira refused `expand=transitions.fields` (400): not sent again. */
+  private refusesTransitionsExpand = false;
+
   /** The transitions Jira offers; with `screens`, each one's screen where Jira reports it. */
   private async listTransitions(
     key: string,
     options: ReadOptions,
     screens: boolean,
   ): Promise<(Transition & { screen: TransitionScreen | undefined })[]> {
-    const res = await this.readIssue(
+    const action = `list the transitions of ${key}`;
+    const expand = screens && !this.refusesTransitionsExpand;
+    // The DC document leaves `expand` out of this operation's parameters (its text documents
+    // it): a Jira or proxy checking requests against the document refuses it with 400. Listed
+    // again without it, and not asked for again; the screens are then unknown (the configured
+    // fields are sent, Jira naming any it refuses).
+    let res = await this.readIssue(
       key,
       '/transitions',
-      `list the transitions of ${key}`,
+      action,
       options,
-      screens ? { query: { expand: 'transitions.fields' } } : {},
+      expand ? { query: { expand: 'transitions.fields' }, expect: [400] } : {},
     );
+    if (res.status === 400) {
+      this.refusesTransitionsExpand = true;
+      res = await this.readIssue(key, '/transitions', action, options);
+    }
     const list = Array.isArray((res.body as Json)?.transitions)
       ? ((res.body as Json).transitions as Json[])
       : [];

@@ -403,6 +403,42 @@ describe.each([
     }
   });
 
+  it('moves a ticket where Jira refuses expand=transitions.fields (undeclared in the DC spec): lists again without it, once per client', async () => {
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      queryAsPublished: true,
+      transitionRequires: { done: ['resolution'] },
+    });
+    try {
+      const configured = createJiraTracker(
+        { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Done' } } } },
+        strict.env,
+      );
+      const key = await walkToDone(configured);
+      expect(strict.issue(key)?.status).toBe('done');
+      expect(strict.issue(key)?.transitionFields.at(-1)).toEqual({
+        to: 'done',
+        fields: { resolution: { name: 'Done' } },
+      });
+      const lists = strict
+        .requests()
+        .filter((r) => r.method === 'get' && r.path.endsWith('/transitions'))
+        .map((r) => `${r.status} ${r.query}`);
+      const expand = '?expand=transitions.fields';
+      expect(lists).toEqual(
+        flavour === 'cloud'
+          ? Array(5).fill(`200 ${expand}`)
+          : [`400 ${expand}`, '200 ', ...Array(4).fill('200 ')],
+      );
+      expect(strict.violations().flatMap((v) => v.problems)).toEqual(
+        flavour === 'cloud' ? [] : ['query parameter "expand" is not in the spec'],
+      );
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('names the configured transition field whose value Jira refuses, and the key to fix', async () => {
     const strict = await startJiraFake({
       flavour,
