@@ -287,13 +287,35 @@ export class JiraTracker implements Tracker {
   }
 
   async comments(key: string, options: ReadOptions = {}): Promise<TicketComment[]> {
-    const res = await this.readIssue(key, '/comment', `read the comments of ${key}`, options, {
-      query: { maxResults: 100, orderBy: '-created' },
-    });
-    const list = (res.body as Json | undefined)?.comments;
-    return (Array.isArray(list) ? list : [])
-      .map((c) => commentFromJira(c, this.http.connection.flavour))
-      .reverse();
+    const list = await this.commentBeans(key, `read the comments of ${key}`, options);
+    return list.map((c) => commentFromJira(c, this.http.connection.flavour)).reverse();
+  }
+
+  /**
+   * The comment beans of an issue, newest first: every page (Jira may hold fewer per page than
+   * `maxResults` asks; `startAt` and `total` give the rest), up to COMMENT_PAGES of them, sorted
+   * by `created` (then id) whatever order Jira answered in; a comment on two pages counts once.
+   */
+  async commentBeans(
+    key: string,
+    action: string,
+    options: ReadOptions,
+    query: Record<string, string> = {},
+  ): Promise<Json[]> {
+    const beans = new Map<string, Json>();
+    let startAt = 0;
+    for (let page = 0; page < COMMENT_PAGES; page++) {
+      const res = await this.readIssue(key, '/comment', action, options, {
+        query: { ...query, startAt, maxResults: 100, orderBy: '-created' },
+      });
+      const body = (res.body ?? {}) as Json;
+      const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
+      for (const c of list)
+        if (c && typeof c === 'object') beans.set(String(c.id ?? beans.size), c);
+      startAt += list.length;
+      if (list.length === 0 || typeof body.total !== 'number' || startAt >= body.total) break;
+    }
+    return [...beans.values()].sort(newestFirst);
   }
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {
@@ -683,6 +705,18 @@ export function createJiraTracker(
   options: JiraHttpOptions = {},
 ): JiraTracker {
   return new JiraTracker(connectJira(settings, env), settings, options);
+}
+
+/** Pages of 100 comments read at most (the newest 5,000). */
+const COMMENT_PAGES = 50;
+
+/** Comment beans newest first: by `created`, then by id (Jira's ids grow), where each is readable. */
+function newestFirst(a: Json, b: Json): number {
+  const at = (c: Json) => (typeof c.created === 'string' ? Date.parse(c.created) : Number.NaN);
+  const [ta, tb] = [at(a), at(b)];
+  if (Number.isFinite(ta) && Number.isFinite(tb) && ta !== tb) return tb - ta;
+  const [ia, ib] = [Number(a.id), Number(b.id)];
+  return Number.isFinite(ia) && Number.isFinite(ib) ? ib - ia : 0;
 }
 
 /** Jira's limit on a property value is 32,768 bytes; past this a value is kept in parts. */

@@ -263,6 +263,32 @@ describe.each([
     }
   });
 
+  it('reads every comment, oldest first, where Jira pages them short and ignores orderBy', async () => {
+    const paged = await startJiraFake({
+      flavour,
+      basePath,
+      commentsPageSize: 2,
+      ordersComments: false,
+    });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, paged.env);
+      await client.create({ summary: 'many comments' });
+      const words = ['one', 'two', 'three', 'four', 'five'];
+      for (const w of words) await client.comment('OPS-1', textDoc(w));
+      const comments = await client.comments('OPS-1');
+      expect(comments.map((c) => c.text)).toEqual(words);
+      const bot = paged.users[0]!;
+      expect(comments[0]?.author).toBe(flavour === 'cloud' ? bot.accountId : bot.name);
+      const id = (await client.comment('OPS-1', textDoc('six'), { deliveryId: 'd-6' })).id;
+      expect(await client.findDelivered({ kind: 'comment', deliveryId: 'd-6', key: 'OPS-1' })).toBe(
+        id,
+      );
+      expect(paged.violations()).toEqual([]);
+    } finally {
+      await paged.close();
+    }
+  });
+
   it('attaches a file as multipart with the file part and the XSRF header', async () => {
     await jira.create({ summary: 'attach target' });
     const bytes = new TextEncoder().encode('{"event":"run.finished"}\n');

@@ -67,6 +67,10 @@ export class FakeJiraState {
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
   expandsCommentProperties = true;
+  /** Most comments one page holds, whatever `maxResults` asks (Jira may return fewer). */
+  commentsPageSize = 5000;
+  /** Whether `GET …/comment` honours `orderBy`; false answers oldest first, as without it. */
+  ordersComments = true;
   searchLagMs = 0;
   /** The fields each move's screen shows and requires; a move without fields has no screen. */
   screens: TransitionScreens = { shown: {}, required: {} };
@@ -166,9 +170,14 @@ export class FakeJiraState {
           this.expandsCommentProperties && (c.query.get('expand') ?? '').includes('properties');
         // orderBy ([-]created), startAt and maxResults (Jira's default page is 5000), as Jira does.
         const ordered =
-          c.query.get('orderBy') === '-created' ? [...issue.comments].reverse() : issue.comments;
+          this.ordersComments && c.query.get('orderBy') === '-created'
+            ? [...issue.comments].reverse()
+            : issue.comments;
         const startAt = Number(c.query.get('startAt') ?? 0);
-        const maxResults = Number(c.query.get('maxResults') ?? 5000);
+        const maxResults = Math.min(
+          Number(c.query.get('maxResults') ?? 5000),
+          this.commentsPageSize,
+        );
         const comments = ordered
           .slice(startAt, startAt + maxResults)
           .map((x) => this.beans.comment(issue, x, withProps));

@@ -24,6 +24,13 @@ export interface JiraFakeOptions {
    * The spec documents only `renderedBody` for that expand; false answers as a strict Jira may.
    */
   expandsCommentProperties?: boolean;
+  /**
+   * Most comments a page of `GET …/comment` holds, whatever `maxResults` asks (default 5000): Jira
+   * may return fewer than asked, the rest by `startAt`.
+   */
+  commentsPageSize?: number;
+  /** Whether `GET …/comment` honours `orderBy` (default true); false answers oldest first. */
+  ordersComments?: boolean;
   /** How long a created issue stays out of search results (Jira's index lag); default 0. */
   searchLagMs?: number;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
@@ -378,6 +385,8 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.transitionsOfferedTo = options.transitionsOfferedTo ?? 'everyone';
   state.current.priorityOnScreen = options.priorityOnScreen ?? true;
   state.current.searchLagMs = options.searchLagMs ?? 0;
+  state.current.commentsPageSize = options.commentsPageSize ?? 5000;
+  state.current.ordersComments = options.ordersComments ?? true;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
