@@ -31,8 +31,27 @@ export interface FailureFacts {
   secrets: string[];
 }
 
+/**
+ * The words of a body that is not JSON (a proxy's or a servlet's): an HTML page's title, or
+ * plain text on one line; never markup.
+ */
+function plainWords(text: string): string {
+  const html = /^\s*</.test(text);
+  const title = html ? /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] : text;
+  return (title ?? '')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;|&gt;|&quot;|&#39;/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029<>]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /** Jira's own words from an ErrorCollection, shortened; tolerant of empty or non-JSON bodies. */
 export function jiraMessages(body: unknown): string {
+  if (typeof body === 'string') {
+    const words = plainWords(body);
+    return words.length > 200 ? `${words.slice(0, 197)}...` : words;
+  }
   if (!body || typeof body !== 'object') return '';
   const b = body as { errorMessages?: unknown; errors?: unknown };
   const messages = Array.isArray(b.errorMessages) ? b.errorMessages.map(String) : [];
@@ -225,6 +244,25 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
       { retryable: false },
     );
   });
+}
+
+/** The error for a success status whose body is not JSON: not Jira's REST API that answered. */
+export function notJiraAnswer(
+  ctx: FailureContext,
+  facts: FailureFacts & { contentType: string | null },
+): OpsbookError {
+  const type = facts.contentType?.split(';')[0]?.trim() || 'a body of no content type';
+  const words = jiraMessages(facts.body);
+  return build(
+    { ...facts, body: undefined },
+    ctx,
+    () =>
+      new trackerErrors.UnreachableError(
+        'TRACKER_NOT_JIRA',
+        `${facts.url} answered ${facts.status} with ${type}${words ? ` ("${words}")` : ''}, not Jira's JSON, when trying to ${ctx.action}: check that JIRA_BASE_URL is Jira's own address (a proxy or a sign-in page answered), and its path prefix.`,
+        { retryable: false },
+      ),
+  );
 }
 
 /** The error when no HTTP answer came back (refused, reset, DNS, timeout). */

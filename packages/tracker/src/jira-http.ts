@@ -1,6 +1,6 @@
 import { InterruptedError, isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { JiraConnection } from './jira-connection.js';
-import { type FailureContext, jiraFailure, networkFailure } from './jira-errors.js';
+import { type FailureContext, jiraFailure, networkFailure, notJiraAnswer } from './jira-errors.js';
 import {
   DEFAULT_RETRY_POLICY,
   parseRetryAfter,
@@ -44,13 +44,14 @@ export interface JiraResponse {
   body: unknown;
 }
 
-async function readBody(res: Response): Promise<unknown> {
+/** The body: JSON parsed, or the text as it came when it is not JSON (`json: false`). */
+async function readBody(res: Response): Promise<{ body: unknown; json: boolean }> {
   const text = await res.text();
-  if (text === '') return undefined;
+  if (text === '') return { body: undefined, json: true };
   try {
-    return JSON.parse(text);
+    return { body: JSON.parse(text), json: true };
   } catch {
-    return text;
+    return { body: text, json: false };
   }
 }
 
@@ -127,7 +128,15 @@ export class JiraHttp {
       let waitMs: number | undefined;
       try {
         const res = await this.fx.fetch(target, this.init(req, signal));
-        const body = await readBody(res);
+        const { body, json } = await readBody(res);
+        // Every answer of Jira's REST API with a body is JSON: a page is a proxy or a sign-in.
+        if (res.ok && !json)
+          throw notJiraAnswer(req.context, {
+            ...facts,
+            status: res.status,
+            body,
+            contentType: res.headers.get('content-type'),
+          });
         if (res.ok || req.expect?.includes(res.status)) return { status: res.status, body };
         failure = jiraFailure(req.context, { ...facts, status: res.status, body });
         // 429 means Jira did not process the request, so even a non-idempotent write may be resent.

@@ -99,6 +99,58 @@ describe.each(['cloud', 'datacenter'] as const)(
       expect(message).not.toContain('a field the project requires');
     });
 
+    it('says a sign-in page or proxy answering 200 instead of Jira is not Jira, naming the base URL to check', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 200,
+          raw: '<!DOCTYPE html><html><head><title>Sign in - Example SSO</title></head><body>…</body></html>',
+        },
+        method: 'get',
+      });
+      const error = await jira.get('OPS-1').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_NOT_JIRA',
+        details: { ticket: 'OPS-1', status: 200, retryable: false },
+      });
+      expect((error as Error).message).toBe(
+        `${fake.baseUrl}${jira.issuePath('OPS-1')} answered 200 with text/html ("Sign in - Example SSO"), not Jira's JSON, when trying to read OPS-1: check that JIRA_BASE_URL is Jira's own address (a proxy or a sign-in page answered), and its path prefix.`,
+      );
+    });
+
+    it("quotes a proxy's plain-text or HTML error in its own words, never its markup", async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 403,
+          raw: 'XSRF check failed\n',
+          contentType: 'text/plain',
+        },
+        method: 'post',
+        path: '/comment',
+      });
+      const xsrf = await jira.comment('OPS-1', textDoc('hello')).catch((e: unknown) => e);
+      expect(xsrf).toMatchObject({ code: 'TRACKER_FORBIDDEN', details: { status: 403 } });
+      expect((xsrf as Error).message).toContain('(403) (Jira says: XSRF check failed):');
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 400,
+          raw: '<html><head><title>400 Bad Request</title></head><body><h1>nginx</h1></body></html>',
+        },
+        method: 'put',
+      });
+      const proxied = await jira.assign('OPS-1', 'someone').catch((e: unknown) => e);
+      expect(proxied).toMatchObject({ code: 'TRACKER_REQUEST_REJECTED', details: { status: 400 } });
+      expect((proxied as Error).message).toContain('(400) (Jira says: 400 Bad Request):');
+      expect((proxied as Error).message).not.toContain('<');
+    });
+
     it('says who cannot be assigned and where their account is set', async () => {
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
       await jira.create({ summary: 'x' });

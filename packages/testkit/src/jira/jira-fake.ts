@@ -71,7 +71,17 @@ export interface JiraFakeOptions {
 }
 
 export type Fault =
-  | { kind: 'status'; status: number; retryAfter?: string }
+  | {
+      kind: 'status';
+      status: number;
+      retryAfter?: string;
+      /**
+       * The body as sent, instead of Jira's ErrorCollection: what a proxy, a sign-in page or a
+       * gateway answers (`text/html` unless `contentType` says).
+       */
+      raw?: string;
+      contentType?: string;
+    }
   | { kind: 'hang' }
   | { kind: 'reset' };
 
@@ -214,6 +224,14 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       res.on('close', () => hanging.delete(res));
     } else {
       entry.status = fault.status;
+      if (fault.raw !== undefined) {
+        res.writeHead(fault.status, {
+          'content-type': fault.contentType ?? 'text/html;charset=UTF-8',
+          ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+        });
+        res.end(fault.raw);
+        return;
+      }
       send(res, {
         status: fault.status,
         body: { errorMessages: [`injected ${fault.status}`], errors: {} },
