@@ -295,6 +295,8 @@ export class JiraTracker implements Tracker {
    * The comment beans of an issue, newest first: every page (Jira may hold fewer per page than
    * `maxResults` asks; `startAt` and `total` give the rest), up to COMMENT_PAGES of them, sorted
    * by `created` (then id) whatever order Jira answered in; a comment on two pages counts once.
+   * No `orderBy`: Cloud's operation says it answers 400 to one other than `created` (its enum
+   * lists `-created`), and Jira's own order is by creation.
    */
   async commentBeans(
     key: string,
@@ -306,7 +308,7 @@ export class JiraTracker implements Tracker {
     let startAt = 0;
     for (let page = 0; page < COMMENT_PAGES; page++) {
       const res = await this.readIssue(key, '/comment', action, options, {
-        query: { ...query, startAt, maxResults: 100, orderBy: '-created' },
+        query: { ...query, startAt, maxResults: 100 },
       });
       const body = (res.body ?? {}) as Json;
       const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
@@ -707,7 +709,7 @@ export function createJiraTracker(
   return new JiraTracker(connectJira(settings, env), settings, options);
 }
 
-/** Pages of 100 comments read at most (the newest 5,000). */
+/** Pages of 100 comments read at most: 5,000, Cloud's limit of comments on an issue. */
 const COMMENT_PAGES = 50;
 
 /** Comment beans newest first: by `created`, then by id (Jira's ids grow), where each is readable. */

@@ -263,12 +263,13 @@ describe.each([
     }
   });
 
-  it('reads every comment, oldest first, where Jira pages them short and ignores orderBy', async () => {
+  it('reads every comment, oldest first, where Jira pages them short, ignores orderBy or refuses -created', async () => {
     const paged = await startJiraFake({
       flavour,
       basePath,
       commentsPageSize: 2,
       ordersComments: false,
+      commentOrderCreatedOnly: true,
     });
     try {
       const client = createJiraTracker({ project: 'OPS', flavour }, paged.env);

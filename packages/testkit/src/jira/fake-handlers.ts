@@ -71,6 +71,8 @@ export class FakeJiraState {
   commentsPageSize = 5000;
   /** Whether `GET …/comment` honours `orderBy`; false answers oldest first, as without it. */
   ordersComments = true;
+  /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
+  commentOrderCreatedOnly = false;
   searchLagMs = 0;
   /** The fields each move's screen shows and requires; a move without fields has no screen. */
   screens: TransitionScreens = { shown: {}, required: {} };
@@ -168,6 +170,14 @@ export class FakeJiraState {
         // The spec documents only `renderedBody` for this expand: a strict Jira may ignore it.
         const withProps =
           this.expandsCommentProperties && (c.query.get('expand') ?? '').includes('properties');
+        const orderBy = c.query.get('orderBy');
+        if (
+          this.commentOrderCreatedOnly &&
+          this.flavour === 'cloud' &&
+          orderBy !== null &&
+          orderBy !== 'created'
+        )
+          return errors(400, [`orderBy '${orderBy}' is not supported: use 'created'.`]);
         // orderBy ([-]created), startAt and maxResults (Jira's default page is 5000), as Jira does.
         const ordered =
           this.ordersComments && c.query.get('orderBy') === '-created'

@@ -31,6 +31,12 @@ export interface JiraFakeOptions {
   commentsPageSize?: number;
   /** Whether `GET …/comment` honours `orderBy` (default true); false answers oldest first. */
   ordersComments?: boolean;
+  /**
+   * Cloud: answer 400 to `GET …/comment` with an `orderBy` other than `created`, as the
+   * operation's 400 ("if `orderBy` is set to a value other than *created*") reads literally,
+   * though its enum lists `-created`. Default false.
+   */
+  commentOrderCreatedOnly?: boolean;
   /** How long a created issue stays out of search results (Jira's index lag); default 0. */
   searchLagMs?: number;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
@@ -405,6 +411,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.searchLagMs = options.searchLagMs ?? 0;
   state.current.commentsPageSize = options.commentsPageSize ?? 5000;
   state.current.ordersComments = options.ordersComments ?? true;
+  state.current.commentOrderCreatedOnly = options.commentOrderCreatedOnly ?? false;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
