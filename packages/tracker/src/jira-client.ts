@@ -12,6 +12,7 @@ import {
 } from './jira-connection.js';
 import { findJiraDelivery } from './jira-delivery-probe.js';
 import {
+  assignRefused,
   noTransitionOffered,
   transitionFieldsMissing,
   transitionUnavailable,
@@ -464,16 +465,22 @@ export class JiraTracker implements Tracker {
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
+    const action = `assign ${key} to ${assignee ?? 'nobody'}`;
+    const path = this.issuePath(key, '/assignee');
     await this.send({
       method: 'PUT',
-      path: this.issuePath(key, '/assignee'),
+      path,
       json: this.cloud ? { accountId: assignee } : { name: assignee },
       signal: options.signal,
-      context: {
-        action: `assign ${key} to ${assignee ?? 'nobody'}`,
-        ticket: key,
-        permission: 'Assign Issues',
-      },
+      context: { action, ticket: key, permission: 'Assign Issues' },
+    }).catch(async (e: unknown) => {
+      const status = isOpsbookError(e) ? e.details.status : undefined;
+      if (this.cloud || (status !== 401 && status !== 404)) throw e;
+      // Data Center answers 401 also without Assign Issues, and 404 also for a user it does not
+      // have: the ticket read with the same credentials tells which (throwing if it is the ticket
+      // or the credentials).
+      await this.get(key, options);
+      throw assignRefused(this.http.url(path), key, action, status, assignee);
     });
   }
 

@@ -290,6 +290,30 @@ export function networkFailure(
   );
 }
 
+/**
+ * Data Center's 401 or 404 to an assign on a ticket the same credentials read: its document says
+ * 401 is a missing Assign Issues permission, 404 a user it does not have.
+ */
+export function assignRefused(
+  url: string,
+  ticket: string,
+  action: string,
+  status: 401 | 404,
+  assignee: string | null,
+): OpsbookError {
+  return status === 401
+    ? new trackerErrors.UnreachableError(
+        'TRACKER_FORBIDDEN',
+        `Jira at ${url} does not let this account ${action} (401, Data Center's answer when the account may read the ticket but lacks the permission): ask a Jira admin for the "Assign Issues" permission in the project.`,
+        { url, ticket, status, retryable: false },
+      )
+    : new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} has no user ${assignee} to ${action} (404, the ticket is there): the assignee must be a Jira account that can be assigned issues in the project; check the person's jira: account in approvers.yaml (Data Center: a user name) and ask a Jira admin for their "Assignable User" permission.`,
+        { url, ticket, status, retryable: false },
+      );
+}
+
 /** A transition the workflow does not offer from the ticket's current status (exit 3). */
 export function transitionUnavailable(
   url: string,

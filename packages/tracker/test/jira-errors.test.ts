@@ -151,6 +151,52 @@ describe.each(['cloud', 'datacenter'] as const)(
       expect((proxied as Error).message).not.toContain('<');
     });
 
+    it('says an assign refused for the permission is the permission, also where Data Center answers 401', async () => {
+      const denied = await startJiraFake({ flavour, canAssign: false });
+      try {
+        const jira = createJiraTracker({ project: 'OPS', flavour }, denied.env);
+        await jira.create({ summary: 'x' });
+        const someone = flavour === 'cloud' ? denied.users[1]!.accountId : denied.users[1]!.name;
+        const error = await jira.assign('OPS-1', someone).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          kind: 'unreachable',
+          code: 'TRACKER_FORBIDDEN',
+          details: { ticket: 'OPS-1', retryable: false },
+        });
+        const message = (error as Error).message;
+        expect(message).toContain(`does not let this account assign OPS-1 to ${someone}`);
+        expect(message).toContain('ask a Jira admin for the "Assign Issues" permission');
+        expect(message).not.toContain('rejected the credentials');
+        expect(denied.violations()).toEqual([]);
+      } finally {
+        await denied.close();
+      }
+    });
+
+    it("says an assignee Data Center answers 404 for is the person's account, not a missing ticket", async () => {
+      const strict = await startJiraFake({ flavour, unknownAssigneeStatus: 404 });
+      try {
+        const jira = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+        await jira.create({ summary: 'x' });
+        const error = await jira.assign('OPS-1', 'no-such-person').catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          kind: 'refused',
+          code: 'TRACKER_REQUEST_REJECTED',
+          details: { ticket: 'OPS-1', retryable: false },
+        });
+        const message = (error as Error).message;
+        expect(message).toContain('assign OPS-1 to no-such-person');
+        expect(message).toContain("the person's jira: account in approvers.yaml");
+        expect(message).not.toContain('has no ticket');
+        await expect(jira.assign('OPS-9', 'no-such-person')).rejects.toMatchObject({
+          code: 'TRACKER_TICKET_NOT_FOUND',
+        });
+        expect(strict.violations()).toEqual([]);
+      } finally {
+        await strict.close();
+      }
+    });
+
     it('says who cannot be assigned and where their account is set', async () => {
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
       await jira.create({ summary: 'x' });

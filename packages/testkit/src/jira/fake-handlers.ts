@@ -73,6 +73,10 @@ export class FakeJiraState {
   ordersComments = true;
   /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
   commentOrderCreatedOnly = false;
+  /** Whether the caller has Assign Issues. */
+  canAssign = true;
+  /** Data Center's answer to an assignee that does not exist: 400, or 404 as its document says. */
+  unknownAssigneeStatus: 400 | 404 = 400;
   searchLagMs = 0;
   /** The fields each move's screen shows and requires; a move without fields has no screen. */
   screens: TransitionScreens = { shown: {}, required: {} };
@@ -506,13 +510,21 @@ export class FakeJiraState {
   }
 
   private assign(c: HandlerContext, issue: FakeIssue): Reply {
+    // Without Assign Issues: Cloud 403; Data Center 401, as its document says.
+    if (!this.canAssign)
+      return this.flavour === 'cloud'
+        ? errors(403, ['You do not have permission to assign issues.'])
+        : errors(401, ['You do not have permission to assign issues.']);
     const who = this.flavour === 'cloud' ? (c.body as Json)?.accountId : (c.body as Json)?.name;
     if (who === null || who === '-1') {
       issue.assignee = null;
       return { status: 204 };
     }
     const user = this.userById(who);
-    if (!user) return errors(400, [], { assignee: `User '${String(who)}' does not exist.` });
+    if (!user)
+      return this.flavour === 'datacenter' && this.unknownAssigneeStatus === 404
+        ? errors(404, [`User '${String(who)}' does not exist.`])
+        : errors(400, [], { assignee: `User '${String(who)}' does not exist.` });
     issue.assignee = user;
     return { status: 204 };
   }

@@ -17,6 +17,16 @@ export interface JiraFakeOptions {
   statuses?: Partial<Record<StatusRole, string>>;
   /** Known users; the first one is the caller (`/myself`). */
   users?: FakeUser[];
+  /**
+   * Whether the caller has Assign Issues (default true): without, Cloud answers an assign 403 and
+   * Data Center 401, as each document says.
+   */
+  canAssign?: boolean;
+  /**
+   * Data Center's answer to an assignee that does not exist (default 400, Jira's ErrorCollection
+   * naming `assignee`): 404 is what its document says ("the issue or the user does not exist").
+   */
+  unknownAssigneeStatus?: 400 | 404;
   /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
   canSetReporter?: boolean;
   /**
@@ -412,6 +422,8 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.commentsPageSize = options.commentsPageSize ?? 5000;
   state.current.ordersComments = options.ordersComments ?? true;
   state.current.commentOrderCreatedOnly = options.commentOrderCreatedOnly ?? false;
+  state.current.canAssign = options.canAssign ?? true;
+  state.current.unknownAssigneeStatus = options.unknownAssigneeStatus ?? 400;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 
