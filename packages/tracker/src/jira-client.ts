@@ -13,6 +13,7 @@ import {
 import { findJiraDelivery } from './jira-delivery-probe.js';
 import {
   assignRefused,
+  attachmentRefused,
   noTransitionOffered,
   transitionFieldsMissing,
   transitionUnavailable,
@@ -325,17 +326,21 @@ export class JiraTracker implements Tracker {
     const form = new FormData();
     const blob = new Blob([file.bytes], { type: file.contentType ?? 'application/octet-stream' });
     form.append('file', blob, file.filename);
+    const action = `attach ${file.filename} to ${key}`;
+    const path = this.issuePath(key, '/attachments');
     const res = await this.send({
       method: 'POST',
-      path: this.issuePath(key, '/attachments'),
+      path,
       form,
+      // Data Center's 404 is also a file over the site's size limit (its document says).
+      expect: this.cloud ? [] : [404],
       signal: options.signal,
-      context: {
-        action: `attach ${file.filename} to ${key}`,
-        ticket: key,
-        permission: 'Create Attachments',
-      },
+      context: { action, ticket: key, permission: 'Create Attachments' },
     });
+    if (res.status === 404) {
+      await this.get(key, options); // no such ticket: throws that
+      throw attachmentRefused(this.http.url(path), key, action, res.body);
+    }
     const first = (Array.isArray(res.body) ? res.body[0] : res.body) as Json | undefined;
     return {
       id: String(first?.id ?? ''),

@@ -224,12 +224,7 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         `Jira at ${url} rejected the request to ${ctx.action} (400)${say}: ${transitionFieldsFix(ctx.transition, fieldErrors(facts.body))}.`,
         { retryable: false },
       );
-    if (status === 413)
-      return new trackerErrors.RefusalError(
-        'TRACKER_REQUEST_REJECTED',
-        `Jira at ${url} refused the request to ${ctx.action} as too large (413)${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify).`,
-        { retryable: false },
-      );
+    if (status === 413) return tooLarge(url, ctx.action, '413', say);
     if (ctx.permission === 'Assign Issues' && status === 400)
       return new trackerErrors.RefusalError(
         'TRACKER_REQUEST_REJECTED',
@@ -288,6 +283,35 @@ export function networkFailure(
           { retryable: true, connectionRefused: code === 'ECONNREFUSED' },
         ),
   );
+}
+
+/** A refusal as too large: 413, or Data Center's 404 to an upload on a ticket that is there. */
+function tooLarge(url: string, action: string, status: string, say: string): RefusalError {
+  return new trackerErrors.RefusalError(
+    'TRACKER_REQUEST_REJECTED',
+    `Jira at ${url} refused the request to ${action} as too large (${status})${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify).`,
+    { retryable: false },
+  );
+}
+
+/**
+ * Data Center's 404 to an attachment upload on a ticket the same credentials read: its document
+ * says that is also a file over the site's attachment size limit.
+ */
+export function attachmentRefused(
+  url: string,
+  ticket: string,
+  action: string,
+  body: unknown,
+): OpsbookError {
+  const error = tooLarge(
+    url,
+    action,
+    "404, Data Center's answer to a file over the limit; the ticket is there",
+    said(body),
+  );
+  Object.assign(error.details, { url, ticket, status: 404 });
+  return error;
 }
 
 /**

@@ -197,6 +197,31 @@ describe.each(['cloud', 'datacenter'] as const)(
       }
     });
 
+    it('says a file over the attachment size limit is too large, also where Data Center answers 404', async () => {
+      const limited = await startJiraFake({ flavour, maxAttachmentBytes: 8 });
+      try {
+        const jira = createJiraTracker({ project: 'OPS', flavour }, limited.env);
+        await jira.create({ summary: 'x' });
+        const file = { filename: 'run.journal.jsonl', bytes: Buffer.from('{"a":1}\n{"b":2}\n') };
+        const error = await jira.attach('OPS-1', file).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          kind: 'refused',
+          code: 'TRACKER_REQUEST_REJECTED',
+          details: { ticket: 'OPS-1', retryable: false },
+        });
+        const message = (error as Error).message;
+        expect(message).toContain('attach run.journal.jsonl to OPS-1 as too large');
+        expect(message).toContain("the site's attachment size limit");
+        expect(message).not.toContain('has no ticket');
+        await expect(jira.attach('OPS-9', file)).rejects.toMatchObject({
+          code: 'TRACKER_TICKET_NOT_FOUND',
+        });
+        expect(limited.violations()).toEqual([]);
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('says who cannot be assigned and where their account is set', async () => {
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
       await jira.create({ summary: 'x' });

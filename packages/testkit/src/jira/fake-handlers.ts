@@ -73,6 +73,8 @@ export class FakeJiraState {
   ordersComments = true;
   /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
   commentOrderCreatedOnly = false;
+  /** The site's attachment size limit (bytes). */
+  maxAttachmentBytes = Number.POSITIVE_INFINITY;
   /** Whether the caller has Assign Issues. */
   canAssign = true;
   /** Data Center's answer to an assignee that does not exist: 400, or 404 as its document says. */
@@ -458,6 +460,11 @@ export class FakeJiraState {
       return errors(400, ['The file part must be named "file".']);
     }
     if (files.length > 60) return errors(413, ['Too many files in one request.']);
+    // Over the site's limit: Cloud 413; Data Center 404, as its document says.
+    if (files.some((f) => f.bytes.byteLength > this.maxAttachmentBytes))
+      return errors(this.flavour === 'cloud' ? 413 : 404, [
+        `The attachment exceeds the maximum attachment size (${this.maxAttachmentBytes} bytes).`,
+      ]);
     const added = files.map((f) => {
       const a = {
         id: String(this.nextId++),

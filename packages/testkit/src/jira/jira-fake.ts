@@ -27,6 +27,11 @@ export interface JiraFakeOptions {
    * naming `assignee`): 404 is what its document says ("the issue or the user does not exist").
    */
   unknownAssigneeStatus?: 400 | 404;
+  /**
+   * The site's attachment size limit in bytes (default none): a file over it is answered 413 on
+   * Cloud and 404 on Data Center, as each document says.
+   */
+  maxAttachmentBytes?: number;
   /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
   canSetReporter?: boolean;
   /**
@@ -423,6 +428,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.ordersComments = options.ordersComments ?? true;
   state.current.commentOrderCreatedOnly = options.commentOrderCreatedOnly ?? false;
   state.current.canAssign = options.canAssign ?? true;
+  state.current.maxAttachmentBytes = options.maxAttachmentBytes ?? Number.POSITIVE_INFINITY;
   state.current.unknownAssigneeStatus = options.unknownAssigneeStatus ?? 400;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
