@@ -515,13 +515,17 @@ export class JiraTracker implements Tracker {
     // Bounded: each page yields at least one ticket or ends the loop.
     for (let page = 0; tickets.length < limit && page < 1000; page++) {
       const maxResults = Math.min(100, limit - tickets.length);
-      const query = this.cloud
-        ? { jql, fields: TICKET_FIELDS, maxResults, nextPageToken: token }
-        : { jql, fields: TICKET_FIELDS, maxResults, startAt: tickets.length };
+      const fields = TICKET_FIELDS.split(',');
+      // POSTed: the bodies are typed in both documents (fields a list of strings), where the
+      // query's `fields` is an array on Cloud and the object StringList on Data Center.
+      const json = this.cloud
+        ? { jql, fields, maxResults, ...(token ? { nextPageToken: token } : {}) }
+        : { jql, fields, maxResults, startAt: tickets.length };
       const res = await this.send({
-        method: 'GET',
+        method: 'POST',
         path: this.api(this.cloud ? '/search/jql' : '/search'),
-        query,
+        json,
+        idempotent: true, // a search reads only
         signal: options.signal,
         context,
       });

@@ -634,6 +634,24 @@ describe.each([
     expect(fake.requests().filter((r) => r.path.endsWith(searchPath)).length).toBe(3);
   });
 
+  it('searches where query parameters are checked as the spec publishes them (DC types fields as an object)', async () => {
+    const strict = await startJiraFake({ flavour, basePath, queryAsPublished: true });
+    try {
+      for (let i = 1; i <= 3; i++) strict.seed({ summary: `alert ${i}`, labels: ['odd'] });
+      const client = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+      const found = await client.search('project = OPS AND labels = odd ORDER BY key', {
+        limit: 2,
+      });
+      expect(found.map((t) => [t.key, t.summary, t.status, t.labels])).toEqual([
+        ['OPS-1', 'alert 1', 'Open', ['odd']],
+        ['OPS-2', 'alert 2', 'Open', ['odd']],
+      ]);
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('reads and writes issue properties (approval uses across machines)', async () => {
     await jira.create({ summary: 'properties' });
     expect(await jira.getProperty('OPS-1', 'opsbook.approval-uses')).toBeUndefined();

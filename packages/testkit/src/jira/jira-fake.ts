@@ -82,10 +82,11 @@ export interface JiraFakeOptions {
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
   priorities?: string[];
   /**
-   * Check query parameters against the spec as published, without the parameters its operations'
-   * text documents but their `parameters` leave out (spec-overrides.ts, ADDED_QUERY_PARAMETERS):
-   * a fake built straight from Atlassian's document refuses those with 400 (and it is recorded
-   * as a violation), e.g. Data Center's `expand=transitions.fields`. Default false.
+   * Check query parameters against the spec as published, without the corrections of
+   * spec-overrides.ts (QUERY_OVERRIDES, ADDED_QUERY_PARAMETERS): a fake built straight from
+   * Atlassian's document refuses with 400 (recorded as a violation) a parameter the operation's
+   * text documents but its `parameters` leave out (Data Center's `expand=transitions.fields`),
+   * and Data Center's search `fields` as a string (typed as the object StringList). Default false.
    */
   queryAsPublished?: boolean;
   now?: () => Date;

@@ -89,9 +89,9 @@ export class OpenApiValidator {
   private readonly cache = new Map<string, ValidateFunction>();
 
   /**
-   * `asPublished`: without ADDED_QUERY_PARAMETERS, as a validator built from Atlassian's document
-   * alone checks a request (a query parameter its text documents but its `parameters` leave out
-   * is refused).
+   * `asPublished`: without QUERY_OVERRIDES and ADDED_QUERY_PARAMETERS, as a validator built from
+   * Atlassian's document alone checks a request's query (a parameter its text documents but its
+   * `parameters` leave out is refused, DC's StringList parameters must be objects).
    */
   constructor(flavour: Flavour, options: { asPublished?: boolean } = {}) {
     this.flavour = flavour;
@@ -102,7 +102,7 @@ export class OpenApiValidator {
       ),
     ) as Json;
     for (const o of SCHEMA_OVERRIDES[flavour]) pointerSet(spec, o.pointer, o.schema);
-    for (const o of QUERY_OVERRIDES[flavour]) {
+    for (const o of options.asPublished ? [] : QUERY_OVERRIDES[flavour]) {
       const param = (spec.paths[o.path]?.[o.method]?.parameters as Json[] | undefined)?.find(
         (p) => p.in === 'query' && p.name === o.name,
       );
