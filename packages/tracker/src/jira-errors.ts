@@ -27,6 +27,8 @@ export interface FailureFacts {
   status?: number;
   body?: unknown;
   attempts: number;
+  /** A `Retry-After` longer than the policy waits, which ended the retries. */
+  retryAfter?: { askedMs: number; maxMs: number };
   credentialHint: string;
   secrets: string[];
 }
@@ -146,6 +148,14 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
   const { url, status } = facts;
   const retryable = { retryable: status === 429 || (status ?? 0) >= 500 };
   return build(facts, ctx, (say) => {
+    if (facts.retryAfter && (status === 429 || (status ?? 0) >= 500)) {
+      const seconds = (ms: number) => Math.ceil(ms / 1000);
+      return new trackerErrors.UnreachableError(
+        status === 429 ? 'TRACKER_RATE_LIMITED' : 'TRACKER_UNAVAILABLE',
+        `Jira at ${url} answered ${status === 429 ? '429 Too Many Requests' : status} when trying to ${ctx.action} and asked to wait ${seconds(facts.retryAfter.askedMs)} s (Retry-After), longer than opsbook waits (${seconds(facts.retryAfter.maxMs)} s): try again later; writes wait in the outbox (opsbook outbox flush).`,
+        retryable,
+      );
+    }
     switch (status) {
       case 401:
         return new trackerErrors.UnreachableError(

@@ -126,6 +126,7 @@ export class JiraHttp {
       const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
       let failure: OpsbookError;
       let waitMs: number | undefined;
+      let lastBody: unknown;
       try {
         const res = await this.fx.fetch(target, this.init(req, signal));
         const { body, json } = await readBody(res);
@@ -138,6 +139,7 @@ export class JiraHttp {
             contentType: res.headers.get('content-type'),
           });
         if (res.ok || req.expect?.includes(res.status)) return { status: res.status, body };
+        lastBody = body;
         failure = jiraFailure(req.context, { ...facts, status: res.status, body });
         // 429 means Jira did not process the request, so even a non-idempotent write may be resent.
         const retryable = res.status === 429 || (res.status >= 500 && idempotent);
@@ -152,7 +154,13 @@ export class JiraHttp {
       }
       if (attempt === this.policy.maxAttempts) throw failure;
       // The server's own wish is what is compared (Retry-After: 60 is waited for), not the jitter.
-      if (waitMs !== undefined && waitMs > this.policy.maxRetryAfterMs) throw failure;
+      if (waitMs !== undefined && waitMs > this.policy.maxRetryAfterMs)
+        throw jiraFailure(req.context, {
+          ...facts,
+          status: failure.details.status as number,
+          body: lastBody,
+          retryAfter: { askedMs: waitMs, maxMs: this.policy.maxRetryAfterMs },
+        });
       const delay = retryDelay(attempt, this.policy, this.fx.random, waitMs);
       await this.fx.sleep(delay, req.signal).catch(() => {
         throw new InterruptedError();
