@@ -187,6 +187,12 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
           `Jira at ${url} has removed this API (410) when trying to ${ctx.action}${say}: check tracker.jira.flavour (cloud or datacenter).`,
           { retryable: false },
         );
+      case 409:
+        return new trackerErrors.RefusalError(
+          'TRACKER_REQUEST_REJECTED',
+          `Jira at ${url} refused to ${ctx.action}: another update of ${ctx.ticket ?? 'it'} went in at the same time (409) after ${facts.attempts} attempt(s)${say}: try again in a moment.`,
+          { retryable: false },
+        );
       case 429:
         return new trackerErrors.UnreachableError(
           'TRACKER_RATE_LIMITED',

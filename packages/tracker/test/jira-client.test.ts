@@ -227,6 +227,31 @@ describe.each([
     );
   });
 
+  it('edits again when Jira answers 409 (a conflicting update), and says so when it keeps conflicting', async () => {
+    await jira.create({ summary: 'conflict' });
+    const quick = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    fake.inject({ fault: { kind: 'status', status: 409 }, method: 'put', path: '/issue/OPS-1' });
+    await quick.setPriority('OPS-1', 'P4');
+    expect(fake.issue('OPS-1')?.priority).toBe('Low');
+    fake.inject({
+      fault: { kind: 'status', status: 409 },
+      method: 'put',
+      path: '/issue/OPS-1',
+      times: 10,
+    });
+    const error = await quick.setPriority('OPS-1', 'P1').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'TRACKER_REQUEST_REJECTED',
+      details: { ticket: 'OPS-1', status: 409 },
+    });
+    expect((error as Error).message).toContain(
+      'another update of OPS-1 went in at the same time (409) after 4 attempt(s)',
+    );
+    expect(fake.issue('OPS-1')?.priority).toBe('Low');
+  });
+
   it('retries a priority edit whose answer was lost: the edit applies once, the client succeeds', async () => {
     await jira.create({ summary: 'lost answer' });
     fake.inject({
