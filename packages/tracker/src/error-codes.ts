@@ -8,7 +8,7 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_PROJECT_UNKNOWN: 'Jira refused to create an issue because of the project',
     TRACKER_NOT_FOUND: 'Jira answered 404 outside a ticket: a wrong base URL or flavour',
     TRACKER_NOT_JIRA:
-      "a success answer that is not JSON: a proxy or sign-in page, not Jira's REST API, answered",
+      "a success that is not JSON, or a redirect: a proxy or sign-in page, not Jira's REST API, answered",
     TRACKER_API_REMOVED:
       'Jira answered 410: the API is gone for this flavour (cloud or datacenter)',
     TRACKER_RATE_LIMITED: 'Jira kept answering 429 after the retries (`details.retryable: true`)',

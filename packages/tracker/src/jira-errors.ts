@@ -257,13 +257,19 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
   });
 }
 
-/** The error for a success status whose body is not JSON: not Jira's REST API that answered. */
+/**
+ * The error for a success status whose body is not JSON, or a redirect (`location`, '' when it
+ * names none): not Jira's REST API that answered.
+ */
 export function notJiraAnswer(
   ctx: FailureContext,
-  facts: FailureFacts & { contentType: string | null },
+  facts: FailureFacts & { contentType: string | null; location?: string | undefined },
 ): OpsbookError {
-  const type = facts.contentType?.split(';')[0]?.trim() || 'a body of no content type';
-  const words = jiraMessages(facts.body);
+  const type =
+    facts.location !== undefined
+      ? `a redirect${facts.location ? ` to ${redactSecrets(facts.location.slice(0, 300), facts.secrets)}` : ''}`
+      : facts.contentType?.split(';')[0]?.trim() || 'a body of no content type';
+  const words = facts.location !== undefined ? '' : jiraMessages(facts.body);
   return build(
     { ...facts, body: undefined },
     ctx,

@@ -103,7 +103,9 @@ export class JiraHttp {
       headers,
       ...(body === undefined ? {} : { body }),
       signal,
-      redirect: 'error',
+      // Jira's REST API does not redirect: one is a proxy, a sign-in page or another address,
+      // said as such (notJiraAnswer) rather than followed with the credentials.
+      redirect: 'manual',
     };
   }
 
@@ -131,12 +133,14 @@ export class JiraHttp {
         const res = await this.fx.fetch(target, this.init(req, signal));
         const { body, json } = await readBody(res);
         // Every answer of Jira's REST API with a body is JSON: a page is a proxy or a sign-in.
-        if (res.ok && !json)
+        const redirect = res.status >= 300 && res.status < 400;
+        if ((res.ok && !json) || redirect)
           throw notJiraAnswer(req.context, {
             ...facts,
             status: res.status,
             body,
             contentType: res.headers.get('content-type'),
+            location: redirect ? (res.headers.get('location') ?? '') : undefined,
           });
         if (res.ok || req.expect?.includes(res.status)) return { status: res.status, body };
         lastBody = body;

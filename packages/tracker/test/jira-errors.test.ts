@@ -121,6 +121,30 @@ describe.each(['cloud', 'datacenter'] as const)(
       );
     });
 
+    it('says where a redirect points instead of following it, and does not retry it', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 302,
+          raw: '',
+          location: 'https://sso.example.com/login?return=%2Fbrowse%2FOPS-1',
+        },
+        method: 'get',
+      });
+      const error = await jira.get('OPS-1').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_NOT_JIRA',
+        details: { ticket: 'OPS-1', status: 302, retryable: false },
+      });
+      expect((error as Error).message).toBe(
+        `${fake.baseUrl}${jira.issuePath('OPS-1')} answered 302 with a redirect to https://sso.example.com/login?return=%2Fbrowse%2FOPS-1, not Jira's JSON, when trying to read OPS-1: check that JIRA_BASE_URL is Jira's own address (a proxy or a sign-in page answered), and its path prefix.`,
+      );
+      expect(fake.requests().filter((r) => r.status === 302)).toHaveLength(1);
+    });
+
     it("quotes a proxy's plain-text or HTML error in its own words, never its markup", async () => {
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
       await jira.create({ summary: 'x' });

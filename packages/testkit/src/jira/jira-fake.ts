@@ -103,6 +103,8 @@ export type Fault =
        */
       raw?: string;
       contentType?: string;
+      /** Where a redirect (3xx) points. */
+      location?: string;
     }
   | { kind: 'hang' }
   | { kind: 'reset' };
@@ -250,6 +252,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
         res.writeHead(fault.status, {
           'content-type': fault.contentType ?? 'text/html;charset=UTF-8',
           ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+          ...(fault.location ? { location: fault.location } : {}),
         });
         res.end(fault.raw);
         return;
