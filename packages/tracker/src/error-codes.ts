@@ -7,6 +7,8 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_FORBIDDEN: 'Jira answered 403: the account lacks the permission the message names',
     TRACKER_PROJECT_UNKNOWN: 'Jira refused to create an issue because of the project',
     TRACKER_NOT_FOUND: 'Jira answered 404 outside a ticket: a wrong base URL or flavour',
+    TRACKER_NOT_JIRA:
+      "a success that is not JSON, or a redirect: a proxy or sign-in page, not Jira's REST API, answered",
     TRACKER_API_REMOVED:
       'Jira answered 410: the API is gone for this flavour (cloud or datacenter)',
     TRACKER_RATE_LIMITED: 'Jira kept answering 429 after the retries (`details.retryable: true`)',

@@ -12,6 +12,8 @@ import {
 } from './jira-connection.js';
 import { findJiraDelivery } from './jira-delivery-probe.js';
 import {
+  assignRefused,
+  attachmentRefused,
   noTransitionOffered,
   transitionFieldsMissing,
   transitionUnavailable,
@@ -287,30 +289,58 @@ export class JiraTracker implements Tracker {
   }
 
   async comments(key: string, options: ReadOptions = {}): Promise<TicketComment[]> {
-    const res = await this.readIssue(key, '/comment', `read the comments of ${key}`, options, {
-      query: { maxResults: 100, orderBy: '-created' },
-    });
-    const list = (res.body as Json | undefined)?.comments;
-    return (Array.isArray(list) ? list : [])
-      .map((c) => commentFromJira(c, this.http.connection.flavour))
-      .reverse();
+    const list = await this.commentBeans(key, `read the comments of ${key}`, options);
+    return list.map((c) => commentFromJira(c, this.http.connection.flavour)).reverse();
+  }
+
+  /**
+   * The comment beans of an issue, newest first: every page (Jira may hold fewer per page than
+   * `maxResults` asks; `startAt` and `total` give the rest), up to COMMENT_PAGES of them, sorted
+   * by `created` (then id) whatever order Jira answered in; a comment on two pages counts once.
+   * No `orderBy`: Cloud's operation says it answers 400 to one other than `created` (its enum
+   * lists `-created`), and Jira's own order is by creation.
+   */
+  async commentBeans(
+    key: string,
+    action: string,
+    options: ReadOptions,
+    query: Record<string, string> = {},
+  ): Promise<Json[]> {
+    const beans = new Map<string, Json>();
+    let startAt = 0;
+    for (let page = 0; page < COMMENT_PAGES; page++) {
+      const res = await this.readIssue(key, '/comment', action, options, {
+        query: { ...query, startAt, maxResults: 100 },
+      });
+      const body = (res.body ?? {}) as Json;
+      const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
+      for (const c of list)
+        if (c && typeof c === 'object') beans.set(String(c.id ?? beans.size), c);
+      startAt += list.length;
+      if (list.length === 0 || typeof body.total !== 'number' || startAt >= body.total) break;
+    }
+    return [...beans.values()].sort(newestFirst);
   }
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {
     const form = new FormData();
     const blob = new Blob([file.bytes], { type: file.contentType ?? 'application/octet-stream' });
     form.append('file', blob, file.filename);
+    const action = `attach ${file.filename} to ${key}`;
+    const path = this.issuePath(key, '/attachments');
     const res = await this.send({
       method: 'POST',
-      path: this.issuePath(key, '/attachments'),
+      path,
       form,
+      // Data Center's 404 is also a file over the site's size limit (its document says).
+      expect: this.cloud ? [] : [404],
       signal: options.signal,
-      context: {
-        action: `attach ${file.filename} to ${key}`,
-        ticket: key,
-        permission: 'Create Attachments',
-      },
+      context: { action, ticket: key, permission: 'Create Attachments' },
     });
+    if (res.status === 404) {
+      await this.get(key, options); // no such ticket: throws that
+      throw attachmentRefused(this.http.url(path), key, action, res.body);
+    }
     const first = (Array.isArray(res.body) ? res.body[0] : res.body) as Json | undefined;
     return {
       id: String(first?.id ?? ''),
@@ -323,19 +353,32 @@ export class JiraTracker implements Tracker {
     return (await this.listTransitions(key, options, false)).map(({ screen, ...t }) => t);
   }
 
+  /** Set once this Jira refused `expand=transitions.fields` (400): not sent again. */
+  private refusesTransitionsExpand = false;
+
   /** The transitions Jira offers; with `screens`, each one's screen where Jira reports it. */
   private async listTransitions(
     key: string,
     options: ReadOptions,
     screens: boolean,
   ): Promise<(Transition & { screen: TransitionScreen | undefined })[]> {
-    const res = await this.readIssue(
+    const action = `list the transitions of ${key}`;
+    const expand = screens && !this.refusesTransitionsExpand;
+    // The DC document leaves `expand` out of this operation's parameters (its text documents
+    // it): a Jira or proxy checking requests against the document refuses it with 400. Listed
+    // again without it, and not asked for again; the screens are then unknown (the configured
+    // fields are sent, Jira naming any it refuses).
+    let res = await this.readIssue(
       key,
       '/transitions',
-      `list the transitions of ${key}`,
+      action,
       options,
-      screens ? { query: { expand: 'transitions.fields' } } : {},
+      expand ? { query: { expand: 'transitions.fields' }, expect: [400] } : {},
     );
+    if (res.status === 400) {
+      this.refusesTransitionsExpand = true;
+      res = await this.readIssue(key, '/transitions', action, options);
+    }
     const list = Array.isArray((res.body as Json)?.transitions)
       ? ((res.body as Json).transitions as Json[])
       : [];
@@ -427,16 +470,22 @@ export class JiraTracker implements Tracker {
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
+    const action = `assign ${key} to ${assignee ?? 'nobody'}`;
+    const path = this.issuePath(key, '/assignee');
     await this.send({
       method: 'PUT',
-      path: this.issuePath(key, '/assignee'),
+      path,
       json: this.cloud ? { accountId: assignee } : { name: assignee },
       signal: options.signal,
-      context: {
-        action: `assign ${key} to ${assignee ?? 'nobody'}`,
-        ticket: key,
-        permission: 'Assign Issues',
-      },
+      context: { action, ticket: key, permission: 'Assign Issues' },
+    }).catch(async (e: unknown) => {
+      const status = isOpsbookError(e) ? e.details.status : undefined;
+      if (this.cloud || (status !== 401 && status !== 404)) throw e;
+      // Data Center answers 401 also without Assign Issues, and 404 also for a user it does not
+      // have: the ticket read with the same credentials tells which (throwing if it is the ticket
+      // or the credentials).
+      await this.get(key, options);
+      throw assignRefused(this.http.url(path), key, action, status, assignee);
     });
   }
 
@@ -466,13 +515,17 @@ export class JiraTracker implements Tracker {
     // Bounded: each page yields at least one ticket or ends the loop.
     for (let page = 0; tickets.length < limit && page < 1000; page++) {
       const maxResults = Math.min(100, limit - tickets.length);
-      const query = this.cloud
-        ? { jql, fields: TICKET_FIELDS, maxResults, nextPageToken: token }
-        : { jql, fields: TICKET_FIELDS, maxResults, startAt: tickets.length };
+      const fields = TICKET_FIELDS.split(',');
+      // POSTed: the bodies are typed in both documents (fields a list of strings), where the
+      // query's `fields` is an array on Cloud and the object StringList on Data Center.
+      const json = this.cloud
+        ? { jql, fields, maxResults, ...(token ? { nextPageToken: token } : {}) }
+        : { jql, fields, maxResults, startAt: tickets.length };
       const res = await this.send({
-        method: 'GET',
+        method: 'POST',
         path: this.api(this.cloud ? '/search/jql' : '/search'),
-        query,
+        json,
+        idempotent: true, // a search reads only
         signal: options.signal,
         context,
       });
@@ -670,6 +723,18 @@ export function createJiraTracker(
   options: JiraHttpOptions = {},
 ): JiraTracker {
   return new JiraTracker(connectJira(settings, env), settings, options);
+}
+
+/** Pages of 100 comments read at most: 5,000, Cloud's limit of comments on an issue. */
+const COMMENT_PAGES = 50;
+
+/** Comment beans newest first: by `created`, then by id (Jira's ids grow), where each is readable. */
+function newestFirst(a: Json, b: Json): number {
+  const at = (c: Json) => (typeof c.created === 'string' ? Date.parse(c.created) : Number.NaN);
+  const [ta, tb] = [at(a), at(b)];
+  if (Number.isFinite(ta) && Number.isFinite(tb) && ta !== tb) return tb - ta;
+  const [ia, ib] = [Number(a.id), Number(b.id)];
+  return Number.isFinite(ia) && Number.isFinite(ib) ? ib - ia : 0;
 }
 
 /** Jira's limit on a property value is 32,768 bytes; past this a value is kept in parts. */

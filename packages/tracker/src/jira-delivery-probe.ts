@@ -18,23 +18,10 @@ export async function findJiraDelivery(
   options: ReadOptions,
 ): Promise<string | undefined> {
   if (probe.kind === 'create') return findCreated(jira, probe.deliveryId, probe.summary, options);
-  const comments = probe.kind === 'comment';
-  const res = await jira.http.send({
-    method: 'GET',
-    path: jira.issuePath(probe.key, comments ? '/comment' : ''),
-    query: comments
-      ? { expand: 'properties', maxResults: 100, orderBy: '-created' }
-      : { fields: 'attachment' },
-    signal: options.signal,
-    context: {
-      action: `list the ${comments ? 'comments' : 'attachments'} of ${probe.key}`,
-      ticket: probe.key,
-      permission: 'Browse Projects',
-    },
-  });
-  const body = (res.body ?? {}) as Json;
   if (probe.kind === 'comment') {
-    const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
+    const list = await jira.commentBeans(probe.key, `list the comments of ${probe.key}`, options, {
+      expand: 'properties',
+    });
     const hit = list.find((c) =>
       ((c.properties ?? []) as Json[]).some(
         (p) =>
@@ -64,6 +51,18 @@ export async function findJiraDelivery(
     }
     return undefined;
   }
+  const res = await jira.http.send({
+    method: 'GET',
+    path: jira.issuePath(probe.key),
+    query: { fields: 'attachment' },
+    signal: options.signal,
+    context: {
+      action: `list the attachments of ${probe.key}`,
+      ticket: probe.key,
+      permission: 'Browse Projects',
+    },
+  });
+  const body = (res.body ?? {}) as Json;
   const files = (body.fields as Json | undefined)?.attachment;
   const match = ((Array.isArray(files) ? files : []) as Json[]).find(
     (a) => a.filename === probe.filename && Number(a.size) === probe.size,

@@ -27,12 +27,33 @@ export interface FailureFacts {
   status?: number;
   body?: unknown;
   attempts: number;
+  /** A `Retry-After` longer than the policy waits, which ended the retries. */
+  retryAfter?: { askedMs: number; maxMs: number };
   credentialHint: string;
   secrets: string[];
 }
 
+/**
+ * The words of a body that is not JSON (a proxy's or a servlet's): an HTML page's title, or
+ * plain text on one line; never markup.
+ */
+function plainWords(text: string): string {
+  const html = /^\s*</.test(text);
+  const title = html ? /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] : text;
+  return (title ?? '')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;|&gt;|&quot;|&#39;/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029<>]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /** Jira's own words from an ErrorCollection, shortened; tolerant of empty or non-JSON bodies. */
 export function jiraMessages(body: unknown): string {
+  if (typeof body === 'string') {
+    const words = plainWords(body);
+    return words.length > 200 ? `${words.slice(0, 197)}...` : words;
+  }
   if (!body || typeof body !== 'object') return '';
   const b = body as { errorMessages?: unknown; errors?: unknown };
   const messages = Array.isArray(b.errorMessages) ? b.errorMessages.map(String) : [];
@@ -127,6 +148,14 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
   const { url, status } = facts;
   const retryable = { retryable: status === 429 || (status ?? 0) >= 500 };
   return build(facts, ctx, (say) => {
+    if (facts.retryAfter && (status === 429 || (status ?? 0) >= 500)) {
+      const seconds = (ms: number) => Math.ceil(ms / 1000);
+      return new trackerErrors.UnreachableError(
+        status === 429 ? 'TRACKER_RATE_LIMITED' : 'TRACKER_UNAVAILABLE',
+        `Jira at ${url} answered ${status === 429 ? '429 Too Many Requests' : status} when trying to ${ctx.action} and asked to wait ${seconds(facts.retryAfter.askedMs)} s (Retry-After), longer than opsbook waits (${seconds(facts.retryAfter.maxMs)} s): try again later; writes wait in the outbox (opsbook outbox flush).`,
+        retryable,
+      );
+    }
     switch (status) {
       case 401:
         return new trackerErrors.UnreachableError(
@@ -156,6 +185,12 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         return new trackerErrors.UnreachableError(
           'TRACKER_API_REMOVED',
           `Jira at ${url} has removed this API (410) when trying to ${ctx.action}${say}: check tracker.jira.flavour (cloud or datacenter).`,
+          { retryable: false },
+        );
+      case 409:
+        return new trackerErrors.RefusalError(
+          'TRACKER_REQUEST_REJECTED',
+          `Jira at ${url} refused to ${ctx.action}: another update of ${ctx.ticket ?? 'it'} went in at the same time (409) after ${facts.attempts} attempt(s)${say}: try again in a moment.`,
           { retryable: false },
         );
       case 429:
@@ -205,12 +240,7 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         `Jira at ${url} rejected the request to ${ctx.action} (400)${say}: ${transitionFieldsFix(ctx.transition, fieldErrors(facts.body))}.`,
         { retryable: false },
       );
-    if (status === 413)
-      return new trackerErrors.RefusalError(
-        'TRACKER_REQUEST_REJECTED',
-        `Jira at ${url} refused the request to ${ctx.action} as too large (413)${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify).`,
-        { retryable: false },
-      );
+    if (status === 413) return tooLarge(url, ctx.action, '413', say);
     if (ctx.permission === 'Assign Issues' && status === 400)
       return new trackerErrors.RefusalError(
         'TRACKER_REQUEST_REJECTED',
@@ -225,6 +255,31 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
       { retryable: false },
     );
   });
+}
+
+/**
+ * The error for a success status whose body is not JSON, or a redirect (`location`, '' when it
+ * names none): not Jira's REST API that answered.
+ */
+export function notJiraAnswer(
+  ctx: FailureContext,
+  facts: FailureFacts & { contentType: string | null; location?: string | undefined },
+): OpsbookError {
+  const type =
+    facts.location !== undefined
+      ? `a redirect${facts.location ? ` to ${redactSecrets(facts.location.slice(0, 300), facts.secrets)}` : ''}`
+      : facts.contentType?.split(';')[0]?.trim() || 'a body of no content type';
+  const words = facts.location !== undefined ? '' : jiraMessages(facts.body);
+  return build(
+    { ...facts, body: undefined },
+    ctx,
+    () =>
+      new trackerErrors.UnreachableError(
+        'TRACKER_NOT_JIRA',
+        `${facts.url} answered ${facts.status} with ${type}${words ? ` ("${words}")` : ''}, not Jira's JSON, when trying to ${ctx.action}: check that JIRA_BASE_URL is Jira's own address (a proxy or a sign-in page answered), and its path prefix.`,
+        { retryable: false },
+      ),
+  );
 }
 
 /** The error when no HTTP answer came back (refused, reset, DNS, timeout). */
@@ -250,6 +305,59 @@ export function networkFailure(
           { retryable: true, connectionRefused: code === 'ECONNREFUSED' },
         ),
   );
+}
+
+/** A refusal as too large: 413, or Data Center's 404 to an upload on a ticket that is there. */
+function tooLarge(url: string, action: string, status: string, say: string): RefusalError {
+  return new trackerErrors.RefusalError(
+    'TRACKER_REQUEST_REJECTED',
+    `Jira at ${url} refused the request to ${action} as too large (${status})${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify).`,
+    { retryable: false },
+  );
+}
+
+/**
+ * Data Center's 404 to an attachment upload on a ticket the same credentials read: its document
+ * says that is also a file over the site's attachment size limit.
+ */
+export function attachmentRefused(
+  url: string,
+  ticket: string,
+  action: string,
+  body: unknown,
+): OpsbookError {
+  const error = tooLarge(
+    url,
+    action,
+    "404, Data Center's answer to a file over the limit; the ticket is there",
+    said(body),
+  );
+  Object.assign(error.details, { url, ticket, status: 404 });
+  return error;
+}
+
+/**
+ * Data Center's 401 or 404 to an assign on a ticket the same credentials read: its document says
+ * 401 is a missing Assign Issues permission, 404 a user it does not have.
+ */
+export function assignRefused(
+  url: string,
+  ticket: string,
+  action: string,
+  status: 401 | 404,
+  assignee: string | null,
+): OpsbookError {
+  return status === 401
+    ? new trackerErrors.UnreachableError(
+        'TRACKER_FORBIDDEN',
+        `Jira at ${url} does not let this account ${action} (401, Data Center's answer when the account may read the ticket but lacks the permission): ask a Jira admin for the "Assign Issues" permission in the project.`,
+        { url, ticket, status, retryable: false },
+      )
+    : new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} has no user ${assignee} to ${action} (404, the ticket is there): the assignee must be a Jira account that can be assigned issues in the project; check the person's jira: account in approvers.yaml (Data Center: a user name) and ask a Jira admin for their "Assignable User" permission.`,
+        { url, ticket, status, retryable: false },
+      );
 }
 
 /** A transition the workflow does not offer from the ticket's current status (exit 3). */

@@ -1,6 +1,6 @@
 import { InterruptedError, isOpsbookError, type OpsbookError } from '@opsbook/schema';
 import type { JiraConnection } from './jira-connection.js';
-import { type FailureContext, jiraFailure, networkFailure } from './jira-errors.js';
+import { type FailureContext, jiraFailure, networkFailure, notJiraAnswer } from './jira-errors.js';
 import {
   DEFAULT_RETRY_POLICY,
   parseRetryAfter,
@@ -44,13 +44,14 @@ export interface JiraResponse {
   body: unknown;
 }
 
-async function readBody(res: Response): Promise<unknown> {
+/** The body: JSON parsed, or the text as it came when it is not JSON (`json: false`). */
+async function readBody(res: Response): Promise<{ body: unknown; json: boolean }> {
   const text = await res.text();
-  if (text === '') return undefined;
+  if (text === '') return { body: undefined, json: true };
   try {
-    return JSON.parse(text);
+    return { body: JSON.parse(text), json: true };
   } catch {
-    return text;
+    return { body: text, json: false };
   }
 }
 
@@ -102,7 +103,9 @@ export class JiraHttp {
       headers,
       ...(body === undefined ? {} : { body }),
       signal,
-      redirect: 'error',
+      // Jira's REST API does not redirect: one is a proxy, a sign-in page or another address,
+      // said as such (notJiraAnswer) rather than followed with the credentials.
+      redirect: 'manual',
     };
   }
 
@@ -125,13 +128,27 @@ export class JiraHttp {
       const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
       let failure: OpsbookError;
       let waitMs: number | undefined;
+      let lastBody: unknown;
       try {
         const res = await this.fx.fetch(target, this.init(req, signal));
-        const body = await readBody(res);
+        const { body, json } = await readBody(res);
+        // Every answer of Jira's REST API with a body is JSON: a page is a proxy or a sign-in.
+        const redirect = res.status >= 300 && res.status < 400;
+        if ((res.ok && !json) || redirect)
+          throw notJiraAnswer(req.context, {
+            ...facts,
+            status: res.status,
+            body,
+            contentType: res.headers.get('content-type'),
+            location: redirect ? (res.headers.get('location') ?? '') : undefined,
+          });
         if (res.ok || req.expect?.includes(res.status)) return { status: res.status, body };
+        lastBody = body;
         failure = jiraFailure(req.context, { ...facts, status: res.status, body });
-        // 429 means Jira did not process the request, so even a non-idempotent write may be resent.
-        const retryable = res.status === 429 || (res.status >= 500 && idempotent);
+        // 429 means Jira did not process the request, so even a non-idempotent write may be resent;
+        // 409 is a conflicting update that went in first, which a request safe to send twice waits out.
+        const retryable =
+          res.status === 429 || ((res.status >= 500 || res.status === 409) && idempotent);
         if (!retryable) throw failure;
         waitMs = parseRetryAfter(res.headers.get('retry-after'), this.fx.now());
       } catch (e) {
@@ -143,7 +160,13 @@ export class JiraHttp {
       }
       if (attempt === this.policy.maxAttempts) throw failure;
       // The server's own wish is what is compared (Retry-After: 60 is waited for), not the jitter.
-      if (waitMs !== undefined && waitMs > this.policy.maxRetryAfterMs) throw failure;
+      if (waitMs !== undefined && waitMs > this.policy.maxRetryAfterMs)
+        throw jiraFailure(req.context, {
+          ...facts,
+          status: failure.details.status as number,
+          body: lastBody,
+          retryAfter: { askedMs: waitMs, maxMs: this.policy.maxRetryAfterMs },
+        });
       const delay = retryDelay(attempt, this.policy, this.fx.random, waitMs);
       await this.fx.sleep(delay, req.signal).catch(() => {
         throw new InterruptedError();

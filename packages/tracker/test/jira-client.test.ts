@@ -227,6 +227,31 @@ describe.each([
     );
   });
 
+  it('edits again when Jira answers 409 (a conflicting update), and says so when it keeps conflicting', async () => {
+    await jira.create({ summary: 'conflict' });
+    const quick = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    fake.inject({ fault: { kind: 'status', status: 409 }, method: 'put', path: '/issue/OPS-1' });
+    await quick.setPriority('OPS-1', 'P4');
+    expect(fake.issue('OPS-1')?.priority).toBe('Low');
+    fake.inject({
+      fault: { kind: 'status', status: 409 },
+      method: 'put',
+      path: '/issue/OPS-1',
+      times: 10,
+    });
+    const error = await quick.setPriority('OPS-1', 'P1').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'TRACKER_REQUEST_REJECTED',
+      details: { ticket: 'OPS-1', status: 409 },
+    });
+    expect((error as Error).message).toContain(
+      'another update of OPS-1 went in at the same time (409) after 4 attempt(s)',
+    );
+    expect(fake.issue('OPS-1')?.priority).toBe('Low');
+  });
+
   it('retries a priority edit whose answer was lost: the edit applies once, the client succeeds', async () => {
     await jira.create({ summary: 'lost answer' });
     fake.inject({
@@ -260,6 +285,33 @@ describe.each([
       expect(stored?.body).toContain('h2. Run 42 finished');
       expect(stored?.body).toContain('||host||result||');
       expect(stored?.body).toContain('{code:shell}');
+    }
+  });
+
+  it('reads every comment, oldest first, where Jira pages them short, ignores orderBy or refuses -created', async () => {
+    const paged = await startJiraFake({
+      flavour,
+      basePath,
+      commentsPageSize: 2,
+      ordersComments: false,
+      commentOrderCreatedOnly: true,
+    });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, paged.env);
+      await client.create({ summary: 'many comments' });
+      const words = ['one', 'two', 'three', 'four', 'five'];
+      for (const w of words) await client.comment('OPS-1', textDoc(w));
+      const comments = await client.comments('OPS-1');
+      expect(comments.map((c) => c.text)).toEqual(words);
+      const bot = paged.users[0]!;
+      expect(comments[0]?.author).toBe(flavour === 'cloud' ? bot.accountId : bot.name);
+      const id = (await client.comment('OPS-1', textDoc('six'), { deliveryId: 'd-6' })).id;
+      expect(await client.findDelivered({ kind: 'comment', deliveryId: 'd-6', key: 'OPS-1' })).toBe(
+        id,
+      );
+      expect(paged.violations()).toEqual([]);
+    } finally {
+      await paged.close();
     }
   });
 
@@ -398,6 +450,42 @@ describe.each([
         fields: { resolution: { name: 'Done' } },
       });
       expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('moves a ticket where Jira refuses expand=transitions.fields (undeclared in the DC spec): lists again without it, once per client', async () => {
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      queryAsPublished: true,
+      transitionRequires: { done: ['resolution'] },
+    });
+    try {
+      const configured = createJiraTracker(
+        { project: 'OPS', flavour, transitionFields: { done: { resolution: { name: 'Done' } } } },
+        strict.env,
+      );
+      const key = await walkToDone(configured);
+      expect(strict.issue(key)?.status).toBe('done');
+      expect(strict.issue(key)?.transitionFields.at(-1)).toEqual({
+        to: 'done',
+        fields: { resolution: { name: 'Done' } },
+      });
+      const lists = strict
+        .requests()
+        .filter((r) => r.method === 'get' && r.path.endsWith('/transitions'))
+        .map((r) => `${r.status} ${r.query}`);
+      const expand = '?expand=transitions.fields';
+      expect(lists).toEqual(
+        flavour === 'cloud'
+          ? Array(5).fill(`200 ${expand}`)
+          : [`400 ${expand}`, '200 ', ...Array(4).fill('200 ')],
+      );
+      expect(strict.violations().flatMap((v) => v.problems)).toEqual(
+        flavour === 'cloud' ? [] : ['query parameter "expand" is not in the spec'],
+      );
     } finally {
       await strict.close();
     }
@@ -569,6 +657,24 @@ describe.each([
     expect(all).toHaveLength(130);
     const searchPath = flavour === 'cloud' ? '/rest/api/3/search/jql' : '/rest/api/2/search';
     expect(fake.requests().filter((r) => r.path.endsWith(searchPath)).length).toBe(3);
+  });
+
+  it('searches where query parameters are checked as the spec publishes them (DC types fields as an object)', async () => {
+    const strict = await startJiraFake({ flavour, basePath, queryAsPublished: true });
+    try {
+      for (let i = 1; i <= 3; i++) strict.seed({ summary: `alert ${i}`, labels: ['odd'] });
+      const client = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+      const found = await client.search('project = OPS AND labels = odd ORDER BY key', {
+        limit: 2,
+      });
+      expect(found.map((t) => [t.key, t.summary, t.status, t.labels])).toEqual([
+        ['OPS-1', 'alert 1', 'Open', ['odd']],
+        ['OPS-2', 'alert 2', 'Open', ['odd']],
+      ]);
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('reads and writes issue properties (approval uses across machines)', async () => {

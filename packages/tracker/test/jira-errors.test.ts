@@ -99,6 +99,153 @@ describe.each(['cloud', 'datacenter'] as const)(
       expect(message).not.toContain('a field the project requires');
     });
 
+    it('says a sign-in page or proxy answering 200 instead of Jira is not Jira, naming the base URL to check', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 200,
+          raw: '<!DOCTYPE html><html><head><title>Sign in - Example SSO</title></head><body>…</body></html>',
+        },
+        method: 'get',
+      });
+      const error = await jira.get('OPS-1').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_NOT_JIRA',
+        details: { ticket: 'OPS-1', status: 200, retryable: false },
+      });
+      expect((error as Error).message).toBe(
+        `${fake.baseUrl}${jira.issuePath('OPS-1')} answered 200 with text/html ("Sign in - Example SSO"), not Jira's JSON, when trying to read OPS-1: check that JIRA_BASE_URL is Jira's own address (a proxy or a sign-in page answered), and its path prefix.`,
+      );
+    });
+
+    it('says where a redirect points instead of following it, and does not retry it', async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 302,
+          raw: '',
+          location: 'https://sso.example.com/login?return=%2Fbrowse%2FOPS-1',
+        },
+        method: 'get',
+      });
+      const error = await jira.get('OPS-1').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        kind: 'unreachable',
+        code: 'TRACKER_NOT_JIRA',
+        details: { ticket: 'OPS-1', status: 302, retryable: false },
+      });
+      expect((error as Error).message).toBe(
+        `${fake.baseUrl}${jira.issuePath('OPS-1')} answered 302 with a redirect to https://sso.example.com/login?return=%2Fbrowse%2FOPS-1, not Jira's JSON, when trying to read OPS-1: check that JIRA_BASE_URL is Jira's own address (a proxy or a sign-in page answered), and its path prefix.`,
+      );
+      expect(fake.requests().filter((r) => r.status === 302)).toHaveLength(1);
+    });
+
+    it("quotes a proxy's plain-text or HTML error in its own words, never its markup", async () => {
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+      await jira.create({ summary: 'x' });
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 403,
+          raw: 'XSRF check failed\n',
+          contentType: 'text/plain',
+        },
+        method: 'post',
+        path: '/comment',
+      });
+      const xsrf = await jira.comment('OPS-1', textDoc('hello')).catch((e: unknown) => e);
+      expect(xsrf).toMatchObject({ code: 'TRACKER_FORBIDDEN', details: { status: 403 } });
+      expect((xsrf as Error).message).toContain('(403) (Jira says: XSRF check failed):');
+      fake.inject({
+        fault: {
+          kind: 'status',
+          status: 400,
+          raw: '<html><head><title>400 Bad Request</title></head><body><h1>nginx</h1></body></html>',
+        },
+        method: 'put',
+      });
+      const proxied = await jira.assign('OPS-1', 'someone').catch((e: unknown) => e);
+      expect(proxied).toMatchObject({ code: 'TRACKER_REQUEST_REJECTED', details: { status: 400 } });
+      expect((proxied as Error).message).toContain('(400) (Jira says: 400 Bad Request):');
+      expect((proxied as Error).message).not.toContain('<');
+    });
+
+    it('says an assign refused for the permission is the permission, also where Data Center answers 401', async () => {
+      const denied = await startJiraFake({ flavour, canAssign: false });
+      try {
+        const jira = createJiraTracker({ project: 'OPS', flavour }, denied.env);
+        await jira.create({ summary: 'x' });
+        const someone = flavour === 'cloud' ? denied.users[1]!.accountId : denied.users[1]!.name;
+        const error = await jira.assign('OPS-1', someone).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          kind: 'unreachable',
+          code: 'TRACKER_FORBIDDEN',
+          details: { ticket: 'OPS-1', retryable: false },
+        });
+        const message = (error as Error).message;
+        expect(message).toContain(`does not let this account assign OPS-1 to ${someone}`);
+        expect(message).toContain('ask a Jira admin for the "Assign Issues" permission');
+        expect(message).not.toContain('rejected the credentials');
+        expect(denied.violations()).toEqual([]);
+      } finally {
+        await denied.close();
+      }
+    });
+
+    it("says an assignee Data Center answers 404 for is the person's account, not a missing ticket", async () => {
+      const strict = await startJiraFake({ flavour, unknownAssigneeStatus: 404 });
+      try {
+        const jira = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+        await jira.create({ summary: 'x' });
+        const error = await jira.assign('OPS-1', 'no-such-person').catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          kind: 'refused',
+          code: 'TRACKER_REQUEST_REJECTED',
+          details: { ticket: 'OPS-1', retryable: false },
+        });
+        const message = (error as Error).message;
+        expect(message).toContain('assign OPS-1 to no-such-person');
+        expect(message).toContain("the person's jira: account in approvers.yaml");
+        expect(message).not.toContain('has no ticket');
+        await expect(jira.assign('OPS-9', 'no-such-person')).rejects.toMatchObject({
+          code: 'TRACKER_TICKET_NOT_FOUND',
+        });
+        expect(strict.violations()).toEqual([]);
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('says a file over the attachment size limit is too large, also where Data Center answers 404', async () => {
+      const limited = await startJiraFake({ flavour, maxAttachmentBytes: 8 });
+      try {
+        const jira = createJiraTracker({ project: 'OPS', flavour }, limited.env);
+        await jira.create({ summary: 'x' });
+        const file = { filename: 'run.journal.jsonl', bytes: Buffer.from('{"a":1}\n{"b":2}\n') };
+        const error = await jira.attach('OPS-1', file).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          kind: 'refused',
+          code: 'TRACKER_REQUEST_REJECTED',
+          details: { ticket: 'OPS-1', retryable: false },
+        });
+        const message = (error as Error).message;
+        expect(message).toContain('attach run.journal.jsonl to OPS-1 as too large');
+        expect(message).toContain("the site's attachment size limit");
+        expect(message).not.toContain('has no ticket');
+        await expect(jira.attach('OPS-9', file)).rejects.toMatchObject({
+          code: 'TRACKER_TICKET_NOT_FOUND',
+        });
+        expect(limited.violations()).toEqual([]);
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('says who cannot be assigned and where their account is set', async () => {
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
       await jira.create({ summary: 'x' });

@@ -92,7 +92,11 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour
 
   it('does not wait for a Retry-After longer than the policy allows', async () => {
     fake.inject({ fault: { kind: 'status', status: 429, retryAfter: '3600' }, method: 'get' });
-    await expect(jira.get('OPS-1')).rejects.toMatchObject({ code: 'TRACKER_RATE_LIMITED' });
+    const error = await jira.get('OPS-1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TRACKER_RATE_LIMITED', details: { retryable: true } });
+    expect((error as Error).message).toBe(
+      `Jira at ${fake.baseUrl}${jira.issuePath('OPS-1')} answered 429 Too Many Requests when trying to read OPS-1 and asked to wait 3600 s (Retry-After), longer than opsbook waits (60 s): try again later; writes wait in the outbox (opsbook outbox flush).`,
+    );
     expect(waits).toEqual([]);
   });
 

@@ -67,6 +67,18 @@ export class FakeJiraState {
   /** Whether the caller has Modify Reporter (and the field is on the create screen). */
   canSetReporter = true;
   expandsCommentProperties = true;
+  /** Most comments one page holds, whatever `maxResults` asks (Jira may return fewer). */
+  commentsPageSize = 5000;
+  /** Whether `GET …/comment` honours `orderBy`; false answers oldest first, as without it. */
+  ordersComments = true;
+  /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
+  commentOrderCreatedOnly = false;
+  /** The site's attachment size limit (bytes). */
+  maxAttachmentBytes = Number.POSITIVE_INFINITY;
+  /** Whether the caller has Assign Issues. */
+  canAssign = true;
+  /** Data Center's answer to an assignee that does not exist: 400, or 404 as its document says. */
+  unknownAssigneeStatus: 400 | 404 = 400;
   searchLagMs = 0;
   /** The fields each move's screen shows and requires; a move without fields has no screen. */
   screens: TransitionScreens = { shown: {}, required: {} };
@@ -164,11 +176,24 @@ export class FakeJiraState {
         // The spec documents only `renderedBody` for this expand: a strict Jira may ignore it.
         const withProps =
           this.expandsCommentProperties && (c.query.get('expand') ?? '').includes('properties');
+        const orderBy = c.query.get('orderBy');
+        if (
+          this.commentOrderCreatedOnly &&
+          this.flavour === 'cloud' &&
+          orderBy !== null &&
+          orderBy !== 'created'
+        )
+          return errors(400, [`orderBy '${orderBy}' is not supported: use 'created'.`]);
         // orderBy ([-]created), startAt and maxResults (Jira's default page is 5000), as Jira does.
         const ordered =
-          c.query.get('orderBy') === '-created' ? [...issue.comments].reverse() : issue.comments;
+          this.ordersComments && c.query.get('orderBy') === '-created'
+            ? [...issue.comments].reverse()
+            : issue.comments;
         const startAt = Number(c.query.get('startAt') ?? 0);
-        const maxResults = Number(c.query.get('maxResults') ?? 5000);
+        const maxResults = Math.min(
+          Number(c.query.get('maxResults') ?? 5000),
+          this.commentsPageSize,
+        );
         const comments = ordered
           .slice(startAt, startAt + maxResults)
           .map((x) => this.beans.comment(issue, x, withProps));
@@ -435,6 +460,11 @@ export class FakeJiraState {
       return errors(400, ['The file part must be named "file".']);
     }
     if (files.length > 60) return errors(413, ['Too many files in one request.']);
+    // Over the site's limit: Cloud 413; Data Center 404, as its document says.
+    if (files.some((f) => f.bytes.byteLength > this.maxAttachmentBytes))
+      return errors(this.flavour === 'cloud' ? 413 : 404, [
+        `The attachment exceeds the maximum attachment size (${this.maxAttachmentBytes} bytes).`,
+      ]);
     const added = files.map((f) => {
       const a = {
         id: String(this.nextId++),
@@ -487,13 +517,21 @@ export class FakeJiraState {
   }
 
   private assign(c: HandlerContext, issue: FakeIssue): Reply {
+    // Without Assign Issues: Cloud 403; Data Center 401, as its document says.
+    if (!this.canAssign)
+      return this.flavour === 'cloud'
+        ? errors(403, ['You do not have permission to assign issues.'])
+        : errors(401, ['You do not have permission to assign issues.']);
     const who = this.flavour === 'cloud' ? (c.body as Json)?.accountId : (c.body as Json)?.name;
     if (who === null || who === '-1') {
       issue.assignee = null;
       return { status: 204 };
     }
     const user = this.userById(who);
-    if (!user) return errors(400, [], { assignee: `User '${String(who)}' does not exist.` });
+    if (!user)
+      return this.flavour === 'datacenter' && this.unknownAssigneeStatus === 404
+        ? errors(404, [`User '${String(who)}' does not exist.`])
+        : errors(400, [], { assignee: `User '${String(who)}' does not exist.` });
     issue.assignee = user;
     return { status: 204 };
   }

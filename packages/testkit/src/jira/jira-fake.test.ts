@@ -103,6 +103,20 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     ]);
   });
 
+  it("refuses a query parameter only an operation's text documents when told to check as published (DC expand on transitions)", async () => {
+    const path = '/rest/api/2/issue/OPS-1/transitions?expand=transitions.fields';
+    fake = await startJiraFake({ flavour: 'datacenter' });
+    fake.seed({ summary: 'x' });
+    expect((await call(fake, 'GET', path)).status).toBe(200);
+    await fake.close();
+    fake = await startJiraFake({ flavour: 'datacenter', queryAsPublished: true });
+    fake.seed({ summary: 'x' });
+    expect((await call(fake, 'GET', path)).status).toBe(400);
+    expect(fake.violations().map((v) => v.problems)).toEqual([
+      ['query parameter "expand" is not in the spec'],
+    ]);
+  });
+
   it("answers Cloud's removed /search with 410 and flags the caller", async () => {
     fake = await startJiraFake({ flavour: 'cloud' });
     const res = await call(fake, 'GET', '/rest/api/3/search?jql=project%20%3D%20OPS');

@@ -17,6 +17,21 @@ export interface JiraFakeOptions {
   statuses?: Partial<Record<StatusRole, string>>;
   /** Known users; the first one is the caller (`/myself`). */
   users?: FakeUser[];
+  /**
+   * Whether the caller has Assign Issues (default true): without, Cloud answers an assign 403 and
+   * Data Center 401, as each document says.
+   */
+  canAssign?: boolean;
+  /**
+   * Data Center's answer to an assignee that does not exist (default 400, Jira's ErrorCollection
+   * naming `assignee`): 404 is what its document says ("the issue or the user does not exist").
+   */
+  unknownAssigneeStatus?: 400 | 404;
+  /**
+   * The site's attachment size limit in bytes (default none): a file over it is answered 413 on
+   * Cloud and 404 on Data Center, as each document says.
+   */
+  maxAttachmentBytes?: number;
   /** Whether the caller may set an issue's reporter (Modify Reporter); default true. */
   canSetReporter?: boolean;
   /**
@@ -24,6 +39,19 @@ export interface JiraFakeOptions {
    * The spec documents only `renderedBody` for that expand; false answers as a strict Jira may.
    */
   expandsCommentProperties?: boolean;
+  /**
+   * Most comments a page of `GET …/comment` holds, whatever `maxResults` asks (default 5000): Jira
+   * may return fewer than asked, the rest by `startAt`.
+   */
+  commentsPageSize?: number;
+  /** Whether `GET …/comment` honours `orderBy` (default true); false answers oldest first. */
+  ordersComments?: boolean;
+  /**
+   * Cloud: answer 400 to `GET …/comment` with an `orderBy` other than `created`, as the
+   * operation's 400 ("if `orderBy` is set to a value other than *created*") reads literally,
+   * though its enum lists `-created`. Default false.
+   */
+  commentOrderCreatedOnly?: boolean;
   /** How long a created issue stays out of search results (Jira's index lag); default 0. */
   searchLagMs?: number;
   /** Whether the create screen has Labels; default true (Jira refuses labels otherwise). */
@@ -53,11 +81,31 @@ export interface JiraFakeOptions {
   requiredFields?: string[];
   /** The project's priority scheme (names, highest first); default Jira's Highest…Lowest. */
   priorities?: string[];
+  /**
+   * Check query parameters against the spec as published, without the corrections of
+   * spec-overrides.ts (QUERY_OVERRIDES, ADDED_QUERY_PARAMETERS): a fake built straight from
+   * Atlassian's document refuses with 400 (recorded as a violation) a parameter the operation's
+   * text documents but its `parameters` leave out (Data Center's `expand=transitions.fields`),
+   * and Data Center's search `fields` as a string (typed as the object StringList). Default false.
+   */
+  queryAsPublished?: boolean;
   now?: () => Date;
 }
 
 export type Fault =
-  | { kind: 'status'; status: number; retryAfter?: string }
+  | {
+      kind: 'status';
+      status: number;
+      retryAfter?: string;
+      /**
+       * The body as sent, instead of Jira's ErrorCollection: what a proxy, a sign-in page or a
+       * gateway answers (`text/html` unless `contentType` says).
+       */
+      raw?: string;
+      contentType?: string;
+      /** Where a redirect (3xx) points. */
+      location?: string;
+    }
   | { kind: 'hang' }
   | { kind: 'reset' };
 
@@ -145,7 +193,9 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const names = { ...FAKE_STATUS_NAMES, ...options.statuses };
   const users = options.users ?? DEFAULT_USERS;
-  const validator = new OpenApiValidator(flavour);
+  const validator = new OpenApiValidator(flavour, {
+    asPublished: options.queryAsPublished ?? false,
+  });
   const violations: Violation[] = [];
   const recorded: RecordedRequest[] = [];
   const rules: (FaultRule & { left: number; passes: number })[] = [];
@@ -198,6 +248,15 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       res.on('close', () => hanging.delete(res));
     } else {
       entry.status = fault.status;
+      if (fault.raw !== undefined) {
+        res.writeHead(fault.status, {
+          'content-type': fault.contentType ?? 'text/html;charset=UTF-8',
+          ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+          ...(fault.location ? { location: fault.location } : {}),
+        });
+        res.end(fault.raw);
+        return;
+      }
       send(res, {
         status: fault.status,
         body: { errorMessages: [`injected ${fault.status}`], errors: {} },
@@ -369,6 +428,12 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.transitionsOfferedTo = options.transitionsOfferedTo ?? 'everyone';
   state.current.priorityOnScreen = options.priorityOnScreen ?? true;
   state.current.searchLagMs = options.searchLagMs ?? 0;
+  state.current.commentsPageSize = options.commentsPageSize ?? 5000;
+  state.current.ordersComments = options.ordersComments ?? true;
+  state.current.commentOrderCreatedOnly = options.commentOrderCreatedOnly ?? false;
+  state.current.canAssign = options.canAssign ?? true;
+  state.current.maxAttachmentBytes = options.maxAttachmentBytes ?? Number.POSITIVE_INFINITY;
+  state.current.unknownAssigneeStatus = options.unknownAssigneeStatus ?? 400;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
 

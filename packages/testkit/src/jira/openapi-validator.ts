@@ -88,7 +88,12 @@ export class OpenApiValidator {
   private readonly responseAjv = makeAjv(false);
   private readonly cache = new Map<string, ValidateFunction>();
 
-  constructor(flavour: Flavour) {
+  /**
+   * `asPublished`: without QUERY_OVERRIDES and ADDED_QUERY_PARAMETERS, as a validator built from
+   * Atlassian's document alone checks a request's query (a parameter its text documents but its
+   * `parameters` leave out is refused, DC's StringList parameters must be objects).
+   */
+  constructor(flavour: Flavour, options: { asPublished?: boolean } = {}) {
     this.flavour = flavour;
     const spec = JSON.parse(
       readFileSync(
@@ -97,7 +102,7 @@ export class OpenApiValidator {
       ),
     ) as Json;
     for (const o of SCHEMA_OVERRIDES[flavour]) pointerSet(spec, o.pointer, o.schema);
-    for (const o of QUERY_OVERRIDES[flavour]) {
+    for (const o of options.asPublished ? [] : QUERY_OVERRIDES[flavour]) {
       const param = (spec.paths[o.path]?.[o.method]?.parameters as Json[] | undefined)?.find(
         (p) => p.in === 'query' && p.name === o.name,
       );
@@ -105,7 +110,7 @@ export class OpenApiValidator {
         throw new Error(`spec override: no query parameter ${o.name} on ${o.method} ${o.path}`);
       param.schema = o.schema;
     }
-    for (const o of ADDED_QUERY_PARAMETERS[flavour]) {
+    for (const o of options.asPublished ? [] : ADDED_QUERY_PARAMETERS[flavour]) {
       const op = spec.paths[o.path]?.[o.method] as Json | undefined;
       if (!op) throw new Error(`spec override: no operation ${o.method} ${o.path}`);
       op.parameters ??= [];
