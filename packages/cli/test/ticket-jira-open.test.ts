@@ -88,6 +88,11 @@ describe.each([['cloud'], ['datacenter']] as const)('ticket open on %s Jira', (f
     expect(issue.assignee?.name).toBe('grace');
     expect(JSON.stringify(issue.comments[0]?.body)).toContain('Grace Engineer');
     expect(JSON.stringify(issue.comments[0]?.body)).not.toContain('mallory');
+    // ticket show prints the description Jira holds, as text (ADF or wiki markup read).
+    const shown = await opsbook(['ticket', 'show', key], fake.env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^description:\n {2}\S/m);
+    expect(shown.stdout).not.toMatch(/"type":/);
   });
 
   it('refuses to open a ticket with a key approvers.yaml does not list (exit 3), before asking Jira', async () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isOpsbookError } from '@opsbook/schema';
 import { type Doc, fitDoc, TRACKER_BODY_LIMIT } from './document.js';
 import { trackerErrors } from './error-codes.js';
-import { commentFromJira } from './jira-comment-text.js';
+import { adfText, commentFromJira, wikiText } from './jira-comment-text.js';
 import {
   connectJira,
   type JiraConnection,
@@ -265,6 +265,16 @@ export class JiraTracker implements Tracker {
       query: { fields: TICKET_FIELDS },
     });
     return ticketFromIssue(res.body, this.http.connection.flavour);
+  }
+
+  async description(key: string, options: ReadOptions = {}): Promise<string> {
+    const res = await this.readIssue(key, '', `read the description of ${key}`, options, {
+      query: { fields: 'description' },
+    });
+    const fields = (res.body as Json | undefined)?.fields as Json | undefined;
+    const value = fields?.description;
+    // Cloud: an ADF document; Data Center: wiki markup; null when there is none.
+    return typeof value === 'string' ? wikiText(value) : value ? adfText(value) : '';
   }
 
   async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {

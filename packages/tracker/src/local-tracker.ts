@@ -224,6 +224,11 @@ export class LocalTracker implements Tracker {
     });
   }
 
+  async description(key: string): Promise<string> {
+    const t = await this.read(key);
+    return t.description ? docText(t.description) : '';
+  }
+
   async comments(key: string): Promise<TicketComment[]> {
     const t = await this.read(key);
     return t.comments.map((c) => ({

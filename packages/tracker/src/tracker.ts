@@ -185,6 +185,11 @@ export interface Tracker {
   readonly statuses: StatusNames;
   create(ticket: NewTicket, options?: WriteOptions): Promise<TicketRef>;
   get(key: string, options?: ReadOptions): Promise<Ticket>;
+  /**
+   * The ticket's description as text (ADF and wiki markup reduced to their words, one block a
+   * line); '' when it has none. Read apart from `get`, which status checks call often.
+   */
+  description(key: string, options?: ReadOptions): Promise<string>;
   comment(key: string, body: Doc, options?: WriteOptions): Promise<{ id: string }>;
   /** The ticket's comments, oldest first: on Jira, the newest 100. */
   comments(key: string, options?: ReadOptions): Promise<TicketComment[]>;

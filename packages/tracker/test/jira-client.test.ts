@@ -66,6 +66,19 @@ describe.each([
     expect(fake.issue('OPS-1')?.priority).toBe('High');
   });
 
+  it('reads the description as text, apart from get, and an empty one as nothing', async () => {
+    await jira.create({ summary: 'Disk 91% on db-3', description: report });
+    await jira.create({ summary: 'no words' });
+    const text = await jira.description('OPS-1');
+    expect(text).toContain('Run 42 finished');
+    expect(text).toContain('3/3 hosts ok, see');
+    // Text, not the ADF document (Cloud); Data Center's wiki markup is read as it is written.
+    expect(text).not.toMatch(/"type"|\{"/);
+    expect(await jira.description('OPS-2')).toBe('');
+    const reads = fake.requests().filter((q) => q.method === 'get' && q.path.endsWith('/OPS-1'));
+    expect(new URLSearchParams(reads.at(-1)?.query).get('fields')).toBe('description');
+  });
+
   it('links tickets at the site people browse: behind the API gateway, the server info\u2019s baseUrl, read once', async () => {
     const a = await jira.create({ summary: 'one' });
     const b = await jira.create({ summary: 'two' });

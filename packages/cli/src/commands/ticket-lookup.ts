@@ -6,7 +6,6 @@ import {
   type TicketRunRecord,
 } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
-import { docText } from '@opsbook/tracker';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -98,7 +97,7 @@ export const show: CommandSpec = defineCommand({
         "print every comment as plain text (the proposal's commands, decisions, data added)",
     },
   },
-  details: `On the embedded tracker the description (grade and why, alerts, evidence) is printed too.
+  details: `The description (grade and why, alerts, evidence) is printed too, as text.
 --json prints the view as one document; with --comments it has "comments": [{id, author,
 created, text}] as well.`,
   async run(ctx) {
@@ -118,8 +117,7 @@ created, text}] as well.`,
     out.print(
       `${out.style.bold(t.key)} ${t.summary}\nstatus: ${t.status}; assignee: ${t.assignee?.displayName ?? t.assignee?.id ?? 'nobody'}${t.reporter ? `; reporter: ${t.reporter.displayName ?? t.reporter.id}` : ''}`,
     );
-    if (view.local?.description)
-      out.print(`description:\n${indented(docText(view.local.description))}`);
+    if (view.description) out.print(`description:\n${indented(view.description)}`);
     if (view.proposal)
       out.print(
         `proposal: ${view.proposal.runbook} by ${view.proposal.proposer} (plan ${view.proposal.planDigest})${proposalDecision(view.proposal.approvalId, view.history)}`,

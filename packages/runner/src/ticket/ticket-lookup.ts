@@ -58,6 +58,8 @@ export interface TicketView {
   local?: LocalTicket;
   /** The comments as plain text, oldest first (asked for: `ticket show --comments`). */
   comments?: TicketComment[];
+  /** The ticket's description as text, when it has one (symptoms, alerts, evidence). */
+  description?: string;
 }
 
 /** `opsbook ticket show`: the ticket and every opsbook step recorded on it. */
@@ -79,6 +81,8 @@ export async function showTicket(
     | { id: string; verifier: string }
     | undefined;
   const view: TicketView = { ticket, runs, history: await readHistory(tracker, key) };
+  const description = await tracker.description(key);
+  if (description) view.description = description;
   if (proposal) {
     const { envelope: _e, ...rest } = proposal;
     view.proposal = rest;
