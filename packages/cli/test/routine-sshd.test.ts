@@ -363,3 +363,52 @@ describe('opsbook inventory over two sshd hosts, under the standing approval', (
     expect([0, 1], again.stderr).toContain(again.code);
   });
 });
+
+describe('opsbook doctor on the standing approvals and schedules', () => {
+  it('says which approval is ready, which ends soon, which is missing, and which schedule has none', async () => {
+    const soon = 'approvals/soon.approval.json';
+    const planned = await planStanding('resource-inventory', soon, ['--expires', '3d']);
+    expect(planned.code, planned.stderr).toBe(0);
+    await approveAs(world, soon, world.people.alice);
+    const unsigned = 'approvals/doctor-unsigned.approval.json';
+    const unsignedPlan = await planStanding('daily-inspection', unsigned);
+    expect(unsignedPlan.code, unsignedPlan.stderr).toBe(0);
+    await writeFile(
+      path.join(world.dir, 'opsbook.yaml'),
+      `${baseConfig}standing:\n  daily-inspection: ${INSPECTION}\n  resource-inventory: ${soon}\n  marker: approvals/missing.approval.json\nschedules:\n  nightly: {runbook: daily-inspectoin, cron: "0 6 * * *"}\n`,
+    );
+    try {
+      const r = await world.opsbook(['doctor']);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `^✓ standing daily-inspection +${ticket}, "all", at most 1000 run\\(s\\), until `,
+          'm',
+        ),
+      );
+      expect(r.stdout).toMatch(
+        new RegExp(`^! standing resource-inventory +ends in 2 day\\(s\\): ${ticket}, "all"`, 'm'),
+      );
+      expect(r.stdout).toMatch(
+        /^✗ standing marker +approvals\/missing\.approval\.json: .*missing\.approval\.json/m,
+      );
+      expect(r.stdout).toMatch(
+        /^! schedules +opsbook\.yaml:\d+:\d+: schedules\.nightly\.runbook: there is no runbook 'daily-inspectoin' .*did you mean 'daily-inspection'/m,
+      );
+      expect(r.stdout).toMatch(
+        /^✗ schedule nightly +runs daily-inspectoin, which has no standing approval in opsbook\.yaml: every slot is refused/m,
+      );
+      await writeFile(
+        path.join(world.dir, 'opsbook.yaml'),
+        `${baseConfig}standing:\n  daily-inspection: ${unsigned}\n`,
+      );
+      const plan = await world.opsbook(['doctor']);
+      expect(plan.stdout).toMatch(
+        /^✗ standing daily-inspection +approvals\/doctor-unsigned\.approval\.json is a plan no senior has signed/m,
+      );
+    } finally {
+      await configureStanding({ 'daily-inspection': INSPECTION, 'resource-inventory': INVENTORY });
+    }
+  });
+});

@@ -1,7 +1,14 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
-import { loadRunInventory, openTracker, trustShow } from '@opsbook/runner';
+import {
+  loadRunInventory,
+  openTracker,
+  readApprovalFile,
+  scheduleRunbookProblems,
+  schedulesOf,
+  trustShow,
+} from '@opsbook/runner';
 import type { Config } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import type { Assignee, SetupCheck } from '@opsbook/tracker';
@@ -27,8 +34,9 @@ store against approvers.yaml, the state store (the files under stateDir or the t
 database), tracker writes waiting in the outbox, the tracker (with Jira: the account the
 credentials sign in as, the project, its issue type, every status opsbook moves tickets to, and
 whether each approver's jira: account in approvers.yaml, and each owner alerts.yaml names, can
-be assigned its tickets), alerts.yaml when there is one, and the inventory. Each failure says
-what to change.
+be assigned its tickets), alerts.yaml when there is one, the standing approvals and schedules
+of opsbook.yaml (an approval expired or near its end, a schedule whose runbook has none), and the
+inventory. Each failure says what to change.
 
 Exit 0 when nothing failed (warnings included), 1 when something did, 2 when opsbook.yaml
 itself cannot be read.
@@ -58,6 +66,7 @@ Examples:
       ['outbox', outboxFindings],
       ['tracker', trackerFindings],
       ['alerts', alertRulesFindings],
+      ['standing', routineFindings],
       ['inventory', inventoryFindings],
     ];
     for (const [area, check] of areas) {
@@ -131,6 +140,79 @@ async function alertRulesFindings(_config: Config, read: Read): Promise<Finding[
       detail: `${ALERT_RULES_FILE} version ${rules.version}: ${rules.correlate.length} correlation rule(s), ${rules.ownership.length} ownership rule(s)`,
     },
   ];
+}
+
+/** Days before a standing approval's end from which the doctor warns: time to have it renewed. */
+const RENEW_WITHIN_DAYS = 14;
+
+/**
+ * opsbook.yaml's standing approvals (what routine runs and schedules run under) and schedules:
+ * an approval that cannot be read, is not standing, approves another runbook, has expired or
+ * expires soon; a schedule whose runbook is unknown, not routine, or has no standing approval.
+ * Signatures are not checked here: every run checks them against the trust pin.
+ */
+async function routineFindings(config: Config): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const standing = config.raw.standing ?? {};
+  const now = Date.now();
+  for (const [runbook, file] of Object.entries(standing)) {
+    const area = `standing ${runbook}`;
+    const absolute = path.resolve(config.root, file);
+    let read: Awaited<ReturnType<typeof readApprovalFile>>;
+    try {
+      read = await readApprovalFile(absolute);
+    } catch (e) {
+      findings.push({
+        area,
+        level: 'fail',
+        detail: `${file}: ${message(e).split('\n')[0]}`,
+        fix: `save it again (opsbook ticket approval KEY -o ${file}), or fix standing.${runbook} in opsbook.yaml`,
+      });
+      continue;
+    }
+    const { statement } = read;
+    if (read.envelope.signatures.length === 0) {
+      findings.push({
+        area,
+        level: 'fail',
+        detail: `${file} is a plan no senior has signed: routine runs of ${runbook} are refused`,
+        fix: `have a senior approve it (opsbook approve ${file}, or ticket approve on ${statement.ticket})`,
+      });
+      continue;
+    }
+    if (!('selector' in statement.targets) || statement.runbook.name !== runbook) {
+      findings.push({
+        area,
+        level: 'fail',
+        detail: `${file} approves ${statement.runbook.name} ${'selector' in statement.targets ? `for "${statement.targets.selector}"` : 'on a list of hosts, not a standing selector'}: routine runs of ${runbook} are refused`,
+        fix: `save the standing approval of ${runbook} there, or fix standing.${runbook} in opsbook.yaml`,
+      });
+      continue;
+    }
+    const ends = Date.parse(statement.expiresAt);
+    const days = Math.floor((ends - now) / 86_400_000);
+    const what = `${statement.ticket}, "${statement.targets.selector}", at most ${statement.maxRuns} run(s), until ${statement.expiresAt}`;
+    const renew = `have a senior approve a new one on ${statement.ticket} (docs/routine-work.md), then save it to ${file}`;
+    if (ends <= now) findings.push({ area, level: 'fail', detail: `expired: ${what}`, fix: renew });
+    else if (days < RENEW_WITHIN_DAYS)
+      findings.push({ area, level: 'warn', detail: `ends in ${days} day(s): ${what}`, fix: renew });
+    else findings.push({ area, level: 'ok', detail: what });
+  }
+  for (const p of await scheduleRunbookProblems(config))
+    findings.push({
+      area: 'schedules',
+      level: 'warn',
+      detail: `${p.file}:${p.line}:${p.col}: ${p.message}`,
+    });
+  for (const s of schedulesOf(config))
+    if (!standing[s.runbook])
+      findings.push({
+        area: `schedule ${s.name}`,
+        level: 'fail',
+        detail: `runs ${s.runbook}, which has no standing approval in opsbook.yaml: every slot is refused (STANDING_APPROVAL_MISSING)`,
+        fix: `get one and add it under standing: (docs/routine-work.md)`,
+      });
+  return findings;
 }
 
 /** Every name alerts.yaml hands tickets to: round-robin lists and the people of on-call files. */
