@@ -57,7 +57,7 @@ Examples:
     const trust = trustShow(config);
     trust.catch(() => undefined); // its area reports a failure
     // So are the alert rules: their area checks them, the tracker's takes their owners.
-    const rules = alertRulesOf(ctx, config);
+    const rules = rulesFor(ctx, config, true);
     rules.catch(() => undefined);
     const read: Read = { trust, rules };
     const areas: Array<[string, (c: Config, r: Read) => Promise<Finding[]>]> = [
@@ -107,15 +107,13 @@ function report(ctx: CommandContext, findings: Finding[]): number {
 
 type Trust = ReturnType<typeof trustShow>;
 
-/** What more than one area reads: the trust store, and alerts.yaml (undefined: there is none). */
+/**
+ * What more than one area reads: the trust store, and alerts.yaml checked as serve loads it
+ * (undefined: there is none).
+ */
 interface Read {
   trust: Trust;
   rules: Promise<AlertRules | undefined>;
-}
-
-/** alerts.yaml beside opsbook.yaml, checked as serve loads it; undefined when there is none. */
-function alertRulesOf(ctx: CommandContext, config: Config): Promise<AlertRules | undefined> {
-  return rulesFor(ctx, config, true);
 }
 
 async function alertRulesFindings(_config: Config, read: Read): Promise<Finding[]> {
