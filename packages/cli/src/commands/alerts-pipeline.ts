@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   ALERT_RULES_FILE,
   type AlertPipeline,
