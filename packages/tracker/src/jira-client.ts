@@ -21,6 +21,7 @@ import {
 import {
   priorityField,
   priorityLabel,
+  propertyValueOf,
   resolvePriorities,
   sameName,
   TICKET_FIELDS,
@@ -235,7 +236,9 @@ export class JiraTracker implements Tracker {
       fields.reporter = this.cloud ? { accountId: ticket.reporter } : { name: ticket.reporter };
     const json: Json = { fields };
     if (options.deliveryId)
-      json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
+      json.properties = [
+        { key: DELIVERY_PROPERTY, value: this.propertyWire({ id: options.deliveryId }) },
+      ];
     const res = await this.send({
       method: 'POST',
       path: this.api('/issue'),
@@ -280,7 +283,9 @@ export class JiraTracker implements Tracker {
   async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {
     const json: Json = { body: this.rich(body) };
     if (options.deliveryId)
-      json.properties = [{ key: DELIVERY_PROPERTY, value: { id: options.deliveryId } }];
+      json.properties = [
+        { key: DELIVERY_PROPERTY, value: this.propertyWire({ id: options.deliveryId }) },
+      ];
     const res = await this.send({
       method: 'POST',
       path: this.issuePath(key, '/comment'),
@@ -580,6 +585,17 @@ export class JiraTracker implements Tracker {
     return JSON.parse(json) as unknown;
   }
 
+  /**
+   * A property value as this Jira's spec types it on the wire. Cloud takes the JSON value itself.
+   * Data Center's spec types every entity property value as a string (`EntityPropertyBean.value`,
+   * and the PUT body `type: string, format: json`); Jira stores the raw JSON it is given, so the
+   * value goes as a JSON string holding its JSON text, which any Data Center and a spec-faithful
+   * server both take, and is read back with propertyValueOf.
+   */
+  private propertyWire(value: unknown): unknown {
+    return this.cloud ? value : JSON.stringify(value);
+  }
+
   private async readProperty(key: string, property: string, options: ReadOptions) {
     const res = await this.readIssue(
       key,
@@ -592,7 +608,7 @@ export class JiraTracker implements Tracker {
       await this.get(key, options); // tells "no such ticket" (throws) from "no such property"
       return undefined;
     }
-    return (res.body as Json | undefined)?.value;
+    return propertyValueOf((res.body as Json | undefined)?.value);
   }
 
   /**
@@ -608,7 +624,7 @@ export class JiraTracker implements Tracker {
     options: WriteOptions = {},
   ): Promise<void> {
     const json = JSON.stringify(value);
-    if (Buffer.byteLength(json) <= PROPERTY_BYTES)
+    if (Buffer.byteLength(JSON.stringify(this.propertyWire(value))) <= PROPERTY_BYTES)
       return this.putProperty(key, property, value, options);
     const earlier = partsHeadOf(await this.readProperty(key, property, options));
     const sha256 = sha256Hex(json);
@@ -627,7 +643,7 @@ export class JiraTracker implements Tracker {
     await this.send({
       method: 'PUT',
       path: this.issuePath(key, `/properties/${enc(property)}`),
-      json: value,
+      json: this.propertyWire(value),
       signal: options.signal,
       context: {
         action: `set property ${property} of ${key}`,
@@ -749,8 +765,12 @@ function newestFirst(a: Json, b: Json): number {
 
 /** Jira's limit on a property value is 32,768 bytes; past this a value is kept in parts. */
 const PROPERTY_BYTES = 32_000;
-/** Characters of JSON text per part: at most 3 bytes each once written as a JSON string. */
-const PART_CHARS = 10_000;
+/**
+ * Characters of JSON text per part: at most 3 bytes each once written as a JSON string (`{text}`),
+ * and at most 4 once that is written as a string again (Data Center, propertyWire): a `"` or `\\`
+ * becomes `\\\"` or `\\\\`. 7,500 × 4 and the key stay under PROPERTY_BYTES.
+ */
+const PART_CHARS = 7_500;
 
 /**
  * A value's JSON in parts of at most PART_CHARS characters, never cut between the two halves of

@@ -1,5 +1,5 @@
 import type { JiraTracker } from './jira-client.js';
-import { jqlString, searchWords } from './jira-fields.js';
+import { jqlString, propertyValueOf, searchWords } from './jira-fields.js';
 import { DELIVERY_PROPERTY, type DeliveryProbe, type ReadOptions } from './tracker.js';
 
 type Json = Record<string, unknown>;
@@ -25,7 +25,8 @@ export async function findJiraDelivery(
     const hit = list.find((c) =>
       ((c.properties ?? []) as Json[]).some(
         (p) =>
-          p.key === DELIVERY_PROPERTY && (p.value as Json | undefined)?.id === probe.deliveryId,
+          p.key === DELIVERY_PROPERTY &&
+          (propertyValueOf(p.value) as Json | undefined)?.id === probe.deliveryId,
       ),
     );
     if (hit) return String(hit.id);
@@ -46,8 +47,8 @@ export async function findJiraDelivery(
           permission: 'Browse Projects',
         },
       });
-      if (mark.status !== 404 && ((mark.body as Json)?.value as Json)?.id === probe.deliveryId)
-        return id;
+      const value = propertyValueOf((mark.body as Json | undefined)?.value) as Json | undefined;
+      if (mark.status !== 404 && value?.id === probe.deliveryId) return id;
     }
     return undefined;
   }

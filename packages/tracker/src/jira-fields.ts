@@ -93,3 +93,19 @@ export function searchWords(text: string, options: { minLength?: number; max?: n
 export function sameName(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
+
+/**
+ * A property value as read from Jira: a JSON string holding a JSON object or array (how Data
+ * Center's are written, propertyWire) is that object; any other value as it is, so values
+ * written as objects before (or on Cloud) read the same.
+ */
+export function propertyValueOf(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trimStart();
+  if (!text.startsWith('{') && !text.startsWith('[')) return value;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return value;
+  }
+}

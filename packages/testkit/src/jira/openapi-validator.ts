@@ -61,13 +61,22 @@ function makeAjv(forRequests: boolean): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
   addFormats(ajv);
   // Formats Atlassian's specs use that ajv-formats does not know: integer ranges are checked,
-  // the string formats (binary, json, base64, byte) accept any string.
+  // `json` is a string holding JSON text (Data Center's entity property values: opsbook sends
+  // them so, as the spec types them); the other string formats (binary, base64, byte) accept any string.
   ajv.addFormat('int32', {
     type: 'number',
     validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31,
   });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
-  for (const f of ['binary', 'json', 'base64', 'byte']) ajv.addFormat(f, true);
+  for (const f of ['binary', 'base64', 'byte']) ajv.addFormat(f, true);
+  ajv.addFormat('json', (text: string) => {
+    try {
+      JSON.parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   if (forRequests) {
     // OpenAPI forbids a client to send a readOnly property; plain Ajv only annotates it.
     ajv.removeKeyword('readOnly');

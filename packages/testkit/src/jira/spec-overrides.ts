@@ -58,17 +58,6 @@ export const SCHEMA_OVERRIDES: Record<Flavour, SchemaOverride[]> = {
       schema: {},
       why: 'The same defect on the create/edit body: a string summary or description would be refused.',
     },
-    {
-      pointer: '/components/schemas/EntityPropertyBean/properties/value',
-      schema: {},
-      why: 'DC declares an entity property value as a string; Jira stores and returns any JSON value.',
-    },
-    {
-      pointer:
-        '/paths/~1api~12~1issue~1{issueIdOrKey}~1properties~1{propertyKey}/put/requestBody/content/application~1json/schema',
-      schema: {},
-      why: 'DC declares the property body as `type: string, format: json`; the body is the JSON value itself.',
-    },
   ],
 };
 
