@@ -310,7 +310,8 @@ export class JiraTracker implements Tracker {
 
   /**
    * The comment beans of an issue, newest first: every page (Jira may hold fewer per page than
-   * `maxResults` asks; `startAt` and `total` give the rest), up to COMMENT_PAGES of them, sorted
+   * `maxResults` asks; `startAt` and `total`, or an empty page where there is no `total`, give
+   * the rest), up to COMMENT_PAGES of them, sorted
    * by `created` (then id) whatever order Jira answered in; a comment on two pages counts once.
    * No `orderBy`: Cloud's operation says it answers 400 to one other than `created` (its enum
    * lists `-created`), and Jira's own order is by creation.
@@ -332,7 +333,8 @@ export class JiraTracker implements Tracker {
       for (const c of list)
         if (c && typeof c === 'object') beans.set(String(c.id ?? beans.size), c);
       startAt += list.length;
-      if (list.length === 0 || typeof body.total !== 'number' || startAt >= body.total) break;
+      // Without `total` (neither spec requires it), the next page is read until one is empty.
+      if (list.length === 0 || (typeof body.total === 'number' && startAt >= body.total)) break;
     }
     return [...beans.values()].sort(newestFirst);
   }
@@ -551,7 +553,7 @@ export class JiraTracker implements Tracker {
       if (this.cloud) {
         token = typeof body.nextPageToken === 'string' ? body.nextPageToken : undefined;
         if (!token || body.isLast === true) break;
-      } else if (tickets.length >= Number(body.total ?? 0)) break;
+      } else if (typeof body.total === 'number' && tickets.length >= body.total) break;
     }
     return tickets.slice(0, limit);
   }

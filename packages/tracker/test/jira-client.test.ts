@@ -332,6 +332,28 @@ describe.each([
     }
   });
 
+  it('reads every page of comments and of search results where Jira answers without total', async () => {
+    const paged = await startJiraFake({
+      flavour,
+      basePath,
+      commentsPageSize: 2,
+      searchPageSize: 2,
+      omitsTotal: true,
+    });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, paged.env);
+      for (const n of [1, 2, 3, 4, 5]) await client.create({ summary: `ticket ${n}` });
+      const found = await client.search('project = OPS ORDER BY key', { limit: 100 });
+      expect(found.map((t) => t.key)).toEqual(['OPS-1', 'OPS-2', 'OPS-3', 'OPS-4', 'OPS-5']);
+      const words = ['one', 'two', 'three', 'four', 'five'];
+      for (const w of words) await client.comment('OPS-1', textDoc(w));
+      expect((await client.comments('OPS-1')).map((c) => c.text)).toEqual(words);
+      expect(paged.violations()).toEqual([]);
+    } finally {
+      await paged.close();
+    }
+  });
+
   it('attaches a file as multipart with the file part and the XSRF header', async () => {
     await jira.create({ summary: 'attach target' });
     const bytes = new TextEncoder().encode('{"event":"run.finished"}\n');

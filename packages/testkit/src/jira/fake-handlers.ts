@@ -69,6 +69,8 @@ export class FakeJiraState {
   expandsCommentProperties = true;
   /** Most comments one page holds, whatever `maxResults` asks (Jira may return fewer). */
   commentsPageSize = 5000;
+  omitsTotal = false;
+  searchPageSize = 5000;
   /** Whether `GET …/comment` honours `orderBy`; false answers oldest first, as without it. */
   ordersComments = true;
   /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
@@ -199,7 +201,12 @@ export class FakeJiraState {
           .map((x) => this.beans.comment(issue, x, withProps));
         return {
           status: 200,
-          body: { startAt, maxResults, total: issue.comments.length, comments },
+          body: {
+            startAt,
+            maxResults,
+            ...(this.omitsTotal ? {} : { total: issue.comments.length }),
+            comments,
+          },
         };
       }
       case 'post /issue/{issueIdOrKey}/comment':
@@ -593,7 +600,7 @@ export class FakeJiraState {
     const fields = Array.isArray(fieldsRaw)
       ? fieldsRaw.map(String)
       : String(fieldsRaw).split(',').filter(Boolean);
-    const max = Number(input.maxResults ?? 50);
+    const max = Math.min(Number(input.maxResults ?? 50), this.searchPageSize);
     // Jira's index lags a create ("recent updates might not be immediately visible").
     const indexed = this.now().getTime() - this.searchLagMs;
     const hits = this.issues.filter(
@@ -622,7 +629,7 @@ export class FakeJiraState {
       body: {
         startAt,
         maxResults: max,
-        total: hits.length,
+        ...(this.omitsTotal ? {} : { total: hits.length }),
         issues: page.map((i) => this.beans.issue(i, fields)),
       },
     };

@@ -44,6 +44,16 @@ export interface JiraFakeOptions {
    * may return fewer than asked, the rest by `startAt`.
    */
   commentsPageSize?: number;
+  /**
+   * Answer pages of comments and of Data Center search results without `total`, which neither
+   * spec requires (default false): a client must then read on until a page comes back empty.
+   */
+  omitsTotal?: boolean;
+  /**
+   * Most issues a page of search results holds, whatever `maxResults` asks (default 5000): Jira
+   * may return fewer ("when many fields are requested"), the rest by `startAt` or the page token.
+   */
+  searchPageSize?: number;
   /** Whether `GET …/comment` honours `orderBy` (default true); false answers oldest first. */
   ordersComments?: boolean;
   /**
@@ -429,6 +439,8 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.priorityOnScreen = options.priorityOnScreen ?? true;
   state.current.searchLagMs = options.searchLagMs ?? 0;
   state.current.commentsPageSize = options.commentsPageSize ?? 5000;
+  state.current.omitsTotal = options.omitsTotal ?? false;
+  state.current.searchPageSize = options.searchPageSize ?? 5000;
   state.current.ordersComments = options.ordersComments ?? true;
   state.current.commentOrderCreatedOnly = options.commentOrderCreatedOnly ?? false;
   state.current.canAssign = options.canAssign ?? true;
