@@ -145,12 +145,14 @@ export class JiraHttp {
         if (res.ok || req.expect?.includes(res.status)) return { status: res.status, body };
         lastBody = body;
         failure = jiraFailure(req.context, { ...facts, status: res.status, body });
-        // 429 means Jira did not process the request, so even a non-idempotent write may be resent;
-        // 409 is a conflicting update that went in first, which a request safe to send twice waits out.
-        const retryable =
-          res.status === 429 || ((res.status >= 500 || res.status === 409) && idempotent);
-        if (!retryable) throw failure;
         waitMs = parseRetryAfter(res.headers.get('retry-after'), this.fx.now());
+        // 429 means Jira did not process the request, so even a non-idempotent write may be
+        // resent; so does a 503 with Retry-After (Atlassian: "a resource limit has been reached",
+        // handled like a rate limit). 409 is a conflicting update that went in first, which a
+        // request safe to send twice waits out.
+        const notProcessed = res.status === 429 || (res.status === 503 && waitMs !== undefined);
+        const retryable = notProcessed || ((res.status >= 500 || res.status === 409) && idempotent);
+        if (!retryable) throw failure;
       } catch (e) {
         if (isOpsbookError(e)) throw e;
         if (req.signal?.aborted) throw new InterruptedError();

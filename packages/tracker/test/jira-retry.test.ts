@@ -47,6 +47,22 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour
     fake.inject({ fault: { kind: 'status', status: 503, retryAfter: '3' }, method: 'get' });
     await jira.get('OPS-1');
     expect(waits).toEqual([3250]);
+    fake.inject({
+      fault: { kind: 'status', status: 503, retryAfter: '2' },
+      method: 'post',
+      path: '/comment',
+    });
+    await jira.comment('OPS-1', textDoc('once'));
+    expect(fake.issue('OPS-1')?.comments).toHaveLength(1);
+    expect(waits).toEqual([3250, 2250]);
+  });
+
+  it('does not resend a comment after a 503 without Retry-After: Jira may have taken it', async () => {
+    fake.inject({ fault: { kind: 'status', status: 503 }, method: 'post', path: '/comment' });
+    await expect(jira.comment('OPS-1', textDoc('maybe'))).rejects.toMatchObject({
+      details: { status: 503 },
+    });
+    expect(waits).toEqual([]);
   });
 
   it('retries a 429 on a non-idempotent write, since Jira did not process it', async () => {
