@@ -1,7 +1,10 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ValidationError } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
 import { rulesOf } from './__fixtures__/rules.js';
-import type { KnownPeople } from './rules.js';
+import { type KnownPeople, loadAlertRules } from './rules.js';
 
 const HEAD = 'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 2\n';
 
@@ -87,6 +90,41 @@ runbooks:
     expect(missing.lines.join('\n')).toMatch(
       /^alerts\.yaml:5:\d+: cannot read the on-call file .*nowhere\.yaml \(ENOENT\): the path is relative to alerts\.yaml/m,
     );
+  });
+
+  it('reads no on-call file outside the folder of alerts.yaml (absolute, .., a symlink): its text would be in the error', async () => {
+    // `opsbook validate` in CI and `alerts serve`'s reload log print what a file that is not an
+    // on-call file holds ("not the string …"): a path to a token file would print the token.
+    const top = await mkdtemp(path.join(tmpdir(), 'opsbook-oncall-escape-'));
+    try {
+      const secret = path.join(top, 'alerts.token');
+      await writeFile(secret, 'tok-0123456789-SECRET\n');
+      const dir = path.join(top, 'rules');
+      await mkdir(path.join(dir, 'oncall'), { recursive: true });
+      await symlink(secret, path.join(dir, 'oncall', 'link.yaml'));
+      for (const onCall of ['../alerts.token', secret, 'oncall/link.yaml']) {
+        await writeFile(
+          path.join(dir, 'alerts.yaml'),
+          `${HEAD}ownership:\n  default: {onCall: ${JSON.stringify(onCall)}}\n`,
+        );
+        const e = await loadAlertRules(path.join(dir, 'alerts.yaml')).catch((x: unknown) => x);
+        expect(e, onCall).toBeInstanceOf(ValidationError);
+        const problems = (e as ValidationError).problems;
+        expect(problems.map((p) => p.message).join('\n')).not.toContain('SECRET');
+        expect(problems, onCall).toEqual([
+          expect.objectContaining({
+            file: path.join(dir, 'alerts.yaml'),
+            line: 5,
+            rule: 'bad-on-call-path',
+            message: expect.stringMatching(
+              /^the on-call file '.+' (is an absolute path: give a path relative to the folder of alerts\.yaml|leaves the folder of alerts\.yaml|is, or is inside, a symlink)/,
+            ),
+          }),
+        ]);
+      }
+    } finally {
+      await rm(top, { recursive: true, force: true });
+    }
   });
 
   it('refuses an ownership name that is nobody of approvers.yaml, at its line and column, with the nearest id', async () => {

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   didYouMean,
+  type FolderWords,
+  folderPathProblem,
   type Problem,
   parseYamlSource,
   readDuration,
@@ -277,6 +279,13 @@ function checkRules(
   return problems;
 }
 
+/** Where on-call files live: beside alerts.yaml, in its folder or below. */
+const ON_CALL_FOLDER: FolderWords = {
+  folder: 'the folder of alerts.yaml',
+  example: 'oncall/storage.yaml',
+  keep: 'keep on-call files in the folder of alerts.yaml or below it',
+};
+
 async function ownershipOf(
   source: YamlSource,
   data: AlertRulesFile,
@@ -301,15 +310,23 @@ async function ownershipOf(
       });
       return { roundRobin: o.roundRobin };
     }
+    const namedAt = () => ({ file: source.file, ...source.locate([...at, 'onCall']) });
+    // A file outside the folder is not read: what it holds would be shown in the problems (the
+    // log of `alerts serve`, a CI run of `opsbook validate`), a token file's token for one. A
+    // missing file or a folder is said when it is read.
+    const outside = folderPathProblem(dir, o.onCall, ON_CALL_FOLDER);
+    if (outside && outside.kind !== 'missing' && outside.kind !== 'not-a-file') {
+      problems.push({
+        ...namedAt(),
+        rule: 'bad-on-call-path',
+        message: `the on-call file '${o.onCall}' ${outside.message}`,
+      });
+      return { onCall: [], file: o.onCall };
+    }
     const file = path.join(dir, o.onCall);
     let shifts = onCallFiles.get(file);
     if (!shifts) {
-      shifts = await readOnCall(
-        file,
-        problems,
-        () => ({ file: source.file, ...source.locate([...at, 'onCall']) }),
-        people,
-      );
+      shifts = await readOnCall(file, problems, namedAt, people);
       onCallFiles.set(file, shifts);
       read.push(file);
     }

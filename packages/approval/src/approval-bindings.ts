@@ -151,8 +151,10 @@ function checkTargets(
         `the standing approval covers '${s.targets.selector}', not '${e.targets.selector ?? e.targets.hosts.join(',')}': run with --target '${s.targets.selector}'`,
       );
     }
-    // A standing approval cannot bind the plan of hosts that do not exist yet; when it does carry one, it must hold.
-    if (s.plan && s.plan.digest !== e.planDigest) return planMismatch(s.plan.digest, e.planDigest);
+    // What the selector rendered when the senior signed: a host it now matches besides, or a
+    // changed host var, is another plan.
+    if (!s.plan || s.plan.digest !== e.planDigest)
+      return planMismatch(s.plan?.digest, e.planDigest);
     return undefined;
   }
   const approved = new Set(s.targets.hosts);

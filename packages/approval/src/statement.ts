@@ -30,7 +30,7 @@ export interface StatementInput {
   targets: Targets;
   category: Category;
   grade: Grade;
-  /** Digest of the rendered plan (every command per host); required with an explicit host list. */
+  /** Digest of the rendered plan (every command per host); required, for a selector too. */
   planDigest?: string;
   /** The tracker its runs are checked and claimed on; `opsbook run` refuses an approval without. */
   tracker?: TrackerBinding;
@@ -123,9 +123,11 @@ function checkStatement(file: string, value: unknown): Problem[] {
   if (Number.isNaN(from) || Number.isNaN(to))
     at('notBefore and expiresAt must be real instants', 'bad-instant');
   else if (to <= from) at('expiresAt must be later than notBefore', 'empty-window');
-  if ('hosts' in s.targets && !s.plan)
+  // A standing approval too: what its selector renders today (hosts, thresholds, connections) is
+  // what the senior reviews, and a run of another plan must be refused (docs/routine-work.md).
+  if (!s.plan)
     at(
-      'an approval for an explicit host list must carry the plan digest: create it with opsbook plan',
+      `an approval for ${'hosts' in s.targets ? 'an explicit host list' : 'a standing selector'} must carry the plan digest: create it with opsbook plan`,
       'plan-missing',
     );
   return problems;

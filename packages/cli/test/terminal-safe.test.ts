@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createTicket, createWorld, trackerOf, type World } from './opsbook-world.js';
+import { binPath, runShell } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
 
 /*
@@ -273,5 +274,29 @@ describe('terminal-safe output', () => {
       'box | x*65536 … [line cut: longer than 65536 characters]',
       'box | after-the-long-line',
     ]);
+  });
+
+  it('writes an approval payload to a terminal with its control characters made visible, and to a pipe as its exact bytes', async () => {
+    // A senior looks at what they are asked to sign before `ssh-keygen -Y sign`: the params are
+    // the engineer's text, and the JSON leaves C1 (U+009B, a CSI), DEL and bidi controls raw.
+    const file = await approval('payload');
+    const bytes = Buffer.from((await readEnvelope(file)).payload, 'base64');
+    expect(bytes.toString('utf8')).toContain('\u009b2J');
+
+    const piped = await world.opsbook(['approval', 'payload', file]);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).toBe(bytes.toString('utf8'));
+
+    // The same command on a terminal (util-linux `script` gives it a pseudo-terminal).
+    const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const command = [process.execPath, binPath, 'approval', 'payload', file].map(quote).join(' ');
+    const tty = await runShell(`script -qec ${quote(command)} /dev/null </dev/null`, {
+      cwd: world.dir,
+      env: world.env,
+    });
+    expect(tty.code, tty.stderr).toBe(0);
+    expectTerminalSafe(tty.stdout.replace(/\r\n/g, '\n'), 'approval payload on a terminal');
+    expect(tty.stdout).toContain('param ');
+    expect(tty.stdout).toContain(String.raw`\x9b2J`);
   });
 });

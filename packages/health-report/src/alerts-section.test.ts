@@ -81,4 +81,19 @@ describe('the alerts section of the health report', () => {
     expect(html).toContain('&lt;b&gt;x');
     expect(html).not.toContain('<b>x');
   });
+
+  it('keeps a ticket key or incident id the store holds in its Markdown table cell: no link, no row', () => {
+    const s = computeAlertsSection(activity, until)!;
+    // The alert store is a database or a state dir someone else may write; the Markdown is
+    // posted as a ticket comment (health.report), where a link or a forged row would pass as ours.
+    const forged = '[OPS-9](https://evil.example) | P1 | 0 min |\n| INC-0';
+    const md = alertsMarkdown({
+      ...s,
+      waiting: [{ ...s.waiting[0]!, incident: 'INC-2 | OPS-1', ticket: forged }],
+    }).join('\n');
+    const rows = md.split('\n').filter((l) => l.startsWith('| INC-'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).not.toContain('](');
+    expect(rows[0]!.replace(/\\\|/g, '').split('|')).toHaveLength(6);
+  });
 });

@@ -1,6 +1,7 @@
 import { closedObject } from '@opsbook/schema';
 import type { FromSchema } from 'json-schema-to-ts';
 import { escapeHtml as h } from './html-escape.js';
+import { escapeMd } from './markdown-escape.js';
 
 /*
  * The report's alerts section (issue #19): what the seniors' alert intake saw over the range —
@@ -164,7 +165,7 @@ export function alertsMarkdown(s: AlertsSection): string[] {
     lines.push('', '| incident | ticket | grade | waiting |', '|---|---|---|---:|');
     for (const w of s.waiting)
       lines.push(
-        `| ${w.incident} | ${w.ticket ?? '—'} | ${w.grade} | ${formatMinutes(w.minutes)} |`,
+        `| ${escapeMd(w.incident)} | ${escapeMd(w.ticket ?? '—')} | ${w.grade} | ${formatMinutes(w.minutes)} |`,
       );
   }
   return lines;

@@ -1,6 +1,9 @@
 import { alertsMarkdown } from './alerts-section.js';
 import { countUnprojected, describeFitRule } from './headroom.js';
+import { escapeMd } from './markdown-escape.js';
 import type { FindingChange, HealthReport } from './report-schema.js';
+
+export { escapeMd };
 
 /** Jira Cloud refuses comments past 32 767 characters; stay under it in bytes, to be safe. */
 export const MARKDOWN_LIMIT_BYTES = 32 * 1024;
@@ -167,11 +170,6 @@ function fmtScore(score: number | null): string {
 function clip(text: string): string {
   const one = text.replace(/\s+/g, ' ').trim();
   return one.length > MESSAGE_CHARS ? `${one.slice(0, MESSAGE_CHARS - 1)}…` : one;
-}
-
-/** Host-controlled text must not become links, tables or formatting in the ticket. */
-export function escapeMd(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_{}[\]()#+!|<>~]/g, '\\$&');
 }
 
 function code(text: string): string {

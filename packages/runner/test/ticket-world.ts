@@ -3,17 +3,14 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  createEnvelope,
-  createStatement,
   formatPublicKeyLine,
   initTrust,
   loadKeyFileSigner,
   type SshSigner,
   serializeEnvelope,
   signEnvelope,
-  signProposal,
 } from '@opsbook/approval';
-import { type Config, digestRunbook, loadConfig } from '@opsbook/schema';
+import { type Config, loadConfig } from '@opsbook/schema';
 import {
   FAKE_CREDENTIALS,
   type FakeUser,
@@ -24,7 +21,7 @@ import type { HttpEffects } from '@opsbook/tracker';
 import { afterEach, beforeEach, expect } from 'vitest';
 import {
   bindingOf,
-  loadOneRunbook,
+  createPlan,
   openTicket,
   openTracker,
   proposeTicket,
@@ -192,26 +189,24 @@ async function writeStandingApproval(world: TicketWorld): Promise<void> {
   const { key } = await tracker.create({ summary: 'Routine: diagnostics and daily inspection' });
   await tracker.transition(key, tracker.statuses.awaitingApproval);
   await tracker.transition(key, tracker.statuses.approved);
-  const bundle = await loadOneRunbook('collect-diagnostics', world.config);
-  const digest = await digestRunbook(bundle.dir, bundle);
-  const statement = createStatement({
+  // As `opsbook plan --standing` makes it: the selector and the plan it renders today.
+  const { envelope } = await createPlan({
+    config: world.config,
+    runbook: 'collect-diagnostics',
     ticket: key,
-    runbook: { name: 'collect-diagnostics', version: bundle.version, digest: digest.digest },
-    params: { lines: 20, unit: '' },
-    targets: { selector: 'all' },
-    category: 'routine',
-    grade: 'P4',
+    params: ['lines=20'],
+    standing: true,
+    target: 'all',
     expires: '30d',
     maxRuns: 100,
-    proposer: 'eve',
     tracker: bindingOf(tracker),
+    proposerSigner: world.eve,
   });
-  const proposed = await signProposal(createEnvelope(statement), statement, world.eve);
-  const envelope = await signEnvelope(proposed, world.sam);
+  const signed = await signEnvelope(envelope, world.sam);
   await mkdir(path.join(world.dir, 'approvals'));
   await writeFile(
     path.join(world.dir, 'approvals/collect-diagnostics.approval.json'),
-    serializeEnvelope(envelope),
+    serializeEnvelope(signed),
   );
 }
 

@@ -1,8 +1,9 @@
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkComposeStep } from './check-compose-step.js';
 import { checkScriptText } from './check-runbook-text.js';
 import { parseComposeRef } from './compose-ref.js';
+import { type FolderWords, folderPathProblem } from './folder-path.js';
 import type { Problem } from './problem.js';
 import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schema.js';
 import { compileSchema, didYouMean, schemaProblems, type Validator } from './schema-problems.js';
@@ -346,27 +347,14 @@ export function checkScripts(ctx: CheckContext): Problem[] {
   return problems;
 }
 
+const RUNBOOK_FOLDER: FolderWords = {
+  folder: 'the runbook folder',
+  example: 'scripts/check.sh',
+  keep: 'keep scripts inside the runbook folder',
+};
+
 function scriptPathProblem(root: string, rel: string): string | undefined {
-  if (path.isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel))
-    return 'is an absolute path: give a path relative to the runbook folder, e.g. scripts/check.sh';
-  if (rel.includes('\\')) return "uses '\\': separate folders with '/'";
-  const segments = rel.split('/');
-  if (segments.includes('..'))
-    return "leaves the runbook folder ('..'): keep scripts inside the runbook folder";
-  // lstat, not stat: a symlink anywhere on the way is refused. Synchronous: one cheap syscall per
-  // segment costs less than a promise round trip through the thread pool (measured in validate).
-  let current = root;
-  let st: Stats | undefined;
-  for (const seg of segments) {
-    if (seg === '' || seg === '.') continue;
-    current = path.join(current, seg);
-    st = lstatSync(current, { throwIfNoEntry: false });
-    if (!st) return 'does not exist in the runbook folder: add the file or fix the path';
-    if (st.isSymbolicLink())
-      return `is, or is inside, a symlink (${path.relative(root, current)}): replace it with the real file`;
-  }
-  if (!st?.isFile()) return 'is not a regular file';
-  return undefined;
+  return folderPathProblem(root, rel, RUNBOOK_FOLDER)?.message;
 }
 
 /** A short hint: the actions of the same family, or the families there are. */

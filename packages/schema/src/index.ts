@@ -66,6 +66,11 @@ export {
   ValidationError,
   WorkFailedError,
 } from './errors.js';
+export {
+  type FolderPathProblem,
+  type FolderWords,
+  folderPathProblem,
+} from './folder-path.js';
 export { parseJsonSource } from './json-source.js';
 export {
   type FolderNamedAt,

@@ -12,7 +12,7 @@ import { runnerErrors } from '../error-codes.js';
 import { loadRunInventory } from '../plan/targets.js';
 import { type RunOutcome, type RunRequest, runApproved } from './run.js';
 
-export interface RoutineRunRequest extends Omit<RunRequest, 'approvalFile'> {
+export interface RoutineRunRequest extends Omit<RunRequest, 'approvalFile' | 'approvalBytes'> {
   /** The routine runbook (`daily-inspection`, `resource-inventory`). */
   runbook: string;
   /** Must equal the standing approval's selector when given: a signature covers what it names. */
@@ -52,7 +52,8 @@ export function requireStandingApproval(config: RunRequest['config'], runbook: s
  */
 export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
   const approvalFile = requireStandingApproval(req.config, req.runbook);
-  const { statement } = await readApprovalFile(approvalFile);
+  // Read once: the run is of the bytes checked here (the file could give others when read again).
+  const { statement, bytes } = await readApprovalFile(approvalFile);
   if (!('selector' in statement.targets))
     throw new runnerErrors.RefusalError(
       'NOT_STANDING',
@@ -69,7 +70,7 @@ export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
       `the standing approval for ${req.runbook} covers "${statement.targets.selector}", not "${req.target}": omit --target, or ask a senior for a standing approval with that selector`,
     );
   const { runbook: _r, target: _t, ...run } = req;
-  const outcome = await runApproved({ ...run, approvalFile });
+  const outcome = await runApproved({ ...run, approvalFile, approvalBytes: bytes });
   const { events } = await verifyStoredJournal(stateStoreOf(req.config), outcome.runId);
   const findings: Finding[] = [];
   const facts: HostFacts[] = [];

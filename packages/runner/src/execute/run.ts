@@ -37,6 +37,12 @@ export interface RunRequest {
   config: Config;
   approvalFile: string;
   /**
+   * The approval file's bytes, when the caller has read and checked them already (a routine run
+   * checks that they are a standing approval of its runbook): the run is of these bytes, never of
+   * what the file gives when read again.
+   */
+  approvalBytes?: Uint8Array;
+  /**
    * The executor's own key (file or agent): it identifies who runs against the trust store and
    * signs the run claim (approval, run id, hosts) recorded in the journal and on the ticket.
    */
@@ -249,6 +255,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     config: req.config,
     ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
     ...(req.now ? { now: req.now } : {}),
+    ...(req.approvalBytes ? { approvalBytes: req.approvalBytes } : {}),
     executorKey: req.executorSigner.publicKey.fingerprint,
   });
   // The vaulted host vars its commands name are all it keeps of the inventory while hosts run.

@@ -265,15 +265,16 @@ export class TicketGate {
         { ticket: key },
       );
     this.statement = statement;
-    if (!('selector' in statement.targets)) {
-      const approval = (await tracker.getProperty(
-        key,
-        APPROVAL_PROPERTY,
-        signal ? { signal } : {},
-      )) as TicketApproval | undefined;
-      checkCurrentApproval(key, statement, approval);
-      if (approval?.approvalId === statement.id) this.reviewerNamed = approval.reviewer;
-    }
+    // A standing approval too: a recurring ticket whose senior rejected it and approved another
+    // carries that other one, and the rejected one must not run again on it.
+    const approval = (await tracker.getProperty(
+      key,
+      APPROVAL_PROPERTY,
+      signal ? { signal } : {},
+    )) as TicketApproval | undefined;
+    checkCurrentApproval(key, statement, approval);
+    if (!('selector' in statement.targets) && approval?.approvalId === statement.id)
+      this.reviewerNamed = approval.reviewer;
     const ids = await this.runsOf(statement);
     if (ids.size >= statement.maxRuns)
       throw new runnerErrors.RefusalError(

@@ -57,7 +57,7 @@ export function standingApprovalFile(config: Config, runbook: string): string {
 }
 
 /** What an evidence run needs: the run request of `ticket open` or `ticket comment`, less the ticket bits. */
-export type EvidenceRunRequest = Omit<RunRequest, 'approvalFile' | 'ticket'>;
+export type EvidenceRunRequest = Omit<RunRequest, 'approvalFile' | 'approvalBytes' | 'ticket'>;
 
 /**
  * Collect symptoms with a read-only routine runbook under its standing approval: an ordinary run
@@ -70,7 +70,8 @@ export async function collectEvidence(
   target?: string,
 ): Promise<{ outcome: RunOutcome; digest: RunDigest }> {
   const file = standingApprovalFile(run.config, runbook);
-  const { statement } = await readApprovalFile(file);
+  // Read once: the run is of the bytes checked here (the file could give others when read again).
+  const { statement, bytes } = await readApprovalFile(file);
   if (!('selector' in statement.targets))
     throw new runnerErrors.RefusalError(
       'NOT_STANDING',
@@ -83,7 +84,12 @@ export async function collectEvidence(
     );
   const store = stateStoreOf(run.config);
   const gate = new TicketGate({ services, store, signal: run.signal });
-  const outcome = await runApproved({ ...run, approvalFile: file, ticket: gate });
+  const outcome = await runApproved({
+    ...run,
+    approvalFile: file,
+    approvalBytes: bytes,
+    ticket: gate,
+  });
   const digest = digestJournal((await verifyStoredJournal(store, outcome.runId)).events);
   return { outcome, digest };
 }
