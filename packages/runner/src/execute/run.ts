@@ -14,7 +14,7 @@ import {
   type Transport,
   type TransportPool,
 } from '@opsbook/exec';
-import { type Config, storageErrorOf } from '@opsbook/schema';
+import { type Config, isOpsbookError, OpsbookError, storageErrorOf } from '@opsbook/schema';
 import { type Journal, newRunId, type StateStore, stateStoreOf } from '@opsbook/state';
 import {
   composedOf,
@@ -455,7 +455,7 @@ function storageRefusal(facts: {
     store.kind === 'files' ? 'or set stateDir in opsbook.yaml to another place' : undefined;
   const described = (error: unknown, place: string, outcome: string): Error =>
     storageErrorOf(error, { place, outcome, ...(alternative ? { alternative } : {}) }) ??
-    (error instanceof Error ? error : new Error(String(error)));
+    withOutcome(error, outcome);
   if (facts.journalRefused !== undefined) {
     const ledger = facts.ledgerRefused
       ? `the store ${store.location} could not record its end either`
@@ -471,6 +471,22 @@ function storageRefusal(facts: {
     facts.ledgerRefused,
     `the run ledger in ${store.location}`,
     `The run ended ${status} and its journal ${journal.location} is complete, but the store does not pin it; ${verify}`,
+  );
+}
+
+/**
+ * A store that refused for another reason than its disk (the PostgreSQL store gone for longer
+ * than its retries: STATE_DB_UNREACHABLE) keeps its code and kind, and says as well how far the
+ * run got and what was recorded: the engineer must not be left to guess whether steps ran.
+ */
+function withOutcome(error: unknown, outcome: string): Error {
+  if (!isOpsbookError(error)) return error instanceof Error ? error : new Error(String(error));
+  return new OpsbookError(
+    error.kind,
+    error.code,
+    `${error.message.replace(/[.\s]+$/, '')}. ${outcome}.`,
+    error.details,
+    { cause: error },
   );
 }
 
