@@ -124,6 +124,9 @@ export function ticketReportText(report: TicketReport): string {
   const waiting = pending.length + failed.length;
   const warned = (warnings ?? []).map((w) => `\nwarning: ${w}`).join('');
   if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))${warned}`;
+  // Nothing queued: a flush would have nothing to send, so say what does report the run.
+  if (waiting === 0)
+    return `${ticket} was not told how the run ended (${error}): opsbook ticket report ${ticket} reports it${warned}`;
   // A write the tracker refused for good is sent again only when asked: plain flush leaves it.
   const send =
     failed.length === 0

@@ -418,7 +418,14 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       );
     ticketStart = await startDelivery;
     ticketEnd = await req.ticket?.finish(store, runId, { stored, live: { stepStarted } });
-    refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
+    refused = storageRefusal({
+      journalRefused,
+      ledgerRefused,
+      journal,
+      store,
+      status,
+      ...(ticketEnd ? { ticket: ticketEnd } : {}),
+    });
   }
   if (refused) throw refused;
   return {
@@ -448,9 +455,11 @@ function storageRefusal(facts: {
   journal: Journal;
   store: StateStore;
   status: RunStatus;
+  ticket?: TicketReport;
 }): Error | undefined {
   const { journal, store, status } = facts;
-  const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written`;
+  const told = facts.ticket ? `; ${ticketFateOf(facts.ticket)}` : '';
+  const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written${told}`;
   const alternative =
     store.kind === 'files' ? 'or set stateDir in opsbook.yaml to another place' : undefined;
   const described = (error: unknown, place: string, outcome: string): Error =>
@@ -472,6 +481,21 @@ function storageRefusal(facts: {
     `the run ledger in ${store.location}`,
     `The run ended ${status} and its journal ${journal.location} is complete, but the store does not pin it; ${verify}`,
   );
+}
+
+/**
+ * What became of the ticket's end writes when the store refused the run's files: the same full
+ * disk often refuses the outbox too, and the engineer must learn that the ticket was not told
+ * rather than wait for a flush that has nothing to send.
+ */
+function ticketFateOf(report: TicketReport): string {
+  const { ticket, pending, failed, error } = report;
+  const waiting = pending.length + failed.length;
+  if (waiting > 0)
+    return `${waiting} write(s) to its ticket ${ticket} wait in the outbox: opsbook outbox flush sends them`;
+  if (error !== undefined)
+    return `its ticket ${ticket} was not told how the run ended (${error}): once the store takes writes again, opsbook ticket report ${ticket} reports it or says what to do`;
+  return `its ticket ${ticket} was told how it ended`;
 }
 
 /**
