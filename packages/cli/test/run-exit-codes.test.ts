@@ -355,6 +355,12 @@ describe('a state dir that cannot be written', () => {
       );
       expect(r.code).toBe(1);
       expect(exists(path.join(dir, 'h1.ran'))).toBe(false);
+      // The doctor names the read-only mount, not a permission the user lacks.
+      const doctor = await site.opsbook(['doctor']);
+      expect(doctor.stdout).toContain(
+        `✗ state      ${site.stateDir} is on a read-only filesystem: no run could journal\n             → remount it read-write, or set stateDir in opsbook.yaml to another place`,
+      );
+      expect(doctor.code).toBe(1);
     } finally {
       await tmpfs.unmount();
     }
