@@ -121,15 +121,27 @@ export function runStatusOf(result: ExecuteResult): RunStatus {
   return 'ok';
 }
 
-/** Work on the state store before any host is touched: a refusing store means nothing ran. */
-async function beforeAnyHost<T>(store: StateStore, work: Promise<T>): Promise<T> {
+/**
+ * Work on the state store before any host is touched: a refusing store means nothing ran.
+ * `claimed`: the run had already claimed one of the approval's runs (ledger and ticket) when the
+ * store refused, and keeps it, so the message says so rather than let "nothing was run" suggest
+ * that the approval is untouched.
+ */
+async function beforeAnyHost<T>(
+  store: StateStore,
+  work: Promise<T>,
+  claimed?: { runId: string },
+): Promise<T> {
   try {
     return await work;
   } catch (e) {
+    const outcome = claimed
+      ? `Nothing was run, but run ${claimed.runId} had already claimed one of the approval's runs and keeps it (without its journal nothing shows that it touched nothing, so it counts: opsbook runs list lists it); once there is room, run the approval again if runs are left, or ask a senior for a new one`
+      : 'Nothing was run';
     throw (
       storageErrorOf(e, {
         place: `the state dir ${store.location}`,
-        outcome: 'Nothing was run',
+        outcome,
         alternative: 'or set stateDir in opsbook.yaml to another place',
       }) ?? e
     );
@@ -310,8 +322,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
           retryOf: req.retryOf,
         }),
       ),
+      { runId },
     ),
-    beforeAnyHost(store, store.createJournal(runId, hasSecrets ? { mask } : {})),
+    beforeAnyHost(store, store.createJournal(runId, hasSecrets ? { mask } : {}), { runId }),
   ]);
   if (started.status === 'rejected') {
     if (created.status === 'fulfilled') await created.value.close().catch(() => undefined);
