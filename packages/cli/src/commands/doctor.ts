@@ -9,7 +9,7 @@ import {
   schedulesOf,
   trustShow,
 } from '@opsbook/runner';
-import type { Config } from '@opsbook/schema';
+import { type Config, storageErrorOf } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import type { Assignee, SetupCheck } from '@opsbook/tracker';
 import { type CommandContext, defineCommand } from '../command.js';
@@ -73,7 +73,8 @@ Examples:
       // One area's trouble (a database down) must not hide what the others say.
       findings.push(
         ...(await check(config, read).catch((e: unknown) => [
-          { area, level: 'fail' as const, detail: message(e) },
+          // A full, read-only or misplaced path in words, not Node's errno text.
+          { area, level: 'fail' as const, detail: message(storageErrorOf(e) ?? e) },
         ])),
       );
     }
@@ -272,6 +273,19 @@ async function stateFindings(config: Config): Promise<Finding[]> {
         // Made at the first run when missing.
         (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : e.code),
       );
+      const isFolder = await stat(config.stateDir).then(
+        (st) => st.isDirectory(),
+        () => true, // missing: made at the first run; unreadable: said below
+      );
+      if (!isFolder)
+        return [
+          {
+            area: 'state',
+            level: 'fail',
+            detail: `${config.stateDir} is a file, not a folder: no run could journal`,
+            fix: 'move that file out of the way, or set stateDir in opsbook.yaml to another place',
+          },
+        ];
       if (refusal === 'EROFS')
         return [
           {
