@@ -69,7 +69,7 @@ tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
           site.opsbook(['approve', file, '--key', world.people.alice.keyFile], { env }),
           'approve',
         );
-        return { file, dir };
+        return { file, dir, key: issue.key };
       };
       // A first run makes the ledger file: its last page has room for the next claim's line.
       const first = await approve('claim-full-first');
@@ -93,6 +93,18 @@ tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
       const claimed = said![1]!;
       const list = await site.opsbook(['runs', 'list'], { env });
       expect(list.stdout).toContain(claimed);
+      // Its ticket holds the claim; ticket report says why it cannot report the run, and the way out.
+      const report = await site.opsbook(
+        ['ticket', 'report', second.key, '--approval', second.file],
+        {
+          env,
+        },
+      );
+      expect(report.stderr).not.toMatch(stackTrace);
+      expect(report.stdout).toContain(
+        `not reported: run ${claimed}: its journal has no events: its runner stopped before it journaled the run's start (opsbook runs show ${claimed}); a senior can send ${second.key} back with opsbook ticket reject ${second.key}`,
+      );
+      expect(report.code).toBe(3);
     } finally {
       await execFileAsync('umount', ['-l', site.stateDir]);
     }
