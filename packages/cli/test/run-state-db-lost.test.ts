@@ -2,7 +2,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvedFile } from './approval-craft.js';
+import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createWorld, exists, expectOk, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { slowRunbook } from './runbook-fixtures.js';
@@ -40,6 +40,7 @@ describe('a run whose PostgreSQL state store goes away mid-step', () => {
       target: 'h1:h2',
       env,
     });
+    const { ticket } = statementOf(await readEnvelope(file));
     const running = world.spawnOpsbook(['run', file], { env });
     await waitFor(
       () => exists(path.join(dir, 'h1.started')) && exists(path.join(dir, 'h2.started')),
@@ -54,7 +55,7 @@ describe('a run whose PostgreSQL state store goes away mid-step', () => {
     expect(runId).toBeDefined();
     expect(r.stderr).toMatch(
       new RegExp(
-        `^error \\(STATE_DB_UNREACHABLE\\): cannot reach the PostgreSQL state store at ${pg.host}:${pg.port}/lost \\(\\w+\\): check that the server runs .*\\. The run stopped there: no step started after it, and the store \\S+ could not record its end either; opsbook journal verify ${runId} shows the \\d+ event\\(s\\) written\\.$`,
+        `^error \\(STATE_DB_UNREACHABLE\\): cannot reach the PostgreSQL state store at ${pg.host}:${pg.port}/lost \\(\\w+\\): check that the server runs .*\\. The run stopped there: no step started after it, and the store \\S+ could not record its end either; opsbook journal verify ${runId} shows the \\d+ event\\(s\\) written; its ticket ${ticket} was not told how the run ended \\(.*\\): once the store takes writes again, opsbook ticket report ${ticket} reports it or says what to do\\.$`,
         'm',
       ),
     );
