@@ -19,7 +19,8 @@ export async function runRoutineCommand(
   const executorSigner = await executorSignerFor(ctx);
   // On a terminal, the same live status as opsbook run; host output stays in the journal.
   const view = await openRunView(ctx.out, { raw: false, quiet: true });
-  const { signal, done } = interruptible(view.out);
+  const { signal, done, ended } = interruptible(view.out);
+  let started: { runId: string; ticket?: string } | undefined;
   try {
     return await runRoutine({
       config,
@@ -34,7 +35,12 @@ export async function runRoutineCommand(
         store: stateStoreOf(config),
         signal,
       }),
-      onEvent: view.onEvent,
+      onEvent: (event) => {
+        if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
+        // A second Ctrl-C after this leaves a run that has ended (interruptible).
+        if (event.type === 'run-end' && started) ended(started);
+        view.onEvent(event);
+      },
     });
   } finally {
     view.close();

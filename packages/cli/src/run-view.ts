@@ -124,6 +124,9 @@ export function ticketReportText(report: TicketReport): string {
   const waiting = pending.length + failed.length;
   const warned = (warnings ?? []).map((w) => `\nwarning: ${w}`).join('');
   if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))${warned}`;
+  // Nothing queued: a flush would have nothing to send, so say what does report the run.
+  if (waiting === 0)
+    return `${ticket} was not told how the run ended (${error}): opsbook ticket report ${ticket} reports it${warned}`;
   // A write the tracker refused for good is sent again only when asked: plain flush leaves it.
   const send =
     failed.length === 0
@@ -194,19 +197,32 @@ function approvalUseText(outcome: RunOutcome): string | undefined {
  * does not stop the run: it goes on to its end and records it, as under nohup, its output going
  * nowhere. Returns the signal and a cleanup.
  */
-export function interruptible(out: Output): { signal: AbortSignal; done(): void } {
+export function interruptible(out: Output): {
+  signal: AbortSignal;
+  done(): void;
+  /**
+   * The run's end is in its journal (its run-end event): from now on Ctrl-C stops only its
+   * records and its ticket's end writes, and must not say that the run stays incomplete.
+   */
+  ended(run: { runId: string; ticket?: string | undefined }): void;
+} {
   const controller = new AbortController();
   const signals = ['SIGINT', 'SIGTERM'] as const;
+  let endedRun: { runId: string; ticket?: string | undefined } | undefined;
   const now = () => {
     out.note(
-      'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
+      endedRun
+        ? `stopped now: run ${endedRun.runId} had ended, its end is in its journal (opsbook runs show ${endedRun.runId})${endedRun.ticket ? `; what its ticket ${endedRun.ticket} was not told yet waits in this machine's outbox, or was not queued yet: opsbook ticket report ${endedRun.ticket} sends or reports it` : ''}`
+        : 'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
     );
     process.exit(exitCodes.interrupted);
   };
   const first = (name: NodeJS.Signals) => {
     for (const s of signals) process.removeListener(s, first);
     out.note(
-      `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
+      endedRun
+        ? `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: run ${endedRun.runId} has ended; its records and its ticket's end writes are being finished (Ctrl-C again to stop now)`
+        : `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
     );
     controller.abort();
     for (const s of signals) process.once(s, now);
@@ -219,6 +235,9 @@ export function interruptible(out: Output): { signal: AbortSignal; done(): void 
     done: () => {
       for (const s of signals) process.removeListener(s, first);
       process.removeListener('SIGHUP', hangUp);
+    },
+    ended: (run) => {
+      endedRun = run;
     },
   };
 }

@@ -108,6 +108,19 @@ describe('opsbook doctor', () => {
     expect(r.stdout).toMatch(/^✓ inventory /m);
   });
 
+  it('names a state dir that is a file, with what to do, and still checks the rest', async () => {
+    const w = await workspace('state-file');
+    await writeFile(path.join(w.dir, 'state'), 'not a folder\n');
+    const r = await w.opsbook(['doctor']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.stdout).toContain(
+      `✗ state      ${path.join(w.dir, 'state')} is a file, not a folder: no run could journal\n             → move that file out of the way, or set stateDir in opsbook.yaml to another place`,
+    );
+    expect(r.stdout).not.toContain('ENOTDIR: not a directory');
+    expect(r.stdout).toMatch(/^✓ inventory /m);
+  });
+
   describe.each([['cloud'], ['datacenter']] as const)('with Jira %s', (flavour) => {
     let fake: JiraFake;
     beforeAll(async () => {

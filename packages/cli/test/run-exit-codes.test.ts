@@ -2,7 +2,13 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveAs, approvedFile, planApproval } from './approval-craft.js';
+import {
+  approveAs,
+  approvedFile,
+  planApproval,
+  readEnvelope,
+  statementOf,
+} from './approval-craft.js';
 import {
   createTicket,
   createWorld,
@@ -303,6 +309,38 @@ describe('a state dir that cannot be written', () => {
     }
   });
 
+  it("says that the full disk kept the run's end from its ticket, and what reports it once there is room", async () => {
+    const dir = await markerDir('disk-full-ticket');
+    const tmpfs = await siteOnTmpfs('opsbook-full-ticket', 1024);
+    try {
+      const { site } = tmpfs;
+      const fill = path.join(site.stateDir, 'filler');
+      const file = await approve(site, 'fill-disk', 'h1', { dir, fill });
+      const { ticket } = statementOf(await readEnvelope(file));
+      const r = await site.opsbook(['run', file, '--quiet']);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code).toBe(1);
+      // The same full disk refused the outbox: no flush can send what was never queued.
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^error \\(DISK_FULL\\): cannot write the journal .*; its ticket ${ticket} was not told how the run ended \\(.*ENOSPC.*\\): once the store takes writes again, opsbook ticket report ${ticket} reports it or says what to do\\. Free space`,
+          'm',
+        ),
+      );
+      await rm(fill);
+      const flush = await site.opsbook(['outbox', 'flush']);
+      expect(flush.stdout).toContain('delivered 0 write(s); 0 still waiting');
+      // What the message points to names the way out for a run whose journal has no end.
+      const report = await site.opsbook(['ticket', 'report', ticket, '--approval', file]);
+      expect(report.stderr).not.toMatch(stackTrace);
+      expect(report.stdout).toContain('its journal has no end');
+      expect(report.stdout).toContain(`opsbook ticket reject ${ticket}`);
+      expect(report.code).toBe(3);
+    } finally {
+      await tmpfs.unmount();
+    }
+  });
+
   it('exits 1 naming a read-only state dir, and runs nothing', async () => {
     const dir = await markerDir('read-only');
     const tmpfs = await siteOnTmpfs('opsbook-ro', 1024);
@@ -317,6 +355,12 @@ describe('a state dir that cannot be written', () => {
       );
       expect(r.code).toBe(1);
       expect(exists(path.join(dir, 'h1.ran'))).toBe(false);
+      // The doctor names the read-only mount, not a permission the user lacks.
+      const doctor = await site.opsbook(['doctor']);
+      expect(doctor.stdout).toContain(
+        `✗ state      ${site.stateDir} is on a read-only filesystem: no run could journal\n             → remount it read-write, or set stateDir in opsbook.yaml to another place`,
+      );
+      expect(doctor.code).toBe(1);
     } finally {
       await tmpfs.unmount();
     }

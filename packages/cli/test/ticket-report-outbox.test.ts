@@ -99,3 +99,41 @@ describe('ticket report after a run whose end writes the tracker refused', () =>
     expect(last.local.attachments).toHaveLength(after.local.attachments.length);
   });
 });
+
+describe('a run whose end writes the outbox itself refused', () => {
+  it('says the ticket was not told and names ticket report, not a flush that has nothing to send', async () => {
+    const dir = path.join(world.markerDir, 'outbox-ro');
+    await mkdir(dir);
+    const approval = await approvedFile(world, 'slow', 'outbox-ro.json', [world.people.alice], {
+      params: { dir, seconds: '2' },
+      target: 'h1',
+    });
+    const { ticket: key } = statementOf(await readEnvelope(approval));
+    const outbox = path.join(world.stateDir, 'outbox');
+    const running = world.spawnOpsbook(['run', approval]);
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'the first step to start');
+    await execFileAsync('mount', ['--bind', outbox, outbox]);
+    let r: Awaited<typeof running.done>;
+    try {
+      await execFileAsync('mount', ['-o', 'remount,ro,bind', outbox]);
+      r = await running.done;
+    } finally {
+      await execFileAsync('umount', [outbox]);
+    }
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^ticket ${key} was not told how the run ended \\(.*EROFS.*\\): opsbook ticket report ${key} reports it$`,
+        'm',
+      ),
+    );
+    expect(r.stdout).not.toContain('opsbook outbox flush');
+
+    const report = await world.opsbook(['ticket', 'report', key, '--approval', approval]);
+    expect(report.stderr).not.toMatch(stackTrace);
+    expect(report.code, report.stderr).toBe(0);
+    const after = await ticketDoc(key);
+    expect(after.runs.at(-1)!.status).toBe('ok');
+  });
+});

@@ -9,7 +9,7 @@ import {
   schedulesOf,
   trustShow,
 } from '@opsbook/runner';
-import type { Config } from '@opsbook/schema';
+import { type Config, storageErrorOf } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import type { Assignee, SetupCheck } from '@opsbook/tracker';
 import { type CommandContext, defineCommand } from '../command.js';
@@ -73,7 +73,8 @@ Examples:
       // One area's trouble (a database down) must not hide what the others say.
       findings.push(
         ...(await check(config, read).catch((e: unknown) => [
-          { area, level: 'fail' as const, detail: message(e) },
+          // A full, read-only or misplaced path in words, not Node's errno text.
+          { area, level: 'fail' as const, detail: message(storageErrorOf(e) ?? e) },
         ])),
       );
     }
@@ -267,11 +268,34 @@ async function stateFindings(config: Config): Promise<Finding[]> {
   const store = stateStoreOf(config);
   try {
     if (store.kind === 'files') {
-      const writable = await access(config.stateDir, constants.W_OK).then(
-        () => true,
-        (e: NodeJS.ErrnoException) => e.code === 'ENOENT', // made at the first run
+      const refusal = await access(config.stateDir, constants.W_OK).then(
+        () => undefined,
+        // Made at the first run when missing.
+        (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : e.code),
       );
-      if (!writable)
+      const isFolder = await stat(config.stateDir).then(
+        (st) => st.isDirectory(),
+        () => true, // missing: made at the first run; unreadable: said below
+      );
+      if (!isFolder)
+        return [
+          {
+            area: 'state',
+            level: 'fail',
+            detail: `${config.stateDir} is a file, not a folder: no run could journal`,
+            fix: 'move that file out of the way, or set stateDir in opsbook.yaml to another place',
+          },
+        ];
+      if (refusal === 'EROFS')
+        return [
+          {
+            area: 'state',
+            level: 'fail',
+            detail: `${config.stateDir} is on a read-only filesystem: no run could journal`,
+            fix: 'remount it read-write, or set stateDir in opsbook.yaml to another place',
+          },
+        ];
+      if (refusal !== undefined)
         return [
           {
             area: 'state',
@@ -288,17 +312,36 @@ async function stateFindings(config: Config): Promise<Finding[]> {
       count('incomplete') && `${count('incomplete')} incomplete`,
     ].filter(Boolean);
     const tampered = count('tampered') + count('unreadable') + count('missing');
+    const fix = tampered
+      ? 'opsbook runs list and opsbook journal verify name them'
+      : incompleteFix(runs.filter((r) => r.status === 'incomplete'));
     return [
       {
         area: 'state',
         level: tampered ? 'warn' : 'ok',
         detail: `${store.kind} store ${store.location}: ${runs.length} run(s)${notes.length ? ` (${notes.join(', ')})` : ''}${tampered ? `, ${tampered} whose journal does not check out` : ''}`,
-        ...(tampered ? { fix: 'opsbook runs list and opsbook journal verify name them' } : {}),
+        ...(fix ? { fix } : {}),
       },
     ];
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What to do about runs whose runner stopped before their end (killed, crashed, its disk or
+ * database gone): where each stopped, and how its ticket, left In Progress, is dealt with. The
+ * newest first: the one a doctor is most likely run for.
+ */
+function incompleteFix(runs: readonly { runId: string; ticket?: string }[]): string | undefined {
+  const [newest] = runs;
+  if (!newest) return undefined;
+  const more =
+    runs.length > 1 ? ` (and ${runs.length - 1} more: opsbook runs list --status incomplete)` : '';
+  const ticket = newest.ticket
+    ? `; its ticket: opsbook ticket report ${newest.ticket}, which names the way out (a senior's opsbook ticket reject ${newest.ticket})`
+    : '';
+  return `run ${newest.runId}${more} stopped before its end: opsbook runs show ${newest.runId} says where${ticket}`;
 }
 
 async function outboxFindings(config: Config): Promise<Finding[]> {

@@ -145,13 +145,17 @@ export async function executeAndReport(
     raw: Boolean(ctx.options.raw),
     quiet: Boolean(ctx.options.quiet),
   });
-  const { signal, done } = interruptible(view.out);
+  const { signal, done, ended } = interruptible(view.out);
   const t0 = Date.now();
   // Inspection findings are counted as their steps end, for the last lines (counts only).
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
+  let started: { runId: string; ticket?: string } | undefined;
   const onEvent = (event: RunEvent) => {
     if (event.type === 'step-end' && event.result != null)
       collectFindings(event.result, event.host, findings);
+    if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
+    // Journaled: from here a second Ctrl-C leaves a run that has ended, not an incomplete one.
+    if (event.type === 'run-end' && started) ended(started);
     view.onEvent(event);
   };
   try {

@@ -178,6 +178,15 @@ function hostSections(
         `  → ${String(e.status)}${e.rolledBack ? ' (rolled back)' : ''}${e.error ? `: ${String(e.error)}` : ''}`,
       ]);
   }
+  // A host started and left with no step and no end: its runner was connecting. Each step-start
+  // is on disk before its command starts, so none ran there.
+  for (const own of byHost.values())
+    if (own.length === 1)
+      own.push([
+        options.running
+          ? '  no step started yet (connecting)'
+          : `  no step started: nothing ran on this host (${options.ended ? 'no result recorded' : 'its runner stopped while connecting'})`,
+      ]);
   return [...byHost.values()].flat(2);
 }
 

@@ -435,7 +435,14 @@ export async function verifyApprovalFile(
     runsUsed: options.runsBefore ?? (await stateStoreOf(config).runsUsed(s.id)),
     file,
   });
-  if (!result.ok) throw new RefusalError(result.code, result.message, { file });
+  if (!result.ok)
+    throw new RefusalError(
+      result.code,
+      result.code === 'RUNS_EXHAUSTED' && options.runsBefore === undefined
+        ? await withRunsThatUsedIt(result.message, config, s.id)
+        : result.message,
+      { file },
+    );
   if (!derived) {
     // A malformed inventory, vars file or runbook is the file's problem (exit 2, file:line:col):
     // fix it; calling it a mismatch would send the engineer to a senior for a new signature.
@@ -454,6 +461,41 @@ export async function verifyApprovalFile(
     trust: store,
     ...(executor ? { executor } : {}),
   };
+}
+
+/**
+ * RUNS_EXHAUSTED naming the runs that used the approval and how each stands: after a runner was
+ * killed, the engineer learns which run took it (incomplete: its runner stopped before its end)
+ * and where to look, not only that the count is reached. Best effort: the refusal stands as it
+ * is when the store cannot say.
+ */
+async function withRunsThatUsedIt(
+  message: string,
+  config: Config,
+  approvalId: string,
+): Promise<string> {
+  const store = stateStoreOf(config);
+  const used = (await store.approvalRuns(approvalId).catch(() => [])).filter((r) => r.used);
+  if (used.length === 0) return message;
+  const described = await Promise.all(
+    used.map(async ({ runId }) => {
+      const status = await store
+        .readRun(runId)
+        .then((v) => v.summary.status)
+        .catch(() => undefined);
+      if (status === 'incomplete')
+        return `run ${runId}: incomplete, its runner stopped before its end (opsbook runs show ${runId} says where)`;
+      return `run ${runId}${status ? `: ${status}` : ''}`;
+    }),
+  );
+  const [refusal, advice] = splitAtAdvice(message);
+  return `${refusal} (${described.join('; ')})${advice}`;
+}
+
+/** "…have been made: ask a senior…" as its facts and its advice (": ask a senior…"). */
+function splitAtAdvice(message: string): [string, string] {
+  const at = message.lastIndexOf(': ');
+  return at < 0 ? [message, ''] : [message.slice(0, at), message.slice(at)];
 }
 
 /**

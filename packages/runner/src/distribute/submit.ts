@@ -1,4 +1,5 @@
 import { signRunClaim } from '@opsbook/approval';
+import { isOpsbookError, OpsbookError } from '@opsbook/schema';
 import { newRunId, SharedJournal, type StateStore, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { retryPlanOf } from '../execute/retry.js';
@@ -106,23 +107,26 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       }),
     );
     await enqueue(journal, store, hosts, () => queue.add(jobs));
+    const shared = journal;
     // The workers' step-starts as this runner followed them: the ticket's count of the run.
     let stepStarted = false;
-    const followed = await followShards({
-      url,
-      runId,
-      journal,
-      queue,
-      shards,
-      signal: req.signal,
-      deadAfterMs: req.deadAfterMs ?? 10_000,
-      pollMs: req.pollMs ?? 250,
-      onEvent: (event) => {
-        if (event.type === 'step-start') stepStarted = true;
-        req.onEvent?.(event);
-      },
-      ...(req.onShard ? { onShard: req.onShard } : {}),
-    });
+    const followed = await afterHandOver(runId, plan.ticket, () =>
+      followShards({
+        url,
+        runId,
+        journal: shared,
+        queue,
+        shards,
+        signal: req.signal,
+        deadAfterMs: req.deadAfterMs ?? 10_000,
+        pollMs: req.pollMs ?? 250,
+        onEvent: (event) => {
+          if (event.type === 'step-start') stepStarted = true;
+          req.onEvent?.(event);
+        },
+        ...(req.onShard ? { onShard: req.onShard } : {}),
+      }),
+    );
     takenOver.push(...followed.takenOver);
     const result = {
       hosts: followed.results.inOrder(hosts),
@@ -137,9 +141,11 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       interrupted: result.interrupted,
       stoppedByFailures: false,
     };
-    const last = await journal.append(end);
+    const last = await afterHandOver(runId, plan.ticket, () => shared.append(end));
     req.onEvent?.(end);
-    await store.recordRunEnd({ runId, head: last.hash, count: last.seq, status });
+    await afterHandOver(runId, plan.ticket, () =>
+      store.recordRunEnd({ runId, head: last.hash, count: last.seq, status }),
+    );
     const approvalUse = await approvalUseOf(store, approval.statement, runId, stepStarted);
     const ticketEnd: TicketReport | undefined = await req.ticket?.finish(store, runId, {
       live: { stepStarted },
@@ -159,6 +165,26 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
     for (const lease of takenOver) await lease.close();
     await journal?.close();
     await queue.close();
+  }
+}
+
+/**
+ * Work on the store once the shards were queued: a store that is unreachable now (PostgreSQL
+ * down past its retries) leaves the workers' hosts in an unknown state, so its error keeps its
+ * code and says what became of the run and how to find out, rather than only naming the server.
+ */
+async function afterHandOver<T>(runId: string, ticket: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (!isOpsbookError(e) || e.kind !== 'unreachable') throw e;
+    throw new OpsbookError(
+      e.kind,
+      e.code,
+      `${e.message.replace(/[.\s]+$/, '')}. Run ${runId} was handed to the workers of its zones, who may have started steps on its hosts, and stays incomplete: its end could not be recorded, nor its ticket ${ticket} told. Once the server is back, opsbook runs show ${runId} says what ran on each host, and opsbook ticket report ${ticket} names the way out.`,
+      e.details,
+      { cause: e },
+    );
   }
 }
 

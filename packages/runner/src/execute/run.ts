@@ -14,7 +14,7 @@ import {
   type Transport,
   type TransportPool,
 } from '@opsbook/exec';
-import { type Config, storageErrorOf } from '@opsbook/schema';
+import { type Config, isOpsbookError, OpsbookError, storageErrorOf } from '@opsbook/schema';
 import { type Journal, newRunId, type StateStore, stateStoreOf } from '@opsbook/state';
 import {
   composedOf,
@@ -127,15 +127,27 @@ export function runStatusOf(result: ExecuteResult): RunStatus {
   return 'ok';
 }
 
-/** Work on the state store before any host is touched: a refusing store means nothing ran. */
-async function beforeAnyHost<T>(store: StateStore, work: Promise<T>): Promise<T> {
+/**
+ * Work on the state store before any host is touched: a refusing store means nothing ran.
+ * `claimed`: the run had already claimed one of the approval's runs (ledger and ticket) when the
+ * store refused, and keeps it, so the message says so rather than let "nothing was run" suggest
+ * that the approval is untouched.
+ */
+async function beforeAnyHost<T>(
+  store: StateStore,
+  work: Promise<T>,
+  claimed?: { runId: string },
+): Promise<T> {
   try {
     return await work;
   } catch (e) {
+    const outcome = claimed
+      ? `Nothing was run, but run ${claimed.runId} had already claimed one of the approval's runs and keeps it (without its journal nothing shows that it touched nothing, so it counts: opsbook runs list lists it); once there is room, run the approval again if runs are left, or ask a senior for a new one`
+      : 'Nothing was run';
     throw (
       storageErrorOf(e, {
         place: `the state dir ${store.location}`,
-        outcome: 'Nothing was run',
+        outcome,
         alternative: 'or set stateDir in opsbook.yaml to another place',
       }) ?? e
     );
@@ -317,8 +329,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
           retryOf: req.retryOf,
         }),
       ),
+      { runId },
     ),
-    beforeAnyHost(store, store.createJournal(runId, hasSecrets ? { mask } : {})),
+    beforeAnyHost(store, store.createJournal(runId, hasSecrets ? { mask } : {}), { runId }),
   ]);
   if (started.status === 'rejected') {
     if (created.status === 'fulfilled') await created.value.close().catch(() => undefined);
@@ -425,7 +438,14 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       );
     ticketStart = await startDelivery;
     ticketEnd = await req.ticket?.finish(store, runId, { stored, live: { stepStarted } });
-    refused = storageRefusal({ journalRefused, ledgerRefused, journal, store, status });
+    refused = storageRefusal({
+      journalRefused,
+      ledgerRefused,
+      journal,
+      store,
+      status,
+      ...(ticketEnd ? { ticket: ticketEnd } : {}),
+    });
   }
   if (refused) throw refused;
   return {
@@ -455,14 +475,16 @@ function storageRefusal(facts: {
   journal: Journal;
   store: StateStore;
   status: RunStatus;
+  ticket?: TicketReport;
 }): Error | undefined {
   const { journal, store, status } = facts;
-  const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written`;
+  const told = facts.ticket ? `; ${ticketFateOf(facts.ticket)}` : '';
+  const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written${told}`;
   const alternative =
     store.kind === 'files' ? 'or set stateDir in opsbook.yaml to another place' : undefined;
   const described = (error: unknown, place: string, outcome: string): Error =>
     storageErrorOf(error, { place, outcome, ...(alternative ? { alternative } : {}) }) ??
-    (error instanceof Error ? error : new Error(String(error)));
+    withOutcome(error, outcome);
   if (facts.journalRefused !== undefined) {
     const ledger = facts.ledgerRefused
       ? `the store ${store.location} could not record its end either`
@@ -478,6 +500,37 @@ function storageRefusal(facts: {
     facts.ledgerRefused,
     `the run ledger in ${store.location}`,
     `The run ended ${status} and its journal ${journal.location} is complete, but the store does not pin it; ${verify}`,
+  );
+}
+
+/**
+ * What became of the ticket's end writes when the store refused the run's files: the same full
+ * disk often refuses the outbox too, and the engineer must learn that the ticket was not told
+ * rather than wait for a flush that has nothing to send.
+ */
+function ticketFateOf(report: TicketReport): string {
+  const { ticket, pending, failed, error } = report;
+  const waiting = pending.length + failed.length;
+  if (waiting > 0)
+    return `${waiting} write(s) to its ticket ${ticket} wait in the outbox: opsbook outbox flush sends them`;
+  if (error !== undefined)
+    return `its ticket ${ticket} was not told how the run ended (${error}): once the store takes writes again, opsbook ticket report ${ticket} reports it or says what to do`;
+  return `its ticket ${ticket} was told how it ended`;
+}
+
+/**
+ * A store that refused for another reason than its disk (the PostgreSQL store gone for longer
+ * than its retries: STATE_DB_UNREACHABLE) keeps its code and kind, and says as well how far the
+ * run got and what was recorded: the engineer must not be left to guess whether steps ran.
+ */
+function withOutcome(error: unknown, outcome: string): Error {
+  if (!isOpsbookError(error)) return error instanceof Error ? error : new Error(String(error));
+  return new OpsbookError(
+    error.kind,
+    error.code,
+    `${error.message.replace(/[.\s]+$/, '')}. ${outcome}.`,
+    error.details,
+    { cause: error },
   );
 }
 

@@ -115,6 +115,14 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
       });
       continue;
     }
+    // Created but never written to: the runner stopped (a full disk, a kill) before run-start.
+    if (view.verification.events.length === 0) {
+      result.left.push({
+        runId: claim.runId,
+        why: `its journal has no events: its runner stopped before it journaled the run's start (opsbook runs show ${claim.runId}); a senior can send ${key} back with opsbook ticket reject ${key}`,
+      });
+      continue;
+    }
     // The journal must be the claimed run's: this approval, this ticket, this executor.
     const start = view.verification.events[0] as
       | { type?: string; ticket?: string; executor?: string; approval?: { id?: string } }
