@@ -208,6 +208,28 @@ describe('secret-in-command: the environment versus the arguments', () => {
     expect(r.of('secret-in-command')).toEqual([]);
   });
 
+  it('passes a secret as the word of case or the list of for, which the shell expands itself', async () => {
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step(
+          'kind',
+          'run: |\n        case "$OPSBOOK_PARAM_TOKEN" in\n          ghp_*) echo github ;;\n        esac',
+        ),
+        step(
+          'placeholder',
+          'run: |\n        case {{ params.token }} in\n          ghp_*) echo github ;;\n        esac',
+        ),
+        step('words', 'run: for t in $OPSBOOK_PARAM_TOKEN; do echo "$t" | wc -c; done'),
+        step(
+          'then',
+          'run: case x in x) curl -u "ops:$OPSBOOK_PARAM_TOKEN" https://x.example ;; esac',
+        ),
+      ),
+    });
+    expect(r.of('secret-in-command')).toEqual([r.at('$OPSBOOK_PARAM_TOKEN" https')]);
+  });
+
   it('fails $OPSBOOK_PARAM_ of a secret expanded into the arguments of a program, in run: and scripts', async () => {
     const r = await lintFixture({
       params,

@@ -124,6 +124,10 @@ export function commandWordAt(
       while (w < words.length && KEYWORDS.has(words[w]!.word)) w++;
       const target = words.findIndex((x) => offset >= x.at && offset < x.at + x.word.length);
       if (target < w) return undefined;
+      // `case WORD in` and `for NAME in WORDS` expand their words in the shell itself: no
+      // process gets them in its argv.
+      if (words[w - 1]?.word === 'case') return { role: 'builtin-argument', command: 'case' };
+      if (words[w]?.word === 'for') return { role: 'builtin-argument', command: 'for' };
       let name = w;
       while (name < words.length && /^[A-Za-z_]\w*=/.test(words[name]!.word)) name++;
       if (target < name) return { role: 'assignment' };
