@@ -98,7 +98,18 @@ describe('the version rule (lint --since REV)', () => {
       '---\n"@runbooks/fx": minor\n---\n\nfx also shows the disks.\n',
     );
     expect(await versionFindings()).toEqual([]);
+    await writeFile(
+      path.join(repo, '.changeset', 'fx.md'),
+      "---\n'@runbooks/fx': patch\n---\n\nSingle quotes are YAML too.\n",
+    );
+    expect(await versionFindings()).toEqual([]);
     await writeFile(path.join(repo, '.changeset', 'fx.md'), 'no front matter\n');
+    expect(await versionFindings()).toHaveLength(1);
+    // Unquoted, `@` starts no YAML key: changesets refuses the file, so it names nothing.
+    await writeFile(
+      path.join(repo, '.changeset', 'fx.md'),
+      '---\n@runbooks/fx: minor\n---\n\nfx also shows the disks.\n',
+    );
     expect(await versionFindings()).toHaveLength(1);
     await writeFile(
       path.join(dir, 'package.json'),

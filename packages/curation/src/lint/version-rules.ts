@@ -78,8 +78,12 @@ export async function pendingChangesets(repoRoot: string): Promise<Set<string>> 
     if (!name.endsWith('.md') || name === 'README.md') continue;
     const text = await readFile(path.join(dir, name), 'utf8');
     const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text)?.[1] ?? '';
-    for (const m of front.matchAll(/^\s*["']?([^"':\s]+)["']?\s*:\s*(major|minor|patch)\s*$/gm))
-      pending.add(m[1]!);
+    // A key as YAML reads it: quoted, or plain but not starting with `@`, which YAML reserves
+    // (`@runbooks/x: patch` unquoted is a changeset pnpm version-packages refuses to parse).
+    for (const m of front.matchAll(
+      /^\s*(?:"([^"\s:]+)"|'([^'\s:]+)'|([^"'@`\s:][^"'\s:]*))\s*:\s*(major|minor|patch)\s*$/gm,
+    ))
+      pending.add((m[1] ?? m[2] ?? m[3])!);
   }
   return pending;
 }
