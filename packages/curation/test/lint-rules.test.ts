@@ -208,7 +208,7 @@ describe('secret-in-command: the environment versus the arguments', () => {
     expect(r.of('secret-in-command')).toEqual([]);
   });
 
-  it('passes a secret as the word of case or the list of for, which the shell expands itself', async () => {
+  it('passes a secret as the word of case, the list of for or set --, which the shell expands itself', async () => {
     const r = await lintFixture({
       params,
       phases: steps(
@@ -221,6 +221,7 @@ describe('secret-in-command: the environment versus the arguments', () => {
           'run: |\n        case {{ params.token }} in\n          ghp_*) echo github ;;\n        esac',
         ),
         step('words', 'run: for t in $OPSBOOK_PARAM_TOKEN; do echo "$t" | wc -c; done'),
+        step('positional', 'run: set -- "$OPSBOOK_PARAM_TOKEN"; printf %s "$1" | wc -c'),
         step(
           'then',
           'run: case x in x) curl -u "ops:$OPSBOOK_PARAM_TOKEN" https://x.example ;; esac',

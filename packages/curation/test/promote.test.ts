@@ -137,6 +137,28 @@ printf 'pass=%s\\n' "\${PGPASSWORD_FILE:-none}"
     );
   });
 
+  it('promotes a script whose argument is a secret: set -- hands it over, in no argv', async () => {
+    const file = await script(
+      'db-user.sh',
+      `#!/bin/sh
+# Create a database user.
+set -eu
+user=$1
+password=$2
+printf 'user=%s password=%s\\n' "$user" "$password"
+`,
+    );
+    const result = await promote(file, 'db-user');
+    expect(result.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(result.params.map((p) => [p.name, p.secret])).toEqual([
+      ['user', false],
+      ['password', true],
+    ]);
+    expect(await runPromoted('db-user', { user: 'app', password: nasty })).toBe(
+      `user=app password=${nasty}\n`,
+    );
+  });
+
   it('maps a getopts loop to options and flags, operands after --', async () => {
     const file = await script(
       'restart.sh',

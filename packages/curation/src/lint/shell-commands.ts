@@ -85,10 +85,12 @@ function blankedCode(text: string): string {
 
 /**
  * Builtins whose arguments never become the argv of a process (ps and /proc show nothing):
- * the declarations, and the output and test builtins of sh (dash, bash) that a secret is piped
- * out of (`printf '%s' "$TOKEN" | login --password-stdin`).
+ * the declarations, `set --` (the positional params, as promote's prologue sets them), and the
+ * output and test builtins of sh (dash, bash) that a secret is piped out of
+ * (`printf '%s' "$TOKEN" | login --password-stdin`).
  */
 const ARGV_FREE_BUILTINS = new Set([
+  'set',
   'export',
   'readonly',
   'local',
