@@ -71,7 +71,7 @@ runbooks:
     expect(lines).toEqual([
       "alerts.yaml:6:12: the correlation rule 'c' is already rule 1: give each rule its own name (incidents name the rule that opened them)",
       "alerts.yaml:9:39: 'page' is not one of the severities (critical, warning, info): use one of them, or list it under severities:",
-      "alerts.yaml:11:45: there is no runbook 'disk-clean' in this repository (opsbook list shows them): fix the name, or add the runbook first",
+      "alerts.yaml:11:45: there is no runbook 'disk-clean' in this repository: did you mean disk-cleanup? (opsbook list shows them): fix the name, or add the runbook first",
     ]);
   });
 

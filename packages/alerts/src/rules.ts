@@ -269,12 +269,14 @@ function checkRules(
   });
   if (options.runbookNames)
     (data.runbooks ?? []).forEach((r, i) => {
-      if (!options.runbookNames!.has(r.runbook))
+      if (!options.runbookNames!.has(r.runbook)) {
+        const near = didYouMean(r.runbook, [...options.runbookNames!]);
         at(
           ['runbooks', i, 'runbook'],
           'unknown-runbook',
-          `there is no runbook '${r.runbook}' in this repository (opsbook list shows them): fix the name, or add the runbook first`,
+          `there is no runbook '${r.runbook}' in this repository${near ? `: did you mean ${near}?` : ''} (opsbook list shows them): fix the name, or add the runbook first`,
         );
+      }
     });
   return problems;
 }
