@@ -78,6 +78,12 @@ describe('opsbook alerts list, show, grade', () => {
   });
   afterAll(() => temp.remove());
 
+  it('says of a body ingested again that its alerts are stored already, and nothing more', async () => {
+    const again = await cli(['alerts', 'ingest', 'body-0.json']);
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toMatch(/^stored 0 alert\(s\) in .*; \d+ already stored\n$/);
+  });
+
   it('lists the open incidents with grade, alerts, hosts, ticket and assignee', async () => {
     const r = await cli(['alerts', 'list']);
     expect(r.code).toBe(0);

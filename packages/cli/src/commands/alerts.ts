@@ -91,7 +91,8 @@ alerts are then converged, graded and dispatched as opsbook alerts serve would.`
         `stored ${result.accepted} alert(s) in ${store.location}${result.duplicates ? `; ${result.duplicates} already stored` : ''}`,
       );
       if (processed)
-        ctx.out.print(processedText(processed.converged, processed.dispatched).join('\n'));
+        for (const line of processedText(processed.converged, processed.dispatched))
+          ctx.out.print(line);
       if (!processed)
         ctx.out.note(
           `no ${rulesFileOf(ctx, config)}: the alerts are stored, not converged (docs/alerts.md)`,
