@@ -3,6 +3,7 @@ import {
   closedObject,
   documentSchema,
   durationPattern,
+  ISO_TIME_PATTERN,
   identifier,
   runbookGrade,
 } from '@opsbook/schema';
@@ -191,11 +192,7 @@ export const onCallSchema = documentSchema('on-call', 'opsbook OnCall', {
     minItems: 1,
     maxItems: 10_000,
     items: closedObject({
-      from: {
-        type: 'string',
-        pattern:
-          '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,3})?)?(Z|[+-][0-9]{2}:[0-9]{2})$',
-      },
+      from: { type: 'string', pattern: ISO_TIME_PATTERN },
       person: { type: 'string', minLength: 1, maxLength: 128 },
     }),
   },

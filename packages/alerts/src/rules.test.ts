@@ -127,6 +127,17 @@ runbooks:
     }
   });
 
+  it('refuses a shift whose from is not a time with its offset, saying how to write one', async () => {
+    const yaml = `${HEAD}ownership:\n  rules:\n    - {match: {labels: {team: db}}, onCall: oncall.yaml}\n  default: { roundRobin: [val] }\n`;
+    const oncall =
+      'apiVersion: opsbook/v1\nkind: OnCall\nshifts:\n  - {from: "2025-03-10", person: val}\n';
+    const { code, lines } = await problemsOf(yaml, { 'oncall.yaml': oncall });
+    expect(code).toBe('ALERT_RULES_INVALID');
+    expect(lines).toEqual([
+      'oncall.yaml:4:12: shifts[0].from is the string "2025-03-10": write a time with its day and offset, e.g. 2025-03-10T08:00:00Z (UTC) or 2025-03-10T09:00:00+01:00',
+    ]);
+  });
+
   it('refuses an ownership name that is nobody of approvers.yaml, at its line and column, with the nearest id', async () => {
     const people = {
       file: 'approvers.yaml',

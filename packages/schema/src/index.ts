@@ -71,6 +71,7 @@ export {
   type FolderWords,
   folderPathProblem,
 } from './folder-path.js';
+export { ISO_TIME_PATTERN } from './iso-time-pattern.js';
 export { parseJsonSource } from './json-source.js';
 export {
   type FolderNamedAt,

@@ -4,6 +4,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { USES_PATTERN } from './compose-ref.js';
 import { JIRA_EXTRA_FIELD } from './config-schema.js';
 import { CRON_HINT, CRON_PATTERN } from './cron-pattern.js';
+import { ISO_TIME_HINT, ISO_TIME_PATTERN } from './iso-time-pattern.js';
 import type { Problem } from './problem.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
@@ -106,6 +107,7 @@ const patternHints: Record<string, string> = {
   '^[1-9][0-9]*(ms|s|m|h)$': 'write a duration such as 500ms, 30s, 5m or 2h',
   '^[1-9][0-9]*(m|h|d)$': 'write a duration such as 30m, 6h or 2d',
   [CRON_PATTERN]: CRON_HINT,
+  [ISO_TIME_PATTERN]: ISO_TIME_HINT,
   [USES_PATTERN]:
     'name a built-in action such as inspection.disk, or a runbook and a version range such as runbook:disk-cleanup@^1.2.0',
 };
