@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -81,7 +81,23 @@ describe('opsbook alerts serve (the binary, over loopback HTTP)', () => {
     expect((await serve.post(payload, { authorization: `Bearer ${token}` })).status).toBe(200);
     await serve.stop();
     expect(`${serve.stdout()}${serve.stderr()}`).not.toContain(token);
+    expect(serve.stderr()).not.toContain('warning');
     expect(await storedAlerts(temp.dir)).toHaveLength(1);
+  });
+
+  it('warns when the token file can be read by other users, as ssh does of a private key', async () => {
+    const token = 'tok-77c1e0a94d';
+    const file = path.join(temp.dir, 'token-open');
+    await writeFile(file, `${token}\n`);
+    await chmod(file, 0o644);
+    serve = await startServe(['--listen', '127.0.0.1:0', '--token-file', 'token-open'], {
+      cwd: temp.dir,
+    });
+    await serve.stop();
+    expect(serve.stderr()).toContain(
+      'warning: the bearer token file token-open can be read or changed by other users of this machine (mode 0644): chmod 600 token-open',
+    );
+    expect(`${serve.stdout()}${serve.stderr()}`).not.toContain(token);
   });
 
   it('with basic auth (password from the environment), as http_config basic_auth sends it', async () => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AlertProcessor,
@@ -42,11 +42,18 @@ async function secretFrom(
   env: string | undefined,
   what: string,
   envName: string,
+  warn: (text: string) => void,
 ): Promise<string | undefined> {
   let value = env;
   if (file) {
     try {
       value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+      // As ssh says of a private key others can read: anyone on this machine could post alerts.
+      const { mode } = await stat(file);
+      if ((mode & 0o077) !== 0)
+        warn(
+          `warning: the ${what} file ${file} can be read or changed by other users of this machine (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${file}`,
+        );
     } catch (e) {
       throw ValidationError.single(
         file,
@@ -70,6 +77,7 @@ export async function receiverAuthOf(ctx: CommandContext): Promise<ReceiverAuth 
     process.env.OPSBOOK_ALERTS_TOKEN,
     'bearer token',
     'OPSBOOK_ALERTS_TOKEN',
+    (text) => ctx.out.note(terminalSafe(text)),
   );
   const username = stringOption(ctx, 'basic-user');
   if (token && username)
@@ -87,6 +95,7 @@ export async function receiverAuthOf(ctx: CommandContext): Promise<ReceiverAuth 
     process.env.OPSBOOK_ALERTS_PASSWORD,
     'basic auth password',
     'OPSBOOK_ALERTS_PASSWORD',
+    (text) => ctx.out.note(terminalSafe(text)),
   );
   if (!password)
     throw new UsageError(
