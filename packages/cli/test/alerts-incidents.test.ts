@@ -116,6 +116,9 @@ describe('opsbook alerts list, show, grade', () => {
     expect(byId.stdout).toContain('alerts (12, 12 firing):');
     expect(byId.stdout.match(/^DiskFull +host-00\d/gm)).toHaveLength(4);
     expect((await cli(['alerts', 'show', 'OPS-1'])).stdout).toBe(byId.stdout);
+    // Typed in lower case, as Jira takes keys.
+    expect((await cli(['alerts', 'show', 'inc-1'])).stdout).toBe(byId.stdout);
+    expect((await cli(['alerts', 'show', 'ops-1'])).stdout).toBe(byId.stdout);
     const unknown = await cli(['alerts', 'show', 'INC-99']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no incident has the id or ticket INC-99: opsbook alerts list/);

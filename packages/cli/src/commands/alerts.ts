@@ -246,7 +246,7 @@ alert (--json: the whole record).`,
     const config = await configFor(ctx);
     const store = alertStoreOf(config);
     try {
-      const id = ctx.positionals[0]!;
+      const id = incidentRef(ctx.positionals[0]!);
       const incident = await store.incident(id);
       if (!incident) throw unknownIncident(id);
       if (ctx.out.json) {
@@ -295,7 +295,8 @@ and why. The rules of alerts.yaml no longer change its grade.
 Example:
   opsbook alerts grade INC-7 P2 --reason "one replica of three; no user impact" --agent`,
   async run(ctx) {
-    const [id, to] = ctx.positionals as [string, string];
+    const [given, to] = ctx.positionals as [string, string];
+    const id = incidentRef(given);
     if (!(grades as readonly string[]).includes(to))
       throw new UsageError(`grade ${to} is not one of ${grades.join(', ')}`);
     const reason = stringOption(ctx, 'reason');
@@ -372,3 +373,8 @@ after each delivery, for when it does not run, or the tracker was down. Exits 4
     }
   },
 });
+
+/** An incident id or ticket key as typed: `inc-7` and `ops-42` are INC-7 and OPS-42, as in Jira. */
+function incidentRef(text: string): string {
+  return /^[A-Za-z][A-Za-z0-9_]*-\d+$/.test(text) ? text.toUpperCase() : text;
+}
