@@ -11,6 +11,7 @@
 // Packages with native parts or their own heavy runtime stay external (real dependencies), but
 // for ssh2 in dist/run.js, where only its native parts are.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -182,6 +183,31 @@ await build({
 await writeFile(new URL('package.json', dist), '{ "type": "commonjs" }\n');
 
 /**
+ * The defaults, in this Node, of the V8 flags a run sets as it starts (src/heap-growth.ts,
+ * RUN_V8_FLAGS), read from `node --v8-options`: a cache is written with them put back.
+ */
+function runV8Defaults() {
+  const source = readFileSync(src('heap-growth.ts'), 'utf8');
+  const flags = /^export const RUN_V8_FLAGS = '([^']+)';$/m.exec(source)?.[1];
+  if (!flags) throw new Error('src/heap-growth.ts: no RUN_V8_FLAGS string literal');
+  const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
+  return flags
+    .split(' ')
+    .map((flag) => {
+      const name = flag.split('=')[0];
+      const found = new RegExp(
+        `^\\s+${name} \\(.*\\n\\s+type: \\S+\\s+default: (${name}=\\S+)$`,
+        'm',
+      ).exec(options);
+      if (!found)
+        throw new Error(`node --v8-options gives no default for ${name} (src/heap-growth.ts)`);
+      return found[1];
+    })
+    .join(' ');
+}
+const RUN_V8_DEFAULTS = runV8Defaults();
+
+/**
  * Makes `<file>.cache`: in a process that loaded dist/<file> as bin.js does, `argvs` run one after
  * the other (their exit codes do not matter: a runbook being edited may not validate), then V8
  * serializes every function compiled by then. A crash fails the build; so does a cache that V8
@@ -200,9 +226,9 @@ function makeCodeCache(file, argvs, { cwd, env }) {
        const { loadFastBundle } = createRequire(import.meta.url)(dist + 'bin.js');
        const { cli, codeCache } = loadFastBundle(dist, ${JSON.stringify(file)});
        for (const argv of ${JSON.stringify(argvs)}) await cli.main(argv);
-       // A command may set V8 flags as it runs (run may cap the heap's growth): V8 hashes the
-       // flags into the cache, and a process without them would reject it.
-       setFlagsFromString('--heap-growing-percent=0');
+       // A command may set V8 flags as it runs (run tunes the heap and the optimizer): V8 hashes
+       // the flags into the cache, and a process without them would reject it.
+       setFlagsFromString(${JSON.stringify(RUN_V8_DEFAULTS)});
        writeFileSync(dist + ${JSON.stringify(`${file}.cache`)}, codeCache());`,
     ],
     { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { RUN_HEAP_FLAGS } from './heap-growth.js';
+import { RUN_V8_FLAGS } from './heap-growth.js';
 
 /**
  * A process that keeps ~400 MB of small objects, growing, so that V8 collects fully each time
@@ -14,7 +14,7 @@ function largestGrowth(flags: string | undefined): number {
     const keep = [];
     for (let i = 0; i < 3_000_000; i++) keep.push({ i, s: 'x' + i, a: [i, i] });
     console.log('used', process.memoryUsage().heapUsed / 2 ** 20);`;
-  const r = spawnSync(process.execPath, ['--trace-gc', '-e', script, flags ?? ''], {
+  const r = spawnSync(process.execPath, ['--trace-gc', '-e', script, '--', flags ?? ''], {
     encoding: 'utf8',
   });
   expect(r.stderr).toBe(''); // an unknown V8 flag would be reported here
@@ -30,9 +30,44 @@ function largestGrowth(flags: string | undefined): number {
   return largest;
 }
 
-describe('capRunHeapGrowth', () => {
+/**
+ * Which functions TurboFan compiled (`--trace-opt`) in a process that, under `flags`, runs 100
+ * distinct warm functions 300 times each, as a run's per-host code runs, and one hot function
+ * (`hot`) 2,000,000 times, as ssh2's packet loop runs in a long run.
+ */
+function optimized(flags: string | undefined): { warm: number; hot: boolean } {
+  const script = `
+    if (process.argv[1]) require('node:v8').setFlagsFromString(process.argv[1]);
+    const warm = Array.from({ length: 100 }, (_, i) =>
+      new Function('a', 'let s = ' + i + '; for (let j = 0; j < 20; j++) s += a[j % a.length] * ' + i + '; return s;'));
+    let t = 0;
+    for (let k = 0; k < 300; k++) for (const f of warm) t += f([1, 2, 3]);
+    function hot(a) { let s = 0; for (let j = 0; j < 20; j++) s += a[j % a.length]; return s; }
+    for (let k = 0; k < 2000000; k++) t += hot([1, 2, 3]);
+    console.log('t', t);`;
+  const r = spawnSync(process.execPath, ['--trace-opt', '-e', script, '--', flags ?? ''], {
+    encoding: 'utf8',
+  });
+  expect(r.stderr).toBe('');
+  const compiled = r.stdout.split('\n').filter((l) => l.startsWith('[completed compiling'));
+  return {
+    warm: compiled.filter((l) => l.includes('<JSFunction (sfi')).length,
+    hot: compiled.some((l) => l.includes('<JSFunction hot ')),
+  };
+}
+
+describe('tuneRunV8', () => {
   it("makes V8 let a growing heap reach ~2× what its last collection left alive, not its default's 4×", () => {
     expect(largestGrowth(undefined)).toBeGreaterThan(3);
-    expect(largestGrowth(RUN_HEAP_FLAGS)).toBeLessThan(2.5);
+    expect(largestGrowth(RUN_V8_FLAGS)).toBeLessThan(2.5);
+  });
+
+  it('leaves merely warm functions to the baseline compiler, and still optimizes the hot one', () => {
+    const byDefault = optimized(undefined);
+    expect(byDefault.warm).toBeGreaterThan(50);
+    expect(byDefault.hot).toBe(true);
+    const tuned = optimized(RUN_V8_FLAGS);
+    expect(tuned.warm).toBeLessThan(10);
+    expect(tuned.hot).toBe(true);
   });
 });

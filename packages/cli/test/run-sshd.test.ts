@@ -151,8 +151,8 @@ describe('opsbook run over real sshd', () => {
     expect((await world.opsbook(['journal', 'verify', r.doc!.runId])).code).toBe(0);
   });
 
-  it('compiles no module after capping the heap, which would refuse its code cache', async () => {
-    // capRunHeapGrowth sets a V8 flag at run time; V8 then refuses every code cache (Node's own
+  it("compiles no module after setting the run's V8 flags, which would refuse its code cache", async () => {
+    // tuneRunV8 sets a V8 flag at run time; V8 then refuses every code cache (Node's own
     // modules' included), so what loads after it is compiled from source. A preloaded probe
     // notes the modules loaded from that moment on: Node's (moduleLoadList) and files
     // (require.cache). The inventory is YAML: reading it must not load the strict YAML parser.

@@ -12,7 +12,7 @@ import {
 import { type Config, UsageError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
-import { capRunHeapGrowth } from '../heap-growth.js';
+import { tuneRunV8 } from '../heap-growth.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
@@ -138,7 +138,7 @@ export async function executeAndReport(
   // a flag changed (heap-growth.ts), so loaded after it they were compiled from source. The
   // executor's key file needs ssh2 anyway, and so does any SSH host.
   await preloadSsh2();
-  capRunHeapGrowth();
+  tuneRunV8();
   const executorSigner = await executorSignerFor(ctx);
   const { out } = ctx;
   const view = await openRunView(out, {
