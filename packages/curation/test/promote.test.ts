@@ -127,6 +127,25 @@ printf 'pass=%s\\n' "\${PGPASSWORD_FILE:-none}"
     ]);
   });
 
+  it("points what lint finds in the lines promote adds at the script's own line they go before, not the promoted copy's", async () => {
+    // The expert's header asks ShellCheck for every optional check: they also see the lines
+    // promote adds (after the header, before line 4), which the user's script does not have.
+    const text = `#!/bin/sh
+# Greet a user.
+# shellcheck enable=all
+user=$1
+echo "hello \${user}"
+`;
+    const file = await script('greet.sh', text);
+    const result = await promote(file, 'greet');
+    const added = result.findings.filter((f) => /opsbook promote add/.test(f.message));
+    expect(added.length).toBeGreaterThan(0);
+    for (const f of added) expect(f).toMatchObject({ file, line: 4, endLine: 4 });
+    const lines = text.split('\n').length - 1;
+    for (const f of result.findings.filter((f) => f.file === file))
+      expect(f.line).toBeLessThanOrEqual(lines);
+  });
+
   it('hands each param to the script as one word, never as code', async () => {
     const out = await runPromoted('pg-dump', { db: nasty, port: '6432', backup_dir: '/srv/b k' });
     expect(out).toBe(`db=${nasty}\nport=6432\ndir=/srv/b k\npass=none\n`);
