@@ -178,6 +178,50 @@ printf 'user=%s password=%s\\n' "$user" "$password"
     );
   });
 
+  it("promotes a script whose secret has a default of its own: none in runbook.yaml, the script's when not given", async () => {
+    const file = await script(
+      'db-login.sh',
+      `#!/bin/sh
+# Log in to the database.
+user=$1
+password=\${2:-changeme}
+printf 'user=%s password=%s\\n' "$user" "$password"
+`,
+    );
+    const result = await promote(file, 'db-login');
+    expect(result.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(result.params.map((p) => [p.name, p.secret, p.default, p.required])).toEqual([
+      ['user', false, undefined, true],
+      ['password', true, undefined, false],
+    ]);
+    expect((await runbookOf('db-login')).spec.params?.password).not.toHaveProperty('default');
+    expect(await runPromoted('db-login', { user: 'app' })).toBe('user=app password=changeme\n');
+    expect(await runPromoted('db-login', { user: 'app', password: nasty })).toBe(
+      `user=app password=${nasty}\n`,
+    );
+    // The same for a getopts option whose variable the script sets before its loop.
+    const opts = await script(
+      'db-login-opts.sh',
+      `#!/bin/sh
+# Log in to the database.
+token=changeme
+while getopts t: o; do
+  case $o in
+    t) token=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+printf 'token=%s\\n' "$token"
+`,
+    );
+    const promoted = await promote(opts, 'db-login-opts');
+    expect(promoted.params.map((p) => [p.name, p.secret, p.default])).toEqual([
+      ['token', true, undefined],
+    ]);
+    expect(await runPromoted('db-login-opts', {})).toBe('token=changeme\n');
+    expect(await runPromoted('db-login-opts', { token: nasty })).toBe(`token=${nasty}\n`);
+  });
+
   it('maps a getopts loop to options and flags, operands after --', async () => {
     const file = await script(
       'restart.sh',
