@@ -12,7 +12,13 @@ import {
 } from './incident.js';
 import { unknownIncident } from './incident-query.js';
 import { type RecordedSubject, recordedRegrades } from './regrade.js';
-import { alertsComment, incidentTicket, priorityRefused, ticketSummary } from './ticket-doc.js';
+import {
+  alertsComment,
+  incidentTicket,
+  priorityRefused,
+  proposeComment,
+  ticketSummary,
+} from './ticket-doc.js';
 
 /**
  * Whether a senior's re-grade is proven where it is recorded: it carries `about` (this incident,
@@ -105,6 +111,24 @@ const reportedState = (i: Incident) => {
 };
 
 /**
+ * Queues the comment that names the ticket's key in the command proposing each suggested runbook,
+ * in the step that records the key: the description was written before the tracker gave one.
+ * Sent as every comment is (once, and kept in the store while the tracker is away).
+ */
+function queueProposal(i: Incident, key: string, at: string): void {
+  if (i.runbooks.length === 0 || i.comments.some((c) => c.kind === 'propose')) return;
+  const n = i.comments.length + 1;
+  i.comments.push({
+    n,
+    kind: 'propose',
+    deliveryId: `${i.ticket.deliveryId}-${n}`,
+    body: proposeComment(i, key),
+    queuedAt: at,
+    attempted: false,
+  });
+}
+
+/**
  * The incident's ticket, made once: the create carries the incident's delivery id and is
  * recorded as attempted before it is sent, so after a crash or a timeout the tracker is asked
  * first (`findDelivered`) whether it already has it.
@@ -123,6 +147,7 @@ async function ensureTicket(pass: Pass, incident: Incident): Promise<Incident> {
       return mutate(store, incident.id, (i) => {
         i.ticket.key = key;
         i.ticket.createdAt = now().toISOString();
+        queueProposal(i, key, i.ticket.createdAt);
       });
     }
   }
@@ -152,6 +177,7 @@ async function ensureTicket(pass: Pass, incident: Incident): Promise<Incident> {
     i.ticket.key = ref.key;
     i.ticket.url = ref.url;
     i.ticket.createdAt = now().toISOString();
+    queueProposal(i, ref.key, i.ticket.createdAt);
     if (refusal) i.ticket.priorityError = refusal;
     else i.ticket.priority = grade;
   });

@@ -100,10 +100,13 @@ export interface IncidentPredecessor {
   status: string;
 }
 
-/** A comment for the ticket: new alerts or changes of one batch, or a re-grade. */
+/**
+ * A comment for the ticket: new alerts or changes of one batch, a re-grade, or the commands that
+ * propose the suggested runbooks (queued when the ticket's key is known).
+ */
 export interface CommentBatch {
   n: number;
-  kind: 'alerts' | 'regrade';
+  kind: 'alerts' | 'regrade' | 'propose';
   deliveryId: string;
   body: Doc;
   queuedAt: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Incident } from './incident.js';
-import { incidentTicket, proposeCommand } from './ticket-doc.js';
+import { incidentTicket, proposeCommand, proposeComment } from './ticket-doc.js';
 
 function incidentOn(hosts: string[], key?: string): Incident {
   return {
@@ -34,10 +34,14 @@ describe('the suggested ticket propose command', () => {
     );
   });
 
-  it('says THIS-TICKET in the description, written before the tracker gives the key', () => {
-    const doc = JSON.stringify(incidentTicket(incidentOn(['db-3'])).description);
-    expect(doc).toContain(
-      'opsbook ticket propose THIS-TICKET --runbook disk-cleanup --target db-3 …',
+  it('leaves the command out of the description, written before the tracker gives the key, and puts it in the comment with the key', () => {
+    const incident = incidentOn(['db-3']);
+    const doc = JSON.stringify(incidentTicket(incident).description);
+    expect(doc).toContain('disk-cleanup');
+    expect(doc).not.toContain('THIS-TICKET');
+    expect(doc).not.toContain('opsbook ticket propose');
+    expect(JSON.stringify(proposeComment(incident, 'OPS-9'))).toContain(
+      'opsbook ticket propose OPS-9 --runbook disk-cleanup --target db-3 …',
     );
   });
 

@@ -114,9 +114,9 @@ const MAX_TARGETS = 20;
 const PLAIN_HOST = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
- * The `ticket propose` command for a suggested runbook: the ticket's key once known (a ticket's
- * description is written before the tracker gives it one: THIS-TICKET there), and `--target` the
- * affected hosts. A host named by an alert's label is the sender's text: one that is not a plain
+ * The `ticket propose` command for a suggested runbook: the ticket's key once known (THIS-TICKET
+ * before; the ticket never shows that: its command comes in `proposeComment`, once the tracker
+ * has given the key), and `--target` the affected hosts. A host named by an alert's label is the sender's text: one that is not a plain
  * name (a glob would select more hosts, a quote or `;` would be a shell's) is not pasted in, and
  * the command says HOSTS for the engineer to fill in from the affected hosts.
  */
@@ -175,14 +175,21 @@ export function incidentTicket(incident: Incident): NewTicket {
       ),
     ),
   ];
+  // The description is written before the tracker gives the ticket its key: the commands that
+  // propose these runbooks, which name the key, come in a comment once it is known.
   if (incident.runbooks.length)
-    blocks.push(heading('Suggested runbooks'), {
-      type: 'list',
-      items: incident.runbooks.map((r) => [
-        text(r.runbook, true),
-        text(` (for ${r.because}): ${proposeCommand(incident, r.runbook)}`),
-      ]),
-    });
+    blocks.push(
+      heading('Suggested runbooks'),
+      {
+        type: 'list',
+        items: incident.runbooks.map((r) => [text(r.runbook, true), text(` (for ${r.because})`)]),
+      },
+      para(
+        text(
+          `The command that proposes each, with this ticket's key, follows in a comment (opsbook alerts show ${incident.id} says it too).`,
+        ),
+      ),
+    );
   blocks.push(
     para(
       text(
@@ -195,6 +202,22 @@ export function incidentTicket(incident: Incident): NewTicket {
     description: { blocks },
     labels: ['opsbook', 'alerts', incident.id.toLowerCase()],
     grade: incident.grade.grade,
+  };
+}
+
+/** The comment that says, with the ticket's key, how to propose each suggested runbook. */
+export function proposeComment(incident: Incident, key: string): Doc {
+  return {
+    blocks: [
+      heading('Suggested runbooks'),
+      {
+        type: 'list',
+        items: incident.runbooks.map((r) => [
+          text(r.runbook, true),
+          text(` (for ${r.because}): ${proposeCommand(incident, r.runbook, key)}`),
+        ]),
+      },
+    ],
   };
 }
 

@@ -137,6 +137,28 @@ describe.each([
     );
   });
 
+  it("names the ticket's own key in the command that proposes a suggested runbook, posted once the key is known, never a placeholder", async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    // The tracker goes away once the ticket is made: the command waits in the store, not lost.
+    fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/comment', times: 20 });
+    const first = await processAlerts(pipeline);
+    expect(first.dispatched).toMatchObject({ created: [{ key: 'OPS-1' }], waiting: ['INC-1'] });
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
+    fake.clearFaults();
+    await processAlerts(pipeline);
+    const issue = fake.issue('OPS-1')!;
+    const everything = plain([issue.description, issue.comments]);
+    expect(everything).not.toContain('THIS-TICKET');
+    expect(plain(issue.description)).toContain('disk-cleanup');
+    expect(issue.comments).toHaveLength(1);
+    expect(plain(issue.comments[0])).toMatch(
+      /opsbook ticket propose OPS-1 --runbook disk-cleanup --target host-\d+ …/,
+    );
+    // Sent once: a further pass adds nothing.
+    await processAlerts(pipeline);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
+  });
+
   it("keeps a sender's label and link harmless: a line break never reaches the summary, a javascript: source is no link", async () => {
     const alert: FixtureAlert = {
       labels: {
@@ -168,10 +190,12 @@ describe.each([
     await deliver(store, [webhookPayload(more)], '2024-05-01T10:02:05Z');
     const { dispatched } = await processAlerts(pipeline);
     expect(dispatched).toMatchObject({ created: [], comments: 1 });
+    // The first comment proposes the suggested runbook (with the ticket's key); then the batch.
     const comments = fake.issue('OPS-1')!.comments;
-    expect(comments).toHaveLength(1);
+    expect(comments).toHaveLength(2);
+    expect(plain(comments[0])).toContain('opsbook ticket propose OPS-1 --runbook disk-cleanup');
     for (const host of ['host-009', 'host-011', 'host-013'])
-      expect(plain(comments[0])).toContain(host);
+      expect(plain(comments[1])).toContain(host);
 
     const [first] = burst(4, 2);
     const resolved = {
@@ -185,8 +209,8 @@ describe.each([
     };
     await deliver(store, [resolved], '2024-05-01T10:05:05Z');
     await processAlerts(pipeline);
-    expect(fake.issue('OPS-1')!.comments).toHaveLength(2);
-    expect(plain(fake.issue('OPS-1')!.comments[1])).toContain('2 resolved');
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(3);
+    expect(plain(fake.issue('OPS-1')!.comments[2])).toContain('2 resolved');
     expect(fake.issue('OPS-1')!.status).toBe('open');
   });
 
@@ -265,6 +289,8 @@ describe.each([
     const found = await processAlerts(pipeline);
     expect(found.dispatched).toMatchObject({ created: [{ incident: 'INC-1', key: 'OPS-1' }] });
     expect(fake.issues()).toHaveLength(1);
+    // The ticket found made gets the command naming its key, as one made in this pass would.
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
 
     await deliver(
       store,
@@ -274,7 +300,7 @@ describe.each([
     loseAnswers('post', '/comment');
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual([]);
-    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(2);
   });
 
   it('keeps the writes while Jira is down and sends them when it is back', async () => {
@@ -319,7 +345,8 @@ describe.each([
     });
     expect(pass.dispatched?.refused[0]?.message).toContain('said to be by sam');
     expect(fake.issue('OPS-1')!.priority).toBe('Medium');
-    expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
+    // Only the first pass's comment (the command proposing disk-cleanup), nothing since.
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
     expect(fake.requests().filter((r) => r.method !== 'get')).toHaveLength(sent);
   });
 
@@ -349,9 +376,9 @@ describe.each([
     ).toEqual(['put /issue/OPS-1', 'post /issue/OPS-1/comment']);
     expect((await store.incident('INC-1'))?.ticket).toMatchObject({ priority: 'P2' });
     const comments = fake.issue('OPS-1')!.comments;
-    expect(comments).toHaveLength(1);
-    expect(plain(comments[0])).toContain('Re-graded P3 → P2');
-    expect(JSON.stringify(comments[0])).toContain('Sam Senior (sam, key SHA256:abc)');
+    expect(comments).toHaveLength(2);
+    expect(plain(comments[1])).toContain('Re-graded P3 → P2');
+    expect(JSON.stringify(comments[1])).toContain('Sam Senior (sam, key SHA256:abc)');
     const incident = await store.incident('INC-1');
     expect(incident?.grade).toMatchObject({ grade: 'P2', by });
     expect(incident?.regrades).toHaveLength(1);
@@ -367,7 +394,7 @@ describe.each([
     );
     await processAlerts(pipeline);
     expect((await store.incident('INC-1'))?.grade.grade).toBe('P2');
-    expect(JSON.stringify(fake.issue('OPS-1')!.comments[1])).not.toContain('Grade P');
+    expect(JSON.stringify(fake.issue('OPS-1')!.comments[2])).not.toContain('Grade P');
   });
 
   it('sets the priority and posts the re-grade comment once when answers are lost or the pass dies between them', async () => {
@@ -379,13 +406,13 @@ describe.each([
     const lost = await processAlerts(pipeline);
     expect(lost.dispatched).toMatchObject({ comments: 0, waiting: ['INC-1'] });
     expect(fake.issue('OPS-1')!.priority).toBe('Highest');
-    expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(1); // the first pass's only
     // Next pass: the edit again (harmless), then the comment; its answer is lost too.
     loseAnswers('post', '/comment');
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
     expect((await processAlerts(pipeline)).dispatched).toMatchObject({ comments: 0, waiting: [] });
-    expect(fake.issue('OPS-1')!.comments).toHaveLength(1);
-    expect(plain(fake.issue('OPS-1')!.comments[0])).toContain('Re-graded P3 → P1');
+    expect(fake.issue('OPS-1')!.comments).toHaveLength(2);
+    expect(plain(fake.issue('OPS-1')!.comments[1])).toContain('Re-graded P3 → P1');
     expect(fake.issue('OPS-1')!.priority).toBe('Highest');
     // Nothing left: no more writes.
     expect((await processAlerts(pipeline)).dispatched).toMatchObject({
@@ -430,7 +457,9 @@ describe.each([
     expect(issue.priority).toBeUndefined();
     expect(issue.summary).toMatch(/^\[P3\] /);
     expect(plain(issue.description)).toContain('Grade P3');
-    expect(issue.comments).toHaveLength(0);
+    expect(issue.comments.map(plain)).toEqual([
+      expect.stringContaining('opsbook ticket propose OPS-1'),
+    ]);
     expect((await store.incident('INC-1'))?.ticket).toMatchObject({
       key: 'OPS-1',
       priorityError: { grade: 'P3', message },
@@ -510,12 +539,12 @@ describe.each([
     expect(pass.dispatched).toMatchObject({ priorities: 0, comments: 1, waiting: [], refused: [] });
     expect(fake.issue('OPS-1')!.priority).toBe('Medium');
     const comments = fake.issue('OPS-1')!.comments;
-    expect(comments).toHaveLength(1);
-    expect(plain(comments[0])).toContain('Re-graded P3 → P2');
-    expect(plain(comments[0])).toContain(
+    expect(comments).toHaveLength(2);
+    expect(plain(comments[1])).toContain('Re-graded P3 → P2');
+    expect(plain(comments[1])).toContain(
       "The ticket's priority still shows the earlier grade: the tracker refused to set it for P2",
     );
-    expect(plain(comments[0])).toContain('The priority selected is invalid.');
+    expect(plain(comments[1])).toContain('The priority selected is invalid.');
     const incident = await store.incident('INC-1');
     expect(incident?.grade.grade).toBe('P2');
     expect(incident?.ticket).toMatchObject({
@@ -533,7 +562,7 @@ describe.each([
       comments: 1,
     });
     expect(fake.issue('OPS-1')!.priority).toBe('Highest');
-    expect(plain(fake.issue('OPS-1')!.comments[1])).not.toContain('refused');
+    expect(plain(fake.issue('OPS-1')!.comments[2])).not.toContain('refused');
     expect((await store.incident('INC-1'))?.ticket.priorityError).toBeUndefined();
   });
 });
@@ -566,8 +595,9 @@ describe('dispatch into the embedded local tracker', () => {
       await processAlerts(pipeline);
       await processAlerts(pipeline);
       const local = await tracker.read('OPS-2');
-      expect(local.comments).toHaveLength(1);
-      expect(docText(local.comments[0]!.body)).toMatch(/1 new alert/);
+      expect(local.comments).toHaveLength(2);
+      expect(docText(local.comments[0]!.body)).toMatch(/opsbook ticket propose OPS-2 --runbook/);
+      expect(docText(local.comments[1]!.body)).toMatch(/1 new alert/);
       await regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'paging', at: 'now' });
       await expect(
         regradeIncident(store, 'INC-2', { grade: 'P1', reason: 'again', at: 'now' }),
@@ -576,8 +606,8 @@ describe('dispatch into the embedded local tracker', () => {
       await processAlerts(pipeline);
       const regraded = await tracker.read('OPS-2');
       expect(regraded.grade).toBe('P1');
-      expect(regraded.comments).toHaveLength(2);
-      expect(docText(regraded.comments[1]!.body)).toMatch(/Re-graded P3 → P1/);
+      expect(regraded.comments).toHaveLength(3);
+      expect(docText(regraded.comments[2]!.body)).toMatch(/Re-graded P3 → P1/);
       expect(regraded.history.filter((h) => h.field === 'grade')).toMatchObject([
         { from: 'P3', to: 'P1' },
       ]);
@@ -586,6 +616,31 @@ describe('dispatch into the embedded local tracker', () => {
       await temp.remove();
     }
   });
+  it("names the ticket's own key in the suggested propose command, in a comment once the key is known", async () => {
+    const temp = await makeTempDir('opsbook-dispatch-local-propose-');
+    const store = filesAlertStore(temp.dir);
+    const tracker = new LocalTracker({ stateDir: temp.dir, actor: 'alerts', project: 'OPS' });
+    try {
+      await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+      await processAlerts({
+        store,
+        rules: await rulesOf(rulesYaml(['eve'])),
+        topology: topologyOf(undefined, 'services'),
+        tracker,
+      });
+      const ticket = await tracker.read('OPS-1');
+      expect(docText(ticket.description!)).not.toContain('THIS-TICKET');
+      expect(ticket.comments.map((c) => docText(c.body))).toEqual([
+        expect.stringMatching(
+          /opsbook ticket propose OPS-1 --runbook disk-cleanup --target host-\d+ …/,
+        ),
+      ]);
+    } finally {
+      await store.close();
+      await temp.remove();
+    }
+  });
+
   it('closes the incident of a Done ticket and opens a new one for its new alerts, without a comment', async () => {
     const temp = await makeTempDir('opsbook-dispatch-local-done-');
     const store = filesAlertStore(temp.dir);
@@ -600,6 +655,7 @@ describe('dispatch into the embedded local tracker', () => {
       await deliver(store, burst(6, 2), '2024-05-01T10:00:05Z');
       await processAlerts(pipeline);
       await finishTicket(tracker, 'OPS-1');
+      const before = (await tracker.read('OPS-1')).comments.length;
       await deliver(
         store,
         [
@@ -622,7 +678,7 @@ describe('dispatch into the embedded local tracker', () => {
         created: [{ incident: 'INC-3', key: 'OPS-3' }],
         comments: 0,
       });
-      expect((await tracker.read('OPS-1')).comments).toHaveLength(0);
+      expect((await tracker.read('OPS-1')).comments).toHaveLength(before);
       expect(await tracker.get('OPS-1')).toMatchObject({ status: 'Done', statusCategory: 'done' });
       expect((await store.incidents({ open: true })).map((i) => i.id).sort()).toEqual([
         'INC-2',

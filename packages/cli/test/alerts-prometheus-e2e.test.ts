@@ -155,11 +155,12 @@ describe('Prometheus -> Alertmanager -> opsbook alerts serve -> Jira', () => {
     });
     expect(disk.annotations).toEqual({ summary: 'disk almost full on host-001' });
 
-    // Dispatch: one ticket per cluster, graded by the rules, assigned round robin.
+    // Dispatch: one ticket per cluster, graded by the rules, assigned round robin; the ticket
+    // with a suggested runbook gets the command proposing it, with its key, as its first comment.
     const [a, b] = await until('an assigned ticket for each cluster', async () => {
       const ta = ticketOf('cluster-a');
       const tb = ticketOf('cluster-b');
-      return ta?.assignee && tb?.assignee ? [ta, tb] : undefined;
+      return ta?.assignee && tb?.assignee && ta.comments.length > 0 ? [ta, tb] : undefined;
     });
     expect(jira.issues()).toHaveLength(2);
     expect(a!.summary).toMatch(/^\[P1\] DiskFull on 2 hosts \(cluster=cluster-a\) — INC-\d+$/);
@@ -174,16 +175,18 @@ describe('Prometheus -> Alertmanager -> opsbook alerts serve -> Jira', () => {
     expect(description).toContain('host-001, host-005');
     expect(description).toContain(stack.prometheus.url);
     expect(description).toContain('disk-cleanup');
-    expect(a!.comments).toHaveLength(0);
+    expect(a!.comments.map((c) => plain(c.body))).toEqual([
+      expect.stringContaining(`opsbook ticket propose ${a!.key} --runbook disk-cleanup`),
+    ]);
 
     // Two more hosts of cluster-a fill up in the same scrape: one comment naming both.
     exporter.set('node_filesystem_avail_ratio', h3!, 0.02);
     exporter.set('node_filesystem_avail_ratio', h7!, 0.02);
     const added = await until('a comment on the cluster-a ticket', async () =>
-      ticketOf('cluster-a')!.comments.length > 0 ? ticketOf('cluster-a')!.comments : undefined,
+      ticketOf('cluster-a')!.comments.length > 1 ? ticketOf('cluster-a')!.comments : undefined,
     );
-    expect(added).toHaveLength(1);
-    const comment = plain(added[0]!.body);
+    expect(added).toHaveLength(2);
+    const comment = plain(added[1]!.body);
     expect(comment).toContain('2 new alerts');
     expect(comment).toContain('host-003');
     expect(comment).toContain('host-007');
@@ -202,10 +205,10 @@ describe('Prometheus -> Alertmanager -> opsbook alerts serve -> Jira', () => {
     expect(Date.parse(resolved.endsAt!)).toBeGreaterThan(Date.parse(disk.startsAt));
     const comments = await until('the resolution on the ticket', async () => {
       const cs = ticketOf('cluster-a')!.comments;
-      return cs.length >= 2 ? cs : undefined;
+      return cs.length >= 3 ? cs : undefined;
     });
-    expect(plain(comments[1]!.body)).toContain('1 resolved');
-    expect(plain(comments[1]!.body)).toContain('3 alerts firing of 4');
+    expect(plain(comments[2]!.body)).toContain('1 resolved');
+    expect(plain(comments[2]!.body)).toContain('3 alerts firing of 4');
 
     const list = await runCli(['alerts', 'list', '--json'], { cwd: temp.dir, env: jira.env });
     expect(list.code, list.stderr).toBe(0);
@@ -234,7 +237,7 @@ describe('Prometheus -> Alertmanager -> opsbook alerts serve -> Jira', () => {
     expect(serve.stderr()).toMatch(/: \d+ stored, [1-9]\d* already stored/);
     expect(serve.stderr()).not.toMatch(/refused|could not store|failed/);
     expect(jira.issues()).toHaveLength(2);
-    expect(ticketOf('cluster-a')!.comments).toHaveLength(2);
+    expect(ticketOf('cluster-a')!.comments).toHaveLength(3);
     expect(ticketOf('cluster-b')!.comments).toHaveLength(0);
     expect(ticketOf('cluster-a')!.status).not.toMatch(/done/i);
   });

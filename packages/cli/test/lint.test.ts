@@ -2,7 +2,9 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeRunbook } from './opsbook-world.js';
 import { repoRoot, runCli, stackTrace } from './run-cli.js';
+import { logTidy, maintenance } from './runbook-fixtures.js';
 
 /*
  * opsbook lint through the built binary, with the real ShellCheck: the shipped runbooks pass
@@ -162,6 +164,47 @@ describe('opsbook lint of a bad runbook', () => {
     } finally {
       await import('node:fs/promises').then((fs) => fs.rm(dir, { recursive: true }));
     }
+  });
+});
+
+describe('opsbook lint NAME of a runbook that others compose', () => {
+  let lib: { dir: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    lib = await makeTempDir('opsbook-lint-composed-');
+    await writeFile(path.join(lib.dir, 'opsbook.yaml'), 'apiVersion: opsbook/v1\nkind: Config\n');
+    // maintenance composes log-tidy@^1.2.0; log-tidy has just gone to 2.0.0.
+    await writeRunbook(path.join(lib.dir, 'runbooks'), 'log-tidy', logTidy('2.0.0'));
+    await writeRunbook(path.join(lib.dir, 'runbooks'), 'maintenance', maintenance);
+  });
+  afterAll(() => lib?.remove());
+
+  const brokenRange =
+    /^runbooks\/maintenance\/runbook\.yaml:\d+:\d+: runbook:log-tidy@\^1\.2\.0 matches no version of log-tidy .*2\.0\.0.*$/m;
+
+  it('reports the composite whose range no longer matches, as the full lint does, and exits 2', async () => {
+    const all = await runCli(['lint'], { cwd: lib.dir });
+    expect(all.code).toBe(2);
+    const line = brokenRange.exec(all.stdout)?.[0];
+    expect(line).toBeDefined();
+    const one = await runCli(['lint', 'log-tidy'], { cwd: lib.dir });
+    expect(one.stderr).not.toMatch(stackTrace);
+    expect(one.code).toBe(2);
+    expect(one.stdout.split('\n')).toContain(line);
+    expect(one.stdout).toMatch(/1 runbook did not load/);
+    const json = await runCli(['lint', 'log-tidy', '--json'], { cwd: lib.dir });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).runbooks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'maintenance', ok: false })]),
+    );
+  });
+
+  it('says nothing of a composite whose range still matches', async () => {
+    await writeRunbook(path.join(lib.dir, 'runbooks'), 'log-tidy', logTidy('1.3.0'));
+    const one = await runCli(['lint', 'log-tidy', '--json'], { cwd: lib.dir });
+    expect(one.code, one.stdout).not.toBe(2);
+    expect(JSON.parse(one.stdout).runbooks.map((r: { name: string }) => r.name)).toEqual([
+      'log-tidy',
+    ]);
   });
 });
 

@@ -127,6 +127,25 @@ printf 'pass=%s\\n' "\${PGPASSWORD_FILE:-none}"
     ]);
   });
 
+  it("points what lint finds in the lines promote adds at the script's own line they go before, not the promoted copy's", async () => {
+    // The expert's header asks ShellCheck for every optional check: they also see the lines
+    // promote adds (after the header, before line 4), which the user's script does not have.
+    const text = `#!/bin/sh
+# Greet a user.
+# shellcheck enable=all
+user=$1
+echo "hello \${user}"
+`;
+    const file = await script('greet.sh', text);
+    const result = await promote(file, 'greet');
+    const added = result.findings.filter((f) => /opsbook promote add/.test(f.message));
+    expect(added.length).toBeGreaterThan(0);
+    for (const f of added) expect(f).toMatchObject({ file, line: 4, endLine: 4 });
+    const lines = text.split('\n').length - 1;
+    for (const f of result.findings.filter((f) => f.file === file))
+      expect(f.line).toBeLessThanOrEqual(lines);
+  });
+
   it('hands each param to the script as one word, never as code', async () => {
     const out = await runPromoted('pg-dump', { db: nasty, port: '6432', backup_dir: '/srv/b k' });
     expect(out).toBe(`db=${nasty}\nport=6432\ndir=/srv/b k\npass=none\n`);
@@ -157,6 +176,50 @@ printf 'user=%s password=%s\\n' "$user" "$password"
     expect(await runPromoted('db-user', { user: 'app', password: nasty })).toBe(
       `user=app password=${nasty}\n`,
     );
+  });
+
+  it("promotes a script whose secret has a default of its own: none in runbook.yaml, the script's when not given", async () => {
+    const file = await script(
+      'db-login.sh',
+      `#!/bin/sh
+# Log in to the database.
+user=$1
+password=\${2:-changeme}
+printf 'user=%s password=%s\\n' "$user" "$password"
+`,
+    );
+    const result = await promote(file, 'db-login');
+    expect(result.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(result.params.map((p) => [p.name, p.secret, p.default, p.required])).toEqual([
+      ['user', false, undefined, true],
+      ['password', true, undefined, false],
+    ]);
+    expect((await runbookOf('db-login')).spec.params?.password).not.toHaveProperty('default');
+    expect(await runPromoted('db-login', { user: 'app' })).toBe('user=app password=changeme\n');
+    expect(await runPromoted('db-login', { user: 'app', password: nasty })).toBe(
+      `user=app password=${nasty}\n`,
+    );
+    // The same for a getopts option whose variable the script sets before its loop.
+    const opts = await script(
+      'db-login-opts.sh',
+      `#!/bin/sh
+# Log in to the database.
+token=changeme
+while getopts t: o; do
+  case $o in
+    t) token=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+printf 'token=%s\\n' "$token"
+`,
+    );
+    const promoted = await promote(opts, 'db-login-opts');
+    expect(promoted.params.map((p) => [p.name, p.secret, p.default])).toEqual([
+      ['token', true, undefined],
+    ]);
+    expect(await runPromoted('db-login-opts', {})).toBe('token=changeme\n');
+    expect(await runPromoted('db-login-opts', { token: nasty })).toBe(`token=${nasty}\n`);
   });
 
   it('maps a getopts loop to options and flags, operands after --', async () => {

@@ -758,6 +758,29 @@ describe.each([
     expect([...stored.keys()]).toEqual([]);
   });
 
+  it('keeps a property whole while the body it is sent as holds 32,000 bytes, in parts past that', async () => {
+    await jira.create({ summary: 'property at the limit' });
+    // Quotes and backslashes: Data Center's body, a JSON string holding the JSON text, escapes
+    // them again, so the same value weighs more there than on Cloud.
+    const bodyBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(wire(v)));
+    const sized = (bytes: number) => {
+      const v = { s: '"\\ü'.repeat(2000), pad: '' };
+      v.pad = 'a'.repeat(bytes - bodyBytes(v));
+      expect(bodyBytes(v)).toBe(bytes);
+      return v;
+    };
+    const stored = fake.issue('OPS-1')!.properties;
+    const parts = () => [...stored.keys()].filter((k) => k.includes('.part.'));
+    const whole = sized(32_000);
+    await jira.setProperty('OPS-1', 'opsbook.limit', whole);
+    expect(parts()).toEqual([]);
+    expect(unwire(stored.get('opsbook.limit'))).toEqual(whole);
+    const over = sized(32_001);
+    await jira.setProperty('OPS-1', 'opsbook.limit', over);
+    expect(parts().length).toBeGreaterThan(1);
+    expect(await jira.getProperty('OPS-1', 'opsbook.limit')).toEqual(over);
+  });
+
   it('never cuts a property part inside a character: each part is text a Java Jira stores as sent', async () => {
     await jira.create({ summary: 'emoji at a part boundary' });
     // {"s":" is 6 characters: the first emoji's two UTF-16 halves sit at 7,499 and 7,500, where

@@ -55,6 +55,10 @@ step when that line is in a step (a shell comment inside a run: block works too)
 anything else of the file, the whole file. ShellCheck codes work as well (disable=SC2086), and
 so do ShellCheck's own # shellcheck disable= comments inside scripts and run: blocks.
 
+A runbook named is checked with the runbooks of the repository that compose it (uses:
+runbook:NAME@RANGE, directly or through another): one whose range no longer matches its version
+is reported, as the whole lint reports it.
+
 Exit 1 when there is an error (warnings and info do not fail), 2 when a runbook does not load
 (its problems are printed as by opsbook validate), 0 otherwise. --json (or --format json)
 prints one JSON document, suppressed findings included; --format sarif prints SARIF 2.1.0.
@@ -73,7 +77,11 @@ Examples:
   async run(ctx) {
     const format = formatOf(stringOption(ctx, 'format'), ctx.out.json);
     const config = await configFor(ctx);
-    const results = await loadCatalog(config, ctx.positionals);
+    // A runbook named is linted with the composites that no longer resolve it (a range its new
+    // version left), as the whole catalog's lint reports them.
+    const results = await loadCatalog(config, ctx.positionals, process.cwd(), {
+      brokenComposers: true,
+    });
     const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
     const bundles = results.flatMap((r): RunbookBundle[] => (r.ok ? [r.bundle] : []));
     const since = stringOption(ctx, 'since');

@@ -50,6 +50,11 @@ export interface Promotion {
   problems: ScriptProblem[];
   /** The line of the original script a line of the promoted one came from (1-based), if any. */
   originalLine(line: number): number | undefined;
+  /**
+   * For a line promote added (originalLine gives none), the line of the original script it goes
+   * before (1-based): what is found there is shown at a line the user's script has.
+   */
+  addedBefore(line: number): number;
 }
 
 /** Shells whose scripts are promoted for sh (they mostly are sh); anything else is refused. */
@@ -121,6 +126,8 @@ export function planPromotion(request: PromotionRequest): Promotion {
     if (line <= shifted) return undefined;
     return headerEnd + line - shifted;
   };
+  // A #!/bin/sh put first goes before the script's line 1; the rest after its header.
+  const addedBefore = (line: number): number => (line === 1 ? 1 : headerEnd + 1);
   const header = headerComments(lines.slice(start, headerEnd));
   const title =
     request.title ??
@@ -143,6 +150,7 @@ export function planPromotion(request: PromotionRequest): Promotion {
     notes,
     problems: detected.problems,
     originalLine,
+    addedBefore,
   };
 }
 

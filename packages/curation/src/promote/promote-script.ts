@@ -290,8 +290,19 @@ function inOriginal(
   if (!f.file.endsWith(promoted)) return { ...f, file: path.basename(f.file) };
   const line = promotion.originalLine(f.line);
   const endLine = promotion.originalLine(f.endLine);
-  if (line === undefined)
-    return { ...f, file: script, message: `${f.message} (in the lines opsbook promote added)` };
+  if (line === undefined) {
+    // Not a line of the user's script: shown at the one of theirs these lines go before.
+    const before = promotion.addedBefore(f.line);
+    return {
+      ...f,
+      file: script,
+      line: before,
+      col: 1,
+      endLine: before,
+      endCol: 1,
+      message: `${f.message} (in the lines opsbook promote adds before this one)`,
+    };
+  }
   return { ...f, file: script, line, endLine: endLine ?? line };
 }
 

@@ -244,13 +244,15 @@ function positionalParam(scan: ShellScan, index: number, refs: Reference[]): Det
     refs.length === 0
       ? `the script's argument $${index}, which it does not read by number`
       : `the script's argument $${index}${named}`;
+  const secret = variable !== undefined && SECRET.test(variable);
   return {
     name: variable ? paramNameOf(variable) : `arg${index}`,
     type,
-    ...(value !== undefined ? { default: typedValue(value, type) } : {}),
+    // A secret's default would sit in runbook.yaml for everyone to read: the script keeps its own.
+    ...(value !== undefined && !secret ? { default: typedValue(value, type) } : {}),
     required: value === undefined && !dynamic ? true : required,
-    secret: variable !== undefined && SECRET.test(variable),
-    description: describe(what, message, dynamic),
+    secret,
+    description: describe(what, message, dynamic || (secret && value !== undefined)),
     source: { kind: 'positional', index, ...(variable ? { variable } : {}) },
   };
 }
@@ -293,13 +295,19 @@ function optionParam(
   // A value the script gives the variable before its getopts loop is the option's default.
   const initial = variable ? initialValue(scan, variable) : undefined;
   const type = initial !== undefined ? typeOfValue(initial) : 'string';
+  const secret = variable !== undefined && SECRET.test(variable);
   return {
     name,
     type,
-    ...(initial !== undefined ? { default: typedValue(initial, type) } : {}),
+    // A secret's default would sit in runbook.yaml for everyone to read: the script keeps its own.
+    ...(initial !== undefined && !secret ? { default: typedValue(initial, type) } : {}),
     required: false,
-    secret: variable !== undefined && SECRET.test(variable),
-    description: describe(`the script's option -${letter} VALUE${set}`),
+    secret,
+    description: describe(
+      `the script's option -${letter} VALUE${set}`,
+      undefined,
+      secret && initial !== undefined,
+    ),
     source,
   };
 }

@@ -15,7 +15,7 @@ import {
 } from '@opsbook/schema';
 import { builtinActionSpecs } from '../actions/action-specs.js';
 import type { Composition, Library, ResolveOptions } from './compose.js';
-import { composesRunbooks, flattenCompositions } from './composition-tree.js';
+import { composedNames, composesRunbooks, flattenCompositions } from './composition-tree.js';
 
 /** compose.ts, loaded for the first runbook that composes others: most catalogs have none. */
 const resolveCompositions: typeof import('./compose.js').resolveCompositions = async (...args) =>
@@ -128,6 +128,13 @@ export interface CatalogOptions {
    * ever, but not digested, and compositionsOf resolves a composite's again when asked.
    */
   checkOnly?: boolean;
+  /**
+   * With named runbooks: also the runbooks of the repository that compose one of them, directly
+   * or through another (`uses: runbook:<name>@<range>`), after the named ones. A composite whose
+   * range no longer matches the named runbook's version fails to load there, as in the whole
+   * catalog; one that loads is left out (it was not asked for).
+   */
+  brokenComposers?: boolean;
 }
 
 /** Load the named runbooks, or every runbook of the repository when `refs` is empty. */
@@ -153,7 +160,41 @@ export async function loadCatalog(
     texts,
     checkOnly: options.checkOnly === true,
   };
-  return Promise.all(dirs.map(async (d) => withCompositions(await load(d), resolve)));
+  const named = await Promise.all(dirs.map(async (d) => withCompositions(await load(d), resolve)));
+  if (!refs.length || !options.brokenComposers) return named;
+  const names = new Set(named.map((r) => (r.ok ? r.bundle.name : path.basename(r.dir))));
+  const composers = await composersOf(
+    names,
+    (await findRunbookDirs(config.runbooksDir, config.runbooksNamedAt)).filter(
+      (d) => !dirs.includes(d),
+    ),
+    load,
+  );
+  const checked = await Promise.all(composers.map((r) => withCompositions(r, resolve)));
+  return [...named, ...checked.filter((r) => !r.ok)];
+}
+
+/** Of the runbooks in `dirs`, those that compose one of `names`, or a runbook that does (closure). */
+async function composersOf(
+  names: ReadonlySet<string>,
+  dirs: readonly string[],
+  load: (dir: string) => Promise<LoadResult>,
+): Promise<LoadResult[]> {
+  const bundles = (await Promise.all(dirs.map(load))).flatMap((r) =>
+    r.ok && composesRunbooks(r.bundle) ? [r] : [],
+  );
+  const composed = new Set(names);
+  const found: LoadResult[] = [];
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of bundles)
+      if (!found.includes(r) && composedNames(r.bundle).some((n) => composed.has(n))) {
+        found.push(r);
+        composed.add(r.bundle.name);
+        grew = true;
+      }
+  }
+  return found;
 }
 
 /** Load the runbook the user named; every problem is raised as one ValidationError. */

@@ -187,6 +187,31 @@ describe('a catalog of several composites', () => {
   });
 });
 
+describe('a named runbook with the composites that no longer resolve it', () => {
+  it('adds, after the named one, each composite of it (directly or through another) that fails, as the whole catalog does', async () => {
+    const dir = await library({
+      // a composes tidy@^1 (broken by tidy 2.0.0); outer composes a (broken through it);
+      // fine composes tidy@^2; other composes nothing of tidy.
+      a: ['1.0.0', composing('runbook:tidy@^1.0.0', '        dir: "{{ params.dir }}"\n')],
+      outer: ['1.0.0', composing('runbook:a@^1.0.0', '        dir: "{{ params.dir }}"\n')],
+      fine: ['1.0.0', composing('runbook:tidy@^2.0.0', '        dir: "{{ params.dir }}"\n')],
+      other: ['1.0.0', leaf],
+      tidy: ['2.0.0', leaf],
+    });
+    const config = { runbooksDir: dir } as Parameters<typeof loadCatalog>[0];
+    const problems = (rs: LoadResult[]) => rs.map((r) => r.problems.map(formatProblem));
+    const whole = await loadCatalog(config, [], dir, { checkOnly: true });
+    const named = await loadCatalog(config, ['tidy'], dir, { brokenComposers: true });
+    const folder = (r: LoadResult) => path.basename(r.ok ? r.bundle.dir : r.dir);
+    expect(whole.map(folder)).toEqual(['a', 'fine', 'other', 'outer', 'tidy']);
+    expect(named.map(folder)).toEqual(['tidy', 'a', 'outer']);
+    expect(problems(named)).toEqual([[], ...problems([whole[0]!, whole[3]!])]);
+    expect(named[1]!.problems[0]!.message).toMatch(/matches no version of tidy/);
+    // Without the option, only what was named.
+    expect((await loadCatalog(config, ['tidy'], dir)).map((r) => r.ok)).toEqual([true]);
+  });
+});
+
 describe('categories', () => {
   it("refuses to compose a runbook of another category than the composite's, routine ones aside", async () => {
     const dir = await library({
