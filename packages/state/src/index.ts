@@ -40,7 +40,9 @@ export {
   verifyJournalBytes,
 } from './journal-verify.js';
 export {
+  DAMAGED_LEDGER_LINE,
   entriesOf,
+  type LedgerDamage,
   type LedgerEntry,
   type LedgerOptions,
   type LedgerRecord,
@@ -52,7 +54,7 @@ export {
 } from './ledger.js';
 export { type LeftOutRun, unverifiedReason } from './left-out-run.js';
 export { withLockFile } from './lock-file.js';
-export { closeStateStores, stateStoreOf } from './open-store.js';
+export { closeStateStores, stateStoreOf, stateViewOf } from './open-store.js';
 export {
   connectionTargetOf,
   isConnectionLoss,
@@ -96,4 +98,4 @@ export type {
   SlotHold,
   SlotOutcome,
 } from './schedule-log.js';
-export { filesStore, type StateStore } from './store.js';
+export { type FilesStoreOptions, filesStore, type StateStore } from './store.js';
