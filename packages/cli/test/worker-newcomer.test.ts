@@ -118,23 +118,32 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(r.stderr).toContain('stopping: no new shard or step starts');
   });
 
-  it('says why a host is cancelled when its worker is stopped mid-shard (Ctrl-C on the worker), and how to retry it', async () => {
+  /** A slow run whose dc1 worker is stopped (Ctrl-C) mid-shard: the submitter's result. */
+  async function stopWorkerMidShard(name: string, extra: string[] = []) {
     const { world } = team;
     await team.freshDatabase();
     const dc1 = await team.startWorker('dc1');
     await team.startWorker('dc2');
-    const dir = path.join(world.markerDir, 'worker-stopped');
+    const dir = path.join(world.markerDir, name);
     await mkdir(dir);
-    const file = await approvedFile(world, 'slow', 'worker-stopped.json', [world.people.alice], {
+    const file = await approvedFile(world, 'slow', `${name}.json`, [world.people.alice], {
       params: { dir, seconds: '3' },
       env: team.dbEnv,
+      extra,
     });
     const run = team.submit(['run', file, '--distribute', '--json']);
     await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
     dc1.child.kill('SIGINT');
     const r = await team.finished(run);
-    const doc = JSON.parse(r.stdout) as RunDoc;
-    const why = `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: retry it with --retry-failed ${doc.runId}`;
+    expect((await dc1.done).code).toBe(130);
+    return { r, doc: JSON.parse(r.stdout) as RunDoc, file };
+  }
+  const stopped =
+    "its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step";
+
+  it('says why a host is cancelled when its worker is stopped mid-shard (Ctrl-C on the worker), and how to retry it while the approval has runs left', async () => {
+    const { r, doc } = await stopWorkerMidShard('worker-stopped', ['--max-runs', '2']);
+    const why = `${stopped}: retry it with --retry-failed ${doc.runId} (1 run(s) of the approval left)`;
     expect(doc.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
       ['h1', 'cancelled', why],
       ['h2', 'cancelled', why],
@@ -142,7 +151,25 @@ describe('opsbook worker, as a newcomer starts it', () => {
       ['h4', 'ok', undefined],
     ]);
     expect(r.stderr).toContain(`[h1] cancelled: ${why}`);
-    expect((await dc1.done).code).toBe(130);
+  });
+
+  it("says a senior must approve again, not to retry, when the stopped run used the approval's last run (maxRuns: 1), and the retry is indeed refused", async () => {
+    const { r, doc, file } = await stopWorkerMidShard('worker-stopped-last');
+    const why = `${stopped}: this run used the last of its approval's 1 run(s), so --retry-failed would be refused (RUNS_EXHAUSTED): ask a senior for a new approval of the hosts that did not end ok`;
+    expect(doc.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
+      ['h1', 'cancelled', why],
+      ['h2', 'cancelled', why],
+      ['h3', 'ok', undefined],
+      ['h4', 'ok', undefined],
+    ]);
+    expect(r.stderr).toContain(`[h1] cancelled: ${why}`);
+    expect(r.stderr).not.toContain('retry it with');
+    await team.startWorker('dc1');
+    const retry = await team.finished(
+      team.submit(['run', file, '--distribute', '--retry-failed', doc.runId]),
+    );
+    expect(retry.code).toBe(3);
+    expect(retry.stderr).toContain('RUNS_EXHAUSTED');
   });
 
   it('refuses to start on a machine whose trust store is not pinned, saying to pin it (every shard would be refused)', async () => {
