@@ -172,6 +172,34 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(retry.stderr).toContain('RUNS_EXHAUSTED');
   });
 
+  it("says, of a shard that waits, that no worker of its zone is connected to the run's database (a worker pointed at another one), and what to check", async () => {
+    const { world } = team;
+    const stray = await team.freshDatabase();
+    // The dc2 machine's worker runs on another database than the submitter's.
+    await team.startWorker('dc2');
+    const database = await team.freshDatabase();
+    expect(database).not.toBe(stray);
+    await team.startWorker('dc1');
+    const dir = path.join(world.markerDir, 'other-database');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'marker', 'other-database.json', [world.people.alice], {
+      params: { dir },
+      env: team.dbEnv,
+    });
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => run.stderr().includes('waits for a worker'), 'the dc2 shard to wait');
+    run.child.kill('SIGINT');
+    const r = await team.finished(run);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `shard \\d+ \\(zone dc2, 2 host\\(s\\)\\) waits for a worker: no opsbook worker --zone dc2 is connected to postgres://\\S+/${database}; start one, or check that its opsbook\\.yaml state url \\(or OPSBOOK_DATABASE_URL\\) names this same database`,
+      ),
+    );
+    expect(r.stderr).not.toContain('zone dc1, 2 host(s)) waits');
+    expect(await exists(path.join(dir, 'h3.ran'))).toBe(false);
+  });
+
   it('refuses to start on a machine whose trust store is not pinned, saying to pin it (every shard would be refused)', async () => {
     await team.freshDatabase();
     const unpinned = await team.world.createSite('worker-unpinned');

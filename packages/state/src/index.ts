@@ -70,7 +70,12 @@ export {
 } from './postgres/migrate.js';
 export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './postgres/migrations.js';
 export { type PostgresStoreOptions, postgresStore } from './postgres/postgres-store.js';
-export { runnerLease, submitterLease } from './postgres/run-leases.js';
+export {
+  holdWorkerLeases,
+  runnerLease,
+  submitterLease,
+  workerLease,
+} from './postgres/run-leases.js';
 export {
   SharedJournal,
   type SharedJournalOptions,
