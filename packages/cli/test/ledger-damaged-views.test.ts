@@ -74,6 +74,22 @@ describe('a damaged ledger line', () => {
     warning(verify.stderr);
   });
 
+  it('stats, report and backup list --history still answer, with the warning, exit 2', async () => {
+    const stats = await cli('stats', '--json');
+    expect(stats.code).toBe(2);
+    expect(JSON.parse(stats.stdout).ledgerDamage).toEqual([
+      expect.objectContaining({ file: ledger(), line: 2 }),
+    ]);
+    warning(stats.stderr);
+    const report = await cli('report', '--format', 'json');
+    expect(report.code).toBe(2);
+    warning(report.stderr);
+    const backups = await cli('backup', 'list', '--history');
+    expect(backups.code).toBe(2);
+    expect(backups.stderr).toContain('in the 2 run(s) of');
+    warning(backups.stderr);
+  });
+
   it('doctor still names the line as a failure', async () => {
     const r = await cli('doctor');
     expect(r.code).toBe(1);
