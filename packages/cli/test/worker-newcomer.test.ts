@@ -57,7 +57,7 @@ describe('opsbook worker, as a newcomer starts it', () => {
     ]);
     expect(exists(path.join(dir, 'h3.ran'))).toBe(false);
     const said = new RegExp(
-      `the approval does not verify on this worker \\(DIGEST_MISMATCH: the runbook changed since approval \\(digest sha256:[0-9a-f]+… ≠ sha256:[0-9a-f]+…\\)\\): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${doc.runId} \\(the approval itself is fine\\); no host was touched`,
+      `the approval does not verify on this worker \\(DIGEST_MISMATCH: the runbook changed since approval \\(digest sha256:[0-9a-f]+… ≠ sha256:[0-9a-f]+…\\)\\): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${doc.runId} if the approval has a run left \\(opsbook run says at its end; with none left, a senior approves them again\\) \\(the approval itself is fine\\); no host was touched`,
     );
     expect(r.stderr).toMatch(said);
     expect(r.stderr).not.toContain('ask a senior to re-approve');
@@ -97,7 +97,7 @@ describe('opsbook worker, as a newcomer starts it', () => {
     const doc = JSON.parse(r.stdout) as RunDoc;
     expect(doc.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'not-started', 'not-started']);
     const said = new RegExp(
-      `the run claim does not verify \\(EXECUTOR_UNTRUSTED: the key SHA256:\\S+ that signed it is not in the trust store \\(\\S+ version 1\\)\\): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers\\.yaml on this worker \\(opsbook trust init, --force for a newer version\\), then retry these hosts with --retry-failed ${doc.runId}; no host was touched`,
+      `the run claim does not verify \\(EXECUTOR_UNTRUSTED: the key SHA256:\\S+ that signed it is not in the trust store \\(\\S+ version 1\\)\\): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers\\.yaml on this worker \\(opsbook trust init, --force for a newer version\\), then retry these hosts with --retry-failed ${doc.runId} if the approval has a run left \\(opsbook run says at its end; with none left, a senior approves them again\\); no host was touched`,
     );
     expect(r.stderr).toMatch(said);
     expect(r.stderr).not.toContain('run with your own listed key');
