@@ -200,6 +200,35 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(await exists(path.join(dir, 'h3.ran'))).toBe(false);
   });
 
+  it("says, of a shard that waits while its zone's worker is busy, that the workers are busy (not to check the database)", async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    await team.startWorker('dc1');
+    await team.startWorker('dc2');
+    const dir = path.join(world.markerDir, 'busy');
+    await mkdir(dir);
+    const slow = await approvedFile(world, 'slow', 'busy-slow.json', [world.people.alice], {
+      params: { dir, seconds: '14' },
+      target: 'h1',
+      env: team.dbEnv,
+    });
+    const first = team.submit(['run', slow, '--distribute', '--json']);
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
+    const file = await approvedFile(world, 'marker', 'busy-next.json', [world.people.alice], {
+      params: { dir },
+      target: 'h2',
+      env: team.dbEnv,
+    });
+    const next = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => next.stderr().includes('waits for a worker'), 'the h2 shard to wait');
+    expect(next.stderr()).toMatch(
+      /shard \d+ \(zone dc1, 1 host\(s\)\) waits for a worker: the workers of zone dc1 on this database are busy with other shards \(start another opsbook worker --zone dc1 for more\)/,
+    );
+    expect(next.stderr()).not.toContain('is connected to');
+    expect((await team.finished(first)).code).toBe(0);
+    expect((await team.finished(next)).code).toBe(0);
+  });
+
   it('refuses to start on a machine whose trust store is not pinned, saying to pin it (every shard would be refused)', async () => {
     await team.freshDatabase();
     const unpinned = await team.world.createSite('worker-unpinned');
