@@ -1,7 +1,7 @@
-import type { RunEvent } from '@opsbook/runner';
+import type { RunEvent, RunOutcome } from '@opsbook/runner';
 import { describe, expect, it } from 'vitest';
 import { makeStyle, type Output } from './output.js';
-import { runProgress, ticketReportText } from './run-view.js';
+import { approvalUseText, runProgress, ticketReportText } from './run-view.js';
 
 /** An Output that keeps its notes, colours on: what runProgress writes, before any filter. */
 function notesOutput(): Output & { notes: string[] } {
@@ -76,5 +76,23 @@ describe('ticketReportText', () => {
     expect(refused).toContain('2 kept in the outbox');
     expect(refused).toContain('1 of them refused by the tracker for good');
     expect(refused).toContain('opsbook outbox flush --retry-failed');
+  });
+});
+
+describe('approvalUseText', () => {
+  const outcome = (status: string, runsLeft: number) =>
+    ({ runId: 'r1', status, approvalUse: { used: true, runsLeft } }) as unknown as RunOutcome;
+
+  it('says to retry the hosts that did not end ok only while the approval has runs left', () => {
+    expect(approvalUseText(outcome('interrupted', 1))).toBe(
+      '1 run(s) of the approval left: retry the hosts that did not end ok with --retry-failed r1',
+    );
+  });
+
+  it('says a new approval is needed when the run used the last one (a retry meets RUNS_EXHAUSTED)', () => {
+    expect(approvalUseText(outcome('interrupted', 0))).toBe(
+      'no run of the approval left: --retry-failed would be refused (RUNS_EXHAUSTED); ask a senior for a new approval of the hosts that did not end ok',
+    );
+    expect(approvalUseText(outcome('ok', 0))).toBeUndefined();
   });
 });

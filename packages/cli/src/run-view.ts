@@ -181,12 +181,14 @@ export function printRunOutcome(
 }
 
 /** What the run did to its approval's runs, when there is something to say. */
-function approvalUseText(outcome: RunOutcome): string | undefined {
+export function approvalUseText(outcome: RunOutcome): string | undefined {
   const { used, runsLeft } = outcome.approvalUse;
   const left = `${runsLeft} run(s) of the approval left`;
   if (!used)
     return `no host was reached (no step started): this run did not use the approval (${left}); run it again once the hosts can be reached`;
-  if (outcome.status === 'ok' || runsLeft === 0) return undefined;
+  if (outcome.status === 'ok') return undefined;
+  if (runsLeft === 0)
+    return 'no run of the approval left: --retry-failed would be refused (RUNS_EXHAUSTED); ask a senior for a new approval of the hosts that did not end ok';
   return `${left}: retry the hosts that did not end ok with --retry-failed ${outcome.runId}`;
 }
 

@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -339,6 +339,51 @@ describe('a state dir that cannot be written', () => {
     } finally {
       await tmpfs.unmount();
     }
+  });
+
+  it("says when the full disk also kept the run's start from its ticket (still Approved), and ticket report delivers it first", async () => {
+    // How much room the start's writes leave for their delivery depends on the state dir's
+    // sizes: the run is tried with a few pages left until one queues them but cannot deliver them.
+    let seen = false;
+    for (let pages = 4; pages <= 9 && !seen; pages++) {
+      const dir = await markerDir(`start-kept-${pages}`);
+      const tmpfs = await siteOnTmpfs(`opsbook-start-kept-${pages}`, 1024);
+      try {
+        const { site } = tmpfs;
+        // The step fills only the state dir's own filesystem, never the machine's.
+        const file = await approve(site, 'fill-disk', 'h1', {
+          dir,
+          fill: path.join(site.stateDir, 'step-filler'),
+        });
+        const { ticket } = statementOf(await readEnvelope(file));
+        const filler = path.join(site.stateDir, 'filler');
+        const { bavail, bsize } = await statfs(site.stateDir);
+        await writeFile(filler, Buffer.alloc(Number(bavail) * Number(bsize) - pages * 4096));
+        const r = await site.opsbook(['run', file, '--quiet']);
+        expect(r.stderr).not.toMatch(stackTrace);
+        const outbox = await site.opsbook(['outbox', 'list']);
+        if (!outbox.stdout.includes('transition → In Progress')) continue;
+        seen = true;
+        expect((await site.opsbook(['ticket', 'show', ticket])).stdout).toContain(
+          'status: Approved',
+        );
+        expect(r.stderr).toContain(
+          `its ticket ${ticket} was not told how the run ended (ENOSPC: no space left on device, write), and 3 write(s) of its start (its move to In Progress) still wait in the outbox, so it does not show In Progress yet: once the store takes writes again, opsbook ticket report ${ticket} delivers them first, then reports the run or says what to do`,
+        );
+        await rm(filler);
+        await rm(path.join(site.stateDir, 'step-filler'), { force: true });
+        const report = await site.opsbook(['ticket', 'report', ticket, '--approval', file]);
+        expect(report.stdout).toContain(
+          `delivered 3 write(s) to ${ticket} that waited in the outbox`,
+        );
+        expect((await site.opsbook(['ticket', 'show', ticket])).stdout).toContain(
+          'status: In Progress',
+        );
+      } finally {
+        await tmpfs.unmount();
+      }
+    }
+    expect(seen).toBe(true);
   });
 
   it('exits 1 naming a read-only state dir, and runs nothing', async () => {

@@ -57,7 +57,7 @@ describe('opsbook worker, as a newcomer starts it', () => {
     ]);
     expect(exists(path.join(dir, 'h3.ran'))).toBe(false);
     const said = new RegExp(
-      `the approval does not verify on this worker \\(DIGEST_MISMATCH: the runbook changed since approval \\(digest sha256:[0-9a-f]+… ≠ sha256:[0-9a-f]+…\\)\\): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${doc.runId} \\(the approval itself is fine\\); no host was touched`,
+      `the approval does not verify on this worker \\(DIGEST_MISMATCH: the runbook changed since approval \\(digest sha256:[0-9a-f]+… ≠ sha256:[0-9a-f]+…\\)\\): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${doc.runId} if the approval has a run left \\(opsbook run says at its end; with none left, a senior approves them again\\) \\(the approval itself is fine\\); no host was touched`,
     );
     expect(r.stderr).toMatch(said);
     expect(r.stderr).not.toContain('ask a senior to re-approve');
@@ -97,7 +97,7 @@ describe('opsbook worker, as a newcomer starts it', () => {
     const doc = JSON.parse(r.stdout) as RunDoc;
     expect(doc.hosts.map((h) => h.status)).toEqual(['ok', 'ok', 'not-started', 'not-started']);
     const said = new RegExp(
-      `the run claim does not verify \\(EXECUTOR_UNTRUSTED: the key SHA256:\\S+ that signed it is not in the trust store \\(\\S+ version 1\\)\\): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers\\.yaml on this worker \\(opsbook trust init, --force for a newer version\\), then retry these hosts with --retry-failed ${doc.runId}; no host was touched`,
+      `the run claim does not verify \\(EXECUTOR_UNTRUSTED: the key SHA256:\\S+ that signed it is not in the trust store \\(\\S+ version 1\\)\\): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers\\.yaml on this worker \\(opsbook trust init, --force for a newer version\\), then retry these hosts with --retry-failed ${doc.runId} if the approval has a run left \\(opsbook run says at its end; with none left, a senior approves them again\\); no host was touched`,
     );
     expect(r.stderr).toMatch(said);
     expect(r.stderr).not.toContain('run with your own listed key');
@@ -118,23 +118,32 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(r.stderr).toContain('stopping: no new shard or step starts');
   });
 
-  it('says why a host is cancelled when its worker is stopped mid-shard (Ctrl-C on the worker), and how to retry it', async () => {
+  /** A slow run whose dc1 worker is stopped (Ctrl-C) mid-shard: the submitter's result. */
+  async function stopWorkerMidShard(name: string, extra: string[] = []) {
     const { world } = team;
     await team.freshDatabase();
     const dc1 = await team.startWorker('dc1');
     await team.startWorker('dc2');
-    const dir = path.join(world.markerDir, 'worker-stopped');
+    const dir = path.join(world.markerDir, name);
     await mkdir(dir);
-    const file = await approvedFile(world, 'slow', 'worker-stopped.json', [world.people.alice], {
+    const file = await approvedFile(world, 'slow', `${name}.json`, [world.people.alice], {
       params: { dir, seconds: '3' },
       env: team.dbEnv,
+      extra,
     });
     const run = team.submit(['run', file, '--distribute', '--json']);
     await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
     dc1.child.kill('SIGINT');
     const r = await team.finished(run);
-    const doc = JSON.parse(r.stdout) as RunDoc;
-    const why = `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: retry it with --retry-failed ${doc.runId}`;
+    expect((await dc1.done).code).toBe(130);
+    return { r, doc: JSON.parse(r.stdout) as RunDoc, file };
+  }
+  const stopped =
+    "its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step";
+
+  it('says why a host is cancelled when its worker is stopped mid-shard (Ctrl-C on the worker), and how to retry it while the approval has runs left', async () => {
+    const { r, doc } = await stopWorkerMidShard('worker-stopped', ['--max-runs', '2']);
+    const why = `${stopped}: retry it with --retry-failed ${doc.runId} (1 run(s) of the approval left)`;
     expect(doc.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
       ['h1', 'cancelled', why],
       ['h2', 'cancelled', why],
@@ -142,7 +151,82 @@ describe('opsbook worker, as a newcomer starts it', () => {
       ['h4', 'ok', undefined],
     ]);
     expect(r.stderr).toContain(`[h1] cancelled: ${why}`);
-    expect((await dc1.done).code).toBe(130);
+  });
+
+  it("says a senior must approve again, not to retry, when the stopped run used the approval's last run (maxRuns: 1), and the retry is indeed refused", async () => {
+    const { r, doc, file } = await stopWorkerMidShard('worker-stopped-last');
+    const why = `${stopped}: this run used the last of its approval's 1 run(s), so --retry-failed would be refused (RUNS_EXHAUSTED): ask a senior for a new approval of the hosts that did not end ok`;
+    expect(doc.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
+      ['h1', 'cancelled', why],
+      ['h2', 'cancelled', why],
+      ['h3', 'ok', undefined],
+      ['h4', 'ok', undefined],
+    ]);
+    expect(r.stderr).toContain(`[h1] cancelled: ${why}`);
+    expect(r.stderr).not.toContain('retry it with');
+    await team.startWorker('dc1');
+    const retry = await team.finished(
+      team.submit(['run', file, '--distribute', '--retry-failed', doc.runId]),
+    );
+    expect(retry.code).toBe(3);
+    expect(retry.stderr).toContain('RUNS_EXHAUSTED');
+  });
+
+  it("says, of a shard that waits, that no worker of its zone is connected to the run's database (a worker pointed at another one), and what to check", async () => {
+    const { world } = team;
+    const stray = await team.freshDatabase();
+    // The dc2 machine's worker runs on another database than the submitter's.
+    await team.startWorker('dc2');
+    const database = await team.freshDatabase();
+    expect(database).not.toBe(stray);
+    await team.startWorker('dc1');
+    const dir = path.join(world.markerDir, 'other-database');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'marker', 'other-database.json', [world.people.alice], {
+      params: { dir },
+      env: team.dbEnv,
+    });
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => run.stderr().includes('waits for a worker'), 'the dc2 shard to wait');
+    run.child.kill('SIGINT');
+    const r = await team.finished(run);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `shard \\d+ \\(zone dc2, 2 host\\(s\\)\\) waits for a worker: no opsbook worker --zone dc2 is connected to postgres://\\S+/${database}; start one, or check that its opsbook\\.yaml state url \\(or OPSBOOK_DATABASE_URL\\) names this same database`,
+      ),
+    );
+    expect(r.stderr).not.toContain('zone dc1, 2 host(s)) waits');
+    expect(await exists(path.join(dir, 'h3.ran'))).toBe(false);
+  });
+
+  it("says, of a shard that waits while its zone's worker is busy, that the workers are busy (not to check the database)", async () => {
+    const { world } = team;
+    await team.freshDatabase();
+    await team.startWorker('dc1');
+    await team.startWorker('dc2');
+    const dir = path.join(world.markerDir, 'busy');
+    await mkdir(dir);
+    const slow = await approvedFile(world, 'slow', 'busy-slow.json', [world.people.alice], {
+      params: { dir, seconds: '14' },
+      target: 'h1',
+      env: team.dbEnv,
+    });
+    const first = team.submit(['run', slow, '--distribute', '--json']);
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
+    const file = await approvedFile(world, 'marker', 'busy-next.json', [world.people.alice], {
+      params: { dir },
+      target: 'h2',
+      env: team.dbEnv,
+    });
+    const next = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => next.stderr().includes('waits for a worker'), 'the h2 shard to wait');
+    expect(next.stderr()).toMatch(
+      /shard \d+ \(zone dc1, 1 host\(s\)\) waits for a worker: the workers of zone dc1 on this database are busy with other shards \(start another opsbook worker --zone dc1 for more\)/,
+    );
+    expect(next.stderr()).not.toContain('is connected to');
+    expect((await team.finished(first)).code).toBe(0);
+    expect((await team.finished(next)).code).toBe(0);
   });
 
   it('refuses to start on a machine whose trust store is not pinned, saying to pin it (every shard would be refused)', async () => {

@@ -98,9 +98,11 @@ async function runFindingsOf(
   if (journal.mtimeMs < since.getTime()) return undefined;
   const kept = await readSummary(stateDir, runId, journal);
   if (kept) return kept;
+  // Outside the try: a ledger that cannot be read is said, not taken for a removed journal.
+  const entry = await ledgerEntry(runId);
   let run: RunFindings;
   try {
-    run = await verifiedFindingsOf(source, runId, await ledgerEntry(runId));
+    run = await verifiedFindingsOf(source, runId, entry);
   } catch (e) {
     // Removed since it was listed: as if never there.
     if (e instanceof ValidationError) return undefined;
@@ -108,7 +110,8 @@ async function runFindingsOf(
   }
   // A journal still being written would make a summary stale at its next line; one that does
   // not verify has no findings to keep (leftOut, never complete).
-  if (run.isComplete) {
+  // Nor one verified around a damaged ledger line, which may have been this run's pinned end.
+  if (run.isComplete && !source.ledgerDamage?.().length) {
     // Only speed is lost when the state dir refuses the summary (read-only, full): the
     // findings above are complete, and the next report derives them again.
     await writeSummary(stateDir, run, journal).catch(() => undefined);

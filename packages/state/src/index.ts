@@ -40,7 +40,9 @@ export {
   verifyJournalBytes,
 } from './journal-verify.js';
 export {
+  DAMAGED_LEDGER_LINE,
   entriesOf,
+  type LedgerDamage,
   type LedgerEntry,
   type LedgerOptions,
   type LedgerRecord,
@@ -52,7 +54,7 @@ export {
 } from './ledger.js';
 export { type LeftOutRun, unverifiedReason } from './left-out-run.js';
 export { withLockFile } from './lock-file.js';
-export { closeStateStores, stateStoreOf } from './open-store.js';
+export { closeStateStores, stateStoreOf, stateViewOf } from './open-store.js';
 export {
   connectionTargetOf,
   isConnectionLoss,
@@ -68,7 +70,12 @@ export {
 } from './postgres/migrate.js';
 export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './postgres/migrations.js';
 export { type PostgresStoreOptions, postgresStore } from './postgres/postgres-store.js';
-export { runnerLease, submitterLease } from './postgres/run-leases.js';
+export {
+  holdWorkerLeases,
+  runnerLease,
+  submitterLease,
+  workerLease,
+} from './postgres/run-leases.js';
 export {
   SharedJournal,
   type SharedJournalOptions,
@@ -96,4 +103,4 @@ export type {
   SlotHold,
   SlotOutcome,
 } from './schedule-log.js';
-export { filesStore, type StateStore } from './store.js';
+export { type FilesStoreOptions, filesStore, type StateStore } from './store.js';

@@ -14,6 +14,7 @@ import {
   runsUsed,
   withLedgerLock,
 } from './ledger.js';
+import { filesStore } from './store.js';
 
 let root: string;
 let n = 0;
@@ -106,6 +107,68 @@ describe('consumeRun', () => {
       problems: [expect.objectContaining({ rule: 'bad-ledger-line', line: 2 })],
     });
     await expect(runsUsed(stateDir, 'apr-1')).rejects.toMatchObject({ kind: 'invalid' });
+  });
+
+  it('lets a read-only view read around a damaged line, never a claim, a count or an end', async () => {
+    const stateDir = freshStateDir();
+    await consumeRun(stateDir, claim('r1', 1));
+    await writeFile(path.join(stateDir, LEDGER_FILE), '{"type":"run", oops\n', { flag: 'a' });
+    const view = filesStore(stateDir, { readsAroundDamage: true });
+    expect((await view.readLedger()).map((r) => r.runId)).toEqual(['r1']);
+    expect(view.ledgerDamage()).toEqual([
+      { file: path.join(stateDir, LEDGER_FILE), line: 2, message: expect.stringMatching(/backup/) },
+    ]);
+    // The damaged line may have been a claim of apr-1: nothing counts around it.
+    const refused = { kind: 'invalid', problems: [expect.objectContaining({ line: 2 })] };
+    await expect(view.claimRun(claim('r2', 9))).rejects.toMatchObject(refused);
+    await expect(view.runsUsed('apr-1')).rejects.toMatchObject(refused);
+    await expect(view.approvalRuns('apr-1')).rejects.toMatchObject(refused);
+    await expect(
+      view.recordRunEnd({ runId: 'r1', head: HEAD, count: 1, status: 'ok' }),
+    ).rejects.toMatchObject(refused);
+    // Nor does the store every command but the views gets.
+    await expect(filesStore(stateDir).readLedger()).rejects.toMatchObject(refused);
+    expect(filesStore(stateDir).ledgerDamage()).toEqual([]);
+  });
+
+  it('has a report read findings around a damaged line only as a view, keeping no summary', async () => {
+    const stateDir = freshStateDir();
+    const store = filesStore(stateDir);
+    await store.claimRun(claim('r1', 1));
+    const journal = await store.createJournal('r1');
+    await journal.append({
+      type: 'run-start',
+      runbook: { name: 'x', version: '1.0.0' },
+      hosts: ['h'],
+    });
+    await journal.append({ type: 'host-end', host: 'h', status: 'ok' });
+    await journal.append({ type: 'run-end', status: 'ok', hosts: { h: 'ok' } });
+    await journal.close();
+    await store.recordRunEnd({
+      runId: 'r1',
+      head: journal.head,
+      count: journal.count,
+      status: 'ok',
+    });
+    await writeFile(path.join(stateDir, LEDGER_FILE), '{"type":"run", oops\n', { flag: 'a' });
+    const read = async (s: typeof store) => {
+      const runs = [];
+      for await (const run of s.readFindings({ since: new Date(0), until: new Date() }))
+        runs.push(run);
+      return runs;
+    };
+    // Not taken for journals removed since they were listed (an empty report, exit 0).
+    await expect(read(store)).rejects.toMatchObject({
+      problems: [expect.objectContaining({ rule: 'bad-ledger-line', line: 3 })],
+    });
+    const view = filesStore(stateDir, { readsAroundDamage: true });
+    expect((await read(view)).map((r) => [r.runId, r.isComplete, r.outcomes.length])).toEqual([
+      ['r1', true, 1],
+    ]);
+    expect(view.ledgerDamage()).toMatchObject([{ line: 3 }]);
+    await expect(access(path.join(stateDir, 'findings', 'r1.json'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 
   it('drops the remains of an append cut short by a crash, and writes on a line of its own', async () => {

@@ -185,6 +185,26 @@ export async function readLedger(stateDir: string): Promise<LedgerRecord[]> {
   return (await readLedgerFile(ledgerPath(stateDir))).records;
 }
 
+/** A ledger line that is not a run or run-end record, as a read-only view skips it. */
+export interface LedgerDamage {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/**
+ * Every record that can be read, and the lines that cannot, for read-only views only (runs list,
+ * runs show, reports): they show what they can and name the damage. Whatever claims a run, counts
+ * an approval's runs or records an end reads the ledger whole (readLedger), and refuses.
+ */
+export async function readLedgerAround(
+  stateDir: string,
+): Promise<{ records: LedgerRecord[]; damaged: LedgerDamage[] }> {
+  const damaged: LedgerDamage[] = [];
+  const { records } = await readLedgerFile(ledgerPath(stateDir), damaged);
+  return { records, damaged };
+}
+
 /** What the ledger recorded about one run, or undefined when it has no record of it. */
 export async function ledgerEntryOf(
   stateDir: string,
@@ -258,7 +278,8 @@ interface LedgerFile {
   cleanLength: number;
 }
 
-async function readLedgerFile(file: string): Promise<LedgerFile> {
+/** `damaged`, when given, gets the lines that are not records instead of a refusal. */
+async function readLedgerFile(file: string, damaged?: LedgerDamage[]): Promise<LedgerFile> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -269,13 +290,25 @@ async function readLedgerFile(file: string): Promise<LedgerFile> {
   }
   const cleanLength = bytes.lastIndexOf(0x0a) + 1;
   const lines = bytes.subarray(0, cleanLength).toString('utf8').split('\n').slice(0, -1);
-  const records = lines.map((text, i) => parseRecord(file, text, i + 1));
+  const records: LedgerRecord[] = [];
+  for (const [i, text] of lines.entries()) {
+    const record = parseRecord(file, text, i + 1, damaged);
+    if (record) records.push(record);
+  }
   return { records, size: bytes.length, cleanLength };
 }
 
-// A ledger line that cannot be read stops everything: counting around it could let a used
-// approval run again.
-function parseRecord(file: string, text: string, line: number): LedgerRecord {
+export const DAMAGED_LEDGER_LINE =
+  'this ledger line is not a run or run-end record: restore the ledger from a backup; runs cannot be counted around it';
+
+// A ledger line that cannot be read stops everything that counts or writes: counting around it
+// could let a used approval run again. Only a read-only view (`damaged`) reads around it.
+function parseRecord(
+  file: string,
+  text: string,
+  line: number,
+  damaged?: LedgerDamage[],
+): LedgerRecord | undefined {
   let value: Record<string, unknown> | undefined;
   try {
     value = JSON.parse(text) as Record<string, unknown>;
@@ -291,13 +324,11 @@ function parseRecord(file: string, text: string, line: number): LedgerRecord {
     runStatuses.includes(value.status as RunStatus) &&
     (value.reached === undefined || typeof value.reached === 'boolean');
   if (!isRun && !isEnd) {
-    throw ValidationError.single(
-      file,
-      'this ledger line is not a run or run-end record: restore the ledger from a backup; runs cannot be counted around it',
-      'bad-ledger-line',
-      line,
-      1,
-    );
+    if (damaged) {
+      damaged.push({ file, line, message: DAMAGED_LEDGER_LINE });
+      return undefined;
+    }
+    throw ValidationError.single(file, DAMAGED_LEDGER_LINE, 'bad-ledger-line', line, 1);
   }
   return value as unknown as LedgerRecord;
 }

@@ -25,6 +25,23 @@ export function stateStoreOf(config: { stateDir: string; state: StateConfig }): 
   return store;
 }
 
+/**
+ * The store for a read-only view (runs list, runs show, journal verify, stats, report, catalog):
+ * `stateStoreOf`'s, but a files store's views read around a damaged ledger line and name it in
+ * `ledgerDamage()`, so one bad line does not hide the whole history. Claims, run counts and ends
+ * through it refuse that line as `stateStoreOf`'s do: a view never decides what may run.
+ */
+export function stateViewOf(config: { stateDir: string; state: StateConfig }): StateStore {
+  if (config.state.kind === 'postgres') return stateStoreOf(config);
+  const key = `files view ${config.stateDir}`;
+  let store = open.get(key);
+  if (!store) {
+    store = filesStore(config.stateDir, { readsAroundDamage: true });
+    open.set(key, store);
+  }
+  return store;
+}
+
 /** Closes every store `stateStoreOf` opened in this process. */
 export async function closeStateStores(): Promise<void> {
   const stores = [...open.values()];

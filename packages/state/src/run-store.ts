@@ -9,7 +9,7 @@ import {
   type JournalVerification,
   verifyJournalBytes,
 } from './journal-verify.js';
-import { entriesOf, type LedgerEntry, type LedgerRecord } from './ledger.js';
+import { entriesOf, type LedgerDamage, type LedgerEntry, type LedgerRecord } from './ledger.js';
 import { type RunStatus, runStatuses } from './run-status.js';
 
 /**
@@ -133,6 +133,8 @@ export interface RunSource {
   /** Where a run's journal is kept, for messages. */
   journalLocation(runId: string): string;
   readLedger(): Promise<LedgerRecord[]>;
+  /** The ledger lines the last `readLedger` read around (a read-only view's store only). */
+  ledgerDamage?(): LedgerDamage[];
   /** Those of `runIds` (runs without a run-end) whose runner still runs. */
   liveRuns(runIds: readonly string[]): Promise<Set<string>>;
 }

@@ -5,11 +5,13 @@ import { Journal, type JournalOptions, journalPath, readJournalFile } from './jo
 import {
   approvalRuns,
   consumeRun,
+  type LedgerDamage,
   type LedgerOptions,
   type LedgerRecord,
   type RunClaim,
   type RunEnd,
   readLedger,
+  readLedgerAround,
   recordRunEnd,
   runsUsed,
 } from './ledger.js';
@@ -79,11 +81,30 @@ export interface StateStore extends RunSource {
    * a summary older than its journal) is read from its journal, and recorded once ended.
    */
   readFindings(query: FindingsQuery): AsyncIterable<RunFindings>;
+  /**
+   * The ledger lines a read-only view read around (`stateViewOf`): always empty for a store that
+   * refuses them, and for PostgreSQL, whose rows cannot be half written.
+   */
+  ledgerDamage(): LedgerDamage[];
   close(): Promise<void>;
 }
 
+export interface FilesStoreOptions extends LedgerOptions {
+  /**
+   * Read-only views only (runs list, runs show, reports): the runs' views read the ledger around
+   * a damaged line and name it in `ledgerDamage()`. Claims, run counts and ends still refuse it.
+   */
+  readsAroundDamage?: boolean;
+}
+
 /** The files backend over `stateDir`: today's `.opsbook/` folder. */
-export function filesStore(stateDir: string, options: LedgerOptions = {}): StateStore {
+export function filesStore(stateDir: string, options: FilesStoreOptions = {}): StateStore {
+  let damage: LedgerDamage[] = [];
+  const readViewLedger = async () => {
+    const { records, damaged } = await readLedgerAround(stateDir);
+    damage = damaged;
+    return records;
+  };
   const source: RunSource = {
     journalIds: () => journalIdsIn(stateDir),
     journalEnds: async (runId) => {
@@ -96,7 +117,8 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     },
     readJournal: (runId) => readJournalFile(stateDir, runId),
     journalLocation: (runId) => journalPath(stateDir, runId),
-    readLedger: () => readLedger(stateDir),
+    readLedger: options.readsAroundDamage ? readViewLedger : () => readLedger(stateDir),
+    ledgerDamage: () => [...damage],
     liveRuns: (runIds) => liveRunsIn(runIds, (runId) => journalPath(stateDir, runId)),
   };
   return {
@@ -113,6 +135,7 @@ export function filesStore(stateDir: string, options: LedgerOptions = {}): State
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId, run) => recordFindingsIn(stateDir, source, runId, run),
     readFindings: (query) => readFindingsIn(stateDir, source, query),
+    ledgerDamage: () => [...damage],
     close: async () => {},
   };
 }

@@ -9,7 +9,7 @@ import {
 } from '@opsbook/backup';
 import { backupHistory } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
-import { filterRuns, stateStoreOf } from '@opsbook/state';
+import { filterRuns, stateViewOf } from '@opsbook/state';
 import {
   type CommandContext,
   type CommandSpec,
@@ -19,6 +19,7 @@ import {
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions } from '../host-selection.js';
+import { damageJson, endOfView } from '../ledger-damage.js';
 import { formatTable } from '../output.js';
 import { runFilterOf, runInventoryOptions, runTimeOptions } from '../run-filter.js';
 import { showControlsIn } from '../terminal-safe.js';
@@ -103,7 +104,7 @@ async function listHistory(
   const now = new Date();
   const filter = await runFilterOf(ctx, config, now);
   filter.since ??= new Date(now.getTime() - 30 * 86_400_000);
-  const store = stateStoreOf(config);
+  const store = stateViewOf(config);
   const runs = filterRuns(await store.listRuns(), filter);
   const { backups, problems } = await backupHistory(store, runs);
   const wanted = filter.hosts ? new Set(filter.hosts) : undefined;
@@ -114,8 +115,9 @@ async function listHistory(
       since: filter.since.toISOString(),
       backups: shown,
       problems,
+      ...damageJson(store),
     });
-    return problems.length ? exitCodes.refused : exitCodes.ok;
+    return endOfView(ctx, store, problems.length ? exitCodes.refused : exitCodes.ok);
   }
   const { style } = ctx.out;
   if (!shown.length)
@@ -140,7 +142,7 @@ async function listHistory(
       ),
     );
   for (const p of problems) ctx.out.print(style.red(`run ${p.runId}: ${p.message}`));
-  return problems.length ? exitCodes.refused : exitCodes.ok;
+  return endOfView(ctx, store, problems.length ? exitCodes.refused : exitCodes.ok);
 }
 
 /** `backup list` of one repository: its manifests, with their last verification. */

@@ -15,10 +15,11 @@ import {
   UsageError,
   writeFileAtomic,
 } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
+import { stateViewOf } from '@opsbook/state';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { damageJson, endOfView } from '../ledger-damage.js';
 
 export default defineCommand({
   options: {
@@ -75,7 +76,8 @@ Examples:
       ]);
       sources.push({ bundle: r.bundle, digest, changelog });
     }
-    const history = await readCatalogHistory(stateStoreOf(config));
+    const store = stateViewOf(config);
+    const history = await readCatalogHistory(store);
     const catalog = buildCatalog(sources, history, { broken });
     await makeDirectory(out);
     const files = [path.join(out, 'index.html'), path.join(out, 'catalog.md')];
@@ -84,8 +86,8 @@ Examples:
     await writeFileAtomic(files[0]!, renderCatalogHtml(catalog, title ? { title } : {}), { mode });
     await writeFileAtomic(files[1]!, renderCatalogMarkdown(catalog), { mode });
     if (ctx.out.json) {
-      ctx.out.printJson({ files, catalog });
-      return exitCodes.ok;
+      ctx.out.printJson({ files, catalog, ...damageJson(store) });
+      return endOfView(ctx, store, exitCodes.ok);
     }
     const shown = (f: string) => path.relative(process.cwd(), f) || f;
     const runs = catalog.runbooks.reduce((n, r) => n + r.runs, 0);
@@ -100,6 +102,6 @@ Examples:
         ...files.map((f) => `  ${shown(f)}`),
       ].join('\n'),
     );
-    return exitCodes.ok;
+    return endOfView(ctx, store, exitCodes.ok);
   },
 });

@@ -113,7 +113,11 @@ function shardNotes(ctx: CommandContext): (notice: ShardNotice) => void {
   return (n) => {
     const shard = `shard ${n.shard.index} (zone ${n.shard.zone}, ${n.shard.hosts.length} host(s))`;
     if (n.type === 'waiting')
-      ctx.out.note(`${shard} waits for a worker: start opsbook worker --zone ${n.shard.zone}`);
+      ctx.out.note(
+        n.isWorkerConnected
+          ? `${shard} waits for a worker: the workers of zone ${n.shard.zone} on this database are busy with other shards (start another opsbook worker --zone ${n.shard.zone} for more)`
+          : `${shard} waits for a worker: no opsbook worker --zone ${n.shard.zone} is connected to ${n.database}; start one, or check that its opsbook.yaml state url (or OPSBOOK_DATABASE_URL) names this same database`,
+      );
     else if (n.type === 'refused') ctx.out.note(`${shard} was refused by its worker: ${n.error}`);
     else if (n.type === 'withdrawn') ctx.out.note(`${shard} withdrawn: no worker had taken it`);
     else

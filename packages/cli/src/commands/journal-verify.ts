@@ -1,8 +1,9 @@
 import { ValidationError } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
+import { stateViewOf } from '@opsbook/state';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { damageJson, endOfView } from '../ledger-damage.js';
 
 export default defineCommand({
   args: '[run-id]',
@@ -11,21 +12,20 @@ export default defineCommand({
     'Without a run id, checks every journal in the state dir. Exit 3 when any was tampered with.',
   async run(ctx) {
     const config = await configFor(ctx);
+    const store = stateViewOf(config);
     const ids = ctx.positionals.length
       ? [ctx.positionals[0]!]
-      : (await stateStoreOf(config).listRuns()).map((r) => r.runId);
+      : (await store.listRuns()).map((r) => r.runId);
     const results = [];
     for (const id of ids) {
-      const view = await stateStoreOf(config)
-        .readRun(id)
-        .catch((e: unknown) => {
-          // A journal the ledger knows but the store no longer holds was deleted: tampering,
-          // reported as such (exit 3), not as a usage mistake.
-          const missing =
-            e instanceof ValidationError && e.problems.find((p) => p.rule === 'journal-missing');
-          if (!missing) throw e;
-          return { runId: id, missing };
-        });
+      const view = await store.readRun(id).catch((e: unknown) => {
+        // A journal the ledger knows but the store no longer holds was deleted: tampering,
+        // reported as such (exit 3), not as a usage mistake.
+        const missing =
+          e instanceof ValidationError && e.problems.find((p) => p.rule === 'journal-missing');
+        if (!missing) throw e;
+        return { runId: id, missing };
+      });
       if ('missing' in view) {
         results.push({
           runId: view.runId,
@@ -51,9 +51,10 @@ export default defineCommand({
       });
     }
     const bad = results.filter((r) => !r.ok);
-    if (ctx.out.json) ctx.out.printJson({ ok: bad.length === 0, journals: results });
+    if (ctx.out.json)
+      ctx.out.printJson({ ok: bad.length === 0, journals: results, ...damageJson(store) });
     else {
-      if (!results.length) ctx.out.note(`no journals in ${stateStoreOf(config).location}`);
+      if (!results.length) ctx.out.note(`no journals in ${store.location}`);
       for (const r of results) {
         ctx.out.print(
           `${r.ok ? ctx.out.style.green('✓') : ctx.out.style.red('✗')} ${r.runId}  ${r.ok ? 'intact' : 'TAMPERED'} (${r.status === 'missing' ? 'journal missing' : `${r.status}, ${r.count} events, head ${r.head}`})`,
@@ -63,6 +64,6 @@ export default defineCommand({
         for (const n of r.notes) ctx.out.print(`    note: ${n.message}`);
       }
     }
-    return bad.length ? exitCodes.refused : exitCodes.ok;
+    return endOfView(ctx, store, bad.length ? exitCodes.refused : exitCodes.ok);
   },
 });

@@ -13,11 +13,12 @@ import {
   URGENT_DAYS,
 } from '@opsbook/health-report';
 import { makeDirectory, UsageError, writeFileAtomic } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
+import { stateViewOf } from '@opsbook/state';
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions, inventoryScope, inventoryScopeOptions } from '../host-selection.js';
+import { damageJson, endOfView } from '../ledger-damage.js';
 import { escapeJsonControls, showControls } from '../terminal-safe.js';
 import { alertActivityOf } from './alerts-report.js';
 
@@ -103,8 +104,9 @@ Examples:
     const urgentDays = urgentDaysOf(ctx);
     const config = await configFor(ctx);
     const scope = await inventoryScope(ctx, config);
+    const store = stateViewOf(config);
     const report = await buildHealthReport({
-      store: stateStoreOf(config),
+      store,
       since,
       until,
       now,
@@ -138,8 +140,9 @@ Examples:
         file: file ? path.resolve(file) : null,
         summary: summarize(report),
         ...(file ? {} : { text }),
+        ...damageJson(store),
       });
-      return exitCodes.ok;
+      return endOfView(ctx, store, exitCodes.ok);
     }
     if (file) {
       const s = summarize(report);
@@ -155,7 +158,7 @@ Examples:
     } else {
       ctx.out.print(text.trimEnd());
     }
-    return exitCodes.ok;
+    return endOfView(ctx, store, exitCodes.ok);
   },
 });
 

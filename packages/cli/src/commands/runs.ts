@@ -1,9 +1,10 @@
 import { UsageError } from '@opsbook/schema';
-import { filterRuns, type JournalLine, stateStoreOf } from '@opsbook/state';
+import { filterRuns, type JournalLine, stateViewOf } from '@opsbook/state';
 import { type CommandContext, type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { hostSelectionOptions } from '../host-selection.js';
+import { damageJson, endOfView } from '../ledger-damage.js';
 import { formatTable, type Style } from '../output.js';
 import { RUN_STATES, runFilterOf, runInventoryOptions, runTimeOptions } from '../run-filter.js';
 import { showControlsIn } from '../terminal-safe.js';
@@ -44,19 +45,20 @@ Examples:
     const config = await configFor(ctx);
     const filter = await runFilterOf(ctx, config, new Date());
     const limit = limitOf(ctx);
-    const all = await stateStoreOf(config).listRuns();
+    const store = stateViewOf(config);
+    const all = await store.listRuns();
     const runs = filterRuns(all, filter).slice(0, limit);
     if (ctx.out.json) {
-      ctx.out.printJson({ runs });
-      return exitCodes.ok;
+      ctx.out.printJson({ runs, ...damageJson(store) });
+      return endOfView(ctx, store, exitCodes.ok);
     }
     if (!runs.length) {
       ctx.out.note(
         all.length === 0
-          ? `no runs in ${stateStoreOf(config).location} yet`
-          : `none of the ${all.length} run(s) in ${stateStoreOf(config).location} match`,
+          ? `no runs in ${store.location} yet`
+          : `none of the ${all.length} run(s) in ${store.location} match`,
       );
-      return exitCodes.ok;
+      return endOfView(ctx, store, exitCodes.ok);
     }
     ctx.out.print(
       formatTable(
@@ -78,7 +80,7 @@ Examples:
       ctx.out.note(
         `run ${r.runId} is not shown as it ended: ${r.problem ?? 'its journal does not verify'}; see opsbook journal verify ${r.runId}`,
       );
-    return exitCodes.ok;
+    return endOfView(ctx, store, exitCodes.ok);
   },
 });
 
@@ -88,19 +90,23 @@ export const show: CommandSpec = defineCommand({
   options: { output: { type: 'boolean', description: "also print every step's captured output" } },
   async run(ctx) {
     const config = await configFor(ctx);
-    const store = stateStoreOf(config);
+    const store = stateViewOf(config);
     const journalView = await store.readRun(ctx.positionals[0]!);
     const { approvalId } = journalView.summary;
-    // Whether it used its approval is the store's decision (from the journal), not the view's.
-    const usedApproval = approvalId
-      ? (await store.approvalRuns(approvalId)).find((r) => r.runId === journalView.runId)?.used
-      : undefined;
+    // Whether it used its approval is the store's decision (from the journal), not the view's;
+    // a damaged ledger counts no run (the warning says why it is not said).
+    const usedApproval =
+      approvalId && !store.ledgerDamage().length
+        ? (await store.approvalRuns(approvalId)).find((r) => r.runId === journalView.runId)?.used
+        : undefined;
+    const code = journalView.verification.ok ? exitCodes.ok : exitCodes.refused;
     if (ctx.out.json) {
       ctx.out.printJson({
         ...journalView,
         ...(usedApproval !== undefined ? { usedApproval } : {}),
+        ...damageJson(store),
       });
-      return journalView.verification.ok ? exitCodes.ok : exitCodes.refused;
+      return endOfView(ctx, store, code);
     }
     // The journal holds what the hosts printed and what the runbook said.
     const view = showControlsIn(journalView);
@@ -126,7 +132,7 @@ export const show: CommandSpec = defineCommand({
     for (const p of view.verification.problems)
       lines.push(style.red(`journal line ${p.line}: ${p.message}`));
     ctx.out.print(lines.join('\n'));
-    return view.verification.ok ? exitCodes.ok : exitCodes.refused;
+    return endOfView(ctx, store, code);
   },
 });
 

@@ -3,10 +3,11 @@ import { buildRunbookStats, renderStatsMarkdown } from '@opsbook/curation';
 import { parseReportTime } from '@opsbook/health-report';
 import { loadCatalog } from '@opsbook/runner/catalog';
 import { readDuration, UsageError } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
+import { stateViewOf } from '@opsbook/state';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { damageJson, endOfView } from '../ledger-damage.js';
 
 const FORMATS = ['md', 'json'] as const;
 
@@ -63,8 +64,9 @@ Examples:
       r.ok ? r.bundle.name : path.basename(r.dir),
     );
     const runbook = stringOption(ctx, 'runbook');
+    const store = stateViewOf(config);
     const stats = await buildRunbookStats({
-      store: stateStoreOf(config),
+      store,
       since,
       until: now,
       now,
@@ -72,8 +74,8 @@ Examples:
       idleSince: new Date(now.getTime() - idle.ms),
       ...(runbook !== undefined ? { runbook } : {}),
     });
-    if (ctx.out.json || format === 'json') ctx.out.printJson(stats);
+    if (ctx.out.json || format === 'json') ctx.out.printJson({ ...stats, ...damageJson(store) });
     else ctx.out.print(renderStatsMarkdown(stats).trimEnd());
-    return exitCodes.ok;
+    return endOfView(ctx, store, exitCodes.ok);
   },
 });

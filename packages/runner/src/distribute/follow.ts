@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type JournalLine, SharedJournal } from '@opsbook/state';
+import { connectionTargetOf, type JournalLine, SharedJournal, workerLease } from '@opsbook/state';
 import type { RunEvent } from '../execute/run-events.js';
 import { HostResults } from './host-results.js';
 import type { JobState, Queue } from './queue.js';
@@ -7,7 +7,15 @@ import { type Shard, shardLease } from './shards.js';
 
 /** What the submitter sees of its shards, for the person waiting. */
 export type ShardNotice =
-  | { type: 'waiting'; shard: Shard; forMs: number }
+  | {
+      type: 'waiting';
+      shard: Shard;
+      forMs: number;
+      /** Whether a worker of the shard's zone holds its lease on this database (busy, then). */
+      isWorkerConnected: boolean;
+      /** The database, for the message (never its password). */
+      database: string;
+    }
   | { type: 'presumed-dead'; shard: Shard; hosts: string[] }
   | { type: 'refused'; shard: Shard; error: string }
   | { type: 'withdrawn'; shard: Shard };
@@ -139,7 +147,13 @@ class ShardFollower {
     if (state.state === 'queued') {
       if (!this.warned.has(shard.index) && Date.now() - this.started > 10_000) {
         this.warned.add(shard.index);
-        input.onShard?.({ type: 'waiting', shard, forMs: Date.now() - this.started });
+        input.onShard?.({
+          type: 'waiting',
+          shard,
+          forMs: Date.now() - this.started,
+          isWorkerConnected: await input.journal.isLeaseHeld(workerLease(shard.zone)),
+          database: connectionTargetOf(input.url).location,
+        });
       }
       return;
     }

@@ -3,6 +3,7 @@ import { type Config, UsageError, ValidationError } from '@opsbook/schema';
 import { SharedJournal, stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { type ExecuteResult, executePlan } from '../execute/execute.js';
+import { retryAdvice, runsLeftForRetry } from '../execute/retry.js';
 import {
   connectorFor,
   hostTransportPool,
@@ -79,6 +80,9 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
     await recordShardHosts(req.config.stateDir, job, (why) => shardRefusal(job, why));
     await checkSubmitter(job, journal);
     const { plan, verified } = shard;
+    // Counted now, for what a Ctrl-C of this worker says: its message cannot wait for the store.
+    const { statement } = verified.verified;
+    const runsLeft = await runsLeftForRetry(stateStoreOf(req.config), statement, job.runId);
     const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
     const vaultValues = vaultValuesOf(plan, verified.inventory);
     mask = createMasker([...Object.values(secrets), ...allVaultValues(vaultValues)]);
@@ -114,7 +118,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         signal,
         cancelledBecause: () =>
           req.signal.aborted
-            ? `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: retry it with --retry-failed ${job.runId}`
+            ? `its worker was stopped (Ctrl-C or SIGTERM on the worker's machine) before this host's next step: ${retryAdvice(job.runId, statement.maxRuns, runsLeft)}`
             : undefined,
         ...(req.onOutput ? { onOutput: req.onOutput } : {}),
         connect: connectorFor({ ...req, signal }, sshConfig),

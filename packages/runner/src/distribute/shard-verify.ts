@@ -80,7 +80,7 @@ export async function verifyShard(
         .replace(/: run with your own listed key.*$/, '');
       throw shardRefusal(
         job,
-        `the run claim does not verify (EXECUTOR_UNTRUSTED: ${detail}): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers.yaml on this worker (opsbook trust init, --force for a newer version), then retry these hosts with --retry-failed ${job.runId}`,
+        `the run claim does not verify (EXECUTOR_UNTRUSTED: ${detail}): this worker's trust pin is not the submitter's, which lists that key; pin the team's current approvers.yaml on this worker (opsbook trust init, --force for a newer version), then ${retryRefusedHosts(job.runId)}`,
       );
     }
     throw shardRefusal(job, `the run claim does not verify (${claim.message})`);
@@ -102,7 +102,7 @@ export async function verifyShard(
       const detail = e.message.replace(/^ask a senior to re-approve[^:]*: /, '');
       throw shardRefusal(
         job,
-        `the approval does not verify on this worker (${e.code}: ${detail}): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then retry these hosts with --retry-failed ${job.runId} (the approval itself is fine)`,
+        `the approval does not verify on this worker (${e.code}: ${detail}): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then ${retryRefusedHosts(job.runId)} (the approval itself is fine)`,
       );
     }
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
@@ -169,6 +169,15 @@ async function runsBefore(config: Config, approvalId: string, runId: string): Pr
   const runs = await stateStoreOf(config).approvalRuns(approvalId);
   const mine = runs.findIndex((r) => r.runId === runId);
   return runs.slice(0, mine === -1 ? runs.length : mine).filter((r) => r.used).length;
+}
+
+/**
+ * What to do with a refused shard's hosts once the worker is fixed. Whether the approval has a
+ * run left for a retry is not known yet: it depends on whether the run's other shards start a
+ * step (then it used a run), which the submitter says at the run's end.
+ */
+function retryRefusedHosts(runId: string): string {
+  return `retry these hosts with --retry-failed ${runId} if the approval has a run left (opsbook run says at its end; with none left, a senior approves them again)`;
 }
 
 /** How long a worker waits for a submitter's lease to come back before it refuses the shard. */

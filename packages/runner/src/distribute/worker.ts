@@ -1,5 +1,5 @@
 import { loadTrustedStore } from '@opsbook/approval';
-import { checkStateStore } from '@opsbook/state';
+import { checkStateStore, holdWorkerLeases } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
 import { loadRunInventory } from '../plan/targets.js';
@@ -73,6 +73,11 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
     concurrency: req.concurrency ?? 1,
     ...(req.onLog ? { log: req.onLog } : {}),
   });
+  // Seen on this database by a submitter whose shard waits (follow.ts), for as long as it runs.
+  const leases = await holdWorkerLeases(url, zones).catch(async (e) => {
+    await runner.stop().catch(() => undefined);
+    throw e;
+  });
   req.onNotice?.({ type: 'ready', zones, tasks: zones.map(shardTask) });
   const stop = () => void runner.stop().catch(() => undefined);
   if (req.signal.aborted) stop();
@@ -81,6 +86,7 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
     await runner.promise;
   } finally {
     req.signal.removeEventListener('abort', stop);
+    await leases.close();
   }
 }
 

@@ -73,3 +73,27 @@ export async function retryPlanOf(
     plan: { ...plan, hosts: plan.hosts.filter((h) => retried.has(h.name)) },
   };
 }
+
+/**
+ * The approval's runs a retry of `runId` could still claim, counting `runId` as used (it is
+ * called once a step of it started): those of the other runs the store counts come off too.
+ */
+export async function runsLeftForRetry(
+  store: StateStore,
+  approval: { id: string; maxRuns: number },
+  runId: string,
+): Promise<number> {
+  const runs = await store.approvalRuns(approval.id);
+  const others = runs.filter((r) => r.used && r.runId !== runId).length;
+  return Math.max(0, approval.maxRuns - others - 1);
+}
+
+/**
+ * What to do about the hosts of `runId` that did not end ok: retry them while the approval has
+ * runs left, else a retry would meet RUNS_EXHAUSTED and only a new approval helps.
+ */
+export function retryAdvice(runId: string, maxRuns: number, runsLeft: number): string {
+  return runsLeft > 0
+    ? `retry it with --retry-failed ${runId} (${runsLeft} run(s) of the approval left)`
+    : `this run used the last of its approval's ${maxRuns} run(s), so --retry-failed would be refused (RUNS_EXHAUSTED): ask a senior for a new approval of the hosts that did not end ok`;
+}

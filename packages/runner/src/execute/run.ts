@@ -445,6 +445,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       store,
       status,
       ...(ticketEnd ? { ticket: ticketEnd } : {}),
+      ...(ticketStart ? { ticketStart } : {}),
     });
   }
   if (refused) throw refused;
@@ -476,9 +477,10 @@ function storageRefusal(facts: {
   store: StateStore;
   status: RunStatus;
   ticket?: TicketReport;
+  ticketStart?: TicketReport;
 }): Error | undefined {
   const { journal, store, status } = facts;
-  const told = facts.ticket ? `; ${ticketFateOf(facts.ticket)}` : '';
+  const told = facts.ticket ? `; ${ticketFateOf(facts.ticket, facts.ticketStart)}` : '';
   const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written${told}`;
   const alternative =
     store.kind === 'files' ? 'or set stateDir in opsbook.yaml to another place' : undefined;
@@ -508,14 +510,18 @@ function storageRefusal(facts: {
  * disk often refuses the outbox too, and the engineer must learn that the ticket was not told
  * rather than wait for a flush that has nothing to send.
  */
-function ticketFateOf(report: TicketReport): string {
+function ticketFateOf(report: TicketReport, start?: TicketReport): string {
   const { ticket, pending, failed, error } = report;
   const waiting = pending.length + failed.length;
   if (waiting > 0)
     return `${waiting} write(s) to its ticket ${ticket} wait in the outbox: opsbook outbox flush sends them`;
-  if (error !== undefined)
-    return `its ticket ${ticket} was not told how the run ended (${error}): once the store takes writes again, opsbook ticket report ${ticket} reports it or says what to do`;
-  return `its ticket ${ticket} was told how it ended`;
+  if (error === undefined) return `its ticket ${ticket} was told how it ended`;
+  // The same disk can have kept the start's delivery too (queued, then no room to apply it):
+  // the ticket then still shows the status it had before the run.
+  const started = start ? start.pending.length + start.failed.length : 0;
+  return started > 0
+    ? `its ticket ${ticket} was not told how the run ended (${error}), and ${started} write(s) of its start (its move to In Progress) still wait in the outbox, so it does not show In Progress yet: once the store takes writes again, opsbook ticket report ${ticket} delivers them first, then reports the run or says what to do`
+    : `its ticket ${ticket} was not told how the run ended (${error}): once the store takes writes again, opsbook ticket report ${ticket} reports it or says what to do`;
 }
 
 /**

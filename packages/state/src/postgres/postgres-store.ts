@@ -58,6 +58,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId, run) => db.guard(() => recordFindingsIn(db, source, runId, run)),
     readFindings: (query) => db.guardEach(readFindingsIn(db, source, query)),
+    ledgerDamage: () => [],
     schedules: scheduleLogIn(db, clock, options.url),
     close: () => db.close(),
   };

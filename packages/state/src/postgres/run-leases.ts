@@ -1,4 +1,4 @@
-import { lockKeySqlOf } from './shared-journal-session.js';
+import { lockKeySqlOf, openJournalSession } from './shared-journal-session.js';
 
 /**
  * The leases (session advisory locks, named) a run's processes hold in the PostgreSQL store. A
@@ -17,6 +17,38 @@ export function runnerLease(runId: string): string {
  */
 export function submitterLease(runId: string): string {
   return `opsbook run ${runId} submitter`;
+}
+
+/**
+ * Held, shared, by every `opsbook worker` of the zone for as long as it runs: a submitter whose
+ * shard waits tells "no worker of this zone is connected to this database" (a worker started
+ * with another store url) from "its workers are busy".
+ */
+export function workerLease(zone: string): string {
+  return `opsbook worker zone ${zone}`;
+}
+
+/**
+ * Takes `workerLease` of each zone on the database at `url`, each on a session of its own that
+ * takes it again after a restart; `close` lets them go (so does the process's end).
+ */
+export async function holdWorkerLeases(
+  url: string | undefined,
+  zones: readonly string[],
+): Promise<{ close(): Promise<void> }> {
+  const sessions = zones.map((zone) =>
+    openJournalSession({ url, lease: workerLease(zone), isLeaseShared: true }),
+  );
+  const close = async () => {
+    await Promise.all(sessions.map((s) => s.close()));
+  };
+  try {
+    await Promise.all(sessions.map((s) => s.query('select 1')));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { close };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface JournalSession {
 export interface SessionOptions {
   url?: string | undefined;
   lease?: string | undefined;
+  /** The lease is shared: any number of sessions hold it at once (a zone's workers). */
+  isLeaseShared?: boolean | undefined;
   retryForMs?: number | undefined;
 }
 
@@ -66,7 +68,7 @@ export function openJournalSession(options: SessionOptions): JournalSession {
       await checkSchemaVersion(client, target);
       if (options.lease !== undefined) {
         const { rows } = await client.query<{ ok: boolean }>(
-          `select pg_try_advisory_lock(${LOCK_KEY_SQL}) as ok`,
+          `select pg_try_advisory_lock${options.isLeaseShared ? '_shared' : ''}(${LOCK_KEY_SQL}) as ok`,
           [options.lease],
         );
         if (!rows[0]?.ok) {

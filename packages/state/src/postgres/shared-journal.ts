@@ -188,10 +188,14 @@ export class SharedJournal {
     return hosts.filter((h) => seen.has(this.mask(h)));
   }
 
-  /** Whether some session holds `lease` now (observed, never taken). */
+  /**
+   * Whether some session holds `lease` now (observed, never taken) on this database: pg_locks
+   * lists the advisory locks of every database of the server.
+   */
   async isLeaseHeld(lease: string): Promise<boolean> {
     const [row] = await this.session.query<{ held: boolean }>(
       `select exists (select 1 from pg_locks where locktype = 'advisory' and granted
+         and database = (select oid from pg_database where datname = current_database())
          and objsubid = 1 and ((classid::bigint << 32) | objid::bigint) = ${LOCK_KEY_SQL}) as held`,
       [lease],
     );
