@@ -183,16 +183,17 @@ await build({
 await writeFile(new URL('package.json', dist), '{ "type": "commonjs" }\n');
 
 /**
- * The defaults, in this Node, of the V8 flags a run sets as it starts (src/heap-growth.ts,
- * RUN_V8_FLAGS), read from `node --v8-options`: a cache is written with them put back.
+ * The defaults, in this Node, of the V8 flags a run sets as it runs (src/heap-growth.ts, every
+ * `*_V8_FLAGS`), read from `node --v8-options`: a cache is written with them put back.
  */
 function runV8Defaults() {
   const source = readFileSync(src('heap-growth.ts'), 'utf8');
-  const flags = /^export const RUN_V8_FLAGS = '([^']+)';$/m.exec(source)?.[1];
-  if (!flags) throw new Error('src/heap-growth.ts: no RUN_V8_FLAGS string literal');
+  const flags = [...source.matchAll(/^export const \w+_V8_FLAGS = '([^']+)';$/gm)].flatMap((m) =>
+    m[1].split(' '),
+  );
+  if (!flags.length) throw new Error('src/heap-growth.ts: no *_V8_FLAGS string literal');
   const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
   return flags
-    .split(' ')
     .map((flag) => {
       const name = flag.split('=')[0];
       const found = new RegExp(

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_V8_FLAGS } from '../src/heap-growth.js';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
@@ -166,13 +167,16 @@ describe('opsbook run over real sshd', () => {
 const set = v8.setFlagsFromString;
 let node;
 let files;
+const flagsSet = [];
 v8.setFlagsFromString = (flags) => {
+  flagsSet.push(flags);
   node ??= process.moduleLoadList.length;
   files ??= new Set(Object.keys(require.cache));
   return set(flags);
 };
 process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({
   capped: node !== undefined,
+  flags: flagsSet,
   node: node === undefined ? [] : process.moduleLoadList.slice(node),
   files: files === undefined ? [] : Object.keys(require.cache).filter((f) => !files.has(f)),
   all: Object.keys(require.cache),
@@ -184,11 +188,14 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(repor
     expect(r.code, r.stderr).toBe(0);
     const loaded = JSON.parse(await readFile(report, 'utf8')) as {
       capped: boolean;
+      flags: string[];
       node: string[];
       files: string[];
       all: string[];
     };
     expect(loaded.capped).toBe(true);
+    // A run on one host keeps V8's interrupt budget: a fan-out's raised one would slow its streams.
+    expect(loaded.flags).toEqual([RUN_V8_FLAGS]);
     // Bindings are native (nothing to compile); a NativeModule is JavaScript compiled on load.
     expect(loaded.node.filter((m) => m.startsWith('NativeModule '))).toEqual([]);
     expect(loaded.files).toEqual([]);
