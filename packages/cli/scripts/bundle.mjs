@@ -193,18 +193,24 @@ function runV8Defaults() {
   );
   if (!flags.length) throw new Error('src/heap-growth.ts: no *_V8_FLAGS string literal');
   const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
-  return flags
-    .map((flag) => {
-      const name = flag.split('=')[0];
-      const found = new RegExp(
-        `^\\s+${name} \\(.*\\n\\s+type: \\S+\\s+default: (${name}=\\S+)$`,
-        'm',
-      ).exec(options);
-      if (!found)
-        throw new Error(`node --v8-options gives no default for ${name} (src/heap-growth.ts)`);
-      return found[1];
-    })
-    .join(' ');
+  const defaults = flags.map((flag) => {
+    const name = flag.split('=')[0];
+    const found = new RegExp(
+      `^\\s+${name} \\(.*\\n\\s+type: \\S+\\s+default: (${name}=\\S+)$`,
+      'm',
+    ).exec(options);
+    if (!found)
+      throw new Error(`node --v8-options gives no default for ${name} (src/heap-growth.ts)`);
+    return found[1];
+  });
+  // A run on few hosts puts these back as V8's defaults: they must be this Node's.
+  const fewHosts = /^export const FEW_HOSTS_V8_FLAGS = '([^']+)';$/m.exec(source)?.[1] ?? '';
+  for (const flag of fewHosts.split(' ').filter(Boolean))
+    if (!defaults.includes(flag))
+      throw new Error(
+        `src/heap-growth.ts: FEW_HOSTS_V8_FLAGS has ${flag}, but this Node's default is ${defaults.find((d) => d.startsWith(`${flag.split('=')[0]}=`))}: write that there`,
+      );
+  return [...new Set(defaults)].join(' ');
 }
 const RUN_V8_DEFAULTS = runV8Defaults();
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { FANOUT_HOSTS, FANOUT_V8_FLAGS, RUN_V8_FLAGS, tuneFanOutV8 } from './heap-growth.js';
+import { FANOUT_HOSTS, FEW_HOSTS_V8_FLAGS, RUN_V8_FLAGS, tuneV8ForHosts } from './heap-growth.js';
 
 /**
  * A process that keeps ~400 MB of small objects, growing, so that V8 collects fully each time
@@ -56,7 +56,7 @@ function optimized(flags: string | undefined): { warm: number; hot: boolean } {
   };
 }
 
-describe('tuneRunV8 and tuneFanOutV8', () => {
+describe('tuneRunV8 and tuneV8ForHosts', () => {
   it("makes V8 let a growing heap reach ~2× what its last collection left alive, not its default's 4×", () => {
     expect(largestGrowth(undefined)).toBeGreaterThan(3);
     expect(largestGrowth(RUN_V8_FLAGS)).toBeLessThan(2.5);
@@ -67,14 +67,14 @@ describe('tuneRunV8 and tuneFanOutV8', () => {
     expect(byDefault.warm).toBeGreaterThan(50);
     expect(byDefault.hot).toBe(true);
     expect(FANOUT_HOSTS).toBeGreaterThan(1);
-    const tuned = optimized(FANOUT_V8_FLAGS);
+    const tuned = optimized(RUN_V8_FLAGS);
     expect(tuned.warm).toBeLessThan(10);
     expect(tuned.hot).toBe(true);
   });
 
-  it('raises the budget for a run on FANOUT_HOSTS hosts or more, not for fewer', () => {
-    expect(tuneFanOutV8(1)).toBe(false);
-    expect(tuneFanOutV8(FANOUT_HOSTS - 1)).toBe(false);
-    expect(tuneFanOutV8(FANOUT_HOSTS)).toBe(true);
+  it('keeps the raised budget for a run on FANOUT_HOSTS hosts or more, puts the default back for fewer', () => {
+    expect(optimized(`${RUN_V8_FLAGS} ${FEW_HOSTS_V8_FLAGS}`).warm).toBeGreaterThan(50);
+    expect(tuneV8ForHosts(FANOUT_HOSTS)).toBe(true);
+    expect(tuneV8ForHosts(FANOUT_HOSTS - 1)).toBe(false);
   });
 });

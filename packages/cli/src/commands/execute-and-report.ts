@@ -12,7 +12,7 @@ import {
 import { type Config, UsageError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
-import { tuneFanOutV8, tuneRunV8 } from '../heap-growth.js';
+import { tuneRunV8, tuneV8ForHosts } from '../heap-growth.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
@@ -159,7 +159,7 @@ export async function executeAndReport(
       collectFindings(event.result, event.host, findings);
     if (event.type === 'run-start') {
       started = { runId: event.runId, ticket: event.ticket };
-      tuneFanOutV8(event.hosts.length);
+      tuneV8ForHosts(event.hosts.length);
     }
     // Journaled: from here a second Ctrl-C leaves a run that has ended, not an incomplete one.
     if (event.type === 'run-end' && started) ended(started);
