@@ -2,7 +2,9 @@ import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshDatabase } from '../__fixtures__/fresh-database.js';
-import { holdWorkerLeases, workerLease } from './run-leases.js';
+import { postgresStore } from './postgres-store.js';
+import { holdWorkerLeases, runnerLease, workerLease } from './run-leases.js';
+import { SharedJournal } from './shared-journal.js';
 import { LOCK_KEY_SQL } from './shared-journal-session.js';
 
 let server: Postgres;
@@ -57,5 +59,25 @@ describe("a zone's worker lease", () => {
     });
     await leases.close();
     expect(await sharedHolders(url, workerLease('dc1'))).toBe(0);
+  });
+});
+
+describe('a run shown as running', () => {
+  it('is one whose runner holds its lease on this database, not a lock of that name on another database of the server', async () => {
+    const team = await freshDatabase(server);
+    const other = await freshDatabase(server);
+    const store = postgresStore({ url: team.url });
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await SharedJournal.create({ url: team.url, runId: 'r1' });
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['a'] });
+    await journal.close();
+    // The runner died: nothing holds r1's lease on the team's database.
+    expect((await store.listRuns()).map((r) => r.status)).toEqual(['incomplete']);
+    // A session on a database of one's own on the same server names r1's lease.
+    const elsewhere = await holdExclusively(other.url, runnerLease('r1'));
+    expect((await store.listRuns()).map((r) => r.status)).toEqual(['incomplete']);
+    expect((await store.readRun('r1')).summary.status).toBe('incomplete');
+    await elsewhere.end();
+    await store.close();
   });
 });

@@ -102,7 +102,12 @@ export function runLeaseHeldSql(runIdSql: string): string {
     ${lockKeySqlOf(`'opsbook run ' || ${runIdSql} || ' submitter'`)}))`;
 }
 
-/** The advisory locks held now, as the bigint keys `lockKeySqlOf` makes (a CTE, read once). */
+/**
+ * The advisory locks held now on this database, as the bigint keys `lockKeySqlOf` makes (a CTE,
+ * read once). pg_locks lists every database of the server: a lock of the same name taken on
+ * another one (a database of one's own) must not make a dead run look running here.
+ */
 export const HELD_LEASES_CTE = `held_leases as materialized (
   select (classid::bigint << 32) | objid::bigint as key from pg_locks
-  where locktype = 'advisory' and granted and objsubid = 1)`;
+  where locktype = 'advisory' and granted and objsubid = 1
+    and database = (select oid from pg_database where datname = current_database()))`;
