@@ -7,6 +7,7 @@ import type { AlertState } from './alert-store.js';
 import { type ConvergeResult, convergeAlerts } from './converge.js';
 import { incidentHosts } from './incident.js';
 import type { AlertRules } from './rules.js';
+import { proposeComment } from './ticket-doc.js';
 import { type Topology, topologyOf } from './topology.js';
 
 const HEAD = 'apiVersion: opsbook/v1\nkind: AlertRules\nversion: 1\n';
@@ -350,5 +351,33 @@ ownership:
     expect(world.open[3]!.assignedBy).toBe('ownership rule 2, on call in oncall.yaml');
     expect(world.open[2]!.assignedBy).toBe('ownership default, in turn among sam');
     expect(world.state.counters).toEqual({ 'ownership.rules[1]': 2, 'ownership.default': 2 });
+  });
+
+  it("never puts a host label's value the inventory does not know into the proposing command's --target (a sender's 'all' or a group name would select more hosts)", async () => {
+    const rules = await rulesOf(
+      `${HEAD}correlate:\n  - {name: c, by: {labels: [cluster]}}
+runbooks:
+  - {match: {alertname: DiskFull}, runbook: disk-cleanup}
+`,
+    );
+    const world = new World(rules, estateTopology());
+    // Alertmanager's senders write the labels: `all` and `web` are Ansible patterns (every host,
+    // the web group) that pass for plain host names.
+    for (const [cluster, hosts] of [
+      ['eu', ['db-1', 'all']],
+      ['us', ['web:9100', 'db-2']],
+    ] as const)
+      world.pass(
+        received(
+          hosts.map((host) => ({ labels: { alertname: 'DiskFull', cluster, instance: host } })),
+          '2024-05-01T10:00:01Z',
+        ),
+      );
+    const commands = world.open.map((i) => JSON.stringify(proposeComment(i, 'OPS-9')));
+    expect(commands).toHaveLength(2);
+    for (const c of commands) {
+      expect(c).toContain('opsbook ticket propose OPS-9 --runbook disk-cleanup --target HOSTS …');
+      expect(c).not.toMatch(/--target [^"]*\b(?:all|web)\b/);
+    }
   });
 });

@@ -89,7 +89,12 @@ function placeAlert(
   return { rule: 'fallback', keys: [key], windowMs: rules.windowMs };
 }
 
-function entryOf(alert: AlertRecord, host: string | undefined, rules: AlertRules): IncidentAlert {
+function entryOf(
+  alert: AlertRecord,
+  host: string | undefined,
+  rules: AlertRules,
+  topology: Topology,
+): IncidentAlert {
   const summary = alert.annotations.summary ?? alert.annotations.description;
   const severity = alert.labels.severity;
   const service = alert.labels[rules.serviceLabel];
@@ -100,6 +105,7 @@ function entryOf(alert: AlertRecord, host: string | undefined, rules: AlertRules
     ...(summary ? { summary } : {}),
     ...(severity ? { severity } : {}),
     ...(host ? { host } : {}),
+    ...(host && !topology.isKnown(host) ? { isHostKnown: false as const } : {}),
     ...(service ? { service } : {}),
     status: alert.status,
     startsAt: alert.startsAt,
@@ -192,7 +198,7 @@ export function convergeAlerts(input: ConvergeInput): ConvergeResult {
     }
     const host = hostOf(alert, rules, topology);
     const place = placeAlert(alert, host, rules, topology);
-    const entry = entryOf(alert, host, rules);
+    const entry = entryOf(alert, host, rules, topology);
     let incident = incidents.find(
       (i) =>
         i.open &&

@@ -16,6 +16,11 @@ export interface IncidentAlert {
   severity?: string;
   /** The inventory host (or the host label's value when the inventory does not know it). */
   host?: string;
+  /**
+   * `false`: the inventory does not know `host`, which is then the sender's label text (it may
+   * be a group or `all` as a host pattern): never pasted into a command's `--target`.
+   */
+  isHostKnown?: false;
   service?: string;
   status: 'firing' | 'resolved';
   /** startsAt of its latest firing. */

@@ -117,12 +117,18 @@ const PLAIN_HOST = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * The `ticket propose` command for a suggested runbook: the ticket's key once known (THIS-TICKET
  * before; the ticket never shows that: its command comes in `proposeComment`, once the tracker
  * has given the key), and `--target` the affected hosts. A host named by an alert's label is the sender's text: one that is not a plain
- * name (a glob would select more hosts, a quote or `;` would be a shell's) is not pasted in, and
- * the command says HOSTS for the engineer to fill in from the affected hosts.
+ * name (a glob would select more hosts, a quote or `;` would be a shell's), or that the inventory
+ * does not know (`all`, a group's name), is not pasted in, and the command says HOSTS for the
+ * engineer to fill in from the affected hosts.
  */
 export function proposeCommand(incident: Incident, runbook: string, key?: string): string {
   const hosts = incidentHosts(incident);
-  const listed = hosts.length <= MAX_TARGETS && hosts.every((h) => PLAIN_HOST.test(h));
+  // A name the inventory does not know is the label's text: `all` or a group's name is plain
+  // too, and as a host pattern it selects more hosts than the alerts are about.
+  const listed =
+    hosts.length <= MAX_TARGETS &&
+    hosts.every((h) => PLAIN_HOST.test(h)) &&
+    incident.alerts.every((a) => a.isHostKnown !== false);
   const target = hosts.length === 0 ? '' : ` --target ${listed ? hosts.join(',') : 'HOSTS'}`;
   return `opsbook ticket propose ${key ?? incident.ticket.key ?? 'THIS-TICKET'} --runbook ${runbook}${target} …`;
 }

@@ -1,3 +1,4 @@
+import { parseInventoryText } from '@opsbook/inventory';
 import { makeAlertBurst } from '@opsbook/testkit/alert-burst';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -59,6 +60,17 @@ async function finishTicket(tracker: Tracker, key: string): Promise<void> {
 
 const burst = (alerts: number, hosts: number) =>
   makeAlertBurst({ alerts, hosts, clusters: 2, startsAt: new Date('2024-05-01T10:00:00Z') });
+
+/** An inventory that knows the hosts of `burst(…, hosts)`: host-001 … */
+const burstTopology = (hosts: number) =>
+  topologyOf(
+    parseInventoryText(
+      'inventory/hosts.yaml',
+      `all:\n  hosts:\n${Array.from({ length: hosts }, (_, h) => `    host-${String(h + 1).padStart(3, '0')}: {}\n`).join('')}`,
+      'yaml',
+    ),
+    'services',
+  );
 
 describe.each([
   { flavour: 'cloud' as const, basePath: '/ex/jira/cloud-1234' },
@@ -141,6 +153,8 @@ describe.each([
     await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
     // The tracker goes away once the ticket is made: the command waits in the store, not lost.
     fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/comment', times: 20 });
+    // The inventory knows the alerts' host: it is named as the --target.
+    pipeline = { ...pipeline, topology: burstTopology(1) };
     const first = await processAlerts(pipeline);
     expect(first.dispatched).toMatchObject({ created: [{ key: 'OPS-1' }], waiting: ['INC-1'] });
     expect(fake.issue('OPS-1')!.comments).toHaveLength(0);
@@ -625,7 +639,7 @@ describe('dispatch into the embedded local tracker', () => {
       await processAlerts({
         store,
         rules: await rulesOf(rulesYaml(['eve'])),
-        topology: topologyOf(undefined, 'services'),
+        topology: burstTopology(1),
         tracker,
       });
       const ticket = await tracker.read('OPS-1');

@@ -1,3 +1,4 @@
+import { isOpsbookError } from '@opsbook/schema';
 import { lockKeySqlOf, openJournalSession } from './shared-journal-session.js';
 
 /**
@@ -30,25 +31,65 @@ export function workerLease(zone: string): string {
 
 /**
  * Takes `workerLease` of each zone on the database at `url`, each on a session of its own that
- * takes it again after a restart; `close` lets them go (so does the process's end).
+ * takes it again after a restart; `close` lets them go (so does the process's end). A database
+ * that cannot be reached, or has another schema, refuses the worker's start.
+ *
+ * The lease only tells a waiting submitter that a worker of the zone is there, and any role of
+ * the database (a read-only one too) may take an advisory lock of the same name exclusively: that
+ * must not keep a zone's workers from starting. Such a zone's lease is tried again every
+ * `retryMs` (and after a restart that let someone take it first), and held once it is free.
  */
 export async function holdWorkerLeases(
   url: string | undefined,
   zones: readonly string[],
+  options: { retryMs?: number } = {},
 ): Promise<{ close(): Promise<void> }> {
-  const sessions = zones.map((zone) =>
-    openJournalSession({ url, lease: workerLease(zone), isLeaseShared: true }),
-  );
+  const holders = zones.map((zone) => sharedLeaseHolder(url, workerLease(zone)));
   const close = async () => {
-    await Promise.all(sessions.map((s) => s.close()));
+    clearInterval(timer);
+    await Promise.all(holders.map((h) => h.close()));
   };
+  let retrying = false;
+  const timer = setInterval(() => {
+    if (retrying) return;
+    retrying = true;
+    void Promise.all(holders.map((h) => h.take().catch(() => undefined))).finally(() => {
+      retrying = false;
+    });
+  }, options.retryMs ?? 5000);
+  timer.unref();
   try {
-    await Promise.all(sessions.map((s) => s.query('select 1')));
+    await Promise.all(holders.map((h) => h.take()));
   } catch (e) {
     await close();
     throw e;
   }
   return { close };
+}
+
+/** A shared lease whose `take` holds it if it can, and otherwise leaves it for the next try. */
+function sharedLeaseHolder(url: string | undefined, lease: string) {
+  const open = () => openJournalSession({ url, lease, isLeaseShared: true });
+  let session = open();
+  let closed = false;
+  return {
+    async take(): Promise<void> {
+      if (closed) return;
+      const current = session;
+      try {
+        await current.query('select 1');
+      } catch (e) {
+        if (!isOpsbookError(e) || e.code !== 'LEASE_LOST') throw e;
+        // Fenced for good by another session's exclusive lock: a new session tries again.
+        await current.close();
+        if (!closed && session === current) session = open();
+      }
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await session.close();
+    },
+  };
 }
 
 /**
@@ -61,7 +102,12 @@ export function runLeaseHeldSql(runIdSql: string): string {
     ${lockKeySqlOf(`'opsbook run ' || ${runIdSql} || ' submitter'`)}))`;
 }
 
-/** The advisory locks held now, as the bigint keys `lockKeySqlOf` makes (a CTE, read once). */
+/**
+ * The advisory locks held now on this database, as the bigint keys `lockKeySqlOf` makes (a CTE,
+ * read once). pg_locks lists every database of the server: a lock of the same name taken on
+ * another one (a database of one's own) must not make a dead run look running here.
+ */
 export const HELD_LEASES_CTE = `held_leases as materialized (
   select (classid::bigint << 32) | objid::bigint as key from pg_locks
-  where locktype = 'advisory' and granted and objsubid = 1)`;
+  where locktype = 'advisory' and granted and objsubid = 1
+    and database = (select oid from pg_database where datname = current_database()))`;
