@@ -12,6 +12,9 @@ export const FEW_HOSTS_V8_FLAGS = '--interrupt-budget=67584';
 /** The fewest hosts of a run that keeps the raised interrupt budget after its run-start. */
 export const FANOUT_HOSTS = 10;
 
+/** After this many hosts have ended, a fan-out's interrupt budget goes back to V8's default. */
+export const FANOUT_RAISED_HOSTS = 1_000;
+
 /**
  * Tunes V8 for a run's process, two flags:
  *
@@ -41,13 +44,32 @@ export function tuneRunV8(): void {
 }
 
 /**
- * At a run's run-start: on fewer than FANOUT_HOSTS hosts, V8's interrupt budget goes back to its
- * default. Such a run's time goes to a few functions run very often (a backup's stream), which
- * TurboFan pays back: with the raised budget a 512 MiB PostgreSQL backup took ~15% more CPU.
- * Returns whether the raised budget stays.
+ * Puts V8's interrupt budget back to its default when the raised one stops paying:
+ *
+ * - at a run's run-start (`event` 'run-start'), on fewer than FANOUT_HOSTS hosts. Such a run's
+ *   time goes to a few functions run very often (a backup's stream), which TurboFan pays back:
+ *   with the raised budget a 512 MiB PostgreSQL backup took ~15% more CPU;
+ * - once FANOUT_RAISED_HOSTS hosts of a fan-out have ended ('host-end'). By then the per-host code
+ *   has run a thousand times, and a longer fan-out's steady state is optimized as V8 decides:
+ *   with the raised budget for the whole run, 5,000 hosts took ~7% more client CPU than with the
+ *   default (BENCHMARKS.md, fan-out, 2026-12-06).
+ *
+ * Call it with every event of the run, in order; it sets the flag once at most (`setFlags`: for
+ * tests).
  */
-export function tuneV8ForHosts(hosts: number): boolean {
-  if (hosts >= FANOUT_HOSTS) return true;
-  setFlagsFromString(FEW_HOSTS_V8_FLAGS);
-  return false;
+export function v8TuningForRun(
+  setFlags: (flags: string) => void = setFlagsFromString,
+): (event: { type: string; hosts?: unknown }) => void {
+  let ended = 0;
+  let raised = true;
+  const lower = () => {
+    raised = false;
+    setFlags(FEW_HOSTS_V8_FLAGS);
+  };
+  return (event) => {
+    if (!raised) return;
+    const hosts = Array.isArray(event.hosts) ? event.hosts.length : 0;
+    if (event.type === 'run-start' && hosts < FANOUT_HOSTS) lower();
+    else if (event.type === 'host-end' && ++ended >= FANOUT_RAISED_HOSTS) lower();
+  };
 }

@@ -12,7 +12,7 @@ import {
 import { type Config, UsageError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
-import { tuneRunV8, tuneV8ForHosts } from '../heap-growth.js';
+import { tuneRunV8, v8TuningForRun } from '../heap-growth.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
@@ -154,13 +154,12 @@ export async function executeAndReport(
   // Inspection findings are counted as their steps end, for the last lines (counts only).
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
   let started: { runId: string; ticket?: string } | undefined;
+  const tuneV8 = v8TuningForRun();
   const onEvent = (event: RunEvent) => {
+    tuneV8(event);
     if (event.type === 'step-end' && event.result != null)
       collectFindings(event.result, event.host, findings);
-    if (event.type === 'run-start') {
-      started = { runId: event.runId, ticket: event.ticket };
-      tuneV8ForHosts(event.hosts.length);
-    }
+    if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
     // Journaled: from here a second Ctrl-C leaves a run that has ended, not an incomplete one.
     if (event.type === 'run-end' && started) ended(started);
     view.onEvent(event);
