@@ -1,10 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The V8 flags a run sets as it starts (`tuneRunV8`), and puts back at its run-start when it runs
- * on few hosts (`tuneV8ForHosts`). scripts/bundle.mjs reads every `*_V8_FLAGS` line: it writes
- * dist/run.js.cache with their defaults put back, and checks that FEW_HOSTS_V8_FLAGS is this
- * Node's default. Keep each one string literal.
+ * The V8 flags a run sets as it starts (`tuneRunV8`), and the interrupt budget it puts back on
+ * few hosts or late in a long fan-out (`v8TuningForRun`). scripts/bundle.mjs reads every
+ * `*_V8_FLAGS` line: it writes dist/run.js.cache with their defaults put back, and checks that
+ * FEW_HOSTS_V8_FLAGS is this Node's default. Keep each one string literal.
  */
 export const RUN_V8_FLAGS = '--heap-growing-percent=50 --interrupt-budget=540672';
 export const FEW_HOSTS_V8_FLAGS = '--interrupt-budget=67584';
