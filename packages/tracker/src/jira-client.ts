@@ -626,9 +626,8 @@ export class JiraTracker implements Tracker {
     options: WriteOptions = {},
   ): Promise<void> {
     const json = JSON.stringify(value);
-    // The body as sent (propertyWire): the JSON itself, or on Data Center a JSON string of it.
-    const body = this.cloud ? json : JSON.stringify(json);
-    if (Buffer.byteLength(body) <= PROPERTY_BYTES)
+    // Sized as sent: propertyWire is the one place that knows a flavour's wire form.
+    if (Buffer.byteLength(JSON.stringify(this.propertyWire(value))) <= PROPERTY_BYTES)
       return this.putProperty(key, property, value, options);
     const earlier = partsHeadOf(await this.readProperty(key, property, options));
     const sha256 = sha256Hex(json);
