@@ -203,12 +203,16 @@ function runV8Defaults() {
       throw new Error(`node --v8-options gives no default for ${name} (src/heap-growth.ts)`);
     return found[1];
   });
-  // A run on few hosts puts these back as V8's defaults: they must be this Node's.
-  const fewHosts = /^export const FEW_HOSTS_V8_FLAGS = '([^']+)';$/m.exec(source)?.[1] ?? '';
-  for (const flag of fewHosts.split(' ').filter(Boolean))
+  // The interrupt budget a run puts back (every *_V8_FLAGS but RUN_V8_FLAGS) must be V8's own.
+  const putBack = [...source.matchAll(/^export const (\w+)_V8_FLAGS = '([^']+)';$/gm)]
+    .filter((m) => m[1] !== 'RUN')
+    .flatMap((m) => m[2].split(' ').map((flag) => [`${m[1]}_V8_FLAGS`, flag]))
+    .filter(([, flag]) => flag.startsWith('--interrupt-budget='));
+  if (!putBack.length) throw new Error('src/heap-growth.ts: no interrupt budget is put back');
+  for (const [name, flag] of putBack)
     if (!defaults.includes(flag))
       throw new Error(
-        `src/heap-growth.ts: FEW_HOSTS_V8_FLAGS has ${flag}, but this Node's default is ${defaults.find((d) => d.startsWith(`${flag.split('=')[0]}=`))}: write that there`,
+        `src/heap-growth.ts: ${name} has ${flag}, but this Node's default is ${defaults.find((d) => d.startsWith('--interrupt-budget='))}: write that there`,
       );
   return [...new Set(defaults)].join(' ');
 }

@@ -194,8 +194,8 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(repor
       all: string[];
     };
     expect(loaded.capped).toBe(true);
-    // A run on one host puts V8's interrupt budget back at its run-start: the raised one would
-    // slow a long stream of its steps.
+    // A run on one host puts V8's interrupt budget and heap growth back at its run-start: the
+    // raised ones would slow a long stream of its steps.
     expect(loaded.flags).toEqual([RUN_V8_FLAGS, FEW_HOSTS_V8_FLAGS]);
     // Bindings are native (nothing to compile); a NativeModule is JavaScript compiled on load.
     expect(loaded.node.filter((m) => m.startsWith('NativeModule '))).toEqual([]);
