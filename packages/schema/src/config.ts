@@ -61,7 +61,11 @@ export type StateConfig =
  * The state backend: OPSBOOK_DATABASE_URL (a PostgreSQL url) wins, then opsbook.yaml's `state`,
  * then the files under stateDir.
  */
-export function stateConfigOf(raw: ConfigFile, env: NodeJS.ProcessEnv): StateConfig {
+export function stateConfigOf(
+  raw: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  locate?: (path: readonly PathSegment[]) => ConfigPosition,
+): StateConfig {
   const url = env.OPSBOOK_DATABASE_URL;
   if (url) {
     // Checked like state.url in opsbook.yaml: anything else would reach libpq's defaults
@@ -70,10 +74,48 @@ export function stateConfigOf(raw: ConfigFile, env: NodeJS.ProcessEnv): StateCon
       throw new UsageError(
         'OPSBOOK_DATABASE_URL is not a PostgreSQL url: write postgres://user@host:5432/database (the password in PGPASSWORD or ~/.pgpass), or unset it to use the files under stateDir',
       );
+    if (!readsAsOneUrl(url))
+      throw new UsageError(
+        `OPSBOOK_DATABASE_URL ${CUT_SHORT}, or unset it to use the files under stateDir`,
+      );
     return { kind: 'postgres', url };
   }
-  if (raw.state?.kind === 'postgres') return { kind: 'postgres', url: raw.state.url };
+  if (raw.state?.kind === 'postgres') {
+    const yamlUrl = raw.state.url;
+    if (yamlUrl !== undefined && !readsAsOneUrl(yamlUrl)) {
+      const at = locate?.(['state', 'url']);
+      throw ValidationError.single(
+        at?.file ?? CONFIG_FILE,
+        `state.url ${CUT_SHORT}`,
+        'state-url',
+        at?.line ?? 0,
+        at?.col ?? 0,
+      );
+    }
+    return { kind: 'postgres', url: yamlUrl };
+  }
   return { kind: 'files' };
+}
+
+const CUT_SHORT =
+  'does not read as one postgres://user:password@host:port/database: a character of its password (or user) ends the host part early, and the driver would take part of the password for a host and name it. Percent-encode the password (@ as %40, / as %2F, ? as %3F, # as %23: encodeURIComponent does it), or leave it out of the url and set PGPASSWORD or a line of ~/.pgpass';
+
+/**
+ * False for a PostgreSQL url that does not parse, or that has an `@` after its host part. A `/`,
+ * `?` or `#` in the password ends the host part where it stands (the url parser, and so the
+ * driver, take the last `@` before it as the end of the user part): what follows holds the rest
+ * of the password and the real `user@host`. An `@` meant after the host (a query value) is written
+ * %40. The url itself is never repeated in a message.
+ */
+function readsAsOneUrl(url: string): boolean {
+  try {
+    new URL(url);
+  } catch {
+    return false;
+  }
+  const rest = url.slice(url.indexOf('//') + 2);
+  const hostEnd = rest.search(/[/?#]/);
+  return hostEnd < 0 || !rest.slice(hostEnd).includes('@');
 }
 
 /**
@@ -164,7 +206,7 @@ export async function loadConfig(
     trustStore: at(raw.trustStore ?? 'approvers.yaml'),
     knownHosts: at(raw.knownHosts ?? '~/.ssh/known_hosts'),
     trustPinDir: trustPinDir(options.env),
-    state: stateConfigOf(raw, options.env ?? process.env),
+    state: stateConfigOf(raw, options.env ?? process.env, locate),
     raw,
     ...(locate ? { locate } : {}),
   };
