@@ -220,6 +220,40 @@ printf 'token=%s\\n' "$token"
     ]);
     expect(await runPromoted('db-login-opts', {})).toBe('token=changeme\n');
     expect(await runPromoted('db-login-opts', { token: nasty })).toBe(`token=${nasty}\n`);
+    // And for an argument read before a getopts loop and shifted away: not required (the
+    // script has its own default), passed as an empty word when not given, which ${1:-…}
+    // replaces with that default.
+    const leading = await script(
+      'db-login-leading.sh',
+      `#!/bin/sh
+# Log in to the database.
+password=\${1:-changeme}
+shift
+verbose=0
+while getopts v o; do
+  case $o in
+    v) verbose=1 ;;
+    *) exit 2 ;;
+  esac
+done
+printf 'password=%s verbose=%s\\n' "$password" "$verbose"
+`,
+    );
+    const promotedLeading = await promote(leading, 'db-login-leading');
+    expect(promotedLeading.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(promotedLeading.params.map((p) => [p.name, p.secret, p.default, p.required])).toEqual([
+      ['password', true, undefined, false],
+      ['verbose', false, false, false],
+    ]);
+    expect((await runbookOf('db-login-leading')).spec.params?.password).not.toHaveProperty(
+      'default',
+    );
+    expect(await runPromoted('db-login-leading', { verbose: 'true' })).toBe(
+      'password=changeme verbose=1\n',
+    );
+    expect(await runPromoted('db-login-leading', { password: nasty, verbose: 'false' })).toBe(
+      `password=${nasty} verbose=0\n`,
+    );
   });
 
   it('maps a getopts loop to options and flags, operands after --', async () => {

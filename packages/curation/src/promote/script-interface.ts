@@ -220,9 +220,12 @@ function readLeading(
   }
   const params: DetectedParam[] = [];
   for (let index = 1; index <= consumed; index++) {
-    const p = positionalParam(scan, index, byIndex.get(index) ?? []);
-    // The script shifts them away: each one must be there, given or defaulted.
-    if (p.default === undefined) p.required = true;
+    const refs = byIndex.get(index) ?? [];
+    const p = positionalParam(scan, index, refs);
+    // The script shifts them away: each one must be there, given or defaulted. A secret keeps
+    // the script's own default out of runbook.yaml; when not given, the prologue passes an
+    // empty word, which `${1:-…}` (with the colon) replaces with that default.
+    if (p.default === undefined && !(p.secret && hasDefaultForEmpty(refs))) p.required = true;
     const variable = p.source.kind === 'positional' ? p.source.variable : undefined;
     p.source = { kind: 'leading', index, ...(variable ? { variable } : {}) };
     params.push(p);
@@ -404,6 +407,17 @@ function defaultOf(refs: Reference[]): DefaultFacts {
     dynamic,
     ...(message ? { message } : {}),
   };
+}
+
+/** Whether a reference gives a static default that an empty value takes too (`:-`, `:=`). */
+function hasDefaultForEmpty(refs: Reference[]): boolean {
+  return refs.some(
+    (r) =>
+      r.op !== undefined &&
+      /^:[-=]$/.test(r.op) &&
+      r.word !== undefined &&
+      staticWord(r.word) !== undefined,
+  );
 }
 
 /** The text a word stands for when it expands nothing: unquoted, '…' or "…". */
