@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
@@ -158,6 +158,38 @@ describe('interrupting opsbook run', () => {
         /^ {2}steps\/first {2}started \S+, no result \(its runner stopped: outcome unknown\)$/gm,
       ),
     ).toHaveLength(2);
+    // The same run, had it been started from another machine sharing this files store: its mark
+    // names that machine, which this one cannot ask. Still incomplete (it has no end), but not
+    // said to have stopped: it may still be running there.
+    const mark = file!.replace(/\.jsonl$/, '.runner');
+    const ownMark = await readFile(mark, 'utf8');
+    await writeFile(mark, '4242\n\nrunner-b.example\n');
+    const listedElsewhere = await world.opsbook(['runs', 'list']);
+    expect(listedElsewhere.stdout).toMatch(new RegExp(`^${runId}\\s+incomplete\\s`, 'm'));
+    expect(listedElsewhere.stderr).toContain(
+      `run ${runId} has no end, and its runner is on the machine runner-b.example, which this one cannot ask`,
+    );
+    const elsewhereJson = JSON.parse((await world.opsbook(['runs', 'list', '--json'])).stdout) as {
+      runs: Array<{ runId: string; status: string; runnerHost?: string }>;
+    };
+    expect(elsewhereJson.runs.find((x) => x.runId === runId)).toMatchObject({
+      status: 'incomplete',
+      runnerHost: 'runner-b.example',
+    });
+    const shownElsewhere = await world.opsbook(['runs', 'show', runId]);
+    expect(
+      shownElsewhere.stdout.match(
+        /^ {2}steps\/first {2}started \S+, no result \(no result here: its runner is on runner-b\.example\)$/gm,
+      ),
+    ).toHaveLength(2);
+    expect(shownElsewhere.stdout).not.toContain('its runner stopped: outcome unknown');
+    expect(shownElsewhere.stdout).toContain(
+      'this run has no end, and its runner is on the machine runner-b.example',
+    );
+    const doctorElsewhere = await world.opsbook(['doctor', '--json']);
+    expect(doctorElsewhere.stdout).toContain('1 without an end whose runner is on another machine');
+    expect(doctorElsewhere.stdout).not.toContain(`run ${runId} stopped before its end`);
+    await writeFile(mark, ownMark);
 
     // The dead runner's SSH connections closed, and the hosts killed what it had started there:
     // the 3 s command never reached its end marker.

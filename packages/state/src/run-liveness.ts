@@ -56,6 +56,38 @@ export async function liveRunsIn(
 ): Promise<Set<string>> {
   const live = new Set<string>();
   const here = hostname();
+  for (const [runId, mark] of await marksOf(runIds, journalFileOf))
+    if (mark.host === here && isProcessAlive(mark.pid, mark.started)) live.add(runId);
+  return live;
+}
+
+/**
+ * Those of `runIds` whose mark names another machine than this one, with its name: a files
+ * store shared between machines, whose runs this one cannot ask about.
+ */
+export async function runnersElsewhereIn(
+  runIds: readonly string[],
+  journalFileOf: (runId: string) => string,
+): Promise<Map<string, string>> {
+  const here = hostname();
+  const elsewhere = new Map<string, string>();
+  for (const [runId, mark] of await marksOf(runIds, journalFileOf))
+    if (mark.host !== here && mark.host !== '') elsewhere.set(runId, mark.host);
+  return elsewhere;
+}
+
+interface RunnerMark {
+  pid: number;
+  started: string | undefined;
+  host: string;
+}
+
+/** The well-formed marks of `runIds` (a missing or malformed one is left out). */
+async function marksOf(
+  runIds: readonly string[],
+  journalFileOf: (runId: string) => string,
+): Promise<Map<string, RunnerMark>> {
+  const marks = new Map<string, RunnerMark>();
   await Promise.all(
     runIds.map(async (runId) => {
       let text: string;
@@ -66,9 +98,9 @@ export async function liveRunsIn(
       }
       const m = /^(\d+)\n(\d*)\n(.*)\n$/.exec(text);
       const pid = Number(m?.[1]);
-      if (!m || !Number.isSafeInteger(pid) || pid <= 0 || m[3] !== here) return;
-      if (isProcessAlive(pid, m[2] || undefined)) live.add(runId);
+      if (!m || !Number.isSafeInteger(pid) || pid <= 0) return;
+      marks.set(runId, { pid, started: m[2] || undefined, host: m[3] ?? '' });
     }),
   );
-  return live;
+  return marks;
 }

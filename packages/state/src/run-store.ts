@@ -63,6 +63,12 @@ export interface RunSummary {
   retryOf?: string;
   /** Why the run is `tampered`: what of its journal disagrees (`opsbook journal verify` says all). */
   problem?: string;
+  /**
+   * An `incomplete` run whose runner's mark names another machine (a files store shared over
+   * NFS): that machine, which this one cannot ask. The run may still be running there. A view
+   * only: the mark is a file anyone who writes the store can write.
+   */
+  runnerHost?: string;
 }
 
 /** What `runs list` narrows the history to; every given criterion must hold. */
@@ -137,6 +143,11 @@ export interface RunSource {
   ledgerDamage?(): LedgerDamage[];
   /** Those of `runIds` (runs without a run-end) whose runner still runs. */
   liveRuns(runIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Those of `runIds` whose runner is on another machine, which this one cannot ask, with that
+   * machine's name (the files store; the PostgreSQL store sees every runner's session lock).
+   */
+  runnersElsewhere?(runIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** Every run, newest first, including runs the ledger knows whose journal is missing. */
@@ -205,15 +216,23 @@ export async function readRun(source: RunSource, idOrPrefix: string): Promise<Ru
   return { runId, location, summary, verification, ...(ledger ? { ledger } : {}), bytes };
 }
 
-/** Sets `running` on those of `summaries` without an end whose runner still runs. */
+/**
+ * Sets `running` on those of `summaries` without an end whose runner still runs, and
+ * `runnerHost` on those whose runner is on a machine this one cannot ask.
+ */
 export async function markRunning(
-  source: Pick<RunSource, 'liveRuns'>,
+  source: Pick<RunSource, 'liveRuns' | 'runnersElsewhere'>,
   summaries: readonly RunSummary[],
 ): Promise<void> {
   const open = summaries.filter((s) => s.status === 'incomplete');
   if (open.length === 0) return;
-  const live = await source.liveRuns(open.map((s) => s.runId));
-  for (const s of open) if (live.has(s.runId)) s.status = 'running';
+  const ids = open.map((s) => s.runId);
+  const live = await source.liveRuns(ids);
+  const elsewhere = (await source.runnersElsewhere?.(ids)) ?? new Map<string, string>();
+  for (const s of open) {
+    if (live.has(s.runId)) s.status = 'running';
+    else if (elsewhere.has(s.runId)) s.runnerHost = elsewhere.get(s.runId)!;
+  }
 }
 
 /**

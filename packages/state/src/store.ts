@@ -15,7 +15,7 @@ import {
   recordRunEnd,
   runsUsed,
 } from './ledger.js';
-import { liveRunsIn } from './run-liveness.js';
+import { liveRunsIn, runnersElsewhereIn } from './run-liveness.js';
 import {
   journalIdsIn,
   listRuns,
@@ -120,6 +120,8 @@ export function filesStore(stateDir: string, options: FilesStoreOptions = {}): S
     readLedger: options.readsAroundDamage ? readViewLedger : () => readLedger(stateDir),
     ledgerDamage: () => [...damage],
     liveRuns: (runIds) => liveRunsIn(runIds, (runId) => journalPath(stateDir, runId)),
+    runnersElsewhere: (runIds) =>
+      runnersElsewhereIn(runIds, (runId) => journalPath(stateDir, runId)),
   };
   return {
     kind: 'files',

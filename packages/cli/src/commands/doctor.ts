@@ -307,14 +307,17 @@ async function stateFindings(config: Config): Promise<Finding[]> {
     }
     const runs = await store.listRuns();
     const count = (status: string) => runs.filter((r) => r.status === status).length;
+    const elsewhere = runs.filter((r) => r.runnerHost !== undefined).length;
     const notes = [
       count('running') && `${count('running')} running`,
-      count('incomplete') && `${count('incomplete')} incomplete`,
+      count('incomplete') - elsewhere && `${count('incomplete') - elsewhere} incomplete`,
+      elsewhere &&
+        `${elsewhere} without an end whose runner is on another machine (opsbook runs list names it)`,
     ].filter(Boolean);
     const tampered = count('tampered') + count('unreadable') + count('missing');
     const fix = tampered
       ? 'opsbook runs list and opsbook journal verify name them'
-      : incompleteFix(runs.filter((r) => r.status === 'incomplete'));
+      : incompleteFix(runs.filter((r) => r.status === 'incomplete' && r.runnerHost === undefined));
     return [
       {
         area: 'state',

@@ -35,7 +35,8 @@ chain (as runs show, stats, report and catalog do for every journal they read).
 A run without an end is running while its runner still runs (the files store asks this
 machine for the process; the PostgreSQL store sees the runner's session lock), and
 incomplete when it does not: killed or crashed (runs show says where it stopped), or run
-from another machine sharing the files store, which cannot be asked.
+from another machine sharing the files store, which cannot be asked: the list then names that
+machine (runnerHost in --json), where the run may still be running.
 
 Examples:
   opsbook runs list --ticket OPS-42
@@ -80,6 +81,8 @@ Examples:
       ctx.out.note(
         `run ${r.runId} is not shown as it ended: ${r.problem ?? 'its journal does not verify'}; see opsbook journal verify ${r.runId}`,
       );
+    for (const r of showControlsIn(runs.filter((x) => x.runnerHost !== undefined)))
+      ctx.out.note(`run ${r.runId} ${elsewhereNote(r.runnerHost!)}`);
     return endOfView(ctx, store, exitCodes.ok);
   },
 });
@@ -119,6 +122,7 @@ export const show: CommandSpec = defineCommand({
       ...(usedApproval === false
         ? [`approval ${s.approvalId}: not used by this run (no host was reached, no step started)`]
         : []),
+      ...(s.runnerHost !== undefined ? [`this run ${elsewhereNote(s.runnerHost)}`] : []),
       `journal ${view.location}: ${view.verification.ok ? style.green('intact') : style.red('TAMPERED')} (${view.verification.status}, ${view.verification.count} events)`,
     ];
     lines.push(
@@ -127,6 +131,7 @@ export const show: CommandSpec = defineCommand({
         output: Boolean(ctx.options.output),
         ended: view.verification.status === 'complete',
         running: s.status === 'running',
+        elsewhere: s.runnerHost,
       }),
     );
     for (const p of view.verification.problems)
@@ -144,7 +149,14 @@ export const show: CommandSpec = defineCommand({
  */
 function hostSections(
   events: readonly JournalLine[],
-  options: { style: Style; output: boolean; ended: boolean; running: boolean },
+  options: {
+    style: Style;
+    output: boolean;
+    ended: boolean;
+    running: boolean;
+    /** The other machine its runner is on (a shared files store): its outcome is asked there. */
+    elsewhere?: string | undefined;
+  },
 ): string[] {
   const { style } = options;
   const byHost = new Map<string, string[][]>();
@@ -164,7 +176,9 @@ function hostSections(
     ? 'no result recorded: outcome unknown'
     : options.running
       ? 'still running'
-      : 'its runner stopped: outcome unknown';
+      : options.elsewhere !== undefined
+        ? `no result here: its runner is on ${options.elsewhere}`
+        : 'its runner stopped: outcome unknown';
   for (const e of events) {
     if (e.type === 'host-start') linesOf(e.host);
     if (e.type === 'step-start') {
@@ -191,9 +205,19 @@ function hostSections(
       own.push([
         options.running
           ? '  no step started yet (connecting)'
-          : `  no step started: nothing ran on this host (${options.ended ? 'no result recorded' : 'its runner stopped while connecting'})`,
+          : options.elsewhere !== undefined
+            ? `  no step started here yet (its runner is on ${options.elsewhere})`
+            : `  no step started: nothing ran on this host (${options.ended ? 'no result recorded' : 'its runner stopped while connecting'})`,
       ]);
   return [...byHost.values()].flat(2);
+}
+
+/**
+ * What a run without an end whose runner is on another machine is: this machine cannot ask
+ * whether it still runs (`runnerHost`, a files store shared between machines).
+ */
+function elsewhereNote(host: string): string {
+  return `has no end, and its runner is on the machine ${host}, which this one cannot ask: it may still be running there; opsbook runs list on ${host} says (running, or incomplete if its runner stopped)`;
 }
 
 /** A step's result line, and with `output` what it printed. */
