@@ -56,20 +56,26 @@ export async function recordFindingsIn(
 }
 
 /**
- * The runs' findings in the query's range, in run id order. The ledger is read only when a run's
- * findings must be derived from its journal (verified against it, verified-findings.ts).
+ * The runs' findings in the query's range, in run id order. The ledger is read when a run's
+ * findings must be derived from its journal (verified against it, verified-findings.ts), and by
+ * a read-only view (`readsAroundDamage`) in any case, so that its damaged lines are named in
+ * `ledgerDamage()` even when every run's kept summary makes the ledger unneeded: a report over
+ * such a ledger must not look whole where runs list warns.
  */
 export async function* readFindingsIn(
   stateDir: string,
   source: RunSource,
   query: FindingsQuery,
+  options: { readsAroundDamage?: boolean } = {},
 ): AsyncGenerator<RunFindings> {
   const ids = (await journalIdsIn(stateDir)).sort();
   let ledger: Promise<Map<string, LedgerEntry>> | undefined;
-  const ledgerEntry = async (runId: string) => {
+  const readEntries = () => {
     ledger ??= source.readLedger().then(entriesOf);
-    return (await ledger).get(runId);
+    return ledger;
   };
+  const ledgerEntry = async (runId: string) => (await readEntries()).get(runId);
+  if (options.readsAroundDamage) await readEntries();
   for (const runId of ids) {
     const run = await runFindingsOf(stateDir, source, runId, query.since, ledgerEntry);
     const selected = run && selectFindings(run, query);

@@ -171,6 +171,38 @@ describe('consumeRun', () => {
     });
   });
 
+  it('has a view name a damaged ledger line even when every run read has its summary kept', async () => {
+    const stateDir = freshStateDir();
+    const store = filesStore(stateDir);
+    await store.claimRun(claim('r1', 1));
+    const journal = await store.createJournal('r1');
+    await journal.append({
+      type: 'run-start',
+      runbook: { name: 'x', version: '1.0.0' },
+      hosts: ['h'],
+    });
+    await journal.append({ type: 'host-end', host: 'h', status: 'ok' });
+    await journal.append({ type: 'run-end', status: 'ok', hosts: { h: 'ok' } });
+    await journal.close();
+    await store.recordRunEnd({
+      runId: 'r1',
+      head: journal.head,
+      count: journal.count,
+      status: 'ok',
+    });
+    await store.recordFindings('r1');
+    // The summary makes the ledger unneeded for r1's findings; the damage is said all the same.
+    await writeFile(path.join(stateDir, LEDGER_FILE), '{"type":"run", oops\n', { flag: 'a' });
+    const view = filesStore(stateDir, { readsAroundDamage: true });
+    const runs = [];
+    for await (const run of view.readFindings({ since: new Date(0), until: new Date() }))
+      runs.push(run);
+    expect(runs.map((r) => [r.runId, r.isComplete, r.outcomes.length])).toEqual([['r1', true, 1]]);
+    expect(view.ledgerDamage()).toEqual([
+      { file: path.join(stateDir, LEDGER_FILE), line: 3, message: expect.stringMatching(/backup/) },
+    ]);
+  });
+
   it('drops the remains of an append cut short by a crash, and writes on a line of its own', async () => {
     const stateDir = freshStateDir();
     await consumeRun(stateDir, claim('r1', 3));

@@ -92,7 +92,8 @@ export interface StateStore extends RunSource {
 export interface FilesStoreOptions extends LedgerOptions {
   /**
    * Read-only views only (runs list, runs show, reports): the runs' views read the ledger around
-   * a damaged line and name it in `ledgerDamage()`. Claims, run counts and ends still refuse it.
+   * a damaged line and name it in `ledgerDamage()` (readFindings reads the ledger for that even
+   * when every run's findings are kept). Claims, run counts and ends still refuse it.
    */
   readsAroundDamage?: boolean;
 }
@@ -136,7 +137,7 @@ export function filesStore(stateDir: string, options: FilesStoreOptions = {}): S
     readRun: (idOrPrefix) => readRun(source, idOrPrefix),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId, run) => recordFindingsIn(stateDir, source, runId, run),
-    readFindings: (query) => readFindingsIn(stateDir, source, query),
+    readFindings: (query) => readFindingsIn(stateDir, source, query, options),
     ledgerDamage: () => [...damage],
     close: async () => {},
   };
