@@ -1,5 +1,9 @@
 import { isOpsbookError } from '@opsbook/schema';
-import { lockKeySqlOf, openJournalSession } from './shared-journal-session.js';
+import {
+  lockKeySqlOf,
+  OWN_ADVISORY_LOCKS_SQL,
+  openJournalSession,
+} from './shared-journal-session.js';
 
 /**
  * The leases (session advisory locks, named) a run's processes hold in the PostgreSQL store. A
@@ -104,10 +108,8 @@ export function runLeaseHeldSql(runIdSql: string): string {
 
 /**
  * The advisory locks held now on this database, as the bigint keys `lockKeySqlOf` makes (a CTE,
- * read once). pg_locks lists every database of the server: a lock of the same name taken on
- * another one (a database of one's own) must not make a dead run look running here.
+ * read once): a lock of the same name taken on another database of the server (one's own) must
+ * not make a dead run look running here.
  */
 export const HELD_LEASES_CTE = `held_leases as materialized (
-  select (classid::bigint << 32) | objid::bigint as key from pg_locks
-  where locktype = 'advisory' and granted and objsubid = 1
-    and database = (select oid from pg_database where datname = current_database()))`;
+  select key from ${OWN_ADVISORY_LOCKS_SQL} l where granted)`;
