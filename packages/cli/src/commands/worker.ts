@@ -1,5 +1,6 @@
 import { checkWorkerMachine, runWorker, type WorkerNotice } from '@opsbook/runner';
 import { isOpsbookError, UsageError } from '@opsbook/schema';
+import type { LockHolder } from '@opsbook/state';
 import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -98,7 +99,8 @@ function concurrencyOf(ctx: CommandContext): number {
 
 /**
  * One line per shard on stderr: taken, ended (with its hosts' statuses), refused; after the ready
- * line, the zones no host of the inventory is in.
+ * line, the zones no host of the inventory is in; a zone lease another session of the database
+ * keeps this worker from, and its taking after.
  */
 function workerNotes(
   ctx: CommandContext,
@@ -122,7 +124,14 @@ function workerNotes(
           `job ${n.jobId}: shard ${n.shard} of run ${n.runId} (run by ${n.executor}) ended: ${hosts}`,
         ),
       );
-    } else {
+    } else if (n.type === 'lease-waiting') out.note(terminalSafe(leaseWaitingNote(n)));
+    else if (n.type === 'lease-taken')
+      out.note(
+        terminalSafe(
+          `zone ${n.zone}: this worker took its zone lease ('${n.lease}'): the session that kept it let go`,
+        ),
+      );
+    else {
       const e = n.error;
       const why = isOpsbookError(e)
         ? `${e.code}: ${e.message}`
@@ -132,4 +141,53 @@ function workerNotes(
       out.note(terminalSafe(`job ${n.jobId} refused: ${why}`));
     }
   };
+}
+
+/**
+ * Who keeps this worker from its zone's lease, as far as the database tells (pg_stat_activity
+ * holds no password), that the worker goes on and takes it once free, and how to end that
+ * session. The zone's other workers hold the lease shared and never keep one another from it.
+ */
+function leaseWaitingNote(n: Extract<WorkerNotice, { type: 'lease-waiting' }>): string {
+  const who =
+    n.holders.length > 0
+      ? n.holders.map(holderText).join('; ')
+      : n.unreadable !== undefined
+        ? `another session holds it exclusively (pg_locks could not be read: ${n.unreadable})`
+        : 'another session held it exclusively a moment ago (pg_locks shows none now: it may just have let go)';
+  const pids = n.holders.flatMap((h) => (h.pid === null ? [] : [h.pid]));
+  const which = pids.length === 1 ? `pid = ${pids[0]}` : `pid in (${pids.join(', ')})`;
+  const todo =
+    pids.length === 0
+      ? ''
+      : ` If ${pids.length === 1 ? 'that session' : 'those sessions'} should not hold the lock, look at ${pids.length === 1 ? 'it' : 'them'} (select * from pg_stat_activity where ${which}) and end ${pids.length === 1 ? 'it' : 'them'} (${
+          pids.length === 1
+            ? `select pg_terminate_backend(${pids[0]})`
+            : `select pg_terminate_backend(pid) from pg_stat_activity where ${which}`
+        }).`;
+  return (
+    `zone ${n.zone}: this worker waits for its zone lease (the advisory lock '${n.lease}' on ${n.database}): ${who}. ` +
+    `It still takes zone ${n.zone}'s shards meanwhile, but without the lease a run whose shard waits cannot count it: ` +
+    `the lease is tried again every ${n.retryMs / 1000} s and taken once free.${todo}`
+  );
+}
+
+function holderText(h: LockHolder): string {
+  if (h.pid === null)
+    return 'a prepared transaction holds it exclusively (see pg_prepared_xacts; COMMIT PREPARED or ROLLBACK PREPARED ends it)';
+  const facts = [
+    `pid ${h.pid}`,
+    ...(h.user !== null ? [`user ${h.user}`] : []),
+    ...(h.application !== null ? [`application '${h.application}'`] : []),
+    ...(h.client !== null ? [`client ${h.client}`] : []),
+    ...(h.connectedSince !== null ? [`connected since ${h.connectedSince}`] : []),
+  ].join(', ');
+  const state = h.state !== null ? ` (${h.state})` : '';
+  const hidden =
+    h.connectedSince === null
+      ? ' (its address and start are shown only to a superuser, a member of pg_read_all_stats, or its own role)'
+      : '';
+  return h.isGranted
+    ? `another session, not an opsbook worker, holds it exclusively: ${facts}${state}${hidden}`
+    : `another session, not an opsbook worker, waits to take it exclusively, and PostgreSQL lets no new holder in before it: ${facts}${state}${hidden}`;
 }
