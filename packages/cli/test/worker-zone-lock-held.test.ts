@@ -125,6 +125,38 @@ describe('opsbook worker whose zone lock another session of the database holds',
     expect(worker.stdout()).toBe('');
   });
 
+  it("tells a run whose shard waits that another session holds the zone's lock, not that the zone's workers are busy or that none is connected", async () => {
+    const { world } = team;
+    const database = await team.freshDatabase();
+    const holder = await holdLock(database, 'opsbook worker zone dc2', 'nightly-audit');
+    const dir = path.join(world.markerDir, 'lock-held-waiting');
+    await mkdir(dir);
+    const file = await approvedFile(
+      world,
+      'marker',
+      'lock-held-waiting.json',
+      [world.people.alice],
+      {
+        params: { dir },
+        target: 'h3',
+        env: team.dbEnv,
+      },
+    );
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    await waitFor(() => run.stderr().includes('waits for a worker'), 'the dc2 shard to wait');
+    run.child.kill('SIGINT');
+    const r = await team.finished(run);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `shard \\d+ \\(zone dc2, 1 host\\(s\\)\\) waits for a worker: whether a worker of zone dc2 is connected cannot be told: another session, not an opsbook worker, holds the zone's lock \\('opsbook worker zone dc2'\\) exclusively: pid ${holder.pid}, user postgres, application 'nightly-audit', client 127\\.0\\.0\\.1:\\d+, connected since \\S+ \\(idle\\)\\. A worker of the zone takes shards all the same: if none runs, start one; if that session should not hold the lock, end it \\(select pg_terminate_backend\\(${holder.pid}\\)\\)`,
+      ),
+    );
+    expect(r.stderr).not.toContain('are busy');
+    expect(r.stderr).not.toContain('is connected to');
+    await holder.release();
+  });
+
   it('says nothing of the lease when the only other holder is another worker of the zone (they share it)', async () => {
     await team.freshDatabase();
     await team.startWorker('dc1');

@@ -62,7 +62,7 @@ export {
   unreachableError,
 } from './postgres/connection.js';
 export { type Database, openDatabase } from './postgres/database.js';
-export type { LockHolder, LockHolders } from './postgres/lock-holders.js';
+export { exclusiveHoldersOf, type LockHolder, type LockHolders } from './postgres/lock-holders.js';
 export {
   checkStateStore,
   type MigrateOptions,

@@ -1,9 +1,9 @@
 import { checkWorkerMachine, runWorker, type WorkerNotice } from '@opsbook/runner';
 import { isOpsbookError, UsageError } from '@opsbook/schema';
-import type { LockHolder } from '@opsbook/state';
 import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { lockHolderText, sessionSql } from '../lock-holders-text.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
 
 export default defineCommand({
@@ -144,50 +144,24 @@ function workerNotes(
 }
 
 /**
- * Who keeps this worker from its zone's lease, as far as the database tells (pg_stat_activity
- * holds no password), that the worker goes on and takes it once free, and how to end that
- * session. The zone's other workers hold the lease shared and never keep one another from it.
+ * Who keeps this worker from its zone's lease, that the worker goes on and takes it once free,
+ * and how to end that session. The zone's other workers hold the lease shared and never keep one
+ * another from it.
  */
 function leaseWaitingNote(n: Extract<WorkerNotice, { type: 'lease-waiting' }>): string {
   const who =
     n.holders.length > 0
-      ? n.holders.map(holderText).join('; ')
+      ? n.holders.map((h) => lockHolderText(h, 'it')).join('; ')
       : n.unreadable !== undefined
         ? `another session holds it exclusively (pg_locks could not be read: ${n.unreadable})`
         : 'another session held it exclusively a moment ago (pg_locks shows none now: it may just have let go)';
-  const pids = n.holders.flatMap((h) => (h.pid === null ? [] : [h.pid]));
-  const which = pids.length === 1 ? `pid = ${pids[0]}` : `pid in (${pids.join(', ')})`;
-  const todo =
-    pids.length === 0
-      ? ''
-      : ` If ${pids.length === 1 ? 'that session' : 'those sessions'} should not hold the lock, look at ${pids.length === 1 ? 'it' : 'them'} (select * from pg_stat_activity where ${which}) and end ${pids.length === 1 ? 'it' : 'them'} (${
-          pids.length === 1
-            ? `select pg_terminate_backend(${pids[0]})`
-            : `select pg_terminate_backend(pid) from pg_stat_activity where ${which}`
-        }).`;
+  const sql = sessionSql(n.holders);
+  const todo = sql
+    ? ` If ${sql.sessions} should not hold the lock, look at ${sql.them} (${sql.look}) and end ${sql.them} (${sql.end}).`
+    : '';
   return (
     `zone ${n.zone}: this worker waits for its zone lease (the advisory lock '${n.lease}' on ${n.database}): ${who}. ` +
     `It still takes zone ${n.zone}'s shards meanwhile, but without the lease a run whose shard waits cannot count it: ` +
     `the lease is tried again every ${n.retryMs / 1000} s and taken once free.${todo}`
   );
-}
-
-function holderText(h: LockHolder): string {
-  if (h.pid === null)
-    return 'a prepared transaction holds it exclusively (see pg_prepared_xacts; COMMIT PREPARED or ROLLBACK PREPARED ends it)';
-  const facts = [
-    `pid ${h.pid}`,
-    ...(h.user !== null ? [`user ${h.user}`] : []),
-    ...(h.application !== null ? [`application '${h.application}'`] : []),
-    ...(h.client !== null ? [`client ${h.client}`] : []),
-    ...(h.connectedSince !== null ? [`connected since ${h.connectedSince}`] : []),
-  ].join(', ');
-  const state = h.state !== null ? ` (${h.state})` : '';
-  const hidden =
-    h.connectedSince === null
-      ? ' (its address and start are shown only to a superuser, a member of pg_read_all_stats, or its own role)'
-      : '';
-  return h.isGranted
-    ? `another session, not an opsbook worker, holds it exclusively: ${facts}${state}${hidden}`
-    : `another session, not an opsbook worker, waits to take it exclusively, and PostgreSQL lets no new holder in before it: ${facts}${state}${hidden}`;
 }
