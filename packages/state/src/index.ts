@@ -62,6 +62,7 @@ export {
   unreachableError,
 } from './postgres/connection.js';
 export { type Database, openDatabase } from './postgres/database.js';
+export { exclusiveHoldersOf, type LockHolder, type LockHolders } from './postgres/lock-holders.js';
 export {
   checkStateStore,
   type MigrateOptions,
@@ -74,6 +75,7 @@ export {
   holdWorkerLeases,
   runnerLease,
   submitterLease,
+  type WorkerLeaseNotice,
   workerLease,
 } from './postgres/run-leases.js';
 export {

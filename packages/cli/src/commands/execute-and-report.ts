@@ -10,10 +10,13 @@ import {
   type ShardNotice,
 } from '@opsbook/runner';
 import { type Config, UsageError } from '@opsbook/schema';
+import { workerLease } from '@opsbook/state';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
 import { exitForRun } from '../exit-code.js';
 import { tuneRunV8, v8TuningForRun } from '../heap-growth.js';
+import { lockHolderText, sessionSql } from '../lock-holders-text.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
+import { showControls as terminalSafe } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 /*
@@ -108,11 +111,27 @@ function distributionOf(ctx: CommandContext, config: Config): Distribution | und
   };
 }
 
+/**
+ * A waiting shard whose zone's lease a session that is not a worker holds exclusively: no worker
+ * can hold it then, so whether one is connected cannot be told; a worker takes shards all the same.
+ */
+function lockedNote(n: Extract<ShardNotice, { type: 'waiting' }>): string {
+  const { zone } = n.shard;
+  const lock = `the zone's lock ('${workerLease(zone)}')`;
+  const sql = sessionSql(n.lockedBy);
+  return (
+    `shard ${n.shard.index} (zone ${zone}, ${n.shard.hosts.length} host(s)) waits for a worker: whether a worker of zone ${zone} is connected cannot be told: ` +
+    `${n.lockedBy.map((h) => lockHolderText(h, lock)).join('; ')}. A worker of the zone takes shards all the same: if none runs, start one` +
+    (sql ? `; if ${sql.sessions} should not hold the lock, end ${sql.them} (${sql.end})` : '')
+  );
+}
+
 /** What the submitter says about its shards while it waits (stderr, never the result). */
 function shardNotes(ctx: CommandContext): (notice: ShardNotice) => void {
   return (n) => {
     const shard = `shard ${n.shard.index} (zone ${n.shard.zone}, ${n.shard.hosts.length} host(s))`;
-    if (n.type === 'waiting')
+    if (n.type === 'waiting' && n.lockedBy.length > 0) ctx.out.note(terminalSafe(lockedNote(n)));
+    else if (n.type === 'waiting')
       ctx.out.note(
         n.isWorkerConnected
           ? `${shard} waits for a worker: the workers of zone ${n.shard.zone} on this database are busy with other shards (start another opsbook worker --zone ${n.shard.zone} for more)`

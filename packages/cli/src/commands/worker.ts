@@ -3,6 +3,7 @@ import { isOpsbookError, UsageError } from '@opsbook/schema';
 import { type CommandContext, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { lockHolderText, sessionSql } from '../lock-holders-text.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
 
 export default defineCommand({
@@ -98,7 +99,8 @@ function concurrencyOf(ctx: CommandContext): number {
 
 /**
  * One line per shard on stderr: taken, ended (with its hosts' statuses), refused; after the ready
- * line, the zones no host of the inventory is in.
+ * line, the zones no host of the inventory is in; a zone lease another session of the database
+ * keeps this worker from, and its taking after.
  */
 function workerNotes(
   ctx: CommandContext,
@@ -122,7 +124,14 @@ function workerNotes(
           `job ${n.jobId}: shard ${n.shard} of run ${n.runId} (run by ${n.executor}) ended: ${hosts}`,
         ),
       );
-    } else {
+    } else if (n.type === 'lease-waiting') out.note(terminalSafe(leaseWaitingNote(n)));
+    else if (n.type === 'lease-taken')
+      out.note(
+        terminalSafe(
+          `zone ${n.zone}: this worker took its zone lease ('${n.lease}'): the session that kept it let go`,
+        ),
+      );
+    else {
       const e = n.error;
       const why = isOpsbookError(e)
         ? `${e.code}: ${e.message}`
@@ -132,4 +141,27 @@ function workerNotes(
       out.note(terminalSafe(`job ${n.jobId} refused: ${why}`));
     }
   };
+}
+
+/**
+ * Who keeps this worker from its zone's lease, that the worker goes on and takes it once free,
+ * and how to end that session. The zone's other workers hold the lease shared and never keep one
+ * another from it.
+ */
+function leaseWaitingNote(n: Extract<WorkerNotice, { type: 'lease-waiting' }>): string {
+  const who =
+    n.holders.length > 0
+      ? n.holders.map((h) => lockHolderText(h, 'it')).join('; ')
+      : n.unreadable !== undefined
+        ? `another session holds it exclusively (pg_locks could not be read: ${n.unreadable})`
+        : 'another session held it exclusively a moment ago (pg_locks shows none now: it may just have let go)';
+  const sql = sessionSql(n.holders);
+  const todo = sql
+    ? ` If ${sql.sessions} should not hold the lock, look at ${sql.them} (${sql.look}) and end ${sql.them} (${sql.end}).`
+    : '';
+  return (
+    `zone ${n.zone}: this worker waits for its zone lease (the advisory lock '${n.lease}' on ${n.database}): ${who}. ` +
+    `It still takes zone ${n.zone}'s shards meanwhile, but without the lease a run whose shard waits cannot count it: ` +
+    `the lease is tried again every ${n.retryMs / 1000} s and taken once free.${todo}`
+  );
 }

@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectionTargetOf, type JournalLine, SharedJournal, workerLease } from '@opsbook/state';
+import {
+  connectionTargetOf,
+  exclusiveHoldersOf,
+  type JournalLine,
+  type LockHolder,
+  SharedJournal,
+  workerLease,
+} from '@opsbook/state';
 import type { RunEvent } from '../execute/run-events.js';
 import { HostResults } from './host-results.js';
 import type { JobState, Queue } from './queue.js';
@@ -13,6 +20,11 @@ export type ShardNotice =
       forMs: number;
       /** Whether a worker of the shard's zone holds its lease on this database (busy, then). */
       isWorkerConnected: boolean;
+      /**
+       * Sessions that hold the zone's lease exclusively (any role may take the lock; workers share
+       * it): with one, whether a worker is connected cannot be told, and isWorkerConnected is false.
+       */
+      lockedBy: LockHolder[];
       /** The database, for the message (never its password). */
       database: string;
     }
@@ -147,11 +159,15 @@ class ShardFollower {
     if (state.state === 'queued') {
       if (!this.warned.has(shard.index) && Date.now() - this.started > 10_000) {
         this.warned.add(shard.index);
+        const lease = workerLease(shard.zone);
+        const { holders } = await exclusiveHoldersOf(input.url, lease);
+        const lockedBy = holders.filter((h) => h.isGranted);
         input.onShard?.({
           type: 'waiting',
           shard,
           forMs: Date.now() - this.started,
-          isWorkerConnected: await input.journal.isLeaseHeld(workerLease(shard.zone)),
+          isWorkerConnected: lockedBy.length === 0 && (await input.journal.isLeaseHeld(lease)),
+          lockedBy,
           database: connectionTargetOf(input.url).location,
         });
       }

@@ -1,5 +1,5 @@
 import { loadTrustedStore } from '@opsbook/approval';
-import { checkStateStore, holdWorkerLeases } from '@opsbook/state';
+import { checkStateStore, holdWorkerLeases, type WorkerLeaseNotice } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
 import { loadRunInventory } from '../plan/targets.js';
@@ -19,7 +19,9 @@ export type WorkerNotice =
       executor: string;
       hosts: HostResult[];
     }
-  | { type: 'shard-refused'; jobId: string; error: unknown };
+  | { type: 'shard-refused'; jobId: string; error: unknown }
+  /** A zone's lease another session of the database keeps it from, and its taking after. */
+  | WorkerLeaseNotice;
 
 export interface WorkerRequest extends Omit<ShardRequest, 'onEvent'> {
   /** The zones whose shards this worker takes (`opsbook_zone` of the hosts, or `default`). */
@@ -74,7 +76,9 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
     ...(req.onLog ? { log: req.onLog } : {}),
   });
   // Seen on this database by a submitter whose shard waits (follow.ts), for as long as it runs.
-  const leases = await holdWorkerLeases(url, zones).catch(async (e) => {
+  const leases = await holdWorkerLeases(url, zones, {
+    ...(req.onNotice ? { onNotice: req.onNotice } : {}),
+  }).catch(async (e) => {
     await runner.stop().catch(() => undefined);
     throw e;
   });

@@ -1,5 +1,11 @@
 import { isOpsbookError } from '@opsbook/schema';
-import { lockKeySqlOf, openJournalSession } from './shared-journal-session.js';
+import { connectionTargetOf } from './connection.js';
+import { exclusiveHoldersOf, type LockHolders } from './lock-holders.js';
+import {
+  lockKeySqlOf,
+  OWN_ADVISORY_LOCKS_SQL,
+  openJournalSession,
+} from './shared-journal-session.js';
 
 /**
  * The leases (session advisory locks, named) a run's processes hold in the PostgreSQL store. A
@@ -30,6 +36,24 @@ export function workerLease(zone: string): string {
 }
 
 /**
+ * What `holdWorkerLeases` tells its worker. `lease-waiting`, once each time a zone's lease cannot
+ * be taken: the sessions that hold its lock exclusively, or wait to (the zone's workers hold it
+ * shared, which never keeps another from it, so these are never opsbook workers);
+ * `lease-taken`, once, when it is taken after that.
+ */
+export type WorkerLeaseNotice =
+  | ({
+      type: 'lease-waiting';
+      zone: string;
+      lease: string;
+      /** The store's database (`postgres://user@host:port/db`, never its password). */
+      database: string;
+      /** How often the lease is tried again. */
+      retryMs: number;
+    } & LockHolders)
+  | { type: 'lease-taken'; zone: string; lease: string };
+
+/**
  * Takes `workerLease` of each zone on the database at `url`, each on a session of its own that
  * takes it again after a restart; `close` lets them go (so does the process's end). A database
  * that cannot be reached, or has another schema, refuses the worker's start.
@@ -37,14 +61,33 @@ export function workerLease(zone: string): string {
  * The lease only tells a waiting submitter that a worker of the zone is there, and any role of
  * the database (a read-only one too) may take an advisory lock of the same name exclusively: that
  * must not keep a zone's workers from starting. Such a zone's lease is tried again every
- * `retryMs` (and after a restart that let someone take it first), and held once it is free.
+ * `retryMs` (and after a restart that let someone take it first), and held once it is free;
+ * `onNotice` is told who keeps it, and when it is taken.
  */
 export async function holdWorkerLeases(
   url: string | undefined,
   zones: readonly string[],
-  options: { retryMs?: number } = {},
+  options: { retryMs?: number; onNotice?(notice: WorkerLeaseNotice): void } = {},
 ): Promise<{ close(): Promise<void> }> {
-  const holders = zones.map((zone) => sharedLeaseHolder(url, workerLease(zone)));
+  const retryMs = options.retryMs ?? 5000;
+  const { location } = connectionTargetOf(url);
+  const holders = zones.map((zone) => {
+    const lease = workerLease(zone);
+    return sharedLeaseHolder(url, lease, {
+      async onRefused() {
+        const held = await exclusiveHoldersOf(url, lease);
+        options.onNotice?.({
+          type: 'lease-waiting',
+          zone,
+          lease,
+          database: location,
+          retryMs,
+          ...held,
+        });
+      },
+      onTaken: () => options.onNotice?.({ type: 'lease-taken', zone, lease }),
+    });
+  });
   const close = async () => {
     clearInterval(timer);
     await Promise.all(holders.map((h) => h.close()));
@@ -56,7 +99,7 @@ export async function holdWorkerLeases(
     void Promise.all(holders.map((h) => h.take().catch(() => undefined))).finally(() => {
       retrying = false;
     });
-  }, options.retryMs ?? 5000);
+  }, retryMs);
   timer.unref();
   try {
     await Promise.all(holders.map((h) => h.take()));
@@ -67,11 +110,21 @@ export async function holdWorkerLeases(
   return { close };
 }
 
-/** A shared lease whose `take` holds it if it can, and otherwise leaves it for the next try. */
-function sharedLeaseHolder(url: string | undefined, lease: string) {
+/**
+ * A shared lease whose `take` holds it if it can, and otherwise leaves it for the next try. Of a
+ * run of refused tries only the first is told (`onRefused`), and the take that ends it
+ * (`onTaken`).
+ */
+function sharedLeaseHolder(
+  url: string | undefined,
+  lease: string,
+  tell: { onRefused(): Promise<void>; onTaken(): void },
+) {
   const open = () => openJournalSession({ url, lease, isLeaseShared: true });
   let session = open();
   let closed = false;
+  // Set while refused: the telling of it, which a take that ends the wait lets finish first.
+  let refusal: Promise<void> | undefined;
   return {
     async take(): Promise<void> {
       if (closed) return;
@@ -83,6 +136,15 @@ function sharedLeaseHolder(url: string | undefined, lease: string) {
         // Fenced for good by another session's exclusive lock: a new session tries again.
         await current.close();
         if (!closed && session === current) session = open();
+        refusal ??= tell.onRefused();
+        await refusal;
+        return;
+      }
+      if (refusal) {
+        const told = refusal;
+        refusal = undefined;
+        await told;
+        tell.onTaken();
       }
     },
     async close(): Promise<void> {
@@ -104,10 +166,8 @@ export function runLeaseHeldSql(runIdSql: string): string {
 
 /**
  * The advisory locks held now on this database, as the bigint keys `lockKeySqlOf` makes (a CTE,
- * read once). pg_locks lists every database of the server: a lock of the same name taken on
- * another one (a database of one's own) must not make a dead run look running here.
+ * read once): a lock of the same name taken on another database of the server (one's own) must
+ * not make a dead run look running here.
  */
 export const HELD_LEASES_CTE = `held_leases as materialized (
-  select (classid::bigint << 32) | objid::bigint as key from pg_locks
-  where locktype = 'advisory' and granted and objsubid = 1
-    and database = (select oid from pg_database where datname = current_database()))`;
+  select key from ${OWN_ADVISORY_LOCKS_SQL} l where granted)`;

@@ -3,7 +3,12 @@ import type { RunStatus } from '../run-status.js';
 import type { ScheduleLog, ScheduleSlot, SlotHold, SlotOutcome } from '../schedule-log.js';
 import { retryWhileDown } from './connection.js';
 import type { Database } from './database.js';
-import { type JournalSession, lockKeySqlOf, openJournalSession } from './shared-journal-session.js';
+import {
+  type JournalSession,
+  lockKeySqlOf,
+  OWN_ADVISORY_LOCKS_SQL,
+  openJournalSession,
+} from './shared-journal-session.js';
 
 interface SlotRow {
   schedule: string;
@@ -156,10 +161,8 @@ export function scheduleLogIn(db: Database, clock: () => Date, url?: string): Sc
           `select schedule, slot, backfilled, started_at, ended_at, outcome, run_id, run_status,
                   code, message,
                   ended_at is null and not exists (
-                    select 1 from pg_locks
-                    where locktype = 'advisory' and granted and objsubid = 1
-                      and database = (select oid from pg_database where datname = current_database())
-                      and ((classid::bigint << 32) | objid::bigint) = ${lockKeySqlOf(SLOT_LEASE_SQL)}
+                    select 1 from ${OWN_ADVISORY_LOCKS_SQL} l
+                    where granted and key = ${lockKeySqlOf(SLOT_LEASE_SQL)}
                   ) as abandoned
            from opsbook_schedule_slots where slot >= $1 order by slot, schedule`,
           [since],

@@ -44,6 +44,16 @@ export function lockKeySqlOf(name: string): string {
 /** The bigint an advisory lock name maps to (the same mapping as the approval claims'). */
 export const LOCK_KEY_SQL = lockKeySqlOf('$1');
 
+/**
+ * SQL: a table of the pg_locks rows of advisory locks taken by name on this database (granted
+ * or waited for), each with the bigint `key` its name maps to (`lockKeySqlOf`). pg_locks lists
+ * the locks of every database of the server: a lock of the same name taken on another one (a
+ * database of one's own) is not this store's.
+ */
+export const OWN_ADVISORY_LOCKS_SQL = `(select *, (classid::bigint << 32) | objid::bigint as key
+  from pg_locks where locktype = 'advisory' and objsubid = 1
+    and database = (select oid from pg_database where datname = current_database()))`;
+
 export function openJournalSession(options: SessionOptions): JournalSession {
   const target = connectionTargetOf(options.url);
   let current: Promise<Client> | undefined;

@@ -9,7 +9,12 @@ import {
   type JournalLine,
   type Masker,
 } from '../journal.js';
-import { type JournalSession, LOCK_KEY_SQL, openJournalSession } from './shared-journal-session.js';
+import {
+  type JournalSession,
+  LOCK_KEY_SQL,
+  OWN_ADVISORY_LOCKS_SQL,
+  openJournalSession,
+} from './shared-journal-session.js';
 
 export interface SharedJournalOptions {
   /** libpq connection url; absent, the PG* environment variables decide. */
@@ -194,9 +199,8 @@ export class SharedJournal {
    */
   async isLeaseHeld(lease: string): Promise<boolean> {
     const [row] = await this.session.query<{ held: boolean }>(
-      `select exists (select 1 from pg_locks where locktype = 'advisory' and granted
-         and database = (select oid from pg_database where datname = current_database())
-         and objsubid = 1 and ((classid::bigint << 32) | objid::bigint) = ${LOCK_KEY_SQL}) as held`,
+      `select exists (select 1 from ${OWN_ADVISORY_LOCKS_SQL} l
+         where granted and key = ${LOCK_KEY_SQL}) as held`,
       [lease],
     );
     return row?.held === true;
