@@ -109,6 +109,16 @@ describe('a journal several processes append to', () => {
       "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted",
       name,
     );
+    // pg_terminate_backend only signals: the session lets its locks go as it exits, a moment
+    // later. Taking the lease before that is refused (LEASE_LOST), as it should be.
+    for (let i = 0; i < 500; i++) {
+      const held = await pg.psql(
+        "select count(*) from pg_locks where locktype = 'advisory' and granted",
+        name,
+      );
+      if (held.trim() === '0') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const takeover = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
     await takeover.append({
       type: 'host-end',
