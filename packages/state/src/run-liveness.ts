@@ -46,34 +46,30 @@ export async function unmarkRunner(file: string | undefined): Promise<void> {
   if (file !== undefined) await unlink(file).catch(() => undefined);
 }
 
-/**
- * Those of `runIds` whose mark (beside the journal `journalFileOf` names) names a process of this
- * machine that still runs.
- */
-export async function liveRunsIn(
-  runIds: readonly string[],
-  journalFileOf: (runId: string) => string,
-): Promise<Set<string>> {
-  const live = new Set<string>();
-  const here = hostname();
-  for (const [runId, mark] of await marksOf(runIds, journalFileOf))
-    if (mark.host === here && isProcessAlive(mark.pid, mark.started)) live.add(runId);
-  return live;
+/** What the runner marks of some runs without a run-end say (`runnersIn`). */
+export interface Runners {
+  /** Those whose mark names a process of this machine that still runs. */
+  live: Set<string>;
+  /**
+   * Those whose mark names another machine, with its name: a files store shared between
+   * machines, whose runs this one cannot ask about.
+   */
+  elsewhere: Map<string, string>;
 }
 
-/**
- * Those of `runIds` whose mark names another machine than this one, with its name: a files
- * store shared between machines, whose runs this one cannot ask about.
- */
-export async function runnersElsewhereIn(
+/** The marks of `runIds` (beside the journals `journalFileOf` names), each read once. */
+export async function runnersIn(
   runIds: readonly string[],
   journalFileOf: (runId: string) => string,
-): Promise<Map<string, string>> {
+): Promise<Runners> {
+  const runners: Runners = { live: new Set(), elsewhere: new Map() };
   const here = hostname();
-  const elsewhere = new Map<string, string>();
-  for (const [runId, mark] of await marksOf(runIds, journalFileOf))
-    if (mark.host !== here && mark.host !== '') elsewhere.set(runId, mark.host);
-  return elsewhere;
+  for (const [runId, mark] of await marksOf(runIds, journalFileOf)) {
+    if (mark.host !== here) {
+      if (mark.host !== '') runners.elsewhere.set(runId, mark.host);
+    } else if (isProcessAlive(mark.pid, mark.started)) runners.live.add(runId);
+  }
+  return runners;
 }
 
 interface RunnerMark {

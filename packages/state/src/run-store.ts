@@ -11,6 +11,7 @@ import {
 } from './journal-verify.js';
 import { entriesOf, type LedgerDamage, type LedgerEntry, type LedgerRecord } from './ledger.js';
 import { type RunStatus, runStatuses } from './run-status.js';
+import type { Runners } from './run-liveness.js';
 
 /**
  * Runs as a state store holds them: journals, cross-checked with the ledger.
@@ -141,13 +142,12 @@ export interface RunSource {
   readLedger(): Promise<LedgerRecord[]>;
   /** The ledger lines the last `readLedger` read around (a read-only view's store only). */
   ledgerDamage?(): LedgerDamage[];
-  /** Those of `runIds` (runs without a run-end) whose runner still runs. */
-  liveRuns(runIds: readonly string[]): Promise<Set<string>>;
   /**
-   * Those of `runIds` whose runner is on another machine, which this one cannot ask, with that
-   * machine's name (the files store; the PostgreSQL store sees every runner's session lock).
+   * Of `runIds` (runs without a run-end): those whose runner still runs, and those whose runner
+   * is on another machine, which this one cannot ask (the files store; the PostgreSQL store sees
+   * every runner's session lock, and has none of those).
    */
-  runnersElsewhere?(runIds: readonly string[]): Promise<Map<string, string>>;
+  runners(runIds: readonly string[]): Promise<Runners>;
 }
 
 /** Every run, newest first, including runs the ledger knows whose journal is missing. */
@@ -221,14 +221,12 @@ export async function readRun(source: RunSource, idOrPrefix: string): Promise<Ru
  * `runnerHost` on those whose runner is on a machine this one cannot ask.
  */
 export async function markRunning(
-  source: Pick<RunSource, 'liveRuns' | 'runnersElsewhere'>,
+  source: Pick<RunSource, 'runners'>,
   summaries: readonly RunSummary[],
 ): Promise<void> {
   const open = summaries.filter((s) => s.status === 'incomplete');
   if (open.length === 0) return;
-  const ids = open.map((s) => s.runId);
-  const live = await source.liveRuns(ids);
-  const elsewhere = (await source.runnersElsewhere?.(ids)) ?? new Map<string, string>();
+  const { live, elsewhere } = await source.runners(open.map((s) => s.runId));
   for (const s of open) {
     if (live.has(s.runId)) s.status = 'running';
     else if (elsewhere.has(s.runId)) s.runnerHost = elsewhere.get(s.runId)!;

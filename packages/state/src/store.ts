@@ -15,7 +15,7 @@ import {
   recordRunEnd,
   runsUsed,
 } from './ledger.js';
-import { liveRunsIn, runnersElsewhereIn } from './run-liveness.js';
+import { runnersIn } from './run-liveness.js';
 import {
   journalIdsIn,
   listRuns,
@@ -120,9 +120,7 @@ export function filesStore(stateDir: string, options: FilesStoreOptions = {}): S
     journalLocation: (runId) => journalPath(stateDir, runId),
     readLedger: options.readsAroundDamage ? readViewLedger : () => readLedger(stateDir),
     ledgerDamage: () => [...damage],
-    liveRuns: (runIds) => liveRunsIn(runIds, (runId) => journalPath(stateDir, runId)),
-    runnersElsewhere: (runIds) =>
-      runnersElsewhereIn(runIds, (runId) => journalPath(stateDir, runId)),
+    runners: (runIds) => runnersIn(runIds, (runId) => journalPath(stateDir, runId)),
   };
   return {
     kind: 'files',

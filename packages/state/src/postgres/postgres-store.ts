@@ -41,7 +41,10 @@ export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
     readJournal: (runId) => db.guard(() => readJournalIn(db, runId)),
     journalLocation: (runId) => journalLocationIn(db, runId),
     readLedger: () => db.guard(() => readLedgerIn(db)),
-    liveRuns: (runIds) => db.guard(() => liveRunsIn(db, runIds)),
+    runners: async (runIds) => ({
+      live: await db.guard(() => liveRunsIn(db, runIds)),
+      elsewhere: new Map(),
+    }),
   };
   return {
     kind: 'postgres',

@@ -237,7 +237,7 @@ export async function listRunsIn(db: Database): Promise<RunSummary[]> {
     }
     return listedRun(row.run_id, row.first ?? undefined, row.last ?? undefined, entry);
   });
-  await markRunning({ liveRuns: async () => live }, summaries);
+  await markRunning({ runners: async () => ({ live, elsewhere: new Map() }) }, summaries);
   return summaries.sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
 }
 
