@@ -10,8 +10,8 @@ import {
   verifyJournalBytes,
 } from './journal-verify.js';
 import { entriesOf, type LedgerDamage, type LedgerEntry, type LedgerRecord } from './ledger.js';
-import { type RunStatus, runStatuses } from './run-status.js';
 import type { Runners } from './run-liveness.js';
+import { type RunStatus, runStatuses } from './run-status.js';
 
 /**
  * Runs as a state store holds them: journals, cross-checked with the ledger.
