@@ -245,6 +245,8 @@ export const exists = (file: string): boolean => existsSync(file);
 export async function createWorld(options: {
   hostCount?: number;
   runbooks: Record<string, RunbookFixture>;
+  /** More sshd_config lines for every host (e.g. a server that allows one cipher only). */
+  sshdConfig?: string[];
 }): Promise<World> {
   const tmp = await makeTempDir('opsbook-e2e-');
   const hosts: Sshd[] = [];
@@ -257,7 +259,7 @@ export async function createWorld(options: {
     // empty HOME instead, so the commands under test start as fast as on a plain server.
     hosts.push(
       ...(await startSshdHosts(options.hostCount ?? 3, {
-        extraConfig: [`SetEnv HOME=${remoteHome}`],
+        extraConfig: [`SetEnv HOME=${remoteHome}`, ...(options.sshdConfig ?? [])],
       })),
     );
     const ids: PersonName[] = ['alice', 'bob', 'dave', 'erin', 'grace', 'mallory'];
