@@ -18,10 +18,12 @@
 //                  OpenSSH: ssh host 'mkdir -p DIR && tar -x --zstd -C DIR' < FILE (streamed)
 //   floor          opsbook: one `run: true` step; OpenSSH: ssh host true (what a run costs before
 //                  any data moves: Node, approval check, handshake, login shell, journal)
-//   ssh2 floor     (a third side of both backups) ssh2-download-floor.mjs: the same host command
-//                  through the ssh2 opsbook bundles into a new file, sha256, fsync, and nothing
-//                  else. Not the target's peer: its own ratio to OpenSSH says what any client on
-//                  that library can show on this machine, and opsbook ÷ floor what opsbook adds.
+//   ssh2 floor     (a third side of the backups and restores) ssh2-download-floor.mjs: the same
+//                  host command through the ssh2 opsbook bundles into a new file, sha256, fsync,
+//                  and nothing else; for a restore ssh2-upload-floor.mjs: the archive from its
+//                  file into the same host command, sha256 checked on the way. Not the target's
+//                  peer: its own ratio to OpenSSH says what any client on that library can show
+//                  on this machine, and opsbook ÷ floor what opsbook adds.
 //   file-restore-runbook, data-restore-runbook (not run by default): the shipped runbooks end to
 //                  end (their pre- and post-checks included) against the same OpenSSH pipelines
 //
@@ -41,7 +43,7 @@
 //                               backups)
 //   BENCH_DEFAULT_CIPHER=0 …   (skip the OpenSSH default-cipher column)
 //   BENCH_JSON=out.json …      (every sample, as JSON)
-//   BENCH_SSH2_FLOOR=0 …       (skip the ssh2 floor side of the backups)
+//   BENCH_SSH2_FLOOR=0 …       (skip the ssh2 floor side of the backups and restores)
 //   BENCH_PROFILE=0 …          (skip the table-stats profile: md5, rowhash and COPY timed on the
 //                               server, with this checkout's @opsbook/backup)
 import { execFileSync } from 'node:child_process';
@@ -60,6 +62,7 @@ const DEFAULT_CIPHER = process.env.BENCH_DEFAULT_CIPHER !== '0';
 const PROFILE = process.env.BENCH_PROFILE !== '0';
 const SSH2_FLOOR = process.env.BENCH_SSH2_FLOOR !== '0';
 const FLOOR_SCRIPT = path.join(import.meta.dirname, 'ssh2-download-floor.mjs');
+const UPLOAD_FLOOR_SCRIPT = path.join(import.meta.dirname, 'ssh2-upload-floor.mjs');
 const TARGET = 0.8;
 const TIMEOUT_MS = 3 * 3600_000;
 
@@ -220,6 +223,40 @@ function casesOf(op, world, size, fixtures) {
         ]
       : []),
   ];
+  // A restore's upload by the ssh2 floor (ssh2-upload-floor.mjs: the archive read from its file
+  // into the same host command, sha256 checked on the way); `prepare()` gives the command.
+  const upload = (archive, prepare) =>
+    SSH2_FLOOR
+      ? [
+          {
+            side: 'ssh2 floor',
+            async run() {
+              const { host } = world;
+              const { command, after } = await prepare();
+              const args = {
+                ssh2: world.ssh2,
+                host: host.host,
+                port: host.port,
+                user: host.user,
+                keyFile: host.clientKeyPath,
+                hostKey: host.hostPublicKey.split(' ')[1],
+                command,
+                file: archive.file,
+                sha256: archive.sha256,
+              };
+              try {
+                return await timed(
+                  world,
+                  [process.execPath, UPLOAD_FLOOR_SCRIPT, JSON.stringify(args)],
+                  `ssh2 floor: ${command}`,
+                );
+              } finally {
+                await after?.();
+              }
+            },
+          },
+        ]
+      : [];
   // One case per build of opsbook (BENCH_CLI_BEFORE adds the second); `build(side)` its inputs.
   const opsbook = (runbook, build, extra = {}) =>
     world.builds.map(({ side, bin }) => ({
@@ -256,6 +293,14 @@ function casesOf(op, world, size, fixtures) {
         after: () => dropAfter(db),
       };
     }),
+    ...upload(fixtures.pgBackup, async () => {
+      const db = fresh('r_floor');
+      await pg.psql(`CREATE DATABASE ${db}`);
+      return {
+        command: `${pgEnv(db)} pg_restore --no-password --exit-on-error --no-owner --dbname=${db}`,
+        after: () => dropAfter(db),
+      };
+    }),
   ];
   const filesRestore = (runbook, extra) => [
     ...opsbook(runbook, async (side) => {
@@ -269,6 +314,13 @@ function casesOf(op, world, size, fixtures) {
       const target = path.join(world.dir, 'restore', fresh('openssh'));
       return {
         command: `${ssh} "mkdir -p ${target} && tar -C ${target} --extract --file=-${fixtures.filesBackup.tarFlag}" < ${fixtures.filesBackup.file}`,
+        after: () => restoredTrees.push(target),
+      };
+    }),
+    ...upload(fixtures.filesBackup, async () => {
+      const target = path.join(world.dir, 'restore', fresh('floor'));
+      return {
+        command: `mkdir -p ${target} && tar -C ${target} --extract --file=-${fixtures.filesBackup.tarFlag}`,
         after: () => restoredTrees.push(target),
       };
     }),
@@ -329,6 +381,7 @@ async function prepareSize(world, size) {
     id: b.id,
     file: path.join(repository(world), b.id, b.archives[0].name),
     bytes: b.archives[0].size,
+    sha256: b.archives[0].sha256,
     format: b.archives[0].format,
   });
   const made = {};
@@ -475,8 +528,9 @@ function rowOf(op, size, fixtures, cases, samples, loadStart) {
   const ratio = median(ratios);
   const before = samples.get('opsbook before');
   const ratiosBefore = before?.map((o, i) => same[i].wall / o.wall);
-  // The ssh2 floor of a download: its own ratio to OpenSSH (what any ssh2 client can show on
-  // this machine), and opsbook's time against it (what the product adds to its library).
+  // The ssh2 floor of a download or a restore's upload: its own ratio to OpenSSH (what any ssh2
+  // client can show on this machine), and opsbook's time against it (what the product adds to
+  // its library).
   const floor = samples.get('ssh2 floor');
   const floorRatios = floor?.map((f, i) => same[i].wall / f.wall);
   const overFloor = floor?.map((f, i) => f.wall / ours[i].wall);
