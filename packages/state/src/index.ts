@@ -82,6 +82,7 @@ export {
   SharedJournal,
   type SharedJournalOptions,
   type SharedRun,
+  type SubmitterLeaseHolders,
 } from './postgres/shared-journal.js';
 export { type RunStatus, runStatuses, runStatusValues } from './run-status.js';
 export {

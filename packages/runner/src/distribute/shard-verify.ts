@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
 import { type Config, isOpsbookError } from '@opsbook/schema';
-import { type SharedJournal, stateStoreOf } from '@opsbook/state';
+import { type LockHolder, type SharedJournal, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import type { Plan } from '../plan/plan.js';
@@ -186,7 +186,8 @@ const SUBMITTER_RECONNECT_MS = 10_000;
 /**
  * A shard left in the queue by a submitter that was killed would run with nobody to follow it,
  * journal the run's end or tell its ticket: its hosts stay not-started instead (the submitter
- * holds `submitterLease` while it follows the run).
+ * holds `submitterLease` while it follows the run). Only the session the submitter recorded as
+ * its own counts: any role of the database may take an advisory lock of that name.
  */
 export async function checkSubmitter(
   job: ShardJob,
@@ -194,14 +195,55 @@ export async function checkSubmitter(
   waitMs = SUBMITTER_RECONNECT_MS,
 ): Promise<void> {
   // A submitter whose connection dropped (a database restart) takes its lease again within a
-  // second or two of its next beat: it is waited for, a killed one never comes back.
+  // second or two of its next beat: it is waited for, a killed one never comes back. (It records
+  // its new session just after it takes the lease: a session not recorded yet is waited for too.)
+  let others: LockHolder[];
   for (const until = Date.now() + waitMs; ; ) {
-    if (await journal.isLeaseHeld(submitterLease(job.runId))) return;
+    const holders = await journal.submitterLeaseHolders(submitterLease(job.runId));
+    if (holders.isHeldBySubmitter) return;
+    others = holders.others;
     if (Date.now() >= until) break;
     await sleep(250);
   }
+  const held =
+    others.length === 0
+      ? ''
+      : others.length === 1
+        ? `: a session that is not the run's submitter holds its lease (${sessionText(others[0]!)})`
+        : `: sessions that are not the run's submitter hold its lease (${others.map(sessionText).join('; ')})`;
   throw shardRefusal(
     job,
-    "the run's submitter is gone (opsbook run --distribute was stopped): nobody follows or ends this run",
+    `the run's submitter is gone (opsbook run --distribute was stopped)${held}: nobody follows or ends this run`,
   );
+}
+
+/**
+ * A session as pg_stat_activity shows it to this worker's role. A role's name and an application
+ * name are whoever connected's to choose: kept on the line (as `opsbook worker` names who holds
+ * its zone's lease).
+ */
+function sessionText(h: LockHolder): string {
+  if (h.pid === null) return 'a prepared transaction, see pg_prepared_xacts';
+  return [
+    `pid ${h.pid}`,
+    ...(h.user !== null ? [`user ${onLine(h.user)}`] : []),
+    ...(h.application !== null ? [`application '${onLine(h.application)}'`] : []),
+  ].join(', ');
+}
+
+/**
+ * Control and format characters and line breaks, tab aside: written out (`\x0a`, `\u202e`) as
+ * the CLI's showControlsOnLine writes them. The refusal is printed by the worker and, from the
+ * queue, by the submitter.
+ */
+const CONTROL_OR_BREAK = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
+
+function onLine(text: string): string {
+  return text.replace(CONTROL_OR_BREAK, (c) => {
+    const code = c.codePointAt(0)!;
+    if (code > 0xffff) return `\\u{${code.toString(16)}}`;
+    return code > 0xff
+      ? `\\u${code.toString(16).padStart(4, '0')}`
+      : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }

@@ -90,8 +90,14 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
       hosts: plan.hosts.map((h) => h.name),
       retryOf: req.retryOf,
     });
-    // Held while the run is followed: workers refuse the shards of a run nobody follows.
-    journal = await SharedJournal.create({ url, runId, lease: submitterLease(runId) });
+    // Held while the run is followed, by the session recorded as the submitter's: workers refuse
+    // the shards of a run nobody follows.
+    journal = await SharedJournal.create({
+      url,
+      runId,
+      lease: submitterLease(runId),
+      isSubmitter: true,
+    });
     const start = runStartOf(verified, { runId, runClaim, runsUsed, plan, retry });
     await journal.append(start);
     req.onEvent?.(start);

@@ -34,7 +34,8 @@ export interface LockHolders {
   unreadable?: string;
 }
 
-interface HolderRow {
+/** A pg_locks row `l` left joined with its session's pg_stat_activity row `a`. */
+export interface HolderRow {
   pid: number | null;
   granted: boolean;
   usename: string | null;
@@ -57,8 +58,7 @@ export async function exclusiveHoldersOf(
   const session = openJournalSession({ url });
   try {
     const rows = await session.query<HolderRow>(
-      `select l.pid, l.granted, a.usename, a.application_name, host(a.client_addr) as client_addr,
-              a.client_port, a.backend_start, a.state
+      `select ${HOLDER_COLUMNS}
        from ${OWN_ADVISORY_LOCKS_SQL} l left join pg_stat_activity a on a.pid = l.pid
        where l.mode = 'ExclusiveLock' and l.key = ${LOCK_KEY_SQL}
        order by l.granted desc, l.pid`,
@@ -72,7 +72,11 @@ export async function exclusiveHoldersOf(
   }
 }
 
-function holderOf(r: HolderRow): LockHolder {
+/** SQL: the columns of a `HolderRow`. */
+export const HOLDER_COLUMNS = `l.pid, l.granted, a.usename, a.application_name,
+  host(a.client_addr) as client_addr, a.client_port, a.backend_start, a.state`;
+
+export function holderOf(r: HolderRow): LockHolder {
   const address = r.client_addr?.includes(':') ? `[${r.client_addr}]` : r.client_addr;
   const client =
     address !== null

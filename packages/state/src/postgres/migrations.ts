@@ -218,6 +218,24 @@ export const migrations: readonly Migration[] = [
       insert into opsbook_alert_progress (id, next_incident, counters) values (1, 1, '{}');
     `,
   },
+  {
+    version: 7,
+    name: 'submitter sessions',
+    sql: `
+      -- The session of a distributed run's submitter, as the submitter records it each time it
+      -- takes the run's submitter lease (after a reconnection too): any role of the database
+      -- may take an advisory lock of that name, and a worker believes only this session.
+      -- backend_start tells a reused pid apart; role (the session's usesysid) is what a worker
+      -- of another role sees of it, pg_stat_activity shows it no backend_start.
+      create table opsbook_run_submitters (
+        run_id text primary key references opsbook_runs (run_id),
+        pid int not null,
+        backend_start timestamptz not null,
+        role oid not null,
+        recorded_at timestamptz not null
+      );
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */

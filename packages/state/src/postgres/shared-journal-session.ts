@@ -30,6 +30,11 @@ export interface SessionOptions {
   lease?: string | undefined;
   /** The lease is shared: any number of sessions hold it at once (a zone's workers). */
   isLeaseShared?: boolean | undefined;
+  /**
+   * Run on the session each time it takes its lease (after a reconnection too), before anything
+   * else is done on it; the session is ended (and the lease let go) if it fails.
+   */
+  onLeaseTaken?: ((client: Client) => Promise<void>) | undefined;
   retryForMs?: number | undefined;
 }
 
@@ -89,6 +94,12 @@ export function openJournalSession(options: SessionOptions): JournalSession {
             { lease: options.lease },
           );
           throw fenced;
+        }
+        try {
+          await options.onLeaseTaken?.(client);
+        } catch (e) {
+          await client.end().catch(() => undefined);
+          throw e;
         }
       }
       return client;

@@ -184,6 +184,51 @@ describe('a journal several processes append to', () => {
     await store.close();
   });
 
+  it("records the submitter's session each time it takes its lease, and believes only that session", async () => {
+    const { url, name } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const lease = 'opsbook run r1 submitter';
+    const submitter = await SharedJournal.create({ url, runId: 'r1', lease, isSubmitter: true });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    const worker = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    const recorded = () =>
+      pg.psql(
+        `select s.pid, s.backend_start = a.backend_start, s.role = a.usesysid
+         from opsbook_run_submitters s join pg_stat_activity a on a.pid = s.pid
+           join pg_locks l on l.pid = s.pid and l.locktype = 'advisory' and l.granted
+         where s.run_id = 'r1'`,
+        name,
+      );
+    const before = await recorded();
+    expect(before).toMatch(/^\d+\|t\|t\n$/);
+    expect(await worker.submitterLeaseHolders(lease)).toEqual({
+      isHeldBySubmitter: true,
+      others: [],
+    });
+    // A session the store does not know as the submitter's holding the lock: not the submitter.
+    await pg.psql(`update opsbook_run_submitters set pid = 0 where run_id = 'r1'`, name);
+    expect(await worker.submitterLeaseHolders(lease)).toMatchObject({
+      isHeldBySubmitter: false,
+      others: [{ pid: Number(before.split('|')[0]), user: pg.user, isGranted: true }],
+    });
+    // After a restart its heartbeat takes the lease again on a new session, and records that one.
+    await pg.restart({ downMs: 1000 });
+    let holders = await worker.submitterLeaseHolders(lease);
+    for (let i = 0; i < 100 && !holders.isHeldBySubmitter; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      holders = await worker.submitterLeaseHolders(lease);
+    }
+    expect(holders).toEqual({ isHeldBySubmitter: true, others: [] });
+    expect(await recorded()).toMatch(/^\d+\|t\|t\n$/);
+    await submitter.close();
+    expect(await worker.submitterLeaseHolders(lease)).toEqual({
+      isHeldBySubmitter: false,
+      others: [],
+    });
+    await worker.close();
+    await store.close();
+  });
+
   it('keeps every append across a server restart, and takes the lease again after it', async () => {
     const { url } = await freshDatabase(pg);
     const store = await claimedRun(url);

@@ -9,6 +9,7 @@ import {
   type JournalLine,
   type Masker,
 } from '../journal.js';
+import { HOLDER_COLUMNS, type HolderRow, holderOf, type LockHolder } from './lock-holders.js';
 import {
   type JournalSession,
   LOCK_KEY_SQL,
@@ -28,6 +29,12 @@ export interface SharedJournalOptions {
    * session advisory lock when the journal opens and again after every reconnection.
    */
   lease?: string;
+  /**
+   * The journal of the run's submitter, whose `lease` is `submitterLease(runId)`: each time the
+   * lease is taken (again after a reconnection) its session is recorded as the run's submitter,
+   * the one session `submitterLeaseHolders` believes.
+   */
+  isSubmitter?: boolean;
   /** How long appends and reads retry while the server is down (default 30 s). */
   retryForMs?: number;
 }
@@ -40,6 +47,14 @@ export interface SharedRun {
   runNumber: number;
   ticket: string;
   isEnded: boolean;
+}
+
+/** Who holds a run's submitter lease now, as `submitterLeaseHolders` tells it. */
+export interface SubmitterLeaseHolders {
+  /** The session the run's submitter recorded as its own holds it. */
+  isHeldBySubmitter: boolean;
+  /** The other sessions that hold it: whoever took an advisory lock of that name. */
+  others: LockHolder[];
 }
 
 /**
@@ -76,7 +91,7 @@ export class SharedJournal {
    * journal already, from any machine, is refused.
    */
   static async create(options: SharedJournalOptions): Promise<SharedJournal> {
-    const session = openJournalSession(options);
+    const session = sessionOf(options);
     try {
       const [row] = await session.query<{ started: boolean }>(
         `update opsbook_runs set journal_started_at = now()
@@ -105,7 +120,7 @@ export class SharedJournal {
    * with a lease, refused with LEASE_LOST when another process holds it.
    */
   static async join(options: SharedJournalOptions): Promise<SharedJournal> {
-    const session = openJournalSession(options);
+    const session = sessionOf(options);
     try {
       const journal = await SharedJournal.open(session, options);
       const where = journal.location;
@@ -204,6 +219,30 @@ export class SharedJournal {
       [lease],
     );
     return row?.held === true;
+  }
+
+  /**
+   * Who holds the run's submitter lease (`submitterLease`, named `lease`) now on this database.
+   * Any role may take an advisory lock of that name, so only the session the submitter recorded
+   * as its own when it last took the lease counts: the same pid, and the same backend_start (a
+   * pid reused by a later session is not it); where pg_stat_activity shows this role no
+   * backend_start (another role's session, to a role without pg_read_all_stats), the same role.
+   * Every other session holding it is in `others`.
+   */
+  async submitterLeaseHolders(lease: string): Promise<SubmitterLeaseHolders> {
+    const rows = await this.session.query<HolderRow & { is_submitter: boolean }>(
+      `select ${HOLDER_COLUMNS}, coalesce(l.pid = s.pid and a.usesysid = s.role
+           and (a.backend_start = s.backend_start or a.backend_start is null), false) as is_submitter
+       from ${OWN_ADVISORY_LOCKS_SQL} l left join pg_stat_activity a on a.pid = l.pid
+         left join opsbook_run_submitters s on s.run_id = $2
+       where l.granted and l.key = ${LOCK_KEY_SQL}
+       order by l.pid`,
+      [lease, this.run.runId],
+    );
+    return {
+      isHeldBySubmitter: rows.some((r) => r.is_submitter),
+      others: rows.filter((r) => !r.is_submitter).map(holderOf),
+    };
   }
 
   /** Waits for pending appends, then ends the session (and with it the lease). */
@@ -337,6 +376,33 @@ export class SharedJournal {
     );
     return stored.rows.map((r) => JSON.parse(r.line) as JournalLine);
   }
+}
+
+/** The journal's session; a submitter's records itself as the run's each time it takes its lease. */
+function sessionOf(options: SharedJournalOptions): JournalSession {
+  const { runId } = options;
+  return openJournalSession({
+    ...options,
+    onLeaseTaken: options.isSubmitter ? (client) => recordSubmitter(client, runId) : undefined,
+  });
+}
+
+/**
+ * Records the session of `client`, which holds the submitter lease of run `runId` now, as the
+ * run's submitter (a run the store never claimed has none). Taken after the lease: a worker that
+ * looks in between sees the lease held by a session not recorded yet, and waits on.
+ */
+async function recordSubmitter(client: Client, runId: string): Promise<void> {
+  await client.query(
+    `insert into opsbook_run_submitters (run_id, pid, backend_start, role, recorded_at)
+     select r.run_id, a.pid, a.backend_start, a.usesysid, now()
+     from opsbook_runs r join pg_stat_activity a on a.pid = pg_backend_pid()
+     where r.run_id = $1
+     on conflict (run_id) do update set pid = excluded.pid,
+       backend_start = excluded.backend_start, role = excluded.role,
+       recorded_at = excluded.recorded_at`,
+    [runId],
+  );
 }
 
 /** A line without its place in the chain: what an event said, and when. */
