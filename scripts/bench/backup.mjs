@@ -193,47 +193,23 @@ function casesOf(op, world, size, fixtures) {
       command: `${ssh} "${remote}" > ${out} && sync ${out}`,
       after: () => rm(out, { force: true }),
     })),
-    ...(SSH2_FLOOR
-      ? [
-          {
-            side: 'ssh2 floor',
-            async run() {
-              const { host } = world;
-              const args = {
-                ssh2: world.ssh2,
-                host: host.host,
-                port: host.port,
-                user: host.user,
-                keyFile: host.clientKeyPath,
-                hostKey: host.hostPublicKey.split(' ')[1],
-                command: remote,
-                out,
-              };
-              try {
-                return await timed(
-                  world,
-                  [process.execPath, FLOOR_SCRIPT, JSON.stringify(args)],
-                  `ssh2 floor: ${remote}`,
-                );
-              } finally {
-                await rm(out, { force: true });
-              }
-            },
-          },
-        ]
-      : []),
+    ...ssh2Floor(FLOOR_SCRIPT, async () => ({
+      command: remote,
+      args: { out },
+      after: () => rm(out, { force: true }),
+    })),
   ];
-  // A restore's upload by the ssh2 floor (ssh2-upload-floor.mjs: the archive read from its file
-  // into the same host command, sha256 checked on the way); `prepare()` gives the command.
-  const upload = (archive, prepare) =>
+  // The ssh2 floor side (none with BENCH_SSH2_FLOOR=0): `script` with the host command and the
+  // extra arguments `prepare()` gives, then its `after()`.
+  const ssh2Floor = (script, prepare) =>
     SSH2_FLOOR
       ? [
           {
             side: 'ssh2 floor',
             async run() {
               const { host } = world;
-              const { command, after } = await prepare();
-              const args = {
+              const { command, args, after } = await prepare();
+              const all = {
                 ssh2: world.ssh2,
                 host: host.host,
                 port: host.port,
@@ -241,13 +217,12 @@ function casesOf(op, world, size, fixtures) {
                 keyFile: host.clientKeyPath,
                 hostKey: host.hostPublicKey.split(' ')[1],
                 command,
-                file: archive.file,
-                sha256: archive.sha256,
+                ...args,
               };
               try {
                 return await timed(
                   world,
-                  [process.execPath, UPLOAD_FLOOR_SCRIPT, JSON.stringify(args)],
+                  [process.execPath, script, JSON.stringify(all)],
                   `ssh2 floor: ${command}`,
                 );
               } finally {
@@ -257,6 +232,13 @@ function casesOf(op, world, size, fixtures) {
           },
         ]
       : [];
+  // A restore's upload by the ssh2 floor (ssh2-upload-floor.mjs: the archive from its file into
+  // the same host command, sha256 checked on the way).
+  const upload = (archive, prepare) =>
+    ssh2Floor(UPLOAD_FLOOR_SCRIPT, async () => ({
+      ...(await prepare()),
+      args: { file: archive.file, sha256: archive.sha256 },
+    }));
   // One case per build of opsbook (BENCH_CLI_BEFORE adds the second); `build(side)` its inputs.
   const opsbook = (runbook, build, extra = {}) =>
     world.builds.map(({ side, bin }) => ({

@@ -6,53 +6,18 @@
 //   {ssh2, host, port, user, keyFile, hostKey, command, out}
 // `ssh2`: the folder of the ssh2 package opsbook's build bundles; `hostKey`: the base64 of the
 // host key it must present. Prints `bytes N sha256 H`; exits with the command's status.
-import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Transform } from 'node:stream';
+import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { execOverSsh2, sha256Meter } from './ssh2-floor-exec.mjs';
 
 const o = JSON.parse(process.argv[2]);
-const { Client, utils } = createRequire(`${o.ssh2}/`)('./');
-const key = utils.parseKey(readFileSync(o.keyFile));
-const expected = Buffer.from(o.hostKey, 'base64');
-
-const client = new Client();
-await new Promise((resolve, reject) => {
-  client.once('ready', resolve);
-  client.once('error', reject);
-  client.connect({
-    host: o.host,
-    port: o.port,
-    username: o.user,
-    authHandler: [{ type: 'publickey', username: o.user, key }],
-    readyTimeout: 70_000,
-    hostVerifier: (k) => k.equals(expected),
-  });
-});
-const channel = await new Promise((resolve, reject) =>
-  client.exec(o.command, (err, ch) => (err ? reject(err) : resolve(ch))),
-);
-let status = null;
-channel.on('exit', (code) => {
-  status = code;
-});
-// The exit status may come after the end of stdout: wait for the channel's close as well.
-const closed = new Promise((resolve) => channel.once('close', resolve));
-channel.stderr.pipe(process.stderr);
-const hash = createHash('sha256');
-let bytes = 0;
-const meter = new Transform({
-  transform(chunk, _encoding, done) {
-    hash.update(chunk);
-    bytes += chunk.length;
-    done(null, chunk);
-  },
-});
+const { client, channel, closed, status } = await execOverSsh2(o);
+const { meter, digest } = sha256Meter();
 // wx and flush, as opsbook writes an archive: a new file, fsynced before it is closed.
 const sink = createWriteStream(o.out, { flags: 'wx', flush: true, highWaterMark: 1 << 20 });
 await pipeline(channel, meter, sink);
 await closed;
 client.end();
-console.log(`bytes ${bytes} sha256 ${hash.digest('hex')}`);
-process.exitCode = status ?? 255;
+const { bytes, sha256 } = digest();
+console.log(`bytes ${bytes} sha256 ${sha256}`);
+process.exitCode = status() ?? 255;
