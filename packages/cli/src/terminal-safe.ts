@@ -8,47 +8,12 @@
  * escaping does the same (`escapeJsonControls` adds what JSON.stringify leaves raw).
  */
 
-/**
- * C0 except tab and newline, DEL, C1 (U+0080–U+009F: U+009B alone is a CSI), and every format
- * character (Unicode category Cf): the bidirectional marks, embedding, override and isolate
- * controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which make a terminal show
- * the text around them in another order than it is written and runs, and the invisible ones
- * (zero-width space and joiners U+200B–U+200D, word joiner and invisible operators
- * U+2060–U+2064, U+FEFF, the soft hyphen U+00AD, tag characters U+E0000–U+E007F…), which make
- * `web-01\u200b` print as `web-01`, another host's name.
- */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Cf}]/gu;
 /** DEL and C1: the control characters JSON.stringify does not escape. */
 const JSON_RAW_CONTROL = /[\u007f-\u009f]/g;
 
-const written = (c: string) => {
-  const code = c.codePointAt(0)!;
-  if (code > 0xffff) return `\\u{${code.toString(16)}}`;
-  return code > 0xff
-    ? `\\u${code.toString(16).padStart(4, '0')}`
-    : `\\x${code.toString(16).padStart(2, '0')}`;
-};
+import { SHOWN_CONTROL, showControls, writtenControl } from '@opsbook/schema';
 
-/**
- * `text` with each control character written out as `\xHH` (ESC as `\x1b`), a format one
- * (bidirectional, zero-width) as `\uHHHH` (`\u202e`, `\u200b`), or `\u{HHHHH}` past U+FFFF;
- * tab and newline kept.
- */
-export function showControls(text: string): string {
-  return text.replace(CONTROL, written);
-}
-
-/** A newline, or a line or paragraph separator (U+2028, U+2029): what `showControls` keeps. */
-const LINE_BREAK = /[\n\u2028\u2029]/gu;
-
-/**
- * `text` as `showControls` shows it, and kept on its line: a newline is written out too (`\x0a`),
- * as are U+2028 and U+2029. For a value someone else wrote, shown in a line or a table cell of
- * ours (an alert's labels in `alerts show`): its line break would print a line of its choosing.
- */
-export function showControlsOnLine(text: string): string {
-  return showControls(text).replace(LINE_BREAK, written);
-}
+export { showControls, showControlsOnLine } from '@opsbook/schema';
 
 /**
  * `value` with `showControls` applied to every string in it, keys included, at any depth: for
@@ -84,8 +49,8 @@ function isPlainObject(value: object): boolean {
  */
 export function keepOnly(own: readonly string[]): (text: string) => string {
   const escaped = own.map((s) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'));
-  const pattern = new RegExp(`(${escaped.join('|')})|${CONTROL.source}`, 'gu');
-  return (text) => text.replace(pattern, (match, kept?: string) => kept ?? written(match));
+  const pattern = new RegExp(`(${escaped.join('|')})|${SHOWN_CONTROL.source}`, 'gu');
+  return (text) => text.replace(pattern, (match, kept?: string) => kept ?? writtenControl(match));
 }
 
 /** C0 but tab and newline, DEL and C1, where a CR right before a newline is kept (a CRLF). */

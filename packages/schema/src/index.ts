@@ -28,6 +28,12 @@ export {
   trustPinDir,
 } from './config.js';
 export {
+  SHOWN_CONTROL,
+  showControls,
+  showControlsOnLine,
+  writtenControl,
+} from './control-characters.js';
+export {
   type BundleDigest,
   type DigestedFile,
   digestOfList,

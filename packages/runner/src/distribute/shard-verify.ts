@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
-import { type Config, isOpsbookError } from '@opsbook/schema';
+import { type Config, isOpsbookError, showControlsOnLine } from '@opsbook/schema';
 import { type LockHolder, type SharedJournal, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
@@ -226,24 +226,7 @@ function sessionText(h: LockHolder): string {
   if (h.pid === null) return 'a prepared transaction, see pg_prepared_xacts';
   return [
     `pid ${h.pid}`,
-    ...(h.user !== null ? [`user ${onLine(h.user)}`] : []),
-    ...(h.application !== null ? [`application '${onLine(h.application)}'`] : []),
+    ...(h.user !== null ? [`user ${showControlsOnLine(h.user)}`] : []),
+    ...(h.application !== null ? [`application '${showControlsOnLine(h.application)}'`] : []),
   ].join(', ');
-}
-
-/**
- * Control and format characters and line breaks, tab aside: written out (`\x0a`, `\u202e`) as
- * the CLI's showControlsOnLine writes them. The refusal is printed by the worker and, from the
- * queue, by the submitter.
- */
-const CONTROL_OR_BREAK = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
-
-function onLine(text: string): string {
-  return text.replace(CONTROL_OR_BREAK, (c) => {
-    const code = c.codePointAt(0)!;
-    if (code > 0xffff) return `\\u{${code.toString(16)}}`;
-    return code > 0xff
-      ? `\\u${code.toString(16).padStart(4, '0')}`
-      : `\\x${code.toString(16).padStart(2, '0')}`;
-  });
 }
