@@ -210,7 +210,7 @@ await writeFile(new URL('package.json', dist), '{ "type": "commonjs" }\n');
  */
 function runV8Defaults() {
   const source = readFileSync(src('heap-growth.ts'), 'utf8');
-  const flags = [...source.matchAll(/^export const \w+_V8_FLAGS = '([^']+)';$/gm)].flatMap((m) =>
+  const flags = [...source.matchAll(/^export const \w+_V8_FLAGS =\s+'([^']+)';$/gm)].flatMap((m) =>
     m[1].split(' '),
   );
   if (!flags.length) throw new Error('src/heap-growth.ts: no *_V8_FLAGS string literal');
@@ -226,7 +226,7 @@ function runV8Defaults() {
     return found[1];
   });
   // The interrupt budget a run puts back (every *_V8_FLAGS but RUN_V8_FLAGS) must be V8's own.
-  const putBack = [...source.matchAll(/^export const (\w+)_V8_FLAGS = '([^']+)';$/gm)]
+  const putBack = [...source.matchAll(/^export const (\w+)_V8_FLAGS =\s+'([^']+)';$/gm)]
     .filter((m) => m[1] !== 'RUN')
     .flatMap((m) => m[2].split(' ').map((flag) => [`${m[1]}_V8_FLAGS`, flag]))
     .filter(([, flag]) => flag.startsWith('--interrupt-budget='));
