@@ -102,7 +102,7 @@ describe('ticket comment when the tracker does not take the writes', () => {
       get(target, name) {
         const value = Reflect.get(target, name, target) as unknown;
         if (typeof value !== 'function') return value;
-        if (['comment', 'attach', 'setProperty'].includes(String(name)))
+        if (['comment', 'attach', 'setProperty', 'writeAll'].includes(String(name)))
           return () =>
             Promise.reject(
               Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }),

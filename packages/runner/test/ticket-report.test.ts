@@ -22,6 +22,7 @@ const WRITES = new Set<string | symbol>([
   'setProperty',
   'deleteProperty',
   'addRemoteLink',
+  'writeAll',
 ]);
 
 /**

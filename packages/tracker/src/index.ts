@@ -65,6 +65,7 @@ export {
   type Ticket,
   type TicketComment,
   type TicketRef,
+  type TicketWrite,
   type Tracker,
   type Transition,
   WORKFLOW,

@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { textDoc } from './document.js';
 import { LocalTracker } from './local-tracker.js';
 import { Outbox } from './outbox.js';
+import type { TicketWrite } from './tracker.js';
 
 describe('local tracker', () => {
   let stateDir: string;
@@ -176,6 +177,104 @@ describe('local tracker', () => {
     expect(file.comments).toHaveLength(1);
     expect(file.grade).toBe('P2');
     expect(await outbox.list()).toEqual([]);
+  });
+
+  it('applies several writes to a ticket in one write of its file, each once by its delivery id', async () => {
+    const t = tracker();
+    const { key } = await t.create({ summary: 'batch' });
+    const ticketFile = path.join(stateDir, 'tracker', 'tickets', `${key}.json`);
+    const before = (await stat(ticketFile)).ino;
+    const writes: TicketWrite[] = [
+      { kind: 'comment', body: textDoc('run ended'), deliveryId: 'd1' },
+      {
+        kind: 'attach',
+        file: { filename: 'run.jsonl', bytes: Buffer.from('{}\n') },
+        deliveryId: 'd2',
+      },
+      { kind: 'setProperty', property: 'opsbook.runs', value: [1], deliveryId: 'd3' },
+      { kind: 'transition', status: 'Awaiting Approval', deliveryId: 'd4' },
+    ];
+    const ids = await t.writeAll(key, writes);
+    expect(ids[0]).toBe('1');
+    expect(ids[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids.slice(2)).toEqual([undefined, undefined]);
+    const once = await t.read(key);
+    expect((await stat(ticketFile)).ino).not.toBe(before);
+    expect(once.history.map((h) => h.field)).toEqual([
+      'status',
+      'comment',
+      'attachment',
+      'property:opsbook.runs',
+      'status',
+    ]);
+    // The same batch again (a process that died before it removed its outbox entries).
+    expect(await t.writeAll(key, writes)).toEqual(ids);
+    const twice = await t.read(key);
+    expect(twice.comments).toHaveLength(1);
+    expect(twice.attachments).toHaveLength(1);
+    expect(await readdir(path.join(stateDir, 'tracker', 'attachments', key))).toHaveLength(1);
+    expect(twice.status).toBe('Awaiting Approval');
+  });
+
+  it('keeps nothing of a batch the workflow refuses, its new attachment files neither', async () => {
+    const t = tracker();
+    const { key } = await t.create({ summary: 'refused' });
+    await expect(
+      t.writeAll(key, [
+        { kind: 'comment', body: textDoc('first'), deliveryId: 'a' },
+        { kind: 'attach', file: { filename: 'x.txt', bytes: Buffer.from('x') }, deliveryId: 'b' },
+        { kind: 'transition', status: 'Done', deliveryId: 'c' },
+      ]),
+    ).rejects.toMatchObject({ code: 'TICKET_TRANSITION_UNAVAILABLE' });
+    const after = await t.read(key);
+    expect([after.comments, after.attachments, after.status]).toEqual([[], [], 'Open']);
+    expect(await readdir(path.join(stateDir, 'tracker', 'attachments', key))).toEqual([]);
+  });
+
+  it('sends the writes of one ticket queued together in one batch behind the outbox; a refused batch goes one by one', async () => {
+    const t = tracker();
+    const calls: string[] = [];
+    const counted = new Proxy(t, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const outbox = new Outbox({ stateDir, tracker: counted });
+    await t.create({ summary: 'one batch' });
+    await outbox.enqueueAll('OPS-1', [
+      { write: { kind: 'comment', body: textDoc('a') } },
+      { write: { kind: 'attach', filename: 'j.jsonl' }, bytes: Buffer.from('j') },
+      { write: { kind: 'transition', status: 'Awaiting Approval' } },
+    ]);
+    const report = await outbox.flush();
+    expect(report.delivered.map((d) => d.entry.write.kind)).toEqual([
+      'comment',
+      'attach',
+      'transition',
+    ]);
+    expect(calls.filter((c) => c !== 'findDelivered')).toEqual(['writeAll']);
+    expect(await outbox.list()).toEqual([]);
+    // A transition the workflow does not offer: the batch is refused, so each write goes alone;
+    // the comment before it is delivered, the transition fails, the comment after it waits.
+    calls.length = 0;
+    await outbox.enqueueAll('OPS-1', [
+      { write: { kind: 'comment', body: textDoc('b') } },
+      { write: { kind: 'transition', status: 'Done' } },
+      { write: { kind: 'comment', body: textDoc('c') } },
+    ]);
+    const second = await outbox.flush();
+    expect(calls).toEqual(['writeAll', 'comment', 'transition']);
+    expect(second.delivered.map((d) => d.entry.write.kind)).toEqual(['comment']);
+    expect(second.failed.map((e) => e.write.kind)).toEqual(['transition']);
+    expect(second.pending.map((e) => e.write.kind)).toEqual(['comment']);
+    const file = await t.read('OPS-1');
+    expect(file.comments.map((c) => c.id)).toEqual(['1', '2']);
+    expect(file.status).toBe('Awaiting Approval');
   });
 });
 

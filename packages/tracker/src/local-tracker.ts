@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { createFileAtomic, UsageError, writeFileAtomic } from '@opsbook/schema';
 import { type Doc, docText } from './document.js';
@@ -23,6 +23,7 @@ import {
   type Ticket,
   type TicketComment,
   type TicketRef,
+  type TicketWrite,
   type Tracker,
   type Transition,
   WORKFLOW,
@@ -210,18 +211,20 @@ export class LocalTracker implements Tracker {
   }
 
   async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {
-    return this.update(key, (t, at) => {
-      const id = String(t.comments.length + 1);
-      t.comments.push({
-        id,
-        author: this.actor,
-        created: at,
-        body,
-        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
-      });
-      this.record(t, at, 'comment', null, id);
-      return { id };
+    return this.update(key, (t, at) => this.addComment(t, at, body, options.deliveryId));
+  }
+
+  private addComment(t: LocalTicket, at: string, body: Doc, deliveryId?: string): { id: string } {
+    const id = String(t.comments.length + 1);
+    t.comments.push({
+      id,
+      author: this.actor,
+      created: at,
+      body,
+      ...(deliveryId ? { deliveryId } : {}),
     });
+    this.record(t, at, 'comment', null, id);
+    return { id };
   }
 
   async description(key: string): Promise<string> {
@@ -241,26 +244,45 @@ export class LocalTracker implements Tracker {
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {
     return this.update(key, async (t, at) => {
-      const id = randomUUID();
-      // Only the base name, with path and control characters replaced: the name comes from outside.
-      const safe =
-        path
-          .basename(file.filename)
-          .replace(/[^\w.+-]/g, '_')
-          .replace(/^\.+/, '_') || 'file';
-      const rel = path.join('attachments', key, `${id}-${safe}`);
-      await writeFileAtomic(path.join(this.dir, rel), file.bytes, STATE_FILE);
-      const attachment = { id, filename: file.filename, size: file.bytes.byteLength };
-      t.attachments.push({
-        ...attachment,
-        created: at,
-        author: this.actor,
-        file: rel,
-        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
-      });
-      this.record(t, at, 'attachment', null, file.filename);
-      return attachment;
+      const stored = await this.storeAttachment(key, file);
+      return this.addAttachment(t, at, file, stored, options.deliveryId);
     });
+  }
+
+  /** Writes an attachment's bytes (fsynced) under a new id; the ticket names it once updated. */
+  private async storeAttachment(
+    key: string,
+    file: FileToAttach,
+  ): Promise<{ id: string; rel: string }> {
+    const id = randomUUID();
+    // Only the base name, with path and control characters replaced: the name comes from outside.
+    const safe =
+      path
+        .basename(file.filename)
+        .replace(/[^\w.+-]/g, '_')
+        .replace(/^\.+/, '_') || 'file';
+    const rel = path.join('attachments', key, `${id}-${safe}`);
+    await writeFileAtomic(path.join(this.dir, rel), file.bytes, STATE_FILE);
+    return { id, rel };
+  }
+
+  private addAttachment(
+    t: LocalTicket,
+    at: string,
+    file: FileToAttach,
+    stored: { id: string; rel: string },
+    deliveryId?: string,
+  ): Attachment {
+    const attachment = { id: stored.id, filename: file.filename, size: file.bytes.byteLength };
+    t.attachments.push({
+      ...attachment,
+      created: at,
+      author: this.actor,
+      file: stored.rel,
+      ...(deliveryId ? { deliveryId } : {}),
+    });
+    this.record(t, at, 'attachment', null, file.filename);
+    return attachment;
   }
 
   /** Bytes of a stored attachment. */
@@ -289,37 +311,42 @@ export class LocalTracker implements Tracker {
   }
 
   async transition(key: string, status: string): Promise<void> {
-    await this.update(key, (t, at) => {
-      if (t.status.toLowerCase() === status.toLowerCase()) return;
-      const role = this.role(t.status);
-      const offered = (role ? WORKFLOW[role] : []).map((r) => this.statuses[r]);
-      const target = offered.find((s) => s.toLowerCase() === status.toLowerCase());
-      if (!target)
-        throw transitionUnavailable(`local tracker ${this.dir}`, key, t.status, status, offered);
-      this.record(t, at, 'status', t.status, target);
-      t.status = target;
-    });
+    await this.update(key, (t, at) => this.moveTo(t, at, status));
+  }
+
+  private moveTo(t: LocalTicket, at: string, status: string): void {
+    if (t.status.toLowerCase() === status.toLowerCase()) return;
+    const role = this.role(t.status);
+    const offered = (role ? WORKFLOW[role] : []).map((r) => this.statuses[r]);
+    const target = offered.find((s) => s.toLowerCase() === status.toLowerCase());
+    if (!target)
+      throw transitionUnavailable(`local tracker ${this.dir}`, t.key, t.status, status, offered);
+    this.record(t, at, 'status', t.status, target);
+    t.status = target;
   }
 
   async assign(key: string, assignee: string | null): Promise<void> {
-    await this.update(key, (t, at) => {
-      if (t.assignee === assignee) return;
-      this.record(t, at, 'assignee', t.assignee, assignee);
-      t.assignee = assignee;
-    });
+    await this.update(key, (t, at) => this.assignTo(t, at, assignee));
+  }
+
+  private assignTo(t: LocalTicket, at: string, assignee: string | null): void {
+    if (t.assignee === assignee) return;
+    this.record(t, at, 'assignee', t.assignee, assignee);
+    t.assignee = assignee;
   }
 
   async setPriority(key: string, grade: Grade, options: PriorityOptions = {}): Promise<void> {
-    await this.update(key, (t, at) => {
-      const { summary } = options;
-      if (summary !== undefined && summary !== t.summary) {
-        this.record(t, at, 'summary', t.summary, summary);
-        t.summary = summary;
-      }
-      if (t.grade === grade) return;
-      this.record(t, at, 'grade', t.grade ?? null, grade);
-      t.grade = grade;
-    });
+    await this.update(key, (t, at) => this.grade(t, at, grade, options.summary));
+  }
+
+  private grade(t: LocalTicket, at: string, grade: Grade, summary: string | undefined): void {
+    if (summary !== undefined && summary !== t.summary) {
+      this.record(t, at, 'summary', t.summary, summary);
+      t.summary = summary;
+    }
+    if (t.grade === grade) return;
+    this.record(t, at, 'grade', t.grade ?? null, grade);
+    t.grade = grade;
   }
 
   async search(jql: string, options: SearchOptions = {}): Promise<Ticket[]> {
@@ -354,10 +381,12 @@ export class LocalTracker implements Tracker {
   }
 
   async setProperty(key: string, property: string, value: unknown): Promise<void> {
-    await this.update(key, (t, at) => {
-      this.record(t, at, `property:${property}`, t.properties[property] ?? null, value);
-      t.properties[property] = value;
-    });
+    await this.update(key, (t, at) => this.putProperty(t, at, property, value));
+  }
+
+  private putProperty(t: LocalTicket, at: string, property: string, value: unknown): void {
+    this.record(t, at, `property:${property}`, t.properties[property] ?? null, value);
+    t.properties[property] = value;
   }
 
   async propertyKeys(key: string): Promise<string[]> {
@@ -373,13 +402,71 @@ export class LocalTracker implements Tracker {
   }
 
   async addRemoteLink(key: string, link: RemoteLink): Promise<void> {
-    await this.update(key, (t, at) => {
-      const i = t.remoteLinks.findIndex((l) => l.globalId === link.globalId);
-      this.record(t, at, 'link', i >= 0 ? t.remoteLinks[i]?.url : null, link.url);
-      if (i >= 0)
-        t.remoteLinks[i] = link; // same globalId: update, as Jira does
-      else t.remoteLinks.push(link);
+    await this.update(key, (t, at) => this.link(t, at, link));
+  }
+
+  private link(t: LocalTicket, at: string, link: RemoteLink): void {
+    const i = t.remoteLinks.findIndex((l) => l.globalId === link.globalId);
+    this.record(t, at, 'link', i >= 0 ? t.remoteLinks[i]?.url : null, link.url);
+    if (i >= 0)
+      t.remoteLinks[i] = link; // same globalId: update, as Jira does
+    else t.remoteLinks.push(link);
+  }
+
+  /**
+   * The writes in one read-modify-write of the ticket: one fsynced file (and one per new
+   * attachment, written first, at once) where each write alone costs one; a run's end is six.
+   * All or none: a write the workflow refuses (a transition it does not offer) leaves the ticket
+   * as it was. A comment or attachment whose delivery id the ticket holds already is not added
+   * again: an outbox whose process died after the file was replaced sends the batch once more.
+   */
+  async writeAll(key: string, writes: readonly TicketWrite[]): Promise<(string | undefined)[]> {
+    return this.update(key, async (t, at) => {
+      const stored = await Promise.all(
+        writes.map((w) =>
+          w.kind === 'attach' && deliveredId(t.attachments, w.deliveryId) === undefined
+            ? this.storeAttachment(key, w.file)
+            : undefined,
+        ),
+      );
+      try {
+        return writes.map((w, i) => this.applyWrite(t, at, w, stored[i]));
+      } catch (e) {
+        // Refused: nothing of the batch is kept, its new attachments' files neither.
+        await Promise.all(
+          stored.map((f) => f && unlink(path.join(this.dir, f.rel)).catch(() => undefined)),
+        );
+        throw e;
+      }
     });
+  }
+
+  private applyWrite(
+    t: LocalTicket,
+    at: string,
+    w: TicketWrite,
+    stored: { id: string; rel: string } | undefined,
+  ): string | undefined {
+    switch (w.kind) {
+      case 'comment':
+        return (
+          deliveredId(t.comments, w.deliveryId) ?? this.addComment(t, at, w.body, w.deliveryId).id
+        );
+      case 'attach':
+        return stored
+          ? this.addAttachment(t, at, w.file, stored, w.deliveryId).id
+          : deliveredId(t.attachments, w.deliveryId);
+      case 'transition':
+        return void this.moveTo(t, at, w.status);
+      case 'assign':
+        return void this.assignTo(t, at, w.assignee);
+      case 'priority':
+        return void this.grade(t, at, w.grade, w.summary);
+      case 'setProperty':
+        return void this.putProperty(t, at, w.property, w.value);
+      case 'remoteLink':
+        return void this.link(t, at, w.link);
+    }
   }
 
   async remoteLinks(key: string): Promise<RemoteLink[]> {
@@ -396,9 +483,16 @@ export class LocalTracker implements Tracker {
       return undefined;
     }
     const t = await this.read(probe.key);
-    const list = probe.kind === 'comment' ? t.comments : t.attachments;
-    return list.find((x) => x.deliveryId === probe.deliveryId)?.id;
+    return deliveredId(probe.kind === 'comment' ? t.comments : t.attachments, probe.deliveryId);
   }
+}
+
+/** The id of the comment or attachment in `list` that a delivery `deliveryId` made, if any. */
+function deliveredId(
+  list: readonly { id: string; deliveryId?: string }[],
+  deliveryId: string,
+): string | undefined {
+  return list.find((x) => x.deliveryId === deliveryId)?.id;
 }
 
 function byNumber(a: string, b: string): number {

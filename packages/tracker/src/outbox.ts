@@ -13,7 +13,7 @@ import {
 import type { Doc } from './document.js';
 import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
 import { parseStateJson } from './state-json.js';
-import type { Grade, NewTicket, RemoteLink, Tracker } from './tracker.js';
+import type { Grade, NewTicket, RemoteLink, TicketWrite, Tracker } from './tracker.js';
 
 /** A tracker write, stored as data so it can wait on disk until the tracker answers. */
 export type OutboxWrite =
@@ -222,7 +222,13 @@ export class Outbox {
     const report: FlushReport = { delivered: [], pending: [], failed: [] };
     const keys = await this.readKeys();
     const blocked = new Set<string>();
-    for (const entry of await this.list()) {
+    const entries = await this.list();
+    // Consecutive writes to one ticket go in one `writeAll` where the tracker has it (the local
+    // one); after a refused batch, each is sent alone, as every write is on Jira, and what the
+    // tracker said is recorded on the entry that met it.
+    let batching = this.tracker.writeAll !== undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       const ref = entry.ticket;
       if (options.ticket && ref !== options.ticket && keys[ref] !== options.ticket) continue;
       if (entry.state === 'failed' && !options.retryFailed) {
@@ -236,6 +242,16 @@ export class Outbox {
         continue;
       }
       if (options.signal?.aborted) throw new InterruptedError();
+      const batch = batching ? batchAt(entries, i, options.retryFailed === true) : [];
+      if (batch.length > 0) {
+        const delivered = await this.deliverAll(batch, key!);
+        if (delivered) {
+          report.delivered.push(...delivered);
+          i += batch.length - 1;
+          continue;
+        }
+        batching = false;
+      }
       try {
         const delivery = await this.deliver(entry, key);
         if (entry.write.kind === 'create') await this.saveKey(keys, ref, delivery.key);
@@ -262,6 +278,38 @@ export class Outbox {
       }
     }
     return report;
+  }
+
+  /**
+   * `batch` (writes to ticket `key`, no create) in one `writeAll`, then each entry removed; the
+   * tracker applies each write once by its delivery id, so nothing is counted on disk before.
+   * Undefined when the tracker refused the batch (then none of it was applied).
+   */
+  private async deliverAll(
+    batch: readonly OutboxEntry[],
+    key: string,
+  ): Promise<Delivery[] | undefined> {
+    let results: (string | undefined)[];
+    try {
+      const writes = await Promise.all(batch.map((entry) => this.ticketWrite(entry)));
+      results = await this.tracker.writeAll!(key, writes);
+    } catch {
+      return undefined;
+    }
+    await Promise.all(batch.map((entry) => this.remove(entry)));
+    return batch.map((entry, i) => ({ entry, key, result: results[i] }));
+  }
+
+  private async ticketWrite(entry: OutboxEntry): Promise<TicketWrite> {
+    const { write, id: deliveryId } = entry;
+    if (write.kind === 'create') throw new Error('a create is never batched');
+    if (write.kind !== 'attach') return { ...write, deliveryId };
+    const file = {
+      filename: write.filename,
+      bytes: await readFile(this.bytesFile(entry.id)),
+      ...(write.contentType ? { contentType: write.contentType } : {}),
+    };
+    return { kind: 'attach', file, deliveryId };
   }
 
   private async deliver(entry: OutboxEntry, key: string | undefined): Promise<Delivery> {
@@ -372,4 +420,18 @@ export class Outbox {
   async resolve(ref: string): Promise<string | undefined> {
     return ref.startsWith(PLACEHOLDER) ? (await this.readKeys())[ref] : ref;
   }
+}
+
+/**
+ * The entries from `entries[i]` on that can go in one batch: the same ticket, one after another,
+ * none a create (its key comes from its answer), none failed unless failed ones are retried.
+ */
+function batchAt(entries: readonly OutboxEntry[], i: number, retryFailed: boolean): OutboxEntry[] {
+  const batch: OutboxEntry[] = [];
+  for (const e of entries.slice(i)) {
+    if (e.ticket !== entries[i]!.ticket || e.write.kind === 'create') break;
+    if (e.state === 'failed' && !retryFailed) break;
+    batch.push(e);
+  }
+  return batch;
 }

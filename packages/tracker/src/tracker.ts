@@ -220,7 +220,25 @@ export interface Tracker {
   remoteLinks(key: string, options?: ReadOptions): Promise<RemoteLink[]>;
   /** The key or id of an earlier delivery of this write, if it reached the tracker. */
   findDelivered(probe: DeliveryProbe, options?: ReadOptions): Promise<string | undefined>;
+  /**
+   * Several writes to one ticket at once, all or none (the local tracker: one fsynced file where
+   * each write alone costs one). Each is applied once: a comment or attachment whose delivery id
+   * the ticket holds already is not added again. Resolves with each write's comment or
+   * attachment id (undefined for the others). Trackers without it get one call per write.
+   */
+  writeAll?(key: string, writes: readonly TicketWrite[]): Promise<(string | undefined)[]>;
 }
+
+/** One write of `Tracker.writeAll`, with the delivery id that makes it happen once. */
+export type TicketWrite = { deliveryId: string } & (
+  | { kind: 'comment'; body: Doc }
+  | { kind: 'attach'; file: FileToAttach }
+  | { kind: 'transition'; status: string }
+  | { kind: 'assign'; assignee: string | null }
+  | { kind: 'priority'; grade: Grade; summary?: string }
+  | { kind: 'setProperty'; property: string; value: unknown }
+  | { kind: 'remoteLink'; link: RemoteLink }
+);
 
 /** The property holding a write's delivery id (on issues created, and on comments). */
 export const DELIVERY_PROPERTY = 'opsbook.delivery';
