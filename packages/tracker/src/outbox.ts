@@ -428,7 +428,8 @@ export class Outbox {
  */
 function batchAt(entries: readonly OutboxEntry[], i: number, retryFailed: boolean): OutboxEntry[] {
   const batch: OutboxEntry[] = [];
-  for (const e of entries.slice(i)) {
+  for (let j = i; j < entries.length; j++) {
+    const e = entries[j]!;
     if (e.ticket !== entries[i]!.ticket || e.write.kind === 'create') break;
     if (e.state === 'failed' && !retryFailed) break;
     batch.push(e);
