@@ -1,5 +1,4 @@
-import type { LockHolder } from '@opsbook/state';
-import { showControlsOnLine } from './terminal-safe.js';
+import { type LockHolder, sessionFacts } from '@opsbook/state';
 
 /**
  * How a session that holds (or waits for) `lock` exclusively is named: as far as pg_locks and
@@ -9,14 +8,7 @@ import { showControlsOnLine } from './terminal-safe.js';
 export function lockHolderText(h: LockHolder, lock: string): string {
   if (h.pid === null)
     return `a prepared transaction holds ${lock} exclusively (see pg_prepared_xacts; COMMIT PREPARED or ROLLBACK PREPARED ends it)`;
-  // A role's name and an application name are whoever connected's to choose: kept on the line.
-  const facts = [
-    `pid ${h.pid}`,
-    ...(h.user !== null ? [`user ${showControlsOnLine(h.user)}`] : []),
-    ...(h.application !== null ? [`application '${showControlsOnLine(h.application)}'`] : []),
-    ...(h.client !== null ? [`client ${h.client}`] : []),
-    ...(h.connectedSince !== null ? [`connected since ${h.connectedSince}`] : []),
-  ].join(', ');
+  const facts = sessionFacts({ ...h, pid: h.pid });
   const state = h.state !== null ? ` (${h.state})` : '';
   const hidden =
     h.connectedSince === null

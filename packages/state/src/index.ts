@@ -62,7 +62,12 @@ export {
   unreachableError,
 } from './postgres/connection.js';
 export { type Database, openDatabase } from './postgres/database.js';
-export { exclusiveHoldersOf, type LockHolder, type LockHolders } from './postgres/lock-holders.js';
+export {
+  exclusiveHoldersOf,
+  type LockHolder,
+  type LockHolders,
+  sessionFacts,
+} from './postgres/lock-holders.js';
 export {
   checkStateStore,
   type MigrateOptions,

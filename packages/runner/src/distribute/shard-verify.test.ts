@@ -44,6 +44,22 @@ async function role(name: string, database: string, grants = false): Promise<str
   return `postgres://${encodeURIComponent(name)}:${password}@${server.host}:${server.port}/${database}`;
 }
 
+/** What a refusal names of session `pid` past its role and application: client and start. */
+async function clientAndStart(url: string, pid: number): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ address: string; port: number; start: Date }>(
+      'select host(client_addr) as address, client_port as port, backend_start as start from pg_stat_activity where pid = $1',
+      [pid],
+    );
+    const [r] = rows;
+    return `, client ${r!.address}:${r!.port}, connected since ${r!.start.toISOString()}`;
+  } finally {
+    await client.end();
+  }
+}
+
 /** A migrated database with run r1 claimed and its journal started by its submitter. */
 async function distributedRun() {
   const name = `opsbook_shard_verify_${process.pid}_${++databases}`;
@@ -112,7 +128,7 @@ describe('checkSubmitter', () => {
   });
 
   it("refuses a shard whose submitter is gone while another session holds the submitter's lease, naming that session", async () => {
-    const { name, submitter, worker } = await distributedRun();
+    const { url, name, submitter, worker } = await distributedRun();
     await submitter.close();
     await locksReleased(name, 1);
     // Any role may take an advisory lock of that name: it does not make that session the submitter.
@@ -123,7 +139,7 @@ describe('checkSubmitter', () => {
     const error = await checkSubmitter(job, worker, 1000).catch((e) => e);
     expect(error).toMatchObject({ code: 'SHARD_REFUSED' });
     expect(error.message).toBe(
-      `shard 0 of run r1 refused: the run's submitter is gone (opsbook run --distribute was stopped): a session that is not the run's submitter holds its lease (pid ${foreign.pid}, user mallory\\x0ashard 0 accepted, application 'psql'): nobody follows or ends this run; no host was touched`,
+      `shard 0 of run r1 refused: the run's submitter is gone (opsbook run --distribute was stopped): a session that is not the run's submitter holds its lease (pid ${foreign.pid}, user mallory\\x0ashard 0 accepted, application 'psql'${await clientAndStart(url, foreign.pid)}): nobody follows or ends this run; no host was touched`,
     );
     await foreign.client.end();
     await worker.close();
@@ -139,7 +155,7 @@ describe('checkSubmitter', () => {
     await expect(checkSubmitter(job, worker, 500)).rejects.toMatchObject({
       code: 'SHARD_REFUSED',
       message: expect.stringContaining(
-        `a session that is not the run's submitter holds its lease (pid ${foreign.pid}, user ${server.user}, application 'psql')`,
+        `a session that is not the run's submitter holds its lease (pid ${foreign.pid}, user ${server.user}, application 'psql'${await clientAndStart(url, foreign.pid)})`,
       ),
     });
     await foreign.client.end();

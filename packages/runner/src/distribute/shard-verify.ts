@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
-import { type Config, isOpsbookError, showControlsOnLine } from '@opsbook/schema';
-import { type LockHolder, type SharedJournal, stateStoreOf } from '@opsbook/state';
+import { type Config, isOpsbookError } from '@opsbook/schema';
+import { type LockHolder, type SharedJournal, sessionFacts, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import type { Plan } from '../plan/plan.js';
@@ -217,16 +217,8 @@ export async function checkSubmitter(
   );
 }
 
-/**
- * A session as pg_stat_activity shows it to this worker's role. A role's name and an application
- * name are whoever connected's to choose: kept on the line (as `opsbook worker` names who holds
- * its zone's lease).
- */
+/** A session as pg_stat_activity shows it to this worker's role. */
 function sessionText(h: LockHolder): string {
   if (h.pid === null) return 'a prepared transaction, see pg_prepared_xacts';
-  return [
-    `pid ${h.pid}`,
-    ...(h.user !== null ? [`user ${showControlsOnLine(h.user)}`] : []),
-    ...(h.application !== null ? [`application '${showControlsOnLine(h.application)}'`] : []),
-  ].join(', ');
+  return sessionFacts({ ...h, pid: h.pid });
 }

@@ -1,3 +1,4 @@
+import { showControlsOnLine } from '@opsbook/schema';
 import {
   LOCK_KEY_SQL,
   OWN_ADVISORY_LOCKS_SQL,
@@ -26,6 +27,22 @@ export interface LockHolder {
   connectedSince: string | null;
   /** `active`, `idle`, `idle in transaction`, … */
   state: string | null;
+}
+
+/**
+ * What pg_stat_activity told of a session holding a lock, for a message: `pid 4242, user ops,
+ * application 'psql', client 10.0.0.5:51234, connected since …`. A role's name and an application
+ * name are whoever connected's to choose: their control characters and line breaks are written
+ * out, so they stay on the line.
+ */
+export function sessionFacts(h: LockHolder & { pid: number }): string {
+  return [
+    `pid ${h.pid}`,
+    ...(h.user !== null ? [`user ${showControlsOnLine(h.user)}`] : []),
+    ...(h.application !== null ? [`application '${showControlsOnLine(h.application)}'`] : []),
+    ...(h.client !== null ? [`client ${h.client}`] : []),
+    ...(h.connectedSince !== null ? [`connected since ${h.connectedSince}`] : []),
+  ].join(', ');
 }
 
 /** Who holds (or waits for) `lease` exclusively; `unreadable` says why that could not be read. */
