@@ -20,6 +20,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, removedEnvNote } from './bench-processes.mjs';
 
 const { clusterAlertRules, makeAlertBurst, postWebhooks } = await import(
   '@opsbook/testkit/alert-burst'
@@ -64,7 +65,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /** Starts a server process and resolves with its URL once it printed `listening on URL`. */
 function startServer(argv, cwd) {
-  const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, {
+    cwd,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let stdout = '';
   let stderr = '';
@@ -192,7 +197,7 @@ const commit = await new Promise((resolve) => {
 console.log(
   `alerts intake: ${new Date().toISOString()}, commit ${commit}, ${cpus().length} cores, load ${loadavg()
     .map((l) => l.toFixed(2))
-    .join(' ')}`,
+    .join(' ')}${removedEnvNote() ? `; ${removedEnvNote()}` : ''}`,
 );
 console.log(
   `${ROUNDS} rounds, ${CONCURRENCY} posts in flight, ${ALERTS_PER_HOST} alerts a post, state in ${work}\n`,

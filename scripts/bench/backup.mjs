@@ -51,7 +51,14 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { makeDatabase, makeTree, openBackupWorld, root } from './backup-world.mjs';
-import { descendantsOf, isStopping, runGroup, sleep, stopOnSignals } from './bench-processes.mjs';
+import {
+  descendantsOf,
+  isStopping,
+  removedEnvNote,
+  runGroup,
+  sleep,
+  stopOnSignals,
+} from './bench-processes.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '64,512').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -592,6 +599,7 @@ function printTable(rows) {
     `all CPU s: opsbook${withBefore ? ' / before' : ''} / OpenSSH`,
     'load (1 min avg, start → end)',
   ];
+  if (removedEnvNote()) console.log(`${removedEnvNote()}\n`);
   console.log(`| ${head.join(' | ')} |`);
   console.log(`| ${head.map(() => '---').join(' | ')} |`);
   for (const r of rows)

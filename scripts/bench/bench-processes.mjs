@@ -55,9 +55,32 @@ export function runGroup(argv, options, timeoutMs) {
   });
 }
 
-/** No ssh-agent and no user ssh config for any tool: every client authenticates with the one key file. */
+/**
+ * Variables that change what a Node process costs before it runs a line of its script, on every
+ * side alike. NODE_EXTRA_CA_CERTS makes Node parse a CA bundle at start-up: with this machine's
+ * /etc/ssl/certs/ca-certificates.crt that is ~35 ms of CPU, which tripled `node -e 0` (17 ms to
+ * 52 ms) and so hid a fixed cost of opsbook's in every ratio to a Node floor (BENCHMARKS.md,
+ * 2026-12-06 10:35). A user's machine seldom sets it; the benches leave it out, and say so.
+ */
+const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
+
+/** What the benches removed from the environment they were given, for their report; '' if nothing. */
+export function removedEnvNote() {
+  const removed = NODE_START_VARIABLES.filter((name) => process.env[name] !== undefined);
+  return removed.length
+    ? `left out of every measured process's environment: ${removed.map((n) => `${n}=${process.env[n]}`).join(', ')} (it changes what Node costs to start)`
+    : '';
+}
+
+/**
+ * The environment of a measured process: no ssh-agent and no user ssh config for any tool (every
+ * client authenticates with the one key file), and none of NODE_START_VARIABLES but those `extra`
+ * sets itself (fanout.mjs preloads its first-connect probe through NODE_OPTIONS).
+ */
 export function cleanEnv(extra = {}) {
-  const env = { ...process.env, ...extra };
+  const env = { ...process.env };
+  for (const name of NODE_START_VARIABLES) delete env[name];
+  Object.assign(env, extra);
   delete env.SSH_AUTH_SOCK;
   delete env.SSH_AGENT_PID;
   return env;

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { hostCpuSource, median } from './bench-measure.mjs';
+import { removedEnvNote } from './bench-processes.mjs';
 
 /** Issue 18's limits. */
 export const LIMITS = { wall: 1.1, cpu: 1.1, firstConnectS: 0.3, memoryMb: 200 };
@@ -39,7 +40,7 @@ function headCommit() {
 }
 
 function machineLine(world) {
-  return `${STARTED_AT.time} to ${new Date().toISOString()}; build of the working tree at ${STARTED_AT.commit}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on ${world.addresses.length} address(es) ${world.addresses[0]}…, port ${world.port}; host side CPU: ${hostCpuSource(world.sshd)}`;
+  return `${STARTED_AT.time} to ${new Date().toISOString()}; build of the working tree at ${STARTED_AT.commit}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; ${(totalmem() / 2 ** 30).toFixed(0)} GiB; sshd on ${world.addresses.length} address(es) ${world.addresses[0]}…, port ${world.port}; host side CPU: ${hostCpuSource(world.sshd)}${removedEnvNote() ? `; ${removedEnvNote()}` : ''}`;
 }
 
 const good = (c) => c.samples.filter((s) => !s.failure);

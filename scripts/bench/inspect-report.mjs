@@ -2,6 +2,7 @@
 // where opsbook's wall time went, and the issue-6 target.
 import { cpus, totalmem } from 'node:os';
 import { describeSample, hostCpuSource, median } from './bench-measure.mjs';
+import { removedEnvNote } from './bench-processes.mjs';
 
 /** The progress line of a case's latest sample, with what the run did. */
 export function describeRound(c, round, runs) {
@@ -44,6 +45,7 @@ export function reportInspection({ world, cases, checklist, runs, sizes }) {
   console.log(
     `\nthe daily-inspection checklist (${checklist.checks} checks per host${checklist.skipped.length ? `, without ${checklist.skipped.join(', ')}` : ''}); medians of the successful runs of ${runs} each\n`,
   );
+  if (removedEnvNote()) console.log(`${removedEnvNote()}\n`);
   console.log(
     '| hosts | parallel | tool | wall (s) | client CPU user+sys (s) | client CPU / host (ms) | peak RSS (MB) | host side CPU (s) | work done | load (1 min) | opsbook wall ÷ this | target |',
   );

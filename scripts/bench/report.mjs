@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeHistory } from './bench-history.mjs';
 import { median } from './bench-measure.mjs';
-import { cleanEnv, runGroup, stopOnSignals } from './bench-processes.mjs';
+import { cleanEnv, removedEnvNote, runGroup, stopOnSignals } from './bench-processes.mjs';
 
 const { computeReport, readHistory, renderHtml } = await import('@opsbook/health-report');
 const { closeStateStores, filesStore, migrateStateStore, postgresStore } = await import(
@@ -274,6 +274,7 @@ async function measureSize(HOSTS) {
   console.log(
     `\n${HOSTS} hosts × ${DAYS} days: ${events} journal events, ${(bytes / 2 ** 20).toFixed(1)} MB of journals in ${runs.length} runs, ${findingRows} finding rows; opsbook report --format html -o FILE, end to end (spawn to exit)\n`,
   );
+  if (removedEnvNote()) console.log(`${removedEnvNote()}\n`);
   console.log(
     '| case | median | min–max | runs | ÷ floor | CPU (user+sys) median | load (1 min) | target | result |',
   );

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeHistory } from './bench-history.mjs';
 import { median } from './bench-measure.mjs';
+import { cleanEnv, removedEnvNote } from './bench-processes.mjs';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
@@ -34,7 +35,7 @@ try {
     days: DAYS,
     start: Date.parse('2025-03-01T06:00:00Z'),
   });
-  const env = { ...process.env, OPSBOOK_DATABASE_URL: '', NO_COLOR: '1' };
+  const env = cleanEnv({ OPSBOOK_DATABASE_URL: '', NO_COLOR: '1' });
   const times = bins.map(() => []);
   const loads = [];
   for (let round = 0; round < RUNS; round++) {
@@ -57,6 +58,7 @@ try {
   console.log(
     `opsbook runs list --json: ${DAYS} runs × ${HOSTS} hosts, ${(bytes / 2 ** 20).toFixed(0)} MB of journals; ${RUNS} runs each, load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
   );
+  if (removedEnvNote()) console.log(removedEnvNote());
   bins.forEach((bin, i) => {
     const ms = times[i];
     console.log(

@@ -26,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { cleanEnv, removedEnvNote } from './bench-processes.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const runs = Number(process.env.BENCH_RUNS ?? 21);
@@ -37,6 +38,8 @@ const bins = (process.env.BENCH_BINS ?? path.join(root, 'packages/cli/dist/bin.j
     return { name, file: path.resolve(file) };
   });
 const targets = { validate: 2.5, version: 1.1 };
+// Every row, the floor included, in the same environment, without what changes Node's start-up.
+const env = cleanEnv();
 
 /** A folder holding a runbooks/ of `count` runbooks: each source once, then renamed copies. */
 async function makeCatalog(dir, sources, count) {
@@ -111,7 +114,7 @@ try {
     const order = round % 2 ? [...rows].reverse() : rows;
     for (const row of order) {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, row.args, { cwd: row.cwd, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, row.args, { cwd: row.cwd, encoding: 'utf8', env });
       row.samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
       if (r.status !== 0 || (row.expect && !row.expect.test(r.stdout)))
         throw new Error(`${row.label} failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
@@ -148,6 +151,7 @@ try {
       `load average (1 min) ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} over the rounds; ` +
       `floor median ${fmt(floor)}.`,
   );
+  if (removedEnvNote()) console.log(removedEnvNote());
   console.log(failed ? `${failed} row(s) FAIL` : 'every row PASS');
   process.exitCode = failed ? 1 : 0;
   if (process.env.BENCH_CALLGRIND) await countInstructions(rows, work);
@@ -176,7 +180,7 @@ async function countInstructions(rows, dir) {
         process.execPath,
         ...row.args,
       ],
-      { cwd: row.cwd, encoding: 'utf8' },
+      { cwd: row.cwd, encoding: 'utf8', env },
     );
     if (r.status !== 0) throw new Error(`valgrind ${row.label} failed: ${r.stderr.slice(-2000)}`);
     const perThread = [];
