@@ -60,13 +60,18 @@ export function runGroup(argv, options, timeoutMs) {
  * side alike. NODE_EXTRA_CA_CERTS makes Node parse a CA bundle at start-up: with this machine's
  * /etc/ssl/certs/ca-certificates.crt that is ~35 ms of CPU, which tripled `node -e 0` (17 ms to
  * 52 ms) and so hid a fixed cost of opsbook's in every ratio to a Node floor (BENCHMARKS.md,
- * 2026-12-06 10:35). A user's machine seldom sets it; the benches leave it out, and say so.
+ * 2026-12-06 10:35). A user's machine seldom sets it; the benches leave it out, and say so
+ * (BENCH_KEEP_NODE_ENV=1 keeps both, to compare).
  */
 const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
+/** BENCH_KEEP_NODE_ENV=1: measure in the environment as given, to compare. */
+const keepNodeEnv = process.env.BENCH_KEEP_NODE_ENV === '1';
 
 /** What the benches removed from the environment they were given, for their report; '' if nothing. */
 export function removedEnvNote() {
-  const removed = NODE_START_VARIABLES.filter((name) => process.env[name] !== undefined);
+  const removed = keepNodeEnv
+    ? []
+    : NODE_START_VARIABLES.filter((name) => process.env[name] !== undefined);
   return removed.length
     ? `left out of every measured process's environment: ${removed.map((n) => `${n}=${process.env[n]}`).join(', ')} (it changes what Node costs to start)`
     : '';
@@ -79,7 +84,7 @@ export function removedEnvNote() {
  */
 export function cleanEnv(extra = {}) {
   const env = { ...process.env };
-  for (const name of NODE_START_VARIABLES) delete env[name];
+  if (!keepNodeEnv) for (const name of NODE_START_VARIABLES) delete env[name];
   Object.assign(env, extra);
   delete env.SSH_AUTH_SOCK;
   delete env.SSH_AGENT_PID;

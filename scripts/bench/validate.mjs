@@ -8,6 +8,10 @@
 // composed runbook's range resolves to one bundle; with fewer than that, the runbooks that compose
 // others are left out first), then renamed copies round-robin, so that steps with `uses:` have
 // their `with:` checked against the built-in actions' schemas.
+// Two peers per size have no target: Node reading the catalog's files, and reading them and
+// parsing each runbook.yaml with the yaml package (validate-peer.cjs): what the files alone cost.
+// Every process starts without NODE_EXTRA_CA_CERTS and NODE_OPTIONS (bench-processes.mjs), which
+// change what Node costs to start (BENCH_KEEP_NODE_ENV=1 keeps them, to compare).
 // Each round runs every row once, in the opposite order from the round before, so that a change
 // in the machine's load hits every row alike; the load average is printed with the results. The
 // target is on the ratio of medians; the ratio of the fastest runs is printed beside it.
@@ -24,6 +28,7 @@
 //                                            times do; it leaves out waits (I/O, page faults).
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanEnv, removedEnvNote } from './bench-processes.mjs';
@@ -105,6 +110,27 @@ try {
       });
     }
   }
+  // Peers, no target: Node reading the same files, and reading them and parsing each runbook.yaml
+  // with the yaml package (validate-peer.cjs). They say how much of the floor's multiple the
+  // files alone take on this machine.
+  const peer = path.join(import.meta.dirname, 'validate-peer.cjs');
+  const yamlPackage = path.dirname(
+    createRequire(path.join(root, 'packages/schema/package.json')).resolve('yaml/package.json'),
+  );
+  for (const size of sizes) {
+    for (const [mode, what] of [
+      ['read', 'read the files'],
+      ['yaml', 'read + yaml.parse'],
+    ]) {
+      rows.push({
+        label: `peer: ${what}, ${size} runbooks`,
+        args: [peer, mode],
+        cwd: path.join(work, String(size)),
+        env: { BENCH_YAML_PACKAGE: yamlPackage },
+        expect: new RegExp(`^${size} runbooks read`),
+      });
+    }
+  }
   for (const row of rows) row.samples = [];
 
   const loads = [];
@@ -114,7 +140,11 @@ try {
     const order = round % 2 ? [...rows].reverse() : rows;
     for (const row of order) {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, row.args, { cwd: row.cwd, encoding: 'utf8', env });
+      const r = spawnSync(process.execPath, row.args, {
+        cwd: row.cwd,
+        encoding: 'utf8',
+        env: row.env ? { ...env, ...row.env } : env,
+      });
       row.samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
       if (r.status !== 0 || (row.expect && !row.expect.test(r.stdout)))
         throw new Error(`${row.label} failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
