@@ -95,24 +95,17 @@ const ssh2Inside = {
     // ssh2 instantiates its WebAssembly poly1305 as it loads, for chacha20-poly1305 without its
     // native binding. Its 16 MiB of memory count as external memory made since V8's last full
     // collection, which started one early in every run (BENCHMARKS.md, fan-out, 2026-12-06
-    // 08:40). With the binding, ssh2 never uses it: it is then not made.
+    // 08:40). With the binding, ssh2 never uses it: patches/ssh2@1.17.0.patch (pnpm's
+    // patchedDependencies, so for every command and library that loads ssh2) does not make it
+    // then. The bundle must hold the patched file: an install that skipped the patch fails here.
     b.onLoad({ filter: /[\\/]ssh2[\\/]lib[\\/]protocol[\\/]crypto\.js$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
-      const load = "POLY1305_WASM_MODULE = await require('./crypto/poly1305.js')();";
-      if (
-        ![load, 'let ChaChaPolyCipher;', 'let ChaChaPolyDecipher;'].every((s) => source.includes(s))
-      ) {
+      if (!source.includes('if (ChaChaPolyCipher && ChaChaPolyDecipher) return resolve();')) {
         throw new Error(
-          `${args.path}: ssh2's poly1305 loading changed; update the ssh2-inside plugin (scripts/bundle.mjs)`,
+          `${args.path}: ssh2 without patches/ssh2@1.17.0.patch (its WebAssembly poly1305 skip); run pnpm install, or update the patch for this version of ssh2`,
         );
       }
-      return {
-        contents: source.replace(
-          load,
-          `if (ChaChaPolyCipher && ChaChaPolyDecipher) return resolve();\n        ${load}`,
-        ),
-        loader: 'js',
-      };
+      return { contents: source, loader: 'js' };
     });
     b.onLoad({ filter: /.*/, namespace: 'ssh2-native' }, (args) => ({
       // The specifier in a variable: esbuild would try to bundle a require.resolve of a literal.
