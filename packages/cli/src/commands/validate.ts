@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { accessSync } from 'node:fs';
 import path from 'node:path';
 import { loadCatalog } from '@opsbook/runner/catalog';
 import {
@@ -105,7 +105,7 @@ async function rulesToCheck(
 ): Promise<string | undefined> {
   const file = rulesFileOf(ctx, config);
   if (stringOption(ctx, 'rules') !== undefined) return file; // missing: an error, below
-  return ctx.positionals.length === 0 && (await exists(file)) ? file : undefined;
+  return ctx.positionals.length === 0 && exists(file) ? file : undefined;
 }
 
 /** The alert rules' problems (a --rules file that is missing is an error). */
@@ -126,8 +126,15 @@ async function checkAlertRules(
   }
 }
 
-const exists = (file: string) =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Whether `file` is there. Synchronously, from node:fs: node:fs/promises (and the readline
+ * modules it loads) would cost validate ~1.5 ms of start-up for this one check.
+ */
+function exists(file: string): boolean {
+  try {
+    accessSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
