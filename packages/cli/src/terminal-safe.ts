@@ -8,12 +8,12 @@
  * escaping does the same (`escapeJsonControls` adds what JSON.stringify leaves raw).
  */
 
-/** DEL and C1: the control characters JSON.stringify does not escape. */
-const JSON_RAW_CONTROL = /[\u007f-\u009f]/g;
-
 import { SHOWN_CONTROL, showControls, writtenControl } from '@opsbook/schema';
 
 export { showControls, showControlsOnLine } from '@opsbook/schema';
+
+/** DEL and C1: the control characters JSON.stringify does not escape. */
+const JSON_RAW_CONTROL = /[\u007f-\u009f]/g;
 
 /**
  * `value` with `showControls` applied to every string in it, keys included, at any depth: for
