@@ -8,8 +8,9 @@
 // composed runbook's range resolves to one bundle; with fewer than that, the runbooks that compose
 // others are left out first), then renamed copies round-robin, so that steps with `uses:` have
 // their `with:` checked against the built-in actions' schemas.
-// Two peers per size have no target: Node reading the catalog's files, and reading them and
-// parsing each runbook.yaml with the yaml package (validate-peer.cjs): what the files alone cost.
+// Three peers per size have no target: Node reading the catalog's files, and reading them and
+// parsing each runbook.yaml with the yaml package or with js-yaml (validate-peer.cjs): what the
+// files alone cost, and what a general YAML parser for Node costs before any check.
 // Every process starts without NODE_EXTRA_CA_CERTS and NODE_OPTIONS (bench-processes.mjs), which
 // change what Node costs to start (BENCH_KEEP_NODE_ENV=1 keeps them, to compare).
 // Each round runs every row once, in the opposite order from the round before, so that a change
@@ -111,22 +112,24 @@ try {
     }
   }
   // Peers, no target: Node reading the same files, and reading them and parsing each runbook.yaml
-  // with the yaml package (validate-peer.cjs). They say how much of the floor's multiple the
-  // files alone take on this machine.
+  // with the yaml package or js-yaml (validate-peer.cjs). They say how much of the floor's
+  // multiple the files alone take on this machine, and what parsing them with a general parser
+  // costs, checks aside.
   const peer = path.join(import.meta.dirname, 'validate-peer.cjs');
-  const yamlPackage = path.dirname(
-    createRequire(path.join(root, 'packages/schema/package.json')).resolve('yaml/package.json'),
-  );
+  const schemaRequire = createRequire(path.join(root, 'packages/schema/package.json'));
+  const yamlPackage = path.dirname(schemaRequire.resolve('yaml/package.json'));
+  const jsYamlPackage = path.dirname(schemaRequire.resolve('js-yaml/package.json'));
   for (const size of sizes) {
     for (const [mode, what] of [
       ['read', 'read the files'],
       ['yaml', 'read + yaml.parse'],
+      ['js-yaml', 'read + js-yaml load'],
     ]) {
       rows.push({
         label: `peer: ${what}, ${size} runbooks`,
         args: [peer, mode],
         cwd: path.join(work, String(size)),
-        env: { BENCH_YAML_PACKAGE: yamlPackage },
+        env: { BENCH_YAML_PACKAGE: yamlPackage, BENCH_JS_YAML_PACKAGE: jsYamlPackage },
         expect: new RegExp(`^${size} runbooks read`),
       });
     }
