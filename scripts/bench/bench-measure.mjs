@@ -1,6 +1,7 @@
 // One measurement of the SSH benchmarks (fanout.mjs, inspect.mjs): a fresh process under
-// /usr/bin/time (wall, user+sys of the process tree, peak RSS of its largest process) in its own
-// process group, plus the CPU the shared sshd spent meanwhile; and the medians of the rounds.
+// rusage.py (user+sys of the process tree to the microsecond, peak RSS of its largest process;
+// GNU time truncates CPU to 10 ms) in its own process group, its wall time, plus the CPU the
+// shared sshd spent meanwhile; and the medians of the rounds.
 import { spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -10,14 +11,17 @@ import { cleanEnv, descendantsOf, runGroup, sleep } from './bench-processes.mjs'
 const CLOCK_TICKS =
   Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+/** Runs a command and writes `USER_S SYS_S MAX_RSS_KB` from wait4(2) to a file. */
+const RUSAGE = path.join(import.meta.dirname, 'rusage.py');
+
 /** Preloaded by `c.probe` cases: when the process made its first TCP connection. */
-const PROBE = path.join(import.meta.dirname, 'first-connect-probe.mjs');
+const PROBE = path.join(import.meta.dirname, 'first-connect-probe.cjs');
 
 /**
  * Runs case `c` once: `c.prepare()` (untimed, returns argv, or `{argv, stateDir}` for a run in a
  * state folder of its own) or `c.argv`, with `c.env`; `c.ok(r, sample)` decides success. Opsbook
  * cases (those with `prepare`) also get the phases of their wall time. `c.probe`: a Node process
- * that preloads first-connect-probe.mjs (`sample.firstConnect`, s from the spawn). Every sample
+ * that preloads first-connect-probe.cjs (`sample.firstConnect`, s from the spawn). Every sample
  * has the 1-minute load average at its start and the listen-queue overflows of its run.
  * `c.record(r, sample)` may add case-specific figures to the sample.
  */
@@ -35,7 +39,7 @@ export async function measure(c, world, timeoutMs) {
   const env = c.probe
     ? {
         ...c.env,
-        NODE_OPTIONS: `--import=${PROBE}`,
+        NODE_OPTIONS: `--require=${PROBE}`,
         BENCH_PROBE_FILE: probeFile,
         ...(c.probeAlgorithms ? { BENCH_PROBE_ALGORITHMS: '1' } : {}),
       }
@@ -44,22 +48,19 @@ export async function measure(c, world, timeoutMs) {
   const overflowsBefore = await listenOverflows();
   const machineBefore = await machineTicks();
   const serverBefore = await hostCpuSeconds(sshd);
-  const startedAt = Date.now();
-  const started = process.hrtime.bigint();
   const r = await runGroup(
-    ['/usr/bin/time', '-f', '%e %U %S %M', '-o', timeFile, ...argv.map(String)],
+    ['python3', RUSAGE, timeFile, ...argv.map(String)],
     { cwd: dir, env: cleanEnv(env) },
     timeoutMs,
   );
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const probe = c.probe ? JSON.parse(await readFile(probeFile, 'utf8').catch(() => '{}')) : {};
   if (r.timedOut) {
     throw new Error(`${c.tool} on ${c.n} hosts did not finish in ${timeoutMs / 1000} s`);
   }
-  const [, user, sys, maxKb] = (await readFile(timeFile, 'utf8'))
+  // The wrapper's clock: from its fork of the command to the command's end, not from this spawn
+  // of python3 (its own start-up would be on every side's wall time and first connection).
+  const [user, sys, maxKb, wall, startedAt] = (await readFile(timeFile, 'utf8'))
     .trim()
-    .split('\n')
-    .pop()
     .split(' ')
     .map(Number);
   const machineAfter = await machineTicks();
@@ -204,5 +205,5 @@ export function count(text, needle) {
 
 /** One progress line of a sample, on stderr while the rounds run. */
 export function describeSample(c, s, round, runs) {
-  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(2)} user + ${s.sys.toFixed(2)} sys, ${s.rssMb.toFixed(0)} MB, host side ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
+  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(3)} user + ${s.sys.toFixed(3)} sys, ${s.rssMb.toFixed(0)} MB, host side ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
 }

@@ -90,7 +90,7 @@ function preflight(name, tools) {
   for (const [file, pkg] of [
     ['/usr/sbin/sshd', 'openssh-server'],
     ['/usr/bin/ssh-keygen', 'openssh-client'],
-    ['/usr/bin/time', 'time'],
+    ['/usr/bin/python3', 'python3'],
     ...tools,
   ]) {
     if (!existsSync(file)) missing.push(`${file} (Debian package ${pkg})`);

@@ -78,7 +78,7 @@ function printRows(groups) {
             mid(c, (s) => s.wall),
             2,
           ),
-          fmt(cpu, 2),
+          fmt(cpu, 3),
           fmt((1000 * cpu) / g.n, 1),
           fmt(
             mid(c, (s) => s.rssMb),

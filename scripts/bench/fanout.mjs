@@ -15,7 +15,7 @@
 //   parallel-ssh -p N  (BENCH_TOOLS=…,parallel) one OpenSSH client process per host
 //   ansible -f N       (BENCH_TOOLS=…,ansible) -m command with pipelining
 // The two sides of each size run one after the other, their order alternating per round. Every
-// sample notes the load average at its start, and, through first-connect-probe.mjs, when the
+// sample notes the load average at its start, and, through first-connect-probe.cjs, when the
 // process opened its first TCP connection: opsbook's fixed start-up cost before the first host
 // (the bare loop's, Node's start and loading ssh2, is its floor). Each row gets PASS/FAIL per
 // target at its own size: wall ≤ 1.1× and client CPU ≤ 1.1× the bare loop's (paired by round),
@@ -26,8 +26,9 @@
 // (127.0.0.1-16, one listen queue and known_hosts line each, BENCH_ADDRESSES), every "host" an
 // alias of one of them, logged into as a dedicated user `opsbench` whose shell is /bin/sh (no
 // profile script measured); strict known_hosts for every tool. Each measurement is a fresh
-// process under /usr/bin/time (wall, user+sys of the process tree, peak RSS of its largest
-// process); sshd's own CPU is recorded too (server and clients share the two cores). Needs root
+// process under rusage.py (user+sys of the process tree to the microsecond, peak RSS of its
+// largest process; GNU time, used until 2026-12-06 12:45 UTC, truncated CPU to 10 ms) and its
+// wall time from spawn to exit; sshd's own CPU is recorded too (server and clients share the two cores). Needs root
 // (creates the user, starts sshd). Everything it starts is stopped by PID; the temp dir, the
 // authorized_keys it wrote and the user (when it created it) are removed at the end.
 //

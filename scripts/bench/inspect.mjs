@@ -13,11 +13,11 @@
 // The world is fanout.mjs's (bench-world.mjs): every "host" is an alias of ONE real OpenSSH sshd
 // on 127.0.0.1 (MaxStartups raised), logged into as the user `opsbench` (shell /bin/sh), strict
 // known_hosts for every tool, Ansible with pipelining and ControlMaster=no (one connection per
-// host and task, as in a real fleet). Each measurement is a fresh process under /usr/bin/time
-// (wall, user+sys of the process tree, peak RSS of its largest process) plus the host side's CPU
-// (sshd and every process it started, the collectors included: they run under sshd, on the same
-// 2 cores; bench-cgroup.mjs); BENCH_RUNS rounds, interleaved, medians and
-// per-round ratios reported, with the load average each run started at and PASS/FAIL at every
+// host and task, as in a real fleet). Each measurement is a fresh process under rusage.py
+// (bench-measure.mjs: user+sys of the process tree to the microsecond, peak RSS of its largest
+// process) and its wall time, plus the host side's CPU (sshd and every process it started, the
+// collectors included: they run under sshd, on the same 2 cores; bench-cgroup.mjs); BENCH_RUNS
+// rounds, interleaved, medians and per-round ratios reported, with the load average each run started at and PASS/FAIL at every
 // size. Needs root and the packages built (pnpm build). Everything it starts
 // is stopped by PID; the temp dir, the authorized_keys it wrote and the user it created are removed.
 //

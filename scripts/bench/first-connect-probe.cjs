@@ -1,4 +1,4 @@
-// Preloaded into every measured Node process of fanout.mjs (NODE_OPTIONS=--import=…), opsbook
+// Preloaded into every measured Node process of fanout.mjs (NODE_OPTIONS=--require=…), opsbook
 // and the bare ssh2 loop alike: notes when the process opened its first TCP connection, so that
 // the fixed start-up cost before the first host (Node start, loading the code, the approval,
 // inventory and plan, the ledger, the journal) is measured from the outside, the same way for
@@ -7,9 +7,11 @@
 // They are read off the wire, not from an ssh2 module (opsbook's run bundle holds its own copy of
 // ssh2's code): both KEXINIT messages travel in clear, and the choice follows from them (RFC 4253
 // §7.1: per list, the client's first name the server also offers). Written once, at exit, to
-// BENCH_PROBE_FILE.
-import { writeFileSync } from 'node:fs';
-import net from 'node:net';
+// BENCH_PROBE_FILE. CommonJS, preloaded with --require: an ES module preloaded with --import made
+// Node set up its ES module loader in opsbook, whose bin.js is CommonJS and never needs it
+// (~4 ms of CPU that only the measurement added; the bare loop, an ES module, has it anyway).
+const { writeFileSync } = require('node:fs');
+const net = require('node:net');
 
 const file = process.env.BENCH_PROBE_FILE;
 const probe = {};
