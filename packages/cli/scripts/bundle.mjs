@@ -276,13 +276,19 @@ function makeCodeCache(file, argvs, { cwd, env }) {
 // The fast commands on the repository's runbooks.
 const repo = new URL('../../../', import.meta.url).pathname;
 makeCodeCache('fast.js', [['validate'], ['list']], { cwd: repo, env: process.env });
-// `run` of a throwaway approval (a local host and an unreachable SSH one): what a run compiles
-// from start to exit. Where that cannot be set up (the trust pin needs root), the cache holds
+// `run` of a throwaway approval (a local host, twelve SSH hosts that answer, one that refuses:
+// run-warmup.mjs): what a run compiles from start to exit. Where that cannot be set up (the trust pin needs root), the cache holds
 // what compiles on the way to the refusal, and run.js is still taken.
 const warmup = await prepareRunWarmup(new URL('bin.js', dist).pathname);
 if (warmup.note) console.warn(`dist/run.js.cache is made from a run refused early: ${warmup.note}`);
 try {
   makeCodeCache('run.js', [warmup.argv], warmup);
+  // Without its SSH hosts the cache would still be taken, only smaller: a run would then compile
+  // the code of every host that answers (~5 ms of CPU on one host, BENCHMARKS.md, fan-out).
+  if (!warmup.note && warmup.sshSessions() < warmup.sshHosts)
+    console.warn(
+      `dist/run.js.cache: ${warmup.sshSessions()} of the warm-up's ${warmup.sshHosts} SSH hosts ran their steps (warmup-ssh-server.mjs): the cache lacks what a run compiles for a host that answers`,
+    );
 } finally {
   await warmup.remove();
 }

@@ -1,18 +1,24 @@
 // A throwaway approval for bundle.mjs to run while it makes dist/run.js.cache: the code cache
 // holds what V8 compiled by the end of that run, so it should compile what a user's run does —
 // verify the approval against the pin, render the plan, claim the run on the ticket and in the
-// ledger, journal it, run steps on a host, reach for an SSH host, report to the ticket. Everything
-// lives in one temp folder (keys made here, a local tracker, its own trust pin, HOME), removed
-// afterwards; the one SSH host is 127.0.0.1 port 1, which refuses at once.
-import { spawnSync } from 'node:child_process';
+// ledger, journal it, run steps on a host, log into an SSH host and run its steps there, reach for
+// one that refuses, report to the ticket. Everything lives in one temp folder (keys made here, a
+// local tracker, its own trust pin, HOME), removed afterwards. The SSH host that answers is
+// warmup-ssh-server.mjs on 127.0.0.1 (only the warm-up's engineer key may log in); the one that
+// refuses is 127.0.0.1 port 1.
+import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalTracker } from '@opsbook/tracker';
+import ssh2 from 'ssh2';
 import { writeDemoWorkspace } from '../../../scripts/demo-workspace.mjs';
 
 const RUNBOOK = 'run-warmup';
+/** The hosts that log into warmup-ssh-server.mjs: more than FANOUT_HOSTS (src/heap-growth.ts). */
+const SSH_HOSTS = 12;
 
 const runbookYaml = `apiVersion: opsbook/v1
 kind: Runbook
@@ -25,7 +31,7 @@ metadata:
 spec:
   params:
     word: {type: string, default: warm}
-  targets: {default: all, concurrency: 2, maxFailures: 1}
+  targets: {default: all, concurrency: 8, maxFailures: 1}
   prechecks:
     - {id: ready, name: ready, run: "true"}
   steps:
@@ -59,7 +65,11 @@ function publicKeyLine(privateKeyPem) {
  */
 export async function prepareRunWarmup(bin) {
   const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-run-warmup-'));
-  const remove = () => rm(dir, { recursive: true, force: true });
+  let server;
+  const remove = async () => {
+    server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const people = [];
     for (const [id, name, role] of [
@@ -75,8 +85,14 @@ export async function prepareRunWarmup(bin) {
       people.push({ id, name, role, keyFile, line: `${publicKeyLine(pem)} ${id}` });
     }
     const [senior, engineer] = people;
+    // The engineer logs into the hosts with an Ed25519 key in OpenSSH's format, the kind
+    // ssh-keygen makes by default: its parsing is then in the cache too.
+    const login = ssh2.utils.generateKeyPairSync('ed25519');
+    const loginKeyFile = path.join(dir, 'id_ed25519');
+    await writeFile(loginKeyFile, login.private, { mode: 0o600 });
+    server = await startWarmupSshServer(login.public, path.join(dir, 'ssh-sessions'));
     const knownHosts = path.join(dir, 'known_hosts');
-    await writeFile(knownHosts, '');
+    await writeFile(knownHosts, `[127.0.0.1]:${server.port} ${server.hostKey}\n`);
     await writeDemoWorkspace(dir, people, { runbooks: 'runbooks', knownHosts });
     await mkdir(path.join(dir, 'runbooks', RUNBOOK), { recursive: true });
     await writeFile(
@@ -87,7 +103,20 @@ export async function prepareRunWarmup(bin) {
     const inventory = path.join(dir, 'inventory.ini');
     await writeFile(
       inventory,
-      `[warmup]\nhere ansible_connection=local\naway ansible_host=127.0.0.1 ansible_port=1 ansible_user=opsbook ansible_ssh_private_key_file=${engineer.keyFile}\n`,
+      [
+        '[warmup]',
+        'here ansible_connection=local',
+        // A fan-out (FANOUT_HOSTS or more hosts, several at once), as most runs are: a run on
+        // fewer hosts takes other paths (src/heap-growth.ts), and a cache made from them left a
+        // 50-host run ~8 ms of CPU to compile.
+        ...Array.from(
+          { length: SSH_HOSTS },
+          (_, i) =>
+            `near-${String(i + 1).padStart(2, '0')} ansible_host=127.0.0.1 ansible_port=${server.port} ansible_user=opsbook ansible_ssh_private_key_file=${loginKeyFile}`,
+        ),
+        `away ansible_host=127.0.0.1 ansible_port=1 ansible_user=opsbook ansible_ssh_private_key_file=${loginKeyFile}`,
+        '',
+      ].join('\n'),
     );
     const tracker = new LocalTracker({ stateDir: path.join(dir, 'state'), actor: senior.id });
     const { key } = await tracker.create({ summary: 'code cache warm-up', grade: 'P4' });
@@ -129,10 +158,57 @@ export async function prepareRunWarmup(bin) {
       cwd: dir,
       env,
       remove,
+      sshHosts: SSH_HOSTS,
+      sshSessions: () => server.sessions(),
       ...(note ? { note } : {}),
     };
   } catch (e) {
     await remove();
     throw e;
   }
+}
+
+/**
+ * Starts warmup-ssh-server.mjs (its own process), which notes each command it runs in
+ * `sessionsFile`, and waits for its port and host key. `stop` ends it; so does the end of this
+ * process (its stdin closes). `sessions()`: how many commands it ran so far (read from the file:
+ * bundle.mjs blocks in spawnSync while the run logs in).
+ */
+export function startWarmupSshServer(clientKeyLine, sessionsFile) {
+  const child = spawn(
+    process.execPath,
+    [new URL('warmup-ssh-server.mjs', import.meta.url).pathname, clientKeyLine, sessionsFile],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`the warm-up SSH server exited (${code}) before it listened`)),
+    );
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (data) => {
+      out += data;
+      const line = /^(\d+) (\S+ \S+)\n/.exec(out);
+      if (!line) return;
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      child.removeAllListeners('exit');
+      resolve({
+        port: Number(line[1]),
+        hostKey: line[2],
+        sessions: () => {
+          try {
+            return readFileSync(sessionsFile, 'utf8').split('\n').filter(Boolean).length;
+          } catch {
+            return 0;
+          }
+        },
+        stop: () => {
+          child.stdin.end();
+          child.kill('SIGTERM');
+        },
+      });
+    });
+  });
 }
