@@ -4,7 +4,7 @@
 // ledger, journal it, run steps on a host, log into an SSH host and run its steps there, reach for
 // one that refuses, report to the ticket. Everything lives in one temp folder (keys made here, a
 // local tracker, its own trust pin, HOME), removed afterwards. The SSH host that answers is
-// warmup-ssh-server.mjs on 127.0.0.1 (only the warm-up's engineer key may log in); the one that
+// warmup-ssh-server.mjs on 127.0.0.1 (only the warm-up's own login key may log in); the one that
 // refuses is 127.0.0.1 port 1.
 import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
