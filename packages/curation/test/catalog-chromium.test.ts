@@ -326,6 +326,12 @@ describe('the catalog page in headless Chromium', () => {
     });
     await page.click('#runbook-nightly-maintenance ol.steps a[href="#runbook-pg-vacuum"]');
     await page.waitForFunction(() => location.hash === '#runbook-pg-vacuum');
+    // The page answers the link on `hashchange`, an event that comes after the hash changed:
+    // wait for its effect (the linked runbook shown and opened), not only for the new hash.
+    await page.waitForFunction(() => {
+      const target = document.getElementById('runbook-pg-vacuum');
+      return target !== null && !target.hidden && target.querySelector('details')?.open === true;
+    });
     expect(await visible()).toHaveLength(3);
     expect(
       await page.$eval('#runbook-pg-vacuum details', (d) => (d as HTMLDetailsElement).open),
