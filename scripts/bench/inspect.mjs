@@ -17,9 +17,10 @@
 // (bench-measure.mjs: user+sys of the process tree to the microsecond, peak RSS of its largest
 // process) and its wall time, plus the host side's CPU (sshd and every process it started, the
 // collectors included: they run under sshd, on the same 2 cores; bench-cgroup.mjs); BENCH_RUNS
-// rounds, interleaved, medians and per-round ratios reported, with the load average each run started at and PASS/FAIL at every
-// size. Needs root and the packages built (pnpm build). Everything it starts
-// is stopped by PID; the temp dir, the authorized_keys it wrote and the user it created are removed.
+// rounds, interleaved, medians and per-round ratios reported, with the load average each run
+// started at and PASS/FAIL at every size. Needs root and the packages built (pnpm build).
+// Everything it starts is stopped by PID; the temp dir, the authorized_keys it wrote and the user
+// it created are removed.
 //
 //   node scripts/bench/inspect.mjs                 full run: 50 and 200 hosts, 3 rounds
 //   BENCH_RUNS=1 BENCH_SIZES=5 node scripts/bench/inspect.mjs      quick check (~1 min)
