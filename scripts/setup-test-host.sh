@@ -2,7 +2,7 @@
 # Installs what the test suite needs on a Debian machine with Node 20 and npm: pnpm (through
 # npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
 # ssh-agent), PostgreSQL, Chromium, the peers the benchmarks compare with (pssh, Ansible), and
-# GNU time (/usr/bin/time), with which scripts/bench/fanout.mjs measures them, and BusyBox,
+# what the benchmarks time them with (python3 for scripts/bench/rusage.py, GNU time), and BusyBox,
 # openssl and strace for the inspection and exec tests, tmux for the live progress test,
 # ShellCheck for opsbook lint, and Prometheus with Alertmanager for the alerts tests.
 # Safe to run again: it installs only what is missing.
@@ -25,6 +25,7 @@ command -v parallel-ssh >/dev/null 2>&1 || need+=(pssh)
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/bin/time ] || need+=(time)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v ansible >/dev/null 2>&1 || need+=(ansible)
 # The inspection and facts tests run a BusyBox-only host (Alpine's userland) and grade a TLS
 # certificate made by openssl; the env-block test counts the wrapper's forks with strace, and
