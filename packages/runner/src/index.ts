@@ -106,6 +106,7 @@ export {
 } from './ticket/run-summary.js';
 export {
   isUnusedRun,
+  RUN_RECORD_READS,
   RUNS_PROPERTY,
   type RunEndReport,
   type RunEndReporter,

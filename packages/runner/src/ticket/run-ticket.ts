@@ -45,6 +45,13 @@ import {
 export const RUN_PROPERTY_PREFIX = 'opsbook.run.';
 export const RUNS_PROPERTY = 'opsbook.runs';
 
+/**
+ * Run records read from the tracker at once. On Jira each is a request of its own, and a ticket
+ * collects one per run (retries, `maxRuns` over 1, a recurring ticket): read one after the other,
+ * a run's start (which reads them twice: its check and its claim) waited for every round trip.
+ */
+export const RUN_RECORD_READS = 4;
+
 /** Every run recorded on the ticket, oldest first: per-run properties and the old list. */
 export async function readTicketRuns(
   tracker: TicketServices['tracker'],
@@ -52,19 +59,51 @@ export async function readTicketRuns(
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<TicketRunRecord[]> {
   const read = options.signal ? { signal: options.signal } : {};
-  const legacy = await tracker.getProperty(key, RUNS_PROPERTY, read);
+  const [legacy, allKeys] = await Promise.all([
+    tracker.getProperty(key, RUNS_PROPERTY, read),
+    tracker.propertyKeys(key, read),
+  ]);
   const byId = new Map<string, TicketRunRecord>();
   for (const r of Array.isArray(legacy) ? (legacy as TicketRunRecord[]) : []) byId.set(r.runId, r);
-  const keys = (await tracker.propertyKeys(key, read)).filter((k) =>
-    k.startsWith(RUN_PROPERTY_PREFIX),
+  const keys = allKeys.filter((k) => k.startsWith(RUN_PROPERTY_PREFIX));
+  const records = await mapInOrder(
+    keys,
+    RUN_RECORD_READS,
+    (k) => tracker.getProperty(key, k, read) as Promise<TicketRunRecord | undefined>,
   );
-  for (const k of keys) {
-    const r = (await tracker.getProperty(key, k, read)) as TicketRunRecord | undefined;
+  for (const r of records) {
     if (r && typeof r.runId === 'string' && !r.withdrawn) byId.set(r.runId, r);
   }
   return [...byId.values()].sort((a, b) =>
     a.startedAt === b.startedAt ? (a.runId < b.runId ? -1 : 1) : a.startedAt < b.startedAt ? -1 : 1,
   );
+}
+
+/**
+ * `fn` of every item, at most `limit` at once, the results in the items' order. After one fails,
+ * no further item is started, and that failure is the result.
+ */
+async function mapInOrder<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 export interface TicketRunRecord {
