@@ -102,6 +102,39 @@ describe.each([['cloud'], ['datacenter']] as const)(
       return { ran, refused, started };
     }
 
+    it('asks for the ticket, its approval and its runs at once as a run starts (each a Jira request of its own)', async () => {
+      const key = await approvedTicket(1);
+      const services = openTracker(world.config, { ...world.env, OPSBOOK_USER: 'eve' });
+      const jira = services.tracker;
+      let inFlight = 0;
+      let most = 0;
+      const slow = Object.create(jira) as typeof jira;
+      for (const name of ['get', 'getProperty', 'propertyKeys'] as const) {
+        const read = jira[name] as (...args: unknown[]) => Promise<unknown>;
+        (slow as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 15));
+            return await read.apply(jira, args);
+          } finally {
+            inFlight--;
+          }
+        };
+      }
+      const outcome = await runTicket({
+        services: { ...services, tracker: slow },
+        config: world.config,
+        key,
+        env: world.env,
+        executorSigner: world.eve,
+        signal: new AbortController().signal,
+      });
+      expect(outcome.status).toBe('ok');
+      // The ticket, the approval property and the old run list (or the property keys) together.
+      expect(most).toBeGreaterThanOrEqual(3);
+    });
+
     it('lets at most one of 20 copies run a maxRuns: 1 approval; the others are refused before any host', async () => {
       const key = await approvedTicket(1);
       const { ran, refused, started } = await race(key, 20);

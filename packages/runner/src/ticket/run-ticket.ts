@@ -279,7 +279,16 @@ export class TicketGate {
       );
     checkTrackerBinding(statement, tracker);
     const signal = this.options.signal;
-    const ticket = await tracker.get(key, signal ? { signal } : {}).catch((e: unknown) => {
+    const read = signal ? { signal } : {};
+    // The ticket, the approval it carries and its runs, asked for at once (on Jira, requests of
+    // their own that a run's start waited for one after the other), then judged in that order:
+    // the ticket's answer first, so a missing ticket or a wrong status is what a refusal says.
+    const approvalRead = tracker.getProperty(key, APPROVAL_PROPERTY, read);
+    const runsRead = readTicketRuns(tracker, key, read);
+    // Their failures are seen where they are awaited; not at all when the ticket refuses first.
+    approvalRead.catch(() => undefined);
+    runsRead.catch(() => undefined);
+    const ticket = await tracker.get(key, read).catch((e: unknown) => {
       if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
       throw new runnerErrors.RefusalError(
         e.code,
@@ -306,15 +315,11 @@ export class TicketGate {
     this.statement = statement;
     // A standing approval too: a recurring ticket whose senior rejected it and approved another
     // carries that other one, and the rejected one must not run again on it.
-    const approval = (await tracker.getProperty(
-      key,
-      APPROVAL_PROPERTY,
-      signal ? { signal } : {},
-    )) as TicketApproval | undefined;
+    const approval = (await approvalRead) as TicketApproval | undefined;
     checkCurrentApproval(key, statement, approval);
     if (!('selector' in statement.targets) && approval?.approvalId === statement.id)
       this.reviewerNamed = approval.reviewer;
-    const ids = await this.runsOf(statement);
+    const ids = await this.runsOf(statement, runsRead);
     if (ids.size >= statement.maxRuns)
       throw new runnerErrors.RefusalError(
         'RUNS_EXHAUSTED',
@@ -328,9 +333,13 @@ export class TicketGate {
    * a run either of them counts is counted (so a run's own end, still in the outbox, counts it
    * until it is delivered).
    */
-  private async runsOf(statement: ApprovalStatement): Promise<Set<string>> {
+  private async runsOf(
+    statement: ApprovalStatement,
+    runsRead?: Promise<TicketRunRecord[]>,
+  ): Promise<Set<string>> {
     const signal = this.options.signal;
-    const runs = await readTicketRuns(this.options.services.tracker, statement.ticket, { signal });
+    const runs = await (runsRead ??
+      readTicketRuns(this.options.services.tracker, statement.ticket, { signal }));
     const ids = new Set(
       runs.filter((r) => r.approvalId === statement.id && !isUnusedRun(r)).map((r) => r.runId),
     );
