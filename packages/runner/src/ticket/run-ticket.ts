@@ -279,7 +279,9 @@ export class TicketGate {
       );
     checkTrackerBinding(statement, tracker);
     const signal = this.options.signal;
-    const read = signal ? { signal } : {};
+    // The reads a refusal makes moot are cancelled with it: a refused run waits for none of them.
+    const moot = new AbortController();
+    const read = { signal: signal ? AbortSignal.any([signal, moot.signal]) : moot.signal };
     // The ticket, the approval it carries and its runs, asked for at once (on Jira, requests of
     // their own that a run's start waited for one after the other), then judged in that order:
     // the ticket's answer first, so a missing ticket or a wrong status is what a refusal says.
@@ -288,7 +290,24 @@ export class TicketGate {
     // Their failures are seen where they are awaited; not at all when the ticket refuses first.
     approvalRead.catch(() => undefined);
     runsRead.catch(() => undefined);
-    const ticket = await tracker.get(key, read).catch((e: unknown) => {
+    try {
+      await this.judge(statement, tracker.get(key, read), approvalRead, runsRead);
+    } catch (e) {
+      moot.abort();
+      throw e;
+    }
+  }
+
+  /** check's verdict on the ticket's answers, in order: the ticket, its approval, its runs. */
+  private async judge(
+    statement: ApprovalStatement,
+    ticketRead: Promise<{ key: string; status: string }>,
+    approvalRead: Promise<unknown>,
+    runsRead: Promise<TicketRunRecord[]>,
+  ): Promise<void> {
+    const { tracker } = this.options.services;
+    const key = statement.ticket;
+    const ticket = await ticketRead.catch((e: unknown) => {
       if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
       throw new runnerErrors.RefusalError(
         e.code,
