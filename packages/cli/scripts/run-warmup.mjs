@@ -13,8 +13,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalTracker } from '@opsbook/tracker';
-import ssh2 from 'ssh2';
 import { writeDemoWorkspace } from '../../../scripts/demo-workspace.mjs';
+import { ed25519KeyPair } from './ed25519-key-pair.mjs';
+
+export { ed25519KeyPair };
 
 const RUNBOOK = 'run-warmup';
 /** The hosts that log into warmup-ssh-server.mjs: more than FANOUT_HOSTS (src/heap-growth.ts). */
@@ -87,7 +89,7 @@ export async function prepareRunWarmup(bin) {
     const [senior, engineer] = people;
     // The engineer logs into the hosts with an Ed25519 key in OpenSSH's format, the kind
     // ssh-keygen makes by default: its parsing is then in the cache too.
-    const login = ssh2.utils.generateKeyPairSync('ed25519');
+    const login = ed25519KeyPair();
     const loginKeyFile = path.join(dir, 'id_ed25519');
     await writeFile(loginKeyFile, login.private, { mode: 0o600 });
     // A machine where it cannot listen on 127.0.0.1 still builds: with a smaller cache, said by

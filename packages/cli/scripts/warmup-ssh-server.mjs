@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from './ed25519-key-pair.mjs';
 
 const { Server, utils } = ssh2;
 
@@ -27,7 +28,7 @@ if (allowed instanceof Error) {
   process.exit(2);
 }
 const allowedBlob = allowed.getPublicSSH();
-const hostKey = utils.generateKeyPairSync('ed25519');
+const hostKey = ed25519KeyPair();
 const children = new Set();
 
 const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
