@@ -277,8 +277,9 @@ function makeCodeCache(file, argvs, { cwd, env }) {
 const repo = new URL('../../../', import.meta.url).pathname;
 makeCodeCache('fast.js', [['validate'], ['list']], { cwd: repo, env: process.env });
 // `run` of a throwaway approval (a local host, twelve SSH hosts that answer, one that refuses:
-// run-warmup.mjs): what a run compiles from start to exit. Where that cannot be set up (the trust pin needs root), the cache holds
-// what compiles on the way to the refusal, and run.js is still taken.
+// run-warmup.mjs): what a run compiles from start to exit. Where that cannot be set up (the trust
+// pin needs root), the cache holds what compiles on the way to the refusal, and run.js is still
+// taken.
 const warmup = await prepareRunWarmup(new URL('bin.js', dist).pathname);
 if (warmup.note) console.warn(`dist/run.js.cache is made from a run refused early: ${warmup.note}`);
 try {

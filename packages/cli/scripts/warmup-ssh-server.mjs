@@ -9,10 +9,9 @@
 //
 // Listens on 127.0.0.1, on a port of the system's choice, and prints one line, `PORT HOST_KEY`
 // (the host key as `ssh-ed25519 BASE64`, for known_hosts); appends a line to SESSIONS_FILE for
-// each command it starts.
-// Only the given client key may log in, with a valid signature; then each exec request runs under
-// /bin/sh -c as this process's user, its stdin, stdout and stderr wired to the channel. Exits when its stdin closes (the builder
-// ended, whichever way) or on SIGTERM.
+// each command it starts. Only the given client key may log in, with a valid signature; then each
+// exec request runs under /bin/sh -c as this process's user, its stdin, stdout and stderr wired
+// to the channel. Exits when its stdin closes (the builder ended, whichever way) or on SIGTERM.
 import { spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
