@@ -3,8 +3,8 @@
 // run (issue 18). What is timed for opsbook is what its user waits for: `opsbook run` of a
 // one-step runbook (backup.postgres, backup.files, backup.restore with the `with:` keys of the
 // shipped data-backup / data-restore / file-restore runbooks and the actions' defaults), from
-// process spawn to exit: Node start, approval check, SSH handshake, the step, the journal. The
-// plan and approval are made first, untimed.
+// its fork to its exit (rusage.py): Node start, approval check, SSH handshake, the step, the
+// journal. The plan and approval are made first, untimed.
 //
 //   pg-backup      opsbook: pg_dump -Fc on the host, per-table stats in the dump's snapshot, into
 //                  the repository (sha256, fsync, manifest)
@@ -55,7 +55,7 @@ import {
   descendantsOf,
   isStopping,
   removedEnvNote,
-  runGroup,
+  runMeasured,
   sleep,
   stopOnSignals,
 } from './bench-processes.mjs';
@@ -97,32 +97,28 @@ async function serverCpu(world) {
 }
 
 /**
- * Runs argv under /usr/bin/time in its own process group: wall, client CPU, and all CPU (the
- * client's, plus what sshd's sessions and PostgreSQL's backends used meanwhile), in seconds.
+ * Runs argv under rusage.py in its own process group: wall (from the wrapper's fork of argv to
+ * the end of its wait4), client CPU (to the microsecond), and all CPU (the client's, plus what
+ * sshd's sessions and PostgreSQL's backends used meanwhile), in seconds.
  */
 async function timed(world, argv, what) {
-  const timeFile = path.join(world.dir, 'time.out');
-  await rm(timeFile, { force: true });
   // Untimed: what the previous sample left dirty is written back now, not during this one.
   execFileSync('sync');
   const load = os.loadavg()[0];
   const server = await serverCpu(world);
-  const started = process.hrtime.bigint();
-  const r = await runGroup(
-    ['/usr/bin/time', '-f', '%e %U %S', '-o', timeFile, ...argv],
+  const r = await runMeasured(
+    argv,
     { cwd: world.dir, env: world.env },
     TIMEOUT_MS,
+    path.join(world.dir, 'time.out'),
   );
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
   if (isStopping()) throw new Error('stopped');
   if (r.timedOut || r.code !== 0)
     throw new Error(
       `${what} failed (exit ${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`,
     );
-  const [, user, sys] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop().split(' ');
-  const cpu = Number(user) + Number(sys);
-  const allCpu = cpu + (await serverCpu(world)) - server;
-  return { wall, cpu, allCpu, load, stdout: r.stdout };
+  const allCpu = r.cpu + (await serverCpu(world)) - server;
+  return { wall: r.wall, cpu: r.cpu, allCpu, load, stdout: r.stdout };
 }
 
 /** `opsbook run` of an approval: its wall, and its step's duration and result from the journal. */

@@ -6,13 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { cleanEnv, descendantsOf, runGroup, sleep } from './bench-processes.mjs';
+import { cleanEnv, descendantsOf, runMeasured, sleep } from './bench-processes.mjs';
 
 const CLOCK_TICKS =
   Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** Runs a command and writes `USER_S SYS_S MAX_RSS_KB` from wait4(2) to a file. */
-const RUSAGE = path.join(import.meta.dirname, 'rusage.py');
 
 /** Preloaded by `c.probe` cases: when the process made its first TCP connection. */
 const PROBE = path.join(import.meta.dirname, 'first-connect-probe.cjs');
@@ -34,7 +31,6 @@ export async function measure(c, world, timeoutMs) {
   await waitForIdleSshd(sshd);
   const timeFile = path.join(dir, 'time.out');
   const probeFile = path.join(dir, 'probe.json');
-  await rm(timeFile, { force: true });
   await rm(probeFile, { force: true });
   const env = c.probe
     ? {
@@ -48,21 +44,14 @@ export async function measure(c, world, timeoutMs) {
   const overflowsBefore = await listenOverflows();
   const machineBefore = await machineTicks();
   const serverBefore = await hostCpuSeconds(sshd);
-  const r = await runGroup(
-    ['python3', RUSAGE, timeFile, ...argv.map(String)],
-    { cwd: dir, env: cleanEnv(env) },
-    timeoutMs,
-  );
+  const r = await runMeasured(argv, { cwd: dir, env: cleanEnv(env) }, timeoutMs, timeFile);
   const probe = c.probe ? JSON.parse(await readFile(probeFile, 'utf8').catch(() => '{}')) : {};
   if (r.timedOut) {
     throw new Error(`${c.tool} on ${c.n} hosts did not finish in ${timeoutMs / 1000} s`);
   }
   // The wrapper's clock: from its fork of the command to the command's end, not from this spawn
   // of python3 (its own start-up would be on every side's wall time and first connection).
-  const [user, sys, maxKb, wall, startedAt] = (await readFile(timeFile, 'utf8'))
-    .trim()
-    .split(' ')
-    .map(Number);
+  const { user, sys, maxKb, wall, startedAt } = r;
   const machineAfter = await machineTicks();
   await waitForIdleSshd(sshd);
   const server = (await hostCpuSeconds(sshd)) - serverBefore;

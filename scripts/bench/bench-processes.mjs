@@ -1,8 +1,9 @@
 // Processes the benchmarks start: each tracked by PID in its own process group, bounded in time,
-// and stopped by PID on every exit path (SIGINT, SIGTERM, a failure). Shared by fanout.mjs and
-// inspect.mjs.
+// and stopped by PID on every exit path (SIGINT, SIGTERM, a failure). Shared by the benches;
+// runMeasured times one under rusage.py.
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 
 /** Processes (group leaders) started by the benchmark and still running, by PID. */
 export const live = new Set();
@@ -53,6 +54,23 @@ export function runGroup(argv, options, timeoutMs) {
       resolve({ ...out, code, timedOut });
     });
   });
+}
+
+/** Runs a command and writes `USER_S SYS_S MAX_RSS_KB WALL_S START_MS` from wait4(2) to a file. */
+const RUSAGE = path.join(import.meta.dirname, 'rusage.py');
+
+/**
+ * `runGroup` of argv under rusage.py: besides its output, the command's CPU (user and sys of
+ * the process and the children it waited for, to the microsecond; GNU time truncates each to
+ * 10 ms), the peak RSS of its largest process, and its wall time from the wrapper's fork of it to
+ * the end of wait4 (python3's own start-up is on no side). `timeFile` is overwritten.
+ */
+export async function runMeasured(argv, options, timeoutMs, timeFile) {
+  await rm(timeFile, { force: true });
+  const r = await runGroup(['python3', RUSAGE, timeFile, ...argv.map(String)], options, timeoutMs);
+  const text = r.timedOut ? '' : await readFile(timeFile, 'utf8').catch(() => '');
+  const [user, sys, maxKb, wall, startedAt] = text.trim().split(' ').map(Number);
+  return { ...r, user, sys, cpu: user + sys, maxKb, wall, startedAt };
 }
 
 /**

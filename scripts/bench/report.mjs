@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `opsbook report` end to end (issue #16 item 4): 1,000 hosts × 30 days of daily inspections,
-// timed as the user waits for it, from process spawn to exit of `opsbook report` (HTML written
+// timed as the user waits for it, from process fork to exit of `opsbook report` (HTML written
 // to a file, the command's default), on the files store and on the PostgreSQL store, against
 // floors measured in the same run: `node -e 0` (a node process that does nothing) and, for
 // PostgreSQL, `psql -c 'select count(*) from opsbook_findings'` (a client that connects, asks
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { writeHistory } from './bench-history.mjs';
 import { median } from './bench-measure.mjs';
-import { cleanEnv, removedEnvNote, runGroup, stopOnSignals } from './bench-processes.mjs';
+import { cleanEnv, removedEnvNote, runMeasured, stopOnSignals } from './bench-processes.mjs';
 
 const { computeReport, readHistory, renderHtml } = await import('@opsbook/health-report');
 const { closeStateStores, filesStore, migrateStateStore, postgresStore } = await import(
@@ -48,23 +48,21 @@ const execFileP = promisify(execFile);
 stopOnSignals();
 
 /**
- * Wall time (ms) of one process from spawn to exit, and the CPU time (user + sys, ms) it spent,
- * which a machine busy with other work inflates far less than the wall; throws when it fails.
+ * Wall time (ms) of one process from its fork to its exit, and the CPU time (user + sys, ms, to
+ * the microsecond: rusage.py) it spent, which a machine busy with other work inflates far less
+ * than the wall; throws when it fails.
  */
 async function wall(argv, options) {
-  const timeFile = path.join(work, 'time.out');
   const load = loadavg()[0];
-  const t0 = performance.now();
-  const r = await runGroup(
-    ['/usr/bin/time', '-f', '%U %S', '-o', timeFile, ...argv],
+  const r = await runMeasured(
+    argv,
     { ...(options.dir ? { cwd: options.dir } : {}), env: cleanEnv(options.env) },
     120_000,
+    path.join(work, 'time.out'),
   );
-  const ms = performance.now() - t0;
   if (r.code !== 0 || r.timedOut)
     throw new Error(`${argv.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  const [user, sys] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).slice(-2).map(Number);
-  return { ms, cpu: (user + sys) * 1000, load, stdout: r.stdout };
+  return { ms: r.wall * 1000, cpu: r.cpu * 1000, load, stdout: r.stdout };
 }
 
 const reportArgv = (out, format = 'html') => [
@@ -272,7 +270,7 @@ async function measureSize(HOSTS) {
       cases.find((x) => x.name.startsWith(c.floor === 'psql' ? 'floor: psql' : 'floor: node')).ms,
     );
   console.log(
-    `\n${HOSTS} hosts × ${DAYS} days: ${events} journal events, ${(bytes / 2 ** 20).toFixed(1)} MB of journals in ${runs.length} runs, ${findingRows} finding rows; opsbook report --format html -o FILE, end to end (spawn to exit)\n`,
+    `\n${HOSTS} hosts × ${DAYS} days: ${events} journal events, ${(bytes / 2 ** 20).toFixed(1)} MB of journals in ${runs.length} runs, ${findingRows} finding rows; opsbook report --format html -o FILE, end to end (fork to exit)\n`,
   );
   if (removedEnvNote()) console.log(`${removedEnvNote()}\n`);
   console.log(
