@@ -1,7 +1,7 @@
 // Processes the benchmarks start: each tracked by PID in its own process group, bounded in time,
 // and stopped by PID on every exit path (SIGINT, SIGTERM, a failure). Shared by the benches;
 // runMeasured times one under rusage.py.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -58,6 +58,8 @@ export function runGroup(argv, options, timeoutMs) {
 
 /** Runs a command and writes `USER_S SYS_S MAX_RSS_KB WALL_S START_MS` from wait4(2) to a file. */
 const RUSAGE = path.join(import.meta.dirname, 'rusage.py');
+/** Whether python3 runs here, once asked. */
+let pythonChecked;
 
 /**
  * `runGroup` of argv under rusage.py: besides its output, the command's CPU (user and sys of
@@ -66,6 +68,11 @@ const RUSAGE = path.join(import.meta.dirname, 'rusage.py');
  * the end of wait4 (python3's own start-up is on no side). `timeFile` is overwritten.
  */
 export async function runMeasured(argv, options, timeoutMs, timeFile) {
+  pythonChecked ??= spawnSync('python3', ['-c', '']).status === 0;
+  if (!pythonChecked)
+    throw new Error(
+      'the benchmarks time each process with python3 (scripts/bench/rusage.py), which this machine lacks: run bash scripts/setup-test-host.sh (or apt-get install python3)',
+    );
   await rm(timeFile, { force: true });
   const r = await runGroup(['python3', RUSAGE, timeFile, ...argv.map(String)], options, timeoutMs);
   const text = r.timedOut ? '' : await readFile(timeFile, 'utf8').catch(() => '');
