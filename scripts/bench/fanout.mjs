@@ -28,10 +28,10 @@
 // profile script measured); strict known_hosts for every tool. Each measurement is a fresh
 // process under rusage.py (user+sys of the process tree to the microsecond, peak RSS of its
 // largest process; GNU time, used until 2026-12-06 12:45 UTC, truncated CPU to 10 ms) and its
-// wall time from spawn to exit; sshd's own CPU is recorded too (server and clients share the two
-// cores). Needs root (creates the user, starts sshd). Everything it starts is stopped by PID; the
-// temp dir, the authorized_keys it wrote and the user (when it created it) are removed at the
-// end.
+// wall time from the wrapper's fork of it to its exit; sshd's own CPU is recorded too (server and
+// clients share the two cores). Needs root (creates the user, starts sshd). Everything it starts
+// is stopped by PID; the temp dir, the authorized_keys it wrote and the user (when it created it)
+// are removed at the end.
 //
 //   node scripts/bench/fanout.mjs                 50:50, 200:200, 1000:200 and 5000:200, 3 rounds
 //   BENCH_SIZES=50:50,200:200 …                   hosts:parallel (a bare N is N:min(N, 200))
