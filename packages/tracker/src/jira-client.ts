@@ -430,8 +430,11 @@ export class JiraTracker implements Tracker {
       throw e;
     };
     const offered = await this.listTransitions(key, options, true);
+    // By where it leads; by its name only where Jira did not say where it leads. A transition
+    // named like the status that leads elsewhere would move the ticket to another status.
     const chosen =
-      offered.find((t) => sameName(t.to, status)) ?? offered.find((t) => sameName(t.name, status));
+      offered.find((t) => sameName(t.to, status)) ??
+      offered.find((t) => t.to === '' && sameName(t.name, status));
     const browse = await this.browseUrl(key);
     const unavailable = () =>
       transitionUnavailable(
@@ -479,7 +482,7 @@ export class JiraTracker implements Tracker {
       return undefined;
     });
     if (res?.status === 500) await arrived(unavailable());
-    // Chosen by its name, not by where it leads: check that it led there.
+    // Chosen by its name (Jira did not say where it leads): check that it led there.
     if (res && !sameName(chosen.to, status)) {
       const now = await this.get(key, options);
       if (!sameName(now.status, status)) throw unavailable();
@@ -487,7 +490,8 @@ export class JiraTracker implements Tracker {
   }
 
   async assign(key: string, assignee: string | null, options: WriteOptions = {}): Promise<void> {
-    const action = `assign ${key} to ${assignee ?? 'nobody'}`;
+    if (assignee === null) return this.unassign(key, options);
+    const action = `assign ${key} to ${assignee}`;
     const path = this.issuePath(key, '/assignee');
     await this.send({
       method: 'PUT',
@@ -503,6 +507,21 @@ export class JiraTracker implements Tracker {
       // or the credentials).
       await this.get(key, options);
       throw assignRefused(this.http.url(path), key, action, status, assignee);
+    });
+  }
+
+  /**
+   * Nobody assigned, through an edit of the field: the assignee operation's body types the account
+   * id (Cloud) or name (Data Center) as a string, so the `null` its description allows is a body
+   * its own schema refuses.
+   */
+  private async unassign(key: string, options: WriteOptions): Promise<void> {
+    await this.send({
+      method: 'PUT',
+      path: this.issuePath(key),
+      json: { fields: { assignee: null } },
+      signal: options.signal,
+      context: { action: `unassign ${key}`, ticket: key, permission: 'Assign Issues' },
     });
   }
 

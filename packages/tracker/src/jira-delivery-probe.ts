@@ -4,8 +4,17 @@ import { DELIVERY_PROPERTY, type DeliveryProbe, type ReadOptions } from './track
 
 type Json = Record<string, unknown>;
 
-/** The newest comments whose delivery id is read one by one when the list does not carry it. */
+/**
+ * Without the time the write was queued: the newest comments whose delivery id is read one by
+ * one when the list does not carry it.
+ */
 const RECENT_COMMENTS = 20;
+
+/**
+ * How far a comment's or ticket's `created` may lag the time the outbox queued the write (Jira's
+ * clock against the runner's): generous, since a look at one more comment costs one read.
+ */
+const CLOCK_SKEW_MS = 60 * 60 * 1000;
 
 /**
  * Did an earlier attempt of this write reach Jira? Creates and comments carry the delivery id
@@ -17,7 +26,8 @@ export async function findJiraDelivery(
   probe: DeliveryProbe,
   options: ReadOptions,
 ): Promise<string | undefined> {
-  if (probe.kind === 'create') return findCreated(jira, probe.deliveryId, probe.summary, options);
+  if (probe.kind === 'create')
+    return findCreated(jira, probe.deliveryId, probe.summary, probe.since, options);
   if (probe.kind === 'comment') {
     const list = await jira.commentBeans(probe.key, `list the comments of ${probe.key}`, options, {
       expand: 'properties',
@@ -31,9 +41,15 @@ export async function findJiraDelivery(
     );
     if (hit) return String(hit.id);
     // `expand=properties` is not in the spec (it documents renderedBody only): a Jira that
-    // ignores it answers without properties, and each recent comment's is read on its own.
+    // ignores it answers without properties, and the property of each comment that may be the
+    // write is read on its own: every comment made since the write was queued (a busy ticket
+    // may have had many since), or without that time the newest RECENT_COMMENTS.
     if (list.some((c) => Array.isArray(c.properties))) return undefined;
-    for (const c of list.slice(0, RECENT_COMMENTS)) {
+    const since = probe.since === undefined ? Number.NaN : Date.parse(probe.since);
+    const candidates = Number.isNaN(since)
+      ? list.slice(0, RECENT_COMMENTS)
+      : list.filter((c) => !(jiraTime(c.created) < since - CLOCK_SKEW_MS));
+    for (const c of candidates) {
       const id = String(c.id ?? '');
       if (!/^[0-9]+$/.test(id)) continue;
       const mark = await jira.http.send({
@@ -75,11 +91,12 @@ async function findCreated(
   jira: JiraTracker,
   deliveryId: string,
   summary: string,
+  since: string | undefined,
   options: ReadOptions,
 ): Promise<string | undefined> {
   const project = jira.http.connection.project;
   const words = searchWords(summary);
-  const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -7d ORDER BY created DESC`;
+  const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= ${createdSince(since)} ORDER BY created DESC`;
   const checked = new Set<string>();
   // Jira's search index may lag a create by seconds ("recent updates might not be immediately
   // visible"): a ticket not found at once is looked for again before the create is sent again.
@@ -99,3 +116,22 @@ async function findCreated(
 
 /** The waits before searching again for a create that may not be indexed yet (7 s in all). */
 const INDEX_LAG_WAITS_MS = [1000, 2000, 4000];
+
+/**
+ * The JQL lower bound on `created` for a create queued at `since`: the day before, as a date
+ * (JQL reads a date in the Jira user's time zone, which is at most 14 hours from UTC), so that a
+ * create queued long ago (an outbox that waited out a week-long outage) is still found. Without
+ * `since`, the last 7 days.
+ */
+function createdSince(since: string | undefined): string {
+  const at = since === undefined ? Number.NaN : Date.parse(since);
+  if (Number.isNaN(at)) return '-7d';
+  return jqlString(new Date(at - 24 * 60 * 60 * 1000).toISOString().slice(0, 10));
+}
+
+/** A comment's `created` as Jira writes it (`2026-12-06T19:00:00.000+0000`), in ms; NaN if not. */
+function jiraTime(value: unknown): number {
+  if (typeof value !== 'string') return Number.NaN;
+  // Date.parse wants the offset as +00:00.
+  return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { propertyValueOf } from './jira-fields.js';
+import { propertyValueOf, searchWords } from './jira-fields.js';
 
 describe('propertyValueOf', () => {
   it('reads a Data Center value sent as a JSON string of its JSON', () => {
@@ -21,5 +21,21 @@ describe('propertyValueOf', () => {
     expect(propertyValueOf('just text')).toBe('just text');
     expect(propertyValueOf('{not json')).toBe('{not json');
     expect(propertyValueOf('42')).toBe('42');
+  });
+});
+
+describe('searchWords', () => {
+  it("leaves out Lucene's AND, OR and NOT in capitals, which Jira would read as operators", () => {
+    expect(searchWords('Disk full OR slow on db-3 AND web NOT ok')).toBe(
+      'Disk full slow on db web ok',
+    );
+    // Lower case they are words (Jira's index drops them as common words).
+    expect(searchWords('or and not', { minLength: 1 })).toBe('or and not');
+    expect(searchWords('OR', { minLength: 1 })).toBe('');
+  });
+
+  it('keeps letters and digits only, and the first `max` words of `minLength` or more', () => {
+    expect(searchWords('a:b* (c) -d "e" f? db-03', { minLength: 1 })).toBe('a b c d e f db 03');
+    expect(searchWords('x yy zzz www', { minLength: 2, max: 2 })).toBe('yy zzz');
   });
 });

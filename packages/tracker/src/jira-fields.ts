@@ -79,16 +79,21 @@ export function jqlString(value: string): string {
 /**
  * The words of a text, letters and digits only, safe for a JQL `text ~` search: Jira reads it as
  * a Lucene query, in which `:`, `*`, `?`, brackets, a leading `-` and the like are operators, and a
- * query it cannot parse is a 400. `minLength` and `max` narrow them (a summary's first words).
+ * query it cannot parse is a 400. So are the words AND, OR and NOT in capitals (`disk full OR`
+ * is an operator with nothing after it): they are left out, as Jira leaves out such common words
+ * from its index anyway. `minLength` and `max` narrow them (a summary's first words).
  */
 export function searchWords(text: string, options: { minLength?: number; max?: number } = {}) {
   const { minLength = 2, max = 8 } = options;
   return text
     .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w.length >= Math.max(1, minLength))
+    .filter((w) => w.length >= Math.max(1, minLength) && !LUCENE_OPERATORS.has(w))
     .slice(0, max)
     .join(' ');
 }
+
+/** Lucene's boolean operators, which it reads as such in capitals only. */
+const LUCENE_OPERATORS = new Set(['AND', 'OR', 'NOT']);
 
 export function sameName(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();

@@ -373,9 +373,15 @@ export class Outbox {
         kind: 'create',
         deliveryId,
         summary: write.ticket.summary,
+        since: entry.queuedAt,
       });
     if (write.kind === 'comment')
-      return this.tracker.findDelivered({ kind: 'comment', deliveryId, key });
+      return this.tracker.findDelivered({
+        kind: 'comment',
+        deliveryId,
+        key,
+        since: entry.queuedAt,
+      });
     if (write.kind !== 'attach') return undefined;
     const size = (await readFile(this.bytesFile(entry.id))).byteLength;
     return this.tracker.findDelivered({

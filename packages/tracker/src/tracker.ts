@@ -150,11 +150,13 @@ export interface SearchOptions {
 /**
  * A write the outbox may have sent before without learning the outcome. The `deliveryId` is
  * recorded with the write itself (issue or comment property, local ticket file) so that
- * `findDelivered` can tell whether it already happened.
+ * `findDelivered` can tell whether it already happened. `since` (ISO 8601) is when the write was
+ * queued: it cannot have reached the tracker before, so a tracker that has to look through
+ * tickets or comments for it looks at those made since then (give it where it is known).
  */
 export type DeliveryProbe =
-  | { kind: 'create'; deliveryId: string; summary: string }
-  | { kind: 'comment'; deliveryId: string; key: string }
+  | { kind: 'create'; deliveryId: string; summary: string; since?: string }
+  | { kind: 'comment'; deliveryId: string; key: string; since?: string }
   | { kind: 'attach'; deliveryId: string; key: string; filename: string; size: number };
 
 export interface WriteOptions {

@@ -605,6 +605,17 @@ describe.each([
     );
   });
 
+  it('does not take a transition named like the status that leads to another one, and moves nothing', async () => {
+    await jira.create({ summary: 'named like a status' });
+    // "Propose" is a transition of the workflow (to Awaiting Approval), not a status.
+    const error = await jira.transition('OPS-1', 'Propose').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'refused', code: 'TICKET_TRANSITION_UNAVAILABLE' });
+    expect((await jira.get('OPS-1')).status).toBe('Open');
+    expect(
+      fake.requests().filter((r) => r.method === 'post' && r.path.endsWith('/transitions')),
+    ).toEqual([]);
+  });
+
   it('sets the reporter by account id (Cloud) or user name (Data Center)', async () => {
     const senior = fake.users[1]!;
     const id = flavour === 'cloud' ? senior.accountId : senior.name;
@@ -894,6 +905,64 @@ describe.each([
     expect(
       await jira.findDelivered({ kind: 'comment', deliveryId: 'other', key: 'OPS-1' }),
     ).toBeUndefined();
+  });
+
+  it('looks at every comment made since the write was queued, not only the newest 20, where the list ignores expand=properties', async () => {
+    let now = new Date('2026-12-01T10:00:00Z');
+    const strict = await startJiraFake({
+      flavour,
+      basePath,
+      expandsCommentProperties: false,
+      now: () => now,
+    });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, strict.env);
+      await client.create({ summary: 'busy alert ticket' });
+      await client.comment('OPS-1', textDoc('old'), { deliveryId: 'd-old' });
+      // Two days later the write is queued and reaches Jira; 30 comments follow it.
+      now = new Date('2026-12-03T10:00:00Z');
+      const queuedAt = now.toISOString();
+      const { id } = await client.comment('OPS-1', textDoc('lost answer'), { deliveryId: 'd-1' });
+      for (let i = 0; i < 30; i++) {
+        now = new Date(now.getTime() + 60_000);
+        await client.comment('OPS-1', textDoc(`alert batch ${i}`));
+      }
+      const probe = { kind: 'comment', deliveryId: 'd-1', key: 'OPS-1' } as const;
+      expect(await client.findDelivered({ ...probe, since: queuedAt })).toBe(id);
+      // Without the time it was queued, only the newest 20 are looked at.
+      expect(await client.findDelivered(probe)).toBeUndefined();
+      // A comment made well before the write was queued is not read for it.
+      const reads = () =>
+        strict
+          .requests()
+          .filter((r) => r.path.includes('/comment/') && r.path.includes('/properties/')).length;
+      const before = reads();
+      expect(
+        await client.findDelivered({ ...probe, deliveryId: 'd-old', since: queuedAt }),
+      ).toBeUndefined();
+      expect(reads() - before).toBe(31);
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('finds a create queued more than 7 days before it is probed, by the day it was queued', async () => {
+    let now = new Date('2026-11-20T23:30:00Z');
+    const clocked = await startJiraFake({ flavour, basePath, now: () => now });
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, clocked.env);
+      const queuedAt = now.toISOString();
+      const summary = 'Backup of db-3 failed OR stalled';
+      const ref = await client.create({ summary }, { deliveryId: 'd-late' });
+      now = new Date('2026-12-02T08:00:00Z');
+      const probe = { kind: 'create', deliveryId: 'd-late', summary } as const;
+      // 11 days later: outside the last 7 days, which the probe searched before.
+      expect(await client.findDelivered({ ...probe, since: queuedAt })).toBe(ref.key);
+      expect(clocked.violations()).toEqual([]);
+    } finally {
+      await clocked.close();
+    }
   });
 
   it("finds a comment's delivery id through its own property where the list ignores expand=properties (not in the spec)", async () => {

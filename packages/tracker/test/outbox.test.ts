@@ -136,6 +136,41 @@ describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', 
     expect(fake.issue('OPS-1')?.comments).toHaveLength(1);
   });
 
+  it('does not post a comment twice when the answer was lost and 25 comments followed it (no expand=properties)', async () => {
+    let clock = Date.parse('2026-12-05T10:00:00Z');
+    const now = () => new Date(clock);
+    const strict = await startJiraFake({ flavour, now, expandsCommentProperties: false });
+    const busy = await mkdtemp(path.join(tmpdir(), 'opsbook-outbox-'));
+    try {
+      const client = createJiraTracker({ project: 'OPS', flavour }, strict.env, {
+        effects: { sleep: async () => undefined },
+        timeoutMs: 2000,
+      });
+      const queue = new Outbox({ stateDir: busy, tracker: client, now });
+      await client.create({ summary: 'busy alert ticket' });
+      strict.inject({
+        fault: { kind: 'reset' },
+        method: 'post',
+        path: '/comment',
+        afterHandling: true,
+      });
+      const first = await queue.send('OPS-1', { kind: 'comment', body: textDoc('run finished') });
+      expect(first.delivered).toBe(false);
+      // Alert batches land on the ticket before the outbox flushes again.
+      for (let i = 0; i < 25; i++) {
+        clock += 60_000;
+        await client.comment('OPS-1', textDoc(`alert batch ${i}`));
+      }
+      const report = await queue.flush();
+      expect(report.delivered).toHaveLength(1);
+      expect(strict.issue('OPS-1')?.comments).toHaveLength(26);
+      expect(strict.violations()).toEqual([]);
+    } finally {
+      await strict.close();
+      await rm(busy, { recursive: true, force: true });
+    }
+  });
+
   it('does not create a ticket twice when Jira created it but answered 500', async () => {
     fake.inject({
       fault: { kind: 'status', status: 500 },

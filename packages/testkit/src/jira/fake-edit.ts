@@ -1,10 +1,10 @@
-import type { FakeIssue } from './fake-workflow.js';
+import type { FakeIssue, FakeUser } from './fake-workflow.js';
 
 /** Jira's default priority scheme, highest first; a priority's id is its place (1-based). */
 export const DEFAULT_PRIORITIES: readonly string[] = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
 
 /** The fields an edit (PUT …/issue/{key}) may set in the fake's edit screen. */
-const EDITABLE = ['summary', 'labels', 'priority'];
+const EDITABLE = ['summary', 'labels', 'priority', 'assignee'];
 
 // biome-ignore lint/suspicious/noExplicitAny: request bodies are arbitrary JSON, checked by the OpenAPI validator first
 type Json = Record<string, any>;
@@ -38,6 +38,8 @@ export function planEdit(
   body: Json | undefined,
   priorities: readonly string[],
   priorityOnScreen = true,
+  /** The user an assignee `{accountId}` (Cloud) or `{name}` (Data Center) names. */
+  userOf: (value: Json) => FakeUser | undefined = () => undefined,
 ): EditOutcome {
   const fields = (body?.fields ?? {}) as Json;
   const errors: Record<string, string> = {};
@@ -58,12 +60,22 @@ export function planEdit(
       ? schemePriority(fields.priority, priorities)
       : undefined;
   if (priority && 'error' in priority) errors.priority = priority.error;
+  // null unassigns; otherwise a user of this Jira.
+  const assignee =
+    fields.assignee === undefined || fields.assignee === null
+      ? fields.assignee
+      : typeof fields.assignee === 'object'
+        ? userOf(fields.assignee)
+        : undefined;
+  if (assignee === undefined && fields.assignee !== undefined)
+    errors.assignee = `User '${JSON.stringify(fields.assignee)}' does not exist.`;
   if (Object.keys(errors).length) return { errors };
   return {
     apply: (issue) => {
       if (fields.summary !== undefined) issue.summary = fields.summary;
       if (fields.labels !== undefined) issue.labels = fields.labels.map(String);
       if (priority && 'name' in priority) issue.priority = priority.name;
+      if (assignee !== undefined) issue.assignee = assignee;
     },
   };
 }

@@ -421,7 +421,12 @@ export class FakeJiraState {
 
   /** Edit issue: 204 with the fields applied (200 with the issue for `returnIssue=true`). */
   private edit(c: HandlerContext, issue: FakeIssue): Reply {
-    const outcome = planEdit(c.body as Json | undefined, this.priorities, this.priorityOnScreen);
+    const outcome = planEdit(
+      c.body as Json | undefined,
+      this.priorities,
+      this.priorityOnScreen,
+      (v) => this.userById(this.flavour === 'cloud' ? v.accountId : v.name),
+    );
     if ('errors' in outcome) return errors(400, [], outcome.errors);
     outcome.apply(issue);
     return c.query.get('returnIssue') === 'true'

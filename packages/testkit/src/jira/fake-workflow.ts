@@ -137,8 +137,9 @@ type Clause = { field: string; op: string; value: string };
 
 /**
  * The JQL opsbook sends: `field op value` clauses joined by AND, then ORDER BY. Fields: project,
- * key, status, labels, summary (~), text (~), assignee, created (>= -Nd). Returns undefined for
- * JQL it does not understand, which the fake answers with 400 like Jira does for invalid JQL.
+ * key, status, labels, summary (~), text (~), assignee, created (>= -Nd or a yyyy-MM-dd date).
+ * Returns undefined for JQL it does not understand, which the fake answers with 400 like Jira
+ * does for invalid JQL.
  */
 export function parseFakeJql(jql: string): { clauses: Clause[]; orderDesc: boolean } | undefined {
   const [where = '', order = ''] = jql.split(/\border\s+by\b/i);
@@ -177,8 +178,12 @@ export function matchesJql(
       assignee: issue.assignee ? [issue.assignee.accountId, issue.assignee.name] : [],
     };
     if (c.field === 'created') {
+      if (c.op !== '>=') return false;
+      // A date is the start of that day in the Jira user's time zone (the fake's is UTC).
+      if (/^\d{4}-\d{2}-\d{2}$/.test(c.value))
+        return issue.created.getTime() >= Date.parse(`${c.value}T00:00:00Z`);
       const days = /^-(\d+)d$/.exec(c.value);
-      if (!days || c.op !== '>=') return false;
+      if (!days) return false;
       return issue.created.getTime() >= now.getTime() - Number(days[1]) * 86_400_000;
     }
     if (c.op === '~') {

@@ -25,29 +25,8 @@ export interface ResponseOverride {
 }
 
 export const SCHEMA_OVERRIDES: Record<Flavour, SchemaOverride[]> = {
-  cloud: [
-    {
-      pointer:
-        '/paths/~1rest~1api~13~1issue~1{issueIdOrKey}~1assignee/put/requestBody/content/application~1json/schema',
-      schema: {
-        type: 'object',
-        required: ['accountId'],
-        properties: { accountId: { type: ['string', 'null'], maxLength: 128 } },
-      },
-      why: "The operation's description says `accountId: null` unassigns the issue; its schema (User) types accountId as a string only.",
-    },
-  ],
+  cloud: [],
   datacenter: [
-    {
-      pointer:
-        '/paths/~1api~12~1issue~1{issueIdOrKey}~1assignee/put/requestBody/content/application~1json/schema',
-      schema: {
-        type: 'object',
-        required: ['name'],
-        properties: { name: { type: ['string', 'null'] } },
-      },
-      why: 'Jira Server\'s REST reference for this operation: "A null name will remove the assignee" (as Cloud\'s accountId: null); the DC document types name as a string only.',
-    },
     {
       pointer: '/components/schemas/IssueBean/properties/fields/additionalProperties',
       schema: {},
