@@ -349,6 +349,7 @@ export class JiraTracker implements Tracker {
       method: 'POST',
       path,
       form,
+      uploadBytes: file.bytes.byteLength,
       // Data Center's 404 is also a file over the site's size limit (its document says).
       expect: this.cloud ? [] : [404],
       signal: options.signal,

@@ -37,6 +37,23 @@ export interface JiraRequest {
   expect?: number[];
   context: FailureContext;
   signal?: AbortSignal | undefined;
+  /**
+   * Bytes the request uploads (an attachment): its timeout grows by one second for each
+   * UPLOAD_BYTES_PER_SECOND of them, so that a large file on a slow link is not cut off after
+   * the timeout meant for a request and its answer, at every flush of the outbox.
+   */
+  uploadBytes?: number;
+}
+
+/**
+ * The slowest upload a request's timeout makes room for: 64 KiB/s (a 10 MiB journal gets 160 s
+ * on top of the timeout).
+ */
+export const UPLOAD_BYTES_PER_SECOND = 64 * 1024;
+
+/** The timeout of one attempt of a request uploading `bytes`, over `timeoutMs` for the rest. */
+export function attemptTimeoutMs(timeoutMs: number, bytes = 0): number {
+  return timeoutMs + Math.ceil((Math.max(0, bytes) / UPLOAD_BYTES_PER_SECOND) * 1000);
 }
 
 export interface JiraResponse {
@@ -124,7 +141,8 @@ export class JiraHttp {
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
       facts.attempts = attempt;
       if (req.signal?.aborted) throw new InterruptedError();
-      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const timeoutMs = attemptTimeoutMs(this.timeoutMs, req.uploadBytes);
+      const timeout = AbortSignal.timeout(timeoutMs);
       const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
       let failure: OpsbookError;
       let waitMs: number | undefined;
@@ -156,7 +174,7 @@ export class JiraHttp {
       } catch (e) {
         if (isOpsbookError(e)) throw e;
         if (req.signal?.aborted) throw new InterruptedError();
-        failure = networkFailure(req.context, facts, e, timeout.aborted, this.timeoutMs);
+        failure = networkFailure(req.context, facts, e, timeout.aborted, timeoutMs);
         // A refused connection never reached Jira; anything else might have been processed.
         if (!idempotent && !failure.details.connectionRefused) throw failure;
       }

@@ -1,6 +1,7 @@
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createJiraTracker, type JiraTracker, textDoc } from '../src/index.js';
+import { attemptTimeoutMs } from '../src/jira-http.js';
 
 const NOW = Date.parse('2026-03-02T10:00:00Z');
 
@@ -133,6 +134,24 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour
       code: 'TRACKER_TIMEOUT',
       details: { retryable: true },
     });
+  });
+
+  it("gives an attachment's upload a second more for each 64 KiB, on top of the timeout", async () => {
+    await jira.create({ summary: 'large journal' });
+    fake.inject({ fault: { kind: 'hang' }, times: 1, method: 'post', path: '/attachments' });
+    const quick = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+      timeoutMs: 150,
+      effects: { sleep: async () => undefined },
+    });
+    const bytes = new Uint8Array(2 * 64 * 1024);
+    const error = await quick
+      .attach('OPS-1', { filename: 'journal.jsonl', bytes })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TRACKER_TIMEOUT' });
+    expect((error as Error).message).toContain('did not answer within 2150 ms');
+    // A request that uploads nothing keeps the timeout as configured.
+    expect(attemptTimeoutMs(150)).toBe(150);
+    expect(attemptTimeoutMs(30_000, 10 * 1024 * 1024)).toBe(190_000);
   });
 
   it('reports a Jira that is down as unreachable', async () => {
