@@ -127,7 +127,7 @@ export function planText(
     );
   }
   lines.push(
-    `${style.bold('hosts')}    ${plan.hosts.length}: ${plan.hosts.map((h) => h.name).join(', ')}  (concurrency ${plan.concurrency}, stop after ${plan.maxFailures} failed)`,
+    `${style.bold('hosts')}    ${plan.hosts.length}: ${plan.hosts.map((h) => h.name).join(', ')}  (concurrency ${plan.concurrency}, ${failureLimit(plan.maxFailures)})`,
   );
   // Hosts whose commands are identical are shown once, so a 200-host plan stays readable.
   const groups = new Map<string, Plan['hosts']>();
@@ -161,4 +161,14 @@ export function planText(
  */
 export function signingText(view: SigningView, style: Style): string {
   return planText(view.plan, view.planDigest, style, view.statement, view.scripts);
+}
+
+/**
+ * What `maxFailures` does, as the run does it: hosts not started yet are not started once more
+ * hosts than it have failed (0: from the first failure on).
+ */
+export function failureLimit(maxFailures: number): string {
+  if (maxFailures === 0) return 'no host started after the first failure';
+  const hosts = maxFailures === 1 ? 'host' : 'hosts';
+  return `${maxFailures} failed ${hosts} tolerated, no host started after failure ${maxFailures + 1}`;
 }

@@ -1,7 +1,13 @@
 import type { RunEvent, RunOutcome } from '@opsbook/runner';
 import { describe, expect, it } from 'vitest';
 import { makeStyle, type Output } from './output.js';
-import { approvalUseText, runProgress, ticketReportText } from './run-view.js';
+import { failureLimit } from './plan-view.js';
+import {
+  approvalUseText,
+  runProgress,
+  stoppedByFailuresText,
+  ticketReportText,
+} from './run-view.js';
 
 /** An Output that keeps its notes, colours on: what runProgress writes, before any filter. */
 function notesOutput(): Output & { notes: string[] } {
@@ -94,5 +100,34 @@ describe('approvalUseText', () => {
       'no run of the approval left: --retry-failed would be refused (RUNS_EXHAUSTED); ask a senior for a new approval of the hosts that did not end ok',
     );
     expect(approvalUseText(outcome('ok', 0))).toBeUndefined();
+  });
+});
+
+describe('maxFailures, as the plan and the run say it', () => {
+  const host = (name: string, status: string) => ({ host: name, status, steps: [] });
+  const outcome = (statuses: string[], stoppedByFailures: boolean, interrupted = false) =>
+    ({
+      result: {
+        hosts: statuses.map((s, i) => host(`h${i}`, s)),
+        stoppedByFailures,
+        interrupted,
+      },
+      verified: { plan: { maxFailures: 1 } },
+    }) as unknown as Parameters<typeof stoppedByFailuresText>[0];
+
+  it('says in the plan how many failed hosts are tolerated, as the run counts them', () => {
+    expect(failureLimit(0)).toBe('no host started after the first failure');
+    expect(failureLimit(1)).toBe('1 failed host tolerated, no host started after failure 2');
+    expect(failureLimit(3)).toBe('3 failed hosts tolerated, no host started after failure 4');
+  });
+
+  it('says why hosts were not started when more failed than maxFailures tolerates', () => {
+    expect(stoppedByFailuresText(outcome(['unreachable', 'failed', 'not-started'], true))).toBe(
+      "1 host(s) not started: 2 host(s) failed, more than the runbook's maxFailures (1) tolerates",
+    );
+    // Not for an interrupted run, nor when every host was started.
+    expect(stoppedByFailuresText(outcome(['failed', 'not-started'], true, true))).toBeUndefined();
+    expect(stoppedByFailuresText(outcome(['failed', 'failed'], true))).toBeUndefined();
+    expect(stoppedByFailuresText(outcome(['ok', 'not-started'], false))).toBeUndefined();
   });
 });

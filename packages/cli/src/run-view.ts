@@ -167,6 +167,8 @@ export function printRunOutcome(
   out.print(
     `${hosts.length ? '\n' : ''}${okCount} of ${all.length} host(s) ok${okCount && !options.verbose ? ' (--verbose lists them too)' : ''}`,
   );
+  const stopped = stoppedByFailuresText(outcome);
+  if (stopped) out.print(stopped);
   out.print(
     `run ${outcome.runId}${outcome.retryOf ? ` (retry of ${outcome.retryOf})` : ''} ${outcome.status} in ${seconds.toFixed(1)}s; journal ${outcome.journal.location} (${outcome.journal.count} events, head ${outcome.journal.head})`,
   );
@@ -178,6 +180,17 @@ export function printRunOutcome(
   const use = approvalUseText(outcome);
   if (use) out.print(use);
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
+}
+
+/** Why hosts were not started, when it was maxFailures (not an interruption). */
+export function stoppedByFailuresText(
+  outcome: Pick<RunOutcome, 'result'> & { verified: { plan: { maxFailures: number } } },
+): string | undefined {
+  const { hosts, stoppedByFailures, interrupted } = outcome.result;
+  const notStarted = hosts.filter((h) => h.status === 'not-started').length;
+  if (!stoppedByFailures || interrupted || notStarted === 0) return undefined;
+  const failed = hosts.filter((h) => h.status === 'failed' || h.status === 'unreachable').length;
+  return `${notStarted} host(s) not started: ${failed} host(s) failed, more than the runbook's maxFailures (${outcome.verified.plan.maxFailures}) tolerates`;
 }
 
 /** What the run did to its approval's runs, when there is something to say. */

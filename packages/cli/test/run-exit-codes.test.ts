@@ -127,6 +127,17 @@ describe('the exit code of a run that maxFailures stopped', () => {
     expect(hostOf(r.doc, 'down1').status).toBe('unreachable');
     expect(hostOf(r.doc, 'down2').status).toBe('not-started');
     expect(r.code).toBe(4);
+    // The run's summary and `runs show` say why down2 was not started.
+    const again = await approve(world, 'stop-early', 'down1:down2', { dir });
+    const plain = await world.opsbook(['run', again]);
+    expect(plain.stdout).toContain(
+      "1 host(s) not started: 1 host(s) failed, more than the runbook's maxFailures (0) tolerates",
+    );
+    const runId = /run (\d{8}-\d{6}-\w+)/.exec(plain.stdout)?.[1];
+    const shown = await world.opsbook(['runs', 'show', String(runId)]);
+    expect(shown.stdout).toMatch(
+      /host down2\n {2}→ not started: more hosts had failed than the runbook's maxFailures tolerates/,
+    );
   });
 
   it('is 1 when a step failed, whatever else was unreachable', async () => {

@@ -197,6 +197,11 @@ function hostSections(
       linesOf(e.host).push([
         `  → ${String(e.status)}${e.rolledBack ? ' (rolled back)' : ''}${e.error ? `: ${String(e.error)}` : ''}`,
       ]);
+    // The hosts the run never started are only in its end: shown, with why.
+    if (e.type === 'run-end' && e.hosts && typeof e.hosts === 'object')
+      for (const [host, status] of Object.entries(e.hosts as Record<string, unknown>))
+        if (status === 'not-started' && !byHost.has(host))
+          linesOf(host).push([`  → not started: ${notStartedReason(e)}`]);
   }
   // A host started and left with no step and no end: its runner was connecting. Each step-start
   // is on disk before its command starts, so none ran there.
@@ -210,6 +215,14 @@ function hostSections(
             : `  no step started: nothing ran on this host (${options.ended ? 'no result recorded' : 'its runner stopped while connecting'})`,
       ]);
   return [...byHost.values()].flat(2);
+}
+
+/** Why a run's end left a host not started. */
+function notStartedReason(end: JournalLine): string {
+  if (end.interrupted) return 'the run was interrupted before it (nothing ran on it)';
+  if (end.stoppedByFailures)
+    return "more hosts had failed than the runbook's maxFailures tolerates (nothing ran on it)";
+  return 'the run ended before it (nothing ran on it)';
 }
 
 /**
