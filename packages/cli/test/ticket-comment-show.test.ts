@@ -81,6 +81,11 @@ describe('ticket comment and ticket show --comments', () => {
     expect(needData).toBeGreaterThan(proposal);
     expect(added).toBeGreaterThan(needData);
     expect(text).toContain('attached: df-i.txt');
+    // Who wrote a comment is the key that signed it, named in its text: the header names the
+    // tracker's account (OPSBOOK_USER on the embedded tracker), never as the comment's author.
+    const asAliceShown = await ok(['ticket', 'show', key, '--comments'], asAlice);
+    expect(asAliceShown.stdout).not.toMatch(/^— alice,/m);
+    expect(asAliceShown.stdout).toMatch(/^— \S+ \(posted by the tracker account \S+\)$/m);
 
     const json = JSON.parse((await ok(['ticket', 'show', key, '--comments', '--json'])).stdout) as {
       local: { comments: unknown[] };

@@ -158,7 +158,7 @@ created, text}] as well.`,
       out.print(`\ncomments (${view.comments.length}):`);
       for (const c of view.comments)
         out.print(
-          `\n${out.style.bold(`— ${c.author ?? 'someone'}, ${c.created}`)}\n${indented(c.text)}`,
+          `\n${out.style.bold(`— ${c.created}`)}${c.author ? out.style.dim(` (posted by the tracker account ${c.author})`) : ''}\n${indented(c.text)}`,
         );
     }
     return exitCodes.ok;
