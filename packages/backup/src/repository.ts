@@ -86,7 +86,7 @@ export async function openRepository(
   const found = await readdir(repo.backupsDir).catch(() => undefined);
   if (!found) {
     throw new UsageError(
-      `${repo.dir} is not a backup repository (no backups/ folder): check the path, or run a backup first`,
+      `${repo.dir} is not a backup repository: it has no backups/ folder inside it; check the path (a repository is the folder a backup run's repository names, e.g. <stateDir>/backups)`,
     );
   }
   return repo;

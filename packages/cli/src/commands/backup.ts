@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   listBackups,
@@ -38,6 +39,22 @@ async function repositoryOf(ctx: CommandContext): Promise<string> {
   return path.join(config.stateDir, 'backups');
 }
 
+/**
+ * This machine's repository (no --repository) when no backup was made here yet: the first backup
+ * run makes <stateDir>/backups, so its absence is an empty repository, not a mistake. A
+ * --repository that does not exist stays an error (a mistyped path).
+ */
+async function noBackupsYet(ctx: CommandContext, dir: string): Promise<boolean> {
+  if (typeof ctx.options.repository === 'string') return false;
+  const missing = await stat(dir).then(
+    () => false,
+    (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+  );
+  if (missing && !ctx.out.json)
+    ctx.out.note(`no backups yet: ${dir} does not exist (a backup run on this machine makes it)`);
+  return missing;
+}
+
 export const list: CommandSpec = defineCommand({
   options: {
     ...repositoryOption,
@@ -56,7 +73,8 @@ export const list: CommandSpec = defineCommand({
     },
   },
   details: `Without --history: the backups of one repository (--repository, or this machine's
-<stateDir>/backups), oldest first, with their last verification (opsbook backup verify).
+<stateDir>/backups), oldest first, with their last verification (opsbook backup verify). Before
+the first backup on this machine there is no <stateDir>/backups: no backups yet (exit 0).
 
 With --history (the default when the state store is PostgreSQL and no --repository is given):
 the backups that the runs in the state store made, read from their verified journals: with the
@@ -147,7 +165,12 @@ async function listHistory(
 
 /** `backup list` of one repository: its manifests, with their last verification. */
 async function listRepository(ctx: CommandContext): Promise<number> {
-  const repo = await openRepository(await repositoryOf(ctx));
+  const dir = await repositoryOf(ctx);
+  if (await noBackupsYet(ctx, dir)) {
+    if (ctx.out.json) ctx.out.printJson({ repository: dir, backups: [], broken: [] });
+    return exitCodes.ok;
+  }
+  const repo = await openRepository(dir);
   const { backups, broken } = await listBackups(repo);
   if (ctx.out.json) {
     ctx.out.printJson({
@@ -186,7 +209,12 @@ export const verify: CommandSpec = defineCommand({
   positionals: { min: 0, max: 1000 },
   options: repositoryOption,
   async run(ctx) {
-    const report = await verifyRepository(await repositoryOf(ctx), {
+    const dir = await repositoryOf(ctx);
+    if (!ctx.positionals.length && (await noBackupsYet(ctx, dir))) {
+      if (ctx.out.json) ctx.out.printJson({ repository: dir, ok: true, backups: [] });
+      return exitCodes.ok;
+    }
+    const report = await verifyRepository(dir, {
       ...(ctx.positionals.length ? { ids: ctx.positionals } : {}),
     });
     if (ctx.out.json) {
@@ -219,9 +247,17 @@ export const prune: CommandSpec = defineCommand({
   details:
     'Like restic forget: e.g. --keep-last 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run',
   async run(ctx) {
-    const report = await pruneRepository(await repositoryOf(ctx), {
-      policy: parseRetentionPolicy(ctx.options),
-      dryRun: ctx.options['dry-run'] === true,
+    const dir = await repositoryOf(ctx);
+    const policy = parseRetentionPolicy(ctx.options);
+    const dryRun = ctx.options['dry-run'] === true;
+    if (await noBackupsYet(ctx, dir)) {
+      const none = { repository: dir, dryRun, decisions: [], removed: [], abandoned: [] };
+      if (ctx.out.json) ctx.out.printJson(none);
+      return exitCodes.ok;
+    }
+    const report = await pruneRepository(dir, {
+      policy,
+      dryRun,
       ...(typeof ctx.options.host === 'string' ? { host: ctx.options.host } : {}),
       ...(typeof ctx.options.source === 'string' ? { source: ctx.options.source } : {}),
     });

@@ -1,0 +1,44 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stackTrace } from './run-cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-backup-empty-'));
+  await writeFile(
+    path.join(dir, 'opsbook.yaml'),
+    'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n',
+  );
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('backup commands before the first backup on this machine', () => {
+  it('list, verify and prune say there are no backups yet (exit 0), and make nothing', async () => {
+    const repo = path.join(dir, 'state', 'backups');
+    for (const command of [['list'], ['verify'], ['prune', '--keep-last', '3']]) {
+      const r = await runCli(['backup', ...command], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`no backups yet: ${repo} does not exist`);
+      expect(r.stderr).not.toMatch(stackTrace);
+    }
+    const json = await runCli(['backup', 'list', '--json'], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toEqual({ repository: repo, backups: [], broken: [] });
+    const noRepo = await runCli(['backup', 'list'], { cwd: dir });
+    expect(noRepo.stdout).toBe('');
+  });
+
+  it('still refuses (exit 2) a --repository that is not one: a mistyped path', async () => {
+    await mkdir(path.join(dir, 'elsewhere'), { recursive: true });
+    for (const where of ['nowhere', 'elsewhere']) {
+      const r = await runCli(['backup', 'list', '--repository', where], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        `${path.join(dir, where)} is not a backup repository: it has no backups/ folder inside it`,
+      );
+    }
+  });
+});
