@@ -25,11 +25,20 @@ export const evidenceRunOptions = {
  * What an evidence run of `runbook` (if any) takes from those options, and its progress; -i and
  * --target without a runbook are a usage mistake.
  */
-export function evidenceRunInput(ctx: CommandContext, runbook: string | undefined) {
+export function evidenceRunInput(
+  ctx: CommandContext,
+  runbook: string | undefined,
+  /** Why there is no evidence run, when the command would otherwise have made one. */
+  whyNone?: string,
+) {
   const inventoryFile = stringOption(ctx, 'inventory');
   const target = stringOption(ctx, 'target');
   if (!runbook && (target || inventoryFile))
-    throw new UsageError('--target and --inventory go with --evidence RUNBOOK');
+    throw new UsageError(
+      whyNone
+        ? `${target ? '--target' : '-i/--inventory'} chooses the hosts of an evidence run, and there is none: ${whyNone}`
+        : '--target and --inventory go with --evidence RUNBOOK',
+    );
   return {
     ...(inventoryFile ? { inventoryFile } : {}),
     ...(runbook ? { evidence: { runbook, ...(target ? { target } : {}) } } : {}),

@@ -63,7 +63,13 @@ queues nothing.`,
       throw new UsageError('give --evidence RUNBOOK or --no-evidence, not both');
     const config = await configFor(ctx);
     const runbook = noEvidence ? undefined : (asked ?? defaultEvidenceRunbook(config));
-    const evidenceRun = evidenceRunInput(ctx, runbook);
+    const evidenceRun = evidenceRunInput(
+      ctx,
+      runbook,
+      noEvidence
+        ? '--no-evidence asks for none: drop one of them'
+        : `opsbook.yaml's standing: approves no ${DEFAULT_EVIDENCE_RUNBOOK}, the runbook ticket open collects the symptoms with by default; add its standing approval (docs/routine-work.md) or name another with --evidence RUNBOOK, or drop -i/--target to open the ticket without evidence`,
+    );
     // Your key names you on the ticket, and signs the evidence run's claim.
     const executorSigner = await executorSignerFor(ctx, 'ticket');
     const services = trackerFor(config);

@@ -1,0 +1,39 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stackTrace } from './run-cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-open-usage-'));
+  // No standing: block, so no collect-diagnostics to collect the symptoms with.
+  await writeFile(
+    path.join(dir, 'opsbook.yaml'),
+    'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n',
+  );
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ticket open -i without an evidence run', () => {
+  it('says there is no standing collect-diagnostics and what to do (exit 2), opening nothing', async () => {
+    const r = await runCli(
+      ['ticket', 'open', '--summary', 'db-3: disk 91%', '--grade', 'P3', '-i', 'hosts.yaml'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "-i/--inventory chooses the hosts of an evidence run, and there is none: opsbook.yaml's standing: approves no collect-diagnostics",
+    );
+    expect(r.stderr).toContain('drop -i/--target to open the ticket without evidence');
+    expect(r.stderr).not.toMatch(stackTrace);
+    const both = await runCli(
+      ['ticket', 'open', '--summary', 'x', '--no-evidence', '--target', 'all'],
+      { cwd: dir },
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--no-evidence asks for none: drop one of them');
+  });
+});
