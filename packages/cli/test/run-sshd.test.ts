@@ -152,6 +152,25 @@ describe('opsbook run over real sshd', () => {
     expect((await world.opsbook(['journal', 'verify', r.doc!.runId])).code).toBe(0);
   });
 
+  it('names an edited journal line once in runs show (exit 3)', async () => {
+    const dir = path.join(world.markerDir, 'edited-journal');
+    const r = await runApproval(world, await approve('marker', 'h1', dir));
+    expect(r.code, r.stderr).toBe(0);
+    const file = r.doc!.journal.path;
+    const original = await readFile(file, 'utf8');
+    const lines = original.split('\n');
+    lines[1] = lines[1]!.replace('"h1"', '"h9"');
+    await writeFile(file, lines.join('\n'));
+    try {
+      const shown = await world.opsbook(['runs', 'show', r.doc!.runId]);
+      expect(shown.code).toBe(3);
+      expect(shown.stdout).toMatch(/^journal: line 2: /m);
+      expect(shown.stdout).not.toMatch(/line 2: line 2/);
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+
   it("compiles no module after setting the run's V8 flags, which would refuse its code cache", async () => {
     // tuneRunV8 sets a V8 flag at run time; V8 then refuses every code cache (Node's own
     // modules' included), so what loads after it is compiled from source. A preloaded probe

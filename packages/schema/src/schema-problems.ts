@@ -39,9 +39,22 @@ export async function compileSchema<T>(schema: object): Promise<Validator<T>> {
 /** Suggest the closest allowed word, when one is close enough to be a typo. */
 export function didYouMean(word: string, allowed: readonly string[]): string | undefined {
   if (allowed.length === 0) return undefined;
-  const best = closest(word, allowed as string[]);
+  const first = closest(word, allowed as string[]);
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+  const best = distance(word.toLowerCase(), first.toLowerCase());
+  if (best > limit) return undefined;
+  // Of the equally close, the one with the same letters: two swapped (`lsit`) is `list`, which
+  // Levenshtein counts as two changes, as it does `lint`.
+  const letters = sortedLetters(word);
+  return (
+    allowed.find(
+      (a) => sortedLetters(a) === letters && distance(word.toLowerCase(), a.toLowerCase()) === best,
+    ) ?? first
+  );
+}
+
+function sortedLetters(word: string): string {
+  return [...word.toLowerCase()].sort().join('');
 }
 
 export function pathSegments(instancePath: string): PathSegment[] {

@@ -134,8 +134,7 @@ export const show: CommandSpec = defineCommand({
         elsewhere: s.runnerHost,
       }),
     );
-    for (const p of view.verification.problems)
-      lines.push(style.red(`journal line ${p.line}: ${p.message}`));
+    for (const p of view.verification.problems) lines.push(style.red(`journal: ${p.message}`));
     ctx.out.print(lines.join('\n'));
     return endOfView(ctx, store, code);
   },

@@ -146,7 +146,7 @@ export async function createPlan(
   if (req.standing && bundle.runbook.metadata.category !== 'routine')
     throw new runnerErrors.RefusalError(
       'SELECTOR_NOT_ROUTINE',
-      `${bundle.name} is a ${bundle.runbook.metadata.category} runbook: only routine runbooks get a standing approval; plan it for explicit hosts (drop --standing)`,
+      `${bundle.name} is ${/^[aeiou]/.test(bundle.runbook.metadata.category) ? 'an' : 'a'} ${bundle.runbook.metadata.category} runbook: only routine runbooks get a standing approval; plan it for explicit hosts (drop --standing)`,
     );
   const [digest, compositions] = await Promise.all([
     digestRunbook(bundle.dir, bundle),

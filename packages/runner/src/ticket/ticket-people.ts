@@ -182,6 +182,6 @@ export function personNamed(
   const ids = trust.data.approvers.map((a) => a.id);
   const near = didYouMean(name, ids);
   throw new UsageError(
-    `${option} ${name} is not in ${trust.file}${near ? `: did you mean ${near}?` : ''} Name a person by their approvers.yaml id (${ids.join(', ')})`,
+    `${option} ${name} is not in ${trust.file}${near ? `: did you mean ${near}?` : '.'} Name a person by their approvers.yaml id (${ids.join(', ')})`,
   );
 }
