@@ -96,6 +96,22 @@ describe('opsbook doctor', () => {
     expect(r.stdout).toContain('→ opsbook validate names every problem at its line');
   });
 
+  it('fails schedules on the files store, where none of them would run', async () => {
+    const w = await workspace('schedules-files');
+    await appendFile(
+      path.join(w.dir, 'opsbook.yaml'),
+      'schedules:\n  daily: { runbook: daily-inspection, cron: "0 6 * * *" }\n',
+    );
+    await w.opsbook(['trust', 'init']);
+    const r = await w.opsbook(['doctor']);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(
+      /^✗ schedules +opsbook\.yaml has 1 schedule\(s\), and schedules need the PostgreSQL state store/m,
+    );
+    expect(r.stdout).toContain('run opsbook db migrate (docs/schedules.md)');
+  });
+
   it('reports a ledger line it cannot read at its file and line, and still checks the rest', async () => {
     const w = await workspace('ledger');
     await mkdir(path.join(w.dir, 'state'), { mode: 0o700 });

@@ -203,7 +203,15 @@ async function routineFindings(config: Config): Promise<Finding[]> {
       level: 'warn',
       detail: `${p.file}:${p.line}:${p.col}: ${p.message}`,
     });
-  for (const s of schedulesOf(config))
+  const schedules = schedulesOf(config);
+  if (schedules.length && config.state.kind !== 'postgres')
+    findings.push({
+      area: 'schedules',
+      level: 'fail',
+      detail: `opsbook.yaml has ${schedules.length} schedule(s), and schedules need the PostgreSQL state store (the team's schedulers take each slot once there): with the files store none of them runs (opsbook schedule run refuses)`,
+      fix: 'set state: {kind: postgres, url: postgres://…} in opsbook.yaml (or OPSBOOK_DATABASE_URL) and run opsbook db migrate (docs/schedules.md), or remove schedules:',
+    });
+  for (const s of schedules)
     if (!standing[s.runbook])
       findings.push({
         area: `schedule ${s.name}`,
