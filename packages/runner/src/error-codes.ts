@@ -61,7 +61,7 @@ export const runnerErrorCodes = errorCodeList({
     TRACKER_MISMATCH:
       'the approval ties its runs to another tracker than the one this configuration names: nothing was run',
     TRACKER_UNBOUND:
-      'the approval names no tracker (made by an opsbook before 0.3): nothing was run; plan it again',
+      'the approval names no tracker (made by an older opsbook, before approvals named their tracker): nothing was run; plan it again',
     TICKET_NOT_APPROVED: 'the ticket is not in the approved (or in progress) status',
     TICKET_WRONG_STATUS: 'the ticket is not in the status this step needs',
     TRACKER_TICKET_NOT_FOUND: 'the ticket the approval is for does not exist: nothing was run',

@@ -207,7 +207,7 @@ function checkTrackerBinding(statement: ApprovalStatement, tracker: Tracker): vo
   if (!bound)
     throw new runnerErrors.RefusalError(
       'TRACKER_UNBOUND',
-      `the approval for ${statement.ticket} names no tracker to count its runs on (it was made by an opsbook before 0.3): nothing was run; plan it again and have it approved`,
+      `the approval for ${statement.ticket} names no tracker to count its runs on (it was made by an older opsbook, before approvals named their tracker): nothing was run; plan it again and have it approved`,
       { ticket: statement.ticket },
     );
   if (bound.kind !== tracker.kind || bound.site !== tracker.site)
