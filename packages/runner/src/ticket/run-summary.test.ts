@@ -1,6 +1,13 @@
 import type { Block } from '@opsbook/tracker';
 import { describe, expect, it } from 'vitest';
-import { digestJournal, type RunDigest, type StepRecord, summarizeRun } from './run-summary.js';
+import { evidenceBlocks } from './ticket-open.js';
+import {
+  digestJournal,
+  evidenceBundle,
+  type RunDigest,
+  type StepRecord,
+  summarizeRun,
+} from './run-summary.js';
 
 const step = (host: string, id: string, status: string, phase = 'steps'): StepRecord => ({
   host,
@@ -94,5 +101,56 @@ describe('summarizeRun', () => {
       ['web-1', 'inspection.disk', '/var', 'crit', '97% used (crit at 95%)'],
       ['web-1', 'inspection.disk', '/home', 'warn', '85% used (warn at 80%)'],
     ]);
+  });
+});
+
+describe('evidence of a run that did not reach every host', () => {
+  const events = [
+    {
+      type: 'run-start',
+      runId: 'r2',
+      ticket: 'OPS-2',
+      runbook: { name: 'collect-diagnostics', version: '1.0.0' },
+    },
+    { type: 'host-start', host: 'web-01' },
+    { type: 'step-start', host: 'web-01', phase: 'steps', step: 'df', name: 'Disk usage' },
+    {
+      type: 'step-end',
+      host: 'web-01',
+      phase: 'steps',
+      step: 'df',
+      status: 'ok',
+      stdout: '/ 91%\n',
+    },
+    { type: 'host-end', host: 'web-01', status: 'ok' },
+    {
+      type: 'host-end',
+      host: 'web-99',
+      status: 'unreachable',
+      error: 'connection refused (127.0.0.1:1)',
+    },
+    {
+      type: 'run-end',
+      status: 'unreachable',
+      hosts: { 'web-01': 'ok', 'web-99': 'unreachable', 'web-98': 'not-started' },
+    },
+  ] as unknown as Parameters<typeof digestJournal>[0];
+
+  it('names the hosts it got nothing from, with why, in the table and the attached output', () => {
+    const digest = digestJournal(events);
+    expect(digest.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['web-01', 'ok'],
+      ['web-99', 'unreachable'],
+      ['web-98', 'not-started'],
+    ]);
+    expect(hostRows(evidenceBlocks(digest))).toEqual([
+      ['web-99', '—', 'unreachable', 'connection refused (127.0.0.1:1)'],
+      ['web-98', '—', 'not-started', ''],
+      ['web-01', 'Disk usage', 'ok', '/ 91%'],
+    ]);
+    const text = new TextDecoder().decode(evidenceBundle(digest, ['steps']));
+    expect(text).toContain('## web-99 — unreachable: no output (connection refused (127.0.0.1:1))');
+    expect(text).toContain('## web-98 — not-started: no output');
+    expect(text).toContain('## web-01 — steps/df: Disk usage [ok, exit ?]\n/ 91%');
   });
 });

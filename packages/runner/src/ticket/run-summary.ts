@@ -23,7 +23,14 @@ export interface RunDigest {
   executor: string;
   /** The fingerprint of the key that signed the run claim. */
   executorKey: string;
-  hosts: Array<{ host: string; status: string; failedStep?: string; rolledBack: boolean }>;
+  hosts: Array<{
+    host: string;
+    status: string;
+    failedStep?: string;
+    rolledBack: boolean;
+    /** Why it did not end ok (an unreachable host's connection error). */
+    error?: string;
+  }>;
   steps: StepRecord[];
   journal: { head: string; count: number };
   /** The inspection findings its steps journaled: counts by status, and those not ok. */
@@ -70,9 +77,14 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
         status: String(e.status),
         ...(failed ? { failedStep: `${failed.phase}/${failed.id}` } : {}),
         rolledBack: Boolean(e.rolledBack),
+        ...(typeof e.error === 'string' && e.error ? { error: e.error } : {}),
       });
     }
   }
+  // A host the run never started has no host-end: only the run's end names it.
+  const ended = new Set(hosts.map((h) => h.host));
+  for (const [host, status] of Object.entries((end?.hosts ?? {}) as Record<string, unknown>))
+    if (!ended.has(host)) hosts.push({ host, status: String(status), rolledBack: false });
   const runbook = start.runbook as { name?: string; version?: string } | undefined;
   const last = events[events.length - 1];
   return {
@@ -250,8 +262,12 @@ function countStepsByHost(steps: readonly StepRecord[]): Map<string, { ok: numbe
 /** The evidence bundle: full output of the chosen phases' steps, per host, as plain text. */
 export function evidenceBundle(run: RunDigest, phases: readonly string[]): Uint8Array | undefined {
   const steps = run.steps.filter((s) => phases.includes(s.phase));
-  if (steps.length === 0) return undefined;
+  const unreached = hostsWithoutSteps(run);
+  if (steps.length === 0 && unreached.length === 0) return undefined;
   const parts = [`# evidence of run ${run.runId} (${run.runbook}) for ${run.ticket}\n`];
+  // The hosts it holds nothing from, first: the one a ticket is about may be the one not reached.
+  for (const h of unreached)
+    parts.push(`\n## ${h.host} — ${h.status}: no output${h.error ? ` (${h.error})` : ''}\n`);
   for (const s of steps) {
     parts.push(
       `\n## ${s.host} — ${s.phase}/${s.step}: ${s.name} [${s.status}, exit ${s.exitCode ?? '?'}]\n`,
@@ -261,4 +277,10 @@ export function evidenceBundle(run: RunDigest, phases: readonly string[]): Uint8
       parts.push(`--- stderr ---\n${s.stderr.endsWith('\n') ? s.stderr : `${s.stderr}\n`}`);
   }
   return new TextEncoder().encode(parts.join(''));
+}
+
+/** The hosts of a run that ran no step: unreachable, not started, cancelled before a step. */
+export function hostsWithoutSteps(run: RunDigest): RunDigest['hosts'] {
+  const ran = new Set(run.steps.map((s) => s.host));
+  return run.hosts.filter((h) => h.status !== 'ok' && !ran.has(h.host));
 }
