@@ -109,7 +109,9 @@ describe.each([['cloud'], ['datacenter']] as const)('ticket open on %s Jira', (f
     expect(r.stderr).not.toMatch(stackTrace);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('PERSON_UNPROVEN');
-    expect(r.stderr).toContain('opening or escalating a ticket is signed');
+    expect(r.stderr).toContain(
+      'what you write on a ticket (opening, commenting, escalating) is signed',
+    );
     expect(r.stderr).toContain('--key PATH');
     expect(fake.requests()).toEqual([]);
   });

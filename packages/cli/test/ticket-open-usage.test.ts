@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, stackTrace } from './run-cli.js';
+import { repoRoot, runCli, stackTrace } from './run-cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -35,5 +35,28 @@ describe('ticket open -i without an evidence run', () => {
     );
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--no-evidence asks for none: drop one of them');
+  });
+});
+
+describe('a mistake in the command is said before a missing key', () => {
+  // HOME without ~/.ssh: no key of the person, and none given.
+  const noKey = () => ({ HOME: dir });
+
+  it('run of an approval file that does not exist: exit 2, naming the file', async () => {
+    const r = await runCli(['run', 'nonexist.json'], { cwd: dir, env: noKey() });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('nonexist.json');
+    expect(r.stderr).not.toContain('EXECUTOR_UNPROVEN');
+  });
+
+  it('plan with a param of the wrong type: exit 2, naming the param', async () => {
+    const r = await runCli(['plan', 'disk-cleanup', '--ticket', 'OPS-1', '--param', 'days=abc'], {
+      cwd: repoRoot,
+      env: noKey(),
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('days');
+    expect(r.stderr).not.toContain('PROPOSER_UNPROVEN');
+    expect(r.stderr).not.toMatch(stackTrace);
   });
 });

@@ -140,7 +140,7 @@ and the digest of every rendered command. A senior signs it with opsbook approve
       runbook,
       ticket,
       params: listOption(ctx, 'param'),
-      proposerSigner: await executorSignerFor(ctx, 'proposal'),
+      proposerSigner: () => executorSignerFor(ctx, 'proposal'),
       tracker: trackerBinding(config, process.env),
       ...(stringOption(ctx, 'target') ? { target: stringOption(ctx, 'target') } : {}),
       ...(inventoryFile ? { inventoryFile } : {}),

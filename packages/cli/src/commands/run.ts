@@ -1,5 +1,8 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import {
   openTracker,
+  readApprovalFile,
   runApproved,
   runDistributed,
   TicketGate,
@@ -29,6 +32,15 @@ export default defineCommand({
         throw new UsageError('--retry-failed runs hosts: it does not go with --dry-run');
       return dryRun(ctx, config, file);
     }
+    // A mistyped approval file is said first (exit 2), before a missing key (exit 3): one access
+    // here, the runner reads it (that read's error is the one shown).
+    if (
+      !(await access(file, constants.R_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await readApprovalFile(file);
     return executeAndReport(ctx, config, ({ distribute, ...run }) =>
       (distribute ? runDistributed : runApproved)({
         ...run,

@@ -84,9 +84,10 @@ export interface PlanRequest {
   tracker: TrackerBinding;
   /**
    * The proposer's own key: approvers.yaml must list it, its person is the statement's proposer,
-   * and it signs the proposal (never a name from the environment).
+   * and it signs the proposal (never a name from the environment). Or how to get it: asked for
+   * once the plan renders, so that a mistake in the runbook, params or hosts is reported first.
    */
-  proposerSigner: SshSigner;
+  proposerSigner: SshSigner | (() => Promise<SshSigner>);
   now?: Date;
 }
 
@@ -164,7 +165,9 @@ export async function createPlan(
     ...(await backupBinding(req.config, bundle, compositions)),
   });
   const pd = planDigest(plan);
-  const { proposer, store } = await proposerOf(req.config, req.proposerSigner);
+  const signer =
+    typeof req.proposerSigner === 'function' ? await req.proposerSigner() : req.proposerSigner;
+  const { proposer, store } = await proposerOf(req.config, signer);
   const statement = createStatement({
     ticket: req.ticket,
     runbook: plan.runbook,
@@ -194,7 +197,7 @@ export async function createPlan(
     planDigest: pd,
     inventory,
     statement,
-    envelope: await signProposal(createEnvelope(statement), statement, req.proposerSigner),
+    envelope: await signProposal(createEnvelope(statement), statement, signer),
   };
 }
 

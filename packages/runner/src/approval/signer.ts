@@ -83,7 +83,7 @@ export async function chooseExecutorSigner(
       proposal: ['PROPOSER_UNPROVEN', 'a proposal is signed by the person who makes it'],
       ticket: [
         'PERSON_UNPROVEN',
-        'opening or escalating a ticket is signed by the person who does it',
+        'what you write on a ticket (opening, commenting, escalating) is signed by the person who writes it',
       ],
     } as const
   )[what];
