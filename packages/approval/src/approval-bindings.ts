@@ -175,7 +175,7 @@ function checkTargets(
 function planMismatch(approved: string | undefined, actual: string): Refusal {
   return refuse(
     'PLAN_MISMATCH',
-    `${reapprove}: the commands that would run differ from the approved plan (plan ${approved ? shortDigest(approved) : 'missing'} ≠ ${shortDigest(actual)}); compare with opsbook plan --show`,
+    `the commands that would run differ from the approved plan (plan ${approved ? shortDigest(approved) : 'missing'} ≠ ${shortDigest(actual)}): render it from what it was planned with (the same inventory, -i FILE, and the same checkout), or ${reapprove}; compare with opsbook plan --show`,
   );
 }
 

@@ -245,4 +245,38 @@ describe('ticket open collects the symptoms by default (issue #21 item 1)', () =
     expect(plain.evidence).toBeNull();
     expect((await show(plain.key)).local.attachments).toEqual([]);
   });
+
+  it('opens the ticket without symptoms, saying why, when the evidence run is refused (another inventory)', async () => {
+    // The standing approval of the test before covers "all" of the world's inventory: with
+    // another one, "all" renders another plan (PLAN_MISMATCH) before any host is touched.
+    const other = path.join(world.dir, 'other-inventory.yaml');
+    await writeFile(other, 'all:\n  hosts:\n    solo: {ansible_connection: local}\n');
+    const summary = ['ticket', 'open', '--summary', 'solo: 502 since 10:02', '--grade', 'P3'];
+    const r = await ok([...summary, '-i', other, '--json']);
+    const opened = JSON.parse(r.stdout) as {
+      key: string;
+      evidence: { refused?: { runbook: string; code: string } } | null;
+    };
+    expect(opened.evidence?.refused).toMatchObject({
+      runbook: 'collect-diagnostics',
+      code: 'PLAN_MISMATCH',
+    });
+    const t = await show(opened.key);
+    expect(t.ticket.summary).toBe('solo: 502 since 10:02');
+    expect(
+      commentsOf(t).some((c) =>
+        c.includes(
+          'the evidence run of collect-diagnostics was refused before it touched a host (PLAN_MISMATCH',
+        ),
+      ),
+    ).toBe(true);
+    const text = await ok([...summary, '-i', other]);
+    expect(text.stderr).toContain(
+      'warning: the evidence run of collect-diagnostics was refused (PLAN_MISMATCH: the commands that would run differ from the approved plan',
+    );
+    expect(text.stderr).toContain(
+      'render it from what it was planned with (the same inventory, -i FILE',
+    );
+    expect(text.stdout).toMatch(/^opened OPS-\d+/m);
+  });
 });

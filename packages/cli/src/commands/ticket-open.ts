@@ -48,7 +48,10 @@ ticket's reporter (where Jira lets the account set it) and its first comment nam
 assigned to you. The symptoms are collected by default with ${DEFAULT_EVIDENCE_RUNBOOK} when
 opsbook.yaml's standing: has it; the evidence run is an ordinary run of the standing approval
 (verified, journaled, recorded on its recurring ticket), summarised in the new ticket's
-description and attached in full. With Jira down, the ticket waits in the outbox (opsbook outbox
+description and attached in full. An evidence run refused before it touches a host (its
+standing approval does not verify here: another inventory, PLAN_MISMATCH, expired) does not cost
+the ticket: it is opened without symptoms, saying why, and a warning says how to add them. With
+Jira down, the ticket waits in the outbox (opsbook outbox
 flush); Jira refusing the credentials or the permission (401, 403) fails at once (exit 4) and
 queues nothing.`,
   async run(ctx) {
@@ -96,12 +99,20 @@ queues nothing.`,
           key: opened.key,
           evidence: opened.evidence
             ? { runId: opened.evidence.outcome.runId, status: opened.evidence.outcome.status }
-            : null,
+            : opened.evidenceRefused
+              ? { refused: opened.evidenceRefused }
+              : null,
           report: opened.report,
         });
         return exitCodes.ok;
       }
       const queued = opened.key.startsWith('outbox:');
+      if (opened.evidenceRefused) {
+        const { runbook: rb, code, message } = opened.evidenceRefused;
+        out.note(
+          `warning: the evidence run of ${rb} was refused (${code}: ${message}); the ticket is opened without symptoms: once that is fixed, opsbook ticket comment ${queued ? 'KEY' : opened.key} --evidence ${rb} adds them`,
+        );
+      }
       out.print(
         queued
           ? `the tracker did not answer: the ticket waits in the outbox as ${opened.key}; run opsbook outbox flush later`

@@ -99,7 +99,9 @@ export async function verifyShard(
     if (isOpsbookError(e) && CHECKOUT_MISMATCH.has(e.code)) {
       // The submitter verified this approval moments ago: what differs is this worker's copy,
       // and a new signature would not help ("ask a senior to re-approve" is for the engineer).
-      const detail = e.message.replace(/^ask a senior to re-approve[^:]*: /, '');
+      const detail = e.message
+        .replace(/^ask a senior to re-approve[^:]*: /, '')
+        .replace(/: render it from what it was planned with .*$/, '');
       throw shardRefusal(
         job,
         `the approval does not verify on this worker (${e.code}: ${detail}): this worker's checkout is not the one the run was approved from; bring its runbooks and inventory to the submitter's, then ${retryRefusedHosts(job.runId)} (the approval itself is fine)`,

@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { type Config, RefusalError, UnreachableError, UsageError } from '@opsbook/schema';
+import {
+  type Config,
+  isOpsbookError,
+  RefusalError,
+  UnreachableError,
+  UsageError,
+} from '@opsbook/schema';
 import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
 import type { Block, Doc, Grade, OutboxEntry } from '@opsbook/tracker';
 import { readApprovalFile } from '../approval/approval-flow.js';
@@ -32,6 +38,12 @@ export interface OpenedTicket {
   /** The new key, or `outbox:<id>` while the tracker has not answered yet. */
   key: string;
   evidence?: { outcome: RunOutcome; digest: RunDigest };
+  /**
+   * The evidence run was refused before it touched a host (its standing approval does not
+   * verify here: PLAN_MISMATCH, expired, another inventory…): the ticket is opened without it,
+   * saying so, rather than losing the engineer's summary in the middle of an incident.
+   */
+  evidenceRefused?: { runbook: string; code: string; message: string };
   report: TicketReport;
 }
 
@@ -149,10 +161,16 @@ function description(req: OpenTicketRequest, digest?: RunDigest): Doc {
 }
 
 /** The first comment: who opened the ticket, proven by their key, and where the symptoms are. */
-function openedComment(by: TicketPerson, digest: RunDigest | undefined): Doc {
+function openedComment(
+  by: TicketPerson,
+  digest: RunDigest | undefined,
+  refused?: OpenedTicket['evidenceRefused'],
+): Doc {
   const symptoms = digest
     ? `Symptoms: run ${digest.runId} of ${digest.runbook} (${digest.status}) on ${digest.hosts.length} host(s), summarised in the description, full output attached as ${digest.runId}.evidence.txt.`
-    : 'No symptoms were collected with it (opsbook ticket open --evidence RUNBOOK collects them).';
+    : refused
+      ? `No symptoms were collected: the evidence run of ${refused.runbook} was refused before it touched a host (${refused.code}: ${refused.message}).`
+      : 'No symptoms were collected with it (opsbook ticket open --evidence RUNBOOK collects them).';
   return {
     blocks: [
       {
@@ -206,8 +224,13 @@ export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> 
     evidence: asked,
     ...run
   } = req;
+  let evidenceRefused: OpenedTicket['evidenceRefused'];
   const evidence = asked
-    ? await collectEvidence(services, run, asked.runbook, asked.target)
+    ? await collectEvidence(services, run, asked.runbook, asked.target).catch((e: unknown) => {
+        if (!isOpsbookError(e) || e.kind !== 'refused') throw e;
+        evidenceRefused = { runbook: asked.runbook, code: e.code, message: e.message };
+        return undefined;
+      })
     : undefined;
   const step: TicketStep = {
     step: 'opened',
@@ -231,7 +254,7 @@ export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> 
   const attachment = evidence && evidenceAttachment(evidence.digest);
   if (attachment) writes.push(attachment);
   writes.push(
-    { write: { kind: 'comment', body: openedComment(opener, evidence?.digest) } },
+    { write: { kind: 'comment', body: openedComment(opener, evidence?.digest, evidenceRefused) } },
     await historyWrite(services.tracker, undefined, { ...step, proof }),
   );
   const assignee = req.assignee ?? reporter;
@@ -240,5 +263,10 @@ export async function openTicket(req: OpenTicketRequest): Promise<OpenedTicket> 
   const refused = await refusedCreate(services, created, report);
   if (refused) throw refused;
   const key = (await services.outbox.resolve(created.ticket)) ?? created.ticket;
-  return { key, ...(evidence ? { evidence } : {}), report: { ...report, ticket: key } };
+  return {
+    key,
+    ...(evidence ? { evidence } : {}),
+    ...(evidenceRefused ? { evidenceRefused } : {}),
+    report: { ...report, ticket: key },
+  };
 }
