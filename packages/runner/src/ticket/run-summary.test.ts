@@ -1,6 +1,5 @@
 import type { Block } from '@opsbook/tracker';
 import { describe, expect, it } from 'vitest';
-import { evidenceBlocks } from './ticket-open.js';
 import {
   digestJournal,
   evidenceBundle,
@@ -8,6 +7,7 @@ import {
   type StepRecord,
   summarizeRun,
 } from './run-summary.js';
+import { evidenceBlocks } from './ticket-open.js';
 
 const step = (host: string, id: string, status: string, phase = 'steps'): StepRecord => ({
   host,
