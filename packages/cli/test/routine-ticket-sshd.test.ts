@@ -18,7 +18,13 @@ import { markerRunbook, shippedRunbook } from './runbook-fixtures.js';
 const FILE = 'approvals/daily-inspection.approval.json';
 
 interface TicketShow {
-  ticket: { key: string; status: string; assignee: { id: string } | null; labels: string[] };
+  ticket: {
+    key: string;
+    summary: string;
+    status: string;
+    assignee: { id: string } | null;
+    labels: string[];
+  };
   approval?: { statement?: { targets: unknown; runbook: { name: string } }; complete: boolean };
   runs: { runId: string; approvalId: string; status?: string }[];
   local: { comments: { author: string; body: unknown }[]; attachments: { filename: string }[] };

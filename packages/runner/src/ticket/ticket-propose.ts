@@ -1,4 +1,4 @@
-import type { ApprovalStatement } from '@opsbook/approval';
+import type { ApprovalStatement, SshSigner } from '@opsbook/approval';
 import { phases } from '@opsbook/schema';
 import type { Block, Doc } from '@opsbook/tracker';
 import {
@@ -16,7 +16,9 @@ import { PROPOSAL_PROPERTY, requireStatus, type TicketProposal } from './ticket-
 import { bindingOf, type TicketServices } from './ticket-tracker.js';
 import { deliverWrites } from './ticket-writes.js';
 
-export interface ProposeRequest extends Omit<PlanRequest, 'ticket' | 'tracker'> {
+export interface ProposeRequest extends Omit<PlanRequest, 'ticket' | 'tracker' | 'proposerSigner'> {
+  /** The proposer's own key (see PlanRequest): here given, not asked for later. */
+  proposerSigner: SshSigner;
   services: TicketServices;
   key: string;
   /**
