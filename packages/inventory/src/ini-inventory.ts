@@ -52,6 +52,14 @@ class IniReader {
     this.at = { file: this.file, line, col: raw.length - raw.trimStart().length + 1 };
     const section = sectionRe.exec(text);
     if (section) return this.readSection(section[1]!, section[2]);
+    // A host line never starts with '[' (a range is inside a name, web[01:20]): a section header.
+    if (text.startsWith('[') && !text.includes(']')) {
+      const name = text.slice(1).split(/[\s#;]/)[0] ?? '';
+      return this.fail(
+        'ini-bad-section',
+        `section '${text}' is not closed: write [${name || 'group'}]`,
+      );
+    }
     if (text.startsWith('[') && text.endsWith(']')) {
       return this.fail(
         'ini-bad-section',

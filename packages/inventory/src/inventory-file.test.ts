@@ -218,6 +218,13 @@ describe('malformed inventories', () => {
       "invalid section '[web servers]': write [group], [group:vars] or [group:children], without spaces",
     ],
     [
+      'unclosed-section.ini',
+      1,
+      1,
+      'ini-bad-section',
+      "section '[prod' is not closed: write [prod]",
+    ],
+    [
       'duplicate-key.yaml',
       3,
       12,
