@@ -1,19 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bareWorkspace } from './bare-workspace.js';
 import { runCli, stackTrace } from './run-cli.js';
 
 let dir: string;
+let remove: () => Promise<void>;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-backup-empty-'));
-  await writeFile(
-    path.join(dir, 'opsbook.yaml'),
-    'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n',
-  );
+  ({ dir, remove } = await bareWorkspace('opsbook-backup-empty-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await remove?.();
 });
 
 describe('backup commands before the first backup on this machine', () => {

@@ -1,22 +1,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bareWorkspace } from './bare-workspace.js';
 import { repoRoot, userEnv } from './run-cli.js';
 
 let dir: string;
+let remove: () => Promise<void>;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-pnpm-signal-'));
-  await writeFile(
-    path.join(dir, 'opsbook.yaml'),
-    'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n',
-  );
+  ({ dir, remove } = await bareWorkspace('opsbook-pnpm-signal-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await remove?.();
 });
 
 /** Whether something listens on 127.0.0.1:port. */

@@ -1,20 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bareWorkspace } from './bare-workspace.js';
 import { repoRoot, runCli, stackTrace } from './run-cli.js';
 
 let dir: string;
+let remove: () => Promise<void>;
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'opsbook-open-usage-'));
   // No standing: block, so no collect-diagnostics to collect the symptoms with.
-  await writeFile(
-    path.join(dir, 'opsbook.yaml'),
-    'apiVersion: opsbook/v1\nkind: Config\nstateDir: state\n',
-  );
+  ({ dir, remove } = await bareWorkspace('opsbook-open-usage-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await remove?.();
 });
 
 describe('ticket open -i without an evidence run', () => {
