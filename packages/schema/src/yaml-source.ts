@@ -63,14 +63,39 @@ const yamlErrorMessages: Record<string, string> = {
   BAD_SCALAR_START: 'a plain value cannot start with this character: quote the value',
 };
 
-function describeYamlError(code: string, message: string): string {
-  const flow =
-    /^Flow (map|sequence) in block collection must be sufficiently indented and end with a ([}\]])/.exec(
-      message,
-    );
+const FLOW_NOT_CLOSED =
+  /^Flow (map|sequence) in block collection must be sufficiently indented and end with a ([}\]])/;
+
+/**
+ * Where the bracket the parser found unclosed at `offset` was opened: the last '[' or '{' outside
+ * quotes on the lines before it that is not closed on its line (up to 50 lines back).
+ */
+function unclosedOpener(text: string, offset: number): number | undefined {
+  let end = text.lastIndexOf('\n', offset - 1);
+  for (let n = 0; n < 50 && end > 0; n++) {
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    const open: number[] = [];
+    let quote = '';
+    for (let i = start; i < end; i++) {
+      const c = text[i]!;
+      if (quote) {
+        if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '#' && (i === start || /\s/.test(text[i - 1]!))) break;
+      else if (c === '[' || c === '{') open.push(i);
+      else if (c === ']' || c === '}') open.pop();
+    }
+    if (open.length) return open[open.length - 1];
+    end = start - 1;
+  }
+  return undefined;
+}
+
+function describeYamlError(code: string, message: string, atOpener = false): string {
+  const flow = FLOW_NOT_CLOSED.exec(message);
   if (flow) {
     const open = flow[2] === '}' ? '{' : '[';
-    return `a '${open}' opened earlier is never closed: add the missing '${flow[2]}' (or indent the continuation)`;
+    return `${atOpener ? `this '${open}'` : `a '${open}' opened earlier`} is never closed: add the missing '${flow[2]}' (or indent the continuation)`;
   }
   // The parser says MISSING_CHAR for a misindented line under a list item as well: the '-' it
   // misses is not a bracket or a quote.
@@ -291,13 +316,16 @@ function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos
     if (linesWithError.has(line)) continue;
     linesWithError.add(line);
     const overflowed = err.code === 'RESOURCE_EXHAUSTION' || /call stack/i.test(err.message);
+    // The parser notices an unclosed bracket where the next line starts: shown at the bracket.
+    const opener = FLOW_NOT_CLOSED.test(err.message) ? unclosedOpener(text, err.pos[0]) : undefined;
     problems.push({
       file,
-      ...pos(err.pos[0]),
+      ...pos(opener ?? err.pos[0]),
       rule: overflowed ? 'too-deep' : `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
       message: overflowed
         ? tooDeep
-        : (colonInPlainValue(text, err.pos[0]) ?? describeYamlError(err.code, err.message)),
+        : (colonInPlainValue(text, err.pos[0]) ??
+          describeYamlError(err.code, err.message, opener !== undefined)),
     });
   }
   return problems;

@@ -389,7 +389,14 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     name: 'yaml-unclosed-bracket',
     yaml: withLine(10, '    path: {type: string, default: /var/log/app'),
     expected: [
-      "runbook.yaml:11:3: a '{' opened earlier is never closed: add the missing '}' (or indent the continuation)",
+      "runbook.yaml:10:11: this '{' is never closed: add the missing '}' (or indent the continuation)",
+    ],
+  },
+  {
+    name: 'yaml-unclosed-bracket-after-a-closed-one',
+    yaml: withLine(10, '    path: {type: string, enum: [a, b], default: "[x" # [ y'),
+    expected: [
+      "runbook.yaml:10:11: this '{' is never closed: add the missing '}' (or indent the continuation)",
     ],
   },
   {
