@@ -97,5 +97,8 @@ describe('opsbook trust sign', () => {
     // Enough: the rotation is accepted, as the text said.
     const show = await opsbook(['trust', 'show']);
     expect(show.code, show.stdout + show.stderr).toBe(0);
+    // The policy as approvers.yaml writes it, one setting a line, not as JSON.
+    expect(show.stdout).toMatch(/^policy:\n {2}signatures: \d+$/m);
+    expect(show.stdout).not.toContain('policy: {');
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from '@opsbook/runner';
 import { isOpsbookError, UsageError, unreadableFileError } from '@opsbook/schema';
+import { stringify } from 'yaml';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -73,7 +74,12 @@ export const show: CommandSpec = defineCommand({
       );
     lines.push(
       '',
-      `policy: ${JSON.stringify(store.data.policy)}`,
+      // As approvers.yaml writes it, not as JSON.
+      'policy:',
+      ...stringify(store.data.policy)
+        .trimEnd()
+        .split('\n')
+        .map((line) => `  ${line}`),
       `rotation: ${store.data.rotation.signatures} senior signature(s)`,
     );
     if (store.revoked.size)
