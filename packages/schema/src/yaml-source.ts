@@ -317,7 +317,11 @@ function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos
     linesWithError.add(line);
     const overflowed = err.code === 'RESOURCE_EXHAUSTION' || /call stack/i.test(err.message);
     // The parser notices an unclosed bracket where the next line starts: shown at the bracket.
-    const opener = FLOW_NOT_CLOSED.test(err.message) ? unclosedOpener(text, err.pos[0]) : undefined;
+    const flow = FLOW_NOT_CLOSED.exec(err.message);
+    const found = flow ? unclosedOpener(text, err.pos[0]) : undefined;
+    // Only the kind of bracket the parser found unclosed ('[' for ']'): else, as it said.
+    const opener =
+      found !== undefined && text[found] === (flow?.[2] === '}' ? '{' : '[') ? found : undefined;
     problems.push({
       file,
       ...pos(opener ?? err.pos[0]),

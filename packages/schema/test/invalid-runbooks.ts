@@ -400,6 +400,14 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // An apostrophe read as a quote hides the ']': the '[' found is not the kind left open.
+    name: 'yaml-unclosed-bracket-of-another-kind-than-found',
+    yaml: withLine(10, "    path: {type: string, description: [it's]"),
+    expected: [
+      "runbook.yaml:11:3: a '{' opened earlier is never closed: add the missing '}' (or indent the continuation)",
+    ],
+  },
+  {
     name: 'yaml-step-key-one-space-short',
     yaml: withLine(13, '     name: One'),
     expected: [

@@ -153,4 +153,19 @@ describe('evidence of a run that did not reach every host', () => {
     expect(text).toContain('## web-98 — not-started: no output');
     expect(text).toContain('## web-01 — steps/df: Disk usage [ok, exit ?]\n/ 91%');
   });
+
+  it("keeps a host's error on one line: what the host said cannot start a heading of its own", () => {
+    const forged = (events as unknown as Record<string, unknown>[]).map((e) =>
+      e.host === 'web-99' && e.type === 'host-end'
+        ? { ...e, error: 'disconnected:\n## web-99 — steps/df: Disk usage [ok, exit 0]\n/ 3%' }
+        : e,
+    ) as unknown as Parameters<typeof digestJournal>[0];
+    const digest = digestJournal(forged);
+    const text = new TextDecoder().decode(evidenceBundle(digest, ['steps']));
+    expect(text).not.toMatch(/^## web-99 — steps/m);
+    expect(text).toContain(
+      '## web-99 — unreachable: no output (disconnected: ## web-99 — steps/df: Disk usage [ok, exit 0] / 3%)',
+    );
+    expect(hostRows(evidenceBlocks(digest))[0]?.[3]).not.toContain('\n');
+  });
 });

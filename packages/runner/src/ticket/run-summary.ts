@@ -267,7 +267,9 @@ export function evidenceBundle(run: RunDigest, phases: readonly string[]): Uint8
   const parts = [`# evidence of run ${run.runId} (${run.runbook}) for ${run.ticket}\n`];
   // The hosts it holds nothing from, first: the one a ticket is about may be the one not reached.
   for (const h of unreached)
-    parts.push(`\n## ${h.host} — ${h.status}: no output${h.error ? ` (${h.error})` : ''}\n`);
+    parts.push(
+      `\n## ${h.host} — ${h.status}: no output${h.error ? ` (${oneLine(h.error)})` : ''}\n`,
+    );
   for (const s of steps) {
     parts.push(
       `\n## ${s.host} — ${s.phase}/${s.step}: ${s.name} [${s.status}, exit ${s.exitCode ?? '?'}]\n`,
@@ -277,6 +279,14 @@ export function evidenceBundle(run: RunDigest, phases: readonly string[]): Uint8
       parts.push(`--- stderr ---\n${s.stderr.endsWith('\n') ? s.stderr : `${s.stderr}\n`}`);
   }
   return new TextEncoder().encode(parts.join(''));
+}
+
+/**
+ * A host's error on one line: it can hold what the host said (an SSH disconnect's text), which
+ * must not start a heading of its own in the evidence.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
 /** The hosts of a run that ran no step: unreachable, not started, cancelled before a step. */

@@ -11,7 +11,13 @@ import type { Block, Doc, Grade, OutboxEntry } from '@opsbook/tracker';
 import { readApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
-import { digestJournal, evidenceBundle, hostsWithoutSteps, type RunDigest } from './run-summary.js';
+import {
+  digestJournal,
+  evidenceBundle,
+  hostsWithoutSteps,
+  oneLine,
+  type RunDigest,
+} from './run-summary.js';
 import { TicketGate, type TicketReport } from './run-ticket.js';
 import { historyWrite, type TicketStep } from './ticket-history.js';
 import { accountOf, engineerOf, personText, signStep, type TicketPerson } from './ticket-people.js';
@@ -119,7 +125,7 @@ export function evidenceBlocks(digest: RunDigest): Block[] {
       header: ['host', 'step', 'result', 'first line of output'],
       rows: [
         // A host the run got nothing from is named too, with why: it may be the one that is down.
-        ...hostsWithoutSteps(digest).map((h) => [h.host, '—', h.status, h.error ?? '']),
+        ...hostsWithoutSteps(digest).map((h) => [h.host, '—', h.status, oneLine(h.error ?? '')]),
         ...digest.steps.map((s) => [
           s.host,
           s.name,
