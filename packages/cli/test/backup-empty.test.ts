@@ -26,6 +26,13 @@ describe('backup commands before the first backup on this machine', () => {
     expect(JSON.parse(json.stdout)).toEqual({ repository: repo, backups: [], broken: [] });
     const noRepo = await runCli(['backup', 'list'], { cwd: dir });
     expect(noRepo.stdout).toBe('');
+    // A backup named where there are none yet is a mistake (exit 2), said plainly.
+    const named = await runCli(['backup', 'verify', '20261206T101010Z-files-db1-abc123'], {
+      cwd: dir,
+    });
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain(`no backups yet: ${repo} does not exist`);
+    expect(named.stderr).toContain('no backup 20261206T101010Z-files-db1-abc123 on this machine');
   });
 
   it('still refuses (exit 2) a --repository that is not one: a mistyped path', async () => {

@@ -210,7 +210,10 @@ export const verify: CommandSpec = defineCommand({
   options: repositoryOption,
   async run(ctx) {
     const dir = await repositoryOf(ctx);
-    if (!ctx.positionals.length && (await noBackupsYet(ctx, dir))) {
+    if (await noBackupsYet(ctx, dir)) {
+      // Backups named that cannot be there: a mistake, said as such (the note said why).
+      if (ctx.positionals.length)
+        throw new UsageError(`no backup ${ctx.positionals.join(', ')} on this machine`);
       if (ctx.out.json) ctx.out.printJson({ repository: dir, ok: true, backups: [] });
       return exitCodes.ok;
     }
