@@ -27,7 +27,7 @@ metadata:
   owners: [ops]
 spec:
   params:
-    path: {type: string, default: /srv/app, description: Folder}
+    path: {type: string, default: /srv/app, pattern: "^/", description: Folder}
     token: {type: string, secret: true, description: API token}
   steps:
     - id: clean

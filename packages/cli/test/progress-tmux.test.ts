@@ -29,7 +29,7 @@ ${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
   steps:
     - id: wait
       name: Wait for the gate
-      run: echo "waiting on {{ host.name }}" && if [ {{ host.vars.color }} != blue ]; then while [ ! -e {{ params.dir }}/open ]; do sleep 0.1; done; fi
+      run: echo waiting on {{ host.name }} && if [ {{ host.vars.color }} != blue ]; then while [ ! -e {{ params.dir }}/open ]; do sleep 0.1; done; fi
 `,
 };
 
@@ -133,8 +133,8 @@ describe('opsbook run on a terminal', () => {
         t.includes('1/4 done') &&
         t.includes('2 running') &&
         t.includes('1 failed') &&
-        t.includes("h2 | waiting on 'h2'") &&
-        t.includes("h3 | waiting on 'h3'"),
+        t.includes('h2 | waiting on h2') &&
+        t.includes('h3 | waiting on h3'),
       'h1 done, down failed, h2 and h3 waiting at the gate',
     );
     const lines = during.trimEnd().split('\n');
@@ -145,8 +145,8 @@ describe('opsbook run on a terminal', () => {
     expect(lines[statusAt + 1]).toBe('  steps: wait "Wait for the gate" on 2 hosts');
     // Output and step results are written above the status block, each on a line of its own.
     const above = lines.slice(0, statusAt).join('\n');
-    expect(above).toContain("h2 | waiting on 'h2'");
-    expect(above).toContain("h3 | waiting on 'h3'");
+    expect(above).toContain('h2 | waiting on h2');
+    expect(above).toContain('h3 | waiting on h3');
     expect(above).toContain('[h1] steps/wait ok');
     expect(above).toMatch(/\[down\] unreachable/);
     // Redrawn in place: one status block on screen, not one per event.
@@ -179,7 +179,7 @@ describe('opsbook run on a terminal', () => {
     await pane.start(`${opsbookCommand(['run', file, '--verbose'])} 2>&1 | cat`);
     const after = await pane.waitForText((t) => t.includes('[exit '), 'the piped run to end');
     expect(after).not.toContain(' done · ');
-    expect(after).toContain("h2 | waiting on 'h2'");
+    expect(after).toContain('h2 | waiting on h2');
     expect(after).toContain('[h2] steps/wait ok');
     const end = after.trimEnd().split('\n');
     const table = end.slice(end.findIndex((l) => l.startsWith('HOST ')));

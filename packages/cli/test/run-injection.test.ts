@@ -201,6 +201,86 @@ describe('secret params', () => {
   });
 });
 
+describe('placeholders where the quotes opsbook adds do not hold', () => {
+  const runbook = (name: string, run: string) => `apiVersion: opsbook/v1
+kind: Runbook
+metadata: {name: ${name}, title: Echoes a param, category: change, grade: P3, owners: [ops-test]}
+spec:
+  params:
+    x: {type: string}
+  targets: {default: all}
+  steps:
+    - id: show
+      name: Show it
+      run: |
+${run.replace(/^/gm, '        ')}
+`;
+
+  it('refuses "{{ params.x }}" in validate and plan, at its line and column, before any host', async () => {
+    await writeRunbook(world.runbooksDir, 'quoted-param', {
+      yaml: runbook('quoted-param', `echo "got {{ params.x }}"\necho \`ls {{ params.x }}\``),
+    });
+    const validate = await world.opsbook(['validate', 'quoted-param']);
+    expect(validate.stdout + validate.stderr).not.toMatch(stackTrace);
+    expect(validate.code).toBe(2);
+    expect(validate.stdout + validate.stderr).toMatch(
+      /runbook\.yaml:12:19: \{\{ params\.x \}\} is inside double quotes: .*remove the quotes around it/,
+    );
+    expect(validate.stdout + validate.stderr).toMatch(
+      /runbook\.yaml:13:18: \{\{ params\.x \}\} is inside backquotes/,
+    );
+    const logins = world.hosts.map((h) => h.countLogins());
+    const plan = await world.opsbook([
+      'plan',
+      'quoted-param',
+      '--ticket',
+      'OPS-903',
+      '--param',
+      `x=$(touch ${pwned}-quoted)`,
+      '-o',
+      'quoted.json',
+    ]);
+    expect(plan.stdout + plan.stderr).not.toMatch(stackTrace);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toMatch(/inside double quotes/);
+    expect(exists(path.join(world.dir, 'quoted.json'))).toBe(false);
+    expect(exists(`${pwned}-quoted`)).toBe(false);
+    expect(world.hosts.map((h) => h.countLogins())).toEqual(logins);
+    // The other runbooks of this world are validated and planned without it.
+    await rm(path.join(world.runbooksDir, 'quoted-param'), { recursive: true });
+  });
+
+  it('refuses a value with a line break for a placeholder in a comment, which it would end', async () => {
+    await writeRunbook(world.runbooksDir, 'commented-param', {
+      yaml: runbook('commented-param', '# cleaning {{ params.x }}\ntrue'),
+    });
+    expect((await world.opsbook(['validate', 'commented-param'])).code).toBe(0);
+    const attack = await world.opsbook([
+      'plan',
+      'commented-param',
+      '--ticket',
+      'OPS-904',
+      '--param',
+      `x=a\ntouch ${pwned}-comment #`,
+      '-o',
+      'comment.json',
+    ]);
+    expect(attack.stdout + attack.stderr).not.toMatch(stackTrace);
+    expect(attack.code).toBe(2);
+    expect(attack.stderr).toMatch(
+      /\{\{ params\.x \}\} is in a shell comment, and its value has a line break, which ends the comment/,
+    );
+    expect(exists(path.join(world.dir, 'comment.json'))).toBe(false);
+    expect(exists(`${pwned}-comment`)).toBe(false);
+    // A value without a line break plans: the comment stays a comment.
+    const file = await planApproval(world, 'commented-param', 'comment-ok.json', {
+      params: { x: '/var/log/app' },
+    });
+    const shown = await world.opsbook(['plan', '--show', file]);
+    expect(shown.stdout).toContain("# cleaning '/var/log/app'");
+  });
+});
+
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {

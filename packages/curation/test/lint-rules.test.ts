@@ -48,7 +48,8 @@ describe('ShellCheck on run: blocks', () => {
 
   it('reads a placeholder as the quoted word it becomes: no finding about it', async () => {
     const r = await lintFixture({
-      params: `${pathParam}\n    unit: {type: string, default: "", description: Unit}`,
+      // A pattern that rules out a leading - keeps option-injection quiet about find's path.
+      params: `${pathParam.replace('default:', 'pattern: "^/", default:')}\n    unit: {type: string, default: "", description: Unit}`,
       phases: steps(
         step('z', 'run: test -z {{ params.unit }} || systemctl is-active -- {{ params.unit }}'),
         step('find', "run: find {{ params.path }} -name '*.log' -print"),
@@ -256,46 +257,9 @@ describe('secret-in-command: the environment versus the arguments', () => {
   });
 });
 
-describe('template-quoting', () => {
-  it('fails a placeholder in double quotes, single quotes, a here-document and $(( ))', async () => {
-    const r = await lintFixture({
-      params: `${pathParam}\n    n: {type: integer, default: 3, description: Count}`,
-      phases: steps(
-        step('double', 'run: echo "cleaning {{ params.path }} now"'),
-        step('single', "run: echo 'cleaning {{ params.path }}'"),
-        step('heredoc', 'run: |\n  cat <<EOF\n  path={{ params.path }}\n  EOF'),
-        step('arith', 'run: echo $(( {{ params.n }} + 1 ))'),
-      ),
-    });
-    const lines = r.yaml.split('\n');
-    const where = (prefix: string) => {
-      const line = lines.findIndex((l) => l.includes(prefix)) + 1;
-      return `${line}:${lines[line - 1]!.indexOf('{{') + 1}`;
-    };
-    expect(r.of('template-quoting')).toEqual([
-      where('"cleaning'),
-      where("'cleaning"),
-      where('path={{'),
-      where('$(('),
-    ]);
-    const messages = r.findings.filter((f) => f.rule === 'template-quoting').map((f) => f.message);
-    expect(messages[0]).toMatch(/inside double quotes/);
-    expect(messages[1]).toMatch(/inside single quotes/);
-    expect(messages[2]).toMatch(/here-document/);
-    expect(messages[3]).toMatch(/\$\(\( \)\)/);
-  });
-
-  it('explains a secret in double quotes by what it becomes: an unquoted variable', async () => {
-    const r = await lintFixture({
-      params: '    token: {type: string, secret: true, description: Token}',
-      phases: steps(step('auth', 'run: curl -H "X-Token:{{ params.token }}" https://x.example')),
-    });
-    expect(r.of('template-quoting')).toEqual([r.at('{{ params.token }}')]);
-    expect(r.findings.find((f) => f.rule === 'template-quoting')!.message).toMatch(
-      /becomes "\$OPSBOOK_PARAM_…" there, whose quotes end yours/,
-    );
-  });
-
+// A placeholder inside quotes, a here-document or $(( )) is refused by loading (opsbook validate,
+// packages/schema/test/invalid-runbooks.ts); lint reads the spots that load as values.
+describe('placeholders where the shell reads a value', () => {
   it('passes a placeholder in $( ) inside double quotes, in a heredoc line of code, and literal braces', async () => {
     const r = await lintFixture({
       params: pathParam,
@@ -310,6 +274,53 @@ describe('template-quoting', () => {
       ),
     });
     expect(r.findings).toEqual([]);
+  });
+});
+
+describe('option-injection', () => {
+  it('fails a placeholder that starts an argument with no -- before it, when its value may start with -', async () => {
+    const r = await lintFixture({
+      params: `${pathParam}\n    unit: {type: string, description: Unit}\n    pid: {type: integer, description: Process}`,
+      phases: steps(
+        step('ssh', 'run: ssh -o BatchMode=yes {{ host.vars.primary }} true'),
+        step('unit', 'run: systemctl restart {{ params.unit }}'),
+        step('kill', 'run: kill {{ params.pid }}'),
+      ),
+    });
+    expect(r.of('option-injection')).toEqual([
+      r.at('{{ host.vars.primary }}'),
+      r.at('{{ params.unit }}'),
+      r.at('{{ params.pid }}'),
+    ]);
+    expect(r.findings.find((f) => f.rule === 'option-injection')!.message).toMatch(
+      /starts an argument of ssh with no -- before it: a value that starts with - is read as an option.*ProxyCommand.*write -- before it/,
+    );
+  });
+
+  it('passes it after --, as an option argument, in a redirection, for builtins and for values that cannot start with -', async () => {
+    const r = await lintFixture({
+      params: [
+        pathParam.replace(
+          'default: /var/log/app,',
+          'default: /var/log/app, pattern: "^/[A-Za-z0-9/._-]*$",',
+        ),
+        '    unit: {type: string, pattern: "^[a-z][a-z0-9@.-]*$", description: Unit}',
+        '    n: {type: integer, minimum: 1, default: 5, description: Lines}',
+        '    mode: {type: string, enum: [fast, slow], default: fast, description: Mode}',
+        '    free: {type: string, default: x, description: Anything}',
+      ].join('\n'),
+      phases: steps(
+        step('dash', 'run: systemctl restart -- {{ params.free }}'),
+        step('optarg', 'run: journalctl -u {{ params.free }} --no-pager'),
+        step('redirect', 'run: date > {{ params.free }}'),
+        step('builtin', 'run: printf %s {{ params.free }}; echo {{ params.free }}'),
+        step('pattern', 'run: ls {{ params.path }} && systemctl status {{ params.unit }}'),
+        step('number', 'run: tail -n 3 /etc/hosts {{ params.n }} && run-it {{ params.mode }}'),
+        step('name', 'run: ping -c 1 {{ host.name }}'),
+        step('subst', 'run: test "$(hostname)" = {{ params.free }}'),
+      ),
+    });
+    expect(r.of('option-injection')).toEqual([]);
   });
 });
 

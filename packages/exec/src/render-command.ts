@@ -1,4 +1,10 @@
-import { type ParamValue, ValidationError } from '@opsbook/schema';
+import {
+  type ParamValue,
+  placeholderSpotProblem,
+  type RunTemplatePlaceholder,
+  runTemplateSkeleton,
+  ValidationError,
+} from '@opsbook/schema';
 import { type RenderInput, renderTemplate } from './render-template.js';
 import { quoteShellArg } from './shell-quote.js';
 
@@ -23,6 +29,7 @@ export function renderRunTemplate(template: string, input: RunTemplateInput): st
     {
       value: (text, raw) => quoteShellArg(text, `${source} ${raw}`),
       secret: (name) => `"$${paramEnvName(name)}"`,
+      refuse: (offset, text) => spotProblem(spotsOf(template).get(offset), text),
       ...(vaulted
         ? {
             vaulted: (name: string, value: string, raw: string) => {
@@ -34,6 +41,34 @@ export function renderRunTemplate(template: string, input: RunTemplateInput): st
         : {}),
     },
   );
+}
+
+/**
+ * Why a value may not go where its placeholder is: a spot `opsbook validate` refuses (checked
+ * again here, for a template that was never validated), or a comment, which a line break in the
+ * value would end: the rest of the value would be a command.
+ */
+function spotProblem(spot: RunTemplatePlaceholder | undefined, text: string): string | undefined {
+  if (!spot) return undefined;
+  if (spot.context === 'comment')
+    return text.includes('\n')
+      ? 'is in a shell comment, and its value has a line break, which ends the comment: the rest of the value would run as a command; take the placeholder out of the comment'
+      : undefined;
+  return placeholderSpotProblem(spot, false);
+}
+
+/** Each run: template's placeholders by template offset, for the templates seen last. */
+const spotsByTemplate = new Map<string, Map<number, RunTemplatePlaceholder>>();
+const SPOTS_KEPT = 256;
+
+function spotsOf(template: string): Map<number, RunTemplatePlaceholder> {
+  let spots = spotsByTemplate.get(template);
+  if (!spots) {
+    spots = new Map(runTemplateSkeleton(template).placeholders.map((p) => [p.start, p]));
+    if (spotsByTemplate.size >= SPOTS_KEPT) spotsByTemplate.clear();
+    spotsByTemplate.set(template, spots);
+  }
+  return spots;
 }
 
 /** renderRunTemplate's input: what a template may name, and where vaulted host vars go. */

@@ -50,6 +50,11 @@ export interface TemplateEncoding {
    * it. Absent: such a var is refused, since the text it would make is shown and signed.
    */
   vaulted?(name: string, value: string, raw: string): string;
+  /**
+   * Why `text` may not be substituted at template offset `offset` (a placeholder's spot in a
+   * shell command), or undefined; the problem is listed with the others.
+   */
+  refuse?(offset: number, text: string): string | undefined;
 }
 
 /**
@@ -82,6 +87,13 @@ export function renderTemplate(
     const value = lookUp(ref, input);
     if ('problem' in value) {
       problems.push(problemAt(input, source, part.offset, value.problem, 'template-value'));
+      continue;
+    }
+    const refused = encoding.refuse?.(part.offset, value.text);
+    if (refused) {
+      problems.push(
+        problemAt(input, source, part.offset, `${part.raw} ${refused}`, 'template-quoting'),
+      );
       continue;
     }
     try {

@@ -5,8 +5,11 @@ import { checkScriptText } from './check-runbook-text.js';
 import { parseComposeRef } from './compose-ref.js';
 import { type FolderWords, folderPathProblem } from './folder-path.js';
 import type { Problem } from './problem.js';
+import { placeholderSpotProblem, runTemplateSkeleton } from './run-template.js';
 import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schema.js';
+import { scalarOffsets } from './scalar-offsets.js';
 import { compileSchema, didYouMean, schemaProblems, type Validator } from './schema-problems.js';
+import { positionAt } from './source-text.js';
 import { parseTemplate, templateStrings } from './template.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
@@ -256,6 +259,8 @@ function checkStep(
   }
   if (step.run !== undefined) {
     problems.push(...checkTemplate(step.run, params, () => at(['run'])));
+    if (step.run.includes('{{'))
+      problems.push(...placeholderSpotProblems(source, step.run, params, [...stepPath, 'run']));
   }
   if (step.with !== undefined) {
     for (const t of templateStrings(step.with)) {
@@ -285,6 +290,34 @@ function checkTemplate(
       ...where(),
       rule: 'undeclared-param',
       message: `template '${part.raw}' names param '${name}', which is not declared under spec.params: ${guess ? `did you mean '${guess}'?` : 'declare it or fix the name'}`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * A placeholder where the shell does not read the quoted word opsbook substitutes (inside quotes,
+ * a here-document, $(( )), backquotes, after a `\` or `$`): there a value can become a command.
+ */
+function placeholderSpotProblems(
+  source: YamlSource,
+  run: string,
+  params: Record<string, ParamSpec>,
+  runPath: PathSegment[],
+): Problem[] {
+  const problems: Problem[] = [];
+  let toSource: ((offset: number) => number) | undefined;
+  for (const p of runTemplateSkeleton(run).placeholders) {
+    const isSecret = p.ref.kind === 'param' && params[p.ref.name]?.secret === true;
+    const why = placeholderSpotProblem(p, isSecret);
+    if (!why) continue;
+    const span = source.span(runPath);
+    toSource ??= span ? scalarOffsets(source.text, span, run) : undefined;
+    problems.push({
+      file: source.file,
+      ...(toSource ? positionAt(source.text, toSource(p.start)) : source.locate(runPath)),
+      rule: 'template-quoting',
+      message: `${p.raw} ${why}`,
     });
   }
   return problems;

@@ -94,6 +94,12 @@ export { formatProblem, type Problem, sortProblems } from './problem.js';
 export { isProcessAlive, processStartTime } from './process-liveness.js';
 export { cachedUnlessRejected } from './promise-cache.js';
 export {
+  placeholderSpotProblem,
+  type RunTemplatePlaceholder,
+  type RunTemplateSkeleton,
+  runTemplateSkeleton,
+} from './run-template.js';
+export {
   type ParamSpec,
   type ParamValue,
   type Phase,
@@ -104,6 +110,7 @@ export {
   type Step,
   targetDefaults,
 } from './runbook-schema.js';
+export { scalarOffsets } from './scalar-offsets.js';
 export {
   apiVersion,
   closedObject,
@@ -121,6 +128,7 @@ export {
   schemaProblems,
   type Validator,
 } from './schema-problems.js';
+export { type ShellContext, type ShellContexts, shellContexts } from './shell-context.js';
 export { decodeSourceText } from './source-text.js';
 export {
   type ParsedTemplate,

@@ -216,6 +216,71 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    name: 'template-in-double-quotes',
+    yaml: withLine(14, '      run: echo "cleaning {{ params.path }} now"'),
+    expected: [
+      "runbook.yaml:14:27: {{ params.path }} is inside double quotes: opsbook substitutes it already quoted ('…'), so the quotes become part of the text and a $( ) in the value would run; remove the quotes around it",
+    ],
+  },
+  {
+    name: 'template-in-single-quotes',
+    yaml: withLine(14, "      run: echo 'cleaning {{ params.path }}'"),
+    expected: [
+      'runbook.yaml:14:27: {{ params.path }} is inside single quotes: the quotes opsbook puts around the value end yours, so the value is unquoted there; remove the quotes around it',
+    ],
+  },
+  {
+    name: 'template-in-heredoc',
+    yaml: withLine(
+      14,
+      '      run: |\n        cat <<EOF\n        path={{ params.path }}\n        EOF',
+    ),
+    expected: [
+      'runbook.yaml:16:14: {{ params.path }} is in a here-document: the value lands there with its quotes, and unless the delimiter is quoted a $ or ` in it expands; pass it as an argument, or through the environment of a script: step',
+    ],
+  },
+  {
+    name: 'template-in-arithmetic',
+    yaml: withLine(14, '      run: echo $(( {{ params.path }} + 1 ))'),
+    expected: [
+      'runbook.yaml:14:21: {{ params.path }} is inside $(( )): the value, substituted as a quoted word, is not a number there; assign it first (n={{ … }}) and compute with $((n + 1))',
+    ],
+  },
+  {
+    name: 'template-after-backslash',
+    yaml: withLine(14, '      run: echo \\{{ params.path }}'),
+    expected: [
+      "runbook.yaml:14:18: {{ params.path }} follows a backslash, which escapes the quote opsbook puts around the value: the value's own quotes then open and close, and a $( ) in it would run; remove the backslash",
+    ],
+  },
+  {
+    name: 'template-after-dollar',
+    yaml: withLine(14, '      run: echo ${{ params.path }}'),
+    expected: [
+      "runbook.yaml:14:18: {{ params.path }} follows a $: with the quote opsbook puts around the value it reads $'…', where bash takes backslash escapes, so a \\' in the value ends the quoting; remove the $ or put a space after it",
+    ],
+  },
+  {
+    name: 'template-in-backquotes',
+    yaml: withLine(14, '      run: echo `ls {{ params.path }}`'),
+    expected: [
+      'runbook.yaml:14:21: {{ params.path }} is inside backquotes (`…`), where a ` in the value ends the command substitution and the rest of the value runs; use $( ) instead of backquotes',
+    ],
+  },
+  {
+    name: 'template-secret-in-double-quotes',
+    yaml: withLine(
+      10,
+      '    path: {type: string, default: /var/log/app}\n    token: {type: string, secret: true}',
+    ).replace(
+      'run: ls {{ params.path }}',
+      'run: curl -H "X-Token:{{ params.token }}" https://x.example',
+    ),
+    expected: [
+      'runbook.yaml:15:29: {{ params.token }} is inside double quotes: a secret param becomes "$OPSBOOK_PARAM_…" there, whose quotes end yours and leave the variable unquoted (split on spaces, globbed); remove the quotes around it',
+    ],
+  },
+  {
     name: 'default-violates-pattern',
     yaml: withLine(10, '    path: {type: string, default: /tmp, pattern: "^/var/log/"}'),
     expected: [

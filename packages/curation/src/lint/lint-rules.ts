@@ -38,10 +38,10 @@ const rules = {
     summary:
       'a secret param ({{ params.X }} or $OPSBOOK_PARAM_X) is expanded into the arguments of a program, which every user of the host can read in ps; as an assignment word (the environment) or to export it is fine',
   },
-  'template-quoting': {
+  'option-injection': {
     severity: 'error',
     summary:
-      'a {{ … }} placeholder sits inside quotes, a here-document or $(( )): the value, substituted already quoted, is not what the command gets',
+      'a {{ … }} placeholder starts an argument with no -- before it, and its value may start with - (a host var, a param without a pattern that rules it out): the program reads it as an option, and some options run commands',
   },
   'unpinned-download': {
     severity: 'error',

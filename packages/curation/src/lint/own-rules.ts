@@ -1,11 +1,21 @@
 import path from 'node:path';
-import { type PathSegment, parseComposeRef, type RunbookBundle } from '@opsbook/schema';
+import {
+  type ParamSpec,
+  type PathSegment,
+  parseComposeRef,
+  type RunbookBundle,
+  shellContexts,
+} from '@opsbook/schema';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
 import type { Placeholder } from './run-block.js';
-import { commandWordAt, unpinnedDownloads, unprivilegedCommands } from './shell-commands.js';
-import { shellContexts } from './shell-context.js';
+import {
+  type CommandWord,
+  commandWordAt,
+  unpinnedDownloads,
+  unprivilegedCommands,
+} from './shell-commands.js';
 import { type LocatedStep, positionOf, type ShellText } from './shell-texts.js';
 
 /** opsbook's own rules (lint-rules.ts) over one runbook: pure, given its steps and shell texts. */
@@ -16,6 +26,7 @@ export function ownRuleFindings(
 ): LintFinding[] {
   const findings: LintFinding[] = [];
   const { runbook } = bundle;
+  const params = runbook.spec.params ?? {};
   const add = (
     rule: OwnRuleId,
     at: { file: string; line: number; col: number; endLine?: number; endCol?: number },
@@ -167,8 +178,19 @@ export function ownRuleFindings(
           `secret param '${p.ref.name}' is used in a command: its value becomes an argument of ${word?.command ?? 'the process'}, which every user of the host can read in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD={{ params.${p.ref.name} }} psql …), or on stdin (printf '%s' {{ params.${p.ref.name} }} | …), or use a script: step`,
           step,
         );
-      const why = (p.isSecret ? secretContextProblem : contextProblem)[p.context];
-      if (why) add('template-quoting', at, `${p.raw} ${why}`, step);
+      if (
+        !p.isSecret &&
+        p.context === 'code' &&
+        word &&
+        readAsOption(word) &&
+        mayStartWithDash(p.ref, params)
+      )
+        add(
+          'option-injection',
+          at,
+          `${p.raw} starts an argument of ${word.command ?? 'a command'} with no -- before it: a value that starts with - is read as an option, and some options run commands (ssh -oProxyCommand=…, tar --to-command=…, find -exec …); write -- before it (${word.command ?? 'command'} [options] -- {{ … }}), or ${p.ref.kind === 'param' ? `give param '${p.ref.name}' a pattern that cannot start with - (pattern: "^[A-Za-z0-9/]…")` : 'use a param with a pattern instead: a host var has none'}`,
+          step,
+        );
     }
     if (text.kind === 'script') {
       const interpreter = shebangInterpreter(text.text);
@@ -183,29 +205,6 @@ export function ownRuleFindings(
   }
   return findings;
 }
-
-const contextProblem: Partial<Record<Placeholder['context'], string>> = {
-  double:
-    "is inside double quotes: opsbook substitutes it already quoted ('…'), so the quotes become part of the text and a $( ) in the value would run; remove the quotes around it",
-  single:
-    'is inside single quotes: the quotes opsbook puts around the value end yours, so the value is unquoted there; remove the quotes around it',
-  heredoc:
-    'is in a here-document: the value lands there with its quotes, and unless the delimiter is quoted a $ or ` in it expands; pass it as an argument, or through the environment of a script: step',
-  arithmetic:
-    'is inside $(( )): the value, substituted as a quoted word, is not a number there; assign it first (n={{ … }}) and compute with $((n + 1))',
-};
-
-/** A secret is not substituted: it becomes `"$OPSBOOK_PARAM_NAME"`, whose quotes meet yours. */
-const secretContextProblem: Partial<Record<Placeholder['context'], string>> = {
-  double:
-    'is inside double quotes: a secret param becomes "$OPSBOOK_PARAM_…" there, whose quotes end yours and leave the variable unquoted (split on spaces, globbed); remove the quotes around it',
-  single:
-    'is inside single quotes: a secret param becomes "$OPSBOOK_PARAM_…", which single quotes keep as literal text; the secret is never used',
-  heredoc:
-    'is in a here-document: a secret param lands there as "$OPSBOOK_PARAM_…" with its quotes; use the variable itself',
-  arithmetic:
-    'is inside $(( )): a secret param becomes "$OPSBOOK_PARAM_…", a quoted word, not a number',
-};
 
 const PHASE_NOUN: Record<LocatedStep['phase'], string> = {
   prechecks: 'precheck',
@@ -263,6 +262,53 @@ function secretVariablesInArguments(
       });
   }
   return found;
+}
+
+/**
+ * The word is an argument a program may read as an option: it starts with the placeholder, no
+ * `--` came before it, and it is not the argument of an option before it (`-n {{ … }}`) or a
+ * redirection's file. Builtins that start no process (echo, printf, test, …) are left out.
+ */
+function readAsOption(word: CommandWord): boolean {
+  if (word.role !== 'argument' || !word.startsWord || word.afterDoubleDash) return false;
+  // A command whose name this reading lost (after a $( ) inside a word, say): say nothing.
+  if (!word.command || !/^[A-Za-z0-9_./+-]+$/.test(word.command)) return false;
+  const previous = word.previous;
+  if (previous === undefined) return false; // the command's name
+  if (/^\d*[<>]/.test(previous)) return false;
+  return !(previous.startsWith('-') && previous !== '--' && !previous.includes('='));
+}
+
+/**
+ * Whether a value could start with `-`: a host var can (the inventory sets it, with no rules), a
+ * param unless its type, minimum, enum or pattern rules that out.
+ */
+function mayStartWithDash(ref: Placeholder['ref'], params: Record<string, ParamSpec>): boolean {
+  if (ref.kind === 'host-name') return false;
+  if (ref.kind === 'host-var') return true;
+  const spec = params[ref.name];
+  if (!spec) return true;
+  if (spec.type === 'boolean') return false;
+  if (spec.enum) return spec.enum.some((v) => String(v).startsWith('-'));
+  if (spec.type === 'integer' || spec.type === 'number')
+    return spec.minimum === undefined || spec.minimum < 0;
+  return spec.pattern === undefined || !patternForbidsDash(spec.pattern);
+}
+
+/**
+ * The pattern's first character can never be `-`: it is anchored (^) and starts with a
+ * character, a class (`[a-z]`, `\d`, `\w`) or a literal that `-` does not match, not optional.
+ */
+function patternForbidsDash(pattern: string): boolean {
+  if (pattern.includes('|')) return false;
+  const m = /^\^(\[(?:\\.|[^\]\\])*\]|\\[dw]|[A-Za-z0-9_/:@%,~=])/.exec(pattern);
+  if (!m) return false;
+  if (/^[?*]|^\{0/.test(pattern.slice(m[0].length))) return false;
+  try {
+    return !new RegExp(`^${m[1]}`, 'u').test('-');
+  } catch {
+    return false;
+  }
 }
 
 function placeholderRange(text: ShellText, p: Placeholder) {

@@ -1,4 +1,4 @@
-import { shellContexts } from './shell-context.js';
+import { shellContexts } from '@opsbook/schema';
 
 /**
  * Reading commands out of shell text for two rules. Heuristics over a lexer, not a parser; each
@@ -103,16 +103,24 @@ const ARGV_FREE_BUILTINS = new Set([
   ':',
 ]);
 
+export interface CommandWord {
+  role: 'assignment' | 'builtin-argument' | 'argument';
+  command?: string;
+  /** The word starts at `offset` (nothing of it before). */
+  startsWord?: boolean;
+  /** A `--` word comes earlier in the command: what follows is never an option. */
+  afterDoubleDash?: boolean;
+  /** The word before it in the command (the command name for the first argument). */
+  previous?: string;
+}
+
 /**
  * How the shell uses the word at `offset`: an assignment word (`PGPASSWORD=…` before a command,
  * or a command of assignments only: the environment or a variable), an argument of a builtin
  * that starts no process, or an argument (or the name) of a command, which a process gets in its
  * argv. Undefined where it is not in a command word (a keyword, a quoted or commented spot).
  */
-export function commandWordAt(
-  text: string,
-  offset: number,
-): { role: 'assignment' | 'builtin-argument' | 'argument'; command?: string } | undefined {
+export function commandWordAt(text: string, offset: number): CommandWord | undefined {
   const code = blankedCode(text);
   let start = 0;
   for (const piece of code.split(COMMAND_BOUNDARY)) {
@@ -135,9 +143,16 @@ export function commandWordAt(
       if (target < name) return { role: 'assignment' };
       const command = words[name]!.word;
       const known = /[$Q]/.test(command) ? {} : { command };
+      const place = {
+        startsWord: words[target]?.at === offset,
+        afterDoubleDash: words
+          .slice(name + 1, Math.max(target, name + 1))
+          .some((x) => x.word === '--'),
+        ...(target > name ? { previous: words[target - 1]!.word } : {}),
+      };
       return ARGV_FREE_BUILTINS.has(command) && target > name
-        ? { role: 'builtin-argument', ...known }
-        : { role: 'argument', ...known };
+        ? { role: 'builtin-argument', ...known, ...place }
+        : { role: 'argument', ...known, ...place };
     }
     start = end;
   }

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Phase, phases, type RunbookBundle, type Step } from '@opsbook/schema';
+import { type Phase, phases, type RunbookBundle, type Step, scalarOffsets } from '@opsbook/schema';
 import { lineIndex } from './line-index.js';
 import { type Placeholder, renderRunBlock } from './run-block.js';
-import { scalarOffsets } from './scalar-offsets.js';
 import type { LineRange } from './suppressions.js';
 
 /** A piece of shell a runbook runs: a step's run: block or a script of its folder. */

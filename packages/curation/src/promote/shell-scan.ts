@@ -1,4 +1,4 @@
-import { type ShellContext, shellContexts } from '../lint/shell-context.js';
+import { type ShellContext, shellContexts } from '@opsbook/schema';
 
 /**
  * What `opsbook promote` needs to know of a shell script, read with lint's lexer: where each

@@ -1,6 +1,6 @@
-import { parseYamlSource } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
 import { scalarOffsets } from './scalar-offsets.js';
+import { parseYamlSource } from './yaml-source.js';
 
 /** Where in the YAML text the first `needle` of the `run` value comes from. */
 function sourceOf(yaml: string, needle: string): string {

@@ -27,6 +27,8 @@ const COMMENT = 5;
 type FrameKind = 'code' | 'double' | 'subst' | 'backtick' | 'arith' | 'param';
 interface Frame {
   kind: FrameKind;
+  /** Offset of the frame's opener (`${` for a param frame). */
+  start: number;
   /** Open parentheses inside a $( ) or $(( )) not yet closed. */
   depth: number;
 }
@@ -39,13 +41,29 @@ interface PendingHeredoc {
 /** The context of every character of `text` (`contextAt(i)` reads it). */
 export interface ShellContexts {
   contextAt(offset: number): ShellContext;
+  /**
+   * The character is inside backquotes (`` `…` ``), however deep: there the shell reads a `` ` ``
+   * of a quoted value as the end of the command substitution.
+   */
+  backquotedAt(offset: number): boolean;
+  /** Where the `${` starts when the character is directly inside one (not in a $( ) of it), or -1. */
+  expansionStartAt(offset: number): number;
 }
+
+/** Set on a character's code when a backquote frame is open around it. */
+const BACKQUOTED = 8;
 
 export function shellContexts(text: string): ShellContexts {
   const codes = new Uint8Array(text.length);
-  const stack: Frame[] = [{ kind: 'code', depth: 0 }];
+  const expansionStarts = new Int32Array(text.length).fill(-1);
+  const stack: Frame[] = [{ kind: 'code', depth: 0, start: 0 }];
   const pending: PendingHeredoc[] = [];
-  const mark = (from: number, to: number, code: number) => codes.fill(code, from, to);
+  let backquotes = 0;
+  const mark = (from: number, to: number, code: number) => {
+    codes.fill(backquotes > 0 ? code | BACKQUOTED : code, from, to);
+    const top = stack[stack.length - 1]!;
+    if (top.kind === 'param') expansionStarts.fill(top.start, from, to);
+  };
   const current = (): number => {
     for (let k = stack.length - 1; k >= 0; k--) {
       const kind = stack[k]!.kind;
@@ -55,9 +73,12 @@ export function shellContexts(text: string): ShellContexts {
     }
     return CODE;
   };
-  const push = (kind: FrameKind) => stack.push({ kind, depth: 0 });
+  const push = (kind: FrameKind, start: number) => {
+    if (kind === 'backtick') backquotes++;
+    stack.push({ kind, depth: 0, start });
+  };
   const pop = () => {
-    if (stack.length > 1) stack.pop();
+    if (stack.length > 1 && stack.pop()!.kind === 'backtick') backquotes--;
   };
 
   let i = 0;
@@ -78,14 +99,14 @@ export function shellContexts(text: string): ShellContexts {
     const opener = substitutionAt(text, i);
     if (opener) {
       mark(i, i + opener.length, here);
-      push(opener.kind);
+      push(opener.kind, i);
       i += opener.length;
       continue;
     }
     if (top.kind === 'double') {
       mark(i, i + 1, DOUBLE);
       if (c === '"') pop();
-      else if (c === '`') push('backtick');
+      else if (c === '`') push('backtick', i);
       i++;
       continue;
     }
@@ -110,9 +131,16 @@ export function shellContexts(text: string): ShellContexts {
       i = end;
       continue;
     }
+    // bash's (( … )) (and `let`) evaluate arithmetic, as $(( )) does; sh reads two subshells.
+    if (c === '(' && text[i + 1] === '(' && top.kind !== 'param') {
+      mark(i, i + 2, ARITHMETIC);
+      push('arith', i);
+      i += 2;
+      continue;
+    }
     mark(i, i + 1, here);
-    if (c === '"') push('double');
-    else if (c === '`') top.kind === 'backtick' ? pop() : push('backtick');
+    if (c === '"') push('double', i);
+    else if (c === '`') top.kind === 'backtick' ? pop() : push('backtick', i);
     else if (c === '#' && top.kind !== 'param' && isWordStart(text, i)) {
       const end = text.indexOf('\n', i);
       const stop = end < 0 ? text.length : end;
@@ -133,15 +161,28 @@ export function shellContexts(text: string): ShellContexts {
     }
     i++;
   }
-  return { contextAt: (offset) => contextCodes[codes[offset] ?? CODE]! };
+  return {
+    contextAt: (offset) => contextCodes[(codes[offset] ?? CODE) & ~BACKQUOTED]!,
+    backquotedAt: (offset) => ((codes[offset] ?? 0) & BACKQUOTED) !== 0,
+    expansionStartAt: (offset) => expansionStarts[offset] ?? -1,
+  };
 }
 
 function substitutionAt(text: string, i: number): { kind: FrameKind; length: number } | undefined {
   if (text[i] !== '$') return undefined;
-  if (text.startsWith('$((', i)) return { kind: 'arith', length: 3 };
-  if (text[i + 1] === '(') return { kind: 'subst', length: 2 };
-  if (text[i + 1] === '{') return { kind: 'param', length: 2 };
+  // A line continuation (`\` and a line break) between `$` and `(` is removed before reading.
+  const j = afterContinuations(text, i + 1);
+  if (text[j] === '(' && text[afterContinuations(text, j + 1)] === '(')
+    return { kind: 'arith', length: afterContinuations(text, j + 1) + 1 - i };
+  if (text[j] === '(') return { kind: 'subst', length: j + 1 - i };
+  if (text[j] === '{') return { kind: 'param', length: j + 1 - i };
   return undefined;
+}
+
+/** The offset after any line continuations (`\` and a line break) at `i`. */
+export function afterContinuations(text: string, i: number): number {
+  while (text[i] === '\\' && text[i + 1] === '\n') i += 2;
+  return i;
 }
 
 /** A `#` starts a comment only at the start of a word. */
