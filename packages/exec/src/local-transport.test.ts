@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execStream } from './exec-stream.js';
 import { createLocalTransport } from './local-transport.js';
@@ -103,6 +106,48 @@ describe('local transport', () => {
     expect(result.stdout).toHaveLength(100);
     expect(result.truncated).toBe(true);
     expect(streamed).toBe(5000);
+  });
+
+  it('keeps the end of a long output, where a failing command says why, and counts what it cut', async () => {
+    const result = await local.exec({
+      command: 'seq 1 300000; echo "FATAL: giving up" >&2; echo LAST LINE; exit 3',
+      maxCapturedBytes: 1000,
+    });
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toHaveLength(1000);
+    expect(result.stdout.endsWith('300000\nLAST LINE\n')).toBe(true);
+    // seq 1 300000 prints 1,988,895 characters; with LAST LINE\n, 1,988,905.
+    expect(result.stdoutCut).toBe(1_988_905 - 1000);
+    expect(result).toMatchObject({ stderr: 'FATAL: giving up\n', truncated: true });
+    expect(result.stderrCut).toBeUndefined();
+  });
+
+  it('ends a command whose detached child (setsid) holds its output open, keeping what it printed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-orphan-'));
+    const pidFile = path.join(dir, 'pid');
+    try {
+      // The orphan leads a session of its own: the command's process group ends without it.
+      const result = await local.exec({
+        command: `setsid sh -c 'echo $$ > ${pidFile}; exec sleep 60' & echo started`,
+      });
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'started\n', timedOut: false });
+      // Timed out while the orphan of an earlier line holds the pipes: the step ends too.
+      const timed = await local.exec({
+        command: `setsid sh -c 'echo $$ >> ${pidFile}; exec sleep 60' & sleep 30`,
+        timeoutMs: 300,
+      });
+      expect(timed).toMatchObject({ exitCode: null, timedOut: true });
+    } finally {
+      const pids = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, copyFile as copyLocalFile, writeFile as writeLocalFile } from 'node:fs/promises';
 import { InterruptedError } from '@opsbook/schema';
 import {
@@ -11,6 +12,7 @@ import {
 import { inheritedStepEnv } from './inherited-step-env.js';
 import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
 import {
+  capturedStreams,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,
@@ -56,6 +58,41 @@ export function createLocalTransport(options: LocalTransportOptions = {}): Strea
     },
     async close() {},
   };
+}
+
+/** How often an ended command's process group is looked for, and how long its pipes drain. */
+const ORPHAN_DRAIN_MS = 200;
+
+/**
+ * Whether a process of the group `pid` leads is still running. A zombie does not count: an
+ * orphan is reaped by init, which in a container may be slow to do it, or never does.
+ */
+function groupAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(-pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no /proc to tell a zombie by: the group is there
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so read after the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }
 
 function execLocal(
@@ -104,7 +141,25 @@ function execLocal(
       request.signal?.removeEventListener('abort', onAbort);
       reject(localSpawnFailed(file, e));
     });
+    // A process the command started in a session of its own (setsid, a daemon) may hold stdout
+    // open after the command and its process group have ended: 'close' would wait for it, and
+    // a step, even a timed-out one, would never end. Once the group is gone, what is left in the
+    // pipes is read and they are closed (as sshd ends a channel when the command exits).
+    let orphanWatch: NodeJS.Timeout | undefined;
+    child.once('exit', () => {
+      orphanWatch = setInterval(() => {
+        if (groupAlive(child.pid)) return;
+        clearInterval(orphanWatch);
+        orphanWatch = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, ORPHAN_DRAIN_MS);
+      }, ORPHAN_DRAIN_MS);
+      orphanWatch.unref();
+    });
     child.once('close', (code, signal) => {
+      clearInterval(orphanWatch);
+      clearTimeout(orphanWatch);
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
       child.stdin.destroy();
@@ -115,9 +170,7 @@ function execLocal(
         exitCode: timedOut ? null : code,
         signal: signal ?? null,
         timedOut,
-        stdout: stdout.text,
-        stderr: stderr.text,
-        truncated: stdout.truncated || stderr.truncated,
+        ...capturedStreams(stdout, stderr),
         durationMs: now() - started,
       });
     });

@@ -12,6 +12,7 @@ import {
 } from './ssh-connect.js';
 import { type SessionPipes, StepSession, stepSessionLine } from './step-session.js';
 import {
+  capturedStreams,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,
@@ -290,9 +291,7 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
         exitCode: timedOut ? null : exit.code,
         signal: exit.signal,
         timedOut,
-        stdout: stdout.text,
-        stderr: stderr.text,
-        truncated: stdout.truncated || stderr.truncated,
+        ...capturedStreams(stdout, stderr),
         durationMs: ctx.now() - started,
       };
     };

@@ -3,6 +3,7 @@ import { InterruptedError } from '@opsbook/schema';
 import { encodeEnvBlock } from './shell-invocation.js';
 import { quoteShellArg } from './shell-quote.js';
 import {
+  capturedStreams,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,
@@ -282,9 +283,7 @@ export class StepSession {
       exitCode: timedOut ? null : (running.status.stdout ?? null),
       signal: null,
       timedOut,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      truncated: stdout.truncated || stderr.truncated,
+      ...capturedStreams(stdout, stderr),
       durationMs: now() - running.started,
     };
   }

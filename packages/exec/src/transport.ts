@@ -50,7 +50,10 @@ export interface ExecRequest {
   signal?: AbortSignal | undefined;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
-  /** Output kept in the result per stream; the callbacks still see everything. Default 1 MiB. */
+  /**
+   * Output kept in the result per stream, its last characters; the callbacks still see everything.
+   * Default 1 MiB.
+   */
   maxCapturedBytes?: number | undefined;
 }
 
@@ -61,8 +64,15 @@ export interface ExecResult {
   timedOut: boolean;
   stdout: string;
   stderr: string;
-  /** True when stdout or stderr was longer than `maxCapturedBytes` and was cut. */
+  /**
+   * True when stdout or stderr was longer than `maxCapturedBytes`: each keeps its last
+   * `maxCapturedBytes` characters (a failing command says why at the end).
+   */
   truncated: boolean;
+  /** Characters cut from the start of stdout (absent when none were). */
+  stdoutCut?: number;
+  /** Characters cut from the start of stderr (absent when none were). */
+  stderrCut?: number;
   durationMs: number;
 }
 
@@ -70,14 +80,28 @@ export const DEFAULT_MAX_CAPTURED_BYTES = 1024 * 1024;
 
 /** Collects one stream: decodes UTF-8 across chunk boundaries, forwards, keeps a bounded copy. */
 export class OutputCapture {
-  text = '';
-  truncated = false;
+  /** Characters dropped from the start: the output was longer than the limit. */
+  cut = 0;
   private readonly decoder = new StringDecoder('utf8');
+  /** The kept text, in pieces; joined and trimmed to the limit when read or twice as long. */
+  private pieces: string[] = [];
+  private length = 0;
 
   constructor(
     private readonly onChunk: ((chunk: string) => void) | undefined,
     private readonly limit: number,
   ) {}
+
+  /** The last `limit` characters: where a failing command says why. */
+  get text(): string {
+    this.compact();
+    return this.pieces[0] ?? '';
+  }
+
+  get truncated(): boolean {
+    this.compact();
+    return this.cut > 0;
+  }
 
   push(data: Buffer | string): void {
     this.emit(typeof data === 'string' ? data : this.decoder.write(data));
@@ -90,8 +114,32 @@ export class OutputCapture {
   private emit(chunk: string): void {
     if (chunk === '') return;
     this.onChunk?.(chunk);
-    const room = this.limit - this.text.length;
-    if (chunk.length > room) this.truncated = true;
-    if (room > 0) this.text += chunk.slice(0, room);
+    this.pieces.push(chunk);
+    this.length += chunk.length;
+    // Joining only when twice the limit is held keeps a long output linear to capture.
+    if (this.length > 2 * this.limit) this.compact();
   }
+
+  private compact(): void {
+    if (this.pieces.length <= 1 && this.length <= this.limit) return;
+    const all = this.pieces.join('');
+    const kept = all.length > this.limit ? all.slice(all.length - this.limit) : all;
+    this.cut += all.length - kept.length;
+    this.pieces = kept === '' ? [] : [kept];
+    this.length = kept.length;
+  }
+}
+
+/** A result's captured streams: the tail of each, and how much of each was cut before it. */
+export function capturedStreams(
+  stdout: OutputCapture,
+  stderr: OutputCapture,
+): Pick<ExecResult, 'stdout' | 'stderr' | 'truncated' | 'stdoutCut' | 'stderrCut'> {
+  return {
+    stdout: stdout.text,
+    stderr: stderr.text,
+    truncated: stdout.cut > 0 || stderr.cut > 0,
+    ...(stdout.cut > 0 ? { stdoutCut: stdout.cut } : {}),
+    ...(stderr.cut > 0 ? { stderrCut: stderr.cut } : {}),
+  };
 }

@@ -487,9 +487,13 @@ async function runStep(
     exitCode: r.exitCode,
     signal: exec?.signal ?? null,
     durationMs: r.durationMs,
-    stdout: journalOutput(input, exec?.stdout ?? ''),
-    stderr: journalOutput(input, exec?.stderr ?? ''),
-    truncated: exec?.truncated ?? false,
+    stdout: journalOutput(input, exec?.stdout ?? '', exec?.stdoutCut),
+    stderr: journalOutput(input, exec?.stderr ?? '', exec?.stderrCut),
+    // The journal's copy was cut: by the capture's limit or the journal's own.
+    truncated:
+      (exec?.truncated ?? false) ||
+      (exec?.stdout.length ?? 0) > JOURNAL_OUTPUT_BYTES ||
+      (exec?.stderr.length ?? 0) > JOURNAL_OUTPUT_BYTES,
     ...(r.reason ? { reason: r.reason } : {}),
     ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
   });
@@ -507,8 +511,8 @@ function recordStart(input: RunInput, host: PlannedHost, phase: Phase, step: Pla
 }
 
 /** The journal's copy of a captured stream: masked, then cut, no piece of a secret at a cut. */
-function journalOutput(input: RunInput, text: string): string {
-  return input.mask(input.secretMask.maskedTail(text, JOURNAL_OUTPUT_BYTES));
+function journalOutput(input: RunInput, text: string, alreadyCut = 0): string {
+  return input.mask(input.secretMask.maskedTail(text, JOURNAL_OUTPUT_BYTES, alreadyCut));
 }
 
 interface LiveOutput {

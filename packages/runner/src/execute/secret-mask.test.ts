@@ -113,6 +113,14 @@ describe("the journal's copy of an output", () => {
     expect(mask.maskedTail(`${'z'.repeat(10)}89abcdef${'x'.repeat(92)}`, 100)).toBe(
       `…(10 characters cut)…\n***${'x'.repeat(92)}`,
     );
+    // The capture kept the end of a longer output: what it cut counts, its start is an edge.
+    expect(mask.maskedTail(`89abcdef${'x'.repeat(20)}`, 100, 500)).toBe(
+      `…(500 characters cut)…\n***${'x'.repeat(20)}`,
+    );
+    expect(mask.maskedTail(`${'x'.repeat(120)}`, 100, 500)).toBe(
+      `…(520 characters cut)…\n${'x'.repeat(100)}`,
+    );
+    expect(createSecretMask([]).maskedTail('tail', 100, 7)).toBe('…(7 characters cut)…\ntail');
     // Fewer than 4 characters of a secret are not a piece worth hiding.
     expect(mask.maskedTail(`${'y'.repeat(10)}tok`, 100)).toBe(`${'y'.repeat(10)}tok`);
   });

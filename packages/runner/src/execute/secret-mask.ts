@@ -26,8 +26,10 @@ export interface SecretMask {
    * The last `limit` characters of a captured stream, for the journal: masked first, then cut,
    * and a piece of a secret (4+ characters) left at either edge masked too. The end is an edge as
    * well: the capture may have stopped at its limit, or the command been killed, mid-secret.
+   * `alreadyCut` characters were cut before `text` (the capture keeps the end of a long output):
+   * they count in the cut shown, and the start of `text` is an edge too.
    */
-  maskedTail(text: string, limit: number): string;
+  maskedTail(text: string, limit: number, alreadyCut?: number): string;
 }
 
 /**
@@ -43,7 +45,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     return {
       mask: same,
       maskStream: () => ({ push: same, end: () => '' }),
-      maskedTail: (text, limit) => cutTail(text, limit),
+      maskedTail: (text, limit, alreadyCut = 0) => cutTail(text, limit, alreadyCut),
     };
   }
   // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
@@ -64,10 +66,10 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   return {
     mask,
     maskStream: () => streamMasker(targets, pattern, mask),
-    maskedTail(text, limit) {
+    maskedTail(text, limit, alreadyCut = 0) {
       const masked = maskPieceAtEnd(mask(text), targets);
-      if (masked.length <= limit) return masked;
-      return cutTail(masked, limit, (kept) => maskPieceAtStart(kept, targets));
+      if (masked.length <= limit && alreadyCut === 0) return masked;
+      return cutTail(masked, limit, alreadyCut, (kept) => maskPieceAtStart(kept, targets));
     },
   };
 }
@@ -87,9 +89,10 @@ function maskTargets(secrets: readonly string[]): string[] {
   return [...new Set([...whole, ...lines])].sort((a, b) => b.length - a.length);
 }
 
-function cutTail(text: string, limit: number, edge: Masker = (t) => t): string {
-  if (text.length <= limit) return text;
-  return `…(${text.length - limit} characters cut)…\n${edge(text.slice(-limit))}`;
+function cutTail(text: string, limit: number, alreadyCut: number, edge: Masker = (t) => t): string {
+  const cut = alreadyCut + Math.max(0, text.length - limit);
+  if (cut === 0) return text;
+  return `…(${cut} characters cut)…\n${edge(text.length > limit ? text.slice(-limit) : text)}`;
 }
 
 /**
