@@ -19,6 +19,8 @@ export const schemaErrorCodes = errorCodeList({
     IS_A_DIRECTORY: 'EISDIR: a folder sits where a file should',
     SYMLINK_LOOP: 'ELOOP: symbolic links on the path go round in a loop, repair the link',
     IO_ERROR: 'EIO: the disk reported an I/O error, check it',
+    FILE_REMOVED:
+      'a file opsbook was writing (a run journal) was removed or moved meanwhile: keep the state dir in place while opsbook runs',
     NOT_CREATED:
       'ENOENT where the parent folder exists: its filesystem takes no new files or folders (/proc, /sys), choose another place',
   },

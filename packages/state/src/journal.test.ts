@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,21 @@ describe('Journal', () => {
     });
     expect(journal.count).toBe(1);
     expect((await lines(journal.location)).map((l) => l.type)).toEqual(['run-end']);
+  });
+
+  it('refuses to go on when its file was removed or moved (the state dir deleted or renamed)', async () => {
+    for (const undo of ['remove', 'rename'] as const) {
+      const stateDir = freshStateDir();
+      const journal = await Journal.create(stateDir, `run-${undo}`);
+      await journal.append({ type: 'run-start' });
+      if (undo === 'remove') await rm(stateDir, { recursive: true });
+      else await rename(stateDir, `${stateDir}.moved`);
+      await expect(journal.append({ type: 'step-start' }), undo).rejects.toMatchObject({
+        kind: 'failed',
+        code: 'FILE_REMOVED',
+        message: expect.stringMatching(/was removed or moved while the run wrote it/),
+      });
+    }
   });
 
   it('resolves an append only after its line was fsynced', async () => {

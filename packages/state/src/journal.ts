@@ -1,7 +1,13 @@
 import * as crypto from 'node:crypto';
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson, makeDirectory, syncDirectory, ValidationError } from '@opsbook/schema';
+import {
+  canonicalJson,
+  makeDirectory,
+  StorageError,
+  syncDirectory,
+  ValidationError,
+} from '@opsbook/schema';
 import { GroupCommit } from './group-commit.js';
 import { markRunner, unmarkRunner } from './run-liveness.js';
 
@@ -321,11 +327,22 @@ function checkRunId(where: string, runId: string): void {
   }
 }
 
-/** The files store's sink: one append and one fsync per batch of lines. */
+/**
+ * The files store's sink: one append and one fsync per batch of lines. Each batch first checks
+ * that the file is still the journal's path: one removed or moved with the state dir would take
+ * the lines without error, and the run would go on changing hosts with no record anyone finds.
+ */
 function fileSink(handle: FileHandle, file: string, mark: string | undefined): JournalSink {
   return {
     location: file,
     async write(_lines, texts) {
+      const [open, named] = await Promise.all([handle.stat(), stat(file).catch(() => undefined)]);
+      if (!named || named.ino !== open.ino || named.dev !== open.dev)
+        throw new StorageError(
+          'FILE_REMOVED',
+          `cannot write the journal ${file}: it was removed or moved while the run wrote it (was the state dir deleted or renamed?), so no further step starts. Keep the state dir in place while opsbook runs.`,
+          { path: file },
+        );
       await handle.appendFile(texts.join(''), 'utf8');
       await handle.sync();
     },
