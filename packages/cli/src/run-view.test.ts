@@ -86,8 +86,13 @@ describe('ticketReportText', () => {
 });
 
 describe('approvalUseText', () => {
-  const outcome = (status: string, runsLeft: number) =>
-    ({ runId: 'r1', status, approvalUse: { used: true, runsLeft } }) as unknown as RunOutcome;
+  const outcome = (status: string, runsLeft: number, hosts = ['ok', 'not-started']) =>
+    ({
+      runId: 'r1',
+      status,
+      approvalUse: { used: true, runsLeft },
+      result: { hosts: hosts.map((h, i) => ({ host: `h${i}`, status: h, steps: [] })) },
+    }) as unknown as RunOutcome;
 
   it('says to retry the hosts that did not end ok only while the approval has runs left', () => {
     expect(approvalUseText(outcome('interrupted', 1))).toBe(
@@ -100,6 +105,10 @@ describe('approvalUseText', () => {
       'no run of the approval left: --retry-failed would be refused (RUNS_EXHAUSTED); ask a senior for a new approval of the hosts that did not end ok',
     );
     expect(approvalUseText(outcome('ok', 0))).toBeUndefined();
+  });
+
+  it('says nothing of a retry when the interrupted run had every host end ok (its workers finished)', () => {
+    expect(approvalUseText(outcome('interrupted', 0, ['ok', 'ok']))).toBeUndefined();
   });
 });
 

@@ -200,6 +200,8 @@ export function approvalUseText(outcome: RunOutcome): string | undefined {
   if (!used)
     return `no host was reached (no step started): this run did not use the approval (${left}); run it again once the hosts can be reached`;
   if (outcome.status === 'ok') return undefined;
+  // Interrupted after every host had ended ok (a distributed run's workers finished theirs).
+  if (outcome.result.hosts.every((h) => h.status === 'ok')) return undefined;
   if (runsLeft === 0)
     return 'no run of the approval left: --retry-failed would be refused (RUNS_EXHAUSTED); ask a senior for a new approval of the hosts that did not end ok';
   return `${left}: retry the hosts that did not end ok with --retry-failed ${outcome.runId}`;
@@ -212,7 +214,16 @@ export function approvalUseText(outcome: RunOutcome): string | undefined {
  * does not stop the run: it goes on to its end and records it, as under nohup, its output going
  * nowhere. Returns the signal and a cleanup.
  */
-export function interruptible(out: Output): {
+export function interruptible(
+  out: Output,
+  options: {
+    /**
+     * The run's hosts are run by workers (--distribute): Ctrl-C withdraws the shards no worker
+     * took, the workers finish theirs, and a second one stops only this process's waiting.
+     */
+    distributed?: boolean;
+  } = {},
+): {
   signal: AbortSignal;
   done(): void;
   /**
@@ -228,7 +239,9 @@ export function interruptible(out: Output): {
     out.note(
       endedRun
         ? `stopped now: run ${endedRun.runId} had ended, its end is in its journal (opsbook runs show ${endedRun.runId})${endedRun.ticket ? `; what its ticket ${endedRun.ticket} was not told yet waits in this machine's outbox, or was not queued yet: opsbook ticket report ${endedRun.ticket} sends or reports it` : ''}`
-        : 'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
+        : options.distributed
+          ? 'stopped waiting: the workers finish the shards they run on their own (their steps go on; opsbook worker stops a worker), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had run; a senior sends its ticket back with opsbook ticket reject'
+          : 'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
     );
     process.exit(exitCodes.interrupted);
   };
@@ -237,7 +250,9 @@ export function interruptible(out: Output): {
     out.note(
       endedRun
         ? `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: run ${endedRun.runId} has ended; its records and its ticket's end writes are being finished (Ctrl-C again to stop now)`
-        : `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
+        : options.distributed
+          ? `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: the shards no worker has taken are withdrawn; the workers finish the shards they run, their later steps included, and the run ends when they have (Ctrl-C again to stop waiting)`
+          : `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
     );
     controller.abort();
     for (const s of signals) process.once(s, now);

@@ -430,6 +430,32 @@ describe('opsbook run --distribute', () => {
     expect(await runsOf(dir, 'h3')).toBe(0);
   });
 
+  it('on a second Ctrl-C stops waiting at once, saying truly that the workers finish their shards', async () => {
+    await freshDatabase();
+    await startWorker('dc1');
+    const dir = await markerDir('second-signal');
+    const file = await approved('second-signal', dir, 20, 'h1');
+    const run = team.submit(['run', file, '--distribute']);
+    await waitFor(() => exists(path.join(dir, 'h1.runs')), 'h1 to start on the dc1 worker');
+    run.child.kill('SIGINT');
+    await waitFor(() => run.stderr().includes('interrupted:'), 'the first Ctrl-C to be told');
+    // A worker runs the shard: nothing here stops its steps, and the message must not say so.
+    expect(run.stderr()).toContain(
+      'the shards no worker has taken are withdrawn; the workers finish the shards they run, their later steps included',
+    );
+    expect(run.stderr()).not.toContain('no new step or host will start');
+    run.child.kill('SIGINT');
+    const r = await finished(run);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain(
+      'stopped waiting: the workers finish the shards they run on their own',
+    );
+    // It did not wait for the shard: the 20 s step had not ended when it exited.
+    expect(exists(path.join(dir, 'h1.slept'))).toBe(false);
+    await waitFor(() => exists(path.join(dir, 'h1.after')), 'the worker to finish its shard');
+    expect(await runsOf(dir, 'h1')).toBe(1);
+  }, 120_000);
+
   it("takes secret params from each worker's own environment, never from the queue, and masks them", async () => {
     const database = await freshDatabase();
     const token = `tok-${randomBytes(8).toString('hex')}`;

@@ -168,7 +168,7 @@ export async function executeAndReport(
     raw: Boolean(ctx.options.raw),
     quiet: Boolean(ctx.options.quiet),
   });
-  const { signal, done, ended } = interruptible(view.out);
+  const { signal, done, ended } = interruptible(view.out, { distributed: Boolean(distribute) });
   const t0 = Date.now();
   // Inspection findings are counted as their steps end, for the last lines (counts only).
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
