@@ -20,6 +20,8 @@ describe('where a placeholder is refused in a run: block', () => {
       'echo a \\\n  {{ params.p }}',
       '# a comment: {{ params.p }}',
       'printf %s {{ params.p }} | read -r line',
+      'read -r pid < {{ params.p }} && mapfile -t lines < {{ params.p }}',
+      'read -r line <<< {{ params.p }}',
     ])
       expect(verdicts(run), run).toEqual(verdicts(run).map(() => 'ok'));
   });

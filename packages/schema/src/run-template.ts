@@ -173,7 +173,8 @@ function hazardAround(text: string, contexts: ShellContexts, at: number): Hazard
   if (command === undefined) return undefined;
   if (command === '[[') return 'bash-test';
   if (command === 'let') return 'arithmetic-command';
-  const startsWord = word === '';
+  // A word after a redirection is a file (or a here-string), whatever the command.
+  const startsWord = word === '' && !/^\d*(?:<<<|[<>]&?|>>|>\||<>)$/.test(args.at(-1) ?? '');
   if (NAME_TAKERS.has(command)) {
     if (args.some((a) => /^-[A-Za-z]*i/.test(a))) return 'arithmetic-command';
     return startsWord ? 'variable-name' : undefined;
