@@ -50,6 +50,7 @@ export {
 } from './repository.js';
 export {
   type BackupSelector,
+  conninfoDbname,
   databaseTableStats,
   type FileRestoreRequest,
   type PostgresRestoreRequest,

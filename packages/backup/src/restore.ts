@@ -171,6 +171,11 @@ export interface PostgresRestoreRequest {
  * the same command every table is then counted and checksummed, and compared with the stats
  * recorded at backup time (`differences`).
  */
+/** `dbname='…'`: a libpq connection string naming the database, quoted as libpq reads it. */
+export function conninfoDbname(name: string): string {
+  return `dbname='${name.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
 export async function restorePostgres(request: PostgresRestoreRequest): Promise<RestoreOutcome> {
   const entry = await pickBackup(request.repository, request.backup, 'postgres');
   const source = await openArchiveSource(entry);
@@ -183,9 +188,13 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
   ];
   const stdout: Buffer[] = [];
   const exit = await streamIntoHost(request.transport, source, {
-    command: restoreThenCount(`pg_restore ${flags.join(' ')} --dbname="$PGDATABASE"`),
+    // pg_restore reads --dbname as a connection string when it holds an = or starts with
+    // postgres://, where psql and pg_dump read $PGDATABASE as a name: given as dbname='…', the
+    // name is only a name, and the restore goes where the table counts and the backup looked.
+    command: restoreThenCount(`pg_restore ${flags.join(' ')} --dbname="$OPSBOOK_RESTORE_DBNAME"`),
     env: {
       ...postgresEnv(request.target),
+      OPSBOOK_RESTORE_DBNAME: conninfoDbname(request.target.database),
       // Counted as the backup's stats were, so old backups (md5) still compare.
       OPSBOOK_TABLE_STATS_SQL: tableStatsSql(checksumOf(entry.manifest.tables)),
     },

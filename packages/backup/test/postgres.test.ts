@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backupActions,
   backupPostgres,
+  conninfoDbname,
   databaseTableStats,
   restorePostgres,
   verifyRepository,
@@ -104,6 +105,30 @@ describe('PostgreSQL backups against a real server', () => {
       ['public.empty_table', 0],
       ['public.users', 5000],
     ]);
+  });
+
+  it("restores into a database whose name holds = and ', as a name (pg_restore's --dbname would read a connection string)", async () => {
+    const repository = path.join(temp.dir, 'repo-odd-name');
+    await backupPostgres({
+      transport: local,
+      repository,
+      target: target('app'),
+      tableStats: false,
+    });
+    // A connection string to the `app` database itself, were it read as one.
+    const name = "dbname=app o'k";
+    await pg.psql(`CREATE DATABASE "${name}"`);
+    const restored = await restorePostgres({
+      transport: local,
+      repository,
+      backup: { id: 'latest' },
+      target: target(name),
+    });
+    expect(restored.tables?.find((t) => t.name === 'public.users')?.rows).toBe(5000);
+    // psql -d reads a connection string too: the test names it as the restore does.
+    expect((await pg.psql('SELECT count(*) FROM public.users', conninfoDbname(name))).trim()).toBe(
+      '5000',
+    );
   });
 
   it("takes the tools' versions from the dump and psql, not from lines a table's name forges", async () => {
