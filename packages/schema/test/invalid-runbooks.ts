@@ -268,6 +268,27 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    name: 'template-after-dollar-and-line-continuation',
+    yaml: withLine(14, '      run: |\n        echo price $\\\n        {{ params.path }}'),
+    expected: [
+      "runbook.yaml:16:9: {{ params.path }} follows a $: with the quote opsbook puts around the value it reads $'…', where bash takes backslash escapes, so a \\' in the value ends the quoting; remove the $ or put a space after it",
+    ],
+  },
+  {
+    name: 'template-in-bash-test',
+    yaml: withLine(14, '      run: l=1; [[ $l -le {{ params.path }} ]] && echo ok'),
+    expected: [
+      'runbook.yaml:14:27: {{ params.path }} is inside [[ ]], which sh (dash) does not have and where bash evaluates -eq, -lt and the like as arithmetic, where a $( ) in the value runs; use [ ] (test)',
+    ],
+  },
+  {
+    name: 'template-after-ansi-c-string',
+    yaml: withLine(14, "      run: echo $'Don\\'t restart {{ params.path }} now'"),
+    expected: [
+      "runbook.yaml:14:34: {{ params.path }} follows a $'…' string, which bash ends at another quote than dash and sh do: for one of them the placeholder is inside quotes, where a value can become a command; write that text with '…' or \"…\"",
+    ],
+  },
+  {
     name: 'template-secret-in-double-quotes',
     yaml: withLine(
       10,
