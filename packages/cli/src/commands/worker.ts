@@ -42,6 +42,8 @@ Ctrl-C (or SIGTERM) takes no new shard and starts no new step: running commands 
 of a running shard that did not end are reported cancelled (retry them with --retry-failed), then
 it exits (0 on SIGTERM, 130 on Ctrl-C). Stop a worker between runs; with several per zone, the
 others take the next shards.
+A shard that ends while the database is down waits for it to record its job's end (said once);
+stopped meanwhile, the worker gives that end up and exits 4 (STATE_DB_UNREACHABLE).
 A --zone that no host of the inventory is in is warned about at start.`,
   async run(ctx) {
     const config = await configFor(ctx);
@@ -98,7 +100,8 @@ function concurrencyOf(ctx: CommandContext): number {
 }
 
 /**
- * One line per shard on stderr: taken, ended (with its hosts' statuses), refused; after the ready
+ * One line per shard on stderr: taken, ended (with its hosts' statuses), refused, its end waiting
+ * for the database and recorded once it answers; after the ready
  * line, the zones no host of the inventory is in; a zone lease another session of the database
  * keeps this worker from, and its taking after.
  */
@@ -124,7 +127,15 @@ function workerNotes(
           `job ${n.jobId}: shard ${n.shard} of run ${n.runId} (run by ${n.executor}) ended: ${hosts}`,
         ),
       );
-    } else if (n.type === 'lease-waiting') out.note(terminalSafe(leaseWaitingNote(n)));
+    } else if (n.type === 'end-waiting')
+      out.note(
+        terminalSafe(
+          `job ${n.jobId}: could not record its end in the database; retrying until it answers: ${n.error.message}`,
+        ),
+      );
+    else if (n.type === 'end-recording')
+      out.note(`job ${n.jobId}: the database answers again: recording its end`);
+    else if (n.type === 'lease-waiting') out.note(terminalSafe(leaseWaitingNote(n)));
     else if (n.type === 'lease-taken')
       out.note(
         terminalSafe(

@@ -1,5 +1,8 @@
-import { connectionTargetOf, unreachableError } from '@opsbook/state';
-import type { Logger, Runner, TaskList, WorkerUtils } from 'graphile-worker';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
+import { OpsbookError } from '@opsbook/schema';
+import { connectionTargetOf, isConnectionLoss, unreachableError } from '@opsbook/state';
+import type { JobHelpers, Logger, Runner, Task, TaskList, WorkerUtils } from 'graphile-worker';
+import type { Pool } from 'pg';
 import type { ShardJob } from './shard-job.js';
 import { shardJobKey, shardTask } from './shards.js';
 
@@ -118,22 +121,205 @@ export interface QueueWorkerOptions {
   /** Shards run at once by this process. */
   concurrency: number;
   log?: QueueLog;
+  /**
+   * A job's task ended while the database could not be reached (said once per job): its end is
+   * recorded once the server answers again, or given up if the worker is stopped first.
+   */
+  onEndWaiting?(jobId: string, error: OpsbookError): void;
+  /** The database answers again: the end of a job said waiting is recorded now. */
+  onEndRecording?(jobId: string): void;
+}
+
+/** A graphile-worker runner taking only the tasks of its task list. */
+export interface QueueWorker {
+  /**
+   * Settles once it stopped: rejects with STATE_DB_UNREACHABLE when the end of a job could not be
+   * recorded before the stop (the job stays taken, and is never tried again).
+   */
+  promise: Promise<void>;
+  /** No new job starts; running tasks finish; an end still waiting for the database is given up. */
+  stop(): Promise<void>;
 }
 
 /** A graphile-worker runner taking only the tasks of `taskList` (the worker's zones). */
-export async function startQueueWorker(options: QueueWorkerOptions): Promise<Runner> {
-  const { run } = await import('graphile-worker');
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  const [{ run }, { default: pg }] = await Promise.all([import('graphile-worker'), import('pg')]);
   const logger = await loggerOf(options.log);
-  return reaching(options.url, () =>
-    run({
-      ...(options.url ? { connectionString: options.url } : {}),
-      taskList: options.taskList,
-      concurrency: options.concurrency,
-      // The CLI decides what SIGINT and SIGTERM do (finish the shard's running steps, then stop).
-      noHandleSignals: true,
-      pollInterval: 1000,
-      logger,
-    }),
+  const ends = new JobEnds(connectionTargetOf(options.url), options);
+  const pool = new pg.Pool(options.url ? { connectionString: options.url } : {});
+  // As graphile-worker does for a pool of its own: a connection the server ends (a restart) is
+  // dropped by the pool, or fails its next query; without listeners it would end the process.
+  pool.on('error', (e) =>
+    options.log?.('error', `PostgreSQL idle client generated error: ${e.message}`),
+  );
+  pool.on('connect', (client) =>
+    client.on('error', (e) =>
+      options.log?.('error', `PostgreSQL active client generated error: ${e.message}`),
+    ),
+  );
+  ends.guard(pool);
+  let isPoolEnded = false;
+  const endPool = async () => {
+    if (isPoolEnded) return;
+    isPoolEnded = true;
+    await pool.end().catch(() => undefined);
+  };
+  let runner: Runner;
+  try {
+    runner = await reaching(options.url, () =>
+      run({
+        pgPool: pool,
+        taskList: ends.wrap(options.taskList),
+        concurrency: options.concurrency,
+        // The CLI decides what SIGINT and SIGTERM do (finish the shard's running steps, then stop).
+        noHandleSignals: true,
+        pollInterval: 1000,
+        logger,
+      }),
+    );
+  } catch (e) {
+    await endPool();
+    throw e;
+  }
+  let isStopping = false;
+  // A runner that ended by itself has released what it holds: its pool may end with it. One
+  // stopped by stop() may still be shutting down when its promise settles: stop() ends it.
+  const settled = () => (isStopping ? undefined : endPool());
+  const promise = runner.promise.then(
+    async () => {
+      await settled();
+      ends.throwIfLost();
+    },
+    async (e) => {
+      await settled();
+      ends.throwIfLost();
+      throw unreachableError(e, connectionTargetOf(options.url)) ?? e;
+    },
+  );
+  return {
+    promise,
+    async stop() {
+      isStopping = true;
+      const stopped = runner.stop();
+      ends.giveUp();
+      try {
+        await stopped;
+      } finally {
+        await endPool();
+      }
+    },
+  };
+}
+
+/*
+ * graphile-worker writes a job's end (completeJob, failJob) right after its task returns, and
+ * does not await the write: when the server is down at that moment, the write's rejection is
+ * unhandled, and Node ends the worker with a stack trace. So before a task returns, the database
+ * must answer a query on the pool the write then uses (and whose idle connection it takes); while
+ * it does not, the end waits, said once. A worker stopped meanwhile gives the end up: the job
+ * stays taken, never tried again (maxAttempts 1), and the runner's promise rejects with
+ * STATE_DB_UNREACHABLE; the write graphile-worker still tries then is kept from failing.
+ */
+class JobEnds {
+  private readonly stopping = new AbortController();
+  private readonly lost: OpsbookError[] = [];
+  /** Ends given up and being handed to graphile-worker, until its write has started. */
+  private givenUp = 0;
+
+  constructor(
+    private readonly target: ReturnType<typeof connectionTargetOf>,
+    private readonly options: Pick<QueueWorkerOptions, 'onEndWaiting' | 'onEndRecording'>,
+  ) {}
+
+  wrap(tasks: TaskList): TaskList {
+    return Object.fromEntries(
+      Object.entries(tasks).map(([name, task]) => [name, task && this.waitingTask(task)]),
+    );
+  }
+
+  /** The end of a job given up before the stop, if any, as the error the worker ends with. */
+  throwIfLost(): void {
+    if (this.lost[0]) throw this.lost[0];
+  }
+
+  giveUp(): void {
+    this.stopping.abort();
+  }
+
+  /**
+   * While an end given up is handed over, a new connection that fails because the server is down
+   * never settles, instead of rejecting where nothing handles it: graphile-worker's write of that
+   * end, which nothing awaits.
+   */
+  guard(pool: Pool): void {
+    const connect = pool.connect.bind(pool) as () => Promise<unknown>;
+    const guarded = () => {
+      if (this.givenUp === 0) return connect();
+      return connect().catch((e: unknown) => {
+        if (isConnectionLoss(e)) return new Promise<never>(() => undefined);
+        throw e;
+      });
+    };
+    pool.connect = ((callback?: unknown) =>
+      callback === undefined
+        ? guarded()
+        : (connect as (cb: unknown) => void).call(pool, callback)) as Pool['connect'];
+  }
+
+  private waitingTask(task: Task): Task {
+    return async (payload, helpers) => {
+      let failure: { error: unknown } | undefined;
+      try {
+        await task(payload, helpers);
+      } catch (error) {
+        failure = { error };
+      }
+      if (await this.untilRecordable(helpers)) {
+        this.givenUp++;
+        // graphile-worker starts its write in the microtasks after this task returns.
+        void setImmediate().then(() => this.givenUp--);
+      }
+      if (failure) throw failure.error;
+    };
+  }
+
+  /**
+   * Waits until the database answers a query (or does not for another reason than being
+   * down: graphile-worker's write then says why). True when the worker was stopped first: the
+   * job's end is given up.
+   */
+  private async untilRecordable(helpers: JobHelpers): Promise<boolean> {
+    const jobId = helpers.job.id;
+    let waiting: OpsbookError | undefined;
+    for (let pause = 500; ; pause = Math.min(pause * 2, 5000)) {
+      const down = await helpers
+        .withPgClient((client) => client.query('select 1'))
+        .then(
+          () => undefined,
+          (e: unknown) => (isConnectionLoss(e) ? unreachableError(e, this.target) : undefined),
+        );
+      if (!down) {
+        if (waiting) this.options.onEndRecording?.(jobId);
+        return false;
+      }
+      if (!waiting) this.options.onEndWaiting?.(jobId, down);
+      waiting = down;
+      if (this.stopping.signal.aborted) {
+        this.lost.push(endLost(jobId, down));
+        return true;
+      }
+      await sleep(pause, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+  }
+}
+
+function endLost(jobId: string, error: OpsbookError): OpsbookError {
+  return new OpsbookError(
+    error.kind,
+    error.code,
+    `${error.message.replace(/[.\s]+$/, '')}. Job ${jobId} ended, but this worker was stopped before the database answered again: the queue keeps the job taken, and never runs it again`,
+    { ...error.details, jobId },
+    { cause: error },
   );
 }
 

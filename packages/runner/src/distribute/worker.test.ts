@@ -5,6 +5,7 @@ import { findFreePort } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openQueue, startQueueWorker } from './queue.js';
+import { shardTask } from './shards.js';
 import { runWorker, type WorkerNotice } from './worker.js';
 
 /*
@@ -99,4 +100,123 @@ describe('opsbook worker on a state store it cannot use', () => {
     await migrateStateStore(url);
     expect((await startWorker(url)).map((n) => n.type)).toEqual(['ready']);
   });
+});
+
+/*
+ * graphile-worker writes a job's end (completeJob, failJob) without awaiting it: a shard that
+ * ended while PostgreSQL was down made that write an unhandled rejection, which ended the worker
+ * with a stack trace. Here the test's own server is stopped from inside a job, so that the job
+ * ends while the database cannot be reached.
+ */
+describe("a job that ends while the queue's database is down", () => {
+  /** A queue on a fresh database holding one job of zone dc1, of run `runId`. */
+  async function queueWithJob(runId: string) {
+    const url = await freshUrl();
+    const queue = await openQueue(url);
+    await queue.add([
+      { version: 1, runId, shard: 0, zone: 'dc1', hosts: ['h1'], approval: 'eA==' },
+    ]);
+    return { url, queue };
+  }
+
+  /** Stops the server for `downMs` (resolves once it is up again), from inside a job. */
+  function stopServer(downMs: number): { restarted: Promise<void>; stopped: Promise<void> } {
+    const restarted = pg.restart({ downMs });
+    const stopped = (async () => {
+      while (
+        await pg.psql('select 1').then(
+          () => true,
+          () => false,
+        )
+      )
+        await new Promise((r) => setTimeout(r, 50));
+    })();
+    return { restarted, stopped };
+  }
+
+  async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  }
+
+  it('waits for the server, says so once, records the end once it is back, and takes the next job', async () => {
+    const { url, queue } = await queueWithJob('end-waits');
+    const said: string[] = [];
+    let restarted: Promise<void> | undefined;
+    const ran: string[] = [];
+    const worker = await startQueueWorker({
+      url,
+      concurrency: 1,
+      taskList: {
+        [shardTask('dc1')]: async (payload) => {
+          const { runId } = payload as { runId: string };
+          ran.push(runId);
+          if (runId !== 'end-waits') return;
+          const server = stopServer(3000);
+          restarted = server.restarted;
+          await server.stopped;
+        },
+      },
+      onEndWaiting: (jobId, error) => said.push(`waiting ${jobId} ${error.code}`),
+      onEndRecording: (jobId) => said.push(`recording ${jobId}`),
+    });
+    try {
+      await until(() => restarted !== undefined, 'the job to stop the server');
+      await restarted;
+      await until(() => said.some((s) => s.startsWith('recording')), 'the end to be recorded');
+      expect(said).toEqual([
+        expect.stringMatching(/^waiting \d+ STATE_DB_UNREACHABLE$/),
+        expect.stringMatching(/^recording \d+$/),
+      ]);
+      await until(
+        async () => (await queue.states('end-waits', [0])).get(0)?.state === 'done',
+        'the job to be done in the queue',
+      );
+      await queue.add([
+        { version: 1, runId: 'after', shard: 0, zone: 'dc1', hosts: ['h1'], approval: 'eA==' },
+      ]);
+      await until(() => ran.includes('after'), 'the next job');
+    } finally {
+      await worker.stop();
+      await queue.close();
+    }
+    await worker.promise;
+  }, 120_000);
+
+  it('stopped while the end waits: rejects with STATE_DB_UNREACHABLE naming the job, which stays taken', async () => {
+    const { url, queue } = await queueWithJob('end-lost');
+    let restarted: Promise<void> | undefined;
+    let waiting: string | undefined;
+    const worker = await startQueueWorker({
+      url,
+      concurrency: 1,
+      taskList: {
+        [shardTask('dc1')]: async () => {
+          const server = stopServer(5000);
+          restarted = server.restarted;
+          await server.stopped;
+        },
+      },
+      onEndWaiting: (jobId) => {
+        waiting = jobId;
+      },
+    });
+    try {
+      await until(() => waiting !== undefined, 'the end to wait for the server');
+      const ended = expect(worker.promise).rejects.toMatchObject({
+        code: 'STATE_DB_UNREACHABLE',
+        message: expect.stringContaining(`Job ${waiting} ended, but this worker was stopped`),
+      });
+      await worker.stop();
+      await ended;
+      await restarted;
+      expect((await queue.states('end-lost', [0])).get(0)?.state).toBe('taken');
+    } finally {
+      await restarted;
+      await queue.close();
+    }
+  }, 120_000);
 });

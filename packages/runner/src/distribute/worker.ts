@@ -1,4 +1,5 @@
 import { loadTrustedStore } from '@opsbook/approval';
+import type { OpsbookError } from '@opsbook/schema';
 import { checkStateStore, holdWorkerLeases, type WorkerLeaseNotice } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
@@ -20,6 +21,13 @@ export type WorkerNotice =
       hosts: HostResult[];
     }
   | { type: 'shard-refused'; jobId: string; error: unknown }
+  /**
+   * A shard's job ended while the database could not be reached (STATE_DB_UNREACHABLE): its end
+   * waits for the server; stopped meanwhile, the worker gives it up and fails with that error.
+   */
+  | { type: 'end-waiting'; jobId: string; error: OpsbookError }
+  /** The database answers again: the job's end said waiting is recorded now. */
+  | { type: 'end-recording'; jobId: string }
   /** A zone's lease another session of the database keeps it from, and its taking after. */
   | WorkerLeaseNotice;
 
@@ -37,7 +45,8 @@ export interface WorkerRequest extends Omit<ShardRequest, 'onEvent'> {
  * `opsbook worker`: takes the shards of distributed runs for its zones from the job queue and
  * runs each (runShard), until `signal` is aborted; then no new shard or step starts, running
  * commands finish, and it resolves. A refused shard fails its job (never retried) and the worker
- * goes on with the next.
+ * goes on with the next. A shard that ends while the database is down waits for it to record its
+ * job's end (`end-waiting`); aborted meanwhile, it rejects with STATE_DB_UNREACHABLE.
  */
 export async function runWorker(req: WorkerRequest): Promise<void> {
   const url = databaseUrlOf(req.config, 'opsbook worker');
@@ -74,6 +83,8 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
     taskList: Object.fromEntries(zones.map((z) => [shardTask(z), task])),
     concurrency: req.concurrency ?? 1,
     ...(req.onLog ? { log: req.onLog } : {}),
+    onEndWaiting: (jobId, error) => req.onNotice?.({ type: 'end-waiting', jobId, error }),
+    onEndRecording: (jobId) => req.onNotice?.({ type: 'end-recording', jobId }),
   });
   // Seen on this database by a submitter whose shard waits (follow.ts), for as long as it runs.
   const leases = await holdWorkerLeases(url, zones, {
