@@ -54,6 +54,22 @@ describe('renderRunTemplate', () => {
     expect(JSON.stringify(e) + String(e?.message)).not.toContain('s3');
   });
 
+  it('refuses a value with a line break for a placeholder in a comment, but not a vaulted one (never substituted)', () => {
+    const multiLine = {
+      ...host,
+      vars: { ...host.vars, note: 'a\nid #', key: 'line one\nline two' },
+      isVaulted: (n: string) => n === 'key',
+    };
+    const render = (template: string) =>
+      renderRunTemplate(template, { params: {}, host: multiLine, vaulted: () => undefined });
+    expect(() => render('# {{ host.vars.note }}\ntrue')).toThrow(
+      /is in a shell comment, and its value has a line break, which ends the comment/,
+    );
+    expect(render('# {{ host.vars.key }}\ntrue')).toBe('# "$OPSBOOK_VAULT_key"\ntrue');
+    // Where opsbook's quotes do not hold, even a template never validated is refused.
+    expect(() => render('echo "{{ host.vars.port }}"')).toThrow(/is inside double quotes/);
+  });
+
   it('keeps literal braces written as {{ "{{" }}', () => {
     expect(renderRunTemplate(`docker inspect -f '{{ "{{" }}.State}}'`, { params: {}, host })).toBe(
       "docker inspect -f '{{.State}}'",

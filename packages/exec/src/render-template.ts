@@ -89,7 +89,9 @@ export function renderTemplate(
       problems.push(problemAt(input, source, part.offset, value.problem, 'template-value'));
       continue;
     }
-    const refused = encoding.refuse?.(part.offset, value.text);
+    const isVaulted = ref.kind === 'host-var' && input.host.isVaulted?.(ref.name) === true;
+    // A vaulted value is never substituted (an environment variable is): only its spot counts.
+    const refused = encoding.refuse?.(part.offset, isVaulted ? '' : value.text);
     if (refused) {
       problems.push(
         problemAt(input, source, part.offset, `${part.raw} ${refused}`, 'template-quoting'),
@@ -97,8 +99,7 @@ export function renderTemplate(
       continue;
     }
     try {
-      if (ref.kind !== 'host-var' || !input.host.isVaulted?.(ref.name))
-        out += encoding.value(value.text, part.raw);
+      if (!isVaulted) out += encoding.value(value.text, part.raw);
       else if (encoding.vaulted) out += encoding.vaulted(ref.name, value.text, part.raw);
       else
         problems.push(
