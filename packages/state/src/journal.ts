@@ -333,10 +333,13 @@ function checkRunId(where: string, runId: string): void {
  * the lines without error, and the run would go on changing hosts with no record anyone finds.
  */
 function fileSink(handle: FileHandle, file: string, mark: string | undefined): JournalSink {
+  // The open file's identity does not change: read once, then one stat of the path a batch.
+  let opened: ReturnType<FileHandle['stat']> | undefined;
   return {
     location: file,
     async write(_lines, texts) {
-      const [open, named] = await Promise.all([handle.stat(), stat(file).catch(() => undefined)]);
+      opened ??= handle.stat();
+      const [open, named] = await Promise.all([opened, stat(file).catch(() => undefined)]);
       if (!named || named.ino !== open.ino || named.dev !== open.dev)
         throw new StorageError(
           'FILE_REMOVED',
