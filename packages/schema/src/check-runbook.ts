@@ -10,7 +10,7 @@ import { type ParamSpec, phases, type Runbook, type Step } from './runbook-schem
 import { scalarOffsets } from './scalar-offsets.js';
 import { compileSchema, didYouMean, schemaProblems, type Validator } from './schema-problems.js';
 import { positionAt } from './source-text.js';
-import { parseTemplate, templateStrings } from './template.js';
+import { type ParsedTemplate, parseTemplate, templateStrings } from './template.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
 
 /** A built-in action as the runner's registry describes it to the validator. */
@@ -258,9 +258,12 @@ function checkStep(
     }
   }
   if (step.run !== undefined) {
-    problems.push(...checkTemplate(step.run, params, () => at(['run'])));
-    if (step.run.includes('{{'))
-      problems.push(...placeholderSpotProblems(source, step.run, params, [...stepPath, 'run']));
+    const parsed = parseTemplate(step.run);
+    problems.push(...checkTemplate(step.run, params, () => at(['run']), parsed));
+    if (parsed.parts.some((p) => p.kind === 'ref'))
+      problems.push(
+        ...placeholderSpotProblems(source, step.run, params, [...stepPath, 'run'], parsed),
+      );
   }
   if (step.with !== undefined) {
     for (const t of templateStrings(step.with)) {
@@ -274,8 +277,8 @@ function checkTemplate(
   text: string,
   params: Record<string, ParamSpec>,
   where: () => { file: string; line: number; col: number },
+  parsed: ParsedTemplate = parseTemplate(text),
 ): Problem[] {
-  const parsed = parseTemplate(text);
   const problems: Problem[] = parsed.errors.map((e) => ({
     ...where(),
     rule: 'bad-template',
@@ -304,10 +307,11 @@ function placeholderSpotProblems(
   run: string,
   params: Record<string, ParamSpec>,
   runPath: PathSegment[],
+  parsed: ParsedTemplate,
 ): Problem[] {
   const problems: Problem[] = [];
   let toSource: ((offset: number) => number) | undefined;
-  for (const p of runTemplateSkeleton(run).placeholders) {
+  for (const p of runTemplateSkeleton(run, parsed).placeholders) {
     const isSecret = p.ref.kind === 'param' && params[p.ref.name]?.secret === true;
     const why = placeholderSpotProblem(p, isSecret);
     if (!why) continue;

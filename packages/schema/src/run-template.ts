@@ -4,7 +4,7 @@ import {
   type ShellContexts,
   shellContexts,
 } from './shell-context.js';
-import { parseTemplate, type TemplateRef } from './template.js';
+import { type ParsedTemplate, parseTemplate, type TemplateRef } from './template.js';
 
 /**
  * Where each `{{ … }}` of a `run:` block lands in the shell text. opsbook substitutes a value as
@@ -55,17 +55,25 @@ interface Segment {
 
 const LITERAL = /\{\{\s*"([^"]*)"\s*\}\}/g;
 
-export function runTemplateSkeleton(template: string): RunTemplateSkeleton {
-  const refs = parseTemplate(template).parts.flatMap((p) =>
-    p.kind === 'ref'
-      ? [{ ref: p.ref, raw: p.raw, start: p.offset, end: p.offset + p.raw.length }]
-      : [],
-  );
+/** `parsed`: the template's parse, when the caller has it already (validate checks its names first). */
+export function runTemplateSkeleton(
+  template: string,
+  parsed: ParsedTemplate = parseTemplate(template),
+): RunTemplateSkeleton {
+  const refs: { ref: TemplateRef; raw: string; start: number; end: number }[] = [];
+  for (const p of parsed.parts)
+    if (p.kind === 'ref')
+      refs.push({ ref: p.ref, raw: p.raw, start: p.offset, end: p.offset + p.raw.length });
   const segments: Segment[] = [];
   let skeleton = '';
   let from = 0;
   const addText = (end: number) => {
     const text = template.slice(from, end);
+    // Only a `{{` can start a literal: most text between placeholders has none.
+    if (!text.includes('{{')) {
+      addSegment(text, from, text.length);
+      return;
+    }
     let last = 0;
     for (const m of text.matchAll(LITERAL)) {
       addSegment(text.slice(last, m.index), from + last, m.index - last);
@@ -100,7 +108,16 @@ export function runTemplateSkeleton(template: string): RunTemplateSkeleton {
           : contexts.backquotedAt(at)
             ? 'backquotes'
             : (hazardBefore(skeleton, at) ?? hazardAround(skeleton, contexts, at));
-    return { ...r, renderedStart: at, context, ...(hazard ? { hazard } : {}) };
+    const placeholder: RunTemplatePlaceholder = {
+      ref: r.ref,
+      raw: r.raw,
+      start: r.start,
+      end: r.end,
+      renderedStart: at,
+      context,
+    };
+    if (hazard) placeholder.hazard = hazard;
+    return placeholder;
   });
   return {
     skeleton,

@@ -55,14 +55,20 @@ const BACKQUOTED = 8;
 
 export function shellContexts(text: string): ShellContexts {
   const codes = new Uint8Array(text.length);
-  const expansionStarts = new Int32Array(text.length).fill(-1);
+  // Made at the first ${ }: most commands have none.
+  let expansionStarts: Int32Array | undefined;
   const stack: Frame[] = [{ kind: 'code', depth: 0, start: 0 }];
   const pending: PendingHeredoc[] = [];
   let backquotes = 0;
   const mark = (from: number, to: number, code: number) => {
-    codes.fill(backquotes > 0 ? code | BACKQUOTED : code, from, to);
+    const value = backquotes > 0 ? code | BACKQUOTED : code;
+    if (to === from + 1) codes[from] = value;
+    else codes.fill(value, from, to);
     const top = stack[stack.length - 1]!;
-    if (top.kind === 'param') expansionStarts.fill(top.start, from, to);
+    if (top.kind === 'param') {
+      expansionStarts ??= new Int32Array(text.length).fill(-1);
+      expansionStarts.fill(top.start, from, to);
+    }
   };
   const current = (): number => {
     for (let k = stack.length - 1; k >= 0; k--) {
@@ -73,19 +79,31 @@ export function shellContexts(text: string): ShellContexts {
     }
     return CODE;
   };
+  // The context of the open frames, kept up to date by push and pop (the only changes of stack).
+  let here = CODE;
   const push = (kind: FrameKind, start: number) => {
     if (kind === 'backtick') backquotes++;
     stack.push({ kind, depth: 0, start });
+    here = current();
   };
   const pop = () => {
     if (stack.length > 1 && stack.pop()!.kind === 'backtick') backquotes--;
+    here = current();
   };
 
   let i = 0;
   while (i < text.length) {
+    // A run of characters that no frame reads as anything but text takes the frame's context
+    // (each branch below marks such a character with it), in one fill.
+    if (!isSpecial(text.charCodeAt(i))) {
+      let end = i + 1;
+      while (end < text.length && !isSpecial(text.charCodeAt(end))) end++;
+      mark(i, end, here);
+      i = end;
+      continue;
+    }
     const c = text[i]!;
     const top = stack[stack.length - 1]!;
-    const here = current();
     if (c === '\n' && pending.length > 0 && top.kind !== 'double') {
       mark(i, i + 1, here);
       i = readHeredocBodies(text, i + 1, pending.splice(0), mark);
@@ -164,9 +182,14 @@ export function shellContexts(text: string): ShellContexts {
   return {
     contextAt: (offset) => contextCodes[(codes[offset] ?? CODE) & ~BACKQUOTED]!,
     backquotedAt: (offset) => ((codes[offset] ?? 0) & BACKQUOTED) !== 0,
-    expansionStartAt: (offset) => expansionStarts[offset] ?? -1,
+    expansionStartAt: (offset) => expansionStarts?.[offset] ?? -1,
   };
 }
+
+/** The characters some frame reads as more than text: every other one takes its frame's context. */
+const SPECIAL = new Uint8Array(128);
+for (const c of '\n\\$\'()"`#}<') SPECIAL[c.charCodeAt(0)] = 1;
+const isSpecial = (code: number): boolean => code < 128 && SPECIAL[code] === 1;
 
 function substitutionAt(text: string, i: number): { kind: FrameKind; length: number } | undefined {
   if (text[i] !== '$') return undefined;
