@@ -63,6 +63,8 @@ export const runnerErrorCodes = errorCodeList({
     TRACKER_UNBOUND:
       'the approval names no tracker (made by an older opsbook, before approvals named their tracker): nothing was run; plan it again',
     TICKET_NOT_APPROVED: 'the ticket is not in the approved (or in progress) status',
+    RUN_NOT_ON_TICKET:
+      "a worker's shard of a run that its ticket does not record (queued without the submitter's claim on the ticket): the worker touched no host",
     TICKET_WRONG_STATUS: 'the ticket is not in the status this step needs',
     TRACKER_TICKET_NOT_FOUND: 'the ticket the approval is for does not exist: nothing was run',
     PROPOSAL_MISSING: 'the ticket carries no opsbook proposal',

@@ -105,6 +105,7 @@ export {
   summarizeRun,
 } from './ticket/run-summary.js';
 export {
+  checkRunOnTicket,
   isUnusedRun,
   RUN_RECORD_READS,
   RUNS_PROPERTY,

@@ -16,7 +16,7 @@ import { allVaultValues, vaultValuesOf } from '../execute/vault-env.js';
 import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
 import { readShardJob, type ShardJob } from './shard-job.js';
-import { checkSubmitter, shardRefusal, verifyShard } from './shard-verify.js';
+import { checkShardTicket, checkSubmitter, shardRefusal, verifyShard } from './shard-verify.js';
 import { shardLease } from './shards.js';
 import { recordShardHosts } from './worker-record.js';
 
@@ -77,6 +77,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
   }
   try {
     const shard = await verifyShard(job, journal, req);
+    await checkShardTicket(job, shard.verified.verified.statement, req);
     await recordShardHosts(req.config.stateDir, job, (why) => shardRefusal(job, why));
     await checkSubmitter(job, journal);
     const { plan, verified } = shard;

@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ApprovalStatement } from '@opsbook/approval';
 import { approvalDigestOf, loadTrustedStore, verifyRunClaim } from '@opsbook/approval';
 import { type Config, isOpsbookError } from '@opsbook/schema';
 import { type LockHolder, type SharedJournal, sessionFacts, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import type { Plan } from '../plan/plan.js';
+import { checkRunOnTicket } from '../ticket/run-ticket.js';
+import { openTracker } from '../ticket/ticket-tracker.js';
 import type { ShardJob } from './shard-job.js';
 import { submitterLease, zoneOf } from './shards.js';
 
@@ -144,6 +147,34 @@ export async function verifyShard(
     plan: { ...verified.plan, hosts: verified.plan.hosts.filter((h) => mine.has(h.name)) },
     executor: claim.executor.id,
   };
+}
+
+/**
+ * The run's ticket, checked by the worker itself on the tracker the approval binds
+ * (checkRunOnTicket): still Approved or In Progress, recording this run, and no more of the
+ * approval's runs than it allows. The submitter checks the same, but whoever submits also writes
+ * the queue and could queue a run without that check; the ticket is what they cannot rewrite.
+ * An approval bound to the embedded tracker is not checked here: that tracker is files in the
+ * submitter's own state folder, which no worker can read and their owner can rewrite anyway (in
+ * team mode only a Jira ticket holds a revocation or `maxRuns` against the submitter: README,
+ * Team mode). Before the worker records the shard's hosts as its own: a refused shard leaves
+ * them free for a retry.
+ */
+export async function checkShardTicket(
+  job: ShardJob,
+  statement: ApprovalStatement,
+  options: { config: Config; env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined },
+): Promise<void> {
+  if (statement.tracker?.kind === 'local') return;
+  try {
+    const { tracker } = openTracker(options.config, options.env);
+    await checkRunOnTicket(tracker, stateStoreOf(options.config), statement, job.runId, {
+      signal: options.signal,
+    });
+  } catch (e) {
+    const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
+    throw shardRefusal(job, `its ticket does not allow it (${why})`);
+  }
 }
 
 /**

@@ -79,12 +79,20 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
   let journal: SharedJournal | undefined;
   const takenOver: SharedJournal[] = [];
   try {
-    const { runsUsed } = await store.claimRun({
-      approvalId: approval.statement.id,
-      maxRuns: approval.statement.maxRuns,
-      runId,
-      ticket: plan.ticket,
-    });
+    // The ticket's claim first, as opsbook run makes it: it holds maxRuns across machines, and
+    // each worker finds the run recorded there before it runs a shard (checkShardTicket).
+    await req.ticket?.claim(runId, verified.executor!.id);
+    const { runsUsed } = await store
+      .claimRun({
+        approvalId: approval.statement.id,
+        maxRuns: approval.statement.maxRuns,
+        runId,
+        ticket: plan.ticket,
+      })
+      .catch(async (e: unknown) => {
+        await req.ticket?.withdraw();
+        throw e;
+      });
     const ticketStart = await req.ticket?.start(runId, verified.executor!.id, {
       verified,
       hosts: plan.hosts.map((h) => h.name),

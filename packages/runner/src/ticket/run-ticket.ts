@@ -247,6 +247,67 @@ function checkCurrentApproval(
 }
 
 /**
+ * A worker's check of the ticket of a distributed run before it runs a shard of it: the checks
+ * `TicketGate.check` makes on the submitter's machine, made again on the tracker the approval
+ * binds, since whoever submits a run also writes the queue (the database) and can queue a run
+ * without them (the runner library's `runDistributed` with no ticket gate). The ticket must still
+ * be Approved or In Progress (a senior who moved it on has revoked the approval), carry this
+ * approval if it carries one, record this run (its submitter claims it there before it queues
+ * any shard), and record no more of the approval's runs, this one included, than `maxRuns`.
+ * Throws the refusal, with the code `TicketGate.check` gives.
+ */
+export async function checkRunOnTicket(
+  tracker: Tracker,
+  store: StateStore,
+  statement: ApprovalStatement,
+  runId: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<void> {
+  const key = statement.ticket;
+  checkTrackerBinding(statement, tracker);
+  const read = options.signal ? { signal: options.signal } : {};
+  const [ticket, approval, runs] = await Promise.all([
+    tracker.get(key, read).catch((e: unknown) => {
+      if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
+      throw new runnerErrors.RefusalError(e.code, `the run's ticket ${key} is gone: ${e.message}`, {
+        ticket: key,
+      });
+    }),
+    tracker.getProperty(key, APPROVAL_PROPERTY, read),
+    readTicketRuns(tracker, key, read),
+  ]);
+  if (ticket.key !== key)
+    throw new runnerErrors.RefusalError(
+      'TICKET_MISMATCH',
+      `the tracker answered for ${key} with ${ticket.key} (moved or renamed)`,
+      { ticket: key },
+    );
+  const { approved, inProgress } = statement.tracker!.statuses;
+  if (![approved, inProgress].some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
+    throw new runnerErrors.RefusalError(
+      'TICKET_NOT_APPROVED',
+      `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": the approval no longer holds there (a senior moved the ticket on)`,
+      { ticket: key },
+    );
+  checkCurrentApproval(key, statement, approval as TicketApproval | undefined);
+  const counted = runs.filter((r) => r.approvalId === statement.id && !isUnusedRun(r));
+  if (!counted.some((r) => r.runId === runId))
+    throw new runnerErrors.RefusalError(
+      'RUN_NOT_ON_TICKET',
+      `${key} does not record run ${runId} of approval ${statement.id}: a run's submitter (opsbook run --distribute, opsbook ticket run --distribute) claims it on the ticket before it queues any shard, so this run was queued some other way`,
+      { ticket: key },
+    );
+  const ids = new Set(counted.map((r) => r.runId));
+  for (const r of await store.approvalRuns(statement.id)) if (r.used) ids.add(r.runId);
+  if (ids.size > statement.maxRuns)
+    throw new runnerErrors.RefusalError(
+      'RUNS_EXHAUSTED',
+      `this approval allowed ${statement.maxRuns} run(s) and ${key} and the team's store record ${ids.size}, this one included (${[...ids].join(', ')})`,
+      { ticket: key },
+    );
+}
+
+/**
  * The run ↔ ticket contract (issue 5, item 2), called by runApproved at three points:
  * `check` before anything runs (the only step that needs the tracker to answer), `start` once
  * the run is claimed, `finish` when it ended. `start` and `finish` write through the outbox, so

@@ -1,0 +1,151 @@
+import type { ApprovalStatement } from '@opsbook/approval';
+import { stateStoreOf } from '@opsbook/state';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  APPROVAL_PROPERTY,
+  approveTicket,
+  checkRunOnTicket,
+  openTicket,
+  openTracker,
+  proposeTicket,
+  runTicket,
+  type TicketApproval,
+  TicketGate,
+} from '../src/index.js';
+import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+
+/*
+ * A worker of a distributed run checks the run's ticket itself before it runs a shard: whoever
+ * submits a run also writes the queue, and could queue one without the submitter's ticket check
+ * (the runner library's runDistributed with no ticket gate). Before, a worker ran such a shard
+ * after a senior had moved the ticket on, and beyond the approval's maxRuns.
+ */
+describe('a worker checks the ticket of the run it is given (Jira, the fake)', () => {
+  let fake: JiraFake;
+  let world: TicketWorld;
+
+  beforeEach(async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    world = await startTicketWorld(fake);
+  });
+
+  afterEach(async () => {
+    const violations = fake.violations();
+    await fake.close();
+    await world.close();
+    expect(violations).toEqual([]);
+  });
+
+  /** An Approved ticket carrying a signed mark-done approval of `maxRuns`, and its statement. */
+  async function approved(maxRuns: number): Promise<{ key: string; statement: ApprovalStatement }> {
+    const eve = world.as('eve');
+    const { key } = await openTicket({
+      services: eve,
+      config: world.config,
+      env: world.env,
+      executorSigner: world.eve,
+      signal: new AbortController().signal,
+      summary: `worker check, ${maxRuns} run(s)`,
+    });
+    await proposeTicket({
+      services: eve,
+      config: world.config,
+      key,
+      runbook: 'mark-done',
+      params: [`dir=${world.markerDir}`],
+      proposerSigner: world.eve,
+      senior: world.cast.senior,
+    });
+    await approveTicket({
+      services: world.as('sam'),
+      config: world.config,
+      key,
+      signer: world.sam,
+      maxRuns,
+    });
+    const approval = (await eve.tracker.getProperty(key, APPROVAL_PROPERTY)) as TicketApproval;
+    const envelope = JSON.parse(approval.envelope) as { payload: string };
+    const statement = JSON.parse(
+      Buffer.from(envelope.payload, 'base64').toString('utf8'),
+    ) as ApprovalStatement;
+    return { key, statement };
+  }
+
+  const check = (statement: ApprovalStatement, runId: string) =>
+    checkRunOnTicket(world.as('worker').tracker, stateStoreOf(world.config), statement, runId);
+
+  /** The claim the submitter makes on the ticket before it queues any shard. */
+  async function claimed(statement: ApprovalStatement, runId: string): Promise<void> {
+    const gate = new TicketGate({ services: world.as('eve'), store: stateStoreOf(world.config) });
+    await gate.check(statement);
+    await gate.claim(runId, 'eve');
+  }
+
+  it('runs a shard of a run its submitter claimed on the Approved ticket', async () => {
+    const { statement } = await approved(1);
+    await claimed(statement, '20261207-020000-aaaaaa');
+    await expect(check(statement, '20261207-020000-aaaaaa')).resolves.toBeUndefined();
+  });
+
+  it('refuses a run the ticket does not record (queued without the submitter’s claim)', async () => {
+    const { statement } = await approved(3);
+    await expect(check(statement, '20261207-020000-bbbbbb')).rejects.toMatchObject({
+      code: 'RUN_NOT_ON_TICKET',
+    });
+  });
+
+  it('refuses once a senior moved the ticket on, though the approval has runs left', async () => {
+    const { key, statement } = await approved(3);
+    const outcome = await runTicket({
+      services: world.as('eve'),
+      config: world.config,
+      key,
+      env: world.env,
+      executorSigner: world.eve,
+      signal: new AbortController().signal,
+    });
+    expect(outcome.status).toBe('ok');
+    expect((await world.as('eve').tracker.get(key)).status).toBe('In Review');
+    // The engineer records a new run on the ticket themselves, as a worker's check wants.
+    const runId = '20261207-020000-cccccc';
+    await world.as('eve').tracker.setProperty(key, `opsbook.run.${runId}`, {
+      runId,
+      approvalId: statement.id,
+      by: 'eve',
+      startedAt: new Date().toISOString(),
+    });
+    await expect(check(statement, runId)).rejects.toMatchObject({ code: 'TICKET_NOT_APPROVED' });
+  });
+
+  it('refuses a run beyond maxRuns, counted on the ticket', async () => {
+    const { statement } = await approved(1);
+    await claimed(statement, '20261207-020000-dddddd');
+    // A second run's record written by hand (the ticket stays Approved: nothing moved it).
+    const runId = '20261207-020001-eeeeee';
+    await world.as('eve').tracker.setProperty(statement.ticket, `opsbook.run.${runId}`, {
+      runId,
+      approvalId: statement.id,
+      by: 'eve',
+      startedAt: new Date().toISOString(),
+    });
+    await expect(check(statement, runId)).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
+  });
+
+  it('refuses on a tracker other than the one the approval binds', async () => {
+    const { statement } = await approved(1);
+    await claimed(statement, '20261207-020000-ffffff');
+    const local = openTracker(
+      { ...world.config, raw: { ...world.config.raw, tracker: { kind: 'local' } } },
+      world.env,
+    );
+    await expect(
+      checkRunOnTicket(
+        local.tracker,
+        stateStoreOf(world.config),
+        statement,
+        '20261207-020000-ffffff',
+      ),
+    ).rejects.toMatchObject({ code: 'TRACKER_MISMATCH' });
+  });
+});
