@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -63,12 +63,114 @@ describe('scripts/new-runbook.mjs', () => {
   });
 
   it('refuses a name that exists, an invalid name, and an unknown option', async () => {
-    expect((await run(['rotate-certs', '--root', tmp.dir])).stdout).toMatch(/already exists/);
+    const again = await run(['rotate-certs', '--root', tmp.dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^error: runbooks\/rotate-certs already exists/);
     const bad = await run(['Rotate_Certs', '--root', tmp.dir]);
     expect(bad.code).toBe(2);
-    expect(bad.stdout).toMatch(/is not a valid runbook name/);
+    expect(bad.stderr).toMatch(/is not a valid runbook name/);
     const opt = await run(['x', '--colour', 'red', '--root', tmp.dir]);
     expect(opt.code).toBe(2);
-    expect(opt.stdout).toMatch(/unknown option --colour/);
+    expect(opt.stderr).toMatch(/unknown option --colour/);
+    // Errors go to stderr, not among the output.
+    for (const r of [again, bad, opt]) expect(r.stdout).toBe('');
+  });
+
+  it('refuses a name whose changeset exists, and leaves that changeset as it was', async () => {
+    const root = await newRoot('changeset-exists');
+    const changeset = path.join(root, '.changeset', 'new-runbook-nr-cs.md');
+    await mkdir(path.dirname(changeset));
+    await writeFile(changeset, 'precious\n');
+    const r = await run(['nr-cs', '--root', root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^error: \.changeset\/new-runbook-nr-cs\.md already exists: a runbook named nr-cs is there or being made; choose another name/,
+    );
+    expect(r.stdout).toBe('');
+    expect(await readFile(changeset, 'utf8')).toBe('precious\n');
+    expect(await readdir(path.join(root, 'runbooks'))).toEqual([]);
+  });
+
+  it('refuses a --root that is a file or does not exist, in one line and without creating it', async () => {
+    const root = await newRoot('bad-root');
+    const file = await run(['nr-x', '--root', path.join(root, 'opsbook.yaml')]);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe(
+      `error: --root ${path.join(root, 'opsbook.yaml')} is a file, not a folder: give the folder of the repository to create the runbook in (the one holding opsbook.yaml), or leave --root out for this one\n`,
+    );
+    const missing = path.join(root, 'nope');
+    const gone = await run(['nr-x', '--root', missing]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toMatch(
+      new RegExp(`^error: --root ${missing} does not exist: give the folder`),
+    );
+    expect(gone.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await exists(missing)).toBe(false);
+    const none = await run(['nr-x', '--root']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^error: --root needs a value/);
+    expect(await readdir(path.join(root, 'runbooks'))).toEqual([]);
+  });
+
+  it('refuses a title the runbook could not hold before writing anything, so a retry succeeds', async () => {
+    const root = await newRoot('bad-title');
+    const refused: [string[], RegExp][] = [
+      [['--title', 'a\nb'], /^error: --title holds a line break: give a title of one line$/m],
+      [['--title', 'a\u001bb'], /^error: --title holds control character U\+001B \(ESC\)/],
+      [['--title', 'tab\there'], /^error: --title holds a tab/],
+      [['--title', '   '], /^error: --title is empty/],
+      [['--title', ''], /^error: --title needs a value/],
+      [['--title'], /^error: --title needs a value/],
+      [['--title', 'x'.repeat(300)], /^error: --title is 300 characters long: give at most 200/],
+      [['--title', 'a', '--title', 'b'], /^error: --title is given 2 times/],
+    ];
+    for (const [args, message] of refused) {
+      const r = await run(['nr-nl', '--root', root, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+      expect(await readdir(path.join(root, 'runbooks'))).toEqual([]);
+      expect(await exists(path.join(root, '.changeset'))).toBe(false);
+    }
+    // A title is taken as written: not a number, not true.
+    const ok = await run(['nr-nl', '--root', root, '--title', '0123']);
+    expect(ok.stdout).toContain('✓ 1 runbook valid');
+    expect(ok.code).toBe(0);
+    expect(await readFile(path.join(root, 'runbooks', 'nr-nl', 'runbook.yaml'), 'utf8')).toMatch(
+      /^ {2}title: "0123"$/m,
+    );
+  });
+
+  it('takes back what it wrote when opsbook validate refuses it', async () => {
+    // A repository whose opsbook.yaml does not load: validate fails after the files are written.
+    const root = await newRoot('validate-fails', 'apiVersion: opsbook/v1\nkind: Conf\n');
+    await rm(path.join(root, 'runbooks'), { recursive: true });
+    const r = await run(['nr-v', '--root', root, '--title', 'Valid title']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/kind must be 'Config'/);
+    expect(r.stderr).toMatch(
+      /^error: opsbook validate refused what new-runbook made .*nothing was written/m,
+    );
+    expect(r.stdout).not.toMatch(/created/);
+    // Not even the runbooks/ and .changeset/ folders it made for them.
+    expect(await readdir(root)).toEqual(['opsbook.yaml']);
   });
 });
+
+/** A repository of its own under the temp dir: opsbook.yaml and an empty runbooks/. */
+async function newRoot(
+  name: string,
+  config = 'apiVersion: opsbook/v1\nkind: Config\nrunbooks: runbooks\nstateDir: st\n',
+): Promise<string> {
+  const root = path.join(tmp.dir, name);
+  await mkdir(path.join(root, 'runbooks'), { recursive: true });
+  await writeFile(path.join(root, 'opsbook.yaml'), config);
+  return root;
+}
+
+function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
