@@ -1,6 +1,6 @@
 import { RefusalError, UnreachableError, UsageError } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
-import { describeError, exitCodes } from './exit-code.js';
+import { describeError, exitCodes, exitForInspection } from './exit-code.js';
 
 const errno = (code: string, path?: string) =>
   Object.assign(new Error(`${code}: failed`), { code, ...(path ? { path } : {}) });
@@ -33,5 +33,16 @@ describe('describeError', () => {
     expect(describeError(new UsageError('x'), false).exitCode).toBe(2);
     expect(describeError(new RefusalError('X', 'x'), false).exitCode).toBe(3);
     expect(describeError(new UnreachableError('X', 'x'), false).exitCode).toBe(4);
+  });
+});
+
+describe('exitForInspection', () => {
+  it('exits 1 for a crit finding even when some host was unreachable (a run’s own order: 1 before 4)', () => {
+    expect(exitForInspection('unreachable', 'crit')).toBe(exitCodes.failed);
+    expect(exitForInspection('ok', 'crit')).toBe(exitCodes.failed);
+    expect(exitForInspection('failed', 'ok')).toBe(exitCodes.failed);
+    expect(exitForInspection('unreachable', 'warn')).toBe(exitCodes.unreachable);
+    expect(exitForInspection('ok', 'warn')).toBe(exitCodes.ok);
+    expect(exitForInspection('interrupted', 'crit')).toBe(exitCodes.interrupted);
   });
 });

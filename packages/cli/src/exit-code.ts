@@ -28,6 +28,18 @@ export const exitForFindings = {
   crit: exitCodes.failed,
 } as const;
 
+/**
+ * An inspection's exit code, in a run's own order (docs/exit-codes.md): 130 when interrupted;
+ * else 1 when a step failed or a finding is crit, also with some host unreachable (a wrapper
+ * that alerts on 1 must not miss crit findings because another host was down); else 4 when some
+ * host could not be reached; else 0.
+ */
+export function exitForInspection(status: RunStatus, worst: keyof typeof exitForFindings): number {
+  if (status === 'interrupted') return exitCodes.interrupted;
+  if (status === 'failed' || exitForFindings[worst] === exitCodes.failed) return exitCodes.failed;
+  return exitForRun[status];
+}
+
 export interface ReportedError {
   exitCode: number;
   text: string;

@@ -1,6 +1,6 @@
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
-import { exitForFindings, exitForRun } from '../exit-code.js';
+import { exitForInspection } from '../exit-code.js';
 import { formatTable } from '../output.js';
 import { runRoutineCommand } from '../routine-view.js';
 import { executorOptions } from './ticket-signer.js';
@@ -18,7 +18,7 @@ export default defineCommand({
   details: `Runs the daily-inspection runbook under the standing approval named for it in
 opsbook.yaml (standing: {daily-inspection: FILE}); refuses (exit 3) without one. The run is
 verified, journaled and tied to its ticket like any run. Exit 1 when a finding is crit or the run
-failed. See docs/routine-work.md for creating the standing approval.
+failed (also when some host was unreachable), else 4 when a host was unreachable. See docs/routine-work.md for creating the standing approval.
 
 Examples:
   opsbook inspect
@@ -54,6 +54,6 @@ Examples:
       ctx.out.note(`run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.location}`);
     }
     const worst = findings[0]?.status ?? 'ok';
-    return Math.max(exitForRun[outcome.status], exitForFindings[worst]);
+    return exitForInspection(outcome.status, worst);
   },
 });
