@@ -91,6 +91,24 @@ function unclosedOpener(text: string, offset: number): number | undefined {
   return undefined;
 }
 
+/**
+ * Where the quote the parser found never closed was opened (it says so at the end of the file): a
+ * quoted value that runs to the end holds no quote that would close it, so its opening quote is
+ * the last one of the text that is not escaped (`\"` in "…", `''` in '…').
+ */
+function unclosedQuote(text: string, quote: '"' | "'"): number | undefined {
+  for (let i = text.lastIndexOf(quote); i >= 0; i = text.lastIndexOf(quote, i - 1)) {
+    if (quote === '"') {
+      let slashes = 0;
+      while (text[i - 1 - slashes] === '\\') slashes++;
+      if (slashes % 2 === 0) return i;
+    } else if (text[i - 1] === "'")
+      i--; // '' inside '…' is a quote, not its end
+    else return i;
+  }
+  return undefined;
+}
+
 function describeYamlError(code: string, message: string, atOpener = false): string {
   const flow = FLOW_NOT_CLOSED.exec(message);
   if (flow) {
@@ -322,14 +340,22 @@ function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos
     // Only the kind of bracket the parser found unclosed ('[' for ']'): else, as it said.
     const opener =
       found !== undefined && text[found] === (flow?.[2] === '}' ? '{' : '[') ? found : undefined;
+    // An unclosed quote is noticed at the end of the file: shown where it opens.
+    const quote =
+      err.code === 'MISSING_CHAR'
+        ? /^Missing closing (["'])quote/.exec(err.message)?.[1]
+        : undefined;
+    const quoteAt = quote ? unclosedQuote(text, quote as '"' | "'") : undefined;
     problems.push({
       file,
-      ...pos(opener ?? err.pos[0]),
+      ...pos(opener ?? quoteAt ?? err.pos[0]),
       rule: overflowed ? 'too-deep' : `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
       message: overflowed
         ? tooDeep
-        : (colonInPlainValue(text, err.pos[0]) ??
-          describeYamlError(err.code, err.message, opener !== undefined)),
+        : quoteAt !== undefined
+          ? `this ${quote} is never closed (the value runs to the end of the file): add the closing ${quote} where the value ends`
+          : (colonInPlainValue(text, err.pos[0]) ??
+            describeYamlError(err.code, err.message, opener !== undefined)),
     });
   }
   return problems;

@@ -494,6 +494,21 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // The parser notices it at the end of the file; the problem is shown where the quote opens.
+    name: 'yaml-unclosed-double-quote',
+    yaml: withLine(5, '  title: "Demo of the \\"quotes'),
+    expected: [
+      'runbook.yaml:5:10: this " is never closed (the value runs to the end of the file): add the closing " where the value ends',
+    ],
+  },
+  {
+    name: 'yaml-unclosed-single-quote',
+    yaml: withLine(5, "  title: 'Don''t touch"),
+    expected: [
+      "runbook.yaml:5:10: this ' is never closed (the value runs to the end of the file): add the closing ' where the value ends",
+    ],
+  },
+  {
     name: 'yaml-step-key-one-space-short',
     yaml: withLine(13, '     name: One'),
     expected: [
