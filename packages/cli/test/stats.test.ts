@@ -254,6 +254,15 @@ describe('opsbook stats', () => {
     }
   });
 
+  it('refuses a --runbook that is neither in the catalog nor in the history, with a guess (no false "every runbook ran")', async () => {
+    const r = await runCli(['stats', '--runbook', 'config-rolout'], { cwd: files, env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^error: --runbook config-rolout: no runbook of that name in this repository's catalog, and no run of it since \d{4}-\d\d-\d\d: did you mean 'config-rollout'\?\n/,
+    );
+    expect(r.stdout).toBe('');
+  });
+
   it('says there is nothing yet in an empty state store', async () => {
     const empty = await workingCopy(path.join(root, 'empty'), RUNBOOKS);
     const r = await runCli(['stats'], { cwd: empty, env: env() });

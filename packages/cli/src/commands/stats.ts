@@ -2,7 +2,7 @@ import path from 'node:path';
 import { buildRunbookStats, renderStatsMarkdown } from '@opsbook/curation';
 import { parseReportTime } from '@opsbook/health-report';
 import { loadCatalog } from '@opsbook/runner/catalog';
-import { readDuration, UsageError } from '@opsbook/schema';
+import { didYouMean, readDuration, UsageError } from '@opsbook/schema';
 import { stateViewOf } from '@opsbook/state';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -74,6 +74,18 @@ Examples:
       idleSince: new Date(now.getTime() - idle.ms),
       ...(runbook !== undefined ? { runbook } : {}),
     });
+    if (runbook !== undefined && !catalog.includes(runbook)) {
+      // A runbook the catalog no longer holds may still have runs; a name with neither is a typo.
+      if (stats.totals.runs === 0) {
+        const guess = didYouMean(runbook, catalog);
+        throw new UsageError(
+          `--runbook ${runbook}: no runbook of that name in this repository's catalog, and no run of it since ${since.toISOString().slice(0, 10)}${guess ? `: did you mean '${guess}'?` : ''}`,
+        );
+      }
+      ctx.out.note(
+        `${runbook} is not in this repository's catalog (renamed or removed?): its runs are shown, and it is never listed as not run`,
+      );
+    }
     if (ctx.out.json || format === 'json') ctx.out.printJson({ ...stats, ...damageJson(store) });
     else ctx.out.print(renderStatsMarkdown(stats).trimEnd());
     return endOfView(ctx, store, exitCodes.ok);
