@@ -129,8 +129,20 @@ await step(
   ['report', '--since', '1d', '--format', 'html', '-o', reportFile],
   as('erin'),
 );
+// Commands to paste as printed: `pnpm -s opsbook` needs the repository (there is no workspace in
+// the demo folder), the demo's opsbook.yaml and the trust pin it made (OPSBOOK_TRUST_DIR above).
+const sh = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+const opsbook = `pnpm -s opsbook --config ${sh(path.join(work, 'opsbook.yaml'))}`;
 echo(
   chalk.green(
-    `\ndemo finished. The health report: ${reportFile}\nAll demo files are in ${work}. Try: pnpm -s opsbook --help`,
+    [
+      `\ndemo finished. The health report: ${reportFile}`,
+      `All demo files are in ${work}. To look around, from the repository root, with the demo's trust pin:`,
+      `  cd ${sh(root)}`,
+      `  export OPSBOOK_TRUST_DIR=${sh(path.join(work, 'trust-pin'))}`,
+      `  ${opsbook} runs list`,
+      `  ${opsbook} ticket show ${key}`,
+      `  ${opsbook} --help`,
+    ].join('\n'),
   ),
 );

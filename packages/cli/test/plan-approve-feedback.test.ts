@@ -4,8 +4,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createTicket, createWorld, type World } from './opsbook-world.js';
-import { binPath } from './run-cli.js';
+import { createTicket, createWorld, expectOk, type World } from './opsbook-world.js';
+import { binPath, stackTrace } from './run-cli.js';
 import { markerRunbook, secretRunbook } from './runbook-fixtures.js';
 
 const sh = promisify(execFile);
@@ -182,6 +182,82 @@ describe("approve's next steps follow the ticket's status", () => {
     expect(approved.stdout).not.toContain('warning:');
     expect(approved.stdout).toMatch(/^Check it: opsbook verify /m);
     expect(approved.stdout).toMatch(/^Run it \(the engineer, with their own key\): opsbook run /m);
+  });
+});
+
+describe("approve's next steps follow the approval the ticket carries", () => {
+  it("on a ticket that carries another approval, says run refuses this file and names the ticket's run instead", async () => {
+    const asAlice = { env: { OPSBOOK_USER: 'alice' } };
+    const opened = await expectOk(
+      world.opsbook(['ticket', 'open', '--summary', 'web: two plans', '--json']),
+      'ticket open',
+    );
+    const key = (JSON.parse(opened.stdout) as { key: string }).key;
+    const dir = path.join(world.markerDir, 'two-plans');
+    await mkdir(dir, { recursive: true });
+    await expectOk(
+      world.opsbook([
+        ...['ticket', 'propose', key, '--runbook', 'marker'],
+        ...['--param', `dir=${dir}`, '--senior', 'alice'],
+      ]),
+      'ticket propose',
+    );
+    await expectOk(
+      world.opsbook(['ticket', 'approve', key, '--key', world.people.alice.keyFile], asAlice),
+      'ticket approve',
+    );
+    // A plan made and signed beside the ticket's: the ticket is Approved, but carries the other.
+    const file = await planApproval(world, 'marker', 'not-current.approval.json', {
+      ticket: key,
+      params: { dir },
+    });
+    const approved = await world.opsbook(['approve', file, '--key', world.people.alice.keyFile]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('it now carries 1 signature(s)');
+    expect(approved.stdout).toMatch(
+      new RegExp(
+        `^warning: opsbook run refuses this approval \\(APPROVAL_NOT_CURRENT\\): ${key} carries approval \\S+, not this one \\(\\S+\\), so this file will not run`,
+        'm',
+      ),
+    );
+    expect(approved.stdout).toContain(`Run the ticket's approval (opsbook ticket run ${key})`);
+    expect(approved.stdout).toContain(`propose this plan on ${key} again`);
+    expect(approved.stdout).not.toContain('Run it');
+    expect(approved.stdout).not.toMatch(/opsbook (run|verify) \S*not-current/);
+    // What it says is what run does: this file is refused, the ticket's approval runs.
+    const run = await world.opsbook(['run', file]);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toContain('refused (APPROVAL_NOT_CURRENT)');
+    expect(run.stderr).not.toMatch(stackTrace);
+    await expectOk(world.opsbook(['ticket', 'run', key, '--quiet']), 'ticket run');
+  });
+});
+
+describe('opsbook plan --executor', () => {
+  it('refuses (exit 2, no file written) a name approvers.yaml does not list, with the closest id, as --senior does', async () => {
+    const ticket = await createTicket(world);
+    const file = path.join(world.dir, 'executor.approval.json');
+    const plan = (executor: string) =>
+      world.opsbook([
+        ...['plan', 'marker', '--ticket', ticket, '--param', `dir=${world.markerDir}`],
+        ...['--executor', executor, '-o', file, '--force'],
+      ]);
+    const typo = await plan('grcae');
+    expect(typo.code, typo.stderr).toBe(2);
+    expect(typo.stderr).toContain('--executor grcae is not in');
+    expect(typo.stderr).toContain('did you mean grace?');
+    expect(typo.stderr).not.toMatch(stackTrace);
+    await expect(readFile(file, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    // mallory has a key but is not listed: no run claim of theirs would verify.
+    const unlisted = await plan('mallory');
+    expect(unlisted.code, unlisted.stderr).toBe(2);
+    expect(unlisted.stderr).toContain('--executor mallory is not in');
+    await expect(readFile(file, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const listed = await plan('grace');
+    expect(listed.code, listed.stderr).toBe(0);
+    const shown = await world.opsbook(['plan', '--show', file, '--json']);
+    expect(JSON.parse(shown.stdout).statement.executor).toBe('grace');
   });
 });
 

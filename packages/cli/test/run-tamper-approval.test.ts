@@ -303,7 +303,7 @@ const cases: TamperCase[] = [
       file: await approvedFile(world, 'marker', 'executor.json', [world.people.alice], {
         params: { dir: tamperDir },
         target: 'h1:h2',
-        extra: ['--executor', 'henry'],
+        extra: ['--executor', 'dave'],
       }),
     }),
   ],

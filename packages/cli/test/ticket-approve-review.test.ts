@@ -1,6 +1,7 @@
+import { mkdir } from 'node:fs/promises';
 import { quoteShellArg } from '@opsbook/exec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, type World } from './opsbook-world.js';
+import { createWorld, expectOk, type World } from './opsbook-world.js';
 import { binPath, runShell, stackTrace } from './run-cli.js';
 import { markerRunbook } from './runbook-fixtures.js';
 
@@ -153,5 +154,69 @@ describe('ticket approve on a terminal', () => {
     const help = await ok(['ticket', 'approve', '--help']);
     expect(help.stdout).toContain('--plan-digest');
     expect(help.stdout).toContain('--yes');
+  });
+});
+
+/*
+ * A step refused because the ticket is past it says what works from there: on an Approved ticket
+ * `ticket approve` advised `propose` (which takes an Open ticket only), and on a Done ticket
+ * `propose` advised asking for a rejection that `reject` then refused.
+ */
+describe('ticket propose, approve and reject on a ticket past their step', () => {
+  const asBob = { env: { OPSBOOK_USER: 'bob' } };
+  /** A refused step: exit 3, TICKET_WRONG_STATUS, no stack trace; its message. */
+  async function refused(args: string[], options?: { env?: NodeJS.ProcessEnv }) {
+    const r = await world.opsbook(args, options);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, `opsbook ${args.join(' ')}\n${r.stderr}\n${r.stdout}`).toBe(3);
+    expect(r.stderr).toContain('refused (TICKET_WRONG_STATUS)');
+    return r.stderr;
+  }
+  const propose = (key: string) => [
+    ...['ticket', 'propose', key, '--runbook', 'marker'],
+    ...['--param', `dir=${world.markerDir}/past`, '--senior', 'alice'],
+  ];
+
+  it('on an Approved ticket, approve and propose say to run it or reject it first; on a Done one, to open a new ticket', async () => {
+    const { key } = await proposed('past');
+    await ok(['ticket', 'approve', key, '--key', world.people.alice.keyFile], asAlice);
+
+    const again = await refused(
+      ['ticket', 'approve', key, '--key', world.people.bob.keyFile],
+      asBob,
+    );
+    expect(again).toContain(`${key} is "Approved"`);
+    expect(again).toContain(`opsbook ticket run ${key}`);
+    expect(again).toContain(`opsbook ticket reject ${key} --reason`);
+    expect(again).not.toContain('ask the engineer to propose');
+    const proposeApproved = await refused(propose(key));
+    expect(proposeApproved).toContain(`opsbook ticket run ${key}`);
+    expect(proposeApproved).toContain(`opsbook ticket reject ${key} --reason`);
+
+    // The advice works: the ticket runs, and a second senior accepts it (Done).
+    await mkdir(`${world.markerDir}/past`, { recursive: true });
+    await ok(['ticket', 'run', key, '--quiet']);
+    await ok(['ticket', 'accept', key, '--key', world.people.bob.keyFile], asBob);
+
+    const newTicket = 'further work needs a new ticket (opsbook ticket open --summary …)';
+    const proposeDone = await refused(propose(key));
+    expect(proposeDone).toContain(`${key} is "Done"`);
+    expect(proposeDone).toContain(newTicket);
+    expect(proposeDone).not.toContain('reject');
+    const rejectDone = await refused(
+      ['ticket', 'reject', key, '--reason', 'redo', '--key', world.people.alice.keyFile],
+      asAlice,
+    );
+    expect(rejectDone).toContain(newTicket);
+    const approveDone = await refused(
+      ['ticket', 'approve', key, '--key', world.people.alice.keyFile],
+      asAlice,
+    );
+    expect(approveDone).toContain(newTicket);
+    expect(approveDone).not.toContain('propose');
+    await expectOk(
+      world.opsbook(['ticket', 'open', '--summary', 'web: further work']),
+      'ticket open',
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { isOpsbookError } from '@opsbook/schema';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkTicketExists, checkTicketReady, refuseMissingTicket } from '../src/index.js';
+import {
+  APPROVAL_PROPERTY,
+  checkTicketExists,
+  checkTicketReady,
+  refuseMissingTicket,
+} from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 /**
@@ -77,6 +82,7 @@ describe('with the local tracker', () => {
  * run then refused it (TICKET_NOT_APPROVED). approve now reads the ticket as run will.
  */
 describe('checkTicketReady, for the next steps approve prints', () => {
+  const APPROVAL_ID = 'RoHwnUdLO6WmPLY4qG6fvQ';
   const bound = (services: ReturnType<TicketWorld['as']>) => ({
     kind: services.tracker.kind,
     site: services.tracker.site,
@@ -87,7 +93,11 @@ describe('checkTicketReady, for the next steps approve prints', () => {
     world = await startTicketWorld();
     const services = world.as('sam');
     const { key } = await services.tracker.create({ summary: 'disk full on db-3' });
-    const ready = await checkTicketReady(services, { ticket: key, tracker: bound(services) });
+    const ready = await checkTicketReady(services, {
+      id: APPROVAL_ID,
+      ticket: key,
+      tracker: bound(services),
+    });
     expect(ready).toMatchObject({ ready: false, status: 'Open' });
     const message = !ready.ready ? ready.message : '';
     expect(message).toContain(
@@ -104,16 +114,67 @@ describe('checkTicketReady, for the next steps approve prints', () => {
       world = await startTicketWorld(fake);
       const services = world.as('sam');
       const { key } = await services.tracker.create({ summary: 'disk full on db-3' });
-      const open = await checkTicketReady(services, { ticket: key, tracker: bound(services) });
+      const open = await checkTicketReady(services, {
+        id: APPROVAL_ID,
+        ticket: key,
+        tracker: bound(services),
+      });
       expect(!open.ready && open.message).toContain(
         `a senior moves ${key} to "Approved" in the tracker`,
       );
       await services.tracker.transition(key, services.tracker.statuses.awaitingApproval);
       await services.tracker.transition(key, services.tracker.statuses.approved);
-      expect(await checkTicketReady(services, { ticket: key, tracker: bound(services) })).toEqual({
+      expect(
+        await checkTicketReady(services, {
+          id: APPROVAL_ID,
+          ticket: key,
+          tracker: bound(services),
+        }),
+      ).toEqual({
         ready: true,
         status: 'Approved',
       });
     },
   );
+
+  it('is not ready on an Approved ticket that carries another approval, or rejected this one: run refuses those (APPROVAL_NOT_CURRENT)', async () => {
+    world = await startTicketWorld();
+    const services = world.as('sam');
+    const { key } = await services.tracker.create({ summary: 'disk full on db-3' });
+    await services.tracker.transition(key, services.tracker.statuses.awaitingApproval);
+    await services.tracker.transition(key, services.tracker.statuses.approved);
+    const statement = { id: APPROVAL_ID, ticket: key, tracker: bound(services) };
+    const carried = { envelope: '{}', signers: ['sam'], complete: true };
+    await services.tracker.setProperty(key, APPROVAL_PROPERTY, {
+      ...carried,
+      approvalId: 'M_C77V6We95A-gMZC-LCyg',
+    });
+    const other = await checkTicketReady(services, statement);
+    expect(other).toMatchObject({ ready: false, status: 'Approved', notCurrent: true });
+    const message = !other.ready ? other.message : '';
+    expect(message).toContain(
+      `${key} carries approval M_C77V6We95A-gMZC-LCyg, not this one (${APPROVAL_ID}), so this file will not run`,
+    );
+    expect(message).toContain(`opsbook ticket run ${key}`);
+    expect(message).toContain(`propose this plan on ${key} again`);
+
+    await services.tracker.setProperty(key, APPROVAL_PROPERTY, {
+      ...carried,
+      approvalId: APPROVAL_ID,
+      rejected: '2026-01-02T03:04:05Z',
+    });
+    const rejected = await checkTicketReady(services, statement);
+    expect(!rejected.ready && rejected.message).toContain(
+      `a senior rejected approval ${APPROVAL_ID} on ${key}`,
+    );
+
+    await services.tracker.setProperty(key, APPROVAL_PROPERTY, {
+      ...carried,
+      approvalId: APPROVAL_ID,
+    });
+    expect(await checkTicketReady(services, statement)).toEqual({
+      ready: true,
+      status: 'Approved',
+    });
+  });
 });

@@ -84,13 +84,14 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
       `\nsigned ${file} as ${signer.publicKey.fingerprint}; it now carries ${result.envelope.signatures.length} signature(s).`,
     ];
     if (readiness && !readiness.ready) lines.push(`warning: ${readiness.message}`);
-    if (readiness?.status !== undefined && !readiness.ready)
-      lines.push(`Check whether run can start: ${verify}`);
-    else
+    if (readiness?.status === undefined || readiness.ready)
       lines.push(
         `Check it: ${verify}`,
         `Run it (the engineer, with their own key): ${commandHint(ctx, 'run', file, ...inventory, '--key', '~/.ssh/id_ed25519')}`,
       );
+    // A ticket that carries another approval runs that one: the warning says what to do, and
+    // no check of this file would start it.
+    else if (!readiness.notCurrent) lines.push(`Check whether run can start: ${verify}`);
     ctx.out.print(lines.join('\n'));
     return exitCodes.ok;
   },

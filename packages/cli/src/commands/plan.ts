@@ -62,7 +62,11 @@ export default defineCommand({
       value: 'N',
       description: 'how many runs the approval allows (default 1)',
     },
-    executor: { type: 'string', value: 'ID', description: 'only this user may run it' },
+    executor: {
+      type: 'string',
+      value: 'ID',
+      description: 'only this person may run it (their approvers.yaml id)',
+    },
     standing: {
       type: 'boolean',
       description:

@@ -34,12 +34,14 @@ import type { Inventory } from '@opsbook/inventory';
 import {
   type BundleDigest,
   type Config,
+  didYouMean,
   digestRunbook,
   formatProblem,
   isOpsbookError,
   type OpsbookError,
   RefusalError,
   type RunbookBundle,
+  UsageError,
   ValidationError,
   writeFileAtomic,
 } from '@opsbook/schema';
@@ -91,26 +93,43 @@ export interface PlanRequest {
   now?: Date;
 }
 
-/**
- * Who proposes: the person this checkout's approvers.yaml lists for the key. (Verification checks
- * the proposal signature again against the pinned trust store.)
- */
-async function proposerOf(
-  config: Config,
-  signer: SshSigner,
-): Promise<{ proposer: string; store: TrustStore }> {
+/** This checkout's approvers.yaml, which names the proposer of a plan (and its executor). */
+async function checkoutStore(config: Config): Promise<TrustStore> {
   const bytes = await readTrustStoreBytes(config);
   if (!bytes)
     throw new runnerErrors.RefusalError(
       'PROPOSER_UNPROVEN',
       `${config.trustStore} is missing: a plan names as proposer the person the trust store lists for the key that signs it`,
     );
-  const store = parseTrustStore(bytes, config.trustStore);
+  return parseTrustStore(bytes, config.trustStore);
+}
+
+/**
+ * Who proposes: the person this checkout's approvers.yaml lists for the key. (Verification checks
+ * the proposal signature again against the pinned trust store.)
+ */
+function proposerOf(store: TrustStore, signer: SshSigner): string {
   const who = identifyExecutor(store, signer.publicKey.fingerprint);
-  if (who.ok) return { proposer: who.executor.id, store };
+  if (who.ok) return who.executor.id;
   throw new RefusalError(
     who.code === 'EXECUTOR_UNTRUSTED' ? 'PROPOSER_UNPROVEN' : who.code,
     `${who.message.replace('you run with', 'you plan with')}`,
+  );
+}
+
+/**
+ * `--executor`: run accepts the named executor only from a run claim signed by a key the trust
+ * store lists for them (by id, or by their tracker account), so a name approvers.yaml does not
+ * list (a typo) would make an approval nobody can run. Refused with the closest id, as
+ * `--senior` is, before any key is asked for.
+ */
+function checkExecutorListed(store: TrustStore, name: string): void {
+  const approvers = store.data.approvers;
+  if (approvers.some((a) => a.id === name || a.jira === name)) return;
+  const ids = approvers.map((a) => a.id);
+  const near = didYouMean(name, ids);
+  throw new UsageError(
+    `--executor ${name} is not in ${store.file}${near ? `: did you mean ${near}?` : '.'} Only a person it lists can run the approval (run checks who runs by their key): name them by their approvers.yaml id (${ids.join(', ')}), or leave --executor out to let anyone it lists run it`,
   );
 }
 
@@ -165,9 +184,11 @@ export async function createPlan(
     ...(await backupBinding(req.config, bundle, compositions)),
   });
   const pd = planDigest(plan);
+  const store = await checkoutStore(req.config);
+  if (req.executor !== undefined) checkExecutorListed(store, req.executor);
   const signer =
     typeof req.proposerSigner === 'function' ? await req.proposerSigner() : req.proposerSigner;
-  const { proposer, store } = await proposerOf(req.config, signer);
+  const proposer = proposerOf(store, signer);
   const statement = createStatement({
     ticket: req.ticket,
     runbook: plan.runbook,

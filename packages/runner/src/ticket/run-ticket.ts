@@ -25,7 +25,12 @@ import {
   runStartComment,
 } from './ticket-handover.js';
 import { accountOf, personOf, type TicketPerson } from './ticket-people.js';
-import { APPROVAL_PROPERTY, type TicketApproval } from './ticket-record.js';
+import {
+  APPROVAL_PROPERTY,
+  approvalNotCurrent,
+  doneHint,
+  type TicketApproval,
+} from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
 import {
   assignTo,
@@ -186,8 +191,9 @@ function notApprovedHint(key: string, status: string, names: StatusNames): strin
     return `propose the plan on it first (opsbook ticket propose ${key}), then have a senior approve it`;
   if (is(names.awaitingApproval))
     return `a senior approves the proposed plan first (opsbook ticket approve ${key})`;
-  if (is(names.review) || is(names.done))
-    return `its work was run and handed over; a further run needs a new proposal and approval (a senior moves ${key} back to ${names.open} or opens a new ticket)`;
+  if (is(names.done)) return doneHint(key);
+  if (is(names.review))
+    return `its work was run and handed over; a further run needs a new proposal and approval (a senior rejects the run: opsbook ticket reject ${key} --reason …, which sends ${key} back to "${names.open}"; or a new ticket)`;
   return `move it to "${names.approved}" through the workflow (propose, then a senior approves: opsbook ticket propose|approve ${key})`;
 }
 
@@ -231,17 +237,11 @@ function checkCurrentApproval(
   statement: ApprovalStatement,
   approval: TicketApproval | undefined,
 ): void {
-  if (!approval || typeof approval.approvalId !== 'string') return;
-  if (approval.approvalId !== statement.id)
+  const why = approvalNotCurrent(key, statement.id, approval);
+  if (why)
     throw new runnerErrors.RefusalError(
       'APPROVAL_NOT_CURRENT',
-      `${key} carries approval ${approval.approvalId}, not this one (${statement.id}): nothing was run; a plan approved on the ticket replaces any approved before it. Run the ticket's approval (opsbook ticket run ${key}), or propose this plan on ${key} again`,
-      { ticket: key },
-    );
-  if (approval.rejected)
-    throw new runnerErrors.RefusalError(
-      'APPROVAL_NOT_CURRENT',
-      `a senior rejected approval ${statement.id} on ${key}${typeof approval.rejected === 'string' ? ` (${approval.rejected})` : ''}: nothing was run; propose a new plan (opsbook ticket propose ${key})`,
+      `${why.what}: nothing was run; ${why.next}`,
       { ticket: key },
     );
 }

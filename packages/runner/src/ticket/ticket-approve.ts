@@ -35,6 +35,7 @@ import {
   requireStatus,
   type TicketApproval,
   type TicketProposal,
+  ticketStepHint,
 } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
@@ -174,7 +175,9 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     tracker,
     key,
     [tracker.statuses.awaitingApproval],
-    `ask the engineer to propose a plan (opsbook ticket propose ${key})`,
+    (status) =>
+      ticketStepHint('approve', key, status, tracker.statuses) ??
+      `ask the engineer to propose a plan (opsbook ticket propose ${key})`,
   );
   const proposal = await readProposal(tracker, key);
   const { store } = await loadTrustedStore(config.trustPinDir, config.trustStore);
@@ -314,7 +317,10 @@ export async function rejectTicket(req: RejectTicketRequest): Promise<TicketRepo
       tracker.statuses.inProgress,
       tracker.statuses.review,
     ],
-    'only a proposed or approved plan, a ticket in progress, or a run handed over for review, can be rejected',
+    (status) => {
+      const hint = ticketStepHint('reject', key, status, tracker.statuses);
+      return `only a proposed or approved plan, a ticket in progress, or a run handed over for review, can be rejected${hint ? `; ${hint}` : ''}`;
+    },
   );
   const is = (s: string) => status.toLowerCase() === s.toLowerCase();
   // At In Review it is the run's result that goes back: the engineer plans anew. At In Progress

@@ -1,6 +1,12 @@
 import type { ApprovalStatement } from '@opsbook/approval';
 import { isOpsbookError } from '@opsbook/schema';
 import { runnerErrors } from '../error-codes.js';
+import {
+  APPROVAL_PROPERTY,
+  approvalNotCurrent,
+  doneHint,
+  type TicketApproval,
+} from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
 
 /** What the tracker said of a ticket before a plan is written or signed. */
@@ -75,6 +81,8 @@ export type TicketReadiness =
       ready: false;
       /** The ticket's status, when the tracker answered. */
       status?: string;
+      /** The ticket carries another approval, or a senior rejected this one (APPROVAL_NOT_CURRENT). */
+      notCurrent?: true;
       message: string;
     };
 
@@ -86,8 +94,9 @@ function readinessHint(
 ): string {
   const names = tracker.statuses;
   const is = (name: string) => name.toLowerCase() === status.toLowerCase();
-  if (is(names.review) || is(names.done))
-    return `its work was run and handed over; a further run needs a new proposal and approval (a senior moves ${key} back to "${names.open}" or opens a new ticket)`;
+  if (is(names.done)) return doneHint(key);
+  if (is(names.review))
+    return `its work was run and handed over; a further run needs a new proposal and approval (a senior rejects the run: opsbook ticket reject ${key} --reason …, which sends ${key} back to "${names.open}"; or a new ticket)`;
   if (is(names.awaitingApproval))
     return `a plan is proposed on it: a senior signs that one there (opsbook ticket approve ${key}) and the engineer runs it (opsbook ticket run ${key}); that approval replaces this file's`;
   if (tracker.kind === 'local')
@@ -102,16 +111,18 @@ function readinessHint(
  */
 export async function checkTicketReady(
   services: Pick<TicketServices, 'tracker'>,
-  statement: Pick<ApprovalStatement, 'ticket' | 'tracker'>,
+  statement: Pick<ApprovalStatement, 'id' | 'ticket' | 'tracker'>,
   signal?: AbortSignal,
 ): Promise<TicketReadiness> {
   const key = statement.ticket;
   const { tracker } = services;
+  const read = { signal: signal ?? AbortSignal.timeout(CHECK_TIMEOUT_MS) };
+  // The approval the ticket carries, asked for with the ticket: run refuses any other.
+  const approvalRead = tracker.getProperty(key, APPROVAL_PROPERTY, read);
+  approvalRead.catch(() => undefined);
   let status: string;
   try {
-    ({ status } = await tracker.get(key, {
-      signal: signal ?? AbortSignal.timeout(CHECK_TIMEOUT_MS),
-    }));
+    ({ status } = await tracker.get(key, read));
   } catch (e) {
     return {
       ready: false,
@@ -119,11 +130,28 @@ export async function checkTicketReady(
     };
   }
   const { approved, inProgress } = statement.tracker?.statuses ?? tracker.statuses;
-  if ([approved, inProgress].some((s) => s.toLowerCase() === status.toLowerCase()))
-    return { ready: true, status };
+  if (![approved, inProgress].some((s) => s.toLowerCase() === status.toLowerCase()))
+    return {
+      ready: false,
+      status,
+      message: `opsbook run refuses this approval while ${key} is "${status}" (it starts only on "${approved}" or "${inProgress}"): ${readinessHint(key, status, tracker)}`,
+    };
+  let carried: unknown;
+  try {
+    carried = await approvalRead;
+  } catch (e) {
+    return {
+      ready: false,
+      status,
+      message: `could not read the approval ${key} carries (${e instanceof Error ? e.message : String(e)}): opsbook verify says whether run can start`,
+    };
+  }
+  const why = approvalNotCurrent(key, statement.id, carried as TicketApproval | undefined);
+  if (!why) return { ready: true, status };
   return {
     ready: false,
     status,
-    message: `opsbook run refuses this approval while ${key} is "${status}" (it starts only on "${approved}" or "${inProgress}"): ${readinessHint(key, status, tracker)}`,
+    notCurrent: true,
+    message: `opsbook run refuses this approval (APPROVAL_NOT_CURRENT): ${why.what}, so this file will not run; ${why.next}`,
   };
 }

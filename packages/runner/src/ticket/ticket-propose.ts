@@ -12,7 +12,12 @@ import type { TicketReport } from './run-ticket.js';
 import { proposedBy, seniorNamed } from './ticket-handover.js';
 import { historyWrite, type TicketStep } from './ticket-history.js';
 import { checkoutTrust, listedPerson } from './ticket-people.js';
-import { PROPOSAL_PROPERTY, requireStatus, type TicketProposal } from './ticket-record.js';
+import {
+  PROPOSAL_PROPERTY,
+  requireStatus,
+  type TicketProposal,
+  ticketStepHint,
+} from './ticket-record.js';
 import { bindingOf, type TicketServices } from './ticket-tracker.js';
 import { deliverWrites } from './ticket-writes.js';
 
@@ -204,7 +209,8 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
     tracker,
     key,
     [tracker.statuses.open],
-    `a plan is proposed on an open ticket; ask the senior to reject the current proposal first`,
+    (status) =>
+      `a plan is proposed on an open ticket; ${ticketStepHint('propose', key, status, tracker.statuses) ?? 'ask the senior to reject the current proposal first'}`,
   );
   const returnTo = ticket.assignee?.id ?? '';
   // Bound to the tracker the ticket is on: every run of it must check and claim there.

@@ -1,4 +1,4 @@
-import type { Ticket, Tracker } from '@opsbook/tracker';
+import type { StatusNames, Ticket, Tracker } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 
 /** Issue properties opsbook keeps on a ticket: the machine-readable half of every step. */
@@ -37,6 +37,33 @@ export interface TicketApproval {
   rejected?: string | boolean;
 }
 
+/**
+ * Why the approval record a ticket carries keeps approval `id` from running on it, or undefined
+ * when it does not: a ticket that carries an approval runs that one and no other, and none that
+ * a senior rejected. `what` says which (no verb of its own), `next` what to do instead; `run`
+ * refuses with them (APPROVAL_NOT_CURRENT), `approve` warns with them after signing.
+ */
+export function approvalNotCurrent(
+  key: string,
+  id: string,
+  approval: TicketApproval | undefined,
+): { what: string; next: string } | undefined {
+  if (!approval || typeof approval.approvalId !== 'string') return undefined;
+  if (approval.approvalId !== id)
+    return {
+      what: `${key} carries approval ${approval.approvalId}, not this one (${id})`,
+      // propose takes an Open ticket only, and this is said while the ticket is Approved or In
+      // Progress: the ticket's approval is rejected first (which sends it back to Open).
+      next: `a plan approved on the ticket replaces any approved before it. Run the ticket's approval (opsbook ticket run ${key}), or propose this plan on ${key} again once a senior rejected the ticket's approval (opsbook ticket reject ${key} --reason …, then opsbook ticket propose ${key} …)`,
+    };
+  if (approval.rejected)
+    return {
+      what: `a senior rejected approval ${id} on ${key}${typeof approval.rejected === 'string' ? ` (${approval.rejected})` : ''}`,
+      next: `propose a new plan (opsbook ticket propose ${key})`,
+    };
+  return undefined;
+}
+
 export async function readProposal(tracker: Tracker, key: string): Promise<TicketProposal> {
   const value = (await tracker.getProperty(key, PROPOSAL_PROPERTY)) as TicketProposal | undefined;
   if (!value || typeof value.envelope !== 'string')
@@ -57,6 +84,44 @@ export async function readTicketApproval(tracker: Tracker, key: string): Promise
       { ticket: key },
     );
   return value;
+}
+
+/** On a Done ticket: what `accept` says there too. No step of the flow moves a Done ticket back. */
+export function doneHint(key: string): string {
+  return `its work is done and closed (opsbook ticket show ${key} shows its history); further work needs a new ticket (opsbook ticket open --summary …)`;
+}
+
+/**
+ * What to do instead of `step` (propose, approve, reject) on a ticket at `status`, which that
+ * step refused: every command named there takes the ticket at that status. Undefined for a
+ * status the step's own words cover.
+ */
+export function ticketStepHint(
+  step: 'propose' | 'approve' | 'reject',
+  key: string,
+  status: string,
+  names: StatusNames,
+): string | undefined {
+  const is = (name: string) => name.trim().toLowerCase() === status.trim().toLowerCase();
+  const reject = `opsbook ticket reject ${key} --reason …`;
+  if (is(names.done)) return doneHint(key);
+  if (is(names.open))
+    return step === 'reject'
+      ? `nothing on it waits for a senior: the engineer proposes a plan on it (opsbook ticket propose ${key} --runbook … --senior …)`
+      : undefined;
+  if (is(names.awaitingApproval))
+    return step === 'propose'
+      ? `a plan is already proposed on it: a senior approves it (opsbook ticket approve ${key}), or rejects it (${reject}), which sends ${key} back to "${names.open}" for a new proposal`
+      : undefined;
+  if (is(names.approved))
+    return step === 'approve'
+      ? `its plan is approved already: the engineer runs it (opsbook ticket run ${key}). For another plan, a senior rejects this one (${reject}) and the engineer proposes again on the "${names.open}" ticket`
+      : `its plan is approved: the engineer runs it (opsbook ticket run ${key}); for another plan, a senior rejects this one first (${reject}), which sends ${key} back to "${names.open}"`;
+  if (is(names.inProgress))
+    return `its approved plan is being run (opsbook ticket show ${key}); once the run is handed over ("${names.review}"), a senior accepts it (opsbook ticket accept ${key}) or rejects it (${reject}), which sends ${key} back to "${names.open}" for a new plan`;
+  if (is(names.review))
+    return `its run is handed over for review: a senior accepts it (opsbook ticket accept ${key}), or rejects it (${reject}), which sends ${key} back to "${names.open}" for a new plan`;
+  return undefined;
 }
 
 /** Refuse unless the ticket is in one of the given statuses (exit 3, the workflow's order). */
