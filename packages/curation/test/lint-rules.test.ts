@@ -448,6 +448,27 @@ describe('script-not-sh', () => {
   });
 });
 
+describe('script-empty', () => {
+  it('fails a script with no command, empty or only comments, as opsbook promote refuses it', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('a', 'script: scripts/empty.sh'),
+        step('b', 'script: scripts/comments.sh'),
+        step('c', 'script: scripts/real.sh'),
+      ),
+      files: {
+        'scripts/empty.sh': '',
+        'scripts/comments.sh': '#!/bin/sh\n# TODO: write the check\n\n',
+        'scripts/real.sh': '#!/bin/sh\n# a comment\nuptime\n',
+      },
+    });
+    expect(r.of('script-empty')).toEqual(['scripts/comments.sh:1:1', 'scripts/empty.sh:1:1']);
+    const empty = r.findings.find((f) => f.file === 'scripts/empty.sh');
+    expect(empty).toMatchObject({ severity: 'error', step: { phase: 'steps', id: 'a' } });
+    expect(empty?.message).toMatch(/holds no command \(it is empty\).*write the commands/);
+  });
+});
+
 describe('scaffold-todo', () => {
   it("fails the scaffolds' placeholder steps and checks, at their name or run", async () => {
     const r = await lintFixture({

@@ -1,5 +1,6 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { walkBundle } from './bundle-files.js';
 import { ValidationError } from './errors.js';
 import { nodeCrypto } from './lazy-crypto.js';
 
@@ -53,7 +54,18 @@ export async function readBundleFiles(
   dir: string,
 ): Promise<Array<{ path: string; bytes: Buffer }>> {
   const files: Array<{ path: string; bytes: Buffer }> = [];
-  for (const rel of listFiles(dir, '')) {
+  const listed = walkBundle(dir);
+  if (listed.refusals.length)
+    throw new ValidationError(
+      listed.refusals.map((r) => ({
+        file: r.file,
+        line: 0,
+        col: 0,
+        rule: r.rule,
+        message: r.message,
+      })),
+    );
+  for (const rel of listed.files) {
     if (EXCLUDED.has(rel)) continue;
     files.push({ path: rel, bytes: readFileSync(path.join(dir, ...rel.split('/'))) });
   }
@@ -72,32 +84,4 @@ export function digestOfList(
     files: files.map((f) => [f.path, f.sha256]),
   });
   return `sha256:${nodeCrypto().createHash('sha256').update(canonical).digest('hex')}`;
-}
-
-function listFiles(root: string, rel: string): string[] {
-  const abs = rel ? path.join(root, ...rel.split('/')) : root;
-  const names = readdirSync(abs, { encoding: 'buffer' });
-  const out: string[] = [];
-  for (const raw of names) {
-    const name = raw.toString('utf8');
-    const child = rel ? `${rel}/${name}` : name;
-    if (!Buffer.from(name, 'utf8').equals(raw)) {
-      throw ValidationError.single(
-        path.join(abs, name),
-        'file name is not valid UTF-8: rename it so that the digest is the same on every machine',
-        'bad-file-name',
-      );
-    }
-    const st = lstatSync(path.join(abs, name));
-    if (st.isSymbolicLink()) {
-      throw ValidationError.single(
-        path.join(abs, name),
-        `runbook folder contains a symlink (${child}): a runbook must hold real files only; replace it with the file`,
-        'symlink-in-bundle',
-      );
-    }
-    if (st.isDirectory()) out.push(...listFiles(root, child));
-    else if (st.isFile()) out.push(child);
-  }
-  return out;
 }

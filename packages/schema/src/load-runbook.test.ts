@@ -1,10 +1,12 @@
-import { symlink, writeFile } from 'node:fs/promises';
+import { rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLine, writeCase } from '../test/invalid-runbooks.js';
 import { makeTempDir } from '../test/temp-dir.js';
+import { digestRunbook } from './digest.js';
 import { ValidationError } from './errors.js';
 import { findRunbookDirs, loadRunbook } from './load-runbook.js';
+import { formatProblem } from './problem.js';
 
 let root: { dir: string; remove: () => Promise<void> };
 beforeAll(async () => {
@@ -108,5 +110,43 @@ describe('findRunbookDirs of a folder that is not there', () => {
 
   it('gives no runbook for the default folder of a new repository, which nobody named', async () => {
     expect(await findRunbookDirs(path.join(root.dir, 'not-made-yet'))).toEqual([]);
+  });
+});
+
+describe('a runbook folder the digest refuses', () => {
+  it('does not load either, with the problem at the entry: a symlinked runbook.yaml, package.json or other file', async () => {
+    const runbooks = path.join(root.dir, 'linked');
+    for (const linked of ['runbook.yaml', 'package.json', 'notes.txt']) {
+      const dir = await writeCase(runbooks, { name: `link-${linked}`, expected: [] });
+      const real = path.join(root.dir, `real-${linked}`);
+      await rename(path.join(dir, linked), real).catch(() => writeFile(real, 'x\n'));
+      await symlink(real, path.join(dir, linked));
+      const r = await loadRunbook(dir, { cwd: root.dir });
+      expect(r.ok, linked).toBe(false);
+      expect(r.problems.map(formatProblem)).toEqual([
+        `${path.join('linked', `link-${linked}`, linked)}: runbook folder contains a symlink (${linked}): a runbook must hold real files only; replace it with the file`,
+      ]);
+      await expect(
+        digestRunbook(dir, { packageName: '@runbooks/demo', version: '1.0.0' }),
+      ).rejects.toThrow(`runbook folder contains a symlink (${linked})`);
+    }
+  });
+
+  it('does not load with a file name that is not UTF-8, and loads with one that holds U+FFFD itself', async () => {
+    const runbooks = path.join(root.dir, 'names');
+    const bad = await writeCase(runbooks, { name: 'bad-name', expected: [] });
+    await writeFile(
+      Buffer.concat([Buffer.from(`${bad}/notes-`), Buffer.from([0xff]), Buffer.from('.txt')]),
+      'x\n',
+    );
+    const r = await loadRunbook(bad, { cwd: root.dir });
+    expect(r.ok).toBe(false);
+    expect(r.problems.map((p) => p.rule)).toEqual(['bad-file-name']);
+    await expect(
+      digestRunbook(bad, { packageName: '@runbooks/demo', version: '1.0.0' }),
+    ).rejects.toThrow('file name is not valid UTF-8');
+    const odd = await writeCase(runbooks, { name: 'odd-name', expected: [] });
+    await writeFile(path.join(odd, 'notes-\ufffd.txt'), 'x\n');
+    expect((await loadRunbook(odd, { cwd: root.dir })).ok).toBe(true);
   });
 });

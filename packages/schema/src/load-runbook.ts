@@ -1,5 +1,6 @@
 import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { walkBundle } from './bundle-files.js';
 import { type ActionSpec, checkRunbookSemantics, checkScripts } from './check-runbook.js';
 import { checkRunbookText, packageTextRules, runbookTextRules } from './check-runbook-text.js';
 import { ValidationError } from './errors.js';
@@ -57,7 +58,15 @@ export async function loadRunbook(
   const cwd = options.cwd ?? process.cwd();
   const { dir, shown } = placeOf(dirInput, cwd);
   const show = (f: string) => (shown ? `${shown}${path.sep}${f}` : f);
-  const fail = (problems: Problem[]): LoadResult => ({ ok: false, problems, dir });
+  // What the digest (show, plan, approve) refuses, validate refuses too: a symlink anywhere in
+  // the folder, a name that is not UTF-8 (bundle-files.ts, the one rule for both). After the
+  // files' own problems, with every failure.
+  const folder = folderProblems(dir, shown);
+  const fail = (problems: Problem[]): LoadResult => ({
+    ok: false,
+    problems: folder.length ? [...problems, ...folder] : problems,
+    dir,
+  });
 
   const pkgFile = show('package.json');
   const ymlFile = show(RUNBOOK_FILE);
@@ -97,7 +106,8 @@ export async function loadRunbook(
       message: `metadata.name is '${runbook.metadata.name}' but the package is '${RUNBOOK_SCOPE}${pkg.name}': they must be equal (rename one)`,
     });
   }
-  if (problems.length || pkg.name === undefined || pkg.version === undefined) return fail(problems);
+  if (problems.length || folder.length || pkg.name === undefined || pkg.version === undefined)
+    return fail(problems);
   return {
     ok: true,
     problems: [],
@@ -111,6 +121,28 @@ export async function loadRunbook(
       source,
     },
   };
+}
+
+/**
+ * The problems of the folder as a bundle, each at the entry (its path from the cwd) with what to
+ * do. A folder that cannot be listed because it is not there, or is a file, is left to the reads
+ * of package.json and runbook.yaml, which say so.
+ */
+function folderProblems(dir: string, shown: string): Problem[] {
+  const { refusals } = walkBundle(dir);
+  const problems: Problem[] = [];
+  for (const r of refusals) {
+    if (r.rel === '' && (r.code === 'ENOENT' || r.code === 'ENOTDIR')) continue;
+    const rel = r.rel.split('/').join(path.sep);
+    problems.push({
+      file: shown && rel ? `${shown}${path.sep}${rel}` : rel || shown || '.',
+      line: 0,
+      col: 0,
+      rule: r.rule,
+      message: r.message,
+    });
+  }
+  return problems;
 }
 
 /**

@@ -370,6 +370,22 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     files: { 'scripts/link.sh': { symlinkTo: '/etc/passwd' } },
     expected: [
       "runbook.yaml:14:15: script 'scripts/link.sh' is, or is inside, a symlink (scripts/link.sh): replace it with the real file",
+      'scripts/link.sh: runbook folder contains a symlink (scripts/link.sh): a runbook must hold real files only; replace it with the file',
+    ],
+  },
+  {
+    // The digest refuses it (show, plan): validate must too, or CI passes what cannot be planned.
+    name: 'symlink-in-folder',
+    files: { 'notes.txt': { symlinkTo: '/etc/hostname' } },
+    expected: [
+      'notes.txt: runbook folder contains a symlink (notes.txt): a runbook must hold real files only; replace it with the file',
+    ],
+  },
+  {
+    name: 'symlink-hidden-in-subfolder',
+    files: { 'docs/.keep': 'x', 'docs/.old': { symlinkTo: '../package.json' } },
+    expected: [
+      'docs/.old: runbook folder contains a symlink (docs/.old): a runbook must hold real files only; replace it with the file',
     ],
   },
   {

@@ -13,6 +13,7 @@ import {
   formatProblem,
   makeDirectory,
   UsageError,
+  ValidationError,
   writeFileAtomic,
 } from '@opsbook/schema';
 import { stateViewOf } from '@opsbook/state';
@@ -70,11 +71,21 @@ Examples:
         broken.push({ name: path.basename(r.dir), problems: r.problems.map(formatProblem) });
         continue;
       }
-      const [{ digest }, changelog] = await Promise.all([
-        digestRunbook(r.bundle.dir, r.bundle),
-        readVersionHistory(r.bundle.dir),
-      ]);
-      sources.push({ bundle: r.bundle, digest, changelog });
+      // A bundle its digest refuses (a file that cannot be read) is named, as one that does not
+      // load: one runbook does not take the catalog down.
+      const digested = await digestRunbook(r.bundle.dir, r.bundle).catch((e: unknown) => {
+        if (e instanceof ValidationError) return e;
+        throw e;
+      });
+      if (digested instanceof ValidationError) {
+        broken.push({
+          name: path.basename(r.bundle.dir),
+          problems: digested.problems.map(formatProblem),
+        });
+        continue;
+      }
+      const changelog = await readVersionHistory(r.bundle.dir);
+      sources.push({ bundle: r.bundle, digest: digested.digest, changelog });
     }
     const store = stateViewOf(config);
     const history = await readCatalogHistory(store);

@@ -11,6 +11,7 @@ import {
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { shellCheckFromEnv } from '../shellcheck-env.js';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
@@ -39,7 +40,9 @@ export default defineCommand({
   details: `Checks every runbook of the repository, or the runbooks named, for what the schema
 cannot see. Every run: block and every script goes through ShellCheck (the shellcheck program;
 OPSBOOK_SHELLCHECK names another) as sh, which is how the runner runs them; a {{ … }}
-placeholder is checked as the quoted word it becomes. Findings point at runbook.yaml or the
+placeholder is checked as the quoted word it becomes. A ShellCheck process that runs longer than
+a minute and a second per file it checks (OPSBOOK_SHELLCHECK_TIMEOUT=SECONDS sets another bound)
+is stopped, and lint fails saying which files it was checking. Findings point at runbook.yaml or the
 script, file:line:col. Then opsbook's own rules:
 
 ${ruleList}
@@ -86,7 +89,7 @@ Examples:
     const bundles = results.flatMap((r): RunbookBundle[] => (r.ok ? [r.bundle] : []));
     const since = stringOption(ctx, 'since');
     const report = await lintRunbooks(bundles, {
-      ...(process.env.OPSBOOK_SHELLCHECK ? { shellcheck: process.env.OPSBOOK_SHELLCHECK } : {}),
+      ...shellCheckFromEnv(),
       ...(since !== undefined ? { since: { rev: since, cwd: config.root } } : {}),
     });
     const exit = problems.length

@@ -6,6 +6,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
+import { shellCheckFromEnv } from '../shellcheck-env.js';
 
 export default defineCommand({
   args: '<script>',
@@ -107,7 +108,7 @@ Examples:
       ...(grade !== undefined ? { grade } : {}),
       runbooksDir: out !== undefined ? path.resolve(out) : config.runbooksDir,
       load: (dir) => loadRunbookFor(dir),
-      ...(process.env.OPSBOOK_SHELLCHECK ? { shellcheck: process.env.OPSBOOK_SHELLCHECK } : {}),
+      ...shellCheckFromEnv(),
     });
     const shown = (f: string) => path.relative(process.cwd(), f) || f;
     if (ctx.out.json) {

@@ -56,6 +56,11 @@ const rules = {
     severity: 'error',
     summary: "a script's #! names another interpreter, but the runner runs every script with sh",
   },
+  'script-empty': {
+    severity: 'error',
+    summary:
+      'a script holds no command (only comments or blank lines, or nothing): the step does nothing and still ends ok (opsbook promote refuses such a script too)',
+  },
   'description-missing': {
     severity: 'warning',
     summary: 'the runbook or one of its params has no description',

@@ -16,6 +16,11 @@ export interface LintOptions {
   /** Also check the version rule against this git revision (`opsbook lint --since REV`). */
   since?: SinceRevision;
   signal?: AbortSignal;
+  /**
+   * How long one ShellCheck process may run, in ms (it is then killed and lint fails,
+   * SHELLCHECK_FAILED); default a minute and a second per file it checks.
+   */
+  shellcheckTimeoutMs?: number;
 }
 
 export interface RunbookLint {
@@ -94,9 +99,14 @@ export async function lintRunbooks(
         byPath.set(file, text);
       }),
     );
+    const limits = {
+      signal: options.signal,
+      timeoutMs: options.shellcheckTimeoutMs,
+      shown: (file: string) => byPath.get(file)?.file ?? file,
+    };
     const [version, comments] = await Promise.all([
-      shellCheckVersion(program, options.signal),
-      runShellCheck(program, [...byPath.keys()], options.signal),
+      shellCheckVersion(program, limits),
+      runShellCheck(program, [...byPath.keys()], limits),
     ]);
     const baseline = options.since ? await versionBaseline(options.since) : undefined;
     const versions = new Map<RunbookBundle, LintFinding[]>();

@@ -6,6 +6,7 @@ import {
   type RunbookBundle,
   shellContexts,
 } from '@opsbook/schema';
+import { holdsNoCommand } from '../script-empty.js';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
@@ -199,6 +200,13 @@ export function ownRuleFindings(
           'script-not-sh',
           { file: text.file, line: 1, col: 1, endLine: 1, endCol: text.text.indexOf('\n') },
           `the runner runs scripts with sh (sh FILE), so this #! (${interpreter}) is ignored: write the script for POSIX sh (lint checks it as sh) and start it with #!/bin/sh`,
+          step,
+        );
+      if (holdsNoCommand(text.text))
+        add(
+          'script-empty',
+          { file: text.file, line: 1, col: 1 },
+          `the script holds no command (${text.text.trim() ? 'only comments or blank lines' : 'it is empty'}): the step runs it, does nothing and ends ok, so the runbook seems to do what it does not; write the commands, or remove the step`,
           step,
         );
     }

@@ -13,6 +13,7 @@ import { curationErrors } from '../error-codes.js';
 import type { LintFinding } from '../lint/lint-finding.js';
 import { lintRunbooks } from '../lint/lint-runbooks.js';
 import { checkRunbookName, scaffoldChoices } from '../scaffold/runbook-package.js';
+import { holdsNoCommand } from '../script-empty.js';
 import { findChangesetHome } from './changeset-home.js';
 import {
   isShellInterpreter,
@@ -43,6 +44,8 @@ export interface PromoteOptions {
   runbooksDir: string;
   load: (dir: string) => Promise<LoadResult>;
   shellcheck?: string;
+  /** How long one ShellCheck process may run, in ms (LintOptions.shellcheckTimeoutMs). */
+  shellcheckTimeoutMs?: number;
   cwd?: string;
   signal?: AbortSignal;
 }
@@ -187,7 +190,7 @@ async function readScript(shown: string, file: string): Promise<string> {
       ],
       'SCRIPT_NOT_SHELL',
     );
-  if (!text.split('\n').some((l) => !/^\s*(?:#.*)?$/.test(l)))
+  if (holdsNoCommand(text))
     throw new curationErrors.ValidationError(
       [problem(shown, 'script-empty', 'holds no command (only comments or blank lines)')],
       'SCRIPT_NOT_SHELL',
@@ -250,6 +253,9 @@ async function proveValid(
   const report = await lintRunbooks([loaded.bundle], {
     ...(options.shellcheck ? { shellcheck: options.shellcheck } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.shellcheckTimeoutMs !== undefined
+      ? { shellcheckTimeoutMs: options.shellcheckTimeoutMs }
+      : {}),
   });
   const findings = (report.runbooks[0]?.findings ?? [])
     .filter((f) => !f.suppressed)

@@ -179,11 +179,18 @@ describe('a catalog of several composites', () => {
     expect(composed?.digest.digest).toBe(
       (await digestRunbook(path.join(dir, 'tidy'), composed!.bundle)).digest,
     );
-    // The composed runbook's files are read as its digest reads them, though not hashed.
+    // What its digest refuses, the composed runbook's load refuses: it does not load, and the
+    // composites that resolve it say so, checked or digested alike, the catalog loading as a whole.
     await symlink(path.join(dir, 'tidy', 'runbook.yaml'), path.join(dir, 'tidy', 'copy.yaml'));
     const refusal = /runbook folder contains a symlink \(copy\.yaml\)/;
-    await expect(loadCatalog(config, [], dir)).rejects.toThrow(refusal);
-    await expect(loadCatalog(config, [], dir, { checkOnly: true })).rejects.toThrow(refusal);
+    for (const options of [{}, { checkOnly: true }]) {
+      const rs = await loadCatalog(config, [], dir, options);
+      expect(rs.map((r) => r.ok)).toEqual([false, false, false, false]);
+      const [ofA, , ofC, ofTidy] = problems(rs);
+      expect(ofTidy).toEqual([expect.stringMatching(refusal)]);
+      expect(ofA).toEqual([expect.stringMatching(refusal)]);
+      expect(ofC?.join('\n')).toMatch(refusal);
+    }
   });
 });
 

@@ -1,0 +1,100 @@
+import { chmod, cp, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bareWorkspace } from './bare-workspace.js';
+import { repoRoot, runCli, stackTrace } from './run-cli.js';
+
+/*
+ * What validate (the CI gate) passes must plan: a runbook folder holding a symlink, which the
+ * digest (show, digest, plan) refuses, fails validate and lint there too, at the symlink, and the
+ * catalog names it and writes the rest. And lint does not wait forever on a ShellCheck that hangs.
+ */
+
+let temp: { dir: string; remove: () => Promise<void> };
+const runbooks = () => path.join(temp.dir, 'runbooks');
+const notes = () => path.join(runbooks(), 'disk-cleanup', 'notes.txt');
+const refusal =
+  'runbooks/disk-cleanup/notes.txt: runbook folder contains a symlink (notes.txt): a runbook must hold real files only; replace it with the file';
+
+beforeAll(async () => {
+  temp = await bareWorkspace('opsbook-folder-');
+  for (const name of ['disk-cleanup', 'service-restart'])
+    await cp(path.join(repoRoot, 'runbooks', name), path.join(runbooks(), name), {
+      recursive: true,
+    });
+});
+afterAll(() => temp.remove());
+
+describe('a symlink in a runbook folder', () => {
+  it('fails validate and lint at the symlink, as show and digest refuse it; the catalog names it and writes the rest', async () => {
+    const cwd = temp.dir;
+    expect((await runCli(['validate'], { cwd })).code).toBe(0);
+    await symlink('/etc/hostname', notes());
+    try {
+      const validate = await runCli(['validate'], { cwd });
+      expect(validate.stdout).toBe(`${refusal}\n✗ 1 problem in 1 of 2 runbooks\n`);
+      expect(validate.code).toBe(2);
+      const json = JSON.parse(
+        (await runCli(['validate', '--json', 'disk-cleanup'], { cwd })).stdout,
+      );
+      expect(json.runbooks[0].problems[0]).toMatchObject({
+        file: 'runbooks/disk-cleanup/notes.txt',
+        rule: 'symlink-in-bundle',
+      });
+      const digest = await runCli(['digest', 'disk-cleanup'], { cwd });
+      expect(digest.code).toBe(2);
+      expect(digest.stderr).toContain('runbook folder contains a symlink (notes.txt)');
+      const lint = await runCli(['lint'], { cwd });
+      expect(lint.code).toBe(2);
+      expect(lint.stdout + lint.stderr).toContain(refusal);
+      const catalog = await runCli(['catalog', '--out', 'site'], { cwd });
+      expect(catalog.code).toBe(0);
+      expect(catalog.stderr).toContain(
+        'disk-cleanup does not load and is named only: opsbook validate disk-cleanup',
+      );
+      expect(catalog.stdout).toContain('✓ 1 runbook, 0 runs');
+      expect(await readFile(path.join(cwd, 'site', 'catalog.md'), 'utf8')).toContain(
+        'service-restart',
+      );
+      expect((await stat(path.join(cwd, 'site', 'index.html'))).size).toBeGreaterThan(0);
+      for (const r of [validate, digest, lint, catalog])
+        expect(r.stdout + r.stderr).not.toMatch(stackTrace);
+    } finally {
+      await rm(notes());
+    }
+  });
+});
+
+describe('opsbook lint with a ShellCheck that never finishes', () => {
+  it('stops it after OPSBOOK_SHELLCHECK_TIMEOUT and fails, naming ShellCheck and the files', async () => {
+    const bin = path.join(temp.dir, 'bin');
+    const pidFile = path.join(temp.dir, 'shellcheck.pid');
+    await mkdir(bin);
+    await writeFile(
+      path.join(bin, 'shellcheck'),
+      `#!/bin/sh
+if [ "$1" = --version ]; then printf 'ShellCheck\\nversion: 0.9.0\\n'; exit 0; fi
+echo $$ > '${pidFile}'
+exec sleep 300
+`,
+    );
+    await chmod(path.join(bin, 'shellcheck'), 0o755);
+    const env = { PATH: `${bin}:${process.env.PATH}`, OPSBOOK_SHELLCHECK_TIMEOUT: '1' };
+    const r = await runCli(['lint'], { cwd: temp.dir, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /ShellCheck \(shellcheck\) did not check \d+ files \(runbooks\/disk-cleanup\/.*within 1 s and was stopped/,
+    );
+    expect(r.stdout + r.stderr).not.toMatch(stackTrace);
+    // The ShellCheck it started is gone (a zombie nobody reaped aside).
+    const pid = (await readFile(pidFile, 'utf8')).trim();
+    const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    expect(state === '' || /^\d+ \(.*\) Z/.test(state)).toBe(true);
+    const bad = await runCli(['lint'], {
+      cwd: temp.dir,
+      env: { ...env, OPSBOOK_SHELLCHECK_TIMEOUT: 'soon' },
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("OPSBOOK_SHELLCHECK_TIMEOUT is 'soon'");
+  }, 30_000);
+});
