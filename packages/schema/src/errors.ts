@@ -224,7 +224,7 @@ const storageRefusals: Record<
     code: 'IS_A_DIRECTORY',
     verb: 'use',
     says: 'it is a folder where a file should be',
-    fix: 'move that folder out of the way, or point opsbook.yaml at the file',
+    fix: 'move that folder out of the way (or, where opsbook.yaml names that path, point it at a file)',
   },
   ELOOP: {
     code: 'SYMLINK_LOOP',

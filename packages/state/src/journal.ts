@@ -68,6 +68,16 @@ export function journalPath(stateDir: string, runId: string): string {
   return path.join(stateDir, RUNS_DIR, `${runId}.jsonl`);
 }
 
+/**
+ * `e` naming `file` when the error does not (a read of a folder fails with EISDIR and no path):
+ * then the message says which file of the state dir is in the way.
+ */
+export function errorWithPath(e: unknown, file: string): unknown {
+  if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined)
+    (e as NodeJS.ErrnoException).path = file;
+  return e;
+}
+
 /** A run's journal file's bytes, or undefined when it has none. */
 export async function readJournalFile(
   stateDir: string,
@@ -77,7 +87,7 @@ export async function readJournalFile(
     return await readFile(journalPath(stateDir, runId));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw errorWithPath(e, journalPath(stateDir, runId));
   }
 }
 

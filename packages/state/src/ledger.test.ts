@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RefusalError, WorkFailedError } from '@opsbook/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { journalPath, readJournalFile } from './journal.js';
 import {
   consumeRun,
   LEDGER_FILE,
@@ -353,5 +354,22 @@ describe('run ends', () => {
     await expect(
       recordRunEnd(stateDir, { runId: 'x', head: HEAD, count: 3, status: 'great' as 'ok' }),
     ).rejects.toMatchObject({ problems: [expect.objectContaining({ rule: 'bad-run-end' })] });
+  });
+});
+
+describe('a folder where a state file should be', () => {
+  it('is named in the error: the ledger, and a run’s journal (a read of a folder has no path of its own)', async () => {
+    const stateDir = freshStateDir();
+    await mkdir(path.join(stateDir, LEDGER_FILE), { recursive: true });
+    await expect(readLedger(stateDir)).rejects.toMatchObject({
+      code: 'EISDIR',
+      path: path.join(stateDir, LEDGER_FILE),
+    });
+    const journal = journalPath(stateDir, '20260101-000000-aaaaaa');
+    await mkdir(journal, { recursive: true });
+    await expect(readJournalFile(stateDir, '20260101-000000-aaaaaa')).rejects.toMatchObject({
+      code: 'EISDIR',
+      path: journal,
+    });
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { makeDirectory, syncDirectory, ValidationError } from '@opsbook/schema';
 import { type ApprovalRun, approvalRunsIn, isRunUnused, usedRunIds } from './approval-use.js';
 import { stateErrors } from './error-codes.js';
-import { readJournalFile } from './journal.js';
+import { errorWithPath, readJournalFile } from './journal.js';
 import { type LockOptions, withLockFile } from './lock-file.js';
 import { type RunStatus, runStatuses } from './run-status.js';
 
@@ -286,7 +286,7 @@ async function readLedgerFile(file: string, damaged?: LedgerDamage[]): Promise<L
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       return { records: [], size: 0, cleanLength: 0 };
-    throw e;
+    throw errorWithPath(e, file);
   }
   const cleanLength = bytes.lastIndexOf(0x0a) + 1;
   const lines = bytes.subarray(0, cleanLength).toString('utf8').split('\n').slice(0, -1);
