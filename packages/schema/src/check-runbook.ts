@@ -142,7 +142,12 @@ function checkParam(
       problems.push({
         ...at(['default']),
         rule: 'bad-default',
-        message: `default of param '${name}' ${why}: change the default or the param's rules`,
+        message: `default of param '${name}' ${why}: ${
+          // YAML reads 1.10, 0777, yes or 2024-01-01 unquoted as a number or a boolean.
+          spec.type === 'string' && typeof spec.default !== 'string'
+            ? `YAML reads it unquoted as a ${typeof spec.default === 'boolean' ? 'boolean' : 'number'}: quote it as written (default: "…")`
+            : "change the default or the param's rules"
+        }`,
       });
     }
   }

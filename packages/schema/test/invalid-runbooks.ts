@@ -525,6 +525,14 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // A version or a file mode written unquoted: YAML makes 1.10 the number 1.1.
+    name: 'string-default-read-as-number',
+    yaml: withLine(10, '    path: {type: string, default: 1.10}'),
+    expected: [
+      'runbook.yaml:10:35: default of param \'path\' is 1.1, not a string: YAML reads it unquoted as a number: quote it as written (default: "…")',
+    ],
+  },
+  {
     name: 'yaml-step-key-one-space-short',
     yaml: withLine(13, '     name: One'),
     expected: [
