@@ -6,14 +6,12 @@ import {
   APPROVAL_PROPERTY,
   approveTicket,
   checkRunOnTicket,
-  openTicket,
   openTracker,
-  proposeTicket,
   runTicket,
   type TicketApproval,
   TicketGate,
 } from '../src/index.js';
-import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+import { openAs, proposeMarkDone, startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 /*
  * A worker of a distributed run checks the run's ticket itself before it runs a shard: whoever
@@ -40,23 +38,8 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
   /** An Approved ticket carrying a signed mark-done approval of `maxRuns`, and its statement. */
   async function approved(maxRuns: number): Promise<{ key: string; statement: ApprovalStatement }> {
     const eve = world.as('eve');
-    const { key } = await openTicket({
-      services: eve,
-      config: world.config,
-      env: world.env,
-      executorSigner: world.eve,
-      signal: new AbortController().signal,
-      summary: `worker check, ${maxRuns} run(s)`,
-    });
-    await proposeTicket({
-      services: eve,
-      config: world.config,
-      key,
-      runbook: 'mark-done',
-      params: [`dir=${world.markerDir}`],
-      proposerSigner: world.eve,
-      senior: world.cast.senior,
-    });
+    const { key } = await openAs(world, eve, `worker check, ${maxRuns} run(s)`);
+    await proposeMarkDone(world, eve, key);
     await approveTicket({
       services: world.as('sam'),
       config: world.config,
@@ -81,6 +64,15 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
     await gate.check(statement);
     await gate.claim(runId, 'eve');
   }
+
+  /** A run's record on the ticket written by hand, as the engineer can through the tracker. */
+  const recordByHand = (statement: ApprovalStatement, runId: string) =>
+    world.as('eve').tracker.setProperty(statement.ticket, `opsbook.run.${runId}`, {
+      runId,
+      approvalId: statement.id,
+      by: 'eve',
+      startedAt: new Date().toISOString(),
+    });
 
   it('runs a shard of a run its submitter claimed on the Approved ticket', async () => {
     const { statement } = await approved(1);
@@ -109,12 +101,7 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
     expect((await world.as('eve').tracker.get(key)).status).toBe('In Review');
     // The engineer records a new run on the ticket themselves, as a worker's check wants.
     const runId = '20261207-020000-cccccc';
-    await world.as('eve').tracker.setProperty(key, `opsbook.run.${runId}`, {
-      runId,
-      approvalId: statement.id,
-      by: 'eve',
-      startedAt: new Date().toISOString(),
-    });
+    await recordByHand(statement, runId);
     await expect(check(statement, runId)).rejects.toMatchObject({ code: 'TICKET_NOT_APPROVED' });
   });
 
@@ -123,12 +110,7 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
     await claimed(statement, '20261207-020000-dddddd');
     // A second run's record written by hand (the ticket stays Approved: nothing moved it).
     const runId = '20261207-020001-eeeeee';
-    await world.as('eve').tracker.setProperty(statement.ticket, `opsbook.run.${runId}`, {
-      runId,
-      approvalId: statement.id,
-      by: 'eve',
-      startedAt: new Date().toISOString(),
-    });
+    await recordByHand(statement, runId);
     await expect(check(statement, runId)).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
   });
 
