@@ -9,19 +9,18 @@ import {
   checkRunbookName,
   firstVersionChangeset,
   RUNBOOK_NAME_RULE,
+  RUNBOOK_TITLE_MAX,
   renderYaml,
   runbookPackageJson,
+  runbookTitleProblem,
   scaffoldChoices,
 } from '@opsbook/curation';
 import { $, echo, fs, parseArgv, path } from 'zx';
 
-/** The schema's limit on metadata.title. */
-const TITLE_MAX = 200;
-
 const usage = `usage: pnpm new-runbook NAME [--category routine|incident|change] [--title "…"] [--grade P1..P4] [--root DIR]
 
 NAME: ${RUNBOOK_NAME_RULE}.
---title: one line of at most ${TITLE_MAX} characters, without tabs or control characters.
+--title: one line of at most ${RUNBOOK_TITLE_MAX} characters, without tabs or control characters.
 --root: an existing folder, the repository to create it in (default: this one).
 Nothing is written when NAME's runbook folder or its changeset exists, or when what it made does
 not validate.`;
@@ -65,7 +64,7 @@ try {
   fail(`${e.message}\n${usage}`);
 }
 const title = options.title ?? `TODO: say in one line what ${name} does`;
-const titleProblem = checkTitle(title);
+const titleProblem = runbookTitleProblem(title);
 if (titleProblem) fail(`--title ${titleProblem}`);
 
 const root = path.resolve(options.root ?? path.join(import.meta.dirname, '..'));
@@ -215,24 +214,4 @@ async function exists(file) {
     () => true,
     (e) => e.code !== 'ENOENT',
   );
-}
-
-/** Why `title` cannot be a runbook's title (the schema's metadata.title), or undefined. */
-function checkTitle(text) {
-  if (!text.trim())
-    return 'is empty: give a one-line title, e.g. --title "Rotate TLS certificates"';
-  const length = [...text].length;
-  if (length > TITLE_MAX)
-    return `is ${length} characters long: give at most ${TITLE_MAX} (the runbook's description is the place for more)`;
-  const control = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(text);
-  if (!control) return undefined;
-  const code = control[0].charCodeAt(0);
-  if (code === 0x0a || code === 0x0d) return 'holds a line break: give a title of one line';
-  if (code === 0x09) return 'holds a tab: use spaces';
-  const shown = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  const risk =
-    code >= 0x202a
-      ? 'it makes a terminal or editor show the text around it in another order'
-      : 'a terminal acts on it instead of showing it';
-  return `holds control character ${shown}${code === 0x1b ? ' (ESC)' : ''}: ${risk}; remove it`;
 }

@@ -63,14 +63,17 @@ export {
 } from './promote/script-interface.js';
 export {
   checkRunbookName,
+  checkRunbookTitle,
   firstVersionChangeset,
   isRunbookName,
   RUNBOOK_CATEGORIES,
   RUNBOOK_GRADES,
   RUNBOOK_NAME_RULE,
+  RUNBOOK_TITLE_MAX,
   type RunbookCategory,
   type RunbookGrade,
   runbookPackageJson,
+  runbookTitleProblem,
   type ScaffoldChoices,
   scaffoldChoices,
 } from './scaffold/runbook-package.js';

@@ -442,6 +442,16 @@ echo "$DB $PORT \${VERBOSE:-0}"
     expect(await refusal(promote(ok, 'x', { category: 'urgent' }))).toMatchObject({
       code: 'RUNBOOK_OPTION_INVALID',
     });
+    // The user's --title, named as theirs (it was "a bug of opsbook promote" at a temp folder).
+    for (const [title, why] of [
+      ['fix \u001b[2J it', /^--title holds control character U\+001B \(ESC\)/],
+      ['a\nb', /^--title holds a line break/],
+      ['A'.repeat(300), /^--title is 300 characters long/],
+    ] as const)
+      expect(await refusal(promote(ok, 'titled', { title }))).toMatchObject({
+        code: 'RUNBOOK_OPTION_INVALID',
+        message: expect.stringMatching(why),
+      });
     expect(await refusal(promote(path.join(root, 'nope.sh'), 'x'))).toMatchObject({
       code: 'SCRIPT_MISSING',
       message: expect.stringMatching(/there is no such script/),

@@ -12,7 +12,11 @@ import {
 import { curationErrors } from '../error-codes.js';
 import type { LintFinding } from '../lint/lint-finding.js';
 import { lintRunbooks } from '../lint/lint-runbooks.js';
-import { checkRunbookName, scaffoldChoices } from '../scaffold/runbook-package.js';
+import {
+  checkRunbookName,
+  checkRunbookTitle,
+  scaffoldChoices,
+} from '../scaffold/runbook-package.js';
 import { holdsNoCommand } from '../script-empty.js';
 import { findChangesetHome } from './changeset-home.js';
 import {
@@ -75,6 +79,7 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
   const cwd = options.cwd ?? process.cwd();
   checkRunbookName(options.name);
   const choices = scaffoldChoices(options.category, options.grade);
+  if (options.title !== undefined) checkRunbookTitle(options.title);
   const scriptPath = path.resolve(cwd, options.script);
   const scriptText = await readScript(options.script, scriptPath);
   const dir = path.join(options.runbooksDir, options.name);
@@ -246,7 +251,7 @@ async function proveValid(
     throw new curationErrors.ValidationError(
       loaded.problems.map((p) => ({
         ...p,
-        message: `the runbook promote made does not validate (a bug of opsbook promote; please report it): ${p.message}`,
+        message: `the runbook made from the script and the options does not validate (nothing was written): ${p.message}; if the cause is the script's name or its header comment, rename it or edit the comment (or give --title); else it is a bug of opsbook promote, please report it`,
       })),
       'PROMOTED_RUNBOOK_INVALID',
     );

@@ -77,3 +77,36 @@ export function firstVersionChangeset(
     text: `---\n"${RUNBOOK_SCOPE}${name}": minor\n---\n\n${summary.trim()}\n`,
   };
 }
+
+/** The schema's limit on metadata.title. */
+export const RUNBOOK_TITLE_MAX = 200;
+
+/**
+ * Why `title` cannot be a runbook's metadata.title (the rules `opsbook validate` applies), as the
+ * rest of a sentence that starts with the option's name; undefined when it can.
+ */
+export function runbookTitleProblem(title: string): string | undefined {
+  if (!title.trim())
+    return 'is empty: give a one-line title, e.g. --title "Rotate TLS certificates"';
+  const length = [...title].length;
+  if (length > RUNBOOK_TITLE_MAX)
+    return `is ${length} characters long: give at most ${RUNBOOK_TITLE_MAX} (the runbook's description is the place for more)`;
+  const control = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(title);
+  if (!control) return undefined;
+  const code = control[0].charCodeAt(0);
+  if (code === 0x0a || code === 0x0d) return 'holds a line break: give a title of one line';
+  if (code === 0x09) return 'holds a tab: use spaces';
+  const shown = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  const risk =
+    code >= 0x202a
+      ? 'it makes a terminal or editor show the text around it in another order'
+      : 'a terminal acts on it instead of showing it';
+  return `holds control character ${shown}${code === 0x1b ? ' (ESC)' : ''}: ${risk}; remove it`;
+}
+
+/** RUNBOOK_OPTION_INVALID for a --title a runbook cannot have. */
+export function checkRunbookTitle(title: string): void {
+  const why = runbookTitleProblem(title);
+  if (why)
+    throw new curationErrors.OpsbookError('invalid', 'RUNBOOK_OPTION_INVALID', `--title ${why}`);
+}
