@@ -10,13 +10,15 @@ const UNSHOWN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2
  * terminal: line breaks become spaces, other control characters their `\xNN` / `\uNNNN` text.
  */
 export function escapeMd(text: string): string {
+  // After the Markdown escapes, so that the `\` of `\x1b` is written once, as the report's other
+  // outputs write a control character out (a `\` before a letter shows as itself in Markdown).
   return text
     .replace(/[\r\n]+/g, ' ')
+    .replace(/[\\`*_{}[\]()#+!|<>~]/g, '\\$&')
     .replace(UNSHOWN, (c) => {
       const code = c.charCodeAt(0);
       return code < 0x100
         ? `\\x${code.toString(16).padStart(2, '0')}`
         : `\\u${code.toString(16).padStart(4, '0')}`;
-    })
-    .replace(/[\\`*_{}[\]()#+!|<>~]/g, '\\$&');
+    });
 }
