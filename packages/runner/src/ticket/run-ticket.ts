@@ -263,48 +263,125 @@ export async function checkRunOnTicket(
   runId: string,
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
-  const key = statement.ticket;
   checkTrackerBinding(statement, tracker);
-  const read = options.signal ? { signal: options.signal } : {};
-  const [ticket, approval, runs] = await Promise.all([
-    tracker.get(key, read).catch((e: unknown) => {
+  await judgeTicket(tracker, store, statement, { signal: options.signal, claimed: runId });
+}
+
+/** What the ticket said of an approval that may run: the approval it carries, and its runs. */
+interface TicketVerdict {
+  approval: TicketApproval | undefined;
+  /** The approval's runs the ticket or the store counts (see `countedRuns`). */
+  runs: Set<string>;
+}
+
+/**
+ * The one judgement of a ticket before an approval runs, made by the runner that claims the run
+ * (`TicketGate.check`) and again by each worker of a distributed run (`checkRunOnTicket`): the
+ * ticket exists under its key, is in a status the senior signed as runnable (Approved or In
+ * Progress, named by the statement, never by this configuration), carries this approval if it
+ * carries one, and has a run of it left. `claimed`: a worker's check of a run its submitter has
+ * claimed, which the ticket must record and which counts among `maxRuns`; without it, one more
+ * run must fit.
+ *
+ * The ticket, the approval it carries and its runs are asked for at once (on Jira, requests of
+ * their own that a run's start waited for one after the other), then judged in that order: the
+ * ticket's answer first, so a missing ticket or a wrong status is what a refusal says. The reads
+ * a refusal makes moot are cancelled with it: a refused run waits for none of them.
+ */
+async function judgeTicket(
+  tracker: Tracker,
+  store: StateStore,
+  statement: ApprovalStatement,
+  options: { signal?: AbortSignal | undefined; claimed?: string },
+): Promise<TicketVerdict> {
+  const key = statement.ticket;
+  const moot = new AbortController();
+  const signal = options.signal;
+  const read = { signal: signal ? AbortSignal.any([signal, moot.signal]) : moot.signal };
+  const ticketRead = tracker.get(key, read);
+  const approvalRead = tracker.getProperty(key, APPROVAL_PROPERTY, read);
+  const runsRead = readTicketRuns(tracker, key, read);
+  // Their failures are seen where they are awaited; not at all when the ticket refuses first.
+  approvalRead.catch(() => undefined);
+  runsRead.catch(() => undefined);
+  try {
+    const ticket = await ticketRead.catch((e: unknown) => {
       if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
-      throw new runnerErrors.RefusalError(e.code, `the run's ticket ${key} is gone: ${e.message}`, {
-        ticket: key,
-      });
-    }),
-    tracker.getProperty(key, APPROVAL_PROPERTY, read),
-    readTicketRuns(tracker, key, read),
-  ]);
-  if (ticket.key !== key)
-    throw new runnerErrors.RefusalError(
-      'TICKET_MISMATCH',
-      `the tracker answered for ${key} with ${ticket.key} (moved or renamed)`,
-      { ticket: key },
+      throw new runnerErrors.RefusalError(
+        e.code,
+        `nothing was run: the approval is for ${key}, and ${e.message} If ${key} is gone, the run needs a new approval on an existing ticket.`,
+        { ticket: key },
+      );
+    });
+    if (ticket.key !== key)
+      throw new runnerErrors.RefusalError(
+        'TICKET_MISMATCH',
+        `the tracker answered for ${key} with ${ticket.key} (moved or renamed): ask a senior to approve the run on ${ticket.key}`,
+        { ticket: key },
+      );
+    // The statuses the senior signed, not this configuration's: renaming "Approved" in one's own
+    // opsbook.yaml must not open the gate on a ticket that is Done or rejected.
+    const { approved, inProgress } = statement.tracker!.statuses;
+    const ok = [approved, inProgress].some((s) => s.toLowerCase() === ticket.status.toLowerCase());
+    if (!ok)
+      throw new runnerErrors.RefusalError(
+        'TICKET_NOT_APPROVED',
+        `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": nothing was run; ${notApprovedHint(key, ticket.status, tracker.statuses)}`,
+        { ticket: key },
+      );
+    // A standing approval too: a recurring ticket whose senior rejected it and approved another
+    // carries that other one, and the rejected one must not run again on it.
+    const approval = (await approvalRead) as TicketApproval | undefined;
+    checkCurrentApproval(key, statement, approval);
+    const recorded = await runsRead;
+    const runs = await countedRuns(store, statement, recorded);
+    const claimed = options.claimed;
+    if (claimed === undefined) {
+      if (runs.size >= statement.maxRuns)
+        throw new runnerErrors.RefusalError(
+          'RUNS_EXHAUSTED',
+          `this approval allowed ${statement.maxRuns} run(s) and ${key} records ${runs.size}: ask a senior for a new approval (opsbook ticket reject ${key} --reason … sends the ticket back to Open for a new plan, also from In Progress when a run died before its end)`,
+          { ticket: key },
+        );
+      return { approval, runs };
+    }
+    const onTicket = recorded.some(
+      (r) => r.runId === claimed && r.approvalId === statement.id && !isUnusedRun(r),
     );
-  const { approved, inProgress } = statement.tracker!.statuses;
-  if (![approved, inProgress].some((s) => s.toLowerCase() === ticket.status.toLowerCase()))
-    throw new runnerErrors.RefusalError(
-      'TICKET_NOT_APPROVED',
-      `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": the approval no longer holds there (a senior moved the ticket on)`,
-      { ticket: key },
-    );
-  checkCurrentApproval(key, statement, approval as TicketApproval | undefined);
-  const counted = runs.filter((r) => r.approvalId === statement.id && !isUnusedRun(r));
-  if (!counted.some((r) => r.runId === runId))
-    throw new runnerErrors.RefusalError(
-      'RUN_NOT_ON_TICKET',
-      `${key} does not record run ${runId} of approval ${statement.id}: a run's submitter (opsbook run --distribute, opsbook ticket run --distribute) claims it on the ticket before it queues any shard, so this run was queued some other way`,
-      { ticket: key },
-    );
-  const ids = new Set(counted.map((r) => r.runId));
+    if (!onTicket)
+      throw new runnerErrors.RefusalError(
+        'RUN_NOT_ON_TICKET',
+        `${key} does not record run ${claimed} of approval ${statement.id}: a run's submitter (opsbook run --distribute, opsbook ticket run --distribute) claims it on the ticket before it queues any shard, so this run was queued some other way`,
+        { ticket: key },
+      );
+    if (runs.size > statement.maxRuns)
+      throw new runnerErrors.RefusalError(
+        'RUNS_EXHAUSTED',
+        `this approval allowed ${statement.maxRuns} run(s) and ${key} and the team's store record ${runs.size}, this one included (${[...runs].join(', ')})`,
+        { ticket: key },
+      );
+    return { approval, runs };
+  } catch (e) {
+    moot.abort();
+    throw e;
+  }
+}
+
+/**
+ * Runs that used the approval, as the tracker or the state store sees them, each counted once:
+ * a run either of them counts is counted (so a run's own end, still in the outbox, counts it
+ * until it is delivered).
+ */
+async function countedRuns(
+  store: StateStore,
+  statement: ApprovalStatement,
+  recorded: readonly TicketRunRecord[],
+): Promise<Set<string>> {
+  const ids = new Set(
+    recorded.filter((r) => r.approvalId === statement.id && !isUnusedRun(r)).map((r) => r.runId),
+  );
   for (const r of await store.approvalRuns(statement.id)) if (r.used) ids.add(r.runId);
-  if (ids.size > statement.maxRuns)
-    throw new runnerErrors.RefusalError(
-      'RUNS_EXHAUSTED',
-      `this approval allowed ${statement.maxRuns} run(s) and ${key} and the team's store record ${ids.size}, this one included (${[...ids].join(', ')})`,
-      { ticket: key },
-    );
+  return ids;
 }
 
 /**
@@ -339,93 +416,20 @@ export class TicketGate {
         { ticket: expected },
       );
     checkTrackerBinding(statement, tracker);
-    const signal = this.options.signal;
-    // The reads a refusal makes moot are cancelled with it: a refused run waits for none of them.
-    const moot = new AbortController();
-    const read = { signal: signal ? AbortSignal.any([signal, moot.signal]) : moot.signal };
-    // The ticket, the approval it carries and its runs, asked for at once (on Jira, requests of
-    // their own that a run's start waited for one after the other), then judged in that order:
-    // the ticket's answer first, so a missing ticket or a wrong status is what a refusal says.
-    const approvalRead = tracker.getProperty(key, APPROVAL_PROPERTY, read);
-    const runsRead = readTicketRuns(tracker, key, read);
-    // Their failures are seen where they are awaited; not at all when the ticket refuses first.
-    approvalRead.catch(() => undefined);
-    runsRead.catch(() => undefined);
-    try {
-      await this.judge(statement, tracker.get(key, read), approvalRead, runsRead);
-    } catch (e) {
-      moot.abort();
-      throw e;
-    }
-  }
-
-  /** check's verdict on the ticket's answers, in order: the ticket, its approval, its runs. */
-  private async judge(
-    statement: ApprovalStatement,
-    ticketRead: Promise<{ key: string; status: string }>,
-    approvalRead: Promise<unknown>,
-    runsRead: Promise<TicketRunRecord[]>,
-  ): Promise<void> {
-    const { tracker } = this.options.services;
-    const key = statement.ticket;
-    const ticket = await ticketRead.catch((e: unknown) => {
-      if (!isOpsbookError(e) || e.code !== 'TRACKER_TICKET_NOT_FOUND') throw e;
-      throw new runnerErrors.RefusalError(
-        e.code,
-        `nothing was run: the approval is for ${key}, and ${e.message} If ${key} is gone, the run needs a new approval on an existing ticket.`,
-        { ticket: key },
-      );
+    const { approval } = await judgeTicket(tracker, this.options.store, statement, {
+      signal: this.options.signal,
     });
-    if (ticket.key !== key)
-      throw new runnerErrors.RefusalError(
-        'TICKET_MISMATCH',
-        `the tracker answered for ${key} with ${ticket.key} (moved or renamed): ask a senior to approve the run on ${ticket.key}`,
-        { ticket: key },
-      );
-    // The statuses the senior signed, not this configuration's: renaming "Approved" in one's own
-    // opsbook.yaml must not open the gate on a ticket that is Done or rejected.
-    const { approved, inProgress } = statement.tracker!.statuses;
-    const ok = [approved, inProgress].some((s) => s.toLowerCase() === ticket.status.toLowerCase());
-    if (!ok)
-      throw new runnerErrors.RefusalError(
-        'TICKET_NOT_APPROVED',
-        `${key} is "${ticket.status}", not "${approved}" or "${inProgress}": nothing was run; ${notApprovedHint(key, ticket.status, tracker.statuses)}`,
-        { ticket: key },
-      );
     this.statement = statement;
-    // A standing approval too: a recurring ticket whose senior rejected it and approved another
-    // carries that other one, and the rejected one must not run again on it.
-    const approval = (await approvalRead) as TicketApproval | undefined;
-    checkCurrentApproval(key, statement, approval);
     if (!('selector' in statement.targets) && approval?.approvalId === statement.id)
       this.reviewerNamed = approval.reviewer;
-    const ids = await this.runsOf(statement, runsRead);
-    if (ids.size >= statement.maxRuns)
-      throw new runnerErrors.RefusalError(
-        'RUNS_EXHAUSTED',
-        `this approval allowed ${statement.maxRuns} run(s) and ${key} records ${ids.size}: ask a senior for a new approval (opsbook ticket reject ${key} --reason … sends the ticket back to Open for a new plan, also from In Progress when a run died before its end)`,
-        { ticket: key },
-      );
   }
 
-  /**
-   * Runs that used the approval, as the tracker or the state store sees them, each counted once:
-   * a run either of them counts is counted (so a run's own end, still in the outbox, counts it
-   * until it is delivered).
-   */
-  private async runsOf(
-    statement: ApprovalStatement,
-    runsRead?: Promise<TicketRunRecord[]>,
-  ): Promise<Set<string>> {
+  /** The approval's runs the ticket and the store count now (see `countedRuns`). */
+  private async runsOf(statement: ApprovalStatement): Promise<Set<string>> {
+    const { tracker } = this.options.services;
     const signal = this.options.signal;
-    const runs = await (runsRead ??
-      readTicketRuns(this.options.services.tracker, statement.ticket, { signal }));
-    const ids = new Set(
-      runs.filter((r) => r.approvalId === statement.id && !isUnusedRun(r)).map((r) => r.runId),
-    );
-    for (const r of await this.options.store.approvalRuns(statement.id))
-      if (r.used) ids.add(r.runId);
-    return ids;
+    const recorded = await readTicketRuns(tracker, statement.ticket, { signal });
+    return countedRuns(this.options.store, statement, recorded);
   }
 
   /**
