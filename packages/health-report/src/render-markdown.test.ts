@@ -99,4 +99,9 @@ describe('renderMarkdown', () => {
     expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(md).toBe('x\\x1b\\[2J\\x1b\\]8;;http://evil\\x07CLICK\\x9b\\u202eyb\tz\\x00');
   });
+
+  it('shows an invisible format character, so that one host name cannot pass for another', () => {
+    expect(escapeMd('web-01\u200b')).toBe('web-01\\u200b');
+    expect(escapeMd('a\u2066b\ufeff')).toBe('a\\u2066b\\ufeff');
+  });
 });

@@ -1,10 +1,10 @@
 import {
+  controlRisk,
   describeControl,
   findEscape,
   findRawControls,
   forbiddenControl,
   hasControl,
-  isBidiControl,
 } from './control-characters.js';
 import type { Problem } from './problem.js';
 import { phases } from './runbook-schema.js';
@@ -52,16 +52,6 @@ export const packageTextRules: TextRules = {
   lineBreakHint: '',
 };
 
-const terminalRisk =
-  'a terminal acts on it instead of showing it, so a reviewer would not see what runs';
-
-/** Why a reviewer must not meet this character in a runbook. */
-function riskOf(code: number): string {
-  return isBidiControl(code)
-    ? 'it makes a terminal or editor show the text around it in another order than it runs, so a reviewer would not see what runs'
-    : terminalRisk;
-}
-
 /**
  * Control characters in a runbook file (what a reviewer reads must be what runs):
  * first those in the text itself, comments included, then those that escapes put into strings
@@ -105,7 +95,7 @@ function rawProblem(source: Pick<YamlSource, 'file' | 'text'>, offset: number): 
     message:
       code === 0x0d
         ? 'a carriage return (U+000D) that does not end a line: a terminal goes back to the line start and draws over the text before it; delete it, or end lines with LF or CRLF'
-        : `control character ${describeControl(code)} in the file: ${riskOf(code)}; delete it`,
+        : `control character ${describeControl(code)} in the file: ${controlRisk(code)}; delete it`,
   };
 }
 
@@ -144,7 +134,7 @@ function stringProblem(
       ? `${where} holds a line break${how}: write it on one line${rules.lineBreakHint}`
       : code === 0x09
         ? `${where} holds a tab${how}: use spaces (tabs belong only where line breaks may be)`
-        : `${where} holds control character ${describeControl(code)}${how}: ${riskOf(code)}; remove it`;
+        : `${where} holds control character ${describeControl(code)}${how}: ${controlRisk(code)}; remove it`;
   const pos = offset === undefined ? source.locate(path, at) : positionAt(source.text, offset);
   return { file: source.file, ...pos, rule: 'control-character', message };
 }

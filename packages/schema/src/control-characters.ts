@@ -50,6 +50,13 @@ export function describeControl(code: number): string {
   return `U+${code.toString(16).toUpperCase().padStart(4, '0')}${name ? ` (${name})` : ''}`;
 }
 
+/** Why a reviewer must not meet this character in a text they review: what a terminal does with it. */
+export function controlRisk(code: number): string {
+  return isBidiControl(code)
+    ? 'it makes a terminal or editor show the text around it in another order than it runs, so a reviewer would not see what runs'
+    : 'a terminal acts on it instead of showing it, so a reviewer would not see what runs';
+}
+
 /**
  * Control characters a text file may not hold as they are: all but tab and line feed, a carriage
  * return only right before a line feed (CRLF line endings), and the bidirectional controls.

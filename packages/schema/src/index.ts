@@ -28,6 +28,9 @@ export {
   trustPinDir,
 } from './config.js';
 export {
+  controlRisk,
+  describeControl,
+  forbiddenControl,
   SHOWN_CONTROL,
   showControls,
   showControlsOnLine,

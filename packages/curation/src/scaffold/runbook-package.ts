@@ -1,4 +1,4 @@
-import { RUNBOOK_SCOPE } from '@opsbook/schema';
+import { controlRisk, describeControl, forbiddenControl, RUNBOOK_SCOPE } from '@opsbook/schema';
 import { curationErrors } from '../error-codes.js';
 
 /**
@@ -91,17 +91,11 @@ export function runbookTitleProblem(title: string): string | undefined {
   const length = [...title].length;
   if (length > RUNBOOK_TITLE_MAX)
     return `is ${length} characters long: give at most ${RUNBOOK_TITLE_MAX} (the runbook's description is the place for more)`;
-  const control = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.exec(title);
-  if (!control) return undefined;
-  const code = control[0].charCodeAt(0);
+  const code = forbiddenControl(title, false);
+  if (code === undefined) return undefined;
   if (code === 0x0a || code === 0x0d) return 'holds a line break: give a title of one line';
   if (code === 0x09) return 'holds a tab: use spaces';
-  const shown = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  const risk =
-    code >= 0x202a
-      ? 'it makes a terminal or editor show the text around it in another order'
-      : 'a terminal acts on it instead of showing it';
-  return `holds control character ${shown}${code === 0x1b ? ' (ESC)' : ''}: ${risk}; remove it`;
+  return `holds control character ${describeControl(code)}: ${controlRisk(code)}; remove it`;
 }
 
 /** RUNBOOK_OPTION_INVALID for a --title a runbook cannot have. */
