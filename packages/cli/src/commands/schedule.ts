@@ -33,6 +33,8 @@ function describeEvent(e: ScheduleEvent): string {
         : `${e.slot} ${e.schedule}: ${e.outcome === 'refused' ? 'refused' : 'not run'} (${e.code}): ${e.message}`;
     case 'slot-taken':
       return `${e.slot} ${e.schedule}: taken by another scheduler`;
+    case 'slot-invalid':
+      return `${e.slot} ${e.schedule}: not a slot of the schedule (a job queued by other means): ${e.message}`;
     case 'queue':
       return `job queue ${e.level}: ${e.message}`;
   }

@@ -1,0 +1,110 @@
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Config, loadConfig } from '@opsbook/schema';
+import { closeStateStores, migrateStateStore, stateStoreOf } from '@opsbook/state';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScheduledSlot, type ScheduleEvent, type SlotRunOptions } from '../src/index.js';
+import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+
+/*
+ * The job queue is graphile-worker's tables in the team's database, which every engineer with
+ * the database's credentials can write (`select graphile_worker.add_job('opsbook_schedule',
+ * '{"schedule": …, "_cron": {"ts": …}}')`). A job so queued is handed to the scheduler exactly
+ * as its cron's are: these tests give runScheduledSlot such payloads. A schedule's runs happen
+ * at the minutes its cron names and nowhere else, and a slot still to come is not taken ahead
+ * of its minute (which would leave nothing for the real slot).
+ */
+
+let pg: Postgres;
+let world: TicketWorld;
+let config: Config;
+let env: NodeJS.ProcessEnv;
+const events: ScheduleEvent[] = [];
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  await pg.psql('create database forged');
+  world = await startTicketWorld();
+  await appendFile(
+    path.join(world.dir, 'opsbook.yaml'),
+    `schedules:
+  nightly: {runbook: collect-diagnostics, cron: "0 3 * * *", backfill: 10m}
+`,
+  );
+  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/forged`;
+  env = { ...world.env, OPSBOOK_DATABASE_URL: url, OPSBOOK_TRUST_DIR: world.config.trustPinDir };
+  config = await loadConfig({ file: path.join(world.dir, 'opsbook.yaml'), env });
+  await migrateStateStore(url);
+  await stateStoreOf(config).schedules!.register([
+    { name: 'nightly', runbook: 'collect-diagnostics', cron: '0 3 * * *' },
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  await closeStateStores();
+  await world?.close();
+  await pg?.dispose();
+});
+
+/** The scheduler's view of a slot, its clock at `now`. */
+function at(now: Date): SlotRunOptions {
+  return {
+    config,
+    executorSigner: world.eve,
+    env,
+    signal: new AbortController().signal,
+    clock: () => now,
+    onEvent: (e) => events.push(e),
+  };
+}
+
+async function rowOf(slot: Date) {
+  const slots = await stateStoreOf(config).schedules!.slotsSince(new Date(0));
+  return slots.find((s) => s.schedule === 'nightly' && s.slot.getTime() === slot.getTime());
+}
+
+const runCount = async () => (await stateStoreOf(config).listRuns()).length;
+
+describe('a job in the queue for a minute its schedule does not fire', () => {
+  it('runs nothing and takes no slot when the minute is not one of its cron (nightly at 03:00 UTC, queued for 10:17)', async () => {
+    const before = await runCount();
+    const forged = new Date('2026-11-02T10:17:00.000Z');
+    await runScheduledSlot(at(new Date(forged.getTime() + 5_000)), {
+      schedule: 'nightly',
+      _cron: { ts: forged.toISOString() },
+    });
+    expect(await runCount()).toBe(before);
+    expect(await rowOf(forged)).toBeUndefined();
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'slot-invalid',
+        schedule: 'nightly',
+        slot: forged.toISOString(),
+        message: expect.stringContaining('0 3 * * *'),
+      }),
+    );
+  });
+
+  it('runs nothing ahead of its minute, and leaves the slot to come to its scheduler', async () => {
+    const before = await runCount();
+    const slot = new Date('2026-11-03T03:00:00.000Z');
+    // Queued for tonight's 03:00 and handed over six hours early.
+    await runScheduledSlot(at(new Date(slot.getTime() - 6 * 3_600_000)), {
+      schedule: 'nightly',
+      _cron: { ts: slot.toISOString() },
+    });
+    expect(await runCount()).toBe(before);
+    expect(await rowOf(slot)).toBeUndefined();
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'slot-invalid', slot: slot.toISOString() }),
+    );
+    // The real slot, at its minute, runs.
+    await runScheduledSlot(at(new Date(slot.getTime() + 5_000)), {
+      schedule: 'nightly',
+      _cron: { ts: slot.toISOString() },
+    });
+    expect(await rowOf(slot)).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
+    expect(await runCount()).toBe(before + 1);
+  }, 60_000);
+});
