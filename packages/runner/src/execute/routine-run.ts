@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ApprovalStatement } from '@opsbook/approval';
 import { type Finding, sortFindings } from '@opsbook/inspection';
 import {
   computeFleetStatistics,
@@ -46,6 +47,35 @@ export function requireStandingApproval(config: RunRequest['config'], runbook: s
 }
 
 /**
+ * What a routine run of `runbook` (inspect, inventory, a schedule's slot, the evidence of ticket
+ * open) needs of the approval its `standing:` entry names, before it is verified: a standing
+ * selector, for that runbook (an entry holding another runbook's approval would run that one
+ * under this one's name), and `target`, when given, its selector.
+ */
+export function refuseUnlessStandingFor(
+  approvalFile: string,
+  statement: ApprovalStatement,
+  runbook: string,
+  target: string | undefined,
+): asserts statement is ApprovalStatement & { targets: { selector: string } } {
+  if (!('selector' in statement.targets))
+    throw new runnerErrors.RefusalError(
+      'NOT_STANDING',
+      `${approvalFile} approves an explicit host list, not a standing selector: ${standingSetupHint(runbook)}`,
+    );
+  if (statement.runbook.name !== runbook)
+    throw new runnerErrors.RefusalError(
+      'RUNBOOK_MISMATCH',
+      `${approvalFile} approves ${statement.runbook.name}, not ${runbook}: fix the standing: entry in opsbook.yaml`,
+    );
+  if (target !== undefined && target !== statement.targets.selector)
+    throw new runnerErrors.RefusalError(
+      'TARGETS_OUTSIDE_SCOPE',
+      `the standing approval for ${runbook} covers "${statement.targets.selector}", not "${target}": omit --target, or ask a senior for a standing approval with that selector`,
+    );
+}
+
+/**
  * `opsbook inspect` / `opsbook inventory`: run a routine runbook under its standing approval
  * (verified like any approval: signature, digest, expiry, selector) and read the findings and
  * facts back from the run's hash-checked journal, the same record the health report reads.
@@ -54,21 +84,7 @@ export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
   const approvalFile = requireStandingApproval(req.config, req.runbook);
   // Read once: the run is of the bytes checked here (the file could give others when read again).
   const { statement, bytes } = await readApprovalFile(approvalFile);
-  if (!('selector' in statement.targets))
-    throw new runnerErrors.RefusalError(
-      'NOT_STANDING',
-      `${approvalFile} approves an explicit host list, not a standing selector: ${standingSetupHint(req.runbook)}`,
-    );
-  if (statement.runbook.name !== req.runbook)
-    throw new runnerErrors.RefusalError(
-      'RUNBOOK_MISMATCH',
-      `${approvalFile} approves ${statement.runbook.name}, not ${req.runbook}: fix the standing: entry in opsbook.yaml`,
-    );
-  if (req.target !== undefined && req.target !== statement.targets.selector)
-    throw new runnerErrors.RefusalError(
-      'TARGETS_OUTSIDE_SCOPE',
-      `the standing approval for ${req.runbook} covers "${statement.targets.selector}", not "${req.target}": omit --target, or ask a senior for a standing approval with that selector`,
-    );
+  refuseUnlessStandingFor(approvalFile, statement, req.runbook, req.target);
   const { runbook: _r, target: _t, ...run } = req;
   const outcome = await runApproved({ ...run, approvalFile, approvalBytes: bytes });
   const { events } = await verifyStoredJournal(stateStoreOf(req.config), outcome.runId);

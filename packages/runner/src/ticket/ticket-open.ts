@@ -9,7 +9,7 @@ import {
 import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
 import type { Block, Doc, Grade, OutboxEntry } from '@opsbook/tracker';
 import { readApprovalFile } from '../approval/approval-flow.js';
-import { runnerErrors } from '../error-codes.js';
+import { refuseUnlessStandingFor } from '../execute/routine-run.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
 import {
   digestJournal,
@@ -90,16 +90,7 @@ export async function collectEvidence(
   const file = standingApprovalFile(run.config, runbook);
   // Read once: the run is of the bytes checked here (the file could give others when read again).
   const { statement, bytes } = await readApprovalFile(file);
-  if (!('selector' in statement.targets))
-    throw new runnerErrors.RefusalError(
-      'NOT_STANDING',
-      `${file} approves an explicit host list, not a standing selector: evidence is collected under a routine standing approval`,
-    );
-  if (target !== undefined && target !== statement.targets.selector)
-    throw new runnerErrors.RefusalError(
-      'TARGETS_OUTSIDE_SCOPE',
-      `the standing approval for ${runbook} covers "${statement.targets.selector}", not "${target}": omit --target, or ask a senior for a standing approval with that selector`,
-    );
+  refuseUnlessStandingFor(file, statement, runbook, target);
   const store = stateStoreOf(run.config);
   const gate = new TicketGate({ services, store, signal: run.signal });
   const outcome = await runApproved({
