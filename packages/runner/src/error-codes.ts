@@ -55,6 +55,8 @@ export const runnerErrorCodes = errorCodeList({
       'a scheduled slot came up while a live scheduler still ran an earlier slot of its schedule: nothing ran',
     SCHEDULE_SLOT_LATE:
       "a scheduled slot came up later than its grace (or its schedule's backfill) allows: nothing ran",
+    SCHEDULE_SLOT_RAN:
+      'a scheduled slot whose run the ticket records already (its row deleted, the slot queued again): nothing ran',
     TICKET_MISMATCH: 'the approval is for another ticket',
     APPROVAL_NOT_CURRENT:
       'the ticket carries another approval (a later plan approved on it), or a senior rejected this one: nothing was run',

@@ -66,6 +66,8 @@ async function rowOf(slot: Date) {
 
 const runCount = async () => (await stateStoreOf(config).listRuns()).length;
 
+const sql = (text: string) => pg.psql(text, 'forged');
+
 describe('a job in the queue for a minute its schedule does not fire', () => {
   it('runs nothing and takes no slot when the minute is not one of its cron (nightly at 03:00 UTC, queued for 10:17)', async () => {
     const before = await runCount();
@@ -106,5 +108,33 @@ describe('a job in the queue for a minute its schedule does not fire', () => {
     });
     expect(await rowOf(slot)).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
     expect(await runCount()).toBe(before + 1);
+  }, 60_000);
+});
+
+describe('a slot whose row was deleted from the database, queued again', () => {
+  it('runs once: the second time it is refused (SCHEDULE_SLOT_RAN), as the ticket records its run', async () => {
+    const slot = new Date('2026-11-04T03:00:00.000Z');
+    const before = await runCount();
+    await runScheduledSlot(at(new Date(slot.getTime() + 5_000)), {
+      schedule: 'nightly',
+      _cron: { ts: slot.toISOString() },
+    });
+    const first = await rowOf(slot);
+    expect(first).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
+    expect(await runCount()).toBe(before + 1);
+    // Whoever can write the database forgets the slot and queues it again, inside its grace.
+    await sql(
+      `delete from opsbook_schedule_slots where schedule = 'nightly' and slot = '${slot.toISOString()}'`,
+    );
+    await runScheduledSlot(at(new Date(slot.getTime() + 60_000)), {
+      schedule: 'nightly',
+      _cron: { ts: slot.toISOString() },
+    });
+    expect(await runCount()).toBe(before + 1);
+    expect(await rowOf(slot)).toMatchObject({
+      outcome: 'refused',
+      code: 'SCHEDULE_SLOT_RAN',
+      message: expect.stringContaining(first!.runId!),
+    });
   }, 60_000);
 });

@@ -86,7 +86,7 @@ export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPay
           'SCHEDULE_BUSY',
           `an earlier slot of ${schedule} is still going on a live scheduler: nothing ran for ${at.slot} (one schedule's slots never overlap); opsbook schedule list shows which`,
         );
-      end = await runSlotRoutine(options, schedule);
+      end = await runSlotRoutine(options, schedule, slot);
     } catch (e) {
       const known = isOpsbookError(e);
       end = {
@@ -153,6 +153,7 @@ function minutesOf(ms: number): string {
 async function runSlotRoutine(
   options: SlotRunOptions,
   schedule: string,
+  slot: Date,
 ): Promise<Omit<SlotEnd, 'schedule' | 'slot'>> {
   const config = await loadConfig({ file: options.config.file, env: options.env });
   const found = schedulesOf(config).find((s) => s.name === schedule);
@@ -173,6 +174,8 @@ async function runSlotRoutine(
       services: openTracker(config, options.env),
       store,
       signal: options.signal,
+      // The slot's row is the database's: the ticket records that the slot ran.
+      slot: `${schedule}@${slot.toISOString()}`,
     }),
   });
   return { outcome: 'ran', runId: outcome.runId, runStatus: outcome.status };

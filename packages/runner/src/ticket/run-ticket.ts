@@ -137,6 +137,11 @@ export interface TicketRunRecord {
    * did not say (taken as a late report).
    */
   endReportedBy?: RunEndReporter;
+  /**
+   * The schedule's slot the run was started for (`<schedule>@<slot, ISO>`), when a scheduler
+   * started it: the ticket is what says a slot ran, since the slot's row is the database's.
+   */
+  slot?: string;
 }
 
 export type RunEndReporter = 'runner' | 'ticket report';
@@ -182,6 +187,30 @@ export interface TicketGateOptions {
   expectedTicket?: string;
   now?: () => Date;
   signal?: AbortSignal;
+  /**
+   * The schedule's slot a scheduler runs (`<schedule>@<slot, ISO>`): recorded with the run's
+   * claim, and a slot the ticket records a run of already is refused (SCHEDULE_SLOT_RAN), so that
+   * a slot runs once even when its row in the database was deleted and the slot queued again.
+   */
+  slot?: string;
+}
+
+/** The run the ticket records for `slot` besides `runId`, if any: a slot runs once. */
+function slotRanAs(
+  runs: readonly TicketRunRecord[],
+  slot: string | undefined,
+  runId?: string,
+): TicketRunRecord | undefined {
+  if (slot === undefined) return undefined;
+  return runs.find((r) => r.slot === slot && r.runId !== runId);
+}
+
+function slotRan(key: string, slot: string, run: TicketRunRecord): Error {
+  return new runnerErrors.RefusalError(
+    'SCHEDULE_SLOT_RAN',
+    `${key} records run ${run.runId} for the slot ${slot} already: a slot runs once, nothing ran (its row in the database was deleted, or the slot was queued again)`,
+    { ticket: key },
+  );
 }
 
 /** What to do about a ticket in `status` that a run cannot start from. */
@@ -292,7 +321,7 @@ async function judgeTicket(
   tracker: Tracker,
   store: StateStore,
   statement: ApprovalStatement,
-  options: { signal?: AbortSignal | undefined; claimed?: string },
+  options: { signal?: AbortSignal | undefined; claimed?: string; slot?: string | undefined },
 ): Promise<TicketVerdict> {
   const key = statement.ticket;
   const moot = new AbortController();
@@ -334,6 +363,8 @@ async function judgeTicket(
     const approval = (await approvalRead) as TicketApproval | undefined;
     checkCurrentApproval(key, statement, approval);
     const recorded = await runsRead;
+    const ran = slotRanAs(recorded, options.slot);
+    if (ran) throw slotRan(key, options.slot!, ran);
     const runs = await countedRuns(store, statement, recorded);
     const claimed = options.claimed;
     if (claimed === undefined) {
@@ -418,18 +449,11 @@ export class TicketGate {
     checkTrackerBinding(statement, tracker);
     const { approval } = await judgeTicket(tracker, this.options.store, statement, {
       signal: this.options.signal,
+      slot: this.options.slot,
     });
     this.statement = statement;
     if (!('selector' in statement.targets) && approval?.approvalId === statement.id)
       this.reviewerNamed = approval.reviewer;
-  }
-
-  /** The approval's runs the ticket and the store count now (see `countedRuns`). */
-  private async runsOf(statement: ApprovalStatement): Promise<Set<string>> {
-    const { tracker } = this.options.services;
-    const signal = this.options.signal;
-    const recorded = await readTicketRuns(tracker, statement.ticket, { signal });
-    return countedRuns(this.options.store, statement, recorded);
   }
 
   /**
@@ -446,11 +470,25 @@ export class TicketGate {
     const { tracker } = this.options.services;
     const signal = this.options.signal;
     const property = `${RUN_PROPERTY_PREFIX}${runId}`;
-    this.own = { runId, approvalId: s.id, by, startedAt: this.now.toISOString() };
+    const slot = this.options.slot;
+    this.own = {
+      runId,
+      approvalId: s.id,
+      by,
+      startedAt: this.now.toISOString(),
+      ...(slot !== undefined ? { slot } : {}),
+    };
     await tracker.setProperty(s.ticket, property, this.own, signal ? { signal } : {});
-    const ids = await this.runsOf(s);
+    const runs = await readTicketRuns(tracker, s.ticket, { signal });
+    const ids = await countedRuns(this.options.store, s, runs);
     ids.add(runId);
     this.claimed = ids;
+    // Two schedulers taking one slot at once (its row deleted in between): both back off.
+    const twin = slotRanAs(runs, slot, runId);
+    if (twin) {
+      await this.withdraw();
+      throw slotRan(s.ticket, slot!, twin);
+    }
     if (ids.size <= s.maxRuns) return;
     await this.withdraw();
     throw new runnerErrors.RefusalError(
