@@ -4,7 +4,12 @@ import { type Config, loadConfig } from '@opsbook/schema';
 import { closeStateStores, migrateStateStore, stateStoreOf } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScheduledSlot, type ScheduleEvent, type SlotRunOptions } from '../src/index.js';
+import {
+  runScheduledSlot,
+  type ScheduleEvent,
+  type SlotRunOptions,
+  startScheduler,
+} from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 /*
@@ -136,5 +141,50 @@ describe('a slot whose row was deleted from the database, queued again', () => {
       code: 'SCHEDULE_SLOT_RAN',
       message: expect.stringContaining(first!.runId!),
     });
+  }, 60_000);
+});
+
+describe('a job added to the queue by hand, with a scheduler running', () => {
+  it('runs nothing when its minute is not one of the cron', async () => {
+    // graphile-worker hands the job over as soon as it is added (LISTEN/NOTIFY).
+    const scheduler = await startScheduler({
+      config,
+      executorSigner: world.eve,
+      env,
+      signal: new AbortController().signal,
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      const before = await runCount();
+      const now = new Date();
+      // This minute, or the one before when this one is 03:00: not late, and not nightly's.
+      let forged = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+      if (forged.getUTCHours() === 3 && forged.getUTCMinutes() === 0)
+        forged = new Date(forged.getTime() - 60_000);
+      await sql(
+        `select graphile_worker.add_job('opsbook_schedule', json_build_object('schedule', 'nightly', '_cron', json_build_object('ts', '${forged.toISOString()}')))`,
+      );
+      for (let i = 0; i < 600; i++) {
+        const left = await sql(
+          "select count(*) from graphile_worker.jobs where task_identifier = 'opsbook_schedule'",
+        );
+        if (left.trim() === '0') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(
+        (
+          await sql(
+            "select count(*) from graphile_worker.jobs where task_identifier = 'opsbook_schedule'",
+          )
+        ).trim(),
+      ).toBe('0');
+      expect(await runCount()).toBe(before);
+      expect(await rowOf(forged)).toBeUndefined();
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'slot-invalid', slot: forged.toISOString() }),
+      );
+    } finally {
+      await scheduler.stop();
+    }
   }, 60_000);
 });
