@@ -51,9 +51,11 @@ started, or the refusal that kept it from starting ("opsbook schedule list" repo
 missed). Several schedulers may share one database: each slot runs once. A slot in the last
 "backfill" (per schedule) that no scheduler took runs when one starts. One schedule's slots never
 overlap: a slot that comes up while an earlier one still runs, or later than 2 minutes (or its
-backfill), runs nothing and is recorded as refused (SCHEDULE_BUSY, SCHEDULE_SLOT_LATE). A
-scheduler killed in the middle of a slot holds nothing back: the next one takes the next slot at
-once, and the killed slot is reported as abandoned.
+backfill), runs nothing and is recorded as refused (SCHEDULE_BUSY, SCHEDULE_SLOT_LATE). A slot
+runs once: its run is recorded on the recurring ticket, and a slot the ticket records already is
+refused (SCHEDULE_SLOT_RAN). A job in the queue for a minute the cron does not fire, or still to
+come, runs nothing (slot-invalid). A scheduler killed in the middle of a slot holds nothing
+back: the next one takes the next slot at once, and the killed slot is reported as abandoned.
 One line per slot on stdout (--json: one JSON document per slot event).
 
 ${SETUP}`,
