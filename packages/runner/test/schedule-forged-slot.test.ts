@@ -188,3 +188,29 @@ describe('a job added to the queue by hand, with a scheduler running', () => {
     }
   }, 60_000);
 });
+
+describe('a job for a schedule added to opsbook.yaml after the scheduler started', () => {
+  it('is held to the cron opsbook.yaml now gives it: off its cron, nothing runs', async () => {
+    // The scheduler's own config (loaded at its start) has no "weekly"; a scheduler started
+    // later, with this opsbook.yaml, would queue weekly's slots, so its jobs are not refused as
+    // unknown, but they are held to weekly's cron all the same.
+    await appendFile(
+      path.join(world.dir, 'opsbook.yaml'),
+      '  weekly: {runbook: collect-diagnostics, cron: "30 4 * * 1"}\n',
+    );
+    const before = await runCount();
+    const forged = new Date('2026-11-05T11:11:00.000Z'); // a Thursday, not 04:30 on a Monday
+    await runScheduledSlot(at(new Date(forged.getTime() + 5_000)), {
+      schedule: 'weekly',
+      _cron: { ts: forged.toISOString() },
+    });
+    expect(await runCount()).toBe(before);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'slot-invalid',
+        schedule: 'weekly',
+        message: expect.stringContaining('30 4 * * 1'),
+      }),
+    );
+  }, 60_000);
+});

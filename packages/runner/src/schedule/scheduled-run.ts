@@ -104,13 +104,15 @@ export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPay
 
 /**
  * Why a queued job is no slot of its schedule, or undefined when it is one: a whole minute its
- * cron fires (as this scheduler queues it), not still to come (beyond the grace a scheduler's
- * clock may be ahead of another's). The queue is graphile-worker's tables in the team's database,
+ * cron fires (as a scheduler queues it), not still to come (beyond the grace a scheduler's clock
+ * may be ahead of another's). The queue is graphile-worker's tables in the team's database,
  * which anyone with its credentials can write: a job queued there by hand for another minute
  * would run the routine when the schedule does not, and one dated ahead would take the slot's row
  * before its minute, leaving nothing for the slot itself. Such a job takes no row, so the slot
- * to come still runs, and one the cron missed is still reported as missed. A schedule this
- * scheduler did not start with (opsbook.yaml changed since) is left to the slot's own checks.
+ * to come still runs, and one the cron missed is still reported as missed. The cron is the one
+ * this scheduler started with, or, for a schedule added to opsbook.yaml since (another scheduler,
+ * started later, queues its slots), the one opsbook.yaml holds now; a schedule in neither is left
+ * to the slot's own checks (SCHEDULE_UNKNOWN).
  */
 async function slotProblem(
   options: SlotRunOptions,
@@ -118,15 +120,28 @@ async function slotProblem(
   slot: Date,
 ): Promise<string | undefined> {
   if (Number.isNaN(slot.getTime())) return 'its time is not an instant: nothing ran';
-  const cron = (await parseScheduleCron(options.config)).find((p) => p.schedule.name === schedule);
-  if (!cron) return undefined;
-  const expr = cron.schedule.cron;
-  if (slot.getTime() % 60_000 !== 0 || !cron.matches(digestOf(slot)))
-    return `${slot.toISOString()} is not a minute the cron "${expr}" (UTC) of ${schedule} fires: the scheduler queues no such job, so it was put in the queue by other means; nothing ran`;
   const now = (options.clock?.() ?? new Date()).getTime();
   if (slot.getTime() - now > SLOT_GRACE_MS)
     return `the slot ${slot.toISOString()} of ${schedule} is still to come (${minutesOf(slot.getTime() - now)} ahead): the scheduler queues a slot at its minute, so it was put in the queue by other means; nothing ran, and the slot runs when it comes`;
+  const cron =
+    (await cronOf(options.config, schedule)) ??
+    (await loadConfig({ file: options.config.file, env: options.env }).then(
+      (fresh) => cronOf(fresh, schedule),
+      () => undefined, // the slot's own reading of opsbook.yaml records why it cannot be read
+    ));
+  if (!cron) return undefined;
+  if (slot.getTime() % 60_000 !== 0 || !cron.matches(digestOf(slot)))
+    return `${slot.toISOString()} is not a minute the cron "${cron.schedule.cron}" (UTC) of ${schedule} fires: the scheduler queues no such job, so it was put in the queue by other means; nothing ran`;
   return undefined;
+}
+
+/** The parsed cron of `schedule` in `config`, if it has that schedule (and its cron parses). */
+async function cronOf(config: Config, schedule: string) {
+  try {
+    return (await parseScheduleCron(config)).find((p) => p.schedule.name === schedule);
+  } catch {
+    return undefined; // a cron that does not parse: opsbook.yaml is refused where it loads
+  }
 }
 
 /**
