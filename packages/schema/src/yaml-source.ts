@@ -328,7 +328,11 @@ function tooDeepInTree(tokens: readonly CST.Token[]): number | undefined {
 function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos: Pos): Problem[] {
   const problems: Problem[] = [];
   const linesWithError = new Set<number>();
+  // After a tab used as indentation the parser has lost the file's structure: what it says of the
+  // lines below is about the tab, not a problem of theirs. Later tabs are still each reported.
+  const firstTab = doc.errors.find((e) => e.code === 'TAB_AS_INDENT')?.pos[0];
   for (const err of doc.errors) {
+    if (firstTab !== undefined && err.pos[0] > firstTab && err.code !== 'TAB_AS_INDENT') continue;
     // One error usually sets off others on the same line; the first says what to fix.
     const { line } = pos(err.pos[0]);
     if (linesWithError.has(line)) continue;

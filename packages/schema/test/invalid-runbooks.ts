@@ -545,6 +545,17 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     expected: ['runbook.yaml:13:1: a tab is used for indentation: YAML indents with spaces only'],
   },
   {
+    // The parser, lost after the tab, also complains about the lines below it: one problem, at the tab.
+    name: 'yaml-tab-indent-in-mapping',
+    yaml: withLine(5, '\ttitle: Demo'),
+    expected: ['runbook.yaml:5:1: a tab is used for indentation: YAML indents with spaces only'],
+  },
+  {
+    name: 'yaml-tab-after-spaces-in-mapping',
+    yaml: withLine(5, '  \ttitle: Demo'),
+    expected: ['runbook.yaml:5:3: a tab is used for indentation: YAML indents with spaces only'],
+  },
+  {
     name: 'yaml-two-documents',
     yaml: `${validYaml}---\nkind: Runbook\n`,
     expected: [
