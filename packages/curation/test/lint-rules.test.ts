@@ -516,6 +516,16 @@ describe('description-missing', () => {
       phases: steps(step('s', 'run: echo {{ params.days }}')),
     });
     expect(r.of('description-missing')).toEqual([r.at('metadata'), r.at('days')]);
+    // Where to add it: under metadata, after its title (line 5 of the fixture).
+    expect(r.findings[0]?.message).toMatch(
+      /^the runbook has no description: add `description:` under `metadata:` \(after `title:` on line 5\)/,
+    );
+  });
+
+  it('points at an empty description itself, where it is to be written', async () => {
+    const r = await lintFixture({ description: "''", phases: steps(step('s', 'run: echo ok')) });
+    expect(r.of('description-missing')).toEqual([r.at("''")]);
+    expect(r.findings[0]?.message).toMatch(/^metadata.description is empty: say when/);
   });
 
   it("fails the scaffolds' TODO placeholders left as descriptions (pnpm new-runbook, opsbook promote)", async () => {
@@ -525,7 +535,8 @@ describe('description-missing', () => {
         "    days: {type: integer, default: 7, description: TODO replace with the runbook's own parameters}",
       phases: steps(step('s', 'run: echo {{ params.days }}')),
     });
-    expect(r.of('description-missing')).toEqual([r.at('metadata'), r.at('days')]);
+    // At the placeholder to replace, not at the `metadata:` above it.
+    expect(r.of('description-missing')).toEqual([r.at("'TODO: when"), r.at('days')]);
     expect(r.findings.map((f) => f.message).join('\n')).toContain('TODO placeholder');
   });
 

@@ -73,12 +73,24 @@ export function ownRuleFindings(
   // The scaffolds (pnpm new-runbook, opsbook promote) leave TODO text: still to be written.
   const unwritten = (text: string | undefined) => !text?.trim() || /^\s*TODO\b/i.test(text);
   const todo = (text: string | undefined) => (text?.trim() ? 'is still the TODO placeholder' : '');
-  if (unwritten(runbook.metadata.description))
+  const description = runbook.metadata.description;
+  const why =
+    'say when to use the runbook and what it changes (engineers and seniors read it in opsbook show and the plan)';
+  // A placeholder or empty text is edited where it stands; a missing one is added to the block.
+  if (description !== undefined && unwritten(description))
+    add(
+      'description-missing',
+      inYaml(['metadata', 'description']),
+      `metadata.description ${todo(description) || 'is empty'}: ${why}`,
+    );
+  else if (description === undefined) {
+    const title = bundle.source.locate(['metadata', 'title'], 'key');
     add(
       'description-missing',
       inYaml(['metadata'], 'key'),
-      `the runbook's metadata.description ${todo(runbook.metadata.description) || 'is missing'}: say when to use it and what it changes (engineers and seniors read it in opsbook show and the plan)`,
+      `the runbook has no description: add \`description:\` under \`metadata:\` (after \`title:\` on line ${title.line}) and ${why}`,
     );
+  }
   if (/^\s*TODO\b/i.test(runbook.metadata.title))
     add(
       'description-missing',
