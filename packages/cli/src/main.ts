@@ -139,7 +139,10 @@ async function dispatch(
     return (await spec.run(ctx)) ?? exitCodes.ok;
   } catch (e) {
     if (e instanceof FullBuildNeeded) throw e;
-    const reported = describeError(e, debug);
+    // A file where the state folder should be: the setting's mistake, named at its line.
+    const { loadedConfig } = await import('./context.js');
+    const { stateDirMistake } = await import('./state-dir-mistake.js');
+    const reported = describeError(stateDirMistake(e, loadedConfig()) ?? e, debug);
     if (wantsJson) out.printJson(reported.json);
     out.note(reported.text);
     return reported.exitCode;

@@ -131,7 +131,7 @@ describe('opsbook doctor', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(stackTrace);
     expect(r.stdout).toContain(
-      `✗ state      ${path.join(w.dir, 'state')} is a file, not a folder: no run could journal\n             → move that file out of the way, or set stateDir in opsbook.yaml to another place`,
+      '✗ state      opsbook.yaml:3:11: stateDir, the state folder (journals, ledger, local tickets), is state, which is a file: no run could journal\n             → point stateDir at a folder (opsbook makes it if it is missing), or move that file away',
     );
     expect(r.stdout).not.toContain('ENOTDIR: not a directory');
     expect(r.stdout).toMatch(/^✓ inventory /m);

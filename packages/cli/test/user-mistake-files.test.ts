@@ -144,6 +144,49 @@ describe('a trustStore in opsbook.yaml that names a folder', () => {
   }
 });
 
+describe('a state folder setting that names a file', () => {
+  let repo: string;
+  beforeAll(async () => {
+    repo = path.join(tmp.dir, 'state-file');
+    await mkdir(path.join(repo, 'runbooks'), { recursive: true });
+    // stateDir on line 4, its value at column 11.
+    await writeFile(
+      path.join(repo, 'opsbook.yaml'),
+      config().replace('stateDir: state', 'stateDir: state.txt'),
+    );
+    await writeFile(path.join(repo, 'state.txt'), 'notes, not a folder\n');
+    await writeFile(path.join(repo, 'approvers.yaml'), approvers);
+  });
+
+  for (const args of [
+    ['runs', 'list'],
+    ['ticket', 'open', '--summary', 'disk full on web1', '--key', 'KEY'],
+  ]) {
+    it(`opsbook ${args.join(' ')} names the stateDir line and says to point it at a folder`, async () => {
+      const r = await opsbook(
+        args.map((a) => (a === 'KEY' ? path.join(dir, 'sam') : a)),
+        repo,
+      );
+      expectInvalid(r);
+      expect(r.stderr.trim()).toBe(
+        'opsbook.yaml:4:11: stateDir, the state folder (journals, ledger, local tickets), is state.txt, which is a file: point stateDir at a folder (opsbook makes it if it is missing), or move that file away',
+      );
+    });
+  }
+
+  it('names the default state folder when opsbook.yaml sets none', async () => {
+    const bare = path.join(tmp.dir, 'state-default-file');
+    await mkdir(path.join(bare, 'runbooks'), { recursive: true });
+    await writeFile(path.join(bare, 'opsbook.yaml'), 'apiVersion: opsbook/v1\nkind: Config\n');
+    await writeFile(path.join(bare, '.opsbook'), '');
+    const r = await opsbook(['runs', 'list'], bare);
+    expectInvalid(r);
+    expect(r.stderr).toMatch(
+      /^opsbook\.yaml: the state folder is \.opsbook \(the default: opsbook\.yaml sets no stateDir\), which is a file: set stateDir in opsbook\.yaml to a folder/,
+    );
+  });
+});
+
 describe('a damaged file of the local tracker or the outbox', () => {
   let repo: string;
   beforeAll(async () => {

@@ -9,12 +9,13 @@ import {
   schedulesOf,
   trustShow,
 } from '@opsbook/runner';
-import { type Config, storageErrorOf } from '@opsbook/schema';
+import { type Config, formatProblem, storageErrorOf } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
 import type { Assignee, SetupCheck } from '@opsbook/tracker';
 import { type CommandContext, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { stateDirNotFolder } from '../state-dir-mistake.js';
 import { showControlsIn } from '../terminal-safe.js';
 import { rulesFor } from './alert-rules-file.js';
 
@@ -281,17 +282,14 @@ async function stateFindings(config: Config): Promise<Finding[]> {
         // Made at the first run when missing.
         (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : e.code),
       );
-      const isFolder = await stat(config.stateDir).then(
-        (st) => st.isDirectory(),
-        () => true, // missing: made at the first run; unreadable: said below
-      );
-      if (!isFolder)
+      const notFolder = stateDirNotFolder(config);
+      if (notFolder)
         return [
           {
             area: 'state',
             level: 'fail',
-            detail: `${config.stateDir} is a file, not a folder: no run could journal`,
-            fix: 'move that file out of the way, or set stateDir in opsbook.yaml to another place',
+            detail: `${formatProblem({ ...notFolder.at, rule: 'state-dir-not-folder', message: notFolder.says })}: no run could journal`,
+            fix: notFolder.fix,
           },
         ];
       if (refusal === 'EROFS')
