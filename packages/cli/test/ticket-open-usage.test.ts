@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { approversYaml, makeSshKeyPair } from '@opsbook/testkit/approvers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bareWorkspace } from './bare-workspace.js';
 import { repoRoot, runCli, stackTrace } from './run-cli.js';
@@ -53,5 +56,26 @@ describe('a mistake in the command is said before a missing key', () => {
     expect(r.stderr).toContain('days');
     expect(r.stderr).not.toContain('PROPOSER_UNPROVEN');
     expect(r.stderr).not.toMatch(stackTrace);
+  });
+});
+
+describe('ticket propose without --senior', () => {
+  it('names the seniors to choose from, not the engineers (exit 2)', async () => {
+    const people = await Promise.all(['sam', 'val', 'erin'].map((id) => makeSshKeyPair(dir, id)));
+    await writeFile(
+      path.join(dir, 'approvers.yaml'),
+      approversYaml([
+        { id: 'sam', name: 'Sam', roles: ['senior'], keys: [people[0]!.publicLine] },
+        { id: 'val', name: 'Val', roles: ['senior', 'expert'], keys: [people[1]!.publicLine] },
+        { id: 'erin', name: 'Erin', roles: ['engineer'], keys: [people[2]!.publicLine] },
+      ]),
+    );
+    const r = await runCli(['ticket', 'propose', 'OPS-1', '--runbook', 'disk-cleanup'], {
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `error: name the senior who reviews with --senior ID (their approvers.yaml id, or their tracker account): the seniors in ${path.join(dir, 'approvers.yaml')}: sam, val`,
+    );
   });
 });

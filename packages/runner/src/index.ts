@@ -178,6 +178,7 @@ export {
   type ProposeRequest,
   planComment,
   proposeTicket,
+  seniorChoicesOf,
 } from './ticket/ticket-propose.js';
 export {
   ACCEPTANCE_PROPERTY,

@@ -3,6 +3,7 @@ import {
   proposeTicket,
   rejectTicket,
   type SigningView,
+  seniorChoicesOf,
   signingDeclined,
 } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
@@ -84,9 +85,13 @@ is saved where opsbook.yaml's standing: names it with opsbook ticket approval KE
       throw new UsageError(
         'name the runbook to propose with --runbook NAME (opsbook list shows them)',
       );
-    if (!senior)
-      throw new UsageError('name the senior who reviews with --senior ID (their tracker account)');
     const config = await configFor(ctx);
+    if (!senior) {
+      const choices = await seniorChoicesOf(config);
+      throw new UsageError(
+        `name the senior who reviews with --senior ID (their approvers.yaml id, or their tracker account)${choices ? `: ${choices}` : ''}`,
+      );
+    }
     const options = approvalOptions(ctx);
     const target = stringOption(ctx, 'target');
     const result = await proposeTicket({

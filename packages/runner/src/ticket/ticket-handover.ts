@@ -1,16 +1,9 @@
 import { hostname } from 'node:os';
 import { type ApprovalStatement, isSenior, type TrustStore } from '@opsbook/approval';
-import { UsageError } from '@opsbook/schema';
+import { didYouMean, UsageError } from '@opsbook/schema';
 import type { Block, Doc, Inline, Tracker } from '@opsbook/tracker';
 import type { VerifiedPlan } from '../approval/approval-flow.js';
-import {
-  accountOf,
-  mentionOf,
-  personNamed,
-  personOf,
-  personText,
-  type TicketPerson,
-} from './ticket-people.js';
+import { accountOf, mentionOf, personOf, personText, type TicketPerson } from './ticket-people.js';
 
 /** What a run's start tells its ticket: passed by runApproved once the run is claimed. */
 export interface RunStart {
@@ -151,19 +144,39 @@ export function proposedBy(
 }
 
 /**
+ * The ids of approvers.yaml's seniors, as the choice for `--senior`: never an engineer or expert
+ * (a valid store always lists a senior: its rotation needs their signatures).
+ */
+export function seniorChoices(trust: TrustStore): string {
+  const ids = trust.data.approvers.filter(isSenior).map((a) => a.id);
+  return `the seniors in ${trust.file}: ${ids.join(', ')}`;
+}
+
+/**
  * The senior asked to review: `--senior` may name them by approvers.yaml id or by their tracker
- * account; the account is what the ticket is assigned to.
+ * account; the account is what the ticket is assigned to. Only a senior can approve, so the
+ * choices offered for a wrong name are the seniors.
  */
 export function seniorNamed(
   trust: TrustStore,
   senior: string,
   tracker: Pick<Tracker, 'kind'>,
 ): { id: string; name: string; jira: string } {
-  const listed = personNamed(trust, senior, tracker, '--senior');
+  const listed = trust.data.approvers.find((a) => a.id === senior || a.jira === senior);
   if (listed && !isSenior(listed))
     throw new UsageError(
-      `--senior ${senior}: ${listed.name} (${listed.id}) is not a senior in ${trust.file}; name the senior who reviews the plan`,
+      `--senior ${senior}: ${listed.name} (${listed.id}) is not a senior in ${trust.file}; name the senior who reviews the plan (${seniorChoices(trust)})`,
     );
+  // On Jira an unlisted name may be the senior's account; the embedded tracker knows only ids.
+  if (!listed && tracker.kind === 'local') {
+    const near = didYouMean(
+      senior,
+      trust.data.approvers.filter(isSenior).map((a) => a.id),
+    );
+    throw new UsageError(
+      `--senior ${senior} is not in ${trust.file}${near ? `: did you mean ${near}?` : '.'} Name the senior who reviews the plan by their approvers.yaml id (${seniorChoices(trust)})`,
+    );
+  }
   const account = (listed && accountOf(listed, tracker)) ?? senior;
   return { id: listed?.id ?? senior, name: listed?.name ?? senior, jira: account };
 }

@@ -1,5 +1,5 @@
 import type { ApprovalStatement, SshSigner } from '@opsbook/approval';
-import { phases } from '@opsbook/schema';
+import { type Config, phases } from '@opsbook/schema';
 import type { Block, Doc } from '@opsbook/tracker';
 import {
   createPlan,
@@ -9,7 +9,7 @@ import {
 } from '../approval/approval-flow.js';
 import { type Plan, type PlannedStep, planScripts, vaultLine } from '../plan/plan.js';
 import type { TicketReport } from './run-ticket.js';
-import { proposedBy, seniorNamed } from './ticket-handover.js';
+import { proposedBy, seniorChoices, seniorNamed } from './ticket-handover.js';
 import { historyWrite, type TicketStep } from './ticket-history.js';
 import { checkoutTrust, listedPerson } from './ticket-people.js';
 import {
@@ -193,6 +193,18 @@ function scriptBlocks(plan: Plan, scripts: ReadonlyMap<string, string>): Block[]
       });
   }
   return blocks;
+}
+
+/**
+ * The seniors `ticket propose` offers when `--senior` is not given: approvers.yaml's, or nothing
+ * when it cannot be read (proposing then says why, with its own error).
+ */
+export async function seniorChoicesOf(config: Config): Promise<string | undefined> {
+  try {
+    return seniorChoices(await checkoutTrust(config, 'proposing a plan'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
