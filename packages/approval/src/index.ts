@@ -107,6 +107,7 @@ export {
   checkPublicKeyLine,
   createTrustEnvelope,
   type NewApprover,
+  newTrustStore,
   revokeKey,
 } from './trust-edit.js';
 export {

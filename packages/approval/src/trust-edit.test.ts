@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePublicKeyLine } from './ssh-key.js';
-import { addApprover, checkPublicKeyLine, revokeKey } from './trust-edit.js';
+import { addApprover, checkPublicKeyLine, newTrustStore, revokeKey } from './trust-edit.js';
 import { parseTrustStore } from './trust-store.js';
 
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH4KeW/IcTJzUVZ8aVrve7gCDY7kuKz5RAk8bsbTKIQ0 a';
@@ -87,5 +87,43 @@ describe('trust store edits', () => {
     expect(store.version).toBe(8);
     expect(store.revoked.get(fp)).toBe('laptop lost');
     expect(() => revokeKey(revokeKey(TEXT, fp, 'x').text, fp, 'again')).toThrow(/already revoked/);
+  });
+});
+
+describe('a first approvers.yaml', () => {
+  it('is version 1 with its senior, a policy and rotation by that senior, and loads strictly', () => {
+    const { text, store } = newTrustStore({
+      id: 'alice',
+      name: 'Alice',
+      roles: ['senior'],
+      keys: [`${KEY_A}\n`],
+    });
+    expect(store.version).toBe(1);
+    expect(store.data.approvers).toEqual([
+      { id: 'alice', name: 'Alice', roles: ['senior'], keys: [KEY_A] },
+    ]);
+    expect(store.data.policy).toMatchObject({ signatures: 1, maxValidity: '7d' });
+    expect(store.data.rotation).toEqual({ signatures: 1 });
+    expect(parseTrustStore(Buffer.from(text), 'approvers.yaml').digest).toBe(store.digest);
+    expect(text).toMatch(/^# The trust store/);
+    // Then grows as any store does.
+    expect(
+      addApprover(text, { id: 'bob', name: 'B', roles: ['engineer'], keys: [KEY_B] }).store.version,
+    ).toBe(2);
+  });
+
+  it('refuses a first approver who is not a senior, and a key that is not a public key line', () => {
+    expect(() =>
+      newTrustStore({ id: 'erin', name: 'Erin', roles: ['engineer'], keys: [KEY_A] }),
+    ).toThrow('its first approver must be a senior');
+    expect(() =>
+      newTrustStore({
+        id: 'alice',
+        name: 'Alice',
+        roles: ['senior'],
+        keys: ['-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----'],
+        keyFiles: ['id_ed25519'],
+      }),
+    ).toThrow(/private key.*id_ed25519\.pub/);
   });
 });

@@ -1,5 +1,5 @@
 import { UsageError } from '@opsbook/schema';
-import { type Document, isSeq, parseDocument } from 'yaml';
+import { Document, isSeq, parseDocument } from 'yaml';
 import { APPROVERS_PAYLOAD_TYPE, type Envelope, envelopeOf } from './envelope.js';
 import { approvalErrors } from './error-codes.js';
 import { parsePublicKeyLine, SshKeyError, sshKeyTypes } from './ssh-key.js';
@@ -69,22 +69,63 @@ export function addApprover(
         `approver '${approver.id}' already exists: choose another id, or edit their entry`,
       );
     }
-    for (const [i, line] of approver.keys.entries())
-      checkPublicKeyLine(line, approver.keyFiles?.[i] ?? `key ${i + 1} of ${approver.id}`);
-    const entry = {
-      id: approver.id,
-      name: approver.name,
-      roles: approver.roles,
-      keys: approver.keys.map((k) => k.trim()),
-      ...(approver.jira ? { jira: approver.jira } : {}),
-    };
-    const list = doc.get('approvers');
-    if (!isSeq(list)) throw new UsageError('approvers is not a list');
-    const node = doc.createNode(entry);
-    const roles = node.get('roles', true);
-    if (isSeq(roles)) roles.flow = true;
-    list.add(node);
+    addEntry(doc, approver);
   });
+}
+
+/** Append `approver` to the document's approvers, each key checked as an OpenSSH public key line. */
+function addEntry(doc: Document, approver: NewApprover): void {
+  for (const [i, line] of approver.keys.entries())
+    checkPublicKeyLine(line, approver.keyFiles?.[i] ?? `key ${i + 1} of ${approver.id}`);
+  const entry = {
+    id: approver.id,
+    name: approver.name,
+    roles: approver.roles,
+    keys: approver.keys.map((k) => k.trim()),
+    ...(approver.jira ? { jira: approver.jira } : {}),
+  };
+  const list = doc.get('approvers');
+  if (!isSeq(list)) throw new UsageError('approvers is not a list');
+  const node = doc.createNode(entry);
+  const roles = node.get('roles', true);
+  if (isSeq(roles)) roles.flow = true;
+  list.add(node);
+}
+
+/**
+ * A first approvers.yaml (version 1) holding one senior, for `opsbook trust add-approver` where
+ * none exists yet: the policy of the README's example (one senior signature, at most 7 days;
+ * routine runbooks' standing approvals 90 days, with a target selector), rotation by that senior.
+ * Loaded with the strict loader like any edit; the seniors review it before `trust init` pins it.
+ */
+export function newTrustStore(
+  approver: NewApprover,
+  file = 'approvers.yaml',
+): { text: string; store: TrustStore } {
+  if (!approver.roles.includes('senior'))
+    throw new UsageError(
+      `${file} does not exist yet, and its first approver must be a senior (seniors sign its later versions): add a senior first (--role senior), then ${approver.id}`,
+    );
+  const doc = new Document({
+    apiVersion: 'opsbook/v1',
+    kind: 'Approvers',
+    version: 1,
+    approvers: [],
+    policy: {
+      signatures: 1,
+      maxValidity: '7d',
+      categories: { routine: { maxValidity: '90d', allowSelectors: true } },
+    },
+    revoked: [],
+    rotation: { signatures: 1 },
+  });
+  addEntry(doc, approver);
+  doc.commentBefore =
+    ' The trust store: who may propose, approve and run, and the approval policy (README,\n' +
+    ' "Approvals: for seniors"). Pin it on each runner with `sudo opsbook trust init`; later\n' +
+    ' versions (opsbook trust add-approver|revoke) need the rotation signatures of its seniors.';
+  const text = doc.toString({ lineWidth: 0 });
+  return { text, store: parseTrustStore(Buffer.from(text, 'utf8'), file) };
 }
 
 export function revokeKey(

@@ -113,6 +113,10 @@ export const addApprover: CommandSpec = defineCommand({
     },
     jira: { type: 'string', value: 'ACCOUNT', description: 'their Jira account id' },
   },
+  details: `Where approvers.yaml (opsbook.yaml's trustStore) does not exist yet, creates its version 1 with
+this approver, who must be a senior, and the README's example policy; nothing is pinned until
+sudo opsbook trust init. Each key file is checked as the runner reads keys; an id already listed,
+or a key already listed for someone, is refused.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const id = stringOption(ctx, 'id');
@@ -136,7 +140,7 @@ export const addApprover: CommandSpec = defineCommand({
         ),
       ),
     );
-    const store = await trustAddApprover(config, {
+    const { store, created } = await trustAddApprover(config, {
       id,
       name,
       roles: roles as Array<'senior' | 'expert' | 'engineer'>,
@@ -145,7 +149,9 @@ export const addApprover: CommandSpec = defineCommand({
       ...(stringOption(ctx, 'jira') ? { jira: stringOption(ctx, 'jira') } : {}),
     });
     ctx.out.print(
-      `added ${id} to ${config.trustStore}, now version ${store.version}. It takes effect once ${store.data.rotation.signatures} senior(s) of the pinned version sign it: opsbook trust sign --key …`,
+      created
+        ? `created ${config.trustStore} (version 1) with ${id} as its senior, and the README's policy: one senior signature per approval, valid at most 7d (90d, with a target selector, for routine standing approvals). Review and commit it, add the others (opsbook trust add-approver --role engineer|senior …), then pin it on each runner: sudo opsbook trust init`
+        : `added ${id} to ${config.trustStore}, now version ${store.version}. It takes effect once ${store.data.rotation.signatures} senior(s) of the pinned version sign it: opsbook trust sign --key …`,
     );
     return exitCodes.ok;
   },

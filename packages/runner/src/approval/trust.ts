@@ -8,6 +8,7 @@ import {
   initTrust,
   loadTrustedStore,
   type NewApprover,
+  newTrustStore,
   parseTrustStore,
   type RotationCount,
   readEnvelope,
@@ -35,7 +36,7 @@ async function readStoreText(config: Config): Promise<string> {
   if (!bytes)
     throw ValidationError.single(
       config.trustStore,
-      'cannot read the trust store (ENOENT): create approvers.yaml (see the README, section Approvals)',
+      'cannot read the trust store (ENOENT): create it with its first senior, opsbook trust add-approver --id ID --name NAME --role senior --key-file KEY.pub (README, section Approvals)',
       'missing-file',
     );
   return bytes.toString('utf8');
@@ -64,11 +65,36 @@ export async function trustShow(
   }
 }
 
-/** `opsbook trust add-approver`: edit approvers.yaml (version + 1); it then needs rotation signatures. */
-export async function trustAddApprover(config: Config, approver: NewApprover): Promise<TrustStore> {
-  const { text, store } = addApprover(await readStoreText(config), approver, config.trustStore);
-  await writeFileAtomic(config.trustStore, text, { mode: 0o644 });
-  return store;
+/**
+ * `opsbook trust add-approver`: edit approvers.yaml (version + 1), which then needs rotation
+ * signatures; or, where there is none yet, create its version 1 with this senior (`created`),
+ * which needs none: nothing is pinned yet, and `trust init` pins it explicitly.
+ */
+export async function trustAddApprover(
+  config: Config,
+  approver: NewApprover,
+): Promise<{ store: TrustStore; created: boolean }> {
+  const existing = await readTrustStoreBytes(config);
+  const { text, store } = existing
+    ? addApprover(existing.toString('utf8'), approver, config.trustStore)
+    : newTrustStore(approver, config.trustStore);
+  // A new file only where none is: never over one made meanwhile.
+  if (existing) await writeFileAtomic(config.trustStore, text, { mode: 0o644 });
+  else await writeNewFile(config.trustStore, text);
+  return { store, created: !existing };
+}
+
+async function writeNewFile(file: string, text: string): Promise<void> {
+  try {
+    await writeFile(file, text, { mode: 0o644, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    throw ValidationError.single(
+      file,
+      'was created by someone else meanwhile: run opsbook trust add-approver again to add to it',
+      'trust-store-created-meanwhile',
+    );
+  }
 }
 
 /** `opsbook trust revoke`: list the key as revoked (version + 1); it then needs rotation signatures. */

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { makeSshKeyPair } from '@opsbook/testkit/approvers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bareWorkspace } from './bare-workspace.js';
+import { type CliResult, runCli, stackTrace } from './run-cli.js';
+
+/*
+ * A new team's first approvers.yaml, made with the CLI rather than by hand: trust add-approver
+ * creates it (version 1) for a senior, with keys checked as the runner reads them, and trust init
+ * pins it.
+ */
+
+let dir: string;
+let remove: () => Promise<void>;
+const opsbook = (args: string[]): Promise<CliResult> =>
+  runCli(args, {
+    cwd: dir,
+    env: { HOME: dir, OPSBOOK_TRUST_DIR: path.join(dir, 'pin'), SSH_AUTH_SOCK: '' },
+  });
+const add = (id: string, role: string, key: string) =>
+  opsbook(['trust', 'add-approver', '--id', id, '--name', id, '--role', role, '--key-file', key]);
+
+beforeAll(async () => {
+  ({ dir, remove } = await bareWorkspace('opsbook-first-store-'));
+  await makeSshKeyPair(dir, 'sam');
+  await makeSshKeyPair(dir, 'erin');
+});
+afterAll(async () => {
+  await remove?.();
+});
+
+describe('trust add-approver without approvers.yaml', () => {
+  it('refuses an engineer as the first approver, writing nothing', async () => {
+    const r = await add('erin', 'engineer', 'erin.pub');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('its first approver must be a senior');
+    expect(r.stderr).not.toMatch(stackTrace);
+    await expect(readFile(path.join(dir, 'approvers.yaml'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  it('creates version 1 for a senior, which grows, refuses a listed id, and trust init pins', async () => {
+    const created = await add('sam', 'senior', 'sam.pub');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(
+      /^created .*approvers\.yaml \(version 1\) with sam as its senior/,
+    );
+    expect(created.stdout).toContain('sudo opsbook trust init');
+    const text = await readFile(path.join(dir, 'approvers.yaml'), 'utf8');
+    expect(text).toContain((await readFile(path.join(dir, 'sam.pub'), 'utf8')).trim());
+
+    const again = await add('sam', 'senior', 'erin.pub');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("approver 'sam' already exists");
+    expect(await readFile(path.join(dir, 'approvers.yaml'), 'utf8')).toBe(text);
+
+    const erin = await add('erin', 'engineer', 'erin.pub');
+    expect(erin.code, erin.stderr).toBe(0);
+    expect(erin.stdout).toMatch(/^added erin to .*approvers\.yaml, now version 2/);
+
+    const pinned = await opsbook(['trust', 'init']);
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(pinned.stdout).toMatch(/^pinned .*approvers\.yaml version 2 /);
+    const shown = await opsbook(['trust', 'show']);
+    expect(shown.stdout).toMatch(/^ {2}sam {2}sam {2}\[senior\]/m);
+    expect(shown.stdout).toMatch(/^ {2}erin {2}erin {2}\[engineer\]/m);
+  });
+});
