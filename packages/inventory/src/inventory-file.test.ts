@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ValidationError } from '@opsbook/schema';
+import { type Problem, ValidationError } from '@opsbook/schema';
 import { describe, expect, it } from 'vitest';
 import type { Inventory } from './inventory.js';
 import { detectInventoryFormat, loadInventory, parseInventoryText } from './inventory-file.js';
@@ -324,6 +324,32 @@ describe('malformed inventories', () => {
       expect(e.problems[0].rule).toBe('inventory-folder-empty');
     } finally {
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('skips in a folder what Ansible skips, and says how to keep a file that is no inventory', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'opsbook-inventory-folder-'));
+    try {
+      await writeFile(join(folder, 'hosts.yaml'), 'all:\n  hosts:\n    web-01:\n');
+      // Hidden files and folders, and Ansible's INVENTORY_IGNORE_EXTS: none of them is read.
+      await mkdir(join(folder, '.git'));
+      await writeFile(join(folder, '.git', 'config'), '[core]\nbare = false\n');
+      for (const name of ['README.md', 'notes.txt', 'hosts.yaml.bak', 'hosts.yaml~', 'old.orig'])
+        await writeFile(join(folder, name), 'not: [an inventory\n');
+      const read = await loadInventory(folder);
+      expect(read.sources).toEqual([join(folder, 'hosts.yaml')]);
+      expect(read.hosts.map((h) => h.name)).toEqual(['web-01']);
+
+      // A README without an ending is read, as Ansible reads it; refused with the way out.
+      await writeFile(join(folder, 'README'), 'This is the inventory of prod\n');
+      const e = await loadInventory(folder).catch((x) => x);
+      expect(e).toBeInstanceOf(ValidationError);
+      expect(e.problems.map((p: Problem) => p.file)).toEqual([join(folder, 'README')]);
+      expect(e.problems[0].message).toMatch(
+        /^expected key=value after the host name, got 'is'.* \(every file of the inventory folder .* is read as an inventory, as Ansible reads it, but hidden ones, group_vars\/, host_vars\/ and names ending in \.md \.txt .*: if README is not an inventory, move it out of the folder or give it one of those endings \(README\.md\)\)$/,
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import {
   decodeSourceText,
   type Problem,
@@ -118,7 +118,11 @@ export async function loadInventory(
   for (const file of files) {
     const text = await readInventoryText(file, key);
     const format = options.format ?? detectInventoryFormat(file, text);
-    problems.push(...readInto(graph, file, text, format, key));
+    const found = readInto(graph, file, text, format, key);
+    // Ansible warns and goes on without a file of the folder it cannot parse; opsbook does not
+    // guess which hosts a broken file meant, so it refuses, and says how to keep a non-inventory.
+    if (isFolder && found[0]) found[0] = { ...found[0], message: notInventoryHint(found[0], path) };
+    problems.push(...found);
   }
   if (problems.length > 0) refuse(problems);
   const base = isFolder ? path : dirname(path);
@@ -202,6 +206,14 @@ async function readVaultKey(options: LoadInventoryOptions): Promise<VaultKey> {
 const ignoredInFolder =
   /^\.|^host_vars$|^group_vars$|^vars_plugins$|(?:\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.ini|\.cfg|\.retry)$/;
 const MAX_FOLDER_DEPTH = 16;
+
+/** A folder file's first problem, with the way out for a file that is no inventory at all. */
+function notInventoryHint(problem: Problem, folder: string): string {
+  const name = basename(problem.file);
+  return `${problem.message} (every file of the inventory folder ${folder} is read as an inventory, as Ansible reads it, but hidden ones, group_vars/, host_vars/ and names ending in ${IGNORED_ENDINGS}: if ${name} is not an inventory, move it out of the folder or give it one of those endings (${name}.md))`;
+}
+
+const IGNORED_ENDINGS = '.md .txt .rst .bak .orig ~ .swp .pyc .pyo .rpm .ini .cfg .retry';
 
 async function listInventoryFolder(dir: string, depth = 0): Promise<string[]> {
   if (depth > MAX_FOLDER_DEPTH) return [];

@@ -13,7 +13,12 @@ export default defineCommand({
       value: 'PATTERN',
       description: "must equal the standing approval's selector (default: that selector)",
     },
-    inventory: { type: 'string', short: 'i', value: 'FILE', description: 'inventory file' },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory file or folder',
+    },
   },
   details: `Runs the daily-inspection runbook under the standing approval named for it in
 opsbook.yaml (standing: {daily-inspection: FILE}); refuses (exit 3) without one. The run is

@@ -26,7 +26,12 @@ export default defineCommand({
       value: 'PATTERN',
       description: "must equal the standing approval's selector (default: that selector)",
     },
-    inventory: { type: 'string', short: 'i', value: 'FILE', description: 'inventory file' },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory file or folder',
+    },
   },
   details: `Runs the resource-inventory runbook under the standing approval named for it in
 opsbook.yaml (standing: {resource-inventory: FILE}); refuses (exit 3) without one. Prints totals,

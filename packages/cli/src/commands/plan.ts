@@ -44,7 +44,7 @@ export default defineCommand({
       type: 'string',
       short: 'i',
       value: 'FILE',
-      description: 'inventory file (default: opsbook.yaml inventory, else localhost)',
+      description: 'inventory file or folder (default: opsbook.yaml inventory, else localhost)',
     },
     output: {
       type: 'string',

@@ -46,7 +46,12 @@ export const propose: CommandSpec = defineCommand({
       value: 'PATTERN',
       description: "hosts, as an Ansible pattern (default: the runbook's)",
     },
-    inventory: { type: 'string', short: 'i', value: 'FILE', description: 'inventory file' },
+    inventory: {
+      type: 'string',
+      short: 'i',
+      value: 'FILE',
+      description: 'inventory file or folder',
+    },
     senior: {
       type: 'string',
       value: 'ID',
