@@ -3,7 +3,12 @@ import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test/temp-dir.js';
-import { createFileAtomic, createFilesAtomic, writeFileAtomic } from './atomic-write.js';
+import {
+  createFileAtomic,
+  createFilesAtomic,
+  writeFileAtomic,
+  writeFilesAtomic,
+} from './atomic-write.js';
 
 describe('atomic writes', () => {
   let dir: string;
@@ -55,6 +60,48 @@ describe('atomic writes', () => {
     await mkdir(path.join(target, 'inside'), { recursive: true });
     await expect(writeFileAtomic(target, 'x')).rejects.toMatchObject({ code: 'EISDIR' });
     expect(await readdir(dir)).toEqual(['taken']);
+  });
+
+  it('names the file, not its temp file, when a folder sits where the file goes', async () => {
+    const target = path.join(dir, 'report.html');
+    await mkdir(target);
+    await expect(writeFileAtomic(target, 'x')).rejects.toMatchObject({
+      code: 'EISDIR',
+      path: target,
+    });
+    expect(await readdir(dir)).toEqual(['report.html']);
+  });
+
+  it('replaces a set of files only when none of them is a folder, naming the folder', async () => {
+    const at = (name: string) => path.join(dir, name);
+    await writeFile(at('index.html'), 'old page');
+    await mkdir(at('catalog.md'));
+    const files = [
+      { file: at('index.html'), data: 'new page' },
+      { file: at('catalog.md'), data: 'new markdown' },
+    ];
+    await expect(writeFilesAtomic(files)).rejects.toMatchObject({
+      code: 'EISDIR',
+      path: at('catalog.md'),
+    });
+    expect(await readFile(at('index.html'), 'utf8')).toBe('old page');
+    expect((await readdir(dir)).sort()).toEqual(['catalog.md', 'index.html']);
+  });
+
+  it('replaces none of a set of files when one of them cannot be written, and leaves no temp file', async () => {
+    const at = (name: string) => path.join(dir, name);
+    await writeFile(at('a'), 'old a');
+    const files = [
+      { file: at('a'), data: 'new a' },
+      { file: path.join(dir, 'missing', 'b'), data: 'new b' },
+    ];
+    await expect(writeFilesAtomic(files)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(at('a'), 'utf8')).toBe('old a');
+    expect(await readdir(dir)).toEqual(['a']);
+    await writeFilesAtomic([files[0]!, { file: at('b'), data: 'new b' }], { mode: 0o644 });
+    expect(await readFile(at('a'), 'utf8')).toBe('new a');
+    expect(await readFile(at('b'), 'utf8')).toBe('new b');
+    expect((await readdir(dir)).sort()).toEqual(['a', 'b']);
   });
 
   it('replaces a symlink rather than writing through it', async () => {

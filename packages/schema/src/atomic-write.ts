@@ -1,5 +1,5 @@
 // fs/promises through `promises`, on first use: a command that writes nothing does not load it.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { nodeCrypto } from './lazy-crypto.js';
 import { makeDirectory, notCreated } from './make-directory.js';
@@ -58,13 +58,109 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   if (await isSpecialFile(file)) return fs.writeFile(file, data);
+  await refuseFolder(file);
   const temp = await writeTemp(file, data, options);
   try {
     await fs.rename(temp, file);
   } catch (e) {
     await fs.unlink(temp).catch(() => undefined);
-    throw e;
+    throw namingTarget(e, file);
   }
+}
+
+/** A file to write and its bytes. */
+interface FileData {
+  file: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * Replaces each of `files` with its data as writeFileAtomic would, but all or none: every
+ * target is checked and every temp file written before the first is published, and when a later
+ * one fails, the ones already replaced get their old bytes back (or are removed when they were
+ * new). A set of outputs that belong together (a page and its Markdown twin) is then never half
+ * old, half new. Devices and pipes among them are written in place, after the others.
+ */
+export async function writeFilesAtomic(
+  files: readonly FileData[],
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const special: FileData[] = [];
+  const regular: FileData[] = [];
+  for (const f of files) {
+    if (await isSpecialFile(f.file)) special.push(f);
+    else {
+      await refuseFolder(f.file);
+      regular.push(f);
+    }
+  }
+  const written = await Promise.allSettled(regular.map((f) => writeTemp(f.file, f.data, options)));
+  const temps = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
+  const kept: string[] = [];
+  const published: { file: string; old: string | undefined }[] = [];
+  try {
+    const failed = written.find((w) => w.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const [i, { file }] of regular.entries()) {
+      const old = await keepOld(file);
+      if (old) kept.push(old);
+      try {
+        await fs.rename(temps[i]!, file);
+      } catch (e) {
+        throw namingTarget(e, file);
+      }
+      published.push({ file, old });
+    }
+  } catch (e) {
+    for (const p of published.reverse())
+      await (p.old ? fs.rename(p.old, p.file) : fs.unlink(p.file)).catch(() => undefined);
+    throw e;
+  } finally {
+    await Promise.all([...temps, ...kept].map((t) => fs.unlink(t).catch(() => undefined)));
+  }
+  for (const f of special) await fs.writeFile(f.file, f.data);
+}
+
+/**
+ * A second name for `file`'s current bytes (a hard link, else a copy), to put back if a later
+ * file of the set cannot be published; undefined when there is no file yet.
+ */
+async function keepOld(file: string): Promise<string | undefined> {
+  const old = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${nodeCrypto().randomBytes(6).toString('hex')}.old`,
+  );
+  try {
+    await fs.link(file, old);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    await fs.copyFile(file, old, constants.COPYFILE_EXCL);
+  }
+  return old;
+}
+
+/**
+ * Refuses a folder at `file` before anything is written: the rename would fail with EISDIR
+ * naming the temp file, a name the user never gave (the CLI shows the errno's path).
+ */
+async function refuseFolder(file: string): Promise<void> {
+  if (!(await isFolder(file))) return;
+  throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), {
+    code: 'EISDIR',
+    errno: -21,
+    syscall: 'open',
+    path: file,
+  });
+}
+
+/** A failed rename's error naming the file it was to replace, not the temp file renamed. */
+function namingTarget(e: unknown, file: string): unknown {
+  if (e instanceof Error) {
+    const err = e as NodeJS.ErrnoException & { dest?: string };
+    err.path = file;
+    delete err.dest;
+  }
+  return e;
 }
 
 /** Whether `file` exists (through links) and is neither a regular file nor a folder. */

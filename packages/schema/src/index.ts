@@ -4,6 +4,7 @@ export {
   createFilesAtomic,
   syncDirectory,
   writeFileAtomic,
+  writeFilesAtomic,
 } from './atomic-write.js';
 export { canonicalJson, digestOfValue } from './canonical-json.js';
 export { type ActionSpec, paramValueProblem } from './check-runbook.js';

@@ -14,7 +14,7 @@ import {
   makeDirectory,
   UsageError,
   ValidationError,
-  writeFileAtomic,
+  writeFilesAtomic,
 } from '@opsbook/schema';
 import { stateViewOf } from '@opsbook/state';
 import { defineCommand, stringOption } from '../command.js';
@@ -51,7 +51,8 @@ its CHANGELOG.md entry and the approvals (id, tickets, signers, runs of maxRuns)
 (ticket, status, start, hosts, executor) that used it, from the run history in the state store
 (the state dir, or the team's PostgreSQL database). Every journal is verified; a run whose
 journal does not verify is left out and named. Every text is escaped: a description holding
-HTML shows as text. A runbook that does not load is named (opsbook validate says why).
+HTML shows as text. A runbook that does not load is named (opsbook validate says why). Both
+files are replaced or neither: when one cannot be written, the old ones stay.
 
 Examples:
   opsbook catalog
@@ -94,8 +95,15 @@ Examples:
     const files = [path.join(out, 'index.html'), path.join(out, 'catalog.md')];
     // For publishing (a wiki, a static site): readable by all, as any file of the repository.
     const mode = 0o644;
-    await writeFileAtomic(files[0]!, renderCatalogHtml(catalog, title ? { title } : {}), { mode });
-    await writeFileAtomic(files[1]!, renderCatalogMarkdown(catalog), { mode });
+    // Both or neither: a failure (a folder where catalog.md goes) leaves the old pair as it was,
+    // never a new page beside an old catalog.md.
+    await writeFilesAtomic(
+      [
+        { file: files[0]!, data: renderCatalogHtml(catalog, title ? { title } : {}) },
+        { file: files[1]!, data: renderCatalogMarkdown(catalog) },
+      ],
+      { mode },
+    );
     if (ctx.out.json) {
       ctx.out.printJson({ files, catalog, ...damageJson(store) });
       return endOfView(ctx, store, exitCodes.ok);
