@@ -1,5 +1,6 @@
 import type { RunStatus } from '@opsbook/runner';
 import { type ErrorKind, isOpsbookError, storageErrorOf, ValidationError } from '@opsbook/schema';
+import { showProblem } from './terminal-safe.js';
 
 /** The CLI contract (README's exit-code table, docs/exit-codes.md): the one place where kinds of error become exit codes. */
 export const exitCodes: Record<ErrorKind | 'ok' | 'bug', number> = {
@@ -63,9 +64,11 @@ export function describeError(e: unknown, debug: boolean): ReportedError {
           : e.kind === 'invalid'
             ? ''
             : `error (${e.code}): `;
+    // A problem per line, each kept on its line: a path in it may be a folder named with a newline.
+    const message = problems ? problems.map(showProblem).join('\n') : e.message;
     return {
       exitCode: exitCodes[e.kind],
-      text: `${prefix}${e.message}${debug && e.stack ? `\n${e.stack}` : ''}`,
+      text: `${prefix}${message}${debug && e.stack ? `\n${e.stack}` : ''}`,
       json: {
         error: {
           code: e.code,

@@ -8,9 +8,25 @@
  * escaping does the same (`escapeJsonControls` adds what JSON.stringify leaves raw).
  */
 
-import { SHOWN_CONTROL, showControls, writtenControl } from '@opsbook/schema';
+import {
+  formatProblem,
+  type Problem,
+  SHOWN_CONTROL,
+  showControls,
+  showControlsOnLine,
+  writtenControl,
+} from '@opsbook/schema';
 
 export { showControls, showControlsOnLine } from '@opsbook/schema';
+
+/**
+ * A problem as one line, `file:line:col: message`, as editors and CI read it: a runbook folder's
+ * name (or a file's in it) is the user's, and a newline or CR in it would otherwise print a line
+ * of its choosing (a fake `✓ … valid`), so line breaks are written out too (`\x0a`).
+ */
+export function showProblem(p: Problem): string {
+  return showControlsOnLine(formatProblem(p));
+}
 
 /** DEL and C1: the control characters JSON.stringify does not escape. */
 const JSON_RAW_CONTROL = /[\u007f-\u009f]/g;

@@ -98,3 +98,57 @@ exec sleep 300
     expect(bad.stderr).toContain("OPSBOOK_SHELLCHECK_TIMEOUT is 'soon'");
   }, 30_000);
 });
+
+describe('a runbook folder or file named with a line break', () => {
+  // A newline, a CR and a line separator, each followed by what a fake line of ours would say.
+  const folder = 'notes\n✓ 9 runbooks valid\rx\u2028y';
+  const shown = 'notes\\x0a✓ 9 runbooks valid\\x0dx\\u2028y';
+  const script = 'extra\nsha256:0000  run.sh';
+
+  let ws: { dir: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    ws = await bareWorkspace('opsbook-folder-names-');
+    const rb = path.join(ws.dir, 'runbooks');
+    await cp(path.join(repoRoot, 'runbooks', 'disk-cleanup'), path.join(rb, 'disk-cleanup'), {
+      recursive: true,
+    });
+    await writeFile(path.join(rb, 'disk-cleanup', 'scripts', script), 'echo extra\n');
+    // No package.json: the folder does not load, and every view names it.
+    await mkdir(path.join(rb, folder));
+    await writeFile(path.join(rb, folder, 'runbook.yaml'), 'apiVersion: opsbook/v1\n');
+  });
+  afterAll(() => ws.remove());
+
+  /** Each line the command printed: none may start with the text after a line break. */
+  function expectKeptOnItsLine(r: { stdout: string; stderr: string }, expected: string): void {
+    const lines = `${r.stdout}\n${r.stderr}`.split(/[\n\r\u2028]/);
+    expect(lines.filter((l) => /^(✓ 9|x|y|sha256:0000)/.test(l))).toEqual([]);
+    expect(r.stdout + r.stderr).toContain(expected);
+    expect(r.stdout + r.stderr).not.toMatch(stackTrace);
+  }
+
+  it('shows it escaped in validate, lint, list, catalog, digest and plan, as an escape character is', async () => {
+    const cwd = ws.dir;
+    const problem = `runbooks/${shown}/package.json: file is missing`;
+    const validate = await runCli(['validate'], { cwd });
+    expect(validate.code).toBe(2);
+    expectKeptOnItsLine(validate, problem);
+    const named = await runCli(['validate', `runbooks/${folder}`], { cwd });
+    expectKeptOnItsLine(named, problem);
+    const lint = await runCli(['lint'], { cwd });
+    expectKeptOnItsLine(lint, problem);
+    const list = await runCli(['list'], { cwd });
+    expect(list.code).toBe(2);
+    expectKeptOnItsLine(list, `1 invalid runbook left out: ${shown} (run opsbook validate)`);
+    const catalog = await runCli(['catalog', '--out', 'site'], { cwd });
+    expectKeptOnItsLine(catalog, `${shown} does not load and is named only`);
+    const plan = await runCli(['plan', `runbooks/${folder}`, '--ticket', 'OPS-1'], { cwd });
+    expect(plan.code).toBe(2);
+    expectKeptOnItsLine(plan, problem);
+    const unknown = await runCli(['digest', 'no-such-runbook'], { cwd });
+    expectKeptOnItsLine(unknown, `known runbooks: disk-cleanup, ${shown}`);
+    const digest = await runCli(['digest', '--files', 'disk-cleanup'], { cwd });
+    expect(digest.code).toBe(0);
+    expectKeptOnItsLine(digest, '  scripts/extra\\x0asha256:0000  run.sh');
+  });
+});

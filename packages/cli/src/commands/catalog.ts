@@ -21,6 +21,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { damageJson, endOfView } from '../ledger-damage.js';
+import { showControlsOnLine } from '../terminal-safe.js';
 
 export default defineCommand({
   options: {
@@ -110,8 +111,8 @@ Examples:
     }
     const shown = (f: string) => path.relative(process.cwd(), f) || f;
     const runs = catalog.runbooks.reduce((n, r) => n + r.runs, 0);
-    for (const b of broken)
-      ctx.out.note(`${b.name} does not load and is named only: opsbook validate ${b.name}`);
+    for (const b of broken.map((x) => showControlsOnLine(x.name)))
+      ctx.out.note(`${b} does not load and is named only: opsbook validate ${b}`);
     for (const l of catalog.leftOut) ctx.out.note(`run ${l.runId} left out: ${l.reason}`);
     ctx.out.print(
       [

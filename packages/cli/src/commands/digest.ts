@@ -3,6 +3,7 @@ import { digestRunbook } from '@opsbook/schema';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { showControlsOnLine } from '../terminal-safe.js';
 
 export default defineCommand({
   args: '<runbook>',
@@ -34,7 +35,8 @@ the digest of each composed runbook its ranges resolve to: an approval binds tho
       return exitCodes.ok;
     }
     ctx.out.print(ctx.options.files ? `${digest}  ${bundle.name}@${bundle.version}` : digest);
-    if (ctx.options.files) for (const f of files) ctx.out.print(`  sha256:${f.sha256}  ${f.path}`);
+    if (ctx.options.files)
+      for (const f of files) ctx.out.print(`  sha256:${f.sha256}  ${showControlsOnLine(f.path)}`);
     // The bundles an approval of this runbook binds too, one per composing step.
     for (const c of composed)
       ctx.out.print(`  composed ${c.step}: ${c.digest}  ${c.name}@${c.version} (${c.range})`);

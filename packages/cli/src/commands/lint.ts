@@ -1,17 +1,12 @@
 import path from 'node:path';
 import { type LintFinding, lintRules, lintRunbooks, renderSarif } from '@opsbook/curation';
 import { loadCatalog } from '@opsbook/runner/catalog';
-import {
-  formatProblem,
-  type Problem,
-  type RunbookBundle,
-  sortProblems,
-  UsageError,
-} from '@opsbook/schema';
+import { type Problem, type RunbookBundle, sortProblems, UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { shellCheckFromEnv } from '../shellcheck-env.js';
+import { showControlsOnLine, showProblem } from '../terminal-safe.js';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
@@ -99,7 +94,7 @@ Examples:
         : exitCodes.ok;
     if (format === 'sarif') {
       ctx.out.printJson(renderSarif(report, { root: config.root, cwd: process.cwd() }));
-      for (const p of problems) ctx.out.note(formatProblem(p));
+      for (const p of problems) ctx.out.note(showProblem(p));
       return exit;
     }
     if (format === 'json') {
@@ -123,7 +118,7 @@ Examples:
       );
       return exit;
     }
-    for (const p of problems) ctx.out.print(formatProblem(p));
+    for (const p of problems) ctx.out.print(showProblem(p));
     const shown = report.runbooks.flatMap((r) => r.findings.filter((f) => !f.suppressed));
     for (const f of shown) ctx.out.print(formatFinding(f, style));
     const { error, warning, info, suppressed } = report.counts;
@@ -163,7 +158,7 @@ function formatFinding(
 ): string {
   const paint =
     f.severity === 'error' ? style.red : f.severity === 'warning' ? style.yellow : style.dim;
-  return `${f.file}:${f.line}:${f.col}: ${paint(f.severity)} ${f.rule}: ${f.message}`;
+  return `${showControlsOnLine(f.file)}:${f.line}:${f.col}: ${paint(f.severity)} ${f.rule}: ${showControlsOnLine(f.message)}`;
 }
 
 function plural(n: number, word: string): string {

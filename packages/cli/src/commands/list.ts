@@ -4,6 +4,7 @@ import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
+import { showControlsOnLine } from '../terminal-safe.js';
 
 export default defineCommand({
   isDoneWhenResolved: true,
@@ -48,7 +49,7 @@ export default defineCommand({
     }
     if (bad.length) {
       ctx.out.note(
-        `${bad.length} invalid runbook${bad.length === 1 ? '' : 's'} left out: ${bad.join(', ')} (run opsbook validate)`,
+        `${bad.length} invalid runbook${bad.length === 1 ? '' : 's'} left out: ${bad.map(showControlsOnLine).join(', ')} (run opsbook validate)`,
       );
       return exitCodes.invalid;
     }

@@ -6,12 +6,12 @@ import {
   scheduleRunbookProblems,
   startScheduler,
 } from '@opsbook/runner';
-import { type Config, formatProblem, readDuration, UsageError } from '@opsbook/schema';
+import { type Config, readDuration, UsageError } from '@opsbook/schema';
 import { type CommandContext, type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
-import { showControlsIn } from '../terminal-safe.js';
+import { showControlsIn, showProblem } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 const SETUP = `Schedules are in opsbook.yaml, each naming a routine runbook whose standing approval
@@ -97,8 +97,7 @@ ${SETUP}`,
 
 /** One warning line per schedule naming no runbook of the library, or one that is not routine. */
 async function warnScheduleRunbooks(ctx: CommandContext, config: Config): Promise<void> {
-  for (const p of await scheduleRunbookProblems(config))
-    ctx.out.note(showControlsIn(`warning: ${formatProblem(p)}`));
+  for (const p of await scheduleRunbookProblems(config)) ctx.out.note(`warning: ${showProblem(p)}`);
 }
 
 function lastText(s: ScheduleStatus): string {

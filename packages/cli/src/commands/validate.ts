@@ -1,17 +1,12 @@
 import { accessSync } from 'node:fs';
 import path from 'node:path';
 import { loadCatalog } from '@opsbook/runner/catalog';
-import {
-  ALERT_RULES_FILE,
-  formatProblem,
-  type Problem,
-  sortProblems,
-  ValidationError,
-} from '@opsbook/schema';
+import { ALERT_RULES_FILE, type Problem, sortProblems, ValidationError } from '@opsbook/schema';
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { FullBuildNeeded } from '../full-build.js';
+import { showProblem } from '../terminal-safe.js';
 import { rulesFileOf, shownRulesFile } from './alert-rules-path.js';
 
 export default defineCommand({
@@ -69,7 +64,7 @@ Examples:
       });
     } else {
       const { style } = ctx.out;
-      for (const p of problems) ctx.out.print(formatProblem(p));
+      for (const p of problems) ctx.out.print(showProblem(p));
       if (results.length === 0)
         ctx.out.note(
           `no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}`,

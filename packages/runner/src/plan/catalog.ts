@@ -10,6 +10,7 @@ import {
   loadRunbook,
   RUNBOOK_SCOPE,
   type RunbookBundle,
+  showControlsOnLine,
   UsageError,
   ValidationError,
 } from '@opsbook/schema';
@@ -40,8 +41,9 @@ export async function resolveRunbookDir(
     const dir = path.join(config.runbooksDir, name);
     if (statOrUndefined(dir)?.isDirectory()) return dir;
   }
+  // Folder names, kept on their line: a newline in one would print a line of its choosing.
   const known = (await findRunbookDirs(config.runbooksDir, config.runbooksNamedAt)).map((d) =>
-    path.basename(d),
+    showControlsOnLine(path.basename(d)),
   );
   const guess = didYouMean(name, known);
   throw new UsageError(
