@@ -291,12 +291,17 @@ const unreadableReasons: Record<string, string> = {
  * and `fix`, what to do (e.g. "point trustStore in opsbook.yaml at approvers.yaml").
  */
 export function unreadableFileError(file: string, e: unknown, fix: string): ValidationError {
+  return ValidationError.single(
+    file,
+    `cannot read it: ${unreadableReason(e)}: ${fix}`,
+    'unreadable-file',
+  );
+}
+
+/** Why a read failed, in words with its errno: `it is a folder, not a file (EISDIR)`. */
+export function unreadableReason(e: unknown): string {
   const errno = (e as NodeJS.ErrnoException | undefined)?.code;
   const reason =
     (errno && unreadableReasons[errno]) ?? (e instanceof Error ? e.message : String(e));
-  return ValidationError.single(
-    file,
-    `cannot read it: ${reason}${errno ? ` (${errno})` : ''}: ${fix}`,
-    'unreadable-file',
-  );
+  return `${reason}${errno ? ` (${errno})` : ''}`;
 }

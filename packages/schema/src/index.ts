@@ -73,6 +73,7 @@ export {
   UnreachableError,
   UsageError,
   unreadableFileError,
+  unreadableReason,
   ValidationError,
   WorkFailedError,
 } from './errors.js';

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError, writeFileAtomic } from '@opsbook/schema';
+import { unreadableReason, ValidationError, writeFileAtomic } from '@opsbook/schema';
 import {
+  emptyRunFindings,
   type FindingsQuery,
   findingsOfEvents,
   type RunFindings,
@@ -13,8 +14,9 @@ import {
   compactFindings,
   expandFindings,
 } from './findings-compact.js';
-import { journalPath } from './journal.js';
+import { isErrno, journalPath } from './journal.js';
 import { entriesOf, type LedgerEntry } from './ledger.js';
+import { unreadableJournalProblem, unverifiedReason } from './left-out-run.js';
 import {
   journalIdsIn,
   type RunRecordView,
@@ -98,7 +100,7 @@ async function runFindingsOf(
     const code = (e as NodeJS.ErrnoException).code;
     // Removed since it was listed: as if never there.
     if (code === 'ENOENT') return undefined;
-    return unreadable(runId, code);
+    return unreadable(runId, file, e);
   }
   // A journal last written before the range starts holds nothing in it.
   if (journal.mtimeMs < since.getTime()) return undefined;
@@ -112,7 +114,8 @@ async function runFindingsOf(
   } catch (e) {
     // Removed since it was listed: as if never there.
     if (e instanceof ValidationError) return undefined;
-    return unreadable(runId, (e as NodeJS.ErrnoException).code);
+    if (!isErrno(e)) throw e;
+    return unreadable(runId, file, e);
   }
   // A journal still being written would make a summary stale at its next line; one that does
   // not verify has no findings to keep (leftOut, never complete).
@@ -125,14 +128,11 @@ async function runFindingsOf(
   return run;
 }
 
-function unreadable(runId: string, code: string | undefined): RunFindings {
+/** A run whose journal cannot be read: left out and named, as one that does not verify. */
+function unreadable(runId: string, file: string, e: unknown): RunFindings {
   return {
-    runId,
-    outcomes: [],
-    findings: [],
-    facts: [],
-    problems: [{ line: 0, message: `unreadable (${code})` }],
-    isComplete: false,
+    ...emptyRunFindings(runId),
+    leftOut: unverifiedReason(unreadableJournalProblem(file, unreadableReason(e))),
   };
 }
 

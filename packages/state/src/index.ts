@@ -20,6 +20,7 @@ export {
   checkEvent,
   GENESIS_HASH,
   hashOfLine,
+  isErrno,
   Journal,
   type JournalEvent,
   type JournalLine,

@@ -78,6 +78,16 @@ export function errorWithPath(e: unknown, file: string): unknown {
   return e;
 }
 
+/**
+ * Whether `e` is the filesystem's answer about a file (EISDIR, ELOOP, EACCES…), not a database's
+ * or a fault of opsbook: a journal that cannot be read, which views name and leave out.
+ */
+export function isErrno(e: unknown): e is NodeJS.ErrnoException {
+  return (
+    e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && 'errno' in e
+  );
+}
+
 /** A run's journal file's bytes, or undefined when it has none. */
 export async function readJournalFile(
   stateDir: string,

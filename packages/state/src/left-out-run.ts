@@ -8,6 +8,14 @@ export interface LeftOutRun {
   reason: string;
 }
 
+/**
+ * What is wrong with a journal that cannot be read at all (a folder in its place, a link loop,
+ * no permission): a `tampered` run's problem, and with unverifiedReason a left-out run's reason.
+ */
+export function unreadableJournalProblem(location: string, reason: string): string {
+  return `its journal ${location} cannot be read: ${reason}`;
+}
+
 /** The reason for a journal that does not verify, with its first problem (or what to run). */
 export function unverifiedReason(problem: string | undefined): string {
   return `its journal does not verify (${problem ?? 'opsbook journal verify'})`;

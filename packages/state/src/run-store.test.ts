@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '@opsbook/schema';
@@ -263,6 +263,30 @@ describe('readRun', () => {
     await expect(filesStore(stateDir).readRun('r-gone')).rejects.toMatchObject({
       kind: 'invalid',
       problems: [expect.objectContaining({ rule: 'journal-missing' })],
+    });
+  });
+
+  it('lists a run whose journal is a folder as tampered, naming it, and refuses to show it', async () => {
+    const stateDir = freshStateDir();
+    const end: JournalEvent = { type: 'run-end', status: 'ok', hosts: { 'web-01': 'ok' } };
+    await makeRun(stateDir, 'r-ok', [start('r-ok'), end]);
+    await makeRun(stateDir, 'r-dir', [start('r-dir'), end]);
+    const file = journalPath(stateDir, 'r-dir');
+    await unlink(file);
+    await mkdir(file);
+    const store = filesStore(stateDir);
+    const runs = await store.listRuns();
+    expect(runs.map((r) => [r.runId, r.status])).toEqual([
+      ['r-ok', 'ok'],
+      ['r-dir', 'tampered'],
+    ]);
+    expect(runs[1]).toMatchObject({
+      ticket: 'OPS-3',
+      problem: `its journal ${file} cannot be read: it is a folder, not a file (EISDIR)`,
+    });
+    await expect(store.readRun('r-dir')).rejects.toMatchObject({
+      kind: 'invalid',
+      problems: [expect.objectContaining({ file, rule: 'journal-unreadable' })],
     });
   });
 

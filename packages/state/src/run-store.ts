@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, ValidationError } from '@opsbook/schema';
-import { type JournalEvent, RUNS_DIR } from './journal.js';
+import { UsageError, unreadableReason, ValidationError } from '@opsbook/schema';
+import { isErrno, type JournalEvent, RUNS_DIR } from './journal.js';
 import { journalEndsProblem } from './journal-ends.js';
 import {
   type JournalExpectation,
@@ -10,6 +10,7 @@ import {
   verifyJournalBytes,
 } from './journal-verify.js';
 import { entriesOf, type LedgerDamage, type LedgerEntry, type LedgerRecord } from './ledger.js';
+import { unreadableJournalProblem } from './left-out-run.js';
 import type { Runners } from './run-liveness.js';
 import { type RunStatus, runStatuses } from './run-status.js';
 
@@ -133,8 +134,12 @@ export function newRunId(now: Date, random: (size: number) => Uint8Array = rando
 export interface RunSource {
   /** Ids of the runs that have a journal, in any order. */
   journalIds(): Promise<string[]>;
-  /** The first and the last complete line of a run's journal (text, not parsed). */
-  journalEnds(runId: string): Promise<{ first?: string; last?: string }>;
+  /**
+   * The first and the last complete line of a run's journal (text, not parsed), or why the
+   * journal cannot be read at all (`it is a folder, not a file (EISDIR)`): one such journal
+   * is a run listed as not verifying, never a listing that fails.
+   */
+  journalEnds(runId: string): Promise<{ first?: string; last?: string; unreadable?: string }>;
   /** A journal's bytes as JSONL, or undefined when the run has none. */
   readJournal(runId: string): Promise<Buffer | undefined>;
   /** Where a run's journal is kept, for messages. */
@@ -156,8 +161,12 @@ export async function listRuns(source: RunSource): Promise<RunSummary[]> {
   const entries = entriesOf(await source.readLedger());
   const summaries: RunSummary[] = [];
   for (const runId of ids) {
-    const { first, last } = await source.journalEnds(runId);
-    summaries.push(listedRun(runId, first, last, entries.get(runId)));
+    const { first, last, unreadable } = await source.journalEnds(runId);
+    summaries.push(
+      unreadable === undefined
+        ? listedRun(runId, first, last, entries.get(runId))
+        : unreadableRun(runId, entries.get(runId), source.journalLocation(runId), unreadable),
+    );
   }
   const known = new Set(ids);
   for (const entry of entries.values()) {
@@ -189,7 +198,9 @@ export async function readRun(source: RunSource, idOrPrefix: string): Promise<Ru
   const runId = await resolveRunId(source, idOrPrefix);
   const ledger = (await source.readLedger().then(entriesOf)).get(runId);
   const location = source.journalLocation(runId);
-  const bytes = await source.readJournal(runId);
+  const bytes = await source.readJournal(runId).catch((e: unknown) => {
+    throw isErrno(e) ? unreadableJournalError(location, runId, e) : e;
+  });
   if (bytes === undefined) {
     throw ValidationError.single(
       location,
@@ -347,6 +358,33 @@ export function listedRun(
 function tamperedRun(summary: RunSummary, problem: string): RunSummary {
   const { endedAt: _unproven, hosts, ...start } = summary;
   return { ...start, status: 'tampered', hosts: { total: hosts.total, byOutcome: {} }, problem };
+}
+
+/**
+ * A run whose journal cannot be read (a folder in its place, a link loop, no permission): listed
+ * as `tampered`, as a journal that does not verify, with what the ledger knows of it.
+ */
+function unreadableRun(
+  runId: string,
+  ledger: LedgerEntry | undefined,
+  location: string,
+  reason: string,
+): RunSummary {
+  return {
+    ...missingRun({ ...ledger, runId } as LedgerEntry),
+    status: 'tampered',
+    problem: unreadableJournalProblem(location, reason),
+  };
+}
+
+/** `runs show` of a run whose journal cannot be read: which file, why, and what to do. */
+function unreadableJournalError(location: string, runId: string, e: unknown): ValidationError {
+  return ValidationError.single(
+    location,
+    `cannot read the journal of run ${runId}: ${unreadableReason(e)}: put its journal file back ` +
+      `(from a backup), then check it with opsbook journal verify ${runId}`,
+    'journal-unreadable',
+  );
 }
 
 function missingRun(entry: LedgerEntry): RunSummary {

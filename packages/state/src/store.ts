@@ -1,7 +1,8 @@
+import { unreadableReason } from '@opsbook/schema';
 import type { ApprovalRun } from './approval-use.js';
 import type { FindingsQuery, RunFindings } from './findings.js';
 import { readFindingsIn, recordFindingsIn } from './findings-files.js';
-import { Journal, type JournalOptions, journalPath, readJournalFile } from './journal.js';
+import { isErrno, Journal, type JournalOptions, journalPath, readJournalFile } from './journal.js';
 import {
   approvalRuns,
   consumeRun,
@@ -113,6 +114,7 @@ export function filesStore(stateDir: string, options: FilesStoreOptions = {}): S
         return await readEndLines(journalPath(stateDir, runId));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+        if (isErrno(e)) return { unreadable: unreadableReason(e) };
         throw e;
       }
     },

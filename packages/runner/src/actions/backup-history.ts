@@ -1,4 +1,5 @@
-import type { RunSummary, StateStore } from '@opsbook/state';
+import { unreadableReason } from '@opsbook/schema';
+import { isErrno, type RunSummary, type StateStore } from '@opsbook/state';
 
 /**
  * A backup as the team's run history records it: the `backup.files` / `backup.postgres` step
@@ -57,7 +58,18 @@ export async function backupHistory(
     // fleet's inspections is hundreds of MB that a text search passes over in a fraction of
     // the time (issue #16 measurements in BENCHMARKS.md). A journal edited to hide its backups
     // hides them from this list only; `opsbook journal verify` still finds the edit.
-    const bytes = await store.readJournal(run.runId);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await store.readJournal(run.runId);
+    } catch (e) {
+      // A folder where the journal was, a link loop: named as a journal that does not verify.
+      if (!isErrno(e)) throw e;
+      problems.push({
+        runId: run.runId,
+        message: `journal cannot be read (${unreadableReason(e)}): its backups are not listed`,
+      });
+      continue;
+    }
     if (!bytes?.includes(BACKUP_USES)) continue;
     const { verification } = await store.readRun(run.runId);
     if (!verification.ok) {
