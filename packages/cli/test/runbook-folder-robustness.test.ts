@@ -127,7 +127,7 @@ describe('a runbook folder or file named with a line break', () => {
     expect(r.stdout + r.stderr).not.toMatch(stackTrace);
   }
 
-  it('shows it escaped in validate, lint, list, catalog, digest and plan, as an escape character is', async () => {
+  it('shows it escaped in validate, lint, list, catalog, stats, digest and plan, as an escape character is', async () => {
     const cwd = ws.dir;
     const problem = `runbooks/${shown}/package.json: file is missing`;
     const validate = await runCli(['validate'], { cwd });
@@ -147,6 +147,8 @@ describe('a runbook folder or file named with a line break', () => {
     expectKeptOnItsLine(plan, problem);
     const unknown = await runCli(['digest', 'no-such-runbook'], { cwd });
     expectKeptOnItsLine(unknown, `known runbooks: disk-cleanup, ${shown}`);
+    const stats = await runCli(['stats'], { cwd });
+    expectKeptOnItsLine(stats, `- \`${shown}\`: never run`);
     const digest = await runCli(['digest', '--files', 'disk-cleanup'], { cwd });
     expect(digest.code).toBe(0);
     expectKeptOnItsLine(digest, '  scripts/extra\\x0asha256:0000  run.sh');

@@ -1,3 +1,4 @@
+import { showControlsOnLine } from '@opsbook/schema';
 import type { RunbookStats } from './runbook-stats.js';
 
 /**
@@ -113,8 +114,9 @@ function cell(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`);
 }
 
+// A runbook folder's name may hold a line break: written out (`\x0a`), it cannot end the item.
 function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``;
+  return `\`${showControlsOnLine(text).replace(/`/g, "'")}\``;
 }
 
 function day(iso: string): string {
