@@ -1,16 +1,11 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Config, loadConfig } from '@opsbook/schema';
-import { closeStateStores, migrateStateStore, stateStoreOf } from '@opsbook/state';
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  runScheduledSlot,
-  type ScheduleEvent,
-  type SlotRunOptions,
-  startScheduler,
-} from '../src/index.js';
-import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+import type { Config } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runScheduledSlot, type SlotRunOptions, startScheduler } from '../src/index.js';
+import { useScheduleWorld } from './schedule-world.js';
+import type { TicketWorld } from './ticket-world.js';
 
 /*
  * The job queue is graphile-worker's tables in the team's database, which every engineer with
@@ -21,35 +16,19 @@ import { startTicketWorld, type TicketWorld } from './ticket-world.js';
  * of its minute (which would leave nothing for the real slot).
  */
 
-let pg: Postgres;
+const scheduled = useScheduleWorld(
+  'forged',
+  '  nightly: {runbook: collect-diagnostics, cron: "0 3 * * *", backfill: 10m}\n',
+);
 let world: TicketWorld;
 let config: Config;
 let env: NodeJS.ProcessEnv;
-const events: ScheduleEvent[] = [];
-
+const events = scheduled.events;
 beforeAll(async () => {
-  pg = await startPostgres();
-  await pg.psql('create database forged');
-  world = await startTicketWorld();
-  await appendFile(
-    path.join(world.dir, 'opsbook.yaml'),
-    `schedules:
-  nightly: {runbook: collect-diagnostics, cron: "0 3 * * *", backfill: 10m}
-`,
-  );
-  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/forged`;
-  env = { ...world.env, OPSBOOK_DATABASE_URL: url, OPSBOOK_TRUST_DIR: world.config.trustPinDir };
-  config = await loadConfig({ file: path.join(world.dir, 'opsbook.yaml'), env });
-  await migrateStateStore(url);
+  ({ world, config, env } = scheduled);
   await stateStoreOf(config).schedules!.register([
     { name: 'nightly', runbook: 'collect-diagnostics', cron: '0 3 * * *' },
   ]);
-}, 60_000);
-
-afterAll(async () => {
-  await closeStateStores();
-  await world?.close();
-  await pg?.dispose();
 });
 
 /** The scheduler's view of a slot, its clock at `now`. */
@@ -71,7 +50,7 @@ async function rowOf(slot: Date) {
 
 const runCount = async () => (await stateStoreOf(config).listRuns()).length;
 
-const sql = (text: string) => pg.psql(text, 'forged');
+const sql = (text: string) => scheduled.sql(text);
 
 describe('a job in the queue for a minute its schedule does not fire', () => {
   it('runs nothing and takes no slot when the minute is not one of its cron (nightly at 03:00 UTC, queued for 10:17)', async () => {

@@ -1,18 +1,16 @@
-import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Config, loadConfig } from '@opsbook/schema';
-import { closeStateStores, migrateStateStore, stateStoreOf } from '@opsbook/state';
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stateStoreOf } from '@opsbook/state';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   readScheduleReport,
   runScheduledSlot,
-  type ScheduleEvent,
   type Scheduler,
   type SlotRunOptions,
   startScheduler,
 } from '../src/index.js';
-import { startTicketWorld, type TicketWorld } from './ticket-world.js';
+import { useScheduleWorld } from './schedule-world.js';
+import type { TicketWorld } from './ticket-world.js';
 
 /*
  * Issue #16 item 6 against a real PostgreSQL and graphile-worker's real cron: a schedule's slot
@@ -23,33 +21,18 @@ import { startTicketWorld, type TicketWorld } from './ticket-world.js';
  * backfills the current minute at once, as it does after real downtime.
  */
 
-let pg: Postgres;
+const scheduled = useScheduleWorld(
+  'schedules',
+  `  diagnostics: {runbook: collect-diagnostics, cron: "* * * * *", backfill: 10m}
+  inventory: {runbook: resource-inventory, cron: "* * * * *", backfill: 10m}
+`,
+);
 let world: TicketWorld;
 let config: Config;
 let env: NodeJS.ProcessEnv;
-const events: ScheduleEvent[] = [];
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  await pg.psql('create database schedules');
-  world = await startTicketWorld();
-  await appendFile(
-    path.join(world.dir, 'opsbook.yaml'),
-    `schedules:
-  diagnostics: {runbook: collect-diagnostics, cron: "* * * * *", backfill: 10m}
-  inventory: {runbook: resource-inventory, cron: "* * * * *", backfill: 10m}
-`,
-  );
-  const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/schedules`;
-  env = { ...world.env, OPSBOOK_DATABASE_URL: url, OPSBOOK_TRUST_DIR: world.config.trustPinDir };
-  config = await loadConfig({ file: path.join(world.dir, 'opsbook.yaml'), env });
-  await migrateStateStore(url);
-}, 60_000);
-
-afterAll(async () => {
-  await closeStateStores();
-  await world?.close();
-  await pg?.dispose();
+const events = scheduled.events;
+beforeAll(() => {
+  ({ world, config, env } = scheduled);
 });
 
 function start(): Promise<Scheduler> {
@@ -70,7 +53,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   throw new Error(`gave up waiting for ${what}`);
 }
 
-const sql = (text: string) => pg.psql(text, 'schedules');
+const sql = (text: string) => scheduled.sql(text);
 
 function slotOptions(clock: () => Date): SlotRunOptions {
   return {
