@@ -59,6 +59,9 @@ describe('trust add-approver without approvers.yaml', () => {
     const erin = await add('erin', 'engineer', 'erin.pub');
     expect(erin.code, erin.stderr).toBe(0);
     expect(erin.stdout).toMatch(/^added erin to .*approvers\.yaml, now version 2/);
+    // Nothing pinned yet: no rotation signature is needed, pinning is the next step.
+    expect(erin.stdout).toContain('Nothing is pinned on this machine yet');
+    expect(erin.stdout).not.toContain('trust sign');
 
     const pinned = await opsbook(['trust', 'init']);
     expect(pinned.code, pinned.stderr).toBe(0);
@@ -66,5 +69,11 @@ describe('trust add-approver without approvers.yaml', () => {
     const shown = await opsbook(['trust', 'show']);
     expect(shown.stdout).toMatch(/^ {2}sam {2}sam {2}\[senior\]/m);
     expect(shown.stdout).toMatch(/^ {2}erin {2}erin {2}\[engineer\]/m);
+
+    // Once a version is pinned, a change takes effect with the pinned seniors' signatures.
+    await makeSshKeyPair(dir, 'val');
+    const val = await add('val', 'senior', 'val.pub');
+    expect(val.code, val.stderr).toBe(0);
+    expect(val.stdout).toContain('senior(s) of the pinned version sign it: opsbook trust sign');
   });
 });

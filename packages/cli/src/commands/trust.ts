@@ -140,7 +140,7 @@ or a key already listed for someone, is refused.`,
         ),
       ),
     );
-    const { store, created } = await trustAddApprover(config, {
+    const { store, created, pinned } = await trustAddApprover(config, {
       id,
       name,
       roles: roles as Array<'senior' | 'expert' | 'engineer'>,
@@ -151,7 +151,9 @@ or a key already listed for someone, is refused.`,
     ctx.out.print(
       created
         ? `created ${config.trustStore} (version 1) with ${id} as its senior, and the README's policy: one senior signature per approval, valid at most 7d (90d, with a target selector, for routine standing approvals). Review and commit it, add the others (opsbook trust add-approver --role engineer|senior …), then pin it on each runner: sudo opsbook trust init`
-        : `added ${id} to ${config.trustStore}, now version ${store.version}. It takes effect once ${store.data.rotation.signatures} senior(s) of the pinned version sign it: opsbook trust sign --key …`,
+        : pinned
+          ? `added ${id} to ${config.trustStore}, now version ${store.version}. It takes effect once ${store.data.rotation.signatures} senior(s) of the pinned version sign it: opsbook trust sign --key …`
+          : `added ${id} to ${config.trustStore}, now version ${store.version}. Nothing is pinned on this machine yet: review and commit it, then pin it on each runner: sudo opsbook trust init`,
     );
     return exitCodes.ok;
   },

@@ -73,7 +73,7 @@ export async function trustShow(
 export async function trustAddApprover(
   config: Config,
   approver: NewApprover,
-): Promise<{ store: TrustStore; created: boolean }> {
+): Promise<{ store: TrustStore; created: boolean; pinned: boolean }> {
   const existing = await readTrustStoreBytes(config);
   const { text, store } = existing
     ? addApprover(existing.toString('utf8'), approver, config.trustStore)
@@ -81,7 +81,12 @@ export async function trustAddApprover(
   // A new file only where none is: never over one made meanwhile.
   if (existing) await writeFileAtomic(config.trustStore, text, { mode: 0o644 });
   else await writeNewFile(config.trustStore, text);
-  return { store, created: !existing };
+  // Whether a version is pinned on this machine, for what to do next (a damaged pin counts).
+  const pinned = await readPinnedStore(config.trustPinDir).then(
+    (p) => p !== undefined,
+    () => true,
+  );
+  return { store, created: !existing, pinned };
 }
 
 async function writeNewFile(file: string, text: string): Promise<void> {
