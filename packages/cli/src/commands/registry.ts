@@ -145,7 +145,8 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'trust add-approver',
-    summary: 'add an approver to approvers.yaml (raises its version; needs rotation signatures)',
+    summary:
+      'add an approver to approvers.yaml (creates it if missing; rotation signatures once pinned)',
     load: async () => (await import('./trust.js')).addApprover,
   },
   {
