@@ -57,8 +57,7 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  if (await isSpecialFile(file)) return fs.writeFile(file, data);
-  await refuseFolder(file);
+  if (await isSpecialTarget(file)) return fs.writeFile(file, data);
   const temp = await writeTemp(file, data, options);
   try {
     await fs.rename(temp, file);
@@ -87,13 +86,7 @@ export async function writeFilesAtomic(
 ): Promise<void> {
   const special: FileData[] = [];
   const regular: FileData[] = [];
-  for (const f of files) {
-    if (await isSpecialFile(f.file)) special.push(f);
-    else {
-      await refuseFolder(f.file);
-      regular.push(f);
-    }
-  }
+  for (const f of files) ((await isSpecialTarget(f.file)) ? special : regular).push(f);
   const written = await Promise.allSettled(regular.map((f) => writeTemp(f.file, f.data, options)));
   const temps = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
   const kept: string[] = [];
@@ -139,20 +132,6 @@ async function keepOld(file: string): Promise<string | undefined> {
   return old;
 }
 
-/**
- * Refuses a folder at `file` before anything is written: the rename would fail with EISDIR
- * naming the temp file, a name the user never gave (the CLI shows the errno's path).
- */
-async function refuseFolder(file: string): Promise<void> {
-  if (!(await isFolder(file))) return;
-  throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), {
-    code: 'EISDIR',
-    errno: -21,
-    syscall: 'open',
-    path: file,
-  });
-}
-
 /** A failed rename's error naming the file it was to replace, not the temp file renamed. */
 function namingTarget(e: unknown, file: string): unknown {
   if (e instanceof Error) {
@@ -163,14 +142,21 @@ function namingTarget(e: unknown, file: string): unknown {
   return e;
 }
 
-/** Whether `file` exists (through links) and is neither a regular file nor a folder. */
-async function isSpecialFile(file: string): Promise<boolean> {
-  try {
-    const s = await fs.stat(file);
-    return !s.isFile() && !s.isDirectory();
-  } catch {
-    return false;
-  }
+/**
+ * What is at `file` (through links), from one `stat`: true for a device, FIFO or socket (written
+ * in place); a folder is refused before anything is written, since the rename would fail with
+ * EISDIR naming the temp file, a name the user never gave (the CLI shows the errno's path).
+ */
+async function isSpecialTarget(file: string): Promise<boolean> {
+  const s = await fs.stat(file).catch(() => undefined);
+  if (s?.isDirectory())
+    throw Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), {
+      code: 'EISDIR',
+      errno: -21,
+      syscall: 'open',
+      path: file,
+    });
+  return s !== undefined && !s.isFile();
 }
 
 /**
