@@ -354,6 +354,26 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     },
   );
 
+  it("fails close() on a violation no test looked at, naming it; one read or cleared is the test's", async () => {
+    const unread = await startJiraFake({ flavour: 'cloud' });
+    unread.seed({ summary: 'x' });
+    await call(unread, 'GET', '/rest/api/3/issue/OPS-1?nosuch=1');
+    await expect(unread.close()).rejects.toThrow(
+      /1 request\(s\) or response\(s\) the spec does not allow[\s\S]*request GET \/rest\/api\/3\/issue\/OPS-1: query parameter "nosuch" is not in the spec/,
+    );
+    const read = await startJiraFake({ flavour: 'cloud' });
+    await call(read, 'GET', '/rest/api/3/issue/OPS-1?nosuch=1');
+    expect(read.violations()).toHaveLength(1);
+    await call(read, 'GET', '/rest/api/3/nosuch');
+    await expect(read.close()).rejects.toThrow(
+      /1 request\(s\)[\s\S]*route GET \/rest\/api\/3\/nosuch/,
+    );
+    const cleared = await startJiraFake({ flavour: 'cloud' });
+    await call(cleared, 'GET', '/rest/api/3/issue/OPS-1?nosuch=1');
+    cleared.clearViolations();
+    await cleared.close();
+  });
+
   it('validates from the vendored JSON, which the overrides leave untouched', () => {
     const dc = JSON.parse(
       readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),

@@ -176,7 +176,10 @@ export interface JiraFake {
   /** JIRA_BASE_URL plus the credentials the fake accepts, ready to pass as `env`. */
   readonly env: Record<string, string>;
   readonly users: FakeUser[];
-  /** Requests or responses the spec does not allow; assert it is empty after each test. */
+  /**
+   * Requests or responses the spec does not allow; assert it is empty after each test. Reading
+   * them marks them examined: `close()` fails on any recorded after the last read.
+   */
   violations(): Violation[];
   clearViolations(): void;
   requests(): RecordedRequest[];
@@ -189,6 +192,10 @@ export interface JiraFake {
   /** Stop listening (connection refused) until `up()`. */
   down(): Promise<void>;
   up(): Promise<void>;
+  /**
+   * Stops the fake, and rejects naming every violation no one read (`violations()`) or cleared:
+   * a test that forgets to assert on them still fails on a request the spec does not allow.
+   */
   close(): Promise<void>;
 }
 
@@ -207,6 +214,8 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     asPublished: options.queryAsPublished ?? false,
   });
   const violations: Violation[] = [];
+  // How many of `violations` a test has read: close() fails on the rest.
+  let examined = 0;
   const recorded: RecordedRequest[] = [];
   const rules: (FaultRule & { left: number; passes: number })[] = [];
   const hanging = new Set<ServerResponse>();
@@ -462,8 +471,14 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
             JIRA_API_TOKEN: FAKE_CREDENTIALS.apiToken,
           }
         : { JIRA_BASE_URL: origin(), JIRA_PAT: FAKE_CREDENTIALS.pat },
-    violations: () => [...violations],
-    clearViolations: () => void violations.splice(0),
+    violations: () => {
+      examined = violations.length;
+      return [...violations];
+    },
+    clearViolations: () => {
+      violations.splice(0);
+      examined = 0;
+    },
     requests: () => [...recorded],
     inject: (rule) => void rules.push({ ...rule, left: rule.times ?? 1, passes: rule.skip ?? 0 }),
     clearFaults: () => void rules.splice(0),
@@ -472,6 +487,14 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     seed: (fields) => state.current!.addIssue(fields),
     down: stop,
     up: listen,
-    close: stop,
+    close: async () => {
+      await stop();
+      const unread = violations.slice(examined);
+      examined = violations.length; // said once, not again by a second close()
+      if (unread.length)
+        throw new Error(
+          `the Jira fake recorded ${unread.length} request(s) or response(s) the spec does not allow, and the test never looked at them (assert fake.violations(), or clearViolations() where they are expected):\n${unread.map((v) => `${v.kind} ${v.method.toUpperCase()} ${v.path}: ${v.problems.join('; ')}`).join('\n')}`,
+        );
+    },
   };
 }
