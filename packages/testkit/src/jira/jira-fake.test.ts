@@ -103,6 +103,35 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     ]);
   });
 
+  it.each(['cloud', 'datacenter'] as const)(
+    "checks path parameters and headers too on '%s': a property key past 255 characters, an Accept without JSON",
+    async (flavour) => {
+      fake = await startJiraFake({ flavour });
+      fake.seed({ summary: 'x' });
+      const api = flavour === 'cloud' ? '/rest/api/3' : '/rest/api/2';
+      const value = flavour === 'cloud' ? { a: 1 } : '{"a":1}';
+      const longKey = `opsbook.${'k'.repeat(250)}`;
+      const put = await call(fake, 'PUT', `${api}/issue/OPS-1/properties/${longKey}`, {
+        json: value,
+      });
+      expect(put.status).toBe(400);
+      const html = await call(fake, 'GET', `${api}/issue/OPS-1`, {
+        headers: { Accept: 'text/html' },
+      });
+      expect(html.status).toBe(406);
+      const fine = await call(fake, 'GET', `${api}/issue/OPS-1`, {
+        headers: { Accept: 'application/json, text/plain;q=0.5' },
+      });
+      expect(fine.status).toBe(200);
+      expect(fake.violations().map((v) => v.problems)).toEqual([
+        ['path propertyKey must NOT have more than 255 characters'],
+        [
+          'header Accept "text/html" does not accept application/json, the only type the spec answers',
+        ],
+      ]);
+    },
+  );
+
   it("refuses a query parameter only an operation's text documents when told to check as published (DC expand on transitions)", async () => {
     const path = '/rest/api/2/issue/OPS-1/transitions?expand=transitions.fields';
     fake = await startJiraFake({ flavour: 'datacenter' });

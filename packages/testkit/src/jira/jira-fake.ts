@@ -331,6 +331,18 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       ]);
       return reply({ status: 404, body: { errorMessages: ['Not found'], errors: {} } });
     }
+    const early = [
+      ...validator.validatePath(matched.op, matched.params),
+      ...validator.validateHeaders(matched.op, req.headers),
+    ];
+    if (early.length) {
+      violate('request', early);
+      const notAcceptable = early.some((p) => p.startsWith('header Accept'));
+      return reply({
+        status: notAcceptable ? 406 : 400,
+        body: { errorMessages: early, errors: {} },
+      });
+    }
     const contentType = req.headers['content-type'];
     let body: unknown;
     const files: { field: string; name: string; type: string; bytes: Uint8Array }[] = [];

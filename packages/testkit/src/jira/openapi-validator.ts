@@ -245,6 +245,53 @@ export class OpenApiValidator {
     return out;
   }
 
+  /**
+   * Problems with the path parameters of a request (decoded), against their schemas: Data
+   * Center's `propertyKey` has `maxLength: 255`, and SCHEMA_OVERRIDES gives Cloud's the limit its
+   * description states.
+   */
+  validatePath(op: Operation, params: Record<string, string>): string[] {
+    const out: string[] = [];
+    for (const p of (op.spec.parameters ?? []) as Json[]) {
+      if (p.in !== 'path' || !(p.name in params)) continue;
+      const fn = this.compile(this.requestAjv, `p ${op.method} ${op.template} ${p.name}`, p.schema);
+      out.push(
+        ...this.problems(fn, coerce(params[p.name] ?? '', p.schema?.type), `path ${p.name}`),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Problems with the headers of a request: the header parameters the operation declares
+   * (required, schema), and an `Accept` that refuses `application/json`, the only type the
+   * spec's responses have (Jira answers it 406). Authorization, the JSON or multipart
+   * Content-Type and the attachment XSRF header are checked where the fake reads the body.
+   */
+  validateHeaders(op: Operation, headers: Record<string, string | string[] | undefined>): string[] {
+    const out: string[] = [];
+    const one = (name: string) => {
+      const v = headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    for (const p of (op.spec.parameters ?? []) as Json[]) {
+      if (p.in !== 'header') continue;
+      const value = one(p.name);
+      if (value === undefined) {
+        if (p.required) out.push(`header ${p.name} is required`);
+        continue;
+      }
+      const fn = this.compile(this.requestAjv, `h ${op.method} ${op.template} ${p.name}`, p.schema);
+      out.push(...this.problems(fn, coerce(value, p.schema?.type), `header ${p.name}`));
+    }
+    const accept = one('accept');
+    if (accept !== undefined && !acceptsJson(accept))
+      out.push(
+        `header Accept "${accept}" does not accept application/json, the only type the spec answers`,
+      );
+    return out;
+  }
+
   /** Problems with an ADF document (Cloud comment bodies and descriptions). */
   validateAdf(doc: unknown, where: string): string[] {
     const fn = this.requestAjv.getSchema('opsbook-adf-subset')!;
@@ -279,6 +326,16 @@ function rebase(schema: unknown): Json {
   const text = JSON.stringify(schema ?? {}).replace(/"#\/components\//g, '"spec#/components/');
   const out = JSON.parse(text) as Json;
   return typeof out === 'object' && out !== null ? out : {};
+}
+
+/** Whether an Accept header admits application/json (a media range matching it, q above 0). */
+function acceptsJson(accept: string): boolean {
+  return accept.split(',').some((range) => {
+    const [type = '', ...params] = range.split(';').map((x) => x.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) return false;
+    return type === '*/*' || type === 'application/*' || type === 'application/json';
+  });
 }
 
 function coerce(raw: string, type: string | undefined): unknown {

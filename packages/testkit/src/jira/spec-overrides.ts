@@ -25,7 +25,14 @@ export interface ResponseOverride {
 }
 
 export const SCHEMA_OVERRIDES: Record<Flavour, SchemaOverride[]> = {
-  cloud: [],
+  cloud: [
+    {
+      pointer:
+        '/paths/~1rest~1api~13~1issue~1{issueIdOrKey}~1properties~1{propertyKey}/put/parameters/1/schema',
+      schema: { type: 'string', maxLength: 255 },
+      why: 'A tightening, not a correction: the parameter\'s description says "The maximum length is 255 characters" (Data Center\'s schema says so too), its schema does not.',
+    },
+  ],
   datacenter: [
     {
       pointer: '/components/schemas/IssueBean/properties/fields/additionalProperties',
