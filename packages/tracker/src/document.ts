@@ -4,6 +4,7 @@
  * the local tracker stores the model itself.
  */
 export type Inline =
+  /** Text both `code` and `bold` is shown as code: neither ADF nor wiki markup has both. */
   | { type: 'text'; text: string; bold?: boolean; code?: boolean }
   | { type: 'link'; text: string; href: string }
   /**

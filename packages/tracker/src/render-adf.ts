@@ -28,8 +28,10 @@ function textNodes(parts: Inline[]): AdfNode[] {
       if (line === '') return;
       const marks: AdfNode['marks'] = [];
       if (part.type === 'link') marks.push({ type: 'link', attrs: { href: part.href } });
-      if (part.type === 'text' && part.bold) marks.push({ type: 'strong' });
+      // ADF's code mark goes with a link alone (code_inline_node): Jira refuses the document
+      // with code and strong on one text. Code wins, as in wiki markup.
       if (part.type === 'text' && part.code) marks.push({ type: 'code' });
+      else if (part.type === 'text' && part.bold) marks.push({ type: 'strong' });
       nodes.push(marks.length ? { type: 'text', text: line, marks } : { type: 'text', text: line });
     });
   }

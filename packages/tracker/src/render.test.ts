@@ -39,6 +39,18 @@ describe('document renderers', () => {
     ]);
   });
 
+  it('marks text both bold and code as code alone in ADF, as wiki markup shows it', () => {
+    const both: Doc = {
+      blocks: [
+        { type: 'paragraph', content: [{ type: 'text', text: 'x1', bold: true, code: true }] },
+      ],
+    };
+    expect(renderAdf(both).content?.[0]?.content).toEqual([
+      { type: 'text', text: 'x1', marks: [{ type: 'code' }] },
+    ]);
+    expect(renderWiki(both)).toBe('{{x1}}');
+  });
+
   it('never emits an empty ADF text node (Jira refuses them)', () => {
     const adf = renderAdf({
       blocks: [

@@ -305,6 +305,16 @@ describe.each([
     }
   });
 
+  it('posts text marked both bold and code as code, which Jira takes (ADF allows code beside a link only)', async () => {
+    await jira.create({ summary: 'comment target' });
+    const digest = { type: 'text' as const, text: 'sha256:9f2c', bold: true, code: true };
+    await jira.comment('OPS-1', { blocks: [{ type: 'paragraph', content: [digest] }] });
+    const stored = fake.issue('OPS-1')?.comments[0]?.body;
+    if (flavour === 'cloud')
+      expect(JSON.stringify(stored)).toContain('"text":"sha256:9f2c","marks":[{"type":"code"}]');
+    else expect(stored).toBe('{{sha256:9f2c}}');
+  });
+
   it('reads every comment, oldest first, where Jira pages them short, ignores orderBy or refuses -created', async () => {
     const paged = await startJiraFake({
       flavour,

@@ -23,7 +23,30 @@ const inline = {
       properties: {
         type: { const: 'text' },
         text: { type: 'string', minLength: 1 },
-        marks: { type: 'array', items: mark },
+        marks: {
+          type: 'array',
+          items: mark,
+          // code_inline_node: text marked code carries no other mark but a link (Jira refuses
+          // the document otherwise); formatted_text_inline_node has no code mark.
+          not: {
+            allOf: [
+              {
+                contains: {
+                  type: 'object',
+                  required: ['type'],
+                  properties: { type: { const: 'code' } },
+                },
+              },
+              {
+                contains: {
+                  type: 'object',
+                  required: ['type'],
+                  properties: { type: { enum: ['strong', 'em'] } },
+                },
+              },
+            ],
+          },
+        },
       },
     },
     {

@@ -65,6 +65,33 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     expect(fake.issue('OPS-1')?.comments).toEqual([]);
   });
 
+  it('rejects ADF text marked both code and strong, which ADF does not allow (code takes a link only)', async () => {
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    const doc = (marks: unknown[]) => ({
+      body: {
+        type: 'doc',
+        version: 1,
+        content: [{ type: 'paragraph', content: [{ type: 'text', text: 'df -h', marks }] }],
+      },
+    });
+    const path = '/rest/api/3/issue/OPS-1/comment';
+    const link = { type: 'link', attrs: { href: 'https://ops.example/' } };
+    expect((await call(fake, 'POST', path, { json: doc([{ type: 'code' }, link]) })).status).toBe(
+      201,
+    );
+    expect((await call(fake, 'POST', path, { json: doc([{ type: 'strong' }, link]) })).status).toBe(
+      201,
+    );
+    expect(fake.violations()).toEqual([]);
+    await call(fake, 'POST', path, { json: doc([{ type: 'strong' }, { type: 'code' }]) });
+    expect(fake.violations().flatMap((v) => v.problems)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/content\/0\/content\/0\/marks must NOT be valid$/),
+      ]),
+    );
+  });
+
   it('rejects a read-only property sent by a client (Comment.author)', async () => {
     fake = await startJiraFake({ flavour: 'cloud' });
     fake.seed({ summary: 'x' });
