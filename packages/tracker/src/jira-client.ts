@@ -400,7 +400,10 @@ export class JiraTracker implements Tracker {
     const list = Array.isArray((res.body as Json)?.transitions)
       ? ((res.body as Json).transitions as Json[])
       : [];
-    return list.map((t) => ({
+    // The spec makes a transition's id optional: one without an id cannot be taken, and would
+    // otherwise be posted as "undefined".
+    const usable = list.filter((t) => typeof t.id === 'string' || typeof t.id === 'number');
+    return usable.map((t) => ({
       id: String(t.id),
       name: String(t.name),
       to: String((t.to as Json | undefined)?.name ?? ''),

@@ -394,6 +394,26 @@ describe.each([
     ]);
   });
 
+  it('leaves out a transition Jira lists without an id (the spec allows it): it cannot be taken', async () => {
+    await jira.create({ summary: 'no id' });
+    fake.inject({
+      method: 'get',
+      path: '/transitions',
+      fault: {
+        kind: 'status',
+        status: 200,
+        contentType: 'application/json',
+        raw: JSON.stringify({
+          transitions: [
+            { name: 'Ghost', to: { name: 'Done' } },
+            { id: '11', name: 'Submit', to: { name: 'Awaiting Approval' } },
+          ],
+        }),
+      },
+    });
+    expect(await jira.transitions('OPS-1')).toMatchObject([{ id: '11', to: 'Awaiting Approval' }]);
+  });
+
   const walkToDone = async (client: JiraTracker) => {
     const { key } = await client.create({ summary: 'to be done' });
     for (const s of ['Awaiting Approval', 'Approved', 'In Progress', 'In Review', 'Done'])
