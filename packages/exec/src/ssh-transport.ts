@@ -115,7 +115,7 @@ function createSshTransport(
       );
     }
   };
-  const ctx: ExecContext = { name, facts, now, pending };
+  const ctx: ExecContext = { name, facts, now, pending, lostError };
   const sessions = hostSessions(client, ctx);
   const transport: StreamingTransport = {
     host: name,
@@ -196,7 +196,7 @@ function hostSessions(client: Client, ctx: ExecContext) {
   let busy = false;
   const open = () =>
     new Promise<StepSession | undefined>((resolve) => {
-      client.exec(stepSessionLine(), (err, ch) => {
+      const isRequested = startExec(client, stepSessionLine(), (err, ch) => {
         if (err) return resolve(undefined);
         resolve(
           new StepSession(channelPipes(ch), {
@@ -206,6 +206,8 @@ function hostSessions(client: Client, ctx: ExecContext) {
           }),
         );
       });
+      // The connection is already gone: the fallback's own channel says so.
+      if (!isRequested) resolve(undefined);
     });
   return {
     run(request: ExecRequest, fallback: () => Promise<ExecResult>): Promise<ExecResult> {
@@ -259,6 +261,8 @@ interface ExecContext {
   facts: Record<string, unknown>;
   now: () => number;
   pending: Set<(error: Error) => void>;
+  /** The error of a command that meets the connection gone (lost, or closed by us). */
+  lostError: () => UnreachableError;
 }
 
 function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Promise<ExecResult> {
@@ -315,7 +319,7 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
         finish({ result: result(true) });
       }, request.timeoutMs);
     }
-    client.exec(line, (err, ch) => {
+    const isRequested = startExec(client, line, (err, ch) => {
       if (err) {
         finish({
           error: new execErrors.UnreachableError(
@@ -343,7 +347,24 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
       });
       ch.write(envBlock);
     });
+    // ssh2 throws, rather than calling back, once its socket is gone (a keepalive that gave up
+    // on a frozen host, before the connection's 'close'): the command never started.
+    if (!isRequested) finish({ error: ctx.lostError() });
   });
+}
+
+/** client.exec, false when ssh2 threw instead of calling back (its socket is already gone). */
+function startExec(
+  client: Client,
+  line: string,
+  callback: (err: Error | undefined, ch: ClientChannel) => void,
+): boolean {
+  try {
+    client.exec(line, callback);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The sftp options of a copy: its file mode, when one is asked for. */

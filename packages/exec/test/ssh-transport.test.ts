@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { findFreePort, type Sshd, startSshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +14,8 @@ import {
   type SshTarget,
   type Transport,
 } from '../src/index.js';
+
+const execFileAsync = promisify(execFile);
 
 let hosts: Sshd[] = [];
 let knownHosts = '';
@@ -341,6 +345,31 @@ describe('SSH transport against real sshd hosts', () => {
     }
   });
 
+  it('reports a host that froze (its sshd stopped, TCP still open) as a lost connection once keepalive gives up, not as "Not connected"', async () => {
+    const h = await startSshd({ address: '127.0.0.9' });
+    // The connection's own sshd process (a child of the listener): SIGSTOP freezes it as a hung
+    // machine would, with the kernel still holding the TCP connection open.
+    let frozen: number[] = [];
+    try {
+      const file = path.join(h.dir, 'kh');
+      await writeFile(file, `${h.knownHostsLine}\n`);
+      const t = await connectSsh(target(h), { knownHostsFile: file, keepaliveIntervalMs: 200 });
+      frozen = await childrenOf(h.pid);
+      expect(frozen.length).toBeGreaterThan(0);
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      // Its channel cannot open: the keepalive ends the connection while the command waits.
+      await expect(t.exec({ command: 'true', timeoutMs: 600_000 })).rejects.toMatchObject({
+        kind: 'unreachable',
+        code: 'SSH_CONNECTION_LOST',
+        message: expect.stringContaining('the SSH connection was lost'),
+      });
+      await t.close();
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      await h.dispose();
+    }
+  });
+
   it('refuses a command after close as closed, not lost, also once the connection has gone', async () => {
     const t = await connect(hosts[1] as Sshd);
     expect((await t.exec({ command: 'echo before' })).stdout).toBe('before\n');
@@ -462,4 +491,10 @@ async function slowAfterBannerProxy(h: Sshd, delayMs: number) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+/** The pids of the processes whose parent is `pid` (an sshd listener's per-connection processes). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const { stdout } = await execFileAsync('ps', ['-o', 'pid=', '--ppid', String(pid)]);
+  return stdout.split('\n').filter(Boolean).map(Number);
 }
