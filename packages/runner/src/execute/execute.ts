@@ -285,10 +285,9 @@ async function runUnit(
   if (ok) {
     const stepsOk = await phase('steps');
     ok = stepsOk && (await phase('postchecks'));
-    if (!ok && run.result.status === 'failed' && unit.phases.rollback.length) {
-      rolledBack = true;
-      await phase('rollback');
-    }
+    // Rolled back only when the rollback ran to its end: a failed one undid an unknown part.
+    if (!ok && run.result.status === 'failed' && unit.phases.rollback.length)
+      rolledBack = await phase('rollback');
   }
   await phase('evidence');
   return { ok, rolledBack };
