@@ -11,7 +11,7 @@ import { type CommandContext, type CommandSpec, defineCommand, stringOption } fr
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { formatTable } from '../output.js';
-import { showControlsIn, showProblem } from '../terminal-safe.js';
+import { showControls, showControlsIn, showProblem } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 const SETUP = `Schedules are in opsbook.yaml, each naming a routine runbook whose standing approval
@@ -23,7 +23,7 @@ standing: names, and a cron in UTC (minute hour day-of-month month day-of-week):
 They need the PostgreSQL state store (state: {kind: postgres, url: …} or OPSBOOK_DATABASE_URL,
 then opsbook db migrate). See docs/schedules.md.`;
 
-function describeEvent(e: ScheduleEvent): string {
+function describeEvent(e: Exclude<ScheduleEvent, { type: 'queue' }>): string {
   switch (e.type) {
     case 'slot-start':
       return `${e.slot} ${e.schedule}: starting${e.backfilled ? ' (backfilled: the scheduler was down at the slot)' : ''}`;
@@ -35,9 +35,18 @@ function describeEvent(e: ScheduleEvent): string {
       return `${e.slot} ${e.schedule}: taken by another scheduler`;
     case 'slot-invalid':
       return `${e.slot} ${e.schedule}: not a slot of the schedule (a job queued by other means): ${e.message}`;
-    case 'queue':
-      return `job queue ${e.level}: ${e.message}`;
   }
+}
+
+/**
+ * Slot events go to stdout (one line, or one JSON document, each); what the job queue says
+ * (PostgreSQL gone, reconnecting) is a note on stderr, cut to its first line, as the worker's.
+ */
+function showEvent(ctx: CommandContext, e: ScheduleEvent): void {
+  if (e.type === 'queue')
+    ctx.out.note(`job queue ${e.level}: ${showControls(e.message.split('\n', 1)[0] ?? '')}`);
+  else if (ctx.out.json) ctx.out.printJson(e);
+  else ctx.out.print(describeEvent(showControlsIn(e)));
 }
 
 export const run: CommandSpec = defineCommand({
@@ -69,8 +78,7 @@ ${SETUP}`,
       executorSigner,
       env: process.env,
       signal: controller.signal,
-      onEvent: (e) =>
-        ctx.out.json ? ctx.out.printJson(e) : ctx.out.print(describeEvent(showControlsIn(e))),
+      onEvent: (e) => showEvent(ctx, e),
     });
     ctx.out.note(
       `scheduler started for ${Object.keys(config.raw.schedules ?? {}).join(', ')}; stop with Ctrl-C or SIGTERM`,
