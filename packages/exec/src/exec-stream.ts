@@ -98,59 +98,75 @@ export function execStreamOverSsh(
       reject(new InterruptedError(`the command on ${host} was cancelled and killed`));
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
-    client.exec(line, (err, ch) => {
-      if (err) {
-        const error = new execErrors.UnreachableError(
-          'SSH_CHANNEL_FAILED',
-          `host ${host}: could not start a command (${err.message})`,
-          facts,
-        );
-        stdout.destroy(error);
-        return reject(error);
-      }
-      channel = ch;
-      if (request.signal?.aborted) return onAbort();
-      ch.pipe(stdout);
-      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
-      ch.on('exit', (code: number | null, signal?: string) => {
-        exit.code = code ?? null;
-        exit.signal = signal ? `SIG${signal}` : null;
-      });
-      ch.on('close', () => {
-        request.signal?.removeEventListener('abort', onAbort);
-        request.stdin?.destroy();
-        stderr.end();
-        if (inputError) {
-          stdout.destroy(inputError);
-          return reject(inputError);
-        }
-        if (exit.code === null && exit.signal === null) {
+    // ssh2 throws, rather than calling back, once its socket is gone (a keepalive that gave up on
+    // a frozen host, before the connection's 'close'): the command never started.
+    const lost = () => {
+      request.signal?.removeEventListener('abort', onAbort);
+      const error = new execErrors.UnreachableError(
+        'SSH_CONNECTION_LOST',
+        `host ${host}: the SSH connection was lost before the command could start; nothing ran: check the host, then run again`,
+        facts,
+      );
+      stdout.destroy(error);
+      reject(error);
+    };
+    try {
+      client.exec(line, (err, ch) => {
+        if (err) {
           const error = new execErrors.UnreachableError(
-            'SSH_CONNECTION_LOST',
-            `host ${host}: the connection was lost while a command ran; its outcome is unknown`,
+            'SSH_CHANNEL_FAILED',
+            `host ${host}: could not start a command (${err.message})`,
             facts,
           );
           stdout.destroy(error);
           return reject(error);
         }
-        resolve({
-          exitCode: exit.code,
-          signal: exit.signal,
-          stderr: stderr.text,
-          durationMs: Date.now() - started,
+        channel = ch;
+        if (request.signal?.aborted) return onAbort();
+        ch.pipe(stdout);
+        ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+        ch.on('exit', (code: number | null, signal?: string) => {
+          exit.code = code ?? null;
+          exit.signal = signal ? `SIG${signal}` : null;
         });
+        ch.on('close', () => {
+          request.signal?.removeEventListener('abort', onAbort);
+          request.stdin?.destroy();
+          stderr.end();
+          if (inputError) {
+            stdout.destroy(inputError);
+            return reject(inputError);
+          }
+          if (exit.code === null && exit.signal === null) {
+            const error = new execErrors.UnreachableError(
+              'SSH_CONNECTION_LOST',
+              `host ${host}: the connection was lost while a command ran; its outcome is unknown`,
+              facts,
+            );
+            stdout.destroy(error);
+            return reject(error);
+          }
+          resolve({
+            exitCode: exit.code,
+            signal: exit.signal,
+            stderr: stderr.text,
+            durationMs: Date.now() - started,
+          });
+        });
+        ch.write(envBlock);
+        const input = request.stdin;
+        if (input) {
+          // The input failed: its EOF comes early, and the command ends as on a short input.
+          input.once('error', (e) => {
+            inputError = e;
+            ch.end();
+          });
+          input.pipe(ch);
+        }
       });
-      ch.write(envBlock);
-      const input = request.stdin;
-      if (input) {
-        // The input failed: its EOF comes early, and the command ends as on a short input.
-        input.once('error', (e) => {
-          inputError = e;
-          ch.end();
-        });
-        input.pipe(ch);
-      }
-    });
+    } catch {
+      lost();
+    }
   });
   done.catch(() => {}); // the caller may only look at stdout's error
   return { stdout, done };

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort, type Sshd, startSshd, startSshdHosts } from '@opsbook/testkit/sshd';
+import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execStreamOverSsh } from '../src/exec-stream.js';
 import {
   connectSsh,
   hostKeyFingerprint,
@@ -368,6 +370,35 @@ describe('SSH transport against real sshd hosts', () => {
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
       await h.dispose();
     }
+  });
+
+  it('fails a streamed command that meets a connection ssh2 has just torn down (before its close event) as lost, and ends its stdout', async () => {
+    // What a keepalive that gave up on a frozen host leaves: ssh2 destroys the socket at once,
+    // and emits 'close' only later; a command asked for in between makes ssh2 throw.
+    const h = hosts[0] as Sshd;
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve).once('error', reject);
+      client.connect({
+        host: h.host,
+        port: h.port,
+        username: h.user,
+        privateKey: readFileSync(h.clientKeyPath),
+        hostVerifier: () => true,
+      });
+    });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.destroy();
+    const stream = execStreamOverSsh(client, 'frozen', { host: 'frozen' }, { command: 'true' });
+    const read = (async () => {
+      for await (const _ of stream.stdout);
+    })().catch((e: unknown) => e);
+    expect(await stream.done.catch((e: unknown) => e)).toMatchObject({
+      kind: 'unreachable',
+      code: 'SSH_CONNECTION_LOST',
+    });
+    expect(await read).toMatchObject({ code: 'SSH_CONNECTION_LOST' });
+    await closed;
   });
 
   it('refuses a command after close as closed, not lost, also once the connection has gone', async () => {
