@@ -8,6 +8,8 @@ export const execErrorCodes = errorCodeList({
     HOST_KEY_CHANGED:
       'known_hosts holds another key for the host (always refused); nothing was run',
     HOST_KEY_REVOKED: 'the host key is listed under `@revoked`; nothing was run',
+    KNOWN_HOSTS_UNSAFE:
+      'someone other than the user running opsbook or root can write the known_hosts file or a folder above it, so it vouches for no host key; nothing was run',
     HOST_CERT_UNSUPPORTED:
       'known_hosts trusts only a `@cert-authority` for the host, and host certificates are not supported (ssh2); nothing was run',
     SSH_CONNECTION_REFUSED: 'the host refused the connection (sshd down, wrong port)',

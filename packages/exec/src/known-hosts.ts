@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeDirectory, type Problem, storageErrorOf } from '@opsbook/schema';
+import { checkKnownHostsOwner } from './known-hosts-owner.js';
 
 /**
  * OpenSSH known_hosts (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"), parsed as data so that the
@@ -274,7 +275,13 @@ export function formatKnownHostsLine(
   return `${hosts} ${keyType} ${keyBlob.toString('base64')}`;
 }
 
+/**
+ * Reads a known_hosts file that is to decide which host keys are trusted: refused
+ * (KNOWN_HOSTS_UNSAFE) when someone other than this user or root could write it or a folder
+ * above it (`checkKnownHostsOwner`).
+ */
 export async function readKnownHosts(file: string): Promise<KnownHosts> {
+  await checkKnownHostsOwner(file);
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return '';
     // A folder where the file should be, no permission…: named, with what to do.
