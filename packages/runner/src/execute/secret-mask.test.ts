@@ -148,3 +148,53 @@ describe('createMasker', () => {
     expect(mask('xab')).not.toContain('x***');
   });
 });
+
+describe('encoded forms of a secret', () => {
+  const token = 'tok/3nX+Q"z=9fA2b c7Lw';
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+  it('masks the base64 of text holding the secret at any alignment, keeping at most 4 characters each side', () => {
+    const { mask } = createSecretMask([token]);
+    for (const around of ['', 'x', 'xy', 'user:', 'deploy:']) {
+      const masked = mask(`Authorization: Basic ${b64(`${around}${token}`)}`);
+      expect(masked, around).toMatch(/^Authorization: Basic \S*\*\*\*\S*$/);
+      // What stays: the encoding of the text around the secret, and at most 4 characters at
+      // each end that mix it with a byte or two of the secret.
+      const shown = masked.slice('Authorization: Basic '.length).replace('***', '');
+      expect(shown.length, around).toBeLessThanOrEqual(Math.floor(around.length / 3) * 4 + 8);
+    }
+    expect(mask(b64(token))).toBe('***');
+    expect(mask(b64(token).replace(/=+$/, ''))).toBe('***');
+    expect(mask(b64(token).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, ''))).toBe(
+      '***',
+    );
+  });
+
+  it('masks each line of a long secret through `base64` (76 columns)', () => {
+    const key = 'k'.repeat(20) + Array.from({ length: 100 }, (_, i) => String(i % 10)).join('');
+    const lines = b64(key).match(/.{1,76}/g)!;
+    expect(lines.length).toBe(3);
+    expect(createSecretMask([key]).mask(`${lines.join('\n')}\n`)).toBe('***\n***\n***\n');
+  });
+
+  it('masks the percent-encoded (URL, form) and JSON-escaped forms', () => {
+    const { mask } = createSecretMask([token]);
+    expect(mask(`GET /api?token=${encodeURIComponent(token)} HTTP/1.1`)).toBe(
+      'GET /api?token=*** HTTP/1.1',
+    );
+    expect(mask(`t=${encodeURIComponent(token).replaceAll('%20', '+')}&x=1`)).toBe('t=***&x=1');
+    expect(mask(`{"token": ${JSON.stringify(token)}}`)).toBe('{"token": "***"}');
+  });
+
+  it('masks an encoded form split across chunks of a stream', () => {
+    const text = `Authorization: Basic ${b64(`user:${token}`)}\n`;
+    const whole = createSecretMask([token]).mask(text);
+    expect(whole).toContain('***');
+    for (const size of [1, 3, 7, 20]) expect(streamed([token], text, size)).toBe(whole);
+  });
+
+  it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
+    const { mask } = createSecretMask(['a/c']);
+    expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);
+  });
+});

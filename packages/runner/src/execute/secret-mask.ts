@@ -86,7 +86,37 @@ function maskTargets(secrets: readonly string[]): string[] {
     .flatMap((s) => s.split(/\r\n|\r|\n/))
     .flatMap((line) => [line, line.trim()])
     .filter((line) => line.length >= MIN_SECRET_PIECE);
-  return [...new Set([...whole, ...lines])].sort((a, b) => b.length - a.length);
+  const encoded = whole.flatMap(encodedForms);
+  return [...new Set([...whole, ...lines, ...encoded])].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The shortest encoded form masked: shorter runs of base64 or escapes are common in ordinary
+ * output, and a secret that short encodes to little more than its own length.
+ */
+const MIN_ENCODED_FORM = 8;
+
+/**
+ * The forms in which commands print a secret without being asked to: base64 (`curl -v -u
+ * user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`; a key put into a Kubernetes
+ * secret; `base64` wrapping at 76 columns), base64url, percent-encoding (a token in a URL, or
+ * `+` for spaces in a form) and JSON escaping (`jq`, an API's echo of a request). Base64 of text
+ * that CONTAINS the secret holds, for one of three alignments, the base64 of the secret without
+ * its first 0-2 and last 0-2 bytes: those three cores are masked, so at most the 4 characters
+ * at each end of the encoded secret, carrying a byte or two of it, stay visible.
+ */
+function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const base64 = bytes.toString('base64');
+  const forms = [base64, base64.replace(/=+$/, ''), ...base64.split(/(.{76})/).filter(Boolean)];
+  for (let start = 0; start < 3; start++) {
+    const whole = Math.floor((bytes.length - start) / 3) * 3;
+    if (whole > 0) forms.push(bytes.subarray(start, start + whole).toString('base64'));
+  }
+  forms.push(...forms.map((f) => f.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')));
+  const uri = encodeURIComponent(secret);
+  forms.push(uri, uri.replaceAll('%20', '+'), JSON.stringify(secret).slice(1, -1));
+  return forms.filter((f) => f.length >= MIN_ENCODED_FORM && f !== secret);
 }
 
 function cutTail(text: string, limit: number, alreadyCut: number, edge: Masker = (t) => t): string {

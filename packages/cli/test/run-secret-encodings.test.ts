@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveAs, planApproval } from './approval-craft.js';
+import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import { readJournal } from './run-outcome.js';
+
+/*
+ * A secret a step prints encoded, the way commands print credentials without being asked to:
+ * `curl -v -u user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`, a script base64s a
+ * key for a Kubernetes secret, a URL carries the token percent-encoded, `jq` prints it JSON-escaped.
+ * Through the real binary over a real sshd: none of these forms may reach the live output, the
+ * journal or `runs show --output`.
+ */
+
+const encodedOutputRunbook: RunbookFixture = {
+  yaml: `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: encoded-output
+  title: Test runbook encoded-output
+  category: change
+  grade: P3
+  owners: [ops-test]
+spec:
+  params:
+    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
+    token: {type: string, secret: true, minLength: 8, description: API token}
+    key: {type: string, secret: true, minLength: 8, description: A long key}
+  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+    - id: basic-auth
+      name: What curl -v shows of -u user:TOKEN
+      run: |
+        printf 'Authorization: Basic %s\\n' "$(printf 'deploy:%s' "$OPSBOOK_PARAM_TOKEN" | base64 -w0)"
+    - id: base64-shifts
+      name: The token base64-encoded at each alignment
+      run: |
+        for p in '' x xy; do printf '%s%s' "$p" "$OPSBOOK_PARAM_TOKEN" | base64 -w0; echo; done
+    - id: base64-wrapped
+      name: A long key through base64, wrapped at 76 columns
+      run: |
+        printf %s "$OPSBOOK_PARAM_KEY" | base64
+    - id: url
+      name: The token percent-encoded in a URL
+      run: |
+        printf 'GET /api?token=%s\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | sed 's#/#%2F#g; s#+#%2B#g; s#=#%3D#g; s#"#%22#g')"
+    - id: json
+      name: The token JSON-escaped
+      run: |
+        printf '{"token": "%s"}\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | sed 's#"#\\\\"#g')"
+`,
+};
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld({ hostCount: 1, runbooks: { 'encoded-output': encodedOutputRunbook } });
+});
+afterAll(async () => {
+  await world?.remove();
+});
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
+  }
+  return out;
+}
+
+/** Every `size`-character piece of `text`. */
+function piecesOf(text: string, size: number): string[] {
+  return Array.from({ length: text.length - size + 1 }, (_, i) => text.slice(i, i + size));
+}
+
+describe('a secret printed encoded is masked too', () => {
+  it('shows no base64 (any alignment, wrapped), percent-encoded or JSON-escaped form of a secret anywhere', async () => {
+    // Characters that percent-encoding and JSON change: / + = and a double quote.
+    const token = `tok/${randomBytes(18).toString('base64')}"+x=${randomBytes(9).toString('hex')}`;
+    const key = randomBytes(120).toString('base64');
+    const env = { OPSBOOK_PARAM_TOKEN: token, OPSBOOK_PARAM_KEY: key };
+    const dir = path.join(world.markerDir, 'encoded-output');
+    await mkdir(dir, { recursive: true });
+    const file = await planApproval(world, 'encoded-output', 'encoded.json', {
+      params: { dir },
+      env,
+    });
+    await approveAs(world, file, world.people.alice);
+    const run = await world.opsbook(['run', file], { env });
+    expect(run.stderr).not.toMatch(stackTrace);
+    expect(run.code, run.stderr.slice(0, 2000)).toBe(0);
+    const runId = /run (\S+) ok in/.exec(run.stderr + run.stdout)?.[1];
+    expect(runId).toBeDefined();
+    const shown = await world.opsbook(['runs', 'show', runId!, '--output'], { env });
+    expect(shown.code).toBe(0);
+
+    const journal = await readJournal(path.join(world.stateDir, 'runs', `${runId}.jsonl`));
+    const out = (step: string) =>
+      String(journal.find((e) => e.type === 'step-end' && e.step === step)?.stdout);
+    // The steps did print: the masks stand where the encoded secrets were.
+    expect(out('basic-auth')).toMatch(/^Authorization: Basic \S*\*\*\*\S*\n$/);
+    expect(out('url')).toMatch(/^GET \/api\?token=\*\*\*\n$/);
+    expect(out('json')).toBe('{"token": "***"}\n');
+
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const forms = [
+      b64(`deploy:${token}`),
+      b64(token),
+      b64(`x${token}`),
+      b64(`xy${token}`),
+      ...b64(key).match(/.{1,76}/g)!,
+      encodeURIComponent(token),
+      JSON.stringify(token).slice(1, -1),
+    ];
+    const stateTexts = await Promise.all(
+      (await filesUnder(world.stateDir)).map((f) => readFile(f, 'utf8')),
+    );
+    const everything = [run.stdout, run.stderr, shown.stdout, shown.stderr, ...stateTexts];
+    // No 12-character piece of any encoded form (a base64 form keeps at most its 4 edge
+    // characters, which carry a byte or two of the secret, never more).
+    const pieces = [...new Set(forms.flatMap((f) => piecesOf(f.slice(4, -4), 12)))];
+    for (const [i, text] of everything.entries()) {
+      const leaked = pieces.filter((p) => text.includes(p));
+      expect(leaked, `output ${i} shows an encoded secret`).toEqual([]);
+    }
+  });
+});
