@@ -1,4 +1,4 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -78,6 +78,30 @@ describe('opsbook doctor', () => {
       ['tracker', 'ok'],
       ['inventory', 'ok'],
     ]);
+  });
+
+  it('fails a known_hosts that others can write, which a run would refuse (KNOWN_HOSTS_UNSAFE)', async () => {
+    const w = await workspace('known-hosts');
+    await writeFile(
+      path.join(w.dir, 'inventory.yaml'),
+      'all:\n  hosts:\n    h1: {ansible_host: 127.0.0.2}\n',
+    );
+    const knownHosts = path.join(w.dir, 'known_hosts');
+    await writeFile(knownHosts, '');
+    await appendFile(path.join(w.dir, 'opsbook.yaml'), `knownHosts: ${knownHosts}\n`);
+    await chmod(knownHosts, 0o666);
+    const r = await w.opsbook(['doctor']);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^✗ known hosts +1 host\\(s\\) over SSH would all be refused: the known_hosts file ${knownHosts} is not trusted: .*\\(mode 666\\)`,
+        'm',
+      ),
+    );
+    await chmod(knownHosts, 0o600);
+    const fixed = await w.opsbook(['doctor']);
+    expect(fixed.stdout).not.toContain('known hosts');
   });
 
   it('names an alerts.yaml that would not load, with where to look', async () => {

@@ -36,6 +36,7 @@ export {
   parseKnownHosts,
   readKnownHosts,
 } from './known-hosts.js';
+export { checkKnownHostsOwner } from './known-hosts-owner.js';
 export { createLocalTransport, type LocalTransportOptions } from './local-transport.js';
 export {
   paramEnv,

@@ -1,6 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
+import { checkKnownHostsOwner } from '@opsbook/exec';
 import {
   loadRunInventory,
   openTracker,
@@ -420,6 +421,19 @@ async function inventoryFindings(config: Config): Promise<Finding[]> {
       detail: `${where}: ${inventory.hosts.length} host(s) in ${inventory.groups.length - 2} group(s)`,
     },
   ];
+  if (overSsh.length) {
+    // What a run would refuse every SSH host for (KNOWN_HOSTS_UNSAFE), said before it does.
+    const unsafe = await checkKnownHostsOwner(config.knownHosts).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    if (unsafe)
+      findings.push({
+        area: 'known hosts',
+        level: 'fail',
+        detail: `${overSsh.length} host(s) over SSH would all be refused: ${unsafe}`,
+      });
+  }
   if (overSsh.length && !(await stat(config.knownHosts).catch(() => undefined)))
     findings.push({
       area: 'known hosts',
