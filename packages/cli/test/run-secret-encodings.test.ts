@@ -10,7 +10,8 @@ import { readJournal } from './run-outcome.js';
 /*
  * A secret a step prints encoded, the way commands print credentials without being asked to:
  * `curl -v -u user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`, a script base64s a
- * key for a Kubernetes secret, a URL carries the token percent-encoded, `jq` prints it JSON-escaped.
+ * key for a Kubernetes secret, a URL carries the token percent-encoded, `jq` prints it JSON-escaped,
+ * `set -x` in bash or busybox quotes a ' in it.
  * Through the real binary over a real sshd: none of these forms may reach the live output, the
  * journal or `runs show --output`.
  */
@@ -47,6 +48,11 @@ spec:
       name: The token percent-encoded in a URL
       run: |
         printf 'GET /api?token=%s\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | sed 's#/#%2F#g; s#+#%2B#g; s#=#%3D#g; s#"#%22#g')"
+    - id: xtrace
+      name: The token in bash's and busybox's set -x traces, which quote a single quote in it
+      run: |
+        bash -xc 'printf %s "$1" >/dev/null' sh "$OPSBOOK_PARAM_TOKEN" 2>&1
+        busybox sh -xc 'printf %s "$1" >/dev/null' sh "$OPSBOOK_PARAM_TOKEN" 2>&1
     - id: json
       name: The token JSON-escaped
       run: |
@@ -76,9 +82,9 @@ function piecesOf(text: string, size: number): string[] {
 }
 
 describe('a secret printed encoded is masked too', () => {
-  it('shows no base64 (any alignment, wrapped), percent-encoded or JSON-escaped form of a secret anywhere', async () => {
-    // Characters that percent-encoding and JSON change: / + = and a double quote.
-    const token = `tok/${randomBytes(18).toString('base64')}"+x=${randomBytes(9).toString('hex')}`;
+  it('shows no base64 (any alignment, wrapped), percent-encoded, JSON-escaped or shell-trace-quoted form of a secret anywhere', async () => {
+    // Characters that percent-encoding, JSON and shell traces change: / + = " and '.
+    const token = `tok/${randomBytes(18).toString('base64')}"+x='${randomBytes(9).toString('hex')}`;
     const key = randomBytes(120).toString('base64');
     const env = { OPSBOOK_PARAM_TOKEN: token, OPSBOOK_PARAM_KEY: key };
     const dir = path.join(world.markerDir, 'encoded-output');
@@ -103,6 +109,8 @@ describe('a secret printed encoded is masked too', () => {
     expect(out('basic-auth')).toMatch(/^Authorization: Basic \S*\*\*\*\S*\n$/);
     expect(out('url')).toMatch(/^GET \/api\?token=\*\*\*\n$/);
     expect(out('json')).toBe('{"token": "***"}\n');
+    expect(out('xtrace')).toContain("+ printf %s '***'\n");
+    expect(out('xtrace')).toContain("+ printf '%s' '***'\n");
 
     const b64 = (text: string) => Buffer.from(text).toString('base64');
     const forms = [
@@ -113,6 +121,8 @@ describe('a secret printed encoded is masked too', () => {
       ...b64(key).match(/.{1,76}/g)!,
       encodeURIComponent(token),
       JSON.stringify(token).slice(1, -1),
+      token.replaceAll("'", "'\\''"),
+      token.replaceAll("'", `'"'"'`),
     ];
     const stateTexts = await Promise.all(
       (await filesUnder(world.stateDir)).map((f) => readFile(f, 'utf8')),

@@ -186,6 +186,16 @@ describe('encoded forms of a secret', () => {
     expect(mask(`{"token": ${JSON.stringify(token)}}`)).toBe('{"token": "***"}');
   });
 
+  it("masks a secret holding a ' as bash's and busybox's set -x traces quote it", () => {
+    const { mask } = createSecretMask(["it's-a-secret"]);
+    expect(mask(`+ curl -u 'deploy:it'\\''s-a-secret' https://x`)).toBe(
+      "+ curl -u 'deploy:***' https://x",
+    );
+    expect(mask(`+ curl -u 'deploy:it'"'"'s-a-secret' https://x`)).toBe(
+      "+ curl -u 'deploy:***' https://x",
+    );
+  });
+
   it('masks an encoded form split across chunks of a stream', () => {
     const text = `Authorization: Basic ${b64(`user:${token}`)}\n`;
     const whole = createSecretMask([token]).mask(text);
