@@ -12,6 +12,7 @@ import {
 } from '@opsbook/schema';
 import type { Doc } from './document.js';
 import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
+import { isOutboxEntryId, readOutboxBytes } from './outbox-bytes.js';
 import { parseStateJson } from './state-json.js';
 import type { Grade, NewTicket, RemoteLink, TicketWrite, Tracker } from './tracker.js';
 
@@ -202,7 +203,8 @@ export class Outbox {
     const entry = (await this.list()).find((e) => e.id === id);
     if (!entry) return;
     await unlink(this.entryFile(entry));
-    await unlink(this.bytesFile(id)).catch(() => undefined);
+    // An id edited to lead out of the folder names no file of the outbox's to delete.
+    if (isOutboxEntryId(id)) await unlink(this.bytesFile(id)).catch(() => undefined);
   }
 
   /** Deliver queued writes in order. One flush at a time per Outbox; entries of a blocked ticket wait. */
@@ -306,7 +308,7 @@ export class Outbox {
     if (write.kind !== 'attach') return { ...write, deliveryId };
     const file = {
       filename: write.filename,
-      bytes: await readFile(this.bytesFile(entry.id)),
+      bytes: await readOutboxBytes(this.dir, entry.id),
       ...(write.contentType ? { contentType: write.contentType } : {}),
     };
     return { kind: 'attach', file, deliveryId };
@@ -339,7 +341,7 @@ export class Outbox {
       case 'comment':
         return { entry, key: k, result: (await t.comment(k, write.body, { deliveryId })).id };
       case 'attach': {
-        const bytes = await readFile(this.bytesFile(entry.id));
+        const bytes = await readOutboxBytes(this.dir, entry.id);
         const file = {
           filename: write.filename,
           bytes,
@@ -383,7 +385,7 @@ export class Outbox {
         since: entry.queuedAt,
       });
     if (write.kind !== 'attach') return undefined;
-    const size = (await readFile(this.bytesFile(entry.id))).byteLength;
+    const size = (await readOutboxBytes(this.dir, entry.id)).byteLength;
     return this.tracker.findDelivered({
       kind: 'attach',
       deliveryId,
@@ -395,7 +397,7 @@ export class Outbox {
 
   private async remove(entry: OutboxEntry): Promise<void> {
     await unlink(this.entryFile(entry));
-    if (entry.write.kind === 'attach')
+    if (entry.write.kind === 'attach' && isOutboxEntryId(entry.id))
       await unlink(this.bytesFile(entry.id)).catch(() => undefined);
   }
 
