@@ -98,6 +98,7 @@ export { makeDirectory } from './make-directory.js';
 export { formatProblem, type Problem, sortProblems } from './problem.js';
 export { isProcessAlive, processStartTime } from './process-liveness.js';
 export { cachedUnlessRejected } from './promise-cache.js';
+export { type OwnFileRead, readOwnFile } from './read-own-file.js';
 export {
   placeholderSpotProblem,
   type RunTemplatePlaceholder,

@@ -1,5 +1,5 @@
-import { constants, open } from 'node:fs/promises';
 import path from 'node:path';
+import { readOwnFile } from '@opsbook/schema';
 import { trackerErrors } from './error-codes.js';
 
 /** The ids the outbox gives entries (UUIDs): a name inside the outbox folder, never a path. */
@@ -22,25 +22,9 @@ export async function readOutboxBytes(dir: string, id: string): Promise<Buffer> 
   const file = path.join(dir, `${id}.bin`);
   if (!isOutboxEntryId(id))
     throw refusal(file, `entry id ${JSON.stringify(id)} is not a name in the outbox folder`);
-  // O_NONBLOCK: a FIFO put there opens at once (and is refused below) instead of hanging.
-  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  const handle = await open(file, flags).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'ELOOP' ? refusal(file, 'it is a symbolic link') : e;
-  });
-  try {
-    const info = await handle.stat();
-    const uid = process.getuid?.();
-    if (!info.isFile()) throw refusal(file, 'it is not a regular file');
-    if (uid !== undefined && info.uid !== uid)
-      throw refusal(
-        file,
-        `it is owned by uid ${info.uid}, not by the user running opsbook (${uid})`,
-      );
-    if (info.nlink !== 1) throw refusal(file, `it has ${info.nlink} hard links`);
-    return await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+  const read = await readOwnFile(file, [path.basename(dir), `${id}.bin`]);
+  if ('refused' in read) throw refusal(file, read.refused);
+  return read.bytes;
 }
 
 function refusal(file: string, why: string) {

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
-import { isOpsbookError } from '@opsbook/schema';
+import { isOpsbookError, readOwnFile } from '@opsbook/schema';
 import {
   type JournalLine,
   type RunRecordView,
@@ -752,23 +751,38 @@ async function verifiedJournal(
 /**
  * Reports a run produced (`health.report` steps): their Markdown as a comment, their files
  * attached. Read from the verified journal and the files the step recorded, never from memory.
+ * A file is attached only when it is one the run wrote: in a `reports/<runId>/` folder, owned
+ * by this user, not a link (`readOwnFile`). The journal and the state dir may be the engineer's,
+ * rewritten, while a team runner's account reports the run: a path naming that account's SSH key,
+ * or a report linked to it, is named on the ticket instead of attached.
  */
 async function reportWrites(events: readonly JournalLine[]): Promise<QueuedWrite[]> {
   const writes: QueuedWrite[] = [];
+  const runId = String(events.find((e) => e.type === 'run-start')?.runId ?? '');
   for (const e of events) {
     if (e.type !== 'step-end' || e.uses !== 'health.report' || e.status !== 'ok') continue;
     const result = e.result as { markdown?: string; files?: string[] } | null;
     if (result?.markdown)
       writes.push({ write: { kind: 'comment', body: textDoc(result.markdown) } });
     for (const file of result?.files ?? []) {
-      const bytes = await readFile(file).catch(() => undefined);
-      if (!bytes) continue;
+      const read = await readOwnFile(file, ['reports', runId, path.basename(file)]).catch(
+        () => undefined,
+      );
+      if (!read) continue;
+      if ('refused' in read) {
+        const note = `opsbook did not attach ${file}, which the run's journal names as a report: ${read.refused}. The state dir was changed after the run; check the hosts and the journal.`;
+        writes.push({ write: { kind: 'comment', body: textDoc(note) } });
+        continue;
+      }
       const contentType = file.endsWith('.html')
         ? 'text/html'
         : file.endsWith('.json')
           ? 'application/json'
           : 'text/markdown';
-      writes.push({ write: { kind: 'attach', filename: path.basename(file), contentType }, bytes });
+      writes.push({
+        write: { kind: 'attach', filename: path.basename(file), contentType },
+        bytes: read.bytes,
+      });
     }
   }
   return writes;
