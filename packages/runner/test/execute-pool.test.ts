@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../src/execute/execute.js';
 import { hostTransportPool, openTransportFor } from '../src/execute/run.js';
 import type { RunEvent } from '../src/execute/run-events.js';
-import type { Plan, PlannedHost, PlannedStep } from '../src/plan/plan.js';
+import type { PlannedHost } from '../src/plan/plan.js';
+import { planOf, runStep } from './planned.js';
 
 /*
  * The run's transports against a real sshd: one connection per host reused by every step, closed
@@ -32,18 +33,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const step = (id: string, command: string): PlannedStep => ({
-  id,
-  name: id,
-  kind: 'run',
-  command,
-  where: 'remote',
-  sudo: false,
-  timeoutMs: 60_000,
-  expect: { exitCodes: [0] },
-  continueOnError: false,
-});
-
 function plannedHost(name: string, extra: Partial<PlannedHost['connection']> = {}): PlannedHost {
   return {
     name,
@@ -58,28 +47,16 @@ function plannedHost(name: string, extra: Partial<PlannedHost['connection']> = {
       ...extra,
     },
     phases: {
-      prechecks: [step('pre', 'true')],
-      steps: [step('one', 'echo "$OPSBOOK_HOST"'), step('two', 'true'), step('three', 'true')],
-      postchecks: [step('post', 'true')],
+      prechecks: [runStep('pre', 'true')],
+      steps: [
+        runStep('one', 'echo "$OPSBOOK_HOST"'),
+        runStep('two', 'true'),
+        runStep('three', 'true'),
+      ],
+      postchecks: [runStep('post', 'true')],
       rollback: [],
-      evidence: [step('evidence', 'uname')],
+      evidence: [runStep('evidence', 'uname')],
     },
-  };
-}
-
-function planOf(hosts: PlannedHost[], concurrency: number): Plan {
-  return {
-    apiVersion: 'opsbook/v1',
-    kind: 'Plan',
-    ticket: 'OPS-1',
-    runbook: { name: 'pool-test', version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` },
-    category: 'change',
-    grade: 'P3',
-    params: {},
-    secretParams: [],
-    concurrency,
-    maxFailures: hosts.length,
-    hosts,
   };
 }
 
@@ -98,7 +75,7 @@ describe('transports of a run', () => {
     let mostOpen = 0;
     const openAtHostEnd: number[] = [];
     const result = await executePlan({
-      plan: planOf(hosts, 2),
+      plan: planOf('pool-test', hosts, { concurrency: 2 }),
       runId: 'pool-run',
       stateDir: path.join(dir, 'state'),
       bundleDir: dir,
@@ -139,7 +116,7 @@ describe('transports of a run', () => {
       if (event.type === 'host-start') await written;
     };
     const run = executePlan({
-      plan: planOf(hosts, 2),
+      plan: planOf('pool-test', hosts, { concurrency: 2 }),
       runId: 'early-run',
       stateDir: path.join(dir, 'state'),
       bundleDir: dir,
@@ -166,7 +143,7 @@ describe('transports of a run', () => {
     const pool = hostTransportPool(hosts, openTransportFor(runRequest(), undefined));
     const events: string[] = [];
     const result = await executePlan({
-      plan: planOf(hosts, 1),
+      plan: planOf('pool-test', hosts, { concurrency: 1 }),
       runId: 'refused-run',
       stateDir: path.join(dir, 'state'),
       bundleDir: dir,
@@ -190,7 +167,7 @@ describe('transports of a run', () => {
   it('calls a host whose connecting was cancelled (Ctrl-C) cancelled, not failed: nothing ran there', async () => {
     const hosts = [plannedHost('cancelled-0')];
     const result = await executePlan({
-      plan: planOf(hosts, 1),
+      plan: planOf('pool-test', hosts, { concurrency: 1 }),
       runId: 'cancelled-run',
       stateDir: path.join(dir, 'state'),
       bundleDir: dir,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../src/execute/execute.js';
 import type { RunEvent } from '../src/execute/run-events.js';
 import type { Plan, PlannedHost, PlannedStep } from '../src/plan/plan.js';
+import { planOf, runStep } from './planned.js';
 
 /*
  * What a host's result says of its rollback, with real commands on the local transport: "rolled
@@ -21,18 +22,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const step = (id: string, command: string): PlannedStep => ({
-  id,
-  name: id,
-  kind: 'run',
-  command,
-  where: 'remote',
-  sudo: false,
-  timeoutMs: 60_000,
-  expect: { exitCodes: [0] },
-  continueOnError: false,
-});
-
 function planWithRollback(rollback: PlannedStep[]): Plan {
   const host: PlannedHost = {
     name: 'web-01',
@@ -46,25 +35,13 @@ function planWithRollback(rollback: PlannedStep[]): Plan {
     },
     phases: {
       prechecks: [],
-      steps: [step('change', 'exit 1')],
+      steps: [runStep('change', 'exit 1')],
       postchecks: [],
       rollback,
       evidence: [],
     },
   };
-  return {
-    apiVersion: 'opsbook/v1',
-    kind: 'Plan',
-    ticket: 'OPS-1',
-    runbook: { name: 'rollback-test', version: '1.0.0', digest: `sha256:${'0'.repeat(64)}` },
-    category: 'change',
-    grade: 'P3',
-    params: {},
-    secretParams: [],
-    concurrency: 1,
-    maxFailures: 1,
-    hosts: [host],
-  };
+  return planOf('rollback-test', [host], { maxFailures: 1 });
 }
 
 async function run(rollback: PlannedStep[]) {
@@ -91,13 +68,13 @@ async function run(rollback: PlannedStep[]) {
 
 describe("a failed host's rollback", () => {
   it('is reported as rolled back when every rollback step ended ok', async () => {
-    const { host, hostEnd } = await run([step('undo', 'true')]);
+    const { host, hostEnd } = await run([runStep('undo', 'true')]);
     expect(host).toMatchObject({ status: 'failed', rolledBack: true });
     expect(hostEnd).toMatchObject({ status: 'failed', rolledBack: true });
   });
 
   it('is not reported as rolled back when a rollback step failed', async () => {
-    const { host, hostEnd } = await run([step('undo', 'exit 7'), step('after', 'true')]);
+    const { host, hostEnd } = await run([runStep('undo', 'exit 7'), runStep('after', 'true')]);
     expect(host?.steps.map((s) => [s.id, s.status])).toEqual([
       ['change', 'failed'],
       ['undo', 'failed'],

@@ -11,10 +11,9 @@ import {
   runTicket,
   showTicket,
   TicketGate,
-  type TicketServices,
 } from '../src/index.js';
 import { trailOf } from './ticket-trail.js';
-import { openAs, proposeMarkDone, type TicketWorld, useTicketWorld } from './ticket-world.js';
+import { openAs, proposeMarkDone, runKilledBeforeReport, useTicketWorld } from './ticket-world.js';
 
 type Line = Record<string, unknown> & { type: string };
 
@@ -76,31 +75,6 @@ async function forgeUnreached(config: Config, runId: string): Promise<void> {
     reached: false,
   };
   await writeFile(ledger, `${[...kept2, JSON.stringify(end)].join('\n')}\n`);
-}
-
-/** A run of the ticket's approval whose runner dies after its end, before telling the ticket. */
-async function runKilledBeforeReport(world: TicketWorld, eve: TicketServices, key: string) {
-  const { config } = world;
-  const signal = new AbortController().signal;
-  const approval = await eve.tracker.getProperty(key, 'opsbook.approval');
-  const file = path.join(world.dir, `${key}.approval.json`);
-  await writeFile(file, (approval as { envelope: string }).envelope);
-  class DiesBeforeReport extends TicketGate {
-    override async finish() {
-      return { ticket: key, delivered: 0, pending: [], failed: [] };
-    }
-  }
-  const outcome = await runApproved({
-    config,
-    approvalFile: file,
-    env: world.env,
-    executorSigner: world.eve,
-    signal,
-    ticket: new DiesBeforeReport({ services: eve, store: stateStoreOf(config), signal }),
-  });
-  expect(outcome.status).toBe('ok');
-  expect((await eve.tracker.get(key)).status).toBe('In Progress');
-  return { outcome, file };
 }
 
 const trackers = [['local'], ['cloud']] as const;

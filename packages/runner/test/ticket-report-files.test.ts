@@ -1,15 +1,15 @@
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { hashOfLine, stateStoreOf } from '@opsbook/state';
+import { hashOfLine } from '@opsbook/state';
 import { describe, expect, it } from 'vitest';
+import { approveTicket, reportRuns } from '../src/index.js';
 import {
-  approveTicket,
-  reportRuns,
-  runApproved,
-  TicketGate,
-  type TicketServices,
-} from '../src/index.js';
-import { openAs, proposeMarkDone, type TicketWorld, useTicketWorld } from './ticket-world.js';
+  openAs,
+  proposeMarkDone,
+  runKilledBeforeReport,
+  type TicketWorld,
+  useTicketWorld,
+} from './ticket-world.js';
 
 type Line = Record<string, unknown> & { type: string };
 
@@ -21,30 +21,6 @@ type Line = Record<string, unknown> & { type: string };
  */
 
 const RUNNER_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nrunner-account-key-material\n';
-
-/** A run of the ticket's approval whose runner dies after its end, before telling the ticket. */
-async function runKilledBeforeReport(world: TicketWorld, eve: TicketServices, key: string) {
-  const { config } = world;
-  const signal = new AbortController().signal;
-  const approval = await eve.tracker.getProperty(key, 'opsbook.approval');
-  const file = path.join(world.dir, `${key}.approval.json`);
-  await writeFile(file, (approval as { envelope: string }).envelope);
-  class DiesBeforeReport extends TicketGate {
-    override async finish() {
-      return { ticket: key, delivered: 0, pending: [], failed: [] };
-    }
-  }
-  const outcome = await runApproved({
-    config,
-    approvalFile: file,
-    env: world.env,
-    executorSigner: world.eve,
-    signal,
-    ticket: new DiesBeforeReport({ services: eve, store: stateStoreOf(config), signal }),
-  });
-  expect(outcome.status).toBe('ok');
-  return outcome.runId;
-}
 
 /** Rewrites the run's journal with a health.report step naming `files`, chain and ledger redone. */
 async function forgeReportFiles(world: TicketWorld, runId: string, files: string[]) {
@@ -104,7 +80,7 @@ describe('ticket report attaches only the report files a run wrote', () => {
     const { key } = await openAs(world, eve, 'health report reported late');
     await proposeMarkDone(world, eve, key);
     await approveTicket({ services: world.as('sam'), config, key, signer: world.sam });
-    const runId = await runKilledBeforeReport(world, eve, key);
+    const runId = (await runKilledBeforeReport(world, eve, key)).outcome.runId;
 
     // The runner account's key, outside the state dir; and a real report file of the run.
     const secret = path.join(world.dir, 'runner-home-id_ed25519');

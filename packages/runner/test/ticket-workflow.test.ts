@@ -20,7 +20,7 @@ import {
   TicketGate,
 } from '../src/index.js';
 import { mentionsIn, plainText, textNodesOf, trailOf } from './ticket-trail.js';
-import { openAs, proposeMarkDone, useTicketWorld } from './ticket-world.js';
+import { openAs, proposeMarkDone, runKilledBeforeReport, useTicketWorld } from './ticket-world.js';
 
 const trackers = [['local'], ['cloud'], ['datacenter']] as const;
 
@@ -429,25 +429,9 @@ describe.each(trackers)('the workflow on the %s tracker', (kind) => {
     const sam = world.as('sam');
     const { key } = await openAs(world, eve, 'killed before its report');
     await proposeMarkDone(world, eve, key);
-    const approved = await approveTicket({ services: sam, config, key, signer: world.sam });
-    const file = path.join(world.dir, 'killed.approval.json');
-    await writeFile(file, approved.approval.envelope);
+    await approveTicket({ services: sam, config, key, signer: world.sam });
     // The run ends (journal and ledger), then its runner dies before telling the ticket.
-    class DiesBeforeReport extends TicketGate {
-      override async finish() {
-        return { ticket: key, delivered: 0, pending: [], failed: [] };
-      }
-    }
-    const outcome = await runApproved({
-      config,
-      approvalFile: file,
-      env: world.env,
-      executorSigner: world.eve,
-      signal,
-      ticket: new DiesBeforeReport({ services: eve, store: stateStoreOf(config), signal }),
-    });
-    expect(outcome.status).toBe('ok');
-    expect((await eve.tracker.get(key)).status).toBe('In Progress');
+    const { outcome } = await runKilledBeforeReport(world, eve, key);
     await expect(
       runTicket({ services: eve, config, key, env: world.env, executorSigner: world.eve, signal }),
     ).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });

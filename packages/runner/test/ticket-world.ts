@@ -11,6 +11,7 @@ import {
   signEnvelope,
 } from '@opsbook/approval';
 import { type Config, loadConfig } from '@opsbook/schema';
+import { stateStoreOf } from '@opsbook/state';
 import {
   FAKE_CREDENTIALS,
   type FakeUser,
@@ -25,6 +26,9 @@ import {
   openTicket,
   openTracker,
   proposeTicket,
+  type RunOutcome,
+  runApproved,
+  TicketGate,
   type TicketServices,
 } from '../src/index.js';
 
@@ -262,4 +266,36 @@ export function openAs(world: TicketWorld, services: TicketServices, summary: st
     signal: new AbortController().signal,
     summary,
   });
+}
+
+/**
+ * A run of the ticket's approval whose runner dies after the run's end (journal and ledger),
+ * before telling the ticket: the ticket stays In Progress with the run's claim on it.
+ */
+export async function runKilledBeforeReport(
+  world: TicketWorld,
+  services: TicketServices,
+  key: string,
+): Promise<{ outcome: RunOutcome; file: string }> {
+  const { config } = world;
+  const signal = new AbortController().signal;
+  const approval = await services.tracker.getProperty(key, 'opsbook.approval');
+  const file = path.join(world.dir, `${key}.approval.json`);
+  await writeFile(file, (approval as { envelope: string }).envelope);
+  class DiesBeforeReport extends TicketGate {
+    override async finish() {
+      return { ticket: key, delivered: 0, pending: [], failed: [] };
+    }
+  }
+  const outcome = await runApproved({
+    config,
+    approvalFile: file,
+    env: world.env,
+    executorSigner: world.eve,
+    signal,
+    ticket: new DiesBeforeReport({ services, store: stateStoreOf(config), signal }),
+  });
+  expect(outcome.status).toBe('ok');
+  expect((await services.tracker.get(key)).status).toBe('In Progress');
+  return { outcome, file };
 }
