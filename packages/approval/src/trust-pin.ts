@@ -4,6 +4,7 @@ import {
   formatProblem,
   MACHINE_TRUST_DIR,
   makeDirectory,
+  pathWeakness,
   RefusalError,
   unreadableFileError,
   ValidationError,
@@ -42,19 +43,13 @@ export async function pinWeakness(
   uid: number | undefined = effectiveUid(),
 ): Promise<string | undefined> {
   if (uid === undefined || uid === 0) return undefined;
-  let current = await realpath(target);
-  for (;;) {
-    const st = await lstat(current);
-    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
-    if (st.uid === uid)
-      return `${current} belongs to you (uid ${uid}), so you could rewrite the pin`;
-    if (st.uid !== 0) return `${current} belongs to uid ${st.uid}, not root`;
-    if ((st.mode & 0o022) !== 0 && !(sticky && current !== target))
-      return `${current} is writable by its group or by everyone (mode ${(st.mode & 0o7777).toString(8)})`;
-    const parent = path.dirname(current);
-    if (parent === current) return undefined;
-    current = parent;
-  }
+  const weak = await pathWeakness(await realpath(target), [0]);
+  if (!weak) return undefined;
+  if ('mode' in weak)
+    return `${weak.at} is writable by its group or by everyone (mode ${weak.mode.toString(8)})`;
+  return weak.owner === uid
+    ? `${weak.at} belongs to you (uid ${uid}), so you could rewrite the pin`
+    : `${weak.at} belongs to uid ${weak.owner}, not root`;
 }
 
 async function nearestExisting(dir: string): Promise<string> {

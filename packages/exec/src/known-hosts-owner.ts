@@ -1,5 +1,6 @@
-import { realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { pathWeakness } from '@opsbook/schema';
 import { execErrors } from './error-codes.js';
 
 /**
@@ -14,28 +15,13 @@ import { execErrors } from './error-codes.js';
 export async function checkKnownHostsOwner(file: string, uid = process.getuid?.()): Promise<void> {
   if (uid === undefined) return; // Windows: no owners to compare
   const real = await realPathOf(path.resolve(file));
-  for (let at = real, first = true; ; first = false) {
-    const info = await stat(at).catch(() => undefined);
-    if (info) {
-      const foreignOwner = info.uid !== uid && info.uid !== 0;
-      const sharedWrite = (info.mode & 0o022) !== 0;
-      const stickyRootFolder =
-        !first && info.isDirectory() && info.uid === 0 && (info.mode & 0o1000) !== 0;
-      if (foreignOwner || (sharedWrite && !stickyRootFolder))
-        throw unsafe(
-          file,
-          real,
-          at,
-          foreignOwner
-            ? `is owned by uid ${info.uid}`
-            : `is writable by its group or by others (mode ${(info.mode & 0o7777).toString(8)})`,
-          uid,
-        );
-    }
-    const up = path.dirname(at);
-    if (up === at) return;
-    at = up;
-  }
+  const weak = await pathWeakness(real, [uid, 0]);
+  if (!weak) return;
+  const why =
+    'owner' in weak
+      ? `is owned by uid ${weak.owner}`
+      : `is writable by its group or by others (mode ${weak.mode.toString(8)})`;
+  throw unsafe(file, real, weak.at, why, uid);
 }
 
 /** The file's real path, or (missing) its folder's real path and its name. */

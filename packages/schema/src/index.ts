@@ -95,6 +95,7 @@ export {
   type RunbookBundle,
 } from './load-runbook.js';
 export { makeDirectory } from './make-directory.js';
+export { type PathWeakness, pathWeakness } from './path-weakness.js';
 export { formatProblem, type Problem, sortProblems } from './problem.js';
 export { isProcessAlive, processStartTime } from './process-liveness.js';
 export { cachedUnlessRejected } from './promise-cache.js';
