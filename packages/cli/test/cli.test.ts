@@ -196,6 +196,15 @@ describe('opsbook validate', () => {
     return dir;
   }
 
+  it('names a few of a large catalog for an unknown runbook, not all 600', async () => {
+    const dir = await largeCatalog('unknown');
+    const r = await runCli(['show', 'no-such-thing-at-all'], { cwd: path.dirname(dir) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^error: no runbook 'no-such-thing-at-all' in runbooks: known runbooks: ([a-z0-9-]+, ){11}[a-z0-9-]+ and 588 more \(opsbook list shows them all\)\n$/,
+    );
+  });
+
   it('writes the whole of a large --json document to a reader that starts late', async () => {
     // The last part is still queued in the process when validate is done, and exiting at once
     // must not drop it.

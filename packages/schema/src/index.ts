@@ -133,6 +133,7 @@ export {
   didYouMean,
   displayPath,
   schemaProblems,
+  someOf,
   type Validator,
 } from './schema-problems.js';
 export { type ShellContext, type ShellContexts, shellContexts } from './shell-context.js';

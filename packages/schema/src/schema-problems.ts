@@ -53,6 +53,15 @@ export function didYouMean(word: string, allowed: readonly string[]): string | u
   );
 }
 
+/**
+ * Names for a "known …" hint: all of them when few, else the first `max` and how many more, so
+ * that a catalog of hundreds does not fill the terminal (e.g. `a, b, c and 197 more`).
+ */
+export function someOf(names: readonly string[], max = 12): string {
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
 function sortedLetters(word: string): string {
   return [...word.toLowerCase()].sort().join('');
 }

@@ -11,6 +11,7 @@ import {
   RUNBOOK_SCOPE,
   type RunbookBundle,
   showControlsOnLine,
+  someOf,
   UsageError,
   ValidationError,
 } from '@opsbook/schema';
@@ -51,7 +52,7 @@ export async function resolveRunbookDir(
       guess
         ? `did you mean '${guess}'?`
         : known.length
-          ? `known runbooks: ${known.join(', ')}`
+          ? `known runbooks: ${someOf(known)}${known.length > 12 ? ' (opsbook list shows them all)' : ''}`
           : 'there are no runbooks yet (pnpm new-runbook NAME)'
     }`,
   );

@@ -17,6 +17,7 @@ import {
   type RunbookBundle,
   readBundleFiles,
   type Step,
+  someOf,
 } from '@opsbook/schema';
 // semver's parts, not its index: that one loads every function and range of the package.
 import compareVersions from 'semver/functions/compare.js';
@@ -200,7 +201,7 @@ async function resolveStep(
     const guess = didYouMean(ref.name, known);
     return fail(
       'unknown-runbook',
-      `no runbook '${ref.name}' in ${library.shown}: ${guess ? `did you mean '${guess}'?` : known.length ? `known runbooks: ${known.join(', ')}` : 'the library has no other runbook'}`,
+      `no runbook '${ref.name}' in ${library.shown}: ${guess ? `did you mean '${guess}'?` : known.length ? `known runbooks: ${someOf(known)}` : 'the library has no other runbook'}`,
     );
   }
   if (!chosen)
