@@ -11,7 +11,7 @@ import { readJournal } from './run-outcome.js';
  * A secret a step prints encoded, the way commands print credentials without being asked to:
  * `curl -v -u user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`, a script base64s a
  * key for a Kubernetes secret, a URL carries the token percent-encoded, `jq` prints it JSON-escaped,
- * `set -x` in bash or busybox quotes a ' in it.
+ * `set -x` in bash or busybox quotes a ' in it, `xxd -p` prints it in hex.
  * Through the real binary over a real sshd: none of these forms may reach the live output, the
  * journal or `runs show --output`.
  */
@@ -44,6 +44,17 @@ spec:
       name: A long key through base64, wrapped at 76 columns
       run: |
         printf %s "$OPSBOOK_PARAM_KEY" | base64
+    - id: base64-shift-wrapped
+      name: A long key after a prefix through base64, wrapped at 76 columns
+      run: |
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | base64 -w 76
+    - id: hex
+      name: The token and the key in hex, as xxd -p prints it (60 columns), in lower and upper case
+      run: |
+        printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -p
+        printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -p -u
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | xxd -p
+        printf 'token=%s\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -p -c 0)"
     - id: url
       name: The token percent-encoded in a URL
       run: |
@@ -82,7 +93,7 @@ function piecesOf(text: string, size: number): string[] {
 }
 
 describe('a secret printed encoded is masked too', () => {
-  it('shows no base64 (any alignment, wrapped), percent-encoded, JSON-escaped or shell-trace-quoted form of a secret anywhere', async () => {
+  it('shows no base64 (any alignment, wrapped at any shift), hex (xxd -p), percent-encoded, JSON-escaped or shell-trace-quoted form of a secret anywhere', async () => {
     // Characters that percent-encoding, JSON and shell traces change: / + = " and '.
     const token = `tok/${randomBytes(18).toString('base64')}"+x='${randomBytes(9).toString('hex')}`;
     const key = randomBytes(120).toString('base64');
@@ -109,6 +120,8 @@ describe('a secret printed encoded is masked too', () => {
     expect(out('basic-auth')).toMatch(/^Authorization: Basic \S*\*\*\*\S*\n$/);
     expect(out('url')).toMatch(/^GET \/api\?token=\*\*\*\n$/);
     expect(out('json')).toBe('{"token": "***"}\n');
+    expect(out('hex')).toContain('token=***\n');
+    expect(out('base64-shift-wrapped')).toContain('***');
     expect(out('xtrace')).toContain("+ printf %s '***'\n");
     expect(out('xtrace')).toContain("+ printf '%s' '***'\n");
 
@@ -119,6 +132,11 @@ describe('a secret printed encoded is masked too', () => {
       b64(`x${token}`),
       b64(`xy${token}`),
       ...b64(key).match(/.{1,76}/g)!,
+      // Past the encoding of `user:` (5 bytes: 6 characters and 4 mixed with the key).
+      b64(`user:${key}`).slice(8),
+      Buffer.from(token).toString('hex'),
+      Buffer.from(token).toString('hex').toUpperCase(),
+      Buffer.from(key).toString('hex'),
       encodeURIComponent(token),
       JSON.stringify(token).slice(1, -1),
       token.replaceAll("'", "'\\''"),

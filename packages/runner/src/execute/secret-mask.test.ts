@@ -203,6 +203,59 @@ describe('encoded forms of a secret', () => {
     for (const size of [1, 3, 7, 20]) expect(streamed([token], text, size)).toBe(whole);
   });
 
+  it('masks the hex of a secret, lower and upper case, whole and as `xxd -p` wraps it (60 columns)', () => {
+    const key = `${token}-${'0123456789'.repeat(8)}`;
+    const hex = Buffer.from(key).toString('hex');
+    const { mask } = createSecretMask([key]);
+    expect(mask(`key=${hex}\n`)).toBe('key=***\n');
+    expect(mask(`KEY=${hex.toUpperCase()}\n`)).toBe('KEY=***\n');
+    // The hex of text holding the secret holds the secret's hex: byte-aligned, no cores needed.
+    expect(mask(Buffer.from(`user:${key}`).toString('hex'))).toBe(
+      `${Buffer.from('user:').toString('hex')}***`,
+    );
+    const lines = hex.match(/.{1,60}/g)!;
+    expect(lines.length).toBeGreaterThan(2);
+    expect(mask(`${lines.join('\n')}\n`)).toBe(`${lines.map(() => '***').join('\n')}\n`);
+    expect(mask(`${lines.join('\n').toUpperCase()}\n`)).toBe(
+      `${lines.map(() => '***').join('\n')}\n`,
+    );
+    // `printf 'user:%s' "$KEY" | xxd -p`: the secret's hex starts inside a line.
+    for (const around of ['u', 'user:', 'x'.repeat(29)]) {
+      const wrapped = Buffer.from(`${around}${key}`)
+        .toString('hex')
+        .match(/.{1,60}/g)!;
+      for (const text of [wrapped.join('\n'), wrapped.join('\n').toUpperCase()]) {
+        const shown = mask(text).replaceAll('***', '').replaceAll('\n', '');
+        expect(shown.toLowerCase(), around).toBe(Buffer.from(around).toString('hex'));
+      }
+    }
+  });
+
+  it('masks the base64 of text holding a long secret at any shift, wrapped at 76 columns', () => {
+    const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
+    const { mask } = createSecretMask([key]);
+    // 55, 56 and 57 characters before it: a core of each alignment starts a line.
+    const arounds = ['', 'u', 'us', 'user:', 'deploy-account:', 'x'.repeat(61)];
+    for (const around of [...arounds, ...[55, 56, 57].map((n) => 'x'.repeat(n))]) {
+      const wrapped = b64(`${around}${key}`).match(/.{1,76}/g)!;
+      const masked = mask(wrapped.join('\n'));
+      // Of each line, only the encoding of the text around and 4 characters at each end of
+      // the secret's encoding may stay.
+      const shown = masked.replaceAll('***', '').replaceAll('\n', '');
+      expect(shown.length, around).toBeLessThanOrEqual(Math.ceil(around.length / 3) * 4 + 8);
+    }
+    // Streamed in any chunks, a wrapped form is held back and masked as in the whole output.
+    const text = `before\n${b64(`user:${key}`)
+      .match(/.{1,76}/g)!
+      .join('\n')}\nafter ${Buffer.from(`x${key}`)
+      .toString('hex')
+      .match(/.{1,60}/g)!
+      .join('\n')}\n`;
+    const whole = mask(text);
+    expect(whole).toContain('***');
+    for (const size of [1, 5, 64, 1000]) expect(streamed([key], text, size), `${size}`).toBe(whole);
+  });
+
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);

@@ -1,3 +1,13 @@
+import { literalAlternation } from './literal-alternation.js';
+import {
+  BASE64_COLUMNS,
+  linesOf,
+  type Span,
+  wrappedAtEveryShift,
+  wrappedFormFinder,
+  XXD_PLAIN_COLUMNS,
+} from './wrapped-encodings.js';
+
 export type Masker = (text: string) => string;
 export const MASK = '***';
 
@@ -39,8 +49,8 @@ export interface SecretMask {
  * is masked whole, not left half visible.
  */
 export function createSecretMask(secrets: readonly string[]): SecretMask {
-  const targets = maskTargets(secrets);
-  if (targets.length === 0) {
+  const { targets: plain, wrapped } = maskTargets(secrets);
+  if (plain.length === 0) {
     const same = (text: string) => text;
     return {
       mask: same,
@@ -49,11 +59,14 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     };
   }
   // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
-  const pattern = new RegExp(targets.map(escapeRegExp).join('|'), 'g');
+  const pattern = literalAlternation(plain, 'g');
+  const findWrapped = wrappedFormFinder(wrapped);
+  /** Every target, for what is held back and what is masked at a cut edge: a piece of any. */
+  const targets = byFirstUnit([...plain, ...wrapped].sort((a, b) => b.length - a.length));
   // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
-  const passes = targets.some((v) => MASK.includes(v)) ? 1 : targets.length + 1;
+  const passes = plain.some((v) => MASK.includes(v)) ? 1 : plain.length + 1;
   const mask: Masker = (text) => {
-    let masked = text;
+    let masked = replaceSpans(text, findWrapped(text));
     // Another pass catches a secret that a replacement itself formed (one containing `*`);
     // bounded because each pass can only form as many as there are secrets.
     for (let pass = 0; pass < passes; pass++) {
@@ -65,7 +78,8 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   };
   return {
     mask,
-    maskStream: () => streamMasker(targets, pattern, mask),
+    maskStream: () =>
+      streamMasker(targets, (text) => wholeMatches(text, pattern, findWrapped), mask),
     maskedTail(text, limit, alreadyCut = 0) {
       const masked = maskPieceAtEnd(mask(text), targets);
       if (masked.length <= limit && alreadyCut === 0) return masked;
@@ -79,15 +93,22 @@ export function createMasker(secrets: readonly string[]): Masker {
   return createSecretMask(secrets).mask;
 }
 
-/** The secrets, then each line of 4+ characters of each (as is, and without its indentation). */
-function maskTargets(secrets: readonly string[]): string[] {
+/**
+ * The secrets, then each line of 4+ characters of each (as is, and without its indentation),
+ * then their encoded forms; longest first. `wrapped`: the forms found by their line breaks.
+ */
+function maskTargets(secrets: readonly string[]): { targets: string[]; wrapped: string[] } {
   const whole = secrets.filter((s) => s.length > 0);
   const lines = whole
     .flatMap((s) => s.split(/\r\n|\r|\n/))
     .flatMap((line) => [line, line.trim()])
     .filter((line) => line.length >= MIN_SECRET_PIECE);
-  const encoded = whole.flatMap(encodedForms);
-  return [...new Set([...whole, ...lines, ...encoded])].sort((a, b) => b.length - a.length);
+  const encoded = whole.map(encodedForms);
+  const longestFirst = (list: string[]) => [...new Set(list)].sort((a, b) => b.length - a.length);
+  return {
+    targets: longestFirst([...whole, ...lines, ...encoded.flatMap((e) => e.plain)]),
+    wrapped: longestFirst(encoded.flatMap((e) => e.wrapped)),
+  };
 }
 
 /**
@@ -106,21 +127,56 @@ const MIN_ENCODED_FORM = 8;
  * its first 0-2 and last 0-2 bytes: those three cores are masked, so at most the 4 characters
  * at each end of the encoded secret, carrying a byte or two of it, stay visible.
  */
-function encodedForms(secret: string): string[] {
+function encodedForms(secret: string): EncodedForms {
   const bytes = Buffer.from(secret, 'utf8');
   const base64 = bytes.toString('base64');
-  const forms = [base64, base64.replace(/=+$/, ''), ...base64.split(/(.{76})/).filter(Boolean)];
+  const forms = [base64, base64.replace(/=+$/, ''), ...linesOf(base64, BASE64_COLUMNS)];
+  const cores: string[] = [];
   for (let start = 0; start < 3; start++) {
     const whole = Math.floor((bytes.length - start) / 3) * 3;
-    if (whole > 0) forms.push(bytes.subarray(start, start + whole).toString('base64'));
+    if (whole > 0) cores.push(bytes.subarray(start, start + whole).toString('base64'));
   }
+  forms.push(...cores);
   forms.push(...forms.map((f) => f.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')));
+  // `printf 'user:%s' "$TOKEN" | base64`: a core wrapped at 76 columns from wherever it starts.
+  const wrapped = cores.flatMap((core) => wrappedAtEveryShift(core, BASE64_COLUMNS, 4));
+  forms.push(...cores.flatMap((core) => linesOf(core, BASE64_COLUMNS)));
+  const hex = hexForms(bytes);
+  forms.push(...hex.plain);
+  wrapped.push(...hex.wrapped);
   const uri = encodeURIComponent(secret);
   forms.push(uri, uri.replaceAll('%20', '+'), JSON.stringify(secret).slice(1, -1));
   // A shell trace (`set -x`) quotes a value: bash writes a ' in it as '\'', busybox as '"'"'.
   if (secret.includes("'"))
     forms.push(secret.replaceAll("'", "'\\''"), secret.replaceAll("'", `'"'"'`));
-  return forms.filter((f) => f.length >= MIN_ENCODED_FORM && f !== secret);
+  const long = (f: string) => f.length >= MIN_ENCODED_FORM && f !== secret;
+  return { plain: forms.filter(long), wrapped: wrapped.filter(long) };
+}
+
+/**
+ * Encoded forms of a secret: `plain` ones are matched by the masker's regular expression;
+ * `wrapped` ones hold the line breaks of an encoder that wraps its output, and are found by
+ * those line breaks (`wrappedFormFinder`).
+ */
+interface EncodedForms {
+  plain: string[];
+  wrapped: string[];
+}
+
+/**
+ * The hex of the secret in both cases (`xxd -p`, `xxd -p -u`, a debug print), whole and as
+ * `xxd -p` wraps it: line by line when the secret starts the dump, and wrapped from every byte
+ * it can start at when text comes before it. Hex of text around the secret is byte-aligned, so
+ * it holds the secret's hex as it is: no cores are needed.
+ */
+function hexForms(bytes: Buffer): EncodedForms {
+  const hex = bytes.toString('hex');
+  const plain = [hex, ...linesOf(hex, XXD_PLAIN_COLUMNS)];
+  const wrapped = wrappedAtEveryShift(hex, XXD_PLAIN_COLUMNS, 2);
+  return {
+    plain: [...plain, ...plain.map((f) => f.toUpperCase())],
+    wrapped: [...wrapped, ...wrapped.map((f) => f.toUpperCase())],
+  };
 }
 
 function cutTail(text: string, limit: number, alreadyCut: number, edge: Masker = (t) => t): string {
@@ -129,17 +185,61 @@ function cutTail(text: string, limit: number, alreadyCut: number, edge: Masker =
   return `…(${cut} characters cut)…\n${edge(text.length > limit ? text.slice(-limit) : text)}`;
 }
 
+/** Targets longest first, and by their first code unit (what can begin at a character). */
+interface Targets {
+  all: readonly string[];
+  byFirst: ReadonlyMap<number, readonly string[]>;
+  longest: number;
+}
+
+function byFirstUnit(all: readonly string[]): Targets {
+  const byFirst = new Map<number, string[]>();
+  for (const t of all) {
+    const list = byFirst.get(t.charCodeAt(0)) ?? [];
+    list.push(t);
+    byFirst.set(t.charCodeAt(0), list);
+  }
+  return { all, byFirst, longest: all[0]?.length ?? 0 };
+}
+
+/** `text` with each span replaced by the mask. */
+function replaceSpans(text: string, spans: readonly Span[]): string {
+  if (spans.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const [start, end] of spans) {
+    out += text.slice(at, start) + MASK;
+    at = end;
+  }
+  return out + text.slice(at);
+}
+
+/** Where whole targets stand in `text`: wrapped forms, then what the pattern finds around them. */
+function wholeMatches(
+  text: string,
+  pattern: RegExp,
+  findWrapped: (text: string) => Span[],
+): Span[] {
+  const spans = findWrapped(text);
+  for (const m of text.matchAll(pattern)) spans.push([m.index, m.index + m[0].length]);
+  return spans.sort((a, b) => a[0] - b[0]);
+}
+
 /**
  * Holds back the end of the text received so far only while it could be the beginning of a
  * secret; everything before is masked and let out. What it lets out, put together, is what
  * masking the whole output at once gives (for secrets without `*`): no match is split.
  */
-function streamMasker(targets: readonly string[], pattern: RegExp, mask: Masker): StreamMasker {
+function streamMasker(
+  targets: Targets,
+  matches: (text: string) => Span[],
+  mask: Masker,
+): StreamMasker {
   let pending = '';
   return {
     push(chunk) {
       pending += chunk;
-      const cut = safeCut(pending, targets, pattern);
+      const cut = safeCut(pending, targets, matches);
       const out = pending.slice(0, cut);
       pending = pending.slice(cut);
       return out === '' ? '' : mask(out);
@@ -154,11 +254,10 @@ function streamMasker(targets: readonly string[], pattern: RegExp, mask: Masker)
 }
 
 /** Where `text` can be cut so that no secret, whole or begun, crosses the cut. */
-function safeCut(text: string, targets: readonly string[], pattern: RegExp): number {
+function safeCut(text: string, targets: Targets, matches: (text: string) => Span[]): number {
   let cut = startOfPossibleSecret(text, 0, targets);
-  for (const m of text.matchAll(pattern)) {
-    if (m.index >= cut) break;
-    const end = m.index + m[0].length;
+  for (const [start, end] of matches(text)) {
+    if (start >= cut) break;
     // A whole secret crosses the cut: let it out masked, and hold back from after it.
     if (end > cut) cut = startOfPossibleSecret(text, end, targets);
   }
@@ -166,13 +265,14 @@ function safeCut(text: string, targets: readonly string[], pattern: RegExp): num
 }
 
 /** The first index >= `from` where the rest of `text` begins some target (text.length if none). */
-function startOfPossibleSecret(text: string, from: number, targets: readonly string[]): number {
-  const longest = targets[0]?.length ?? 0;
+function startOfPossibleSecret(text: string, from: number, targets: Targets): number {
   // Text cut inside a character may be a whole secret's length and still only its beginning.
   const cut = endsCut(text) ? 1 : 0;
-  for (let i = Math.max(from, text.length - longest + 1 - cut); i < text.length; i++) {
+  for (let i = Math.max(from, text.length - targets.longest + 1 - cut); i < text.length; i++) {
     const rest = text.length - i;
-    for (const t of targets) {
+    // Only the U+FFFD of a cut is left: it may stand for the first character of any target.
+    if (rest === cut) return i;
+    for (const t of targets.byFirst.get(text.charCodeAt(i)) ?? []) {
       // Sorted longest first: the rest are no longer than `rest`.
       if (t.length + cut <= rest) break;
       if (isSameUpToCut(text, i, t, 0, rest)) return i;
@@ -182,7 +282,7 @@ function startOfPossibleSecret(text: string, from: number, targets: readonly str
 }
 
 /** Masks the longest beginning (4+ characters) of a target that ends `text`. */
-function maskPieceAtEnd(text: string, targets: readonly string[]): string {
+function maskPieceAtEnd(text: string, { all: targets }: Targets): string {
   let longest = MIN_SECRET_PIECE - 1;
   const cut = endsCut(text) ? 1 : 0;
   for (const t of targets) {
@@ -198,7 +298,7 @@ function maskPieceAtEnd(text: string, targets: readonly string[]): string {
 }
 
 /** Masks the longest ending (4+ characters) of a target that begins `text`. */
-function maskPieceAtStart(text: string, targets: readonly string[]): string {
+function maskPieceAtStart(text: string, { all: targets }: Targets): string {
   let longest = MIN_SECRET_PIECE - 1;
   for (const t of targets) {
     for (let k = Math.min(t.length - 1, text.length); k > longest; k--)
@@ -229,8 +329,4 @@ function isSameAt(a: string, aStart: number, b: string, bStart: number, length: 
   for (let j = 0; j < length; j++)
     if (a.charCodeAt(aStart + j) !== b.charCodeAt(bStart + j)) return false;
   return true;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 }
