@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { InterruptedError, type UnreachableError } from '@opsbook/schema';
 import type { Client, ConnectConfig, ParsedKey } from 'ssh2';
+import { checkAcceptedHostKey, rememberAcceptedHostKey } from './accepted-host-keys.js';
 import { openBannerTimedSocket } from './banner-socket.js';
 import { execErrors } from './error-codes.js';
 import {
@@ -248,10 +249,20 @@ async function connectOne(
         verdict = pin;
         verdictFile = options.globalKnownHostsFile!;
       }
-      return (
-        verdict.status === 'match' ||
-        (verdict.status === 'unknown' && options.acceptNewHostKeys === true)
+      // A key another connection (or this one, before a re-key) accepted as new holds the host.
+      verdict = checkAcceptedHostKey(
+        verdict,
+        options.knownHostsFile,
+        config.hostName,
+        config.port,
+        key,
       );
+      if (verdict.status === 'unknown' && options.acceptNewHostKeys === true) {
+        // At once, not when the line is written: a connection verifying meanwhile sees it.
+        rememberAcceptedHostKey(options.knownHostsFile, config.hostName, config.port, key);
+        return true;
+      }
+      return verdict.status === 'match';
     },
   };
   await new Promise<void>((resolve, reject) => {
@@ -407,6 +418,13 @@ function hostKeyError(
 ): UnreachableError {
   const details = { ...facts, fingerprint: verdict.fingerprint, knownHostsFile };
   const name = knownHostsName(facts.address, facts.port);
+  if (verdict.status === 'changed' && verdict.lines.length === 0) {
+    return new execErrors.UnreachableError(
+      'HOST_KEY_CHANGED',
+      `${where} presented host key ${verdict.fingerprint}, but ${verdict.knownFingerprints.join(', ')} was accepted for it as new earlier in this process (--accept-new-host-keys). Nothing was run. This can be an attack: one of the two keys is not the host's. Verify the fingerprints out of band, fix ${knownHostsFile} (ssh-keygen -R '${name}' -f ${knownHostsFile}), then run again`,
+      { ...details, knownFingerprints: verdict.knownFingerprints, lines: verdict.lines },
+    );
+  }
   if (verdict.status === 'changed') {
     return new execErrors.UnreachableError(
       'HOST_KEY_CHANGED',
