@@ -69,6 +69,7 @@ export function runProgress(out: Output): (e: RunEvent) => void {
     // Only what is printed is made terminal-safe: not the 2 + 2 × steps events of every host.
     const shown =
       event.type === 'run-start' ||
+      event.type === 'host-key-accepted' ||
       event.type === 'step-end' ||
       (event.type === 'host-end' && event.status !== 'ok');
     if (!shown) return;
@@ -78,6 +79,8 @@ export function runProgress(out: Output): (e: RunEvent) => void {
       out.note(
         `run ${e.runId}${e.retryOf ? ` (retry of ${e.retryOf})` : ''}: ${e.runbook.name} ${e.runbook.version} for ${e.ticket} on ${e.hosts.length} host(s), approved by ${e.approval.signers.map((s) => s.approverId).join(', ')}`,
       );
+    } else if (event.type === 'host-key-accepted') {
+      out.note(hostKeyAcceptedText(event));
     } else if (event.type === 'step-end') {
       const e = showControlsIn({
         host: event.host,
@@ -99,6 +102,14 @@ export function runProgress(out: Output): (e: RunEvent) => void {
       );
     }
   };
+}
+
+/** What a run and a worker say of a host key taken as new (`--accept-new-host-keys`). */
+export function hostKeyAcceptedText(
+  event: Extract<RunEvent, { type: 'host-key-accepted' }>,
+): string {
+  const e = showControlsIn(event);
+  return `[${e.host}] accepted new host key ${e.fingerprint} (${e.keyType}) of ${e.address} port ${e.port}, added to ${e.knownHostsFile}`;
 }
 
 /**

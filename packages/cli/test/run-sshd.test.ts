@@ -311,6 +311,25 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(repor
       const known = await readFile(world.knownHostsFile, 'utf8');
       expect(known).toContain(h3.hostPublicKey.split(' ')[1]);
       expect(known).not.toContain(h2.hostPublicKey.split(' ')[1]);
+      // The key taken on trust is said, and journaled before any step on that host, so that
+      // whoever verifies the run sees which host keys it trusted without a check.
+      const said = `[h3] accepted new host key ${fingerprintOf(h3.hostPublicKey)} (ssh-ed25519) of ${h3.host} port ${h3.port}, added to ${world.knownHostsFile}`;
+      expect(r.stderr).toContain(said);
+      const journal = await readJournal(r.doc!.journal.path);
+      const accepted = journal.filter((e) => e.type === 'host-key-accepted');
+      expect(accepted).toEqual([
+        expect.objectContaining({
+          host: 'h3',
+          address: h3.host,
+          port: h3.port,
+          keyType: 'ssh-ed25519',
+          fingerprint: fingerprintOf(h3.hostPublicKey),
+          knownHostsFile: world.knownHostsFile,
+        }),
+      ]);
+      const h3Events = journal.filter((e) => e.host === 'h3').map((e) => e.type);
+      expect(h3Events.slice(0, 3)).toEqual(['host-start', 'host-key-accepted', 'step-start']);
+      expect((await world.opsbook(['journal', 'verify', r.doc!.runId])).code).toBe(0);
     } finally {
       await world.writeKnownHosts();
     }

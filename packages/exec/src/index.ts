@@ -76,6 +76,7 @@ export { preloadSsh2, type SshConnectOptions, type SshTarget } from './ssh-conne
 export { createSshFileCache, type SshFileCache } from './ssh-file-cache.js';
 export { connectSsh, type SshTransportOptions } from './ssh-transport.js';
 export {
+  type AcceptedHostKey,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,

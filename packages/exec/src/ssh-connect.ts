@@ -18,6 +18,7 @@ import {
 import { parseProxyJump, resolveSshConfig, type SshHostConfig } from './ssh-config.js';
 import type { SshConfigSource } from './ssh-config-source.js';
 import { type SshFileCache, uncachedSshFiles } from './ssh-file-cache.js';
+import type { AcceptedHostKey } from './transport.js';
 
 /**
  * One host as the inventory describes it. OpenSSH's precedence: a field set here wins, an unset
@@ -88,6 +89,8 @@ export interface SshConnectOptions {
 
 export interface SshConnection {
   client: Client;
+  /** Host keys taken as new while connecting (its jump hosts' too), now in known_hosts. */
+  acceptedHostKeys: AcceptedHostKey[];
   /** Jump-host clients, closed with the connection. */
   hops: Client[];
   resolved: SshHostConfig;
@@ -158,16 +161,25 @@ export async function connectSshHost(
     return { ...hop, port: jump.port ?? hop.port, user: jump.user ?? hop.user, proxyJump: [] };
   });
   const hops: Client[] = [];
+  const acceptedHostKeys: AcceptedHostKey[] = [];
+  const onAccepted = (key: AcceptedHostKey) => acceptedHostKeys.push(key);
   let sock: Duplex | undefined;
   try {
     for (const [i, hopConfig] of jumps.entries()) {
-      const client = await connectOne(target.name, hopConfig, sock, options, env.homeDir);
+      const client = await connectOne(
+        target.name,
+        hopConfig,
+        sock,
+        options,
+        env.homeDir,
+        onAccepted,
+      );
       hops.push(client);
       const next = jumps[i + 1] ?? resolved;
       sock = await forward(client, { host: next.hostName, port: next.port }, target.name);
     }
-    const client = await connectOne(target.name, resolved, sock, options, env.homeDir);
-    return { client, hops, resolved };
+    const client = await connectOne(target.name, resolved, sock, options, env.homeDir, onAccepted);
+    return { client, hops, resolved, acceptedHostKeys };
   } catch (e) {
     for (const hop of hops) hop.end();
     throw e;
@@ -200,6 +212,7 @@ async function connectOne(
   sock: Duplex | undefined,
   options: SshConnectOptions,
   homeDir: string,
+  onAccepted: (key: AcceptedHostKey) => void,
 ): Promise<Client> {
   options.signal?.throwIfAborted();
   const files = options.fileCache ?? uncachedSshFiles;
@@ -300,6 +313,14 @@ async function connectOne(
     );
     await appendKnownHostsLine(options.knownHostsFile, line);
     files.forgetKnownHosts(options.knownHostsFile);
+    onAccepted({
+      host: name,
+      address: config.hostName,
+      port: config.port,
+      keyType: presented.type,
+      fingerprint: verdict.fingerprint,
+      knownHostsFile: options.knownHostsFile,
+    });
   }
   return client;
 }

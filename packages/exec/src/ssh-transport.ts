@@ -119,6 +119,9 @@ function createSshTransport(
   const sessions = hostSessions(client, ctx);
   const transport: StreamingTransport = {
     host: name,
+    ...(connection.acceptedHostKeys.length > 0
+      ? { acceptedHostKeys: connection.acceptedHostKeys }
+      : {}),
     [streamExecKey](request) {
       if (ended) throw lostError();
       return execStreamOverSsh(client, name, facts, request);

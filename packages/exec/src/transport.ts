@@ -31,6 +31,25 @@ export interface Transport {
     options?: { mode?: number; signal?: AbortSignal },
   ): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The host keys this connection took as new (`acceptNewHostKeys`: the host's, and a jump
+   * host's) and added to known_hosts: trusted on first use, without a check, so a run says and
+   * journals them.
+   */
+  readonly acceptedHostKeys?: readonly AcceptedHostKey[];
+}
+
+/** A host key accepted as new and added to known_hosts. */
+export interface AcceptedHostKey {
+  /** The inventory name of the host connected to (for a jump host: the host it led to). */
+  host: string;
+  /** The address and port whose key it is (a jump host's own, for a jump host). */
+  address: string;
+  port: number;
+  keyType: string;
+  /** `SHA256:…`, as ssh-keygen -lf prints it. */
+  fingerprint: string;
+  knownHostsFile: string;
 }
 
 export interface ExecRequest {

@@ -196,6 +196,8 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     connecting.catch(() => {});
     await started;
     transport = await connecting;
+    for (const key of transport.acceptedHostKeys ?? [])
+      await input.record({ type: 'host-key-accepted', ...key, host: host.name });
     await stageScriptsEarly(input, host, transport, scripts);
     const root: RunUnit = {
       phases: host.phases,

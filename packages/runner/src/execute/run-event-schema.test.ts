@@ -47,7 +47,13 @@ describe('run event schema', () => {
     expectTypeOf<EventOf<'run-end'>['status']>().toEqualTypeOf<RunStatus>();
     expectTypeOf<RunStatus>().toEqualTypeOf<'ok' | 'failed' | 'unreachable' | 'interrupted'>();
     expectTypeOf<RunEvent['type']>().toEqualTypeOf<
-      'run-start' | 'host-start' | 'step-start' | 'step-end' | 'host-end' | 'run-end'
+      | 'run-start'
+      | 'host-start'
+      | 'host-key-accepted'
+      | 'step-start'
+      | 'step-end'
+      | 'host-end'
+      | 'run-end'
     >();
   });
 

@@ -61,6 +61,21 @@ const hostStart = closedObject({
   connection: connectionSchema,
 });
 
+/**
+ * A host key the run took as new (`--accept-new-host-keys`) and added to known_hosts, before
+ * any step on that host: trusted without a check, so whoever verifies the run sees it.
+ */
+const hostKeyAccepted = closedObject({
+  type: { const: 'host-key-accepted' },
+  host,
+  /** The address and port whose key it is (a jump host's own, for a jump host). */
+  address: { type: 'string' },
+  port: { type: 'integer' },
+  keyType: { type: 'string' },
+  fingerprint: { type: 'string' },
+  knownHostsFile: { type: 'string' },
+});
+
 const stepStart = closedObject({
   type: { const: 'step-start' },
   host,
@@ -115,5 +130,5 @@ export const runEventSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://opsbook.dev/schemas/run-event.json',
   title: 'opsbook run journal event',
-  oneOf: [runStart, hostStart, stepStart, stepEnd, hostEnd, runEnd],
+  oneOf: [runStart, hostStart, hostKeyAccepted, stepStart, stepEnd, hostEnd, runEnd],
 } as const;
