@@ -4,6 +4,7 @@ import { type CommandContext, defineCommand, listOption, stringOption } from '..
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { lockHolderText, sessionSql } from '../lock-holders-text.js';
+import { hostKeyAcceptedText } from '../run-view.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
 
 export default defineCommand({
@@ -27,7 +28,8 @@ export default defineCommand({
     },
     'accept-new-host-keys': {
       type: 'boolean',
-      description: 'add unknown host keys to known_hosts (changed keys are still refused)',
+      description:
+        "add unknown host keys to known_hosts (changed keys are still refused); each one is said and recorded in its run's journal",
     },
   },
   details: `Needs the PostgreSQL state store (opsbook.yaml state, or OPSBOOK_DATABASE_URL) and this
@@ -114,7 +116,9 @@ function workerNotes(
     if (n.type === 'ready') {
       out.note(`worker ready for zone(s) ${n.zones.join(', ')}`);
       for (const w of warnings) out.note(terminalSafe(`warning: ${w}`));
-    } else if (n.type === 'shard-start')
+    } else if (n.type === 'host-key-accepted')
+      out.note(`job ${n.jobId}: ${hostKeyAcceptedText(n.accepted)}`);
+    else if (n.type === 'shard-start')
       out.note(
         terminalSafe(
           `job ${n.jobId}: shard ${n.shard ?? '?'} of run ${n.runId ?? '?'} (${n.hosts?.length ?? 0} host(s)): verifying`,

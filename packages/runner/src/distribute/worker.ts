@@ -3,6 +3,7 @@ import type { OpsbookError } from '@opsbook/schema';
 import { checkStateStore, holdWorkerLeases, type WorkerLeaseNotice } from '@opsbook/state';
 import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
+import type { RunEvent } from '../execute/run-events.js';
 import { loadRunInventory } from '../plan/targets.js';
 import { startQueueWorker } from './queue.js';
 import { databaseUrlOf, runShard, type ShardRequest } from './shard-run.js';
@@ -21,6 +22,12 @@ export type WorkerNotice =
       hosts: HostResult[];
     }
   | { type: 'shard-refused'; jobId: string; error: unknown }
+  /** A host key a shard took as new (`--accept-new-host-keys`), as its run's journal records it. */
+  | {
+      type: 'host-key-accepted';
+      jobId: string;
+      accepted: Extract<RunEvent, { type: 'host-key-accepted' }>;
+    }
   /**
    * A shard's job ended while the database could not be reached (STATE_DB_UNREACHABLE): its end
    * waits for the server; stopped meanwhile, the worker gives it up and fails with that error.
@@ -62,7 +69,13 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
       ...(Array.isArray(p.hosts) ? { hosts: p.hosts.map(String) } : {}),
     });
     try {
-      const outcome = await runShard(payload, req);
+      const outcome = await runShard(payload, {
+        ...req,
+        onEvent: (event) => {
+          if (event.type === 'host-key-accepted')
+            req.onNotice?.({ type: 'host-key-accepted', jobId, accepted: event });
+        },
+      });
       req.onNotice?.({
         type: 'shard-end',
         jobId,
