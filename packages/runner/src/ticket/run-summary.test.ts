@@ -62,6 +62,50 @@ describe('summarizeRun', () => {
     ]);
   });
 
+  it('lists the host keys the run took as new (--accept-new-host-keys), so the verifying senior sees them', () => {
+    const fingerprint = 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU';
+    const digest = digestJournal([
+      { type: 'run-start', runId: 'r1', ticket: 'OPS-1', hosts: ['web-1', 'web-2'] },
+      { type: 'host-start', host: 'web-1' },
+      {
+        type: 'host-key-accepted',
+        host: 'web-1',
+        address: '10.0.0.1',
+        port: 2222,
+        keyType: 'ssh-ed25519',
+        fingerprint,
+        knownHostsFile: '/home/opsbook/.ssh/known_hosts',
+      },
+      { type: 'host-end', host: 'web-1', status: 'ok', rolledBack: false },
+      { type: 'host-start', host: 'web-2' },
+      { type: 'host-end', host: 'web-2', status: 'ok', rolledBack: false },
+      { type: 'run-end', status: 'ok', hosts: { 'web-1': 'ok', 'web-2': 'ok' } },
+    ] as never);
+    const blocks = summarizeRun(digest, []).blocks;
+    const heading = blocks.findIndex(
+      (b) => b.type === 'heading' && b.text === 'Host keys accepted as new',
+    );
+    expect(heading).toBeGreaterThan(0);
+    expect(blocks[heading + 1]).toEqual({
+      type: 'table',
+      header: ['host', 'address', 'key', 'added to'],
+      rows: [
+        [
+          'web-1',
+          '10.0.0.1 port 2222',
+          `${fingerprint} (ssh-ed25519)`,
+          '/home/opsbook/.ssh/known_hosts',
+        ],
+      ],
+    });
+    // A run that took no key as new says nothing of it.
+    const none = summarizeRun(
+      digestOf([{ host: 'web-1', status: 'ok', rolledBack: false }], []),
+      [],
+    );
+    expect(JSON.stringify(none.blocks)).not.toContain('accepted as new');
+  });
+
   it("lists an inspection's findings that are not ok, worst first, with the counts", () => {
     const finding = (status: string, subject: string, message: string) => ({
       host: 'web-1',

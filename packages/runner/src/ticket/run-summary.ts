@@ -35,6 +35,18 @@ export interface RunDigest {
   journal: { head: string; count: number };
   /** The inspection findings its steps journaled: counts by status, and those not ok. */
   findings: { counts: Record<string, number>; notable: FindingRecord[] };
+  /** Host keys the run took as new (`--accept-new-host-keys`): trusted without a check. */
+  acceptedHostKeys?: AcceptedHostKeyRecord[];
+}
+
+/** A host key a run took as new, as its journal's `host-key-accepted` records it. */
+export interface AcceptedHostKeyRecord {
+  host: string;
+  address: string;
+  port: number;
+  keyType: string;
+  fingerprint: string;
+  knownHostsFile: string;
 }
 
 /** An inspection finding that is not ok, as a ticket lists it. */
@@ -54,7 +66,17 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
   const steps: StepRecord[] = [];
   const hosts: RunDigest['hosts'] = [];
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
+  const acceptedHostKeys: AcceptedHostKeyRecord[] = [];
   for (const e of events) {
+    if (e.type === 'host-key-accepted')
+      acceptedHostKeys.push({
+        host: String(e.host),
+        address: String(e.address),
+        port: Number(e.port),
+        keyType: String(e.keyType),
+        fingerprint: String(e.fingerprint),
+        knownHostsFile: String(e.knownHostsFile),
+      });
     if (e.type === 'step-end') collectFindings(e.result, String(e.host), findings);
     const key = `${e.host}/${e.phase}/${e.step}`;
     if (e.type === 'step-start') names.set(key, String(e.name ?? e.step));
@@ -98,6 +120,7 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
     steps,
     journal: { head: last?.hash ?? '', count: events.length },
     findings,
+    ...(acceptedHostKeys.length > 0 ? { acceptedHostKeys } : {}),
   };
 }
 
@@ -202,6 +225,7 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
         return [h.host, h.status, h.failedStep ?? '', h.rolledBack ? 'yes' : '', `${ok}/${all}`];
       }),
     },
+    ...acceptedHostKeyBlocks(run.acceptedHostKeys ?? []),
     { type: 'heading', level: 4, text: 'Post-checks' },
     post.length
       ? {
@@ -239,6 +263,24 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
       content: [{ type: 'text', text: `Attached: ${attachments.join(', ')}.` }],
     });
   return { blocks };
+}
+
+/** The host keys the run trusted without a check, for the senior who verifies it (none: no blocks). */
+function acceptedHostKeyBlocks(keys: readonly AcceptedHostKeyRecord[]): Block[] {
+  if (keys.length === 0) return [];
+  return [
+    { type: 'heading', level: 4, text: 'Host keys accepted as new' },
+    {
+      type: 'table',
+      header: ['host', 'address', 'key', 'added to'],
+      rows: keys.map((k) => [
+        k.host,
+        `${k.address} port ${k.port}`,
+        `${k.fingerprint} (${k.keyType})`,
+        k.knownHostsFile,
+      ]),
+    },
+  ];
 }
 
 /**
