@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type LintFinding, lintRules, lintRunbooks, renderSarif } from '@opsbook/curation';
-import { loadCatalog } from '@opsbook/runner/catalog';
+import { loadCatalog, outsideRepository, shownFolder } from '@opsbook/runner/catalog';
 import { type Problem, type RunbookBundle, sortProblems, UsageError } from '@opsbook/schema';
 import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -80,6 +80,8 @@ Examples:
     const results = await loadCatalog(config, ctx.positionals, process.cwd(), {
       brokenComposers: true,
     });
+    const outside = results.length === 0 ? outsideRepository(config) : undefined;
+    if (outside) throw new UsageError(`no runbooks to lint: ${outside}`);
     const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
     const bundles = results.flatMap((r): RunbookBundle[] => (r.ok ? [r.bundle] : []));
     const since = stringOption(ctx, 'since');
@@ -114,7 +116,7 @@ Examples:
     const { style } = ctx.out;
     if (results.length === 0) {
       ctx.out.note(
-        `no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}: nothing to lint (create one with pnpm new-runbook NAME)`,
+        `no runbooks found in ${shownFolder(config.runbooksDir)}: nothing to lint (create one with pnpm new-runbook NAME)`,
       );
       return exit;
     }

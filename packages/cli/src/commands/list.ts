@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadCatalog } from '@opsbook/runner/catalog';
+import { loadCatalog, outsideRepository, shownFolder } from '@opsbook/runner/catalog';
 import { defineCommand } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -43,8 +43,11 @@ export default defineCommand({
         ),
       );
     } else if (!bad.length) {
+      const outside = outsideRepository(config);
       ctx.out.note(
-        `no runbooks in ${path.relative(process.cwd(), config.runbooksDir) || '.'}; create one with pnpm new-runbook NAME`,
+        outside
+          ? `no runbooks: ${outside}`
+          : `no runbooks in ${shownFolder(config.runbooksDir)}; create one with pnpm new-runbook NAME`,
       );
     }
     if (bad.length) {

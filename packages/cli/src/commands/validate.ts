@@ -1,7 +1,13 @@
 import { accessSync } from 'node:fs';
 import path from 'node:path';
-import { loadCatalog } from '@opsbook/runner/catalog';
-import { ALERT_RULES_FILE, type Problem, sortProblems, ValidationError } from '@opsbook/schema';
+import { loadCatalog, outsideRepository, shownFolder } from '@opsbook/runner/catalog';
+import {
+  ALERT_RULES_FILE,
+  type Problem,
+  sortProblems,
+  UsageError,
+  ValidationError,
+} from '@opsbook/schema';
 import { type CommandContext, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
@@ -37,6 +43,9 @@ Examples:
     if (rulesLoader?.fullBuildOnly) throw new FullBuildNeeded();
     // Only the problems matter here: composed runbooks are checked, not digested.
     const results = await loadCatalog(config, ctx.positionals, process.cwd(), { checkOnly: true });
+    // From the wrong folder there is nothing to check, which must not pass a CI gate.
+    const outside = results.length === 0 && !rulesFile ? outsideRepository(config) : undefined;
+    if (outside) throw new UsageError(`no runbooks to validate: ${outside}`);
     const rules =
       rulesFile && rulesLoader
         ? await checkAlertRules(ctx, config, rulesFile, rulesLoader)
@@ -66,9 +75,7 @@ Examples:
       const { style } = ctx.out;
       for (const p of problems) ctx.out.print(showProblem(p));
       if (results.length === 0)
-        ctx.out.note(
-          `no runbooks found in ${path.relative(process.cwd(), config.runbooksDir) || '.'}`,
-        );
+        ctx.out.note(`no runbooks found in ${shownFolder(config.runbooksDir)}`);
       const runbooks = `${results.length} runbook${results.length === 1 ? '' : 's'}`;
       if (problems.length) {
         const where = [

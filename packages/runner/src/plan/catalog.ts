@@ -47,15 +47,34 @@ export async function resolveRunbookDir(
     showControlsOnLine(path.basename(d)),
   );
   const guess = didYouMean(name, known);
+  const outside = outsideRepository(config, cwd);
   throw new UsageError(
-    `no runbook '${ref}' in ${path.relative(cwd, config.runbooksDir) || config.runbooksDir}: ${
+    `no runbook '${ref}' in ${shownFolder(config.runbooksDir, cwd)}: ${
       guess
         ? `did you mean '${guess}'?`
         : known.length
           ? `known runbooks: ${someOf(known)}${known.length > 12 ? ' (opsbook list shows them all)' : ''}`
-          : 'there are no runbooks yet (pnpm new-runbook NAME)'
+          : (outside ?? 'there are no runbooks yet (pnpm new-runbook NAME)')
     }`,
   );
+}
+
+/** A folder as a message names it: relative when inside `cwd`, else absolute (not `../../..`). */
+export function shownFolder(dir: string, cwd = process.cwd()): string {
+  const rel = path.relative(cwd, dir);
+  if (rel === '') return '.';
+  return rel.split(path.sep)[0] === '..' || path.isAbsolute(rel) ? dir : rel;
+}
+
+/**
+ * Why there are no runbooks when opsbook runs outside any repository (no opsbook.yaml in `cwd`
+ * or above it, and no `runbooks/` here): most often a command typed in the wrong folder, which
+ * must not read as "a new repository with no runbook yet" (nor pass a CI gate). Undefined inside
+ * a repository.
+ */
+export function outsideRepository(config: Config, cwd = process.cwd()): string | undefined {
+  if (config.file || statOrUndefined(config.runbooksDir)) return undefined;
+  return `there is no opsbook.yaml in ${cwd} or any folder above it, and no ${path.basename(config.runbooksDir)} folder here: run opsbook inside your runbook repository (cd into it), or name its opsbook.yaml with --config FILE`;
 }
 
 /** What a path is, or undefined for any failure (a missing path, a folder that cannot be read). */
