@@ -1,5 +1,5 @@
 import type { ApprovalStatement, SshSigner } from '@opsbook/approval';
-import { type Config, phases } from '@opsbook/schema';
+import { type Config, phases, UsageError } from '@opsbook/schema';
 import type { Block, Doc } from '@opsbook/tracker';
 import {
   createPlan,
@@ -230,6 +230,11 @@ export async function proposeTicket(req: ProposeRequest): Promise<Proposal> {
   const trust = await checkoutTrust(req.config, 'proposing a plan');
   const proposer = listedPerson(trust, req.proposerSigner, 'propose a plan');
   const senior = seniorNamed(trust, req.senior, tracker);
+  // Refused at approval anyway (SELF_APPROVAL); said now, before the ticket waits on it.
+  if (senior.id === proposer.id)
+    throw new UsageError(
+      `--senior ${req.senior} is who proposes: your key ${proposer.fingerprint} is ${proposer.name} (${proposer.id})'s in ${trust.file}, and no one approves their own proposal (SELF_APPROVAL): name another senior (${seniorChoices(trust)}), or propose with your own key (--key)`,
+    );
   const envelope = serializeApproval(planned.envelope);
   const id = planned.statement.id;
   const files = [`${key}.${id}.approval.json`, `${key}.${id}.plan.json`];
