@@ -350,6 +350,10 @@ function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos
         ? /^Missing closing (["'])quote/.exec(err.message)?.[1]
         : undefined;
     const quoteAt = quote ? unclosedQuote(text, quote as '"' | "'") : undefined;
+    const misaligned =
+      err.code === 'BAD_INDENT' ? misalignedWithBlock(text, err.pos[0]) : undefined;
+    // Each sibling after a block's misindented first line is one more complaint of the same fix.
+    if (misaligned && problems.some((p) => p.message === misaligned)) continue;
     problems.push({
       file,
       ...pos(opener ?? quoteAt ?? err.pos[0]),
@@ -359,6 +363,7 @@ function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos
         : quoteAt !== undefined
           ? `this ${quote} is never closed (the value runs to the end of the file): add the closing ${quote} where the value ends`
           : (colonInPlainValue(text, err.pos[0]) ??
+            misaligned ??
             describeYamlError(err.code, err.message, opener !== undefined)),
     });
   }
@@ -366,6 +371,29 @@ function yamlErrorProblems(file: string, text: string, doc: Document.Parsed, pos
 }
 
 type Pos = (offset: number) => { line: number; col: number };
+
+/**
+ * A line less indented than the block it continues: the parser complains of that line, and of
+ * each sibling after it, when the line out of step is most often the block's first, further in
+ * than the rest (`spec:` then `   params:` then `  targets:`). Name that first line and both
+ * indents, so either can be fixed. Undefined when the block's first line is not further in.
+ */
+function misalignedWithBlock(text: string, offset: number): string | undefined {
+  const lines = text.split('\n');
+  const at = text.slice(0, offset).split('\n').length - 1;
+  const indentOf = (l: string) => /^ */.exec(l)![0].length;
+  const isContent = (l: string) => l.trim() !== '' && !l.trimStart().startsWith('#');
+  const indent = indentOf(lines[at] ?? '');
+  let first: number | undefined;
+  for (let i = at - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (!isContent(l)) continue;
+    if (indentOf(l) < indent) break;
+    first = i;
+  }
+  if (first === undefined || indentOf(lines[first]!) <= indent) return undefined;
+  return `bad indentation: this line is indented ${indent} space(s), but the first line of its block, line ${first + 1} ('${lines[first]!.trim().slice(0, 40)}'), is indented ${indentOf(lines[first]!)}: indent them alike, with spaces only`;
+}
 
 /**
  * `run: curl -H "Authorization: Bearer $X" …`: an unquoted value holding ": " is read as a key

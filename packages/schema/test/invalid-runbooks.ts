@@ -540,6 +540,22 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // The block's first key one space too far in: the parser complains of each sibling after it.
+    name: 'yaml-block-first-key-further-in',
+    yaml: withLine(9, '   params:'),
+    expected: [
+      "runbook.yaml:11:1: bad indentation: this line is indented 2 space(s), but the first line of its block, line 9 ('params:'), is indented 3: indent them alike, with spaces only",
+    ],
+  },
+  {
+    // Three siblings out of step with the first: one problem, one fix.
+    name: 'yaml-block-first-key-further-in-many-siblings',
+    yaml: withLine(4, '   name: demo'),
+    expected: [
+      "runbook.yaml:5:1: bad indentation: this line is indented 2 space(s), but the first line of its block, line 4 ('name: demo'), is indented 3: indent them alike, with spaces only",
+    ],
+  },
+  {
     name: 'yaml-tab-indent',
     yaml: withLine(13, '\t  name: One'),
     expected: ['runbook.yaml:13:1: a tab is used for indentation: YAML indents with spaces only'],
