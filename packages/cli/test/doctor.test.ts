@@ -1,4 +1,4 @@
-import { appendFile, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -50,6 +50,19 @@ async function workspace(name: string, tracker = 'tracker: {kind: local}') {
 }
 
 describe('opsbook doctor', () => {
+  it('on a new team with no approvers.yaml, names the command that creates it', async () => {
+    const w = await workspace('no-store');
+    await rm(path.join(w.dir, 'approvers.yaml'));
+    const r = await w.opsbook(['doctor']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain(
+      `→ create ${path.join(w.dir, 'approvers.yaml')} with its first senior: opsbook trust add-approver --id ID --name NAME --role senior --key-file KEY.pub (README, section Approvals); then sudo opsbook trust init`,
+    );
+    const show = await w.opsbook(['trust', 'show']);
+    expect(show.code).toBe(2);
+    expect(show.stderr).toContain('with its first senior: opsbook trust add-approver --id ID');
+  });
+
   it('names the missing trust pin and how to make it, then says ready once it is made', async () => {
     const w = await workspace('pin');
     const before = await w.opsbook(['doctor']);

@@ -29,6 +29,7 @@ export {
   type SignerChoice,
 } from './approval/signer.js';
 export {
+  FIRST_SENIOR,
   trustAddApprover,
   trustInit,
   trustRevoke,

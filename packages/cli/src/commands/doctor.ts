@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
 import { checkKnownHostsOwner } from '@opsbook/exec';
 import {
+  FIRST_SENIOR,
   loadRunInventory,
   openTracker,
   readApprovalFile,
@@ -243,7 +244,7 @@ async function trustFindings(config: Config, trust: Trust): Promise<Finding[]> {
         area: 'trust',
         level: 'fail',
         detail: `no ${config.trustStore}, and none pinned in ${config.trustPinDir}: nothing can be approved or run`,
-        fix: `create ${config.trustStore} (README, section Approvals), then sudo opsbook trust init`,
+        fix: `create ${config.trustStore} with its first senior: ${FIRST_SENIOR} (README, section Approvals); then sudo opsbook trust init`,
       },
     ];
   if (!r.pinned)

@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { trustAddApprover, trustInit, trustRevoke, trustShow, trustSign } from '@opsbook/runner';
+import {
+  FIRST_SENIOR,
+  trustAddApprover,
+  trustInit,
+  trustRevoke,
+  trustShow,
+  trustSign,
+} from '@opsbook/runner';
 import { isOpsbookError, UsageError, unreadableFileError } from '@opsbook/schema';
 import { stringify } from 'yaml';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
@@ -58,7 +65,7 @@ export const show: CommandSpec = defineCommand({
     }
     if (!store)
       throw new UsageError(
-        `no trust store: create ${config.trustStore} (README, section Approvals), then opsbook trust init`,
+        `no trust store: create ${config.trustStore} with its first senior: ${FIRST_SENIOR} (README, section Approvals); then sudo opsbook trust init`,
       );
     const lines = [
       `trust store ${store.file} version ${store.version} (${store.digest})`,

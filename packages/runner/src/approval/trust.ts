@@ -31,12 +31,16 @@ export function readTrustStoreBytes(config: Config): Promise<Buffer | undefined>
   return readTrustStoreFile(config.trustStore);
 }
 
+/** How a team starts approvers.yaml: the command that creates it with its first senior. */
+export const FIRST_SENIOR =
+  'opsbook trust add-approver --id ID --name NAME --role senior --key-file KEY.pub';
+
 async function readStoreText(config: Config): Promise<string> {
   const bytes = await readTrustStoreBytes(config);
   if (!bytes)
     throw ValidationError.single(
       config.trustStore,
-      'cannot read the trust store (ENOENT): create it with its first senior, opsbook trust add-approver --id ID --name NAME --role senior --key-file KEY.pub (README, section Approvals)',
+      `cannot read the trust store (ENOENT): create it with its first senior, ${FIRST_SENIOR} (README, section Approvals)`,
       'missing-file',
     );
   return bytes.toString('utf8');
