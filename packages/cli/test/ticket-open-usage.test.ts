@@ -36,6 +36,19 @@ describe('ticket open -i without an evidence run', () => {
   });
 });
 
+describe('ticket open --summary with a line break', () => {
+  it('refuses it (exit 2), opening nothing, and says to give the rest with --description', async () => {
+    const r = await runCli(
+      ['ticket', 'open', '--summary', 'db-3: disk 91%\nsince 06:00', '--no-evidence'],
+      { cwd: dir, env: { HOME: dir } },
+    );
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      'error: --summary is one line (Jira refuses a summary with a line break): keep what is wrong, where, on it, and give the rest with --description\n',
+    );
+  });
+});
+
 describe('a mistake in the command is said before a missing key', () => {
   // HOME without ~/.ssh: no key of the person, and none given.
   const noKey = () => ({ HOME: dir });

@@ -57,6 +57,11 @@ queues nothing.`,
   async run(ctx) {
     const summary = stringOption(ctx, 'summary');
     if (!summary) throw new UsageError('a ticket needs --summary "what is wrong, where"');
+    // Jira refuses a summary with a line break: said now, not when the outbox delivers it.
+    if (/[\r\n\u2028\u2029]/.test(summary))
+      throw new UsageError(
+        '--summary is one line (Jira refuses a summary with a line break): keep what is wrong, where, on it, and give the rest with --description',
+      );
     const grade = stringOption(ctx, 'grade');
     if (grade !== undefined && !GRADES.includes(grade as (typeof GRADES)[number]))
       throw new UsageError(`--grade must be one of ${GRADES.join(', ')}, not '${grade}'`);
