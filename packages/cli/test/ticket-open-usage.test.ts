@@ -49,6 +49,16 @@ describe('ticket open --summary with a line break', () => {
   });
 });
 
+describe('a ticket key typed in lower case', () => {
+  it('is refused with the key to type (exit 2)', async () => {
+    const r = await runCli(['ticket', 'show', 'ops-1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      'error: "ops-1" is not a ticket key: did you mean OPS-1? Keys are upper case\n',
+    );
+  });
+});
+
 describe('a mistake in the command is said before a missing key', () => {
   // HOME without ~/.ssh: no key of the person, and none given.
   const noKey = () => ({ HOME: dir });

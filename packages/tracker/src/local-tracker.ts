@@ -99,8 +99,13 @@ export class LocalTracker implements Tracker {
 
   private file(key: string): string {
     // The key becomes a file name: anything but PROJECT-N could leave the folder.
-    if (!KEY.test(key))
-      throw new UsageError(`"${key}" is not a ticket key: use the form ${this.project}-12`);
+    if (!KEY.test(key)) {
+      // Jira takes `ops-1` for OPS-1; here the key is a file name, so it is said, not guessed.
+      const upper = key.toUpperCase();
+      throw new UsageError(
+        `"${key}" is not a ticket key: ${KEY.test(upper) ? `did you mean ${upper}? Keys are upper case` : `use the form ${this.project}-12`}`,
+      );
+    }
     return path.join(this.dir, 'tickets', `${key}.json`);
   }
 
