@@ -285,7 +285,8 @@ async function sendComment(
   });
   const { id } = await pass.tracker.comment(key, batch.body, { deliveryId: batch.deliveryId });
   pass.report.comments++;
-  return record(id);
+  // Made, though a tracker may not say its id (Jira's 201 need not carry it): posted all the same.
+  return record(id ?? '');
 }
 
 /**

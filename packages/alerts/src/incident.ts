@@ -117,7 +117,7 @@ export interface CommentBatch {
   queuedAt: string;
   /** Sent at least once (the outcome may be unknown): probe before sending again. */
   attempted: boolean;
-  /** The tracker's comment id once it is known to be there. */
+  /** The tracker's comment id once it is known to be there ('' where the tracker did not say it). */
   commentId?: string;
 }
 

@@ -30,6 +30,8 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_PRIORITY_NOT_ON_SCREEN:
       "the project's create or edit screen has no Priority field: a Jira admin adds it",
     TRACKER_REQUEST_REJECTED: "Jira rejected the request with another 4xx, in Jira's own words",
+    TRACKER_CREATE_UNCONFIRMED:
+      "Jira answered a create with success but without the issue's key or id: the ticket may exist; look for it before creating again",
     TRACKER_PROPERTY_INCOMPLETE:
       "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed",
   },

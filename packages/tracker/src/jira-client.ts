@@ -19,11 +19,13 @@ import {
   transitionUnavailable,
 } from './jira-errors.js';
 import {
+  jqlString,
   priorityField,
   priorityLabel,
   propertyValueOf,
   resolvePriorities,
   sameName,
+  searchWords,
   TICKET_FIELDS,
   ticketFromIssue,
 } from './jira-fields.js';
@@ -253,14 +255,40 @@ export class JiraTracker implements Tracker {
           : {}),
       },
     });
-    const key = (res.body as Json | undefined)?.key;
-    if (typeof key !== 'string' || key === '')
-      throw new trackerErrors.RefusalError(
-        'TRACKER_REQUEST_REJECTED',
-        `Jira at ${this.site} answered the create in project ${project} without an issue key: check JIRA_BASE_URL points at Jira's REST API (a proxy may have answered)`,
-        { retryable: false },
-      );
+    const key = await this.createdKey((res.body ?? {}) as Json, ticket.summary, options);
     return { key, url: await this.browseUrl(key) };
+  }
+
+  /**
+   * The key of the issue a create's 201 made. Both specs leave every member of that answer
+   * optional (CreatedIssue, IssueCreateResponse): without `key`, the issue is read by its `id`.
+   * Without either, the issue may well exist: TRACKER_CREATE_UNCONFIRMED (never retried on its
+   * own; a retry of the outbox looks for the ticket by its delivery id before creating again).
+   */
+  private async createdKey(answer: Json, summary: string, options: WriteOptions): Promise<string> {
+    if (typeof answer.key === 'string' && answer.key !== '') return answer.key;
+    const id =
+      typeof answer.id === 'string' || typeof answer.id === 'number' ? String(answer.id) : '';
+    if (id !== '') {
+      try {
+        const read = await this.readIssue(id, '', `read the key of issue ${id}`, options, {
+          query: { fields: 'summary' },
+        });
+        const key = (read.body as Json | undefined)?.key;
+        if (typeof key === 'string' && key !== '') return key;
+      } catch (e) {
+        // Unreachable: the outbox keeps the create pending and looks for it before sending again.
+        if (!isOpsbookError(e) || e.kind === 'unreachable') throw e;
+      }
+    }
+    const project = this.http.connection.project;
+    const words = searchWords(summary);
+    const jql = `project = ${jqlString(project)}${words ? ` AND summary ~ ${jqlString(words)}` : ''} AND created >= -1d`;
+    throw new trackerErrors.RefusalError(
+      'TRACKER_CREATE_UNCONFIRMED',
+      `Jira at ${this.site} answered the create in project ${project} with success but without the new issue's key${id ? ` (issue id ${id} could not be read)` : ' or id'}: the ticket ${JSON.stringify(summary)} may have been created. Look for it before creating it again (JQL: ${jql}); a queued create is looked for by its delivery id (entity property ${DELIVERY_PROPERTY}) by opsbook outbox flush --retry-failed. If JIRA_BASE_URL points at a proxy, check that it passes Jira's answers on whole.`,
+      { retryable: false, project, ...(id ? { issueId: id } : {}) },
+    );
   }
 
   async get(key: string, options: ReadOptions = {}): Promise<Ticket> {
@@ -280,7 +308,15 @@ export class JiraTracker implements Tracker {
     return typeof value === 'string' ? wikiText(value) : value ? adfText(value) : '';
   }
 
-  async comment(key: string, body: Doc, options: WriteOptions = {}): Promise<{ id: string }> {
+  /**
+   * Posts a comment. A 201 is the comment made, whatever it carries: both specs leave its `id`
+   * optional, so without one (nor a `self` that ends in it) the id is undefined.
+   */
+  async comment(
+    key: string,
+    body: Doc,
+    options: WriteOptions = {},
+  ): Promise<{ id: string | undefined }> {
     const json: Json = { body: this.rich(body) };
     if (options.deliveryId)
       json.properties = [
@@ -293,14 +329,7 @@ export class JiraTracker implements Tracker {
       signal: options.signal,
       context: { action: `comment on ${key}`, ticket: key, permission: 'Add Comments' },
     });
-    const id = (res.body as Json | undefined)?.id;
-    if (typeof id !== 'string' && typeof id !== 'number')
-      throw new trackerErrors.RefusalError(
-        'TRACKER_REQUEST_REJECTED',
-        `Jira at ${this.site} answered the comment on ${key} without a comment id: check JIRA_BASE_URL points at Jira's REST API (a proxy may have answered)`,
-        { retryable: false },
-      );
-    return { id: String(id) };
+    return { id: commentIdOf((res.body ?? {}) as Json) };
   }
 
   async comments(key: string, options: ReadOptions = {}): Promise<TicketComment[]> {
@@ -775,6 +804,14 @@ export function createJiraTracker(
   options: JiraHttpOptions = {},
 ): JiraTracker {
   return new JiraTracker(connectJira(settings, env), settings, options);
+}
+
+/** A comment's id from its 201: `id`, else the last segment of `self` (…/comment/10001). */
+function commentIdOf(answer: Json): string | undefined {
+  const { id, self } = answer;
+  if ((typeof id === 'string' && id !== '') || typeof id === 'number') return String(id);
+  const fromSelf = typeof self === 'string' ? /\/comment\/(\d+)\/?$/.exec(self)?.[1] : undefined;
+  return fromSelf;
 }
 
 /** Pages of 100 comments read at most: 5,000, Cloud's limit of comments on an issue. */

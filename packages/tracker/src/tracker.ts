@@ -192,7 +192,8 @@ export interface Tracker {
    * line); '' when it has none. Read apart from `get`, which status checks call often.
    */
   description(key: string, options?: ReadOptions): Promise<string>;
-  comment(key: string, body: Doc, options?: WriteOptions): Promise<{ id: string }>;
+  /** Posts a comment; its id is undefined where the tracker made it without saying which. */
+  comment(key: string, body: Doc, options?: WriteOptions): Promise<{ id: string | undefined }>;
   /** The ticket's comments, oldest first: on Jira, the newest 100. */
   comments(key: string, options?: ReadOptions): Promise<TicketComment[]>;
   attach(key: string, file: FileToAttach, options?: WriteOptions): Promise<Attachment>;

@@ -61,6 +61,10 @@ const errors = (
   fieldErrors: Record<string, string> = {},
 ): Reply => ({ status, body: { errorMessages, errors: fieldErrors } });
 
+/** `body` less the members `names` (a 201 without what both specs leave optional). */
+const without = (body: Json, names: readonly string[] = []): Json =>
+  Object.fromEntries(Object.entries(body).filter(([name]) => !names.includes(name)));
+
 /** The fake's in-memory Jira: issues, workflow and the operations opsbook uses. */
 export class FakeJiraState {
   readonly issues: FakeIssue[] = [];
@@ -97,6 +101,8 @@ export class FakeJiraState {
   requiredFields: string[] = [];
   /** The project's priority scheme, highest first. */
   priorities: readonly string[] = DEFAULT_PRIORITIES;
+  /** Members of a 201's body left out (each optional in both specs): see JiraFakeOptions. */
+  answersWithout: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] } = {};
   private nextId = 10000;
   private nextLink = 1;
   readonly beans: BeanBuilder;
@@ -415,7 +421,10 @@ export class FakeJiraState {
       issue.properties.set(String(p.key), p.value);
     return {
       status: 201,
-      body: { id: issue.id, key: issue.key, self: this.beans.issue(issue, []).self },
+      body: without(
+        { id: issue.id, key: issue.key, self: this.beans.issue(issue, []).self },
+        this.answersWithout.create,
+      ),
     };
   }
 
@@ -460,7 +469,10 @@ export class FakeJiraState {
       })),
     };
     issue.comments.push(comment);
-    return { status: 201, body: this.beans.comment(issue, comment, false) };
+    return {
+      status: 201,
+      body: without(this.beans.comment(issue, comment, false), this.answersWithout.comment),
+    };
   }
 
   private attach(c: HandlerContext, issue: FakeIssue): Reply {

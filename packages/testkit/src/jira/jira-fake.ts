@@ -99,6 +99,12 @@ export interface JiraFakeOptions {
    * and Data Center's search `fields` as a string (typed as the object StringList). Default false.
    */
   queryAsPublished?: boolean;
+  /**
+   * Members left out of a 201's body: the create's `id`, `key`, `self` (CreatedIssue /
+   * IssueCreateResponse) and the comment's `id`, `self` are all optional in both specs, though
+   * Jira always sends them. Default none.
+   */
+  answersWithout?: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] };
   now?: () => Date;
 }
 
@@ -469,6 +475,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.unknownAssigneeStatus = options.unknownAssigneeStatus ?? 400;
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
+  state.current.answersWithout = options.answersWithout ?? {};
 
   return {
     baseUrl: origin(),
