@@ -23,7 +23,12 @@ type Line = Record<string, unknown> & { type: string };
 const RUNNER_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nrunner-account-key-material\n';
 
 /** Rewrites the run's journal with a health.report step naming `files`, chain and ledger redone. */
-async function forgeReportFiles(world: TicketWorld, runId: string, files: string[]) {
+async function forgeReportFiles(
+  world: TicketWorld,
+  runId: string,
+  files: string[],
+  markdown = 'report',
+) {
   const { stateDir } = world.config;
   const journal = path.join(stateDir, 'runs', `${runId}.jsonl`);
   const lines = (await readFile(journal, 'utf8'))
@@ -45,7 +50,7 @@ async function forgeReportFiles(world: TicketWorld, runId: string, files: string
     stderr: '',
     truncated: false,
     uses: 'health.report',
-    result: { files, markdown: 'report' },
+    result: { files, markdown },
   };
   events.splice(events.length - 1, 0, forged);
   let prev = lines[0]!.prev as string;
@@ -110,5 +115,23 @@ describe('ticket report attaches only the report files a run wrote', () => {
     // Each refused file is named on the ticket, for the senior who checks the run.
     const comments = fake!.issue(key)!.comments.map((c) => JSON.stringify(c.body));
     expect(comments.filter((c) => c.includes('opsbook did not attach'))).toHaveLength(3);
+  });
+
+  it('posts no comment for a health report whose Markdown has no text (Jira refuses an empty comment), and reports the run', async () => {
+    const { fake, world } = current;
+    const { config } = world;
+    const eve = world.as('eve');
+    const { key } = await openAs(world, eve, 'health report with a blank summary');
+    await proposeMarkDone(world, eve, key);
+    await approveTicket({ services: world.as('sam'), config, key, signer: world.sam });
+    const runId = (await runKilledBeforeReport(world, eve, key)).outcome.runId;
+    await forgeReportFiles(world, runId, [], ' \n\n ');
+
+    const done = await reportRuns({ services: eve, config, key });
+    expect(done.reported.map((r) => r.runId)).toEqual([runId]);
+    expect(done.left).toEqual([]);
+    expect(await eve.outbox.list()).toEqual([]);
+    expect(fake!.issue(key)!.status).toBe('review');
+    expect(fake!.violations()).toEqual([]);
   });
 });

@@ -81,6 +81,27 @@ export function docText(doc: Doc): string {
     .join('\n\n');
 }
 
+/** Whether the document has any text to show: Jira answers 400 to a comment with none. */
+export function hasText(doc: Doc): boolean {
+  const some = (text: string) => /\S/.test(text);
+  const inline = (parts: Inline[]) => parts.some((p) => p.type === 'mention' || some(p.text));
+  return doc.blocks.some((b) => {
+    switch (b.type) {
+      case 'paragraph':
+        return inline(b.content);
+      case 'heading':
+      case 'code':
+        return some(b.text);
+      case 'table':
+        return [b.header, ...b.rows].some((r) => r.some(some));
+      case 'list':
+        return b.items.some(inline);
+      default:
+        return false;
+    }
+  });
+}
+
 /**
  * Jira refuses a comment or description longer than 32,767 characters. A body is kept under
  * this (measured as sent: the ADF JSON or the wiki markup), leaving room for Jira's own count.

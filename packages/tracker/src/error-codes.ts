@@ -36,6 +36,8 @@ export const trackerErrorCodes = errorCodeList({
       "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed",
   },
   invalid: {
+    TRACKER_COMMENT_EMPTY:
+      'a comment with no text: Jira refuses an empty comment (400), so it is neither sent nor queued',
     TRACKER_STATE_INVALID:
       'a local ticket, outbox entry or keys.json in the state dir is damaged (file:line:col)',
   },
@@ -48,3 +50,13 @@ export type TrackerErrorCode<K extends ErrorKind = ErrorKind> = ErrorCodeOf<
 
 /** @opsbook/schema's error classes, taking only the codes above. */
 export const trackerErrors = errorsFor(trackerErrorCodes);
+
+/** A comment with no text (`hasText`): Jira answers 400 to an empty or blank body. */
+export function emptyComment(ticket: string, outcome: string) {
+  return new trackerErrors.OpsbookError(
+    'invalid',
+    'TRACKER_COMMENT_EMPTY',
+    `the comment on ${ticket} has no text, and Jira refuses an empty comment (400): ${outcome}. Give the comment some text.`,
+    { ticket },
+  );
+}

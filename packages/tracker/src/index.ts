@@ -2,6 +2,7 @@ export {
   type Block,
   type Doc,
   docText,
+  hasText,
   type Inline,
   isSafeHref,
   linkOrText,

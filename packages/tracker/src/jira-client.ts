@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isOpsbookError } from '@opsbook/schema';
-import { type Doc, fitDoc, TRACKER_BODY_LIMIT } from './document.js';
-import { trackerErrors } from './error-codes.js';
+import { type Doc, fitDoc, hasText, TRACKER_BODY_LIMIT } from './document.js';
+import { emptyComment, trackerErrors } from './error-codes.js';
 import { adfText, commentFromJira, wikiText } from './jira-comment-text.js';
 import {
   connectJira,
@@ -317,6 +317,8 @@ export class JiraTracker implements Tracker {
     body: Doc,
     options: WriteOptions = {},
   ): Promise<{ id: string | undefined }> {
+    // Sent, it would be `""` (Data Center) or an empty document (Cloud): Jira answers 400.
+    if (!hasText(body)) throw emptyComment(key, 'nothing was sent');
     const json: Json = { body: this.rich(body) };
     if (options.deliveryId)
       json.properties = [

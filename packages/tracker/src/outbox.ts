@@ -10,8 +10,8 @@ import {
   UnreachableError,
   writeFileAtomic,
 } from '@opsbook/schema';
-import type { Doc } from './document.js';
-import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
+import { type Doc, hasText } from './document.js';
+import { emptyComment, type TrackerErrorCode, trackerErrors } from './error-codes.js';
 import { isOutboxEntryId, readOutboxBytes } from './outbox-bytes.js';
 import { parseStateJson } from './state-json.js';
 import type { Grade, NewTicket, RemoteLink, TicketWrite, Tracker } from './tracker.js';
@@ -123,6 +123,10 @@ export class Outbox {
   ): Promise<OutboxEntry[]> {
     if (writes.some((w) => w.write.kind === 'attach' && !w.bytes))
       throw new TypeError('an attach write needs its bytes');
+    // Queued, it would be refused for good and hold back every later write to the ticket.
+    for (const { write } of writes)
+      if (write.kind === 'comment' && !hasText(write.body))
+        throw emptyComment(ticket, 'nothing was queued');
     const queuedAt = this.now().toISOString();
     const bases = writes.map(({ write }) => {
       const id = this.newId();

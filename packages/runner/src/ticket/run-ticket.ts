@@ -9,6 +9,7 @@ import {
 } from '@opsbook/state';
 import {
   type Doc,
+  hasText,
   type OutboxEntry,
   type StatusNames,
   type Tracker,
@@ -762,8 +763,9 @@ async function reportWrites(events: readonly JournalLine[]): Promise<QueuedWrite
   for (const e of events) {
     if (e.type !== 'step-end' || e.uses !== 'health.report' || e.status !== 'ok') continue;
     const result = e.result as { markdown?: string; files?: string[] } | null;
-    if (result?.markdown)
-      writes.push({ write: { kind: 'comment', body: textDoc(result.markdown) } });
+    // Markdown of blank lines is no comment: Jira refuses an empty one (400).
+    const summary = textDoc(result?.markdown ?? '');
+    if (hasText(summary)) writes.push({ write: { kind: 'comment', body: summary } });
     for (const file of result?.files ?? []) {
       const read = await readOwnFile(file, ['reports', runId, path.basename(file)]).catch(
         () => undefined,

@@ -61,6 +61,16 @@ const errors = (
   fieldErrors: Record<string, string> = {},
 ): Reply => ({ status, body: { errorMessages, errors: fieldErrors } });
 
+/** Whether a comment body shows anything: text other than spaces, or a mention (ADF). */
+function hasWords(body: unknown): boolean {
+  if (typeof body === 'string') return /\S/.test(body);
+  if (!body || typeof body !== 'object') return false;
+  const node = body as Json;
+  if (node.type === 'mention' || (typeof node.text === 'string' && /\S/.test(node.text)))
+    return true;
+  return Array.isArray(node.content) && node.content.some(hasWords);
+}
+
 /** `body` less the members `names` (a 201 without what both specs leave optional). */
 const without = (body: Json, names: readonly string[] = []): Json =>
   Object.fromEntries(Object.entries(body).filter(([name]) => !names.includes(name)));
@@ -458,6 +468,8 @@ export class FakeJiraState {
     const body = (c.body as Json)?.body;
     const bad = this.rich(c, body, 'body');
     if (bad) return errors(400, [], { comment: bad });
+    // Jira refuses a blank comment: `""` or spaces (Data Center), an ADF document without text.
+    if (!hasWords(body)) return errors(400, [], { comment: 'Comment body can not be empty!' });
     const comment = {
       id: String(this.nextId++),
       author: c.caller,

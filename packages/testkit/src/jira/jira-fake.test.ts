@@ -410,6 +410,23 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     },
   );
 
+  it('answers 400 to a blank comment, as Jira does: spaces (Data Center), an ADF document without text (Cloud)', async () => {
+    fake = await startJiraFake({ flavour: 'datacenter' });
+    fake.seed({ summary: 'x' });
+    const dc = await call(fake, 'POST', '/rest/api/2/issue/OPS-1/comment', {
+      json: { body: ' \n ' },
+    });
+    expect(dc).toMatchObject({ status: 400, text: expect.stringContaining('can not be empty') });
+    await fake.close();
+    fake = await startJiraFake({ flavour: 'cloud' });
+    fake.seed({ summary: 'x' });
+    const cloud = await call(fake, 'POST', '/rest/api/3/issue/OPS-1/comment', {
+      json: { body: { type: 'doc', version: 1, content: [] } },
+    });
+    expect(cloud).toMatchObject({ status: 400, text: expect.stringContaining('can not be empty') });
+    expect(fake.issue('OPS-1')?.comments).toEqual([]);
+  });
+
   it("fails close() on a violation no test looked at, naming it; one read or cleared is the test's", async () => {
     const unread = await startJiraFake({ flavour: 'cloud' });
     unread.seed({ summary: 'x' });
