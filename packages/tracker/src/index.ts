@@ -11,6 +11,7 @@ export {
 export { type TrackerErrorCode, trackerErrorCodes } from './error-codes.js';
 export { createJiraTracker, JiraTracker } from './jira-client.js';
 export {
+  type CommentVisibility,
   connectJira,
   type JiraConnection,
   type JiraEnv,

@@ -320,6 +320,8 @@ export class JiraTracker implements Tracker {
     // Sent, it would be `""` (Data Center) or an empty document (Cloud): Jira answers 400.
     if (!hasText(body)) throw emptyComment(key, 'nothing was sent');
     const json: Json = { body: this.rich(body) };
+    const visibility = this.commentVisibility();
+    if (visibility) json.visibility = visibility;
     if (options.deliveryId)
       json.properties = [
         { key: DELIVERY_PROPERTY, value: this.propertyWire({ id: options.deliveryId }) },
@@ -332,6 +334,17 @@ export class JiraTracker implements Tracker {
       context: { action: `comment on ${key}`, ticket: key, permission: 'Add Comments' },
     });
     return { id: commentIdOf((res.body ?? {}) as Json) };
+  }
+
+  /**
+   * The `visibility` of every comment opsbook posts (`tracker.jira.commentVisibility`), as this
+   * flavour's spec has it: Data Center's VisibilityJsonBean has no `identifier`.
+   */
+  private commentVisibility(): Json | undefined {
+    const v = this.settings.commentVisibility;
+    if (!v) return undefined;
+    const { type, value, identifier } = v;
+    return this.cloud && identifier !== undefined ? { type, value, identifier } : { type, value };
   }
 
   async comments(key: string, options: ReadOptions = {}): Promise<TicketComment[]> {

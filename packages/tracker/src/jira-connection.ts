@@ -34,6 +34,19 @@ export interface JiraSettings {
    * tokens), and even then read from Jira's server info when not given.
    */
   siteUrl?: string;
+  /**
+   * The group or role every comment opsbook posts is restricted to
+   * (`tracker.jira.commentVisibility`): Jira Service Management shows an unrestricted comment to
+   * the customers on the ticket. `identifier` (a group's id) is sent on Cloud only.
+   */
+  commentVisibility?: CommentVisibility;
+}
+
+/** A comment's `visibility` as opsbook.yaml gives it (Cloud's Visibility, DC's VisibilityJsonBean). */
+export interface CommentVisibility {
+  type: 'role' | 'group';
+  value: string;
+  identifier?: string;
 }
 
 /** The environment variables the tracker reads; the CLI passes `process.env`. */

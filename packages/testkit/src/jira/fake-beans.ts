@@ -158,6 +158,7 @@ export class BeanBuilder {
       created: c.created,
       updated: c.created,
     };
+    if (c.visibility !== undefined) bean.visibility = c.visibility;
     if (withProperties) bean.properties = c.properties;
     return bean;
   }

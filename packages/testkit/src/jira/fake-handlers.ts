@@ -479,6 +479,8 @@ export class FakeJiraState {
         key: String(p.key),
         value: p.value,
       })),
+      // Checked against the spec's Visibility (Cloud) or VisibilityJsonBean (DC) with the body.
+      ...((c.body as Json).visibility ? { visibility: (c.body as Json).visibility } : {}),
     };
     issue.comments.push(comment);
     return {

@@ -84,6 +84,8 @@ export interface FakeComment {
   body: unknown;
   created: string;
   properties: { key: string; value: unknown }[];
+  /** The group or role the comment is restricted to, as the create carried it. */
+  visibility?: unknown;
 }
 
 export interface FakeAttachment {

@@ -427,6 +427,40 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     expect(fake.issue('OPS-1')?.comments).toEqual([]);
   });
 
+  it.each([
+    ['cloud', '/rest/api/3', { type: 'role', value: 'Developers', identifier: 'Developers' }],
+    ['datacenter', '/rest/api/2', { type: 'group', value: 'jira-software-users' }],
+  ] as const)(
+    "keeps a %s comment's visibility and checks it against the spec",
+    async (flavour, api, visibility) => {
+      fake = await startJiraFake({ flavour });
+      fake.seed({ summary: 'x' });
+      const body =
+        flavour === 'cloud'
+          ? {
+              type: 'doc',
+              version: 1,
+              content: [{ type: 'paragraph', content: [{ type: 'text', text: 'run output' }] }],
+            }
+          : 'run output';
+      const made = await call(fake, 'POST', `${api}/issue/OPS-1/comment`, {
+        json: { body, visibility },
+      });
+      expect(made.status).toBe(201);
+      expect(JSON.parse(made.text)).toMatchObject({ visibility });
+      const listed = await call(fake, 'GET', `${api}/issue/OPS-1/comment`);
+      expect(JSON.parse(listed.text).comments[0]).toMatchObject({ visibility });
+      expect(fake.violations()).toEqual([]);
+      // A type the spec's enum lacks is refused and recorded.
+      const wrong = await call(fake, 'POST', `${api}/issue/OPS-1/comment`, {
+        json: { body, visibility: { type: 'team', value: 'ops' } },
+      });
+      expect(wrong.status).toBe(400);
+      expect(fake.violations()).toMatchObject([{ kind: 'request' }]);
+      expect(fake.violations()[0]?.problems.join(' ')).toMatch(/visibility\/type/);
+    },
+  );
+
   it("fails close() on a violation no test looked at, naming it; one read or cleared is the test's", async () => {
     const unread = await startJiraFake({ flavour: 'cloud' });
     unread.seed({ summary: 'x' });

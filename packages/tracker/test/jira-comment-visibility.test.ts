@@ -1,0 +1,70 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
+
+/**
+ * `tracker.jira.commentVisibility` restricts every comment opsbook posts (run output, proposals)
+ * to a role or group, so that Jira Service Management customers on the ticket do not see it.
+ * The fake checks the `visibility` member against each flavour's spec (Visibility on Cloud,
+ * VisibilityJsonBean on Data Center).
+ */
+describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s', (flavour) => {
+  let fake: JiraFake | undefined;
+  let stateDir: string | undefined;
+
+  afterEach(async () => {
+    const violations = fake?.violations() ?? [];
+    await fake?.close();
+    fake = undefined;
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    stateDir = undefined;
+    expect(violations).toEqual([]);
+  });
+
+  it('restricts every comment, direct or through the outbox, to the configured role', async () => {
+    fake = await startJiraFake({ flavour });
+    const jira = createJiraTracker(
+      { project: 'OPS', flavour, commentVisibility: { type: 'role', value: 'Developers' } },
+      fake.env,
+    );
+    await jira.create({ summary: 'disk' });
+    await jira.comment('OPS-1', textDoc('run output'));
+    stateDir = await mkdtemp(path.join(tmpdir(), 'opsbook-visibility-'));
+    const outbox = new Outbox({ stateDir, tracker: jira });
+    await outbox.send('OPS-1', { kind: 'comment', body: textDoc('run summary') });
+    expect(fake.issue('OPS-1')?.comments.map((c) => c.visibility)).toEqual([
+      { type: 'role', value: 'Developers' },
+      { type: 'role', value: 'Developers' },
+    ]);
+  });
+
+  it("sends a group's identifier on Cloud only: Data Center's visibility has none", async () => {
+    fake = await startJiraFake({ flavour });
+    const jira = createJiraTracker(
+      {
+        project: 'OPS',
+        flavour,
+        commentVisibility: { type: 'group', value: 'ops-team', identifier: 'ab12-cd34' },
+      },
+      fake.env,
+    );
+    await jira.create({ summary: 'disk' });
+    await jira.comment('OPS-1', textDoc('run output'));
+    expect(fake.issue('OPS-1')?.comments[0]?.visibility).toEqual(
+      flavour === 'cloud'
+        ? { type: 'group', value: 'ops-team', identifier: 'ab12-cd34' }
+        : { type: 'group', value: 'ops-team' },
+    );
+  });
+
+  it('leaves comments visible to everyone by default (no visibility member)', async () => {
+    fake = await startJiraFake({ flavour });
+    const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    await jira.create({ summary: 'disk' });
+    await jira.comment('OPS-1', textDoc('run output'));
+    expect(fake.issue('OPS-1')?.comments[0]).not.toHaveProperty('visibility');
+  });
+});
