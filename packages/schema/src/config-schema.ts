@@ -13,11 +13,28 @@ const jiraPriority = {
   properties: { id: { type: ['string', 'integer'], pattern: '^[0-9]+$', minimum: 1 } },
 } as const;
 
-/** The opsbook.yaml format (root README, Inventory and configuration). */
 /** A field `tracker.jira.fields` may set: not one opsbook sets itself. */
 export const JIRA_EXTRA_FIELD =
   '^(?!(project|issuetype|summary|description|labels|priority|reporter|assignee)$)(customfield_[0-9]+|[a-z][A-Za-z0-9]*)$';
 
+/** Text that is not blank: a group's or role's name. */
+export const NOT_BLANK = '\\S';
+
+/**
+ * `tracker.jira.commentVisibility`: the group or role every comment opsbook posts is restricted
+ * to, as Jira's comment `visibility` takes it (Cloud's Visibility, Data Center's
+ * VisibilityJsonBean). `identifier` (Cloud only) is the group's id, which survives a rename.
+ */
+const commentVisibility = closedObject(
+  {
+    type: { enum: ['role', 'group'] },
+    value: { type: 'string', pattern: NOT_BLANK },
+    identifier: { type: 'string', pattern: NOT_BLANK },
+  },
+  ['identifier'],
+);
+
+/** The opsbook.yaml format (root README, Inventory and configuration). */
 export const configSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://opsbook.dev/schemas/config.json',
@@ -108,6 +125,8 @@ export const configSchema = {
                 P4: jiraPriority,
               },
             },
+            /** The group or role opsbook's comments are restricted to (default: everyone). */
+            commentVisibility,
           },
         },
       },

@@ -2,7 +2,7 @@ import type { ErrorObject } from 'ajv';
 import type { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
 import { closest, distance } from 'fastest-levenshtein';
 import { USES_PATTERN } from './compose-ref.js';
-import { JIRA_EXTRA_FIELD } from './config-schema.js';
+import { JIRA_EXTRA_FIELD, NOT_BLANK } from './config-schema.js';
 import { CRON_HINT, CRON_PATTERN } from './cron-pattern.js';
 import { ISO_TIME_HINT, ISO_TIME_PATTERN } from './iso-time-pattern.js';
 import type { Problem } from './problem.js';
@@ -120,6 +120,7 @@ function typeWords(t: unknown, plural = false): string {
 
 /** Field-specific explanations for `pattern` failures, keyed by the schema's pattern. */
 const patternHints: Record<string, string> = {
+  [NOT_BLANK]: 'give a name, not an empty or blank text',
   [JIRA_EXTRA_FIELD]:
     "use a custom field's id (customfield_10010) or a field's name (components, duedate…); opsbook sets project, issuetype, summary, description, labels, priority, reporter and assignee itself",
   '^[a-z][a-z0-9-]*$':

@@ -1,5 +1,5 @@
 import type { TrackerBinding } from '@opsbook/approval';
-import type { Config } from '@opsbook/schema';
+import { type Config, ValidationError } from '@opsbook/schema';
 import {
   createJiraTracker,
   type Grade,
@@ -74,13 +74,16 @@ export function openTracker(
           }
         : {}),
       ...(jira?.priorities ? { priorities: jiraPriorities(jira.priorities) } : {}),
+      ...(jira?.commentVisibility ? { commentVisibility: jira.commentVisibility } : {}),
     };
     // A timeout the caller passes (tests) wins over opsbook.yaml's `tracker.jira.timeout`.
     const http = {
       ...(jira?.timeout ? { timeoutMs: parseDurationMs(jira.timeout) } : {}),
       ...options.http,
     };
-    tracker = createJiraTracker(settings, env, http);
+    const jiraTracker = createJiraTracker(settings, env, http);
+    checkCommentVisibility(config, jiraTracker.http.connection.flavour);
+    tracker = jiraTracker;
   } else {
     tracker = new LocalTracker({
       stateDir: config.stateDir,
@@ -96,6 +99,24 @@ export function openTracker(
     ...(options.now ? { now: options.now } : {}),
   });
   return { tracker, outbox, project };
+}
+
+/**
+ * `tracker.jira.commentVisibility.identifier` names a Cloud group by id: Data Center's comment
+ * visibility (VisibilityJsonBean) has no such member, so there it is refused at its line rather
+ * than dropped (the flavour is known once the credentials are: JIRA_PAT means Data Center).
+ */
+function checkCommentVisibility(config: Config, flavour: 'cloud' | 'datacenter'): void {
+  const visibility = config.raw.tracker?.jira?.commentVisibility;
+  if (flavour !== 'datacenter' || visibility?.identifier === undefined) return;
+  const at = config.locate?.(['tracker', 'jira', 'commentVisibility', 'identifier']);
+  throw ValidationError.single(
+    at?.file ?? 'opsbook.yaml',
+    `tracker.jira.commentVisibility.identifier is for Jira Cloud: Data Center restricts a comment by the ${visibility.type}'s name alone (value: ${visibility.value}); remove identifier`,
+    'cloud-only-key',
+    at?.line ?? 0,
+    at?.col ?? 0,
+  );
 }
 
 /** What an approval binds of an open tracker: which one it is and the statuses its runs need. */
