@@ -48,6 +48,7 @@ export {
 } from './retry-policy.js';
 export {
   type Attachment,
+  type CommentReadOptions,
   DEFAULT_STATUSES,
   DELIVERY_PROPERTY,
   type DeliveryProbe,

@@ -40,6 +40,7 @@ import { renderAdf } from './render-adf.js';
 import { renderWiki } from './render-wiki.js';
 import {
   type Attachment,
+  type CommentReadOptions,
   DELIVERY_PROPERTY,
   type DeliveryProbe,
   type FileToAttach,
@@ -347,40 +348,61 @@ export class JiraTracker implements Tracker {
     return this.cloud && identifier !== undefined ? { type, value, identifier } : { type, value };
   }
 
-  async comments(key: string, options: ReadOptions = {}): Promise<TicketComment[]> {
+  async comments(key: string, options: CommentReadOptions = {}): Promise<TicketComment[]> {
     const list = await this.commentBeans(key, `read the comments of ${key}`, options);
     return list.map((c) => commentFromJira(c, this.http.connection.flavour)).reverse();
   }
 
   /**
-   * The comment beans of an issue, newest first: every page (Jira may hold fewer per page than
-   * `maxResults` asks; `startAt` and `total`, or an empty page where there is no `total`, give
-   * the rest), up to COMMENT_PAGES of them, sorted
-   * by `created` (then id) whatever order Jira answered in; a comment on two pages counts once.
+   * The comment beans of an issue, newest first, at most COMMENT_LIMIT of them: the newest, as
+   * opsbook looks for its latest proposal and deliveries. Pages follow `startAt` by what each
+   * held (Jira may hold fewer than `maxResults` asks) until `total`, or, where there is no `total`
+   * (neither spec requires it), until a page comes back empty. Where the first page's `total`
+   * says there are more, reading jumps to the newest COMMENT_LIMIT; without it, every page is
+   * read (up to COMMENT_READ_CAP comments) and the newest kept. Sorted by `created` (then id)
+   * whatever order Jira answered in; a comment on two pages counts once. `onLeftOut` hears how
+   * many older comments were left out (undefined: not all were read, how many is not known).
    * No `orderBy`: Cloud's operation says it answers 400 to one other than `created` (its enum
    * lists `-created`), and Jira's own order is by creation.
    */
   async commentBeans(
     key: string,
     action: string,
-    options: ReadOptions,
+    options: CommentReadOptions,
     query: Record<string, string> = {},
   ): Promise<Json[]> {
-    const beans = new Map<string, Json>();
+    let beans = new Map<string, Json>();
     let startAt = 0;
-    for (let page = 0; page < COMMENT_PAGES; page++) {
+    let leftOut: number | undefined = 0;
+    let ended = false;
+    // Bounded: each page read moves startAt on by at least one comment, up to the cap.
+    while (startAt < COMMENT_READ_CAP) {
       const res = await this.readIssue(key, '/comment', action, options, {
-        query: { ...query, startAt, maxResults: 100 },
+        query: { ...query, startAt, maxResults: COMMENT_PAGE },
       });
       const body = (res.body ?? {}) as Json;
       const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
       for (const c of list)
-        if (c && typeof c === 'object') beans.set(String(c.id ?? beans.size), c);
+        if (c && typeof c === 'object') beans.set(String(c.id ?? `@${startAt + beans.size}`), c);
       startAt += list.length;
-      // Without `total` (neither spec requires it), the next page is read until one is empty.
-      if (list.length === 0 || (typeof body.total === 'number' && startAt >= body.total)) break;
+      const total = typeof body.total === 'number' ? body.total : undefined;
+      if (list.length === 0 || (total !== undefined && startAt >= total)) {
+        ended = true;
+        break;
+      }
+      // More than opsbook reads: on to the newest COMMENT_LIMIT, without the older ones read.
+      if (total !== undefined && total - startAt > COMMENT_LIMIT) {
+        beans = new Map();
+        startAt = total - COMMENT_LIMIT;
+        leftOut = startAt;
+      }
     }
-    return [...beans.values()].sort(newestFirst);
+    if (!ended) leftOut = undefined;
+    const newest = [...beans.values()].sort(newestFirst);
+    if (leftOut !== undefined && newest.length > COMMENT_LIMIT)
+      leftOut += newest.length - COMMENT_LIMIT;
+    if (leftOut !== 0) options.onLeftOut?.(leftOut);
+    return newest.slice(0, COMMENT_LIMIT);
   }
 
   async attach(key: string, file: FileToAttach, options: WriteOptions = {}): Promise<Attachment> {
@@ -829,8 +851,15 @@ function commentIdOf(answer: Json): string | undefined {
   return fromSelf;
 }
 
-/** Pages of 100 comments read at most: 5,000, Cloud's limit of comments on an issue. */
-const COMMENT_PAGES = 50;
+/** The newest comments of an issue opsbook reads: 5,000, Cloud's limit of comments on an issue. */
+const COMMENT_LIMIT = 5000;
+/** Comments asked for per page (Jira may answer fewer). */
+const COMMENT_PAGE = 100;
+/**
+ * How far reading goes where Jira answers without `total` (Data Center has no limit per issue):
+ * past this, the newest comments may be unread, which `onLeftOut` says (undefined).
+ */
+const COMMENT_READ_CAP = 50_000;
 
 /** Comment beans newest first: by `created`, then by id (Jira's ids grow), where each is readable. */
 function newestFirst(a: Json, b: Json): number {

@@ -176,6 +176,14 @@ export interface ReadOptions {
   signal?: AbortSignal | undefined;
 }
 
+export interface CommentReadOptions extends ReadOptions {
+  /**
+   * Called once when the ticket holds more comments than the tracker reads: how many older ones
+   * were left out, or undefined when not all were read and how many is not known.
+   */
+  onLeftOut?: ((leftOut: number | undefined) => void) | undefined;
+}
+
 /** What opsbook needs from a ticket tracker. Implemented by Jira and the local tracker. */
 export interface Tracker {
   readonly kind: 'jira' | 'local';
@@ -194,8 +202,11 @@ export interface Tracker {
   description(key: string, options?: ReadOptions): Promise<string>;
   /** Posts a comment; its id is undefined where the tracker made it without saying which. */
   comment(key: string, body: Doc, options?: WriteOptions): Promise<{ id: string | undefined }>;
-  /** The ticket's comments, oldest first: on Jira, the newest 100. */
-  comments(key: string, options?: ReadOptions): Promise<TicketComment[]>;
+  /**
+   * The ticket's comments, oldest first: on Jira, the newest 5,000 (`onLeftOut` hears how many
+   * older ones were not read).
+   */
+  comments(key: string, options?: CommentReadOptions): Promise<TicketComment[]>;
   attach(key: string, file: FileToAttach, options?: WriteOptions): Promise<Attachment>;
   transitions(key: string, options?: ReadOptions): Promise<Transition[]>;
   /** Move the ticket to the status named `status`; a no-op when it is already there. */

@@ -155,7 +155,14 @@ created, text}] as well.`,
       );
     }
     if (view.comments) {
-      out.print(`\ncomments (${view.comments.length}):`);
+      const older = view.olderCommentsLeftOut;
+      const limit =
+        older === undefined
+          ? ''
+          : older === 'unknown'
+            ? ', the newest read: the ticket holds more than opsbook reads, and Jira did not say how many'
+            : `, the newest: ${older} older comment(s) not shown (opsbook reads at most 5,000)`;
+      out.print(`\ncomments (${view.comments.length}${limit}):`);
       for (const c of view.comments)
         out.print(
           `\n${out.style.bold(`— ${c.created}`)}${c.author ? out.style.dim(` (posted by the tracker account ${c.author})`) : ''}\n${indented(c.text)}`,

@@ -58,6 +58,11 @@ export interface TicketView {
   local?: LocalTicket;
   /** The comments as plain text, oldest first (asked for: `ticket show --comments`). */
   comments?: TicketComment[];
+  /**
+   * With `comments`: how many older comments the tracker did not read (Jira: the newest 5,000
+   * are read), `unknown` where it could not tell.
+   */
+  olderCommentsLeftOut?: number | 'unknown';
   /** The ticket's description as text, when it has one (symptoms, alerts, evidence). */
   description?: string;
 }
@@ -101,7 +106,15 @@ export async function showTicket(
   const waiting = await waitingWrites(services, key);
   if (waiting) view.waiting = waiting;
   if (tracker instanceof LocalTracker) view.local = await tracker.read(key);
-  if (options.comments) view.comments = await tracker.comments(key);
+  if (options.comments) {
+    let leftOut: number | 'unknown' | undefined;
+    view.comments = await tracker.comments(key, {
+      onLeftOut: (n) => {
+        leftOut = n ?? 'unknown';
+      },
+    });
+    if (leftOut !== undefined) view.olderCommentsLeftOut = leftOut;
+  }
   return view;
 }
 

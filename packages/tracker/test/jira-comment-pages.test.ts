@@ -1,0 +1,72 @@
+import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJiraTracker, type JiraTracker } from '../src/index.js';
+
+/**
+ * Reading a ticket's comments follows `startAt`, `maxResults` and `total` as both specs page
+ * them (PageOfComments), without assuming `total` is there, and says when it did not read them
+ * all: opsbook reads the newest 5,000 (Cloud's limit per issue; Data Center has none).
+ */
+describe.each(['cloud', 'datacenter'] as const)('comment pages on Jira %s', (flavour) => {
+  let fake: JiraFake | undefined;
+
+  afterEach(async () => {
+    const violations = fake?.violations() ?? [];
+    await fake?.close();
+    fake = undefined;
+    expect(violations).toEqual([]);
+  });
+
+  /** A fake holding OPS-1 with `count` comments c0…, put in place directly (no HTTP). */
+  const withComments = async (
+    count: number,
+    options: Omit<JiraFakeOptions, 'flavour'> = {},
+  ): Promise<JiraTracker> => {
+    fake = await startJiraFake({ flavour, ...options });
+    const issue = fake.seed({ summary: 'busy ticket' });
+    const author = fake.users[0]!;
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    for (let i = 0; i < count; i++) {
+      const created = new Date(start + i * 1000).toISOString().replace('Z', '+0000');
+      const text = `c${i}`;
+      const body =
+        flavour === 'cloud'
+          ? {
+              type: 'doc',
+              version: 1,
+              content: [{ type: 'paragraph', content: [{ type: 'text', text }] }],
+            }
+          : text;
+      issue.comments.push({ id: String(20000 + i), author, body, created, properties: [] });
+    }
+    return createJiraTracker({ project: 'OPS', flavour }, fake.env);
+  };
+
+  it('reads every comment where Jira pages them 20 at a time, past 50 pages', async () => {
+    const jira = await withComments(1200, { commentsPageSize: 20 });
+    const said: (number | undefined)[] = [];
+    const comments = await jira.comments('OPS-1', { onLeftOut: (n) => said.push(n) });
+    expect(comments).toHaveLength(1200);
+    expect(comments.at(-1)?.text).toBe('c1199');
+    expect(said).toEqual([]);
+  });
+
+  it('reads the newest 5,000 of a ticket that holds more, and says how many older ones it left out', async () => {
+    const jira = await withComments(5150);
+    const said: (number | undefined)[] = [];
+    const comments = await jira.comments('OPS-1', { onLeftOut: (n) => said.push(n) });
+    expect(comments).toHaveLength(5000);
+    expect(comments[0]?.text).toBe('c150');
+    expect(comments.at(-1)?.text).toBe('c5149');
+    expect(said).toEqual([150]);
+  });
+
+  it('reads the newest 5,000 where Jira answers without total, paging until a page comes back empty', async () => {
+    const jira = await withComments(5150, { omitsTotal: true, commentsPageSize: 1000 });
+    const said: (number | undefined)[] = [];
+    const comments = await jira.comments('OPS-1', { onLeftOut: (n) => said.push(n) });
+    expect(comments).toHaveLength(5000);
+    expect(comments.at(-1)?.text).toBe('c5149');
+    expect(said).toEqual([150]);
+  });
+});
