@@ -66,6 +66,15 @@ describe('opsbook run with a host that freezes mid-step', () => {
       ['undo', 'error'],
     ]);
     expect(String(ends[1]!.reason)).toContain('the SSH connection was lost');
+    // The timed-out step's kill never reached the frozen host: not called killed.
+    expect(String(ends[0]!.reason)).toContain(
+      'the kill was sent but not confirmed (host h2 is not answering)',
+    );
+    expect(String(ends[0]!.reason)).not.toContain('was killed');
+    const h1Timeout = (await readJournal(doc.journal.path)).find(
+      (e) => e.type === 'step-end' && e.host === 'h1' && e.step === 'hang',
+    );
+    expect(String(h1Timeout?.reason)).toMatch(/timed out after \d+ ms and was killed/);
     expect((await world.opsbook(['journal', 'verify', doc.runId])).code).toBe(0);
   });
 });

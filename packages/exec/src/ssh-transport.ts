@@ -10,7 +10,12 @@ import {
   type SshConnectOptions,
   type SshTarget,
 } from './ssh-connect.js';
-import { type SessionPipes, StepSession, stepSessionLine } from './step-session.js';
+import {
+  KILL_CONFIRM_WAIT_MS,
+  type SessionPipes,
+  StepSession,
+  stepSessionLine,
+} from './step-session.js';
 import {
   capturedStreams,
   DEFAULT_MAX_CAPTURED_BYTES,
@@ -281,6 +286,8 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     let channel: ClientChannel | undefined;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    /** The timeout's result while its kill waits for the host to confirm it. */
+    let timedOut: ExecResult | undefined;
     const exit = { code: null as number | null, signal: null as string | null };
     const finish = (outcome: { result?: ExecResult; error?: Error }) => {
       if (settled) return;
@@ -313,13 +320,19 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
         error: new InterruptedError(`the command on ${ctx.name} was cancelled and killed`),
       });
     };
-    const onLost = (error: Error) => finish({ error });
+    const onLost = (error: Error) =>
+      finish(timedOut ? { result: { ...timedOut, killUnconfirmed: true } } : { error });
     ctx.pending.add(onLost);
     request.signal?.addEventListener('abort', onAbort, { once: true });
     if (request.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         kill();
-        finish({ result: result(true) });
+        // Not started yet: nothing runs on the host to kill.
+        if (!channel) return finish({ result: result(true) });
+        // The channel's exit or close confirms the kill; a frozen host confirms nothing.
+        timedOut = result(true);
+        const unconfirmed = { ...timedOut, killUnconfirmed: true as const };
+        timer = setTimeout(() => finish({ result: unconfirmed }), KILL_CONFIRM_WAIT_MS);
       }, request.timeoutMs);
     }
     const isRequested = startExec(client, line, (err, ch) => {
@@ -338,10 +351,12 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
       ch.on('data', (d: Buffer) => stdout.push(d));
       ch.stderr.on('data', (d: Buffer) => stderr.push(d));
       ch.on('exit', (code: number | null, signal?: string) => {
+        if (timedOut) return finish({ result: timedOut });
         exit.code = code ?? null;
         exit.signal = signal ? `SIG${signal}` : null;
       });
       ch.on('close', () => {
+        if (timedOut) return finish({ result: timedOut });
         // A channel that closes without an exit status lost its connection (or sshd died): the
         // command's outcome is unknown, which is not the same as a failure.
         if (exit.code === null && exit.signal === null) {

@@ -98,6 +98,8 @@ interface Running {
   status: Partial<Record<StreamName, number>>;
   settle(outcome: { result?: ExecResult; error?: Error }): void;
   started: number;
+  /** Its timeout's result, while the kill waits for the host to confirm it (see `timeOut`). */
+  timedOut?: ExecResult;
 }
 
 /** Random bytes for end markers, drawn from the system 4 KiB at a time; each 16 used once. */
@@ -120,6 +122,12 @@ function newMarker(): string {
  * connection may go anyway (a host that stopped answering is not waited for longer).
  */
 const CLEAN_END_WAIT_MS = 5_000;
+
+/**
+ * How long a timed-out command's kill waits for the host to confirm it (the script's exit, or
+ * its channel closing): the same grace as a clean end, past which a host is not answering.
+ */
+export const KILL_CONFIRM_WAIT_MS = CLEAN_END_WAIT_MS;
 
 export class StepSession {
   private readonly marker = newMarker();
@@ -151,7 +159,9 @@ export class StepSession {
     pipes.onClose(() => {
       this.closed = true;
       ended();
-      this.running?.settle({ error: options.lostError() });
+      // A timed-out command's channel closing is its kill confirmed, not a lost connection.
+      if (this.running?.timedOut) this.running.settle({ result: this.running.timedOut });
+      else this.running?.settle({ error: options.lostError() });
     });
     this.unsentMarker = `${this.marker}\n`;
   }
@@ -210,10 +220,7 @@ export class StepSession {
       }
       request.signal?.addEventListener('abort', onAbort, { once: true });
       if (request.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          running.settle({ result: this.result(running, now, true) });
-          this.kill();
-        }, request.timeoutMs);
+        timer = setTimeout(() => this.timeOut(running, now), request.timeoutMs);
       }
       this.send(text);
     });
@@ -251,7 +258,32 @@ export class StepSession {
   /** The connection under the session is gone: the running command fails with `error`. */
   abandon(error: Error): void {
     this.closed = true;
-    this.running?.settle({ error });
+    // A timed-out command whose kill was not confirmed yet: the host never confirmed it.
+    const timedOut = this.running?.timedOut;
+    if (timedOut) this.running?.settle({ result: { ...timedOut, killUnconfirmed: true } });
+    else this.running?.settle({ error });
+  }
+
+  /**
+   * Kills a command that ran past its timeout, and waits (at most KILL_CONFIRM_WAIT_MS) for the
+   * host to confirm it: the script's exit or its channel closing. A frozen host (its sshd
+   * stopped, the TCP connection still open) confirms nothing: the result says so, rather than
+   * calling a command killed that may still run there.
+   */
+  private timeOut(running: Running, now: () => number): void {
+    const result = this.result(running, now, true);
+    running.timedOut = result;
+    this.kill();
+    let waited: NodeJS.Timeout | undefined;
+    void Promise.race([
+      this.scriptEnded.then(() => true),
+      new Promise<boolean>((resolve) => {
+        waited = setTimeout(() => resolve(false), KILL_CONFIRM_WAIT_MS);
+      }),
+    ]).then((confirmed) => {
+      clearTimeout(waited);
+      running.settle({ result: confirmed ? result : { ...result, killUnconfirmed: true } });
+    });
   }
 
   private kill(): void {

@@ -81,6 +81,12 @@ export interface ExecResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /**
+   * True when the command timed out and its kill was sent but the host did not confirm it (it
+   * stopped answering: a frozen machine): the command may still be running there. Absent when
+   * the kill was confirmed, or when there was no kill.
+   */
+  killUnconfirmed?: true;
   stdout: string;
   stderr: string;
   /**

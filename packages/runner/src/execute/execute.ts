@@ -469,7 +469,7 @@ async function runStep(
   else if (exec.timedOut) status = 'timeout';
   else status = step.kind === 'uses' ? 'ok' : judge(step, exec);
   if (actionFailure) reason = actionFailure;
-  else if (exec && status !== 'ok') reason = explain(step, exec);
+  else if (exec && status !== 'ok') reason = explain(step, exec, host.name);
   const r: StepResult = {
     host: host.name,
     phase,
@@ -558,7 +558,9 @@ function judge(step: PlannedStep, exec: ExecResult): StepStatus {
   return 'ok';
 }
 
-function explain(step: PlannedStep, exec: ExecResult): string {
+function explain(step: PlannedStep, exec: ExecResult, host: string): string {
+  if (exec.killUnconfirmed)
+    return `timed out after ${step.timeoutMs} ms; the kill was sent but not confirmed (host ${host} is not answering): the command may still be running there, check the host`;
   if (exec.timedOut) return `timed out after ${step.timeoutMs} ms and was killed`;
   if (exec.exitCode === null) return `ended by signal ${exec.signal ?? 'unknown'}`;
   if (!step.expect.exitCodes.includes(exec.exitCode))
