@@ -134,6 +134,7 @@ export function ticketReportText(report: TicketReport): string {
   const { ticket, delivered, pending, failed, error, warnings } = showControlsIn(report);
   const waiting = pending.length + failed.length;
   const warned = (warnings ?? []).map((w) => `\nwarning: ${w}`).join('');
+  if (report.blockedBy?.length) return blockedReportText(showControlsIn(report)) + warned;
   if (waiting === 0 && !error) return `${ticket} updated (${delivered} write(s))${warned}`;
   // Nothing queued: a flush would have nothing to send, so say what does report the run.
   if (waiting === 0)
@@ -144,6 +145,26 @@ export function ticketReportText(report: TicketReport): string {
       ? 'they are sent by opsbook outbox flush'
       : `${failed.length} of them refused by the tracker for good: fix what opsbook outbox list says, then opsbook outbox flush --retry-failed`;
   return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; ${send}${warned}`;
+}
+
+/**
+ * Writes kept behind a damaged outbox entry, which nothing goes out past: which wait, what the
+ * ticket shows meanwhile, and what to do (the entry's own message says how to deal with it).
+ */
+function blockedReportText(report: TicketReport): string {
+  const { ticket, pending, failed, blockedBy = [], shownStatus } = report;
+  const waiting = [...pending, ...failed];
+  const kinds = waiting.map((e) =>
+    e.write.kind === 'transition' ? `transition → ${e.write.status}` : e.write.kind,
+  );
+  const shows = shownStatus
+    ? `still shows "${shownStatus}"`
+    : 'still shows what it showed before these writes';
+  const writes = waiting.length
+    ? `${waiting.length} write(s) to it wait in the outbox (${kinds.join(', ')})`
+    : 'its writes could not be queued';
+  const entries = blockedBy.map((d) => d.message).join('; ');
+  return `${ticket} was not told: it ${shows}, as ${writes} behind ${blockedBy.length} damaged outbox entry(ies) that the outbox sends nothing past: ${entries}. Once dealt with, opsbook outbox flush sends them (opsbook doctor checks the outbox)`;
 }
 
 /**

@@ -30,9 +30,11 @@ export {
   type LocalTrackerOptions,
 } from './local-tracker.js';
 export {
+  type DamagedOutboxEntry,
   type Delivery,
   type FlushReport,
   Outbox,
+  type OutboxContents,
   type OutboxEntry,
   type OutboxOptions,
   type OutboxWrite,

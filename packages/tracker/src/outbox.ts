@@ -61,6 +61,19 @@ export interface FlushReport {
   failed: OutboxEntry[];
 }
 
+/** A queued write that cannot be read (a disk error, a bad edit): it blocks the whole outbox. */
+export interface DamagedOutboxEntry {
+  file: string;
+  /** Why, and what to do: repair it, or move it out of the folder. */
+  message: string;
+}
+
+/** The outbox as far as it can be read: its readable entries, in order, and the damaged ones. */
+export interface OutboxContents {
+  entries: OutboxEntry[];
+  damaged: DamagedOutboxEntry[];
+}
+
 export type SendResult =
   | { delivered: true; key: string; result: string | undefined }
   | { delivered: false; entry: OutboxEntry; error: Error };
@@ -76,6 +89,8 @@ export interface OutboxOptions {
 const STATE_FILE = { mode: 0o600, dirMode: 0o700 } as const;
 const PLACEHOLDER = 'outbox:';
 const NON_IDEMPOTENT = new Set(['create', 'comment', 'attach']);
+const DAMAGED =
+  'this queued tracker write is damaged, so the outbox sends nothing until it is dealt with: repair it by hand, or move it out of the outbox folder to drop that one write (the others then go out in order)';
 
 /**
  * The persistent outbox (README: Retries, timeouts and the outbox). Every write is queued on disk
@@ -178,20 +193,35 @@ export class Outbox {
     return { delivered: false, entry: left, error };
   }
 
+  /** Every queued entry, in order; a damaged one throws (nothing may go out around it). */
   async list(): Promise<OutboxEntry[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const entries: OutboxEntry[] = [];
     for (const name of names.filter((n) => /^\d{10}-.+\.json$/.test(n)).sort()) {
       const file = path.join(this.dir, name);
-      entries.push(
-        parseStateJson<OutboxEntry>(
-          file,
-          await readFile(file, 'utf8'),
-          'this queued tracker write is damaged, so the outbox sends nothing until it is dealt with: repair it by hand, or move it out of the outbox folder to drop that one write (the others then go out in order)',
-        ),
-      );
+      entries.push(parseStateJson<OutboxEntry>(file, await readFile(file, 'utf8'), DAMAGED));
     }
     return entries;
+  }
+
+  /**
+   * What `list` reads, read around damaged entries (named with why): for saying which writes
+   * wait behind one, where `list` and every flush stop at it.
+   */
+  async contents(): Promise<OutboxContents> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const contents: OutboxContents = { entries: [], damaged: [] };
+    for (const name of names.filter((n) => /^\d{10}-.+\.json$/.test(n)).sort()) {
+      const file = path.join(this.dir, name);
+      try {
+        contents.entries.push(
+          parseStateJson<OutboxEntry>(file, await readFile(file, 'utf8'), DAMAGED),
+        );
+      } catch (e) {
+        contents.damaged.push({ file, message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return contents;
   }
 
   private async lastSeq(): Promise<number> {

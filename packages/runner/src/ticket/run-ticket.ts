@@ -8,6 +8,7 @@ import {
   verifyJournalBytes,
 } from '@opsbook/state';
 import {
+  type DamagedOutboxEntry,
   type Doc,
   hasText,
   type OutboxEntry,
@@ -177,6 +178,13 @@ export interface TicketReport {
   error?: string;
   /** What the tracker left out of a write it took (a create without the grade's priority). */
   warnings?: string[];
+  /**
+   * Damaged outbox entries (unreadable files) that keep every write of the outbox from going
+   * out: `pending` waits behind them until they are repaired or moved out of the outbox folder.
+   */
+  blockedBy?: DamagedOutboxEntry[];
+  /** With `blockedBy`: the status the ticket still shows (its status before the run). */
+  shownStatus?: string;
 }
 
 export interface TicketGateOptions {
@@ -299,6 +307,8 @@ export async function checkRunOnTicket(
 /** What the ticket said of an approval that may run: the approval it carries, and its runs. */
 interface TicketVerdict {
   approval: TicketApproval | undefined;
+  /** The ticket's status as judged. */
+  status: string;
   /** The approval's runs the ticket or the store counts (see `countedRuns`). */
   runs: Set<string>;
 }
@@ -374,7 +384,7 @@ async function judgeTicket(
           `this approval allowed ${statement.maxRuns} run(s) and ${key} records ${runs.size}: ask a senior for a new approval (opsbook ticket reject ${key} --reason … sends the ticket back to Open for a new plan, also from In Progress when a run died before its end)`,
           { ticket: key },
         );
-      return { approval, runs };
+      return { approval, runs, status: ticket.status };
     }
     const onTicket = recorded.some(
       (r) => r.runId === claimed && r.approvalId === statement.id && !isUnusedRun(r),
@@ -391,7 +401,7 @@ async function judgeTicket(
         `this approval allowed ${statement.maxRuns} run(s) and ${key} and the team's store record ${runs.size}, this one included (${[...runs].join(', ')})`,
         { ticket: key },
       );
-    return { approval, runs };
+    return { approval, runs, status: ticket.status };
   } catch (e) {
     moot.abort();
     throw e;
@@ -428,6 +438,8 @@ export class TicketGate {
   private claimed = new Set<string>();
   /** The senior named at approval to review (`ticket approve --reviewer`), read by `check`. */
   private reviewerNamed: string | undefined;
+  /** The ticket's status when the run was checked: what it shows while the run's writes wait. */
+  private statusBefore: string | undefined;
   /** Who the ticket goes to at In Review, and the approvers, known once the run started. */
   private handover: { reviewer: TicketPerson; approvers: TicketPerson[] } | undefined;
   constructor(private readonly options: TicketGateOptions) {}
@@ -447,11 +459,12 @@ export class TicketGate {
         { ticket: expected },
       );
     checkTrackerBinding(statement, tracker);
-    const { approval } = await judgeTicket(tracker, this.options.store, statement, {
+    const { approval, status } = await judgeTicket(tracker, this.options.store, statement, {
       signal: this.options.signal,
       slot: this.options.slot,
     });
     this.statement = statement;
+    this.statusBefore = status;
     if (!('selector' in statement.targets) && approval?.approvalId === statement.id)
       this.reviewerNamed = approval.reviewer;
   }
@@ -668,7 +681,11 @@ export class TicketGate {
             ...assignTo(accountOf(h.reviewer, tracker)),
           );
       }
-      return await deliverWrites(this.options.services, s.ticket, writes);
+      const report = await deliverWrites(this.options.services, s.ticket, writes);
+      // Nothing went out past a damaged entry: the ticket shows what it showed before the run.
+      return report.blockedBy && this.statusBefore !== undefined
+        ? { ...report, shownStatus: this.statusBefore }
+        : report;
     } catch (e) {
       return {
         ticket: s.ticket,

@@ -68,12 +68,15 @@ export async function pendingReport(
   key: string,
   error: unknown,
 ): Promise<TicketReport> {
-  const left = (await services.outbox.list()).filter((x) => x.ticket === key);
+  // Read around a damaged entry: it is what keeps the ticket's writes waiting, and they are named.
+  const { entries, damaged } = await services.outbox.contents();
+  const left = entries.filter((x) => x.ticket === key);
   return {
     ticket: key,
     delivered: 0,
-    pending: left,
-    failed: [],
+    pending: left.filter((x) => x.state !== 'failed'),
+    failed: left.filter((x) => x.state === 'failed'),
     error: error instanceof Error ? error.message : String(error),
+    ...(damaged.length ? { blockedBy: damaged } : {}),
   };
 }
