@@ -71,11 +71,26 @@ ${dirParam}    fill: {type: string, required: true, pattern: "^/", description: 
 `,
 };
 
+/** Each step prints 60,000 characters: the journal keeps them, and a small state dir fills up. */
+const loudRunbook: RunbookFixture = {
+  yaml: `${header('loud')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 1, maxFailures: 5}
+  steps:
+${Array.from(
+  { length: 12 },
+  (_, i) => `    - id: loud-${i + 1}
+      name: Print a lot
+      run: touch {{ params.dir }}/{{ host.name }}.${i + 1} && head -c 60000 /dev/urandom | base64 -w 0
+`,
+).join('')}`,
+};
+
 let world: World;
 beforeAll(async () => {
   world = await createWorld({
     hostCount: 2,
-    runbooks: { 'stop-early': stopEarlyRunbook, 'fill-disk': fillDiskRunbook },
+    runbooks: { 'stop-early': stopEarlyRunbook, 'fill-disk': fillDiskRunbook, loud: loudRunbook },
   });
   // Hosts in the inventory where nothing listens: machines that are down.
   const down = (port: number) => ({
@@ -317,6 +332,48 @@ describe('a state dir that cannot be written', () => {
       expect(verify.code).toBe(0);
     } finally {
       await tmpfs.unmount();
+    }
+  });
+
+  it("exits 1 when the run's own output fills the state dir, mid-run or at its ticket's end, naming the place; the journal verifies", async () => {
+    // 512 KiB: the journal itself fills it mid-run. 1 MiB: the journal (12 steps of ~64 Ki
+    // characters kept) fits, and the copy of it the ticket's end queues in the outbox does not.
+    for (const [kb, place] of [
+      [512, 'the journal'],
+      [1024, 'the outbox'],
+    ] as const) {
+      const dir = await markerDir(`loud-${kb}`);
+      const tmpfs = await siteOnTmpfs(`opsbook-loud-${kb}`, kb);
+      try {
+        const { site } = tmpfs;
+        const file = await approve(site, 'loud', 'h1', { dir });
+        const { ticket } = statementOf(await readEnvelope(file));
+        const before = new Set(await journalFiles(site));
+        const r = await site.opsbook(['run', file, '--quiet']);
+        expect(r.stderr).not.toMatch(stackTrace);
+        expect(r.stderr).not.toContain('unexpected error');
+        expect(r.code, `${kb} KiB: ${r.stderr}${r.stdout}`).toBe(1);
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^error \\(DISK_FULL\\): cannot write ${place} ${site.stateDir}/\\S+: no space left on the device \\(ENOSPC\\)\\. .*opsbook ticket report ${ticket}.*Free space on that filesystem, or set stateDir in opsbook.yaml to another place\\.$`,
+            'm',
+          ),
+        );
+        if (place === 'the outbox') {
+          // Said in words, with what stands: not Node's errno text after "ok".
+          expect(r.stderr).toContain('The run ended ok and its journal');
+          expect(r.stderr).not.toContain('no space left on device, write');
+        }
+        const [journal] = (await journalFiles(site)).filter((f) => !before.has(f));
+        const runId = path.basename(journal!, '.jsonl');
+        const verify = await site.opsbook(['journal', 'verify', runId]);
+        expect(verify.code, verify.stderr).toBe(0);
+        expect(verify.stdout).toContain(
+          `✓ ${runId}  intact (${place === 'the journal' ? 'incomplete' : 'complete'}`,
+        );
+      } finally {
+        await tmpfs.unmount();
+      }
     }
   });
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import path from 'node:path';
 import { type Envelope, type SshSigner, signRunClaim } from '@opsbook/approval';
 import {
   connectSsh,
@@ -441,6 +442,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     refused = storageRefusal({
       journalRefused,
       ledgerRefused,
+      ticketRefused: req.ticket?.endError,
+      outboxDir: path.join(req.config.stateDir, 'outbox'),
       journal,
       store,
       status,
@@ -473,6 +476,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
 function storageRefusal(facts: {
   journalRefused: unknown;
   ledgerRefused: unknown;
+  /** What kept the ticket's end writes from the outbox (TicketGate.endError). */
+  ticketRefused?: unknown;
+  outboxDir: string;
   journal: Journal;
   store: StateStore;
   status: RunStatus;
@@ -497,12 +503,37 @@ function storageRefusal(facts: {
       `The run stopped there: no step started after it, and ${ledger}; ${verify}`,
     );
   }
-  if (facts.ledgerRefused === undefined) return undefined;
+  if (facts.ledgerRefused === undefined) return ticketRefusal(facts);
   return described(
     facts.ledgerRefused,
     `the run ledger in ${store.location}`,
     `The run ended ${status} and its journal ${journal.location} is complete, but the store does not pin it; ${verify}`,
   );
+}
+
+/**
+ * The error for a run whose journal and ledger were written, but whose ticket's end writes the
+ * disk kept from the outbox (the journal, attached to the ticket, is copied there): the work is
+ * done and recorded, but nothing will tell the ticket until there is room. Another failure of
+ * the ticket's end (a tracker refusal) is not the disk's, and is only reported (undefined).
+ */
+function ticketRefusal(facts: {
+  ticketRefused?: unknown;
+  outboxDir: string;
+  journal: Journal;
+  store: StateStore;
+  status: RunStatus;
+  ticket?: TicketReport;
+}): Error | undefined {
+  const { journal, status, ticket } = facts;
+  if (facts.ticketRefused === undefined || !ticket) return undefined;
+  return storageErrorOf(facts.ticketRefused, {
+    place: `the outbox ${facts.outboxDir}`,
+    outcome: `The run ended ${status} and its journal ${journal.location} is complete (opsbook journal verify ${journal.runId} checks it), but its ticket ${ticket.ticket} was not told how the run ended: once the outbox takes writes again, opsbook ticket report ${ticket.ticket} reports it`,
+    ...(facts.store.kind === 'files'
+      ? { alternative: 'or set stateDir in opsbook.yaml to another place' }
+      : {}),
+  });
 }
 
 /**

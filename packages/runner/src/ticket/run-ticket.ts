@@ -438,6 +438,8 @@ export class TicketGate {
   private claimed = new Set<string>();
   /** The senior named at approval to review (`ticket approve --reviewer`), read by `check`. */
   private reviewerNamed: string | undefined;
+  /** What kept `finish` from queueing the run's end (see `endError`). */
+  private endRefusal: unknown;
   /** The ticket's status when the run was checked: what it shows while the run's writes wait. */
   private statusBefore: string | undefined;
   /** Who the ticket goes to at In Review, and the approvers, known once the run started. */
@@ -687,6 +689,7 @@ export class TicketGate {
         ? { ...report, shownStatus: this.statusBefore }
         : report;
     } catch (e) {
+      this.endRefusal = e;
       return {
         ticket: s.ticket,
         delivered: 0,
@@ -695,6 +698,14 @@ export class TicketGate {
         error: (e as Error).message,
       };
     }
+  }
+
+  /**
+   * Why `finish` could not even queue the run's end (a full disk refused the outbox), for the
+   * runner to report as it reports a journal the disk refused; undefined when it was queued.
+   */
+  get endError(): unknown {
+    return this.endRefusal;
   }
 
   /**
