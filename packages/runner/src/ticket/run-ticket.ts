@@ -575,7 +575,7 @@ export class TicketGate {
    */
   async pendingAfter(error: unknown): Promise<TicketReport> {
     const key = this.required().ticket;
-    return pendingReport(this.options.services, key, error).catch(() => ({
+    return pendingReport(this.options.services, key, error, { aroundDamage: true }).catch(() => ({
       ticket: key,
       delivered: 0,
       pending: [],
@@ -683,7 +683,9 @@ export class TicketGate {
             ...assignTo(accountOf(h.reviewer, tracker)),
           );
       }
-      const report = await deliverWrites(this.options.services, s.ticket, writes);
+      const report = await deliverWrites(this.options.services, s.ticket, writes, {
+        aroundDamage: true,
+      });
       // Nothing went out past a damaged entry: the ticket shows what it showed before the run.
       return report.blockedBy && this.statusBefore !== undefined
         ? { ...report, shownStatus: this.statusBefore }

@@ -22,8 +22,18 @@ export async function deliverWrites(
   services: TicketServices,
   key: string,
   writes: readonly QueuedWrite[],
+  options: PendingOptions = {},
 ): Promise<TicketReport> {
-  return (await queueWrites(services, key, writes)).deliver();
+  return (await queueWrites(services, key, writes, options)).deliver();
+}
+
+export interface PendingOptions {
+  /**
+   * A damaged outbox entry is reported (`blockedBy`, with the writes it keeps waiting) instead of
+   * thrown: for a run's end, whose work is done and must be reported whatever the outbox holds.
+   * Without it, the damaged entry's error stops the command (exit 2), naming the file.
+   */
+  aroundDamage?: boolean;
 }
 
 /** Writes on disk in the outbox, not yet delivered: `deliver()` sends the ticket's queue. */
@@ -39,6 +49,7 @@ export async function queueWrites(
   services: TicketServices,
   key: string,
   writes: readonly QueuedWrite[],
+  options: PendingOptions = {},
 ): Promise<QueuedWrites> {
   const { outbox } = services;
   const ids = new Set((await outbox.enqueueAll(key, writes)).map((e) => e.id));
@@ -56,7 +67,7 @@ export async function queueWrites(
         };
       } catch (e) {
         if (isOpsbookError(e) && e.kind === 'interrupted') throw e;
-        return pendingReport(services, key, e);
+        return pendingReport(services, key, e, options);
       }
     },
   };
@@ -67,15 +78,18 @@ export async function pendingReport(
   services: TicketServices,
   key: string,
   error: unknown,
+  options: PendingOptions = {},
 ): Promise<TicketReport> {
   // Read around a damaged entry: it is what keeps the ticket's writes waiting, and they are named.
-  const { entries, damaged } = await services.outbox.contents();
+  const { entries, damaged } = options.aroundDamage
+    ? await services.outbox.contents()
+    : { entries: await services.outbox.list(), damaged: [] };
   const left = entries.filter((x) => x.ticket === key);
   return {
     ticket: key,
     delivered: 0,
-    pending: left.filter((x) => x.state !== 'failed'),
-    failed: left.filter((x) => x.state === 'failed'),
+    pending: left,
+    failed: [],
     error: error instanceof Error ? error.message : String(error),
     ...(damaged.length ? { blockedBy: damaged } : {}),
   };
