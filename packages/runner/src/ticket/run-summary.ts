@@ -1,3 +1,4 @@
+import type { AcceptedHostKey } from '@opsbook/exec';
 import type { JournalLine } from '@opsbook/state';
 import type { Block, Doc } from '@opsbook/tracker';
 
@@ -36,17 +37,7 @@ export interface RunDigest {
   /** The inspection findings its steps journaled: counts by status, and those not ok. */
   findings: { counts: Record<string, number>; notable: FindingRecord[] };
   /** Host keys the run took as new (`--accept-new-host-keys`): trusted without a check. */
-  acceptedHostKeys?: AcceptedHostKeyRecord[];
-}
-
-/** A host key a run took as new, as its journal's `host-key-accepted` records it. */
-export interface AcceptedHostKeyRecord {
-  host: string;
-  address: string;
-  port: number;
-  keyType: string;
-  fingerprint: string;
-  knownHostsFile: string;
+  acceptedHostKeys?: AcceptedHostKey[];
 }
 
 /** An inspection finding that is not ok, as a ticket lists it. */
@@ -66,7 +57,7 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
   const steps: StepRecord[] = [];
   const hosts: RunDigest['hosts'] = [];
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
-  const acceptedHostKeys: AcceptedHostKeyRecord[] = [];
+  const acceptedHostKeys: AcceptedHostKey[] = [];
   for (const e of events) {
     if (e.type === 'host-key-accepted')
       acceptedHostKeys.push({
@@ -266,7 +257,7 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
 }
 
 /** The host keys the run trusted without a check, for the senior who verifies it (none: no blocks). */
-function acceptedHostKeyBlocks(keys: readonly AcceptedHostKeyRecord[]): Block[] {
+function acceptedHostKeyBlocks(keys: readonly AcceptedHostKey[]): Block[] {
   if (keys.length === 0) return [];
   return [
     { type: 'heading', level: 4, text: 'Host keys accepted as new' },
