@@ -11,7 +11,8 @@ import { readJournal } from './run-outcome.js';
  * A secret a step prints encoded, the way commands print credentials without being asked to:
  * `curl -v -u user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`, a script base64s a
  * key for a Kubernetes secret, a URL carries the token percent-encoded, `jq` prints it JSON-escaped,
- * `set -x` in bash or busybox quotes a ' in it, `xxd -p` prints it in hex.
+ * `set -x` in bash or busybox quotes a ' in it, `xxd -p` prints it in hex, `openssl base64` wraps it
+ * at 64 columns.
  * Through the real binary over a real sshd: none of these forms may reach the live output, the
  * journal or `runs show --output`.
  */
@@ -48,6 +49,11 @@ spec:
       name: A long key after a prefix through base64, wrapped at 76 columns
       run: |
         printf 'user:%s' "$OPSBOOK_PARAM_KEY" | base64 -w 76
+    - id: openssl-base64
+      name: A long key through openssl base64, wrapped at 64 columns (as PEM)
+      run: |
+        printf %s "$OPSBOOK_PARAM_KEY" | openssl base64
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | openssl base64
     - id: hex
       name: The token and the key in hex, as xxd -p prints it (60 columns), in lower and upper case
       run: |
@@ -122,6 +128,7 @@ describe('a secret printed encoded is masked too', () => {
     expect(out('json')).toBe('{"token": "***"}\n');
     expect(out('hex')).toContain('token=***\n');
     expect(out('base64-shift-wrapped')).toContain('***');
+    expect(out('openssl-base64')).toContain('***');
     expect(out('xtrace')).toContain("+ printf %s '***'\n");
     expect(out('xtrace')).toContain("+ printf '%s' '***'\n");
 
@@ -132,6 +139,7 @@ describe('a secret printed encoded is masked too', () => {
       b64(`x${token}`),
       b64(`xy${token}`),
       ...b64(key).match(/.{1,76}/g)!,
+      ...b64(key).match(/.{1,64}/g)!,
       // Past the encoding of `user:` (5 bytes: 6 characters and 4 mixed with the key).
       b64(`user:${key}`).slice(8),
       Buffer.from(token).toString('hex'),

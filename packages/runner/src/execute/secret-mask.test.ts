@@ -231,6 +231,19 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it('masks the base64 of a long secret as `openssl base64` wraps it (64 columns), at any shift', () => {
+    const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
+    const { mask } = createSecretMask([key]);
+    for (const around of ['', 'u', 'us', 'user:', 'x'.repeat(47)]) {
+      const wrapped = b64(`${around}${key}`).match(/.{1,64}/g)!;
+      expect(wrapped.length, around).toBeGreaterThan(2);
+      const shown = mask(`${wrapped.join('\n')}\n`)
+        .replaceAll('***', '')
+        .replaceAll('\n', '');
+      expect(shown.length, around).toBeLessThanOrEqual(Math.ceil(around.length / 3) * 4 + 8);
+    }
+  });
+
   it('masks the base64 of text holding a long secret at any shift, wrapped at 76 columns', () => {
     const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
     const { mask } = createSecretMask([key]);

@@ -120,7 +120,7 @@ const MIN_ENCODED_FORM = 8;
 /**
  * The forms in which commands print a secret without being asked to: base64 (`curl -v -u
  * user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`; a key put into a Kubernetes
- * secret; `base64` wrapping at 76 columns), base64url, percent-encoding (a token in a URL, or
+ * secret; `base64` wrapping at 76 columns, `openssl base64` at 64), base64url, percent-encoding (a token in a URL, or
  * `+` for spaces in a form), JSON escaping (`jq`, an API's echo of a request) and the quoting
  * of a shell trace (`set -x`). Base64 of text
  * that CONTAINS the secret holds, for one of three alignments, the base64 of the secret without
@@ -130,7 +130,11 @@ const MIN_ENCODED_FORM = 8;
 function encodedForms(secret: string): EncodedForms {
   const bytes = Buffer.from(secret, 'utf8');
   const base64 = bytes.toString('base64');
-  const forms = [base64, base64.replace(/=+$/, ''), ...linesOf(base64, BASE64_COLUMNS)];
+  const forms = [
+    base64,
+    base64.replace(/=+$/, ''),
+    ...BASE64_COLUMNS.flatMap((width) => linesOf(base64, width)),
+  ];
   const cores: string[] = [];
   for (let start = 0; start < 3; start++) {
     const whole = Math.floor((bytes.length - start) / 3) * 3;
@@ -138,9 +142,12 @@ function encodedForms(secret: string): EncodedForms {
   }
   forms.push(...cores);
   forms.push(...forms.map((f) => f.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')));
-  // `printf 'user:%s' "$TOKEN" | base64`: a core wrapped at 76 columns from wherever it starts.
-  const wrapped = cores.flatMap((core) => wrappedAtEveryShift(core, BASE64_COLUMNS, 4));
-  forms.push(...cores.flatMap((core) => linesOf(core, BASE64_COLUMNS)));
+  // `printf 'user:%s' "$TOKEN" | base64` (or `openssl base64`): a core wrapped at 76 (64)
+  // columns from wherever it starts.
+  const wrapped = BASE64_COLUMNS.flatMap((width) =>
+    cores.flatMap((core) => wrappedAtEveryShift(core, width, 4)),
+  );
+  forms.push(...BASE64_COLUMNS.flatMap((width) => cores.flatMap((core) => linesOf(core, width))));
   const hex = hexForms(bytes);
   forms.push(...hex.plain);
   wrapped.push(...hex.wrapped);

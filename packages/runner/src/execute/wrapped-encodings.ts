@@ -1,5 +1,8 @@
-/** `base64` (GNU coreutils, BusyBox) wraps its output at 76 columns. */
-export const BASE64_COLUMNS = 76;
+/**
+ * Where base64 encoders wrap their output: `base64` (GNU coreutils, BusyBox) at 76 columns,
+ * `openssl base64` and PEM at 64.
+ */
+export const BASE64_COLUMNS = [76, 64] as const;
 /** `xxd -p` (a plain hex dump) wraps its output at 60 columns (30 bytes). */
 export const XXD_PLAIN_COLUMNS = 60;
 
