@@ -231,6 +231,30 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it('masks the encodings of a secret read from a file whose last line break the command dropped ($(cat FILE))', () => {
+    const body = Array.from(
+      { length: 40 },
+      (_, i) => `line${String(i).padStart(2, '0')}${'Q'.repeat(58)}`,
+    );
+    const key = `-----BEGIN KEY-----\n${body.join('\n')}\n-----END KEY-----\n`;
+    const { mask } = createSecretMask([key]);
+    const printed = key.trimEnd();
+    for (const around of ['', 'x', 'ab:', 'user:']) {
+      const text = `${around}${printed}`;
+      const hex = Buffer.from(text)
+        .toString('hex')
+        .match(/.{1,60}/g)!;
+      const b64at64 = b64(text).match(/.{1,64}/g)!;
+      for (const [form, shownAround] of [
+        [hex.join('\n'), Buffer.from(around).toString('hex').length + 2],
+        [b64at64.join('\n'), Math.ceil(around.length / 3) * 4 + 8],
+      ] as const) {
+        const shown = mask(`${form}\n`).replaceAll('***', '').replaceAll('\n', '');
+        expect(shown.length, `${around}: ${shown}`).toBeLessThanOrEqual(shownAround);
+      }
+    }
+  });
+
   it('masks the base64 of a long secret as `openssl base64` wraps it (64 columns), at any shift', () => {
     const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
     const { mask } = createSecretMask([key]);

@@ -103,7 +103,10 @@ function maskTargets(secrets: readonly string[]): { targets: string[]; wrapped: 
     .flatMap((s) => s.split(/\r\n|\r|\n/))
     .flatMap((line) => [line, line.trim()])
     .filter((line) => line.length >= MIN_SECRET_PIECE);
-  const encoded = whole.map(encodedForms);
+  // A secret read from a file ends with a line break that `$(cat FILE)` or `.strip()` drops
+  // before it is encoded: the encoded forms of the secret without its surrounding white space too.
+  const trimmed = whole.map((s) => s.trim()).filter((s) => s.length > 0);
+  const encoded = [...new Set([...whole, ...trimmed])].map(encodedForms);
   const longestFirst = (list: string[]) => [...new Set(list)].sort((a, b) => b.length - a.length);
   return {
     targets: longestFirst([...whole, ...lines, ...encoded.flatMap((e) => e.plain)]),
