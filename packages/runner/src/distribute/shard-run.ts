@@ -11,7 +11,7 @@ import {
   runnerSshConfig,
 } from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
-import { createMasker } from '../execute/secret-mask.js';
+import { createSecretMask } from '../execute/secret-mask.js';
 import { allVaultValues, vaultValuesOf } from '../execute/vault-env.js';
 import { composedDirsOf } from '../plan/compose.js';
 import { readSecretParams } from '../plan/params.js';
@@ -86,7 +86,11 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
     const runsLeft = await runsLeftForRetry(stateStoreOf(req.config), statement, job.runId);
     const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
     const vaultValues = vaultValuesOf(plan, verified.inventory);
-    mask = createMasker([...Object.values(secrets), ...allVaultValues(vaultValues)]);
+    const secretMask = createSecretMask([
+      ...Object.values(secrets),
+      ...allVaultValues(vaultValues),
+    ]);
+    mask = secretMask.mask;
     // A journal that refuses an event (a lost lease, the database gone too long) stops the
     // shard like Ctrl-C: no step may run unrecorded.
     const stop = new AbortController();
@@ -116,6 +120,7 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
         local: createLocalTransport({ env: req.env }),
         record,
         mask,
+        secretMask,
         signal,
         cancelledBecause: () =>
           req.signal.aborted

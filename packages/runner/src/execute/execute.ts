@@ -73,6 +73,11 @@ export interface ExecuteInput {
    */
   onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
   mask(text: string): string;
+  /**
+   * The masker of `secrets` and `vaultValues`, when the caller made one already (`mask` is its
+   * `mask`): building it for a long secret (a PEM key's encoded forms) is not free.
+   */
+  secretMask?: SecretMask;
   signal: AbortSignal;
   /**
    * Why a host cut short by `signal` is cancelled, for its host-end (a worker says it was
@@ -124,10 +129,12 @@ export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteRe
   let rootParams: Record<string, string> | undefined;
   const input: RunInput = {
     ...executeInput,
-    secretMask: createSecretMask([
-      ...Object.values(executeInput.secrets),
-      ...allVaultValues(executeInput.vaultValues),
-    ]),
+    secretMask:
+      executeInput.secretMask ??
+      createSecretMask([
+        ...Object.values(executeInput.secrets),
+        ...allVaultValues(executeInput.vaultValues),
+      ]),
     rootParams: () => {
       rootParams ??= paramEnv({ ...executeInput.plan.params, ...executeInput.secrets });
       return rootParams;

@@ -31,7 +31,7 @@ import type { QueuedWrites } from '../ticket/ticket-writes.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import { retryPlanOf } from './retry.js';
 import type { RunEvent, RunStatus } from './run-events.js';
-import { createMasker } from './secret-mask.js';
+import { createSecretMask } from './secret-mask.js';
 import { allVaultValues, vaultValuesOf } from './vault-env.js';
 
 export interface RunRequest {
@@ -283,7 +283,8 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const plan = retry?.plan ?? verified.plan;
   const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
   const masked = [...Object.values(secrets), ...allVaultValues(vaultValues)];
-  const mask = createMasker(masked);
+  const secretMask = createSecretMask(masked);
+  const { mask } = secretMask;
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
   // Signed before any run is consumed or host touched: a key that cannot sign costs nothing.
@@ -391,6 +392,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       local,
       record,
       mask,
+      secretMask,
       signal,
       ...(req.onOutput ? { onOutput: req.onOutput } : {}),
       connect: connectorFor(req, sshConfig),
