@@ -475,18 +475,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
  * The error for a run whose journal or ledger the disk refused (ENOSPC, EROFS…), saying how far
  * the run got and what was recorded; undefined when both were written.
  */
-function storageRefusal(facts: {
-  journalRefused: unknown;
-  ledgerRefused: unknown;
-  /** What kept the ticket's end writes from the outbox (TicketGate.endError). */
-  ticketRefused?: unknown;
-  outboxDir: string;
-  journal: Journal;
-  store: StateStore;
-  status: RunStatus;
-  ticket?: TicketReport;
-  ticketStart?: TicketReport;
-}): Error | undefined {
+function storageRefusal(facts: StorageFacts): Error | undefined {
   const { journal, store, status } = facts;
   const told = facts.ticket ? `; ${ticketFateOf(facts.ticket, facts.ticketStart)}` : '';
   const verify = `opsbook journal verify ${journal.runId} shows the ${journal.count} event(s) written${told}`;
@@ -505,7 +494,7 @@ function storageRefusal(facts: {
       `The run stopped there: no step started after it, and ${ledger}; ${verify}`,
     );
   }
-  if (facts.ledgerRefused === undefined) return ticketRefusal(facts);
+  if (facts.ledgerRefused === undefined) return ticketRefusal(facts, alternative);
   return described(
     facts.ledgerRefused,
     `the run ledger in ${store.location}`,
@@ -519,23 +508,28 @@ function storageRefusal(facts: {
  * done and recorded, but nothing will tell the ticket until there is room. Another failure of
  * the ticket's end (a tracker refusal) is not the disk's, and is only reported (undefined).
  */
-function ticketRefusal(facts: {
+function ticketRefusal(facts: StorageFacts, alternative: string | undefined): Error | undefined {
+  const { journal, status, ticket } = facts;
+  if (facts.ticketRefused === undefined || !ticket) return undefined;
+  return storageErrorOf(facts.ticketRefused, {
+    place: `the outbox ${facts.outboxDir}`,
+    outcome: `The run ended ${status} and its journal ${journal.location} is complete (opsbook journal verify ${journal.runId} checks it), but its ticket ${ticket.ticket} was not told how the run ended: once the outbox takes writes again, opsbook ticket report ${ticket.ticket} reports it`,
+    ...(alternative ? { alternative } : {}),
+  });
+}
+
+/** What a run's end knows of the writes the disk refused (storageRefusal). */
+interface StorageFacts {
+  journalRefused: unknown;
+  ledgerRefused: unknown;
+  /** What kept the ticket's end writes from the outbox (TicketGate.endError). */
   ticketRefused?: unknown;
   outboxDir: string;
   journal: Journal;
   store: StateStore;
   status: RunStatus;
   ticket?: TicketReport;
-}): Error | undefined {
-  const { journal, status, ticket } = facts;
-  if (facts.ticketRefused === undefined || !ticket) return undefined;
-  return storageErrorOf(facts.ticketRefused, {
-    place: `the outbox ${facts.outboxDir}`,
-    outcome: `The run ended ${status} and its journal ${journal.location} is complete (opsbook journal verify ${journal.runId} checks it), but its ticket ${ticket.ticket} was not told how the run ended: once the outbox takes writes again, opsbook ticket report ${ticket.ticket} reports it`,
-    ...(facts.store.kind === 'files'
-      ? { alternative: 'or set stateDir in opsbook.yaml to another place' }
-      : {}),
-  });
+  ticketStart?: TicketReport;
 }
 
 /**
