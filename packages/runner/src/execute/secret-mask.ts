@@ -62,7 +62,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   const pattern = literalAlternation(plain, 'g');
   const findWrapped = wrappedFormFinder(wrapped);
   /** Every target, for what is held back and what is masked at a cut edge: a piece of any. */
-  const targets = byFirstUnit([...plain, ...wrapped].sort((a, b) => b.length - a.length));
+  const targets = byFirstUnits([...plain, ...wrapped].sort((a, b) => b.length - a.length));
   // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
   const passes = plain.some((v) => MASK.includes(v)) ? 1 : plain.length + 1;
   const mask: Masker = (text) => {
@@ -195,21 +195,41 @@ function cutTail(text: string, limit: number, alreadyCut: number, edge: Masker =
   return `…(${cut} characters cut)…\n${edge(text.length > limit ? text.slice(-limit) : text)}`;
 }
 
-/** Targets longest first, and by their first code unit (what can begin at a character). */
+/**
+ * Targets longest first, and indexed by their first one, two and three code units: what can
+ * begin at a character. The stream masker asks at every character it holds back; a long secret
+ * (a PEM key) has a thousand or more encoded forms, most beginning with a letter or digit, so
+ * one unit alone left hundreds to compare at each character of ordinary output.
+ */
 interface Targets {
   all: readonly string[];
-  byFirst: ReadonlyMap<number, readonly string[]>;
+  /** By the first PREFIX_UNITS[k] code units, k = 0, 1, 2; each list longest first. */
+  byPrefix: readonly ReadonlyMap<number, readonly string[]>[];
   longest: number;
 }
 
-function byFirstUnit(all: readonly string[]): Targets {
-  const byFirst = new Map<number, string[]>();
-  for (const t of all) {
-    const list = byFirst.get(t.charCodeAt(0)) ?? [];
-    list.push(t);
-    byFirst.set(t.charCodeAt(0), list);
-  }
-  return { all, byFirst, longest: all[0]?.length ?? 0 };
+const PREFIX_UNITS = [1, 2, 3] as const;
+
+/** The key of `length` (1-3) code units of `text` from `at`: exact in a double (48 bits). */
+function prefixKey(text: string, at: number, length: number): number {
+  let key = 0;
+  for (let j = 0; j < length; j++) key = key * 0x10000 + text.charCodeAt(at + j);
+  return key;
+}
+
+function byFirstUnits(all: readonly string[]): Targets {
+  const byPrefix = PREFIX_UNITS.map((units) => {
+    const index = new Map<number, string[]>();
+    for (const t of all) {
+      if (t.length < units) continue;
+      const key = prefixKey(t, 0, units);
+      const list = index.get(key);
+      if (list) list.push(t);
+      else index.set(key, [t]);
+    }
+    return index;
+  });
+  return { all, byPrefix, longest: all[0]?.length ?? 0 };
 }
 
 /** `text` with each span replaced by the mask. */
@@ -231,7 +251,14 @@ function wholeMatches(
   findWrapped: (text: string) => Span[],
 ): Span[] {
   const spans = findWrapped(text);
-  for (const m of text.matchAll(pattern)) spans.push([m.index, m.index + m[0].length]);
+  // `exec` with `lastIndex`, not `matchAll`: matchAll clones the pattern at each call, and for a
+  // long secret (a PEM key's forms make a pattern of ~100,000 characters) that clone cost more
+  // than the search, at every chunk the stream masker takes.
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    spans.push([m.index, m.index + m[0].length]);
+    if (m[0] === '') pattern.lastIndex++;
+  }
   return spans.sort((a, b) => a[0] - b[0]);
 }
 
@@ -282,7 +309,9 @@ function startOfPossibleSecret(text: string, from: number, targets: Targets): nu
     const rest = text.length - i;
     // Only the U+FFFD of a cut is left: it may stand for the first character of any target.
     if (rest === cut) return i;
-    for (const t of targets.byFirst.get(text.charCodeAt(i)) ?? []) {
+    // The targets that begin with what is here (up to three units; a cut's U+FFFD not among them).
+    const units = Math.min(rest - cut, PREFIX_UNITS.length);
+    for (const t of targets.byPrefix[units - 1]?.get(prefixKey(text, i, units)) ?? []) {
       // Sorted longest first: the rest are no longer than `rest`.
       if (t.length + cut <= rest) break;
       if (isSameUpToCut(text, i, t, 0, rest)) return i;
