@@ -293,6 +293,63 @@ describe('encoded forms of a secret', () => {
     for (const size of [1, 5, 64, 1000]) expect(streamed([key], text, size), `${size}`).toBe(whole);
   });
 
+  it('gives, streamed in chunks of any size, what masking the whole output gives: every form, mixed with ordinary output', () => {
+    // A seeded generator: the same text and chunks on every run.
+    let seed = 20261207;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const key = `-----BEGIN KEY-----\n${Array.from({ length: 6 }, (_, i) => `${i}${'Zq9/'.repeat(16)}`).join('\n')}\n-----END KEY-----\n`;
+    const secrets = [key, token, 'hunter2'];
+    const forms = [
+      key,
+      key.split('\n')[2]!,
+      token,
+      'hunter2',
+      `Authorization: Basic ${b64(`user:${token}`)}`,
+      b64(`ab:${key.trimEnd()}`)
+        .match(/.{1,64}/g)!
+        .join('\n'),
+      b64(`user:${key}`)
+        .match(/.{1,76}/g)!
+        .join('\n'),
+      Buffer.from(`x${key}`)
+        .toString('hex')
+        .match(/.{1,60}/g)!
+        .join('\n'),
+      Buffer.from(token).toString('hex').toUpperCase(),
+      encodeURIComponent(token),
+      JSON.stringify(key),
+    ];
+    const noise = [
+      'ok\n',
+      'hunter ',
+      'Zq9/',
+      '-----BEGIN',
+      'deadbeef',
+      'QQ==\n',
+      'progress 10%\n',
+      '\n',
+    ];
+    const { mask } = createSecretMask(secrets);
+    for (let round = 0; round < 40; round++) {
+      let text = '';
+      for (let i = 0; i < 12; i++)
+        text += next(3) === 0 ? forms[next(forms.length)]! : noise[next(noise.length)]!;
+      const whole = mask(text);
+      const stream = createSecretMask(secrets).maskStream();
+      let out = '';
+      for (let at = 0; at < text.length; ) {
+        const size = 1 + next(next(2) === 0 ? 8 : 300);
+        out += stream.push(text.slice(at, at + size));
+        at += size;
+      }
+      expect(out + stream.end(), `round ${round}`).toBe(whole);
+      expect(whole.includes(token) || whole.includes('hunter2'), `round ${round}`).toBe(false);
+    }
+  });
+
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);

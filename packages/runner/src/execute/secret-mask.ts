@@ -276,10 +276,12 @@ function streamMasker(
   return {
     push(chunk) {
       pending += chunk;
-      const cut = safeCut(pending, targets, matches);
+      const { cut, clean } = safeCut(pending, targets, matches);
       const out = pending.slice(0, cut);
       pending = pending.slice(cut);
-      return out === '' ? '' : mask(out);
+      // No whole target begins before the cut: masking what is let out would find none either
+      // (a match in it would be one in `pending`, or lie after one that began before the cut).
+      return out === '' || clean ? out : mask(out);
     },
     end() {
       // What is held back begins a secret: shown whole it would be a piece of one.
@@ -290,15 +292,24 @@ function streamMasker(
   };
 }
 
-/** Where `text` can be cut so that no secret, whole or begun, crosses the cut. */
-function safeCut(text: string, targets: Targets, matches: (text: string) => Span[]): number {
+/**
+ * Where `text` can be cut so that no secret, whole or begun, crosses the cut; `clean`: no whole
+ * secret begins before it (what is let out needs no masking).
+ */
+function safeCut(
+  text: string,
+  targets: Targets,
+  matches: (text: string) => Span[],
+): { cut: number; clean: boolean } {
   let cut = startOfPossibleSecret(text, 0, targets);
+  let clean = true;
   for (const [start, end] of matches(text)) {
     if (start >= cut) break;
+    clean = false;
     // A whole secret crosses the cut: let it out masked, and hold back from after it.
     if (end > cut) cut = startOfPossibleSecret(text, end, targets);
   }
-  return cut;
+  return { cut, clean };
 }
 
 /** The first index >= `from` where the rest of `text` begins some target (text.length if none). */
