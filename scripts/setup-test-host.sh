@@ -3,7 +3,7 @@
 # npm), the workspace's packages, and the real parts the tests start — OpenSSH (sshd, ssh-keygen,
 # ssh-agent), PostgreSQL, Chromium, the peers the benchmarks compare with (pssh, Ansible), and
 # what the benchmarks time them with (python3 for scripts/bench/rusage.py, GNU time), and BusyBox,
-# openssl and strace for the inspection and exec tests, tmux for the live progress test,
+# openssl and strace for the inspection and exec tests, xxd and hexdump for the masking tests, tmux for the live progress test,
 # ShellCheck for opsbook lint, and Prometheus with Alertmanager for the alerts tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -33,6 +33,9 @@ command -v ansible >/dev/null 2>&1 || need+=(ansible)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v strace >/dev/null 2>&1 || need+=(strace)
+# The masking tests dump secrets with the real xxd, hexdump and od (coreutils).
+command -v xxd >/dev/null 2>&1 || need+=(xxd)
+command -v hexdump >/dev/null 2>&1 || need+=(bsdextrautils)
 # The live progress test runs `opsbook run` in a tmux pane and reads what a person would see.
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # opsbook lint runs every script and run: block through ShellCheck; its tests need the real one.

@@ -12,7 +12,7 @@ import { readJournal } from './run-outcome.js';
  * `curl -v -u user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`, a script base64s a
  * key for a Kubernetes secret, a URL carries the token percent-encoded, `jq` prints it JSON-escaped,
  * `set -x` in bash or busybox quotes a ' in it, `xxd -p` prints it in hex, `openssl base64` wraps it
- * at 64 columns.
+ * at 64 columns, `xxd`, `hexdump -C` and `od` dump it with offsets and a column of its characters.
  * Through the real binary over a real sshd: none of these forms may reach the live output, the
  * journal or `runs show --output`.
  */
@@ -61,6 +61,13 @@ spec:
         printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -p -u
         printf 'user:%s' "$OPSBOOK_PARAM_KEY" | xxd -p
         printf 'token=%s\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -p -c 0)"
+    - id: hex-dumps
+      name: The key and the token in hex dumps with offsets and a column of characters
+      run: |
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | xxd
+        printf 'user:%s\\n' "$OPSBOOK_PARAM_KEY" | hexdump -C
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -A x -t x1z
+        printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -g1 -u
     - id: url
       name: The token percent-encoded in a URL
       run: |
@@ -129,6 +136,9 @@ describe('a secret printed encoded is masked too', () => {
     expect(out('hex')).toContain('token=***\n');
     expect(out('base64-shift-wrapped')).toContain('***');
     expect(out('openssl-base64')).toContain('***');
+    // Dumps keep their layout: the secret's hex digits and characters starred, `user:` shown.
+    expect(out('hex-dumps')).toMatch(/^00000000: 7573 6572 3a\*\* \*\*\*\* .* {2}user:\*{11}$/m);
+    expect(out('hex-dumps')).toMatch(/^00000000 {2}75 73 65 72 3a \*\* .*\|user:\*{11}\|$/m);
     expect(out('xtrace')).toContain("+ printf %s '***'\n");
     expect(out('xtrace')).toContain("+ printf '%s' '***'\n");
 
@@ -160,6 +170,21 @@ describe('a secret printed encoded is masked too', () => {
     for (const [i, text] of everything.entries()) {
       const leaked = pieces.filter((p) => text.includes(p));
       expect(leaked, `output ${i} shows an encoded secret`).toEqual([]);
+    }
+    // A dump spreads the secret over lines, its hex in groups and 16 of its characters a line:
+    // no 8 of its characters and no 4 of its bytes (spaces between hex groups taken out).
+    const dumpPieces = [
+      ...piecesOf(key, 8),
+      ...piecesOf(token, 8),
+      ...piecesOf(Buffer.from(key).toString('hex'), 8).filter((_, i) => i % 2 === 0),
+      ...piecesOf(Buffer.from(token).toString('hex').toUpperCase(), 8).filter(
+        (_, i) => i % 2 === 0,
+      ),
+    ];
+    for (const [i, text] of everything.entries()) {
+      const squeezed = text.replaceAll(' ', '');
+      const leaked = dumpPieces.filter((p) => text.includes(p) || squeezed.includes(p));
+      expect(leaked, `output ${i} shows a piece of a dumped secret`).toEqual([]);
     }
   });
 });

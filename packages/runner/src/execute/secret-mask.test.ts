@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createMasker, createSecretMask } from './secret-mask.js';
 
@@ -321,6 +322,9 @@ describe('encoded forms of a secret', () => {
       Buffer.from(token).toString('hex').toUpperCase(),
       encodeURIComponent(token),
       JSON.stringify(key),
+      execFileSync('xxd', [], { input: `user: ${key}`, encoding: 'utf8' }),
+      execFileSync('hexdump', ['-C'], { input: `${token}\n${key}`, encoding: 'utf8' }),
+      execFileSync('od', ['-x'], { input: key.slice(7, 90), encoding: 'utf8' }),
     ];
     const noise = [
       'ok\n',
@@ -353,5 +357,94 @@ describe('encoded forms of a secret', () => {
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);
+  });
+});
+
+describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
+  const key = `-----BEGIN KEY-----\n${Array.from({ length: 5 }, (_, i) => `L${i}${'k3y/Sec+'.repeat(7)}`).join('\n')}\n-----END KEY-----\n`;
+  /** The real tool's dump of `input`. */
+  const dump = (command: string, args: string[], input: string) =>
+    execFileSync(command, args, { input, encoding: 'utf8' });
+  const dumps: [string, string[]][] = [
+    ['xxd', []],
+    ['xxd', ['-g1', '-u']],
+    ['xxd', ['-c', '8']],
+    ['xxd', ['-e']],
+    ['hexdump', ['-C']],
+    ['od', ['-A', 'x', '-t', 'x1z']],
+    ['od', ['-t', 'x1']],
+    ['od', ['-x']],
+    ['hexdump', []],
+  ];
+
+  /** What of `secret` a masked dump still shows: 4-byte runs of its hex, 6-character runs of it. */
+  function shownOf(masked: string, secret: string): string[] {
+    const hex = Buffer.from(secret).toString('hex');
+    const lines = masked.split('\n').map((line) => line.replaceAll(' ', '').toLowerCase());
+    const shown: string[] = [];
+    for (let i = 0; i + 8 <= hex.length; i += 2) {
+      const run = hex.slice(i, i + 8);
+      // od -x and hexdump print 2-byte words with their bytes swapped, xxd -e 4-byte words.
+      const swapped = run.replace(/(..)(..)(..)(..)/, '$2$1$4$3');
+      const reversed = run.replace(/(..)(..)(..)(..)/, '$4$3$2$1');
+      if (lines.some((l) => [run, swapped, reversed].some((r) => l.includes(r)))) shown.push(run);
+    }
+    for (let i = 0; i + 6 <= secret.length; i++)
+      if (!secret.slice(i, i + 6).includes('\n') && masked.includes(secret.slice(i, i + 6)))
+        shown.push(secret.slice(i, i + 6));
+    return shown;
+  }
+
+  it("stars out the secret in dumps of text holding it, keeping the dump's layout and what is around it", () => {
+    const { mask } = createSecretMask([key, 'hunter2-Pa55w0rd']);
+    for (const [command, args] of dumps) {
+      const what = `${command} ${args.join(' ')}`;
+      const text = dump(command, args, `user: ${key}pass=hunter2-Pa55w0rd;end\n`);
+      const masked = mask(text);
+      expect(shownOf(masked, key), what).toEqual([]);
+      expect(shownOf(masked, 'hunter2-Pa55w0rd'), what).toEqual([]);
+      expect(
+        masked.split('\n').map((l) => l.length),
+        what,
+      ).toEqual(text.split('\n').map((l) => l.length));
+      // The bytes around the secret stay: "user" and ";end" (in order, or as swapped words).
+      const plain = masked.replaceAll(' ', '').toLowerCase();
+      expect(
+        ['75736572', '73757265', '72657375'].some((user) => plain.includes(user)),
+        what,
+      ).toBe(true);
+      expect(masked.includes('*'), what).toBe(true);
+    }
+  });
+
+  it('stars out a piece of the secret at the end or the start of a dump of a cut file (head -c, tail -c)', () => {
+    const { mask } = createSecretMask([key]);
+    const head = dump('xxd', [], key.slice(0, 40));
+    expect(shownOf(mask(head), key)).toEqual([]);
+    const tail = dump('hexdump', ['-C'], key.slice(-45));
+    expect(shownOf(mask(tail), key)).toEqual([]);
+  });
+
+  it('masks a dump streamed in chunks of any size as it masks the whole dump', () => {
+    const secrets = [key, 'hunter2-Pa55w0rd'];
+    const { mask } = createSecretMask(secrets);
+    const text = `before\n${dump('xxd', [], `user: ${key}`)}between\n${dump('hexdump', ['-C'], `x${key}pass=hunter2-Pa55w0rd`)}`;
+    const whole = mask(text);
+    expect(shownOf(whole, key)).toEqual([]);
+    for (const size of [1, 7, 40, 333, 5000])
+      expect(streamed(secrets, text, size), `chunks of ${size}`).toBe(whole);
+    // A dump cut off by the end of the output: its last lines are masked at the end too.
+    const cut = dump('xxd', [], key.slice(0, 60));
+    for (const size of [1, 16, 1000]) expect(shownOf(streamed([key], cut, size), key)).toEqual([]);
+  });
+
+  it('leaves dumps and output without the secret as they are', () => {
+    const { mask } = createSecretMask([key]);
+    const text = dump('xxd', [], 'nothing secret here, just bytes 0123456789\n');
+    expect(mask(text)).toBe(text);
+    expect(streamed([key], text, 5)).toBe(text);
+    expect(mask('00000000 a log line that looks a bit like a dump\n')).toBe(
+      '00000000 a log line that looks a bit like a dump\n',
+    );
   });
 });

@@ -1,3 +1,12 @@
+import {
+  type DumpContext,
+  dumpHoldFrom,
+  maskDumps,
+  mayBeDumpLine,
+  mayHoldDump,
+  trailingDumpLines,
+  WHOLE_TEXT,
+} from './hex-dumps.js';
 import { literalAlternation } from './literal-alternation.js';
 import {
   BASE64_COLUMNS,
@@ -49,7 +58,7 @@ export interface SecretMask {
  * is masked whole, not left half visible.
  */
 export function createSecretMask(secrets: readonly string[]): SecretMask {
-  const { targets: plain, wrapped } = maskTargets(secrets);
+  const { targets: plain, wrapped, inDumps } = maskTargets(secrets);
   if (plain.length === 0) {
     const same = (text: string) => text;
     return {
@@ -65,7 +74,15 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   const targets = byFirstUnits([...plain, ...wrapped].sort((a, b) => b.length - a.length));
   // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
   const passes = plain.some((v) => MASK.includes(v)) ? 1 : plain.length + 1;
-  const mask: Masker = (text) => {
+  const dumps: Dumps = {
+    targets: inDumps,
+    longest: Math.max(0, ...inDumps.map((t) => t.length)),
+    mask: (text, context) =>
+      mayHoldDump(context.before + text)
+        ? maskDumps(text, inDumps, context, MIN_SECRET_PIECE)
+        : text,
+  };
+  const maskPlain: Masker = (text) => {
     let masked = replaceSpans(text, findWrapped(text));
     // Another pass catches a secret that a replacement itself formed (one containing `*`);
     // bounded because each pass can only form as many as there are secrets.
@@ -76,10 +93,11 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     }
     return masked;
   };
+  const mask: Masker = (text) => maskPlain(dumps.mask(text, WHOLE_TEXT));
   return {
     mask,
     maskStream: () =>
-      streamMasker(targets, (text) => wholeMatches(text, pattern, findWrapped), mask),
+      streamMasker(targets, (text) => wholeMatches(text, pattern, findWrapped), maskPlain, dumps),
     maskedTail(text, limit, alreadyCut = 0) {
       const masked = maskPieceAtEnd(mask(text), targets);
       if (masked.length <= limit && alreadyCut === 0) return masked;
@@ -97,7 +115,11 @@ export function createMasker(secrets: readonly string[]): Masker {
  * The secrets, then each line of 4+ characters of each (as is, and without its indentation),
  * then their encoded forms; longest first. `wrapped`: the forms found by their line breaks.
  */
-function maskTargets(secrets: readonly string[]): { targets: string[]; wrapped: string[] } {
+function maskTargets(secrets: readonly string[]): {
+  targets: string[];
+  wrapped: string[];
+  inDumps: Buffer[];
+} {
   const whole = secrets.filter((s) => s.length > 0);
   const lines = whole
     .flatMap((s) => s.split(/\r\n|\r|\n/))
@@ -111,6 +133,8 @@ function maskTargets(secrets: readonly string[]): { targets: string[]; wrapped: 
   return {
     targets: longestFirst([...whole, ...lines, ...encoded.flatMap((e) => e.plain)]),
     wrapped: longestFirst(encoded.flatMap((e) => e.wrapped)),
+    // A dump (`xxd`, `hexdump -C`, `od`) shows the bytes of the secret, or of a file holding it.
+    inDumps: longestFirst([...whole, ...trimmed, ...lines]).map((t) => Buffer.from(t, 'utf8')),
   };
 }
 
@@ -262,52 +286,107 @@ function wholeMatches(
   return spans.sort((a, b) => a[0] - b[0]);
 }
 
+/** The secrets' bytes as dumps show them (hex-dumps.ts), and masking them in a text. */
+interface Dumps {
+  targets: readonly Buffer[];
+  /** The longest target, in bytes. */
+  longest: number;
+  mask(text: string, context: DumpContext): string;
+}
+
 /**
  * Holds back the end of the text received so far only while it could be the beginning of a
- * secret; everything before is masked and let out. What it lets out, put together, is what
- * masking the whole output at once gives (for secrets without `*`): no match is split.
+ * secret, and the last lines of a hex dump until enough of the dump follows them to see a
+ * secret on them whole; everything before is masked and let out. What it lets out, put
+ * together, is what masking the whole output at once gives (for secrets without `*`): no match
+ * is split, and the dump lines let out are masked knowing the lines around them.
  */
 function streamMasker(
   targets: Targets,
   matches: (text: string) => Span[],
-  mask: Masker,
+  maskPlain: Masker,
+  dumps: Dumps,
 ): StreamMasker {
   let pending = '';
+  /** The dump lines last let out, and whether they begin their run. */
+  let shown = { lines: '', isStart: true };
+  const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
+    if (dumps.targets.length === 0) return clean ? out : maskPlain(out);
+    const context = { before: shown.lines, beforeIsStart: shown.isStart, after, afterIsEnd };
+    const dumped = dumps.mask(out, context);
+    shown = trailingDumpLines(
+      shown.lines + out,
+      dumps.longest,
+      shown.lines === '' || shown.isStart,
+    );
+    return dumped === out && clean ? out : maskPlain(dumped);
+  };
   return {
     push(chunk) {
       pending += chunk;
-      const { cut, clean } = safeCut(pending, targets, matches);
+      let limit = dumps.targets.length > 0 ? dumpHoldFrom(pending, dumps.longest) : pending.length;
+      let { cut, clean } = safeCut(pending, targets, matches, limit);
+      // A dump line is masked whole or not at all: never cut inside one.
+      for (let start = dumpLineAround(pending, cut, dumps); start < cut; ) {
+        limit = start;
+        ({ cut, clean } = safeCut(pending, targets, matches, limit));
+        start = dumpLineAround(pending, cut, dumps);
+      }
       const out = pending.slice(0, cut);
       pending = pending.slice(cut);
       // No whole target begins before the cut: masking what is let out would find none either
       // (a match in it would be one in `pending`, or lie after one that began before the cut).
-      return out === '' || clean ? out : mask(out);
+      return out === '' ? '' : letOut(out, pending, false, clean);
     },
     end() {
-      // What is held back begins a secret: shown whole it would be a piece of one.
       const out = pending;
       pending = '';
-      return out.length >= MIN_SECRET_PIECE ? MASK : out;
+      // What is held back begins a secret: shown whole it would be a piece of one.
+      if (dumps.targets.length === 0 || !mayHoldDump(shown.lines + out))
+        return out.length >= MIN_SECRET_PIECE ? MASK : out;
+      // Or it holds the last lines of a dump: masked as the end of the output, and a beginning
+      // of a secret it ends with as well.
+      return maskPieceAtEnd(letOut(out, '', true, false), targets);
     },
   };
 }
 
+/** The start of the line `at` is inside, if that line may be a dump line; else `at`. */
+function dumpLineAround(text: string, at: number, dumps: Dumps): number {
+  if (dumps.targets.length === 0) return at;
+  const start = text.lastIndexOf('\n', at - 1) + 1;
+  if (start === at) return at;
+  const end = text.indexOf('\n', at);
+  return mayBeDumpLine(text.slice(start, end < 0 ? text.length : end)) ? start : at;
+}
+
 /**
- * Where `text` can be cut so that no secret, whole or begun, crosses the cut; `clean`: no whole
- * secret begins before it (what is let out needs no masking).
+ * Where `text` can be cut, at or before `limit`, so that no secret, whole or begun, crosses the
+ * cut; `clean`: no whole secret begins before it (what is let out needs no masking).
  */
 function safeCut(
   text: string,
   targets: Targets,
   matches: (text: string) => Span[],
+  limit: number,
 ): { cut: number; clean: boolean } {
-  let cut = startOfPossibleSecret(text, 0, targets);
+  let cut = Math.min(startOfPossibleSecret(text, 0, targets), limit);
   let clean = true;
-  for (const [start, end] of matches(text)) {
+  const spans = matches(text);
+  for (const [start, end] of spans) {
     if (start >= cut) break;
     clean = false;
     // A whole secret crosses the cut: let it out masked, and hold back from after it.
-    if (end > cut) cut = startOfPossibleSecret(text, end, targets);
+    if (end > cut) cut = Math.min(startOfPossibleSecret(text, end, targets), limit);
+  }
+  // Held back for a dump from a line that a whole secret crosses: hold back from its start.
+  for (let moved = cut < text.length; moved; ) {
+    moved = false;
+    for (const [start, end] of spans)
+      if (start < cut && end > cut) {
+        cut = start;
+        moved = true;
+      }
   }
   return { cut, clean };
 }

@@ -1,0 +1,383 @@
+/**
+ * Hex dumps with offsets: `xxd` (any `-g`, `-c`, `-u`, `-e`), `hexdump -C` / `hd`, `od -A x -t
+ * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`). A secret in one
+ * is spread over lines: its bytes as hex between offsets, and its printable characters, 16 a
+ * line, in the column on the right. The masker reads each run of dump lines back into bytes,
+ * finds the secrets there, and stars out their hex digits (`**` a byte) and their characters
+ * (`*` a byte), keeping the dump's layout.
+ *
+ * Lines are read with a scanner over the text (no line is copied, no array made per line): a
+ * dump of 8 MiB with a secret set is masked in about the time the rest of the masker takes.
+ */
+
+/** An offset (6 to 16 hex or octal digits) then `:` or spaces: what every dump line begins with. */
+const DUMP_START = /^[0-9a-fA-F]{6,16}(?::? +)/;
+
+/**
+ * Whether an unfinished line may still become a dump line: the stream masker holds such a line
+ * back until its end, as its bytes can only be read whole.
+ */
+export function mayBeDumpLine(partial: string): boolean {
+  if (/^[0-9a-fA-F]{0,16}:?$/.test(partial)) return /^[0-9a-fA-F]/.test(partial);
+  return DUMP_START.test(partial);
+}
+
+/** Whether `text` holds a line that may be a dump line: a cheap test before reading it. */
+export function mayHoldDump(text: string): boolean {
+  return /^[0-9a-fA-F]{6,16}:? +[0-9a-fA-F]{2}/m.test(text);
+}
+
+/** Every UTF-16 code unit's value as a hex digit (-1: not one): one load, no branch. */
+const HEX_VALUE = (() => {
+  const table = new Int8Array(0x10000).fill(-1);
+  for (let i = 0; i < 16; i++) {
+    table['0123456789abcdef'.charCodeAt(i)] = i;
+    table['0123456789ABCDEF'.charCodeAt(i)] = i;
+  }
+  return table;
+})();
+
+function hexAt(text: string, at: number): number {
+  // charCodeAt past the end is NaN: the table gives undefined, taken as not a digit.
+  return HEX_VALUE[text.charCodeAt(at)] ?? -1;
+}
+
+const SPACE = 0x20;
+/** More hex tokens than a line can hold (`xxd -c 256 -g 1` has 256): not a dump line. */
+const MAX_TOKENS = 1024;
+/** The scanner's scratch: the hex tokens of the line last read (their start, their length). */
+const tokenAt = new Int32Array(MAX_TOKENS);
+const tokenLength = new Int32Array(MAX_TOKENS);
+const gapBefore = new Int32Array(MAX_TOKENS);
+
+/** How a line reads as a dump line. */
+interface LineReading {
+  /** Its bytes. */
+  n: number;
+  /** How many of its tokens are hex (the rest is the column, which looked like hex). */
+  tokens: number;
+  /** Its tokens are little-endian words (`xxd -e`: the column shows the bytes in order). */
+  swapped: boolean;
+  /** Where the column's first character stands, or -1 (no column). */
+  columnAt: number;
+  /** No column, and hex in words (`od -x`, `hexdump`): it may be read either way. */
+  eitherOrder: boolean;
+}
+
+/**
+ * Reads text[start, end) as a dump line: an offset, hex tokens (runs of an even number of hex
+ * digits, a space or two apart; `hexdump -C` puts two in the middle), then the column of the
+ * bytes' characters (`|…|`, `>…<`, or bare as in `xxd`) or nothing. Where the column itself
+ * looks like hex (`xxd` shows the bytes "cafe babe" as that text), fewer tokens are taken.
+ * Leaves the tokens in the scratch arrays for `byteAt`/`digitsAt`.
+ */
+function readLine(text: string, start: number, lineEnd: number): LineReading | undefined {
+  const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
+  let at = start;
+  while (at < end && at - start <= 16 && hexAt(text, at) >= 0) at++;
+  if (at - start < 6 || at - start > 16) return undefined;
+  if (text.charCodeAt(at) === 0x3a) at++;
+  if (text.charCodeAt(at) !== SPACE) return undefined;
+  while (at < end && text.charCodeAt(at) === SPACE) at++;
+  let count = 0;
+  let gap = 1;
+  while (at < end && count < MAX_TOKENS) {
+    const tokenStart = at;
+    while (at < end && hexAt(text, at) >= 0) at++;
+    const length = at - tokenStart;
+    if (length === 0 || length % 2 !== 0 || length > 16) break;
+    if (at < end && text.charCodeAt(at) !== SPACE) break;
+    tokenAt[count] = tokenStart;
+    tokenLength[count] = length;
+    gapBefore[count] = gap;
+    count++;
+    const after = at;
+    while (at < end && text.charCodeAt(at) === SPACE) at++;
+    gap = at - after;
+  }
+  if (count === MAX_TOKENS) return undefined;
+  for (let tokens = count; tokens > 0; tokens--) {
+    if (tokens < count && gapBefore[tokens]! < 2) continue;
+    const tokensEnd = tokenAt[tokens - 1]! + tokenLength[tokens - 1]!;
+    let n = 0;
+    let wide = false;
+    for (let t = 0; t < tokens; t++) {
+      n += tokenLength[t]! / 2;
+      if (tokenLength[t]! > 2) wide = true;
+    }
+    if (onlySpaces(text, tokensEnd, end))
+      return { n, tokens, swapped: false, columnAt: -1, eitherOrder: wide };
+    const columnAt = columnStart(text, tokensEnd, end, n);
+    if (columnAt < 0) continue;
+    for (const swapped of wide ? [false, true] : [false])
+      if (columnShows(text, columnAt, tokens, swapped))
+        return { n, tokens, swapped, columnAt, eitherOrder: false };
+  }
+  return undefined;
+}
+
+function onlySpaces(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) !== SPACE) return false;
+  return true;
+}
+
+/** Where a column of `n` characters ending the line would start (after spaces), or -1. */
+function columnStart(text: string, from: number, end: number, n: number): number {
+  const framed = end - n - 2;
+  const open = text.charCodeAt(framed);
+  const close = text.charCodeAt(end - 1);
+  const frames = (open === 0x7c && close === 0x7c) || (open === 0x3e && close === 0x3c);
+  if (framed - from >= 1 && frames && onlySpaces(text, from, framed)) return framed + 1;
+  if (end - n - from >= 2 && onlySpaces(text, from, end - n)) return end - n;
+  return -1;
+}
+
+/** Whether the column at `at` shows the bytes of the first `tokens` tokens (`.` if not printable). */
+function columnShows(text: string, at: number, tokens: number, swapped: boolean): boolean {
+  let i = 0;
+  for (let t = 0; t < tokens; t++) {
+    const pairs = tokenLength[t]! / 2;
+    for (let j = 0; j < pairs; j++, i++) {
+      const digits = tokenAt[t]! + 2 * (swapped ? pairs - 1 - j : j);
+      const byte = hexAt(text, digits) * 16 + hexAt(text, digits + 1);
+      const shown = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
+      if (text.charCodeAt(at + i) !== shown) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Calls `each(digits)` with where each byte's two hex digits stand, byte by byte in the order
+ * read, for the tokens `readLine` left in the scratch arrays.
+ */
+function eachByte(tokens: number, swapped: boolean, each: (digits: number) => void): void {
+  for (let t = 0; t < tokens; t++) {
+    const pairs = tokenLength[t]! / 2;
+    for (let j = 0; j < pairs; j++) each(tokenAt[t]! + 2 * (swapped ? pairs - 1 - j : j));
+  }
+}
+
+/** Writes the bytes of the tokens `readLine` left in the scratch arrays to `into` from `at`. */
+function writeBytes(text: string, tokens: number, swapped: boolean, into: Buffer, at: number) {
+  let i = at;
+  for (let t = 0; t < tokens; t++) {
+    const pairs = tokenLength[t]! / 2;
+    const first = tokenAt[t]!;
+    for (let j = 0; j < pairs; j++) {
+      const d = first + 2 * (swapped ? pairs - 1 - j : j);
+      into[i++] = (HEX_VALUE[text.charCodeAt(d)]! << 4) | HEX_VALUE[text.charCodeAt(d + 1)]!;
+    }
+  }
+}
+
+/** The number of bytes on text[start, end) if it is a dump line, else -1. */
+function dumpLineBytes(text: string, start: number, end: number): number {
+  return readLine(text, start, end)?.n ?? -1;
+}
+
+/** A run of consecutive dump lines: where its lines stand and its bytes in `bytes[from, to)`. */
+interface Run {
+  lines: { start: number; end: number; byte: number }[];
+  from: number;
+  to: number;
+  /** Some line may be read as little-endian words: the run is read that way too. */
+  eitherOrder: boolean;
+}
+
+/**
+ * The runs of dump lines in `text` (a line that is not one ends a run), their bytes written to
+ * `bytes` in order, and to `swapped` read as words where a line may be.
+ */
+function readRuns(text: string, bytes: Buffer, swapped: Buffer): Run[] {
+  const runs: Run[] = [];
+  let run: Run | undefined;
+  let byte = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const reading = hexAt(text, start) >= 0 ? readLine(text, start, end) : undefined;
+    if (reading) {
+      run ??= { lines: [], from: byte, to: byte, eitherOrder: false };
+      run.lines.push({ start, end, byte });
+      if (reading.eitherOrder) run.eitherOrder = true;
+      writeBytes(text, reading.tokens, reading.swapped, bytes, byte);
+      writeBytes(text, reading.tokens, reading.swapped || reading.eitherOrder, swapped, byte);
+      byte += reading.n;
+      run.to = byte;
+    } else if (run) {
+      runs.push(run);
+      run = undefined;
+    }
+    start = end + 1;
+  }
+  if (run) runs.push(run);
+  return runs;
+}
+
+/**
+ * Which bytes of a run of dump lines to hide: every occurrence of a target, and the piece of
+ * one (4+ bytes) a run begins or ends with where `edges` says the run's start or end is its
+ * own (a dump of a cut file: `head -c 100 key | xxd`). Undefined: none.
+ */
+function hiddenBytes(
+  bytes: Buffer,
+  targets: readonly Buffer[],
+  edges: { start: boolean; end: boolean },
+  minPiece: number,
+): Uint8Array | undefined {
+  let hidden: Uint8Array | undefined;
+  const hide = (from: number, to: number) => {
+    hidden ??= new Uint8Array(bytes.length);
+    hidden.fill(1, from, to);
+  };
+  for (const t of targets) {
+    if (t.length === 0) continue;
+    for (let at = bytes.indexOf(t); at >= 0; at = bytes.indexOf(t, at + 1)) hide(at, at + t.length);
+  }
+  if (edges.end) {
+    let longest = 0;
+    for (const t of targets)
+      for (let k = Math.min(t.length - 1, bytes.length); k >= minPiece && k > longest; k--)
+        if (bytes.compare(t, 0, k, bytes.length - k) === 0) longest = k;
+    if (longest > 0) hide(bytes.length - longest, bytes.length);
+  }
+  if (edges.start) {
+    let longest = 0;
+    for (const t of targets)
+      for (let k = Math.min(t.length - 1, bytes.length); k >= minPiece && k > longest; k--)
+        if (bytes.compare(t, t.length - k, t.length, 0, k) === 0) longest = k;
+    if (longest > 0) hide(0, longest);
+  }
+  return hidden;
+}
+
+/** What the stream masker knows around the text it masks: the dump lines before and after it. */
+export interface DumpContext {
+  /** Dump lines already let out (only read, not returned). */
+  before: string;
+  /** `before` holds the start of its run of dump lines (or is empty at a run's start). */
+  beforeIsStart: boolean;
+  /** Text held back after it (only read). */
+  after: string;
+  /** Nothing comes after `after`: the output ended. */
+  afterIsEnd: boolean;
+}
+
+/** The whole output at once: nothing before, nothing after. */
+export const WHOLE_TEXT: DumpContext = {
+  before: '',
+  beforeIsStart: true,
+  after: '',
+  afterIsEnd: true,
+};
+
+/**
+ * `text` with the bytes of `targets` starred in its dump lines: `**` for a byte's hex digits and
+ * `*` for its character, so that the dump keeps its layout. A run of dump lines is read as one
+ * stream of bytes, so a secret spread over several lines is found; where a run begins or ends
+ * (the dump of a cut file), a piece of 4+ bytes of a target there is starred too.
+ */
+export function maskDumps(
+  text: string,
+  targets: readonly Buffer[],
+  context: DumpContext,
+  minPiece: number,
+): string {
+  const full = context.before + text + context.after;
+  const from = context.before.length;
+  const to = from + text.length;
+  // A dump line holds at most one byte per two characters of it.
+  const size = Math.ceil(full.length / 2);
+  const inOrder = Buffer.allocUnsafe(size);
+  const asWords = Buffer.allocUnsafe(size);
+  const starred: number[] = [];
+  for (const run of readRuns(full, inOrder, asWords)) {
+    const first = run.lines[0]!;
+    const last = run.lines[run.lines.length - 1]!;
+    if (last.end <= from || first.start >= to) continue;
+    const edges = {
+      start: first.start > 0 || context.beforeIsStart,
+      end: last.end < full.length || context.afterIsEnd,
+    };
+    for (const words of run.eitherOrder ? [false, true] : [false]) {
+      const bytes = (words ? asWords : inOrder).subarray(run.from, run.to);
+      const hidden = hiddenBytes(bytes, targets, edges, minPiece);
+      if (!hidden) continue;
+      for (const [i, line] of run.lines.entries()) {
+        const next = run.lines[i + 1]?.byte ?? run.to;
+        if (!hidden.subarray(line.byte - run.from, next - run.from).includes(1)) continue;
+        const reading = readLine(full, line.start, line.end)!;
+        let byte = line.byte - run.from;
+        let k = 0;
+        eachByte(reading.tokens, reading.swapped || (words && reading.eitherOrder), (d) => {
+          if (hidden[byte]) {
+            starred.push(d, d + 1);
+            // The column shows the bytes in order (only a line read in order has one).
+            if (reading.columnAt >= 0) starred.push(reading.columnAt + k);
+          }
+          byte++;
+          k++;
+        });
+      }
+    }
+  }
+  const inText = starred.filter((at) => at >= from && at < to).sort((a, b) => a - b);
+  if (inText.length === 0) return text;
+  let out = '';
+  let at = from;
+  for (const star of inText) {
+    if (star < at) continue;
+    out += `${full.slice(at, star)}*`;
+    at = star + 1;
+  }
+  return out + full.slice(at, to);
+}
+
+/**
+ * Where the stream masker must hold back for dumps: an unfinished line that may be a dump line,
+ * and the last dump lines until at least `longest - 1` bytes of dump follow the last line let out
+ * (a secret of `longest` bytes beginning on a line let out is then seen whole). text.length: none.
+ */
+export function dumpHoldFrom(text: string, longest: number): number {
+  const lastBreak = text.lastIndexOf('\n');
+  const tail = text.slice(lastBreak + 1);
+  if (tail !== '' && !mayBeDumpLine(tail)) return text.length;
+  let hold = tail === '' ? text.length : lastBreak + 1;
+  let following = 0;
+  for (let end = lastBreak; end >= 0 && following < longest - 1; ) {
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    const n = dumpLineBytes(text, start, end);
+    if (n < 0) break;
+    hold = start;
+    following += n;
+    end = start - 1;
+  }
+  return hold;
+}
+
+/**
+ * The dump lines that end `text` (let out), at least `longest - 1` bytes of them: what the next
+ * text is masked with as its `before`. `isStart`: they begin their run; `textBeginsRun`: the
+ * text's first line, if a dump line, begins its run.
+ */
+export function trailingDumpLines(
+  text: string,
+  longest: number,
+  textBeginsRun: boolean,
+): { lines: string; isStart: boolean } {
+  if (!text.endsWith('\n')) return { lines: '', isStart: true };
+  let from = text.length;
+  let bytes = 0;
+  for (let end = text.length - 1; end >= 0; ) {
+    const start = text.lastIndexOf('\n', end - 1) + 1;
+    const n = dumpLineBytes(text, start, end);
+    if (n < 0) return { lines: text.slice(from), isStart: true };
+    if (bytes >= longest - 1) return { lines: text.slice(from), isStart: false };
+    from = start;
+    bytes += n;
+    end = start - 1;
+  }
+  // All of the text is dump lines: their run began where the text's did.
+  return { lines: text.slice(from), isStart: textBeginsRun };
+}
