@@ -96,15 +96,21 @@ function readLine(text: string, start: number, lineEnd: number): LineReading | u
     gap = at - after;
   }
   if (count === MAX_TOKENS) return undefined;
-  for (let tokens = count; tokens > 0; tokens--) {
+  // Bytes and whether any token is a word, for the first k tokens: taken off as k goes down.
+  let n = 0;
+  let firstWide = -1;
+  for (let t = 0; t < count; t++) {
+    n += tokenLength[t]! / 2;
+    if (firstWide < 0 && tokenLength[t]! > 2) firstWide = t;
+  }
+  // Where the column may start: after the last token, or after fewer, where two spaces or more
+  // stand (a bounded number of tries: a host's output must not make this quadratic).
+  for (let tokens = count, tries = 0; tokens > 0 && tries < MAX_COLUMN_TRIES; tokens--) {
+    if (tokens < count) n -= tokenLength[tokens]! / 2;
     if (tokens < count && gapBefore[tokens]! < 2) continue;
+    tries++;
     const tokensEnd = tokenAt[tokens - 1]! + tokenLength[tokens - 1]!;
-    let n = 0;
-    let wide = false;
-    for (let t = 0; t < tokens; t++) {
-      n += tokenLength[t]! / 2;
-      if (tokenLength[t]! > 2) wide = true;
-    }
+    const wide = firstWide >= 0 && firstWide < tokens;
     if (onlySpaces(text, tokensEnd, end))
       return { n, tokens, swapped: false, columnAt: -1, eitherOrder: wide };
     const columnAt = columnStart(text, tokensEnd, end, n);
@@ -115,6 +121,9 @@ function readLine(text: string, start: number, lineEnd: number): LineReading | u
   }
   return undefined;
 }
+
+/** How many places for the column `readLine` tries on one line. */
+const MAX_COLUMN_TRIES = 64;
 
 function onlySpaces(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (text.charCodeAt(i) !== SPACE) return false;
