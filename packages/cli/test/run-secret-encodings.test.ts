@@ -68,6 +68,7 @@ spec:
         printf 'user:%s\\n' "$OPSBOOK_PARAM_KEY" | hexdump -C
         printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -A x -t x1z
         printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -g1 -u
+        printf 'token=%s' "$OPSBOOK_PARAM_TOKEN" | od -c
     - id: url
       name: The token percent-encoded in a URL
       run: |
@@ -181,6 +182,8 @@ describe('a secret printed encoded is masked too', () => {
         (_, i) => i % 2 === 0,
       ),
     ];
+    // od -c: a character a field of 4, escapes such as \n in two.
+    expect(out('hex-dumps')).toMatch(/^0000000 {3}t {3}o {3}k {3}e {3}n {3}= {3}\* {3}\*/m);
     for (const [i, text] of everything.entries()) {
       const squeezed = text.replaceAll(' ', '');
       const leaked = dumpPieces.filter((p) => text.includes(p) || squeezed.includes(p));

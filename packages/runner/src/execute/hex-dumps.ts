@@ -1,6 +1,7 @@
 /**
  * Hex dumps with offsets: `xxd` (any `-g`, `-c`, `-u`, `-e`), `hexdump -C` / `hd`, `od -A x -t
- * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`). A secret in one
+ * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`); and dumps of
+ * characters (`od -c`, `od -An -c`, `hexdump -c`). A secret in one
  * is spread over lines: its bytes as hex between offsets, and its printable characters, 16 a
  * line, in the column on the right. The masker reads each run of dump lines back into bytes,
  * finds the secrets there, and stars out their hex digits (`**` a byte) and their characters
@@ -19,12 +20,15 @@ const DUMP_START = /^[0-9a-fA-F]{6,16}(?::? +)/;
  */
 export function mayBeDumpLine(partial: string): boolean {
   if (/^[0-9a-fA-F]{0,16}:?$/.test(partial)) return /^[0-9a-fA-F]/.test(partial);
-  return DUMP_START.test(partial);
+  // `od -An -c` lines begin with a field's spaces.
+  return DUMP_START.test(partial) || /^ {1,4}$|^ +\S/.test(partial);
 }
 
 /** Whether `text` holds a line that may be a dump line: a cheap test before reading it. */
 export function mayHoldDump(text: string): boolean {
-  return /^[0-9a-fA-F]{6,16}:? +[0-9a-fA-F]{2}/m.test(text);
+  return /^(?:[0-9a-fA-F]{6,16}:? +[0-9a-fA-F]{2}|(?:[0-9a-fA-F]{6,16})?(?: {3}[!-~]| {2}\\[0abfnrtv]| [0-7]{3}| {4}){2})/m.test(
+    text,
+  );
 }
 
 /** Every UTF-16 code unit's value as a hex digit (-1: not one): one load, no branch. */
@@ -182,12 +186,62 @@ function writeBytes(text: string, tokens: number, swapped: boolean, into: Buffer
 
 /** The number of bytes on text[start, end) if it is a dump line, else -1. */
 function dumpLineBytes(text: string, start: number, end: number): number {
-  return readLine(text, start, end)?.n ?? -1;
+  return readLine(text, start, end)?.n ?? readCharLine(text, start, end);
+}
+
+/** What `od -c` writes for a byte after two spaces and a backslash. */
+const CHAR_ESCAPES: Record<string, number> = { 0: 0, a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+
+/**
+ * Reads text[start, end) as a line of a dump of characters (`od -c`, `od -An -c`, `hexdump
+ * -c`): an offset (or none), then a field of 4 characters a byte: `   h`, `    ` (a space),
+ * `  \n`, ` 303` (octal); the last line may be padded with spaces. Calls `each(field, byte)`
+ * for each byte; returns how many, or -1 if the line is not one.
+ */
+function readCharLine(
+  text: string,
+  start: number,
+  lineEnd: number,
+  each?: (field: number, byte: number) => void,
+): number {
+  const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
+  let at = start;
+  while (at < end && at - start <= 16 && hexAt(text, at) >= 0) at++;
+  const offset = at - start;
+  if (offset !== 0 && (offset < 6 || offset > 16)) return -1;
+  let n = 0;
+  let shown = 0;
+  for (; at + 4 <= end; at += 4) {
+    const byte = fieldByte(text, at);
+    if (byte < 0) break;
+    if (byte !== 0x20) shown++;
+    each?.(at, byte);
+    n++;
+  }
+  if (!onlySpaces(text, at, end)) return -1;
+  // Without an offset, a line of spaces or of one field is too common to be taken for a dump.
+  if (offset === 0 && (n < 2 || shown === 0)) return -1;
+  return n > 0 ? n : -1;
+}
+
+/** The byte a 4-character field of `od -c` stands for, or -1. */
+function fieldByte(text: string, at: number): number {
+  if (text.charCodeAt(at) !== SPACE) return -1;
+  const c1 = text.charCodeAt(at + 1);
+  const c2 = text.charCodeAt(at + 2);
+  const c3 = text.charCodeAt(at + 3);
+  if (c1 === SPACE && c2 === SPACE) return c3 >= 0x20 && c3 < 0x7f ? c3 : -1;
+  if (c1 === SPACE && c2 === 0x5c) return CHAR_ESCAPES[text[at + 3]!] ?? -1;
+  const octal = (c: number) => (c >= 0x30 && c <= 0x37 ? c - 0x30 : -1);
+  const [a, b, c] = [octal(c1), octal(c2), octal(c3)];
+  if (a < 0 || b < 0 || c < 0 || a > 3) return -1;
+  return a * 64 + b * 8 + c;
 }
 
 /** A run of consecutive dump lines: where its lines stand and its bytes in `bytes[from, to)`. */
 interface Run {
-  lines: { start: number; end: number; byte: number }[];
+  /** `chars`: a line of `od -c` (read by readCharLine), else of hex (readLine). */
+  lines: { start: number; end: number; byte: number; chars: boolean }[];
   from: number;
   to: number;
   /** Some line may be read as little-endian words: the run is read that way too. */
@@ -195,20 +249,32 @@ interface Run {
 }
 
 /**
- * The runs of dump lines in `text` (a line that is not one ends a run), their bytes written to
- * `bytes` in order, and to `swapped` read as words where a line may be.
+ * The runs of dump lines in `text` from the line at `firstLine` (a line that is not one ends a
+ * run), their bytes written to `bytes` in order, and to `swapped` read as words where a line may be.
  */
-function readRuns(text: string, bytes: Buffer, swapped: Buffer): Run[] {
+function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: number): Run[] {
   const runs: Run[] = [];
   let run: Run | undefined;
   let byte = 0;
-  for (let start = 0; start <= text.length; ) {
+  for (let start = firstLine; start <= text.length; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     const reading = hexAt(text, start) >= 0 ? readLine(text, start, end) : undefined;
-    if (reading) {
+    const first = byte;
+    const chars =
+      reading === undefined &&
+      readCharLine(text, start, end, (_, b) => {
+        bytes[byte] = b;
+        swapped[byte++] = b;
+      }) > 0;
+    if (!chars) byte = first;
+    if (chars) {
+      run ??= { lines: [], from: first, to: first, eitherOrder: false };
+      run.lines.push({ start, end, byte: first, chars: true });
+      run.to = byte;
+    } else if (reading) {
       run ??= { lines: [], from: byte, to: byte, eitherOrder: false };
-      run.lines.push({ start, end, byte });
+      run.lines.push({ start, end, byte, chars: false });
       if (reading.eitherOrder) run.eitherOrder = true;
       writeBytes(text, reading.tokens, reading.swapped, bytes, byte);
       writeBytes(text, reading.tokens, reading.swapped || reading.eitherOrder, swapped, byte);
@@ -271,6 +337,8 @@ export interface DumpContext {
   after: string;
   /** Nothing comes after `after`: the output ended. */
   afterIsEnd: boolean;
+  /** The text goes on with a line begun in what was let out (not a dump line: it would have been held). */
+  midLine?: boolean;
 }
 
 /** The whole output at once: nothing before, nothing after. */
@@ -301,7 +369,8 @@ export function maskDumps(
   const inOrder = Buffer.allocUnsafe(size);
   const asWords = Buffer.allocUnsafe(size);
   const starred: number[] = [];
-  for (const run of readRuns(full, inOrder, asWords)) {
+  const firstLine = context.midLine ? full.indexOf('\n') + 1 || full.length + 1 : 0;
+  for (const run of readRuns(full, inOrder, asWords, firstLine)) {
     const first = run.lines[0]!;
     const last = run.lines[run.lines.length - 1]!;
     if (last.end <= from || first.start >= to) continue;
@@ -316,8 +385,17 @@ export function maskDumps(
       for (const [i, line] of run.lines.entries()) {
         const next = run.lines[i + 1]?.byte ?? run.to;
         if (!hidden.subarray(line.byte - run.from, next - run.from).includes(1)) continue;
-        const reading = readLine(full, line.start, line.end)!;
         let byte = line.byte - run.from;
+        if (line.chars) {
+          // A field's characters, or its last place for a space.
+          readCharLine(full, line.start, line.end, (field) => {
+            if (hidden[byte++])
+              for (let c = field + 1; c < field + 4; c++)
+                if (full.charCodeAt(c) !== SPACE || c === field + 3) starred.push(c);
+          });
+          continue;
+        }
+        const reading = readLine(full, line.start, line.end)!;
         let k = 0;
         eachByte(reading.tokens, reading.swapped || (words && reading.eitherOrder), (d) => {
           if (hidden[byte]) {
@@ -347,15 +425,19 @@ export function maskDumps(
  * Where the stream masker must hold back for dumps: an unfinished line that may be a dump line,
  * and the last dump lines until at least `longest - 1` bytes of dump follow the last line let out
  * (a secret of `longest` bytes beginning on a line let out is then seen whole). text.length: none.
+ * `atLineStart`: the text begins a line (else it goes on with one let out).
  */
-export function dumpHoldFrom(text: string, longest: number): number {
+export function dumpHoldFrom(text: string, longest: number, atLineStart: boolean): number {
   const lastBreak = text.lastIndexOf('\n');
   const tail = text.slice(lastBreak + 1);
+  // The rest of a line begun in what was let out is not a dump line (that would have been held).
+  if (lastBreak < 0 && !atLineStart) return text.length;
   if (tail !== '' && !mayBeDumpLine(tail)) return text.length;
   let hold = tail === '' ? text.length : lastBreak + 1;
   let following = 0;
   for (let end = lastBreak; end >= 0 && following < longest - 1; ) {
     const start = text.lastIndexOf('\n', end - 1) + 1;
+    if (start === 0 && !atLineStart) break;
     const n = dumpLineBytes(text, start, end);
     if (n < 0) break;
     hold = start;

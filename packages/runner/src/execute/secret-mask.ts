@@ -310,9 +310,18 @@ function streamMasker(
   let pending = '';
   /** The dump lines last let out, and whether they begin their run. */
   let shown = { lines: '', isStart: true };
+  /** What was let out ended a line (or nothing was): `pending` begins one. */
+  let atLineStart = true;
   const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
     if (dumps.targets.length === 0) return clean ? out : maskPlain(out);
-    const context = { before: shown.lines, beforeIsStart: shown.isStart, after, afterIsEnd };
+    const context = {
+      before: shown.lines,
+      beforeIsStart: shown.isStart,
+      after,
+      afterIsEnd,
+      midLine: !atLineStart,
+    };
+    atLineStart = out.endsWith('\n');
     const dumped = dumps.mask(out, context);
     shown = trailingDumpLines(
       shown.lines + out,
@@ -324,13 +333,16 @@ function streamMasker(
   return {
     push(chunk) {
       pending += chunk;
-      let limit = dumps.targets.length > 0 ? dumpHoldFrom(pending, dumps.longest) : pending.length;
+      let limit =
+        dumps.targets.length > 0
+          ? dumpHoldFrom(pending, dumps.longest, atLineStart)
+          : pending.length;
       let { cut, clean } = safeCut(pending, targets, matches, limit);
       // A dump line is masked whole or not at all: never cut inside one.
-      for (let start = dumpLineAround(pending, cut, dumps); start < cut; ) {
+      for (let start = dumpLineAround(pending, cut, dumps, atLineStart); start < cut; ) {
         limit = start;
         ({ cut, clean } = safeCut(pending, targets, matches, limit));
-        start = dumpLineAround(pending, cut, dumps);
+        start = dumpLineAround(pending, cut, dumps, atLineStart);
       }
       const out = pending.slice(0, cut);
       pending = pending.slice(cut);
@@ -352,10 +364,10 @@ function streamMasker(
 }
 
 /** The start of the line `at` is inside, if that line may be a dump line; else `at`. */
-function dumpLineAround(text: string, at: number, dumps: Dumps): number {
+function dumpLineAround(text: string, at: number, dumps: Dumps, atLineStart: boolean): number {
   if (dumps.targets.length === 0) return at;
   const start = text.lastIndexOf('\n', at - 1) + 1;
-  if (start === at) return at;
+  if (start === at || (start === 0 && !atLineStart)) return at;
   const end = text.indexOf('\n', at);
   return mayBeDumpLine(text.slice(start, end < 0 ? text.length : end)) ? start : at;
 }
