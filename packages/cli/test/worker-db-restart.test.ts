@@ -7,7 +7,7 @@ import { markerRunbook } from './runbook-fixtures.js';
 /*
  * `opsbook worker` while its PostgreSQL restarts, through the real binary: graphile-worker
  * reconnects on its own, and each thing it says meanwhile is one short note line on stderr
- * (`queue error: …`), as `opsbook schedule run` says them (schedule-db-restart.test.ts): no
+ * (`job queue error: …`), in the words `opsbook schedule run` says them (schedule-db-restart.test.ts): no
  * multi-line error, no stack trace, and the worker keeps running until stopped.
  */
 
@@ -25,7 +25,7 @@ describe('opsbook worker while PostgreSQL restarts', () => {
     const worker = await team.startWorker('dc1');
     await team.pg.restart({ downMs: 2000 });
     await waitFor(
-      () => /^queue error: .*\S/m.test(worker.stderr()),
+      () => /^job queue error: .*\S/m.test(worker.stderr()),
       'the worker to say that it lost its database',
     );
     expect(worker.child.exitCode).toBeNull();
@@ -35,7 +35,7 @@ describe('opsbook worker while PostgreSQL restarts', () => {
     expect(r.stderr).not.toMatch(stackTrace);
     expect(r.stdout).toBe('');
     const lines = r.stderr.split('\n').filter(Boolean);
-    const notes = /^(worker ready for zone|queue (error|warning): \S|stopping: )/;
+    const notes = /^(worker ready for zone|job queue (error|warning): \S|stopping: )/;
     expect(lines.filter((l) => !notes.test(l))).toEqual([]);
   }, 120_000);
 });

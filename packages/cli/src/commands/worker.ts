@@ -82,7 +82,7 @@ A --zone that no host of the inventory is in is warned about at start.`,
           // A failed shard is already said in one line (job N refused); graphile-worker's own
           // "Failed task" line repeats it with a stack trace. Other lines are cut to their first.
           if ((level === 'error' || level === 'warning') && !message.startsWith('Failed task '))
-            ctx.out.note(`queue ${level}: ${terminalSafe(message.split('\n', 1)[0] ?? '')}`);
+            ctx.out.note(`job queue ${level}: ${terminalSafe(message.split('\n', 1)[0] ?? '')}`);
         },
       });
     } finally {
