@@ -273,6 +273,18 @@ export function storageErrorOf(e: unknown, context: StorageContext = {}): Storag
   );
 }
 
+/**
+ * What the storage said when it refused (`no space left on the device, ENOSPC`), in our words
+ * rather than Node's errno text ("ENOSPC: no space left on device, write"); else the error's own
+ * message. For a refusal quoted inside another message (what kept a ticket's end from its outbox).
+ */
+export function refusalText(e: unknown): string {
+  const errno = e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+  const refusal = typeof errno === 'string' ? storageRefusals[errno] : undefined;
+  if (refusal) return `${refusal.says}, ${errno}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Why a file that should be read could not be, in words, by errno. */
 const unreadableReasons: Record<string, string> = {
   EISDIR: 'it is a folder, not a file',

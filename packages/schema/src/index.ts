@@ -68,6 +68,7 @@ export {
   type StorageContext,
   StorageError,
   storageErrnos,
+  refusalText,
   storageErrorOf,
   type TypedErrors,
   UnreachableError,

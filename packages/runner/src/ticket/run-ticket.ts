@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
-import { isOpsbookError, readOwnFile } from '@opsbook/schema';
+import { isOpsbookError, readOwnFile, refusalText } from '@opsbook/schema';
 import {
   type JournalLine,
   type RunRecordView,
@@ -580,7 +580,7 @@ export class TicketGate {
       delivered: 0,
       pending: [],
       failed: [],
-      error: error instanceof Error ? error.message : String(error),
+      error: refusalText(error),
     }));
   }
 
@@ -697,7 +697,7 @@ export class TicketGate {
         delivered: 0,
         pending: [],
         failed: [],
-        error: (e as Error).message,
+        error: refusalText(e),
       };
     }
   }

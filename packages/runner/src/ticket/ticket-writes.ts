@@ -1,4 +1,4 @@
-import { isOpsbookError } from '@opsbook/schema';
+import { isOpsbookError, refusalText } from '@opsbook/schema';
 import type { OutboxWrite } from '@opsbook/tracker';
 import type { TicketReport } from './run-ticket.js';
 import type { TicketServices } from './ticket-tracker.js';
@@ -90,7 +90,7 @@ export async function pendingReport(
     delivered: 0,
     pending: left,
     failed: [],
-    error: error instanceof Error ? error.message : String(error),
+    error: refusalText(error),
     ...(damaged.length ? { blockedBy: damaged } : {}),
   };
 }
