@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Config, loadConfig } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
@@ -149,7 +150,37 @@ describe('opsbook schedule run', () => {
       reason: 'refused',
       code: 'STANDING_APPROVAL_MISSING',
     });
+    // The standing approval is verified by the report itself, not taken from the rows.
+    expect(byName.diagnostics?.approval).toMatchObject({ ok: true, selector: expect.any(String) });
+    expect(byName.inventory?.approval).toEqual({
+      ok: false,
+      code: 'STANDING_APPROVAL_MISSING',
+      message: expect.stringContaining('resource-inventory'),
+    });
   }, 120_000);
+
+  it("marks a schedule whose standing approval no senior signed, whatever the database's rows say", async () => {
+    // The earlier test's slots of diagnostics are recorded as run ok; the standing file now
+    // carries a signature that is not a senior's over its payload, so every slot is refused.
+    const file = path.resolve(config.root, config.raw.standing!['collect-diagnostics']!);
+    const envelope = JSON.parse(await readFile(file, 'utf8'));
+    const sig = envelope.signatures[0].sshsig as string;
+    const at = sig.length - 12;
+    envelope.signatures[0].sshsig = `${sig.slice(0, at)}${sig[at] === 'A' ? 'B' : 'A'}${sig.slice(at + 1)}`;
+    const forged = path.join(world.dir, 'forged-diagnostics.approval.json');
+    await writeFile(forged, JSON.stringify(envelope));
+    const tampered = {
+      ...config,
+      raw: { ...config.raw, standing: { ...config.raw.standing, 'collect-diagnostics': forged } },
+    };
+    const report = await readScheduleReport(tampered, {
+      now: new Date(),
+      since: new Date(Date.now() - 86_400_000),
+    });
+    const diagnostics = report.schedules.find((s) => s.name === 'diagnostics');
+    expect(diagnostics?.approval).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
+    expect(report.hasMissed).toBe(true);
+  }, 60_000);
 
   it('reports the slots no scheduler took while it was down', async () => {
     // The scheduler first ran the schedules ten minutes ago, and has been down since then

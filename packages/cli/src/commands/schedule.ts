@@ -133,8 +133,11 @@ status, or why it ran nothing) and every slot since --since that ran nothing: no
 it (down, and its backfill did not cover it), its run was refused (an expired or missing
 standing approval, a ticket not Approved, runs used up, an earlier slot still running, too late)
 or could not start, or its scheduler died in the middle of it (abandoned). A slot is given 2
-minutes to start before it counts. Exit 1 when a slot was missed or no scheduler has run a
-schedule, so that a monitoring check can alert on it.
+minutes to start before it counts. APPROVAL is the schedule's standing approval verified here
+and now, as a slot verifies it (signature against the trust pin, senior, digest, expiry,
+selector; its ticket is checked at the slot): the database's rows are not taken for it. Exit 1
+when a slot was missed, no scheduler has run a schedule, or a standing approval does not verify,
+so that a monitoring check can alert on it.
 
 ${SETUP}`,
   async run(ctx) {
@@ -162,11 +165,12 @@ ${SETUP}`,
     const view = showControlsIn(report.schedules);
     ctx.out.print(
       formatTable(
-        ['SCHEDULE', 'RUNBOOK', 'CRON (UTC)', 'NEXT', 'LAST', 'MISSED'],
+        ['SCHEDULE', 'RUNBOOK', 'CRON (UTC)', 'APPROVAL', 'NEXT', 'LAST', 'MISSED'],
         view.map((s) => [
           s.name,
           s.runbook,
           s.cron,
+          s.approval.ok ? style.green('verified') : style.red(`refused (${s.approval.code})`),
           s.next ?? '-',
           lastText(s),
           s.state === 'unscheduled'
@@ -179,6 +183,12 @@ ${SETUP}`,
       ),
     );
     for (const s of view) {
+      if (!s.approval.ok)
+        ctx.out.print(
+          style.red(
+            `${s.name}: its standing approval does not verify (${s.approval.code}): ${s.approval.message}; every slot is refused until it does, whatever LAST says`,
+          ),
+        );
       if (s.state === 'unscheduled')
         ctx.out.print(
           style.red(

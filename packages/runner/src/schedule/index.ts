@@ -1,3 +1,4 @@
+export { checkScheduleApproval, type ScheduleApproval } from './schedule-approval.js';
 export { readScheduleReport, type ScheduleReport } from './schedule-report.js';
 export { scheduleRunbookProblems } from './schedule-runbooks.js';
 export {
