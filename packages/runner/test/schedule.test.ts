@@ -245,7 +245,7 @@ describe('opsbook schedule run', () => {
     expect(await slotOf('diagnostics', slot)).toMatchObject({
       outcome: 'refused',
       code: 'SCHEDULE_BUSY',
-      message: expect.stringContaining('still going on a live scheduler'),
+      message: expect.stringContaining('held, by a live scheduler while an earlier slot goes on'),
     });
     expect((await stateStoreOf(config).listRuns()).length).toBe(runsBefore);
     expect(await slotOf('diagnostics', earlier)).not.toHaveProperty('abandoned');

@@ -1,3 +1,4 @@
+import type { LockHolders } from './postgres/lock-holders.js';
 import type { RunStatus } from './run-status.js';
 
 /** A schedule of opsbook.yaml as a scheduler registers it. */
@@ -81,6 +82,12 @@ export interface ScheduleLog {
   beginSlot(slot: { schedule: string; slot: Date; backfilled: boolean }): Promise<boolean>;
   endSlot(end: SlotEnd): Promise<void>;
   knownSchedules(): Promise<KnownSchedule[]>;
+  /**
+   * The sessions that hold (or wait for) a schedule's lock (`opsbook-schedule:<name>`): a
+   * scheduler while a slot of it goes on, or any session of the database's roles, which keeps
+   * every slot of it refused (SCHEDULE_BUSY) for as long as it holds it. Never throws.
+   */
+  scheduleHolders(schedule: string): Promise<LockHolders>;
   /** Every slot from `since` on, oldest first. */
   slotsSince(since: Date): Promise<ScheduleSlot[]>;
 }

@@ -7,9 +7,11 @@ import {
   startScheduler,
 } from '@opsbook/runner';
 import { type Config, readDuration, UsageError } from '@opsbook/schema';
+import { type LockHolder, sessionFacts } from '@opsbook/state';
 import { type CommandContext, type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { sessionSql } from '../lock-holders-text.js';
 import { formatTable } from '../output.js';
 import { showControls, showControlsIn, showProblem } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
@@ -113,6 +115,18 @@ function lastText(s: ScheduleStatus): string {
   return `${s.last.slot} ${s.last.runId ? `${s.last.runId} ` : ''}${s.last.status}${s.last.code ? ` (${s.last.code})` : ''}`;
 }
 
+/**
+ * A schedule whose lock a session holds while no slot of it goes on: who (as pg_stat_activity
+ * tells it) and how to end it, for no scheduler will.
+ */
+function lockHeldText(schedule: string, holders: readonly LockHolder[]): string {
+  const facts = holders.flatMap((h) =>
+    h.pid === null ? [] : [sessionFacts({ ...h, pid: h.pid })],
+  );
+  const sql = sessionSql(holders);
+  return `${schedule}: the lock opsbook-schedule:${schedule} is held while no slot of it goes on, so not by a scheduler at work (${facts.length ? facts.join('; ') : 'a prepared transaction: see pg_prepared_xacts'}): every slot is refused (SCHEDULE_BUSY) while it is held${sql ? `; if ${sql.sessions} should not hold it, look at ${sql.them} (${sql.look}) and end ${sql.them} (${sql.end})` : ''}`;
+}
+
 function missText(m: MissedSlot): string {
   if (m.reason === 'no-run') return 'no scheduler took it';
   if (m.reason === 'abandoned') return `abandoned: ${m.message}`;
@@ -137,7 +151,10 @@ minutes to start before it counts. APPROVAL is the schedule's standing approval 
 and now, as a slot verifies it (signature against the trust pin, senior, digest, expiry,
 selector; its ticket is checked at the slot): the database's rows are not taken for it. Exit 1
 when a slot was missed, no scheduler has run a schedule, or a standing approval does not verify,
-so that a monitoring check can alert on it.
+so that a monitoring check can alert on it. So does a schedule whose lock
+(opsbook-schedule:NAME) a session holds while no slot of it goes on: that session (pid, user,
+application, as pg_stat_activity tells) keeps every slot refused (SCHEDULE_BUSY); the line names
+it and the SQL that ends it.
 
 ${SETUP}`,
   async run(ctx) {
@@ -189,6 +206,7 @@ ${SETUP}`,
             `${s.name}: its standing approval does not verify (${s.approval.code}): ${s.approval.message}; every slot is refused until it does, whatever LAST says`,
           ),
         );
+      if (s.lockHeldBy) ctx.out.print(style.red(lockHeldText(s.name, s.lockHeldBy)));
       if (s.state === 'unscheduled')
         ctx.out.print(
           style.red(

@@ -1,6 +1,6 @@
 import type { SshSigner } from '@opsbook/approval';
 import { type Config, isOpsbookError, loadConfig } from '@opsbook/schema';
-import { type SlotEnd, stateStoreOf } from '@opsbook/state';
+import { type ScheduleLog, type SlotEnd, sessionFacts, stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { runRoutine } from '../execute/routine-run.js';
 import { TicketGate } from '../ticket/run-ticket.js';
@@ -84,7 +84,7 @@ export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPay
       if (!(await hold.takeSchedule()))
         throw new runnerErrors.RefusalError(
           'SCHEDULE_BUSY',
-          `an earlier slot of ${schedule} is still going on a live scheduler: nothing ran for ${at.slot} (one schedule's slots never overlap); opsbook schedule list shows which`,
+          `the lock of ${schedule} is held, by a live scheduler while an earlier slot goes on, or by another session of the database${await holdersText(log, schedule)}: nothing ran for ${at.slot} (one schedule's slots never overlap); opsbook schedule list shows which`,
         );
       end = await runSlotRoutine(options, schedule, slot);
     } catch (e) {
@@ -158,6 +158,15 @@ function refuseLate(options: SlotRunOptions, schedule: string, slot: Date): void
       'SCHEDULE_SLOT_LATE',
       `the slot ${slot.toISOString()} of ${schedule} came up ${minutesOf(lateMs)} late, past the ${minutesOf(allowedMs)} a slot may start late (${backfillMs > SLOT_GRACE_MS ? 'its backfill' : 'the grace of a slot'}): nothing ran`,
     );
+}
+
+/** Who holds a schedule's lock, as pg_stat_activity tells it: `(pid 42, user ops, …)`. */
+async function holdersText(log: ScheduleLog, schedule: string): Promise<string> {
+  const { holders } = await log.scheduleHolders(schedule);
+  const facts = holders.flatMap((h) =>
+    h.isGranted && h.pid !== null ? [sessionFacts({ ...h, pid: h.pid })] : [],
+  );
+  return facts.length ? ` (${facts.join('; ')})` : '';
 }
 
 function minutesOf(ms: number): string {

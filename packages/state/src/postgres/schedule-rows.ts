@@ -3,6 +3,7 @@ import type { RunStatus } from '../run-status.js';
 import type { ScheduleLog, ScheduleSlot, SlotHold, SlotOutcome } from '../schedule-log.js';
 import { retryWhileDown } from './connection.js';
 import type { Database } from './database.js';
+import { exclusiveHoldersOf } from './lock-holders.js';
 import {
   type JournalSession,
   lockKeySqlOf,
@@ -141,6 +142,9 @@ export function scheduleLogIn(db: Database, clock: () => Date, url?: string): Sc
           ),
         ),
       );
+    },
+    scheduleHolders(schedule) {
+      return exclusiveHoldersOf(url, scheduleLease(schedule));
     },
     async knownSchedules() {
       const rows = await db.guard(() =>

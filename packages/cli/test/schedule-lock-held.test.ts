@@ -1,0 +1,145 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import type { Postgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './opsbook-world.js';
+import { binPath, runCli, stackTrace, userEnv } from './run-cli.js';
+import { scheduleSite } from './schedule-site.js';
+
+/*
+ * Any role of the team's database may take the advisory lock a scheduler holds while a slot of a
+ * schedule goes on (`opsbook-schedule:<name>`), and keep it: every slot of the schedule is then
+ * refused (SCHEDULE_BUSY), for ever. Through the real binary on a real PostgreSQL, the refused
+ * slot and `opsbook schedule list` must name the session that holds it and how to end it, and
+ * the list must exit 1 so that a monitoring check alerts.
+ */
+
+const DATABASE = 'cli_schedule_lock';
+let pg: Postgres;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let holder: ChildProcessWithoutNullStreams | undefined;
+
+beforeAll(async () => {
+  ({ pg, dir, env } = await scheduleSite(DATABASE, 'opsbook-schedule-lock-'));
+}, 60_000);
+
+afterAll(async () => {
+  if (holder && holder.exitCode === null) holder.kill('SIGKILL');
+  await pg?.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sql = (text: string) => pg.psql(text, DATABASE);
+
+/** A psql session over TCP, as `application`, that takes `lock` and keeps it; its pid. */
+async function holdLock(lock: string, application: string): Promise<number> {
+  const session = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
+    env: { ...process.env, ...pg.env(DATABASE), PGAPPNAME: application },
+  });
+  holder = session;
+  let out = '';
+  session.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  session.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  session.stdin.write(
+    `select pg_advisory_lock(('x' || left(md5('${lock}'), 16))::bit(64)::bigint);\n` +
+      `select 'held by ' || pg_backend_pid();\n`,
+  );
+  await waitFor(() => {
+    if (session.exitCode !== null) throw new Error(`psql exited ${session.exitCode}: ${out}`);
+    return /held by \d+/.test(out);
+  }, 'psql to hold the lock');
+  return Number(/held by (\d+)/.exec(out)?.[1]);
+}
+
+/** `opsbook schedule run` until a slot has ended, then SIGTERM; its exit code and output. */
+async function runSchedulerForOneSlot() {
+  const child = spawn(process.execPath, [binPath, 'schedule', 'run'], {
+    cwd: dir,
+    env: userEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`the scheduler exited: ${stderr}`);
+      return (
+        (
+          await sql('select count(*) from opsbook_schedule_slots where outcome is not null').catch(
+            () => '0',
+          )
+        ).trim() !== '0'
+      );
+    }, 'a slot to end');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return { code: await exited, stdout, stderr };
+}
+
+describe('a schedule whose lock another session of the database keeps', () => {
+  it('refuses its slot naming that session, and schedule list names it, says how to end it, and exits 1', async () => {
+    const pid = await holdLock('opsbook-schedule:inventory', 'nightly-audit');
+    // A first start registers the schedule; then the scheduler seems down since the minute
+    // before this one, so that the next start backfills the current minute at once.
+    const first = spawn(process.execPath, [binPath, 'schedule', 'run'], {
+      cwd: dir,
+      env: userEnv(env),
+      stdio: 'ignore',
+    });
+    await waitFor(
+      async () =>
+        (
+          await sql('select count(*) from graphile_worker._private_known_crontabs').catch(() => '')
+        ).trim() === '1',
+      'the first scheduler to register its cron',
+    );
+    first.kill('SIGTERM');
+    await new Promise((r) => first.once('close', r));
+    await sql(`update graphile_worker._private_known_crontabs
+      set known_since = now() - interval '1 hour',
+          last_execution = date_trunc('minute', now()) - interval '1 minute'`);
+    const scheduler = await runSchedulerForOneSlot();
+    expect(scheduler.code, scheduler.stderr).toBe(0);
+    expect(scheduler.stdout).toMatch(
+      new RegExp(
+        `inventory: refused \\(SCHEDULE_BUSY\\): the lock of inventory is held, .*\\(pid ${pid}, user \\S+, application 'nightly-audit'`,
+      ),
+    );
+
+    const list = await runCli(['schedule', 'list'], { cwd: dir, env });
+    expect(list.stderr).not.toMatch(stackTrace);
+    expect(list.code, list.stdout).toBe(1);
+    const line = list.stdout.split('\n').find((l) => l.startsWith('inventory: the lock'));
+    expect(line, list.stdout).toMatch(
+      new RegExp(
+        `^inventory: the lock opsbook-schedule:inventory is held while no slot of it goes on, so not by a scheduler at work \\(pid ${pid}, user \\S+, application 'nightly-audit', client 127\\.0\\.0\\.1:\\d+, connected since \\S+\\): every slot is refused \\(SCHEDULE_BUSY\\) while it is held; if that session should not hold it, look at it \\(select \\* from pg_stat_activity where pid = ${pid}\\) and end it \\(select pg_terminate_backend\\(${pid}\\)\\)$`,
+      ),
+    );
+    const json = JSON.parse(
+      (await runCli(['schedule', 'list', '--json'], { cwd: dir, env })).stdout,
+    );
+    expect(json.schedules[0].lockHeldBy).toEqual([
+      expect.objectContaining({ pid, application: 'nightly-audit', isGranted: true }),
+    ]);
+
+    // Once that session is ended as the line says, nothing is said of the lock.
+    await sql(`select pg_terminate_backend(${pid})`);
+    holder?.stdin.end();
+    await waitFor(() => holder?.exitCode !== null, 'psql to end');
+    const after = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });
+    expect(JSON.parse(after.stdout).schedules[0]).not.toHaveProperty('lockHeldBy');
+  }, 120_000);
+});
