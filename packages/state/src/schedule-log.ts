@@ -88,6 +88,11 @@ export interface ScheduleLog {
    * every slot of it refused (SCHEDULE_BUSY) for as long as it holds it. Never throws.
    */
   scheduleHolders(schedule: string): Promise<LockHolders>;
+  /**
+   * The database server's clock (`clock_timestamp()`): the job queue dates and runs slots by it,
+   * while a scheduler judges a slot's lateness by its own machine's clock.
+   */
+  databaseNow(): Promise<Date>;
   /** Every slot from `since` on, oldest first. */
   slotsSince(since: Date): Promise<ScheduleSlot[]>;
 }

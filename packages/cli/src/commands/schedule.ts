@@ -1,8 +1,10 @@
 import {
+  clockSkewWarning,
   type MissedSlot,
   readScheduleReport,
   type ScheduleEvent,
   type ScheduleStatus,
+  scheduleClockWarning,
   scheduleRunbookProblems,
   startScheduler,
 } from '@opsbook/runner';
@@ -73,6 +75,8 @@ ${SETUP}`,
   async run(ctx) {
     const config = await configFor(ctx);
     await warnScheduleRunbooks(ctx, config);
+    const skew = await scheduleClockWarning(config, 'opsbook schedule run');
+    if (skew) ctx.out.note(`warning: ${skew}`);
     const executorSigner = await executorSignerFor(ctx);
     const controller = new AbortController();
     const scheduler = await startScheduler({
@@ -169,6 +173,8 @@ ${SETUP}`,
       since: new Date(now.getTime() - window.ms),
     });
     await warnScheduleRunbooks(ctx, config);
+    const skew = clockSkewWarning(report.clockSkewMs);
+    if (skew) ctx.out.note(`warning: ${skew}`);
     const code = report.hasMissed ? exitCodes.failed : exitCodes.ok;
     if (ctx.out.json) {
       ctx.out.printJson(report);

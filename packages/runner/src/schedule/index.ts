@@ -1,3 +1,9 @@
+export {
+  CLOCK_SKEW_WARN_MS,
+  clockSkewWarning,
+  measureClockSkew,
+  scheduleClockWarning,
+} from './clock-skew.js';
 export { checkScheduleApproval, type ScheduleApproval } from './schedule-approval.js';
 export { readScheduleReport, type ScheduleReport } from './schedule-report.js';
 export { scheduleRunbookProblems } from './schedule-runbooks.js';

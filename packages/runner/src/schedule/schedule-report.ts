@@ -1,5 +1,6 @@
 import type { Config } from '@opsbook/schema';
 import type { LockHolder, ScheduleLog } from '@opsbook/state';
+import { measureClockSkew } from './clock-skew.js';
 import { checkScheduleApproval, type ScheduleApproval } from './schedule-approval.js';
 import { type ScheduleStatus, scheduleStatus } from './schedule-status.js';
 import { parseScheduleCron, scheduleLogOf } from './schedules.js';
@@ -19,6 +20,11 @@ export interface ScheduleReport {
    * refused): what an alert watches.
    */
   hasMissed: boolean;
+  /**
+   * How far the database's clock is ahead of this machine's (negative: behind), in ms: the job
+   * queue runs slots by the database's clock, a scheduler judges lateness by its own.
+   */
+  clockSkewMs: number;
 }
 
 /**
@@ -56,6 +62,7 @@ export async function readScheduleReport(
   }
   return {
     schedules,
+    clockSkewMs: await measureClockSkew(log, () => new Date()),
     hasMissed: schedules.some(
       (s) => s.state !== 'ok' || !s.approval.ok || s.lockHeldBy !== undefined,
     ),

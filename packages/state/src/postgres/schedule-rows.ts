@@ -146,6 +146,10 @@ export function scheduleLogIn(db: Database, clock: () => Date, url?: string): Sc
     scheduleHolders(schedule) {
       return exclusiveHoldersOf(url, scheduleLease(schedule));
     },
+    async databaseNow() {
+      const rows = await db.guard(() => db.query<{ now: Date }>('select clock_timestamp() as now'));
+      return rows[0]!.now;
+    },
     async knownSchedules() {
       const rows = await db.guard(() =>
         db.query<{ name: string; runbook: string; cron: string; known_since: Date }>(
