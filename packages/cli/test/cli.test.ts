@@ -103,6 +103,32 @@ describe('opsbook (no command)', () => {
     }
   });
 
+  it("gives a malformed approval file exit 2 where it is a command's input, exit 3 where a run would start under it (README's exit table)", async () => {
+    const bad = path.join(tmp.dir, 'malformed.approval.json');
+    await writeFile(bad, '{"payloadType": 1\n');
+    const key = path.join(tmp.dir, 'approve_ed25519');
+    await runShell(`ssh-keygen -q -t ed25519 -N '' -f ${key}`);
+    for (const args of [
+      ['approve', bad, '--key', key],
+      ['plan', '--show', bad],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`${bad}:2:1: invalid JSON`);
+    }
+    for (const args of [
+      ['verify', bad],
+      ['run', bad, '--key', key],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(
+        /^refused \(ENVELOPE_INVALID\): .*invalid JSON.*use the approval file written by opsbook plan\/approve, unedited/,
+      );
+      expect(r.stderr).not.toMatch(stackTrace);
+    }
+  });
+
   it('refuses an unknown option with a suggestion', async () => {
     const r = await runCli(['validate', '--jsn']);
     expect(r.code).toBe(2);
