@@ -11,8 +11,8 @@ import { scheduleSite } from './schedule-site.js';
  * runs slots by the database's clock, the scheduler judges their lateness by its own, and slots
  * are lost. The machine's clock cannot be moved under a test (other tests share it), so the
  * database's is: its sessions see a clock_timestamp() three minutes ahead (a function of that
- * name in a schema searched before pg_catalog). Through the real binary, `schedule list` and
- * `schedule run` must warn, naming both clocks and what to do.
+ * name in a schema searched before pg_catalog). Through the real binary, `schedule list`,
+ * `schedule run` and `doctor` must warn, naming both clocks and what to do.
  */
 
 const DATABASE = 'cli_schedule_skew';
@@ -34,10 +34,12 @@ const warning =
   /^warning: this machine's clock is 1[78]\d s behind the database's \(PostgreSQL clock_timestamp\(\)\): more than the 2 minutes a slot has to start: slots are refused as late \(SCHEDULE_SLOT_LATE\) or reported missed; synchronise both with NTP/m;
 
 describe('a database whose clock is 3 minutes ahead of the scheduler machine', () => {
-  it('schedule list says nothing of the clocks while they agree', async () => {
+  it('schedule list and doctor say nothing of the clocks while they agree', async () => {
     const r = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });
     expect(r.stderr).not.toMatch(/clock/);
     expect(Math.abs(JSON.parse(r.stdout).clockSkewMs)).toBeLessThan(5000);
+    const doctor = await runCli(['doctor'], { cwd: dir, env });
+    expect(doctor.stdout).not.toMatch(/clock/);
   });
 
   it('schedule list and schedule run warn of it, with what to do', async () => {
@@ -70,5 +72,13 @@ describe('a database whose clock is 3 minutes ahead of the scheduler machine', (
     }
     expect(await exited, stderr).toBe(0);
     expect(stderr).toMatch(warning);
+
+    const doctor = await runCli(['doctor', '--json'], { cwd: dir, env });
+    expect(doctor.stderr).not.toMatch(stackTrace);
+    expect(JSON.parse(doctor.stdout).findings).toContainEqual({
+      area: 'state',
+      level: 'warn',
+      detail: expect.stringMatching(/^this machine's clock is 1[78]\d s behind the database's/),
+    });
   }, 60_000);
 });

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
 import { checkKnownHostsOwner } from '@opsbook/exec';
 import {
+  clockSkewWarning,
   FIRST_SENIOR,
   loadRunInventory,
+  measureClockSkew,
   openTracker,
   readApprovalFile,
   scheduleRunbookProblems,
@@ -34,7 +36,8 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 export default defineCommand({
   details: `Checks this machine's setup before work needs it, reading only: opsbook.yaml, the pinned trust
 store against approvers.yaml, the state store (the files under stateDir or the team's PostgreSQL
-database), tracker writes waiting in the outbox, the tracker (with Jira: the account the
+database, and its clock against this machine's: 30 s apart or more is warned of, since schedules
+lose slots past 2 minutes), tracker writes waiting in the outbox, the tracker (with Jira: the account the
 credentials sign in as, the project, its issue type, every status opsbook moves tickets to, and
 whether each approver's jira: account in approvers.yaml, and each owner alerts.yaml names, can
 be assigned its tickets), alerts.yaml when there is one, the standing approvals and schedules
@@ -326,6 +329,10 @@ async function stateFindings(config: Config): Promise<Finding[]> {
     const fix = tampered
       ? 'opsbook runs list and opsbook journal verify name them'
       : incompleteFix(runs.filter((r) => r.status === 'incomplete' && r.runnerHost === undefined));
+    // The team's job queue runs slots by the database's clock, schedulers judge them by theirs.
+    const skew = store.schedules
+      ? clockSkewWarning(await measureClockSkew(store.schedules))
+      : undefined;
     return [
       {
         area: 'state',
@@ -333,6 +340,7 @@ async function stateFindings(config: Config): Promise<Finding[]> {
         detail: `${store.kind} store ${store.location}: ${runs.length} run(s)${notes.length ? ` (${notes.join(', ')})` : ''}${tampered ? `, ${tampered} whose journal does not check out` : ''}`,
         ...(fix ? { fix } : {}),
       },
+      ...(skew ? [{ area: 'state', level: 'warn' as const, detail: skew }] : []),
     ];
   } finally {
     await store.close();
