@@ -20,9 +20,17 @@ const DUMP_START = /^[0-9a-fA-F]{6,16}(?::? +)/;
  */
 export function mayBeDumpLine(partial: string): boolean {
   if (/^[0-9a-fA-F]{0,16}:?$/.test(partial)) return /^[0-9a-fA-F]/.test(partial);
-  // `od -An -c` lines begin with a field's spaces.
-  return DUMP_START.test(partial) || /^ {1,4}$|^ +\S/.test(partial);
+  // `od -An -c` lines: whole fields of 4 characters, then the beginning of one.
+  return DUMP_START.test(partial) || (partial !== '' && CHAR_FIELDS_SO_FAR.test(partial));
 }
+
+/**
+ * Fields of `od -c` (`   h`, `    `, `  \n`, ` 303`) and the beginning of the next: what an
+ * unfinished line of `od -An -c` can be. Other lines that begin with spaces (an indented log
+ * line, curl's progress meter) are let out as they come.
+ */
+const CHAR_FIELDS_SO_FAR =
+  /^(?: {3}[ -~]| {2}\\[0abfnrtv]| [0-3][0-7]{2})*(?: {1,3}| {2}\\| [0-3][0-7]?)?$/;
 
 /** Whether `text` holds a line that may be a dump line: a cheap test before reading it. */
 export function mayHoldDump(text: string): boolean {

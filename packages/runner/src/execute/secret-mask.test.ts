@@ -448,6 +448,23 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     for (const size of [1, 16, 1000]) expect(shownOf(streamed([key], cut, size), key)).toEqual([]);
   });
 
+  it('holds back an unfinished line only while it may still be a dump line', () => {
+    const stream = createSecretMask([key]).maskStream();
+    // A line of a dump is read whole: its beginning waits for its end.
+    expect(stream.push('00000000: 6162 6364')).toBe('');
+    // Whole, it is held until enough of the dump follows it, or the dump ends.
+    expect(stream.push(' 6566  abcdef\n')).toBe('');
+    expect(stream.push('done\n')).toBe('00000000: 6162 6364 6566  abcdef\ndone\n');
+    expect(stream.push('   h   u')).toBe('');
+    expect(stream.push('\n')).toBe('');
+    expect(stream.push('ok\n')).toBe('   h   u\nok\n');
+    // Progress without a line break, indented or not, is let out as it comes.
+    const progress = createSecretMask(['hunter2-Pa55w0rd']).maskStream();
+    expect(progress.push('  % Total    % Received %')).toBe('  % Total    % Received %');
+    expect(progress.push('\r  45  100M')).toBe('\r  45  100M');
+    expect(progress.push('\ndownloading... 10%')).toBe('\ndownloading... 10%');
+  });
+
   it('leaves dumps and output without the secret as they are', () => {
     const { mask } = createSecretMask([key]);
     const text = dump('xxd', [], 'nothing secret here, just bytes 0123456789\n');
