@@ -3,6 +3,7 @@ import {
   findingCountsText,
   type RunEvent,
   type RunOutcome,
+  routeText,
   type TicketReport,
 } from '@opsbook/runner';
 import { exitCodes } from './exit-code.js';
@@ -70,6 +71,7 @@ export function runProgress(out: Output): (e: RunEvent) => void {
     const shown =
       event.type === 'run-start' ||
       event.type === 'host-key-accepted' ||
+      (event.type === 'host-route' && event.fromSshConfig.length > 0) ||
       event.type === 'step-end' ||
       (event.type === 'host-end' && event.status !== 'ok');
     if (!shown) return;
@@ -81,6 +83,8 @@ export function runProgress(out: Output): (e: RunEvent) => void {
       );
     } else if (event.type === 'host-key-accepted') {
       out.note(hostKeyAcceptedText(event));
+    } else if (event.type === 'host-route') {
+      out.note(hostRouteText(event));
     } else if (event.type === 'step-end') {
       const e = showControlsIn({
         host: event.host,
@@ -110,6 +114,12 @@ export function hostKeyAcceptedText(
 ): string {
   const e = showControlsIn(event);
   return `[${e.host}] accepted new host key ${e.fingerprint} (${e.keyType}) of ${e.address} port ${e.port}, added to ${e.knownHostsFile}`;
+}
+
+/** What a run and a worker say of a host whose port or user ~/.ssh/config chose, not the plan. */
+export function hostRouteText(event: Extract<RunEvent, { type: 'host-route' }>): string {
+  const e = showControlsIn(event);
+  return `[${e.host}] reached as ${routeText(e)}: ${e.fromSshConfig.join(', ')} from ~/.ssh/config, not in the approved plan`;
 }
 
 /**

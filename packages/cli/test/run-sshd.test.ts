@@ -328,7 +328,12 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(repor
         }),
       ]);
       const h3Events = journal.filter((e) => e.host === 'h3').map((e) => e.type);
-      expect(h3Events.slice(0, 3)).toEqual(['host-start', 'host-key-accepted', 'step-start']);
+      expect(h3Events.slice(0, 4)).toEqual([
+        'host-start',
+        'host-key-accepted',
+        'host-route',
+        'step-start',
+      ]);
       expect((await world.opsbook(['journal', 'verify', r.doc!.runId])).code).toBe(0);
     } finally {
       await world.writeKnownHosts();

@@ -92,7 +92,12 @@ describe('opsbook worker --accept-new-host-keys', () => {
       }),
     ]);
     const ofH1 = lines.filter((e) => e.host === 'h1').map((e) => e.type);
-    expect(ofH1.slice(0, 3)).toEqual(['host-start', 'host-key-accepted', 'step-start']);
+    expect(ofH1.slice(0, 4)).toEqual([
+      'host-start',
+      'host-key-accepted',
+      'host-route',
+      'step-start',
+    ]);
     const verify = await world.opsbook(['journal', 'verify', runId], { env: team.dbEnv });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });

@@ -80,6 +80,7 @@ export {
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,
+  type HostRoute,
   OutputCapture,
   type Transport,
 } from './transport.js';

@@ -36,6 +36,7 @@ describe('resolveSshConfig', () => {
         '/home/ops/.ssh/id_ed25519',
       ],
       proxyJump: [{ host: 'bastion' }, { user: 'admin', host: 'jump2', port: 2201 }],
+      setByConfig: ['port', 'user'],
     });
   });
 
@@ -47,6 +48,7 @@ describe('resolveSshConfig', () => {
       user: 'ops',
       identityFiles: [],
       proxyJump: [],
+      setByConfig: [],
     });
   });
 

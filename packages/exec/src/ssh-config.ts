@@ -14,6 +14,8 @@ export interface SshHostConfig {
   identityFiles: string[];
   /** Jump hosts in order (ProxyJump), each resolved through the config again when connecting. */
   proxyJump: JumpHost[];
+  /** The fields the config set (rather than OpenSSH's defaults): port 22 and the local user are not. */
+  setByConfig: Array<'port' | 'user'>;
 }
 
 export interface JumpHost {
@@ -66,6 +68,10 @@ export function resolveSshConfig(
     user,
     identityFiles,
     proxyJump: jump ? parseProxyJump(jump) : [],
+    setByConfig: [
+      ...(portText !== undefined ? (['port'] as const) : []),
+      ...(first('User') !== undefined ? (['user'] as const) : []),
+    ],
   };
 }
 

@@ -18,7 +18,7 @@ import {
 import { parseProxyJump, resolveSshConfig, type SshHostConfig } from './ssh-config.js';
 import type { SshConfigSource } from './ssh-config-source.js';
 import { type SshFileCache, uncachedSshFiles } from './ssh-file-cache.js';
-import type { AcceptedHostKey } from './transport.js';
+import type { AcceptedHostKey, HostRoute } from './transport.js';
 
 /**
  * One host as the inventory describes it. OpenSSH's precedence: a field set here wins, an unset
@@ -94,6 +94,8 @@ export interface SshConnection {
   /** Jump-host clients, closed with the connection. */
   hops: Client[];
   resolved: SshHostConfig;
+  /** The address, port, user and jump hosts this connection took. */
+  route: HostRoute;
 }
 
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -148,6 +150,16 @@ export async function connectSshHost(
       `host ${target.name}: the ssh config gives ${base.alias} HostName ${base.hostName}, and opsbook connects only to the address the approved plan holds (${base.alias}): set ansible_host: ${base.hostName} in the inventory and plan again (the senior then approves that address), or remove the HostName`,
       { host: target.name, address: base.alias, hostName: base.hostName },
     );
+  // A ProxyJump only the config gives is refused as its HostName is: the jump host resolves the
+  // address in its own network, and the approved plan holds no jump host for this one.
+  if (options.addressIsFinal && target.proxyJump === undefined && base.proxyJump.length > 0) {
+    const jump = base.proxyJump.map(jumpText).join(',');
+    throw new execErrors.RefusalError(
+      'SSH_ROUTE_REFUSED',
+      `host ${target.name}: the ssh config gives ${base.alias} ProxyJump ${jump}, and opsbook takes only the route the approved plan holds (no jump host for ${base.alias}): set ansible_ssh_common_args: '-o ProxyJump=${jump}' in the inventory and plan again (the senior then approves that route), or remove the ProxyJump`,
+      { host: target.name, address: base.alias, proxyJump: jump },
+    );
+  }
   const resolved: SshHostConfig = {
     ...base,
     port: target.port ?? base.port,
@@ -179,11 +191,24 @@ export async function connectSshHost(
       sock = await forward(client, { host: next.hostName, port: next.port }, target.name);
     }
     const client = await connectOne(target.name, resolved, sock, options, env.homeDir, onAccepted);
-    return { client, hops, resolved, acceptedHostKeys };
+    const route: HostRoute = {
+      address: resolved.hostName,
+      port: resolved.port,
+      user: resolved.user,
+      jumps: jumps.map((j) => ({ address: j.hostName, port: j.port, user: j.user })),
+      fromSshConfig: base.setByConfig.filter((field) => target[field] === undefined),
+    };
+    return { client, hops, resolved, route, acceptedHostKeys };
   } catch (e) {
     for (const hop of hops) hop.end();
     throw e;
   }
+}
+
+/** A jump host as ProxyJump writes it: `[user@]host[:port]`. */
+function jumpText(jump: { user?: string; host: string; port?: number }): string {
+  const host = jump.host.includes(':') ? `[${jump.host}]` : jump.host;
+  return `${jump.user ? `${jump.user}@` : ''}${host}${jump.port !== undefined ? `:${jump.port}` : ''}`;
 }
 
 function forward(

@@ -124,6 +124,7 @@ function createSshTransport(
   const sessions = hostSessions(client, ctx);
   const transport: StreamingTransport = {
     host: name,
+    route: connection.route,
     ...(connection.acceptedHostKeys.length > 0
       ? { acceptedHostKeys: connection.acceptedHostKeys }
       : {}),

@@ -37,6 +37,26 @@ export interface Transport {
    * journals them.
    */
   readonly acceptedHostKeys?: readonly AcceptedHostKey[];
+  /**
+   * Where an SSH connection went: the address, port and user it logged in with, through which
+   * jump hosts. The plan holds only what the inventory sets, so a run journals this before any
+   * step on the host. Unset for the local transport.
+   */
+  readonly route?: HostRoute;
+}
+
+/** The route an SSH connection took, as resolved from the inventory, ~/.ssh/config and defaults. */
+export interface HostRoute {
+  address: string;
+  port: number;
+  user: string;
+  /** The jump hosts in order, each as connected to. */
+  jumps: Array<{ address: string; port: number; user: string }>;
+  /**
+   * What ~/.ssh/config chose for the host itself (its Port, its User) that its target (the plan)
+   * left unset: the approving senior did not see these.
+   */
+  fromSshConfig: Array<'port' | 'user'>;
 }
 
 /** A host key accepted as new and added to known_hosts. */

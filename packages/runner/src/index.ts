@@ -102,6 +102,7 @@ export {
   evidenceBundle,
   findingCountsText,
   type RunDigest,
+  routeText,
   type StepRecord,
   summarizeRun,
 } from './ticket/run-summary.js';

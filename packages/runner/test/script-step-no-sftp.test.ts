@@ -152,7 +152,8 @@ describe('a script that cannot be staged on a host', () => {
         expect.stringContaining('scripts/report.sh changed after the approval was verified'),
       ],
     ]);
-    expect(events.map((e) => e.type)).toEqual(['host-start', 'host-end']);
+    // Connected (its route journaled), then failed before any step.
+    expect(events.map((e) => e.type)).toEqual(['host-start', 'host-route', 'host-end']);
     await expect(stat(marker)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

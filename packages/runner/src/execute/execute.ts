@@ -205,6 +205,8 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     transport = await connecting;
     for (const key of transport.acceptedHostKeys ?? [])
       await input.record({ type: 'host-key-accepted', ...key, host: host.name });
+    if (transport.route)
+      await input.record({ type: 'host-route', host: host.name, ...transport.route });
     await stageScriptsEarly(input, host, transport, scripts);
     const root: RunUnit = {
       phases: host.phases,

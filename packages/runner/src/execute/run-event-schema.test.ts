@@ -50,6 +50,7 @@ describe('run event schema', () => {
       | 'run-start'
       | 'host-start'
       | 'host-key-accepted'
+      | 'host-route'
       | 'step-start'
       | 'step-end'
       | 'host-end'

@@ -76,6 +76,28 @@ const hostKeyAccepted = closedObject({
   knownHostsFile: { type: 'string' },
 });
 
+/**
+ * Where an SSH host's connection went (address, port, user, jump hosts), before any step there:
+ * the plan holds only what the inventory sets, and ~/.ssh/config on the runner machine may
+ * choose the port and user of a host whose inventory entry sets none (`fromSshConfig`).
+ */
+const hostRoute = closedObject({
+  type: { const: 'host-route' },
+  host,
+  address: { type: 'string' },
+  port: { type: 'integer' },
+  user: { type: 'string' },
+  jumps: {
+    type: 'array',
+    items: closedObject({
+      address: { type: 'string' },
+      port: { type: 'integer' },
+      user: { type: 'string' },
+    }),
+  },
+  fromSshConfig: { type: 'array', items: { enum: ['port', 'user'] } },
+});
+
 const stepStart = closedObject({
   type: { const: 'step-start' },
   host,
@@ -130,5 +152,5 @@ export const runEventSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://opsbook.dev/schemas/run-event.json',
   title: 'opsbook run journal event',
-  oneOf: [runStart, hostStart, hostKeyAccepted, stepStart, stepEnd, hostEnd, runEnd],
+  oneOf: [runStart, hostStart, hostKeyAccepted, hostRoute, stepStart, stepEnd, hostEnd, runEnd],
 } as const;

@@ -106,6 +106,40 @@ describe('summarizeRun', () => {
     expect(JSON.stringify(none.blocks)).not.toContain('accepted as new');
   });
 
+  it('lists the hosts whose port or user ~/.ssh/config chose, not the plan, so the verifying senior sees where the commands went', () => {
+    const route = (host: string, fromSshConfig: string[]) => ({
+      type: 'host-route',
+      host,
+      address: '10.0.0.1',
+      port: 2222,
+      user: 'root',
+      jumps: [{ address: '10.0.0.9', port: 22, user: 'ops' }],
+      fromSshConfig,
+    });
+    const digest = digestJournal([
+      { type: 'run-start', runId: 'r1', ticket: 'OPS-1', hosts: ['web-1', 'web-2'] },
+      { type: 'host-start', host: 'web-1' },
+      route('web-1', ['port', 'user']),
+      { type: 'host-end', host: 'web-1', status: 'ok', rolledBack: false },
+      { type: 'host-start', host: 'web-2' },
+      route('web-2', []),
+      { type: 'host-end', host: 'web-2', status: 'ok', rolledBack: false },
+      { type: 'run-end', status: 'ok', hosts: { 'web-1': 'ok', 'web-2': 'ok' } },
+    ] as never);
+    const blocks = summarizeRun(digest, []).blocks;
+    const heading = blocks.findIndex(
+      (b) =>
+        b.type === 'heading' &&
+        b.text === 'Connections ~/.ssh/config chose (not in the approved plan)',
+    );
+    expect(heading).toBeGreaterThan(0);
+    expect(blocks[heading + 1]).toEqual({
+      type: 'table',
+      header: ['host', 'reached as', 'chosen by ~/.ssh/config'],
+      rows: [['web-1', 'root@10.0.0.1 port 2222 via ops@10.0.0.9 port 22', 'port, user']],
+    });
+  });
+
   it("lists an inspection's findings that are not ok, worst first, with the counts", () => {
     const finding = (status: string, subject: string, message: string) => ({
       host: 'web-1',

@@ -1,4 +1,4 @@
-import type { AcceptedHostKey } from '@opsbook/exec';
+import type { AcceptedHostKey, HostRoute } from '@opsbook/exec';
 import type { JournalLine } from '@opsbook/state';
 import type { Block, Doc } from '@opsbook/tracker';
 
@@ -38,6 +38,8 @@ export interface RunDigest {
   findings: { counts: Record<string, number>; notable: FindingRecord[] };
   /** Host keys the run took as new (`--accept-new-host-keys`): trusted without a check. */
   acceptedHostKeys?: AcceptedHostKey[];
+  /** Hosts whose port or user ~/.ssh/config chose (the plan left them unset), with the route taken. */
+  sshConfigRoutes?: Array<HostRoute & { host: string }>;
 }
 
 /** An inspection finding that is not ok, as a ticket lists it. */
@@ -58,7 +60,10 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
   const hosts: RunDigest['hosts'] = [];
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
   const acceptedHostKeys: AcceptedHostKey[] = [];
+  const sshConfigRoutes: Array<HostRoute & { host: string }> = [];
   for (const e of events) {
+    if (e.type === 'host-route' && Array.isArray(e.fromSshConfig) && e.fromSshConfig.length > 0)
+      sshConfigRoutes.push(e as unknown as HostRoute & { host: string });
     if (e.type === 'host-key-accepted')
       acceptedHostKeys.push({
         host: String(e.host),
@@ -112,6 +117,7 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
     journal: { head: last?.hash ?? '', count: events.length },
     findings,
     ...(acceptedHostKeys.length > 0 ? { acceptedHostKeys } : {}),
+    ...(sshConfigRoutes.length > 0 ? { sshConfigRoutes } : {}),
   };
 }
 
@@ -217,6 +223,7 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
       }),
     },
     ...acceptedHostKeyBlocks(run.acceptedHostKeys ?? []),
+    ...sshConfigRouteBlocks(run.sshConfigRoutes ?? []),
     { type: 'heading', level: 4, text: 'Post-checks' },
     post.length
       ? {
@@ -272,6 +279,29 @@ function acceptedHostKeyBlocks(keys: readonly AcceptedHostKey[]): Block[] {
       ]),
     },
   ];
+}
+
+/** The hosts whose port or user the runner's ~/.ssh/config chose, not the plan (none: no blocks). */
+function sshConfigRouteBlocks(routes: ReadonlyArray<HostRoute & { host: string }>): Block[] {
+  if (routes.length === 0) return [];
+  return [
+    {
+      type: 'heading',
+      level: 4,
+      text: 'Connections ~/.ssh/config chose (not in the approved plan)',
+    },
+    {
+      type: 'table',
+      header: ['host', 'reached as', 'chosen by ~/.ssh/config'],
+      rows: routes.map((r) => [r.host, routeText(r), r.fromSshConfig.join(', ')]),
+    },
+  ];
+}
+
+/** `user@address port N`, and its jump hosts: how a run and a ticket write a route. */
+export function routeText(route: HostRoute): string {
+  const via = route.jumps.map((j) => `${j.user}@${j.address} port ${j.port}`).join(', ');
+  return `${route.user}@${route.address} port ${route.port}${via ? ` via ${via}` : ''}`;
 }
 
 /**
