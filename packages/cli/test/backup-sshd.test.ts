@@ -628,3 +628,42 @@ describe('file-restore through opsbook run', () => {
     expect(await readFile(path.join(target, srcDir, 'data.bin'))).toEqual(Buffer.alloc(300_000, 7));
   });
 });
+
+describe('backup.copy and --accept-new-host-keys', () => {
+  it('says and journals the copy destination’s host key it took as new, as for a host of the run', async () => {
+    const [h1, h2] = world.hosts as [(typeof world.hosts)[0], (typeof world.hosts)[0]];
+    // known_hosts knows the host backed up, never the copy destination.
+    await world.writeKnownHosts([h1.knownHostsLine]);
+    try {
+      const file = await approve('data-backup', 'h1', backupParams());
+      const r = await runApproval(world, file, ['--accept-new-host-keys']);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+      const [keyType, base64] = h2.hostPublicKey.split(' ') as [string, string];
+      const fingerprint = `SHA256:${createHash('sha256').update(Buffer.from(base64, 'base64')).digest('base64').replace(/=+$/, '')}`;
+      expect(await readFile(world.knownHostsFile, 'utf8')).toContain(base64);
+      expect(r.stderr).toContain(
+        `[h1] accepted new host key ${fingerprint} (${keyType}) of ${h2.host} port ${h2.port}, added to ${world.knownHostsFile}`,
+      );
+      const journal = await readJournal(r.doc!.journal.path);
+      expect(journal.filter((e) => e.type === 'host-key-accepted')).toEqual([
+        expect.objectContaining({
+          host: 'h1',
+          address: h2.host,
+          port: h2.port,
+          keyType,
+          fingerprint,
+          knownHostsFile: world.knownHostsFile,
+        }),
+      ]);
+      // Before the copy step ends: journaled as the key is taken, not after the fact.
+      const at = (match: (e: (typeof journal)[number]) => boolean) => journal.findIndex(match);
+      expect(at((e) => e.type === 'host-key-accepted')).toBeLessThan(
+        at((e) => e.type === 'step-end' && e.step === 'copy'),
+      );
+      expect((await world.opsbook(['journal', 'verify', r.doc!.runId])).code).toBe(0);
+    } finally {
+      await world.writeKnownHosts();
+    }
+  });
+});

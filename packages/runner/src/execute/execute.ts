@@ -610,8 +610,9 @@ async function runAction(
       'ACTION_UNAVAILABLE',
       `action ${step.uses} is not available in this opsbook`,
     );
+  const { connect } = input;
   return action.run({
-    ...(input.connect ? { connect: input.connect } : {}),
+    ...(connect ? { connect: (target) => connectOffPlan(input, host, connect, target) } : {}),
     host: host.name,
     with: step.with,
     transport,
@@ -625,4 +626,26 @@ async function runAction(
     onStdout: live.onStdout,
     onStderr: live.onStderr,
   });
+}
+
+/**
+ * A machine outside the plan (an off-host backup copy's destination), reached from a step on
+ * `host`: each host key taken as new there is journaled and said as a run host's is, before the
+ * step goes on, so that whoever verifies the run sees every key it trusted without a check.
+ */
+async function connectOffPlan(
+  input: RunInput,
+  host: PlannedHost,
+  connect: (target: SshTarget) => Promise<Transport>,
+  target: SshTarget,
+): Promise<Transport> {
+  const transport = await connect(target);
+  try {
+    for (const key of transport.acceptedHostKeys ?? [])
+      await input.record({ type: 'host-key-accepted', ...key, host: host.name });
+  } catch (e) {
+    await transport.close().catch(() => {});
+    throw e;
+  }
+  return transport;
 }
