@@ -119,7 +119,8 @@ export function hostKeyAcceptedText(
 /** What a run and a worker say of a host whose port or user ~/.ssh/config chose, not the plan. */
 export function hostRouteText(event: Extract<RunEvent, { type: 'host-route' }>): string {
   const e = showControlsIn(event);
-  return `[${e.host}] reached as ${routeText(e)}: ${e.fromSshConfig.join(', ')} from ~/.ssh/config, not in the approved plan`;
+  const what = e.destination ? `copy destination ${e.destination} ` : '';
+  return `[${e.host}] reached ${what}as ${routeText(e)}: ${e.fromSshConfig.join(', ')} from ~/.ssh/config, not in the approved plan`;
 }
 
 /**

@@ -630,7 +630,7 @@ describe('file-restore through opsbook run', () => {
 });
 
 describe('backup.copy and --accept-new-host-keys', () => {
-  it('says and journals the copy destination’s host key it took as new, as for a host of the run', async () => {
+  it('says and journals the copy destination’s host key it took as new, and its route, as for a host of the run', async () => {
     const [h1, h2] = world.hosts as [(typeof world.hosts)[0], (typeof world.hosts)[0]];
     // known_hosts knows the host backed up, never the copy destination.
     await world.writeKnownHosts([h1.knownHostsLine]);
@@ -656,6 +656,21 @@ describe('backup.copy and --accept-new-host-keys', () => {
           knownHostsFile: world.knownHostsFile,
         }),
       ]);
+      // The Port and User ~/.ssh/config gave the destination, which the signed copy_to does
+      // not hold: journaled and said as a run host's are.
+      expect(journal.filter((e) => e.type === 'host-route' && e.destination)).toEqual([
+        expect.objectContaining({
+          host: 'h1',
+          destination: h2.host,
+          address: h2.host,
+          port: h2.port,
+          user: 'root',
+          fromSshConfig: ['port', 'user'],
+        }),
+      ]);
+      expect(r.stderr).toContain(
+        `[h1] reached copy destination ${h2.host} as root@${h2.host} port ${h2.port}: port, user from ~/.ssh/config, not in the approved plan`,
+      );
       // Before the copy step ends: journaled as the key is taken, not after the fact.
       const at = (match: (e: (typeof journal)[number]) => boolean) => journal.findIndex(match);
       expect(at((e) => e.type === 'host-key-accepted')).toBeLessThan(

@@ -630,8 +630,9 @@ async function runAction(
 
 /**
  * A machine outside the plan (an off-host backup copy's destination), reached from a step on
- * `host`: each host key taken as new there is journaled and said as a run host's is, before the
- * step goes on, so that whoever verifies the run sees every key it trusted without a check.
+ * `host`: each host key taken as new there, and the route taken, are journaled and said as a run
+ * host's are, before the step goes on, so that whoever verifies the run sees every key it trusted
+ * without a check and where the copy went.
  */
 async function connectOffPlan(
   input: RunInput,
@@ -643,6 +644,13 @@ async function connectOffPlan(
   try {
     for (const key of transport.acceptedHostKeys ?? [])
       await input.record({ type: 'host-key-accepted', ...key, host: host.name });
+    if (transport.route)
+      await input.record({
+        type: 'host-route',
+        host: host.name,
+        destination: target.name,
+        ...transport.route,
+      });
   } catch (e) {
     await transport.close().catch(() => {});
     throw e;

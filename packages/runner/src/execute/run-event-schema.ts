@@ -77,26 +77,32 @@ const hostKeyAccepted = closedObject({
 });
 
 /**
- * Where an SSH host's connection went (address, port, user, jump hosts), before any step there:
+ * Where an SSH host's connection went (address, port, user, jump hosts), before any step there
+ * (an off-host copy's destination: before the step that copies ends):
  * the plan holds only what the inventory sets, and ~/.ssh/config on the runner machine may
  * choose the port and user of a host whose inventory entry sets none (`fromSshConfig`).
  */
-const hostRoute = closedObject({
-  type: { const: 'host-route' },
-  host,
-  address: { type: 'string' },
-  port: { type: 'integer' },
-  user: { type: 'string' },
-  jumps: {
-    type: 'array',
-    items: closedObject({
-      address: { type: 'string' },
-      port: { type: 'integer' },
-      user: { type: 'string' },
-    }),
+const hostRoute = closedObject(
+  {
+    type: { const: 'host-route' },
+    host,
+    /** A machine outside the plan reached from a step on `host` (an off-host backup copy's `to`). */
+    destination: { type: 'string' },
+    address: { type: 'string' },
+    port: { type: 'integer' },
+    user: { type: 'string' },
+    jumps: {
+      type: 'array',
+      items: closedObject({
+        address: { type: 'string' },
+        port: { type: 'integer' },
+        user: { type: 'string' },
+      }),
+    },
+    fromSshConfig: { type: 'array', items: { enum: ['port', 'user'] } },
   },
-  fromSshConfig: { type: 'array', items: { enum: ['port', 'user'] } },
-});
+  ['destination'],
+);
 
 const stepStart = closedObject({
   type: { const: 'step-start' },

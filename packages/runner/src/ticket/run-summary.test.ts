@@ -120,6 +120,8 @@ describe('summarizeRun', () => {
       { type: 'run-start', runId: 'r1', ticket: 'OPS-1', hosts: ['web-1', 'web-2'] },
       { type: 'host-start', host: 'web-1' },
       route('web-1', ['port', 'user']),
+      // An off-host copy's destination, reached from a step on web-1.
+      { ...route('web-1', ['user']), destination: 'vault' },
       { type: 'host-end', host: 'web-1', status: 'ok', rolledBack: false },
       { type: 'host-start', host: 'web-2' },
       route('web-2', []),
@@ -136,7 +138,14 @@ describe('summarizeRun', () => {
     expect(blocks[heading + 1]).toEqual({
       type: 'table',
       header: ['host', 'reached as', 'chosen by ~/.ssh/config'],
-      rows: [['web-1', 'root@10.0.0.1 port 2222 via ops@10.0.0.9 port 22', 'port, user']],
+      rows: [
+        ['web-1', 'root@10.0.0.1 port 2222 via ops@10.0.0.9 port 22', 'port, user'],
+        [
+          'web-1 (copy destination vault)',
+          'root@10.0.0.1 port 2222 via ops@10.0.0.9 port 22',
+          'user',
+        ],
+      ],
     });
   });
 

@@ -39,7 +39,7 @@ export interface RunDigest {
   /** Host keys the run took as new (`--accept-new-host-keys`): trusted without a check. */
   acceptedHostKeys?: AcceptedHostKey[];
   /** Hosts whose port or user ~/.ssh/config chose (the plan left them unset), with the route taken. */
-  sshConfigRoutes?: Array<HostRoute & { host: string }>;
+  sshConfigRoutes?: Array<HostRoute & { host: string; destination?: string }>;
 }
 
 /** An inspection finding that is not ok, as a ticket lists it. */
@@ -60,10 +60,10 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
   const hosts: RunDigest['hosts'] = [];
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
   const acceptedHostKeys: AcceptedHostKey[] = [];
-  const sshConfigRoutes: Array<HostRoute & { host: string }> = [];
+  const sshConfigRoutes: NonNullable<RunDigest['sshConfigRoutes']> = [];
   for (const e of events) {
     if (e.type === 'host-route' && Array.isArray(e.fromSshConfig) && e.fromSshConfig.length > 0)
-      sshConfigRoutes.push(e as unknown as HostRoute & { host: string });
+      sshConfigRoutes.push(e as unknown as HostRoute & { host: string; destination?: string });
     if (e.type === 'host-key-accepted')
       acceptedHostKeys.push({
         host: String(e.host),
@@ -282,7 +282,7 @@ function acceptedHostKeyBlocks(keys: readonly AcceptedHostKey[]): Block[] {
 }
 
 /** The hosts whose port or user the runner's ~/.ssh/config chose, not the plan (none: no blocks). */
-function sshConfigRouteBlocks(routes: ReadonlyArray<HostRoute & { host: string }>): Block[] {
+function sshConfigRouteBlocks(routes: NonNullable<RunDigest['sshConfigRoutes']>): Block[] {
   if (routes.length === 0) return [];
   return [
     {
@@ -293,7 +293,11 @@ function sshConfigRouteBlocks(routes: ReadonlyArray<HostRoute & { host: string }
     {
       type: 'table',
       header: ['host', 'reached as', 'chosen by ~/.ssh/config'],
-      rows: routes.map((r) => [r.host, routeText(r), r.fromSshConfig.join(', ')]),
+      rows: routes.map((r) => [
+        r.destination ? `${r.host} (copy destination ${r.destination})` : r.host,
+        routeText(r),
+        r.fromSshConfig.join(', '),
+      ]),
     },
   ];
 }
