@@ -33,7 +33,7 @@ export const execErrorCodes = errorCodeList({
   },
   refused: {
     SSH_ROUTE_REFUSED:
-      "the ssh config gives the host another HostName than the plan's address, or a ProxyJump the plan does not hold (a run takes only the plan's route); nothing was run",
+      'the ssh config gives the host another HostName, or a ProxyJump, than the plan holds (a run takes only its route); nothing was run',
   },
   invalid: {
     SHELL_NUL_BYTE: 'a value holds a NUL byte, which no command or environment can receive',
