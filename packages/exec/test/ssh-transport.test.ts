@@ -476,6 +476,14 @@ describe('SSH transport against real sshd hosts', () => {
       / 127\.0\.0\.3 \d+\n$/,
     );
     expect([jump.countLogins() - jumpBefore, dest.countLogins() - destBefore]).toEqual([1, 1]);
+    // The route taken, jump host included, for the runner to journal.
+    expect(t.route).toEqual({
+      address: dest.host,
+      port: dest.port,
+      user: dest.user,
+      jumps: [{ address: jump.host, port: jump.port, user: jump.user }],
+      fromSshConfig: [],
+    });
     const strangerJump = `Host jumphost\n  HostName ${jump.host}\n  Port ${jump.port}\n  IdentityFile ${jump.clientKeyPath}\n`;
     const onlyDest = path.join(dest.dir, 'only_dest_known_hosts');
     await writeFile(onlyDest, `${dest.knownHostsLine}\n`);
