@@ -38,7 +38,8 @@ function block(b: Block): string {
       return `h${b.level}. ${escapeWiki(b.text)}`;
     case 'code': {
       // {code} content is literal; only a closing {code} inside it could break out.
-      const body = b.text.replace(/\{code/g, '{ code');
+      // Matched in any case: whether Jira's parser takes {CODE} for {code} is not documented.
+      const body = b.text.replace(/\{(code)/gi, '{ $1');
       return `{code${b.language ? `:${b.language.replace(/[^\w+-]/g, '')}` : ''}}\n${body}\n{code}`;
     }
     case 'table':

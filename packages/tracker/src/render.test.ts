@@ -116,7 +116,7 @@ describe('document renderers', () => {
   it('keeps command output literal in wiki markup: it cannot close the code block or forge links', () => {
     const wiki = renderWiki({
       blocks: [
-        { type: 'code', text: 'x\n{code}\n[evil|javascript:alert(1)]' },
+        { type: 'code', text: 'x\n{code}\n[evil|javascript:alert(1)]\n{CODE}\n{Code:java}' },
         {
           type: 'paragraph',
           content: [{ type: 'text', text: '[click|http://evil] *bold* |cell|' }],
@@ -125,6 +125,8 @@ describe('document renderers', () => {
       ],
     });
     expect(wiki.match(/\{code\}/g)).toHaveLength(2);
+    // In any case: whether Jira takes {CODE} for {code} is not documented.
+    expect(wiki.match(/\{code/gi)).toHaveLength(2);
     expect(wiki).toContain('\\[click\\|http://evil\\] \\*bold\\* \\|cell\\|');
     expect(wiki).toContain('|x\\|y z|');
   });
