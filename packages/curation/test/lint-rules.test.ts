@@ -448,6 +448,44 @@ describe('script-not-sh', () => {
   });
 });
 
+describe('script-sibling-file', () => {
+  it('fails a script that sources or runs a file beside itself, which the runner never copies to the host', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/main.sh')),
+      files: {
+        // A folder of scripts run by hand: main.sh finds its helpers where it lies.
+        'scripts/main.sh':
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, in the script
+          '#!/bin/sh\n# usage: $0 MOUNT (dirname "$0" in a comment is fine)\n. "$(dirname "$0")/lib.sh"\n. ./env.sh\nsource ../common.sh\nhere=${0%/*}\nsh "$here/other.sh"\necho "usage: $0 MOUNT" >&2\n',
+        'scripts/lib.sh': 'log() { echo "$*"; }\n',
+      },
+    });
+    expect(r.of('script-sibling-file')).toEqual([
+      r.at('. "$(dirname', 'scripts/main.sh'),
+      r.at('. ./env.sh', 'scripts/main.sh'),
+      r.at('source ../common.sh', 'scripts/main.sh'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, in the script
+      r.at('${0%/*}', 'scripts/main.sh'),
+    ]);
+    const first = r.findings.find((f) => f.rule === 'script-sibling-file');
+    expect(first).toMatchObject({ severity: 'error', step: { phase: 'steps', id: 's' } });
+    expect(first!.message).toMatch(
+      /^main\.sh finds lib\.sh beside itself .*the runner copies only the script a step names.*Paste what main\.sh needs from lib\.sh into it/,
+    );
+  });
+
+  it('passes files of the host: absolute paths, $HOME, a folder the script changed into, and $0 in messages', async () => {
+    const r = await lintFixture({
+      phases: steps(step('s', 'script: scripts/a.sh')),
+      files: {
+        'scripts/a.sh':
+          '#!/bin/sh\n. /etc/os-release\n. "$HOME/.profile"\ncd /opt/app\n. ./env.sh\necho "usage: $0 NAME" >&2\n',
+      },
+    });
+    expect(r.of('script-sibling-file')).toEqual([]);
+  });
+});
+
 describe('script-empty', () => {
   it('fails a script with no command, empty or only comments, as opsbook promote refuses it', async () => {
     const r = await lintFixture({

@@ -485,4 +485,26 @@ echo "$DB $PORT \${VERBOSE:-0}"
     expect(await readdir(path.join(root, 'runbooks'))).toEqual(before);
     expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-x.md');
   });
+
+  it('refuses a script of a folder that sources its helper beside it, at the line of the script given', async () => {
+    // A folder of scripts run by hand: the runner would copy fix-nfs.sh alone to the host, where
+    // lib.sh is not, and the step would fail on every host.
+    const file = await script(
+      'nfs/fix-nfs.sh',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, in the script
+      '#!/bin/sh\n# Remount a stale NFS share\nmount_point=${1:-/mnt/data}\n. "$(dirname "$0")/lib.sh"\nlog "remounting $mount_point"\n',
+    );
+    await script('nfs/lib.sh', 'log() { echo "[fix-nfs] $*"; }\n');
+    const before = await readdir(path.join(root, 'runbooks'));
+    const error = await promote(file, 'fix-nfs').then(
+      () => undefined,
+      (e: OpsbookError) => e,
+    );
+    expect(error).toMatchObject({ code: 'PROMOTED_RUNBOOK_INVALID', kind: 'invalid' });
+    expect(error!.message).toMatch(
+      /fix-nfs\.sh:4:1: script-sibling-file: fix-nfs\.sh finds lib\.sh beside itself .*Paste what fix-nfs\.sh needs from lib\.sh into it/,
+    );
+    expect(await readdir(path.join(root, 'runbooks'))).toEqual(before);
+    expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-fix-nfs.md');
+  });
 });

@@ -61,6 +61,12 @@ const rules = {
     summary:
       'a script holds no command (only comments or blank lines, or nothing): the step does nothing and still ends ok (opsbook promote refuses such a script too)',
   },
+  'script-sibling-file': {
+    severity: 'error',
+    summary:
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, in the rule text
+      'a script sources or runs a file beside itself (dirname "$0", ${0%/*}, . ./lib.sh): the runner copies only the script a step names to the host, so the step fails on every host',
+  },
   'description-missing': {
     severity: 'warning',
     summary: 'the runbook or one of its params has no description',

@@ -14,6 +14,8 @@ import type { Placeholder } from './run-block.js';
 import {
   type CommandWord,
   commandWordAt,
+  type SiblingFileUse,
+  siblingFileUses,
   unpinnedDownloads,
   unprivilegedCommands,
 } from './shell-commands.js';
@@ -214,6 +216,21 @@ export function ownRuleFindings(
           `the runner runs scripts with sh (sh FILE), so this #! (${interpreter}) is ignored: write the script for POSIX sh (lint checks it as sh) and start it with #!/bin/sh`,
           step,
         );
+      for (const use of siblingFileUses(text.text)) {
+        const at = positionOf(text, use.offset);
+        const end = positionOf(text, use.offset + use.length - 1);
+        add(
+          'script-sibling-file',
+          {
+            file: text.file,
+            ...at,
+            endLine: end.line,
+            endCol: end.line === at.line ? end.col : at.col,
+          },
+          siblingMessage(path.posix.basename(text.file), use),
+          step,
+        );
+      }
       if (holdsNoCommand(text.text))
         add(
           'script-empty',
@@ -224,6 +241,15 @@ export function ownRuleFindings(
     }
   }
   return findings;
+}
+
+function siblingMessage(script: string, use: SiblingFileUse): string {
+  const other = use.name ?? 'that file';
+  const found =
+    use.via === 'script'
+      ? `${script} finds ${use.name ?? 'a file'} beside itself (through its own path, $0)`
+      : `${script} sources ${use.name ?? 'a file'} from the folder it is run in, as when run by hand from its own folder`;
+  return `${found}, but the runner copies only the script a step names, alone, to a temporary folder on the host and runs it from there: ${other} is not there, and the step fails on every host. Paste what ${script} needs from ${other} into it (its functions, its settings), or make that work a step of its own; a file the host itself holds is named by its absolute path`;
 }
 
 const PHASE_NOUN: Record<LocatedStep['phase'], string> = {

@@ -274,3 +274,67 @@ function downloadedThenRun(flat: string, fetcher: string, runner: string): numbe
   }
   return found;
 }
+
+/** A place where a script reaches for a file it expects beside itself (or in the folder it ran in). */
+export interface SiblingFileUse {
+  offset: number;
+  length: number;
+  /** The file's name when the text says it (`lib.sh`), else undefined. */
+  name?: string;
+  /** `script`: found through the script's own path ($0); `cwd`: a relative path it sources. */
+  via: 'script' | 'cwd';
+}
+
+/**
+ * Where a script finds another file through its own location (`. "$(dirname "$0")/lib.sh"`,
+ * `${0%/*}`, `$BASH_SOURCE`, `realpath "$0"`) or sources a relative path (`. ./env.sh`,
+ * `source ../common.sh`) before any `cd`: what a folder of scripts run by hand does. The runner
+ * copies only the script a step names, alone, to a temporary folder on the host, so none of
+ * those files is there. One place per line; comments and single-quoted text (awk's `$0`) say
+ * nothing.
+ */
+export function siblingFileUses(text: string): SiblingFileUse[] {
+  const contexts = shellContexts(text);
+  let flat = '';
+  for (let i = 0; i < text.length; i++) flat += contexts.contextAt(i) === 'comment' ? ' ' : text[i];
+  const self = String.raw`(?:\$\{?0\}?|\$\{?BASH_SOURCE(?:\[0\])?\}?)`;
+  const sep = String.raw`(?:^|(?<=[\s;&|(]))`;
+  const name = String.raw`([^\s"';&|)\`]+)`;
+  const patterns: { re: RegExp; via: SiblingFileUse['via'] }[] = [
+    {
+      re: new RegExp(
+        `${sep}(?:\\.|source)\\s+["']?\\$\\(\\s*dirname\\s+(?:--\\s+)?["']?${self}["']?\\s*\\)["']?/${name}`,
+        'gm',
+      ),
+      via: 'script',
+    },
+    {
+      re: new RegExp(
+        `\\b(?:dirname|realpath|readlink\\s+-[a-z]*f[a-z]*)\\s+(?:--\\s+)?["']?${self}|\\$\\{0%[^}]*\\}|\\$\\{?BASH_SOURCE\\b`,
+        'g',
+      ),
+      via: 'script',
+    },
+    {
+      re: new RegExp(`${sep}(?:\\.|source)\\s+["']?(\\.{1,2}/[^\\s"';&|)\`]+)`, 'gm'),
+      via: 'cwd',
+    },
+  ];
+  const firstCd = /(?:^|[\s;&|(])cd(?=\s|$)/m.exec(flat);
+  const byLine = new Map<number, SiblingFileUse>();
+  for (const { re, via } of patterns)
+    for (const m of flat.matchAll(re)) {
+      if (contexts.contextAt(m.index) === 'single') continue;
+      if (via === 'cwd' && firstCd && firstCd.index < m.index) continue;
+      const line = flat.slice(0, m.index).split('\n').length;
+      if (byLine.has(line)) continue;
+      const file = m[1] ? m[1].split('/').pop() : undefined;
+      byLine.set(line, {
+        offset: m.index,
+        length: m[0].length,
+        via,
+        ...(file ? { name: file } : {}),
+      });
+    }
+  return [...byLine.values()].sort((a, b) => a.offset - b.offset);
+}
