@@ -7,6 +7,7 @@
 // @opsbook/curation's, which `opsbook promote` uses too.
 import {
   checkRunbookName,
+  findChangesetHome,
   firstVersionChangeset,
   RUNBOOK_NAME_RULE,
   RUNBOOK_TITLE_MAX,
@@ -83,14 +84,19 @@ if (options.root !== undefined) {
 const cli = path.join(import.meta.dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
 const dir = path.join(root, 'runbooks', name);
 const changeset = firstVersionChangeset(name, `First version of the ${name} runbook.`);
-const changesetFile = path.join(root, changeset.path);
+// The changeset goes where changesets read it: the .changeset/ of the pnpm workspace that takes
+// runbooks/NAME as a package, as opsbook promote does. Anywhere else one naming @runbooks/NAME
+// would make every `changeset status` and `changeset version` there fail: none is written.
+const home = await findChangesetHome(dir, name, (f) => path.relative(root, f) || '.');
+const changesetFile = home.kind === 'workspace' ? home.file : undefined;
+const changesetShown = changesetFile && (path.relative(root, changesetFile) || changesetFile);
 // Refused before anything is written: the runbook, or a changeset of that name (another runbook's
 // first version, or one being made), is someone's work.
 if (await exists(dir))
   fail(`runbooks/${name} already exists; choose another name or edit that runbook`);
-if (await exists(changesetFile))
+if (changesetFile && (await exists(changesetFile)))
   fail(
-    `${changeset.path} already exists: a runbook named ${name} is there or being made; choose another name, or delete that changeset if it is left from a runbook that is gone, then run this again`,
+    `${changesetShown} already exists: a runbook named ${name} is there or being made; choose another name, or delete that changeset if it is left from a runbook that is gone, then run this again`,
   );
 
 const runbook = renderYaml({
@@ -154,7 +160,10 @@ const onSignal = (signal) => {
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 for (const signal of signals) process.on(signal, onSignal);
 try {
-  for (const folder of [path.dirname(dir), path.dirname(changesetFile)]) {
+  for (const folder of [
+    path.dirname(dir),
+    ...(changesetFile ? [path.dirname(changesetFile)] : []),
+  ]) {
     const first = fs.mkdirSync(folder, { recursive: true });
     // runbooks/ or .changeset/ made here: removed too, when empty, if this fails.
     if (first) madeFolders.push(first);
@@ -163,8 +172,10 @@ try {
   made.push(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), runbookPackageJson(name, title), { flag: 'wx' });
   fs.writeFileSync(path.join(dir, 'runbook.yaml'), runbook, { flag: 'wx' });
-  fs.writeFileSync(changesetFile, changeset.text, { flag: 'wx' });
-  made.push(changesetFile);
+  if (changesetFile) {
+    fs.writeFileSync(changesetFile, changeset.text, { flag: 'wx' });
+    made.push(changesetFile);
+  }
 } catch (e) {
   const existed = e.code === 'EEXIST';
   // Only what this run made: an EEXIST is someone else's, made since the check above.
@@ -179,7 +190,9 @@ try {
   process.exit(1);
 }
 
-const created = `created runbooks/${name} and ${changeset.path}`;
+const created = changesetFile
+  ? `created runbooks/${name} and ${changesetShown}`
+  : `created runbooks/${name}; ${home.reason}`;
 // The scaffold's step is a placeholder: lint (and so CI) fails on it until it is written.
 const next = `next: write runbooks/${name}/runbook.yaml (title, description, params, the steps); opsbook lint fails on it (scaffold-todo) until you replace the step 'TODO the change itself' with the real change`;
 if (!(await fs.pathExists(cli))) {

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './run-cli.js';
 
 const script = path.join(repoRoot, 'scripts', 'new-runbook.mjs');
+const changesetBin = path.join(repoRoot, 'node_modules', '.bin', 'changeset');
+const WORKSPACE = 'packages:\n  - runbooks/*\n';
 const run = (args: string[]) =>
   promisify(execFile)(process.execPath, [script, ...args]).then(
     (r) => ({ code: 0, ...r }),
@@ -21,6 +23,8 @@ let tmp: { dir: string; remove: () => Promise<void> };
 beforeAll(async () => {
   tmp = await makeTempDir();
   await mkdir(path.join(tmp.dir, 'runbooks'));
+  // A repository as opsbook's: a pnpm workspace whose runbooks/* are packages, with changesets.
+  await writeFile(path.join(tmp.dir, 'pnpm-workspace.yaml'), WORKSPACE);
 });
 afterAll(() => tmp.remove());
 
@@ -141,6 +145,43 @@ describe('scripts/new-runbook.mjs', () => {
     );
   });
 
+  it('writes no changeset where no workspace takes runbooks/* as packages: changeset status keeps working', async () => {
+    // A repository whose workspace holds packages/* only: a changeset naming @runbooks/nr-ws
+    // would make every `changeset status` and `changeset version` there fail.
+    const root = await newRoot('not-a-package', undefined, 'packages:\n  - packages/*\n');
+    await mkdir(path.join(root, 'packages', 'a'), { recursive: true });
+    await writeFile(path.join(root, 'package.json'), '{"name": "ws", "private": true}\n');
+    await writeFile(
+      path.join(root, 'packages', 'a', 'package.json'),
+      '{"name": "a", "version": "1.0.0"}\n',
+    );
+    await mkdir(path.join(root, '.changeset'));
+    await writeFile(
+      path.join(root, '.changeset', 'config.json'),
+      await readFile(path.join(repoRoot, '.changeset', 'config.json')),
+    );
+    const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: root });
+    await git('init', '-q', '-b', 'main');
+    await git('add', '-A');
+    await git('-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-qm', 'init');
+    const r = await run(['nr-ws', '--root', root, '--title', 'Not a package']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^created runbooks\/nr-ws; no changeset was written: runbooks\/nr-ws is not a package of the pnpm workspace at \. \(pnpm-workspace\.yaml: packages\/\*\): make runbooks\/nr-ws a package/m,
+    );
+    expect(await readdir(path.join(root, '.changeset'))).toEqual(['config.json']);
+    const status = await promisify(execFile)(changesetBin, ['status'], { cwd: root }).then(
+      (s) => ({ code: 0, out: s.stdout + s.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        out: e.stdout + e.stderr,
+      }),
+    );
+    expect(status.out).not.toMatch(/not in the workspace/);
+    expect(status.code).toBe(0);
+  });
+
   it('takes back what it wrote when opsbook validate refuses it', async () => {
     // A repository whose opsbook.yaml does not load: validate fails after the files are written.
     const root = await newRoot('validate-fails', 'apiVersion: opsbook/v1\nkind: Conf\n');
@@ -153,7 +194,7 @@ describe('scripts/new-runbook.mjs', () => {
     );
     expect(r.stdout).not.toMatch(/created/);
     // Not even the runbooks/ and .changeset/ folders it made for them.
-    expect(await readdir(root)).toEqual(['opsbook.yaml']);
+    expect((await readdir(root)).sort()).toEqual(['opsbook.yaml', 'pnpm-workspace.yaml']);
   });
 });
 
@@ -161,10 +202,12 @@ describe('scripts/new-runbook.mjs', () => {
 async function newRoot(
   name: string,
   config = 'apiVersion: opsbook/v1\nkind: Config\nrunbooks: runbooks\nstateDir: st\n',
+  workspace = WORKSPACE,
 ): Promise<string> {
   const root = path.join(tmp.dir, name);
   await mkdir(path.join(root, 'runbooks'), { recursive: true });
   await writeFile(path.join(root, 'opsbook.yaml'), config);
+  await writeFile(path.join(root, 'pnpm-workspace.yaml'), workspace);
   return root;
 }
 

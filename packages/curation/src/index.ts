@@ -49,6 +49,7 @@ export {
   versionBaseline,
   versionFindings,
 } from './lint/version-rules.js';
+export { type ChangesetHome, findChangesetHome } from './promote/changeset-home.js';
 export {
   type PromoteOptions,
   type PromoteResult,
