@@ -486,6 +486,25 @@ echo "$DB $PORT \${VERBOSE:-0}"
     expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-x.md');
   });
 
+  it('refuses a folder of scripts, naming the scripts in it and what to do with its helpers', async () => {
+    const dir = path.join(root, 'folder-of-scripts');
+    await mkdir(dir);
+    await writeFile(
+      path.join(dir, 'folder-of-scripts.sh'),
+      '#!/bin/sh\n. ./common.sh\nsystemctl restart app\n',
+    );
+    await writeFile(path.join(dir, 'common.sh'), 'set -eu\n');
+    await writeFile(path.join(dir, 'README'), 'how to run\n');
+    const error = await promote(dir, 'folder-of-scripts').then(
+      () => undefined,
+      (e: OpsbookError) => e,
+    );
+    expect(error).toMatchObject({ code: 'SCRIPT_NOT_FILE', kind: 'invalid' });
+    expect(error!.message).toMatch(
+      /folder-of-scripts: is a folder: promote takes one script, the one that is run \(here common\.sh or folder-of-scripts\.sh\): give its path, e\.g\. opsbook promote .*folder-of-scripts\/folder-of-scripts\.sh --name folder-of-scripts; the runner copies only that script to the host, so first paste into it what it needs from the others \(the functions and settings it sources\)/,
+    );
+  });
+
   it('refuses a script of a folder that sources its helper beside it, at the line of the script given', async () => {
     // A folder of scripts run by hand: the runner would copy fix-nfs.sh alone to the host, where
     // lib.sh is not, and the step would fail on every host.

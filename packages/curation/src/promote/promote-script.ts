@@ -1,5 +1,15 @@
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -81,7 +91,7 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
   const choices = scaffoldChoices(options.category, options.grade);
   if (options.title !== undefined) checkRunbookTitle(options.title);
   const scriptPath = path.resolve(cwd, options.script);
-  const scriptText = await readScript(options.script, scriptPath);
+  const scriptText = await readScript(options.script, scriptPath, options.name);
   const dir = path.join(options.runbooksDir, options.name);
   const home = await findChangesetHome(dir, options.name, (f) => path.relative(cwd, f) || '.');
   const changesetFile = home.kind === 'workspace' ? home.file : undefined;
@@ -141,7 +151,7 @@ export async function promoteScript(options: PromoteOptions): Promise<PromoteRes
   }
 }
 
-async function readScript(shown: string, file: string): Promise<string> {
+async function readScript(shown: string, file: string, name: string): Promise<string> {
   const info = await stat(file).catch((e: NodeJS.ErrnoException) => e);
   if (info instanceof Error) {
     const code = info.code ?? 'EIO';
@@ -164,7 +174,9 @@ async function readScript(shown: string, file: string): Promise<string> {
         problem(
           shown,
           'script-not-file',
-          `is ${info.isDirectory() ? 'a folder' : 'not a regular file'}: give the shell script itself`,
+          info.isDirectory()
+            ? await folderAdvice(file, shown, name)
+            : 'is not a regular file: give the shell script itself',
         ),
       ],
       'SCRIPT_NOT_FILE',
@@ -238,6 +250,29 @@ async function writePromotion(dir: string, promotion: Promotion): Promise<void> 
     await makeDirectory(path.dirname(file));
     await writeFile(file, f.text);
   }
+}
+
+/**
+ * What to do with a folder of scripts: promote the one that is run, its helpers pasted into it,
+ * since the runner copies only a step's own script to the host (lint: script-sibling-file).
+ */
+async function folderAdvice(dir: string, shown: string, name: string): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const scripts = entries
+    .filter((e) => e.isFile() && /\.(?:sh|bash)$/.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  if (!scripts.length) return 'is a folder, with no .sh script in it: give the shell script itself';
+  const listed =
+    scripts.length > 5
+      ? `${scripts.slice(0, 5).join(', ')} and ${scripts.length - 5} more`
+      : scripts.length === 1
+        ? scripts[0]
+        : `${scripts.slice(0, -1).join(', ')} or ${scripts[scripts.length - 1]}`;
+  // The folder's namesake (fix-nfs/fix-nfs.sh) is likely the one that is run.
+  const example =
+    scripts.find((s) => s.replace(/\.(?:sh|bash)$/, '') === path.basename(dir)) ?? scripts[0]!;
+  return `is a folder: promote takes one script, the one that is run (here ${listed}): give its path, e.g. opsbook promote ${path.join(shown, example)} --name ${name}; the runner copies only that script to the host, so first paste into it what it needs from the others (the functions and settings it sources)`;
 }
 
 /** Loads and lints the staged runbook: its warnings, or PROMOTED_RUNBOOK_INVALID. */
