@@ -54,6 +54,17 @@ describe('loadAlertRules', () => {
     expect(lines.join('\n')).toMatch(/^alerts\.yaml:7:\d+: /m);
   });
 
+  it("names the forms of a rule's by: and the key a typo meant, not 'a mapping, or a mapping'", async () => {
+    const { code, lines } = await problemsOf(
+      `${HEAD}correlate:\n  - name: zone\n    by: {hostvar: zone}\n  - name: two\n    by: {host: true, groups: [db]}\n`,
+    );
+    expect(code).toBe('ALERT_RULES_INVALID');
+    expect(lines).toEqual([
+      "alerts.yaml:6:9: correlate[0].by has a mapping, which fits none of the allowed forms: a mapping with 'labels', or a mapping with 'groups', or a mapping with 'hostVar', or a mapping with 'host': 'hostvar' is not one of their keys: did you mean 'hostVar'?",
+      "alerts.yaml:8:9: correlate[1].by has a mapping, which fits none of the allowed forms: a mapping with 'labels', or a mapping with 'groups', or a mapping with 'hostVar', or a mapping with 'host': 'host' and 'groups' belong to different forms: give only one",
+    ]);
+  });
+
   it('refuses a repeated rule name, a severity not listed and a runbook the repository lacks', async () => {
     const { lines } = await problemsOf(
       `${HEAD}correlate:

@@ -270,7 +270,7 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
       return {
         ...at(segs),
         rule: 'wrong-type',
-        message: `${where} has ${describeType(value)}, which fits none of the allowed forms: ${unionHint(e)}`,
+        message: `${where} has ${describeType(value)}, which fits none of the allowed forms: ${unionHint(e)}${mappingHint(e, value)}`,
       };
     default:
       return {
@@ -281,16 +281,44 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
   }
 }
 
+interface UnionBranch {
+  type?: unknown;
+  items?: { type?: unknown };
+  required?: string[];
+  properties?: Record<string, unknown>;
+}
+
 function unionHint(e: ErrorObject): string {
-  const branches =
-    (e.schema as Array<{ type?: unknown; items?: { type?: unknown }; required?: string[] }>) ?? [];
+  const branches = (e.schema as UnionBranch[]) ?? [];
   return branches
     .map((b) => {
       if (b.type === 'array' && b.items) return `a list of ${typeWords(b.items.type, true)}`;
-      if (b.type !== undefined) return typeWords(b.type);
-      if (b.required?.length)
+      // Forms told apart by their keys (`by: {hostVar: …}` or `{groups: …}`): name the keys.
+      if ((b.type === undefined || b.type === 'object') && b.required?.length)
         return `a mapping with ${b.required.map((k) => `'${k}'`).join(' and ')}`;
+      if (b.type !== undefined) return typeWords(b.type);
       return 'another form';
     })
     .join(', or ');
+}
+
+/**
+ * For a mapping that fits no form of a union of mappings: the key none of them has (a typo, with
+ * the key it likely meant), or that it mixes the keys of several forms.
+ */
+function mappingHint(e: ErrorObject, value: unknown): string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return '';
+  const forms = ((e.schema as UnionBranch[]) ?? []).filter((b) => b.properties);
+  if (!forms.length) return '';
+  const known = [...new Set(forms.flatMap((b) => Object.keys(b.properties!)))];
+  const keys = Object.keys(value);
+  const unknown = keys.find((k) => !known.includes(k));
+  if (unknown !== undefined) {
+    const guess = didYouMean(unknown, known);
+    return `: '${unknown}' is not one of their keys${guess ? `: did you mean '${guess}'?` : ''}`;
+  }
+  const touched = forms.filter((b) => keys.some((k) => k in b.properties!));
+  return touched.length > 1 && keys.every((k) => forms.some((b) => b.required?.includes(k)))
+    ? `: ${keys.map((k) => `'${k}'`).join(' and ')} belong to different forms: give only one`
+    : '';
 }
