@@ -54,6 +54,14 @@ describe('loadAlertRules', () => {
     expect(lines.join('\n')).toMatch(/^alerts\.yaml:7:\d+: /m);
   });
 
+  it('says how to write a duration, not the regular expression it must match', async () => {
+    const { lines } = await problemsOf(`${HEAD}window: 15x\nquiet: 6 hours\n`);
+    expect(lines).toEqual([
+      'alerts.yaml:4:9: window is the string "15x": write a duration such as 30s, 15m, 6h or 2d',
+      'alerts.yaml:5:8: quiet is the string "6 hours": write a duration such as 30s, 15m, 6h or 2d',
+    ]);
+  });
+
   it("names the forms of a rule's by: and the key a typo meant, not 'a mapping, or a mapping'", async () => {
     const { code, lines } = await problemsOf(
       `${HEAD}correlate:\n  - name: zone\n    by: {hostvar: zone}\n  - name: two\n    by: {host: true, groups: [db]}\n`,

@@ -135,6 +135,26 @@ const patternHints: Record<string, string> = {
     'name a built-in action such as inspection.disk, or a runbook and a version range such as runbook:disk-cleanup@^1.2.0',
 };
 
+const DURATION_EXAMPLES: Record<string, string> = {
+  ms: '500ms',
+  s: '30s',
+  m: '15m',
+  h: '6h',
+  d: '2d',
+};
+
+/** A duration pattern (durationPattern's, whatever its units) as the values it takes. */
+function durationHint(pattern: string): string | undefined {
+  const units = /^\^\[1-9\]\[0-9\]\*\(([a-z|]+)\)\$$/.exec(pattern)?.[1]?.split('|');
+  if (!units?.every((u) => u in DURATION_EXAMPLES)) return undefined;
+  const examples = units.map((u) => DURATION_EXAMPLES[u]!);
+  const listed =
+    examples.length > 1
+      ? `${examples.slice(0, -1).join(', ')} or ${examples[examples.length - 1]}`
+      : examples[0];
+  return `write a duration such as ${listed}`;
+}
+
 /**
  * Turn ajv's errors into problems placed at the exact line and column of the offending key or
  * value, each with a sentence that says how to fix it.
@@ -228,7 +248,9 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
       const isName = e.propertyName !== undefined || e.schemaPath.includes('propertyNames');
       const name = e.propertyName ?? String(segs[segs.length - 1]);
       const hint =
-        patternHints[String(params.pattern)] ?? `it must match ${String(params.pattern)}`;
+        patternHints[String(params.pattern)] ??
+        durationHint(String(params.pattern)) ??
+        `it must match ${String(params.pattern)}`;
       if (isName) {
         return {
           ...at([...segs, name], 'key'),
