@@ -456,7 +456,7 @@ describe('script-sibling-file', () => {
         // A folder of scripts run by hand: main.sh finds its helpers where it lies.
         'scripts/main.sh':
           // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, in the script
-          '#!/bin/sh\n# usage: $0 MOUNT (dirname "$0" in a comment is fine)\n. "$(dirname "$0")/lib.sh"\n. ./env.sh\nsource ../common.sh\nhere=${0%/*}\nsh "$here/other.sh"\necho "usage: $0 MOUNT" >&2\n',
+          '#!/bin/sh\n# usage: $0 MOUNT (dirname "$0" in a comment is fine)\n. "$(dirname "$0")/lib.sh"\n. ./env.sh\nsource ../common.sh\nhere=${0%/*}\nsh "$here/other.sh"\necho "usage: $0 MOUNT" >&2\nif true; then ./step2.sh --now; fi\n',
         'scripts/lib.sh': 'log() { echo "$*"; }\n',
       },
     });
@@ -466,6 +466,7 @@ describe('script-sibling-file', () => {
       r.at('source ../common.sh', 'scripts/main.sh'),
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, in the script
       r.at('${0%/*}', 'scripts/main.sh'),
+      r.at('./step2.sh', 'scripts/main.sh'),
     ]);
     const first = r.findings.find((f) => f.rule === 'script-sibling-file');
     expect(first).toMatchObject({ severity: 'error', step: { phase: 'steps', id: 's' } });
@@ -479,7 +480,7 @@ describe('script-sibling-file', () => {
       phases: steps(step('s', 'script: scripts/a.sh')),
       files: {
         'scripts/a.sh':
-          '#!/bin/sh\n. /etc/os-release\n. "$HOME/.profile"\ncd /opt/app\n. ./env.sh\necho "usage: $0 NAME" >&2\n',
+          '#!/bin/sh\n. /etc/os-release\n. "$HOME/.profile"\n/usr/bin/env true\ncd /opt/app\n. ./env.sh\n./bin/migrate --check\necho "usage: $0 NAME" >&2\n',
       },
     });
     expect(r.of('script-sibling-file')).toEqual([]);

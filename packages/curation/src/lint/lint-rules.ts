@@ -65,7 +65,7 @@ const rules = {
     severity: 'error',
     summary:
       // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, in the rule text
-      'a script sources or runs a file beside itself (dirname "$0", ${0%/*}, . ./lib.sh): the runner copies only the script a step names to the host, so the step fails on every host',
+      'a script sources or runs a file beside itself (dirname "$0", ${0%/*}, . ./lib.sh, ./step2.sh): the runner copies only the script a step names to the host, so the step fails on every host',
   },
   'description-missing': {
     severity: 'warning',

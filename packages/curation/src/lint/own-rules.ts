@@ -248,7 +248,7 @@ function siblingMessage(script: string, use: SiblingFileUse): string {
   const found =
     use.via === 'script'
       ? `${script} finds ${use.name ?? 'a file'} beside itself (through its own path, $0)`
-      : `${script} sources ${use.name ?? 'a file'} from the folder it is run in, as when run by hand from its own folder`;
+      : `${script} uses ${use.name ?? 'a file'} from the folder it is run in, as when run by hand from its own folder`;
   return `${found}, but the runner copies only the script a step names, alone, to a temporary folder on the host and runs it from there: ${other} is not there, and the step fails on every host. Paste what ${script} needs from ${other} into it (its functions, its settings), or make that work a step of its own; a file the host itself holds is named by its absolute path`;
 }
 

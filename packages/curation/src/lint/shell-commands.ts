@@ -319,6 +319,11 @@ export function siblingFileUses(text: string): SiblingFileUse[] {
       re: new RegExp(`${sep}(?:\\.|source)\\s+["']?(\\.{1,2}/[^\\s"';&|)\`]+)`, 'gm'),
       via: 'cwd',
     },
+    {
+      // A script of the folder run as a command: `./step2.sh`, `sh ../other.sh`.
+      re: /(?:^|(?<=[;&|(]|\b(?:then|do|else)\s))[ \t]*(?:(?:ba|da)?sh[ \t]+)?["']?(\.{1,2}\/[^\s"';&|)`]+)/gm,
+      via: 'cwd',
+    },
   ];
   const firstCd = /(?:^|[\s;&|(])cd(?=\s|$)/m.exec(flat);
   const byLine = new Map<number, SiblingFileUse>();
@@ -329,9 +334,11 @@ export function siblingFileUses(text: string): SiblingFileUse[] {
       const line = flat.slice(0, m.index).split('\n').length;
       if (byLine.has(line)) continue;
       const file = m[1] ? m[1].split('/').pop() : undefined;
+      // A match that starts with the blanks before its command starts at the command.
+      const skip = m[0].length - m[0].trimStart().length;
       byLine.set(line, {
-        offset: m.index,
-        length: m[0].length,
+        offset: m.index + skip,
+        length: m[0].length - skip,
         via,
         ...(file ? { name: file } : {}),
       });
