@@ -120,6 +120,18 @@ describe('opsbook promote', () => {
     expect(r.stdout).toContain('  ops-runbooks/.changeset/new-runbook-fix-nfs.md');
     expect(await readdir(path.join(other, '.changeset'))).toEqual(['new-runbook-fix-nfs.md']);
     expect(await readdir(path.join(site, '.changeset'))).not.toContain('new-runbook-fix-nfs.md');
+    // The commands it says to run next work as written, from where it was run: this repository's
+    // runbooks/ has no fix-nfs, so they name the runbook's folder.
+    const next = /then (opsbook lint \S+) and (opsbook show \S+)\.$/m.exec(r.stdout);
+    expect(next?.slice(1)).toEqual([
+      'opsbook lint ops-runbooks/runbooks/fix-nfs',
+      'opsbook show ops-runbooks/runbooks/fix-nfs',
+    ]);
+    for (const command of next!.slice(1)) {
+      const ran = await runCli(command.split(' ').slice(1), { cwd: site });
+      expect(ran.stderr).not.toMatch(/no runbook/);
+      expect(ran.code).toBe(0);
+    }
   });
 
   it('refuses with exit 2 and a clear message, never a stack trace, and writes nothing', async () => {

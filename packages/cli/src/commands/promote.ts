@@ -167,9 +167,13 @@ Examples:
             `  ${f.file}:${f.line}:${f.col}: ${style.yellow(f.severity)} ${f.rule}: ${f.message}`,
         ),
       );
+    // By name only where this repository's commands look for it; elsewhere (--out) by folder.
+    const inRepository = path.dirname(result.dir) === path.resolve(config.runbooksDir);
+    const folder = shown(result.dir);
+    const ref = inRepository ? result.name : folder.includes('/') ? folder : `./${folder}`;
     lines.push(
       '',
-      `Next: replace the TODOs in ${shown(path.join(result.dir, 'runbook.yaml'))} (title, description, each param's description${todos.length ? ', and the postcheck: lint fails until it proves the change worked' : ''}), then opsbook lint ${result.name} and opsbook show ${result.name}.`,
+      `Next: replace the TODOs in ${shown(path.join(result.dir, 'runbook.yaml'))} (title, description, each param's description${todos.length ? ', and the postcheck: lint fails until it proves the change worked' : ''}), then opsbook lint ${ref} and opsbook show ${ref}.`,
     );
     ctx.out.print(lines.join('\n'));
     return exitCodes.ok;
