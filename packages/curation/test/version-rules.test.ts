@@ -118,6 +118,27 @@ describe('the version rule (lint --since REV)', () => {
     expect(await versionFindings()).toEqual([]);
   });
 
+  it('names the changeset a newcomer wrote for the runbook when it misspells or leaves unquoted its name', async () => {
+    await writeFile(path.join(dir, 'runbook.yaml'), yaml('uptime; df -h'));
+    await mkdir(path.join(repo, '.changeset'));
+    await writeFile(
+      path.join(repo, '.changeset', 'tweak.md'),
+      '---\n"@runbooks/fxx": patch\n---\n\nfx also shows the disks.\n',
+    );
+    const [typo] = await versionFindings();
+    expect(typo?.message).toMatch(
+      /no changeset in \.changeset\/ names @runbooks\/fx: \.changeset\/tweak\.md names @runbooks\/fxx: if it is meant for this runbook, correct the name there to "@runbooks\/fx"$/,
+    );
+    await writeFile(
+      path.join(repo, '.changeset', 'tweak.md'),
+      '---\n@runbooks/fx: patch\n---\n\nfx also shows the disks.\n',
+    );
+    const [unquoted] = await versionFindings();
+    expect(unquoted?.message).toMatch(
+      /no changeset in \.changeset\/ names @runbooks\/fx: \.changeset\/tweak\.md has @runbooks\/fx unquoted, which YAML and changesets cannot read \(a key cannot start with @\): write it in quotes, "@runbooks\/fx": patch$/,
+    );
+  });
+
   it("refuses a lowered version, or one equal to REV's but for build metadata, naming both versions", async () => {
     const setVersion = (version: string) =>
       writeFile(

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { type RunbookBundle, UsageError } from '@opsbook/schema';
+import { didYouMean, type RunbookBundle, UsageError } from '@opsbook/schema';
 // semver's parts, not its index (which loads every function and range of the package).
 import compareVersions from 'semver/functions/compare.js';
 import validVersion from 'semver/functions/valid.js';
@@ -34,6 +34,17 @@ export interface VersionBaseline {
   repoRoot: string;
   /** Package names a pending `.changeset/*.md` bumps. */
   pending: ReadonlySet<string>;
+  /** Each pending changeset, to name the one a runbook's author likely meant. */
+  changesets?: readonly ChangesetNames[];
+}
+
+/** What one `.changeset/*.md` names: its keys as changesets reads them, and `@` keys unquoted. */
+export interface ChangesetNames {
+  /** `.changeset/NAME.md`. */
+  file: string;
+  names: string[];
+  /** `@runbooks/x: patch` without quotes: YAML cannot read it, so it names nothing. */
+  unquoted: string[];
 }
 
 async function git(cwd: string, args: string[]): Promise<string> {
@@ -66,26 +77,59 @@ export async function versionBaseline(since: SinceRevision): Promise<VersionBase
       `--since ${since.rev} is not a commit of ${repoRoot}: give a branch, tag or commit (e.g. origin/main, after git fetch)`,
     );
   }
-  return { rev: since.rev, commit, repoRoot, pending: await pendingChangesets(repoRoot) };
+  const changesets = await readChangesets(repoRoot);
+  const pending = new Set(changesets.flatMap((c) => c.names));
+  return { rev: since.rev, commit, repoRoot, pending, changesets };
 }
 
 /** Package names the changesets in `<repoRoot>/.changeset/` bump (their front matter keys). */
 export async function pendingChangesets(repoRoot: string): Promise<Set<string>> {
+  return new Set((await readChangesets(repoRoot)).flatMap((c) => c.names));
+}
+
+async function readChangesets(repoRoot: string): Promise<ChangesetNames[]> {
   const dir = path.join(repoRoot, '.changeset');
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const pending = new Set<string>();
-  for (const name of names) {
-    if (!name.endsWith('.md') || name === 'README.md') continue;
-    const text = await readFile(path.join(dir, name), 'utf8');
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const changesets: ChangesetNames[] = [];
+  for (const file of files.sort()) {
+    if (!file.endsWith('.md') || file === 'README.md') continue;
+    const text = await readFile(path.join(dir, file), 'utf8');
     const front = /^---\r?\n([\s\S]*?)\r?\n---/.exec(text)?.[1] ?? '';
+    const names: string[] = [];
     // A key as YAML reads it: quoted, or plain but not starting with `@`, which YAML reserves
     // (`@runbooks/x: patch` unquoted is a changeset pnpm version-packages refuses to parse).
     for (const m of front.matchAll(
       /^\s*(?:"([^"\s:]+)"|'([^'\s:]+)'|([^"'@`\s:][^"'\s:]*))\s*:\s*(major|minor|patch)\s*$/gm,
     ))
-      pending.add((m[1] ?? m[2] ?? m[3])!);
+      names.push((m[1] ?? m[2] ?? m[3])!);
+    const unquoted = [...front.matchAll(/^\s*(@[^"'\s:]+)\s*:\s*(?:major|minor|patch)\s*$/gm)].map(
+      (m) => m[1]!,
+    );
+    changesets.push({ file: `.changeset/${file}`, names, unquoted });
   }
-  return pending;
+  return changesets;
+}
+
+/**
+ * The changeset its author likely meant for `packageName`: one that has it unquoted, or names a
+ * package one or two letters off (`@runbooks/disk-clenup`). Empty when none is near.
+ */
+function nearChangeset(packageName: string, base: VersionBaseline): string {
+  const changesets = base.changesets ?? [];
+  const unquoted = changesets.find((c) => c.unquoted.includes(packageName));
+  if (unquoted)
+    return `: ${unquoted.file} has ${packageName} unquoted, which YAML and changesets cannot read (a key cannot start with @): write it in quotes, "${packageName}": patch`;
+  // Within the same scope, the names after it close enough to be a typo (as a did-you-mean).
+  const scope = packageName.slice(0, packageName.indexOf('/') + 1);
+  const bare = (n: string) => n.slice(scope.length);
+  for (const c of changesets) {
+    const others = c.names.filter((n) => n !== packageName && n.startsWith(scope));
+    const guess = didYouMean(bare(packageName), others.map(bare));
+    const near = guess !== undefined ? `${scope}${guess}` : undefined;
+    if (near)
+      return `: ${c.file} names ${near}: if it is meant for this runbook, correct the name there to "${packageName}"`;
+  }
+  return '';
 }
 
 /** The version rule's finding for one runbook, if it changed without a version or changeset. */
@@ -132,7 +176,7 @@ export async function versionFindings(
   return [
     finding(
       bundle,
-      `${bundle.name} ${what}, but ${still} and no changeset in .changeset/ names ${bundle.packageName}: run pnpm changeset and pick ${bundle.packageName} (or ${raise})`,
+      `${bundle.name} ${what}, but ${still} and no changeset in .changeset/ names ${bundle.packageName}${nearChangeset(bundle.packageName, base) || `: run pnpm changeset and pick ${bundle.packageName} (or ${raise})`}`,
     ),
   ];
 }
