@@ -173,12 +173,13 @@ describe('opsbook alerts list, show, grade', () => {
     expect(JSON.stringify(ticket.comments[0])).toContain('Re-graded P1 → P3');
     expect(ticket.grade).toBe('P3'); // the ticket's priority follows the re-grade
     expect(ticket.summary).toMatch(/^\[P3\] /); // and so does the grade its summary names
-    // A re-grade to the grade it has is refused: no second decision, no comment.
+    // A re-grade to the grade it has is refused: no second decision, no comment. The grade is
+    // read in any case, as the incident id is (p3 is P3).
     const same = await cli([
       'alerts',
       'grade',
       'OPS-1',
-      'P3',
+      'p3',
       '--reason',
       'still lab',
       '--key',

@@ -295,8 +295,10 @@ and why. The rules of alerts.yaml no longer change its grade.
 Example:
   opsbook alerts grade INC-7 P2 --reason "one replica of three; no user impact" --agent`,
   async run(ctx) {
-    const [given, to] = ctx.positionals as [string, string];
+    const [given, typed] = ctx.positionals as [string, string];
     const id = incidentRef(given);
+    // In any case, as the incident id: p2 is P2.
+    const to = /^p[1-4]$/i.test(typed) ? typed.toUpperCase() : typed;
     if (!(grades as readonly string[]).includes(to))
       throw new UsageError(`grade ${to} is not one of ${grades.join(', ')}`);
     const reason = stringOption(ctx, 'reason');
