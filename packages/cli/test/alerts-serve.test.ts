@@ -126,6 +126,30 @@ describe('opsbook alerts serve (the binary, over loopback HTTP)', () => {
     expect(`${open.stderr}${bad.stderr}`).not.toMatch(stackTrace);
   });
 
+  it('refuses a --rules file that is not there (a typo), with exit 2, before listening or storing', async () => {
+    const serveTypo = await runCli(
+      ['alerts', 'serve', '--listen', '127.0.0.1:0', '--rules', 'alert.yaml'],
+      { cwd: temp.dir },
+    );
+    expect(serveTypo.code).toBe(2);
+    expect(serveTypo.stderr).toMatch(/alert\.yaml.*there is no alert\.yaml/s);
+    expect(serveTypo.stdout).not.toMatch(/listening on/);
+    await writeFile(
+      path.join(temp.dir, 'body.json'),
+      JSON.stringify(makeAlertBurst({ hosts: 1, alerts: 1 })[0]),
+    );
+    const ingestTypo = await runCli(['alerts', 'ingest', 'body.json', '--rules', 'alert.yaml'], {
+      cwd: temp.dir,
+    });
+    expect(ingestTypo.code).toBe(2);
+    expect(await storedAlerts(temp.dir)).toEqual([]);
+    expect(`${serveTypo.stderr}${ingestTypo.stderr}`).not.toMatch(stackTrace);
+    // Without --rules, no alerts.yaml at its default place is fine: the alerts are stored.
+    const stored = await runCli(['alerts', 'ingest', 'body.json'], { cwd: temp.dir });
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stderr).toMatch(/not converged/);
+  });
+
   it('names the address another process holds and what to do, with exit 2', async () => {
     serve = await startServe(['--listen', '127.0.0.1:0'], { cwd: temp.dir });
     const taken = new URL(serve.url).host;

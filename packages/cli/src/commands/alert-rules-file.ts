@@ -2,7 +2,7 @@ import path from 'node:path';
 import { type AlertRules, loadAlertRules } from '@opsbook/alerts';
 import { trustStorePeople } from '@opsbook/approval';
 import { type Config, findRunbookDirs, ValidationError } from '@opsbook/schema';
-import type { CommandContext } from '../command.js';
+import { type CommandContext, stringOption } from '../command.js';
 import { rulesFileOf, shownRulesFile } from './alert-rules-path.js';
 
 /*
@@ -15,8 +15,9 @@ import { rulesFileOf, shownRulesFile } from './alert-rules-path.js';
 export const fullBuildOnly = false as boolean;
 
 /**
- * alerts.yaml, checked against this repository's runbooks; undefined when there is none and
- * `optional` (serve and ingest then only store).
+ * alerts.yaml, checked against this repository's runbooks; undefined when there is none at its
+ * default place and `optional` (serve and ingest then only store). A `--rules` file that is not
+ * there is refused (ALERT_RULES_MISSING, exit 2).
  */
 export async function rulesFor(
   ctx: CommandContext,
@@ -42,7 +43,10 @@ export async function rulesFor(
       ...(people ? { people } : {}),
     });
   } catch (e) {
-    if (optional && e instanceof ValidationError && e.code === 'ALERT_RULES_MISSING')
+    // Only the default place may be empty: a --rules path that is not there is a mistake (a
+    // typo would otherwise leave the alerts stored and never converged, with one note).
+    const given = stringOption(ctx, 'rules') !== undefined;
+    if (optional && !given && e instanceof ValidationError && e.code === 'ALERT_RULES_MISSING')
       return undefined;
     throw e;
   }
