@@ -1,3 +1,4 @@
+import { type TrackerErrorCode, trackerErrors } from './error-codes.js';
 import type { JiraTracker } from './jira-client.js';
 import { jqlString, propertyValueOf, searchWords } from './jira-fields.js';
 import { DELIVERY_PROPERTY, type DeliveryProbe, type ReadOptions } from './tracker.js';
@@ -29,9 +30,15 @@ export async function findJiraDelivery(
   if (probe.kind === 'create')
     return findCreated(jira, probe.deliveryId, probe.summary, probe.since, options);
   if (probe.kind === 'comment') {
-    const list = await jira.commentBeans(probe.key, `list the comments of ${probe.key}`, options, {
-      expand: 'properties',
-    });
+    // A ticket past 5,000 comments is read newest first, its older ones left out: the write
+    // may be among those, which an absent answer would post a second time.
+    let leftOut: { count: number | undefined } | undefined;
+    const list = await jira.commentBeans(
+      probe.key,
+      `list the comments of ${probe.key}`,
+      { ...options, onLeftOut: (count) => (leftOut = { count }) },
+      { expand: 'properties' },
+    );
     const hit = list.find((c) =>
       ((c.properties ?? []) as Json[]).some(
         (p) =>
@@ -40,12 +47,13 @@ export async function findJiraDelivery(
       ),
     );
     if (hit) return String(hit.id);
+    const since = probe.since === undefined ? Number.NaN : Date.parse(probe.since);
+    const unsure = leftOut && !readBackTo(list, since, leftOut.count) ? leftOut : undefined;
     // `expand=properties` is not in the spec (it documents renderedBody only): a Jira that
     // ignores it answers without properties, and the property of each comment that may be the
     // write is read on its own: every comment made since the write was queued (a busy ticket
     // may have had many since), or without that time the newest RECENT_COMMENTS.
-    if (list.some((c) => Array.isArray(c.properties))) return undefined;
-    const since = probe.since === undefined ? Number.NaN : Date.parse(probe.since);
+    if (list.some((c) => Array.isArray(c.properties))) return absentUnless(unsure, probe.key);
     const candidates = Number.isNaN(since)
       ? list.slice(0, RECENT_COMMENTS)
       : list.filter((c) => !(jiraTime(c.created) < since - CLOCK_SKEW_MS));
@@ -66,7 +74,7 @@ export async function findJiraDelivery(
       const value = propertyValueOf((mark.body as Json | undefined)?.value) as Json | undefined;
       if (mark.status !== 404 && value?.id === probe.deliveryId) return id;
     }
-    return undefined;
+    return absentUnless(unsure, probe.key);
   }
   const res = await jira.http.send({
     method: 'GET',
@@ -85,6 +93,30 @@ export async function findJiraDelivery(
     (a) => a.filename === probe.filename && Number(a.size) === probe.size,
   );
   return match ? String(match.id) : undefined;
+}
+
+/**
+ * Do the comments read go back to before the write was queued (less the clocks' leeway)? Then the
+ * older ones left out cannot hold it. Not where how many were left out is unknown: Jira answered
+ * without `total` past the read cap, and the newest comments may be the ones unread.
+ */
+function readBackTo(list: readonly Json[], since: number, leftOut: number | undefined): boolean {
+  if (leftOut === undefined || Number.isNaN(since)) return false;
+  const oldest = list.at(-1);
+  return oldest !== undefined && jiraTime(oldest.created) < since - CLOCK_SKEW_MS;
+}
+
+/** Undefined (not delivered) when every comment that may be the write was read; else refused. */
+function absentUnless(unsure: { count: number | undefined } | undefined, key: string): undefined {
+  if (!unsure) return undefined;
+  const older =
+    unsure.count === undefined ? 'some of its comments' : `its ${unsure.count} oldest comments`;
+  throw new trackerErrors.OpsbookError(
+    'refused',
+    'TRACKER_DELIVERY_UNCERTAIN' satisfies TrackerErrorCode<'refused'>,
+    `could not tell whether this comment already reached ${key}: ${key} has more comments than the 5,000 newest opsbook reads, and ${older} (where an earlier attempt may have posted it) were not read. Look on ${key} for the comment; if it is there, remove this entry from the outbox folder; if not, \`opsbook outbox flush --retry-failed\` posts it without looking again.`,
+    { ticket: key, olderCommentsLeftOut: unsure.count ?? 'unknown' },
+  );
 }
 
 async function findCreated(

@@ -351,7 +351,14 @@ export class Outbox {
   private async deliver(entry: OutboxEntry, key: string | undefined): Promise<Delivery> {
     const { write, id: deliveryId } = entry;
     const k = key ?? '';
-    if (entry.attempts > 0 && NON_IDEMPOTENT.has(write.kind)) {
+    // A comment the tracker could not tell delivered or not (TRACKER_DELIVERY_UNCERTAIN) is
+    // retried (--retry-failed) by a person who looked on the ticket: it is sent, not looked for
+    // again, which would only fail the same way.
+    const looked =
+      entry.state === 'failed' &&
+      entry.lastError?.code ===
+        ('TRACKER_DELIVERY_UNCERTAIN' satisfies TrackerErrorCode<'refused'>);
+    if (entry.attempts > 0 && NON_IDEMPOTENT.has(write.kind) && !looked) {
       const earlier = await this.probe(entry, k);
       if (earlier !== undefined)
         return { entry, key: write.kind === 'create' ? earlier : k, result: earlier };

@@ -70,3 +70,75 @@ describe.each(['cloud', 'datacenter'] as const)('comment pages on Jira %s', (fla
     expect(said).toEqual([150]);
   });
 });
+
+/**
+ * The delivery check (was a comment the outbox sent before already posted?) reads the same
+ * newest 5,000: where older comments were left out and the write may be among them, it says it
+ * cannot be sure rather than answering "absent" (which would post the comment twice).
+ */
+describe.each(['cloud', 'datacenter'] as const)(
+  'delivery check on a busy Jira %s ticket',
+  (flavour) => {
+    let fake: JiraFake | undefined;
+
+    afterEach(async () => {
+      await fake?.close();
+      fake = undefined;
+    });
+
+    const at = (i: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + i * 1000);
+
+    /** OPS-1 with `count` comments, the one at `marked` carrying delivery id `d-marked`. */
+    const busyTicket = async (count: number, marked: number): Promise<JiraTracker> => {
+      fake = await startJiraFake({ flavour });
+      const issue = fake.seed({ summary: 'busy ticket' });
+      const author = fake.users[0]!;
+      for (let i = 0; i < count; i++) {
+        const created = at(i).toISOString().replace('Z', '+0000');
+        const body =
+          flavour === 'cloud'
+            ? {
+                type: 'doc',
+                version: 1,
+                content: [{ type: 'paragraph', content: [{ type: 'text', text: `c${i}` }] }],
+              }
+            : `c${i}`;
+        // Data Center's EntityPropertyBean value is a string (JSON text), Cloud's any JSON.
+        const mark = { id: 'd-marked' };
+        const value = flavour === 'cloud' ? mark : JSON.stringify(mark);
+        const properties = i === marked ? [{ key: 'opsbook.delivery', value }] : [];
+        issue.comments.push({ id: String(20000 + i), author, body, created, properties });
+      }
+      return createJiraTracker({ project: 'OPS', flavour }, fake.env);
+    };
+
+    it('says it cannot be sure where the comment may be among the older ones it did not read', async () => {
+      const jira = await busyTicket(5150, 10);
+      const probe = { kind: 'comment', deliveryId: 'd-marked', key: 'OPS-1' } as const;
+      await expect(jira.findDelivered(probe)).rejects.toMatchObject({
+        code: 'TRACKER_DELIVERY_UNCERTAIN',
+        kind: 'refused',
+        message: expect.stringContaining('5,000'),
+      });
+      // Queued before the oldest comment read (less the clock's leeway): the same.
+      await expect(
+        jira.findDelivered({ ...probe, since: at(150).toISOString() }),
+      ).rejects.toMatchObject({ code: 'TRACKER_DELIVERY_UNCERTAIN' });
+    });
+
+    it('is sure it is absent where every comment made since the write was queued was read', async () => {
+      const jira = await busyTicket(5150, 10);
+      const since = at(5100).toISOString();
+      expect(
+        await jira.findDelivered({ kind: 'comment', deliveryId: 'd-new', key: 'OPS-1', since }),
+      ).toBeUndefined();
+    });
+
+    it('finds the comment among the newest 5,000 of a busy ticket', async () => {
+      const jira = await busyTicket(5150, 5000);
+      expect(
+        await jira.findDelivered({ kind: 'comment', deliveryId: 'd-marked', key: 'OPS-1' }),
+      ).toBe('25000');
+    });
+  },
+);

@@ -171,6 +171,45 @@ describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', 
     }
   });
 
+  it('neither posts again nor calls absent a comment that may be among the older comments of a ticket past 5,000, and posts it once when told to', async () => {
+    await jira.create({ summary: 'busy ticket' });
+    fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/comment' });
+    const first = await outbox.send('OPS-1', { kind: 'comment', body: textDoc('run finished') });
+    expect(first.delivered).toBe(false);
+    // 5,150 comments land on the ticket before the outbox tries again.
+    const issue = fake.issue('OPS-1')!;
+    for (let i = 0; i < 5150; i++) {
+      const created = new Date(Date.now() + i * 1000).toISOString().replace('Z', '+0000');
+      const body =
+        flavour === 'cloud'
+          ? {
+              type: 'doc',
+              version: 1,
+              content: [{ type: 'paragraph', content: [{ type: 'text', text: `c${i}` }] }],
+            }
+          : `c${i}`;
+      issue.comments.push({
+        id: String(30000 + i),
+        author: fake.users[0]!,
+        body,
+        created,
+        properties: [],
+      });
+    }
+    const unsure = await outbox.flush();
+    expect(unsure.delivered).toEqual([]);
+    expect(unsure.failed.map((e) => e.lastError?.code)).toEqual(['TRACKER_DELIVERY_UNCERTAIN']);
+    expect(unsure.failed[0]?.lastError?.message).toMatch(/--retry-failed/);
+    expect(issue.comments).toHaveLength(5150);
+    // A plain flush leaves it for a person; --retry-failed (they looked: it is not there) posts it.
+    expect((await outbox.flush()).failed).toHaveLength(1);
+    expect(issue.comments).toHaveLength(5150);
+    const told = await outbox.flush({ retryFailed: true });
+    expect(told.delivered).toHaveLength(1);
+    expect(issue.comments).toHaveLength(5151);
+    expect(await outbox.list()).toEqual([]);
+  });
+
   it('does not create a ticket twice when Jira created it but answered 500', async () => {
     fake.inject({
       fault: { kind: 'status', status: 500 },
