@@ -276,6 +276,9 @@ async function sendComment(
       kind: 'comment',
       deliveryId: batch.deliveryId,
       key,
+      // Only comments made since the batch was queued may be it: on a ticket past the 5,000
+      // comments Jira's reader takes, that lets the probe be sure of an absent one.
+      since: batch.queuedAt,
     });
     if (found) return record(found);
   }

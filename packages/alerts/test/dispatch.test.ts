@@ -317,6 +317,43 @@ describe.each([
     expect(fake.issue('OPS-1')!.comments).toHaveLength(2);
   });
 
+  it('posts a batch whose first send did not reach a ticket past 5,000 comments, once, where the comments read go back to when it was queued', async () => {
+    await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+    await processAlerts(pipeline);
+    const issue = fake.issue('OPS-1')!;
+    // A month of comments before the batch below is queued: more than the 5,000 opsbook reads.
+    for (let i = 0; i < 5150; i++) {
+      const created = new Date(Date.parse('2024-04-01T00:00:00Z') + i * 1000)
+        .toISOString()
+        .replace('Z', '+0000');
+      const body =
+        flavour === 'cloud'
+          ? {
+              type: 'doc',
+              version: 1,
+              content: [{ type: 'paragraph', content: [{ type: 'text', text: `c${i}` }] }],
+            }
+          : `c${i}`;
+      issue.comments.push({
+        id: String(40000 + i),
+        author: fake.users[0]!,
+        body,
+        created,
+        properties: [],
+      });
+    }
+    await deliver(
+      store,
+      [webhookPayload([{ labels: { alertname: 'X', cluster: 'cluster-1', host: 'host-003' } }])],
+      '2024-05-01T10:03:00Z',
+    );
+    fake.inject({ fault: { kind: 'reset' }, method: 'post', path: '/comment' });
+    expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
+    expect(issue.comments).toHaveLength(5151);
+    expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual([]);
+    expect(issue.comments).toHaveLength(5152);
+  });
+
   it('keeps the writes while Jira is down and sends them when it is back', async () => {
     await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
     await fake.down();
