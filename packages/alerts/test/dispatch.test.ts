@@ -105,11 +105,9 @@ describe.each([
     fake.inject({ fault: { kind: 'reset' }, method, path, afterHandling: true, times });
 
   afterEach(async () => {
-    const violations = fake.violations();
-    await fake.close();
     await store.close();
     await temp.remove();
-    expect(violations).toEqual([]);
+    await fake.closeExpectingNone();
   });
 
   it('opens one graded, assigned ticket per incident with the alerts as a table, sources, hosts and runbooks', async () => {
@@ -774,11 +772,9 @@ describe('AlertProcessor (the passes of `alerts serve`) into Jira Data Center', 
 
   afterEach(async () => {
     await processor?.close();
-    const violations = fake.violations();
-    await fake.close();
     await store.close();
     await temp.remove();
-    expect(violations).toEqual([]);
+    await fake.closeExpectingNone();
   });
 
   const passes = async (n: number) => {

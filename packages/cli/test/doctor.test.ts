@@ -181,9 +181,7 @@ describe('opsbook doctor', () => {
       fake = await startJiraFake({ flavour, statuses: { review: 'Code Review' } });
     });
     afterAll(async () => {
-      const violations = fake.violations();
-      await fake.close();
-      expect(violations).toEqual([]);
+      await fake.closeExpectingNone();
     });
 
     const jira = (statuses = '') =>

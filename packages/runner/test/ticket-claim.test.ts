@@ -35,10 +35,8 @@ describe.each([['cloud'], ['datacenter']] as const)(
     });
 
     afterEach(async () => {
-      const violations = fake.violations();
-      await fake.close();
       await world.close();
-      expect(violations).toEqual([]);
+      await fake.closeExpectingNone();
     });
 
     async function approvedTicket(maxRuns: number): Promise<string> {
@@ -242,8 +240,7 @@ describe.each([['cloud'], ['datacenter']] as const)(
           message: expect.stringContaining(`Jira at ${other.baseUrl}`),
         });
       } finally {
-        expect(other.violations()).toEqual([]);
-        await other.close();
+        await other.closeExpectingNone();
       }
     });
 

@@ -18,12 +18,13 @@ let fake: JiraFake | undefined;
 let world: TicketWorld | undefined;
 
 afterEach(async () => {
-  const violations = fake?.violations() ?? [];
-  await fake?.close();
   await world?.close();
-  fake = undefined;
   world = undefined;
-  expect(violations).toEqual([]);
+  try {
+    await fake?.closeExpectingNone();
+  } finally {
+    fake = undefined;
+  }
 });
 
 async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {

@@ -53,10 +53,8 @@ describe('a run and its ticket when Jira fails (Cloud fake)', () => {
   });
 
   afterEach(async () => {
-    const violations = fake.violations();
-    await fake.close();
     await world.close();
-    expect(violations).toEqual([]);
+    await fake.closeExpectingNone();
   });
 
   const marker = () =>

@@ -29,10 +29,8 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
   });
 
   afterEach(async () => {
-    const violations = fake.violations();
-    await fake.close();
     await world.close();
-    expect(violations).toEqual([]);
+    await fake.closeExpectingNone();
   });
 
   /** An Approved ticket carrying a signed mark-done approval of `maxRuns`, and its statement. */

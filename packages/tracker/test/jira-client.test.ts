@@ -41,9 +41,7 @@ describe.each([
   });
 
   afterEach(async () => {
-    const violations = fake.violations();
-    await fake.close();
-    expect(violations).toEqual([]);
+    await fake.closeExpectingNone();
   });
 
   it('creates a ticket and reads back its summary, status, labels and assignee', async () => {

@@ -11,10 +11,11 @@ describe.each(['cloud', 'datacenter'] as const)('comment pages on Jira %s', (fla
   let fake: JiraFake | undefined;
 
   afterEach(async () => {
-    const violations = fake?.violations() ?? [];
-    await fake?.close();
-    fake = undefined;
-    expect(violations).toEqual([]);
+    try {
+      await fake?.closeExpectingNone();
+    } finally {
+      fake = undefined;
+    }
   });
 
   /** A fake holding OPS-1 with `count` comments c0…, put in place directly (no HTTP). */

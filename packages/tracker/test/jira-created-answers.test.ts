@@ -26,12 +26,13 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s answers without ids', (
   };
 
   afterEach(async () => {
-    const violations = fake?.violations() ?? [];
-    await fake?.close();
-    fake = undefined;
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
     stateDir = undefined;
-    expect(violations).toEqual([]);
+    try {
+      await fake?.closeExpectingNone();
+    } finally {
+      fake = undefined;
+    }
   });
 
   it('counts a comment answered 201 without its id as posted, its id read from self', async () => {

@@ -19,9 +19,7 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
 
     afterEach(async () => {
-      const violations = fake.violations();
-      await fake.close();
-      expect(violations).toEqual([]);
+      await fake.closeExpectingNone();
     });
 
     it('names the rejected credential without printing the token', async () => {

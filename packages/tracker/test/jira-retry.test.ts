@@ -24,9 +24,7 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s retry policy', (flavour
   });
 
   afterEach(async () => {
-    const violations = fake.violations();
-    await fake.close();
-    expect(violations).toEqual([]);
+    await fake.closeExpectingNone();
   });
 
   it('waits the seconds a 429 Retry-After asks for, plus jitter, then succeeds', async () => {

@@ -481,6 +481,19 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     await cleared.close();
   });
 
+  it('fails closeExpectingNone() on every violation not cleared, read by the test or not', async () => {
+    const read = await startJiraFake({ flavour: 'datacenter' });
+    await call(read, 'GET', '/rest/api/2/issue/OPS-1?nosuch=1');
+    expect(read.violations()).toHaveLength(1);
+    await expect(read.closeExpectingNone()).rejects.toThrow(
+      /1 request\(s\) or response\(s\) the spec does not allow[\s\S]*request GET \/rest\/api\/2\/issue\/OPS-1: query parameter "nosuch" is not in the spec/,
+    );
+    const cleared = await startJiraFake({ flavour: 'datacenter' });
+    await call(cleared, 'GET', '/rest/api/2/issue/OPS-1?nosuch=1');
+    cleared.clearViolations();
+    await cleared.closeExpectingNone();
+  });
+
   it('validates from the vendored JSON, which the overrides leave untouched', () => {
     const dc = JSON.parse(
       readFileSync(new URL('../../fixtures/jira-openapi/dc-v2.json', import.meta.url), 'utf8'),

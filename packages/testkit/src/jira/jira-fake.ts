@@ -183,8 +183,8 @@ export interface JiraFake {
   readonly env: Record<string, string>;
   readonly users: FakeUser[];
   /**
-   * Requests or responses the spec does not allow; assert it is empty after each test. Reading
-   * them marks them examined: `close()` fails on any recorded after the last read.
+   * Requests or responses the spec does not allow (`closeExpectingNone()` ends a test that expects
+   * none). Reading them marks them examined: `close()` fails on any recorded after the last read.
    */
   violations(): Violation[];
   clearViolations(): void;
@@ -203,6 +203,18 @@ export interface JiraFake {
    * a test that forgets to assert on them still fails on a request the spec does not allow.
    */
   close(): Promise<void>;
+  /**
+   * The end of a test that expects no violation: stops the fake, and rejects naming every
+   * violation recorded and not cleared, whether a test read it (`violations()`) or not.
+   */
+  closeExpectingNone(): Promise<void>;
+}
+
+/** Violations one a line, as close() names them. */
+function listed(violations: readonly Violation[]): string {
+  return violations
+    .map((v) => `${v.kind} ${v.method.toUpperCase()} ${v.path}: ${v.problems.join('; ')}`)
+    .join('\n');
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -512,7 +524,16 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       examined = violations.length; // said once, not again by a second close()
       if (unread.length)
         throw new Error(
-          `the Jira fake recorded ${unread.length} request(s) or response(s) the spec does not allow, and the test never looked at them (assert fake.violations(), or clearViolations() where they are expected):\n${unread.map((v) => `${v.kind} ${v.method.toUpperCase()} ${v.path}: ${v.problems.join('; ')}`).join('\n')}`,
+          `the Jira fake recorded ${unread.length} request(s) or response(s) the spec does not allow, and the test never looked at them (assert fake.violations(), or clearViolations() where they are expected):\n${listed(unread)}`,
+        );
+    },
+    closeExpectingNone: async () => {
+      await stop();
+      const left = [...violations];
+      examined = violations.length;
+      if (left.length)
+        throw new Error(
+          `the Jira fake recorded ${left.length} request(s) or response(s) the spec does not allow (clearViolations() where they are expected):\n${listed(left)}`,
         );
     },
   };
