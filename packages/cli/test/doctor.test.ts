@@ -263,5 +263,38 @@ describe('opsbook doctor', () => {
       expect(r.code, r.stdout).toBe(0);
       expect(r.stdout).toMatch(/^✓ jira status review +'Code Review'$/m);
     });
+
+    it("fails a commentVisibility role the account is not in (Jira would refuse opsbook's comments), and passes one it is in", async () => {
+      const w = await workspace(
+        `jira-visibility-${flavour}`,
+        jira(
+          '    statuses: {review: Code Review}\n    commentVisibility: {type: role, value: Administrators}\n',
+        ),
+      );
+      await w.opsbook(['trust', 'init']);
+      const r = await w.opsbook(['doctor'], fake.env);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toMatch(
+        /^✗ jira comment visibility +.* is not in project role Administrators of OPS: Jira refuses the comments opsbook posts restricted to it/m,
+      );
+      expect(r.stdout).toContain('tracker.jira.commentVisibility in opsbook.yaml');
+      const d = await workspace(
+        `jira-visibility-ok-${flavour}`,
+        jira(
+          '    statuses: {review: Code Review}\n    commentVisibility: {type: role, value: Developers}\n',
+        ),
+      );
+      await d.opsbook(['trust', 'init']);
+      const ok = await d.opsbook(['doctor'], fake.env);
+      // Developers holds the group jira-software-users: Cloud lists the account's groups, Data
+      // Center lets it not, so the doctor warns there (exit 0) rather than guess.
+      expect(ok.code, ok.stdout).toBe(0);
+      expect(ok.stdout).toMatch(
+        flavour === 'cloud'
+          ? /^✓ jira comment visibility +.* acts in role Developers through group jira-software-users$/m
+          : /^! jira comment visibility +cannot tell whether .* is in project role Developers of OPS/m,
+      );
+    });
   });
 });

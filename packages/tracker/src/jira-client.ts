@@ -116,6 +116,7 @@ export class JiraTracker implements Tracker {
         project: this.settings.project,
         issueType: this.settings.issueType ?? 'Task',
         statuses: this.statuses,
+        commentVisibility: this.settings.commentVisibility,
       },
       assignees,
       options,

@@ -1,6 +1,8 @@
 import { isOpsbookError } from '@opsbook/schema';
+import type { CommentVisibility } from './jira-connection.js';
 import { sameName } from './jira-fields.js';
 import type { JiraHttp } from './jira-http.js';
+import { visibilityCheck } from './jira-visibility-check.js';
 import type { ReadOptions, StatusNames, StatusRole } from './tracker.js';
 
 /** One thing `opsbook doctor` checked of the Jira opsbook.yaml names, and what to do if it fails. */
@@ -10,6 +12,8 @@ export interface SetupCheck {
   detail: string;
   /** What to change, when not ok. */
   fix?: string;
+  /** Not ok, but not known to fail either: Jira did not let opsbook tell (doctor: a warning). */
+  unknown?: boolean;
 }
 
 /** A person tickets may be assigned to: approvers.yaml's id and `jira` account. */
@@ -32,6 +36,8 @@ export interface SetupTarget {
   project: string;
   issueType: string;
   statuses: StatusNames;
+  /** `tracker.jira.commentVisibility`: the account must be in that role or group. */
+  commentVisibility?: CommentVisibility | undefined;
 }
 
 const ROLE_ORDER: readonly StatusRole[] = [
@@ -66,9 +72,13 @@ export async function checkJiraSetup(
   };
   let me: Record<string, unknown>;
   try {
+    // Cloud lists the account's groups with it (expand=groups), which commentVisibility needs;
+    // Data Center's document gives its /myself no parameter at all.
+    const groups = target.cloud && target.commentVisibility !== undefined;
     const res = await target.http.send({
       method: 'GET',
       path: target.apiPath('/myself'),
+      ...(groups ? { query: { expand: 'groups' } } : {}),
       signal: options.signal,
       context: { action: `sign in to ${target.site}`, permission: 'Browse users and groups' },
     });
@@ -119,6 +129,8 @@ export async function checkJiraSetup(
     checks.push(...statusChecks(target, String(type.name), type.statuses ?? []));
   }
   for (const person of assignees) checks.push(await assignableCheck(target, person, options));
+  if (target.commentVisibility)
+    checks.push(await visibilityCheck(target, target.commentVisibility, me, who, options));
   return checks;
 }
 

@@ -413,7 +413,7 @@ async function trackerFindings(config: Config, read: Read): Promise<Finding[]> {
   ).checkSetup(assignees);
   return checks.map((c) => ({
     area: `jira ${c.name}`,
-    level: c.ok ? 'ok' : 'fail',
+    level: c.ok ? 'ok' : c.unknown ? 'warn' : 'fail',
     detail: c.detail,
     ...(c.fix ? { fix: c.fix } : {}),
   }));

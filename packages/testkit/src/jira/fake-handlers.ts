@@ -9,7 +9,9 @@ import {
 import {
   FAKE_ISSUE_TYPES,
   FAKE_TRANSITIONS,
+  type FakeGroup,
   type FakeIssue,
+  type FakeProjectRole,
   type FakeTransition,
   type FakeUser,
   jiraDate,
@@ -113,6 +115,9 @@ export class FakeJiraState {
   priorities: readonly string[] = DEFAULT_PRIORITIES;
   /** Members of a 201's body left out (each optional in both specs): see JiraFakeOptions. */
   answersWithout: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] } = {};
+  groups: FakeGroup[] = [];
+  projectRoles: FakeProjectRole[] = [];
+  roleActorsUntyped = false;
   private nextId = 10000;
   private nextLink = 1;
   readonly beans: BeanBuilder;
@@ -171,7 +176,9 @@ export class FakeJiraState {
   }
 
   handle(c: HandlerContext): Reply {
-    if (c.op === '/myself') return { status: 200, body: this.beans.user(c.caller) };
+    if (c.op === '/myself') return this.myself(c);
+    if (c.op === '/project/{projectIdOrKey}/role') return this.roles(c);
+    if (c.op === '/project/{projectIdOrKey}/role/{id}') return this.role(c);
     if (c.op === '/project/{projectIdOrKey}/statuses') return this.projectStatuses(c);
     if (c.op === '/user/assignable/search') return this.assignable(c);
     if (c.op === '/serverInfo') return this.serverInfo();
@@ -314,6 +321,94 @@ export class FakeJiraState {
     const who = c.query.get(this.flavour === 'cloud' ? 'accountId' : 'username');
     const users = who === null ? this.users : this.users.filter((u) => u === this.userById(who));
     return { status: 200, body: users.map((u) => this.beans.user(u)) };
+  }
+
+  /** The caller; on Cloud with `expand=groups`, the groups it is in (User.groups). */
+  private myself(c: HandlerContext): Reply {
+    const body = this.beans.user(c.caller);
+    const expand = (c.query.get('expand') ?? '').split(',');
+    if (this.flavour === 'cloud' && expand.includes('groups')) {
+      const api = `${this.base}/rest/api/3`;
+      const mine = this.groups.filter((g) => g.members.includes(c.caller.name));
+      body.groups = {
+        size: mine.length,
+        items: mine.map((g) => ({
+          name: g.name,
+          groupId: g.groupId,
+          self: `${api}/group?groupId=${g.groupId}`,
+        })),
+      };
+    }
+    return { status: 200, body };
+  }
+
+  private isProject(asked: string): boolean {
+    return asked.toUpperCase() === this.project || asked === '10000';
+  }
+
+  /** The project's roles: each name with the URL of its details (`…/role/{id}`). */
+  private roles(c: HandlerContext): Reply {
+    const asked = c.params.projectIdOrKey ?? '';
+    if (!this.isProject(asked))
+      return errors(404, [`No project could be found with key '${asked}'.`]);
+    const api = `${this.base}/rest/api/${this.flavour === 'cloud' ? 3 : 2}`;
+    return {
+      status: 200,
+      body: Object.fromEntries(
+        this.projectRoles.map((r) => [r.name, `${api}/project/${this.project}/role/${r.id}`]),
+      ),
+    };
+  }
+
+  /** One role of the project with its actors: users (Cloud by account id) and groups. */
+  private role(c: HandlerContext): Reply {
+    const asked = c.params.projectIdOrKey ?? '';
+    if (!this.isProject(asked))
+      return errors(404, [`No project could be found with key '${asked}'.`]);
+    const role = this.projectRoles.find((r) => String(r.id) === c.params.id);
+    if (!role) return errors(404, [`Can not retrieve a role actor for a null project role.`]);
+    const api = `${this.base}/rest/api/${this.flavour === 'cloud' ? 3 : 2}`;
+    let actorId = 20000;
+    const cloud = this.flavour === 'cloud';
+    const typed = cloud || !this.roleActorsUntyped;
+    const users = role.users.flatMap((name) => {
+      const u = this.users.find((x) => x.name === name);
+      if (!u) return [];
+      return [
+        cloud
+          ? {
+              id: actorId++,
+              displayName: u.displayName,
+              type: 'atlassian-user-role-actor',
+              actorUser: { accountId: u.accountId },
+            }
+          : {
+              name: u.name,
+              ...(typed ? { type: 'atlassian-user-role-actor', displayName: u.displayName } : {}),
+            },
+      ];
+    });
+    const groups = role.groups.map((name) => {
+      const g = this.groups.find((x) => x.name === name);
+      return cloud
+        ? {
+            id: actorId++,
+            displayName: name,
+            type: 'atlassian-group-role-actor',
+            actorGroup: { name, displayName: name, ...(g ? { groupId: g.groupId } : {}) },
+          }
+        : { name, ...(typed ? { type: 'atlassian-group-role-actor', displayName: name } : {}) };
+    });
+    return {
+      status: 200,
+      body: {
+        self: `${api}/project/${this.project}/role/${role.id}`,
+        name: role.name,
+        id: role.id,
+        description: `A project role: ${role.name}`,
+        actors: [...users, ...groups],
+      },
+    };
   }
 
   /** Every issue type of the project, each with its workflow's statuses (one workflow here). */

@@ -78,6 +78,21 @@ export interface FakeUser {
   emailAddress: string;
 }
 
+/** A group of the site: its name, its id (Cloud's groupId) and its members' user names. */
+export interface FakeGroup {
+  name: string;
+  groupId: string;
+  members: string[];
+}
+
+/** A project role: the user names and group names acting in it in the project. */
+export interface FakeProjectRole {
+  id: number;
+  name: string;
+  users: string[];
+  groups: string[];
+}
+
 export interface FakeComment {
   id: string;
   author: FakeUser;

@@ -2,7 +2,9 @@ export { DEFAULT_PRIORITIES } from './fake-edit.js';
 export {
   FAKE_STATUS_NAMES,
   FAKE_TRANSITIONS,
+  type FakeGroup,
   type FakeIssue,
+  type FakeProjectRole,
   type FakeUser,
   type StatusRole,
 } from './fake-workflow.js';

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { FakeJiraState, type Reply } from './fake-handlers.js';
 import {
   FAKE_STATUS_NAMES,
+  type FakeGroup,
   type FakeIssue,
+  type FakeProjectRole,
   type FakeUser,
   type StatusRole,
 } from './fake-workflow.js';
@@ -106,6 +108,19 @@ export interface JiraFakeOptions {
    */
   answersWithout?: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] };
   now?: () => Date;
+  /**
+   * The site's groups and their members (user names); default: `jira-software-users` holding
+   * every user. Cloud's `GET /myself?expand=groups` lists the caller's.
+   */
+  groups?: FakeGroup[];
+  /**
+   * The project's roles and their actors (user names, group names), served by `GET
+   * /project/{key}/role` and `…/role/{id}`; default Administrators (no one) and Developers (the
+   * group jira-software-users).
+   */
+  projectRoles?: FakeProjectRole[];
+  /** Data Center role actors without `type` (its RoleActorBean declares only `name`). */
+  roleActorsUntyped?: boolean;
 }
 
 export type Fault =
@@ -488,6 +503,18 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
   state.current.answersWithout = options.answersWithout ?? {};
+  state.current.groups = options.groups ?? [
+    {
+      name: 'jira-software-users',
+      groupId: 'a1b2c3d4-0000-4000-8000-000000000001',
+      members: users.map((u) => u.name),
+    },
+  ];
+  state.current.projectRoles = options.projectRoles ?? [
+    { id: 10002, name: 'Administrators', users: [], groups: [] },
+    { id: 10001, name: 'Developers', users: [], groups: ['jira-software-users'] },
+  ];
+  state.current.roleActorsUntyped = options.roleActorsUntyped ?? false;
 
   return {
     baseUrl: origin(),
