@@ -154,7 +154,7 @@ export function ticketReportText(report: TicketReport): string {
   const send =
     failed.length === 0
       ? 'they are sent by opsbook outbox flush'
-      : `${failed.length} of them refused by the tracker for good: fix what opsbook outbox list says, then opsbook outbox flush --retry-failed`;
+      : `${failed.length} of them refused by the tracker for good: fix what opsbook outbox list says, then opsbook outbox flush --retry-failed (or opsbook outbox drop one to go on without it)`;
   return `${ticket}: ${delivered} write(s) delivered, ${waiting} kept in the outbox${error ? ` (${error})` : ''}; ${send}${warned}`;
 }
 

@@ -32,6 +32,8 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_REQUEST_REJECTED: "Jira rejected the request with another 4xx, in Jira's own words",
     TRACKER_CREATE_UNCONFIRMED:
       "Jira answered a create with success but without the issue's key or id: the ticket may exist; look for it before creating again",
+    OUTBOX_ENTRY_PENDING:
+      'outbox drop of a write the tracker did not refuse: it is still to be delivered (opsbook outbox flush)',
     TRACKER_DELIVERY_UNCERTAIN:
       'a comment the outbox sent before may be among the older comments of a ticket past 5,000 that opsbook does not read: look on the ticket, then drop the entry or --retry-failed',
     TRACKER_PROPERTY_INCOMPLETE:

@@ -114,7 +114,7 @@ function absentUnless(unsure: { count: number | undefined } | undefined, key: st
   throw new trackerErrors.OpsbookError(
     'refused',
     'TRACKER_DELIVERY_UNCERTAIN' satisfies TrackerErrorCode<'refused'>,
-    `could not tell whether this comment already reached ${key}: ${key} has more comments than the 5,000 newest opsbook reads, and ${older} (where an earlier attempt may have posted it) were not read. Look on ${key} for the comment; if it is there, remove this entry from the outbox folder; if not, \`opsbook outbox flush --retry-failed\` posts it without looking again.`,
+    `could not tell whether this comment already reached ${key}: ${key} has more comments than the 5,000 newest opsbook reads, and ${older} (where an earlier attempt may have posted it) were not read. Look on ${key} for the comment; if it is there, \`opsbook outbox drop\` this entry (its id in \`opsbook outbox list\`); if not, \`opsbook outbox flush --retry-failed\` posts it without looking again.`,
     { ticket: key, olderCommentsLeftOut: unsure.count ?? 'unknown' },
   );
 }

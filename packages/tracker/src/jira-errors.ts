@@ -311,7 +311,7 @@ export function networkFailure(
 function tooLarge(url: string, action: string, status: string, say: string): RefusalError {
   return new trackerErrors.RefusalError(
     'TRACKER_REQUEST_REJECTED',
-    `Jira at ${url} refused the request to ${action} as too large (${status})${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify).`,
+    `Jira at ${url} refused the request to ${action} as too large (${status})${say}: a file over the site's attachment size limit, or the ticket at its limit of attachments or comments; a Jira admin can raise the limit (System, Attachments), and what opsbook meant to attach stays in its state store (opsbook runs show, opsbook journal verify). A write waiting in the outbox holds the ticket's later writes behind it: once the limit is raised, opsbook outbox flush --retry-failed sends it; to go on without it, opsbook outbox drop its id (opsbook outbox list), then opsbook outbox flush.`,
     { retryable: false },
   );
 }

@@ -241,6 +241,21 @@ export class Outbox {
     if (isOutboxEntryId(id)) await unlink(this.bytesFile(id)).catch(() => undefined);
   }
 
+  /**
+   * Forget a write the tracker refused for good (state failed), so that the writes of its ticket
+   * queued behind it go out on the next flush: `opsbook outbox drop`. A write still to be
+   * delivered is refused (OUTBOX_ENTRY_PENDING): dropping it would lose it.
+   */
+  async drop(entry: OutboxEntry): Promise<void> {
+    if (entry.state !== 'failed')
+      throw new trackerErrors.RefusalError(
+        'OUTBOX_ENTRY_PENDING',
+        `outbox entry ${entry.id} (${entry.write.kind} to ${entry.ticket}) was not refused by the tracker: it is still to be delivered, and opsbook outbox flush delivers it; only a write refused for good is dropped`,
+        { id: entry.id, ticket: entry.ticket },
+      );
+    await this.discard(entry.id);
+  }
+
   /** Deliver queued writes in order. One flush at a time per Outbox; entries of a blocked ticket wait. */
   flush(
     options: { ticket?: string; retryFailed?: boolean; signal?: AbortSignal } = {},

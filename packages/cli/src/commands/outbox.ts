@@ -1,4 +1,5 @@
 import { openTracker } from '@opsbook/runner';
+import { UsageError } from '@opsbook/schema';
 import type { OutboxEntry } from '@opsbook/tracker';
 import { type CommandSpec, defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
@@ -6,17 +7,22 @@ import { exitCodes } from '../exit-code.js';
 import { formatTable, type Output } from '../output.js';
 import { showControls } from '../terminal-safe.js';
 
+/** What an entry writes, as list shows it: `attach run.journal.jsonl`, `transition → In Review`. */
+function writeLabel(e: OutboxEntry): string {
+  return e.write.kind === 'transition'
+    ? `transition → ${e.write.status}`
+    : e.write.kind === 'attach'
+      ? `attach ${e.write.filename}`
+      : e.write.kind;
+}
+
 function entriesTable(out: Output, entries: OutboxEntry[]): string {
   return formatTable(
     ['ID', 'TICKET', 'WRITE', 'STATE', 'ATTEMPTS', 'QUEUED', 'LAST ERROR'],
     entries.map((e) => [
       e.id.slice(0, 8),
       e.ticket,
-      e.write.kind === 'transition'
-        ? `transition → ${e.write.status}`
-        : e.write.kind === 'attach'
-          ? `attach ${e.write.filename}`
-          : e.write.kind,
+      writeLabel(e),
       e.state,
       String(e.attempts),
       e.queuedAt,
@@ -84,5 +90,38 @@ stay queued), 3 when it refused some for good (fix the cause, then --retry-faile
       : report.pending.length
         ? exitCodes.unreachable
         : exitCodes.ok;
+  },
+});
+
+/** The one entry `id` names: the whole id, or a prefix of at least 8 characters as list shows. */
+function entryNamed(entries: readonly OutboxEntry[], id: string): OutboxEntry {
+  const found = id.length >= 8 ? entries.filter((e) => e.id.startsWith(id)) : [];
+  if (found.length === 1) return found[0]!;
+  throw new UsageError(
+    found.length > 1
+      ? `${id} names ${found.length} outbox entries: give more of the id (opsbook outbox list --json)`
+      : `there is no outbox entry ${id}: opsbook outbox list shows the ids (at least their first 8 characters)`,
+  );
+}
+
+export const drop: CommandSpec = defineCommand({
+  args: '<id>',
+  positionals: { min: 1, max: 1 },
+  details: `Forgets one write the tracker refused for good (state failed, e.g. a file over Jira's
+attachment size limit), so that the writes to its ticket queued behind it go out on the next
+opsbook outbox flush. A write still to be delivered is not dropped. A dropped attachment's file
+stays in the state store (the run's journal and evidence).`,
+  async run(ctx) {
+    const config = await configFor(ctx);
+    const { outbox } = openTracker(config, process.env);
+    const entry = entryNamed(await outbox.list(), ctx.positionals[0]!);
+    const what = writeLabel(entry);
+    await outbox.drop(entry);
+    ctx.out.print(
+      showControls(
+        `dropped ${entry.id}: ${what} to ${entry.ticket} (${entry.lastError?.code ?? 'refused'}); opsbook outbox flush sends the ticket's writes queued behind it`,
+      ),
+    );
+    return exitCodes.ok;
   },
 });

@@ -239,6 +239,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./outbox.js')).flush,
   },
   {
+    name: 'outbox drop',
+    summary: 'forget one write the tracker refused for good, so the writes behind it go out',
+    load: async () => (await import('./outbox.js')).drop,
+  },
+  {
     name: 'alerts serve',
     summary:
       "receive Alertmanager's webhook: store every alert durably, converge, grade and dispatch tickets (seniors)",
