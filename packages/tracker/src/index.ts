@@ -20,7 +20,7 @@ export {
   type JiraSettings,
   jiraSite,
 } from './jira-connection.js';
-export { searchWords } from './jira-fields.js';
+export { jqlString, searchWords } from './jira-fields.js';
 export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';
 export type { Assignee, SetupCheck } from './jira-setup-check.js';
 export {

@@ -7,6 +7,7 @@ import {
 import { type Config, UsageError } from '@opsbook/schema';
 import {
   type Block,
+  jqlString,
   type LocalTicket,
   LocalTracker,
   searchWords,
@@ -118,10 +119,6 @@ export async function showTicket(
   return view;
 }
 
-function quoteJql(text: string): string {
-  return `"${text.replace(/["\\]/g, '\\$&')}"`;
-}
-
 /** The JQL `ticket bugs` sends: known bugs (by label) whose text mentions the words. */
 export function bugsJql(project: string, text: string, label = 'bug'): string {
   // Every word (searchWords drops Lucene's operators, which make Jira answer 400).
@@ -130,8 +127,8 @@ export function bugsJql(project: string, text: string, label = 'bug'): string {
     throw new UsageError(
       `say what to look for in words (letters or digits${text.trim() ? `; "${text}" has none` : ''}): opsbook ticket bugs "disk full on /var"`,
     );
-  const labelClause = label === '' ? '' : ` AND labels = ${quoteJql(label)}`;
-  return `project = ${quoteJql(project)}${labelClause} AND text ~ ${quoteJql(words)} ORDER BY created DESC`;
+  const labelClause = label === '' ? '' : ` AND labels = ${jqlString(label)}`;
+  return `project = ${jqlString(project)}${labelClause} AND text ~ ${jqlString(words)} ORDER BY created DESC`;
 }
 
 /** `opsbook ticket bugs "text"`: search the tracker for known bugs. */
