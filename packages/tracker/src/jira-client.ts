@@ -333,7 +333,12 @@ export class JiraTracker implements Tracker {
       path: this.issuePath(key, '/comment'),
       json,
       signal: options.signal,
-      context: { action: `comment on ${key}`, ticket: key, permission: 'Add Comments' },
+      context: {
+        action: `comment on ${key}`,
+        ticket: key,
+        permission: 'Add Comments',
+        ...(visibility ? { visibility: visibility as { type: string; value: string } } : {}),
+      },
     });
     return { id: commentIdOf((res.body ?? {}) as Json) };
   }

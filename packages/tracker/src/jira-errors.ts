@@ -20,6 +20,11 @@ export interface FailureContext {
    * value to fix or remove there, one it did not send a field to set there.
    */
   transition?: { role: string; sent: string[] };
+  /**
+   * A comment's `visibility` (`tracker.jira.commentVisibility`): Jira answers 400 to one
+   * restricted to a role or group its author is not in, or one the project lacks.
+   */
+  visibility?: { type: string; value: string };
 }
 
 export interface FailureFacts {
@@ -241,6 +246,14 @@ export function jiraFailure(ctx: FailureContext, facts: FailureFacts): OpsbookEr
         { retryable: false },
       );
     if (status === 413) return tooLarge(url, ctx.action, '413', say);
+    if (ctx.visibility && status === 400) {
+      const { type, value } = ctx.visibility;
+      return new trackerErrors.RefusalError(
+        'TRACKER_REQUEST_REJECTED',
+        `Jira at ${url} rejected the request to ${ctx.action} (400)${say}: tracker.jira.commentVisibility restricts it to ${type} ${value}, and Jira refuses such a comment when the account is not in that ${type} or the project has no such ${type}; opsbook doctor checks it. Add the account to it in Jira, or change or remove commentVisibility in opsbook.yaml.`,
+        { retryable: false },
+      );
+    }
     if (ctx.permission === 'Assign Issues' && status === 400)
       return new trackerErrors.RefusalError(
         'TRACKER_REQUEST_REJECTED',

@@ -42,6 +42,36 @@ describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s',
     ]);
   });
 
+  it('says a comment refused for its visibility names tracker.jira.commentVisibility and opsbook doctor', async () => {
+    fake = await startJiraFake({ flavour });
+    const jira = createJiraTracker(
+      { project: 'OPS', flavour, commentVisibility: { type: 'role', value: 'Auditors' } },
+      fake.env,
+    );
+    await jira.create({ summary: 'disk' });
+    // Jira's answer to a comment restricted to a role its author is not in.
+    fake.inject({
+      fault: {
+        kind: 'status',
+        status: 400,
+        contentType: 'application/json',
+        raw: JSON.stringify({
+          errorMessages: [],
+          errors: { commentLevel: 'You are currently not a member of the project role: Auditors.' },
+        }),
+      },
+      method: 'post',
+      path: '/comment',
+    });
+    const error = await jira.comment('OPS-1', textDoc('run output')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TRACKER_REQUEST_REJECTED', kind: 'refused' });
+    const message = (error as Error).message;
+    expect(message).toContain('not a member of the project role: Auditors');
+    expect(message).toContain('tracker.jira.commentVisibility restricts it to role Auditors');
+    expect(message).toContain('opsbook doctor');
+    expect(message).not.toContain('a field the project requires');
+  });
+
   it("sends a group's identifier on Cloud only: Data Center's visibility has none", async () => {
     fake = await startJiraFake({ flavour });
     const jira = createJiraTracker(
