@@ -43,26 +43,16 @@ describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s',
   });
 
   it('says a comment refused for its visibility names tracker.jira.commentVisibility and opsbook doctor', async () => {
-    fake = await startJiraFake({ flavour });
+    fake = await startJiraFake({
+      flavour,
+      projectRoles: [{ id: 10004, name: 'Auditors', users: ['senior'], groups: [] }],
+    });
     const jira = createJiraTracker(
       { project: 'OPS', flavour, commentVisibility: { type: 'role', value: 'Auditors' } },
       fake.env,
     );
     await jira.create({ summary: 'disk' });
-    // Jira's answer to a comment restricted to a role its author is not in.
-    fake.inject({
-      fault: {
-        kind: 'status',
-        status: 400,
-        contentType: 'application/json',
-        raw: JSON.stringify({
-          errorMessages: [],
-          errors: { commentLevel: 'You are currently not a member of the project role: Auditors.' },
-        }),
-      },
-      method: 'post',
-      path: '/comment',
-    });
+    // The fake answers as Jira does a comment restricted to a role its author is not in.
     const error = await jira.comment('OPS-1', textDoc('run output')).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TRACKER_REQUEST_REJECTED', kind: 'refused' });
     const message = (error as Error).message;
@@ -73,7 +63,9 @@ describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s',
   });
 
   it("sends a group's identifier on Cloud only: Data Center's visibility has none", async () => {
-    fake = await startJiraFake({ flavour });
+    // The account is in the group (Jira refuses a comment restricted to one its author is not in).
+    const groups = [{ name: 'ops-team', groupId: 'ab12-cd34', members: ['engineer'] }];
+    fake = await startJiraFake({ flavour, groups });
     const jira = createJiraTracker(
       {
         project: 'OPS',

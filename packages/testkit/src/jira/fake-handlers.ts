@@ -342,6 +342,32 @@ export class FakeJiraState {
     return { status: 200, body };
   }
 
+  /**
+   * Jira's refusal of a comment restricted to a role or group its author is not in (or that does
+   * not exist), as Jira words it; undefined when the author may post it.
+   */
+  private visibilityRefusal(caller: FakeUser, visibility: Json | undefined): string | undefined {
+    if (!visibility) return undefined;
+    const same = (a: string, b: unknown) => a.toLowerCase() === String(b ?? '').toLowerCase();
+    const inGroup = (g: FakeGroup) => g.members.includes(caller.name);
+    if (visibility.type === 'group') {
+      const group = this.groups.find((g) =>
+        visibility.identifier !== undefined
+          ? g.groupId === visibility.identifier
+          : same(g.name, visibility.value),
+      );
+      return group && inGroup(group)
+        ? undefined
+        : `You are currently not a member of the group: ${String(visibility.value ?? visibility.identifier)}.`;
+    }
+    const role = this.projectRoles.find((r) => same(r.name, visibility.value));
+    if (!role) return `Project role with name '${String(visibility.value)}' does not exist.`;
+    const member =
+      role.users.includes(caller.name) ||
+      this.groups.some((g) => role.groups.includes(g.name) && inGroup(g));
+    return member ? undefined : `You are currently not a member of the project role: ${role.name}.`;
+  }
+
   private isProject(asked: string): boolean {
     return asked.toUpperCase() === this.project || asked === '10000';
   }
@@ -565,6 +591,11 @@ export class FakeJiraState {
     if (bad) return errors(400, [], { comment: bad });
     // Jira refuses a blank comment: `""` or spaces (Data Center), an ADF document without text.
     if (!hasWords(body)) return errors(400, [], { comment: 'Comment body can not be empty!' });
+    const refusal = this.visibilityRefusal(
+      c.caller,
+      (c.body as Json).visibility as Json | undefined,
+    );
+    if (refusal) return errors(400, [], { commentLevel: refusal });
     const comment = {
       id: String(this.nextId++),
       author: c.caller,
