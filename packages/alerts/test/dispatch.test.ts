@@ -320,26 +320,7 @@ describe.each([
     await processAlerts(pipeline);
     const issue = fake.issue('OPS-1')!;
     // A month of comments before the batch below is queued: more than the 5,000 opsbook reads.
-    for (let i = 0; i < 5150; i++) {
-      const created = new Date(Date.parse('2024-04-01T00:00:00Z') + i * 1000)
-        .toISOString()
-        .replace('Z', '+0000');
-      const body =
-        flavour === 'cloud'
-          ? {
-              type: 'doc',
-              version: 1,
-              content: [{ type: 'paragraph', content: [{ type: 'text', text: `c${i}` }] }],
-            }
-          : `c${i}`;
-      issue.comments.push({
-        id: String(40000 + i),
-        author: fake.users[0]!,
-        body,
-        created,
-        properties: [],
-      });
-    }
+    fake.seedComments('OPS-1', 5150, { from: new Date('2024-04-01T00:00:00Z'), firstId: 40000 });
     await deliver(
       store,
       [webhookPayload([{ labels: { alertname: 'X', cluster: 'cluster-1', host: 'host-003' } }])],

@@ -25,21 +25,7 @@ describe.each(['cloud', 'datacenter'] as const)('comment pages on Jira %s', (fla
   ): Promise<JiraTracker> => {
     fake = await startJiraFake({ flavour, ...options });
     const issue = fake.seed({ summary: 'busy ticket' });
-    const author = fake.users[0]!;
-    const start = Date.parse('2026-01-01T00:00:00Z');
-    for (let i = 0; i < count; i++) {
-      const created = new Date(start + i * 1000).toISOString().replace('Z', '+0000');
-      const text = `c${i}`;
-      const body =
-        flavour === 'cloud'
-          ? {
-              type: 'doc',
-              version: 1,
-              content: [{ type: 'paragraph', content: [{ type: 'text', text }] }],
-            }
-          : text;
-      issue.comments.push({ id: String(20000 + i), author, body, created, properties: [] });
-    }
+    fake.seedComments(issue.key, count, { from: new Date('2026-01-01T00:00:00Z'), firstId: 20000 });
     return createJiraTracker({ project: 'OPS', flavour }, fake.env);
   };
 
@@ -93,23 +79,14 @@ describe.each(['cloud', 'datacenter'] as const)(
     const busyTicket = async (count: number, marked: number): Promise<JiraTracker> => {
       fake = await startJiraFake({ flavour });
       const issue = fake.seed({ summary: 'busy ticket' });
-      const author = fake.users[0]!;
-      for (let i = 0; i < count; i++) {
-        const created = at(i).toISOString().replace('Z', '+0000');
-        const body =
-          flavour === 'cloud'
-            ? {
-                type: 'doc',
-                version: 1,
-                content: [{ type: 'paragraph', content: [{ type: 'text', text: `c${i}` }] }],
-              }
-            : `c${i}`;
-        // Data Center's EntityPropertyBean value is a string (JSON text), Cloud's any JSON.
-        const mark = { id: 'd-marked' };
-        const value = flavour === 'cloud' ? mark : JSON.stringify(mark);
-        const properties = i === marked ? [{ key: 'opsbook.delivery', value }] : [];
-        issue.comments.push({ id: String(20000 + i), author, body, created, properties });
-      }
+      // Data Center's EntityPropertyBean value is a string (JSON text), Cloud's any JSON.
+      const mark = { id: 'd-marked' };
+      const value = flavour === 'cloud' ? mark : JSON.stringify(mark);
+      fake.seedComments(issue.key, count, {
+        from: at(0),
+        firstId: 20000,
+        properties: (i) => (i === marked ? [{ key: 'opsbook.delivery', value }] : []),
+      });
       return createJiraTracker({ project: 'OPS', flavour }, fake.env);
     };
 

@@ -176,24 +176,7 @@ describe.each(['cloud', 'datacenter'] as const)('outbox delivering to Jira %s', 
     expect(first.delivered).toBe(false);
     // 5,150 comments land on the ticket before the outbox tries again.
     const issue = fake.issue('OPS-1')!;
-    for (let i = 0; i < 5150; i++) {
-      const created = new Date(Date.now() + i * 1000).toISOString().replace('Z', '+0000');
-      const body =
-        flavour === 'cloud'
-          ? {
-              type: 'doc',
-              version: 1,
-              content: [{ type: 'paragraph', content: [{ type: 'text', text: `c${i}` }] }],
-            }
-          : `c${i}`;
-      issue.comments.push({
-        id: String(30000 + i),
-        author: fake.users[0]!,
-        body,
-        created,
-        properties: [],
-      });
-    }
+    fake.seedComments('OPS-1', 5150, { from: new Date(), firstId: 30000 });
     const unsure = await outbox.flush();
     expect(unsure.delivered).toEqual([]);
     expect(unsure.failed.map((e) => e.lastError?.code)).toEqual(['TRACKER_DELIVERY_UNCERTAIN']);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { FakeJiraState, type Reply } from './fake-handlers.js';
 import {
   FAKE_STATUS_NAMES,
+  type FakeComment,
   type FakeGroup,
   type FakeIssue,
   type FakeProjectRole,
@@ -210,6 +211,12 @@ export interface JiraFake {
   issues(): FakeIssue[];
   /** Put an issue in place directly (test setup), bypassing HTTP. */
   seed(fields: { summary: string; status?: StatusRole; labels?: string[] }): FakeIssue;
+  /**
+   * Put `count` comments (`c0`, `c1`, …, in the flavour's body format, by the first user) on an
+   * issue directly, bypassing HTTP: one a second from `from`, ids from `firstId`; `properties`
+   * gives a comment its entity properties (a delivery mark).
+   */
+  seedComments(key: string, count: number, options: SeedComments): void;
   /** Stop listening (connection refused) until `up()`. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -223,6 +230,12 @@ export interface JiraFake {
    * violation recorded and not cleared, whether a test read it (`violations()`) or not.
    */
   closeExpectingNone(): Promise<void>;
+}
+
+export interface SeedComments {
+  from: Date;
+  firstId: number;
+  properties?: (i: number) => FakeComment['properties'];
 }
 
 /** Violations one a line, as close() names them. */
@@ -543,6 +556,27 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     issue: (key) => state.current!.find(key),
     issues: () => [...state.current!.issues],
     seed: (fields) => state.current!.addIssue(fields),
+    seedComments(key, count, { from, firstId, properties }) {
+      const issue = state.current!.find(key);
+      if (!issue) throw new Error(`seedComments: the fake has no issue ${key}`);
+      for (let i = 0; i < count; i++) {
+        const text = `c${i}`;
+        issue.comments.push({
+          id: String(firstId + i),
+          author: users[0]!,
+          body:
+            flavour === 'cloud'
+              ? {
+                  type: 'doc',
+                  version: 1,
+                  content: [{ type: 'paragraph', content: [{ type: 'text', text }] }],
+                }
+              : text,
+          created: new Date(from.getTime() + i * 1000).toISOString().replace('Z', '+0000'),
+          properties: properties?.(i) ?? [],
+        });
+      }
+    },
     down: stop,
     up: listen,
     close: async () => {
