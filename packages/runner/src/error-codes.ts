@@ -58,6 +58,9 @@ export const runnerErrorCodes = errorCodeList({
     SCHEDULE_SLOT_RAN:
       'a scheduled slot whose run the ticket records already (its row deleted, the slot queued again): nothing ran',
     TICKET_MISMATCH: 'the approval is for another ticket',
+    EXPIRED: "the validity window has ended by the tracker's clock (Jira's answers' Date)",
+    NOT_YET_VALID:
+      "the validity window has not begun by the tracker's clock (Jira's answers' Date)",
     APPROVAL_NOT_CURRENT:
       'the ticket carries another approval (a later plan approved on it), or a senior rejected this one: nothing was run',
     TRACKER_MISMATCH:

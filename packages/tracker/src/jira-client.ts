@@ -77,6 +77,10 @@ export class JiraTracker implements Tracker {
   readonly priorities: Record<Grade, JiraPriority>;
   private readonly settings: JiraSettings;
 
+  serverNow(): Date | undefined {
+    return this.http.serverNow();
+  }
+
   constructor(connection: JiraConnection, settings: JiraSettings, options: JiraHttpOptions = {}) {
     this.http = new JiraHttp(connection, options);
     this.site = connection.baseUrl;

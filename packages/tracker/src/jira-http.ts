@@ -78,6 +78,14 @@ export class JiraHttp {
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly fx: Required<HttpEffects>;
+  /** The `Date` of Jira's last answer, and this process's monotonic time when it came. */
+  private serverClock: { at: number; mono: number } | undefined;
+
+  /** Jira's clock, as its last answer dated it, moved on since by the monotonic clock. */
+  serverNow(): Date | undefined {
+    const clock = this.serverClock;
+    return clock && new Date(clock.at + (performance.now() - clock.mono));
+  }
 
   /** Waits `ms` with the client's sleep (injected in tests), ending early on `signal`. */
   pause(ms: number, signal?: AbortSignal): Promise<void> {
@@ -149,6 +157,8 @@ export class JiraHttp {
       let lastBody: unknown;
       try {
         const res = await this.fx.fetch(target, this.init(req, signal));
+        const dated = Date.parse(res.headers.get('date') ?? '');
+        if (Number.isFinite(dated)) this.serverClock = { at: dated, mono: performance.now() };
         const { body, json } = await readBody(res);
         // Every answer of Jira's REST API with a body is JSON: a page is a proxy or a sign-in.
         const redirect = res.status >= 300 && res.status < 400;

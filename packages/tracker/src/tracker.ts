@@ -241,6 +241,13 @@ export interface Tracker {
    * attachment id (undefined for the others). Trackers without it get one call per write.
    */
   writeAll?(key: string, writes: readonly TicketWrite[]): Promise<(string | undefined)[]>;
+  /**
+   * The tracker's own clock: the time its last answer was dated (Jira: the HTTP `Date` header),
+   * moved on by this process's monotonic clock since. Undefined before any answer, and for the
+   * embedded tracker, whose clock is this machine's. A run checks its approval's validity window
+   * against it too: the runner machine's clock is the engineer's to set.
+   */
+  serverNow?(): Date | undefined;
 }
 
 /** One write of `Tracker.writeAll`, with the delivery id that makes it happen once. */

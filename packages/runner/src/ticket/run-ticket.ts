@@ -327,6 +327,39 @@ interface TicketVerdict {
  * ticket's answer first, so a missing ticket or a wrong status is what a refusal says. The reads
  * a refusal makes moot are cancelled with it: a refused run waits for none of them.
  */
+/**
+ * How far before its `notBefore` the tracker's clock may be when an approval is run at once: the
+ * senior's machine, whose clock set it, may be that much ahead of the tracker's.
+ */
+const TRACKER_CLOCK_LEEWAY_MS = 5 * 60_000;
+
+/**
+ * The approval's validity window against the tracker's clock, after this machine's: the runner
+ * machine's clock is the engineer's to set (`date -s`, faketime), the tracker's is not. Jira dates
+ * every answer; the embedded tracker has no clock but this machine's, and is not checked again.
+ */
+function refuseOutsideWindowByTracker(
+  s: ApprovalStatement,
+  tracker: TicketServices['tracker'],
+  localNow: Date,
+): void {
+  const trackerNow = tracker.serverNow?.();
+  if (!trackerNow) return;
+  const clocks = `${tracker.site}'s clock says ${trackerNow.toISOString()} (its last answer's Date), this machine's ${localNow.toISOString()}`;
+  if (trackerNow.getTime() >= Date.parse(s.expiresAt))
+    throw new runnerErrors.RefusalError(
+      'EXPIRED',
+      `nothing was run: the approval expired at ${s.expiresAt} by the tracker's clock: ${clocks}; ask a senior to approve again, and set this machine's clock right (NTP)`,
+      { ticket: s.ticket },
+    );
+  if (trackerNow.getTime() + TRACKER_CLOCK_LEEWAY_MS < Date.parse(s.notBefore))
+    throw new runnerErrors.RefusalError(
+      'NOT_YET_VALID',
+      `nothing was run: the approval is valid from ${s.notBefore}, not yet by the tracker's clock: ${clocks}; wait until then, and set this machine's clock right (NTP)`,
+      { ticket: s.ticket },
+    );
+}
+
 async function judgeTicket(
   tracker: Tracker,
   store: StateStore,
@@ -465,6 +498,7 @@ export class TicketGate {
       signal: this.options.signal,
       slot: this.options.slot,
     });
+    refuseOutsideWindowByTracker(statement, tracker, this.now);
     this.statement = statement;
     this.statusBefore = status;
     if (!('selector' in statement.targets) && approval?.approvalId === statement.id)

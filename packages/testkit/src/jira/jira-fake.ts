@@ -110,6 +110,11 @@ export interface JiraFakeOptions {
   answersWithout?: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] };
   now?: () => Date;
   /**
+   * How far the site's clock (its answers' `Date` header) is ahead of `now` (negative: behind):
+   * a runner machine whose clock was set back or forward. Default 0.
+   */
+  clockOffsetMs?: number;
+  /**
    * The site's groups and their members (user names); default: `jira-software-users` holding
    * every user. Cloud's `GET /myself?expand=groups` lists the caller's.
    */
@@ -268,6 +273,9 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   let port = 0;
   let server: Server | undefined;
   const origin = () => `http://127.0.0.1:${port}${basePath}`;
+  /** The site's clock, as its answers' `Date` header says it: `now`, moved by `clockOffsetMs`. */
+  const siteNow = () =>
+    new Date((options.now?.() ?? new Date()).getTime() + (options.clockOffsetMs ?? 0));
   const state = { current: undefined as FakeJiraState | undefined };
   const auth =
     flavour === 'cloud'
@@ -277,6 +285,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   const send = (res: ServerResponse, reply: Reply) => {
     const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
     res.writeHead(reply.status, {
+      date: siteNow().toUTCString(),
       ...(text ? { 'content-type': 'application/json;charset=UTF-8' } : {}),
       ...reply.headers,
     });
@@ -315,6 +324,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       entry.status = fault.status;
       if (fault.raw !== undefined) {
         res.writeHead(fault.status, {
+          date: siteNow().toUTCString(),
           'content-type': fault.contentType ?? 'text/html;charset=UTF-8',
           ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
           ...(fault.location ? { location: fault.location } : {}),
