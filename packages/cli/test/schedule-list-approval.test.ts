@@ -7,7 +7,8 @@ import { scheduleSite } from './schedule-site.js';
 /*
  * `opsbook schedule list` against rows written straight into the team's database (anyone with
  * its credentials can): a schedule recorded as running ok whose standing approval does not
- * verify on this machine is marked, and the command exits 1, as a monitoring check needs.
+ * verify on this machine is marked, and so is its last slot naming a run the state store does
+ * not have; the command exits 1, as a monitoring check needs.
  */
 
 let pg: Postgres;
@@ -42,12 +43,21 @@ describe('opsbook schedule list', () => {
     expect(r.stdout).toMatch(
       /^inventory: its standing approval does not verify \(STANDING_APPROVAL_MISSING\): .*resource-inventory.*; every slot is refused until it does/m,
     );
+    // The run the row names is not in the state store: its LAST is not taken for ok.
+    expect(r.stdout).toMatch(/20261207-000000-forged UNVERIFIED \(row says ok\)/);
+    expect(r.stdout).toMatch(
+      /^inventory: the run of its last slot \S+ is unverified: the state store has no run 20261207-000000-forged with its journal/m,
+    );
     expect(r.code, r.stdout).toBe(1);
     const json = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).schedules[0]).toMatchObject({
       name: 'inventory',
-      last: { runId: '20261207-000000-forged', status: 'ok' },
+      last: {
+        runId: '20261207-000000-forged',
+        status: 'ok',
+        unverified: expect.stringContaining('the state store has no run 20261207-000000-forged'),
+      },
       approval: { ok: false, code: 'STANDING_APPROVAL_MISSING' },
     });
   }, 60_000);

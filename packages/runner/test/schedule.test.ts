@@ -182,6 +182,58 @@ describe('opsbook schedule run', () => {
     expect(report.hasMissed).toBe(true);
   }, 60_000);
 
+  it("does not take a slot row's word for its run: a run missing, or whose journal does not verify, is unverified", async () => {
+    const since = new Date(Date.now() - 86_400_000);
+    const real = (await stateStoreOf(config).schedules!.slotsSince(new Date(0))).find(
+      (s) => s.schedule === 'diagnostics' && s.outcome === 'ran',
+    )!.runId!;
+    // The real run of the first test verifies: its row is taken.
+    const before = await readScheduleReport(config, { now: new Date(), since });
+    expect(before.schedules.find((s) => s.name === 'diagnostics')?.last).not.toHaveProperty(
+      'unverified',
+    );
+    // A database writer records a later slot as run ok, naming a run that does not exist, or
+    // a prefix of the real one.
+    const forged = "date_trunc('minute', now()) + interval '1 minute'";
+    for (const [runId, says] of [
+      ['20261207-000000-forged', 'the state store has no run 20261207-000000-forged'],
+      [real.slice(0, 10), `the state store has no run ${real.slice(0, 10)}`],
+    ] as const) {
+      await sql(`insert into opsbook_schedule_slots
+        (schedule, slot, backfilled, started_at, ended_at, outcome, run_id, run_status)
+        values ('diagnostics', ${forged}, false, now(), now(), 'ran', '${runId}', 'ok')`);
+      const report = await readScheduleReport(config, { now: new Date(), since });
+      expect(report.schedules.find((s) => s.name === 'diagnostics')?.last).toMatchObject({
+        runId,
+        status: 'ok',
+        unverified: expect.stringContaining(says),
+      });
+      expect(report.hasMissed).toBe(true);
+      await sql(`delete from opsbook_schedule_slots where slot = ${forged}`);
+    }
+    // The real run's journal, changed in the database: its row is no longer taken either.
+    const line = (
+      await sql(`select line from opsbook_journal_lines where run_id = '${real}' and seq = 1`)
+    ).trim();
+    await sql(`update opsbook_journal_lines set line = replace(line, 'collect-diagnostics', 'collect-diagnostic2')
+      where run_id = '${real}' and seq = 1`);
+    try {
+      await sql(`insert into opsbook_schedule_slots
+        (schedule, slot, backfilled, started_at, ended_at, outcome, run_id, run_status)
+        values ('diagnostics', ${forged}, false, now(), now(), 'ran', '${real}', 'ok')`);
+      const report = await readScheduleReport(config, { now: new Date(), since });
+      expect(report.schedules.find((s) => s.name === 'diagnostics')?.last).toMatchObject({
+        runId: real,
+        unverified: expect.stringContaining(`the journal of run ${real} does not verify`),
+      });
+    } finally {
+      await sql(`delete from opsbook_schedule_slots where slot = ${forged}`);
+      await sql(
+        `update opsbook_journal_lines set line = $l$${line}$l$ where run_id = '${real}' and seq = 1`,
+      );
+    }
+  }, 60_000);
+
   it('reports the slots no scheduler took while it was down', async () => {
     // The scheduler first ran the schedules ten minutes ago, and has been down since then
     // but for the slots the first test took.

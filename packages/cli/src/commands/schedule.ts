@@ -14,7 +14,7 @@ import { type CommandContext, type CommandSpec, defineCommand, stringOption } fr
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { sessionSql } from '../lock-holders-text.js';
-import { formatTable } from '../output.js';
+import { formatTable, type Style } from '../output.js';
 import { showControls, showControlsIn, showProblem } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
@@ -114,9 +114,13 @@ async function warnScheduleRunbooks(ctx: CommandContext, config: Config): Promis
   for (const p of await scheduleRunbookProblems(config)) ctx.out.note(`warning: ${showProblem(p)}`);
 }
 
-function lastText(s: ScheduleStatus): string {
+function lastText(s: ScheduleStatus, style: Style): string {
   if (!s.last) return '-';
-  return `${s.last.slot} ${s.last.runId ? `${s.last.runId} ` : ''}${s.last.status}${s.last.code ? ` (${s.last.code})` : ''}`;
+  const text = `${s.last.slot} ${s.last.runId ? `${s.last.runId} ` : ''}`;
+  // A row whose run is not in the store as it says: what it says is not shown as the outcome.
+  if (s.last.unverified !== undefined)
+    return `${text}${style.red(`UNVERIFIED (row says ${s.last.status})`)}`;
+  return `${text}${s.last.status}${s.last.code ? ` (${s.last.code})` : ''}`;
 }
 
 /**
@@ -158,7 +162,10 @@ when a slot was missed, no scheduler has run a schedule, or a standing approval 
 so that a monitoring check can alert on it. So does a schedule whose lock
 (opsbook-schedule:NAME) a session holds while no slot of it goes on: that session (pid, user,
 application, as pg_stat_activity tells) keeps every slot refused (SCHEDULE_BUSY); the line names
-it and the SQL that ends it.
+it and the SQL that ends it. So does a last slot whose run is not in the state store as its row
+says: LAST shows UNVERIFIED when the run it names is missing, its journal does not verify against
+the ledger (as runs show verifies it), or it is not the schedule's runbook's run ending as the
+row says (the rows are anyone's with the database's credentials); a line says why.
 
 ${SETUP}`,
   async run(ctx) {
@@ -195,7 +202,7 @@ ${SETUP}`,
           s.cron,
           s.approval.ok ? style.green('verified') : style.red(`refused (${s.approval.code})`),
           s.next ?? '-',
-          lastText(s),
+          lastText(s, style),
           s.state === 'unscheduled'
             ? style.red('no scheduler has run it')
             : s.missed.count
@@ -213,6 +220,12 @@ ${SETUP}`,
           ),
         );
       if (s.lockHeldBy) ctx.out.print(style.red(lockHeldText(s.name, s.lockHeldBy)));
+      if (s.last?.unverified !== undefined)
+        ctx.out.print(
+          style.red(
+            `${s.name}: the run of its last slot ${s.last.slot} is unverified: ${s.last.unverified}`,
+          ),
+        );
       if (s.state === 'unscheduled')
         ctx.out.print(
           style.red(

@@ -1,8 +1,9 @@
-import type { Config } from '@opsbook/schema';
-import type { LockHolder, ScheduleLog } from '@opsbook/state';
+import { type Config, isOpsbookError } from '@opsbook/schema';
+import { type LockHolder, type ScheduleLog, stateViewOf } from '@opsbook/state';
 import { measureClockSkew } from './clock-skew.js';
 import { checkScheduleApproval, type ScheduleApproval } from './schedule-approval.js';
-import { type ScheduleStatus, scheduleStatus } from './schedule-status.js';
+import { type LastSlot, type ScheduleStatus, scheduleStatus } from './schedule-status.js';
+import type { Schedule } from './schedules.js';
 import { parseScheduleCron, scheduleLogOf } from './schedules.js';
 
 export interface ScheduleReport {
@@ -16,8 +17,9 @@ export interface ScheduleReport {
   })[];
   /**
    * True when a schedule missed a slot, has no scheduler, has a standing approval that does not
-   * verify, or has its lock held while no slot of it goes on (every slot of it would be
-   * refused): what an alert watches.
+   * verify, has its lock held while no slot of it goes on (every slot of it would be refused), or
+   * has a last slot whose run is not in the store as its row says (`last.unverified`): what an
+   * alert watches.
    */
   hasMissed: boolean;
   /**
@@ -58,13 +60,22 @@ export async function readScheduleReport(
     // whose slot lock is held): any other holder is a session keeping every slot from running.
     const isGoingOn = own.some((s) => s.outcome === undefined && !s.abandoned);
     const lockHeldBy = isGoingOn ? [] : await strayHolders(log, schedule.name);
+    // Only the last slot's run is read (one journal per schedule): the column users look at.
+    const unverified = status.last
+      ? await lastRunProblem(config, schedule, status.last)
+      : undefined;
+    if (status.last && unverified !== undefined) status.last.unverified = unverified;
     schedules.push({ ...status, approval, ...(lockHeldBy.length ? { lockHeldBy } : {}) });
   }
   return {
     schedules,
     clockSkewMs: await measureClockSkew(log, () => new Date()),
     hasMissed: schedules.some(
-      (s) => s.state !== 'ok' || !s.approval.ok || s.lockHeldBy !== undefined,
+      (s) =>
+        s.state !== 'ok' ||
+        !s.approval.ok ||
+        s.lockHeldBy !== undefined ||
+        s.last?.unverified !== undefined,
     ),
   };
 }
@@ -73,4 +84,45 @@ export async function readScheduleReport(
 async function strayHolders(log: ScheduleLog, schedule: string): Promise<LockHolder[]> {
   const { holders } = await log.scheduleHolders(schedule);
   return holders.filter((h) => h.isGranted);
+}
+
+/**
+ * Why the run a slot's row names is not taken for what the row says, or undefined when it is:
+ * the run must be in the state store under that exact id, its journal must verify against the
+ * ledger (as `opsbook runs show` verifies it), and it must be a run of the schedule's runbook
+ * that ended as the row says. A row only a database writer made (anyone with its credentials)
+ * names no such run.
+ */
+async function lastRunProblem(
+  config: Config,
+  schedule: Schedule,
+  last: LastSlot,
+): Promise<string | undefined> {
+  if (last.runId === undefined) return undefined;
+  const runId = last.runId;
+  const store = stateViewOf(config);
+  let run: Awaited<ReturnType<typeof store.readRun>>;
+  try {
+    run = await store.readRun(runId);
+  } catch (e) {
+    // No run by that id (a usage error), or its journal missing: the row names no run.
+    if (isOpsbookError(e) && e.kind === 'invalid')
+      return `the state store has no run ${runId} with its journal (${firstLine(e.message)}), though the slot's row names it: a scheduler records a slot's run only once the run is in the store, so the row was written by other means`;
+    throw e;
+  }
+  // readRun takes a prefix too: the row must name the run itself.
+  if (run.runId !== runId)
+    return `the state store has no run ${runId}, though the slot's row names it (only ${run.runId} starts so): the row was written by other means`;
+  if (!run.verification.ok)
+    return `the journal of run ${runId} does not verify: ${run.verification.problems[0]?.message ?? 'see opsbook journal verify'}; see opsbook runs show ${runId}`;
+  if (run.summary.runbook !== schedule.runbook)
+    return `run ${runId} is a run of ${run.summary.runbook ?? 'no runbook'}, not of ${schedule.runbook}, the schedule's runbook: the row was written by other means`;
+  const ended = ['running', 'refused', 'error', 'abandoned'].includes(last.status);
+  if (!ended && run.summary.status !== last.status)
+    return `the row says run ${runId} ended ${last.status}, its journal says ${run.summary.status}: the row was written by other means; see opsbook runs show ${runId}`;
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
 }

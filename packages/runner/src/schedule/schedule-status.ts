@@ -38,6 +38,12 @@ export interface LastSlot {
   runId?: string;
   code?: string;
   message?: string;
+  /**
+   * Set by `opsbook schedule list` when the run the row names is not in the state store, or its
+   * journal does not verify, or it is not the schedule's run as recorded: why. The row is then
+   * taken for nothing (anyone with the database's credentials can write one).
+   */
+  unverified?: string;
 }
 
 export interface ScheduleStatus {
