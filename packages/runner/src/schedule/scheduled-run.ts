@@ -1,5 +1,5 @@
 import type { SshSigner } from '@opsbook/approval';
-import { type Config, isOpsbookError, loadConfig } from '@opsbook/schema';
+import { type Config, isOpsbookError, loadConfig, storageErrorOf } from '@opsbook/schema';
 import { type ScheduleLog, type SlotEnd, sessionFacts, stateStoreOf } from '@opsbook/state';
 import { runnerErrors } from '../error-codes.js';
 import { runRoutine } from '../execute/routine-run.js';
@@ -87,7 +87,10 @@ export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPay
           `the lock of ${schedule} is held, by a live scheduler while an earlier slot goes on, or by another session of the database${await holdersText(log, schedule)}: nothing ran for ${at.slot} (one schedule's slots never overlap); opsbook schedule list shows which`,
         );
       end = await runSlotRoutine(options, schedule, slot);
-    } catch (e) {
+    } catch (thrown) {
+      // A filesystem's refusal (a full disk, a read-only or misplaced state folder) is recorded
+      // in opsbook's words and code, as a typed command reports it, not as Node's errno text.
+      const e = isOpsbookError(thrown) ? thrown : (storageErrorOf(thrown) ?? thrown);
       const known = isOpsbookError(e);
       end = {
         outcome: known && e.kind === 'refused' ? 'refused' : 'error',
