@@ -142,4 +142,40 @@ describe('a schedule whose lock another session of the database keeps', () => {
     const after = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });
     expect(JSON.parse(after.stdout).schedules[0]).not.toHaveProperty('lockHeldBy');
   }, 120_000);
+
+  it("names the session holding a slot's own lock when schedule list reports the slot no scheduler took", async () => {
+    // A session took the lock of a slot (opsbook-schedule-slot:inventory:<ms>) and keeps it: no
+    // scheduler could take that slot. The slots after it up to a few minutes ahead are recorded
+    // (refused), so that it is the newest slot no scheduler took whatever the minute is.
+    const slot = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+    const pid = await holdLock(`opsbook-schedule-slot:inventory:${slot}`, 'slot-squatter');
+    await sql(`update opsbook_schedules set known_since = to_timestamp(${(slot - 60_000) / 1000})`);
+    await sql(`insert into opsbook_schedule_slots
+      (schedule, slot, backfilled, started_at, ended_at, outcome, code, message)
+      select 'inventory', s, false, s, s, 'refused', 'SCHEDULE_BUSY', 'held'
+      from generate_series(to_timestamp(${(slot + 60_000) / 1000}),
+                           to_timestamp(${(slot + 15 * 60_000) / 1000}), interval '1 minute') s
+      on conflict do nothing`);
+    const list = await runCli(['schedule', 'list'], { cwd: dir, env });
+    expect(list.stderr).not.toMatch(stackTrace);
+    expect(list.code, list.stdout).toBe(1);
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^inventory missed ${new Date(slot).toISOString()}: no scheduler took it: its lock opsbook-schedule-slot:inventory:${slot} is held by a session that is not a scheduler at work \\(pid ${pid}, user \\S+, application 'slot-squatter', .*\\), which kept every scheduler from it; if that session should not hold it, look at it \\(select \\* from pg_stat_activity where pid = ${pid}\\) and end it \\(select pg_terminate_backend\\(${pid}\\)\\)$`,
+        'm',
+      ),
+    );
+    const json = JSON.parse(
+      (await runCli(['schedule', 'list', '--json'], { cwd: dir, env })).stdout,
+    );
+    expect(
+      json.schedules[0].missed.slots.find(
+        (m: { slot: string }) => m.slot === new Date(slot).toISOString(),
+      ),
+    ).toEqual({
+      slot: new Date(slot).toISOString(),
+      reason: 'no-run',
+      heldBy: [expect.objectContaining({ pid, application: 'slot-squatter', isGranted: true })],
+    });
+  }, 60_000);
 });

@@ -89,6 +89,12 @@ export interface ScheduleLog {
    */
   scheduleHolders(schedule: string): Promise<LockHolders>;
   /**
+   * The sessions that hold (or wait for) a slot's lock (`opsbook-schedule-slot:<name>:<ms>`):
+   * the scheduler that took the slot, or any session of the database's roles, which keeps the
+   * slot from running while it holds it (a lock taken ahead of the slot). Never throws.
+   */
+  slotHolders(at: { schedule: string; slot: Date }): Promise<LockHolders>;
+  /**
    * The database server's clock (`clock_timestamp()`): the job queue dates and runs slots by it,
    * while a scheduler judges a slot's lateness by its own machine's clock.
    */

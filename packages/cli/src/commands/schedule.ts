@@ -36,7 +36,9 @@ function describeEvent(e: Exclude<ScheduleEvent, { type: 'queue' }>): string {
         ? `${e.slot} ${e.schedule}: run ${e.runId} ${e.runStatus}`
         : `${e.slot} ${e.schedule}: ${e.outcome === 'refused' ? 'refused' : 'not run'} (${e.code}): ${e.message}`;
     case 'slot-taken':
-      return `${e.slot} ${e.schedule}: taken by another scheduler`;
+      return e.holders?.length
+        ? `${e.slot} ${e.schedule}: not taken here: its lock opsbook-schedule-slot:${e.schedule}:${Date.parse(e.slot)} is held by ${e.holders.join('; ')}: another scheduler's session, which runs it, or a session keeping it from running (schedule list then reports it as missed)`
+        : `${e.slot} ${e.schedule}: taken by another scheduler`;
     case 'slot-invalid':
       return `${e.slot} ${e.schedule}: not a slot of the schedule (a job queued by other means): ${e.message}`;
   }
@@ -135,7 +137,14 @@ function lockHeldText(schedule: string, holders: readonly LockHolder[]): string 
   return `${schedule}: the lock opsbook-schedule:${schedule} is held while no slot of it goes on, so not by a scheduler at work (${facts.length ? facts.join('; ') : 'a prepared transaction: see pg_prepared_xacts'}): every slot is refused (SCHEDULE_BUSY) while it is held${sql ? `; if ${sql.sessions} should not hold it, look at ${sql.them} (${sql.look}) and end ${sql.them} (${sql.end})` : ''}`;
 }
 
-function missText(m: MissedSlot): string {
+function missText(schedule: string, m: MissedSlot): string {
+  if (m.reason === 'no-run' && m.heldBy) {
+    const facts = m.heldBy.flatMap((h) =>
+      h.pid === null ? [] : [sessionFacts({ ...h, pid: h.pid })],
+    );
+    const sql = sessionSql(m.heldBy);
+    return `no scheduler took it: its lock opsbook-schedule-slot:${schedule}:${Date.parse(m.slot)} is held by a session that is not a scheduler at work (${facts.length ? facts.join('; ') : 'a prepared transaction: see pg_prepared_xacts'}), which kept every scheduler from it${sql ? `; if ${sql.sessions} should not hold it, look at ${sql.them} (${sql.look}) and end ${sql.them} (${sql.end})` : ''}`;
+  }
   if (m.reason === 'no-run') return 'no scheduler took it';
   if (m.reason === 'abandoned') return `abandoned: ${m.message}`;
   return `${m.reason} (${m.code}): ${m.message}`;
@@ -233,7 +242,7 @@ ${SETUP}`,
           ),
         );
       for (const m of s.missed.slots)
-        ctx.out.print(style.red(`${s.name} missed ${m.slot}: ${missText(m)}`));
+        ctx.out.print(style.red(`${s.name} missed ${m.slot}: ${missText(s.name, m)}`));
       if (s.missed.count > s.missed.slots.length)
         ctx.out.print(
           style.red(`${s.name}: ${s.missed.count - s.missed.slots.length} older missed slots`),

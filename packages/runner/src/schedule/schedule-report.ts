@@ -60,6 +60,17 @@ export async function readScheduleReport(
     // whose slot lock is held): any other holder is a session keeping every slot from running.
     const isGoingOn = own.some((s) => s.outcome === undefined && !s.abandoned);
     const lockHeldBy = isGoingOn ? [] : await strayHolders(log, schedule.name);
+    // A session holding a slot's lock keeps every scheduler from it: the newest slot no
+    // scheduler took is looked at (one query), as the one an alert is about.
+    const noRun = status.missed.slots.find((m) => m.reason === 'no-run');
+    if (noRun) {
+      const { holders } = await log.slotHolders({
+        schedule: schedule.name,
+        slot: new Date(noRun.slot),
+      });
+      const held = holders.filter((h) => h.isGranted);
+      if (held.length) noRun.heldBy = held;
+    }
     // Only the last slot's run is read (one journal per schedule): the column users look at.
     const unverified = status.last
       ? await lastRunProblem(config, schedule, status.last)

@@ -1,4 +1,4 @@
-import type { KnownSchedule, RunStatus, ScheduleSlot } from '@opsbook/state';
+import type { KnownSchedule, LockHolder, RunStatus, ScheduleSlot } from '@opsbook/state';
 import { digestOf, type Schedule, type SlotMatcher } from './schedules.js';
 
 const MINUTE = 60_000;
@@ -28,6 +28,12 @@ export interface MissedSlot {
   reason: MissReason;
   code?: string;
   message?: string;
+  /**
+   * A no-run slot (the newest one of its schedule) whose lock (`opsbook-schedule-slot:<name>:<ms>`)
+   * a session still holds, as `opsbook schedule list` finds it: that session kept the slot from
+   * any scheduler.
+   */
+  heldBy?: LockHolder[];
 }
 
 export interface LastSlot {

@@ -12,8 +12,13 @@ import { digestOf, parseScheduleCron, scheduleLogOf, schedulesOf } from './sched
 export type ScheduleEvent =
   | { type: 'slot-start'; schedule: string; slot: string; backfilled: boolean }
   | ({ type: 'slot-end'; slot: string } & Omit<SlotEnd, 'slot'>)
-  /** Another scheduler sharing the database took the slot first. */
-  | { type: 'slot-taken'; schedule: string; slot: string }
+  /**
+   * Another scheduler sharing the database took the slot first, or another session holds the
+   * slot's lock (`opsbook-schedule-slot:<name>:<ms>`), which keeps the slot from running:
+   * `holders` names the sessions holding it, as pg_stat_activity tells (`pid 42, user ops, …`),
+   * when the lock was refused and they could be read.
+   */
+  | { type: 'slot-taken'; schedule: string; slot: string; holders?: string[] }
   /**
    * A job in the queue for a minute its schedule's cron does not fire, or one still to come:
    * graphile-worker's cron queues no such job, so it was queued by hand. Nothing ran, no slot
@@ -69,7 +74,8 @@ export async function runScheduledSlot(options: SlotRunOptions, payload: SlotPay
   const at = { schedule, slot: slot.toISOString() };
   const hold = await log.holdSlot({ schedule, slot });
   if (!hold) {
-    options.onEvent?.({ type: 'slot-taken', ...at });
+    const holders = await slotHolderFacts(log, schedule, slot);
+    options.onEvent?.({ type: 'slot-taken', ...at, ...(holders.length ? { holders } : {}) });
     return;
   }
   try {
@@ -165,11 +171,19 @@ function refuseLate(options: SlotRunOptions, schedule: string, slot: Date): void
 
 /** Who holds a schedule's lock, as pg_stat_activity tells it: `(pid 42, user ops, …)`. */
 async function holdersText(log: ScheduleLog, schedule: string): Promise<string> {
-  const { holders } = await log.scheduleHolders(schedule);
-  const facts = holders.flatMap((h) =>
+  const facts = factsOf(await log.scheduleHolders(schedule));
+  return facts.length ? ` (${facts.join('; ')})` : '';
+}
+
+/** Who holds a slot's lock the scheduler was refused, as pg_stat_activity tells it. */
+async function slotHolderFacts(log: ScheduleLog, schedule: string, slot: Date): Promise<string[]> {
+  return factsOf(await log.slotHolders({ schedule, slot }));
+}
+
+function factsOf({ holders }: Awaited<ReturnType<ScheduleLog['scheduleHolders']>>): string[] {
+  return holders.flatMap((h) =>
     h.isGranted && h.pid !== null ? [sessionFacts({ ...h, pid: h.pid })] : [],
   );
-  return facts.length ? ` (${facts.join('; ')})` : '';
 }
 
 function minutesOf(ms: number): string {

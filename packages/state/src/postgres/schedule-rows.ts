@@ -146,6 +146,9 @@ export function scheduleLogIn(db: Database, clock: () => Date, url?: string): Sc
     scheduleHolders(schedule) {
       return exclusiveHoldersOf(url, scheduleLease(schedule));
     },
+    slotHolders({ schedule, slot }) {
+      return exclusiveHoldersOf(url, slotLease(schedule, slot));
+    },
     async databaseNow() {
       const rows = await db.guard(() => db.query<{ now: Date }>('select clock_timestamp() as now'));
       return rows[0]!.now;
