@@ -347,6 +347,22 @@ export async function createTicket(site: Site, approved = true): Promise<string>
 }
 
 /** Fails loudly (with the CLI's own words) when a setup command does not succeed. */
+/** Points a site at the Jira fake (Cloud, project OPS) instead of the embedded tracker. */
+export async function useJiraTracker(world: World, site: Site): Promise<void> {
+  await writeFile(
+    path.join(site.dir, 'opsbook.yaml'),
+    `apiVersion: opsbook/v1
+kind: Config
+runbooks: runbooks
+stateDir: state
+inventory: inventory.yaml
+trustStore: approvers.yaml
+knownHosts: ${JSON.stringify(world.knownHostsFile)}
+tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
+`,
+  );
+}
+
 export async function expectOk(result: Promise<CliResult>, what: string): Promise<CliResult> {
   const r = await result;
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);

@@ -1,9 +1,15 @@
-import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createWorld, execFileAsync, expectOk, type World } from './opsbook-world.js';
+import {
+  createWorld,
+  execFileAsync,
+  expectOk,
+  useJiraTracker,
+  type World,
+} from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { markerRunbook } from './runbook-fixtures.js';
 
@@ -42,18 +48,7 @@ describe('a disk that fills between the run claim and the journal', () => {
     ]);
     try {
       await cp(seed, site.stateDir, { recursive: true });
-      await writeFile(
-        path.join(site.dir, 'opsbook.yaml'),
-        `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-inventory: inventory.yaml
-trustStore: approvers.yaml
-knownHosts: ${JSON.stringify(world.knownHostsFile)}
-tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
-`,
-      );
+      await useJiraTracker(world, site);
       const env = fake.env;
       const approve = async (name: string) => {
         const issue = fake.seed({ summary: name, status: 'approved' });

@@ -1,9 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createWorld, expectOk, type World, waitFor } from './opsbook-world.js';
+import { createWorld, expectOk, useJiraTracker, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { slowRunbook } from './runbook-fixtures.js';
 
@@ -29,18 +29,7 @@ afterAll(async () => {
 /** A site whose tracker is the Jira fake, and an approval of `slow` on h1 for a new Approved issue. */
 async function jiraSiteWithApproval(name: string) {
   const site = await world.createSite(name);
-  await writeFile(
-    path.join(site.dir, 'opsbook.yaml'),
-    `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-inventory: inventory.yaml
-trustStore: approvers.yaml
-knownHosts: ${JSON.stringify(world.knownHostsFile)}
-tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
-`,
-  );
+  await useJiraTracker(world, site);
   const env = fake.env;
   const issue = fake.seed({ summary: name, status: 'approved' });
   const dir = path.join(world.markerDir, name);

@@ -1,9 +1,9 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createWorld, expectOk, type Site, type World } from './opsbook-world.js';
+import { createWorld, expectOk, type Site, useJiraTracker, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { markerRunbook } from './runbook-fixtures.js';
 
@@ -33,18 +33,7 @@ async function siteWithJiraClock(name: string, offsetMs: number) {
   const fake = await startJiraFake({ flavour: 'cloud', clockOffsetMs: offsetMs });
   fakes.push(fake);
   const site: Site = await world.createSite(name);
-  await writeFile(
-    path.join(site.dir, 'opsbook.yaml'),
-    `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-inventory: inventory.yaml
-trustStore: approvers.yaml
-knownHosts: ${JSON.stringify(world.knownHostsFile)}
-tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
-`,
-  );
+  await useJiraTracker(world, site);
   const issue = fake.seed({ summary: name, status: 'approved' });
   const dir = path.join(world.markerDir, name);
   await mkdir(dir, { recursive: true });
