@@ -327,6 +327,10 @@ describe('encoded forms of a secret', () => {
       execFileSync('od', ['-x'], { input: key.slice(7, 90), encoding: 'utf8' }),
       execFileSync('od', ['-An', '-c'], { input: `t=${token}`, encoding: 'utf8' }),
       `    indented ${token}\n`,
+      `${b64(`ab:${key.trimEnd()}`)
+        .match(/.{1,64}/g)!
+        .join('\r\n')}\r\n`,
+      'line\r\n',
     ];
     const noise = [
       'ok\n',
@@ -355,6 +359,26 @@ describe('encoded forms of a secret', () => {
       expect(out + tailOut, `round ${round}`).toBe(whole);
       expect(whole.includes(token) || whole.includes('hunter2'), `round ${round}`).toBe(false);
     }
+  });
+
+  it('masks the base64 of a long secret wrapped with CR LF line ends (certutil -encode, MIME), whole and streamed', () => {
+    const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
+    const { mask } = createSecretMask([key]);
+    for (const width of [76, 64])
+      for (const around of ['', 'u', 'user:', 'x'.repeat(47)]) {
+        const lines = b64(`${around}${key}`).match(new RegExp(`.{1,${width}}`, 'g'))!;
+        const text = `-----BEGIN CERTIFICATE-----\r\n${lines.join('\r\n')}\r\n-----END CERTIFICATE-----\r\n`;
+        const whole = mask(text);
+        const shown = whole
+          .replace(/-----[A-Z ]+-----/g, '')
+          .replaceAll('***', '')
+          .replace(/\r\n/g, '');
+        expect(shown.length, `${width} ${around}`).toBeLessThanOrEqual(
+          Math.ceil(around.length / 3) * 4 + 8,
+        );
+        for (const size of [1, 2, 7, 80, 1000])
+          expect(streamed([key], text, size), `${width} ${around} chunks of ${size}`).toBe(whole);
+      }
   });
 
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {

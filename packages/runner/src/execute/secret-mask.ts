@@ -403,8 +403,35 @@ function safeCut(
   return { cut, clean };
 }
 
-/** The first index >= `from` where the rest of `text` begins some target (text.length if none). */
+/**
+ * The first index >= `from` where the rest of `text` begins some target (text.length if none).
+ * Where the text's lines end in CR LF, a target's \n is read as \r\n (and a CR that ends the text
+ * as the start of one): the end of the text is read with CR LF made LF, and the index mapped back.
+ */
 function startOfPossibleSecret(text: string, from: number, targets: Targets): number {
+  const start = Math.max(from, text.length - 2 * targets.longest);
+  const crlf = text.indexOf('\r\n', start);
+  if (crlf < 0 && text.charCodeAt(text.length - 1) !== 0x0d)
+    return startOfPossibleSecretIn(text, from, targets);
+  let lf = '';
+  const rawAt: number[] = [];
+  for (let i = start; i < text.length; i++) {
+    const unit = text[i]!;
+    if (unit === '\r' && (text[i + 1] === '\n' || i === text.length - 1)) {
+      if (i === text.length - 1) {
+        lf += '\n';
+        rawAt.push(i);
+      }
+      continue;
+    }
+    lf += unit;
+    rawAt.push(i);
+  }
+  const found = startOfPossibleSecretIn(lf, 0, targets);
+  return found === lf.length ? text.length : rawAt[found]!;
+}
+
+function startOfPossibleSecretIn(text: string, from: number, targets: Targets): number {
   // Text cut inside a character may be a whole secret's length and still only its beginning.
   const cut = endsCut(text) ? 1 : 0;
   for (let i = Math.max(from, text.length - targets.longest + 1 - cut); i < text.length; i++) {

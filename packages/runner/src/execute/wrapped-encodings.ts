@@ -51,17 +51,42 @@ export function wrappedFormFinder(forms: readonly string[]): (text: string) => S
     let end = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', Math.max(nl + 1, end))) {
       const candidates = byBreak.get(text.slice(nl + 1, nl + 1 + KEY_LENGTH));
+      if (!candidates) continue;
+      // Lines that end in CR LF (`certutil -encode`, MIME, a Windows host): each \n of a form
+      // stands for \r\n there.
+      const crlf = text.charCodeAt(nl - 1) === CR;
       // Longest first: of two forms found at one line break, the longer is masked.
-      const found = candidates?.find(
-        ({ form, before }) => nl - before >= end && text.startsWith(form, nl - before),
-      );
-      if (found) {
-        spans.push([nl - found.before, nl - found.before + found.form.length]);
-        end = nl - found.before + found.form.length;
+      for (const { form, before } of candidates) {
+        const start = nl - (crlf ? 1 : 0) - before;
+        if (start < end) continue;
+        const formEnd = crlf
+          ? endOfCrlfForm(text, start, form)
+          : text.startsWith(form, start)
+            ? start + form.length
+            : -1;
+        if (formEnd < 0) continue;
+        spans.push([start, formEnd]);
+        end = formEnd;
+        break;
       }
     }
     return spans;
   };
+}
+
+const CR = 0x0d;
+
+/** Where `form` ends in `text` from `start` with each of its \n written \r\n, or -1. */
+function endOfCrlfForm(text: string, start: number, form: string): number {
+  let at = start;
+  for (let i = 0; i < form.length; i++) {
+    const unit = form.charCodeAt(i);
+    if (unit === 0x0a) {
+      if (text.charCodeAt(at) !== CR || text.charCodeAt(at + 1) !== 0x0a) return -1;
+      at += 2;
+    } else if (text.charCodeAt(at++) !== unit) return -1;
+  }
+  return at;
 }
 
 /** Characters after a form's first line break that it is looked up by: hex's unit, two. */
