@@ -1,6 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import type { Postgres } from '@opsbook/testkit/postgres';
+import { type HeldAdvisoryLock, holdAdvisoryLock, type Postgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './opsbook-world.js';
 import { binPath, runCli, stackTrace, userEnv } from './run-cli.js';
@@ -18,14 +18,14 @@ const DATABASE = 'cli_schedule_lock';
 let pg: Postgres;
 let dir: string;
 let env: NodeJS.ProcessEnv;
-let holder: ChildProcessWithoutNullStreams | undefined;
+let holder: HeldAdvisoryLock | undefined;
 
 beforeAll(async () => {
   ({ pg, dir, env } = await scheduleSite(DATABASE, 'opsbook-schedule-lock-'));
 }, 60_000);
 
 afterAll(async () => {
-  if (holder && holder.exitCode === null) holder.kill('SIGKILL');
+  holder?.kill();
   await pg?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
@@ -34,26 +34,8 @@ const sql = (text: string) => pg.psql(text, DATABASE);
 
 /** A psql session over TCP, as `application`, that takes `lock` and keeps it; its pid. */
 async function holdLock(lock: string, application: string): Promise<number> {
-  const session = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
-    env: { ...process.env, ...pg.env(DATABASE), PGAPPNAME: application },
-  });
-  holder = session;
-  let out = '';
-  session.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  session.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  session.stdin.write(
-    `select pg_advisory_lock(('x' || left(md5('${lock}'), 16))::bit(64)::bigint);\n` +
-      `select 'held by ' || pg_backend_pid();\n`,
-  );
-  await waitFor(() => {
-    if (session.exitCode !== null) throw new Error(`psql exited ${session.exitCode}: ${out}`);
-    return /held by \d+/.test(out);
-  }, 'psql to hold the lock');
-  return Number(/held by (\d+)/.exec(out)?.[1]);
+  holder = await holdAdvisoryLock(pg.env(DATABASE), lock, application);
+  return holder.pid;
 }
 
 /** `opsbook schedule run` until a slot has ended, then SIGTERM; its exit code and output. */
@@ -137,8 +119,7 @@ describe('a schedule whose lock another session of the database keeps', () => {
 
     // Once that session is ended as the line says, nothing is said of the lock.
     await sql(`select pg_terminate_backend(${pid})`);
-    holder?.stdin.end();
-    await waitFor(() => holder?.exitCode !== null, 'psql to end');
+    await holder?.release();
     const after = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });
     expect(JSON.parse(after.stdout).schedules[0]).not.toHaveProperty('lockHeldBy');
   }, 120_000);

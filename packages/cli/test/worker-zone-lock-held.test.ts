@@ -1,6 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { type HeldAdvisoryLock, holdAdvisoryLock } from '@opsbook/testkit/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { DistributedTeam } from './distributed-team.js';
@@ -17,7 +17,7 @@ import { markerRunbook } from './runbook-fixtures.js';
  */
 
 let team: DistributedTeam;
-const sessions: ChildProcessWithoutNullStreams[] = [];
+const sessions: HeldAdvisoryLock[] = [];
 
 beforeAll(async () => {
   team = await DistributedTeam.start({ marker: markerRunbook() });
@@ -26,45 +26,15 @@ afterAll(async () => {
   await team?.remove();
 });
 afterEach(async () => {
-  for (const s of sessions.splice(0)) if (s.exitCode === null) s.kill('SIGKILL');
+  for (const s of sessions.splice(0)) s.kill();
   await team?.stopAll();
 });
 
-/**
- * A psql session over TCP, as `application`, on `database`, that holds `lock` exclusively (an
- * advisory lock named as opsbook names its leases); `release` ends the session. Resolves once the
- * lock is held, with the session's pid.
- */
+/** A psql session over TCP, as `application`, on `database`, that holds `lock` exclusively. */
 async function holdLock(database: string, lock: string, application: string) {
-  const { pg } = team;
-  const session = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
-    env: { ...process.env, ...pg.env(database), PGAPPNAME: application },
-  });
-  sessions.push(session);
-  let out = '';
-  session.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  session.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const ended = new Promise<void>((resolve) => session.once('exit', () => resolve()));
-  session.stdin.write(
-    `select pg_advisory_lock(('x' || left(md5('${lock}'), 16))::bit(64)::bigint);\n` +
-      `select 'held by ' || pg_backend_pid();\n`,
-  );
-  await waitFor(() => {
-    if (session.exitCode !== null) throw new Error(`psql exited ${session.exitCode}: ${out}`);
-    return /held by \d+/.test(out);
-  }, 'psql to hold the lock');
-  const pid = Number(/held by (\d+)/.exec(out)?.[1]);
-  return {
-    pid,
-    async release() {
-      session.stdin.end();
-      await ended;
-    },
-  };
+  const held = await holdAdvisoryLock(team.pg.env(database), lock, application);
+  sessions.push(held);
+  return held;
 }
 
 describe('opsbook worker whose zone lock another session of the database holds', () => {

@@ -1,6 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import type { Config } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
+import { type HeldAdvisoryLock, holdAdvisoryLock } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readScheduleReport, runScheduledSlot, type ScheduleEvent } from '../src/index.js';
 import { useScheduleWorld } from './schedule-world.js';
@@ -23,44 +23,23 @@ const scheduled = useScheduleWorld(
 let world: TicketWorld;
 let config: Config;
 let env: NodeJS.ProcessEnv;
-let holder: ChildProcessWithoutNullStreams | undefined;
+let holder: HeldAdvisoryLock | undefined;
 beforeAll(() => {
   ({ world, config, env } = scheduled);
 });
 afterAll(() => {
-  if (holder && holder.exitCode === null) holder.kill('SIGKILL');
+  holder?.kill();
 });
-
-/** A psql session over TCP, as `application`, that takes `lock` and keeps it; its pid. */
-async function holdLock(lock: string, application: string): Promise<number> {
-  const session = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
-    env: { ...process.env, ...scheduled.pg.env(DATABASE), PGAPPNAME: application },
-  });
-  holder = session;
-  let out = '';
-  session.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  session.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  session.stdin.write(
-    `select pg_advisory_lock(('x' || left(md5('${lock}'), 16))::bit(64)::bigint);\n` +
-      `select 'held by ' || pg_backend_pid();\n`,
-  );
-  for (let i = 0; i < 200 && !/held by \d+/.test(out); i++) {
-    if (session.exitCode !== null) throw new Error(`psql exited ${session.exitCode}: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const pid = /held by (\d+)/.exec(out)?.[1];
-  if (!pid) throw new Error(`psql did not take the lock: ${out}`);
-  return Number(pid);
-}
 
 describe('a slot whose lock a session took ahead of it', () => {
   it('runs nothing; the scheduler, and schedule list later, name the session holding its lock', async () => {
     const slot = new Date(Date.UTC(2026, 11, 7, 3, 0));
-    const pid = await holdLock(`opsbook-schedule-slot:nightly:${slot.getTime()}`, 'ops-debug');
+    holder = await holdAdvisoryLock(
+      scheduled.pg.env(DATABASE),
+      `opsbook-schedule-slot:nightly:${slot.getTime()}`,
+      'ops-debug',
+    );
+    const { pid } = holder;
     const events: ScheduleEvent[] = [];
     await runScheduledSlot(
       {

@@ -258,3 +258,60 @@ async function stopServer(child: ChildProcess): Promise<void> {
   process.kill(child.pid, 'SIGINT');
   await exited;
 }
+
+/** A psql session holding an advisory lock (see holdAdvisoryLock). */
+export interface HeldAdvisoryLock {
+  /** The session's backend pid, as pg_stat_activity and pg_locks show it. */
+  pid: number;
+  /** Ends the session (the lock goes with it); resolves once psql has exited. */
+  release(): Promise<void>;
+  /** Kills psql if it still runs (for an afterAll). */
+  kill(): void;
+}
+
+/**
+ * A psql session over TCP (`env`: Postgres.env(database)), as `application`, that takes the
+ * advisory lock `lock` exclusively, named as opsbook names its locks (the first 64 bits of the
+ * md5 of the name), and keeps it. Resolves once the lock is held; fails if psql ends first or
+ * has not taken it within 10 s.
+ */
+export async function holdAdvisoryLock(
+  env: Record<string, string>,
+  lock: string,
+  application: string,
+): Promise<HeldAdvisoryLock> {
+  const session = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
+    env: { ...process.env, ...env, PGAPPNAME: application },
+  });
+  let out = '';
+  session.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  session.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const ended = new Promise<void>((resolve) => session.once('exit', () => resolve()));
+  session.stdin.write(
+    `select pg_advisory_lock(('x' || left(md5('${lock.replaceAll("'", "''")}'), 16))::bit(64)::bigint);\n` +
+      `select 'held by ' || pg_backend_pid();\n`,
+  );
+  for (let i = 0; i < 200 && !/held by \d+/.test(out); i++) {
+    if (session.exitCode !== null) throw new Error(`psql exited ${session.exitCode}: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const pid = /held by (\d+)/.exec(out)?.[1];
+  if (!pid) {
+    session.kill('SIGKILL');
+    throw new Error(`psql did not take the lock ${lock} within 10 s: ${out}`);
+  }
+  return {
+    pid: Number(pid),
+    async release() {
+      session.stdin.end();
+      await ended;
+    },
+    kill() {
+      if (session.exitCode === null) session.kill('SIGKILL');
+    },
+  };
+}
