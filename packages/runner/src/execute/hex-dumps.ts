@@ -11,6 +11,12 @@
  * dump of 8 MiB with a secret set is masked in about the time the rest of the masker takes.
  */
 
+/**
+ * The longest line read as a dump line: `xxd -c 256 -g 1` writes ~1,100 characters a line. A
+ * longer one is not read (nor held back by the stream masker while it is unfinished).
+ */
+const MAX_DUMP_LINE = 16_384;
+
 /** An offset (6 to 16 hex or octal digits) then `:` or spaces: what every dump line begins with. */
 const DUMP_START = /^[0-9a-fA-F]{6,16}(?::? +)/;
 
@@ -19,6 +25,8 @@ const DUMP_START = /^[0-9a-fA-F]{6,16}(?::? +)/;
  * back until its end, as its bytes can only be read whole.
  */
 export function mayBeDumpLine(partial: string): boolean {
+  // Longer than any dump line read: let out as it comes (a host's endless line is not held).
+  if (partial.length > MAX_DUMP_LINE) return false;
   if (/^[0-9a-fA-F]{0,16}:?$/.test(partial)) return /^[0-9a-fA-F]/.test(partial);
   // `od -An -c` lines: whole fields of 4 characters, then the beginning of one.
   return DUMP_START.test(partial) || (partial !== '' && CHAR_FIELDS_SO_FAR.test(partial));
@@ -84,6 +92,7 @@ interface LineReading {
  * Leaves the tokens in the scratch arrays for `byteAt`/`digitsAt`.
  */
 function readLine(text: string, start: number, lineEnd: number): LineReading | undefined {
+  if (lineEnd - start > MAX_DUMP_LINE) return undefined;
   const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
   let at = start;
   while (at < end && at - start <= 16 && hexAt(text, at) >= 0) at++;
@@ -212,6 +221,7 @@ function readCharLine(
   lineEnd: number,
   each?: (field: number, byte: number) => void,
 ): number {
+  if (lineEnd - start > MAX_DUMP_LINE) return -1;
   const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
   let at = start;
   while (at < end && at - start <= 16 && hexAt(text, at) >= 0) at++;

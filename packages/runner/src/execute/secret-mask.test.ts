@@ -489,6 +489,15 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     expect(progress.push('\ndownloading... 10%')).toBe('\ndownloading... 10%');
   });
 
+  it("lets a line out as it comes once it is longer than any dump line (a host's endless line is not held)", () => {
+    const stream = createSecretMask([key]).maskStream();
+    expect(stream.push('00000000: ')).toBe('');
+    const tokens = '00 '.repeat(10_000);
+    const out = stream.push(tokens);
+    expect(out.length).toBeGreaterThan(20_000);
+    expect(stream.push(tokens).length).toBeGreaterThan(20_000);
+  });
+
   it('leaves dumps and output without the secret as they are', () => {
     const { mask } = createSecretMask([key]);
     const text = dump('xxd', [], 'nothing secret here, just bytes 0123456789\n');
