@@ -53,12 +53,28 @@ const statusName = { type: 'string', minLength: 1, maxLength: 255 } as const;
  * ticket the senior approved on, shared with every other runner (Jira) — never one the runner's
  * own configuration made up. `statuses` are the two the run gate accepts.
  */
-const trackerBinding = closedObject({
-  kind: { enum: ['jira', 'local'] },
-  /** Jira's base URL (no trailing slash), or `local` for the embedded tracker. */
-  site: { type: 'string', minLength: 1, maxLength: 2048 },
-  statuses: closedObject({ approved: statusName, inProgress: statusName }),
-});
+const trackerBinding = closedObject(
+  {
+    kind: { enum: ['jira', 'local'] },
+    /** Jira's base URL (no trailing slash), or `local` for the embedded tracker. */
+    site: { type: 'string', minLength: 1, maxLength: 2048 },
+    statuses: closedObject({ approved: statusName, inProgress: statusName }),
+    /**
+     * Who may read the comments its runs post (`tracker.jira.commentVisibility`), when the plan's
+     * opsbook.yaml restricts them: a runner whose configuration restricts them otherwise, or not
+     * at all, is refused, so run output meant for one role cannot be posted for everyone.
+     */
+    commentVisibility: closedObject(
+      {
+        type: { enum: ['role', 'group'] },
+        value: { type: 'string', minLength: 1, maxLength: 255 },
+        identifier: { type: 'string', minLength: 1, maxLength: 255 },
+      },
+      ['identifier'],
+    ),
+  },
+  ['commentVisibility'],
+);
 
 /** The most runs one approval may allow (`maxRuns`). */
 export const MAX_RUNS = 100_000;

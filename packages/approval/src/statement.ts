@@ -211,7 +211,21 @@ function canonicalStatement(s: ApprovalStatement): ApprovalStatement {
 /** A tracker binding with its keys in the one canonical order. */
 function trackerOf(t: TrackerBinding): TrackerBinding {
   const { approved, inProgress } = t.statuses;
-  return { kind: t.kind, site: t.site, statuses: { approved, inProgress } };
+  const v = t.commentVisibility;
+  return {
+    kind: t.kind,
+    site: t.site,
+    statuses: { approved, inProgress },
+    ...(v === undefined
+      ? {}
+      : {
+          commentVisibility: {
+            type: v.type,
+            value: v.value,
+            ...(v.identifier === undefined ? {} : { identifier: v.identifier }),
+          },
+        }),
+  };
 }
 
 /**

@@ -200,6 +200,8 @@ export {
   bindingOf,
   type OpenTrackerOptions,
   openTracker,
+  sameVisibility,
   type TicketServices,
   trackerBinding,
+  visibilityText,
 } from './ticket/ticket-tracker.js';

@@ -4,6 +4,7 @@ import { type Doc, fitDoc, hasText, TRACKER_BODY_LIMIT } from './document.js';
 import { emptyComment, trackerErrors } from './error-codes.js';
 import { adfText, commentFromJira, wikiText } from './jira-comment-text.js';
 import {
+  type CommentVisibility,
   connectJira,
   type JiraConnection,
   type JiraEnv,
@@ -76,6 +77,10 @@ export class JiraTracker implements Tracker {
   /** The priority of each grade (`tracker.jira.priorities` over Jira's default names). */
   readonly priorities: Record<Grade, JiraPriority>;
   private readonly settings: JiraSettings;
+
+  get commentVisibility(): CommentVisibility | undefined {
+    return this.settings.commentVisibility;
+  }
 
   serverNow(): Date | undefined {
     return this.http.serverNow();
@@ -326,7 +331,7 @@ export class JiraTracker implements Tracker {
     // Sent, it would be `""` (Data Center) or an empty document (Cloud): Jira answers 400.
     if (!hasText(body)) throw emptyComment(key, 'nothing was sent');
     const json: Json = { body: this.rich(body) };
-    const visibility = this.commentVisibility();
+    const visibility = this.visibilityBody();
     if (visibility) json.visibility = visibility;
     if (options.deliveryId)
       json.properties = [
@@ -351,7 +356,7 @@ export class JiraTracker implements Tracker {
    * The `visibility` of every comment opsbook posts (`tracker.jira.commentVisibility`), as this
    * flavour's spec has it: Data Center's VisibilityJsonBean has no `identifier`.
    */
-  private commentVisibility(): Json | undefined {
+  private visibilityBody(): Json | undefined {
     const v = this.settings.commentVisibility;
     if (!v) return undefined;
     const { type, value, identifier } = v;

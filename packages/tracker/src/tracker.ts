@@ -1,4 +1,5 @@
 import type { Doc } from './document.js';
+import type { CommentVisibility } from './jira-connection.js';
 
 /**
  * Logical ticket states (README: For seniors: the workflow); each maps to a configurable status
@@ -193,6 +194,11 @@ export interface Tracker {
    */
   readonly site: string;
   readonly statuses: StatusNames;
+  /**
+   * Who may read the comments it posts (`tracker.jira.commentVisibility`); undefined: everyone who
+   * can see the ticket (and always for the local tracker).
+   */
+  readonly commentVisibility?: CommentVisibility | undefined;
   create(ticket: NewTicket, options?: WriteOptions): Promise<TicketRef>;
   get(key: string, options?: ReadOptions): Promise<Ticket>;
   /**

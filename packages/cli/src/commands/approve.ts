@@ -1,5 +1,6 @@
 import {
   approveFile,
+  bindingOf,
   checkTicketReady,
   readApprovalFile,
   refuseMissingTicket,
@@ -51,6 +52,7 @@ opsbook-approval), the same as: ssh-keygen -Y sign -n opsbook-approval -f KEY.`,
     if (!ticketCheck.found) ctx.out.note(`warning: ${ticketCheck.message}`);
     const result = await approveFile(file, signer, {
       config,
+      tracker: bindingOf(services.tracker),
       ...(stringOption(ctx, 'inventory') ? { inventoryFile: stringOption(ctx, 'inventory') } : {}),
       ...(stringOption(ctx, 'expires') ? { expires: stringOption(ctx, 'expires') } : {}),
       ...(maxRuns !== undefined ? { maxRuns } : {}),

@@ -53,6 +53,7 @@ import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
 import { type Plan, type PlanInput, planDigest, planScripts, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
+import { sameVisibility, visibilityText } from '../ticket/ticket-tracker.js';
 import { planDifferences } from './plan-difference.js';
 import { readTrustStoreBytes } from './trust.js';
 
@@ -578,6 +579,52 @@ export interface ApproveOptions {
    * hand: only to say what differs if this checkout renders another, never trusted for more.
    */
   proposedPlan?: Plan | undefined;
+  /**
+   * The tracker the signer's own configuration names (`bindingOf` the tracker it opened): the
+   * statement must bind the same one, with the same run statuses and comment visibility.
+   */
+  tracker?: TrackerBinding | undefined;
+}
+
+/**
+ * The tracker binding is made by whoever plans, from their own opsbook.yaml, and the run gate
+ * then goes by what is signed: the statuses a ticket must be in to run (a plan binding "Done" as
+ * its in-progress status would run on a ticket the senior closed to revoke it) and who may read
+ * its run output (a plan without the team's commentVisibility would post it for everyone). So a
+ * senior signs only a binding their own configuration agrees with.
+ */
+function refuseOtherTracker(
+  file: string,
+  statement: ApprovalStatement,
+  mine: TrackerBinding | undefined,
+): void {
+  const bound = statement.tracker;
+  if (!bound || !mine) return; // no binding: run refuses it (TRACKER_UNBOUND)
+  const differences: string[] = [];
+  if (bound.kind !== mine.kind || bound.site !== mine.site)
+    differences.push(
+      `it counts its runs on ${trackerWords(bound)}, yours names ${trackerWords(mine)}`,
+    );
+  const s = bound.statuses;
+  const m = mine.statuses;
+  if (s.approved !== m.approved || s.inProgress !== m.inProgress)
+    differences.push(
+      `it runs on tickets in "${s.approved}" or "${s.inProgress}", yours names "${m.approved}" and "${m.inProgress}" (tracker.jira.statuses)`,
+    );
+  if (!sameVisibility(bound.commentVisibility, mine.commentVisibility))
+    differences.push(
+      `its runs post ${visibilityText(bound.commentVisibility)}, yours ${visibilityText(mine.commentVisibility)} (tracker.jira.commentVisibility)`,
+    );
+  if (differences.length)
+    throw new runnerErrors.RefusalError(
+      'TRACKER_MISMATCH',
+      `the plan in ${file} was made with another tracker configuration than yours: ${differences.join('; ')}. Nothing was signed; ask the engineer to plan again with the team's opsbook.yaml (or approve with it)`,
+      { ticket: statement.ticket },
+    );
+}
+
+function trackerWords(t: { kind: string; site: string }): string {
+  return t.kind === 'local' ? 'the local tracker of the state dir' : `Jira at ${t.site}`;
 }
 
 /**
@@ -591,6 +638,7 @@ export async function approveFile(
 ): Promise<{ envelope: Envelope; statement: ApprovalStatement; plan: Plan; planDigest: string }> {
   const approval = await readApprovalFile(file);
   refuseSelfApproval(file, approval.envelope, signer.publicKey.fingerprint, 'nothing was signed');
+  refuseOtherTracker(file, approval.statement, options.tracker);
   const derived = await rederivePlan(approval.statement, options.config, options.inventoryFile);
   const signed = approval.statement.plan?.digest;
   if (signed && signed !== derived.planDigest) {

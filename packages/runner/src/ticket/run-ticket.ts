@@ -32,7 +32,7 @@ import {
   doneHint,
   type TicketApproval,
 } from './ticket-record.js';
-import type { TicketServices } from './ticket-tracker.js';
+import { sameVisibility, type TicketServices, visibilityText } from './ticket-tracker.js';
 import {
   assignTo,
   deliverWrites,
@@ -257,6 +257,18 @@ function checkTrackerBinding(statement: ApprovalStatement, tracker: Tracker): vo
     throw new runnerErrors.RefusalError(
       'TRACKER_MISMATCH',
       `the approval for ${statement.ticket} counts its runs on ${trackerText(bound)}, but this configuration names ${trackerText(tracker)}: nothing was run; run it with the opsbook.yaml and JIRA_BASE_URL it was planned with (tracker.kind, tracker.jira.baseUrl)`,
+      { ticket: statement.ticket },
+    );
+  // Who may read the run's output on the ticket is what the senior approved: a configuration
+  // restricting it otherwise, or not at all, would post it for others. (An approval that binds no
+  // restriction posts as this configuration says: any restriction only narrows it.)
+  if (
+    bound.commentVisibility !== undefined &&
+    !sameVisibility(bound.commentVisibility, tracker.commentVisibility)
+  )
+    throw new runnerErrors.RefusalError(
+      'TRACKER_MISMATCH',
+      `the approval for ${statement.ticket} was planned with ${visibilityText(bound.commentVisibility)}, but this configuration posts ${visibilityText(tracker.commentVisibility)}: nothing was run; run it with the opsbook.yaml it was planned with (tracker.jira.commentVisibility)`,
       { ticket: statement.ticket },
     );
 }

@@ -37,7 +37,7 @@ import {
   type TicketProposal,
   ticketStepHint,
 } from './ticket-record.js';
-import type { TicketServices } from './ticket-tracker.js';
+import { bindingOf, type TicketServices } from './ticket-tracker.js';
 import { deliverWrites, type QueuedWrite } from './ticket-writes.js';
 
 export interface ApproveTicketRequest {
@@ -208,6 +208,7 @@ export async function approveTicket(req: ApproveTicketRequest): Promise<{
     ...(req.now ? { now: req.now } : {}),
     ...(req.onBeforeSign ? { onBeforeSign: req.onBeforeSign } : {}),
     proposedPlan: await proposedPlanOf(tracker, key, proposal.approvalId),
+    tracker: bindingOf(tracker),
   });
   const signers = [...new Set([...(start?.signers ?? []), approver.id])];
   const needed = resolvePolicy(store, signed.statement.category, signed.statement.grade).signatures;

@@ -1,6 +1,7 @@
 import type { TrackerBinding } from '@opsbook/approval';
 import { type Config, ValidationError } from '@opsbook/schema';
 import {
+  type CommentVisibility,
   createJiraTracker,
   type Grade,
   type JiraHttpOptions,
@@ -122,7 +123,27 @@ function checkCommentVisibility(config: Config, flavour: 'cloud' | 'datacenter')
 /** What an approval binds of an open tracker: which one it is and the statuses its runs need. */
 export function bindingOf(tracker: Tracker): TrackerBinding {
   const { approved, inProgress } = tracker.statuses;
-  return { kind: tracker.kind, site: tracker.site, statuses: { approved, inProgress } };
+  return {
+    kind: tracker.kind,
+    site: tracker.site,
+    statuses: { approved, inProgress },
+    ...visibilityBinding(tracker.kind, tracker.commentVisibility),
+  };
+}
+
+/** The `commentVisibility` of a binding: Jira's restriction, when there is one. */
+function visibilityBinding(
+  kind: 'jira' | 'local',
+  v: CommentVisibility | undefined,
+): Pick<TrackerBinding, 'commentVisibility'> {
+  if (kind !== 'jira' || v === undefined) return {};
+  return {
+    commentVisibility: {
+      type: v.type,
+      value: v.value,
+      ...(v.identifier === undefined ? {} : { identifier: v.identifier }),
+    },
+  };
 }
 
 /**
@@ -137,6 +158,22 @@ export function trackerBinding(config: Config, env: NodeJS.ProcessEnv): TrackerB
         kind: 'jira',
         site: jiraSite(raw.jira ?? {}, env),
         statuses: { approved, inProgress },
+        ...visibilityBinding('jira', raw.jira?.commentVisibility),
       }
     : { kind: 'local', site: 'local', statuses: { approved, inProgress } };
+}
+
+/** The same visibility (or none on both sides). */
+export function sameVisibility(
+  a: CommentVisibility | undefined,
+  b: CommentVisibility | undefined,
+): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.type === b.type && a.value === b.value && a.identifier === b.identifier;
+}
+
+/** How a comment visibility reads in a message. */
+export function visibilityText(v: CommentVisibility | undefined): string {
+  if (v === undefined) return 'comments visible to everyone who can see the ticket';
+  return `comments restricted to the ${v.type} ${v.value}${v.identifier === undefined ? '' : ` (${v.identifier})`}`;
 }
