@@ -152,7 +152,8 @@ export async function verifyShard(
 /**
  * The run's ticket, checked by the worker itself on the tracker the approval binds
  * (checkRunOnTicket): still Approved or In Progress, recording this run, and no more of the
- * approval's runs than it allows. The submitter checks the same, but whoever submits also writes
+ * approval's runs than it allows; and the approval's validity window by the tracker's clock,
+ * which the engineer cannot set as they may the runner machine's. The submitter checks the same, but whoever submits also writes
  * the queue and could queue a run without that check; the ticket is what they cannot rewrite.
  * An approval bound to the embedded tracker is not checked here: that tracker is files in the
  * submitter's own state folder, which no worker can read and their owner can rewrite anyway (in
@@ -163,13 +164,19 @@ export async function verifyShard(
 export async function checkShardTicket(
   job: ShardJob,
   statement: ApprovalStatement,
-  options: { config: Config; env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined },
+  options: {
+    config: Config;
+    env: NodeJS.ProcessEnv;
+    signal?: AbortSignal | undefined;
+    now?: Date | undefined;
+  },
 ): Promise<void> {
   if (statement.tracker?.kind === 'local') return;
   try {
     const { tracker } = openTracker(options.config, options.env);
     await checkRunOnTicket(tracker, stateStoreOf(options.config), statement, job.runId, {
       signal: options.signal,
+      now: options.now,
     });
   } catch (e) {
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);

@@ -303,17 +303,20 @@ function checkCurrentApproval(
  * be Approved or In Progress (a senior who moved it on has revoked the approval), carry this
  * approval if it carries one, record this run (its submitter claims it there before it queues
  * any shard), and record no more of the approval's runs, this one included, than `maxRuns`.
- * Throws the refusal, with the code `TicketGate.check` gives.
+ * The approval's validity window is judged by the tracker's clock too, as `TicketGate.check`
+ * judges it: a shard can wait in the queue past the approval's expiry, and the worker machine's
+ * clock can be wrong. Throws the refusal, with the code `TicketGate.check` gives.
  */
 export async function checkRunOnTicket(
   tracker: Tracker,
   store: StateStore,
   statement: ApprovalStatement,
   runId: string,
-  options: { signal?: AbortSignal | undefined } = {},
+  options: { signal?: AbortSignal | undefined; now?: Date | undefined } = {},
 ): Promise<void> {
   checkTrackerBinding(statement, tracker);
   await judgeTicket(tracker, store, statement, { signal: options.signal, claimed: runId });
+  refuseOutsideWindowByTracker(statement, tracker, options.now ?? new Date());
 }
 
 /** What the ticket said of an approval that may run: the approval it carries, and its runs. */
