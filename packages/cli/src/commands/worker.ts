@@ -4,7 +4,7 @@ import { type CommandContext, defineCommand, listOption, stringOption } from '..
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { lockHolderText, sessionSql } from '../lock-holders-text.js';
-import { hostKeyAcceptedText } from '../run-view.js';
+import { hostKeyAcceptedText, hostRouteText } from '../run-view.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
 
 export default defineCommand({
@@ -46,7 +46,9 @@ it exits (0 on SIGTERM, 130 on Ctrl-C). Stop a worker between runs; with several
 others take the next shards.
 A shard that ends while the database is down waits for it to record its job's end (said once);
 stopped meanwhile, the worker gives that end up and exits 4 (STATE_DB_UNREACHABLE).
-A --zone that no host of the inventory is in is warned about at start.`,
+A --zone that no host of the inventory is in is warned about at start, and so is this machine's
+clock 30 s or more away from the database's (it judges approvals' validity windows). A host whose
+port or user this machine's ~/.ssh/config chose (not the approved plan) is said, as run says it.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const zones = listOption(ctx, 'zone');
@@ -118,7 +120,10 @@ function workerNotes(
       for (const w of warnings) out.note(terminalSafe(`warning: ${w}`));
     } else if (n.type === 'host-key-accepted')
       out.note(`job ${n.jobId}: ${hostKeyAcceptedText(n.accepted)}`);
-    else if (n.type === 'shard-start')
+    else if (n.type === 'host-route') {
+      // As run says it: only a route this machine's ~/.ssh/config chose a part of.
+      if (n.route.fromSshConfig.length > 0) out.note(`job ${n.jobId}: ${hostRouteText(n.route)}`);
+    } else if (n.type === 'shard-start')
       out.note(
         terminalSafe(
           `job ${n.jobId}: shard ${n.shard ?? '?'} of run ${n.runId ?? '?'} (${n.hosts?.length ?? 0} host(s)): verifying`,

@@ -5,6 +5,7 @@ import type { Task } from 'graphile-worker';
 import type { HostResult } from '../execute/execute.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { loadRunInventory } from '../plan/targets.js';
+import { workerClockWarning } from '../schedule/clock-skew.js';
 import { startQueueWorker } from './queue.js';
 import { databaseUrlOf, runShard, type ShardRequest } from './shard-run.js';
 import { checkZone, shardTask, zoneOf } from './shards.js';
@@ -28,6 +29,11 @@ export type WorkerNotice =
       jobId: string;
       accepted: Extract<RunEvent, { type: 'host-key-accepted' }>;
     }
+  /**
+   * The route a shard's host was reached on (`~/.ssh/config` of this machine may have chosen its
+   * port or user, `fromSshConfig`), as its run's journal records it.
+   */
+  | { type: 'host-route'; jobId: string; route: Extract<RunEvent, { type: 'host-route' }> }
   /**
    * A shard's job ended while the database could not be reached (STATE_DB_UNREACHABLE): its end
    * waits for the server; stopped meanwhile, the worker gives it up and fails with that error.
@@ -74,6 +80,8 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
         onEvent: (event) => {
           if (event.type === 'host-key-accepted')
             req.onNotice?.({ type: 'host-key-accepted', jobId, accepted: event });
+          else if (event.type === 'host-route')
+            req.onNotice?.({ type: 'host-route', jobId, route: event });
         },
       });
       req.onNotice?.({
@@ -120,14 +128,15 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
 
 /**
  * What `opsbook worker` checks of its machine before it takes shards: the trust pin, without which
- * every shard would be refused (TRUST_NOT_INITIALISED, thrown here), and the inventory's zones
- * (zonesWithoutHosts: the warnings to say).
+ * every shard would be refused (TRUST_NOT_INITIALISED, thrown here), the inventory's zones
+ * (zonesWithoutHosts) and this machine's clock against the database's (the warnings to say).
  */
 export async function checkWorkerMachine(
   req: Pick<WorkerRequest, 'config' | 'inventoryFile' | 'zones'>,
 ): Promise<string[]> {
   await loadTrustedStore(req.config.trustPinDir, req.config.trustStore);
-  return zonesWithoutHosts(req);
+  const skew = await workerClockWarning(req.config);
+  return [...(await zonesWithoutHosts(req)), ...(skew ? [skew] : [])];
 }
 
 /**

@@ -40,6 +40,25 @@ export function clockSkewWarning(skewMs: number): string | undefined {
   return `this machine's clock is ${seconds} s ${way} the database's (PostgreSQL clock_timestamp()): ${effect}; synchronise both with NTP (timedatectl status, chronyc tracking)`;
 }
 
+/**
+ * What to tell a worker of a skew of `skewMs`, or undefined when it is small enough to ignore. A
+ * worker judges each shard's approval window by its own clock (and the tracker's), where its
+ * submitter judged it by another machine's, and dates its hosts' journal events with it, among
+ * the submitter's: minutes apart, a shard is refused or run at the edge of the window where the
+ * submitter expected otherwise, and the run's journal reads out of order.
+ */
+export function workerClockSkewWarning(skewMs: number): string | undefined {
+  if (Math.abs(skewMs) < CLOCK_SKEW_WARN_MS) return undefined;
+  const seconds = Math.round(Math.abs(skewMs) / 1000);
+  const way = skewMs > 0 ? 'behind' : 'ahead of';
+  return `this machine's clock is ${seconds} s ${way} the database's (PostgreSQL clock_timestamp()): this worker judges each shard's approval validity window by it (and by the tracker's), and dates the journal events of its hosts with it, among the submitter's; synchronise both with NTP (timedatectl status, chronyc tracking)`;
+}
+
+/** The warning for a worker's clock against the state store's database, if it is needed. */
+export async function workerClockWarning(config: Config): Promise<string | undefined> {
+  return workerClockSkewWarning(await measureClockSkew(scheduleLogOf(config, 'opsbook worker')));
+}
+
 /** The warning for this machine's clock against the state store's database, if it is needed. */
 export async function scheduleClockWarning(config: Config, command: string) {
   return clockSkewWarning(await measureClockSkew(scheduleLogOf(config, command)));
