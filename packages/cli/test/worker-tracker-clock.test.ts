@@ -110,7 +110,9 @@ async function shardTakenWithJiraClock(name: string, offsetMs: number) {
 describe("a worker checks the approval's validity window by the tracker's clock", () => {
   it("refuses a shard whose approval expired by Jira's clock, though the worker machine's says it is valid, touching no host", async () => {
     const { result, worker, dir } = await shardTakenWithJiraClock('expired-by-jira', 2 * DAY);
-    expect(worker).toMatch(/job \S+ refused: SHARD_REFUSED: .*EXPIRED: .*by the tracker's clock/);
+    expect(worker).toMatch(
+      /job \S+ refused: SHARD_REFUSED: shard 0 of run \S+ refused: the tracker's clock does not allow it \(EXPIRED: .*by the tracker's clock/,
+    );
     expect(worker).toContain('no host was touched');
     expect(worker).not.toMatch(stackTrace);
     expect(await ranOnH1(dir)).toBe(false);
@@ -120,7 +122,7 @@ describe("a worker checks the approval's validity window by the tracker's clock"
   it("refuses a shard whose approval is not valid yet by Jira's clock (the worker machine's set forward)", async () => {
     const { result, worker, dir } = await shardTakenWithJiraClock('not-yet-by-jira', -2 * DAY);
     expect(worker).toMatch(
-      /job \S+ refused: SHARD_REFUSED: .*NOT_YET_VALID: .*not yet by the tracker's clock/,
+      /job \S+ refused: SHARD_REFUSED: shard 0 of run \S+ refused: the tracker's clock does not allow it \(NOT_YET_VALID: .*not yet by the tracker's clock/,
     );
     expect(await ranOnH1(dir)).toBe(false);
     expect(result.code, result.stderr).not.toBe(0);

@@ -180,7 +180,11 @@ export async function checkShardTicket(
     });
   } catch (e) {
     const why = isOpsbookError(e) ? `${e.code}: ${e.message}` : String(e);
-    throw shardRefusal(job, `its ticket does not allow it (${why})`);
+    const byClock = isOpsbookError(e) && (e.code === 'EXPIRED' || e.code === 'NOT_YET_VALID');
+    throw shardRefusal(
+      job,
+      `${byClock ? "the tracker's clock" : 'its ticket'} does not allow it (${why})`,
+    );
   }
 }
 
