@@ -1,6 +1,6 @@
 import type { ApprovalStatement } from '@opsbook/approval';
 import { stateStoreOf } from '@opsbook/state';
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   APPROVAL_PROPERTY,
@@ -22,9 +22,12 @@ import { openAs, proposeMarkDone, startTicketWorld, type TicketWorld } from './t
 describe('a worker checks the ticket of the run it is given (Jira, the fake)', () => {
   let fake: JiraFake;
   let world: TicketWorld;
+  // The fake reads clockOffsetMs from its options at every answer: a test moves Jira's clock.
+  let fakeOptions: JiraFakeOptions;
 
   beforeEach(async () => {
-    fake = await startJiraFake({ flavour: 'cloud' });
+    fakeOptions = { flavour: 'cloud', clockOffsetMs: 0 };
+    fake = await startJiraFake(fakeOptions);
     world = await startTicketWorld(fake);
   });
 
@@ -110,6 +113,25 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
     const runId = '20261207-020001-eeeeee';
     await recordByHand(statement, runId);
     await expect(check(statement, runId)).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
+  });
+
+  it("refuses a run whose approval expired by the tracker's clock, though this machine's says it is valid (a clock set back)", async () => {
+    const { statement } = await approved(1);
+    await claimed(statement, '20261207-020000-gggggg');
+    fakeOptions.clockOffsetMs = Date.parse(statement.expiresAt) - Date.now() + 60_000;
+    await expect(check(statement, '20261207-020000-gggggg')).rejects.toMatchObject({
+      code: 'EXPIRED',
+      message: expect.stringMatching(/by the tracker's clock/),
+    });
+  });
+
+  it("refuses a run whose approval is not valid yet by the tracker's clock (this machine's set forward)", async () => {
+    const { statement } = await approved(1);
+    await claimed(statement, '20261207-020000-hhhhhh');
+    fakeOptions.clockOffsetMs = Date.parse(statement.notBefore) - Date.now() - 10 * 60_000;
+    await expect(check(statement, '20261207-020000-hhhhhh')).rejects.toMatchObject({
+      code: 'NOT_YET_VALID',
+    });
   });
 
   it('refuses on a tracker other than the one the approval binds', async () => {
