@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockSkewWarning, measureClockSkew } from './clock-skew.js';
+import { clockSkewWarning, measureClockSkew, workerClockSkewWarning } from './clock-skew.js';
 
 describe('measureClockSkew', () => {
   it("measures the database's clock against the middle of the round trip that read it", async () => {
@@ -32,5 +32,20 @@ describe('clockSkewWarning', () => {
     expect(clockSkewWarning(-180_000)).toMatch(
       /180 s ahead of the database's .*more than the 2 minutes a slot has to start: slots are refused as late \(SCHEDULE_SLOT_LATE\) or reported missed; synchronise/,
     );
+  });
+});
+
+describe('workerClockSkewWarning', () => {
+  it('says nothing of a skew under 30 s', () => {
+    expect(workerClockSkewWarning(29_000)).toBeUndefined();
+    expect(workerClockSkewWarning(-29_000)).toBeUndefined();
+  });
+
+  it('warns of a skew from 30 s, saying which clock is ahead and that approval windows are judged by it (not slots)', () => {
+    const ahead = workerClockSkewWarning(-45_000);
+    expect(ahead).toMatch(/^this machine's clock is 45 s ahead of the database's /);
+    expect(ahead).toMatch(/approval validity window/);
+    expect(ahead).not.toMatch(/slot/);
+    expect(workerClockSkewWarning(180_000)).toMatch(/^this machine's clock is 180 s behind/);
   });
 });
