@@ -35,6 +35,17 @@ async function repository(
 }
 
 describe('hostile input to the opsbook binary', () => {
+  it('refuses a ticket bugs --label holding a control character (exit 2), naming it, never echoing it', async () => {
+    const cwd = await repository('bugs-label');
+    const r = await runCli(['ticket', 'bugs', 'disk full', '--label', 'bug\u001b[2J'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      '--label is one Jira label, which cannot hold spaces or control characters; it holds U+001B (ESC)',
+    );
+    expect(r.stdout + r.stderr).not.toContain('\u001b');
+    expect(r.stdout + r.stderr).not.toMatch(stackTrace);
+  });
+
   it('refuses a UTF-16 opsbook.yaml at 1:1, saying to save it as UTF-8', async () => {
     const text = 'apiVersion: opsbook/v1\nkind: Config\n';
     const cwd = await repository('utf16-config', {

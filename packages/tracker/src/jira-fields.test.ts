@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { propertyValueOf, searchWords } from './jira-fields.js';
+import { jqlString, propertyValueOf, searchWords } from './jira-fields.js';
 
 describe('propertyValueOf', () => {
   it('reads a Data Center value sent as a JSON string of its JSON', () => {
@@ -37,5 +37,14 @@ describe('searchWords', () => {
   it('keeps letters and digits only, and the first `max` words of `minLength` or more', () => {
     expect(searchWords('a:b* (c) -d "e" f? db-03', { minLength: 1 })).toBe('a b c d e f db 03');
     expect(searchWords('x yy zzz www', { minLength: 2, max: 2 })).toBe('yy zzz');
+  });
+});
+
+describe('jqlString', () => {
+  it("writes control characters as JQL's escapes, which Jira's lexer refuses raw in a string", () => {
+    expect(jqlString('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(jqlString('x\ty\nz\r')).toBe('"x\\ty\\nz\\r"');
+    expect(jqlString('\u0000\u001b[2J\u007f\u0085')).toBe('"\\u0000\\u001b[2J\\u007f\\u0085"');
+    expect(jqlString('Ошибка диска')).toBe('"Ошибка диска"');
   });
 });

@@ -71,10 +71,22 @@ function statusCategoryOf(raw: unknown): { statusCategory?: StatusCategory } {
   return key === 'new' || key === 'indeterminate' || key === 'done' ? { statusCategory: key } : {};
 }
 
-/** A JQL string literal (double-quoted, escaped). */
+/**
+ * A JQL string literal (double-quoted, escaped). Jira's JQL lexer refuses a control character
+ * (C0, DEL, C1) raw inside a string with a 400, so each is written as one of JQL's escapes
+ * (`\t`, `\n`, `\r`, else `\uXXXX`), which Jira reads back as the character: a label or a
+ * project key holding one is searched for as it is, and the JQL shown stays one printable line.
+ */
 export function jqlString(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const escaped = value.replace(/[\\"]/g, '\\$&').replace(JQL_CONTROLS, (c) => {
+    const short = JQL_SHORT_ESCAPES[c];
+    return short ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return `"${escaped}"`;
 }
+
+const JQL_CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const JQL_SHORT_ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /**
  * The words of a text, letters and digits only, safe for a JQL `text ~` search: Jira reads it as

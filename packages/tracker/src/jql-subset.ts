@@ -27,11 +27,18 @@ function tokenize(jql: string): string[] {
         `cannot read the JQL near "${jql.slice(TOKEN.lastIndex, TOKEN.lastIndex + 20)}": the local tracker understands field = "value" joined by AND`,
       );
     const quoted = m[1] ?? m[2];
-    tokens.push(
-      quoted !== undefined ? `\u0000${quoted.replace(/\\(.)/g, '$1')}` : (m[3] ?? m[4] ?? ''),
-    );
+    tokens.push(quoted !== undefined ? `\u0000${unescapeJql(quoted)}` : (m[3] ?? m[4] ?? ''));
   }
   return tokens;
+}
+
+/** A quoted value's escapes as JQL reads them (`\t`, `\n`, `\r`, `\uXXXX`; else the character). */
+function unescapeJql(quoted: string): string {
+  return quoted.replace(/\\(u[0-9a-fA-F]{4}|[\s\S])/g, (_, e: string) =>
+    e.length === 5
+      ? String.fromCharCode(Number.parseInt(e.slice(1), 16))
+      : (({ t: '\t', n: '\n', r: '\r' } as Record<string, string>)[e] ?? e),
+  );
 }
 
 const FIELDS = new Set([

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { textDoc } from './document.js';
+import { jqlString } from './jira-fields.js';
 import { LocalTracker } from './local-tracker.js';
 import { Outbox } from './outbox.js';
 import type { TicketWrite } from './tracker.js';
@@ -129,6 +130,14 @@ describe('local tracker', () => {
     await expect(t.search('summary ~ disk OR labels = bug')).rejects.toMatchObject({
       code: 'USAGE',
     });
+  });
+
+  it("reads JQL's escapes in a quoted value (jqlString writes control characters so)", async () => {
+    const t = tracker();
+    await t.create({ summary: 'Disk full', labels: ['a\tb'] });
+    await t.create({ summary: 'Other', labels: ['ab'] });
+    expect((await t.search(`labels = ${jqlString('a\tb')}`)).map((x) => x.key)).toEqual(['OPS-1']);
+    expect((await t.search('labels = "\\u0061b"')).map((x) => x.key)).toEqual(['OPS-2']);
   });
 
   it('keeps properties and remote links, upserting links by globalId', async () => {

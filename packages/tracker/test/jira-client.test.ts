@@ -1,6 +1,6 @@
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createJiraTracker, type Doc, type JiraTracker, textDoc } from '../src/index.js';
+import { createJiraTracker, type Doc, type JiraTracker, jqlString, textDoc } from '../src/index.js';
 
 const report: Doc = {
   blocks: [
@@ -735,6 +735,20 @@ describe.each([
     expect(all).toHaveLength(130);
     const searchPath = flavour === 'cloud' ? '/rest/api/3/search/jql' : '/rest/api/2/search';
     expect(fake.requests().filter((r) => r.path.endsWith(searchPath)).length).toBe(3);
+  });
+
+  it('sends a JQL value holding control characters as escapes Jira reads, never raw (a 400)', async () => {
+    fake.seed({ summary: 'tab', labels: ['odd'] });
+    // What a --label or a project key may hold: ESC, a line break, a tab, a C1 control.
+    for (const value of ['odd\u001b[2J', 'odd\nAND project = X', 'o\tdd', 'odd\u0085'])
+      expect(
+        await jira.search(`project = ${jqlString('OPS')} AND labels = ${jqlString(value)}`),
+      ).toEqual([]);
+    expect(
+      (await jira.search(`project = ${jqlString('OPS')} AND labels = ${jqlString('odd')}`)).map(
+        (t) => t.key,
+      ),
+    ).toEqual(['OPS-1']);
   });
 
   it('searches where query parameters are checked as the spec publishes them (DC types fields as an object)', async () => {

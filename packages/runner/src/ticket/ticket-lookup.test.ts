@@ -15,4 +15,18 @@ describe('bugsJql', () => {
     expect(() => bugsJql('OPS', '  ')).toThrow(/say what to look for in words/);
     expect(() => bugsJql('OPS', '*:?')).toThrow(/"\*:\?" has none/);
   });
+
+  it('refuses a --label no Jira label can be (a space, a control character), naming it without printing it', () => {
+    for (const label of ['known bug', 'bug\u001b[2J', 'bug\n', 'b\u0085ug'])
+      expect(() => bugsJql('OPS', 'disk', label)).toThrow(
+        /--label .* cannot hold spaces or control characters/,
+      );
+    expect(() => bugsJql('OPS', 'disk', 'bug\u001b[2J')).toThrow(/U\+001B \(ESC\)/);
+    expect(() => bugsJql('OPS', 'disk', 'bug\u001b[2J')).not.toThrow(/\u001b/);
+    expect(bugsJql('OPS', 'disk', 'known-bug')).toContain('labels = "known-bug"');
+  });
+
+  it('writes a project key holding a control character as a JQL escape, never raw', () => {
+    expect(bugsJql('OP\u0007S', 'disk')).toMatch(/^project = "OP\\u0007S" AND/);
+  });
 });

@@ -4,7 +4,7 @@ import {
   readEnvelope,
   type SshSigner,
 } from '@opsbook/approval';
-import { type Config, UsageError } from '@opsbook/schema';
+import { type Config, describeControl, UsageError } from '@opsbook/schema';
 import {
   type Block,
   jqlString,
@@ -126,6 +126,13 @@ export function bugsJql(project: string, text: string, label = 'bug'): string {
   if (words === '')
     throw new UsageError(
       `say what to look for in words (letters or digits${text.trim() ? `; "${text}" has none` : ''}): opsbook ticket bugs "disk full on /var"`,
+    );
+  // A Jira label is one word: no space, no control character (Jira refuses such a label), so a
+  // --label holding one is a typing mistake, said before anything is sent.
+  const odd = /[\s\p{Cc}]/u.exec(label);
+  if (odd)
+    throw new UsageError(
+      `--label is one Jira label, which cannot hold spaces or control characters; it holds ${odd[0] === ' ' ? 'a space' : describeControl(odd[0].codePointAt(0)!)}: give the label as Jira shows it (default bug; "" for every ticket)`,
     );
   const labelClause = label === '' ? '' : ` AND labels = ${jqlString(label)}`;
   return `project = ${jqlString(project)}${labelClause} AND text ~ ${jqlString(words)} ORDER BY created DESC`;

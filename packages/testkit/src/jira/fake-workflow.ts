@@ -159,23 +159,45 @@ type Clause = { field: string; op: string; value: string };
  * does for invalid JQL.
  */
 export function parseFakeJql(jql: string): { clauses: Clause[]; orderDesc: boolean } | undefined {
+  // Jira's JQL lexer takes no control character anywhere but the whitespace between tokens
+  // (tab, CR, LF), and none at all inside a quoted string: such a query is a 400.
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(jql)) return undefined;
   const [where = '', order = ''] = jql.split(/\border\s+by\b/i);
   const clauses: Clause[] = [];
-  const re = /\s*(\w+)\s*(!=|>=|<=|=|~)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*(?:\bAND\b|$)/iy;
+  const re = /\s*(\w+)\s*(!=|>=|<=|=|~)\s*("(?:[^"\\\t\n\r]|\\.)*"|[^\s"]+)\s*(?:\bAND\b|$)/iy;
   let at = 0;
   while (at < where.trim().length) {
     re.lastIndex = at;
     const m = re.exec(where);
     if (!m) return undefined;
     const raw = m[3] ?? '';
-    clauses.push({
-      field: (m[1] ?? '').toLowerCase(),
-      op: m[2] ?? '=',
-      value: raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw,
-    });
+    const value = raw.startsWith('"') ? unescapeJql(raw.slice(1, -1)) : raw;
+    if (value === undefined) return undefined;
+    clauses.push({ field: (m[1] ?? '').toLowerCase(), op: m[2] ?? '=', value });
     at = re.lastIndex;
   }
   return { clauses, orderDesc: /\bdesc\b/i.test(order) };
+}
+
+/** A JQL quoted string's inside, its escapes read (`\t \n \r \uXXXX`, a quote, a backslash, a space); undefined for another. */
+function unescapeJql(inside: string): string | undefined {
+  let bad = false;
+  const value = inside.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, e: string) => {
+    if (e.length === 5) return String.fromCharCode(Number.parseInt(e.slice(1), 16));
+    const plain: Record<string, string> = {
+      t: '\t',
+      n: '\n',
+      r: '\r',
+      '"': '"',
+      "'": "'",
+      '\\': '\\',
+      ' ': ' ',
+    };
+    const c = plain[e];
+    if (c === undefined) bad = true;
+    return c ?? '';
+  });
+  return bad ? undefined : value;
 }
 
 export function matchesJql(

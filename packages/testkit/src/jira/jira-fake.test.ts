@@ -173,6 +173,22 @@ describe('the Jira fake enforces the OpenAPI contract', () => {
     ]);
   });
 
+  it("answers 400 to JQL holding a raw control character, as Jira's JQL lexer does, and reads its escapes", async () => {
+    fake = await startJiraFake({ flavour: 'datacenter' });
+    fake.seed({ summary: 'x', labels: ['bug'] });
+    const search = async (jql: string) =>
+      call(fake!, 'GET', `/rest/api/2/search?jql=${encodeURIComponent(jql)}&fields=summary`);
+    for (const raw of ['bug\n', 'bug\u001b[2J', 'b\tug', 'bug\u0085'])
+      expect((await search(`project = "OPS" AND labels = "${raw}"`)).status).toBe(400);
+    // Written as JQL's escapes (\t \n \r \uXXXX), the same characters are a value like any other.
+    const escaped = await search('project = "OPS" AND labels = "\\u0062ug" AND summary ~ "x\\t"');
+    expect(escaped.status).toBe(200);
+    expect(JSON.parse(escaped.text).issues).toHaveLength(1);
+    expect(
+      JSON.parse((await search('project = "OPS" AND labels = "bug\\n"')).text).issues,
+    ).toHaveLength(0);
+  });
+
   it("answers Cloud's removed /search with 410 and flags the caller", async () => {
     fake = await startJiraFake({ flavour: 'cloud' });
     const res = await call(fake, 'GET', '/rest/api/3/search?jql=project%20%3D%20OPS');
