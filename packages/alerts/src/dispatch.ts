@@ -1,9 +1,10 @@
-import { isOpsbookError, type OpsbookError } from '@opsbook/schema';
-import type { Grade, Tracker } from '@opsbook/tracker';
+import { isOpsbookError, OpsbookError, UsageError } from '@opsbook/schema';
+import { docText, type Grade, type Tracker } from '@opsbook/tracker';
 import type { AlertStore } from './alert-store.js';
 import { closeForClosedTicket, type Successors, type TicketClosure } from './closed-ticket.js';
 import { alertsErrors } from './error-codes.js';
 import {
+  type CommentBatch,
   type GradeDecision,
   type Incident,
   needsDispatch,
@@ -258,6 +259,15 @@ async function queueBatch(pass: Pass, incident: Incident): Promise<Incident> {
   });
 }
 
+const UNCERTAIN = 'TRACKER_DELIVERY_UNCERTAIN';
+
+/** How a person finds a queued comment on the ticket: its kind and first words. */
+function commentGist(batch: CommentBatch): string {
+  const first = docText(batch.body).replace(/\s+/g, ' ').trim();
+  const words = first.length > 60 ? `${first.slice(0, 60)}…` : first;
+  return `the ${batch.kind} comment queued at ${batch.queuedAt}${words ? ` beginning "${words}"` : ''}`;
+}
+
 /** Sends a queued comment exactly once: attempted comments are looked for on the ticket first. */
 async function sendComment(
   pass: Pass,
@@ -269,22 +279,45 @@ async function sendComment(
   const record = (commentId: string) =>
     mutate(pass.store, incident.id, (i) => {
       const b = i.comments.find((c) => c.n === n);
-      if (b) b.commentId = commentId;
+      if (!b) return;
+      b.commentId = commentId;
+      delete b.uncertain;
     });
-  if (batch.attempted) {
-    const found = await pass.tracker.findDelivered({
-      kind: 'comment',
-      deliveryId: batch.deliveryId,
-      key,
-      // Only comments made since the batch was queued may be it: on a ticket past the 5,000
-      // comments Jira's reader takes, that lets the probe be sure of an absent one.
-      since: batch.queuedAt,
-    });
+  // A person looked on the ticket and found it not there (decideUncertain): it is sent without
+  // looking again, which would only fail the same way.
+  const resend = batch.uncertain === 'resend';
+  if (batch.attempted && !resend) {
+    let found: string | undefined;
+    try {
+      found = await pass.tracker.findDelivered({
+        kind: 'comment',
+        deliveryId: batch.deliveryId,
+        key,
+        // Only comments made since the batch was queued may be it: on a ticket past the 5,000
+        // comments Jira's reader takes, that lets the probe be sure of an absent one.
+        since: batch.queuedAt,
+      });
+    } catch (e) {
+      if (!isOpsbookError(e) || e.code !== UNCERTAIN) throw e;
+      await mutate(pass.store, incident.id, (i) => {
+        const b = i.comments.find((c) => c.n === n);
+        if (b) b.uncertain = true;
+      });
+      throw new OpsbookError(
+        'refused',
+        UNCERTAIN,
+        `could not tell whether a comment of ${incident.id} already reached ${key}: ${key} has more comments than the 5,000 newest opsbook reads, and an earlier send of it may be among the older ones. Look on ${key} for the comment (${commentGist(batch)}); if it is there, run opsbook alerts dispatch --uncertain-posted ${incident.id}; if not, opsbook alerts dispatch --resend-uncertain ${incident.id} posts it without looking again. The incident's other writes wait until then.`,
+        { ...e.details, incident: incident.id },
+      );
+    }
     if (found) return record(found);
   }
   await mutate(pass.store, incident.id, (i) => {
     const b = i.comments.find((c) => c.n === n);
-    if (b) b.attempted = true;
+    if (!b) return;
+    b.attempted = true;
+    // Sent once on the person's word: a send whose answer is lost is looked for again.
+    delete b.uncertain;
   });
   const { id } = await pass.tracker.comment(key, batch.body, { deliveryId: batch.deliveryId });
   pass.report.comments++;
@@ -317,6 +350,43 @@ async function closedTicket(
   }
   pass.report.closed.push(closure);
   return closure;
+}
+
+/**
+ * What a person who looked on the ticket found of the comments of an incident (id or ticket key)
+ * that the delivery check could not tell sent or not (TRACKER_DELIVERY_UNCERTAIN): `posted`, it is
+ * there (recorded posted, its id unknown, never sent); `absent`, it is not (the next dispatch
+ * posts it without looking again). Recorded in the store, so whichever process dispatches next
+ * (`alerts serve`) acts on it. Returns how many comments it decided; none is a usage error.
+ */
+export async function decideUncertain(
+  store: AlertStore,
+  ref: string,
+  found: 'posted' | 'absent',
+): Promise<{ incident: string; ticket?: string; comments: number }> {
+  const known = await store.incident(ref);
+  if (!known) throw unknownIncident(ref);
+  let comments = 0;
+  const incident = await mutate(store, known.id, (i) => {
+    for (const c of i.comments) {
+      if (c.uncertain !== true || c.commentId !== undefined) continue;
+      comments++;
+      if (found === 'absent') c.uncertain = 'resend';
+      else {
+        c.commentId = '';
+        delete c.uncertain;
+      }
+    }
+  });
+  if (comments === 0)
+    throw new UsageError(
+      `${incident.id}${incident.ticket.key ? ` (${incident.ticket.key})` : ''} has no comment that opsbook could not tell posted or not: nothing to decide (opsbook alerts show ${incident.id} shows what it waits for)`,
+    );
+  return {
+    incident: incident.id,
+    ...(incident.ticket.key ? { ticket: incident.ticket.key } : {}),
+    comments,
+  };
 }
 
 /** Dispatches one incident; returns the incidents that took the alerts of its closed ticket. */

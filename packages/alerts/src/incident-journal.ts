@@ -65,7 +65,7 @@ function alertChange(a: IncidentAlert): AlertChange {
 const alertMark = (a: IncidentAlert) =>
   `${a.status}\0${a.startsAt}\0${a.endsAt}\0${a.lastChange}\0${a.fired}\0${a.reported?.status}\0${a.reported?.fired}\0${a.summary}\0${a.alertname}\0${a.severity}\0${a.host}\0${a.service}\0${a.generatorURL}\0${a.firstSeen}`;
 const commentMark = (c: CommentBatch) =>
-  `${c.attempted}|${c.commentId ?? ''}|${c.body.blocks.length}|${c.deliveryId}`;
+  `${c.attempted}|${c.commentId ?? ''}|${c.body.blocks.length}|${c.deliveryId}|${c.uncertain ?? ''}`;
 
 function writtenOf(incident: Incident): Written {
   return {

@@ -119,6 +119,13 @@ export interface CommentBatch {
   attempted: boolean;
   /** The tracker's comment id once it is known to be there ('' where the tracker did not say it). */
   commentId?: string;
+  /**
+   * The delivery check could not tell whether an earlier send reached the ticket (past the 5,000
+   * comments Jira's reader takes: TRACKER_DELIVERY_UNCERTAIN): `true` waits for a person who
+   * looked (`opsbook alerts dispatch --uncertain-posted` or `--resend-uncertain`: `resend`, it is
+   * sent without looking again).
+   */
+  uncertain?: true | 'resend';
 }
 
 /** Alerts converged into one problem: one graded ticket, assigned to one engineer. */

@@ -25,6 +25,7 @@ export { type ConvergeInput, type ConvergeResult, convergeAlerts } from './conve
 export {
   type DispatchOptions,
   type DispatchReport,
+  decideUncertain,
   dispatchIncidents,
   dispatchPending,
   type PriorityRefusal,

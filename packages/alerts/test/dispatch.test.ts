@@ -17,6 +17,7 @@ import {
   type AlertPipeline,
   AlertProcessor,
   type AlertStore,
+  decideUncertain,
   filesAlertStore,
   type ProcessorEvent,
   parseWebhookBody,
@@ -331,6 +332,96 @@ describe.each([
     expect(issue.comments).toHaveLength(5151);
     expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual([]);
     expect(issue.comments).toHaveLength(5152);
+  });
+
+  describe('a batch the delivery check cannot tell sent or not (TRACKER_DELIVERY_UNCERTAIN)', () => {
+    /**
+     * OPS-1 with a batch whose send was cut (`applied`: Jira took it, the answer was lost), then
+     * 5,150 comments more: the send may be among the older ones opsbook does not read.
+     */
+    const uncertainBatch = async (applied: boolean) => {
+      await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+      await processAlerts(pipeline);
+      await deliver(
+        store,
+        [webhookPayload([{ labels: { alertname: 'X', cluster: 'cluster-1', host: 'host-003' } }])],
+        '2024-05-01T10:03:00Z',
+      );
+      fake.inject({
+        fault: { kind: 'reset' },
+        method: 'post',
+        path: '/comment',
+        afterHandling: applied,
+      });
+      expect((await processAlerts(pipeline)).dispatched?.waiting).toEqual(['INC-1']);
+      fake.seedComments('OPS-1', 5150, { from: new Date('2024-05-01T11:00:00Z'), firstId: 40000 });
+      const issue = fake.issue('OPS-1')!;
+      const before = issue.comments.length;
+      // Every later pass is refused the same way: the person must look on the ticket.
+      for (let pass = 0; pass < 2; pass++) {
+        const { dispatched } = await processAlerts(pipeline);
+        expect(dispatched?.refused).toMatchObject([
+          { incident: 'INC-1', code: 'TRACKER_DELIVERY_UNCERTAIN' },
+        ]);
+        // It says what to run for an alert incident, not the outbox's commands.
+        const message = dispatched?.refused[0]?.message ?? '';
+        expect(message).toContain('opsbook alerts dispatch --resend-uncertain INC-1');
+        expect(message).toContain('opsbook alerts dispatch --uncertain-posted INC-1');
+        expect(message).not.toContain('outbox');
+      }
+      expect(issue.comments).toHaveLength(before);
+      return issue;
+    };
+
+    it('posts it once, without looking again, when the person who looked says --resend-uncertain', async () => {
+      const issue = await uncertainBatch(false);
+      const before = issue.comments.length;
+      expect(await decideUncertain(store, 'OPS-1', 'absent')).toEqual({
+        incident: 'INC-1',
+        ticket: 'OPS-1',
+        comments: 1,
+      });
+      const resent = await processAlerts(pipeline);
+      expect(resent.dispatched).toMatchObject({ refused: [], waiting: [], comments: 1 });
+      expect(issue.comments).toHaveLength(before + 1);
+      expect(plain(issue.comments.at(-1)?.body)).toContain('host-003');
+      // Posted: the next pass sends nothing more.
+      expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+        refused: [],
+        comments: 0,
+      });
+      expect(issue.comments).toHaveLength(before + 1);
+    });
+
+    it('records it posted, sending nothing, when the person found it there (--uncertain-posted)', async () => {
+      const issue = await uncertainBatch(true);
+      const before = issue.comments.length;
+      await decideUncertain(store, 'INC-1', 'posted');
+      const marked = await processAlerts(pipeline);
+      expect(marked.dispatched).toMatchObject({ refused: [], waiting: [], comments: 0 });
+      expect((await processAlerts(pipeline)).dispatched).toMatchObject({
+        refused: [],
+        comments: 0,
+      });
+      expect(issue.comments).toHaveLength(before);
+      expect(
+        (await store.incident('INC-1'))?.comments.every((c) => c.commentId !== undefined),
+      ).toBe(true);
+    });
+
+    it('refuses a decision for an incident with no such comment, and for an unknown one', async () => {
+      await deliver(store, burst(2, 1), '2024-05-01T10:00:05Z');
+      await processAlerts(pipeline);
+      await expect(decideUncertain(store, 'INC-1', 'absent')).rejects.toMatchObject({
+        code: 'USAGE',
+        message: expect.stringContaining(
+          'INC-1 (OPS-1) has no comment that opsbook could not tell',
+        ),
+      });
+      await expect(decideUncertain(store, 'INC-9', 'posted')).rejects.toMatchObject({
+        code: 'INCIDENT_UNKNOWN',
+      });
+    });
   });
 
   it('keeps the writes while Jira is down and sends them when it is back', async () => {

@@ -318,6 +318,59 @@ describe('opsbook alerts list, show, grade', () => {
     expect(list.stdout.split('\n').filter((l) => /^INC-\d/.test(l))).toHaveLength(3);
   });
 
+  it('takes what the senior found on the ticket of a comment opsbook could not tell posted, and refuses it where none waits', async () => {
+    // What a dispatch pass leaves when Jira's delivery check says TRACKER_DELIVERY_UNCERTAIN:
+    // INC-1's newest comment sent once, its answer lost, the ticket past 5,000 comments.
+    const store = filesAlertStore(path.join(temp.dir, 'state'));
+    try {
+      await store.transact(0, async (state) => {
+        const incident = state.incidents.find((i) => i.id === 'INC-1')!;
+        const last = incident.comments.at(-1)!;
+        delete last.commentId;
+        last.attempted = true;
+        last.uncertain = true;
+        return { change: { incidents: [incident] }, result: undefined };
+      });
+    } finally {
+      await store.close();
+    }
+    const before = await readLocal(temp.dir, 'OPS-1');
+    const both = await cli([
+      'alerts',
+      'dispatch',
+      '--uncertain-posted',
+      'INC-1',
+      '--resend-uncertain',
+      'INC-1',
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/say opposite things/);
+    const none = await cli(['alerts', 'dispatch', '--resend-uncertain', 'inc-2']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(
+      'INC-2 (OPS-2) has no comment that opsbook could not tell posted or not',
+    );
+    expect(none.stderr).not.toMatch(stackTrace);
+    const posted = await cli(['alerts', 'dispatch', '--uncertain-posted', 'ops-1']);
+    expect(posted.stderr).not.toMatch(stackTrace);
+    expect(posted.code).toBe(0);
+    expect(posted.stderr).toContain(
+      'INC-1: 1 comment(s) recorded as posted on OPS-1; not sent again',
+    );
+    // Recorded posted: nothing is sent (a resend would post it a second time), now or later.
+    expect(await readLocal(temp.dir, 'OPS-1')).toEqual(before);
+    expect((await cli(['alerts', 'dispatch'])).code).toBe(0);
+    expect(await readLocal(temp.dir, 'OPS-1')).toEqual(before);
+    const after = filesAlertStore(path.join(temp.dir, 'state'));
+    try {
+      const last = (await after.incident('INC-1'))!.comments.at(-1)!;
+      expect(last.commentId).toBe('');
+      expect(last.uncertain).toBeUndefined();
+    } finally {
+      await after.close();
+    }
+  });
+
   it('refuses a grade outside P1-P4 and a re-grade without a reason, with exit 2', async () => {
     const bad = await cli([
       'alerts',

@@ -4,6 +4,7 @@ import {
   type AlertRecord,
   alertStoreOf,
   alreadyGraded,
+  decideUncertain,
   dispatchIncidents,
   dispatchPending,
   firingCount,
@@ -349,16 +350,55 @@ Example:
 });
 
 export const dispatch = defineCommand({
-  options: { ...pipelineOptions },
+  options: {
+    ...pipelineOptions,
+    'uncertain-posted': {
+      type: 'string',
+      value: 'INC',
+      description:
+        'you found on its ticket the comment opsbook could not tell posted (TRACKER_DELIVERY_UNCERTAIN): record it posted, send nothing',
+    },
+    'resend-uncertain': {
+      type: 'string',
+      value: 'INC',
+      description:
+        'you did not find it there: post it without looking again (incident id or ticket key)',
+    },
+  },
   details: `Converges the alerts stored and not converged yet, then sends what the tracker lacks:
 tickets of new incidents, comments of new alerts and re-grades. What opsbook alerts serve does
 after each delivery, for when it does not run, or the tracker was down. Exits 4
-(DISPATCH_PENDING) when the tracker could not be reached: run it again later.`,
+(DISPATCH_PENDING) when the tracker could not be reached: run it again later.
+
+A comment sent before whose answer was lost, on a ticket past the 5,000 comments opsbook reads,
+may be among the older ones it cannot read (TRACKER_DELIVERY_UNCERTAIN): the incident waits for
+you to look on the ticket. Found there: --uncertain-posted INC; not there: --resend-uncertain INC.
+The decision is kept in the alert store, so alerts serve acts on it too.`,
   async run(ctx) {
     const config = await configFor(ctx);
+    const posted = stringOption(ctx, 'uncertain-posted');
+    const resend = stringOption(ctx, 'resend-uncertain');
+    if (posted !== undefined && resend !== undefined)
+      throw new UsageError(
+        '--uncertain-posted and --resend-uncertain say opposite things of a comment: give the one that says what you found on the ticket',
+      );
     const rules = await rulesFor(ctx, config, false);
     const store = alertStoreOf(config);
     try {
+      const ref = posted ?? resend;
+      if (ref !== undefined) {
+        const decided = await decideUncertain(
+          store,
+          incidentRef(ref),
+          posted !== undefined ? 'posted' : 'absent',
+        );
+        const where = decided.ticket ? ` on ${decided.ticket}` : '';
+        ctx.out.note(
+          posted !== undefined
+            ? `${decided.incident}: ${decided.comments} comment(s) recorded as posted${where}; not sent again`
+            : `${decided.incident}: ${decided.comments} comment(s) to post${where} without looking again`,
+        );
+      }
       const { converged, dispatched } = await processAlerts(
         await pipelineFor(ctx, config, store, rules!),
       );
