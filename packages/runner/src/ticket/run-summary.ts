@@ -24,6 +24,8 @@ export interface RunDigest {
   executor: string;
   /** The fingerprint of the key that signed the run claim. */
   executorKey: string;
+  /** The run whose hosts that did not end ok this one ran again (`--retry-failed`). */
+  retryOf?: string;
   hosts: Array<{
     host: string;
     status: string;
@@ -112,6 +114,7 @@ export function digestJournal(events: readonly JournalLine[]): RunDigest {
     status: end ? String(end.status) : 'incomplete',
     executor: String(start.executor ?? ''),
     executorKey: String(start.executorKey ?? ''),
+    ...(typeof start.retryOf === 'string' && start.retryOf ? { retryOf: start.retryOf } : {}),
     hosts,
     steps,
     journal: { head: last?.hash ?? '', count: events.length },
@@ -206,7 +209,7 @@ export function summarizeRun(run: RunDigest, attachments: readonly string[]): Do
       content: [
         {
           type: 'text',
-          text: `${run.runbook} run by ${run.executor}${run.executorKey ? ` (run claim signed with ${run.executorKey})` : ''} on ${run.hosts.length} host(s). Journal `,
+          text: `${run.runbook} run by ${run.executor}${run.executorKey ? ` (run claim signed with ${run.executorKey})` : ''} on ${run.hosts.length} host(s)${run.retryOf ? `: a retry of run ${run.retryOf}, of its hosts that did not end ok (the others ended ok there)` : ''}. Journal `,
         },
         { type: 'text', text: run.runId, code: true },
         { type: 'text', text: `, ${run.journal.count} events, head ` },
