@@ -1,5 +1,5 @@
 import type { TrackerBinding } from '@opsbook/approval';
-import { type Config, ValidationError } from '@opsbook/schema';
+import { type Config, describeControl, ValidationError } from '@opsbook/schema';
 import {
   type CommentVisibility,
   createJiraTracker,
@@ -56,6 +56,7 @@ export function openTracker(
   const raw = config.raw.tracker;
   const jira = raw?.jira;
   const project = jira?.project ?? 'OPS';
+  checkProjectKey(config, project);
   let tracker: Tracker;
   if (raw?.kind === 'jira') {
     const settings: JiraSettings = {
@@ -100,6 +101,26 @@ export function openTracker(
     ...(options.now ? { now: options.now } : {}),
   });
   return { tracker, outbox, project };
+}
+
+/**
+ * `tracker.jira.project` is a project key (OPS), which never holds a space or a control character
+ * in any Jira (a key names tickets: OPS-42). One that does is a typing mistake that would only
+ * show as a ticket Jira never finds (and as an odd key in the JQL opsbook sends), so it is
+ * refused at its line, the character named, not printed.
+ */
+function checkProjectKey(config: Config, project: string): void {
+  const odd = /[\s\p{Cc}]/u.exec(project);
+  if (!odd) return;
+  const at = config.locate?.(['tracker', 'jira', 'project']);
+  const named = odd[0] === ' ' ? 'a space' : describeControl(odd[0].codePointAt(0)!);
+  throw ValidationError.single(
+    at?.file ?? 'opsbook.yaml',
+    `tracker.jira.project holds ${named}, which no Jira project key has: write the key as Jira shows it in the project's tickets (OPS for OPS-42)`,
+    'project-key',
+    at?.line ?? 0,
+    at?.col ?? 0,
+  );
 }
 
 /**
