@@ -261,6 +261,21 @@ async function queueBatch(pass: Pass, incident: Incident): Promise<Incident> {
 
 const UNCERTAIN = 'TRACKER_DELIVERY_UNCERTAIN';
 
+/** TRACKER_DELIVERY_UNCERTAIN for an alert comment: what to look for, and the two commands. */
+function uncertainComment(
+  incident: Incident,
+  key: string,
+  batch: CommentBatch,
+  details: Record<string, unknown>,
+): OpsbookError {
+  return new OpsbookError(
+    'refused',
+    UNCERTAIN,
+    `could not tell whether a comment of ${incident.id} already reached ${key}: ${key} has more comments than the 5,000 newest opsbook reads, and an earlier send of it may be among the older ones. Look on ${key} for the comment (${commentGist(batch)}); if it is there, run opsbook alerts dispatch --uncertain-posted ${incident.id}; if not, opsbook alerts dispatch --resend-uncertain ${incident.id} posts it without looking again. The incident's other writes wait until then.`,
+    { ...details, ticket: key, incident: incident.id },
+  );
+}
+
 /** How a person finds a queued comment on the ticket: its kind and first words. */
 function commentGist(batch: CommentBatch): string {
   const first = docText(batch.body).replace(/\s+/g, ' ').trim();
@@ -286,6 +301,9 @@ async function sendComment(
   // A person looked on the ticket and found it not there (decideUncertain): it is sent without
   // looking again, which would only fail the same way.
   const resend = batch.uncertain === 'resend';
+  // Found uncertain by an earlier pass: more comments since never make an older one readable,
+  // so the ticket's 5,000 comments are not paged through again to say the same.
+  if (batch.uncertain === true) throw uncertainComment(incident, key, batch, {});
   if (batch.attempted && !resend) {
     let found: string | undefined;
     try {
@@ -303,12 +321,7 @@ async function sendComment(
         const b = i.comments.find((c) => c.n === n);
         if (b) b.uncertain = true;
       });
-      throw new OpsbookError(
-        'refused',
-        UNCERTAIN,
-        `could not tell whether a comment of ${incident.id} already reached ${key}: ${key} has more comments than the 5,000 newest opsbook reads, and an earlier send of it may be among the older ones. Look on ${key} for the comment (${commentGist(batch)}); if it is there, run opsbook alerts dispatch --uncertain-posted ${incident.id}; if not, opsbook alerts dispatch --resend-uncertain ${incident.id} posts it without looking again. The incident's other writes wait until then.`,
-        { ...e.details, incident: incident.id },
-      );
+      throw uncertainComment(incident, key, batch, e.details);
     }
     if (found) return record(found);
   }

@@ -357,9 +357,16 @@ describe.each([
       fake.seedComments('OPS-1', 5150, { from: new Date('2024-05-01T11:00:00Z'), firstId: 40000 });
       const issue = fake.issue('OPS-1')!;
       const before = issue.comments.length;
-      // Every later pass is refused the same way: the person must look on the ticket.
+      // Every later pass is refused the same way: the person must look on the ticket. Only the
+      // first reads the ticket's comments: more comments never make an older one readable, so
+      // the later passes do not page through 5,000 comments again to say the same.
+      const commentReads = () =>
+        fake.requests().filter((r) => r.method === 'get' && r.path.endsWith('/comment')).length;
       for (let pass = 0; pass < 2; pass++) {
+        const reads = commentReads();
         const { dispatched } = await processAlerts(pipeline);
+        if (pass === 0) expect(commentReads()).toBeGreaterThan(reads);
+        else expect(commentReads()).toBe(reads);
         expect(dispatched?.refused).toMatchObject([
           { incident: 'INC-1', code: 'TRACKER_DELIVERY_UNCERTAIN' },
         ]);
