@@ -456,6 +456,15 @@ function connectError(
   return new execErrors.UnreachableError('SSH_CONNECT_FAILED', `${where}: ${err.message}`, facts);
 }
 
+/**
+ * The commands that fetch an unknown host's key, show its fingerprint and add it: a newcomer's
+ * first run meets this for every host, and "add it (ssh-keyscan)" left them to find the options
+ * (the port, the file) themselves. The fingerprint is checked before the line is added.
+ */
+function keyscanAdvice(facts: { address: string; port: number }, knownHostsFile: string): string {
+  const scan = `ssh-keyscan -p ${facts.port} ${facts.address}`;
+  return `Check the fingerprint out of band (${scan} 2>/dev/null | ssh-keygen -lf - shows the host's), then add the host's line: ${scan} >> ${knownHostsFile}`;
+}
 function hostKeyError(
   where: string,
   facts: { host: string; address: string; port: number },
@@ -494,7 +503,7 @@ function hostKeyError(
   }
   return new execErrors.UnreachableError(
     'HOST_KEY_UNKNOWN',
-    `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} does not know. Nothing was run. Verify the fingerprint out of band and add it (ssh-keyscan), or run with --accept-new-host-keys to trust new hosts on first use`,
+    `${where} presented host key ${verdict.fingerprint}, which ${knownHostsFile} does not know. Nothing was run. ${keyscanAdvice(facts, knownHostsFile)}, or run with --accept-new-host-keys to trust new hosts on first use`,
     details,
   );
 }

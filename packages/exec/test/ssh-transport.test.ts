@@ -151,6 +151,26 @@ describe('SSH transport against real sshd hosts', () => {
     expect(await readFile(empty, 'utf8')).toBe('');
   });
 
+  it('tells how to add an unknown host key: the ssh-keyscan commands it prints work as printed', async () => {
+    const h = hosts[0] as Sshd;
+    const file = path.join(h.dir, 'keyscan_known_hosts');
+    await writeFile(file, '');
+    const error = await connect(h, { knownHostsFile: file }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'HOST_KEY_UNKNOWN' });
+    const check = /\((ssh-keyscan [^|]+\| ssh-keygen -lf -) shows/.exec(error.message)?.[1];
+    const add = new RegExp(`: (ssh-keyscan -p ${h.port} ${h.host} >> ${file}),`).exec(
+      error.message,
+    )?.[1];
+    expect(check, error.message).toBeDefined();
+    expect(add, error.message).toBeDefined();
+    // The check shows the fingerprint the refusal named; the add makes the host known.
+    const shown = await execFileAsync('sh', ['-c', check as string]);
+    expect(shown.stdout).toContain(fingerprintOf(h));
+    await execFileAsync('sh', ['-c', add as string]);
+    const t = await connect(h, { knownHostsFile: file });
+    expect((await t.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
+  });
+
   it('with acceptNewHostKeys adds an unknown key (accept-new) and then trusts it strictly', async () => {
     const h = hosts[1] as Sshd;
     const file = path.join(h.dir, 'accept_known_hosts');
