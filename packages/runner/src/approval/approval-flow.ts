@@ -53,6 +53,7 @@ import type { Composition } from '../plan/compose.js';
 import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/params.js';
 import { type Plan, type PlanInput, planDigest, planScripts, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
+import { proposedPlanHere } from '../ticket/proposed-plan.js';
 import { sameVisibility, visibilityText } from '../ticket/ticket-tracker.js';
 import { planDifferences } from './plan-difference.js';
 import { readTrustStoreBytes } from './trust.js';
@@ -465,7 +466,9 @@ export async function verifyApprovalFile(
       result.code,
       result.code === 'RUNS_EXHAUSTED' && options.runsBefore === undefined
         ? await withRunsThatUsedIt(result.message, config, s.id)
-        : result.message,
+        : result.code === 'PLAN_MISMATCH' && derived
+          ? await withPlanDifferences(result.message, config, s, derived.plan)
+          : result.message,
       { file },
     );
   if (!derived) {
@@ -515,6 +518,27 @@ async function withRunsThatUsedIt(
   );
   const [refusal, advice] = splitAtAdvice(message);
   return `${refusal} (${described.join('; ')})${advice}`;
+}
+
+/**
+ * PLAN_MISMATCH naming what differs where this machine can tell — a host's connection or
+ * commands, hosts added or missing (from the plan proposed on the embedded tracker) — not only
+ * two digests: an engineer who changed the
+ * inventory (a key file, a host var) learns what to put back instead of asking for a new
+ * signature. Only an explanation: the refusal stands whatever it finds.
+ */
+async function withPlanDifferences(
+  message: string,
+  config: Config,
+  statement: ApprovalStatement,
+  here: Plan,
+): Promise<string> {
+  const proposed = await proposedPlanHere(config, statement);
+  const differences = planDifferences(statement, here, proposed);
+  if (differences.length === 0) return message;
+  const [refusal, advice] = splitAtAdvice(message);
+  const then = advice.replace(/^: (.)/, (_, c: string) => `. ${c.toUpperCase()}`);
+  return `${refusal}; what differs: ${differences.join('; ')}${then}`;
 }
 
 /** "…have been made: ask a senior…" as its facts and its advice (": ask a senior…"). */

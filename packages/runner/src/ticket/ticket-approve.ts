@@ -11,7 +11,7 @@ import {
   type TrustStore,
 } from '@opsbook/approval';
 import { type Config, makeDirectory, writeFileAtomic } from '@opsbook/schema';
-import { type Block, type Inline, LocalTracker, type Tracker } from '@opsbook/tracker';
+import type { Block, Inline } from '@opsbook/tracker';
 import {
   APPROVAL_FILE,
   type ApproveOptions,
@@ -20,12 +20,12 @@ import {
   serializeApproval,
 } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
-import type { Plan } from '../plan/plan.js';
 import {
   readProposalComment,
   refuseSwappedProposal,
   refuseUnpinnedPlan,
 } from './proposal-check.js';
+import { proposedPlanOf } from './proposed-plan.js';
 import { readTicketRuns, type TicketReport } from './run-ticket.js';
 import { historyWrite, reasonOf, type TicketStep } from './ticket-history.js';
 import { personOf, personText, signStep } from './ticket-people.js';
@@ -115,29 +115,6 @@ function decisionLine(proposal: DecidedPlan, reviewer?: string): Block {
       },
     ],
   };
-}
-
-/**
- * The plan file `ticket propose` attached, on the embedded tracker (read from the state dir, no
- * request): it lets a PLAN_MISMATCH say which host or step differs. Only an explanation.
- */
-async function proposedPlanOf(
-  tracker: Tracker,
-  key: string,
-  approvalId: string,
-): Promise<Plan | undefined> {
-  if (!(tracker instanceof LocalTracker)) return undefined;
-  const name = `${key}.${approvalId}.plan.json`;
-  const file = (await tracker.read(key)).attachments.findLast((a) => a.filename === name);
-  if (!file) return undefined;
-  try {
-    const plan = JSON.parse(
-      new TextDecoder().decode(await tracker.readAttachment(key, file.id)),
-    ) as Plan;
-    return Array.isArray(plan?.hosts) ? plan : undefined;
-  } catch {
-    return undefined; // unreadable: the refusal names what the statement shows instead
-  }
 }
 
 export function isPerson(approver: Approver, who: string | null | undefined): boolean {
