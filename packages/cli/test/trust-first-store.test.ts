@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { makeSshKeyPair } from '@opsbook/testkit/approvers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bareWorkspace } from './bare-workspace.js';
@@ -10,6 +12,8 @@ import { type CliResult, runCli, stackTrace } from './run-cli.js';
  * creates it (version 1) for a senior, with keys checked as the runner reads them, and trust init
  * pins it.
  */
+
+const execFileAsync = promisify(execFile);
 
 let dir: string;
 let remove: () => Promise<void>;
@@ -67,8 +71,22 @@ describe('trust add-approver without approvers.yaml', () => {
     expect(pinned.code, pinned.stderr).toBe(0);
     expect(pinned.stdout).toMatch(/^pinned .*approvers\.yaml version 2 /);
     const shown = await opsbook(['trust', 'show']);
-    expect(shown.stdout).toMatch(/^ {2}sam {2}sam {2}\[senior\]/m);
-    expect(shown.stdout).toMatch(/^ {2}erin {2}erin {2}\[engineer\]/m);
+    // One aligned row per key, with its fingerprint as ssh-keygen -lf prints it: what a senior
+    // checks against the key they hold, and what trust revoke takes.
+    const rows = shown.stdout.split('\n');
+    const samRow = rows.find((l) => /^ {2}sam +sam +senior /.test(l));
+    const erinRow = rows.find((l) => /^ {2}erin +erin +engineer /.test(l));
+    expect(samRow, shown.stdout).toBeDefined();
+    expect(erinRow, shown.stdout).toBeDefined();
+    for (const [row, who] of [
+      [samRow, 'sam'],
+      [erinRow, 'erin'],
+    ] as const) {
+      const listed = await execFileAsync('ssh-keygen', ['-lf', path.join(dir, `${who}.pub`)]);
+      const fingerprint = listed.stdout.split(' ')[1] as string;
+      expect(row).toContain(fingerprint);
+      expect(row?.indexOf(fingerprint)).toBe(samRow?.indexOf('SHA256:'));
+    }
 
     // Once a version is pinned, a change takes effect with the pinned seniors' signatures.
     await makeSshKeyPair(dir, 'val');

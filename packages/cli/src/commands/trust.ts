@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { type CommandSpec, defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
+import { formatTable } from '../output.js';
 import { signerFor, signerOptions } from './ticket-signer.js';
 
 export const init: CommandSpec = defineCommand({
@@ -74,11 +75,10 @@ export const show: CommandSpec = defineCommand({
         : `not pinned yet in ${config.trustPinDir}: run sudo opsbook trust init`,
       '',
       'approvers:',
+      ...approverRows(store)
+        .split('\n')
+        .map((line) => `  ${line}`),
     ];
-    for (const a of store.data.approvers)
-      lines.push(
-        `  ${a.id}  ${a.name}  [${a.roles.join(', ')}]${a.jira ? `  jira ${a.jira}` : ''}  ${a.keys.length} key(s)`,
-      );
     lines.push(
       '',
       // As approvers.yaml writes it, not as JSON.
@@ -97,6 +97,28 @@ export const show: CommandSpec = defineCommand({
     return exitOf(r.error);
   },
 });
+
+/** A trust store as trust show reads it (the approval package's TrustStore, through the runner). */
+type ShownStore = NonNullable<Awaited<ReturnType<typeof trustShow>>['file']>;
+
+/**
+ * One aligned row per key, with its fingerprint as `ssh-keygen -lf` prints it: what a senior
+ * compares with the key they hold before pinning, and what `trust revoke` takes.
+ */
+function approverRows(store: ShownStore): string {
+  const byApprover = new Map<string, string[]>();
+  for (const [fingerprint, { key, approver }] of store.keys)
+    byApprover.set(approver.id, [
+      ...(byApprover.get(approver.id) ?? []),
+      `${fingerprint} (${[key.type, key.comment].filter(Boolean).join(' ')})`,
+    ]);
+  const rows = store.data.approvers.flatMap((a) =>
+    (byApprover.get(a.id) ?? ['-']).map((key, i) =>
+      i === 0 ? [a.id, a.name, a.roles.join(', '), a.jira ?? '', key] : ['', '', '', '', key],
+    ),
+  );
+  return formatTable(['ID', 'NAME', 'ROLES', 'JIRA', 'KEY'], rows);
+}
 
 export const addApprover: CommandSpec = defineCommand({
   options: {
