@@ -70,6 +70,45 @@ describe('connectionOf', () => {
     expect(p.file).toMatch(/malformed\/bad-port\.yaml$/);
   });
 
+  it('refuses a misspelt connection variable at its line, naming the one meant (it would connect elsewhere)', () => {
+    const inv = parseInventoryText(
+      'h.ini',
+      '[web]\nweb-01 ansible_host=10.0.0.1 ansible_prot=2222\nweb-02 ansible_usr=deploy\n',
+      'ini',
+    );
+    const problems = inv.hosts.map((h) => {
+      try {
+        connectionOf(h);
+        return undefined;
+      } catch (e) {
+        return e instanceof ValidationError ? e.problems[0] : e;
+      }
+    });
+    expect(problems).toEqual([
+      expect.objectContaining({
+        line: 2,
+        rule: 'misspelt-connection-var',
+        message: expect.stringMatching(
+          /^host 'web-01': ansible_prot .*did you mean ansible_port\?/,
+        ),
+      }),
+      expect.objectContaining({
+        line: 3,
+        rule: 'misspelt-connection-var',
+        message: expect.stringMatching(/^host 'web-02': ansible_usr .*did you mean ansible_user\?/),
+      }),
+    ]);
+  });
+
+  it("takes Ansible's own variables that look like the ones it reads, and any other host var", () => {
+    const inv = parseInventoryText(
+      'h.ini',
+      'web-01 ansible_host=10.0.0.1 ansible_ssh_pass=x ansible_become_pass=x ansible_password=x ansible_sudo_pass=x ansible_python_interpreter=/usr/bin/python3 ansible_become_exe=sudo ansible_become_flags=-H ansible_host_key_checking=false ansible_shell_type=sh ansible_network_os=ios ansible_ssh_pipelining=true ansible_become_password=x ansible_scp_extra_args=-l ansible_sftp_extra_args=-l ansible_psrp_port=5986 ansible_libssh_user=x ansible_port_note=x color=blue\n',
+      'ini',
+    );
+    expect(connectionOf(inv.hosts[0]!)).toMatchObject({ address: '10.0.0.1' });
+  });
+
   it('refuses a text port', () => {
     const inv = parseInventoryText('h.ini', 'web-02 ansible_port=ssh\n', 'ini');
     expect(() => connectionOf(inv.hosts[0]!)).toThrow(

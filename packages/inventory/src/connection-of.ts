@@ -1,4 +1,4 @@
-import type { Problem } from '@opsbook/schema';
+import { didYouMean, type Problem } from '@opsbook/schema';
 import { type InventoryErrorCode, inventoryErrors } from './error-codes.js';
 import type { InventoryHost, SourceLocation } from './inventory.js';
 import { readSshArgs } from './ssh-args.js';
@@ -52,6 +52,46 @@ const names = {
 
 /** Read in this order, as Ansible puts them on the ssh command line. */
 const sshArgsNames = ['ansible_ssh_args', 'ansible_ssh_common_args', 'ansible_ssh_extra_args'];
+
+/** The `ansible_` names opsbook reads, without the prefix: what a misspelt one is compared with. */
+const readSuffixes = [...Object.values(names).flat(), ...sshArgsNames].map((n) =>
+  n.slice('ansible_'.length),
+);
+
+/**
+ * Ansible's own variables that look like one opsbook reads (a letter or two apart, or sharing its
+ * start): theirs, never taken for a misspelling. Passwords are not read (keys and sudo -n only).
+ */
+const ansibleNames = new Set([
+  'password',
+  'ssh_pass',
+  'ssh_password',
+  'become_pass',
+  'become_password',
+  'become_exe',
+  'become_flags',
+  'sudo',
+  'sudo_pass',
+  'sudo_user',
+  'su',
+  'su_pass',
+  'su_user',
+  'ssh_executable',
+  'ssh_pipelining',
+  'pipelining',
+  'host_key_checking',
+  'ssh_host_key_checking',
+  'shell_type',
+  'shell_executable',
+  'python_interpreter',
+  'network_os',
+  'scp_extra_args',
+  'sftp_extra_args',
+]);
+
+/** Ansible's variables of other connection plugins (`ansible_psrp_port`, `ansible_libssh_user`…). */
+const otherPlugins =
+  /^(psrp|libssh|winrm|paramiko|httpapi|netconf|docker|kubectl|podman|network_cli|buildah|lxd|chroot|jail|zone|funcd|saltstack|local)_/;
 
 /** A day: longer is a typo, and a run would wait that long for a host that is down. */
 const MAX_CONNECT_TIMEOUT_S = 86_400;
@@ -207,6 +247,28 @@ class ConnectionReader {
     );
   }
 
+  /**
+   * A host var a letter or two from a connection variable opsbook reads (`ansible_prot`,
+   * `ansible_usr`): Ansible would ignore it as any var, and the host would be reached at port 22,
+   * as the local user or at its inventory name instead, which a newcomer then debugs as a
+   * refused connection. Refused at its line, naming the variable meant.
+   */
+  misspelt(): void {
+    for (const key of Object.keys(this.host.vars)) {
+      if (!key.startsWith('ansible_')) continue;
+      const suffix = key.slice('ansible_'.length);
+      if (readSuffixes.includes(suffix) || ansibleNames.has(suffix) || otherPlugins.test(suffix))
+        continue;
+      const meant = didYouMean(suffix, readSuffixes);
+      if (meant === undefined) continue;
+      this.fail(
+        key,
+        `is not a variable opsbook or Ansible reads: did you mean ansible_${meant}? (misspelt, it would be ignored and the host reached another way)`,
+        'misspelt-connection-var',
+      );
+    }
+  }
+
   isVaulted(key: string): boolean {
     return this.host.varOrigins[key]?.isVaulted === true;
   }
@@ -276,6 +338,7 @@ export function connectionOf(host: InventoryHost): Connection {
   const proxyJump = connection.transport === 'ssh' ? reader.proxyJump() : undefined;
   if (proxyJump !== undefined) connection.proxyJump = proxyJump;
   reader.becomeMethod();
+  reader.misspelt();
   if (connection.becomeUser !== 'root')
     reader.fail(
       reader.get('becomeUser')!.key,
