@@ -1,5 +1,7 @@
-import { appendFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { appendFile, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,8 @@ import { runCli, stackTrace } from './run-cli.js';
  * store, outbox, tracker, inventory) is named with what to change when it is wrong, before a
  * ticket or a run trips on it.
  */
+
+const execFileAsync = promisify(execFile);
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 let store: string;
@@ -114,7 +118,46 @@ describe('opsbook doctor', () => {
     );
     await chmod(knownHosts, 0o600);
     const fixed = await w.opsbook(['doctor']);
-    expect(fixed.stdout).not.toContain('known hosts');
+    expect(fixed.stdout).not.toContain('would all be refused');
+  });
+
+  it('names the SSH hosts known_hosts has no key for, with the ssh-keyscan command, before a run refuses them', async () => {
+    const w = await workspace('known-hosts-missing');
+    await writeFile(
+      path.join(w.dir, 'inventory.yaml'),
+      'all:\n  hosts:\n    h1: {ansible_host: 127.0.0.2, ansible_port: 2222}\n    h2: {ansible_host: 127.0.0.3}\n    h3: {ansible_connection: local}\n',
+    );
+    const knownHosts = path.join(w.dir, 'known_hosts');
+    // A real host key line for h2 (port 22): only h1 is missing.
+    await execFileAsync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-f',
+      path.join(w.dir, 'hk'),
+    ]);
+    const hostKey = (await readFile(path.join(w.dir, 'hk.pub'), 'utf8')).split(' ');
+    await writeFile(knownHosts, `127.0.0.3 ${hostKey[0]} ${hostKey[1]}\n`, { mode: 0o600 });
+    await appendFile(path.join(w.dir, 'opsbook.yaml'), `knownHosts: ${knownHosts}\n`);
+    expect((await w.opsbook(['trust', 'init'])).code).toBe(0);
+    const r = await w.opsbook(['doctor']);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stdout).toBe(0); // a warning: --accept-new-host-keys may be the team's way
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^! known hosts +1 of 2 host\\(s\\) over SSH have no key in ${knownHosts}.*: h1 `,
+        'm',
+      ),
+    );
+    expect(r.stdout).toContain(`ssh-keyscan -p 2222 127.0.0.2 >> ${knownHosts}`);
+    expect(r.stdout).not.toMatch(/h2 \(127\.0\.0\.3/);
+
+    await appendFile(knownHosts, `[127.0.0.2]:2222 ${hostKey[0]} ${hostKey[1]}\n`);
+    const all = await w.opsbook(['doctor']);
+    expect(all.code, all.stdout).toBe(0);
+    expect(all.stdout).toMatch(/^✓ known hosts +a key for each of the 2 host\(s\) over SSH/m);
   });
 
   it('names an alerts.yaml that would not load, with where to look', async () => {

@@ -1,7 +1,8 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
-import { checkKnownHostsOwner } from '@opsbook/exec';
+import { checkKnownHostsOwner, knownKeyTypes, readKnownHosts } from '@opsbook/exec';
+import { connectionOf, type InventoryHost } from '@opsbook/inventory';
 import {
   clockSkewWarning,
   FIRST_SENIOR,
@@ -450,5 +451,51 @@ async function inventoryFindings(config: Config): Promise<Finding[]> {
       detail: `${overSsh.length} host(s) over SSH, and no ${config.knownHosts}: every host key will be refused as unknown`,
       fix: 'add the hosts\u2019 keys (ssh-keyscan, checked against the hosts) to that file',
     });
+  else if (overSsh.length && !findings.some((f) => f.area === 'known hosts'))
+    findings.push(await hostKeysFinding(config.knownHosts, overSsh));
   return findings;
+}
+
+/** OpenSSH's GlobalKnownHostsFile, which a run reads too (root's: the fleet's pinned keys). */
+const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+/**
+ * The SSH hosts neither known_hosts file has a key for: a newcomer's first run refuses each of
+ * them (HOST_KEY_UNKNOWN), so say it here, with the command per host. A warning, not a failure:
+ * a team may take new hosts with --accept-new-host-keys. Where the inventory sets no port, ssh's
+ * config may give one; 22 is assumed, as the run's default.
+ */
+async function hostKeysFinding(file: string, hosts: InventoryHost[]): Promise<Finding> {
+  const user = await readKnownHosts(file).catch((e: Error) => e);
+  if (user instanceof Error) return { area: 'known hosts', level: 'fail', detail: user.message };
+  const files = [user];
+  const global = await readKnownHosts(GLOBAL_KNOWN_HOSTS).catch(() => undefined);
+  if (global) files.push(global);
+  const missing = hosts
+    .flatMap((h) => {
+      try {
+        const c = connectionOf(h);
+        return [{ name: h.name, address: c.address, port: c.port ?? 22 }];
+      } catch {
+        return []; // a bad connection variable: the run names it at its line
+      }
+    })
+    .filter((h) => files.every((f) => knownKeyTypes(f, h.address, h.port).length === 0));
+  if (missing.length === 0)
+    return {
+      area: 'known hosts',
+      level: 'ok',
+      detail: `a key for each of the ${hosts.length} host(s) over SSH (${file})`,
+    };
+  const named = missing
+    .slice(0, 5)
+    .map((h) => `${h.name} (${h.address} port ${h.port})`)
+    .join(', ');
+  const first = missing[0]!;
+  return {
+    area: 'known hosts',
+    level: 'warn',
+    detail: `${missing.length} of ${hosts.length} host(s) over SSH have no key in ${file} (nor ${GLOBAL_KNOWN_HOSTS}), so a run refuses them (HOST_KEY_UNKNOWN): ${named}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+    fix: `check each fingerprint out of band (ssh-keyscan -p ${first.port} ${first.address} 2>/dev/null | ssh-keygen -lf -), then add it: ssh-keyscan -p ${first.port} ${first.address} >> ${file}; or run once with --accept-new-host-keys`,
+  };
 }
