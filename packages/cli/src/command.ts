@@ -120,7 +120,22 @@ export function parseCommandArgs(
       `opsbook ${spec.name} takes ${want} argument${want === '1' ? '' : 's'} (${spec.args ?? 'none'}), got ${n}${extra}; see opsbook ${spec.name} --help`,
     );
   }
+  if (spec.args?.startsWith('<KEY>') && parsed.positionals[0] !== undefined)
+    checkTicketKey(parsed.positionals[0]);
   return { positionals: parsed.positionals, options };
+}
+
+/**
+ * The `<KEY>` of a ticket command has a key's form, in any case (Jira takes `ops-1`; the embedded
+ * tracker says which case to type): a mistake in the command, said before the signing key is
+ * looked for, as every other one is.
+ */
+function checkTicketKey(key: string): void {
+  if (/^[A-Za-z][A-Za-z0-9_]*-[0-9]+$/.test(key)) return;
+  const file = /\.json$/i.test(key) || key.includes('/');
+  throw new UsageError(
+    `"${key}" is not a ticket key: use the form PROJECT-123 (e.g. OPS-12)${file ? `; to run an approval file, use opsbook run ${key}` : ''}`,
+  );
 }
 
 function explainParseError(spec: Command, e: Error & { code?: string }, known: string[]): string {

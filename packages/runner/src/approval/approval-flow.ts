@@ -156,7 +156,9 @@ export async function createPlan(
         line: 0,
         col: 0,
         rule: 'bad-ticket',
-        message: `'${req.ticket}' is not a ticket key: use the Jira form PROJECT-123`,
+        message: /^[A-Z][A-Z0-9_]*-\d+$/.test(req.ticket.toUpperCase())
+          ? `'${req.ticket}' is not a ticket key: did you mean ${req.ticket.toUpperCase()}? Keys are upper case`
+          : `'${req.ticket}' is not a ticket key: use the Jira form PROJECT-123`,
       },
     ]);
   }
