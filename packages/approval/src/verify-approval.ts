@@ -242,9 +242,14 @@ function checkSelfApproval(
           ? 'is named as its executor'
           : undefined;
     if (role) {
+      // Running what one signed is fixed by another runner; the signature itself is fine.
+      const advice =
+        role === 'is running it'
+          ? 'a senior does not run what they signed: have the engineer run it with their own key (--key or --agent), or ask another senior to approve it if you must run it yourself'
+          : 'self-approval is forbidden; ask another senior to approve';
       return refuse(
         'SELF_APPROVAL',
-        `${signer.name} (${signer.approverId}) signed this approval and ${role}: self-approval is forbidden; ask another senior to approve`,
+        `${signer.name} (${signer.approverId}) signed this approval and ${role}: ${advice}`,
       );
     }
   }

@@ -118,6 +118,11 @@ describe('separation of duties is checked on keys', () => {
     if (!who.ok) return;
     const result = verifyApproval(text, context(world, { executor: who.executor }));
     expect(codeOf(result)).toBe('SELF_APPROVAL');
+    // What to do is to have someone else run it, not to find another senior for a signed plan.
+    if (result.ok) return;
+    expect(result.message).toMatch(
+      /signed this approval and is running it: a senior does not run what they signed: have the engineer run it with their own key/,
+    );
   });
 
   it('accepts the same approval run by another listed person', async () => {
