@@ -122,6 +122,9 @@ is saved where opsbook.yaml's standing: names it with opsbook ticket approval KE
     }
     ctx.out.print(planText(result.plan, result.planDigest, ctx.out.style, result.statement));
     ctx.out.print(`\nproposed on ${key} for ${senior}; ${ticketReportText(result.report)}`);
+    ctx.out.print(
+      `next: ${senior} reviews the commands above and signs them: opsbook ticket approve ${key} --key ~/.ssh/id_ed25519 --plan-digest ${result.planDigest.slice(0, 'sha256:'.length + 12)} (or --agent)`,
+    );
     return exitCodes.ok;
   },
 });
@@ -213,6 +216,8 @@ grade that needs two signatures stays Awaiting Approval until the second senior 
       ctx.out.print(
         `Next, the engineer saves this standing approval where opsbook.yaml's standing: names it: opsbook ticket approval ${key}`,
       );
+    else if (result.approval.complete)
+      ctx.out.print(`next: the engineer runs it: opsbook ticket run ${key}`);
     return exitCodes.ok;
   },
 });
@@ -262,7 +267,10 @@ export const reject: CommandSpec = defineCommand({
       needData: needData !== undefined,
     });
     if (ctx.out.json) ctx.out.printJson({ key, report });
-    else ctx.out.print(`${key} back to the engineer; ${ticketReportText(report)}`);
+    else
+      ctx.out.print(
+        `${key} back to the engineer; ${ticketReportText(report)}\nnext: the engineer ${needData !== undefined ? `adds what is asked (opsbook ticket comment ${key} --text … --attach FILE) and proposes again` : 'proposes a plan that answers the reason'} (opsbook ticket propose ${key} …)`,
+      );
     return exitCodes.ok;
   },
 });
