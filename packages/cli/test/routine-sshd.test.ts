@@ -253,6 +253,13 @@ describe('opsbook inspect over two sshd hosts, under the standing approval', () 
     // The daily checklist: every step of the runbook gave at least one row per host.
     expect(rows.filter((l) => /\sh1\s+inspection\./.test(l)).length).toBeGreaterThanOrEqual(14);
     expect(r.stderr).toMatch(/run \S+ (ok|failed); journal \S+\.jsonl/);
+    // A run that went fine but exits 1 says why, so a script's failure is not a mystery.
+    const crit = statuses.filter((s) => s === 'crit').length;
+    if (crit)
+      expect(r.stderr).toContain(
+        `${crit} crit finding(s), so exit 1 (inspect exits 1 on a crit finding, for alerting)`,
+      );
+    else expect(r.stderr).not.toContain('crit finding(s)');
   });
 
   it('prints one JSON document with --json: well-formed findings, worst first, and a journal that verifies', async () => {

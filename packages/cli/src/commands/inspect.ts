@@ -56,7 +56,10 @@ Examples:
           style,
         ),
       );
-      ctx.out.note(`run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.location}`);
+      const crit = findings.filter((f) => f.status === 'crit').length;
+      ctx.out.note(
+        `run ${outcome.runId} ${outcome.status}; journal ${outcome.journal.location}${crit ? `; ${crit} crit finding(s), so exit 1 (inspect exits 1 on a crit finding, for alerting)` : ''}`,
+      );
     }
     const worst = findings[0]?.status ?? 'ok';
     return exitForInspection(outcome.status, worst);
