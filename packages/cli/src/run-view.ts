@@ -223,6 +223,12 @@ export function printRunOutcome(
   const use = approvalUseText(outcome);
   if (use) out.print(use);
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
+  const end = outcome.ticket?.end;
+  // Only once the move is delivered: a write still in the outbox has not moved the ticket yet.
+  if (end?.movedTo && end.pending.length === 0 && end.failed.length === 0 && !end.error)
+    out.print(
+      `next: ${end.ticket} is ${end.movedTo}: a senior who did not sign it checks the run and closes it: opsbook ticket accept ${end.ticket} --key ~/.ssh/id_ed25519 (or --agent)`,
+    );
 }
 
 /** Why hosts were not started, when it was maxFailures (not an interruption). */

@@ -18,13 +18,15 @@ afterAll(async () => {
   await world?.remove();
 });
 
-async function proposedTicket(): Promise<{ key: string; stdout: string; digest: string }> {
+async function proposedTicket(
+  dir = world.markerDir,
+): Promise<{ key: string; stdout: string; digest: string }> {
   const opened = await world.opsbook(['ticket', 'open', '--summary', 'web: marker', '--json']);
   expect(opened.code, opened.stderr).toBe(0);
   const key = (JSON.parse(opened.stdout) as { key: string }).key;
   const proposed = await world.opsbook([
     ...['ticket', 'propose', key, '--runbook', 'marker'],
-    ...['--param', `dir=${world.markerDir}`, '--senior', 'alice'],
+    ...['--param', `dir=${dir}`, '--senior', 'alice'],
   ]);
   expect(proposed.code, proposed.stderr).toBe(0);
   const digest = /^plan +(sha256:[0-9a-f]{64})$/m.exec(proposed.stdout)?.[1];
@@ -48,6 +50,29 @@ describe('the ticket flow says the next step', () => {
     );
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain(`next: the engineer runs it: opsbook ticket run ${key}`);
+    // As printed (grace, the engineer, runs with her default key).
+    const ran = await world.opsbook(['ticket', 'run', key]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout + ran.stderr).toContain(
+      `next: ${key} is In Review: a senior who did not sign it checks the run and closes it: opsbook ticket accept ${key} --key ~/.ssh/id_ed25519 (or --agent)`,
+    );
+  });
+
+  it('a failed run with runs left keeps the ticket In Progress, and sends nobody to accept it', async () => {
+    // A marker folder that does not exist: the precheck fails on the host.
+    const { key } = await proposedTicket(`${world.markerDir}/missing`);
+    const approved = await world.opsbook(
+      ['ticket', 'approve', key, '--key', world.people.alice.keyFile, '--max-runs', '2'],
+      asAlice,
+    );
+    expect(approved.code, approved.stderr).toBe(0);
+    const ran = await world.opsbook(['ticket', 'run', key]);
+    expect(ran.code, ran.stderr).toBe(1);
+    expect(ran.stdout + ran.stderr).not.toContain('ticket accept');
+    const shown = await world.opsbook(['ticket', 'show', key, '--json']);
+    expect((JSON.parse(shown.stdout) as { ticket: { status: string } }).ticket.status).toBe(
+      'In Progress',
+    );
   });
 
   it('reject with a reason tells the engineer to propose a plan that answers it', async () => {

@@ -185,6 +185,11 @@ export interface TicketReport {
   blockedBy?: DamagedOutboxEntry[];
   /** With `blockedBy`: the status the ticket still shows (its status before the run). */
   shownStatus?: string;
+  /**
+   * The status a run's end moved the ticket to (its review status), when it did: the run is
+   * then the reviewing senior's to check (`ticket accept`). Unset when it stays In Progress.
+   */
+  movedTo?: string;
 }
 
 export interface TicketGateOptions {
@@ -736,9 +741,11 @@ export class TicketGate {
         aroundDamage: true,
       });
       // Nothing went out past a damaged entry: the ticket shows what it showed before the run.
-      return report.blockedBy && this.statusBefore !== undefined
-        ? { ...report, shownStatus: this.statusBefore }
-        : report;
+      if (report.blockedBy && this.statusBefore !== undefined)
+        return { ...report, shownStatus: this.statusBefore };
+      return staysInProgress
+        ? report
+        : { ...report, movedTo: this.options.services.tracker.statuses.review };
     } catch (e) {
       this.endRefusal = e;
       return {
