@@ -538,9 +538,12 @@ async function withPlanDifferences(
   const proposed = await proposedPlanHere(config, statement);
   const differences = planDifferences(statement, here, proposed);
   if (differences.length === 0) return message;
+  // Inside the parenthesis that names the two digests; the advice after it stays as it is.
   const [refusal, advice] = splitAtAdvice(message);
-  const then = advice.replace(/^: (.)/, (_, c: string) => `. ${c.toUpperCase()}`);
-  return `${refusal}; what differs: ${differences.join('; ')}${then}`;
+  const what = `what differs: ${differences.join('; ')}`;
+  return refusal.endsWith(')')
+    ? `${refusal.slice(0, -1)}; ${what})${advice}`
+    : `${refusal} (${what})${advice}`;
 }
 
 /** "…have been made: ask a senior…" as its facts and its advice (": ask a senior…"). */
