@@ -381,6 +381,54 @@ describe('encoded forms of a secret', () => {
       }
   });
 
+  it("masks a secret as real tools escape or quote it: printf %q, bash's @Q, jq (-a), python repr and json.dumps", () => {
+    // Printed by the real tools (bash, jq, python3): each gets the secret from the environment.
+    const printers: [string, string, string[]][] = [
+      ['printf %q', 'bash', ['-c', 'printf "%q\\n" "$S"']],
+      ['printf %q, C locale', 'bash', ['-c', 'LC_ALL=C printf "%q\\n" "$S"']],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a template
+      ['@Q', 'bash', ['-c', 'printf "%s\\n" "${S@Q}"']],
+      ['jq -R', 'bash', ['-c', 'printf "%s" "$S" | jq -R .']],
+      ['jq -aR', 'bash', ['-c', 'printf "%s" "$S" | jq -aR .']],
+      ['python repr', 'python3', ['-c', 'import os; print(repr(os.environ["S"]))']],
+      ['python bytes', 'python3', ['-c', 'import os; print(os.environb[b"S"])']],
+      [
+        'python json.dumps',
+        'python3',
+        ['-c', 'import os, json; print(json.dumps(os.environ["S"]))'],
+      ],
+      [
+        'JSON in JSON (kubectl last-applied-configuration)',
+        'python3',
+        ['-c', 'import os, json; print(json.dumps(json.dumps({"t": os.environ["S"]})))'],
+      ],
+    ];
+    const secrets = [
+      `tok/3nX+Q"z=9fA2b c7Lw's\\x$(é)!*&;|<>\`{}[]?,^`,
+      "it's-a-Secret\\path",
+      'two words "quoted" here',
+      'tab\there-and-é-Secret',
+      '~home-Secret#1',
+    ];
+    for (const secret of secrets) {
+      const { mask } = createSecretMask([secret]);
+      for (const [what, command, args] of printers) {
+        const printed = execFileSync(command, args, {
+          encoding: 'utf8',
+          env: { ...process.env, S: secret, LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
+        }).trimEnd();
+        const line = `+ login ${printed} done\n`;
+        const whole = mask(line);
+        // What stays around the mask: the quoting the tool put around the value, nothing of it.
+        expect(whole, `${what}: ${printed}`).toMatch(
+          /^\+ login (?:\$|b|\\)?(?:\\*['"]|\{\\*"t\\*": \\*")*\*\*\*(?:\\*['"]|\\*"\})*"? done\n$/,
+        );
+        for (const size of [1, 2, 3, 5, 8, 13, 64])
+          expect(streamed([secret], line, size), `${what} in chunks of ${size}`).toBe(whole);
+      }
+    }
+  });
+
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);

@@ -1,3 +1,4 @@
+import { escapedForms } from './escaped-forms.js';
 import {
   type DumpContext,
   dumpHoldFrom,
@@ -148,8 +149,8 @@ const MIN_ENCODED_FORM = 8;
  * The forms in which commands print a secret without being asked to: base64 (`curl -v -u
  * user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`; a key put into a Kubernetes
  * secret; `base64` wrapping at 76 columns, `openssl base64` at 64), base64url, percent-encoding (a token in a URL, or
- * `+` for spaces in a form), JSON escaping (`jq`, an API's echo of a request) and the quoting
- * of a shell trace (`set -x`). Base64 of text
+ * `+` for spaces in a form), JSON escaping and shell or Python quoting (escaped-forms.ts).
+ * Base64 of text
  * that CONTAINS the secret holds, for one of three alignments, the base64 of the secret without
  * its first 0-2 and last 0-2 bytes: those three cores are masked, so at most the 4 characters
  * at each end of the encoded secret, carrying a byte or two of it, stay visible.
@@ -179,10 +180,7 @@ function encodedForms(secret: string): EncodedForms {
   forms.push(...hex.plain);
   wrapped.push(...hex.wrapped);
   const uri = encodeURIComponent(secret);
-  forms.push(uri, uri.replaceAll('%20', '+'), JSON.stringify(secret).slice(1, -1));
-  // A shell trace (`set -x`) quotes a value: bash writes a ' in it as '\'', busybox as '"'"'.
-  if (secret.includes("'"))
-    forms.push(secret.replaceAll("'", "'\\''"), secret.replaceAll("'", `'"'"'`));
+  forms.push(uri, uri.replaceAll('%20', '+'), ...escapedForms(secret));
   const long = (f: string) => f.length >= MIN_ENCODED_FORM && f !== secret;
   return { plain: forms.filter(long), wrapped: wrapped.filter(long) };
 }

@@ -1,0 +1,105 @@
+/**
+ * A secret as tools print it inside quotes: escaped for JSON (`jq`, `jq -a`, an API's echo of a
+ * request, Python's `json.dumps`, JSON inside JSON as in kubectl's last-applied-configuration),
+ * quoted for a shell (`set -x`, `printf %q`, `${x@Q}`) or by Python's `repr` (of a `str`, and of
+ * `bytes`, which `print(b)` shows). The quotes around the value are not part of a form: the
+ * masker hides what is between them. Only forms that differ from the secret are returned.
+ */
+export function escapedForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const asciiJson = toAsciiJson(json);
+  const forms = [
+    json,
+    asciiJson,
+    // JSON of a document that holds the secret as a JSON string: escaped twice.
+    JSON.stringify(json).slice(1, -1),
+    JSON.stringify(asciiJson).slice(1, -1),
+    ...shellForms(secret),
+    pythonRepr(secret, false),
+    pythonRepr(secret, true),
+  ];
+  return [...new Set(forms)].filter((f) => f !== secret);
+}
+
+/** `\uXXXX` (lower case) for each code unit past ASCII, as `jq -a` and `json.dumps` write them. */
+function toAsciiJson(json: string): string {
+  return json.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
+ * bash's `set -x` trace and `${x@Q}` (`'` written `'\''`), busybox's trace (`'"'"'`), and
+ * `printf %q`: a backslash before each character the shell would read (`~` and `#` only at the
+ * start), or, for a value with a control character (or, in the C locale, past ASCII), the
+ * `$'…'` form that `${x@Q}` uses for such a value too.
+ */
+function shellForms(secret: string): string[] {
+  const forms = [
+    secret.replaceAll("'", "'\\''"),
+    secret.replaceAll("'", `'"'"'`),
+    ansiCQuoted(secret, false),
+    ansiCQuoted(secret, true),
+  ];
+  if (!/[\x00-\x1f\x7f]/.test(secret))
+    forms.push(secret.replace(/[ \t\n'"\\|&;()<>!{}*[\]?^$`,]|^[~#]/g, '\\$&'));
+  return forms;
+}
+
+/** The escapes bash's `$'…'` quoting writes; other control characters are written in octal. */
+const ANSI_C_ESCAPES: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\x1b': '\\E',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  "'": "\\'",
+  '\\': '\\\\',
+};
+
+/** What bash writes between `$'` and `'`; `bytes`: as in the C locale, each byte past ASCII in octal. */
+function ansiCQuoted(secret: string, bytes: boolean): string {
+  const octal = (byte: number) => `\\${byte.toString(8).padStart(3, '0')}`;
+  let out = '';
+  for (const c of secret) {
+    const code = c.codePointAt(0)!;
+    if (ANSI_C_ESCAPES[c] !== undefined) out += ANSI_C_ESCAPES[c];
+    else if (code < 0x20 || code === 0x7f) out += octal(code);
+    else if (code > 0x7f && bytes) for (const byte of Buffer.from(c, 'utf8')) out += octal(byte);
+    else out += c;
+  }
+  return out;
+}
+
+/**
+ * What Python's `repr` writes between the quotes: of the `str`, or of its UTF-8 `bytes`. It
+ * quotes with `'`, or `"` when the value holds a `'` and no `"`; the quote it uses and `\` are
+ * escaped, `\t \n \r` are written so, other characters it does not print as they are in hex.
+ */
+function pythonRepr(secret: string, bytes: boolean): string {
+  const quote = secret.includes("'") && !secret.includes('"') ? '"' : "'";
+  const hex = (code: number, digits: number, prefix: string) =>
+    `\\${prefix}${code.toString(16).padStart(digits, '0')}`;
+  let out = '';
+  for (const c of secret) {
+    const code = c.codePointAt(0)!;
+    if (c === quote || c === '\\') out += `\\${c}`;
+    else if (c === '\t') out += '\\t';
+    else if (c === '\n') out += '\\n';
+    else if (c === '\r') out += '\\r';
+    else if (bytes && code > 0x7e)
+      for (const byte of Buffer.from(c, 'utf8')) out += hex(byte, 2, 'x');
+    else if (c !== ' ' && NOT_PRINTED_BY_PYTHON.test(c))
+      out +=
+        code < 0x100 ? hex(code, 2, 'x') : code < 0x10000 ? hex(code, 4, 'u') : hex(code, 8, 'U');
+    else out += c;
+  }
+  return out;
+}
+
+/** The characters `str.isprintable()` rejects (Python's `repr` escapes them). */
+const NOT_PRINTED_BY_PYTHON = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
