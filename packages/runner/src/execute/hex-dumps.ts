@@ -1,7 +1,10 @@
+import { readWordLine } from './word-dumps.js';
+
 /**
  * Hex dumps with offsets: `xxd` (any `-g`, `-c`, `-u`, `-e`), `hexdump -C` / `hd`, `od -A x -t
- * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`); and dumps of
- * characters (`od -c`, `od -An -c`, `hexdump -c`). A secret in one
+ * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`); dumps of
+ * characters (`od -c`, `od -An -c`, `hexdump -c`, and `od -b`, whose fields are the same); and
+ * dumps in bits or octal words (`xxd -b`, `od -o`: word-dumps.ts). A secret in one
  * is spread over lines: its bytes as hex between offsets, and its printable characters, 16 a
  * line, in the column on the right. The masker reads each run of dump lines back into bytes,
  * finds the secrets there, and stars out their hex digits (`**` a byte) and their characters
@@ -132,8 +135,11 @@ function readLine(text: string, start: number, lineEnd: number): LineReading | u
     tries++;
     const tokensEnd = tokenAt[tokens - 1]! + tokenLength[tokens - 1]!;
     const wide = firstWide >= 0 && firstWide < tokens;
-    if (onlySpaces(text, tokensEnd, end))
+    if (onlySpaces(text, tokensEnd, end)) {
+      // Groups of 6 digits without a column are `od -o`'s octal words (word-dumps.ts).
+      if (tokenLength[0] === 6 && tokens === count) return undefined;
       return { n, tokens, swapped: false, columnAt: -1, eitherOrder: wide };
+    }
     const columnAt = columnStart(text, tokensEnd, end, n);
     if (columnAt < 0) continue;
     for (const swapped of wide ? [false, true] : [false])
@@ -203,7 +209,8 @@ function writeBytes(text: string, tokens: number, swapped: boolean, into: Buffer
 
 /** The number of bytes on text[start, end) if it is a dump line, else -1. */
 function dumpLineBytes(text: string, start: number, end: number): number {
-  return readLine(text, start, end)?.n ?? readCharLine(text, start, end);
+  const n = readLine(text, start, end)?.n ?? readCharLine(text, start, end);
+  return n >= 0 ? n : readWordLine(text, start, end);
 }
 
 /** What `od -c` writes for a byte after two spaces and a backslash. */
@@ -258,8 +265,8 @@ function fieldByte(text: string, at: number): number {
 
 /** A run of consecutive dump lines: where its lines stand and its bytes in `bytes[from, to)`. */
 interface Run {
-  /** `chars`: a line of `od -c` (read by readCharLine), else of hex (readLine). */
-  lines: { start: number; end: number; byte: number; chars: boolean }[];
+  /** A line of hex (read by readLine), of `od -c` (readCharLine), or of bits or octal words (readWordLine). */
+  lines: { start: number; end: number; byte: number; kind: 'hex' | 'chars' | 'words' }[];
   from: number;
   to: number;
   /** Some line may be read as little-endian words: the run is read that way too. */
@@ -286,13 +293,21 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
         swapped[byte++] = b;
       }) > 0;
     if (!chars) byte = first;
-    if (chars) {
+    const words =
+      !chars &&
+      reading === undefined &&
+      hexAt(text, start) >= 0 &&
+      readWordLine(text, start, end, (b) => {
+        bytes[byte] = b;
+        swapped[byte++] = b;
+      }) > 0;
+    if (chars || words) {
       run ??= { lines: [], from: first, to: first, eitherOrder: false };
-      run.lines.push({ start, end, byte: first, chars: true });
+      run.lines.push({ start, end, byte: first, kind: chars ? 'chars' : 'words' });
       run.to = byte;
     } else if (reading) {
       run ??= { lines: [], from: byte, to: byte, eitherOrder: false };
-      run.lines.push({ start, end, byte, chars: false });
+      run.lines.push({ start, end, byte, kind: 'hex' });
       if (reading.eitherOrder) run.eitherOrder = true;
       writeBytes(text, reading.tokens, reading.swapped, bytes, byte);
       writeBytes(text, reading.tokens, reading.swapped || reading.eitherOrder, swapped, byte);
@@ -404,7 +419,16 @@ export function maskDumps(
         const next = run.lines[i + 1]?.byte ?? run.to;
         if (!hidden.subarray(line.byte - run.from, next - run.from).includes(1)) continue;
         let byte = line.byte - run.from;
-        if (line.chars) {
+        if (line.kind === 'words') {
+          readWordLine(full, line.start, line.end, (_, digitsFrom, digitsTo, columnAt) => {
+            if (hidden[byte++]) {
+              for (let d = digitsFrom; d < digitsTo; d++) starred.push(d);
+              if (columnAt >= 0) starred.push(columnAt);
+            }
+          });
+          continue;
+        }
+        if (line.kind === 'chars') {
           // A field's characters, or its last place for a space.
           readCharLine(full, line.start, line.end, (field) => {
             if (hidden[byte++])

@@ -499,6 +499,72 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     }
   });
 
+  it('stars out the secret in dumps in bits (xxd -b) and in octal (od -b, od -t o1, od -o, od), whole and streamed', () => {
+    // No line of 16 bytes repeats (od writes a repeated line as `*`): every byte is in the dump.
+    const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const key = `-----BEGIN KEY-----\n${Array.from({ length: 4 }, (_, i) =>
+      Array.from({ length: 60 }, (_, j) => letters[(i * 61 + j * 7) % 64]).join(''),
+    ).join('\n')}\n-----END KEY-----\n`;
+    const secrets = [key, 'hunter2-Pa55w0rd'];
+    const { mask } = createSecretMask(secrets);
+    /** The bytes a masked dump still shows (null: starred), read token by token after each offset. */
+    function bytesShown(masked: string, bits: boolean): (number | null)[] {
+      const bytes: (number | null)[] = [];
+      for (const line of masked.split('\n')) {
+        // xxd -b: the column of characters follows two spaces; od: the last line is an offset.
+        const tokens = (bits ? line.split('  ')[0]! : line).trim().split(/ +/).slice(1);
+        for (const token of tokens) {
+          const width = token.length === 6 ? 2 : 1;
+          if (token.includes('*')) bytes.push(...Array<null>(width).fill(null));
+          else {
+            const value = Number.parseInt(token, bits ? 2 : 8);
+            // od -o: 2-byte words, little-endian.
+            bytes.push(...(width === 2 ? [value & 0xff, value >> 8] : [value]));
+          }
+        }
+      }
+      return bytes;
+    }
+    /** 4-byte runs of `secret` that `bytes` still shows. */
+    function runsShown(bytes: (number | null)[], secret: string): string[] {
+      const s = Buffer.from(secret);
+      const shown: string[] = [];
+      for (let i = 0; i + 4 <= s.length; i++)
+        for (let at = 0; at + 4 <= bytes.length; at++)
+          if ([0, 1, 2, 3].every((j) => bytes[at + j] === s[i + j]))
+            shown.push(s.subarray(i, i + 4).toString());
+      return shown;
+    }
+    for (const [command, args] of [
+      ['xxd', ['-b']],
+      ['od', ['-b']],
+      ['od', ['-A', 'x', '-t', 'o1']],
+      ['od', ['-o']],
+      ['od', []],
+      ['od', ['-A', 'd', '-o']],
+    ] as const) {
+      const what = `${command} ${args.join(' ')}`;
+      for (const around of ['user: ', 'u=']) {
+        const text = dump(command, [...args], `${around}${key}pass=hunter2-Pa55w0rd;end\n`);
+        const whole = mask(text);
+        const bytes = bytesShown(whole, command === 'xxd');
+        expect(bytes.length, what).toBeGreaterThan(key.length);
+        expect(runsShown(bytes, key), `${what} ${around}`).toEqual([]);
+        expect(runsShown(bytes, 'hunter2-Pa55w0rd'), `${what} ${around}`).toEqual([]);
+        expect(shownOf(whole, key), what).toEqual([]);
+        // The layout stays, and so do the bytes around the secrets ("end\n"; od -o hides the
+        // other byte of a word that holds a byte of a secret).
+        expect(
+          whole.split('\n').map((l) => l.length),
+          what,
+        ).toEqual(text.split('\n').map((l) => l.length));
+        expect(runsShown(bytes, 'end\n'), what).toEqual(['end\n']);
+        for (const size of [1, 7, 64, 1000])
+          expect(streamed(secrets, text, size), `${what} in chunks of ${size}`).toBe(whole);
+      }
+    }
+  });
+
   it('stars out a piece of the secret at the end or the start of a dump of a cut file (head -c, tail -c)', () => {
     const { mask } = createSecretMask([key]);
     const head = dump('xxd', [], key.slice(0, 40));

@@ -1,0 +1,109 @@
+/**
+ * Dump lines whose bytes are not written as hex pairs or characters: `xxd -b` (a byte as 8
+ * bits, then the column of characters) and `od -o` / `od` without options (2-byte words in
+ * octal, little-endian). hex-dumps.ts reads them with the other dumps; `od -b` is read there as
+ * a dump of characters (its octal fields are those of `od -c`).
+ */
+
+/** Calls back with where a byte's digits stand, and its character in the column (-1: none). */
+export type EachWordByte = (
+  byte: number,
+  digitsFrom: number,
+  digitsTo: number,
+  columnAt: number,
+) => void;
+
+/** The longest line read (as hex-dumps.ts's MAX_DUMP_LINE). */
+const MAX_WORD_LINE = 16_384;
+const SPACE = 0x20;
+
+/**
+ * Reads text[start, lineEnd) as a line of `xxd -b` (`00000000: 01101000 …  h…`: an offset and
+ * `:`) or of `od -o` (`0000000 071565 …`: an offset, then words of 6 octal digits), calling
+ * `each` for each byte in order (a word's two bytes both name the word's six digits: neither
+ * can be shown alone). Returns how many bytes, or -1 if the line is not one.
+ */
+export function readWordLine(
+  text: string,
+  start: number,
+  lineEnd: number,
+  each?: EachWordByte,
+): number {
+  if (lineEnd - start > MAX_WORD_LINE) return -1;
+  const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
+  let at = start;
+  while (at < end && at - start <= 16 && isHexDigit(text.charCodeAt(at))) at++;
+  if (at - start < 6 || at - start > 16) return -1;
+  return text.charCodeAt(at) === 0x3a
+    ? readBitsLine(text, at + 1, end, each)
+    : readOctalWords(text, at, end, each);
+}
+
+/** ` 01101000 01110101  hu`: bytes of 8 bits, a space after each, then the column after a space. */
+function readBitsLine(text: string, from: number, end: number, each?: EachWordByte): number {
+  if (text.charCodeAt(from) !== SPACE) return -1;
+  let at = from + 1;
+  let n = 0;
+  while (at + 9 <= end && isBits(text, at) && text.charCodeAt(at + 8) === SPACE) {
+    at += 9;
+    n++;
+  }
+  // The column holds a character a byte and ends the line; the last line pads before it.
+  const columnAt = end - n;
+  if (n === 0 || columnAt - at < 1) return -1;
+  for (let i = at; i < columnAt; i++) if (text.charCodeAt(i) !== SPACE) return -1;
+  for (let i = 0; i < n; i++) {
+    const byte = Number.parseInt(text.slice(from + 1 + 9 * i, from + 9 + 9 * i), 2);
+    const shown = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
+    if (text.charCodeAt(columnAt + i) !== shown) return -1;
+  }
+  if (each)
+    for (let i = 0; i < n; i++) {
+      const digits = from + 1 + 9 * i;
+      each(Number.parseInt(text.slice(digits, digits + 8), 2), digits, digits + 8, columnAt + i);
+    }
+  return n;
+}
+
+/** ` 071565 071145`: words of 6 octal digits (at most 177777), a space before each, to the end. */
+function readOctalWords(text: string, from: number, end: number, each?: EachWordByte): number {
+  let at = from;
+  let words = 0;
+  while (at + 7 <= end && text.charCodeAt(at) === SPACE && isOctalWord(text, at + 1, end)) {
+    at += 7;
+    words++;
+  }
+  if (words === 0) return -1;
+  for (let i = at; i < end; i++) if (text.charCodeAt(i) !== SPACE) return -1;
+  if (each)
+    for (let w = 0; w < words; w++) {
+      const digits = from + 1 + 7 * w;
+      const value = Number.parseInt(text.slice(digits, digits + 6), 8);
+      each(value & 0xff, digits, digits + 6, -1);
+      each(value >> 8, digits, digits + 6, -1);
+    }
+  return 2 * words;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+function isBits(text: string, at: number): boolean {
+  for (let i = at; i < at + 8; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x30 && c !== 0x31) return false;
+  }
+  return true;
+}
+
+function isOctalWord(text: string, at: number, end: number): boolean {
+  const first = text.charCodeAt(at);
+  if (first !== 0x30 && first !== 0x31) return false;
+  for (let i = at + 1; i < at + 6; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x37) return false;
+  }
+  // A word ends there: a longer run of digits is not one.
+  return at + 6 >= end || text.charCodeAt(at + 6) === SPACE;
+}
