@@ -565,6 +565,41 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     }
   });
 
+  it('stars out an encoded form of the secret in a dump (base64 | xxd, a JSON file through hexdump -C)', () => {
+    const token = 'tok/3nX+Q"z=9fA2b c7Lw-deploy-2026';
+    const secrets = [key, token];
+    const { mask } = createSecretMask(secrets);
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const sh = (script: string, secret: string) =>
+      execFileSync('bash', ['-c', script], {
+        encoding: 'utf8',
+        env: { ...process.env, S: secret },
+      });
+    for (const [command, args] of dumps) {
+      const dumper = `${command} ${args.join(' ')}`;
+      const cases: [string, string, string][] = [
+        // `kubectl get secret -o jsonpath='{.data.token}' | xxd`: the secret's base64.
+        ['printf %s "$S" | base64 -w0', token, b64(token)],
+        ['printf %s "$S" | base64', key, b64(key)],
+        // The base64 of text around the secret (curl's Authorization header in a capture).
+        ['printf "user:%s" "$S" | base64 -w0', token, b64(`user:${token}`).slice(8, -8)],
+        ['printf %s "$S" | jq -R .', token, JSON.stringify(token).slice(1, -1)],
+      ];
+      for (const [encode, secret, shown] of cases) {
+        const text = sh(`${encode} | ${dumper}`, secret);
+        const whole = mask(text);
+        expect(shownOf(whole, shown), `${encode} | ${dumper}`).toEqual([]);
+        expect(whole.split('\n').map((l) => l.length)).toEqual(
+          text.split('\n').map((l) => l.length),
+        );
+        for (const size of [1, 7, 64, 1000])
+          expect(streamed(secrets, text, size), `${encode} | ${dumper}, chunks of ${size}`).toBe(
+            whole,
+          );
+      }
+    }
+  });
+
   it('stars out a piece of the secret at the end or the start of a dump of a cut file (head -c, tail -c)', () => {
     const { mask } = createSecretMask([key]);
     const head = dump('xxd', [], key.slice(0, 40));

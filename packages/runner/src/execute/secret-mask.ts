@@ -134,8 +134,14 @@ function maskTargets(secrets: readonly string[]): {
   return {
     targets: longestFirst([...whole, ...lines, ...encoded.flatMap((e) => e.plain)]),
     wrapped: longestFirst(encoded.flatMap((e) => e.wrapped)),
-    // A dump (`xxd`, `hexdump -C`, `od`) shows the bytes of the secret, or of a file holding it.
-    inDumps: longestFirst([...whole, ...trimmed, ...lines]).map((t) => Buffer.from(t, 'utf8')),
+    // A dump (`xxd`, `hexdump -C`, `od`) shows the bytes of the secret, or of a file holding it
+    // (as it is, or encoded: `kubectl get secret -o jsonpath='{.data.token}' | xxd`).
+    inDumps: longestFirst([
+      ...whole,
+      ...trimmed,
+      ...lines,
+      ...encoded.flatMap((e) => e.inDumps),
+    ]).map((t) => Buffer.from(t, 'utf8')),
   };
 }
 
@@ -155,7 +161,7 @@ const MIN_ENCODED_FORM = 8;
  * its first 0-2 and last 0-2 bytes: those three cores are masked, so at most the 4 characters
  * at each end of the encoded secret, carrying a byte or two of it, stay visible.
  */
-function encodedForms(secret: string): EncodedForms {
+function encodedForms(secret: string): EncodedForms & { inDumps: string[] } {
   const bytes = Buffer.from(secret, 'utf8');
   const base64 = bytes.toString('base64');
   const forms = [
@@ -180,9 +186,23 @@ function encodedForms(secret: string): EncodedForms {
   forms.push(...hex.plain);
   wrapped.push(...hex.wrapped);
   const uri = encodeURIComponent(secret);
-  forms.push(uri, uri.replaceAll('%20', '+'), ...escapedForms(secret));
+  const escaped = escapedForms(secret);
+  forms.push(uri, uri.replaceAll('%20', '+'), ...escaped);
+  // In a dump, where each line of a wrapped form is found on its own: base64 (of the secret, of
+  // text around it, wrapped as `base64` and `openssl base64` wrap it, base64url) and escapes.
+  const base64s = [base64, ...cores];
+  const inDumps = [
+    ...base64s,
+    ...base64s.map((f) => f.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')),
+    ...BASE64_COLUMNS.flatMap((width) => linesOf(base64, width)),
+    ...escaped,
+  ];
   const long = (f: string) => f.length >= MIN_ENCODED_FORM && f !== secret;
-  return { plain: forms.filter(long), wrapped: wrapped.filter(long) };
+  return {
+    plain: forms.filter(long),
+    wrapped: wrapped.filter(long),
+    inDumps: [...new Set(inDumps)].filter(long),
+  };
 }
 
 /**
