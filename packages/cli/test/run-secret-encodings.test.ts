@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -85,9 +86,58 @@ spec:
 `,
 };
 
+/*
+ * The same, for the forms tools print when they quote, escape or dump a value in another way:
+ * `printf %q` (and its `$'…'` form in the C locale), `jq -a` and Python's `repr` and `json.dumps`,
+ * `xxd -b` (bits), `od` (octal words), and a dump of the secret's base64.
+ */
+const escapedOutputRunbook: RunbookFixture = {
+  yaml: `apiVersion: opsbook/v1
+kind: Runbook
+metadata:
+  name: escaped-output
+  title: Test runbook escaped-output
+  category: change
+  grade: P3
+  owners: [ops-test]
+spec:
+  params:
+    dir: {type: string, required: true, pattern: "^/", description: Marker folder}
+    token: {type: string, secret: true, minLength: 8, description: API token}
+    key: {type: string, secret: true, minLength: 8, description: A long key}
+  targets: {default: all, concurrency: 10, maxFailures: 0}
+  steps:
+    - id: shell-quoted
+      name: The token as printf %q quotes it, in a UTF-8 and in the C locale
+      run: |
+        bash -c 'printf "token=%q\\n" "$1"' sh "$OPSBOOK_PARAM_TOKEN"
+        LC_ALL=C bash -c 'printf "token=%q\\n" "$1"' sh "$OPSBOOK_PARAM_TOKEN"
+    - id: escaped
+      name: The token as jq -a and python print it
+      run: |
+        printf %s "$OPSBOOK_PARAM_TOKEN" | jq -aR .
+        /usr/bin/python3 -c 'import os, json; t = os.environ["OPSBOOK_PARAM_TOKEN"]; print(repr(t)); print(json.dumps(t)); print(t.encode())'
+    - id: bits-octal
+      name: The key in bits (xxd -b) and octal words (od)
+      run: |
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | xxd -b
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od
+    - id: encoded-dump
+      name: The token's base64 through xxd
+      run: |
+        printf %s "$OPSBOOK_PARAM_TOKEN" | base64 -w0 | xxd
+`,
+};
+
 let world: World;
 beforeAll(async () => {
-  world = await createWorld({ hostCount: 1, runbooks: { 'encoded-output': encodedOutputRunbook } });
+  world = await createWorld({
+    hostCount: 1,
+    runbooks: {
+      'encoded-output': encodedOutputRunbook,
+      'escaped-output': escapedOutputRunbook,
+    },
+  });
 });
 afterAll(async () => {
   await world?.remove();
@@ -188,6 +238,82 @@ describe('a secret printed encoded is masked too', () => {
       const squeezed = text.replaceAll(' ', '');
       const leaked = dumpPieces.filter((p) => text.includes(p) || squeezed.includes(p));
       expect(leaked, `output ${i} shows a piece of a dumped secret`).toEqual([]);
+    }
+  });
+});
+
+describe('a secret printed quoted, escaped or dumped in bits or octal is masked too', () => {
+  it('shows no printf %q, jq -a, python repr / json.dumps / bytes, xxd -b, od or base64-dump form of a secret anywhere', async () => {
+    // Characters that shells, JSON and Python escape: ' " \\ space, and one past ASCII.
+    const token = `tok/${randomBytes(12).toString('base64')} "it's" \\é-${randomBytes(6).toString('hex')}`;
+    const key = randomBytes(120).toString('base64');
+    const env = { OPSBOOK_PARAM_TOKEN: token, OPSBOOK_PARAM_KEY: key };
+    const dir = path.join(world.markerDir, 'escaped-output');
+    await mkdir(dir, { recursive: true });
+    const file = await planApproval(world, 'escaped-output', 'escaped.json', {
+      params: { dir },
+      env,
+    });
+    await approveAs(world, file, world.people.alice);
+    const run = await world.opsbook(['run', file], { env });
+    expect(run.stderr).not.toMatch(stackTrace);
+    expect(run.code, run.stderr.slice(0, 2000)).toBe(0);
+    const runId = /run (\S+) ok in/.exec(run.stderr + run.stdout)?.[1];
+    expect(runId).toBeDefined();
+    const shown = await world.opsbook(['runs', 'show', runId!, '--output'], { env });
+    expect(shown.code).toBe(0);
+    const journal = await readJournal(path.join(world.stateDir, 'runs', `${runId}.jsonl`));
+    const out = (step: string) =>
+      String(journal.find((e) => e.type === 'step-end' && e.step === step)?.stdout);
+    // The steps did print: the masks stand where the quoted secret was.
+    // In the C locale (and in the host's, if it is C) printf %q writes é in octal, in $'…'.
+    expect(out('shell-quoted')).toMatch(/^token=(?:\$')?\*\*\*'?\ntoken=\$'\*\*\*'\n$/);
+    expect(out('escaped')).toBe(`"***"\n'***'\n"***"\nb'***'\n`);
+    expect(out('bits-octal')).toMatch(
+      /^00000000: 01110101 01110011 01100101 01110010 00111010 \*{8} {2}user:\*$/m,
+    );
+    expect(out('bits-octal')).toMatch(/^0000000 071565 071145 \*{6} \*{6}/m);
+    expect(out('encoded-dump')).toMatch(/^00000000: \*{4} \*{4} .* {2}\*{16}$/m);
+
+    // The forms as the real tools print them here.
+    const local = (script: string) =>
+      execFileSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const forms = [
+      local('printf %q "$OPSBOOK_PARAM_TOKEN"'),
+      local('LC_ALL=C printf %q "$OPSBOOK_PARAM_TOKEN"'),
+      local('printf %s "$OPSBOOK_PARAM_TOKEN" | jq -aR .'),
+      ...local(
+        `/usr/bin/python3 -c 'import os, json; t = os.environ["OPSBOOK_PARAM_TOKEN"]; print(repr(t)); print(json.dumps(t)); print(t.encode())'`,
+      ).split('\n'),
+    ].filter((f) => f.length > 0);
+    const bits = (text: string) =>
+      [...Buffer.from(text)].map((b) => b.toString(2).padStart(8, '0'));
+    const octalWords = (bytes: Buffer) =>
+      Array.from({ length: bytes.length >> 1 }, (_, i) =>
+        (bytes[2 * i]! + 256 * bytes[2 * i + 1]!).toString(8).padStart(6, '0'),
+      );
+    /** Every run of `n` consecutive items of `list`, joined by a space. */
+    const runsOf = (list: string[], n: number) =>
+      Array.from({ length: list.length - n + 1 }, (_, i) => list.slice(i, i + n).join(' '));
+    const keyBytes = Buffer.from(key);
+    const pieces = [
+      ...new Set([
+        ...forms.flatMap((f) => piecesOf(f.slice(4, -4), 12)),
+        // 4 bytes of the key in bits, 2 words (4 bytes) of it in octal at either parity.
+        ...runsOf(bits(key), 4),
+        ...runsOf(octalWords(keyBytes), 2),
+        ...runsOf(octalWords(keyBytes.subarray(1)), 2),
+        // The token's base64 in the dump's column, 8 characters of it.
+        ...piecesOf(Buffer.from(token).toString('base64'), 8),
+      ]),
+    ];
+    const stateTexts = await Promise.all(
+      (await filesUnder(world.stateDir)).map((f) => readFile(f, 'utf8')),
+    );
+    const everything = [run.stdout, run.stderr, shown.stdout, shown.stderr, ...stateTexts];
+    for (const [i, text] of everything.entries()) {
+      const leaked = pieces.filter((p) => text.includes(p));
+      expect(leaked, `output ${i} shows a secret`).toEqual([]);
     }
   });
 });
