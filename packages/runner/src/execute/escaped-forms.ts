@@ -17,6 +17,12 @@ export function escapedForms(secret: string): string[] {
     ...shellForms(secret),
     pythonRepr(secret, false),
     pythonRepr(secret, true),
+    nodeInspected(secret),
+    // YAML (PyYAML, kubectl -o yaml) and SQL single-quote a value writing ' as ''; YAML
+    // double-quotes one with a character it escapes; CSV writes " as "".
+    secret.replaceAll("'", "''"),
+    yamlDoubleQuoted(secret),
+    secret.replaceAll('"', '""'),
   ];
   return [...new Set(forms)].filter((f) => f !== secret);
 }
@@ -103,3 +109,70 @@ function pythonRepr(secret: string, bytes: boolean): string {
 
 /** The characters `str.isprintable()` rejects (Python's `repr` escapes them). */
 const NOT_PRINTED_BY_PYTHON = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$/u;
+
+/** What PyYAML writes for these between double quotes; others past ASCII as \\xXX, \\uXXXX. */
+const YAML_ESCAPES: Record<string, string> = {
+  '\0': '\\0',
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\v': '\\v',
+  '\f': '\\f',
+  '\r': '\\r',
+  '\x1b': '\\e',
+  '"': '\\"',
+  '\\': '\\\\',
+  '\x85': '\\N',
+  '\xa0': '\\_',
+  '\u2028': '\\L',
+  '\u2029': '\\P',
+};
+
+/** A YAML double-quoted scalar as PyYAML writes it (every character past ASCII escaped). */
+function yamlDoubleQuoted(secret: string): string {
+  let out = '';
+  for (const c of secret) {
+    const code = c.codePointAt(0)!;
+    const hex = (digits: number) => code.toString(16).toUpperCase().padStart(digits, '0');
+    if (YAML_ESCAPES[c] !== undefined) out += YAML_ESCAPES[c];
+    else if (code >= 0x20 && code < 0x7f) out += c;
+    else if (code < 0x100) out += `\\x${hex(2)}`;
+    else if (code < 0x10000) out += `\\u${hex(4)}`;
+    else out += `\\U${hex(8)}`;
+  }
+  return out;
+}
+
+/**
+ * Node's `util.inspect` (what `console.log` of an object shows): quoted with ', or " when the
+ * value holds a ' and no ", or a backtick when it holds both; the quote used and \\ escaped,
+ * control characters as \\n, \\t… or \\xXX.
+ */
+function nodeInspected(secret: string): string {
+  const quote = !secret.includes("'")
+    ? "'"
+    : !secret.includes('"')
+      ? '"'
+      : !secret.includes('`') && !secret.includes('${')
+        ? '`'
+        : "'";
+  let out = '';
+  for (const c of secret) {
+    const code = c.codePointAt(0)!;
+    if (c === quote || c === '\\') out += `\\${c}`;
+    else if (NODE_ESCAPES[c] !== undefined) out += NODE_ESCAPES[c];
+    else if (code < 0x20 || (code >= 0x7f && code < 0xa0))
+      out += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    else out += c;
+  }
+  return out;
+}
+
+const NODE_ESCAPES: Record<string, string> = {
+  '\b': '\\b',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\f': '\\f',
+  '\r': '\\r',
+};

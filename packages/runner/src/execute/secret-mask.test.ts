@@ -429,6 +429,57 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it('masks a secret as YAML, SQL and CSV quote it, as Node prints it, and percent-encoded by curl, Python and jq', () => {
+    const node = (script: string) => [process.execPath, ['-e', script]] as const;
+    const python = (script: string) =>
+      ['/usr/bin/python3', ['-c', `import os, sys\n${script}`]] as const;
+    const printers: [string, readonly [string, readonly string[]]][] = [
+      // PyYAML (as kubectl -o yaml and Ansible): a ' in a single-quoted scalar written ''.
+      ['yaml', python('import yaml; print(yaml.safe_dump({"t": os.environ["S"] + ": #"}))')],
+      ['csv', python('import csv; csv.writer(sys.stdout).writerow(["x", os.environ["S"], "y"])')],
+      ['util.inspect', node('console.log(require("util").inspect({ t: process.env.S }))')],
+      ['quote', python('import urllib.parse as u; print("t=" + u.quote(os.environ["S"]))')],
+      [
+        'quote safe=""',
+        python('import urllib.parse as u; print("t=" + u.quote(os.environ["S"], safe=""))'),
+      ],
+      ['urlencode', python('import urllib.parse as u; print(u.urlencode({"t": os.environ["S"]}))')],
+      ['jq @uri', ['bash', ['-c', 'printf "%s" "$S" | jq -Rr "\\"t=\\" + @uri"']]],
+      [
+        'curl --data-urlencode',
+        [
+          'bash',
+          [
+            '-c',
+            'curl -s -G --data-urlencode "t=$S" -o /dev/null -w "%{url_effective}" http://127.0.0.1:9/; echo',
+          ],
+        ],
+      ],
+    ];
+    const secrets = [
+      "it's-a-Secret!(x)*y/z \\ é",
+      'two "words" and `ticks` and it\'s',
+      'only-slash/and~tilde*star',
+    ];
+    for (const secret of secrets) {
+      const { mask } = createSecretMask([secret]);
+      for (const [what, [command, args]] of printers) {
+        const printed = execFileSync(command, args, {
+          encoding: 'utf8',
+          env: { ...process.env, S: secret, PYTHONIOENCODING: 'utf-8' },
+        });
+        const whole = mask(printed);
+        expect(whole, `${what}: ${printed}`).toContain('***');
+        // What stays is the quoting around the value (and `: #` added to make YAML quote it).
+        expect(whole.replace(/['"`]?\*\*\*(?:: #)?['"`]?/, ''), `${what}: ${printed}`).toMatch(
+          /^(?:t: |x,|\{ t: |t=|http:\/\/127\.0\.0\.1:9\/\?t=)(?:,y)?(?: \})?\s*$/,
+        );
+        for (const size of [1, 2, 3, 5, 8, 13, 64])
+          expect(streamed([secret], printed, size), `${what} in chunks of ${size}`).toBe(whole);
+      }
+    }
+  });
+
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);

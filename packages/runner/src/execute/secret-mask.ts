@@ -185,9 +185,8 @@ function encodedForms(secret: string): EncodedForms & { inDumps: string[] } {
   const hex = hexForms(bytes);
   forms.push(...hex.plain);
   wrapped.push(...hex.wrapped);
-  const uri = encodeURIComponent(secret);
   const escaped = escapedForms(secret);
-  forms.push(uri, uri.replaceAll('%20', '+'), ...escaped);
+  forms.push(...percentEncodedForms(secret), ...escaped);
   // In a dump, where each line of a wrapped form is found on its own: base64 (of the secret, of
   // text around it, wrapped as `base64` and `openssl base64` wrap it, base64url) and escapes.
   const base64s = [base64, ...cores];
@@ -203,6 +202,19 @@ function encodedForms(secret: string): EncodedForms & { inDumps: string[] } {
     wrapped: wrapped.filter(long),
     inDumps: [...new Set(inDumps)].filter(long),
   };
+}
+
+/**
+ * Percent-encodings of a secret: `encodeURIComponent` (and jq's `@uri`), and every character but
+ * `A-Z a-z 0-9 - . _ ~` encoded (Python's `urllib.parse.quote`, which keeps `/`, and `urlencode`;
+ * curl's `--data-urlencode`, in lower case); each with a space as `%20` or as `+` (a form).
+ */
+function percentEncodedForms(secret: string): string[] {
+  const uri = encodeURIComponent(secret);
+  const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const forms = [uri, strict, strict.replaceAll('%2F', '/')];
+  const lower = forms.map((f) => f.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  return [...forms, ...lower].flatMap((f) => [f, f.replaceAll('%20', '+')]);
 }
 
 /**
