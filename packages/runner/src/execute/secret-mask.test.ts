@@ -331,6 +331,21 @@ describe('encoded forms of a secret', () => {
         .match(/.{1,64}/g)!
         .join('\r\n')}\r\n`,
       'line\r\n',
+      // Quoted, escaped, dumped in bits or octal, and a dump of an encoded form.
+      execFileSync('bash', ['-c', 'printf "%q\\n" "$S"'], {
+        env: { ...process.env, S: token },
+        encoding: 'utf8',
+      }),
+      execFileSync('xxd', ['-b'], { input: `user: ${token}`, encoding: 'utf8' }),
+      execFileSync('od', [], { input: key.slice(3, 80), encoding: 'utf8' }),
+      execFileSync('bash', ['-c', 'printf %s "$S" | base64 | xxd'], {
+        env: { ...process.env, S: key },
+        encoding: 'utf8',
+      }),
+      // curl --data-urlencode: escapes in lower case.
+      `t=${encodeURIComponent(token)
+        .replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())
+        .replaceAll('%20', '+')}\n`,
     ];
     const noise = [
       'ok\n',
