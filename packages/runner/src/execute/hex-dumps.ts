@@ -209,8 +209,10 @@ function writeBytes(text: string, tokens: number, swapped: boolean, into: Buffer
 
 /** The number of bytes on text[start, end) if it is a dump line, else -1. */
 function dumpLineBytes(text: string, start: number, end: number): number {
-  const n = readLine(text, start, end)?.n ?? readCharLine(text, start, end);
-  return n >= 0 ? n : readWordLine(text, start, end);
+  // Bits and octal words first: a line of hex fails there at its first token, while one of bits
+  // would be read as hex in vain (its groups are hex digits too).
+  const words = readWordLine(text, start, end);
+  return words >= 0 ? words : (readLine(text, start, end)?.n ?? readCharLine(text, start, end));
 }
 
 /** What `od -c` writes for a byte after two spaces and a backslash. */
@@ -284,23 +286,24 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
   for (let start = firstLine; start <= text.length; ) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    const reading = hexAt(text, start) >= 0 ? readLine(text, start, end) : undefined;
     const first = byte;
+    const isHexStart = hexAt(text, start) >= 0;
+    // Bits and octal words first (dumpLineBytes says why); their bytes are written as read.
+    const words =
+      isHexStart &&
+      readWordLine(text, start, end, (b) => {
+        bytes[byte] = b;
+        swapped[byte++] = b;
+      }) > 0;
+    const reading = isHexStart && !words ? readLine(text, start, end) : undefined;
     const chars =
+      !words &&
       reading === undefined &&
       readCharLine(text, start, end, (_, b) => {
         bytes[byte] = b;
         swapped[byte++] = b;
       }) > 0;
-    if (!chars) byte = first;
-    const words =
-      !chars &&
-      reading === undefined &&
-      hexAt(text, start) >= 0 &&
-      readWordLine(text, start, end, (b) => {
-        bytes[byte] = b;
-        swapped[byte++] = b;
-      }) > 0;
+    if (!chars && !words) byte = first;
     if (chars || words) {
       run ??= { lines: [], from: first, to: first, eitherOrder: false };
       run.lines.push({ start, end, byte: first, kind: chars ? 'chars' : 'words' });

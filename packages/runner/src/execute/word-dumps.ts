@@ -44,7 +44,7 @@ function readBitsLine(text: string, from: number, end: number, each?: EachWordBy
   if (text.charCodeAt(from) !== SPACE) return -1;
   let at = from + 1;
   let n = 0;
-  while (at + 9 <= end && isBits(text, at) && text.charCodeAt(at + 8) === SPACE) {
+  while (at + 9 <= end && bitsAt(text, at) >= 0 && text.charCodeAt(at + 8) === SPACE) {
     at += 9;
     n++;
   }
@@ -53,14 +53,14 @@ function readBitsLine(text: string, from: number, end: number, each?: EachWordBy
   if (n === 0 || columnAt - at < 1) return -1;
   for (let i = at; i < columnAt; i++) if (text.charCodeAt(i) !== SPACE) return -1;
   for (let i = 0; i < n; i++) {
-    const byte = Number.parseInt(text.slice(from + 1 + 9 * i, from + 9 + 9 * i), 2);
+    const byte = bitsAt(text, from + 1 + 9 * i);
     const shown = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
     if (text.charCodeAt(columnAt + i) !== shown) return -1;
   }
   if (each)
     for (let i = 0; i < n; i++) {
       const digits = from + 1 + 9 * i;
-      each(Number.parseInt(text.slice(digits, digits + 8), 2), digits, digits + 8, columnAt + i);
+      each(bitsAt(text, digits), digits, digits + 8, columnAt + i);
     }
   return n;
 }
@@ -69,7 +69,7 @@ function readBitsLine(text: string, from: number, end: number, each?: EachWordBy
 function readOctalWords(text: string, from: number, end: number, each?: EachWordByte): number {
   let at = from;
   let words = 0;
-  while (at + 7 <= end && text.charCodeAt(at) === SPACE && isOctalWord(text, at + 1, end)) {
+  while (at + 7 <= end && text.charCodeAt(at) === SPACE && octalWordAt(text, at + 1, end) >= 0) {
     at += 7;
     words++;
   }
@@ -78,7 +78,7 @@ function readOctalWords(text: string, from: number, end: number, each?: EachWord
   if (each)
     for (let w = 0; w < words; w++) {
       const digits = from + 1 + 7 * w;
-      const value = Number.parseInt(text.slice(digits, digits + 6), 8);
+      const value = octalWordAt(text, digits, end);
       each(value & 0xff, digits, digits + 6, -1);
       each(value >> 8, digits, digits + 6, -1);
     }
@@ -89,21 +89,25 @@ function isHexDigit(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
-function isBits(text: string, at: number): boolean {
+/** The byte written as 8 bits at `at`, or -1. */
+function bitsAt(text: string, at: number): number {
+  let value = 0;
   for (let i = at; i < at + 8; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x30 && c !== 0x31) return false;
+    const bit = text.charCodeAt(i) - 0x30;
+    if (bit !== 0 && bit !== 1) return -1;
+    value = value * 2 + bit;
   }
-  return true;
+  return value;
 }
 
-function isOctalWord(text: string, at: number, end: number): boolean {
-  const first = text.charCodeAt(at);
-  if (first !== 0x30 && first !== 0x31) return false;
-  for (let i = at + 1; i < at + 6; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x37) return false;
+/** The word written as 6 octal digits (at most 177777) at `at` and ending there, or -1. */
+function octalWordAt(text: string, at: number, end: number): number {
+  let value = 0;
+  for (let i = at; i < at + 6; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 7 || (i === at && digit > 1)) return -1;
+    value = value * 8 + digit;
   }
   // A word ends there: a longer run of digits is not one.
-  return at + 6 >= end || text.charCodeAt(at + 6) === SPACE;
+  return at + 6 >= end || text.charCodeAt(at + 6) === SPACE ? value : -1;
 }
