@@ -376,6 +376,26 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it("masks the base64 of a long secret wrapped at 60 columns (Ruby's Base64.encode64, uuencode -m), at any shift, whole and streamed", () => {
+    const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
+    const { mask } = createSecretMask([key]);
+    for (const around of ['', 'u', 'us', 'user:', 'x'.repeat(43)]) {
+      // The real base64, told to wrap as Ruby and uuencode -m do.
+      const text = execFileSync('base64', ['-w', '60'], {
+        input: `${around}${key}`,
+        encoding: 'utf8',
+      });
+      expect(text.split('\n').length, around).toBeGreaterThan(3);
+      const whole = mask(text);
+      const shown = whole.replaceAll('***', '').replaceAll('\n', '');
+      expect(shown.length, around).toBeLessThanOrEqual(Math.ceil(around.length / 3) * 4 + 8);
+      for (const size of [1, 2, 7, 61, 1000])
+        expect(streamed([key], `before\n${text}after\n`, size), `${around} chunks of ${size}`).toBe(
+          mask(`before\n${text}after\n`),
+        );
+    }
+  });
+
   it('masks the base64 of a long secret wrapped with CR LF line ends (certutil -encode, MIME), whole and streamed', () => {
     const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
     const { mask } = createSecretMask([key]);

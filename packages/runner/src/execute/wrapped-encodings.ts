@@ -1,8 +1,9 @@
 /**
- * Where base64 encoders wrap their output: `base64` (GNU coreutils, BusyBox) at 76 columns,
- * `openssl base64` and PEM at 64.
+ * Where base64 encoders wrap their output: `base64` (GNU coreutils, BusyBox), Python's
+ * `base64.encodebytes` and Perl's `encode_base64` at 76 columns, `openssl base64` and PEM at 64,
+ * Ruby's `Base64.encode64` (`pack('m')`) and `uuencode -m` at 60.
  */
-export const BASE64_COLUMNS = [76, 64] as const;
+export const BASE64_COLUMNS = [76, 64, 60] as const;
 /** `xxd -p` (a plain hex dump) wraps its output at 60 columns (30 bytes). */
 export const XXD_PLAIN_COLUMNS = 60;
 
