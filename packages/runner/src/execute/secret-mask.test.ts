@@ -628,6 +628,9 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       ['od', ['-o']],
       ['od', []],
       ['od', ['-A', 'd', '-o']],
+      ['od', ['-t', 'o2']],
+      ['hexdump', ['-b']],
+      ['xxd', ['-b', '-c', '4']],
     ] as const) {
       const what = `${command} ${args.join(' ')}`;
       for (const around of ['user: ', 'u=']) {
