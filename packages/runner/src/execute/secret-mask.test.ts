@@ -600,10 +600,16 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
         // xxd -b: the column of characters follows two spaces; od: the last line is an offset.
         const tokens = (bits ? line.split('  ')[0]! : line).trim().split(/ +/).slice(1);
         for (const token of tokens) {
+          if (bits) {
+            // xxd -b -g N: N bytes of 8 bits a group.
+            for (const byte of token.match(/.{8}/g)!)
+              bytes.push(byte.includes('*') ? null : Number.parseInt(byte, 2));
+            continue;
+          }
           const width = token.length === 6 ? 2 : 1;
           if (token.includes('*')) bytes.push(...Array<null>(width).fill(null));
           else {
-            const value = Number.parseInt(token, bits ? 2 : 8);
+            const value = Number.parseInt(token, 8);
             // od -o: 2-byte words, little-endian.
             bytes.push(...(width === 2 ? [value & 0xff, value >> 8] : [value]));
           }
@@ -631,6 +637,8 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       ['od', ['-t', 'o2']],
       ['hexdump', ['-b']],
       ['xxd', ['-b', '-c', '4']],
+      ['xxd', ['-b', '-g', '2']],
+      ['xxd', ['-b', '-g', '0', '-c', '5']],
     ] as const) {
       const what = `${command} ${args.join(' ')}`;
       for (const around of ['user: ', 'u=']) {

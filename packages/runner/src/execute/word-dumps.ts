@@ -39,29 +39,36 @@ export function readWordLine(
     : readOctalWords(text, at, end, each);
 }
 
-/** ` 01101000 01110101  hu`: bytes of 8 bits, a space after each, then the column after a space. */
+/**
+ * ` 01101000 01110101  hu`: bytes of 8 bits, in groups (`-g`: one or more bytes each) with a
+ * space after each, then the column after a space.
+ */
 function readBitsLine(text: string, from: number, end: number, each?: EachWordByte): number {
   if (text.charCodeAt(from) !== SPACE) return -1;
   let at = from + 1;
   let n = 0;
-  while (at + 9 <= end && bitsAt(text, at) >= 0 && text.charCodeAt(at + 8) === SPACE) {
-    at += 9;
-    n++;
+  while (at < end) {
+    let run = 0;
+    while (at + run < end && isBit(text.charCodeAt(at + run))) run++;
+    if (run === 0 || run % 8 !== 0 || text.charCodeAt(at + run) !== SPACE) break;
+    n += run / 8;
+    at += run + 1;
   }
   // The column holds a character a byte and ends the line; the last line pads before it.
   const columnAt = end - n;
   if (n === 0 || columnAt - at < 1) return -1;
   for (let i = at; i < columnAt; i++) if (text.charCodeAt(i) !== SPACE) return -1;
-  for (let i = 0; i < n; i++) {
-    const byte = bitsAt(text, from + 1 + 9 * i);
-    const shown = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
-    if (text.charCodeAt(columnAt + i) !== shown) return -1;
-  }
-  if (each)
-    for (let i = 0; i < n; i++) {
-      const digits = from + 1 + 9 * i;
-      each(bitsAt(text, digits), digits, digits + 8, columnAt + i);
+  // The column shows the bytes (`.` for one not printable); then each byte is reported.
+  for (let pass = 0; pass < (each ? 2 : 1); pass++) {
+    let digits = from + 1;
+    for (let i = 0; i < n; i++, digits += 8) {
+      if (text.charCodeAt(digits) === SPACE) digits++;
+      const byte = bitsAt(text, digits);
+      const shown = byte >= 0x20 && byte < 0x7f ? byte : 0x2e;
+      if (pass === 0 && text.charCodeAt(columnAt + i) !== shown) return -1;
+      if (pass === 1) each?.(byte, digits, digits + 8, columnAt + i);
     }
+  }
   return n;
 }
 
@@ -87,6 +94,10 @@ function readOctalWords(text: string, from: number, end: number, each?: EachWord
 
 function isHexDigit(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+function isBit(c: number): boolean {
+  return c === 0x30 || c === 0x31;
 }
 
 /** The byte written as 8 bits at `at`, or -1. */
