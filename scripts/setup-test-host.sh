@@ -36,10 +36,11 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 # The masking tests dump secrets with the real xxd, hexdump and od (coreutils).
 command -v xxd >/dev/null 2>&1 || need+=(xxd)
 command -v hexdump >/dev/null 2>&1 || need+=(bsdextrautils)
-# ... and print them quoted or encoded with the real jq, curl and Python (PyYAML for YAML).
+# ... and print them quoted or encoded with the real jq, curl, Perl and Python (PyYAML for YAML).
 command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
+perl -MData::Dumper -e 1 >/dev/null 2>&1 || need+=(perl)
 # The live progress test runs `opsbook run` in a tmux pane and reads what a person would see.
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # opsbook lint runs every script and run: block through ShellCheck; its tests need the real one.

@@ -18,6 +18,10 @@ export function escapedForms(secret: string): string[] {
     pythonRepr(secret, false),
     pythonRepr(secret, true),
     nodeInspected(secret),
+    // bash's `declare -p` / `export -p` double-quote a value: \ before " \ $ and `; Perl's
+    // Data::Dumper single-quotes it: \ before ' and \.
+    secret.replace(/["\\$`]/g, '\\$&'),
+    secret.replace(/['\\]/g, '\\$&'),
     // YAML (PyYAML, kubectl -o yaml) and SQL single-quote a value writing ' as ''; YAML
     // double-quotes one with a character it escapes; CSV writes " as "".
     secret.replaceAll("'", "''"),

@@ -432,6 +432,14 @@ describe('encoded forms of a secret', () => {
         'python3',
         ['-c', 'import os, json; print(json.dumps(os.environ["S"]))'],
       ],
+      // bash's declare -p (and export -p): what follows the =.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a template
+      ['declare -p', 'bash', ['-c', 'v=$(declare -p S); printf "%s\\n" "${v#*=}"']],
+      [
+        'Data::Dumper',
+        'perl',
+        ['-MData::Dumper', '-e', '$Data::Dumper::Terse = 1; print Dumper($ENV{S})'],
+      ],
       [
         'JSON in JSON (kubectl last-applied-configuration)',
         'python3',
@@ -444,6 +452,7 @@ describe('encoded forms of a secret', () => {
       'two words "quoted" here',
       'tab\there-and-é-Secret',
       '~home-Secret#1',
+      'dollar$HOME-and-`tick`',
     ];
     for (const secret of secrets) {
       const { mask } = createSecretMask([secret]);
