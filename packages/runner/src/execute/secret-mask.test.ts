@@ -473,6 +473,26 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it('masks each line of a multi-line secret as jq -R and python print it line by line (a JSON credential)', () => {
+    const credential = `{\n  "type": "service_account",\n  "private_key_id": "9f8e7d6c5b4a39281706",\n  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n",\n  "client_email": "deploy@example.iam"\n}\n`;
+    const { mask } = createSecretMask([credential]);
+    for (const [what, command, args] of [
+      ['jq -R', 'jq', ['-R', '.']],
+      [
+        'python repr',
+        '/usr/bin/python3',
+        ['-c', 'import sys\nfor l in sys.stdin: print(repr(l.rstrip()))'],
+      ],
+    ] as const) {
+      const printed = execFileSync(command, [...args], { input: credential, encoding: 'utf8' });
+      const whole = mask(printed);
+      // Each line of 4 characters or more is masked: only the quotes and the short lines stay.
+      expect(whole, what).toMatch(/^(?:(?:"|')(?:\*\*\*|\{|\})?(?:"|')\n)+$/);
+      for (const size of [1, 3, 17, 1000])
+        expect(streamed([credential], printed, size), `${what} in chunks of ${size}`).toBe(whole);
+    }
+  });
+
   it('masks a secret as YAML, SQL and CSV quote it, as Node prints it, and percent-encoded by curl, Python and jq', () => {
     const node = (script: string) => [process.execPath, ['-e', script]] as const;
     const python = (script: string) =>

@@ -132,7 +132,14 @@ function maskTargets(secrets: readonly string[]): {
   const encoded = [...new Set([...whole, ...trimmed])].map(encodedForms);
   const longestFirst = (list: string[]) => [...new Set(list)].sort((a, b) => b.length - a.length);
   return {
-    targets: longestFirst([...whole, ...lines, ...encoded.flatMap((e) => e.plain)]),
+    targets: longestFirst([
+      ...whole,
+      ...lines,
+      ...encoded.flatMap((e) => e.plain),
+      // A line escaped on its own (`jq -R .` or a loop printing `repr(line)` over a JSON
+      // credential file): its quotes and backslashes escaped.
+      ...lines.flatMap(escapedForms).filter((f) => f.length >= MIN_ENCODED_FORM),
+    ]),
     wrapped: longestFirst(encoded.flatMap((e) => e.wrapped)),
     // A dump (`xxd`, `hexdump -C`, `od`) shows the bytes of the secret, or of a file holding it
     // (as it is, or encoded: `kubectl get secret -o jsonpath='{.data.token}' | xxd`).
