@@ -4,6 +4,7 @@
  * quoted for a shell (`set -x`, `printf %q`, `${x@Q}`) or by Python's `repr` (of a `str`, and of
  * `bytes`, which `print(b)` shows). The quotes around the value are not part of a form: the
  * masker hides what is between them. Only forms that differ from the secret are returned.
+ * Percent-encodings (a URL, a form) are at the end of this file.
  */
 export function escapedForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
@@ -180,3 +181,16 @@ const NODE_ESCAPES: Record<string, string> = {
   '\f': '\\f',
   '\r': '\\r',
 };
+
+/**
+ * Percent-encodings of a secret: `encodeURIComponent` (and jq's `@uri`), and every character but
+ * `A-Z a-z 0-9 - . _ ~` encoded (Python's `urllib.parse.quote`, which keeps `/`, and `urlencode`;
+ * curl's `--data-urlencode`, in lower case); each with a space as `%20` or as `+` (a form).
+ */
+export function percentEncodedForms(secret: string): string[] {
+  const uri = encodeURIComponent(secret);
+  const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const forms = [uri, strict, strict.replaceAll('%2F', '/')];
+  const lower = forms.map((f) => f.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  return [...forms, ...lower].flatMap((f) => [f, f.replaceAll('%20', '+')]);
+}

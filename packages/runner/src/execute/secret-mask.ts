@@ -1,4 +1,4 @@
-import { escapedForms } from './escaped-forms.js';
+import { escapedForms, percentEncodedForms } from './escaped-forms.js';
 import {
   type DumpContext,
   dumpHoldFrom,
@@ -209,19 +209,6 @@ function encodedForms(secret: string): EncodedForms & { inDumps: string[] } {
     wrapped: wrapped.filter(long),
     inDumps: [...new Set(inDumps)].filter(long),
   };
-}
-
-/**
- * Percent-encodings of a secret: `encodeURIComponent` (and jq's `@uri`), and every character but
- * `A-Z a-z 0-9 - . _ ~` encoded (Python's `urllib.parse.quote`, which keeps `/`, and `urlencode`;
- * curl's `--data-urlencode`, in lower case); each with a space as `%20` or as `+` (a form).
- */
-function percentEncodedForms(secret: string): string[] {
-  const uri = encodeURIComponent(secret);
-  const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  const forms = [uri, strict, strict.replaceAll('%2F', '/')];
-  const lower = forms.map((f) => f.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
-  return [...forms, ...lower].flatMap((f) => [f, f.replaceAll('%20', '+')]);
 }
 
 /**
