@@ -4,7 +4,7 @@
  * quoted for a shell (`set -x`, `printf %q`, `${x@Q}`) or by Python's `repr` (of a `str`, and of
  * `bytes`, which `print(b)` shows). The quotes around the value are not part of a form: the
  * masker hides what is between them. Only forms that differ from the secret are returned.
- * Percent-encodings (a URL, a form) are at the end of this file.
+ * YAML, SQL, CSV, HTML and XML quoting too; percent-encodings (a URL, a form) are at the end.
  */
 export function escapedForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
@@ -28,6 +28,7 @@ export function escapedForms(secret: string): string[] {
     secret.replaceAll("'", "''"),
     yamlDoubleQuoted(secret),
     secret.replaceAll('"', '""'),
+    ...htmlEscapedForms(secret),
   ];
   return [...new Set(forms)].filter((f) => f !== secret);
 }
@@ -193,4 +194,23 @@ export function percentEncodedForms(secret: string): string[] {
   const forms = [uri, strict, strict.replaceAll('%2F', '/')];
   const lower = forms.map((f) => f.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
   return [...forms, ...lower].flatMap((f) => [f, f.replaceAll('%20', '+')]);
+}
+
+/**
+ * HTML and XML escaping: `&`, `<` and `>` always; `"` and `'` as Python's `html.escape` (`&quot;`,
+ * `&#x27;`), jq's `@html` (`&apos;`), PHP and Go (`&#39;`, Go's `&#34;`) write them, or left as
+ * they are (`xml.sax.saxutils.escape`, `html.escape(quote=False)`; `quoteattr` escapes only `"`).
+ */
+function htmlEscapedForms(secret: string): string[] {
+  if (!/[&<>"']/.test(secret)) return [];
+  const base = secret.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  const quoted = base.replaceAll('"', '&quot;');
+  return [
+    base,
+    quoted,
+    quoted.replaceAll("'", '&#x27;'),
+    quoted.replaceAll("'", '&apos;'),
+    quoted.replaceAll("'", '&#39;'),
+    base.replaceAll('"', '&#34;').replaceAll("'", '&#39;'),
+  ];
 }

@@ -544,6 +544,37 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it('masks a secret as HTML and XML escape it (jq @html, Python html.escape and xml.sax.saxutils)', () => {
+    const python = (script: string) =>
+      ['/usr/bin/python3', ['-c', `import os, html, xml.sax.saxutils as x\n${script}`]] as const;
+    const printers: [string, readonly [string, readonly string[]]][] = [
+      [
+        'jq @html',
+        ['bash', ['-c', 'printf "%s" "$S" | jq -Rr "\\"<td>\\" + @html + \\"</td>\\""']],
+      ],
+      ['html.escape', python('print("<td>" + html.escape(os.environ["S"]) + "</td>")')],
+      [
+        'html.escape quote=False',
+        python('print("<td>" + html.escape(os.environ["S"], quote=False) + "</td>")'),
+      ],
+      ['xml escape', python('print("<td>" + x.escape(os.environ["S"]) + "</td>")')],
+      ['xml quoteattr', python('print("<td v=" + x.quoteattr(os.environ["S"]) + "/>")')],
+    ];
+    for (const secret of [`p&ss<w>"q'x-Secret`, 'only&ampersand-Secret', "it's-a-Secret"]) {
+      const { mask } = createSecretMask([secret]);
+      for (const [what, [command, args]] of printers) {
+        const printed = execFileSync(command, args, {
+          encoding: 'utf8',
+          env: { ...process.env, S: secret },
+        });
+        const whole = mask(printed);
+        expect(whole, `${what}: ${printed}`).toMatch(/^(?:<td>\*\*\*<\/td>|<td v="\*\*\*"\/>)\n$/);
+        for (const size of [1, 2, 5, 64])
+          expect(streamed([secret], printed, size), `${what} in chunks of ${size}`).toBe(whole);
+      }
+    }
+  });
+
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);
