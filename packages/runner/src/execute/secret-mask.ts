@@ -161,9 +161,9 @@ const MIN_ENCODED_FORM = 8;
 /**
  * The forms in which commands print a secret without being asked to: base64 (`curl -v -u
  * user:TOKEN` shows `Authorization: Basic base64(user:TOKEN)`; a key put into a Kubernetes
- * secret; `base64` wrapping at 76 columns, `openssl base64` at 64), base64url, percent-encoding (a token in a URL, or
- * `+` for spaces in a form), JSON escaping and shell or Python quoting (escaped-forms.ts).
- * Base64 of text
+ * secret; `base64` wrapping at 76 columns, `openssl base64` at 64, Ruby at 60), base64url,
+ * percent-encoding (a token in a URL, or `+` for spaces in a form), JSON escaping and shell,
+ * Python, YAML, HTML… quoting (escaped-forms.ts). Base64 of text
  * that CONTAINS the secret holds, for one of three alignments, the base64 of the secret without
  * its first 0-2 and last 0-2 bytes: those three cores are masked, so at most the 4 characters
  * at each end of the encoded secret, carrying a byte or two of it, stay visible.
@@ -195,7 +195,7 @@ function encodedForms(secret: string): EncodedForms & { inDumps: string[] } {
   const escaped = escapedForms(secret);
   forms.push(...percentEncodedForms(secret), ...escaped);
   // In a dump, where each line of a wrapped form is found on its own: base64 (of the secret, of
-  // text around it, wrapped as `base64` and `openssl base64` wrap it, base64url) and escapes.
+  // text around it, each line of it wrapped at BASE64_COLUMNS, base64url) and escapes.
   const base64s = [base64, ...cores];
   const inDumps = [
     ...base64s,
