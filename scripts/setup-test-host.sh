@@ -41,6 +41,8 @@ command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 perl -MData::Dumper -e 1 >/dev/null 2>&1 || need+=(perl)
+# kubectl (offline: --dry-run=client) prints Go's JSON, which escapes < > & as \u003c…
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 # The live progress test runs `opsbook run` in a tmux pane and reads what a person would see.
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # opsbook lint runs every script and run: block through ShellCheck; its tests need the real one.

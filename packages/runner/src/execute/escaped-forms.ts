@@ -1,20 +1,24 @@
 /**
  * A secret as tools print it inside quotes: escaped for JSON (`jq`, `jq -a`, an API's echo of a
- * request, Python's `json.dumps`, JSON inside JSON as in kubectl's last-applied-configuration),
- * quoted for a shell (`set -x`, `printf %q`, `${x@Q}`) or by Python's `repr` (of a `str`, and of
- * `bytes`, which `print(b)` shows). The quotes around the value are not part of a form: the
- * masker hides what is between them. Only forms that differ from the secret are returned.
- * YAML, SQL, CSV, HTML and XML quoting too; percent-encodings (a URL, a form) are at the end.
+ * request, Python's `json.dumps`, Go's in kubectl and docker, JSON inside JSON as in kubectl's
+ * last-applied-configuration), quoted for a shell (`set -x`, `printf %q`, `${x@Q}`, `declare
+ * -p`), by Python's `repr` (of a `str`, and of `bytes`, which `print(b)` shows), Perl, Node,
+ * YAML, SQL, CSV, HTML and XML. The quotes around the value are not part of a form: the masker
+ * hides what is between them. Only forms that differ from the secret are returned.
+ * Percent-encodings (a URL, a form) are at the end of this file.
  */
 export function escapedForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
   const asciiJson = toAsciiJson(json);
+  const goJson = toHtmlSafeJson(json);
   const forms = [
     json,
     asciiJson,
+    goJson,
     // JSON of a document that holds the secret as a JSON string: escaped twice.
     JSON.stringify(json).slice(1, -1),
     JSON.stringify(asciiJson).slice(1, -1),
+    toHtmlSafeJson(JSON.stringify(goJson).slice(1, -1)),
     ...shellForms(secret),
     pythonRepr(secret, false),
     pythonRepr(secret, true),
@@ -31,6 +35,17 @@ export function escapedForms(secret: string): string[] {
     ...htmlEscapedForms(secret),
   ];
   return [...new Set(forms)].filter((f) => f !== secret);
+}
+
+/**
+ * Go's `encoding/json` (kubectl's and docker's JSON): `<`, `>`, `&`, U+2028 and U+2029 as
+ * `\u003c`, `\u003e`, `\u0026`, `\u2028`, `\u2029`, so that the JSON is safe inside HTML.
+ */
+function toHtmlSafeJson(json: string): string {
+  return json.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** `\uXXXX` (lower case) for each code unit past ASCII, as `jq -a` and `json.dumps` write them. */

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMasker, createSecretMask } from './secret-mask.js';
 
@@ -541,6 +544,41 @@ describe('encoded forms of a secret', () => {
         for (const size of [1, 2, 3, 5, 8, 13, 64])
           expect(streamed([secret], printed, size), `${what} in chunks of ${size}`).toBe(whole);
       }
+    }
+  });
+
+  it("masks a secret as Go's JSON writes it (kubectl -o json: <, > and & as \\u003c…), also in kubectl's last-applied-configuration", () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'opsbook-kubectl-'));
+    try {
+      for (const secret of [`pa<ss>&w'o"rd é\\x-Secret`, 'only&amp-and<lt>-Secret']) {
+        // Offline: --dry-run=client prints the object kubectl would send, in its JSON.
+        const printed = execFileSync(
+          'kubectl',
+          [
+            'create',
+            'configmap',
+            'x',
+            `--from-literal=t=${secret}`,
+            '--dry-run=client',
+            '--save-config',
+            '-o',
+            'json',
+          ],
+          {
+            encoding: 'utf8',
+            env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: '/dev/null' },
+          },
+        );
+        expect(printed).toContain('\\u0026');
+        const { mask } = createSecretMask([secret]);
+        const whole = mask(printed);
+        expect(whole, printed).toContain('"t": "***"');
+        expect(whole, printed).toContain('\\"t\\":\\"***\\"');
+        for (const size of [1, 3, 64])
+          expect(streamed([secret], printed, size), `chunks of ${size}`).toBe(whole);
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 
