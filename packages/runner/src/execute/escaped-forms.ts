@@ -8,6 +8,8 @@
  * Percent-encodings (a URL, a form) are at the end of this file.
  */
 export function escapedForms(secret: string): string[] {
+  // What none of them escapes (a token, a line of a PEM key): no form differs from the secret.
+  if (NEVER_ESCAPED.test(secret)) return [];
   const json = JSON.stringify(secret).slice(1, -1);
   const asciiJson = toAsciiJson(json);
   const goJson = toHtmlSafeJson(json);
@@ -36,6 +38,8 @@ export function escapedForms(secret: string): string[] {
   ];
   return [...new Set(forms)].filter((f) => f !== secret);
 }
+
+const NEVER_ESCAPED = /^[A-Za-z0-9+/=._:@-]*$/;
 
 /**
  * Go's `encoding/json` (kubectl's and docker's JSON): `<`, `>`, `&`, U+2028 and U+2029 as
