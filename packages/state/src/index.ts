@@ -95,6 +95,7 @@ export {
   filterRuns,
   type HostCounts,
   newRunId,
+  type ReadRunOptions,
   type RunFilter,
   type RunRecordView,
   type RunSource,

@@ -145,6 +145,11 @@ export interface RunSource {
   /** Where a run's journal is kept, for messages. */
   journalLocation(runId: string): string;
   readLedger(): Promise<LedgerRecord[]>;
+  /**
+   * The ledger's entry of one run (undefined: the ledger has none), when the backend can look it
+   * up alone (PostgreSQL: one row); absent, the whole ledger is read for it.
+   */
+  ledgerEntry?(runId: string): Promise<LedgerEntry | undefined>;
   /** The ledger lines the last `readLedger` read around (a read-only view's store only). */
   ledgerDamage?(): LedgerDamage[];
   /**
@@ -193,14 +198,34 @@ export async function verifyStoredJournal(
   return verifyJournalBytes(bytes, expectation);
 }
 
+/** How `readRun` takes the id it is given. */
+export interface ReadRunOptions {
+  /**
+   * The id is a whole run id, never a prefix: only that run is looked up (its journal and its
+   * ledger entry), not every run id and the whole ledger as resolving a prefix needs, so that the
+   * cost does not grow with the history (`schedule list` reading the run a slot's row names).
+   */
+  exact?: boolean;
+}
+
 /** One run in full, verified. `idOrPrefix` may be any unique prefix of a run id. */
-export async function readRun(source: RunSource, idOrPrefix: string): Promise<RunRecordView> {
-  const runId = await resolveRunId(source, idOrPrefix);
-  const ledger = (await source.readLedger().then(entriesOf)).get(runId);
+export async function readRun(
+  source: RunSource,
+  idOrPrefix: string,
+  options: ReadRunOptions = {},
+): Promise<RunRecordView> {
+  const runId = options.exact ? idOrPrefix : await resolveRunId(source, idOrPrefix);
+  const ledger = source.ledgerEntry
+    ? await source.ledgerEntry(runId)
+    : (await source.readLedger().then(entriesOf)).get(runId);
   const location = source.journalLocation(runId);
   const bytes = await source.readJournal(runId).catch((e: unknown) => {
     throw isErrno(e) ? unreadableJournalError(location, runId, e) : e;
   });
+  if (bytes === undefined && ledger === undefined) {
+    // Only an exact id comes here unresolved: no journal and no ledger entry is no run.
+    throw new UsageError(`no run has the id ${JSON.stringify(runId)} in this state store`);
+  }
   if (bytes === undefined) {
     throw ValidationError.single(
       location,

@@ -20,6 +20,7 @@ import { runnersIn } from './run-liveness.js';
 import {
   journalIdsIn,
   listRuns,
+  type ReadRunOptions,
   type RunRecordView,
   type RunSource,
   type RunSummary,
@@ -63,8 +64,11 @@ export interface StateStore extends RunSource {
    */
   recordRunEnd(end: RunEnd): Promise<void>;
   listRuns(): Promise<RunSummary[]>;
-  /** One run in full, its journal verified against what the store pinned at its end. */
-  readRun(idOrPrefix: string): Promise<RunRecordView>;
+  /**
+   * One run in full, its journal verified against what the store pinned at its end. `exact`:
+   * the id is whole, and only that run is looked up (no prefix resolved over every run).
+   */
+  readRun(idOrPrefix: string, options?: ReadRunOptions): Promise<RunRecordView>;
   resolveRunId(idOrPrefix: string): Promise<string>;
   /** The scheduler's schedules and slots: the PostgreSQL store only (see `opsbook schedule`). */
   readonly schedules?: ScheduleLog;
@@ -134,7 +138,7 @@ export function filesStore(stateDir: string, options: FilesStoreOptions = {}): S
     createJournal: (runId, journalOptions) => Journal.create(stateDir, runId, journalOptions),
     recordRunEnd: (end) => recordRunEnd(stateDir, end, options),
     listRuns: () => listRuns(source),
-    readRun: (idOrPrefix) => readRun(source, idOrPrefix),
+    readRun: (idOrPrefix, readOptions) => readRun(source, idOrPrefix, readOptions),
     resolveRunId: (idOrPrefix) => resolveRunId(source, idOrPrefix),
     recordFindings: (runId, run) => recordFindingsIn(stateDir, source, runId, run),
     readFindings: (query) => readFindingsIn(stateDir, source, query, options),

@@ -114,16 +114,15 @@ async function lastRunProblem(
   const store = stateViewOf(config);
   let run: Awaited<ReturnType<typeof store.readRun>>;
   try {
-    run = await store.readRun(runId);
+    // Only that run is looked up (its row and journal): the cost stays that of one run, however
+    // long the history.
+    run = await store.readRun(runId, { exact: true });
   } catch (e) {
     // No run by that id (a usage error), or its journal missing: the row names no run.
     if (isOpsbookError(e) && e.kind === 'invalid')
       return `the state store has no run ${runId} with its journal (${firstLine(e.message)}), though the slot's row names it: a scheduler records a slot's run only once the run is in the store, so the row was written by other means`;
     throw e;
   }
-  // readRun takes a prefix too: the row must name the run itself.
-  if (run.runId !== runId)
-    return `the state store has no run ${runId}, though the slot's row names it (only ${run.runId} starts so): the row was written by other means`;
   if (!run.verification.ok)
     return `the journal of run ${runId} does not verify: ${run.verification.problems[0]?.message ?? 'see opsbook journal verify'}; see opsbook runs show ${runId}`;
   if (run.summary.runbook !== schedule.runbook)

@@ -202,6 +202,23 @@ export async function readLedgerIn(db: Database): Promise<LedgerRecord[]> {
   return keyed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).map((k) => k.record);
 }
 
+/**
+ * The ledger's entry of one run (its row), as `entriesOf(readLedgerIn(db))` has it, or undefined
+ * when the store has no such run: one row read, whatever the history holds.
+ */
+export async function ledgerEntryIn(db: Database, runId: string): Promise<LedgerEntry | undefined> {
+  const [row] = await db.query<RunRow>(
+    `select ${RUN_COLUMNS} from opsbook_runs where run_id = $1`,
+    [runId],
+  );
+  if (!row) return undefined;
+  const entry = entryOf(row);
+  // As readLedgerIn dates it: an end is never before its run's start.
+  if (entry.endedAt !== undefined && entry.endedAt < entry.startedAt)
+    entry.endedAt = entry.startedAt;
+  return entry;
+}
+
 /** Run ids that have a journal (created, possibly still without a line). */
 export async function journalIdsIn(db: Database): Promise<string[]> {
   const rows = await db.query<{ run_id: string }>(
