@@ -10,6 +10,8 @@ export const stateErrorCodes = errorCodeList({
   },
   failed: {
     LEDGER_LOCKED: "another opsbook run holds the files store's ledger lock: wait for it",
+    STATE_DB_LOCKED:
+      'a session of the PostgreSQL state store held a lock a claim (or a findings write) waits for past its bound (30 s): the message names the session and how to end it',
     STATE_DB_NOT_MIGRATED:
       'the PostgreSQL state store lacks tables this opsbook needs: run opsbook db migrate',
     STATE_DB_TOO_NEW: 'the PostgreSQL state store was migrated by a newer opsbook than this one',

@@ -6,6 +6,7 @@ import {
   unreachableError,
 } from './connection.js';
 import { checkSchemaVersion } from './migrate.js';
+import { LOCK_WAIT_MS, takeXactLock } from './xact-lock.js';
 
 /** The store's way into its database: queries and transactions on a schema checked once. */
 export interface Database {
@@ -18,6 +19,12 @@ export interface Database {
    * never the password); other errors pass through.
    */
   guard<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Takes the transaction advisory lock `name` on `client` (in `transaction`), waiting a bounded
+   * time: past it, STATE_DB_LOCKED names the session holding it (xact-lock.ts). `purpose` is what
+   * waits, for the message.
+   */
+  lockInTransaction(client: PoolClient, name: string, purpose: string): Promise<void>;
   /** `items`, read with the same mapping as `guard`: a connection failure ends the reading. */
   guardEach<T>(items: AsyncIterable<T>): AsyncGenerator<T>;
   close(): Promise<void>;
@@ -27,7 +34,10 @@ export interface Database {
  * A pool on `url` (absent: libpq's PG* variables and ~/.pgpass, as the driver reads them),
  * made on first use, whose connections never keep the process alive once idle.
  */
-export function openDatabase(url: string | undefined): Database {
+export function openDatabase(
+  url: string | undefined,
+  options: { lockWaitMs?: number } = {},
+): Database {
   const target = connectionTargetOf(url);
   let pool: Promise<Pool> | undefined;
   let schemaChecked: Promise<void> | undefined;
@@ -94,6 +104,15 @@ export function openDatabase(url: string | undefined): Database {
       } catch (e) {
         throw unreachableError(e, target) ?? e;
       }
+    },
+    lockInTransaction(client, name, purpose) {
+      return takeXactLock(client, {
+        name,
+        purpose,
+        location: target.location,
+        url,
+        waitMs: options.lockWaitMs ?? LOCK_WAIT_MS,
+      });
     },
     async *guardEach(items) {
       try {

@@ -53,9 +53,10 @@ export async function recordFindingsIn(
 async function storeFindings(db: Database, run: RunFindings): Promise<void> {
   await db.transaction(async (client) => {
     // Two writers of the same run (a run end and a report rebuilding it) take turns.
-    await client.query(
-      `select pg_advisory_xact_lock(('x' || left(md5($1), 16))::bit(64)::bigint)`,
-      [`opsbook findings ${run.runId}`],
+    await db.lockInTransaction(
+      client,
+      `opsbook findings ${run.runId}`,
+      `recording the findings of run ${run.runId}`,
     );
     for (const table of ['opsbook_findings', 'opsbook_host_facts', 'opsbook_host_outcomes']) {
       await client.query(`delete from ${table} where run_id = $1`, [run.runId]);

@@ -26,6 +26,11 @@ export interface PostgresStoreOptions {
   url?: string;
   /** The time a claim and a run end are recorded with (default the system clock). */
   clock?: () => Date;
+  /**
+   * How long a claim (or a findings write) waits for its advisory lock before STATE_DB_LOCKED
+   * names the session holding it (default 30 s).
+   */
+  lockWaitMs?: number;
 }
 
 /**
@@ -34,7 +39,9 @@ export interface PostgresStoreOptions {
  * database `opsbook db migrate` has not brought to this opsbook's version.
  */
 export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
-  const db = openDatabase(options.url);
+  const db = openDatabase(options.url, {
+    ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
+  });
   const clock = options.clock ?? (() => new Date());
   const source: RunSource = {
     journalIds: () => db.guard(() => journalIdsIn(db)),

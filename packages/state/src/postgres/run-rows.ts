@@ -55,9 +55,11 @@ export async function claimRunIn(
     );
   try {
     return await db.transaction(async (client) => {
-      await client.query(
-        `select pg_advisory_xact_lock(('x' || left(md5($1), 16))::bit(64)::bigint)`,
-        [`opsbook approval ${claim.approvalId}`],
+      // Bounded: a session holding the lock for ever (not a claim) would stall every claim.
+      await db.lockInTransaction(
+        client,
+        `opsbook approval ${claim.approvalId}`,
+        `the claim of run ${claim.runId} (approval ${claim.approvalId})`,
       );
       const known = await client.query('select 1 from opsbook_runs where run_id = $1', [
         claim.runId,
