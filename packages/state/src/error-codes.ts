@@ -10,6 +10,8 @@ export const stateErrorCodes = errorCodeList({
   },
   failed: {
     LEDGER_LOCKED: "another opsbook run holds the files store's ledger lock: wait for it",
+    STATE_DB_REFUSED:
+      'the PostgreSQL state store refused the work for its state or grants (a role without the grant, a read-only standby, its disk full, no connection left, a statement timeout): the message says what to do',
     STATE_DB_LOCKED:
       'a session of the PostgreSQL state store held a lock a claim (or a findings write) waits for past its bound (30 s): the message names the session and how to end it',
     STATE_DB_NOT_MIGRATED:

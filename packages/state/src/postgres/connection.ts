@@ -133,6 +133,42 @@ export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookE
     : new stateErrors.UnreachableError('STATE_DB_UNREACHABLE', text, details);
 }
 
+/** What to do about a server's refusal, by SQLSTATE (or its class, the first two characters). */
+const REFUSAL_ADVICE: Record<string, string> = {
+  '42501':
+    'grant the role what opsbook needs on its tables (select, insert, update, delete on every opsbook_ table, as the role that ran opsbook db migrate has), or use that role',
+  '25006':
+    'the server is a read-only standby, or default_transaction_read_only is on: point state.url (or OPSBOOK_DATABASE_URL) at the primary',
+  '53100': "the database server's disk is full: free space on it, then run again",
+  '53300':
+    "the server (or the role) has no connection left: end idle sessions or raise max_connections (or the role's connection limit), then run again",
+  '57014':
+    "a statement timeout set on the server, the database or the role cancelled the statement: raise it (or reset it) for opsbook's role, then run again",
+  '53': 'the server lacks a resource (memory, disk, connections): ask its administrator, then run again',
+  '54': 'a limit of the server was reached: ask its administrator',
+  '57': 'the server cancelled the work (an administrator, or a timeout): run again, and ask its administrator if it recurs',
+  '40': 'the server rolled the transaction back (a deadlock or a serialization conflict): run again',
+};
+
+/**
+ * STATE_DB_REFUSED for an error the server answered with (a SQLSTATE) whose cause is the
+ * database's state or grants, not opsbook's SQL: a role without the grant, a read-only standby,
+ * a full disk, no connection left, a statement timeout. It names the server, the user, the
+ * server's words and SQLSTATE, and what to do; undefined for any other error (a bug).
+ */
+export function refusalError(e: unknown, target: ConnectionTarget): OpsbookError | undefined {
+  const { code, message } = (e ?? {}) as DriverError;
+  if (!code || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  const advice = REFUSAL_ADVICE[code] ?? REFUSAL_ADVICE[code.slice(0, 2)];
+  if (advice === undefined) return undefined;
+  const where = `${target.host}:${target.port}/${target.database}`;
+  return new stateErrors.WorkFailedError(
+    'STATE_DB_REFUSED',
+    `the PostgreSQL state store at ${where} refused the work of user ${target.user}: ${message} (SQLSTATE ${code}); ${advice}`,
+    { host: target.host, port: target.port, database: target.database, sqlstate: code },
+  );
+}
+
 export interface RetryOptions {
   /** How long to keep trying after the first failure (default 30 s). */
   forMs?: number;

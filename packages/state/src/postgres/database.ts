@@ -3,6 +3,7 @@ import {
   type ConnectionTarget,
   connectionTargetOf,
   isConnectionLoss,
+  refusalError,
   unreachableError,
 } from './connection.js';
 import { checkSchemaVersion } from './migrate.js';
@@ -16,7 +17,8 @@ export interface Database {
   transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T>;
   /**
    * Runs `work`, turning a connection failure into STATE_DB_UNREACHABLE (naming the server,
-   * never the password); other errors pass through.
+   * never the password), and a refusal due to the database's state or grants (read-only, no
+   * grant, disk full, …) into STATE_DB_REFUSED; other errors pass through.
    */
   guard<T>(work: () => Promise<T>): Promise<T>;
   /**
@@ -102,7 +104,7 @@ export function openDatabase(
       try {
         return await work();
       } catch (e) {
-        throw unreachableError(e, target) ?? e;
+        throw unreachableError(e, target) ?? refusalError(e, target) ?? e;
       }
     },
     lockInTransaction(client, name, purpose) {
@@ -118,7 +120,7 @@ export function openDatabase(
       try {
         yield* items;
       } catch (e) {
-        throw unreachableError(e, target) ?? e;
+        throw unreachableError(e, target) ?? refusalError(e, target) ?? e;
       }
     },
     async close() {
