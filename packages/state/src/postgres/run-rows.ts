@@ -54,26 +54,44 @@ export async function claimRunIn(
       'duplicate-run-id',
     );
   try {
-    return await db.transaction(async (client) => {
-      // Bounded: a session holding the lock for ever (not a claim) would stall every claim.
-      await db.lockInTransaction(
-        client,
-        `opsbook approval ${claim.approvalId}`,
-        `the claim of run ${claim.runId} (approval ${claim.approvalId})`,
-      );
-      const known = await client.query('select 1 from opsbook_runs where run_id = $1', [
-        claim.runId,
-      ]);
-      if (known.rowCount) throw duplicate();
-      const earlier = await runIdsOf(claim.approvalId, (sql, params) => client.query(sql, params));
-      if (earlier.length >= claim.maxRuns) throw runsExhausted(claim, earlier);
-      await client.query(
-        `insert into opsbook_runs (run_id, approval_id, run_number, ticket, started_at)
-         select $1, $2, count(*) + 1, $3, $4 from opsbook_runs where approval_id = $2`,
-        [claim.runId, claim.approvalId, claim.ticket, now],
-      );
-      return { runsUsed: earlier.length + 1 };
-    });
+    // Retried while the server is down or restarting: a retry that finds this very claim stored
+    // (the first attempt committed, its answer was lost) takes it as made, instead of leaving a
+    // claim that counts against maxRuns for a run that never starts.
+    return await retryWhileDown((attempt) =>
+      db.transaction(async (client) => {
+        // Bounded: a session holding the lock for ever (not a claim) would stall every claim.
+        await db.lockInTransaction(
+          client,
+          `opsbook approval ${claim.approvalId}`,
+          `the claim of run ${claim.runId} (approval ${claim.approvalId})`,
+        );
+        const known = await client.query<{ approval_id: string; ticket: string; started_at: Date }>(
+          'select approval_id, ticket, started_at from opsbook_runs where run_id = $1',
+          [claim.runId],
+        );
+        const [row] = known.rows;
+        if (row) {
+          const isOurs =
+            attempt > 0 &&
+            row.approval_id === claim.approvalId &&
+            row.ticket === claim.ticket &&
+            row.started_at.getTime() === now.getTime();
+          if (!isOurs) throw duplicate();
+          const used = await runIdsOf(claim.approvalId, (sql, params) => client.query(sql, params));
+          return { runsUsed: used.indexOf(claim.runId) + 1 || used.length };
+        }
+        const earlier = await runIdsOf(claim.approvalId, (sql, params) =>
+          client.query(sql, params),
+        );
+        if (earlier.length >= claim.maxRuns) throw runsExhausted(claim, earlier);
+        await client.query(
+          `insert into opsbook_runs (run_id, approval_id, run_number, ticket, started_at)
+           select $1, $2, count(*) + 1, $3, $4 from opsbook_runs where approval_id = $2`,
+          [claim.runId, claim.approvalId, claim.ticket, now],
+        );
+        return { runsUsed: earlier.length + 1 };
+      }),
+    );
   } catch (e) {
     const { code, constraint } = e as { code?: string; constraint?: string };
     if (code !== UNIQUE_VIOLATION) throw e;

@@ -1,0 +1,69 @@
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../__fixtures__/fresh-database.js';
+import { postgresStore } from './postgres-store.js';
+
+/*
+ * The server commits a run's claim and the connection breaks before its answer comes back (a
+ * restart or a killed backend at that instant). The claim is in the store and counts against
+ * the approval's maxRuns: taking the lost answer for a failure would use up a `maxRuns: 1`
+ * approval with no host touched. The instant is made real with PostgreSQL itself: a
+ * synchronous standby that never answers holds the commit after it is written locally, and the
+ * backend waiting there is terminated, as a restart ends it.
+ */
+
+let pg: Postgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  await standbyNamed('').catch(() => undefined);
+  await pg?.dispose();
+});
+
+/** Sets the synchronous standby commits wait for ('': none) and reloads the configuration. */
+async function standbyNamed(standby: string): Promise<void> {
+  await pg.psql(`alter system set synchronous_standby_names = '${standby}'`);
+  await pg.psql('select pg_reload_conf()');
+}
+
+async function backendWaitingForStandby(database: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const pid = (
+      await pg.psql(
+        `select pid from pg_stat_activity where datname = '${database}' and wait_event = 'SyncRep'`,
+      )
+    ).trim();
+    if (pid) return Number(pid);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no backend of the claim waited for the standby within 10 s');
+}
+
+describe("a run's claim whose commit answer is lost", () => {
+  it('is taken as made once the server is back: the run goes on, and is counted once', async () => {
+    const { name, url } = await freshDatabase(pg);
+    const store = postgresStore({ url });
+    try {
+      await store.runsUsed('apr-1'); // connected and the schema checked before the commit is held
+      await standbyNamed('nobody');
+      const claimed = store
+        .claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-1' })
+        .then(
+          (r) => ({ ok: r }),
+          (e: unknown) => ({ error: e }),
+        );
+      const pid = await backendWaitingForStandby(name);
+      await pg.psql(`select pg_terminate_backend(${pid})`);
+      await standbyNamed('');
+      expect(await claimed).toEqual({ ok: { runsUsed: 1 } });
+      expect(await store.approvalRuns('apr-1')).toEqual([{ runId: 'r1', used: true }]);
+      // The claimed run goes on: its journal is written.
+      const journal = await store.createJournal('r1');
+      await journal.append({ type: 'run-start', ticket: 'OPS-1', hosts: ['web-1'] });
+      await journal.close();
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
