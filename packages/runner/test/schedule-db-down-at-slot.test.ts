@@ -7,7 +7,7 @@ import { useScheduleWorld } from './schedule-world.js';
  * PostgreSQL restarts (a real server, stopped and started again on its data dir) just as a slot
  * comes up: graphile-worker hands the slot over once (a slot is never retried), so the slot
  * must wait for the database for the few seconds a restart takes, not be lost. It runs once.
- * (Both cases held before they were written down: they keep it so.)
+ * (The first two held before they were written down: they keep it so.)
  */
 
 const scheduled = useScheduleWorld(
@@ -91,5 +91,52 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     // This slot's run and the first test's: one each.
     expect(await scheduled.sql('select count(*) from opsbook_runs')).toMatch(/^2\s*$/);
     expect((await stateStoreOf(config).readRun(row!.runId!)).verification.ok).toBe(true);
+  }, 60_000);
+
+  it("takes the slot whose row was written when the answer was lost (the row's commit cut off): it runs once", async () => {
+    const { world, config, env, pg } = scheduled;
+    const slot = new Date(Date.UTC(2026, 11, 7, 3, 0) + 2 * 86_400_000);
+    // A synchronous standby that never answers holds the row's commit once written locally;
+    // the backend waiting there is ended, as a restart would end it.
+    const standby = async (name: string) => {
+      await pg.psql(`alter system set synchronous_standby_names = '${name}'`);
+      await pg.psql('select pg_reload_conf()');
+    };
+    await standby('nobody');
+    const events: ScheduleEvent[] = [];
+    try {
+      const ran = runScheduledSlot(
+        {
+          config,
+          executorSigner: world.eve,
+          env,
+          signal: new AbortController().signal,
+          clock: () => new Date(slot.getTime() + 5_000),
+          onEvent: (e) => events.push(e),
+        },
+        { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      let pid = '';
+      for (let i = 0; i < 200 && !pid; i++) {
+        pid = (
+          await pg.psql(`select pid from pg_stat_activity where wait_event = 'SyncRep' limit 1`)
+        ).trim();
+        if (!pid) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(pid).not.toBe('');
+      await pg.psql(`select pg_terminate_backend(${pid})`);
+      await standby('');
+      expect(await ran).toBeUndefined();
+    } finally {
+      await standby('');
+    }
+    const slots = await stateStoreOf(config).schedules!.slotsSince(slot);
+    const row = slots.find((s) => s.slot.getTime() === slot.getTime());
+    expect(row).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
+    expect(events.map((e) => e.type)).toEqual(['slot-start', 'slot-end']);
+    expect(await scheduled.sql('select count(*) from opsbook_runs')).toMatch(/^3\s*$/);
   }, 60_000);
 });

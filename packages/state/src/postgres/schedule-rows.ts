@@ -112,14 +112,30 @@ export function scheduleLogIn(db: Database, clock: () => Date, url?: string): Sc
       );
     },
     async beginSlot({ schedule, slot, backfilled }) {
-      const rows = await db.guard(() =>
-        db.query(
-          `insert into opsbook_schedule_slots (schedule, slot, backfilled, started_at)
-           values ($1, $2, $3, $4) on conflict (schedule, slot) do nothing returning 1`,
-          [schedule, slot, backfilled, clock()],
-        ),
+      const startedAt = clock();
+      // Retried while the server is down or restarting: graphile-worker hands a slot over once.
+      // A retry that finds this very row (its time is ours, no end: the first attempt committed
+      // and its answer was lost) has taken the slot; any other row is another taker's.
+      return db.guard(() =>
+        retryWhileDown(async (attempt) => {
+          const rows = await db.query<{ started_at: Date; ended_at: Date | null; taken: boolean }>(
+            `with taken as (
+               insert into opsbook_schedule_slots (schedule, slot, backfilled, started_at)
+               values ($1, $2, $3, $4) on conflict (schedule, slot) do nothing
+               returning started_at, ended_at, true as taken)
+             select * from taken
+             union all
+             select started_at, ended_at, false from opsbook_schedule_slots
+             where $5 and schedule = $1 and slot = $2 and not exists (select 1 from taken)`,
+            [schedule, slot, backfilled, startedAt, attempt > 0],
+          );
+          const [row] = rows;
+          if (!row) return false;
+          return (
+            row.taken || (row.ended_at === null && row.started_at.getTime() === startedAt.getTime())
+          );
+        }),
       );
-      return rows.length === 1;
     },
     async endSlot(end) {
       // The end of a run must outlive a database restart, like the run's own end.
