@@ -67,3 +67,40 @@ describe("a run's claim whose commit answer is lost", () => {
     }
   }, 60_000);
 });
+
+describe("a run's journal start whose commit answer is lost", () => {
+  it('is taken as started once the server is back: the run writes its journal', async () => {
+    const { name, url } = await freshDatabase(pg);
+    const store = postgresStore({ url });
+    try {
+      await store.claimRun({ approvalId: 'apr-2', maxRuns: 1, runId: 'r2', ticket: 'OPS-2' });
+      await standbyNamed('nobody');
+      const created = store.createJournal('r2').then(
+        (journal) => ({ journal }),
+        (e: unknown) => ({ error: e }),
+      );
+      const pid = await backendWaitingForStandby(name);
+      await pg.psql(`select pg_terminate_backend(${pid})`);
+      await standbyNamed('');
+      const result = await created;
+      expect(result).toHaveProperty('journal');
+      const { journal } = result as { journal: Awaited<ReturnType<typeof store.createJournal>> };
+      await journal.append({ type: 'run-start', ticket: 'OPS-2', hosts: ['web-1'] });
+      await journal.append({ type: 'run-end', status: 'ok', hosts: { 'web-1': 'ok' } });
+      await store.recordRunEnd({
+        runId: 'r2',
+        head: journal.head,
+        count: journal.count,
+        status: 'ok',
+      });
+      await journal.close();
+      expect((await store.readRun('r2')).verification.ok).toBe(true);
+      // A second journal for the run is still refused.
+      await expect(store.createJournal('r2')).rejects.toMatchObject({
+        message: expect.stringContaining('a journal for run r2 already exists'),
+      });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});

@@ -24,13 +24,24 @@ export async function createJournalIn(
   const hold: { session?: JournalSession } = {};
   // Checks the run id before anything is written.
   const journal = Journal.over(rowSink(db, runId, location, hold), runId, options);
-  const started = await db.query(
-    `update opsbook_runs set journal_started_at = now()
-     where run_id = $1 and journal_started_at is null
-       and not exists (select 1 from opsbook_journal_lines where run_id = $1)
-     returning run_id`,
-    [runId],
-  );
+  // Retried while the server is down or restarting, as the claim before it: a retry that finds
+  // the journal started with no line yet takes it as its own first attempt's (committed, its
+  // answer lost), instead of failing a claimed run, whose claim counts against maxRuns.
+  const started = await retryWhileDown(async (attempt) => {
+    const rows = await db.query<{ run_id: string }>(
+      `update opsbook_runs set journal_started_at = now()
+       where run_id = $1 and journal_started_at is null
+         and not exists (select 1 from opsbook_journal_lines where run_id = $1)
+       returning run_id`,
+      [runId],
+    );
+    if (rows.length > 0 || attempt === 0) return rows;
+    return db.query<{ run_id: string }>(
+      `select run_id from opsbook_runs where run_id = $1 and journal_started_at is not null
+         and not exists (select 1 from opsbook_journal_lines where run_id = $1)`,
+      [runId],
+    );
+  });
   if (started.length === 0) {
     const known = await db.query('select 1 from opsbook_runs where run_id = $1', [runId]);
     throw known.length === 0
