@@ -98,9 +98,16 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     const slot = new Date(Date.UTC(2026, 11, 7, 3, 0) + 2 * 86_400_000);
     // A synchronous standby that never answers holds the row's commit once written locally;
     // the backend waiting there is ended, as a restart would end it.
+    // Until a new session has it: the server reloads as the signal comes, and signals its
+    // sessions then, which take it before their next statement.
     const standby = async (name: string) => {
       await pg.psql(`alter system set synchronous_standby_names = '${name}'`);
       await pg.psql('select pg_reload_conf()');
+      for (let i = 0; i < 200; i++) {
+        if ((await pg.psql('show synchronous_standby_names')).trim() === name) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`synchronous_standby_names = '${name}' not taken within 10 s`);
     };
     await standby('nobody');
     const events: ScheduleEvent[] = [];

@@ -21,10 +21,19 @@ afterAll(async () => {
   await pg?.dispose();
 });
 
-/** Sets the synchronous standby commits wait for ('': none) and reloads the configuration. */
+/**
+ * Sets the synchronous standby commits wait for ('': none) and reloads the configuration, until a
+ * new session has it (the server reloads it as a signal comes, not at once). Sessions connected
+ * before may still commit by the old setting: a test opens the store's connections after.
+ */
 async function standbyNamed(standby: string): Promise<void> {
   await pg.psql(`alter system set synchronous_standby_names = '${standby}'`);
   await pg.psql('select pg_reload_conf()');
+  for (let i = 0; i < 200; i++) {
+    if ((await pg.psql('show synchronous_standby_names')).trim() === standby) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server did not take synchronous_standby_names = '${standby}' within 10 s`);
 }
 
 async function backendWaitingForStandby(database: string): Promise<number> {
@@ -43,10 +52,9 @@ async function backendWaitingForStandby(database: string): Promise<number> {
 describe("a run's claim whose commit answer is lost", () => {
   it('is taken as made once the server is back: the run goes on, and is counted once', async () => {
     const { name, url } = await freshDatabase(pg);
+    await standbyNamed('nobody');
     const store = postgresStore({ url });
     try {
-      await store.runsUsed('apr-1'); // connected and the schema checked before the commit is held
-      await standbyNamed('nobody');
       const claimed = store
         .claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-1' })
         .then(
@@ -71,10 +79,12 @@ describe("a run's claim whose commit answer is lost", () => {
 describe("a run's journal start whose commit answer is lost", () => {
   it('is taken as started once the server is back: the run writes its journal', async () => {
     const { name, url } = await freshDatabase(pg);
+    const claiming = postgresStore({ url });
+    await claiming.claimRun({ approvalId: 'apr-2', maxRuns: 1, runId: 'r2', ticket: 'OPS-2' });
+    await claiming.close();
+    await standbyNamed('nobody');
     const store = postgresStore({ url });
     try {
-      await store.claimRun({ approvalId: 'apr-2', maxRuns: 1, runId: 'r2', ticket: 'OPS-2' });
-      await standbyNamed('nobody');
       const created = store.createJournal('r2').then(
         (journal) => ({ journal }),
         (e: unknown) => ({ error: e }),
