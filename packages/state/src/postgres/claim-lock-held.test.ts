@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import {
   type HeldAdvisoryLock,
   holdAdvisoryLock,
@@ -100,5 +101,37 @@ describe('a lock of the state store held by a session that is not opsbook', () =
     await expect(within(15_000, store.recordFindings('r2'))).resolves.toMatchObject({
       runId: 'r2',
     });
+  }, 60_000);
+
+  it("fails a run's claim after a bounded wait when a session keeps the runs' table locked", async () => {
+    const { name, url } = await freshDatabase(pg);
+    // A real psql session in an open transaction that locked the table (a DBA's maintenance,
+    // a script's LOCK TABLE) and stays: it never commits.
+    const session = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
+      env: { ...process.env, ...pg.env(name), PGAPPNAME: 'table-locker' },
+    });
+    let said = '';
+    session.stdout.on('data', (d: Buffer) => {
+      said += d.toString();
+    });
+    session.stdin.write(
+      "begin;\nlock table opsbook_runs in access exclusive mode;\nselect 'locked';\n",
+    );
+    try {
+      for (let i = 0; i < 200 && !said.includes('locked'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(said).toContain('locked');
+      store = postgresStore({ url, lockWaitMs: 1000 });
+      const claim = { approvalId: 'apr-3', maxRuns: 1, runId: 'r3', ticket: 'OPS-3' };
+      await expect(within(15_000, store.claimRun(claim))).rejects.toMatchObject({
+        code: 'STATE_DB_LOCKED',
+        message: expect.stringContaining('pg_terminate_backend'),
+      });
+      session.stdin.end('rollback;\n');
+      await new Promise((r) => session.once('exit', r));
+      await expect(within(15_000, store.claimRun(claim))).resolves.toEqual({ runsUsed: 1 });
+    } finally {
+      if (session.exitCode === null) session.kill('SIGKILL');
+    }
   }, 60_000);
 });

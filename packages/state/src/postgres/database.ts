@@ -7,7 +7,7 @@ import {
   unreachableError,
 } from './connection.js';
 import { checkSchemaVersion } from './migrate.js';
-import { LOCK_WAIT_MS, takeXactLock } from './xact-lock.js';
+import { LOCK_WAIT_MS, lockTimeoutError, takeXactLock } from './xact-lock.js';
 
 /** The store's way into its database: queries and transactions on a schema checked once. */
 export interface Database {
@@ -48,6 +48,9 @@ export function openDatabase(
     pool ??= import('pg').then(({ default: pg }) => {
       const created = new pg.Pool({
         ...(url ? { connectionString: url } : {}),
+        // Every statement's wait for a lock is bounded (the store's: 30 s): a session that keeps
+        // a table or row of opsbook's locked would otherwise stall every claim with no word.
+        ...(options.lockWaitMs !== undefined ? { lock_timeout: options.lockWaitMs } : {}),
         allowExitOnIdle: true,
         connectionTimeoutMillis: 10_000,
       });
@@ -104,7 +107,12 @@ export function openDatabase(
       try {
         return await work();
       } catch (e) {
-        throw unreachableError(e, target) ?? refusalError(e, target) ?? e;
+        throw (
+          unreachableError(e, target) ??
+          lockTimeoutError(e, target.location) ??
+          refusalError(e, target) ??
+          e
+        );
       }
     },
     lockInTransaction(client, name, purpose) {
@@ -120,7 +128,12 @@ export function openDatabase(
       try {
         yield* items;
       } catch (e) {
-        throw unreachableError(e, target) ?? refusalError(e, target) ?? e;
+        throw (
+          unreachableError(e, target) ??
+          lockTimeoutError(e, target.location) ??
+          refusalError(e, target) ??
+          e
+        );
       }
     },
     async close() {

@@ -20,6 +20,7 @@ import {
   runsUsedIn,
 } from './run-rows.js';
 import { scheduleLogIn } from './schedule-rows.js';
+import { LOCK_WAIT_MS } from './xact-lock.js';
 
 export interface PostgresStoreOptions {
   /** libpq connection url; absent, the PG* environment variables (and ~/.pgpass) decide. */
@@ -27,8 +28,8 @@ export interface PostgresStoreOptions {
   /** The time a claim and a run end are recorded with (default the system clock). */
   clock?: () => Date;
   /**
-   * How long a claim (or a findings write) waits for its advisory lock before STATE_DB_LOCKED
-   * names the session holding it (default 30 s).
+   * How long a statement waits for a lock (a claim's advisory lock, a findings write's, a row or
+   * table another session keeps locked) before STATE_DB_LOCKED (default 30 s).
    */
   lockWaitMs?: number;
 }
@@ -39,9 +40,7 @@ export interface PostgresStoreOptions {
  * database `opsbook db migrate` has not brought to this opsbook's version.
  */
 export function postgresStore(options: PostgresStoreOptions = {}): StateStore {
-  const db = openDatabase(options.url, {
-    ...(options.lockWaitMs !== undefined ? { lockWaitMs: options.lockWaitMs } : {}),
-  });
+  const db = openDatabase(options.url, { lockWaitMs: options.lockWaitMs ?? LOCK_WAIT_MS });
   const clock = options.clock ?? (() => new Date());
   const source: RunSource = {
     journalIds: () => db.guard(() => journalIdsIn(db)),

@@ -29,9 +29,10 @@ export interface XactLock {
 /**
  * Takes the transaction advisory lock `lock.name` on `client`, waiting at most `lock.waitMs`;
  * past that, throws STATE_DB_LOCKED naming the sessions that hold it, as pg_stat_activity shows
- * them, and the SQL that ends one. The wait bound holds for this statement only.
+ * them, and the SQL that ends one.
  */
 export async function takeXactLock(client: PoolClient, lock: XactLock): Promise<void> {
+  // For the rest of the transaction: the store's sessions have this bound already.
   await client.query(`select set_config('lock_timeout', $1, true)`, [`${lock.waitMs}ms`]);
   try {
     await client.query(`select pg_advisory_xact_lock(${LOCK_KEY_SQL})`, [lock.name]);
@@ -50,7 +51,18 @@ export async function takeXactLock(client: PoolClient, lock: XactLock): Promise<
       `${lock.purpose} waited ${Math.round(lock.waitMs / 1000)} s for the lock '${lock.name}' of the PostgreSQL state store at ${lock.location}, ${who}: opsbook holds it for milliseconds, so that session is not opsbook at work; end it (${end}) and run again. Nothing was recorded.`,
       { lock: lock.name, holders: held.map((h) => h.pid) },
     );
-  } finally {
-    await client.query(`select set_config('lock_timeout', '0', true)`).catch(() => undefined);
   }
+}
+
+/**
+ * STATE_DB_LOCKED for a statement whose wait for a lock ran out (`lock_timeout`): a session keeps
+ * a table or row of opsbook's locked (an open transaction left in psql, a LOCK TABLE).
+ */
+export function lockTimeoutError(e: unknown, location: string): Error | undefined {
+  if ((e as { code?: string }).code !== LOCK_NOT_AVAILABLE) return undefined;
+  return new stateErrors.WorkFailedError(
+    'STATE_DB_LOCKED',
+    `a statement of the PostgreSQL state store at ${location} waited past its bound for a lock another session holds on opsbook's tables (${(e as Error).message}): find it with select pid, usename, application_name, state, xact_start from pg_stat_activity where state like 'idle in transaction%' or wait_event_type = 'Lock', end it with select pg_terminate_backend(pid), and run again. Nothing was recorded.`,
+    {},
+  );
 }
