@@ -13,7 +13,7 @@ export const stateErrorCodes = errorCodeList({
     STATE_DB_REFUSED:
       'the PostgreSQL state store refused the work for its state or grants (a role without the grant, a read-only standby, its disk full, no connection left, a statement timeout): the message says what to do',
     STATE_DB_LOCKED:
-      'a session of the PostgreSQL state store held a lock a claim (or a findings write) waits for past its bound (30 s): the message names the session and how to end it',
+      "a session of the PostgreSQL state store held a lock opsbook's work waits for (a claim's, a table's, a row's) past its bound (30 s): the message says how to find and end it",
     STATE_DB_NOT_MIGRATED:
       'the PostgreSQL state store lacks tables this opsbook needs: run opsbook db migrate',
     STATE_DB_TOO_NEW: 'the PostgreSQL state store was migrated by a newer opsbook than this one',
