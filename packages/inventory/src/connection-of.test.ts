@@ -103,7 +103,7 @@ describe('connectionOf', () => {
   it("takes Ansible's own variables that look like the ones it reads, and any other host var", () => {
     const inv = parseInventoryText(
       'h.ini',
-      'web-01 ansible_host=10.0.0.1 ansible_ssh_pass=x ansible_become_pass=x ansible_password=x ansible_sudo_pass=x ansible_python_interpreter=/usr/bin/python3 ansible_become_exe=sudo ansible_become_flags=-H ansible_host_key_checking=false ansible_shell_type=sh ansible_network_os=ios ansible_ssh_pipelining=true ansible_become_password=x ansible_scp_extra_args=-l ansible_sftp_extra_args=-l ansible_psrp_port=5986 ansible_libssh_user=x ansible_port_note=x color=blue\n',
+      'web-01 ansible_host=10.0.0.1 ansible_ssh_pass=x ansible_become_pass=x ansible_password=x ansible_sudo_pass=x ansible_python_interpreter=/usr/bin/python3 ansible_become_exe=sudo ansible_become_flags=-H ansible_host_key_checking=false ansible_shell_type=sh ansible_network_os=ios ansible_ssh_pipelining=true ansible_become_password=x ansible_scp_extra_args=-l ansible_sftp_extra_args=-l ansible_psrp_port=5986 ansible_libssh_user=x ansible_port_note=x ansible_remote_user=deploy ansible_remote_tmp=/tmp color=blue\n',
       'ini',
     );
     expect(connectionOf(inv.hosts[0]!)).toMatchObject({ address: '10.0.0.1' });

@@ -64,6 +64,10 @@ const readSuffixes = [...Object.values(names).flat(), ...sshArgsNames].map((n) =
  */
 const ansibleNames = new Set([
   'password',
+  // Ansible's play keyword remote_user, often written as a host var by mistake for ansible_user:
+  // not ours to refuse (and not a misspelt become_user).
+  'remote_user',
+  'remote_tmp',
   'ssh_pass',
   'ssh_password',
   'become_pass',
