@@ -57,7 +57,7 @@ export async function backupsForPlan(
   const runOf = (runId: string) => {
     let run = runs.get(runId);
     if (!run) {
-      run = store.readRun(runId).then(
+      run = store.readRun(runId, { exact: true }).then(
         (r) => (r.runId === runId ? r : undefined),
         () => undefined,
       );

@@ -71,7 +71,7 @@ export async function backupHistory(
       continue;
     }
     if (!bytes?.includes(BACKUP_USES)) continue;
-    const { verification } = await store.readRun(run.runId);
+    const { verification } = await store.readRun(run.runId, { exact: true });
     if (!verification.ok) {
       problems.push({
         runId: run.runId,

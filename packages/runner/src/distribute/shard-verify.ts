@@ -195,7 +195,7 @@ export async function checkShardTicket(
  * (A journal rebuilt with a fresh chain is not detected: @opsbook/state's README.)
  */
 async function checkJournal(job: ShardJob, config: Config): Promise<void> {
-  const { verification } = await stateStoreOf(config).readRun(job.runId);
+  const { verification } = await stateStoreOf(config).readRun(job.runId, { exact: true });
   if (!verification.ok)
     throw shardRefusal(
       job,

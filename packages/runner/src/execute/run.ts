@@ -430,7 +430,9 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     // The journal read and verified once (against the ledger's end) for the findings and the
     // ticket: three readings of a 5,000-host journal cost 1.2 s and ~100 MB (BENCHMARKS.md).
     const stored =
-      ledgerRefused === undefined ? await store.readRun(runId).catch(() => undefined) : undefined;
+      ledgerRefused === undefined
+        ? await store.readRun(runId, { exact: true }).catch(() => undefined)
+        : undefined;
     // Findings for reports, derived from the verified journal. Derived data: if this fails, a
     // report reads the run from its journal instead, so the run's outcome does not depend on it.
     if (ledgerRefused === undefined)

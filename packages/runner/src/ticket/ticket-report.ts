@@ -100,7 +100,7 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
       result.left.push({ runId: claim.runId, why: endWaitingWhy(stillWaiting) });
       continue;
     }
-    const view = await store.readRun(claim.runId).catch(() => undefined);
+    const view = await store.readRun(claim.runId, { exact: true }).catch(() => undefined);
     if (!view) {
       result.left.push({
         runId: claim.runId,
