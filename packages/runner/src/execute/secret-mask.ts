@@ -9,6 +9,7 @@ import {
   WHOLE_TEXT,
 } from './hex-dumps.js';
 import { literalAlternation } from './literal-alternation.js';
+import { type PlainFinder, plainFinder } from './plain-finder.js';
 import {
   BASE64_COLUMNS,
   linesOf,
@@ -69,7 +70,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     };
   }
   // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
-  const pattern = literalAlternation(plain, 'g');
+  const findPlain = plainFinder(plain, literalAlternation(plain, 'g'));
   const findWrapped = wrappedFormFinder(wrapped);
   /** Every target, for what is held back and what is masked at a cut edge: a piece of any. */
   const targets = byFirstUnits([...plain, ...wrapped].sort((a, b) => b.length - a.length));
@@ -88,7 +89,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     // Another pass catches a secret that a replacement itself formed (one containing `*`);
     // bounded because each pass can only form as many as there are secrets.
     for (let pass = 0; pass < passes; pass++) {
-      const next = masked.replace(pattern, MASK);
+      const next = replaceSpans(masked, allFound(masked, findPlain));
       if (next === masked) break;
       masked = next;
     }
@@ -98,7 +99,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   return {
     mask,
     maskStream: () =>
-      streamMasker(targets, (text) => wholeMatches(text, pattern, findWrapped), maskPlain, dumps),
+      streamMasker(targets, (text) => wholeMatches(text, findPlain, findWrapped), maskPlain, dumps),
     maskedTail(text, limit, alreadyCut = 0) {
       const masked = maskPieceAtEnd(mask(text), targets);
       if (masked.length <= limit && alreadyCut === 0) return masked;
@@ -295,19 +296,24 @@ function replaceSpans(text: string, spans: readonly Span[]): string {
 /** Where whole targets stand in `text`: wrapped forms, then what the pattern finds around them. */
 function wholeMatches(
   text: string,
-  pattern: RegExp,
+  findPlain: PlainFinder,
   findWrapped: (text: string) => Span[],
 ): Span[] {
   const spans = findWrapped(text);
-  // `exec` with `lastIndex`, not `matchAll`: matchAll clones the pattern at each call, and for a
-  // long secret (a PEM key's forms make a pattern of ~100,000 characters) that clone cost more
-  // than the search, at every chunk the stream masker takes.
-  pattern.lastIndex = 0;
-  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-    spans.push([m.index, m.index + m[0].length]);
-    if (m[0] === '') pattern.lastIndex++;
-  }
+  spans.push(...allFound(text, findPlain));
   return spans.sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * Every plain target in `text`, left to right, each search going on from the end of the last
+ * (as a global pattern's `replace` takes them). Not `matchAll`: it clones the pattern at each
+ * call, and for a long secret (a PEM key's forms make a pattern of ~100,000 characters) that
+ * clone cost more than the search, at every chunk the stream masker takes.
+ */
+function allFound(text: string, findPlain: PlainFinder): Span[] {
+  const spans: Span[] = [];
+  for (let s = findPlain(text, 0); s !== undefined; s = findPlain(text, s[1])) spans.push(s);
+  return spans;
 }
 
 /** The secrets' bytes as dumps show them (hex-dumps.ts), and masking them in a text. */
