@@ -160,6 +160,40 @@ describe('opsbook doctor', () => {
     expect(all.stdout).toMatch(/^✓ known hosts +a key for each of the 2 host\(s\) over SSH/m);
   });
 
+  it('looks a host up at the port ~/.ssh/config gives it where the inventory sets none, as a run connects', async () => {
+    const w = await workspace('known-hosts-ssh-config-port');
+    await writeFile(
+      path.join(w.dir, 'inventory.yaml'),
+      'all:\n  hosts:\n    h1: {ansible_host: 127.0.0.4}\n',
+    );
+    await execFileAsync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-f',
+      path.join(w.dir, 'hk'),
+    ]);
+    const hostKey = (await readFile(path.join(w.dir, 'hk.pub'), 'utf8')).split(' ');
+    const knownHosts = path.join(w.dir, 'known_hosts');
+    // The key is known at the port the run will use (2200, from ~/.ssh/config), not at 22.
+    await writeFile(knownHosts, `[127.0.0.4]:2200 ${hostKey[0]} ${hostKey[1]}\n`, { mode: 0o600 });
+    await appendFile(path.join(w.dir, 'opsbook.yaml'), `knownHosts: ${knownHosts}\n`);
+    await mkdir(path.join(w.dir, '.ssh'), { mode: 0o700 });
+    await writeFile(path.join(w.dir, '.ssh', 'config'), 'Host 127.0.0.4\n  Port 2200\n', {
+      mode: 0o600,
+    });
+    expect((await w.opsbook(['trust', 'init'])).code).toBe(0);
+    const r = await w.opsbook(['doctor']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^✓ known hosts +a key for each of the 1 host\(s\) over SSH/m);
+    // Without the config, the run connects to port 22, where no key is known.
+    await rm(path.join(w.dir, '.ssh', 'config'));
+    const bare = await w.opsbook(['doctor']);
+    expect(bare.stdout).toContain(`ssh-keyscan -p 22 127.0.0.4 >> ${knownHosts}`);
+  });
+
   it('names an alerts.yaml that would not load, with where to look', async () => {
     const w = await workspace('bad-alerts');
     await writeFile(

@@ -1,7 +1,15 @@
 import { access, constants, stat } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import { ALERT_RULES_FILE, type AlertRules } from '@opsbook/alerts';
-import { checkKnownHostsOwner, knownKeyTypes, readKnownHosts } from '@opsbook/exec';
+import {
+  checkKnownHostsOwner,
+  knownKeyTypes,
+  loadSshConfig,
+  readKnownHosts,
+  resolveSshConfig,
+  type SshConfigSource,
+} from '@opsbook/exec';
 import { connectionOf, type InventoryHost } from '@opsbook/inventory';
 import {
   clockSkewWarning,
@@ -462,10 +470,24 @@ const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
 /**
  * The SSH hosts neither known_hosts file has a key for: a newcomer's first run refuses each of
  * them (HOST_KEY_UNKNOWN), so say it here, with the command per host. A warning, not a failure:
- * a team may take new hosts with --accept-new-host-keys. Where the inventory sets no port, ssh's
- * config may give one; 22 is assumed, as the run's default.
+ * a team may take new hosts with --accept-new-host-keys. Where the inventory sets no port, the
+ * port is the one a run takes: `~/.ssh/config`'s for that address, else 22.
  */
 async function hostKeysFinding(file: string, hosts: InventoryHost[]): Promise<Finding> {
+  const home = process.env.HOME;
+  const sshConfig: SshConfigSource | undefined = home
+    ? await loadSshConfig(`${home}/.ssh/config`, { homeDir: home }).catch(() => undefined)
+    : undefined;
+  const sshEnv = { homeDir: home ?? homedir(), localUser: userInfo().username };
+  /** The port a run connects to: the inventory's, else ssh's config's, else 22 (run's order). */
+  const portOf = (address: string, port: number | undefined): number => {
+    if (port !== undefined) return port;
+    try {
+      return resolveSshConfig(sshConfig, address, sshEnv).port;
+    } catch {
+      return 22; // a config ssh cannot read: the run says so
+    }
+  };
   const user = await readKnownHosts(file).catch((e: Error) => e);
   if (user instanceof Error) return { area: 'known hosts', level: 'fail', detail: user.message };
   const files = [user];
@@ -475,7 +497,7 @@ async function hostKeysFinding(file: string, hosts: InventoryHost[]): Promise<Fi
     .flatMap((h) => {
       try {
         const c = connectionOf(h);
-        return [{ name: h.name, address: c.address, port: c.port ?? 22 }];
+        return [{ name: h.name, address: c.address, port: portOf(c.address, c.port) }];
       } catch {
         return []; // a bad connection variable: the run names it at its line
       }
