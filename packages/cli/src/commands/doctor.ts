@@ -464,6 +464,9 @@ async function inventoryFindings(config: Config): Promise<Finding[]> {
   return findings;
 }
 
+/** ssh's port where neither the inventory nor ~/.ssh/config gives one. */
+const SSH_DEFAULT_PORT = 22;
+
 /** OpenSSH's GlobalKnownHostsFile, which a run reads too (root's: the fleet's pinned keys). */
 const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
 
@@ -485,7 +488,7 @@ async function hostKeysFinding(file: string, hosts: InventoryHost[]): Promise<Fi
     try {
       return resolveSshConfig(sshConfig, address, sshEnv).port;
     } catch {
-      return 22; // a config ssh cannot read: the run says so
+      return SSH_DEFAULT_PORT; // a config ssh cannot read: the run says so
     }
   };
   const user = await readKnownHosts(file).catch((e: Error) => e);
