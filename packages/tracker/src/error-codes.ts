@@ -36,6 +36,8 @@ export const trackerErrorCodes = errorCodeList({
       'outbox drop of a write the tracker did not refuse: it is still to be delivered (opsbook outbox flush)',
     TRACKER_DELIVERY_UNCERTAIN:
       'a comment the outbox sent before may be among the older comments of a ticket past 5,000 that opsbook does not read: look on the ticket, then drop the entry or --retry-failed',
+    OUTBOX_VISIBILITY_MISMATCH:
+      'a queued comment was restricted (tracker.jira.commentVisibility) otherwise than the flushing configuration restricts comments: it is not sent; flush with the opsbook.yaml that queued it',
     TRACKER_PROPERTY_INCOMPLETE:
       "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed",
   },

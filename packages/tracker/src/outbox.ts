@@ -12,6 +12,7 @@ import {
 } from '@opsbook/schema';
 import { type Doc, hasText } from './document.js';
 import { emptyComment, type TrackerErrorCode, trackerErrors } from './error-codes.js';
+import type { CommentVisibility } from './jira-connection.js';
 import { isOutboxEntryId, readOutboxBytes } from './outbox-bytes.js';
 import { parseStateJson } from './state-json.js';
 import type { Grade, NewTicket, RemoteLink, TicketWrite, Tracker } from './tracker.js';
@@ -19,7 +20,17 @@ import type { Grade, NewTicket, RemoteLink, TicketWrite, Tracker } from './track
 /** A tracker write, stored as data so it can wait on disk until the tracker answers. */
 export type OutboxWrite =
   | { kind: 'create'; ticket: NewTicket }
-  | { kind: 'comment'; body: Doc }
+  | {
+      kind: 'comment';
+      body: Doc;
+      /**
+       * Who may read it, as the configuration that queued it restricted opsbook's comments
+       * (`tracker.jira.commentVisibility`; null: everyone who can see the ticket). A flush under a
+       * configuration that restricts comments otherwise sends it not (absent: queued before
+       * opsbook recorded it, sent as the flushing configuration says).
+       */
+      visibility?: CommentVisibility | null;
+    }
   | { kind: 'attach'; filename: string; contentType?: string }
   | { kind: 'transition'; status: string }
   | { kind: 'assign'; assignee: string | null }
@@ -113,6 +124,29 @@ export class Outbox {
     this.newId = options.newId ?? randomUUID;
   }
 
+  /** A comment queued with the restriction it would be posted with now (see OutboxWrite). */
+  private withVisibility(write: OutboxWrite): OutboxWrite {
+    if (write.kind !== 'comment' || write.visibility !== undefined) return write;
+    return { ...write, visibility: this.tracker.commentVisibility ?? null };
+  }
+
+  /**
+   * A run's output queued for one role must not be posted for others because the outbox is
+   * flushed later under another configuration (`outbox flush --config`, `ticket report`): the
+   * approval bound the restriction, the queued comment keeps it.
+   */
+  private refuseOtherVisibility(entry: OutboxEntry): void {
+    const { write } = entry;
+    if (write.kind !== 'comment' || write.visibility === undefined) return;
+    const now = this.tracker.commentVisibility;
+    if (sameVisibility(write.visibility ?? undefined, now)) return;
+    throw new trackerErrors.RefusalError(
+      'OUTBOX_VISIBILITY_MISMATCH',
+      `a comment to ${entry.ticket} was queued where opsbook.yaml posts ${visibilityWords(write.visibility ?? undefined)}, but this configuration posts ${visibilityWords(now)}: it was not sent; flush with the opsbook.yaml it was queued with (tracker.jira.commentVisibility): opsbook outbox flush --retry-failed`,
+      { ticket: entry.ticket },
+    );
+  }
+
   private entryFile(e: Pick<OutboxEntry, 'seq' | 'id'>): string {
     return path.join(this.dir, `${String(e.seq).padStart(10, '0')}-${e.id}.json`);
   }
@@ -148,7 +182,7 @@ export class Outbox {
       return {
         id,
         ticket: write.kind === 'create' ? `${PLACEHOLDER}${id}` : ticket,
-        write,
+        write: this.withVisibility(write),
         queuedAt,
         attempts: 0,
         state: 'pending' as const,
@@ -354,6 +388,8 @@ export class Outbox {
   private async ticketWrite(entry: OutboxEntry): Promise<TicketWrite> {
     const { write, id: deliveryId } = entry;
     if (write.kind === 'create') throw new Error('a create is never batched');
+    this.refuseOtherVisibility(entry);
+    if (write.kind === 'comment') return { kind: 'comment', body: write.body, deliveryId };
     if (write.kind !== 'attach') return { ...write, deliveryId };
     const file = {
       filename: write.filename,
@@ -366,6 +402,7 @@ export class Outbox {
   private async deliver(entry: OutboxEntry, key: string | undefined): Promise<Delivery> {
     const { write, id: deliveryId } = entry;
     const k = key ?? '';
+    this.refuseOtherVisibility(entry);
     // A comment the tracker could not tell delivered or not (TRACKER_DELIVERY_UNCERTAIN) is
     // retried (--retry-failed) by a person who looked on the ticket: it is sent, not looked for
     // again, which would only fail the same way.
@@ -490,6 +527,17 @@ export class Outbox {
  * The entries from `entries[i]` on that can go in one batch: the same ticket, one after another,
  * none a create (its key comes from its answer), none failed unless failed ones are retried.
  */
+/** The same restriction (or none on both sides). */
+function sameVisibility(a: CommentVisibility | undefined, b: CommentVisibility | undefined) {
+  if (a === undefined || b === undefined) return a === b;
+  return a.type === b.type && a.value === b.value && a.identifier === b.identifier;
+}
+
+function visibilityWords(v: CommentVisibility | undefined): string {
+  if (v === undefined) return 'comments visible to everyone who can see the ticket';
+  return `comments restricted to the ${v.type} ${v.value}${v.identifier === undefined ? '' : ` (${v.identifier})`}`;
+}
+
 function batchAt(entries: readonly OutboxEntry[], i: number, retryFailed: boolean): OutboxEntry[] {
   const batch: OutboxEntry[] = [];
   for (let j = i; j < entries.length; j++) {
