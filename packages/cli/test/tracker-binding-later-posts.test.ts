@@ -113,4 +113,26 @@ describe("a run's later posts keep the comment restriction its approval binds", 
     expect(unrestricted(key)).toEqual([]);
     expect(fake.issue(key)!.comments.length).toBeGreaterThan(0);
   });
+
+  it('refuses ticket report with a --config that drops the restriction its approval binds', async () => {
+    const s = await site('report-unrestricted');
+    const { key, file } = await approved(s);
+    await expectOk(s.opsbook(['run', file], { env: fake.env }), 'run');
+    const before = fake.issue(key)!.comments.length;
+    const report = await s.opsbook(
+      ['ticket', 'report', key, '--approval', file, '--config', 'mine.yaml'],
+      { env: fake.env },
+    );
+    expect(report.code, report.stdout + report.stderr).toBe(3);
+    expect(report.stderr).toMatch(/TRACKER_MISMATCH/);
+    expect(report.stderr).toMatch(/planned with comments restricted to the role Developers/);
+    expect(report.stderr).not.toMatch(stackTrace);
+    expect(fake.issue(key)!.comments.length).toBe(before);
+    expect(unrestricted(key)).toEqual([]);
+    // With the team's configuration there is simply nothing left to report.
+    await expectOk(
+      s.opsbook(['ticket', 'report', key, '--approval', file], { env: fake.env }),
+      'ticket report',
+    );
+  });
 });

@@ -250,7 +250,7 @@ function trackerText(t: { kind: string; site: string }): string {
  * (a local tracker of their own, a Jira they run) would count its runs where the engineer can
  * forge the ticket and forget the claims, and so run a used approval again.
  */
-function checkTrackerBinding(statement: ApprovalStatement, tracker: Tracker): void {
+export function checkTrackerBinding(statement: ApprovalStatement, tracker: Tracker): void {
   const bound = statement.tracker;
   if (!bound)
     throw new runnerErrors.RefusalError(
@@ -771,6 +771,7 @@ export class TicketGate {
    * between the run's end and its report): `finish` then reports it as the run would have.
    */
   resume(statement: ApprovalStatement, claim: TicketRunRecord): void {
+    checkTrackerBinding(statement, this.options.services.tracker);
     this.statement = statement;
     this.own = claim;
     this.claimed = new Set([claim.runId]);

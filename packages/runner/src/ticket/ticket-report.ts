@@ -5,7 +5,12 @@ import { stateStoreOf } from '@opsbook/state';
 import type { OutboxEntry } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { runEndsIn } from './outbox-waiting.js';
-import { readTicketRuns, TicketGate, type TicketReport } from './run-ticket.js';
+import {
+  checkTrackerBinding,
+  readTicketRuns,
+  TicketGate,
+  type TicketReport,
+} from './run-ticket.js';
 import { approvalOf } from './ticket-accept.js';
 import { readTicketApproval } from './ticket-record.js';
 import type { TicketServices } from './ticket-tracker.js';
@@ -75,6 +80,10 @@ export async function reportRuns(req: ReportRunsRequest): Promise<ReportedRuns> 
       `the approval is for ${statement.ticket}, not ${key}: report its runs on ${statement.ticket}`,
       { ticket: key },
     );
+  // The late report posts the run's summary as the run would have: where the approval binds it,
+  // restricted to the same readers (a --config without tracker.jira.commentVisibility would post
+  // it for everyone who can see the ticket).
+  checkTrackerBinding(statement, tracker);
   const unreported = (await readTicketRuns(tracker, key)).filter(
     (r) => r.status === undefined && r.approvalId === statement.id,
   );
