@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
@@ -15,6 +17,8 @@ import { markerRunbook } from './runbook-fixtures.js';
  * posts run output the team restricts to one role for everyone who can see the ticket, or that
  * runs on a ticket a senior closed. Real binary, real sshd host, the Jira fake.
  */
+
+const execFileP = promisify(execFile);
 
 let world: World;
 let fake: JiraFake;
@@ -138,5 +142,30 @@ describe("an approval's tracker binding against the engineer's own opsbook.yaml"
     expect(posted.length).toBeGreaterThan(0);
     for (const c of posted)
       expect(c.visibility).toMatchObject({ type: 'role', value: 'Developers' });
+  });
+
+  it("refuses to attach an ssh-keygen signature to a plan made with a --config that drops the team's comment restriction", async () => {
+    const s = await site('attach-unrestricted', OPEN);
+    const { file } = await plan(s, ['--config', 'mine.yaml']);
+    const payload = path.join(s.dir, 'payload');
+    const envelope = JSON.parse(await readFile(file, 'utf8')) as { payload: string };
+    await writeFile(payload, Buffer.from(envelope.payload, 'base64'));
+    await execFileP('ssh-keygen', [
+      '-Y',
+      'sign',
+      '-n',
+      'opsbook-approval',
+      '-f',
+      world.people.alice.keyFile,
+      payload,
+    ]);
+    const attach = await s.opsbook(['approval', 'attach-signature', file, `${payload}.sig`], {
+      env: fake.env,
+    });
+    expect(attach.code, attach.stderr).toBe(3);
+    expect(attach.stderr).toMatch(/TRACKER_MISMATCH/);
+    expect(attach.stderr).toMatch(/comments visible to everyone/);
+    expect(attach.stderr).not.toMatch(stackTrace);
+    expect(await signatures(file)).toBe(0);
   });
 });

@@ -770,9 +770,12 @@ async function refuseUncountedSignature(
 export async function attachSignatureFile(
   file: string,
   signatureFile: string,
-  options: { config?: Config; now?: Date } = {},
+  options: { config?: Config; now?: Date; tracker?: TrackerBinding | undefined } = {},
 ): Promise<Envelope> {
   const approval = await readApprovalFile(file);
+  // As approve: a signature made with ssh-keygen counts the same, so it is attached only to a
+  // binding this configuration agrees with.
+  refuseOtherTracker(file, approval.statement, options.tracker);
   let armored: string;
   try {
     armored = await readFile(signatureFile, 'utf8');
