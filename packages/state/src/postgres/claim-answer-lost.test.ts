@@ -2,6 +2,7 @@ import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../__fixtures__/fresh-database.js';
 import { postgresStore } from './postgres-store.js';
+import { SharedJournal } from './shared-journal.js';
 
 /*
  * The server commits a run's claim and the connection breaks before its answer comes back (a
@@ -112,5 +113,46 @@ describe("a run's journal start whose commit answer is lost", () => {
     } finally {
       await store.close();
     }
+  }, 60_000);
+});
+
+describe("a distributed run's journal start (its submitter's) whose commit answer is lost", () => {
+  it('is taken as started once the server is back: the submitter writes the run-start', async () => {
+    const { name, url } = await freshDatabase(pg);
+    const claiming = postgresStore({ url });
+    await claiming.claimRun({ approvalId: 'apr-3', maxRuns: 1, runId: 'r3', ticket: 'OPS-3' });
+    await claiming.close();
+    await standbyNamed('nobody');
+    const created = SharedJournal.create({ url, runId: 'r3' }).then(
+      (journal) => ({ journal }),
+      (e: unknown) => ({ error: e }),
+    );
+    const pid = await backendWaitingForStandby(name);
+    await pg.psql(`select pg_terminate_backend(${pid})`);
+    await standbyNamed('');
+    const result = await created;
+    expect(result).toHaveProperty('journal');
+    const { journal } = result as { journal: SharedJournal };
+    try {
+      await journal.append({ type: 'run-start', ticket: 'OPS-3', hosts: ['web-1'] });
+      const last = await journal.append({
+        type: 'run-end',
+        status: 'ok',
+        hosts: { 'web-1': 'ok' },
+      });
+      const store = postgresStore({ url });
+      try {
+        await store.recordRunEnd({ runId: 'r3', head: last.hash, count: last.seq, status: 'ok' });
+        expect((await store.readRun('r3')).verification.ok).toBe(true);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await journal.close();
+    }
+    // A second start of the run's journal is still refused.
+    await expect(SharedJournal.create({ url, runId: 'r3' })).rejects.toMatchObject({
+      message: expect.stringContaining('a journal for run r3 already exists'),
+    });
   }, 60_000);
 });

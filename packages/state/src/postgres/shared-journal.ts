@@ -93,14 +93,25 @@ export class SharedJournal {
   static async create(options: SharedJournalOptions): Promise<SharedJournal> {
     const session = sessionOf(options);
     try {
-      const [row] = await session.query<{ started: boolean }>(
-        `update opsbook_runs set journal_started_at = now()
-         where run_id = $1 and journal_started_at is null
-           and not exists (select 1 from opsbook_journal_lines where run_id = $1)
-         returning true as started`,
-        [options.runId],
-      );
-      if (!row) {
+      // Retried while the server is down (session.run): a retry that finds the journal started
+      // with no line yet takes it as its first attempt's (committed, its answer lost), instead of
+      // refusing a claimed run, whose claim counts against maxRuns, with no host run.
+      const isStarted = await session.run(async (client, attempt) => {
+        const { rowCount } = await client.query(
+          `update opsbook_runs set journal_started_at = now()
+           where run_id = $1 and journal_started_at is null
+             and not exists (select 1 from opsbook_journal_lines where run_id = $1)`,
+          [options.runId],
+        );
+        if (rowCount || attempt === 0) return Boolean(rowCount);
+        const again = await client.query(
+          `select 1 from opsbook_runs where run_id = $1 and journal_started_at is not null
+             and not exists (select 1 from opsbook_journal_lines where run_id = $1)`,
+          [options.runId],
+        );
+        return Boolean(again.rowCount);
+      });
+      if (!isStarted) {
         const where = journalLocationOf(session, options.runId);
         throw ValidationError.single(
           where,
