@@ -1,6 +1,11 @@
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { OpsbookError } from '@opsbook/schema';
-import { connectionTargetOf, isConnectionLoss, unreachableError } from '@opsbook/state';
+import {
+  connectionTargetOf,
+  isConnectionLoss,
+  retryWhileDown,
+  unreachableError,
+} from '@opsbook/state';
 import type { JobHelpers, Logger, Runner, Task, TaskList, WorkerUtils } from 'graphile-worker';
 import type { Pool } from 'pg';
 import type { ShardJob } from './shard-job.js';
@@ -56,12 +61,21 @@ export async function openQueue(url: string | undefined, log?: QueueLog): Promis
   }
   const queue: Queue = {
     async add(jobs) {
+      // Retried while the server is down or restarting (up to 30 s, as the run's claim): the
+      // run is claimed and started by now. A job whose commit answer was lost is in the queue,
+      // and may be taken already: its key makes the retry add nothing then (unsafe_dedupe
+      // leaves a job of that key as it is, even taken or failed), never a second job.
       for (const job of jobs)
-        await utils.addJob(shardTask(job.zone), job as never, {
-          // Never run a host twice: a shard is tried once, whatever happens to its worker.
-          maxAttempts: 1,
-          jobKey: shardJobKey(job.runId, job.shard),
-        });
+        await reaching(url, () =>
+          retryWhileDown(() =>
+            utils.addJob(shardTask(job.zone), job as never, {
+              // Never run a host twice: a shard is tried once, whatever happens to its worker.
+              maxAttempts: 1,
+              jobKey: shardJobKey(job.runId, job.shard),
+              jobKeyMode: 'unsafe_dedupe',
+            }),
+          ),
+        );
     },
     async states(runId, shards) {
       const rows = await utils.withPgClient((client) =>
