@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -138,6 +139,44 @@ describe('opsbook db migrate', () => {
     expect(result.stderr).not.toContain('Warning');
     expect(result.stderr).not.toContain('pgpass');
   });
+
+  it('waits at most 30 s for its lock, then fails with STATE_DB_LOCKED naming the session that keeps it', async () => {
+    const { dir, database } = await workingCopy();
+    // A psql left open holding migrate's lock, as an operator might.
+    const holder = spawn('psql', ['-X', '-q', '-d', database], {
+      env: { ...process.env, ...pg.env(database), PGAPPNAME: 'held-by-hand' },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    try {
+      holder.stdin.write('select pg_advisory_lock(31367363289902955);\n');
+      let pid = '';
+      for (let i = 0; i < 200 && !pid; i++) {
+        pid = (
+          await pg.psql(
+            `select pid from pg_locks where locktype = 'advisory' and granted and classid = 7303283 and objid = 1651470187`,
+            database,
+          )
+        ).trim();
+        if (!pid) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(pid).not.toBe('');
+      const started = Date.now();
+      const r = await runCli(['db', 'migrate'], {
+        cwd: dir,
+        env: { ...clean, PGPASSWORD: pg.password },
+      });
+      expect(Date.now() - started).toBeLessThan(50_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.stderr).toContain(
+        `error (STATE_DB_LOCKED): opsbook db migrate waited 30 s for its lock (advisory lock 31367363289902955) on the PostgreSQL state store at postgres://postgres@127.0.0.1:${pg.port}/${database}, held by pid ${pid}, user postgres, application 'held-by-hand'`,
+      );
+      expect(r.stderr).toContain(`end it (select pg_terminate_backend(${pid}))`);
+      expect(r.stderr).not.toContain(pg.password);
+    } finally {
+      holder.kill();
+    }
+  }, 90_000);
 
   it('shows the db commands with opsbook db --help', async () => {
     const result = await runCli(['db', '--help'], { env: clean });

@@ -8,7 +8,9 @@ export const migrate: CommandSpec = defineCommand({
 OPSBOOK_DATABASE_URL; without a url, libpq's PGHOST, PGPORT, PGUSER, PGDATABASE. Keep the
 password out of opsbook.yaml: PGPASSWORD or ~/.pgpass supply it.
 Each migration runs in its own transaction under a lock, so two people migrating at once is
-safe; migrating a store that is up to date does nothing. The files store needs no migration.`,
+safe; migrating a store that is up to date does nothing. A migration waits at most 30 s for
+that lock (or a table's): past it, STATE_DB_LOCKED names the session that keeps it and the
+select pg_terminate_backend(<pid>) that ends it. The files store needs no migration.`,
   async run(ctx) {
     const config = await configFor(ctx);
     const { out } = ctx;

@@ -12,7 +12,7 @@ import { LOCK_KEY_SQL } from './shared-journal-session.js';
 export const LOCK_WAIT_MS = 30_000;
 
 /** SQLSTATE lock_not_available: `lock_timeout` ran out. */
-const LOCK_NOT_AVAILABLE = '55P03';
+export const LOCK_NOT_AVAILABLE = '55P03';
 
 export interface XactLock {
   /** The lock's name (`opsbook approval <id>`), mapped to its key as every opsbook lock is. */
