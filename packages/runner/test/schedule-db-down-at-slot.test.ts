@@ -1,4 +1,5 @@
 import { stateStoreOf } from '@opsbook/state';
+import { backendWaitingForStandby, synchronousStandby } from '@opsbook/testkit/postgres';
 import { describe, expect, it } from 'vitest';
 import { runScheduledSlot, type ScheduleEvent } from '../src/index.js';
 import { useScheduleWorld } from './schedule-world.js';
@@ -98,18 +99,7 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     const slot = new Date(Date.UTC(2026, 11, 7, 3, 0) + 2 * 86_400_000);
     // A synchronous standby that never answers holds the row's commit once written locally;
     // the backend waiting there is ended, as a restart would end it.
-    // Until a new session has it: the server reloads as the signal comes, and signals its
-    // sessions then, which take it before their next statement.
-    const standby = async (name: string) => {
-      await pg.psql(`alter system set synchronous_standby_names = '${name}'`);
-      await pg.psql('select pg_reload_conf()');
-      for (let i = 0; i < 200; i++) {
-        if ((await pg.psql('show synchronous_standby_names')).trim() === name) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`synchronous_standby_names = '${name}' not taken within 10 s`);
-    };
-    await standby('nobody');
+    await synchronousStandby(pg, 'nobody');
     const events: ScheduleEvent[] = [];
     try {
       const ran = runScheduledSlot(
@@ -126,19 +116,12 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      let pid = '';
-      for (let i = 0; i < 200 && !pid; i++) {
-        pid = (
-          await pg.psql(`select pid from pg_stat_activity where wait_event = 'SyncRep' limit 1`)
-        ).trim();
-        if (!pid) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(pid).not.toBe('');
+      const pid = await backendWaitingForStandby(pg, undefined, "the slot's row");
       await pg.psql(`select pg_terminate_backend(${pid})`);
-      await standby('');
+      await synchronousStandby(pg, '');
       expect(await ran).toBeUndefined();
     } finally {
-      await standby('');
+      await synchronousStandby(pg, '');
     }
     const slots = await stateStoreOf(config).schedules!.slotsSince(slot);
     const row = slots.find((s) => s.slot.getTime() === slot.getTime());

@@ -315,3 +315,41 @@ export async function holdAdvisoryLock(
     },
   };
 }
+
+/**
+ * Sets the synchronous standby every commit of `pg` waits for ('': none) and reloads the
+ * configuration, until a new session has it (the server takes a reload as a signal comes, not
+ * at once). A standby that never connects holds each commit after it is written locally: with
+ * `backendWaitingForStandby` and `pg_terminate_backend`, a test makes a commit whose answer is
+ * lost (a restart, or a backend ended, at that instant). Sessions connected before may still
+ * commit by the old setting: open the connections under test after.
+ */
+export async function synchronousStandby(pg: Postgres, standby: string): Promise<void> {
+  await pg.psql(`alter system set synchronous_standby_names = '${standby.replaceAll("'", "''")}'`);
+  await pg.psql('select pg_reload_conf()');
+  for (let i = 0; i < 200; i++) {
+    if ((await pg.psql('show synchronous_standby_names')).trim() === standby) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server did not take synchronous_standby_names = '${standby}' within 10 s`);
+}
+
+/**
+ * The pid of a backend of `database` (any database when undefined) whose commit waits for the
+ * synchronous standby (wait_event SyncRep); fails after 10 s, naming `what` waited.
+ */
+export async function backendWaitingForStandby(
+  pg: Postgres,
+  database: string | undefined,
+  what: string,
+): Promise<number> {
+  const where = database === undefined ? '' : ` and datname = '${database.replaceAll("'", "''")}'`;
+  for (let i = 0; i < 200; i++) {
+    const pid = (
+      await pg.psql(`select pid from pg_stat_activity where wait_event = 'SyncRep'${where} limit 1`)
+    ).trim();
+    if (pid) return Number(pid);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no backend of ${what} waited for the standby within 10 s`);
+}

@@ -1,4 +1,9 @@
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import {
+  backendWaitingForStandby,
+  type Postgres,
+  startPostgres,
+  synchronousStandby,
+} from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openQueue } from './queue.js';
 import type { ShardJob } from './shard-job.js';
@@ -17,33 +22,9 @@ beforeAll(async () => {
   pg = await startPostgres();
 });
 afterAll(async () => {
-  await standbyNamed('').catch(() => undefined);
+  await synchronousStandby(pg, '').catch(() => undefined);
   await pg?.dispose();
 });
-
-/** Sets the synchronous standby commits wait for ('': none), until a new session has it. */
-async function standbyNamed(standby: string): Promise<void> {
-  await pg.psql(`alter system set synchronous_standby_names = '${standby}'`);
-  await pg.psql('select pg_reload_conf()');
-  for (let i = 0; i < 200; i++) {
-    if ((await pg.psql('show synchronous_standby_names')).trim() === standby) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the server did not take synchronous_standby_names = '${standby}' within 10 s`);
-}
-
-async function backendWaitingForStandby(database: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const pid = (
-      await pg.psql(
-        `select pid from pg_stat_activity where datname = '${database}' and wait_event = 'SyncRep'`,
-      )
-    ).trim();
-    if (pid) return Number(pid);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no backend of the queue waited for the standby within 10 s');
-}
 
 const job = (shard: number): ShardJob => ({
   version: 1,
@@ -61,14 +42,14 @@ describe("a shard's job whose commit answer is lost", () => {
     const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${name}`;
     const queue = await openQueue(url);
     try {
-      await standbyNamed('nobody');
+      await synchronousStandby(pg, 'nobody');
       const added = queue.add([job(0), job(1)]).then(
         () => ({ ok: true }),
         (e: unknown) => ({ error: e }),
       );
-      const pid = await backendWaitingForStandby(name);
+      const pid = await backendWaitingForStandby(pg, name, 'the queue');
       await pg.psql(`select pg_terminate_backend(${pid})`);
-      await standbyNamed('');
+      await synchronousStandby(pg, '');
       expect(await added).toEqual({ ok: true });
       const states = await queue.states('lost-add', [0, 1]);
       expect(Object.fromEntries(states)).toEqual({

@@ -1,4 +1,9 @@
-import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import {
+  backendWaitingForStandby,
+  type Postgres,
+  startPostgres,
+  synchronousStandby,
+} from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../__fixtures__/fresh-database.js';
 import { postgresStore } from './postgres-store.js';
@@ -18,42 +23,14 @@ beforeAll(async () => {
   pg = await startPostgres();
 });
 afterAll(async () => {
-  await standbyNamed('').catch(() => undefined);
+  await synchronousStandby(pg, '').catch(() => undefined);
   await pg?.dispose();
 });
-
-/**
- * Sets the synchronous standby commits wait for ('': none) and reloads the configuration, until a
- * new session has it (the server reloads it as a signal comes, not at once). Sessions connected
- * before may still commit by the old setting: a test opens the store's connections after.
- */
-async function standbyNamed(standby: string): Promise<void> {
-  await pg.psql(`alter system set synchronous_standby_names = '${standby}'`);
-  await pg.psql('select pg_reload_conf()');
-  for (let i = 0; i < 200; i++) {
-    if ((await pg.psql('show synchronous_standby_names')).trim() === standby) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the server did not take synchronous_standby_names = '${standby}' within 10 s`);
-}
-
-async function backendWaitingForStandby(database: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const pid = (
-      await pg.psql(
-        `select pid from pg_stat_activity where datname = '${database}' and wait_event = 'SyncRep'`,
-      )
-    ).trim();
-    if (pid) return Number(pid);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no backend of the claim waited for the standby within 10 s');
-}
 
 describe("a run's claim whose commit answer is lost", () => {
   it('is taken as made once the server is back: the run goes on, and is counted once', async () => {
     const { name, url } = await freshDatabase(pg);
-    await standbyNamed('nobody');
+    await synchronousStandby(pg, 'nobody');
     const store = postgresStore({ url });
     try {
       const claimed = store
@@ -62,9 +39,9 @@ describe("a run's claim whose commit answer is lost", () => {
           (r) => ({ ok: r }),
           (e: unknown) => ({ error: e }),
         );
-      const pid = await backendWaitingForStandby(name);
+      const pid = await backendWaitingForStandby(pg, name, 'the claim');
       await pg.psql(`select pg_terminate_backend(${pid})`);
-      await standbyNamed('');
+      await synchronousStandby(pg, '');
       expect(await claimed).toEqual({ ok: { runsUsed: 1 } });
       expect(await store.approvalRuns('apr-1')).toEqual([{ runId: 'r1', used: true }]);
       // The claimed run goes on: its journal is written.
@@ -83,16 +60,16 @@ describe("a run's journal start whose commit answer is lost", () => {
     const claiming = postgresStore({ url });
     await claiming.claimRun({ approvalId: 'apr-2', maxRuns: 1, runId: 'r2', ticket: 'OPS-2' });
     await claiming.close();
-    await standbyNamed('nobody');
+    await synchronousStandby(pg, 'nobody');
     const store = postgresStore({ url });
     try {
       const created = store.createJournal('r2').then(
         (journal) => ({ journal }),
         (e: unknown) => ({ error: e }),
       );
-      const pid = await backendWaitingForStandby(name);
+      const pid = await backendWaitingForStandby(pg, name, 'the claim');
       await pg.psql(`select pg_terminate_backend(${pid})`);
-      await standbyNamed('');
+      await synchronousStandby(pg, '');
       const result = await created;
       expect(result).toHaveProperty('journal');
       const { journal } = result as { journal: Awaited<ReturnType<typeof store.createJournal>> };
@@ -122,14 +99,14 @@ describe("a distributed run's journal start (its submitter's) whose commit answe
     const claiming = postgresStore({ url });
     await claiming.claimRun({ approvalId: 'apr-3', maxRuns: 1, runId: 'r3', ticket: 'OPS-3' });
     await claiming.close();
-    await standbyNamed('nobody');
+    await synchronousStandby(pg, 'nobody');
     const created = SharedJournal.create({ url, runId: 'r3' }).then(
       (journal) => ({ journal }),
       (e: unknown) => ({ error: e }),
     );
-    const pid = await backendWaitingForStandby(name);
+    const pid = await backendWaitingForStandby(pg, name, 'the claim');
     await pg.psql(`select pg_terminate_backend(${pid})`);
-    await standbyNamed('');
+    await synchronousStandby(pg, '');
     const result = await created;
     expect(result).toHaveProperty('journal');
     const { journal } = result as { journal: SharedJournal };
