@@ -346,11 +346,17 @@ export async function createTicket(site: Site, approved = true): Promise<string>
   return key;
 }
 
-/** Fails loudly (with the CLI's own words) when a setup command does not succeed. */
-/** Points a site at the Jira fake (Cloud, project OPS) instead of the embedded tracker. */
-export async function useJiraTracker(world: World, site: Site): Promise<void> {
+/**
+ * Points a site at the Jira fake (Cloud, project OPS) instead of the embedded tracker: its
+ * opsbook.yaml, or `file`; `jira`: more lines under tracker.jira, indented four spaces.
+ */
+export async function useJiraTracker(
+  world: World,
+  site: Site,
+  options: { file?: string; jira?: string } = {},
+): Promise<void> {
   await writeFile(
-    path.join(site.dir, 'opsbook.yaml'),
+    path.join(site.dir, options.file ?? 'opsbook.yaml'),
     `apiVersion: opsbook/v1
 kind: Config
 runbooks: runbooks
@@ -358,11 +364,16 @@ stateDir: state
 inventory: inventory.yaml
 trustStore: approvers.yaml
 knownHosts: ${JSON.stringify(world.knownHostsFile)}
-tracker: {kind: jira, jira: {project: OPS, flavour: cloud}}
-`,
+tracker:
+  kind: jira
+  jira:
+    project: OPS
+    flavour: cloud
+${options.jira ?? ''}`,
   );
 }
 
+/** Fails loudly (with the CLI's own words) when a setup command does not succeed. */
 export async function expectOk(result: Promise<CliResult>, what: string): Promise<CliResult> {
   const r = await result;
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createWorld, expectOk, type Site, type World } from './opsbook-world.js';
+import { createWorld, expectOk, type Site, useJiraTracker, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { markerRunbook } from './runbook-fixtures.js';
 
@@ -23,19 +23,6 @@ const execFileP = promisify(execFile);
 let world: World;
 let fake: JiraFake;
 
-const teamYaml = (extra: string) => `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-inventory: inventory.yaml
-trustStore: approvers.yaml
-knownHosts: ${JSON.stringify('KNOWN')}
-tracker:
-  kind: jira
-  jira:
-    project: OPS
-    flavour: cloud
-${extra}`;
 const RESTRICTED = '    commentVisibility: {type: role, value: Developers}\n';
 const OPEN = '';
 const CLOSED_AS_IN_PROGRESS =
@@ -54,13 +41,8 @@ afterAll(async () => {
 /** A site whose opsbook.yaml is the team's (comments restricted to Developers), and `mine.yaml`. */
 async function site(name: string, mine: string): Promise<Site & { marker: string }> {
   const s = await world.createSite(name);
-  const write = (file: string, extra: string) =>
-    writeFile(
-      path.join(s.dir, file),
-      teamYaml(extra).replace('"KNOWN"', JSON.stringify(world.knownHostsFile)),
-    );
-  await write('opsbook.yaml', RESTRICTED);
-  await write('mine.yaml', mine);
+  await useJiraTracker(world, s, { jira: RESTRICTED });
+  await useJiraTracker(world, s, { file: 'mine.yaml', jira: mine });
   const marker = path.join(world.markerDir, name);
   await mkdir(marker, { recursive: true });
   return { ...s, marker };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createWorld, expectOk, type Site, type World } from './opsbook-world.js';
+import { createWorld, expectOk, type Site, useJiraTracker, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { markerRunbook } from './runbook-fixtures.js';
 
@@ -18,19 +18,6 @@ import { markerRunbook } from './runbook-fixtures.js';
 let world: World;
 let fake: JiraFake;
 
-const teamYaml = (extra: string) => `apiVersion: opsbook/v1
-kind: Config
-runbooks: runbooks
-stateDir: state
-inventory: inventory.yaml
-trustStore: approvers.yaml
-knownHosts: ${JSON.stringify('KNOWN')}
-tracker:
-  kind: jira
-  jira:
-    project: OPS
-    flavour: cloud
-${extra}`;
 const RESTRICTED = '    commentVisibility: {type: role, value: Developers}\n';
 
 beforeAll(async () => {
@@ -45,13 +32,8 @@ afterAll(async () => {
 
 async function site(name: string): Promise<Site & { marker: string }> {
   const s = await world.createSite(name);
-  const write = (file: string, extra: string) =>
-    writeFile(
-      path.join(s.dir, file),
-      teamYaml(extra).replace('"KNOWN"', JSON.stringify(world.knownHostsFile)),
-    );
-  await write('opsbook.yaml', RESTRICTED);
-  await write('mine.yaml', '');
+  await useJiraTracker(world, s, { jira: RESTRICTED });
+  await useJiraTracker(world, s, { file: 'mine.yaml' });
   const marker = path.join(world.markerDir, name);
   await mkdir(marker, { recursive: true });
   return { ...s, marker };

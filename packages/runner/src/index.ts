@@ -200,8 +200,6 @@ export {
   bindingOf,
   type OpenTrackerOptions,
   openTracker,
-  sameVisibility,
   type TicketServices,
   trackerBinding,
-  visibilityText,
 } from './ticket/ticket-tracker.js';

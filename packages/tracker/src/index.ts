@@ -19,6 +19,8 @@ export {
   type JiraPriority,
   type JiraSettings,
   jiraSite,
+  sameVisibility,
+  visibilityText,
 } from './jira-connection.js';
 export { jqlString, searchWords } from './jira-fields.js';
 export { type HttpEffects, JiraHttp, type JiraHttpOptions } from './jira-http.js';

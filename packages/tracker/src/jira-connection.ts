@@ -49,6 +49,21 @@ export interface CommentVisibility {
   identifier?: string;
 }
 
+/** The same restriction (or none on both sides). */
+export function sameVisibility(
+  a: CommentVisibility | undefined,
+  b: CommentVisibility | undefined,
+): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.type === b.type && a.value === b.value && a.identifier === b.identifier;
+}
+
+/** How a comment restriction reads in a message. */
+export function visibilityText(v: CommentVisibility | undefined): string {
+  if (v === undefined) return 'comments visible to everyone who can see the ticket';
+  return `comments restricted to the ${v.type} ${v.value}${v.identifier === undefined ? '' : ` (${v.identifier})`}`;
+}
+
 /** The environment variables the tracker reads; the CLI passes `process.env`. */
 export type JiraEnv = Readonly<Record<string, string | undefined>>;
 

@@ -12,7 +12,7 @@ import {
 } from '@opsbook/schema';
 import { type Doc, hasText } from './document.js';
 import { emptyComment, type TrackerErrorCode, trackerErrors } from './error-codes.js';
-import type { CommentVisibility } from './jira-connection.js';
+import { type CommentVisibility, sameVisibility, visibilityText } from './jira-connection.js';
 import { isOutboxEntryId, readOutboxBytes } from './outbox-bytes.js';
 import { parseStateJson } from './state-json.js';
 import type { Grade, NewTicket, RemoteLink, TicketWrite, Tracker } from './tracker.js';
@@ -142,7 +142,7 @@ export class Outbox {
     if (sameVisibility(write.visibility ?? undefined, now)) return;
     throw new trackerErrors.RefusalError(
       'OUTBOX_VISIBILITY_MISMATCH',
-      `a comment to ${entry.ticket} was queued where opsbook.yaml posts ${visibilityWords(write.visibility ?? undefined)}, but this configuration posts ${visibilityWords(now)}: it was not sent; flush with the opsbook.yaml it was queued with (tracker.jira.commentVisibility): opsbook outbox flush --retry-failed`,
+      `a comment to ${entry.ticket} was queued where opsbook.yaml posts ${visibilityText(write.visibility ?? undefined)}, but this configuration posts ${visibilityText(now)}: it was not sent; flush with the opsbook.yaml it was queued with (tracker.jira.commentVisibility): opsbook outbox flush --retry-failed`,
       { ticket: entry.ticket },
     );
   }
@@ -527,17 +527,6 @@ export class Outbox {
  * The entries from `entries[i]` on that can go in one batch: the same ticket, one after another,
  * none a create (its key comes from its answer), none failed unless failed ones are retried.
  */
-/** The same restriction (or none on both sides). */
-function sameVisibility(a: CommentVisibility | undefined, b: CommentVisibility | undefined) {
-  if (a === undefined || b === undefined) return a === b;
-  return a.type === b.type && a.value === b.value && a.identifier === b.identifier;
-}
-
-function visibilityWords(v: CommentVisibility | undefined): string {
-  if (v === undefined) return 'comments visible to everyone who can see the ticket';
-  return `comments restricted to the ${v.type} ${v.value}${v.identifier === undefined ? '' : ` (${v.identifier})`}`;
-}
-
 function batchAt(entries: readonly OutboxEntry[], i: number, retryFailed: boolean): OutboxEntry[] {
   const batch: OutboxEntry[] = [];
   for (let j = i; j < entries.length; j++) {

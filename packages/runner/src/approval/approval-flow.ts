@@ -46,6 +46,7 @@ import {
   writeFileAtomic,
 } from '@opsbook/schema';
 import { stateStoreOf } from '@opsbook/state';
+import { sameVisibility, visibilityText } from '@opsbook/tracker';
 import { backupsForPlan } from '../actions/backup-action.js';
 import { runnerErrors } from '../error-codes.js';
 import { compositionsOf, loadOneRunbook } from '../plan/catalog.js';
@@ -54,7 +55,7 @@ import { parseParamArgs, resolveApprovedParams, resolveParams } from '../plan/pa
 import { type Plan, type PlanInput, planDigest, planScripts, renderPlan } from '../plan/plan.js';
 import { hostsByName, loadRunInventory, selectTargets } from '../plan/targets.js';
 import { proposedPlanHere } from '../ticket/proposed-plan.js';
-import { sameVisibility, visibilityText } from '../ticket/ticket-tracker.js';
+import { trackerText } from '../ticket/ticket-tracker.js';
 import { planDifferences } from './plan-difference.js';
 import { readTrustStoreBytes } from './trust.js';
 
@@ -632,7 +633,7 @@ function refuseOtherTracker(
   const differences: string[] = [];
   if (bound.kind !== mine.kind || bound.site !== mine.site)
     differences.push(
-      `it counts its runs on ${trackerWords(bound)}, yours names ${trackerWords(mine)}`,
+      `it counts its runs on ${trackerText(bound)}, yours names ${trackerText(mine)}`,
     );
   const s = bound.statuses;
   const m = mine.statuses;
@@ -650,10 +651,6 @@ function refuseOtherTracker(
       `the plan in ${file} was made with another tracker configuration than yours: ${differences.join('; ')}. Nothing was signed; ask the engineer to plan again with the team's opsbook.yaml (or approve with it)`,
       { ticket: statement.ticket },
     );
-}
-
-function trackerWords(t: { kind: string; site: string }): string {
-  return t.kind === 'local' ? 'the local tracker of the state dir' : `Jira at ${t.site}`;
 }
 
 /**

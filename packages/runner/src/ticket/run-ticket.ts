@@ -13,8 +13,10 @@ import {
   hasText,
   type OutboxEntry,
   type StatusNames,
+  sameVisibility,
   type Tracker,
   textDoc,
+  visibilityText,
 } from '@opsbook/tracker';
 import { runnerErrors } from '../error-codes.js';
 import { digestJournal, evidenceBundle, summarizeRun } from './run-summary.js';
@@ -32,7 +34,7 @@ import {
   doneHint,
   type TicketApproval,
 } from './ticket-record.js';
-import { sameVisibility, type TicketServices, visibilityText } from './ticket-tracker.js';
+import { type TicketServices, trackerText } from './ticket-tracker.js';
 import {
   assignTo,
   deliverWrites,
@@ -237,11 +239,6 @@ function notApprovedHint(key: string, status: string, names: StatusNames): strin
   if (is(names.review))
     return `its work was run and handed over; a further run needs a new proposal and approval (a senior rejects the run: opsbook ticket reject ${key} --reason …, which sends ${key} back to "${names.open}"; or a new ticket)`;
   return `move it to "${names.approved}" through the workflow (propose, then a senior approves: opsbook ticket propose|approve ${key})`;
-}
-
-/** How a tracker binding reads in a message. */
-function trackerText(t: { kind: string; site: string }): string {
-  return t.kind === 'local' ? 'the local tracker of the state dir' : `Jira at ${t.site}`;
 }
 
 /**

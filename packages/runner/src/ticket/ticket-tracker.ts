@@ -184,17 +184,7 @@ export function trackerBinding(config: Config, env: NodeJS.ProcessEnv): TrackerB
     : { kind: 'local', site: 'local', statuses: { approved, inProgress } };
 }
 
-/** The same visibility (or none on both sides). */
-export function sameVisibility(
-  a: CommentVisibility | undefined,
-  b: CommentVisibility | undefined,
-): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.type === b.type && a.value === b.value && a.identifier === b.identifier;
-}
-
-/** How a comment visibility reads in a message. */
-export function visibilityText(v: CommentVisibility | undefined): string {
-  if (v === undefined) return 'comments visible to everyone who can see the ticket';
-  return `comments restricted to the ${v.type} ${v.value}${v.identifier === undefined ? '' : ` (${v.identifier})`}`;
+/** How a tracker binding reads in a message. */
+export function trackerText(t: { kind: string; site: string }): string {
+  return t.kind === 'local' ? 'the local tracker of the state dir' : `Jira at ${t.site}`;
 }
