@@ -46,17 +46,29 @@ export interface Queue {
 
 /** The queue in the database at `url` (absent: the PG* variables), its schema migrated. */
 export async function openQueue(url: string | undefined, log?: QueueLog): Promise<Queue> {
-  const { makeWorkerUtils } = await import('graphile-worker');
-  const utils: WorkerUtils = await reaching(url, async () =>
-    makeWorkerUtils({
-      ...(url ? { connectionString: url } : {}),
-      logger: await loggerOf(log),
-    }),
-  );
+  const [{ makeWorkerUtils }, { default: pg }] = await Promise.all([
+    import('graphile-worker'),
+    import('pg'),
+  ]);
+  // The queue's own pool, not one graphile-worker makes from the URL: graphile-worker removes
+  // its error listeners on release and ends its pool without waiting, so a connection the server
+  // ended just then (a restart, the server stopping) threw an uncaught 'error' from the pool.
+  // These listeners stay, and close() returns once every connection is closed.
+  const { pool, end: endPool } = pooled(new pg.Pool(url ? { connectionString: url } : {}), log);
+  let utils: WorkerUtils;
+  try {
+    utils = await reaching(url, async () =>
+      makeWorkerUtils({ pgPool: pool, logger: await loggerOf(log) }),
+    );
+  } catch (e) {
+    await endPool();
+    throw e;
+  }
   try {
     await reaching(url, () => utils.migrate());
   } catch (e) {
     await utils.release();
+    await endPool();
     throw e;
   }
   const queue: Queue = {
@@ -123,7 +135,11 @@ export async function openQueue(url: string | undefined, log?: QueueLog): Promis
       return queued.filter((s) => keys.has(shardJobKey(runId, s)));
     },
     close: async () => {
-      await utils.release();
+      try {
+        await utils.release();
+      } finally {
+        await endPool();
+      }
     },
   };
   return queue;
@@ -160,24 +176,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const [{ run }, { default: pg }] = await Promise.all([import('graphile-worker'), import('pg')]);
   const logger = await loggerOf(options.log);
   const ends = new JobEnds(connectionTargetOf(options.url), options);
-  const pool = new pg.Pool(options.url ? { connectionString: options.url } : {});
-  // As graphile-worker does for a pool of its own: a connection the server ends (a restart) is
-  // dropped by the pool, or fails its next query; without listeners it would end the process.
-  pool.on('error', (e) =>
-    options.log?.('error', `PostgreSQL idle client generated error: ${e.message}`),
-  );
-  pool.on('connect', (client) =>
-    client.on('error', (e) =>
-      options.log?.('error', `PostgreSQL active client generated error: ${e.message}`),
-    ),
+  const { pool, end: endPool } = pooled(
+    new pg.Pool(options.url ? { connectionString: options.url } : {}),
+    options.log,
   );
   ends.guard(pool);
-  let isPoolEnded = false;
-  const endPool = async () => {
-    if (isPoolEnded) return;
-    isPoolEnded = true;
-    await pool.end().catch(() => undefined);
-  };
   let runner: Runner;
   try {
     runner = await reaching(options.url, () =>
@@ -341,6 +344,48 @@ function endLost(jobId: string, error: OpsbookError): OpsbookError {
  * `work` on the queue's database, a connection failure (the server down, a refused login)
  * turned into STATE_DB_UNREACHABLE naming the server, as the state store says it.
  */
+/** A pool of the queue's, and the end of it: every connection closed (at most 10 s). */
+interface QueuePool {
+  pool: Pool;
+  end(): Promise<void>;
+}
+
+/**
+ * `pool` with the listeners graphile-worker installs on a pool of its own, kept for the pool's
+ * life: a connection the server ends (a restart, pg_terminate_backend, the server stopping) is
+ * dropped by the pool, or fails its next query; without listeners its 'error' would end the
+ * process. pg's `pool.end()` resolves before its connections are closed: end() waits for them,
+ * so that nothing of the queue's is still open when it returns.
+ */
+function pooled(pool: Pool, log: QueueLog | undefined): QueuePool {
+  const open = new Set<Promise<void>>();
+  pool.on('error', (e) => log?.('error', `PostgreSQL idle client generated error: ${e.message}`));
+  pool.on('connect', (client) => {
+    client.on('error', (e) =>
+      log?.('error', `PostgreSQL active client generated error: ${e.message}`),
+    );
+    const closed = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    open.add(closed);
+    void closed.then(() => open.delete(closed));
+  });
+  let ended: Promise<void> | undefined;
+  return {
+    pool,
+    end() {
+      ended ??= (async () => {
+        await pool.end().catch(() => undefined);
+        const bound = new AbortController();
+        await Promise.race([
+          Promise.all(open),
+          sleep(10_000, undefined, { signal: bound.signal }).catch(() => undefined),
+        ]);
+        bound.abort();
+      })();
+      return ended;
+    },
+  };
+}
+
 async function reaching<T>(url: string | undefined, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
