@@ -108,6 +108,43 @@ describe('parseWebhookBody', () => {
     expect(e.problems.map((p) => p.message).join('\n')).toMatch(/startsAt|pattern/);
   });
 
+  it('takes a group of more than 10,000 alerts in one body: Alertmanager posts a storm group at once', () => {
+    const alerts = Array.from({ length: 10_001 }, (_, i) => ({
+      labels: { alertname: 'NodeDown', host: `h-${i}` },
+    }));
+    const body = JSON.stringify(webhookPayload(alerts));
+    expect(parseWebhookBody(body, at, 'body.json')).toHaveLength(10_001);
+  });
+
+  it('says what is wrong with a refused body past 1 MiB, not that a file is too long', () => {
+    const alerts = Array.from({ length: 5_000 }, (_, i) => ({
+      labels: { alertname: 'NodeDown', host: `h-${i}` },
+    }));
+    const body = webhookPayload(alerts) as Record<string, unknown>;
+    (body.alerts as Record<string, unknown>[])[4_321]!.status = 'pending';
+    const text = JSON.stringify(body);
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    const e = refusal(text);
+    expect(e.code).toBe('ALERT_PAYLOAD_INVALID');
+    const messages = e.problems.map((p) => p.message).join('\n');
+    expect(messages).toMatch(/alerts\[4321\]\.status.*firing, resolved/);
+    expect(messages).not.toMatch(/1 MiB|split it/);
+    expect(refusal(`${text.slice(0, -1)},`).problems[0]?.message).toMatch(/not a JSON document/);
+  });
+
+  it('refuses a body nested deeper than any Alertmanager body at once, without parsing it', () => {
+    const started = performance.now();
+    const e = refusal('['.repeat(8 * 1024 * 1024));
+    const elapsed = performance.now() - started;
+    expect(e.problems[0]?.message).toMatch(/nested deeper than 32 levels/);
+    // JSON.parse alone takes seconds over 8 MiB of '[' (twice, with the positions' reading).
+    expect(elapsed).toBeLessThan(1500);
+    const shallow = refusal(`{"version":"4","x":${'['.repeat(31)}${']'.repeat(31)}}`); // 32 levels
+    expect(shallow.problems[0]?.message).not.toMatch(/nested deeper/);
+    const bracketsInLabel = webhookPayload([{ labels: { alertname: '[{'.repeat(40) } }]);
+    expect(parseWebhookBody(JSON.stringify(bracketsInLabel), at, 'body.json')).toHaveLength(1);
+  });
+
   it('refuses an empty body and a JSON value that is not an object', () => {
     expect(refusal('').code).toBe('ALERT_PAYLOAD_INVALID');
     expect(refusal('[1,2]').code).toBe('ALERT_PAYLOAD_INVALID');

@@ -1,4 +1,5 @@
 import {
+  MAX_SOURCE_BYTES,
   type Problem,
   parseJsonSource,
   schemaProblems,
@@ -76,15 +77,15 @@ export function parseWebhookBody(
   receivedAt: Date,
   source: string,
 ): AlertRecord[] {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  if (isNestedTooDeep(text)) throw tooDeep(source);
   let value: unknown;
   try {
-    value = JSON.parse(
-      withoutNulEscapes(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')),
-    );
+    value = JSON.parse(withoutNulEscapes(text));
   } catch {
     value = undefined;
   }
-  if (value === undefined || !validateWebhook(value)) throw invalidBody(body, source);
+  if (value === undefined || !validateWebhook(value)) throw invalidBody(body, source, value);
   const at = receivedAt.toISOString();
   return value.alerts.map((a) => recordOf(a, at, value.receiver));
 }
@@ -121,8 +122,65 @@ function otherVersion(located: YamlSource): Problem[] {
   ];
 }
 
-function invalidBody(body: Uint8Array | string, source: string) {
-  const located = parseJsonSource(source, body);
+/**
+ * Deepest nesting read: a version 4 body nests four levels (body, alerts, an alert, its labels); a field a newer
+ * Alertmanager adds may nest a few more. JSON.parse takes seconds over megabytes of `[`.
+ */
+const MAX_DEPTH = 32;
+
+/** Whether the JSON text opens more than MAX_DEPTH arrays or objects at once (strings skipped). */
+function isNestedTooDeep(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: on to its closing quote, past escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+function tooDeep(source: string) {
+  return new alertsErrors.ValidationError(
+    [
+      {
+        file: source,
+        line: 0,
+        col: 0,
+        rule: 'too-deep',
+        message: `nested deeper than ${MAX_DEPTH} levels: not an Alertmanager body (version 4 nests 4: the body, its alerts, an alert, its labels)`,
+      },
+    ],
+    'ALERT_PAYLOAD_INVALID',
+  );
+}
+
+/**
+ * A body past the size opsbook locates problems in (MAX_SOURCE_BYTES: an Alertmanager storm
+ * group is larger): its problems by path alone, from the value JSON.parse gave.
+ */
+function unlocated(source: string, value: unknown): YamlSource {
+  return {
+    file: source,
+    text: '',
+    value,
+    problems: [],
+    locate: () => ({ line: 0, col: 0 }),
+    span: () => undefined,
+  };
+}
+
+function invalidBody(body: Uint8Array | string, source: string, parsed: unknown) {
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  const located =
+    size > MAX_SOURCE_BYTES ? unlocated(source, parsed) : parseJsonSource(source, body);
   const version = located.problems.length ? [] : otherVersion(located);
   const problems =
     located.problems.length || located.value === undefined

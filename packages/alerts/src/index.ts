@@ -74,4 +74,4 @@ export {
 export { alertRulesSchema, onCallSchema } from './rules-schema.js';
 export { alertsComment, incidentTicket, proposeCommand, ticketSummary } from './ticket-doc.js';
 export { type Topology, topologyOf, withoutPort } from './topology.js';
-export { MAX_ALERTS_PER_PAYLOAD, webhookSchema } from './webhook-schema.js';
+export { webhookSchema } from './webhook-schema.js';
