@@ -138,7 +138,12 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
       body = await readBody(req, max);
     } catch (e) {
       if (e instanceof BodyTooLarge)
-        return refuse(413, `body larger than ${max} bytes`, { connection: 'close' });
+        // Alertmanager drops a notification answered 4xx: its sender must hear what to change.
+        return refuse(
+          413,
+          `body larger than ${max} bytes (--max-body): Alertmanager does not send it again; give --max-body room for its largest group (docs/alerts.md)`,
+          { connection: 'close' },
+        );
       throw e;
     }
     let records: AlertRecord[];

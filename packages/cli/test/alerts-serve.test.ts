@@ -62,7 +62,7 @@ describe('opsbook alerts serve (the binary, over loopback HTTP)', () => {
     expect(await serve.stop()).toBe(0);
     expect(serve.stderr()).toMatch(/refused 400 from 127\.0\.0\.1:\d+/);
     expect(serve.stderr()).toMatch(
-      /refused 413 from 127\.0\.0\.1:\d+: body larger than 4096 bytes/,
+      /refused 413 from 127\.0\.0\.1:\d+: body larger than 4096 bytes \(--max-body\): Alertmanager does not send it again; give --max-body room for its largest group/,
     );
     expect(serve.stderr()).not.toMatch(stackTrace);
   });
