@@ -70,6 +70,32 @@ describe('AlertIntake over the files store', () => {
     ]);
   });
 
+  it("stores an alert firing again with the startsAt it resolved with, and that round's retries once, after a restart too", async () => {
+    const intake = new AlertIntake(store);
+    const once = { accepted: 1, duplicates: 0 };
+    const again = { accepted: 0, duplicates: 1 };
+    expect(await intake.accept(alertsOn(['db-1']))).toEqual(once);
+    expect(await intake.accept(alertsOn(['db-1'], 'resolved'))).toEqual(once);
+    expect(await intake.accept(alertsOn(['db-1'], 'resolved'))).toEqual(again);
+    // Prometheus sends it again with the ActiveAt it kept: Alertmanager's startsAt is the same.
+    expect(await intake.accept(alertsOn(['db-1']))).toEqual(once);
+    expect(await intake.accept(alertsOn(['db-1']))).toEqual(again);
+    await store.close();
+    store = filesAlertStore(temp.dir);
+    const restarted = new AlertIntake(store);
+    await restarted.warm(new Date('2024-05-01T00:00:00Z'));
+    expect(await restarted.accept(alertsOn(['db-1']))).toEqual(again);
+    expect(await restarted.accept(alertsOn(['db-1'], 'resolved'))).toEqual(once);
+    expect(await restarted.accept(alertsOn(['db-1']))).toEqual(once);
+    expect((await storedLines(temp.dir)).map((l) => `${l.status} ${l.round ?? 0}`)).toEqual([
+      'firing 0',
+      'resolved 0',
+      'firing 1',
+      'resolved 1',
+      'firing 2',
+    ]);
+  });
+
   it('remembers what an earlier process stored: a retry after a restart is not stored again', async () => {
     await new AlertIntake(store).accept(alertsOn(['db-1']));
     await store.close();

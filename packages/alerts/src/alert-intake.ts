@@ -1,5 +1,5 @@
 import { GroupCommit } from '@opsbook/state';
-import { type AlertRecord, alertKey } from './alert.js';
+import { type AlertRecord, alertKey, firingKey } from './alert.js';
 import type { AlertStore } from './alert-store.js';
 
 export interface IntakeResult {
@@ -25,6 +25,8 @@ export class AlertIntake {
   private commit: GroupCommit<readonly AlertRecord[], boolean[]>;
   /** Keys stored or being stored, each with the promise of its durability, oldest first. */
   private readonly known = new Map<string, Promise<unknown>>();
+  /** The latest delivery stored, or being stored, of each alert (firingKey), oldest first. */
+  private readonly latest = new Map<string, Delivery>();
   private readonly maxKeys: number;
 
   constructor(
@@ -53,21 +55,61 @@ export class AlertIntake {
   async warm(since: Date): Promise<number> {
     const keys = await this.store.recentKeys(since);
     const done = Promise.resolve();
-    for (const key of keys) this.known.set(key, done);
+    for (const key of keys) {
+      this.known.set(key, done);
+      const [fingerprint = '', startsAt = '', status, round] = key.split('|');
+      const delivery: Delivery = {
+        status: status === 'resolved' ? 'resolved' : 'firing',
+        round: Number(round ?? 0),
+      };
+      const id = firingKey({ fingerprint, startsAt });
+      const earlier = this.latest.get(id);
+      if (!earlier || orderOf(delivery) > orderOf(earlier)) this.latest.set(id, delivery);
+    }
     this.forgetOldest();
     return keys.length;
+  }
+
+  /**
+   * The record as its delivery is stored: a firing after the resolution the intake holds last of
+   * its fingerprint and startsAt is the next round (Alertmanager fires it again with the startsAt
+   * it resolved with); the same status as that last delivery is its round again, a repeat.
+   */
+  private inRound(r: AlertRecord): { record: AlertRecord; undo: () => void } {
+    const id = firingKey(r);
+    const last = this.latest.get(id);
+    const round =
+      last === undefined
+        ? 0
+        : last.status === 'resolved' && r.status === 'firing'
+          ? last.round + 1
+          : last.round;
+    const delivery: Delivery = { status: r.status, round };
+    if (!last || orderOf(delivery) > orderOf(last)) {
+      this.latest.delete(id);
+      this.latest.set(id, delivery);
+    }
+    const undo = () => {
+      if (this.latest.get(id) !== delivery) return;
+      this.latest.delete(id);
+      if (last) this.latest.set(id, last);
+    };
+    return { record: round ? { ...r, round } : r, undo };
   }
 
   /** Stores `records` durably, each once; resolves when all of them are durable. */
   async accept(records: readonly AlertRecord[]): Promise<IntakeResult> {
     const fresh: AlertRecord[] = [];
+    const undos: Array<() => void> = [];
     const waits: Promise<unknown>[] = [];
-    for (const r of records) {
+    for (const given of records) {
+      const { record: r, undo } = this.inRound(given);
       const key = alertKey(r);
       const earlier = this.known.get(key);
       if (earlier) waits.push(earlier);
       else {
         fresh.push(r);
+        undos.push(undo);
         this.known.set(key, Promise.resolve()); // replaced below, once the batch is queued
       }
     }
@@ -78,7 +120,8 @@ export class AlertIntake {
       const settled = writing.catch(() => undefined);
       for (const r of fresh) this.known.set(alertKey(r), writing);
       writing.catch(() => {
-        // Not stored: a retry of these alerts must write them.
+        // Not stored: a retry of these alerts must write them, in the round they had.
+        for (const undo of undos.reverse()) undo();
         for (const r of fresh) {
           const key = alertKey(r);
           if (this.known.get(key) === writing) this.known.delete(key);
@@ -94,6 +137,11 @@ export class AlertIntake {
   }
 
   private forgetOldest(): void {
+    let extra = this.latest.size - this.maxKeys;
+    for (const id of this.latest.keys()) {
+      if (extra-- <= 0) break;
+      this.latest.delete(id);
+    }
     let excess = this.known.size - this.maxKeys;
     if (excess <= 0) return;
     for (const key of this.known.keys()) {
@@ -101,4 +149,15 @@ export class AlertIntake {
       this.known.delete(key);
     }
   }
+}
+
+/** A delivery of an alert: its status, and how many times it resolved before (AlertRecord.round). */
+interface Delivery {
+  status: AlertRecord['status'];
+  round: number;
+}
+
+/** Deliveries of one alert in the order they come: each round fires, then resolves. */
+function orderOf(d: Delivery): number {
+  return d.round * 2 + (d.status === 'resolved' ? 1 : 0);
 }

@@ -35,11 +35,26 @@ export interface AlertRecord {
   receivedAt: string;
   /** The Alertmanager receiver it came through. */
   receiver?: string;
+  /**
+   * How many times it resolved before, with this startsAt (absent: never). Alertmanager notifies
+   * an alert firing again with the startsAt it resolved with when Prometheus sends it again with
+   * the ActiveAt it kept (a restart, a cut longer than endsAt): that firing is a new delivery,
+   * not a repeat of the first. Set by the intake (AlertIntake), from what it stored.
+   */
+  round?: number;
 }
 
 /** What makes two deliveries the same alert: a retry of either is stored once. */
-export function alertKey(a: Pick<AlertRecord, 'fingerprint' | 'startsAt' | 'status'>): string {
-  return `${a.fingerprint}|${a.startsAt}|${a.status}`;
+export function alertKey(
+  a: Pick<AlertRecord, 'fingerprint' | 'startsAt' | 'status' | 'round'>,
+): string {
+  const key = `${a.fingerprint}|${a.startsAt}|${a.status}`;
+  return a.round ? `${key}|${a.round}` : key;
+}
+
+/** Which alert, by fingerprint and startsAt, whatever its status and round. */
+export function firingKey(a: Pick<AlertRecord, 'fingerprint' | 'startsAt'>): string {
+  return `${a.fingerprint}|${a.startsAt}`;
 }
 
 /** The alertname label, or a stand-in that says it had none. */

@@ -112,6 +112,29 @@ describe('convergeAlerts', () => {
     expect(world.open[0]!.alerts[0]).toMatchObject({ status: 'firing', fired: 2 });
   });
 
+  it('takes an alert firing again with the startsAt it resolved with (Prometheus restarted) as firing again', async () => {
+    const world = new World(await rulesOf(HEAD));
+    const labels = { alertname: 'NodeDown', host: 'db-1', severity: 'critical' };
+    const startsAt = '2024-05-01T10:00:00Z';
+    world.pass(received([{ labels, startsAt }], '2024-05-01T10:00:01Z'));
+    world.pass(
+      received(
+        [{ labels, status: 'resolved', startsAt, endsAt: '2024-05-01T10:03:00Z' }],
+        '2024-05-01T10:03:01Z',
+      ),
+    );
+    expect(world.open[0]!.alerts[0]).toMatchObject({ status: 'resolved', fired: 1 });
+    // What the intake stores of the same startsAt firing after its resolution: its second round.
+    const again = received([{ labels, startsAt }], '2024-05-01T10:05:01Z').map((r) => ({
+      ...r,
+      round: 1,
+    }));
+    world.pass(again);
+    expect(world.open).toHaveLength(1);
+    expect(world.open[0]!.alerts[0]).toMatchObject({ status: 'firing', fired: 2, startsAt });
+    expect(world.open[0]!.alerts[0]!.endsAt).toBeUndefined();
+  });
+
   it('never closes an incident because its alerts resolved; it closes once quiet, and a later alert opens another', async () => {
     const world = new World(await rulesOf(`${HEAD}quiet: 1h\n`));
     const labels = { alertname: 'DiskFull', host: 'db-1' };

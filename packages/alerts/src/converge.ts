@@ -128,7 +128,10 @@ function applyUpdate(entry: IncidentAlert, alert: AlertRecord): boolean {
   const newer = timeOf(alert.startsAt) > timeOf(entry.startsAt);
   const same = alert.startsAt === entry.startsAt;
   if (alert.status === 'firing') {
-    if (!newer) return false;
+    // The same startsAt after its resolution: Alertmanager fires it again (Prometheus sent it
+    // again with the ActiveAt it kept); the intake stored it as the next round.
+    const again = same && entry.status === 'resolved' && (alert.round ?? 0) > 0;
+    if (!newer && !again) return false;
     entry.fired++;
     entry.status = 'firing';
     entry.startsAt = alert.startsAt;

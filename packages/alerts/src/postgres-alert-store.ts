@@ -21,17 +21,11 @@ export function postgresAlertStore(options: { url?: string | undefined } = {}): 
     append: (records) => db.guard(() => retryWhileDown(() => insertAlerts(db, records))),
     recentKeys: (since) =>
       db.guard(async () => {
-        const rows = await db.query<{ fingerprint: string; starts_at: string; status: string }>(
-          'select fingerprint, starts_at, status from opsbook_alerts where received_at >= $1',
+        const rows = await db.query<KeyRow>(
+          'select fingerprint, starts_at, status, round from opsbook_alerts where received_at >= $1',
           [since.toISOString()],
         );
-        return rows.map((r) =>
-          alertKey({
-            fingerprint: r.fingerprint,
-            startsAt: r.starts_at,
-            status: r.status as AlertRecord['status'],
-          }),
-        );
+        return rows.map(keyOfRow);
       }),
     transact: (take, work) =>
       db.guard(() =>
@@ -113,30 +107,39 @@ export function postgresAlertStore(options: { url?: string | undefined } = {}): 
   };
 }
 
+interface KeyRow {
+  fingerprint: string;
+  starts_at: string;
+  status: string;
+  round: number;
+}
+
+function keyOfRow(r: KeyRow): string {
+  return alertKey({
+    fingerprint: r.fingerprint,
+    startsAt: r.starts_at,
+    status: r.status as AlertRecord['status'],
+    round: r.round,
+  });
+}
+
 async function insertAlerts(db: Database, records: readonly AlertRecord[]): Promise<boolean[]> {
   if (records.length === 0) return [];
-  const rows = await db.query<{ fingerprint: string; starts_at: string; status: string }>(
-    `insert into opsbook_alerts (fingerprint, starts_at, status, received_at, alert)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
+  const rows = await db.query<KeyRow>(
+    `insert into opsbook_alerts (fingerprint, starts_at, status, round, received_at, alert)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::jsonb[])
      on conflict do nothing
-     returning fingerprint, starts_at, status`,
+     returning fingerprint, starts_at, status, round`,
     [
       records.map((r) => r.fingerprint),
       records.map((r) => r.startsAt),
       records.map((r) => r.status),
+      records.map((r) => r.round ?? 0),
       records.map((r) => r.receivedAt),
       records.map((r) => JSON.stringify(r)),
     ],
   );
-  const stored = new Set(
-    rows.map((r) =>
-      alertKey({
-        fingerprint: r.fingerprint,
-        startsAt: r.starts_at,
-        status: r.status as AlertRecord['status'],
-      }),
-    ),
-  );
+  const stored = new Set(rows.map(keyOfRow));
   // A key repeated inside one batch is stored once: the first of them.
   return records.map((r) => stored.delete(alertKey(r)));
 }

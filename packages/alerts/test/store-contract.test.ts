@@ -106,6 +106,30 @@ describe.each([
     expect(await store.recentKeys(new Date('2024-05-02T00:00:00Z'))).toEqual([]);
   });
 
+  it('stores an alert firing again with the startsAt it resolved with as its next round, each round once', async () => {
+    const store = await fresh();
+    const [firing] = burstRecords('2024-05-01T10:00:05Z', 1, 1);
+    const resolved: AlertRecord = {
+      ...firing!,
+      status: 'resolved',
+      endsAt: '2024-05-01T10:03:00Z',
+    };
+    const intake = new AlertIntake(store);
+    const deliveries = [firing!, resolved, firing!, firing!, resolved];
+    const results = [];
+    for (const d of deliveries) results.push((await intake.accept([d])).accepted);
+    expect(results).toEqual([1, 1, 1, 0, 1]);
+    const warmed = new AlertIntake(store);
+    await warmed.warm(new Date('2024-05-01T00:00:00Z'));
+    expect((await warmed.accept([resolved])).accepted).toBe(0);
+    expect((await warmed.accept([firing!])).accepted).toBe(1);
+    const taken = await store.transact(10, (_s, alerts) => ({
+      change: {},
+      result: alerts.map((a) => `${a.status} ${a.round ?? 0}`),
+    }));
+    expect(taken).toEqual(['firing 0', 'resolved 0', 'firing 1', 'resolved 1', 'firing 2']);
+  });
+
   it('saves nothing of a pass that throws: its alerts are given again', async () => {
     const store = await fresh();
     await store.append(burstRecords('2024-05-01T10:00:05Z', 4, 2));

@@ -236,6 +236,17 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'alerts firing again',
+    sql: `
+      -- An alert that fires again with the startsAt it resolved with (Prometheus sent it again
+      -- with the ActiveAt it kept) is a delivery of its own: round counts its resolutions before.
+      alter table opsbook_alerts add column round int not null default 0 check (round >= 0);
+      alter table opsbook_alerts drop constraint opsbook_alerts_fingerprint_starts_at_status_key;
+      alter table opsbook_alerts add unique (fingerprint, starts_at, status, round);
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */
