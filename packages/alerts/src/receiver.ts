@@ -22,6 +22,11 @@ export interface AlertReceiverOptions {
   auth?: ReceiverAuth;
   /** Largest body accepted (default 8 MiB); larger ones get 413. */
   maxBodyBytes?: number;
+  /**
+   * Bytes of request bodies read and held at once (default four of the largest): a request past
+   * it waits, its body unread, until earlier ones are stored or refused.
+   */
+  maxHeldBytes?: number;
   /** Told of every request's outcome. */
   onEvent?: (event: ReceiverEvent) => void;
   /** Called after alerts were stored (to start a convergence pass). */
@@ -45,6 +50,40 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 const WEBHOOK_PATHS = new Set(['/', '/alerts']);
 
 class BodyTooLarge extends Error {}
+
+/**
+ * Bytes of bodies in memory, shared by every request: a flood of the largest bodies (whoever
+ * holds the webhook's credentials, or any local user on loopback) is read a few at a time, the
+ * rest waiting in the kernel's socket buffers, instead of all at once until the heap runs out.
+ */
+class HeldBytes {
+  private held = 0;
+  private readonly waiting: Array<{ bytes: number; go: () => void }> = [];
+  constructor(private readonly limit: number) {}
+
+  /** Waits until `bytes` (at most the limit) may be held; the returned function gives them back. */
+  async take(bytes: number): Promise<() => void> {
+    const n = Math.min(bytes, this.limit);
+    if (this.waiting.length === 0 && this.held + n <= this.limit) this.held += n;
+    else await new Promise<void>((go) => this.waiting.push({ bytes: n, go }));
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.held -= n;
+      this.wake();
+    };
+  }
+
+  private wake(): void {
+    for (let next = this.waiting[0]; next && this.held + next.bytes <= this.limit; ) {
+      this.waiting.shift();
+      this.held += next.bytes;
+      next.go();
+      next = this.waiting[0];
+    }
+  }
+}
 
 /** Why an address cannot be listened on, by errno: the user's or the machine's to fix, not a bug. */
 const listenRefusals: Record<string, string> = {
@@ -111,6 +150,7 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
     new Date((options.now?.() ?? new Date()).getTime() - (options.warmMs ?? 86_400_000)),
   );
   const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const heldBytes = new HeldBytes(Math.max(options.maxHeldBytes ?? 4 * max, max));
   const now = options.now ?? (() => new Date());
   const emit = options.onEvent ?? (() => undefined);
   const inFlight = new Set<Promise<void>>();
@@ -133,6 +173,22 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
       return refuse(401, 'missing or wrong credentials', {
         'www-authenticate': challengeOf(options.auth!),
       });
+    const declared = Number(req.headers['content-length']);
+    const give = await heldBytes.take(Number.isFinite(declared) && declared >= 0 ? declared : max);
+    try {
+      return await receive(req, res, from, refuse);
+    } finally {
+      give();
+    }
+  };
+
+  /** Reads, checks and stores the body of an authorized post. */
+  const receive = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    from: string,
+    refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
+  ): Promise<void> => {
     let body: Buffer;
     try {
       body = await readBody(req, max);
