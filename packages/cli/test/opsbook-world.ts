@@ -247,6 +247,8 @@ export async function createWorld(options: {
   runbooks: Record<string, RunbookFixture>;
   /** More sshd_config lines for every host (e.g. a server that allows one cipher only). */
   sshdConfig?: string[];
+  /** sshd's LogLevel on every host (testkit's startSshd); default INFO. */
+  sshdLogLevel?: 'INFO' | 'VERBOSE' | 'DEBUG3';
 }): Promise<World> {
   const tmp = await makeTempDir('opsbook-e2e-');
   const hosts: Sshd[] = [];
@@ -260,6 +262,7 @@ export async function createWorld(options: {
     hosts.push(
       ...(await startSshdHosts(options.hostCount ?? 3, {
         extraConfig: [`SetEnv HOME=${remoteHome}`, ...(options.sshdConfig ?? [])],
+        ...(options.sshdLogLevel ? { logLevel: options.sshdLogLevel } : {}),
       })),
     );
     const ids: PersonName[] = ['alice', 'bob', 'dave', 'erin', 'grace', 'mallory'];

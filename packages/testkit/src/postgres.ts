@@ -22,6 +22,8 @@ export interface PostgresOptions {
   address?: string;
   /** Password of the superuser `postgres` over TCP; default a random one. */
   password?: string;
+  /** Server settings (`-c NAME=VALUE`), e.g. `{log_statement: 'all'}` to log every statement. */
+  settings?: Record<string, string>;
 }
 
 export interface Postgres {
@@ -33,6 +35,8 @@ export interface Postgres {
   password: string;
   dataDir: string;
   pid: number;
+  /** What the server logged on stderr since it last started (its log: `settings` say how much). */
+  log(): string;
   /** libpq environment for TCP with the password (PGHOST, PGPORT, PGUSER, PGPASSWORD). */
   env(database?: string): Record<string, string>;
   /** Runs SQL through psql over the unix socket; returns stdout (unaligned, tuples only). */
@@ -93,13 +97,19 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       'fsync=off',
       '-c',
       'full_page_writes=off',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
     ]);
     const psql = (sql: string, database = 'postgres') =>
       psqlOver(binDir, socketDir, port, sql, database);
+    let log = () => '';
     const startServer = async () => {
       const started = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       child = started;
-      await waitReady(started, collect(started), () => psql('select 1'));
+      log = collect(started);
+      await waitReady(started, log, () => psql('select 1'));
       return started;
     };
     let server = await startServer();
@@ -113,6 +123,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       get pid() {
         return server.pid ?? 0;
       },
+      log: () => log(),
       env: (database = 'postgres') => ({
         PGHOST: address,
         PGPORT: String(port),

@@ -23,6 +23,11 @@ export interface SshdOptions {
   /** Extra sshd_config lines appended at the end. */
   extraConfig?: string[];
   /**
+   * sshd's LogLevel; default INFO. Not through extraConfig: sshd keeps the first value of a
+   * keyword, so a LogLevel appended there is ignored. DEBUG3 logs everything sshd sees of a session.
+   */
+  logLevel?: 'INFO' | 'VERBOSE' | 'DEBUG3';
+  /**
    * Serve the SFTP subsystem (`Subsystem sftp internal-sftp`); default true. `false` is a host
    * whose sshd_config has no `Subsystem sftp` line, as some hardened images ship.
    */
@@ -242,7 +247,7 @@ function sshdConfig(
     'AllowTcpForwarding yes',
     'MaxStartups 1000',
     'MaxSessions 100',
-    'LogLevel INFO',
+    `LogLevel ${options.logLevel ?? 'INFO'}`,
     ...(options.sftp === false ? [] : ['Subsystem sftp internal-sftp']),
     ...(options.extraConfig ?? []),
     '',
