@@ -92,9 +92,35 @@ export function stateConfigOf(
         at?.col ?? 0,
       );
     }
+    if (yamlUrl !== undefined && holdsPassword(yamlUrl)) {
+      const at = locate?.(['state', 'url']);
+      throw ValidationError.single(
+        at?.file ?? CONFIG_FILE,
+        PASSWORD_IN_CONFIG,
+        'state-url-password',
+        at?.line ?? 0,
+        at?.col ?? 0,
+      );
+    }
     return { kind: 'postgres', url: yamlUrl };
   }
   return { kind: 'files' };
+}
+
+const PASSWORD_IN_CONFIG =
+  'state.url holds a password, and opsbook.yaml is committed with the repository: everyone who can read it can log in to the state store. Take the password out of the url (postgres://user@host:port/database) and give it in the environment of opsbook instead: PGPASSWORD, a line host:port:database:user:password in ~/.pgpass (mode 0600), or the whole url in OPSBOOK_DATABASE_URL; then change the password, since the repository history keeps it';
+
+/**
+ * Whether a PostgreSQL url carries a password: in its user part, or as the `password` query
+ * parameter, which node-postgres (and libpq) read as well.
+ */
+function holdsPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== '' || parsed.searchParams.has('password');
+  } catch {
+    return false; // readsAsOneUrl refused it already
+  }
 }
 
 const CUT_SHORT =

@@ -92,4 +92,56 @@ describe('stateConfigOf', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  // opsbook.yaml is committed with the repository (README, DESIGN §9: secrets never live in it):
+  // a password written into its state.url is read by everyone who can read the repository.
+  it('refuses a password in opsbook.yaml state.url at its line, without repeating it', () => {
+    for (const url of [
+      'postgres://ops:Zq9Kx7Vy3@db/opsbook',
+      `postgres://ops:${encodeURIComponent('se@cr/et')}@db/opsbook`,
+      'postgres://ops@db/opsbook?password=Zq9Kx7Vy3',
+      'postgresql://ops@db/opsbook?sslmode=require&password=Zq9Kx7Vy3',
+    ]) {
+      const yaml = { ...raw, state: { kind: 'postgres', url } } as const;
+      let thrown: unknown;
+      try {
+        stateConfigOf(yaml, {}, () => ({ file: 'opsbook.yaml', line: 5, col: 8 }));
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown, url).toBeInstanceOf(ValidationError);
+      const message = (thrown as Error).message;
+      expect(message).toMatch(/^opsbook\.yaml:5:8: state\.url holds a password/);
+      expect(message).toMatch(/PGPASSWORD/);
+      expect(message).toMatch(/~\/\.pgpass/);
+      expect(message).toMatch(/OPSBOOK_DATABASE_URL/);
+      expect(message).not.toMatch(/Zq9|Kx7|se@cr|se%40cr/);
+      expect(JSON.stringify(thrown)).not.toMatch(/Zq9|Kx7|se%40cr/);
+    }
+  });
+
+  it('takes a password in OPSBOOK_DATABASE_URL, from the environment, over a state.url without one', () => {
+    const yaml = { ...raw, state: { kind: 'postgres', url: 'postgres://ops@db/opsbook' } } as const;
+    const url = 'postgres://ops:Zq9Kx7Vy3@db/opsbook';
+    expect(stateConfigOf(yaml, { OPSBOOK_DATABASE_URL: url })).toEqual({ kind: 'postgres', url });
+    // The environment wins, so a password in opsbook.yaml is refused only when it would be read.
+    const leaky = { ...raw, state: { kind: 'postgres', url } } as const;
+    expect(stateConfigOf(leaky, { OPSBOOK_DATABASE_URL: url })).toEqual({ kind: 'postgres', url });
+  });
+
+  it('names the line of a state.url with a password when loadConfig reads opsbook.yaml', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'opsbook-state-url-'));
+    try {
+      await writeFile(
+        path.join(dir, 'opsbook.yaml'),
+        'apiVersion: opsbook/v1\nkind: Config\nstate:\n  kind: postgres\n  url: postgres://ops:Zq9Kx7Vy3@db/opsbook\n',
+      );
+      const attempt = loadConfig({ cwd: dir, env: {} });
+      await expect(attempt).rejects.toThrow(ValidationError);
+      await expect(attempt).rejects.toThrow(/^opsbook\.yaml:5:8: state\.url holds a password/);
+      await expect(attempt).rejects.not.toThrow(/Zq9Kx7Vy3/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
