@@ -3,6 +3,7 @@ import { stateStoreOf } from '@opsbook/state';
 import type { CommandContext } from './command.js';
 import { executorSignerFor } from './commands/ticket-signer.js';
 import { configFor } from './context.js';
+import { askSecret } from './prompt.js';
 import { interruptible, openRunView } from './run-view.js';
 
 /**
@@ -29,6 +30,7 @@ export async function runRoutineCommand(
       ...(target ? { target } : {}),
       ...(inventoryFile ? { inventoryFile } : {}),
       env: process.env,
+      askSecret: (name, variable) => askSecret(`secret param ${name} (${variable}, not echoed): `),
       signal,
       ticket: new TicketGate({
         services: openTracker(config, process.env),

@@ -1,22 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { quoteShellArg } from '@opsbook/exec';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
-import { createWorld, type RunbookFixture, type World, waitFor } from './opsbook-world.js';
-import { binPath, userEnv } from './run-cli.js';
+import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { dirParam, header } from './runbook-fixtures.js';
+import { Pane, terminalCommand } from './tmux-pane.js';
 
 /*
  * Issue 17 item 12: what a person sees of `opsbook run` on a terminal. The real binary runs in a
  * tmux pane of 120×40 against real sshd hosts; the test reads the pane as text while a step
  * waits, then after the run.
  */
-
-const execFileAsync = promisify(execFile);
 
 /**
  * Every host prints a line and waits in its one step until the `open` file exists, but a host
@@ -32,56 +27,6 @@ ${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
       run: echo waiting on {{ host.name }} && if [ {{ host.vars.color }} != blue ]; then while [ ! -e {{ params.dir }}/open ]; do sleep 0.1; done; fi
 `,
 };
-
-/**
- * A tmux server of this test alone, and one pane in it. Its socket is a file of the test's world
- * folder, so removing the world removes it too (a killed server leaves its socket file behind).
- */
-class Pane {
-  folder = '';
-  socket = '';
-  private started = 0;
-  tmux(args: string[]) {
-    return execFileAsync('tmux', ['-S', this.socket, ...args]);
-  }
-  /**
-   * Starts `command` (shell text) in a 120×40 pane that stays after the command ended. Each
-   * start gets a server of its own: `kill-server` returns before the old server has gone, and a
-   * new session on its socket could reach the dying server ("server exited unexpectedly").
-   */
-  async start(command: string) {
-    await this.stop();
-    this.socket = path.join(this.folder, `tmux-${++this.started}.sock`);
-    await this.tmux([
-      'new-session',
-      '-d',
-      '-x',
-      '120',
-      '-y',
-      '40',
-      `${command}; echo "[exit $?]"; exec sleep 3600`,
-    ]);
-  }
-  /** The pane's text as a person sees it now (without colours). */
-  async text(): Promise<string> {
-    return (await this.tmux(['capture-pane', '-p', '-J', '-S', '-200'])).stdout;
-  }
-  async waitForText(check: (text: string) => boolean, what: string): Promise<string> {
-    let last = '';
-    const isThere = async () => {
-      last = await this.text();
-      return check(last);
-    };
-    await waitFor(isThere, what).catch((e: Error) => {
-      throw new Error(`${e.message}; the pane:\n${last}`);
-    });
-    return last;
-  }
-  async stop() {
-    if (!this.socket) return;
-    await this.tmux(['kill-server']).catch(() => {});
-  }
-}
 
 let world: World;
 const pane = new Pane();
@@ -107,14 +52,8 @@ afterAll(async () => {
   await world?.remove();
 });
 
-/** `opsbook run` as shell text with this world's environment, as a user would type it. */
-function opsbookCommand(args: string[]): string {
-  const env = { ...userEnv(world.env), TERM: 'xterm-256color' };
-  const assignments = Object.entries(env)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => quoteShellArg(`${k}=${v}`));
-  return `cd ${quoteShellArg(world.dir)} && env -i ${assignments.join(' ')} ${[process.execPath, binPath, ...args].map((a) => quoteShellArg(a)).join(' ')}`;
-}
+/** `opsbook ARGS` as shell text with this world's environment, as a user would type it. */
+const opsbookCommand = (args: string[]) => terminalCommand(world, args);
 
 describe('opsbook run on a terminal', () => {
   it('redraws a status of hosts, steps, elapsed and ETA under the output, then lists only the hosts that did not succeed', async () => {

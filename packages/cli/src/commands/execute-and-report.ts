@@ -15,6 +15,7 @@ import { type CommandContext, type OptionSpec, stringOption } from '../command.j
 import { exitForRun } from '../exit-code.js';
 import { tuneRunV8, v8TuningForRun } from '../heap-growth.js';
 import { lockHolderText, sessionSql } from '../lock-holders-text.js';
+import { askSecret } from '../prompt.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
@@ -193,6 +194,8 @@ export async function executeAndReport(
       ...(retryOf !== undefined ? { retryOf } : {}),
       ...(distribute ? { distribute } : {}),
       env: process.env,
+      // A secret typed here never reaches the shell's history, as a value on a command line would.
+      askSecret: (name, variable) => askSecret(`secret param ${name} (${variable}, not echoed): `),
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,
       onEvent,

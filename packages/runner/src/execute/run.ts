@@ -24,7 +24,7 @@ import {
   withoutInventory,
 } from '../approval/approval-flow.js';
 import { composedDirsOf } from '../plan/compose.js';
-import { readSecretParams } from '../plan/params.js';
+import { askMissingSecrets, readSecretParams } from '../plan/params.js';
 import type { Plan, PlannedHost } from '../plan/plan.js';
 import type { TicketGate, TicketReport } from '../ticket/run-ticket.js';
 import type { QueuedWrites } from '../ticket/ticket-writes.js';
@@ -50,6 +50,11 @@ export interface RunRequest {
   executorSigner: SshSigner;
   inventoryFile?: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * Asks a person for a secret param that `env` does not set (a terminal, not echoed); undefined
+   * when nobody can answer. Absent: such a param is refused, naming its variable.
+   */
+  askSecret?(name: string, variable: string): Promise<string | undefined>;
   /** Like StrictHostKeyChecking=accept-new: unknown host keys are added; changed ones still refused. */
   acceptNewHostKeys?: boolean;
   signal: AbortSignal;
@@ -281,7 +286,13 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
     ? await retryPlanOf(store, verified.plan, approval.statement.id, req.retryOf)
     : undefined;
   const plan = retry?.plan ?? verified.plan;
-  const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, req.env);
+  const secretEnv = await askMissingSecrets(
+    verified.bundle.runbook,
+    plan.secretParams,
+    req.env,
+    req.askSecret,
+  );
+  const secrets = readSecretParams(verified.bundle.runbook, plan.secretParams, secretEnv);
   const masked = [...Object.values(secrets), ...allVaultValues(vaultValues)];
   const secretMask = createSecretMask(masked);
   const { mask } = secretMask;

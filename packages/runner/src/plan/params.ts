@@ -218,6 +218,30 @@ function resolveFrom<V>(
  * `required: false`: unset or empty, it is the empty string (a database password left empty on
  * purpose, so that the client falls back to .pgpass or peer authentication).
  */
+/**
+ * `env` with the secret params it does not set asked for (`ask`: a person at a terminal, who types
+ * them unseen), so that a value never has to be written on a command line, where the shell's
+ * history keeps it. A param declared `required: false` is not asked for (left empty, it has a
+ * meaning: see readSecretParams); nor is anything when `ask` is absent or answers nothing
+ * (readSecretParams then refuses, saying how to set the variable).
+ */
+export async function askMissingSecrets(
+  runbook: Runbook,
+  names: readonly string[],
+  env: NodeJS.ProcessEnv,
+  ask: ((name: string, variable: string) => Promise<string | undefined>) | undefined,
+): Promise<NodeJS.ProcessEnv> {
+  if (!ask) return env;
+  let asked = env;
+  for (const name of names) {
+    const variable = `OPSBOOK_PARAM_${name.toUpperCase()}`;
+    if (env[variable] || runbook.spec.params?.[name]?.required === false) continue;
+    const answer = await ask(name, variable);
+    if (answer) asked = { ...asked, [variable]: answer };
+  }
+  return asked;
+}
+
 export function readSecretParams(
   runbook: Runbook,
   names: readonly string[],
@@ -234,7 +258,7 @@ export function readSecretParams(
         continue;
       }
       throw new UsageError(
-        `secret param ${name} is not set: export ${variable} in the environment of opsbook run`,
+        `secret param ${name} is not set: set ${variable} in the environment of opsbook run without writing the value on a command line, which the shell history keeps: read -rs ${variable} && export ${variable} (or run opsbook run on a terminal, which asks for it)`,
       );
     }
     const value = spec ? paramFromText(spec, text) : text;
