@@ -257,6 +257,33 @@ describe('secret-in-command: the environment versus the arguments', () => {
   });
 });
 
+describe('secret-in-command: host vars that hold credentials (Ansible Vault)', () => {
+  // A vaulted host var reaches a run: command as "$OPSBOOK_VAULT_<name>" (masked, never in the
+  // plan), but expanded into a program's arguments it is in that process's argv on the host, which
+  // every user of the host can read. Which vars are vaulted is the inventory's: lint reads the
+  // name, as promote does for a script's variables.
+  it('fails a credential-named host var, or $OPSBOOK_VAULT_, in the arguments of a program', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('leak', 'run: mysql -u app --password={{ host.vars.db_password }} -e "select 1"'),
+        step('env', 'run: MYSQL_PWD={{ host.vars.db_password }} mysql -u app -e "select 1"'),
+        step('builtin', 'run: printf %s {{ host.vars.api_token }} > /run/app/token'),
+        step('named', 'run: curl -fsS -u "ops:$OPSBOOK_VAULT_api_token" https://x.example'),
+        step('plain', 'run: echo {{ host.vars.color }} && id -- {{ host.vars.passenger_user }}'),
+      ),
+    });
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('{{ host.vars.db_password }} -e'),
+      r.at('$OPSBOOK_VAULT_api_token'),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
+    expect(messages[0]).toMatch(
+      /host var 'db_password' .*credential.*argument of mysql.*ps.*assignment word before the command/,
+    );
+    expect(messages[1]).toMatch(/Ansible Vault encrypted host var 'api_token' .*argument of curl/);
+  });
+});
+
 // A placeholder inside quotes, a here-document or $(( )) is refused by loading (opsbook validate,
 // packages/schema/test/invalid-runbooks.ts); lint reads the spots that load as values.
 describe('placeholders where the shell reads a value', () => {

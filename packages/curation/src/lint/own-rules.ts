@@ -156,7 +156,7 @@ export function ownRuleFindings(
   for (const text of texts) {
     const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
     for (const leak of secretVariablesInArguments(text.text, secretParams)) {
-      const variable = paramVariable(leak.param);
+      const variable = leak.vaulted ? `OPSBOOK_VAULT_${leak.param}` : paramVariable(leak.param);
       add(
         'secret-in-command',
         {
@@ -164,7 +164,7 @@ export function ownRuleFindings(
           ...positionOf(text, leak.start),
           ...endOf(positionOf(text, leak.end - 1)),
         },
-        `secret param '${leak.param}' ($${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${variable}" psql …), or on stdin (printf '%s' "$${variable}" | …)`,
+        `${leak.vaulted ? 'Ansible Vault encrypted host var' : 'secret param'} '${leak.param}' ($${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${variable}" psql …), or on stdin (printf '%s' "$${variable}" | …)`,
         step,
       );
     }
@@ -191,6 +191,19 @@ export function ownRuleFindings(
           'secret-in-command',
           at,
           `secret param '${p.ref.name}' is used in a command: its value becomes an argument of ${word?.command ?? 'the process'}, which every user of the host can read in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD={{ params.${p.ref.name} }} psql …), or on stdin (printf '%s' {{ params.${p.ref.name} }} | …), or use a script: step`,
+          step,
+        );
+      if (
+        p.ref.kind === 'host-var' &&
+        CREDENTIAL_NAME.test(p.ref.name) &&
+        p.context !== 'comment' &&
+        word?.role !== 'assignment' &&
+        word?.role !== 'builtin-argument'
+      )
+        add(
+          'secret-in-command',
+          at,
+          `host var '${p.ref.name}' is named as a credential (an Ansible Vault encrypted one reaches the command as "$OPSBOOK_VAULT_${p.ref.name}"), and its value becomes an argument of ${word?.command ?? 'the process'}, which every user of the host can read in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD={{ host.vars.${p.ref.name} }} psql …), or on stdin (printf '%s' {{ host.vars.${p.ref.name} }} | …)`,
           step,
         );
       if (
@@ -280,6 +293,14 @@ function scaffoldPlaceholder(
 
 const endOf = (p: { line: number; col: number }) => ({ endLine: p.line, endCol: p.col });
 
+/**
+ * A host var whose name says it holds a credential (`db_password`, `api_token`, `secret_key`):
+ * which vars are Ansible Vault encrypted is the inventory's, which lint does not read. Whole
+ * `_`-separated parts, so that `passenger_user` or `bypass_cache` are not taken for one.
+ */
+const CREDENTIAL_NAME =
+  /(?:^|_)(?:pass(?:word|wd|phrase)?|secret|token|api_?key|private_?key|credentials?)(?:_|$)/i;
+
 /** The runner's variable of a param (as @opsbook/exec's paramEnvName names it). */
 function paramVariable(name: string): string {
   return `OPSBOOK_PARAM_${name.toUpperCase()}`;
@@ -289,19 +310,29 @@ function paramVariable(name: string): string {
 function secretVariablesInArguments(
   text: string,
   secrets: readonly string[],
-): { param: string; start: number; end: number; command?: string }[] {
-  if (!secrets.length || !text.includes('OPSBOOK_PARAM_')) return [];
+): { param: string; vaulted?: true; start: number; end: number; command?: string }[] {
+  const hasParams = secrets.length > 0 && text.includes('OPSBOOK_PARAM_');
+  if (!hasParams && !text.includes('OPSBOOK_VAULT_')) return [];
   const byVariable = new Map(secrets.map((s) => [paramVariable(s), s]));
   const contexts = shellContexts(text);
-  const found: { param: string; start: number; end: number; command?: string }[] = [];
-  for (const m of text.matchAll(/\$(?:\{(OPSBOOK_PARAM_\w+)\}|(OPSBOOK_PARAM_\w+))/g)) {
-    const param = byVariable.get((m[1] ?? m[2])!);
+  const found: { param: string; vaulted?: true; start: number; end: number; command?: string }[] =
+    [];
+  for (const m of text.matchAll(
+    /\$(?:\{(OPSBOOK_(?:PARAM|VAULT)_\w+)\}|(OPSBOOK_(?:PARAM|VAULT)_\w+))/g,
+  )) {
+    const variable = (m[1] ?? m[2])!;
+    // An Ansible Vault encrypted host var (@opsbook/exec's vaultEnvName): secret by definition.
+    const vault = variable.startsWith('OPSBOOK_VAULT_')
+      ? variable.slice('OPSBOOK_VAULT_'.length)
+      : undefined;
+    const param = vault ?? byVariable.get(variable);
     const context = contexts.contextAt(m.index);
     if (!param || (context !== 'code' && context !== 'double')) continue;
     const word = commandWordAt(text, m.index);
     if (word?.role === 'argument')
       found.push({
         param,
+        ...(vault !== undefined ? { vaulted: true as const } : {}),
         start: m.index,
         end: m.index + m[0].length,
         ...(word.command ? { command: word.command } : {}),
