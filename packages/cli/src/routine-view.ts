@@ -20,7 +20,7 @@ export async function runRoutineCommand(
   const executorSigner = await executorSignerFor(ctx);
   // On a terminal, the same live status as opsbook run; host output stays in the journal.
   const view = await openRunView(ctx.out, { raw: false, quiet: true });
-  const { signal, done, ended } = interruptible(view.out);
+  const { signal, stopSignal, done, ended } = interruptible(view.out, { stopsCommands: true });
   let started: { runId: string; ticket?: string } | undefined;
   try {
     return await runRoutine({
@@ -32,6 +32,7 @@ export async function runRoutineCommand(
       env: process.env,
       askSecret: (name, variable) => askSecret(`secret param ${name} (${variable}, not echoed): `),
       signal,
+      stopSignal,
       ticket: new TicketGate({
         services: openTracker(config, process.env),
         store: stateStoreOf(config),

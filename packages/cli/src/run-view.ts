@@ -256,12 +256,17 @@ export function approvalUseText(outcome: RunOutcome): string | undefined {
   return `${left}: retry the hosts that did not end ok with --retry-failed ${outcome.runId}`;
 }
 
+/** How long a second Ctrl-C waits for the killed commands and the run's end before exiting. */
+const STOP_NOW_MS = 15_000;
+
 /**
  * Ctrl-C (SIGINT) stops new work, and so does SIGTERM (a service stop, a CI timeout): running
  * commands finish or time out, and the run ends recorded as interrupted, its ticket told. A
- * second one exits at once. SIGHUP (the terminal or the ssh session to the runner machine gone)
- * does not stop the run: it goes on to its end and records it, as under nohup, its output going
- * nowhere. Returns the signal and a cleanup.
+ * second one exits at once; with `stopsCommands`, it first aborts `stopSignal`, which the caller
+ * gives the run: the commands still running are killed and journaled as stopped, and the run
+ * ends interrupted, unless a third one (or STOP_NOW_MS going by) exits at once. SIGHUP (the
+ * terminal or the ssh session to the runner machine gone) does not stop the run: it goes on to
+ * its end and records it, as under nohup, its output going nowhere. Returns the signal and a cleanup.
  */
 export function interruptible(
   out: Output,
@@ -271,9 +276,13 @@ export function interruptible(
      * took, the workers finish theirs, and a second one stops only this process's waiting.
      */
     distributed?: boolean;
+    /** The caller passes `stopSignal` to its run (runApproved's `stopSignal`). */
+    stopsCommands?: boolean;
   } = {},
 ): {
   signal: AbortSignal;
+  /** Aborted by a second Ctrl-C (with `stopsCommands`), its reason the words the journal keeps. */
+  stopSignal: AbortSignal;
   done(): void;
   /**
    * The run's end is in its journal (its run-end event): from now on Ctrl-C stops only its
@@ -282,8 +291,10 @@ export function interruptible(
   ended(run: { runId: string; ticket?: string | undefined }): void;
 } {
   const controller = new AbortController();
+  const stopController = new AbortController();
   const signals = ['SIGINT', 'SIGTERM'] as const;
   let endedRun: { runId: string; ticket?: string | undefined } | undefined;
+  let deadline: NodeJS.Timeout | undefined;
   const now = () => {
     out.note(
       endedRun
@@ -293,6 +304,19 @@ export function interruptible(
           : 'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
     );
     process.exit(exitCodes.interrupted);
+  };
+  // The second signal kills what still runs and lets the run record its end, bounded in time.
+  const second = (name: NodeJS.Signals) => {
+    for (const s of signals) process.removeListener(s, second);
+    if (endedRun || options.distributed || !options.stopsCommands) return now();
+    for (const s of signals) process.once(s, now);
+    out.note(
+      'stopping now: the commands still running are killed and the run is recorded as interrupted (Ctrl-C again to exit at once, leaving it incomplete)',
+    );
+    stopController.abort(`stopped by a second ${name === 'SIGINT' ? 'Ctrl-C' : name}`);
+    // A host that does not confirm the kill, or a journal that does not take the end, must not
+    // keep the engineer waiting: past this, exit as a third Ctrl-C would.
+    deadline = setTimeout(now, STOP_NOW_MS).unref();
   };
   const first = (name: NodeJS.Signals) => {
     for (const s of signals) process.removeListener(s, first);
@@ -304,14 +328,16 @@ export function interruptible(
           : `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
     );
     controller.abort();
-    for (const s of signals) process.once(s, now);
+    for (const s of signals) process.once(s, second);
   };
   const hangUp = () => {};
   for (const s of signals) process.once(s, first);
   process.on('SIGHUP', hangUp);
   return {
     signal: controller.signal,
+    stopSignal: stopController.signal,
     done: () => {
+      clearTimeout(deadline);
       for (const s of signals) process.removeListener(s, first);
       process.removeListener('SIGHUP', hangUp);
     },

@@ -165,13 +165,14 @@ describe('opsbook run on a terminal', () => {
     expect(after).toMatch(/^run \S+ interrupted in /m);
   });
 
-  it('shows what a second Ctrl-C leaves before it exits, lines still gathered under the block included', async () => {
+  it('shows what a second Ctrl-C does before it exits, lines still gathered under the block included', async () => {
     await gateRunWaiting('ctrl-c-twice');
     await pane.tmux(['send-keys', 'C-c']);
     await pane.waitForText((t) => t.includes('interrupted: no new step'), 'the first notice');
     await pane.tmux(['send-keys', 'C-c']);
     const after = await pane.waitForText((t) => t.includes('[exit '), 'the run to stop');
     expect(after).toContain('[exit 130]');
-    expect(after).toContain('stopped now: commands still running on hosts are killed');
+    expect(after).toContain('stopping now: the commands still running are killed');
+    expect(after).toMatch(/^run \S+ interrupted in /m);
   });
 });

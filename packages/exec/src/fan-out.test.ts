@@ -36,6 +36,31 @@ describe('fanOut', () => {
     });
   });
 
+  it("on stop aborts every running host's signal and starts no other (a second Ctrl-C)", async () => {
+    const signal = new AbortController();
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const fan = startFanOut(
+      { hosts: hostNames(4), concurrency: 2, signal: signal.signal, stop: stop.signal },
+      ({ host, signal: hostSignal }) =>
+        new Promise<string>((_resolve, reject) => {
+          seen.push(host);
+          hostSignal.addEventListener('abort', () => reject(new Error(`${host} killed`)));
+        }),
+    );
+    await settle();
+    signal.abort(); // the first Ctrl-C: running hosts are left to finish
+    await settle();
+    stop.abort(); // the second: they are stopped
+    const result = await fan.done;
+    expect(seen).toEqual(['h1', 'h2']);
+    expect(result.outcomes.map((o) => [o.host, o.status])).toEqual([
+      ['h1', 'cancelled'],
+      ['h2', 'cancelled'],
+    ]);
+    expect(result).toMatchObject({ interrupted: true, notStarted: ['h3', 'h4'], failures: 0 });
+  });
+
   it('stops starting hosts once failures exceed maxFailures; running hosts finish', async () => {
     const gates = new Map(hostNames(6).map((h) => [h, deferred<string>()]));
     const fan = startFanOut(

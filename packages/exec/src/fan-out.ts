@@ -13,6 +13,11 @@ export interface FanOutOptions<R> {
   maxFailures?: number;
   /** Abort = stop starting new hosts; running hosts finish (or time out) and the result says interrupted. */
   signal?: AbortSignal | undefined;
+  /**
+   * Abort = stop now: every running host's signal is aborted (its command killed), as
+   * `cancelHost` does for one, and no host starts. A second Ctrl-C, after `signal`'s first.
+   */
+  stop?: AbortSignal | undefined;
   /** Classifies a returned value as a failed host (e.g. a step failed). Default: returned = ok. */
   isFailure?: (value: R) => boolean;
   onEvent?: (event: FanOutEvent) => void;
@@ -20,7 +25,10 @@ export interface FanOutOptions<R> {
 
 export interface HostContext {
   host: string;
-  /** Aborted by `cancelHost(host)` (not by the run's signal: running hosts are allowed to finish). */
+  /**
+   * Aborted by `cancelHost(host)` or the fan-out's `stop` (not by the run's signal: running hosts
+   * are allowed to finish).
+   */
   signal: AbortSignal;
   /** Feed command output here; it is split into lines and emitted as `output` events. */
   output(stream: 'stdout' | 'stderr', chunk: string): void;
@@ -82,7 +90,7 @@ export function startFanOut<R>(
   };
 
   const mayStart = () => {
-    if (options.signal?.aborted) result.interrupted = true;
+    if (options.signal?.aborted || options.stop?.aborted) result.interrupted = true;
     if (result.failures > maxFailures) result.stoppedByFailures = true;
     return !result.interrupted && !result.stoppedByFailures;
   };
@@ -90,7 +98,7 @@ export function startFanOut<R>(
   const runHost = async (host: string): Promise<void> => {
     const controller = new AbortController();
     controllers.set(host, controller);
-    if (cancelled.has(host)) controller.abort();
+    if (cancelled.has(host) || options.stop?.aborted) controller.abort();
     const lines = { stdout: new LineSplitter(), stderr: new LineSplitter() };
     const output = (stream: 'stdout' | 'stderr', chunk: string) => {
       for (const line of lines[stream].push(chunk)) emit(outputEvent(host, stream, line));
@@ -127,8 +135,13 @@ export function startFanOut<R>(
     }
   };
 
+  const stopAll = () => {
+    for (const controller of controllers.values()) controller.abort();
+  };
+  options.stop?.addEventListener('abort', stopAll, { once: true });
   const done = Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane)).then(
     () => {
+      options.stop?.removeEventListener('abort', stopAll);
       mayStart();
       result.notStarted = [...queue];
       return result;

@@ -169,7 +169,10 @@ export async function executeAndReport(
     raw: Boolean(ctx.options.raw),
     quiet: Boolean(ctx.options.quiet),
   });
-  const { signal, done, ended } = interruptible(view.out, { distributed: Boolean(distribute) });
+  const { signal, stopSignal, done, ended } = interruptible(view.out, {
+    distributed: Boolean(distribute),
+    stopsCommands: !distribute,
+  });
   const t0 = Date.now();
   // Inspection findings are counted as their steps end, for the last lines (counts only).
   const findings: RunDigest['findings'] = { counts: {}, notable: [] };
@@ -198,6 +201,7 @@ export async function executeAndReport(
       askSecret: (name, variable) => askSecret(`secret param ${name} (${variable}, not echoed): `),
       acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
       signal,
+      ...(distribute ? {} : { stopSignal }),
       onEvent,
       ...(view.onOutput ? { onOutput: view.onOutput } : {}),
     });

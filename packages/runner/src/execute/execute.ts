@@ -80,6 +80,12 @@ export interface ExecuteInput {
   secretMask?: SecretMask;
   signal: AbortSignal;
   /**
+   * Stop now (a second Ctrl-C, after `signal`'s first): the commands still running are killed,
+   * each step-end says why (the abort's reason, a string), and the hosts end cancelled: no
+   * rollback or evidence starts.
+   */
+  stopSignal?: AbortSignal;
+  /**
    * Why a host cut short by `signal` is cancelled, for its host-end (a worker says it was
    * stopped); undefined: no reason is given, as for a run's own Ctrl-C.
    */
@@ -149,6 +155,7 @@ export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteRe
       concurrency: plan.concurrency,
       maxFailures: plan.maxFailures,
       signal: input.signal,
+      stop: input.stopSignal,
       isFailure: (r) => r.status !== 'ok',
       onEvent: (e) => {
         if (e.type === 'output')
@@ -229,7 +236,7 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     await input.releaseTransport?.(host).catch(() => {});
   }
   if (result.status === 'cancelled' && !result.error) {
-    const why = input.cancelledBecause?.();
+    const why = input.cancelledBecause?.() ?? stopReasonOf(input);
     if (why) result.error = why;
   }
   await input.record({
@@ -314,7 +321,7 @@ async function runPhase(
   const { result } = run;
   for (const step of unit.phases[phase]) {
     // After an interrupt the command running now finishes, but no further step starts.
-    if (input.signal.aborted) {
+    if (input.signal.aborted || run.ctx.signal.aborted) {
       if (result.status === 'ok') result.status = 'cancelled';
       return false;
     }
@@ -328,6 +335,11 @@ async function runPhase(
       throw e;
     });
     result.steps.push(r);
+    // Stopped now (a second Ctrl-C): its command was killed, nothing more starts on the host.
+    if (r.status !== 'ok' && run.ctx.signal.aborted) {
+      if (result.status === 'ok') result.status = 'cancelled';
+      return false;
+    }
     if (r.status === 'ok' || step.continueOnError || phase === 'evidence') continue;
     // A composed runbook cut short by an interrupt: the host is cancelled, not failed.
     if (result.status === 'cancelled') return false;
@@ -469,6 +481,8 @@ async function runStep(
       throw e;
     }
     reason = e instanceof Error ? e.message : String(e);
+    const stopped = ctx.signal.aborted ? stopReasonOf(input) : undefined;
+    if (stopped) reason = `${reason} (${stopped})`;
   } finally {
     live.end();
   }
@@ -508,6 +522,12 @@ async function runStep(
     ...(step.kind === 'uses' ? { uses: step.uses, result: result ?? null } : {}),
   });
   return r;
+}
+
+/** Why the run was stopped now (`stopSignal`'s reason), when it was. */
+function stopReasonOf(input: ExecuteInput): string | undefined {
+  const reason = input.stopSignal?.aborted ? input.stopSignal.reason : undefined;
+  return typeof reason === 'string' ? reason : undefined;
 }
 
 function recordStart(input: RunInput, host: PlannedHost, phase: Phase, step: PlannedStep) {

@@ -58,6 +58,11 @@ export interface RunRequest {
   /** Like StrictHostKeyChecking=accept-new: unknown host keys are added; changed ones still refused. */
   acceptNewHostKeys?: boolean;
   signal: AbortSignal;
+  /**
+   * Stop now (a second Ctrl-C): the commands still running are killed, their steps journaled
+   * with the abort's reason (a string), and the run ends interrupted.
+   */
+  stopSignal?: AbortSignal;
   /** Every durable event, for live progress. */
   onEvent?(event: RunEvent): void;
   /** Command output lines, secrets masked; `cut`: a line longer than 64 Ki characters, cut. */
@@ -405,6 +410,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
       mask,
       secretMask,
       signal,
+      ...(req.stopSignal ? { stopSignal: req.stopSignal } : {}),
       ...(req.onOutput ? { onOutput: req.onOutput } : {}),
       connect: connectorFor(req, sshConfig),
     });
