@@ -5,7 +5,7 @@ import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { isAnyProcessMentioning, journalFiles, type RunDoc, readJournal } from './run-outcome.js';
-import { slowRunbook } from './runbook-fixtures.js';
+import { dirParam, header, slowRunbook } from './runbook-fixtures.js';
 
 /*
  * Issue 4, "Done means": SIGINT (and SIGTERM), SIGHUP and SIGKILL of the real `opsbook run` process mid-run, against
@@ -14,9 +14,25 @@ import { slowRunbook } from './runbook-fixtures.js';
  * incomplete, and nothing running on the hosts.
  */
 
+/** A step on the runner machine (where: local) that would run for five minutes. */
+const slowLocalRunbook = {
+  yaml: `${header('slow-local', 'change', 'P3')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: wait-here
+      name: Wait on the runner machine
+      where: local
+      run: touch {{ params.dir }}/{{ host.name }}.started && sleep 300 && touch {{ params.dir }}/{{ host.name }}.done
+`,
+};
+
 let world: World;
 beforeAll(async () => {
-  world = await createWorld({ hostCount: 2, runbooks: { slow: slowRunbook } });
+  world = await createWorld({
+    hostCount: 2,
+    runbooks: { slow: slowRunbook, 'slow-local': slowLocalRunbook },
+  });
 });
 afterAll(async () => {
   await world?.remove();
@@ -136,6 +152,39 @@ describe('interrupting opsbook run', () => {
     const shown = await world.opsbook(['runs', 'show', doc.runId]);
     expect(shown.stdout).toMatch(new RegExp(`^run ${doc.runId} {2}interrupted `, 'm'));
     expect(shown.stdout).toContain('stopped by a second Ctrl-C');
+  });
+
+  it('on a second Ctrl-C kills a local step (where: local) still running too, and journals it as stopped', async () => {
+    const dir = path.join(world.markerDir, 'sigint-twice-local');
+    await mkdir(dir);
+    const file = await approvedFile(
+      world,
+      'slow-local',
+      'sigint-twice-local.json',
+      [world.people.alice],
+      { params: { dir }, target: 'h1' },
+    );
+    const running = world.spawnOpsbook(['run', file, '--json']);
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'the local step to start');
+    running.child.kill('SIGINT');
+    await waitFor(
+      () => running.stderr().includes('Ctrl-C again'),
+      'the first interrupt to be noted',
+    );
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    expect(r.code).toBe(130);
+    await waitFor(
+      async () => !(await isAnyProcessMentioning(`${dir}/`)),
+      'the stopped local command to die',
+    );
+    expect(await readdir(dir)).toEqual(['h1.started']);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    const journal = await readJournal(doc.journal.path);
+    const end = journal.find((e) => e.type === 'step-end');
+    expect(end).toMatchObject({ step: 'wait-here', status: 'error' });
+    expect(String(end!.reason)).toContain('stopped by a second Ctrl-C');
+    expect(journal.at(-1)).toMatchObject({ type: 'run-end', status: 'interrupted' });
   });
 
   it('on SIGHUP (the terminal or ssh session gone) runs to its end and records it, as under nohup', async () => {
