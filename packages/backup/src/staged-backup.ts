@@ -1,4 +1,4 @@
-import { InterruptedError } from '@opsbook/schema';
+import { InterruptedError, storageErrorOf } from '@opsbook/schema';
 import { linkedController } from './archive-writer.js';
 import type { BackupOutcome } from './file-backup.js';
 import type { Manifest } from './manifest.js';
@@ -51,6 +51,18 @@ export async function takeStagedBackup(
     inner.abort();
     await discardStaged(dir);
     if (options.signal?.aborted) throw new InterruptedError(options.cancelledMessage);
-    throw e;
+    // A full or read-only repository: say which one and what to do, not Node's errno text (a
+    // write on an open archive names no path; one that names another file is not ours to word).
+    const where = (e as { path?: unknown }).path;
+    const inRepository =
+      where === undefined || (typeof where === 'string' && where.startsWith(`${repo.dir}/`));
+    throw (
+      (inRepository
+        ? storageErrorOf(e, {
+            place: `the backup repository ${repo.dir}`,
+            outcome: `The backup of ${options.host} stopped and nothing of it was kept`,
+          })
+        : undefined) ?? e
+    );
   }
 }
