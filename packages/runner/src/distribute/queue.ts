@@ -237,7 +237,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
  * stays taken, never tried again (maxAttempts 1), and the runner's promise rejects with
  * STATE_DB_UNREACHABLE; the write graphile-worker still tries then is kept from failing.
  */
-class JobEnds {
+export class JobEnds {
   private readonly stopping = new AbortController();
   private readonly lost: OpsbookError[] = [];
   /** Ends given up and being handed to graphile-worker, until its write has started. */

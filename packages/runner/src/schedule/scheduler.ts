@@ -1,6 +1,8 @@
 import type { Config } from '@opsbook/schema';
 import { UsageError } from '@opsbook/schema';
+import { connectionTargetOf } from '@opsbook/state';
 import type { ParsedCronItem, Runner, TaskList } from 'graphile-worker';
+import { JobEnds } from '../distribute/queue.js';
 import { runScheduledSlot, type SlotPayload, type SlotRunOptions } from './scheduled-run.js';
 import { parseScheduleCron, SCHEDULE_TASK, scheduleLogOf, schedulesOf } from './schedules.js';
 
@@ -62,11 +64,23 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     if (level === 'error' || level === 'warning')
       options.onEvent?.({ type: 'queue', level, message });
   });
+  // graphile-worker writes a slot job's end without awaiting it: with the server down just then,
+  // the write's rejection was unhandled and ended the scheduler with a stack trace. The end
+  // waits for the database, as a worker's shard end does (the slot's own row is written already).
+  const ends = new JobEnds(connectionTargetOf(urlOf(options.config)), {
+    onEndWaiting: (jobId, error) =>
+      options.onEvent?.({
+        type: 'queue',
+        level: 'warning',
+        message: `the end of job ${jobId} waits for the database to record it: ${error.message}`,
+      }),
+  });
+  ends.guard(pgPool);
   let runner: Runner;
   try {
     runner = await run({
       pgPool,
-      taskList,
+      taskList: ends.wrap(taskList),
       parsedCronItems,
       // Every schedule may run at once; a slot whose schedule is still going runs nothing.
       concurrency: parsedCronItems.length,
@@ -81,6 +95,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   return {
     done,
     async stop() {
+      ends.giveUp();
       await runner.stop();
       await done;
     },
