@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -11,6 +12,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // The worker reads the main process's answers after each test (see the file).
+    setupFiles: [fileURLToPath(new URL('./vitest.between-tests.ts', import.meta.url))],
     reporters: [
       'default',
       ['json', { outputFile: path.join(process.cwd(), 'test-results', 'vitest.json') }],
