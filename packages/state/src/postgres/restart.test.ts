@@ -1,10 +1,12 @@
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshDatabase } from '../__fixtures__/fresh-database.js';
 import { Journal, type JournalLine } from '../journal.js';
 import { postgresStore } from './postgres-store.js';
 
 let pg: Postgres;
+/** How long a condition is waited for (polled every 20 ms). */
+const waitLong = { timeout: 30_000, interval: 20 };
 
 beforeAll(async () => {
   pg = await startPostgres();
@@ -31,10 +33,12 @@ describe('a run while PostgreSQL restarts', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
+    // Counted, not timed: a loaded machine makes far fewer appends in a given time.
+    await vi.waitFor(() => expect(appends.length).toBeGreaterThan(10), waitLong);
     const before = appends.length;
     await pg.restart({ downMs: 1500 });
-    await new Promise((r) => setTimeout(r, 300));
+    const restarted = appends.length;
+    await vi.waitFor(() => expect(appends.length).toBeGreaterThan(restarted + 10), waitLong);
     appending = false;
     await appender;
     const lines = await Promise.all(appends);
@@ -50,8 +54,7 @@ describe('a run while PostgreSQL restarts', () => {
       status: 'ok',
     });
     await journal.close();
-    expect(before).toBeGreaterThan(10);
-    expect(appends.length).toBeGreaterThan(before + 10); // appends made while it was down
+    expect(restarted).toBeGreaterThan(before); // appends made while it was down
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 2));
     const { verification } = await store.readRun('r1');
     expect(verification).toMatchObject({ ok: true, status: 'complete', problems: [] });
@@ -66,8 +69,9 @@ describe('a run while PostgreSQL restarts', () => {
     const journal = await store.createJournal('r1');
     await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
     await journal.append({ type: 'run-end', status: 'ok', hosts: {} });
-    const restarted = pg.restart({ downMs: 1000 });
-    await new Promise((r) => setTimeout(r, 200));
+    const restarted = pg.restart({ downMs: 3000 });
+    // Down for certain (not 200 ms later, which a loaded machine may not have stopped it by).
+    await vi.waitFor(() => expect(pg.psql('select 1')).rejects.toThrow(), waitLong);
     await store.recordRunEnd({ runId: 'r1', head: journal.head, count: 2, status: 'ok' });
     await restarted;
     expect((await store.readRun('r1')).verification).toMatchObject({ ok: true, count: 2 });

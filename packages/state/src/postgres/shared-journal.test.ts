@@ -1,5 +1,5 @@
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshDatabase } from '../__fixtures__/fresh-database.js';
 import type { JournalLine } from '../journal.js';
 import { postgresStore } from './postgres-store.js';
@@ -243,12 +243,17 @@ describe('a journal several processes append to', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
+    // Counted, not timed: a loaded machine makes far fewer appends in a given time.
+    const waitLong = { timeout: 30_000, interval: 20 };
+    await vi.waitFor(() => expect(appends.length).toBeGreaterThan(5), waitLong);
+    const before = appends.length;
     await pg.restart({ downMs: 1500 });
-    await new Promise((r) => setTimeout(r, 300));
+    const restarted = appends.length;
+    await vi.waitFor(() => expect(appends.length).toBeGreaterThan(restarted + 5), waitLong);
     appending = false;
     await appender;
     const lines = await Promise.all(appends);
+    expect(restarted).toBeGreaterThan(before); // appends made while it was down
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 2));
     expect(await submitter.isLeaseHeld('run r1 shard 0')).toBe(true);
     const end = await submitter.append({ type: 'run-end', status: 'ok', hosts: {} });
