@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh, type Transport } from '../src/index.js';
@@ -12,8 +11,6 @@ import { connectSsh, type Transport } from '../src/index.js';
  * can act on it or answer. The result must not claim the command was killed: it says the kill
  * is unconfirmed. On a host that answers, the kill is confirmed as before.
  */
-
-const execFileAsync = promisify(execFile);
 
 let host: Sshd;
 let knownHosts = '';
@@ -35,18 +32,30 @@ async function connect(): Promise<Transport> {
   return t;
 }
 
-/** Every process under sshd: its session processes and the commands they run. */
-async function sessionProcesses(): Promise<number[]> {
+/**
+ * Every process under sshd: its session processes and the commands they run. Read from /proc at
+ * once, synchronously: the host is frozen before anything else of this process runs. (A walk
+ * spawning ps for each level took seconds on a loaded machine, and the command's timeout came
+ * first: the kill was confirmed by a host not yet frozen.)
+ */
+function sessionProcesses(): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // Gone meanwhile.
+    }
+    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    parents.set(Number(entry), ppid);
+  }
   const found: number[] = [];
   let frontier = [host.pid];
-  while (frontier.length) {
-    const next: number[] = [];
-    for (const parent of frontier) {
-      const { stdout } = await execFileAsync('ps', ['-o', 'pid=', '--ppid', String(parent)]).catch(
-        () => ({ stdout: '' }),
-      );
-      next.push(...stdout.split('\n').filter(Boolean).map(Number));
-    }
+  for (let depth = 0; depth < 64 && frontier.length > 0; depth++) {
+    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
     found.push(...next);
     frontier = next;
   }
@@ -86,10 +95,9 @@ describe('a timed-out command and its kill', () => {
       command: 'echo started; sleep 2982',
       timeoutMs: 2_000,
       onStdout: () => {
-        void sessionProcesses().then((pids) => {
-          frozen = pids;
-          for (const pid of pids) process.kill(pid, 'SIGSTOP');
-        });
+        if (frozen.length > 0) return;
+        frozen = sessionProcesses();
+        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
       },
     });
     const result = await running;
