@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
@@ -18,12 +17,15 @@ import { timeoutRunbook } from './runbook-fixtures.js';
  * 15-minute default timeout, the host's reason ssh2's bare "Not connected", marked rolled back.
  */
 
-const execFileAsync = promisify(execFile);
-
 let world: World;
 let frozen: number[] = [];
 beforeAll(async () => {
-  world = await createWorld({ hostCount: 2, runbooks: { timeout: timeoutRunbook } });
+  // The step's timeout leaves the test time to see the step start and freeze the host first.
+  const timeout = {
+    ...timeoutRunbook,
+    yaml: timeoutRunbook.yaml.replace('timeout: 1s', 'timeout: 5s'),
+  };
+  world = await createWorld({ hostCount: 2, runbooks: { timeout } });
 });
 afterAll(async () => {
   for (const pid of frozen) process.kill(pid, 'SIGCONT');
@@ -41,8 +43,12 @@ describe('opsbook run with a host that freezes mid-step', () => {
     const running = world.spawnOpsbook(['run', file, '--json']);
     await waitFor(() => exists(path.join(dir, 'h2.started')), 'h2 to start its step');
     const h2 = world.hosts[1]!;
-    const { stdout } = await execFileAsync('ps', ['-o', 'pid=', '--ppid', String(h2.pid)]);
-    frozen = stdout.split('\n').filter(Boolean).map(Number);
+    // Read and frozen at once, inside the step's timeout: a ps spawned for it took more than the
+    // step's second on a loaded machine, and the kill reached a host not yet frozen.
+    frozen = readFileSync(`/proc/${h2.pid}/task/${h2.pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number);
     expect(frozen.length).toBeGreaterThan(0);
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
 
