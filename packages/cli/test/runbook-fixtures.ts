@@ -82,6 +82,22 @@ ${dirParam}    seconds: {type: integer, default: 3, minimum: 1}
 `,
 };
 
+/**
+ * Its step announces itself, then holds until the test writes `<dir>/release` (at most 2 minutes,
+ * then it fails): a test that needs a shard busy until it has seen something waits for that, not
+ * for a number of seconds a loaded machine may spend before it looks.
+ */
+export const heldRunbook: RunbookFixture = {
+  yaml: `${header('held', 'change', 'P3')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: hold
+      name: Hold until the test releases it
+      run: touch {{ params.dir }}/{{ host.name }}.started && i=0 && while [ ! -e {{ params.dir }}/release ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done && test -e {{ params.dir }}/release
+`,
+};
+
 /** A step that outlives its timeout, and a rollback that leaves a marker. */
 export const timeoutRunbook: RunbookFixture = {
   yaml: `${header('timeout', 'change', 'P3')}spec:

@@ -7,7 +7,7 @@ import { DistributedTeam } from './distributed-team.js';
 import { exists, expectOk, waitFor, writeRunbook } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import type { RunDoc } from './run-outcome.js';
-import { markerRunbook, slowRunbook } from './runbook-fixtures.js';
+import { heldRunbook, markerRunbook, slowRunbook } from './runbook-fixtures.js';
 
 /*
  * A team's first day with workers, through the real binary on a real PostgreSQL and sshd hosts:
@@ -19,7 +19,11 @@ import { markerRunbook, slowRunbook } from './runbook-fixtures.js';
 let team: DistributedTeam;
 
 beforeAll(async () => {
-  team = await DistributedTeam.start({ marker: markerRunbook(), slow: slowRunbook });
+  team = await DistributedTeam.start({
+    marker: markerRunbook(),
+    slow: slowRunbook,
+    held: heldRunbook,
+  });
 });
 afterAll(async () => {
   await team?.remove();
@@ -207,12 +211,14 @@ describe('opsbook worker, as a newcomer starts it', () => {
     await team.startWorker('dc2');
     const dir = path.join(world.markerDir, 'busy');
     await mkdir(dir);
-    const slow = await approvedFile(world, 'slow', 'busy-slow.json', [world.people.alice], {
-      params: { dir, seconds: '14' },
+    // h1's shard holds its zone's worker until the test has seen the other shard wait (the
+    // notice comes after 10 s queued): a shard of 14 s was over first on a loaded machine.
+    const held = await approvedFile(world, 'held', 'busy-held.json', [world.people.alice], {
+      params: { dir },
       target: 'h1',
       env: team.dbEnv,
     });
-    const first = team.submit(['run', slow, '--distribute', '--json']);
+    const first = team.submit(['run', held, '--distribute', '--json']);
     await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start');
     const file = await approvedFile(world, 'marker', 'busy-next.json', [world.people.alice], {
       params: { dir },
@@ -225,6 +231,7 @@ describe('opsbook worker, as a newcomer starts it', () => {
       /shard \d+ \(zone dc1, 1 host\(s\)\) waits for a worker: the workers of zone dc1 on this database are busy with other shards \(start another opsbook worker --zone dc1 for more\)/,
     );
     expect(next.stderr()).not.toContain('is connected to');
+    await writeFile(path.join(dir, 'release'), '');
     expect((await team.finished(first)).code).toBe(0);
     expect((await team.finished(next)).code).toBe(0);
   });
