@@ -24,6 +24,11 @@ export interface PostgresOptions {
   password?: string;
   /** Server settings (`-c NAME=VALUE`), e.g. `{log_statement: 'all'}` to log every statement. */
   settings?: Record<string, string>;
+  /**
+   * How a port is found for the server (default `findFreePort`: one free a moment ago). Another
+   * process may take it before the server binds it: a new port is then found (5 tries).
+   */
+  findPort?: (address: string) => Promise<number>;
 }
 
 export interface Postgres {
@@ -83,36 +88,47 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       ]),
     );
     await rm(pwFile);
-    const port = await findFreePort(address);
-    const [file, args] = withUser(asUser, path.join(binDir, 'postgres'), [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
-      '-h',
-      address,
-      '-k',
-      socketDir,
-      '-c',
-      'fsync=off',
-      '-c',
-      'full_page_writes=off',
-      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
-        '-c',
-        `${name}=${value}`,
-      ]),
-    ]);
+    let port = 0;
     const psql = (sql: string, database = 'postgres') =>
       psqlOver(binDir, socketDir, port, sql, database);
     let log = () => '';
     const startServer = async () => {
+      const [file, args] = withUser(asUser, path.join(binDir, 'postgres'), [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-h',
+        address,
+        '-k',
+        socketDir,
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+          '-c',
+          `${name}=${value}`,
+        ]),
+      ]);
       const started = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       child = started;
       log = collect(started);
       await waitReady(started, log, () => psql('select 1'));
       return started;
     };
-    let server = await startServer();
+    // The port was free when found, not necessarily when the server binds it (as sshd.ts).
+    const startOnFreePort = async (): Promise<ChildProcess> => {
+      for (let attempt = 0; ; attempt++) {
+        port = await (options.findPort ?? findFreePort)(address);
+        try {
+          return await startServer();
+        } catch (e) {
+          if (attempt >= 4 || !String(e).includes('Address already in use')) throw e;
+        }
+      }
+    };
+    let server = await startOnFreePort();
     return {
       host: address,
       port,
