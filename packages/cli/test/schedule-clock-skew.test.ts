@@ -22,11 +22,11 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   ({ pg, dir, env } = await scheduleSite(DATABASE, 'opsbook-schedule-skew-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   await pg?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const sql = (text: string) => pg.psql(text, DATABASE);

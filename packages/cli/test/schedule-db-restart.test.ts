@@ -19,12 +19,12 @@ let scheduler: RunningCli | undefined;
 
 beforeAll(async () => {
   ({ pg, dir, env } = await scheduleSite('cli_schedule_db_restart', 'opsbook-schedule-db-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   if (scheduler && scheduler.child.exitCode === null) scheduler.child.kill('SIGKILL');
   await pg?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('opsbook schedule run while PostgreSQL restarts', () => {

@@ -33,12 +33,12 @@ beforeAll(async () => {
     end $$;
     create trigger hold_slot_end before update on opsbook_schedule_slots
       for each row execute function hold_slot_end();`);
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await pg?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const sql = (text: string) => pg.psql(text, 'cli_schedule_kill');

@@ -17,11 +17,11 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   ({ pg, dir, env } = await scheduleSite('cli_schedule_approval', 'opsbook-schedule-approval-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   await pg?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const sql = (text: string) => pg.psql(text, 'cli_schedule_approval');

@@ -22,12 +22,12 @@ let holder: HeldAdvisoryLock | undefined;
 
 beforeAll(async () => {
   ({ pg, dir, env } = await scheduleSite(DATABASE, 'opsbook-schedule-lock-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   holder?.kill();
   await pg?.dispose();
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const sql = (text: string) => pg.psql(text, DATABASE);
