@@ -284,6 +284,65 @@ describe('secret-in-command: host vars that hold credentials (Ansible Vault)', (
   });
 });
 
+describe('secret-in-command: a secret handed on through variables and set --', () => {
+  const params =
+    '    unit: {type: string, description: Unit}\n    token: {type: string, secret: true, description: API token}';
+  it("fails a secret that reaches a program's arguments through a variable or a positional param, as promote's prologue hands it over", async () => {
+    // What opsbook promote makes of `unit=$1 token=$2 … curl -H "…$token"`: the secret goes
+    // OPSBOOK_PARAM_TOKEN → $2 → token → curl's argv, which every user of the host reads in ps.
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('run', 'run: T={{ params.token }}; curl -u "ops:$T" https://x.example'),
+        step('call', 'script: scripts/call.sh'),
+      ),
+      files: {
+        'scripts/call.sh': `#!/bin/sh
+set -eu
+set -- "$OPSBOOK_PARAM_UNIT" "$OPSBOOK_PARAM_TOKEN"
+unit=$1
+token=$2
+auth="Authorization: Bearer \${token}"
+API_TOKEN=$OPSBOOK_PARAM_TOKEN; export API_TOKEN
+systemctl restart -- "$unit"
+curl -fsS -H "$auth" https://x.example/health
+mysql -p$API_TOKEN -e 'select 1'
+login --token "$2"
+`,
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$T"'),
+      r.at('$auth', 'scripts/call.sh'),
+      r.at('$API_TOKEN -e', 'scripts/call.sh'),
+      r.at('$2"\n', 'scripts/call.sh'),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
+    expect(messages[1]).toMatch(
+      /secret param 'token' \(\$auth, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,
+    );
+  });
+
+  it('passes a secret kept in variables that only reach the environment, printf or a pipe', async () => {
+    const r = await lintFixture({
+      params,
+      phases: steps(step('call', 'script: scripts/call.sh')),
+      files: {
+        'scripts/call.sh': `#!/bin/sh
+set -eu
+set -- "$OPSBOOK_PARAM_UNIT" "$OPSBOOK_PARAM_TOKEN"
+unit=$1
+token=$2
+PGPASSWORD=$token psql -h db -c 'select 1'
+printf '%s' "$token" | login --stdin
+systemctl restart -- "$unit"
+`,
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([]);
+  });
+});
+
 // A placeholder inside quotes, a here-document or $(( )) is refused by loading (opsbook validate,
 // packages/schema/test/invalid-runbooks.ts); lint reads the spots that load as values.
 describe('placeholders where the shell reads a value', () => {

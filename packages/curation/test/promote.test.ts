@@ -526,4 +526,31 @@ echo "$DB $PORT \${VERBOSE:-0}"
     expect(await readdir(path.join(root, 'runbooks'))).toEqual(before);
     expect(await readdir(path.join(root, '.changeset'))).not.toContain('new-runbook-fix-nfs.md');
   });
+
+  it("refuses a script that puts a secret argument on a program's command line, at the script's line", async () => {
+    // token=$2 is secret by its name; the prologue hands it over as $2, and curl's argv shows it
+    // to every user of the host (ps, /proc): promote must not call that valid.
+    const before = await readdir(path.join(root, 'runbooks'));
+    const file = await script(
+      'restart-check.sh',
+      `#!/bin/sh
+# Restart a service and check it
+unit=$1
+token=$2
+systemctl restart -- "$unit"
+curl -fsS -H "Authorization: Bearer $token" http://localhost:8080/health
+`,
+    );
+    const error = await promote(file, 'restart-check').then(
+      () => undefined,
+      (e: OpsbookError) => e,
+    );
+    expect(error).toMatchObject({
+      code: 'PROMOTED_RUNBOOK_INVALID',
+      message: expect.stringMatching(
+        /restart-check\.sh:6:37: secret-in-command: secret param 'token' \(\$token, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,
+      ),
+    });
+    expect(await readdir(path.join(root, 'runbooks'))).toEqual(before);
+  });
 });

@@ -36,7 +36,7 @@ const rules = {
   'secret-in-command': {
     severity: 'error',
     summary:
-      'a secret param ({{ params.X }} or $OPSBOOK_PARAM_X), a host var named as a credential ({{ host.vars.db_password }}) or an Ansible Vault one ($OPSBOOK_VAULT_X) is expanded into the arguments of a program, which every user of the host can read in ps; as an assignment word (the environment) or to export it is fine',
+      'a secret param ({{ params.X }} or $OPSBOOK_PARAM_X, or a variable or positional param it was handed to: token=$2 after set -- …), a host var named as a credential ({{ host.vars.db_password }}) or an Ansible Vault one ($OPSBOOK_VAULT_X) is expanded into the arguments of a program, which every user of the host can read in ps; as an assignment word (the environment) or to export it is fine',
   },
   'option-injection': {
     severity: 'error',

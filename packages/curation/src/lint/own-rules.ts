@@ -4,13 +4,13 @@ import {
   type PathSegment,
   parseComposeRef,
   type RunbookBundle,
-  shellContexts,
 } from '@opsbook/schema';
 import { holdsNoCommand } from '../script-empty.js';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
 import type { Placeholder } from './run-block.js';
+import { paramVariable, secretsInArguments } from './secret-flow.js';
 import {
   type CommandWord,
   commandWordAt,
@@ -155,8 +155,16 @@ export function ownRuleFindings(
     .map(([name]) => name);
   for (const text of texts) {
     const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
-    for (const leak of secretVariablesInArguments(text.text, secretParams)) {
-      const variable = leak.vaulted ? `OPSBOOK_VAULT_${leak.param}` : paramVariable(leak.param);
+    const seeds = text.placeholders
+      .filter((p) => p.isSecret && p.ref.kind === 'param')
+      .map((p) => ({
+        start: p.renderedStart,
+        end: p.renderedStart + p.raw.length,
+        param: (p.ref as { name: string }).name,
+      }));
+    for (const leak of secretsInArguments(text.text, secretParams, seeds)) {
+      const variable = paramVariable(leak.param);
+      const via = leak.variable === variable ? '' : `$${leak.variable}, from `;
       add(
         'secret-in-command',
         {
@@ -164,7 +172,7 @@ export function ownRuleFindings(
           ...positionOf(text, leak.start),
           ...endOf(positionOf(text, leak.end - 1)),
         },
-        `${leak.vaulted ? 'Ansible Vault encrypted host var' : 'secret param'} '${leak.param}' ($${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${variable}" psql …), or on stdin (printf '%s' "$${variable}" | …)`,
+        `secret param '${leak.param}' (${via}$${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
         step,
       );
     }
@@ -300,46 +308,6 @@ const endOf = (p: { line: number; col: number }) => ({ endLine: p.line, endCol: 
  */
 const CREDENTIAL_NAME =
   /(?:^|_)(?:pass(?:word|wd|phrase)?|secret|token|api_?key|private_?key|credentials?)(?:_|$)/i;
-
-/** The runner's variable of a param (as @opsbook/exec's paramEnvName names it). */
-function paramVariable(name: string): string {
-  return `OPSBOOK_PARAM_${name.toUpperCase()}`;
-}
-
-/** `$OPSBOOK_PARAM_X` / `${OPSBOOK_PARAM_X}` of a secret X expanded where a process's argv gets it. */
-function secretVariablesInArguments(
-  text: string,
-  secrets: readonly string[],
-): { param: string; vaulted?: true; start: number; end: number; command?: string }[] {
-  const hasParams = secrets.length > 0 && text.includes('OPSBOOK_PARAM_');
-  if (!hasParams && !text.includes('OPSBOOK_VAULT_')) return [];
-  const byVariable = new Map(secrets.map((s) => [paramVariable(s), s]));
-  const contexts = shellContexts(text);
-  const found: { param: string; vaulted?: true; start: number; end: number; command?: string }[] =
-    [];
-  for (const m of text.matchAll(
-    /\$(?:\{(OPSBOOK_(?:PARAM|VAULT)_\w+)\}|(OPSBOOK_(?:PARAM|VAULT)_\w+))/g,
-  )) {
-    const variable = (m[1] ?? m[2])!;
-    // An Ansible Vault encrypted host var (@opsbook/exec's vaultEnvName): secret by definition.
-    const vault = variable.startsWith('OPSBOOK_VAULT_')
-      ? variable.slice('OPSBOOK_VAULT_'.length)
-      : undefined;
-    const param = vault ?? byVariable.get(variable);
-    const context = contexts.contextAt(m.index);
-    if (!param || (context !== 'code' && context !== 'double')) continue;
-    const word = commandWordAt(text, m.index);
-    if (word?.role === 'argument')
-      found.push({
-        param,
-        ...(vault !== undefined ? { vaulted: true as const } : {}),
-        start: m.index,
-        end: m.index + m[0].length,
-        ...(word.command ? { command: word.command } : {}),
-      });
-  }
-  return found;
-}
 
 /**
  * The word is an argument a program may read as an option: it starts with the placeholder, no

@@ -159,6 +159,37 @@ export function commandWordAt(text: string, offset: number): CommandWord | undef
   return undefined;
 }
 
+/**
+ * Every simple command of `text` as its words (quoted text kept within its word, comments
+ * left out), keywords before it dropped; `name` is the index of the command's name, after its
+ * assignment words (`words.length` for a command of assignments only).
+ */
+export function simpleCommandWords(
+  text: string,
+): { words: { word: string; at: number; end: number }[]; name: number }[] {
+  // `${X:-d}` outside quotes is one piece of a word, not a `{ }` group.
+  const code = blankedCode(text).replace(/\$\{[^}\s]*\}/g, (m) => 'V'.repeat(m.length));
+  const commands: { words: { word: string; at: number; end: number }[]; name: number }[] = [];
+  let start = 0;
+  for (const piece of code.split(COMMAND_BOUNDARY)) {
+    if (!COMMAND_BOUNDARY.test(piece)) {
+      const all = [...piece.matchAll(/\S+/g)].map((m) => ({
+        word: text.slice(start + m.index, start + m.index + m[0].length),
+        at: start + m.index,
+        end: start + m.index + m[0].length,
+      }));
+      let w = 0;
+      while (w < all.length && KEYWORDS.has(all[w]!.word)) w++;
+      const words = all.slice(w);
+      let name = 0;
+      while (name < words.length && /^[A-Za-z_]\w*=/.test(words[name]!.word)) name++;
+      if (words.length) commands.push({ words, name });
+    }
+    start += piece.length;
+  }
+  return commands;
+}
+
 /** Commands that need no root for anything they do (they read what every user may read). */
 const UNPRIVILEGED = new Set([
   'echo',
