@@ -3,6 +3,7 @@ import path from 'node:path';
 import { checkComposeStep } from './check-compose-step.js';
 import { checkScriptText } from './check-runbook-text.js';
 import { parseComposeRef } from './compose-ref.js';
+import { isUndigested } from './digest.js';
 import { type FolderWords, folderPathProblem } from './folder-path.js';
 import type { Problem } from './problem.js';
 import { placeholderSpotProblem, runTemplateSkeleton } from './run-template.js';
@@ -396,7 +397,16 @@ const RUNBOOK_FOLDER: FolderWords = {
 };
 
 function scriptPathProblem(root: string, rel: string): string | undefined {
-  return folderPathProblem(root, rel, RUNBOOK_FOLDER)?.message;
+  const outside = folderPathProblem(root, rel, RUNBOOK_FOLDER)?.message;
+  if (outside) return outside;
+  // The plan finds a script's sha256 by the path the digest lists (a leading ./ aside): another
+  // spelling of it would validate, then fail to plan with no line to fix.
+  const bare = rel.replace(/^\.\//, '');
+  if (bare.split('/').some((seg) => seg === '' || seg === '.'))
+    return `names the file with a '.' or an empty folder: write it as '${path.posix.normalize(bare)}'`;
+  if (isUndigested(bare))
+    return "is a file the bundle digest leaves out (README.md and CHANGELOG.md at the top of the runbook folder are documentation): an edit to it would need no new approval, so it cannot be a script; move the script into the folder's scripts/ (e.g. scripts/check.sh)";
+  return undefined;
 }
 
 /** A short hint: the actions of the same family, or the families there are. */

@@ -9,6 +9,11 @@ import { nodeCrypto } from './lazy-crypto.js';
  * approval.
  */
 const EXCLUDED = new Set(['CHANGELOG.md', 'README.md']);
+
+/** Whether the digest leaves out the file at `rel` (a '/'-separated path in the folder). */
+export function isUndigested(rel: string): boolean {
+  return EXCLUDED.has(rel);
+}
 const FORMAT = 'opsbook-runbook-digest/v1';
 
 export interface DigestedFile {

@@ -365,6 +365,27 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // The bundle digest leaves README.md and CHANGELOG.md at the top out: run as a script, an
+    // edit to it would change what runs without changing the digest the senior signed. plan
+    // refused it with no line; validate passed it.
+    name: 'script-undigested-readme',
+    yaml: withLine(14, '      script: README.md'),
+    files: { 'README.md': '#!/bin/sh\necho documented\n' },
+    expected: [
+      "runbook.yaml:14:15: script 'README.md' is a file the bundle digest leaves out (README.md and CHANGELOG.md at the top of the runbook folder are documentation): an edit to it would need no new approval, so it cannot be a script; move the script into the folder's scripts/ (e.g. scripts/check.sh)",
+    ],
+  },
+  {
+    // plan looks a script up by the path the digest lists: another spelling of it validated, then
+    // plan refused it ("is not in the bundle") with no line.
+    name: 'script-path-not-canonical',
+    yaml: withLine(14, '      script: scripts/./check.sh'),
+    files: { 'scripts/check.sh': '#!/bin/sh\necho ok\n' },
+    expected: [
+      "runbook.yaml:14:15: script 'scripts/./check.sh' names the file with a '.' or an empty folder: write it as 'scripts/check.sh'",
+    ],
+  },
+  {
     name: 'script-symlink',
     yaml: withLine(14, '      script: scripts/link.sh'),
     files: { 'scripts/link.sh': { symlinkTo: '/etc/passwd' } },
