@@ -343,6 +343,47 @@ systemctl restart -- "$unit"
   });
 });
 
+describe('param-unquoted', () => {
+  const params = [
+    '    dir: {type: string, description: Folder}',
+    '    days: {type: integer, default: 7, description: Days}',
+    '    mode: {type: string, enum: [fast, safe], default: safe, description: Mode}',
+  ].join('\n');
+  it("fails a param's value expanded unquoted into a program's arguments, even under # shellcheck disable=SC2086", async () => {
+    // dir=' /' would make rm -rf /tmp/ / : the shell splits the value and globs it. A ShellCheck
+    // directive silences ShellCheck (SC2086, only info anyway), not opsbook's own rule.
+    const r = await lintFixture({
+      params,
+      phases: steps(
+        step('run', 'run: ls -- $OPSBOOK_PARAM_DIR'),
+        step('clean', 'script: scripts/clean.sh'),
+      ),
+      files: {
+        'scripts/clean.sh': `#!/bin/sh
+set -eu
+set -- "$OPSBOOK_PARAM_DIR"
+dir=$1
+# shellcheck disable=SC2086
+rm -rf /tmp/$dir/*
+find "$dir" -mtime +$OPSBOOK_PARAM_DAYS -name x -exec gzip -- {} +
+run-mode --mode $OPSBOOK_PARAM_MODE
+case $dir in /tmp/*) echo $dir ;; esac
+copy="$dir"
+ls -- "$copy" "$1"
+`,
+      },
+    });
+    expect(r.of('param-unquoted')).toEqual([
+      r.at('$OPSBOOK_PARAM_DIR'),
+      r.at('$dir/*', 'scripts/clean.sh'),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'param-unquoted').map((f) => f.message);
+    expect(messages[1]).toMatch(
+      /param 'dir' \(\$dir, from \$OPSBOOK_PARAM_DIR\) is expanded unquoted into an argument of rm: .*splits .*quote it: "\$dir"/,
+    );
+  });
+});
+
 // A placeholder inside quotes, a here-document or $(( )) is refused by loading (opsbook validate,
 // packages/schema/test/invalid-runbooks.ts); lint reads the spots that load as values.
 describe('placeholders where the shell reads a value', () => {

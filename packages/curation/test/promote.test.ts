@@ -553,4 +553,27 @@ curl -fsS -H "Authorization: Bearer $token" http://localhost:8080/health
     });
     expect(await readdir(path.join(root, 'runbooks'))).toEqual(before);
   });
+
+  it("refuses a script that expands an argument unquoted into a program's arguments, at the script's line", async () => {
+    // LOGDIR=' /var/log/app -delete' would hand find a -delete of the engineer's choosing.
+    const file = await script(
+      'rotate-logs.sh',
+      `#!/bin/bash
+# Rotate application logs
+LOGDIR=$1
+DAYS=\${2:-7}
+find $LOGDIR -name '*.log' -mtime +$DAYS -exec gzip -- {} +
+`,
+    );
+    const error = await promote(file, 'rotate-logs').then(
+      () => undefined,
+      (e: OpsbookError) => e,
+    );
+    expect(error).toMatchObject({ code: 'PROMOTED_RUNBOOK_INVALID', kind: 'invalid' });
+    expect(error!.message).toMatch(
+      /rotate-logs\.sh:5:6: param-unquoted: param 'logdir' \(\$LOGDIR, from \$OPSBOOK_PARAM_LOGDIR\) is expanded unquoted into an argument of find: .*quote it: "\$LOGDIR"/,
+    );
+    // DAYS is an integer: splitting leaves it whole, nothing to say.
+    expect(error!.message).not.toMatch(/param 'days'/);
+  });
 });

@@ -38,6 +38,11 @@ const rules = {
     summary:
       'a secret param ({{ params.X }} or $OPSBOOK_PARAM_X, or a variable or positional param it was handed to: token=$2 after set -- …), a host var named as a credential ({{ host.vars.db_password }}) or an Ansible Vault one ($OPSBOOK_VAULT_X) is expanded into the arguments of a program, which every user of the host can read in ps; as an assignment word (the environment) or to export it is fine',
   },
+  'param-unquoted': {
+    severity: 'error',
+    summary:
+      "a param's value (its $OPSBOOK_PARAM_X, or a variable or positional param it was handed to) is expanded unquoted into a program's arguments: the shell splits it and expands * ? [ in it, so one value becomes several arguments or options; a # shellcheck disable=SC2086 does not hide it",
+  },
   'option-injection': {
     severity: 'error',
     summary:

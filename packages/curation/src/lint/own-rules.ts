@@ -9,8 +9,8 @@ import { holdsNoCommand } from '../script-empty.js';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
+import { paramVariable, secretsInArguments, unquotedParams } from './param-flow.js';
 import type { Placeholder } from './run-block.js';
-import { paramVariable, secretsInArguments } from './secret-flow.js';
 import {
   type CommandWord,
   commandWordAt,
@@ -153,6 +153,14 @@ export function ownRuleFindings(
   const secretParams = Object.entries(runbook.spec.params ?? {})
     .filter(([, spec]) => spec.secret === true)
     .map(([name]) => name);
+  // Values that splitting and globbing leave whole: numbers, booleans, an enum of plain words.
+  const splittableParams = Object.entries(runbook.spec.params ?? {})
+    .filter(
+      ([, spec]) =>
+        spec.type === 'string' &&
+        !spec.enum?.every((v) => /^[A-Za-z0-9_.,:@%+=/-]*$/.test(String(v))),
+    )
+    .map(([name]) => name);
   for (const text of texts) {
     const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
     const seeds = text.placeholders
@@ -173,6 +181,20 @@ export function ownRuleFindings(
           ...endOf(positionOf(text, leak.end - 1)),
         },
         `secret param '${leak.param}' (${via}$${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+        step,
+      );
+    }
+    for (const use of unquotedParams(text.text, splittableParams)) {
+      const variable = paramVariable(use.param);
+      const via = use.variable === variable ? '' : `$${use.variable}, from `;
+      add(
+        'param-unquoted',
+        {
+          file: text.file,
+          ...positionOf(text, use.start),
+          ...endOf(positionOf(text, use.end - 1)),
+        },
+        `param '${use.param}' (${via}$${variable}) is expanded unquoted into an argument of ${use.command ?? 'a command'}: the shell splits its value on blanks and expands * ? [ in it, so one value becomes several arguments, or options (a value ' /' turns rm -rf /tmp/$X/* into rm -rf /tmp/ /*); quote it: "$${use.variable}"`,
         step,
       );
     }

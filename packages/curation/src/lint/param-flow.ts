@@ -1,8 +1,8 @@
 import { shellContexts } from '@opsbook/schema';
 import { commandWordAt, simpleCommandWords } from './shell-commands.js';
 
-/** A secret expanded where a process's argv gets it. */
-export interface SecretLeak {
+/** A param's value expanded where the shell hands it to a program. */
+export interface ParamUse {
   param: string;
   /** The variable expanded there (`OPSBOOK_PARAM_TOKEN`, `token`, `2`, `@`). */
   variable: string;
@@ -12,23 +12,58 @@ export interface SecretLeak {
 }
 
 /**
- * Where a secret param reaches a program's arguments, followed through the shell's variables:
- * `$OPSBOOK_PARAM_X` itself, a variable assigned from it (`token=$OPSBOOK_PARAM_TOKEN`,
- * `auth="Bearer $token"`), and the positional params `set --` gives it (promote's prologue:
- * `set -- "$OPSBOOK_PARAM_UNIT" "$OPSBOOK_PARAM_TOKEN"`, then `token=$2`), `shift N` moving them
- * down. Flow-insensitive, like the rest of lint's reading: a variable that holds a secret
- * anywhere in the text is taken to hold it everywhere. `seeds` are spots of the text that are a
- * secret already (a run: block's `{{ params.token }}` stand-in): what is assigned from them is
- * followed, they themselves are the placeholder rule's to report.
+ * Where a secret param reaches a program's arguments (its argv, which ps shows to every user of
+ * the host), through the variables it is handed to (`paramReferences`).
  */
 export function secretsInArguments(
   text: string,
   secrets: readonly string[],
   seeds: readonly { start: number; end: number; param: string }[] = [],
-): SecretLeak[] {
-  if (!secrets.length) return [];
-  const byVariable = new Map(secrets.map((s) => [paramVariable(s), s]));
-  if (!seeds.length && ![...byVariable.keys()].some((v) => text.includes(v))) return [];
+): ParamUse[] {
+  return paramReferences(text, secrets, seeds).flatMap((ref) => {
+    const word = commandWordAt(text, ref.start);
+    return word?.role === 'argument'
+      ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
+      : [];
+  });
+}
+
+/**
+ * Where a param's value is expanded unquoted into a program's arguments (`rm -rf /tmp/$1/*`):
+ * the shell splits it on blanks and expands `*`, `?` and `[` in it, so one value becomes several
+ * arguments, or options. A `# shellcheck disable=SC2086` does not hide it: this is opsbook's
+ * own reading. `set` is left out: promote's prologue splits a list param with `set -f; set --
+ * … $OPSBOOK_PARAM_ARGS` on purpose, globbing off.
+ */
+export function unquotedParams(text: string, params: readonly string[]): ParamUse[] {
+  const contexts = shellContexts(text);
+  return paramReferences(text, params).flatMap((ref) => {
+    if (contexts.contextAt(ref.start) !== 'code') return [];
+    const word = commandWordAt(text, ref.start);
+    return word?.role === 'argument'
+      ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
+      : [];
+  });
+}
+
+/**
+ * Every expansion of a param's value in `text`, followed through the shell's variables:
+ * `$OPSBOOK_PARAM_X` itself, a variable assigned from it (`token=$OPSBOOK_PARAM_TOKEN`,
+ * `auth="Bearer $token"`), and the positional params `set --` gives it (promote's prologue:
+ * `set -- "$OPSBOOK_PARAM_UNIT" "$OPSBOOK_PARAM_TOKEN"`, then `token=$2`), `shift N` moving them
+ * down. Flow-insensitive, like the rest of lint's reading: a variable that holds a param
+ * anywhere in the text is taken to hold it everywhere. `seeds` are spots of the text that are a
+ * param already (a run: block's `{{ params.token }}` stand-in): what is assigned from them is
+ * followed, they themselves are left out (the placeholder rules judge them).
+ */
+function paramReferences(
+  text: string,
+  params: readonly string[],
+  seeds: readonly { start: number; end: number; param: string }[] = [],
+): Omit<ParamUse, 'command'>[] {
+  if (!params.length) return [];
+  const tainted = new Map(params.map((s) => [paramVariable(s), s]));
+  if (!seeds.length && ![...tainted.keys()].some((v) => text.includes(v))) return [];
   const contexts = shellContexts(text);
   const refs = [...text.matchAll(REFERENCE)]
     .filter((m) => ['code', 'double'].includes(contexts.contextAt(m.index)))
@@ -36,21 +71,19 @@ export function secretsInArguments(
   const seedOf = (at: number) => seeds.find((s) => at >= s.start && at < s.end);
   for (const ref of refs) {
     const seed = seedOf(ref.start);
-    if (seed) byVariable.set(ref.name, seed.param);
+    if (seed) tainted.set(ref.name, seed.param);
   }
-  const tainted = byVariable;
-  const hasPositional = () => [...tainted.keys()].some((k) => /^\d+$/.test(k));
+  const positional = () => [...tainted.entries()].find(([k]) => /^\d+$/.test(k))?.[1];
+  const paramOf = (ref: { name: string }) =>
+    tainted.get(ref.name) ?? (ref.name === '@' || ref.name === '*' ? positional() : undefined);
   const paramIn = (start: number, end: number): string | undefined => {
     for (const ref of refs) {
-      if (ref.start < start || ref.start >= end) continue;
-      const param = tainted.get(ref.name);
+      const param = ref.start >= start && ref.start < end ? paramOf(ref) : undefined;
       if (param) return param;
-      if ((ref.name === '@' || ref.name === '*') && hasPositional())
-        return [...tainted.entries()].find(([k]) => /^\d+$/.test(k))![1];
     }
     return undefined;
   };
-  const flows = secretFlows(text);
+  const flows = valueFlows(text);
   // Each round can only add a name: at most one round per flow, and one to see nothing changed.
   for (let round = 0; round <= flows.length; round++) {
     const before = tainted.size;
@@ -73,22 +106,10 @@ export function secretsInArguments(
     }
     if (tainted.size === before) break;
   }
-  const leaks: SecretLeak[] = [];
-  for (const ref of refs) {
-    if (seedOf(ref.start)) continue;
-    const param = paramIn(ref.start, ref.start + 1);
-    if (!param) continue;
-    const word = commandWordAt(text, ref.start);
-    if (word?.role === 'argument')
-      leaks.push({
-        param,
-        variable: ref.name,
-        start: ref.start,
-        end: ref.end,
-        ...(word.command ? { command: word.command } : {}),
-      });
-  }
-  return leaks;
+  return refs.flatMap((ref) => {
+    const param = seedOf(ref.start) ? undefined : paramOf(ref);
+    return param ? [{ param, variable: ref.name, start: ref.start, end: ref.end }] : [];
+  });
 }
 
 /** `$NAME`, `${NAME…}`, `$1`, `${12}`, `$@`, `"$*"`. */
@@ -102,7 +123,7 @@ type Flow =
 const DECLARATIONS = new Set(['export', 'readonly', 'local', 'declare', 'typeset']);
 
 /** How values move between variables: assignments, `set -- WORDS`, `shift N`. */
-function secretFlows(text: string): Flow[] {
+function valueFlows(text: string): Flow[] {
   const flows: Flow[] = [];
   for (const { words, name } of simpleCommandWords(text)) {
     const command = words[name]?.word;
