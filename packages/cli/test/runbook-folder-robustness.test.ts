@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => temp.remove());
 
 describe('a symlink in a runbook folder', () => {
-  it('fails validate and lint at the symlink, as show and digest refuse it; the catalog names it and writes the rest', async () => {
+  it('fails validate and lint at the symlink, as show and digest refuse it; the catalog writes the rest, names it with its problem and exits 2', async () => {
     const cwd = temp.dir;
     expect((await runCli(['validate'], { cwd })).code).toBe(0);
     await symlink('/etc/hostname', notes());
@@ -47,12 +47,17 @@ describe('a symlink in a runbook folder', () => {
       const lint = await runCli(['lint'], { cwd });
       expect(lint.code).toBe(2);
       expect(lint.stdout + lint.stderr).toContain(refusal);
+      // Published from CI, a catalog that silently lacks a runbook must not pass: it is written
+      // (the rest is still worth reading), the runbook's problem is shown where it is, exit 2.
       const catalog = await runCli(['catalog', '--out', 'site'], { cwd });
-      expect(catalog.code).toBe(0);
+      expect(catalog.code).toBe(2);
       expect(catalog.stderr).toContain(
-        'disk-cleanup does not load and is named only: opsbook validate disk-cleanup',
+        `disk-cleanup does not load and is left out of the catalog:\n  ${refusal}\n`,
       );
-      expect(catalog.stdout).toContain('✓ 1 runbook, 0 runs');
+      expect(catalog.stdout).toContain('1 runbook, 0 runs');
+      expect(catalog.stderr).toContain(
+        '✗ 1 runbook did not load and is not in the catalog: fix it (opsbook validate) and write the catalog again',
+      );
       expect(await readFile(path.join(cwd, 'site', 'catalog.md'), 'utf8')).toContain(
         'service-restart',
       );
@@ -141,7 +146,8 @@ describe('a runbook folder or file named with a line break', () => {
     expect(list.code).toBe(2);
     expectKeptOnItsLine(list, `1 invalid runbook left out: ${shown} (run opsbook validate)`);
     const catalog = await runCli(['catalog', '--out', 'site'], { cwd });
-    expectKeptOnItsLine(catalog, `${shown} does not load and is named only`);
+    expect(catalog.code).toBe(2);
+    expectKeptOnItsLine(catalog, `${shown} does not load and is left out of the catalog:`);
     const plan = await runCli(['plan', `runbooks/${folder}`, '--ticket', 'OPS-1'], { cwd });
     expect(plan.code).toBe(2);
     expectKeptOnItsLine(plan, problem);

@@ -12,6 +12,7 @@ import {
   digestRunbook,
   formatProblem,
   makeDirectory,
+  type Problem,
   UsageError,
   ValidationError,
   writeFilesAtomic,
@@ -21,7 +22,7 @@ import { defineCommand, stringOption } from '../command.js';
 import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { damageJson, endOfView } from '../ledger-damage.js';
-import { showControlsOnLine } from '../terminal-safe.js';
+import { showControlsOnLine, showProblem } from '../terminal-safe.js';
 
 export default defineCommand({
   options: {
@@ -52,7 +53,8 @@ its CHANGELOG.md entry and the approvals (id, tickets, signers, runs of maxRuns)
 (ticket, status, start, hosts, executor) that used it, from the run history in the state store
 (the state dir, or the team's PostgreSQL database). Every journal is verified; a run whose
 journal does not verify is left out and named. Every text is escaped: a description holding
-HTML shows as text. A runbook that does not load is named (opsbook validate says why). Both
+HTML shows as text. A runbook that does not load is left out, named with its problems
+(file:line:col, as opsbook validate shows them), and the catalog exits 2 once written. Both
 files are replaced or neither: when one cannot be written, the old ones stay.
 
 Examples:
@@ -68,9 +70,12 @@ Examples:
     const results = await loadCatalog(config);
     const sources: CatalogSource[] = [];
     const broken: CatalogBroken[] = [];
+    // Each runbook left out, with its problems as validate shows them (file:line:col).
+    const unloaded: { name: string; problems: readonly Problem[] }[] = [];
     for (const r of results) {
       if (!r.ok) {
         broken.push({ name: path.basename(r.dir), problems: r.problems.map(formatProblem) });
+        unloaded.push({ name: path.basename(r.dir), problems: r.problems });
         continue;
       }
       // A bundle its digest refuses (a file that cannot be read) is named, as one that does not
@@ -84,6 +89,7 @@ Examples:
           name: path.basename(r.bundle.dir),
           problems: digested.problems.map(formatProblem),
         });
+        unloaded.push({ name: path.basename(r.bundle.dir), problems: digested.problems });
         continue;
       }
       const changelog = await readVersionHistory(r.bundle.dir);
@@ -105,23 +111,33 @@ Examples:
       ],
       { mode },
     );
+    // Written all the same (the rest is worth reading), but a catalog that lacks a runbook does
+    // not pass: published from CI, it would hide that runbook from everyone without a word.
+    const exit = unloaded.length ? exitCodes.invalid : exitCodes.ok;
     if (ctx.out.json) {
       ctx.out.printJson({ files, catalog, ...damageJson(store) });
-      return endOfView(ctx, store, exitCodes.ok);
+      return endOfView(ctx, store, exit);
     }
     const shown = (f: string) => path.relative(process.cwd(), f) || f;
     const runs = catalog.runbooks.reduce((n, r) => n + r.runs, 0);
-    for (const b of broken.map((x) => showControlsOnLine(x.name)))
-      ctx.out.note(`${b} does not load and is named only: opsbook validate ${b}`);
+    for (const b of unloaded) {
+      ctx.out.note(`${showControlsOnLine(b.name)} does not load and is left out of the catalog:`);
+      for (const p of b.problems) ctx.out.note(`  ${showProblem(p)}`);
+    }
     for (const l of catalog.leftOut) ctx.out.note(`run ${l.runId} left out: ${l.reason}`);
+    const written = `${catalog.runbooks.length} runbook${catalog.runbooks.length === 1 ? '' : 's'}, ${runs} run${runs === 1 ? '' : 's'} from the ${history.store.kind} state store`;
     ctx.out.print(
       [
-        ctx.out.style.green(
-          `✓ ${catalog.runbooks.length} runbook${catalog.runbooks.length === 1 ? '' : 's'}, ${runs} run${runs === 1 ? '' : 's'} from the ${history.store.kind} state store`,
-        ),
+        unloaded.length ? `wrote ${written}` : ctx.out.style.green(`✓ ${written}`),
         ...files.map((f) => `  ${shown(f)}`),
       ].join('\n'),
     );
-    return endOfView(ctx, store, exitCodes.ok);
+    if (unloaded.length)
+      ctx.out.note(
+        ctx.out.style.red(
+          `✗ ${unloaded.length === 1 ? '1 runbook did not load and is' : `${unloaded.length} runbooks did not load and are`} not in the catalog: fix ${unloaded.length === 1 ? 'it' : 'them'} (opsbook validate) and write the catalog again`,
+        ),
+      );
+    return endOfView(ctx, store, exit);
   },
 });
