@@ -323,6 +323,32 @@ login --token "$2"
     );
   });
 
+  it('fails a secret given as a getopts option, as promote hands it over, once its variable reaches an argument', async () => {
+    const r = await lintFixture({
+      params:
+        '    host: {type: string, description: Host}\n    token: {type: string, secret: true, description: API token}',
+      phases: steps(step('call', 'script: scripts/call.sh')),
+      files: {
+        'scripts/call.sh': `#!/bin/sh
+set --
+set -- "$@" -h "$OPSBOOK_PARAM_HOST"
+if [ -n "\${OPSBOOK_PARAM_TOKEN+set}" ]; then set -- "$@" -t "$OPSBOOK_PARAM_TOKEN"; fi
+while getopts h:t: o; do
+  case $o in
+    h) host=$OPTARG ;;
+    t) token=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+ping -c 1 -- "$host"
+curl -fsS -u "ops:$token" "https://$host/api" "$@"
+`,
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([r.at('$token', 'scripts/call.sh')]);
+  });
+
   it('passes a secret kept in variables that only reach the environment, printf or a pipe', async () => {
     const r = await lintFixture({
       params,

@@ -84,6 +84,7 @@ function paramReferences(
     return undefined;
   };
   const flows = valueFlows(text);
+  const optargs = optargAssignments(text);
   // Each round can only add a name: at most one round per flow, and one to see nothing changed.
   for (let round = 0; round <= flows.length; round++) {
     const before = tainted.size;
@@ -92,9 +93,16 @@ function paramReferences(
         const param = paramIn(flow.start, flow.end);
         if (param && !tainted.has(flow.name)) tainted.set(flow.name, param);
       } else if (flow.kind === 'set') {
+        // After "$@" (promote's prologue adds options one by one) the positions are unknown.
+        const appends = flow.words.some((w) => /^"?\$(?:@|\{@\})"?$/.test(w.text));
         flow.words.forEach((w, i) => {
           const param = paramIn(w.start, w.end);
-          if (param && !tainted.has(String(i + 1))) tainted.set(String(i + 1), param);
+          if (!param) return;
+          if (!appends && !tainted.has(String(i + 1))) tainted.set(String(i + 1), param);
+          // `set -- -t "$OPSBOOK_PARAM_TOKEN"` and a getopts branch `t) token=$OPTARG ;;`.
+          const option = /^-([A-Za-z0-9])$/.exec(flow.words[i - 1]?.text ?? '')?.[1];
+          for (const name of option ? (optargs.get(option) ?? []) : [])
+            if (!tainted.has(name)) tainted.set(name, param);
         });
       } else {
         for (const [name, param] of [...tainted])
@@ -117,7 +125,7 @@ const REFERENCE = /\$\{([A-Za-z_]\w*|\d+|[@*])[^}]*\}|\$([A-Za-z_]\w*|\d|[@*])/g
 
 type Flow =
   | { kind: 'assign'; name: string; start: number; end: number }
-  | { kind: 'set'; words: { start: number; end: number }[] }
+  | { kind: 'set'; words: { start: number; end: number; text: string }[] }
   | { kind: 'shift'; count: number };
 
 const DECLARATIONS = new Set(['export', 'readonly', 'local', 'declare', 'typeset']);
@@ -138,7 +146,10 @@ function valueFlows(text: string): Flow[] {
       const dashes = args.findIndex((w) => w.word === '--');
       const operands =
         dashes >= 0 ? args.slice(dashes + 1) : /^[-+]/.test(args[0]?.word ?? '-') ? [] : args;
-      flows.push({ kind: 'set', words: operands.map((w) => ({ start: w.at, end: w.end })) });
+      flows.push({
+        kind: 'set',
+        words: operands.map((w) => ({ start: w.at, end: w.end, text: w.word })),
+      });
     }
     if (command === 'shift')
       flows.push({
@@ -147,6 +158,16 @@ function valueFlows(text: string): Flow[] {
       });
   }
   return flows;
+}
+
+/** The variables a getopts `case` branch sets from `$OPTARG`, by option letter (`t) token=$OPTARG`). */
+function optargAssignments(text: string): Map<string, string[]> {
+  const byOption = new Map<string, string[]>();
+  for (const m of text.matchAll(
+    /(?:^|[\s;(|])([A-Za-z0-9])\)\s*([A-Za-z_]\w*)=["']?\$\{?OPTARG\b/gm,
+  ))
+    byOption.set(m[1]!, [...(byOption.get(m[1]!) ?? []), m[2]!]);
+  return byOption;
 }
 
 /** The runner's variable of a param (as @opsbook/exec's paramEnvName names it). */
