@@ -410,6 +410,36 @@ ls -- "$copy" "$1"
   });
 });
 
+describe('remote-hop', () => {
+  it('warns of a step that reaches another host with ssh, scp, sftp or rsync, which no approval names', async () => {
+    const r = await lintFixture({
+      phases: steps(
+        step('reload', 'run: ssh -o BatchMode=yes admin@10.0.3.17 systemctl reload nginx'),
+        step('copy', 'script: scripts/copy.sh'),
+      ),
+      files: {
+        'scripts/copy.sh': `#!/bin/sh
+set -eu
+scp /var/backups/app.sql backup@db01.prod.example.com:/srv/in/
+rsync -a /var/lib/app/ /var/backups/app/
+rsync -a /var/lib/app/ mirror:/srv/app/
+echo "ssh is not run here"
+`,
+      },
+    });
+    expect(r.of('remote-hop')).toEqual([
+      r.at('ssh -o'),
+      r.at('scp', 'scripts/copy.sh'),
+      r.at('rsync -a /var/lib/app/ mirror', 'scripts/copy.sh'),
+    ]);
+    const f = r.findings.find((x) => x.rule === 'remote-hop')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(
+      /ssh reaches another host from the target: that host is not among the hosts the approval names/,
+    );
+  });
+});
+
 // A placeholder inside quotes, a here-document or $(( )) is refused by loading (opsbook validate,
 // packages/schema/test/invalid-runbooks.ts); lint reads the spots that load as values.
 describe('placeholders where the shell reads a value', () => {

@@ -53,6 +53,11 @@ const rules = {
     summary:
       'code downloaded and run unchecked (curl … | sh, wget -O- | bash, sh -c "$(curl …)"): what runs is not what was approved',
   },
+  'remote-hop': {
+    severity: 'warning',
+    summary:
+      'a step reaches another host (ssh, sftp, scp or rsync to host:path): that host is not among the targets the approval names, opsbook checks neither its host key nor journals what runs there',
+  },
   'sudo-unneeded': {
     severity: 'warning',
     summary: 'sudo: true on a step whose every command works without root (heuristic)',

@@ -14,6 +14,7 @@ import type { Placeholder } from './run-block.js';
 import {
   type CommandWord,
   commandWordAt,
+  remoteHops,
   type SiblingFileUse,
   siblingFileUses,
   unpinnedDownloads,
@@ -198,6 +199,13 @@ export function ownRuleFindings(
         step,
       );
     }
+    for (const hop of remoteHops(text.text))
+      add(
+        'remote-hop',
+        { file: text.file, ...positionOf(text, hop.offset) },
+        `${hop.command} reaches another host from the target: that host is not among the hosts the approval names, opsbook does not check its host key against the runner's known_hosts, and what runs there is journaled as this host's output only; make that host a target (inventory and targets:) and run the command there as a step, or suppress with the reason (# opsbook-lint disable=remote-hop REASON) so that the senior reads why`,
+        step,
+      );
     for (const offset of unpinnedDownloads(text.text))
       add(
         'unpinned-download',

@@ -190,6 +190,27 @@ export function simpleCommandWords(
   return commands;
 }
 
+/**
+ * Where a command reaches another host: `ssh`/`sftp` always, `scp`/`rsync` when an argument
+ * names a remote path (`host:/path`, `user@host:`, `rsync://`). The offset of the command name.
+ */
+export function remoteHops(text: string): { offset: number; command: string }[] {
+  const hops: { offset: number; command: string }[] = [];
+  for (const { words, name } of simpleCommandWords(text)) {
+    const command = words[name];
+    const program = command?.word.split('/').pop();
+    if (!command || !program) continue;
+    const args = words.slice(name + 1).map((w) => w.word);
+    const isRemote =
+      program === 'ssh' ||
+      program === 'sftp' ||
+      ((program === 'scp' || program === 'rsync') &&
+        args.some((a) => /^(?:rsync:\/\/|(?:[\w.-]+@)?[\w.-]+:)/.test(a)));
+    if (isRemote) hops.push({ offset: command.at, command: program });
+  }
+  return hops;
+}
+
 /** Commands that need no root for anything they do (they read what every user may read). */
 const UNPRIVILEGED = new Set([
   'echo',
