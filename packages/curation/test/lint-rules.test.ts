@@ -382,6 +382,7 @@ describe('param-unquoted', () => {
       params,
       phases: steps(
         step('run', 'run: ls -- $OPSBOOK_PARAM_DIR'),
+        step('copied', 'run: d={{ params.dir }}; n={{ params.days }}; ls -- $d; sleep $n'),
         step('clean', 'script: scripts/clean.sh'),
       ),
       files: {
@@ -401,10 +402,12 @@ ls -- "$copy" "$1"
     });
     expect(r.of('param-unquoted')).toEqual([
       r.at('$OPSBOOK_PARAM_DIR'),
+      r.at('$d;'),
       r.at('$dir/*', 'scripts/clean.sh'),
     ]);
     const messages = r.findings.filter((f) => f.rule === 'param-unquoted').map((f) => f.message);
-    expect(messages[1]).toMatch(
+    expect(messages[1]).toMatch(/param 'dir' \(\$d, from \{\{ params\.dir \}\}\) .* of ls:/);
+    expect(messages[2]).toMatch(
       /param 'dir' \(\$dir, from \$OPSBOOK_PARAM_DIR\) is expanded unquoted into an argument of rm: .*splits .*quote it: "\$dir"/,
     );
   });

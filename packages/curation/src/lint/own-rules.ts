@@ -185,9 +185,18 @@ export function ownRuleFindings(
         step,
       );
     }
-    for (const use of unquotedParams(text.text, splittableParams)) {
+    // A run: block's placeholder is quoted already; a variable assigned from it is not.
+    const copies = text.placeholders
+      .filter((p) => p.ref.kind === 'param' && splittableParams.includes(p.ref.name))
+      .map((p) => ({
+        start: p.renderedStart,
+        end: p.renderedStart + p.raw.length,
+        param: (p.ref as { name: string }).name,
+      }));
+    for (const use of unquotedParams(text.text, splittableParams, copies)) {
       const variable = paramVariable(use.param);
-      const via = use.variable === variable ? '' : `$${use.variable}, from `;
+      const source = text.kind === 'run' ? `{{ params.${use.param} }}` : `$${variable}`;
+      const from = use.variable === variable ? `$${variable}` : `$${use.variable}, from ${source}`;
       add(
         'param-unquoted',
         {
@@ -195,7 +204,7 @@ export function ownRuleFindings(
           ...positionOf(text, use.start),
           ...endOf(positionOf(text, use.end - 1)),
         },
-        `param '${use.param}' (${via}$${variable}) is expanded unquoted into an argument of ${use.command ?? 'a command'}: the shell splits its value on blanks and expands * ? [ in it, so one value becomes several arguments, or options (a value ' /' turns rm -rf /tmp/$X/* into rm -rf /tmp/ /*); quote it: "$${use.variable}"`,
+        `param '${use.param}' (${from}) is expanded unquoted into an argument of ${use.command ?? 'a command'}: the shell splits its value on blanks and expands * ? [ in it, so one value becomes several arguments, or options (a value ' /' turns rm -rf /tmp/$X/* into rm -rf /tmp/ /*); quote it: "$${use.variable}"`,
         step,
       );
     }

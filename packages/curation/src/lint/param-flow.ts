@@ -35,9 +35,13 @@ export function secretsInArguments(
  * own reading. `set` is left out: promote's prologue splits a list param with `set -f; set --
  * … $OPSBOOK_PARAM_ARGS` on purpose, globbing off.
  */
-export function unquotedParams(text: string, params: readonly string[]): ParamUse[] {
+export function unquotedParams(
+  text: string,
+  params: readonly string[],
+  seeds: readonly { start: number; end: number; param: string }[] = [],
+): ParamUse[] {
   const contexts = shellContexts(text);
-  return paramReferences(text, params).flatMap((ref) => {
+  return paramReferences(text, params, seeds).flatMap((ref) => {
     if (contexts.contextAt(ref.start) !== 'code') return [];
     const word = commandWordAt(text, ref.start);
     return word?.role === 'argument'
