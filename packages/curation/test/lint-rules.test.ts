@@ -270,17 +270,22 @@ describe('secret-in-command: host vars that hold credentials (Ansible Vault)', (
         step('builtin', 'run: printf %s {{ host.vars.api_token }} > /run/app/token'),
         step('named', 'run: curl -fsS -u "ops:$OPSBOOK_VAULT_api_token" https://x.example'),
         step('plain', 'run: echo {{ host.vars.color }} && id -- {{ host.vars.passenger_user }}'),
+        step('via', 'run: pw=$OPSBOOK_VAULT_db_password; mysql -u app -p"$pw" -e "select 1"'),
       ),
     });
     expect(r.of('secret-in-command')).toEqual([
       r.at('{{ host.vars.db_password }} -e'),
       r.at('$OPSBOOK_VAULT_api_token'),
+      r.at('$pw"'),
     ]);
     const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
     expect(messages[0]).toMatch(
       /host var 'db_password' .*credential.*argument of mysql.*ps.*assignment word before the command/,
     );
     expect(messages[1]).toMatch(/Ansible Vault encrypted host var 'api_token' .*argument of curl/);
+    expect(messages[2]).toMatch(
+      /Ansible Vault encrypted host var 'db_password' \(\$pw, from \$OPSBOOK_VAULT_db_password\) .*argument of mysql/,
+    );
   });
 });
 

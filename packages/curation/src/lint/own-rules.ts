@@ -9,7 +9,7 @@ import { holdsNoCommand } from '../script-empty.js';
 import { lineIndex } from './line-index.js';
 import type { LintFinding } from './lint-finding.js';
 import { lintRules, type OwnRuleId } from './lint-rules.js';
-import { paramVariable, secretsInArguments, unquotedParams } from './param-flow.js';
+import { paramVariable, secretsInArguments, unquotedParams, VAULT_PREFIX } from './param-flow.js';
 import type { Placeholder } from './run-block.js';
 import {
   type CommandWord,
@@ -172,7 +172,11 @@ export function ownRuleFindings(
         param: (p.ref as { name: string }).name,
       }));
     for (const leak of secretsInArguments(text.text, secretParams, seeds)) {
-      const variable = paramVariable(leak.param);
+      const vault = leak.param.startsWith(VAULT_PREFIX)
+        ? leak.param.slice(VAULT_PREFIX.length)
+        : undefined;
+      const name = vault ?? leak.param;
+      const variable = vault !== undefined ? `OPSBOOK_VAULT_${vault}` : paramVariable(name);
       const via = leak.variable === variable ? '' : `$${leak.variable}, from `;
       add(
         'secret-in-command',
@@ -181,7 +185,7 @@ export function ownRuleFindings(
           ...positionOf(text, leak.start),
           ...endOf(positionOf(text, leak.end - 1)),
         },
-        `secret param '${leak.param}' (${via}$${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+        `${vault !== undefined ? 'Ansible Vault encrypted host var' : 'secret param'} '${name}' (${via}$${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
         step,
       );
     }

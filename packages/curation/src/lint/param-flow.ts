@@ -20,7 +20,13 @@ export function secretsInArguments(
   secrets: readonly string[],
   seeds: readonly { start: number; end: number; param: string }[] = [],
 ): ParamUse[] {
-  return paramReferences(text, secrets, seeds).flatMap((ref) => {
+  // An Ansible Vault encrypted host var reaches a step as $OPSBOOK_VAULT_<name> (@opsbook/exec's
+  // vaultEnvName): secret by definition, whatever the runbook declares. Its use is `vault:<name>`
+  // (a param's name has no colon).
+  const vaulted = new Map(
+    [...text.matchAll(/OPSBOOK_VAULT_(\w+)/g)].map((m) => [m[0], `${VAULT_PREFIX}${m[1]}`]),
+  );
+  return paramReferences(text, secrets, seeds, vaulted).flatMap((ref) => {
     const word = commandWordAt(text, ref.start);
     return word?.role === 'argument'
       ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
@@ -64,9 +70,10 @@ function paramReferences(
   text: string,
   params: readonly string[],
   seeds: readonly { start: number; end: number; param: string }[] = [],
+  variables: ReadonlyMap<string, string> = new Map(),
 ): Omit<ParamUse, 'command'>[] {
-  if (!params.length) return [];
-  const tainted = new Map(params.map((s) => [paramVariable(s), s]));
+  if (!params.length && !variables.size) return [];
+  const tainted = new Map([...params.map((s) => [paramVariable(s), s] as const), ...variables]);
   if (!seeds.length && ![...tainted.keys()].some((v) => text.includes(v))) return [];
   const contexts = shellContexts(text);
   const refs = [...text.matchAll(REFERENCE)]
@@ -173,6 +180,9 @@ function optargAssignments(text: string): Map<string, string[]> {
     byOption.set(m[1]!, [...(byOption.get(m[1]!) ?? []), m[2]!]);
   return byOption;
 }
+
+/** The start of a use's `param` that is an Ansible Vault encrypted host var's name. */
+export const VAULT_PREFIX = 'vault:';
 
 /** The runner's variable of a param (as @opsbook/exec's paramEnvName names it). */
 export function paramVariable(name: string): string {
