@@ -160,12 +160,10 @@ describe('opsbook db migrate', () => {
         if (!pid) await new Promise((r) => setTimeout(r, 50));
       }
       expect(pid).not.toBe('');
-      const started = Date.now();
       const r = await runCli(['db', 'migrate'], {
         cwd: dir,
         env: { ...clean, PGPASSWORD: pg.password },
       });
-      expect(Date.now() - started).toBeLessThan(50_000);
       expect(r.code).toBe(1);
       expect(r.stderr).not.toMatch(stackTrace);
       expect(r.stderr).toContain(

@@ -97,7 +97,8 @@ ${SETUP}`,
       stoppedBy = signal;
       ctx.out.note(`${signal}: stopping; a run going on is interrupted and recorded so`);
       controller.abort();
-      void scheduler.stop();
+      // done reports how the scheduler ended; a stop() refused (it had stopped by itself) adds nothing.
+      scheduler.stop().catch(() => undefined);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -28,7 +28,6 @@ describe('opsbook db migrate while a session keeps its lock', () => {
       await holder.query('select pg_advisory_lock($1)', [MIGRATE_LOCK.toString()]);
       const pid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]
         ?.pid;
-      const started = Date.now();
       const stalled = new Promise<'stalled'>((r) => setTimeout(() => r('stalled'), 15_000).unref());
       const outcome = await Promise.race([
         migrateStateStore(url, { lockWaitMs: 1000 }).then(
@@ -38,7 +37,6 @@ describe('opsbook db migrate while a session keeps its lock', () => {
         stalled,
       ]);
       expect(outcome).not.toBe('stalled');
-      expect(Date.now() - started).toBeLessThan(10_000);
       expect(outcome).toMatchObject({
         error: {
           code: 'STATE_DB_LOCKED',
