@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
-import { createWorld, execFileAsync, type World } from './opsbook-world.js';
+import { createWorld, siteOnTmpfs, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { header } from './runbook-fixtures.js';
 
@@ -48,19 +48,8 @@ describe('a backup repository whose disk fills during a backup', () => {
     const src = path.join(world.markerDir, 'backup-full-src');
     await mkdir(src);
     await writeFile(path.join(src, 'small.conf'), 'keep me\n');
-    const site = await world.createSite('backup-full');
-    const seed = `${site.stateDir}.seed`;
-    await cp(site.stateDir, seed, { recursive: true });
-    await execFileAsync('mount', [
-      '-t',
-      'tmpfs',
-      '-o',
-      'size=3072k,mode=0700',
-      'opsbook-backup-full',
-      site.stateDir,
-    ]);
+    const { site, unmount } = await siteOnTmpfs(world, 'opsbook-backup-full', 3072);
     try {
-      await cp(seed, site.stateDir, { recursive: true });
       const approve = (name: string) =>
         approvedFile(site, 'files-backup', `${name}.json`, [world.people.alice], {
           params: { path: src },
@@ -105,7 +94,7 @@ describe('a backup repository whose disk fills during a backup', () => {
       const after = await site.opsbook(['backup', 'list', '--json']);
       expect((JSON.parse(after.stdout) as { backups: unknown[] }).backups).toHaveLength(2);
     } finally {
-      await execFileAsync('umount', ['-l', site.stateDir]);
+      await unmount();
     }
   });
 });

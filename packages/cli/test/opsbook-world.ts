@@ -376,6 +376,33 @@ ${options.jira ?? ''}`,
   );
 }
 
+/**
+ * A copy of the world's site whose state dir is a tmpfs of `sizeKb` (a real filesystem that can
+ * fill up or be made read-only), mounted as `name`. Mounting needs root, as the test machines run; a test that
+ * cannot mount fails rather than skips.
+ */
+export async function siteOnTmpfs(world: World, name: string, sizeKb: number) {
+  await mkdir(world.stateDir, { recursive: true }); // createSite copies it
+  const site = await world.createSite(name);
+  const seed = `${site.stateDir}.seed`;
+  await cp(site.stateDir, seed, { recursive: true });
+  await execFileAsync('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    `size=${sizeKb}k,mode=0700`,
+    name,
+    site.stateDir,
+  ]);
+  await cp(seed, site.stateDir, { recursive: true });
+  return {
+    site,
+    remount: (options: string) =>
+      execFileAsync('mount', ['-o', `remount,${options}`, site.stateDir]),
+    unmount: () => execFileAsync('umount', ['-l', site.stateDir]),
+  };
+}
+
 /** Fails loudly (with the CLI's own words) when a setup command does not succeed. */
 export async function expectOk(result: Promise<CliResult>, what: string): Promise<CliResult> {
   const r = await result;

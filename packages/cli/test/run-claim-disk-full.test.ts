@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   createWorld,
   execFileAsync,
   expectOk,
+  siteOnTmpfs,
   useJiraTracker,
   type World,
 } from './opsbook-world.js';
@@ -35,19 +36,8 @@ afterAll(async () => {
 
 describe('a disk that fills between the run claim and the journal', () => {
   it('says that nothing ran but that the run keeps its claim of the approval, and what to do', async () => {
-    const site = await world.createSite('claim-full');
-    const seed = `${site.stateDir}.seed`;
-    await cp(site.stateDir, seed, { recursive: true });
-    await execFileAsync('mount', [
-      '-t',
-      'tmpfs',
-      '-o',
-      'size=2048k,mode=0700',
-      'opsbook-claim-full',
-      site.stateDir,
-    ]);
+    const { site, unmount } = await siteOnTmpfs(world, 'opsbook-claim-full', 2048);
     try {
-      await cp(seed, site.stateDir, { recursive: true });
       await useJiraTracker(world, site);
       const env = fake.env;
       const approve = async (name: string) => {
@@ -101,7 +91,7 @@ describe('a disk that fills between the run claim and the journal', () => {
       );
       expect(report.code).toBe(3);
     } finally {
-      await execFileAsync('umount', ['-l', site.stateDir]);
+      await unmount();
     }
   });
 });

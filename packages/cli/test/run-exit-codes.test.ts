@@ -1,4 +1,4 @@
-import { cp, mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +12,10 @@ import {
 import {
   createTicket,
   createWorld,
-  execFileAsync,
   exists,
   type RunbookFixture,
   type Site,
+  siteOnTmpfs,
   type World,
 } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
@@ -277,37 +277,10 @@ describe('refusals that are not an unreachable host', () => {
   });
 });
 
-/**
- * A copy of the world's site whose state dir is a tmpfs of `sizeKb` (a real filesystem that can
- * fill up or be made read-only). Mounting needs root, as the test machines run; a test that
- * cannot mount fails rather than skips.
- */
-async function siteOnTmpfs(name: string, sizeKb: number) {
-  await mkdir(world.stateDir, { recursive: true }); // createSite copies it
-  const site = await world.createSite(name);
-  const seed = `${site.stateDir}.seed`;
-  await cp(site.stateDir, seed, { recursive: true });
-  await execFileAsync('mount', [
-    '-t',
-    'tmpfs',
-    '-o',
-    `size=${sizeKb}k,mode=0700`,
-    name,
-    site.stateDir,
-  ]);
-  await cp(seed, site.stateDir, { recursive: true });
-  return {
-    site,
-    remount: (options: string) =>
-      execFileAsync('mount', ['-o', `remount,${options}`, site.stateDir]),
-    unmount: () => execFileAsync('umount', ['-l', site.stateDir]),
-  };
-}
-
 describe('a state dir that cannot be written', () => {
   it('exits 1 naming the full state dir, starts nothing more, and leaves a journal that verifies', async () => {
     const dir = await markerDir('disk-full');
-    const tmpfs = await siteOnTmpfs('opsbook-full', 1024);
+    const tmpfs = await siteOnTmpfs(world, 'opsbook-full', 1024);
     try {
       const { site } = tmpfs;
       const fill = path.join(site.stateDir, 'filler');
@@ -343,7 +316,7 @@ describe('a state dir that cannot be written', () => {
       [1024, 'the outbox'],
     ] as const) {
       const dir = await markerDir(`loud-${kb}`);
-      const tmpfs = await siteOnTmpfs(`opsbook-loud-${kb}`, kb);
+      const tmpfs = await siteOnTmpfs(world, `opsbook-loud-${kb}`, kb);
       try {
         const { site } = tmpfs;
         const file = await approve(site, 'loud', 'h1', { dir });
@@ -379,7 +352,7 @@ describe('a state dir that cannot be written', () => {
 
   it("says that the full disk kept the run's end from its ticket, and what reports it once there is room", async () => {
     const dir = await markerDir('disk-full-ticket');
-    const tmpfs = await siteOnTmpfs('opsbook-full-ticket', 1024);
+    const tmpfs = await siteOnTmpfs(world, 'opsbook-full-ticket', 1024);
     try {
       const { site } = tmpfs;
       const fill = path.join(site.stateDir, 'filler');
@@ -417,7 +390,7 @@ describe('a state dir that cannot be written', () => {
     let seen = false;
     for (let pages = 4; pages <= 9 && !seen; pages++) {
       const dir = await markerDir(`start-kept-${pages}`);
-      const tmpfs = await siteOnTmpfs(`opsbook-start-kept-${pages}`, 1024);
+      const tmpfs = await siteOnTmpfs(world, `opsbook-start-kept-${pages}`, 1024);
       try {
         const { site } = tmpfs;
         // The step fills only the state dir's own filesystem, never the machine's.
@@ -466,7 +439,7 @@ describe('a state dir that cannot be written', () => {
 
   it('exits 1 naming a read-only state dir, and runs nothing', async () => {
     const dir = await markerDir('read-only');
-    const tmpfs = await siteOnTmpfs('opsbook-ro', 1024);
+    const tmpfs = await siteOnTmpfs(world, 'opsbook-ro', 1024);
     try {
       const { site } = tmpfs;
       const file = await approve(site, 'stop-early', 'h1', { dir });

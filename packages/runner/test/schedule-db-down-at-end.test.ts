@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { blockUntilExited } from '@opsbook/testkit/postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Scheduler, startScheduler } from '../src/index.js';
 import { useScheduleWorld } from './schedule-world.js';
@@ -23,25 +23,6 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
     await sleep(100);
   }
   throw new Error(`gave up waiting for ${what}`);
-}
-
-/**
- * Blocks until process `pid` (a child of this one, so left a zombie until Node reaps it) has
- * exited: nothing of this process runs before the server is gone.
- */
-function blockUntilExited(pid: number): void {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < 500; i++) {
-    let state: string | undefined;
-    try {
-      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    } catch {
-      return;
-    }
-    if (state === 'Z') return;
-    Atomics.wait(pause, 0, 0, 20);
-  }
-  throw new Error(`process ${pid} did not exit within 10 s`);
 }
 
 const unhandled: unknown[] = [];

@@ -1,8 +1,8 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockUntilExited } from './postgres.js';
 
 /*
  * vitest's worker sends each test's result to the main process and gives the answer 60 s (a
@@ -12,22 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * onTaskUpdate" and exit 1 although every test passed. The shared configuration lets the worker
  * poll after each test (vitest.between-tests.ts): what arrived meanwhile is read.
  */
-
-/** Blocks until `pid`, a child of this process (a zombie until Node reaps it), has exited. */
-function blockUntilExited(pid: number): void {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < 500; i++) {
-    let state: string | undefined;
-    try {
-      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    } catch {
-      return;
-    }
-    if (state === 'Z') return;
-    Atomics.wait(pause, 0, 0, 20);
-  }
-  throw new Error(`process ${pid} did not exit within 10 s`);
-}
 
 let read = '';
 let child: ChildProcessByStdio<Writable, Readable, null>;

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -379,4 +379,24 @@ export async function backendWaitingForStandby(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no backend of ${what} waited for the standby within 10 s`);
+}
+
+/**
+ * Blocks (synchronously) until process `pid`, a child of this process (a zombie until Node reaps
+ * it), has exited: nothing of this process runs meanwhile, e.g. after a server is killed at an
+ * instant a test makes certain. Fails after 10 s.
+ */
+export function blockUntilExited(pid: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 500; i++) {
+    let state: string | undefined;
+    try {
+      state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    } catch {
+      return;
+    }
+    if (state === 'Z') return;
+    Atomics.wait(pause, 0, 0, 20);
+  }
+  throw new Error(`process ${pid} did not exit within 10 s`);
 }
