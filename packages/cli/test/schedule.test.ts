@@ -120,6 +120,23 @@ ${SCHEDULE_CONFIG}  daily: {runbook: daily-inspectoin, cron: "0 6 * * *"}
     expect(right.stderr).not.toContain('warning');
   }, 60_000);
 
+  it('says an opsbook.yaml without schedules has none (exit 2) before asking for an executor key a newcomer has not made yet', async () => {
+    const none = await mkdtemp(path.join(dir, 'none-'));
+    await writeFile(
+      path.join(none, 'opsbook.yaml'),
+      SCHEDULE_CONFIG.slice(0, SCHEDULE_CONFIG.indexOf('schedules:')),
+    );
+    // A HOME with no key, no agent: as on a fresh runner machine.
+    const r = await runCli(['schedule', 'run'], {
+      cwd: none,
+      env: { ...env, HOME: none },
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('opsbook.yaml has no schedules: add e.g. schedules:');
+    expect(r.stderr).not.toContain('EXECUTOR_UNPROVEN');
+    expect(r.stderr).not.toMatch(stackTrace);
+  });
+
   it('reports a schedule no scheduler has run (exit 1)', async () => {
     const r = await runCli(['schedule', 'list', '--json'], { cwd: dir, env });
     expect(r.code, r.stderr).toBe(1);

@@ -2,6 +2,7 @@ import {
   clockSkewWarning,
   type MissedSlot,
   readScheduleReport,
+  requireSchedules,
   type ScheduleEvent,
   type ScheduleStatus,
   scheduleClockWarning,
@@ -76,6 +77,7 @@ One line per slot on stdout (--json: one JSON document per slot event).
 ${SETUP}`,
   async run(ctx) {
     const config = await configFor(ctx);
+    requireSchedules(config);
     await warnScheduleRunbooks(ctx, config);
     const skew = await scheduleClockWarning(config, 'opsbook schedule run');
     if (skew) ctx.out.note(`warning: ${skew}`);

@@ -22,6 +22,7 @@ export {
   type SlotRunOptions,
 } from './scheduled-run.js';
 export {
+  requireSchedules,
   type Scheduler,
   type SchedulerOptions,
   type ScheduleTasks,

@@ -15,6 +15,19 @@ export interface ScheduleTasks {
 }
 
 /**
+ * The schedules of opsbook.yaml, refused when there are none: `opsbook schedule run` says so
+ * before it asks for the executor key or the database, which a newcomer may not have set up yet.
+ */
+export function requireSchedules(config: Config) {
+  const schedules = schedulesOf(config);
+  if (!schedules.length)
+    throw new UsageError(
+      `${config.file ?? 'opsbook.yaml'} has no schedules: add e.g. schedules: {daily-inspection: {runbook: daily-inspection, cron: "0 6 * * *"}} (see docs/schedules.md)`,
+    );
+  return schedules;
+}
+
+/**
  * The schedules of opsbook.yaml as graphile-worker cron items, and the task their jobs run
  * (`opsbook_schedule`), with the schedules registered in the store so that from now on a slot
  * no scheduler takes is reported as missed. For `opsbook schedule run`, and for a worker that
@@ -23,11 +36,7 @@ export interface ScheduleTasks {
 export async function scheduleTasks(options: SchedulerOptions): Promise<ScheduleTasks> {
   const { config } = options;
   const log = scheduleLogOf(config, 'opsbook schedule run');
-  const schedules = schedulesOf(config);
-  if (!schedules.length)
-    throw new UsageError(
-      `${config.file ?? 'opsbook.yaml'} has no schedules: add e.g. schedules: {daily-inspection: {runbook: daily-inspection, cron: "0 6 * * *"}} (see docs/schedules.md)`,
-    );
+  const schedules = requireSchedules(config);
   const parsed = await parseScheduleCron(config);
   await log.register(schedules.map(({ name, runbook, cron }) => ({ name, runbook, cron })));
   return {
