@@ -75,6 +75,34 @@ describe('opsbook db migrate', () => {
     expect(result.stdout).toMatch(/^applied \d+ migration\(s\): 1 runs and journals, 2 schedules/);
   });
 
+  it("says no url names the store when opsbook.yaml's state has none and OPSBOOK_DATABASE_URL was not exported, and that url works once exported", async () => {
+    const database = `cli_db_${++databases}`;
+    await pg.psql(`create database ${database}`);
+    const dir = await mkdtemp(path.join(root, 'unnamed-'));
+    await writeFile(
+      path.join(dir, 'opsbook.yaml'),
+      'apiVersion: opsbook/v1\nkind: Config\nstate: {kind: postgres}\n',
+    );
+    const unnamed = { ...clean, PGHOST: '', PGPORT: '', PGDATABASE: '', PGUSER: '' };
+    const r = await runCli(['db', 'migrate'], { cwd: dir, env: unnamed });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/^error \(STATE_DB_UNREACHABLE\): /);
+    expect(r.stderr).toContain(
+      "No url names the store: opsbook.yaml has state: {kind: postgres} without a url, and OPSBOOK_DATABASE_URL (or PGHOST, PGPORT, PGDATABASE) is not set, so libpq's defaults were tried: export OPSBOOK_DATABASE_URL=postgres://user@host:5432/database",
+    );
+    expect(r.stderr).not.toMatch(stackTrace);
+    const named = await runCli(['db', 'migrate'], {
+      cwd: dir,
+      env: {
+        ...unnamed,
+        PGPASSWORD: pg.password,
+        OPSBOOK_DATABASE_URL: `postgres://${pg.user}@${pg.host}:${pg.port}/${database}`,
+      },
+    });
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stderr).not.toContain('No url names the store');
+  });
+
   it('says a files store has nothing to migrate', async () => {
     const dir = await mkdtemp(path.join(root, 'files-'));
     const result = await runCli(['db', 'migrate'], { cwd: dir, env: clean });

@@ -11,6 +11,11 @@ export interface ConnectionTarget {
   user: string;
   /** `postgres://user@host:port/database`. */
   location: string;
+  /**
+   * True when no url and no PGHOST, PGPORT or PGDATABASE named the store, so that libpq's
+   * defaults (localhost:5432, the OS user's database) were tried: messages say to name it.
+   */
+  unnamed?: true;
 }
 
 /**
@@ -41,6 +46,7 @@ export function connectionTargetOf(
     database,
     user,
     location: `postgres://${encodeURIComponent(user)}@${host}:${port}/${encodeURIComponent(database)}`,
+    ...(url || env.PGHOST || env.PGPORT || env.PGDATABASE ? {} : { unnamed: true as const }),
   };
 }
 
@@ -128,9 +134,15 @@ export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookE
       `cannot reach the PostgreSQL state store at ${where} (${code ?? message}): check that the ` +
       'server runs and that state.url in opsbook.yaml (or OPSBOOK_DATABASE_URL, or PGHOST/PGPORT) names it';
   }
-  return text === undefined
-    ? undefined
-    : new stateErrors.UnreachableError('STATE_DB_UNREACHABLE', text, details);
+  if (text === undefined) return undefined;
+  // state: {kind: postgres} with no url, in a shell where OPSBOOK_DATABASE_URL was not exported:
+  // the address above is libpq's guess, not one the user gave, and the fix is to give one.
+  if (target.unnamed)
+    text +=
+      '. No url names the store: opsbook.yaml has state: {kind: postgres} without a url, and OPSBOOK_DATABASE_URL ' +
+      "(or PGHOST, PGPORT, PGDATABASE) is not set, so libpq's defaults were tried: export " +
+      'OPSBOOK_DATABASE_URL=postgres://user@host:5432/database (or set state.url in opsbook.yaml, without the password)';
+  return new stateErrors.UnreachableError('STATE_DB_UNREACHABLE', text, details);
 }
 
 /** What to do about a server's refusal, by SQLSTATE (or its class, the first two characters). */
