@@ -248,6 +248,23 @@ describe('opsbook worker, as a newcomer starts it', () => {
     expect(r.stderr).not.toContain('worker ready');
   });
 
+  it('says a mistyped option (--concurrency 0, an empty --zone) at once (exit 2), before the machine checks, so that it is not found only after pinning the trust store', async () => {
+    await team.freshDatabase();
+    const unpinned = await team.world.createSite('worker-options');
+    await rm(unpinned.trustPinDir, { recursive: true });
+    const none = await unpinned.opsbook(['worker', '--zone', 'dc1', '--concurrency', '0'], {
+      env: team.dbEnv,
+    });
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr).toBe('error: --concurrency 0 is not a positive whole number\n');
+    const empty = await unpinned.opsbook(['worker', '--zone', ''], { env: team.dbEnv });
+    expect(empty.code, empty.stderr).toBe(2);
+    expect(empty.stderr).toBe(
+      "error: --zone '' names no zone: give the zones this worker serves, as the hosts' opsbook_zone names them: --zone dc1 (or --zone default)\n",
+    );
+    expect(`${none.stderr}${empty.stderr}`).not.toMatch(stackTrace);
+  });
+
   it('warns a worker started for a zone none of its hosts is in, naming the zones there are', async () => {
     await team.freshDatabase();
     const typo = await team.startWorker('dc1', { site: team.sites.dc1, args: ['--zone', 'dc-1'] });

@@ -54,6 +54,14 @@ port or user this machine's ~/.ssh/config chose (not the approved plan) is said,
     const zones = listOption(ctx, 'zone');
     if (zones.length === 0)
       throw new UsageError('give the zones this worker serves: --zone dc1 (or --zone default)');
+    const unnamed = zones.find((zone) => zone.trim() === '');
+    if (unnamed !== undefined)
+      throw new UsageError(
+        `--zone '${unnamed}' names no zone: give the zones this worker serves, as the hosts' opsbook_zone names them: --zone dc1 (or --zone default)`,
+      );
+    // Options are checked before the machine (trust pin, inventory, database), so that a typo
+    // is not found only after those are set up.
+    const concurrency = concurrencyOf(ctx);
     const controller = new AbortController();
     let stoppedBy: NodeJS.Signals | undefined;
     const stop = (signal: NodeJS.Signals) => {
@@ -74,7 +82,7 @@ port or user this machine's ~/.ssh/config chose (not the approved plan) is said,
       await runWorker({
         config,
         zones,
-        concurrency: concurrencyOf(ctx),
+        concurrency,
         env: process.env,
         acceptNewHostKeys: Boolean(ctx.options['accept-new-host-keys']),
         ...(inventoryFile ? { inventoryFile } : {}),
