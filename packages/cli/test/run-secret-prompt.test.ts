@@ -55,6 +55,34 @@ describe('a secret param that is not set', () => {
     expect(after.includes(token.slice(4, 16))).toBe(false);
   });
 
+  it('Ctrl-C at the question exits 130 and Ctrl-D refuses (exit 2): neither leaves opsbook waiting or starts the run', async () => {
+    for (const [key, code, said] of [
+      ['C-c', 130, 'interrupted'],
+      ['C-d', 2, 'secret param token is not set'],
+    ] as const) {
+      const dir = path.join(world.markerDir, `prompt-${key}`);
+      await mkdir(dir, { recursive: true });
+      const file = await approvedFile(
+        world,
+        'secret-token',
+        `prompt-${key}.json`,
+        [world.people.alice],
+        {
+          params: { dir },
+        },
+      );
+      await pane.start(terminalCommand(world, ['run', file]));
+      await pane.waitForText((t) => t.includes('not echoed'), 'the question for the secret param');
+      await pane.tmux(['send-keys', key]);
+      const after = await pane.waitForText((t) => t.includes('[exit '), `the end after ${key}`);
+      expect(after).toContain(`[exit ${code}]`);
+      expect(after).toContain(said);
+      expect(after).not.toMatch(stackTrace);
+      // Nothing ran: the step never wrote its marker.
+      await expect(readFile(path.join(dir, 'h1.token-sha256'), 'utf8')).rejects.toThrow(/ENOENT/);
+    }
+  });
+
   it('without a terminal, is refused (exit 2) saying how to set it without the shell history keeping it', async () => {
     const dir = path.join(world.markerDir, 'no-terminal');
     await mkdir(dir, { recursive: true });
