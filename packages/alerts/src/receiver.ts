@@ -23,8 +23,9 @@ export interface AlertReceiverOptions {
   /** Largest body accepted (default 8 MiB); larger ones get 413. */
   maxBodyBytes?: number;
   /**
-   * Bytes of request bodies read and held at once (default four of the largest): a request past
-   * it waits, its body unread, until earlier ones are stored or refused.
+   * Bytes of request bodies read and held at once (default four of the largest), counted as they
+   * arrive: a request past it waits, the rest of its body unread, until earlier ones are stored or
+   * refused; the oldest request open never waits (HeldBytes).
    */
   maxHeldBytes?: number;
   /** Told of every request's outcome. */
@@ -55,34 +56,61 @@ class BodyTooLarge extends Error {}
  * Bytes of bodies in memory, shared by every request: a flood of the largest bodies (whoever
  * holds the webhook's credentials, or any local user on loopback) is read a few at a time, the
  * rest waiting in the kernel's socket buffers, instead of all at once until the heap runs out.
+ * What a request holds is what it has sent, counted as it arrives, not the size it declares: a
+ * post that sends a few bytes and stalls (or declares --max-body, or no length) keeps no other
+ * waiting. The oldest request still open never waits, so one always finishes and frees its bytes
+ * (at most the limit and one --max-body are held); a request that would pass the limit otherwise
+ * waits, unread, until an earlier one is stored or refused.
  */
 class HeldBytes {
   private held = 0;
-  private readonly waiting: Array<{ bytes: number; go: () => void }> = [];
+  /** The requests whose bytes are held, oldest first. */
+  private readonly readers = new Set<object>();
+  private readonly waiting: Array<{ reader: object; bytes: number; go: () => void }> = [];
   constructor(private readonly limit: number) {}
 
-  /** Waits until `bytes` (at most the limit) may be held; the returned function gives them back. */
-  async take(bytes: number): Promise<() => void> {
-    const n = Math.min(bytes, this.limit);
-    if (this.waiting.length === 0 && this.held + n <= this.limit) this.held += n;
-    else await new Promise<void>((go) => this.waiting.push({ bytes: n, go }));
-    let given = false;
-    return () => {
-      if (given) return;
-      given = true;
-      this.held -= n;
-      this.wake();
+  /** A request's account: take() before holding a chunk of its body, close() once it is done. */
+  open(): BodyAccount {
+    const reader = {};
+    this.readers.add(reader);
+    let mine = 0;
+    let closed = false;
+    return {
+      take: async (bytes: number) => {
+        if (this.mayHold(reader, bytes)) this.held += bytes;
+        else await new Promise<void>((go) => this.waiting.push({ reader, bytes, go }));
+        mine += bytes;
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.readers.delete(reader);
+        this.held -= mine;
+        this.wake();
+      },
     };
   }
 
+  private mayHold(reader: object, bytes: number): boolean {
+    return this.held + bytes <= this.limit || this.readers.values().next().value === reader;
+  }
+
   private wake(): void {
-    for (let next = this.waiting[0]; next && this.held + next.bytes <= this.limit; ) {
-      this.waiting.shift();
-      this.held += next.bytes;
-      next.go();
-      next = this.waiting[0];
+    for (let i = 0; i < this.waiting.length; ) {
+      const next = this.waiting[i]!;
+      if (!this.readers.has(next.reader)) this.waiting.splice(i, 1);
+      else if (this.mayHold(next.reader, next.bytes)) {
+        this.waiting.splice(i, 1);
+        this.held += next.bytes;
+        next.go();
+      } else i++;
     }
   }
+}
+
+interface BodyAccount {
+  take(bytes: number): Promise<void>;
+  close(): void;
 }
 
 /** Why an address cannot be listened on, by errno: the user's or the machine's to fix, not a bug. */
@@ -109,7 +137,7 @@ function listenError(e: Error, host: string, port: number): Error {
   );
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, max: number, held: BodyAccount): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
@@ -117,6 +145,8 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > max) throw new BodyTooLarge();
+    // Awaited before the next chunk is read: past the limit, the rest stays in the socket.
+    await held.take((chunk as Buffer).length);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
@@ -173,12 +203,11 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
       return refuse(401, 'missing or wrong credentials', {
         'www-authenticate': challengeOf(options.auth!),
       });
-    const declared = Number(req.headers['content-length']);
-    const give = await heldBytes.take(Number.isFinite(declared) && declared >= 0 ? declared : max);
+    const held = heldBytes.open();
     try {
-      return await receive(req, res, from, refuse);
+      return await receive(req, res, from, refuse, held);
     } finally {
-      give();
+      held.close();
     }
   };
 
@@ -188,10 +217,11 @@ export async function startAlertReceiver(options: AlertReceiverOptions): Promise
     res: ServerResponse,
     from: string,
     refuse: (status: number, reason: string, headers?: Record<string, string>) => void,
+    held: BodyAccount,
   ): Promise<void> => {
     let body: Buffer;
     try {
-      body = await readBody(req, max);
+      body = await readBody(req, max, held);
     } catch (e) {
       if (e instanceof BodyTooLarge)
         // Alertmanager drops a notification answered 4xx: its sender must hear what to change.

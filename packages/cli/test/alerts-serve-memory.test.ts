@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -78,4 +79,38 @@ describe('opsbook alerts serve under a flood of the largest bodies', () => {
     expect(grown / MiB, `peak RSS grew by ${Math.round(grown / MiB)} MiB`).toBeLessThan(250);
     expect(await serve.stop('SIGTERM')).toBe(0);
   }, 120_000);
+  it('answers a post at once while six posts of --max-body each send a few bytes and stall (a slow sender holds only what it sent)', async () => {
+    temp = await makeTempDir('opsbook-alerts-slow-');
+    await writeFile(path.join(temp.dir, 'opsbook.yaml'), CONFIG);
+    serve = await startServe(['--listen', '127.0.0.1:0', '--max-body', '64k'], { cwd: temp.dir });
+    const { port } = new URL(serve.url);
+    // Any local user on loopback: a declared body of --max-body, or a chunked one of no length,
+    // a few bytes of it sent, the rest never.
+    const stalled: Socket[] = [];
+    for (let i = 0; i < 6; i++) {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      const head =
+        i % 2
+          ? 'POST /alerts HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n'
+          : `POST /alerts HTTP/1.1\r\nhost: x\r\ncontent-length: ${64 * 1024}\r\n\r\n{`;
+      socket.write(head);
+      stalled.push(socket);
+    }
+    try {
+      // Alertmanager's post: it must not wait for the stalled ones to time out (60 s).
+      const answered = post(serve.url, largeBody(1024), Promise.resolve());
+      const outcome = await Promise.race([
+        answered,
+        new Promise((r) => setTimeout(() => r('still waiting after 20 s'), 20_000)),
+      ]);
+      expect(outcome).toBe(200);
+      // The stalled posts were still open when it was answered: they did not time out first.
+      expect(stalled.every((s) => !s.destroyed && s.readyState === 'open')).toBe(true);
+    } finally {
+      for (const s of stalled) s.destroy();
+    }
+    expect(await serve.stop('SIGTERM')).toBe(0);
+  }, 60_000);
 });
