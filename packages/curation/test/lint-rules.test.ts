@@ -289,6 +289,37 @@ describe('secret-in-command: host vars that hold credentials (Ansible Vault)', (
   });
 });
 
+describe('secret-in-command: a secret handed on through $(…), backquotes and printf -v', () => {
+  const params = '    token: {type: string, secret: true, description: API token}';
+  it("fails a secret that reaches a program's arguments through a variable set by a command substitution or printf -v", async () => {
+    // printf is the shell's own: the secret is in no argv until the variable it set is given to
+    // curl, whose argv every user of the host reads in ps.
+    const r = await lintFixture({
+      params,
+      phases: steps(step('script', 'script: scripts/call.sh')),
+      files: {
+        'scripts/call.sh': [
+          '#!/bin/bash',
+          'set -eu',
+          'auth=$(printf \'ops:%s\' "$OPSBOOK_PARAM_TOKEN" | base64)',
+          'curl -fsS -H "Authorization: Basic $auth" https://x.example',
+          'old=`printf %s "$OPSBOOK_PARAM_TOKEN"`',
+          'curl -fsS -u "ops:$old" https://x.example',
+          'printf -v tok %s "$OPSBOOK_PARAM_TOKEN"',
+          'curl -fsS -u "ops:$tok" https://x.example',
+          'len=$(printf %s "$OPSBOOK_PARAM_TOKEN" | wc -c)',
+          '',
+        ].join('\n'),
+      },
+    });
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$auth"', 'scripts/call.sh'),
+      r.at('$old"', 'scripts/call.sh'),
+      r.at('$tok"', 'scripts/call.sh'),
+    ]);
+  });
+});
+
 describe('secret-in-command: a secret handed on through variables and set --', () => {
   const params =
     '    unit: {type: string, description: Unit}\n    token: {type: string, secret: true, description: API token}';

@@ -150,9 +150,30 @@ function valueFlows(text: string): Flow[] {
     if (command && DECLARATIONS.has(command)) assignments.push(...words.slice(name + 1));
     for (const w of assignments) {
       const m = /^([A-Za-z_]\w*)=/.exec(w.word);
-      if (m) flows.push({ kind: 'assign', name: m[1]!, start: w.at + m[0].length, end: w.end });
+      if (!m) continue;
+      const start = w.at + m[0].length;
+      // The value whole: a command substitution in it (`auth=$(printf … "$TOKEN" | base64)`)
+      // is read as commands of their own, which end the assignment word early.
+      flows.push({
+        kind: 'assign',
+        name: m[1]!,
+        start,
+        end: Math.max(w.end, wordEnd(text, start)),
+      });
     }
     const args = words.slice(name + 1);
+    // `printf -v NAME FORMAT ARGS`: the shell's own printf sets NAME from its arguments.
+    if (
+      command === 'printf' &&
+      args[0]?.word === '-v' &&
+      /^[A-Za-z_]\w*$/.test(args[1]?.word ?? '')
+    )
+      flows.push({
+        kind: 'assign',
+        name: args[1]!.word,
+        start: args[1]!.end,
+        end: args.at(-1)!.end,
+      });
     if (command === 'set') {
       const dashes = args.findIndex((w) => w.word === '--');
       const operands =
@@ -169,6 +190,35 @@ function valueFlows(text: string): Flow[] {
       });
   }
   return flows;
+}
+
+/**
+ * Where the shell word starting at `start` ends: at a blank or an operator outside quotes,
+ * `$(…)` and backquotes (a `\` escaping the next character).
+ */
+function wordEnd(text: string, start: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'" && quote !== '"' && quote !== '`') {
+      // Single quotes, also inside $(…): nothing in them counts.
+      const close = text.indexOf("'", i + 1);
+      if (close < 0) return text.length;
+      i = close;
+    } else if (c === '\\') i++;
+    else if (c === '$' && text[i + 1] === '(') {
+      depth++;
+      i++;
+    } else if (depth > 0) {
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+    } else if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === '`') quote = c;
+    else if (/[\s;&|<>()]/.test(c)) return i;
+  }
+  return text.length;
 }
 
 /** The variables a getopts `case` branch sets from `$OPTARG`, by option letter (`t) token=$OPTARG`). */
