@@ -51,6 +51,7 @@ import {
   type ReadOptions,
   type RemoteLink,
   resolveStatuses,
+  roleCategory,
   type SearchOptions,
   type StatusNames,
   type StatusRole,
@@ -306,7 +307,21 @@ export class JiraTracker implements Tracker {
     const res = await this.readIssue(key, '', `read ${key}`, options, {
       query: { fields: TICKET_FIELDS },
     });
-    return ticketFromIssue(res.body, this.http.connection.flavour);
+    return this.ticketOf(res.body);
+  }
+
+  /**
+   * An IssueBean as a Ticket. Both specs leave StatusDetails' `statusCategory` optional: without
+   * it, the category of a status opsbook names (tracker.jira.statuses) is its role's, so a ticket
+   * moved to the configured done status is seen as closed; another status stays without one.
+   */
+  private ticketOf(raw: unknown): Ticket {
+    const ticket = ticketFromIssue(raw, this.http.connection.flavour);
+    if (ticket.statusCategory || ticket.status === '') return ticket;
+    const role = (Object.keys(this.statuses) as StatusRole[]).find((r) =>
+      sameName(this.statuses[r], ticket.status),
+    );
+    return role ? { ...ticket, statusCategory: roleCategory(role) } : ticket;
   }
 
   async description(key: string, options: ReadOptions = {}): Promise<string> {
@@ -652,7 +667,7 @@ export class JiraTracker implements Tracker {
       });
       const body = (res.body ?? {}) as Json;
       const issues = Array.isArray(body.issues) ? body.issues : [];
-      tickets.push(...issues.map((i) => ticketFromIssue(i, this.http.connection.flavour)));
+      tickets.push(...issues.map((i) => this.ticketOf(i)));
       if (issues.length === 0) break;
       if (this.cloud) {
         token = typeof body.nextPageToken === 'string' ? body.nextPageToken : undefined;

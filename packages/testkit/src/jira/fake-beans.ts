@@ -48,8 +48,11 @@ export class BeanBuilder {
         };
   }
 
+  /** Members every status bean leaves out (`JiraFakeOptions.answersWithout.status`). */
+  statusWithout: readonly string[] = [];
+
   status(role: StatusRole): Record<string, unknown> {
-    return {
+    const bean: Record<string, unknown> = {
       self: `${this.api}/status/${STATUS_IDS[role]}`,
       description: '',
       iconUrl: `${this.base}/images/status.png`,
@@ -57,6 +60,8 @@ export class BeanBuilder {
       id: STATUS_IDS[role],
       statusCategory: statusCategory(role, this.base),
     };
+    for (const member of this.statusWithout) delete bean[member];
+    return bean;
   }
 
   /**

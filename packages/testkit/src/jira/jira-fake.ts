@@ -105,9 +105,14 @@ export interface JiraFakeOptions {
   /**
    * Members left out of a 201's body: the create's `id`, `key`, `self` (CreatedIssue /
    * IssueCreateResponse) and the comment's `id`, `self` are all optional in both specs, though
-   * Jira always sends them. Default none.
+   * Jira always sends them. Default none. `status`: members left out of every status bean
+   * (StatusDetails, optional in both specs), in issues and in the project's statuses alike.
    */
-  answersWithout?: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] };
+  answersWithout?: {
+    create?: ('id' | 'key' | 'self')[];
+    comment?: ('id' | 'self')[];
+    status?: 'statusCategory'[];
+  };
   now?: () => Date;
   /**
    * How far the site's clock (its answers' `Date` header) is ahead of `now` (negative: behind):
@@ -526,6 +531,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.requiredFields = options.requiredFields ?? [];
   if (options.priorities) state.current.priorities = options.priorities;
   state.current.answersWithout = options.answersWithout ?? {};
+  state.current.beans.statusWithout = options.answersWithout?.status ?? [];
   state.current.groups = options.groups ?? [
     {
       name: 'jira-software-users',
