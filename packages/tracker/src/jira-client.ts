@@ -648,7 +648,8 @@ export class JiraTracker implements Tracker {
     const tickets: Ticket[] = [];
     const context = { action: `search with JQL ${jql}`, permission: 'Browse Projects' };
     let token: string | undefined;
-    // Bounded: each page yields at least one ticket or ends the loop.
+    // Bounded: at most 1,000 pages; on Data Center each yields a ticket or ends the loop, on
+    // Cloud each carries a token other than the one sent or ends it.
     for (let page = 0; tickets.length < limit && page < 1000; page++) {
       const maxResults = Math.min(100, limit - tickets.length);
       const fields = TICKET_FIELDS.split(',');
@@ -668,11 +669,17 @@ export class JiraTracker implements Tracker {
       const body = (res.body ?? {}) as Json;
       const issues = Array.isArray(body.issues) ? body.issues : [];
       tickets.push(...issues.map((i) => this.ticketOf(i)));
-      if (issues.length === 0) break;
       if (this.cloud) {
-        token = typeof body.nextPageToken === 'string' ? body.nextPageToken : undefined;
-        if (!token || body.isLast === true) break;
-      } else if (typeof body.total === 'number' && tickets.length >= body.total) break;
+        // Cloud leaves out of a page, once cut, the issues the caller may not browse: a page may
+        // be empty with more after it, which only `isLast` or the token's absence rules out.
+        const next = typeof body.nextPageToken === 'string' ? body.nextPageToken : undefined;
+        if (!next || next === token || body.isLast === true) break;
+        token = next;
+      } else if (
+        issues.length === 0 ||
+        (typeof body.total === 'number' && tickets.length >= body.total)
+      )
+        break;
     }
     return tickets.slice(0, limit);
   }

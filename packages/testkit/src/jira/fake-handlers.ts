@@ -87,6 +87,7 @@ export class FakeJiraState {
   commentsPageSize = 5000;
   omitsTotal = false;
   searchPageSize = 5000;
+  searchHides = new Set<string>();
   /** Whether `GET …/comment` honours `orderBy`; false answers oldest first, as without it. */
   ordersComments = true;
   /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
@@ -770,7 +771,7 @@ export class FakeJiraState {
       const start = input.nextPageToken
         ? Number(Buffer.from(String(input.nextPageToken), 'base64url').toString())
         : 0;
-      const page = hits.slice(start, start + max);
+      const page = hits.slice(start, start + max).filter((i) => !this.searchHides.has(i.key));
       const isLast = start + max >= hits.length;
       const body: Json = {
         issues: page.map((i) => this.beans.issue(i, fields.length ? fields : ['id'])),

@@ -57,6 +57,12 @@ export interface JiraFakeOptions {
    * may return fewer ("when many fields are requested"), the rest by `startAt` or the page token.
    */
   searchPageSize?: number;
+  /**
+   * Cloud: issues the caller may not browse, counted in the pages of `POST /search/jql` but left
+   * out of them, as Jira Cloud filters a page after cutting it: a page may hold fewer issues than
+   * asked, none at all, and still carry a `nextPageToken`. Default none.
+   */
+  searchHides?: string[];
   /** Whether `GET …/comment` honours `orderBy` (default true); false answers oldest first. */
   ordersComments?: boolean;
   /**
@@ -523,6 +529,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.commentsPageSize = options.commentsPageSize ?? 5000;
   state.current.omitsTotal = options.omitsTotal ?? false;
   state.current.searchPageSize = options.searchPageSize ?? 5000;
+  state.current.searchHides = new Set(options.searchHides ?? []);
   state.current.ordersComments = options.ordersComments ?? true;
   state.current.commentOrderCreatedOnly = options.commentOrderCreatedOnly ?? false;
   state.current.canAssign = options.canAssign ?? true;
