@@ -19,7 +19,9 @@ export function transitionScreen(transition: Json): TransitionScreen | undefined
       fields[id] = {
         name: typeof meta.name === 'string' ? meta.name : id,
         required: meta.required === true,
-        hasDefaultValue: meta.hasDefaultValue === true,
+        // Optional in both specs: unsaid, the field may have a default, so the move is not
+        // refused before it is sent (Jira names the field if it has none).
+        hasDefaultValue: meta.hasDefaultValue !== false,
       };
     }
     return { fields };

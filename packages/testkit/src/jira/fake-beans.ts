@@ -50,6 +50,8 @@ export class BeanBuilder {
 
   /** Members every status bean leaves out (`JiraFakeOptions.answersWithout.status`). */
   statusWithout: readonly string[] = [];
+  /** Members every screen field's metadata leaves out (`answersWithout.fieldMetadata`). */
+  fieldMetadataWithout: readonly string[] = [];
 
   status(role: StatusRole): Record<string, unknown> {
     const bean: Record<string, unknown> = {
@@ -70,7 +72,7 @@ export class BeanBuilder {
    */
   transition(
     t: FakeTransition,
-    screen: { fields: string[]; required: string[] },
+    screen: { fields: string[]; required: string[]; defaulted?: string[] },
     expand: boolean,
   ): Record<string, unknown> {
     const bean: Record<string, unknown> =
@@ -94,13 +96,16 @@ export class BeanBuilder {
           };
     if (expand)
       bean.fields = Object.fromEntries(
-        screen.fields.map((f) => [f, this.fieldMetadata(f, screen.required.includes(f))]),
+        screen.fields.map((f) => [
+          f,
+          this.fieldMetadata(f, screen.required.includes(f), screen.defaulted?.includes(f)),
+        ]),
       );
     return bean;
   }
 
   /** A screen field's metadata (Cloud FieldMetadata, DC FieldMetaBean). */
-  fieldMetadata(id: string, required: boolean): Record<string, unknown> {
+  fieldMetadata(id: string, required: boolean, hasDefault = false): Record<string, unknown> {
     const custom = /^customfield_(\d+)$/.exec(id);
     const known: Record<string, { name: string; schema: Record<string, unknown> }> = {
       resolution: { name: 'Resolution', schema: { type: 'resolution', system: 'resolution' } },
@@ -121,12 +126,12 @@ export class BeanBuilder {
           },
         }
       : (known[id] ?? { name: id, schema: { type: 'string', system: id } });
-    return {
+    const bean: Record<string, unknown> = {
       required,
       schema: field.schema,
       name: field.name,
       [this.flavour === 'cloud' ? 'key' : 'fieldId']: id,
-      hasDefaultValue: false,
+      hasDefaultValue: hasDefault,
       operations: id === 'comment' ? ['add'] : ['set'],
       ...(id === 'resolution'
         ? {
@@ -138,6 +143,8 @@ export class BeanBuilder {
           }
         : {}),
     };
+    for (const member of this.fieldMetadataWithout) delete bean[member];
+    return bean;
   }
 
   attachment(a: FakeAttachment): Record<string, unknown> {

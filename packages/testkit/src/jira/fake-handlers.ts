@@ -100,7 +100,7 @@ export class FakeJiraState {
   unknownAssigneeStatus: 400 | 404 = 400;
   searchLagMs = 0;
   /** The fields each move's screen shows and requires; a move without fields has no screen. */
-  screens: TransitionScreens = { shown: {}, required: {} };
+  screens: TransitionScreens = { shown: {}, required: {}, defaulted: {} };
   /** Whether `GET …/transitions` honours `expand=transitions.fields`. */
   expandsTransitionFields = true;
   /**
@@ -657,9 +657,17 @@ export class FakeJiraState {
     return FAKE_TRANSITIONS.filter((t) => t.from === issue.status);
   }
 
-  private screenOf(t: FakeTransition): { fields: string[]; required: string[] } {
+  private screenOf(t: FakeTransition): {
+    fields: string[];
+    required: string[];
+    defaulted: string[];
+  } {
     const fields = screenFields(this.screens, t.to);
-    return { fields, required: fields.filter((f) => isRequiredOnScreen(this.screens, t.to, f)) };
+    return {
+      fields,
+      required: fields.filter((f) => isRequiredOnScreen(this.screens, t.to, f)),
+      defaulted: this.screens.defaulted[t.to] ?? [],
+    };
   }
 
   private transition(c: HandlerContext, issue: FakeIssue): Reply {

@@ -9,6 +9,8 @@ import type { StatusRole } from './fake-workflow.js';
 export interface TransitionScreens {
   shown: Partial<Record<StatusRole, string[]>>;
   required: Partial<Record<StatusRole, string[]>>;
+  /** Required fields Jira fills with their default value when a move leaves them out. */
+  defaulted: Partial<Record<StatusRole, string[]>>;
 }
 
 /** The resolutions of the fake's Jira (a resolution is `{name}` or `{id}`, as Jira takes it). */
@@ -51,7 +53,10 @@ export function transitionFieldErrors(
       errors[field] =
         `Field '${field}' cannot be set. It is not on the appropriate screen, or unknown.`;
   for (const field of screens.required[to] ?? [])
-    if (given[field] === undefined || given[field] === null)
+    if (
+      (given[field] === undefined || given[field] === null) &&
+      !(screens.defaulted[to] ?? []).includes(field)
+    )
       errors[field] = `${field} is required.`;
   const resolution = given.resolution as Json | undefined;
   if (onScreen.includes('resolution') && resolution && !errors.resolution) {

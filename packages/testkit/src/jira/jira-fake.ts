@@ -81,6 +81,11 @@ export interface JiraFakeOptions {
    */
   transitionRequires?: Partial<Record<StatusRole, string[]>>;
   /**
+   * Required fields of `transitionRequires` that have a default value (`hasDefaultValue: true`):
+   * a move without them takes the default instead of being refused.
+   */
+  transitionDefaults?: Partial<Record<StatusRole, string[]>>;
+  /**
    * Fields on the screen of a transition to each status, besides the required ones. A move to a
    * status with no fields here nor in `transitionRequires` has no screen (Cloud's `hasScreen:
    * false`): Jira refuses any field it carries as not on the appropriate screen.
@@ -118,6 +123,8 @@ export interface JiraFakeOptions {
     create?: ('id' | 'key' | 'self')[];
     comment?: ('id' | 'self')[];
     status?: 'statusCategory'[];
+    /** Members left out of a transition screen's field metadata (optional in both specs). */
+    fieldMetadata?: 'hasDefaultValue'[];
   };
   now?: () => Date;
   /**
@@ -521,6 +528,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.screens = {
     shown: options.transitionScreens ?? {},
     required: options.transitionRequires ?? {},
+    defaulted: options.transitionDefaults ?? {},
   };
   state.current.expandsTransitionFields = options.expandsTransitionFields ?? true;
   state.current.transitionsOfferedTo = options.transitionsOfferedTo ?? 'everyone';
@@ -539,6 +547,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   if (options.priorities) state.current.priorities = options.priorities;
   state.current.answersWithout = options.answersWithout ?? {};
   state.current.beans.statusWithout = options.answersWithout?.status ?? [];
+  state.current.beans.fieldMetadataWithout = options.answersWithout?.fieldMetadata ?? [];
   state.current.groups = options.groups ?? [
     {
       name: 'jira-software-users',

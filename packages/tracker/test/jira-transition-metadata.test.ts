@@ -1,0 +1,56 @@
+import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJiraTracker } from '../src/index.js';
+
+/**
+ * A transition screen's field metadata (Cloud FieldMetadata, Data Center FieldMetaBean) leaves
+ * `hasDefaultValue` optional. Where Jira does not say, a required field may well have a default
+ * (a Resolution set to Done), so the move is sent and Jira names the field if it lacks one.
+ */
+describe.each(['cloud', 'datacenter'] as const)(
+  'Jira %s field metadata without hasDefaultValue',
+  (flavour) => {
+    let fake: JiraFake | undefined;
+
+    const start = async (options: Partial<JiraFakeOptions>) => {
+      fake = await startJiraFake({
+        flavour,
+        transitionRequires: { done: ['resolution'] },
+        answersWithout: { fieldMetadata: ['hasDefaultValue'] },
+        ...options,
+      });
+      fake.seed({ summary: 'disk full', status: 'review' });
+      return {
+        fake,
+        jira: createJiraTracker({ project: 'OPS', flavour }, fake.env, {
+          effects: { sleep: async () => undefined },
+          timeoutMs: 2000,
+        }),
+      };
+    };
+
+    afterEach(async () => {
+      try {
+        await fake?.closeExpectingNone();
+      } finally {
+        fake = undefined;
+      }
+    });
+
+    it('moves the ticket where the required field has a default Jira did not mention', async () => {
+      const { fake, jira } = await start({ transitionDefaults: { done: ['resolution'] } });
+      await jira.transition('OPS-1', 'Done');
+      expect(fake.issue('OPS-1')?.status).toBe('done');
+    });
+
+    it("says which field to configure where Jira's refusal names it, and moves nothing", async () => {
+      const { fake, jira } = await start({});
+      const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'refused', details: { ticket: 'OPS-1' } });
+      expect((error as Error).message).toMatch(
+        /the move needs resolution on the transition's screen: set it in opsbook\.yaml under tracker\.jira\.transitionFields\.done \(e\.g\. resolution: \{name: Done\}\)/,
+      );
+      expect(fake.issue('OPS-1')?.status).toBe('review');
+    });
+  },
+);
