@@ -53,7 +53,7 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
 
     it('leaves the category out for a status opsbook does not name, rather than guess', async () => {
-      const { fake, jira } = await start({ status: ['statusCategory'] });
+      const { fake } = await start({ status: ['statusCategory'] });
       const issue = fake.seed({ summary: 'disk full', status: 'done' });
       const other = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       // Configured with the default names, "Closed" is no status of opsbook's.
