@@ -36,6 +36,8 @@ const operations = (prefix, search) => ({
   [`${prefix}/user/assignable/search`]: ['get'],
   // The site's own URL (browse links) when the base is Atlassian's API gateway.
   [`${prefix}/serverInfo`]: ['get'],
+  // The name of an issue's status where the issue answers with its id only (name is optional).
+  [`${prefix}/status/{idOrName}`]: ['get'],
 });
 
 const specs = [

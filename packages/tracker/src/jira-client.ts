@@ -307,21 +307,61 @@ export class JiraTracker implements Tracker {
     const res = await this.readIssue(key, '', `read ${key}`, options, {
       query: { fields: TICKET_FIELDS },
     });
-    return this.ticketOf(res.body);
+    return this.ticketOf(res.body, options);
   }
 
   /**
-   * An IssueBean as a Ticket. Both specs leave StatusDetails' `statusCategory` optional: without
-   * it, the category of a status opsbook names (tracker.jira.statuses) is its role's, so a ticket
-   * moved to the configured done status is seen as closed; another status stays without one.
+   * An IssueBean as a Ticket. Both specs leave every member of StatusDetails optional. Without
+   * its `name`, the status is named by its id (`GET /status/{id}`, once per status): the runner
+   * lets a ticket run by its status's name. Without its `statusCategory`, the category of a
+   * status opsbook names (tracker.jira.statuses) is its role's, so a ticket moved to the
+   * configured done status is seen as closed; another status stays without one.
    */
-  private ticketOf(raw: unknown): Ticket {
-    const ticket = ticketFromIssue(raw, this.http.connection.flavour);
+  private async ticketOf(raw: unknown, options: ReadOptions): Promise<Ticket> {
+    let ticket = ticketFromIssue(raw, this.http.connection.flavour);
+    if (ticket.status === '') {
+      const fields = (raw as Json | undefined)?.fields as Json | undefined;
+      ticket = { ...ticket, status: await this.statusNameIn(fields?.status, options) };
+    }
     if (ticket.statusCategory || ticket.status === '') return ticket;
     const role = (Object.keys(this.statuses) as StatusRole[]).find((r) =>
       sameName(this.statuses[r], ticket.status),
     );
     return role ? { ...ticket, statusCategory: roleCategory(role) } : ticket;
+  }
+
+  /** Names of statuses read by id, kept for the client's life (a workflow's ids do not change). */
+  private readonly statusNames = new Map<string, Promise<string | undefined>>();
+
+  /** The name of a StatusDetails: its `name`, else the name its `id` reads as; else empty. */
+  private async statusNameIn(status: unknown, options: ReadOptions): Promise<string> {
+    const { name, id } = (status && typeof status === 'object' ? status : {}) as Json;
+    if (typeof name === 'string' && name !== '') return name;
+    const byId = typeof id === 'number' ? String(id) : typeof id === 'string' ? id : '';
+    return (/^\d+$/.test(byId) && (await this.statusNameOf(byId, options))) || '';
+  }
+
+  /** A status's name by its id; undefined where Jira has no such status or names it not. */
+  private statusNameOf(id: string, options: ReadOptions): Promise<string | undefined> {
+    let named = this.statusNames.get(id);
+    if (!named) {
+      named = this.send({
+        method: 'GET',
+        path: this.api(`/status/${enc(id)}`),
+        expect: [404],
+        signal: options.signal,
+        context: { action: `read the name of status ${id}`, permission: 'Browse Projects' },
+      }).then((res) => {
+        const name = (res.body as Json | undefined)?.name;
+        return res.status !== 404 && typeof name === 'string' && name.trim() !== ''
+          ? name
+          : undefined;
+      });
+      this.statusNames.set(id, named);
+      // A failed read is not kept: the next ticket read asks again.
+      named.catch(() => this.statusNames.delete(id));
+    }
+    return named;
   }
 
   async description(key: string, options: ReadOptions = {}): Promise<string> {
@@ -499,12 +539,13 @@ export class JiraTracker implements Tracker {
     // The spec makes a transition's id optional: one without an id cannot be taken, and would
     // otherwise be posted as "undefined".
     const usable = list.filter((t) => typeof t.id === 'string' || typeof t.id === 'number');
-    return usable.map((t) => ({
-      id: String(t.id),
-      name: String(t.name),
-      to: String((t.to as Json | undefined)?.name ?? ''),
-      screen: transitionScreen(t),
-    }));
+    const offered: (Transition & { screen: TransitionScreen | undefined })[] = [];
+    for (const t of usable) {
+      // `to` is a StatusDetails, its name optional as an issue's status's is.
+      const to = await this.statusNameIn(t.to, options);
+      offered.push({ id: String(t.id), name: String(t.name), to, screen: transitionScreen(t) });
+    }
+    return offered;
   }
 
   async transition(key: string, status: string, options: WriteOptions = {}): Promise<void> {
@@ -668,7 +709,7 @@ export class JiraTracker implements Tracker {
       });
       const body = (res.body ?? {}) as Json;
       const issues = Array.isArray(body.issues) ? body.issues : [];
-      tickets.push(...issues.map((i) => this.ticketOf(i)));
+      for (const issue of issues) tickets.push(await this.ticketOf(issue, options));
       if (this.cloud) {
         // Cloud leaves out of a page, once cut, the issues the caller may not browse: a page may
         // be empty with more after it, which only `isLast` or the token's absence rules out.

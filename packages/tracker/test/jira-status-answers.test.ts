@@ -71,3 +71,46 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
   },
 );
+
+/**
+ * StatusDetails' `name` is optional too: an issue may carry its status by id alone. The runner
+ * lets a ticket run by its status's name (Approved, In Progress), so the name is read from
+ * `GET /status/{id}`, and so is the name of the status a transition leads to.
+ */
+describe.each(['cloud', 'datacenter'] as const)(
+  'Jira %s answers a status by id only',
+  (flavour) => {
+    let fake: JiraFake | undefined;
+
+    afterEach(async () => {
+      try {
+        await fake?.closeExpectingNone();
+      } finally {
+        fake = undefined;
+      }
+    });
+
+    it('names the status of a ticket by its id, once per status, and moves it by that name', async () => {
+      fake = await startJiraFake({
+        flavour,
+        answersWithout: { status: ['name', 'statusCategory'] },
+      });
+      fake.seed({ summary: 'disk full', status: 'approved' });
+      fake.seed({ summary: 'disk full again', status: 'approved' });
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
+      expect(await jira.get('OPS-1')).toMatchObject({
+        status: 'Approved',
+        statusCategory: 'indeterminate',
+      });
+      expect((await jira.get('OPS-2')).status).toBe('Approved');
+      const lookups = () => fake!.requests().filter((r) => /\/status\/\d+$/.test(r.path));
+      expect(lookups()).toHaveLength(1);
+      await jira.transition('OPS-1', 'In Progress');
+      expect(fake.issue('OPS-1')?.status).toBe('inProgress');
+      expect((await jira.search('project = OPS ORDER BY key')).map((t) => t.status)).toEqual([
+        'In Progress',
+        'Approved',
+      ]);
+    });
+  },
+);

@@ -53,7 +53,8 @@ export class BeanBuilder {
   /** Members every screen field's metadata leaves out (`answersWithout.fieldMetadata`). */
   fieldMetadataWithout: readonly string[] = [];
 
-  status(role: StatusRole): Record<string, unknown> {
+  /** A status bean; `whole` keeps the members `statusWithout` leaves out elsewhere. */
+  status(role: StatusRole, whole = false): Record<string, unknown> {
     const bean: Record<string, unknown> = {
       self: `${this.api}/status/${STATUS_IDS[role]}`,
       description: '',
@@ -62,7 +63,7 @@ export class BeanBuilder {
       id: STATUS_IDS[role],
       statusCategory: statusCategory(role, this.base),
     };
-    for (const member of this.statusWithout) delete bean[member];
+    if (!whole) for (const member of this.statusWithout) delete bean[member];
     return bean;
   }
 

@@ -183,6 +183,7 @@ export class FakeJiraState {
     if (c.op === '/project/{projectIdOrKey}/statuses') return this.projectStatuses(c);
     if (c.op === '/user/assignable/search') return this.assignable(c);
     if (c.op === '/serverInfo') return this.serverInfo();
+    if (c.op === '/status/{idOrName}') return this.status(c);
     if (c.op === '/issue') return this.create(c);
     if (c.op === '/search' || c.op === '/search/jql') return this.search(c);
     if (c.op === '/comment/{commentId}/properties/{propertyKey}') return this.commentProperty(c);
@@ -439,6 +440,16 @@ export class FakeJiraState {
   }
 
   /** Every issue type of the project, each with its workflow's statuses (one workflow here). */
+  /** `GET /status/{idOrName}`: a status of the workflow by id or name, whole (see `answersWithout`). */
+  private status(c: HandlerContext): Reply {
+    const wanted = c.params.idOrName ?? '';
+    const role = (Object.keys(STATUS_IDS) as StatusRole[]).find(
+      (r) => STATUS_IDS[r] === wanted || this.statusName(r).toLowerCase() === wanted.toLowerCase(),
+    );
+    if (!role) return errors(404, [`The status with id '${wanted}' does not exist.`]);
+    return { status: 200, body: this.beans.status(role, true) };
+  }
+
   private projectStatuses(c: HandlerContext): Reply {
     const asked = c.params.projectIdOrKey ?? '';
     if (asked.toUpperCase() !== this.project && asked !== '10000')

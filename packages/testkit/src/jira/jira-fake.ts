@@ -117,12 +117,13 @@ export interface JiraFakeOptions {
    * Members left out of a 201's body: the create's `id`, `key`, `self` (CreatedIssue /
    * IssueCreateResponse) and the comment's `id`, `self` are all optional in both specs, though
    * Jira always sends them. Default none. `status`: members left out of every status bean
-   * (StatusDetails, optional in both specs), in issues and in the project's statuses alike.
+   * (StatusDetails, optional in both specs), in issues and in the project's statuses alike;
+   * `GET /status/{idOrName}` answers whole.
    */
   answersWithout?: {
     create?: ('id' | 'key' | 'self')[];
     comment?: ('id' | 'self')[];
-    status?: 'statusCategory'[];
+    status?: ('statusCategory' | 'name')[];
     /** Members left out of a transition screen's field metadata (optional in both specs). */
     fieldMetadata?: 'hasDefaultValue'[];
   };
