@@ -307,7 +307,7 @@ export class JiraTracker implements Tracker {
     const res = await this.readIssue(key, '', `read ${key}`, options, {
       query: { fields: TICKET_FIELDS },
     });
-    return this.ticketOf(res.body, options);
+    return this.ticketOf(res.body, options, key);
   }
 
   /**
@@ -317,8 +317,8 @@ export class JiraTracker implements Tracker {
    * status opsbook names (tracker.jira.statuses) is its role's, so a ticket moved to the
    * configured done status is seen as closed; another status stays without one.
    */
-  private async ticketOf(raw: unknown, options: ReadOptions): Promise<Ticket> {
-    let ticket = ticketFromIssue(raw, this.http.connection.flavour);
+  private async ticketOf(raw: unknown, options: ReadOptions, key?: string): Promise<Ticket> {
+    let ticket = ticketFromIssue(raw, this.http.connection.flavour, key);
     if (ticket.status === '') {
       const fields = (raw as Json | undefined)?.fields as Json | undefined;
       ticket = { ...ticket, status: await this.statusNameIn(fields?.status, options) };

@@ -48,15 +48,19 @@ function person(raw: unknown, flavour: JiraFlavour): Person | null {
   return typeof u.displayName === 'string' ? { id, displayName: u.displayName } : { id };
 }
 
-/** An IssueBean (Cloud or DC) as a Ticket; unknown keys are ignored since Jira adds fields over time. */
-export function ticketFromIssue(raw: unknown, flavour: JiraFlavour): Ticket {
+/**
+ * An IssueBean (Cloud or DC) as a Ticket; unknown keys are ignored since Jira adds fields over time.
+ * Both specs leave its `key` optional: without it the ticket is the `key` it was read by, or,
+ * found by a search, its `id`, which Jira takes wherever it takes a key.
+ */
+export function ticketFromIssue(raw: unknown, flavour: JiraFlavour, key = ''): Ticket {
   const issue = asObject(raw);
   const fields = asObject(issue.fields);
   const labels = Array.isArray(fields.labels)
     ? fields.labels.filter((l): l is string => typeof l === 'string')
     : [];
   return {
-    key: String(issue.key ?? ''),
+    key: keyOf(issue, key),
     summary: typeof fields.summary === 'string' ? fields.summary : '',
     status: String(asObject(fields.status).name ?? ''),
     ...statusCategoryOf(fields.status),
@@ -64,6 +68,13 @@ export function ticketFromIssue(raw: unknown, flavour: JiraFlavour): Ticket {
     reporter: person(fields.reporter, flavour),
     labels,
   };
+}
+
+function keyOf(issue: Json, asked: string): string {
+  if (typeof issue.key === 'string' && issue.key !== '') return issue.key;
+  if (asked !== '') return asked;
+  const { id } = issue;
+  return (typeof id === 'string' && id !== '') || typeof id === 'number' ? String(id) : '';
 }
 
 function statusCategoryOf(raw: unknown): { statusCategory?: StatusCategory } {

@@ -52,6 +52,8 @@ export class BeanBuilder {
   statusWithout: readonly string[] = [];
   /** Members every screen field's metadata leaves out (`answersWithout.fieldMetadata`). */
   fieldMetadataWithout: readonly string[] = [];
+  /** Members every issue bean leaves out (`answersWithout.issue`). */
+  issueWithout: readonly string[] = [];
 
   /** A status bean; `whole` keeps the members `statusWithout` leaves out elsewhere. */
   status(role: StatusRole, whole = false): Record<string, unknown> {
@@ -246,12 +248,14 @@ export class BeanBuilder {
       if (value !== undefined && !(value === null && this.flavour === 'datacenter'))
         fields[name] = value;
     }
-    return {
+    const bean: Record<string, unknown> = {
       expand: '',
       id: issue.id,
       self: `${this.api}/issue/${issue.id}`,
       key: issue.key,
       fields,
     };
+    for (const member of this.issueWithout) delete bean[member];
+    return bean;
   }
 }

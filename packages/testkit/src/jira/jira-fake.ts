@@ -126,6 +126,8 @@ export interface JiraFakeOptions {
     status?: ('statusCategory' | 'name')[];
     /** Members left out of a transition screen's field metadata (optional in both specs). */
     fieldMetadata?: 'hasDefaultValue'[];
+    /** Members left out of every issue bean (IssueBean, all optional): `GET …/issue`, search. */
+    issue?: 'key'[];
   };
   now?: () => Date;
   /**
@@ -549,6 +551,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.answersWithout = options.answersWithout ?? {};
   state.current.beans.statusWithout = options.answersWithout?.status ?? [];
   state.current.beans.fieldMetadataWithout = options.answersWithout?.fieldMetadata ?? [];
+  state.current.beans.issueWithout = options.answersWithout?.issue ?? [];
   state.current.groups = options.groups ?? [
     {
       name: 'jira-software-users',

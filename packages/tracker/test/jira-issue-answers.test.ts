@@ -1,0 +1,45 @@
+import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createJiraTracker } from '../src/index.js';
+
+/**
+ * IssueBean leaves `key` optional in both specs. A ticket read by its key is that key; one found
+ * by a search is named by its `id`, which Jira takes wherever it takes a key, so it can still be
+ * read, commented on and probed (the outbox's look for an earlier create).
+ */
+describe.each(['cloud', 'datacenter'] as const)(
+  'Jira %s answers issues without their key',
+  (flavour) => {
+    let fake: JiraFake | undefined;
+
+    afterEach(async () => {
+      try {
+        await fake?.closeExpectingNone();
+      } finally {
+        fake = undefined;
+      }
+    });
+
+    it('keeps the key it asked for, and names a searched issue by its id', async () => {
+      fake = await startJiraFake({ flavour, answersWithout: { issue: ['key'] } });
+      const seeded = fake.seed({ summary: 'disk full' });
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
+      expect((await jira.get('OPS-1')).key).toBe('OPS-1');
+      const [found] = await jira.search('project = OPS');
+      expect(found?.key).toBe(seeded.id);
+      expect((await jira.get(found!.key)).summary).toBe('disk full');
+    });
+
+    it('finds an earlier create by its delivery id where search answers without keys', async () => {
+      fake = await startJiraFake({ flavour, answersWithout: { issue: ['key'] } });
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
+      await jira.create({ summary: 'disk full on web-01' }, { deliveryId: 'd-1' });
+      const found = await jira.findDelivered({
+        kind: 'create',
+        deliveryId: 'd-1',
+        summary: 'disk full on web-01',
+      });
+      expect(found).toBe(fake.issue('OPS-1')?.id);
+    });
+  },
+);
