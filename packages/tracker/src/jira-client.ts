@@ -543,7 +543,9 @@ export class JiraTracker implements Tracker {
     for (const t of usable) {
       // `to` is a StatusDetails, its name optional as an issue's status's is.
       const to = await this.statusNameIn(t.to, options);
-      offered.push({ id: String(t.id), name: String(t.name), to, screen: transitionScreen(t) });
+      // So is its name: empty then, never "undefined" (messages name it by its id instead).
+      const name = typeof t.name === 'string' ? t.name : '';
+      offered.push({ id: String(t.id), name, to, screen: transitionScreen(t) });
     }
     return offered;
   }

@@ -426,10 +426,11 @@ export function noTransitionOffered(
 export function transitionFieldsMissing(
   url: string,
   ticket: string,
-  transition: { name: string; to: string },
+  transition: { id: string; name: string; to: string },
   role: string,
   missing: { id: string; name: string }[],
 ): RefusalError {
+  const named = transition.name !== '' ? `"${transition.name}"` : `id ${transition.id}`;
   const fields = missing.map((f) => `${f.name} (${f.id})`).join(', ');
   const keys = missing.map((f) => `tracker.jira.transitionFields.${role}.${f.id}`).join(', ');
   const example = missing.some((f) => f.id === 'resolution')
@@ -437,7 +438,7 @@ export function transitionFieldsMissing(
     : '';
   return new trackerErrors.RefusalError(
     'TRACKER_REQUEST_REJECTED',
-    `${url}: the transition "${transition.name}" that moves ${ticket} to "${transition.to}" requires ${fields} on its screen, and opsbook.yaml gives no value: set ${keys}${example}; the move was not sent.`,
+    `${url}: the transition ${named} that moves ${ticket} to "${transition.to}" requires ${fields} on its screen, and opsbook.yaml gives no value: set ${keys}${example}; the move was not sent.`,
     { url, ticket, to: transition.to, fields: missing.map((f) => f.id), retryable: false },
   );
 }

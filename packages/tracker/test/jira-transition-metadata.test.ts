@@ -54,3 +54,34 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
   },
 );
+
+/** IssueTransition (Cloud) and TransitionBean (Data Center) leave a transition's `name` optional. */
+describe.each(['cloud', 'datacenter'] as const)('Jira %s transitions without a name', (flavour) => {
+  let fake: JiraFake | undefined;
+
+  afterEach(async () => {
+    try {
+      await fake?.closeExpectingNone();
+    } finally {
+      fake = undefined;
+    }
+  });
+
+  it('moves by where a transition leads, and names an unnamed one by its id, not "undefined"', async () => {
+    fake = await startJiraFake({
+      flavour,
+      transitionRequires: { done: ['resolution'] },
+      answersWithout: { transition: ['name'] },
+    });
+    fake.seed({ summary: 'disk full', status: 'approved' });
+    const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
+    await jira.transition('OPS-1', 'In Progress');
+    await jira.transition('OPS-1', 'In Review');
+    expect(fake.issue('OPS-1')?.status).toBe('review');
+    expect((await jira.transitions('OPS-1')).map((t) => t.name)).not.toContain('undefined');
+    const error = await jira.transition('OPS-1', 'Done').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /: the transition id \d+ that moves OPS-1 to "Done" requires Resolution \(resolution\) on its screen/,
+    );
+  });
+});

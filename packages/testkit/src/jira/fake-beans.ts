@@ -54,6 +54,8 @@ export class BeanBuilder {
   fieldMetadataWithout: readonly string[] = [];
   /** Members every issue bean leaves out (`answersWithout.issue`). */
   issueWithout: readonly string[] = [];
+  /** Members every transition leaves out (`answersWithout.transition`). */
+  transitionWithout: readonly string[] = [];
 
   /** A status bean; `whole` keeps the members `statusWithout` leaves out elsewhere. */
   status(role: StatusRole, whole = false): Record<string, unknown> {
@@ -97,6 +99,7 @@ export class BeanBuilder {
             opsbarSequence: Number(t.id),
             to: this.status(t.to),
           };
+    for (const member of this.transitionWithout) delete bean[member];
     if (expand)
       bean.fields = Object.fromEntries(
         screen.fields.map((f) => [

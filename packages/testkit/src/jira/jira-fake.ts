@@ -128,6 +128,8 @@ export interface JiraFakeOptions {
     fieldMetadata?: 'hasDefaultValue'[];
     /** Members left out of every issue bean (IssueBean, all optional): `GET …/issue`, search. */
     issue?: 'key'[];
+    /** Members left out of every transition `GET …/transitions` lists (all optional). */
+    transition?: 'name'[];
   };
   now?: () => Date;
   /**
@@ -552,6 +554,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.beans.statusWithout = options.answersWithout?.status ?? [];
   state.current.beans.fieldMetadataWithout = options.answersWithout?.fieldMetadata ?? [];
   state.current.beans.issueWithout = options.answersWithout?.issue ?? [];
+  state.current.beans.transitionWithout = options.answersWithout?.transition ?? [];
   state.current.groups = options.groups ?? [
     {
       name: 'jira-software-users',
