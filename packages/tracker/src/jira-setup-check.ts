@@ -108,7 +108,7 @@ export async function checkJiraSetup(
         `project ${target.project} does not exist in ${target.site}, or ${who} may not browse it`,
         'set tracker.jira.project in opsbook.yaml to the project key, or grant Browse Projects to this account',
       );
-    types = Array.isArray(res.body) ? res.body : [];
+    types = listOf(res.body);
   } catch (e) {
     if (!isOpsbookError(e)) throw e;
     return failed('project', e);
@@ -178,7 +178,7 @@ async function assignableCheck(
         permission: 'Browse users and groups',
       },
     });
-    const users = Array.isArray(res.body) ? (res.body as Array<Record<string, unknown>>) : [];
+    const users = listOf(res.body);
     const found = users.find((u) => (target.cloud ? u.accountId : u.name) === person.account);
     if (found)
       return { name, ok: true, detail: `${person.account} (${String(found.displayName ?? '?')})` };
@@ -201,4 +201,13 @@ async function assignableCheck(
     detail: `approvers.yaml gives ${person.id} the Jira account ${person.account}, which ${why}`,
     fix: `set ${person.id}'s jira: in approvers.yaml to their ${account} (opsbook trust add-approver), or grant them Assignable User in ${target.project}`,
   };
+}
+
+/**
+ * A list Jira answers as an array where Data Center's document declares one object
+ * (IssueTypeWithStatusJsonBean, UserBean): a server built from the document answers the object.
+ */
+function listOf(body: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(body)) return body as Array<Record<string, unknown>>;
+  return body && typeof body === 'object' ? [body as Record<string, unknown>] : [];
 }

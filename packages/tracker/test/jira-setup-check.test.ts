@@ -116,3 +116,37 @@ describe.each([
     expect(checks[0]?.detail).toMatch(/401|credential|token/i);
   });
 });
+
+/*
+ * Data Center's document declares one object where Jira answers an array (the project's
+ * statuses, an assignable-user search): a server built from the document answers the object.
+ */
+describe('checkSetup on a Data Center that answers as its document declares', () => {
+  let fake: JiraFake | undefined;
+  afterEach(async () => {
+    try {
+      await fake?.closeExpectingNone();
+    } finally {
+      fake = undefined;
+    }
+  });
+
+  it('reads the project statuses and an assignable user given as one object', async () => {
+    fake = await startJiraFake({ flavour: 'datacenter', answersAsDeclared: true });
+    const jira = createJiraTracker({ project: 'OPS', flavour: 'datacenter' }, fake.env);
+    const known = fake.users[1]!;
+    const checks = await jira.checkSetup([{ id: 'sam', account: known.name }]);
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ['account', true],
+      ['project', true],
+      ['issue type', true],
+      ['status open', true],
+      ['status awaitingApproval', true],
+      ['status approved', true],
+      ['status inProgress', true],
+      ['status review', true],
+      ['status done', true],
+      ['assignee sam', true],
+    ]);
+  });
+});

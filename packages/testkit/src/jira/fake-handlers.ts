@@ -88,6 +88,7 @@ export class FakeJiraState {
   omitsTotal = false;
   searchPageSize = 5000;
   searchHides = new Set<string>();
+  answersAsDeclared = false;
   /** Whether `GET …/comment` honours `orderBy`; false answers oldest first, as without it. */
   ordersComments = true;
   /** Cloud: 400 for an `orderBy` other than `created`, as the operation's 400 reads literally. */
@@ -322,7 +323,13 @@ export class FakeJiraState {
       return errors(404, [`No project could be found with key '${project}'.`]);
     const who = c.query.get(this.flavour === 'cloud' ? 'accountId' : 'username');
     const users = who === null ? this.users : this.users.filter((u) => u === this.userById(who));
-    return { status: 200, body: users.map((u) => this.beans.user(u)) };
+    const body = users.map((u) => this.beans.user(u));
+    return { status: 200, body: this.asDeclared() && body.length === 1 ? body[0] : body };
+  }
+
+  /** Whether to answer DC's one declared object where Jira sends an array (`answersAsDeclared`). */
+  private asDeclared(): boolean {
+    return this.answersAsDeclared && this.flavour === 'datacenter';
   }
 
   /** The caller; on Cloud with `expand=groups`, the groups it is in (User.groups). */
@@ -456,16 +463,14 @@ export class FakeJiraState {
       return errors(404, [`No project could be found with key '${asked}'.`]);
     const api = `${this.base}/rest/api/${this.flavour === 'cloud' ? 3 : 2}`;
     const roles = Object.keys(STATUS_IDS) as StatusRole[];
-    return {
-      status: 200,
-      body: FAKE_ISSUE_TYPES.map((name, i) => ({
-        id: String(10001 + i),
-        name,
-        self: `${api}/issueType/${10001 + i}`,
-        subtask: false,
-        statuses: roles.map((r) => this.beans.status(r)),
-      })),
-    };
+    const body = FAKE_ISSUE_TYPES.map((name, i) => ({
+      id: String(10001 + i),
+      name,
+      self: `${api}/issueType/${10001 + i}`,
+      subtask: false,
+      statuses: roles.map((r) => this.beans.status(r)),
+    }));
+    return { status: 200, body: this.asDeclared() ? body[0] : body };
   }
 
   private rich(c: HandlerContext, value: unknown, where: string): string | undefined {

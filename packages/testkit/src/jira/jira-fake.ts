@@ -148,6 +148,12 @@ export interface JiraFakeOptions {
    * group jira-software-users).
    */
   projectRoles?: FakeProjectRole[];
+  /**
+   * Data Center: answer as its document declares where it declares one object and Jira sends an
+   * array (spec-overrides.ts, RESPONSE_OVERRIDES): the project's statuses as one issue type (the
+   * first), an assignable-user search that finds one user as that user. Default false.
+   */
+  answersAsDeclared?: boolean;
   /** Data Center role actors without `type` (its RoleActorBean declares only `name`). */
   roleActorsUntyped?: boolean;
 }
@@ -567,6 +573,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
     { id: 10001, name: 'Developers', users: [], groups: ['jira-software-users'] },
   ];
   state.current.roleActorsUntyped = options.roleActorsUntyped ?? false;
+  state.current.answersAsDeclared = options.answersAsDeclared ?? false;
 
   return {
     baseUrl: origin(),

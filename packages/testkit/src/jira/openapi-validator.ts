@@ -313,7 +313,8 @@ export class OpenApiValidator {
     const override = RESPONSE_OVERRIDES[this.flavour].find(
       (o) => o.method === op.method && o.path === op.template && o.status === String(status),
     );
-    const effective = override ? { type: 'array', items: schema } : schema;
+    // Jira's array, or the one object the document declares (a server built from it).
+    const effective = override ? { anyOf: [schema, { type: 'array', items: schema }] } : schema;
     return this.problems(
       this.compile(this.responseAjv, `r ${op.method} ${op.template} ${status}`, effective),
       body,
