@@ -46,3 +46,59 @@ describe('a Jira comment as plain text', () => {
     ).toMatchObject({ id: '1', author: 'eve', text: 'a' });
   });
 });
+
+describe('ADF nodes opsbook does not write, in comments people wrote in Jira', () => {
+  const read = (content: unknown[]) =>
+    commentFromJira({ id: '11', body: { type: 'doc', version: 1, content } }, 'cloud').text;
+
+  it('keeps the words of smart links, status lozenges, dates, mentions and emoji', () => {
+    const text = read([
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'see ' },
+          { type: 'inlineCard', attrs: { url: 'https://grafana.example/d/disk' } },
+          { type: 'text', text: ' now ' },
+          { type: 'status', attrs: { text: 'BLOCKED', color: 'red' } },
+          { type: 'text', text: ' until ' },
+          { type: 'date', attrs: { timestamp: '1796601600000' } },
+          { type: 'text', text: ', ask ' },
+          { type: 'mention', attrs: { id: '5b10ac8d82e05b22cc7d4ef5' } },
+          { type: 'text', text: ' ' },
+          { type: 'emoji', attrs: { shortName: ':warning:' } },
+        ],
+      },
+      { type: 'blockCard', attrs: { url: 'https://runbooks.example/disk' } },
+      {
+        type: 'table',
+        content: [
+          {
+            type: 'tableRow',
+            content: [
+              {
+                type: 'tableHeader',
+                content: [{ type: 'paragraph', content: [{ type: 'text', text: 'host' }] }],
+              },
+              {
+                type: 'tableCell',
+                content: [{ type: 'paragraph', content: [{ type: 'text', text: 'web-01' }] }],
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(text).toBe(
+      'see https://grafana.example/d/disk now BLOCKED until 2026-12-07, ask @5b10ac8d82e05b22cc7d4ef5 :warning:\nhttps://runbooks.example/disk\nhost\nweb-01',
+    );
+  });
+
+  it('leaves out a date it cannot read, rather than fail on the comment', () => {
+    const date = (timestamp: string) => ({ type: 'date', attrs: { timestamp } });
+    const text = read([
+      { type: 'paragraph', content: [date('9000000000000000'), date('soon'), date('')] },
+      { type: 'paragraph', content: [{ type: 'text', text: 'still read' }] },
+    ]);
+    expect(text).toBe('still read');
+  });
+});
