@@ -779,7 +779,16 @@ export class JiraTracker implements Tracker {
       await this.get(key, options); // tells "no such ticket" (throws) from "no such property"
       return undefined;
     }
-    return propertyValueOf((res.body as Json | undefined)?.value);
+    // EntityProperty's `value` is optional in both specs; a property Jira has is not one it lacks
+    // (a run record read as absent would not count against the approval's maxRuns).
+    const body = res.body as Json | undefined;
+    if (!body || typeof body !== 'object' || !('value' in body))
+      throw new trackerErrors.RefusalError(
+        'TRACKER_PROPERTY_INCOMPLETE',
+        `Jira answered property ${property} of ${key} without its value: opsbook cannot tell what it holds, and does not take it for absent. Try again; if Jira keeps answering so, check that JIRA_BASE_URL reaches Jira itself (not a proxy that trims its answers).`,
+        { ticket: key, property },
+      );
+    return propertyValueOf(body.value);
   }
 
   /**

@@ -116,7 +116,11 @@ export class FakeJiraState {
   /** The project's priority scheme, highest first. */
   priorities: readonly string[] = DEFAULT_PRIORITIES;
   /** Members of a 201's body left out (each optional in both specs): see JiraFakeOptions. */
-  answersWithout: { create?: ('id' | 'key' | 'self')[]; comment?: ('id' | 'self')[] } = {};
+  answersWithout: {
+    create?: ('id' | 'key' | 'self')[];
+    comment?: ('id' | 'self')[];
+    property?: 'value'[];
+  } = {};
   groups: FakeGroup[] = [];
   projectRoles: FakeProjectRole[] = [];
   roleActorsUntyped = false;
@@ -260,7 +264,9 @@ export class FakeJiraState {
         const key = c.params.propertyKey ?? '';
         if (!issue.properties.has(key))
           return errors(404, [`The property '${key}' does not exist.`]);
-        return { status: 200, body: { key, value: issue.properties.get(key) } };
+        const bean = { key, value: issue.properties.get(key) };
+        if (this.answersWithout.property?.includes('value')) delete (bean as Partial<Json>).value;
+        return { status: 200, body: bean };
       }
       case 'get /issue/{issueIdOrKey}/properties': {
         const self = (k: string) =>

@@ -130,6 +130,8 @@ export interface JiraFakeOptions {
     issue?: 'key'[];
     /** Members left out of every transition `GET …/transitions` lists (all optional). */
     transition?: 'name'[];
+    /** Members left out of an issue property read (EntityProperty: `key`, `value` optional). */
+    property?: 'value'[];
   };
   now?: () => Date;
   /**
