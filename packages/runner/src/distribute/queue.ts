@@ -340,12 +340,8 @@ function endLost(jobId: string, error: OpsbookError): OpsbookError {
   );
 }
 
-/**
- * `work` on the queue's database, a connection failure (the server down, a refused login)
- * turned into STATE_DB_UNREACHABLE naming the server, as the state store says it.
- */
 /** A pool of the queue's, and the end of it: every connection closed (at most 10 s). */
-interface QueuePool {
+export interface QueuePool {
   pool: Pool;
   end(): Promise<void>;
 }
@@ -357,7 +353,7 @@ interface QueuePool {
  * process. pg's `pool.end()` resolves before its connections are closed: end() waits for them,
  * so that nothing of the queue's is still open when it returns.
  */
-function pooled(pool: Pool, log: QueueLog | undefined): QueuePool {
+export function pooled(pool: Pool, log?: QueueLog): QueuePool {
   const open = new Set<Promise<void>>();
   pool.on('error', (e) => log?.('error', `PostgreSQL idle client generated error: ${e.message}`));
   pool.on('connect', (client) => {
@@ -386,6 +382,10 @@ function pooled(pool: Pool, log: QueueLog | undefined): QueuePool {
   };
 }
 
+/**
+ * `work` on the queue's database, a connection failure (the server down, a refused login)
+ * turned into STATE_DB_UNREACHABLE naming the server, as the state store says it.
+ */
 async function reaching<T>(url: string | undefined, work: () => Promise<T>): Promise<T> {
   try {
     return await work();

@@ -1,3 +1,4 @@
+import { paramEnvName } from '@opsbook/exec';
 import {
   didYouMean,
   type ParamSpec,
@@ -211,14 +212,6 @@ function resolveFrom<V>(
 }
 
 /**
- * The values of the secret params, read from `OPSBOOK_PARAM_<NAME>` when the run starts, typed as
- * `--param` types a plain param's value, and checked against the param's rules. Each comes back as
- * the text the step's environment gets: that of the typed value, as a plain param's (`1e3` is
- * `1000`). Missing ones are an error naming the variable, except for a param declared
- * `required: false`: unset or empty, it is the empty string (a database password left empty on
- * purpose, so that the client falls back to .pgpass or peer authentication).
- */
-/**
  * `env` with the secret params it does not set asked for (`ask`: a person at a terminal, who types
  * them unseen), so that a value never has to be written on a command line, where the shell's
  * history keeps it. A param declared `required: false` is not asked for (left empty, it has a
@@ -234,7 +227,7 @@ export async function askMissingSecrets(
   if (!ask) return env;
   let asked = env;
   for (const name of names) {
-    const variable = `OPSBOOK_PARAM_${name.toUpperCase()}`;
+    const variable = paramEnvName(name);
     if (env[variable] || runbook.spec.params?.[name]?.required === false) continue;
     const answer = await ask(name, variable);
     if (answer) asked = { ...asked, [variable]: answer };
@@ -242,6 +235,14 @@ export async function askMissingSecrets(
   return asked;
 }
 
+/**
+ * The values of the secret params, read from `OPSBOOK_PARAM_<NAME>` when the run starts, typed as
+ * `--param` types a plain param's value, and checked against the param's rules. Each comes back as
+ * the text the step's environment gets: that of the typed value, as a plain param's (`1e3` is
+ * `1000`). Missing ones are an error naming the variable, except for a param declared
+ * `required: false`: unset or empty, it is the empty string (a database password left empty on
+ * purpose, so that the client falls back to .pgpass or peer authentication).
+ */
 export function readSecretParams(
   runbook: Runbook,
   names: readonly string[],
@@ -249,7 +250,7 @@ export function readSecretParams(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
-    const variable = `OPSBOOK_PARAM_${name.toUpperCase()}`;
+    const variable = paramEnvName(name);
     const text = env[variable];
     const spec = runbook.spec.params?.[name];
     if (text === undefined || text === '') {

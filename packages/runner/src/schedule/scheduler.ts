@@ -2,7 +2,7 @@ import type { Config } from '@opsbook/schema';
 import { UsageError } from '@opsbook/schema';
 import { connectionTargetOf } from '@opsbook/state';
 import type { ParsedCronItem, Runner, TaskList } from 'graphile-worker';
-import { JobEnds } from '../distribute/queue.js';
+import { JobEnds, pooled } from '../distribute/queue.js';
 import { runScheduledSlot, type SlotPayload, type SlotRunOptions } from './scheduled-run.js';
 import { parseScheduleCron, SCHEDULE_TASK, scheduleLogOf, schedulesOf } from './schedules.js';
 
@@ -62,13 +62,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const { taskList, parsedCronItems } = await scheduleTasks(options);
   const { run, Logger } = await import('graphile-worker');
   const { default: pg } = await import('pg');
-  const pgPool = new pg.Pool({
-    ...(urlOf(options.config) ? { connectionString: urlOf(options.config) } : {}),
-    max: parsedCronItems.length + 4,
-  });
-  // A connection the server drops is replaced by the pool; graphile-worker reconnects itself.
-  pgPool.on('error', () => undefined);
-  pgPool.on('connect', (client) => client.on('error', () => undefined));
+  // A connection the server drops is replaced by the pool (its listeners stay for its life, and
+  // say nothing: graphile-worker's logger reports what matters); graphile-worker reconnects itself.
+  const { pool: pgPool, end: endPool } = pooled(
+    new pg.Pool({
+      ...(urlOf(options.config) ? { connectionString: urlOf(options.config) } : {}),
+      max: parsedCronItems.length + 4,
+    }),
+  );
   const logger = new Logger(() => (level, message) => {
     if (level === 'error' || level === 'warning')
       options.onEvent?.({ type: 'queue', level, message });
@@ -97,10 +98,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       logger,
     });
   } catch (e) {
-    await pgPool.end();
+    await endPool();
     throw e;
   }
-  const done = runner.promise.finally(() => pgPool.end());
+  const done = runner.promise.finally(endPool);
   return {
     done,
     async stop() {
