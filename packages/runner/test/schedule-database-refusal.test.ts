@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
 import { describe, expect, it } from 'vitest';
-import { runScheduledSlot } from '../src/index.js';
-import { useScheduleWorld } from './schedule-world.js';
+import { runSlotAt, slotRowAt, useScheduleWorld } from './schedule-world.js';
 
 /*
  * A slot whose run the database itself refuses (here a real refusal: the scheduler's role may
@@ -29,18 +27,8 @@ describe('a scheduled slot whose run the database refuses', () => {
     const env = { ...scheduled.env, OPSBOOK_DATABASE_URL: url };
     const config = await loadConfig({ file: path.join(world.dir, 'opsbook.yaml'), env });
     const slot = new Date(Date.UTC(2026, 11, 7, 3, 0));
-    await runScheduledSlot(
-      {
-        config,
-        executorSigner: world.eve,
-        env,
-        signal: new AbortController().signal,
-        clock: () => new Date(slot.getTime() + 5_000),
-      },
-      { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
-    );
-    const slots = await stateStoreOf(config).schedules!.slotsSince(new Date(0));
-    const row = slots.find((s) => s.slot.getTime() === slot.getTime());
+    expect(await runSlotAt({ config, env, world }, slot)).toBeUndefined();
+    const row = await slotRowAt(config, slot);
     expect(row).toMatchObject({
       outcome: 'error',
       code: 'STATE_DB_REFUSED',

@@ -1,8 +1,8 @@
 import { stateStoreOf } from '@opsbook/state';
 import { backendWaitingForStandby, synchronousStandby } from '@opsbook/testkit/postgres';
 import { describe, expect, it } from 'vitest';
-import { runScheduledSlot, type ScheduleEvent } from '../src/index.js';
-import { useScheduleWorld } from './schedule-world.js';
+import type { ScheduleEvent } from '../src/index.js';
+import { runSlotAt, slotRowAt, useScheduleWorld } from './schedule-world.js';
 
 /*
  * PostgreSQL restarts (a real server, stopped and started again on its data dir) just as a slot
@@ -35,24 +35,10 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     const restarted = pg.restart({ downMs: 3000 });
     await serverDown();
     const events: ScheduleEvent[] = [];
-    const thrown = await runScheduledSlot(
-      {
-        config,
-        executorSigner: world.eve,
-        env,
-        signal: new AbortController().signal,
-        clock: () => new Date(slot.getTime() + 5_000),
-        onEvent: (e) => events.push(e),
-      },
-      { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
-    ).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const thrown = await runSlotAt({ config, env, world }, slot, (e) => events.push(e));
     await restarted;
     expect(thrown).toBeUndefined();
-    const slots = await stateStoreOf(config).schedules!.slotsSince(new Date(0));
-    const row = slots.find((s) => s.slot.getTime() === slot.getTime());
+    const row = await slotRowAt(config, slot);
     expect(row).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
     expect(events.map((e) => e.type)).toEqual(['slot-start', 'slot-end']);
     expect(await scheduled.sql('select count(*) from opsbook_runs')).toMatch(/^1\s*$/);
@@ -63,30 +49,16 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     const slot = new Date(Date.UTC(2026, 11, 7, 3, 0) + 86_400_000);
     let restarted: Promise<void> | undefined;
     const events: ScheduleEvent[] = [];
-    const thrown = await runScheduledSlot(
-      {
-        config,
-        executorSigner: world.eve,
-        env,
-        signal: new AbortController().signal,
-        clock: () => new Date(slot.getTime() + 5_000),
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type !== 'slot-start') return;
-          // SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint, every session cut.
-          process.kill(pg.pid, 'SIGQUIT');
-          restarted = pg.restart({ downMs: 2000 });
-        },
-      },
-      { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
-    ).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const thrown = await runSlotAt({ config, env, world }, slot, (e) => {
+      events.push(e);
+      if (e.type !== 'slot-start') return;
+      // SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint, every session cut.
+      process.kill(pg.pid, 'SIGQUIT');
+      restarted = pg.restart({ downMs: 2000 });
+    });
     await restarted;
     expect(thrown).toBeUndefined();
-    const slots = await stateStoreOf(config).schedules!.slotsSince(slot);
-    const row = slots.find((s) => s.slot.getTime() === slot.getTime());
+    const row = await slotRowAt(config, slot);
     expect(row).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
     expect(events.map((e) => e.type)).toEqual(['slot-start', 'slot-end']);
     // This slot's run and the first test's: one each.
@@ -102,20 +74,7 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     await synchronousStandby(pg, 'nobody');
     const events: ScheduleEvent[] = [];
     try {
-      const ran = runScheduledSlot(
-        {
-          config,
-          executorSigner: world.eve,
-          env,
-          signal: new AbortController().signal,
-          clock: () => new Date(slot.getTime() + 5_000),
-          onEvent: (e) => events.push(e),
-        },
-        { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
-      ).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const ran = runSlotAt({ config, env, world }, slot, (e) => events.push(e));
       const pid = await backendWaitingForStandby(pg, undefined, "the slot's row");
       await pg.psql(`select pg_terminate_backend(${pid})`);
       await synchronousStandby(pg, '');
@@ -123,8 +82,7 @@ describe('a slot that comes up while PostgreSQL restarts', () => {
     } finally {
       await synchronousStandby(pg, '');
     }
-    const slots = await stateStoreOf(config).schedules!.slotsSince(slot);
-    const row = slots.find((s) => s.slot.getTime() === slot.getTime());
+    const row = await slotRowAt(config, slot);
     expect(row).toMatchObject({ outcome: 'ran', runStatus: 'ok' });
     expect(events.map((e) => e.type)).toEqual(['slot-start', 'slot-end']);
     expect(await scheduled.sql('select count(*) from opsbook_runs')).toMatch(/^3\s*$/);

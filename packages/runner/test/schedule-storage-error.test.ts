@@ -1,9 +1,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import type { Config } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runScheduledSlot } from '../src/index.js';
-import { useScheduleWorld } from './schedule-world.js';
+import { runSlotAt, slotRowAt, useScheduleWorld } from './schedule-world.js';
 import type { TicketWorld } from './ticket-world.js';
 
 /*
@@ -30,18 +28,8 @@ describe('a scheduled slot the filesystem refuses', () => {
     await writeFile(config.stateDir, 'a file where the state folder should be');
     try {
       const slot = new Date(Date.UTC(2026, 11, 7, 3, 0));
-      await runScheduledSlot(
-        {
-          config,
-          executorSigner: world.eve,
-          env,
-          signal: new AbortController().signal,
-          clock: () => new Date(slot.getTime() + 5_000),
-        },
-        { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
-      );
-      const slots = await stateStoreOf(config).schedules!.slotsSince(new Date(0));
-      const row = slots.find((s) => s.slot.getTime() === slot.getTime());
+      expect(await runSlotAt({ config, env, world }, slot)).toBeUndefined();
+      const row = await slotRowAt(config, slot);
       expect(row).toMatchObject({
         outcome: 'error',
         code: 'NOT_A_DIRECTORY',

@@ -1,10 +1,10 @@
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Config, loadConfig } from '@opsbook/schema';
-import { closeStateStores, migrateStateStore } from '@opsbook/state';
+import { closeStateStores, migrateStateStore, stateStoreOf } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll } from 'vitest';
-import type { ScheduleEvent } from '../src/index.js';
+import { runScheduledSlot, type ScheduleEvent } from '../src/index.js';
 import { startTicketWorld, type TicketWorld } from './ticket-world.js';
 
 /** A ticket world on a real PostgreSQL (database `database`), with `schedules` in opsbook.yaml. */
@@ -51,4 +51,36 @@ export function useScheduleWorld(database: string, schedules: string): ScheduleW
     await current.pg?.dispose();
   });
   return current;
+}
+
+/**
+ * Schedule `nightly`'s slot at `slot`, run as graphile-worker hands it over with the world's
+ * executor key, the clock 5 s after the slot (its time is the test's, not a real minute).
+ * Resolves with what it threw, undefined when it did not.
+ */
+export function runSlotAt(
+  { config, env, world }: { config: Config; env: NodeJS.ProcessEnv; world: TicketWorld },
+  slot: Date,
+  onEvent?: (e: ScheduleEvent) => void,
+): Promise<unknown> {
+  return runScheduledSlot(
+    {
+      config,
+      executorSigner: world.eve,
+      env,
+      signal: new AbortController().signal,
+      clock: () => new Date(slot.getTime() + 5_000),
+      ...(onEvent ? { onEvent } : {}),
+    },
+    { schedule: 'nightly', _cron: { ts: slot.toISOString() } },
+  ).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+/** The store's row of the slot at `slot` (of any schedule). */
+export async function slotRowAt(config: Config, slot: Date) {
+  const slots = await stateStoreOf(config).schedules!.slotsSince(new Date(0));
+  return slots.find((s) => s.slot.getTime() === slot.getTime());
 }
