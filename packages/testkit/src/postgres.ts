@@ -400,3 +400,30 @@ export function blockUntilExited(pid: number): void {
   }
   throw new Error(`process ${pid} did not exit within 10 s`);
 }
+
+/**
+ * Runs `work` (which opens its connections itself, after the standby is set) so that its commit
+ * is written and its answer lost: a synchronous standby that never answers holds the commit, and
+ * the backend of `database` (any, when undefined) waiting there is terminated, as a restart at
+ * that instant ends it. Resolves with how `work` settled, once the standby is cleared again.
+ */
+export async function commitAnswerLost<T>(
+  pg: Postgres,
+  database: string | undefined,
+  what: string,
+  work: () => Promise<T>,
+): Promise<{ value: T } | { error: unknown }> {
+  await synchronousStandby(pg, 'nobody');
+  try {
+    const settled = work().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    const pid = await backendWaitingForStandby(pg, database, what);
+    await pg.psql(`select pg_terminate_backend(${pid})`);
+    await synchronousStandby(pg, '');
+    return await settled;
+  } finally {
+    await synchronousStandby(pg, '');
+  }
+}

@@ -1,5 +1,5 @@
 import {
-  backendWaitingForStandby,
+  commitAnswerLost,
   type Postgres,
   startPostgres,
   synchronousStandby,
@@ -30,19 +30,12 @@ afterAll(async () => {
 describe("a run's claim whose commit answer is lost", () => {
   it('is taken as made once the server is back: the run goes on, and is counted once', async () => {
     const { name, url } = await freshDatabase(pg);
-    await synchronousStandby(pg, 'nobody');
     const store = postgresStore({ url });
     try {
-      const claimed = store
-        .claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-1' })
-        .then(
-          (r) => ({ ok: r }),
-          (e: unknown) => ({ error: e }),
-        );
-      const pid = await backendWaitingForStandby(pg, name, 'the claim');
-      await pg.psql(`select pg_terminate_backend(${pid})`);
-      await synchronousStandby(pg, '');
-      expect(await claimed).toEqual({ ok: { runsUsed: 1 } });
+      const claimed = commitAnswerLost(pg, name, 'the claim', () =>
+        store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-1' }),
+      );
+      expect(await claimed).toEqual({ value: { runsUsed: 1 } });
       expect(await store.approvalRuns('apr-1')).toEqual([{ runId: 'r1', used: true }]);
       // The claimed run goes on: its journal is written.
       const journal = await store.createJournal('r1');
@@ -60,19 +53,13 @@ describe("a run's journal start whose commit answer is lost", () => {
     const claiming = postgresStore({ url });
     await claiming.claimRun({ approvalId: 'apr-2', maxRuns: 1, runId: 'r2', ticket: 'OPS-2' });
     await claiming.close();
-    await synchronousStandby(pg, 'nobody');
     const store = postgresStore({ url });
     try {
-      const created = store.createJournal('r2').then(
-        (journal) => ({ journal }),
-        (e: unknown) => ({ error: e }),
-      );
-      const pid = await backendWaitingForStandby(pg, name, 'the claim');
-      await pg.psql(`select pg_terminate_backend(${pid})`);
-      await synchronousStandby(pg, '');
-      const result = await created;
-      expect(result).toHaveProperty('journal');
-      const { journal } = result as { journal: Awaited<ReturnType<typeof store.createJournal>> };
+      const result = await commitAnswerLost(pg, name, 'the claim', () => store.createJournal('r2'));
+      expect(result).toHaveProperty('value');
+      const { value: journal } = result as {
+        value: Awaited<ReturnType<typeof store.createJournal>>;
+      };
       await journal.append({ type: 'run-start', ticket: 'OPS-2', hosts: ['web-1'] });
       await journal.append({ type: 'run-end', status: 'ok', hosts: { 'web-1': 'ok' } });
       await store.recordRunEnd({
@@ -99,17 +86,11 @@ describe("a distributed run's journal start (its submitter's) whose commit answe
     const claiming = postgresStore({ url });
     await claiming.claimRun({ approvalId: 'apr-3', maxRuns: 1, runId: 'r3', ticket: 'OPS-3' });
     await claiming.close();
-    await synchronousStandby(pg, 'nobody');
-    const created = SharedJournal.create({ url, runId: 'r3' }).then(
-      (journal) => ({ journal }),
-      (e: unknown) => ({ error: e }),
+    const result = await commitAnswerLost(pg, name, 'the claim', () =>
+      SharedJournal.create({ url, runId: 'r3' }),
     );
-    const pid = await backendWaitingForStandby(pg, name, 'the claim');
-    await pg.psql(`select pg_terminate_backend(${pid})`);
-    await synchronousStandby(pg, '');
-    const result = await created;
-    expect(result).toHaveProperty('journal');
-    const { journal } = result as { journal: SharedJournal };
+    expect(result).toHaveProperty('value');
+    const { value: journal } = result as { value: SharedJournal };
     try {
       await journal.append({ type: 'run-start', ticket: 'OPS-3', hosts: ['web-1'] });
       const last = await journal.append({
