@@ -107,7 +107,8 @@ function dropDriverPgpassWarning(): void {
   } as typeof process.emitWarning;
 }
 
-function run(argv: string[]): void {
+/** Runs the command line `argv`; exported for bin/opsbook.cjs, the workspace's `opsbook`. */
+export function run(argv: string[]): void {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     printVersion();
     return;
