@@ -81,4 +81,30 @@ describe('a database whose clock is 3 minutes ahead of the scheduler machine', (
       detail: expect.stringMatching(/^this machine's clock is 1[78]\d s behind the database's/),
     });
   }, 60_000);
+
+  it('schedule run signalled as soon as it warns (a service manager reading its first line) stops, not killed', async () => {
+    // The warning is written before the scheduler starts: a SIGTERM then found no listener and
+    // ended the process by the signal's default action (no exit status, nothing said).
+    const child = spawn(process.execPath, [binPath, 'schedule', 'run'], {
+      cwd: dir,
+      env: userEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let signalled = false;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!signalled && warning.test(stderr)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+      child.on('close', (c, s) => r([c, s])),
+    );
+    expect(signalled, stderr).toBe(true);
+    expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
+    expect(stderr).toMatch(/^SIGTERM: stopping/m);
+    expect(stderr).not.toMatch(stackTrace);
+  }, 60_000);
 });

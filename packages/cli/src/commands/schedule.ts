@@ -4,6 +4,7 @@ import {
   readScheduleReport,
   requireSchedules,
   type ScheduleEvent,
+  type Scheduler,
   type ScheduleStatus,
   scheduleClockWarning,
   scheduleRunbookProblems,
@@ -58,7 +59,8 @@ function showEvent(ctx: CommandContext, e: ScheduleEvent): void {
 
 export const run: CommandSpec = defineCommand({
   options: executorOptions,
-  details: `Runs until stopped (SIGTERM or Ctrl-C), queueing each schedule's slots with
+  details: `Runs until stopped (SIGTERM or Ctrl-C, at any time: stopped before "scheduler
+started", it exits having queued nothing), queueing each schedule's slots with
 graphile-worker's cron on the state store's database and running each slot as "opsbook inspect"
 would: the standing approval is verified at every slot (signature, digest, expiry, selector,
 ticket, runs left), and the run claim is signed with this machine's executor key (--key, --agent,
@@ -76,23 +78,8 @@ One line per slot on stdout (--json: one JSON document per slot event).
 
 ${SETUP}`,
   async run(ctx) {
-    const config = await configFor(ctx);
-    requireSchedules(config);
-    await warnScheduleRunbooks(ctx, config);
-    const skew = await scheduleClockWarning(config, 'opsbook schedule run');
-    if (skew) ctx.out.note(`warning: ${skew}`);
-    const executorSigner = await executorSignerFor(ctx);
     const controller = new AbortController();
-    const scheduler = await startScheduler({
-      config,
-      executorSigner,
-      env: process.env,
-      signal: controller.signal,
-      onEvent: (e) => showEvent(ctx, e),
-    });
-    ctx.out.note(
-      `scheduler started for ${Object.keys(config.raw.schedules ?? {}).join(', ')}; stop with Ctrl-C or SIGTERM`,
-    );
+    let scheduler: Scheduler | undefined;
     let stoppedBy: NodeJS.Signals | undefined;
     const stop = (signal: NodeJS.Signals) => {
       if (stoppedBy) return;
@@ -100,12 +87,36 @@ ${SETUP}`,
       ctx.out.note(`${signal}: stopping; a run going on is interrupted and recorded so`);
       controller.abort();
       // done reports how the scheduler ended; a stop() refused (it had stopped by itself) adds nothing.
-      scheduler.stop().catch(() => undefined);
+      scheduler?.stop().catch(() => undefined);
     };
+    // Listened for from the start: a service manager may signal at any time, e.g. as soon as it
+    // reads a warning or "scheduler started", and a signal with no listener yet ended the process
+    // at once (killed by SIGTERM, whatever it was doing), not by the stop above.
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      await scheduler.done;
+      const config = await configFor(ctx);
+      requireSchedules(config);
+      await warnScheduleRunbooks(ctx, config);
+      const skew = await scheduleClockWarning(config, 'opsbook schedule run');
+      if (skew) ctx.out.note(`warning: ${skew}`);
+      const executorSigner = await executorSignerFor(ctx);
+      // Stopped before it started: nothing was queued or run.
+      if (!stoppedBy) {
+        scheduler = await startScheduler({
+          config,
+          executorSigner,
+          env: process.env,
+          signal: controller.signal,
+          onEvent: (e) => showEvent(ctx, e),
+        });
+        if (stoppedBy) scheduler.stop().catch(() => undefined);
+        else
+          ctx.out.note(
+            `scheduler started for ${Object.keys(config.raw.schedules ?? {}).join(', ')}; stop with Ctrl-C or SIGTERM`,
+          );
+        await scheduler.done;
+      }
     } finally {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
