@@ -11,7 +11,7 @@ const run = promisify(execFile);
 /**
  * A real OpenSSH sshd on loopback for tests (real parts, not fakes: see testkit README). Everything
  * it needs (host keys, a client key, authorized_keys, config, log) lives in one temp dir; it
- * listens on an ephemeral port of a 127.0.0.x address so that several "hosts" can run side by side.
+ * listens on a free port (`findFreePort`) of a 127.0.0.x address so that several "hosts" can run side by side.
  */
 export interface SshdOptions {
   /** Loopback address to listen on; default 127.0.0.1. */
@@ -173,15 +173,47 @@ export async function startSshdHosts(
   return [first, ...rest];
 }
 
-/** A port that was free a moment ago on `address` (bind to port 0, read it, release it). */
+/**
+ * A port that was free a moment ago on `address`, outside the kernel's range for the local ports
+ * of outgoing connections (net.ipv4.ip_local_port_range, 32768–60999 by default): a server stopped
+ * and started again on it (`restart()`, a fake's `down()`/`up()`) cannot find it taken meanwhile by
+ * a connection some process opened, which a port 0 gave (the kernel picks those from that range).
+ * Random below that range, from 10000, tried until one is free; port 0's choice if none is.
+ */
 export async function findFreePort(address: string): Promise<number> {
+  const low = await ephemeralLow();
+  for (let attempt = 0; attempt < 50 && low > 11_000; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if ((await listenAndClose(address, port)) !== undefined) return port;
+  }
+  const any = await listenAndClose(address, 0);
+  if (any === undefined) throw new Error(`no free port on ${address}`);
+  return any;
+}
+
+/** The first port of the kernel's range for outgoing connections (32768 if it cannot be read). */
+async function ephemeralLow(): Promise<number> {
+  try {
+    const first = Number(
+      (await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).split(/\s+/)[0],
+    );
+    return Number.isInteger(first) && first > 0 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Listens on `port` (0: any) and stops at once: the port it had, or undefined if it was taken. */
+function listenAndClose(address: string, port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(undefined) : reject(e),
+    );
+    server.listen({ port, host: address, exclusive: true }, () => {
       const bound = server.address();
-      const port = typeof bound === 'object' && bound ? bound.port : 0;
-      server.close(() => resolve(port));
+      const got = typeof bound === 'object' && bound ? bound.port : 0;
+      server.close(() => resolve(got));
     });
   });
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { findFreePort } from '../sshd.js';
 import { FakeJiraState, type Reply } from './fake-handlers.js';
 import {
   FAKE_STATUS_NAMES,
@@ -225,7 +226,7 @@ const DEFAULT_USERS: FakeUser[] = [
   },
 ];
 
-/** A running Jira fake on 127.0.0.1 with an ephemeral port. */
+/** A running Jira fake on 127.0.0.1, on a port `findFreePort` found. */
 export interface JiraFake {
   readonly baseUrl: string;
   /** The site people browse (`serverInfo.baseUrl`): baseUrl less an API gateway's `/ex/jira/<id>`. */
@@ -525,7 +526,18 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       s.closeAllConnections();
     });
 
-  await listen();
+  // On a port outside the range of outgoing connections' local ports (findFreePort), so that
+  // `up()` after `down()` finds it free again; another server may take it between the probe and
+  // the listen: a few tries.
+  for (let attempt = 1; ; attempt++) {
+    port = await findFreePort('127.0.0.1');
+    try {
+      await listen();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw e;
+    }
+  }
   state.current = new FakeJiraState(
     flavour,
     options.project ?? 'OPS',
