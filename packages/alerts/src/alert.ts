@@ -36,10 +36,16 @@ export interface AlertRecord {
   /** The Alertmanager receiver it came through. */
   receiver?: string;
   /**
+   * The externalURL of the Alertmanager that sent it: tells the two of an HA pair apart, for
+   * the round of a late duplicate (alert-round.ts).
+   */
+  sender?: string;
+  /**
    * How many times it resolved before, with this startsAt (absent: never). Alertmanager notifies
    * an alert firing again with the startsAt it resolved with when Prometheus sends it again with
    * the ActiveAt it kept (a restart, a cut longer than endsAt): that firing is a new delivery,
-   * not a repeat of the first. Set by the intake (AlertIntake), from what it stored.
+   * not a repeat of the first. Set by the store as it stores it, from what it holds
+   * (alert-round.ts), whichever receiver stored the rounds before.
    */
   round?: number;
 }
@@ -65,7 +71,12 @@ export function alertName(a: Pick<AlertRecord, 'labels'>): string {
 /** Go's zero time, which Alertmanager sends as endsAt of a firing alert. */
 const ZERO_TIME = /^0001-01-01T/;
 
-function recordOf(alert: WebhookAlert, receivedAt: string, receiver?: string): AlertRecord {
+function recordOf(
+  alert: WebhookAlert,
+  receivedAt: string,
+  receiver?: string,
+  sender?: string,
+): AlertRecord {
   const record: AlertRecord = {
     fingerprint: alert.fingerprint,
     startsAt: alert.startsAt,
@@ -78,6 +89,7 @@ function recordOf(alert: WebhookAlert, receivedAt: string, receiver?: string): A
     record.endsAt = alert.endsAt;
   if (alert.generatorURL) record.generatorURL = alert.generatorURL;
   if (receiver) record.receiver = receiver;
+  if (sender) record.sender = sender;
   return record;
 }
 
@@ -102,7 +114,7 @@ export function parseWebhookBody(
   }
   if (value === undefined || !validateWebhook(value)) throw invalidBody(body, source, value);
   const at = receivedAt.toISOString();
-  return value.alerts.map((a) => recordOf(a, at, value.receiver));
+  return value.alerts.map((a) => recordOf(a, at, value.receiver, value.externalURL));
 }
 
 /** A `\u0000` escape: one not itself escaped (after an even run of backslashes). */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { makeDirectory, storageErrorOf, syncDirectory, writeFileAtomic } from '@opsbook/schema';
 import { type LockOptions, withLockFile } from '@opsbook/state';
 import { type AlertRecord, alertKey } from './alert.js';
+import { RoundBook } from './alert-round.js';
 import type { AlertDay, AlertState, AlertStore } from './alert-store.js';
 import { utcDay } from './alert-store.js';
 import { alertsErrors } from './error-codes.js';
@@ -26,9 +27,15 @@ const PRIVATE = { mode: 0o600, dirMode: 0o700 } as const;
  */
 export function filesAlertStore(
   stateDir: string,
-  options: { lock?: LockOptions } = {},
+  options: { lock?: LockOptions; maxAlerts?: number } = {},
 ): AlertStore {
   const dir = path.join(stateDir, ALERTS_DIR);
+  /**
+   * The deliveries of each alert this process stored or read back (recentKeys, at start): the
+   * rounds of the next ones, and which are stored already. One receiver per state dir, so its
+   * memory is what the files hold, for the window it read at start.
+   */
+  const book = new RoundBook(options.maxAlerts ?? 200_000);
   const intakeDir = path.join(dir, 'intake');
   const journal = new IncidentJournal(dir);
   /** A step of this process is under way: its objects are not for readers. */
@@ -47,7 +54,9 @@ export function filesAlertStore(
     return handle;
   };
 
-  const appendNow = async (records: readonly AlertRecord[]): Promise<boolean[]> => {
+  const appendNow = async (given: readonly AlertRecord[]): Promise<boolean[]> => {
+    const placed = book.place(given);
+    const records = placed.filter((p) => p.isNew).map((p) => p.record);
     const byDay = new Map<string, string[]>();
     for (const r of records) {
       const day = utcDay(r.receivedAt);
@@ -65,7 +74,8 @@ export function filesAlertStore(
       for (const cutBack of written) await cutBack();
       throw e;
     }
-    return records.map(() => true);
+    for (const r of records) book.add(r);
+    return placed.map((p) => p.isNew);
   };
 
   /**
@@ -145,8 +155,11 @@ export function filesAlertStore(
       const keys: string[] = [];
       const from = since.toISOString();
       await syncIntakeFiles(intakeDir, utcDay(from));
-      for await (const r of readIntakeLines(intakeDir, utcDay(from), '9999-12-31'))
-        if (r.receivedAt >= from) keys.push(alertKey(r));
+      for await (const r of readIntakeLines(intakeDir, utcDay(from), '9999-12-31')) {
+        if (r.receivedAt < from) continue;
+        keys.push(alertKey(r));
+        book.add(r);
+      }
       return keys;
     },
     async transact(take, work) {

@@ -5,7 +5,7 @@ export {
   parseWebhookBody,
   type WebhookPayload,
 } from './alert.js';
-export { AlertIntake, type AlertIntakeOptions, type IntakeResult } from './alert-intake.js';
+export { AlertIntake, type IntakeResult } from './alert-intake.js';
 export {
   type AlertDay,
   type AlertState,

@@ -1,16 +1,21 @@
 import { type Database, openDatabase, retryWhileDown } from '@opsbook/state';
 import type { PoolClient } from 'pg';
 import { type AlertRecord, alertKey } from './alert.js';
+import { RoundBook } from './alert-round.js';
 import type { AlertDay, AlertState, AlertStore, StateChange } from './alert-store.js';
 import type { Incident } from './incident.js';
 
 // Any fixed 64-bit number of our own: one dispatcher at a time across the team's receivers.
 const DISPATCH_LOCK = (0x6f70_7362_6f6f_6bn + 19n).toString();
+/** One intake batch at a time across the team's receivers: each works out rounds from the last's. */
+const INTAKE_LOCK = 'opsbook alert intake';
 
 /**
  * The PostgreSQL backend: the team's state store (migration 6 of @opsbook/state). An alert is a
- * row of `opsbook_alerts`, unique per fingerprint, startsAt and status, so a retry from any
- * receiver is stored once; a pass locks `opsbook_alert_progress`, so passes of several
+ * row of `opsbook_alerts`, unique per fingerprint, startsAt, status and round, so a retry from
+ * any receiver is stored once; the round of each alert of a batch is worked out from the rows
+ * of its alert, read under a lock in the transaction that stores the batch (alert-round.ts), so
+ * that it follows what every receiver stored; a pass locks `opsbook_alert_progress`, so passes of several
  * receivers take turns, and takes the alerts not converged yet in the same transaction.
  */
 export function postgresAlertStore(options: { url?: string | undefined } = {}): AlertStore {
@@ -123,9 +128,61 @@ function keyOfRow(r: KeyRow): string {
   });
 }
 
-async function insertAlerts(db: Database, records: readonly AlertRecord[]): Promise<boolean[]> {
-  if (records.length === 0) return [];
-  const rows = await db.query<KeyRow>(
+/**
+ * Stores a batch in one transaction: under the intake lock (receivers take turns, a batch of
+ * each is a few milliseconds), reads what the table holds of the batch's alerts, works out each
+ * record's round from it, and inserts the new ones: a few statements a batch, none per alert.
+ */
+async function insertAlerts(db: Database, given: readonly AlertRecord[]): Promise<boolean[]> {
+  if (given.length === 0) return [];
+  return db.transaction(async (client) => {
+    await db.lockInTransaction(client, INTAKE_LOCK, 'storing alerts');
+    const book = await roundsHeld(client, given);
+    const placed = book.place(given);
+    const fresh = placed.filter((p) => p.isNew).map((p) => p.record);
+    const stored = await insertNew(client, fresh);
+    return placed.map((p) => p.isNew && stored.delete(alertKey(p.record)));
+  });
+}
+
+/** What the table holds of the alerts (fingerprint and startsAt) of `records`. */
+async function roundsHeld(client: PoolClient, records: readonly AlertRecord[]): Promise<RoundBook> {
+  const { rows } = await client.query<{
+    fingerprint: string;
+    starts_at: string;
+    status: AlertRecord['status'];
+    round: number;
+    ends_at: string | null;
+    sender: string | null;
+  }>(
+    `select a.fingerprint, a.starts_at, a.status, a.round, a.alert->>'endsAt' as ends_at,
+            a.alert->>'sender' as sender
+       from opsbook_alerts a
+       join (select distinct * from unnest($1::text[], $2::text[])) k (fingerprint, starts_at)
+         on a.fingerprint = k.fingerprint and a.starts_at = k.starts_at
+      order by a.seq`,
+    [records.map((r) => r.fingerprint), records.map((r) => r.startsAt)],
+  );
+  const book = new RoundBook();
+  for (const r of rows)
+    book.add({
+      fingerprint: r.fingerprint,
+      startsAt: r.starts_at,
+      status: r.status,
+      round: r.round,
+      ...(r.ends_at ? { endsAt: r.ends_at } : {}),
+      ...(r.sender ? { sender: r.sender } : {}),
+    });
+  return book;
+}
+
+/** Inserts `records`; the keys of those inserted. */
+async function insertNew(
+  client: PoolClient,
+  records: readonly AlertRecord[],
+): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const { rows } = await client.query<KeyRow>(
     `insert into opsbook_alerts (fingerprint, starts_at, status, round, received_at, alert)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::jsonb[])
      on conflict do nothing
@@ -139,9 +196,7 @@ async function insertAlerts(db: Database, records: readonly AlertRecord[]): Prom
       records.map((r) => JSON.stringify(r)),
     ],
   );
-  const stored = new Set(rows.map(keyOfRow));
-  // A key repeated inside one batch is stored once: the first of them.
-  return records.map((r) => stored.delete(alertKey(r)));
+  return new Set(rows.map(keyOfRow));
 }
 
 async function readState(client: PoolClient): Promise<AlertState> {

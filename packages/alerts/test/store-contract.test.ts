@@ -34,13 +34,21 @@ afterAll(async () => {
   await pg?.dispose();
 });
 
+/** The store another receiver opens on the same place (PostgreSQL: its own pool). */
+const peers = new WeakMap<AlertStore, () => AlertStore>();
+
 async function freshPostgres(): Promise<AlertStore> {
   const name = `opsbook_alerts_${process.pid}_${++databases}`;
   await pg.psql(`create database ${name}`);
   const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${name}`;
   await migrateStateStore(url);
-  const store = postgresAlertStore({ url });
-  cleanups.push(() => store.close());
+  const open = () => {
+    const store = postgresAlertStore({ url });
+    cleanups.push(() => store.close());
+    return store;
+  };
+  const store = open();
+  peers.set(store, open);
   return store;
 }
 
@@ -51,7 +59,38 @@ async function freshFiles(): Promise<AlertStore> {
     await store.close();
     await temp.remove();
   });
+  // One receiver per state dir: a second intake in the same process shares its store.
+  peers.set(store, () => store);
   return store;
+}
+
+/** Another receiver's view of `store`: the team's second `alerts serve`. */
+const peerOf = (store: AlertStore): AlertStore => peers.get(store)!();
+
+const AM1 = 'http://am-1.example:9093/';
+const AM2 = 'http://am-2.example:9093/';
+
+/** One alert's deliveries (`other`: another alert), as Alertmanager `sender` sends them. */
+function deliveriesOf(at: string, other = '') {
+  const [first] = burstRecords(at, 1, 1);
+  const firing = (sender?: string): AlertRecord => ({
+    ...first!,
+    fingerprint: `${first!.fingerprint}${other}`,
+    ...(sender ? { sender } : {}),
+  });
+  const resolved = (endsAt: string, sender?: string): AlertRecord => ({
+    ...firing(sender),
+    status: 'resolved',
+    endsAt,
+  });
+  return { firing, resolved };
+}
+
+async function roundsIn(store: AlertStore): Promise<string[]> {
+  return store.transact(100, (_s, alerts) => ({
+    change: {},
+    result: alerts.map((a) => `${a.status} ${a.round ?? 0}`),
+  }));
 }
 
 function burstRecords(at: string, alerts = 40, hosts = 8): AlertRecord[] {
@@ -114,20 +153,98 @@ describe.each([
       status: 'resolved',
       endsAt: '2024-05-01T10:03:00Z',
     };
+    // Each round resolves at its own time: Alertmanager sends the endsAt of that resolution.
+    const resolvedAgain: AlertRecord = { ...resolved, endsAt: '2024-05-01T10:09:00Z' };
     const intake = new AlertIntake(store);
-    const deliveries = [firing!, resolved, firing!, firing!, resolved];
+    const deliveries = [firing!, resolved, firing!, firing!, resolvedAgain];
     const results = [];
     for (const d of deliveries) results.push((await intake.accept([d])).accepted);
     expect(results).toEqual([1, 1, 1, 0, 1]);
     const warmed = new AlertIntake(store);
     await warmed.warm(new Date('2024-05-01T00:00:00Z'));
-    expect((await warmed.accept([resolved])).accepted).toBe(0);
+    expect((await warmed.accept([resolvedAgain])).accepted).toBe(0);
     expect((await warmed.accept([firing!])).accepted).toBe(1);
     const taken = await store.transact(10, (_s, alerts) => ({
       change: {},
       result: alerts.map((a) => `${a.status} ${a.round ?? 0}`),
     }));
     expect(taken).toEqual(['firing 0', 'resolved 0', 'firing 1', 'resolved 1', 'firing 2']);
+  });
+
+  it('stores a firing after the resolution another receiver stored as the next round, not as a repeat of the first firing', async () => {
+    const store = await fresh();
+    const other = new AlertIntake(peerOf(store));
+    const intake = new AlertIntake(store);
+    const { firing, resolved } = deliveriesOf('2024-05-01T10:00:05Z');
+    expect((await intake.accept([firing(AM1)])).accepted).toBe(1);
+    // The other receiver hears the first firing too (its Alertmanager's repeat): a duplicate.
+    expect((await other.accept([firing(AM2)])).accepted).toBe(0);
+    expect((await intake.accept([resolved('2024-05-01T10:03:00Z', AM1)])).accepted).toBe(1);
+    // It fires again with the startsAt it resolved with, through the other receiver only.
+    expect((await other.accept([firing(AM2)])).accepted).toBe(1);
+    expect((await intake.accept([firing(AM1)])).accepted).toBe(0);
+    expect(await roundsIn(store)).toEqual(['firing 0', 'resolved 0', 'firing 1']);
+  });
+
+  it("stores a firing after a resolution as the next round in a receiver started after it, without reading the store's recent alerts", async () => {
+    const store = await fresh();
+    const { firing, resolved } = deliveriesOf('2024-05-01T10:00:05Z');
+    await new AlertIntake(store).accept([firing(AM1), resolved('2024-05-01T10:03:00Z', AM1)]);
+    const restarted = new AlertIntake(peerOf(store));
+    expect(await restarted.accept([firing(AM1)])).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await restarted.accept([firing(AM1)])).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await roundsIn(store)).toEqual(['firing 0', 'resolved 0', 'firing 1']);
+  });
+
+  it('stores each round of a burst once when two receivers take the same deliveries at the same time', async () => {
+    const store = await fresh();
+    const a = new AlertIntake(store);
+    const b = new AlertIntake(peerOf(store));
+    const firing = burstRecords('2024-05-01T10:00:05Z', 30, 6);
+    const resolved = firing.map((r) => ({
+      ...r,
+      status: 'resolved' as const,
+      endsAt: '2024-05-01T10:03:00Z',
+    }));
+    const accepted = async (calls: Promise<{ accepted: number }>[]) =>
+      (await Promise.all(calls)).reduce((n, r) => n + r.accepted, 0);
+    expect(await accepted([a.accept(firing), b.accept(firing)])).toBe(30);
+    expect(await accepted([a.accept(resolved), b.accept(resolved)])).toBe(30);
+    expect(await accepted([b.accept(firing), a.accept(firing)])).toBe(30);
+    const rounds = await roundsIn(store);
+    expect(rounds.filter((r) => r === 'firing 1')).toHaveLength(30);
+    expect(rounds).toHaveLength(90);
+  });
+
+  it('keeps a real firing again firing when the other Alertmanager of an HA pair sends the resolution before it late (the same endsAt)', async () => {
+    const store = await fresh();
+    const intake = new AlertIntake(store);
+    const { firing, resolved } = deliveriesOf('2024-05-01T10:00:05Z');
+    await intake.accept([firing(AM1), resolved('2024-05-01T10:03:00Z', AM1), firing(AM1)]);
+    expect(await intake.accept([resolved('2024-05-01T10:03:00Z', AM2)])).toEqual({
+      accepted: 0,
+      duplicates: 1,
+    });
+    expect(await roundsIn(store)).toEqual(['firing 0', 'resolved 0', 'firing 1']);
+    // Its own resolution (a later endsAt) resolves it.
+    expect((await intake.accept([resolved('2024-05-01T10:20:00Z', AM1)])).accepted).toBe(1);
+    expect(await roundsIn(store)).toEqual(['resolved 1']);
+  });
+
+  it('ends a late duplicate of the first firing with the resolution its Alertmanager sends after it, and keeps the firing when it cannot tell the Alertmanagers apart', async () => {
+    const store = await fresh();
+    const intake = new AlertIntake(store);
+    const a = deliveriesOf('2024-05-01T10:00:05Z');
+    // The second Alertmanager sent its firing late (after the first one's resolution): a firing
+    // says nothing that dates it, so it is firing again until its own resolution comes.
+    await intake.accept([a.firing(AM1), a.resolved('2024-05-01T10:03:00Z', AM1), a.firing(AM2)]);
+    expect((await intake.accept([a.resolved('2024-05-01T10:03:00Z', AM2)])).accepted).toBe(1);
+    expect(await roundsIn(store)).toEqual(['firing 0', 'resolved 0', 'firing 1', 'resolved 1']);
+    // No externalURL: the late resolution could be the one before a real firing again.
+    const b = deliveriesOf('2024-05-01T11:00:05Z', 'b');
+    await intake.accept([b.firing(), b.resolved('2024-05-01T11:03:00Z'), b.firing()]);
+    expect((await intake.accept([b.resolved('2024-05-01T11:03:00Z')])).accepted).toBe(0);
+    expect(await roundsIn(store)).toEqual(['firing 0', 'resolved 0', 'firing 1']);
   });
 
   it('saves nothing of a pass that throws: its alerts are given again', async () => {
