@@ -1,0 +1,136 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Alertmanager, startAlertmanager } from '@opsbook/testkit/alertmanager';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { makeTempDir } from '@opsbook/testkit/temp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ServeProcess, startServe } from './alerts-server.js';
+import { runCli } from './run-cli.js';
+
+/*
+ * Two real Alertmanagers (the Debian package), each posting to its own `opsbook alerts serve`,
+ * both receivers on one PostgreSQL state store: the team's HA pair. An alert that resolves
+ * through one and fires again (the same startsAt: Prometheus restarted) through the other.
+ */
+
+const RULES = `apiVersion: opsbook/v1
+kind: AlertRules
+version: 1
+severities: [critical, warning, info]
+correlate:
+  - name: cluster
+    by: { labels: [cluster] }
+`;
+const WAIT_MS = 30_000;
+
+let pg: Postgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+});
+afterAll(async () => {
+  await pg?.dispose();
+});
+
+async function waitFor(what: string, check: () => Promise<boolean>, log: () => string) {
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not happen within ${WAIT_MS} ms:\n${log()}`);
+}
+
+/** Posts of `serve` its --verbose log says it took. */
+const postsTo = (serve: ServeProcess) => serve.stderr().match(/^accepted /gm)?.length ?? 0;
+
+describe('opsbook alerts serve: two receivers on one PostgreSQL store behind an Alertmanager pair', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('shows an alert firing again through the receiver that did not see its resolution as firing', async () => {
+    const temp = await makeTempDir('opsbook-alerts-ha-');
+    cleanups.push(temp.remove);
+    const database = `opsbook_ha_${process.pid}`;
+    await pg.psql(`create database ${database}`);
+    const env = { PGPASSWORD: pg.password };
+    await writeFile(
+      path.join(temp.dir, 'opsbook.yaml'),
+      `apiVersion: opsbook/v1\nkind: Config\nstateDir: .opsbook\nstate:\n  kind: postgres\n  url: postgres://${pg.user}@${pg.host}:${pg.port}/${database}\n`,
+    );
+    await writeFile(path.join(temp.dir, 'alerts.yaml'), RULES);
+    const migrated = await runCli(['db', 'migrate'], { cwd: temp.dir, env });
+    expect(migrated.code, migrated.stderr).toBe(0);
+
+    const serves: ServeProcess[] = [];
+    const managers: Alertmanager[] = [];
+    for (let i = 0; i < 2; i++) {
+      const serve = await startServe(['--listen', '127.0.0.1:0', '--verbose'], {
+        cwd: temp.dir,
+        env,
+      });
+      cleanups.push(async () => {
+        if (serve.child.exitCode === null && serve.child.signalCode === null)
+          await serve.stop('SIGKILL');
+      });
+      serves.push(serve);
+      const alertmanager = await startAlertmanager({ webhook: { url: `${serve.url}alerts` } });
+      cleanups.push(() => alertmanager.dispose());
+      managers.push(alertmanager);
+    }
+    const [first, second] = serves as [ServeProcess, ServeProcess];
+    const [am1, am2] = managers as [Alertmanager, Alertmanager];
+    const log = () =>
+      serves.map((s, i) => `serve ${i + 1}:\n${s.stderr()}`).join('\n') +
+      managers.map((m, i) => `\nAlertmanager ${i + 1}:\n${m.log().slice(-1500)}`).join('');
+
+    const startsAt = new Date(Date.now() - 60_000).toISOString();
+    const send = async (to: Alertmanager, endsAt: Date) => {
+      const res = await fetch(`${to.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([
+          {
+            labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
+            startsAt,
+            endsAt: endsAt.toISOString(),
+          },
+        ]),
+      });
+      expect(res.status, await res.text()).toBe(200);
+    };
+    const column = async (sql: string) =>
+      (await pg.psql(`select ${sql} from opsbook_alerts order by seq`, database))
+        .split('\n')
+        .filter(Boolean);
+    const rows = () => column("status || ' ' || round");
+
+    // The first Alertmanager posts its firing and its resolution (its endsAt passes); the
+    // second hears nothing of it (cut off from Prometheus, or not yet started).
+    await send(am1, new Date(Date.now() + 3_000));
+    await waitFor('its firing and its resolution posted', async () => postsTo(first) >= 2, log);
+    expect(await rows()).toEqual(['firing 0', 'resolved 0']);
+    // Prometheus restarts with the alert's ActiveAt kept, and reaches the second one only: its
+    // receiver never saw the alert (a receiver's memory said the first firing, a repeat).
+    await send(am2, new Date(Date.now() + 3_600_000));
+    await waitFor('the second receiver taking it', async () => postsTo(second) >= 1, log);
+    expect(await rows()).toEqual(['firing 0', 'resolved 0', 'firing 1']);
+
+    const firingRow = /NodeDown\s+db-1\s+critical\s+firing/;
+    let shown = '';
+    await waitFor(
+      'the incident showing it firing',
+      async () => {
+        shown = (await runCli(['alerts', 'show', 'INC-1'], { cwd: temp.dir, env })).stdout;
+        return firingRow.test(shown);
+      },
+      () => `alerts show INC-1:\n${shown}\n${log()}`,
+    );
+    expect(shown).toMatch(/alerts \(1, 1 firing\)/);
+    // Each stored alert names the Alertmanager that sent it (its externalURL).
+    expect(await column("alert->>'sender'")).toEqual([am1.url, am1.url, am2.url]);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(await second.stop('SIGTERM')).toBe(0);
+  }, 120_000);
+});
