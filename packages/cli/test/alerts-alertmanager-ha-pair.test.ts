@@ -43,68 +43,99 @@ async function waitFor(what: string, check: () => Promise<boolean>, log: () => s
 /** Posts of `serve` its --verbose log says it took. */
 const postsTo = (serve: ServeProcess) => serve.stderr().match(/^accepted /gm)?.length ?? 0;
 
-describe('opsbook alerts serve: two receivers on one PostgreSQL store behind an Alertmanager pair', () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+let databases = 0;
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** `alerts serve` on `port` (0: any) in `dir`, stopped after the test if still running. */
+async function serveIn(dir: string, env: NodeJS.ProcessEnv, port = 0): Promise<ServeProcess> {
+  const serve = await startServe(['--listen', `127.0.0.1:${port}`, '--verbose'], {
+    cwd: dir,
+    env,
   });
+  cleanups.push(async () => {
+    if (serve.child.exitCode === null && serve.child.signalCode === null)
+      await serve.stop('SIGKILL');
+  });
+  return serve;
+}
 
+/**
+ * A migrated database, and two receivers on it in one folder, each with its Alertmanager; one
+ * alert (NodeDown on db-1) to send to either, and what the store holds of it.
+ */
+async function startPair() {
+  const temp = await makeTempDir('opsbook-alerts-ha-');
+  cleanups.push(temp.remove);
+  const database = `opsbook_ha_${process.pid}_${++databases}`;
+  await pg.psql(`create database ${database}`);
+  const env = { PGPASSWORD: pg.password };
+  await writeFile(
+    path.join(temp.dir, 'opsbook.yaml'),
+    `apiVersion: opsbook/v1\nkind: Config\nstateDir: .opsbook\nstate:\n  kind: postgres\n  url: postgres://${pg.user}@${pg.host}:${pg.port}/${database}\n`,
+  );
+  await writeFile(path.join(temp.dir, 'alerts.yaml'), RULES);
+  const migrated = await runCli(['db', 'migrate'], { cwd: temp.dir, env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+
+  const serves: ServeProcess[] = [];
+  const managers: Alertmanager[] = [];
+  for (let i = 0; i < 2; i++) {
+    const serve = await serveIn(temp.dir, env);
+    serves.push(serve);
+    const alertmanager = await startAlertmanager({ webhook: { url: `${serve.url}alerts` } });
+    cleanups.push(() => alertmanager.dispose());
+    managers.push(alertmanager);
+  }
+  const log = () =>
+    serves.map((s, i) => `serve ${i + 1}:\n${s.stderr()}`).join('\n') +
+    managers.map((m, i) => `\nAlertmanager ${i + 1}:\n${m.log().slice(-1500)}`).join('');
+
+  const startsAt = new Date(Date.now() - 60_000).toISOString();
+  const send = async (to: Alertmanager, endsAt: Date) => {
+    const res = await fetch(`${to.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
+          startsAt,
+          endsAt: endsAt.toISOString(),
+        },
+      ]),
+    });
+    expect(res.status, await res.text()).toBe(200);
+  };
+  const column = async (sql: string) =>
+    (await pg.psql(`select ${sql} from opsbook_alerts order by seq`, database))
+      .split('\n')
+      .filter(Boolean);
+  const rows = () => column("status || ' ' || round");
+  const shown = async () =>
+    (await runCli(['alerts', 'show', 'INC-1'], { cwd: temp.dir, env })).stdout;
+  return {
+    dir: temp.dir,
+    env,
+    serves: serves as [ServeProcess, ServeProcess],
+    managers: managers as [Alertmanager, Alertmanager],
+    log,
+    send,
+    column,
+    rows,
+    shown,
+  };
+}
+
+const FIRING_ROW = /NodeDown\s+db-1\s+critical\s+firing/;
+
+describe('opsbook alerts serve: two receivers on one PostgreSQL store behind an Alertmanager pair', () => {
   it('shows an alert firing again through the receiver that did not see its resolution as firing', async () => {
-    const temp = await makeTempDir('opsbook-alerts-ha-');
-    cleanups.push(temp.remove);
-    const database = `opsbook_ha_${process.pid}`;
-    await pg.psql(`create database ${database}`);
-    const env = { PGPASSWORD: pg.password };
-    await writeFile(
-      path.join(temp.dir, 'opsbook.yaml'),
-      `apiVersion: opsbook/v1\nkind: Config\nstateDir: .opsbook\nstate:\n  kind: postgres\n  url: postgres://${pg.user}@${pg.host}:${pg.port}/${database}\n`,
-    );
-    await writeFile(path.join(temp.dir, 'alerts.yaml'), RULES);
-    const migrated = await runCli(['db', 'migrate'], { cwd: temp.dir, env });
-    expect(migrated.code, migrated.stderr).toBe(0);
-
-    const serves: ServeProcess[] = [];
-    const managers: Alertmanager[] = [];
-    for (let i = 0; i < 2; i++) {
-      const serve = await startServe(['--listen', '127.0.0.1:0', '--verbose'], {
-        cwd: temp.dir,
-        env,
-      });
-      cleanups.push(async () => {
-        if (serve.child.exitCode === null && serve.child.signalCode === null)
-          await serve.stop('SIGKILL');
-      });
-      serves.push(serve);
-      const alertmanager = await startAlertmanager({ webhook: { url: `${serve.url}alerts` } });
-      cleanups.push(() => alertmanager.dispose());
-      managers.push(alertmanager);
-    }
-    const [first, second] = serves as [ServeProcess, ServeProcess];
-    const [am1, am2] = managers as [Alertmanager, Alertmanager];
-    const log = () =>
-      serves.map((s, i) => `serve ${i + 1}:\n${s.stderr()}`).join('\n') +
-      managers.map((m, i) => `\nAlertmanager ${i + 1}:\n${m.log().slice(-1500)}`).join('');
-
-    const startsAt = new Date(Date.now() - 60_000).toISOString();
-    const send = async (to: Alertmanager, endsAt: Date) => {
-      const res = await fetch(`${to.url}/api/v2/alerts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([
-          {
-            labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
-            startsAt,
-            endsAt: endsAt.toISOString(),
-          },
-        ]),
-      });
-      expect(res.status, await res.text()).toBe(200);
-    };
-    const column = async (sql: string) =>
-      (await pg.psql(`select ${sql} from opsbook_alerts order by seq`, database))
-        .split('\n')
-        .filter(Boolean);
-    const rows = () => column("status || ' ' || round");
+    const pair = await startPair();
+    const [first, second] = pair.serves;
+    const [am1, am2] = pair.managers;
+    const { log, send, column, rows } = pair;
 
     // The first Alertmanager posts its firing and its resolution (its endsAt passes); the
     // second hears nothing of it (cut off from Prometheus, or not yet started).
@@ -117,13 +148,12 @@ describe('opsbook alerts serve: two receivers on one PostgreSQL store behind an 
     await waitFor('the second receiver taking it', async () => postsTo(second) >= 1, log);
     expect(await rows()).toEqual(['firing 0', 'resolved 0', 'firing 1']);
 
-    const firingRow = /NodeDown\s+db-1\s+critical\s+firing/;
     let shown = '';
     await waitFor(
       'the incident showing it firing',
       async () => {
-        shown = (await runCli(['alerts', 'show', 'INC-1'], { cwd: temp.dir, env })).stdout;
-        return firingRow.test(shown);
+        shown = await pair.shown();
+        return FIRING_ROW.test(shown);
       },
       () => `alerts show INC-1:\n${shown}\n${log()}`,
     );
@@ -132,5 +162,54 @@ describe('opsbook alerts serve: two receivers on one PostgreSQL store behind an 
     expect(await column("alert->>'sender'")).toEqual([am1.url, am1.url, am2.url]);
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(await second.stop('SIGTERM')).toBe(0);
+  }, 120_000);
+
+  it('keeps an alert that fired again firing when the other Alertmanager posts the resolution before it late', async () => {
+    const pair = await startPair();
+    const [first, second] = pair.serves;
+    const [am1, am2] = pair.managers;
+    const { log, send, rows } = pair;
+
+    // Prometheus sends it to both; both post it firing (the second post a duplicate).
+    const endsAt = new Date(Date.now() + 6_000);
+    await Promise.all([send(am1, endsAt), send(am2, endsAt)]);
+    await waitFor(
+      'both posting it firing',
+      async () => postsTo(first) >= 1 && postsTo(second) >= 1,
+      log,
+    );
+    // The second receiver goes away: its Alertmanager keeps the resolution, trying again.
+    const port = Number(new URL(second.url).port);
+    expect(await second.stop('SIGTERM')).toBe(0);
+    await waitFor('the first posting its resolution', async () => postsTo(first) >= 2, log);
+    expect(await rows()).toEqual(['firing 0', 'resolved 0']);
+    // It fires again with the same startsAt (Prometheus restarted), heard by the first one.
+    await send(am1, new Date(Date.now() + 3_600_000));
+    await waitFor('the first posting it firing again', async () => postsTo(first) >= 3, log);
+    expect(await rows()).toEqual(['firing 0', 'resolved 0', 'firing 1']);
+
+    // The second receiver is back: its Alertmanager posts the resolution it kept, late.
+    const back = await serveIn(pair.dir, pair.env, port);
+    const logs = () => `${log()}\nserve 2 again:\n${back.stderr()}`;
+    await waitFor('the late resolution posted', async () => postsTo(back) >= 1, logs);
+    expect(back.stderr()).toMatch(/accepted 1 alert\(s\) from .*: 0 stored, 1 already stored/);
+    expect(await rows()).toEqual(['firing 0', 'resolved 0', 'firing 1']);
+    expect(await pair.column("coalesce(alert->>'endsAt', '-')")).toEqual([
+      '-',
+      endsAt.toISOString(),
+      '-',
+    ]);
+    let shown = '';
+    await waitFor(
+      'the incident showing it firing',
+      async () => {
+        shown = await pair.shown();
+        return FIRING_ROW.test(shown);
+      },
+      () => `alerts show INC-1:\n${shown}\n${logs()}`,
+    );
+    expect(shown).toMatch(/alerts \(1, 1 firing\)/);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(await back.stop('SIGTERM')).toBe(0);
   }, 120_000);
 });
