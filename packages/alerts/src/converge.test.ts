@@ -135,6 +135,29 @@ describe('convergeAlerts', () => {
     expect(world.open[0]!.alerts[0]!.endsAt).toBeUndefined();
   });
 
+  it('takes a firing with the startsAt it resolved with, stored after the resolution without a round, as firing again', async () => {
+    const world = new World(
+      await rulesOf(`${HEAD}correlate:\n  - name: host\n    by: { labels: [host] }\n`),
+    );
+    const labels = { alertname: 'NodeDown', host: 'db-1', severity: 'critical' };
+    const startsAt = '2024-05-01T10:00:00Z';
+    world.pass(received([{ labels, startsAt }], '2024-05-01T10:00:01Z'));
+    world.pass(
+      received(
+        [{ labels, status: 'resolved', startsAt, endsAt: '2024-05-01T10:03:00Z' }],
+        '2024-05-01T10:03:01Z',
+      ),
+    );
+    // The files store, restarted, remembers a day of alerts: a firing again two days later (the
+    // incident held open by another alert) is stored as if it were the first round. The store
+    // stores no repeat it knows, so a firing stored after the resolution is a firing again.
+    const other = { alertname: 'DiskFull', host: 'db-1', severity: 'warning' };
+    world.pass(received([{ labels: other, startsAt }], '2024-05-01T10:04:00Z'));
+    world.pass(received([{ labels, startsAt }], '2024-05-03T10:05:01Z'));
+    expect(world.open).toHaveLength(1);
+    expect(world.open[0]!.alerts[0]).toMatchObject({ status: 'firing', fired: 2, startsAt });
+  });
+
   it('never closes an incident because its alerts resolved; it closes once quiet, and a later alert opens another', async () => {
     const world = new World(await rulesOf(`${HEAD}quiet: 1h\n`));
     const labels = { alertname: 'DiskFull', host: 'db-1' };

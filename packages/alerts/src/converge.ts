@@ -129,8 +129,13 @@ function applyUpdate(entry: IncidentAlert, alert: AlertRecord): boolean {
   const same = alert.startsAt === entry.startsAt;
   if (alert.status === 'firing') {
     // The same startsAt after its resolution: Alertmanager fires it again (Prometheus sent it
-    // again with the ActiveAt it kept); the intake stored it as the next round.
-    const again = same && entry.status === 'resolved' && (alert.round ?? 0) > 0;
+    // again with the ActiveAt it kept); the store stored it as the next round. A store stores no
+    // repeat it knows of, so one stored after the resolution without a round is a firing again
+    // too: the files store, restarted, remembers the rounds of its last day only.
+    const again =
+      same &&
+      entry.status === 'resolved' &&
+      ((alert.round ?? 0) > 0 || alert.receivedAt > entry.lastChange);
     if (!newer && !again) return false;
     entry.fired++;
     entry.status = 'firing';
