@@ -38,13 +38,15 @@ export interface AlertStore {
   /** Where, for messages: the folder, or the database (never its password). */
   readonly location: string;
   /**
-   * Makes `records` durable, in order. For each: true when stored, false when the store already
-   * had it (PostgreSQL knows; the files store leaves repeats to the readers, which skip them).
+   * Makes `records` durable, in order, each in its round (`roundOf`, from what the store holds:
+   * PostgreSQL reads it in the transaction that stores them; the files store remembers what it
+   * stored and read back). For each: true when stored, false when the store already had it.
    */
   append(records: readonly AlertRecord[]): Promise<boolean[]>;
   /**
-   * The keys (`alertKey`) of the alerts received since `since`: the intake's dedupe at start.
-   * Each is durable when returned (the files store syncs what a killed process wrote unsynced).
+   * The keys (`alertKey`) of the alerts received since `since` (the files store remembers their
+   * rounds: the intake's warm-up at start). Each is durable when returned (the files store syncs
+   * what a killed process wrote unsynced).
    */
   recentKeys(since: Date): Promise<string[]>;
   /**
