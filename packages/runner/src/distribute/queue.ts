@@ -6,10 +6,19 @@ import {
   retryWhileDown,
   unreachableError,
 } from '@opsbook/state';
-import type { JobHelpers, Logger, Runner, Task, TaskList, WorkerUtils } from 'graphile-worker';
+import type {
+  JobHelpers,
+  Logger,
+  Runner,
+  Task,
+  TaskList,
+  WorkerEvents,
+  WorkerUtils,
+} from 'graphile-worker';
 import type { Pool } from 'pg';
 import type { ShardJob } from './shard-job.js';
 import { shardJobKey, shardTask } from './shards.js';
+import { UnheardClaims } from './unheard-claims.js';
 
 /*
  * The job queue of distributed runs is graphile-worker's, in the state store's database (its own
@@ -173,7 +182,11 @@ export interface QueueWorker {
 
 /** A graphile-worker runner taking only the tasks of `taskList` (the worker's zones). */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
-  const [{ run }, { default: pg }] = await Promise.all([import('graphile-worker'), import('pg')]);
+  const [{ run }, { default: pg }, { EventEmitter }] = await Promise.all([
+    import('graphile-worker'),
+    import('pg'),
+    import('node:events'),
+  ]);
   const logger = await loggerOf(options.log);
   const ends = new JobEnds(connectionTargetOf(options.url), options);
   const { pool, end: endPool } = pooled(
@@ -181,11 +194,26 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     options.log,
   );
   ends.guard(pool);
+  const claims = new UnheardClaims(pool, {
+    onReturned: (ids) =>
+      options.log?.(
+        'warning',
+        `job(s) ${ids.join(', ')}: taken by this worker, but the database's answer was lost (a restart or a dropped connection): returned to the queue, to be run once by a worker of its zone`,
+      ),
+    onError: (e) =>
+      options.log?.(
+        'error',
+        `could not look for jobs taken with their answer lost (tried again at the next poll): ${e instanceof Error ? e.message : String(e)}`,
+      ),
+  });
+  const events: WorkerEvents = new EventEmitter();
+  claims.listen(events);
   let runner: Runner;
   try {
     runner = await reaching(options.url, () =>
       run({
         pgPool: pool,
+        events,
         taskList: ends.wrap(options.taskList),
         concurrency: options.concurrency,
         // The CLI decides what SIGINT and SIGTERM do (finish the shard's running steps, then stop).
@@ -221,6 +249,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       ends.giveUp();
       try {
         await stopped;
+        // A claim lost just before the stop goes back to the queue, for another worker.
+        await claims.returnUnheard();
       } finally {
         await endPool();
       }
