@@ -1,6 +1,6 @@
 import { signRunClaim } from '@opsbook/approval';
 import { isOpsbookError, OpsbookError } from '@opsbook/schema';
-import { newRunId, SharedJournal, type StateStore, stateStoreOf } from '@opsbook/state';
+import { newRunId, SharedJournal, stateStoreOf } from '@opsbook/state';
 import { type VerifiedRun, verifyApprovalFile } from '../approval/approval-flow.js';
 import { retryPlanOf } from '../execute/retry.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../execute/run.js';
 import type { Plan } from '../plan/plan.js';
 import type { TicketReport } from '../ticket/run-ticket.js';
+import { enqueueShards } from './enqueue-shards.js';
 import { followShards, type ShardNotice } from './follow.js';
 import { openQueue, type QueueLog } from './queue.js';
 import type { ShardJob } from './shard-job.js';
@@ -120,7 +121,25 @@ export async function runDistributed(req: DistributedRunRequest): Promise<RunOut
         approval: approvalBytes,
       }),
     );
-    await enqueue(journal, store, hosts, () => queue.add(jobs));
+    await enqueueShards(
+      {
+        journal,
+        store,
+        queue,
+        runId,
+        ticket: plan.ticket,
+        approvalFile: req.approvalFile,
+        shards: shards.map((s) => s.index),
+        hosts,
+        ...(req.ticket
+          ? {
+              finishTicket: () =>
+                req.ticket!.finish(store, runId, { live: { stepStarted: false } }),
+            }
+          : {}),
+      },
+      () => queue.add(jobs),
+    );
     const shared = journal;
     // The workers' step-starts as this runner followed them: the ticket's count of the run.
     let stepStarted = false;
@@ -209,39 +228,4 @@ function shardsOf(verified: VerifiedRun, plan: Plan, size: number): Shard[] {
     plan.hosts.map((h) => ({ name: h.name, zone: zones.get(h.name) ?? DEFAULT_ZONE })),
     size,
   );
-}
-
-/**
- * Queues the shards; if the queue refuses, the run is ended there (every host not-started, the
- * run failed) rather than left open, and the error is passed on.
- */
-async function enqueue(
-  journal: SharedJournal,
-  store: StateStore,
-  hosts: readonly string[],
-  add: () => Promise<void>,
-): Promise<void> {
-  try {
-    await add();
-  } catch (e) {
-    const end = await journal
-      .append({
-        type: 'run-end',
-        status: 'failed',
-        hosts: Object.fromEntries(hosts.map((h) => [h, 'not-started'])),
-        interrupted: false,
-        stoppedByFailures: false,
-      })
-      .catch(() => undefined);
-    if (end)
-      await store
-        .recordRunEnd({
-          runId: journal.run.runId,
-          head: end.hash,
-          count: end.seq,
-          status: 'failed',
-        })
-        .catch(() => undefined);
-    throw e;
-  }
 }
