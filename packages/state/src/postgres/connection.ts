@@ -156,6 +156,14 @@ const REFUSAL_ADVICE: Record<string, string> = {
     "the server (or the role) has no connection left: end idle sessions or raise max_connections (or the role's connection limit), then run again",
   '57014':
     "a statement timeout set on the server, the database or the role cancelled the statement: raise it (or reset it) for opsbook's role, then run again",
+  // opsbook's SQL against a schema that is not the one its recorded migrations made: a table,
+  // column or function dropped, or a partial restore (migrate adds nothing it recorded as done).
+  ...Object.fromEntries(
+    ['42P01', '42703', '42883', '3F000'].map((code) => [
+      code,
+      'the database lacks a table, column or function opsbook db migrate made (dropped, or a partial restore), while its record of migrations says they are there: restore the database from a backup, or ask its administrator; opsbook db migrate re-creates nothing it recorded as done',
+    ]),
+  ),
   '53': 'the server lacks a resource (memory, disk, connections): ask its administrator, then run again',
   '54': 'a limit of the server was reached: ask its administrator',
   '57': 'the server cancelled the work (an administrator, or a timeout): run again, and ask its administrator if it recurs',
