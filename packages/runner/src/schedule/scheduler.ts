@@ -1,8 +1,9 @@
 import type { Config } from '@opsbook/schema';
 import { UsageError } from '@opsbook/schema';
 import { connectionTargetOf } from '@opsbook/state';
-import type { ParsedCronItem, Runner, TaskList } from 'graphile-worker';
+import type { ParsedCronItem, Runner, TaskList, WorkerEvents } from 'graphile-worker';
 import { JobEnds, pooled } from '../distribute/queue.js';
+import { UnheardClaims } from '../distribute/unheard-claims.js';
 import { runScheduledSlot, type SlotPayload, type SlotRunOptions } from './scheduled-run.js';
 import { parseScheduleCron, SCHEDULE_TASK, scheduleLogOf, schedulesOf } from './schedules.js';
 
@@ -86,10 +87,29 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       }),
   });
   ends.guard(pgPool);
+  // A slot's job taken with its commit answer lost goes back to the queue, as a shard's does.
+  const queueNote = (level: 'warning' | 'error', message: string) =>
+    options.onEvent?.({ type: 'queue', level, message });
+  const claims = new UnheardClaims(pgPool, {
+    onReturned: (ids) =>
+      queueNote(
+        'warning',
+        `job(s) ${ids.join(', ')}: taken by this scheduler, but the database's answer was lost (a restart or a dropped connection): returned to the queue, to be run once`,
+      ),
+    onError: (e) =>
+      queueNote(
+        'error',
+        `could not look for jobs taken with their answer lost (tried again at the next poll): ${e instanceof Error ? e.message : String(e)}`,
+      ),
+  });
+  const { EventEmitter } = await import('node:events');
+  const events: WorkerEvents = new EventEmitter();
+  claims.listen(events);
   let runner: Runner;
   try {
     runner = await run({
       pgPool,
+      events,
       taskList: ends.wrap(taskList),
       parsedCronItems,
       // Every schedule may run at once; a slot whose schedule is still going runs nothing.
@@ -101,7 +121,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await endPool();
     throw e;
   }
-  const done = runner.promise.finally(endPool);
+  // A claim lost just before the runner stopped goes back too, before the pool ends.
+  const done = runner.promise.finally(async () => {
+    await claims.returnUnheard();
+    await endPool();
+  });
   return {
     done,
     async stop() {
