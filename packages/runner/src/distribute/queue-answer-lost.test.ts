@@ -130,3 +130,51 @@ describe("a worker's claim whose commit answer is lost", () => {
     await worker?.promise;
   }, 120_000);
 });
+
+describe("a worker's claim whose commit answer is lost, among two workers taking shards at once", () => {
+  it('runs every shard once, the lost one too', async () => {
+    const { name, url } = await freshDatabase();
+    const queue = await openQueue(url);
+    const ran: string[] = [];
+    const warnings: string[] = [];
+    const workers: Awaited<ReturnType<typeof startQueueWorker>>[] = [];
+    const start = () =>
+      startQueueWorker({
+        url,
+        concurrency: 2,
+        log: (level, message) => {
+          if (level === 'warning') warnings.push(message);
+        },
+        taskList: {
+          [shardTask('dc1')]: async (payload) => {
+            ran.push(`${(payload as ShardJob).runId}:${(payload as ShardJob).shard}`);
+          },
+        },
+      });
+    const shards = [0, 1, 2, 3];
+    try {
+      await queue.add(shards.map(job));
+      const started = await commitAnswerLost(pg, name, "a worker's claim", async () => {
+        const all = await Promise.allSettled([start(), start()]);
+        for (const s of all) if (s.status === 'fulfilled') workers.push(s.value);
+        for (const s of all) if (s.status === 'rejected') throw s.reason;
+      });
+      if (!('value' in started)) throw started.error;
+      await until(
+        async () =>
+          [...(await queue.states('lost-add', shards)).values()].every((s) => s.state === 'done'),
+        'every shard to be run and done',
+      );
+      expect(ran.sort()).toEqual(shards.map((s) => `lost-add:${s}`));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /^job\(s\) \d+: taken by this worker, but the database's answer was lost/,
+        ),
+      ]);
+    } finally {
+      for (const w of workers) await w.stop();
+      await queue.close();
+    }
+    for (const w of workers) await w.promise;
+  }, 120_000);
+});
