@@ -40,6 +40,14 @@ describe('shellContexts', () => {
     expect(contextsOfMarks(text)).toEqual(['code', 'heredoc', 'heredoc', 'code']);
   });
 
+  it('reads a here-string (<<<) as a word of its line, not a here-document', () => {
+    expect(contextsOfMarks('read -r x <<< "@"; echo @\ncurl @')).toEqual([
+      'double',
+      'code',
+      'code',
+    ]);
+  });
+
   it('keeps escaped quotes and a # inside a word as code', () => {
     expect(contextsOfMarks('echo \\"@ a#b @ \\\'@')).toEqual(['code', 'code', 'code']);
   });

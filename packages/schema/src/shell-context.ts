@@ -168,7 +168,12 @@ export function shellContexts(text: string): ShellContexts {
     } else if (top.kind === 'param' && c === '}') pop();
     else if (top.kind === 'subst' && c === '(') top.depth++;
     else if (top.kind === 'subst' && c === ')') top.depth > 0 ? top.depth-- : pop();
-    else if (c === '<' && text.startsWith('<<', i) && text[i + 2] !== '<') {
+    else if (c === '<' && text.startsWith('<<<', i)) {
+      // A here-string: its word follows on the line; no here-document.
+      mark(i, i + 3, here);
+      i += 3;
+      continue;
+    } else if (c === '<' && text.startsWith('<<', i)) {
       const op = readHeredocOperator(text, i);
       if (op) {
         mark(i, op.end, here);
