@@ -12,6 +12,7 @@ import { lintRules, type OwnRuleId } from './lint-rules.js';
 import { paramVariable, secretsInArguments, unquotedParams, VAULT_PREFIX } from './param-flow.js';
 import type { Placeholder } from './run-block.js';
 import {
+  argvWordAt,
   type CommandWord,
   commandWordAt,
   remoteHops,
@@ -164,14 +165,35 @@ export function ownRuleFindings(
     .map(([name]) => name);
   for (const text of texts) {
     const step = steps.find((s) => s.phase === text.step.phase && s.index === text.step.index);
-    const seeds = text.placeholders
-      .filter((p) => p.isSecret && p.ref.kind === 'param')
-      .map((p) => ({
-        start: p.renderedStart,
-        end: p.renderedStart + p.raw.length,
-        param: (p.ref as { name: string }).name,
-      }));
+    // A secret param's placeholder, and a credential-named host var's (`pw={{ host.vars.db_password
+    // }}; mysql -p"$pw"`): what is assigned from them is followed.
+    const seeds = text.placeholders.flatMap((p) =>
+      (p.isSecret && p.ref.kind === 'param') ||
+      (p.ref.kind === 'host-var' && CREDENTIAL_NAME.test(p.ref.name))
+        ? [
+            {
+              start: p.renderedStart,
+              end: p.renderedStart + p.raw.length,
+              param: `${p.ref.kind === 'host-var' ? CREDENTIAL_PREFIX : ''}${(p.ref as { name: string }).name}`,
+            },
+          ]
+        : [],
+    );
     for (const leak of secretsInArguments(text.text, secretParams, seeds)) {
+      if (leak.param.startsWith(CREDENTIAL_PREFIX)) {
+        const name = leak.param.slice(CREDENTIAL_PREFIX.length);
+        add(
+          'secret-in-command',
+          {
+            file: text.file,
+            ...positionOf(text, leak.start),
+            ...endOf(positionOf(text, leak.end - 1)),
+          },
+          `host var '${name}' (named as a credential; $${leak.variable}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+          step,
+        );
+        continue;
+      }
       const vault = leak.param.startsWith(VAULT_PREFIX)
         ? leak.param.slice(VAULT_PREFIX.length)
         : undefined;
@@ -231,13 +253,10 @@ export function ownRuleFindings(
       // In a comment it runs nowhere; as an assignment word (the command's environment) or to
       // export and the like, it is in no process's argv.
       const word = commandWordAt(text.text, p.renderedStart);
-      if (
-        p.isSecret &&
-        p.ref.kind === 'param' &&
-        p.context !== 'comment' &&
-        word?.role !== 'assignment' &&
-        word?.role !== 'builtin-argument'
-      )
+      // Through $(…): its output is where the substitution stands.
+      const isInArgv = (role = argvWordAt(text.text, p.renderedStart)?.role) =>
+        role !== 'assignment' && role !== 'builtin-argument' && role !== 'redirection';
+      if (p.isSecret && p.ref.kind === 'param' && p.context !== 'comment' && isInArgv())
         add(
           'secret-in-command',
           at,
@@ -248,8 +267,7 @@ export function ownRuleFindings(
         p.ref.kind === 'host-var' &&
         CREDENTIAL_NAME.test(p.ref.name) &&
         p.context !== 'comment' &&
-        word?.role !== 'assignment' &&
-        word?.role !== 'builtin-argument'
+        isInArgv()
       )
         add(
           'secret-in-command',
@@ -343,6 +361,9 @@ function scaffoldPlaceholder(
 }
 
 const endOf = (p: { line: number; col: number }) => ({ endLine: p.line, endCol: p.col });
+
+/** The start of a use's `param` that is a host var named as a credential (a param's name has no colon). */
+const CREDENTIAL_PREFIX = 'host:';
 
 /**
  * A host var whose name says it holds a credential (`db_password`, `api_token`, `secret_key`):

@@ -1,5 +1,12 @@
 import { shellContexts } from '@opsbook/schema';
-import { commandWordAt, simpleCommandWords } from './shell-commands.js';
+import {
+  argvWordAt,
+  commandWordAt,
+  pipedInto,
+  type ShellFunction,
+  shellFunctions,
+  simpleCommandWords,
+} from './shell-commands.js';
 
 /** A param's value expanded where the shell hands it to a program. */
 export interface ParamUse {
@@ -26,12 +33,52 @@ export function secretsInArguments(
   const vaulted = new Map(
     [...text.matchAll(/OPSBOOK_VAULT_(\w+)/g)].map((m) => [m[0], `${VAULT_PREFIX}${m[1]}`]),
   );
-  return paramReferences(text, secrets, seeds, vaulted).flatMap((ref) => {
-    const word = commandWordAt(text, ref.start);
+  const refs = paramReferences(text, secrets, seeds, vaulted);
+  if (!refs.length) return [];
+  // xargs makes arguments of what it reads: `echo "$T" | xargs curl -H`.
+  const fedToXargs = xargsInputs(text);
+  return refs.flatMap((ref) => {
+    const word = argvWordAt(text, ref.start);
+    const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
+    if (xargs && word?.role !== 'assignment')
+      return [{ ...ref, command: `${xargs.program} (by xargs)` }];
     return word?.role === 'argument'
       ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
       : [];
   });
+}
+
+/** The stdin of each `xargs` (a pipe into it, a here-string), with the program it runs. */
+function xargsInputs(text: string): { start: number; end: number; program: string }[] {
+  const inputs: { start: number; end: number; program: string }[] = [];
+  for (const { words, name } of simpleCommandWords(text)) {
+    if (words[name]?.word.split('/').pop() !== 'xargs') continue;
+    const args = words.slice(name + 1);
+    let k = 0;
+    while (k < args.length && args[k]!.word.startsWith('-')) {
+      // Options that take their value as the next word.
+      k += /^-[IdELnPsa]$/.test(args[k]!.word) ? 2 : 1;
+    }
+    const program = args[k]?.word.split('/').pop() ?? 'echo';
+    for (const source of stdinSources(text, words)) inputs.push({ ...source, program });
+  }
+  return inputs;
+}
+
+/** Where a command's stdin comes from in the text: a here-string's word, or a pipe into it. */
+function stdinSources(
+  text: string,
+  words: readonly { word: string; at: number; end: number }[],
+): { start: number; end: number }[] {
+  const sources: { start: number; end: number }[] = [];
+  words.forEach((w, i) => {
+    if (w.word === '<<<' && words[i + 1])
+      sources.push({ start: words[i + 1]!.at, end: words[i + 1]!.end });
+    else if (w.word.startsWith('<<<')) sources.push({ start: w.at + 3, end: w.end });
+  });
+  const piped = words[0] ? pipedInto(text, words[0].at) : undefined;
+  if (piped) sources.push(piped);
+  return sources;
 }
 
 /**
@@ -72,37 +119,74 @@ function paramReferences(
   seeds: readonly { start: number; end: number; param: string }[] = [],
   variables: ReadonlyMap<string, string> = new Map(),
 ): Omit<ParamUse, 'command'>[] {
-  if (!params.length && !variables.size) return [];
+  if (!params.length && !variables.size && !seeds.length) return [];
   const tainted = new Map([...params.map((s) => [paramVariable(s), s] as const), ...variables]);
   if (!seeds.length && ![...tainted.keys()].some((v) => text.includes(v))) return [];
   const contexts = shellContexts(text);
   const refs = [...text.matchAll(REFERENCE)]
     .filter((m) => ['code', 'double'].includes(contexts.contextAt(m.index)))
-    .map((m) => ({ name: (m[1] ?? m[2])!, start: m.index, end: m.index + m[0].length }));
+    .map((m) => ({
+      name: (m[1] ?? m[2] ?? m[3])!,
+      isIndirect: m[1] !== undefined,
+      start: m.index,
+      end: m.index + m[0].length,
+    }));
   const seedOf = (at: number) => seeds.find((s) => at >= s.start && at < s.end);
   for (const ref of refs) {
     const seed = seedOf(ref.start);
     if (seed) tainted.set(ref.name, seed.param);
   }
-  const positional = () => [...tainted.entries()].find(([k]) => /^\d+$/.test(k))?.[1];
-  const paramOf = (ref: { name: string }) =>
-    tainted.get(ref.name) ?? (ref.name === '@' || ref.name === '*' ? positional() : undefined);
-  const paramIn = (start: number, end: number): string | undefined => {
+  // A variable that holds a param's variable's name: `${!n}` after `n=OPSBOOK_PARAM_TOKEN`.
+  const pointers = new Map<string, string>();
+  // A function's positional params are its own (`f() { curl -u "$1"; }; f "$T"`): `f:1`.
+  const functions = shellFunctions(text);
+  const functionAt = (at: number) =>
+    functions.find((f) => at >= f.bodyStart && at < f.bodyEnd)?.name;
+  const positional = (scope: string) =>
+    [...tainted.entries()].find(
+      ([k]) => k.startsWith(scope) && /^\d+$/.test(k.slice(scope.length)),
+    )?.[1];
+  const paramOf = (ref: { name: string; isIndirect: boolean; start: number }) => {
+    if (ref.isIndirect) return pointers.get(ref.name);
+    const fn = /^(?:\d+|[@*])$/.test(ref.name) ? functionAt(ref.start) : undefined;
+    const scope = fn === undefined ? '' : `${fn}:`;
+    return (
+      tainted.get(`${scope}${ref.name}`) ??
+      (ref.name === '@' || ref.name === '*' ? positional(scope) : undefined)
+    );
+  };
+  // What a pipe carries is what its commands print: a secret in an assignment word there
+  // (`PGPASSWORD="$T" psql -Atc … | while read -r host`) is in their environment, not their output.
+  const roles = new Map<number, string | undefined>();
+  const isAssignment = (at: number) => {
+    if (!roles.has(at)) roles.set(at, argvWordAt(text, at)?.role);
+    return roles.get(at) === 'assignment';
+  };
+  const paramIn = (start: number, end: number, isOutput = false): string | undefined => {
     for (const ref of refs) {
       const param = ref.start >= start && ref.start < end ? paramOf(ref) : undefined;
-      if (param) return param;
+      if (param && !(isOutput && isAssignment(ref.start))) return param;
     }
     return undefined;
   };
-  const flows = valueFlows(text);
+  const flows = valueFlows(text, functions);
   const optargs = optargAssignments(text);
   // Each round can only add a name: at most one round per flow, and one to see nothing changed.
   for (let round = 0; round <= flows.length; round++) {
-    const before = tainted.size;
+    const before = tainted.size + pointers.size;
     for (const flow of flows) {
       if (flow.kind === 'assign') {
-        const param = paramIn(flow.start, flow.end);
+        const param = paramIn(flow.start, flow.end, flow.isOutput);
         if (param && !tainted.has(flow.name)) tainted.set(flow.name, param);
+        const value = text.slice(flow.start, flow.end).replace(/^(["']?)(\w+)\1$/, '$2');
+        const pointed = tainted.get(value);
+        if (pointed && !pointers.has(flow.name)) pointers.set(flow.name, pointed);
+      } else if (flow.kind === 'call') {
+        flow.words.forEach((w, i) => {
+          const param = paramIn(w.start, w.end);
+          const name = `${flow.function}:${i + 1}`;
+          if (param && !tainted.has(name)) tainted.set(name, param);
+        });
       } else if (flow.kind === 'set') {
         // After "$@" (promote's prologue adds options one by one) the positions are unknown.
         const appends = flow.words.some((w) => /^"?\$(?:@|\{@\})"?$/.test(w.text));
@@ -123,7 +207,7 @@ function paramReferences(
           }
       }
     }
-    if (tainted.size === before) break;
+    if (tainted.size + pointers.size === before) break;
   }
   return refs.flatMap((ref) => {
     const param = seedOf(ref.start) ? undefined : paramOf(ref);
@@ -131,34 +215,51 @@ function paramReferences(
   });
 }
 
-/** `$NAME`, `${NAME…}`, `$1`, `${12}`, `$@`, `"$*"`. */
-const REFERENCE = /\$\{([A-Za-z_]\w*|\d+|[@*])[^}]*\}|\$([A-Za-z_]\w*|\d|[@*])/g;
+/** `${!NAME}` (bash's indirection), `$NAME`, `${NAME…}`, `$1`, `${12}`, `$@`, `"$*"`. */
+const REFERENCE =
+  /\$\{!([A-Za-z_]\w*)\}|\$\{([A-Za-z_]\w*|\d+|[@*])[^}]*\}|\$([A-Za-z_]\w*|\d|[@*])/g;
 
 type Flow =
-  | { kind: 'assign'; name: string; start: number; end: number }
+  | { kind: 'assign'; name: string; start: number; end: number; isOutput?: boolean }
+  | { kind: 'call'; function: string; words: { start: number; end: number }[] }
   | { kind: 'set'; words: { start: number; end: number; text: string }[] }
   | { kind: 'shift'; count: number };
 
 const DECLARATIONS = new Set(['export', 'readonly', 'local', 'declare', 'typeset']);
 
 /** How values move between variables: assignments, `set -- WORDS`, `shift N`. */
-function valueFlows(text: string): Flow[] {
+function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
   const flows: Flow[] = [];
   for (const { words, name } of simpleCommandWords(text)) {
     const command = words[name]?.word;
+    // `read -r X <<< "$T"`, `printf … "$T" | { read -r X; …`: X holds what it reads.
+    if (command === 'read')
+      for (const source of stdinSources(text, words))
+        for (const variable of readVariables(words.slice(name + 1).map((w) => w.word)))
+          flows.push({ kind: 'assign', name: variable, ...source, isOutput: true });
+    if (command && functions.some((f) => f.name === command))
+      flows.push({
+        kind: 'call',
+        function: command,
+        words: words
+          .slice(name + 1)
+          .filter((w) => !/^\d*[<>]/.test(w.word))
+          .map((w) => ({ start: w.at, end: w.end })),
+      });
     const assignments = words.slice(0, name);
     if (command && DECLARATIONS.has(command)) assignments.push(...words.slice(name + 1));
     for (const w of assignments) {
-      const m = /^([A-Za-z_]\w*)=/.exec(w.word);
+      const m = /^([A-Za-z_]\w*)\+?=/.exec(w.word);
       if (!m) continue;
       const start = w.at + m[0].length;
       // The value whole: a command substitution in it (`auth=$(printf … "$TOKEN" | base64)`)
-      // is read as commands of their own, which end the assignment word early.
+      // is read as commands of their own, which end the assignment word early; an array's
+      // words (`args=(-u "$T")`) too.
       flows.push({
         kind: 'assign',
         name: m[1]!,
         start,
-        end: Math.max(w.end, wordEnd(text, start)),
+        end: text[start] === '(' ? arrayEnd(text, start) : Math.max(w.end, wordEnd(text, start)),
       });
     }
     const args = words.slice(name + 1);
@@ -190,6 +291,36 @@ function valueFlows(text: string): Flow[] {
       });
   }
   return flows;
+}
+
+/** The variables `read` sets, given its words: those after its options and their values. */
+function readVariables(args: readonly string[]): string[] {
+  const names: string[] = [];
+  for (let k = 0; k < args.length; k++) {
+    const word = args[k]!;
+    if (/^\d*[<>]/.test(word)) {
+      if (/^\d*(?:<<<|<<-?|<|>>?)$/.test(word)) k++; // its word follows
+      continue;
+    }
+    if (word === '-a' && args[k + 1]) names.push(args[++k]!);
+    else if (/^-[pdntNuit]$/.test(word)) k++;
+    else if (/^[A-Za-z_]\w*$/.test(word)) names.push(word);
+  }
+  return names;
+}
+
+/** The end of an array's `( … )` that starts at `start` (quotes skipped). */
+function arrayEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\') i++;
+    else if (c === "'" || c === '"') {
+      const close = text.indexOf(c, i + 1);
+      if (close < 0) return text.length;
+      i = close;
+    } else if (c === ')') return i + 1;
+  }
+  return text.length;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { shellContexts } from '@opsbook/schema';
+import { substitutions } from './command-substitutions.js';
 
 /**
  * Reading commands out of shell text for two rules. Heuristics over a lexer, not a parser; each
@@ -71,6 +72,9 @@ export function simpleCommands(text: string): SimpleCommand[] | undefined {
 /** What ends or starts a command. */
 const COMMAND_BOUNDARY = /(\|\||&&|;;|[;&|\n(){}`]|\$\()/;
 
+/** What stands for text the reading hides within a word (a substitution, xargs' and find's `{}`). */
+const HIDDEN = '\x01';
+
 /** `text` with quoted text as `Q` and comments as spaces (same length: offsets hold). */
 function blankedCode(text: string): string {
   const contexts = shellContexts(text);
@@ -80,14 +84,16 @@ function blankedCode(text: string): string {
     const c = text[i]!;
     code += kind === 'code' ? c : kind === 'comment' || c === '\n' ? ' ' : 'Q';
   }
-  return code.replace(/\\\n/g, '  ');
+  // `{}` (xargs -I{}, find -exec … {}) is a word, never a group.
+  return code.replace(/\\\n/g, '  ').replace(/\{\}/g, HIDDEN + HIDDEN);
 }
 
 /**
  * Builtins whose arguments never become the argv of a process (ps and /proc show nothing):
  * the declarations, `set --` (the positional params, as promote's prologue sets them), and the
  * output and test builtins of sh (dash, bash) that a secret is piped out of
- * (`printf '%s' "$TOKEN" | login --password-stdin`).
+ * (`printf '%s' "$TOKEN" | login --password-stdin`), and `read`. `/usr/bin/printf` or `env
+ * printf` is a program: its argv is in ps.
  */
 const ARGV_FREE_BUILTINS = new Set([
   'set',
@@ -101,10 +107,16 @@ const ARGV_FREE_BUILTINS = new Set([
   'test',
   '[',
   ':',
+  'read',
+  'cd',
+  'unset',
+  'shift',
+  'exit',
+  'return',
 ]);
 
 export interface CommandWord {
-  role: 'assignment' | 'builtin-argument' | 'argument';
+  role: 'assignment' | 'builtin-argument' | 'redirection' | 'argument';
   command?: string;
   /** The word starts at `offset` (nothing of it before). */
   startsWord?: boolean;
@@ -116,16 +128,65 @@ export interface CommandWord {
 
 /**
  * How the shell uses the word at `offset`: an assignment word (`PGPASSWORD=…` before a command,
- * or a command of assignments only: the environment or a variable), an argument of a builtin
- * that starts no process, or an argument (or the name) of a command, which a process gets in its
- * argv. Undefined where it is not in a command word (a keyword, a quoted or commented spot).
+ * a command of assignments only, or an array's words `args=(…)`: the environment or a variable),
+ * an argument of a builtin or of a function of the text, which start no process, a redirection's
+ * word (`<<< "$x"` is stdin, `> "$f"` a file), or an argument (or the name) of a command, which a
+ * process gets in its argv. Undefined where it is not in a command word (a keyword, a quoted or
+ * commented spot).
  */
 export function commandWordAt(text: string, offset: number): CommandWord | undefined {
-  const code = blankedCode(text);
+  return wordAt(blankedCode(text), offset, shellFunctions(text));
+}
+
+/**
+ * commandWordAt through command substitutions: in `$(…)` or backquotes (also inside double
+ * quotes), the word of the command inside when it is an argument there (`$(curl -u "$T" …)`),
+ * else the word the substitution stands in, which its output becomes (`curl -u "$(printf %s
+ * "$T")"` is an argument of curl, `PGPASSWORD="$(printf %s "$T")" psql` an assignment).
+ */
+export function argvWordAt(text: string, offset: number): CommandWord | undefined {
+  return argvWordIn(text, offset, shellFunctions(text), 0);
+}
+
+function argvWordIn(
+  text: string,
+  offset: number,
+  functions: readonly ShellFunction[],
+  depth: number,
+): CommandWord | undefined {
+  const subs = substitutions(text);
+  const inside =
+    depth < 8 ? subs.find((s) => offset >= s.contentStart && offset < s.contentEnd) : undefined;
+  if (inside) {
+    const inner = argvWordIn(
+      text.slice(inside.contentStart, inside.contentEnd),
+      offset - inside.contentStart,
+      functions,
+      depth + 1,
+    );
+    if (inner?.role === 'argument') return inner;
+    return argvWordIn(text, inside.start, functions, depth + 1) ?? inner;
+  }
+  let code = blankedCode(text);
+  for (const s of subs)
+    code = code.slice(0, s.start) + HIDDEN.repeat(s.end - s.start) + code.slice(s.end);
+  return wordAt(code, offset, functions);
+}
+
+function wordAt(
+  code: string,
+  offset: number,
+  functions: readonly ShellFunction[],
+): CommandWord | undefined {
   let start = 0;
-  for (const piece of code.split(COMMAND_BOUNDARY)) {
+  const pieces = code.split(COMMAND_BOUNDARY);
+  for (let k = 0; k < pieces.length; k++) {
+    const piece = pieces[k]!;
     const end = start + piece.length;
     if (offset >= start && offset < end && !COMMAND_BOUNDARY.test(piece)) {
+      // The words of an array: `args=(-u "$T")`, `args+=(…)`.
+      if (pieces[k - 1] === '(' && /[A-Za-z_]\w*\+?=$/.test(pieces[k - 2] ?? ''))
+        return { role: 'assignment' };
       const words = [...piece.matchAll(/\S+/g)].map((m) => ({
         word: m[0],
         at: start + m.index,
@@ -138,11 +199,22 @@ export function commandWordAt(text: string, offset: number): CommandWord | undef
       // process gets them in its argv.
       if (words[w - 1]?.word === 'case') return { role: 'builtin-argument', command: 'case' };
       if (words[w]?.word === 'for') return { role: 'builtin-argument', command: 'for' };
+      // A redirection's word is a file or stdin (`<<< WORD`), not an argument.
+      if (
+        REDIRECTION.test(words[target]!.word) ||
+        /^\d*(?:<<<|<<-?|<>|>>|>\||>&|<&|&>>?|<|>)$/.test(words[target - 1]?.word ?? '')
+      )
+        return { role: 'redirection' };
       let name = w;
-      while (name < words.length && /^[A-Za-z_]\w*=/.test(words[name]!.word)) name++;
+      while (name < words.length && /^[A-Za-z_]\w*\+?=/.test(words[name]!.word)) name++;
       if (target < name) return { role: 'assignment' };
+      // `command printf …`, `builtin echo …`: the builtin itself runs.
+      while (name < target && /^(?:command|builtin)$/.test(words[name]!.word)) {
+        name++;
+        if (words[name]?.word === '-p' && name < target) name++;
+      }
       const command = words[name]!.word;
-      const known = /[$Q]/.test(command) ? {} : { command };
+      const known = /[$Q\x01]/.test(command) ? {} : { command };
       const place = {
         startsWord: words[target]?.at === offset,
         afterDoubleDash: words
@@ -150,13 +222,46 @@ export function commandWordAt(text: string, offset: number): CommandWord | undef
           .some((x) => x.word === '--'),
         ...(target > name ? { previous: words[target - 1]!.word } : {}),
       };
-      return ARGV_FREE_BUILTINS.has(command) && target > name
+      const startsNoProcess =
+        ARGV_FREE_BUILTINS.has(command) || functions.some((f) => f.name === command);
+      return startsNoProcess && target > name
         ? { role: 'builtin-argument', ...known, ...place }
         : { role: 'argument', ...known, ...place };
     }
     start = end;
   }
   return undefined;
+}
+
+/** A word that starts with a redirection operator (`<<<"$T"`, `2>/dev/null`, `>"$f"`). */
+const REDIRECTION = /^\d*(?:<<<|<<-?|<>|>>|>\||>&|<&|&>>?|<|>)./;
+
+/** A function the text defines (`name() { … }`, `function name { … }`), with its body. */
+export interface ShellFunction {
+  name: string;
+  bodyStart: number;
+  bodyEnd: number;
+}
+
+/** The functions of `text` whose body (`{ … }` or `( … )`) ends in the text. */
+export function shellFunctions(text: string): ShellFunction[] {
+  const code = blankedCode(text);
+  const found: ShellFunction[] = [];
+  for (const m of code.matchAll(
+    /(?:^|[\s;&|(){}])(?:function\s+([A-Za-z_][\w-]*)\s*(?:\(\s*\))?|([A-Za-z_][\w-]*)\s*\(\s*\))\s*([{(])/g,
+  )) {
+    const open = m.index + m[0].length - 1;
+    const close = m[3] === '{' ? '}' : ')';
+    let depth = 0;
+    for (let i = open; i < code.length; i++) {
+      if (code[i] === m[3]) depth++;
+      else if (code[i] === close && --depth === 0) {
+        found.push({ name: (m[1] ?? m[2])!, bodyStart: open + 1, bodyEnd: i });
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /**
@@ -182,7 +287,7 @@ export function simpleCommandWords(
       while (w < all.length && KEYWORDS.has(all[w]!.word)) w++;
       const words = all.slice(w);
       let name = 0;
-      while (name < words.length && /^[A-Za-z_]\w*=/.test(words[name]!.word)) name++;
+      while (name < words.length && /^[A-Za-z_]\w*\+?=/.test(words[name]!.word)) name++;
       if (words.length) commands.push({ words, name });
     }
     start += piece.length;
@@ -396,4 +501,24 @@ export function siblingFileUses(text: string): SiblingFileUse[] {
       });
     }
   return [...byLine.values()].sort((a, b) => a.offset - b.offset);
+}
+
+/**
+ * What the command starting at `at` reads on stdin from a pipe: the text of the pipeline's
+ * commands before it (`printf … "$T" | base64 | { read -r t; …`), up to the list's `;`, `&`
+ * or line; undefined when it reads no pipe.
+ */
+export function pipedInto(text: string, at: number): { start: number; end: number } | undefined {
+  const code = blankedCode(text).slice(0, at);
+  const m = /(?<![|])\|(?:\s|[{(]|\b(?:while|until|if)\b|!)*$/.exec(code);
+  if (!m) return undefined;
+  const before = code.slice(0, m.index);
+  const or = before.lastIndexOf('||');
+  const start = Math.max(
+    before.lastIndexOf(';'),
+    before.lastIndexOf('&'),
+    before.lastIndexOf('\n'),
+    or >= 0 ? or + 1 : -1,
+  );
+  return { start: start + 1, end: m.index };
 }

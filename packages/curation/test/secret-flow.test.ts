@@ -1,0 +1,167 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: shell parameter expansions (${!n}, ${args[@]}), what is tested
+import { describe, expect, it } from 'vitest';
+import { lintFixture } from './lint-fixture.js';
+
+/*
+ * secret-in-command's reach: a secret must never be in a program's argv (ps and /proc/PID/cmdline
+ * show it to every user of the host); the environment and stdin are fine. Each line of these
+ * scripts hands the secret on in one way the shell has, with the real ShellCheck running too.
+ */
+
+const params = '    token: {type: string, secret: true, description: API token}';
+const file = 'scripts/call.sh';
+const script = (lines: string[]) => ({
+  params,
+  phases: `  steps:\n    - id: call\n      name: Call\n      script: ${file}`,
+  files: { [file]: `#!/bin/sh\ntok=$OPSBOOK_PARAM_TOKEN\n${lines.join('\n')}\n` },
+});
+const run = (...commands: string[]) => ({
+  params,
+  phases: `  steps:\n${commands
+    .map((c, i) => `    - id: s${i}\n      name: Step ${i}\n      run: ${c}`)
+    .join('\n')}`,
+});
+
+describe('secret-in-command: where the secret is in no argv', () => {
+  it('passes a secret in an assignment word from $(printf …): the environment, through a builtin', async () => {
+    // printf is a builtin of bash and dash, and PGPASSWORD=… is psql's environment.
+    const r = await lintFixture(
+      script([
+        `PGPASSWORD="$(printf '%s' "$tok")" psql -h db -c 'select 1'`,
+        `PGPASSWORD=$(printf '%s' "$OPSBOOK_PARAM_TOKEN") psql -h db -c 'select 1'`,
+        'AUTH="Bearer `printf %s "$tok"`" ./api-call',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([]);
+    const placeholder = await lintFixture(
+      run(`PGPASSWORD="$(printf '%s' {{ params.token }})" psql -h db -c 'select 1'`),
+    );
+    expect(placeholder.of('secret-in-command')).toEqual([]);
+  });
+
+  it('passes a secret given on stdin by a here-string, or to read, command printf', async () => {
+    const r = await lintFixture(
+      script([
+        'login --password-stdin <<< "$tok"',
+        'login --password-stdin <<<"$OPSBOOK_PARAM_TOKEN"',
+        'read -r pw <<< "$tok"',
+        'MYSQL_PWD=$pw mysql -u app -e "select 1"',
+        `command printf '%s' "$tok" | login --password-stdin`,
+        `printf '%s' "$tok" | { read -r t; API_TOKEN=$t ./api-call; }`,
+        // What the pipe carries is psql's output, not its environment.
+        `PGPASSWORD="$tok" psql -Atc 'select host from replicas' | while read -r host; do ping -c 1 -- "$host"; done`,
+        `PGPASSWORD="$tok" psql -Atc 'select host from replicas' | xargs -n 1 ping -c 1 --`,
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([]);
+    const placeholder = await lintFixture(run('login --password-stdin <<< {{ params.token }}'));
+    expect(placeholder.of('secret-in-command')).toEqual([]);
+  });
+});
+
+describe("secret-in-command: a secret followed into a program's argv", () => {
+  it('still fails a secret given as an argument through $(…), or to a program that prints it (env printf, /usr/bin/printf)', async () => {
+    const r = await lintFixture(
+      script([
+        `curl -u "ops:$(printf '%s' "$tok")" https://x.example`,
+        `env printf '%s' "$tok" | login --password-stdin`,
+        `/usr/bin/printf '%s' "$OPSBOOK_PARAM_TOKEN" | login --password-stdin`,
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$tok")" https', file),
+      r.at('$tok" | login', file),
+      r.at('$OPSBOOK_PARAM_TOKEN" | login', file),
+    ]);
+    const placeholder = await lintFixture(
+      run('curl -u "ops:$(printf %s {{ params.token }})" https://x.example'),
+    );
+    expect(placeholder.of('secret-in-command')).toEqual([placeholder.at('{{ params.token }}')]);
+  });
+
+  it('fails a secret that xargs makes an argument of', async () => {
+    const r = await lintFixture(
+      script([
+        'echo "$tok" | xargs curl -fsS -H',
+        'xargs -I{} mysql -u app -p{} <<< "$OPSBOOK_PARAM_TOKEN"',
+        'echo "$OPSBOOK_VAULT_db_pw_2" | tr -d "\\n" | xargs -n 1 mysql -u app -p',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$tok" | xargs', file),
+      r.at('$OPSBOOK_PARAM_TOKEN"', file),
+      r.at('$OPSBOOK_VAULT_db_pw_2', file),
+    ]);
+    const messages = r.findings.filter((x) => x.rule === 'secret-in-command').map((x) => x.message);
+    expect(messages[0]).toMatch(/an argument of curl \(by xargs\)/);
+    expect(messages[2]).toMatch(/Ansible Vault encrypted host var 'db_pw_2' .*mysql \(by xargs\)/);
+  });
+
+  it('fails a secret read into a variable (here-string, pipe) that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'read -r x <<< "$tok"; curl -u "ops:$x" https://x.example',
+        `printf '%s' "$tok" | { read -r t; curl -u "ops:$t" https://x.example; }`,
+        `printf '%s' "$tok" | base64 | while read -r b; do curl -H "Authorization: Basic $b" https://x.example; done`,
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$x"', file),
+      r.at('$t"', file),
+      r.at('$b"', file),
+    ]);
+  });
+
+  it("fails a secret given to a shell function that puts its argument into a program's", async () => {
+    const r = await lintFixture(
+      script([
+        'call() { curl -u "ops:$1" https://x.example; }',
+        'quiet() { systemctl restart -- "$1"; }',
+        'call "$tok"',
+        'quiet nginx',
+      ]),
+    );
+    // The call itself starts no process: the finding is where the function expands it.
+    expect(r.of('secret-in-command')).toEqual([r.at('$1"', file)]);
+    const message = r.findings.find((x) => x.rule === 'secret-in-command')!.message;
+    expect(message).toMatch(
+      /\(\$1, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,
+    );
+  });
+
+  it('fails a secret in an array expanded into arguments, or named by ${!name}', async () => {
+    const r = await lintFixture(
+      script([
+        'args=(-u "ops:$tok"); curl "${args[@]}" https://x.example',
+        'n=OPSBOOK_PARAM_TOKEN; curl -u "ops:${!n}" https://x.example',
+        'm=tok; curl -u "ops:${!m}" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('${args[@]}', file),
+      r.at('${!n}', file),
+      r.at('${!m}', file),
+    ]);
+  });
+});
+
+describe('secret-in-command: a credential host var handed on through a variable', () => {
+  it('fails a credential-named host var assigned to a variable that reaches an argument', async () => {
+    const r = await lintFixture({
+      phases: `  steps:
+    - id: via
+      name: Via a variable
+      run: pw={{ host.vars.db_password }}; mysql -u app -p"$pw" -e "select 1"
+    - id: env
+      name: In the environment
+      run: pw={{ host.vars.db_password }}; MYSQL_PWD=$pw mysql -u app -e "select 1"
+    - id: plain
+      name: An ordinary var
+      run: c={{ host.vars.color }}; echo "$c" | tr a-z A-Z`,
+    });
+    expect(r.of('secret-in-command')).toEqual([r.at('$pw"')]);
+    expect(r.findings.find((f) => f.rule === 'secret-in-command')!.message).toMatch(
+      /host var 'db_password' \(named as a credential; \$pw, from \{\{ host\.vars\.db_password \}\}\) is expanded into an argument of mysql/,
+    );
+  });
+});
