@@ -165,3 +165,30 @@ describe('secret-in-command: a credential host var handed on through a variable'
     );
   });
 });
+
+describe('secret-in-command: host vars the inventory vaults, whatever their names', () => {
+  const phases = `  steps:
+    - id: direct
+      name: Direct
+      run: mysql -u app -p{{ host.vars.db_pw_2 }} -e 'select 1'
+    - id: via
+      name: Via a variable
+      run: pw={{ host.vars.db_pw_2 }}; mysql -u app -p"$pw" -e 'select 1'
+    - id: env
+      name: In the environment
+      run: MYSQL_PWD={{ host.vars.db_pw_2 }} mysql -u app -e 'select 1'`;
+  it('fails a vaulted host var with an ordinary name in an argument when lint is told it is vaulted', async () => {
+    const r = await lintFixture({ phases }, { vaultedHostVars: ['db_pw_2'] });
+    expect(r.of('secret-in-command')).toEqual([r.at('{{ host.vars.db_pw_2 }} -e'), r.at('$pw"')]);
+    const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
+    expect(messages[0]).toMatch(/host var 'db_pw_2' is Ansible Vault encrypted in the inventory/);
+    expect(messages[1]).toMatch(
+      /host var 'db_pw_2' \(Ansible Vault encrypted in the inventory; \$pw/,
+    );
+  });
+
+  it('cannot tell such a var from an ordinary one without the inventory', async () => {
+    const r = await lintFixture({ phases });
+    expect(r.of('secret-in-command')).toEqual([]);
+  });
+});

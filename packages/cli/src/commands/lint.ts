@@ -7,6 +7,7 @@ import { configFor } from '../context.js';
 import { exitCodes } from '../exit-code.js';
 import { shellCheckFromEnv } from '../shellcheck-env.js';
 import { showControlsOnLine, showProblem } from '../terminal-safe.js';
+import { vaultedHostVars } from '../vaulted-host-vars.js';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 type Format = (typeof FORMATS)[number];
@@ -45,6 +46,14 @@ ${ruleList}
 sudo-unneeded is a heuristic: it speaks only when every command of the step is one it knows
 needs no root (echo, df, uptime, systemctl is-active/status, grep or sort reading a pipe, …)
 and nothing is written to a file; it says nothing about anything else.
+
+secret-in-command fails a secret only where it reaches a program's argv (ps shows it): an
+assignment word before the command, export, a builtin (printf, echo, read), a here-string and a
+pipe are fine. It follows the secret through variables, arrays, read, function arguments, xargs
+and $(…) (the curation package's README lists what it does not follow). A host var is a secret
+when its name says so (db_password, api_token) or when the inventory of opsbook.yaml holds it
+Ansible Vault encrypted (!vault values; the vars of a vault-encrypted file only with the vault
+password, ANSIBLE_VAULT_PASSWORD_FILE); lint says so on stderr when it could not read them.
 
 Suppress a finding with a comment that gives the reason:
   sudo: true  # opsbook-lint disable=sudo-unneeded reads /root/.pgpass
@@ -85,8 +94,12 @@ Examples:
     const problems: Problem[] = sortProblems(results.flatMap((r) => r.problems));
     const bundles = results.flatMap((r): RunbookBundle[] => (r.ok ? [r.bundle] : []));
     const since = stringOption(ctx, 'since');
+    // Which host vars are vaulted is the inventory's: secret-in-command treats them as credentials.
+    const vaulted = await vaultedHostVars(config.inventory);
+    if (vaulted.note) ctx.out.note(vaulted.note);
     const report = await lintRunbooks(bundles, {
       ...shellCheckFromEnv(),
+      vaultedHostVars: vaulted.names,
       ...(since !== undefined ? { since: { rev: since, cwd: config.root } } : {}),
     });
     const exit = problems.length

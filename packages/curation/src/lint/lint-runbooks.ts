@@ -21,6 +21,12 @@ export interface LintOptions {
    * SHELLCHECK_FAILED); default a minute and a second per file it checks.
    */
   shellcheckTimeoutMs?: number;
+  /**
+   * Host vars the inventory holds Ansible Vault encrypted (`db_pw_2: !vault |`), whatever their
+   * names: secret-in-command treats `{{ host.vars.X }}` of each as a credential. Without them,
+   * only a credential-like name (`db_password`) makes a host var one.
+   */
+  vaultedHostVars?: readonly string[];
 }
 
 export interface RunbookLint {
@@ -119,7 +125,7 @@ export async function lintRunbooks(
         const text = byPath.get(c.file);
         return text && own.has(text) ? [findingOf(c, text, steps)] : [];
       });
-      found.push(...ownRuleFindings(bundle, steps, texts));
+      found.push(...ownRuleFindings(bundle, steps, texts, options.vaultedHostVars));
       found.push(...(versions.get(bundle) ?? []));
       const yaml = readDirectives(
         bundle.source.text,

@@ -28,7 +28,13 @@ export function ownRuleFindings(
   bundle: RunbookBundle,
   steps: readonly LocatedStep[],
   texts: readonly ShellText[],
+  vaultedHostVars: readonly string[] = [],
 ): LintFinding[] {
+  const vaulted = new Set(vaultedHostVars);
+  const isCredential = (name: string) => CREDENTIAL_NAME.test(name) || vaulted.has(name);
+  /** Why a host var is taken for a credential: the inventory vaults it, or its name. */
+  const whyCredential = (name: string) =>
+    vaulted.has(name) ? 'Ansible Vault encrypted in the inventory' : 'named as a credential';
   const findings: LintFinding[] = [];
   const { runbook } = bundle;
   const params = runbook.spec.params ?? {};
@@ -169,7 +175,7 @@ export function ownRuleFindings(
     // }}; mysql -p"$pw"`): what is assigned from them is followed.
     const seeds = text.placeholders.flatMap((p) =>
       (p.isSecret && p.ref.kind === 'param') ||
-      (p.ref.kind === 'host-var' && CREDENTIAL_NAME.test(p.ref.name))
+      (p.ref.kind === 'host-var' && isCredential(p.ref.name))
         ? [
             {
               start: p.renderedStart,
@@ -189,7 +195,7 @@ export function ownRuleFindings(
             ...positionOf(text, leak.start),
             ...endOf(positionOf(text, leak.end - 1)),
           },
-          `host var '${name}' (named as a credential; $${leak.variable}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+          `host var '${name}' (${whyCredential(name)}; $${leak.variable}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
           step,
         );
         continue;
@@ -265,14 +271,14 @@ export function ownRuleFindings(
         );
       if (
         p.ref.kind === 'host-var' &&
-        CREDENTIAL_NAME.test(p.ref.name) &&
+        isCredential(p.ref.name) &&
         p.context !== 'comment' &&
         isInArgv()
       )
         add(
           'secret-in-command',
           at,
-          `host var '${p.ref.name}' is named as a credential (an Ansible Vault encrypted one reaches the command as "$OPSBOOK_VAULT_${p.ref.name}"), and its value becomes an argument of ${word?.command ?? 'the process'}, which every user of the host can read in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD={{ host.vars.${p.ref.name} }} psql …), or on stdin (printf '%s' {{ host.vars.${p.ref.name} }} | …)`,
+          `host var '${p.ref.name}' is ${vaulted.has(p.ref.name) ? 'Ansible Vault encrypted in the inventory (it reaches the command' : 'named as a credential (an Ansible Vault encrypted one reaches the command'} as "$OPSBOOK_VAULT_${p.ref.name}"), and its value becomes an argument of ${word?.command ?? 'the process'}, which every user of the host can read in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD={{ host.vars.${p.ref.name} }} psql …), or on stdin (printf '%s' {{ host.vars.${p.ref.name} }} | …)`,
           step,
         );
       if (
