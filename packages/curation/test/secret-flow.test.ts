@@ -123,6 +123,11 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     );
     // The call itself starts no process: the finding is where the function expands it.
     expect(r.of('secret-in-command')).toEqual([r.at('$1"', file)]);
+    // `command curl` runs the program, not the function that wraps it.
+    const wrapped = await lintFixture(
+      script(['curl() { command curl --retry 3 "$@"; }', 'curl -u "ops:$tok" https://x.example']),
+    );
+    expect(wrapped.of('secret-in-command')).toEqual([wrapped.at('$@"', file)]);
     const message = r.findings.find((x) => x.rule === 'secret-in-command')!.message;
     expect(message).toMatch(
       /\(\$1, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,

@@ -208,7 +208,8 @@ function wordAt(
       let name = w;
       while (name < words.length && /^[A-Za-z_]\w*\+?=/.test(words[name]!.word)) name++;
       if (target < name) return { role: 'assignment' };
-      // `command printf …`, `builtin echo …`: the builtin itself runs.
+      // `command printf …`, `builtin echo …`: the builtin itself runs, never a function.
+      const first = name;
       while (name < target && /^(?:command|builtin)$/.test(words[name]!.word)) {
         name++;
         if (words[name]?.word === '-p' && name < target) name++;
@@ -223,7 +224,8 @@ function wordAt(
         ...(target > name ? { previous: words[target - 1]!.word } : {}),
       };
       const startsNoProcess =
-        ARGV_FREE_BUILTINS.has(command) || functions.some((f) => f.name === command);
+        ARGV_FREE_BUILTINS.has(command) ||
+        (name === first && functions.some((f) => f.name === command));
       return startsNoProcess && target > name
         ? { role: 'builtin-argument', ...known, ...place }
         : { role: 'argument', ...known, ...place };
