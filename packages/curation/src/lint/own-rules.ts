@@ -385,7 +385,13 @@ const CREDENTIAL_NAME =
  * redirection's file. Builtins that start no process (echo, printf, test, …) are left out.
  */
 function readAsOption(word: CommandWord): boolean {
-  if (word.role !== 'argument' || !word.startsWord || word.afterDoubleDash) return false;
+  // A function's call too: what it does with $1 is unknown here.
+  if (
+    (word.role !== 'argument' && !word.isFunctionCall) ||
+    !word.startsWord ||
+    word.afterDoubleDash
+  )
+    return false;
   // A command whose name this reading lost (after a $( ) inside a word, say): say nothing.
   if (!word.command || !/^[A-Za-z0-9_./+-]+$/.test(word.command)) return false;
   const previous = word.previous;

@@ -97,7 +97,7 @@ export function unquotedParams(
   return paramReferences(text, params, seeds).flatMap((ref) => {
     if (contexts.contextAt(ref.start) !== 'code') return [];
     const word = commandWordAt(text, ref.start);
-    return word?.role === 'argument'
+    return word?.role === 'argument' || word?.isFunctionCall
       ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
       : [];
   });

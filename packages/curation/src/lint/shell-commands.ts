@@ -124,6 +124,8 @@ export interface CommandWord {
   afterDoubleDash?: boolean;
   /** The word before it in the command (the command name for the first argument). */
   previous?: string;
+  /** The command is a function of the text: no process, but its words are split and globbed. */
+  isFunctionCall?: true;
 }
 
 /**
@@ -223,10 +225,10 @@ function wordAt(
           .some((x) => x.word === '--'),
         ...(target > name ? { previous: words[target - 1]!.word } : {}),
       };
-      const startsNoProcess =
-        ARGV_FREE_BUILTINS.has(command) ||
-        (name === first && functions.some((f) => f.name === command));
-      return startsNoProcess && target > name
+      const isFunctionCall = name === first && functions.some((f) => f.name === command);
+      if (isFunctionCall && target > name)
+        return { role: 'builtin-argument', ...known, ...place, isFunctionCall };
+      return ARGV_FREE_BUILTINS.has(command) && target > name
         ? { role: 'builtin-argument', ...known, ...place }
         : { role: 'argument', ...known, ...place };
     }
