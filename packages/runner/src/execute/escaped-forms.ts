@@ -1,10 +1,11 @@
 /**
  * A secret as tools print it inside quotes: escaped for JSON (`jq`, `jq -a`, an API's echo of a
  * request, Python's `json.dumps`, Go's in kubectl and docker, JSON inside JSON as in kubectl's
- * last-applied-configuration), quoted for a shell (`set -x`, `printf %q`, `${x@Q}`, `declare
- * -p`), by Python's `repr` (of a `str`, and of `bytes`, which `print(b)` shows), Perl, Node,
- * YAML, SQL, CSV, HTML and XML. The quotes around the value are not part of a form: the masker
- * hides what is between them. Only forms that differ from the secret are returned.
+ * last-applied-configuration, PHP's `json_encode` with `\/`), quoted for a shell (`set -x`,
+ * `printf %q`, `${x@Q}`, `declare -p`), by Python's `repr` (of a `str`, and of `bytes`, which
+ * `print(b)` shows), Perl, Node, YAML, SQL, CSV, HTML and XML. The quotes around the value are
+ * not part of a form: the masker hides what is between them. Only forms that differ from the
+ * secret are returned.
  * Percent-encodings (a URL, a form) are at the end of this file.
  */
 export function escapedForms(secret: string): string[] {
@@ -21,6 +22,10 @@ export function escapedForms(secret: string): string[] {
     JSON.stringify(json).slice(1, -1),
     JSON.stringify(asciiJson).slice(1, -1),
     toHtmlSafeJson(JSON.stringify(goJson).slice(1, -1)),
+    // PHP's json_encode: `/` as `\/` (unless JSON_UNESCAPED_SLASHES), and every character past
+    // ASCII as `\uXXXX` (unless JSON_UNESCAPED_UNICODE).
+    asciiJson.replaceAll('/', '\\/'),
+    json.replaceAll('/', '\\/'),
     ...shellForms(secret),
     pythonRepr(secret, false),
     pythonRepr(secret, true),
@@ -39,7 +44,8 @@ export function escapedForms(secret: string): string[] {
   return [...new Set(forms)].filter((f) => f !== secret);
 }
 
-const NEVER_ESCAPED = /^[A-Za-z0-9+/=._:@-]*$/;
+/** No `/`: PHP's json_encode escapes it. */
+const NEVER_ESCAPED = /^[A-Za-z0-9+=._:@-]*$/;
 
 /**
  * Go's `encoding/json` (kubectl's and docker's JSON): `<`, `>`, `&`, U+2028 and U+2029 as

@@ -613,6 +613,36 @@ describe('encoded forms of a secret', () => {
     }
   });
 
+  it("masks a secret as PHP's json_encode writes it (/ as \\/, every character past ASCII as \\uXXXX), and JSON.stringify", () => {
+    // PHP is not on the test host: its default json_encode escapes `/` as `\/` (unless
+    // JSON_UNESCAPED_SLASHES) and writes each UTF-16 unit past ASCII as `\u` and 4 lower-case hex
+    // digits (unless JSON_UNESCAPED_UNICODE), https://www.php.net/manual/en/json.constants.php;
+    // otherwise it escapes as Python's json.dumps does, so its bytes are json.dumps' with `/`
+    // escaped. JSON_UNESCAPED_UNICODE alone keeps the characters and still escapes `/`.
+    const php = (script: string) =>
+      execFileSync('python3', ['-c', `import os, json\n${script}`], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONIOENCODING: 'utf-8' },
+      }).trimEnd();
+    for (const secret of ['https://deploy:t0k/3nX@x', 'tok/3nX+é😀-Secret', 'only/slash/s']) {
+      const { mask } = createSecretMask([secret]);
+      const S = JSON.stringify(secret);
+      const printed = [
+        php(`print(json.dumps({"t": ${S}}).replace("/", "\\\\/"))`),
+        php(`print(json.dumps({"t": ${S}}, ensure_ascii=False).replace("/", "\\\\/"))`),
+        JSON.stringify({ t: secret }),
+      ];
+      expect(printed[0], secret).toContain('\\/');
+      for (const line of printed) {
+        expect(mask(`${line}\n`), line).toMatch(/^\{"t": ?"\*\*\*"\}\n$/);
+        for (const size of [1, 3, 64])
+          expect(streamed([secret], `${line}\n`, size), `${line} in chunks of ${size}`).toBe(
+            mask(`${line}\n`),
+          );
+      }
+    }
+  });
+
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);
