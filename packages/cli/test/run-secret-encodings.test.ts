@@ -83,6 +83,13 @@ spec:
       name: The token JSON-escaped
       run: |
         printf '{"token": "%s"}\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | sed 's#"#\\\\"#g')"
+    - id: any-width
+      name: The key through base64 at 72 columns, at 40 with CR LF, and xxd -p -c 16; the token as PHP's json_encode writes it
+      run: |
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | base64 -w 72
+        printf %s "$OPSBOOK_PARAM_KEY" | base64 -w 40 | sed 's/$/\\r/'
+        printf 'x%s' "$OPSBOOK_PARAM_KEY" | xxd -p -c 16
+        printf '{"url":"%s"}\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | sed 's#"#\\\\"#g; s#/#\\\\/#g')"
 `,
 };
 
@@ -205,6 +212,10 @@ describe('a secret printed encoded is masked too', () => {
     expect(out('hex-dumps')).toMatch(/^00000000 {2}75 73 65 72 3a \*\* .*\|user:\*{11}\|$/m);
     expect(out('xtrace')).toContain("+ printf %s '***'\n");
     expect(out('xtrace')).toContain("+ printf '%s' '***'\n");
+    // Wrapped at any width, line by line; PHP's `\/`.
+    expect(out('any-width')).toMatch(/^\*\*\*\r\n\*\*\*\r\n/m);
+    expect(out('any-width')).toMatch(/^\*\*\*\n\*\*\*\n/m);
+    expect(out('any-width')).toContain('{"url":"***"}\n');
 
     const b64 = (text: string) => Buffer.from(text).toString('base64');
     const forms = [
@@ -214,6 +225,8 @@ describe('a secret printed encoded is masked too', () => {
       b64(`xy${token}`),
       ...b64(key).match(/.{1,76}/g)!,
       ...b64(key).match(/.{1,64}/g)!,
+      ...b64(key).match(/.{1,40}/g)!,
+      JSON.stringify(token).slice(1, -1).replaceAll('/', '\\/'),
       // Past the encoding of `user:` (5 bytes: 6 characters and 4 mixed with the key).
       b64(`user:${key}`).slice(8),
       Buffer.from(token).toString('hex'),

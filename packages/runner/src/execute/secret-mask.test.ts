@@ -345,6 +345,13 @@ describe('encoded forms of a secret', () => {
         env: { ...process.env, S: key },
         encoding: 'utf8',
       }),
+      // Wrapped at widths other than 76, 64 and 60, with LF or CR LF.
+      execFileSync('base64', ['-w', '72'], { input: `user:${key}`, encoding: 'utf8' }),
+      execFileSync('xxd', ['-p', '-c', '16'], { input: `x${token}`, encoding: 'utf8' }),
+      execFileSync('base64', ['-w', '20'], { input: token, encoding: 'utf8' }).replaceAll(
+        '\n',
+        '\r\n',
+      ),
       // curl --data-urlencode: escapes in lower case.
       `t=${encodeURIComponent(token)
         .replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())
@@ -417,6 +424,86 @@ describe('encoded forms of a secret', () => {
         for (const size of [1, 2, 7, 80, 1000])
           expect(streamed([key], text, size), `${width} ${around} chunks of ${size}`).toBe(whole);
       }
+  });
+
+  it('masks base64 and hex wrapped at any width (base64 -w 72, -w 40, xxd -p -c 16, fold), LF or CR LF, at any shift, line by line, whole and streamed', () => {
+    const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
+    const secrets = [key, token];
+    const { mask } = createSecretMask(secrets);
+    const run = (command: string, args: string[], input: string) =>
+      execFileSync(command, args, { input, encoding: 'utf8' });
+    const cases: [string, string, number][] = [];
+    for (const width of ['72', '40', '100', '17'])
+      for (const around of ['', 'u', 'us', 'user:', 'x'.repeat(50)])
+        for (const secret of secrets) {
+          const printed = run('base64', ['-w', width], `${around}${secret}`);
+          // The short token's base64 fits on one line of 72 or 100: nothing is wrapped there.
+          if (printed.split('\n').length <= 2) continue;
+          // What may stay: the encoding of the text around, and 4 characters at each end.
+          cases.push([
+            `base64 -w ${width} ${around}`,
+            printed,
+            Math.ceil(around.length / 3) * 4 + 8,
+          ]);
+        }
+    for (const around of ['', 'u', 'user:'])
+      for (const secret of secrets) {
+        const hex = run('xxd', ['-p', '-c', '16'], `${around}${secret}`);
+        cases.push([`xxd -p -c 16 ${around}`, hex, 2 * Buffer.from(around).length]);
+        cases.push([
+          `xxd -p -u -c 8 ${around}`,
+          run('xxd', ['-p', '-u', '-c', '8'], `${around}${secret}`),
+          2 * Buffer.from(around).length,
+        ]);
+      }
+    // A long token wrapped by the terminal's width, as `fold` does.
+    cases.push(['fold -w 33', run('fold', ['-w', '33'], key), 0]);
+    expect(cases.length).toBeGreaterThan(30);
+    for (const [what, printed, mayShow] of cases)
+      for (const text of [printed, printed.replaceAll('\n', '\r\n')]) {
+        const whole = mask(text);
+        const shown = whole.replaceAll('***', '').replace(/\r?\n/g, '');
+        expect(shown.length, `${what}: ${whole}`).toBeLessThanOrEqual(mayShow);
+        // Line by line: the output keeps its lines.
+        expect(whole.split('\n').length, what).toBe(text.split('\n').length);
+        for (const size of [1, 2, 7, 61, 1000])
+          expect(
+            streamed(secrets, `before\n${text}after\n`, size),
+            `${what} in chunks of ${size}`,
+          ).toBe(mask(`before\n${text}after\n`));
+      }
+  });
+
+  it('takes a target across a line break only after a wrapped line (16+ base64 characters, nothing else), and does not hold ordinary lines back', () => {
+    // The secrets are made of base64 characters: they are looked for across line breaks too.
+    const secrets = ['startedOK-1234567', 'Zm9vYmFyYmF6cXV4cXV1eA'];
+    const { mask } = createSecretMask(secrets);
+    for (const text of [
+      'Service started\nOK-1234567\n',
+      'Service started\r\nOK-1234567\r\n',
+      // The first line holds other text, or is too short to be a wrapped line.
+      'job Zm9vYmFyYmF6cXV4\ncXV1eA\n',
+      'Zm9vYmFy\nYmF6cXV4cXV1eA!\n',
+      'job 1\n2\n3\n4\n5\n6\n7\n8\n9\n',
+    ]) {
+      expect(mask(text), text).toBe(text);
+      for (const size of [1, 3, 1000]) expect(streamed(secrets, text, size), text).toBe(text);
+    }
+    // After a wrapped line, indented or not: masked, each line's piece, whole and streamed.
+    for (const [text, masked] of [
+      ['Zm9vYmFyYmF6cXV4\ncXV1eA done\n', '***\n*** done\n'],
+      ['  token: |\n    Zm9vYmFyYmF6cXV4\r\n    cXV1eA\n', '  token: |\n    ***\r\n    ***\n'],
+      ['xxxxxxxxxxxxxxxxstartedOK\n-1234567\n', 'xxxxxxxxxxxxxxxx***\n***\n'],
+    ]) {
+      expect(mask(text!), text).toBe(masked);
+      for (const size of [1, 2, 5, 1000]) expect(streamed(secrets, text!, size), text).toBe(masked);
+    }
+    // Lines are let out as they end: a line that ends in the beginning of a target is held only
+    // if it is a wrapped line.
+    const stream = createSecretMask(secrets).maskStream();
+    expect(stream.push('Service started\n')).toBe('Service started\n');
+    expect(stream.push('Zm9vYmFyYmF6cXV4\n')).toBe('');
+    expect(stream.push('ok\n')).toBe('Zm9vYmFyYmF6cXV4\nok\n');
   });
 
   it("masks a secret as real tools escape or quote it: printf %q, bash's @Q, jq (-a), python repr and json.dumps", () => {

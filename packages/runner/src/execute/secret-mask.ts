@@ -8,6 +8,7 @@ import {
   trailingDumpLines,
   WHOLE_TEXT,
 } from './hex-dumps.js';
+import { type JoinedFormFinder, joinedFormFinder } from './line-joined-forms.js';
 import { literalAlternation } from './literal-alternation.js';
 import { type PlainFinder, plainFinder } from './plain-finder.js';
 import {
@@ -71,9 +72,11 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   }
   // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
   const findPlain = plainFinder(plain, literalAlternation(plain, 'g'));
-  const findWrapped = wrappedFormFinder(wrapped);
+  const joined = joinedFormFinder(plain);
+  const findWrapped = wrappedAndJoined(wrappedFormFinder(wrapped), joined);
   /** Every target, for what is held back and what is masked at a cut edge: a piece of any. */
   const targets = byFirstUnits([...plain, ...wrapped].sort((a, b) => b.length - a.length));
+  const holdFrom = possibleStarts(targets, joined);
   // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
   const passes = plain.some((v) => MASK.includes(v)) ? 1 : plain.length + 1;
   const dumps: Dumps = {
@@ -84,8 +87,10 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
         ? maskDumps(text, inDumps, context, MIN_SECRET_PIECE)
         : text,
   };
-  const maskPlain: Masker = (text) => {
-    let masked = replaceSpans(text, findWrapped(text));
+  /** `atLineStart`: the text begins a line (in a stream, else it goes on with one let out). */
+  const maskPlain = (text: string, atLineStart = true) => {
+    // A form over several lines is masked line by line: the output keeps its lines.
+    let masked = replaceSpans(text, findWrapped(text, atLineStart), true);
     // Another pass catches a secret that a replacement itself formed (one containing `*`);
     // bounded because each pass can only form as many as there are secrets.
     for (let pass = 0; pass < passes; pass++) {
@@ -99,7 +104,13 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   return {
     mask,
     maskStream: () =>
-      streamMasker(targets, (text) => wholeMatches(text, findPlain, findWrapped), maskPlain, dumps),
+      streamMasker(
+        targets,
+        holdFrom,
+        (text, atLineStart) => wholeMatches(text, findPlain, (t) => findWrapped(t, atLineStart)),
+        maskPlain,
+        dumps,
+      ),
     maskedTail(text, limit, alreadyCut = 0) {
       const masked = maskPieceAtEnd(mask(text), targets);
       if (masked.length <= limit && alreadyCut === 0) return masked;
@@ -281,16 +292,64 @@ function byFirstUnits(all: readonly string[]): Targets {
   return { all, byPrefix, longest: all[0]?.length ?? 0 };
 }
 
-/** `text` with each span replaced by the mask. */
-function replaceSpans(text: string, spans: readonly Span[]): string {
+/** `text` with each span replaced by the mask; `byLine`: each line of a span, its breaks kept. */
+function replaceSpans(text: string, spans: readonly Span[], byLine = false): string {
   if (spans.length === 0) return text;
   let out = '';
   let at = 0;
   for (const [start, end] of spans) {
-    out += text.slice(at, start) + MASK;
+    // Each line's piece, after its indentation (a YAML block scalar's lines go on indented).
+    const masked = byLine
+      ? text.slice(start, end).replace(/([ \t]*)[^\r\n \t][^\r\n]*/g, `$1${MASK}`)
+      : MASK;
+    out += text.slice(at, start) + masked;
     at = end;
   }
   return out + text.slice(at);
+}
+
+/**
+ * The wrapped forms found by their line breaks, then the forms found across line breaks at any
+ * width (line-joined-forms.ts) that overlap none of them; in order.
+ */
+function wrappedAndJoined(
+  findWrapped: (text: string) => Span[],
+  joined: JoinedFormFinder | undefined,
+): (text: string, atLineStart: boolean) => Span[] {
+  if (!joined) return findWrapped;
+  return (text, atLineStart) => {
+    const spans = findWrapped(text);
+    const more = joined.find(text, atLineStart);
+    if (more.length === 0) return spans;
+    const free = more.filter(([s, e]) => !spans.some(([ws, we]) => s < we && ws < e));
+    return [...spans, ...free].sort((a, b) => a[0] - b[0]);
+  };
+}
+
+/**
+ * Where a target may begin in `text` at or after `from` (text.length: nowhere): as it is, or,
+ * for a target found across line breaks, with the line breaks at the end of the text taken out
+ * (a later line may go on with it).
+ */
+interface PossibleStart {
+  (text: string, from: number, atLineStart: boolean): number;
+  /** Where text cut at `at` must be cut instead (JoinedFormFinder.lineStartAround). */
+  lineOf?: (text: string, at: number, atLineStart: boolean) => number;
+}
+
+function possibleStarts(targets: Targets, joined: JoinedFormFinder | undefined): PossibleStart {
+  if (!joined) return (text, from) => startOfPossibleSecret(text, from, targets);
+  const joinTargets = byFirstUnits(joined.targets);
+  const startIn = (text: string) => startOfPossibleSecretIn(text, 0, joinTargets);
+  // The line a target found across breaks may begin on is held whole, even before `from` (a
+  // whole match there is then held with it: safeCut).
+  const holdFrom: PossibleStart = (text, from, atLineStart) =>
+    Math.min(
+      startOfPossibleSecret(text, from, targets),
+      joined.holdFrom(text, atLineStart, startIn),
+    );
+  holdFrom.lineOf = joined.lineStartAround;
+  return holdFrom;
 }
 
 /** Where whole targets stand in `text`: wrapped forms, then what the pattern finds around them. */
@@ -333,8 +392,9 @@ interface Dumps {
  */
 function streamMasker(
   targets: Targets,
-  matches: (text: string) => Span[],
-  maskPlain: Masker,
+  holdFrom: PossibleStart,
+  matches: (text: string, atLineStart: boolean) => Span[],
+  maskPlain: (text: string, atLineStart: boolean) => string,
   dumps: Dumps,
 ): StreamMasker {
   let pending = '';
@@ -343,22 +403,23 @@ function streamMasker(
   /** What was let out ended a line (or nothing was): `pending` begins one. */
   let atLineStart = true;
   const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
-    if (dumps.targets.length === 0) return clean ? out : maskPlain(out);
+    const lineStart = atLineStart;
+    atLineStart = out.endsWith('\n');
+    if (dumps.targets.length === 0) return clean ? out : maskPlain(out, lineStart);
     const context = {
       before: shown.lines,
       beforeIsStart: shown.isStart,
       after,
       afterIsEnd,
-      midLine: !atLineStart,
+      midLine: !lineStart,
     };
-    atLineStart = out.endsWith('\n');
     const dumped = dumps.mask(out, context);
     shown = trailingDumpLines(
       shown.lines + out,
       dumps.longest,
       shown.lines === '' || shown.isStart,
     );
-    return dumped === out && clean ? out : maskPlain(dumped);
+    return dumped === out && clean ? out : maskPlain(dumped, lineStart);
   };
   return {
     push(chunk) {
@@ -367,11 +428,11 @@ function streamMasker(
         dumps.targets.length > 0
           ? dumpHoldFrom(pending, dumps.longest, atLineStart)
           : pending.length;
-      let { cut, clean } = safeCut(pending, targets, matches, limit);
+      let { cut, clean } = safeCut(pending, atLineStart, holdFrom, matches, limit);
       // A dump line is masked whole or not at all: never cut inside one.
       for (let start = dumpLineAround(pending, cut, dumps, atLineStart); start < cut; ) {
         limit = start;
-        ({ cut, clean } = safeCut(pending, targets, matches, limit));
+        ({ cut, clean } = safeCut(pending, atLineStart, holdFrom, matches, limit));
         start = dumpLineAround(pending, cut, dumps, atLineStart);
       }
       const out = pending.slice(0, cut);
@@ -383,12 +444,26 @@ function streamMasker(
     end() {
       const out = pending;
       pending = '';
-      // What is held back begins a secret: shown whole it would be a piece of one.
-      if (dumps.targets.length === 0 || !mayHoldDump(shown.lines + out))
-        return out.length >= MIN_SECRET_PIECE ? MASK : out;
-      // Or it holds the last lines of a dump: masked as the end of the output, and a beginning
-      // of a secret it ends with as well.
-      return maskPieceAtEnd(letOut(out, '', true, false), targets);
+      // It holds the last lines of a dump: masked as the end of the output, and a beginning of a
+      // secret it ends with as well.
+      if (dumps.targets.length > 0 && mayHoldDump(shown.lines + out))
+        return maskPieceAtEnd(letOut(out, '', true, false), targets);
+      // From where a secret may begin, what is held back is a piece of one if shown whole. What
+      // comes before it (a line held as it might have become a wrapped line) is masked as any
+      // output, up to a whole secret that a beginning overlaps: that is masked with the rest.
+      let start = startOfPossibleSecret(out, 0, targets);
+      const spans = matches(out, atLineStart);
+      for (let moved = true; moved; ) {
+        moved = false;
+        for (const [s, e] of spans)
+          if (s < start && e > start) {
+            start = s;
+            moved = true;
+          }
+      }
+      const rest = out.slice(start);
+      const restShown = rest.length >= MIN_SECRET_PIECE ? MASK : rest;
+      return start === 0 ? restShown : letOut(out.slice(0, start), '', true, false) + restShown;
     },
   };
 }
@@ -408,20 +483,22 @@ function dumpLineAround(text: string, at: number, dumps: Dumps, atLineStart: boo
  */
 function safeCut(
   text: string,
-  targets: Targets,
-  matches: (text: string) => Span[],
+  atLineStart: boolean,
+  holdFrom: PossibleStart,
+  matches: (text: string, atLineStart: boolean) => Span[],
   limit: number,
 ): { cut: number; clean: boolean } {
-  let cut = Math.min(startOfPossibleSecret(text, 0, targets), limit);
+  let cut = Math.min(holdFrom(text, 0, atLineStart), limit);
   let clean = true;
-  const spans = matches(text);
+  const spans = matches(text, atLineStart);
   for (const [start, end] of spans) {
     if (start >= cut) break;
     clean = false;
     // A whole secret crosses the cut: let it out masked, and hold back from after it.
-    if (end > cut) cut = Math.min(startOfPossibleSecret(text, end, targets), limit);
+    if (end > cut) cut = Math.min(holdFrom(text, end, atLineStart), limit);
   }
-  // Held back for a dump from a line that a whole secret crosses: hold back from its start.
+  // Held back for a dump from a line that a whole secret crosses: hold back from its start. And
+  // never from inside a line that may be a wrapped line (holdFrom.lineOf): from its start.
   for (let moved = cut < text.length; moved; ) {
     moved = false;
     for (const [start, end] of spans)
@@ -429,6 +506,11 @@ function safeCut(
         cut = start;
         moved = true;
       }
+    const line = holdFrom.lineOf?.(text, cut, atLineStart) ?? cut;
+    if (line < cut) {
+      cut = line;
+      moved = true;
+    }
   }
   return { cut, clean };
 }

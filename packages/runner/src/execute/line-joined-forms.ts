@@ -1,0 +1,270 @@
+import { literalAlternation } from './literal-alternation.js';
+import { plainFinder } from './plain-finder.js';
+import type { Span } from './wrapped-encodings.js';
+
+/**
+ * Base64 and hex forms of a secret wrapped at any width (`base64 -w 72`, `xxd -p -c 16`, a
+ * `fold -w 20` of a token), with LF or CR LF line ends, starting at any column: the masker's
+ * targets made only of base64 (and base64url, hex) characters are looked for in the text with
+ * the line breaks between such characters taken out. wrapped-encodings.ts knows the usual widths
+ * (76, 64, 60) by their line breaks; this finds the others.
+ *
+ * A target is taken across a line break only where the line before the break is a wrapped line:
+ * nothing but base64 characters (after an indentation), WRAP_MIN to WRAP_MAX of them. Ordinary
+ * output (`Service started` then a line beginning with a letter) is not read as one, and the
+ * stream masker holds back only such lines (see `holdFrom`), not every word that ends a line.
+ *
+ * Cost in ordinary output: one look at each line break (the characters on both sides), and a
+ * set lookup of the three characters around it when both sides are base64 characters; only
+ * where those three characters stand in a target is the run of lines around it joined and
+ * searched.
+ */
+export interface JoinedFormFinder {
+  /**
+   * Where targets crossing a line break stand in `text`, whole (line breaks and CRs inside).
+   * `atLineStart`: the text begins a line (else its first line goes on with one shown before).
+   */
+  find(text: string, atLineStart: boolean): Span[];
+  /**
+   * Where the stream masker must hold back from (text.length: nowhere): the start of an
+   * unfinished line that may still become a wrapped line, and of a wrapped line that ends
+   * `text` with the beginning of a target the next line may go on with. `startIn(joined)`: the
+   * first index of `joined` where the rest of it begins a target (joined.length: none).
+   */
+  holdFrom(text: string, atLineStart: boolean, startIn: (joined: string) => number): number;
+  /**
+   * `at`, or the start of its line if the line may be a wrapped line up to `at` (an indentation,
+   * then base64 characters): whether it is one depends on where it begins, so the stream masker
+   * never cuts inside one.
+   */
+  lineStartAround(text: string, at: number, atLineStart: boolean): number;
+  /** The targets it looks for. */
+  targets: readonly string[];
+}
+
+/** The shortest target looked for across line breaks (the masker's MIN_ENCODED_FORM). */
+const MIN_JOINED = 8;
+/**
+ * The base64 characters a wrapped line holds: `xxd -p -c 8` writes 16, `base64 -w 16` as many;
+ * a longer line is not wrapped (`base64 -w 0`) and is not held back while unfinished.
+ */
+const WRAP_MIN = 16;
+const WRAP_MAX = 1024;
+/** The longest indentation before a wrapped line (a YAML block scalar). */
+const MAX_INDENT = 64;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/** A-Z a-z 0-9 + / = and base64url's - _: what wrapped base64 and hex lines hold. */
+const IS_BASE64 = (() => {
+  const table = new Uint8Array(0x10000);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_')
+    table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+
+const BASE64_ONLY = /^[A-Za-z0-9+/=_-]+$/;
+
+function isBase64(text: string, at: number): boolean {
+  // Past either end charCodeAt is NaN: the table gives undefined.
+  return IS_BASE64[text.charCodeAt(at)] === 1;
+}
+
+/** `at`, past an indentation (of at most MAX_INDENT) that stands there. */
+function afterIndent(text: string, at: number): number {
+  let i = at;
+  while (i - at < MAX_INDENT && isIndent(text, i)) i++;
+  return i;
+}
+
+function isIndent(text: string, at: number): boolean {
+  const unit = text.charCodeAt(at);
+  return unit === SPACE || unit === TAB;
+}
+
+/** Whether the characters before `at` back to the line's start are an indentation (or none). */
+function beginsLine(text: string, at: number, atLineStart: boolean): boolean {
+  let i = at;
+  while (i > 0 && at - i < MAX_INDENT && isIndent(text, i - 1)) i--;
+  return i === 0 ? atLineStart : text.charCodeAt(i - 1) === LF;
+}
+
+/** Whether the line whose base64 characters end at `end` (a break follows) is a wrapped line. */
+function isWrappedLine(text: string, end: number, atLineStart: boolean): boolean {
+  let i = end;
+  while (i > 0 && end - i <= WRAP_MAX && isBase64(text, i - 1)) i--;
+  const n = end - i;
+  return n >= WRAP_MIN && n <= WRAP_MAX && beginsLine(text, i, atLineStart);
+}
+
+function gram(a: number, b: number, c: number): number {
+  return (a << 14) | (b << 7) | c;
+}
+
+/**
+ * `candidates`: the masker's plain targets; those made only of base64 characters, 8 or more,
+ * are looked for across line breaks. Undefined when there are none.
+ */
+export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinder | undefined {
+  const targets = [
+    ...new Set(candidates.filter((t) => t.length >= MIN_JOINED && BASE64_ONLY.test(t))),
+  ].sort((a, b) => b.length - a.length);
+  if (targets.length === 0) return undefined;
+  // Each target's three-character runs: a target crossing a line break has one character on one
+  // side and two on the other (it is 8 or more), so one of the two runs around a break is its.
+  const grams = new Set<number>();
+  for (const t of targets)
+    for (let i = 0; i + 3 <= t.length; i++)
+      grams.add(gram(t.charCodeAt(i), t.charCodeAt(i + 1), t.charCodeAt(i + 2)));
+  const findIn = plainFinder(targets, literalAlternation(targets, 'g'));
+  const longest = targets[0]!.length;
+
+  const find = (text: string, atLineStart: boolean): Span[] => {
+    const spans: Span[] = [];
+    let next = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', Math.max(nl + 1, next))) {
+      const before = text.charCodeAt(nl - 1) === CR ? nl - 2 : nl - 1;
+      if (before < next || !isBase64(text, before)) continue;
+      const after = afterIndent(text, nl + 1);
+      if (!isBase64(text, after)) continue;
+      const b1 = text.charCodeAt(before);
+      const a1 = text.charCodeAt(after);
+      const crosses =
+        (isBase64(text, after + 1) && grams.has(gram(b1, a1, text.charCodeAt(after + 1)))) ||
+        (isBase64(text, before - 1) && grams.has(gram(text.charCodeAt(before - 1), b1, a1)));
+      if (!crosses) continue;
+      let start = before;
+      while (start > next && isBase64(text, start - 1)) start--;
+      const { joined, rawAt, end } = joinFrom(text, start);
+      next = end;
+      for (let s = findIn(joined, 0); s !== undefined; ) {
+        const [a, e] = s;
+        // The first line break inside the match: the line before it must be a wrapped line.
+        let j = a + 1;
+        while (j < e && rawAt[j]! === rawAt[j - 1]! + 1) j++;
+        if (j === e || !isWrappedLine(text, rawAt[j - 1]! + 1, atLineStart)) {
+          // Within one line the masker's own pattern finds it; across ordinary lines it is not one.
+          s = findIn(joined, a + 1);
+          continue;
+        }
+        spans.push([rawAt[a]!, rawAt[e - 1]! + 1]);
+        s = findIn(joined, e);
+      }
+    }
+    return spans;
+  };
+
+  const holdFrom = (
+    text: string,
+    atLineStart: boolean,
+    startIn: (joined: string) => number,
+  ): number =>
+    Math.min(unfinishedLine(text, atLineStart), wrappedLineGoingOn(text, atLineStart, startIn));
+
+  /**
+   * The wrapped lines that end `text`, each followed by a break (the text's last, maybe): the
+   * first whose end begins a target that the rest of the text begins to go on with.
+   */
+  const wrappedLineGoingOn = (
+    text: string,
+    atLineStart: boolean,
+    startIn: (joined: string) => number,
+  ): number => {
+    const ends: number[] = [];
+    // The last line, if it has only an indentation yet, or a break or CR ends the text: the line
+    // before it is followed by a break.
+    let lineEnd = text.length;
+    while (lineEnd > 0 && text.length - lineEnd < MAX_INDENT && isIndent(text, lineEnd - 1))
+      lineEnd--;
+    if (text.charCodeAt(lineEnd - 1) === LF) lineEnd--;
+    else lineEnd = text.length;
+    if (text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
+    let followedByBreak = lineEnd < text.length;
+    // Back over lines of base64 characters only, at most `longest` of those characters.
+    for (let count = 0; count < longest; ) {
+      let i = lineEnd;
+      while (i > 0 && count < longest && isBase64(text, i - 1)) {
+        i--;
+        count++;
+      }
+      if (i === lineEnd) break;
+      if (followedByBreak) ends.push(lineEnd);
+      while (i > 0 && isIndent(text, i - 1)) i--;
+      if (text.charCodeAt(i - 1) !== LF) break;
+      lineEnd = text.charCodeAt(i - 2) === CR ? i - 2 : i - 1;
+      followedByBreak = true;
+    }
+    for (let k = ends.length - 1; k >= 0; k--) {
+      const end = ends[k]!;
+      if (!isWrappedLine(text, end, atLineStart)) continue;
+      let begin = end;
+      while (begin > 0 && isBase64(text, begin - 1)) begin--;
+      const { joined, rawAt, end: joinEnd } = joinFrom(text, begin);
+      // What follows the join cannot go on with a target: a break at the very end can.
+      if (!/^\r?(?:\n[ \t]*)?$/.test(text.slice(joinEnd))) continue;
+      const found = startIn(joined);
+      if (found < joined.length && rawAt[found]! < end) {
+        while (begin > 0 && isIndent(text, begin - 1)) begin--;
+        return begin;
+      }
+    }
+    return text.length;
+  };
+
+  return { find, holdFrom, lineStartAround, targets };
+}
+
+function lineStartAround(text: string, at: number, atLineStart: boolean): number {
+  if (at >= text.length) return at;
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  if (lineStart === at || (lineStart === 0 && !atLineStart)) return at;
+  let i = lineStart;
+  while (i < at && i - lineStart < MAX_INDENT && isIndent(text, i)) i++;
+  const from = i;
+  while (i < at && i - from <= WRAP_MAX && isBase64(text, i)) i++;
+  return i === at && at - from <= WRAP_MAX ? lineStart : at;
+}
+
+/**
+ * The start of the unfinished last line of `text` while it may still become a wrapped line (an
+ * indentation, then base64 characters, maybe a CR), else text.length: held whole, as whether
+ * it is one depends on where it begins.
+ */
+function unfinishedLine(text: string, atLineStart: boolean): number {
+  const lastBreak = text.lastIndexOf('\n');
+  const lineStart = lastBreak + 1;
+  if (lineStart === text.length || (lastBreak < 0 && !atLineStart)) return text.length;
+  let i = lineStart;
+  while (i < text.length && i - lineStart < MAX_INDENT && isIndent(text, i)) i++;
+  const from = i;
+  while (i < text.length && i - from <= WRAP_MAX && isBase64(text, i)) i++;
+  if (i - from > WRAP_MAX) return text.length;
+  const cr = i === text.length - 1 && text.charCodeAt(i) === CR ? 1 : 0;
+  return i + cr === text.length ? lineStart : text.length;
+}
+
+/**
+ * The run of base64 characters from `start`, going on over each line break (LF or CR LF) that
+ * has base64 characters on both sides: those characters, the index in `text` of each, and where
+ * the run ends.
+ */
+function joinFrom(text: string, start: number): { joined: string; rawAt: number[]; end: number } {
+  const rawAt: number[] = [];
+  let joined = '';
+  let at = start;
+  for (;;) {
+    const lineStart = at;
+    while (isBase64(text, at)) at++;
+    joined += text.slice(lineStart, at);
+    for (let i = lineStart; i < at; i++) rawAt.push(i);
+    const lf = text.charCodeAt(at) === CR ? at + 1 : at;
+    if (at === lineStart || text.charCodeAt(lf) !== LF) break;
+    const next = afterIndent(text, lf + 1);
+    if (!isBase64(text, next)) break;
+    at = next;
+  }
+  return { joined, rawAt, end: at };
+}
