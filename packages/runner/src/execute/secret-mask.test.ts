@@ -474,6 +474,67 @@ describe('encoded forms of a secret', () => {
       }
   });
 
+  it('gives, streamed in chunks of any size, what masking the whole output gives for forms wrapped at any width among base64-like lines', () => {
+    let seed = 7122026;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const key = 'k'.repeat(20) + Array.from({ length: 150 }, (_, i) => String(i % 10)).join('');
+    const secrets = [key, 'Zm9vYmFyYmF6cXV4cXV1eA', 'hunter2-Pa55w0rd'];
+    const { mask } = createSecretMask(secrets);
+    const wrap = (text: string, width: number, eol: string, indent: string) =>
+      `${text
+        .match(new RegExp(`.{1,${width}}`, 'g'))!
+        .map((l) => indent + l)
+        .join(eol)}${eol}`;
+    const noise = [
+      'ok\n',
+      'QUJDRUZHSElKS0xNTk9Q\n',
+      'QUJDRUZHSElKS0xNTk9Q',
+      '    ',
+      'Service started\n',
+      'abc',
+      '\r\n',
+      'Zm9v',
+      'Zm9vYmFyYmF6',
+      'xyz\n',
+      '\n',
+      '\r',
+      '  Zm9vYmFyYmF6cXV4\n',
+    ];
+    for (let round = 0; round < 150; round++) {
+      let text = '';
+      for (let i = 0; i < 10; i++) {
+        if (next(3) !== 0) {
+          text += noise[next(noise.length)]!;
+          continue;
+        }
+        const secret = secrets[next(secrets.length)]!;
+        const around = ['', 'u', 'us', 'user:'][next(4)]!;
+        const bytes = Buffer.from(`${around}${secret}`);
+        const encoded = next(3) === 0 ? bytes.toString('hex') : bytes.toString('base64');
+        text += wrap(
+          encoded,
+          16 + next(80),
+          next(2) === 0 ? '\n' : '\r\n',
+          next(4) === 0 ? '  ' : '',
+        );
+      }
+      // (Output that ends in the beginning of a secret is masked at the end of a stream only.)
+      text += '\nend\n';
+      const whole = mask(text);
+      const stream = createSecretMask(secrets).maskStream();
+      let out = '';
+      for (let at = 0; at < text.length; ) {
+        const size = 1 + next(next(2) === 0 ? 6 : 200);
+        out += stream.push(text.slice(at, at + size));
+        at += size;
+      }
+      expect(out + stream.end(), `round ${round}: ${JSON.stringify(text)}`).toBe(whole);
+    }
+  });
+
   it('takes a target across a line break only after a wrapped line (16+ base64 characters, nothing else), and does not hold ordinary lines back', () => {
     // The secrets are made of base64 characters: they are looked for across line breaks too.
     const secrets = ['startedOK-1234567', 'Zm9vYmFyYmF6cXV4cXV1eA'];
