@@ -2,7 +2,8 @@ import { readWordLine } from './word-dumps.js';
 
 /**
  * Hex dumps with offsets: `xxd` (any `-g`, `-c`, `-u`, `-e`), `hexdump -C` / `hd`, `od -A x -t
- * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`); dumps of
+ * x1z`, and dumps without a character column (`od -t x1`, `od -x`, `hexdump`), or without
+ * offsets either (`od -An -t x1`, `od -An -x`, `-t x2`, `-t x4`); dumps of
  * characters (`od -c`, `od -An -c`, `hexdump -c`, and `od -b`, whose fields are the same); and
  * dumps in bits or octal words (`xxd -b`, `od -o`: word-dumps.ts). A secret in one
  * is spread over lines: its bytes as hex between offsets, and its printable characters, 16 a
@@ -31,9 +32,16 @@ export function mayBeDumpLine(partial: string): boolean {
   // Longer than any dump line read: let out as it comes (a host's endless line is not held).
   if (partial.length > MAX_DUMP_LINE) return false;
   if (/^[0-9a-fA-F]{0,16}:?$/.test(partial)) return /^[0-9a-fA-F]/.test(partial);
-  // `od -An -c` lines: whole fields of 4 characters, then the beginning of one.
-  return DUMP_START.test(partial) || (partial !== '' && CHAR_FIELDS_SO_FAR.test(partial));
+  // `od -An -c` lines: whole fields of 4 characters, then the beginning of one; `od -An -t x1`
+  // lines: hex tokens, a space before each, then the beginning of one.
+  return (
+    DUMP_START.test(partial) ||
+    (partial !== '' && (CHAR_FIELDS_SO_FAR.test(partial) || HEX_TOKENS_SO_FAR.test(partial)))
+  );
 }
+
+/** What an unfinished line of a hex dump without offsets (`od -An -x`) can be. */
+const HEX_TOKENS_SO_FAR = /^(?: [0-9a-fA-F]{2,16})*(?: [0-9a-fA-F]{0,16})?$/;
 
 /**
  * Fields of `od -c` (`   h`, `    `, `  \n`, ` 303`) and the beginning of the next: what an
@@ -45,7 +53,7 @@ const CHAR_FIELDS_SO_FAR =
 
 /** Whether `text` holds a line that may be a dump line: a cheap test before reading it. */
 export function mayHoldDump(text: string): boolean {
-  return /^(?:[0-9a-fA-F]{6,16}:? +[0-9a-fA-F]{2}|(?:[0-9a-fA-F]{6,16})?(?: {3}[!-~]| {2}\\[0abfnrtv]| [0-7]{3}| {4}){2})/m.test(
+  return /^(?:[0-9a-fA-F]{6,16}:? +[0-9a-fA-F]{2}| [0-9a-fA-F]{2,16} [0-9a-fA-F]{2,16}(?: |\r?$)|(?:[0-9a-fA-F]{6,16})?(?: {3}[!-~]| {2}\\[0abfnrtv]| [0-7]{3}| {4}){2})/m.test(
     text,
   );
 }
@@ -99,7 +107,9 @@ function readLine(text: string, start: number, lineEnd: number): LineReading | u
   const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
   let at = start;
   while (at < end && at - start <= 16 && hexAt(text, at) >= 0) at++;
-  if (at - start < 6 || at - start > 16) return undefined;
+  // No offset (`od -An`): the line begins with the space before its first token.
+  const offsetless = at === start;
+  if (!offsetless && (at - start < 6 || at - start > 16)) return undefined;
   if (text.charCodeAt(at) === 0x3a) at++;
   if (text.charCodeAt(at) !== SPACE) return undefined;
   while (at < end && text.charCodeAt(at) === SPACE) at++;
@@ -126,6 +136,14 @@ function readLine(text: string, start: number, lineEnd: number): LineReading | u
   for (let t = 0; t < count; t++) {
     n += tokenLength[t]! / 2;
     if (firstWide < 0 && tokenLength[t]! > 2) firstWide = t;
+  }
+  // `od -An -t x1` (`-x`, `-t x2`, `-t x4`): one space before each token, nothing after the
+  // last (no column); 6 digits a token are `od -An -o`'s octal words, not read.
+  if (offsetless) {
+    if (count === 0 || tokenAt[0] !== start + 1 || tokenLength[0] === 6) return undefined;
+    for (let t = 1; t < count; t++) if (gapBefore[t] !== 1) return undefined;
+    if (!onlySpaces(text, tokenAt[count - 1]! + tokenLength[count - 1]!, end)) return undefined;
+    return { n, tokens: count, swapped: false, columnAt: -1, eitherOrder: firstWide >= 0 };
   }
   // Where the column may start: after the last token, or after fewer, where two spaces or more
   // stand (a bounded number of tries: a host's output must not make this quadratic).
@@ -295,7 +313,10 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
         bytes[byte] = b;
         swapped[byte++] = b;
       }) > 0;
-    const reading = isHexStart && !words ? readLine(text, start, end) : undefined;
+    const reading =
+      (isHexStart || text.charCodeAt(start) === SPACE) && !words
+        ? readLine(text, start, end)
+        : undefined;
     const chars =
       !words &&
       reading === undefined &&
