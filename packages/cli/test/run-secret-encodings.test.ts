@@ -70,6 +70,7 @@ spec:
         printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -A x -t x1z
         printf %s "$OPSBOOK_PARAM_TOKEN" | xxd -g1 -u
         printf 'token=%s' "$OPSBOOK_PARAM_TOKEN" | od -c
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -An -t x1
     - id: url
       name: The token percent-encoded in a URL
       run: |
@@ -210,6 +211,7 @@ describe('a secret printed encoded is masked too', () => {
     // Dumps keep their layout: the secret's hex digits and characters starred, `user:` shown.
     expect(out('hex-dumps')).toMatch(/^00000000: 7573 6572 3a\*\* \*\*\*\* .* {2}user:\*{11}$/m);
     expect(out('hex-dumps')).toMatch(/^00000000 {2}75 73 65 72 3a \*\* .*\|user:\*{11}\|$/m);
+    expect(out('hex-dumps')).toMatch(/^ 75 73 65 72 3a \*\* \*\* /m);
     expect(out('xtrace')).toContain("+ printf %s '***'\n");
     expect(out('xtrace')).toContain("+ printf '%s' '***'\n");
     // Wrapped at any width, line by line; PHP's `\/`.
