@@ -308,7 +308,7 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
     const isHexStart = hexAt(text, start) >= 0;
     // Bits and octal words first (dumpLineBytes says why); their bytes are written as read.
     const words =
-      isHexStart &&
+      (isHexStart || text.charCodeAt(start) === SPACE) &&
       readWordLine(text, start, end, (b) => {
         bytes[byte] = b;
         swapped[byte++] = b;

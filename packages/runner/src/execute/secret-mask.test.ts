@@ -879,8 +879,10 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     function bytesShown(masked: string, bits: boolean): (number | null)[] {
       const bytes: (number | null)[] = [];
       for (const line of masked.split('\n')) {
-        // xxd -b: the column of characters follows two spaces; od: the last line is an offset.
-        const tokens = (bits ? line.split('  ')[0]! : line).trim().split(/ +/).slice(1);
+        // xxd -b: the column of characters follows two spaces; od: the last line is an offset;
+        // od -An: no offset, a space before each word.
+        const parts = (bits ? line.split('  ')[0]! : line).trim().split(/ +/);
+        const tokens = line.startsWith(' ') ? parts : parts.slice(1);
         for (const token of tokens) {
           if (bits) {
             // xxd -b -g N: N bytes of 8 bits a group.
@@ -916,6 +918,8 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       ['od', ['-o']],
       ['od', []],
       ['od', ['-A', 'd', '-o']],
+      ['od', ['-An', '-o']],
+      ['od', ['-An', '-t', 'o2']],
       ['od', ['-t', 'o2']],
       ['hexdump', ['-b']],
       ['xxd', ['-b', '-c', '4']],

@@ -1,8 +1,8 @@
 /**
  * Dump lines whose bytes are not written as hex pairs or characters: `xxd -b` (a byte as 8
- * bits, then the column of characters) and `od -o` / `od` without options (2-byte words in
- * octal, little-endian). hex-dumps.ts reads them with the other dumps; `od -b` is read there as
- * a dump of characters (its octal fields are those of `od -c`).
+ * bits, then the column of characters) and `od -o` / `od` without options, with or without
+ * offsets (2-byte words in octal, little-endian). hex-dumps.ts reads them with the other dumps;
+ * `od -b` is read there as a dump of characters (its octal fields are those of `od -c`).
  */
 
 /** Calls back with where a byte's digits stand, and its character in the column (-1: none). */
@@ -19,9 +19,9 @@ const SPACE = 0x20;
 
 /**
  * Reads text[start, lineEnd) as a line of `xxd -b` (`00000000: 01101000 …  h…`: an offset and
- * `:`) or of `od -o` (`0000000 071565 …`: an offset, then words of 6 octal digits), calling
- * `each` for each byte in order (a word's two bytes both name the word's six digits: neither
- * can be shown alone). Returns how many bytes, or -1 if the line is not one.
+ * `:`) or of `od -o` (`0000000 071565 …`: an offset, or none with `-An`, then words of 6 octal
+ * digits), calling `each` for each byte in order (a word's two bytes both name the word's six
+ * digits: neither can be shown alone). Returns how many bytes, or -1 if the line is not one.
  */
 export function readWordLine(
   text: string,
@@ -33,6 +33,8 @@ export function readWordLine(
   const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
   let at = start;
   while (at < end && at - start <= 16 && isHexDigit(text.charCodeAt(at))) at++;
+  // `od -An -o`: no offset, the line begins with the space before its first word.
+  if (at === start) return text.charCodeAt(at) === SPACE ? readOctalWords(text, at, end, each) : -1;
   if (at - start < 6 || at - start > 16) return -1;
   return text.charCodeAt(at) === 0x3a
     ? readBitsLine(text, at + 1, end, each)
