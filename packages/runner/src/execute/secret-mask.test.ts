@@ -876,7 +876,7 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     const secrets = [key, 'hunter2-Pa55w0rd'];
     const { mask } = createSecretMask(secrets);
     /** The bytes a masked dump still shows (null: starred), read token by token after each offset. */
-    function bytesShown(masked: string, bits: boolean): (number | null)[] {
+    function bytesShown(masked: string, bits: boolean, decimal: boolean): (number | null)[] {
       const bytes: (number | null)[] = [];
       for (const line of masked.split('\n')) {
         // xxd -b: the column of characters follows two spaces; od: the last line is an offset;
@@ -890,9 +890,13 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
               bytes.push(byte.includes('*') ? null : Number.parseInt(byte, 2));
             continue;
           }
-          const width = token.length === 6 ? 2 : 1;
+          // od -d: 2-byte words in decimal, little-endian.
+          const width = token.length === 6 || decimal ? 2 : 1;
           if (token.includes('*')) bytes.push(...Array<null>(width).fill(null));
-          else {
+          else if (decimal) {
+            const value = Number.parseInt(token, 10);
+            bytes.push(value & 0xff, value >> 8);
+          } else {
             const value = Number.parseInt(token, 8);
             // od -o: 2-byte words, little-endian.
             bytes.push(...(width === 2 ? [value & 0xff, value >> 8] : [value]));
@@ -920,6 +924,9 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       ['od', ['-A', 'd', '-o']],
       ['od', ['-An', '-o']],
       ['od', ['-An', '-t', 'o2']],
+      ['od', ['-d']],
+      ['od', ['-An', '-d']],
+      ['od', ['-A', 'x', '-t', 'u2']],
       ['od', ['-t', 'o2']],
       ['hexdump', ['-b']],
       ['xxd', ['-b', '-c', '4']],
@@ -930,7 +937,11 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       for (const around of ['user: ', 'u=']) {
         const text = dump(command, [...args], `${around}${key}pass=hunter2-Pa55w0rd;end\n`);
         const whole = mask(text);
-        const bytes = bytesShown(whole, command === 'xxd');
+        const bytes = bytesShown(
+          whole,
+          command === 'xxd',
+          args.some((a) => a === '-d' || a === 'u2'),
+        );
         expect(bytes.length, what).toBeGreaterThan(key.length);
         expect(runsShown(bytes, key), `${what} ${around}`).toEqual([]);
         expect(runsShown(bytes, 'hunter2-Pa55w0rd'), `${what} ${around}`).toEqual([]);

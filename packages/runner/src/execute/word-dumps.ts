@@ -1,7 +1,7 @@
 /**
  * Dump lines whose bytes are not written as hex pairs or characters: `xxd -b` (a byte as 8
- * bits, then the column of characters) and `od -o` / `od` without options, with or without
- * offsets (2-byte words in octal, little-endian). hex-dumps.ts reads them with the other dumps;
+ * bits, then the column of characters), `od -o` / `od` without options and `od -d`, with or
+ * without offsets (2-byte words in octal or decimal, little-endian). hex-dumps.ts reads them with the other dumps;
  * `od -b` is read there as a dump of characters (its octal fields are those of `od -c`).
  */
 
@@ -34,11 +34,53 @@ export function readWordLine(
   let at = start;
   while (at < end && at - start <= 16 && isHexDigit(text.charCodeAt(at))) at++;
   // `od -An -o`: no offset, the line begins with the space before its first word.
-  if (at === start) return text.charCodeAt(at) === SPACE ? readOctalWords(text, at, end, each) : -1;
-  if (at - start < 6 || at - start > 16) return -1;
-  return text.charCodeAt(at) === 0x3a
-    ? readBitsLine(text, at + 1, end, each)
-    : readOctalWords(text, at, end, each);
+  if (at !== start && (at - start < 6 || at - start > 16)) return -1;
+  if (at !== start && text.charCodeAt(at) === 0x3a) return readBitsLine(text, at + 1, end, each);
+  if (text.charCodeAt(at) !== SPACE) return -1;
+  const octal = readOctalWords(text, at, end, each);
+  return octal >= 0 ? octal : readDecimalWords(text, at, end, each);
+}
+
+/** A field of `od -d` (`-t u2`): 6 characters, spaces then the word's value in decimal. */
+const DECIMAL_FIELD = 6;
+
+/**
+ * `  29557  8250`: 2-byte words (little-endian) in decimal, each right-aligned in a field of 6
+ * characters, to the end. A field's digits name both its bytes.
+ */
+function readDecimalWords(text: string, from: number, end: number, each?: EachWordByte): number {
+  const values: number[] = [];
+  let at = from;
+  for (; at + DECIMAL_FIELD <= end; at += DECIMAL_FIELD) {
+    const value = decimalFieldAt(text, at);
+    if (value < 0) break;
+    values.push(value);
+  }
+  if (values.length === 0) return -1;
+  for (let i = at; i < end; i++) if (text.charCodeAt(i) !== SPACE) return -1;
+  if (each)
+    for (const [w, value] of values.entries()) {
+      const fieldEnd = from + DECIMAL_FIELD * (w + 1);
+      let digits = fieldEnd - DECIMAL_FIELD;
+      while (text.charCodeAt(digits) === SPACE) digits++;
+      each(value & 0xff, digits, fieldEnd, -1);
+      each(value >> 8, digits, fieldEnd, -1);
+    }
+  return 2 * values.length;
+}
+
+/** The value of the `od -d` field at `at` (spaces, then 1-5 digits to its end, <= 65535), or -1. */
+function decimalFieldAt(text: string, at: number): number {
+  let i = at;
+  while (i < at + DECIMAL_FIELD && text.charCodeAt(i) === SPACE) i++;
+  if (i === at || i === at + DECIMAL_FIELD) return -1;
+  let value = 0;
+  for (; i < at + DECIMAL_FIELD; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value <= 0xffff ? value : -1;
 }
 
 /**
