@@ -77,6 +77,7 @@ export { createSshFileCache, type SshFileCache } from './ssh-file-cache.js';
 export { connectSsh, type SshTransportOptions } from './ssh-transport.js';
 export {
   type AcceptedHostKey,
+  CommandCancelledError,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,

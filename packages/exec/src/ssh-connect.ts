@@ -93,6 +93,11 @@ export interface SshConnection {
   acceptedHostKeys: AcceptedHostKey[];
   /** Jump-host clients, closed with the connection. */
   hops: Client[];
+  /**
+   * The TCP connection under it all (to the first jump host, if any): destroyed when a host that
+   * stopped answering does not let the connection end (see the transport's close).
+   */
+  socket: Duplex;
   resolved: SshHostConfig;
   /** The address, port, user and jump hosts this connection took. */
   route: HostRoute;
@@ -176,9 +181,10 @@ export async function connectSshHost(
   const acceptedHostKeys: AcceptedHostKey[] = [];
   const onAccepted = (key: AcceptedHostKey) => acceptedHostKeys.push(key);
   let sock: Duplex | undefined;
+  let socket: Duplex | undefined;
   try {
     for (const [i, hopConfig] of jumps.entries()) {
-      const client = await connectOne(
+      const { client, stream } = await connectOne(
         target.name,
         hopConfig,
         sock,
@@ -187,10 +193,19 @@ export async function connectSshHost(
         onAccepted,
       );
       hops.push(client);
+      socket ??= stream;
       const next = jumps[i + 1] ?? resolved;
       sock = await forward(client, { host: next.hostName, port: next.port }, target.name);
     }
-    const client = await connectOne(target.name, resolved, sock, options, env.homeDir, onAccepted);
+    const { client, stream } = await connectOne(
+      target.name,
+      resolved,
+      sock,
+      options,
+      env.homeDir,
+      onAccepted,
+    );
+    socket ??= stream;
     const route: HostRoute = {
       address: resolved.hostName,
       port: resolved.port,
@@ -198,7 +213,7 @@ export async function connectSshHost(
       jumps: jumps.map((j) => ({ address: j.hostName, port: j.port, user: j.user })),
       fromSshConfig: base.setByConfig.filter((field) => target[field] === undefined),
     };
-    return { client, hops, resolved, route, acceptedHostKeys };
+    return { client, hops, socket, resolved, route, acceptedHostKeys };
   } catch (e) {
     for (const hop of hops) hop.end();
     throw e;
@@ -238,7 +253,7 @@ async function connectOne(
   options: SshConnectOptions,
   homeDir: string,
   onAccepted: (key: AcceptedHostKey) => void,
-): Promise<Client> {
+): Promise<{ client: Client; stream: Duplex }> {
   options.signal?.throwIfAborted();
   const files = options.fileCache ?? uncachedSshFiles;
   const knownHosts = await files.knownHosts(options.knownHostsFile);
@@ -347,7 +362,7 @@ async function connectOne(
       knownHostsFile: options.knownHostsFile,
     });
   }
-  return client;
+  return { client, stream };
 }
 
 function preferredAlgorithms(keyTypes: string[]): string[] {

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { InterruptedError, type UnreachableError } from '@opsbook/schema';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { bytesSource, copyOverExec, localFileSource } from './copy-over-exec.js';
@@ -17,6 +18,7 @@ import {
   stepSessionLine,
 } from './step-session.js';
 import {
+  CommandCancelledError,
   capturedStreams,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
@@ -173,11 +175,26 @@ function createSshTransport(
         await sessions.close();
         client.end();
         for (const hop of connection.hops) hop.end();
+        endWithin(connection.socket, CONNECTION_END_WAIT_MS);
       })();
       return closing;
     },
   };
   return transport;
+}
+
+/**
+ * How long a closed connection's TCP socket may take to end. A host that stopped answering (its
+ * sshd frozen, the connection still open) never ends it: the socket would keep opsbook's process
+ * alive until the keepalive gave up (about a minute), after the run had ended.
+ */
+const CONNECTION_END_WAIT_MS = KILL_CONFIRM_WAIT_MS;
+
+/** Destroys `socket` unless it has closed within `ms` (the timer itself keeps nothing alive). */
+function endWithin(socket: Duplex, ms: number): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), ms).unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /**
@@ -287,8 +304,8 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     let channel: ClientChannel | undefined;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
-    /** The timeout's result while its kill waits for the host to confirm it. */
-    let timedOut: ExecResult | undefined;
+    /** How the command ends once killed (timeout, abort), while the host has to confirm the kill. */
+    let killEnd: ((isConfirmed: boolean) => { result?: ExecResult; error?: Error }) | undefined;
     const exit = { code: null as number | null, signal: null as string | null };
     const finish = (outcome: { result?: ExecResult; error?: Error }) => {
       if (settled) return;
@@ -315,25 +332,27 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
       channel?.end();
       channel?.close();
     };
-    const onAbort = () => {
+    // The channel's exit or close confirms the kill; a frozen host confirms nothing.
+    const awaitKill = (end: NonNullable<typeof killEnd>) => {
+      if (killEnd) return;
       kill();
-      finish({
-        error: new InterruptedError(`the command on ${ctx.name} was cancelled and killed`),
-      });
+      // Not started yet: nothing runs on the host to kill.
+      if (!channel) return finish(end(true));
+      killEnd = end;
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(end(false)), KILL_CONFIRM_WAIT_MS);
     };
-    const onLost = (error: Error) =>
-      finish(timedOut ? { result: { ...timedOut, killUnconfirmed: true } } : { error });
+    const onAbort = () =>
+      awaitKill((isConfirmed) => ({ error: new CommandCancelledError(ctx.name, isConfirmed) }));
+    const onLost = (error: Error) => finish(killEnd ? killEnd(false) : { error });
     ctx.pending.add(onLost);
     request.signal?.addEventListener('abort', onAbort, { once: true });
     if (request.timeoutMs !== undefined) {
       timer = setTimeout(() => {
-        kill();
-        // Not started yet: nothing runs on the host to kill.
-        if (!channel) return finish({ result: result(true) });
-        // The channel's exit or close confirms the kill; a frozen host confirms nothing.
-        timedOut = result(true);
-        const unconfirmed = { ...timedOut, killUnconfirmed: true as const };
-        timer = setTimeout(() => finish({ result: unconfirmed }), KILL_CONFIRM_WAIT_MS);
+        const timedOut = result(true);
+        awaitKill((isConfirmed) => ({
+          result: isConfirmed ? timedOut : { ...timedOut, killUnconfirmed: true },
+        }));
       }, request.timeoutMs);
     }
     const isRequested = startExec(client, line, (err, ch) => {
@@ -352,12 +371,12 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
       ch.on('data', (d: Buffer) => stdout.push(d));
       ch.stderr.on('data', (d: Buffer) => stderr.push(d));
       ch.on('exit', (code: number | null, signal?: string) => {
-        if (timedOut) return finish({ result: timedOut });
+        if (killEnd) return finish(killEnd(true));
         exit.code = code ?? null;
         exit.signal = signal ? `SIG${signal}` : null;
       });
       ch.on('close', () => {
-        if (timedOut) return finish({ result: timedOut });
+        if (killEnd) return finish(killEnd(true));
         // A channel that closes without an exit status lost its connection (or sshd died): the
         // command's outcome is unknown, which is not the same as a failure.
         if (exit.code === null && exit.signal === null) {

@@ -3,6 +3,7 @@ import { InterruptedError } from '@opsbook/schema';
 import { encodeEnvBlock } from './shell-invocation.js';
 import { quoteShellArg } from './shell-quote.js';
 import {
+  CommandCancelledError,
   capturedStreams,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
@@ -98,8 +99,11 @@ interface Running {
   status: Partial<Record<StreamName, number>>;
   settle(outcome: { result?: ExecResult; error?: Error }): void;
   started: number;
-  /** Its timeout's result, while the kill waits for the host to confirm it (see `timeOut`). */
-  timedOut?: ExecResult;
+  /**
+   * Set once the command was killed (its timeout, or its signal aborted), while the kill waits
+   * for the host to confirm it (see `awaitKill`): how the command ends, confirmed or not.
+   */
+  killEnd?: (isConfirmed: boolean) => { result?: ExecResult; error?: Error };
 }
 
 /** Random bytes for end markers, drawn from the system 4 KiB at a time; each 16 used once. */
@@ -159,8 +163,8 @@ export class StepSession {
     pipes.onClose(() => {
       this.closed = true;
       ended();
-      // A timed-out command's channel closing is its kill confirmed, not a lost connection.
-      if (this.running?.timedOut) this.running.settle({ result: this.running.timedOut });
+      // A killed command's channel closing is its kill confirmed, not a lost connection.
+      if (this.running?.killEnd) this.running.settle(this.running.killEnd(true));
       else this.running?.settle({ error: options.lostError() });
     });
     this.unsentMarker = `${this.marker}\n`;
@@ -189,14 +193,13 @@ export class StepSession {
     const limit = request.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES;
     return new Promise<ExecResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      // Settled before the kill, so that the pipes closing is not taken for a lost connection.
+      // Marked killed before the kill, so that the pipes closing is its confirmation, not a lost
+      // connection; a host that confirms nothing does not get the command called killed.
       const onAbort = () => {
-        running.settle({
-          error: new InterruptedError(
-            `the command on ${this.options.host} was cancelled and killed`,
-          ),
-        });
-        this.kill();
+        const { host } = this.options;
+        this.awaitKill(running, (isConfirmed) => ({
+          error: new CommandCancelledError(host, isConfirmed),
+        }));
       };
       const running: Running = {
         capture: {
@@ -258,9 +261,9 @@ export class StepSession {
   /** The connection under the session is gone: the running command fails with `error`. */
   abandon(error: Error): void {
     this.closed = true;
-    // A timed-out command whose kill was not confirmed yet: the host never confirmed it.
-    const timedOut = this.running?.timedOut;
-    if (timedOut) this.running?.settle({ result: { ...timedOut, killUnconfirmed: true } });
+    // A killed command whose kill was not confirmed yet: the host never confirmed it.
+    const killEnd = this.running?.killEnd;
+    if (killEnd) this.running?.settle(killEnd(false));
     else this.running?.settle({ error });
   }
 
@@ -272,7 +275,18 @@ export class StepSession {
    */
   private timeOut(running: Running, now: () => number): void {
     const result = this.result(running, now, true);
-    running.timedOut = result;
+    this.awaitKill(running, (isConfirmed) => ({
+      result: isConfirmed ? result : { ...result, killUnconfirmed: true },
+    }));
+  }
+
+  /**
+   * Kills the running command and settles it with `killEnd` once the host confirmed the kill
+   * (the script's exit, or its channel closing), or unconfirmed after KILL_CONFIRM_WAIT_MS.
+   */
+  private awaitKill(running: Running, killEnd: NonNullable<Running['killEnd']>): void {
+    if (running.killEnd) return;
+    running.killEnd = killEnd;
     this.kill();
     let waited: NodeJS.Timeout | undefined;
     void Promise.race([
@@ -280,9 +294,9 @@ export class StepSession {
       new Promise<boolean>((resolve) => {
         waited = setTimeout(() => resolve(false), KILL_CONFIRM_WAIT_MS);
       }),
-    ]).then((confirmed) => {
+    ]).then((isConfirmed) => {
       clearTimeout(waited);
-      running.settle({ result: confirmed ? result : { ...result, killUnconfirmed: true } });
+      running.settle(killEnd(isConfirmed));
     });
   }
 

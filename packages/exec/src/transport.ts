@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { InterruptedError } from '@opsbook/schema';
 
 /**
  * A place where commands run: the local machine or one SSH connection. The runner opens one
@@ -122,6 +123,25 @@ export interface ExecResult {
 }
 
 export const DEFAULT_MAX_CAPTURED_BYTES = 1024 * 1024;
+
+/**
+ * A running command cancelled by its request's signal (a second Ctrl-C): the kill was sent, and
+ * `isKillConfirmed` says whether the host confirmed it (the command's end, or its channel
+ * closing). A frozen host (its sshd stopped, the TCP connection still open) confirms nothing:
+ * the command may still be running there, and the message says so rather than "killed".
+ */
+export class CommandCancelledError extends InterruptedError {
+  constructor(
+    readonly host: string,
+    readonly isKillConfirmed: boolean,
+  ) {
+    super(
+      isKillConfirmed
+        ? `the command on ${host} was cancelled and killed`
+        : `the command on ${host} was cancelled; the kill was sent but not confirmed (host ${host} is not answering): the command may still be running there, check the host`,
+    );
+  }
+}
 
 /** Collects one stream: decodes UTF-8 across chunk boundaries, forwards, keeps a bounded copy. */
 export class OutputCapture {

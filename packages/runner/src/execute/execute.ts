@@ -1,4 +1,5 @@
 import {
+  CommandCancelledError,
   type ExecResult,
   fanOut,
   type HostContext,
@@ -128,6 +129,11 @@ interface HostRun {
   scripts: ScriptStage;
   ctx: HostContext;
   result: HostResult;
+  /**
+   * The step (`phase/id`) whose command was cancelled without the host confirming the kill (it
+   * stopped answering): that command may still be running there.
+   */
+  unconfirmedKill?: string;
 }
 
 /** Run every host of the plan: prechecks → steps → postchecks → rollback if needed → evidence. */
@@ -204,6 +210,7 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
   });
   let transport: Transport | undefined;
   const scripts = new ScriptStage(input.local);
+  let run: HostRun | undefined;
   try {
     const connecting = input.transportFor(host);
     // Either may fail first; the other's outcome must not go unobserved.
@@ -220,7 +227,8 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
       params: input.rootParams(),
       bundleDir: input.bundleDir,
     };
-    const ok = await runUnit(input, { host, transport, scripts, ctx, result }, root);
+    run = { host, transport, scripts, ctx, result };
+    const ok = await runUnit(input, run, root);
     result.rolledBack = ok.rolledBack;
   } catch (e) {
     // Ctrl-C while the host was still connecting: nothing ran there, so it is cancelled.
@@ -239,6 +247,8 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     const why = input.cancelledBecause?.() ?? stopReasonOf(input);
     if (why) result.error = why;
   }
+  if (run?.unconfirmedKill)
+    result.error = `${result.error ? `${result.error}; ` : ''}the kill of ${run.unconfirmedKill} was sent but not confirmed (host ${host.name} is not answering): its command may still be running there, check the host`;
   await input.record({
     type: 'host-end',
     host: host.name,
@@ -481,6 +491,8 @@ async function runStep(
       throw e;
     }
     reason = e instanceof Error ? e.message : String(e);
+    if (e instanceof CommandCancelledError && !e.isKillConfirmed)
+      run.unconfirmedKill = `${phase}/${step.id}`;
     const stopped = ctx.signal.aborted ? stopReasonOf(input) : undefined;
     if (stopped) reason = `${reason} (${stopped})`;
   } finally {

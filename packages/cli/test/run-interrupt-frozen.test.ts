@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
+import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import { hostOf, type RunDoc, readJournal } from './run-outcome.js';
+import { slowRunbook } from './runbook-fixtures.js';
+
+/*
+ * A second Ctrl-C while one host is frozen (its sshd processes stopped with SIGSTOP, the TCP
+ * connection still open, as on a hung machine): the kill goes out on its connection, but nothing
+ * there can act on it or answer. The run must not call that command "cancelled and killed" (it
+ * may still be running there): the journal, the ticket's comment and what opsbook prints say the
+ * kill was not confirmed, while the host that answered has its kill confirmed. And opsbook must
+ * exit within its bound rather than wait for the frozen host (its SSH keepalive gives up only
+ * after about a minute).
+ */
+
+let world: World;
+let frozen: number[] = [];
+beforeAll(async () => {
+  world = await createWorld({ hostCount: 2, runbooks: { slow: slowRunbook } });
+});
+afterAll(async () => {
+  for (const pid of frozen) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // Already gone.
+    }
+  }
+  await world?.remove();
+});
+
+/** The processes sshd of host `index` started (its sessions), read at once from /proc. */
+function sessionsOf(index: number): number[] {
+  const host = world.hosts[index]!;
+  return readFileSync(`/proc/${host.pid}/task/${host.pid}/children`, 'utf8')
+    .split(' ')
+    .filter(Boolean)
+    .map(Number);
+}
+
+describe('a second Ctrl-C with a host frozen mid-step', () => {
+  it('says the frozen host never confirmed the kill, and exits 130 with the run recorded as interrupted', async () => {
+    const dir = path.join(world.markerDir, 'frozen-twice');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'slow', 'frozen-twice.json', [world.people.alice], {
+      params: { dir, seconds: '300' },
+      target: 'h1:h2',
+    });
+    const { ticket } = statementOf(await readEnvelope(file));
+    const running = world.spawnOpsbook(['run', file, '--json']);
+    await waitFor(
+      () => exists(path.join(dir, 'h1.started')) && exists(path.join(dir, 'h2.started')),
+      'both hosts to start their step',
+    );
+    frozen = sessionsOf(1);
+    expect(frozen.length).toBeGreaterThan(0);
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+
+    running.child.kill('SIGINT');
+    await waitFor(
+      () => running.stderr().includes('Ctrl-C again to stop now'),
+      'the first interrupt to be noted',
+    );
+    const t0 = Date.now();
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    // Not a speed check: a run waiting for the frozen host would wait for its SSH keepalive to
+    // give up (about a minute), or for the step's 300 s.
+    expect(Date.now() - t0).toBeLessThan(55_000);
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(130);
+
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.status).toBe('interrupted');
+    const journal = await readJournal(doc.journal.path);
+    const stepEnd = (host: string) =>
+      journal.find((e) => e.type === 'step-end' && e.host === host && e.step === 'first');
+    // h1 answered: its kill is confirmed.
+    expect(stepEnd('h1')).toMatchObject({ status: 'error' });
+    expect(String(stepEnd('h1')!.reason)).toContain('was cancelled and killed');
+    // h2 did not: the journal does not call it killed.
+    expect(stepEnd('h2')).toMatchObject({ status: 'error' });
+    const frozenReason = String(stepEnd('h2')!.reason);
+    expect(frozenReason).not.toContain('killed');
+    expect(frozenReason).toContain(
+      'the kill was sent but not confirmed (host h2 is not answering)',
+    );
+    expect(frozenReason).toContain('may still be running there');
+    expect(frozenReason).toContain('stopped by a second Ctrl-C');
+    expect(journal.find((e) => e.type === 'host-end' && e.host === 'h2')).toMatchObject({
+      status: 'cancelled',
+    });
+    expect(String(hostOf(doc, 'h2').error)).toContain('not confirmed');
+    expect(journal.at(-1)).toMatchObject({
+      type: 'run-end',
+      status: 'interrupted',
+      hosts: { h1: 'cancelled', h2: 'cancelled' },
+    });
+    // What the engineer saw, as each step ended.
+    expect(r.stderr).toContain('[h2] steps/first error');
+    expect(r.stderr).toMatch(/\[h2\] steps\/first error .*not confirmed/);
+    expect(r.stderr).toMatch(/\[h1\] steps\/first error .*was cancelled and killed/);
+    // And what the ticket was told.
+    const shown = await world.opsbook(['ticket', 'show', ticket, '--comments']);
+    expect(shown.stdout).toMatch(/h2 steps\/first: error \([^)]*not confirmed/);
+    expect(shown.stdout).toMatch(
+      /h1 steps\/first: error \(the command on h1 was cancelled and killed/,
+    );
+    expect((await world.opsbook(['journal', 'verify', doc.runId])).code).toBe(0);
+    const list = await world.opsbook(['runs', 'list', '--json']);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+      .runs;
+    expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('interrupted');
+  });
+});
