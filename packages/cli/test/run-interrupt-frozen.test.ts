@@ -6,7 +6,26 @@ import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { hostOf, type RunDoc, readJournal } from './run-outcome.js';
-import { slowRunbook } from './runbook-fixtures.js';
+import { dirParam, header, slowRunbook } from './runbook-fixtures.js';
+
+/** A script step (staged on the host, removed from it when the host's work ends) that sleeps. */
+const slowScriptRunbook = {
+  yaml: `${header('slow-script', 'change', 'P3')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: wait
+      name: Wait in a script
+      script: scripts/wait.sh
+`,
+  files: {
+    'scripts/wait.sh': `#!/bin/sh
+touch "$OPSBOOK_PARAM_DIR/$OPSBOOK_HOST.started"
+sleep 300
+touch "$OPSBOOK_PARAM_DIR/$OPSBOOK_HOST.done"
+`,
+  },
+};
 
 /*
  * A second Ctrl-C while one host is frozen (its sshd processes stopped with SIGSTOP, the TCP
@@ -19,9 +38,12 @@ import { slowRunbook } from './runbook-fixtures.js';
  */
 
 let world: World;
-let frozen: number[] = [];
+const frozen: number[] = [];
 beforeAll(async () => {
-  world = await createWorld({ hostCount: 2, runbooks: { slow: slowRunbook } });
+  world = await createWorld({
+    hostCount: 2,
+    runbooks: { slow: slowRunbook, 'slow-script': slowScriptRunbook },
+  });
 });
 afterAll(async () => {
   for (const pid of frozen) {
@@ -57,7 +79,7 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
       () => exists(path.join(dir, 'h1.started')) && exists(path.join(dir, 'h2.started')),
       'both hosts to start their step',
     );
-    frozen = sessionsOf(1);
+    frozen.push(...sessionsOf(1));
     expect(frozen.length).toBeGreaterThan(0);
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
 
@@ -69,8 +91,8 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     const t0 = Date.now();
     running.child.kill('SIGINT');
     const r = await running.done;
-    // Not a speed check: a run waiting for the frozen host would wait for its SSH keepalive to
-    // give up (about a minute), or for the step's 300 s.
+    // Not a speed check but a hang check, far above the 15 s bound: a process kept alive by the
+    // frozen host's connection lived until its SSH keepalive gave up (about a minute).
     expect(Date.now() - t0).toBeLessThan(55_000);
     expect(r.stderr).not.toMatch(stackTrace);
     expect(r.code, r.stderr).toBe(130);
@@ -116,5 +138,52 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
       .runs;
     expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('interrupted');
+  });
+
+  it('exits within its bound when the run cannot record its end (its staged script cannot be removed from the frozen host), leaving the run incomplete and saying so', async () => {
+    const dir = path.join(world.markerDir, 'frozen-bound');
+    await mkdir(dir);
+    const file = await approvedFile(
+      world,
+      'slow-script',
+      'frozen-bound.json',
+      [world.people.alice],
+      { params: { dir }, target: 'h2' },
+    );
+    const running = world.spawnOpsbook(['run', file]);
+    await waitFor(() => exists(path.join(dir, 'h2.started')), 'h2 to start its script');
+    const sessions = sessionsOf(1);
+    frozen.push(...sessions);
+    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+
+    running.child.kill('SIGINT');
+    await waitFor(
+      () => running.stderr().includes('Ctrl-C again to stop now'),
+      'the first interrupt to be noted',
+    );
+    running.child.kill('SIGINT');
+    // The removal of the staged script waits 30 s for the frozen host, and its SSH keepalive
+    // gives up after about a minute; opsbook gives itself 15 s, and says when that ended it.
+    const r = await running.done;
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toContain(
+      'stopping now: the commands still running are killed and the run is recorded as interrupted',
+    );
+    // The bound, not the run's end, ended it: it says so, and that the run stays incomplete.
+    expect(r.stderr).toContain('and this run stays incomplete, with no end in its journal');
+    const [runId] = /run (\S+): slow-script/.exec(r.stderr)?.slice(1) ?? [];
+    expect(runId, r.stderr).toBeDefined();
+    const list = await world.opsbook(['runs', 'list', '--json']);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+      .runs;
+    expect(runs.find((x) => x.runId === runId)?.status).toBe('incomplete');
+    const verify = await world.opsbook(['journal', 'verify', runId!]);
+    expect(verify.stdout).toContain(`${runId}  intact (incomplete`);
+    // What was recorded before it left: the step stopped, its kill not confirmed.
+    const shown = await world.opsbook(['runs', 'show', runId!]);
+    expect(shown.stdout).toContain(
+      'the kill was sent but not confirmed (host h2 is not answering)',
+    );
   });
 });
