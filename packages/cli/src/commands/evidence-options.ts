@@ -1,6 +1,9 @@
+import type { RunEvent, RunOutcome } from '@opsbook/runner';
 import { UsageError } from '@opsbook/schema';
 import { type CommandContext, type OptionSpec, stringOption } from '../command.js';
-import { hostOutputPrinter, runProgress } from '../run-view.js';
+import { exitCodes } from '../exit-code.js';
+import type { Output } from '../output.js';
+import { hostOutputPrinter, interruptible, runProgress } from '../run-view.js';
 
 /**
  * -i, --target and -q of an evidence run (a routine runbook under its standing approval), as
@@ -45,4 +48,47 @@ export function evidenceRunInput(
     onEvent: runProgress(ctx.out),
     ...(ctx.options.quiet ? {} : { onOutput: hostOutputPrinter(ctx.out, { raw: false }) }),
   };
+}
+
+/**
+ * Ctrl-C during an evidence run, as during `opsbook run`: the first stops new work and lets
+ * running commands end, a second kills them and the run is recorded as interrupted (a third, or
+ * 15 s, exits at once). Returns the signals and the event handler for the run, and `done` to call
+ * at the end.
+ */
+export function interruptibleEvidence(
+  out: Output,
+  onEvent: (event: RunEvent) => void,
+): {
+  signal: AbortSignal;
+  stopSignal: AbortSignal;
+  onEvent: (event: RunEvent) => void;
+  done(): void;
+} {
+  const stop = interruptible(out, { stopsCommands: true });
+  let started: { runId: string; ticket?: string } | undefined;
+  return {
+    signal: stop.signal,
+    stopSignal: stop.stopSignal,
+    onEvent: (event) => {
+      if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
+      // Journaled: from here a second Ctrl-C leaves a run that has ended, not an incomplete one.
+      if (event.type === 'run-end' && started) stop.ended(started);
+      onEvent(event);
+    },
+    done: stop.done,
+  };
+}
+
+/** 130 when Ctrl-C stopped the evidence run (the ticket still got what it had collected), else 0. */
+export function exitForEvidence(outcome: Pick<RunOutcome, 'status'> | undefined): number {
+  return outcome?.status === 'interrupted' ? exitCodes.interrupted : exitCodes.ok;
+}
+
+/** What the engineer is told of an evidence run Ctrl-C stopped; undefined for any other. */
+export function interruptedEvidenceText(
+  outcome: Pick<RunOutcome, 'status' | 'runId'> | undefined,
+): string | undefined {
+  if (outcome?.status !== 'interrupted') return undefined;
+  return `the evidence run ${outcome.runId} was interrupted: the ticket holds what it collected before (opsbook runs show ${outcome.runId} lists each step); add more with opsbook ticket comment KEY --evidence RUNBOOK`;
 }

@@ -3,10 +3,15 @@ import { type CommentFile, commentTicket } from '@opsbook/runner';
 import { UsageError, ValidationError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
-import { exitCodes } from '../exit-code.js';
-import { interruptible, ticketReportText } from '../run-view.js';
+import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
-import { evidenceRunInput, evidenceRunOptions } from './evidence-options.js';
+import {
+  evidenceRunInput,
+  evidenceRunOptions,
+  exitForEvidence,
+  interruptedEvidenceText,
+  interruptibleEvidence,
+} from './evidence-options.js';
 import { executorSignerFor, ownKeyOptions } from './ticket-signer.js';
 
 async function readInput(file: string, what: string): Promise<Buffer> {
@@ -79,7 +84,7 @@ outbox flush delivers it, once).`,
     const config = await configFor(ctx);
     const executorSigner = await executorSignerFor(ctx, 'ticket');
     const { out } = ctx;
-    const stop = interruptible(out);
+    const stop = interruptibleEvidence(out, evidenceRun.onEvent);
     try {
       const done = await commentTicket({
         services: trackerFor(config),
@@ -87,11 +92,15 @@ outbox flush delivers it, once).`,
         executorSigner,
         env: process.env,
         signal: stop.signal,
+        stopSignal: stop.stopSignal,
         key,
         ...(text !== undefined ? { text } : {}),
         files,
         ...evidenceRun,
+        onEvent: stop.onEvent,
       });
+      // Ctrl-C stopped the evidence run: the comment holds what it collected, exit 130.
+      const code = exitForEvidence(done.evidence?.outcome);
       if (out.json) {
         out.printJson({
           key,
@@ -101,12 +110,14 @@ outbox flush delivers it, once).`,
             : null,
           report: done.report,
         });
-        return exitCodes.ok;
+        return code;
       }
       out.print(
         `commented on ${key}${done.attachments.length ? ` (attached: ${done.attachments.join(', ')})` : ''}; ${ticketReportText(done.report)}`,
       );
-      return exitCodes.ok;
+      const interrupted = interruptedEvidenceText(done.evidence?.outcome);
+      if (interrupted) out.print(interrupted);
+      return code;
     } finally {
       stop.done();
     }

@@ -2,10 +2,15 @@ import { DEFAULT_EVIDENCE_RUNBOOK, defaultEvidenceRunbook, openTicket } from '@o
 import { UsageError } from '@opsbook/schema';
 import { defineCommand, listOption, stringOption } from '../command.js';
 import { configFor } from '../context.js';
-import { exitCodes } from '../exit-code.js';
-import { interruptible, ticketReportText } from '../run-view.js';
+import { ticketReportText } from '../run-view.js';
 import { trackerFor } from '../tracker-services.js';
-import { evidenceRunInput, evidenceRunOptions } from './evidence-options.js';
+import {
+  evidenceRunInput,
+  evidenceRunOptions,
+  exitForEvidence,
+  interruptedEvidenceText,
+  interruptibleEvidence,
+} from './evidence-options.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
 const GRADES = ['P1', 'P2', 'P3', 'P4'] as const;
@@ -82,7 +87,7 @@ queues nothing.`,
     const executorSigner = await executorSignerFor(ctx, 'ticket');
     const services = trackerFor(config);
     const { out } = ctx;
-    const stop = interruptible(out);
+    const stop = interruptibleEvidence(out, evidenceRun.onEvent);
     try {
       const description = stringOption(ctx, 'description');
       const assignee = stringOption(ctx, 'assignee');
@@ -92,13 +97,17 @@ queues nothing.`,
         executorSigner,
         env: process.env,
         signal: stop.signal,
+        stopSignal: stop.stopSignal,
         summary,
         labels: listOption(ctx, 'label'),
         ...(description ? { description } : {}),
         ...(grade ? { grade: grade as (typeof GRADES)[number] } : {}),
         ...(assignee ? { assignee } : {}),
         ...evidenceRun,
+        onEvent: stop.onEvent,
       });
+      // Ctrl-C stopped the evidence run: the ticket is opened with what it collected, exit 130.
+      const code = exitForEvidence(opened.evidence?.outcome);
       if (out.json) {
         out.printJson({
           key: opened.key,
@@ -109,7 +118,7 @@ queues nothing.`,
               : null,
           report: opened.report,
         });
-        return exitCodes.ok;
+        return code;
       }
       const queued = opened.key.startsWith('outbox:');
       if (opened.evidenceRefused) {
@@ -123,10 +132,12 @@ queues nothing.`,
           ? `the tracker did not answer: the ticket waits in the outbox as ${opened.key}; run opsbook outbox flush later`
           : `opened ${opened.key}${opened.evidence ? ` with evidence from run ${opened.evidence.outcome.runId}` : ''}; ${ticketReportText(opened.report)}`,
       );
+      const interrupted = interruptedEvidenceText(opened.evidence?.outcome);
+      if (interrupted) out.print(interrupted);
       out.print(
         `next: opsbook ticket propose ${queued ? 'KEY' : opened.key} --runbook RUNBOOK --param NAME=VALUE --target PATTERN --senior ID`,
       );
-      return exitCodes.ok;
+      return code;
     } finally {
       stop.done();
     }
