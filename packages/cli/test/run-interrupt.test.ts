@@ -155,6 +155,37 @@ describe('interrupting opsbook run', () => {
     expect(shown.stdout).toContain('stopped by a second Ctrl-C');
   });
 
+  // systemctl stop sends SIGTERM; a second one (systemctl kill, a CI runner's cancel) stops now.
+  it('on a second SIGTERM kills the commands still running and ends the run as interrupted, saying which signal', async () => {
+    const { dir, running } = await startSlowRun('sigterm-twice', 300);
+    running.child.kill('SIGTERM');
+    await waitFor(
+      () => running.stderr().includes('interrupted (SIGTERM): no new step or host will start'),
+      'the first SIGTERM to be noted',
+    );
+    running.child.kill('SIGTERM');
+    const r = await running.done;
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(130);
+    await waitFor(
+      async () => !(await isAnyProcessMentioning(`${dir}/`)),
+      'the stopped commands to die',
+    );
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    const journal = await readJournal(doc.journal.path);
+    for (const host of ['h1', 'h2']) {
+      const end = journal.find((e) => e.type === 'step-end' && e.host === host);
+      expect(String(end?.reason)).toContain(
+        'was cancelled and killed (stopped by a second SIGTERM)',
+      );
+    }
+    expect(journal.at(-1)).toMatchObject({ type: 'run-end', status: 'interrupted' });
+    const list = await world.opsbook(['runs', 'list', '--json']);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+      .runs;
+    expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('interrupted');
+  });
+
   it('on a second Ctrl-C kills a local step (where: local) still running too, and journals it as stopped', async () => {
     const dir = path.join(world.markerDir, 'sigint-twice-local');
     await mkdir(dir);
