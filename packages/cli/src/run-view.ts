@@ -301,7 +301,7 @@ export function interruptible(
         ? `stopped now: run ${endedRun.runId} had ended, its end is in its journal (opsbook runs show ${endedRun.runId})${endedRun.ticket ? `; what its ticket ${endedRun.ticket} was not told yet waits in this machine's outbox, or was not queued yet: opsbook ticket report ${endedRun.ticket} sends or reports it` : ''}`
         : options.distributed
           ? 'stopped waiting: the workers finish the shards they run on their own (their steps go on; opsbook worker stops a worker), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had run; a senior sends its ticket back with opsbook ticket reject'
-          : 'stopped now: commands still running on hosts are killed as this process ends (their lifeline), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
+          : 'stopped now: commands still running on hosts are killed as this process ends (their lifeline; a host that is not answering acts on it only once it answers again: check it before running again), and this run stays incomplete, with no end in its journal: opsbook runs list shows it, opsbook runs show <run> what had started; a senior sends its ticket back with opsbook ticket reject',
     );
     process.exit(exitCodes.interrupted);
   };

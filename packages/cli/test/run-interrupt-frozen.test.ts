@@ -172,6 +172,10 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     );
     // The bound, not the run's end, ended it: it says so, and that the run stays incomplete.
     expect(r.stderr).toContain('and this run stays incomplete, with no end in its journal');
+    // Not that the frozen host's command is killed now: it can act on the lifeline only later.
+    expect(r.stderr).toContain(
+      'a host that is not answering acts on it only once it answers again: check it before running again',
+    );
     const [runId] = /run (\S+): slow-script/.exec(r.stderr)?.slice(1) ?? [];
     expect(runId, r.stderr).toBeDefined();
     const list = await world.opsbook(['runs', 'list', '--json']);
