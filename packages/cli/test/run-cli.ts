@@ -59,6 +59,11 @@ function runProcess(
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A command that exits before reading its stdin (most do not read it) closes the pipe: the
+    // write then fails with EPIPE, which is the command's business, not an error of the test's.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
