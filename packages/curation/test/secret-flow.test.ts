@@ -148,6 +148,56 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
       r.at('${!m}', file),
     ]);
   });
+
+  // Lint failed these while it took a here-string's word for an argument; letting here-strings
+  // pass must not let through what reads them into a variable.
+  it('fails a secret that a while-read loop reads from after its done (<<<, < <(…)) and that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'while read -r t; do curl -u "ops:$t" https://x.example; done <<< "$tok"',
+        'while IFS= read -r u; do',
+        '  curl -u "ops:$u" https://x.example',
+        'done < <(printf %s "$tok")',
+        'while read -r w; do for h in a b; do ping -c 1 -- "$h"; done; ssh "$w" uptime; done <<<"$tok"',
+        // Not the loop's input: an ordinary list after done.
+        'while read -r v; do curl -u "ops:$v" https://x.example; done < hosts.txt; cat <<< "$tok"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$t"', file),
+      r.at('$u"', file),
+      r.at('$w"', file),
+    ]);
+  });
+
+  it('fails a secret that mapfile or readarray reads (here-string, pipe) and that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'mapfile -t a <<< "$tok"; curl -u "ops:${a[0]}" https://x.example',
+        'readarray -d , -t b <<< "$tok"; curl -u "ops:${b[0]}" https://x.example',
+        `printf '%s' "$tok" | { mapfile -t c; curl -u "ops:\${c[0]}" https://x.example; }`,
+        'mapfile -t <<< "$tok"; curl -u "ops:${MAPFILE[0]}" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('${a[0]}', file),
+      r.at('${b[0]}', file),
+      r.at('${c[0]}', file),
+      r.at('${MAPFILE[0]}', file),
+    ]);
+  });
+
+  it("follows shift inside a shell function: its own positional params move, not the script's", async () => {
+    const r = await lintFixture(
+      script([
+        'post() { shift; curl -u "ops:$1" https://x.example; }',
+        'post2() { shift 2; curl -u "ops:${1}" https://x.example; }',
+        'post x "$tok"',
+        'post2 x y "$tok"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('$1"', file), r.at('${1}', file)]);
+  });
 });
 
 describe('secret-in-command: a credential host var handed on through a variable', () => {

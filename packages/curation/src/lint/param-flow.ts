@@ -2,6 +2,7 @@ import { shellContexts } from '@opsbook/schema';
 import {
   argvWordAt,
   commandWordAt,
+  loopInput,
   pipedInto,
   type ShellFunction,
   shellFunctions,
@@ -63,6 +64,15 @@ function xargsInputs(text: string): { start: number; end: number; program: strin
     for (const source of stdinSources(text, words)) inputs.push({ ...source, program });
   }
   return inputs;
+}
+
+/** The input of the `while`/`until` loop whose condition is the command of `words`, if any. */
+function loopInputOf(
+  text: string,
+  words: readonly { at: number }[],
+): { start: number; end: number }[] {
+  const input = words[0] ? loopInput(text, words[0].at) : undefined;
+  return input ? [input] : [];
 }
 
 /** Where a command's stdin comes from in the text: a here-string's word, or a pipe into it. */
@@ -200,11 +210,16 @@ function paramReferences(
             if (!tainted.has(name)) tainted.set(name, param);
         });
       } else {
-        for (const [name, param] of [...tainted])
-          if (/^\d+$/.test(name) && Number(name) > flow.count) {
-            const moved = String(Number(name) - flow.count);
+        // A shift in a function's body moves that function's positional params (`f:2` to `f:1`).
+        const fn = functionAt(flow.at);
+        const scope = fn === undefined ? '' : `${fn}:`;
+        for (const [name, param] of [...tainted]) {
+          const position = name.startsWith(scope) ? name.slice(scope.length) : '';
+          if (/^\d+$/.test(position) && Number(position) > flow.count) {
+            const moved = `${scope}${Number(position) - flow.count}`;
             if (!tainted.has(moved)) tainted.set(moved, param);
           }
+        }
       }
     }
     if (tainted.size + pointers.size === before) break;
@@ -223,7 +238,8 @@ type Flow =
   | { kind: 'assign'; name: string; start: number; end: number; isOutput?: boolean }
   | { kind: 'call'; function: string; words: { start: number; end: number }[] }
   | { kind: 'set'; words: { start: number; end: number; text: string }[] }
-  | { kind: 'shift'; count: number };
+  /** `at`: where the shift stands (in a function's body, it moves that function's params). */
+  | { kind: 'shift'; count: number; at: number };
 
 const DECLARATIONS = new Set(['export', 'readonly', 'local', 'declare', 'typeset']);
 
@@ -234,9 +250,18 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
     const command = words[name]?.word;
     // `read -r X <<< "$T"`, `printf … "$T" | { read -r X; …`: X holds what it reads.
     if (command === 'read')
-      for (const source of stdinSources(text, words))
+      for (const source of [...stdinSources(text, words), ...loopInputOf(text, words)])
         for (const variable of readVariables(words.slice(name + 1).map((w) => w.word)))
           flows.push({ kind: 'assign', name: variable, ...source, isOutput: true });
+    // `mapfile -t A <<< "$T"`, `… | readarray A`: the array holds the lines it reads.
+    if (command === 'mapfile' || command === 'readarray')
+      for (const source of stdinSources(text, words))
+        flows.push({
+          kind: 'assign',
+          name: mapfileArray(words.slice(name + 1).map((w) => w.word)),
+          ...source,
+          isOutput: true,
+        });
     if (command && functions.some((f) => f.name === command))
       flows.push({
         kind: 'call',
@@ -288,6 +313,7 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
       flows.push({
         kind: 'shift',
         count: /^\d+$/.test(args[0]?.word ?? '') ? Number(args[0]!.word) : 1,
+        at: words[name]!.at,
       });
   }
   return flows;
@@ -307,6 +333,20 @@ function readVariables(args: readonly string[]): string[] {
     else if (/^[A-Za-z_]\w*$/.test(word)) names.push(word);
   }
   return names;
+}
+
+/** The array `mapfile`/`readarray` fills, given its words: its operand, else MAPFILE. */
+function mapfileArray(args: readonly string[]): string {
+  for (let k = 0; k < args.length; k++) {
+    const word = args[k]!;
+    if (/^\d*[<>]/.test(word)) {
+      if (/^\d*(?:<<<|<<-?|<|>>?)$/.test(word)) k++; // its word follows
+      continue;
+    }
+    if (/^-[dnOsuCc]$/.test(word)) k++;
+    else if (/^[A-Za-z_]\w*$/.test(word)) return word;
+  }
+  return 'MAPFILE';
 }
 
 /** The end of an array's `( … )` that starts at `start` (quotes skipped). */

@@ -526,3 +526,37 @@ export function pipedInto(text: string, at: number): { start: number; end: numbe
   );
   return { start: start + 1, end: m.index };
 }
+
+/**
+ * What the condition of a `while`/`until` loop starting at `at` reads on stdin when the loop's
+ * input is redirected after its `done`: a here-string's word (`done <<< "$T"`) or a process
+ * substitution's text (`done < <(printf … "$T")`); undefined for any other command. The loop's
+ * `done` is found by counting `do`s and `done`s, as lint reads everything: without running it.
+ */
+export function loopInput(text: string, at: number): { start: number; end: number } | undefined {
+  const code = blankedCode(text);
+  if (!/(?:^|[\s;&|(){}])(?:while|until)\s+(?:!\s+)?$/.test(code.slice(0, at))) return undefined;
+  let depth = 0;
+  for (const m of code.slice(at).matchAll(/(?<![\w$/.-])(do|done)(?![\w/.-])/g)) {
+    depth += m[1] === 'do' ? 1 : -1;
+    if (depth > 0) continue;
+    if (depth < 0 || m[1] === 'do') return undefined;
+    const after = at + m.index + m[0].length;
+    const rest = code.slice(after);
+    const here = /^[ \t]*\d*<<<[ \t]*(?=\S)/.exec(rest);
+    if (here) {
+      const start = after + here[0].length;
+      const word = /^[^\s;&|()<>]+/.exec(code.slice(start));
+      return word ? { start, end: start + word[0].length } : undefined;
+    }
+    const sub = /^[ \t]*\d*<[ \t]*<\(/.exec(rest);
+    if (!sub) return undefined;
+    const open = after + sub[0].length;
+    for (let i = open, nested = 1; i < code.length; i++) {
+      if (code[i] === '(') nested++;
+      else if (code[i] === ')' && --nested === 0) return { start: open, end: i };
+    }
+    return undefined;
+  }
+  return undefined;
+}
