@@ -38,6 +38,12 @@ export interface JoinedFormFinder {
    * never cuts inside one.
    */
   lineStartAround(text: string, at: number, atLineStart: boolean): number;
+  /**
+   * Where wrapped lines that end `text` begin a target they do not finish, MIN_JOINED characters
+   * of it or more (output that stopped inside a form wrapped at any width), else text.length:
+   * shown, they would be a piece of it. `startIn` as for holdFrom.
+   */
+  pieceAtEnd(text: string, atLineStart: boolean, startIn: (joined: string) => number): number;
   /** The targets it looks for. */
   targets: readonly string[];
 }
@@ -214,7 +220,17 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
     return text.length;
   };
 
-  return { find, holdFrom, lineStartAround, targets };
+  const pieceAtEnd = (
+    text: string,
+    atLineStart: boolean,
+    startIn: (joined: string) => number,
+  ): number =>
+    wrappedLineGoingOn(text, atLineStart, (joined) => {
+      const found = startIn(joined);
+      return joined.length - found >= MIN_JOINED ? found : joined.length;
+    });
+
+  return { find, holdFrom, lineStartAround, pieceAtEnd, targets };
 }
 
 function lineStartAround(text: string, at: number, atLineStart: boolean): number {

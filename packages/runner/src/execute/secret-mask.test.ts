@@ -480,6 +480,43 @@ describe('encoded forms of a secret', () => {
       }
   });
 
+  it('masks the beginning of a form wrapped at any width that ends the output (a step stopped while printing it), streamed and in the tail, line by line', () => {
+    const secret = 'correct-horse-battery-staple-and-a-much-longer-tail-0123456789';
+    const run = (command: string, args: string[]) =>
+      execFileSync(command, args, { input: secret, encoding: 'utf8' });
+    for (const [what, printed] of [
+      ['base64 -w 16', run('base64', ['-w', '16'])],
+      ['base64 -w 20', run('base64', ['-w', '20'])],
+      ['base64 -w 40', run('base64', ['-w', '40'])],
+      ['xxd -p -c 12', run('xxd', ['-p', '-c', '12'])],
+    ] as const)
+      for (const eol of ['\n', '\r\n']) {
+        const lines = printed.split('\n');
+        // Cut inside its third line: two whole lines and a piece of the next, 20 bytes or more
+        // (base64 -w 40 has 4 characters on its third line: cut inside the second only).
+        if (lines[2]!.length > 6) {
+          const cut = `start\n${lines.slice(0, 2).join(eol)}${eol}${lines[2]!.slice(0, 6)}`;
+          const expected = `start\n***${eol}***${eol}***`;
+          for (const size of [1, 5, 1000])
+            expect(streamed([secret], cut, size), `${what} chunks of ${size}`).toBe(expected);
+          expect(createSecretMask([secret]).maskedTail(cut, 1000), what).toBe(expected);
+        }
+        // Cut inside its second line, where a whole form of a beginning of it may end.
+        const early = `start\n${lines[0]}${eol}${lines[1]!.slice(0, 10)}`;
+        expect(streamed([secret], early, 3), what).toBe(`start\n***${eol}***`);
+        expect(createSecretMask([secret]).maskedTail(early, 1000), what).toBe(
+          `start\n***${eol}***`,
+        );
+        // Cut right after a line.
+        const atBreak = `start\n${lines.slice(0, 2).join(eol)}${eol}`;
+        expect(streamed([secret], atBreak, 7), what).toBe(`start\n***${eol}***${eol}`);
+      }
+    // Lines of base64 characters that begin no form of it stay as they are.
+    const plain = 'start\nServiceStartedOkay\nAnotherOrdinaryLine\nOK123';
+    expect(streamed([secret], plain, 3)).toBe(plain);
+    expect(createSecretMask([secret]).maskedTail(plain, 1000)).toBe(plain);
+  });
+
   it('gives, streamed in chunks of any size, what masking the whole output gives for forms wrapped at any width among base64-like lines', () => {
     let seed = 7122026;
     const next = (n: number) => {

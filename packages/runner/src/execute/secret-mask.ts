@@ -101,6 +101,24 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     return masked;
   };
   const mask: Masker = (text) => maskPlain(dumps.mask(text, WHOLE_TEXT));
+  /**
+   * mask, and wrapped lines that end the text with a piece of a form they go on with masked line
+   * by line, from the start of a whole secret that overlaps them.
+   */
+  const maskWithPieceAtEnd = (text: string) => {
+    let start = holdFrom.pieceOf?.(text, true) ?? text.length;
+    if (start === text.length) return mask(text);
+    const spans = wholeMatches(text, findPlain, (t) => findWrapped(t, true));
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [s, e] of spans)
+        if (s < start && e > start) {
+          start = s;
+          moved = true;
+        }
+    }
+    return mask(text.slice(0, start)) + maskByLine(text.slice(start));
+  };
   return {
     mask,
     maskStream: () =>
@@ -112,7 +130,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
         dumps,
       ),
     maskedTail(text, limit, alreadyCut = 0) {
-      const masked = maskPieceAtEnd(mask(text), targets);
+      const masked = maskPieceAtEnd(maskWithPieceAtEnd(text), targets);
       if (masked.length <= limit && alreadyCut === 0) return masked;
       return cutTail(masked, limit, alreadyCut, (kept) => maskPieceAtStart(kept, targets));
     },
@@ -298,14 +316,16 @@ function replaceSpans(text: string, spans: readonly Span[], byLine = false): str
   let out = '';
   let at = 0;
   for (const [start, end] of spans) {
-    // Each line's piece, after its indentation (a YAML block scalar's lines go on indented).
-    const masked = byLine
-      ? text.slice(start, end).replace(/([ \t]*)[^\r\n \t][^\r\n]*/g, `$1${MASK}`)
-      : MASK;
+    const masked = byLine ? maskByLine(text.slice(start, end)) : MASK;
     out += text.slice(at, start) + masked;
     at = end;
   }
   return out + text.slice(at);
+}
+
+/** Each line of `text` masked after its indentation (a YAML block scalar's lines go on indented). */
+function maskByLine(text: string): string {
+  return text.replace(/([ \t]*)[^\r\n \t][^\r\n]*/g, `$1${MASK}`);
 }
 
 /**
@@ -335,6 +355,8 @@ interface PossibleStart {
   (text: string, from: number, atLineStart: boolean): number;
   /** Where text cut at `at` must be cut instead (JoinedFormFinder.lineStartAround). */
   lineOf?: (text: string, at: number, atLineStart: boolean) => number;
+  /** Where lines ending the text begin a piece of a target across breaks (pieceAtEnd). */
+  pieceOf?: (text: string, atLineStart: boolean) => number;
 }
 
 function possibleStarts(targets: Targets, joined: JoinedFormFinder | undefined): PossibleStart {
@@ -349,6 +371,7 @@ function possibleStarts(targets: Targets, joined: JoinedFormFinder | undefined):
       joined.holdFrom(text, atLineStart, startIn),
     );
   holdFrom.lineOf = joined.lineStartAround;
+  holdFrom.pieceOf = (text, atLineStart) => joined.pieceAtEnd(text, atLineStart, startIn);
   return holdFrom;
 }
 
@@ -451,7 +474,11 @@ function streamMasker(
       // From where a secret may begin, what is held back is a piece of one if shown whole. What
       // comes before it (a line held as it might have become a wrapped line) is masked as any
       // output, up to a whole secret that a beginning overlaps: that is masked with the rest.
-      let start = startOfPossibleSecret(out, 0, targets);
+      // Or from the first of wrapped lines that end it with a piece of a form they go on with.
+      let start = Math.min(
+        startOfPossibleSecret(out, 0, targets),
+        holdFrom.pieceOf?.(out, atLineStart) ?? out.length,
+      );
       const spans = matches(out, atLineStart);
       for (let moved = true; moved; ) {
         moved = false;
@@ -462,7 +489,7 @@ function streamMasker(
           }
       }
       const rest = out.slice(start);
-      const restShown = rest.length >= MIN_SECRET_PIECE ? MASK : rest;
+      const restShown = rest.length >= MIN_SECRET_PIECE ? maskByLine(rest) : rest;
       return start === 0 ? restShown : letOut(out.slice(0, start), '', true, false) + restShown;
     },
   };
