@@ -187,6 +187,21 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret given to a program that a function of the same name is defined only after (the shell runs the program then)', async () => {
+    const r = await lintFixture(
+      script([
+        'curl -u "ops:$tok" https://x.example',
+        'curl() { :; }',
+        'later() { ssh -o "User=$1" db uptime; }',
+        'first() { later "$tok"; }',
+        'first',
+      ]),
+    );
+    // The call inside first's body runs once first is called, after later is defined: followed
+    // into later's body.
+    expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file), r.at('$1"', file)]);
+  });
+
   it("follows shift inside a shell function: its own positional params move, not the script's", async () => {
     const r = await lintFixture(
       script([

@@ -1,6 +1,7 @@
 import { shellContexts } from '@opsbook/schema';
 import {
   argvWordAt,
+  callsShellFunction,
   commandWordAt,
   loopInput,
   pipedInto,
@@ -262,7 +263,7 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
           ...source,
           isOutput: true,
         });
-    if (command && functions.some((f) => f.name === command))
+    if (command && callsShellFunction(functions, command, words[name]!.at))
       flows.push({
         kind: 'call',
         function: command,

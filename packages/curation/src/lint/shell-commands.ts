@@ -147,14 +147,16 @@ export function commandWordAt(text: string, offset: number): CommandWord | undef
  * "$T")"` is an argument of curl, `PGPASSWORD="$(printf %s "$T")" psql` an assignment).
  */
 export function argvWordAt(text: string, offset: number): CommandWord | undefined {
-  return argvWordIn(text, offset, shellFunctions(text), 0);
+  return argvWordIn(text, offset, shellFunctions(text), 0, 0);
 }
 
+/** `base`: where `text` stands in the whole text, which `functions` are positions of. */
 function argvWordIn(
   text: string,
   offset: number,
   functions: readonly ShellFunction[],
   depth: number,
+  base: number,
 ): CommandWord | undefined {
   const subs = substitutions(text);
   const inside =
@@ -165,20 +167,40 @@ function argvWordIn(
       offset - inside.contentStart,
       functions,
       depth + 1,
+      base + inside.contentStart,
     );
     if (inner?.role === 'argument') return inner;
-    return argvWordIn(text, inside.start, functions, depth + 1) ?? inner;
+    return argvWordIn(text, inside.start, functions, depth + 1, base) ?? inner;
   }
   let code = blankedCode(text);
   for (const s of subs)
     code = code.slice(0, s.start) + HIDDEN.repeat(s.end - s.start) + code.slice(s.end);
-  return wordAt(code, offset, functions);
+  return wordAt(code, offset, functions, base);
+}
+
+/**
+ * Whether `name` called at `at` (in the whole text) runs a function of the text rather than a
+ * program: one defined before the call, or the call is made in a function's body (it runs when
+ * that function is called, once the text has defined its functions). A function defined only
+ * after the call (`curl -u "$T" …` then `curl() { :; }`) is not the one the shell runs there.
+ */
+export function callsShellFunction(
+  functions: readonly ShellFunction[],
+  name: string,
+  at: number,
+): boolean {
+  const defined = functions.filter((f) => f.name === name);
+  return (
+    defined.some((f) => f.bodyEnd <= at) ||
+    (defined.length > 0 && functions.some((g) => at >= g.bodyStart && at < g.bodyEnd))
+  );
 }
 
 function wordAt(
   code: string,
   offset: number,
   functions: readonly ShellFunction[],
+  base = 0,
 ): CommandWord | undefined {
   let start = 0;
   const pieces = code.split(COMMAND_BOUNDARY);
@@ -225,7 +247,8 @@ function wordAt(
           .some((x) => x.word === '--'),
         ...(target > name ? { previous: words[target - 1]!.word } : {}),
       };
-      const isFunctionCall = name === first && functions.some((f) => f.name === command);
+      const isFunctionCall =
+        name === first && callsShellFunction(functions, command, base + words[name]!.at);
       if (isFunctionCall && target > name)
         return { role: 'builtin-argument', ...known, ...place, isFunctionCall };
       return ARGV_FREE_BUILTINS.has(command) && target > name
