@@ -91,6 +91,10 @@ spec:
         printf %s "$OPSBOOK_PARAM_KEY" | base64 -w 40 | sed 's/$/\\r/'
         printf 'x%s' "$OPSBOOK_PARAM_KEY" | xxd -p -c 16
         printf '{"url":"%s"}\\n' "$(printf %s "$OPSBOOK_PARAM_TOKEN" | sed 's#"#\\\\"#g; s#/#\\\\/#g')"
+    - id: stopped-inside
+      name: The key through base64 at 16 columns, its output stopping inside it (head -c)
+      run: |
+        printf %s "$OPSBOOK_PARAM_KEY" | base64 -w 16 | head -c 60
 `,
 };
 
@@ -218,8 +222,14 @@ describe('a secret printed encoded is masked too', () => {
     expect(out('any-width')).toMatch(/^\*\*\*\r\n\*\*\*\r\n/m);
     expect(out('any-width')).toMatch(/^\*\*\*\n\*\*\*\n/m);
     expect(out('any-width')).toContain('{"url":"***"}\n');
+    // Three lines and a piece of the fourth, the output's end: each line masked.
+    expect(out('stopped-inside')).toBe('***\n***\n***\n***');
 
     const b64 = (text: string) => Buffer.from(text).toString('base64');
+    // Nor the lines of stopped-inside live or in runs show (each 16 characters, below the
+    // 12-character pieces looked for next only after their 4 edge characters are left out).
+    for (const line of b64(key).match(/.{16}/g)!.slice(0, 3))
+      expect(`${run.stdout}${run.stderr}${shown.stdout}`).not.toContain(line);
     const forms = [
       b64(`deploy:${token}`),
       b64(token),
