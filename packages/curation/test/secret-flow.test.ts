@@ -202,6 +202,18 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file), r.at('$1"', file)]);
   });
 
+  it('fails a secret that printenv or env prints from its environment into xargs or read, reaching an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'TOKEN="$tok" printenv TOKEN | xargs curl -u',
+        'T2="$tok" env | sed -n "s/^T2=//p" | while read -r e; do curl -u "ops:$e" https://x.example; done',
+        // env running a program: what the pipe carries is that program's output.
+        'PGPASSWORD="$tok" env psql -Atc "select host from replicas" | xargs -n 1 ping -c 1 --',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('$tok" printenv', file), r.at('$e"', file)]);
+  });
+
   it("follows shift inside a shell function: its own positional params move, not the script's", async () => {
     const r = await lintFixture(
       script([

@@ -42,12 +42,32 @@ export function secretsInArguments(
   return refs.flatMap((ref) => {
     const word = argvWordAt(text, ref.start);
     const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
-    if (xargs && word?.role !== 'assignment')
+    if (xargs && (word?.role !== 'assignment' || printsEnvironment(text, ref.start)))
       return [{ ...ref, command: `${xargs.program} (by xargs)` }];
     return word?.role === 'argument'
       ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
       : [];
   });
+}
+
+/**
+ * Whether the spot `at` is in an assignment word before `printenv`, or before `env` with no
+ * program to run: those print their environment, so what they are given there is their output
+ * (`T="$T" printenv T | xargs curl -u`), not only their environment.
+ */
+function printsEnvironment(text: string, at: number): boolean {
+  for (const { words, name } of simpleCommandWords(text)) {
+    const i = words.findIndex((w) => at >= w.at && at < w.end);
+    if (i < 0) continue;
+    if (i >= name) return false;
+    const command = words[name]?.word.split('/').pop();
+    if (command === 'printenv') return true;
+    return (
+      command === 'env' &&
+      words.slice(name + 1).every((w) => /^-|^[A-Za-z_]\w*=|^\d*[<>]/.test(w.word))
+    );
+  }
+  return false;
 }
 
 /** The stdin of each `xargs` (a pipe into it, a here-string), with the program it runs. */
@@ -171,7 +191,7 @@ function paramReferences(
   const roles = new Map<number, string | undefined>();
   const isAssignment = (at: number) => {
     if (!roles.has(at)) roles.set(at, argvWordAt(text, at)?.role);
-    return roles.get(at) === 'assignment';
+    return roles.get(at) === 'assignment' && !printsEnvironment(text, at);
   };
   const paramIn = (start: number, end: number, isOutput = false): string | undefined => {
     for (const ref of refs) {
