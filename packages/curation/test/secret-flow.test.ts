@@ -214,6 +214,16 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$tok" printenv', file), r.at('$e"', file)]);
   });
 
+  it('fails a secret a for loop takes into its variable that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'for t in "$tok"; do curl -u "ops:$t" https://x.example; done',
+        'for h in db-1 db-2; do ping -c 1 -- "$h"; done',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('$t"', file)]);
+  });
+
   it("follows shift inside a shell function: its own positional params move, not the script's", async () => {
     const r = await lintFixture(
       script([

@@ -330,6 +330,10 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
         words: operands.map((w) => ({ start: w.at, end: w.end, text: w.word })),
       });
     }
+    // `for NAME in WORDS`: NAME holds each of the words in turn.
+    if (command === 'for' && args[1]?.word === 'in' && /^[A-Za-z_]\w*$/.test(args[0]?.word ?? ''))
+      for (const w of args.slice(2))
+        flows.push({ kind: 'assign', name: args[0]!.word, start: w.at, end: w.end });
     if (command === 'shift')
       flows.push({
         kind: 'shift',
