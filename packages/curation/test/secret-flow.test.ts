@@ -224,6 +224,22 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$t"', file)]);
   });
 
+  it('fails a secret a ${V:=…} default assigns to a variable, or ${V:-…} expands to, that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        ': "${pw:=$tok}"; curl -u "ops:$pw" https://x.example',
+        'echo "${pw2=$tok}" >/dev/null; curl -u "ops:$pw2" https://x.example',
+        ': "${dir:=/tmp}"; ls -- "$dir"',
+        'curl -u "ops:${user:-$tok}" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$pw"', file),
+      r.at('$pw2"', file),
+      r.at('$tok}" https', file),
+    ]);
+  });
+
   it("follows shift inside a shell function: its own positional params move, not the script's", async () => {
     const r = await lintFixture(
       script([

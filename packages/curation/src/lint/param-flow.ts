@@ -156,12 +156,24 @@ function paramReferences(
   const contexts = shellContexts(text);
   const refs = [...text.matchAll(REFERENCE)]
     .filter((m) => ['code', 'double'].includes(contexts.contextAt(m.index)))
-    .map((m) => ({
-      name: (m[1] ?? m[2] ?? m[3])!,
-      isIndirect: m[1] !== undefined,
-      start: m.index,
-      end: m.index + m[0].length,
-    }));
+    .flatMap((m) => {
+      const ref = {
+        name: (m[1] ?? m[2] ?? m[3])!,
+        isIndirect: m[1] !== undefined,
+        start: m.index,
+        end: m.index + m[0].length,
+      };
+      if (m[2] === undefined) return [ref];
+      // What a `${V…}` expands to may be another variable's value: `${V:-$T}`, `${V:=$T}`.
+      const from = m.index + 2 + m[2].length;
+      const inner = [...text.slice(from, ref.end - 1).matchAll(REFERENCE)].map((n) => ({
+        name: (n[1] ?? n[2] ?? n[3])!,
+        isIndirect: n[1] !== undefined,
+        start: from + n.index,
+        end: from + n.index + n[0].length,
+      }));
+      return [ref, ...inner];
+    });
   const seedOf = (at: number) => seeds.find((s) => at >= s.start && at < s.end);
   for (const ref of refs) {
     const seed = seedOf(ref.start);
@@ -330,6 +342,12 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
         words: operands.map((w) => ({ start: w.at, end: w.end, text: w.word })),
       });
     }
+    // `${NAME:=WORD}`, `${NAME=WORD}`: NAME holds WORD when it was unset (or empty).
+    for (const w of words)
+      for (const m of w.word.matchAll(/\$\{([A-Za-z_]\w*):?=([^}]*)\}/g)) {
+        const start = w.at + m.index + m[0].length - 1 - m[2]!.length;
+        flows.push({ kind: 'assign', name: m[1]!, start, end: start + m[2]!.length });
+      }
     // `for NAME in WORDS`: NAME holds each of the words in turn.
     if (command === 'for' && args[1]?.word === 'in' && /^[A-Za-z_]\w*$/.test(args[0]?.word ?? ''))
       for (const w of args.slice(2))
