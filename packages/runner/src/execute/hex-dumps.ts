@@ -1,4 +1,4 @@
-import { readWordLine } from './word-dumps.js';
+import { mayBeWordLineSoFar, readWordLine } from './word-dumps.js';
 
 /**
  * Hex dumps with offsets: `xxd` (any `-g`, `-c`, `-u`, `-e`), `hexdump -C` / `hd`, `od -A x -t
@@ -39,16 +39,12 @@ export function mayBeDumpLine(partial: string): boolean {
     (partial !== '' &&
       (CHAR_FIELDS_SO_FAR.test(partial) ||
         HEX_TOKENS_SO_FAR.test(partial) ||
-        DECIMAL_FIELDS_SO_FAR.test(partial)))
+        mayBeWordLineSoFar(partial)))
   );
 }
 
 /** What an unfinished line of a hex dump without offsets (`od -An -x`) can be. */
 const HEX_TOKENS_SO_FAR = /^(?: [0-9a-fA-F]{2,16})*(?: [0-9a-fA-F]{0,16})?$/;
-
-/** What an unfinished line of `od -An -d` can be: fields of 6 characters, then a beginning of one. */
-const DECIMAL_FIELDS_SO_FAR =
-  /^(?: \d{5}| {2}\d{4}| {3}\d{3}| {4}\d{2}| {5}\d)*(?: {1,5}| \d{1,4}| {2}\d{1,3}| {3}\d{1,2}| {4}\d)?$/;
 
 /**
  * Fields of `od -c` (`   h`, `    `, `  \n`, ` 303`) and the beginning of the next: what an
@@ -60,7 +56,7 @@ const CHAR_FIELDS_SO_FAR =
 
 /** Whether `text` holds a line that may be a dump line: a cheap test before reading it. */
 export function mayHoldDump(text: string): boolean {
-  return /^(?:[0-9a-fA-F]{6,16}:? +[0-9a-fA-F]{2}| [0-9a-fA-F]{2,16} [0-9a-fA-F]{2,16}(?: |\r?$)|(?: \d{5}| {2}\d{4}| {3}\d{3}| {4}\d{2}| {5}\d){2}|(?:[0-9a-fA-F]{6,16})?(?: {3}[!-~]| {2}\\[0abfnrtv]| [0-7]{3}| {4}){2})/m.test(
+  return /^(?:[0-9a-fA-F]{6,16}:? +(?:[0-9a-fA-F]{2}|-\d)| [0-9a-fA-F]{2,16} [0-9a-fA-F]{2,16}(?: |\r?$)|(?: +-?\d+){2}|(?:[0-9a-fA-F]{6,16})?(?: {3}[!-~]| {2}\\[0abfnrtv]| [0-7]{3}| {4}){2})/m.test(
     text,
   );
 }

@@ -913,7 +913,12 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     const secrets = [key, 'hunter2-Pa55w0rd'];
     const { mask } = createSecretMask(secrets);
     /** The bytes a masked dump still shows (null: starred), read token by token after each offset. */
-    function bytesShown(masked: string, bits: boolean, decimal: boolean): (number | null)[] {
+    function bytesShown(
+      masked: string,
+      bits: boolean,
+      decimal: boolean,
+      size: number,
+    ): (number | null)[] {
       const bytes: (number | null)[] = [];
       for (const line of masked.split('\n')) {
         // xxd -b: the column of characters follows two spaces; od: the last line is an offset;
@@ -927,17 +932,15 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
               bytes.push(byte.includes('*') ? null : Number.parseInt(byte, 2));
             continue;
           }
-          // od -d: 2-byte words in decimal, little-endian.
-          const width = token.length === 6 || decimal ? 2 : 1;
-          if (token.includes('*')) bytes.push(...Array<null>(width).fill(null));
-          else if (decimal) {
-            const value = Number.parseInt(token, 10);
-            bytes.push(value & 0xff, value >> 8);
-          } else {
-            const value = Number.parseInt(token, 8);
-            // od -o: 2-byte words, little-endian.
-            bytes.push(...(width === 2 ? [value & 0xff, value >> 8] : [value]));
+          // od -b, -t o1: a byte in 3 octal digits; od -o, -d, -t d2, -t o4…: `size`-byte words,
+          // little-endian, signed or not.
+          const width = !decimal && token.length === 3 ? 1 : size;
+          if (token.includes('*')) {
+            bytes.push(...Array<null>(width).fill(null));
+            continue;
           }
+          let value = BigInt.asUintN(8 * width, BigInt(decimal ? token : `0o${token}`));
+          for (let b = 0; b < width; b++, value >>= 8n) bytes.push(Number(value & 0xffn));
         }
       }
       return bytes;
@@ -965,6 +968,16 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       ['od', ['-An', '-d']],
       ['od', ['-A', 'x', '-t', 'u2']],
       ['od', ['-t', 'o2']],
+      // Signed decimal, and words of 4 and 8 bytes in octal or decimal.
+      ['od', ['-t', 'd2']],
+      ['od', ['-An', '-t', 'd2']],
+      ['od', ['-t', 'd4']],
+      ['od', ['-An', '-t', 'u4']],
+      ['od', ['-t', 'o4']],
+      ['od', ['-An', '-t', 'o4']],
+      ['od', ['-t', 'd8']],
+      ['od', ['-t', 'u8']],
+      ['od', ['-An', '-t', 'o8']],
       ['hexdump', ['-b']],
       ['xxd', ['-b', '-c', '4']],
       ['xxd', ['-b', '-g', '2']],
@@ -972,24 +985,28 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     ] as const) {
       const what = `${command} ${args.join(' ')}`;
       for (const around of ['user: ', 'u=']) {
-        const text = dump(command, [...args], `${around}${key}pass=hunter2-Pa55w0rd;end\n`);
+        // Enough after the secrets that whole words of 8 bytes of it stay (a word holding a byte
+        // of a secret is starred whole).
+        const text = dump(command, [...args], `${around}${key}pass=hunter2-Pa55w0rd;end of dump\n`);
         const whole = mask(text);
+        const type = args.find((a) => /^[oud]\d$/.test(a));
         const bytes = bytesShown(
           whole,
           command === 'xxd',
-          args.some((a) => a === '-d' || a === 'u2'),
+          args.includes('-d') || /^[ud]/.test(type ?? ''),
+          type ? Number(type.slice(1)) : 2,
         );
         expect(bytes.length, what).toBeGreaterThan(key.length);
         expect(runsShown(bytes, key), `${what} ${around}`).toEqual([]);
         expect(runsShown(bytes, 'hunter2-Pa55w0rd'), `${what} ${around}`).toEqual([]);
         expect(shownOf(whole, key), what).toEqual([]);
-        // The layout stays, and so do the bytes around the secrets ("end\n"; od -o hides the
-        // other byte of a word that holds a byte of a secret).
+        // The layout stays, and so do the bytes around the secrets ("dump\n"; od -o hides the
+        // other bytes of a word that holds a byte of a secret).
         expect(
           whole.split('\n').map((l) => l.length),
           what,
         ).toEqual(text.split('\n').map((l) => l.length));
-        expect(runsShown(bytes, 'end\n'), what).toEqual(['end\n']);
+        expect(runsShown(bytes, 'dump\n'), what).toEqual(['dump', 'ump\n']);
         for (const size of [1, 7, 64, 1000])
           expect(streamed(secrets, text, size), `${what} in chunks of ${size}`).toBe(whole);
       }

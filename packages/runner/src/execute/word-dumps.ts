@@ -1,7 +1,9 @@
 /**
  * Dump lines whose bytes are not written as hex pairs or characters: `xxd -b` (a byte as 8
  * bits, then the column of characters), `od -o` / `od` without options and `od -d`, with or
- * without offsets (2-byte words in octal or decimal, little-endian). hex-dumps.ts reads them with the other dumps;
+ * without offsets (2-byte words in octal or decimal, little-endian), and words of 2, 4 or 8
+ * bytes in octal or in signed or unsigned decimal (`od -t d2`, `-t o4`, `-t u4`, `-t d8`).
+ * hex-dumps.ts reads them with the other dumps;
  * `od -b` is read there as a dump of characters (its octal fields are those of `od -c`).
  */
 
@@ -37,50 +39,137 @@ export function readWordLine(
   if (at !== start && (at - start < 6 || at - start > 16)) return -1;
   if (at !== start && text.charCodeAt(at) === 0x3a) return readBitsLine(text, at + 1, end, each);
   if (text.charCodeAt(at) !== SPACE) return -1;
-  const octal = readOctalWords(text, at, end, each);
-  return octal >= 0 ? octal : readDecimalWords(text, at, end, each);
+  for (const format of WORD_FORMATS) {
+    const n = readWords(text, at, end, format, each);
+    if (n >= 0) return n;
+  }
+  return -1;
 }
-
-/** A field of `od -d` (`-t u2`): 6 characters, spaces then the word's value in decimal. */
-const DECIMAL_FIELD = 6;
 
 /**
- * `  29557  8250`: 2-byte words (little-endian) in decimal, each right-aligned in a field of 6
- * characters, to the end. A field's digits name both its bytes.
+ * How `od` writes words: each in a field of `width` characters, right-aligned after at least one
+ * space, little-endian; in octal (`-o`, `-t o2`, `-t o4`, `-t o8`: all the digits, zero-padded)
+ * or in decimal (`-d` and `-t u2`, `-t d2` signed, `-t u4`, `-t d4`, and `-t u8` / `-t d8`,
+ * whose fields are as wide: a `-` there is read as the word's two's complement either way).
  */
-function readDecimalWords(text: string, from: number, end: number, each?: EachWordByte): number {
-  const values: number[] = [];
-  let at = from;
-  for (; at + DECIMAL_FIELD <= end; at += DECIMAL_FIELD) {
-    const value = decimalFieldAt(text, at);
-    if (value < 0) break;
-    values.push(value);
-  }
-  if (values.length === 0) return -1;
-  for (let i = at; i < end; i++) if (text.charCodeAt(i) !== SPACE) return -1;
-  if (each)
-    for (const [w, value] of values.entries()) {
-      const fieldEnd = from + DECIMAL_FIELD * (w + 1);
-      let digits = fieldEnd - DECIMAL_FIELD;
-      while (text.charCodeAt(digits) === SPACE) digits++;
-      each(value & 0xff, digits, fieldEnd, -1);
-      each(value >> 8, digits, fieldEnd, -1);
-    }
-  return 2 * values.length;
+interface WordFormat {
+  width: number;
+  bytes: 2 | 4 | 8;
+  octal: boolean;
+  /** A `-` may stand before the digits. */
+  signed: boolean;
 }
 
-/** The value of the `od -d` field at `at` (spaces, then 1-5 digits to its end, <= 65535), or -1. */
-function decimalFieldAt(text: string, at: number): number {
-  let i = at;
-  while (i < at + DECIMAL_FIELD && text.charCodeAt(i) === SPACE) i++;
-  if (i === at || i === at + DECIMAL_FIELD) return -1;
-  let value = 0;
-  for (; i < at + DECIMAL_FIELD; i++) {
+/** Octal first: its fields are all digits, zero-padded, so a decimal field is never read as one. */
+const WORD_FORMATS: readonly WordFormat[] = [
+  { width: 7, bytes: 2, octal: true, signed: false },
+  { width: 12, bytes: 4, octal: true, signed: false },
+  { width: 23, bytes: 8, octal: true, signed: false },
+  { width: 6, bytes: 2, octal: false, signed: false },
+  { width: 7, bytes: 2, octal: false, signed: true },
+  { width: 11, bytes: 4, octal: false, signed: false },
+  { width: 12, bytes: 4, octal: false, signed: true },
+  { width: 21, bytes: 8, octal: false, signed: true },
+];
+
+/** The largest unsigned value of a word, in decimal: a longer or larger field is not one. */
+const WORD_MAX: Record<WordFormat['bytes'], string> = {
+  2: '65535',
+  4: '4294967295',
+  8: '18446744073709551615',
+};
+
+/** The largest first digit of each word size's octal field (`177777`, `37777777777`, …). */
+const OCTAL_FIRST_MAX: Record<WordFormat['bytes'], number> = { 2: 1, 4: 3, 8: 1 };
+
+/**
+ * Reads fields of `format` from `from` to the end (the last line may end in spaces), calling
+ * `each` for each byte: all of a word's bytes name the field's digits (and its `-`), as none can
+ * be shown alone. Returns how many bytes, or -1 if the line is not one of these.
+ */
+function readWords(
+  text: string,
+  from: number,
+  end: number,
+  format: WordFormat,
+  each?: EachWordByte,
+): number {
+  let at = from;
+  let words = 0;
+  for (; at + format.width <= end && fieldDigits(text, at, format) >= 0; at += format.width)
+    words++;
+  if (words === 0) return -1;
+  for (let i = at; i < end; i++) if (text.charCodeAt(i) !== SPACE) return -1;
+  if (each)
+    for (let w = 0; w < words; w++) {
+      const field = from + format.width * w;
+      const digits = fieldDigits(text, field, format);
+      const fieldEnd = field + format.width;
+      const written = text.slice(digits, fieldEnd);
+      // A negative word is its two's complement; 8 bytes go past a double's exact integers.
+      if (format.bytes === 8) {
+        let value = BigInt.asUintN(64, BigInt(format.octal ? `0o${written}` : written));
+        for (let b = 0; b < 8; b++, value >>= 8n) each(Number(value & 0xffn), digits, fieldEnd, -1);
+        continue;
+      }
+      const parsed = Number.parseInt(written, format.octal ? 8 : 10);
+      let value = parsed < 0 ? parsed + 2 ** (8 * format.bytes) : parsed;
+      for (let b = 0; b < format.bytes; b++, value = Math.floor(value / 256))
+        each(value % 256, digits, fieldEnd, -1);
+    }
+  return format.bytes * words;
+}
+
+/**
+ * Where the digits (or the `-`) of the field at `at` begin, if it is one of `format`: a space,
+ * then all octal digits; or spaces, maybe a `-`, then decimal digits to its end, within the
+ * word's range. Else -1.
+ */
+function fieldDigits(text: string, at: number, format: WordFormat): number {
+  const fieldEnd = at + format.width;
+  if (text.charCodeAt(at) !== SPACE) return -1;
+  if (format.octal) {
+    for (let i = at + 1; i < fieldEnd; i++) {
+      const digit = text.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 7 || (i === at + 1 && digit > OCTAL_FIRST_MAX[format.bytes]))
+        return -1;
+    }
+    return at + 1;
+  }
+  let i = at + 1;
+  while (i < fieldEnd && text.charCodeAt(i) === SPACE) i++;
+  const sign = i;
+  if (format.signed && text.charCodeAt(i) === 0x2d) i++;
+  const first = i;
+  if (first === fieldEnd) return -1;
+  for (; i < fieldEnd; i++) {
     const digit = text.charCodeAt(i) - 0x30;
     if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
   }
-  return value <= 0xffff ? value : -1;
+  const max = WORD_MAX[format.bytes];
+  const n = fieldEnd - first;
+  // Compared as strings of digits: no number is made for a field that is not one.
+  if (n > max.length || (n === max.length && text.slice(first, fieldEnd) > max)) return -1;
+  return sign;
+}
+
+/**
+ * Whether an unfinished line may still become a line of words without an offset (`od -An -t
+ * d2`): whole fields of one format, then the beginning of one. A line that does not begin with
+ * a space is not looked at.
+ */
+export function mayBeWordLineSoFar(partial: string): boolean {
+  if (partial.charCodeAt(0) !== SPACE) return false;
+  for (const format of WORD_FORMATS) {
+    let at = 0;
+    while (at + format.width <= partial.length && fieldDigits(partial, at, format) >= 0)
+      at += format.width;
+    const rest = partial.slice(at);
+    if (rest === '' && at > 0) return true;
+    if (rest.length < format.width && (format.octal ? /^ [0-7]*$/ : /^ +-?\d*$/).test(rest))
+      return true;
+  }
+  return false;
 }
 
 /**
@@ -116,26 +205,6 @@ function readBitsLine(text: string, from: number, end: number, each?: EachWordBy
   return n;
 }
 
-/** ` 071565 071145`: words of 6 octal digits (at most 177777), a space before each, to the end. */
-function readOctalWords(text: string, from: number, end: number, each?: EachWordByte): number {
-  let at = from;
-  let words = 0;
-  while (at + 7 <= end && text.charCodeAt(at) === SPACE && octalWordAt(text, at + 1, end) >= 0) {
-    at += 7;
-    words++;
-  }
-  if (words === 0) return -1;
-  for (let i = at; i < end; i++) if (text.charCodeAt(i) !== SPACE) return -1;
-  if (each)
-    for (let w = 0; w < words; w++) {
-      const digits = from + 1 + 7 * w;
-      const value = octalWordAt(text, digits, end);
-      each(value & 0xff, digits, digits + 6, -1);
-      each(value >> 8, digits, digits + 6, -1);
-    }
-  return 2 * words;
-}
-
 function isHexDigit(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
@@ -153,16 +222,4 @@ function bitsAt(text: string, at: number): number {
     value = value * 2 + bit;
   }
   return value;
-}
-
-/** The word written as 6 octal digits (at most 177777) at `at` and ending there, or -1. */
-function octalWordAt(text: string, at: number, end: number): number {
-  let value = 0;
-  for (let i = at; i < at + 6; i++) {
-    const digit = text.charCodeAt(i) - 0x30;
-    if (digit < 0 || digit > 7 || (i === at && digit > 1)) return -1;
-    value = value * 8 + digit;
-  }
-  // A word ends there: a longer run of digits is not one.
-  return at + 6 >= end || text.charCodeAt(at + 6) === SPACE ? value : -1;
 }
