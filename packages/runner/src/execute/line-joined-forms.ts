@@ -44,6 +44,12 @@ export interface JoinedFormFinder {
    * shown, they would be a piece of it. `startIn` as for holdFrom.
    */
   pieceAtEnd(text: string, atLineStart: boolean, startIn: (joined: string) => number): number;
+  /**
+   * The longest piece (4+ characters) of a target crossing a line break that `text` begins with
+   * (the end of a target) or ends with (its beginning), for the journal's copy cut inside a
+   * form, or a capture that stopped in one: where it stands, or undefined.
+   */
+  pieceAt(text: string, edge: 'start' | 'end'): Span | undefined;
   /** The targets it looks for. */
   targets: readonly string[];
 }
@@ -230,7 +236,102 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
       return joined.length - found >= MIN_JOINED ? found : joined.length;
     });
 
-  return { find, holdFrom, lineStartAround, pieceAtEnd, targets };
+  const pieceAt = (text: string, edge: 'start' | 'end'): Span | undefined => {
+    const run = edge === 'start' ? leadingLines(text, longest) : trailingLines(text, longest);
+    if (run === undefined) return undefined;
+    const { joined, rawAt } = run;
+    let best = MIN_PIECE - 1;
+    for (const t of targets)
+      for (let k = Math.min(t.length - 1, joined.length); k > best; k--) {
+        const matches =
+          edge === 'start'
+            ? isSameAt(t, t.length - k, joined, 0, k)
+            : isSameAt(t, 0, joined, joined.length - k, k);
+        if (matches) best = k;
+      }
+    if (best < MIN_PIECE) return undefined;
+    return edge === 'start'
+      ? [0, rawAt[best - 1]! + 1]
+      : [rawAt[joined.length - best]!, rawAt[joined.length - 1]! + 1];
+  };
+
+  return { find, holdFrom, lineStartAround, pieceAtEnd, pieceAt, targets };
+}
+
+/** The shortest piece of a target masked at a cut edge (the masker's MIN_SECRET_PIECE). */
+const MIN_PIECE = 4;
+
+/** The base64 characters of a run of lines, joined, and the index in the text of each. */
+interface JoinedLines {
+  joined: string;
+  rawAt: number[];
+}
+
+/**
+ * The base64 characters of the lines that begin `text` (after an indentation), joined: the
+ * first line (what a cut left of one) any length, each other one going on from a wrapped line;
+ * the last may end in other characters (where a form ends inside it). Up to `longest`.
+ */
+function leadingLines(text: string, longest: number): JoinedLines | undefined {
+  const lines: [number, number][] = [];
+  let count = 0;
+  for (let at = 0; count < longest; ) {
+    const from = afterIndent(text, at);
+    let end = from;
+    while (isBase64(text, end)) end++;
+    const n = end - from;
+    if (lines.length > 0 && n === 0) break;
+    lines.push([from, end]);
+    count += n;
+    const lf = text.charCodeAt(end) === CR ? end + 1 : end;
+    // Other characters, or the end of the text, end the run; so does a line that is not wrapped.
+    if (text.charCodeAt(lf) !== LF) break;
+    if (lines.length > 1 && (n < WRAP_MIN || n > WRAP_MAX)) break;
+    at = lf + 1;
+  }
+  return joinLines(text, lines);
+}
+
+/**
+ * The base64 characters of the lines that end `text`, joined: the last one unfinished (any
+ * length), or ended by a break (then a wrapped line, as the form may go on after it), the ones
+ * before it wrapped lines. Up to `longest` characters back.
+ */
+function trailingLines(text: string, longest: number): JoinedLines | undefined {
+  let lineEnd = text.length;
+  // A break, maybe followed by the indentation of the next line, ends the last line.
+  while (lineEnd > 0 && text.length - lineEnd < MAX_INDENT && isIndent(text, lineEnd - 1))
+    lineEnd--;
+  if (text.charCodeAt(lineEnd - 1) === LF) lineEnd--;
+  else lineEnd = text.length;
+  const ended = lineEnd < text.length;
+  if (text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
+  const lines: [number, number][] = [];
+  let count = 0;
+  while (count < longest) {
+    let i = lineEnd;
+    while (i > 0 && isBase64(text, i - 1)) i--;
+    const n = lineEnd - i;
+    if (n === 0 || !beginsLine(text, i, true)) break;
+    if ((lines.length > 0 || ended) && (n < WRAP_MIN || n > WRAP_MAX)) break;
+    lines.unshift([i, lineEnd]);
+    count += n;
+    let lineStart = i;
+    while (lineStart > 0 && isIndent(text, lineStart - 1)) lineStart--;
+    if (lineStart === 0 || text.charCodeAt(lineStart - 1) !== LF) break;
+    lineEnd = text.charCodeAt(lineStart - 2) === CR ? lineStart - 2 : lineStart - 1;
+  }
+  return joinLines(text, lines);
+}
+
+function joinLines(text: string, lines: readonly [number, number][]): JoinedLines | undefined {
+  const rawAt: number[] = [];
+  let joined = '';
+  for (const [from, end] of lines) {
+    joined += text.slice(from, end);
+    for (let i = from; i < end; i++) rawAt.push(i);
+  }
+  return joined.length >= MIN_PIECE ? { joined, rawAt } : undefined;
 }
 
 function lineStartAround(text: string, at: number, atLineStart: boolean): number {
@@ -283,4 +384,11 @@ function joinFrom(text: string, start: number): { joined: string; rawAt: number[
     at = next;
   }
   return { joined, rawAt, end: at };
+}
+
+/** a[aStart..aStart+length) === b[bStart..bStart+length), last unit first, without copying. */
+function isSameAt(a: string, aStart: number, b: string, bStart: number, length: number): boolean {
+  for (let j = length - 1; j >= 0; j--)
+    if (a.charCodeAt(aStart + j) !== b.charCodeAt(bStart + j)) return false;
+  return true;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMasker, createSecretMask } from './secret-mask.js';
+import { createMasker, createSecretMask, MIN_SECRET_PIECE } from './secret-mask.js';
 
 const pem = [
   '-----BEGIN OPENSSH PRIVATE KEY-----',
@@ -127,6 +127,44 @@ describe("the journal's copy of an output", () => {
     expect(createSecretMask([]).maskedTail('tail', 100, 7)).toBe('…(7 characters cut)…\ntail');
     // Fewer than 4 characters of a secret are not a piece worth hiding.
     expect(mask.maskedTail(`${'y'.repeat(10)}tok`, 100)).toBe(`${'y'.repeat(10)}tok`);
+  });
+
+  it('masks the piece of a form wrapped at any width (base64 -w 40, xxd -p -c 16) that a cut or the end of the capture left', () => {
+    const secret =
+      'correct horse battery staple / deploy token 2026 ~ 9fA2b c7Lw-XyZ-0123456789-abcdef';
+    const mask = createSecretMask([secret]);
+    for (const encode of ['base64 -w 40', 'xxd -p -c 16', 'base64 -w 40 | sed "s/^/    /"']) {
+      const output = execFileSync(
+        'bash',
+        ['-c', `echo starting; printf %s "$S" | ${encode}; echo done`],
+        { encoding: 'utf8', env: { ...process.env, S: secret } },
+      );
+      const formLines = output
+        .split('\n')
+        .slice(1, -2)
+        .map((l) => l.trim());
+      expect(formLines.length, encode).toBeGreaterThanOrEqual(3);
+      /** Pieces of 4+ characters of the form's lines that `kept` still shows, each line on its own. */
+      const shown = (kept: string) =>
+        kept
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l.length >= MIN_SECRET_PIECE && formLines.some((f) => f.includes(l)));
+      const start = output.indexOf('\n') + 1;
+      const end = output.lastIndexOf('done');
+      for (let at = start + 1; at < end - 1; at++) {
+        // The capture kept only the end of the output: its start is a cut edge.
+        const tail = output.slice(at);
+        const journaled = mask.maskedTail(tail, 100_000, at);
+        expect(shown(journaled), `${encode}, cut at ${at}`).toEqual([]);
+        expect(journaled.endsWith('\ndone\n'), `${encode}, cut at ${at}`).toBe(true);
+        // The command was killed, or the capture stopped, inside the form.
+        const head = output.slice(0, at);
+        const stopped = mask.maskedTail(head, 100_000);
+        expect(shown(stopped), `${encode}, stopped at ${at}`).toEqual([]);
+        expect(stopped.startsWith('starting\n'), `${encode}, stopped at ${at}`).toBe(true);
+      }
+    }
   });
 });
 

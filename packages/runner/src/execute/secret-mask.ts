@@ -130,7 +130,13 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
         dumps,
       ),
     maskedTail(text, limit, alreadyCut = 0) {
-      const masked = maskPieceAtEnd(maskWithPieceAtEnd(text), targets);
+      // A piece of a form wrapped at any width at an edge is found in the text as it came: masking
+      // first would star the lines of it that other forms (cores of its base64) fill, not the rest.
+      const atStart = alreadyCut > 0 ? maskJoinedPiece(text, joined, 'start') : text;
+      const masked = maskPieceAtEnd(
+        maskWithPieceAtEnd(maskJoinedPiece(atStart, joined, 'end')),
+        targets,
+      );
       if (masked.length <= limit && alreadyCut === 0) return masked;
       return cutTail(masked, limit, alreadyCut, (kept) => maskPieceAtStart(kept, targets));
     },
@@ -586,6 +592,19 @@ function startOfPossibleSecretIn(text: string, from: number, targets: Targets): 
     }
   }
   return text.length;
+}
+
+/**
+ * Masks, line by line, the piece of a form wrapped at any width (line-joined-forms.ts) that
+ * begins or ends `text`: what a cut, or a capture that stopped, left of one over several lines.
+ */
+function maskJoinedPiece(
+  text: string,
+  joined: JoinedFormFinder | undefined,
+  edge: 'start' | 'end',
+): string {
+  const piece = joined?.pieceAt(text, edge);
+  return piece ? replaceSpans(text, [piece], true) : text;
 }
 
 /** Masks the longest beginning (4+ characters) of a target that ends `text`. */
