@@ -878,6 +878,51 @@ describe('encoded forms of a secret', () => {
   });
 });
 
+describe('a secret in a YAML value folded over lines (PyYAML)', () => {
+  const secret =
+    'correct horse battery staple deploy token 2026 ~ 9fA2b c7Lw XyZ 0123456789 abcdef more words here ok';
+  /** What `yaml.dump` prints for `value` under `data:` (real PyYAML). */
+  function pyyamlDump(value: string): string {
+    return execFileSync(
+      'python3',
+      [
+        '-c',
+        'import sys, yaml; print(yaml.dump({"data": {"passphrase": sys.argv[1]}}), end="")',
+        value,
+      ],
+      { encoding: 'utf8' },
+    );
+  }
+  const words = [
+    'correct',
+    'battery',
+    'staple',
+    'deploy',
+    '9fA2b',
+    '0123456789',
+    'abcdef',
+    'words',
+  ];
+  it.each([
+    ['plain, broken at a space', secret],
+    ['single-quoted', `key: ${secret}`],
+    ['double-quoted, broken with \\ and an escaped space', `${secret}é`],
+    ['a secret that is the whole value, in a longer line', `${secret} ${secret}`],
+  ])('masks it %s, whole and streamed', (_, value) => {
+    const text = `before\n${pyyamlDump(value)}after\n`;
+    // The dump really folds it over lines.
+    expect(text.split('\n').length, text).toBeGreaterThan(4);
+    const secrets = [value.includes(secret) && value !== secret ? secret : value];
+    const whole = createSecretMask(secrets).mask(text);
+    for (const word of words) expect(whole, `${word} in ${whole}`).not.toContain(word);
+    expect(whole).toMatch(/^before\ndata:\n {2}passphrase: /);
+    expect(whole.endsWith('\nafter\n')).toBe(true);
+    expect(whole.split('\n').length).toBe(text.split('\n').length);
+    for (const size of [1, 7, 64, 1000])
+      expect(streamed(secrets, text, size), `chunks of ${size}`).toBe(whole);
+  });
+});
+
 describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
   const key = `-----BEGIN KEY-----\n${Array.from({ length: 5 }, (_, i) => `L${i}${'k3y/Sec+'.repeat(7)}`).join('\n')}\n-----END KEY-----\n`;
   /** The real tool's dump of `input`. */

@@ -1,4 +1,5 @@
 import { escapedForms, percentEncodedForms } from './escaped-forms.js';
+import { type FoldedFormFinder, foldedFormFinder } from './folded-forms.js';
 import {
   type DumpContext,
   dumpHoldFrom,
@@ -73,10 +74,11 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   // No `u` flag: matching code unit by code unit also masks a secret holding a lone surrogate.
   const findPlain = plainFinder(plain, literalAlternation(plain, 'g'));
   const joined = joinedFormFinder(plain);
-  const findWrapped = wrappedAndJoined(wrappedFormFinder(wrapped), joined);
+  const folded = foldedFormFinder(plain);
+  const findWrapped = withFolded(wrappedAndJoined(wrappedFormFinder(wrapped), joined), folded);
   /** Every target, for what is held back and what is masked at a cut edge: a piece of any. */
   const targets = byFirstUnits([...plain, ...wrapped].sort((a, b) => b.length - a.length));
-  const holdFrom = possibleStarts(targets, joined);
+  const holdFrom = withFoldedHold(possibleStarts(targets, joined), folded);
   // A secret of only `*`s lives inside the mask itself: repeating would only grow the text.
   const passes = plain.some((v) => MASK.includes(v)) ? 1 : plain.length + 1;
   const dumps: Dumps = {
@@ -350,6 +352,38 @@ function wrappedAndJoined(
     const free = more.filter(([s, e]) => !spans.some(([ws, we]) => s < we && ws < e));
     return [...spans, ...free].sort((a, b) => a[0] - b[0]);
   };
+}
+
+/** The spans `find` gives, then the folded forms (folded-forms.ts) that overlap none of them. */
+function withFolded(
+  find: (text: string, atLineStart: boolean) => Span[],
+  folded: FoldedFormFinder | undefined,
+): (text: string, atLineStart: boolean) => Span[] {
+  if (!folded) return find;
+  return (text, atLineStart) => {
+    const spans = find(text, atLineStart);
+    const more = folded.find(text);
+    if (more.length === 0) return spans;
+    const free = more.filter(([s, e]) => !spans.some(([ws, we]) => s < we && ws < e));
+    return [...spans, ...free].sort((a, b) => a[0] - b[0]);
+  };
+}
+
+/** `holdFrom`, and where a target folded over lines may begin that the next text goes on with. */
+function withFoldedHold(
+  holdFrom: PossibleStart,
+  folded: FoldedFormFinder | undefined,
+): PossibleStart {
+  if (!folded) return holdFrom;
+  const foldTargets = byFirstUnits(folded.targets);
+  const startIn = (readBack: string) => startOfPossibleSecretIn(readBack, 0, foldTargets);
+  const withFolds: PossibleStart = (text, from, atLineStart) => {
+    const start = holdFrom(text, from, atLineStart);
+    const foldedStart = folded.holdFrom(text, startIn);
+    return foldedStart >= from ? Math.min(start, foldedStart) : start;
+  };
+  withFolds.lineOf = holdFrom.lineOf;
+  return withFolds;
 }
 
 /**
