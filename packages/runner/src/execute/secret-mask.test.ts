@@ -1076,7 +1076,7 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
         const bytes = bytesShown(
           whole,
           command === 'xxd',
-          args.includes('-d') || /^[ud]/.test(type ?? ''),
+          (args as readonly string[]).includes('-d') || /^[ud]/.test(type ?? ''),
           type ? Number(type.slice(1)) : 2,
         );
         expect(bytes.length, what).toBeGreaterThan(key.length);

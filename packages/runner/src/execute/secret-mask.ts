@@ -382,7 +382,7 @@ function withFoldedHold(
     const foldedStart = folded.holdFrom(text, startIn);
     return foldedStart >= from ? Math.min(start, foldedStart) : start;
   };
-  withFolds.lineOf = holdFrom.lineOf;
+  if (holdFrom.lineOf) withFolds.lineOf = holdFrom.lineOf;
   return withFolds;
 }
 
