@@ -22,7 +22,8 @@ import type { Span } from './wrapped-encodings.js';
 export interface JoinedFormFinder {
   /**
    * Where targets crossing a line break stand in `text`, whole (line breaks and CRs inside).
-   * `atLineStart`: the text begins a line (else its first line goes on with one shown before).
+   * `atLineStart`: the text begins a line (else its first line goes on with one shown before);
+   * not needed since a wrapped line may follow other text on its line, kept for the callers.
    */
   find(text: string, atLineStart: boolean): Span[];
   /**
@@ -104,12 +105,17 @@ function beginsLine(text: string, at: number, atLineStart: boolean): boolean {
   return i === 0 ? atLineStart : text.charCodeAt(i - 1) === LF;
 }
 
-/** Whether the line whose base64 characters end at `end` (a break follows) is a wrapped line. */
-function isWrappedLine(text: string, end: number, atLineStart: boolean): boolean {
+/**
+ * Whether the line whose base64 characters end at `end` (a break follows) is a wrapped line:
+ * WRAP_MIN to WRAP_MAX of them, alone on their line or, on the first line of a form, after other
+ * text (`token: ` or `"data": "` printed before `base64 -w 40` output); a run that begins a
+ * streamed text is taken as after text too.
+ */
+function isWrappedLine(text: string, end: number): boolean {
   let i = end;
   while (i > 0 && end - i <= WRAP_MAX && isBase64(text, i - 1)) i--;
   const n = end - i;
-  return n >= WRAP_MIN && n <= WRAP_MAX && beginsLine(text, i, atLineStart);
+  return n >= WRAP_MIN && n <= WRAP_MAX;
 }
 
 function gram(a: number, b: number, c: number): number {
@@ -134,7 +140,7 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
   const findIn = plainFinder(targets, literalAlternation(targets, 'g'));
   const longest = targets[0]!.length;
 
-  const find = (text: string, atLineStart: boolean): Span[] => {
+  const find = (text: string, _atLineStart: boolean): Span[] => {
     const spans: Span[] = [];
     let next = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', Math.max(nl + 1, next))) {
@@ -157,7 +163,7 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
         // The first line break inside the match: the line before it must be a wrapped line.
         let j = a + 1;
         while (j < e && rawAt[j]! === rawAt[j - 1]! + 1) j++;
-        if (j === e || !isWrappedLine(text, rawAt[j - 1]! + 1, atLineStart)) {
+        if (j === e || !isWrappedLine(text, rawAt[j - 1]! + 1)) {
           // Within one line the masker's own pattern finds it; across ordinary lines it is not one.
           s = findIn(joined, a + 1);
           continue;
@@ -173,18 +179,13 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
     text: string,
     atLineStart: boolean,
     startIn: (joined: string) => number,
-  ): number =>
-    Math.min(unfinishedLine(text, atLineStart), wrappedLineGoingOn(text, atLineStart, startIn));
+  ): number => Math.min(unfinishedLine(text, atLineStart), wrappedLineGoingOn(text, startIn));
 
   /**
    * The wrapped lines that end `text`, each followed by a break (the text's last, maybe): the
    * first whose end begins a target that the rest of the text begins to go on with.
    */
-  const wrappedLineGoingOn = (
-    text: string,
-    atLineStart: boolean,
-    startIn: (joined: string) => number,
-  ): number => {
+  const wrappedLineGoingOn = (text: string, startIn: (joined: string) => number): number => {
     const ends: number[] = [];
     // The last line, if it has only an indentation yet, or a break or CR ends the text: the line
     // before it is followed by a break.
@@ -211,7 +212,7 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
     }
     for (let k = ends.length - 1; k >= 0; k--) {
       const end = ends[k]!;
-      if (!isWrappedLine(text, end, atLineStart)) continue;
+      if (!isWrappedLine(text, end)) continue;
       let begin = end;
       while (begin > 0 && isBase64(text, begin - 1)) begin--;
       const { joined, rawAt, end: joinEnd } = joinFrom(text, begin);

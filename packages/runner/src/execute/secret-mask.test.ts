@@ -616,23 +616,24 @@ describe('encoded forms of a secret', () => {
     }
   });
 
-  it('takes a target across a line break only after a wrapped line (16+ base64 characters, nothing else), and does not hold ordinary lines back', () => {
+  it('takes a target across a line break only after a wrapped line (16+ base64 characters, alone or after other text), and does not hold ordinary lines back', () => {
     // The secrets are made of base64 characters: they are looked for across line breaks too.
     const secrets = ['startedOK-1234567', 'Zm9vYmFyYmF6cXV4cXV1eA'];
     const { mask } = createSecretMask(secrets);
     for (const text of [
       'Service started\nOK-1234567\n',
       'Service started\r\nOK-1234567\r\n',
-      // The first line holds other text, or is too short to be a wrapped line.
-      'job Zm9vYmFyYmF6cXV4\ncXV1eA\n',
+      // The first line is too short to be a wrapped line.
       'Zm9vYmFy\nYmF6cXV4cXV1eA!\n',
       'job 1\n2\n3\n4\n5\n6\n7\n8\n9\n',
     ]) {
       expect(mask(text), text).toBe(text);
       for (const size of [1, 3, 1000]) expect(streamed(secrets, text, size), text).toBe(text);
     }
-    // After a wrapped line, indented or not: masked, each line's piece, whole and streamed.
+    // After a wrapped line, indented or not, or after other text on its line: masked, each
+    // line's piece, whole and streamed.
     for (const [text, masked] of [
+      ['job Zm9vYmFyYmF6cXV4\ncXV1eA\n', 'job ***\n***\n'],
       ['Zm9vYmFyYmF6cXV4\ncXV1eA done\n', '***\n*** done\n'],
       ['  token: |\n    Zm9vYmFyYmF6cXV4\r\n    cXV1eA\n', '  token: |\n    ***\r\n    ***\n'],
       ['xxxxxxxxxxxxxxxxstartedOK\n-1234567\n', 'xxxxxxxxxxxxxxxx***\n***\n'],
@@ -875,6 +876,34 @@ describe('encoded forms of a secret', () => {
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);
+  });
+});
+
+describe('a wrapped form whose first line holds other text', () => {
+  const secret = 'tok/3nX+Q"z=9fA2b c7Lw-deploy-2026-correct-horse-battery-staple';
+  it.each([
+    ['token: ', 'base64 -w 40', ''],
+    ['"data": "', 'base64 -w 33', '"'],
+    ['hex: ', 'xxd -p -c 12', ''],
+    ['  key: ', 'base64 -w 50', ''],
+  ])('masks %s then %s, whole and streamed', (before, encode, after) => {
+    const text = execFileSync(
+      'bash',
+      [
+        '-c',
+        `echo start; printf %s "$B"; printf %s "$S" | ${encode} | head -c -1; printf '%s\\n' "$A"; echo done`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, S: secret, B: before, A: after } },
+    );
+    const lines = text.split('\n');
+    expect(lines.length, text).toBeGreaterThan(4);
+    const whole = createSecretMask([secret]).mask(text);
+    // Each line keeps its place and what comes before the form; nothing of the form stays.
+    expect(whole.split('\n')[1]).toBe(`${before}***`);
+    for (const line of whole.split('\n').slice(2, -3)) expect(line.trim()).toBe('***');
+    expect(whole.endsWith(`***${after}\ndone\n`), whole).toBe(true);
+    for (const size of [1, 7, 64, 1000])
+      expect(streamed([secret], text, size), `chunks of ${size}`).toBe(whole);
   });
 });
 
