@@ -48,6 +48,40 @@ describe('masking a stream', () => {
     }
   });
 
+  it('never holds an unfinished line back without bound: a long line without a break is let out as it grows', () => {
+    // Secrets of every kind that makes the masker hold lines: base64 characters (wrapped lines),
+    // a passphrase (YAML folds), a PEM key (dumps of it).
+    const secrets = [
+      'correct horse battery staple',
+      'tok-Zm9vYmFyYmF6cXV4cXV1eA',
+      `-----BEGIN KEY-----\n${'QUJD'.repeat(200)}\n-----END KEY-----\n`,
+    ];
+    for (const [what, line, bound] of [
+      // A line of base64 or hex only may be a wrapped line up to 1,024 characters.
+      ['base64 only', 'QUJDREVG'.repeat(20_000), 1024],
+      ['hex only', '0123456789abcdef'.repeat(10_000), 1024],
+      // A line that may be a dump line (od -An -t d2, od -An -c, xxd) up to 16 KiB.
+      ['decimal words', '  30056  29806'.repeat(10_000), 16_384],
+      ['characters', '   h   u   n'.repeat(10_000), 16_384],
+      ['hex dump', `0000000 ${'41 '.repeat(50_000)}`, 16_384],
+      // Ordinary text: only a possible beginning of a secret.
+      ['words', 'correct horse battery '.repeat(8000), 64],
+    ] as const) {
+      const stream = createSecretMask(secrets).maskStream();
+      let fed = 0;
+      let out = 0;
+      for (let i = 0; i < line.length; i += 4096) {
+        const chunk = line.slice(i, i + 4096);
+        fed += chunk.length;
+        out += stream.push(chunk).length;
+        expect(fed - out, `${what}, after ${fed} characters`).toBeLessThanOrEqual(bound);
+      }
+    }
+    // A partial line of ordinary text (a prompt, a progress message) is let out at once.
+    const stream = createSecretMask(secrets).maskStream();
+    expect(stream.push('Waiting for the lock...')).toBe('Waiting for the lock...');
+  });
+
   it('lets out at once what cannot begin a secret, and holds back only a possible beginning', () => {
     const stream = createSecretMask(['hunter2']).maskStream();
     expect(stream.push('progress 10%\n')).toBe('progress 10%\n');
