@@ -38,6 +38,7 @@ export function mayBeDumpLine(partial: string): boolean {
     DUMP_START.test(partial) ||
     (partial !== '' &&
       (CHAR_FIELDS_SO_FAR.test(partial) ||
+        CHAR_FIELDS_UNDER_OFFSET.test(partial) ||
         HEX_TOKENS_SO_FAR.test(partial) ||
         mayBeWordLineSoFar(partial)))
   );
@@ -53,6 +54,10 @@ const HEX_TOKENS_SO_FAR = /^(?: [0-9a-fA-F]{2,16})*(?: [0-9a-fA-F]{0,16})?$/;
  */
 const CHAR_FIELDS_SO_FAR =
   /^(?: {3}[ -~]| {2}\\[0abfnrtv]| [0-3][0-7]{2})*(?: {1,3}| {2}\\| [0-3][0-7]?)?$/;
+
+/** The same under the 6 to 16 columns of an offset: `od -bc`'s line of characters. */
+const CHAR_FIELDS_UNDER_OFFSET =
+  /^ {6,16}(?: {3}[ -~]| {2}\\[0abfnrtv]| [0-3][0-7]{2})*(?: {1,3}| {2}\\| [0-3][0-7]?)?$/;
 
 /** Whether `text` holds a line that may be a dump line: a cheap test before reading it. */
 export function mayHoldDump(text: string): boolean {
@@ -233,7 +238,13 @@ function dumpLineBytes(text: string, start: number, end: number): number {
   // Bits and octal words first: a line of hex fails there at its first token, while one of bits
   // would be read as hex in vain (its groups are hex digits too).
   const words = readWordLine(text, start, end);
-  return words >= 0 ? words : (readLine(text, start, end)?.n ?? readCharLine(text, start, end));
+  if (words >= 0) return words;
+  const n = readLine(text, start, end)?.n ?? readCharLine(text, start, end);
+  if (n >= 0 || text.charCodeAt(start) !== SPACE) return n;
+  // The line of characters under one of octal bytes (`od -bc`): indented, no bytes of its own.
+  for (let pad = 6; pad <= 16 && text.charCodeAt(start + pad - 1) === SPACE; pad++)
+    if (readCharLine(text, start + pad, end) > 0) return 0;
+  return -1;
 }
 
 /** What `od -c` writes for a byte after two spaces and a backslash. */
@@ -289,7 +300,16 @@ function fieldByte(text: string, at: number): number {
 /** A run of consecutive dump lines: where its lines stand and its bytes in `bytes[from, to)`. */
 interface Run {
   /** A line of hex (read by readLine), of `od -c` (readCharLine), or of bits or octal words (readWordLine). */
-  lines: { start: number; end: number; byte: number; kind: 'hex' | 'chars' | 'words' }[];
+  lines: {
+    start: number;
+    end: number;
+    byte: number;
+    /** How many bytes it shows. */
+    n: number;
+    kind: 'hex' | 'chars' | 'words';
+    /** A line of characters under a line showing the same bytes (`od -bc`): its indentation. */
+    pad?: number;
+  }[];
   from: number;
   to: number;
   /** Some line may be read as little-endian words: the run is read that way too. */
@@ -308,6 +328,13 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     const first = byte;
+    const prev = run?.lines[run.lines.length - 1];
+    const pad = prev && prev.pad === undefined ? companionPad(text, prev, start, end, bytes) : -1;
+    if (pad >= 0 && run && prev) {
+      run.lines.push({ start, end, byte: prev.byte, n: prev.n, kind: 'chars', pad });
+      start = end + 1;
+      continue;
+    }
     const isHexStart = hexAt(text, start) >= 0;
     // Bits and octal words first (dumpLineBytes says why); their bytes are written as read.
     const words =
@@ -330,11 +357,11 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
     if (!chars && !words) byte = first;
     if (chars || words) {
       run ??= { lines: [], from: first, to: first, eitherOrder: false };
-      run.lines.push({ start, end, byte: first, kind: chars ? 'chars' : 'words' });
+      run.lines.push({ start, end, byte: first, n: byte - first, kind: chars ? 'chars' : 'words' });
       run.to = byte;
     } else if (reading) {
       run ??= { lines: [], from: byte, to: byte, eitherOrder: false };
-      run.lines.push({ start, end, byte, kind: 'hex' });
+      run.lines.push({ start, end, byte, n: reading.n, kind: 'hex' });
       if (reading.eitherOrder) run.eitherOrder = true;
       writeBytes(text, reading.tokens, reading.swapped, bytes, byte);
       writeBytes(text, reading.tokens, reading.swapped || reading.eitherOrder, swapped, byte);
@@ -348,6 +375,31 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
   }
   if (run) runs.push(run);
   return runs;
+}
+
+/**
+ * If text[start, end) is the line of characters `od -bc` writes under a line of octal bytes (the
+ * same bytes, its fields under theirs: indented as far as that line's offset), that indentation;
+ * else -1.
+ */
+function companionPad(
+  text: string,
+  prev: Run['lines'][number],
+  start: number,
+  end: number,
+  bytes: Buffer,
+): number {
+  if (prev.kind !== 'chars' || prev.n === 0) return -1;
+  let pad = 0;
+  while (pad < 16 && hexAt(text, prev.start + pad) >= 0) pad++;
+  if (pad !== 0 && pad < 6) return -1;
+  for (let i = start; i < start + pad; i++) if (text.charCodeAt(i) !== SPACE) return -1;
+  let k = 0;
+  let same = true;
+  const n = readCharLine(text, start + pad, end, (_, b) => {
+    if (bytes[prev.byte + k++] !== b) same = false;
+  });
+  return n === prev.n && same ? pad : -1;
 }
 
 /**
@@ -442,8 +494,8 @@ export function maskDumps(
       const bytes = (words ? asWords : inOrder).subarray(run.from, run.to);
       const hidden = hiddenBytes(bytes, targets, edges, minPiece);
       if (!hidden) continue;
-      for (const [i, line] of run.lines.entries()) {
-        const next = run.lines[i + 1]?.byte ?? run.to;
+      for (const line of run.lines) {
+        const next = line.byte + line.n;
         if (!hidden.subarray(line.byte - run.from, next - run.from).includes(1)) continue;
         let byte = line.byte - run.from;
         if (line.kind === 'words') {
@@ -457,7 +509,7 @@ export function maskDumps(
         }
         if (line.kind === 'chars') {
           // A field's characters, or its last place for a space.
-          readCharLine(full, line.start, line.end, (field) => {
+          readCharLine(full, line.start + (line.pad ?? 0), line.end, (field) => {
             if (hidden[byte++])
               for (let c = field + 1; c < field + 4; c++)
                 if (full.charCodeAt(c) !== SPACE || c === field + 3) starred.push(c);

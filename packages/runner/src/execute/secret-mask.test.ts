@@ -1159,6 +1159,65 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     }
   });
 
+  it('stars out the secret in a dump writing each line in two forms (od -bc: octal, then characters), whole and streamed', () => {
+    const secret = 'hunter2-Pa55w0rd-and-more-of-it';
+    const secrets = [secret];
+    const { mask } = createSecretMask(secrets);
+    const escapes: Record<string, number> = { '\\0': 0, '\\n': 10, '\\t': 9, '\\r': 13 };
+    /** The bytes each kind of line still shows (null: starred), in order. */
+    function shown(
+      masked: string,
+      pad: number,
+    ): { octal: (number | null)[]; chars: (number | null)[] } {
+      const octal: (number | null)[] = [];
+      const chars: (number | null)[] = [];
+      const lines = masked.split('\n').filter((l) => l.trim() !== '');
+      for (let i = 0; i + 1 < lines.length; i += 2) {
+        for (const token of lines[i]!.slice(pad).trim().split(/ +/))
+          octal.push(token.includes('*') ? null : Number.parseInt(token, 8));
+        const fields = lines[i + 1]!.slice(pad).match(/.{1,4}/g) ?? [];
+        for (const field of fields) {
+          const f = field.trim();
+          if (f.includes('*')) chars.push(null);
+          else if (f === '') chars.push(0x20);
+          else if (/^[0-7]{3}$/.test(f)) chars.push(Number.parseInt(f, 8));
+          else chars.push(escapes[f] ?? f.charCodeAt(0));
+        }
+      }
+      return { octal, chars };
+    }
+    const runsOf = (bytes: (number | null)[]) => {
+      const s = Buffer.from(secret);
+      const runs: string[] = [];
+      for (let i = 0; i + 4 <= s.length; i++)
+        for (let at = 0; at + 4 <= bytes.length; at++)
+          if ([0, 1, 2, 3].every((j) => bytes[at + j] === s[i + j]))
+            runs.push(s.subarray(i, i + 4).toString());
+      return runs;
+    };
+    for (const [args, pad] of [
+      [['-bc'], 7],
+      [['-An', '-bc'], 0],
+      [['-A', 'x', '-bc'], 6],
+    ] as const) {
+      const what = `od ${args.join(' ')}`;
+      const text = dump('od', [...args], `user: ${secret};end of the dump here\n`);
+      const whole = mask(text);
+      const { octal, chars } = shown(whole, pad);
+      expect(octal.length, what).toBeGreaterThan(secret.length);
+      expect(runsOf(octal), what).toEqual([]);
+      expect(runsOf(chars), what).toEqual([]);
+      // The layout stays, and so do the bytes around the secret.
+      expect(
+        whole.split('\n').map((l) => l.length),
+        what,
+      ).toEqual(text.split('\n').map((l) => l.length));
+      expect(whole, what).toMatch(/ {3}u {3}s {3}e {3}r/);
+      for (const size of [1, 7, 64, 1000])
+        expect(streamed(secrets, text, size), `${what} in chunks of ${size}`).toBe(whole);
+    }
+  });
+
   it('stars out an encoded form of the secret in a dump (base64 | xxd, a JSON file through hexdump -C)', () => {
     const token = 'tok/3nX+Q"z=9fA2b c7Lw-deploy-2026';
     const secrets = [key, token];
