@@ -151,6 +151,13 @@ spec:
       name: The token in YAML, HTML, declare -p and curl's percent-encoding
       run: |
         ${QUOTED_MORE}
+    - id: folded-wide
+      name: The token folded by PyYAML; the key in od -t d2, od -bc, and base64 -w 40 after text
+      run: |
+        /usr/bin/python3 -c 'import os, yaml; print(yaml.dump({"data": {"passphrase": "x " * 20 + os.environ["OPSBOOK_PARAM_TOKEN"]}}), end="")'
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -t d2
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -bc
+        printf 'token: '; printf %s "$OPSBOOK_PARAM_KEY" | base64 -w 40
 `,
 };
 
@@ -283,6 +290,7 @@ describe('a secret printed encoded is masked too', () => {
 describe('a secret printed quoted, escaped or dumped in bits or octal is masked too', () => {
   it('shows no printf %q, jq -a, python repr / json.dumps / bytes, xxd -b, od or base64-dump form of a secret anywhere', async () => {
     // Characters that shells, JSON and Python escape: ' " \\ space, and one past ASCII.
+    // (16 base64 characters after `tok/`: PyYAML folds the value below inside the token.)
     const token = `tok/${randomBytes(12).toString('base64')} "it's" \\é-${randomBytes(6).toString('hex')}`;
     const key = randomBytes(120).toString('base64');
     const env = { OPSBOOK_PARAM_TOKEN: token, OPSBOOK_PARAM_KEY: key };
@@ -317,6 +325,9 @@ describe('a secret printed quoted, escaped or dumped in bits or octal is masked 
     expect(out('quoted-more')).toMatch(
       /^t: "\*\*\*"\n<td>\*\*\*<\/td>\n(?:"\*\*\*"|\$'\*\*\*')\nhttp:\/\/127\.0\.0\.1:9\/\?t=\*\*\*\n$/,
     );
+    // PyYAML broke the double-quoted value inside the token: each line's piece masked.
+    expect(out('folded-wide')).toMatch(/^ {2}passphrase: "(?:x ){20}\*\*\*\n {4}\*\*\*"$/m);
+    expect(out('folded-wide')).toMatch(/^token: \*\*\*\n\*\*\*\n/m);
 
     // The forms as the real tools print them here.
     const local = (script: string) =>
@@ -361,6 +372,32 @@ describe('a secret printed quoted, escaped or dumped in bits or octal is masked 
     for (const [i, text] of everything.entries()) {
       const leaked = pieces.filter((p) => text.includes(p));
       expect(leaked, `output ${i} shows a secret`).toEqual([]);
+    }
+    // od -t d2: 2 signed words (4 bytes) of the key at either parity; od -bc's line of
+    // characters: 8 of the key's (spaces taken out); base64 -w 40: 12 characters of a line.
+    const signedWords = (bytes: Buffer) =>
+      Array.from({ length: bytes.length >> 1 }, (_, i) => String(bytes.readInt16LE(2 * i)));
+    const spaced = [
+      ...runsOf(signedWords(keyBytes), 2),
+      ...runsOf(signedWords(keyBytes.subarray(1)), 2),
+    ];
+    const squeezedPieces = piecesOf(key, 8);
+    const wrappedPieces = piecesOf(Buffer.from(key).toString('base64'), 12);
+    for (const [i, text] of everything.entries()) {
+      const oneSpace = text.replace(/ +/g, ' ');
+      const squeezed = text.replaceAll(' ', '');
+      expect(
+        spaced.filter((p) => oneSpace.includes(` ${p}\n`) || oneSpace.includes(` ${p} `)),
+        `output ${i} shows the key in od -t d2`,
+      ).toEqual([]);
+      expect(
+        squeezedPieces.filter((p) => squeezed.includes(p)),
+        `output ${i} shows the key in od -bc`,
+      ).toEqual([]);
+      expect(
+        wrappedPieces.filter((p) => text.includes(p)),
+        `output ${i} shows the key's base64`,
+      ).toEqual([]);
     }
   });
 });
