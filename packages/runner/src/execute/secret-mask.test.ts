@@ -984,6 +984,31 @@ describe('a secret in a YAML value folded over lines (PyYAML)', () => {
     for (const size of [1, 7, 64, 1000])
       expect(streamed(secrets, text, size), `chunks of ${size}`).toBe(whole);
   });
+
+  it('masks it in kubectl -o yaml of a ConfigMap (Go YAML folds it too), and the one-line base64 of a Secret', () => {
+    // kubectl offline (--dry-run=client): what `kubectl get configmap -o yaml` prints.
+    const kubectl = (kind: string) =>
+      execFileSync(
+        'kubectl',
+        [
+          'create',
+          ...kind.split(' '),
+          `--from-literal=passphrase=${secret}`,
+          '--dry-run=client',
+          '-o',
+          'yaml',
+        ],
+        { encoding: 'utf8' },
+      );
+    const configMap = kubectl('configmap cm');
+    expect(configMap).toContain('0123456789\n    abcdef');
+    const masked = createSecretMask([secret]).mask(configMap);
+    expect(masked).toContain('  passphrase: ***\n    ***\n');
+    for (const word of words) expect(masked).not.toContain(word);
+    for (const size of [1, 7, 64]) expect(streamed([secret], configMap, size)).toBe(masked);
+    const secretYaml = kubectl('secret generic s');
+    expect(createSecretMask([secret]).mask(secretYaml)).toContain('  passphrase: ***\n');
+  });
 });
 
 describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
