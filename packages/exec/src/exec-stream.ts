@@ -4,7 +4,13 @@ import { InterruptedError, type UnreachableError, UsageError } from '@opsbook/sc
 import type { Client, ClientChannel } from 'ssh2';
 import { execErrors } from './error-codes.js';
 import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
-import { DEFAULT_MAX_CAPTURED_BYTES, OutputCapture, type Transport } from './transport.js';
+import { KILL_CONFIRM_WAIT_MS } from './step-session.js';
+import {
+  CommandCancelledError,
+  DEFAULT_MAX_CAPTURED_BYTES,
+  OutputCapture,
+  type Transport,
+} from './transport.js';
 
 /**
  * A command whose stdout is a byte stream (a tar or pg_dump archive) instead of collected text.
@@ -91,11 +97,27 @@ export function execStreamOverSsh(
     let channel: ClientChannel | undefined;
     let inputError: Error | undefined;
     const exit = { code: null as number | null, signal: null as string | null };
+    /** Set once the command was killed, while the host has to confirm the kill. */
+    let killed: ((isConfirmed: boolean) => void) | undefined;
+    // As a step's command (StepSession): the kill is called done only once the host confirmed
+    // it (the channel's exit or close); a frozen host confirms nothing within
+    // KILL_CONFIRM_WAIT_MS, and the error says the command may still be running there.
     const onAbort = () => {
-      channel?.end();
-      channel?.close();
-      stdout.destroy(new InterruptedError(`the command on ${host} was cancelled and killed`));
-      reject(new InterruptedError(`the command on ${host} was cancelled and killed`));
+      if (killed) return;
+      const cancel = (isConfirmed: boolean) => {
+        const error = new CommandCancelledError(host, isConfirmed);
+        stdout.destroy(error);
+        reject(error);
+      };
+      // Not started yet: nothing runs on the host (the callback closes a channel that comes).
+      if (!channel) return cancel(true);
+      channel.end();
+      channel.close();
+      const timer = setTimeout(() => cancel(false), KILL_CONFIRM_WAIT_MS);
+      killed = (isConfirmed) => {
+        clearTimeout(timer);
+        cancel(isConfirmed);
+      };
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
     // ssh2 throws, rather than calling back, once its socket is gone (a keepalive that gave up on
@@ -122,10 +144,14 @@ export function execStreamOverSsh(
           return reject(error);
         }
         channel = ch;
-        if (request.signal?.aborted) return onAbort();
+        if (request.signal?.aborted) {
+          ch.end();
+          return ch.close();
+        }
         ch.pipe(stdout);
         ch.stderr.on('data', (d: Buffer) => stderr.push(d));
         ch.on('exit', (code: number | null, signal?: string) => {
+          if (killed) return killed(true);
           exit.code = code ?? null;
           exit.signal = signal ? `SIG${signal}` : null;
         });
@@ -133,6 +159,7 @@ export function execStreamOverSsh(
           request.signal?.removeEventListener('abort', onAbort);
           request.stdin?.destroy();
           stderr.end();
+          if (killed) return killed(true);
           if (inputError) {
             stdout.destroy(inputError);
             return reject(inputError);

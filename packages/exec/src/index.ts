@@ -82,6 +82,7 @@ export {
   type ExecRequest,
   type ExecResult,
   type HostRoute,
+  killUnconfirmedText,
   OutputCapture,
   type Transport,
 } from './transport.js';

@@ -131,16 +131,27 @@ export const DEFAULT_MAX_CAPTURED_BYTES = 1024 * 1024;
  * the command may still be running there, and the message says so rather than "killed".
  */
 export class CommandCancelledError extends InterruptedError {
+  /**
+   * `message`: what a caller that ran the command for some work (a backup, a restore) says of
+   * that work instead; it keeps `isKillConfirmed`, and must say the same of the kill.
+   */
   constructor(
     readonly host: string,
     readonly isKillConfirmed: boolean,
+    message?: string,
   ) {
     super(
-      isKillConfirmed
-        ? `the command on ${host} was cancelled and killed`
-        : `the command on ${host} was cancelled; the kill was sent but not confirmed (host ${host} is not answering): the command may still be running there, check the host`,
+      message ??
+        (isKillConfirmed
+          ? `the command on ${host} was cancelled and killed`
+          : `the command on ${host} was cancelled; ${killUnconfirmedText(host)}: the command may still be running there, check the host`),
     );
   }
+}
+
+/** The words for a kill a host did not confirm, shared by every message that says so. */
+export function killUnconfirmedText(host: string): string {
+  return `the kill was sent but not confirmed (host ${host} is not answering)`;
 }
 
 /** Collects one stream: decodes UTF-8 across chunk boundaries, forwards, keeps a bounded copy. */

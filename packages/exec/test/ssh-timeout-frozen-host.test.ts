@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSsh, type Transport } from '../src/index.js';
+import { CommandCancelledError, connectSsh, execStream, type Transport } from '../src/index.js';
 
 /*
  * A command that times out on a host that has frozen (its sshd processes stopped with SIGSTOP,
@@ -103,5 +103,64 @@ describe('a timed-out command and its kill', () => {
     const result = await running;
     expect(frozen.length).toBeGreaterThan(0);
     expect(result).toMatchObject({ timedOut: true, exitCode: null, killUnconfirmed: true });
+  });
+});
+
+/*
+ * A streamed command (what backup and restore actions run: stdout is an archive) cancelled by
+ * its signal (a second Ctrl-C) must wait for the host to confirm the kill, as a step's command
+ * does: a frozen host confirms nothing, and the command is not called killed.
+ */
+describe('a streamed command cancelled by its signal', () => {
+  /** Starts a stream that prints a line and then sleeps, and resolves once the line arrived. */
+  async function startedStream(t: Transport, controller: AbortController, freeze: boolean) {
+    const run = execStream(t, {
+      command: 'echo started; sleep 2983',
+      signal: controller.signal,
+    });
+    run.stdout.on('error', () => {}); // `done` carries the outcome
+    await new Promise<void>((resolve) => {
+      run.stdout.once('data', () => {
+        if (freeze) {
+          const found = sessionProcesses();
+          frozen.push(...found);
+          for (const pid of found) process.kill(pid, 'SIGSTOP');
+        }
+        resolve();
+      });
+    });
+    return run;
+  }
+
+  it('on a host that answers: rejects once the kill is confirmed', async () => {
+    const t = await connect();
+    const controller = new AbortController();
+    const run = await startedStream(t, controller, false);
+    controller.abort();
+    const error = await run.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ isKillConfirmed: true });
+    expect(String((error as Error).message)).toContain('was cancelled and killed');
+  });
+
+  it('on a frozen host: rejects saying the kill was sent but not confirmed', async () => {
+    const t = await connect();
+    const controller = new AbortController();
+    const run = await startedStream(t, controller, true);
+    controller.abort();
+    const error = await run.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ isKillConfirmed: false });
+    const message = String((error as Error).message);
+    expect(message).not.toContain('killed');
+    expect(message).toContain('the kill was sent but not confirmed (host h1 is not answering)');
+    // stdout carries the same error: a consumer that reads only the stream is told the same.
+    expect(run.stdout.errored).toBeInstanceOf(CommandCancelledError);
   });
 });
