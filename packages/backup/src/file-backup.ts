@@ -71,13 +71,15 @@ export async function backupFiles(request: FileBackupRequest): Promise<BackupOut
       signal: request.signal,
       cancelledMessage: `the backup of ${host} was cancelled; nothing was kept`,
     },
-    async ({ id, dir, signal }) => {
-      const run = execStream(request.transport, {
-        command: tarCommand(paths, request.exclude ?? [], wanted),
-        sudo: request.sudo,
-        signal,
-        maxCapturedBytes: 4 * 1024 * 1024,
-      });
+    async ({ id, dir, signal, writtenBy }) => {
+      const run = writtenBy(
+        execStream(request.transport, {
+          command: tarCommand(paths, request.exclude ?? [], wanted),
+          sudo: request.sudo,
+          signal,
+          maxCapturedBytes: 4 * 1024 * 1024,
+        }),
+      );
       const compression =
         wanted === 'auto' || wanted === 'zstd' ? await hostCompression(run, wanted, host) : wanted;
       const name = `files.tar${compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : ''}`;

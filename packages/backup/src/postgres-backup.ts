@@ -122,17 +122,19 @@ export async function backupPostgres(request: PostgresBackupRequest): Promise<Ba
       signal: request.signal,
       cancelledMessage: `the dump of ${target.database} was cancelled; nothing was kept`,
     },
-    async ({ id, dir, signal }) => {
-      const run = execStream(request.transport, {
-        command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
-        env: {
-          ...postgresEnv(target),
-          ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: tableStatsSql('rowhash') } : {}),
-        },
-        sudo: request.sudo,
-        signal,
-        maxCapturedBytes: 16 * 1024 * 1024,
-      });
+    async ({ id, dir, signal, writtenBy }) => {
+      const run = writtenBy(
+        execStream(request.transport, {
+          command: withStats ? DUMP_WITH_STATS : DUMP_ONLY,
+          env: {
+            ...postgresEnv(target),
+            ...(withStats ? { OPSBOOK_TABLE_STATS_SQL: tableStatsSql('rowhash') } : {}),
+          },
+          sudo: request.sudo,
+          signal,
+          maxCapturedBytes: 16 * 1024 * 1024,
+        }),
+      );
       let header: PgDumpHeader | undefined;
       const written = writeArchive(run.stdout, {
         dir,

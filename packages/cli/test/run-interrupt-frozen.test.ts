@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
@@ -27,6 +27,21 @@ touch "$OPSBOOK_PARAM_DIR/$OPSBOOK_HOST.done"
   },
 };
 
+/** A file backup (tar over SSH, streamed into the runner's repository) of the `dir` folder. */
+const frozenBackupRunbook = {
+  yaml: `${header('frozen-backup', 'change', 'P3')}spec:
+  params:
+${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
+  steps:
+    - id: save
+      name: Archive the folder (tar over SSH)
+      uses: backup.files
+      with:
+        paths: ["{{ params.dir }}"]
+        compression: none
+`,
+};
+
 /*
  * A second Ctrl-C while one host is frozen (its sshd processes stopped with SIGSTOP, the TCP
  * connection still open, as on a hung machine): the kill goes out on its connection, but nothing
@@ -42,7 +57,11 @@ const frozen: number[] = [];
 beforeAll(async () => {
   world = await createWorld({
     hostCount: 2,
-    runbooks: { slow: slowRunbook, 'slow-script': slowScriptRunbook },
+    runbooks: {
+      slow: slowRunbook,
+      'slow-script': slowScriptRunbook,
+      'frozen-backup': frozenBackupRunbook,
+    },
   });
 });
 afterAll(async () => {
@@ -189,5 +208,80 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     expect(shown.stdout).toContain(
       'the kill was sent but not confirmed (host h2 is not answering)',
     );
+  });
+});
+
+describe('a second Ctrl-C with a host frozen mid-backup', () => {
+  it("says the backup command's kill was not confirmed, keeps nothing of the backup on the runner, and ends the run interrupted (exit 130)", async () => {
+    const dir = path.join(world.markerDir, 'frozen-backup');
+    await mkdir(dir);
+    // 1 GiB that tar must read and send (not zeros: tar --sparse skips those), so the backup is
+    // still streaming when the host freezes.
+    const chunk = Buffer.alloc(1024 * 1024, 'opsbook ');
+    const big = await open(path.join(dir, 'big'), 'w');
+    for (let i = 0; i < 1024; i++) await big.write(chunk);
+    await big.close();
+    const file = await approvedFile(
+      world,
+      'frozen-backup',
+      'frozen-backup.json',
+      [world.people.alice],
+      { params: { dir }, target: 'h2' },
+    );
+    const staging = path.join(world.stateDir, 'backups', 'staging');
+    /** Bytes of the archive being written into the runner's staging folder. */
+    const stagedBytes = async () => {
+      let bytes = 0;
+      for (const d of await readdir(staging).catch(() => [] as string[]))
+        for (const f of await readdir(path.join(staging, d)).catch(() => [] as string[]))
+          bytes += statSync(path.join(staging, d, f), { throwIfNoEntry: false })?.size ?? 0;
+      return bytes;
+    };
+    const running = world.spawnOpsbook(['run', file, '--json']);
+    await waitFor(async () => (await stagedBytes()) > 0, 'the archive to start arriving');
+    const sessions = sessionsOf(1);
+    frozen.push(...sessions);
+    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+
+    running.child.kill('SIGINT');
+    await waitFor(
+      () => running.stderr().includes('Ctrl-C again to stop now'),
+      'the first interrupt to be noted',
+    );
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(130);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.status).toBe('interrupted');
+
+    const journal = await readJournal(doc.journal.path);
+    const stepEnd = journal.find((e) => e.type === 'step-end' && e.step === 'save');
+    expect(stepEnd).toMatchObject({ host: 'h2', status: 'error', uses: 'backup.files' });
+    const reason = String(stepEnd!.reason);
+    expect(reason).toContain(
+      "the backup of h2 was cancelled; nothing was kept in the runner's repository; the kill was sent but not confirmed (host h2 is not answering): the backup's command may still be running there",
+    );
+    expect(reason).not.toContain('killed');
+    expect(reason).toContain('stopped by a second Ctrl-C');
+    const hostEnd = journal.find((e) => e.type === 'host-end' && e.host === 'h2');
+    expect(hostEnd).toMatchObject({ status: 'cancelled' });
+    expect(String(hostEnd!.error)).toContain(
+      'the kill of steps/save was sent but not confirmed (host h2 is not answering)',
+    );
+    expect(journal.at(-1)).toMatchObject({
+      type: 'run-end',
+      status: 'interrupted',
+      hosts: { h2: 'cancelled' },
+    });
+    expect(r.stderr).toMatch(/\[h2\] steps\/save error .*not confirmed/);
+    expect((await world.opsbook(['journal', 'verify', doc.runId])).code).toBe(0);
+
+    // Nothing of the half-written archive stays on the runner: no backup, no staging folder.
+    expect(await readdir(staging)).toEqual([]);
+    const list = await world.opsbook(['backup', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { backups: unknown[] }).backups).toEqual([]);
+    await rm(path.join(dir, 'big'));
   });
 });
