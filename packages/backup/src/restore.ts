@@ -1,4 +1,10 @@
-import { execStream, type StreamExit, type Transport } from '@opsbook/exec';
+import {
+  CommandCancelledError,
+  execStream,
+  killUnconfirmedText,
+  type StreamExit,
+  type Transport,
+} from '@opsbook/exec';
 import { UsageError } from '@opsbook/schema';
 import { type ArchiveSource, openArchiveSource } from './archive-source.js';
 import { backupErrors } from './error-codes.js';
@@ -65,6 +71,13 @@ export async function restoreFiles(request: FileRestoreRequest): Promise<Restore
     },
     sudo: request.sudo,
     signal: request.signal,
+    cancelled: {
+      what: `the restore of ${entry.id} into ${request.targetDir} on ${request.transport.host}`,
+      outcome: (isWholeSent) =>
+        isWholeSent
+          ? `it may have completed, or stopped part-way with part of the backup in ${request.targetDir}${request.overwrite ? ' over its old files' : ''}: look at ${request.targetDir} on ${request.transport.host} before restoring again`
+          : 'nothing of it was restored (the host publishes only a whole archive that matched its manifest)',
+    },
   });
   // Exits 3 and 4 come before the host read a byte: the archive's digest does not matter then.
   if (exit.exitCode === 3 || exit.exitCode === 4) throw fileRestoreFailure(entry, request, exit);
@@ -201,6 +214,13 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
     sudo: request.sudo,
     signal: request.signal,
     stdout,
+    cancelled: {
+      what: `the restore of ${entry.id} into ${request.target.database} on ${request.transport.host}`,
+      outcome: (isWholeSent) =>
+        isWholeSent
+          ? `pg_restore may have committed it (one transaction: all of it or nothing): look at ${request.target.database} on ${request.transport.host} before restoring again`
+          : 'nothing of it was restored (pg_restore commits nothing of a dump that did not arrive whole: one transaction)',
+    },
   });
   const host = request.transport.host;
   if (exit.exitCode !== 0) {
@@ -295,6 +315,9 @@ export async function pickBackup(
 /**
  * Streams an archive source into a host command's stdin (see archive-source.ts) and waits for
  * the command; its stdout is kept in `stdout` when given (a few lines: table stats), else dropped.
+ * Cancelled (its signal), it fails with a CommandCancelledError saying what became of the work:
+ * `cancelled` words it from whether the whole archive, its end included, had gone to the host
+ * (only then can the host have applied any of it); and whether the host confirmed the kill.
  */
 export async function streamIntoHost(
   transport: Transport,
@@ -305,6 +328,8 @@ export async function streamIntoHost(
     sudo?: boolean | undefined;
     signal?: AbortSignal | undefined;
     stdout?: Buffer[];
+    /** What the restore is (`the restore of <id> into <target> on <host>`), and its outcome. */
+    cancelled?: { what: string; outcome: (isWholeSent: boolean) => string };
   },
 ): Promise<StreamExit> {
   const run = execStream(transport, {
@@ -320,8 +345,31 @@ export async function streamIntoHost(
   try {
     return await run.done;
   } catch (e) {
+    if (e instanceof CommandCancelledError && request.cancelled)
+      throw cancelledRestore(e, source, request.cancelled);
     throw source.unreadable() ?? e;
   }
+}
+
+/** A restore's error once its command was cancelled: what became of it, and of the kill. */
+function cancelledRestore(
+  e: CommandCancelledError,
+  source: ArchiveSource,
+  cancelled: { what: string; outcome: (isWholeSent: boolean) => string },
+): CommandCancelledError {
+  // Ended: every byte of it, the end the host waits for included, went into the channel.
+  const isWholeSent = source.stream.readableEnded;
+  const sent = isWholeSent
+    ? 'after the whole archive was sent'
+    : 'before the whole archive was sent';
+  const kill = e.isKillConfirmed
+    ? ''
+    : `; ${killUnconfirmedText(e.host)}: its command may still be running there`;
+  return new CommandCancelledError(
+    e.host,
+    e.isKillConfirmed,
+    `${cancelled.what} was cancelled ${sent}${kill}; ${cancelled.outcome(isWholeSent)}`,
+  );
 }
 
 /** The tar flag that reads an archive of this format. */
