@@ -134,6 +134,12 @@ interface HostRun {
    * stopped answering): that command may still be running there.
    */
   unconfirmedKill?: string;
+  /**
+   * The host did not confirm the kill of its last killed command (a timeout, a cancel): it is not
+   * answering, and its staged scripts are not removed (ScriptStage.cleanup). A later command of
+   * the host that ends as usual clears it.
+   */
+  isNotAnswering?: boolean;
 }
 
 /** Run every host of the plan: prechecks → steps → postchecks → rollback if needed → evidence. */
@@ -211,6 +217,7 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
   let transport: Transport | undefined;
   const scripts = new ScriptStage(input.local);
   let run: HostRun | undefined;
+  let leftScripts: { dir: string; files: string[] } | undefined;
   try {
     const connecting = input.transportFor(host);
     // Either may fail first; the other's outcome must not go unobserved.
@@ -240,7 +247,11 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
           : 'failed';
     result.error = input.mask(e instanceof Error ? e.message : String(e));
   } finally {
-    if (transport) await scripts.cleanup(transport).catch(() => {});
+    if (transport) {
+      const isHostAnswering = run?.isNotAnswering !== true;
+      const left = await scripts.cleanup(transport, { isHostAnswering }).catch(() => undefined);
+      if (left) leftScripts = left;
+    }
     await input.releaseTransport?.(host).catch(() => {});
   }
   if (result.status === 'cancelled' && !result.error) {
@@ -249,6 +260,8 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
   }
   if (run?.unconfirmedKill)
     result.error = `${result.error ? `${result.error}; ` : ''}the kill of ${run.unconfirmedKill} was sent but not confirmed (host ${host.name} is not answering): its command may still be running there, check the host`;
+  if (leftScripts)
+    result.error = `${result.error ? `${result.error}; ` : ''}${leftScriptsText(host.name, leftScripts)}`;
   await input.record({
     type: 'host-end',
     host: host.name,
@@ -258,6 +271,12 @@ async function runHost(input: RunInput, host: PlannedHost, ctx: HostContext): Pr
     ...(result.error ? { error: result.error } : {}),
   });
   return result;
+}
+
+/** What a run says of the staged scripts it left on a host that was not answering. */
+function leftScriptsText(host: string, left: { dir: string; files: string[] }): string {
+  const files = left.files.length ? left.files.join(', ') : left.dir;
+  return `its staged script file(s) ${files} were not removed (host ${host} is not answering) and may be left there: once it answers, remove them with rm -rf -- ${quoteShellArg(left.dir)}`;
 }
 
 /**
@@ -491,13 +510,17 @@ async function runStep(
       throw e;
     }
     reason = e instanceof Error ? e.message : String(e);
-    if (e instanceof CommandCancelledError && !e.isKillConfirmed)
-      run.unconfirmedKill = `${phase}/${step.id}`;
+    if (e instanceof CommandCancelledError && step.where !== 'local') {
+      if (!e.isKillConfirmed) run.unconfirmedKill = `${phase}/${step.id}`;
+      run.isNotAnswering = !e.isKillConfirmed;
+    }
     const stopped = ctx.signal.aborted ? stopReasonOf(input) : undefined;
     if (stopped) reason = `${reason} (${stopped})`;
   } finally {
     live.end();
   }
+  // A command that ended (or was killed) on its own channel, as the host confirmed: it answers.
+  if (exec && step.where !== 'local') run.isNotAnswering = exec.killUnconfirmed === true;
   let status: StepStatus;
   if (actionFailure) status = 'failed';
   else if (!exec) status = reason ? 'error' : 'ok';

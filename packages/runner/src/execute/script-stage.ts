@@ -11,6 +11,8 @@ import { runnerErrors } from '../error-codes.js';
  */
 export class ScriptStage {
   private remoteDirs = new Map<Transport, string>();
+  /** The files staged in each folder, for a run to name the ones it could not remove. */
+  private staged = new Map<Transport, Set<string>>();
 
   /** `local`: the runner machine's transport, whose folder is removed with any host's. */
   constructor(private readonly local: Transport) {}
@@ -46,13 +48,31 @@ export class ScriptStage {
     const remote = `${dir}/${script.sha256.slice(0, 12)}-${path.posix.basename(script.path)}`;
     // The bytes checked above, from memory: a file read again by path could be another by then.
     await transport.writeFile(remote, bytes, { mode: 0o700 });
+    const files = this.staged.get(transport) ?? new Set<string>();
+    files.add(remote);
+    this.staged.set(transport, files);
     return remote;
   }
 
-  async cleanup(transport: Transport): Promise<void> {
+  /**
+   * Removes the staged folders of `transport`'s host and of the runner machine. A host that is
+   * not answering (it did not confirm a command's kill) is not asked: the removal would wait out
+   * its 30 s timeout for nothing, and the run would end past a second Ctrl-C's bound. Its folder
+   * is left there, and returned (with the script files in it) for the run to say so.
+   */
+  async cleanup(
+    transport: Transport,
+    options: { isHostAnswering?: boolean } = {},
+  ): Promise<{ dir: string; files: string[] } | undefined> {
+    let left: { dir: string; files: string[] } | undefined;
     for (const [t, dir] of this.remoteDirs) {
       if (t !== transport && t !== this.local) continue;
+      if (t === transport && t !== this.local && options.isHostAnswering === false) {
+        left = { dir, files: [...(this.staged.get(t) ?? [])] };
+        continue;
+      }
       await t.exec({ command: `rm -rf -- ${quoteShellArg(dir)}`, timeoutMs: 30_000 });
     }
+    return left;
   }
 }
