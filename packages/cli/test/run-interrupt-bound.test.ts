@@ -1,0 +1,112 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvedFile } from './approval-craft.js';
+import { createWorld, exists, expectOk, type World, waitFor } from './opsbook-world.js';
+import { stackTrace } from './run-cli.js';
+import { slowRunbook } from './runbook-fixtures.js';
+
+/*
+ * The 15 s bound of a second Ctrl-C: the commands are killed (the host answers), but the run
+ * cannot record its end because its PostgreSQL state store has frozen (its processes stopped
+ * with SIGSTOP: the connection stays open and nothing answers, so the journal's write neither
+ * ends nor fails). opsbook must not wait for it: past the bound it exits 130, saying the run
+ * stays incomplete; once the server answers again the run is listed incomplete.
+ */
+
+let world: World;
+let pg: Postgres;
+const frozen: number[] = [];
+beforeAll(async () => {
+  pg = await startPostgres();
+  world = await createWorld({ hostCount: 1, runbooks: { slow: slowRunbook } });
+});
+afterAll(async () => {
+  thaw();
+  await world?.remove();
+  await pg?.dispose();
+});
+
+function thaw(): void {
+  for (const pid of frozen.splice(0)) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** The server and every process under it, read from /proc at once. */
+function serverProcesses(): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let line: string;
+    try {
+      line = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // Gone meanwhile.
+    }
+    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
+    parents.set(Number(entry), Number(line.slice(line.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  const found = [pg.pid];
+  let frontier = [pg.pid];
+  for (let depth = 0; depth < 64 && frontier.length > 0; depth++) {
+    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}
+
+describe('a second Ctrl-C while the state store does not answer', () => {
+  it('exits 130 at its bound, saying the run stays incomplete, as the run cannot record its end', async () => {
+    await pg.psql('create database bound');
+    const env = {
+      OPSBOOK_DATABASE_URL: `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/bound`,
+    };
+    await expectOk(world.opsbook(['db', 'migrate'], { env }), 'opsbook db migrate');
+    const dir = path.join(world.markerDir, 'bound');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'slow', 'bound.json', [world.people.alice], {
+      params: { dir, seconds: '300' },
+      target: 'h1',
+      env,
+    });
+    const running = world.spawnOpsbook(['run', file], { env });
+    await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start its step');
+    running.child.kill('SIGINT');
+    await waitFor(
+      () => running.stderr().includes('Ctrl-C again to stop now'),
+      'the first interrupt to be noted',
+    );
+    frozen.push(...serverProcesses());
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    thaw();
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toContain(
+      'stopping now: the commands still running are killed and the run is recorded as interrupted',
+    );
+    // The bound, not the run's end, ended it: it says so, and that the run stays incomplete.
+    expect(r.stderr).toContain('and this run stays incomplete, with no end in its journal');
+    expect(r.stderr).toContain('opsbook runs list shows it');
+    const [runId] = /run (\S+): slow/.exec(r.stderr)?.slice(1) ?? [];
+    expect(runId, r.stderr).toBeDefined();
+    // The step was killed (h1 answers): it never finished.
+    expect(exists(path.join(dir, 'h1.first-done'))).toBe(false);
+    const list = await world.opsbook(['runs', 'list', '--json'], { env });
+    expect(list.code, list.stderr).toBe(0);
+    const runs = (JSON.parse(list.stdout) as { runs: Array<{ runId: string; status: string }> })
+      .runs;
+    expect(runs.find((x) => x.runId === runId)?.status).toBe('incomplete');
+    const verify = await world.opsbook(['journal', 'verify', runId!], { env });
+    expect(verify.stdout).toContain(`${runId}  intact (incomplete`);
+  }, 120_000);
+});
