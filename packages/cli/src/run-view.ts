@@ -256,6 +256,18 @@ export function approvalUseText(outcome: RunOutcome): string | undefined {
   return `${left}: retry the hosts that did not end ok with --retry-failed ${outcome.runId}`;
 }
 
+/**
+ * What a first Ctrl-C waits for: the steps still running, and what bounds the wait. A host that
+ * stops answering (a frozen machine) ends neither its command nor its timeout's kill: the wait
+ * ends when its SSH keepalive gives up on it (15 s × 3 unanswered, about a minute).
+ */
+export function waitingText(running: readonly string[]): string {
+  if (running.length === 0) return '';
+  const shown = running.slice(0, 5).join(', ');
+  const more = running.length > 5 ? ` and ${running.length - 5} more` : '';
+  return `\nwaiting for ${shown}${more}: each ends by itself or by its step's timeout; a host that is not answering is given up after about a minute without an SSH keepalive reply, its step's outcome then unknown (check that host before running again)`;
+}
+
 /** How long a second Ctrl-C waits for the killed commands and the run's end before exiting. */
 const STOP_NOW_MS = 15_000;
 
@@ -278,6 +290,8 @@ export function interruptible(
     distributed?: boolean;
     /** The caller passes `stopSignal` to its run (runApproved's `stopSignal`). */
     stopsCommands?: boolean;
+    /** The steps running now (`host phase/step`), for the first Ctrl-C to say what it waits for. */
+    runningSteps?: () => string[];
   } = {},
 ): {
   signal: AbortSignal;
@@ -325,7 +339,7 @@ export function interruptible(
         ? `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: run ${endedRun.runId} has ended; its records and its ticket's end writes are being finished (Ctrl-C again to stop now)`
         : options.distributed
           ? `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: the shards no worker has taken are withdrawn; the workers finish the shards they run, their later steps included, and the run ends when they have (Ctrl-C again to stop waiting)`
-          : `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)`,
+          : `\ninterrupted${name === 'SIGINT' ? '' : ` (${name})`}: no new step or host will start; running commands finish or time out (Ctrl-C again to stop now)${waitingText(options.runningSteps?.() ?? [])}`,
     );
     controller.abort();
     for (const s of signals) process.once(s, second);

@@ -301,3 +301,35 @@ describe('a second Ctrl-C with a host frozen mid-backup', () => {
     await rm(path.join(dir, 'big'));
   });
 });
+
+describe('a first Ctrl-C with a host frozen mid-step', () => {
+  it('says which step it waits for and what bounds the wait, then ends the run interrupted naming the host given up, its outcome unknown', async () => {
+    const dir = path.join(world.markerDir, 'frozen-once');
+    await mkdir(dir);
+    const file = await approvedFile(world, 'slow', 'frozen-once.json', [world.people.alice], {
+      params: { dir, seconds: '300' },
+      target: 'h2',
+    });
+    const running = world.spawnOpsbook(['run', file]);
+    await waitFor(() => exists(path.join(dir, 'h2.started')), 'h2 to start its step');
+    const sessions = sessionsOf(1);
+    frozen.push(...sessions);
+    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+    running.child.kill('SIGINT');
+    // No second Ctrl-C: the step cannot finish, and its 15-minute default timeout is not what
+    // ends the wait: the SSH keepalive gives up on the frozen host (about a minute).
+    const r = await running.done;
+    expect(r.stderr).not.toMatch(stackTrace);
+    expect(r.code, r.stderr).toBe(130);
+    // What the engineer is told at once: what is waited for, and what bounds the wait.
+    expect(r.stderr).toContain(
+      "running commands finish or time out (Ctrl-C again to stop now)\nwaiting for h2 steps/first: each ends by itself or by its step's timeout; a host that is not answering is given up after about a minute without an SSH keepalive reply, its step's outcome then unknown (check that host before running again)",
+    );
+    // And once it was given up: the connection lost, the command's outcome unknown.
+    expect(r.stderr).toMatch(
+      /\[h2\] steps\/first error .*host h2: the SSH connection was lost; the command's outcome is unknown: check the host before running again/,
+    );
+    expect(r.stdout).toMatch(/run \S+ interrupted in/);
+    expect(exists(path.join(dir, 'h2.first-done'))).toBe(false);
+  }, 200_000);
+});
