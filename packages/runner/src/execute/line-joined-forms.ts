@@ -229,10 +229,11 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
 
   const pieceAtEnd = (
     text: string,
-    atLineStart: boolean,
+    _atLineStart: boolean,
     startIn: (joined: string) => number,
   ): number =>
-    wrappedLineGoingOn(text, atLineStart, (joined) => {
+    // The first of the lines may hold other text before the form (wrappedLineGoingOn's lines).
+    wrappedLineGoingOn(text, (joined) => {
       const found = startIn(joined);
       return joined.length - found >= MIN_JOINED ? found : joined.length;
     });
