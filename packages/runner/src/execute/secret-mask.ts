@@ -291,15 +291,30 @@ interface Targets {
   all: readonly string[];
   /** By the first PREFIX_UNITS[k] code units, k = 0, 1, 2; each list longest first. */
   byPrefix: readonly ReadonlyMap<number, readonly string[]>[];
+  /**
+   * A bit per STARTS_BITS-bit slice of the three-unit key: set when some target may begin so.
+   * Most characters of ordinary output begin none: one typed-array read rules them out, before
+   * any Map lookup.
+   */
+  starts: Uint32Array;
   longest: number;
 }
 
+const STARTS_BITS = 20;
+const STARTS_MASK = (1 << STARTS_BITS) - 1;
+
 const PREFIX_UNITS = [1, 2, 3] as const;
 
-/** The key of `length` (1-3) code units of `text` from `at`: exact in a double (48 bits). */
+/**
+ * The key of `length` (1-3) code units of `text` from `at`: a hash that stays a small integer.
+ * An exact key (48 bits) was a double, boxed at each of the stream masker's lookups (one per
+ * character held back): that allocation and the hashing of a double were most of a push's cost.
+ * Two prefixes may share a key: every target listed is compared unit by unit anyway.
+ */
 function prefixKey(text: string, at: number, length: number): number {
   let key = 0;
-  for (let j = 0; j < length; j++) key = key * 0x10000 + text.charCodeAt(at + j);
+  for (let j = 0; j < length; j++)
+    key = (Math.imul(key, 0x9e3779b1) + text.charCodeAt(at + j)) & 0x3fffffff;
   return key;
 }
 
@@ -315,7 +330,12 @@ function byFirstUnits(all: readonly string[]): Targets {
     }
     return index;
   });
-  return { all, byPrefix, longest: all[0]?.length ?? 0 };
+  const starts = new Uint32Array(1 << (STARTS_BITS - 5));
+  for (const key of byPrefix[2]!.keys()) {
+    const bit = key & STARTS_MASK;
+    starts[bit >>> 5]! |= 1 << (bit & 31);
+  }
+  return { all, byPrefix, starts, longest: all[0]?.length ?? 0 };
 }
 
 /** `text` with each span replaced by the mask; `byLine`: each line of a span, its breaks kept. */
@@ -619,7 +639,15 @@ function startOfPossibleSecretIn(text: string, from: number, targets: Targets): 
     if (rest === cut) return i;
     // The targets that begin with what is here (up to three units; a cut's U+FFFD not among them).
     const units = Math.min(rest - cut, PREFIX_UNITS.length);
-    for (const t of targets.byPrefix[units - 1]?.get(prefixKey(text, i, units)) ?? []) {
+    const key = prefixKey(text, i, units);
+    if (units === 3) {
+      const bit = key & STARTS_MASK;
+      if ((targets.starts[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
+    }
+    const listed = targets.byPrefix[units - 1]!.get(key);
+    if (listed === undefined) continue;
+    for (let k = 0; k < listed.length; k++) {
+      const t = listed[k]!;
       // Sorted longest first: the rest are no longer than `rest`.
       if (t.length + cut <= rest) break;
       if (isSameUpToCut(text, i, t, 0, rest)) return i;
