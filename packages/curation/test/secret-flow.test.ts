@@ -202,6 +202,16 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file), r.at('$1"', file)]);
   });
 
+  it('fails a secret that a while-read loop reads after its done when do or done is an argument in the loop', async () => {
+    const r = await lintFixture(
+      script([
+        'while read -r t; do echo done; curl -u "ops:$t" https://x.example; done <<< "$tok"',
+        'while read -r u; do printf "%s\\n" do; curl -u "ops:$u" https://x.example; done <<< "$tok"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('$t"', file), r.at('$u"', file)]);
+  });
+
   it('fails a secret that printenv or env prints from its environment into xargs or read, reaching an argument', async () => {
     const r = await lintFixture(
       script([

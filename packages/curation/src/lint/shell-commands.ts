@@ -554,13 +554,15 @@ export function pipedInto(text: string, at: number): { start: number; end: numbe
  * What the condition of a `while`/`until` loop starting at `at` reads on stdin when the loop's
  * input is redirected after its `done`: a here-string's word (`done <<< "$T"`) or a process
  * substitution's text (`done < <(printf … "$T")`); undefined for any other command. The loop's
- * `done` is found by counting `do`s and `done`s, as lint reads everything: without running it.
+ * `done` is found by counting the `do`s and `done`s that begin a command, as lint reads
+ * everything: without running it.
  */
 export function loopInput(text: string, at: number): { start: number; end: number } | undefined {
   const code = blankedCode(text);
   if (!/(?:^|[\s;&|(){}])(?:while|until)\s+(?:!\s+)?$/.test(code.slice(0, at))) return undefined;
   let depth = 0;
-  for (const m of code.slice(at).matchAll(/(?<![\w$/.-])(do|done)(?![\w/.-])/g)) {
+  // Only as a command's first word are they the loop's keywords (`echo done` is an argument).
+  for (const m of code.slice(at).matchAll(/(?<=(?:^|[;&|(){}\n])[ \t]*)(do|done)(?![\w/.-])/g)) {
     depth += m[1] === 'do' ? 1 : -1;
     if (depth > 0) continue;
     if (depth < 0 || m[1] === 'do') return undefined;
