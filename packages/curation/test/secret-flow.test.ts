@@ -202,6 +202,14 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file), r.at('$1"', file)]);
   });
 
+  it('fails a secret given to a program from a function body run before a decoy function of its name is defined', async () => {
+    const r = await lintFixture(
+      script(['send() { curl -u "ops:$tok" https://x.example; }', 'send', 'curl() { :; }']),
+    );
+    // send runs where it is called, before curl() exists: the shell runs the program curl.
+    expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file)]);
+  });
+
   it('fails a secret that a while-read loop reads after its done when do or done is an argument in the loop', async () => {
     const r = await lintFixture(
       script([

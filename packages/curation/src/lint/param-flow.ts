@@ -295,7 +295,7 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
           ...source,
           isOutput: true,
         });
-    if (command && callsShellFunction(functions, command, words[name]!.at))
+    if (command && callsShellFunction(functions, command, words[name]!.at, text))
       flows.push({
         kind: 'call',
         function: command,

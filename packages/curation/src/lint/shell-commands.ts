@@ -137,7 +137,7 @@ export interface CommandWord {
  * commented spot).
  */
 export function commandWordAt(text: string, offset: number): CommandWord | undefined {
-  return wordAt(blankedCode(text), offset, shellFunctions(text));
+  return wordAt(blankedCode(text), offset, shellFunctions(text), 0, text);
 }
 
 /**
@@ -147,16 +147,17 @@ export function commandWordAt(text: string, offset: number): CommandWord | undef
  * "$T")"` is an argument of curl, `PGPASSWORD="$(printf %s "$T")" psql` an assignment).
  */
 export function argvWordAt(text: string, offset: number): CommandWord | undefined {
-  return argvWordIn(text, offset, shellFunctions(text), 0, 0);
+  return argvWordIn(text, offset, shellFunctions(text), 0, 0, text);
 }
 
-/** `base`: where `text` stands in the whole text, which `functions` are positions of. */
+/** `base`: where `text` stands in the whole text (`whole`), which `functions` are positions of. */
 function argvWordIn(
   text: string,
   offset: number,
   functions: readonly ShellFunction[],
   depth: number,
   base: number,
+  whole: string,
 ): CommandWord | undefined {
   const subs = substitutions(text);
   const inside =
@@ -168,39 +169,61 @@ function argvWordIn(
       functions,
       depth + 1,
       base + inside.contentStart,
+      whole,
     );
     if (inner?.role === 'argument') return inner;
-    return argvWordIn(text, inside.start, functions, depth + 1, base) ?? inner;
+    return argvWordIn(text, inside.start, functions, depth + 1, base, whole) ?? inner;
   }
   let code = blankedCode(text);
   for (const s of subs)
     code = code.slice(0, s.start) + HIDDEN.repeat(s.end - s.start) + code.slice(s.end);
-  return wordAt(code, offset, functions, base);
+  return wordAt(code, offset, functions, base, whole);
 }
 
 /**
  * Whether `name` called at `at` (in the whole text) runs a function of the text rather than a
- * program: one defined before the call, or the call is made in a function's body (it runs when
- * that function is called, once the text has defined its functions). A function defined only
- * after the call (`curl -u "$T" …` then `curl() { :; }`) is not the one the shell runs there.
+ * program: one defined before the call, or the call is made in a function's body and a function
+ * `name` is defined before the first call of every function whose body holds it (the body runs
+ * there). A function defined only after the call (`curl -u "$T" …` then `curl() { :; }`), or
+ * only after the call of the function that makes it (`f() { curl -u "$T" …; }; f; curl() { :; }`),
+ * is not the one the shell runs there. `text`: the whole text, to find those first calls.
  */
 export function callsShellFunction(
   functions: readonly ShellFunction[],
   name: string,
   at: number,
+  text: string,
 ): boolean {
   const defined = functions.filter((f) => f.name === name);
-  return (
-    defined.some((f) => f.bodyEnd <= at) ||
-    (defined.length > 0 && functions.some((g) => at >= g.bodyStart && at < g.bodyEnd))
-  );
+  if (defined.some((f) => f.bodyEnd <= at)) return true;
+  const holding = functions.filter((g) => at >= g.bodyStart && at < g.bodyEnd);
+  if (!defined.length || !holding.length) return false;
+  const names = commandNames(text);
+  return holding.every((g) => {
+    // The first call of g outside its own body (a recursive call runs only once g does).
+    const first = names.find((w) => w.word === g.name && (w.at < g.bodyStart || w.at >= g.bodyEnd));
+    // A function never called never runs its body: what it would run is not judged here.
+    return first === undefined || defined.some((f) => f.bodyEnd <= first.at);
+  });
+}
+
+/** The name word of each simple command of the last text asked about (lint asks per word). */
+let namesOf: { text: string; names: { word: string; at: number }[] } | undefined;
+function commandNames(text: string): { word: string; at: number }[] {
+  if (namesOf?.text !== text)
+    namesOf = {
+      text,
+      names: simpleCommandWords(text).flatMap(({ words, name }) => words[name] ?? []),
+    };
+  return namesOf.names;
 }
 
 function wordAt(
   code: string,
   offset: number,
   functions: readonly ShellFunction[],
-  base = 0,
+  base: number,
+  whole: string,
 ): CommandWord | undefined {
   let start = 0;
   const pieces = code.split(COMMAND_BOUNDARY);
@@ -248,7 +271,7 @@ function wordAt(
         ...(target > name ? { previous: words[target - 1]!.word } : {}),
       };
       const isFunctionCall =
-        name === first && callsShellFunction(functions, command, base + words[name]!.at);
+        name === first && callsShellFunction(functions, command, base + words[name]!.at, whole);
       if (isFunctionCall && target > name)
         return { role: 'builtin-argument', ...known, ...place, isFunctionCall };
       return ARGV_FREE_BUILTINS.has(command) && target > name
