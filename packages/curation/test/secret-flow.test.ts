@@ -232,6 +232,23 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$tok" printenv', file), r.at('$e"', file)]);
   });
 
+  it('fails a secret that printenv prints by its variable name (the param itself, or one exported) into an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'curl -u "ops:$(printenv OPSBOOK_PARAM_TOKEN)" https://x.example',
+        'printenv OPSBOOK_PARAM_TOKEN | xargs curl -u',
+        'export T3="$tok"; pw=$(printenv T3); curl -u "ops:$pw" https://x.example',
+        // Printed to the step's output (masked there), in no argv.
+        'printenv OPSBOOK_PARAM_TOKEN | login --password-stdin',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('OPSBOOK_PARAM_TOKEN)', file),
+      r.at('OPSBOOK_PARAM_TOKEN | xargs', file),
+      r.at('$pw"', file),
+    ]);
+  });
+
   it('fails a secret a for loop takes into its variable that reaches an argument', async () => {
     const r = await lintFixture(
       script([

@@ -25,17 +25,22 @@ export interface ParamUse {
  * the host), through the variables it is handed to (`paramReferences`).
  */
 export function secretsInArguments(
-  text: string,
+  script: string,
   secrets: readonly string[],
   seeds: readonly { start: number; end: number; param: string }[] = [],
 ): ParamUse[] {
+  // `printenv T` prints what `$T` holds: read as `echo $T` (same length, so the same places).
+  const named = printenvByName(script);
+  const text = named.text;
   // An Ansible Vault encrypted host var reaches a step as $OPSBOOK_VAULT_<name> (@opsbook/exec's
   // vaultEnvName): secret by definition, whatever the runbook declares. Its use is `vault:<name>`
   // (a param's name has no colon).
   const vaulted = new Map(
     [...text.matchAll(/OPSBOOK_VAULT_(\w+)/g)].map((m) => [m[0], `${VAULT_PREFIX}${m[1]}`]),
   );
-  const refs = paramReferences(text, secrets, seeds, vaulted);
+  const refs = paramReferences(text, secrets, seeds, vaulted).map((ref) =>
+    named.dollars.has(ref.start) ? { ...ref, start: ref.start + 1 } : ref,
+  );
   if (!refs.length) return [];
   // xargs makes arguments of what it reads: `echo "$T" | xargs curl -H`.
   const fedToXargs = xargsInputs(text);
@@ -48,6 +53,25 @@ export function secretsInArguments(
       ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
       : [];
   });
+}
+
+/**
+ * `text` with each `printenv NAME` that starts a command written `echo $NAME` (the same length):
+ * printenv prints the variable it is named, from its environment (a param's own
+ * `OPSBOOK_PARAM_*`, or one exported), so its output holds what `$NAME` does. `dollars`: where
+ * each `$` written stands, one before the name.
+ */
+function printenvByName(text: string): { text: string; dollars: Set<number> } {
+  const dollars = new Set<number>();
+  const rewritten = text.replace(
+    /(?<=(?:^|[\n;&|(`{])[ \t]*)printenv([ \t]+)([A-Za-z_]\w*)(?![\w=])/g,
+    (_m, blanks: string, name: string, at: number) => {
+      const dollar = at + 'printenv'.length + blanks.length - 1;
+      dollars.add(dollar);
+      return `echo${' '.repeat(dollar - at - 4)}$${name}`;
+    },
+  );
+  return { text: rewritten, dollars };
 }
 
 /**
