@@ -202,6 +202,17 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file), r.at('$1"', file)]);
   });
 
+  it('fails a secret that read or mapfile reads from a process substitution and that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'read -r x < <(printf %s "$tok"); curl -u "ops:$x" https://x.example',
+        'mapfile -t a < <(printf %s "$tok"); curl -u "ops:${a[0]}" https://x.example',
+        'read -r h < <(hostname); ping -c 1 -- "$h"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('$x"', file), r.at('${a[0]}', file)]);
+  });
+
   it('fails a secret given to a program from a function body run before a decoy function of its name is defined', async () => {
     const r = await lintFixture(
       script(['send() { curl -u "ops:$tok" https://x.example; }', 'send', 'curl() { :; }']),

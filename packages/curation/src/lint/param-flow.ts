@@ -5,6 +5,7 @@ import {
   commandWordAt,
   loopInput,
   pipedInto,
+  processSubstitutionInputs,
   type ShellFunction,
   shellFunctions,
   simpleCommandWords,
@@ -120,7 +121,10 @@ function loopInputOf(
   return input ? [input] : [];
 }
 
-/** Where a command's stdin comes from in the text: a here-string's word, or a pipe into it. */
+/**
+ * Where a command's stdin comes from in the text: a here-string's word, a pipe into it, or a
+ * process substitution redirected into it (`< <(…)`).
+ */
 function stdinSources(
   text: string,
   words: readonly { word: string; at: number; end: number }[],
@@ -133,6 +137,7 @@ function stdinSources(
   });
   const piped = words[0] ? pipedInto(text, words[0].at) : undefined;
   if (piped) sources.push(piped);
+  sources.push(...processSubstitutionInputs(text, words));
   return sources;
 }
 

@@ -598,13 +598,36 @@ export function loopInput(text: string, at: number): { start: number; end: numbe
       return word ? { start, end: start + word[0].length } : undefined;
     }
     const sub = /^[ \t]*\d*<[ \t]*<\(/.exec(rest);
-    if (!sub) return undefined;
-    const open = after + sub[0].length;
-    for (let i = open, nested = 1; i < code.length; i++) {
-      if (code[i] === '(') nested++;
-      else if (code[i] === ')' && --nested === 0) return { start: open, end: i };
-    }
-    return undefined;
+    return sub ? processSubstitutionText(code, after + sub[0].length) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * What a command of `words` reads on stdin from a process substitution (`read -r x < <(printf …
+ * "$T")`): the substitution's text, for each `< <(…)` among its words.
+ */
+export function processSubstitutionInputs(
+  text: string,
+  words: readonly { word: string; at: number }[],
+): { start: number; end: number }[] {
+  if (!words.some((w) => w.word.includes('<'))) return [];
+  const code = blankedCode(text);
+  return words.flatMap((w) => {
+    const sub = /^\d*<[ \t]*<\(/.exec(code.slice(w.at, w.at + 64));
+    const input = sub ? processSubstitutionText(code, w.at + sub[0].length) : undefined;
+    return input ? [input] : [];
+  });
+}
+
+/** The text of a `<(…)` whose content starts at `open` in `code`, up to its matching `)`. */
+function processSubstitutionText(
+  code: string,
+  open: number,
+): { start: number; end: number } | undefined {
+  for (let i = open, nested = 1; i < code.length; i++) {
+    if (code[i] === '(') nested++;
+    else if (code[i] === ')' && --nested === 0) return { start: open, end: i };
   }
   return undefined;
 }
