@@ -260,6 +260,22 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails the whole environment, secret params in it, that env or printenv prints into xargs', async () => {
+    const r = await lintFixture(
+      script([
+        'env | grep TOKEN | xargs curl -u',
+        'printenv | sed -n s/^OPSBOOK_PARAM_TOKEN=//p | xargs -n 1 curl -u',
+        // Printed to the step's output (masked there), or into a program's stdin: in no argv.
+        'env | sort',
+        'printenv',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('env | grep', file),
+      r.at('printenv | sed', file),
+    ]);
+  });
+
   it('fails a secret a for loop takes into its variable that reaches an argument', async () => {
     const r = await lintFixture(
       script([

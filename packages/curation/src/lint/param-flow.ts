@@ -39,21 +39,40 @@ export function secretsInArguments(
   const vaulted = new Map(
     [...text.matchAll(/OPSBOOK_VAULT_(\w+)/g)].map((m) => [m[0], `${VAULT_PREFIX}${m[1]}`]),
   );
-  const refs = paramReferences(text, secrets, seeds, vaulted).map((ref) =>
-    named.dollars.has(ref.start) ? { ...ref, start: ref.start + 1 } : ref,
-  );
-  if (!refs.length) return [];
+  const refs = [
+    ...paramReferences(text, secrets, seeds, vaulted).map((ref) =>
+      named.dollars.has(ref.start) ? { ...ref, start: ref.start + 1 } : ref,
+    ),
+  ];
   // xargs makes arguments of what it reads: `echo "$T" | xargs curl -H`.
   const fedToXargs = xargsInputs(text);
-  return refs.flatMap((ref) => {
-    const word = argvWordAt(text, ref.start);
-    const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
-    if (xargs && (word?.role !== 'assignment' || printsEnvironment(text, ref.start)))
-      return [{ ...ref, command: `${xargs.program} (by xargs)` }];
-    return word?.role === 'argument'
-      ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
+  // `env` or `printenv` alone prints the whole environment, each secret param's own variable
+  // with it: what xargs reads of it is every secret.
+  const environment = wholeEnvironmentPrints(text).flatMap((at) => {
+    const xargs = fedToXargs.find((x) => at >= x.start && at < x.end);
+    return xargs
+      ? secrets.map((param) => ({
+          param,
+          variable: paramVariable(param),
+          start: at,
+          end: at,
+          command: `${xargs.program} (by xargs)`,
+        }))
       : [];
   });
+  if (!refs.length) return environment;
+  return [
+    ...environment,
+    ...refs.flatMap((ref) => {
+      const word = argvWordAt(text, ref.start);
+      const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
+      if (xargs && (word?.role !== 'assignment' || printsEnvironment(text, ref.start)))
+        return [{ ...ref, command: `${xargs.program} (by xargs)` }];
+      return word?.role === 'argument'
+        ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
+        : [];
+    }),
+  ];
 }
 
 /**
@@ -73,6 +92,19 @@ function printenvByName(text: string): { text: string; dollars: Set<number> } {
     },
   );
   return { text: rewritten, dollars };
+}
+
+/** Where a command `env` (no program to run) or `printenv` (no name) starts: it prints every variable. */
+function wholeEnvironmentPrints(text: string): number[] {
+  return simpleCommandWords(text).flatMap(({ words, name }) => {
+    const command = words[name];
+    const rest = words.slice(name + 1).map((w) => w.word);
+    const program = command?.word.split('/').pop();
+    if (program === 'printenv' && rest.every((w) => /^-|^\d*[<>]/.test(w))) return [command!.at];
+    if (program === 'env' && rest.every((w) => /^-|^[A-Za-z_]\w*=|^\d*[<>]/.test(w)))
+      return [command!.at];
+    return [];
+  });
 }
 
 /**
