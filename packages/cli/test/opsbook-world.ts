@@ -238,6 +238,15 @@ export async function waitFor(
 export const exists = (file: string): boolean => existsSync(file);
 
 /**
+ * Presses Ctrl-C (SIGINT) once on a running opsbook and waits until it has said so ("Ctrl-C
+ * again …": no new step or host starts): the first of the two a test of stopping needs.
+ */
+export async function firstCtrlC(running: RunningCli): Promise<void> {
+  running.child.kill('SIGINT');
+  await waitFor(() => running.stderr().includes('Ctrl-C again'), 'the first interrupt to be noted');
+}
+
+/**
  * Builds a world: `hostCount` sshd hosts, six people (alice and bob seniors, dave an expert,
  * erin a senior whose key is revoked, grace the engineer who runs, with her key in ~/.ssh,
  * mallory unknown), the runbooks given, `trust init` done.

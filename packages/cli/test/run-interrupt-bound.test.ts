@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
-import { createWorld, exists, expectOk, type World, waitFor } from './opsbook-world.js';
+import { createWorld, exists, expectOk, firstCtrlC, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { slowRunbook } from './runbook-fixtures.js';
 
@@ -79,11 +79,7 @@ describe('a second Ctrl-C while the state store does not answer', () => {
     });
     const running = world.spawnOpsbook(['run', file], { env });
     await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start its step');
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again to stop now'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     frozen.push(...serverProcesses());
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     running.child.kill('SIGINT');

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
-import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
+import { createWorld, exists, firstCtrlC, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { hostOf, type RunDoc, readJournal } from './run-outcome.js';
 import { dirParam, header, slowRunbook } from './runbook-fixtures.js';
@@ -102,11 +102,7 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     expect(frozen.length).toBeGreaterThan(0);
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
 
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again to stop now'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     const t0 = Date.now();
     running.child.kill('SIGINT');
     const r = await running.done;
@@ -175,11 +171,7 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     frozen.push(...sessions);
     for (const pid of sessions) process.kill(pid, 'SIGSTOP');
 
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again to stop now'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     running.child.kill('SIGINT');
     // The removal of the staged script used to wait 30 s for the frozen host, so the 15 s bound
     // ended opsbook with the run incomplete: now the run ends, interrupted, before the bound.
@@ -259,11 +251,7 @@ describe('a second Ctrl-C with a host frozen mid-backup', () => {
     frozen.push(...sessions);
     for (const pid of sessions) process.kill(pid, 'SIGSTOP');
 
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again to stop now'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     running.child.kill('SIGINT');
     const r = await running.done;
     expect(r.stderr).not.toMatch(stackTrace);

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
-import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
+import { createWorld, exists, firstCtrlC, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { isAnyProcessMentioning, journalFiles, type RunDoc, readJournal } from './run-outcome.js';
 import { dirParam, header, slowRunbook } from './runbook-fixtures.js';
@@ -106,11 +106,7 @@ describe('interrupting opsbook run', () => {
   it('on a second Ctrl-C kills the commands still running, journals each as stopped and ends the run as interrupted', async () => {
     // A step that would outlive anyone's patience: Ctrl-C alone waits for it (up to its timeout).
     const { dir, running } = await startSlowRun('sigint-twice', 300);
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again to stop now'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     const t0 = Date.now();
     running.child.kill('SIGINT');
     const r = await running.done;
@@ -198,11 +194,7 @@ describe('interrupting opsbook run', () => {
     );
     const running = world.spawnOpsbook(['run', file, '--json']);
     await waitFor(() => exists(path.join(dir, 'h1.started')), 'the local step to start');
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     running.child.kill('SIGINT');
     const r = await running.done;
     expect(r.code).toBe(130);

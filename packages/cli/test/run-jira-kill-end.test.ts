@@ -3,7 +3,14 @@ import path from 'node:path';
 import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planApproval } from './approval-craft.js';
-import { createWorld, expectOk, useJiraTracker, type World, waitFor } from './opsbook-world.js';
+import {
+  createWorld,
+  expectOk,
+  firstCtrlC,
+  useJiraTracker,
+  type World,
+  waitFor,
+} from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { slowRunbook } from './runbook-fixtures.js';
 
@@ -97,11 +104,7 @@ describe('opsbook run killed while Jira takes its end writes', () => {
     fake.inject({ fault: { kind: 'hang' }, method: 'post', path: '/comment', skip: 1 });
     const running = site.spawnOpsbook(['run', file], { env });
     await waitFor(() => hangs() > before, 'Jira to hold the end summary');
-    running.child.kill('SIGINT');
-    await waitFor(
-      () => running.stderr().includes('Ctrl-C again'),
-      'the first interrupt to be noted',
-    );
+    await firstCtrlC(running);
     running.child.kill('SIGINT');
     const r = await running.done;
     fake.clearFaults();

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
-import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
+import { createWorld, exists, firstCtrlC, type World, waitFor } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { isAnyProcessMentioning, readJournal } from './run-outcome.js';
 import { dirParam, header } from './runbook-fixtures.js';
@@ -61,11 +61,7 @@ async function interruptTwice(args: string[]) {
   const running = world.spawnOpsbook(args);
   const started = (h: string) => exists(path.join(dir, `${h}.started`));
   await waitFor(() => started('h1') && started('h2'), 'both hosts to start the evidence step');
-  running.child.kill('SIGINT');
-  await waitFor(
-    () => running.stderr().includes('Ctrl-C again to stop now'),
-    'the first interrupt to be noted',
-  );
+  await firstCtrlC(running);
   running.child.kill('SIGINT');
   const r = await running.done;
   expect(r.stderr).not.toMatch(stackTrace);
