@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandCancelledError, type Transport } from '@opsbook/exec';
-import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
+import { processesUnder, resumeAll, type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupFiles, restoreFiles } from '../src/index.js';
@@ -24,28 +23,7 @@ let repository = '';
 let backupId = '';
 
 /** Every process under sshd (its sessions and what they run), read from /proc at once. */
-function sessionProcesses(): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let line: string;
-    try {
-      line = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // Gone meanwhile.
-    }
-    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
-    parents.set(Number(entry), Number(line.slice(line.lastIndexOf(')') + 2).split(' ')[1]));
-  }
-  const found: number[] = [];
-  let frontier = [host.pid];
-  for (let depth = 0; depth < 64 && frontier.length > 0; depth++) {
-    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
+const sessionProcesses = (): number[] => processesUnder(host.pid);
 
 /** Bytes of every file under `dir`, its subfolders included (0 when it is gone). */
 async function bytesUnder(dir: string): Promise<number> {
@@ -90,13 +68,7 @@ beforeAll(async () => {
   await ssh.close();
 }, 120_000);
 afterAll(async () => {
-  for (const pid of frozen) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // Already gone.
-    }
-  }
+  resumeAll(frozen);
   await Promise.all(opened.map((t) => t.close()));
   await host?.dispose();
   await temp?.remove();

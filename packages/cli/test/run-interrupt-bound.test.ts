@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import { processesUnder } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, expectOk, firstCtrlC, type World, waitFor } from './opsbook-world.js';
@@ -40,28 +40,7 @@ function thaw(): void {
 }
 
 /** The server and every process under it, read from /proc at once. */
-function serverProcesses(): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let line: string;
-    try {
-      line = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // Gone meanwhile.
-    }
-    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
-    parents.set(Number(entry), Number(line.slice(line.lastIndexOf(')') + 2).split(' ')[1]));
-  }
-  const found = [pg.pid];
-  let frontier = [pg.pid];
-  for (let depth = 0; depth < 64 && frontier.length > 0; depth++) {
-    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
+const serverProcesses = (): number[] => [pg.pid, ...processesUnder(pg.pid)];
 
 describe('a second Ctrl-C while the state store does not answer', () => {
   it('exits 130 at its bound, saying the run stays incomplete, as the run cannot record its end', async () => {

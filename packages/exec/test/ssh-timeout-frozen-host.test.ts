@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Sshd, startSshd } from '@opsbook/testkit/sshd';
+import { processesUnder, resumeAll, type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandCancelledError, connectSsh, execStream, type Transport } from '../src/index.js';
 
@@ -32,35 +31,8 @@ async function connect(): Promise<Transport> {
   return t;
 }
 
-/**
- * Every process under sshd: its session processes and the commands they run. Read from /proc at
- * once, synchronously: the host is frozen before anything else of this process runs. (A walk
- * spawning ps for each level took seconds on a loaded machine, and the command's timeout came
- * first: the kill was confirmed by a host not yet frozen.)
- */
-function sessionProcesses(): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // Gone meanwhile.
-    }
-    // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    parents.set(Number(entry), ppid);
-  }
-  const found: number[] = [];
-  let frontier = [host.pid];
-  for (let depth = 0; depth < 64 && frontier.length > 0; depth++) {
-    const next = [...parents].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
+/** Every process under sshd (its sessions and what they run), read from /proc at once. */
+const sessionProcesses = (): number[] => processesUnder(host.pid);
 
 beforeAll(async () => {
   host = await startSshd();
@@ -68,13 +40,7 @@ beforeAll(async () => {
   await writeFile(knownHosts, `${host.knownHostsLine}\n`);
 });
 afterAll(async () => {
-  for (const pid of frozen) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // Already gone.
-    }
-  }
+  resumeAll(frozen);
   await Promise.all(opened.map((t) => t.close()));
   await host?.dispose();
 });

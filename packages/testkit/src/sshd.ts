@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -323,7 +323,7 @@ async function launchSshd(
 /** Kills a process and all its descendants (sshd forks one session process per connection). */
 async function killTree(pid: number, child: ChildProcess): Promise<void> {
   if (!pid) return;
-  const pids = [pid, ...(await descendantsOf(pid))];
+  const pids = [pid, ...processesUnder(pid)];
   const exited = child.exitCode !== null || child.signalCode !== null;
   const done = exited ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
   for (const p of pids) {
@@ -336,11 +336,21 @@ async function killTree(pid: number, child: ChildProcess): Promise<void> {
   await done;
 }
 
-async function descendantsOf(root: number): Promise<number[]> {
+/**
+ * Every process under `root` (its children, theirs, …), read from /proc at once: a test freezing
+ * a host's sessions (SIGSTOP) must find them before the state it waits for moves on, which a
+ * `ps` per level did not on a loaded machine.
+ */
+export function processesUnder(root: number): number[] {
   const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
+  for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // Gone meanwhile.
+    }
     // The comm field may hold spaces and parentheses: the ppid follows the LAST ')'.
     const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (after[1]) parents.set(Number(entry), Number(after[1]));
@@ -353,4 +363,15 @@ async function descendantsOf(root: number): Promise<number[]> {
     frontier = next;
   }
   return found;
+}
+
+/** SIGCONT to each of `pids` that still exists (what a test froze, at its end). */
+export function resumeAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // Already gone.
+    }
+  }
 }
