@@ -4,7 +4,7 @@ import { type Alertmanager, startAlertmanager } from '@opsbook/testkit/alertmana
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ServeProcess, startServe } from './alerts-server.js';
+import { type ServeProcess, startServe, waitFor } from './alerts-server.js';
 import { runCli } from './run-cli.js';
 
 /*
@@ -21,7 +21,6 @@ correlate:
   - name: cluster
     by: { labels: [cluster] }
 `;
-const WAIT_MS = 30_000;
 
 let pg: Postgres;
 beforeAll(async () => {
@@ -30,15 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.dispose();
 });
-
-async function waitFor(what: string, check: () => Promise<boolean>, log: () => string) {
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not happen within ${WAIT_MS} ms:\n${log()}`);
-}
 
 /** Posts of `serve` its --verbose log says it took. */
 const postsTo = (serve: ServeProcess) => serve.stderr().match(/^accepted /gm)?.length ?? 0;
@@ -94,20 +84,14 @@ async function startPair() {
     managers.map((m, i) => `\nAlertmanager ${i + 1}:\n${m.log().slice(-1500)}`).join('');
 
   const startsAt = new Date(Date.now() - 60_000).toISOString();
-  const send = async (to: Alertmanager, endsAt: Date) => {
-    const res = await fetch(`${to.url}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([
-        {
-          labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
-          startsAt,
-          endsAt: endsAt.toISOString(),
-        },
-      ]),
-    });
-    expect(res.status, await res.text()).toBe(200);
-  };
+  const send = async (to: Alertmanager, endsAt: Date) =>
+    to.post([
+      {
+        labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
+        startsAt,
+        endsAt: endsAt.toISOString(),
+      },
+    ]);
   const column = async (sql: string) =>
     (await pg.psql(`select ${sql} from opsbook_alerts order by seq`, database))
       .split('\n')

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type Alertmanager, startAlertmanager } from '@opsbook/testkit/alertmanager';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ServeProcess, startServe } from './alerts-server.js';
+import { type ServeProcess, startServe, waitFor } from './alerts-server.js';
 import { runCli } from './run-cli.js';
 
 /*
@@ -22,7 +22,6 @@ correlate:
   - name: cluster
     by: { labels: [cluster] }
 `;
-const WAIT_MS = 30_000;
 
 async function intakeStatuses(dir: string): Promise<string[]> {
   const intake = path.join(dir, '.opsbook', 'alerts', 'intake');
@@ -31,15 +30,6 @@ async function intakeStatuses(dir: string): Promise<string[]> {
     for (const line of (await readFile(path.join(intake, name), 'utf8')).split('\n'))
       if (line) statuses.push((JSON.parse(line) as { status: string }).status);
   return statuses;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, log: () => string) {
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not happen within ${WAIT_MS} ms:\n${log()}`);
 }
 
 describe('opsbook alerts serve behind a real Alertmanager: an alert that fires again', () => {
@@ -66,20 +56,14 @@ describe('opsbook alerts serve behind a real Alertmanager: an alert that fires a
       `serve:\n${serve.stderr()}\nAlertmanager:\n${alertmanager.log().slice(-2000)}`;
 
     const startsAt = new Date(Date.now() - 60_000).toISOString();
-    const send = async (endsAt: Date) => {
-      const res = await fetch(`${alertmanager.url}/api/v2/alerts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([
-          {
-            labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
-            startsAt,
-            endsAt: endsAt.toISOString(),
-          },
-        ]),
-      });
-      expect(res.status, await res.text()).toBe(200);
-    };
+    const send = async (endsAt: Date) =>
+      alertmanager.post([
+        {
+          labels: { alertname: 'NodeDown', cluster: 'eu-1', severity: 'critical', host: 'db-1' },
+          startsAt,
+          endsAt: endsAt.toISOString(),
+        },
+      ]);
     const firingInAlertmanager = async () =>
       (await alertmanager.alerts()).some((a) => a.status.state === 'active');
 

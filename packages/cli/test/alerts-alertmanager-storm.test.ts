@@ -55,12 +55,7 @@ describe('opsbook alerts serve behind a real Alertmanager, in a storm', () => {
       endsAt,
       generatorURL: 'http://prometheus.invalid/graph?g0.expr=up%3D%3D0',
     }));
-    const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alerts),
-    });
-    expect(posted.status, await posted.text()).toBe(200);
+    await alertmanager.post(alerts);
 
     const deadline = Date.now() + WAIT_MS;
     let stored = 0;

@@ -6,6 +6,7 @@ import { approversYaml, type KeyPair, makeSshKeyPair } from '@opsbook/testkit/ap
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { LocalTracker } from '@opsbook/tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookBody } from './alerts-server.js';
 import { type CliResult, runCli, stackTrace } from './run-cli.js';
 
 /*
@@ -278,28 +279,14 @@ describe('opsbook alerts list, show, grade', () => {
     };
     await writeFile(
       path.join(temp.dir, 'forged.json'),
-      JSON.stringify({
-        version: '4',
-        groupKey: '{}:{}',
-        truncatedAlerts: 0,
-        status: 'firing',
-        receiver: 'opsbook',
-        groupLabels: {},
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: 'http://alertmanager:9093',
-        alerts: [
-          {
-            status: 'firing',
-            labels,
-            annotations: { summary: 'disk\nINC-11  P4' },
-            startsAt: '2026-12-05T07:00:00Z',
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: 'http://prometheus:9090/graph',
-            fingerprint: '00000000000000aa',
-          },
-        ],
-      }),
+      JSON.stringify(
+        webhookBody({
+          labels,
+          annotations: { summary: 'disk\nINC-11  P4' },
+          startsAt: '2026-12-05T07:00:00Z',
+          fingerprint: '00000000000000aa',
+        }),
+      ),
     );
     const ingest = await cli(['alerts', 'ingest', 'forged.json', '--no-dispatch']);
     expect(ingest.stderr).not.toMatch(stackTrace);
@@ -402,33 +389,18 @@ describe('opsbook alerts list, show, grade', () => {
     };
     await writeFile(
       path.join(temp.dir, 'late.json'),
-      JSON.stringify({
-        version: '4',
-        groupKey: '{}:{}',
-        truncatedAlerts: 0,
-        status: 'firing',
-        receiver: 'opsbook',
-        groupLabels: {},
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: 'http://alertmanager:9093',
-        alerts: [
-          {
-            status: 'firing',
-            labels: {
-              alertname: 'HighLoad',
-              severity: 'critical',
-              cluster: 'cluster-1',
-              host: 'web-2',
-            },
-            annotations: {},
-            startsAt: inc1.incident.lastStartsAt,
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: 'http://prometheus:9090/graph',
-            fingerprint: '00000000000000bb',
+      JSON.stringify(
+        webhookBody({
+          labels: {
+            alertname: 'HighLoad',
+            severity: 'critical',
+            cluster: 'cluster-1',
+            host: 'web-2',
           },
-        ],
-      }),
+          startsAt: inc1.incident.lastStartsAt,
+          fingerprint: '00000000000000bb',
+        }),
+      ),
     );
     const ingest = await cli(['alerts', 'ingest', 'late.json']);
     expect(ingest.stderr).not.toMatch(stackTrace);

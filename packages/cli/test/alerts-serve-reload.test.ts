@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ServeProcess, startServe } from './alerts-server.js';
+import { type ServeProcess, startServe, webhookBody } from './alerts-server.js';
 import { runCli, stackTrace } from './run-cli.js';
 
 const CONFIG = 'apiVersion: opsbook/v1\nkind: Config\nstateDir: .opsbook\n';
@@ -11,28 +11,11 @@ const rules = (version: number, correlate: string) =>
 
 /** A version 4 body holding one firing alert. */
 function body(alertname: string, cluster: string, fingerprint: string): object {
-  return {
-    version: '4',
-    groupKey: '{}:{}',
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'opsbook',
-    groupLabels: {},
-    commonLabels: {},
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager:9093',
-    alerts: [
-      {
-        status: 'firing',
-        labels: { alertname, cluster, severity: 'warning', host: `${cluster}-web` },
-        annotations: {},
-        startsAt: new Date(Date.now() - 60_000).toISOString(),
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus:9090/graph',
-        fingerprint,
-      },
-    ],
-  };
+  return webhookBody({
+    labels: { alertname, cluster, severity: 'warning', host: `${cluster}-web` },
+    startsAt: new Date(Date.now() - 60_000).toISOString(),
+    fingerprint,
+  });
 }
 
 interface Listed {

@@ -68,3 +68,55 @@ export function startServe(
     );
   });
 }
+
+/**
+ * Waits until `check` holds, looking every 250 ms for `ms` at most; else fails naming `what`,
+ * with `log()` (the receivers' and Alertmanagers' logs).
+ */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  log: () => string,
+  ms = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not happen within ${ms} ms:\n${log()}`);
+}
+
+/**
+ * A version 4 webhook body, as Alertmanager posts it, holding one firing alert (its `endsAt` the
+ * zero time Alertmanager gives an alert with none).
+ */
+export function webhookBody(alert: {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt: string;
+  fingerprint: string;
+}): object {
+  return {
+    version: '4',
+    groupKey: '{}:{}',
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'opsbook',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    alerts: [
+      {
+        status: 'firing',
+        labels: alert.labels,
+        annotations: alert.annotations ?? {},
+        startsAt: alert.startsAt,
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus:9090/graph',
+        fingerprint: alert.fingerprint,
+      },
+    ],
+  };
+}

@@ -82,8 +82,19 @@ export interface HeldAlert {
   status: { state: string };
 }
 
+/** An alert as Prometheus posts it to Alertmanager (`POST /api/v2/alerts`). */
+export interface PostedAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
 export interface Alertmanager extends Daemon {
   alerts(): Promise<HeldAlert[]>;
+  /** Posts alerts as Prometheus does; throws unless Alertmanager answers 200. */
+  post(alerts: PostedAlert[]): Promise<void>;
 }
 
 export interface AlertingStack {
@@ -156,6 +167,17 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
       const res = await fetch(`${daemon.url}/api/v2/alerts`);
       if (!res.ok) throw new Error(`Alertmanager answered ${res.status} to GET /api/v2/alerts`);
       return (await res.json()) as HeldAlert[];
+    },
+    async post(alerts) {
+      const res = await fetch(`${daemon.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      });
+      if (res.status !== 200)
+        throw new Error(
+          `Alertmanager answered ${res.status} to POST /api/v2/alerts: ${await res.text()}`,
+        );
     },
   };
 }
