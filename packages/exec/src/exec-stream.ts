@@ -7,6 +7,7 @@ import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-in
 import { KILL_CONFIRM_WAIT_MS } from './step-session.js';
 import {
   CommandCancelledError,
+  type CommandEnd,
   DEFAULT_MAX_CAPTURED_BYTES,
   OutputCapture,
   type Transport,
@@ -77,6 +78,15 @@ export function canExecStream(transport: Transport): boolean {
   return typeof (transport as StreamCapable)[streamExecKey] === 'function';
 }
 
+/**
+ * Whether ssh2's error for an exec request says the host refused it (the channel's open failed,
+ * or the exec request was refused): nothing started there. Any other error (the connection lost
+ * while the request was pending) leaves it unknown whether the command started.
+ */
+export function isRefusedBeforeStart(err: Error): boolean {
+  return 'reason' in err || err.message === 'Unable to exec';
+}
+
 /** The SSH side, called by the SSH transport with its connection. */
 export function execStreamOverSsh(
   client: Client,
@@ -98,25 +108,29 @@ export function execStreamOverSsh(
     let inputError: Error | undefined;
     const exit = { code: null as number | null, signal: null as string | null };
     /** Set once the command was killed, while the host has to confirm the kill. */
-    let killed: ((isConfirmed: boolean) => void) | undefined;
+    let killed: ((isConfirmed: boolean, ended?: CommandEnd) => void) | undefined;
     // As a step's command (StepSession): the kill is called done only once the host confirmed
     // it (the channel's exit or close); a frozen host confirms nothing within
     // KILL_CONFIRM_WAIT_MS, and the error says the command may still be running there.
     const onAbort = () => {
       if (killed) return;
-      const cancel = (isConfirmed: boolean) => {
-        const error = new CommandCancelledError(host, isConfirmed);
+      let isSettled = false;
+      const cancel = (isConfirmed: boolean, ended?: CommandEnd) => {
+        if (isSettled) return;
+        isSettled = true;
+        const error = new CommandCancelledError(host, isConfirmed, undefined, ended);
         stdout.destroy(error);
         reject(error);
       };
-      // Not started yet: nothing runs on the host (the callback closes a channel that comes).
-      if (!channel) return cancel(true);
-      channel.end();
-      channel.close();
+      // Before ssh2 gave the channel, the exec request may already have reached the host and
+      // its command started: the kill is confirmed only by the channel's end once it comes (the
+      // callback closes it), or by the host refusing the request; a frozen host gives neither.
+      channel?.end();
+      channel?.close();
       const timer = setTimeout(() => cancel(false), KILL_CONFIRM_WAIT_MS);
-      killed = (isConfirmed) => {
+      killed = (isConfirmed, ended) => {
         clearTimeout(timer);
-        cancel(isConfirmed);
+        cancel(isConfirmed, ended);
       };
     };
     request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -135,6 +149,8 @@ export function execStreamOverSsh(
     try {
       client.exec(line, (err, ch) => {
         if (err) {
+          request.signal?.removeEventListener('abort', onAbort);
+          if (killed) return killed(isRefusedBeforeStart(err));
           const error = new execErrors.UnreachableError(
             'SSH_CHANNEL_FAILED',
             `host ${host}: could not start a command (${err.message})`,
@@ -144,22 +160,33 @@ export function execStreamOverSsh(
           return reject(error);
         }
         channel = ch;
-        if (request.signal?.aborted) {
+        if (killed) {
+          const confirm = killed;
+          ch.on('exit', () => confirm(true));
+          ch.on('close', () => confirm(true));
           ch.end();
           return ch.close();
         }
         ch.pipe(stdout);
         ch.stderr.on('data', (d: Buffer) => stderr.push(d));
         ch.on('exit', (code: number | null, signal?: string) => {
-          if (killed) return killed(true);
           exit.code = code ?? null;
           exit.signal = signal ? `SIG${signal}` : null;
+          // The exit status that confirms the kill says how the command ended: by the kill, or
+          // by itself just before it (a restore that had its whole archive may have completed).
+          if (killed) return killed(true, { exitCode: exit.code, signal: exit.signal });
         });
         ch.on('close', () => {
           request.signal?.removeEventListener('abort', onAbort);
           request.stdin?.destroy();
           stderr.end();
-          if (killed) return killed(true);
+          if (killed)
+            return killed(
+              true,
+              exit.code === null && exit.signal === null
+                ? undefined
+                : { exitCode: exit.code, signal: exit.signal },
+            );
           if (inputError) {
             stdout.destroy(inputError);
             return reject(inputError);

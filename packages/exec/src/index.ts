@@ -78,6 +78,7 @@ export { connectSsh, type SshTransportOptions } from './ssh-transport.js';
 export {
   type AcceptedHostKey,
   CommandCancelledError,
+  type CommandEnd,
   DEFAULT_MAX_CAPTURED_BYTES,
   type ExecRequest,
   type ExecResult,

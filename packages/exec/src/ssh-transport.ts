@@ -3,7 +3,12 @@ import { InterruptedError, type UnreachableError } from '@opsbook/schema';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { bytesSource, copyOverExec, localFileSource } from './copy-over-exec.js';
 import { execErrors } from './error-codes.js';
-import { execStreamOverSsh, type StreamingTransport, streamExecKey } from './exec-stream.js';
+import {
+  execStreamOverSsh,
+  isRefusedBeforeStart,
+  type StreamingTransport,
+  streamExecKey,
+} from './exec-stream.js';
 import { encodeEnvBlock, shellInvocationLine } from './shell-invocation.js';
 import {
   connectSshHost,
@@ -336,8 +341,9 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     const awaitKill = (end: NonNullable<typeof killEnd>) => {
       if (killEnd) return;
       kill();
-      // Not started yet: nothing runs on the host to kill.
-      if (!channel) return finish(end(true));
+      // Before ssh2 gave the channel, the exec request may have reached the host and its command
+      // started: only the channel's end once it comes (the callback closes it), or the host
+      // refusing the request, confirms the kill; a frozen host gives neither.
       killEnd = end;
       clearTimeout(timer);
       timer = setTimeout(() => finish(end(false)), KILL_CONFIRM_WAIT_MS);
@@ -357,6 +363,7 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
     }
     const isRequested = startExec(client, line, (err, ch) => {
       if (err) {
+        if (killEnd) return finish(killEnd(isRefusedBeforeStart(err)));
         finish({
           error: new execErrors.UnreachableError(
             'SSH_CHANNEL_FAILED',
@@ -368,6 +375,11 @@ function execOverSsh(client: Client, request: ExecRequest, ctx: ExecContext): Pr
       }
       channel = ch;
       if (settled) return kill();
+      if (killEnd) {
+        const end = killEnd;
+        ch.on('close', () => finish(end(true)));
+        return kill();
+      }
       ch.on('data', (d: Buffer) => stdout.push(d));
       ch.stderr.on('data', (d: Buffer) => stderr.push(d));
       ch.on('exit', (code: number | null, signal?: string) => {

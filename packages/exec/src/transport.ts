@@ -139,6 +139,12 @@ export class CommandCancelledError extends InterruptedError {
     readonly host: string,
     readonly isKillConfirmed: boolean,
     message?: string,
+    /**
+     * How the command ended, when the host reported it with the kill's confirmation: the kill's
+     * signal, or an exit of its own just before the kill reached it. Absent when the host
+     * reported no exit status (the kill unconfirmed, or a channel that closed without one).
+     */
+    readonly ended?: CommandEnd,
   ) {
     super(
       message ??
@@ -147,6 +153,12 @@ export class CommandCancelledError extends InterruptedError {
           : `the command on ${host} was cancelled; ${killUnconfirmedText(host)}: the command may still be running there, check the host`),
     );
   }
+}
+
+/** How a command ended, as its host reported it. */
+export interface CommandEnd {
+  exitCode: number | null;
+  signal: string | null;
 }
 
 /** The words for a kill a host did not confirm, shared by every message that says so. */

@@ -130,3 +130,64 @@ describe('a streamed command cancelled by its signal', () => {
     expect(run.stdout.errored).toBeInstanceOf(CommandCancelledError);
   });
 });
+
+/*
+ * Cancelled between the exec request and ssh2 giving its channel: the request may already have
+ * reached the host and its command started there, so the kill is confirmed only by that channel's
+ * end once it comes. A frozen host gives no channel: the kill is not called confirmed.
+ */
+describe('a command cancelled before its channel came', () => {
+  /** A connection that answered once, then its host's sshd processes frozen. */
+  async function frozenConnection(): Promise<Transport> {
+    const t = await connect();
+    expect((await t.exec({ command: 'echo up' })).stdout).toBe('up\n');
+    const found = sessionProcesses();
+    frozen.push(...found);
+    for (const pid of found) process.kill(pid, 'SIGSTOP');
+    return t;
+  }
+
+  it('a streamed command on a host that answers: the kill is confirmed once the channel closed', async () => {
+    const t = await connect();
+    const controller = new AbortController();
+    const run = execStream(t, { command: 'sleep 2984', signal: controller.signal });
+    run.stdout.on('error', () => {});
+    controller.abort();
+    const error = await run.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ isKillConfirmed: true });
+  });
+
+  it('a streamed command on a frozen host: the kill is sent but not confirmed', async () => {
+    const t = await frozenConnection();
+    const controller = new AbortController();
+    const run = execStream(t, { command: 'sleep 2985', signal: controller.signal });
+    run.stdout.on('error', () => {});
+    controller.abort();
+    const error = await run.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ isKillConfirmed: false });
+    expect(String((error as Error).message)).toContain(
+      'the kill was sent but not confirmed (host h1 is not answering)',
+    );
+  });
+
+  it('a command on its own channel (sudo) on a frozen host: the kill is sent but not confirmed', async () => {
+    const t = await frozenConnection();
+    const controller = new AbortController();
+    const running = t.exec({ command: 'sleep 2986', sudo: true, signal: controller.signal });
+    controller.abort();
+    const error = await running.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ isKillConfirmed: false });
+  });
+});
