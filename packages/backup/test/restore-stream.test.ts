@@ -13,7 +13,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Transport } from '@opsbook/exec';
+import { CommandCancelledError, createLocalTransport, type Transport } from '@opsbook/exec';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { type Sshd, startSshdHosts } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
@@ -223,6 +223,39 @@ describe('file restores streamed over a real sshd', () => {
     await expect(pending).rejects.toMatchObject({ kind: 'interrupted' });
     // The host saw its input end without the verdict: it removes the staging folder itself.
     await waitFor(async () => (await readdir(restored)).length === 0, 'the staging folder to go');
+  });
+
+  it('a restore on this machine (where: local) cancelled mid-stream says what became of it and of the kill, as over SSH', async () => {
+    const restored = path.join(temp.dir, 'cancelled-local');
+    const controller = new AbortController();
+    const pending = restoreFiles({
+      transport: createLocalTransport({ host: 'runner-1' }),
+      repository,
+      backup: { id: filesBackupId },
+      targetDir: restored,
+      signal: controller.signal,
+    });
+    const staged = async () => {
+      const [staging] = (await readdir(restored).catch(() => [] as string[])).filter((e) =>
+        e.startsWith('.opsbook-restore.'),
+      );
+      if (!staging) return 0;
+      const partial = path.join(restored, staging, tree, 'data.bin');
+      return (await stat(partial).catch(() => undefined))?.size ?? 0;
+    };
+    await waitFor(async () => (await staged()) > 1024 * 1024, 'the archive to be mid-stream');
+    controller.abort();
+    const error = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ isKillConfirmed: true, host: 'runner-1' });
+    expect(String((error as Error).message)).toMatch(
+      new RegExp(
+        `^the restore of ${filesBackupId} into ${restored} on runner-1 was cancelled before the whole archive was sent; nothing of it was restored`,
+      ),
+    );
   });
 
   it('a backup of / restores the target folder’s own mode and mtime, and tar --compare agrees', async () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
-import { InterruptedError, type UnreachableError, UsageError } from '@opsbook/schema';
+import { type UnreachableError, UsageError } from '@opsbook/schema';
 import type { Client, ClientChannel } from 'ssh2';
 import { execErrors } from './error-codes.js';
 import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
@@ -23,7 +23,10 @@ export interface StreamExecRequest {
   shell?: 'sh' | 'bash';
   env?: Readonly<Record<string, string>>;
   sudo?: boolean | undefined;
-  /** Aborting kills the command; `done` rejects with InterruptedError and `stdout` is destroyed. */
+  /**
+   * Aborting kills the command; `done` rejects with a CommandCancelledError (an InterruptedError)
+   * saying whether the host confirmed the kill, and `stdout` is destroyed with it.
+   */
   signal?: AbortSignal | undefined;
   onStderr?: (chunk: string) => void;
   /** stderr kept in the exit record; default 1 MiB. */
@@ -230,6 +233,8 @@ export function execStreamOverSsh(
 export interface LocalSpawnOptions {
   cwd: string | undefined;
   env: Readonly<Record<string, string>>;
+  /** The name the transport reports as its host (a cancelled stream's error names it). */
+  host?: string;
 }
 
 /** The error of a command that could not be started on this machine (exec and streamed exec). */
@@ -243,7 +248,7 @@ export function localSpawnFailed(file: string, e: Error): UnreachableError {
 
 /** The local side, called by the local transport. */
 export function execStreamLocal(
-  { cwd, env }: LocalSpawnOptions,
+  { cwd, env, host = 'localhost' }: LocalSpawnOptions,
   request: StreamExecRequest,
 ): StreamExecution {
   const envBlock = encodeEnvBlock(request.env);
@@ -259,15 +264,30 @@ export function execStreamLocal(
   );
   // detached: the wrapper leads its own process group, so one kill reaches every child.
   const child = spawn(file, args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-  let aborted = false;
+  /**
+   * Set once the command was killed: as over SSH, the kill is called done only once it is
+   * confirmed (the command's exit); a process that does not die within KILL_CONFIRM_WAIT_MS (one
+   * stuck in the kernel, on a hung NFS mount) leaves it unconfirmed.
+   */
+  let killed: ((isConfirmed: boolean, ended?: CommandEnd) => void) | undefined;
+  let cancelled: CommandCancelledError | undefined;
+  let exitedWith: CommandEnd | undefined;
   const onAbort = () => {
-    aborted = true;
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
     } catch {
       // The group is already gone.
     }
-    child.stdout.destroy(new InterruptedError('the command was cancelled and killed'));
+    const timer = setTimeout(() => killed?.(false), KILL_CONFIRM_WAIT_MS);
+    killed = (isConfirmed, ended) => {
+      clearTimeout(timer);
+      killed = undefined;
+      cancelled = new CommandCancelledError(host, isConfirmed, undefined, ended);
+      child.stdout.destroy(cancelled);
+      settle?.(cancelled);
+    };
+    // Ended already (its output not yet read to the end): its exit status is the confirmation.
+    if (exitedWith) killed(true, exitedWith);
   };
   request.signal?.addEventListener('abort', onAbort, { once: true });
   child.stderr.on('data', (d: Buffer) => stderr.push(d));
@@ -282,7 +302,14 @@ export function execStreamLocal(
     });
     input.pipe(child.stdin);
   }
+  /** Rejects `done` with a cancelled command's error, once its kill is confirmed or given up. */
+  let settle: ((error: Error) => void) | undefined;
+  child.once('exit', (code, signal) => {
+    exitedWith = { exitCode: code, signal };
+    killed?.(true, exitedWith);
+  });
   const done = new Promise<StreamExit>((resolve, reject) => {
+    settle = reject;
     child.once('error', (e) => {
       request.signal?.removeEventListener('abort', onAbort);
       reject(localSpawnFailed(file, e));
@@ -292,8 +319,8 @@ export function execStreamLocal(
       child.stdin.destroy();
       input?.destroy();
       stderr.end();
+      if (cancelled) return reject(cancelled);
       if (inputError) return reject(inputError);
-      if (aborted) return reject(new InterruptedError('the command was cancelled and killed'));
       resolve({
         exitCode: code,
         signal: signal ?? null,

@@ -7,6 +7,7 @@ import { execStream } from './exec-stream.js';
 import { createLocalTransport } from './local-transport.js';
 import { paramEnv } from './render-command.js';
 import { encodeEnvBlock, shellInvocation } from './shell-invocation.js';
+import { CommandCancelledError } from './transport.js';
 
 const pgrep = (pattern: string) => {
   try {
@@ -78,6 +79,27 @@ describe('local transport', () => {
     });
     await expect(running).rejects.toMatchObject({ kind: 'interrupted', code: 'INTERRUPTED' });
     await waitForNoProcess('sleep 313');
+  });
+
+  it('a streamed command cancelled says the kill was confirmed, as over SSH, once its group is gone', async () => {
+    const controller = new AbortController();
+    const named = createLocalTransport({ host: 'runner-1' });
+    const run = execStream(named, {
+      command: "echo go; sh -c 'sleep 314' & sleep 315",
+      signal: controller.signal,
+    });
+    run.stdout.on('error', () => {});
+    run.stdout.once('data', () => controller.abort());
+    const error = await run.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommandCancelledError);
+    expect(error).toMatchObject({ kind: 'interrupted', isKillConfirmed: true, host: 'runner-1' });
+    expect(String((error as Error).message)).toBe(
+      'the command on runner-1 was cancelled and killed',
+    );
+    await waitForNoProcess('sleep 31[45]');
   });
 
   it('runs sudo -n as root and keeps the env across sudo', async () => {

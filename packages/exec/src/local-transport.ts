@@ -41,10 +41,11 @@ export interface LocalTransportOptions {
  */
 export function createLocalTransport(options: LocalTransportOptions = {}): StreamingTransport {
   const now = options.now ?? Date.now;
+  const host = options.host ?? 'localhost';
   const spawnOptions = { cwd: options.cwd, env: inheritedStepEnv(options.env ?? process.env) };
   return {
-    host: options.host ?? 'localhost',
-    [streamExecKey]: (request) => execStreamLocal(spawnOptions, request),
+    host,
+    [streamExecKey]: (request) => execStreamLocal({ ...spawnOptions, host }, request),
     exec: (request) => execLocal(request, spawnOptions, now),
     async writeFile(remotePath, bytes, writeOptions) {
       writeOptions?.signal?.throwIfAborted();
