@@ -54,6 +54,7 @@ export {
   databaseTableStats,
   type FileRestoreRequest,
   type PostgresRestoreRequest,
+  RestoreCancelledError,
   type RestoreOutcome,
   restoreFiles,
   restorePostgres,

@@ -1,5 +1,6 @@
 import {
   CommandCancelledError,
+  type CommandEnd,
   execStream,
   killUnconfirmedText,
   type StreamExit,
@@ -73,10 +74,9 @@ export async function restoreFiles(request: FileRestoreRequest): Promise<Restore
     signal: request.signal,
     cancelled: {
       what: `the restore of ${entry.id} into ${request.targetDir} on ${request.transport.host}`,
-      outcome: (isWholeSent) =>
-        isWholeSent
-          ? `it may have completed, or stopped part-way with part of the backup in ${request.targetDir}${request.overwrite ? ' over its old files' : ''}: look at ${request.targetDir} on ${request.transport.host} before restoring again`
-          : 'nothing of it was restored (the host publishes only a whole archive that matched its manifest)',
+      notSent:
+        'nothing of it was restored (the host publishes only a whole archive that matched its manifest)',
+      ended: (ended) => fileRestoreEnd(ended, request),
     },
   });
   // Exits 3 and 4 come before the host read a byte: the archive's digest does not matter then.
@@ -128,6 +128,66 @@ cd / && rm -rf "$s" || exit 7
 if [ "$OPSBOOK_RESTORE_ROOT" = 1 ]; then
   chmod "\${m% *}" "$t" && chown "\${m#* }" "$t" && touch -r "$f" "$t" && rm -f "$f" || exit 7
 fi`;
+
+/**
+ * What became of a file restore cancelled after its whole archive was sent, from the exit status
+ * its host reported while the kill was awaited (exit codes of FILE_RESTORE_SCRIPT): none reported
+ * (a host not answering), or a signal, leaves it unknown.
+ */
+function fileRestoreEnd(ended: CommandEnd | undefined, request: FileRestoreRequest): RestoreEnd {
+  const where = `${request.targetDir} on ${request.transport.host}`;
+  const code = ended?.signal ? null : (ended?.exitCode ?? null);
+  if (code === 0)
+    return {
+      restore: 'completed',
+      text: `the restore completed before the kill reached it (its command exited 0): ${where} holds the backup`,
+    };
+  if (code !== null && code >= 3 && code <= 6)
+    return {
+      restore: 'failed',
+      text: `the restore failed (its command exited ${code}): nothing of it was restored, ${where} is as it was`,
+    };
+  if (code === 7)
+    return {
+      restore: 'failed',
+      text: `the restore failed while it moved the backup into its target (its command exited 7): ${where} may hold part of the backup${request.overwrite ? ' over its old files' : ''}: look at it before restoring again`,
+    };
+  return {
+    restore: 'unknown',
+    text: `the restore's outcome is unknown (${endedText(ended)}): it may have completed, or stopped part-way with part of the backup in ${request.targetDir}${request.overwrite ? ' over its old files' : ''}: look at ${where} before restoring again`,
+  };
+}
+
+/** As fileRestoreEnd, for a PostgreSQL restore (exit codes of restoreThenCount). */
+function postgresRestoreEnd(
+  ended: CommandEnd | undefined,
+  request: PostgresRestoreRequest,
+): RestoreEnd {
+  const where = `${request.target.database} on ${request.transport.host}`;
+  const code = ended?.signal ? null : (ended?.exitCode ?? null);
+  if (code === 0 || code === 4)
+    return {
+      restore: 'completed',
+      text: `the restore completed before the kill reached it (pg_restore committed it; its command exited ${code}): look at ${where}${code === 4 ? ': its tables were not counted' : ''}`,
+    };
+  if (code === 3 || code === 70)
+    return {
+      restore: 'failed',
+      text: `the restore failed (its command exited ${code}): pg_restore committed nothing of it (one transaction), ${where} is as it was`,
+    };
+  return {
+    restore: 'unknown',
+    text: `the restore's outcome is unknown (${endedText(ended)}): pg_restore may have committed it (one transaction: all of it or nothing): look at ${where} before restoring again`,
+  };
+}
+
+/** How a cancelled restore's command ended, in words, when that leaves its outcome unknown. */
+function endedText(ended: CommandEnd | undefined): string {
+  if (!ended) return 'its host reported no exit status';
+  return ended.signal
+    ? `its command was ended by ${ended.signal}`
+    : `its command exited ${ended.exitCode}`;
+}
 
 function fileRestoreFailure(
   entry: BackupEntry,
@@ -216,10 +276,9 @@ export async function restorePostgres(request: PostgresRestoreRequest): Promise<
     stdout,
     cancelled: {
       what: `the restore of ${entry.id} into ${request.target.database} on ${request.transport.host}`,
-      outcome: (isWholeSent) =>
-        isWholeSent
-          ? `pg_restore may have committed it (one transaction: all of it or nothing): look at ${request.target.database} on ${request.transport.host} before restoring again`
-          : 'nothing of it was restored (pg_restore commits nothing of a dump that did not arrive whole: one transaction)',
+      notSent:
+        'nothing of it was restored (pg_restore commits nothing of a dump that did not arrive whole: one transaction)',
+      ended: (ended) => postgresRestoreEnd(ended, request),
     },
   });
   const host = request.transport.host;
@@ -329,7 +388,7 @@ export async function streamIntoHost(
     signal?: AbortSignal | undefined;
     stdout?: Buffer[];
     /** What the restore is (`the restore of <id> into <target> on <host>`), and its outcome. */
-    cancelled?: { what: string; outcome: (isWholeSent: boolean) => string };
+    cancelled?: CancelledRestoreWords;
   },
 ): Promise<StreamExit> {
   const run = execStream(transport, {
@@ -351,12 +410,47 @@ export async function streamIntoHost(
   }
 }
 
+/** What a cancelled restore says of itself. */
+interface CancelledRestoreWords {
+  /** `the restore of <id> into <target> on <host>` */
+  what: string;
+  /** Its outcome when the archive had not all been sent: nothing of it can have been applied. */
+  notSent: string;
+  /** Its outcome once the whole archive was sent, from the exit status the host reported. */
+  ended: (ended: CommandEnd | undefined) => RestoreEnd;
+}
+
+/** What became of a restore cancelled after its whole archive was sent. */
+interface RestoreEnd {
+  restore: 'completed' | 'failed' | 'unknown';
+  text: string;
+}
+
+/**
+ * A restore cancelled by its signal (a second Ctrl-C): what became of it, and of the kill. Its
+ * `restore` says `not-restored` when the archive had not all gone (nothing can have been applied),
+ * else what the exit status its host reported while the kill was awaited (at most
+ * KILL_CONFIRM_WAIT_MS of @opsbook/exec) says: a restore with all its input may have finished on
+ * its own, and its exit code is the only word of whether it completed.
+ */
+export class RestoreCancelledError extends CommandCancelledError {
+  constructor(
+    host: string,
+    isKillConfirmed: boolean,
+    message: string,
+    readonly restore: 'not-restored' | RestoreEnd['restore'],
+    ended: CommandEnd | undefined,
+  ) {
+    super(host, isKillConfirmed, message, ended);
+  }
+}
+
 /** A restore's error once its command was cancelled: what became of it, and of the kill. */
 function cancelledRestore(
   e: CommandCancelledError,
   source: ArchiveSource,
-  cancelled: { what: string; outcome: (isWholeSent: boolean) => string },
-): CommandCancelledError {
+  cancelled: CancelledRestoreWords,
+): RestoreCancelledError {
   // Ended: every byte of it, the end the host waits for included, went into the channel.
   const isWholeSent = source.stream.readableEnded;
   const sent = isWholeSent
@@ -365,10 +459,15 @@ function cancelledRestore(
   const kill = e.isKillConfirmed
     ? ''
     : `; ${killUnconfirmedText(e.host)}: its command may still be running there`;
-  return new CommandCancelledError(
+  const end = isWholeSent
+    ? cancelled.ended(e.ended)
+    : { restore: 'not-restored' as const, text: cancelled.notSent };
+  return new RestoreCancelledError(
     e.host,
     e.isKillConfirmed,
-    `${cancelled.what} was cancelled ${sent}${kill}; ${cancelled.outcome(isWholeSent)}`,
+    `${cancelled.what} was cancelled ${sent}${kill}; ${end.text}`,
+    end.restore,
+    e.ended,
   );
 }
 

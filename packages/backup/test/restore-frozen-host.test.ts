@@ -1,11 +1,11 @@
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandCancelledError, type Transport } from '@opsbook/exec';
 import { processesUnder, resumeAll, type Sshd, startSshd } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupFiles, restoreFiles } from '../src/index.js';
-import { connectTestHost } from './test-hosts.js';
+import { backupFiles, RestoreCancelledError, restoreFiles } from '../src/index.js';
+import { connectTestHost, onWholeArchiveSent } from './test-hosts.js';
 
 /*
  * A file restore cancelled (a second Ctrl-C) while its host is frozen (its sshd processes
@@ -108,5 +108,39 @@ describe('a file restore cancelled on a frozen host', () => {
     // The host answers again: it reads the end of its input, and leaves the target as it was.
     for (const pid of sessions) process.kill(pid, 'SIGCONT');
     await waitFor(async () => (await readdir(target)).length === 0, 'the target to be left empty');
+  });
+});
+
+describe('a file restore cancelled on a host that froze once the whole archive was sent', () => {
+  it('says its outcome is unknown: no exit status came to say whether it completed', async () => {
+    const ssh = await connectTestHost(host, temp.dir, 'web-3');
+    opened.push(ssh);
+    const small = path.join(temp.dir, 'small-source');
+    await mkdir(small);
+    await writeFile(path.join(small, 'app.ini'), '[app]\nport = 8082\n');
+    const { backup } = await backupFiles({ transport: ssh, repository, paths: [small] });
+    const target = path.join(temp.dir, 'target-whole');
+    const controller = new AbortController();
+    const error = await restoreFiles({
+      transport: onWholeArchiveSent(ssh, () => {
+        const sessions = sessionProcesses();
+        frozen.push(...sessions);
+        for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+        controller.abort();
+      }),
+      repository,
+      backup: { id: backup.id },
+      targetDir: target,
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RestoreCancelledError);
+    expect(error).toMatchObject({ restore: 'unknown', isKillConfirmed: false, host: 'web-3' });
+    expect((error as Error).message).toBe(
+      `the restore of ${backup.id} into ${target} on web-3 was cancelled after the whole archive was sent; the kill was sent but not confirmed (host web-3 is not answering): its command may still be running there; the restore's outcome is unknown (its host reported no exit status): it may have completed, or stopped part-way with part of the backup in ${target}: look at ${target} on web-3 before restoring again`,
+    );
+    resumeAll(frozen.splice(0));
   });
 });

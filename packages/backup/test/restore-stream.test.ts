@@ -23,11 +23,12 @@ import {
   backupPostgres,
   compareRestoredFiles,
   type Manifest,
+  RestoreCancelledError,
   restoreFiles,
   restorePostgres,
 } from '../src/index.js';
 import { snapshotTree } from './file-tree.js';
-import { connectTestHost, pgTarget } from './test-hosts.js';
+import { connectTestHost, onWholeArchiveSent, pgTarget } from './test-hosts.js';
 
 /*
  * Restores stream the archive from the runner's repository into `tar -x` / `pg_restore` on a
@@ -258,6 +259,34 @@ describe('file restores streamed over a real sshd', () => {
     );
   });
 
+  it('a restore cancelled after the whole archive was sent waits for its exit: completed, said so', async () => {
+    const small = path.join(temp.dir, 'small-source');
+    await mkdir(small);
+    await writeFile(path.join(small, 'app.ini'), '[app]\nport = 8081\n');
+    const { backup } = await backupFiles({ transport: ssh, repository, paths: [small] });
+    const restored = path.join(temp.dir, 'cancelled-whole');
+    const controller = new AbortController();
+    const error = await restoreFiles({
+      transport: onWholeArchiveSent(ssh, () => controller.abort()),
+      repository,
+      backup: { id: backup.id },
+      targetDir: restored,
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(controller.signal.aborted).toBe(true);
+    expect(error).toBeInstanceOf(RestoreCancelledError);
+    expect(error).toMatchObject({ restore: 'completed', isKillConfirmed: true });
+    expect((error as Error).message).toBe(
+      `the restore of ${backup.id} into ${restored} on ${ssh.host} was cancelled after the whole archive was sent; the restore completed before the kill reached it (its command exited 0): ${restored} on ${ssh.host} holds the backup`,
+    );
+    expect(await readFile(path.join(restored, small, 'app.ini'), 'utf8')).toBe(
+      '[app]\nport = 8081\n',
+    );
+  });
+
   it('a backup of / restores the target folder’s own mode and mtime, and tar --compare agrees', async () => {
     // A hand-made backup of "/" (members ./, ./etc/…): the archive a backup of / holds.
     const fakeRoot = path.join(temp.dir, 'fake-root');
@@ -362,5 +391,31 @@ describe('PostgreSQL restores streamed over a real sshd', () => {
     });
     expect(await tablesOf('occupied')).toBe('1');
     expect((await pg.psql('SELECT precious FROM orders', 'occupied')).trim()).toBe('keep');
+  });
+
+  it('a restore cancelled after the whole dump was sent waits for its exit: failed, said so', async () => {
+    await pg.psql('CREATE DATABASE occupied_too');
+    await pg.psql(
+      'CREATE TABLE orders (precious text); INSERT INTO orders VALUES ($$keep$$)',
+      'occupied_too',
+    );
+    const controller = new AbortController();
+    const error = await restorePostgres({
+      transport: onWholeArchiveSent(ssh, () => controller.abort()),
+      repository,
+      backup: { id: dumpId },
+      target: target('occupied_too'),
+      signal: controller.signal,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(controller.signal.aborted).toBe(true);
+    expect(error).toBeInstanceOf(RestoreCancelledError);
+    expect(error).toMatchObject({ restore: 'failed', isKillConfirmed: true });
+    expect((error as Error).message).toBe(
+      `the restore of ${dumpId} into occupied_too on ${ssh.host} was cancelled after the whole archive was sent; the restore failed (its command exited 3): pg_restore committed nothing of it (one transaction), occupied_too on ${ssh.host} is as it was`,
+    );
+    expect((await pg.psql('SELECT precious FROM orders', 'occupied_too')).trim()).toBe('keep');
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { connectSsh, type Transport } from '@opsbook/exec';
 import type { Postgres } from '@opsbook/testkit/postgres';
 import type { Sshd } from '@opsbook/testkit/sshd';
@@ -13,6 +14,25 @@ export async function connectTestHost(host: Sshd, dir: string, name = 'web-1'): 
     { name, host: host.host, port: host.port, user: host.user, identityFile: host.clientKeyPath },
     { knownHostsFile: knownHosts },
   );
+}
+
+/**
+ * The transport, with `onInputEnd` called as soon as a streamed command's stdin (a restore's
+ * archive, its end included) has all gone into the channel: the moment a stop finds the whole
+ * archive sent. Everything else is the real transport's own.
+ */
+export function onWholeArchiveSent(transport: Transport, onInputEnd: () => void): Transport {
+  return new Proxy(transport, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      // The byte-stream exec is the transport's only symbol-keyed function (exec-stream.ts).
+      if (typeof key !== 'symbol' || typeof value !== 'function') return value;
+      return (request: { stdin?: Readable }) => {
+        request.stdin?.once('end', onInputEnd);
+        return value.call(target, request);
+      };
+    },
+  });
 }
 
 /** A database of the testkit's PostgreSQL, reached over TCP with the password. */
