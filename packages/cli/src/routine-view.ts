@@ -5,6 +5,7 @@ import { executorSignerFor } from './commands/ticket-signer.js';
 import { configFor } from './context.js';
 import { askSecret } from './prompt.js';
 import { interruptible, openRunView } from './run-view.js';
+import { runningStepsOf } from './running-steps.js';
 
 /**
  * Run a routine runbook under its standing approval for `opsbook inspect` / `opsbook inventory`:
@@ -20,7 +21,11 @@ export async function runRoutineCommand(
   const executorSigner = await executorSignerFor(ctx);
   // On a terminal, the same live status as opsbook run; host output stays in the journal.
   const view = await openRunView(ctx.out, { raw: false, quiet: true });
-  const { signal, stopSignal, done, ended } = interruptible(view.out, { stopsCommands: true });
+  const runningSteps = runningStepsOf();
+  const { signal, stopSignal, done, ended } = interruptible(view.out, {
+    stopsCommands: true,
+    runningSteps: runningSteps.list,
+  });
   let started: { runId: string; ticket?: string } | undefined;
   try {
     return await runRoutine({
@@ -39,6 +44,7 @@ export async function runRoutineCommand(
         signal,
       }),
       onEvent: (event) => {
+        runningSteps.onEvent(event);
         if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
         // A second Ctrl-C after this leaves a run that has ended (interruptible).
         if (event.type === 'run-end' && started) ended(started);

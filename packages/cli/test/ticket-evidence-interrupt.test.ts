@@ -27,27 +27,35 @@ ${dirParam}  targets: {default: all, concurrency: 10, maxFailures: 5}
 `,
 };
 
+/** The same slow step, as the routine runbook `opsbook inspect` runs. */
+const slowInspection = {
+  yaml: slowEvidence.yaml.replace(
+    header('slow-evidence', 'routine', 'P4'),
+    header('daily-inspection', 'routine', 'P4'),
+  ),
+};
+
 let world: World;
 let dir = '';
 beforeAll(async () => {
-  world = await createWorld({ hostCount: 2, runbooks: { 'slow-evidence': slowEvidence } });
+  world = await createWorld({
+    hostCount: 2,
+    runbooks: { 'slow-evidence': slowEvidence, 'daily-inspection': slowInspection },
+  });
   dir = path.join(world.markerDir, 'evidence');
   await mkdir(dir);
-  const file = await approvedFile(
-    world,
-    'slow-evidence',
-    'approvals/slow-evidence.approval.json',
-    [world.people.alice],
-    {
+  const standing = async (runbook: string) =>
+    approvedFile(world, runbook, `approvals/${runbook}.approval.json`, [world.people.alice], {
       params: { dir },
       target: 'all',
       extra: ['--standing', '--expires', '30d', '--max-runs', '100'],
-    },
-  );
+    });
+  const evidence = await standing('slow-evidence');
+  const inspection = await standing('daily-inspection');
   const config = path.join(world.dir, 'opsbook.yaml');
   await writeFile(
     config,
-    `${await readFile(config, 'utf8')}standing:\n  slow-evidence: ${path.relative(world.dir, file)}\n`,
+    `${await readFile(config, 'utf8')}standing:\n  slow-evidence: ${path.relative(world.dir, evidence)}\n  daily-inspection: ${path.relative(world.dir, inspection)}\n`,
   );
 });
 afterAll(async () => {
@@ -62,6 +70,14 @@ async function interruptTwice(args: string[]) {
   const started = (h: string) => exists(path.join(dir, `${h}.started`));
   await waitFor(() => started('h1') && started('h2'), 'both hosts to start the evidence step');
   await firstCtrlC(running);
+  // As opsbook run's: which steps the first Ctrl-C waits for, and what ends the wait.
+  await waitFor(
+    () =>
+      /\nwaiting for h[12] steps\/look, h[12] steps\/look: each ends by itself or by its step's timeout/.test(
+        running.stderr(),
+      ),
+    'the first Ctrl-C to name the steps it waits for',
+  );
   running.child.kill('SIGINT');
   const r = await running.done;
   expect(r.stderr).not.toMatch(stackTrace);
@@ -127,5 +143,15 @@ describe('a second Ctrl-C during an evidence run', () => {
     await expectStoppedEvidence(runId!);
     const shown = await world.opsbook(['ticket', 'show', key!, '--comments']);
     expect(shown.stdout).toContain(`Evidence: slow-evidence 1.0.0, run ${runId} (interrupted)`);
+  });
+});
+
+describe('Ctrl-C during opsbook inspect', () => {
+  it('says which steps the first one waits for, as opsbook run does; a second one kills them, exit 130', async () => {
+    const r = await interruptTwice(['inspect']);
+    expect(r.code, r.stderr).toBe(130);
+    const runId = /run (\S+): daily-inspection/.exec(r.stderr)?.[1];
+    expect(runId, r.stderr).toBeDefined();
+    await expectStoppedEvidence(runId!);
   });
 });

@@ -4,6 +4,7 @@ import { type CommandContext, type OptionSpec, stringOption } from '../command.j
 import { exitCodes } from '../exit-code.js';
 import type { Output } from '../output.js';
 import { hostOutputPrinter, interruptible, runProgress } from '../run-view.js';
+import { runningStepsOf } from '../running-steps.js';
 
 /**
  * -i, --target and -q of an evidence run (a routine runbook under its standing approval), as
@@ -65,12 +66,14 @@ export function interruptibleEvidence(
   onEvent: (event: RunEvent) => void;
   done(): void;
 } {
-  const stop = interruptible(out, { stopsCommands: true });
+  const runningSteps = runningStepsOf();
+  const stop = interruptible(out, { stopsCommands: true, runningSteps: runningSteps.list });
   let started: { runId: string; ticket?: string } | undefined;
   return {
     signal: stop.signal,
     stopSignal: stop.stopSignal,
     onEvent: (event) => {
+      runningSteps.onEvent(event);
       if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
       // Journaled: from here a second Ctrl-C leaves a run that has ended, not an incomplete one.
       if (event.type === 'run-end' && started) stop.ended(started);

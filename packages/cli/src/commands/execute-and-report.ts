@@ -17,6 +17,7 @@ import { tuneRunV8, v8TuningForRun } from '../heap-growth.js';
 import { lockHolderText, sessionSql } from '../lock-holders-text.js';
 import { askSecret } from '../prompt.js';
 import { interruptible, openRunView, printRunOutcome } from '../run-view.js';
+import { runningStepsOf } from '../running-steps.js';
 import { showControls as terminalSafe } from '../terminal-safe.js';
 import { executorOptions, executorSignerFor } from './ticket-signer.js';
 
@@ -169,16 +170,11 @@ export async function executeAndReport(
     raw: Boolean(ctx.options.raw),
     quiet: Boolean(ctx.options.quiet),
   });
-  // The steps running now, by host (a composed runbook's inside its step): what a first Ctrl-C
-  // says it waits for.
-  const runningSteps = new Map<string, string[]>();
+  const runningSteps = runningStepsOf();
   const { signal, stopSignal, done, ended } = interruptible(view.out, {
     distributed: Boolean(distribute),
     stopsCommands: !distribute,
-    runningSteps: () =>
-      [...runningSteps]
-        .filter(([, steps]) => steps.length > 0)
-        .map(([host, steps]) => `${host} ${steps.at(-1)}`),
+    runningSteps: runningSteps.list,
   });
   const t0 = Date.now();
   // Inspection findings are counted as their steps end, for the last lines (counts only).
@@ -190,13 +186,7 @@ export async function executeAndReport(
     if (event.type === 'step-end' && event.result != null)
       collectFindings(event.result, event.host, findings);
     if (event.type === 'run-start') started = { runId: event.runId, ticket: event.ticket };
-    if (event.type === 'step-start')
-      runningSteps.set(event.host, [
-        ...(runningSteps.get(event.host) ?? []),
-        `${event.phase}/${event.step}`,
-      ]);
-    if (event.type === 'step-end') runningSteps.get(event.host)?.pop();
-    if (event.type === 'host-end') runningSteps.delete(event.host);
+    runningSteps.onEvent(event);
     // Journaled: from here a second Ctrl-C leaves a run that has ended, not an incomplete one.
     if (event.type === 'run-end' && started) ended(started);
     view.onEvent(event);
