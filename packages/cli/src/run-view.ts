@@ -7,6 +7,7 @@ import {
   type TicketReport,
 } from '@opsbook/runner';
 import { exitCodes } from './exit-code.js';
+import { interruptedRunNextText } from './interrupted-run-next.js';
 import { formatTable, type Output } from './output.js';
 import type { LiveStatus } from './progress/live-status.js';
 import { startTally, tallyEvent } from './progress/run-tally.js';
@@ -224,8 +225,10 @@ export function printRunOutcome(
   if (use) out.print(use);
   if (outcome.ticket) out.print(`ticket ${ticketReportText(outcome.ticket.end)}`);
   const end = outcome.ticket?.end;
+  const interrupted = interruptedRunNextText(outcome);
+  if (interrupted) out.print(interrupted);
   // Only once the move is delivered: a write still in the outbox has not moved the ticket yet.
-  if (end?.movedTo && end.pending.length === 0 && end.failed.length === 0 && !end.error)
+  else if (end?.movedTo && end.pending.length === 0 && end.failed.length === 0 && !end.error)
     out.print(
       `next: ${end.ticket} is ${end.movedTo}: a senior who did not sign it checks the run and closes it: opsbook ticket accept ${end.ticket} --key ~/.ssh/id_ed25519 (or --agent)`,
     );

@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 /** Starts `opsbook run` of a fresh approval of the slow runbook on h1 and h2. */
-async function startSlowRun(name: string, seconds = 3) {
+async function startSlowRun(name: string, seconds = 3, output: string[] = ['--json']) {
   const dir = path.join(world.markerDir, name);
   await mkdir(dir);
   const file = await approvedFile(world, 'slow', `${name}.json`, [world.people.alice], {
@@ -47,7 +47,7 @@ async function startSlowRun(name: string, seconds = 3) {
     target: 'h1:h2',
   });
   const before = new Set(await journalFiles(world));
-  const running = world.spawnOpsbook(['run', file, '--json']);
+  const running = world.spawnOpsbook(['run', file, ...output]);
   // Both hosts are inside their first command: now is "mid-run".
   await waitFor(
     () => exists(path.join(dir, 'h1.started')) && exists(path.join(dir, 'h2.started')),
@@ -152,6 +152,24 @@ describe('interrupting opsbook run', () => {
   });
 
   // systemctl stop sends SIGTERM; a second one (systemctl kill, a CI runner's cancel) stops now.
+  it('after a second Ctrl-C says what was left and how to go on, not that a senior closes finished work', async () => {
+    const { running } = await startSlowRun('sigint-twice-hint', 300, []);
+    await firstCtrlC(running);
+    running.child.kill('SIGINT');
+    const r = await running.done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).not.toMatch(stackTrace);
+    const runId = /^run (\S+) interrupted in /m.exec(r.stdout)?.[1];
+    expect(runId, r.stdout).toBeDefined();
+    const key = /^ticket (\S+) updated/m.exec(r.stdout)?.[1];
+    expect(key, r.stdout).toBeDefined();
+    expect(r.stdout).toContain(
+      `next: run ${runId} was interrupted: 2 of 2 host(s) did not end ok (h1 cancelled, h2 cancelled): check them (opsbook runs show ${runId} says what each one ran and where it stopped); ${key} is In Review, its comment saying the run was interrupted and how each host ended: a senior who did not sign it decides whether what ran is enough (opsbook ticket accept ${key}) or sends it back for what is left (opsbook ticket reject ${key} --reason …)`,
+    );
+    expect(r.stdout).toContain('no run of the approval left');
+    expect(r.stdout).not.toContain('checks the run and closes it');
+  });
+
   it('on a second SIGTERM kills the commands still running and ends the run as interrupted, saying which signal', async () => {
     const { dir, running } = await startSlowRun('sigterm-twice', 300);
     running.child.kill('SIGTERM');
