@@ -39,7 +39,7 @@ export const trackerErrorCodes = errorCodeList({
     OUTBOX_VISIBILITY_MISMATCH:
       'a queued comment was restricted (tracker.jira.commentVisibility) otherwise than the flushing configuration restricts comments: it is not sent; flush with the opsbook.yaml that queued it',
     TRACKER_PROPERTY_INCOMPLETE:
-      "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed, or Jira answered a property without its value",
+      "a ticket property kept in parts (past Jira's 32 KB) has a part missing or changed, or Jira answered a property without its value or the list of properties without their keys",
   },
   invalid: {
     TRACKER_COMMENT_EMPTY:

@@ -834,15 +834,27 @@ export class JiraTracker implements Tracker {
     });
   }
 
-  /** The ticket's property keys, without the parts of values kept in parts. */
+  /**
+   * The ticket's property keys, without the parts of values kept in parts. Both specs leave the
+   * list's `keys`, and each one's `key`, optional; Jira answers `{"keys": []}` for a ticket with
+   * none. A list without them is not "none": the runs recorded on the ticket would go uncounted
+   * against the approval's maxRuns, so it is TRACKER_PROPERTY_INCOMPLETE.
+   */
   async propertyKeys(key: string, options: ReadOptions = {}): Promise<string[]> {
     const res = await this.readIssue(key, '/properties', `list the properties of ${key}`, options);
     const keys = (res.body as Json | undefined)?.keys;
-    return Array.isArray(keys)
-      ? keys.flatMap((k: Json) =>
-          typeof k?.key === 'string' && !PART_KEY.test(k.key) ? [k.key as string] : [],
-        )
-      : [];
+    const unknown = (what: string) =>
+      new trackerErrors.RefusalError(
+        'TRACKER_PROPERTY_INCOMPLETE',
+        `Jira answered the list of properties of ${key} without ${what}: opsbook cannot tell which it holds (the runs recorded on it among them), and does not take it for none. Try again; if Jira keeps answering so, check that JIRA_BASE_URL reaches Jira itself (not a proxy that trims its answers).`,
+        { ticket: key },
+      );
+    if (!Array.isArray(keys)) throw unknown('their keys');
+    return keys.flatMap((k: unknown) => {
+      const name = (k as Json | null)?.key;
+      if (typeof name !== 'string' || name === '') throw unknown('the key of one of them');
+      return PART_KEY.test(name) ? [] : [name];
+    });
   }
 
   /** Removes a property, and its parts when it is kept in parts. */

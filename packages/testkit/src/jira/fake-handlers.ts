@@ -120,6 +120,7 @@ export class FakeJiraState {
     create?: ('id' | 'key' | 'self')[];
     comment?: ('id' | 'self')[];
     property?: 'value'[];
+    propertyList?: ('keys' | 'key')[];
   } = {};
   groups: FakeGroup[] = [];
   projectRoles: FakeProjectRole[] = [];
@@ -271,10 +272,12 @@ export class FakeJiraState {
       case 'get /issue/{issueIdOrKey}/properties': {
         const self = (k: string) =>
           `${this.base}/rest/api/${this.flavour === 'cloud' ? 3 : 2}/issue/${issue.key}/properties/${encodeURIComponent(k)}`;
-        return {
-          status: 200,
-          body: { keys: [...issue.properties.keys()].map((key) => ({ key, self: self(key) })) },
-        };
+        const left = this.answersWithout.propertyList ?? [];
+        if (left.includes('keys')) return { status: 200, body: {} };
+        const keys = [...issue.properties.keys()].map((key) =>
+          left.includes('key') ? { self: self(key) } : { key, self: self(key) },
+        );
+        return { status: 200, body: { keys } };
       }
       case 'delete /issue/{issueIdOrKey}/properties/{propertyKey}': {
         const key = c.params.propertyKey ?? '';

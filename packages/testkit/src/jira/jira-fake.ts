@@ -133,6 +133,12 @@ export interface JiraFakeOptions {
     transition?: 'name'[];
     /** Members left out of an issue property read (EntityProperty: `key`, `value` optional). */
     property?: 'value'[];
+    /**
+     * Members left out of `GET …/properties` (PropertyKeys / EntityPropertiesKeysBean: `keys` and
+     * each PropertyKey's `key` are optional in both specs): `keys` answers `{}`, `key` lists each
+     * property by its `self` only.
+     */
+    propertyList?: ('keys' | 'key')[];
   };
   now?: () => Date;
   /**
