@@ -28,9 +28,16 @@ afterAll(async () => {
   for (const fake of fakes) await fake.closeExpectingNone();
 });
 
-/** A site whose tracker is a Jira fake whose clock is `offsetMs` from this machine's. */
-async function siteWithJiraClock(name: string, offsetMs: number) {
-  const fake = await startJiraFake({ flavour: 'cloud', clockOffsetMs: offsetMs });
+/**
+ * A site whose tracker is a Jira fake whose clock is `offsetMs` from this machine's; with
+ * `undated`, its answers carry no `Date` header.
+ */
+async function siteWithJiraClock(name: string, offsetMs: number, undated = false) {
+  const fake = await startJiraFake({
+    flavour: 'cloud',
+    clockOffsetMs: offsetMs,
+    ...(undated ? { datesAnswers: false } : {}),
+  });
   fakes.push(fake);
   const site: Site = await world.createSite(name);
   await useJiraTracker(world, site);
@@ -84,6 +91,18 @@ describe("an approval's validity window, by the tracker's clock", () => {
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toMatch(/NOT_YET_VALID/);
     expect(run.stderr).toMatch(/not yet by the tracker's clock/);
+    expect(await touched(dir)).toBe(false);
+  });
+
+  it("refuses, and touches no host, where Jira's answers carry no Date: its clock is unknown, and this machine's is the engineer's", async () => {
+    // This machine's clock says the approval is valid; Jira's is not known (a proxy strips Date).
+    const { site, file, dir, env } = await siteWithJiraClock('clock-undated', 0, true);
+    const run = await site.opsbook(['run', file], { env });
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(/TRACKER_CLOCK_UNKNOWN/);
+    expect(run.stderr).toMatch(/without a Date header/);
+    expect(run.stderr).toMatch(/JIRA_BASE_URL/);
+    expect(run.stderr).not.toMatch(stackTrace);
     expect(await touched(dir)).toBe(false);
   });
 

@@ -61,6 +61,8 @@ export const runnerErrorCodes = errorCodeList({
     EXPIRED: "the validity window has ended by the tracker's clock (Jira's answers' Date)",
     NOT_YET_VALID:
       "the validity window has not begun by the tracker's clock (Jira's answers' Date)",
+    TRACKER_CLOCK_UNKNOWN:
+      "Jira answered without a Date header, so the approval's window cannot be checked against its clock: nothing was run",
     APPROVAL_NOT_CURRENT:
       'the ticket carries another approval (a later plan approved on it), or a senior rejected this one: nothing was run',
     TRACKER_MISMATCH:

@@ -134,6 +134,16 @@ describe('a worker checks the ticket of the run it is given (Jira, the fake)', (
     });
   });
 
+  it("refuses a run where Jira's answers carry no Date: its clock is unknown, this machine's is the engineer's", async () => {
+    const { statement } = await approved(1);
+    await claimed(statement, '20261207-020000-iiiiii');
+    fakeOptions.datesAnswers = false;
+    await expect(check(statement, '20261207-020000-iiiiii')).rejects.toMatchObject({
+      code: 'TRACKER_CLOCK_UNKNOWN',
+      message: expect.stringMatching(/without a Date header/),
+    });
+  });
+
   it('refuses on a tracker other than the one the approval binds', async () => {
     const { statement } = await approved(1);
     await claimed(statement, '20261207-020000-ffffff');

@@ -251,7 +251,8 @@ export interface Tracker {
    * The tracker's own clock: the time its last answer was dated (Jira: the HTTP `Date` header),
    * moved on by this process's monotonic clock since. Undefined before any answer, and for the
    * embedded tracker, whose clock is this machine's. A run checks its approval's validity window
-   * against it too: the runner machine's clock is the engineer's to set.
+   * against it too: the runner machine's clock is the engineer's to set. Jira after an answer
+   * without a `Date` header (none before it dated) is undefined too, and a run then refused.
    */
   serverNow?(): Date | undefined;
 }

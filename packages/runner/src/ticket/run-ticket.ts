@@ -353,7 +353,10 @@ const TRACKER_CLOCK_LEEWAY_MS = 5 * 60_000;
 /**
  * The approval's validity window against the tracker's clock, after this machine's: the runner
  * machine's clock is the engineer's to set (`date -s`, faketime), the tracker's is not. Jira dates
- * every answer; the embedded tracker has no clock but this machine's, and is not checked again.
+ * every answer (RFC 9110 §6.6.1: an origin server with a clock MUST, in every 2xx, 3xx and 4xx
+ * answer), and the ticket was read before this: a Jira whose answers came undated (a proxy that
+ * strips the header) leaves only this machine's clock, so the run is refused (fail closed). The
+ * embedded tracker has no clock but this machine's, and is not checked again.
  */
 function refuseOutsideWindowByTracker(
   s: ApprovalStatement,
@@ -361,6 +364,12 @@ function refuseOutsideWindowByTracker(
   localNow: Date,
 ): void {
   const trackerNow = tracker.serverNow?.();
+  if (!trackerNow && tracker.kind === 'jira')
+    throw new runnerErrors.RefusalError(
+      'TRACKER_CLOCK_UNKNOWN',
+      `nothing was run: Jira at ${tracker.site} answered without a Date header (or with one that is not a date), so the approval's validity window (${s.notBefore} to ${s.expiresAt}) cannot be checked against Jira's clock, and this machine's clock alone is not trusted for it. Jira itself always sends one: check that JIRA_BASE_URL (tracker.jira.baseUrl) reaches Jira directly, or that the proxy in front of it passes the Date header on`,
+      { ticket: s.ticket },
+    );
   if (!trackerNow) return;
   const clocks = `${tracker.site}'s clock says ${trackerNow.toISOString()} (its last answer's Date), this machine's ${localNow.toISOString()}`;
   if (trackerNow.getTime() >= Date.parse(s.expiresAt))

@@ -147,6 +147,12 @@ export interface JiraFakeOptions {
    */
   clockOffsetMs?: number;
   /**
+   * Whether answers carry a `Date` header (default true: RFC 9110 §6.6.1, an origin server with a
+   * clock MUST send one in every 2xx, 3xx and 4xx answer, and Jira does). False answers without,
+   * as a proxy that strips it would. Read at every answer, as `clockOffsetMs` is.
+   */
+  datesAnswers?: boolean;
+  /**
    * The site's groups and their members (user names); default: `jira-software-users` holding
    * every user. Cloud's `GET /myself?expand=groups` lists the caller's.
    */
@@ -320,10 +326,17 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       ? `Basic ${Buffer.from(`${FAKE_CREDENTIALS.email}:${FAKE_CREDENTIALS.apiToken}`).toString('base64')}`
       : `Bearer ${FAKE_CREDENTIALS.pat}`;
 
+  /** The `Date` header of an answer; none (Node's own left out too) where `datesAnswers` is false. */
+  const dated = (res: ServerResponse): Record<string, string> => {
+    if (options.datesAnswers !== false) return { date: siteNow().toUTCString() };
+    res.sendDate = false;
+    return {};
+  };
+
   const send = (res: ServerResponse, reply: Reply) => {
     const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
     res.writeHead(reply.status, {
-      date: siteNow().toUTCString(),
+      ...dated(res),
       ...(text ? { 'content-type': 'application/json;charset=UTF-8' } : {}),
       ...reply.headers,
     });
@@ -362,7 +375,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
       entry.status = fault.status;
       if (fault.raw !== undefined) {
         res.writeHead(fault.status, {
-          date: siteNow().toUTCString(),
+          ...dated(res),
           'content-type': fault.contentType ?? 'text/html;charset=UTF-8',
           ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
           ...(fault.location ? { location: fault.location } : {}),
