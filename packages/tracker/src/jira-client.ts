@@ -451,7 +451,7 @@ export class JiraTracker implements Tracker {
         query: { ...query, startAt, maxResults: COMMENT_PAGE },
       });
       const body = (res.body ?? {}) as Json;
-      const list = (Array.isArray(body.comments) ? body.comments : []) as Json[];
+      const list = listIn(body, 'comments', `the comments of ${key}`, 'comments', key) as Json[];
       for (const c of list)
         if (c && typeof c === 'object') beans.set(String(c.id ?? `@${startAt + beans.size}`), c);
       startAt += list.length;
@@ -710,7 +710,7 @@ export class JiraTracker implements Tracker {
         context,
       });
       const body = (res.body ?? {}) as Json;
-      const issues = Array.isArray(body.issues) ? body.issues : [];
+      const issues = listIn(body, 'issues', `the search with JQL ${jql}`, 'issues');
       for (const issue of issues) tickets.push(await this.ticketOf(issue, options));
       if (this.cloud) {
         // Cloud leaves out of a page, once cut, the issues the caller may not browse: a page may
@@ -942,6 +942,28 @@ export function createJiraTracker(
   options: JiraHttpOptions = {},
 ): JiraTracker {
   return new JiraTracker(connectJira(settings, env), settings, options);
+}
+
+/**
+ * The list a page of Jira's answer holds (`issues`, `comments`). Both specs leave it optional, and
+ * Jira sends it, empty where there is none. A page without it says nothing of what Jira holds:
+ * taken for empty, a comment or create whose answer was lost would be looked for there, not
+ * found, and sent a second time. Unreachable and retryable: the outbox keeps the write pending.
+ */
+function listIn(
+  body: Json,
+  member: string,
+  what: string,
+  items: string,
+  ticket?: string,
+): unknown[] {
+  const list = body[member];
+  if (Array.isArray(list)) return list;
+  throw new trackerErrors.UnreachableError(
+    'TRACKER_ANSWER_INCOMPLETE',
+    `Jira answered ${what} without the list of ${items} (\`${member}\`): opsbook cannot tell what it holds, and does not take it for none. Try again; if Jira keeps answering so, check that JIRA_BASE_URL reaches Jira itself (not a proxy that trims its answers). Writes wait in the outbox (opsbook outbox flush).`,
+    { retryable: true, ...(ticket ? { ticket } : {}) },
+  );
 }
 
 /** A comment's id from its 201: `id`, else the last segment of `self` (…/comment/10001). */

@@ -121,6 +121,8 @@ export class FakeJiraState {
     comment?: ('id' | 'self')[];
     property?: 'value'[];
     propertyList?: ('keys' | 'key')[];
+    commentPage?: 'comments'[];
+    searchPage?: 'issues'[];
   } = {};
   groups: FakeGroup[] = [];
   projectRoles: FakeProjectRole[] = [];
@@ -236,7 +238,7 @@ export class FakeJiraState {
             startAt,
             maxResults,
             ...(this.omitsTotal ? {} : { total: issue.comments.length }),
-            comments,
+            ...(this.answersWithout.commentPage?.includes('comments') ? {} : { comments }),
           },
         };
       }
@@ -810,6 +812,7 @@ export class FakeJiraState {
         issues: page.map((i) => this.beans.issue(i, fields.length ? fields : ['id'])),
         isLast,
       };
+      if (this.answersWithout.searchPage?.includes('issues')) delete body.issues;
       if (!isLast) body.nextPageToken = Buffer.from(String(start + max)).toString('base64url');
       return { status: 200, body };
     }
@@ -821,7 +824,9 @@ export class FakeJiraState {
         startAt,
         maxResults: max,
         ...(this.omitsTotal ? {} : { total: hits.length }),
-        issues: page.map((i) => this.beans.issue(i, fields)),
+        ...(this.answersWithout.searchPage?.includes('issues')
+          ? {}
+          : { issues: page.map((i) => this.beans.issue(i, fields)) }),
       },
     };
   }

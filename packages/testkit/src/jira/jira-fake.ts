@@ -139,6 +139,10 @@ export interface JiraFakeOptions {
      * property by its `self` only.
      */
     propertyList?: ('keys' | 'key')[];
+    /** `comments` left out of every page of `GET …/comment` (PageOfComments: all optional). */
+    commentPage?: 'comments'[];
+    /** `issues` left out of every page of search results (both specs: all optional). */
+    searchPage?: 'issues'[];
   };
   now?: () => Date;
   /**
