@@ -16,7 +16,7 @@ export const trackerErrorCodes = errorCodeList({
     TRACKER_TIMEOUT: 'Jira did not answer in time (`details.retryable: true`)',
     TRACKER_UNREACHABLE: 'no connection to Jira: refused, reset or DNS (`details.retryable: true`)',
     TRACKER_ANSWER_INCOMPLETE:
-      'Jira answered a page of comments or of search results without the list itself: nothing is taken for absent, writes wait in the outbox (`details.retryable: true`)',
+      'Jira answered a page of comments or of search results without the list itself, or an issue without its attachments: nothing is taken for absent, writes wait in the outbox (`details.retryable: true`)',
     TRACKER_BUSY: 'the local tracker could not claim a new ticket number',
     OUTBOX_BUSY: 'the outbox could not queue a write',
     OUTBOX_QUEUED: 'a write waits behind earlier ones in the outbox: run opsbook outbox flush',

@@ -89,7 +89,15 @@ export async function findJiraDelivery(
   });
   const body = (res.body ?? {}) as Json;
   const files = (body.fields as Json | undefined)?.attachment;
-  const match = ((Array.isArray(files) ? files : []) as Json[]).find(
+  // Jira sends `attachment: []` for an issue with none; without the field (IssueBean's `fields`
+  // is an open map), the file may be there, and taken for absent it would be attached twice.
+  if (!Array.isArray(files))
+    throw new trackerErrors.UnreachableError(
+      'TRACKER_ANSWER_INCOMPLETE' satisfies TrackerErrorCode<'unreachable'>,
+      `Jira answered ${probe.key} without its attachment field: opsbook cannot tell whether ${probe.filename} was attached already, and does not attach it again. Try again; if Jira keeps answering so, check that JIRA_BASE_URL reaches Jira itself (not a proxy that trims its answers). The write waits in the outbox (opsbook outbox flush).`,
+      { retryable: true, ticket: probe.key },
+    );
+  const match = (files as Json[]).find(
     (a) => a.filename === probe.filename && Number(a.size) === probe.size,
   );
   return match ? String(match.id) : undefined;

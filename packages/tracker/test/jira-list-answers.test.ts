@@ -19,8 +19,8 @@ describe.each(['cloud', 'datacenter'] as const)(
     let stateDir: string | undefined;
     let answersWithout: NonNullable<JiraFakeOptions['answersWithout']>;
 
-    const start = async () => {
-      answersWithout = {};
+    const start = async (initially: typeof answersWithout = {}) => {
+      answersWithout = initially;
       fake = await startJiraFake({ flavour, answersWithout });
       stateDir = await mkdtemp(path.join(tmpdir(), 'opsbook-lists-'));
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
@@ -86,6 +86,28 @@ describe.each(['cloud', 'datacenter'] as const)(
       expect(flushed.pending.map((e) => e.lastError?.code)).toEqual(['TRACKER_ANSWER_INCOMPLETE']);
       expect(flushed.pending[0]?.lastError?.message).toMatch(
         /^Jira answered the search .* without the list of issues/,
+      );
+    });
+
+    it('does not attach a file whose answer was lost a second time where the ticket comes back without its attachment field', async () => {
+      // Issue beans' fields are fixed at the fake's start: the attach itself reads none of them.
+      const { fake, jira, outbox } = await start({ issueFields: ['attachment'] });
+      await jira.create({ summary: 'disk' });
+      fake.inject({
+        method: 'post',
+        path: '/attachments',
+        fault: { kind: 'reset' },
+        afterHandling: true,
+      });
+      const bytes = new TextEncoder().encode('{"plan":1}');
+      const sent = await outbox.send('OPS-1', { kind: 'attach', filename: 'plan.json' }, bytes);
+      expect(sent).toMatchObject({ delivered: false });
+      expect(fake.issue('OPS-1')?.attachments).toHaveLength(1);
+      const flushed = await outbox.flush();
+      expect(fake.issue('OPS-1')?.attachments).toHaveLength(1);
+      expect(flushed.pending.map((e) => e.lastError?.code)).toEqual(['TRACKER_ANSWER_INCOMPLETE']);
+      expect(flushed.pending[0]?.lastError?.message).toMatch(
+        /^Jira answered OPS-1 without its attachment field/,
       );
     });
 

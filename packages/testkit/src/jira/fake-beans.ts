@@ -54,6 +54,8 @@ export class BeanBuilder {
   fieldMetadataWithout: readonly string[] = [];
   /** Members every issue bean leaves out (`answersWithout.issue`). */
   issueWithout: readonly string[] = [];
+  /** Fields every issue bean leaves out of `fields` (`answersWithout.issueFields`). */
+  issueFieldsWithout: readonly string[] = [];
   /** Members every transition leaves out (`answersWithout.transition`). */
   transitionWithout: readonly string[] = [];
 
@@ -248,6 +250,7 @@ export class BeanBuilder {
       const value = this.field(issue, name);
       // DC declares every field value as an object (a spec defect, overridden for strings/arrays);
       // null is not an object, so DC omits unset fields as Jira DC does for absent values.
+      if (this.issueFieldsWithout.includes(name)) continue;
       if (value !== undefined && !(value === null && this.flavour === 'datacenter'))
         fields[name] = value;
     }

@@ -129,6 +129,11 @@ export interface JiraFakeOptions {
     fieldMetadata?: 'hasDefaultValue'[];
     /** Members left out of every issue bean (IssueBean, all optional): `GET …/issue`, search. */
     issue?: 'key'[];
+    /**
+     * Fields left out of every issue bean's `fields` though asked for (IssueBean's `fields` is an
+     * open map in both specs): Jira sends `attachment: []` for an issue with none.
+     */
+    issueFields?: 'attachment'[];
     /** Members left out of every transition `GET …/transitions` lists (all optional). */
     transition?: 'name'[];
     /** Members left out of an issue property read (EntityProperty: `key`, `value` optional). */
@@ -597,6 +602,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.beans.statusWithout = options.answersWithout?.status ?? [];
   state.current.beans.fieldMetadataWithout = options.answersWithout?.fieldMetadata ?? [];
   state.current.beans.issueWithout = options.answersWithout?.issue ?? [];
+  state.current.beans.issueFieldsWithout = options.answersWithout?.issueFields ?? [];
   state.current.beans.transitionWithout = options.answersWithout?.transition ?? [];
   state.current.groups = options.groups ?? [
     {
