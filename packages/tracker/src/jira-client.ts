@@ -1037,7 +1037,12 @@ function partsHeadOf(value: unknown): { count: number; sha256: string } | undefi
   return { count, sha256 };
 }
 
-/** A summary as Jira takes it: at most 254 characters (it refuses 255 and more), cut with "…". */
+/**
+ * A summary as Jira takes it: on one line (it refuses a line break: "The summary is invalid
+ * because it contains newline characters"), each run of them a space, and at most 254 characters
+ * (it refuses 255 and more), cut with "…".
+ */
 function jiraSummary(summary: string): string {
-  return summary.length > 254 ? `${summary.slice(0, 253)}\u2026` : summary;
+  const line = summary.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return line.length > 254 ? `${line.slice(0, 253)}\u2026` : line;
 }

@@ -43,3 +43,32 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
   },
 );
+
+/**
+ * Jira refuses a summary holding a line break (400, "The summary is invalid because it contains
+ * newline characters."), on a create and on an edit alike: a ticket opened from an alert whose
+ * summary spans lines would not be created at all.
+ */
+describe.each(['cloud', 'datacenter'] as const)(
+  'a summary with line breaks on Jira %s',
+  (flavour) => {
+    let fake: JiraFake | undefined;
+
+    afterEach(async () => {
+      try {
+        await fake?.closeExpectingNone();
+      } finally {
+        fake = undefined;
+      }
+    });
+
+    it('creates the ticket and edits its summary with each line break as a space', async () => {
+      fake = await startJiraFake({ flavour });
+      const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
+      const ref = await jira.create({ summary: 'disk 91% on db-3\r\nand on db-4\n' });
+      expect(fake.issue(ref.key)?.summary).toBe('disk 91% on db-3 and on db-4');
+      await jira.setPriority(ref.key, 'P2', { summary: 'disk 95%\non db-3' });
+      expect(fake.issue(ref.key)?.summary).toBe('disk 95% on db-3');
+    });
+  },
+);

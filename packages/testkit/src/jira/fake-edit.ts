@@ -4,6 +4,9 @@ import type { FakeIssue, FakeUser } from './fake-workflow.js';
 export const DEFAULT_PRIORITIES: readonly string[] = ['Highest', 'High', 'Medium', 'Low', 'Lowest'];
 
 /** The fields an edit (PUT …/issue/{key}) may set in the fake's edit screen. */
+/** Jira's refusal of a summary holding a line break (a create's or an edit's). */
+export const SUMMARY_NEWLINES = 'The summary is invalid because it contains newline characters.';
+
 const EDITABLE = ['summary', 'labels', 'priority', 'assignee'];
 
 // biome-ignore lint/suspicious/noExplicitAny: request bodies are arbitrary JSON, checked by the OpenAPI validator first
@@ -53,6 +56,10 @@ export function planEdit(
     (typeof fields.summary !== 'string' || !fields.summary.trim())
   )
     errors.summary = 'You must specify a summary of the issue.';
+  else if (typeof fields.summary === 'string' && fields.summary.length > 254)
+    errors.summary = 'Summary must be less than 255 characters.';
+  else if (typeof fields.summary === 'string' && /[\r\n]/.test(fields.summary))
+    errors.summary = SUMMARY_NEWLINES;
   if (fields.labels !== undefined && !Array.isArray(fields.labels))
     errors.labels = 'Labels must be a list of strings.';
   const priority =

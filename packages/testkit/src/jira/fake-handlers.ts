@@ -1,5 +1,5 @@
 import { BeanBuilder } from './fake-beans.js';
-import { DEFAULT_PRIORITIES, planEdit, schemePriority } from './fake-edit.js';
+import { DEFAULT_PRIORITIES, planEdit, SUMMARY_NEWLINES, schemePriority } from './fake-edit.js';
 import {
   isRequiredOnScreen,
   screenFields,
@@ -527,9 +527,10 @@ export class FakeJiraState {
       return errors(400, [], { issuetype: 'valid issue type is required' });
     if (typeof fields.summary !== 'string' || fields.summary.trim() === '')
       return errors(400, [], { summary: 'You must specify a summary of the issue.' });
-    // Jira Cloud's limits on what a create may carry.
+    // Jira's limits on what a create may carry (SummarySystemField: length, line breaks).
     if (fields.summary.length > 254)
       return errors(400, [], { summary: 'Summary must be less than 255 characters.' });
+    if (/[\r\n]/.test(fields.summary)) return errors(400, [], { summary: SUMMARY_NEWLINES });
     const missing = this.requiredFields.find((f) => fields[f] === undefined || fields[f] === null);
     if (missing) return errors(400, [], { [missing]: `${missing} is required.` });
     if (fields.labels !== undefined && !this.labelsOnCreateScreen)
