@@ -58,6 +58,31 @@ export class BeanBuilder {
   issueFieldsWithout: readonly string[] = [];
   /** Members every transition leaves out (`answersWithout.transition`). */
   transitionWithout: readonly string[] = [];
+  /** The form document bodies are answered in, where not the flavour's own (`bodiesAs`). */
+  bodiesAs: 'adf' | 'wiki' | undefined;
+
+  /**
+   * A description or comment body in the `bodiesAs` form: a string as an ADF document (a
+   * paragraph a line), an ADF document as its text (a line a block). Data Center's comment body is
+   * typed a string, so only its description is answered as ADF.
+   */
+  private body(value: unknown, comment: boolean): unknown {
+    if (
+      this.bodiesAs === 'adf' &&
+      typeof value === 'string' &&
+      !(comment && this.flavour === 'datacenter')
+    )
+      return {
+        type: 'doc',
+        version: 1,
+        content: value
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((text) => ({ type: 'paragraph', content: [{ type: 'text', text }] })),
+      };
+    if (this.bodiesAs === 'wiki' && value && typeof value === 'object') return textOf(value);
+    return value;
+  }
 
   /** A status bean; `whole` keeps the members `statusWithout` leaves out elsewhere. */
   status(role: StatusRole, whole = false): Record<string, unknown> {
@@ -174,7 +199,7 @@ export class BeanBuilder {
       self: `${this.api}/issue/${issue.id}/comment/${c.id}`,
       author: this.user(c.author),
       updateAuthor: this.user(c.author),
-      body: c.body,
+      body: this.body(c.body, true),
       created: c.created,
       updated: c.created,
     };
@@ -201,7 +226,7 @@ export class BeanBuilder {
       case 'labels':
         return issue.labels;
       case 'description':
-        return issue.description ?? null;
+        return this.body(issue.description ?? null, false);
       case 'attachment':
         return issue.attachments.map((a) => this.attachment(a));
       case 'created':
@@ -264,4 +289,12 @@ export class BeanBuilder {
     for (const member of this.issueWithout) delete bean[member];
     return bean;
   }
+}
+
+/** An ADF document's text: its text nodes, each block (a node with content of text) a line. */
+function textOf(node: unknown): string {
+  const n = node as { type?: unknown; text?: unknown; content?: unknown };
+  if (n.type === 'text' && typeof n.text === 'string') return n.text;
+  const parts = Array.isArray(n.content) ? n.content.map(textOf) : [];
+  return parts.join(n.type === 'doc' ? '\n' : '');
 }

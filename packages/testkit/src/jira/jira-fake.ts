@@ -149,6 +149,13 @@ export interface JiraFakeOptions {
     /** `issues` left out of every page of search results (both specs: all optional). */
     searchPage?: 'issues'[];
   };
+  /**
+   * Answer descriptions and comment bodies in the other flavour's form (default: the flavour's
+   * own, ADF on Cloud, wiki markup on Data Center): `adf` as an ADF document (Data Center, whose
+   * document types every issue field as an object: its description only, the comment body being
+   * typed a string), `wiki` as a string (Cloud, whose document leaves both untyped).
+   */
+  bodiesAs?: 'adf' | 'wiki';
   now?: () => Date;
   /**
    * How far the site's clock (its answers' `Date` header) is ahead of `now` (negative: behind):
@@ -603,6 +610,7 @@ export async function startJiraFake(options: JiraFakeOptions): Promise<JiraFake>
   state.current.beans.fieldMetadataWithout = options.answersWithout?.fieldMetadata ?? [];
   state.current.beans.issueWithout = options.answersWithout?.issue ?? [];
   state.current.beans.issueFieldsWithout = options.answersWithout?.issueFields ?? [];
+  state.current.beans.bodiesAs = options.bodiesAs;
   state.current.beans.transitionWithout = options.answersWithout?.transition ?? [];
   state.current.groups = options.groups ?? [
     {
