@@ -190,6 +190,26 @@ describe('refusals: nothing touches a host', () => {
     await expectRefusedBeforeAnyHost(['inventory', '--json'], 'STANDING_APPROVAL_MISSING');
   });
 
+  it('a standing: entry naming no file (a typo) is an error at its line of opsbook.yaml, saying how to fix it (exit 2)', async () => {
+    const typo = 'approvals/daily-inspecton.approval.json';
+    await configureStanding({ 'daily-inspection': typo, 'resource-inventory': typo });
+    const line = `${baseConfig}standing:\n`.split('\n').length;
+    for (const [command, runbook, row] of [
+      ['inspect', 'daily-inspection', line],
+      ['inventory', 'resource-inventory', line + 1],
+    ] as const) {
+      const before = logins();
+      const r = await world.opsbook([command]);
+      expect(r.stderr).not.toMatch(stackTrace);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(
+        `opsbook.yaml:${row}:${runbook.length + 5}: standing.${runbook} names ${typo}, which cannot be read (ENOENT)`,
+      );
+      expect(r.stderr).toContain(`opsbook ticket approval KEY -o ${typo}`);
+      expect(logins()).toEqual(before);
+    }
+  });
+
   it("with the other runbook's standing approval configured, both refuse", async () => {
     await configureStanding({ 'daily-inspection': INVENTORY, 'resource-inventory': INSPECTION });
     const stderr = await expectRefusedBeforeAnyHost(['inspect'], 'RUNBOOK_MISMATCH');

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ApprovalStatement } from '@opsbook/approval';
 import { type Finding, sortFindings } from '@opsbook/inspection';
@@ -7,8 +8,9 @@ import {
   type HostFacts,
   type Inventory,
 } from '@opsbook/inventory';
+import { type Config, ValidationError } from '@opsbook/schema';
 import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
-import { readApprovalFile } from '../approval/approval-flow.js';
+import { type ApprovalFile, readApprovalFile } from '../approval/approval-flow.js';
 import { runnerErrors } from '../error-codes.js';
 import { loadRunInventory } from '../plan/targets.js';
 import { type RunOutcome, type RunRequest, runApproved } from './run.js';
@@ -44,6 +46,38 @@ export function requireStandingApproval(config: RunRequest['config'], runbook: s
       `opsbook.yaml names no standing approval for ${runbook}: ${standingSetupHint(runbook)}`,
     );
   return path.resolve(config.root, file);
+}
+
+/**
+ * Read the standing approval `file` that opsbook.yaml's `standing:` names for `runbook`. A file
+ * that cannot be read is most often a typo in that entry (or the approval not saved yet), so the
+ * error is at its line of opsbook.yaml, with both fixes, rather than at a path the user never
+ * typed on the command line.
+ */
+export async function readStandingApproval(
+  config: Config,
+  runbook: string,
+  file: string,
+): Promise<ApprovalFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    const named = config.raw.standing?.[runbook] ?? file;
+    const at = config.locate?.(['standing', runbook]) ?? {
+      file: config.file ?? 'opsbook.yaml',
+      line: 0,
+      col: 0,
+    };
+    throw ValidationError.single(
+      at.file,
+      `standing.${runbook} names ${named}, which cannot be read (${(e as NodeJS.ErrnoException).code}): fix the path here, or save the standing approval there (opsbook ticket approval KEY -o ${named})`,
+      'missing-file',
+      at.line,
+      at.col,
+    );
+  }
+  return readApprovalFile(file, bytes);
 }
 
 /**
@@ -83,7 +117,7 @@ export function refuseUnlessStandingFor(
 export async function runRoutine(req: RoutineRunRequest): Promise<RoutineRun> {
   const approvalFile = requireStandingApproval(req.config, req.runbook);
   // Read once: the run is of the bytes checked here (the file could give others when read again).
-  const { statement, bytes } = await readApprovalFile(approvalFile);
+  const { statement, bytes } = await readStandingApproval(req.config, req.runbook, approvalFile);
   refuseUnlessStandingFor(approvalFile, statement, req.runbook, req.target);
   const { runbook: _r, target: _t, ...run } = req;
   const outcome = await runApproved({ ...run, approvalFile, approvalBytes: bytes });

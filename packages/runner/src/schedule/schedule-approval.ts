@@ -1,6 +1,10 @@
 import { type Config, isOpsbookError } from '@opsbook/schema';
-import { readApprovalFile, verifyApprovalFile } from '../approval/approval-flow.js';
-import { refuseUnlessStandingFor, requireStandingApproval } from '../execute/routine-run.js';
+import { verifyApprovalFile } from '../approval/approval-flow.js';
+import {
+  readStandingApproval,
+  refuseUnlessStandingFor,
+  requireStandingApproval,
+} from '../execute/routine-run.js';
 import type { Schedule } from './schedules.js';
 
 /**
@@ -25,7 +29,7 @@ export async function checkScheduleApproval(
   try {
     const file = requireStandingApproval(config, schedule.runbook);
     // Read once: the bytes verified are the ones whose standing selector was checked.
-    const { statement, bytes } = await readApprovalFile(file);
+    const { statement, bytes } = await readStandingApproval(config, schedule.runbook, file);
     refuseUnlessStandingFor(file, statement, schedule.runbook, schedule.target);
     await verifyApprovalFile(file, { config, approvalBytes: bytes, now });
     return {

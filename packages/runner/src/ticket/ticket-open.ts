@@ -8,8 +8,7 @@ import {
 } from '@opsbook/schema';
 import { stateStoreOf, verifyStoredJournal } from '@opsbook/state';
 import type { Block, Doc, Grade, OutboxEntry } from '@opsbook/tracker';
-import { readApprovalFile } from '../approval/approval-flow.js';
-import { refuseUnlessStandingFor } from '../execute/routine-run.js';
+import { readStandingApproval, refuseUnlessStandingFor } from '../execute/routine-run.js';
 import { type RunOutcome, type RunRequest, runApproved } from '../execute/run.js';
 import {
   digestJournal,
@@ -89,7 +88,7 @@ export async function collectEvidence(
 ): Promise<{ outcome: RunOutcome; digest: RunDigest }> {
   const file = standingApprovalFile(run.config, runbook);
   // Read once: the run is of the bytes checked here (the file could give others when read again).
-  const { statement, bytes } = await readApprovalFile(file);
+  const { statement, bytes } = await readStandingApproval(run.config, runbook, file);
   refuseUnlessStandingFor(file, statement, runbook, target);
   const store = stateStoreOf(run.config);
   const gate = new TicketGate({ services, store, signal: run.signal });
