@@ -110,6 +110,14 @@ async function dispatch(
         }
       }
       const { didYouMean, UsageError } = await import('@opsbook/schema');
+      // `opsbook -i hosts.yaml inventory`: a command's own option typed before its name.
+      const named = argv[0]?.startsWith('-')
+        ? argv.findIndex((_, i) => i > 0 && findCommand(argv.slice(i)).entry)
+        : -1;
+      if (named > 0)
+        throw new UsageError(
+          `${argv.slice(0, named).join(' ')} comes before the command: only --config, --json and --debug may; write opsbook ${[...argv.slice(named), ...argv.slice(0, named)].join(' ')}`,
+        );
       if (!group && argv[0]?.startsWith('-'))
         throw new UsageError(
           `no command after ${argv.join(' ')}: name one (opsbook ${argv.join(' ')} list), or run opsbook --help for the list`,

@@ -81,6 +81,25 @@ describe('opsbook (no command)', () => {
     );
   });
 
+  it.each([
+    [
+      ['-i', 'inventory/hosts.yaml', 'inventory'],
+      '-i inventory/hosts.yaml',
+      'inventory -i inventory/hosts.yaml',
+    ],
+    [['-q', 'list'], '-q', 'list -q'],
+    [['--key', 'id', 'ticket', 'run', 'OPS-1'], '--key id', 'ticket run OPS-1 --key id'],
+  ])(
+    "says that a command's own option goes after the command's name: %j",
+    async (args, options, fixed) => {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `error: ${options} comes before the command: only --config, --json and --debug may; write opsbook ${fixed}\n`,
+      );
+    },
+  );
+
   it('suggests the command of a misspelt group with its subcommand', async () => {
     const r = await runCli(['tickt', 'open', '--summary', 'x']);
     expect(r.code).toBe(2);
