@@ -41,6 +41,6 @@ export function mainHelp(entries: readonly CommandEntry[], prefix = ''): string 
     ...shown.map((e) => `  ${e.name.padEnd(width)}  ${e.summary}`),
     '',
     'Run opsbook <command> --help for the options of a command.',
-    'Exit codes: 0 success, 1 work failed, 2 invalid input, 3 refused, 4 host or tracker unreachable, 130 interrupted.',
+    'Exit codes: 0 success, 1 work failed, 2 invalid input, 3 refused, 4 host or tracker unreachable, 70 a bug in opsbook (run again with --debug and report it), 130 interrupted.',
   ].join('\n');
 }

@@ -28,6 +28,15 @@ describe('opsbook (no command)', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
   });
 
+  it("names every exit code of the README's table in its exit code line", async () => {
+    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    const table = [...readme.matchAll(/^\| (\d+) +\|/gm)].map((m) => m[1]!);
+    expect(table).toContain('70');
+    const r = await runCli(['--help']);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('Exit codes:')) ?? '';
+    for (const code of table) expect(line).toMatch(new RegExp(`[:,] ${code} `));
+  });
+
   it('prints the help and exits 2 when no command is given', async () => {
     const r = await runCli([]);
     expect(r.code).toBe(2);
