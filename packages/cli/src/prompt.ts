@@ -37,13 +37,20 @@ export async function askSecret(question: string): Promise<string | undefined> {
 
 /**
  * Ask a question on the terminal and return the answer typed; undefined when no person is there
- * (stdin or stderr is not a terminal): a script is never held by a question.
+ * (stdin or stderr is not a terminal): a script is never held by a question. Ctrl-C exits 130 at
+ * once, saying `interrupted: <unchanged>` (what was left undone): an interruption, as README's
+ * exit table has it, not an answer (readline closed on it, and the caller took it for a no).
  */
-export async function askLine(question: string): Promise<string | undefined> {
+export async function askLine(question: string, unchanged: string): Promise<string | undefined> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   const { createInterface } = await import('node:readline');
   return new Promise((resolve) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    rl.on('SIGINT', () => {
+      rl.close();
+      process.stderr.write(`\ninterrupted: ${unchanged}\n`);
+      process.exit(exitCodes.interrupted);
+    });
     rl.on('close', () => resolve(''));
     rl.question(question, (answer) => {
       resolve(answer);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, expectOk, type World } from './opsbook-world.js';
 import { binPath, runShell, stackTrace } from './run-cli.js';
 import { markerRunbook } from './runbook-fixtures.js';
+import { Pane, terminalCommand } from './tmux-pane.js';
 
 /*
  * `ticket approve` as the senior who reviewed the proposal comment uses it: they may pin the
@@ -132,6 +133,34 @@ describe('ticket approve on a terminal', () => {
     );
     expect(yes.code, yes.stdout).toBe(0);
     expect(yes.stdout).toContain(`approved ${key} as Alice Senior`);
+  });
+
+  it('Ctrl-C at the question is an interruption (exit 130), not a refusal: nothing signed', async () => {
+    const { key } = await proposed('ctrl-c');
+    const pane = new Pane();
+    pane.folder = world.dir;
+    try {
+      await pane.start(
+        terminalCommand(world, ['ticket', 'approve', key, '--key', world.people.alice.keyFile], {
+          OPSBOOK_USER: 'alice',
+        }),
+      );
+      await pane.waitForText((t) => t.includes('[y/N]'), 'the question before signing');
+      await pane.tmux(['send-keys', 'C-c']);
+      const after = await pane.waitForText((t) => t.includes('[exit '), 'the end after Ctrl-C');
+      expect(after).toContain('[exit 130]');
+      expect(after).toContain(`interrupted: nothing was signed and ${key} is unchanged`);
+      expect(after).not.toContain('APPROVAL_DECLINED');
+      expect(after).not.toMatch(stackTrace);
+    } finally {
+      await pane.stop();
+    }
+    const shown = JSON.parse((await ok(['ticket', 'show', key, '--json'])).stdout) as {
+      ticket: { status: string };
+      approval?: unknown;
+    };
+    expect(shown.ticket.status).toBe('Awaiting Approval');
+    expect(shown.approval).toBeUndefined();
   });
 
   it('does not ask with --yes, nor without a terminal', async () => {

@@ -230,6 +230,7 @@ async function confirmSigning(key: string, view: SigningView): Promise<void> {
   const hosts = view.plan.hosts.length;
   const answer = await askLine(
     `Sign this plan (${view.planDigest.slice(0, 'sha256:'.length + 12)}…, ${hosts} host${hosts === 1 ? '' : 's'}) for ${key}? [y/N] `,
+    `nothing was signed and ${key} is unchanged`,
   );
   if (answer === undefined || /^\s*y(es)?\s*$/i.test(answer)) return;
   throw signingDeclined(key);
