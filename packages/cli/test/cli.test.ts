@@ -194,6 +194,20 @@ describe('opsbook validate', () => {
     expect(r.stdout).toMatch(/^✓ \d+ runbooks valid\n$/);
   });
 
+  it('names a runbook folder outside the working folder by its absolute path, not ../..', async () => {
+    const outside = path.join(tmp.dir, 'outside-runbook');
+    await mkdir(outside, { recursive: true });
+    await writeFile(path.join(outside, 'runbook.yaml'), 'apiVersion: opsbook/v1\n');
+    for (const command of ['validate', 'show', 'digest']) {
+      const r = await runCli([command, outside]);
+      expect(r.code, command).toBe(2);
+      expect(r.stdout + r.stderr, command).not.toContain('../');
+      expect(r.stdout + r.stderr, command).toContain(
+        `${path.join(outside, 'package.json')}: file is missing`,
+      );
+    }
+  });
+
   it.each(invalidRunbooks.map((c) => [c.name, c] as const))(
     'exits 2 with the exact problems and no stack trace for %s',
     async (_name, c) => {

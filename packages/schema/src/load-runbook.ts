@@ -147,7 +147,7 @@ function folderProblems(dir: string, shown: string): Problem[] {
 
 /**
  * The runbook folder's absolute path (path.resolve) and its path from `cwd` (path.relative, once
- * for both files). A folder as findRunbookDirs lists it under a normal `cwd` needs neither: each
+ * for both files; the absolute path for a folder outside `cwd`). A folder as findRunbookDirs lists it under a normal `cwd` needs neither: each
  * normalizes its paths anew, and cold, for every runbook of a catalog, that showed.
  */
 function placeOf(dirInput: string, cwd: string): { dir: string; shown: string } {
@@ -157,7 +157,9 @@ function placeOf(dirInput: string, cwd: string): { dir: string; shown: string } 
     if (dirInput.startsWith(under)) return { dir: dirInput, shown: dirInput.slice(under.length) };
   }
   const dir = path.resolve(cwd, dirInput);
-  return { dir, shown: path.relative(cwd, dir) };
+  // A folder outside `cwd` by its absolute path: `../../tmp/x/runbook.yaml` is harder to read.
+  const rel = path.relative(cwd, dir);
+  return { dir, shown: rel.split(path.sep)[0] === '..' || path.isAbsolute(rel) ? dir : rel };
 }
 
 /** An empty, '.' or '..' segment, or a separator at the end. */
