@@ -220,7 +220,7 @@ export async function loadTrustedStore(pinDir: string, file: string): Promise<Tr
   if (!pinned) {
     throw new approvalErrors.RefusalError(
       'TRUST_NOT_INITIALISED',
-      `no trust store is pinned on this machine (${pinnedFileOf(pinDir)}): check ${file} with your seniors, then pin it as root: sudo opsbook trust init`,
+      `no trust store is pinned on this machine (${pinnedFileOf(pinDir)}): check ${file} with your seniors, then pin it as root: sudo opsbook trust init${path.resolve(pinDir) === MACHINE_TRUST_DIR ? '' : ` (OPSBOOK_TRUST_DIR names ${pinDir}: if it is set by mistake, unset it to use this machine's pin in ${MACHINE_TRUST_DIR})`}`,
     );
   }
   const bytes = await readOptional(file, storeFix);

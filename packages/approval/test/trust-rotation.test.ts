@@ -110,6 +110,14 @@ describe('pinning', () => {
     expect(msg).toContain('opsbook trust init');
   });
 
+  it('says that OPSBOOK_TRUST_DIR chose the folder with no pin, and how to use the machine pin', async () => {
+    // pinDir is not /etc/opsbook/trust: only OPSBOOK_TRUST_DIR names another folder.
+    const msg = await refusedWith(loadTrustedStore(pinDir, file), 'TRUST_NOT_INITIALISED');
+    expect(msg).toContain(
+      `OPSBOOK_TRUST_DIR names ${pinDir}: if it is set by mistake, unset it to use this machine's pin in /etc/opsbook/trust`,
+    );
+  });
+
   it('pins the exact bytes, readable by every user and writable by its owner only', async () => {
     const { store } = await initTrust(pinDir, file);
     expect(store.version).toBe(1);

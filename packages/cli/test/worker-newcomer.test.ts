@@ -243,7 +243,7 @@ describe('opsbook worker, as a newcomer starts it', () => {
     const r = await unpinned.opsbook(['worker', '--zone', 'dc1'], { env: team.dbEnv });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
-      /^refused \(TRUST_NOT_INITIALISED\): no trust store is pinned on this machine \(\S+\): check \S+approvers\.yaml with your seniors, then pin it as root: sudo opsbook trust init\n$/,
+      /^refused \(TRUST_NOT_INITIALISED\): no trust store is pinned on this machine \(\S+\): check \S+approvers\.yaml with your seniors, then pin it as root: sudo opsbook trust init \(OPSBOOK_TRUST_DIR names \S+: if it is set by mistake, unset it to use this machine's pin in \/etc\/opsbook\/trust\)\n$/,
     );
     expect(r.stderr).not.toContain('worker ready');
   });
