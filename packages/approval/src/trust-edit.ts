@@ -54,7 +54,7 @@ function edit(
   const doc = parseDocument(text);
   change(doc, before);
   doc.setIn(['version'], before.version + 1);
-  const out = doc.toString({ lineWidth: 0 });
+  const out = storeText(doc);
   return { text: out, store: parseTrustStore(Buffer.from(out, 'utf8'), file) };
 }
 
@@ -124,7 +124,7 @@ export function newTrustStore(
     ' The trust store: who may propose, approve and run, and the approval policy (README,\n' +
     ' "Approvals: for seniors"). Pin it on each runner with `sudo opsbook trust init`; later\n' +
     ' versions (opsbook trust add-approver|revoke) need the rotation signatures of its seniors.';
-  const text = doc.toString({ lineWidth: 0 });
+  const text = storeText(doc);
   return { text, store: parseTrustStore(Buffer.from(text, 'utf8'), file) };
 }
 
@@ -147,4 +147,14 @@ export function revokeKey(
 /** An unsigned rotation envelope over the exact bytes of a new approvers.yaml. */
 export function createTrustEnvelope(bytes: Uint8Array): Envelope {
   return envelopeOf(APPROVERS_PAYLOAD_TYPE, bytes);
+}
+
+/**
+ * The YAML text of a trust store document, with each `roles:` list as the repository's formatter
+ * (biome) writes a flow sequence, `[senior]`: the yaml library pads it (`[ senior ]`), and an
+ * approvers.yaml committed as `trust add-approver` wrote it then failed `pnpm lint`. Flow
+ * mappings keep their padding (`{ signatures: 1 }`), which biome writes too.
+ */
+function storeText(doc: Document): string {
+  return doc.toString({ lineWidth: 0 }).replace(/^(\s*roles: )\[ ([^\]\n]*) \]$/gm, '$1[$2]');
 }
