@@ -13,9 +13,20 @@ import type { Pool } from 'pg';
  *
  * A claim being made while the locks are read may be committed and not yet heard: the locks read
  * then are not used, and read again at the next claim's answer.
+ *
+ * A long-lived worker hears many claims: past `maxHeard` those kept are cut down to the claims
+ * this pool still holds. A claim heard before the locks were read and not among them ended (its
+ * job completed, failed, or given back): it is no longer this pool's, and needs no keeping; were
+ * this pool to hold that job again unheard, that would be a new claim whose answer was lost.
  */
+/** Claims heard kept before they are cut down to those this pool still holds. */
+const MAX_HEARD = 1000;
+
 export class UnheardClaims {
-  private readonly heard = new Set<string>();
+  /** Claims heard, by job id, each with the count of claims heard when it was. */
+  private readonly heard = new Map<string, number>();
+  private heardSoFar = 0;
+  private pruning: Promise<void> | undefined;
   private poolId: string | undefined;
   /** Claims asked for and not yet answered. */
   private asking = 0;
@@ -33,6 +44,8 @@ export class UnheardClaims {
       onReturned?(jobIds: string[]): void;
       /** Why the locks could not be read or returned now (they are tried again later). */
       onError?(error: unknown): void;
+      /** Claims heard kept before they are cut down (default MAX_HEARD). */
+      maxHeard?: number;
     } = {},
   ) {}
 
@@ -44,8 +57,9 @@ export class UnheardClaims {
       this.asked++;
     });
     events.on('job:start', ({ job }) => {
-      this.heard.add(String(job.id));
+      this.heard.set(String(job.id), ++this.heardSoFar);
       this.answered();
+      if (this.heard.size > (this.options.maxHeard ?? MAX_HEARD)) void this.pruneHeard();
     });
     events.on('worker:getJob:empty', () => this.answered());
     events.on('worker:getJob:error', () => {
@@ -74,17 +88,68 @@ export class UnheardClaims {
     void this.returnUnheard();
   }
 
-  private async tryReturn(poolId: string): Promise<void> {
-    if (this.asking > 0) return;
+  /** Claims heard so far and kept. */
+  get heardCount(): number {
+    return this.heard.size;
+  }
+
+  /** Whether the claim of job `jobId` is kept as heard. */
+  hasHeard(jobId: string): boolean {
+    return this.heard.has(jobId);
+  }
+
+  /**
+   * `use` of the jobs this pool holds now, called at once after they are read (no claim heard in
+   * between); not called when a claim was asked for while they were read (committed, maybe, and
+   * not heard yet: what was read is not the whole of it).
+   */
+  private async withLockedNow<T>(
+    poolId: string,
+    use: (locked: Set<string>) => T,
+  ): Promise<T | undefined> {
+    if (this.asking > 0) return undefined;
     const asked = this.asked;
-    const failed = this.failed;
     const locked = await this.pool.query<{ id: string }>(
       'select id::text from graphile_worker._private_jobs where locked_by = $1',
       [poolId],
     );
     // A claim asked for meanwhile may be in what was read, committed and not yet heard.
-    if (this.asked !== asked || this.asking > 0) return;
-    const unheard = locked.rows.map((r) => r.id).filter((id) => !this.heard.has(id));
+    if (this.asked !== asked || this.asking > 0) return undefined;
+    return use(new Set(locked.rows.map((r) => r.id)));
+  }
+
+  /**
+   * Forgets the claims heard before the locks are read that this pool no longer holds; one heard
+   * meanwhile may not be in what is read, and is kept. Errors are said, and it is tried again at
+   * the next claim heard.
+   */
+  private pruneHeard(): Promise<void> {
+    const { poolId } = this;
+    if (poolId === undefined) return Promise.resolve();
+    const before = this.heardSoFar;
+    this.pruning ??= this.pool
+      .query<{ id: string }>(
+        'select id::text from graphile_worker._private_jobs where locked_by = $1',
+        [poolId],
+      )
+      .then(({ rows }) => {
+        const locked = new Set(rows.map((r) => r.id));
+        for (const [id, when] of this.heard)
+          if (when <= before && !locked.has(id)) this.heard.delete(id);
+      })
+      .catch((e: unknown) => this.options.onError?.(e))
+      .finally(() => {
+        this.pruning = undefined;
+      });
+    return this.pruning;
+  }
+
+  private async tryReturn(poolId: string): Promise<void> {
+    const failed = this.failed;
+    const unheard = await this.withLockedNow(poolId, (locked) =>
+      [...locked].filter((id) => !this.heard.has(id)),
+    );
+    if (!unheard) return;
     if (unheard.length > 0) {
       const returned = await this.pool.query<{ id: string }>(
         `update graphile_worker._private_jobs
