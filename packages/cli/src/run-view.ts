@@ -74,6 +74,7 @@ export function runProgress(out: Output): (e: RunEvent) => void {
       event.type === 'host-key-accepted' ||
       (event.type === 'host-route' && event.fromSshConfig.length > 0) ||
       event.type === 'step-end' ||
+      event.type === 'shard-returned' ||
       (event.type === 'host-end' && event.status !== 'ok');
     if (!shown) return;
     // And of those, only the fields printed: a step-end carries up to 64 KiB of each stream.
@@ -86,6 +87,8 @@ export function runProgress(out: Output): (e: RunEvent) => void {
       out.note(hostKeyAcceptedText(event));
     } else if (event.type === 'host-route') {
       out.note(hostRouteText(event));
+    } else if (event.type === 'shard-returned') {
+      out.note(`[${showControls(event.hosts.join(', '))}] ${showControls(event.reason)}`);
     } else if (event.type === 'step-end') {
       const e = showControlsIn({
         host: event.host,

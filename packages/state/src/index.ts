@@ -79,10 +79,12 @@ export { LATEST_VERSION as STATE_SCHEMA_VERSION } from './postgres/migrations.js
 export { type PostgresStoreOptions, postgresStore } from './postgres/postgres-store.js';
 export {
   holdWorkerLeases,
+  holdWorkerPoolLease,
   runnerLease,
   submitterLease,
   type WorkerLeaseNotice,
   workerLease,
+  workerPoolLease,
 } from './postgres/run-leases.js';
 export {
   SharedJournal,

@@ -141,6 +141,12 @@ function shardNotes(ctx: CommandContext): (notice: ShardNotice) => void {
       );
     else if (n.type === 'refused') ctx.out.note(`${shard} was refused by its worker: ${n.error}`);
     else if (n.type === 'withdrawn') ctx.out.note(`${shard} withdrawn: no worker had taken it`);
+    else if (n.type === 'returned')
+      ctx.out.note(
+        terminalSafe(
+          `${shard}: the worker that took it (${n.worker}) is gone and no host of it had started: given back to the queue, for a worker of zone ${n.shard.zone} to run once`,
+        ),
+      );
     else
       ctx.out.note(
         `${shard}: its worker stopped mid-shard; ${n.hosts.length} host(s) reported unreachable or not started, never run again`,

@@ -180,6 +180,12 @@ function hostSections(
         : 'its runner stopped: outcome unknown';
   for (const e of events) {
     if (e.type === 'host-start') linesOf(e.host);
+    // A shard whose worker was gone before any of its hosts: run again by another worker.
+    if (e.type === 'shard-returned' && Array.isArray(e.hosts))
+      for (const host of e.hosts)
+        linesOf(host).push([
+          `  shard ${String(e.shard)} returned to the queue ${e.at}: ${String(e.reason)}`,
+        ]);
     if (e.type === 'step-start') {
       const own = [
         `  ${String(e.phase)}/${String(e.step)}  started ${e.at}, ${style.yellow('no result')} (${noResult})`,

@@ -124,7 +124,7 @@ function workerNotes(
   const { out } = ctx;
   return (n) => {
     if (n.type === 'ready') {
-      out.note(`worker ready for zone(s) ${n.zones.join(', ')}`);
+      out.note(`worker ready for zone(s) ${n.zones.join(', ')} (queue pool ${n.poolId})`);
       for (const w of warnings) out.note(terminalSafe(`warning: ${w}`));
     } else if (n.type === 'host-key-accepted')
       out.note(`job ${n.jobId}: ${hostKeyAcceptedText(n.accepted)}`);

@@ -6,6 +6,7 @@ import {
   type LockHolder,
   SharedJournal,
   workerLease,
+  workerPoolLease,
 } from '@opsbook/state';
 import type { RunEvent } from '../execute/run-events.js';
 import { HostResults } from './host-results.js';
@@ -29,6 +30,8 @@ export type ShardNotice =
       database: string;
     }
   | { type: 'presumed-dead'; shard: Shard; hosts: string[] }
+  /** Taken by a worker that is gone before any host of it started: queued again. */
+  | { type: 'returned'; shard: Shard; worker: string }
   | { type: 'refused'; shard: Shard; error: string }
   | { type: 'withdrawn'; shard: Shard };
 
@@ -58,7 +61,10 @@ export interface Followed {
  * whose worker is gone (its job taken or failed, its lease free for `deadAfterMs`) is taken over:
  * the submitter takes its lease, so that worker can append nothing more, and journals a host-end
  * for each of its hosts still open: `unreachable` (state unknown) for a host that started,
- * `not-started` for one that did not. Nothing is ever run again.
+ * `not-started` for one that did not. Nothing is ever run again. Except when the worker that
+ * took the job is gone for sure (its pool's lease free: its session ended) and no host of the
+ * shard started: then the job is given back to the queue (`shard-returned` journaled), and a
+ * worker of its zone runs the shard once.
  */
 export async function followShards(input: FollowInput): Promise<Followed> {
   const follower = new ShardFollower(input);
@@ -192,6 +198,7 @@ class ShardFollower {
           : `never started: its worker refused ${zone}: ${state.error}`,
       );
     } else if (state.state === 'done' || Date.now() - since >= input.deadAfterMs) {
+      if (state.state === 'taken' && (await this.giveBack(shard, state.lockedBy))) return;
       const hosts = shard.hosts.filter((h) => !this.results.has(h));
       input.onShard?.({ type: 'presumed-dead', shard, hosts });
       await this.takeOver(shard, (hostStarted) =>
@@ -199,6 +206,46 @@ class ShardFollower {
           ? `the worker running ${zone} stopped mid-shard: this host's state is unknown, and opsbook did not run it again`
           : `never started: the worker that took ${zone} stopped before it`,
       );
+    }
+  }
+
+  /**
+   * Gives the job of a shard back to the queue when the pool that took it (`lockedBy`) is gone
+   * (its lease free) and, under the shard's lease, the journal shows no host of it started; a
+   * worker of that pool still on its way finds the job no longer its own and refuses it
+   * (runShard). True when it was given back, or the shard's lease is held again.
+   */
+  private async giveBack(shard: Shard, lockedBy: string | null): Promise<boolean> {
+    const { input } = this;
+    if (!lockedBy || (await input.journal.isLeaseHeld(workerPoolLease(lockedBy)))) return false;
+    let lease: SharedJournal;
+    try {
+      lease = await SharedJournal.join({
+        url: input.url,
+        runId: input.runId,
+        lease: shardLease(input.runId, shard.index),
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'LEASE_LOST') return true; // a worker holds it
+      throw e;
+    }
+    try {
+      await this.readNew();
+      if ((await lease.hostsSeen(shard.hosts)).length > 0) return false;
+      if (!(await input.queue.giveBack(input.runId, shard.index, lockedBy))) return false;
+      await lease.append({
+        type: 'shard-returned',
+        shard: shard.index,
+        zone: shard.zone,
+        hosts: shard.hosts,
+        worker: lockedBy,
+        reason: `the worker that took shard ${shard.index} (zone ${shard.zone}) is gone (its lease in the database ended: killed, or its machine lost) and no host of it had started: given back to the queue, for a worker of zone ${shard.zone} to run once`,
+      });
+      this.freeSince.delete(shard.index);
+      input.onShard?.({ type: 'returned', shard, worker: lockedBy });
+      return true;
+    } finally {
+      await lease.close().catch(() => undefined);
     }
   }
 

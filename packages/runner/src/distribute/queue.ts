@@ -2,6 +2,7 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { OpsbookError } from '@opsbook/schema';
 import {
   connectionTargetOf,
+  holdWorkerPoolLease,
   isConnectionLoss,
   retryWhileDown,
   unreachableError,
@@ -50,7 +51,37 @@ export interface Queue {
   states(runId: string, shards: readonly number[]): Promise<Map<number, JobState>>;
   /** Fails the jobs no worker has taken yet (an interrupted submitter); returns their shards. */
   withdraw(runId: string, shards: readonly number[], reason: string): Promise<number[]>;
+  /**
+   * Returns a shard's job taken by the worker pool `lockedBy` to the queue (its attempt
+   * uncounted), takeable again in RETURN_DELAY_MS; false when that pool no longer holds it.
+   */
+  giveBack(runId: string, shard: number, lockedBy: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * How long a job given back waits before a worker may take it: the submitter that gave it back
+ * still holds the shard's lease for the moment it takes to journal why and let it go, and a
+ * worker that found it held would refuse the shard (LEASE_LOST) instead of running it.
+ */
+const RETURN_DELAY_MS = 5000;
+
+/**
+ * Whether the job of `helpers` is still taken by this worker's pool: a submitter that found
+ * this pool's lease free took it for dead and may have given the job back (another worker may
+ * hold it now). Asked while holding the shard's lease, which the giving back holds too.
+ */
+export async function isJobStillTaken(helpers: JobHelpers): Promise<boolean> {
+  const { id, locked_by: lockedBy } = helpers.job;
+  if (!lockedBy) return false;
+  const { rows } = await helpers.withPgClient((client) =>
+    client.query<{ taken: boolean }>(
+      `select exists (select 1 from graphile_worker._private_jobs
+         where id = $1::bigint and locked_by = $2) as taken`,
+      [id, lockedBy],
+    ),
+  );
+  return rows[0]?.taken === true;
 }
 
 /** The queue in the database at `url` (absent: the PG* variables), its schema migrated. */
@@ -143,6 +174,18 @@ export async function openQueue(url: string | undefined, log?: QueueLog): Promis
       const keys = new Set(failed.map((j) => j.key));
       return queued.filter((s) => keys.has(shardJobKey(runId, s)));
     },
+    async giveBack(runId, shard, lockedBy) {
+      const returned = await utils.withPgClient((client) =>
+        client.query(
+          `update graphile_worker._private_jobs
+           set attempts = greatest(0, attempts - 1), locked_by = null, locked_at = null,
+             run_at = greatest(run_at, now() + $3 * interval '1 millisecond')
+           where key = $1 and locked_by = $2`,
+          [shardJobKey(runId, shard), lockedBy, RETURN_DELAY_MS],
+        ),
+      );
+      return (returned.rowCount ?? 0) > 0;
+    },
     close: async () => {
       try {
         await utils.release();
@@ -171,6 +214,8 @@ export interface QueueWorkerOptions {
 
 /** A graphile-worker runner taking only the tasks of its task list. */
 export interface QueueWorker {
+  /** The job queue pool of this process: the `locked_by` of the jobs it takes. */
+  poolId: string;
   /**
    * Settles once it stopped: rejects with STATE_DB_UNREACHABLE when the end of a job could not be
    * recorded before the stop (the job stays taken, and is never tried again).
@@ -208,6 +253,23 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   });
   const events: WorkerEvents = new EventEmitter();
   claims.listen(events);
+  // Held while this process runs: a submitter tells by it that a job this pool took was taken
+  // by a worker that is gone, not one still on its way to the shard's lease.
+  let alive: { close(): Promise<void> } | undefined;
+  let poolId = '';
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+    alive = holdWorkerPoolLease(options.url, workerPool.id, (e) =>
+      options.log?.(
+        'error',
+        `could not take this worker's lease ${workerPool.id} (taken again once the database answers): ${e instanceof Error ? e.message : String(e)}`,
+      ),
+    );
+  });
+  const endPoolAndLease = async () => {
+    await alive?.close();
+    await endPool();
+  };
   let runner: Runner;
   try {
     runner = await reaching(options.url, () =>
@@ -223,13 +285,13 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       }),
     );
   } catch (e) {
-    await endPool();
+    await endPoolAndLease();
     throw e;
   }
   let isStopping = false;
   // A runner that ended by itself has released what it holds: its pool may end with it. One
   // stopped by stop() may still be shutting down when its promise settles: stop() ends it.
-  const settled = () => (isStopping ? undefined : endPool());
+  const settled = () => (isStopping ? undefined : endPoolAndLease());
   const promise = runner.promise.then(
     async () => {
       await settled();
@@ -242,6 +304,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     },
   );
   return {
+    poolId,
     promise,
     async stop() {
       isStopping = true;
@@ -252,7 +315,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         // A claim lost just before the stop goes back to the queue, for another worker.
         await claims.returnUnheard();
       } finally {
-        await endPool();
+        await endPoolAndLease();
       }
     },
   };

@@ -31,6 +31,11 @@ export interface ShardRequest {
   /** The zones of the worker (`opsbook worker --zone`): it refuses jobs of any other. */
   zones?: readonly string[];
   onEvent?(event: RunEvent): void;
+  /**
+   * Whether the queue's job of this shard is still this worker's, asked once the shard's lease is
+   * held: a submitter that took this worker for dead may have given the job back to the queue.
+   */
+  isJobStillTaken?(): Promise<boolean>;
   onOutput?(host: string, stream: 'stdout' | 'stderr', line: string, cut: boolean): void;
 }
 
@@ -76,6 +81,11 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
     throw e;
   }
   try {
+    if (req.isJobStillTaken && !(await req.isJobStillTaken()))
+      throw shardRefusal(
+        job,
+        "its job is no longer this worker's: the run's submitter took this worker for gone (its lease in the database was lost, a restart or a dropped connection) and gave the shard back to the queue, for a worker of its zone to run once",
+      );
     const shard = await verifyShard(job, journal, req);
     await checkShardTicket(job, shard.verified.verified.statement, req);
     await recordShardHosts(req.config.stateDir, job, (why) => shardRefusal(job, why));

@@ -6,13 +6,19 @@ import type { HostResult } from '../execute/execute.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { loadRunInventory } from '../plan/targets.js';
 import { workerClockWarning } from '../schedule/clock-skew.js';
-import { startQueueWorker } from './queue.js';
+import { isJobStillTaken, startQueueWorker } from './queue.js';
 import { databaseUrlOf, runShard, type ShardRequest } from './shard-run.js';
 import { checkZone, shardTask, zoneOf } from './shards.js';
 
 /** What a worker tells its command about the shards it takes. */
 export type WorkerNotice =
-  | { type: 'ready'; zones: string[]; tasks: string[] }
+  | {
+      type: 'ready';
+      zones: string[];
+      tasks: string[];
+      /** The job queue pool of this worker: the `locked_by` of its jobs, named by a submitter. */
+      poolId: string;
+    }
   | { type: 'shard-start'; jobId: string; runId?: string; shard?: number; hosts?: string[] }
   | {
       type: 'shard-end';
@@ -44,7 +50,7 @@ export type WorkerNotice =
   /** A zone's lease another session of the database keeps it from, and its taking after. */
   | WorkerLeaseNotice;
 
-export interface WorkerRequest extends Omit<ShardRequest, 'onEvent'> {
+export interface WorkerRequest extends Omit<ShardRequest, 'onEvent' | 'isJobStillTaken'> {
   /** The zones whose shards this worker takes (`opsbook_zone` of the hosts, or `default`). */
   zones: readonly string[];
   /** Shards run at the same time by this worker (default 1; each fans out to its hosts). */
@@ -77,6 +83,7 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
     try {
       const outcome = await runShard(payload, {
         ...req,
+        isJobStillTaken: () => isJobStillTaken(helpers),
         onEvent: (event) => {
           if (event.type === 'host-key-accepted')
             req.onNotice?.({ type: 'host-key-accepted', jobId, accepted: event });
@@ -114,7 +121,12 @@ export async function runWorker(req: WorkerRequest): Promise<void> {
     await runner.stop().catch(() => undefined);
     throw e;
   });
-  req.onNotice?.({ type: 'ready', zones, tasks: zones.map(shardTask) });
+  req.onNotice?.({
+    type: 'ready',
+    zones,
+    tasks: zones.map(shardTask),
+    poolId: runner.poolId,
+  });
   const stop = () => void runner.stop().catch(() => undefined);
   if (req.signal.aborted) stop();
   else req.signal.addEventListener('abort', stop, { once: true });

@@ -54,6 +54,7 @@ describe('run event schema', () => {
       | 'step-start'
       | 'step-end'
       | 'host-end'
+      | 'shard-returned'
       | 'run-end'
     >();
   });

@@ -145,6 +145,20 @@ const hostEnd = closedObject(
   ['failedStep', 'error'],
 );
 
+/**
+ * A distributed run's shard given back to the queue by its submitter: the worker that took it is
+ * gone (its pool's lease free) and no host of it had started, so a worker of its zone runs it.
+ */
+const shardReturned = closedObject({
+  type: { const: 'shard-returned' },
+  shard: { type: 'integer' },
+  zone: { type: 'string' },
+  hosts: { type: 'array', items: host },
+  /** The job queue pool of the worker that took it and is gone. */
+  worker: { type: 'string' },
+  reason: { type: 'string' },
+});
+
 const runEnd = closedObject({
   type: { const: 'run-end' },
   status: { enum: runStatusValues },
@@ -158,5 +172,15 @@ export const runEventSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://opsbook.dev/schemas/run-event.json',
   title: 'opsbook run journal event',
-  oneOf: [runStart, hostStart, hostKeyAccepted, hostRoute, stepStart, stepEnd, hostEnd, runEnd],
+  oneOf: [
+    runStart,
+    hostStart,
+    hostKeyAccepted,
+    hostRoute,
+    stepStart,
+    stepEnd,
+    hostEnd,
+    shardReturned,
+    runEnd,
+  ],
 } as const;

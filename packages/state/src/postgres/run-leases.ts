@@ -36,6 +36,36 @@ export function workerLease(zone: string): string {
 }
 
 /**
+ * Held by one `opsbook worker` process for as long as it runs, named by its job queue pool (the
+ * `locked_by` of each job it takes): a shard's job taken by a pool whose lease is free was taken
+ * by a worker that is gone (killed, or its machine lost, and its session with it), so its
+ * submitter may give the shard back to the queue when no host of it started.
+ */
+export function workerPoolLease(poolId: string): string {
+  return `opsbook worker pool ${poolId}`;
+}
+
+/**
+ * Takes `workerPoolLease(poolId)` on a session of its own, taken again after a restart (the
+ * session's heartbeat); `close` lets it go, and so does the process's end. A first take that
+ * fails (the server down) is told to `onError` and tried again by that heartbeat.
+ */
+export function holdWorkerPoolLease(
+  url: string | undefined,
+  poolId: string,
+  onError?: (error: unknown) => void,
+): { close(): Promise<void> } {
+  const session = openJournalSession({ url, lease: workerPoolLease(poolId) });
+  const taken = session.query('select 1').catch((e: unknown) => onError?.(e));
+  return {
+    async close() {
+      await taken;
+      await session.close();
+    },
+  };
+}
+
+/**
  * What `holdWorkerLeases` tells its worker. `lease-waiting`, once each time a zone's lease cannot
  * be taken: the sessions that hold its lock exclusively, or wait to (the zone's workers hold it
  * shared, which never keeps another from it, so these are never opsbook workers);
