@@ -236,4 +236,64 @@ describe('a worker that dies holding a shard before any host of it', () => {
         process.kill(dc1.child.pid!, 'SIGKILL');
     }
   });
+
+  it('a worker still alive whose job was given back (its session lost) refuses the shard, touching no host, and the shard runs once', async () => {
+    const database = await team.freshDatabase();
+    const dir = await markerDir('given-back-alive');
+    const file = await approvedFile(
+      world,
+      'counted',
+      'given-back-alive.json',
+      [world.people.alice],
+      {
+        params: { dir },
+        target: 'h1',
+        env: team.dbEnv,
+      },
+    );
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    const shardKey = await dc1ShardKey(database);
+    const lock = await lockTable(database, 'opsbook_runs');
+    let dc1: RunningCli;
+    try {
+      dc1 = await team.startWorker('dc1');
+      await waitFor(
+        async () =>
+          (
+            await pg.psql(
+              "select count(*) from pg_locks where relation = 'opsbook_runs'::regclass and not granted",
+              database,
+            )
+          ).trim() !== '0',
+        'the dc1 worker to take the job and wait for the run',
+      );
+      // What a submitter that found this worker's session gone does with the job: given back,
+      // as the queue's giveBack makes it (here while the worker is held up on its way).
+      const returned = await pg.psql(
+        `update graphile_worker._private_jobs set attempts = greatest(0, attempts - 1), locked_by = null, locked_at = null,
+           run_at = now() + interval '5 seconds'
+         where key = '${shardKey}' and locked_by = '${poolOf(dc1)}' returning id`,
+        database,
+      );
+      expect(returned.trim()).not.toBe('');
+    } finally {
+      await lock.release();
+    }
+    await waitFor(() => dc1.stderr().includes('SHARD_REFUSED'), 'the worker to refuse the shard');
+    expect(dc1.stderr()).toMatch(
+      /SHARD_REFUSED: shard 0 of run \S+ refused: its job is no longer this worker's: .*gave the shard back to the queue, for a worker of its zone to run once; no host was touched/,
+    );
+    const r = await team.finished(run);
+    // The worker takes the job given back as a new one, and runs it: once.
+    expect(r.code, r.stderr).toBe(0);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+    expect(
+      (
+        await pg.psql(
+          `select count(*) from graphile_worker.jobs where key = '${shardKey}'`,
+          database,
+        )
+      ).trim(),
+    ).toBe('0');
+  });
 });
