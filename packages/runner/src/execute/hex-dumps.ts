@@ -1,4 +1,4 @@
-import { mayBeWordLineSoFar, readWordLine } from './word-dumps.js';
+import { mayBeWordLineSoFar, readsAsUnsignedBytes, readWordLine } from './word-dumps.js';
 
 /**
  * Hex dumps with offsets: `xxd` (any `-g`, `-c`, `-u`, `-e`), `hexdump -C` / `hd`, `od -A x -t
@@ -309,11 +309,35 @@ interface Run {
     kind: 'hex' | 'chars' | 'words';
     /** A line of characters under a line showing the same bytes (`od -bc`): its indentation. */
     pad?: number;
+    /** Read as `od -t u1` where it could be `od -b` too (its run is one of `od -t u1`). */
+    decimalBytes?: boolean;
   }[];
   from: number;
   to: number;
   /** Some line may be read as little-endian words: the run is read that way too. */
   eitherOrder: boolean;
+  /** Its last line was read as `od -t u1` (or it was `od -b`: false). */
+  decimalBytes?: boolean;
+}
+
+/** How many lines ahead an ambiguous line (readsAsUnsignedBytes) looks for its run's kind. */
+const BYTE_RUN_LOOKAHEAD = 16;
+
+/**
+ * Whether a line ending at `end` that reads as `od -t u1` and `od -b` both (a line of lower-case
+ * letters does) is read as the first: as the line before it in its run was (`inRun`), or,
+ * beginning a run, as the first line after it that reads one way only is.
+ */
+function isDecimalByteRun(text: string, end: number, inRun: boolean | undefined): boolean {
+  if (inRun !== undefined) return inRun;
+  for (let k = 0, at = end + 1; k < BYTE_RUN_LOOKAHEAD && at < text.length; k++) {
+    let next = text.indexOf('\n', at);
+    if (next < 0) next = text.length;
+    const reads = readsAsUnsignedBytes(text, at, next);
+    if (reads !== 'ambiguous') return reads === 'only';
+    at = next + 1;
+  }
+  return false;
 }
 
 /**
@@ -336,13 +360,26 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
       continue;
     }
     const isHexStart = hexAt(text, start) >= 0;
+    const asBytes =
+      isHexStart || text.charCodeAt(start) === SPACE
+        ? readsAsUnsignedBytes(text, start, end)
+        : 'no';
+    const decimalBytes =
+      asBytes === 'ambiguous' &&
+      isDecimalByteRun(text, end, prev === undefined ? undefined : run?.decimalBytes);
     // Bits and octal words first (dumpLineBytes says why); their bytes are written as read.
     const words =
       (isHexStart || text.charCodeAt(start) === SPACE) &&
-      readWordLine(text, start, end, (b) => {
-        bytes[byte] = b;
-        swapped[byte++] = b;
-      }) > 0;
+      readWordLine(
+        text,
+        start,
+        end,
+        (b) => {
+          bytes[byte] = b;
+          swapped[byte++] = b;
+        },
+        decimalBytes,
+      ) > 0;
     const reading =
       (isHexStart || text.charCodeAt(start) === SPACE) && !words
         ? readLine(text, start, end)
@@ -357,7 +394,15 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
     if (!chars && !words) byte = first;
     if (chars || words) {
       run ??= { lines: [], from: first, to: first, eitherOrder: false };
-      run.lines.push({ start, end, byte: first, n: byte - first, kind: chars ? 'chars' : 'words' });
+      run.lines.push({
+        start,
+        end,
+        byte: first,
+        n: byte - first,
+        kind: chars ? 'chars' : 'words',
+        ...(decimalBytes ? { decimalBytes } : {}),
+      });
+      run.decimalBytes = words && (decimalBytes || asBytes === 'only');
       run.to = byte;
     } else if (reading) {
       run ??= { lines: [], from: byte, to: byte, eitherOrder: false };
@@ -499,12 +544,18 @@ export function maskDumps(
         if (!hidden.subarray(line.byte - run.from, next - run.from).includes(1)) continue;
         let byte = line.byte - run.from;
         if (line.kind === 'words') {
-          readWordLine(full, line.start, line.end, (_, digitsFrom, digitsTo, columnAt) => {
-            if (hidden[byte++]) {
-              for (let d = digitsFrom; d < digitsTo; d++) starred.push(d);
-              if (columnAt >= 0) starred.push(columnAt);
-            }
-          });
+          readWordLine(
+            full,
+            line.start,
+            line.end,
+            (_, digitsFrom, digitsTo, columnAt) => {
+              if (hidden[byte++]) {
+                for (let d = digitsFrom; d < digitsTo; d++) starred.push(d);
+                if (columnAt >= 0) starred.push(columnAt);
+              }
+            },
+            line.decimalBytes,
+          );
           continue;
         }
         if (line.kind === 'chars') {

@@ -1075,7 +1075,7 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     }
   });
 
-  it('stars out the secret in dumps in bits (xxd -b) and in octal (od -b, od -t o1, od -o, od), whole and streamed', () => {
+  it('stars out the secret in dumps in bits (xxd -b), in octal (od -b, od -t o1, od -o, od) and in decimal (od -d, od -t d1, od -t u1), whole and streamed', () => {
     // No line of 16 bytes repeats (od writes a repeated line as `*`): every byte is in the dump.
     const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     const key = `-----BEGIN KEY-----\n${Array.from({ length: 4 }, (_, i) =>
@@ -1149,6 +1149,12 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
       ['od', ['-t', 'd8']],
       ['od', ['-t', 'u8']],
       ['od', ['-An', '-t', 'o8']],
+      // Bytes in decimal, signed or not, with or without offsets.
+      ['od', ['-t', 'd1']],
+      ['od', ['-t', 'u1']],
+      ['od', ['-An', '-t', 'd1']],
+      ['od', ['-An', '-t', 'u1']],
+      ['od', ['-A', 'x', '-t', 'u1', '-w8']],
       ['hexdump', ['-b']],
       ['xxd', ['-b', '-c', '4']],
       ['xxd', ['-b', '-g', '2']],
@@ -1182,6 +1188,41 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
           expect(streamed(secrets, text, size), `${what} in chunks of ${size}`).toBe(whole);
       }
     }
+  });
+
+  it('reads a line of od -t u1 that is a line of od -b as well (lower-case letters) as its run does', () => {
+    // ` 117 110 116 101` is "unte" in decimal and "OHNA" in octal: each line of lower-case
+    // letters d-z reads both ways, the dump's other lines say which it is.
+    const secret = 'hunterhuntertrustpass';
+    const secrets = [secret];
+    const { mask } = createSecretMask(secrets);
+    for (const [args, input] of [
+      [['-An', '-t', 'u1', '-w8'], `token: ${secret}-9\n`],
+      [['-t', 'u1', '-w8'], `token: ${secret}-9\n`],
+      // The run begins with lines that read both ways: the first that does not says which.
+      [['-An', '-t', 'u1', '-w8'], `${secret}-9\n`],
+      [['-t', 'u1', '-w4'], `${secret}-9\n`],
+    ] as const) {
+      const what = `od ${args.join(' ')} of ${JSON.stringify(input)}`;
+      const text = dump('od', [...args], input);
+      const whole = mask(text);
+      const numbers = (t: string) =>
+        t
+          .split('\n')
+          .flatMap((l) => (l.startsWith(' ') ? l : l.slice(7)).trim().split(/ +/))
+          .filter((n) => n !== '');
+      const shown = numbers(whole).map((n) => (n.includes('*') ? '*' : String.fromCharCode(+n)));
+      expect(shown.join(''), what).toBe(input.replace(secret, '*'.repeat(secret.length)));
+      expect(
+        whole.split('\n').map((l) => l.length),
+        what,
+      ).toEqual(text.split('\n').map((l) => l.length));
+      for (const size of [1, 5, 64])
+        expect(streamed(secrets, text, size), `${what} in chunks of ${size}`).toBe(whole);
+    }
+    // The same lines in od -b are octal (its fields are zero-padded: ` 012`, never `  10`).
+    const octal = dump('od', ['-An', '-b', '-w8'], `${secret}\n`);
+    expect(mask(octal)).not.toMatch(/[0-7]{3} [0-7]{3} [0-7]{3} [0-7]{3}/);
   });
 
   it('stars out the secret in a dump writing each line in two forms (od -bc: octal, then characters), whole and streamed', () => {

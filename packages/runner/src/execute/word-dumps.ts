@@ -1,8 +1,9 @@
 /**
  * Dump lines whose bytes are not written as hex pairs or characters: `xxd -b` (a byte as 8
  * bits, then the column of characters), `od -o` / `od` without options and `od -d`, with or
- * without offsets (2-byte words in octal or decimal, little-endian), and words of 2, 4 or 8
- * bytes in octal or in signed or unsigned decimal (`od -t d2`, `-t o4`, `-t u4`, `-t d8`).
+ * without offsets (2-byte words in octal or decimal, little-endian), words of 2, 4 or 8
+ * bytes in octal or in signed or unsigned decimal (`od -t d2`, `-t o4`, `-t u4`, `-t d8`), and
+ * bytes in decimal (`od -t d1`, `od -t u1`).
  * hex-dumps.ts reads them with the other dumps;
  * `od -b` is read there as a dump of characters (its octal fields are those of `od -c`).
  */
@@ -30,6 +31,7 @@ export function readWordLine(
   start: number,
   lineEnd: number,
   each?: EachWordByte,
+  asDecimalBytes = false,
 ): number {
   if (lineEnd - start > MAX_WORD_LINE) return -1;
   const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
@@ -40,10 +42,29 @@ export function readWordLine(
   if (at !== start && text.charCodeAt(at) === 0x3a) return readBitsLine(text, at + 1, end, each);
   if (text.charCodeAt(at) !== SPACE) return -1;
   for (const format of WORD_FORMATS) {
-    const n = readWords(text, at, end, format, each);
+    const n = readWords(text, at, end, format, each, asDecimalBytes);
     if (n >= 0) return n;
   }
   return -1;
+}
+
+/**
+ * How text[start, lineEnd) reads as a line of `od -t u1`: not at all, only so, or also as one of
+ * `od -b` (each byte three octal digits that are decimal ones too: ` 150 165 156`, "hun" either
+ * way). readWordLine leaves an ambiguous line to `od -b` unless told its run is `od -t u1`.
+ */
+export function readsAsUnsignedBytes(
+  text: string,
+  start: number,
+  lineEnd: number,
+): 'no' | 'only' | 'ambiguous' {
+  const end = lineEnd > start && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd;
+  let at = start;
+  while (at < end && at - start <= 16 && isHexDigit(text.charCodeAt(at))) at++;
+  if (at !== start && (at - start < 6 || at - start > 16)) return 'no';
+  const n = readWords(text, at, end, UNSIGNED_BYTES, undefined, true);
+  if (n <= 0) return 'no';
+  return isOctalBytes(text, at, at + 4 * n) ? 'ambiguous' : 'only';
 }
 
 /**
@@ -54,13 +75,19 @@ export function readWordLine(
  */
 interface WordFormat {
   width: number;
-  bytes: 2 | 4 | 8;
+  bytes: 1 | 2 | 4 | 8;
   octal: boolean;
   /** A `-` may stand before the digits. */
   signed: boolean;
 }
 
-/** Octal first: its fields are all digits, zero-padded, so a decimal field is never read as one. */
+/** `od -t u1`: a byte in a field of 4. */
+const UNSIGNED_BYTES: WordFormat = { width: 4, bytes: 1, octal: false, signed: false };
+
+/**
+ * Octal first: its fields are all digits, zero-padded, so a decimal field is never read as one.
+ * Bytes last: a field of 4 or 5 holds no word of 2 bytes or more.
+ */
 const WORD_FORMATS: readonly WordFormat[] = [
   { width: 7, bytes: 2, octal: true, signed: false },
   { width: 12, bytes: 4, octal: true, signed: false },
@@ -70,17 +97,20 @@ const WORD_FORMATS: readonly WordFormat[] = [
   { width: 11, bytes: 4, octal: false, signed: false },
   { width: 12, bytes: 4, octal: false, signed: true },
   { width: 21, bytes: 8, octal: false, signed: true },
+  UNSIGNED_BYTES,
+  { width: 5, bytes: 1, octal: false, signed: true },
 ];
 
 /** The largest unsigned value of a word, in decimal: a longer or larger field is not one. */
 const WORD_MAX: Record<WordFormat['bytes'], string> = {
+  1: '255',
   2: '65535',
   4: '4294967295',
   8: '18446744073709551615',
 };
 
 /** The largest first digit of each word size's octal field (`177777`, `37777777777`, …). */
-const OCTAL_FIRST_MAX: Record<WordFormat['bytes'], number> = { 2: 1, 4: 3, 8: 1 };
+const OCTAL_FIRST_MAX: Record<WordFormat['bytes'], number> = { 1: 3, 2: 1, 4: 3, 8: 1 };
 
 /**
  * Reads fields of `format` from `from` to the end (the last line may end in spaces), calling
@@ -93,6 +123,7 @@ function readWords(
   end: number,
   format: WordFormat,
   each?: EachWordByte,
+  asDecimalBytes = false,
 ): number {
   let at = from;
   let words = 0;
@@ -100,6 +131,8 @@ function readWords(
     words++;
   if (words === 0) return -1;
   for (let i = at; i < end; i++) if (text.charCodeAt(i) !== SPACE) return -1;
+  // A line of `od -b` is read as one (hex-dumps.ts), unless its run is one of `od -t u1`.
+  if (format === UNSIGNED_BYTES && !asDecimalBytes && isOctalBytes(text, from, at)) return -1;
   if (each)
     for (let w = 0; w < words; w++) {
       const field = from + format.width * w;
@@ -148,9 +181,23 @@ function fieldDigits(text: string, at: number, format: WordFormat): number {
   }
   const max = WORD_MAX[format.bytes];
   const n = fieldEnd - first;
+  // `od -b` writes ` 012`; a decimal field has no leading zero.
+  if (n > 1 && text.charCodeAt(first) === 0x30) return -1;
   // Compared as strings of digits: no number is made for a field that is not one.
   if (n > max.length || (n === max.length && text.slice(first, fieldEnd) > max)) return -1;
   return sign;
+}
+
+/** Whether text[from, to) is fields of `od -b`: a space, then 3 octal digits, the first 0-3. */
+function isOctalBytes(text: string, from: number, to: number): boolean {
+  for (let at = from; at < to; at += 4) {
+    if (text.charCodeAt(at) !== SPACE) return false;
+    for (let i = at + 1; i < at + 4; i++) {
+      const digit = text.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 7 || (i === at + 1 && digit > 3)) return false;
+    }
+  }
+  return true;
 }
 
 /**
