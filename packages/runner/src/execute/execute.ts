@@ -91,7 +91,20 @@ export interface ExecuteInput {
    * stopped); undefined: no reason is given, as for a run's own Ctrl-C.
    */
   cancelledBecause?(): string | undefined;
+  /**
+   * How long (ms) a command's output may pause before what the masker holds back of it (the last
+   * lines of a dump, a line that may be a wrapped form) is shown, masked as at the output's end;
+   * default LIVE_IDLE_MS.
+   */
+  liveIdleMs?: number;
 }
+
+/**
+ * A pause after which the live output shows what the masker held back: `xxd FILE; sleep 600`
+ * shows the dump's last lines now, not in ten minutes. Short enough to seem live, long enough
+ * that a command writing a secret in one go is not paused inside it.
+ */
+const LIVE_IDLE_MS = 1000;
 
 export interface ExecuteResult {
   hosts: HostResult[];
@@ -476,7 +489,7 @@ async function runStep(
   let reason: string | undefined;
   let result: unknown;
   let actionFailure: string | undefined;
-  const live = liveOutput(ctx, input.secretMask);
+  const live = liveOutput(ctx, input.secretMask, input.liveIdleMs ?? LIVE_IDLE_MS);
   try {
     if (step.kind === 'uses') {
       const outcome = await runAction(input, host, step, transport, env, ctx, live);
@@ -590,16 +603,41 @@ interface LiveOutput {
 /**
  * One command's output on its way to the host's line splitter, masked on the stream: a secret
  * spread over several lines, or over two chunks, is masked whole before anything splits it.
+ * When a stream has been quiet for `idleMs` while its masker holds text back, that text is shown
+ * (StreamMasker.flush): a command that prints, then waits, is seen up to where it waits.
  */
-function liveOutput(ctx: HostContext, secretMask: SecretMask): LiveOutput {
+function liveOutput(ctx: HostContext, secretMask: SecretMask, idleMs: number): LiveOutput {
   const streams = { stdout: secretMask.maskStream(), stderr: secretMask.maskStream() };
+  const lastChunkAt = { stdout: 0, stderr: 0 };
+  const timers: Record<'stdout' | 'stderr', NodeJS.Timeout | undefined> = {
+    stdout: undefined,
+    stderr: undefined,
+  };
   const forward = (stream: 'stdout' | 'stderr', text: string) => {
     if (text !== '') ctx.output(stream, text);
   };
+  // One timer a stream, armed while its masker holds text back; a chunk moves the pause's start
+  // (no timer is made per chunk: output that keeps coming re-arms it once per `idleMs`).
+  const arm = (stream: 'stdout' | 'stderr', wait: number) => {
+    timers[stream] = setTimeout(() => {
+      timers[stream] = undefined;
+      if (!streams[stream].isHolding()) return;
+      const quiet = Date.now() - lastChunkAt[stream];
+      if (quiet < idleMs) arm(stream, idleMs - quiet);
+      else forward(stream, streams[stream].flush());
+    }, wait);
+  };
+  const push = (stream: 'stdout' | 'stderr', chunk: string) => {
+    lastChunkAt[stream] = Date.now();
+    forward(stream, streams[stream].push(chunk));
+    if (timers[stream] === undefined && streams[stream].isHolding()) arm(stream, idleMs);
+  };
   return {
-    onStdout: (c) => forward('stdout', streams.stdout.push(c)),
-    onStderr: (c) => forward('stderr', streams.stderr.push(c)),
+    onStdout: (c) => push('stdout', c),
+    onStderr: (c) => push('stderr', c),
     end() {
+      clearTimeout(timers.stdout);
+      clearTimeout(timers.stderr);
       forward('stdout', streams.stdout.end());
       forward('stderr', streams.stderr.end());
     },

@@ -121,6 +121,60 @@ describe('masking a stream', () => {
     expect(later.push('Geheim\ufffd and more\n') + later.end()).toBe('Geheim\ufffd and more\n');
   });
 
+  it('lets out what it holds back when the output pauses (flush), masked as at its end, and reads what follows as after a cut', () => {
+    const key = 'k3y/Sec+'.repeat(6);
+    const secrets = [key, 'hunter2-Pa55w0rd'];
+    const { mask } = createSecretMask(secrets);
+    // `xxd FILE; sleep 600`: the dump's last lines are held back for a secret going on after
+    // them; a pause shows them, starred as where a dump ends.
+    const dumped = execFileSync('xxd', [], { input: `user: ${key}`, encoding: 'utf8' });
+    const stream = createSecretMask(secrets).maskStream();
+    const before = stream.push(dumped);
+    expect(stream.isHolding()).toBe(true);
+    const paused = stream.flush();
+    expect(stream.isHolding()).toBe(false);
+    expect(before + paused).toBe(mask(dumped));
+    expect(paused).not.toBe('');
+    expect(`${before}${paused}`.split('\n').filter((l) => l !== '').length).toBe(
+      dumped.split('\n').length - 1,
+    );
+    // A secret printed in two parts with a pause between: the first part is a piece of it
+    // (starred), and the rest, after the pause, is a piece at a cut's edge (starred too).
+    const split = createSecretMask(secrets).maskStream();
+    expect(split.push('token: hunter2-')).toBe('token: ');
+    expect(split.flush()).toBe('***');
+    expect(split.flush()).toBe('');
+    expect(split.push('Pa55w0rd and more\n') + split.end()).toBe('*** and more\n');
+    // Also when the rest comes in pieces (an SSH channel's packets): held until it is known.
+    const pieces = createSecretMask(secrets).maskStream();
+    expect(pieces.push('token: hunter2-') + pieces.flush()).toBe('token: ***');
+    expect(pieces.push('Pa')).toBe('');
+    expect(pieces.push('55w0')).toBe('');
+    expect(pieces.push('rd and more\n') + pieces.end()).toBe('*** and more\n');
+    // Ordinary text after a pause is held only while it is inside a secret.
+    const other = createSecretMask(secrets).maskStream();
+    expect(other.push('token: hunter2-') + other.flush()).toBe('token: ***');
+    expect(other.push('done\n')).toBe('done\n');
+    // The same for a dump that goes on after a pause: its first bytes are a piece of the key.
+    const halves = createSecretMask(secrets).maskStream();
+    const lines = dumped.split(/(?<=\n)/);
+    let shown = halves.push(lines.slice(0, 2).join(''));
+    shown += halves.flush();
+    shown += halves.push(lines.slice(2).join('')) + halves.end();
+    expect(shown.split('\n').map((l) => l.length)).toEqual(dumped.split('\n').map((l) => l.length));
+    const columns = shown.split('\n').map((l) => l.slice(51));
+    for (let i = 0; i + 4 <= key.length; i++)
+      expect(columns.join(''), 'a piece of the key in the column').not.toContain(
+        key.slice(i, i + 4),
+      );
+    // Ordinary text is not changed by a pause.
+    const plain = createSecretMask(secrets).maskStream();
+    const text = 'Waiting for the service\nQmFja3VwIGRvbmU';
+    expect(plain.push(text) + plain.flush() + plain.push(' 42\nok\n') + plain.end()).toBe(
+      `${text} 42\nok\n`,
+    );
+  });
+
   it('passes text through untouched when there is no secret', () => {
     const stream = createSecretMask([]).maskStream();
     expect(stream.push('a')).toBe('a');

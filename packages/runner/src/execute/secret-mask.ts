@@ -37,6 +37,14 @@ export interface StreamMasker {
   push(chunk: string): string;
   /** The stream ended: the rest, masked (a beginning of a secret it ends with, too). */
   end(): string;
+  /**
+   * The stream paused (a command printed, then waits): what is held back, masked as `end` masks
+   * it, so that it is shown now. The stream goes on after it as after a cut: a piece of a secret
+   * (4+ characters, or bytes of a dump) that the next text let out begins with is masked too.
+   */
+  flush(): string;
+  /** Whether anything is held back (what `flush` would let out). */
+  isHolding(): boolean;
 }
 
 /** Everything opsbook does to keep a run's secrets out of what it shows and keeps. */
@@ -67,7 +75,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     const same = (text: string) => text;
     return {
       mask: same,
-      maskStream: () => ({ push: same, end: () => '' }),
+      maskStream: () => ({ push: same, end: () => '', flush: () => '', isHolding: () => false }),
       maskedTail: (text, limit, alreadyCut = 0) => cutTail(text, limit, alreadyCut),
     };
   }
@@ -130,6 +138,7 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
         (text, atLineStart) => wholeMatches(text, findPlain, (t) => findWrapped(t, atLineStart)),
         maskPlain,
         dumps,
+        (text) => maskJoinedPiece(text, joined, 'start'),
       ),
     maskedTail(text, limit, alreadyCut = 0) {
       // A piece of a form wrapped at any width at an edge is found in the text as it came: masking
@@ -479,12 +488,24 @@ function streamMasker(
   matches: (text: string, atLineStart: boolean) => Span[],
   maskPlain: (text: string, atLineStart: boolean) => string,
   dumps: Dumps,
+  joinedPieceAtStart: Masker,
 ): StreamMasker {
   let pending = '';
+  /** The text let out next goes on from a pause (`flush`): its start is an edge, as a cut's. */
+  let afterPause = false;
   /** The dump lines last let out, and whether they begin their run. */
   let shown = { lines: '', isStart: true };
   /** What was let out ended a line (or nothing was): `pending` begins one. */
   let atLineStart = true;
+  /**
+   * After a pause, the text held until it can be no longer a piece ending a target (it is in none,
+   * or where it is, the target ends with it), then that piece masked: as at a cut's edge. A form
+   * wrapped at any width is found in the text as it came (maskedTail says why).
+   */
+  const maskAfterPause = (text: string): string => {
+    afterPause = false;
+    return maskPieceAtStart(joinedPieceAtStart(text), targets);
+  };
   const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
     const lineStart = atLineStart;
     atLineStart = out.endsWith('\n');
@@ -507,6 +528,10 @@ function streamMasker(
   return {
     push(chunk) {
       pending += chunk;
+      if (afterPause) {
+        if (mayGoOnEnding(pending, targets)) return '';
+        pending = maskAfterPause(pending);
+      }
       let limit =
         dumps.targets.length > 0
           ? dumpHoldFrom(pending, dumps.longest, atLineStart)
@@ -525,34 +550,63 @@ function streamMasker(
       return out === '' ? '' : letOut(out, pending, false, clean);
     },
     end() {
-      const out = pending;
-      pending = '';
-      // It holds the last lines of a dump: masked as the end of the output, and a beginning of a
-      // secret it ends with as well.
-      if (dumps.targets.length > 0 && mayHoldDump(shown.lines + out))
-        return maskPieceAtEnd(letOut(out, '', true, false), targets);
-      // From where a secret may begin, what is held back is a piece of one if shown whole. What
-      // comes before it (a line held as it might have become a wrapped line) is masked as any
-      // output, up to a whole secret that a beginning overlaps: that is masked with the rest.
-      // Or from the first of wrapped lines that end it with a piece of a form they go on with.
-      let start = Math.min(
-        startOfPossibleSecret(out, 0, targets),
-        holdFrom.pieceOf?.(out, atLineStart) ?? out.length,
-      );
-      const spans = matches(out, atLineStart);
-      for (let moved = true; moved; ) {
-        moved = false;
-        for (const [s, e] of spans)
-          if (s < start && e > start) {
-            start = s;
-            moved = true;
-          }
-      }
-      const rest = out.slice(start);
-      const restShown = rest.length >= MIN_SECRET_PIECE ? maskByLine(rest) : rest;
-      return start === 0 ? restShown : letOut(out.slice(0, start), '', true, false) + restShown;
+      if (afterPause) pending = maskAfterPause(pending);
+      return release();
     },
+    flush() {
+      if (pending === '') return '';
+      if (afterPause) pending = maskAfterPause(pending);
+      const out = release();
+      // A dump going on after the pause is masked knowing the lines shown before it (`shown`);
+      // other text is read as after a cut.
+      afterPause = true;
+      return out;
+    },
+    isHolding: () => pending !== '',
   };
+
+  /** What is held back, masked as the end of the output. */
+  function release(): string {
+    const out = pending;
+    pending = '';
+    // It holds the last lines of a dump: masked as the end of the output, and a beginning of a
+    // secret it ends with as well.
+    if (dumps.targets.length > 0 && mayHoldDump(shown.lines + out))
+      return maskPieceAtEnd(letOut(out, '', true, false), targets);
+    // From where a secret may begin, what is held back is a piece of one if shown whole. What
+    // comes before it (a line held as it might have become a wrapped line) is masked as any
+    // output, up to a whole secret that a beginning overlaps: that is masked with the rest.
+    // Or from the first of wrapped lines that end it with a piece of a form they go on with.
+    let start = Math.min(
+      startOfPossibleSecret(out, 0, targets),
+      holdFrom.pieceOf?.(out, atLineStart) ?? out.length,
+    );
+    const spans = matches(out, atLineStart);
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [s, e] of spans)
+        if (s < start && e > start) {
+          start = s;
+          moved = true;
+        }
+    }
+    const rest = out.slice(start);
+    const restShown = rest.length >= MIN_SECRET_PIECE ? maskByLine(rest) : rest;
+    return start === 0 ? restShown : letOut(out.slice(0, start), '', true, false) + restShown;
+  }
+}
+
+/**
+ * Whether `text` stands inside a target short of its end: more of the output may make it a longer
+ * piece ending that target. Only asked of the text that follows a pause.
+ */
+function mayGoOnEnding(text: string, { all: targets }: Targets): boolean {
+  for (const t of targets) {
+    if (t.length <= text.length) break;
+    const at = t.indexOf(text);
+    if (at >= 0 && at + text.length < t.length) return true;
+  }
+  return false;
 }
 
 /** The start of the line `at` is inside, if that line may be a dump line; else `at`. */
