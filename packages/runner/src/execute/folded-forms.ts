@@ -6,9 +6,10 @@ import type { Span } from './wrapped-encodings.js';
  * A secret holding spaces (a passphrase) in a YAML value folded over lines, as PyYAML's
  * `yaml.dump` writes a long string (past 80 columns): a plain or single-quoted value is broken
  * at a space, the space written as a line break and the indentation of the next line; a
- * double-quoted one ends the line with `\` and writes the space as `\ ` after the indentation.
- * The masker's targets holding a space are looked for in the text with each such fold read back
- * as the space it stands for.
+ * double-quoted one ends the line with `\` and writes the space as `\ ` after the indentation,
+ * or breaks it so right after an escape (`\t\`, `\x01\`), where the break stands for nothing.
+ * The masker's targets holding a space or an escape are looked for in the text with each such
+ * fold read back as what it stands for.
  *
  * Cost in ordinary output: at each line break followed by an indentation, a set lookup of the
  * characters on both sides; only where they stand around a space in a target is the text around
@@ -47,10 +48,15 @@ function pair(a: number, b: number): number {
   return a * 0x10000 + b;
 }
 
-/** `candidates`: the masker's plain targets; those holding a space, 8 or more, are looked for. */
+/**
+ * `candidates`: the masker's plain targets; those holding a space or a `\` (an escaped form),
+ * 8 or more, are looked for.
+ */
 export function foldedFormFinder(candidates: readonly string[]): FoldedFormFinder | undefined {
   const targets = [
-    ...new Set(candidates.filter((t) => t.length >= MIN_FOLDED && t.includes(' '))),
+    ...new Set(
+      candidates.filter((t) => t.length >= MIN_FOLDED && (t.includes(' ') || t.includes('\\'))),
+    ),
   ].sort((a, b) => b.length - a.length);
   if (targets.length === 0) return undefined;
   // The characters on both sides of each space of each target: a fold stands between them.
@@ -62,6 +68,13 @@ export function foldedFormFinder(candidates: readonly string[]): FoldedFormFinde
       if (i > 0 && i < t.length - 1) around.add(pair(t.charCodeAt(i - 1), t.charCodeAt(i + 1)));
       // A space that begins the target, or follows its first character, follows what a -1 is.
       endsBeforeSpace.add(pair(i > 1 ? t.charCodeAt(i - 2) : -1, i > 0 ? t.charCodeAt(i - 1) : -1));
+    }
+  // The same around the end of each escape inside a target, where a double-quoted value may be
+  // broken with nothing written for the break.
+  for (const t of targets)
+    for (const end of escapeEnds(t)) {
+      around.add(pair(t.charCodeAt(end - 1), t.charCodeAt(end)));
+      endsBeforeSpace.add(pair(t.charCodeAt(end - 2), t.charCodeAt(end - 1)));
     }
   const findIn = plainFinder(targets, literalAlternation(targets, 'g'));
   const longest = targets[0]!.length;
@@ -79,11 +92,11 @@ export function foldedFormFinder(candidates: readonly string[]): FoldedFormFinde
       // Read back the lines around this fold, from a line start, and search them.
       const from = lineStartBefore(text, Math.max(0, nl - reach));
       const to = lineEndAfter(text, Math.min(text.length, nl + reach));
-      const { readBack, rawAt, folded } = readFolds(text, from, to, false);
+      const { readBack, rawAt, folded, joined } = readFolds(text, from, to, false);
       for (let s = findIn(readBack, 0); s !== undefined; s = findIn(readBack, s[1])) {
         const [a, e] = s;
         // Within one line the masker's own pattern finds it.
-        if (!hasFoldIn(folded, a, e)) continue;
+        if (!hasFoldIn(folded, a, e) && !joined.some((j) => j > a && j < e)) continue;
         const span: Span = [rawAt[a]!, rawAt[e - 1]! + 1];
         if (spans.length > 0 && span[0] < spans[spans.length - 1]![1]) continue;
         spans.push(span);
@@ -98,11 +111,15 @@ export function foldedFormFinder(candidates: readonly string[]): FoldedFormFinde
     const n = text.length;
     // A double-quoted value's line ending in `\`: its break is to come.
     const beforeEscape = text.charCodeAt(n - 2);
-    if (text.charCodeAt(n - 1) === BACKSLASH && beforeEscape !== LF && !isIndent(beforeEscape))
-      return (
-        n >= 2 &&
-        endsBeforeSpace.has(pair(n >= 3 ? text.charCodeAt(n - 3) : -1, text.charCodeAt(n - 2)))
-      );
+    // Or an escape begun: a fold before it is read as below.
+    if (
+      text.charCodeAt(n - 1) === BACKSLASH &&
+      beforeEscape !== LF &&
+      !isIndent(beforeEscape) &&
+      n >= 2 &&
+      endsBeforeSpace.has(pair(n >= 3 ? text.charCodeAt(n - 3) : -1, text.charCodeAt(n - 2)))
+    )
+      return true;
     const lastBreak = text.lastIndexOf('\n');
     const fold = lastBreak < 0 ? undefined : foldAt(text, lastBreak);
     if (fold === undefined) return false;
@@ -159,6 +176,21 @@ function lineEndAfter(text: string, at: number): number {
   return nl < 0 ? text.length : nl;
 }
 
+/**
+ * Where escapes in `t` end (the index after each), when something follows: `\t`, `\x01`,
+ * `\u00e9`, `\U0001F600` as YAML writes them, the places PyYAML may break a double-quoted value.
+ */
+function escapeEnds(t: string): number[] {
+  const ends: number[] = [];
+  for (let i = t.indexOf('\\'); i >= 0 && i < t.length - 1; i = t.indexOf('\\', i)) {
+    const kind = t[i + 1]!;
+    const end = i + 2 + (kind === 'x' ? 2 : kind === 'u' ? 4 : kind === 'U' ? 8 : 0);
+    if (end < t.length) ends.push(end);
+    i = end;
+  }
+  return ends;
+}
+
 /** Whether a fold's space lies in readBack[a, e). */
 function hasFoldIn(folded: readonly number[], a: number, e: number): boolean {
   for (const f of folded) if (f >= a && f < e) return true;
@@ -177,10 +209,12 @@ function readFolds(
   from: number,
   to: number,
   atEnd: boolean,
-): { readBack: string; rawAt: number[]; folded: number[] } {
+): { readBack: string; rawAt: number[]; folded: number[]; joined: number[] } {
   let readBack = '';
   const rawAt: number[] = [];
   const folded: number[] = [];
+  /** Where a double-quoted value's break after an escape stood (read as nothing). */
+  const joined: number[] = [];
   let at = from;
   while (at < to) {
     let nl = text.indexOf('\n', at);
@@ -196,12 +230,9 @@ function readFolds(
     readBack += text.slice(at, lineEnd);
     for (let i = at; i < lineEnd; i++) rawAt.push(i);
     if (nl === to) {
-      // The text ends with the line (atEnd): its `\`, or its break not come yet.
-      if (escaped) {
-        folded.push(readBack.length);
-        readBack += ' ';
-        rawAt.push(lineEnd);
-      }
+      // The text ends with the line (atEnd): its `\` is a break to come, that may stand for a
+      // space or for nothing: read as nothing, a target's beginning going on either way is found.
+      if (escaped) joined.push(readBack.length);
       break;
     }
     let next = nl + 1;
@@ -215,15 +246,19 @@ function readFolds(
       at = nl + 1;
       continue;
     }
-    if (escaped && text.charCodeAt(next) === BACKSLASH) {
-      // `\ `: the space escaped after a double-quoted value's break (or its `\` ending the text).
-      if (text.charCodeAt(next + 1) === SPACE) next += 2;
-      else if (next + 1 === to && atEnd) next += 1;
+    if (escaped && !(text.charCodeAt(next) === BACKSLASH && text.charCodeAt(next + 1) === SPACE)) {
+      // A double-quoted value broken after an escape: the break stands for nothing. Where the
+      // text ends after the indentation or a `\` (of `\ ` or of an escape), as at its `\` above.
+      joined.push(readBack.length);
+      at = endsText || (next + 1 === to && atEnd) ? to : next;
+      continue;
     }
+    // `\ `: the space escaped after a double-quoted value's break.
+    if (escaped) next += 2;
     folded.push(readBack.length);
     readBack += ' ';
     rawAt.push(nl);
     at = next;
   }
-  return { readBack, rawAt, folded };
+  return { readBack, rawAt, folded, joined };
 }

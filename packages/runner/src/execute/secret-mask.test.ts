@@ -1039,6 +1039,38 @@ describe('a secret in a YAML value folded over lines (PyYAML)', () => {
       expect(streamed(secrets, text, size), `chunks of ${size}`).toBe(whole);
   });
 
+  it.each([
+    ['after a \\t, at width 20', 'tok\tAlpha7\tBravo8\tCharlie9\tDelta0\tEcho1\tFoxtrot2', 20],
+    ['after \\x01 and \\e, at width 20', 'k3y\x01Sierra7\x1bTango8\x02Uniform9\x03Victor0', 20],
+    ['after a \\t, at the default width', `${'Hotel1-'.repeat(10)}\tIndia2\tJuliet3\tKilo4`, 80],
+    ['after an escape and at a space', 'Lima5\tMike6 Novem7\tOscar8 Papa9\tQuebec0 Romeo1', 20],
+  ])(
+    'masks it double-quoted, broken right after an escape (%s), whole and streamed',
+    (_, value, width) => {
+      const text = execFileSync(
+        'python3',
+        [
+          '-c',
+          'import sys, yaml; print(yaml.dump({"data": {"k": sys.argv[1]}}, width=int(sys.argv[2])), end="")',
+          value,
+          String(width),
+        ],
+        { encoding: 'utf8' },
+      );
+      // PyYAML really breaks the value right after an escape: `\t\` (or `\x01\`) ends a line.
+      expect(text, text).toMatch(/\\(?:t|x[0-9A-F]{2}|e)\\\n/);
+      const secrets = [value];
+      const whole = createSecretMask(secrets).mask(`before\n${text}after\n`);
+      for (const word of value.split(/[^A-Za-z0-9-]+/).filter((w) => w.length >= 5))
+        expect(whole, `${word} in ${whole}`).not.toContain(word.slice(0, 5));
+      expect(whole).toMatch(/^before\ndata:\n {2}k: "\*\*\*/);
+      expect(whole.endsWith('"\nafter\n')).toBe(true);
+      expect(whole.split('\n').length).toBe(text.split('\n').length + 2);
+      for (const size of [1, 7, 64, 1000])
+        expect(streamed(secrets, `before\n${text}after\n`, size), `chunks of ${size}`).toBe(whole);
+    },
+  );
+
   it('masks it in kubectl -o yaml of a ConfigMap (Go YAML folds it too), and the one-line base64 of a Secret', () => {
     // kubectl offline (--dry-run=client): what `kubectl get configmap -o yaml` prints.
     const kubectl = (kind: string) =>
