@@ -58,10 +58,13 @@ export interface JoinedFormFinder {
 /** The shortest target looked for across line breaks (the masker's MIN_ENCODED_FORM). */
 const MIN_JOINED = 8;
 /**
- * The base64 characters a wrapped line holds: `xxd -p -c 8` writes 16, `base64 -w 16` as many;
- * a longer line is not wrapped (`base64 -w 0`) and is not held back while unfinished.
+ * The base64 characters a wrapped line holds: `xxd -p -c 4` writes 8, `base64 -w 8` as many; a
+ * longer line is not wrapped (`base64 -w 0`) and is not held back while unfinished. The floor is
+ * the shortest form looked for (MIN_JOINED): a form on narrower lines would be read across two
+ * breaks or more of short lines (`done`, `1234`), which ordinary output is full of; a line of 8
+ * alone is as rare in it as the form's 8 characters themselves.
  */
-const WRAP_MIN = 16;
+const WRAP_MIN = 8;
 const WRAP_MAX = 1024;
 /** The longest indentation before a wrapped line (a YAML block scalar). */
 const MAX_INDENT = 64;

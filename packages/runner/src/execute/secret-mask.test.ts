@@ -565,7 +565,7 @@ describe('encoded forms of a secret', () => {
     const run = (command: string, args: string[], input: string) =>
       execFileSync(command, args, { input, encoding: 'utf8' });
     const cases: [string, string, number][] = [];
-    for (const width of ['72', '40', '100', '17'])
+    for (const width of ['72', '40', '100', '17', '12', '9', '8'])
       for (const around of ['', 'u', 'us', 'user:', 'x'.repeat(50)])
         for (const secret of secrets) {
           const printed = run('base64', ['-w', width], `${around}${secret}`);
@@ -587,9 +587,16 @@ describe('encoded forms of a secret', () => {
           run('xxd', ['-p', '-u', '-c', '8'], `${around}${secret}`),
           2 * Buffer.from(around).length,
         ]);
+        // 8 hex digits a line: the narrowest width found (WRAP_MIN).
+        cases.push([
+          `xxd -p -c 4 ${around}`,
+          run('xxd', ['-p', '-c', '4'], `${around}${secret}`),
+          2 * Buffer.from(around).length,
+        ]);
       }
-    // A long token wrapped by the terminal's width, as `fold` does.
+    // A long token wrapped by the terminal's width, as `fold` does, or by a narrow column.
     cases.push(['fold -w 33', run('fold', ['-w', '33'], key), 0]);
+    cases.push(['fold -w 9', run('fold', ['-w', '9'], key), 0]);
     expect(cases.length).toBeGreaterThan(30);
     for (const [what, printed, mayShow] of cases)
       for (const text of [printed, printed.replaceAll('\n', '\r\n')]) {
@@ -615,6 +622,11 @@ describe('encoded forms of a secret', () => {
       ['base64 -w 20', run('base64', ['-w', '20'])],
       ['base64 -w 40', run('base64', ['-w', '40'])],
       ['xxd -p -c 12', run('xxd', ['-p', '-c', '12'])],
+      // The narrowest: 8 characters a line.
+      ['base64 -w 8', run('base64', ['-w', '8'])],
+      ['base64 -w 9', run('base64', ['-w', '9'])],
+      ['xxd -p -c 4', run('xxd', ['-p', '-c', '4'])],
+      ['fold -w 9', run('fold', ['-w', '9'])],
     ] as const)
       for (const eol of ['\n', '\r\n']) {
         const lines = printed.split('\n');
@@ -704,23 +716,24 @@ describe('encoded forms of a secret', () => {
     }
   });
 
-  it('takes a target across a line break only after a wrapped line (16+ base64 characters, alone or after other text), and does not hold ordinary lines back', () => {
+  it('takes a target across a line break only after a wrapped line (8+ base64 characters, alone or after other text), and does not hold ordinary lines back', () => {
     // The secrets are made of base64 characters: they are looked for across line breaks too.
     const secrets = ['startedOK-1234567', 'Zm9vYmFyYmF6cXV4cXV1eA'];
     const { mask } = createSecretMask(secrets);
     for (const text of [
       'Service started\nOK-1234567\n',
       'Service started\r\nOK-1234567\r\n',
-      // The first line is too short to be a wrapped line.
-      'Zm9vYmFy\nYmF6cXV4cXV1eA!\n',
+      // The first line is too short to be a wrapped line (7 characters).
+      'Zm9vYmF\nyYmF6cXV4cXV1eA!\n',
       'job 1\n2\n3\n4\n5\n6\n7\n8\n9\n',
     ]) {
       expect(mask(text), text).toBe(text);
       for (const size of [1, 3, 1000]) expect(streamed(secrets, text, size), text).toBe(text);
     }
     // After a wrapped line, indented or not, or after other text on its line: masked, each
-    // line's piece, whole and streamed.
+    // line's piece, whole and streamed. 8 characters make a wrapped line (`base64 -w 8`).
     for (const [text, masked] of [
+      ['Zm9vYmFy\nYmF6cXV4\ncXV1eA\n', '***\n***\n***\n'],
       ['job Zm9vYmFyYmF6cXV4\ncXV1eA\n', 'job ***\n***\n'],
       ['Zm9vYmFyYmF6cXV4\ncXV1eA done\n', '***\n*** done\n'],
       ['  token: |\n    Zm9vYmFyYmF6cXV4\r\n    cXV1eA\n', '  token: |\n    ***\r\n    ***\n'],
@@ -964,6 +977,43 @@ describe('encoded forms of a secret', () => {
   it('does not mask encodings shorter than 8 characters (a 3-character secret is masked only as it is)', () => {
     const { mask } = createSecretMask(['a/c']);
     expect(mask(`${b64('a/c')} a%2Fc a/c`)).toBe(`${b64('a/c')} a%2Fc ***`);
+  });
+});
+
+describe('a form wrapped at fewer than 16 columns', () => {
+  it('is not looked for where a short secret encodes to fewer than 8 characters: ordinary narrow lines stay', () => {
+    // `1` and `ab` are masked as they are; their base64 and hex (MQ==, YWI=, 6162) are too short
+    // to be forms, across lines as on one.
+    const secrets = ['1', 'ab'];
+    const { mask } = createSecretMask(secrets);
+    const text = 'status\n6162\nYWI=\nMQ==\ncounter\n31\n32\nready\n';
+    const masked = text.replaceAll('1', '***').replaceAll('ab', '***');
+    expect(mask(text)).toBe(masked);
+    for (const size of [1, 3, 1000]) expect(streamed(secrets, text, size)).toBe(masked);
+  });
+
+  it('masks the hex and base64 of a 20-character token at 8 and 9 columns, whole, streamed and stopped inside', () => {
+    const token = 'Ug8t9N2WCbnsNd4oMhJN';
+    const run = (command: string, args: string[], input = token) =>
+      execFileSync(command, args, { input, encoding: 'utf8' });
+    for (const [what, printed] of [
+      ['fold -w 9', run('fold', ['-w', '9'])],
+      ['base64 -w 8', run('base64', ['-w', '8'])],
+      ['xxd -p -c 4', run('xxd', ['-p', '-c', '4'])],
+    ] as const) {
+      // (fold writes no line break after the last line: the token has none.)
+      const lines = printed.trimEnd().split('\n');
+      const all = `${lines.map(() => '***').join('\n')}\n`;
+      expect(createSecretMask([token]).mask(`${printed.trimEnd()}\n`), what).toBe(all);
+      for (const size of [1, 4, 1000])
+        expect(streamed([token], `go\n${printed.trimEnd()}\ndone\n`, size), what).toBe(
+          `go\n${all}done\n`,
+        );
+      // The output stops after its second line: both lines, 16 or 18 characters of it, masked.
+      const stopped = `go\n${lines[0]}\n${lines[1]}\n`;
+      expect(streamed([token], stopped, 3), what).toBe('go\n***\n***\n');
+      expect(createSecretMask([token]).maskedTail(stopped, 1000), what).toBe('go\n***\n***\n');
+    }
   });
 });
 
