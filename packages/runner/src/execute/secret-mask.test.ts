@@ -151,6 +151,16 @@ describe('masking a stream', () => {
     expect(pieces.push('Pa')).toBe('');
     expect(pieces.push('55w0')).toBe('');
     expect(pieces.push('rd and more\n') + pieces.end()).toBe('*** and more\n');
+    // A form wrapped over lines (`base64 -w 8`) that goes on after a pause: its lines after the
+    // pause are the end of the form, starred line by line.
+    const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it';
+    const wrapped = execFileSync('base64', ['-w', '8'], { input: token, encoding: 'utf8' });
+    const wrappedLines = wrapped.split(/(?<=\n)/);
+    const form = createSecretMask([token]).maskStream();
+    let formShown = form.push(wrappedLines.slice(0, 2).join('')) + form.flush();
+    for (const line of wrappedLines.slice(2)) formShown += form.push(line);
+    formShown += form.end();
+    expect(formShown).toBe(wrappedLines.map((l) => (l.endsWith('\n') ? '***\n' : '***')).join(''));
     // Ordinary text after a pause is held only while it is inside a secret.
     const other = createSecretMask(secrets).maskStream();
     expect(other.push('token: hunter2-') + other.flush()).toBe('token: ***');

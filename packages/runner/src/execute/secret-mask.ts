@@ -601,10 +601,12 @@ function streamMasker(
  * piece ending that target. Only asked of the text that follows a pause.
  */
 function mayGoOnEnding(text: string, { all: targets }: Targets): boolean {
+  // The lines of a wrapped form (line-joined-forms.ts) go on over breaks: read without them.
+  const joined = text.includes('\n') ? text.replace(/\r?\n[ \t]*/g, '') : text;
   for (const t of targets) {
-    if (t.length <= text.length) break;
-    const at = t.indexOf(text);
-    if (at >= 0 && at + text.length < t.length) return true;
+    if (t.length <= joined.length) break;
+    const at = t.indexOf(joined);
+    if (at >= 0 && at + joined.length < t.length) return true;
   }
   return false;
 }
