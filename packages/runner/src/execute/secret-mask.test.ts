@@ -665,6 +665,19 @@ describe('encoded forms of a secret', () => {
     expect(createSecretMask([secret]).maskedTail(plain, 1000)).toBe(plain);
   });
 
+  it('masks the beginning of a form wrapped at any width that ends the output also when another secret holds a space or a quote (its YAML and JSON forms)', () => {
+    const key = 'k3yMaterial0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ';
+    const printed = execFileSync('bash', ['-c', 'printf %s "$K" | base64 -w 16 | head -c 60'], {
+      env: { K: key },
+      encoding: 'utf8',
+    });
+    for (const other of ['correct horse battery staple', 'tok/"+x=\'9f'])
+      for (const size of [1, 7, 1000])
+        expect(streamed([other, key], printed, size), `${other} in chunks of ${size}`).toBe(
+          '***\n***\n***\n***',
+        );
+  });
+
   it('gives, streamed in chunks of any size, what masking the whole output gives for forms wrapped at any width among base64-like lines', () => {
     let seed = 7122026;
     const next = (n: number) => {

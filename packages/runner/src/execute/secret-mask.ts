@@ -412,6 +412,7 @@ function withFoldedHold(
     return foldedStart >= from ? Math.min(start, foldedStart) : start;
   };
   if (holdFrom.lineOf) withFolds.lineOf = holdFrom.lineOf;
+  if (holdFrom.pieceOf) withFolds.pieceOf = holdFrom.pieceOf;
   return withFolds;
 }
 
