@@ -126,6 +126,7 @@ spec:
     dir: {type: string, required: true, pattern: "^/", description: Marker folder}
     token: {type: string, secret: true, minLength: 8, description: API token}
     key: {type: string, secret: true, minLength: 8, description: A long key}
+    phrase: {type: string, secret: true, minLength: 8, description: A phrase with tabs}
   targets: {default: all, concurrency: 10, maxFailures: 0}
   steps:
     - id: shell-quoted
@@ -158,6 +159,13 @@ spec:
         printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -t d2
         printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -bc
         printf 'token: '; printf %s "$OPSBOOK_PARAM_KEY" | base64 -w 40
+    - id: narrow-bytes-escapes
+      name: The key in od -t u1 and od -t d1, through base64 -w 8; the phrase folded by PyYAML after a tab
+      run: |
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -An -t u1
+        printf 'user:%s' "$OPSBOOK_PARAM_KEY" | od -t d1
+        printf %s "$OPSBOOK_PARAM_KEY" | base64 -w 8
+        /usr/bin/python3 -c 'import os, yaml; print(yaml.dump({"p": os.environ["OPSBOOK_PARAM_PHRASE"]}, width=20), end="")'
 `,
 };
 
@@ -293,7 +301,14 @@ describe('a secret printed quoted, escaped or dumped in bits or octal is masked 
     // (16 base64 characters after `tok/`: PyYAML folds the value below inside the token.)
     const token = `tok/${randomBytes(12).toString('base64')} "it's" \\é-${randomBytes(6).toString('hex')}`;
     const key = randomBytes(120).toString('base64');
-    const env = { OPSBOOK_PARAM_TOKEN: token, OPSBOOK_PARAM_KEY: key };
+    const phrase = ['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo'].map(
+      (w) => `${w}${randomBytes(3).toString('hex')}`,
+    );
+    const env = {
+      OPSBOOK_PARAM_TOKEN: token,
+      OPSBOOK_PARAM_KEY: key,
+      OPSBOOK_PARAM_PHRASE: phrase.join('\t'),
+    };
     const dir = path.join(world.markerDir, 'escaped-output');
     await mkdir(dir, { recursive: true });
     const file = await planApproval(world, 'escaped-output', 'escaped.json', {
@@ -328,6 +343,14 @@ describe('a secret printed quoted, escaped or dumped in bits or octal is masked 
     // PyYAML broke the double-quoted value inside the token: each line's piece masked.
     expect(out('folded-wide')).toMatch(/^ {2}passphrase: "(?:x ){20}\*\*\*\n {4}\*\*\*"$/m);
     expect(out('folded-wide')).toMatch(/^token: \*\*\*\n\*\*\*\n/m);
+    // od -t u1 / -t d1 star the key's bytes; base64 -w 8 and the PyYAML fold after a tab
+    // (`\t\` ends a line) are masked line by line.
+    expect(out('narrow-bytes-escapes')).toMatch(/^ 117 115 101 114 {2}58(?: +\*{2,3}){3}/m);
+    expect(out('narrow-bytes-escapes')).toMatch(
+      /^0000000 {2}117 {2}115 {2}101 {2}114 {3}58(?: +\*{2,3}){3}/m,
+    );
+    expect(out('narrow-bytes-escapes')).toMatch(/^\*\*\*\n\*\*\*\n\*\*\*\n/m);
+    expect(out('narrow-bytes-escapes')).toMatch(/^p: "\*\*\*\n {2}\*\*\*/m);
 
     // The forms as the real tools print them here.
     const local = (script: string) =>
@@ -382,6 +405,31 @@ describe('a secret printed quoted, escaped or dumped in bits or octal is masked 
       ...runsOf(signedWords(keyBytes.subarray(1)), 2),
     ];
     const squeezedPieces = piecesOf(key, 8);
+    // od -t u1 / -t d1: 4 bytes of the key in decimal; base64 -w 8: a line of it; the phrase's
+    // words (PyYAML writes the tabs as \t).
+    const decimalBytes = [
+      ...runsOf([...keyBytes].map(String), 4),
+      ...runsOf(
+        [...keyBytes].map((b) => String(b > 127 ? b - 256 : b)),
+        4,
+      ),
+    ];
+    const narrowLines = Buffer.from(key).toString('base64').match(/.{8}/g)!;
+    for (const [i, text] of everything.entries()) {
+      const oneSpace = text.replace(/ +/g, ' ');
+      expect(
+        decimalBytes.filter((p) => oneSpace.includes(` ${p}\n`) || oneSpace.includes(` ${p} `)),
+        `output ${i} shows the key in od -t u1`,
+      ).toEqual([]);
+      expect(
+        narrowLines.filter((l) => text.includes(l)),
+        `output ${i} shows the key's base64 -w 8`,
+      ).toEqual([]);
+      expect(
+        phrase.filter((w) => text.includes(w)),
+        `output ${i} shows the phrase`,
+      ).toEqual([]);
+    }
     const wrappedPieces = piecesOf(Buffer.from(key).toString('base64'), 12);
     for (const [i, text] of everything.entries()) {
       const oneSpace = text.replace(/ +/g, ' ');
