@@ -38,12 +38,13 @@ export interface StreamMasker {
   /** The stream ended: the rest, masked (a beginning of a secret it ends with, too). */
   end(): string;
   /**
-   * The stream paused (a command printed, then waits): what is held back, masked as `end` masks
-   * it, so that it is shown now. The stream goes on after it as after a cut: a piece of a secret
-   * (4+ characters, or bytes of a dump) that the next text let out begins with is masked too.
+   * The stream paused (a command printed, then waits): the lines held back, masked as `end` masks
+   * them, so that they are shown now (a line not ended stays held). The stream goes on after them
+   * as after a cut: a piece of a secret (4+ characters, or bytes of a dump) that the text after
+   * them begins with is masked too.
    */
   flush(): string;
-  /** Whether anything is held back (what `flush` would let out). */
+  /** Whether lines are held back (what `flush` would let out). */
   isHolding(): boolean;
 }
 
@@ -555,15 +556,21 @@ function streamMasker(
       return release();
     },
     flush() {
-      if (pending === '') return '';
+      // Only the lines that ended: the live output shows a line once it ends, and a line cut
+      // here would go on after the pause unread (a dump line's last bytes, a secret's end).
+      const lineEnd = pending.lastIndexOf('\n') + 1;
+      if (lineEnd === 0) return '';
       if (afterPause) pending = maskAfterPause(pending);
+      const rest = pending.slice(pending.lastIndexOf('\n') + 1);
+      pending = pending.slice(0, pending.length - rest.length);
       const out = release();
+      pending = rest;
       // A dump going on after the pause is masked knowing the lines shown before it (`shown`);
       // other text is read as after a cut.
       afterPause = true;
       return out;
     },
-    isHolding: () => pending !== '',
+    isHolding: () => pending.includes('\n'),
   };
 
   /** What is held back, masked as the end of the output. */
