@@ -302,6 +302,33 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret given to a program whose decoy function is defined only in a branch, or after && or ||: lint cannot know it runs', async () => {
+    const r = await lintFixture(
+      script([
+        'if false; then curl() { :; }; fi',
+        'curl -u "ops:$tok" https://x.example',
+        'case "$1" in dry) ssh() { :; } ;; esac',
+        'ssh -o "User=$tok" db uptime',
+        '[ -n "$DRY" ] && mysql() { :; }',
+        'mysql -u app -p"$tok" -e "select 1"',
+        'while false; do psql() { :; }; done',
+        'psql "password=$tok"',
+        'setup() { wget() { :; }; }',
+        'wget --password="$tok" https://x.example',
+        // Defined unconditionally: the call runs the function, whose argument is no argv.
+        'login() { printf %s "$1" | docker login --password-stdin; }',
+        'login "$tok"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$tok" https', file),
+      r.at('$tok" db', file),
+      r.at('$tok" -e', file),
+      r.at('$tok"\nsetup', file),
+      r.at('$tok" https://x.example\nlogin', file),
+    ]);
+  });
+
   it("follows shift inside a shell function: its own positional params move, not the script's", async () => {
     const r = await lintFixture(
       script([

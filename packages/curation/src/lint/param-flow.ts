@@ -356,7 +356,7 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
           ...source,
           isOutput: true,
         });
-    if (command && callsShellFunction(functions, command, words[name]!.at, text))
+    if (command && callsShellFunction(functions, command, words[name]!.at, text, true))
       flows.push({
         kind: 'call',
         function: command,

@@ -193,8 +193,12 @@ export function callsShellFunction(
   name: string,
   at: number,
   text: string,
+  /** Count a definition the shell may skip too (what the function's body may be handed). */
+  mayRun = false,
 ): boolean {
-  const defined = functions.filter((f) => f.name === name);
+  // A definition in a branch, a loop or another function's body, or after && or ||, may not
+  // have been made when the call runs: lint cannot know, so the real program may run there.
+  const defined = functions.filter((f) => f.name === name && (mayRun || !f.isConditional));
   if (defined.some((f) => f.bodyEnd <= at)) return true;
   const holding = functions.filter((g) => at >= g.bodyStart && at < g.bodyEnd);
   if (!defined.length || !holding.length) return false;
@@ -291,6 +295,11 @@ export interface ShellFunction {
   name: string;
   bodyStart: number;
   bodyEnd: number;
+  /**
+   * Defined inside an `if`, `case` or loop, another function's body, or after `&&` or `||`:
+   * the shell may never define it.
+   */
+  isConditional: boolean;
 }
 
 /** The functions of `text` whose body (`{ … }` or `( … )`) ends in the text. */
@@ -306,12 +315,31 @@ export function shellFunctions(text: string): ShellFunction[] {
     for (let i = open; i < code.length; i++) {
       if (code[i] === m[3]) depth++;
       else if (code[i] === close && --depth === 0) {
-        found.push({ name: (m[1] ?? m[2])!, bodyStart: open + 1, bodyEnd: i });
+        const at = m.index + m[0].length - m[0].trimStart().length;
+        found.push({
+          name: (m[1] ?? m[2])!,
+          bodyStart: open + 1,
+          bodyEnd: i,
+          isConditional: isInCompound(code, at) || /(?:&&|\|\|)\s*$/.test(code.slice(0, at)),
+        });
         break;
       }
     }
   }
+  for (const f of found)
+    if (found.some((g) => g !== f && f.bodyStart > g.bodyStart && f.bodyEnd <= g.bodyEnd))
+      f.isConditional = true;
   return found;
+}
+
+/** Whether `at` in blanked `code` is inside an `if`, a `case` or a loop's `do … done`. */
+function isInCompound(code: string, at: number): boolean {
+  let depth = 0;
+  for (const m of code
+    .slice(0, at)
+    .matchAll(/(?<=(?:^|[;&|(){}\n])[ \t]*)(if|fi|case|esac|do|done)(?![\w/.-])/g))
+    depth += m[1] === 'if' || m[1] === 'case' || m[1] === 'do' ? 1 : -1;
+  return depth > 0;
 }
 
 /**
