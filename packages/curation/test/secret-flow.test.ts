@@ -59,6 +59,21 @@ describe('secret-in-command: where the secret is in no argv', () => {
   });
 });
 
+  it('passes what read or mapfile read at the end of a pipe without lastpipe (a subshell: the variable stays empty), and a digest of the secret', async () => {
+    const r = await lintFixture(
+      script([
+        `printf '%s' "$tok" | mapfile -t a`,
+        'curl -u "ops:${a[0]}" https://x.example',
+        `printf '%s' "$tok" | read -r t && curl -u "ops:$t" https://x.example`,
+        `h=$(printf %s "$tok" | sha256sum)`,
+        'curl -H "X-Hash: ${h%% *}" https://x.example',
+        `curl -H "X-Len: $(printf %s "$tok" | wc -c)" https://x.example`,
+        `printf %s "$tok" | sha256sum | xargs -n 1 echo`,
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([]);
+  });
+
 describe("secret-in-command: a secret followed into a program's argv", () => {
   it('still fails a secret given as an argument through $(…), or to a program that prints it (env printf, /usr/bin/printf)', async () => {
     const r = await lintFixture(
@@ -200,6 +215,19 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     // The call inside first's body runs once first is called, after later is defined: followed
     // into later's body.
     expect(r.of('secret-in-command')).toEqual([r.at('$tok"', file), r.at('$1"', file)]);
+  });
+
+  it('fails what read or mapfile read at the end of a pipe under shopt -s lastpipe (the shell itself runs them), and a digest piped on through base64', async () => {
+    const r = await lintFixture(
+      script([
+        'shopt -s lastpipe',
+        `printf '%s' "$tok" | mapfile -t a`,
+        'curl -u "ops:${a[0]}" https://x.example',
+        `h=$(printf %s "$tok" | sha256sum | cut -c1-8; printf %s "$tok" | base64)`,
+        'curl -H "X-Hash: $h" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('${a[0]}', file), r.at('$h"', file)]);
   });
 
   it('fails a secret that read or mapfile reads from a process substitution and that reaches an argument', async () => {

@@ -3,6 +3,8 @@ import {
   argvWordAt,
   callsShellFunction,
   commandWordAt,
+  isDigested,
+  isPipeSubshell,
   loopInput,
   pipedInto,
   processSubstitutionInputs,
@@ -66,7 +68,11 @@ export function secretsInArguments(
     ...refs.flatMap((ref) => {
       const word = argvWordAt(text, ref.start);
       const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
-      if (xargs && (word?.role !== 'assignment' || printsEnvironment(text, ref.start)))
+      if (
+        xargs &&
+        (word?.role !== 'assignment' || printsEnvironment(text, ref.start)) &&
+        !isDigested(text, ref.start, xargs.end)
+      )
         return [{ ...ref, command: `${xargs.program} (by xargs)` }];
       return word?.role === 'argument'
         ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
@@ -269,7 +275,8 @@ function paramReferences(
   const paramIn = (start: number, end: number, isOutput = false): string | undefined => {
     for (const ref of refs) {
       const param = ref.start >= start && ref.start < end ? paramOf(ref) : undefined;
-      if (param && !(isOutput && isAssignment(ref.start))) return param;
+      if (param && !(isOutput && isAssignment(ref.start)) && !isDigested(text, ref.start, end))
+        return param;
     }
     return undefined;
   };
@@ -343,12 +350,14 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
   for (const { words, name } of simpleCommandWords(text)) {
     const command = words[name]?.word;
     // `read -r X <<< "$T"`, `printf … "$T" | { read -r X; …`: X holds what it reads.
-    if (command === 'read')
+    // At the end of a pipe they run in a subshell (no lastpipe): nothing they set is left.
+    const isGone = () => isPipeSubshell(text, words[0]!.at);
+    if (command === 'read' && !isGone())
       for (const source of [...stdinSources(text, words), ...loopInputOf(text, words)])
         for (const variable of readVariables(words.slice(name + 1).map((w) => w.word)))
           flows.push({ kind: 'assign', name: variable, ...source, isOutput: true });
     // `mapfile -t A <<< "$T"`, `… | readarray A`: the array holds the lines it reads.
-    if (command === 'mapfile' || command === 'readarray')
+    if ((command === 'mapfile' || command === 'readarray') && !isGone())
       for (const source of stdinSources(text, words))
         flows.push({
           kind: 'assign',

@@ -77,6 +77,17 @@ const HIDDEN = '\x01';
 
 /** `text` with quoted text as `Q` and comments as spaces (same length: offsets hold). */
 function blankedCode(text: string): string {
+  // Lint asks about one text many times (per word, per reference): the last few are kept.
+  const kept = blanked.get(text);
+  if (kept !== undefined) return kept;
+  const code = blank(text);
+  if (blanked.size >= 16) blanked.delete(blanked.keys().next().value!);
+  blanked.set(text, code);
+  return code;
+}
+const blanked = new Map<string, string>();
+
+function blank(text: string): string {
   const contexts = shellContexts(text);
   let code = '';
   for (let i = 0; i < text.length; i++) {
@@ -172,6 +183,9 @@ function argvWordIn(
       whole,
     );
     if (inner?.role === 'argument') return inner;
+    // `$(printf %s "$T" | sha256sum)`: what the substitution gives is a digest, not the value.
+    const content = text.slice(inside.contentStart, inside.contentEnd);
+    if (isDigested(content, offset - inside.contentStart, content.length)) return inner;
     return argvWordIn(text, inside.start, functions, depth + 1, base, whole) ?? inner;
   }
   let code = blankedCode(text);
@@ -599,6 +613,49 @@ export function pipedInto(text: string, at: number): { start: number; end: numbe
     or >= 0 ? or + 1 : -1,
   );
   return { start: start + 1, end: m.index };
+}
+
+/** Programs whose output says nothing of their input but a digest or a count. */
+const DIGESTS = /^(?:sha(?:1|224|256|384|512)sum|md5sum|b2sum|cksum|sum|wc)$/;
+
+/**
+ * Whether what the command at `at` prints is piped, before `until`, through a program that
+ * prints only a digest or a count of it (`printf %s "$T" | sha256sum`): what comes out of the
+ * pipe is not the value. Only a pipe on the same list counts (`;`, `&&`, a line or the end of
+ * the `$(…)` around it end the reading).
+ */
+export function isDigested(text: string, at: number, until: number): boolean {
+  const code = blankedCode(text);
+  let depth = 0;
+  for (let i = at; i < Math.min(until, code.length); i++) {
+    const c = code[i]!;
+    if (c === '(') depth++;
+    else if (c === ')') {
+      if (depth === 0) return false;
+      depth--;
+    } else if (depth > 0) continue;
+    else if (c === ';' || c === '&' || c === '\n') return false;
+    else if (c === '|') {
+      if (code[i + 1] === '|') return false;
+      const next = /^\s*(?:[A-Za-z_]\w*=\S*\s+)*([^\s;&|()]+)/.exec(code.slice(i + 1));
+      if (DIGESTS.test(next?.[1]?.split('/').pop() ?? '')) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a `read` or `mapfile` at `at` runs in a subshell of its own: a stage of a pipe, named
+ * right after its `|`, not the last one, or the last one without bash's `shopt -s lastpipe`
+ * (dash, and bash by default, run every stage in a subshell). What it sets is gone when the
+ * stage ends. In `… | { read -r t; …; }` or `… | while read -r t` the rest of that stage sees it.
+ */
+export function isPipeSubshell(text: string, at: number): boolean {
+  const code = blankedCode(text);
+  if (!/(?<![|])\|[ \t]*$/.test(code.slice(0, at))) return false;
+  const rest = /^[^;&|\n()]*(\|\|?)?/.exec(code.slice(at));
+  if (rest?.[1] === '|') return true;
+  return !/(?:^|[\s;&|(){}])shopt\s+(?:-\w+\s+)*-s\s+(?:\w+\s+)*lastpipe\b/.test(code);
 }
 
 /**
