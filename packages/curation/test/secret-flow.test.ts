@@ -241,6 +241,49 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(r.of('secret-in-command')).toEqual([r.at('$x"', file), r.at('${a[0]}', file)]);
   });
 
+  it('fails a secret that a here-document gives xargs, read, mapfile or a while-read loop, and that reaches an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'xargs curl -u <<EOF',
+        'ops:$tok',
+        'EOF',
+        'read -r t <<EOF',
+        '$tok',
+        'EOF',
+        'curl -u "ops:$t" https://x.example',
+        'mapfile -t a <<-EOF',
+        '\t${tok}',
+        '\tEOF',
+        'curl -u "ops:${a[0]}" https://x.example',
+        'while read -r w; do curl -u "ops:$w" https://x.example; done <<EOF',
+        '$OPSBOOK_PARAM_TOKEN',
+        'EOF',
+        'cat <<EOF | xargs -n 1 mysql -u app -p',
+        '$tok',
+        'EOF',
+        // Commands in a here-document's body run: curl's argv holds it.
+        'cat <<EOF',
+        '$(curl -u "ops:$tok" https://x.example)',
+        'EOF',
+        // stdin, or a quoted delimiter (the body is not expanded): in no argv.
+        'login --password-stdin <<EOF',
+        '$tok',
+        'EOF',
+        "xargs -n 1 echo <<'EOF'",
+        '$tok $(curl -u "ops:$tok" https://x.example)',
+        'EOF',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$tok\nEOF\nread', file),
+      r.at('$t"', file),
+      r.at('${a[0]}', file),
+      r.at('$w"', file),
+      `${file}:18:1`,
+      r.at('$tok" https://x.example)', file),
+    ]);
+  });
+
   it('fails a secret given to a program from a function body run before a decoy function of its name is defined', async () => {
     const r = await lintFixture(
       script(['send() { curl -u "ops:$tok" https://x.example; }', 'send', 'curl() { :; }']),

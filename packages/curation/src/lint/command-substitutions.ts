@@ -1,4 +1,5 @@
 import { shellContexts } from '@opsbook/schema';
+import { hereDocuments } from './here-documents.js';
 
 /** A command substitution: `$(…)` or backquotes, where it starts and ends, and its commands. */
 export interface Substitution {
@@ -9,15 +10,22 @@ export interface Substitution {
 }
 
 /**
- * The outermost command substitutions of `text` (not `$((…))`, arithmetic), in code or double
- * quotes; one whose end the reading does not find is left out.
+ * The outermost command substitutions of `text` (not `$((…))`, arithmetic), in code, double
+ * quotes or the body of a here-document whose delimiter is unquoted (the shell runs them there);
+ * one whose end the reading does not find is left out.
  */
 export function substitutions(text: string): Substitution[] {
   const contexts = shellContexts(text);
+  const bodies = hereDocuments(text).filter((d) => d.expands);
   const found: Substitution[] = [];
   for (let i = 0; i < text.length; i++) {
     const kind = contexts.contextAt(i);
-    if (kind !== 'code' && kind !== 'double') continue;
+    if (
+      kind !== 'code' &&
+      kind !== 'double' &&
+      !(kind === 'heredoc' && bodies.some((d) => i >= d.bodyStart && i < d.bodyEnd))
+    )
+      continue;
     if (text[i] === '\\') {
       i++;
       continue;

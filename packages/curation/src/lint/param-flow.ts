@@ -1,8 +1,10 @@
 import { shellContexts } from '@opsbook/schema';
+import { hereDocuments } from './here-documents.js';
 import {
   argvWordAt,
   callsShellFunction,
   commandWordAt,
+  hereDocumentBodies,
   isDigested,
   isPipeSubshell,
   loopInput,
@@ -176,6 +178,10 @@ function stdinSources(
   const piped = words[0] ? pipedInto(text, words[0].at) : undefined;
   if (piped) sources.push(piped);
   sources.push(...processSubstitutionInputs(text, words));
+  // Its own here-documents (`xargs curl -u <<EOF`), and those of the commands feeding it.
+  const last = words.at(-1);
+  if (last) sources.push(...hereDocumentBodies(text, words[0]!.at, last.end));
+  for (const s of [...sources]) sources.push(...hereDocumentBodies(text, s.start, s.end));
   return sources;
 }
 
@@ -221,8 +227,19 @@ function paramReferences(
   const tainted = new Map([...params.map((s) => [paramVariable(s), s] as const), ...variables]);
   if (!seeds.length && ![...tainted.keys()].some((v) => text.includes(v))) return [];
   const contexts = shellContexts(text);
+  // An unquoted here-document delimiter: the shell expands the body (`\$X` is text).
+  const bodies = hereDocuments(text).filter((d) => d.expands);
+  const isExpanded = (at: number) => {
+    const kind = contexts.contextAt(at);
+    if (kind === 'code' || kind === 'double') return true;
+    return (
+      kind === 'heredoc' &&
+      text[at - 1] !== '\\' &&
+      bodies.some((d) => at >= d.bodyStart && at < d.bodyEnd)
+    );
+  };
   const refs = [...text.matchAll(REFERENCE)]
-    .filter((m) => ['code', 'double'].includes(contexts.contextAt(m.index)))
+    .filter((m) => isExpanded(m.index))
     .flatMap((m) => {
       const ref = {
         name: (m[1] ?? m[2] ?? m[3])!,

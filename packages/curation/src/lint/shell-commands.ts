@@ -1,5 +1,6 @@
 import { shellContexts } from '@opsbook/schema';
 import { substitutions } from './command-substitutions.js';
+import { hereDocuments } from './here-documents.js';
 
 /**
  * Reading commands out of shell text for two rules. Heuristics over a lexer, not a parser; each
@@ -188,6 +189,8 @@ function argvWordIn(
     if (isDigested(content, offset - inside.contentStart, content.length)) return inner;
     return argvWordIn(text, inside.start, functions, depth + 1, base, whole) ?? inner;
   }
+  // A here-document's body is its command's stdin.
+  if (shellContexts(text).contextAt(offset) === 'heredoc') return { role: 'redirection' };
   let code = blankedCode(text);
   for (const s of subs)
     code = code.slice(0, s.start) + HIDDEN.repeat(s.end - s.start) + code.slice(s.end);
@@ -683,7 +686,10 @@ export function loopInput(text: string, at: number): { start: number; end: numbe
       return word ? { start, end: start + word[0].length } : undefined;
     }
     const sub = /^[ \t]*\d*<[ \t]*<\(/.exec(rest);
-    return sub ? processSubstitutionText(code, after + sub[0].length) : undefined;
+    if (sub) return processSubstitutionText(code, after + sub[0].length);
+    const doc = /^[ \t]*\d*(?=<<)/.exec(rest);
+    const body = doc && hereDocuments(text).find((d) => d.at === after + doc[0].length);
+    return body ? { start: body.bodyStart, end: body.bodyEnd } : undefined;
   }
   return undefined;
 }
@@ -703,6 +709,20 @@ export function processSubstitutionInputs(
     const input = sub ? processSubstitutionText(code, w.at + sub[0].length) : undefined;
     return input ? [input] : [];
   });
+}
+
+/**
+ * The bodies of the here-documents whose operator stands in `start`…`end` (the words of a
+ * command, a pipe's commands): what those commands read on stdin.
+ */
+export function hereDocumentBodies(
+  text: string,
+  start: number,
+  end: number,
+): { start: number; end: number }[] {
+  return hereDocuments(text)
+    .filter((d) => d.at >= start && d.at < end)
+    .map((d) => ({ start: d.bodyStart, end: d.bodyEnd }));
 }
 
 /** The text of a `<(…)` whose content starts at `open` in `code`, up to its matching `)`. */
