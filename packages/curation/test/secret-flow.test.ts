@@ -347,6 +347,35 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails the environment or the variables, secret params in them, printed into $(…), read or xargs, reaching an argument', async () => {
+    const r = await lintFixture(
+      script([
+        `curl -u "$(env | sed -n 's/^OPSBOOK_PARAM_TOKEN=//p')" https://x.example`,
+        'env | while read -r l; do curl -H "$l" https://x.example; done',
+        'export -p | xargs curl -u',
+        'k=$(declare -x | grep TOKEN); curl -H "$k" https://x.example',
+        'set | { read -r v; curl -H "$v" https://x.example; }',
+        'curl -H "$(declare -p tok)" https://x.example',
+        `curl -H "$(tr '\\0' '\\n' < /proc/self/environ)" https://x.example`,
+        // Printed to the step's output (masked there), a count, or nothing printed: in no argv.
+        'env | sort',
+        'n=$(env | wc -l); curl -H "X-N: $n" https://x.example',
+        'set -eu; declare -x PATH; export T5="$tok"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('env | sed', file),
+      r.at('$l"', file),
+      r.at('export -p', file),
+      r.at('$k"', file),
+      r.at('$v"', file),
+      r.at('tok)"', file),
+      r.at('/proc/self/environ', file),
+    ]);
+    const messages = r.findings.filter((x) => x.rule === 'secret-in-command').map((x) => x.message);
+    expect(messages[0]).toMatch(/secret param 'token' \(what env prints, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/);
+  });
+
   it('fails a secret a for loop takes into its variable that reaches an argument', async () => {
     const r = await lintFixture(
       script([

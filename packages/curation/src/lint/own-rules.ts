@@ -195,7 +195,7 @@ export function ownRuleFindings(
             ...positionOf(text, leak.start),
             ...endOf(positionOf(text, leak.end - 1)),
           },
-          `host var '${name}' (${whyCredential(name)}; $${leak.variable}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+          `host var '${name}' (${whyCredential(name)}; ${leak.through ?? `$${leak.variable}`}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
           step,
         );
         continue;
@@ -205,7 +205,11 @@ export function ownRuleFindings(
         : undefined;
       const name = vault ?? leak.param;
       const variable = vault !== undefined ? `OPSBOOK_VAULT_${vault}` : paramVariable(name);
-      const via = leak.variable === variable ? '' : `$${leak.variable}, from `;
+      const via = leak.through
+        ? `${leak.through}, from `
+        : leak.variable === variable
+          ? ''
+          : `$${leak.variable}, from `;
       add(
         'secret-in-command',
         {

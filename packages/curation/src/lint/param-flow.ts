@@ -8,6 +8,7 @@ import {
   isDigested,
   isPipeSubshell,
   loopInput,
+  outputWordAt,
   pipedInto,
   processSubstitutionInputs,
   type ShellFunction,
@@ -23,6 +24,11 @@ export interface ParamUse {
   start: number;
   end: number;
   command?: string;
+  /**
+   * Printed by a command rather than expanded (`what env prints`): judged where that output
+   * goes, a `$(…)` or xargs.
+   */
+  through?: string;
 }
 
 /**
@@ -44,43 +50,27 @@ export function secretsInArguments(
     [...text.matchAll(/OPSBOOK_VAULT_(\w+)/g)].map((m) => [m[0], `${VAULT_PREFIX}${m[1]}`]),
   );
   const refs = [
-    ...paramReferences(text, secrets, seeds, vaulted).map((ref) =>
+    ...paramReferences(text, secrets, seeds, vaulted, true).map((ref) =>
       named.dollars.has(ref.start) ? { ...ref, start: ref.start + 1 } : ref,
     ),
   ];
+  if (!refs.length) return [];
   // xargs makes arguments of what it reads: `echo "$T" | xargs curl -H`.
   const fedToXargs = xargsInputs(text);
-  // `env` or `printenv` alone prints the whole environment, each secret param's own variable
-  // with it: what xargs reads of it is every secret.
-  const environment = wholeEnvironmentPrints(text).flatMap((at) => {
-    const xargs = fedToXargs.find((x) => at >= x.start && at < x.end);
-    return xargs
-      ? secrets.map((param) => ({
-          param,
-          variable: paramVariable(param),
-          start: at,
-          end: at,
-          command: `${xargs.program} (by xargs)`,
-        }))
+  return refs.flatMap((ref) => {
+    // What a command prints (`env`, `declare -p T`) is no word where it stands.
+    const word = ref.through ? outputWordAt(text, ref.start) : argvWordAt(text, ref.start);
+    const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
+    if (
+      xargs &&
+      (word?.role !== 'assignment' || printsEnvironment(text, ref.start)) &&
+      !isDigested(text, ref.start, xargs.end)
+    )
+      return [{ ...ref, command: `${xargs.program} (by xargs)` }];
+    return word?.role === 'argument'
+      ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
       : [];
   });
-  if (!refs.length) return environment;
-  return [
-    ...environment,
-    ...refs.flatMap((ref) => {
-      const word = argvWordAt(text, ref.start);
-      const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
-      if (
-        xargs &&
-        (word?.role !== 'assignment' || printsEnvironment(text, ref.start)) &&
-        !isDigested(text, ref.start, xargs.end)
-      )
-        return [{ ...ref, command: `${xargs.program} (by xargs)` }];
-      return word?.role === 'argument'
-        ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
-        : [];
-    }),
-  ];
 }
 
 /**
@@ -102,16 +92,59 @@ function printenvByName(text: string): { text: string; dollars: Set<number> } {
   return { text: rewritten, dollars };
 }
 
-/** Where a command `env` (no program to run) or `printenv` (no name) starts: it prints every variable. */
-function wholeEnvironmentPrints(text: string): number[] {
-  return simpleCommandWords(text).flatMap(({ words, name }) => {
-    const command = words[name];
-    const rest = words.slice(name + 1).map((w) => w.word);
-    const program = command?.word.split('/').pop();
-    if (program === 'printenv' && rest.every((w) => /^-|^\d*[<>]/.test(w))) return [command!.at];
-    if (program === 'env' && rest.every((w) => /^-|^[A-Za-z_]\w*=|^\d*[<>]/.test(w)))
-      return [command!.at];
+/** A spot where a command prints variables' values: their names, and what prints them. */
+interface Print {
+  at: number;
+  end: number;
+  /** The variables printed; undefined: every variable of the environment (or of the shell). */
+  names?: string[];
+  through: string;
+}
+
+/** The declarations, which print variables when given no name, or -p. */
+const PRINTING_DECLARATIONS = new Set(['export', 'declare', 'typeset', 'readonly', 'local']);
+
+/**
+ * Where a command prints variables, secret params among them: `env` (no program to run) and
+ * `printenv` (no name) print the environment, `set` (no word), `export`, `declare`, `typeset`,
+ * `readonly` (no name, or only options: `export -p`, `declare -x`) the shell's variables, `declare
+ * -p NAME` the variables it names; `/proc/…/environ` named anywhere holds the environment.
+ */
+function variablePrints(text: string): Print[] {
+  if (!/\b(?:env|printenv|set|export|declare|typeset|readonly|local)\b|\/environ\b/.test(text))
     return [];
+  return simpleCommandWords(text).flatMap(({ words, name }): Print[] => {
+    const prints: Print[] = words
+      .filter((w) => /^(?:\d*<)?["']?\/proc\/[^/\s]+\/environ["']?$/.test(w.word))
+      .map((w) => ({ at: w.at, end: w.end, through: 'what /proc/…/environ holds' }));
+    const command = words[name];
+    if (!command) return prints;
+    const rest = words.slice(name + 1).filter((w) => !/^\d*[<>]/.test(w.word));
+    const program = command.word.split('/').pop()!;
+    const options = rest.filter((w) => w.word.startsWith('-')).map((w) => w.word);
+    const operands = rest.filter((w) => !w.word.startsWith('-'));
+    const whole = { at: command.at, end: command.end, through: `what ${program} prints` };
+    if (program === 'printenv' && !operands.length) return [...prints, whole];
+    if (program === 'env' && operands.every((w) => /^[A-Za-z_]\w*=/.test(w.word)))
+      return [...prints, whole];
+    if (program === 'set' && !rest.length && command.word === 'set') return [...prints, whole];
+    if (!PRINTING_DECLARATIONS.has(command.word) || options.some((o) => /^-\w*[fF]/.test(o)))
+      return prints;
+    if (!operands.length) return [...prints, whole];
+    // `declare -p NAME`: NAME's value, quoted, on the output.
+    if (options.some((o) => /^-\w*p/.test(o)))
+      return [
+        ...prints,
+        ...operands
+          .filter((w) => /^[A-Za-z_]\w*$/.test(w.word))
+          .map((w) => ({
+            at: w.at,
+            end: w.end,
+            names: [w.word],
+            through: `what ${command.word} -p prints`,
+          })),
+      ];
+    return prints;
   });
 }
 
@@ -222,10 +255,14 @@ function paramReferences(
   params: readonly string[],
   seeds: readonly { start: number; end: number; param: string }[] = [],
   variables: ReadonlyMap<string, string> = new Map(),
+  /** Also where commands print their values (`env`, `declare -p T`): `through` says how. */
+  withPrints = false,
 ): Omit<ParamUse, 'command'>[] {
   if (!params.length && !variables.size && !seeds.length) return [];
   const tainted = new Map([...params.map((s) => [paramVariable(s), s] as const), ...variables]);
-  if (!seeds.length && ![...tainted.keys()].some((v) => text.includes(v))) return [];
+  const prints = withPrints ? variablePrints(text) : [];
+  if (!seeds.length && !prints.length && ![...tainted.keys()].some((v) => text.includes(v)))
+    return [];
   const contexts = shellContexts(text);
   // An unquoted here-document delimiter: the shell expands the body (`\$X` is text).
   const bodies = hereDocuments(text).filter((d) => d.expands);
@@ -238,7 +275,14 @@ function paramReferences(
       bodies.some((d) => at >= d.bodyStart && at < d.bodyEnd)
     );
   };
-  const refs = [...text.matchAll(REFERENCE)]
+  const everyVariable = [...tainted.keys()];
+  const refs: {
+    name: string;
+    isIndirect: boolean;
+    start: number;
+    end: number;
+    through?: string;
+  }[] = [...text.matchAll(REFERENCE)]
     .filter((m) => isExpanded(m.index))
     .flatMap((m) => {
       const ref = {
@@ -258,6 +302,9 @@ function paramReferences(
       }));
       return [ref, ...inner];
     });
+  for (const print of prints)
+    for (const name of print.names ?? everyVariable)
+      refs.push({ name, isIndirect: false, start: print.at, end: print.end, through: print.through });
   const seedOf = (at: number) => seeds.find((s) => at >= s.start && at < s.end);
   for (const ref of refs) {
     const seed = seedOf(ref.start);
@@ -344,7 +391,9 @@ function paramReferences(
   }
   return refs.flatMap((ref) => {
     const param = seedOf(ref.start) ? undefined : paramOf(ref);
-    return param ? [{ param, variable: ref.name, start: ref.start, end: ref.end }] : [];
+    if (!param) return [];
+    const use = { param, variable: ref.name, start: ref.start, end: ref.end };
+    return [ref.through ? { ...use, through: ref.through } : use];
   });
 }
 

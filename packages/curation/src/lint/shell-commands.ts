@@ -94,7 +94,15 @@ function blank(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const kind = contexts.contextAt(i);
     const c = text[i]!;
-    code += kind === 'code' ? c : kind === 'comment' || c === '\n' ? ' ' : 'Q';
+    // A command substitution inside "…" starts commands as it does outside (`"$(env | …)"`).
+    const opener =
+      c === '$' && text[i + 1] === '(' ? 2 : c === '(' && text[i - 1] === '$' ? 1 : c === '`' ? 1 : 0;
+    const opensCode =
+      kind === 'double' &&
+      opener > 0 &&
+      i + opener < text.length &&
+      contexts.contextAt(i + opener) === 'code';
+    code += kind === 'code' || opensCode ? c : kind === 'comment' || c === '\n' ? ' ' : 'Q';
   }
   // `{}` (xargs -I{}, find -exec … {}) is a word, never a group.
   return code.replace(/\\\n/g, '  ').replace(/\{\}/g, HIDDEN + HIDDEN);
@@ -162,7 +170,19 @@ export function argvWordAt(text: string, offset: number): CommandWord | undefine
   return argvWordIn(text, offset, shellFunctions(text), 0, 0, text);
 }
 
-/** `base`: where `text` stands in the whole text (`whole`), which `functions` are positions of. */
+/**
+ * The word that what the command at `offset` prints becomes: the word its `$(…)` stands in
+ * (`curl -u "$(env | sed …)"` is curl's argument), judged as argvWordAt judges it; undefined
+ * where its output goes to no word (the step's output, a pipe, a file).
+ */
+export function outputWordAt(text: string, offset: number): CommandWord | undefined {
+  return argvWordIn(text, offset, shellFunctions(text), 0, 0, text, true);
+}
+
+/**
+ * `base`: where `text` stands in the whole text (`whole`), which `functions` are positions of.
+ * `isOutput`: judge where the output of the command at `offset` goes, not the word there.
+ */
 function argvWordIn(
   text: string,
   offset: number,
@@ -170,10 +190,12 @@ function argvWordIn(
   depth: number,
   base: number,
   whole: string,
+  isOutput = false,
 ): CommandWord | undefined {
   const subs = substitutions(text);
   const inside =
     depth < 8 ? subs.find((s) => offset >= s.contentStart && offset < s.contentEnd) : undefined;
+  if (!inside && isOutput) return undefined;
   if (inside) {
     const inner = argvWordIn(
       text.slice(inside.contentStart, inside.contentEnd),
@@ -182,6 +204,7 @@ function argvWordIn(
       depth + 1,
       base + inside.contentStart,
       whole,
+      isOutput,
     );
     if (inner?.role === 'argument') return inner;
     // `$(printf %s "$T" | sha256sum)`: what the substitution gives is a digest, not the value.
