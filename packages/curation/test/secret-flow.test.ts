@@ -59,20 +59,20 @@ describe('secret-in-command: where the secret is in no argv', () => {
   });
 });
 
-  it('passes what read or mapfile read at the end of a pipe without lastpipe (a subshell: the variable stays empty), and a digest of the secret', async () => {
-    const r = await lintFixture(
-      script([
-        `printf '%s' "$tok" | mapfile -t a`,
-        'curl -u "ops:${a[0]}" https://x.example',
-        `printf '%s' "$tok" | read -r t && curl -u "ops:$t" https://x.example`,
-        `h=$(printf %s "$tok" | sha256sum)`,
-        'curl -H "X-Hash: ${h%% *}" https://x.example',
-        `curl -H "X-Len: $(printf %s "$tok" | wc -c)" https://x.example`,
-        `printf %s "$tok" | sha256sum | xargs -n 1 echo`,
-      ]),
-    );
-    expect(r.of('secret-in-command')).toEqual([]);
-  });
+it('passes what read or mapfile read at the end of a pipe without lastpipe (a subshell: the variable stays empty), and a digest of the secret', async () => {
+  const r = await lintFixture(
+    script([
+      `printf '%s' "$tok" | mapfile -t a`,
+      'curl -u "ops:${a[0]}" https://x.example',
+      `printf '%s' "$tok" | read -r t && curl -u "ops:$t" https://x.example`,
+      `h=$(printf %s "$tok" | sha256sum)`,
+      'curl -H "X-Hash: ${h%% *}" https://x.example',
+      `curl -H "X-Len: $(printf %s "$tok" | wc -c)" https://x.example`,
+      `printf %s "$tok" | sha256sum | xargs -n 1 echo`,
+    ]),
+  );
+  expect(r.of('secret-in-command')).toEqual([]);
+});
 
 describe("secret-in-command: a secret followed into a program's argv", () => {
   it('still fails a secret given as an argument through $(…), or to a program that prints it (env printf, /usr/bin/printf)', async () => {
@@ -373,7 +373,44 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
       r.at('/proc/self/environ', file),
     ]);
     const messages = r.findings.filter((x) => x.rule === 'secret-in-command').map((x) => x.message);
-    expect(messages[0]).toMatch(/secret param 'token' \(what env prints, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/);
+    expect(messages[0]).toMatch(
+      /secret param 'token' \(what env prints, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,
+    );
+  });
+
+  it('fails a secret written to a file (>, >>, tee, a here-document) and read back into an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'echo "$tok" > f1',
+        'curl -u "ops:$(cat f1)" https://x.example',
+        `printf '%s' "$tok" >> "$HOME/f2"`,
+        '< "$HOME/f2" xargs curl -u',
+        'echo "$tok" | tee f3 >/dev/null',
+        'read -r t < f3; curl -u "ops:$t" https://x.example',
+        'cat > f4 <<EOF',
+        '$tok',
+        'EOF',
+        'while read -r w; do curl -u "ops:$w" https://x.example; done < f4',
+        'cat f4 | xargs -n 1 mysql -u app -p',
+        'p=$(< f1); curl -u "ops:$p" https://x.example',
+        // The file's name is no secret: curl reads the file itself (no argv holds its content).
+        'curl --data @f1 -T f3 https://x.example',
+        'sha256sum f1 | xargs -n 1 echo',
+        'echo hello > f5; curl -H "X-Greeting: $(cat f5)" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('f1)', file),
+      r.at('"$HOME/f2" xargs', file),
+      r.at('$t"', file),
+      r.at('$w"', file),
+      r.at('f4 | xargs', file),
+      r.at('$p"', file),
+    ]);
+    const messages = r.findings.filter((x) => x.rule === 'secret-in-command').map((x) => x.message);
+    expect(messages[0]).toMatch(
+      /secret param 'token' \(written to the file f1, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,
+    );
   });
 
   it('fails a secret a for loop takes into its variable that reaches an argument', async () => {

@@ -211,6 +211,8 @@ function stdinSources(
   const piped = words[0] ? pipedInto(text, words[0].at) : undefined;
   if (piped) sources.push(piped);
   sources.push(...processSubstitutionInputs(text, words));
+  // `read -r x < FILE`, `< FILE xargs …`: the file's name, where its content is read.
+  for (const file of inputFiles(words)) sources.push({ start: file.at, end: file.end });
   // Its own here-documents (`xargs curl -u <<EOF`), and those of the commands feeding it.
   const last = words.at(-1);
   if (last) sources.push(...hereDocumentBodies(text, words[0]!.at, last.end));
@@ -304,7 +306,29 @@ function paramReferences(
     });
   for (const print of prints)
     for (const name of print.names ?? everyVariable)
-      refs.push({ name, isIndirect: false, start: print.at, end: print.end, through: print.through });
+      refs.push({
+        name,
+        isIndirect: false,
+        start: print.at,
+        end: print.end,
+        through: print.through,
+      });
+  const functions = shellFunctions(text);
+  const flows = valueFlows(text, functions);
+  // A file a command writes is read back where the text reads it: `>f` holds what was written.
+  if (withPrints) {
+    const files = new Set(
+      flows.flatMap((f) => (f.kind === 'assign' && f.name.startsWith('>') ? [f.name] : [])),
+    );
+    for (const read of fileReads(text, files))
+      refs.push({
+        name: read.name,
+        isIndirect: false,
+        start: read.at,
+        end: read.end,
+        through: read.through,
+      });
+  }
   const seedOf = (at: number) => seeds.find((s) => at >= s.start && at < s.end);
   for (const ref of refs) {
     const seed = seedOf(ref.start);
@@ -313,7 +337,6 @@ function paramReferences(
   // A variable that holds a param's variable's name: `${!n}` after `n=OPSBOOK_PARAM_TOKEN`.
   const pointers = new Map<string, string>();
   // A function's positional params are its own (`f() { curl -u "$1"; }; f "$T"`): `f:1`.
-  const functions = shellFunctions(text);
   const functionAt = (at: number) =>
     functions.find((f) => at >= f.bodyStart && at < f.bodyEnd)?.name;
   const positional = (scope: string) =>
@@ -344,7 +367,6 @@ function paramReferences(
     }
     return undefined;
   };
-  const flows = valueFlows(text, functions);
   const optargs = optargAssignments(text);
   // Each round can only add a name: at most one round per flow, and one to see nothing changed.
   for (let round = 0; round <= flows.length; round++) {
@@ -456,6 +478,35 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
         end: text[start] === '(' ? arrayEnd(text, start) : Math.max(w.end, wordEnd(text, start)),
       });
     }
+    // What a command prints into a file (`echo "$T" > f`, `… | tee -a f`), the file holds:
+    // its words and what it reads on stdin.
+    const program = words[name]?.word.split('/').pop();
+    const written = [
+      ...(program ? outputFiles(words) : []),
+      ...(program === 'tee'
+        ? words.slice(name + 1).filter((w, i, all) => isOperand(w.word, all[i - 1]?.word))
+        : []),
+    ];
+    for (const file of written) {
+      const from = [
+        ...(program === 'tee' ? [] : [{ start: words[name]!.at, end: words.at(-1)!.end }]),
+        ...stdinSources(text, words),
+      ];
+      for (const source of from)
+        flows.push({ kind: 'assign', name: fileVariable(file.word), ...source, isOutput: true });
+    }
+    // `cp SRC DST`, `mv SRC DST`: DST holds what SRC did.
+    const operands = words
+      .slice(name + 1)
+      .filter((w, i, all) => isOperand(w.word, all[i - 1]?.word));
+    if ((program === 'cp' || program === 'mv') && operands.length === 2)
+      flows.push({
+        kind: 'assign',
+        name: fileVariable(operands[1]!.word),
+        start: operands[0]!.at,
+        end: operands[0]!.end,
+        isOutput: true,
+      });
     const args = words.slice(name + 1);
     // `printf -v NAME FORMAT ARGS`: the shell's own printf sets NAME from its arguments.
     if (
@@ -496,6 +547,119 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
       });
   }
   return flows;
+}
+
+/** What stands for a file's content among the variables: `>f` (no variable has that name). */
+function fileVariable(word: string): string {
+  return `>${word.replace(/["']/g, '')}`;
+}
+
+/** A word of a command that is neither an option nor a redirection (nor a redirection's file). */
+function isOperand(word: string, previous: string | undefined): boolean {
+  return (
+    !word.startsWith('-') &&
+    !/^\d*[<>&]/.test(word) &&
+    !/^\d*(?:<<<|<<-?|<>|>>|>\||>&|<&|&>>?|<|>)$/.test(previous ?? '')
+  );
+}
+
+/** The files a command's stdout is redirected to (`> f`, `>>"$f"`, `&> f`; not /dev/…). */
+function outputFiles(
+  words: readonly { word: string; at: number; end: number }[],
+): { word: string; at: number; end: number }[] {
+  return words.flatMap((w, i) => {
+    const m = /^(?:1|&)?(?:>>?|>\|)(?!&)(.*)$/.exec(w.word);
+    if (!m) return [];
+    const file = m[1] ? { word: m[1], at: w.end - m[1].length, end: w.end } : words[i + 1];
+    return file && !/^["']?\/dev\//.test(file.word) ? [file] : [];
+  });
+}
+
+/** The files a command reads on stdin (`< f`, `<"$f"`; not `<<`, `<<<`, `< <(…)`). */
+function inputFiles(
+  words: readonly { word: string; at: number; end: number }[],
+): { word: string; at: number; end: number }[] {
+  return words.flatMap((w, i) => {
+    const m = /^0?<(?![<(&>])(.*)$/.exec(w.word);
+    if (!m) return [];
+    const file = m[1] ? { word: m[1], at: w.end - m[1].length, end: w.end } : words[i + 1];
+    return file && !file.word.startsWith('<(') ? [file] : [];
+  });
+}
+
+/**
+ * Programs whose output is not a file's content they are named (they send it, stat it, check it)
+ * or that print only its name: a file given to them is not read back.
+ */
+const NOT_PRINTING_FILES = new Set([
+  'curl',
+  'wget',
+  'scp',
+  'rsync',
+  'rm',
+  'shred',
+  'chmod',
+  'chown',
+  'chgrp',
+  'touch',
+  'ls',
+  'stat',
+  'du',
+  'file',
+  'test',
+  '[',
+  'ln',
+  'mkdir',
+  'cp',
+  'mv',
+  'install',
+  'tee',
+  'echo',
+  'printf',
+  'sha1sum',
+  'sha224sum',
+  'sha256sum',
+  'sha384sum',
+  'sha512sum',
+  'md5sum',
+  'b2sum',
+  'cksum',
+  'sum',
+  'wc',
+]);
+
+/**
+ * Where the text reads back a file a command writes (`written`: their `>f` names): read on a
+ * command's stdin (`< f`, `$(< f)`), or named to a program that prints it (`cat f`, `head f`;
+ * not `curl --data @f`, `rm f`).
+ */
+function fileReads(
+  text: string,
+  written: ReadonlySet<string>,
+): { name: string; at: number; end: number; through: string }[] {
+  if (!written.size) return [];
+  return simpleCommandWords(text).flatMap(({ words, name }) => {
+    const program = words[name]?.word.split('/').pop();
+    const read = [
+      ...inputFiles(words),
+      ...(program && !NOT_PRINTING_FILES.has(program)
+        ? words.slice(name + 1).filter((w, i, all) => isOperand(w.word, all[i - 1]?.word))
+        : []),
+    ];
+    return read.flatMap((w) => {
+      const variable = fileVariable(w.word);
+      return written.has(variable)
+        ? [
+            {
+              name: variable,
+              at: w.at,
+              end: w.end,
+              through: `written to the file ${variable.slice(1)}`,
+            },
+          ]
+        : [];
+    });
+  });
 }
 
 /** The variables `read` sets, given its words: those after its options and their values. */

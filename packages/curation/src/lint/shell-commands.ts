@@ -96,7 +96,13 @@ function blank(text: string): string {
     const c = text[i]!;
     // A command substitution inside "…" starts commands as it does outside (`"$(env | …)"`).
     const opener =
-      c === '$' && text[i + 1] === '(' ? 2 : c === '(' && text[i - 1] === '$' ? 1 : c === '`' ? 1 : 0;
+      c === '$' && text[i + 1] === '('
+        ? 2
+        : c === '(' && text[i - 1] === '$'
+          ? 1
+          : c === '`'
+            ? 1
+            : 0;
     const opensCode =
       kind === 'double' &&
       opener > 0 &&
@@ -405,7 +411,15 @@ export function simpleCommandWords(
       while (w < all.length && KEYWORDS.has(all[w]!.word)) w++;
       const words = all.slice(w);
       let name = 0;
-      while (name < words.length && /^[A-Za-z_]\w*\+?=/.test(words[name]!.word)) name++;
+      // Assignment words and redirections before the name (`< f xargs …`).
+      for (;;) {
+        const word = words[name]?.word ?? '';
+        if (/^[A-Za-z_]\w*\+?=/.test(word)) name++;
+        else if (/^\d*(?:<<<|<<-?|<>|>>|>\||>&|<&|&>>?|<|>)$/.test(word)) name += 2;
+        else if (REDIRECTION.test(word)) name++;
+        else break;
+      }
+      name = Math.min(name, words.length);
       if (words.length) commands.push({ words, name });
     }
     start += piece.length;
@@ -710,6 +724,9 @@ export function loopInput(text: string, at: number): { start: number; end: numbe
     }
     const sub = /^[ \t]*\d*<[ \t]*<\(/.exec(rest);
     if (sub) return processSubstitutionText(code, after + sub[0].length);
+    // `done < FILE`: the file's name, where its content is read.
+    const file = /^([ \t]*0?<[ \t]*)(?![<(&>])([^\s;&|()<>]+)/.exec(rest);
+    if (file) return { start: after + file[1]!.length, end: after + file[0].length };
     const doc = /^[ \t]*\d*(?=<<)/.exec(rest);
     const body = doc && hereDocuments(text).find((d) => d.at === after + doc[0].length);
     return body ? { start: body.bodyStart, end: body.bodyEnd } : undefined;
