@@ -393,6 +393,7 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
         'while read -r w; do curl -u "ops:$w" https://x.example; done < f4',
         'cat f4 | xargs -n 1 mysql -u app -p',
         'p=$(< f1); curl -u "ops:$p" https://x.example',
+        'cp f1 f6; curl -u "ops:$(head -n 1 f6)" https://x.example',
         // The file's name is no secret: curl reads the file itself (no argv holds its content).
         'curl --data @f1 -T f3 https://x.example',
         'sha256sum f1 | xargs -n 1 echo',
@@ -406,6 +407,7 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
       r.at('$w"', file),
       r.at('f4 | xargs', file),
       r.at('$p"', file),
+      r.at('f6)', file),
     ]);
     const messages = r.findings.filter((x) => x.rule === 'secret-in-command').map((x) => x.message);
     expect(messages[0]).toMatch(

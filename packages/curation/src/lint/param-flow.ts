@@ -589,7 +589,8 @@ function inputFiles(
 
 /**
  * Programs whose output is not a file's content they are named (they send it, stat it, check it)
- * or that print only its name: a file given to them is not read back.
+ * or that print only its name: a file given to them is not read back. (`cp` and `mv` are read
+ * where they copy it: into the file they write.)
  */
 const NOT_PRINTING_FILES = new Set([
   'curl',
@@ -610,8 +611,6 @@ const NOT_PRINTING_FILES = new Set([
   '[',
   'ln',
   'mkdir',
-  'cp',
-  'mv',
   'install',
   'tee',
   'echo',
