@@ -502,6 +502,32 @@ describe('secret-in-command: a credential host var handed on through a variable'
   });
 });
 
+describe('secret-in-command: a run: block placeholder handed to xargs', () => {
+  it('fails a secret placeholder that xargs reads (a here-string, a pipe) and makes an argument of', async () => {
+    const r = await lintFixture(
+      run(
+        'xargs curl -u <<< {{ params.token }}',
+        "printf '%s' {{ params.token }} | xargs -n 1 curl -u",
+        "printf '%s' {{ host.vars.db_password }} | xargs mysql -u app -p",
+        'echo {{ params.token }} > /tmp/t; curl -u "ops:$(cat /tmp/t)" https://x.example',
+        // stdin of a program, a digest: in no argv.
+        "printf '%s' {{ params.token }} | login --password-stdin",
+        "printf '%s' {{ params.token }} | sha256sum | xargs -n 1 echo",
+      ),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('{{ params.token }}'),
+      r.at('{{ params.token }} | xargs'),
+      r.at('{{ host.vars.db_password }}'),
+      r.at('/tmp/t)'),
+    ]);
+    const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
+    expect(messages[0]).toMatch(
+      /secret param 'token' \(\$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl \(by xargs\)/,
+    );
+  });
+});
+
 describe('secret-in-command: host vars the inventory vaults, whatever their names', () => {
   const phases = `  steps:
     - id: direct

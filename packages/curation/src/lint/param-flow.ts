@@ -54,23 +54,44 @@ export function secretsInArguments(
       named.dollars.has(ref.start) ? { ...ref, start: ref.start + 1 } : ref,
     ),
   ];
-  if (!refs.length) return [];
+  if (!refs.length && !seeds.length) return [];
   // xargs makes arguments of what it reads: `echo "$T" | xargs curl -H`.
   const fedToXargs = xargsInputs(text);
-  return refs.flatMap((ref) => {
-    // What a command prints (`env`, `declare -p T`) is no word where it stands.
-    const word = ref.through ? outputWordAt(text, ref.start) : argvWordAt(text, ref.start);
-    const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
-    if (
-      xargs &&
-      (word?.role !== 'assignment' || printsEnvironment(text, ref.start)) &&
-      !isDigested(text, ref.start, xargs.end)
-    )
-      return [{ ...ref, command: `${xargs.program} (by xargs)` }];
-    return word?.role === 'argument'
-      ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
-      : [];
+  // A run: block's placeholder where xargs reads it (`xargs curl -u <<< {{ params.token }}`):
+  // the placeholder rule judges only the word it stands in.
+  const fedSeeds = seeds.flatMap((seed) => {
+    const xargs = fedToXargs.find((x) => seed.start >= x.start && seed.start < x.end);
+    if (!xargs || isDigested(text, seed.start, xargs.end)) return [];
+    if (argvWordAt(text, seed.start)?.role === 'assignment') return [];
+    const isParam = !seed.param.includes(':');
+    return [
+      {
+        param: seed.param,
+        variable: isParam ? paramVariable(seed.param) : seed.param,
+        start: seed.start,
+        end: seed.end,
+        command: `${xargs.program} (by xargs)`,
+        ...(isParam ? {} : { through: 'its value' }),
+      },
+    ];
   });
+  return [
+    ...fedSeeds,
+    ...refs.flatMap((ref) => {
+      // What a command prints (`env`, `declare -p T`) is no word where it stands.
+      const word = ref.through ? outputWordAt(text, ref.start) : argvWordAt(text, ref.start);
+      const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
+      if (
+        xargs &&
+        (word?.role !== 'assignment' || printsEnvironment(text, ref.start)) &&
+        !isDigested(text, ref.start, xargs.end)
+      )
+        return [{ ...ref, command: `${xargs.program} (by xargs)` }];
+      return word?.role === 'argument'
+        ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
+        : [];
+    }),
+  ].sort((a, b) => a.start - b.start);
 }
 
 /**
