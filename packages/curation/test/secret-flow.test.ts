@@ -415,6 +415,26 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     );
   });
 
+  it('fails a secret reached through a nameref (declare -n, local -n) or an array element assigned by index', async () => {
+    const r = await lintFixture(
+      script([
+        'declare -n r1=tok; curl -u "ops:$r1" https://x.example',
+        'f() { local -n r2=$1; curl -u "ops:$r2" https://x.example; }',
+        'f OPSBOOK_PARAM_TOKEN',
+        'typeset -n r3=OPSBOOK_PARAM_TOKEN; curl -u "ops:${r3}" https://x.example',
+        'a[1]="$tok"; curl -u "ops:${a[1]}" https://x.example',
+        // A nameref to an ordinary variable.
+        'declare -n r4=HOME; ls -- "$r4"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$r1"', file),
+      r.at('$r2"', file),
+      r.at('${r3}', file),
+      r.at('${a[1]}', file),
+    ]);
+  });
+
   it('fails a secret a for loop takes into its variable that reaches an argument', async () => {
     const r = await lintFixture(
       script([

@@ -380,6 +380,16 @@ function paramReferences(
     if (!roles.has(at)) roles.set(at, argvWordAt(text, at)?.role);
     return roles.get(at) === 'assignment' && !printsEnvironment(text, at);
   };
+  /** What a reference in `start`…`end` points to, as `${!n}` does (a variable holding a name). */
+  const pointerIn = (start: number, end: number): string | undefined => {
+    for (const ref of refs) {
+      if (ref.start < start || ref.start >= end || ref.isIndirect || ref.through) continue;
+      const fn = /^(?:\d+|[@*])$/.test(ref.name) ? functionAt(ref.start) : undefined;
+      const pointed = pointers.get(`${fn === undefined ? '' : `${fn}:`}${ref.name}`);
+      if (pointed) return pointed;
+    }
+    return undefined;
+  };
   const paramIn = (start: number, end: number, isOutput = false): string | undefined => {
     for (const ref of refs) {
       const param = ref.start >= start && ref.start < end ? paramOf(ref) : undefined;
@@ -395,15 +405,22 @@ function paramReferences(
     for (const flow of flows) {
       if (flow.kind === 'assign') {
         const param = paramIn(flow.start, flow.end, flow.isOutput);
-        if (param && !tainted.has(flow.name)) tainted.set(flow.name, param);
         const value = text.slice(flow.start, flow.end).replace(/^(["']?)(\w+)\1$/, '$2');
         const pointed = tainted.get(value);
         if (pointed && !pointers.has(flow.name)) pointers.set(flow.name, pointed);
+        if (flow.isNameref) {
+          // The variable named by the value: `tok`, or `$1` holding a name (`f OPSBOOK_PARAM_X`).
+          const named = pointed ?? pointerIn(flow.start, flow.end);
+          if (named && !tainted.has(flow.name)) tainted.set(flow.name, named);
+        } else if (param && !tainted.has(flow.name)) tainted.set(flow.name, param);
       } else if (flow.kind === 'call') {
         flow.words.forEach((w, i) => {
           const param = paramIn(w.start, w.end);
           const name = `${flow.function}:${i + 1}`;
           if (param && !tainted.has(name)) tainted.set(name, param);
+          // A secret's variable's name (`f OPSBOOK_PARAM_TOKEN`): for `local -n r=$1` there.
+          const pointed = tainted.get(text.slice(w.start, w.end).replace(/^(["']?)(\w+)\1$/, '$2'));
+          if (pointed && !pointers.has(name)) pointers.set(name, pointed);
         });
       } else if (flow.kind === 'set') {
         // After "$@" (promote's prologue adds options one by one) the positions are unknown.
@@ -445,7 +462,15 @@ const REFERENCE =
   /\$\{!([A-Za-z_]\w*)\}|\$\{([A-Za-z_]\w*|\d+|[@*])[^}]*\}|\$([A-Za-z_]\w*|\d|[@*])/g;
 
 type Flow =
-  | { kind: 'assign'; name: string; start: number; end: number; isOutput?: boolean }
+  | {
+      kind: 'assign';
+      name: string;
+      start: number;
+      end: number;
+      isOutput?: boolean;
+      /** `declare -n`: the value is the name of the variable it stands for. */
+      isNameref?: boolean;
+    }
   | { kind: 'call'; function: string; words: { start: number; end: number }[] }
   | { kind: 'set'; words: { start: number; end: number; text: string }[] }
   /** `at`: where the shift stands (in a function's body, it moves that function's params). */
@@ -485,8 +510,13 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
       });
     const assignments = words.slice(0, name);
     if (command && DECLARATIONS.has(command)) assignments.push(...words.slice(name + 1));
+    // `declare -n R=NAME`, `local -n R=$1`: R is another name of the variable NAME.
+    const isNameref =
+      command !== undefined &&
+      DECLARATIONS.has(command) &&
+      words.slice(name + 1).some((w) => /^-\w*n/.test(w.word));
     for (const w of assignments) {
-      const m = /^([A-Za-z_]\w*)\+?=/.exec(w.word);
+      const m = /^([A-Za-z_]\w*)(?:\[[^\]\s]*\])?\+?=/.exec(w.word);
       if (!m) continue;
       const start = w.at + m[0].length;
       // The value whole: a command substitution in it (`auth=$(printf … "$TOKEN" | base64)`)
@@ -497,6 +527,7 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
         name: m[1]!,
         start,
         end: text[start] === '(' ? arrayEnd(text, start) : Math.max(w.end, wordEnd(text, start)),
+        ...(isNameref ? { isNameref } : {}),
       });
     }
     // What a command prints into a file (`echo "$T" > f`, `… | tee -a f`), the file holds:

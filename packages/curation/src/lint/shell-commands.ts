@@ -303,7 +303,7 @@ function wordAt(
       )
         return { role: 'redirection' };
       let name = w;
-      while (name < words.length && /^[A-Za-z_]\w*\+?=/.test(words[name]!.word)) name++;
+      while (name < words.length && ASSIGNMENT.test(words[name]!.word)) name++;
       if (target < name) return { role: 'assignment' };
       // `command printf …`, `builtin echo …`: the builtin itself runs, never a function.
       const first = name;
@@ -332,6 +332,9 @@ function wordAt(
   }
   return undefined;
 }
+
+/** An assignment word: `NAME=…`, `NAME+=…`, an array's element `NAME[I]=…`. */
+export const ASSIGNMENT = /^[A-Za-z_]\w*(?:\[[^\]\s]*\])?\+?=/;
 
 /** A word that starts with a redirection operator (`<<<"$T"`, `2>/dev/null`, `>"$f"`). */
 const REDIRECTION = /^\d*(?:<<<|<<-?|<>|>>|>\||>&|<&|&>>?|<|>)./;
@@ -414,7 +417,7 @@ export function simpleCommandWords(
       // Assignment words and redirections before the name (`< f xargs …`).
       for (;;) {
         const word = words[name]?.word ?? '';
-        if (/^[A-Za-z_]\w*\+?=/.test(word)) name++;
+        if (ASSIGNMENT.test(word)) name++;
         else if (/^\d*(?:<<<|<<-?|<>|>>|>\||>&|<&|&>>?|<|>)$/.test(word)) name += 2;
         else if (REDIRECTION.test(word)) name++;
         else break;
