@@ -435,6 +435,37 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret in shell code a shell reads from stdin, a process substitution or a file (source <(…), bash <<EOF, | sh)', async () => {
+    const r = await lintFixture(
+      script([
+        'source <(printf "curl -u ops:%s https://x.example" "$tok")',
+        '. <(echo "curl -u ops:$tok https://x.example")',
+        'printf "curl -u ops:%s https://x.example\\n" "$tok" | sh',
+        'bash <<EOF',
+        'curl -u "ops:$tok" https://x.example',
+        'EOF',
+        'bash -s <<< "curl -u ops:$tok https://x.example"',
+        'echo "curl -u ops:$tok https://x.example" > job.sh; . ./job.sh; bash job.sh',
+        // A shell given a script: what it reads on stdin is data, not code.
+        `printf '%s' "$tok" | bash -c 'read -r t; PGPASSWORD=$t psql -c "select 1"'`,
+        `printf '%s' "$tok" | sh ./login.sh`,
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$tok")', file),
+      r.at('$tok https://x.example")', file),
+      r.at('$tok" | sh', file),
+      r.at('$tok" https://x.example\nEOF', file),
+      r.at('$tok https://x.example"\n', file),
+      r.at('./job.sh', file),
+      r.at('job.sh\n', file),
+    ]);
+    const messages = r.findings.filter((x) => x.rule === 'secret-in-command').map((x) => x.message);
+    expect(messages[0]).toMatch(
+      /is expanded into an argument of the commands source reads as code/,
+    );
+  });
+
   it('fails a secret a for loop takes into its variable that reaches an argument', async () => {
     const r = await lintFixture(
       script([
@@ -530,6 +561,7 @@ describe('secret-in-command: a run: block placeholder handed to xargs', () => {
         "printf '%s' {{ params.token }} | xargs -n 1 curl -u",
         "printf '%s' {{ host.vars.db_password }} | xargs mysql -u app -p",
         'echo {{ params.token }} > /tmp/t; curl -u "ops:$(cat /tmp/t)" https://x.example',
+        "printf 'curl -u ops:%s https://x.example' {{ params.token }} | sh",
         // stdin of a program, a digest: in no argv.
         "printf '%s' {{ params.token }} | login --password-stdin",
         "printf '%s' {{ params.token }} | sha256sum | xargs -n 1 echo",
@@ -540,6 +572,7 @@ describe('secret-in-command: a run: block placeholder handed to xargs', () => {
       r.at('{{ params.token }} | xargs'),
       r.at('{{ host.vars.db_password }}'),
       r.at('/tmp/t)'),
+      r.at('{{ params.token }} | sh'),
     ]);
     const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
     expect(messages[0]).toMatch(

@@ -10,6 +10,7 @@ import {
   loopInput,
   outputWordAt,
   pipedInto,
+  processSubstitutionAt,
   processSubstitutionInputs,
   type ShellFunction,
   shellFunctions,
@@ -55,14 +56,19 @@ export function secretsInArguments(
     ),
   ];
   if (!refs.length && !seeds.length) return [];
-  // xargs makes arguments of what it reads: `echo "$T" | xargs curl -H`.
-  const fedToXargs = xargsInputs(text);
-  // A run: block's placeholder where xargs reads it (`xargs curl -u <<< {{ params.token }}`):
-  // the placeholder rule judges only the word it stands in.
+  // xargs makes arguments of what it reads (`echo "$T" | xargs curl -H`), a shell of the code
+  // it reads (`printf 'curl -u %s …' "$T" | sh`).
+  const sinks = argvInputs(text);
+  const sinkOf = (at: number) => {
+    const sink = sinks.find((x) => at >= x.start && at < x.end);
+    return sink && !isDigested(text, at, sink.end) ? sink : undefined;
+  };
+  // A run: block's placeholder there (`xargs curl -u <<< {{ params.token }}`): the placeholder
+  // rule judges only the word it stands in (and reports it where that is an argument).
   const fedSeeds = seeds.flatMap((seed) => {
-    const xargs = fedToXargs.find((x) => seed.start >= x.start && seed.start < x.end);
-    if (!xargs || isDigested(text, seed.start, xargs.end)) return [];
-    if (argvWordAt(text, seed.start)?.role === 'assignment') return [];
+    const sink = sinkOf(seed.start);
+    const role = sink && argvWordAt(text, seed.start)?.role;
+    if (!sink || role === 'assignment' || role === 'argument') return [];
     const isParam = !seed.param.includes(':');
     return [
       {
@@ -70,7 +76,7 @@ export function secretsInArguments(
         variable: isParam ? paramVariable(seed.param) : seed.param,
         start: seed.start,
         end: seed.end,
-        command: `${xargs.program} (by xargs)`,
+        command: sink.command,
         ...(isParam ? {} : { through: 'its value' }),
       },
     ];
@@ -80,15 +86,11 @@ export function secretsInArguments(
     ...refs.flatMap((ref) => {
       // What a command prints (`env`, `declare -p T`) is no word where it stands.
       const word = ref.through ? outputWordAt(text, ref.start) : argvWordAt(text, ref.start);
-      const xargs = fedToXargs.find((x) => ref.start >= x.start && ref.start < x.end);
-      if (
-        xargs &&
-        (word?.role !== 'assignment' || printsEnvironment(text, ref.start)) &&
-        !isDigested(text, ref.start, xargs.end)
-      )
-        return [{ ...ref, command: `${xargs.program} (by xargs)` }];
-      return word?.role === 'argument'
-        ? [{ ...ref, ...(word.command ? { command: word.command } : {}) }]
+      if (word?.role === 'argument')
+        return [{ ...ref, ...(word.command ? { command: word.command } : {}) }];
+      const sink = sinkOf(ref.start);
+      return sink && (word?.role !== 'assignment' || printsEnvironment(text, ref.start))
+        ? [{ ...ref, command: sink.command }]
         : [];
     }),
   ].sort((a, b) => a.start - b.start);
@@ -189,22 +191,50 @@ function printsEnvironment(text: string, at: number): boolean {
   return false;
 }
 
-/** The stdin of each `xargs` (a pipe into it, a here-string), with the program it runs. */
-function xargsInputs(text: string): { start: number; end: number; program: string }[] {
-  const inputs: { start: number; end: number; program: string }[] = [];
+/**
+ * Inputs that become a program's arguments, with what to call that program: the stdin of each
+ * `xargs` (a pipe into it, a here-string, …; `curl (by xargs)`), and shell code a shell reads
+ * (`… | sh`, `bash <<EOF`, `source <(…)`, `. FILE`, `bash FILE`: the commands in that code get
+ * what it holds in their argv).
+ */
+function argvInputs(text: string): { start: number; end: number; command: string }[] {
+  const inputs: { start: number; end: number; command: string }[] = [];
   for (const { words, name } of simpleCommandWords(text)) {
-    if (words[name]?.word.split('/').pop() !== 'xargs') continue;
+    const program = words[name]?.word.split('/').pop();
     const args = words.slice(name + 1);
-    let k = 0;
-    while (k < args.length && args[k]!.word.startsWith('-')) {
-      // Options that take their value as the next word.
-      k += /^-[IdELnPsa]$/.test(args[k]!.word) ? 2 : 1;
+    if (program === 'xargs') {
+      let k = 0;
+      while (k < args.length && args[k]!.word.startsWith('-')) {
+        // Options that take their value as the next word.
+        k += /^-[IdELnPsa]$/.test(args[k]!.word) ? 2 : 1;
+      }
+      const command = `${args[k]?.word.split('/').pop() ?? 'echo'} (by xargs)`;
+      for (const source of stdinSources(text, words)) inputs.push({ ...source, command });
+      continue;
     }
-    const program = args[k]?.word.split('/').pop() ?? 'echo';
-    for (const source of stdinSources(text, words)) inputs.push({ ...source, program });
+    const isSource = program === '.' || program === 'source';
+    if (!isSource && !SHELLS.has(program ?? '')) continue;
+    const command = `the commands ${program} reads as code`;
+    // `sh -c CODE`: the code is an argument already, and stdin is data.
+    if (!isSource && args.some((w) => /^-[A-Za-z]*c/.test(w.word))) continue;
+    const operands = args.filter((w, i) => isOperand(w.word, args[i - 1]?.word));
+    // `source <(…)`, `bash <(…)`: the process substitution's text is the code.
+    const substituted = args.flatMap((w) => {
+      const sub = processSubstitutionAt(text, w.at);
+      return sub ? [sub] : [];
+    });
+    const file = operands[0];
+    if (substituted.length) for (const sub of substituted) inputs.push({ ...sub, command });
+    else if (file && file.word !== '/dev/stdin')
+      inputs.push({ start: file.at, end: file.end, command });
+    else if (!isSource || file)
+      for (const source of stdinSources(text, words)) inputs.push({ ...source, command });
   }
   return inputs;
 }
+
+/** Shells, which run the code they read from a file or stdin. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'mksh']);
 
 /** The input of the `while`/`until` loop whose condition is the command of `words`, if any. */
 function loopInputOf(
@@ -603,7 +633,7 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
 
 /** What stands for a file's content among the variables: `>f` (no variable has that name). */
 function fileVariable(word: string): string {
-  return `>${word.replace(/["']/g, '')}`;
+  return `>${word.replace(/["']/g, '').replace(/^(?:\.\/)+/, '')}`;
 }
 
 /** A word of a command that is neither an option nor a redirection (nor a redirection's file). */

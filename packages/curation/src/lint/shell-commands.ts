@@ -768,6 +768,15 @@ export function hereDocumentBodies(
     .map((d) => ({ start: d.bodyStart, end: d.bodyEnd }));
 }
 
+/** The text of the process substitution `<(…)` that starts at `at`, if one does. */
+export function processSubstitutionAt(
+  text: string,
+  at: number,
+): { start: number; end: number } | undefined {
+  const code = blankedCode(text);
+  return code.startsWith('<(', at) ? processSubstitutionText(code, at + 2) : undefined;
+}
+
 /** The text of a `<(…)` whose content starts at `open` in `code`, up to its matching `)`. */
 function processSubstitutionText(
   code: string,
