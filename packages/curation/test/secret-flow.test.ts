@@ -166,6 +166,26 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
 
   // Lint failed these while it took a here-string's word for an argument; letting here-strings
   // pass must not let through what reads them into a variable.
+  it('fails a secret that xargs reads from a file (-a, --arg-file) or from an output process substitution (> >(xargs …))', async () => {
+    const r = await lintFixture(
+      script([
+        'echo "$tok" > f1',
+        'xargs -a f1 curl -u',
+        'xargs --arg-file=f1 -n 1 mysql -u app -p',
+        `printf '%s' "$tok" > >(xargs curl -u)`,
+        `printf '%s' "$tok" | tee >(xargs -n 1 mysql -u app -p) | login --password-stdin`,
+        // xargs reading a file that holds no secret.
+        'xargs -a hosts.txt -n 1 ping -c 1 --',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('f1 curl', file),
+      r.at('f1 -n', file),
+      r.at('$tok" > >', file),
+      r.at('$tok" | tee', file),
+    ]);
+  });
+
   it('fails a secret that a while-read loop reads from after its done (<<<, < <(…)) and that reaches an argument', async () => {
     const r = await lintFixture(
       script([

@@ -8,6 +8,7 @@ import {
   isDigested,
   isPipeSubshell,
   loopInput,
+  outputSubstitutionWriter,
   outputWordAt,
   pipedInto,
   processSubstitutionAt,
@@ -204,12 +205,18 @@ function argvInputs(text: string): { start: number; end: number; command: string
     const args = words.slice(name + 1);
     if (program === 'xargs') {
       let k = 0;
+      const files: { start: number; end: number }[] = [];
       while (k < args.length && args[k]!.word.startsWith('-')) {
+        // `-a FILE`, `--arg-file=FILE`: xargs reads that file instead of stdin.
+        const file = /^(?:-a|--arg-file=?)(.*)$/.exec(args[k]!.word);
+        if (file?.[1]) files.push({ start: args[k]!.end - file[1].length, end: args[k]!.end });
+        else if (file && args[k + 1]) files.push({ start: args[k + 1]!.at, end: args[k + 1]!.end });
         // Options that take their value as the next word.
-        k += /^-[IdELnPsa]$/.test(args[k]!.word) ? 2 : 1;
+        k += /^(?:-[IdELnPsa]|--arg-file)$/.test(args[k]!.word) ? 2 : 1;
       }
       const command = `${args[k]?.word.split('/').pop() ?? 'echo'} (by xargs)`;
-      for (const source of stdinSources(text, words)) inputs.push({ ...source, command });
+      for (const source of files.length ? files : stdinSources(text, words))
+        inputs.push({ ...source, command });
       continue;
     }
     const isSource = program === '.' || program === 'source';
@@ -261,6 +268,9 @@ function stdinSources(
   });
   const piped = words[0] ? pipedInto(text, words[0].at) : undefined;
   if (piped) sources.push(piped);
+  // `printf … "$T" > >(xargs curl -u)`: what the command around the `>(…)` prints.
+  const around = words[0] ? outputSubstitutionWriter(text, words[0].at) : undefined;
+  if (around) sources.push(around);
   sources.push(...processSubstitutionInputs(text, words));
   // `read -r x < FILE`, `< FILE xargs …`: the file's name, where its content is read.
   for (const file of inputFiles(words)) sources.push({ start: file.at, end: file.end });
@@ -723,6 +733,13 @@ function fileReads(
     const program = words[name]?.word.split('/').pop();
     const read = [
       ...inputFiles(words),
+      // `xargs --arg-file=FILE`, `-aFILE`.
+      ...(program === 'xargs'
+        ? words.flatMap((w) => {
+            const m = /^(?:--arg-file=|-a)(.+)$/.exec(w.word);
+            return m ? [{ word: m[1]!, at: w.end - m[1]!.length, end: w.end }] : [];
+          })
+        : []),
       ...(program && !NOT_PRINTING_FILES.has(program)
         ? words.slice(name + 1).filter((w, i, all) => isOperand(w.word, all[i - 1]?.word))
         : []),

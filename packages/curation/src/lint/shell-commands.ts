@@ -768,6 +768,30 @@ export function hereDocumentBodies(
     .map((d) => ({ start: d.bodyStart, end: d.bodyEnd }));
 }
 
+/**
+ * When the command at `at` is inside an output process substitution (`printf … > >(xargs …)`,
+ * `… | tee >(xargs …)`): the text before that `>(` on its list, whose output it reads.
+ */
+export function outputSubstitutionWriter(
+  text: string,
+  at: number,
+): { start: number; end: number } | undefined {
+  const code = blankedCode(text);
+  const open = code.lastIndexOf('>(', at);
+  if (open < 0) return undefined;
+  for (let i = open + 2, nested = 1; i < at; i++) {
+    if (code[i] === '(') nested++;
+    else if (code[i] === ')' && --nested === 0) return undefined;
+  }
+  const before = code.slice(0, open);
+  const start = Math.max(
+    before.lastIndexOf(';'),
+    before.lastIndexOf('&'),
+    before.lastIndexOf('\n'),
+  );
+  return { start: start + 1, end: open };
+}
+
 /** The text of the process substitution `<(…)` that starts at `at`, if one does. */
 export function processSubstitutionAt(
   text: string,
