@@ -166,6 +166,27 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
 
   // Lint failed these while it took a here-string's word for an argument; letting here-strings
   // pass must not let through what reads them into a variable.
+  it('fails a secret written to a file by a group, a subshell, a loop or an if, read back into an argument', async () => {
+    const r = await lintFixture(
+      script([
+        '{ echo "user = ops"; echo "$tok"; } > f1',
+        'curl -u "ops:$(tail -n 1 f1)" https://x.example',
+        '( printf %s "$tok" ) >> f2; xargs -a f2 curl -u',
+        'for t in "$tok"; do echo "$t"; done > f3',
+        'read -r x < f3; curl -u "ops:$x" https://x.example',
+        'if true; then echo "$tok"; fi > f4; < f4 xargs curl -u',
+        // A group that writes no secret.
+        '{ hostname; uptime; } > f5; curl -d "$(cat f5)" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('f1)', file),
+      r.at('f2 curl', file),
+      r.at('$x"', file),
+      r.at('f4 xargs', file),
+    ]);
+  });
+
   it('fails a secret that xargs reads from a file (-a, --arg-file) or from an output process substitution (> >(xargs …))', async () => {
     const r = await lintFixture(
       script([

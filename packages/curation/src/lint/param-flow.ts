@@ -4,6 +4,7 @@ import {
   argvWordAt,
   callsShellFunction,
   commandWordAt,
+  groupBefore,
   hereDocumentBodies,
   isDigested,
   isPipeSubshell,
@@ -579,6 +580,13 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
         ? words.slice(name + 1).filter((w, i, all) => isOperand(w.word, all[i - 1]?.word))
         : []),
     ];
+    // `{ …; } > f`, `( … ) > f`, `done > f`, `fi > f`: the file holds what the group prints.
+    if (name === words.length && /^(?:\d*|&)>/.test(words[0]?.word ?? '')) {
+      const group = groupBefore(text, words[0]!.at);
+      if (group)
+        for (const file of outputFiles(words))
+          flows.push({ kind: 'assign', name: fileVariable(file.word), ...group, isOutput: true });
+    }
     for (const file of written) {
       const from = [
         ...(program === 'tee' ? [] : [{ start: words[name]!.at, end: words.at(-1)!.end }]),

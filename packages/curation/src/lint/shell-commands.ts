@@ -792,6 +792,43 @@ export function outputSubstitutionWriter(
   return { start: start + 1, end: open };
 }
 
+/**
+ * The compound command that ends right before `at` (where its redirections start): `{ … }`,
+ * `( … )`, a loop's `… done`, `if … fi`, `case … esac`; from its first word to its end.
+ */
+export function groupBefore(text: string, at: number): { start: number; end: number } | undefined {
+  const code = blankedCode(text);
+  const before = code.slice(0, at).trimEnd();
+  const end = before.length;
+  const last = before[end - 1];
+  if (last === '}' || last === ')') {
+    const open = last === '}' ? '{' : '(';
+    for (let i = end - 1, depth = 0; i >= 0; i--) {
+      if (code[i] === last) depth++;
+      else if (code[i] === open && --depth === 0) return { start: i, end };
+    }
+    return undefined;
+  }
+  const keyword = /(?:^|[\s;&|()])(done|fi|esac)$/.exec(before)?.[1];
+  if (!keyword) return undefined;
+  const opener =
+    keyword === 'done' ? /^(?:while|until|for|select)$/ : keyword === 'fi' ? /^if$/ : /^case$/;
+  const closer = new RegExp(`^${keyword}$`);
+  // Back over the keywords that begin a command, pairing each closer with its opener.
+  const words = [
+    ...before.matchAll(
+      /(?<=(?:^|[;&|(){}\n])[ \t]*)(while|until|for|select|if|case|done|fi|esac)(?![\w/.-])/g,
+    ),
+  ];
+  let depth = 0;
+  for (let k = words.length - 1; k >= 0; k--) {
+    const word = words[k]![1]!;
+    if (closer.test(word)) depth++;
+    else if (opener.test(word) && --depth === 0) return { start: words[k]!.index, end };
+  }
+  return undefined;
+}
+
 /** The text of the process substitution `<(…)` that starts at `at`, if one does. */
 export function processSubstitutionAt(
   text: string,
