@@ -187,6 +187,28 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret handed on through a file descriptor exec opens (<<<, <<EOF) or a coprocess, read back into an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'exec 3<<<"$tok"; read -r x <&3; curl -u "ops:$x" https://x.example',
+        'exec 4<<EOF',
+        '$tok',
+        'EOF',
+        'xargs curl -u <&4',
+        'coproc cat; printf %s "$tok" >&"${COPROC[1]}"; read -r c <&"${COPROC[0]}"; curl -u "ops:$c" https://x.example',
+        'coproc B { cat; }; echo "$tok" >&${B[1]}; xargs -n 1 mysql -u app -p <&${B[0]}',
+        // A descriptor that holds no secret.
+        'exec 5<<<"hello"; read -r y <&5; curl -H "X-Y: $y" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$x"', file),
+      r.at('<&4', file),
+      r.at('$c"', file),
+      r.at('<&${B[0]}', file),
+    ]);
+  });
+
   it('fails a secret that xargs reads from a file (-a, --arg-file) or from an output process substitution (> >(xargs …))', async () => {
     const r = await lintFixture(
       script([

@@ -595,6 +595,24 @@ function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
       for (const source of from)
         flows.push({ kind: 'assign', name: fileVariable(file.word), ...source, isOutput: true });
     }
+    // `exec 3<<<"$T"`, `exec 3<<EOF`: descriptor 3 reads it (`read -r x <&3`).
+    if (program === 'exec')
+      words.slice(name + 1).forEach((w, i, all) => {
+        const m = /^(\d+)(<<<|<<-?)(.*)$/.exec(w.word);
+        const file = m && descriptorFile(m[1]!);
+        if (!m || !file) return;
+        const next = all[i + 1];
+        const from =
+          m[2] === '<<<'
+            ? m[3]
+              ? [{ start: w.end - m[3].length, end: w.end }]
+              : next
+                ? [{ start: next.at, end: next.end }]
+                : []
+            : hereDocumentBodies(text, w.at, w.end);
+        for (const source of from)
+          flows.push({ kind: 'assign', name: fileVariable(file), ...source, isOutput: true });
+      });
     // `cp SRC DST`, `mv SRC DST`: DST holds what SRC did.
     const operands = words
       .slice(name + 1)
@@ -663,8 +681,40 @@ function isOperand(word: string, previous: string | undefined): boolean {
   );
 }
 
+/**
+ * A file descriptor a redirection names, as a file of its own (`&3`), or a coprocess's pair of
+ * them (`"${COPROC[1]}"`, `${B[0]}`: `&COPROC`, what it is given comes out of it); undefined for
+ * 0, 1, 2 and `-`.
+ */
+function descriptorFile(target: string): string | undefined {
+  const bare = target.replace(/["']/g, '');
+  if (/^\d+$/.test(bare)) return Number(bare) >= 3 ? `&${bare}` : undefined;
+  const coprocess = /^\$\{([A-Za-z_]\w*)\[[01]\]\}$/.exec(bare)?.[1];
+  return coprocess ? `&${coprocess}` : undefined;
+}
+
+/** The descriptors a command writes (`>&3`, `>&"${COPROC[1]}"`) or reads (`<&3`), as files. */
+function descriptorFiles(
+  words: readonly { word: string; at: number; end: number }[],
+  operator: '>' | '<',
+): { word: string; at: number; end: number }[] {
+  return words.flatMap((w, i) => {
+    const m = new RegExp(`^\\d*${operator}&(.*)$`).exec(w.word);
+    if (!m) return [];
+    const target = m[1] || words[i + 1]?.word;
+    const file = target === undefined ? undefined : descriptorFile(target);
+    return file ? [{ word: file, at: w.at, end: m[1] ? w.end : words[i + 1]!.end }] : [];
+  });
+}
+
 /** The files a command's stdout is redirected to (`> f`, `>>"$f"`, `&> f`; not /dev/…). */
 function outputFiles(
+  words: readonly { word: string; at: number; end: number }[],
+): { word: string; at: number; end: number }[] {
+  return [...descriptorFiles(words, '>'), ...outputFileWords(words)];
+}
+
+function outputFileWords(
   words: readonly { word: string; at: number; end: number }[],
 ): { word: string; at: number; end: number }[] {
   return words.flatMap((w, i) => {
@@ -675,8 +725,14 @@ function outputFiles(
   });
 }
 
-/** The files a command reads on stdin (`< f`, `<"$f"`; not `<<`, `<<<`, `< <(…)`). */
+/** The files a command reads on stdin (`< f`, `<"$f"`, `<&3`; not `<<`, `<<<`, `< <(…)`). */
 function inputFiles(
+  words: readonly { word: string; at: number; end: number }[],
+): { word: string; at: number; end: number }[] {
+  return [...descriptorFiles(words, '<'), ...inputFileWords(words)];
+}
+
+function inputFileWords(
   words: readonly { word: string; at: number; end: number }[],
 ): { word: string; at: number; end: number }[] {
   return words.flatMap((w, i) => {

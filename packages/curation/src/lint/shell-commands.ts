@@ -73,6 +73,9 @@ export function simpleCommands(text: string): SimpleCommand[] | undefined {
 /** What ends or starts a command. */
 const COMMAND_BOUNDARY = /(\|\||&&|;;|[;&|\n(){}`]|\$\()/;
 
+/** The same, but the `&` of a redirection (`2>&1`, `<&3`, `&> f`) is part of its word. */
+const WORD_BOUNDARY = /(\|\||&&|;;|[;|\n(){}`]|(?<![<>])&(?!>)|\$\()/;
+
 /** What stands for text the reading hides within a word (a substitution, xargs' and find's `{}`). */
 const HIDDEN = '\x01';
 
@@ -403,8 +406,8 @@ export function simpleCommandWords(
   const code = blankedCode(text).replace(/\$\{[^}\s]*\}/g, (m) => 'V'.repeat(m.length));
   const commands: { words: { word: string; at: number; end: number }[]; name: number }[] = [];
   let start = 0;
-  for (const piece of code.split(COMMAND_BOUNDARY)) {
-    if (!COMMAND_BOUNDARY.test(piece)) {
+  for (const piece of code.split(WORD_BOUNDARY)) {
+    if (!WORD_BOUNDARY.test(piece)) {
       const all = [...piece.matchAll(/\S+/g)].map((m) => ({
         word: text.slice(start + m.index, start + m.index + m[0].length),
         at: start + m.index,
