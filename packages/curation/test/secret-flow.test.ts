@@ -498,6 +498,25 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('passes a secret a here-document gives a shell as code where that code hands it to no argv (an assignment word, stdin)', async () => {
+    const r = await lintFixture(
+      script([
+        'bash <<EOF',
+        "PGPASSWORD=$tok psql -h db -c 'select 1'",
+        'printf \'%s\' "$tok" | login --password-stdin',
+        'EOF',
+        'sh <<EOF',
+        'mysql -u app -p$tok -e "select 1"',
+        'EOF',
+      ]),
+    );
+    // Only the line that puts it in mysql's argv.
+    expect(r.of('secret-in-command')).toEqual([r.at('$tok -e', file)]);
+    expect(r.findings.find((x) => x.rule === 'secret-in-command')!.message).toMatch(
+      /an argument of mysql \(in the code sh reads\)/,
+    );
+  });
+
   it('fails a secret in shell code a shell reads from stdin, a process substitution or a file (source <(…), bash <<EOF, | sh)', async () => {
     const r = await lintFixture(
       script([

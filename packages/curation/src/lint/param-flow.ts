@@ -91,6 +91,18 @@ export function secretsInArguments(
       if (word?.role === 'argument')
         return [{ ...ref, ...(word.command ? { command: word.command } : {}) }];
       const sink = sinkOf(ref.start);
+      if (sink?.shell) {
+        // `bash <<EOF`: the body is code, its words judged where the body puts them.
+        const inner = argvWordAt(text.slice(sink.start, sink.end), ref.start - sink.start);
+        return inner?.role === 'argument'
+          ? [
+              {
+                ...ref,
+                command: `${inner.command ?? 'a command'} (in the code ${sink.shell} reads)`,
+              },
+            ]
+          : [];
+      }
       return sink && (word?.role !== 'assignment' || printsEnvironment(text, ref.start))
         ? [{ ...ref, command: sink.command }]
         : [];
@@ -199,8 +211,8 @@ function printsEnvironment(text: string, at: number): boolean {
  * (`… | sh`, `bash <<EOF`, `source <(…)`, `. FILE`, `bash FILE`: the commands in that code get
  * what it holds in their argv).
  */
-function argvInputs(text: string): { start: number; end: number; command: string }[] {
-  const inputs: { start: number; end: number; command: string }[] = [];
+function argvInputs(text: string): ArgvInput[] {
+  const inputs: ArgvInput[] = [];
   for (const { words, name } of simpleCommandWords(text)) {
     const program = words[name]?.word.split('/').pop();
     const args = words.slice(name + 1);
@@ -235,10 +247,25 @@ function argvInputs(text: string): { start: number; end: number; command: string
     if (substituted.length) for (const sub of substituted) inputs.push({ ...sub, command });
     else if (file && file.word !== '/dev/stdin')
       inputs.push({ start: file.at, end: file.end, command });
-    else if (!isSource || file)
-      for (const source of stdinSources(text, words)) inputs.push({ ...source, command });
+    else if (!isSource || file) {
+      // A here-document's body is the code itself, as written: judged as such.
+      const bodies = hereDocumentBodies(text, words[0]!.at, words.at(-1)!.end);
+      for (const source of stdinSources(text, words)) {
+        const isCode = bodies.some((b) => b.start === source.start && b.end === source.end);
+        inputs.push({ ...source, command, ...(isCode ? { shell: program! } : {}) });
+      }
+    }
   }
   return inputs;
+}
+
+interface ArgvInput {
+  start: number;
+  end: number;
+  /** What gets it in its argv (`curl (by xargs)`, `the commands sh reads as code`). */
+  command: string;
+  /** The input is a here-document's body that this shell runs: its words are judged there. */
+  shell?: string;
 }
 
 /** Shells, which run the code they read from a file or stdin. */
