@@ -458,9 +458,22 @@ function paramReferences(
     }
     return undefined;
   };
+  // By place, so that a range's references are found by a binary search (lint reads long scripts).
+  refs.sort((a, b) => a.start - b.start);
+  const firstAt = (start: number) => {
+    let lo = 0;
+    let hi = refs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (refs[mid]!.start < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
   const paramIn = (start: number, end: number, isOutput = false): string | undefined => {
-    for (const ref of refs) {
-      const param = ref.start >= start && ref.start < end ? paramOf(ref) : undefined;
+    for (let k = firstAt(start); k < refs.length && refs[k]!.start < end; k++) {
+      const ref = refs[k]!;
+      const param = paramOf(ref);
       if (param && !(isOutput && isAssignment(ref.start)) && !isDigested(text, ref.start, end))
         return param;
     }

@@ -81,15 +81,26 @@ const HIDDEN = '\x01';
 
 /** `text` with quoted text as `Q` and comments as spaces (same length: offsets hold). */
 function blankedCode(text: string): string {
-  // Lint asks about one text many times (per word, per reference): the last few are kept.
-  const kept = blanked.get(text);
-  if (kept !== undefined) return kept;
-  const code = blank(text);
-  if (blanked.size >= 16) blanked.delete(blanked.keys().next().value!);
-  blanked.set(text, code);
-  return code;
+  return remembered(blanked, text, blank);
 }
 const blanked = new Map<string, string>();
+const substitutionsOf = new Map<string, ReturnType<typeof substitutions>>();
+const contextsOf = new Map<string, ReturnType<typeof shellContexts>>();
+/** The blanked code with each command substitution hidden (argvWordIn's reading). */
+const hiddenOf = new Map<string, string>();
+
+/**
+ * What `make` gives for `text`, kept: lint asks about one text many times (per word, per
+ * reference). The last few texts of each kind are kept.
+ */
+function remembered<T>(kept: Map<string, T>, text: string, make: (text: string) => T): T {
+  const known = kept.get(text);
+  if (known !== undefined) return known;
+  const made = make(text);
+  if (kept.size >= 16) kept.delete(kept.keys().next().value!);
+  kept.set(text, made);
+  return made;
+}
 
 function blank(text: string): string {
   const contexts = shellContexts(text);
@@ -201,7 +212,7 @@ function argvWordIn(
   whole: string,
   isOutput = false,
 ): CommandWord | undefined {
-  const subs = substitutions(text);
+  const subs = remembered(substitutionsOf, text, substitutions);
   const inside =
     depth < 8 ? subs.find((s) => offset >= s.contentStart && offset < s.contentEnd) : undefined;
   if (!inside && isOutput) return undefined;
@@ -222,10 +233,14 @@ function argvWordIn(
     return argvWordIn(text, inside.start, functions, depth + 1, base, whole) ?? inner;
   }
   // A here-document's body is its command's stdin.
-  if (shellContexts(text).contextAt(offset) === 'heredoc') return { role: 'redirection' };
-  let code = blankedCode(text);
-  for (const s of subs)
-    code = code.slice(0, s.start) + HIDDEN.repeat(s.end - s.start) + code.slice(s.end);
+  if (remembered(contextsOf, text, shellContexts).contextAt(offset) === 'heredoc')
+    return { role: 'redirection' };
+  const code = remembered(hiddenOf, text, (t) => {
+    let hidden = blankedCode(t);
+    for (const s of subs)
+      hidden = hidden.slice(0, s.start) + HIDDEN.repeat(s.end - s.start) + hidden.slice(s.end);
+    return hidden;
+  });
   return wordAt(code, offset, functions, base, whole);
 }
 
