@@ -209,6 +209,27 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret that a group, an if or a loop is given on stdin (<<<, < f) or pipes on, read into an argument', async () => {
+    const r = await lintFixture(
+      script([
+        '{ read -r a; } <<< "$tok"; curl -u "ops:$a" https://x.example',
+        'if read -r b; then curl -u "ops:$b" https://x.example; fi <<< "$tok"',
+        'echo "$tok" > f1',
+        '{ read -r c; curl -u "ops:$c" https://x.example; } < f1',
+        'env | while read -r l; do echo "$l"; done | xargs curl -u',
+        '{ read -r h; ping -c 1 -- "$h"; } <<< "db-1"',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$a"', file),
+      r.at('$b"', file),
+      r.at('$c"', file),
+      // What env prints, and the variable echo prints it from, reach xargs: both are the leak.
+      r.at('env | while', file),
+      r.at('$l"; done', file),
+    ]);
+  });
+
   it('fails a secret that xargs reads from a file (-a, --arg-file) or from an output process substitution (> >(xargs …))', async () => {
     const r = await lintFixture(
       script([

@@ -281,10 +281,44 @@ function loopInputOf(
 }
 
 /**
- * Where a command's stdin comes from in the text: a here-string's word, a pipe into it, or a
- * process substitution redirected into it (`< <(…)`).
+ * Where a command's stdin comes from in the text: its own (ownStdinSources), and that of each
+ * group, `if` or loop around it that is given one (`{ read -r t; } <<< "$T"`, `fi < f`).
  */
 function stdinSources(
+  text: string,
+  words: readonly { word: string; at: number; end: number }[],
+): { start: number; end: number }[] {
+  const at = words[0]?.at ?? -1;
+  return [
+    ...ownStdinSources(text, words),
+    ...compoundInputs(text).flatMap((c) =>
+      at >= c.group.start && at < c.group.end ? c.sources : [],
+    ),
+  ];
+}
+
+/** The groups, `if`s and loops of `text` given a stdin (`} <<< WORD`, `fi < f`), with it. */
+function compoundInputs(
+  text: string,
+): { group: { start: number; end: number }; sources: { start: number; end: number }[] }[] {
+  const kept = compoundsOf.get(text);
+  if (kept) return kept;
+  const compounds = simpleCommandWords(text).flatMap(({ words, name }) => {
+    if (name !== words.length || !/^0?</.test(words[0]?.word ?? '')) return [];
+    const group = groupBefore(text, words[0]!.at);
+    return group ? [{ group, sources: ownStdinSources(text, words) }] : [];
+  });
+  if (compoundsOf.size >= 16) compoundsOf.delete(compoundsOf.keys().next().value!);
+  compoundsOf.set(text, compounds);
+  return compounds;
+}
+const compoundsOf = new Map<string, ReturnType<typeof compoundInputs>>();
+
+/**
+ * Where a command's own stdin comes from in the text: a here-string's word, a pipe into it, or a
+ * process substitution redirected into it (`< <(…)`).
+ */
+function ownStdinSources(
   text: string,
   words: readonly { word: string; at: number; end: number }[],
 ): { start: number; end: number }[] {

@@ -665,7 +665,9 @@ export function pipedInto(text: string, at: number): { start: number; end: numbe
   const code = blankedCode(text).slice(0, at);
   const m = /(?<![|])\|(?:\s|[{(]|\b(?:while|until|if)\b|!)*$/.exec(code);
   if (!m) return undefined;
-  const before = code.slice(0, m.index);
+  // A group or a loop that pipes (`… | while …; done | xargs`): the pipeline starts before it.
+  const group = groupBefore(text, m.index);
+  const before = code.slice(0, group ? group.start : m.index);
   const or = before.lastIndexOf('||');
   const start = Math.max(
     before.lastIndexOf(';'),
