@@ -230,6 +230,28 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret piped into GNU parallel, or into a command whose $(…) argument reads that stdin (curl -u "$(cat)")', async () => {
+    const r = await lintFixture(
+      script([
+        'echo "$tok" | parallel curl -u {} https://x.example',
+        `printf %s "$tok" | curl -u "ops:$(cat)" https://x.example`,
+        `printf %s "$tok" | mysql -u app -p"$(head -n 1)" -e "select 1"`,
+        // The substitution reads no stdin, or stands in an assignment word: in no argv.
+        `printf %s "$tok" | login --user "$(whoami)" --password-stdin`,
+        `printf %s "$tok" | PGPASSWORD="$(cat)" psql -c 'select 1'`,
+        'parallel ping -c 1 -- ::: db-1 db-2',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([
+      r.at('$tok" | parallel', file),
+      r.at('$tok" | curl', file),
+      r.at('$tok" | mysql', file),
+    ]);
+    expect(r.findings.filter((x) => x.rule === 'secret-in-command')[1]!.message).toMatch(
+      /an argument of curl \(through a \$\(…\) reading its stdin\)/,
+    );
+  });
+
   it('fails a secret that xargs reads from a file (-a, --arg-file) or from an output process substitution (> >(xargs …))', async () => {
     const r = await lintFixture(
       script([

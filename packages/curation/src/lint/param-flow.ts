@@ -1,4 +1,5 @@
 import { shellContexts } from '@opsbook/schema';
+import { substitutions } from './command-substitutions.js';
 import { hereDocuments } from './here-documents.js';
 import {
   argvWordAt,
@@ -212,7 +213,8 @@ function printsEnvironment(text: string, at: number): boolean {
  * what it holds in their argv).
  */
 function argvInputs(text: string): ArgvInput[] {
-  const inputs: ArgvInput[] = [];
+  // `… | curl -u "$(cat)"`: a substitution in an argument that reads the command's stdin.
+  const inputs: ArgvInput[] = stdinReadBySubstitution(text);
   for (const { words, name } of simpleCommandWords(text)) {
     const program = words[name]?.word.split('/').pop();
     const args = words.slice(name + 1);
@@ -230,6 +232,17 @@ function argvInputs(text: string): ArgvInput[] {
       const command = `${args[k]?.word.split('/').pop() ?? 'echo'} (by xargs)`;
       for (const source of files.length ? files : stdinSources(text, words))
         inputs.push({ ...source, command });
+      continue;
+    }
+    // GNU parallel reads its arguments from stdin as xargs does, unless given `:::`.
+    if (program === 'parallel' && !args.some((w) => /^::::?\+?$/.test(w.word))) {
+      const command = `${
+        args
+          .find((w) => !w.word.startsWith('-'))
+          ?.word.split('/')
+          .pop() ?? 'echo'
+      } (by parallel)`;
+      for (const source of stdinSources(text, words)) inputs.push({ ...source, command });
       continue;
     }
     const isSource = program === '.' || program === 'source';
@@ -266,6 +279,47 @@ interface ArgvInput {
   command: string;
   /** The input is a here-document's body that this shell runs: its words are judged there. */
   shell?: string;
+}
+
+/** Filters that print what they read on stdin when given no file (`sed`, `grep`: a script). */
+const STDIN_PRINTERS = new Map([
+  ...['cat', 'head', 'tail', 'base64', 'base32', 'xxd', 'cut', 'sort', 'uniq', 'rev', 'tac'].map(
+    (p) => [p, 0] as const,
+  ),
+  ...['sed', 'grep', 'awk', 'jq', 'tr'].map((p) => [p, p === 'tr' ? 2 : 1] as const),
+]);
+
+/**
+ * The stdin of a command whose argument holds a `$(…)` that reads it (`… | curl -u "$(cat)"`:
+ * the substitution runs with the command's stdin): it reaches that argument.
+ */
+function stdinReadBySubstitution(text: string): ArgvInput[] {
+  const subs = substitutions(text);
+  if (!subs.length) return [];
+  const commands = simpleCommandWords(text);
+  return subs.flatMap((sub) => {
+    const first = simpleCommandWords(text.slice(sub.contentStart, sub.contentEnd))[0];
+    const reader = first?.words[first.name];
+    const program = reader?.word.split('/').pop() ?? '';
+    // Operands, the values of `-n 1`, `-d ,`, `-f 2`, `-k 1` aside.
+    const operands = first?.words
+      .slice(first.name + 1)
+      .filter(
+        (w, i, all) =>
+          isOperand(w.word, all[i - 1]?.word) && !/^-[nckdftw]$/.test(all[i - 1]?.word ?? ''),
+      );
+    const isReading =
+      (STDIN_PRINTERS.has(program) && (operands?.length ?? 0) <= STDIN_PRINTERS.get(program)!) ||
+      program === 'read';
+    if (!isReading || first!.words.some((w) => /^\d*</.test(w.word))) return [];
+    const word = argvWordAt(text, sub.start);
+    if (word?.role !== 'argument') return [];
+    // The command the substitution is a word of: the last one to start before it on its list.
+    const command = commands.filter((c) => c.words[0]!.at < sub.start).at(-1);
+    if (!command || /[;&|\n]/.test(text.slice(command.words.at(-1)!.end, sub.start))) return [];
+    const name = `${word.command ?? 'a command'} (through a $(…) reading its stdin)`;
+    return ownStdinSources(text, command.words).map((source) => ({ ...source, command: name }));
+  });
 }
 
 /** Shells, which run the code they read from a file or stdin. */
