@@ -502,6 +502,7 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
         'cp f1 f6; curl -u "ops:$(head -n 1 f6)" https://x.example',
         // The file's name is no secret: curl reads the file itself (no argv holds its content).
         'curl --data @f1 -T f3 https://x.example',
+        'id=$(docker run -d --env-file f1 img); docker logs "$id"',
         'sha256sum f1 | xargs -n 1 echo',
         'echo hello > f5; curl -H "X-Greeting: $(cat f5)" https://x.example',
       ]),
