@@ -10,7 +10,7 @@ import {
   simpleCommandWords,
 } from './shell-commands.js';
 import { argvInputs } from './stdin-sources.js';
-import { valueFlows } from './value-flows.js';
+import { DECLARATIONS, valueFlows } from './value-flows.js';
 
 /** A param's value expanded where the shell hands it to a program. */
 export interface ParamUse {
@@ -131,9 +131,6 @@ interface Print {
   through: string;
 }
 
-/** The declarations, which print variables when given no name, or -p. */
-const PRINTING_DECLARATIONS = new Set(['export', 'declare', 'typeset', 'readonly', 'local']);
-
 /**
  * Where a command prints variables, secret params among them: `env` (no program to run) and
  * `printenv` (no name) print the environment, `set` (no word), `export`, `declare`, `typeset`,
@@ -158,8 +155,7 @@ function variablePrints(text: string): Print[] {
     if (program === 'env' && operands.every((w) => /^[A-Za-z_]\w*=/.test(w.word)))
       return [...prints, whole];
     if (program === 'set' && !rest.length && command.word === 'set') return [...prints, whole];
-    if (!PRINTING_DECLARATIONS.has(command.word) || options.some((o) => /^-\w*[fF]/.test(o)))
-      return prints;
+    if (!DECLARATIONS.has(command.word) || options.some((o) => /^-\w*[fF]/.test(o))) return prints;
     if (!operands.length) return [...prints, whole];
     // `declare -p NAME`: NAME's value, quoted, on the output.
     if (options.some((o) => /^-\w*p/.test(o)))

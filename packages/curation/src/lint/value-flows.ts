@@ -29,7 +29,8 @@ export type Flow =
   /** `at`: where the shift stands (in a function's body, it moves that function's params). */
   | { kind: 'shift'; count: number; at: number };
 
-const DECLARATIONS = new Set(['export', 'readonly', 'local', 'declare', 'typeset']);
+/** The declaration builtins: they assign, and print variables when given no name or -p. */
+export const DECLARATIONS = new Set(['export', 'readonly', 'local', 'declare', 'typeset']);
 
 /** How values move between variables: assignments, `set -- WORDS`, `shift N`. */
 export function valueFlows(text: string, functions: readonly ShellFunction[]): Flow[] {
