@@ -520,6 +520,7 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     expect(messages[0]).toMatch(
       /secret param 'token' \(written to the file f1, from \$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl/,
     );
+    expect(messages[0]).toMatch(/PGPASSWORD="\$OPSBOOK_PARAM_TOKEN" psql/);
   });
 
   it('fails a secret reached through a nameref (declare -n, local -n) or an array element assigned by index', async () => {
@@ -703,6 +704,9 @@ describe('secret-in-command: a run: block placeholder handed to xargs', () => {
     const messages = r.findings.filter((f) => f.rule === 'secret-in-command').map((f) => f.message);
     expect(messages[0]).toMatch(
       /secret param 'token' \(\$OPSBOOK_PARAM_TOKEN\) is expanded into an argument of curl \(by xargs\)/,
+    );
+    expect(messages[2]).toMatch(
+      /host var 'db_password' \(named as a credential; its value, from \{\{ host\.vars\.db_password \}\}\) .*PGPASSWORD=\{\{ host\.vars\.db_password \}\} psql/,
     );
   });
 });

@@ -188,6 +188,11 @@ export function ownRuleFindings(
     for (const leak of secretsInArguments(text.text, secretParams, seeds)) {
       if (leak.param.startsWith(CREDENTIAL_PREFIX)) {
         const name = leak.param.slice(CREDENTIAL_PREFIX.length);
+        // What to hand over in the hint: the variable, or the placeholder when none holds it
+        // there (a file, a run: block's placeholder read by xargs).
+        const value = isShellVariable(leak.variable)
+          ? `"$${leak.variable}"`
+          : `{{ host.vars.${name} }}`;
         add(
           'secret-in-command',
           {
@@ -195,7 +200,7 @@ export function ownRuleFindings(
             ...positionOf(text, leak.start),
             ...endOf(positionOf(text, leak.end - 1)),
           },
-          `host var '${name}' (${whyCredential(name)}; ${leak.through ?? `$${leak.variable}`}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+          `host var '${name}' (${whyCredential(name)}; ${leak.through ?? `$${leak.variable}`}, from {{ host.vars.${name} }}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD=${value} psql …), or on stdin (printf '%s' ${value} | …)`,
           step,
         );
         continue;
@@ -210,6 +215,7 @@ export function ownRuleFindings(
         : leak.variable === variable
           ? ''
           : `$${leak.variable}, from `;
+      const shown = isShellVariable(leak.variable) ? leak.variable : variable;
       add(
         'secret-in-command',
         {
@@ -217,7 +223,7 @@ export function ownRuleFindings(
           ...positionOf(text, leak.start),
           ...endOf(positionOf(text, leak.end - 1)),
         },
-        `${vault !== undefined ? 'Ansible Vault encrypted host var' : 'secret param'} '${name}' (${via}$${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${leak.variable}" psql …), or on stdin (printf '%s' "$${leak.variable}" | …)`,
+        `${vault !== undefined ? 'Ansible Vault encrypted host var' : 'secret param'} '${name}' (${via}$${variable}) is expanded into an argument of ${leak.command ?? 'a command'}: every user of the host can read it in ps and /proc; hand it over in the environment the program reads, as an assignment word before the command (e.g. PGPASSWORD="$${shown}" psql …), or on stdin (printf '%s' "$${shown}" | …)`,
         step,
       );
     }
@@ -374,6 +380,11 @@ const endOf = (p: { line: number; col: number }) => ({ endLine: p.line, endCol: 
 
 /** The start of a use's `param` that is a host var named as a credential (a param's name has no colon). */
 const CREDENTIAL_PREFIX = 'host:';
+
+/** A name `$NAME` expands (a variable, a positional param), not a file's or a placeholder's stand-in. */
+function isShellVariable(name: string): boolean {
+  return /^(?:[A-Za-z_]\w*|\d+|[@*])$/.test(name);
+}
 
 /**
  * A host var whose name says it holds a credential (`db_password`, `api_token`, `secret_key`):
