@@ -6,21 +6,19 @@ import {
   type RunbookBundle,
 } from '@opsbook/schema';
 import { holdsNoCommand } from '../script-empty.js';
-import { lineIndex } from './line-index.js';
-import type { LintFinding } from './lint-finding.js';
-import { lintRules, type OwnRuleId } from './lint-rules.js';
-import { paramVariable, secretsInArguments, unquotedParams, VAULT_PREFIX } from './param-flow.js';
-import type { Placeholder } from './run-block.js';
 import {
-  argvWordAt,
-  type CommandWord,
-  commandWordAt,
   remoteHops,
   type SiblingFileUse,
   siblingFileUses,
   unpinnedDownloads,
   unprivilegedCommands,
-} from './shell-commands.js';
+} from './command-checks.js';
+import { lineIndex } from './line-index.js';
+import type { LintFinding } from './lint-finding.js';
+import { lintRules, type OwnRuleId } from './lint-rules.js';
+import { paramVariable, secretsInArguments, unquotedParams, VAULT_PREFIX } from './param-flow.js';
+import type { Placeholder } from './run-block.js';
+import { argvWordAt, type CommandWord, commandWordAt } from './shell-commands.js';
 import { type LocatedStep, positionOf, type ShellText } from './shell-texts.js';
 
 /** opsbook's own rules (lint-rules.ts) over one runbook: pure, given its steps and shell texts. */

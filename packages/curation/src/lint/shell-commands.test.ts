@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { simpleCommands, unpinnedDownloads, unprivilegedCommands } from './shell-commands.js';
+import { unpinnedDownloads, unprivilegedCommands } from './command-checks.js';
+import { simpleCommands } from './shell-commands.js';
 
 describe('simpleCommands', () => {
   it('finds each command, its operand and whether it reads a pipe', () => {

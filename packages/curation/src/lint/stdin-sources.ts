@@ -1,7 +1,6 @@
 import { substitutions } from './command-substitutions.js';
 import { inputFiles, isOperand } from './file-flow.js';
 import {
-  argvWordAt,
   groupBefore,
   hereDocumentBodies,
   loopInput,
@@ -9,8 +8,8 @@ import {
   pipedInto,
   processSubstitutionAt,
   processSubstitutionInputs,
-  simpleCommandWords,
-} from './shell-commands.js';
+} from './pipe-structure.js';
+import { argvWordAt, simpleCommandWords } from './shell-commands.js';
 
 /*
  * Where a command's stdin comes from in a step's shell, and which inputs become a program's

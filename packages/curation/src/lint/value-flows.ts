@@ -1,12 +1,6 @@
 import { descriptorFile, fileVariable, isOperand, outputFiles } from './file-flow.js';
-import {
-  callsShellFunction,
-  groupBefore,
-  hereDocumentBodies,
-  isPipeSubshell,
-  type ShellFunction,
-  simpleCommandWords,
-} from './shell-commands.js';
+import { groupBefore, hereDocumentBodies, isPipeSubshell } from './pipe-structure.js';
+import { callsShellFunction, type ShellFunction, simpleCommandWords } from './shell-commands.js';
 import { loopInputOf, stdinSources } from './stdin-sources.js';
 
 /*
