@@ -560,7 +560,18 @@ function streamMasker(
       // here would go on after the pause unread (a dump line's last bytes, a secret's end).
       const lineEnd = pending.lastIndexOf('\n') + 1;
       if (lineEnd === 0) return '';
-      if (afterPause) pending = maskAfterPause(pending);
+      if (afterPause) {
+        // Lines held since the last pause that are all inside a target, short of its end (the
+        // middle lines of `base64 -w 12`, printed a line a pause): a piece of the secret
+        // between two pauses, starred line by line; the text after them is still after a cut.
+        const lines = pending.slice(0, lineEnd);
+        if (isInsideTarget(lines, targets)) {
+          pending = pending.slice(lineEnd);
+          atLineStart = true;
+          return maskByLine(lines);
+        }
+        pending = maskAfterPause(pending);
+      }
       const rest = pending.slice(pending.lastIndexOf('\n') + 1);
       pending = pending.slice(0, pending.length - rest.length);
       const out = release();
@@ -577,18 +588,27 @@ function streamMasker(
   function release(): string {
     const out = pending;
     pending = '';
+    const pieceOfForm = holdFrom.pieceOf?.(out, atLineStart) ?? out.length;
     // It holds the last lines of a dump: masked as the end of the output, and a beginning of a
-    // secret it ends with as well.
-    if (dumps.targets.length > 0 && mayHoldDump(shown.lines + out))
-      return maskPieceAtEnd(letOut(out, '', true, false), targets);
+    // secret it ends with as well; wrapped lines that end it with a piece of a form (a pause
+    // right after the first line of `base64 -w 12`, printed after a dump) starred line by line.
+    if (dumps.targets.length > 0 && mayHoldDump(shown.lines + out)) {
+      // (Not a dump's own lines: those have columns, a wrapped form's lines have none.)
+      if (
+        pieceOfForm === out.length ||
+        /\S[ \t]+\S/.test(out.slice(out.lastIndexOf('\n', pieceOfForm - 1) + 1))
+      )
+        return maskPieceAtEnd(letOut(out, '', true, false), targets);
+      const form = widenedToWhole(out, pieceOfForm, matches(out, atLineStart));
+      return (
+        (form > 0 ? letOut(out.slice(0, form), '', true, false) : '') + maskByLine(out.slice(form))
+      );
+    }
     // From where a secret may begin, what is held back is a piece of one if shown whole. What
     // comes before it (a line held as it might have become a wrapped line) is masked as any
     // output, up to a whole secret that a beginning overlaps: that is masked with the rest.
     // Or from the first of wrapped lines that end it with a piece of a form they go on with.
-    let start = Math.min(
-      startOfPossibleSecret(out, 0, targets),
-      holdFrom.pieceOf?.(out, atLineStart) ?? out.length,
-    );
+    let start = Math.min(startOfPossibleSecret(out, 0, targets), pieceOfForm);
     const spans = matches(out, atLineStart);
     for (let moved = true; moved; ) {
       moved = false;
@@ -617,6 +637,28 @@ function mayGoOnEnding(text: string, { all: targets }: Targets): boolean {
     if (at >= 0 && at + joined.length < t.length) return true;
   }
   return false;
+}
+
+/** `start`, moved back to the start of a whole secret (`spans`) that overlaps it. */
+function widenedToWhole(text: string, start: number, spans: Span[]): number {
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const [s, e] of spans)
+      if (s < start && e > start) {
+        start = s;
+        moved = true;
+      }
+  }
+  return Math.min(start, text.length);
+}
+
+/**
+ * Whether `text` (4+ characters, line breaks left out) is a piece of a target that neither ends
+ * it: the middle of a secret's form, as a pause on each side leaves it.
+ */
+function isInsideTarget(text: string, targets: Targets): boolean {
+  const joined = text.replace(/\r?\n[ \t]*/g, '');
+  return joined.length >= MIN_SECRET_PIECE && mayGoOnEnding(text, targets);
 }
 
 /** The start of the line `at` is inside, if that line may be a dump line; else `at`. */

@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createSecretMask } from './secret-mask.js';
+
+/** Every `k` characters in a row of `text`, whitespace and line ends left out. */
+function windows(text: string, k: number): Set<string> {
+  const flat = text.replace(/\s+/g, '');
+  const out = new Set<string>();
+  for (let i = 0; i + k <= flat.length; i++) out.add(flat.slice(i, i + k));
+  return out;
+}
+
+const sh = (script: string, input: string) =>
+  execFileSync('bash', ['-c', script], { input, encoding: 'utf8' });
+
+describe('a stream with pauses (flush) at random places', () => {
+  it('never shows more of a secret than masking the whole output does (seeded)', () => {
+    let seed = 8122026;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it';
+    const key = 'k3y/Sec+'.repeat(5);
+    const pass = 'hunter2-Pa55w0rd';
+    const secrets = [token, key, pass];
+    const forms: string[] = [];
+    for (const s of secrets) {
+      forms.push(`${s}\n`, `pw=${s}\r\n`, `${s}\r`);
+      for (let w = 8; w <= 15; w++)
+        forms.push(sh(`base64 -w ${w}`, s), sh(`base64 -w ${w}`, `u:${s}`));
+      for (const c of [4, 5, 7]) forms.push(sh(`xxd -p -c ${c}`, s));
+      forms.push(sh('fold -w 9', `${s}\n`), sh('fold -w 11', Buffer.from(s).toString('hex')));
+      forms.push(sh('od -An -t u1', s), sh('od -t d1', `x${s}`), sh('xxd', `user: ${s}`));
+      forms.push(sh('base64 -w 12 | tr "\\n" "\\r"', s));
+    }
+    const noise = ['ok\n', 'waiting\n', 'QUJDRUZH\n', '\n', '  ', 'abc', 'Zm9vYmFy\n', '\r'];
+    // The forms a leak would show: the secret, its hex, its base64 at each shift (inner part).
+    const leakWindows = new Set<string>();
+    for (const s of secrets)
+      for (const form of [
+        s,
+        Buffer.from(s).toString('hex'),
+        Buffer.from(s).toString('hex').toUpperCase(),
+        ...['', 'u', 'u:'].map((p) => Buffer.from(`${p}${s}`).toString('base64').slice(4, -4)),
+      ])
+        for (const w of windows(form, 10)) leakWindows.add(w);
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      for (let i = 0; i < 6; i++)
+        text += next(2) === 0 ? forms[next(forms.length)]! : noise[next(noise.length)]!;
+      text += 'end\n';
+      const whole = createSecretMask(secrets).mask(text);
+      const allowed = windows(whole, 10);
+      const stream = createSecretMask(secrets).maskStream();
+      let out = '';
+      const pauses: number[] = [];
+      for (let at = 0; at < text.length; ) {
+        const size = 1 + next(next(2) === 0 ? 6 : 60);
+        out += stream.push(text.slice(at, at + size));
+        at += size;
+        if (next(3) === 0) {
+          out += stream.flush();
+          pauses.push(at);
+        }
+      }
+      out += stream.end();
+      const leaked = [...windows(out, 10)].filter((w) => leakWindows.has(w) && !allowed.has(w));
+      expect(leaked, `round ${round}: ${JSON.stringify(text)} pauses ${pauses}\n${out}`).toEqual(
+        [],
+      );
+    }
+  });
+});
+
+describe('a form printed a line at a time, a pause after each line', () => {
+  const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it';
+  /** Pushes `text` a line at a time, pausing (flush) after each; returns all it let out. */
+  const paused = (secrets: string[], text: string) => {
+    const stream = createSecretMask(secrets).maskStream();
+    let out = '';
+    for (const line of text.split(/(?<=\n)/)) out += stream.push(line) + stream.flush();
+    return out + stream.end();
+  };
+
+  it('stars the middle lines of base64 -w 12 and xxd -p -c 5 as masking the whole output does', () => {
+    for (const text of [
+      sh('base64 -w 12', token),
+      sh('base64 -w 12', `u:${token}`),
+      sh('xxd -p -c 5', token),
+    ]) {
+      const whole = createSecretMask([token]).mask(text);
+      expect(whole, text).not.toContain('V0NibnNOZDRv');
+      // The first line may be starred whole (a pause ends it: read as the end of the output).
+      const shown = paused([token], text).split('\n');
+      expect(shown.slice(1), text).toEqual(whole.split('\n').slice(1));
+      expect(['***', whole.split('\n')[0]], text).toContain(shown[0]);
+    }
+  });
+
+  it('stars the first line of a form that a pause ends, after a dump of another secret', () => {
+    const pass = 'hunter2-Pa55w0rd';
+    const text = `${sh('od -An -t u1', pass)}${sh('base64 -w 14', `u:${pass}`)}end\n`;
+    const firstLine = sh('base64 -w 14', `u:${pass}`).split('\n')[0]!;
+    const stream = createSecretMask([token, pass]).maskStream();
+    const cut = text.indexOf(firstLine) + firstLine.length + 1;
+    const shown = stream.push(text.slice(0, cut)) + stream.flush() + stream.push(text.slice(cut));
+    expect(shown + stream.end()).not.toContain(firstLine.slice(4));
+  });
+});
