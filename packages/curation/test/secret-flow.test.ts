@@ -209,6 +209,18 @@ describe("secret-in-command: a secret followed into a program's argv", () => {
     ]);
   });
 
+  it('fails a secret handed on through a descriptor exec opens on a process substitution (exec 3< <(…)), read back into an argument', async () => {
+    const r = await lintFixture(
+      script([
+        'exec 3< <(printf %s "$tok"); read -r x <&3; curl -u "ops:$x" https://x.example',
+        'exec 6< <(echo "$(printf %s "$tok")"); xargs curl -u <&6',
+        // A descriptor on a process substitution that prints no secret.
+        'exec 5< <(date +%s); read -r y <&5; curl -H "X-Y: $y" https://x.example',
+      ]),
+    );
+    expect(r.of('secret-in-command')).toEqual([r.at('$x"', file), r.at('<&6', file)]);
+  });
+
   it('fails a secret that a group, an if or a loop is given on stdin (<<<, < f) or pipes on, read into an argument', async () => {
     const r = await lintFixture(
       script([

@@ -105,10 +105,23 @@ export function valueFlows(text: string, functions: readonly ShellFunction[]): F
     // `exec 3<<<"$T"`, `exec 3<<EOF`: descriptor 3 reads it (`read -r x <&3`).
     if (program === 'exec')
       words.slice(name + 1).forEach((w, i, all) => {
+        const next = all[i + 1];
+        // `exec 3< <(printf %s "$T")`: descriptor 3 reads what the process substitution prints.
+        const sub = /^(\d+)<(?:[ \t]*)(<\(.*)?$/.exec(w.word);
+        const subFile = sub && descriptorFile(sub[1]!);
+        if (sub && subFile) {
+          const source = sub[2]
+            ? { start: w.end - sub[2].length, end: w.end }
+            : next?.word === '<' && text[next.end] === '('
+              ? { start: next.at, end: closingParen(text, next.end) }
+              : undefined;
+          if (source)
+            flows.push({ kind: 'assign', name: fileVariable(subFile), ...source, isOutput: true });
+          return;
+        }
         const m = /^(\d+)(<<<|<<-?)(.*)$/.exec(w.word);
         const file = m && descriptorFile(m[1]!);
         if (!m || !file) return;
-        const next = all[i + 1];
         const from =
           m[2] === '<<<'
             ? m[3]
@@ -243,6 +256,16 @@ function wordEnd(text: string, start: number): number {
       if (c === quote) quote = undefined;
     } else if (c === '"' || c === '`') quote = c;
     else if (/[\s;&|<>()]/.test(c)) return i;
+  }
+  return text.length;
+}
+
+/** Where the parenthesis opened at `open` closes (after it), or the text's end (bounded scan). */
+function closingParen(text: string, open: number): number {
+  let depth = 0;
+  for (let at = open; at < text.length; at++) {
+    if (text[at] === '(') depth++;
+    else if (text[at] === ')' && --depth === 0) return at + 1;
   }
   return text.length;
 }
