@@ -108,3 +108,16 @@ describe('a form printed a line at a time, a pause after each line', () => {
     expect(shown + stream.end()).not.toContain(firstLine.slice(4));
   });
 });
+
+describe('a whole secret printed right after a pause', () => {
+  it('is masked whole, also when it ends with its own beginning (k3y/Sec+ repeated)', () => {
+    for (const secret of ['k3y/Sec+'.repeat(5), 'admin-2024-x-admin-2024']) {
+      // Another secret, printed with a pause inside it and one after it.
+      const stream2 = createSecretMask([secret, 'hunter2-Pa55w0rd']).maskStream();
+      let out = stream2.push('hun') + stream2.flush();
+      out += stream2.push('ter2-Pa55w0rd\n') + stream2.flush();
+      out += stream2.push(`${secret}\nend\n`) + stream2.end();
+      expect(out, secret).toBe('***\n***\nend\n');
+    }
+  });
+});

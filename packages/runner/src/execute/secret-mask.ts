@@ -506,6 +506,9 @@ function streamMasker(
    */
   const maskAfterPause = (text: string): string => {
     afterPause = false;
+    // A whole secret is masked whole as anywhere: its beginning read as the end of it (a secret
+    // that ends with its own beginning, `k3y/Sec+k3y/Sec+`) would leave the rest shown.
+    if (targets.all.some((t) => text.startsWith(t))) return text;
     return maskPieceAtStart(joinedPieceAtStart(text), targets);
   };
   const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
