@@ -31,6 +31,7 @@ spec:
       run: |
         printf 'u:%s' "$OPSBOOK_PARAM_KEY" | base64 -w 12 | while IFS= read -r l; do printf '%s\\n' "$l"; sleep 1.5; done
         printf %s "$OPSBOOK_PARAM_KEY" | xxd -p -c 5 | while IFS= read -r l; do printf '%s\\n' "$l"; sleep 1.5; done
+        printf 'cr:%s' "$OPSBOOK_PARAM_KEY" | base64 -w 12 | tr '\\n' '\\r'; echo
         echo done
 `,
 };
@@ -75,8 +76,13 @@ describe('a step printing a form of a secret a line at a time, pausing after eac
       .match(/.{1,12}/g)!
       .slice(1, -1);
     const hexLines = Buffer.from(key).toString('hex').match(/.{10}/g)!;
+    // The same wrapped with CR-only line ends (after `cr:`, so its lines differ from the first form's).
+    const crLines = Buffer.from(`cr:${key}`)
+      .toString('base64')
+      .match(/.{1,12}/g)!
+      .slice(1, -1);
     for (const [i, text] of [r.stdout, r.stderr, shown.stdout, ...stateTexts].entries()) {
-      const leaked = [...b64Lines, ...hexLines].filter((l) => text.includes(l));
+      const leaked = [...b64Lines, ...hexLines, ...crLines].filter((l) => text.includes(l));
       expect(leaked, `output ${i} shows a line of a form of the key`).toEqual([]);
     }
   }, 120_000);

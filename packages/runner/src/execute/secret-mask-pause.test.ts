@@ -121,3 +121,18 @@ describe('a whole secret printed right after a pause', () => {
     }
   });
 });
+
+describe('forms with CR-only line ends (tr "\\n" "\\r")', () => {
+  it('are masked as the same forms with LF line ends, the CRs kept', () => {
+    const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it';
+    const { mask } = createSecretMask([token]);
+    for (const form of ['base64 -w 12', 'xxd -p -c 5', 'od -An -t u1', 'xxd']) {
+      const lf = sh(form, token);
+      const cr = lf.replaceAll('\n', '\r');
+      expect(mask(`${cr}\nend\n`), form).toBe(`${mask(lf).replaceAll('\n', '\r')}\nend\n`);
+      expect(mask(lf), form).not.toBe(lf);
+    }
+    // Ordinary output with carriage returns (a progress line) is left as it is.
+    expect(mask('10%\r50%\r100%\ndone\n')).toBe('10%\r50%\r100%\ndone\n');
+  });
+});

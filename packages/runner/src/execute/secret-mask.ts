@@ -111,7 +111,10 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
     }
     return masked;
   };
-  const mask: Masker = (text) => maskPlain(dumps.mask(text, WHOLE_TEXT));
+  const mask: Masker = (text) =>
+    withLoneCrAsLineEnd(maskPlain(dumps.mask(text, WHOLE_TEXT)), (t) =>
+      maskPlain(dumps.mask(t, WHOLE_TEXT)),
+    );
   /**
    * mask, and wrapped lines that end the text with a piece of a form they go on with masked line
    * by line, from the start of a whole secret that overlaps them.
@@ -155,7 +158,27 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
   };
 }
 
-/** `createSecretMask(secrets).mask`. */
+/**
+ * `masked`, read again with each lone CR (`tr '\n' '\r'`, a terminal's carriage returns) as a
+ * line end, so a form wrapped over lines, or a dump, with CR-only line ends is found as with LF;
+ * the CRs are given back where they were (a secret masked whole over several of them leaves them
+ * as LFs).
+ */
+function withLoneCrAsLineEnd(masked: string, maskAgain: Masker): string {
+  if (!/\r(?!\n)/.test(masked)) return masked;
+  const ends: string[] = [];
+  const lf = masked.replace(/\r\n|\r|\n/g, (end) => {
+    ends.push(end);
+    return end === '\r' ? '\n' : end;
+  });
+  const again = maskAgain(lf);
+  if (again === lf) return masked;
+  const lines = again.split(/\r\n|\n/);
+  if (lines.length !== ends.length + 1) return again;
+  return lines.map((line, i) => line + (ends[i] ?? '')).join('');
+}
+
+/** `createSecretMask(secrets).mask`. */ /** `createSecretMask(secrets).mask`. */
 export function createMasker(secrets: readonly string[]): Masker {
   return createSecretMask(secrets).mask;
 }
