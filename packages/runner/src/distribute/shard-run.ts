@@ -71,6 +71,9 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
       runId: job.runId,
       lease: shardLease(job.runId, job.shard),
       mask: (text) => mask(text),
+      // After a restart (or this worker stopped past the dead-after time) the lease was free: a
+      // submitter may have given the job back meanwhile, and another worker be on its way to it.
+      ...(req.isJobStillTaken ? { isLeaseStillOwn: req.isJobStillTaken } : {}),
     });
   } catch (e) {
     if (e instanceof ValidationError)

@@ -35,6 +35,14 @@ export interface SessionOptions {
    * else is done on it; the session is ended (and the lease let go) if it fails.
    */
   onLeaseTaken?: ((client: Client) => Promise<void>) | undefined;
+  /**
+   * Asked each time the lease is taken again after a reconnection: false fences the session out
+   * for good (LEASE_LOST), as a lease found held does. The lease was free while the session was
+   * down, and another process may have taken it, acted under it and let it go meanwhile (a
+   * submitter that gave a shard's job back to the queue): what this process held it for may be
+   * another's now.
+   */
+  isLeaseStillOwn?: ((client: Client) => Promise<boolean>) | undefined;
   retryForMs?: number | undefined;
 }
 
@@ -64,6 +72,7 @@ export function openJournalSession(options: SessionOptions): JournalSession {
   let current: Promise<Client> | undefined;
   let fenced: Error | undefined;
   let closed = false;
+  let leaseTakings = 0;
 
   const connect = async (): Promise<Client> => {
     const { default: pg } = await import('pg');
@@ -94,6 +103,21 @@ export function openJournalSession(options: SessionOptions): JournalSession {
             { lease: options.lease },
           );
           throw fenced;
+        }
+        if (leaseTakings++ > 0 && options.isLeaseStillOwn) {
+          const isOwn = await options.isLeaseStillOwn(client).catch(async (e: unknown) => {
+            await client.end().catch(() => undefined);
+            throw e;
+          });
+          if (!isOwn) {
+            await client.end().catch(() => undefined);
+            fenced = new stateErrors.WorkFailedError(
+              'LEASE_LOST',
+              `${options.lease} was free while this process's connection was down, and what it was held for is no longer this process's (another took it over meanwhile): this process writes nothing more under it`,
+              { lease: options.lease },
+            );
+            throw fenced;
+          }
         }
         try {
           await options.onLeaseTaken?.(client);

@@ -135,6 +135,54 @@ describe('a journal several processes append to', () => {
     await store.close();
   });
 
+  it('fences out a writer whose session died while another took its lease and let it go (a shard given back): LEASE_LOST, nothing written', async () => {
+    const { url, name } = await freshDatabase(pg);
+    const store = await claimedRun(url);
+    const submitter = await SharedJournal.create({ url, runId: 'r1' });
+    await submitter.append({ type: 'run-start', ticket: 'OPS-7', hosts: [] });
+    // What a worker asks on taking its shard's lease again: is the shard's job still its own?
+    let isJobOwn = true;
+    const worker = await SharedJournal.join({
+      url,
+      runId: 'r1',
+      lease: 'run r1 shard 0',
+      isLeaseStillOwn: async () => isJobOwn,
+    });
+    // A restart ends the worker's session while it is stopped (SIGSTOP) before its first host.
+    await pg.psql(
+      "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted",
+      name,
+    );
+    for (let i = 0; i < 500; i++) {
+      const held = await pg.psql(
+        "select count(*) from pg_locks where locktype = 'advisory' and granted",
+        name,
+      );
+      if (held.trim() === '0') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // The submitter takes the lease, gives the job back to the queue, and lets the lease go.
+    const giver = await SharedJournal.join({ url, runId: 'r1', lease: 'run r1 shard 0' });
+    isJobOwn = false;
+    await giver.append({
+      type: 'shard-returned',
+      shard: 0,
+      zone: 'dc1',
+      hosts: ['web-1'],
+      worker: 'pool-1',
+      reason: 'given back',
+    });
+    await giver.close();
+    // The worker resumes: its lease is free, but what it held it for is another's now.
+    await expect(
+      worker.append({ type: 'host-start', host: 'web-1', connection: {} }),
+    ).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    const lines = await submitter.linesAfter(0);
+    expect(lines.map((l) => l.type)).toEqual(['run-start', 'shard-returned']);
+    for (const j of [worker, submitter]) await j.close();
+    await store.close();
+  });
+
   it('starts a host once per run: a second host-start of it, from any writer, is refused', async () => {
     const { url } = await freshDatabase(pg);
     const store = await claimedRun(url);

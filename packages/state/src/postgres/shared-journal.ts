@@ -35,6 +35,13 @@ export interface SharedJournalOptions {
    * the one session `submitterLeaseHolders` believes.
    */
   isSubmitter?: boolean;
+  /**
+   * Asked each time `lease` is taken again after a reconnection (a restart, a dropped
+   * connection): false fences this journal out for good (LEASE_LOST). A worker asks whether its
+   * shard's job is still its own: a submitter may have taken the free lease meanwhile and given
+   * the job back to the queue, then let the lease go.
+   */
+  isLeaseStillOwn?: () => Promise<boolean>;
   /** How long appends and reads retry while the server is down (default 30 s). */
   retryForMs?: number;
 }
@@ -392,8 +399,10 @@ export class SharedJournal {
 /** The journal's session; a submitter's records itself as the run's each time it takes its lease. */
 function sessionOf(options: SharedJournalOptions): JournalSession {
   const { runId } = options;
+  const { isLeaseStillOwn } = options;
   return openJournalSession({
     ...options,
+    isLeaseStillOwn: isLeaseStillOwn && (() => isLeaseStillOwn()),
     onLeaseTaken: options.isSubmitter ? (client) => recordSubmitter(client, runId) : undefined,
   });
 }
