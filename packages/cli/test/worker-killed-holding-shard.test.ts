@@ -296,4 +296,66 @@ describe('a worker that dies holding a shard before any host of it', () => {
       ).trim(),
     ).toBe('0');
   });
+
+  it('a worker cut off after checking its job and before its first host, its job given back meanwhile, is fenced out on taking the lease again (LEASE_LOST), touching no host, and the shard runs once', async () => {
+    const database = await team.freshDatabase();
+    const dir = await markerDir('given-back-after-check');
+    const file = await approvedFile(
+      world,
+      'counted',
+      'given-back-after-check.json',
+      [world.people.alice],
+      { params: { dir }, target: 'h1', env: team.dbEnv },
+    );
+    const run = team.submit(['run', file, '--distribute', '--json']);
+    const shardKey = await dc1ShardKey(database);
+    // Held up past its check that the job is its own, on the shard's lease session (checkSubmitter).
+    const submitters = await lockTable(database, 'opsbook_run_submitters');
+    let migrations: Awaited<ReturnType<typeof lockTable>> | undefined;
+    let dc1: RunningCli;
+    try {
+      dc1 = await team.startWorker('dc1');
+      const waiting = (table: string) =>
+        pg
+          .psql(
+            `select count(*) from pg_locks where relation = '${table}'::regclass and not granted`,
+            database,
+          )
+          .then((n) => n.trim() !== '0');
+      await waitFor(() => waiting('opsbook_run_submitters'), 'the worker past its job check');
+      // Its session ends (a restart, as the worker sees it); taking it again waits on the
+      // schema's version, so that the job is given back while the lease is free.
+      migrations = await lockTable(database, 'opsbook_schema_migrations');
+      await pg.psql(
+        `select pg_terminate_backend(pid) from pg_locks
+         where relation = 'opsbook_run_submitters'::regclass and not granted`,
+        database,
+      );
+      await waitFor(() => waiting('opsbook_schema_migrations'), 'the worker to connect again');
+      const returned = await pg.psql(
+        `update graphile_worker._private_jobs set attempts = greatest(0, attempts - 1), locked_by = null, locked_at = null,
+           run_at = now() + interval '15 seconds'
+         where key = '${shardKey}' and locked_by = '${poolOf(dc1)}' returning id`,
+        database,
+      );
+      expect(returned.trim()).not.toBe('');
+    } finally {
+      await submitters.release();
+      await migrations?.release();
+    }
+    await waitFor(
+      async () => dc1.stderr().includes('LEASE_LOST') || (await runsOf(dir, 'h1')) > 0,
+      'the worker to be fenced out, or to run h1',
+    );
+    // Before, it took the free lease back unasked and ran h1 under the job given back.
+    expect(await runsOf(dir, 'h1')).toBe(0);
+    expect(dc1.stderr()).toMatch(/LEASE_LOST/);
+    // This machine recorded h1 as its own (worker-runs/) before it was fenced out: the job given
+    // back is for another machine's worker of the zone, which runs it once.
+    dc1.child.kill('SIGKILL');
+    await team.startWorker('dc1', { site: dc1b });
+    const r = await team.finished(run);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await runsOf(dir, 'h1')).toBe(1);
+  });
 });
