@@ -55,6 +55,29 @@ async function markerDir(name: string): Promise<string> {
   return dir;
 }
 
+/** A fresh database, a marker folder `name`, and an approval of `counted` on h1 writing there. */
+async function approvedOnH1(
+  name: string,
+): Promise<{ database: string; dir: string; file: string }> {
+  const database = await team.freshDatabase();
+  const dir = await markerDir(name);
+  const file = await approvedFile(world, 'counted', `${name}.json`, [world.people.alice], {
+    params: { dir },
+    target: 'h1',
+    env: team.dbEnv,
+  });
+  return { database, dir, file };
+}
+
+/** Whether a session of `database` waits for a lock on `table`. */
+async function waitingOn(database: string, table: string): Promise<boolean> {
+  const n = await pg.psql(
+    `select count(*) from pg_locks where relation = '${table}'::regclass and not granted`,
+    database,
+  );
+  return n.trim() !== '0';
+}
+
 async function runsOf(dir: string, host: string): Promise<number> {
   const file = path.join(dir, `${host}.runs`);
   if (!exists(file)) return 0;
@@ -149,19 +172,7 @@ async function expectRanOnceAfterGivingBack(
 
 describe('a worker that dies holding a shard before any host of it', () => {
   it('is found gone by its lease, and its shard is given back to the queue and run once by another worker', async () => {
-    const database = await team.freshDatabase();
-    const dir = await markerDir('killed-before-host');
-    const file = await approvedFile(
-      world,
-      'counted',
-      'killed-before-host.json',
-      [world.people.alice],
-      {
-        params: { dir },
-        target: 'h1',
-        env: team.dbEnv,
-      },
-    );
+    const { database, dir, file } = await approvedOnH1('killed-before-host');
     const run = team.submit(['run', file, '--distribute', '--json']);
     const shardKey = await dc1ShardKey(database);
     // The worker takes the job and waits there, before its first host: the run's row is locked.
@@ -169,13 +180,7 @@ describe('a worker that dies holding a shard before any host of it', () => {
     try {
       const dc1 = await team.startWorker('dc1');
       await waitFor(
-        async () =>
-          (
-            await pg.psql(
-              "select count(*) from pg_locks where relation = 'opsbook_runs'::regclass and not granted",
-              database,
-            )
-          ).trim() !== '0',
+        () => waitingOn(database, 'opsbook_runs'),
         'the dc1 worker to take the job and wait for the run',
       );
       expect(
@@ -198,19 +203,7 @@ describe('a worker that dies holding a shard before any host of it', () => {
   });
 
   it('gives back a claim whose commit answer was lost, its worker killed before it noticed', async () => {
-    const database = await team.freshDatabase();
-    const dir = await markerDir('claim-lost-then-killed');
-    const file = await approvedFile(
-      world,
-      'counted',
-      'claim-lost-then-killed.json',
-      [world.people.alice],
-      {
-        params: { dir },
-        target: 'h1',
-        env: team.dbEnv,
-      },
-    );
+    const { database, dir, file } = await approvedOnH1('claim-lost-then-killed');
     const dc1 = await team.startWorker('dc1');
     const pool = poolOf(dc1);
     // Held still (its sessions open), so that the claim below is the only one made of the job.
@@ -238,19 +231,7 @@ describe('a worker that dies holding a shard before any host of it', () => {
   });
 
   it('a worker still alive whose job was given back (its session lost) refuses the shard, touching no host, and the shard runs once', async () => {
-    const database = await team.freshDatabase();
-    const dir = await markerDir('given-back-alive');
-    const file = await approvedFile(
-      world,
-      'counted',
-      'given-back-alive.json',
-      [world.people.alice],
-      {
-        params: { dir },
-        target: 'h1',
-        env: team.dbEnv,
-      },
-    );
+    const { database, dir, file } = await approvedOnH1('given-back-alive');
     const run = team.submit(['run', file, '--distribute', '--json']);
     const shardKey = await dc1ShardKey(database);
     const lock = await lockTable(database, 'opsbook_runs');
@@ -258,13 +239,7 @@ describe('a worker that dies holding a shard before any host of it', () => {
     try {
       dc1 = await team.startWorker('dc1');
       await waitFor(
-        async () =>
-          (
-            await pg.psql(
-              "select count(*) from pg_locks where relation = 'opsbook_runs'::regclass and not granted",
-              database,
-            )
-          ).trim() !== '0',
+        () => waitingOn(database, 'opsbook_runs'),
         'the dc1 worker to take the job and wait for the run',
       );
       // What a submitter that found this worker's session gone does with the job: given back,
@@ -298,15 +273,7 @@ describe('a worker that dies holding a shard before any host of it', () => {
   });
 
   it('a worker cut off after checking its job and before its first host, its job given back meanwhile, is fenced out on taking the lease again (LEASE_LOST), touching no host, and the shard runs once', async () => {
-    const database = await team.freshDatabase();
-    const dir = await markerDir('given-back-after-check');
-    const file = await approvedFile(
-      world,
-      'counted',
-      'given-back-after-check.json',
-      [world.people.alice],
-      { params: { dir }, target: 'h1', env: team.dbEnv },
-    );
+    const { database, dir, file } = await approvedOnH1('given-back-after-check');
     const run = team.submit(['run', file, '--distribute', '--json']);
     const shardKey = await dc1ShardKey(database);
     // Held up past its check that the job is its own, on the shard's lease session (checkSubmitter).
@@ -315,14 +282,10 @@ describe('a worker that dies holding a shard before any host of it', () => {
     let dc1: RunningCli;
     try {
       dc1 = await team.startWorker('dc1');
-      const waiting = (table: string) =>
-        pg
-          .psql(
-            `select count(*) from pg_locks where relation = '${table}'::regclass and not granted`,
-            database,
-          )
-          .then((n) => n.trim() !== '0');
-      await waitFor(() => waiting('opsbook_run_submitters'), 'the worker past its job check');
+      await waitFor(
+        () => waitingOn(database, 'opsbook_run_submitters'),
+        'the worker past its job check',
+      );
       // Its session ends (a restart, as the worker sees it); taking it again waits on the
       // schema's version, so that the job is given back while the lease is free.
       migrations = await lockTable(database, 'opsbook_schema_migrations');
@@ -331,7 +294,10 @@ describe('a worker that dies holding a shard before any host of it', () => {
          where relation = 'opsbook_run_submitters'::regclass and not granted`,
         database,
       );
-      await waitFor(() => waiting('opsbook_schema_migrations'), 'the worker to connect again');
+      await waitFor(
+        () => waitingOn(database, 'opsbook_schema_migrations'),
+        'the worker to connect again',
+      );
       const returned = await pg.psql(
         `update graphile_worker._private_jobs set attempts = greatest(0, attempts - 1), locked_by = null, locked_at = null,
            run_at = now() + interval '15 seconds'
