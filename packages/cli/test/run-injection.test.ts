@@ -9,6 +9,7 @@ import { createWorld, exists, type World, writeRunbook } from './opsbook-world.j
 import { stackTrace } from './run-cli.js';
 import { type RunDoc, readJournal } from './run-outcome.js';
 import { echoParamRunbook, secretRunbook } from './runbook-fixtures.js';
+import { filesUnder } from './secret-search.js';
 
 /*
  * Injection and secrets end to end (issue 4): hostile param values go through `opsbook plan`,
@@ -280,11 +281,3 @@ ${run.replace(/^/gm, '        ')}
     expect(shown.stdout).toContain("# cleaning '/var/log/app'");
   });
 });
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
-  }
-  return out;
-}

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { readJournal } from './run-outcome.js';
+import { filesUnder, piecesOf } from './secret-search.js';
 
 /*
  * A secret a step prints encoded, the way commands print credentials without being asked to:
@@ -182,19 +183,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.remove();
 });
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
-  }
-  return out;
-}
-
-/** Every `size`-character piece of `text`. */
-function piecesOf(text: string, size: number): string[] {
-  return Array.from({ length: text.length - size + 1 }, (_, i) => text.slice(i, i + size));
-}
 
 describe('a secret printed encoded is masked too', () => {
   it('shows no base64 (any alignment, wrapped at any shift), hex (xxd -p), percent-encoded, JSON-escaped or shell-trace-quoted form of a secret anywhere', async () => {

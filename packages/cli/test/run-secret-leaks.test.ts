@@ -7,6 +7,7 @@ import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, execFileAsync, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { readJournal } from './run-outcome.js';
+import { filesUnder } from './secret-search.js';
 
 /*
  * Issue #14, items 4-6, through the real binary over a real sshd: a multi-line secret (a PEM
@@ -117,14 +118,6 @@ function around(text: string, piece: string): string {
 /** Every `size`-character piece of `secret`: none may show anywhere. */
 function fragmentsOf(secret: string, size: number): string[] {
   return Array.from({ length: secret.length - size + 1 }, (_, i) => secret.slice(i, i + size));
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
-  }
-  return out;
 }
 
 /** Every file of the state dir (journals, ledger, the local tracker's tickets), as text. */

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
+import { filesUnder } from './secret-search.js';
 
 /*
  * A step that prints a secret's base64 wrapped at 12 columns and its hex at 10, a line at a time
@@ -43,14 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.remove();
 });
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
-  }
-  return out;
-}
 
 describe('a step printing a form of a secret a line at a time, pausing after each line', () => {
   it('shows no line of the base64 or the hex anywhere', async () => {

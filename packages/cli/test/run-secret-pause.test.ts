@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { readJournal } from './run-outcome.js';
+import { filesUnder, piecesOf } from './secret-search.js';
 
 /*
  * A step that prints, then waits (`xxd FILE; sleep 600`): the masker holds back the last lines
@@ -51,19 +52,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.remove();
 });
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(path.join(entry.parentPath, entry.name));
-  }
-  return out;
-}
-
-/** Every `size`-character piece of `text`. */
-function piecesOf(text: string, size: number): string[] {
-  return Array.from({ length: text.length - size + 1 }, (_, i) => text.slice(i, i + size));
-}
 
 describe('a step whose output pauses', () => {
   it('shows the dump lines it printed before the pause while it waits, and no piece of the secret anywhere', async () => {
