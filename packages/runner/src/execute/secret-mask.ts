@@ -178,7 +178,7 @@ function withLoneCrAsLineEnd(masked: string, maskAgain: Masker): string {
   return lines.map((line, i) => line + (ends[i] ?? '')).join('');
 }
 
-/** `createSecretMask(secrets).mask`. */ /** `createSecretMask(secrets).mask`. */
+/** `createSecretMask(secrets).mask`. */
 export function createMasker(secrets: readonly string[]): Masker {
   return createSecretMask(secrets).mask;
 }
