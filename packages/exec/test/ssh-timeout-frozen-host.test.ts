@@ -4,6 +4,23 @@ import { processesUnder, resumeAll, type Sshd, startSshd } from '@opsbook/testki
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandCancelledError, connectSsh, execStream, type Transport } from '../src/index.js';
 
+/** What `done` rejects with (undefined when it resolves). */
+function rejectionOf(done: Promise<unknown>): Promise<unknown> {
+  return done.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+/** A stream of `command` over `t` cancelled as soon as it is asked for: what it rejects with. */
+function cancelledAtOnce(t: Transport, command: string): Promise<unknown> {
+  const controller = new AbortController();
+  const run = execStream(t, { command, signal: controller.signal });
+  run.stdout.on('error', () => {});
+  controller.abort();
+  return rejectionOf(run.done);
+}
+
 /*
  * A command that times out on a host that has frozen (its sshd processes stopped with SIGSTOP,
  * the TCP connection still open): the kill goes out on the connection, but nothing on the host
@@ -103,10 +120,7 @@ describe('a streamed command cancelled by its signal', () => {
     const controller = new AbortController();
     const run = await startedStream(t, controller, false);
     controller.abort();
-    const error = await run.done.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(run.done);
     expect(error).toBeInstanceOf(CommandCancelledError);
     expect(error).toMatchObject({ isKillConfirmed: true });
     expect(String((error as Error).message)).toContain('was cancelled and killed');
@@ -117,10 +131,7 @@ describe('a streamed command cancelled by its signal', () => {
     const controller = new AbortController();
     const run = await startedStream(t, controller, true);
     controller.abort();
-    const error = await run.done.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(run.done);
     expect(error).toBeInstanceOf(CommandCancelledError);
     expect(error).toMatchObject({ isKillConfirmed: false });
     const message = String((error as Error).message);
@@ -149,28 +160,14 @@ describe('a command cancelled before its channel came', () => {
 
   it('a streamed command on a host that answers: the kill is confirmed once the channel closed', async () => {
     const t = await connect();
-    const controller = new AbortController();
-    const run = execStream(t, { command: 'sleep 2984', signal: controller.signal });
-    run.stdout.on('error', () => {});
-    controller.abort();
-    const error = await run.done.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await cancelledAtOnce(t, 'sleep 2984');
     expect(error).toBeInstanceOf(CommandCancelledError);
     expect(error).toMatchObject({ isKillConfirmed: true });
   });
 
   it('a streamed command on a frozen host: the kill is sent but not confirmed', async () => {
     const t = await frozenConnection();
-    const controller = new AbortController();
-    const run = execStream(t, { command: 'sleep 2985', signal: controller.signal });
-    run.stdout.on('error', () => {});
-    controller.abort();
-    const error = await run.done.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await cancelledAtOnce(t, 'sleep 2985');
     expect(error).toBeInstanceOf(CommandCancelledError);
     expect(error).toMatchObject({ isKillConfirmed: false });
     expect(String((error as Error).message)).toContain(
@@ -183,10 +180,7 @@ describe('a command cancelled before its channel came', () => {
     const controller = new AbortController();
     const running = t.exec({ command: 'sleep 2986', sudo: true, signal: controller.signal });
     controller.abort();
-    const error = await running.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(running);
     expect(error).toBeInstanceOf(CommandCancelledError);
     expect(error).toMatchObject({ isKillConfirmed: false });
   });
