@@ -30,6 +30,16 @@ import {
 import { snapshotTree } from './file-tree.js';
 import { connectTestHost, onWholeArchiveSent, pgTarget } from './test-hosts.js';
 
+/** How much of `tree`'s data.bin a restore into `restored` has extracted into its staging folder. */
+async function stagedBytes(restored: string, tree: string): Promise<number> {
+  const [staging] = (await readdir(restored).catch(() => [] as string[])).filter((e) =>
+    e.startsWith('.opsbook-restore.'),
+  );
+  if (!staging) return 0;
+  const partial = path.join(restored, staging, tree, 'data.bin');
+  return (await stat(partial).catch(() => undefined))?.size ?? 0;
+}
+
 /*
  * Restores stream the archive from the runner's repository into `tar -x` / `pg_restore` on a
  * real sshd host, hashing it on the way, with no copy of the archive on the host. These tests
@@ -211,15 +221,10 @@ describe('file restores streamed over a real sshd', () => {
       targetDir: restored,
       signal: controller.signal,
     });
-    const staged = async () => {
-      const [staging] = (await readdir(restored).catch(() => [] as string[])).filter((e) =>
-        e.startsWith('.opsbook-restore.'),
-      );
-      if (!staging) return 0;
-      const partial = path.join(restored, staging, tree, 'data.bin');
-      return (await stat(partial).catch(() => undefined))?.size ?? 0;
-    };
-    await waitFor(async () => (await staged()) > 1024 * 1024, 'the archive to be mid-stream');
+    await waitFor(
+      async () => (await stagedBytes(restored, tree)) > 1024 * 1024,
+      'the archive to be mid-stream',
+    );
     controller.abort();
     await expect(pending).rejects.toMatchObject({ kind: 'interrupted' });
     // The host saw its input end without the verdict: it removes the staging folder itself.
@@ -236,15 +241,10 @@ describe('file restores streamed over a real sshd', () => {
       targetDir: restored,
       signal: controller.signal,
     });
-    const staged = async () => {
-      const [staging] = (await readdir(restored).catch(() => [] as string[])).filter((e) =>
-        e.startsWith('.opsbook-restore.'),
-      );
-      if (!staging) return 0;
-      const partial = path.join(restored, staging, tree, 'data.bin');
-      return (await stat(partial).catch(() => undefined))?.size ?? 0;
-    };
-    await waitFor(async () => (await staged()) > 1024 * 1024, 'the archive to be mid-stream');
+    await waitFor(
+      async () => (await stagedBytes(restored, tree)) > 1024 * 1024,
+      'the archive to be mid-stream',
+    );
     controller.abort();
     const error = await pending.then(
       () => undefined,
