@@ -25,6 +25,22 @@ let backupId = '';
 /** Every process under sshd (its sessions and what they run), read from /proc at once. */
 const sessionProcesses = (): number[] => processesUnder(host.pid);
 
+/**
+ * Stops every process of the host's sshd with SIGSTOP (its sessions: the host hangs) and keeps
+ * them to resume. A process that ended between the listing and its signal (a session closing)
+ * is passed over: it can hang nothing.
+ */
+function freezeHost(): void {
+  for (const pid of sessionProcesses()) {
+    try {
+      process.kill(pid, 'SIGSTOP');
+      frozen.push(pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+}
+
 /** Bytes of every file under `dir`, its subfolders included (0 when it is gone). */
 async function bytesUnder(dir: string): Promise<number> {
   let bytes = 0;
@@ -89,9 +105,7 @@ describe('a file restore cancelled on a frozen host', () => {
     });
     restoring.catch(() => {}); // looked at below
     await waitFor(async () => (await bytesUnder(target)) > 0, 'the archive to start arriving');
-    const sessions = sessionProcesses();
-    frozen.push(...sessions);
-    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+    freezeHost();
 
     controller.abort();
     const error = await restoring.then(
@@ -106,7 +120,7 @@ describe('a file restore cancelled on a frozen host', () => {
     );
 
     // The host answers again: it reads the end of its input, and leaves the target as it was.
-    for (const pid of sessions) process.kill(pid, 'SIGCONT');
+    resumeAll(frozen.splice(0));
     await waitFor(async () => (await readdir(target)).length === 0, 'the target to be left empty');
   });
 });
@@ -123,9 +137,7 @@ describe('a file restore cancelled on a host that froze once the whole archive w
     const controller = new AbortController();
     const error = await restoreFiles({
       transport: onWholeArchiveSent(ssh, () => {
-        const sessions = sessionProcesses();
-        frozen.push(...sessions);
-        for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+        freezeHost();
         controller.abort();
       }),
       repository,
