@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandCancelledError, type Transport } from '@opsbook/exec';
-import { processesUnder, resumeAll, type Sshd, startSshd } from '@opsbook/testkit/sshd';
+import { processesUnder, resumeAll, type Sshd, startSshd, stopAll } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupFiles, RestoreCancelledError, restoreFiles } from '../src/index.js';
@@ -25,20 +25,9 @@ let backupId = '';
 /** Every process under sshd (its sessions and what they run), read from /proc at once. */
 const sessionProcesses = (): number[] => processesUnder(host.pid);
 
-/**
- * Stops every process of the host's sshd with SIGSTOP (its sessions: the host hangs) and keeps
- * them to resume. A process that ended between the listing and its signal (a session closing)
- * is passed over: it can hang nothing.
- */
+/** Freezes the host: every process of its sshd stopped, kept to resume. */
 function freezeHost(): void {
-  for (const pid of sessionProcesses()) {
-    try {
-      process.kill(pid, 'SIGSTOP');
-      frozen.push(pid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-    }
-  }
+  frozen.push(...stopAll(sessionProcesses()));
 }
 
 /** Bytes of every file under `dir`, its subfolders included (0 when it is gone). */

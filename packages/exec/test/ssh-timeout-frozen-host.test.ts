@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { processesUnder, resumeAll, type Sshd, startSshd } from '@opsbook/testkit/sshd';
+import { processesUnder, resumeAll, type Sshd, startSshd, stopAll } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandCancelledError, connectSsh, execStream, type Transport } from '../src/index.js';
 
@@ -79,8 +79,7 @@ describe('a timed-out command and its kill', () => {
       timeoutMs: 2_000,
       onStdout: () => {
         if (frozen.length > 0) return;
-        frozen = sessionProcesses();
-        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+        frozen = stopAll(sessionProcesses());
       },
     });
     const result = await running;
@@ -105,9 +104,7 @@ describe('a streamed command cancelled by its signal', () => {
     await new Promise<void>((resolve) => {
       run.stdout.once('data', () => {
         if (freeze) {
-          const found = sessionProcesses();
-          frozen.push(...found);
-          for (const pid of found) process.kill(pid, 'SIGSTOP');
+          frozen.push(...stopAll(sessionProcesses()));
         }
         resolve();
       });
@@ -152,9 +149,7 @@ describe('a command cancelled before its channel came', () => {
   async function frozenConnection(): Promise<Transport> {
     const t = await connect();
     expect((await t.exec({ command: 'echo up' })).stdout).toBe('up\n');
-    const found = sessionProcesses();
-    frozen.push(...found);
-    for (const pid of found) process.kill(pid, 'SIGSTOP');
+    frozen.push(...stopAll(sessionProcesses()));
     return t;
   }
 

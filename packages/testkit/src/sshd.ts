@@ -366,6 +366,24 @@ export function processesUnder(root: number): number[] {
 }
 
 /** SIGCONT to each of `pids` that still exists (what a test froze, at its end). */
+/**
+ * Stops each process with SIGSTOP (a host frozen: its connections stay open, nothing answers)
+ * and returns those it stopped, to resume with resumeAll. A process that ended between its
+ * listing and its signal is passed over: it can hang nothing.
+ */
+export function stopAll(pids: readonly number[]): number[] {
+  const stopped: number[] = [];
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGSTOP');
+      stopped.push(pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+  }
+  return stopped;
+}
+
 export function resumeAll(pids: readonly number[]): void {
   for (const pid of pids) {
     try {
