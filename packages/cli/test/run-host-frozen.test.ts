@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { childrenOf, resumeAll, stopAll } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, type World, waitFor } from './opsbook-world.js';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   world = await createWorld({ hostCount: 2, runbooks: { timeout } });
 });
 afterAll(async () => {
-  for (const pid of frozen) process.kill(pid, 'SIGCONT');
+  resumeAll(frozen);
   await world?.remove();
 });
 
@@ -45,12 +45,8 @@ describe('opsbook run with a host that freezes mid-step', () => {
     const h2 = world.hosts[1]!;
     // Read and frozen at once, inside the step's timeout: a ps spawned for it took more than the
     // step's second on a loaded machine, and the kill reached a host not yet frozen.
-    frozen = readFileSync(`/proc/${h2.pid}/task/${h2.pid}/children`, 'utf8')
-      .split(' ')
-      .filter(Boolean)
-      .map(Number);
+    frozen = stopAll(childrenOf(h2.pid));
     expect(frozen.length).toBeGreaterThan(0);
-    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
 
     const r = await running.done;
     expect(r.stderr).not.toMatch(stackTrace);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
-import { processesUnder } from '@opsbook/testkit/sshd';
+import { processesUnder, resumeAll, stopAll } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile } from './approval-craft.js';
 import { createWorld, exists, expectOk, firstCtrlC, type World, waitFor } from './opsbook-world.js';
@@ -30,13 +30,7 @@ afterAll(async () => {
 });
 
 function thaw(): void {
-  for (const pid of frozen.splice(0)) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // Already gone.
-    }
-  }
+  resumeAll(frozen.splice(0));
 }
 
 /** The server and every process under it, read from /proc at once. */
@@ -59,8 +53,7 @@ describe('a second Ctrl-C while the state store does not answer', () => {
     const running = world.spawnOpsbook(['run', file], { env });
     await waitFor(() => exists(path.join(dir, 'h1.started')), 'h1 to start its step');
     await firstCtrlC(running);
-    frozen.push(...serverProcesses());
-    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    frozen.push(...stopAll(serverProcesses()));
     running.child.kill('SIGINT');
     const r = await running.done;
     thaw();

@@ -1,6 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { childrenOf, resumeAll, stopAll } from '@opsbook/testkit/sshd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvedFile, readEnvelope, statementOf } from './approval-craft.js';
 import { createWorld, exists, firstCtrlC, type World, waitFor } from './opsbook-world.js';
@@ -65,23 +66,15 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const pid of frozen) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // Already gone.
-    }
-  }
+  resumeAll(frozen);
   await world?.remove();
 });
 
-/** The processes sshd of host `index` started (its sessions), read at once from /proc. */
-function sessionsOf(index: number): number[] {
-  const host = world.hosts[index]!;
-  return readFileSync(`/proc/${host.pid}/task/${host.pid}/children`, 'utf8')
-    .split(' ')
-    .filter(Boolean)
-    .map(Number);
+/** Freezes host `index`: the processes its sshd started (its sessions), stopped at once. */
+function freezeHost(index: number): number[] {
+  const stopped = stopAll(childrenOf(world.hosts[index]!.pid));
+  frozen.push(...stopped);
+  return stopped;
 }
 
 describe('a second Ctrl-C with a host frozen mid-step', () => {
@@ -98,9 +91,7 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
       () => exists(path.join(dir, 'h1.started')) && exists(path.join(dir, 'h2.started')),
       'both hosts to start their step',
     );
-    frozen.push(...sessionsOf(1));
-    expect(frozen.length).toBeGreaterThan(0);
-    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    expect(freezeHost(1).length).toBeGreaterThan(0);
 
     await firstCtrlC(running);
     const t0 = Date.now();
@@ -167,9 +158,7 @@ describe('a second Ctrl-C with a host frozen mid-step', () => {
     );
     const running = world.spawnOpsbook(['run', file, '--json']);
     await waitFor(() => exists(path.join(dir, 'h2.started')), 'h2 to start its script');
-    const sessions = sessionsOf(1);
-    frozen.push(...sessions);
-    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+    freezeHost(1);
 
     await firstCtrlC(running);
     running.child.kill('SIGINT');
@@ -247,9 +236,7 @@ describe('a second Ctrl-C with a host frozen mid-backup', () => {
     };
     const running = world.spawnOpsbook(['run', file, '--json']);
     await waitFor(async () => (await stagedBytes()) > 0, 'the archive to start arriving');
-    const sessions = sessionsOf(1);
-    frozen.push(...sessions);
-    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+    freezeHost(1);
 
     await firstCtrlC(running);
     running.child.kill('SIGINT');
@@ -300,9 +287,7 @@ describe('a first Ctrl-C with a host frozen mid-step', () => {
     });
     const running = world.spawnOpsbook(['run', file]);
     await waitFor(() => exists(path.join(dir, 'h2.started')), 'h2 to start its step');
-    const sessions = sessionsOf(1);
-    frozen.push(...sessions);
-    for (const pid of sessions) process.kill(pid, 'SIGSTOP');
+    freezeHost(1);
     running.child.kill('SIGINT');
     // No second Ctrl-C: the step cannot finish, and its 15-minute default timeout is not what
     // ends the wait: the SSH keepalive gives up on the frozen host (about a minute).

@@ -4,7 +4,15 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { findFreePort, type Sshd, startSshd, startSshdHosts } from '@opsbook/testkit/sshd';
+import {
+  childrenOf,
+  findFreePort,
+  resumeAll,
+  type Sshd,
+  startSshd,
+  startSshdHosts,
+  stopAll,
+} from '@opsbook/testkit/sshd';
 import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execStreamOverSsh } from '../src/exec-stream.js';
@@ -376,9 +384,8 @@ describe('SSH transport against real sshd hosts', () => {
       const file = path.join(h.dir, 'kh');
       await writeFile(file, `${h.knownHostsLine}\n`);
       const t = await connectSsh(target(h), { knownHostsFile: file, keepaliveIntervalMs: 200 });
-      frozen = await childrenOf(h.pid);
+      frozen = stopAll(childrenOf(h.pid));
       expect(frozen.length).toBeGreaterThan(0);
-      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
       // Its channel cannot open: the keepalive ends the connection while the command waits.
       await expect(t.exec({ command: 'true', timeoutMs: 600_000 })).rejects.toMatchObject({
         kind: 'unreachable',
@@ -387,7 +394,7 @@ describe('SSH transport against real sshd hosts', () => {
       });
       await t.close();
     } finally {
-      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      resumeAll(frozen);
       await h.dispose();
     }
   });
@@ -550,10 +557,4 @@ async function slowAfterBannerProxy(h: Sshd, delayMs: number) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { port: (server.address() as { port: number }).port, close: () => server.close() };
-}
-
-/** The pids of the processes whose parent is `pid` (an sshd listener's per-connection processes). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const { stdout } = await execFileAsync('ps', ['-o', 'pid=', '--ppid', String(pid)]);
-  return stdout.split('\n').filter(Boolean).map(Number);
 }

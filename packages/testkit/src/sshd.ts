@@ -337,6 +337,21 @@ async function killTree(pid: number, child: ChildProcess): Promise<void> {
 }
 
 /**
+ * The processes `pid` started (its direct children: a listening sshd's sessions), read from /proc
+ * at once; none when it has ended.
+ */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Every process under `root` (its children, theirs, …), read from /proc at once: a test freezing
  * a host's sessions (SIGSTOP) must find them before the state it waits for moves on, which a
  * `ps` per level did not on a loaded machine.
@@ -365,7 +380,6 @@ export function processesUnder(root: number): number[] {
   return found;
 }
 
-/** SIGCONT to each of `pids` that still exists (what a test froze, at its end). */
 /**
  * Stops each process with SIGSTOP (a host frozen: its connections stay open, nothing answers)
  * and returns those it stopped, to resume with resumeAll. A process that ended between its
@@ -384,6 +398,7 @@ export function stopAll(pids: readonly number[]): number[] {
   return stopped;
 }
 
+/** SIGCONT to each of `pids` that still exists (what a test froze, at its end). */
 export function resumeAll(pids: readonly number[]): void {
   for (const pid of pids) {
     try {
