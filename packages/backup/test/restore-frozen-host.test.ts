@@ -5,7 +5,7 @@ import { processesUnder, resumeAll, type Sshd, startSshd, stopAll } from '@opsbo
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupFiles, RestoreCancelledError, restoreFiles } from '../src/index.js';
-import { connectTestHost, onWholeArchiveSent } from './test-hosts.js';
+import { beforeLastChunk, connectTestHost } from './test-hosts.js';
 
 /*
  * A file restore cancelled (a second Ctrl-C) while its host is frozen (its sshd processes
@@ -125,7 +125,9 @@ describe('a file restore cancelled on a host that froze once the whole archive w
     const target = path.join(temp.dir, 'target-whole');
     const controller = new AbortController();
     const error = await restoreFiles({
-      transport: onWholeArchiveSent(ssh, () => {
+      // Frozen before the archive's last chunk (its commit line) reaches the host: it cannot
+      // have published nor exited, and no exit status can come.
+      transport: beforeLastChunk(ssh, () => {
         freezeHost();
         controller.abort();
       }),
