@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalTransport } from '@opsbook/exec';
@@ -385,19 +386,37 @@ describe('PostgreSQL backups against a real server', () => {
   it('never puts the password on a command line, in the manifest or in the action result', async () => {
     const repository = path.join(temp.dir, 'repo-secret');
     const secret = pg.password;
+    // The dump waits on a table another session holds locked, until the sampler below has seen
+    // its pg_dump: a dump of this small database could otherwise end between two sweeps of /proc
+    // on a loaded machine, and there would be nothing to look at.
+    const holder = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
+      env: { ...process.env, ...pg.env('app') },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const locked = new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (d: Buffer) => d.includes('locked') && resolve());
+      holder.once('exit', (code) => reject(new Error(`the locking psql exited ${code}`)));
+    });
+    holder.stdin.write(
+      "BEGIN; LOCK TABLE billing.invoices IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n",
+    );
+    await locked;
     const seen: string[] = [];
-    // Sample every command line on the machine while the dump runs.
+    // Sample every command line on the machine (the locking psql's aside) while the dump runs.
     let sampling = true;
     const sampler = (async () => {
-      for (let i = 0; i < 10_000 && sampling; i++) {
+      for (let i = 0; i < 2_000 && sampling; i++) {
         for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-          if (!/^\d+$/.test(pid)) continue;
-          const { readFile } = await import('node:fs/promises');
+          if (!/^\d+$/.test(pid) || Number(pid) === holder.pid) continue;
           const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
           if (cmd.includes('pg_dump') || cmd.includes('psql')) seen.push(cmd);
         }
+        if (seen.some((cmd) => cmd.includes('pg_dump')) && holder.stdin.writable)
+          holder.stdin.end('COMMIT;\n');
         await new Promise((r) => setTimeout(r, 5));
       }
+      // Never seen (the check below fails): the dump may go on, not wait forever.
+      if (holder.stdin.writable) holder.stdin.end('COMMIT;\n');
     })();
     const action = backupActions.get('backup.postgres')!;
     const result = await action.run({
@@ -417,11 +436,11 @@ describe('PostgreSQL backups against a real server', () => {
     });
     sampling = false;
     await sampler;
+    await new Promise((r) => (holder.exitCode === null ? holder.once('exit', r) : r(null)));
     expect(result.ok).toBe(true);
-    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.some((cmd) => cmd.includes('pg_dump'))).toBe(true);
     expect(seen.join('\n')).not.toContain(secret);
     expect(JSON.stringify(result)).not.toContain(secret);
-    const { readFile } = await import('node:fs/promises');
     const manifest = await readFile(
       path.join(repository, 'backups', String(result.data.backupId), 'manifest.json'),
       'utf8',
