@@ -227,7 +227,7 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
       return {
         ...at(segs),
         rule: 'wrong-type',
-        message: `${where} must be ${typeWords(params.type)}, not ${describeType(value)}`,
+        message: `${where} must be ${typeWords(params.type)}, not ${describeType(value)}${params.type === 'object' ? keysHint(e.parentSchema, segs, value) : ''}`,
       };
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String);
@@ -301,6 +301,48 @@ function describeError(source: YamlSource, e: ErrorObject, segs: PathSegment[]):
         message: `${where} ${e.message ?? 'is invalid'}`,
       };
   }
+}
+
+interface TypedSchema {
+  type?: unknown;
+  anyOf?: TypedSchema[];
+  oneOf?: TypedSchema[];
+}
+
+/** The JSON types a schema takes: its own, or its union's forms'. */
+function typesOf(schema: TypedSchema): string[] {
+  const own = schema.type === undefined ? [] : [schema.type].flat().map(String);
+  return [...own, ...[...(schema.anyOf ?? []), ...(schema.oneOf ?? [])].flatMap(typesOf)];
+}
+
+/**
+ * For a scalar or list where a mapping belongs (`expect: 0`): the keys that mapping takes, and the
+ * mapping the value was likely meant for when exactly one key takes a value of its type
+ * (`expect: {exitCode: 0}`).
+ */
+function keysHint(schema: unknown, segs: readonly PathSegment[], value: unknown): string {
+  const props = (schema as { properties?: Record<string, TypedSchema> } | undefined)?.properties;
+  const keys = props ? Object.keys(props) : [];
+  if (keys.length === 0) return '';
+  const kind =
+    value === null || typeof value === 'object'
+      ? undefined
+      : typeof value === 'number'
+        ? Number.isInteger(value)
+          ? ['integer', 'number']
+          : ['number']
+        : typeof value === 'string'
+          ? ['string']
+          : typeof value === 'boolean'
+            ? ['boolean']
+            : undefined;
+  const takers = kind ? keys.filter((k) => typesOf(props![k]!).some((t) => kind.includes(t))) : [];
+  const name = segs[segs.length - 1];
+  const meant =
+    takers.length === 1 && typeof name === 'string'
+      ? `; did you mean ${name}: {${takers[0]}: ${JSON.stringify(value)}}?`
+      : '';
+  return `: it takes the keys ${keys.join(', ')}${meant}`;
 }
 
 interface UnionBranch {

@@ -612,7 +612,7 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
   {
     name: 'document-is-a-list',
     yaml: '- apiVersion: opsbook/v1\n',
-    expected: ['runbook.yaml:1:1: the document must be a mapping, not a list'],
+    expected: ['runbook.yaml:1:1: the document must be a mapping, not a list: it takes the keys apiVersion, kind, metadata, spec'],
   },
   {
     name: 'empty-file',
@@ -771,6 +771,20 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     name: 'no-steps',
     yaml: withLine(11, '  steps: []').split('\n').slice(0, 11).join('\n'),
     expected: ['runbook.yaml:11:10: spec.steps must be a list of at least 1 item'],
+  },
+  {
+    name: 'expect-a-bare-exit-code',
+    yaml: afterLine(14, '      expect: 0'),
+    expected: [
+      'runbook.yaml:15:15: spec.steps[0].expect must be a mapping, not the number 0: it takes the keys exitCode, stdout, stderr; did you mean expect: {exitCode: 0}?',
+    ],
+  },
+  {
+    name: 'expect-a-bare-text',
+    yaml: afterLine(14, '      expect: ok'),
+    expected: [
+      'runbook.yaml:15:15: spec.steps[0].expect must be a mapping, not the string "ok": it takes the keys exitCode, stdout, stderr',
+    ],
   },
   {
     name: 'exit-code-wrong-type',
