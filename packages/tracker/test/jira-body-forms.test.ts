@@ -1,6 +1,6 @@
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker, textDoc } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * A description and a comment body come as an ADF document from Cloud (v3) and as wiki markup
@@ -12,18 +12,10 @@ describe.each([
   ['datacenter', 'adf'],
   ['cloud', 'wiki'],
 ] as const)('Jira %s answering bodies as %s', (flavour, bodiesAs) => {
-  let fake: JiraFake | undefined;
-
-  afterEach(async () => {
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
-  });
+  const startFake = jiraFakeEachTest();
 
   it('reads the description and the comments as their words', async () => {
-    fake = await startJiraFake({ flavour, bodiesAs });
+    const fake = await startFake({ flavour, bodiesAs });
     const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
     await jira.create({ summary: 'disk', description: textDoc('Run 42 finished: 3/3 hosts ok') });
     await jira.comment('OPS-1', textDoc('Proposed plan: plan digest sha256:52dd'));

@@ -1,6 +1,7 @@
 import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createJiraTracker, type JiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * Reading a ticket's comments follows `startAt`, `maxResults` and `total` as both specs page
@@ -8,22 +9,14 @@ import { createJiraTracker, type JiraTracker } from '../src/index.js';
  * all: opsbook reads the newest 5,000 (Cloud's limit per issue; Data Center has none).
  */
 describe.each(['cloud', 'datacenter'] as const)('comment pages on Jira %s', (flavour) => {
-  let fake: JiraFake | undefined;
-
-  afterEach(async () => {
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
-  });
+  const startFake = jiraFakeEachTest();
 
   /** A fake holding OPS-1 with `count` comments c0…, put in place directly (no HTTP). */
   const withComments = async (
     count: number,
     options: Omit<JiraFakeOptions, 'flavour'> = {},
   ): Promise<JiraTracker> => {
-    fake = await startJiraFake({ flavour, ...options });
+    const fake = await startFake({ flavour, ...options });
     const issue = fake.seed({ summary: 'busy ticket' });
     fake.seedComments(issue.key, count, { from: new Date('2026-01-01T00:00:00Z'), firstId: 20000 });
     return createJiraTracker({ project: 'OPS', flavour }, fake.env);

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * `tracker.jira.commentVisibility` restricts every comment opsbook posts (run output, proposals)
@@ -12,21 +12,16 @@ import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
  * VisibilityJsonBean on Data Center).
  */
 describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s', (flavour) => {
-  let fake: JiraFake | undefined;
+  const startFake = jiraFakeEachTest();
   let stateDir: string | undefined;
 
   afterEach(async () => {
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
     stateDir = undefined;
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
   });
 
   it('restricts every comment, direct or through the outbox, to the configured role', async () => {
-    fake = await startJiraFake({ flavour });
+    const fake = await startFake({ flavour });
     const jira = createJiraTracker(
       { project: 'OPS', flavour, commentVisibility: { type: 'role', value: 'Developers' } },
       fake.env,
@@ -43,7 +38,7 @@ describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s',
   });
 
   it('says a comment refused for its visibility names tracker.jira.commentVisibility and opsbook doctor', async () => {
-    fake = await startJiraFake({
+    const fake = await startFake({
       flavour,
       projectRoles: [{ id: 10004, name: 'Auditors', users: ['senior'], groups: [] }],
     });
@@ -65,7 +60,7 @@ describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s',
   it("sends a group's identifier on Cloud only: Data Center's visibility has none", async () => {
     // The account is in the group (Jira refuses a comment restricted to one its author is not in).
     const groups = [{ name: 'ops-team', groupId: 'ab12-cd34', members: ['engineer'] }];
-    fake = await startJiraFake({ flavour, groups });
+    const fake = await startFake({ flavour, groups });
     const jira = createJiraTracker(
       {
         project: 'OPS',
@@ -84,7 +79,7 @@ describe.each(['cloud', 'datacenter'] as const)('comment visibility on Jira %s',
   });
 
   it('leaves comments visible to everyone by default (no visibility member)', async () => {
-    fake = await startJiraFake({ flavour });
+    const fake = await startFake({ flavour });
     const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
     await jira.create({ summary: 'disk' });
     await jira.comment('OPS-1', textDoc('run output'));

@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
+import type { JiraFakeOptions } from '@opsbook/testkit/jira';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * A create's 201 (CreatedIssue / IssueCreateResponse) and a comment's 201 (Comment /
@@ -11,11 +12,11 @@ import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
  * spec-faithful server need not.
  */
 describe.each(['cloud', 'datacenter'] as const)('Jira %s answers without ids', (flavour) => {
-  let fake: JiraFake | undefined;
+  const startFake = jiraFakeEachTest();
   let stateDir: string | undefined;
 
   const start = async (answersWithout: NonNullable<JiraFakeOptions['answersWithout']>) => {
-    fake = await startJiraFake({ flavour, answersWithout });
+    const fake = await startFake({ flavour, answersWithout });
     return {
       fake,
       jira: createJiraTracker({ project: 'OPS', flavour }, fake.env, {
@@ -28,11 +29,6 @@ describe.each(['cloud', 'datacenter'] as const)('Jira %s answers without ids', (
   afterEach(async () => {
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
     stateDir = undefined;
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
   });
 
   it('counts a comment answered 201 without its id as posted, its id read from self', async () => {

@@ -1,6 +1,6 @@
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * IssueBean leaves `key` optional in both specs. A ticket read by its key is that key; one found
@@ -10,18 +10,10 @@ import { createJiraTracker } from '../src/index.js';
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s answers issues without their key',
   (flavour) => {
-    let fake: JiraFake | undefined;
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
+    const startFake = jiraFakeEachTest();
 
     it('keeps the key it asked for, and names a searched issue by its id', async () => {
-      fake = await startJiraFake({ flavour, answersWithout: { issue: ['key'] } });
+      const fake = await startFake({ flavour, answersWithout: { issue: ['key'] } });
       const seeded = fake.seed({ summary: 'disk full' });
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       expect((await jira.get('OPS-1')).key).toBe('OPS-1');
@@ -31,7 +23,7 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
 
     it('finds an earlier create by its delivery id where search answers without keys', async () => {
-      fake = await startJiraFake({ flavour, answersWithout: { issue: ['key'] } });
+      const fake = await startFake({ flavour, answersWithout: { issue: ['key'] } });
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       await jira.create({ summary: 'disk full on web-01' }, { deliveryId: 'd-1' });
       const found = await jira.findDelivered({
@@ -52,18 +44,10 @@ describe.each(['cloud', 'datacenter'] as const)(
 describe.each(['cloud', 'datacenter'] as const)(
   'a summary with line breaks on Jira %s',
   (flavour) => {
-    let fake: JiraFake | undefined;
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
+    const startFake = jiraFakeEachTest();
 
     it('creates the ticket and edits its summary with each line break as a space', async () => {
-      fake = await startJiraFake({ flavour });
+      const fake = await startFake({ flavour });
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       const ref = await jira.create({ summary: 'disk 91% on db-3\r\nand on db-4\n' });
       expect(fake.issue(ref.key)?.summary).toBe('disk 91% on db-3 and on db-4');

@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
+import type { JiraFakeOptions } from '@opsbook/testkit/jira';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * A page of comments (PageOfComments / CommentsWithPaginationJsonBean) and a page of search
@@ -15,13 +16,13 @@ import { createJiraTracker, Outbox, textDoc } from '../src/index.js';
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s answers a page without its list',
   (flavour) => {
-    let fake: JiraFake | undefined;
+    const startFake = jiraFakeEachTest();
     let stateDir: string | undefined;
     let answersWithout: NonNullable<JiraFakeOptions['answersWithout']>;
 
     const start = async (initially: typeof answersWithout = {}) => {
       answersWithout = initially;
-      fake = await startJiraFake({ flavour, answersWithout });
+      const fake = await startFake({ flavour, answersWithout });
       stateDir = await mkdtemp(path.join(tmpdir(), 'opsbook-lists-'));
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, {
         effects: { sleep: async () => undefined },
@@ -33,11 +34,6 @@ describe.each(['cloud', 'datacenter'] as const)(
     afterEach(async () => {
       if (stateDir) await rm(stateDir, { recursive: true, force: true });
       stateDir = undefined;
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
     });
 
     it('does not post a comment whose answer was lost a second time where the comments come back without their list', async () => {

@@ -1,6 +1,6 @@
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * EntityProperty leaves `value` optional in both specs. A property Jira has (200) but answers
@@ -10,18 +10,10 @@ import { createJiraTracker } from '../src/index.js';
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s answers a property without its value',
   (flavour) => {
-    let fake: JiraFake | undefined;
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
+    const startFake = jiraFakeEachTest();
 
     it('refuses to read it as absent, naming the property and the ticket', async () => {
-      fake = await startJiraFake({ flavour, answersWithout: { property: ['value'] } });
+      const fake = await startFake({ flavour, answersWithout: { property: ['value'] } });
       fake.seed({ summary: 'disk full' });
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       await jira.setProperty('OPS-1', 'opsbook.run.r-1', { runId: 'r-1' });
@@ -49,21 +41,13 @@ describe.each(['cloud', 'datacenter'] as const)(
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s answers the list of properties without their keys',
   (flavour) => {
-    let fake: JiraFake | undefined;
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
+    const startFake = jiraFakeEachTest();
 
     it.each([
       ['without `keys`', 'keys'],
       ['listing a property without its `key`', 'key'],
     ] as const)('refuses to read a list %s as no properties', async (_, left) => {
-      fake = await startJiraFake({ flavour, answersWithout: { propertyList: [left] } });
+      const fake = await startFake({ flavour, answersWithout: { propertyList: [left] } });
       fake.seed({ summary: 'disk full' });
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       await jira.setProperty('OPS-1', 'opsbook.run.r-1', { runId: 'r-1' });
@@ -79,7 +63,7 @@ describe.each(['cloud', 'datacenter'] as const)(
     });
 
     it('reads a ticket with no properties as none, and one with some as those', async () => {
-      fake = await startJiraFake({ flavour });
+      const fake = await startFake({ flavour });
       fake.seed({ summary: 'disk full' });
       const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env, { timeoutMs: 2000 });
       expect(await jira.propertyKeys('OPS-1')).toEqual([]);

@@ -1,6 +1,6 @@
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * Jira Cloud's `POST /search/jql` (SearchAndReconcileResults) cuts a page, then leaves out the
@@ -8,18 +8,10 @@ import { createJiraTracker } from '../src/index.js';
  * carry a `nextPageToken`. Only `isLast` or a page without a token ends the results.
  */
 describe('Jira Cloud search pages', () => {
-  let fake: JiraFake | undefined;
-
-  afterEach(async () => {
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
-  });
+  const startFake = jiraFakeEachTest();
 
   it('reads on past a page that comes back empty with a nextPageToken', async () => {
-    fake = await startJiraFake({
+    const fake = await startFake({
       flavour: 'cloud',
       searchPageSize: 2,
       searchHides: ['OPS-1', 'OPS-2', 'OPS-4'],

@@ -1,6 +1,6 @@
-import { type JiraFake, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /*
  * `opsbook doctor`'s Jira part: what opsbook.yaml names (account, project, issue type, the six
@@ -10,17 +10,10 @@ describe.each([
   { flavour: 'cloud' as const, basePath: '/ex/jira/cloud-1234' },
   { flavour: 'datacenter' as const, basePath: '/jira' },
 ])('checkSetup on Jira $flavour', ({ flavour, basePath }) => {
-  let fake: JiraFake | undefined;
-  afterEach(async () => {
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
-  });
+  const startFake = jiraFakeEachTest();
 
   it('passes every check when the settings match the project', async () => {
-    fake = await startJiraFake({ flavour, basePath });
+    const fake = await startFake({ flavour, basePath });
     const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
     const checks = await jira.checkSetup();
     expect(checks.map((c) => [c.name, c.ok])).toEqual([
@@ -38,7 +31,7 @@ describe.each([
   });
 
   it('names a status the workflow lacks, with what it has and the setting to change', async () => {
-    fake = await startJiraFake({ flavour, basePath, statuses: { review: 'Code Review' } });
+    const fake = await startFake({ flavour, basePath, statuses: { review: 'Code Review' } });
     const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
     const failed = (await jira.checkSetup()).filter((c) => !c.ok);
     expect(failed).toEqual([
@@ -54,7 +47,7 @@ describe.each([
   });
 
   it('names a configured status name matched case-insensitively as Jira does', async () => {
-    fake = await startJiraFake({ flavour, basePath });
+    const fake = await startFake({ flavour, basePath });
     const jira = createJiraTracker(
       { project: 'OPS', flavour, statuses: { done: 'DONE' } },
       fake.env,
@@ -63,7 +56,7 @@ describe.each([
   });
 
   it('stops at a project that does not exist, and at an issue type it lacks', async () => {
-    fake = await startJiraFake({ flavour, basePath });
+    const fake = await startFake({ flavour, basePath });
     const noProject = await createJiraTracker({ project: 'NOPE', flavour }, fake.env).checkSetup();
     expect(noProject.map((c) => [c.name, c.ok])).toEqual([
       ['account', true],
@@ -83,7 +76,7 @@ describe.each([
   });
 
   it('checks that each approver\u2019s Jira account can be assigned tickets in the project', async () => {
-    fake = await startJiraFake({ flavour, basePath });
+    const fake = await startFake({ flavour, basePath });
     const jira = createJiraTracker({ project: 'OPS', flavour }, fake.env);
     const known = fake.users[1]!;
     const account = flavour === 'cloud' ? known.accountId : known.name;
@@ -105,7 +98,7 @@ describe.each([
   });
 
   it('stops at credentials Jira refuses, with the message that names them', async () => {
-    fake = await startJiraFake({ flavour, basePath });
+    const fake = await startFake({ flavour, basePath });
     const wrong =
       flavour === 'cloud'
         ? { ...fake.env, JIRA_API_TOKEN: 'not-the-token' }
@@ -122,17 +115,10 @@ describe.each([
  * statuses, an assignable-user search): a server built from the document answers the object.
  */
 describe('checkSetup on a Data Center that answers as its document declares', () => {
-  let fake: JiraFake | undefined;
-  afterEach(async () => {
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
-  });
+  const startFake = jiraFakeEachTest();
 
   it('reads the project statuses and an assignable user given as one object', async () => {
-    fake = await startJiraFake({ flavour: 'datacenter', answersAsDeclared: true });
+    const fake = await startFake({ flavour: 'datacenter', answersAsDeclared: true });
     const jira = createJiraTracker({ project: 'OPS', flavour: 'datacenter' }, fake.env);
     const known = fake.users[1]!;
     const checks = await jira.checkSetup([{ id: 'sam', account: known.name }]);

@@ -1,6 +1,7 @@
-import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { JiraFakeOptions } from '@opsbook/testkit/jira';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * StatusDetails leaves every member optional in both specs (Cloud v3, Data Center 10.3): a
@@ -11,10 +12,10 @@ import { createJiraTracker } from '../src/index.js';
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s answers a status without its category',
   (flavour) => {
-    let fake: JiraFake | undefined;
+    const startFake = jiraFakeEachTest();
 
     const start = async (answersWithout: NonNullable<JiraFakeOptions['answersWithout']>) => {
-      fake = await startJiraFake({ flavour, answersWithout, statuses: { done: 'Closed' } });
+      const fake = await startFake({ flavour, answersWithout, statuses: { done: 'Closed' } });
       return {
         fake,
         jira: createJiraTracker(
@@ -27,14 +28,6 @@ describe.each(['cloud', 'datacenter'] as const)(
         ),
       };
     };
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
 
     it('reads a ticket in the configured done status as closed, and one in review as in progress', async () => {
       const { fake, jira } = await start({ status: ['statusCategory'] });
@@ -80,18 +73,10 @@ describe.each(['cloud', 'datacenter'] as const)(
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s answers a status by id only',
   (flavour) => {
-    let fake: JiraFake | undefined;
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
+    const startFake = jiraFakeEachTest();
 
     it('names the status of a ticket by its id, once per status, and moves it by that name', async () => {
-      fake = await startJiraFake({
+      const fake = await startFake({
         flavour,
         answersWithout: { status: ['name', 'statusCategory'] },
       });

@@ -1,6 +1,7 @@
-import { type JiraFake, type JiraFakeOptions, startJiraFake } from '@opsbook/testkit/jira';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { JiraFakeOptions } from '@opsbook/testkit/jira';
+import { describe, expect, it } from 'vitest';
 import { createJiraTracker } from '../src/index.js';
+import { jiraFakeEachTest } from './jira-fake-each-test.js';
 
 /**
  * A transition screen's field metadata (Cloud FieldMetadata, Data Center FieldMetaBean) leaves
@@ -10,10 +11,10 @@ import { createJiraTracker } from '../src/index.js';
 describe.each(['cloud', 'datacenter'] as const)(
   'Jira %s field metadata without hasDefaultValue',
   (flavour) => {
-    let fake: JiraFake | undefined;
+    const startFake = jiraFakeEachTest();
 
     const start = async (options: Partial<JiraFakeOptions>) => {
-      fake = await startJiraFake({
+      const fake = await startFake({
         flavour,
         transitionRequires: { done: ['resolution'] },
         answersWithout: { fieldMetadata: ['hasDefaultValue'] },
@@ -28,14 +29,6 @@ describe.each(['cloud', 'datacenter'] as const)(
         }),
       };
     };
-
-    afterEach(async () => {
-      try {
-        await fake?.closeExpectingNone();
-      } finally {
-        fake = undefined;
-      }
-    });
 
     it('moves the ticket where the required field has a default Jira did not mention', async () => {
       const { fake, jira } = await start({ transitionDefaults: { done: ['resolution'] } });
@@ -57,18 +50,10 @@ describe.each(['cloud', 'datacenter'] as const)(
 
 /** IssueTransition (Cloud) and TransitionBean (Data Center) leave a transition's `name` optional. */
 describe.each(['cloud', 'datacenter'] as const)('Jira %s transitions without a name', (flavour) => {
-  let fake: JiraFake | undefined;
-
-  afterEach(async () => {
-    try {
-      await fake?.closeExpectingNone();
-    } finally {
-      fake = undefined;
-    }
-  });
+  const startFake = jiraFakeEachTest();
 
   it('moves by where a transition leads, and names an unnamed one by its id, not "undefined"', async () => {
-    fake = await startJiraFake({
+    const fake = await startFake({
       flavour,
       transitionRequires: { done: ['resolution'] },
       answersWithout: { transition: ['name'] },
