@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test/temp-dir.js';
 import { digestRunbook } from './digest.js';
 import { ValidationError } from './errors.js';
+import { loadRunbook } from './load-runbook.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const source = path.join(repoRoot, 'runbooks', 'disk-cleanup');
@@ -124,5 +125,24 @@ describe('digestRunbook', () => {
     await symlink('/etc/passwd', path.join(a, 'scripts', 'passwd'));
     await expect(digestRunbook(a, id)).rejects.toBeInstanceOf(ValidationError);
     await expect(digestRunbook(a, id)).rejects.toThrow(/symlink \(scripts\/passwd\)/);
+  });
+
+  it('refuses a runbook.yaml that is not the one its bundle was parsed from', async () => {
+    const a = await copy();
+    const loaded = await loadRunbook(a);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    const { bundle } = loaded;
+    const signed = (await digestRunbook(a, bundle)).digest;
+    const yaml = path.join(a, 'runbook.yaml');
+    const original = await readFile(yaml);
+    await writeFile(yaml, Buffer.concat([original, Buffer.from('# swapped\n')]));
+    const swapped = await loadRunbook(a);
+    if (!swapped.ok) throw new Error(JSON.stringify(swapped.problems));
+    // The other copy parsed, the signed bytes back in place when the folder is digested.
+    await writeFile(yaml, original);
+    await expect(digestRunbook(a, swapped.bundle)).rejects.toThrow(
+      /runbook\.yaml changed while opsbook read the runbook folder/,
+    );
+    expect((await digestRunbook(a, bundle)).digest).toBe(signed);
   });
 });

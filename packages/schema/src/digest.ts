@@ -37,9 +37,16 @@ export interface BundleDigest {
  */
 export async function digestRunbook(
   dir: string,
-  id: { packageName: string; version: string },
+  id: {
+    packageName: string;
+    version: string;
+    /** The files a loaded bundle was parsed from (RunbookBundle.parsed): they must be those hashed. */
+    parsed?: Readonly<Record<string, string | Buffer>>;
+  },
 ): Promise<BundleDigest> {
-  const files: DigestedFile[] = (await readBundleFiles(dir)).map((file) => ({
+  const read = await readBundleFiles(dir);
+  if (id.parsed) refuseChangedSinceParsed(dir, read, id.parsed);
+  const files: DigestedFile[] = read.map((file) => ({
     path: file.path,
     sha256: nodeCrypto().createHash('sha256').update(file.bytes).digest('hex'),
     size: file.bytes.length,
@@ -75,6 +82,33 @@ export async function readBundleFiles(
     files.push({ path: rel, bytes: readFileSync(path.join(dir, ...rel.split('/'))) });
   }
   return files;
+}
+
+/**
+ * The runbook a plan renders is the one parsed; the digest a senior signed is over the bytes read
+ * here, later. A runbook.yaml swapped between the two reads (an engineer renaming another copy in
+ * while `opsbook run` loads its inventory) would run steps and param rules nobody signed under the
+ * signed digest: the parsed text must be the digested bytes.
+ */
+function refuseChangedSinceParsed(
+  dir: string,
+  read: ReadonlyArray<{ path: string; bytes: Buffer }>,
+  parsed: Readonly<Record<string, string | Buffer>>,
+): void {
+  const changed = Object.entries(parsed).filter(([rel, input]) => {
+    const now = read.find((f) => f.path === rel)?.bytes;
+    return !now?.equals(typeof input === 'string' ? Buffer.from(input, 'utf8') : input);
+  });
+  if (changed.length === 0) return;
+  throw new ValidationError(
+    changed.map(([rel]) => ({
+      file: path.join(dir, ...rel.split('/')),
+      line: 0,
+      col: 0,
+      rule: 'changed-while-read',
+      message: `${rel} changed while opsbook read the runbook folder (the bytes it parsed are not the bytes it digested), so nothing was planned or run from it: keep the runbook folder unchanged while opsbook reads it (no checkout, copy or editor writing there meanwhile), then try again`,
+    })),
+  );
 }
 
 export function digestOfList(

@@ -26,6 +26,12 @@ export interface RunbookBundle {
   /** Path of runbook.yaml as shown to the user. */
   file: string;
   source: YamlSource;
+  /**
+   * What was parsed, by path in the folder (`package.json`, `runbook.yaml`): the text or bytes as
+   * read. The digest compares them with the bytes it hashes, so a file swapped between the parse
+   * and the digest cannot run under a digest of other bytes (digestRunbook).
+   */
+  parsed: Readonly<Record<string, string | Buffer>>;
 }
 
 export type LoadResult =
@@ -119,6 +125,7 @@ export async function loadRunbook(
       runbook,
       file: ymlFile,
       source,
+      parsed: { 'package.json': pkgRead.input, [RUNBOOK_FILE]: ymlRead.input },
     },
   };
 }
