@@ -1,5 +1,6 @@
 // `opsbook plan`: a run rendered from this checkout and bound in an unsigned approval, and the
 // same run rendered again from an approval (what `approve` and `run` compare with what was signed).
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -300,6 +301,25 @@ export async function scriptsOf(
   for (const { bundle, digest } of [run, ...run.compositions])
     for (const f of digest.files)
       if (wanted.has(f.sha256) && !texts.has(f.sha256))
-        texts.set(f.sha256, await readFile(path.join(bundle.dir, ...f.path.split('/')), 'utf8'));
+        texts.set(f.sha256, await readDigestedText(bundle.dir, f));
   return texts;
+}
+
+/**
+ * A digested file's text, read again: refused when its bytes are no longer those digested, so a
+ * script swapped after the digest is never what a reviewer reads while another is signed.
+ */
+async function readDigestedText(dir: string, f: { path: string; sha256: string }) {
+  const file = path.join(dir, ...f.path.split('/'));
+  const bytes = await readFile(file);
+  if (createHash('sha256').update(bytes).digest('hex') === f.sha256) return bytes.toString('utf8');
+  throw new ValidationError([
+    {
+      file,
+      line: 0,
+      col: 0,
+      rule: 'changed-while-read',
+      message: `${f.path} changed while opsbook read the runbook folder (its bytes are not those the plan binds), so it is not shown for signing: keep the runbook folder unchanged while opsbook reads it, then try again`,
+    },
+  ]);
 }
