@@ -45,6 +45,10 @@
 //                                                 checkout with packages/*/dist and node_modules, e.g.
 //                                                 a built `git worktree`), in the same rounds
 //   BENCH_TIMEOUT_S=1200 …                        per-command limit (default 600 s)
+//   BENCH_INSTRUCTIONS=3 …                        then 3 rounds of every case under callgrind at
+//                                                 BENCH_INSTRUCTIONS_SIZES (default 50:10): client
+//                                                 instructions, which load does not move
+//                                                 (fanout-instructions.mjs; BENCH_RUNS=0 for only these)
 import { readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { count, describeSample, measure, opsbookRunId, readJournal } from './bench-measure.mjs';
@@ -56,6 +60,7 @@ import {
   USER,
   writeFanoutRunbook,
 } from './bench-world.mjs';
+import { measureInstructions } from './fanout-instructions.mjs';
 import { profileFloor, profileOpsbook } from './fanout-profile.mjs';
 import { reportFanout } from './fanout-report.mjs';
 
@@ -73,13 +78,19 @@ const steps = Number(process.env.BENCH_STEPS ?? 1);
 const profile = process.env.BENCH_PROFILE === '1';
 const commandTimeoutMs = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
 const baselineBuilds = process.env.BENCH_BASELINE_BUILD?.split(',').filter(Boolean) ?? [];
+const instructionRounds = Number(process.env.BENCH_INSTRUCTIONS ?? 0);
+const instructionSizes = (process.env.BENCH_INSTRUCTIONS_SIZES ?? '50:10').split(',').map(sizeOf);
 const COMMAND = 'true';
 
 stopOnSignals();
 try {
   const world = await openBenchWorld({
     name: 'fanout',
-    hostCounts: [...sizes, ...(memory ? [memory] : [])].map((s) => s.n),
+    hostCounts: [
+      ...sizes,
+      ...(memory ? [memory] : []),
+      ...(instructionRounds ? instructionSizes : []),
+    ].map((s) => s.n),
     addresses: Number(process.env.BENCH_ADDRESSES ?? 16),
     tools: [
       ...(tools.includes('parallel') ? [['/usr/bin/parallel-ssh', 'pssh']] : []),
@@ -96,17 +107,22 @@ try {
   await measureRounds(groups, runs, world);
   const memoryGroup = memory ? casesAt(kit, memory, 1, { memory: true }) : undefined;
   if (memoryGroup) await measureRounds([memoryGroup], memoryRuns, world);
+  if (instructionRounds > 0) {
+    const instructionGroups = instructionSizes.map((s) => casesAt(kit, s, 1));
+    await measureInstructions(instructionGroups, instructionRounds, world, commandTimeoutMs);
+  }
   if (profile) {
     const largest = sizes.reduce((a, b) => (b.n > a.n ? b : a));
     await profileOpsbook(world, await prepareRunbook(world, largest, 1), largest, commandTimeoutMs);
     await profileFloor(world, floorCase(kit, largest).argv, largest, commandTimeoutMs);
   }
-  reportFanout({
-    world,
-    groups: [...groups, ...(memoryGroup ? [memoryGroup] : [])],
-    runs,
-    algorithms,
-  });
+  if (runs > 0 || memoryGroup)
+    reportFanout({
+      world,
+      groups: [...groups, ...(memoryGroup ? [memoryGroup] : [])],
+      runs,
+      algorithms,
+    });
 } finally {
   await closeBenchWorld();
 }
