@@ -51,7 +51,7 @@ export async function measure(c, world, timeoutMs) {
   }
   // The wrapper's clock: from its fork of the command to the command's end, not from this spawn
   // of python3 (its own start-up would be on every side's wall time and first connection).
-  const { user, sys, maxKb, wall, startedAt } = r;
+  const { user, sys, maxKb, wall, startedAt, minorFaults, voluntarySwitches } = r;
   const machineAfter = await machineTicks();
   await waitForIdleSshd(sshd);
   const server = (await hostCpuSeconds(sshd)) - serverBefore;
@@ -61,6 +61,10 @@ export async function measure(c, world, timeoutMs) {
     user,
     sys,
     rssMb: maxKb / 1024,
+    // Where system CPU goes, counted (the load barely moves them): page faults, and the
+    // voluntary context switches of every hand-off to a thread (libuv's pool, V8's workers).
+    minorFaults,
+    voluntarySwitches,
     server,
     load,
     listenOverflows: (await listenOverflows()) - overflowsBefore,
@@ -194,5 +198,5 @@ export function count(text, needle) {
 
 /** One progress line of a sample, on stderr while the rounds run. */
 export function describeSample(c, s, round, runs) {
-  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(3)} user + ${s.sys.toFixed(3)} sys, ${s.rssMb.toFixed(0)} MB, host side ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
+  return `round ${round}/${runs}  load ${s.load.toFixed(2)}, ${s.machineBusy.toFixed(2)} cores busy  ${String(c.n).padStart(4)} hosts ×${String(c.concurrency).padEnd(4)} ${c.tool.padEnd(30)} ${s.failure ? `FAILED (${s.failure}) ` : ''}${s.wall.toFixed(2)} s wall, cpu ${s.user.toFixed(3)} user + ${s.sys.toFixed(3)} sys, ${s.rssMb.toFixed(0)} MB, ${s.minorFaults} minor faults, ${s.voluntarySwitches} voluntary switches, host side ${s.server.toFixed(2)} s cpu${s.firstConnect !== undefined ? `, first connect at ${s.firstConnect.toFixed(3)} s` : ''}${s.listenOverflows ? `, ${s.listenOverflows} listen overflows` : ''}${s.slowestHandshake ? `, slowest handshake ${s.slowestHandshake.toFixed(1)} s` : ''}${s.phases ? `; before run-start ${s.phases.beforeRun.toFixed(2)} s, hosts ${s.phases.hosts.toFixed(2)} s, after run-end ${s.phases.afterRun.toFixed(2)} s` : ''}`;
 }

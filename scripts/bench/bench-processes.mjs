@@ -65,7 +65,8 @@ let pythonChecked;
  * `runGroup` of argv under rusage.py: besides its output, the command's CPU (user and sys of
  * the process and the children it waited for, to the microsecond; GNU time truncates each to
  * 10 ms), the peak RSS of its largest process, and its wall time from the wrapper's fork of it to
- * the end of wait4 (python3's own start-up is on no side). `timeFile` is overwritten.
+ * the end of wait4 (python3's own start-up is on no side), and its minor page faults and context
+ * switches (voluntary, involuntary). `timeFile` is overwritten.
  */
 export async function runMeasured(argv, options, timeoutMs, timeFile) {
   pythonChecked ??= spawnSync('python3', ['-c', '']).status === 0;
@@ -76,8 +77,20 @@ export async function runMeasured(argv, options, timeoutMs, timeFile) {
   await rm(timeFile, { force: true });
   const r = await runGroup(['python3', RUSAGE, timeFile, ...argv.map(String)], options, timeoutMs);
   const text = r.timedOut ? '' : await readFile(timeFile, 'utf8').catch(() => '');
-  const [user, sys, maxKb, wall, startedAt] = text.trim().split(' ').map(Number);
-  return { ...r, user, sys, cpu: user + sys, maxKb, wall, startedAt };
+  const [user, sys, maxKb, wall, startedAt, minorFaults, voluntarySwitches, involuntarySwitches] =
+    text.trim().split(' ').map(Number);
+  return {
+    ...r,
+    user,
+    sys,
+    cpu: user + sys,
+    maxKb,
+    wall,
+    startedAt,
+    minorFaults,
+    voluntarySwitches,
+    involuntarySwitches,
+  };
 }
 
 /**

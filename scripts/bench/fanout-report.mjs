@@ -61,9 +61,9 @@ const row = (cells) => `| ${cells.join(' | ')} |`;
 
 function printRows(groups) {
   console.log(
-    `\n${row(['hosts', 'parallel', 'tool', 'runs ok', 'wall (s)', 'client CPU (s)', 'CPU / host (ms)', 'peak RSS (MB)', 'host side CPU (s; ms / host)', 'first connect (s)', 'load at start', 'machine busy (cores)', 'state written (KB / host)'])}`,
+    `\n${row(['hosts', 'parallel', 'tool', 'runs ok', 'wall (s)', 'client CPU (s)', 'CPU / host (ms)', 'user / sys (s)', 'minor faults', 'voluntary switches', 'peak RSS (MB)', 'host side CPU (s; ms / host)', 'first connect (s)', 'load at start', 'machine busy (cores)', 'state written (KB / host)'])}`,
   );
-  console.log('|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const g of groups) {
     for (const c of g.cases) {
       const state = mid(c, (s) => (s.stateBytes === undefined ? undefined : s.stateBytes / g.n));
@@ -80,6 +80,21 @@ function printRows(groups) {
           ),
           fmt(cpu, 3),
           fmt((1000 * cpu) / g.n, 1),
+          `${fmt(
+            mid(c, (s) => s.user),
+            3,
+          )} / ${fmt(
+            mid(c, (s) => s.sys),
+            3,
+          )}`,
+          fmt(
+            mid(c, (s) => s.minorFaults),
+            0,
+          ),
+          fmt(
+            mid(c, (s) => s.voluntarySwitches),
+            0,
+          ),
           fmt(
             mid(c, (s) => s.rssMb),
             0,
