@@ -149,6 +149,9 @@ export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookE
 const REFUSAL_ADVICE: Record<string, string> = {
   '42501':
     'grant the role what opsbook needs on its tables (select, insert, update, delete on every opsbook_ table, as the role that ran opsbook db migrate has), or use that role',
+  // migrations.ts (version 9): the database's own refusal to rewrite the audit trail.
+  OB001:
+    'the journal lines and run records are append-only: opsbook never changes or removes them, so this was not opsbook; nothing was changed. Ask the team why this role tried',
   '25006':
     'the server is a read-only standby, or default_transaction_read_only is on: point state.url (or OPSBOOK_DATABASE_URL) at the primary',
   '53100': "the database server's disk is full: free space on it, then run again",

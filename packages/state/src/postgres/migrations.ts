@@ -247,6 +247,59 @@ export const migrations: readonly Migration[] = [
       alter table opsbook_alerts add unique (fingerprint, starts_at, status, round);
     `,
   },
+  {
+    version: 9,
+    name: 'append-only audit trail',
+    sql: `
+      -- The audit trail is append-only in the database itself, for every role that does not own
+      -- the tables (only an owner may switch a trigger off): journal lines are never changed or
+      -- removed, a run's row is never removed, and its columns are written once each (the claim,
+      -- then the journal's start, then the end). Removing a run's row would free a use of its
+      -- approval (maxRuns counts the rows); changing a line or an end would rewrite what ran.
+      -- SQLSTATE OB001 is opsbook's own: connection.ts names it to the user.
+      create function opsbook_refuse_rewrite() returns trigger language plpgsql as $fn$
+      begin
+        raise exception using errcode = 'OB001',
+          message = format('%s on %s refused: opsbook keeps it append-only (the audit trail of runs)',
+            tg_op, tg_table_name);
+      end
+      $fn$;
+
+      create function opsbook_runs_write_once() returns trigger language plpgsql as $fn$
+      begin
+        if (new.run_id, new.approval_id, new.run_number, new.ticket, new.started_at)
+             is distinct from (old.run_id, old.approval_id, old.run_number, old.ticket, old.started_at)
+           or (old.journal_started_at is not null
+               and new.journal_started_at is distinct from old.journal_started_at)
+           or (old.ended_at is not null
+               and (new.ended_at, new.status, new.head, new.event_count, new.reached)
+                   is distinct from (old.ended_at, old.status, old.head, old.event_count, old.reached))
+        then
+          raise exception using errcode = 'OB001',
+            message = format('UPDATE of run %s on opsbook_runs refused: a run''s claim, journal start and end are written once (the audit trail of runs)',
+              old.run_id);
+        end if;
+        return new;
+      end
+      $fn$;
+
+      create trigger opsbook_append_only before update or delete on opsbook_journal_lines
+        for each row execute function opsbook_refuse_rewrite();
+      create trigger opsbook_no_truncate before truncate on opsbook_journal_lines
+        for each statement execute function opsbook_refuse_rewrite();
+
+      create trigger opsbook_append_only before delete on opsbook_runs
+        for each row execute function opsbook_refuse_rewrite();
+      create trigger opsbook_no_truncate before truncate on opsbook_runs
+        for each statement execute function opsbook_refuse_rewrite();
+      create trigger opsbook_write_once before update on opsbook_runs
+        for each row execute function opsbook_runs_write_once();
+
+      -- Nothing for roles opsbook db grant-runner did not name (PUBLIC has no table privilege
+      -- by default; this makes it so on a database whose defaults granted some).
+      revoke all on opsbook_journal_lines, opsbook_runs from public;
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */
