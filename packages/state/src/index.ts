@@ -86,6 +86,7 @@ export {
   workerLease,
   workerPoolLease,
 } from './postgres/run-leases.js';
+export { grantRunnerRole, type RunnerRoleGrant } from './postgres/runner-role.js';
 export {
   SharedJournal,
   type SharedJournalOptions,

@@ -116,6 +116,12 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./db.js')).migrate,
   },
   {
+    name: 'db grant-runner',
+    summary:
+      "give the role runners connect as what they need on the team's PostgreSQL store: the journal append-only",
+    load: async () => (await import('./db.js')).grantRunner,
+  },
+  {
     name: 'schedule run',
     summary:
       'run the schedules of opsbook.yaml: each slot runs its routine under its standing approval',

@@ -1,6 +1,6 @@
 export type { ShardNotice } from './follow.js';
 export { HostResults } from './host-results.js';
-export type { JobState, QueueLog } from './queue.js';
+export { installQueue, type JobState, type QueueLog } from './queue.js';
 export type { ShardJob } from './shard-job.js';
 export { runShard, type ShardOutcome, type ShardRequest } from './shard-run.js';
 export {

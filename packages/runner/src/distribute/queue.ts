@@ -197,6 +197,16 @@ export async function openQueue(url: string | undefined, log?: QueueLog): Promis
   return queue;
 }
 
+/**
+ * Creates the queue's schema in the database at `url`, or brings it to this graphile-worker's,
+ * and lets it go: what the store's administrator runs (opsbook db grant-runner) so that the
+ * runners' role, which may not create a schema, finds the queue there.
+ */
+export async function installQueue(url: string | undefined): Promise<void> {
+  const queue = await openQueue(url);
+  await queue.close();
+}
+
 export interface QueueWorkerOptions {
   url: string | undefined;
   taskList: TaskList;

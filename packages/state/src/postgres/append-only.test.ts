@@ -6,6 +6,7 @@ import type { StateStore } from '../store.js';
 import { migrateStateStore } from './migrate.js';
 import { migrations } from './migrations.js';
 import { postgresStore } from './postgres-store.js';
+import { grantRunnerRole } from './runner-role.js';
 
 /*
  * An engineer holds the credentials of the runner's database role and tries to rewrite the audit
@@ -208,5 +209,87 @@ describe('a store migrated from schema version 8', () => {
     expect(
       await refusal(admin.query(`delete from opsbook_journal_lines where run_id = 'r1'`)),
     ).toMatchObject({ code: 'OB001' });
+  });
+});
+
+describe('grantRunnerRole (opsbook db grant-runner)', () => {
+  it('gives a role of its own what a run needs: claim, journal, end, read', async () => {
+    const t = await team({ grantAll: false });
+    expect(await grantRunnerRole(t.adminUrl, t.role)).toMatchObject({
+      role: t.role,
+      hasQueue: false,
+    });
+    await endedRun(t.runnerUrl);
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    const run = await store.readRun('r1');
+    expect(run.verification).toMatchObject({ ok: true, count: 4 });
+    expect(await store.runsUsed('apr-1')).toBe(1);
+    // A run's findings are recorded again when a report finds them missing: delete and insert.
+    await store.recordFindings('r1');
+    await store.recordFindings('r1');
+    await expect(
+      store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r2', ticket: 'OPS-7' }),
+    ).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
+  });
+
+  it('takes back what the role was granted too much: no UPDATE, DELETE or TRUNCATE on the audit trail', async () => {
+    const t = await team({ grantAll: true });
+    await grantRunnerRole(t.adminUrl, t.role);
+    await endedRun(t.runnerUrl);
+    const runner = await sessionOf(t.runnerUrl);
+    for (const sql of [
+      `delete from opsbook_journal_lines`,
+      `update opsbook_journal_lines set line = line`,
+      `truncate opsbook_journal_lines`,
+      `delete from opsbook_runs`,
+      `update opsbook_runs set run_number = 7`,
+      `truncate opsbook_runs cascade`,
+    ]) {
+      // Refused by privilege (42501) before any trigger is asked.
+      expect(await refusal(runner.query(sql)), sql).toMatchObject({ code: '42501' });
+    }
+  });
+
+  it('leaves the triggers out of the runner role reach: it cannot switch them off or drop them', async () => {
+    const t = await team({ grantAll: true });
+    await grantRunnerRole(t.adminUrl, t.role);
+    const runner = await sessionOf(t.runnerUrl);
+    for (const sql of [
+      'alter table opsbook_journal_lines disable trigger all',
+      'drop trigger opsbook_append_only on opsbook_journal_lines',
+      'set session_replication_role = replica',
+    ]) {
+      expect(await refusal(runner.query(sql)), sql).toMatchObject({ code: '42501' });
+    }
+  });
+
+  it('refuses the role that owns the tables (or a superuser): it could switch the triggers off', async () => {
+    const t = await team({ grantAll: false });
+    const owner = await server.psql(
+      `select tableowner from pg_tables where tablename = 'opsbook_journal_lines'`,
+      t.database,
+    );
+    await expect(grantRunnerRole(t.adminUrl, owner.trim())).rejects.toMatchObject({
+      code: 'STATE_DB_REFUSED',
+      message: expect.stringMatching(/is a superuser.*cannot be a runner's role/),
+    });
+    // A login role the admin made a member of the owner's role owns them as well.
+    await server.psql(`grant ${owner.trim()} to ${t.role}`);
+    await expect(grantRunnerRole(t.adminUrl, t.role)).rejects.toMatchObject({
+      code: 'STATE_DB_REFUSED',
+      message: expect.stringContaining(`is a member of ${owner.trim()}`),
+    });
+  });
+
+  it('refuses a role that does not exist, saying how to create it', async () => {
+    const t = await team({ grantAll: false });
+    await expect(grantRunnerRole(t.adminUrl, 'no_such_role')).rejects.toMatchObject({
+      problems: [
+        expect.objectContaining({
+          rule: 'unknown-role',
+          message: expect.stringContaining('create role "no_such_role" login'),
+        }),
+      ],
+    });
   });
 });

@@ -148,7 +148,7 @@ export function unreachableError(e: unknown, target: ConnectionTarget): OpsbookE
 /** What to do about a server's refusal, by SQLSTATE (or its class, the first two characters). */
 const REFUSAL_ADVICE: Record<string, string> = {
   '42501':
-    'grant the role what opsbook needs on its tables (select, insert, update, delete on every opsbook_ table, as the role that ran opsbook db migrate has), or use that role',
+    "grant the role what opsbook needs on its tables: the store's administrator (the role that ran opsbook db migrate) runs opsbook db grant-runner <role>",
   // migrations.ts (version 9): the database's own refusal to rewrite the audit trail.
   OB001:
     'the journal lines and run records are append-only: opsbook never changes or removes them, so this was not opsbook; nothing was changed. Ask the team why this role tried',
