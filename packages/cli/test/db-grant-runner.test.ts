@@ -85,4 +85,26 @@ describe('opsbook db grant-runner', () => {
     expect(result.stderr).toContain('there is no role nobody_here');
     expect(result.stderr).not.toMatch(stackTrace);
   });
+
+  it("doctor warns a machine that connects as the tables' owner, and not one that uses the runner role", async () => {
+    const { dir, database, role } = await adminCopy();
+    await runCli(['db', 'grant-runner', role], { cwd: dir, env: adminEnv() });
+    const stateOf = async (env: Record<string, string>) => {
+      const r = await runCli(['doctor', '--json'], { cwd: dir, env });
+      expect(r.stderr).not.toMatch(stackTrace);
+      return (
+        JSON.parse(r.stdout).findings as { area: string; level: string; detail: string }[]
+      ).filter((f) => f.area === 'state');
+    };
+    const asAdmin = await stateOf(adminEnv());
+    expect(asAdmin).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        detail: expect.stringContaining(`as ${pg.user}, a superuser: it could switch`),
+      }),
+    );
+    const runnerUrl = `postgres://${role}:runner-pw@${pg.host}:${pg.port}/${database}`;
+    const asRunner = await stateOf({ OPSBOOK_DATABASE_URL: runnerUrl, PGPASSWORD: '' });
+    expect(asRunner.map((f) => f.level)).toEqual(['ok']);
+  });
 });

@@ -86,7 +86,11 @@ export {
   workerLease,
   workerPoolLease,
 } from './postgres/run-leases.js';
-export { grantRunnerRole, type RunnerRoleGrant } from './postgres/runner-role.js';
+export {
+  auditTrailExposure,
+  grantRunnerRole,
+  type RunnerRoleGrant,
+} from './postgres/runner-role.js';
 export {
   SharedJournal,
   type SharedJournalOptions,

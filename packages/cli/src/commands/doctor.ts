@@ -23,7 +23,7 @@ import {
   trustShow,
 } from '@opsbook/runner';
 import { type Config, formatProblem, storageErrorOf } from '@opsbook/schema';
-import { stateStoreOf } from '@opsbook/state';
+import { auditTrailExposure, stateStoreOf } from '@opsbook/state';
 import type { Assignee, SetupCheck } from '@opsbook/tracker';
 import { type CommandContext, defineCommand } from '../command.js';
 import { configFor } from '../context.js';
@@ -342,6 +342,8 @@ async function stateFindings(config: Config): Promise<Finding[]> {
     const skew = store.schedules
       ? clockSkewWarning(await measureClockSkew(store.schedules))
       : undefined;
+    const exposure =
+      config.state.kind === 'postgres' ? await auditTrailExposure(config.state.url) : undefined;
     return [
       {
         area: 'state',
@@ -350,6 +352,16 @@ async function stateFindings(config: Config): Promise<Finding[]> {
         ...(fix ? { fix } : {}),
       },
       ...(skew ? [{ area: 'state', level: 'warn' as const, detail: skew }] : []),
+      ...(exposure
+        ? [
+            {
+              area: 'state',
+              level: 'warn' as const,
+              detail: exposure,
+              fix: "connect as the runners' own role: the administrator runs opsbook db grant-runner <role> and keeps the owner's credentials off runners (docs/team-database.md)",
+            },
+          ]
+        : []),
     ];
   } finally {
     await store.close();

@@ -1,10 +1,10 @@
 import { loadConfig } from '@opsbook/schema';
-import { migrateStateStore, STATE_SCHEMA_VERSION } from '@opsbook/state';
+import { grantRunnerRole, migrateStateStore, STATE_SCHEMA_VERSION } from '@opsbook/state';
 import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
 import { findFreePort } from '@opsbook/testkit/sshd';
 import { makeTempDir } from '@opsbook/testkit/temp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openQueue, startQueueWorker } from './queue.js';
+import { installQueue, openQueue, startQueueWorker } from './queue.js';
 import { shardTask } from './shards.js';
 import { runWorker, type WorkerNotice } from './worker.js';
 
@@ -99,6 +99,28 @@ describe('opsbook worker on a state store it cannot use', () => {
     const url = await freshUrl();
     await migrateStateStore(url);
     expect((await startWorker(url)).map((n) => n.type)).toEqual(['ready']);
+  });
+
+  it('starts, and queues shards, as a runner role granted by opsbook db grant-runner', async () => {
+    const adminUrl = await freshUrl();
+    const database = new URL(adminUrl).pathname.slice(1);
+    await migrateStateStore(adminUrl);
+    await installQueue(adminUrl);
+    const role = `opsbook_worker_role_${process.pid}_${databases}`;
+    await pg.psql(`create role ${role} login password 'runner-pw'`);
+    await grantRunnerRole(adminUrl, role);
+    const url = `postgres://${role}:runner-pw@${pg.host}:${pg.port}/${database}`;
+    expect((await startWorker(url)).map((n) => n.type)).toEqual(['ready']);
+    const queue = await openQueue(url);
+    try {
+      await queue.add([
+        { version: 1, runId: 'r1', shard: 1, zone: 'dc1', hosts: ['h1'], approval: '' },
+      ]);
+      expect((await queue.states('r1', [1])).get(1)).toEqual({ state: 'queued' });
+      expect(await queue.withdraw('r1', [1], 'the submitter was interrupted')).toEqual([1]);
+    } finally {
+      await queue.close();
+    }
   });
 });
 

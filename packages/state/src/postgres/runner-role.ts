@@ -93,6 +93,19 @@ export async function grantRunnerRole(
         `grant usage, select, update on all sequences in schema graphile_worker to ${who}`,
       );
       await client.query(`grant execute on all functions in schema graphile_worker to ${who}`);
+      // graphile-worker keeps row-level security on its private tables (no policy: only their
+      // owner reads them); the role gets a policy of its own on each.
+      const secured = await client.query<{ name: string }>(
+        `select quote_ident(c.relname) as name from pg_class c
+         where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind = 'r' and c.relrowsecurity`,
+      );
+      const policy = quoteIdent(`opsbook runner ${role}`);
+      for (const { name } of secured.rows) {
+        await client.query(`drop policy if exists ${policy} on graphile_worker.${name}`);
+        await client.query(
+          `create policy ${policy} on graphile_worker.${name} for all to ${who} using (true) with check (true)`,
+        );
+      }
     }
     await client.query('commit');
     return { role, location: target.location, hasQueue };
@@ -114,10 +127,10 @@ async function queueSchemaExists(client: ClientBase): Promise<boolean> {
 /** Refuses a role that does not exist, or that could undo the append-only triggers. */
 async function checkRunnerRole(client: ClientBase, role: string, location: string): Promise<void> {
   const { rows } = await client.query<{ super: boolean; owner: string; is_owner: boolean }>(
-    `select r.rolsuper as super, t.tableowner as owner,
-       pg_has_role(r.oid, t.tableowner, 'MEMBER') as is_owner
-     from pg_roles r, pg_tables t
-     where r.rolname = $1 and t.schemaname = current_schema() and t.tablename = 'opsbook_journal_lines'`,
+    `select r.rolsuper as super, pg_get_userbyid(c.relowner) as owner,
+       pg_has_role(r.oid, c.relowner, 'MEMBER') as is_owner
+     from pg_roles r, pg_class c
+     where r.rolname = $1 and c.oid = to_regclass('opsbook_journal_lines')`,
     [role],
   );
   const [row] = rows;
@@ -139,5 +152,44 @@ async function checkRunnerRole(client: ClientBase, role: string, location: strin
       `role ${role} ${why} on ${location}: it could switch the journal's append-only triggers off, so it cannot be a runner's role. Create a role of its own for runners (create role opsbook_runner login password '…'), run opsbook db grant-runner opsbook_runner, and give runners and workers its credentials; keep ${row.owner}'s for opsbook db migrate`,
       { location, role },
     );
+  }
+}
+
+/**
+ * Why the role `url` connects as could rewrite the audit trail (a superuser or the tables' owner
+ * can switch the append-only triggers off), or undefined when it cannot: what opsbook doctor
+ * warns of on a runner. Never throws for a store it cannot read: undefined then (doctor's other
+ * checks say why the store is unusable).
+ */
+export async function auditTrailExposure(url: string | undefined): Promise<string | undefined> {
+  const target = connectionTargetOf(url);
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({
+    ...(url ? { connectionString: url } : {}),
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query<{
+      role: string;
+      super: boolean;
+      owner: string | null;
+      is_owner: boolean | null;
+    }>(
+      `select current_user as role, r.rolsuper as super, pg_get_userbyid(c.relowner) as owner,
+         pg_has_role(r.oid, c.relowner, 'MEMBER') as is_owner
+       from pg_roles r left join pg_class c on c.oid = to_regclass('opsbook_journal_lines')
+       where r.rolname = current_user`,
+    );
+    const [row] = rows;
+    if (!row || row.owner === null) return undefined;
+    if (!row.super && !row.is_owner) return undefined;
+    const why = row.super ? 'a superuser' : `the owner of the store's tables (${row.owner})`;
+    return `this machine connects to ${target.location} as ${row.role}, ${why}: it could switch the journal's append-only guards off and rewrite or delete what ran`;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
