@@ -167,6 +167,37 @@ describe('opsbook run --distribute', () => {
     expect(runs.find((x) => x.runId === doc.runId)?.status).toBe('ok');
   });
 
+  it("runs with the submitter and workers connected as the runners' role that opsbook db grant-runner granted", async () => {
+    const database = await freshDatabase();
+    const role = `distribute_runner_${process.pid}`;
+    await pg.psql(`create role ${role} login password 'runner-pw'`);
+    const granted = await world.opsbook(['db', 'grant-runner', role], { env: team.dbEnv });
+    expect(granted.code, granted.stderr).toBe(0);
+    // From here on every command connects as the runners' role, not the tables' owner.
+    team.dbEnv = {
+      OPSBOOK_DATABASE_URL: `postgres://${role}:runner-pw@${pg.host}:${pg.port}/${database}`,
+    };
+    await startWorker('dc1');
+    await startWorker('dc2');
+    const dir = await markerDir('runner-role');
+    const file = await approved('runner-role', dir, 0);
+    const r = await finished(
+      team.submit(['run', file, '--distribute', '--shard-size', '1', '--json']),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as RunDoc;
+    expect(doc.hosts.map((h) => [h.host, h.status])).toEqual(world.hostNames.map((h) => [h, 'ok']));
+    for (const h of world.hostNames) expect(await runsOf(dir, h)).toBe(1);
+    const verify = await world.opsbook(['journal', 'verify', doc.runId], { env: team.dbEnv });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(
+      await pg.psql(
+        `select has_table_privilege('${role}', 'opsbook_journal_lines', 'DELETE')`,
+        database,
+      ),
+    ).toBe('f\n');
+  });
+
   it('reports the hosts of a worker killed mid-shard as unreachable, never runs them again, and exits non-zero', async () => {
     await freshDatabase();
     const dc1 = await startWorker('dc1');
