@@ -207,6 +207,7 @@ describe('opsbook db migrate', () => {
   it('shows the db commands with opsbook db --help', async () => {
     const result = await runCli(['db', '--help'], { env: clean });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/db migrate {2}bring the team's PostgreSQL state store/);
+    expect(result.stdout).toMatch(/db migrate {2,}bring the team's PostgreSQL state store/);
+    expect(result.stdout).toMatch(/db grant-runner {2}give the role runners connect as/);
   });
 });
