@@ -367,6 +367,11 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
     const decimalBytes =
       asBytes === 'ambiguous' &&
       isDecimalByteRun(text, end, prev === undefined ? undefined : run?.decimalBytes);
+    // A line that reads both ways is read both ways: one reading in `bytes`, the other in
+    // `swapped` (searched too, as for words of either order). The lines that would say which it is
+    // may come much later, or after the stream let the line out.
+    const otherReading = (digits: number, base: 8 | 10) =>
+      asBytes === 'ambiguous' ? Number.parseInt(text.slice(digits, digits + 3), base) : -1;
     // Bits and octal words first (dumpLineBytes says why); their bytes are written as read.
     const words =
       (isHexStart || text.charCodeAt(start) === SPACE) &&
@@ -374,9 +379,10 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
         text,
         start,
         end,
-        (b) => {
+        (b, digits) => {
+          const other = otherReading(digits, 8);
           bytes[byte] = b;
-          swapped[byte++] = b;
+          swapped[byte++] = other >= 0 ? other : b;
         },
         decimalBytes,
       ) > 0;
@@ -387,9 +393,10 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
     const chars =
       !words &&
       reading === undefined &&
-      readCharLine(text, start, end, (_, b) => {
+      readCharLine(text, start, end, (field, b) => {
+        const other = otherReading(field + 1, 10);
         bytes[byte] = b;
-        swapped[byte++] = b;
+        swapped[byte++] = other >= 0 ? other : b;
       }) > 0;
     if (!chars && !words) byte = first;
     if (chars || words) {
@@ -403,6 +410,7 @@ function readRuns(text: string, bytes: Buffer, swapped: Buffer, firstLine: numbe
         ...(decimalBytes ? { decimalBytes } : {}),
       });
       run.decimalBytes = words && (decimalBytes || asBytes === 'only');
+      if (asBytes === 'ambiguous') run.eitherOrder = true;
       run.to = byte;
     } else if (reading) {
       run ??= { lines: [], from: byte, to: byte, eitherOrder: false };

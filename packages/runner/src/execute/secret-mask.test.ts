@@ -1385,6 +1385,57 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     expect(mask(octal)).not.toMatch(/[0-7]{3} [0-7]{3} [0-7]{3} [0-7]{3}/);
   });
 
+  it('reads a run of od -t u1 whose first 17+ lines read as od -b too as od -t u1, whole and streamed', () => {
+    // Every byte of the filler and of the secret is a letter d-k or n-u (100-107, 110-117): each
+    // line reads as octal too; only the line holding the last \n (`  10`) says it is decimal.
+    const secret = 'superstrongtokenhere';
+    const secrets = [secret];
+    const { mask } = createSecretMask(secrets);
+    for (const args of [
+      ['-t', 'u1'],
+      ['-An', '-t', 'u1'],
+      ['-t', 'u1', '-w8'],
+    ]) {
+      const input = `${'hunter'.repeat(60).slice(0, 16 * 20)}${secret}\n`;
+      const text = dump('od', args, input);
+      const what = `od ${args.join(' ')}`;
+      const whole = mask(text);
+      const stars = (whole.match(/\*\*\*/g) ?? []).length;
+      expect(stars, what).toBe(secret.length);
+      expect(
+        whole.split('\n').map((l) => l.length),
+        what,
+      ).toEqual(text.split('\n').map((l) => l.length));
+      for (const size of [1, 64, 100_000])
+        expect(streamed(secrets, text, size), `${what} in chunks of ${size}`).toBe(whole);
+    }
+  });
+
+  it('reads od -t d1 fields only in its range (-128..127): a column of unsigned bytes in fields of 5 is not its dump', () => {
+    const secret = 'p\u00e4sswort-geheim';
+    const { mask } = createSecretMask([secret]);
+    // Real od -t d1: the bytes past 127 are negative.
+    const real = dump('od', ['-t', 'd1'], `${secret}\n`);
+    expect(real).toMatch(/ -61 /);
+    expect(mask(real)).not.toMatch(/ -61 /);
+    // The same bytes written 0-255 in fields of 5 are no line od -t d1 prints; nor are -129..-255.
+    const bytes = [...Buffer.from(secret)];
+    const field = (n: number) => String(n).padStart(5);
+    for (const written of [bytes, bytes.map((b) => (b > 127 ? b - 256 : b === 112 ? -144 : b))]) {
+      const lines = [0, 16]
+        .map(
+          (at) =>
+            `${at.toString(8).padStart(7, '0')}${written
+              .slice(at, at + 16)
+              .map(field)
+              .join('')}`,
+        )
+        .join('\n');
+      const text = `${lines}\n`;
+      expect(mask(text), text).toBe(text);
+    }
+  });
+
   it('stars out the secret in a dump writing each line in two forms (od -bc: octal, then characters), whole and streamed', () => {
     const secret = 'hunter2-Pa55w0rd-and-more-of-it';
     const secrets = [secret];

@@ -109,6 +109,16 @@ const WORD_MAX: Record<WordFormat['bytes'], string> = {
   8: '18446744073709551615',
 };
 
+/**
+ * The largest magnitude of a signed word in decimal, positive and negative (`od -t d1` prints
+ * -128..127, never 200 or -200). 8 bytes: `-t u8` and `-t d8` share their field, read as either.
+ */
+const SIGNED_MAX: Partial<Record<WordFormat['bytes'], { positive: string; negative: string }>> = {
+  1: { positive: '127', negative: '128' },
+  2: { positive: '32767', negative: '32768' },
+  4: { positive: '2147483647', negative: '2147483648' },
+};
+
 /** The largest first digit of each word size's octal field (`177777`, `37777777777`, …). */
 const OCTAL_FIRST_MAX: Record<WordFormat['bytes'], number> = { 1: 3, 2: 1, 4: 3, 8: 1 };
 
@@ -179,7 +189,12 @@ function fieldDigits(text: string, at: number, format: WordFormat): number {
     const digit = text.charCodeAt(i) - 0x30;
     if (digit < 0 || digit > 9) return -1;
   }
-  const max = WORD_MAX[format.bytes];
+  const signedMax = format.signed ? SIGNED_MAX[format.bytes] : undefined;
+  const max = signedMax
+    ? first > sign
+      ? signedMax.negative
+      : signedMax.positive
+    : WORD_MAX[format.bytes];
   const n = fieldEnd - first;
   // `od -b` writes ` 012`; a decimal field has no leading zero.
   if (n > 1 && text.charCodeAt(first) === 0x30) return -1;
