@@ -183,8 +183,15 @@ export async function executePlan(executeInput: ExecuteInput): Promise<ExecuteRe
       stop: input.stopSignal,
       isFailure: (r) => r.status !== 'ok',
       onEvent: (e) => {
+        // A line cut at MAX_LINE_LENGTH ends at the cut: a piece of a form there is masked as at
+        // the end of a capture (a CR-only "line" of a wrapped form can be that long).
         if (e.type === 'output')
-          input.onOutput?.(e.host, e.stream, input.mask(e.line), e.cut === true);
+          input.onOutput?.(
+            e.host,
+            e.stream,
+            input.mask(e.cut ? input.secretMask.maskedTail(e.line, e.line.length) : e.line),
+            e.cut === true,
+          );
       },
     },
     async (ctx) => {

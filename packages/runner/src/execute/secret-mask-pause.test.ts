@@ -136,3 +136,33 @@ describe('forms with CR-only line ends (tr "\\n" "\\r")', () => {
     expect(mask('10%\r50%\r100%\ndone\n')).toBe('10%\r50%\r100%\ndone\n');
   });
 });
+
+describe('a CR-only "line" longer than the line splitter keeps (64 KiB), cut inside a form', () => {
+  it('masks, as the end of a cut text (maskedTail), the lines of the form the cut line ends with', () => {
+    const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it';
+    const mask = createSecretMask([token]);
+    const form = sh('base64 -w 12 | tr "\\n" "\\r"', `cr:${token}`);
+    // A progress meter's carriage returns, then the form: the splitter cut inside the form.
+    const progress = 'progress 10%\r'.repeat(20);
+    const lines = Buffer.from(`cr:${token}`)
+      .toString('base64')
+      .match(/.{1,12}/g)!
+      .slice(1, -1);
+    for (const cutAt of [24, 30, 36, 40]) {
+      const cut = progress + form.slice(0, cutAt);
+      const shown = mask.maskedTail(cut, cut.length);
+      const leaked = lines.filter((l) => shown.includes(l.slice(0, 8)));
+      expect(leaked, `cut at ${cutAt}: ${JSON.stringify(shown.slice(-60))}`).toEqual([]);
+      expect(shown.startsWith(progress), 'the progress lines stay').toBe(true);
+    }
+    // The journal's copy of a long CR-only output whose start was cut inside the form.
+    const tail = `${form.slice(30)}\rdone\r`;
+    const journal = mask.maskedTail(tail, 10_000, 1000);
+    expect(
+      lines.filter((l) => journal.includes(l.slice(-8))),
+      journal,
+    ).toEqual([]);
+    expect(journal.endsWith('\rdone\r'), journal).toBe(true);
+    expect(journal.startsWith('…(1000 characters cut)…\n'), journal).toBe(true);
+  });
+});

@@ -145,15 +145,20 @@ export function createSecretMask(secrets: readonly string[]): SecretMask {
         (text) => maskJoinedPiece(text, joined, 'start'),
       ),
     maskedTail(text, limit, alreadyCut = 0) {
-      // A piece of a form wrapped at any width at an edge is found in the text as it came: masking
-      // first would star the lines of it that other forms (cores of its base64) fill, not the rest.
-      const atStart = alreadyCut > 0 ? maskJoinedPiece(text, joined, 'start') : text;
-      const masked = maskPieceAtEnd(
-        maskWithPieceAtEnd(maskJoinedPiece(atStart, joined, 'end')),
-        targets,
-      );
-      if (masked.length <= limit && alreadyCut === 0) return masked;
-      return cutTail(masked, limit, alreadyCut, (kept) => maskPieceAtStart(kept, targets));
+      // Read with lone CRs as line ends too (withLoneCrAsLineEnd says why): a form with CR-only
+      // line ends that a cut (the line splitter's, the capture's) went through has its piece at
+      // the edge found as with LFs.
+      return withLoneCrsAsLfs(text, (lf) => {
+        // A piece of a form wrapped at any width at an edge is found in the text as it came:
+        // masking first would star the lines of it that other forms (cores of its base64) fill.
+        const atStart = alreadyCut > 0 ? maskJoinedPiece(lf, joined, 'start') : lf;
+        const masked = maskPieceAtEnd(
+          maskWithPieceAtEnd(maskJoinedPiece(atStart, joined, 'end')),
+          targets,
+        );
+        if (masked.length <= limit && alreadyCut === 0) return masked;
+        return cutTail(masked, limit, alreadyCut, (kept) => maskPieceAtStart(kept, targets));
+      });
     },
   };
 }
@@ -176,6 +181,23 @@ function withLoneCrAsLineEnd(masked: string, maskAgain: Masker): string {
   const lines = again.split(/\r\n|\n/);
   if (lines.length !== ends.length + 1) return again;
   return lines.map((line, i) => line + (ends[i] ?? '')).join('');
+}
+
+/**
+ * `read(text)` with the text's lone CRs given to it as LFs, and given back: counted from the end,
+ * each line end of the result is the one the text had there (a cut keeps the text's end; a cut's
+ * own heading line keeps its LF). Text without a lone CR is read as it is.
+ */
+function withLoneCrsAsLfs(text: string, read: Masker): string {
+  if (!/\r(?!\n)/.test(text)) return read(text);
+  const ends = text.match(/\r\n|\r|\n/g) ?? [];
+  const lf = read(text.replace(/\r(?!\n)/g, '\n'));
+  const lines = lf.split(/(\r\n|\n)/);
+  // lines: [line, end, line, end, …, line]; the k-th end from the last is ends[ends.length - k].
+  const heading = lf.startsWith('…(') && !text.startsWith('…(') ? 1 : 0;
+  for (let i = lines.length - 2, k = ends.length - 1; i > heading && k >= 0; i -= 2, k--)
+    lines[i] = ends[k]!;
+  return lines.join('');
 }
 
 /** `createSecretMask(secrets).mask`. */
