@@ -64,7 +64,7 @@ const MIN_JOINED = 8;
  * breaks or more of short lines (`done`, `1234`), which ordinary output is full of; a line of 8
  * alone is as rare in it as the form's 8 characters themselves.
  */
-const WRAP_MIN = 8;
+const WRAP_MIN = 2;
 const WRAP_MAX = 1024;
 /** The longest indentation before a wrapped line (a YAML block scalar). */
 const MAX_INDENT = 64;
@@ -89,11 +89,77 @@ function isBase64(text: string, at: number): boolean {
   return IS_BASE64[text.charCodeAt(at)] === 1;
 }
 
-/** `at`, past an indentation (of at most MAX_INDENT) that stands there. */
+/** The longest line number of a label (`nl`, `cat -n`). */
+const MAX_NUMBER = 10;
+/** The longest run of quote marks and their spaces in a label (`> > `). */
+const MAX_QUOTES = 16;
+
+/**
+ * `at` (a line's start), past an indentation (of at most MAX_INDENT) and a label that stands
+ * there: a line number and its tab (`nl`, `cat -n`), or quote marks `>`, `#`, `|` each maybe
+ * followed by spaces (`sed 's/^/> /'`). A form piped through one keeps its lines' labels.
+ */
 function afterIndent(text: string, at: number): number {
   let i = at;
   while (i - at < MAX_INDENT && isIndent(text, i)) i++;
+  let d = i;
+  while (d - i < MAX_NUMBER && isDigit(text.charCodeAt(d))) d++;
+  if (d > i && text.charCodeAt(d) === TAB) {
+    i = d + 1;
+    while (i - d < MAX_INDENT && isIndent(text, i)) i++;
+    return i;
+  }
+  const marks = i;
+  while (i - marks < MAX_QUOTES && isQuoteMark(text.charCodeAt(i))) {
+    i++;
+    while (i - marks < MAX_QUOTES && text.charCodeAt(i) === SPACE) i++;
+  }
   return i;
+}
+
+/**
+ * Where the last line of `text` ends: the text's end, or the last break when only an indentation
+ * and a label (so far) follow it (the next line has begun, no form on it yet).
+ */
+function lastLineLabelOnly(text: string, soFar = true): number {
+  const lastBreak = text.lastIndexOf('\n');
+  if (lastBreak < 0) return text.length;
+  return lineStartBefore(text, text.length, true, soFar) === lastBreak + 1
+    ? lastBreak
+    : text.length;
+}
+
+function isDigit(unit: number): boolean {
+  return unit >= 0x30 && unit <= 0x39;
+}
+
+function isQuoteMark(unit: number): boolean {
+  return unit === 0x3e || unit === 0x23 || unit === 0x7c;
+}
+
+/**
+ * Whether text[lineStart, end) is what a line's indentation and label (afterIndent) may be so
+ * far: nothing, an indentation, quote marks, or a line number whose tab has not come yet.
+ */
+function isLabelSoFar(text: string, lineStart: number, end: number): boolean {
+  const body = afterIndent(text, lineStart);
+  if (body >= end) return true;
+  let i = body;
+  while (i < end && i - body < MAX_NUMBER && isDigit(text.charCodeAt(i))) i++;
+  return i === end && i > body && /^[ \t]*$/.test(text.slice(lineStart, body));
+}
+
+/**
+ * The start of the line `at` is in, if what stands before `at` on it is an indentation and a
+ * label (so far, when `soFar`); else -1. A line begun before the text (no break before it) is
+ * one only `atLineStart`.
+ */
+function lineStartBefore(text: string, at: number, atLineStart: boolean, soFar = false): number {
+  const limit = MAX_INDENT * 2 + MAX_NUMBER + MAX_QUOTES + 1;
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  if (at - lineStart > limit || (lineStart === 0 && !atLineStart)) return -1;
+  if (soFar) return isLabelSoFar(text, lineStart, at) ? lineStart : -1;
+  return afterIndent(text, lineStart) === at ? lineStart : -1;
 }
 
 function isIndent(text: string, at: number): boolean {
@@ -101,11 +167,9 @@ function isIndent(text: string, at: number): boolean {
   return unit === SPACE || unit === TAB;
 }
 
-/** Whether the characters before `at` back to the line's start are an indentation (or none). */
+/** Whether the characters before `at` back to the line's start are an indentation and a label (or none). */
 function beginsLine(text: string, at: number, atLineStart: boolean): boolean {
-  let i = at;
-  while (i > 0 && at - i < MAX_INDENT && isIndent(text, i - 1)) i--;
-  return i === 0 ? atLineStart : text.charCodeAt(i - 1) === LF;
+  return lineStartBefore(text, at, atLineStart) >= 0;
 }
 
 /**
@@ -192,11 +256,8 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
     const ends: number[] = [];
     // The last line, if it has only an indentation yet, or a break or CR ends the text: the line
     // before it is followed by a break.
-    let lineEnd = text.length;
-    while (lineEnd > 0 && text.length - lineEnd < MAX_INDENT && isIndent(text, lineEnd - 1))
-      lineEnd--;
-    if (text.charCodeAt(lineEnd - 1) === LF) lineEnd--;
-    else lineEnd = text.length;
+    const labelOnly = lastLineLabelOnly(text);
+    let lineEnd = labelOnly;
     if (text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
     let followedByBreak = lineEnd < text.length;
     // Back over lines of base64 characters only, at most `longest` of those characters.
@@ -208,9 +269,9 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
       }
       if (i === lineEnd) break;
       if (followedByBreak) ends.push(lineEnd);
-      while (i > 0 && isIndent(text, i - 1)) i--;
-      if (text.charCodeAt(i - 1) !== LF) break;
-      lineEnd = text.charCodeAt(i - 2) === CR ? i - 2 : i - 1;
+      const lineStart = lineStartBefore(text, i, false);
+      if (lineStart <= 0) break;
+      lineEnd = text.charCodeAt(lineStart - 2) === CR ? lineStart - 2 : lineStart - 1;
       followedByBreak = true;
     }
     for (let k = ends.length - 1; k >= 0; k--) {
@@ -218,13 +279,16 @@ export function joinedFormFinder(candidates: readonly string[]): JoinedFormFinde
       if (!isWrappedLine(text, end)) continue;
       let begin = end;
       while (begin > 0 && isBase64(text, begin - 1)) begin--;
-      const { joined, rawAt, end: joinEnd } = joinFrom(text, begin);
-      // What follows the join cannot go on with a target: a break at the very end can.
-      if (!/^\r?(?:\n[ \t]*)?$/.test(text.slice(joinEnd))) continue;
+      // Not into the last line while it holds only a label so far (a line number's digits).
+      const { joined, rawAt, end: joinEnd } = joinFrom(text, begin, labelOnly);
+      // What follows the join cannot go on with a target: a break at the very end can (and
+      // the next line's indentation and label so far).
+      const after = text.charCodeAt(joinEnd) === CR ? joinEnd + 1 : joinEnd;
+      if (after < text.length && after !== labelOnly) continue;
       const found = startIn(joined);
       if (found < joined.length && rawAt[found]! < end) {
-        while (begin > 0 && isIndent(text, begin - 1)) begin--;
-        return begin;
+        const lineStart = lineStartBefore(text, begin, true);
+        return lineStart >= 0 ? lineStart : begin;
       }
     }
     return text.length;
@@ -303,12 +367,9 @@ function leadingLines(text: string, longest: number): JoinedLines | undefined {
  * before it wrapped lines. Up to `longest` characters back.
  */
 function trailingLines(text: string, longest: number): JoinedLines | undefined {
-  let lineEnd = text.length;
-  // A break, maybe followed by the indentation of the next line, ends the last line.
-  while (lineEnd > 0 && text.length - lineEnd < MAX_INDENT && isIndent(text, lineEnd - 1))
-    lineEnd--;
-  if (text.charCodeAt(lineEnd - 1) === LF) lineEnd--;
-  else lineEnd = text.length;
+  // A break, maybe followed by the indentation and label of the next line, ends the last line.
+  // (A line number without its tab yet is read as the last line's characters: it may be them.)
+  let lineEnd = lastLineLabelOnly(text, false);
   const ended = lineEnd < text.length;
   if (text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
   const lines: [number, number][] = [];
@@ -321,9 +382,8 @@ function trailingLines(text: string, longest: number): JoinedLines | undefined {
     if ((lines.length > 0 || ended) && (n < WRAP_MIN || n > WRAP_MAX)) break;
     lines.unshift([i, lineEnd]);
     count += n;
-    let lineStart = i;
-    while (lineStart > 0 && isIndent(text, lineStart - 1)) lineStart--;
-    if (lineStart === 0 || text.charCodeAt(lineStart - 1) !== LF) break;
+    const lineStart = lineStartBefore(text, i, true);
+    if (lineStart <= 0) break;
     lineEnd = text.charCodeAt(lineStart - 2) === CR ? lineStart - 2 : lineStart - 1;
   }
   return joinLines(text, lines);
@@ -343,8 +403,9 @@ function lineStartAround(text: string, at: number, atLineStart: boolean): number
   if (at >= text.length) return at;
   const lineStart = text.lastIndexOf('\n', at - 1) + 1;
   if (lineStart === at || (lineStart === 0 && !atLineStart)) return at;
-  let i = lineStart;
-  while (i < at && i - lineStart < MAX_INDENT && isIndent(text, i)) i++;
+  // Inside the line's indentation or label: the line may still be a wrapped line.
+  if (isLabelSoFar(text, lineStart, at)) return lineStart;
+  let i = afterIndent(text, lineStart);
   const from = i;
   while (i < at && i - from <= WRAP_MAX && isBase64(text, i)) i++;
   return i === at && at - from <= WRAP_MAX ? lineStart : at;
@@ -359,8 +420,8 @@ function unfinishedLine(text: string, atLineStart: boolean): number {
   const lastBreak = text.lastIndexOf('\n');
   const lineStart = lastBreak + 1;
   if (lineStart === text.length || (lastBreak < 0 && !atLineStart)) return text.length;
-  let i = lineStart;
-  while (i < text.length && i - lineStart < MAX_INDENT && isIndent(text, i)) i++;
+  if (isLabelSoFar(text, lineStart, text.length)) return lineStart;
+  let i = afterIndent(text, lineStart);
   const from = i;
   while (i < text.length && i - from <= WRAP_MAX && isBase64(text, i)) i++;
   if (i - from > WRAP_MAX) return text.length;
@@ -373,17 +434,21 @@ function unfinishedLine(text: string, atLineStart: boolean): number {
  * has base64 characters on both sides: those characters, the index in `text` of each, and where
  * the run ends.
  */
-function joinFrom(text: string, start: number): { joined: string; rawAt: number[]; end: number } {
+function joinFrom(
+  text: string,
+  start: number,
+  limit = text.length,
+): { joined: string; rawAt: number[]; end: number } {
   const rawAt: number[] = [];
   let joined = '';
   let at = start;
   for (;;) {
     const lineStart = at;
-    while (isBase64(text, at)) at++;
+    while (at < limit && isBase64(text, at)) at++;
     joined += text.slice(lineStart, at);
     for (let i = lineStart; i < at; i++) rawAt.push(i);
     const lf = text.charCodeAt(at) === CR ? at + 1 : at;
-    if (at === lineStart || text.charCodeAt(lf) !== LF) break;
+    if (at === lineStart || lf >= limit || text.charCodeAt(lf) !== LF) break;
     const next = afterIndent(text, lf + 1);
     if (!isBase64(text, next)) break;
     at = next;

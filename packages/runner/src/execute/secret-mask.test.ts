@@ -740,15 +740,16 @@ describe('encoded forms of a secret', () => {
     }
   });
 
-  it('takes a target across a line break only after a wrapped line (8+ base64 characters, alone or after other text), and does not hold ordinary lines back', () => {
+  it('takes a target across a line break only after a wrapped line (2+ base64 characters, alone or after other text), and does not hold ordinary lines back', () => {
     // The secrets are made of base64 characters: they are looked for across line breaks too.
     const secrets = ['startedOK-1234567', 'Zm9vYmFyYmF6cXV4cXV1eA'];
     const { mask } = createSecretMask(secrets);
     for (const text of [
-      'Service started\nOK-1234567\n',
-      'Service started\r\nOK-1234567\r\n',
-      // The first line is too short to be a wrapped line (7 characters).
-      'Zm9vYmF\nyYmF6cXV4cXV1eA!\n',
+      // A line ending in other characters (`.`) is no wrapped line.
+      'Service started.\nOK-1234567\n',
+      'Service started.\r\nOK-1234567\r\n',
+      // The first line is too short to be a wrapped line (1 character).
+      'Z\nm9vYmFyYmF6cXV4cXV1eA!\n',
       'job 1\n2\n3\n4\n5\n6\n7\n8\n9\n',
     ]) {
       expect(mask(text), text).toBe(text);
@@ -762,6 +763,9 @@ describe('encoded forms of a secret', () => {
       ['Zm9vYmFyYmF6cXV4\ncXV1eA done\n', '***\n*** done\n'],
       ['  token: |\n    Zm9vYmFyYmF6cXV4\r\n    cXV1eA\n', '  token: |\n    ***\r\n    ***\n'],
       ['xxxxxxxxxxxxxxxxstartedOK\n-1234567\n', 'xxxxxxxxxxxxxxxx***\n***\n'],
+      // 2 characters make one too (`xxd -p -c 1`): a secret broken after a word is found.
+      ['Service started\nOK-1234567\n', 'Service ***\n***\n'],
+      ['Zm9vYmF\nyYmF6cXV4cXV1eA!\n', '***\n***!\n'],
     ]) {
       expect(mask(text!), text).toBe(masked);
       for (const size of [1, 2, 5, 1000]) expect(streamed(secrets, text!, size), text).toBe(masked);
@@ -769,7 +773,7 @@ describe('encoded forms of a secret', () => {
     // Lines are let out as they end: a line that ends in the beginning of a target is held only
     // if it is a wrapped line.
     const stream = createSecretMask(secrets).maskStream();
-    expect(stream.push('Service started\n')).toBe('Service started\n');
+    expect(stream.push('Service started.\n')).toBe('Service started.\n');
     expect(stream.push('Zm9vYmFyYmF6cXV4\n')).toBe('');
     expect(stream.push('ok\n')).toBe('Zm9vYmFyYmF6cXV4\nok\n');
   });
@@ -1038,6 +1042,101 @@ describe('a form wrapped at fewer than 16 columns', () => {
       expect(streamed([token], stopped, 3), what).toBe('go\n***\n***\n');
       expect(createSecretMask([token]).maskedTail(stopped, 1000), what).toBe('go\n***\n***\n');
     }
+  });
+});
+
+describe('a form wrapped at fewer than 8 columns (down to 2)', () => {
+  it('masks base64 -w 2 to -w 7, xxd -p -c 1 to -c 3 and fold -w 2 to -w 5 of a token, whole, streamed and stopped inside', () => {
+    const token = 'Ug8t9N2WCbnsNd4oMhJN';
+    const run = (command: string, args: string[]) =>
+      execFileSync(command, args, { input: token, encoding: 'utf8' });
+    const forms: [string, string][] = [];
+    for (const w of [2, 3, 4, 6, 7]) forms.push([`base64 -w ${w}`, run('base64', ['-w', `${w}`])]);
+    for (const c of [1, 2, 3]) forms.push([`xxd -p -c ${c}`, run('xxd', ['-p', '-c', `${c}`])]);
+    for (const w of [2, 3, 4, 5]) forms.push([`fold -w ${w}`, run('fold', ['-w', `${w}`])]);
+    for (const [what, printed] of forms) {
+      const lines = printed.trimEnd().split('\n');
+      const all = `${lines.map(() => '***').join('\n')}\n`;
+      expect(createSecretMask([token]).mask(`${printed.trimEnd()}\n`), what).toBe(all);
+      for (const size of [1, 4, 1000])
+        expect(streamed([token], `go\n${printed.trimEnd()}\ndone\n`, size), what).toBe(
+          `go\n${all}done\n`,
+        );
+      // The output stops after 12 characters of the form or more: those lines masked.
+      const n = Math.ceil(12 / lines[0]!.length);
+      const stopped = `go\n${lines.slice(0, n).join('\n')}\n`;
+      const starred = `go\n${'***\n'.repeat(n)}`;
+      expect(streamed([token], stopped, 3), what).toBe(starred);
+      expect(createSecretMask([token]).maskedTail(stopped, 1000), what).toBe(starred);
+    }
+  });
+
+  it('leaves ordinary narrow output alone (ls -1, df, seq, short words), whole and streamed', () => {
+    const secrets = ['Ug8t9N2WCbnsNd4oMhJN', 'hunter2-Pa55w0rd', 'done'];
+    const text = [
+      execFileSync('ls', ['-1', '/usr/bin'], { encoding: 'utf8' })
+        .split('\n')
+        .slice(0, 400)
+        .join('\n'),
+      execFileSync('seq', ['1', '300'], { encoding: 'utf8' }),
+      execFileSync('df', ['-P'], { encoding: 'utf8' }),
+      'ok\nyes\nUP\nabcd\nef01\n1234\n5678\nfine\n',
+    ].join('\n');
+    const { mask } = createSecretMask(secrets);
+    const expected = text.replaceAll(/^done$/gm, '***');
+    expect(mask(text)).toBe(expected);
+    for (const size of [1, 7, 4096]) expect(streamed(secrets, text, size)).toBe(expected);
+  });
+});
+
+describe('a wrapped form whose lines are labelled (nl, cat -n, a constant prefix)', () => {
+  const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it';
+  it.each([
+    'base64 -w 12 | nl',
+    'base64 -w 40 | nl -ba',
+    'xxd -p -c 8 | cat -n',
+    'base64 -w 16 | sed "s/^/> /"',
+    'fold -w 10 | sed "s/^/# /"; echo',
+    'xxd -p -c 6 | sed "s/^/  | /"',
+    'base64 -w 8 | sed "s/^/> > /"',
+  ])('masks each line of %s, keeping its label, whole, streamed and stopped inside', (pipeline) => {
+    const text = execFileSync(
+      'bash',
+      ['-c', `echo start; printf %s "$S" | ${pipeline}; echo done`],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, S: token },
+      },
+    );
+    const lines = text.split('\n').slice(1, -2);
+    expect(lines.length, text).toBeGreaterThan(1);
+    const labelOf = (line: string) => /^(?:[ \t]*\d+\t|(?:[ \t]*[>#|] ?)+)/.exec(line)![0];
+    const expected = `start\n${lines.map((l) => `${labelOf(l)}***`).join('\n')}\ndone\n`;
+    const { mask, maskedTail } = createSecretMask([token]);
+    expect(mask(text), pipeline).toBe(expected);
+    for (const size of [1, 5, 64, 1000])
+      expect(streamed([token], text, size), `${pipeline} in chunks of ${size}`).toBe(expected);
+    // Stopped after its second line (12+ characters of the form): both lines masked.
+    const stopped = `start\n${lines.slice(0, 2).join('\n')}\n`;
+    const starredTwo = `start\n${lines
+      .slice(0, 2)
+      .map((l) => `${labelOf(l)}***`)
+      .join('\n')}\n`;
+    expect(maskedTail(stopped, 10_000), pipeline).toBe(starredTwo);
+    expect(streamed([token], stopped, 3), pipeline).toBe(starredTwo);
+  });
+
+  it('leaves numbered and quoted ordinary lines alone', () => {
+    const text = execFileSync(
+      'bash',
+      ['-c', 'seq 1 50 | nl; ls -1 /usr/bin | head -50 | sed "s/^/> /"'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const secrets = [token, 'hunter2-Pa55w0rd'];
+    expect(createSecretMask(secrets).mask(text)).toBe(text);
+    expect(streamed(secrets, text, 7)).toBe(text);
   });
 });
 
@@ -1592,7 +1691,7 @@ describe('hex dumps with offsets (xxd, hexdump -C, od)', () => {
     expect(stream.push('00000000: 6162 6364')).toBe('');
     // Whole, it is held until enough of the dump follows it, or the dump ends.
     expect(stream.push(' 6566  abcdef\n')).toBe('');
-    expect(stream.push('done\n')).toBe('00000000: 6162 6364 6566  abcdef\ndone\n');
+    expect(stream.push('done.\n')).toBe('00000000: 6162 6364 6566  abcdef\ndone.\n');
     expect(stream.push('   h   u')).toBe('');
     expect(stream.push('\n')).toBe('');
     expect(stream.push('ok\n')).toBe('   h   u\nok\n');

@@ -406,9 +406,13 @@ function replaceSpans(text: string, spans: readonly Span[], byLine = false): str
   return out + text.slice(at);
 }
 
-/** Each line of `text` masked after its indentation (a YAML block scalar's lines go on indented). */
+/**
+ * Each line of `text` masked after its indentation (a YAML block scalar's lines go on indented)
+ * and a label a form's lines may have (line-joined-forms.ts): a line number and its tab (`nl`,
+ * `cat -n`), quote marks each followed by a space (`> `, `# `, `| `).
+ */
 function maskByLine(text: string): string {
-  return text.replace(/([ \t]*)[^\r\n \t][^\r\n]*/g, `$1${MASK}`);
+  return text.replace(/([ \t]*(?:\d{1,10}\t[ \t]*|(?:[>#|] +)+)?)[^\r\n \t][^\r\n]*/g, `$1${MASK}`);
 }
 
 /**
