@@ -109,6 +109,23 @@ describe('a form printed a line at a time, a pause after each line', () => {
   });
 });
 
+describe('a piece from the middle of a wrapped form, printed after a pause and followed by other text', () => {
+  it('is starred line by line (a pause, then lines 3-5 of base64 -w 12 or xxd -p -c 5, then done)', () => {
+    const token = 'Ug8t9N2WCbnsNd4oMhJN-and-more-of-it-and-even-more-of-the-token-here';
+    for (const form of ['base64 -w 12', 'xxd -p -c 5', 'base64 -w 4']) {
+      const lines = sh(form, token).split('\n');
+      const middle = lines.slice(2, 5);
+      const stream = createSecretMask([token]).maskStream();
+      let out = stream.push(`${lines.slice(0, 2).join('\n')}\n`) + stream.flush();
+      out += stream.push(`${middle.join('\n')}\n`);
+      out += stream.push('done\n') + stream.end();
+      const leaked = middle.filter((l) => out.includes(l));
+      expect(leaked, `${form}: ${JSON.stringify(out)}`).toEqual([]);
+      expect(out.endsWith('***\n***\n***\ndone\n'), `${form}: ${JSON.stringify(out)}`).toBe(true);
+    }
+  });
+});
+
 describe('a whole secret printed right after a pause', () => {
   it('is masked whole, also when it ends with its own beginning (k3y/Sec+ repeated)', () => {
     for (const secret of ['k3y/Sec+'.repeat(5), 'admin-2024-x-admin-2024']) {

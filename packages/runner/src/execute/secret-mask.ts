@@ -558,7 +558,12 @@ function streamMasker(
     // A whole secret is masked whole as anywhere: its beginning read as the end of it (a secret
     // that ends with its own beginning, `k3y/Sec+k3y/Sec+`) would leave the rest shown.
     if (targets.all.some((t) => text.startsWith(t))) return text;
-    return maskPieceAtStart(joinedPieceAtStart(text), targets);
+    const afterCut = maskPieceAtStart(joinedPieceAtStart(text), targets);
+    if (afterCut !== text) return afterCut;
+    // Else wrapped lines from the middle of a form (`xxd -p -c 5`: lines 3-4 after a pause, then
+    // other output): starred line by line; they neither begin nor end a target.
+    const inside = linesInsideTarget(text, targets);
+    return inside > 0 ? maskByLine(text.slice(0, inside)) + text.slice(inside) : text;
   };
   const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
     const lineStart = atLineStart;
@@ -689,6 +694,30 @@ function mayGoOnEnding(text: string, { all: targets }: Targets): boolean {
     if (at >= 0 && at + joined.length < t.length) return true;
   }
   return false;
+}
+
+/**
+ * The end of the longest run of whole lines beginning `text` that are wrapped lines (base64 or
+ * hex characters only, after an indentation) and, joined, 8 characters or more inside a target
+ * (MIN_ENCODED_FORM: shorter runs of them are in ordinary output); 0 if none.
+ */
+function linesInsideTarget(text: string, { all: targets, longest }: Targets): number {
+  let found = 0;
+  let joined = '';
+  for (let start = 0; start < text.length && joined.length < longest; ) {
+    const end = text.indexOf('\n', start);
+    if (end < 0) break;
+    const line = /^[ \t]*([A-Za-z0-9+/=_-]+)\r?$/.exec(text.slice(start, end));
+    if (!line) break;
+    joined += line[1];
+    if (joined.length >= MIN_ENCODED_FORM) {
+      // Inside none: no longer run of them is either.
+      if (!targets.some((t) => t.length >= joined.length && t.includes(joined))) break;
+      found = end + 1;
+    }
+    start = end + 1;
+  }
+  return found;
 }
 
 /** `start`, moved back to the start of a whole secret (`spans`) that overlaps it. */
