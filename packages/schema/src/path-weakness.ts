@@ -1,4 +1,5 @@
-import { lstat } from 'node:fs/promises';
+// fs/promises through `promises`, on first use (as read-own-file.ts): not at start-up.
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 /** Where someone outside the trusted owners could change a file: its owner, or its write bits. */
@@ -17,7 +18,7 @@ export async function pathWeakness(
   owners: readonly number[],
 ): Promise<PathWeakness | undefined> {
   for (let at = real; ; ) {
-    const st = await lstat(at).catch((e: NodeJS.ErrnoException) => {
+    const st = await fs.lstat(at).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
       throw e;
     });

@@ -1,4 +1,6 @@
-import { constants, open, readlink, realpath } from 'node:fs/promises';
+// fs/promises through `promises`, on first use: a module that imports it loads Node's promise file
+// system (and its readline modules) at start-up, which validate, in the same bundle, never uses.
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 
 /** The bytes and where the file read really is, or why it was not read. */
@@ -19,7 +21,7 @@ export async function readOwnFile(file: string, tail: readonly string[]): Promis
   const resolved = path.resolve(file);
   // O_NOFOLLOW refuses a link at the end; O_NONBLOCK opens a FIFO at once (refused below).
   const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  const handle = await open(resolved, flags).catch((e: NodeJS.ErrnoException) => {
+  const handle = await fs.open(resolved, flags).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ELOOP') return undefined;
     throw e;
   });
@@ -33,7 +35,7 @@ export async function readOwnFile(file: string, tail: readonly string[]): Promis
         refused: `it is owned by uid ${info.uid}, not by the user running opsbook (${uid})`,
       };
     if (info.nlink !== 1) return { refused: `it has ${info.nlink} hard links` };
-    const real = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => realpath(resolved));
+    const real = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => fs.realpath(resolved));
     const parts = real.split(path.sep);
     if (parts.slice(-tail.length).join('/') !== tail.join('/'))
       return {
