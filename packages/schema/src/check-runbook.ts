@@ -51,6 +51,11 @@ export interface CheckContext {
   runbook: Runbook;
   dir: string;
   actions: ReadonlyMap<string, ActionSpec>;
+  /**
+   * The regular files of `dir` as walkBundle listed them, when the caller walked it: a script
+   * among them is known to be a file inside the folder with no symlink on the way.
+   */
+  files?: ReadonlySet<string>;
 }
 
 /**
@@ -371,7 +376,7 @@ export function checkScripts(ctx: CheckContext): Problem[] {
     for (let i = 0; i < steps.length; i++) {
       const script = steps[i]!.script;
       if (script === undefined) continue;
-      const why = scriptPathProblem(root, script);
+      const why = scriptPathProblem(root, script, ctx.files);
       if (!why) {
         const file = path.join(path.dirname(ctx.source.file), script);
         const text = checkScriptText(file, readFileSync(path.join(root, script)));
@@ -396,8 +401,12 @@ const RUNBOOK_FOLDER: FolderWords = {
   keep: 'keep scripts inside the runbook folder',
 };
 
-function scriptPathProblem(root: string, rel: string): string | undefined {
-  const outside = folderPathProblem(root, rel, RUNBOOK_FOLDER)?.message;
+function scriptPathProblem(
+  root: string,
+  rel: string,
+  files: ReadonlySet<string> | undefined,
+): string | undefined {
+  const outside = folderPathProblem(root, rel, RUNBOOK_FOLDER, files)?.message;
   if (outside) return outside;
   // The plan finds a script's sha256 by the path the digest lists (a leading ./ aside): another
   // spelling of it would validate, then fail to plan with no line to fix.

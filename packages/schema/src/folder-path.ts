@@ -20,12 +20,15 @@ export interface FolderPathProblem {
 /**
  * Why `rel` does not name a regular file inside `root` (undefined when it does): an absolute path,
  * `..`, or a symlink anywhere on the way leaves the folder (what a reviewer approved is the file in
- * it, nothing it points to); a missing file or a folder is said as such.
+ * it, nothing it points to); a missing file or a folder is said as such. `files`: the regular
+ * files of `root` as a walk that descends into no symlink listed them ('/'-separated, bundle-files.ts),
+ * when the caller has them: a path among them needs no lstat of each of its segments.
  */
 export function folderPathProblem(
   root: string,
   rel: string,
   words: FolderWords,
+  files?: ReadonlySet<string>,
 ): FolderPathProblem | undefined {
   if (path.isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel))
     return {
@@ -37,6 +40,7 @@ export function folderPathProblem(
   const segments = rel.split('/');
   if (segments.includes('..'))
     return { kind: 'parent', message: `leaves ${words.folder} ('..'): ${words.keep}` };
+  if (files?.has(segments.filter((seg) => seg !== '' && seg !== '.').join('/'))) return undefined;
   // lstat, not stat: a symlink anywhere on the way is refused. Synchronous: one cheap syscall per
   // segment costs less than a promise round trip through the thread pool (measured in validate).
   let current = root;

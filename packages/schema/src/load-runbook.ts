@@ -67,7 +67,7 @@ export async function loadRunbook(
   // What the digest (show, plan, approve) refuses, validate refuses too: a symlink anywhere in
   // the folder, a name that is not UTF-8 (bundle-files.ts, the one rule for both). After the
   // files' own problems, with every failure.
-  const folder = folderProblems(dir, shown);
+  const { problems: folder, files } = folderProblems(dir, shown);
   const fail = (problems: Problem[]): LoadResult => ({
     ok: false,
     problems: folder.length ? [...problems, ...folder] : problems,
@@ -101,7 +101,9 @@ export async function loadRunbook(
   }
   const runbook = source.value;
 
-  const ctx = { source, runbook, dir, actions: options.actions ?? new Map() };
+  // The walk's files: each script's path is then checked without an lstat per segment (~600
+  // system calls for 200 runbooks).
+  const ctx = { source, runbook, dir, actions: options.actions ?? new Map(), files };
   problems.push(...(await checkRunbookSemantics(ctx)), ...checkScripts(ctx));
 
   if (pkg.name !== undefined && runbook.metadata.name !== pkg.name) {
@@ -135,8 +137,8 @@ export async function loadRunbook(
  * do. A folder that cannot be listed because it is not there, or is a file, is left to the reads
  * of package.json and runbook.yaml, which say so.
  */
-function folderProblems(dir: string, shown: string): Problem[] {
-  const { refusals } = walkBundle(dir);
+function folderProblems(dir: string, shown: string): { problems: Problem[]; files: Set<string> } {
+  const { files, refusals } = walkBundle(dir);
   const problems: Problem[] = [];
   for (const r of refusals) {
     if (r.rel === '' && (r.code === 'ENOENT' || r.code === 'ENOTDIR')) continue;
@@ -149,7 +151,7 @@ function folderProblems(dir: string, shown: string): Problem[] {
       message: r.message,
     });
   }
-  return problems;
+  return { problems, files: new Set(files) };
 }
 
 /**

@@ -405,6 +405,23 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
     ],
   },
   {
+    // The folder walk lists no file under a link to a folder: the script is lstat'ed segment by
+    // segment, and the link on the way is named.
+    name: 'script-inside-symlinked-folder',
+    yaml: withLine(14, '      script: scripts/x.sh'),
+    files: { 'real/x.sh': '#!/bin/sh\necho hi\n', scripts: { symlinkTo: 'real' } },
+    expected: [
+      "runbook.yaml:14:15: script 'scripts/x.sh' is, or is inside, a symlink (scripts): replace it with the real file",
+      'scripts: runbook folder contains a symlink (scripts): a runbook must hold real files only; replace it with the file',
+    ],
+  },
+  {
+    name: 'script-is-a-folder',
+    yaml: withLine(14, '      script: scripts'),
+    files: { 'scripts/x.sh': '#!/bin/sh\necho hi\n' },
+    expected: ["runbook.yaml:14:15: script 'scripts' is not a regular file"],
+  },
+  {
     // The digest refuses it (show, plan): validate must too, or CI passes what cannot be planned.
     name: 'symlink-in-folder',
     files: { 'notes.txt': { symlinkTo: '/etc/hostname' } },
