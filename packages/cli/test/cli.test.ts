@@ -194,6 +194,24 @@ describe('opsbook validate', () => {
     expect(r.stdout).toMatch(/^✓ \d+ runbooks valid\n$/);
   });
 
+  it("loads none of Node's promise file system nor its readline modules (validate reads synchronously)", async () => {
+    // A preloaded probe prints the Node modules the process loaded by its exit.
+    const probe = path.join(tmp.dir, 'module-probe.cjs');
+    await writeFile(
+      probe,
+      "process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify(process.moduleLoadList) + '\\n'));\n",
+    );
+    const r = await runCli(['validate'], {
+      env: { ...process.env, NODE_OPTIONS: `--require ${probe}` },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const line = /^PROBE (.*)$/m.exec(r.stderr);
+    expect(line, r.stderr).not.toBeNull();
+    const loaded = JSON.parse(line![1]!) as string[];
+    expect(loaded).toContain('NativeModule fs');
+    expect(loaded.filter((m) => /fs\/promises|readline/.test(m))).toEqual([]);
+  });
+
   it('names a runbook folder outside the working folder by its absolute path, not ../..', async () => {
     const outside = path.join(tmp.dir, 'outside-runbook');
     await mkdir(outside, { recursive: true });
