@@ -52,7 +52,9 @@ export {
   type TemplateLocation,
 } from './render-template.js';
 export {
+  commandArgumentBytes,
   encodeEnvBlock,
+  MAX_ARGUMENT_BYTES,
   type ShellInvocationOptions,
   shellInvocation,
   shellInvocationLine,

@@ -5,7 +5,9 @@ import {
   runTemplateSkeleton,
   ValidationError,
 } from '@opsbook/schema';
+import { execErrors } from './error-codes.js';
 import { type RenderInput, renderTemplate } from './render-template.js';
+import { commandArgumentBytes, MAX_ARGUMENT_BYTES } from './shell-invocation.js';
 import { quoteShellArg } from './shell-quote.js';
 
 /** The environment variable that carries a param: `OPSBOOK_PARAM_<NAME>` (upper case). */
@@ -23,7 +25,7 @@ export function paramEnvName(name: string): string {
 export function renderRunTemplate(template: string, input: RunTemplateInput): string {
   const source = input.source ?? 'run template';
   const { vaulted } = input;
-  return renderTemplate(
+  const command = renderTemplate(
     template,
     { ...input, source },
     {
@@ -40,6 +42,34 @@ export function renderRunTemplate(template: string, input: RunTemplateInput): st
           }
         : {}),
     },
+  );
+  refuseTooLong(command, input, source);
+  return command;
+}
+
+/**
+ * Refuses a command no host can start (an inventory's long host var, long params side by side):
+ * at plan time, by its file:line, rather than on the host after the steps before it ran. The
+ * value is not repeated: the sizes say what to shorten.
+ */
+function refuseTooLong(command: string, input: RunTemplateInput, source: string): void {
+  const bytes = commandArgumentBytes(command);
+  if (bytes <= MAX_ARGUMENT_BYTES) return;
+  const at = input.located?.();
+  const message = `the command for host '${input.host.name}' is ${bytes.toLocaleString('en-US')} bytes as the host starts it, and Linux starts no command with an argument longer than ${MAX_ARGUMENT_BYTES.toLocaleString('en-US')} bytes (it fails with "Argument list too long"): shorten the params or host vars it substitutes, or split the work into several steps`;
+  throw new execErrors.ValidationError(
+    [
+      at
+        ? {
+            file: at.file,
+            line: at.line,
+            col: at.col,
+            message: `${at.what}: ${message}`,
+            rule: 'command-too-long',
+          }
+        : { file: source, line: 0, col: 0, message, rule: 'command-too-long' },
+    ],
+    'TEMPLATE_INVALID',
   );
 }
 

@@ -5,7 +5,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileValue as value } from './__fixtures__/hostile-values.js';
-import { encodeEnvBlock, shellInvocation, shellInvocationLine } from './shell-invocation.js';
+import {
+  commandArgumentBytes,
+  encodeEnvBlock,
+  MAX_ARGUMENT_BYTES,
+  shellInvocation,
+  shellInvocationLine,
+} from './shell-invocation.js';
 
 const BATCH = 50; // variables per command
 const RUNS = 200; // 200 commands x 50 variables = 10,000 values through each wrapper shell
@@ -146,5 +152,38 @@ describe('encodeEnvBlock', () => {
     expect(encodeEnvBlock({ A: 'é', B: "it's\nx" })).toBe(
       `A='é'; export A; B='it'\\''s'"$3"'x'; export B\n`,
     );
+  });
+});
+
+describe('commandArgumentBytes', () => {
+  it('counts the bytes of the longest line the command makes (sudo, bash), quotes and UTF-8 included', () => {
+    fc.assert(
+      fc.property(fc.oneof(value, fc.string({ unit: 'binary' })), (command) => {
+        fc.pre(!command.includes('\0') && !/\p{Surrogate}/u.test(command));
+        const line = shellInvocationLine({ command, sudo: true, shell: 'bash' });
+        expect(commandArgumentBytes(command)).toBe(Buffer.byteLength(line, 'utf8'));
+        for (const sudo of [false, true])
+          for (const shell of ['sh', 'bash'] as const)
+            expect(commandArgumentBytes(command)).toBeGreaterThanOrEqual(
+              Buffer.byteLength(shellInvocationLine({ command, sudo, shell }), 'utf8'),
+            );
+      }),
+    );
+  });
+
+  it("is Linux's limit: a real sh starts with an argument of MAX_ARGUMENT_BYTES, not with one byte more", async () => {
+    // Node throws E2BIG from spawn itself, or emits it, depending on the version.
+    const exitOf = (arg: string) =>
+      new Promise<number | string>((resolve) => {
+        try {
+          const child = spawn('sh', ['-c', 'exit 7', 'sh', arg], { stdio: 'ignore' });
+          child.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+          child.once('exit', (code) => resolve(code ?? -1));
+        } catch (e) {
+          resolve((e as NodeJS.ErrnoException).code ?? String(e));
+        }
+      });
+    expect(await exitOf('a'.repeat(MAX_ARGUMENT_BYTES))).toBe(7);
+    expect(await exitOf('a'.repeat(MAX_ARGUMENT_BYTES + 1))).toBe('E2BIG');
   });
 });

@@ -62,6 +62,30 @@ export interface ShellInvocationOptions {
   input?: boolean | undefined;
 }
 
+/**
+ * The longest argument Linux starts a program with: MAX_ARG_STRLEN (32 pages of 4 KiB) less the
+ * terminating NUL. A longer one fails the exec with E2BIG, "Argument list too long", and the
+ * command is one argument on the host (sshd runs the login shell with `-c LINE`).
+ */
+export const MAX_ARGUMENT_BYTES = 131_071;
+
+/** The bytes of the longest line without its command's two quotes (commandArgumentBytes). */
+let longestPrefixBytes: number | undefined;
+
+/**
+ * The bytes of the longest argument a command becomes on the host: the line below, as quoted,
+ * taken with sudo and bash (the longest form), so that one bound holds for every step.
+ */
+export function commandArgumentBytes(command: string): number {
+  // Counted, not built: a plan asks once per step and host. The quoted command is the command,
+  // its two quotes, and three bytes more for each single quote in it ('\'').
+  longestPrefixBytes ??=
+    Buffer.byteLength(shellInvocationLine({ command: '', sudo: true, shell: 'bash' }), 'utf8') - 2;
+  let quotes = 0;
+  for (let i = command.indexOf("'"); i !== -1; i = command.indexOf("'", i + 1)) quotes++;
+  return longestPrefixBytes + Buffer.byteLength(command, 'utf8') + 2 + 3 * quotes;
+}
+
 /** The argv that starts a command (see above). */
 export function shellInvocation(options: ShellInvocationOptions): string[] {
   const wrapper = options.input ? INPUT_WRAPPER : WRAPPER;
