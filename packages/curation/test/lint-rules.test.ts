@@ -809,3 +809,40 @@ describe('description-missing', () => {
     expect(r.findings).toEqual([]);
   });
 });
+
+describe('path-pattern-escape', () => {
+  it("fails a param pattern that confines a path to a folder but lets '..' leave it", async () => {
+    const r = await lintFixture({
+      params: [
+        '    logs: {type: string, default: /var/log/app, pattern: "^/var/log/[A-Za-z0-9._/-]+$", description: Logs}',
+        '    conf: {type: string, default: /etc/app.conf, pattern: "^/etc/.+$", description: Config}',
+      ].join('\n'),
+      phases: steps(step('ls', 'run: ls -- {{ params.logs }} {{ params.conf }}')),
+    });
+    expect(r.of('path-pattern-escape')).toEqual([
+      r.at('"^/var/log/[A-Za-z0-9._/-]+$"'),
+      r.at('"^/etc/.+$"'),
+    ]);
+    expect(r.findings.find((f) => f.rule === 'path-pattern-escape')!.message).toMatch(
+      /param 'logs'.*\/var\/log\/.*\/var\/log\/\.\.\/x.*\. and \.\. segments/,
+    );
+  });
+
+  it('passes a folder pattern that refuses . and .. segments, and patterns that confine no folder', async () => {
+    const r = await lintFixture({
+      params: [
+        '    logs: {type: string, default: /var/log/app, pattern: "^/(?!.*/[.]{1,2}/)(?!.*/[.]{1,2}$)var/log/[A-Za-z0-9._/-]+$", description: Logs}',
+        '    any: {type: string, default: /srv, pattern: "^/[A-Za-z0-9/._-]*$", description: Any path}',
+        '    unit: {type: string, default: app, pattern: "^[a-z]+$", description: Unit}',
+        '    names: {type: string, default: /var/log/app, pattern: "^/var/log/[a-z]+$", description: One folder}',
+      ].join('\n'),
+      phases: steps(
+        step(
+          'ls',
+          'run: ls -- {{ params.logs }} {{ params.any }} {{ params.unit }} {{ params.names }}',
+        ),
+      ),
+    });
+    expect(r.of('path-pattern-escape')).toEqual([]);
+  });
+});

@@ -48,6 +48,11 @@ const rules = {
     summary:
       'a {{ … }} placeholder starts an argument with no -- before it, and its value may start with - (a host var, a param without a pattern that rules it out): the program reads it as an option, and some options run commands',
   },
+  'path-pattern-escape': {
+    severity: 'error',
+    summary:
+      "a string param's pattern confines a path to a folder (^/var/log/…) but matches a value that leaves it through a .. segment (/var/log/../../etc): the runbook acts outside the folder its pattern promises",
+  },
   'unpinned-download': {
     severity: 'error',
     summary:

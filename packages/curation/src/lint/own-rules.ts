@@ -65,6 +65,16 @@ export function ownRuleFindings(
     return { file: bundle.file, ...start, endLine: endOn.line, endCol: endOn.col };
   };
 
+  for (const [name, spec] of Object.entries(params)) {
+    const escape = spec.type === 'string' && spec.pattern ? folderEscape(spec.pattern) : undefined;
+    if (escape)
+      add(
+        'path-pattern-escape',
+        inYaml(['spec', 'params', name, 'pattern']),
+        `param '${name}': its pattern confines it to ${escape.folder} but matches ${escape.value}, which leaves that folder through '..': refuse . and .. segments, e.g. pattern: "^/(?!.*/[.]{1,2}/)(?!.*/[.]{1,2}$)${escape.folder.slice(1)}[A-Za-z0-9._/-]+$"`,
+      );
+  }
+
   const isChange = runbook.metadata.category === 'change';
   if (isChange && !runbook.spec.postchecks?.length)
     add(
@@ -443,6 +453,29 @@ function patternForbidsDash(pattern: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A value that `pattern` accepts although it leaves the folder the pattern starts with (`^/var/log/`
+ * written out): its literal prefix up to its last `/`, then a `..` segment. Undefined when the
+ * pattern confines no folder (no literal `/name/` prefix) or refuses every such value.
+ */
+function folderEscape(pattern: string): { folder: string; value: string } | undefined {
+  // The literal start: letters, digits, _ - / and escaped dots, after ^ and a leading /.
+  const literal = /^\^(\/(?:[A-Za-z0-9_/-]|\\\.|\[\.\])*)/.exec(pattern)?.[1];
+  if (!literal) return undefined;
+  const text = literal.replaceAll('\\.', '.').replaceAll('[.]', '.');
+  const folder = text.slice(0, text.lastIndexOf('/') + 1);
+  if (folder.length < 2) return undefined;
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, 'u');
+  } catch {
+    return undefined;
+  }
+  const values = ['../x', 'x/../../x', './../x', '..', '../', 'x/../..'].map((v) => folder + v);
+  const value = values.find((v) => re.test(v));
+  return value === undefined ? undefined : { folder, value };
 }
 
 function placeholderRange(text: ShellText, p: Placeholder) {
