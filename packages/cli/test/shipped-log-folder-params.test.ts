@@ -48,16 +48,16 @@ describe('a log folder param of the shipped runbooks', () => {
     ['disk-full-recovery', 'log_dir', ['unit=app.service']],
   ] as const) {
     it(`${runbook}: refuses a ${param} that leaves /var/log through '..', at plan time (exit 2)`, async () => {
-      for (const [i, escape] of [
+      for (const [i, leaving] of [
         '/var/log/../../etc',
         '/var/log/..',
         '/var/log/app/../../../root',
         '/var/log/./../../etc',
       ].entries()) {
-        const out = `${runbook}-escape-${i}.json`;
-        const r = await plan(runbook, [`${param}=${escape}`, ...extra], out);
+        const out = `${runbook}-leaving-${i}.json`;
+        const r = await plan(runbook, [`${param}=${leaving}`, ...extra], out);
         expect(r.stdout + r.stderr).not.toMatch(stackTrace);
-        expect(r.code, escape).toBe(2);
+        expect(r.code, leaving).toBe(2);
         expect(r.stderr).toContain(param);
         expect(exists(path.join(world.dir, out))).toBe(false);
       }
@@ -83,19 +83,19 @@ describe("config-rollout's dest", () => {
   const content = Buffer.from('x\n').toString('base64');
   const sha = '9e00b6a9d8d6d0f8b1e0a3a1a1e44c0b7bd2bbbfa7b3bc1d2e4ed5a9d4c0c6a8';
   it("refuses a dest that leaves /etc through '..', at plan time (exit 2)", async () => {
-    for (const [i, escape] of [
+    for (const [i, leaving] of [
       '/etc/../root/.ssh/authorized_keys',
       '/etc/./../tmp/x',
       '/etc/..',
     ].entries()) {
-      const out = `config-rollout-escape-${i}.json`;
+      const out = `config-rollout-leaving-${i}.json`;
       const r = await plan(
         'config-rollout',
-        [`dest=${escape}`, `content_base64=${content}`, `sha256=${sha}`],
+        [`dest=${leaving}`, `content_base64=${content}`, `sha256=${sha}`],
         out,
       );
       expect(r.stdout + r.stderr).not.toMatch(stackTrace);
-      expect(r.code, escape).toBe(2);
+      expect(r.code, leaving).toBe(2);
       expect(r.stderr).toContain('dest');
       expect(exists(path.join(world.dir, out))).toBe(false);
     }

@@ -66,12 +66,12 @@ export function ownRuleFindings(
   };
 
   for (const [name, spec] of Object.entries(params)) {
-    const escape = spec.type === 'string' && spec.pattern ? folderEscape(spec.pattern) : undefined;
-    if (escape)
+    const leaving = spec.type === 'string' && spec.pattern ? folderEscape(spec.pattern) : undefined;
+    if (leaving)
       add(
         'path-pattern-escape',
         inYaml(['spec', 'params', name, 'pattern']),
-        `param '${name}': its pattern confines it to ${escape.folder} but matches ${escape.value}, which leaves that folder through '..': refuse . and .. segments, e.g. pattern: "^/(?!.*/[.]{1,2}/)(?!.*/[.]{1,2}$)${escape.folder.slice(1)}[A-Za-z0-9._/-]+$"`,
+        `param '${name}': its pattern confines it to ${leaving.folder} but matches ${leaving.value}, which leaves that folder through '..': refuse . and .. segments, e.g. pattern: "^/(?!.*/[.]{1,2}/)(?!.*/[.]{1,2}$)${leaving.folder.slice(1)}[A-Za-z0-9._/-]+$"`,
       );
   }
 
