@@ -629,7 +629,9 @@ export const invalidRunbooks: InvalidRunbookCase[] = [
   {
     name: 'document-is-a-list',
     yaml: '- apiVersion: opsbook/v1\n',
-    expected: ['runbook.yaml:1:1: the document must be a mapping, not a list: it takes the keys apiVersion, kind, metadata, spec'],
+    expected: [
+      'runbook.yaml:1:1: the document must be a mapping, not a list: it takes the keys apiVersion, kind, metadata, spec',
+    ],
   },
   {
     name: 'empty-file',
