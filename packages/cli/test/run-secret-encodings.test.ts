@@ -7,6 +7,7 @@ import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { readJournal } from './run-outcome.js';
+import { header } from './runbook-fixtures.js';
 import { filesUnder, piecesOf } from './secret-search.js';
 
 /*
@@ -20,15 +21,7 @@ import { filesUnder, piecesOf } from './secret-search.js';
  */
 
 const encodedOutputRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: encoded-output
-  title: Test runbook encoded-output
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('encoded-output', 'change', 'P3')}spec:
   params:
     dir: {type: string, required: true, pattern: "^/", description: Marker folder}
     token: {type: string, secret: true, minLength: 8, description: API token}
@@ -114,15 +107,7 @@ const QUOTED_MORE = QUOTED_MORE_COMMANDS.join('\n        ');
  * `xxd -b` (bits), `od` (octal words), and a dump of the secret's base64.
  */
 const escapedOutputRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: escaped-output
-  title: Test runbook escaped-output
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('escaped-output', 'change', 'P3')}spec:
   params:
     dir: {type: string, required: true, pattern: "^/", description: Marker folder}
     token: {type: string, secret: true, minLength: 8, description: API token}

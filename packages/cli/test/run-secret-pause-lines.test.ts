@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
+import { header } from './runbook-fixtures.js';
 import { filesUnder } from './secret-search.js';
 
 /*
@@ -13,15 +14,7 @@ import { filesUnder } from './secret-search.js';
  */
 
 const linePausedRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: line-paused
-  title: Test runbook line-paused
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('line-paused', 'change', 'P3')}spec:
   params:
     key: {type: string, secret: true, minLength: 8, description: A long key}
   targets: {default: all, concurrency: 10, maxFailures: 0}

@@ -7,6 +7,7 @@ import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
 import { readJournal } from './run-outcome.js';
+import { header } from './runbook-fixtures.js';
 import { filesUnder, piecesOf } from './secret-search.js';
 
 /*
@@ -17,15 +18,7 @@ import { filesUnder, piecesOf } from './secret-search.js';
  */
 
 const pausedOutputRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: paused-output
-  title: Test runbook paused-output
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('paused-output', 'change', 'P3')}spec:
   params:
     dir: {type: string, required: true, pattern: "^/", description: Marker folder}
     key: {type: string, secret: true, minLength: 8, description: A long key}

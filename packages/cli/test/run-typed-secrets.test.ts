@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAs, planApproval } from './approval-craft.js';
 import { createWorld, type RunbookFixture, type World } from './opsbook-world.js';
 import { stackTrace } from './run-cli.js';
+import { header } from './runbook-fixtures.js';
 
 /*
  * Secret params of type integer, number and boolean, through the real binary on an SSH host and a
@@ -13,15 +14,7 @@ import { stackTrace } from './run-cli.js';
  */
 
 const typedSecretsRunbook: RunbookFixture = {
-  yaml: `apiVersion: opsbook/v1
-kind: Runbook
-metadata:
-  name: typed-secrets
-  title: Test runbook typed-secrets
-  category: change
-  grade: P3
-  owners: [ops-test]
-spec:
+  yaml: `${header('typed-secrets', 'change', 'P3')}spec:
   params:
     dir: {type: string, required: true, pattern: "^/", description: Marker folder}
     port: {type: integer, secret: true, minimum: 1024, maximum: 65535, description: Admin port}
