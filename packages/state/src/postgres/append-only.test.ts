@@ -195,14 +195,17 @@ describe('a store migrated from schema version 8', () => {
       name,
     );
     await server.psql(
-      `insert into opsbook_schema_migrations (version, name) values (9, 'placeholder')`,
+      `insert into opsbook_schema_migrations (version, name) values (9, 'placeholder'), (10, 'placeholder')`,
       name,
     );
-    // (the placeholder lets this opsbook's store write the run; it is taken out below)
+    // (the placeholders let this opsbook's store write the run; it is taken out below)
     await endedRun(url);
-    await server.psql('delete from opsbook_schema_migrations where version = 9', name);
+    await server.psql('delete from opsbook_schema_migrations where version >= 9', name);
     const result = await migrateStateStore(url);
-    expect(result.applied).toEqual([{ version: 9, name: 'append-only audit trail' }]);
+    expect(result.applied).toEqual([
+      { version: 9, name: 'append-only audit trail' },
+      { version: 10, name: 'ends decided by the journal' },
+    ]);
     const store = track(postgresStore({ url }));
     expect((await store.readRun('r1')).verification.ok).toBe(true);
     const admin = await sessionOf(url);

@@ -300,6 +300,68 @@ export const migrations: readonly Migration[] = [
       revoke all on opsbook_journal_lines, opsbook_runs from public;
     `,
   },
+  {
+    version: 10,
+    name: 'ends decided by the journal',
+    sql: `
+      -- Whether an ended run reached a host (reached = false frees its use of the approval's
+      -- maxRuns) is decided by the database from the run's journal lines when the end is
+      -- written, whatever the writer gave: the runner's role may write a run's end columns once,
+      -- and an end pinned by hand with reached = false on a run whose journal shows a step
+      -- started gave the approval a use back. The rule is run-rows.ts REACHED's; a line that is
+      -- not JSON counts the run as reached.
+      create or replace function opsbook_runs_write_once() returns trigger language plpgsql as $fn$
+      begin
+        if (new.run_id, new.approval_id, new.run_number, new.ticket, new.started_at)
+             is distinct from (old.run_id, old.approval_id, old.run_number, old.ticket, old.started_at)
+           or (old.journal_started_at is not null
+               and new.journal_started_at is distinct from old.journal_started_at)
+           or (old.ended_at is not null
+               and (new.ended_at, new.status, new.head, new.event_count, new.reached)
+                   is distinct from (old.ended_at, old.status, old.head, old.event_count, old.reached))
+        then
+          raise exception using errcode = 'OB001',
+            message = format('UPDATE of run %s on opsbook_runs refused: a run''s claim, journal start and end are written once (the audit trail of runs)',
+              old.run_id);
+        end if;
+        if old.ended_at is null and new.ended_at is not null then
+          begin
+            new.reached := new.status = 'ok' or not (
+              (select count(*) from opsbook_journal_lines l where l.run_id = new.run_id) = new.event_count
+              and exists (select 1 from opsbook_journal_lines l
+                where l.run_id = new.run_id and l.seq = new.event_count and l.hash = new.head
+                  and (l.line::jsonb)->>'type' = 'run-end')
+              and not exists (select 1 from opsbook_journal_lines l
+                where l.run_id = new.run_id and (l.line::jsonb)->>'type' = 'step-start'));
+          exception when others then
+            new.reached := true;
+          end;
+        end if;
+        return new;
+      end
+      $fn$;
+
+      -- A run's journal ends with its end: a line appended after it (which a runner's role could
+      -- write into any run, to make it read as tampered or to add to what ran) is refused. The
+      -- run's row is locked (for share) so an end being written meanwhile is waited for.
+      create function opsbook_refuse_after_end() returns trigger language plpgsql as $fn$
+      declare
+        ended timestamptz;
+      begin
+        select r.ended_at into ended from opsbook_runs r where r.run_id = new.run_id for share;
+        if ended is not null then
+          raise exception using errcode = 'OB001',
+            message = format('INSERT into the journal of run %s on opsbook_journal_lines refused: the run ended, its journal is closed (the audit trail of runs)',
+              new.run_id);
+        end if;
+        return new;
+      end
+      $fn$;
+
+      create trigger opsbook_closed_after_end before insert on opsbook_journal_lines
+        for each row execute function opsbook_refuse_after_end();
+    `,
+  },
 ];
 
 /** The schema version this opsbook knows: the last migration's. */

@@ -1,0 +1,131 @@
+import { type Postgres, startPostgres } from '@opsbook/testkit/postgres';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase } from '../__fixtures__/fresh-database.js';
+import type { StateStore } from '../store.js';
+import { postgresStore } from './postgres-store.js';
+import { grantRunnerRole } from './runner-role.js';
+
+/*
+ * An engineer holds the credentials of the role opsbook db grant-runner granted and uses the
+ * writes that role keeps (INSERT of journal lines, the once-written end columns of a run) to
+ * free a use of an approval's maxRuns or to change what another run's journal says.
+ */
+
+let server: Postgres;
+let roles = 0;
+const opened: { end(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+afterEach(async () => {
+  for (const client of opened.splice(0)) await client.end().catch(() => undefined);
+});
+
+async function team(): Promise<{ database: string; runnerUrl: string }> {
+  const { name, url } = await freshDatabase(server);
+  const role = `opsbook_attacker_${process.pid}_${++roles}`;
+  await server.psql(`create role ${role} login password 'runner-pw'`);
+  await grantRunnerRole(url, role);
+  return {
+    database: name,
+    runnerUrl: `postgres://${role}:runner-pw@${server.host}:${server.port}/${name}`,
+  };
+}
+
+function track(store: StateStore): StateStore {
+  opened.push({ end: () => store.close() });
+  return store;
+}
+
+async function sessionOf(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  opened.push(client);
+  return client;
+}
+
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: { code?: string; message?: string }) => ({ code: e.code, message: e.message }),
+  );
+
+describe("maxRuns, against the runner role's own writes", () => {
+  it('counts a run that reached a host even when its end is pinned by hand with reached = false', async () => {
+    const t = await team();
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await store.createJournal('r1');
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1'] });
+    await journal.append({ type: 'step-start', host: 'web-1', step: 'restart' });
+    // The runner was killed on web-1; the engineer ends the run by hand as one that reached
+    // no host, to run the approval once more.
+    const runner = await sessionOf(t.runnerUrl);
+    await runner.query(
+      `update opsbook_runs set ended_at = now(), status = 'interrupted', head = 'x',
+         event_count = 2, reached = false where run_id = 'r1'`,
+    );
+    expect(await store.runsUsed('apr-1')).toBe(1);
+    await expect(
+      store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r2', ticket: 'OPS-7' }),
+    ).rejects.toMatchObject({ code: 'RUNS_EXHAUSTED' });
+    await journal.close();
+  });
+
+  it('still frees the use of a run whose journal shows no step started', async () => {
+    const t = await team();
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await store.createJournal('r1');
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1'] });
+    await journal.append({
+      type: 'run-end',
+      status: 'unreachable',
+      hosts: { 'web-1': 'unreachable' },
+    });
+    await store.recordRunEnd({
+      runId: 'r1',
+      head: journal.head,
+      count: journal.count,
+      status: 'unreachable',
+    });
+    await journal.close();
+    expect(await store.runsUsed('apr-1')).toBe(0);
+  });
+});
+
+describe('an ended run, against lines appended after its end', () => {
+  it('refuses an INSERT into the journal of a run that ended', async () => {
+    const t = await team();
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await store.createJournal('r1');
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1'] });
+    await journal.append({ type: 'run-end', status: 'ok', hosts: { 'web-1': 'ok' } });
+    await store.recordRunEnd({
+      runId: 'r1',
+      head: journal.head,
+      count: journal.count,
+      status: 'ok',
+    });
+    await journal.close();
+    const runner = await sessionOf(t.runnerUrl);
+    expect(
+      await refusal(
+        runner.query(
+          `insert into opsbook_journal_lines (run_id, seq, line, hash)
+           values ('r1', 3, '{"type":"note"}', 'x')`,
+        ),
+      ),
+    ).toMatchObject({ code: 'OB001', message: expect.stringContaining('ended') });
+    expect(
+      (await server.psql(`select count(*) from opsbook_journal_lines`, t.database)).trim(),
+    ).toBe('2');
+  });
+});
