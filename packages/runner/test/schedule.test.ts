@@ -209,7 +209,9 @@ describe('opsbook schedule run', () => {
         unverified: expect.stringContaining(says),
       });
       expect(report.hasMissed).toBe(true);
-      await sql(`delete from opsbook_schedule_slots where slot = ${forged}`);
+      await sql(
+        `set session_replication_role = replica; delete from opsbook_schedule_slots where slot = ${forged}`,
+      );
     }
     // The real run's journal, changed in the database: its row is no longer taken either.
     const line = (
@@ -228,7 +230,9 @@ describe('opsbook schedule run', () => {
         unverified: expect.stringContaining(`the journal of run ${real} does not verify`),
       });
     } finally {
-      await sql(`delete from opsbook_schedule_slots where slot = ${forged}`);
+      await sql(
+        `set session_replication_role = replica; delete from opsbook_schedule_slots where slot = ${forged}`,
+      );
       await sql(
         `set session_replication_role = replica; update opsbook_journal_lines set line = $l$${line}$l$ where run_id = '${real}' and seq = 1`,
       );

@@ -129,3 +129,40 @@ describe('an ended run, against lines appended after its end', () => {
     ).toBe('2');
   });
 });
+
+describe("a schedule's slots, against the runner role's updates", () => {
+  it('refuses to move a taken slot (which frees it for a second run) or to rewrite its end', async () => {
+    const t = await team();
+    const runner = await sessionOf(t.runnerUrl);
+    // What a scheduler writes: the slot taken, then its end.
+    await runner.query(
+      `insert into opsbook_schedule_slots (schedule, slot, backfilled, started_at)
+       values ('nightly', '2026-01-01T02:00:00Z', false, now())`,
+    );
+    await runner.query(
+      `update opsbook_schedule_slots set ended_at = now(), outcome = 'ran', run_id = 'r1',
+         run_status = 'failed' where schedule = 'nightly' and ended_at is null`,
+    );
+    for (const change of [
+      `slot = slot + interval '1 second'`,
+      `schedule = 'nightly-old'`,
+      `outcome = 'refused', run_id = null, run_status = null`,
+      `run_status = 'ok'`,
+      'ended_at = null, outcome = null, run_id = null, run_status = null',
+    ]) {
+      const refused = await refusal(
+        runner.query(`update opsbook_schedule_slots set ${change} where schedule = 'nightly'`),
+      );
+      expect(refused, change).toBeDefined();
+      expect(['OB001', '42501'], change).toContain(refused?.code);
+    }
+    expect(
+      (
+        await server.psql(
+          `select schedule || ' ' || extract(epoch from slot) || ' ' || outcome || ' ' || run_status from opsbook_schedule_slots`,
+          t.database,
+        )
+      ).trim(),
+    ).toBe('nightly 1767232800.000000 ran failed');
+  });
+});

@@ -360,6 +360,31 @@ export const migrations: readonly Migration[] = [
 
       create trigger opsbook_closed_after_end before insert on opsbook_journal_lines
         for each row execute function opsbook_refuse_after_end();
+
+      -- A schedule's slot is taken once (its primary key) and ended once: moving a taken slot's
+      -- key freed it for a second run of the schedule, and rewriting its end hid the run it
+      -- started (or its failure) from opsbook schedule status.
+      create function opsbook_slots_write_once() returns trigger language plpgsql as $fn$
+      begin
+        if tg_op = 'DELETE'
+           or (new.schedule, new.slot, new.backfilled, new.started_at)
+             is distinct from (old.schedule, old.slot, old.backfilled, old.started_at)
+           or (old.ended_at is not null
+               and (new.ended_at, new.outcome, new.run_id, new.run_status, new.code, new.message)
+                   is distinct from (old.ended_at, old.outcome, old.run_id, old.run_status, old.code, old.message))
+        then
+          raise exception using errcode = 'OB001',
+            message = format('%s of slot %s of schedule %s on opsbook_schedule_slots refused: a slot is taken once and ended once (the record of what a schedule ran)',
+              tg_op, old.slot, old.schedule);
+        end if;
+        return new;
+      end
+      $fn$;
+
+      create trigger opsbook_write_once before update or delete on opsbook_schedule_slots
+        for each row execute function opsbook_slots_write_once();
+      create trigger opsbook_no_truncate before truncate on opsbook_schedule_slots
+        for each statement execute function opsbook_refuse_rewrite();
     `,
   },
 ];

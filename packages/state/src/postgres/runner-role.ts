@@ -17,7 +17,12 @@ const RUNNER_GRANTS: readonly { privileges: string; tables: readonly string[] }[
       'select, insert, update (journal_started_at, ended_at, status, head, event_count, reached)',
     tables: ['opsbook_runs'],
   },
-  { privileges: 'select, insert, update', tables: ['opsbook_schedules', 'opsbook_schedule_slots'] },
+  { privileges: 'select, insert, update', tables: ['opsbook_schedules'] },
+  {
+    // A slot is taken (inserted) once and ended once: only its end's columns are updated.
+    privileges: 'select, insert, update (ended_at, outcome, run_id, run_status, code, message)',
+    tables: ['opsbook_schedule_slots'],
+  },
   {
     // Derived from the journal (recorded again when a report finds them missing), or working
     // state that is not the audit trail.
