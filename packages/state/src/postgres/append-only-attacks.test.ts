@@ -123,7 +123,7 @@ describe('an ended run, against lines appended after its end', () => {
            values ('r1', 3, '{"type":"note"}', 'x')`,
         ),
       ),
-    ).toMatchObject({ code: 'OB001', message: expect.stringContaining('ended') });
+    ).toMatchObject({ code: 'OB002', message: expect.stringContaining('ended run r1') });
     expect(
       (await server.psql(`select count(*) from opsbook_journal_lines`, t.database)).trim(),
     ).toBe('2');
@@ -164,5 +164,36 @@ describe("a schedule's slots, against the runner role's updates", () => {
         )
       ).trim(),
     ).toBe('nightly 1767232800.000000 ran failed');
+  });
+});
+
+describe('a running run whose end another session of the runner role pinned', () => {
+  it("stops its runner at the next append, saying the run was ended by another session, not that 'this was not opsbook'", async () => {
+    const t = await team();
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await store.createJournal('r1');
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1'] });
+    await journal.append({ type: 'step-start', host: 'web-1', step: 'restart' });
+    const other = await sessionOf(t.runnerUrl);
+    await other.query(
+      `update opsbook_runs set ended_at = now(), status = 'ok', head = $1, event_count = 2
+       where run_id = 'r1'`,
+      [journal.head],
+    );
+    const refused = await journal
+      .append({ type: 'step-end', host: 'web-1', step: 'restart', status: 'failed' })
+      .then(
+        () => undefined,
+        (e: { code?: string; message?: string }) => e,
+      );
+    expect(refused?.code).toBe('STATE_DB_REFUSED');
+    expect(refused?.message).toContain('run r1');
+    expect(refused?.message).toContain('another session ended run r1');
+    expect(refused?.message).not.toContain('this was not opsbook');
+    expect(
+      (await server.psql(`select count(*) from opsbook_journal_lines`, t.database)).trim(),
+    ).toBe('2');
+    await journal.close().catch(() => undefined);
   });
 });

@@ -152,6 +152,9 @@ const REFUSAL_ADVICE: Record<string, string> = {
   // migrations.ts (version 9): the database's own refusal to rewrite the audit trail.
   OB001:
     'the journal lines and run records are append-only: opsbook never changes or removes them, so this was not opsbook; nothing was changed. Ask the team why this role tried',
+  // migrations.ts (version 10): a journal line for a run whose end is already recorded.
+  OB002:
+    "opsbook writes a run's end after its journal's last line, so another session of this role recorded the end meanwhile; the run stopped here, this event was not written. Ask the team who holds this role's credentials and did it, and check the run's hosts (opsbook runs show names what ran)",
   '25006':
     'the server is a read-only standby, or default_transaction_read_only is on: point state.url (or OPSBOOK_DATABASE_URL) at the primary',
   '53100': "the database server's disk is full: free space on it, then run again",

@@ -342,17 +342,19 @@ export const migrations: readonly Migration[] = [
       $fn$;
 
       -- A run's journal ends with its end: a line appended after it (which a runner's role could
-      -- write into any run, to make it read as tampered or to add to what ran) is refused. The
-      -- run's row is locked (for share) so an end being written meanwhile is waited for.
+      -- write into any run, to make it read as tampered or to add to what ran) is refused with
+      -- SQLSTATE OB002 (connection.ts says what it means to a runner whose run another session
+      -- ended). The run's row is locked (for share) so an end being written meanwhile is waited
+      -- for.
       create function opsbook_refuse_after_end() returns trigger language plpgsql as $fn$
       declare
         ended timestamptz;
       begin
         select r.ended_at into ended from opsbook_runs r where r.run_id = new.run_id for share;
         if ended is not null then
-          raise exception using errcode = 'OB001',
-            message = format('INSERT into the journal of run %s on opsbook_journal_lines refused: the run ended, its journal is closed (the audit trail of runs)',
-              new.run_id);
+          raise exception using errcode = 'OB002',
+            message = format('INSERT into the journal of run %s on opsbook_journal_lines refused: another session ended run %s (its end is recorded in opsbook_runs), so its journal is closed',
+              new.run_id, new.run_id);
         end if;
         return new;
       end
