@@ -197,3 +197,57 @@ describe('a running run whose end another session of the runner role pinned', ()
     await journal.close().catch(() => undefined);
   });
 });
+
+describe('other ways around the triggers, with the runner role (they hold)', () => {
+  it("a temp table shadowing the journal fools only the attacker's own session; writing through it to the real one is refused", async () => {
+    const t = await team();
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await store.createJournal('r1');
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1'] });
+    await journal.append({ type: 'run-end', status: 'ok', hosts: { 'web-1': 'ok' } });
+    await store.recordRunEnd({
+      runId: 'r1',
+      head: journal.head,
+      count: journal.count,
+      status: 'ok',
+    });
+    await journal.close();
+    const runner = await sessionOf(t.runnerUrl);
+    // pg_temp comes first in search_path: unqualified, the name is the temp table's here.
+    await runner.query(
+      `create temp table opsbook_journal_lines as select * from public.opsbook_journal_lines`,
+    );
+    await runner.query(
+      `insert into opsbook_journal_lines values ('r1', 3, '{"type":"note"}', 'x')`,
+    );
+    expect(
+      await refusal(
+        runner.query(
+          `insert into public.opsbook_journal_lines select * from pg_temp.opsbook_journal_lines where seq = 3`,
+        ),
+      ),
+    ).toMatchObject({ code: 'OB002' });
+    const read = track(postgresStore({ url: t.runnerUrl }));
+    expect((await read.readRun('r1')).verification).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it("cannot create in the public schema (no function or table shadowing opsbook's) nor take the owner's role", async () => {
+    const t = await team();
+    const runner = await sessionOf(t.runnerUrl);
+    const owner = (
+      await server.psql(
+        `select tableowner from pg_tables where tablename = 'opsbook_runs'`,
+        t.database,
+      )
+    ).trim();
+    for (const sql of [
+      'create table public.opsbook_shadow (x int)',
+      'create function public.opsbook_shadow() returns int language sql as $$select 1$$',
+      `set role ${owner}`,
+      'create schema opsbook_shadow',
+    ]) {
+      expect(await refusal(runner.query(sql)), sql).toMatchObject({ code: '42501' });
+    }
+  });
+});
