@@ -251,3 +251,39 @@ describe('other ways around the triggers, with the runner role (they hold)', () 
     }
   });
 });
+
+describe('an end written while a journal line is being inserted', () => {
+  it("waits for the line's transaction, so its trigger sees the line: a step started is never counted unreached", async () => {
+    const t = await team();
+    const store = track(postgresStore({ url: t.runnerUrl }));
+    await store.claimRun({ approvalId: 'apr-1', maxRuns: 1, runId: 'r1', ticket: 'OPS-7' });
+    const journal = await store.createJournal('r1');
+    await journal.append({ type: 'run-start', ticket: 'OPS-7', hosts: ['web-1'] });
+    await journal.append({ type: 'run-end', status: 'failed', hosts: { 'web-1': 'failed' } });
+    const head = journal.head;
+    await journal.close();
+    // A writer's step-start, inserted and not yet committed.
+    const writer = await sessionOf(t.runnerUrl);
+    await writer.query('begin');
+    await writer.query(
+      `insert into opsbook_journal_lines values ('r1', 3, '{"type":"step-start","host":"web-1"}', 'y')`,
+    );
+    // Another session ends the run as one that reached no host (lines 1..2 end with run-end).
+    const ender = await sessionOf(t.runnerUrl);
+    let endDone = false;
+    const end = ender
+      .query(
+        `update opsbook_runs set ended_at = now(), status = 'failed', head = $1, event_count = 2
+         where run_id = 'r1'`,
+        [head],
+      )
+      .then(() => {
+        endDone = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(endDone).toBe(false); // waiting for the insert's transaction
+    await writer.query('commit');
+    await end;
+    expect(await store.runsUsed('apr-1')).toBe(1);
+  });
+});
