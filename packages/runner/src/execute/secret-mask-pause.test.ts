@@ -183,3 +183,64 @@ describe('a CR-only "line" longer than the line splitter keeps (64 KiB), cut ins
     expect(journal.startsWith('…(1000 characters cut)…\n'), journal).toBe(true);
   });
 });
+
+describe('a form wrapped at 2-7 columns printed a line a pause (live output)', () => {
+  /** The live output of `text` printed a line at a time, each line followed by a pause. */
+  const linePerPause = (mask: ReturnType<typeof createSecretMask>, text: string) => {
+    const stream = mask.maskStream();
+    let out = '';
+    for (const line of text.split(/(?<=\n)/)) out += stream.push(line) + stream.flush();
+    return out + stream.end();
+  };
+  const token = 'Sup3rS3cretT0kenValue_xyz-and-more';
+  const mask = createSecretMask([token]);
+  const b64 = Buffer.from(token).toString('base64');
+  const hex = Buffer.from(token).toString('hex');
+  const cases: [string, string, string][] = [];
+  for (const w of [2, 3, 4, 5, 6, 7]) {
+    cases.push([`base64 -w ${w}`, sh(`base64 -w ${w}`, token), b64]);
+    cases.push([`base64 -w ${w} | nl`, sh(`base64 -w ${w} | nl`, token), b64]);
+    cases.push([
+      `base64 -w ${w} | sed 's/^/> /'`,
+      sh(`base64 -w ${w} | sed 's/^/> /'`, token),
+      b64,
+    ]);
+    cases.push([`fold -w ${w} | cat -n`, sh(`fold -w ${w} | cat -n`, token), token]);
+  }
+  cases.push(['xxd -p -c 1', sh('xxd -p -c 1', token), hex]);
+  cases.push(['xxd -p -c 3', sh('xxd -p -c 3', token), hex]);
+  // nl's labels for the first half of the lines, then '> ' ones: the label changes mid-form.
+  const nlLines = sh('base64 -w 3 | nl', token).split(/(?<=\n)/);
+  const quoted = sh("base64 -w 3 | sed 's/^/> /'", token).split(/(?<=\n)/);
+  const half = nlLines.length >> 1;
+  cases.push(['nl, then > ', [...nlLines.slice(0, half), ...quoted.slice(half)].join(''), b64]);
+
+  it.each(cases)(
+    '%s: no more than the first 7 characters of the form are shown',
+    (_, text, form) => {
+      const shown = linePerPause(mask, text);
+      // Each line's piece of the form (its label left out), and where it stands in the form.
+      let at = 0;
+      const leaked: string[] = [];
+      const shownLines = shown.split('\n');
+      for (const [i, line] of text.split('\n').entries()) {
+        if (line === '') continue;
+        const piece = /(\S+)$/.exec(line)![1]!;
+        if (at + piece.length > 7 && shownLines[i] === line) leaked.push(line);
+        at += piece.length;
+      }
+      expect(leaked, shown).toEqual([]);
+      // Nor 8 characters of the form in a row, the shown lines' pieces joined.
+      const joined = shownLines.map((l) => /(\S*)$/.exec(l)![1]).join('');
+      const windows = [...form].map((_, i) => form.slice(i, i + 8)).filter((w) => w.length === 8);
+      expect(windows.filter((w) => joined.includes(w))).toEqual([]);
+      // The lines are kept (starred, not dropped).
+      expect(shown.split('\n').length).toBe(text.split('\n').length);
+    },
+  );
+
+  it('shows ordinary short lines printed a pause apart', () => {
+    const text = 'ok\nab\n12\ndone\nQQ\nrunning\n';
+    expect(linePerPause(mask, text)).toBe(text);
+  });
+});

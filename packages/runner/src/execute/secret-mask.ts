@@ -544,6 +544,19 @@ function streamMasker(
   let pending = '';
   /** The text let out next goes on from a pause (`flush`): its start is an edge, as a cut's. */
   let afterPause = false;
+  /**
+   * The end of the wrapped lines the output came with up to its last line end (wrappedLineTrail),
+   * and what it was at the last pause: lines after a pause that go on with them are read with them
+   * (a form wrapped at 2 columns, printed a line a pause: each line alone is too short to tell).
+   */
+  const trail = wrappedLineTrail();
+  let trailAtPause = '';
+  /**
+   * A pause came, or lines were starred as going on with the trail, since the last text let out
+   * otherwise: the next lines are read with the trail (only then: each such read is a scan of the
+   * targets, too costly at every chunk of a long output).
+   */
+  let goesOnTrail = false;
   /** The dump lines last let out, and whether they begin their run. */
   let shown = { lines: '', isStart: true };
   /** What was let out ended a line (or nothing was): `pending` begins one. */
@@ -562,7 +575,9 @@ function streamMasker(
     if (afterCut !== text) return afterCut;
     // Else wrapped lines from the middle of a form (`xxd -p -c 5`: lines 3-4 after a pause, then
     // other output): starred line by line; they neither begin nor end a target.
-    const inside = linesInsideTarget(text, targets);
+    const withTrail = linesInsideTarget(text, targets, trailAtPause);
+    const inside = Math.max(withTrail, linesInsideTarget(text, targets));
+    if (withTrail > 0 && withTrail === text.length) goesOnTrail = true;
     return inside > 0 ? maskByLine(text.slice(0, inside)) + text.slice(inside) : text;
   };
   const letOut = (out: string, after: string, afterIsEnd: boolean, clean: boolean) => {
@@ -584,9 +599,25 @@ function streamMasker(
     );
     return dumped === out && clean ? out : maskPlain(dumped, lineStart);
   };
-  return {
+  const stream: StreamMasker = {
     push(chunk) {
+      // Lines that go on with the wrapped lines let out before them (a pause after each line of
+      // `base64 -w 2 | nl` lets each out alone): starred, once they join 8+ characters inside a
+      // target with them.
+      const before = goesOnTrail && pending === '' && atLineStart ? trail.run() : '';
+      goesOnTrail = false;
+      trail.take(chunk);
       pending += chunk;
+      const inside = before === '' ? 0 : linesInsideTarget(pending, targets, before);
+      // Too few characters yet to tell (`base64 -w 2`'s second line after a pause): read the next
+      // lines with the trail too.
+      goesOnTrail = before !== '' && inside === 0 && isShortOfForm(pending, before);
+      if (inside > 0) {
+        goesOnTrail = inside === pending.length;
+        const starred = maskByLine(pending.slice(0, inside));
+        pending = pending.slice(inside);
+        return starred + (pending === '' ? '' : stream.push(''));
+      }
       if (afterPause) {
         if (mayGoOnEnding(pending, targets)) return '';
         pending = maskAfterPause(pending);
@@ -609,6 +640,17 @@ function streamMasker(
       return out === '' ? '' : letOut(out, pending, false, clean);
     },
     end() {
+      // The last line, not ended, going on with the wrapped lines let out before it.
+      const isLastLineInside =
+        atLineStart &&
+        !pending.includes('\n') &&
+        linesInsideTarget(`${pending}\n`, targets, trail.run()) > 0;
+      if (isLastLineInside) {
+        const last = maskByLine(pending);
+        pending = '';
+        afterPause = false;
+        return last;
+      }
       if (afterPause) pending = maskAfterPause(pending);
       return release();
     },
@@ -622,9 +664,14 @@ function streamMasker(
         // middle lines of `base64 -w 12`, printed a line a pause): a piece of the secret
         // between two pauses, starred line by line; the text after them is still after a cut.
         const lines = pending.slice(0, lineEnd);
-        if (isInsideTarget(lines, targets)) {
+        if (
+          isInsideTarget(lines, targets) ||
+          linesInsideTarget(lines, targets, trailAtPause) === lines.length
+        ) {
           pending = pending.slice(lineEnd);
           atLineStart = true;
+          trailAtPause = trail.run();
+          goesOnTrail = true;
           return maskByLine(lines);
         }
         pending = maskAfterPause(pending);
@@ -636,10 +683,13 @@ function streamMasker(
       // A dump going on after the pause is masked knowing the lines shown before it (`shown`);
       // other text is read as after a cut.
       afterPause = true;
+      trailAtPause = trail.run();
+      goesOnTrail = true;
       return out;
     },
     isHolding: () => pending.includes('\n'),
   };
+  return stream;
 
   /** What is held back, masked as the end of the output. */
   function release(): string {
@@ -697,17 +747,70 @@ function mayGoOnEnding(text: string, { all: targets }: Targets): boolean {
 }
 
 /**
- * The end of the longest run of whole lines beginning `text` that are wrapped lines (base64 or
- * hex characters only, after an indentation) and, joined, 8 characters or more inside a target
- * (MIN_ENCODED_FORM: shorter runs of them are in ordinary output); 0 if none.
+ * A wrapped line: a piece of a form without blanks, after an indentation and a label (maskByLine).
  */
-function linesInsideTarget(text: string, { all: targets, longest }: Targets): number {
+const WRAPPED_LINE = /^[ \t]*(?:\d{1,10}\t[ \t]*|(?:[>#|] +)+)?(\S+)\r?$/;
+
+/**
+ * The last characters (MIN_ENCODED_FORM - 1 at most: the rest is never needed) of the run of
+ * wrapped lines that a stream's output ends with at its last line end, joined without their
+ * labels; '' when the last line is no wrapped line. Bounded: a line is kept only while it can
+ * still be a wrapped line of some length, its joined end only 7 characters.
+ */
+function wrappedLineTrail(): { take(chunk: string): void; run(): string } {
+  const keep = MIN_ENCODED_FORM - 1;
+  /** A longer line is no wrapped line to read across pauses (a form so wide is masked whole). */
+  const widest = 4096;
+  let run = '';
+  let line = '';
+  let isWide = false;
+  return {
+    take(chunk) {
+      let at = 0;
+      for (let end = chunk.indexOf('\n'); end >= 0; at = end + 1, end = chunk.indexOf('\n', at)) {
+        const whole = isWide || end - at + line.length > widest ? '' : line + chunk.slice(at, end);
+        const piece = WRAPPED_LINE.exec(whole)?.[1];
+        run = piece === undefined ? '' : (run + piece).slice(-keep);
+        line = '';
+        isWide = false;
+      }
+      if (isWide) return;
+      line += chunk.slice(at);
+      if (line.length > widest) {
+        line = '';
+        isWide = true;
+      }
+    },
+    run: () => run,
+  };
+}
+
+/**
+ * Whether `text` is whole wrapped lines that, joined after `before`, are still shorter than an
+ * encoded form masked (MIN_ENCODED_FORM): whether they go on with a form is not known yet.
+ */
+function isShortOfForm(text: string, before: string): boolean {
+  if (!text.endsWith('\n')) return false;
+  let length = before.length;
+  for (const line of text.slice(0, -1).split('\n')) {
+    length += WRAPPED_LINE.exec(line)?.[1]?.length ?? MIN_ENCODED_FORM;
+    if (length >= MIN_ENCODED_FORM) return false;
+  }
+  return true;
+}
+
+/**
+ * The end of the longest run of whole lines beginning `text` that are wrapped lines (WRAPPED_LINE)
+ * and, joined after `before` (the wrapped lines shown before a pause), 8 characters or more inside
+ * a target (MIN_ENCODED_FORM: shorter runs of them are in ordinary output); 0 if none.
+ */
+function linesInsideTarget(text: string, { all: targets, longest }: Targets, before = ''): number {
   let found = 0;
-  let joined = '';
+  let joined = before;
   for (let start = 0; start < text.length && joined.length < longest; ) {
     const end = text.indexOf('\n', start);
     if (end < 0) break;
-    const line = /^[ \t]*([A-Za-z0-9+/=_-]+)\r?$/.exec(text.slice(start, end));
+    const line = WRAPPED_LINE.exec(text.slice(start, end));
     if (!line) break;
     joined += line[1];
     if (joined.length >= MIN_ENCODED_FORM) {
