@@ -1,3 +1,4 @@
+import { literalAlternation } from './literal-alternation.js';
 import type { Span } from './wrapped-encodings.js';
 
 /**
@@ -22,9 +23,12 @@ const LARGE_PATTERN = 20_000;
 /**
  * `pattern` (global, no sticky flag) over `targets`. For a large pattern, a window of the text's
  * next GRAM characters is hashed at each place and looked up among the hashes of the targets'
- * first GRAM characters; only where one may begin is the pattern tried, anchored there. A place
- * where no target's first characters stand cannot begin a match, so the spans are the pattern's
- * own. A target shorter than GRAM characters, or a small pattern, uses the pattern alone.
+ * first GRAM characters; only where one may begin are the targets of that hash compared there,
+ * longest first. A place where no target's first characters stand cannot begin a match, so the
+ * spans are the pattern's own. Targets shorter than GRAM characters are found by a pattern of
+ * their own (small: a secret of 1-3 characters). The large pattern itself is never run: V8
+ * refuses a pattern past a size (the forms of a secret of ~20,000 characters or more) with
+ * "Regular expression too large", at its first use.
  */
 export function plainFinder(targets: readonly string[], pattern: RegExp): PlainFinder {
   const byPattern: PlainFinder = (text, from) => {
@@ -34,22 +38,39 @@ export function plainFinder(targets: readonly string[], pattern: RegExp): PlainF
     // No target is empty (literalAlternation leaves them out), so no match is.
     return [m.index, m.index + m[0].length];
   };
-  if (pattern.source.length < LARGE_PATTERN || targets.some((t) => t.length < GRAM))
-    return byPattern;
+  if (pattern.source.length < LARGE_PATTERN) return byPattern;
+  const short = targets.filter((t) => t.length > 0 && t.length < GRAM);
+  const findLong = byFirstGram(targets.filter((t) => t.length >= GRAM));
+  if (short.length === 0) return findLong;
+  const findShort = plainFinder(short, literalAlternation(short, pattern.flags));
+  return (text, from) => {
+    const long = findLong(text, from);
+    // Both search from `from`: the leftmost wins, and at the same place the longer (a long one).
+    const shortFound = findShort(text, from);
+    if (shortFound === undefined) return long;
+    if (long === undefined) return shortFound;
+    return long[0] <= shortFound[0] ? long : shortFound;
+  };
+}
+
+/** Targets of GRAM+ characters, found where the hash of their first GRAM characters stands. */
+function byFirstGram(targets: readonly string[]): PlainFinder {
   const starts = new Uint8Array(1 << (HASH_BITS - 3));
-  for (const t of targets) {
+  const byHash = new Map<number, string[]>();
+  for (const t of [...new Set(targets)].sort((a, b) => b.length - a.length)) {
     const h = hashAt(t, 0);
     starts[h >>> 3]! |= 1 << (h & 7);
+    const listed = byHash.get(h);
+    if (listed) listed.push(t);
+    else byHash.set(h, [t]);
   }
-  const anchored = new RegExp(pattern.source, pattern.flags.replace('g', '') + 'y');
   return (text, from) => {
     const last = text.length - GRAM;
     for (let at = from; at <= last; at++) {
       const h = hashAt(text, at);
       if ((starts[h >>> 3]! & (1 << (h & 7))) === 0) continue;
-      anchored.lastIndex = at;
-      const m = anchored.exec(text);
-      if (m !== null) return [at, at + m[0].length];
+      // Longest first: the first that stands here is the longest, as the pattern takes it.
+      for (const t of byHash.get(h) ?? []) if (text.startsWith(t, at)) return [at, at + t.length];
     }
     return undefined;
   };

@@ -244,3 +244,31 @@ describe('a form wrapped at 2-7 columns printed a line a pause (live output)', (
     expect(linePerPause(mask, text)).toBe(text);
   });
 });
+
+describe('a very long secret (24 KiB: a certificate bundle, a keytab in base64)', () => {
+  // (32 KiB passes too, in ~25 s: the masker's cost grows with the square of the length.)
+  it.each([24 * 1024])(
+    '%i characters: masked as it is, in base64 and hex, live and whole (the pattern of its forms was too large for V8: the masker threw)',
+    (size) => {
+      const secret = Array.from({ length: size }, (_, i) =>
+        String.fromCharCode(65 + ((i * 7919) % 26) + (i % 3 === 0 ? 32 : 0)),
+      ).join('');
+      const mask = createSecretMask([secret, 'pw1']);
+      const output = `before\n${secret}\n${sh('base64 -w 76', secret)}${sh('xxd -p', secret)}after pw1\n`;
+      const stream = mask.maskStream();
+      let live = '';
+      for (let at = 0; at < output.length; at += 4096)
+        live += stream.push(output.slice(at, at + 4096));
+      live += stream.end();
+      for (const shown of [live, mask.mask(output), mask.maskedTail(output, 10_000)]) {
+        expect(shown).not.toContain(secret.slice(1000, 1016));
+        expect(shown).not.toContain(Buffer.from(secret).toString('base64').slice(760, 776));
+        expect(shown).not.toContain(Buffer.from(secret).toString('hex').slice(600, 616));
+        expect(shown).not.toContain('pw1');
+        expect(shown.endsWith('after ***\n')).toBe(true);
+      }
+      expect(live.startsWith('before\n')).toBe(true);
+    },
+    120_000,
+  );
+});
