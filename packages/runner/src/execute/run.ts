@@ -31,7 +31,7 @@ import type { QueuedWrites } from '../ticket/ticket-writes.js';
 import { type ExecuteResult, executePlan, type HostResult } from './execute.js';
 import { retryPlanOf } from './retry.js';
 import type { RunEvent, RunStatus } from './run-events.js';
-import { createSecretMask } from './secret-mask.js';
+import { createSecretMask, type Masker } from './secret-mask.js';
 import { allVaultValues, vaultValuesOf } from './vault-env.js';
 
 export interface RunRequest {
@@ -274,6 +274,46 @@ async function deliverStart(ticket: TicketGate, queued: QueuedWrites): Promise<T
  * that plan, journaling every event durably before the next step starts.
  */
 export async function runApproved(req: RunRequest): Promise<RunOutcome> {
+  const masking: { mask?: Masker } = {};
+  try {
+    return await runApprovedMasking(req, masking);
+  } catch (e) {
+    throw withSecretsMasked(e, masking.mask);
+  }
+}
+
+/**
+ * An error leaving a run, its message and stack masked with the run's secrets: whatever shows
+ * it (an unexpected error's exit 70 prints its message, and with --debug its stack) shows no
+ * secret, even from a fault in opsbook itself. A masker that fails on it withholds the text.
+ */
+export function withSecretsMasked(e: unknown, mask: Masker | undefined): unknown {
+  if (!mask || !(e instanceof Error)) return e;
+  const masked = (text: string): string => {
+    try {
+      return mask(text);
+    } catch {
+      return 'the message was withheld: it may hold a secret, and masking it failed';
+    }
+  };
+  const message = masked(e.message);
+  const stack = e.stack === undefined ? undefined : masked(e.stack);
+  // Written only when masking changed them (an abort's DOMException has no setter for either).
+  try {
+    if (message !== e.message) e.message = message;
+    if (stack !== undefined && stack !== e.stack) e.stack = stack;
+  } catch {
+    const plain = new Error(message);
+    plain.stack = stack ?? `Error: ${message}`;
+    return plain;
+  }
+  return e;
+}
+
+async function runApprovedMasking(
+  req: RunRequest,
+  masking: { mask?: Masker },
+): Promise<RunOutcome> {
   const verifiedRun = await verifyApprovalFile(req.approvalFile, {
     config: req.config,
     ...(req.inventoryFile ? { inventoryFile: req.inventoryFile } : {}),
@@ -301,6 +341,7 @@ export async function runApproved(req: RunRequest): Promise<RunOutcome> {
   const masked = [...Object.values(secrets), ...allVaultValues(vaultValues)];
   const secretMask = createSecretMask(masked);
   const { mask } = secretMask;
+  masking.mask = mask;
   await req.ticket?.check(approval.statement);
   const runId = newRunId(req.now ?? new Date());
   // Signed before any run is consumed or host touched: a key that cannot sign costs nothing.
