@@ -9,6 +9,7 @@ import {
   hostTransportPool,
   openTransportFor,
   runnerSshConfig,
+  withSecretsMasked,
 } from '../execute/run.js';
 import type { RunEvent } from '../execute/run-events.js';
 import { createSecretMask } from '../execute/secret-mask.js';
@@ -148,6 +149,9 @@ export async function runShard(payload: unknown, req: ShardRequest): Promise<Sha
     } finally {
       await pool.closeAll();
     }
+  } catch (e) {
+    // Whatever shows it (the worker's log, its exit 70) shows no secret (as runApproved).
+    throw withSecretsMasked(e, mask);
   } finally {
     // Ends the session, and with it the lease: the shard's hosts are all ended by now.
     await journal.close();
